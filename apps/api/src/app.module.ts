@@ -1,0 +1,36 @@
+import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
+import { DynamicModule, Module } from '@nestjs/common';
+import { GraphQLModule } from '@nestjs/graphql';
+import { LoggerModule } from 'nestjs-pino';
+import { AccessModule } from '../../../libs/access/src/access.module';
+import { AppConfig } from '../../../libs/core/src/config/config';
+import { CoreModule, CoreOptions } from '../../../libs/core/src/core.module';
+import { HealthController } from '../../../libs/core/src/http/health.controller';
+import { IdentityModule } from '../../../libs/identity/src/identity.module';
+import { SessionsService } from '../../../libs/identity/src/sessions/sessions.service';
+import { graphqlOptions } from './graphql.config';
+import { loggerOptions } from './logging';
+
+/** Feature modules, in dependency order. */
+export const FEATURE_MODULES = [AccessModule, IdentityModule];
+
+@Module({})
+export class AppModule {
+  static forRoot(opts: CoreOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggerModule.forRoot(loggerOptions(opts.config)),
+        CoreModule.forRoot(opts),
+        ...FEATURE_MODULES,
+        GraphQLModule.forRootAsync<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          imports: [IdentityModule],
+          inject: [SessionsService, AppConfig],
+          useFactory: graphqlOptions,
+        }),
+      ],
+      controllers: [HealthController],
+    };
+  }
+}

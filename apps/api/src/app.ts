@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import cookieParser from 'cookie-parser';
+import { Logger } from 'nestjs-pino';
+import { AppConfig } from '../../../libs/core/src/config/config';
+import { QueryCounter } from '../../../libs/core/src/database/data-source';
+import { inputValidationPipe } from '../../../libs/core/src/graphql/errors';
+import { AppModule } from './app.module';
+
+export interface CreateAppOptions {
+  counter?: QueryCounter;
+}
+
+/** Builds the API application (used by `npm start`, the CLI's schema printer and the tests). */
+export async function createApp(config: AppConfig, databaseUrl: string, opts: CreateAppOptions = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot({ config, databaseUrl, counter: opts.counter }),
+    { bufferLogs: true, bodyParser: false },
+  );
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: config.BODY_LIMIT });
+  app.use(cookieParser());
+  app.disable('x-powered-by');
+  if (config.TRUST_PROXY) app.set('trust proxy', config.TRUST_PROXY);
+  app.useGlobalPipes(inputValidationPipe());
+  await app.init();
+  return app;
+}

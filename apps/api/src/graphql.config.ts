@@ -1,0 +1,37 @@
+import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
+import type { Request, Response } from 'express';
+import depthLimit from 'graphql-depth-limit';
+import { AppConfig } from '../../../libs/core/src/config/config';
+import { GqlContext } from '../../../libs/core/src/graphql/context';
+import { formatGraphQLError } from '../../../libs/core/src/graphql/errors';
+import { complexityLimitPlugin } from '../../../libs/core/src/graphql/limits';
+import { SESSION_COOKIE, SessionsService } from '../../../libs/identity/src/sessions/sessions.service';
+
+export function tokenFrom(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (header && /^Bearer\s+/i.test(header)) return header.replace(/^Bearer\s+/i, '').trim();
+  const cookie = (req as Request & { cookies?: Record<string, string> }).cookies?.[SESSION_COOKIE];
+  return typeof cookie === 'string' && cookie.length > 0 ? cookie : undefined;
+}
+
+export function graphqlOptions(sessions: SessionsService, config: AppConfig): ApolloDriverConfig {
+  return {
+    driver: ApolloDriver,
+    path: '/graphql',
+    autoSchemaFile: true,
+    sortSchema: true,
+    playground: false,
+    graphiql: config.graphqlIde,
+    introspection: config.graphqlIde || config.NODE_ENV !== 'production',
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthLimit(config.GRAPHQL_MAX_DEPTH)],
+    plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY)],
+    formatError: (formatted, error) => formatGraphQLError(formatted, error),
+    context: async ({ req, res }: { req: Request; res: Response }): Promise<GqlContext> => ({
+      req,
+      res,
+      viewer: await sessions.resolve(tokenFrom(req), req.ip ?? 'unknown'),
+      requestId: String((req as Request & { id?: unknown }).id ?? ''),
+    }),
+  };
+}

@@ -1,0 +1,68 @@
+import 'reflect-metadata';
+import pino from 'pino';
+import { ConfigError, loadConfig } from '../../../libs/core/src/config/config';
+import { DatabaseHandle, startEmbeddedPostgres } from '../../../libs/core/src/database/embedded';
+import { migrateDatabase } from '../../../libs/core/src/database/migrate';
+import { OutboxWorker } from '../../../libs/core/src/outbox/outbox';
+import { REDACT_PATHS } from './logging';
+import { createApp } from './app';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = pino({ level: config.LOG_LEVEL, redact: REDACT_PATHS });
+
+  let db: DatabaseHandle;
+  if (config.DATABASE_URL) {
+    db = { url: config.DATABASE_URL, owned: false, stop: async () => undefined };
+  } else {
+    log.info({ dataDir: config.dataDir }, 'starting the embedded PostgreSQL');
+    db = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.EMBEDDED_PG_PORT,
+      log: (m) => log.debug(m),
+    });
+  }
+
+  if (config.MIGRATE_ON_START) {
+    const applied = await migrateDatabase(db.url);
+    log.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
+  }
+
+  const app = await createApp(config, db.url);
+  const worker = app.get(OutboxWorker);
+  if (config.workerInProcess) await worker.start(db.url);
+  await app.listen(config.PORT, config.HOST);
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  log.info(`Parvis is listening on http://${host}:${config.PORT} (GraphQL at http://${host}:${config.PORT}/graphql)`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    try {
+      await worker.stop();
+      await app.close();
+      await db.stop();
+    } catch (err) {
+      log.error({ err }, 'error while shutting down');
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`Parvis failed to start: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});

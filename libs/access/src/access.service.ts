@@ -1,0 +1,106 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppError } from '../../core/src/errors';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { ContentState, ContentView, LEVEL_RANK, AccessLevel } from './access-level';
+
+const R = LEVEL_RANK;
+
+/**
+ * The single access policy. Every read and every write asks it; it answers for
+ * all spaces at once (one statement per request, memoized on the viewer), so
+ * lists, DataLoaders and counts filter with the same set.
+ *
+ * - PUBLIC: anyone reads; any signed-in user participates.
+ * - MEMBERS: signed-in users read and participate.
+ * - RESTRICTED: only grantees (a group the user belongs to, or the user).
+ * - Grants raise a level; they never lower the visibility's baseline.
+ * - Global MODERATOR moderates every space it can read; ADMIN administers all.
+ */
+@Injectable()
+export class AccessService {
+  constructor(private readonly ds: DataSource) {}
+
+  /** The viewer's level (rank 0..4) on every space that exists. */
+  spaceRanks(viewer: Viewer): Promise<Map<string, number>> {
+    return viewer.memoize('access:spaceRanks', () => this.loadRanks(viewer));
+  }
+
+  private async loadRanks(viewer: Viewer): Promise<Map<string, number>> {
+    const ranks = new Map<string, number>();
+    const user = viewer.user;
+    if (!user) {
+      const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM spaces WHERE visibility = 'PUBLIC'`);
+      for (const r of rows) ranks.set(r.id, R.READ);
+      return ranks;
+    }
+    const rows: Array<{ id: string; visibility: string; granted: number }> = await this.ds.query(
+      `SELECT s.id, s.visibility, COALESCE(max(g.level), 0)::int AS granted
+         FROM spaces s
+         LEFT JOIN space_grants g
+           ON g.space_id = s.id AND (g.user_id = $1 OR g.group_id = ANY($2::uuid[]))
+        GROUP BY s.id`,
+      [user.id, user.groupIds],
+    );
+    for (const r of rows) {
+      if (user.role === 'ADMIN') {
+        ranks.set(r.id, R.ADMIN);
+        continue;
+      }
+      const base = r.visibility === 'RESTRICTED' ? R.NONE : R.PARTICIPATE;
+      let rank = Math.max(base, r.granted);
+      if (user.role === 'MODERATOR' && rank >= R.READ) rank = Math.max(rank, R.MODERATE);
+      if (rank > R.NONE) ranks.set(r.id, rank);
+    }
+    return ranks;
+  }
+
+  async rankOn(viewer: Viewer, spaceId: string): Promise<number> {
+    return (await this.spaceRanks(viewer)).get(spaceId) ?? R.NONE;
+  }
+
+  /** Ids of the spaces the viewer may read. */
+  async readableSpaceIds(viewer: Viewer): Promise<string[]> {
+    return [...(await this.spaceRanks(viewer)).keys()];
+  }
+
+  /** Ids of the spaces the viewer moderates. */
+  async moderatedSpaceIds(viewer: Viewer): Promise<string[]> {
+    const out: string[] = [];
+    for (const [id, rank] of await this.spaceRanks(viewer)) if (rank >= R.MODERATE) out.push(id);
+    return out;
+  }
+
+  /**
+   * Throws unless the viewer holds `needed` on the space. A viewer who cannot even
+   * read it gets NOT_FOUND, as if it did not exist; an anonymous reader who needs
+   * more gets UNAUTHENTICATED; a signed-in reader who needs more gets FORBIDDEN.
+   */
+  async require(viewer: Viewer, spaceId: string, needed: AccessLevel, what = 'Not found'): Promise<number> {
+    const rank = await this.rankOn(viewer, spaceId);
+    if (rank >= R[needed]) return rank;
+    if (rank < R.READ) throw AppError.notFound(what);
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    throw AppError.forbidden(`You need ${needed} access in this space`);
+  }
+
+  /**
+   * What a viewer with `rank` in the content's space sees of a piece of content.
+   * Pending content: only its author and moderators. Hidden: the author and
+   * moderators see it, others a placeholder. Deleted: moderators see it, others
+   * (the author included) a placeholder.
+   */
+  contentView(viewer: Viewer, rank: number, item: { state: ContentState; authorId: string }): ContentView {
+    if (rank < R.READ) return 'none';
+    if (item.state === 'VISIBLE' || rank >= R.MODERATE) return 'full';
+    const own = viewer.id !== null && viewer.id === item.authorId;
+    switch (item.state) {
+      case 'PENDING':
+        return own ? 'full' : 'none';
+      case 'HIDDEN':
+        return own ? 'full' : 'placeholder';
+      default:
+        return 'placeholder';
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export * from './access-level';
+export * from './access.service';
+export * from './access.module';

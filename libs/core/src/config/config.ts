@@ -1,0 +1,113 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import * as path from 'node:path';
+
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const toBool = ({ value }: { value: unknown }) => {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'boolean') return value;
+  const v = String(value).toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return value; // left as-is so validation names the variable
+};
+
+/**
+ * Every setting Parvis reads, validated once at boot. The README's configuration
+ * table mirrors this class; keep them in step.
+ */
+export class AppConfig {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  /** External PostgreSQL; when absent an embedded PostgreSQL is started under PARVIS_DATA_DIR. */
+  @IsOptional() @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @IsString()
+  PARVIS_DATA_DIR = './.parvis';
+
+  @Transform(toInt) @IsInt() @Min(1024) @Max(65535)
+  EMBEDDED_PG_PORT = 54329;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  DB_POOL_SIZE = 10;
+
+  @Transform(toBool) @IsBoolean()
+  MIGRATE_ON_START = true;
+
+  /** Run the outbox worker inside the API process. Defaults to on with the embedded database. */
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  WORKER_IN_PROCESS?: boolean;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(3650)
+  SESSION_TTL_DAYS = 30;
+
+  /** Secure flag on the session cookie; defaults to on in production. */
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  COOKIE_SECURE?: boolean;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  /** Log one line per HTTP request. */
+  @Transform(toBool) @IsBoolean()
+  LOG_REQUESTS = true;
+
+  @Transform(toInt) @IsInt() @Min(2) @Max(50)
+  GRAPHQL_MAX_DEPTH = 12;
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(1_000_000)
+  GRAPHQL_MAX_COMPLEXITY = 5000;
+
+  /** Serve the GraphiQL IDE at /graphql; defaults to on outside production. */
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  GRAPHQL_IDE?: boolean;
+
+  @Matches(/^\d+(b|kb|mb)$/i, { message: 'must look like 512kb or 1mb' })
+  BODY_LIMIT = '1mb';
+
+  /** Express "trust proxy" setting, so client IPs are right behind a load balancer. */
+  @IsOptional() @IsString()
+  TRUST_PROXY?: string;
+
+  get embedded(): boolean {
+    return !this.DATABASE_URL;
+  }
+  get dataDir(): string {
+    return path.resolve(this.PARVIS_DATA_DIR);
+  }
+  get workerInProcess(): boolean {
+    return this.WORKER_IN_PROCESS ?? this.embedded;
+  }
+  get cookieSecure(): boolean {
+    return this.COOKIE_SECURE ?? this.NODE_ENV === 'production';
+  }
+  get graphqlIde(): boolean {
+    return this.GRAPHQL_IDE ?? this.NODE_ENV !== 'production';
+  }
+}
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const known = Object.keys(new AppConfig());
+  const raw: Record<string, unknown> = {};
+  for (const key of [...known, 'DATABASE_URL', 'WORKER_IN_PROCESS', 'COOKIE_SECURE', 'GRAPHQL_IDE', 'TRUST_PROXY']) {
+    if (env[key] !== undefined && env[key] !== '') raw[key] = env[key];
+  }
+  const config = plainToInstance(AppConfig, raw);
+  const errors = validateSync(config, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return config;
+}

@@ -1,0 +1,40 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from './config/config';
+import { dataSourceOptions, QueryCounter } from './database/data-source';
+import { UnitOfWork } from './database/unit-of-work';
+import { EventBus } from './events';
+import { OutboxHandlers, OutboxWorker } from './outbox/outbox';
+
+export interface CoreOptions {
+  config: AppConfig;
+  databaseUrl: string;
+  /** Tests pass one to count SQL statements. */
+  counter?: QueryCounter;
+}
+
+/** Config, the database, transactions with the outbox, and in-process events. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(opts: CoreOptions): DynamicModule {
+    return {
+      module: CoreModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions({ url: opts.databaseUrl, poolSize: opts.config.DB_POOL_SIZE, counter: opts.counter }),
+          autoLoadEntities: true,
+        }),
+      ],
+      providers: [
+        { provide: AppConfig, useValue: opts.config },
+        { provide: QueryCounter, useValue: opts.counter ?? new QueryCounter() },
+        EventBus,
+        UnitOfWork,
+        OutboxHandlers,
+        OutboxWorker,
+      ],
+      exports: [AppConfig, QueryCounter, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker],
+    };
+  }
+}

@@ -1,0 +1,54 @@
+import { Logger as TypeOrmLogger } from 'typeorm';
+import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
+import { migrations } from '../../../../migrations';
+
+/**
+ * Counts SQL statements. Tests read it to pin the cost of a page, so an N+1
+ * query fails CI instead of a benchmark.
+ */
+export class QueryCounter {
+  count = 0;
+  readonly statements: string[] = [];
+  recording = false;
+
+  reset(): void {
+    this.count = 0;
+    this.statements.length = 0;
+  }
+  record(sql: string): void {
+    this.count++;
+    if (this.recording) this.statements.push(sql);
+  }
+}
+
+class CountingLogger implements TypeOrmLogger {
+  constructor(private readonly counter: QueryCounter) {}
+  logQuery(query: string): void {
+    this.counter.record(query);
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+}
+
+export interface DataSourceSettings {
+  url: string;
+  poolSize?: number;
+  counter?: QueryCounter;
+}
+
+export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOptions {
+  return {
+    type: 'postgres',
+    url: s.url,
+    migrations,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    migrationsRun: false,
+    logging: s.counter ? ['query'] : false,
+    logger: s.counter ? new CountingLogger(s.counter) : undefined,
+    extra: { max: s.poolSize ?? 10, application_name: 'parvis' },
+  };
+}

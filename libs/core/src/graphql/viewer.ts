@@ -1,0 +1,45 @@
+export type GlobalRole = 'MEMBER' | 'MODERATOR' | 'ADMIN';
+
+export interface ViewerUser {
+  id: string;
+  handle: string;
+  role: GlobalRole;
+  trustLevel: number;
+  groupIds: string[];
+}
+
+/**
+ * Who is asking, for one request. Per-request caches hang off it so the access
+ * policy is computed once per request whatever the query asks for.
+ */
+export class Viewer {
+  private readonly memo = new Map<string, unknown>();
+
+  constructor(
+    readonly user: ViewerUser | null,
+    readonly sessionId: string | null = null,
+    readonly ip = 'unknown',
+  ) {}
+
+  static anonymous(ip = 'unknown'): Viewer {
+    return new Viewer(null, null, ip);
+  }
+
+  get id(): string | null {
+    return this.user?.id ?? null;
+  }
+  get signedIn(): boolean {
+    return this.user !== null;
+  }
+  get isAdmin(): boolean {
+    return this.user?.role === 'ADMIN';
+  }
+  get isGlobalModerator(): boolean {
+    return this.user?.role === 'MODERATOR' || this.user?.role === 'ADMIN';
+  }
+
+  memoize<T>(key: string, make: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, make());
+    return this.memo.get(key) as T;
+  }
+}

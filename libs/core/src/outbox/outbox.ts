@@ -1,0 +1,166 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { OUTBOX_CHANNEL } from '../database/unit-of-work';
+
+export interface OutboxEvent {
+  id: string;
+  type: string;
+  aggregateType: string;
+  aggregateId: string;
+  version: number;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+  attempts: number;
+}
+
+/**
+ * A durable consumer of outbox events. Delivery is at least once: a handler
+ * must be idempotent (use `version` to ignore stale or repeated events).
+ */
+export interface OutboxHandler {
+  readonly name: string;
+  handles(type: string): boolean;
+  handle(events: OutboxEvent[]): Promise<void>;
+}
+
+@Injectable()
+export class OutboxHandlers {
+  private readonly list: OutboxHandler[] = [];
+  register(handler: OutboxHandler): void {
+    if (!this.list.some((h) => h.name === handler.name)) this.list.push(handler);
+  }
+  all(): readonly OutboxHandler[] {
+    return this.list;
+  }
+}
+
+const MAX_BACKOFF_SECONDS = 300;
+
+/**
+ * Consumes the outbox in id order, in batches claimed with FOR UPDATE SKIP LOCKED so
+ * several workers can run side by side. A batch is marked processed in the same
+ * transaction that claimed it, after every handler succeeded: a crash mid-batch
+ * rolls the claim back and the events are delivered again.
+ */
+@Injectable()
+export class OutboxWorker {
+  private readonly log = new Logger('OutboxWorker');
+  private running = false;
+  private listener?: Client;
+  private timer?: NodeJS.Timeout;
+  private wake?: () => void;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly handlers: OutboxHandlers,
+  ) {}
+
+  batchSize = 100;
+  pollMs = 2000;
+
+  /** Processes one batch; returns how many events it took. */
+  async drainOnce(): Promise<number> {
+    const handlers = this.handlers.all();
+    try {
+      return await this.ds.transaction(async (m) => {
+        const rows: Array<Record<string, unknown>> = await m.query(
+          `SELECT id, type, aggregate_type, aggregate_id, version, payload, created_at, attempts
+             FROM outbox
+            WHERE processed_at IS NULL AND available_at <= now()
+            ORDER BY id
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED`,
+          [this.batchSize],
+        );
+        if (rows.length === 0) return 0;
+        const events: OutboxEvent[] = rows.map((r) => ({
+          id: String(r.id),
+          type: r.type as string,
+          aggregateType: r.aggregate_type as string,
+          aggregateId: r.aggregate_id as string,
+          version: r.version as number,
+          payload: r.payload as Record<string, unknown>,
+          createdAt: r.created_at as Date,
+          attempts: r.attempts as number,
+        }));
+        for (const h of handlers) {
+          const mine = events.filter((e) => h.handles(e.type));
+          if (mine.length > 0) await h.handle(mine);
+        }
+        await m.query(`UPDATE outbox SET processed_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [
+          events.map((e) => e.id),
+        ]);
+        return events.length;
+      });
+    } catch (err) {
+      // The claim rolled back; push the batch's head back with a growing delay so one
+      // failing event cannot spin the loop, and keep the error for operators.
+      this.log.error({ err }, 'outbox batch failed; it will be retried');
+      await this.ds.query(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = $1,
+                available_at = now() + make_interval(secs => LEAST(${MAX_BACKOFF_SECONDS}, power(2, attempts)))
+          WHERE id = (SELECT id FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 1)`,
+        [String((err as Error)?.message ?? err).slice(0, 2000)],
+      );
+      return 0;
+    }
+  }
+
+  /** Processes until nothing is left that is due. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.drainOnce();
+      total += n;
+      if (n === 0) return total;
+    }
+  }
+
+  kick(): void {
+    this.wake?.();
+  }
+
+  async start(listenUrl?: string): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    if (listenUrl) {
+      try {
+        this.listener = new Client({ connectionString: listenUrl });
+        await this.listener.connect();
+        this.listener.on('notification', () => this.kick());
+        this.listener.on('error', (err: Error) => this.log.warn({ err }, 'outbox listener lost; polling only'));
+        await this.listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      } catch (err) {
+        this.log.warn({ err }, 'could not LISTEN for outbox events; polling only');
+      }
+    }
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.drain();
+      } catch (err) {
+        this.log.error({ err }, 'outbox loop error');
+      }
+      if (!this.running) break;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.timer = setTimeout(resolve, this.pollMs);
+      });
+      clearTimeout(this.timer);
+      this.wake = undefined;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.kick();
+    await this.loop;
+    await this.listener?.end().catch(() => undefined);
+    this.listener = undefined;
+  }
+}

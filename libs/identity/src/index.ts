@@ -1,0 +1,2 @@
+export * from './identity.module';
+export * from './sessions/sessions.service';

@@ -1,0 +1,90 @@
+import { Injectable } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { AppConfig } from '../../../core/src/config/config';
+import { newId } from '../../../core/src/ids';
+import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
+
+export const SESSION_COOKIE = 'parvis_session';
+
+/** Sliding expiry is written at most this often per session, so reads stay read-only. */
+const TOUCH_EVERY_MS = 5 * 60 * 1000;
+
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+interface SessionRow {
+  session_id: string;
+  last_used_at: Date;
+  id: string;
+  handle: string;
+  role: GlobalRole;
+  trust_level: number;
+  group_ids: string[];
+}
+
+/**
+ * Opaque session tokens: 256 random bits handed to the client once; only their
+ * SHA-256 is stored, so a database leak yields no usable token. Revoking is a
+ * row update and takes effect on the next request.
+ */
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  get ttlMs(): number {
+    return this.config.SESSION_TTL_DAYS * 24 * 3600 * 1000;
+  }
+
+  async issue(userId: string, meta: { ip?: string; userAgent?: string }, manager?: EntityManager): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    await (manager ?? this.ds.manager).query(
+      `INSERT INTO sessions (id, user_id, token_hash, expires_at, ip, user_agent)
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6)`,
+      [newId(), userId, hashToken(token), this.ttlMs / 1000, meta.ip ?? null, meta.userAgent?.slice(0, 500) ?? null],
+    );
+    return token;
+  }
+
+  /** The viewer a token stands for, or an anonymous viewer when it is missing, expired or revoked. */
+  async resolve(token: string | undefined, ip: string): Promise<Viewer> {
+    if (!token || token.length > 200) return Viewer.anonymous(ip);
+    const rows: SessionRow[] = await this.ds.query(
+      `SELECT s.id AS session_id, s.last_used_at, u.id, u.handle, u.role, u.trust_level,
+              ARRAY(SELECT gm.group_id FROM group_members gm WHERE gm.user_id = u.id) AS group_ids
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
+      [hashToken(token)],
+    );
+    const row = rows[0];
+    if (!row) return Viewer.anonymous(ip);
+    if (Date.now() - new Date(row.last_used_at).getTime() > TOUCH_EVERY_MS) {
+      await this.ds.query(
+        `UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => $2) WHERE id = $1`,
+        [row.session_id, this.ttlMs / 1000],
+      );
+    }
+    return new Viewer(
+      { id: row.id, handle: row.handle, role: row.role, trustLevel: row.trust_level, groupIds: row.group_ids },
+      row.session_id,
+      ip,
+    );
+  }
+
+  async revokeSession(sessionId: string): Promise<void> {
+    await this.ds.query(`UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [sessionId]);
+  }
+
+  /** Revokes every live session of a user; returns how many. */
+  async revokeAllForUser(userId: string, manager?: EntityManager): Promise<number> {
+    const res = await (manager ?? this.ds.manager).query(
+      `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`,
+      [userId],
+    );
+    return Array.isArray(res[0]) ? res[0].length : res.length;
+  }
+}

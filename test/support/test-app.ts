@@ -1,0 +1,101 @@
+import { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { createApp } from '../../apps/api/src/app';
+import { AppConfig, loadConfig } from '../../libs/core/src/config/config';
+import { QueryCounter } from '../../libs/core/src/database/data-source';
+import { createTestDatabase, TestDatabase } from '../setup/test-database';
+
+export interface GqlResult<T = any> {
+  status: number;
+  data: T;
+  errors?: Array<{ message: string; path?: string[]; extensions: { code: string; fields?: Array<{ field: string; message: string }>; retryAfterSeconds?: number; correlationId?: string } }>;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface GqlOptions {
+  token?: string;
+  cookie?: string;
+  ip?: string;
+}
+
+export class TestApp {
+  constructor(
+    readonly app: INestApplication,
+    readonly db: TestDatabase,
+    readonly counter: QueryCounter,
+    readonly config: AppConfig,
+  ) {}
+
+  get http() {
+    return this.app.getHttpServer();
+  }
+  get ds(): DataSource {
+    return this.app.get(DataSource);
+  }
+  get<T>(type: new (...args: any[]) => T): T {
+    return this.app.get(type);
+  }
+
+  /** Runs SQL against this test's database. */
+  sql<T = any>(text: string, params: unknown[] = []): Promise<T[]> {
+    return this.ds.query(text, params);
+  }
+
+  async gql<T = any>(query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlResult<T>> {
+    let req = request(this.http).post('/graphql').set('content-type', 'application/json');
+    if (opts.token) req = req.set('authorization', `Bearer ${opts.token}`);
+    if (opts.cookie) req = req.set('cookie', opts.cookie);
+    if (opts.ip) req = req.set('x-forwarded-for', opts.ip);
+    const res = await req.send({ query, variables });
+    return { status: res.status, data: res.body.data, errors: res.body.errors, headers: res.headers };
+  }
+
+  /** Counts the SQL statements `fn` causes. */
+  async countStatements(fn: () => Promise<unknown>): Promise<{ count: number; statements: string[] }> {
+    this.counter.reset();
+    this.counter.recording = true;
+    try {
+      await fn();
+      return { count: this.counter.count, statements: [...this.counter.statements] };
+    } finally {
+      this.counter.recording = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+    await this.db.drop();
+  }
+}
+
+/** A real API (real HTTP server, real PostgreSQL) on a database of its own. */
+export async function bootTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_REQUESTS: 'false',
+    TRUST_PROXY: 'loopback',
+    DATABASE_URL: db.url,
+    DB_POOL_SIZE: '5',
+    ...env,
+  });
+  const counter = new QueryCounter();
+  const app = await createApp(config, db.url, { counter });
+  await app.listen(0, '127.0.0.1');
+  return new TestApp(app, db, counter, config);
+}
+
+/** Asserts a GraphQL error code and returns the first error. */
+export function expectError(res: GqlResult, code: string) {
+  if (!res.errors?.length) throw new Error(`expected ${code}, got data ${JSON.stringify(res.data)}`);
+  const err = res.errors[0];
+  if (err.extensions.code !== code) throw new Error(`expected ${code}, got ${JSON.stringify(res.errors)}`);
+  return err;
+}
+
+export function expectOk<T>(res: GqlResult<T>): T {
+  if (res.errors?.length) throw new Error(`unexpected errors: ${JSON.stringify(res.errors)}`);
+  return res.data;
+}
