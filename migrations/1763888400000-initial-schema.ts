@@ -38,14 +38,14 @@ export class InitialSchema1763888400000 implements MigrationInterface {
       );
       CREATE INDEX sessions_user_active_idx ON sessions (user_id) WHERE revoked_at IS NULL;
 
-      CREATE TABLE auth_failures (
+      -- Sliding-window rate limits shared by every API node (sign-in failures, sign-ups...).
+      CREATE TABLE rate_events (
         id bigserial PRIMARY KEY,
-        login_key text NOT NULL,
-        ip text NOT NULL,
-        at timestamptz NOT NULL DEFAULT now()
+        bucket text NOT NULL,
+        key text NOT NULL,
+        at timestamptz NOT NULL DEFAULT clock_timestamp()
       );
-      CREATE INDEX auth_failures_login_idx ON auth_failures (login_key, at);
-      CREATE INDEX auth_failures_ip_idx ON auth_failures (ip, at);
+      CREATE INDEX rate_events_key_idx ON rate_events (bucket, key, at);
 
       CREATE TABLE groups (
         id uuid PRIMARY KEY,
@@ -225,7 +225,7 @@ export class InitialSchema1763888400000 implements MigrationInterface {
       DROP TABLE spaces;
       DROP TABLE group_members;
       DROP TABLE groups;
-      DROP TABLE auth_failures;
+      DROP TABLE rate_events;
       DROP TABLE sessions;
       DROP TABLE users;
     `);

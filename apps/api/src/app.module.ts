@@ -8,11 +8,12 @@ import { CoreModule, CoreOptions } from '../../../libs/core/src/core.module';
 import { HealthController } from '../../../libs/core/src/http/health.controller';
 import { IdentityModule } from '../../../libs/identity/src/identity.module';
 import { SessionsService } from '../../../libs/identity/src/sessions/sessions.service';
+import { SpacesModule } from '../../../libs/spaces/src/spaces.module';
 import { graphqlOptions } from './graphql.config';
 import { loggerOptions } from './logging';
 
 /** Feature modules, in dependency order. */
-export const FEATURE_MODULES = [AccessModule, IdentityModule];
+export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule];
 
 @Module({})
 export class AppModule {

@@ -5,6 +5,7 @@ import { dataSourceOptions, QueryCounter } from './database/data-source';
 import { UnitOfWork } from './database/unit-of-work';
 import { EventBus } from './events';
 import { OutboxHandlers, OutboxWorker } from './outbox/outbox';
+import { RateLimiter } from './rate-limit';
 
 export interface CoreOptions {
   config: AppConfig;
@@ -33,8 +34,9 @@ export class CoreModule {
         UnitOfWork,
         OutboxHandlers,
         OutboxWorker,
+        RateLimiter,
       ],
-      exports: [AppConfig, QueryCounter, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker],
+      exports: [AppConfig, QueryCounter, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter],
     };
   }
 }

@@ -13,3 +13,4 @@ export * from './graphql/viewer';
 export * from './graphql/context';
 export * from './graphql/errors';
 export * from './graphql/limits';
+export * from './rate-limit';

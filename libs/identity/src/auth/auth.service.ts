@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import * as argon2 from 'argon2';
+import { DataSource } from 'typeorm';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { newId } from '../../../core/src/ids';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
+import { SessionsService } from '../sessions/sessions.service';
+import { toUserModel, UserModel, UserRow } from '../users/user.model';
+import { UsersRepository } from '../users/users.repository';
+import { SignInInput, SignUpInput } from './dto/auth.inputs';
+
+const FIFTEEN_MINUTES = 15 * 60;
+/** More than 5 failures for one login, or 20 from one IP, within 15 minutes. */
+export const SIGN_IN_PER_LOGIN: RateRule = { bucket: 'signin:login', limit: 5, windowSeconds: FIFTEEN_MINUTES };
+export const SIGN_IN_PER_IP: RateRule = { bucket: 'signin:ip', limit: 20, windowSeconds: FIFTEEN_MINUTES };
+export const SIGN_UP_PER_IP: RateRule = { bucket: 'signup:ip', limit: 10, windowSeconds: 3600 };
+
+/** OWASP's argon2id baseline (m=19 MiB, t=2, p=1). */
+const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+export function hashPassword(password: string): Promise<string> {
+  return argon2.hash(password, ARGON2_OPTIONS);
+}
+
+/** Trims, and lower-cases the domain (the local part is the mailbox owner's business). */
+export function normalizeEmail(email: string): string {
+  const trimmed = email.trim();
+  const at = trimmed.lastIndexOf('@');
+  return at < 0 ? trimmed : `${trimmed.slice(0, at)}@${trimmed.slice(at + 1).toLowerCase()}`;
+}
+
+export interface AuthResult {
+  token: string;
+  user: UserModel;
+}
+
+@Injectable()
+export class AuthService {
+  /** Verified against when the login matches nobody, so timing does not reveal accounts. */
+  private dummyHash?: Promise<string>;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly users: UsersRepository,
+    private readonly sessions: SessionsService,
+    private readonly limiter: RateLimiter,
+  ) {}
+
+  async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
+    const email = normalizeEmail(input.email);
+    const handle = input.handle.toLowerCase();
+    const pw = input.password.toLowerCase();
+    if (pw === email.toLowerCase() || pw === handle) {
+      throw AppError.badField('password', 'must not be your e-mail address or handle');
+    }
+    await this.limiter.check([[SIGN_UP_PER_IP, meta.ip]]);
+    const taken: Array<{ email_taken: boolean; handle_taken: boolean }> = await this.ds.query(
+      `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1)) AS email_taken,
+              EXISTS (SELECT 1 FROM users WHERE lower(handle) = $2) AS handle_taken`,
+      [email, handle],
+    );
+    const fields = [];
+    if (taken[0].email_taken) fields.push({ field: 'email', message: 'is already registered' });
+    if (taken[0].handle_taken) fields.push({ field: 'handle', message: 'is taken' });
+    if (fields.length) throw AppError.badInput(fields, 'That e-mail or handle is already in use');
+
+    const passwordHash = await hashPassword(input.password);
+    const id = newId();
+    try {
+      const result = await this.ds.transaction(async (m) => {
+        const rows: UserRow[] = await m.query(
+          `INSERT INTO users (id, email, handle, display_name, password_hash)
+           VALUES ($1, $2, $3, $4, $5)
+           RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
+          [id, email, handle, input.displayName?.trim() || handle, passwordHash],
+        );
+        const token = await this.sessions.issue(id, meta, m);
+        return { token, user: toUserModel(rows[0]) };
+      });
+      await this.limiter.hit(SIGN_UP_PER_IP, meta.ip);
+      return result;
+    } catch (err) {
+      // Lost a race with a concurrent sign-up for the same e-mail or handle.
+      if ((err as { code?: string }).code === '23505') {
+        const field = String((err as { constraint?: string }).constraint).includes('email') ? 'email' : 'handle';
+        throw AppError.badField(field, field === 'email' ? 'is already registered' : 'is taken');
+      }
+      throw err;
+    }
+  }
+
+  async signIn(input: SignInInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
+    const loginKey = input.login.trim().toLowerCase();
+    await this.limiter.check([
+      [SIGN_IN_PER_LOGIN, loginKey],
+      [SIGN_IN_PER_IP, meta.ip],
+    ]);
+    const user = await this.users.findForLogin(loginKey);
+    const hash = user?.password_hash ?? (await (this.dummyHash ??= hashPassword(`dummy-${newId()}`)));
+    const ok = await argon2.verify(hash, input.password).catch(() => false);
+    if (!user || !user.password_hash || !ok) {
+      await this.limiter.hit(SIGN_IN_PER_LOGIN, loginKey);
+      await this.limiter.hit(SIGN_IN_PER_IP, meta.ip);
+      throw AppError.unauthenticated('Wrong login or password');
+    }
+    await this.limiter.clear(SIGN_IN_PER_LOGIN, loginKey);
+    const token = await this.sessions.issue(user.id, meta);
+    return { token, user: toUserModel(user) };
+  }
+
+  async signOut(viewer: Viewer): Promise<boolean> {
+    if (!viewer.sessionId) return false;
+    await this.sessions.revokeSession(viewer.sessionId);
+    return true;
+  }
+
+  /** Revokes the viewer's own sessions, or (admins) anyone's. */
+  async revokeSessions(viewer: Viewer, userId?: string | null): Promise<number> {
+    if (!viewer.user) throw AppError.unauthenticated();
+    const target = userId ?? viewer.user.id;
+    if (target !== viewer.user.id && !viewer.isAdmin) throw AppError.forbidden('Only admins can revoke other people’s sessions');
+    return this.sessions.revokeAllForUser(target);
+  }
+}

@@ -1,0 +1,42 @@
+import { Field, InputType, ObjectType } from '@nestjs/graphql';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { UserModel } from '../../users/user.model';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+export const HANDLE_RE = /^[a-zA-Z0-9_-]{3,30}$/;
+
+@InputType()
+export class SignUpInput {
+  @Field() @Transform(trim) @IsEmail({}, { message: 'must be a valid e-mail address' }) @MaxLength(254)
+  email!: string;
+
+  @Field({ description: '3–30 characters of a-z, 0-9, _ and -; stored lower-case.' })
+  @Transform(trim)
+  @Matches(HANDLE_RE, { message: 'must be 3–30 characters of a-z, 0-9, _ and -' })
+  handle!: string;
+
+  @Field({ description: 'At least 10 characters; not your e-mail or handle.' })
+  @IsString() @MinLength(10, { message: 'must be at least 10 characters' }) @MaxLength(256)
+  password!: string;
+
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 60)
+  displayName?: string;
+}
+
+@InputType()
+export class SignInInput {
+  @Field({ description: 'E-mail address or handle.' }) @Transform(trim) @IsString() @Length(1, 254)
+  login!: string;
+
+  @Field() @IsString() @Length(1, 256)
+  password!: string;
+}
+
+@ObjectType()
+export class AuthPayload {
+  @Field({ description: 'Opaque session token: send it as `Authorization: Bearer <token>`. Also set as an HttpOnly cookie.' })
+  token!: string;
+  @Field(() => UserModel) user!: UserModel;
+}

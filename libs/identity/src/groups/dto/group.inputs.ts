@@ -1,0 +1,19 @@
+import { Field, ID, InputType } from '@nestjs/graphql';
+import { Transform } from 'class-transformer';
+import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+@InputType()
+export class CreateGroupInput {
+  @Field() @Transform(trim) @Matches(/^[a-z0-9][a-z0-9-]{1,39}$/, { message: 'must be 2–40 characters of a-z, 0-9 and -' })
+  slug!: string;
+  @Field() @Transform(trim) @IsString() @Length(1, 80) name!: string;
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 500) description?: string;
+}
+
+@InputType()
+export class GroupMemberInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
+  @Field(() => ID) @IsUUID('all', { message: 'must be a user id' }) userId!: string;
+}

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { newId } from '../../../core/src/ids';
+import { GroupModel, GroupRow, toGroupModel } from './group.model';
+import { CreateGroupInput, GroupMemberInput } from './dto/group.inputs';
+
+const SELECT_GROUP = `SELECT g.id, g.slug, g.name, g.description, g.created_at,
+  (SELECT count(*)::int FROM group_members gm WHERE gm.group_id = g.id) AS member_count FROM groups g`;
+
+/** Groups are administered by global admins only. */
+@Injectable()
+export class GroupsService {
+  constructor(private readonly ds: DataSource) {}
+
+  private requireAdmin(viewer: Viewer): void {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    if (!viewer.isAdmin) throw AppError.forbidden('Only admins manage groups');
+  }
+
+  async list(viewer: Viewer): Promise<GroupModel[]> {
+    this.requireAdmin(viewer);
+    const rows: GroupRow[] = await this.ds.query(`${SELECT_GROUP} ORDER BY g.name, g.id`);
+    return rows.map(toGroupModel);
+  }
+
+  private async get(id: string): Promise<GroupModel> {
+    const rows: GroupRow[] = await this.ds.query(`${SELECT_GROUP} WHERE g.id = $1`, [id]);
+    if (!rows[0]) throw AppError.notFound('Group not found');
+    return toGroupModel(rows[0]);
+  }
+
+  async create(viewer: Viewer, input: CreateGroupInput): Promise<GroupModel> {
+    this.requireAdmin(viewer);
+    const id = newId();
+    const rows = await this.ds.query(
+      `INSERT INTO groups (id, slug, name, description) VALUES ($1, $2, $3, $4) ON CONFLICT (slug) DO NOTHING RETURNING id`,
+      [id, input.slug, input.name, input.description ?? ''],
+    );
+    if (rows.length === 0) throw AppError.badField('slug', 'is taken');
+    return this.get(id);
+  }
+
+  async addMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
+    this.requireAdmin(viewer);
+    await this.assertExists(input);
+    await this.ds.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+      input.groupId,
+      input.userId,
+    ]);
+    return this.get(input.groupId);
+  }
+
+  async removeMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
+    this.requireAdmin(viewer);
+    await this.assertExists(input);
+    await this.ds.query(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, [input.groupId, input.userId]);
+    return this.get(input.groupId);
+  }
+
+  private async assertExists(input: GroupMemberInput): Promise<void> {
+    const rows: Array<{ g: boolean; u: boolean }> = await this.ds.query(
+      `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1) AS g, EXISTS (SELECT 1 FROM users WHERE id = $2) AS u`,
+      [input.groupId, input.userId],
+    );
+    if (!rows[0].g) throw AppError.notFound('Group not found');
+    if (!rows[0].u) throw AppError.notFound('User not found');
+  }
+}

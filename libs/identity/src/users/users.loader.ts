@@ -1,0 +1,30 @@
+import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { toUserModel, UserModel } from './user.model';
+import { UsersRepository } from './users.repository';
+
+/**
+ * Per-request batching of user look-ups (authors, mentions...). Users are public
+ * profiles: any viewer may resolve any user by id.
+ */
+@Injectable()
+export class UsersLoader {
+  constructor(private readonly repo: UsersRepository) {}
+
+  for(viewer: Viewer): DataLoader<string, UserModel | null> {
+    return viewer.memoize(
+      'loader:users',
+      () =>
+        new DataLoader<string, UserModel | null>(async (ids) => {
+          const rows = await this.repo.getByIds(ids);
+          const byId = new Map(rows.map((r) => [r.id, toUserModel(r)]));
+          return ids.map((id) => byId.get(id) ?? null);
+        }),
+    );
+  }
+
+  load(viewer: Viewer, id: string): Promise<UserModel | null> {
+    return this.for(viewer).load(id);
+  }
+}

@@ -1,0 +1,34 @@
+import { Args, Context, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { GqlContext } from '../../../core/src/graphql/context';
+import { SetUserRoleInput } from './dto/set-user-role.input';
+import { UserModel } from './user.model';
+import { UsersLoader } from './users.loader';
+import { UsersService } from './users.service';
+
+@Resolver(() => UserModel)
+export class UsersResolver {
+  constructor(
+    private readonly users: UsersService,
+    private readonly loader: UsersLoader,
+  ) {}
+
+  @Query(() => UserModel, { nullable: true, description: 'The signed-in user; null when anonymous.' })
+  me(@Context() ctx: GqlContext): Promise<UserModel | null> | null {
+    return ctx.viewer.id ? this.loader.load(ctx.viewer, ctx.viewer.id) : null;
+  }
+
+  @Query(() => UserModel, { nullable: true, description: 'A public profile by handle (case-insensitive).' })
+  user(@Args('handle') handle: string): Promise<UserModel | null> {
+    return this.users.byHandle(handle);
+  }
+
+  @Mutation(() => UserModel, { description: 'Admins only: change a user’s global role.' })
+  setUserRole(@Args('input') input: SetUserRoleInput, @Context() ctx: GqlContext): Promise<UserModel> {
+    return this.users.setRole(ctx.viewer, input.userId, input.role);
+  }
+
+  @ResolveField(() => String, { nullable: true, description: 'Only for the user themself and admins.' })
+  email(@Parent() user: UserModel, @Context() ctx: GqlContext): string | null {
+    return ctx.viewer.id === user.id || ctx.viewer.isAdmin ? user.emailAddress : null;
+  }
+}

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid } from '../../../core/src/ids';
+import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
+import { UsersRepository } from './users.repository';
+
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly repo: UsersRepository,
+  ) {}
+
+  async byHandle(handle: string): Promise<UserModel | null> {
+    if (handle.length > 60) return null;
+    const row = await this.repo.findByHandle(handle);
+    return row ? toUserModel(row) : null;
+  }
+
+  async setRole(viewer: Viewer, userId: string, role: GlobalRoleEnum): Promise<UserModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    if (!viewer.isAdmin) throw AppError.forbidden('Only admins change roles');
+    if (!isUuid(userId)) throw AppError.notFound('User not found');
+    return this.ds.transaction(async (m) => {
+      const rows: UserRow[] = await m.query(`SELECT * FROM users WHERE id = $1 FOR UPDATE`, [userId]);
+      if (!rows[0]) throw AppError.notFound('User not found');
+      if (rows[0].role === GlobalRoleEnum.ADMIN && role !== GlobalRoleEnum.ADMIN) {
+        const admins: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM users WHERE role = 'ADMIN'`);
+        if (admins[0].n <= 1) throw AppError.conflict('The last admin cannot be demoted');
+      }
+      const updated: UserRow[] = await m.query(
+        `UPDATE users SET role = $2, updated_at = now() WHERE id = $1
+         RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
+        [userId, role],
+      );
+      return toUserModel(updated[0]);
+    });
+  }
+}

@@ -1,0 +1,53 @@
+import { Field, ID, InputType, Int } from '@nestjs/graphql';
+import { Transform } from 'class-transformer';
+import { IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { AccessLevel } from '../../../access/src/access-level';
+import { BoardKind } from '../boards/board.model';
+import { SpaceVisibility } from '../spaces/space.model';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const SLUG = /^[a-z0-9][a-z0-9-]{1,49}$/;
+const SLUG_MSG = 'must be 2–50 characters of a-z, 0-9 and -, starting with a letter or digit';
+export const SPACE_LANGUAGES = ['en', 'fr', 'simple'];
+
+@InputType()
+export class CreateSpaceInput {
+  @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
+  @Field() @Transform(trim) @IsString() @Length(1, 100) name!: string;
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 2000) description?: string;
+  @Field(() => SpaceVisibility) @IsEnum(SpaceVisibility) visibility!: SpaceVisibility;
+  @Field({ nullable: true, description: `Content language for search: ${SPACE_LANGUAGES.join(', ')} (default en).` })
+  @IsOptional() @IsIn(SPACE_LANGUAGES)
+  language?: string;
+}
+
+@InputType()
+export class UpdateSpaceInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 100) name?: string;
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 2000) description?: string;
+  @Field(() => SpaceVisibility, { nullable: true }) @IsOptional() @IsEnum(SpaceVisibility) visibility?: SpaceVisibility;
+  @Field({ nullable: true }) @IsOptional() @IsIn(SPACE_LANGUAGES) language?: string;
+}
+
+@InputType()
+export class SpaceGrantInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
+  @Field(() => ID, { nullable: true }) @IsOptional() @IsUUID('all', { message: 'must be a group id' }) groupId?: string;
+  @Field(() => ID, { nullable: true }) @IsOptional() @IsUUID('all', { message: 'must be a user id' }) userId?: string;
+  @Field(() => AccessLevel, { nullable: true, description: 'Required to grant; ignored when revoking.' })
+  @IsOptional() @IsIn([AccessLevel.READ, AccessLevel.PARTICIPATE, AccessLevel.MODERATE, AccessLevel.ADMIN], {
+    message: 'must be READ, PARTICIPATE, MODERATE or ADMIN',
+  })
+  level?: AccessLevel;
+}
+
+@InputType()
+export class CreateBoardInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
+  @Field(() => BoardKind) @IsEnum(BoardKind) kind!: BoardKind;
+  @Field() @Transform(trim) @IsString() @Length(1, 100) name!: string;
+  @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 2000) description?: string;
+  @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;
+}

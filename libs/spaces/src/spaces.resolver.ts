@@ -1,0 +1,91 @@
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import DataLoader from 'dataloader';
+import { AccessLevel } from '../../access/src/access-level';
+import { GqlContext } from '../../core/src/graphql/context';
+import { isUuid } from '../../core/src/ids';
+import { BoardModel } from './boards/board.model';
+import { CreateBoardInput, CreateSpaceInput, SpaceGrantInput, UpdateSpaceInput } from './dto/space.inputs';
+import { SpaceGrantModel } from './spaces/space-grant.model';
+import { SpaceModel } from './spaces/space.model';
+import { SpacesLoader } from './spaces.loader';
+import { SpacesService } from './spaces.service';
+
+@Resolver(() => SpaceModel)
+export class SpacesResolver {
+  constructor(
+    private readonly service: SpacesService,
+    private readonly loader: SpacesLoader,
+  ) {}
+
+  @Query(() => [SpaceModel], { description: 'The spaces the viewer may read.' })
+  spaces(@Context() ctx: GqlContext): Promise<SpaceModel[]> {
+    return this.service.list(ctx.viewer);
+  }
+
+  @Query(() => SpaceModel, { nullable: true })
+  space(@Args('slug') slug: string, @Context() ctx: GqlContext): Promise<SpaceModel | null> {
+    return this.service.bySlug(ctx.viewer, slug);
+  }
+
+  @Query(() => BoardModel, { nullable: true })
+  board(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<BoardModel | null> | null {
+    return isUuid(id) ? this.loader.board(ctx.viewer, id) : null;
+  }
+
+  @ResolveField(() => AccessLevel, { description: 'What the viewer may do here.' })
+  viewerAccess(@Parent() space: SpaceModel, @Context() ctx: GqlContext): Promise<AccessLevel> {
+    return this.service.viewerAccess(ctx.viewer, space.id);
+  }
+
+  @ResolveField(() => [BoardModel])
+  boards(@Parent() space: SpaceModel, @Context() ctx: GqlContext): Promise<BoardModel[]> {
+    const loader = ctx.viewer.memoize(
+      'loader:spaceBoards',
+      () => new DataLoader<string, BoardModel[]>(async (ids) => {
+        const bySpace = await this.service.boardsBySpace(ctx.viewer, ids);
+        return ids.map((id) => bySpace.get(id) ?? []);
+      }),
+    );
+    return loader.load(space.id);
+  }
+
+  @ResolveField(() => [SpaceGrantModel], { nullable: true, description: 'Who has which access; space admins only (null otherwise).' })
+  grants(@Parent() space: SpaceModel, @Context() ctx: GqlContext): Promise<SpaceGrantModel[] | null> {
+    return this.service.grants(ctx.viewer, space.id);
+  }
+
+  @Mutation(() => SpaceModel, { description: 'Admins only.' })
+  createSpace(@Args('input') input: CreateSpaceInput, @Context() ctx: GqlContext): Promise<SpaceModel> {
+    return this.service.create(ctx.viewer, input);
+  }
+
+  @Mutation(() => SpaceModel, { description: 'Space admins.' })
+  updateSpace(@Args('input') input: UpdateSpaceInput, @Context() ctx: GqlContext): Promise<SpaceModel> {
+    return this.service.update(ctx.viewer, input);
+  }
+
+  @Mutation(() => SpaceModel, { description: 'Space admins: give a group or a user a level (replaces an existing grant).' })
+  grantSpaceAccess(@Args('input') input: SpaceGrantInput, @Context() ctx: GqlContext): Promise<SpaceModel> {
+    return this.service.grant(ctx.viewer, input);
+  }
+
+  @Mutation(() => SpaceModel, { description: 'Space admins: remove a group’s or a user’s grant.' })
+  revokeSpaceAccess(@Args('input') input: SpaceGrantInput, @Context() ctx: GqlContext): Promise<SpaceModel> {
+    return this.service.revoke(ctx.viewer, input);
+  }
+
+  @Mutation(() => BoardModel, { description: 'Space admins.' })
+  createBoard(@Args('input') input: CreateBoardInput, @Context() ctx: GqlContext): Promise<BoardModel> {
+    return this.service.createBoard(ctx.viewer, input);
+  }
+}
+
+@Resolver(() => BoardModel)
+export class BoardsResolver {
+  constructor(private readonly loader: SpacesLoader) {}
+
+  @ResolveField(() => SpaceModel)
+  space(@Parent() board: BoardModel, @Context() ctx: GqlContext): Promise<SpaceModel | null> {
+    return this.loader.space(ctx.viewer, board.spaceId);
+  }
+}

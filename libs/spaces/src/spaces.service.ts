@@ -1,0 +1,156 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AccessLevel, LEVEL_RANK, levelOfRank } from '../../access/src/access-level';
+import { AccessService } from '../../access/src/access.service';
+import { UnitOfWork } from '../../core/src/database/unit-of-work';
+import { AppError } from '../../core/src/errors';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { newId } from '../../core/src/ids';
+import { BoardModel, BoardRow, toBoardModel } from './boards/board.model';
+import { CreateBoardInput, CreateSpaceInput, SpaceGrantInput, UpdateSpaceInput } from './dto/space.inputs';
+import { SpaceGrantModel } from './spaces/space-grant.model';
+import { SpaceModel, SpaceRow, toSpaceModel } from './spaces/space.model';
+import { SpacesRepository } from './spaces.repository';
+
+const SPACE_RETURNING = 'RETURNING id, slug, name, description, visibility, language, created_at';
+
+@Injectable()
+export class SpacesService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly repo: SpacesRepository,
+    private readonly access: AccessService,
+    private readonly uow: UnitOfWork,
+  ) {}
+
+  /** Spaces the viewer may read, by name. */
+  async list(viewer: Viewer): Promise<SpaceModel[]> {
+    const rows = await this.repo.spacesByIds(await this.access.readableSpaceIds(viewer));
+    return rows.map(toSpaceModel);
+  }
+
+  async bySlug(viewer: Viewer, slug: string): Promise<SpaceModel | null> {
+    if (slug.length > 50) return null;
+    const row = await this.repo.spaceBySlug(slug);
+    if (!row || (await this.access.rankOn(viewer, row.id)) < LEVEL_RANK.READ) return null;
+    return toSpaceModel(row);
+  }
+
+  async viewerAccess(viewer: Viewer, spaceId: string): Promise<AccessLevel> {
+    return levelOfRank(await this.access.rankOn(viewer, spaceId));
+  }
+
+  /** Boards of many spaces at once (for Space.boards over a list), readable ones only. */
+  async boardsBySpace(viewer: Viewer, spaceIds: readonly string[]): Promise<Map<string, BoardModel[]>> {
+    const ranks = await this.access.spaceRanks(viewer);
+    const readable = spaceIds.filter((id) => (ranks.get(id) ?? 0) > 0);
+    const out = new Map<string, BoardModel[]>(spaceIds.map((id) => [id, []]));
+    for (const r of await this.repo.boardsOfSpaces(readable)) out.get(r.space_id)!.push(toBoardModel(r));
+    return out;
+  }
+
+  async create(viewer: Viewer, input: CreateSpaceInput): Promise<SpaceModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    if (!viewer.isAdmin) throw AppError.forbidden('Only admins create spaces');
+    return this.uow.run(async (tx) => {
+      const rows = await tx.query<SpaceRow>(
+        `INSERT INTO spaces (id, slug, name, description, visibility, language)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (slug) DO NOTHING ${SPACE_RETURNING}`,
+        [newId(), input.slug, input.name, input.description ?? '', input.visibility, input.language ?? 'en'],
+      );
+      if (!rows[0]) throw AppError.badField('slug', 'is taken');
+      await tx.emit({ type: 'space.created', aggregateType: 'space', aggregateId: rows[0].id, payload: { spaceId: rows[0].id } });
+      return toSpaceModel(rows[0]);
+    });
+  }
+
+  async update(viewer: Viewer, input: UpdateSpaceInput): Promise<SpaceModel> {
+    await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
+    return this.uow.run(async (tx) => {
+      const rows = await tx.query<SpaceRow>(
+        `UPDATE spaces SET name = COALESCE($2, name), description = COALESCE($3, description),
+                visibility = COALESCE($4, visibility), language = COALESCE($5, language), updated_at = now()
+          WHERE id = $1 ${SPACE_RETURNING}`,
+        [input.spaceId, input.name ?? null, input.description ?? null, input.visibility ?? null, input.language ?? null],
+      );
+      await tx.emit({
+        type: input.visibility ? 'space.access_changed' : 'space.updated',
+        aggregateType: 'space',
+        aggregateId: input.spaceId,
+        payload: { spaceId: input.spaceId },
+      });
+      return toSpaceModel(rows[0]);
+    });
+  }
+
+  async grants(viewer: Viewer, spaceId: string): Promise<SpaceGrantModel[] | null> {
+    if ((await this.access.rankOn(viewer, spaceId)) < LEVEL_RANK.ADMIN) return null;
+    const rows: Array<{ id: string; level: number; group_id: string | null; user_id: string | null; created_at: Date }> =
+      await this.ds.query(`SELECT id, level, group_id, user_id, created_at FROM space_grants WHERE space_id = $1 ORDER BY created_at, id`, [
+        spaceId,
+      ]);
+    return rows.map((r) => Object.assign(new SpaceGrantModel(), { id: r.id, level: levelOfRank(r.level), groupId: r.group_id, userId: r.user_id, createdAt: r.created_at }));
+  }
+
+  private checkGrantee(input: SpaceGrantInput): void {
+    if (!!input.groupId === !!input.userId) {
+      throw AppError.badInput([
+        { field: 'groupId', message: 'give exactly one of groupId or userId' },
+        { field: 'userId', message: 'give exactly one of groupId or userId' },
+      ]);
+    }
+  }
+
+  async grant(viewer: Viewer, input: SpaceGrantInput): Promise<SpaceModel> {
+    this.checkGrantee(input);
+    if (!input.level) throw AppError.badField('level', 'is required to grant access');
+    await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
+    return this.uow.run(async (tx) => {
+      const exists = await tx.one<{ ok: boolean }>(
+        input.groupId ? `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1) AS ok` : `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) AS ok`,
+        [input.groupId ?? input.userId],
+      );
+      if (!exists?.ok) throw AppError.notFound(input.groupId ? 'Group not found' : 'User not found');
+      const conflict = input.groupId ? '(space_id, group_id) WHERE group_id IS NOT NULL' : '(space_id, user_id) WHERE user_id IS NOT NULL';
+      await tx.query(
+        `INSERT INTO space_grants (id, space_id, group_id, user_id, level) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT ${conflict} DO UPDATE SET level = EXCLUDED.level`,
+        [newId(), input.spaceId, input.groupId ?? null, input.userId ?? null, LEVEL_RANK[input.level!]],
+      );
+      await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: input.spaceId, payload: { spaceId: input.spaceId } });
+      const row = await tx.one<SpaceRow>(`SELECT id, slug, name, description, visibility, language, created_at FROM spaces WHERE id = $1`, [input.spaceId]);
+      return toSpaceModel(row!);
+    });
+  }
+
+  async revoke(viewer: Viewer, input: SpaceGrantInput): Promise<SpaceModel> {
+    this.checkGrantee(input);
+    await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
+    return this.uow.run(async (tx) => {
+      await tx.query(`DELETE FROM space_grants WHERE space_id = $1 AND (group_id = $2 OR user_id = $3)`, [
+        input.spaceId,
+        input.groupId ?? null,
+        input.userId ?? null,
+      ]);
+      await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: input.spaceId, payload: { spaceId: input.spaceId } });
+      const row = await tx.one<SpaceRow>(`SELECT id, slug, name, description, visibility, language, created_at FROM spaces WHERE id = $1`, [input.spaceId]);
+      return toSpaceModel(row!);
+    });
+  }
+
+  async createBoard(viewer: Viewer, input: CreateBoardInput): Promise<BoardModel> {
+    await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
+    return this.uow.run(async (tx) => {
+      const rows = await tx.query<BoardRow>(
+        `INSERT INTO boards (id, space_id, kind, slug, name, description, position)
+         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, (SELECT count(*) FROM boards WHERE space_id = $2)))
+         ON CONFLICT (space_id, slug) DO NOTHING
+         RETURNING id, space_id, kind, slug, name, description, position, created_at`,
+        [newId(), input.spaceId, input.kind, input.slug, input.name, input.description ?? '', input.position ?? null],
+      );
+      if (!rows[0]) throw AppError.badField('slug', 'is taken in this space');
+      await tx.emit({ type: 'board.created', aggregateType: 'board', aggregateId: rows[0].id, payload: { spaceId: input.spaceId, boardId: rows[0].id } });
+      return toBoardModel(rows[0]);
+    });
+  }
+}
