@@ -4,18 +4,26 @@ import { DomainEvent, EventBus } from '../events';
 
 export const OUTBOX_CHANNEL = 'parvis_outbox';
 
+/** TypeORM's postgres driver returns [rows, affected] for UPDATE and DELETE, rows otherwise. */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+    return result[0] as T[];
+  }
+  return result as T[];
+}
+
 /** One database transaction; events emitted here are stored in the outbox with the rows. */
 export class Tx {
   readonly events: DomainEvent[] = [];
   constructor(readonly manager: EntityManager) {}
 
-  query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return this.manager.query(sql, params);
+  /** Rows of a statement (TypeORM answers UPDATE/DELETE with [rows, count]; this evens it out). */
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return rowsOf<T>(await this.manager.query(sql, params));
   }
 
   async one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T | undefined> {
-    const rows = await this.manager.query(sql, params);
-    return rows[0] as T | undefined;
+    return (await this.query<T>(sql, params))[0];
   }
 
   /** Writes an outbox event in this transaction (and wakes the worker once it commits). */

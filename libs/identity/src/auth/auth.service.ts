@@ -76,7 +76,7 @@ export class AuthService {
           [id, email, handle, input.displayName?.trim() || handle, passwordHash],
         );
         const token = await this.sessions.issue(id, meta, m);
-        return { token, user: toUserModel(rows[0]) };
+        return { token, user: Object.assign(toUserModel(rows[0]), { isAuthenticatedSelf: true }) };
       });
       await this.limiter.hit(SIGN_UP_PER_IP, meta.ip);
       return result;
@@ -106,7 +106,7 @@ export class AuthService {
     }
     await this.limiter.clear(SIGN_IN_PER_LOGIN, loginKey);
     const token = await this.sessions.issue(user.id, meta);
-    return { token, user: toUserModel(user) };
+    return { token, user: Object.assign(toUserModel(user), { isAuthenticatedSelf: true }) };
   }
 
   async signOut(viewer: Viewer): Promise<boolean> {

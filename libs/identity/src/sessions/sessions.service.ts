@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../../../core/src/config/config';
 import { newId } from '../../../core/src/ids';
+import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
 
 export const SESSION_COOKIE = 'parvis_session';
@@ -85,6 +86,6 @@ export class SessionsService {
       `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`,
       [userId],
     );
-    return Array.isArray(res[0]) ? res[0].length : res.length;
+    return rowsOf(res).length;
   }
 }

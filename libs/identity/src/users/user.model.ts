@@ -18,6 +18,8 @@ export class UserModel {
   @Field() createdAt!: Date;
   /** Only resolved for the user themself and admins (see UsersResolver.email). */
   emailAddress!: string | null;
+  /** Set on the user an auth payload returns: the requester just proved to be them. */
+  isAuthenticatedSelf?: boolean;
 }
 
 export interface UserRow {

@@ -29,6 +29,6 @@ export class UsersResolver {
 
   @ResolveField(() => String, { nullable: true, description: 'Only for the user themself and admins.' })
   email(@Parent() user: UserModel, @Context() ctx: GqlContext): string | null {
-    return ctx.viewer.id === user.id || ctx.viewer.isAdmin ? user.emailAddress : null;
+    return user.isAuthenticatedSelf || ctx.viewer.id === user.id || ctx.viewer.isAdmin ? user.emailAddress : null;
   }
 }

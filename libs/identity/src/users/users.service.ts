@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
+import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
 import { UsersRepository } from './users.repository';
 
@@ -30,11 +31,11 @@ export class UsersService {
         const admins: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM users WHERE role = 'ADMIN'`);
         if (admins[0].n <= 1) throw AppError.conflict('The last admin cannot be demoted');
       }
-      const updated: UserRow[] = await m.query(
+      const updated = rowsOf<UserRow>(await m.query(
         `UPDATE users SET role = $2, updated_at = now() WHERE id = $1
          RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
         [userId, role],
-      );
+      ));
       return toUserModel(updated[0]);
     });
   }

@@ -1,0 +1,192 @@
+import request from 'supertest';
+import { hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { makeGroup, makeUser } from '../factories';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token user { id handle displayName role email } } }`;
+const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token user { id handle } } }`;
+const ME = `{ me { id handle email role } }`;
+
+describe('accounts and sessions', () => {
+  let t: TestApp;
+  let ipSeq = 0;
+  const freshIp = () => `10.0.${Math.floor(++ipSeq / 250)}.${ipSeq % 250}`;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+  });
+  afterAll(() => t.close());
+
+  const signUp = (input: Record<string, unknown>, ip = freshIp()) => t.gql(SIGN_UP, { input }, { ip });
+  const userCount = async () => (await t.sql(`SELECT count(*)::int AS n FROM users`))[0].n as number;
+
+  it('signs up, stores an argon2id hash and a hashed token, and signs the session in', async () => {
+    const res = await signUp({ email: '  Alice@Example.COM ', handle: 'Alice_1', password: 'correct horse battery', displayName: 'Alice' });
+    const { signUp: payload } = expectOk(res);
+    expect(payload.user.handle).toBe('alice_1');
+    expect(payload.user.email).toBe('Alice@example.com');
+    expect(payload.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const [row] = await t.sql(`SELECT password_hash FROM users WHERE id = $1`, [payload.user.id]);
+    expect(row.password_hash).toMatch(/^\$argon2id\$/);
+    const sessions = await t.sql(`SELECT token_hash FROM sessions WHERE user_id = $1`, [payload.user.id]);
+    expect(sessions).toHaveLength(1);
+    expect(Buffer.from(sessions[0].token_hash).toString('base64url')).not.toBe(payload.token);
+
+    const me = expectOk(await t.gql(ME, {}, { token: payload.token }));
+    expect(me.me).toMatchObject({ id: payload.user.id, handle: 'alice_1', email: 'Alice@example.com', role: 'MEMBER' });
+  });
+
+  it('sets an HttpOnly SameSite=Lax cookie that authenticates', async () => {
+    const res = await signUp({ email: 'cookie@example.com', handle: 'cookie', password: 'long enough password' });
+    const setCookie = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+    const cookie = setCookie.find((c) => c.startsWith('parvis_session='))!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    const me = expectOk(await t.gql(ME, {}, { cookie: cookie.split(';')[0] }));
+    expect(me.me.handle).toBe('cookie');
+  });
+
+  it.each([
+    [{ email: 'not-an-email', handle: 'okhandle', password: 'long enough password' }, 'email'],
+    [{ email: 'a@example.com', handle: 'ab', password: 'long enough password' }, 'handle'],
+    [{ email: 'a@example.com', handle: 'bad handle!', password: 'long enough password' }, 'handle'],
+    [{ email: 'a@example.com', handle: 'x'.repeat(31), password: 'long enough password' }, 'handle'],
+    [{ email: 'a@example.com', handle: 'okhandle', password: 'short' }, 'password'],
+    [{ email: 'a@example.com', handle: 'okhandle2024', password: 'OKHANDLE2024' }, 'password'],
+    [{ email: 'longpassword@example.com', handle: 'okhandle', password: 'LongPassword@example.com' }, 'password'],
+  ])('refuses bad sign-up input %# and writes nothing', async (input, field) => {
+    const before = await userCount();
+    const err = expectError(await signUp(input), 'BAD_USER_INPUT');
+    expect(err.extensions.fields!.map((f) => f.field)).toContain(field);
+    expect(await userCount()).toBe(before);
+  });
+
+  it('keeps handles unique case-insensitively and e-mails unique after normalisation', async () => {
+    expectOk(await signUp({ email: 'bob@example.com', handle: 'bob', password: 'long enough password' }));
+    const dupHandle = expectError(await signUp({ email: 'bob2@example.com', handle: 'BOB', password: 'long enough password' }), 'BAD_USER_INPUT');
+    expect(dupHandle.extensions.fields).toEqual([{ field: 'handle', message: 'is taken' }]);
+    const dupEmail = expectError(await signUp({ email: ' bob@EXAMPLE.com', handle: 'bob2', password: 'long enough password' }), 'BAD_USER_INPUT');
+    expect(dupEmail.extensions.fields![0].field).toBe('email');
+  });
+
+  it('signs in by e-mail or handle and refuses a wrong password', async () => {
+    expectOk(await signUp({ email: 'carol@example.com', handle: 'carol', password: 'carol password 1' }));
+    const byEmail = expectOk(await t.gql(SIGN_IN, { input: { login: 'Carol@example.com', password: 'carol password 1' } }, { ip: freshIp() }));
+    expect(byEmail.signIn.user.handle).toBe('carol');
+    const byHandle = expectOk(await t.gql(SIGN_IN, { input: { login: 'CAROL', password: 'carol password 1' } }, { ip: freshIp() }));
+    expect(byHandle.signIn.token).not.toBe(byEmail.signIn.token);
+    expectError(await t.gql(SIGN_IN, { input: { login: 'carol', password: 'wrong password' } }, { ip: freshIp() }), 'UNAUTHENTICATED');
+  });
+
+  it('rate-limits more than 5 failures per account, the same way whether the account exists or not', async () => {
+    expectOk(await signUp({ email: 'dave@example.com', handle: 'dave', password: 'dave password 1' }));
+    for (const login of ['dave', 'nobody-here']) {
+      for (let i = 0; i < 5; i++) {
+        expectError(await t.gql(SIGN_IN, { input: { login, password: 'wrong password' } }, { ip: freshIp() }), 'UNAUTHENTICATED');
+      }
+      // Even the right password is refused while limited: no oracle.
+      const limited = expectError(await t.gql(SIGN_IN, { input: { login, password: 'dave password 1' } }, { ip: freshIp() }), 'RATE_LIMITED');
+      expect(limited.extensions.retryAfterSeconds).toBeGreaterThan(800);
+      expect(limited.extensions.retryAfterSeconds).toBeLessThanOrEqual(900);
+      expect(limited.message).not.toMatch(/exist|unknown/i);
+    }
+  });
+
+  it('rate-limits more than 20 failures from one IP across accounts', async () => {
+    const ip = '192.0.2.77';
+    for (let i = 0; i < 20; i++) {
+      expectError(await t.gql(SIGN_IN, { input: { login: `someone${i}`, password: 'wrong password' } }, { ip }), 'UNAUTHENTICATED');
+    }
+    expectError(await t.gql(SIGN_IN, { input: { login: 'someone-else', password: 'wrong password' } }, { ip }), 'RATE_LIMITED');
+    // Another IP is unaffected.
+    expectError(await t.gql(SIGN_IN, { input: { login: 'someone-else', password: 'wrong password' } }, { ip: freshIp() }), 'UNAUTHENTICATED');
+  });
+
+  it('signOut revokes the session at once', async () => {
+    const { signUp: s } = expectOk(await signUp({ email: 'erin@example.com', handle: 'erin', password: 'erin password 1' }));
+    expect(expectOk(await t.gql(`mutation { signOut }`, {}, { token: s.token })).signOut).toBe(true);
+    expect(expectOk(await t.gql(ME, {}, { token: s.token })).me).toBeNull();
+  });
+
+  it('revokeSessions: your own, or anyone’s for admins only', async () => {
+    const u = await makeUser(t);
+    const other = await makeUser(t);
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const second = await makeUser(t); // unrelated
+    expectError(await t.gql(`mutation($id: ID) { revokeSessions(userId: $id) }`, { id: other.id }, { token: u.token }), 'FORBIDDEN');
+    expect(expectOk(await t.gql(`mutation($id: ID) { revokeSessions(userId: $id) }`, { id: other.id }, { token: admin.token })).revokeSessions).toBe(1);
+    expect(expectOk(await t.gql(ME, {}, { token: other.token })).me).toBeNull();
+    expect(expectOk(await t.gql(`mutation { revokeSessions }`, {}, { token: u.token })).revokeSessions).toBe(1);
+    expect(expectOk(await t.gql(ME, {}, { token: u.token })).me).toBeNull();
+    expect(expectOk(await t.gql(ME, {}, { token: second.token })).me.id).toBe(second.id);
+    expectError(await t.gql(`mutation { revokeSessions }`), 'UNAUTHENTICATED');
+  });
+
+  it('slides the expiry of a used session and ignores expired ones', async () => {
+    const u = await makeUser(t);
+    await t.sql(`UPDATE sessions SET last_used_at = now() - interval '1 hour', expires_at = now() + interval '1 day' WHERE user_id = $1`, [u.id]);
+    expectOk(await t.gql(ME, {}, { token: u.token }));
+    const [s] = await t.sql(`SELECT expires_at > now() + interval '29 days' AS extended FROM sessions WHERE user_id = $1`, [u.id]);
+    expect(s.extended).toBe(true);
+    await t.sql(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [u.id]);
+    expect(expectOk(await t.gql(ME, {}, { token: u.token })).me).toBeNull();
+  });
+
+  it('shows e-mail addresses only to their owner and admins', async () => {
+    const u = await makeUser(t);
+    const other = await makeUser(t);
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const q = `query($h: String!) { user(handle: $h) { handle email } }`;
+    expect(expectOk(await t.gql(q, { h: u.handle }, { token: other.token })).user.email).toBeNull();
+    expect(expectOk(await t.gql(q, { h: u.handle })).user.email).toBeNull();
+    expect(expectOk(await t.gql(q, { h: u.handle.toUpperCase() }, { token: u.token })).user.email).toBe(u.email);
+    expect(expectOk(await t.gql(q, { h: u.handle }, { token: admin.token })).user.email).toBe(u.email);
+  });
+
+  it('lets admins change roles, never demoting the last admin', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const member = await makeUser(t);
+    const q = `mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id role } }`;
+    expectError(await t.gql(q, { input: { userId: admin.id, role: 'MEMBER' } }, { token: member.token }), 'FORBIDDEN');
+    expect(expectOk(await t.gql(q, { input: { userId: member.id, role: 'MODERATOR' } }, { token: admin.token })).setUserRole.role).toBe('MODERATOR');
+    expectError(await t.gql(q, { input: { userId: 'nope', role: 'ADMIN' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN' AND id <> $1`, [admin.id]);
+    expectError(await t.gql(q, { input: { userId: admin.id, role: 'MEMBER' } }, { token: admin.token }), 'CONFLICT');
+  });
+
+  it('lets admins manage groups and members', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const member = await makeUser(t);
+    const create = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id slug memberCount } }`;
+    expectError(await t.gql(create, { input: { slug: 'staff', name: 'Staff' } }, { token: member.token }), 'FORBIDDEN');
+    expectError(await t.gql(create, { input: { slug: 'staff', name: 'Staff' } }), 'UNAUTHENTICATED');
+    const g = expectOk(await t.gql(create, { input: { slug: 'staff', name: 'Staff' } }, { token: admin.token })).createGroup;
+    expectError(await t.gql(create, { input: { slug: 'staff', name: 'Again' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(create, { input: { slug: 'Bad Slug', name: 'x' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    const add = `mutation($input: GroupMemberInput!) { addGroupMember(input: $input) { memberCount } }`;
+    expect(expectOk(await t.gql(add, { input: { groupId: g.id, userId: member.id } }, { token: admin.token })).addGroupMember.memberCount).toBe(1);
+    expect(expectOk(await t.gql(add, { input: { groupId: g.id, userId: member.id } }, { token: admin.token })).addGroupMember.memberCount).toBe(1);
+    const remove = `mutation($input: GroupMemberInput!) { removeGroupMember(input: $input) { memberCount } }`;
+    expect(expectOk(await t.gql(remove, { input: { groupId: g.id, userId: member.id } }, { token: admin.token })).removeGroupMember.memberCount).toBe(0);
+    expectError(await t.gql(add, { input: { groupId: g.id, userId: g.id } }, { token: admin.token }), 'NOT_FOUND');
+    const list = expectOk(await t.gql(`{ groups { slug } }`, {}, { token: admin.token })).groups;
+    expect(list.map((x: { slug: string }) => x.slug)).toContain('staff');
+    expectError(await t.gql(`{ groups { slug } }`, {}, { token: member.token }), 'FORBIDDEN');
+    await makeGroup(t);
+  });
+
+  it('checks a real argon2id password in signIn', async () => {
+    const u = await makeUser(t, { passwordHash: await hashPassword('factory password') });
+    const res = expectOk(await t.gql(SIGN_IN, { input: { login: u.email, password: 'factory password' } }, { ip: freshIp() }));
+    expect(res.signIn.user.id).toBe(u.id);
+  });
+
+  it('limits request bodies', async () => {
+    const res = await request(t.http)
+      .post('/graphql')
+      .set('content-type', 'application/json')
+      .send({ query: `{ me { id } }`, variables: { pad: 'x'.repeat(1_100_000) } });
+    expect(res.status).toBe(413);
+  });
+});
