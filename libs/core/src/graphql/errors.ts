@@ -1,5 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { GraphQLFormattedError } from 'graphql';
+import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { AppError, ErrorCode, FieldError } from '../errors';
 import { Logger } from '@nestjs/common';
 import { newId } from '../ids';
@@ -26,6 +26,15 @@ export function inputValidationPipe(): ValidationPipe {
 }
 
 const log = new Logger('GraphQL');
+
+/**
+ * An error about the request itself (e.g. a variable of the wrong type): raised by
+ * graphql-js before any resolver ran, so it has no path and wraps nothing.
+ */
+function isRequestError(error: unknown): boolean {
+  const e = error as Partial<GraphQLError> | undefined;
+  return !!e && !e.path && typeof e.message === 'string' && /^Variable "\$/.test(e.message);
+}
 
 function findAppError(err: unknown): AppError | undefined {
   let cur = err as { originalError?: unknown } | undefined;
@@ -63,7 +72,8 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     code === 'BAD_USER_INPUT' ||
     code === 'BAD_REQUEST' ||
     code === 'PERSISTED_QUERY_NOT_SUPPORTED' ||
-    code === 'OPERATION_RESOLUTION_FAILURE'
+    code === 'OPERATION_RESOLUTION_FAILURE' ||
+    isRequestError(error)
   ) {
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.BAD_USER_INPUT } };
   }

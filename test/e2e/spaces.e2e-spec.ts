@@ -1,0 +1,118 @@
+import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const CREATE_SPACE = `mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id slug visibility viewerAccess } }`;
+const GRANT = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id grants { level groupId userId } } }`;
+const REVOKE = `mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`;
+const CREATE_BOARD = `mutation($input: CreateBoardInput!) { createBoard(input: $input) { id kind slug space { slug } } }`;
+const SPACE = `query($slug: String!) { space(slug: $slug) { id slug viewerAccess boards { slug kind } } }`;
+
+describe('spaces, grants and boards', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('lets only admins create spaces, with unique slugs', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const member = await makeUser(t);
+    const input = { slug: 'customers', name: 'Customers', visibility: 'PUBLIC' };
+    expectError(await t.gql(CREATE_SPACE, { input }), 'UNAUTHENTICATED');
+    expectError(await t.gql(CREATE_SPACE, { input }, { token: member.token }), 'FORBIDDEN');
+    const s = expectOk(await t.gql(CREATE_SPACE, { input }, { token: admin.token })).createSpace;
+    expect(s).toMatchObject({ slug: 'customers', visibility: 'PUBLIC', viewerAccess: 'ADMIN' });
+    expectError(await t.gql(CREATE_SPACE, { input }, { token: admin.token }), 'BAD_USER_INPUT');
+    const bad = expectError(await t.gql(CREATE_SPACE, { input: { slug: 'No Spaces', name: '', visibility: 'PUBLIC' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expect(bad.extensions.fields!.map((f) => f.field).sort()).toEqual(['name', 'slug']);
+    const outbox = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1`, [s.id]);
+    expect(outbox.map((r) => r.type)).toEqual(['space.created']);
+  });
+
+  it('grants by group or user, and a RESTRICTED space exists only for grantees', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const employees = await makeGroup(t);
+    const employee = await makeUser(t, { groups: [employees] });
+    const customer = await makeUser(t);
+    const partner = await makeUser(t);
+    const space = await makeSpace(t, 'RESTRICTED');
+
+    for (const viewer of [undefined, customer.token, employee.token]) {
+      expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: viewer })).space).toBeNull();
+    }
+    expectOk(await t.gql(GRANT, { input: { spaceId: space.id, groupId: employees, level: 'PARTICIPATE' } }, { token: admin.token }));
+    const granted = expectOk(await t.gql(GRANT, { input: { spaceId: space.id, userId: partner.id, level: 'READ' } }, { token: admin.token }));
+    expect(granted.grantSpaceAccess.grants).toHaveLength(2);
+
+    expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: employee.token })).space.viewerAccess).toBe('PARTICIPATE');
+    expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: partner.token })).space.viewerAccess).toBe('READ');
+    expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: customer.token })).space).toBeNull();
+    const list = expectOk(await t.gql(`{ spaces { slug } }`, {}, { token: customer.token })).spaces;
+    expect(list.map((s: { slug: string }) => s.slug)).not.toContain(space.slug);
+
+    // Non-admins cannot see grants or change them; the space stays NOT_FOUND for outsiders.
+    expect(expectOk(await t.gql(`query($s: String!) { space(slug: $s) { grants { level } } }`, { s: space.slug }, { token: employee.token })).space.grants).toBeNull();
+    expectError(await t.gql(GRANT, { input: { spaceId: space.id, userId: customer.id, level: 'ADMIN' } }, { token: employee.token }), 'FORBIDDEN');
+    expectError(await t.gql(GRANT, { input: { spaceId: space.id, userId: customer.id, level: 'ADMIN' } }, { token: customer.token }), 'NOT_FOUND');
+
+    expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, groupId: employees } }, { token: admin.token }));
+    expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: employee.token })).space).toBeNull();
+    const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [space.id]);
+    expect(events.map((e) => e.type)).toEqual(['space.access_changed', 'space.access_changed', 'space.access_changed']);
+  });
+
+  it('refuses grant input naming both or neither grantee, or an unknown level', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const space = await makeSpace(t, 'MEMBERS');
+    const g = await makeGroup(t);
+    expectError(await t.gql(GRANT, { input: { spaceId: space.id, level: 'READ' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(GRANT, { input: { spaceId: space.id, groupId: g, userId: admin.id, level: 'READ' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(GRANT, { input: { spaceId: space.id, groupId: g, level: 'NONE' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(GRANT, { input: { spaceId: space.id, groupId: g } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(GRANT, { input: { spaceId: space.id, groupId: admin.id, level: 'READ' } }, { token: admin.token }), 'NOT_FOUND');
+    expect((await t.sql(`SELECT count(*)::int AS n FROM space_grants WHERE space_id = $1`, [space.id]))[0].n).toBe(0);
+  });
+
+  it('lets space admins (by grant) create boards and update the space', async () => {
+    const spaceAdmin = await makeUser(t);
+    const member = await makeUser(t);
+    const space = await makeSpace(t, 'MEMBERS', [{ userId: spaceAdmin.id, level: 'ADMIN' }]);
+    const input = { spaceId: space.id, kind: 'IDEAS', name: 'Ideas', slug: 'ideas' };
+    expectError(await t.gql(CREATE_BOARD, { input }, { token: member.token }), 'FORBIDDEN');
+    const b = expectOk(await t.gql(CREATE_BOARD, { input }, { token: spaceAdmin.token })).createBoard;
+    expect(b).toMatchObject({ kind: 'IDEAS', slug: 'ideas', space: { slug: space.slug } });
+    expectError(await t.gql(CREATE_BOARD, { input }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(CREATE_BOARD, { input: { ...input, kind: 'WIKI', slug: 'x1' } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
+
+    const upd = `mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { name visibility } }`;
+    expectError(await t.gql(upd, { input: { spaceId: space.id, name: 'New' } }, { token: member.token }), 'FORBIDDEN');
+    const u = expectOk(await t.gql(upd, { input: { spaceId: space.id, name: 'New', visibility: 'RESTRICTED' } }, { token: spaceAdmin.token }));
+    expect(u.updateSpace).toEqual({ name: 'New', visibility: 'RESTRICTED' });
+    // Now RESTRICTED: the member no longer sees it at all.
+    expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: member.token })).space).toBeNull();
+    const seen = expectOk(await t.gql(SPACE, { slug: space.slug }, { token: spaceAdmin.token })).space;
+    expect(seen.boards).toEqual([{ slug: 'ideas', kind: 'IDEAS' }]);
+  });
+
+  it('answers board(id) only for readable spaces', async () => {
+    const publicSpace = await makeSpace(t, 'PUBLIC');
+    const internal = await makeSpace(t, 'RESTRICTED');
+    const pub = await makeBoard(t, publicSpace.id);
+    const priv = await makeBoard(t, internal.id);
+    const q = `query($id: ID!) { board(id: $id) { id space { slug } } }`;
+    expect(expectOk(await t.gql(q, { id: pub })).board.space.slug).toBe(publicSpace.slug);
+    expect(expectOk(await t.gql(q, { id: priv })).board).toBeNull();
+    expect(expectOk(await t.gql(q, { id: 'not-a-uuid' })).board).toBeNull();
+  });
+
+  it('gives global moderators MODERATE on readable spaces only, and admins everything', async () => {
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const pub = await makeSpace(t, 'PUBLIC');
+    const restricted = await makeSpace(t, 'RESTRICTED');
+    expect(expectOk(await t.gql(SPACE, { slug: pub.slug }, { token: mod.token })).space.viewerAccess).toBe('MODERATE');
+    expect(expectOk(await t.gql(SPACE, { slug: restricted.slug }, { token: mod.token })).space).toBeNull();
+    expect(expectOk(await t.gql(SPACE, { slug: restricted.slug }, { token: admin.token })).space.viewerAccess).toBe('ADMIN');
+    expect(expectOk(await t.gql(SPACE, { slug: pub.slug })).space.viewerAccess).toBe('READ');
+  });
+});
