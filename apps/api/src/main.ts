@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../../../libs/core/src/config/config';
-import { DatabaseHandle, startEmbeddedPostgres } from '../../../libs/core/src/database/embedded';
+import { openDatabase } from '../../../libs/core/src/database/open';
 import { migrateDatabase } from '../../../libs/core/src/database/migrate';
 import { OutboxWorker } from '../../../libs/core/src/outbox/outbox';
 import { REDACT_PATHS } from './logging';
@@ -20,17 +20,8 @@ async function main(): Promise<void> {
   }
   const log = pino({ level: config.LOG_LEVEL, redact: REDACT_PATHS });
 
-  let db: DatabaseHandle;
-  if (config.DATABASE_URL) {
-    db = { url: config.DATABASE_URL, owned: false, stop: async () => undefined };
-  } else {
-    log.info({ dataDir: config.dataDir }, 'starting the embedded PostgreSQL');
-    db = await startEmbeddedPostgres({
-      dataDir: config.dataDir,
-      port: config.EMBEDDED_PG_PORT,
-      log: (m) => log.debug(m),
-    });
-  }
+  if (config.embedded) log.info({ dataDir: config.dataDir }, 'using the embedded PostgreSQL');
+  const db = await openDatabase(config, (m) => log.debug(m));
 
   if (config.MIGRATE_ON_START) {
     const applied = await migrateDatabase(db.url);

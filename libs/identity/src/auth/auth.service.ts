@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
@@ -48,13 +48,27 @@ export class AuthService {
   ) {}
 
   async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
+    await this.limiter.check([[SIGN_UP_PER_IP, meta.ip]]);
+    const result = await this.createAccount(input, 'MEMBER', (m, userId) => this.sessions.issue(userId, meta, m));
+    await this.limiter.hit(SIGN_UP_PER_IP, meta.ip);
+    return { token: result.extra, user: Object.assign(result.user, { isAuthenticatedSelf: true }) };
+  }
+
+  /**
+   * Creates an account (sign-up and the CLI's admin:create). `inTx` runs in the same
+   * transaction with the new user's id, e.g. to open the first session.
+   */
+  async createAccount<X = undefined>(
+    input: SignUpInput,
+    role: 'MEMBER' | 'MODERATOR' | 'ADMIN',
+    inTx?: (m: EntityManager, userId: string) => Promise<X>,
+  ): Promise<{ user: UserModel; extra: X }> {
     const email = normalizeEmail(input.email);
     const handle = input.handle.toLowerCase();
     const pw = input.password.toLowerCase();
     if (pw === email.toLowerCase() || pw === handle) {
       throw AppError.badField('password', 'must not be your e-mail address or handle');
     }
-    await this.limiter.check([[SIGN_UP_PER_IP, meta.ip]]);
     const taken: Array<{ email_taken: boolean; handle_taken: boolean }> = await this.ds.query(
       `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1)) AS email_taken,
               EXISTS (SELECT 1 FROM users WHERE lower(handle) = $2) AS handle_taken`,
@@ -68,18 +82,16 @@ export class AuthService {
     const passwordHash = await hashPassword(input.password);
     const id = newId();
     try {
-      const result = await this.ds.transaction(async (m) => {
+      return await this.ds.transaction(async (m) => {
         const rows: UserRow[] = await m.query(
-          `INSERT INTO users (id, email, handle, display_name, password_hash)
-           VALUES ($1, $2, $3, $4, $5)
+          `INSERT INTO users (id, email, handle, display_name, password_hash, role)
+           VALUES ($1, $2, $3, $4, $5, $6)
            RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
-          [id, email, handle, input.displayName?.trim() || handle, passwordHash],
+          [id, email, handle, input.displayName?.trim() || handle, passwordHash, role],
         );
-        const token = await this.sessions.issue(id, meta, m);
-        return { token, user: Object.assign(toUserModel(rows[0]), { isAuthenticatedSelf: true }) };
+        const extra = (inTx ? await inTx(m, id) : undefined) as X;
+        return { user: toUserModel(rows[0]), extra };
       });
-      await this.limiter.hit(SIGN_UP_PER_IP, meta.ip);
-      return result;
     } catch (err) {
       // Lost a race with a concurrent sign-up for the same e-mail or handle.
       if ((err as { code?: string }).code === '23505') {

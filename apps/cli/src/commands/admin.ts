@@ -1,0 +1,43 @@
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { Command } from 'commander';
+import { AppError } from '../../../../libs/core/src/errors';
+import { SignUpInput } from '../../../../libs/identity/src/auth/dto/auth.inputs';
+import { AuthService } from '../../../../libs/identity/src/auth/auth.service';
+import { withServices } from '../context';
+
+async function askPassword(): Promise<string> {
+  if (!process.stdin.isTTY) throw new Error('--password is required when there is no terminal to prompt on');
+  const { default: password } = await import('@inquirer/password');
+  return password({ message: 'Password for the new admin (at least 10 characters):', mask: '*' });
+}
+
+export function registerAdminCommands(program: Command): void {
+  program
+    .command('admin:create')
+    .description('Create an administrator account')
+    .requiredOption('--email <email>', 'e-mail address')
+    .requiredOption('--handle <handle>', 'handle (3–30 of a-z, 0-9, _ and -)')
+    .option('--password <password>', 'password (prompted for when absent)')
+    .option('--display-name <name>', 'display name')
+    .action(async (opts: { email: string; handle: string; password?: string; displayName?: string }) => {
+      const password = opts.password ?? (await askPassword());
+      const input = plainToInstance(SignUpInput, { email: opts.email, handle: opts.handle, password, displayName: opts.displayName });
+      const errors = await validate(input);
+      if (errors.length) {
+        const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `  ${e.property}: ${m}`));
+        throw new Error(`Invalid input:\n${lines.join('\n')}`);
+      }
+      await withServices(async (app) => {
+        try {
+          const { user } = await app.get(AuthService).createAccount(input, 'ADMIN');
+          console.log(`Created admin @${user.handle} (${user.id}).`);
+        } catch (err) {
+          if (err instanceof AppError && err.details.fields) {
+            throw new Error(err.details.fields.map((f) => `${f.field}: ${f.message}`).join('\n'));
+          }
+          throw err;
+        }
+      });
+    });
+}

@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { registerAdminCommands } from './commands/admin';
+import { registerDatabaseCommands } from './commands/database';
+import { registerSchemaCommands } from './commands/schema';
+import { registerSeedCommands } from './commands/seed';
+
+/**
+ * `npm run parvis -- <command>`. Every command works whether or not the server
+ * is running: with the embedded database it joins the server's PostgreSQL or
+ * starts one for the duration of the command.
+ */
+const program = new Command('parvis').description('Parvis administration').showHelpAfterError();
+registerDatabaseCommands(program);
+registerAdminCommands(program);
+registerSeedCommands(program);
+registerSchemaCommands(program);
+
+program.parseAsync(process.argv).then(
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

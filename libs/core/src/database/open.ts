@@ -1,0 +1,11 @@
+import { AppConfig } from '../config/config';
+import { DatabaseHandle, startEmbeddedPostgres } from './embedded';
+
+/**
+ * The database this process should use: DATABASE_URL when set, otherwise the
+ * embedded PostgreSQL under the data directory (joined if a server already runs it).
+ */
+export async function openDatabase(config: AppConfig, log: (m: string) => void = () => undefined): Promise<DatabaseHandle> {
+  if (config.DATABASE_URL) return { url: config.DATABASE_URL, owned: false, stop: async () => undefined };
+  return startEmbeddedPostgres({ dataDir: config.dataDir, port: config.EMBEDDED_PG_PORT, log });
+}

@@ -1,0 +1,96 @@
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../libs/core/src/database/data-source';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
+import { OutboxEvent, OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { makeUser } from '../factories';
+import { bootTestApp, expectError, TestApp } from '../support/test-app';
+
+/** A worker with its own connection pool, as a separate process would have. */
+async function workerOn(url: string, handler: (events: OutboxEvent[]) => Promise<void>) {
+  const ds = new DataSource({ ...dataSourceOptions({ url, poolSize: 2 }) });
+  await ds.initialize();
+  const handlers = new OutboxHandlers();
+  handlers.register({ name: 'test', handles: () => true, handle: handler });
+  return { ds, worker: new OutboxWorker(ds, handlers) };
+}
+
+describe('the transactional outbox', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootTestApp();
+  });
+  afterAll(() => t.close());
+
+  const pending = async () => (await t.sql(`SELECT id, type FROM outbox WHERE processed_at IS NULL ORDER BY id`)) as Array<{ id: string; type: string }>;
+
+  it('writes no event when the change rolls back', async () => {
+    const before = (await t.sql(`SELECT count(*)::int AS n FROM outbox`))[0].n;
+    await expect(
+      t.get(UnitOfWork).run(async (tx) => {
+        await tx.emit({ type: 'test.doomed', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-000000000001', payload: {} });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    // A refused mutation writes nothing either.
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const q = `mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id } }`;
+    await t.gql(q, { input: { slug: 'dup', name: 'A', visibility: 'PUBLIC' } }, { token: admin.token });
+    expectError(await t.gql(q, { input: { slug: 'dup', name: 'B', visibility: 'PUBLIC' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expect((await t.sql(`SELECT count(*)::int AS n FROM outbox`))[0].n).toBe(before + 1);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE type = 'test.doomed'`))[0].n).toBe(0);
+  });
+
+  it('delivers an event committed before a worker crash once a worker restarts', async () => {
+    await t.sql(`UPDATE outbox SET processed_at = now()`);
+    await t.get(UnitOfWork).run((tx) =>
+      tx.emit({ type: 'test.survivor', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-000000000002', version: 3, payload: { n: 1 } }),
+    );
+
+    // Worker A claims the batch, then its process dies mid-handler (its connections are killed).
+    let claimed!: () => void;
+    const claimedP = new Promise<void>((r) => (claimed = r));
+    const a = await workerOn(t.db.url, async () => {
+      claimed();
+      await new Promise(() => undefined); // never finishes: the crash happens here
+    });
+    const drainA = a.worker.drainOnce().catch(() => 'crashed');
+    await claimedP;
+    await t.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'parvis' AND pid <> pg_backend_pid() AND state = 'idle in transaction'`);
+    await a.ds.destroy().catch(() => undefined);
+    void drainA;
+    expect((await pending()).map((e) => e.type)).toEqual(['test.survivor']);
+
+    // Worker B (after the restart) receives it and marks it processed.
+    const seen: OutboxEvent[] = [];
+    const b = await workerOn(t.db.url, async (events) => {
+      seen.push(...events);
+    });
+    await t.sql(`UPDATE outbox SET available_at = now() WHERE processed_at IS NULL`);
+    expect(await b.worker.drain()).toBe(1);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ type: 'test.survivor', version: 3, payload: { n: 1 } });
+    expect(await pending()).toEqual([]);
+    await b.ds.destroy();
+  });
+
+  it('retries a failing batch later instead of losing it', async () => {
+    await t.sql(`UPDATE outbox SET processed_at = now()`);
+    await t.get(UnitOfWork).run((tx) =>
+      tx.emit({ type: 'test.flaky', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-000000000003', payload: {} }),
+    );
+    let fail = true;
+    const seen: string[] = [];
+    const w = await workerOn(t.db.url, async (events) => {
+      if (fail) throw new Error('search engine down');
+      seen.push(...events.map((e) => e.type));
+    });
+    expect(await w.worker.drainOnce()).toBe(0);
+    const [row] = await t.sql(`SELECT attempts, last_error, available_at > now() AS delayed FROM outbox WHERE type = 'test.flaky'`);
+    expect(row).toMatchObject({ attempts: 1, last_error: 'search engine down', delayed: true });
+    fail = false;
+    await t.sql(`UPDATE outbox SET available_at = now() WHERE type = 'test.flaky'`);
+    expect(await w.worker.drain()).toBe(1);
+    expect(seen).toEqual(['test.flaky']);
+    await w.ds.destroy();
+  });
+});
