@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { withServices } from '../context';
+import { createApp } from '../../../api/src/app';
+import { withDatabase } from '../context';
 import { seedDemoCommunity } from '../seed/demo';
 
 export function registerSeedCommands(program: Command): void {
@@ -7,10 +8,15 @@ export function registerSeedCommands(program: Command): void {
     .command('seed')
     .description('Fill a demo community (groups, spaces, boards, topics) and print the sign-ins')
     .action(() =>
-      withServices(async (app) => {
-        const logins = await seedDemoCommunity(app);
-        console.log('\nDemo community ready. Sign in with:');
-        for (const l of logins) console.log(`  ${l.role.padEnd(22)} login: ${l.login.padEnd(12)} password: ${l.password}`);
+      withDatabase(async ({ config, db }) => {
+        const app = await createApp(Object.assign(config, { LOG_LEVEL: 'warn', LOG_REQUESTS: false }), db.url);
+        try {
+          const logins = await seedDemoCommunity(app);
+          console.log('\nDemo community ready. Sign in with (handle or e-mail):');
+          for (const l of logins) console.log(`  ${l.role.padEnd(26)} login: ${l.login.padEnd(8)} password: ${l.password}`);
+        } finally {
+          await app.close();
+        }
       }),
     );
 }

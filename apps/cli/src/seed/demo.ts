@@ -1,4 +1,8 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
+import { AddressInfo } from 'node:net';
+import { AuthService } from '../../../../libs/identity/src/auth/auth.service';
+import { SessionsService } from '../../../../libs/identity/src/sessions/sessions.service';
+import { UsersRepository } from '../../../../libs/identity/src/users/users.repository';
 
 export interface DemoLogin {
   role: string;
@@ -6,7 +10,123 @@ export interface DemoLogin {
   password: string;
 }
 
-export async function seedDemoCommunity(app: INestApplicationContext): Promise<DemoLogin[]> {
-  void app;
-  throw new Error('seed: being written (needs the forum module)');
+export const DEMO_PASSWORD = 'parvis-demo-2026';
+
+const PEOPLE = [
+  { handle: 'admin', name: 'Ada Admin', role: 'ADMIN' as const, group: 'employees', label: 'admin' },
+  { handle: 'mod', name: 'Morgan Moderator', role: 'MODERATOR' as const, group: 'employees', label: 'global moderator' },
+  { handle: 'alice', name: 'Alice (Support)', role: 'MEMBER' as const, group: 'employees', label: 'employee, space moderator' },
+  { handle: 'bob', name: 'Bob (Engineering)', role: 'MEMBER' as const, group: 'employees', label: 'employee' },
+  { handle: 'carol', name: 'Carol Customer', role: 'MEMBER' as const, group: 'customers', label: 'customer' },
+  { handle: 'dave', name: 'Dave Customer', role: 'MEMBER' as const, group: 'customers', label: 'customer' },
+  { handle: 'erin', name: 'Erin (Partner)', role: 'MEMBER' as const, group: 'partners', label: 'partner' },
+];
+
+/**
+ * Fills a demo community through the public GraphQL API, so the demo data goes
+ * through exactly the validation, rendering and access rules real users meet.
+ * Running it again changes nothing.
+ */
+export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogin[]> {
+  const logins = PEOPLE.map((p) => ({ role: p.label, login: p.handle, password: DEMO_PASSWORD }));
+  if (await app.get(UsersRepository).findByHandle('admin')) {
+    console.log('The demo community is already there.');
+    return logins;
+  }
+  await app.listen(0, '127.0.0.1');
+  const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/graphql`;
+  const gql = async (token: string, query: string, variables: Record<string, unknown> = {}) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
+    if (body.errors) throw new Error(`seed: ${JSON.stringify(body.errors)}`);
+    return body.data!;
+  };
+
+  const tokens: Record<string, string> = {};
+  const ids: Record<string, string> = {};
+  for (const p of PEOPLE) {
+    const { user } = await app
+      .get(AuthService)
+      .createAccount({ email: `${p.handle}@demo.parvis.example`, handle: p.handle, password: DEMO_PASSWORD, displayName: p.name }, p.role);
+    ids[p.handle] = user.id;
+    tokens[p.handle] = await app.get(SessionsService).issue(user.id, { userAgent: 'parvis seed' });
+  }
+  const admin = tokens.admin;
+
+  const groups: Record<string, string> = {};
+  for (const [slug, name] of [['employees', 'Employees'], ['customers', 'Customers'], ['partners', 'Partners']]) {
+    const d = await gql(admin, `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { slug, name } });
+    groups[slug] = d.createGroup.id;
+  }
+  for (const p of PEOPLE) {
+    await gql(admin, `mutation($i: GroupMemberInput!) { addGroupMember(input: $i) { id } }`, { i: { groupId: groups[p.group], userId: ids[p.handle] } });
+  }
+
+  const createSpace = async (slug: string, name: string, description: string, visibility: string) =>
+    (await gql(admin, `mutation($i: CreateSpaceInput!) { createSpace(input: $i) { id } }`, { i: { slug, name, description, visibility } })).createSpace.id as string;
+  const grant = (spaceId: string, level: string, who: { groupId?: string; userId?: string }) =>
+    gql(admin, `mutation($i: SpaceGrantInput!) { grantSpaceAccess(input: $i) { id } }`, { i: { spaceId, level, ...who } });
+  const board = async (spaceId: string, slug: string, name: string, description: string, kind = 'FORUM') =>
+    (await gql(admin, `mutation($i: CreateBoardInput!) { createBoard(input: $i) { id } }`, { i: { spaceId, slug, name, description, kind } })).createBoard.id as string;
+
+  const internal = await createSpace('internal', 'Inside Acme', 'Where Acme employees share what they know.', 'RESTRICTED');
+  await grant(internal, 'PARTICIPATE', { groupId: groups.employees });
+  await grant(internal, 'MODERATE', { userId: ids.alice });
+  const community = await createSpace('community', 'Acme Community', 'Questions and discussions about Acme products.', 'PUBLIC');
+  await grant(community, 'MODERATE', { userId: ids.alice });
+  const partnerSpace = await createSpace('partners', 'Partner Network', 'Resellers and integrators working with Acme.', 'RESTRICTED');
+  await grant(partnerSpace, 'PARTICIPATE', { groupId: groups.partners });
+  await grant(partnerSpace, 'PARTICIPATE', { groupId: groups.employees });
+
+  const help = await board(community, 'help', 'Help & questions', 'Ask the community and Acme staff.');
+  const lounge = await board(community, 'lounge', 'Lounge', 'Show what you built, share tips.');
+  await board(community, 'ideas', 'Ideas', 'Suggest improvements.', 'IDEAS');
+  await board(community, 'kb', 'Knowledge base', 'Answers we keep up to date.', 'KNOWLEDGE');
+  const engineering = await board(internal, 'engineering', 'Engineering', 'Internal technical notes.');
+  const partnerBoard = await board(partnerSpace, 'deals', 'Deals & integrations', 'Co-selling and integration work.');
+
+  const topic = async (who: string, boardId: string, title: string, body: string, kind = 'DISCUSSION', tags: string[] = []) =>
+    (await gql(tokens[who], `mutation($i: CreateTopicInput!) { createTopic(input: $i) { id firstPost { id } } }`, { i: { boardId, title, body, kind, tags } })).createTopic as {
+      id: string;
+      firstPost: { id: string };
+    };
+  const reply = async (who: string, topicId: string, body: string) =>
+    (await gql(tokens[who], `mutation($i: ReplyInput!) { replyToTopic(input: $i) { id } }`, { i: { topicId, body } })).replyToTopic.id as string;
+  const react = (who: string, postId: string, kind: string) => gql(tokens[who], `mutation($i: ReactionInput!) { react(input: $i) { id } }`, { i: { postId, kind } });
+
+  const q1 = await topic(
+    'carol',
+    help,
+    'How do I reset the sync token on the Acme hub?',
+    'Since the last update my hub refuses to sync.\n\nI tried **restarting** it twice. Any idea, @alice?',
+    'QUESTION',
+    ['hub', 'sync'],
+  );
+  await reply('dave', q1.id, 'Same here. Unplugging it for a minute did not help.');
+  const answer = await reply(
+    'alice',
+    q1.id,
+    'Open *Settings → Devices → Hub*, choose **Reset sync token**, then sign in again.\n\nDetails: [support article](https://support.acme.example/hub-sync).',
+  );
+  await react('carol', answer, 'THANKS');
+  await react('dave', answer, 'LIKE');
+  await gql(tokens.carol, `mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`, { id: answer });
+
+  const d1 = await topic('dave', lounge, 'Show us your Acme desk setup', 'Mine: two hubs, one dashboard, too many cables.', 'DISCUSSION', ['setup']);
+  await reply('erin', d1.id, 'We deploy this layout for most of our retail customers.');
+  await react('carol', d1.firstPost.id, 'LAUGH');
+
+  const i1 = await topic('bob', engineering, 'Postmortem: hub sync outage', 'Root cause: token rotation raced the firmware update. Actions below.', 'DISCUSSION', ['postmortem']);
+  await reply('alice', i1.id, 'Support saw 140 tickets; the reset procedure is now in the community answer.');
+  await react('mod', i1.firstPost.id, 'INSIGHTFUL');
+
+  const p1 = await topic('erin', partnerBoard, 'Bulk provisioning API for resellers?', 'We onboard 500 hubs per customer. Is there a bulk endpoint?', 'QUESTION', ['api']);
+  await reply('bob', p1.id, 'Yes: the provisioning API accepts batches of 1,000. Docs are in the partner portal.');
+
+  await gql(tokens.alice, `mutation($i: TopicStatusInput!) { setTopicStatus(input: $i) { id } }`, { i: { topicId: q1.id, pinned: true } });
+  return logins;
 }

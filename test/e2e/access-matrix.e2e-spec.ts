@@ -1,0 +1,131 @@
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { bootTestApp, GqlResult, TestApp } from '../support/test-app';
+
+type Outcome = 'OK' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+type Viewer = 'anonymous' | 'customer' | 'partner' | 'employee' | 'spaceModerator' | 'globalModerator' | 'admin';
+type Visibility = 'PUBLIC' | 'MEMBERS' | 'RESTRICTED';
+type Action = 'readSpace' | 'listTopics' | 'readTopic' | 'readPost' | 'createTopic' | 'reply' | 'react' | 'moderate';
+
+const VIEWERS: Viewer[] = ['anonymous', 'customer', 'partner', 'employee', 'spaceModerator', 'globalModerator', 'admin'];
+const ACTIONS: Action[] = ['readSpace', 'listTopics', 'readTopic', 'readPost', 'createTopic', 'reply', 'react', 'moderate'];
+
+/** The policy, written out by hand: what each viewer gets in each kind of space. */
+function expected(viewer: Viewer, visibility: Visibility, action: Action): Outcome {
+  const reads = ['readSpace', 'listTopics', 'readTopic', 'readPost'].includes(action);
+  const canRead =
+    viewer === 'admin' ||
+    viewer === 'spaceModerator' ||
+    visibility === 'PUBLIC' ||
+    (visibility === 'MEMBERS' && viewer !== 'anonymous') ||
+    (visibility === 'RESTRICTED' && viewer === 'employee');
+  if (!canRead) return 'NOT_FOUND';
+  if (reads) return 'OK';
+  if (viewer === 'anonymous') return 'UNAUTHENTICATED';
+  if (action === 'moderate') return ['admin', 'spaceModerator', 'globalModerator'].includes(viewer) ? 'OK' : 'FORBIDDEN';
+  return 'OK';
+}
+
+function outcomeOf(res: GqlResult, field: string): Outcome {
+  if (res.errors?.length) return res.errors[0].extensions.code as Outcome;
+  const value = res.data?.[field];
+  return value === null || value === undefined ? 'NOT_FOUND' : 'OK';
+}
+
+describe('the access matrix', () => {
+  let t: TestApp;
+  const users = {} as Record<Exclude<Viewer, 'anonymous'>, TestUser>;
+  let author: TestUser;
+  const spaces = {} as Record<Visibility, { id: string; slug: string; boardId: string; topicId: string; postId: string; replyId: string }>;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    const employees = await makeGroup(t, 'employees');
+    const customers = await makeGroup(t, 'customers');
+    const partners = await makeGroup(t, 'partners');
+    users.customer = await makeUser(t, { groups: [customers] });
+    users.partner = await makeUser(t, { groups: [partners] });
+    users.employee = await makeUser(t, { groups: [employees] });
+    users.spaceModerator = await makeUser(t);
+    users.globalModerator = await makeUser(t, { role: 'MODERATOR' });
+    users.admin = await makeUser(t, { role: 'ADMIN' });
+    author = await makeUser(t);
+    for (const visibility of ['PUBLIC', 'MEMBERS', 'RESTRICTED'] as Visibility[]) {
+      const s = await makeSpace(t, visibility, [
+        ...(visibility === 'RESTRICTED' ? [{ groupId: employees, level: 'PARTICIPATE' as const }] : []),
+        { userId: users.spaceModerator.id, level: 'MODERATE' },
+        { userId: author.id, level: 'PARTICIPATE' },
+      ]);
+      const boardId = await makeBoard(t, s.id);
+      const created = await t.gql(
+        `mutation($input: CreateTopicInput!) { createTopic(input: $input) { id firstPost { id } } }`,
+        { input: { boardId, title: `A ${visibility} topic`, body: `Secret of the ${visibility} space` } },
+        { token: author.token },
+      );
+      if (created.errors) throw new Error(JSON.stringify(created.errors));
+      const topicId = created.data.createTopic.id;
+      const reply = await t.gql(
+        `mutation($input: ReplyInput!) { replyToTopic(input: $input) { id } }`,
+        { input: { topicId, body: `A reply in the ${visibility} space` } },
+        { token: author.token },
+      );
+      if (reply.errors) throw new Error(JSON.stringify(reply.errors));
+      spaces[visibility] = { ...s, boardId, topicId, postId: created.data.createTopic.firstPost.id, replyId: reply.data.replyToTopic.id };
+    }
+  });
+  afterAll(() => t.close());
+
+  async function act(viewer: Viewer, visibility: Visibility, action: Action): Promise<Outcome> {
+    const token = viewer === 'anonymous' ? undefined : users[viewer].token;
+    const s = spaces[visibility];
+    switch (action) {
+      case 'readSpace':
+        return outcomeOf(await t.gql(`query($s: String!) { space(slug: $s) { id } }`, { s: s.slug }, { token }), 'space');
+      case 'listTopics': {
+        const res = await t.gql(`query($id: ID!) { board(id: $id) { topics(first: 10) { totalCount edges { node { id title } } } } }`, { id: s.boardId }, { token });
+        const o = outcomeOf(res, 'board');
+        if (o === 'OK') expect(res.data.board.topics.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(s.topicId);
+        return o;
+      }
+      case 'readTopic':
+        return outcomeOf(await t.gql(`query($id: ID!) { topic(id: $id) { id title firstPost { bodyHtml } } }`, { id: s.topicId }, { token }), 'topic');
+      case 'readPost':
+        return outcomeOf(await t.gql(`query($id: ID!) { post(id: $id) { id bodyHtml } }`, { id: s.replyId }, { token }), 'post');
+      case 'createTopic':
+        return outcomeOf(
+          await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id } }`, { input: { boardId: s.boardId, title: `By ${viewer}`, body: 'Hello there' } }, { token }),
+          'createTopic',
+        );
+      case 'reply':
+        return outcomeOf(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id } }`, { input: { topicId: s.topicId, body: `Reply by ${viewer}` } }, { token }), 'replyToTopic');
+      case 'react':
+        return outcomeOf(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: s.postId, kind: 'LIKE' } }, { token }), 'react');
+      case 'moderate':
+        return outcomeOf(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: s.topicId, pinned: true } }, { token }), 'setTopicStatus');
+    }
+  }
+
+  const cases = VIEWERS.flatMap((v) => (['PUBLIC', 'MEMBERS', 'RESTRICTED'] as Visibility[]).flatMap((vis) => ACTIONS.map((a) => [v, vis, a] as const)));
+  it.each(cases)('%s in a %s space: %s', async (viewer, visibility, action) => {
+    expect(await act(viewer, visibility, action)).toBe(expected(viewer, visibility, action));
+  });
+
+  it('never lets internal content reach a customer through any field', async () => {
+    const internal = spaces.RESTRICTED;
+    const token = users.customer.token;
+    const probes = [
+      t.gql(`query($id: ID!) { topic(id: $id) { title } }`, { id: internal.topicId }, { token }),
+      t.gql(`query($id: ID!) { post(id: $id) { bodyHtml topic { title } } }`, { id: internal.replyId }, { token }),
+      t.gql(`query($id: ID!) { board(id: $id) { name topics { totalCount edges { node { title } } } } }`, { id: internal.boardId }, { token }),
+      t.gql(`{ spaces { slug name boards { name topics { totalCount edges { node { title firstPost { bodyHtml } } } } } } }`, {}, { token }),
+      t.gql(`query($h: String!) { user(handle: $h) { posts(first: 100) { totalCount edges { node { bodyHtml topic { title } } } } } }`, { h: author.handle }, { token }),
+    ];
+    for (const res of await Promise.all(probes)) {
+      const text = JSON.stringify(res);
+      expect(text).not.toContain('RESTRICTED');
+      expect(text).not.toContain(internal.slug);
+    }
+    // The author's profile counts only what the customer may read (PUBLIC and MEMBERS: 2 posts each).
+    const profile = await t.gql(`query($h: String!) { user(handle: $h) { posts { totalCount } } }`, { h: author.handle }, { token });
+    expect(profile.data.user.posts.totalCount).toBe(4);
+  });
+});
