@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../../../libs/core/src/config/config';
 import { openDatabase } from '../../../libs/core/src/database/open';
 import { migrateDatabase } from '../../../libs/core/src/database/migrate';
 import { OutboxWorker } from '../../../libs/core/src/outbox/outbox';
+import { RateLimiter } from '../../../libs/core/src/rate-limit';
 import { REDACT_PATHS } from './logging';
 import { createApp } from './app';
 
@@ -30,7 +31,13 @@ async function main(): Promise<void> {
 
   const app = await createApp(config, db.url);
   const worker = app.get(OutboxWorker);
-  if (config.workerInProcess) await worker.start(db.url);
+  let housekeeping: NodeJS.Timeout | undefined;
+  if (config.workerInProcess) {
+    await worker.start(db.url);
+    housekeeping = setInterval(() => {
+      app.get(RateLimiter).prune().catch((err) => log.warn({ err }, 'rate limit pruning failed'));
+    }, 3600_000);
+  }
   await app.listen(config.PORT, config.HOST);
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
   log.info(`Parvis is listening on http://${host}:${config.PORT} (GraphQL at http://${host}:${config.PORT}/graphql)`);
@@ -41,6 +48,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     try {
+      clearInterval(housekeeping);
       await worker.stop();
       await app.close();
       await db.stop();
