@@ -9,11 +9,13 @@ import { HealthController } from '../../../libs/core/src/http/health.controller'
 import { IdentityModule } from '../../../libs/identity/src/identity.module';
 import { SessionsService } from '../../../libs/identity/src/sessions/sessions.service';
 import { SpacesModule } from '../../../libs/spaces/src/spaces.module';
+import { ContentModule } from '../../../libs/content/src/content.module';
+import { ForumModule } from '../../../libs/forum/src/forum.module';
 import { graphqlOptions } from './graphql.config';
 import { loggerOptions } from './logging';
 
 /** Feature modules, in dependency order. */
-export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule];
+export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule, ContentModule, ForumModule];
 
 @Module({})
 export class AppModule {

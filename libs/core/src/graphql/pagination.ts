@@ -1,5 +1,5 @@
 import { Type } from '@nestjs/common';
-import { ArgsType, Field, Int, ObjectType } from '@nestjs/graphql';
+import { ArgsType, Field, FieldMiddleware, Int, MiddlewareContext, NextFn, ObjectType } from '@nestjs/graphql';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { AppError } from '../errors';
 
@@ -35,6 +35,12 @@ export interface Connection<T> {
   totalCount: number | (() => Promise<number>);
 }
 
+/** Calls a function-valued field, so an expensive count runs only when a client asks for it. */
+const resolveLazy: FieldMiddleware = async (_ctx: MiddlewareContext, next: NextFn) => {
+  const value = await next();
+  return typeof value === 'function' ? value() : value;
+};
+
 /** Builds the Relay connection type for a node type (code-first generics). */
 export function ConnectionType<T>(nodeType: Type<T>, name: string): Type<Connection<T>> {
   @ObjectType(`${name}Edge`)
@@ -46,7 +52,7 @@ export function ConnectionType<T>(nodeType: Type<T>, name: string): Type<Connect
   class ConnectionClass {
     @Field(() => [EdgeType]) edges!: EdgeType[];
     @Field(() => PageInfo) pageInfo!: PageInfo;
-    @Field(() => Int, { description: 'How many items the whole list holds for this viewer.' })
+    @Field(() => Int, { description: 'How many items the whole list holds for this viewer.', middleware: [resolveLazy] })
     totalCount!: number;
   }
   return ConnectionClass as unknown as Type<Connection<T>>;

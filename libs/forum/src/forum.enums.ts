@@ -1,0 +1,38 @@
+import { registerEnumType } from '@nestjs/graphql';
+
+export enum TopicKind {
+  DISCUSSION = 'DISCUSSION',
+  QUESTION = 'QUESTION',
+  IDEA = 'IDEA',
+  ARTICLE = 'ARTICLE',
+}
+registerEnumType(TopicKind, { name: 'TopicKind', description: 'A forum topic is a DISCUSSION or a QUESTION (which can accept an answer).' });
+
+export enum TopicSort {
+  LATEST_ACTIVITY = 'LATEST_ACTIVITY',
+  NEWEST = 'NEWEST',
+  TOP = 'TOP',
+  TRENDING = 'TRENDING',
+}
+registerEnumType(TopicSort, { name: 'TopicSort', description: 'Pinned topics always come first. TRENDING applies to idea boards.' });
+
+export enum ContentState {
+  VISIBLE = 'VISIBLE',
+  PENDING = 'PENDING',
+  HIDDEN = 'HIDDEN',
+  DELETED = 'DELETED',
+}
+registerEnumType(ContentState, {
+  name: 'ContentState',
+  description: 'PENDING: awaiting approval (author and moderators only). HIDDEN: by moderation. DELETED: soft-deleted.',
+});
+
+export enum ReactionKind {
+  LIKE = 'LIKE',
+  THANKS = 'THANKS',
+  INSIGHTFUL = 'INSIGHTFUL',
+  LAUGH = 'LAUGH',
+  CONFUSED = 'CONFUSED',
+}
+registerEnumType(ReactionKind, { name: 'ReactionKind' });
+export const REACTION_KINDS = Object.values(ReactionKind);

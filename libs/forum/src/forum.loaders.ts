@@ -1,0 +1,103 @@
+import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
+import { LEVEL_RANK } from '../../access/src/access-level';
+import { AccessService } from '../../access/src/access.service';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { PostModel, PostRevisionModel, PostRow, toPostModel } from './posts/post.model';
+import { PostsRepository } from './posts/posts.repository';
+import { TopicModel, TopicRow, toTopicModel } from './topics/topic.model';
+import { TopicsRepository } from './topics/topics.repository';
+
+/**
+ * Per-request DataLoaders for the forum, memoized on the viewer. Each applies the
+ * access policy while it maps rows, so what a loader returns is what the viewer may
+ * see: null for anything missing or unreadable.
+ */
+@Injectable()
+export class ForumLoaders {
+  constructor(
+    private readonly topics: TopicsRepository,
+    private readonly posts: PostsRepository,
+    private readonly access: AccessService,
+  ) {}
+
+  /** A topic as this viewer sees it, or null. Hidden, pending and deleted topics only reach those allowed. */
+  async topicFromRow(viewer: Viewer, row: TopicRow): Promise<TopicModel | null> {
+    const rank = await this.access.rankOn(viewer, row.space_id);
+    return this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id }) === 'full' ? toTopicModel(row, rank) : null;
+  }
+
+  async postFromRow(viewer: Viewer, row: PostRow): Promise<PostModel | null> {
+    const rank = await this.access.rankOn(viewer, row.space_id);
+    const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id });
+    return view === 'none' ? null : toPostModel(row, view, rank);
+  }
+
+  private topicRows(viewer: Viewer): DataLoader<string, TopicRow | null> {
+    return viewer.memoize('loader:topicRows', () => new DataLoader<string, TopicRow | null>(async (ids) => {
+      const byId = new Map((await this.topics.getByIds(ids)).map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }));
+  }
+
+  async topic(viewer: Viewer, id: string): Promise<TopicModel | null> {
+    const row = await this.topicRows(viewer).load(id);
+    return row ? this.topicFromRow(viewer, row) : null;
+  }
+
+  private postRows(viewer: Viewer): DataLoader<string, PostRow | null> {
+    return viewer.memoize('loader:postRows', () => new DataLoader<string, PostRow | null>(async (ids) => {
+      const byId = new Map((await this.posts.getByIds(ids)).map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }));
+  }
+
+  /** A post as this viewer sees it (maybe a placeholder), or null; its topic must be visible too. */
+  async post(viewer: Viewer, id: string): Promise<PostModel | null> {
+    const row = await this.postRows(viewer).load(id);
+    if (!row) return null;
+    const topic = await this.topic(viewer, row.topic_id);
+    return topic ? this.postFromRow(viewer, row) : null;
+  }
+
+  async firstPost(viewer: Viewer, topicId: string): Promise<PostModel | null> {
+    const loader = viewer.memoize('loader:firstPosts', () => new DataLoader<string, PostRow | null>(async (ids) => {
+      const byTopic = new Map((await this.posts.firstPosts(ids)).map((r) => [r.topic_id, r]));
+      return ids.map((id) => byTopic.get(id) ?? null);
+    }));
+    const row = await loader.load(topicId);
+    return row ? this.postFromRow(viewer, row) : null;
+  }
+
+  async myReactions(viewer: Viewer, postId: string): Promise<string[]> {
+    const userId = viewer.id;
+    if (!userId) return [];
+    const loader = viewer.memoize('loader:myReactions', () => new DataLoader<string, string[]>(async (ids) => {
+      const mine = await this.posts.myReactions(userId, ids);
+      return ids.map((id) => mine.get(id) ?? []);
+    }));
+    return loader.load(postId);
+  }
+
+  async unreadCount(viewer: Viewer, topicId: string): Promise<number | null> {
+    const userId = viewer.id;
+    if (!userId) return null;
+    const loader = viewer.memoize('loader:unread', () => new DataLoader<string, number>(async (ids) => {
+      const counts = await this.topics.unreadCounts(userId, ids);
+      return ids.map((id) => counts.get(id) ?? 0);
+    }));
+    return loader.load(topicId);
+  }
+
+  async revisions(viewer: Viewer, postId: string): Promise<PostRevisionModel[]> {
+    const loader = viewer.memoize('loader:revisions', () => new DataLoader<string, PostRevisionModel[]>(async (ids) => {
+      const byPost = await this.posts.revisions(ids);
+      return ids.map((id) => byPost.get(id) ?? []);
+    }));
+    return loader.load(postId);
+  }
+
+  isModerator(rank: number): boolean {
+    return rank >= LEVEL_RANK.MODERATE;
+  }
+}

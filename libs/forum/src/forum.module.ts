@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { ContentModule } from '../../content/src/content.module';
+import { IdentityModule } from '../../identity/src/identity.module';
+import { SpacesModule } from '../../spaces/src/spaces.module';
+import { ContentWriter } from './content-writer';
+import { ForumLoaders } from './forum.loaders';
+import { PostRevisionsResolver, PostsResolver, UserActivityResolver } from './posts/posts.resolver';
+import { PostsRepository } from './posts/posts.repository';
+import { PostsService } from './posts/posts.service';
+import { BoardTopicsResolver, TopicsResolver } from './topics/topics.resolver';
+import { TopicsRepository } from './topics/topics.repository';
+import { TopicsService } from './topics/topics.service';
+
+/** Topics, posts, revisions, reactions, accepted answers and read state. */
+@Module({
+  imports: [ContentModule, IdentityModule, SpacesModule],
+  providers: [
+    TopicsRepository, PostsRepository, ForumLoaders, ContentWriter, TopicsService, PostsService,
+    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver,
+  ],
+  exports: [TopicsService, PostsService, ForumLoaders],
+})
+export class ForumModule {}

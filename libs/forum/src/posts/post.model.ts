@@ -1,0 +1,93 @@
+import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
+import { ContentView } from '../../../access/src/access-level';
+import { ConnectionType } from '../../../core/src/graphql/pagination';
+import { ContentState, REACTION_KINDS, ReactionKind } from '../forum.enums';
+
+@ObjectType('ReactionCount')
+export class ReactionCountModel {
+  @Field(() => ReactionKind) kind!: ReactionKind;
+  @Field(() => Int) count!: number;
+}
+
+@ObjectType('PostRevision', { description: 'One version of a post: who wrote it, when and why.' })
+export class PostRevisionModel {
+  @Field(() => Int) number!: number;
+  @Field(() => String, { nullable: true }) reason!: string | null;
+  @Field({ description: 'The markdown of this version.' }) bodySource!: string;
+  @Field() createdAt!: Date;
+  editorId!: string;
+}
+
+const PLACEHOLDERS: Partial<Record<ContentState, string>> = {
+  DELETED: 'This post was deleted.',
+  HIDDEN: 'This post was hidden by a moderator.',
+};
+
+/** A numbered post in a topic (number 1 is the topic's first post). */
+@ObjectType('Post')
+export class PostModel {
+  @Field(() => ID) id!: string;
+  @Field(() => Int) number!: number;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) editedAt!: Date | null;
+  @Field(() => ContentState) state!: ContentState;
+  @Field(() => String, { nullable: true, description: 'Sanitized HTML; null when the viewer only gets a placeholder.' })
+  bodyHtml!: string | null;
+  @Field(() => String, { nullable: true, description: 'Why the body is withheld (deleted or hidden), when it is.' })
+  placeholder!: string | null;
+  @Field(() => [ReactionCountModel], { description: 'Counts per kind, most frequent first.' })
+  reactions!: ReactionCountModel[];
+
+  topicId!: string;
+  spaceId!: string;
+  authorId!: string;
+  replyToPostId!: string | null;
+  bodySourceText!: string;
+  view!: ContentView;
+  viewerRank!: number;
+}
+
+export const PostConnection = ConnectionType(PostModel, 'Post');
+
+export interface PostRow {
+  id: string;
+  topic_id: string;
+  space_id: string;
+  number: number;
+  author_id: string;
+  reply_to_post_id: string | null;
+  body_source: string;
+  body_html: string;
+  state: ContentState;
+  reaction_counts: Record<string, number>;
+  reaction_total: number;
+  edited_at: Date | null;
+  version: number;
+  created_at: Date;
+}
+
+export function toPostModel(r: PostRow, view: ContentView, viewerRank: number): PostModel {
+  const full = view === 'full';
+  const reactions = full
+    ? REACTION_KINDS.filter((k) => (r.reaction_counts[k] ?? 0) > 0)
+        .map((kind) => Object.assign(new ReactionCountModel(), { kind, count: r.reaction_counts[kind] }))
+        .sort((a, b) => b.count - a.count)
+    : [];
+  return Object.assign(new PostModel(), {
+    id: r.id,
+    number: r.number,
+    createdAt: r.created_at,
+    editedAt: r.edited_at,
+    state: r.state,
+    bodyHtml: full ? r.body_html : null,
+    placeholder: full ? null : (PLACEHOLDERS[r.state] ?? 'This post is not available.'),
+    reactions,
+    topicId: r.topic_id,
+    spaceId: r.space_id,
+    authorId: r.author_id,
+    replyToPostId: r.reply_to_post_id,
+    bodySourceText: r.body_source,
+    view,
+    viewerRank,
+  });
+}

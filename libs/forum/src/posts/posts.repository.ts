@@ -1,0 +1,103 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { PostRevisionModel, PostRow } from './post.model';
+
+export const POST_COLUMNS = `p.id, p.topic_id, p.space_id, p.number, p.author_id, p.reply_to_post_id, p.body_source, p.body_html,
+  p.state, p.reaction_counts, p.reaction_total, p.edited_at, p.version, p.created_at`;
+
+@Injectable()
+export class PostsRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  getByIds(ids: readonly string[]): Promise<PostRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.ds.query(`SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = ANY($1::uuid[])`, [ids]);
+  }
+
+  firstPosts(topicIds: readonly string[]): Promise<PostRow[]> {
+    if (topicIds.length === 0) return Promise.resolve([]);
+    return this.ds.query(`SELECT ${POST_COLUMNS} FROM posts p WHERE p.topic_id = ANY($1::uuid[]) AND p.number = 1`, [topicIds]);
+  }
+
+  /**
+   * A keyset page of a topic's posts by number. Pending posts of others are left
+   * out unless the viewer moderates; hidden and deleted ones stay (as placeholders).
+   */
+  topicPage(topicId: string, viewerId: string | null, moderator: boolean, afterNumber: number, limit: number): Promise<PostRow[]> {
+    return this.ds.query(
+      `SELECT ${POST_COLUMNS} FROM posts p
+        WHERE p.topic_id = $1 AND p.number > $2
+          AND ($3 OR p.state <> 'PENDING' OR p.author_id = $4::uuid)
+        ORDER BY p.number
+        LIMIT $5`,
+      [topicId, afterNumber, moderator, viewerId, limit],
+    );
+  }
+
+  async topicCount(topicId: string, viewerId: string | null, moderator: boolean): Promise<number> {
+    const rows = await this.ds.query(
+      `SELECT count(*)::int AS n FROM posts p WHERE p.topic_id = $1 AND ($2 OR p.state <> 'PENDING' OR p.author_id = $3::uuid)`,
+      [topicId, moderator, viewerId],
+    );
+    return rows[0].n;
+  }
+
+  /**
+   * A user's posts that a viewer may read in full: readable spaces, visible post in
+   * a visible topic (the author also sees their own pending and hidden ones).
+   */
+  private activityWhere(authorId: string, spaceIds: string[], self: boolean, params: unknown[]): string {
+    params.push(authorId, spaceIds);
+    const visible = self ? `IN ('VISIBLE', 'PENDING', 'HIDDEN')` : `= 'VISIBLE'`;
+    return `p.author_id = $1 AND p.space_id = ANY($2::uuid[]) AND p.state ${visible} AND t.state ${visible}`;
+  }
+
+  activityPage(authorId: string, spaceIds: string[], self: boolean, limit: number, after?: [string, string]): Promise<Array<PostRow & { k_ts: string }>> {
+    const params: unknown[] = [];
+    let where = this.activityWhere(authorId, spaceIds, self, params);
+    if (after) {
+      params.push(after[0], after[1]);
+      where += ` AND (p.created_at, p.id) < ($3::timestamptz, $4::uuid)`;
+    }
+    params.push(limit);
+    return this.ds.query(
+      `SELECT ${POST_COLUMNS}, p.created_at::text AS k_ts FROM posts p JOIN topics t ON t.id = p.topic_id
+        WHERE ${where} ORDER BY p.created_at DESC, p.id DESC LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  async activityCount(authorId: string, spaceIds: string[], self: boolean): Promise<number> {
+    const params: unknown[] = [];
+    const rows = await this.ds.query(
+      `SELECT count(*)::int AS n FROM posts p JOIN topics t ON t.id = p.topic_id WHERE ${this.activityWhere(authorId, spaceIds, self, params)}`,
+      params,
+    );
+    return rows[0].n;
+  }
+
+  async myReactions(userId: string, postIds: readonly string[]): Promise<Map<string, string[]>> {
+    const rows: Array<{ post_id: string; kind: string }> = await this.ds.query(
+      `SELECT post_id, kind FROM reactions WHERE user_id = $1 AND post_id = ANY($2::uuid[]) ORDER BY created_at`,
+      [userId, postIds],
+    );
+    const out = new Map<string, string[]>();
+    for (const r of rows) out.set(r.post_id, [...(out.get(r.post_id) ?? []), r.kind]);
+    return out;
+  }
+
+  async revisions(postIds: readonly string[]): Promise<Map<string, PostRevisionModel[]>> {
+    const rows: Array<{ post_id: string; number: number; reason: string | null; body_source: string; created_at: Date; editor_id: string }> =
+      await this.ds.query(
+        `SELECT post_id, number, reason, body_source, created_at, editor_id FROM post_revisions
+          WHERE post_id = ANY($1::uuid[]) ORDER BY post_id, number`,
+        [postIds],
+      );
+    const out = new Map<string, PostRevisionModel[]>();
+    for (const r of rows) {
+      const m = Object.assign(new PostRevisionModel(), { number: r.number, reason: r.reason, bodySource: r.body_source, createdAt: r.created_at, editorId: r.editor_id });
+      out.set(r.post_id, [...(out.get(r.post_id) ?? []), m]);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,107 @@
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { LEVEL_RANK } from '../../../access/src/access-level';
+import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
+import { GqlContext } from '../../../core/src/graphql/context';
+import { UserModel } from '../../../identity/src/users/user.model';
+import { UsersLoader } from '../../../identity/src/users/users.loader';
+import { ForumLoaders } from '../forum.loaders';
+import { ReactionKind } from '../forum.enums';
+import { TopicModel } from '../topics/topic.model';
+import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
+import { PostConnection, PostModel, PostRevisionModel } from './post.model';
+import { PostsService } from './posts.service';
+
+@Resolver(() => PostModel)
+export class PostsResolver {
+  constructor(
+    private readonly posts: PostsService,
+    private readonly loaders: ForumLoaders,
+    private readonly users: UsersLoader,
+  ) {}
+
+  @Query(() => PostModel, { nullable: true, description: 'A post by id; null if it does not exist or the viewer may not see it.' })
+  post(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<PostModel | null> {
+    return this.posts.get(ctx.viewer, id).catch(() => null);
+  }
+
+  @ResolveField(() => UserModel)
+  author(@Parent() p: PostModel, @Context() ctx: GqlContext) {
+    return this.users.load(ctx.viewer, p.authorId);
+  }
+
+  @ResolveField(() => TopicModel)
+  topic(@Parent() p: PostModel, @Context() ctx: GqlContext) {
+    return this.loaders.topic(ctx.viewer, p.topicId);
+  }
+
+  @ResolveField(() => PostModel, { nullable: true, description: 'The post this one replies to.' })
+  replyTo(@Parent() p: PostModel, @Context() ctx: GqlContext) {
+    return p.replyToPostId ? this.loaders.post(ctx.viewer, p.replyToPostId) : null;
+  }
+
+  @ResolveField(() => String, { nullable: true, description: 'The markdown source: for its author and moderators only.' })
+  bodySource(@Parent() p: PostModel, @Context() ctx: GqlContext): string | null {
+    if (p.view !== 'full') return null;
+    return p.authorId === ctx.viewer.id || p.viewerRank >= LEVEL_RANK.MODERATE ? p.bodySourceText : null;
+  }
+
+  @ResolveField(() => [ReactionKind], { description: 'The viewer’s own reactions on this post.' })
+  myReactions(@Parent() p: PostModel, @Context() ctx: GqlContext) {
+    return this.loaders.myReactions(ctx.viewer, p.id);
+  }
+
+  @ResolveField(() => [PostRevisionModel], { description: 'Every version of the post, oldest first; empty for a placeholder.' })
+  revisions(@Parent() p: PostModel, @Context() ctx: GqlContext): Promise<PostRevisionModel[]> | PostRevisionModel[] {
+    return p.view === 'full' ? this.loaders.revisions(ctx.viewer, p.id) : [];
+  }
+
+  @Mutation(() => PostModel)
+  replyToTopic(@Args('input') input: ReplyInput, @Context() ctx: GqlContext) {
+    return this.posts.reply(ctx.viewer, input);
+  }
+
+  @Mutation(() => PostModel, { description: 'Authors edit their own posts, moderators any. Each edit keeps a revision.' })
+  editPost(@Args('input') input: EditPostInput, @Context() ctx: GqlContext) {
+    return this.posts.edit(ctx.viewer, input);
+  }
+
+  @Mutation(() => PostModel, { description: 'Soft delete (author or moderator). Deleting the first post deletes the topic.' })
+  deletePost(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext) {
+    return this.posts.delete(ctx.viewer, id);
+  }
+
+  @Mutation(() => PostModel, { description: 'Moderators: bring a deleted post back.' })
+  restorePost(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext) {
+    return this.posts.restore(ctx.viewer, id);
+  }
+
+  @Mutation(() => PostModel)
+  react(@Args('input') input: ReactionInput, @Context() ctx: GqlContext) {
+    return this.posts.react(ctx.viewer, input, true);
+  }
+
+  @Mutation(() => PostModel)
+  unreact(@Args('input') input: ReactionInput, @Context() ctx: GqlContext) {
+    return this.posts.react(ctx.viewer, input, false);
+  }
+}
+
+@Resolver(() => PostRevisionModel)
+export class PostRevisionsResolver {
+  constructor(private readonly users: UsersLoader) {}
+
+  @ResolveField(() => UserModel)
+  editor(@Parent() r: PostRevisionModel, @Context() ctx: GqlContext) {
+    return this.users.load(ctx.viewer, r.editorId);
+  }
+}
+
+@Resolver(() => UserModel)
+export class UserActivityResolver {
+  constructor(private readonly service: PostsService) {}
+
+  @ResolveField(() => PostConnection, { description: 'The user’s posts that the viewer may read, newest first.' })
+  posts(@Parent() user: UserModel, @Args() args: PageArgs, @Context() ctx: GqlContext): Promise<Connection<PostModel>> {
+    return this.service.activity(ctx.viewer, user.id, args);
+  }
+}

@@ -1,0 +1,250 @@
+import { Injectable } from '@nestjs/common';
+import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
+import { AccessService } from '../../../access/src/access.service';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid, newId } from '../../../core/src/ids';
+import { ContentWriter } from '../content-writer';
+import { ForumLoaders } from '../forum.loaders';
+import { ContentState, ReactionKind } from '../forum.enums';
+import { TopicModel } from '../topics/topic.model';
+import { TopicsService } from '../topics/topics.service';
+import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
+import { PostModel, PostRow, toPostModel } from './post.model';
+import { POST_COLUMNS, PostsRepository } from './posts.repository';
+
+@Injectable()
+export class PostsService {
+  constructor(
+    private readonly repo: PostsRepository,
+    private readonly loaders: ForumLoaders,
+    private readonly topics: TopicsService,
+    private readonly access: AccessService,
+    private readonly uow: UnitOfWork,
+    private readonly writer: ContentWriter,
+  ) {}
+
+  async get(viewer: Viewer, id: string): Promise<PostModel> {
+    const post = isUuid(id) ? await this.loaders.post(viewer, id) : null;
+    if (!post) throw AppError.notFound('Post not found');
+    return post;
+  }
+
+  async topicPage(viewer: Viewer, topic: TopicModel, args: PageArgs): Promise<Connection<PostModel>> {
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, 1);
+    if (after && (!Number.isInteger(after[0]) || (after[0] as number) < 0)) throw AppError.badField('after', 'is not a valid cursor');
+    const moderator = topic.viewerRank >= LEVEL_RANK.MODERATE;
+    const rows = await this.repo.topicPage(topic.id, viewer.id, moderator, (after?.[0] as number) ?? 0, size + 1);
+    return toConnection(
+      rows,
+      size,
+      (r) => [r.number],
+      (r) => toPostModel(r, this.access.contentView(viewer, topic.viewerRank, { state: r.state, authorId: r.author_id }), topic.viewerRank),
+      () => this.repo.topicCount(topic.id, viewer.id, moderator),
+    );
+  }
+
+  /** A user's contributions that this viewer may read, newest first. */
+  async activity(viewer: Viewer, authorId: string, args: PageArgs): Promise<Connection<PostModel>> {
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, 2) as [string, string] | undefined;
+    if (after && (typeof after[0] !== 'string' || !isUuid(after[1]))) throw AppError.badField('after', 'is not a valid cursor');
+    const ranks = await this.access.spaceRanks(viewer);
+    const spaceIds = [...ranks.keys()];
+    const self = viewer.id === authorId;
+    const rows = await this.repo.activityPage(authorId, spaceIds, self, size + 1, after);
+    return toConnection(
+      rows,
+      size,
+      (r) => [r.k_ts, r.id],
+      (r) => toPostModel(r, 'full', ranks.get(r.space_id) ?? 0),
+      () => this.repo.activityCount(authorId, spaceIds, self),
+    );
+  }
+
+  private async writableTopic(viewer: Viewer, topicId: string, what: 'reply' | 'edit'): Promise<{ topic: TopicModel; rank: number }> {
+    const topic = await this.topics.get(viewer, topicId);
+    const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
+    const moderator = rank >= LEVEL_RANK.MODERATE;
+    if (!moderator && topic.locked) throw AppError.forbidden(`This topic is locked: it takes no ${what === 'reply' ? 'replies' : 'edits'}`);
+    if (!moderator && topic.closed && what === 'reply') throw AppError.forbidden('This topic is closed: it takes no new replies');
+    return { topic, rank };
+  }
+
+  async reply(viewer: Viewer, input: ReplyInput): Promise<PostModel> {
+    const { topic, rank } = await this.writableTopic(viewer, input.topicId, 'reply');
+    if (input.replyToPostId) {
+      const target = await this.loaders.post(viewer, input.replyToPostId);
+      if (!target || target.topicId !== topic.id) throw AppError.badField('replyToPostId', 'must be a post of this topic');
+    }
+    const author = viewer.user!;
+    const rendered = this.writer.render(input.body);
+    const postId = newId();
+    const row = await this.uow.run(async (tx) => {
+      const t = await tx.one<{ last_post_number: number; version: number; state: string }>(
+        `UPDATE topics SET last_post_number = last_post_number + 1, reply_count = reply_count + 1,
+                last_activity_at = now(), version = version + 1, updated_at = now()
+          WHERE id = $1 RETURNING last_post_number, version, state`,
+        [topic.id],
+      );
+      if (!t || t.state === ContentState.DELETED) throw AppError.notFound('Topic not found');
+      const [post] = await tx.query<PostRow>(
+        `INSERT INTO posts AS p (id, topic_id, space_id, number, author_id, reply_to_post_id, body_source, body_html)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${POST_COLUMNS}`,
+        [postId, topic.id, topic.spaceId, t.last_post_number, author.id, input.replyToPostId ?? null, input.body, rendered.html],
+      );
+      await this.writer.recordRevision(tx, postId, author.id, input.body, null);
+      const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, postId, rendered);
+      await tx.emit({
+        type: 'post.created',
+        aggregateType: 'post',
+        aggregateId: postId,
+        version: 1,
+        payload: {
+          postId, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, authorId: author.id,
+          number: post.number, replyToPostId: input.replyToPostId ?? null, mentionedUserIds,
+        },
+      });
+      return post;
+    });
+    return toPostModel(row, 'full', rank);
+  }
+
+  /** Authors edit their own posts, moderators any; every edit keeps a revision. */
+  async edit(viewer: Viewer, input: EditPostInput): Promise<PostModel> {
+    const post = await this.get(viewer, input.postId);
+    const { topic, rank } = await this.writableTopic(viewer, post.topicId, 'edit');
+    const moderator = rank >= LEVEL_RANK.MODERATE;
+    if (!moderator && post.authorId !== viewer.id) throw AppError.forbidden('You can only edit your own posts');
+    if (post.view !== 'full' || post.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
+    if ((input.title !== undefined || input.tags !== undefined) && post.number !== 1) {
+      throw AppError.badField(input.title !== undefined ? 'title' : 'tags', 'only the first post changes the topic’s title and tags');
+    }
+    const rendered = this.writer.render(input.body);
+    const row = await this.uow.run(async (tx) => {
+      const [updated] = await tx.query<PostRow>(
+        `UPDATE posts p SET body_source = $2, body_html = $3, edited_at = now(), version = version + 1, updated_at = now()
+          WHERE id = $1 RETURNING ${POST_COLUMNS}`,
+        [post.id, input.body, rendered.html],
+      );
+      await this.writer.recordRevision(tx, post.id, viewer.id!, input.body, input.reason ?? null);
+      const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, post.id, rendered);
+      if (input.title !== undefined || input.tags !== undefined) {
+        const t = await tx.one<{ version: number }>(
+          `UPDATE topics SET title = COALESCE($2, title), tags = COALESCE($3, tags), version = version + 1, updated_at = now()
+            WHERE id = $1 RETURNING version`,
+          [topic.id, input.title ?? null, input.tags ?? null],
+        );
+        await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId } });
+      }
+      await tx.emit({
+        type: 'post.updated',
+        aggregateType: 'post',
+        aggregateId: post.id,
+        version: updated.version,
+        payload: { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, editorId: viewer.id, mentionedUserIds },
+      });
+      return updated;
+    });
+    return toPostModel(row, 'full', rank);
+  }
+
+  /** Soft delete by the author or a moderator; deleting the first post deletes the topic. */
+  async delete(viewer: Viewer, id: string): Promise<PostModel> {
+    const post = await this.get(viewer, id);
+    const topic = await this.topics.get(viewer, post.topicId);
+    const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
+    const moderator = rank >= LEVEL_RANK.MODERATE;
+    if (!moderator && post.authorId !== viewer.id) throw AppError.forbidden('You can only delete your own posts');
+    if (post.state === ContentState.DELETED) return post;
+    const row = await this.uow.run((tx) => this.changeState(tx, viewer, post, topic, ContentState.DELETED));
+    const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id });
+    return toPostModel(row, view, rank);
+  }
+
+  /** Moderators bring a deleted post (and its topic, for a first post) back. */
+  async restore(viewer: Viewer, id: string): Promise<PostModel> {
+    const post = await this.get(viewer, id);
+    const topic = await this.loaders.topic(viewer, post.topicId);
+    if (!topic) throw AppError.notFound('Post not found');
+    const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
+    if (post.state !== ContentState.DELETED) return post;
+    const row = await this.uow.run((tx) => this.changeState(tx, viewer, post, topic, ContentState.VISIBLE));
+    return toPostModel(row, 'full', rank);
+  }
+
+  /**
+   * Moves a post between states, keeping the topic's counters (visible replies,
+   * reactions) and accepted answer right in the same transaction.
+   */
+  private async changeState(tx: Tx, viewer: Viewer, post: PostModel, topic: TopicModel, to: ContentState): Promise<PostRow> {
+    const [row] = await tx.query<PostRow & { was: ContentState }>(
+      `UPDATE posts p SET state = $2,
+              deleted_at = CASE WHEN $2 = 'DELETED' THEN now() ELSE NULL END,
+              deleted_by = CASE WHEN $2 = 'DELETED' THEN $3::uuid ELSE NULL END,
+              version = version + 1, updated_at = now()
+        FROM (SELECT state AS was FROM posts WHERE id = $1 FOR UPDATE) old
+        WHERE p.id = $1 RETURNING ${POST_COLUMNS}, old.was`,
+      [post.id, to, viewer.id],
+    );
+    const wasVisible = row.was === ContentState.VISIBLE;
+    const isVisible = to === ContentState.VISIBLE;
+    const delta = wasVisible === isVisible ? 0 : isVisible ? 1 : -1;
+    const ids = { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId };
+    if (post.number === 1) {
+      const t = await tx.one<{ version: number }>(
+        `UPDATE topics SET state = $2, reaction_count = reaction_count + $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version`,
+        [topic.id, to, delta * row.reaction_total],
+      );
+      await tx.emit({ type: to === ContentState.DELETED ? 'topic.deleted' : 'topic.restored', aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: ids });
+    } else if (delta !== 0) {
+      await tx.query(
+        `UPDATE topics SET reply_count = reply_count + $2, reaction_count = reaction_count + $3,
+                accepted_post_id = CASE WHEN accepted_post_id = $4 AND $2 < 0 THEN NULL ELSE accepted_post_id END,
+                version = version + 1, updated_at = now()
+          WHERE id = $1`,
+        [topic.id, delta, delta * row.reaction_total, post.id],
+      );
+    }
+    await tx.emit({ type: to === ContentState.DELETED ? 'post.deleted' : 'post.restored', aggregateType: 'post', aggregateId: post.id, version: row.version, payload: ids });
+    return row;
+  }
+
+  /** Toggles one reaction of the viewer on a visible post (not their own). Idempotent. */
+  async react(viewer: Viewer, input: ReactionInput, on: boolean): Promise<PostModel> {
+    const post = await this.get(viewer, input.postId);
+    const rank = await this.access.require(viewer, post.spaceId, AccessLevel.PARTICIPATE);
+    if (post.view !== 'full' || post.state !== ContentState.VISIBLE) throw AppError.badField('postId', 'this post cannot take reactions');
+    if (post.authorId === viewer.id) throw AppError.forbidden('You cannot react to your own post');
+    const kind: ReactionKind = input.kind;
+    const row = await this.uow.run(async (tx) => {
+      const changed = on
+        ? await tx.query(`INSERT INTO reactions (post_id, user_id, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING kind`, [post.id, viewer.id, kind])
+        : await tx.query(`DELETE FROM reactions WHERE post_id = $1 AND user_id = $2 AND kind = $3 RETURNING kind`, [post.id, viewer.id, kind]);
+      if (changed.length === 0) {
+        return (await tx.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts p WHERE id = $1`, [post.id]))[0];
+      }
+      const delta = on ? 1 : -1;
+      const [updated] = await tx.query<PostRow>(
+        `UPDATE posts p SET reaction_counts = jsonb_set(reaction_counts, ARRAY[$2::text],
+                  to_jsonb(GREATEST(0, COALESCE((reaction_counts->>$2)::int, 0) + $3))),
+                reaction_total = reaction_total + $3, version = version + 1
+          WHERE id = $1 RETURNING ${POST_COLUMNS}`,
+        [post.id, kind, delta],
+      );
+      await tx.query(`UPDATE topics SET reaction_count = reaction_count + $2 WHERE id = $1`, [post.topicId, delta]);
+      await tx.emit({
+        type: 'reaction.updated',
+        aggregateType: 'post',
+        aggregateId: post.id,
+        version: updated.version,
+        payload: { postId: post.id, topicId: post.topicId, spaceId: post.spaceId, userId: viewer.id, kind, on, counts: updated.reaction_counts },
+      });
+      return updated;
+    });
+    return toPostModel(row, 'full', rank);
+  }
+}

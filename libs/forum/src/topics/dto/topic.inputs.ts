@@ -1,0 +1,51 @@
+import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsBoolean, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { PageArgs } from '../../../../core/src/graphql/pagination';
+import { TopicKind, TopicSort } from '../../forum.enums';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const normalizeTags = ({ value }: { value: unknown }) =>
+  Array.isArray(value) ? [...new Set(value.map((t) => (typeof t === 'string' ? t.trim().toLowerCase() : t)))] : value;
+
+export const TAG_RE = /^[a-z0-9][a-z0-9-]{0,29}$/;
+export const BODY_MAX = 100_000;
+
+@InputType()
+export class CreateTopicInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field({ description: '3–200 characters.' }) @Transform(trim) @IsString() @Length(3, 200) title!: string;
+  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) body!: string;
+  @Field(() => TopicKind, { nullable: true, description: 'DISCUSSION (default) or QUESTION.' })
+  @IsOptional() @IsIn([TopicKind.DISCUSSION, TopicKind.QUESTION], { message: 'must be DISCUSSION or QUESTION' })
+  kind?: TopicKind;
+  @Field(() => [String], { nullable: true, description: 'Up to 5 lower-case tags (a-z, 0-9, -).' })
+  @IsOptional() @Transform(normalizeTags) @ArrayMaxSize(5) @Matches(TAG_RE, { each: true, message: 'each tag must be 1–30 characters of a-z, 0-9 and -' })
+  tags?: string[];
+}
+
+@InputType()
+export class TopicStatusInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field({ nullable: true }) @IsOptional() @IsBoolean() pinned?: boolean;
+  @Field({ nullable: true }) @IsOptional() @IsBoolean() closed?: boolean;
+  @Field({ nullable: true }) @IsOptional() @IsBoolean() locked?: boolean;
+}
+
+@InputType()
+export class MarkReadInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field(() => Int, { description: 'The highest post number read.' }) @IsInt() @Min(1) @Max(10_000_000) postNumber!: number;
+}
+
+@ArgsType()
+export class TopicListArgs extends PageArgs {
+  @Field(() => TopicSort, { nullable: true, defaultValue: TopicSort.LATEST_ACTIVITY })
+  @IsOptional() @IsEnum(TopicSort)
+  sort?: TopicSort;
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @Matches(TAG_RE, { message: 'must be a tag' })
+  tag?: string;
+}
+
+/** Normalises tags the same way for edits. */
+export { normalizeTags };

@@ -1,0 +1,74 @@
+import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
+import { ConnectionType } from '../../../core/src/graphql/pagination';
+import { ContentState, TopicKind } from '../forum.enums';
+
+/** A topic: a title, its first post and the replies under it. */
+@ObjectType('Topic')
+export class TopicModel {
+  @Field(() => ID) id!: string;
+  @Field(() => TopicKind) kind!: TopicKind;
+  @Field() title!: string;
+  @Field() createdAt!: Date;
+  @Field() lastActivityAt!: Date;
+  @Field(() => ContentState) state!: ContentState;
+  @Field() pinned!: boolean;
+  @Field({ description: 'Closed topics take no new replies.' }) closed!: boolean;
+  @Field({ description: 'Locked topics take no replies and no edits (moderators excepted).' }) locked!: boolean;
+  @Field(() => [String]) tags!: string[];
+  @Field(() => Int, { description: 'Visible replies (the first post not counted).' }) replyCount!: number;
+  @Field(() => Int, { description: 'Reactions on the topic’s visible posts.' }) reactionCount!: number;
+
+  boardId!: string;
+  spaceId!: string;
+  authorId!: string;
+  acceptedPostId!: string | null;
+  lastPostNumber!: number;
+  /** The viewer's level in the topic's space, for field resolvers. */
+  viewerRank!: number;
+}
+
+export const TopicConnection = ConnectionType(TopicModel, 'Topic');
+
+export interface TopicRow {
+  id: string;
+  board_id: string;
+  space_id: string;
+  author_id: string;
+  kind: TopicKind;
+  title: string;
+  state: ContentState;
+  pinned: boolean;
+  closed: boolean;
+  locked: boolean;
+  tags: string[];
+  reply_count: number;
+  reaction_count: number;
+  last_post_number: number;
+  last_activity_at: Date;
+  accepted_post_id: string | null;
+  version: number;
+  created_at: Date;
+}
+
+export function toTopicModel(r: TopicRow, viewerRank: number): TopicModel {
+  return Object.assign(new TopicModel(), {
+    id: r.id,
+    kind: r.kind,
+    title: r.title,
+    createdAt: r.created_at,
+    lastActivityAt: r.last_activity_at,
+    state: r.state,
+    pinned: r.pinned,
+    closed: r.closed,
+    locked: r.locked,
+    tags: r.tags,
+    replyCount: r.reply_count,
+    reactionCount: r.reaction_count,
+    boardId: r.board_id,
+    spaceId: r.space_id,
+    authorId: r.author_id,
+    acceptedPostId: r.accepted_post_id,
+    lastPostNumber: r.last_post_number,
+    viewerRank,
+  });
+}

@@ -1,0 +1,102 @@
+import { Args, Context, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
+import { GqlContext } from '../../../core/src/graphql/context';
+import { UserModel } from '../../../identity/src/users/user.model';
+import { UsersLoader } from '../../../identity/src/users/users.loader';
+import { BoardModel } from '../../../spaces/src/boards/board.model';
+import { SpaceModel } from '../../../spaces/src/spaces/space.model';
+import { SpacesLoader } from '../../../spaces/src/spaces.loader';
+import { ForumLoaders } from '../forum.loaders';
+import { PostConnection, PostModel } from '../posts/post.model';
+import { PostsService } from '../posts/posts.service';
+import { CreateTopicInput, MarkReadInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
+import { TopicConnection, TopicModel } from './topic.model';
+import { TopicsService } from './topics.service';
+
+@Resolver(() => TopicModel)
+export class TopicsResolver {
+  constructor(
+    private readonly topics: TopicsService,
+    private readonly postsService: PostsService,
+    private readonly loaders: ForumLoaders,
+    private readonly users: UsersLoader,
+    private readonly spaces: SpacesLoader,
+  ) {}
+
+  @Query(() => TopicModel, { nullable: true, description: 'A topic by id; null if it does not exist or the viewer may not see it.' })
+  async topic(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<TopicModel | null> {
+    return this.topics.get(ctx.viewer, id).catch(() => null);
+  }
+
+  @ResolveField(() => UserModel)
+  author(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
+    return this.users.load(ctx.viewer, t.authorId);
+  }
+
+  @ResolveField(() => BoardModel)
+  board(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
+    return this.spaces.board(ctx.viewer, t.boardId);
+  }
+
+  @ResolveField(() => SpaceModel)
+  space(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
+    return this.spaces.space(ctx.viewer, t.spaceId);
+  }
+
+  @ResolveField(() => PostModel, { description: 'The opening post.' })
+  firstPost(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
+    return this.loaders.firstPost(ctx.viewer, t.id);
+  }
+
+  @ResolveField(() => PostModel, { nullable: true, description: 'The accepted answer of a question.' })
+  async acceptedAnswer(@Parent() t: TopicModel, @Context() ctx: GqlContext): Promise<PostModel | null> {
+    if (!t.acceptedPostId) return null;
+    const post = await this.loaders.post(ctx.viewer, t.acceptedPostId);
+    return post?.view === 'full' ? post : null;
+  }
+
+  @ResolveField(() => Int, { nullable: true, description: 'Visible posts the viewer has not read yet; null when anonymous.' })
+  unreadCount(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
+    return this.loaders.unreadCount(ctx.viewer, t.id);
+  }
+
+  @ResolveField(() => PostConnection, { description: 'Posts by number, the first post included.' })
+  posts(@Parent() t: TopicModel, @Args() args: PageArgs, @Context() ctx: GqlContext): Promise<Connection<PostModel>> {
+    return this.postsService.topicPage(ctx.viewer, t, args);
+  }
+
+  @Mutation(() => TopicModel)
+  createTopic(@Args('input') input: CreateTopicInput, @Context() ctx: GqlContext) {
+    return this.topics.create(ctx.viewer, input);
+  }
+
+  @Mutation(() => TopicModel, { description: 'Moderators: pin, close or lock a topic.' })
+  setTopicStatus(@Args('input') input: TopicStatusInput, @Context() ctx: GqlContext) {
+    return this.topics.setStatus(ctx.viewer, input);
+  }
+
+  @Mutation(() => TopicModel, { description: 'The question’s author or a moderator accepts an answer (replacing any previous one).' })
+  acceptAnswer(@Args('postId', { type: () => ID }) postId: string, @Context() ctx: GqlContext) {
+    return this.topics.acceptAnswer(ctx.viewer, postId);
+  }
+
+  @Mutation(() => TopicModel)
+  unacceptAnswer(@Args('topicId', { type: () => ID }) topicId: string, @Context() ctx: GqlContext) {
+    return this.topics.unacceptAnswer(ctx.viewer, topicId);
+  }
+
+  @Mutation(() => TopicModel, { description: 'Records how far the viewer has read.' })
+  markRead(@Args('input') input: MarkReadInput, @Context() ctx: GqlContext) {
+    return this.topics.markRead(ctx.viewer, input);
+  }
+}
+
+@Resolver(() => BoardModel)
+export class BoardTopicsResolver {
+  constructor(private readonly service: TopicsService) {}
+
+  @ResolveField(() => TopicConnection, { description: 'Pinned topics first, then by `sort`; optionally only those with `tag`.' })
+  topics(@Parent() board: BoardModel, @Args() args: TopicListArgs, @Context() ctx: GqlContext): Promise<Connection<TopicModel>> {
+    return this.service.list(ctx.viewer, board, args);
+  }
+}

@@ -1,0 +1,154 @@
+import { Injectable } from '@nestjs/common';
+import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
+import { AccessService } from '../../../access/src/access.service';
+import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Connection, decodeCursor, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid, newId } from '../../../core/src/ids';
+import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
+import { SpacesLoader } from '../../../spaces/src/spaces.loader';
+import { ContentWriter } from '../content-writer';
+import { ForumLoaders } from '../forum.loaders';
+import { TopicKind, TopicSort } from '../forum.enums';
+import { CreateTopicInput, MarkReadInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
+import { TopicModel, TopicRow, toTopicModel } from './topic.model';
+import { TOPIC_COLUMNS, TopicsRepository } from './topics.repository';
+
+@Injectable()
+export class TopicsService {
+  constructor(
+    private readonly repo: TopicsRepository,
+    private readonly loaders: ForumLoaders,
+    private readonly access: AccessService,
+    private readonly spaces: SpacesLoader,
+    private readonly uow: UnitOfWork,
+    private readonly writer: ContentWriter,
+  ) {}
+
+  /** The topic if the viewer may see it; NOT_FOUND otherwise (missing and forbidden alike). */
+  async get(viewer: Viewer, id: string): Promise<TopicModel> {
+    const topic = isUuid(id) ? await this.loaders.topic(viewer, id) : null;
+    if (!topic) throw AppError.notFound('Topic not found');
+    return topic;
+  }
+
+  async list(viewer: Viewer, board: BoardModel, args: TopicListArgs): Promise<Connection<TopicModel>> {
+    const sort = args.sort ?? TopicSort.LATEST_ACTIVITY;
+    if (sort === TopicSort.TRENDING) throw AppError.badField('sort', 'TRENDING applies to idea boards');
+    const rank = await this.access.rankOn(viewer, board.spaceId);
+    const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag };
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, 3) as [boolean, string, string] | undefined;
+    if (after && (typeof after[0] !== 'boolean' || typeof after[1] !== 'string' || !isUuid(after[2]))) {
+      throw AppError.badField('after', 'is not a valid cursor');
+    }
+    const rows = await this.repo.page(filter, sort, size + 1, after);
+    return toConnection(
+      rows,
+      size,
+      (r) => [r.pinned, r.k_value, r.id],
+      (r) => toTopicModel(r, rank),
+      () => this.repo.count(filter),
+    );
+  }
+
+  async create(viewer: Viewer, input: CreateTopicInput): Promise<TopicModel> {
+    const board = await this.spaces.board(viewer, input.boardId);
+    if (!board) throw AppError.notFound('Board not found');
+    await this.access.require(viewer, board.spaceId, AccessLevel.PARTICIPATE);
+    if (board.kind !== BoardKind.FORUM) throw AppError.badField('boardId', `${board.kind.toLowerCase()} boards do not take forum topics yet`);
+    const author = viewer.user!;
+    const rendered = this.writer.render(input.body);
+    const topicId = newId();
+    const postId = newId();
+    const row = await this.uow.run(async (tx) => {
+      const [topic] = await tx.query<TopicRow>(
+        `INSERT INTO topics AS t (id, board_id, space_id, author_id, kind, title, tags, last_post_number)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1) RETURNING ${TOPIC_COLUMNS}`,
+        [topicId, board.id, board.spaceId, author.id, input.kind ?? TopicKind.DISCUSSION, input.title, input.tags ?? []],
+      );
+      await tx.query(
+        `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html) VALUES ($1, $2, $3, 1, $4, $5, $6)`,
+        [postId, topicId, board.spaceId, author.id, input.body, rendered.html],
+      );
+      await this.writer.recordRevision(tx, postId, author.id, input.body, null);
+      const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, postId, rendered);
+      const ids = { topicId, postId, boardId: board.id, spaceId: board.spaceId, authorId: author.id };
+      await tx.emit({ type: 'topic.created', aggregateType: 'topic', aggregateId: topicId, version: 1, payload: ids });
+      await tx.emit({ type: 'post.created', aggregateType: 'post', aggregateId: postId, version: 1, payload: { ...ids, number: 1, mentionedUserIds } });
+      return topic;
+    });
+    return toTopicModel(row, await this.access.rankOn(viewer, board.spaceId));
+  }
+
+  async setStatus(viewer: Viewer, input: TopicStatusInput): Promise<TopicModel> {
+    const topic = await this.get(viewer, input.topicId);
+    const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
+    const row = await this.uow.run(async (tx) => {
+      const [updated] = await tx.query<TopicRow>(
+        `UPDATE topics t SET pinned = COALESCE($2, pinned), closed = COALESCE($3, closed), locked = COALESCE($4, locked),
+                version = version + 1, updated_at = now()
+          WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
+        [topic.id, input.pinned ?? null, input.closed ?? null, input.locked ?? null],
+      );
+      await tx.emit({
+        type: 'topic.updated',
+        aggregateType: 'topic',
+        aggregateId: topic.id,
+        version: updated.version,
+        payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, pinned: updated.pinned, closed: updated.closed, locked: updated.locked },
+      });
+      return updated;
+    });
+    return toTopicModel(row, rank);
+  }
+
+  /** The topic's author (still a participant) or a moderator accepts one answer; it replaces any previous one. */
+  async acceptAnswer(viewer: Viewer, postId: string, accept = true): Promise<TopicModel> {
+    const post = isUuid(postId) ? await this.loaders.post(viewer, postId) : null;
+    if (!post || post.view !== 'full') throw AppError.notFound('Post not found');
+    return this.setAccepted(viewer, post.topicId, accept ? post : null);
+  }
+
+  async unacceptAnswer(viewer: Viewer, topicId: string): Promise<TopicModel> {
+    return this.setAccepted(viewer, topicId, null);
+  }
+
+  private async setAccepted(viewer: Viewer, topicId: string, post: { id: string; number: number; state: string } | null): Promise<TopicModel> {
+    const topic = await this.get(viewer, topicId);
+    const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
+    if (topic.kind !== TopicKind.QUESTION) throw AppError.badField('postId', 'only questions accept answers');
+    if (rank < LEVEL_RANK.MODERATE && topic.authorId !== viewer.id) throw AppError.forbidden('Only the question’s author or a moderator accepts an answer');
+    if (post && (post.number === 1 || post.state !== 'VISIBLE')) throw AppError.badField('postId', 'must be a visible reply to the question');
+    const row = await this.uow.run(async (tx) => {
+      const [updated] = await tx.query<TopicRow>(
+        `UPDATE topics t SET accepted_post_id = $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
+        [topic.id, post?.id ?? null],
+      );
+      await tx.emit({
+        type: 'topic.updated',
+        aggregateType: 'topic',
+        aggregateId: topic.id,
+        version: updated.version,
+        payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, acceptedPostId: post?.id ?? null },
+      });
+      return updated;
+    });
+    return toTopicModel(row, rank);
+  }
+
+  async markRead(viewer: Viewer, input: MarkReadInput): Promise<TopicModel> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    const topic = await this.get(viewer, input.topicId);
+    await this.uow.run((tx) =>
+      tx.query(
+        `INSERT INTO topic_reads (user_id, topic_id, last_read_number) VALUES ($1, $2, LEAST($3::int, $4::int))
+         ON CONFLICT (user_id, topic_id) DO UPDATE
+           SET last_read_number = GREATEST(topic_reads.last_read_number, EXCLUDED.last_read_number), updated_at = now()`,
+        [viewer.id, topic.id, input.postNumber, topic.lastPostNumber],
+      ),
+    );
+    return topic;
+  }
+}
