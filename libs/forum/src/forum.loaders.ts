@@ -97,6 +97,20 @@ export class ForumLoaders {
     return loader.load(postId);
   }
 
+  /** Drops cached rows a mutation just changed, so fields resolved after it read fresh data. */
+  forget(viewer: Viewer, ids: { topicId?: string; postId?: string }): void {
+    if (ids.topicId) {
+      this.topicRows(viewer).clear(ids.topicId);
+      viewer.peek<DataLoader<string, number>>('loader:unread')?.clear(ids.topicId);
+      viewer.peek<DataLoader<string, PostRow | null>>('loader:firstPosts')?.clear(ids.topicId);
+    }
+    if (ids.postId) {
+      this.postRows(viewer).clear(ids.postId);
+      viewer.peek<DataLoader<string, string[]>>('loader:myReactions')?.clear(ids.postId);
+      viewer.peek<DataLoader<string, PostRevisionModel[]>>('loader:revisions')?.clear(ids.postId);
+    }
+  }
+
   isModerator(rank: number): boolean {
     return rank >= LEVEL_RANK.MODERATE;
   }

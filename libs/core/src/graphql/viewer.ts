@@ -38,6 +38,10 @@ export class Viewer {
     return this.user?.role === 'MODERATOR' || this.user?.role === 'ADMIN';
   }
 
+  peek<T>(key: string): T | undefined {
+    return this.memo.get(key) as T | undefined;
+  }
+
   memoize<T>(key: string, make: () => T): T {
     if (!this.memo.has(key)) this.memo.set(key, make());
     return this.memo.get(key) as T;

@@ -110,6 +110,7 @@ export class PostsService {
       });
       return post;
     });
+    this.loaders.forget(viewer, { topicId: topic.id });
     return toPostModel(row, 'full', rank);
   }
 
@@ -149,6 +150,7 @@ export class PostsService {
       });
       return updated;
     });
+    this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     return toPostModel(row, 'full', rank);
   }
 
@@ -161,6 +163,7 @@ export class PostsService {
     if (!moderator && post.authorId !== viewer.id) throw AppError.forbidden('You can only delete your own posts');
     if (post.state === ContentState.DELETED) return post;
     const row = await this.uow.run((tx) => this.changeState(tx, viewer, post, topic, ContentState.DELETED));
+    this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id });
     return toPostModel(row, view, rank);
   }
@@ -173,6 +176,7 @@ export class PostsService {
     const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
     if (post.state !== ContentState.DELETED) return post;
     const row = await this.uow.run((tx) => this.changeState(tx, viewer, post, topic, ContentState.VISIBLE));
+    this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     return toPostModel(row, 'full', rank);
   }
 
@@ -245,6 +249,7 @@ export class PostsService {
       });
       return updated;
     });
+    this.loaders.forget(viewer, { topicId: post.topicId, postId: post.id });
     return toPostModel(row, 'full', rank);
   }
 }

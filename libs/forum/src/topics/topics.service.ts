@@ -101,6 +101,7 @@ export class TopicsService {
       });
       return updated;
     });
+    this.loaders.forget(viewer, { topicId: topic.id });
     return toTopicModel(row, rank);
   }
 
@@ -135,6 +136,7 @@ export class TopicsService {
       });
       return updated;
     });
+    this.loaders.forget(viewer, { topicId: topic.id });
     return toTopicModel(row, rank);
   }
 
@@ -149,6 +151,7 @@ export class TopicsService {
         [viewer.id, topic.id, input.postNumber, topic.lastPostNumber],
       ),
     );
+    this.loaders.forget(viewer, { topicId: topic.id });
     return topic;
   }
 }

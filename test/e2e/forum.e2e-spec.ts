@@ -1,0 +1,335 @@
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { CREATE_TOPIC, createTopic, REPLY, reply } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const TOPIC_PAGE = `query($id: ID!, $first: Int) { topic(id: $id) { id title replyCount posts(first: $first) {
+  edges { node { id number bodyHtml createdAt author { id handle displayName } reactions { kind count } myReactions } } } } }`;
+
+describe('forums', () => {
+  let t: TestApp;
+  let author: TestUser;
+  let other: TestUser;
+  let mod: TestUser;
+  let spaceId: string;
+  let boardId: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    author = await makeUser(t);
+    other = await makeUser(t);
+    mod = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    spaceId = space.id;
+    boardId = await makeBoard(t, space.id);
+  });
+  afterAll(() => t.close());
+
+  const count = async (table: string) => (await t.sql(`SELECT count(*)::int AS n FROM ${table}`))[0].n as number;
+
+  describe('creating topics', () => {
+    it('creates a topic with its first post, revision, mentions and outbox events in one go', async () => {
+      const res = expectOk(
+        await t.gql(CREATE_TOPIC, { input: { boardId, title: '  How do I pair the hub?  ', body: `Hello @${other.handle}, see [docs](https://docs.example)`, kind: 'QUESTION', tags: ['Hub', 'pairing', 'hub'] } }, { token: author.token }),
+      ).createTopic;
+      expect(res).toMatchObject({ title: 'How do I pair the hub?', kind: 'QUESTION', tags: ['hub', 'pairing'], replyCount: 0, firstPost: { number: 1 } });
+      expect(res.firstPost.bodyHtml).toContain('rel="nofollow ugc noopener"');
+      expect(res.firstPost.bodyHtml).toContain(`data-handle="${other.handle}"`);
+      expect(await t.sql(`SELECT user_id FROM post_mentions WHERE post_id = $1`, [res.firstPost.id])).toEqual([{ user_id: other.id }]);
+      expect((await t.sql(`SELECT count(*)::int AS n FROM post_revisions WHERE post_id = $1`, [res.firstPost.id]))[0].n).toBe(1);
+      const events = await t.sql(`SELECT type, version, payload FROM outbox WHERE payload->>'topicId' = $1 ORDER BY id`, [res.id]);
+      expect(events.map((e) => e.type)).toEqual(['topic.created', 'post.created']);
+      expect(events[1].payload.mentionedUserIds).toEqual([other.id]);
+    });
+
+    it.each([
+      [{ title: 'ab' }, 'title'],
+      [{ title: 'x'.repeat(201) }, 'title'],
+      [{ body: '' }, 'body'],
+      [{ body: 'x'.repeat(100_001) }, 'body'],
+      [{ tags: ['a', 'b', 'c', 'd', 'e', 'f'] }, 'tags'],
+      [{ tags: ['bad tag'] }, 'tags'],
+      [{ kind: 'IDEA' }, 'kind'],
+      [{ boardId: 'not-a-uuid' }, 'boardId'],
+    ])('refuses bad input %# with BAD_USER_INPUT and writes nothing', async (patch, field) => {
+      const before = [await count('topics'), await count('posts'), await count('outbox')];
+      const input = { boardId, title: 'A fine title', body: 'A fine body', ...patch };
+      const err = expectError(await t.gql(CREATE_TOPIC, { input }, { token: author.token }), 'BAD_USER_INPUT');
+      expect(err.extensions.fields!.map((f) => f.field)).toContain(field);
+      expect([await count('topics'), await count('posts'), await count('outbox')]).toEqual(before);
+    });
+
+    it('needs a signed-in participant, and a forum board', async () => {
+      expectError(await t.gql(CREATE_TOPIC, { input: { boardId, title: 'Anonymous', body: 'x' } }), 'UNAUTHENTICATED');
+      const ideas = await makeBoard(t, spaceId, 'IDEAS');
+      expectError(await t.gql(CREATE_TOPIC, { input: { boardId: ideas, title: 'An idea', body: 'x' } }, { token: author.token }), 'BAD_USER_INPUT');
+      expectError(await t.gql(CREATE_TOPIC, { input: { boardId: '01a207d7-22e1-733a-9303-5a2047c59e37', title: 'Nowhere', body: 'x' } }, { token: author.token }), 'NOT_FOUND');
+    });
+
+    it('never returns script or javascript: links in rendered HTML', async () => {
+      const topic = await createTopic(t, author.token, boardId, { body: '<script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>' });
+      const html = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { firstPost { bodyHtml } } }`, { id: topic.id })).topic.firstPost.bodyHtml;
+      expect(html).not.toMatch(/<script|href="javascript|<img[^>]+onerror/i);
+    });
+  });
+
+  describe('replies', () => {
+    it('numbers replies, links replyTo, counts them and records activity', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const r1 = await reply(t, other.token, topic.id, 'first reply');
+      const r2 = await reply(t, author.token, topic.id, 'second', r1.id);
+      expect([r1.number, r2.number]).toEqual([2, 3]);
+      const data = expectOk(await t.gql(`query($id: ID!) { post(id: $id) { replyTo { id } topic { replyCount } } }`, { id: r2.id }));
+      expect(data.post).toEqual({ replyTo: { id: r1.id }, topic: { replyCount: 2 } });
+      const otherTopic = await createTopic(t, author.token, boardId);
+      expectError(await t.gql(REPLY, { input: { topicId: otherTopic.id, body: 'x', replyToPostId: r1.id } }, { token: author.token }), 'BAD_USER_INPUT');
+    });
+
+    it('gives concurrent replies distinct consecutive numbers', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => reply(t, i % 2 ? other.token : author.token, topic.id, `reply ${i}`)));
+      expect(replies.map((r) => r.number).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      const [row] = await t.sql(`SELECT reply_count, last_post_number FROM topics WHERE id = $1`, [topic.id]);
+      expect(row).toEqual({ reply_count: 10, last_post_number: 11 });
+    });
+
+    it('refuses replies to closed topics, and replies and edits to locked ones, except from moderators', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const status = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { closed locked pinned } }`;
+      expectError(await t.gql(status, { input: { topicId: topic.id, closed: true } }, { token: author.token }), 'FORBIDDEN');
+      expect(expectOk(await t.gql(status, { input: { topicId: topic.id, closed: true } }, { token: mod.token })).setTopicStatus).toEqual({ closed: true, locked: false, pinned: false });
+      expectError(await t.gql(REPLY, { input: { topicId: topic.id, body: 'late' } }, { token: other.token }), 'FORBIDDEN');
+      await reply(t, mod.token, topic.id, 'staff note');
+      expectOk(await t.gql(status, { input: { topicId: topic.id, closed: false, locked: true } }, { token: mod.token }));
+      expectError(await t.gql(REPLY, { input: { topicId: topic.id, body: 'x' } }, { token: other.token }), 'FORBIDDEN');
+      const edit = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+      expectError(await t.gql(edit, { input: { postId: topic.firstPostId, body: 'changed' } }, { token: author.token }), 'FORBIDDEN');
+      expectOk(await t.gql(edit, { input: { postId: topic.firstPostId, body: 'changed by staff', reason: 'typo' } }, { token: mod.token }));
+    });
+  });
+
+  describe('editing', () => {
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id bodyHtml editedAt bodySource revisions { number reason bodySource editor { id } } topic { title tags } } }`;
+
+    it('keeps every revision and re-renders, author only (or moderators)', async () => {
+      const topic = await createTopic(t, author.token, boardId, { body: 'v1' });
+      expectError(await t.gql(EDIT, { input: { postId: topic.firstPostId, body: 'hijack' } }, { token: other.token }), 'FORBIDDEN');
+      const e = expectOk(await t.gql(EDIT, { input: { postId: topic.firstPostId, body: '**v2**', reason: 'clarify', title: 'New title', tags: ['x'] } }, { token: author.token })).editPost;
+      expect(e.bodyHtml).toBe('<p><strong>v2</strong></p>\n');
+      expect(e.editedAt).not.toBeNull();
+      expect(e.topic).toEqual({ title: 'New title', tags: ['x'] });
+      expect(e.revisions.map((r: { number: number; reason: string | null; bodySource: string }) => [r.number, r.reason, r.bodySource])).toEqual([
+        [1, null, 'v1'],
+        [2, 'clarify', '**v2**'],
+      ]);
+      const r = await reply(t, other.token, topic.id);
+      expectError(await t.gql(EDIT, { input: { postId: r.id, body: 'x', title: 'Not allowed here' } }, { token: other.token }), 'BAD_USER_INPUT');
+      const shown = expectOk(await t.gql(`query($id: ID!) { post(id: $id) { bodySource } }`, { id: topic.firstPostId }, { token: other.token })).post;
+      expect(shown.bodySource).toBeNull();
+      const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [topic.firstPostId]);
+      expect(events.map((x) => x.type)).toEqual(['post.created', 'post.updated']);
+    });
+  });
+
+  describe('soft deletion', () => {
+    it('shows others a placeholder, never the content, and lets moderators restore', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const r = await reply(t, other.token, topic.id, 'secret words');
+      expectError(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: r.id }, { token: author.token }), 'FORBIDDEN');
+      const deleted = expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { state bodyHtml placeholder } }`, { id: r.id }, { token: other.token })).deletePost;
+      expect(deleted).toEqual({ state: 'DELETED', bodyHtml: null, placeholder: 'This post was deleted.' });
+      for (const viewer of [undefined, author.token, other.token]) {
+        const res = await t.gql(
+          `query($id: ID!, $p: ID!) { post(id: $p) { bodyHtml bodySource revisions { bodySource } reactions { count } } topic(id: $id) { replyCount posts { edges { node { id state bodyHtml placeholder } } } } }`,
+          { id: topic.id, p: r.id },
+          { token: viewer },
+        );
+        expect(JSON.stringify(res)).not.toContain('secret words');
+        expect(res.data.topic.replyCount).toBe(0);
+        expect(res.data.topic.posts.edges[1].node).toMatchObject({ id: r.id, state: 'DELETED', bodyHtml: null });
+      }
+      const modView = expectOk(await t.gql(`query($p: ID!) { post(id: $p) { bodyHtml } }`, { p: r.id }, { token: mod.token })).post;
+      expect(modView.bodyHtml).toContain('secret words');
+      expectError(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: r.id }, { token: other.token }), 'FORBIDDEN');
+      expect(expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { state bodyHtml } }`, { id: r.id }, { token: mod.token })).restorePost.state).toBe('VISIBLE');
+      expect((await t.sql(`SELECT reply_count FROM topics WHERE id = $1`, [topic.id]))[0].reply_count).toBe(1);
+    });
+
+    it('deleting the first post deletes the topic for everyone but moderators', async () => {
+      const topic = await createTopic(t, author.token, boardId, { title: 'Doomed topic' });
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: author.token }));
+      expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: topic.id }, { token: other.token })).topic).toBeNull();
+      expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { state } }`, { id: topic.id }, { token: mod.token })).topic.state).toBe('DELETED');
+      const list = expectOk(await t.gql(`query($b: ID!) { board(id: $b) { topics(first: 100) { edges { node { id } } } } }`, { b: boardId }, { token: mod.token }));
+      expect(list.board.topics.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(topic.id);
+      expectError(await t.gql(REPLY, { input: { topicId: topic.id, body: 'x' } }, { token: other.token }), 'NOT_FOUND');
+    });
+  });
+
+  describe('reactions', () => {
+    const REACT = `mutation($input: ReactionInput!) { react(input: $input) { reactions { kind count } myReactions } }`;
+    const UNREACT = `mutation($input: ReactionInput!) { unreact(input: $input) { reactions { kind count } myReactions } }`;
+
+    it('toggles idempotently and keeps counters in step', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const input = { postId: topic.firstPostId, kind: 'LIKE' };
+      expect(expectOk(await t.gql(REACT, { input }, { token: other.token })).react).toEqual({ reactions: [{ kind: 'LIKE', count: 1 }], myReactions: ['LIKE'] });
+      expect(expectOk(await t.gql(REACT, { input }, { token: other.token })).react.reactions).toEqual([{ kind: 'LIKE', count: 1 }]);
+      expectOk(await t.gql(REACT, { input: { ...input, kind: 'THANKS' } }, { token: other.token }));
+      expectOk(await t.gql(REACT, { input }, { token: mod.token }));
+      expect((await t.sql(`SELECT reaction_count FROM topics WHERE id = $1`, [topic.id]))[0].reaction_count).toBe(3);
+      expect(expectOk(await t.gql(UNREACT, { input }, { token: other.token })).unreact).toEqual({
+        reactions: [
+          { kind: 'LIKE', count: 1 },
+          { kind: 'THANKS', count: 1 },
+        ],
+        myReactions: ['THANKS'],
+      });
+      expectOk(await t.gql(UNREACT, { input }, { token: other.token }));
+      expect((await t.sql(`SELECT reaction_count FROM topics WHERE id = $1`, [topic.id]))[0].reaction_count).toBe(2);
+      expectError(await t.gql(REACT, { input }, { token: author.token }), 'FORBIDDEN');
+      expectError(await t.gql(REACT, { input }), 'UNAUTHENTICATED');
+      expectError(await t.gql(REACT, { input: { ...input, kind: 'LOVE' } }, { token: other.token }), 'BAD_USER_INPUT');
+    });
+  });
+
+  describe('accepted answers', () => {
+    it('lets the asker or a moderator accept one answer and change it', async () => {
+      const q = await createTopic(t, author.token, boardId, { kind: 'QUESTION' });
+      const a1 = await reply(t, other.token, q.id, 'answer one');
+      const a2 = await reply(t, mod.token, q.id, 'answer two');
+      const ACCEPT = `mutation($id: ID!) { acceptAnswer(postId: $id) { acceptedAnswer { id } } }`;
+      expectError(await t.gql(ACCEPT, { id: a1.id }, { token: other.token }), 'FORBIDDEN');
+      expect(expectOk(await t.gql(ACCEPT, { id: a1.id }, { token: author.token })).acceptAnswer.acceptedAnswer.id).toBe(a1.id);
+      expect(expectOk(await t.gql(ACCEPT, { id: a2.id }, { token: mod.token })).acceptAnswer.acceptedAnswer.id).toBe(a2.id);
+      expectError(await t.gql(ACCEPT, { id: q.firstPostId }, { token: author.token }), 'BAD_USER_INPUT');
+      const disc = await createTopic(t, author.token, boardId);
+      const d1 = await reply(t, other.token, disc.id);
+      expectError(await t.gql(ACCEPT, { id: d1.id }, { token: author.token }), 'BAD_USER_INPUT');
+      // Deleting the accepted answer clears it.
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: a2.id }, { token: mod.token }));
+      expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { acceptedAnswer { id } } }`, { id: q.id })).topic.acceptedAnswer).toBeNull();
+    });
+  });
+
+  describe('read state', () => {
+    it('counts unread visible posts per viewer', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      await reply(t, other.token, topic.id);
+      await reply(t, other.token, topic.id);
+      const q = `query($id: ID!) { topic(id: $id) { unreadCount } }`;
+      expect(expectOk(await t.gql(q, { id: topic.id }, { token: mod.token })).topic.unreadCount).toBe(3);
+      expect(expectOk(await t.gql(q, { id: topic.id })).topic.unreadCount).toBeNull();
+      const m = `mutation($input: MarkReadInput!) { markRead(input: $input) { unreadCount } }`;
+      expect(expectOk(await t.gql(m, { input: { topicId: topic.id, postNumber: 2 } }, { token: mod.token })).markRead.unreadCount).toBe(1);
+      expect(expectOk(await t.gql(m, { input: { topicId: topic.id, postNumber: 1 } }, { token: mod.token })).markRead.unreadCount).toBe(1);
+      expect(expectOk(await t.gql(m, { input: { topicId: topic.id, postNumber: 99 } }, { token: mod.token })).markRead.unreadCount).toBe(0);
+      expectError(await t.gql(m, { input: { topicId: topic.id, postNumber: 0 } }, { token: mod.token }), 'BAD_USER_INPUT');
+      expectError(await t.gql(m, { input: { topicId: topic.id, postNumber: 1 } }), 'UNAUTHENTICATED');
+    });
+  });
+
+  describe('lists', () => {
+    it('pages a board by keyset, pinned first, without gaps or duplicates, for each sort', async () => {
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+      const board = await makeBoard(t, space.id);
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) ids.push((await createTopic(t, author.token, board, { title: `Topic number ${i}`, tags: i % 2 ? ['odd'] : ['even'] })).id);
+      await reply(t, other.token, ids[2]);
+      await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: ids[5], pinned: true } }, { token: mod.token });
+      const q = `query($b: ID!, $after: String, $sort: TopicSort, $tag: String) { board(id: $b) { topics(first: 3, after: $after, sort: $sort, tag: $tag) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { id pinned } } } } }`;
+      for (const sort of ['LATEST_ACTIVITY', 'NEWEST', 'TOP']) {
+        const seen: string[] = [];
+        let after: string | null = null;
+        do {
+          const page: any = expectOk(await t.gql(q, { b: board, after, sort }, { token: other.token })).board.topics;
+          expect(page.totalCount).toBe(7);
+          seen.push(...page.edges.map((e: { node: { id: string } }) => e.node.id));
+          after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+        } while (after);
+        expect(seen).toHaveLength(7);
+        expect(new Set(seen).size).toBe(7);
+        expect(seen[0]).toBe(ids[5]);
+        if (sort === 'LATEST_ACTIVITY') expect(seen[1]).toBe(ids[2]);
+        if (sort === 'NEWEST') expect(seen.slice(1)).toEqual([ids[6], ids[4], ids[3], ids[2], ids[1], ids[0]]);
+      }
+      const odd = expectOk(await t.gql(q, { b: board, tag: 'odd' })).board.topics;
+      expect(odd.totalCount).toBe(3);
+      expectError(await t.gql(q, { b: board, sort: 'TRENDING' }), 'BAD_USER_INPUT');
+      expectError(await t.gql(q, { b: board, after: 'garbage' }), 'BAD_USER_INPUT');
+      expectError(await t.gql(`query($b: ID!) { board(id: $b) { topics(first: 101) { totalCount } } }`, { b: board }), 'BAD_USER_INPUT');
+    });
+
+    it('pages a topic’s posts by number', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      for (let i = 0; i < 4; i++) await reply(t, other.token, topic.id, `r${i}`);
+      const q = `query($id: ID!, $after: String) { topic(id: $id) { posts(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { number } } } } }`;
+      const numbers: number[] = [];
+      let after: string | null = null;
+      do {
+        const page: any = expectOk(await t.gql(q, { id: topic.id, after })).topic.posts;
+        expect(page.totalCount).toBe(5);
+        numbers.push(...page.edges.map((e: { node: { number: number } }) => e.node.number));
+        after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      } while (after);
+      expect(numbers).toEqual([1, 2, 3, 4, 5]);
+    });
+  });
+
+  describe('statement counts', () => {
+    async function topicWithReplies(n: number, viewer: TestUser) {
+      const topic = await createTopic(t, author.token, boardId);
+      const authors = [author, other, mod];
+      for (let i = 1; i < n; i++) {
+        const r = await reply(t, authors[i % 3].token, topic.id, `reply ${i}`);
+        if (i % 2 === 0 && authors[i % 3].id !== viewer.id) {
+          await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: r.id, kind: 'LIKE' } }, { token: viewer.token });
+        }
+      }
+      return topic.id;
+    }
+
+    it('reads a topic page with authors, reactions and myReactions in a fixed number of statements (≤ 8)', async () => {
+      const viewer = await makeUser(t);
+      const small = await topicWithReplies(5, viewer);
+      const large = await topicWithReplies(50, viewer);
+      const costSmall = await t.countStatements(() => t.gql(TOPIC_PAGE, { id: small, first: 50 }, { token: viewer.token }));
+      const costLarge = await t.countStatements(async () => {
+        const res = expectOk(await t.gql(TOPIC_PAGE, { id: large, first: 50 }, { token: viewer.token }));
+        expect(res.topic.posts.edges).toHaveLength(50);
+        expect(res.topic.posts.edges.filter((e: any) => e.node.myReactions.includes('LIKE')).length).toBeGreaterThan(10);
+      });
+      expect(costLarge.count).toBe(costSmall.count);
+      expect(costLarge.count).toBeLessThanOrEqual(8);
+    });
+
+    it('lists 50 topics with authors and unread counts in a fixed number of statements', async () => {
+      const space = await makeSpace(t, 'PUBLIC');
+      const board = await makeBoard(t, space.id);
+      const q = `query($b: ID!) { board(id: $b) { topics(first: 50) { edges { node { id title replyCount unreadCount lastActivityAt author { handle } } } } } }`;
+      for (let i = 0; i < 5; i++) await createTopic(t, [author, other][i % 2].token, board);
+      const few = await t.countStatements(() => t.gql(q, { b: board }, { token: mod.token }));
+      for (let i = 0; i < 45; i++) await createTopic(t, [author, other, mod][i % 3].token, board);
+      const many = await t.countStatements(() => t.gql(q, { b: board }, { token: mod.token }));
+      expect(many.count).toBe(few.count);
+      expect(many.count).toBeLessThanOrEqual(8);
+    });
+  });
+
+  describe('profile activity', () => {
+    it('shows only posts the viewer may read, with a matching count', async () => {
+      const writer = await makeUser(t);
+      const staff = await makeGroup(t);
+      const employee = await makeUser(t, { groups: [staff] });
+      const internal = await makeSpace(t, 'RESTRICTED', [{ groupId: staff, level: 'PARTICIPATE' }, { userId: writer.id, level: 'PARTICIPATE' }]);
+      const internalBoard = await makeBoard(t, internal.id);
+      await createTopic(t, writer.token, boardId, { body: 'public words' });
+      await createTopic(t, writer.token, internalBoard, { body: 'internal words' });
+      const q = `query($h: String!) { user(handle: $h) { posts(first: 10) { totalCount edges { node { bodyHtml } } } } }`;
+      const outsider = expectOk(await t.gql(q, { h: writer.handle }, { token: other.token })).user.posts;
+      expect(outsider.totalCount).toBe(1);
+      expect(JSON.stringify(outsider)).not.toContain('internal words');
+      expect(expectOk(await t.gql(q, { h: writer.handle }, { token: employee.token })).user.posts.totalCount).toBe(2);
+    });
+  });
+});
