@@ -33,7 +33,7 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
     console.log('The demo community is already there.');
     return logins;
   }
-  await app.listen(0, '127.0.0.1');
+  if (!app.getHttpServer().listening) await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/graphql`;
   const gql = async (token: string, query: string, variables: Record<string, unknown> = {}) => {
     const res = await fetch(url, {

@@ -1,0 +1,34 @@
+import { seedDemoCommunity } from '../../apps/cli/src/seed/demo';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+
+describe('the demo seed', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootTestApp();
+  });
+  afterAll(() => t.close());
+
+  const tokenOf = async (handle: string) => {
+    const [u] = await t.sql(`SELECT id FROM users WHERE handle = $1`, [handle]);
+    return t.get(SessionsService).issue(u.id, {});
+  };
+
+  it('fills the community through the API, keeps internal content internal, and is idempotent', async () => {
+    const logins = await seedDemoCommunity(t.app);
+    expect(logins.map((l) => l.login)).toEqual(['admin', 'mod', 'alice', 'bob', 'carol', 'dave', 'erin']);
+    const spacesOf = async (handle: string) =>
+      expectOk(await t.gql(`{ spaces { slug } }`, {}, { token: await tokenOf(handle) })).spaces.map((s: { slug: string }) => s.slug).sort();
+    expect(await spacesOf('carol')).toEqual(['community']);
+    expect(await spacesOf('erin')).toEqual(['community', 'partners']);
+    expect(await spacesOf('bob')).toEqual(['community', 'internal', 'partners']);
+    const anon = expectOk(await t.gql(`{ space(slug: "community") { boards { slug topics { edges { node { title kind acceptedAnswer { id } replyCount } } } } } }`));
+    const help = anon.space.boards.find((b: { slug: string }) => b.slug === 'help');
+    expect(help.topics.edges[0].node).toMatchObject({ kind: 'QUESTION', replyCount: 2 });
+    expect(help.topics.edges[0].node.acceptedAnswer).not.toBeNull();
+
+    const before = (await t.sql(`SELECT count(*)::int AS n FROM posts`))[0].n;
+    await seedDemoCommunity(t.app);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM posts`))[0].n).toBe(before);
+  });
+});
