@@ -1,0 +1,736 @@
+/**
+ * `npm run bench`: the topic page and the board topic list under load.
+ *
+ * 1. Database: DATABASE_URL when set, otherwise the embedded PostgreSQL under
+ *    <PARVIS_DATA_DIR or ./.parvis>/bench (port 54339, database parvis_bench).
+ * 2. Seeds it with plain SQL (or reuses an earlier seed of the same schema and size):
+ *    200 users, one PUBLIC space with one FORUM board, 2,000 topics of 50 posts each
+ *    (100,000 posts), reactions with consistent counters, and a session for the
+ *    signed-in scenario.
+ * 3. Starts the API in production mode as a child process and drives it with
+ *    autocannon: 50 connections, a 3 s warm-up, then BENCH_DURATION seconds
+ *    (default 15) per scenario, sampling the server's RSS.
+ * 4. Prints a table and PASS/FAIL per target, and writes
+ *    bench/results/topic-page-<ISO time>.json.
+ *
+ * Exits non-zero only on errors (a failed query, a server that does not start,
+ * failed requests during a run), never for a missed target.
+ *
+ * Environment: DATABASE_URL, PARVIS_DATA_DIR, BENCH_DURATION (s), BENCH_WARMUP (s),
+ * BENCH_CONNECTIONS, BENCH_TOPICS (default 2000, for quick smoke runs),
+ * BENCH_RESET=1 (re-seed; with DATABASE_URL it is needed to wipe a database that
+ * holds something other than this benchmark's seed).
+ */
+import autocannon from 'autocannon';
+import { ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { ContentRenderer } from '../../libs/content/src/renderer';
+import { DatabaseHandle, startEmbeddedPostgres } from '../../libs/core/src/database/embedded';
+import { migrateDatabase } from '../../libs/core/src/database/migrate';
+import { migrations } from '../../migrations';
+
+/** Compiled to dist/test/bench/, so the repository root is three levels up. */
+const ROOT = path.resolve(__dirname, '../../..');
+const SERVER_MAIN = path.join(ROOT, 'dist/apps/api/src/main.js');
+const RESULTS_DIR = path.join(ROOT, 'bench/results');
+
+/** Bump when the seed's shape changes, so an older seed is rebuilt instead of reused. */
+const SEED_VERSION = 2;
+const USERS = 200;
+const POSTS_PER_TOPIC = 50;
+const TOPIC_SAMPLE = 500;
+const EMBEDDED_PORT = 54339;
+const EMBEDDED_DATABASE = 'parvis_bench';
+
+const TARGET_RPS = 1500;
+const TARGET_P99_MS = 50;
+
+class BenchError extends Error {}
+
+function envInt(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new BenchError(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+  return n;
+}
+
+const TOPICS = envInt('BENCH_TOPICS', 2000, 10, 100_000);
+const DURATION = envInt('BENCH_DURATION', 15, 1, 3600);
+const WARMUP = envInt('BENCH_WARMUP', 3, 0, 600);
+const CONNECTIONS = envInt('BENCH_CONNECTIONS', 50, 1, 1000);
+const RESET = ['1', 'true', 'yes'].includes((process.env.BENCH_RESET ?? '').toLowerCase());
+
+const TOPIC_PAGE_QUERY =
+  'query($id: ID!) { topic(id: $id) { id title replyCount posts(first: 50) { edges { node { id number bodyHtml createdAt author { id handle displayName } reactions { kind count } myReactions } } } } }';
+const BOARD_LIST_QUERY =
+  'query($id: ID!) { board(id: $id) { topics(first: 50, sort: LATEST_ACTIVITY) { edges { node { id title replyCount lastActivityAt author { handle } } } } } }';
+
+const log = (m: string) => console.log(`bench: ${m}`);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+// ---------------------------------------------------------------------------
+// Seed data
+// ---------------------------------------------------------------------------
+
+/** Deterministic ids, so the seed needs no lookups between statements. */
+const idSql = (kind: string, n: string) => `md5('bench-${kind}-' || ${n})::uuid`;
+const SPACE_ID = `md5('bench-space')::uuid`;
+const BOARD_ID = `md5('bench-board')::uuid`;
+
+const SENTENCES = [
+  'We rolled the new sync engine out to the staging hub last week and most devices picked it up within an hour.',
+  'The firmware changelog mentions a fix for the reconnect loop, but I still see it after a power cut.',
+  'Exporting the monthly report as CSV works, yet the PDF export times out once a board has a few thousand rows.',
+  'Single sign-on through our identity provider needed the callback URL to match exactly, trailing slash included.',
+  'Has anyone measured how long the mobile app keeps a session alive when it runs in the background?',
+  'Our team switched the notification digest to weekly and the number of support tickets dropped noticeably.',
+  'The webhook retries three times with a growing delay, so a short outage on our side loses nothing.',
+  'I would love a way to pin a reply as the canonical answer without closing the whole thread.',
+  'After clearing the cache and signing in again, the dashboard finally showed the right time zone.',
+  'The API rate limit is generous for reads, but bulk imports should be batched to stay under it.',
+  'Thanks for the detailed write-up, it saved me an afternoon of trial and error.',
+  'One more data point: the problem only shows up on the older hubs with less than 512 MB of memory.',
+  'Tagging topics consistently made the search results far more useful for our newer members.',
+  'Could the moderators merge this with the older thread about calendar integrations?',
+  'The permissions model is simple once you realise that grants only ever raise the default level.',
+  'I tried the beta client on two laptops and both kept their drafts after an unexpected restart.',
+];
+
+const CODE_SNIPPETS = [
+  '```json\n{ "retry": { "attempts": 3, "backoffSeconds": [5, 30, 120] } }\n```',
+  '```bash\ncurl -s -H "Authorization: Bearer $TOKEN" https://example.com/api/v1/devices | jq length\n```',
+  '```ts\nconst hub = await client.hubs.get(id);\nawait hub.sync({ full: true });\n```',
+];
+
+/** A few dozen distinct markdown bodies: paragraphs, emphasis, links, lists, code, quotes. */
+function markdownBodies(count: number): string[] {
+  const out: string[] = [];
+  const s = (i: number) => SENTENCES[i % SENTENCES.length];
+  for (let i = 0; i < count; i++) {
+    const parts = [
+      `${s(i)} ${s(i * 3 + 1)} **${s(i * 5 + 2).split(' ').slice(0, 4).join(' ')}** ${s(i * 7 + 3).toLowerCase()}`,
+      `${s(i + 4)} See [the setup guide](https://example.com/docs/setup-${i % 7}) for the details, or \`hub status --verbose\` for a quick check.`,
+    ];
+    if (i % 3 === 0) parts.push(`- ${s(i + 5)}\n- ${s(i + 6)}\n- ${s(i + 7)}`);
+    if (i % 4 === 1) parts.push(CODE_SNIPPETS[i % CODE_SNIPPETS.length]);
+    if (i % 5 === 2) parts.push(`> ${s(i + 8)}`);
+    parts.push(`${s(i + 9)} ${s(i + 10)} _${s(i + 11).split(' ').slice(0, 6).join(' ')}_.`);
+    out.push(parts.join('\n\n'));
+  }
+  return out;
+}
+
+interface SeedInfo {
+  users: number;
+  topics: number;
+  posts: number;
+  reactions: number;
+  revisions: number;
+  avgBodyHtmlBytes: number;
+  reused: boolean;
+  seedSeconds: number | null;
+}
+
+interface Seeded {
+  info: SeedInfo;
+  boardId: string;
+  topicIds: string[];
+  token: string;
+  viewerHandle: string;
+}
+
+/** Schema (every migration's code) + seed shape: a reused seed must match both. */
+function fingerprint(): string {
+  const h = createHash('sha256');
+  h.update(`seed v${SEED_VERSION} users=${USERS} topics=${TOPICS} posts/topic=${POSTS_PER_TOPIC}\n`);
+  for (const m of migrations) h.update(`${m.name}\n${m.prototype.up.toString()}\n`);
+  return h.digest('hex');
+}
+
+async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: url, application_name: 'parvis-bench' });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+type DbState = 'seeded' | 'empty' | 'stale' | 'foreign';
+
+async function inspect(c: Client, fp: string): Promise<DbState> {
+  const reg = async (t: string) => (await c.query(`SELECT to_regclass($1) AS r`, [t])).rows[0].r !== null;
+  if (await reg('public.bench_seed')) {
+    const row = (await c.query(`SELECT value FROM bench_seed WHERE key = 'fingerprint'`)).rows[0];
+    if (row?.value !== fp || !(await reg('public.posts'))) return 'stale';
+    const posts = (await c.query(`SELECT count(*)::int AS n FROM posts`)).rows[0].n as number;
+    return posts >= TOPICS * POSTS_PER_TOPIC ? 'seeded' : 'stale';
+  }
+  if (!(await reg('public.users'))) {
+    const tables = (await c.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`)).rows[0].n as number;
+    return tables === 0 ? 'empty' : 'foreign';
+  }
+  const users = (await c.query(`SELECT count(*)::int AS n FROM users`)).rows[0].n as number;
+  return users === 0 ? 'empty' : 'foreign';
+}
+
+async function resetSchema(c: Client): Promise<void> {
+  await c.query(`DROP SCHEMA public CASCADE`);
+  await c.query(`CREATE SCHEMA public`);
+}
+
+async function seed(c: Client, fp: string): Promise<void> {
+  const renderer = new ContentRenderer();
+  const sources = markdownBodies(48);
+  const htmls = sources.map((src) => renderer.render(src).html);
+  const nb = sources.length;
+  const topicAuthor = `1 + (t * 13) % ${USERS}`;
+  // Each topic gets its own posting rhythm, so activity order differs from creation order.
+  const postAt = (n: string) =>
+    `now() - interval '10 days' - make_interval(hours => 3 * (${TOPICS} - t)) + make_interval(mins => (${n} - 1) * (1 + (t * 37) % 60))`;
+
+  const step = async (what: string, sql: string, params: unknown[] = []) => {
+    const t0 = Date.now();
+    const r = await c.query(sql, params);
+    log(`  ${what}: ${r.rowCount ?? 0} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  };
+
+  await c.query(`SET synchronous_commit = off`);
+  await c.query(`SET maintenance_work_mem = '256MB'`);
+  await c.query('BEGIN');
+  try {
+    await step(
+      'users',
+      `INSERT INTO users (id, email, handle, display_name, password_hash, role, trust_level, created_at, updated_at)
+       SELECT ${idSql('user', 'i')}, 'bench_' || lpad(i::text, 3, '0') || '@example.com', 'bench_' || lpad(i::text, 3, '0'),
+              (ARRAY['Ada','Bruno','Chloé','Dmitri','Elif','Farah','Gus','Hana','Ivo','Jun','Kemi','Lena','Mateo','Nina','Omar','Priya'])[1 + i % 16]
+                || ' ' || (ARRAY['Lindqvist','Okafor','Moreau','Tanaka','Silva','Novak','Haddad','Kowalski','Byrne','Rossi','Nguyen'])[1 + (i * 7) % 11],
+              NULL, CASE WHEN i <= 2 THEN 'MODERATOR' ELSE 'MEMBER' END, i % 5,
+              now() - make_interval(days => 400 - i), now() - make_interval(days => 400 - i)
+         FROM generate_series(1, ${USERS}) i`,
+    );
+    await step(
+      'space',
+      `INSERT INTO spaces (id, slug, name, description, visibility) VALUES (${SPACE_ID}, 'bench', 'Bench Community', 'Seeded by npm run bench', 'PUBLIC')`,
+    );
+    await step(
+      'board',
+      `INSERT INTO boards (id, space_id, kind, slug, name, description) VALUES (${BOARD_ID}, ${SPACE_ID}, 'FORUM', 'general', 'General discussion', 'Everything else')`,
+    );
+    await step(
+      'topics',
+      `INSERT INTO topics (id, board_id, space_id, author_id, kind, title, tags, reply_count, reaction_count,
+                           last_post_number, last_activity_at, created_at, updated_at)
+       SELECT ${idSql('topic', 't')}, ${BOARD_ID}, ${SPACE_ID}, ${idSql('user', topicAuthor)}, 'DISCUSSION',
+              (ARRAY['How do I','Best way to handle','Trouble with','Question about','Ideas for','Feedback on','Problem after','Tips for'])[1 + t % 8]
+                || ' ' || (ARRAY['webhook retries','CSV exports','SSO sign-in','the mobile app','hub firmware updates','notification digests',
+                                 'calendar integrations','bulk imports','time zones on the dashboard','offline drafts'])[1 + (t * 3) % 10]
+                || ' (#' || t || ')',
+              ARRAY[(ARRAY['setup','billing','api','mobile','reports','sso','integrations','performance'])[1 + t % 8],
+                    (ARRAY['help','how-to','bug','feedback'])[1 + (t / 8) % 4]],
+              ${POSTS_PER_TOPIC - 1}, 0, ${POSTS_PER_TOPIC},
+              ${postAt(String(POSTS_PER_TOPIC))}, ${postAt('1')}, ${postAt(String(POSTS_PER_TOPIC))}
+         FROM generate_series(1, ${TOPICS}) t`,
+    );
+    // Reactions per post, derived from (t, n): about half the posts get some.
+    await step(
+      'posts',
+      `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html,
+                          reaction_counts, reaction_total, created_at, updated_at)
+       SELECT ${idSql('post', `t || '-' || n`)}, ${idSql('topic', 't')}, ${SPACE_ID}, n,
+              CASE WHEN n = 1 THEN ${idSql('user', topicAuthor)} ELSE ${idSql('user', `1 + (t * 31 + n * 17) % ${USERS}`)} END,
+              ($1::text[])[r.b], ($2::text[])[r.b],
+              jsonb_strip_nulls(jsonb_build_object('LIKE', NULLIF(r.likes, 0), 'THANKS', NULLIF(r.thanks, 0), 'INSIGHTFUL', NULLIF(r.insightful, 0))),
+              r.likes + r.thanks + r.insightful,
+              ${postAt('n')}, ${postAt('n')}
+         FROM generate_series(1, ${TOPICS}) t
+        CROSS JOIN generate_series(1, ${POSTS_PER_TOPIC}) n
+        CROSS JOIN LATERAL (SELECT 1 + (t * 7 + n * 11) % ${nb} AS b,
+                                   GREATEST(0, (t * 7 + n * 13) % 11 - 5) AS likes,
+                                   CASE WHEN (t + n * 3) % 7 = 0 THEN 1 + (t + n) % 2 ELSE 0 END AS thanks,
+                                   CASE WHEN (t * 5 + n) % 13 = 0 THEN 1 ELSE 0 END AS insightful) r`,
+      [sources, htmls],
+    );
+    // One row per counted reaction, by distinct users (37 * g mod 200 differs for g = 1..5).
+    await step(
+      'reactions',
+      `INSERT INTO reactions (post_id, user_id, kind, created_at)
+       SELECT p.id, ${idSql('user', `1 + ((hashtext(p.id::text) & 2147483647) + g * 37) % ${USERS}`)}, k.kind, p.created_at + make_interval(mins => 10 * g)
+         FROM posts p
+        CROSS JOIN LATERAL jsonb_each_text(p.reaction_counts) AS k(kind, cnt)
+        CROSS JOIN LATERAL generate_series(1, k.cnt::int) g
+        WHERE p.space_id = ${SPACE_ID}`,
+    );
+    await step(
+      'topic reaction counts',
+      `UPDATE topics t SET reaction_count = s.total
+         FROM (SELECT topic_id, sum(reaction_total)::int AS total FROM posts WHERE space_id = ${SPACE_ID} GROUP BY topic_id) s
+        WHERE t.id = s.topic_id`,
+    );
+    await step(
+      'revisions',
+      `INSERT INTO post_revisions (id, post_id, number, editor_id, reason, body_source, created_at)
+       SELECT md5('bench-revision-' || p.id::text)::uuid, p.id, 1, p.author_id, NULL, p.body_source, p.created_at
+         FROM posts p WHERE p.space_id = ${SPACE_ID}`,
+    );
+    await c.query(`CREATE TABLE bench_seed (key text PRIMARY KEY, value text NOT NULL)`);
+    await c.query(`INSERT INTO bench_seed (key, value) VALUES ('fingerprint', $1), ('seeded_at', now()::text)`, [fp]);
+    await c.query('COMMIT');
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+  const t0 = Date.now();
+  await c.query('VACUUM (ANALYZE)');
+  log(`  vacuum analyze: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+async function prepareDatabase(url: string, embedded: boolean): Promise<Seeded> {
+  const fp = fingerprint();
+  let reused = true;
+  let seedSeconds: number | null = null;
+
+  const state = await withClient(url, (c) => inspect(c, fp));
+  if (state === 'seeded' && !RESET) {
+    log('reusing the existing seed (same schema and size); BENCH_RESET=1 rebuilds it');
+    await migrateDatabase(url);
+  } else {
+    if (state === 'foreign' && !embedded && !RESET) {
+      throw new BenchError(
+        'DATABASE_URL points at a database that holds data other than this benchmark\'s seed. ' +
+          'Point it at an empty database, or set BENCH_RESET=1 to wipe that database\'s public schema.',
+      );
+    }
+    if (state !== 'empty') {
+      log(`resetting the database schema (${state === 'stale' ? 'the seed predates the current schema or seed version' : RESET ? 'BENCH_RESET' : 'unknown contents'})`);
+      await withClient(url, resetSchema);
+    }
+    await migrateDatabase(url);
+    log(`seeding ${USERS} users, ${TOPICS} topics, ${TOPICS * POSTS_PER_TOPIC} posts...`);
+    const t0 = Date.now();
+    await withClient(url, (c) => seed(c, fp));
+    seedSeconds = round((Date.now() - t0) / 1000);
+    reused = false;
+    log(`seeded in ${seedSeconds} s`);
+  }
+
+  return withClient(url, async (c) => {
+    const counts = (
+      await c.query(
+        `SELECT (SELECT count(*)::int FROM users) AS users, (SELECT count(*)::int FROM topics) AS topics,
+                (SELECT count(*)::int FROM posts) AS posts, (SELECT count(*)::int FROM reactions) AS reactions,
+                (SELECT count(*)::int FROM post_revisions) AS revisions,
+                (SELECT avg(octet_length(body_html))::int FROM posts) AS avg_html`,
+      )
+    ).rows[0];
+    // A signed-in viewer: only the token's SHA-256 is stored, as SessionsService does.
+    const viewer = (await c.query(`SELECT id, handle FROM users WHERE id = ${idSql('user', '1')}`)).rows[0] as { id: string; handle: string } | undefined;
+    if (!viewer) throw new BenchError('the seeded viewer (bench_001) is missing; run with BENCH_RESET=1');
+    const token = randomBytes(32).toString('base64url');
+    await c.query(`DELETE FROM sessions WHERE user_id = $1`, [viewer.id]);
+    await c.query(
+      `INSERT INTO sessions (id, user_id, token_hash, expires_at, user_agent) VALUES (gen_random_uuid(), $1, $2, now() + interval '1 day', 'parvis-bench')`,
+      [viewer.id, createHash('sha256').update(token).digest()],
+    );
+    const topicIds = (await c.query(`SELECT id FROM topics WHERE board_id = ${BOARD_ID} ORDER BY random() LIMIT ${TOPIC_SAMPLE}`)).rows.map(
+      (r: { id: string }) => r.id,
+    );
+    const boardId = (await c.query(`SELECT ${BOARD_ID} AS id`)).rows[0].id as string;
+    return {
+      boardId,
+      topicIds,
+      token,
+      viewerHandle: viewer.handle,
+      info: {
+        users: counts.users,
+        topics: counts.topics,
+        posts: counts.posts,
+        reactions: counts.reactions,
+        revisions: counts.revisions,
+        avgBodyHtmlBytes: counts.avg_html,
+        reused,
+        seedSeconds,
+      },
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The API server
+// ---------------------------------------------------------------------------
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The resident set size of a process in MB (Linux), or null where /proc is not there. */
+function rssMb(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+class Server {
+  readonly exited: Promise<number | null>;
+  private output = '';
+
+  constructor(readonly child: ChildProcess) {
+    const keep = (chunk: Buffer, stream: NodeJS.WriteStream) => {
+      this.output = (this.output + chunk.toString()).slice(-20_000);
+      stream.write(chunk.toString().replace(/^(?=.)/gm, '[api] '));
+    };
+    child.stdout?.on('data', (c: Buffer) => keep(c, process.stdout));
+    child.stderr?.on('data', (c: Buffer) => keep(c, process.stderr));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  static async start(url: string): Promise<{ server: Server; base: string }> {
+    if (!existsSync(SERVER_MAIN)) throw new BenchError(`${SERVER_MAIN} does not exist: run the build first (npm run bench does)`);
+    const port = await freePort();
+    const child = spawn(process.execPath, [SERVER_MAIN], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        DATABASE_URL: url,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        LOG_REQUESTS: 'false',
+        MIGRATE_ON_START: 'false',
+        WORKER_IN_PROCESS: 'false',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = new Server(child);
+    const base = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (!server.running) {
+        throw new BenchError(`the API exited during start-up (code ${child.exitCode ?? child.signalCode}); its output is above`);
+      }
+      try {
+        const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) });
+        if (res.status === 200) return { server, base };
+      } catch {
+        /* not listening yet */
+      }
+      await sleep(200);
+    }
+    await server.stop();
+    throw new BenchError('the API did not answer GET /health with 200 within 60 s');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const done = await Promise.race([this.exited.then(() => true), sleep(10_000).then(() => false)]);
+    if (!done && this.running) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------
+
+interface Scenario {
+  name: string;
+  query: string;
+  ids: string[];
+  /** What makes a first answer count as a real page, not an empty one. */
+  check(data: Record<string, any>): string | null;
+}
+
+interface ScenarioResult {
+  scenario: string;
+  requests: number;
+  reqPerSecAvg: number;
+  latencyMs: { avg: number; p50: number; p90: number; p99: number; max: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  graphqlErrors: number;
+  statusCodes: Record<string, number>;
+  maxRssMb: number | null;
+  durationSeconds: number;
+}
+
+function bodyFor(query: string, id: string): string {
+  return JSON.stringify({ query, variables: { id } });
+}
+
+/** One request before the load: a broken query must fail loudly, not benchmark an error. */
+async function probe(base: string, token: string, s: Scenario): Promise<string | null> {
+  let status = 0;
+  let text = '';
+  try {
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: bodyFor(s.query, s.ids[0]),
+      signal: AbortSignal.timeout(30_000),
+    });
+    status = res.status;
+    text = await res.text();
+  } catch (err) {
+    return `the request failed: ${(err as Error).message}`;
+  }
+  let body: { data?: Record<string, any> | null; errors?: unknown[] } = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* reported below */
+  }
+  const problem =
+    status !== 200
+      ? `HTTP ${status}`
+      : body.errors?.length
+        ? 'the response has GraphQL errors'
+        : !body.data
+          ? 'the response has no data'
+          : s.check(body.data);
+  return problem ? `${problem}\n      response body: ${text.length > 3000 ? `${text.slice(0, 3000)}…` : text}` : null;
+}
+
+async function load(base: string, token: string, s: Scenario, duration: number, pid: number | null): Promise<ScenarioResult> {
+  const bodies = s.ids.map((id) => bodyFor(s.query, id));
+  let maxRss = pid ? rssMb(pid) : null;
+  const sampler = pid
+    ? setInterval(() => {
+        const v = rssMb(pid);
+        if (v !== null) maxRss = Math.max(maxRss ?? 0, v);
+      }, 200)
+    : undefined;
+  try {
+    const r = await autocannon({
+      url: `${base}/graphql`,
+      connections: CONNECTIONS,
+      duration,
+      timeout: 10,
+      // A 200 with GraphQL errors is a failure too; counted as a mismatch.
+      verifyBody: (body) => !String(body).includes('"errors"'),
+      requests: [
+        {
+          method: 'POST',
+          path: '/graphql',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: bodies[0],
+          setupRequest: (req) => (bodies.length > 1 ? { ...req, body: bodies[Math.floor(Math.random() * bodies.length)] } : req),
+        },
+      ],
+    });
+    const statusCodes: Record<string, number> = {};
+    for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = Number(v?.count ?? 0);
+    return {
+      scenario: s.name,
+      requests: r.requests.total,
+      reqPerSecAvg: round(r.requests.average),
+      latencyMs: { avg: round(r.latency.average, 2), p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+      non2xx: r.non2xx,
+      errors: r.errors,
+      timeouts: r.timeouts,
+      graphqlErrors: r.mismatches,
+      statusCodes,
+      maxRssMb: maxRss === null ? null : round(maxRss),
+      durationSeconds: r.duration,
+    };
+  } finally {
+    if (sampler) clearInterval(sampler);
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  let db: DatabaseHandle | undefined;
+  let server: Server | undefined;
+
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await server?.stop().catch((err) => console.error(`bench: could not stop the API: ${err}`));
+      if (db?.owned) {
+        log('stopping the embedded PostgreSQL');
+        await db.stop().catch((err) => console.error(`bench: could not stop PostgreSQL: ${err}`));
+      }
+    })());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.error(`bench: ${sig}, cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+
+  try {
+    const embedded = !process.env.DATABASE_URL;
+    if (!embedded) {
+      db = { url: process.env.DATABASE_URL!, owned: false, stop: async () => undefined };
+      log('using DATABASE_URL');
+    } else {
+      const dataDir = path.join(path.resolve(process.env.PARVIS_DATA_DIR || './.parvis'), 'bench');
+      log(`starting the embedded PostgreSQL in ${dataDir} (port ${EMBEDDED_PORT})`);
+      db = await startEmbeddedPostgres({ dataDir, port: EMBEDDED_PORT, database: EMBEDDED_DATABASE });
+      if (!db.owned) log('joined an embedded PostgreSQL that was already running; it is left running');
+    }
+
+    const seeded = await prepareDatabase(db.url, embedded);
+    log(
+      `database: ${seeded.info.users} users, ${seeded.info.topics} topics, ${seeded.info.posts} posts, ` +
+        `${seeded.info.reactions} reactions (avg body_html ${seeded.info.avgBodyHtmlBytes} bytes)`,
+    );
+
+    log('starting the API (NODE_ENV=production)');
+    const started = await Server.start(db.url);
+    server = started.server;
+    const base = started.base;
+    log(`API is up at ${base}, RSS ${round(rssMb(server.pid) ?? 0)} MB`);
+
+    const scenarios: Scenario[] = [
+      {
+        name: 'topic page',
+        query: TOPIC_PAGE_QUERY,
+        ids: seeded.topicIds,
+        check: (d) =>
+          !d.topic
+            ? 'data.topic is null'
+            : !(d.topic.posts?.edges?.length > 0)
+              ? 'data.topic.posts.edges is empty'
+              : null,
+      },
+      {
+        name: 'board topic list',
+        query: BOARD_LIST_QUERY,
+        ids: [seeded.boardId],
+        check: (d) =>
+          !d.board ? 'data.board is null' : !(d.board.topics?.edges?.length > 0) ? 'data.board.topics.edges is empty' : null,
+      },
+    ];
+
+    const failures: string[] = [];
+    for (const s of scenarios) {
+      const problem = await probe(base, seeded.token, s);
+      if (problem) failures.push(`  ${s.name}: ${problem}`);
+    }
+    if (failures.length > 0) {
+      throw new BenchError(
+        `the first request of a scenario did not return a real page:\n${failures.join('\n')}\n` +
+          '  (Both scenarios need the forum GraphQL API: Query.topic with Topic.posts and Query.board with Board.topics. ' +
+          'Until those resolvers exist and answer these queries, there is nothing to benchmark.)',
+      );
+    }
+
+    const results: ScenarioResult[] = [];
+    for (const s of scenarios) {
+      if (WARMUP > 0) {
+        log(`${s.name}: warming up (${WARMUP} s)`);
+        await load(base, seeded.token, s, WARMUP, null);
+      }
+      log(`${s.name}: ${CONNECTIONS} connections for ${DURATION} s`);
+      results.push(await load(base, seeded.token, s, DURATION, server.pid));
+    }
+    await cleanup();
+
+    console.log('');
+    console.log(
+      table([
+        ['scenario', 'req/s avg', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'gql errors', 'max RSS MB'],
+        ...results.map((r) => [
+          r.scenario,
+          r.reqPerSecAvg.toFixed(0),
+          String(r.latencyMs.p50),
+          String(r.latencyMs.p99),
+          String(r.non2xx),
+          String(r.errors),
+          String(r.graphqlErrors),
+          r.maxRssMb === null ? 'n/a' : r.maxRssMb.toFixed(0),
+        ]),
+      ]),
+    );
+    console.log('');
+
+    const topic = results[0];
+    const targets = [
+      { name: `topic page >= ${TARGET_RPS} req/s`, target: TARGET_RPS, actual: topic.reqPerSecAvg, pass: topic.reqPerSecAvg >= TARGET_RPS },
+      { name: `topic page p99 <= ${TARGET_P99_MS} ms`, target: TARGET_P99_MS, actual: topic.latencyMs.p99, pass: topic.latencyMs.p99 <= TARGET_P99_MS },
+    ];
+    for (const t of targets) console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name} (measured ${t.actual})`);
+
+    const cpus = os.cpus();
+    const report = {
+      benchmark: 'topic-page',
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine: {
+        cpus: cpus.length,
+        cpuModel: cpus[0]?.model ?? 'unknown',
+        memoryGb: round(os.totalmem() / 2 ** 30),
+        platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+        node: process.version,
+      },
+      database: { embedded, reusedSeed: seeded.info.reused },
+      seed: { ...seeded.info, postsPerTopic: POSTS_PER_TOPIC, viewer: seeded.viewerHandle },
+      load: { connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, topicIdsSampled: seeded.topicIds.length },
+      scenarios: results,
+      targets,
+    };
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = path.join(RESULTS_DIR, `topic-page-${startedAt.toISOString().replace(/:/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    log(`wrote ${path.relative(process.cwd(), file)}`);
+
+    const failed = results.filter((r) => r.non2xx + r.errors + r.graphqlErrors > 0);
+    if (failed.length > 0) {
+      console.error(
+        `bench: error: requests failed during the run (${failed.map((r) => `${r.scenario}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.graphqlErrors} with GraphQL errors`).join('; ')})`,
+      );
+      return 1;
+    }
+    return 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof BenchError) console.error(`\nbench: error: ${err.message}`);
+    else console.error('\nbench: error:', err);
+    process.exit(1);
+  },
+);
