@@ -10,4 +10,5 @@ module.exports = {
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   maxWorkers: 2,
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],
 };
