@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { AppError, ErrorCode, FieldError } from '../errors';
 import { Logger } from '@nestjs/common';
@@ -14,9 +14,25 @@ function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   return out;
 }
 
+/** @nestjs/graphql's numeric kind for `@Args()` parameters (GqlParamtype.ARGS). */
+const GQL_ARGS = 3;
+
+/**
+ * Validates what clients send (`@Args()`), and nothing else: parents and contexts
+ * are our own objects, and validating each parent of each field would cost more
+ * than the rest of the request.
+ */
+class InputValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const kind = metadata.type as unknown;
+    if (kind !== GQL_ARGS && kind !== 'body' && kind !== 'query') return value;
+    return super.transform(value, metadata);
+  }
+}
+
 /** class-validator on every input; failures become BAD_USER_INPUT with per-field messages. */
 export function inputValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new InputValidationPipe({
     transform: true,
     whitelist: true,
     forbidUnknownValues: false,
