@@ -1,82 +1,226 @@
-import { ContentRenderer, excerpt } from './renderer';
+import { NestFactory } from '@nestjs/core';
+import { ContentModule } from './content.module';
+import { ContentRenderer, excerpt, sanitizeRendered } from './renderer';
+
+const ID = '01a207d7-22e1-733a-9303-5a2047c59e37';
+const ID2 = '0f7b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
+
+/** Every tag in `html` with its attributes, entity-decoded (what a browser would see). */
+function tags(html: string): { name: string; attrs: Record<string, string> }[] {
+  const decode = (v: string) =>
+    v
+      .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
+      .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
+  return [...html.matchAll(/<([a-z][a-z0-9]*)\b([^>]*)>/gi)].map((m) => ({
+    name: m[1].toLowerCase(),
+    attrs: Object.fromEntries([...m[2].matchAll(/([^\s=/]+)(?:="([^"]*)")?/g)].map((a) => [a[1].toLowerCase(), decode(a[2] ?? '')])),
+  }));
+}
+
+/** Fails if the HTML could run script: a dangerous tag, an event handler, a style, or a non-http(s)/mailto URL. */
+function expectInert(html: string): void {
+  for (const { name, attrs } of tags(html)) {
+    expect(['script', 'style', 'iframe', 'object', 'embed', 'form', 'input', 'svg', 'math']).not.toContain(name);
+    for (const [attr, value] of Object.entries(attrs)) {
+      expect(attr).not.toMatch(/^on|^style$|^formaction$/);
+      if (attr === 'href' || attr === 'src') {
+        const url = value.replace(/[\u0000-\u0020]/g, '');
+        expect(url).not.toMatch(/^[/\\]{2}/);
+        const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url);
+        if (scheme) expect(['http', 'https', 'mailto']).toContain(scheme[1].toLowerCase());
+      }
+    }
+  }
+}
 
 describe('ContentRenderer', () => {
   const r = new ContentRenderer();
   const html = (md: string) => r.render(md).html;
 
   it('renders markdown', () => {
-    expect(html('# Title\n\nSome **bold** and _em_.')).toBe('<h1>Title</h1>\n<p>Some <strong>bold</strong> and <em>em</em>.</p>\n');
+    expect(html('# Title\n\nSome **bold**, _em_ and ~~gone~~.\n\n1. one\n2. two\n\n---')).toBe(
+      '<h1>Title</h1>\n<p>Some <strong>bold</strong>, <em>em</em> and <s>gone</s>.</p>\n<ol>\n<li>one</li>\n<li>two</li>\n</ol>\n<hr />\n',
+    );
+    expect(html('3. three')).toBe('<ol start="3">\n<li>three</li>\n</ol>\n');
+    expect(html('line one\nline two')).toBe('<p>line one\nline two</p>\n');
   });
 
   it('escapes raw HTML instead of passing it', () => {
-    const out = html('<script>alert(1)</script><iframe src="https://evil.example"></iframe><b onclick="x()">b</b>');
-    expect(out).not.toMatch(/<(script|iframe|b)[\s>]/);
-    expect(out).toContain('&lt;script&gt;');
+    const out = html('<script>alert(1)</script>\n\n<iframe src="https://evil.example"></iframe> <b onclick="x()">b</b> <style>*{}</style>');
+    expect(out).not.toMatch(/<(script|iframe|b|style)[\s>]/i);
+    expect(out).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expectInert(out);
   });
 
   it.each([
     '[x](javascript:alert(1))',
+    '[x](JAVASCRIPT:alert(1))',
     '[x](JaVaScRiPt:alert(1))',
+    '[x](<javascript:alert(1)>)',
+    '<javascript:alert(1)>',
+    '[x][r]\n\n[r]: javascript:alert(1)',
     '[x](vbscript:msgbox(1))',
+    '[x](data:text/html,<script>alert(1)</script>)',
     '[x](data:text/html;base64,PHNjcmlwdD4=)',
     '[x](jav&#x09;ascript:alert(1))',
     '[x](&#106;avascript:alert(1))',
+    '[x](java&#x0A;script:alert(1))',
+    '[x](java\u0000script:alert(1))',
+    '[x](//evil.example/x)',
     '<a href="javascript:alert(1)">x</a>',
-    '![x](data:image/svg+xml;base64,PHN2Zz4=)',
-    '![x](javascript:alert(1))',
     '<img src=x onerror=alert(1)>',
-  ])('never produces an executable URL or handler from %s', (md) => {
-    // Only real tags matter: escaped text such as &lt;a href="javascript:..."&gt; is inert.
-    const tags = html(md).match(/<(a|img)\s[^>]*>/g) ?? [];
-    for (const tag of tags) {
-      expect(tag).not.toMatch(/\s(href|src)="\s*(javascript|vbscript|data):/i);
-      expect(tag).not.toMatch(/\son\w+=/i);
+    '![x](javascript:alert(1))',
+    '![x](x" onerror="alert(1))',
+    '[x](https://a.example "t\\" onmouseover=\\"alert(1)")',
+  ])('never produces script from %j', (md) => {
+    const out = html(md);
+    expectInert(out);
+    expect(out).not.toMatch(/<script|<img[^>]*onerror/i);
+  });
+
+  it('drops images with data:, protocol-relative or other non-http URLs', () => {
+    for (const src of ['data:image/svg+xml;base64,PHN2Zz4=', 'data:image/png;base64,AAAA', '//evil.example/a.png', 'mailto:a@b.example']) {
+      const out = html(`![pic](${src})`);
+      expect(out).not.toContain('<img');
+      expectInert(out);
     }
+    expect(html('![pic](https://cdn.example/a.png "T")')).toBe('<p><img src="https://cdn.example/a.png" alt="pic" title="T" /></p>\n');
+    expect(html('![pic](/uploads/a.png)')).toBe('<p><img src="/uploads/a.png" alt="pic" /></p>\n');
   });
 
   it('marks external links nofollow ugc noopener, and leaves relative links alone', () => {
-    expect(html('[a](https://example.com/x)')).toBe('<p><a href="https://example.com/x" rel="nofollow ugc noopener">a</a></p>\n');
+    expect(html('[a](https://example.com/x "T")')).toBe('<p><a href="https://example.com/x" title="T" rel="nofollow ugc noopener">a</a></p>\n');
+    expect(html('[a](HTTP://example.com)')).toContain('rel="nofollow ugc noopener"');
+    // linkify-it's defaults: URLs with a scheme and e-mail addresses, not bare domains.
+    expect(html('https://example.com and www.example.org')).toBe(
+      '<p><a href="https://example.com" rel="nofollow ugc noopener">https://example.com</a> and www.example.org</p>\n',
+    );
     expect(html('[b](/t/123)')).toBe('<p><a href="/t/123">b</a></p>\n');
-    expect(html('https://example.com')).toContain('rel="nofollow ugc noopener"');
+    expect(html('[c](#reply-2)')).toBe('<p><a href="#reply-2">c</a></p>\n');
   });
 
-  it('finds mentions, lower-cased and unique, in text only', () => {
-    const res = r.render('Hi @Alice, @alice and @bob-2! `@incode` a@mail.example @x [@linked](https://e.example) @toolong_handle_over_thirty_chars');
-    expect(res.mentions).toEqual(['alice', 'bob-2']);
-    expect(res.html).toContain('<a href="/u/alice" class="mention" data-handle="alice">@Alice</a>');
+  it('finds mentions, lower-cased and unique, and renders them as profile links', () => {
+    const res = r.render('Hi @Alice, (@alice) and @bob-2! @BOB_2 too; thanks @carol.');
+    expect(res.mentions).toEqual(['alice', 'bob-2', 'bob_2', 'carol']);
+    expect(res.html).toContain('Hi <a class="mention" href="/u/alice" data-handle="alice">@Alice</a>, (<a class="mention" href="/u/alice" data-handle="alice">@alice</a>)');
+    expect(res.html).toContain('thanks <a class="mention" href="/u/carol" data-handle="carol">@carol</a>.</p>');
+    expect(r.render('# @dave\n\n- **@erin**').mentions).toEqual(['dave', 'erin']);
+  });
+
+  it('does not find mentions in code, links, e-mail addresses or other @ words', () => {
+    const res = r.render(
+      [
+        '`@incode` and ``` @alsocode ```',
+        '```\n@fenced\n```',
+        '    @indented',
+        '[@linked](https://e.example) [see @linked2](/t/1) https://x.example/@inurl',
+        'mail a@bob.com or alice.smith+x@example.org, user@host, josé@host',
+        '@ab @this_handle_is_much_longer_than_30 @nestjs/common @site.example @me@social.example',
+        '![@inalt](https://i.example/a.png)',
+      ].join('\n\n'),
+    );
+    expect(res.mentions).toEqual([]);
+    expect(res.html).not.toContain('class="mention"');
     expect(res.html).toContain('<code>@incode</code>');
-  });
-
-  it('ignores mentions inside fenced code', () => {
-    expect(r.render('```\n@carol\n```').mentions).toEqual([]);
+    expect(res.html).toContain('<pre><code>@fenced\n</code></pre>');
   });
 
   it('renders post quotes with a reference and collects their ids', () => {
-    const id = '01a207d7-22e1-733a-9303-5a2047c59e37';
-    const res = r.render(`[quote post=${id.toUpperCase()}]\nquoted **text**\n[/quote]\n\nmy answer`);
-    expect(res.quotedPostIds).toEqual([id]);
-    expect(res.html).toContain(`<blockquote class="quote" data-post-id="${id}">`);
-    expect(res.html).toContain('<strong>text</strong>');
+    const res = r.render(`Before\n[quote post=${ID.toUpperCase()}]\nquoted **text** by @zoe\n\n- item\n[/quote]\n\nmy answer, see [quote post=${ID}] inline`);
+    expect(res.quotedPostIds).toEqual([ID]);
+    expect(res.mentions).toEqual(['zoe']);
+    expect(res.html).toBe(
+      '<p>Before</p>\n' +
+        `<blockquote class="quote" data-post-id="${ID}">\n` +
+        '<p>quoted <strong>text</strong> by <a class="mention" href="/u/zoe" data-handle="zoe">@zoe</a></p>\n' +
+        '<ul>\n<li>item</li>\n</ul>\n' +
+        '</blockquote>\n' +
+        `<p>my answer, see [quote post=${ID}] inline</p>\n`,
+    );
   });
 
-  it('leaves a quote with a malformed id as text', () => {
-    const res = r.render('[quote post=not-an-id]\nx\n[/quote]');
-    expect(res.quotedPostIds).toEqual([]);
-    expect(res.html).not.toContain('data-post-id');
+  it('pairs nested quotes and ignores closing lines inside code', () => {
+    const res = r.render(`[quote post=${ID}]\nouter\n[quote post=${ID2}]\ninner\n[/quote]\n\`\`\`\n[/quote]\n\`\`\`\n[/quote]\nafter`);
+    expect(res.quotedPostIds).toEqual([ID, ID2]);
+    expect(res.html).toBe(
+      `<blockquote class="quote" data-post-id="${ID}">\n<p>outer</p>\n` +
+        `<blockquote class="quote" data-post-id="${ID2}">\n<p>inner</p>\n</blockquote>\n` +
+        '<pre><code>[/quote]\n</code></pre>\n' +
+        '</blockquote>\n<p>after</p>\n',
+    );
+    // Inside fenced code a quote is just code.
+    expect(r.render(`\`\`\`\n[quote post=${ID}]\nx\n[/quote]\n\`\`\``).quotedPostIds).toEqual([]);
+  });
+
+  it('leaves a quote with a malformed id, or without a closing line, as text', () => {
+    for (const md of ['[quote post=not-an-id]\nx\n[/quote]', `[quote post=${ID}x]\nx\n[/quote]`, `[quote post="${ID}"]\nx\n[/quote]`, `[quote post=${ID}]\nnever closed`]) {
+      const res = r.render(md);
+      expect(res.quotedPostIds).toEqual([]);
+      expect(res.html).not.toContain('<blockquote');
+      expect(res.html).toContain('[quote post=');
+    }
+  });
+
+  it('stays fast on thousands of unclosed quote openings', () => {
+    const started = Date.now();
+    const res = r.render(`[quote post=${ID}]\n`.repeat(2000) + '[/quote]\n');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(res.html).not.toMatch(/<script/);
   });
 
   it('keeps code language classes but nothing else in class attributes', () => {
-    expect(html('```js\nx\n```')).toContain('<code class="language-js">');
-    expect(html('```js" onmouseover="x\nx\n```')).not.toMatch(/onmouseover="/);
+    expect(html('```js\nx\n```')).toBe('<pre><code class="language-js">x\n</code></pre>\n');
+    expect(html('```TypeScript {1,3}\nx\n```')).toContain('<code class="language-typescript">');
+    expect(html('```c++\nx\n```')).toContain('<pre><code>x');
+    for (const md of ['```js" onmouseover="x\nx\n```', '```js&quot; onmouseover=&quot;x\nx\n```', '```language-x onerror\nx\n```']) {
+      const out = html(md);
+      expectInert(out);
+      expect(out).not.toMatch(/onmouseover|onerror|&quot;/);
+    }
+    // The allowlist itself filters class by class, whatever produced the HTML.
+    expect(sanitizeRendered('<code class="language-x onerror">x</code>')).toBe('<code class="language-x">x</code>');
+    expect(sanitizeRendered('<code class="language-X&quot;">x</code><p class="a" style="color:red" onclick="x()">p</p>')).toBe('<code>x</code><p>p</p>');
+    expect(sanitizeRendered('<a href="https://e.example" target="_blank" rel="opener" class="mention evil">x</a>')).toBe(
+      '<a href="https://e.example" class="mention" rel="nofollow ugc noopener">x</a>',
+    );
   });
 
-  it('renders tables and counts links', () => {
-    expect(html('| a | b |\n|---|---|\n| 1 | 2 |')).toContain('<table>');
-    expect(r.render('[a](https://a.example) and https://b.example and @someone').links).toBe(2);
+  it('renders GFM tables without style attributes', () => {
+    expect(html('| a | b |\n|--:|:-:|\n| 1 | 2 |')).toBe(
+      '<table>\n<thead>\n<tr>\n<th>a</th>\n<th>b</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n<td>1</td>\n<td>2</td>\n</tr>\n</tbody>\n</table>\n',
+    );
   });
 
-  it('makes plain-text excerpts', () => {
-    expect(excerpt(r, '# Title\n\nSome **bold** & text')).toBe('Title Some bold & text');
-    expect(excerpt(r, 'word '.repeat(100), 20)).toHaveLength(20);
+  it('counts links, not mentions', () => {
+    expect(r.render('[a](https://a.example) and https://b.example and <https://c.example> and a@mail.example, @someone').links).toBe(4);
+    expect(r.render('no links here, @someone').links).toBe(0);
+  });
+
+  it('is provided by ContentModule', async () => {
+    const app = await NestFactory.createApplicationContext(ContentModule, { logger: false });
+    try {
+      expect(app.get(ContentRenderer).render('**x**').html).toBe('<p><strong>x</strong></p>\n');
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('excerpt', () => {
+  it('gives the plain text, whitespace collapsed', () => {
+    expect(excerpt('# Title\n\nSome **bold** & <text>, `code` and @Alice\n\n- a\n- b')).toBe('Title Some bold & <text>, code and @Alice a b');
+    expect(excerpt('&amp;lt; stays literal')).toBe('&lt; stays literal');
+  });
+
+  it('cuts to max characters with an ellipsis', () => {
+    expect(excerpt('word '.repeat(100))).toHaveLength(200);
+    const short = excerpt('word '.repeat(100), 20);
+    expect(short).toBe('word word word word…');
+    expect(excerpt('abc', 3)).toBe('abc');
+    expect(excerpt('aaaaaaa😀b', 9)).toBe('aaaaaaa…');
   });
 });

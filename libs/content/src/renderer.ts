@@ -7,9 +7,9 @@ export interface RenderedContent {
   html: string;
   /** Lower-cased handles mentioned as @handle (unique, in order of appearance). */
   mentions: string[];
-  /** Ids of posts quoted with a `[quote post=<id>]` block (unique). */
+  /** Lower-cased ids of posts quoted with a `[quote post=<id>]` block (unique, in order). */
   quotedPostIds: string[];
-  /** How many links the author wrote (mentions excluded). */
+  /** How many links the author wrote, autolinked URLs and e-mail addresses included (mentions excluded). */
   links: number;
 }
 
@@ -17,23 +17,59 @@ type StateBlock = MarkdownIt.StateBlock;
 type StateCore = MarkdownIt.StateCore;
 type Token = MarkdownIt.Token;
 
-interface RenderEnv {
-  mentions: string[];
-  quotedPostIds: string[];
-  links: number;
+/** What the rules collect while one document is parsed. */
+type Collected = Omit<RenderedContent, 'html'>;
+
+interface ParseState {
+  found: Collected;
+  /**
+   * Lines the quote rule may still visit looking for `[/quote]`. Each opening line scans
+   * ahead, so thousands of unclosed ones would cost quadratic time; past the budget, further
+   * openings stay text. Real posts (at most 100,000 characters) come nowhere near it.
+   */
+  quoteScanBudget: number;
+}
+
+const QUOTE_SCAN_BUDGET = 200_000;
+
+// Kept under a symbol in markdown-it's env so it cannot collide with markdown-it's own keys (references).
+const PARSE_STATE = Symbol('parvis.content.parse-state');
+
+function parseState(env: MarkdownIt.Env): ParseState {
+  return env[PARSE_STATE] as ParseState;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const QUOTE_OPEN_RE = /^\[quote post=([^\]\s]+)\]$/i;
-const QUOTE_CLOSE = '[/quote]';
-/**
- * @handle, not preceded by a character that would make it part of a word or an
- * e-mail address, and not followed by more handle characters or a domain.
- */
-const MENTION_RE = /(^|[^A-Za-z0-9_.+\-@])@([A-Za-z0-9_-]{3,30})(?![A-Za-z0-9_-]|\.[A-Za-z0-9])/g;
+/** Any `[quote post=…]` line, valid id or not: used to pair nested opening and closing lines. */
+const QUOTE_OPEN_RE = /^\[quote post=([^\]\s]*)\]$/i;
+const QUOTE_CLOSE_RE = /^\[\/quote\]$/i;
+const FENCE_OPEN_RE = /^(`{3,}|~{3,})(.*)$/;
 
-/** The HTML allowlist. Everything not named here is dropped. */
-export const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
+/**
+ * @handle, not preceded by a character that would make it part of a word or an e-mail
+ * address, and not followed by more handle characters, a domain (`@bob.com`), another `@`,
+ * or a `/` (so npm scopes like `@nestjs/common` written in prose do not ping a user).
+ */
+const MENTION_RE = /(^|[^\p{L}\p{N}\p{M}_.+\-@])@([A-Za-z0-9_-]{3,30})(?![A-Za-z0-9_@/-]|\.[\p{L}\p{N}])/gu;
+
+/** Code languages become `class="language-…"`; anything else is dropped rather than escaped. */
+const CODE_LANG_RE = /^[a-z0-9-]+$/;
+
+const REL_EXTERNAL = 'nofollow ugc noopener';
+
+/**
+ * Links to this site: path-absolute (`/t/1`), or only a fragment or query. `//host` and
+ * `/\host` are excluded because browsers resolve both to another host.
+ */
+function isSameSite(href: string): boolean {
+  return /^\/(?![/\\])/.test(href) || /^[#?]/.test(href);
+}
+
+/**
+ * The HTML allowlist. Everything not named here is dropped: no `style`, no `on*`, no
+ * `target`, and only http(s)/mailto URLs (http(s) for images).
+ */
+const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [
     'p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'code', 'em', 'strong', 'del', 's',
     'ul', 'ol', 'li', 'a', 'img', 'table', 'thead', 'tbody', 'tr', 'th', 'td',
@@ -45,52 +81,138 @@ export const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
     ol: ['start'],
     blockquote: ['class', 'data-post-id'],
   },
-  allowedClasses: { code: ['language-*'], a: ['mention'], blockquote: ['quote'] },
+  // Classes are filtered one by one, so `class="language-x onerror"` keeps only `language-x`.
+  allowedClasses: { code: [/^language-[a-z0-9-]+$/], a: ['mention'], blockquote: ['quote'] },
   allowedSchemes: ['http', 'https', 'mailto'],
   allowedSchemesByTag: { img: ['http', 'https'] },
   allowedSchemesAppliedToAttributes: ['href', 'src'],
   allowProtocolRelative: false,
   disallowedTagsMode: 'discard',
+  // An image whose URL was refused would only render as a broken-image icon.
+  exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src,
   transformTags: {
     a: (tagName, attribs) => {
-      const href = attribs.href ?? '';
-      const external = /^https?:\/\//i.test(href);
+      // markdown-it never emits rel (raw HTML is off), but decide it here so nothing upstream can.
       const { rel: _ignored, ...rest } = attribs;
-      return { tagName, attribs: external ? { ...rest, rel: 'nofollow ugc noopener' } : rest };
+      const href = rest.href;
+      return { tagName, attribs: href === undefined || isSameSite(href) ? rest : { ...rest, rel: REL_EXTERNAL } };
     },
   },
 };
 
+/**
+ * The allowlist step on its own, for HTML that did not come from `render` (stored HTML
+ * re-sanitized after the allowlist changes, say). `render` already applies it.
+ */
+export function sanitizeRendered(html: string): string {
+  return sanitizeHtml(html, SANITIZE_OPTIONS);
+}
+
+/** Strips every tag; used for plain-text excerpts. */
+const PLAIN_TEXT_OPTIONS: sanitizeHtml.IOptions = { allowedTags: [], allowedAttributes: {} };
+
+/**
+ * Block rule for
+ *
+ *     [quote post=<uuid>]
+ *     markdown…
+ *     [/quote]
+ *
+ * rendered as `<blockquote class="quote" data-post-id="<uuid>">`. Nested quotes pair up; an
+ * opening line without a valid id or without a closing line stays plain text. Closing lines
+ * inside fenced or indented code do not count.
+ */
 function quoteBlock(state: StateBlock, startLine: number, endLine: number, silent: boolean): boolean {
   if (state.sCount[startLine] - state.blkIndent >= 4) return false;
-  const lineText = (n: number) => state.src.slice(state.bMarks[n] + state.tShift[n], state.eMarks[n]).trim();
-  const m = QUOTE_OPEN_RE.exec(lineText(startLine));
+  const lineText = (n: number): string => state.src.slice(state.bMarks[n] + state.tShift[n], state.eMarks[n]).trimEnd();
+  const first = lineText(startLine);
+  if (first.charCodeAt(0) !== 0x5b /* [ */) return false;
+  const m = QUOTE_OPEN_RE.exec(first);
   if (!m || !UUID_RE.test(m[1])) return false;
-  let close = startLine + 1;
-  while (close < endLine && lineText(close) !== QUOTE_CLOSE) close++;
-  if (close >= endLine) return false;
+
+  const close = findQuoteClose(state, startLine + 1, endLine, lineText);
+  if (close < 0) return false;
   if (silent) return true;
 
   const id = m[1].toLowerCase();
-  const env = state.env as unknown as RenderEnv;
-  if (!env.quotedPostIds.includes(id)) env.quotedPostIds.push(id);
+  const { found } = parseState(state.env);
+  if (!found.quotedPostIds.includes(id)) found.quotedPostIds.push(id);
+
   const open = state.push('post_quote_open', 'blockquote', 1);
-  open.attrSet('class', 'quote');
-  open.attrSet('data-post-id', id);
+  open.attrs = [['class', 'quote'], ['data-post-id', id]];
   open.block = true;
+  open.markup = first;
   open.map = [startLine, close + 1];
+
+  const oldParent = state.parentType;
   const oldLineMax = state.lineMax;
+  state.parentType = 'blockquote';
   state.lineMax = close;
   state.md.block.tokenize(state, startLine + 1, close);
+  state.parentType = oldParent;
   state.lineMax = oldLineMax;
-  state.push('post_quote_close', 'blockquote', -1).block = true;
+
+  const end = state.push('post_quote_close', 'blockquote', -1);
+  end.block = true;
+  end.markup = '[/quote]';
   state.line = close + 1;
   return true;
 }
 
-/** Turns @handle in plain text (outside links and code) into mention links. */
+/** The line of the `[/quote]` matching an opening line just before `from`, or -1. */
+function findQuoteClose(state: StateBlock, from: number, endLine: number, lineText: (n: number) => string): number {
+  const budget = parseState(state.env);
+  let depth = 0;
+  let fence: { char: string; length: number } | null = null;
+  for (let line = from; line < endLine; line++) {
+    if (--budget.quoteScanBudget < 0) return -1;
+    const empty = state.bMarks[line] + state.tShift[line] >= state.eMarks[line];
+    // A non-empty line indented less than this block ends the enclosing list item.
+    if (!empty && state.sCount[line] < state.blkIndent) return -1;
+    if (empty || state.sCount[line] - state.blkIndent >= 4) continue;
+    const text = lineText(line);
+    if (fence) {
+      const run = /^(`+|~+)$/.exec(text);
+      if (run && run[1][0] === fence.char && run[1].length >= fence.length) fence = null;
+      continue;
+    }
+    const f = FENCE_OPEN_RE.exec(text);
+    if (f && !(f[1][0] === '`' && f[2].includes('`'))) {
+      fence = { char: f[1][0], length: f[1].length };
+    } else if (QUOTE_OPEN_RE.test(text)) {
+      depth++;
+    } else if (QUOTE_CLOSE_RE.test(text)) {
+      if (depth === 0) return line;
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Keeps only a plain language name from a fence's info string, lower-cased, so the class
+ * is always `language-[a-z0-9-]+` or absent (the allowlist enforces the same again).
+ */
+function codeLanguageRule(state: StateCore): void {
+  for (const token of state.tokens) {
+    if (token.type !== 'fence') continue;
+    const lang = token.info.trim().split(/\s+/)[0].toLowerCase();
+    token.info = CODE_LANG_RE.test(lang) ? lang : '';
+  }
+}
+
+/**
+ * Counts links and turns @handle in text (outside links; code spans and blocks are not
+ * text tokens) into mention links. Runs after linkify, so URLs and e-mail addresses are
+ * already links by then and their `@` is skipped.
+ */
 function mentionsRule(state: StateCore): void {
-  const env = state.env as unknown as RenderEnv;
+  const { found } = parseState(state.env);
+  const textToken = (content: string): Token => {
+    const t = new state.Token('text', '', 0);
+    t.content = content;
+    return t;
+  };
   for (const block of state.tokens) {
     if (block.type !== 'inline' || !block.children) continue;
     const out: Token[] = [];
@@ -98,27 +220,29 @@ function mentionsRule(state: StateCore): void {
     for (const tok of block.children) {
       if (tok.type === 'link_open') {
         linkDepth++;
-        env.links++;
+        found.links++;
+      } else if (tok.type === 'link_close') {
+        linkDepth--;
       }
-      if (tok.type === 'link_close') linkDepth--;
       if (tok.type !== 'text' || linkDepth > 0 || !tok.content.includes('@')) {
         out.push(tok);
         continue;
       }
-      let last = 0;
       const text = tok.content;
+      let last = 0;
       for (const m of text.matchAll(MENTION_RE)) {
-        const at = m.index! + m[1].length;
+        const at = (m.index ?? 0) + m[1].length;
         const handle = m[2].toLowerCase();
-        if (at > last) out.push(Object.assign(new state.Token('text', '', 0), { content: text.slice(last, at) }));
+        if (at > last) out.push(textToken(text.slice(last, at)));
         const open = new state.Token('link_open', 'a', 1);
-        open.attrs = [['href', `/u/${handle}`], ['class', 'mention'], ['data-handle', handle]];
-        out.push(open, Object.assign(new state.Token('text', '', 0), { content: `@${m[2]}` }), new state.Token('link_close', 'a', -1));
-        if (!env.mentions.includes(handle)) env.mentions.push(handle);
+        open.attrs = [['class', 'mention'], ['href', `/u/${handle}`], ['data-handle', handle]];
+        open.markup = 'mention';
+        out.push(open, textToken(`@${m[2]}`), new state.Token('link_close', 'a', -1));
+        if (!found.mentions.includes(handle)) found.mentions.push(handle);
         last = at + 1 + m[2].length;
       }
       if (last === 0) out.push(tok);
-      else if (last < text.length) out.push(Object.assign(new state.Token('text', '', 0), { content: text.slice(last) }));
+      else if (last < text.length) out.push(textToken(text.slice(last)));
     }
     block.children = out;
   }
@@ -127,7 +251,7 @@ function mentionsRule(state: StateCore): void {
 /**
  * The content pipeline's first steps: markdown → HTML → allowlist. Raw HTML in the
  * markdown is escaped, never passed through; whatever markdown-it produces is still
- * sanitized, so a renderer bug cannot become an XSS.
+ * sanitized, so a renderer or plugin bug cannot become an XSS.
  */
 @Injectable()
 export class ContentRenderer {
@@ -136,25 +260,41 @@ export class ContentRenderer {
   constructor() {
     this.md = new MarkdownIt({ html: false, linkify: true, breaks: false, typographer: false });
     this.md.block.ruler.before('fence', 'post_quote', quoteBlock, { alt: ['paragraph', 'reference', 'blockquote', 'list'] });
+    this.md.core.ruler.push('code_language', codeLanguageRule);
+    // After linkify and text_join, so links exist and escaped characters are merged into text.
     this.md.core.ruler.push('mentions', mentionsRule);
   }
 
   render(markdown: string): RenderedContent {
-    const env: RenderEnv = { mentions: [], quotedPostIds: [], links: 0 };
-    const raw = this.md.render(markdown, env as unknown as MarkdownIt.Env);
-    return { html: sanitizeHtml(raw, SANITIZE_OPTIONS), ...env };
+    const found: Collected = { mentions: [], quotedPostIds: [], links: 0 };
+    const env: ParseState = { found, quoteScanBudget: QUOTE_SCAN_BUDGET };
+    const raw = this.md.render(markdown, { [PARSE_STATE]: env });
+    return { html: sanitizeRendered(raw), ...found };
   }
 }
 
-/** Plain text of a markdown body, collapsed and cut to `max` characters (for previews). */
-export function excerpt(renderer: ContentRenderer, markdown: string, max = 200): string {
-  const text = sanitizeHtml(renderer.render(markdown).html, { allowedTags: [], allowedAttributes: {} })
-    .replace(/&amp;/g, '&')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
+let excerptRenderer: ContentRenderer | undefined;
+
+/**
+ * Plain text of a markdown body, whitespace collapsed and cut to `max` characters with an
+ * ellipsis (for notifications, previews and search). Not HTML: escape it when embedding.
+ */
+export function excerpt(markdown: string, max = 200): string {
+  excerptRenderer ??= new ContentRenderer();
+  const text = decodeTextEntities(sanitizeHtml(excerptRenderer.render(markdown).html, PLAIN_TEXT_OPTIONS))
     .replace(/\s+/g, ' ')
     .trim();
-  return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
+  if (text.length <= max) return text;
+  if (max <= 1) return '…'.slice(0, Math.max(max, 0));
+  let cut = text.slice(0, max - 1);
+  // Do not leave half of a surrogate pair (an emoji, say) before the ellipsis.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut.trimEnd()}…`;
+}
+
+const TEXT_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"' };
+
+/** sanitize-html escapes only these in text; one pass, so `&amp;lt;` stays `&lt;`. */
+function decodeTextEntities(s: string): string {
+  return s.replace(/&(?:amp|lt|gt|quot);/g, (e) => TEXT_ENTITIES[e]);
 }
