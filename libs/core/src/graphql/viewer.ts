@@ -38,6 +38,10 @@ export class Viewer {
     return this.user?.role === 'MODERATOR' || this.user?.role === 'ADMIN';
   }
 
+  forget(key: string): void {
+    this.memo.delete(key);
+  }
+
   peek<T>(key: string): T | undefined {
     return this.memo.get(key) as T | undefined;
   }

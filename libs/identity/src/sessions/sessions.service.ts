@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { AccessService } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
 import { newId } from '../../../core/src/ids';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
@@ -23,6 +24,7 @@ interface SessionRow {
   role: GlobalRole;
   trust_level: number;
   group_ids: string[];
+  space_access: Array<[string, string, number]>;
 }
 
 /**
@@ -35,6 +37,7 @@ export class SessionsService {
   constructor(
     private readonly ds: DataSource,
     private readonly config: AppConfig,
+    private readonly access: AccessService,
   ) {}
 
   get ttlMs(): number {
@@ -55,9 +58,11 @@ export class SessionsService {
   async resolve(token: string | undefined, ip: string): Promise<Viewer> {
     if (!token || token.length > 200) return Viewer.anonymous(ip);
     const rows: SessionRow[] = await this.ds.query(
-      `SELECT s.id AS session_id, s.last_used_at, u.id, u.handle, u.role, u.trust_level,
-              ARRAY(SELECT gm.group_id FROM group_members gm WHERE gm.user_id = u.id) AS group_ids
-         FROM sessions s JOIN users u ON u.id = s.user_id
+      `SELECT s.id AS session_id, s.last_used_at, u.id, u.handle, u.role, u.trust_level, gm.group_ids,
+              ${AccessService.rawAccessSql('u.id', 'gm.group_ids')} AS space_access
+         FROM sessions s
+         JOIN users u ON u.id = s.user_id
+         CROSS JOIN LATERAL (SELECT ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id) AS group_ids) gm
         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
       [hashToken(token)],
     );
@@ -69,11 +74,13 @@ export class SessionsService {
         [row.session_id, this.ttlMs / 1000],
       );
     }
-    return new Viewer(
+    const viewer = new Viewer(
       { id: row.id, handle: row.handle, role: row.role, trustLevel: row.trust_level, groupIds: row.group_ids },
       row.session_id,
       ip,
     );
+    this.access.preload(viewer, row.space_access);
+    return viewer;
   }
 
   async revokeSession(sessionId: string): Promise<void> {
