@@ -1,3 +1,4 @@
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
 import type { Request, Response } from 'express';
 import depthLimit from 'graphql-depth-limit';
@@ -25,7 +26,9 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig): Ap
     introspection: config.graphqlIde || config.NODE_ENV !== 'production',
     includeStacktraceInErrorResponses: false,
     validationRules: [depthLimit(config.GRAPHQL_MAX_DEPTH)],
-    plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY)],
+    // Apollo's cache-control plugin wraps every field resolver to compute cache hints we
+    // do not use (responses are per-viewer); turning it off removes that per-field cost.
+    plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), ApolloServerPluginCacheControlDisabled()],
     formatError: (formatted, error) => formatGraphQLError(formatted, error),
     context: async ({ req, res }: { req: Request; res: Response }): Promise<GqlContext> => ({
       req,
