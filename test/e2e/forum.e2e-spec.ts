@@ -65,6 +65,18 @@ describe('forums', () => {
       expectError(await t.gql(CREATE_TOPIC, { input: { boardId: '01a207d7-22e1-733a-9303-5a2047c59e37', title: 'Nowhere', body: 'x' } }, { token: author.token }), 'NOT_FOUND');
     });
 
+    it('keeps a reference to quoted posts the author can read, and only those', async () => {
+      const source = await createTopic(t, other.token, boardId, { body: 'quotable words' });
+      const staff = await makeGroup(t);
+      const insider = await makeUser(t, { groups: [staff] });
+      const internal = await makeSpace(t, 'RESTRICTED', [{ groupId: staff, level: 'PARTICIPATE' }]);
+      const secret = await createTopic(t, insider.token, await makeBoard(t, internal.id), { body: 'internal words' });
+      const body = `[quote post=${source.firstPostId}]\nquotable words\n[/quote]\n\n[quote post=${secret.firstPostId}]\nguess\n[/quote]\n\nmine`;
+      const topic = await createTopic(t, author.token, boardId, { body });
+      const refs = await t.sql(`SELECT quoted_post_id FROM post_quotes WHERE post_id = $1`, [topic.firstPostId]);
+      expect(refs).toEqual([{ quoted_post_id: source.firstPostId }]);
+    });
+
     it('never returns script or javascript: links in rendered HTML', async () => {
       const topic = await createTopic(t, author.token, boardId, { body: '<script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>' });
       const html = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { firstPost { bodyHtml } } }`, { id: topic.id })).topic.firstPost.bodyHtml;
