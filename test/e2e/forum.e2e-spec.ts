@@ -311,6 +311,7 @@ describe('forums', () => {
         expect(res.topic.posts.edges).toHaveLength(50);
         expect(res.topic.posts.edges.filter((e: any) => e.node.myReactions.includes('LIKE')).length).toBeGreaterThan(10);
       });
+      if (process.env.SHOW_COUNTS) console.log('topic page statements', costLarge.count, costLarge.statements);
       expect(costLarge.count).toBe(costSmall.count);
       expect(costLarge.count).toBeLessThanOrEqual(8);
     });

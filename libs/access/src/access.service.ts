@@ -33,10 +33,10 @@ export class AccessService {
    * "who is this and what may they see".
    */
   static rawAccessSql(userIdExpr: string, groupIdsExpr: string): string {
-    return `(SELECT COALESCE(json_agg(json_build_array(s.id, s.visibility,
-               COALESCE((SELECT max(g.level) FROM space_grants g
-                          WHERE g.space_id = s.id AND (g.user_id = ${userIdExpr} OR g.group_id = ANY(${groupIdsExpr}))), 0))), '[]')
-             FROM spaces s)`;
+    return `(SELECT COALESCE(json_agg(json_build_array(sp.id, sp.visibility,
+               COALESCE((SELECT max(sg.level) FROM space_grants sg
+                          WHERE sg.space_id = sp.id AND (sg.user_id = ${userIdExpr} OR sg.group_id = ANY(${groupIdsExpr}))), 0))), '[]')
+             FROM spaces sp)`;
   }
 
   /** After a change to spaces or grants within a request, the next check reads them again. */

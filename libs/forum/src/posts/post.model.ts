@@ -1,5 +1,6 @@
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
 import { ContentView } from '../../../access/src/access-level';
+import { UserModel } from '../../../identity/src/users/user.model';
 import { ConnectionType } from '../../../core/src/graphql/pagination';
 import { ContentState, REACTION_KINDS, ReactionKind } from '../forum.enums';
 
@@ -45,6 +46,8 @@ export class PostModel {
   bodySourceText!: string;
   view!: ContentView;
   viewerRank!: number;
+  /** Filled when the query that loaded the post already fetched them (the topic page). */
+  preloaded?: { author: UserModel; myReactions: string[] };
 }
 
 export const PostConnection = ConnectionType(PostModel, 'Post');

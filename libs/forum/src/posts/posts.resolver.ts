@@ -26,7 +26,7 @@ export class PostsResolver {
 
   @ResolveField(() => UserModel)
   author(@Parent() p: PostModel, @Context() ctx: GqlContext) {
-    return this.users.load(ctx.viewer, p.authorId);
+    return p.preloaded?.author ?? this.users.load(ctx.viewer, p.authorId);
   }
 
   @ResolveField(() => TopicModel)
@@ -47,7 +47,7 @@ export class PostsResolver {
 
   @ResolveField(() => [ReactionKind], { description: 'The viewer’s own reactions on this post.' })
   myReactions(@Parent() p: PostModel, @Context() ctx: GqlContext) {
-    return this.loaders.myReactions(ctx.viewer, p.id);
+    return p.preloaded?.myReactions ?? this.loaders.myReactions(ctx.viewer, p.id);
   }
 
   @ResolveField(() => [PostRevisionModel], { description: 'Every version of the post, oldest first; empty for a placeholder.' })

@@ -13,7 +13,9 @@ import { TopicModel } from '../topics/topic.model';
 import { TopicsService } from '../topics/topics.service';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
-import { POST_COLUMNS, PostsRepository } from './posts.repository';
+import { authorOf, POST_COLUMNS, PostsRepository } from './posts.repository';
+import { toUserModel } from '../../../identity/src/users/user.model';
+import { UsersLoader } from '../../../identity/src/users/users.loader';
 
 @Injectable()
 export class PostsService {
@@ -24,6 +26,7 @@ export class PostsService {
     private readonly access: AccessService,
     private readonly uow: UnitOfWork,
     private readonly writer: ContentWriter,
+    private readonly users: UsersLoader,
   ) {}
 
   async get(viewer: Viewer, id: string): Promise<PostModel> {
@@ -42,7 +45,13 @@ export class PostsService {
       rows,
       size,
       (r) => [r.number],
-      (r) => toPostModel(r, this.access.contentView(viewer, topic.viewerRank, { state: r.state, authorId: r.author_id }), topic.viewerRank),
+      (r) => {
+        const post = toPostModel(r, this.access.contentView(viewer, topic.viewerRank, { state: r.state, authorId: r.author_id }), topic.viewerRank);
+        const author = toUserModel(authorOf(r));
+        this.users.for(viewer).prime(author.id, author);
+        post.preloaded = { author, myReactions: r.my_kinds };
+        return post;
+      },
       () => this.repo.topicCount(topic.id, viewer.id, moderator),
     );
   }
