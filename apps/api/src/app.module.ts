@@ -23,7 +23,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggerModule.forRoot(loggerOptions(opts.config)),
+        LoggerModule.forRoot(loggerOptions(opts.config, opts.logStream)),
         CoreModule.forRoot(opts),
         ...FEATURE_MODULES,
         GraphQLModule.forRootAsync<ApolloDriverConfig>({

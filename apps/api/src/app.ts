@@ -11,12 +11,13 @@ import { AppModule } from './app.module';
 
 export interface CreateAppOptions {
   counter?: QueryCounter;
+  logStream?: NodeJS.WritableStream;
 }
 
 /** Builds the API application (used by `npm start`, the CLI's schema printer and the tests). */
 export async function createApp(config: AppConfig, databaseUrl: string, opts: CreateAppOptions = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot({ config, databaseUrl, counter: opts.counter }),
+    AppModule.forRoot({ config, databaseUrl, counter: opts.counter, logStream: opts.logStream }),
     { bufferLogs: true, bodyParser: false },
   );
   app.useLogger(app.get(Logger));

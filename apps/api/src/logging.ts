@@ -13,9 +13,8 @@ export const REDACT_PATHS = [
   'token',
 ];
 
-export function loggerOptions(config: AppConfig): Params {
-  return {
-    pinoHttp: {
+export function loggerOptions(config: AppConfig, stream?: NodeJS.WritableStream): Params {
+  const http: Params['pinoHttp'] = {
       level: config.LOG_LEVEL,
       autoLogging: config.LOG_REQUESTS,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
@@ -29,6 +28,6 @@ export function loggerOptions(config: AppConfig): Params {
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
       },
-    },
   };
+  return { pinoHttp: stream ? [http, stream] : http };
 }

@@ -30,8 +30,12 @@ async function main(): Promise<void> {
   }, 3600_000);
   log.info('Parvis worker is consuming the outbox');
 
+  let stopping = false;
   const shutdown = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
     log.info({ signal }, 'worker shutting down');
+    setTimeout(() => process.exit(1), 10_000).unref();
     clearInterval(housekeeping);
     await worker.stop();
     await app.close();
