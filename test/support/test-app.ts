@@ -70,7 +70,7 @@ export class TestApp {
 }
 
 /** A real API (real HTTP server, real PostgreSQL) on a database of its own. */
-export async function bootTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function bootTestApp(env: Record<string, string> = {}, logStream?: NodeJS.WritableStream): Promise<TestApp> {
   const db = await createTestDatabase();
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -82,7 +82,7 @@ export async function bootTestApp(env: Record<string, string> = {}): Promise<Tes
     ...env,
   });
   const counter = new QueryCounter();
-  const app = await createApp(config, db.url, { counter });
+  const app = await createApp(config, db.url, { counter, logStream });
   await app.listen(0, '127.0.0.1');
   return new TestApp(app, db, counter, config);
 }

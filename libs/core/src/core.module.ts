@@ -12,6 +12,8 @@ export interface CoreOptions {
   databaseUrl: string;
   /** Tests pass one to count SQL statements. */
   counter?: QueryCounter;
+  /** Where logs go (stdout by default); tests capture them. */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** Config, the database, transactions with the outbox, and in-process events. */

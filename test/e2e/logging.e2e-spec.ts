@@ -1,0 +1,39 @@
+import { Writable } from 'node:stream';
+import { makeUser } from '../factories';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+describe('logs', () => {
+  let t: TestApp;
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+
+  beforeAll(async () => {
+    t = await bootTestApp({ LOG_LEVEL: 'debug', LOG_REQUESTS: 'true' }, sink);
+  });
+  afterAll(() => t.close());
+
+  it('are structured JSON and never contain passwords, tokens or cookies', async () => {
+    const password = 'a very secret passphrase';
+    const res = await t.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { token } }`, { i: { email: 'logs@example.com', handle: 'logsuser', password } });
+    const token = expectOk(res).signUp.token as string;
+    await t.gql(`{ me { id } }`, {}, { token });
+    await t.gql(`mutation($i: SignInInput!) { signIn(input: $i) { token } }`, { i: { login: 'logsuser', password: 'wrong but secret words' } });
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    await t.sql(`ALTER TABLE groups RENAME TO groups_hidden`);
+    const err = expectError(await t.gql(`{ groups { id } }`, {}, { token: admin.token }), 'INTERNAL');
+    await t.sql(`ALTER TABLE groups_hidden RENAME TO groups`);
+    await new Promise((r) => setTimeout(r, 50));
+
+    const all = lines.join('');
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    for (const secret of [password, 'wrong but secret words', token, admin.token]) expect(all).not.toContain(secret);
+    // The internal error is in the log under the correlation id the client got.
+    expect(all).toContain(err.extensions.correlationId!);
+  });
+});
