@@ -169,7 +169,10 @@ describe('forums', () => {
     it('deleting the first post deletes the topic for everyone but moderators', async () => {
       const topic = await createTopic(t, author.token, boardId, { title: 'Doomed topic' });
       expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: author.token }));
-      expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: topic.id }, { token: other.token })).topic).toBeNull();
+      const gone = await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: topic.id }, { token: other.token });
+      expectError(gone, 'NOT_FOUND');
+      expect(gone.data.topic).toBeNull();
+      expectError(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: topic.id }, { token: author.token }), 'NOT_FOUND');
       expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { state } }`, { id: topic.id }, { token: mod.token })).topic.state).toBe('DELETED');
       const list = expectOk(await t.gql(`query($b: ID!) { board(id: $b) { topics(first: 100) { edges { node { id } } } } }`, { b: boardId }, { token: mod.token }));
       expect(list.board.topics.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(topic.id);

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { ContentState } from '../../access/src/access-level';
 import { AccessService } from '../../access/src/access.service';
 import { Tx } from '../../core/src/database/unit-of-work';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { newId } from '../../core/src/ids';
 import { RenderedContent } from '../../content/src/renderer';
 import { ContentRenderer } from '../../content/src/renderer';
+import { UsersRepository } from '../../identity/src/users/users.repository';
 
 /**
  * The part of the content pipeline every post goes through: render and sanitize,
@@ -16,6 +18,7 @@ export class ContentWriter {
   constructor(
     private readonly renderer: ContentRenderer,
     private readonly access: AccessService,
+    private readonly users: UsersRepository,
   ) {}
 
   render(markdown: string): RenderedContent {
@@ -30,29 +33,45 @@ export class ContentWriter {
     );
   }
 
-  /** Replaces the post's mentions and quotes with those of the rendered body. */
-  async recordReferences(tx: Tx, viewer: Viewer, postId: string, rendered: RenderedContent): Promise<{ mentionedUserIds: string[] }> {
-    await tx.query(`DELETE FROM post_mentions WHERE post_id = $1`, [postId]);
-    await tx.query(`DELETE FROM post_quotes WHERE post_id = $1`, [postId]);
+  /**
+   * Records the post's mentions and quotes from its rendered body, replacing earlier ones
+   * on an edit (`replace`). Mentions resolve to existing users only; a quote keeps a reference
+   * only when the author could read the quoted post (in full, in a topic they can see).
+   */
+  async recordReferences(
+    tx: Tx,
+    viewer: Viewer,
+    postId: string,
+    rendered: RenderedContent,
+    opts: { replace: boolean },
+  ): Promise<{ mentionedUserIds: string[] }> {
+    if (opts.replace) {
+      await tx.query(`DELETE FROM post_mentions WHERE post_id = $1`, [postId]);
+      await tx.query(`DELETE FROM post_quotes WHERE post_id = $1`, [postId]);
+    }
     let mentionedUserIds: string[] = [];
     if (rendered.mentions.length) {
-      const rows = await tx.query<{ user_id: string }>(
-        `INSERT INTO post_mentions (post_id, user_id)
-         SELECT $1, id FROM users WHERE lower(handle) = ANY($2::text[]) ON CONFLICT DO NOTHING RETURNING user_id`,
-        [postId, rendered.mentions],
-      );
-      mentionedUserIds = rows.map((r) => r.user_id);
+      const users = await this.users.findByHandles(rendered.mentions, tx.manager);
+      mentionedUserIds = [...new Set(users.map((u) => u.id))];
+      if (mentionedUserIds.length) {
+        await tx.query(`INSERT INTO post_mentions (post_id, user_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`, [postId, mentionedUserIds]);
+      }
     }
     if (rendered.quotedPostIds.length) {
-      // Only quotes of posts the author can read keep a reference.
-      const quoted = await tx.query<{ id: string; space_id: string; state: string; author_id: string }>(
-        `SELECT id, space_id, state, author_id FROM posts WHERE id = ANY($1::uuid[])`,
-        [rendered.quotedPostIds],
+      const quoted = await tx.query<{ id: string; space_id: string; state: ContentState; author_id: string; topic_state: ContentState; topic_author_id: string }>(
+        `SELECT p.id, p.space_id, p.state, p.author_id, t.state AS topic_state, t.author_id AS topic_author_id
+           FROM posts p JOIN topics t ON t.id = p.topic_id
+          WHERE p.id = ANY($1::uuid[]) AND p.id <> $2`,
+        [rendered.quotedPostIds, postId],
       );
       const ranks = await this.access.spaceRanks(viewer);
-      const readable = quoted.filter(
-        (q) => this.access.contentView(viewer, ranks.get(q.space_id) ?? 0, { state: q.state as 'VISIBLE', authorId: q.author_id }) === 'full',
-      );
+      const readable = quoted.filter((q) => {
+        const rank = ranks.get(q.space_id) ?? 0;
+        return (
+          this.access.contentView(viewer, rank, { state: q.state, authorId: q.author_id }) === 'full' &&
+          this.access.contentView(viewer, rank, { state: q.topic_state, authorId: q.topic_author_id }) === 'full'
+        );
+      });
       if (readable.length) {
         await tx.query(
           `INSERT INTO post_quotes (post_id, quoted_post_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`,

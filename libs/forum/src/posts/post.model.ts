@@ -14,7 +14,8 @@ export class ReactionCountModel {
 export class PostRevisionModel {
   @Field(() => Int) number!: number;
   @Field(() => String, { nullable: true }) reason!: string | null;
-  @Field({ description: 'The markdown of this version.' }) bodySource!: string;
+  @Field(() => String, { nullable: true, description: 'The markdown of this version: for the post’s author and moderators only (null otherwise).' })
+  bodySource!: string | null;
   @Field() createdAt!: Date;
   editorId!: string;
 }

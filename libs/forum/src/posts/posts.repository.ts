@@ -74,8 +74,12 @@ export class PostsRepository {
    */
   private activityWhere(authorId: string, spaceIds: string[], self: boolean, params: unknown[]): string {
     params.push(authorId, spaceIds);
-    const visible = self ? `IN ('VISIBLE', 'PENDING', 'HIDDEN')` : `= 'VISIBLE'`;
-    return `p.author_id = $1 AND p.space_id = ANY($2::uuid[]) AND p.state ${visible} AND t.state ${visible}`;
+    // The same rule as AccessService.contentView for a non-moderator: the post and its topic
+    // must both be visible, or pending/hidden but the viewer's own (as author of each).
+    const own = `IN ('PENDING', 'HIDDEN')`;
+    const post = self ? `p.state IN ('VISIBLE', 'PENDING', 'HIDDEN')` : `p.state = 'VISIBLE'`;
+    const topic = self ? `(t.state = 'VISIBLE' OR (t.state ${own} AND t.author_id = $1))` : `t.state = 'VISIBLE'`;
+    return `p.author_id = $1 AND p.space_id = ANY($2::uuid[]) AND ${post} AND ${topic}`;
   }
 
   activityPage(authorId: string, spaceIds: string[], self: boolean, limit: number, after?: [string, string]): Promise<Array<PostRow & { k_ts: string }>> {

@@ -1,5 +1,6 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { LEVEL_RANK } from '../../../access/src/access-level';
+import { AppError } from '../../../core/src/errors';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
 import { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
@@ -19,9 +20,12 @@ export class PostsResolver {
     private readonly users: UsersLoader,
   ) {}
 
-  @Query(() => PostModel, { nullable: true, description: 'A post by id; null if it does not exist or the viewer may not see it.' })
-  post(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<PostModel | null> {
-    return this.posts.get(ctx.viewer, id).catch(() => null);
+  @Query(() => PostModel, {
+    nullable: true,
+    description: 'A post by id. NOT_FOUND (and null) when it does not exist or the viewer may not see it; deleted or hidden posts come back as placeholders.',
+  })
+  post(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<PostModel> {
+    return this.posts.get(ctx.viewer, id);
   }
 
   @ResolveField(() => UserModel)
@@ -30,8 +34,12 @@ export class PostsResolver {
   }
 
   @ResolveField(() => TopicModel)
-  topic(@Parent() p: PostModel, @Context() ctx: GqlContext) {
-    return this.loaders.topic(ctx.viewer, p.topicId);
+  async topic(@Parent() p: PostModel, @Context() ctx: GqlContext): Promise<TopicModel> {
+    // Every path that hands out a post has checked its topic; this only trips when the topic
+    // changed since (the author who just deleted post 1 no longer sees the topic).
+    const topic = await this.loaders.topic(ctx.viewer, p.topicId);
+    if (!topic) throw AppError.notFound('Topic not found');
+    return topic;
   }
 
   @ResolveField(() => PostModel, { nullable: true, description: 'The post this one replies to.' })
@@ -47,12 +55,17 @@ export class PostsResolver {
 
   @ResolveField(() => [ReactionKind], { description: 'The viewer’s own reactions on this post.' })
   myReactions(@Parent() p: PostModel, @Context() ctx: GqlContext) {
+    if (p.view !== 'full') return [];
     return p.preloaded?.myReactions ?? this.loaders.myReactions(ctx.viewer, p.id);
   }
 
   @ResolveField(() => [PostRevisionModel], { description: 'Every version of the post, oldest first; empty for a placeholder.' })
-  revisions(@Parent() p: PostModel, @Context() ctx: GqlContext): Promise<PostRevisionModel[]> | PostRevisionModel[] {
-    return p.view === 'full' ? this.loaders.revisions(ctx.viewer, p.id) : [];
+  async revisions(@Parent() p: PostModel, @Context() ctx: GqlContext): Promise<PostRevisionModel[]> {
+    if (p.view !== 'full') return [];
+    const revisions = await this.loaders.revisions(ctx.viewer, p.id);
+    // Old versions may hold what an edit took out: their source is for the author and moderators.
+    const sourceVisible = p.authorId === ctx.viewer.id || p.viewerRank >= LEVEL_RANK.MODERATE;
+    return sourceVisible ? revisions : revisions.map((r) => Object.assign(new PostRevisionModel(), r, { bodySource: null }));
   }
 
   @Mutation(() => PostModel)

@@ -7,6 +7,7 @@ import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../.
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { ContentWriter } from '../content-writer';
+import { validActivityCursor, validPostNumberCursor } from '../cursors';
 import { ForumLoaders } from '../forum.loaders';
 import { ContentState, ReactionKind } from '../forum.enums';
 import { TopicModel } from '../topics/topic.model';
@@ -38,7 +39,7 @@ export class PostsService {
   async topicPage(viewer: Viewer, topic: TopicModel, args: PageArgs): Promise<Connection<PostModel>> {
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 1);
-    if (after && (!Number.isInteger(after[0]) || (after[0] as number) < 0)) throw AppError.badField('after', 'is not a valid cursor');
+    if (after && !validPostNumberCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     const moderator = topic.viewerRank >= LEVEL_RANK.MODERATE;
     const rows = await this.repo.topicPage(topic.id, viewer.id, moderator, (after?.[0] as number) ?? 0, size + 1);
     return toConnection(
@@ -60,7 +61,7 @@ export class PostsService {
   async activity(viewer: Viewer, authorId: string, args: PageArgs): Promise<Connection<PostModel>> {
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 2) as [string, string] | undefined;
-    if (after && (typeof after[0] !== 'string' || !isUuid(after[1]))) throw AppError.badField('after', 'is not a valid cursor');
+    if (after && !validActivityCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     const ranks = await this.access.spaceRanks(viewer);
     const spaceIds = [...ranks.keys()];
     const self = viewer.id === authorId;
@@ -93,20 +94,24 @@ export class PostsService {
     const rendered = this.writer.render(input.body);
     const postId = newId();
     const row = await this.uow.run(async (tx) => {
-      const t = await tx.one<{ last_post_number: number; version: number; state: string }>(
+      // The row lock taken here serialises concurrent replies (distinct, consecutive numbers),
+      // and the state it returns is the one the reply lands in: a topic closed, locked or
+      // deleted since the checks above refuses the reply and the whole transaction rolls back.
+      const t = await tx.one<{ last_post_number: number; version: number; state: string; closed: boolean; locked: boolean }>(
         `UPDATE topics SET last_post_number = last_post_number + 1, reply_count = reply_count + 1,
                 last_activity_at = now(), version = version + 1, updated_at = now()
-          WHERE id = $1 RETURNING last_post_number, version, state`,
+          WHERE id = $1 RETURNING last_post_number, version, state, closed, locked`,
         [topic.id],
       );
       if (!t || t.state === ContentState.DELETED) throw AppError.notFound('Topic not found');
+      if (rank < LEVEL_RANK.MODERATE && (t.closed || t.locked)) throw AppError.forbidden(`This topic is ${t.locked ? 'locked' : 'closed'}: it takes no new replies`);
       const [post] = await tx.query<PostRow>(
         `INSERT INTO posts AS p (id, topic_id, space_id, number, author_id, reply_to_post_id, body_source, body_html)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${POST_COLUMNS}`,
         [postId, topic.id, topic.spaceId, t.last_post_number, author.id, input.replyToPostId ?? null, input.body, rendered.html],
       );
       await this.writer.recordRevision(tx, postId, author.id, input.body, null);
-      const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, postId, rendered);
+      const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, postId, rendered, { replace: false });
       await tx.emit({
         type: 'post.created',
         aggregateType: 'post',
@@ -141,7 +146,7 @@ export class PostsService {
         [post.id, input.body, rendered.html],
       );
       await this.writer.recordRevision(tx, post.id, viewer.id!, input.body, input.reason ?? null);
-      const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, post.id, rendered);
+      const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, post.id, rendered, { replace: true });
       if (input.title !== undefined || input.tags !== undefined) {
         const t = await tx.one<{ version: number }>(
           `UPDATE topics SET title = COALESCE($2, title), tags = COALESCE($3, tags), version = version + 1, updated_at = now()
@@ -199,7 +204,7 @@ export class PostsService {
               deleted_at = CASE WHEN $2 = 'DELETED' THEN now() ELSE NULL END,
               deleted_by = CASE WHEN $2 = 'DELETED' THEN $3::uuid ELSE NULL END,
               version = version + 1, updated_at = now()
-        FROM (SELECT state AS was FROM posts WHERE id = $1 FOR UPDATE) old
+        FROM (SELECT state AS was FROM posts WHERE id = $1 FOR NO KEY UPDATE) old
         WHERE p.id = $1 RETURNING ${POST_COLUMNS}, old.was`,
       [post.id, to, viewer.id],
     );
@@ -233,7 +238,12 @@ export class PostsService {
     if (post.view !== 'full' || post.state !== ContentState.VISIBLE) throw AppError.badField('postId', 'this post cannot take reactions');
     if (post.authorId === viewer.id) throw AppError.forbidden('You cannot react to your own post');
     const kind: ReactionKind = input.kind;
+    const topic = await this.topics.get(viewer, post.topicId);
     const row = await this.uow.run(async (tx) => {
+      // Lock the post first (same order as deletion: post, then topic) and re-check its state,
+      // so a reaction never lands on a post deleted meanwhile and the topic's counter stays right.
+      const current = await tx.one<{ state: string }>(`SELECT state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
+      if (current?.state !== ContentState.VISIBLE) throw AppError.badField('postId', 'this post cannot take reactions');
       const changed = on
         ? await tx.query(`INSERT INTO reactions (post_id, user_id, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING kind`, [post.id, viewer.id, kind])
         : await tx.query(`DELETE FROM reactions WHERE post_id = $1 AND user_id = $2 AND kind = $3 RETURNING kind`, [post.id, viewer.id, kind]);
@@ -254,7 +264,10 @@ export class PostsService {
         aggregateType: 'post',
         aggregateId: post.id,
         version: updated.version,
-        payload: { postId: post.id, topicId: post.topicId, spaceId: post.spaceId, userId: viewer.id, kind, on, counts: updated.reaction_counts },
+        payload: {
+          postId: post.id, topicId: post.topicId, boardId: topic.boardId, spaceId: post.spaceId,
+          userId: viewer.id, kind, on, counts: updated.reaction_counts,
+        },
       });
       return updated;
     });

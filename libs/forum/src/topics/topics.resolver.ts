@@ -23,9 +23,12 @@ export class TopicsResolver {
     private readonly spaces: SpacesLoader,
   ) {}
 
-  @Query(() => TopicModel, { nullable: true, description: 'A topic by id; null if it does not exist or the viewer may not see it.' })
-  async topic(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<TopicModel | null> {
-    return this.topics.get(ctx.viewer, id).catch(() => null);
+  @Query(() => TopicModel, {
+    nullable: true,
+    description: 'A topic by id. NOT_FOUND (and null) when it does not exist or the viewer may not see it, exactly alike.',
+  })
+  topic(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<TopicModel> {
+    return this.topics.get(ctx.viewer, id);
   }
 
   @ResolveField(() => UserModel)

@@ -1,0 +1,34 @@
+import { newId } from '../../core/src/ids';
+import { TopicSort } from './forum.enums';
+import { isPgTimestamptz, validActivityCursor, validListCursor, validPostNumberCursor } from './cursors';
+
+describe('forum cursors', () => {
+  it('accepts PostgreSQL timestamptz text and refuses impossible dates', () => {
+    for (const ok of ['2026-11-23 10:31:15.123456+00', '2026-11-23 10:31:15+05:30', '2024-02-29 00:00:00-08', '2026-01-01 23:59:59.1+00']) {
+      expect(isPgTimestamptz(ok)).toBe(true);
+    }
+    for (const bad of ['garbage', '2026-02-30 10:00:00+00', '2025-02-29 10:00:00+00', '2026-13-01 10:00:00+00', '2026-11-23T10:31:15Z', '2026-11-23 25:00:00+00', '2026-11-23 10:31:15', "2026-11-23 10:31:15+00'; --"]) {
+      expect(isPgTimestamptz(bad)).toBe(false);
+    }
+  });
+
+  it('checks list cursors against their sort', () => {
+    const id = newId();
+    expect(validListCursor([true, '2026-11-23 10:31:15.1+00', id], TopicSort.LATEST_ACTIVITY)).toBe(true);
+    expect(validListCursor([false, '42', id], TopicSort.TOP)).toBe(true);
+    expect(validListCursor([false, '42', id], TopicSort.NEWEST)).toBe(false);
+    expect(validListCursor([false, '2026-11-23 10:31:15+00', id], TopicSort.TOP)).toBe(false);
+    expect(validListCursor([false, '99999999999', id], TopicSort.TOP)).toBe(false);
+    expect(validListCursor(['true', '42', id], TopicSort.TOP)).toBe(false);
+    expect(validListCursor([true, '42', 'not-a-uuid'], TopicSort.TOP)).toBe(false);
+  });
+
+  it('checks post-number and activity cursors', () => {
+    expect(validPostNumberCursor([0])).toBe(true);
+    expect(validPostNumberCursor([17])).toBe(true);
+    for (const bad of [-1, 1.5, '3', 2 ** 31, null]) expect(validPostNumberCursor([bad])).toBe(false);
+    expect(validActivityCursor(['2026-11-23 10:31:15.5+00', newId()])).toBe(true);
+    expect(validActivityCursor(['2026-11-23 10:31:15.5+00', 'x'])).toBe(false);
+    expect(validActivityCursor([12, newId()])).toBe(false);
+  });
+});

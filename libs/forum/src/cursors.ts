@@ -1,0 +1,43 @@
+import { isUuid } from '../../core/src/ids';
+import { TopicSort } from './forum.enums';
+
+/*
+ * Cursors are opaque to clients but decoded by us: each check below runs before a value
+ * reaches SQL, so a forged or foreign cursor is BAD_USER_INPUT rather than a database error.
+ */
+
+/**
+ * A list cursor is [pinned, sort key, id]; the sort key is PostgreSQL's text form of a
+ * timestamp (LATEST_ACTIVITY, NEWEST) or an integer (TOP). Anything else (a forged cursor,
+ * or one from another sort) is refused before it reaches SQL.
+ */
+export function validListCursor(after: unknown[], sort: TopicSort): boolean {
+  const [pinned, key, id] = after;
+  if (typeof pinned !== 'boolean' || typeof key !== 'string' || typeof id !== 'string' || !isUuid(id)) return false;
+  if (sort === TopicSort.TOP) return /^-?\d{1,10}$/.test(key) && Math.abs(Number(key)) <= 2 ** 31 - 1;
+  return isPgTimestamptz(key);
+}
+
+/** PostgreSQL's ISO output of a timestamptz (`2026-11-23 10:31:15.123456+00`), with real calendar values. */
+export function isPgTimestamptz(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?(?::(\d{2}))?$/.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offsetHours] = [m[1], m[2], m[3], m[4], m[5], m[6], m[8]].map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return (
+    year >= 1 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day &&
+    hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 15
+  );
+}
+
+/** A topic page cursor: [post number]. */
+export function validPostNumberCursor(after: unknown[]): boolean {
+  const [n] = after;
+  return Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 2 ** 31 - 1;
+}
+
+/** A profile activity cursor: [created_at as PostgreSQL text, post id]. */
+export function validActivityCursor(after: unknown[]): boolean {
+  const [ts, id] = after;
+  return typeof ts === 'string' && isPgTimestamptz(ts) && typeof id === 'string' && isUuid(id);
+}

@@ -1,0 +1,564 @@
+import { encodeCursor } from '../../libs/core/src/graphql/pagination';
+import { newId } from '../../libs/core/src/ids';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { CREATE_TOPIC, createTopic, forumRowCounts, REPLY, reply, setPostState, setTopicState } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+/**
+ * The forum's rules beyond the happy paths of forum.e2e-spec.ts: visibility of pending,
+ * hidden and deleted content in every field, input validation on every mutation (and that a
+ * refused mutation writes nothing), cursors, counters and outbox events.
+ */
+describe('forum rules', () => {
+  let t: TestApp;
+  let author: TestUser;
+  let other: TestUser;
+  let mod: TestUser;
+  let spaceId: string;
+  let boardId: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    author = await makeUser(t);
+    other = await makeUser(t);
+    mod = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    spaceId = space.id;
+    boardId = await makeBoard(t, space.id);
+  });
+  afterAll(() => t.close());
+
+  const ids = (conn: { edges: Array<{ node: { id: string } }> }) => conn.edges.map((e) => e.node.id);
+  const BOARD_TOPICS = `query($b: ID!, $first: Int, $after: String, $sort: TopicSort, $tag: String) { board(id: $b) {
+    topics(first: $first, after: $after, sort: $sort, tag: $tag) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id pinned state } } } } }`;
+
+  describe('reading by id', () => {
+    it('answers NOT_FOUND for malformed and unknown ids, with a null field, not a database error', async () => {
+      for (const id of ['not-a-uuid', "1' OR '1'='1", newId()]) {
+        const topic = await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id });
+        expectError(topic, 'NOT_FOUND');
+        expect(topic.data.topic).toBeNull();
+        const post = await t.gql(`query($id: ID!) { post(id: $id) { id } }`, { id }, { token: author.token });
+        expectError(post, 'NOT_FOUND');
+        expect(post.data.post).toBeNull();
+      }
+    });
+
+    it('exposes a topic with its board, space, author, first post and counters', async () => {
+      const topic = await createTopic(t, author.token, boardId, { title: 'Fields of a topic', tags: ['alpha'] });
+      const before = (await t.sql(`SELECT last_activity_at FROM topics WHERE id = $1`, [topic.id]))[0].last_activity_at as Date;
+      await new Promise((r) => setTimeout(r, 5));
+      await reply(t, other.token, topic.id, 'a reply');
+      const res = expectOk(
+        await t.gql(
+          `query($id: ID!) { topic(id: $id) { id kind title state pinned closed locked tags replyCount reactionCount createdAt lastActivityAt
+             board { id } space { id } author { id handle } firstPost { id number author { id } topic { id } } acceptedAnswer { id } unreadCount } }`,
+          { id: topic.id },
+        ),
+      ).topic;
+      expect(res).toMatchObject({
+        id: topic.id, kind: 'DISCUSSION', title: 'Fields of a topic', state: 'VISIBLE', pinned: false, closed: false, locked: false,
+        tags: ['alpha'], replyCount: 1, reactionCount: 0, board: { id: boardId }, space: { id: spaceId },
+        author: { id: author.id, handle: author.handle }, firstPost: { id: topic.firstPostId, number: 1, author: { id: author.id }, topic: { id: topic.id } },
+        acceptedAnswer: null, unreadCount: null,
+      });
+      expect(new Date(res.lastActivityAt).getTime()).toBeGreaterThan(before.getTime());
+    });
+  });
+
+  describe('a RESTRICTED space, seen by a customer', () => {
+    it('never shows its topics or posts in any field, counts included', async () => {
+      const staff = await makeGroup(t);
+      const employee = await makeUser(t, { groups: [staff] });
+      const customer = await makeUser(t);
+      const writer = await makeUser(t);
+      const internal = await makeSpace(t, 'RESTRICTED', [{ groupId: staff, level: 'PARTICIPATE' }, { userId: writer.id, level: 'PARTICIPATE' }]);
+      const internalBoard = await makeBoard(t, internal.id);
+      const secret = await createTopic(t, writer.token, internalBoard, { title: 'Internal roadmap', body: 'internal words' });
+      const secretReply = await reply(t, employee.token, secret.id, 'more internal words');
+      await createTopic(t, writer.token, boardId, { title: 'A public one', body: 'public words' });
+
+      const probes = {
+        topic: `query($id: ID!) { topic(id: $id) { title } }`,
+        post: `query($id: ID!) { post(id: $id) { bodyHtml } }`,
+        board: `query($id: ID!) { board(id: $id) { topics { totalCount edges { node { title } } } } }`,
+        profile: `query($h: String!) { user(handle: $h) { posts(first: 100) { totalCount edges { node { bodyHtml topic { title } } } } } }`,
+      };
+      const asCustomer = {
+        topic: await t.gql(probes.topic, { id: secret.id }, { token: customer.token }),
+        post: await t.gql(probes.post, { id: secretReply.id }, { token: customer.token }),
+        firstPost: await t.gql(probes.post, { id: secret.firstPostId }, { token: customer.token }),
+        board: await t.gql(probes.board, { id: internalBoard }, { token: customer.token }),
+        profile: await t.gql(probes.profile, { h: writer.handle }, { token: customer.token }),
+      };
+      expectError(asCustomer.topic, 'NOT_FOUND');
+      expectError(asCustomer.post, 'NOT_FOUND');
+      expectError(asCustomer.firstPost, 'NOT_FOUND');
+      expect(asCustomer.board.data.board).toBeNull();
+      expect(asCustomer.profile.data.user.posts.totalCount).toBe(1);
+      for (const res of Object.values(asCustomer)) expect(JSON.stringify(res)).not.toMatch(/internal words|Internal roadmap/i);
+      // Replying or reacting by id is NOT_FOUND too, as if it did not exist.
+      expectError(await t.gql(REPLY, { input: { topicId: secret.id, body: 'hello?' } }, { token: customer.token }), 'NOT_FOUND');
+      expectError(await t.gql(`mutation($i: ReactionInput!) { react(input: $i) { id } }`, { i: { postId: secretReply.id, kind: 'LIKE' } }, { token: customer.token }), 'NOT_FOUND');
+      // The same probes as an employee do see it (so the checks above can fail).
+      expect(expectOk(await t.gql(probes.topic, { id: secret.id }, { token: employee.token })).topic.title).toBe('Internal roadmap');
+      expect(expectOk(await t.gql(probes.board, { id: internalBoard }, { token: employee.token })).board.topics.totalCount).toBe(1);
+      expect(expectOk(await t.gql(probes.profile, { h: writer.handle }, { token: employee.token })).user.posts.totalCount).toBe(2);
+    });
+
+    it('lets a READ grantee read but not write', async () => {
+      const readers = await makeGroup(t);
+      const reader = await makeUser(t, { groups: [readers] });
+      const writer = await makeUser(t);
+      const space = await makeSpace(t, 'RESTRICTED', [{ groupId: readers, level: 'READ' }, { userId: writer.id, level: 'PARTICIPATE' }]);
+      const board = await makeBoard(t, space.id);
+      const topic = await createTopic(t, writer.token, board);
+      expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: topic.id }, { token: reader.token }));
+      const before = await forumRowCounts(t);
+      expectError(await t.gql(REPLY, { input: { topicId: topic.id, body: 'me too' } }, { token: reader.token }), 'FORBIDDEN');
+      expectError(await t.gql(CREATE_TOPIC, { input: { boardId: board, title: 'Mine', body: 'x' } }, { token: reader.token }), 'FORBIDDEN');
+      expectError(await t.gql(`mutation($i: ReactionInput!) { react(input: $i) { id } }`, { i: { postId: topic.firstPostId, kind: 'LIKE' } }, { token: reader.token }), 'FORBIDDEN');
+      expect(await forumRowCounts(t)).toEqual(before);
+    });
+  });
+
+  describe('boards that are not forums', () => {
+    it('refuse topics for now (BAD_USER_INPUT, nothing written)', async () => {
+      for (const kind of ['IDEAS', 'KNOWLEDGE'] as const) {
+        const board = await makeBoard(t, spaceId, kind);
+        const before = await forumRowCounts(t);
+        const err = expectError(await t.gql(CREATE_TOPIC, { input: { boardId: board, title: 'Not here', body: 'x' } }, { token: author.token }), 'BAD_USER_INPUT');
+        expect(err.extensions.fields).toEqual([{ field: 'boardId', message: expect.stringMatching(/not open yet/) }]);
+        expect(await forumRowCounts(t)).toEqual(before);
+      }
+    });
+  });
+
+  describe('pending, hidden and deleted topics', () => {
+    it('shows each state only to those allowed, by id and in lists, with matching counts', async () => {
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+      const board = await makeBoard(t, space.id);
+      const visible = await createTopic(t, author.token, board, { title: 'Visible topic' });
+      const pending = await createTopic(t, author.token, board, { title: 'Pending topic' });
+      const hidden = await createTopic(t, author.token, board, { title: 'Hidden topic' });
+      const deleted = await createTopic(t, author.token, board, { title: 'Deleted topic' });
+      await setTopicState(t, pending.id, 'PENDING');
+      await setTopicState(t, hidden.id, 'HIDDEN');
+      await setTopicState(t, deleted.id, 'DELETED');
+
+      const listed = async (token?: string) => {
+        const conn = expectOk(await t.gql(BOARD_TOPICS, { b: board, first: 100 }, { token })).board.topics;
+        expect(conn.totalCount).toBe(conn.edges.length);
+        return new Set(ids(conn));
+      };
+      expect(await listed(undefined)).toEqual(new Set([visible.id]));
+      expect(await listed(other.token)).toEqual(new Set([visible.id]));
+      expect(await listed(author.token)).toEqual(new Set([visible.id, pending.id]));
+      expect(await listed(mod.token)).toEqual(new Set([visible.id, pending.id, hidden.id]));
+
+      const byId = async (id: string, token?: string) => {
+        const res = await t.gql(`query($id: ID!) { topic(id: $id) { id state firstPost { bodyHtml } } }`, { id }, { token });
+        return res.errors ? res.errors[0].extensions.code : res.data.topic.state;
+      };
+      expect(await byId(pending.id, other.token)).toBe('NOT_FOUND');
+      expect(await byId(pending.id, author.token)).toBe('PENDING');
+      expect(await byId(pending.id, mod.token)).toBe('PENDING');
+      expect(await byId(hidden.id, other.token)).toBe('NOT_FOUND');
+      expect(await byId(hidden.id, undefined)).toBe('NOT_FOUND');
+      expect(await byId(hidden.id, mod.token)).toBe('HIDDEN');
+      expect(await byId(deleted.id, author.token)).toBe('NOT_FOUND');
+      expect(await byId(deleted.id, mod.token)).toBe('DELETED');
+      // The first post of a topic others may not see is not reachable by id either.
+      expectError(await t.gql(`query($id: ID!) { post(id: $id) { id } }`, { id: pending.firstPostId }, { token: other.token }), 'NOT_FOUND');
+      // Profile activity follows the same rule.
+      const profile = async (token?: string) =>
+        expectOk(await t.gql(`query($h: String!) { user(handle: $h) { posts(first: 100) { totalCount edges { node { id topic { id } } } } } }`, { h: author.handle }, { token })).user.posts;
+      const otherSees = await profile(other.token);
+      expect(ids(otherSees)).toEqual(expect.arrayContaining([visible.firstPostId]));
+      expect(ids(otherSees)).not.toEqual(expect.arrayContaining([pending.firstPostId]));
+      expect(ids(otherSees).filter((id) => [pending.firstPostId, hidden.firstPostId, deleted.firstPostId].includes(id))).toEqual([]);
+      const selfSees = await profile(author.token);
+      expect(ids(selfSees)).toEqual(expect.arrayContaining([visible.firstPostId, pending.firstPostId, hidden.firstPostId]));
+      expect(ids(selfSees)).not.toContain(deleted.firstPostId);
+      expect(selfSees.totalCount).toBe(otherSees.totalCount + 2);
+    });
+
+    it('leaves pending posts of others out of a topic page and its count; shows hidden ones as placeholders', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const pending = await reply(t, other.token, topic.id, 'awaiting approval');
+      const hidden = await reply(t, other.token, topic.id, 'hidden words');
+      await reply(t, author.token, topic.id, 'a visible reply');
+      await setPostState(t, pending.id, 'PENDING');
+      await setPostState(t, hidden.id, 'HIDDEN');
+      const q = `query($id: ID!) { topic(id: $id) { posts { totalCount edges { node { id number state bodyHtml bodySource placeholder reactions { kind } myReactions revisions { number } } } } } }`;
+      const page = async (token?: string) => expectOk(await t.gql(q, { id: topic.id }, { token })).topic.posts;
+
+      const asAuthor = await page(author.token);
+      expect(asAuthor.totalCount).toBe(3);
+      expect(asAuthor.edges.map((e: any) => e.node.number)).toEqual([1, 3, 4]);
+      expect(asAuthor.edges[1].node).toEqual({
+        id: hidden.id, number: 3, state: 'HIDDEN', bodyHtml: null, bodySource: null,
+        placeholder: 'This post was hidden by a moderator.', reactions: [], myReactions: [], revisions: [],
+      });
+      expect(JSON.stringify(asAuthor)).not.toMatch(/hidden words|awaiting approval/);
+
+      const asReplier = await page(other.token);
+      expect(asReplier.edges.map((e: any) => e.node.number)).toEqual([1, 2, 3, 4]);
+      expect(asReplier.edges[2].node.bodyHtml).toContain('hidden words');
+      expect(asReplier.totalCount).toBe(4);
+
+      const asMod = await page(mod.token);
+      expect(asMod.totalCount).toBe(4);
+      expect(asMod.edges[1].node.bodyHtml).toContain('awaiting approval');
+    });
+  });
+
+  describe('revisions', () => {
+    it('gives the source of every version to the author and moderators only', async () => {
+      const topic = await createTopic(t, author.token, boardId, { body: 'my phone is 555-0100' });
+      const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+      expectOk(await t.gql(EDIT, { input: { postId: topic.firstPostId, body: 'call me', reason: 'removed my number' } }, { token: author.token }));
+      expectOk(await t.gql(EDIT, { input: { postId: topic.firstPostId, body: 'call me, please' } }, { token: mod.token }));
+      const q = `query($id: ID!) { post(id: $id) { bodySource revisions { number reason bodySource editor { id } createdAt } } }`;
+      const seen = async (token?: string) => expectOk(await t.gql(q, { id: topic.firstPostId }, { token })).post;
+      for (const token of [author.token, mod.token]) {
+        const p = await seen(token);
+        expect(p.bodySource).toBe('call me, please');
+        expect(p.revisions.map((r: any) => [r.number, r.reason, r.bodySource, r.editor.id])).toEqual([
+          [1, null, 'my phone is 555-0100', author.id],
+          [2, 'removed my number', 'call me', author.id],
+          [3, null, 'call me, please', mod.id],
+        ]);
+      }
+      for (const token of [other.token, undefined]) {
+        const p = await seen(token);
+        expect(p.bodySource).toBeNull();
+        expect(p.revisions.map((r: any) => [r.number, r.reason, r.bodySource, r.editor.id])).toEqual([
+          [1, null, null, author.id],
+          [2, 'removed my number', null, author.id],
+          [3, null, null, mod.id],
+        ]);
+        expect(JSON.stringify(p)).not.toContain('555-0100');
+      }
+    });
+
+    it('replaces mentions on edit and records who edited and why', async () => {
+      const topic = await createTopic(t, author.token, boardId, { body: `hi @${other.handle}` });
+      const r = await reply(t, other.token, topic.id, 'plain');
+      expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: `now @${mod.handle} and @${author.handle} and @nobody_here` } }, { token: other.token }));
+      const mentions = await t.sql(`SELECT user_id FROM post_mentions WHERE post_id = $1 ORDER BY user_id`, [r.id]);
+      expect(mentions.map((m) => m.user_id)).toEqual([mod.id, author.id].sort());
+      expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: 'no one' } }, { token: other.token }));
+      expect(await t.sql(`SELECT user_id FROM post_mentions WHERE post_id = $1`, [r.id])).toEqual([]);
+      const [ev] = await t.sql(`SELECT version, payload FROM outbox WHERE aggregate_id = $1 AND type = 'post.updated' ORDER BY id DESC LIMIT 1`, [r.id]);
+      const [row] = await t.sql(`SELECT version FROM posts WHERE id = $1`, [r.id]);
+      expect(ev.version).toBe(row.version);
+      expect(row.version).toBe(3);
+      expect(ev.payload).toMatchObject({ postId: r.id, topicId: topic.id, boardId, spaceId, editorId: other.id, mentionedUserIds: [] });
+    });
+  });
+
+  describe('input validation writes nothing', () => {
+    let topic: { id: string; firstPostId: string };
+    let replyId: string;
+    beforeAll(async () => {
+      topic = await createTopic(t, author.token, boardId);
+      replyId = (await reply(t, other.token, topic.id)).id;
+    });
+
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`;
+    const REACT = `mutation($input: ReactionInput!) { react(input: $input) { id } }`;
+    const MARK = `mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`;
+    const cases: Array<[string, () => [string, Record<string, unknown>, string], string]> = [
+      ['reply: empty body', () => [REPLY, { input: { topicId: topic.id, body: '' } }, 'author'], 'body'],
+      ['reply: body over 100,000 characters', () => [REPLY, { input: { topicId: topic.id, body: 'y'.repeat(100_001) } }, 'author'], 'body'],
+      ['reply: malformed topic id', () => [REPLY, { input: { topicId: 'abc', body: 'x' } }, 'author'], 'topicId'],
+      ['reply: malformed replyToPostId', () => [REPLY, { input: { topicId: topic.id, body: 'x', replyToPostId: 'abc' } }, 'author'], 'replyToPostId'],
+      ['reply: replyToPostId of no post', () => [REPLY, { input: { topicId: topic.id, body: 'x', replyToPostId: newId() } }, 'author'], 'replyToPostId'],
+      ['edit: empty body', () => [EDIT, { input: { postId: topic.firstPostId, body: '' } }, 'author'], 'body'],
+      ['edit: reason over 200 characters', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', reason: 'r'.repeat(201) } }, 'author'], 'reason'],
+      ['edit: title too short', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', title: ' a ' } }, 'author'], 'title'],
+      ['edit: bad tag', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', tags: ['-dash-first'] } }, 'author'], 'tags'],
+      ['edit: too many tags', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', tags: ['a', 'b', 'c', 'd', 'e', 'f'] } }, 'author'], 'tags'],
+      ['edit: title on a reply', () => [EDIT, { input: { postId: replyId, body: 'x', title: 'A new title' } }, 'other'], 'title'],
+      ['react: unknown kind', () => [REACT, { input: { postId: replyId, kind: 'LOVE' } }, 'author'], 'input'],
+      ['react: malformed post id', () => [REACT, { input: { postId: 'abc', kind: 'LIKE' } }, 'author'], 'postId'],
+      ['status: nothing to change', () => [STATUS, { input: { topicId: topic.id } }, 'mod'], 'pinned'],
+      ['markRead: post number 0', () => [MARK, { input: { topicId: topic.id, postNumber: 0 } }, 'author'], 'postNumber'],
+      ['createTopic: too many tags after dedup', () => [CREATE_TOPIC, { input: { boardId, title: 'Tags', body: 'x', tags: ['a', 'A', 'b', 'c', 'd', 'e', 'f'] } }, 'author'], 'tags'],
+      ['createTopic: title of spaces only', () => [CREATE_TOPIC, { input: { boardId, title: '        ', body: 'x' } }, 'author'], 'title'],
+    ];
+    it.each(cases)('%s → BAD_USER_INPUT naming the field', async (_name, make, field) => {
+      const [query, vars, who] = make();
+      const token = { author: author.token, other: other.token, mod: mod.token }[who];
+      const before = await forumRowCounts(t);
+      const err = expectError(await t.gql(query, vars, { token }), 'BAD_USER_INPUT');
+      if (field !== 'input') expect(err.extensions.fields?.map((f) => f.field)).toContain(field);
+      expect(await forumRowCounts(t)).toEqual(before);
+    });
+  });
+
+  describe('cursors and page sizes', () => {
+    it('refuses first > 100, first < 1 and forged cursors on every list', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const lists = {
+        board: (args: string) => [`query($id: ID!) { board(id: $id) { topics(${args}) { totalCount } } }`, { id: boardId }] as const,
+        posts: (args: string) => [`query($id: ID!) { topic(id: $id) { posts(${args}) { totalCount } } }`, { id: topic.id }] as const,
+        profile: (args: string) => [`query($h: String!) { user(handle: $h) { posts(${args}) { totalCount } } }`, { h: author.handle }] as const,
+      };
+      const forged = [
+        'not base64 at all!',
+        encodeCursor(['x']),
+        encodeCursor([true, 'garbage', newId()]),
+        encodeCursor([false, '2026-02-31 10:00:00+00', newId()]),
+        encodeCursor([1e12]),
+        encodeCursor([-1]),
+        encodeCursor(['2026-11-23 10:00:00+00', 'not-a-uuid']),
+        encodeCursor(['2026-13-01 10:00:00+00', newId()]),
+      ];
+      for (const [name, list] of Object.entries(lists)) {
+        for (const args of ['first: 101', 'first: 0', 'first: -5', ...forged.map((c) => `after: "${c}"`)]) {
+          const [q, vars] = list(args);
+          const res = await t.gql(q, vars, { token: author.token });
+          if (res.errors?.[0]?.extensions.code !== 'BAD_USER_INPUT') throw new Error(`${name}(${args}): ${JSON.stringify(res.errors ?? res.data)}`);
+        }
+        const [q, vars] = list('first: 100');
+        expectOk(await t.gql(q, vars, { token: author.token }));
+      }
+      // A cursor made for one sort is refused by another whose keys it cannot hold.
+      const top = expectOk(await t.gql(BOARD_TOPICS, { b: boardId, first: 1, sort: 'TOP' })).board.topics.pageInfo.endCursor;
+      expectError(await t.gql(BOARD_TOPICS, { b: boardId, first: 1, sort: 'NEWEST', after: top }), 'BAD_USER_INPUT');
+    });
+
+    it('orders TOP by replies and reactions, pinned first, across pages', async () => {
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+      const board = await makeBoard(t, space.id);
+      const quiet = await createTopic(t, author.token, board, { title: 'Quiet' });
+      const busy = await createTopic(t, author.token, board, { title: 'Busy' });
+      const liked = await createTopic(t, author.token, board, { title: 'Liked' });
+      const pinned = await createTopic(t, author.token, board, { title: 'Pinned' });
+      await reply(t, other.token, busy.id);
+      await reply(t, other.token, busy.id); // top_score 4
+      await t.gql(`mutation($i: ReactionInput!) { react(input: $i) { id } }`, { i: { postId: liked.firstPostId, kind: 'LIKE' } }, { token: other.token });
+      await t.gql(`mutation($i: ReactionInput!) { react(input: $i) { id } }`, { i: { postId: liked.firstPostId, kind: 'THANKS' } }, { token: other.token });
+      await t.gql(`mutation($i: ReactionInput!) { react(input: $i) { id } }`, { i: { postId: liked.firstPostId, kind: 'LIKE' } }, { token: mod.token }); // top_score 3
+      expectOk(await t.gql(`mutation($i: TopicStatusInput!) { setTopicStatus(input: $i) { id } }`, { i: { topicId: pinned.id, pinned: true } }, { token: mod.token }));
+      const seen: string[] = [];
+      let after: string | null = null;
+      do {
+        const page: any = expectOk(await t.gql(BOARD_TOPICS, { b: board, first: 1, sort: 'TOP', after })).board.topics;
+        seen.push(...ids(page));
+        after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      } while (after);
+      expect(seen).toEqual([pinned.id, busy.id, liked.id, quiet.id]);
+    });
+  });
+
+  describe('deleting and restoring', () => {
+    it('keeps reply and reaction counters right, clears nothing it should keep, and writes versioned events', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const r = await reply(t, other.token, topic.id, 'to be deleted');
+      for (const [token, kind] of [[author.token, 'LIKE'], [mod.token, 'LIKE'], [author.token, 'THANKS']] as const) {
+        expectOk(await t.gql(`mutation($i: ReactionInput!) { react(input: $i) { id } }`, { i: { postId: r.id, kind } }, { token }));
+      }
+      const counters = async () => (await t.sql(`SELECT reply_count, reaction_count FROM topics WHERE id = $1`, [topic.id]))[0];
+      expect(await counters()).toEqual({ reply_count: 1, reaction_count: 3 });
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: r.id }, { token: mod.token }));
+      expect(await counters()).toEqual({ reply_count: 0, reaction_count: 0 });
+      const [row] = await t.sql(`SELECT state, deleted_by, deleted_at IS NOT NULL AS stamped, version FROM posts WHERE id = $1`, [r.id]);
+      expect(row).toMatchObject({ state: 'DELETED', deleted_by: mod.id, stamped: true });
+      // Deleting twice changes nothing.
+      const before = await forumRowCounts(t);
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: r.id }, { token: mod.token }));
+      expect(await forumRowCounts(t)).toEqual(before);
+      // Reactions cannot land on a deleted post.
+      expectError(await t.gql(`mutation($i: ReactionInput!) { react(input: $i) { id } }`, { i: { postId: r.id, kind: 'LAUGH' } }, { token: author.token }), 'BAD_USER_INPUT');
+      // Editing it is refused until it is restored.
+      expectError(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: 'back?' } }, { token: other.token }), 'CONFLICT');
+      const restored = expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { state bodyHtml reactions { kind count } } }`, { id: r.id }, { token: mod.token })).restorePost;
+      expect(restored).toEqual({ state: 'VISIBLE', bodyHtml: expect.stringContaining('to be deleted'), reactions: [{ kind: 'LIKE', count: 2 }, { kind: 'THANKS', count: 1 }] });
+      expect(await counters()).toEqual({ reply_count: 1, reaction_count: 3 });
+      const events = await t.sql(`SELECT type, aggregate_type, version, payload FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [r.id]);
+      expect(events.map((e) => e.type)).toEqual(['post.created', 'reaction.updated', 'reaction.updated', 'reaction.updated', 'post.deleted', 'post.restored']);
+      expect(events.map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect((await t.sql(`SELECT version FROM posts WHERE id = $1`, [r.id]))[0].version).toBe(6);
+      for (const e of events) expect(e.payload).toMatchObject({ postId: r.id, topicId: topic.id, spaceId, boardId });
+    });
+
+    it('deleting post 1 deletes the topic; restoring it brings the topic back', async () => {
+      const topic = await createTopic(t, author.token, boardId, { title: 'Comes back' });
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: author.token }));
+      expect((await t.sql(`SELECT state FROM topics WHERE id = $1`, [topic.id]))[0].state).toBe('DELETED');
+      expectError(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: author.token }), 'NOT_FOUND');
+      expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: mod.token }));
+      expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { state firstPost { state } } }`, { id: topic.id }, { token: other.token })).topic).toEqual({
+        state: 'VISIBLE', firstPost: { state: 'VISIBLE' },
+      });
+      const types = (await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [topic.id])).map((e) => e.type);
+      expect(types).toEqual(['topic.created', 'topic.deleted', 'topic.restored']);
+    });
+  });
+
+  describe('closed and locked topics', () => {
+    it('closed: no replies but edits; locked: neither; moderators exempt; refusals write nothing', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const r = await reply(t, other.token, topic.id, 'before closing');
+      const STATUS = `mutation($i: TopicStatusInput!) { setTopicStatus(input: $i) { closed locked pinned } }`;
+      const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { bodyHtml } }`;
+      expectOk(await t.gql(STATUS, { i: { topicId: topic.id, closed: true } }, { token: mod.token }));
+      let before = await forumRowCounts(t);
+      const closed = expectError(await t.gql(REPLY, { input: { topicId: topic.id, body: 'too late' } }, { token: other.token }), 'FORBIDDEN');
+      expect(closed.message).toMatch(/closed/);
+      expect(await forumRowCounts(t)).toEqual(before);
+      expect(expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'edited while closed' } }, { token: other.token })).editPost.bodyHtml).toContain('edited while closed');
+      expectOk(await t.gql(STATUS, { i: { topicId: topic.id, closed: false, locked: true } }, { token: mod.token }));
+      before = await forumRowCounts(t);
+      expect(expectError(await t.gql(REPLY, { input: { topicId: topic.id, body: 'x' } }, { token: other.token }), 'FORBIDDEN').message).toMatch(/locked/);
+      expect(expectError(await t.gql(EDIT, { input: { postId: r.id, body: 'x' } }, { token: other.token }), 'FORBIDDEN').message).toMatch(/locked/);
+      expect(await forumRowCounts(t)).toEqual(before);
+      expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'moderated' } }, { token: mod.token }));
+      expectOk(await t.gql(REPLY, { input: { topicId: topic.id, body: 'staff' } }, { token: mod.token }));
+      const events = await t.sql(`SELECT version, payload FROM outbox WHERE aggregate_id = $1 AND type = 'topic.updated' ORDER BY id`, [topic.id]);
+      expect(events.map((e) => [e.payload.closed, e.payload.locked])).toEqual([[true, false], [false, true]]);
+    });
+
+    it('is for moderators only, and anonymous users are asked to sign in', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const STATUS = `mutation($i: TopicStatusInput!) { setTopicStatus(input: $i) { id } }`;
+      const before = await forumRowCounts(t);
+      expectError(await t.gql(STATUS, { i: { topicId: topic.id, pinned: true } }, { token: author.token }), 'FORBIDDEN');
+      expectError(await t.gql(STATUS, { i: { topicId: topic.id, pinned: true } }), 'UNAUTHENTICATED');
+      expectError(await t.gql(REPLY, { input: { topicId: topic.id, body: 'anon' } }), 'UNAUTHENTICATED');
+      expect(await forumRowCounts(t)).toEqual(before);
+    });
+  });
+
+  describe('reactions', () => {
+    it('keeps counters exact under concurrent toggles', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const fans = await Promise.all(Array.from({ length: 8 }, () => makeUser(t)));
+      const REACT = `mutation($i: ReactionInput!) { react(input: $i) { id } }`;
+      const UNREACT = `mutation($i: ReactionInput!) { unreact(input: $i) { id } }`;
+      await Promise.all(fans.flatMap((f) => [
+        t.gql(REACT, { i: { postId: topic.firstPostId, kind: 'LIKE' } }, { token: f.token }),
+        t.gql(REACT, { i: { postId: topic.firstPostId, kind: 'LIKE' } }, { token: f.token }),
+        t.gql(REACT, { i: { postId: topic.firstPostId, kind: 'INSIGHTFUL' } }, { token: f.token }),
+      ]));
+      await Promise.all(fans.slice(0, 3).map((f) => t.gql(UNREACT, { i: { postId: topic.firstPostId, kind: 'INSIGHTFUL' } }, { token: f.token })));
+      const [post] = await t.sql(`SELECT reaction_counts, reaction_total FROM posts WHERE id = $1`, [topic.firstPostId]);
+      expect(post).toEqual({ reaction_counts: { LIKE: 8, INSIGHTFUL: 5 }, reaction_total: 13 });
+      expect((await t.sql(`SELECT count(*)::int AS n FROM reactions WHERE post_id = $1`, [topic.firstPostId]))[0].n).toBe(13);
+      expect((await t.sql(`SELECT reaction_count FROM topics WHERE id = $1`, [topic.id]))[0].reaction_count).toBe(13);
+      const seen = expectOk(await t.gql(`query($id: ID!) { post(id: $id) { reactions { kind count } myReactions } }`, { id: topic.firstPostId }, { token: fans[0].token })).post;
+      expect(seen).toEqual({ reactions: [{ kind: 'LIKE', count: 8 }, { kind: 'INSIGHTFUL', count: 5 }], myReactions: ['LIKE'] });
+      expect(expectOk(await t.gql(`query($id: ID!) { post(id: $id) { myReactions } }`, { id: topic.firstPostId })).post.myReactions).toEqual([]);
+      // Only one event per real change (the duplicate LIKEs changed nothing).
+      expect((await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND type = 'reaction.updated'`, [topic.firstPostId]))[0].n).toBe(8 + 8 + 3);
+    });
+
+    it('refuses reactions on your own post and writes nothing', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const before = await forumRowCounts(t);
+      expectError(await t.gql(`mutation($i: ReactionInput!) { react(input: $i) { id } }`, { i: { postId: topic.firstPostId, kind: 'LIKE' } }, { token: author.token }), 'FORBIDDEN');
+      expect(await forumRowCounts(t)).toEqual(before);
+    });
+  });
+
+  describe('accepted answers', () => {
+    it('unaccepts, and only for the asker or a moderator', async () => {
+      const q = await createTopic(t, author.token, boardId, { kind: 'QUESTION' });
+      const a = await reply(t, other.token, q.id, 'the answer');
+      const ACCEPT = `mutation($id: ID!) { acceptAnswer(postId: $id) { acceptedAnswer { id bodyHtml } } }`;
+      const UNACCEPT = `mutation($id: ID!) { unacceptAnswer(topicId: $id) { acceptedAnswer { id } } }`;
+      expect(expectOk(await t.gql(ACCEPT, { id: a.id }, { token: author.token })).acceptAnswer.acceptedAnswer.id).toBe(a.id);
+      expectError(await t.gql(UNACCEPT, { id: q.id }, { token: other.token }), 'FORBIDDEN');
+      expect(expectOk(await t.gql(UNACCEPT, { id: q.id }, { token: author.token })).unacceptAnswer.acceptedAnswer).toBeNull();
+      expect((await t.sql(`SELECT accepted_post_id FROM topics WHERE id = $1`, [q.id]))[0].accepted_post_id).toBeNull();
+      const events = await t.sql(`SELECT version, payload FROM outbox WHERE aggregate_id = $1 AND type = 'topic.updated' ORDER BY id`, [q.id]);
+      expect(events.map((e) => e.payload.acceptedPostId)).toEqual([a.id, null]);
+      const [row] = await t.sql(`SELECT version FROM topics WHERE id = $1`, [q.id]);
+      expect(events[events.length - 1].version).toBe(row.version);
+      // A hidden reply cannot be accepted.
+      const hidden = await reply(t, other.token, q.id, 'hidden answer');
+      await setPostState(t, hidden.id, 'HIDDEN');
+      expectError(await t.gql(ACCEPT, { id: hidden.id }, { token: mod.token }), 'BAD_USER_INPUT');
+    });
+  });
+
+  describe('read state', () => {
+    it('shows unread counts per topic in lists and refuses unreadable topics', async () => {
+      const space = await makeSpace(t, 'PUBLIC');
+      const board = await makeBoard(t, space.id);
+      const a = await createTopic(t, author.token, board);
+      const b = await createTopic(t, author.token, board);
+      await reply(t, other.token, a.id);
+      await reply(t, other.token, a.id);
+      const hidden = await reply(t, other.token, a.id);
+      await setPostState(t, hidden.id, 'HIDDEN');
+      expectOk(await t.gql(`mutation($i: MarkReadInput!) { markRead(input: $i) { id } }`, { i: { topicId: a.id, postNumber: 2 } }, { token: mod.token }));
+      const list = expectOk(await t.gql(`query($b: ID!) { board(id: $b) { topics { edges { node { id unreadCount } } } } }`, { b: board }, { token: mod.token })).board.topics;
+      const unread = Object.fromEntries(list.edges.map((e: any) => [e.node.id, e.node.unreadCount]));
+      expect(unread).toEqual({ [a.id]: 1, [b.id]: 1 });
+      const secret = await createTopic(t, author.token, board);
+      await setTopicState(t, secret.id, 'PENDING');
+      const before = await forumRowCounts(t);
+      expectError(await t.gql(`mutation($i: MarkReadInput!) { markRead(input: $i) { id } }`, { i: { topicId: secret.id, postNumber: 1 } }, { token: other.token }), 'NOT_FOUND');
+      expect(await forumRowCounts(t)).toEqual(before);
+    });
+  });
+
+  describe('profile activity', () => {
+    it('pages newest first by keyset without gaps or duplicates, with a matching count', async () => {
+      const writer = await makeUser(t);
+      const topic = await createTopic(t, writer.token, boardId);
+      const mine = [topic.firstPostId];
+      for (let i = 0; i < 6; i++) mine.push((await reply(t, writer.token, topic.id, `post ${i}`)).id);
+      const q = `query($h: String!, $after: String) { user(handle: $h) { posts(first: 3, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id author { id } } } } } }`;
+      const seen: string[] = [];
+      let after: string | null = null;
+      do {
+        const page: any = expectOk(await t.gql(q, { h: writer.handle, after })).user.posts;
+        expect(page.totalCount).toBe(7);
+        for (const e of page.edges) expect(e.node.author.id).toBe(writer.id);
+        seen.push(...ids(page));
+        after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      } while (after);
+      expect(seen).toEqual([...mine].reverse());
+    });
+
+    it('costs a fixed number of statements whatever the page size', async () => {
+      const writer = await makeUser(t);
+      const topic = await createTopic(t, writer.token, boardId);
+      for (let i = 0; i < 30; i++) await reply(t, writer.token, topic.id, `post ${i}`);
+      const q = `query($h: String!, $first: Int) { user(handle: $h) { posts(first: $first) { totalCount edges { node { id bodyHtml author { handle } topic { title } reactions { kind } myReactions } } } } }`;
+      const few = await t.countStatements(() => t.gql(q, { h: writer.handle, first: 3 }, { token: other.token }));
+      const many = await t.countStatements(async () => {
+        expect(expectOk(await t.gql(q, { h: writer.handle, first: 31 }, { token: other.token })).user.posts.edges).toHaveLength(31);
+      });
+      expect(many.count).toBe(few.count);
+      expect(many.count).toBeLessThanOrEqual(8);
+    });
+  });
+
+  describe('sanitization end to end', () => {
+    it('strips scripts, handlers and javascript: links from replies and edits, keeping the source as written', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const evil = '<script>alert(1)</script>\n\n[click](javascript:alert(1)) <a href="javascript:alert(2)">x</a> <img src=x onerror=alert(3)> [ok](JAVASCRIPT:alert(4)) <iframe src="https://evil.example"></iframe>';
+      const r = await reply(t, other.token, topic.id, evil);
+      const edited = expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { bodyHtml bodySource } }`, { input: { postId: topic.firstPostId, body: evil } }, { token: author.token })).editPost;
+      const read = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts { edges { node { bodyHtml } } } } }`, { id: topic.id })).topic.posts.edges.map((e: any) => e.node.bodyHtml);
+      // Escaped text (`&lt;script&gt;`) is harmless; what must never appear is a real tag or attribute.
+      const tags = (html: string) => html.match(/<[a-z][^>]*>/gi) ?? [];
+      for (const html of [r.bodyHtml, edited.bodyHtml, ...read]) {
+        expect(html).toContain('&lt;script&gt;');
+        for (const tag of tags(html)) {
+          expect(tag).not.toMatch(/^<(script|iframe|img|object|embed|style)/i);
+          expect(tag).not.toMatch(/\son\w+\s*=/i);
+          expect(tag).not.toMatch(/(href|src)\s*=\s*["']?\s*javascript:/i);
+        }
+      }
+      expect(edited.bodySource).toBe(evil);
+    });
+  });
+});
