@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin';
 import { registerDatabaseCommands } from './commands/database';
+import { registerEvalSpamCommands } from './commands/eval-spam';
 import { registerSchemaCommands } from './commands/schema';
 import { registerSeedCommands } from './commands/seed';
 
@@ -15,6 +16,7 @@ registerDatabaseCommands(program);
 registerAdminCommands(program);
 registerSeedCommands(program);
 registerSchemaCommands(program);
+registerEvalSpamCommands(program);
 
 program.parseAsync(process.argv).then(
   () => process.exit(process.exitCode ?? 0),
