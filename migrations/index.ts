@@ -1,4 +1,5 @@
 import { InitialSchema1763888400000 } from './1763888400000-initial-schema';
+import { ModerationAuditAndSanctions1763899200000 } from './1763899200000-moderation-audit-and-sanctions';
 
 /** Every migration, in order. Listed explicitly so the runner never depends on file globs. */
-export const migrations = [InitialSchema1763888400000];
+export const migrations = [InitialSchema1763888400000, ModerationAuditAndSanctions1763899200000];

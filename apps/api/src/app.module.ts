@@ -11,11 +11,12 @@ import { SessionsService } from '../../../libs/identity/src/sessions/sessions.se
 import { SpacesModule } from '../../../libs/spaces/src/spaces.module';
 import { ContentModule } from '../../../libs/content/src/content.module';
 import { ForumModule } from '../../../libs/forum/src/forum.module';
+import { ModerationModule } from '../../../libs/moderation/src/moderation.module';
 import { graphqlOptions } from './graphql.config';
 import { loggerOptions } from './logging';
 
 /** Feature modules, in dependency order. */
-export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule, ContentModule, ForumModule];
+export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule, ContentModule, ForumModule, ModerationModule];
 
 @Module({})
 export class AppModule {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin';
+import { registerAuditCommands } from './commands/audit';
 import { registerDatabaseCommands } from './commands/database';
 import { registerEvalSpamCommands } from './commands/eval-spam';
 import { registerSchemaCommands } from './commands/schema';
@@ -14,6 +15,7 @@ import { registerSeedCommands } from './commands/seed';
 const program = new Command('parvis').description('Parvis administration').showHelpAfterError();
 registerDatabaseCommands(program);
 registerAdminCommands(program);
+registerAuditCommands(program);
 registerSeedCommands(program);
 registerSchemaCommands(program);
 registerEvalSpamCommands(program);

@@ -39,19 +39,44 @@ export class AccessService {
              FROM spaces sp)`;
   }
 
+  /**
+   * SQL yielding the user's sanctions in force that restrict access, as JSON
+   * `[[kind, spaceId | null], ...]`: silences make spaces read-only, suspensions and
+   * bans take them away. They lift themselves when they expire.
+   */
+  static restrictionsSql(userIdExpr: string): string {
+    return `(SELECT COALESCE(json_agg(json_build_array(sa.kind, sa.space_id)), '[]') FROM sanctions sa
+              WHERE sa.user_id = ${userIdExpr} AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN')
+                AND sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now()))`;
+  }
+
   /** After a change to spaces or grants within a request, the next check reads them again. */
   invalidate(viewer: Viewer): void {
     viewer.forget('access:spaceRanks');
   }
 
-  /** Seeds the per-request cache from rows fetched with rawAccessSql. */
-  preload(viewer: Viewer, raw: Array<[string, string, number]>): void {
-    viewer.memoize('access:spaceRanks', () => Promise.resolve(this.ranksFromRaw(viewer, raw)));
+  /** Seeds the per-request cache from rows fetched with rawAccessSql and restrictionsSql. */
+  preload(viewer: Viewer, raw: Array<[string, string, number]>, restrictions: Array<[string, string | null]>): void {
+    viewer.memoize('access:spaceRanks', () => Promise.resolve(this.ranksFromRaw(viewer, raw, restrictions)));
   }
 
-  private ranksFromRaw(viewer: Viewer, raw: Array<[string, string, number]>): Map<string, number> {
+  /** Whether a sanction keeps the viewer from participating in the space (for a clear message). */
+  private silencedIn(viewer: Viewer, spaceId: string): boolean {
+    const silenced = viewer.peek<{ global: boolean; spaces: Set<string> }>('access:silenced');
+    return !!silenced && (silenced.global || silenced.spaces.has(spaceId));
+  }
+
+  private ranksFromRaw(viewer: Viewer, raw: Array<[string, string, number]>, restrictions: Array<[string, string | null]> = []): Map<string, number> {
     const ranks = new Map<string, number>();
     const user = viewer.user!;
+    const silenced = { global: false, spaces: new Set<string>() };
+    const barred = { global: false, spaces: new Set<string>() };
+    for (const [kind, spaceId] of restrictions) {
+      const target = kind === 'SILENCE' ? silenced : barred;
+      if (spaceId) target.spaces.add(spaceId);
+      else target.global = true;
+    }
+    viewer.memoize('access:silenced', () => silenced);
     for (const [id, visibility, granted] of raw) {
       if (user.role === 'ADMIN') {
         ranks.set(id, R.ADMIN);
@@ -60,6 +85,8 @@ export class AccessService {
       const base = visibility === 'RESTRICTED' ? R.NONE : R.PARTICIPATE;
       let rank = Math.max(base, Number(granted));
       if (user.role === 'MODERATOR' && rank >= R.READ) rank = Math.max(rank, R.MODERATE);
+      if (barred.global || barred.spaces.has(id)) rank = R.NONE;
+      else if (silenced.global || silenced.spaces.has(id)) rank = Math.min(rank, R.READ);
       if (rank > R.NONE) ranks.set(id, rank);
     }
     return ranks;
@@ -73,11 +100,11 @@ export class AccessService {
       for (const r of rows) ranks.set(r.id, R.READ);
       return ranks;
     }
-    const rows: Array<{ raw: Array<[string, string, number]> }> = await this.ds.query(
-      `SELECT ${AccessService.rawAccessSql('$1::uuid', '$2::uuid[]')} AS raw`,
+    const rows: Array<{ raw: Array<[string, string, number]>; restrictions: Array<[string, string | null]> }> = await this.ds.query(
+      `SELECT ${AccessService.rawAccessSql('$1::uuid', '$2::uuid[]')} AS raw, ${AccessService.restrictionsSql('$1::uuid')} AS restrictions`,
       [user.id, user.groupIds],
     );
-    return this.ranksFromRaw(viewer, rows[0].raw);
+    return this.ranksFromRaw(viewer, rows[0].raw, rows[0].restrictions);
   }
 
   async rankOn(viewer: Viewer, spaceId: string): Promise<number> {
@@ -106,6 +133,7 @@ export class AccessService {
     if (rank >= R[needed]) return rank;
     if (rank < R.READ) throw AppError.notFound(what);
     if (!viewer.signedIn) throw AppError.unauthenticated();
+    if (this.silencedIn(viewer, spaceId)) throw AppError.forbidden('You are silenced: you can read but not post, react, report or vote');
     throw AppError.forbidden(`You need ${needed} access in this space`);
   }
 

@@ -49,6 +49,12 @@ export class AuthService {
 
   async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
     await this.limiter.check([[SIGN_UP_PER_IP, meta.ip]]);
+    const banned: Array<{ hit: boolean }> = await this.ds.query(
+      `SELECT EXISTS (SELECT 1 FROM banned_emails WHERE email_lower = lower($1))
+           OR EXISTS (SELECT 1 FROM banned_ips WHERE ip = $2) AS hit`,
+      [normalizeEmail(input.email), meta.ip],
+    );
+    if (banned[0].hit) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
     const result = await this.createAccount(input, 'MEMBER', (m, userId) => this.sessions.issue(userId, meta, m));
     await this.limiter.hit(SIGN_UP_PER_IP, meta.ip);
     return { token: result.extra, user: Object.assign(result.user, { isAuthenticatedSelf: true }) };
@@ -117,8 +123,23 @@ export class AuthService {
       throw AppError.unauthenticated('Wrong login or password');
     }
     await this.limiter.clear(SIGN_IN_PER_LOGIN, loginKey);
+    await this.refuseSuspended(user.id);
     const token = await this.sessions.issue(user.id, meta);
     return { token, user: Object.assign(toUserModel(user), { isAuthenticatedSelf: true }) };
+  }
+
+  /** A site-wide suspension or ban in force keeps the account from signing in (after a correct password only). */
+  private async refuseSuspended(userId: string): Promise<void> {
+    const rows: Array<{ kind: string; expires_at: Date | null }> = await this.ds.query(
+      `SELECT kind, expires_at FROM sanctions
+        WHERE user_id = $1 AND space_id IS NULL AND kind IN ('SUSPEND', 'BAN')
+          AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+        ORDER BY expires_at DESC NULLS FIRST LIMIT 1`,
+      [userId],
+    );
+    const s = rows[0];
+    if (!s) return;
+    throw AppError.forbidden(s.expires_at ? `This account is suspended until ${new Date(s.expires_at).toISOString()}` : 'This account is banned');
   }
 
   async signOut(viewer: Viewer): Promise<boolean> {

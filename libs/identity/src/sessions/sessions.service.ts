@@ -25,6 +25,7 @@ interface SessionRow {
   trust_level: number;
   group_ids: string[];
   space_access: Array<[string, string, number]>;
+  restrictions: Array<[string, string | null]>;
 }
 
 /**
@@ -59,7 +60,8 @@ export class SessionsService {
     if (!token || token.length > 200) return Viewer.anonymous(ip);
     const rows: SessionRow[] = await this.ds.query(
       `SELECT s.id AS session_id, s.last_used_at, u.id, u.handle, u.role, u.trust_level, gm.group_ids,
-              ${AccessService.rawAccessSql('u.id', 'gm.group_ids')} AS space_access
+              ${AccessService.rawAccessSql('u.id', 'gm.group_ids')} AS space_access,
+              ${AccessService.restrictionsSql('u.id')} AS restrictions
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          CROSS JOIN LATERAL (SELECT ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id) AS group_ids) gm
@@ -79,7 +81,9 @@ export class SessionsService {
       row.session_id,
       ip,
     );
-    this.access.preload(viewer, row.space_access);
+    // A site-wide suspension or ban revokes sessions when issued; this catches any left.
+    if (row.restrictions.some(([kind, spaceId]) => spaceId === null && kind !== 'SILENCE')) return Viewer.anonymous(ip);
+    this.access.preload(viewer, row.space_access, row.restrictions);
     return viewer;
   }
 

@@ -1,0 +1,51 @@
+import { Command } from 'commander';
+import { createWriteStream } from 'node:fs';
+import { AuditLog, AuditRow } from '../../../../libs/moderation/src/audit/audit-log';
+import { withServices } from '../context';
+
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : JSON.stringify(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const COLUMNS: Array<keyof AuditRow> = ['id', 'at', 'actor_id', 'action', 'target_type', 'target_id', 'space_id', 'reason', 'before', 'after', 'prev_hash', 'hash'];
+
+export function registerAuditCommands(program: Command): void {
+  program
+    .command('audit:verify')
+    .description('Check the moderation log’s hash chain; exits 1 if an entry was altered or removed')
+    .action(() =>
+      withServices(async (app) => {
+        const result = await app.get(AuditLog).verify();
+        if (result.ok) {
+          console.log(`The moderation log is intact (${result.checked} entries).`);
+        } else {
+          console.error(`The moderation log was tampered with: entry ${result.problem!.id} is ${result.problem!.what === 'altered' ? 'altered' : 'not chained to the entry before it (an entry was removed or reordered)'}; ${result.checked} entries before it are intact.`);
+          process.exitCode = 1;
+        }
+      }),
+    );
+  program
+    .command('audit:export')
+    .description('Write the moderation log as CSV')
+    .requiredOption('--since <date>', 'ISO date or date-time, e.g. 2026-01-01')
+    .option('--out <file>', 'file to write (standard output by default)')
+    .action((opts: { since: string; out?: string }) =>
+      withServices(async (app) => {
+        const since = new Date(opts.since);
+        if (Number.isNaN(since.getTime())) throw new Error(`--since: not a date: ${opts.since}`);
+        const out = opts.out ? createWriteStream(opts.out) : process.stdout;
+        out.write(`${COLUMNS.join(',')}\n`);
+        let n = 0;
+        for await (const row of app.get(AuditLog).since(since)) {
+          out.write(`${COLUMNS.map((c) => csvField(row[c])).join(',')}\n`);
+          n++;
+        }
+        if (opts.out) {
+          await new Promise<void>((resolve) => (out as NodeJS.WritableStream).end(resolve));
+          console.log(`Wrote ${n} entries to ${opts.out}`);
+        }
+      }),
+    );
+}

@@ -1,0 +1,37 @@
+import { Args, Context, ID, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
+import { GqlContext } from '../../../core/src/graphql/context';
+import { UserModel } from '../../../identity/src/users/user.model';
+import { UsersLoader } from '../../../identity/src/users/users.loader';
+import { SpaceModel } from '../../../spaces/src/spaces/space.model';
+import { SpacesLoader } from '../../../spaces/src/spaces.loader';
+import { ModerationLogConnection, ModerationLogEntryModel } from './moderation-log.model';
+import { ModerationLogService } from './moderation-log.service';
+
+@Resolver(() => ModerationLogEntryModel)
+export class ModerationLogResolver {
+  constructor(
+    private readonly service: ModerationLogService,
+    private readonly users: UsersLoader,
+    private readonly spaces: SpacesLoader,
+  ) {}
+
+  @Query(() => ModerationLogConnection, { description: 'Moderators: the moderation log of a space, or of everything within reach. Newest first.' })
+  moderationLog(
+    @Args('spaceId', { type: () => ID, nullable: true }) spaceId: string | undefined,
+    @Args() args: PageArgs,
+    @Context() ctx: GqlContext,
+  ): Promise<Connection<ModerationLogEntryModel>> {
+    return this.service.list(ctx.viewer, spaceId, args);
+  }
+
+  @ResolveField(() => UserModel, { nullable: true, description: 'Null for automatic actions.' })
+  actor(@Parent() e: ModerationLogEntryModel, @Context() ctx: GqlContext) {
+    return e.actorId ? this.users.load(ctx.viewer, e.actorId) : null;
+  }
+
+  @ResolveField(() => SpaceModel, { nullable: true })
+  space(@Parent() e: ModerationLogEntryModel, @Context() ctx: GqlContext) {
+    return e.spaceId ? this.spaces.space(ctx.viewer, e.spaceId) : null;
+  }
+}

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AccessLevel } from '../../../access/src/access-level';
+import { AccessService } from '../../../access/src/access.service';
+import { AppError } from '../../../core/src/errors';
+import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid } from '../../../core/src/ids';
+import { AuditRow } from './audit-log';
+import { ModerationLogEntryModel, toLogModel } from './moderation-log.model';
+
+/**
+ * Reading the log: a space's moderators see that space's entries; global moderators
+ * and admins also see site-wide entries (global sanctions) and every space they can read.
+ */
+@Injectable()
+export class ModerationLogService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly access: AccessService,
+  ) {}
+
+  async list(viewer: Viewer, spaceId: string | undefined, args: PageArgs): Promise<Connection<ModerationLogEntryModel>> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    let spaces: string[];
+    let global = false;
+    if (spaceId) {
+      if (!isUuid(spaceId)) throw AppError.notFound('Space not found');
+      await this.access.require(viewer, spaceId, AccessLevel.MODERATE, 'Space not found');
+      spaces = [spaceId];
+    } else {
+      global = viewer.isGlobalModerator;
+      spaces = global ? await this.access.readableSpaceIds(viewer) : await this.access.moderatedSpaceIds(viewer);
+      if (!global && spaces.length === 0) throw AppError.forbidden('Only moderators read the moderation log');
+    }
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, 1);
+    if (after && !/^\d+$/.test(String(after[0]))) throw AppError.badField('after', 'is not a valid cursor');
+    const where = `(space_id = ANY($1::uuid[])${global ? ' OR space_id IS NULL' : ''})`;
+    const rows: AuditRow[] = await this.ds.query(
+      `SELECT * FROM moderation_log WHERE ${where} AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3`,
+      [spaces, after ? String(after[0]) : null, size + 1],
+    );
+    return toConnection(
+      rows,
+      size,
+      (r) => [String(r.id)],
+      toLogModel,
+      async () => (await this.ds.query(`SELECT count(*)::int AS n FROM moderation_log WHERE ${where}`, [spaces]))[0].n,
+    );
+  }
+}

@@ -1,0 +1,45 @@
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { GqlContext } from '../../../core/src/graphql/context';
+import { UserModel } from '../../../identity/src/users/user.model';
+import { UsersLoader } from '../../../identity/src/users/users.loader';
+import { SanctionInput } from './dto/sanction.inputs';
+import { SanctionModel } from './sanction.model';
+import { SanctionsService } from './sanctions.service';
+
+@Resolver(() => SanctionModel)
+export class SanctionsResolver {
+  constructor(
+    private readonly service: SanctionsService,
+    private readonly users: UsersLoader,
+  ) {}
+
+  @Mutation(() => SanctionModel, { description: 'Moderators: warn, silence, suspend or ban a user, in one space or site-wide.' })
+  sanctionUser(@Args('input') input: SanctionInput, @Context() ctx: GqlContext) {
+    return this.service.sanction(ctx.viewer, input);
+  }
+
+  @Mutation(() => SanctionModel)
+  liftSanction(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext) {
+    return this.service.lift(ctx.viewer, id);
+  }
+
+  @Mutation(() => SanctionModel, { description: 'The warned user acknowledges a warning.' })
+  acknowledgeWarning(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext) {
+    return this.service.acknowledge(ctx.viewer, id);
+  }
+
+  @Query(() => [SanctionModel], { description: 'The viewer’s own sanctions, newest first.' })
+  mySanctions(@Context() ctx: GqlContext) {
+    return this.service.mine(ctx.viewer);
+  }
+
+  @Query(() => [SanctionModel], { description: 'Moderators: a user’s sanctions within their reach.' })
+  userSanctions(@Args('userId', { type: () => ID }) userId: string, @Context() ctx: GqlContext) {
+    return this.service.ofUser(ctx.viewer, userId);
+  }
+
+  @ResolveField(() => UserModel)
+  user(@Parent() s: SanctionModel, @Context() ctx: GqlContext) {
+    return this.users.load(ctx.viewer, s.userId);
+  }
+}

@@ -1,0 +1,183 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
+import { AccessService } from '../../../access/src/access.service';
+import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid, newId } from '../../../core/src/ids';
+import { AuditLog } from '../audit/audit-log';
+import { SanctionInput } from './dto/sanction.inputs';
+import { SANCTION_COLUMNS, SanctionKind, SanctionModel, SanctionRow, toSanctionModel } from './sanction.model';
+
+/** Site-wide power: 0 member, 1 global moderator, 2 admin. */
+const POWER: Record<GlobalRole, number> = { MEMBER: 0, MODERATOR: 1, ADMIN: 2 };
+
+@Injectable()
+export class SanctionsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly access: AccessService,
+    private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /** The target as a viewer, to ask the access policy what they may do. */
+  private async targetViewer(userId: string): Promise<Viewer | null> {
+    const rows: Array<{ id: string; handle: string; role: GlobalRole; trust_level: number; group_ids: string[] }> = await this.ds.query(
+      `SELECT u.id, u.handle, u.role, u.trust_level, ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id) AS group_ids
+         FROM users u WHERE u.id = $1`,
+      [userId],
+    );
+    const r = rows[0];
+    return r ? new Viewer({ id: r.id, handle: r.handle, role: r.role, trustLevel: r.trust_level, groupIds: r.group_ids }) : null;
+  }
+
+  /**
+   * Who may sanction whom: a space's moderators within that space, global moderators
+   * and admins anywhere; nobody sanctions an admin, themselves, or a moderator of the
+   * same or higher rank.
+   */
+  private async authorize(viewer: Viewer, target: Viewer, spaceId: string | null): Promise<void> {
+    if (!viewer.user) throw AppError.unauthenticated();
+    if (target.id === viewer.id) throw AppError.badField('userId', 'you cannot sanction yourself');
+    const actorPower = POWER[viewer.user.role];
+    const targetPower = POWER[target.user!.role];
+    if (target.user!.role === 'ADMIN') throw AppError.forbidden('Admins cannot be sanctioned');
+    if (spaceId === null) {
+      if (actorPower < 1) throw AppError.forbidden('Site-wide sanctions need a global moderator or an admin');
+      if (targetPower >= actorPower) throw AppError.forbidden('You cannot sanction a moderator of your rank');
+      return;
+    }
+    const actorRank = await this.access.require(viewer, spaceId, AccessLevel.MODERATE, 'Space not found');
+    const targetRank = await this.access.rankOn(target, spaceId);
+    if (targetRank >= LEVEL_RANK.MODERATE && (targetPower >= actorPower && targetRank >= actorRank)) {
+      throw AppError.forbidden('You cannot sanction a moderator of your rank');
+    }
+  }
+
+  async sanction(viewer: Viewer, input: SanctionInput): Promise<SanctionModel> {
+    const spaceId = input.spaceId ?? null;
+    const timed = input.kind === SanctionKind.SILENCE || input.kind === SanctionKind.SUSPEND;
+    if (timed && !input.durationHours) throw AppError.badField('durationHours', `is required for ${input.kind}`);
+    if (!timed && input.durationHours) throw AppError.badField('durationHours', `does not apply to ${input.kind}`);
+    if ((input.banEmail || input.banIp) && (input.kind !== SanctionKind.BAN || spaceId !== null)) {
+      throw AppError.badField(input.banEmail ? 'banEmail' : 'banIp', 'applies to site-wide bans only');
+    }
+    const target = await this.targetViewer(input.userId);
+    if (!target) throw AppError.notFound('User not found');
+    await this.authorize(viewer, target, spaceId);
+
+    const row = await this.uow.run(async (tx) => {
+      const [s] = await tx.query<SanctionRow>(
+        `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)
+         RETURNING ${SANCTION_COLUMNS}`,
+        [newId(), input.userId, input.kind, spaceId, input.reason, viewer.id, input.durationHours ?? null],
+      );
+      let revokedSessions = 0;
+      // A site-wide suspension or ban ends every session at once.
+      if (spaceId === null && (input.kind === SanctionKind.SUSPEND || input.kind === SanctionKind.BAN)) {
+        revokedSessions = (await tx.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`, [input.userId])).length;
+      }
+      if (input.banEmail) {
+        await tx.query(
+          `INSERT INTO banned_emails (email_lower, sanction_id) SELECT lower(email), $2 FROM users WHERE id = $1 AND email IS NOT NULL ON CONFLICT DO NOTHING`,
+          [input.userId, s.id],
+        );
+      }
+      if (input.banIp) {
+        await tx.query(
+          `INSERT INTO banned_ips (ip, sanction_id) SELECT DISTINCT ip, $2 FROM sessions WHERE user_id = $1 AND ip IS NOT NULL ON CONFLICT DO NOTHING`,
+          [input.userId, s.id],
+        );
+      }
+      await this.audit.append(tx, {
+        actorId: viewer.id,
+        action: 'sanction.create',
+        targetType: 'user',
+        targetId: input.userId,
+        spaceId,
+        reason: input.reason,
+        after: { sanctionId: s.id, kind: s.kind, expiresAt: s.expires_at, banEmail: !!input.banEmail, banIp: !!input.banIp, revokedSessions },
+      });
+      await tx.emit({
+        type: 'user.sanctioned',
+        aggregateType: 'user',
+        aggregateId: input.userId,
+        payload: { userId: input.userId, sanctionId: s.id, kind: s.kind, spaceId, issuedBy: viewer.id },
+      });
+      return s;
+    });
+    return toSanctionModel(row);
+  }
+
+  private async load(id: string): Promise<SanctionRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    return (await this.ds.query(`SELECT ${SANCTION_COLUMNS} FROM sanctions WHERE id = $1`, [id]))[0];
+  }
+
+  async lift(viewer: Viewer, id: string): Promise<SanctionModel> {
+    if (!viewer.user) throw AppError.unauthenticated();
+    const s = await this.load(id);
+    if (!s) throw AppError.notFound('Sanction not found');
+    const target = await this.targetViewer(s.user_id);
+    await this.authorize(viewer, target!, s.space_id).catch((err: AppError) => {
+      throw err.code === 'NOT_FOUND' ? AppError.notFound('Sanction not found') : err;
+    });
+    if (!s.active) return toSanctionModel(s);
+    const row = await this.uow.run(async (tx) => {
+      const [lifted] = await tx.query<SanctionRow>(
+        `UPDATE sanctions SET lifted_at = now(), lifted_by = $2 WHERE id = $1 RETURNING ${SANCTION_COLUMNS}`,
+        [id, viewer.id],
+      );
+      await tx.query(`DELETE FROM banned_emails WHERE sanction_id = $1`, [id]);
+      await tx.query(`DELETE FROM banned_ips WHERE sanction_id = $1`, [id]);
+      await this.audit.append(tx, {
+        actorId: viewer.id,
+        action: 'sanction.lift',
+        targetType: 'user',
+        targetId: s.user_id,
+        spaceId: s.space_id,
+        before: { sanctionId: id, kind: s.kind, expiresAt: s.expires_at },
+      });
+      await tx.emit({ type: 'user.sanction_lifted', aggregateType: 'user', aggregateId: s.user_id, payload: { userId: s.user_id, sanctionId: id } });
+      return lifted;
+    });
+    return toSanctionModel(row);
+  }
+
+  /** The user acknowledges a warning addressed to them. */
+  async acknowledge(viewer: Viewer, id: string): Promise<SanctionModel> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    const s = await this.load(id);
+    if (!s || s.user_id !== viewer.id) throw AppError.notFound('Sanction not found');
+    if (s.kind !== SanctionKind.WARNING) throw AppError.badField('id', 'only warnings are acknowledged');
+    const [row] = rowsOf<SanctionRow>(
+      await this.ds.query(`UPDATE sanctions SET acknowledged_at = COALESCE(acknowledged_at, now()) WHERE id = $1 RETURNING ${SANCTION_COLUMNS}`, [id]),
+    );
+    return toSanctionModel(row);
+  }
+
+  /** The viewer's own sanctions (warnings to acknowledge, silences...), newest first. */
+  async mine(viewer: Viewer): Promise<SanctionModel[]> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    const rows: SanctionRow[] = await this.ds.query(`SELECT ${SANCTION_COLUMNS} FROM sanctions WHERE user_id = $1 ORDER BY created_at DESC`, [viewer.id]);
+    return rows.map(toSanctionModel);
+  }
+
+  /** A user's sanctions, for moderators: site-wide ones and those in spaces the viewer moderates. */
+  async ofUser(viewer: Viewer, userId: string): Promise<SanctionModel[]> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    const moderated = await this.access.moderatedSpaceIds(viewer);
+    if (!viewer.isGlobalModerator && moderated.length === 0) throw AppError.forbidden('Only moderators see sanctions');
+    if (!isUuid(userId)) return [];
+    const rows: SanctionRow[] = await this.ds.query(
+      `SELECT ${SANCTION_COLUMNS} FROM sanctions
+        WHERE user_id = $1 AND (space_id = ANY($2::uuid[]) OR (space_id IS NULL AND $3))
+        ORDER BY created_at DESC`,
+      [userId, moderated, viewer.isGlobalModerator],
+    );
+    return rows.map(toSanctionModel);
+  }
+}
