@@ -82,13 +82,13 @@ export class SanctionsService {
       }
       if (input.banEmail) {
         await tx.query(
-          `INSERT INTO banned_emails (email_lower, sanction_id) SELECT lower(email), $2 FROM users WHERE id = $1 AND email IS NOT NULL ON CONFLICT DO NOTHING`,
+          `INSERT INTO banned_emails (email_lower, sanction_id) SELECT lower(email), $2::uuid FROM users WHERE id = $1 AND email IS NOT NULL ON CONFLICT DO NOTHING`,
           [input.userId, s.id],
         );
       }
       if (input.banIp) {
         await tx.query(
-          `INSERT INTO banned_ips (ip, sanction_id) SELECT DISTINCT ip, $2 FROM sessions WHERE user_id = $1 AND ip IS NOT NULL ON CONFLICT DO NOTHING`,
+          `INSERT INTO banned_ips (ip, sanction_id) SELECT DISTINCT ip, $2::uuid FROM sessions WHERE user_id = $1 AND ip IS NOT NULL ON CONFLICT DO NOTHING`,
           [input.userId, s.id],
         );
       }

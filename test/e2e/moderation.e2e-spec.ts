@@ -1,0 +1,158 @@
+import { hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { AuditLog } from '../../libs/moderation/src/audit/audit-log';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id kind active expiresAt spaceId user { id } } }`;
+const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id active liftedAt } }`;
+const CREATE = `mutation($input: CreateTopicInput!) { createTopic(input: $input) { id } }`;
+const ME = `{ me { id } }`;
+
+describe('moderation: sanctions and the moderation log', () => {
+  let t: TestApp;
+  let spaceA: { id: string; slug: string };
+  let spaceB: { id: string; slug: string };
+  let boardA: string;
+  let boardB: string;
+  let modA: TestUser;
+  let globalMod: TestUser;
+  let admin: TestUser;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    modA = await makeUser(t);
+    globalMod = await makeUser(t, { role: 'MODERATOR' });
+    admin = await makeUser(t, { role: 'ADMIN' });
+    spaceA = await makeSpace(t, 'PUBLIC', [{ userId: modA.id, level: 'MODERATE' }]);
+    spaceB = await makeSpace(t, 'PUBLIC');
+    boardA = await makeBoard(t, spaceA.id);
+    boardB = await makeBoard(t, spaceB.id);
+  });
+  afterAll(() => t.close());
+
+  const counts = async () => (await t.sql(`SELECT (SELECT count(*) FROM sanctions)::int AS s, (SELECT count(*) FROM moderation_log)::int AS l`))[0];
+
+  it('silences a member in one space: they still read, but cannot post or react there', async () => {
+    const member = await makeUser(t);
+    const other = await makeUser(t);
+    const topic = await createTopic(t, other.token, boardA);
+    const s = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SILENCE', reason: 'Flooding the help board', durationHours: 24, spaceId: spaceA.id } }, { token: modA.token })).sanctionUser;
+    expect(s).toMatchObject({ kind: 'SILENCE', active: true, spaceId: spaceA.id, user: { id: member.id } });
+    expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: topic.id }, { token: member.token })).topic.id).toBe(topic.id);
+    const refused = expectError(await t.gql(CREATE, { input: { boardId: boardA, title: 'Still here', body: 'x' } }, { token: member.token }), 'FORBIDDEN');
+    expect(refused.message).toMatch(/silenced/);
+    expectError(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: topic.firstPostId, kind: 'LIKE' } }, { token: member.token }), 'FORBIDDEN');
+    expectOk(await t.gql(CREATE, { input: { boardId: boardB, title: 'Elsewhere is fine', body: 'x' } }, { token: member.token }));
+    // Lifting restores participation at once.
+    expectOk(await t.gql(LIFT, { id: s.id }, { token: modA.token }));
+    expectOk(await t.gql(CREATE, { input: { boardId: boardA, title: 'Back again', body: 'x' } }, { token: member.token }));
+  });
+
+  it('keeps a space moderator inside their space and below their rank', async () => {
+    const member = await makeUser(t);
+    const peer = await makeUser(t);
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, 3)`, [spaceA.id, peer.id]);
+    const before = await counts();
+    const base = { userId: member.id, kind: 'WARNING', reason: 'Please stay on topic' };
+    expectError(await t.gql(SANCTION, { input: { ...base, spaceId: spaceB.id } }, { token: modA.token }), 'FORBIDDEN');
+    expectError(await t.gql(SANCTION, { input: base }, { token: modA.token }), 'FORBIDDEN');
+    expectError(await t.gql(SANCTION, { input: { ...base, userId: peer.id, spaceId: spaceA.id } }, { token: modA.token }), 'FORBIDDEN');
+    expectError(await t.gql(SANCTION, { input: { ...base, userId: admin.id } }, { token: globalMod.token }), 'FORBIDDEN');
+    expectError(await t.gql(SANCTION, { input: { ...base, userId: globalMod.id } }, { token: (await makeUser(t, { role: 'MODERATOR' })).token }), 'FORBIDDEN');
+    expectError(await t.gql(SANCTION, { input: { ...base, userId: peer.id, spaceId: spaceA.id } }, { token: member.token }), 'FORBIDDEN');
+    expectError(await t.gql(SANCTION, { input: base }), 'UNAUTHENTICATED');
+    expect(await counts()).toEqual(before);
+    // A global moderator may sanction the space moderator; an admin may sanction a global moderator.
+    expectOk(await t.gql(SANCTION, { input: { ...base, userId: peer.id, spaceId: spaceA.id } }, { token: globalMod.token }));
+    expectOk(await t.gql(SANCTION, { input: { ...base, userId: globalMod.id } }, { token: admin.token }));
+  });
+
+  it.each([
+    [{ kind: 'SILENCE' }, 'durationHours'],
+    [{ kind: 'WARNING', durationHours: 5 }, 'durationHours'],
+    [{ kind: 'BAN', durationHours: 5 }, 'durationHours'],
+    [{ kind: 'SUSPEND', durationHours: 0 }, 'durationHours'],
+    [{ kind: 'WARNING', reason: 'x' }, 'reason'],
+    [{ kind: 'SUSPEND', durationHours: 5, banEmail: true }, 'banEmail'],
+    [{ kind: 'SCOLD' }, 'kind'],
+  ])('refuses bad sanction input %# and writes nothing', async (patch, field) => {
+    const member = await makeUser(t);
+    const before = await counts();
+    const err = expectError(await t.gql(SANCTION, { input: { userId: member.id, reason: 'A proper reason', ...patch } }, { token: globalMod.token }), 'BAD_USER_INPUT');
+    if (err.extensions.fields) expect(err.extensions.fields.map((f) => f.field)).toContain(field);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('suspends site-wide: sessions stop at once, sign-in is refused, and it lifts itself on expiry', async () => {
+    const password = 'suspended password';
+    const member = await makeUser(t, { passwordHash: await hashPassword(password) });
+    const s = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SUSPEND', reason: 'Harassment', durationHours: 168 } }, { token: globalMod.token })).sanctionUser;
+    expect(expectOk(await t.gql(ME, {}, { token: member.token })).me).toBeNull();
+    const signIn = `mutation($i: SignInInput!) { signIn(input: $i) { token } }`;
+    const refused = expectError(await t.gql(signIn, { i: { login: member.handle, password } }, { ip: '198.51.100.9' }), 'FORBIDDEN');
+    expect(refused.message).toMatch(/suspended until/);
+    await t.sql(`UPDATE sanctions SET expires_at = now() - interval '1 second' WHERE id = $1`, [s.id]);
+    const token = expectOk(await t.gql(signIn, { i: { login: member.handle, password } }, { ip: '198.51.100.9' })).signIn.token;
+    expect(expectOk(await t.gql(ME, {}, { token })).me.id).toBe(member.id);
+  });
+
+  it('bans with e-mail and IP bans that stop new sign-ups until lifted', async () => {
+    const member = await makeUser(t);
+    await t.sql(`UPDATE sessions SET ip = '203.0.113.5' WHERE user_id = $1`, [member.id]);
+    const s = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'BAN', reason: 'Spam ring', banEmail: true, banIp: true } }, { token: admin.token })).sanctionUser;
+    expect(s.expiresAt).toBeNull();
+    const signUp = `mutation($i: SignUpInput!) { signUp(input: $i) { token } }`;
+    expectError(await t.gql(signUp, { i: { email: member.email.toUpperCase(), handle: 'comeback1', password: 'another long password' } }, { ip: '192.0.2.200' }), 'FORBIDDEN');
+    expectError(await t.gql(signUp, { i: { email: 'fresh@example.com', handle: 'comeback2', password: 'another long password' } }, { ip: '203.0.113.5' }), 'FORBIDDEN');
+    expectOk(await t.gql(LIFT, { id: s.id }, { token: admin.token }));
+    expectOk(await t.gql(signUp, { i: { email: 'fresh@example.com', handle: 'comeback2', password: 'another long password' } }, { ip: '203.0.113.5' }));
+  });
+
+  it('bars a user from one space with a space suspension', async () => {
+    const member = await makeUser(t);
+    expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SUSPEND', reason: 'Cool off', durationHours: 2, spaceId: spaceA.id } }, { token: modA.token }));
+    expect(expectOk(await t.gql(`query($s: String!) { space(slug: $s) { id } }`, { s: spaceA.slug }, { token: member.token })).space).toBeNull();
+    expect(expectOk(await t.gql(`query($s: String!) { space(slug: $s) { id } }`, { s: spaceB.slug }, { token: member.token })).space).not.toBeNull();
+    expect(expectOk(await t.gql(ME, {}, { token: member.token })).me.id).toBe(member.id);
+  });
+
+  it('delivers warnings to acknowledge', async () => {
+    const member = await makeUser(t);
+    const other = await makeUser(t);
+    const s = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'WARNING', reason: 'Mind the tone', spaceId: spaceA.id } }, { token: modA.token })).sanctionUser;
+    const mine = expectOk(await t.gql(`{ mySanctions { id kind reason acknowledgedAt } }`, {}, { token: member.token })).mySanctions;
+    expect(mine).toEqual([{ id: s.id, kind: 'WARNING', reason: 'Mind the tone', acknowledgedAt: null }]);
+    const ACK = `mutation($id: ID!) { acknowledgeWarning(id: $id) { acknowledgedAt } }`;
+    expectError(await t.gql(ACK, { id: s.id }, { token: other.token }), 'NOT_FOUND');
+    expect(expectOk(await t.gql(ACK, { id: s.id }, { token: member.token })).acknowledgeWarning.acknowledgedAt).not.toBeNull();
+    expectError(await t.gql(`query($u: ID!) { userSanctions(userId: $u) { id } }`, { u: member.id }, { token: other.token }), 'FORBIDDEN');
+    expect(expectOk(await t.gql(`query($u: ID!) { userSanctions(userId: $u) { id } }`, { u: member.id }, { token: modA.token })).userSanctions).toHaveLength(1);
+  });
+
+  it('logs every sanction in an append-only, hash-chained log that moderators can read', async () => {
+    const q = `query($s: ID) { moderationLog(spaceId: $s, first: 100) { totalCount edges { node { action targetType reason actor { id } space { id } hash } } } }`;
+    const forA = expectOk(await t.gql(q, { s: spaceA.id }, { token: modA.token })).moderationLog;
+    expect(forA.totalCount).toBeGreaterThan(3);
+    expect(forA.edges.every((e: any) => e.node.space?.id === spaceA.id)).toBe(true);
+    expect(forA.edges.map((e: any) => e.node.action)).toEqual(expect.arrayContaining(['sanction.create', 'sanction.lift']));
+    expectError(await t.gql(q, { s: spaceB.id }, { token: modA.token }), 'FORBIDDEN');
+    expectError(await t.gql(q, {}, { token: (await makeUser(t)).token }), 'FORBIDDEN');
+    const all = expectOk(await t.gql(q, {}, { token: globalMod.token })).moderationLog;
+    expect(all.totalCount).toBeGreaterThan(forA.totalCount);
+
+    const audit = t.get(AuditLog);
+    expect((await audit.verify()).ok).toBe(true);
+    await expect(t.sql(`UPDATE moderation_log SET reason = 'rewritten'`)).rejects.toThrow(/append-only/);
+    await expect(t.sql(`DELETE FROM moderation_log`)).rejects.toThrow(/append-only/);
+
+    // Someone with the power to bypass the trigger still cannot hide it.
+    const ids = (await t.sql(`SELECT id FROM moderation_log ORDER BY id`)).map((r) => String(r.id));
+    await t.sql(`ALTER TABLE moderation_log DISABLE TRIGGER moderation_log_no_change`);
+    await t.sql(`UPDATE moderation_log SET reason = 'nothing happened' WHERE id = $1`, [ids[2]]);
+    expect(await audit.verify()).toMatchObject({ ok: false, checked: 2, problem: { id: ids[2], what: 'altered' } });
+    await t.sql(`DELETE FROM moderation_log WHERE id = $1`, [ids[2]]);
+    expect(await audit.verify()).toMatchObject({ ok: false, problem: { id: ids[3], what: 'broken-chain' } });
+    await t.sql(`ALTER TABLE moderation_log ENABLE TRIGGER moderation_log_no_change`);
+  });
+});
