@@ -18,6 +18,14 @@ import { authorOf, POST_COLUMNS, PostsRepository } from './posts.repository';
 import { toUserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 
+/** The event verb of a state change: deleted, restored, hidden, unhidden, approved, rejected. */
+export function stateVerb(from: ContentState, to: ContentState): string {
+  if (to === ContentState.DELETED) return from === ContentState.PENDING ? 'rejected' : 'deleted';
+  if (to === ContentState.HIDDEN) return 'hidden';
+  if (to === ContentState.VISIBLE) return from === ContentState.HIDDEN ? 'unhidden' : from === ContentState.PENDING ? 'approved' : 'restored';
+  return 'pending';
+}
+
 @Injectable()
 export class PostsService {
   constructor(
@@ -198,7 +206,23 @@ export class PostsService {
    * Moves a post between states, keeping the topic's counters (visible replies,
    * reactions) and accepted answer right in the same transaction.
    */
-  private async changeState(tx: Tx, viewer: Viewer, post: PostModel, topic: TopicModel, to: ContentState): Promise<PostRow> {
+  private changeState(tx: Tx, viewer: Viewer, post: PostModel, topic: TopicModel, to: ContentState): Promise<PostRow> {
+    return this.applyState(tx, viewer.id, post, topic, to);
+  }
+
+  /**
+   * Every move between content states (delete, restore, hide, unhide, approve, reject)
+   * goes through here, by people or by automatic moderation (actorId null): it keeps the
+   * topic's counters and accepted answer right and emits the matching event. Callers
+   * check who may do it.
+   */
+  async applyState(
+    tx: Tx,
+    actorId: string | null,
+    post: { id: string; number: number },
+    topic: { id: string; boardId: string; spaceId: string },
+    to: ContentState,
+  ): Promise<PostRow & { was: ContentState }> {
     const [row] = await tx.query<PostRow & { was: ContentState }>(
       `UPDATE posts p SET state = $2,
               deleted_at = CASE WHEN $2 = 'DELETED' THEN now() ELSE NULL END,
@@ -206,7 +230,7 @@ export class PostsService {
               version = version + 1, updated_at = now()
         FROM (SELECT state AS was FROM posts WHERE id = $1 FOR NO KEY UPDATE) old
         WHERE p.id = $1 RETURNING ${POST_COLUMNS}, old.was`,
-      [post.id, to, viewer.id],
+      [post.id, to, actorId],
     );
     const wasVisible = row.was === ContentState.VISIBLE;
     const isVisible = to === ContentState.VISIBLE;
@@ -217,7 +241,7 @@ export class PostsService {
         `UPDATE topics SET state = $2, reaction_count = reaction_count + $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version`,
         [topic.id, to, delta * row.reaction_total],
       );
-      await tx.emit({ type: to === ContentState.DELETED ? 'topic.deleted' : 'topic.restored', aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: ids });
+      await tx.emit({ type: `topic.${stateVerb(row.was, to)}`, aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: ids });
     } else if (delta !== 0) {
       await tx.query(
         `UPDATE topics SET reply_count = reply_count + $2, reaction_count = reaction_count + $3,
@@ -227,7 +251,7 @@ export class PostsService {
         [topic.id, delta, delta * row.reaction_total, post.id],
       );
     }
-    await tx.emit({ type: to === ContentState.DELETED ? 'post.deleted' : 'post.restored', aggregateType: 'post', aggregateId: post.id, version: row.version, payload: ids });
+    await tx.emit({ type: `post.${stateVerb(row.was, to)}`, aggregateType: 'post', aggregateId: post.id, version: row.version, payload: { ...ids, from: row.was, to } });
     return row;
   }
 
