@@ -1,5 +1,6 @@
 import { InitialSchema1763888400000 } from './1763888400000-initial-schema';
 import { ModerationAuditAndSanctions1763899200000 } from './1763899200000-moderation-audit-and-sanctions';
+import { ReportsAndReviewQueue1763902800000 } from './1763902800000-reports-and-review-queue';
 
 /** Every migration, in order. Listed explicitly so the runner never depends on file globs. */
-export const migrations = [InitialSchema1763888400000, ModerationAuditAndSanctions1763899200000];
+export const migrations = [InitialSchema1763888400000, ModerationAuditAndSanctions1763899200000, ReportsAndReviewQueue1763902800000];

@@ -1,0 +1,347 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
+import { AccessService } from '../../../access/src/access.service';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Connection, decodeCursor, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid, newId } from '../../../core/src/ids';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
+import { ForumLoaders } from '../../../forum/src/forum.loaders';
+import { ContentState } from '../../../forum/src/forum.enums';
+import { PostsService } from '../../../forum/src/posts/posts.service';
+import { AuditLog } from '../audit/audit-log';
+import { ModeratePostInput, ModerationAction, ReportInput, ResolveReviewInput, ReviewQueueArgs } from './dto/report.inputs';
+import {
+  ReportModel, ReportRow, ReportTargetType, ReviewAction, ReviewDecision, ReviewEventModel, ReviewItemModel, ReviewItemRow,
+  ReviewSort, ReviewStatus, toReportModel, toReviewItemModel,
+} from './review.model';
+
+export const REPORTS_PER_DAY: RateRule = { bucket: 'report:user', limit: 20, windowSeconds: 86_400 };
+/** About three reports from established (trust level 2) members. */
+export const DEFAULT_AUTO_HIDE_THRESHOLD = 8;
+const CLAIM_MINUTES = 30;
+const STAFF_WEIGHT = 5;
+/** A reporter's record counts once more than this many of their reports were decided. */
+const RECORD_AFTER = 5;
+
+const ITEM_COLUMNS = `id, space_id, target_type, target_id, kind, status, score, auto_hidden, claimed_by, claimed_until,
+  resolved_by, resolved_at, decision_note, created_at`;
+
+/** Moderation transitions of a post: from which states, to which state. */
+const TRANSITIONS: Record<ModerationAction, { from: ContentState[]; to: ContentState }> = {
+  HIDE: { from: [ContentState.VISIBLE, ContentState.PENDING], to: ContentState.HIDDEN },
+  UNHIDE: { from: [ContentState.HIDDEN], to: ContentState.VISIBLE },
+  DELETE: { from: [ContentState.VISIBLE, ContentState.PENDING, ContentState.HIDDEN], to: ContentState.DELETED },
+  RESTORE: { from: [ContentState.DELETED], to: ContentState.VISIBLE },
+  APPROVE: { from: [ContentState.PENDING], to: ContentState.VISIBLE },
+  REJECT: { from: [ContentState.PENDING], to: ContentState.DELETED },
+};
+
+interface Target {
+  spaceId: string | null;
+  authorId: string | null;
+  /** The post whose state stands for the target (the first post for a topic). */
+  post: { id: string; number: number; state: ContentState; topic: { id: string; boardId: string; spaceId: string } } | null;
+}
+
+@Injectable()
+export class ReportsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly access: AccessService,
+    private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
+    private readonly limiter: RateLimiter,
+    private readonly forum: ForumLoaders,
+    private readonly posts: PostsService,
+  ) {}
+
+  /** What is reported, as the reporter can see it; NOT_FOUND for anything they cannot. */
+  private async target(viewer: Viewer, type: ReportTargetType, id: string): Promise<Target> {
+    if (type === ReportTargetType.USER) {
+      const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM users WHERE id = $1`, [id]);
+      if (!rows[0]) throw AppError.notFound('User not found');
+      return { spaceId: null, authorId: id, post: null };
+    }
+    const post = type === ReportTargetType.POST ? await this.forum.post(viewer, id) : await this.firstPostOf(viewer, id);
+    if (!post || post.view !== 'full') throw AppError.notFound(type === ReportTargetType.POST ? 'Post not found' : 'Topic not found');
+    const topic = await this.forum.topic(viewer, post.topicId);
+    if (!topic) throw AppError.notFound('Topic not found');
+    return {
+      spaceId: post.spaceId,
+      authorId: post.authorId,
+      post: { id: post.id, number: post.number, state: post.state, topic: { id: topic.id, boardId: topic.boardId, spaceId: topic.spaceId } },
+    };
+  }
+
+  private async firstPostOf(viewer: Viewer, topicId: string) {
+    const topic = await this.forum.topic(viewer, topicId);
+    return topic ? this.forum.firstPost(viewer, topic.id) : null;
+  }
+
+  /**
+   * A report's weight: 5 for staff, else 1 + the reporter's trust level; once more than
+   * five of their reports were decided, multiplied by 0.5 + the share that was upheld.
+   */
+  private async weigh(viewer: Viewer, spaceId: string | null): Promise<{ weight: number; breakdown: Record<string, unknown> }> {
+    const staff = viewer.isGlobalModerator || (spaceId !== null && (await this.access.rankOn(viewer, spaceId)) >= LEVEL_RANK.MODERATE);
+    const base = staff ? STAFF_WEIGHT : 1 + (viewer.user?.trustLevel ?? 0);
+    const [record] = await this.ds.query(
+      `SELECT count(*) FILTER (WHERE status = 'UPHELD')::int AS upheld, count(*) FILTER (WHERE status IN ('UPHELD', 'REJECTED'))::int AS decided
+         FROM reports WHERE reporter_id = $1`,
+      [viewer.id],
+    );
+    const counts = record.decided > RECORD_AFTER;
+    const multiplier = counts ? 0.5 + record.upheld / record.decided : 1;
+    const weight = Math.round(base * multiplier * 100) / 100;
+    return {
+      weight,
+      breakdown: {
+        base,
+        basis: staff ? 'staff' : `trust level ${viewer.user?.trustLevel ?? 0}`,
+        record: { decided: record.decided, upheld: record.upheld, counted: counts, multiplier: Math.round(multiplier * 100) / 100 },
+        weight,
+      },
+    };
+  }
+
+  private async threshold(spaceId: string | null): Promise<number> {
+    if (!spaceId) return Number.POSITIVE_INFINITY;
+    const [row] = await this.ds.query(`SELECT (moderation->>'autoHideThreshold')::numeric AS t FROM spaces WHERE id = $1`, [spaceId]);
+    return row?.t ? Number(row.t) : DEFAULT_AUTO_HIDE_THRESHOLD;
+  }
+
+  async report(viewer: Viewer, input: ReportInput): Promise<ReportModel> {
+    if (!viewer.user) throw AppError.unauthenticated();
+    if (input.reason === 'OTHER' && !input.note) throw AppError.badField('note', 'is required when the reason is OTHER');
+    const target = await this.target(viewer, input.targetType, input.targetId);
+    if (target.authorId === viewer.id) throw AppError.badField('targetId', 'you cannot report yourself or your own content');
+    // Reporting is participating: readers, silenced users and anonymous visitors cannot.
+    if (target.spaceId) await this.access.require(viewer, target.spaceId, AccessLevel.PARTICIPATE);
+    await this.limiter.check([[REPORTS_PER_DAY, viewer.user.id]]);
+    const { weight, breakdown } = await this.weigh(viewer, target.spaceId);
+    const threshold = await this.threshold(target.spaceId);
+
+    const report = await this.uow.run(async (tx) => {
+      const [item] = await tx.query<ReviewItemRow>(
+        `INSERT INTO review_items (id, space_id, target_type, target_id, kind, score) VALUES ($1, $2, $3, $4, 'REPORTS', $5)
+         ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING'
+         DO UPDATE SET score = review_items.score + EXCLUDED.score, updated_at = now()
+         RETURNING ${ITEM_COLUMNS}`,
+        [newId(), target.spaceId, input.targetType, input.targetId, weight],
+      );
+      const inserted = await tx.query<ReportRow>(
+        `INSERT INTO reports (id, review_item_id, reporter_id, target_type, target_id, reason, note, weight, weight_breakdown)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (reporter_id, target_type, target_id) WHERE status = 'OPEN' DO NOTHING RETURNING *`,
+        [newId(), item.id, viewer.id, input.targetType, input.targetId, input.reason, input.note ?? null, weight, JSON.stringify(breakdown)],
+      );
+      if (inserted.length === 0) throw AppError.conflict('You already reported this; moderators will look at it');
+      await this.event(tx, item.id, viewer.id, 'reported', `${input.reason}${input.note ? `: ${input.note}` : ''}`);
+      if (Number(item.score) >= threshold && !item.auto_hidden && target.post?.state === ContentState.VISIBLE) {
+        await this.posts.applyState(tx, null, target.post, target.post.topic, ContentState.HIDDEN);
+        await tx.query(`UPDATE review_items SET auto_hidden = true WHERE id = $1`, [item.id]);
+        await this.event(tx, item.id, null, 'auto-hidden', `score ${Number(item.score)} reached ${threshold}`);
+        await this.audit.append(tx, {
+          actorId: null,
+          action: 'post.auto_hide',
+          targetType: 'post',
+          targetId: target.post.id,
+          spaceId: target.spaceId,
+          reason: `reports reached the auto-hide threshold (${Number(item.score)} ≥ ${threshold})`,
+          before: { state: ContentState.VISIBLE },
+          after: { state: ContentState.HIDDEN },
+        });
+      }
+      await tx.emit({
+        type: 'review.updated',
+        aggregateType: 'review_item',
+        aggregateId: item.id,
+        payload: { reviewItemId: item.id, spaceId: target.spaceId, score: Number(item.score) },
+      });
+      return inserted[0];
+    });
+    await this.limiter.hit(REPORTS_PER_DAY, viewer.user.id);
+    return toReportModel(report);
+  }
+
+  private async event(tx: Tx, itemId: string, actorId: string | null, action: string, note: string | null = null): Promise<void> {
+    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, $3, $4)`, [itemId, actorId, action, note]);
+  }
+
+  /** Which review items the viewer may handle: their spaces; site-wide ones for global moderators. */
+  private async scope(viewer: Viewer, spaceId?: string): Promise<{ spaces: string[]; global: boolean }> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    if (spaceId) {
+      await this.access.require(viewer, spaceId, AccessLevel.MODERATE, 'Space not found');
+      return { spaces: [spaceId], global: false };
+    }
+    const spaces = await this.access.moderatedSpaceIds(viewer);
+    if (!viewer.isGlobalModerator && spaces.length === 0) throw AppError.forbidden('Only moderators see the review queue');
+    return { spaces, global: viewer.isGlobalModerator };
+  }
+
+  async queue(viewer: Viewer, args: ReviewQueueArgs): Promise<Connection<ReviewItemModel>> {
+    const { spaces, global } = await this.scope(viewer, args.spaceId);
+    const status = args.status ?? ReviewStatus.PENDING;
+    const bySort = (args.sort ?? ReviewSort.SCORE) === ReviewSort.SCORE;
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, 3) as [string, string, string] | undefined;
+    if (after && (!/^-?\d+(\.\d+)?$/.test(String(after[0])) || typeof after[1] !== 'string' || !isUuid(after[2]))) {
+      throw AppError.badField('after', 'is not a valid cursor');
+    }
+    const where = `(space_id = ANY($1::uuid[])${global ? ' OR space_id IS NULL' : ''}) AND status = $2`;
+    // SCORE: highest first, then oldest; AGE: oldest first. Keyset on (score, created_at, id).
+    const order = bySort ? 'score DESC, created_at, id' : 'created_at, id';
+    const keyset = bySort ? `(-score, created_at, id) > (-$4::numeric, $5::timestamptz, $6::uuid)` : `(created_at, id) > ($5::timestamptz, $6::uuid)`;
+    const params: unknown[] = [spaces, status, size + 1];
+    if (after) params.push(after[0], after[1], after[2]);
+    const rows: Array<ReviewItemRow & { k_ts: string }> = await this.ds.query(
+      `SELECT ${ITEM_COLUMNS}, created_at::text AS k_ts FROM review_items
+        WHERE ${where} ${after ? `AND ${keyset}` : ''} ORDER BY ${order} LIMIT $3`,
+      params,
+    );
+    return toConnection(
+      rows,
+      size,
+      (r) => [String(r.score), r.k_ts, r.id],
+      toReviewItemModel,
+      async () => (await this.ds.query(`SELECT count(*)::int AS n FROM review_items WHERE ${where}`, [spaces, status]))[0].n,
+    );
+  }
+
+  /** An item the viewer may handle, locked for update within `tx`. */
+  private async lockItem(tx: Tx, viewer: Viewer, id: string): Promise<ReviewItemRow> {
+    const item = isUuid(id) ? await tx.one<ReviewItemRow>(`SELECT ${ITEM_COLUMNS} FROM review_items WHERE id = $1 FOR UPDATE`, [id]) : undefined;
+    if (!item) throw AppError.notFound('Review item not found');
+    const ok = item.space_id
+      ? (await this.access.rankOn(viewer, item.space_id)) >= LEVEL_RANK.MODERATE
+      : viewer.isGlobalModerator;
+    if (!ok) throw AppError.notFound('Review item not found');
+    return item;
+  }
+
+  async claim(viewer: Viewer, id: string): Promise<ReviewItemModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    const row = await this.uow.run(async (tx) => {
+      const item = await this.lockItem(tx, viewer, id);
+      if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
+      if (item.claimed_by && item.claimed_by !== viewer.id && item.claimed_until && new Date(item.claimed_until) > new Date()) {
+        throw AppError.conflict('Another moderator is handling this item');
+      }
+      const [claimed] = await tx.query<ReviewItemRow>(
+        `UPDATE review_items SET claimed_by = $2, claimed_until = now() + make_interval(mins => ${CLAIM_MINUTES}), updated_at = now()
+          WHERE id = $1 RETURNING ${ITEM_COLUMNS}`,
+        [id, viewer.id],
+      );
+      await this.event(tx, id, viewer.id, 'claimed');
+      return claimed;
+    });
+    return toReviewItemModel(row);
+  }
+
+  /**
+   * APPROVE upholds the reports and acts on the content (hide by default, or delete);
+   * REJECT restores auto-hidden content and counts against the reporters' record;
+   * IGNORE closes the item without judging the reports.
+   */
+  async resolve(viewer: Viewer, input: ResolveReviewInput): Promise<ReviewItemModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    const row = await this.uow.run(async (tx) => {
+      const item = await this.lockItem(tx, viewer, input.id);
+      if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
+      if (item.claimed_by && item.claimed_by !== viewer.id && item.claimed_until && new Date(item.claimed_until) > new Date()) {
+        throw AppError.conflict('Another moderator is handling this item');
+      }
+      const status = { APPROVE: ReviewStatus.APPROVED, REJECT: ReviewStatus.REJECTED, IGNORE: ReviewStatus.IGNORED }[input.decision];
+      const reportStatus = { APPROVE: 'UPHELD', REJECT: 'REJECTED', IGNORE: 'IGNORED' }[input.decision];
+      const post = item.target_type === ReportTargetType.USER ? null : await this.moderationTarget(tx, item);
+      let action = 'none';
+      if (post && input.decision === ReviewDecision.APPROVE) {
+        const wanted = input.action ?? ReviewAction.HIDE;
+        const to = wanted === ReviewAction.DELETE ? ContentState.DELETED : wanted === ReviewAction.HIDE ? ContentState.HIDDEN : null;
+        if (to && post.state !== to && post.state !== ContentState.DELETED) {
+          await this.posts.applyState(tx, viewer.id, post, post.topic, to);
+          action = to === ContentState.DELETED ? 'deleted' : 'hidden';
+        }
+      }
+      if (post && input.decision === ReviewDecision.REJECT && item.auto_hidden && post.state === ContentState.HIDDEN) {
+        await this.posts.applyState(tx, viewer.id, post, post.topic, ContentState.VISIBLE);
+        action = 'restored';
+      }
+      await tx.query(`UPDATE reports SET status = $2 WHERE review_item_id = $1 AND status = 'OPEN'`, [item.id, reportStatus]);
+      const [resolved] = await tx.query<ReviewItemRow>(
+        `UPDATE review_items SET status = $2, resolved_by = $3, resolved_at = now(), decision_note = $4, claimed_by = NULL, claimed_until = NULL, updated_at = now()
+          WHERE id = $1 RETURNING ${ITEM_COLUMNS}`,
+        [item.id, status, viewer.id, input.note ?? null],
+      );
+      await this.event(tx, item.id, viewer.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null);
+      await this.audit.append(tx, {
+        actorId: viewer.id,
+        action: `review.${input.decision.toLowerCase()}`,
+        targetType: item.target_type.toLowerCase(),
+        targetId: item.target_id,
+        spaceId: item.space_id,
+        reason: input.note ?? null,
+        before: post ? { state: post.state } : null,
+        after: { decision: input.decision, action },
+      });
+      await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: item.space_id, status } });
+      return resolved;
+    });
+    return toReviewItemModel(row);
+  }
+
+  /** The post a review item acts on (the first post for a topic), with its topic, locked. */
+  private async moderationTarget(tx: Tx, item: ReviewItemRow) {
+    const post = await tx.one<{ id: string; number: number; state: ContentState; topic_id: string; board_id: string; space_id: string }>(
+      item.target_type === ReportTargetType.POST
+        ? `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`
+        : `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1`,
+      [item.target_id],
+    );
+    return post ? { id: post.id, number: post.number, state: post.state, topic: { id: post.topic_id, boardId: post.board_id, spaceId: post.space_id } } : null;
+  }
+
+  /** Moderators act on one post directly; every action is logged with the state before and after. */
+  async moderatePost(viewer: Viewer, input: ModeratePostInput) {
+    const post = await this.forum.post(viewer, input.postId);
+    if (!post) throw AppError.notFound('Post not found');
+    await this.access.require(viewer, post.spaceId, AccessLevel.MODERATE, 'Post not found');
+    const transition = TRANSITIONS[input.action];
+    if (!transition.from.includes(post.state)) throw AppError.conflict(`A ${post.state.toLowerCase()} post cannot be ${input.action.toLowerCase()}d`);
+    const topic = await this.forum.topic(viewer, post.topicId);
+    if (!topic) throw AppError.notFound('Post not found');
+    const row = await this.uow.run(async (tx) => {
+      const changed = await this.posts.applyState(tx, viewer.id, post, topic, transition.to);
+      await this.audit.append(tx, {
+        actorId: viewer.id,
+        action: `post.${input.action.toLowerCase()}`,
+        targetType: 'post',
+        targetId: post.id,
+        spaceId: post.spaceId,
+        reason: input.reason ?? null,
+        before: { state: changed.was },
+        after: { state: transition.to },
+      });
+      return changed;
+    });
+    this.forum.forget(viewer, { topicId: topic.id, postId: post.id });
+    return this.forum.postFromRow(viewer, row);
+  }
+
+  async reportsOf(itemId: string): Promise<ReportModel[]> {
+    const rows: ReportRow[] = await this.ds.query(`SELECT * FROM reports WHERE review_item_id = $1 ORDER BY created_at, id`, [itemId]);
+    return rows.map(toReportModel);
+  }
+
+  async history(itemId: string): Promise<ReviewEventModel[]> {
+    const rows: Array<{ action: string; note: string | null; at: Date; actor_id: string | null }> = await this.ds.query(
+      `SELECT action, note, at, actor_id FROM review_item_events WHERE review_item_id = $1 ORDER BY id`,
+      [itemId],
+    );
+    return rows.map((r) => Object.assign(new ReviewEventModel(), { action: r.action, note: r.note, at: r.at, actorId: r.actor_id }));
+  }
+}

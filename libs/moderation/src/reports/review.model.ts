@@ -1,0 +1,155 @@
+import { Field, Float, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { ConnectionType } from '../../../core/src/graphql/pagination';
+
+export enum ReportReason {
+  SPAM = 'SPAM',
+  ABUSE = 'ABUSE',
+  OFF_TOPIC = 'OFF_TOPIC',
+  ILLEGAL = 'ILLEGAL',
+  OTHER = 'OTHER',
+}
+registerEnumType(ReportReason, { name: 'ReportReason', description: 'OTHER needs a note.' });
+
+export enum ReportTargetType {
+  POST = 'POST',
+  TOPIC = 'TOPIC',
+  USER = 'USER',
+}
+registerEnumType(ReportTargetType, { name: 'ReportTargetType' });
+
+export enum ReviewStatus {
+  PENDING = 'PENDING',
+  APPROVED = 'APPROVED',
+  REJECTED = 'REJECTED',
+  IGNORED = 'IGNORED',
+}
+registerEnumType(ReviewStatus, { name: 'ReviewStatus', description: 'APPROVED: the reports were upheld. REJECTED: they were not.' });
+
+export enum ReviewDecision {
+  APPROVE = 'APPROVE',
+  REJECT = 'REJECT',
+  IGNORE = 'IGNORE',
+}
+registerEnumType(ReviewDecision, { name: 'ReviewDecision' });
+
+export enum ReviewAction {
+  HIDE = 'HIDE',
+  DELETE = 'DELETE',
+  NONE = 'NONE',
+}
+registerEnumType(ReviewAction, { name: 'ReviewAction', description: 'What an APPROVE does to reported content (default HIDE).' });
+
+export enum ReviewSort {
+  SCORE = 'SCORE',
+  AGE = 'AGE',
+}
+registerEnumType(ReviewSort, { name: 'ReviewSort', description: 'SCORE: highest first. AGE: oldest first.' });
+
+@ObjectType('Report')
+export class ReportModel {
+  @Field(() => ID) id!: string;
+  @Field(() => ReportTargetType) targetType!: ReportTargetType;
+  @Field(() => ID) targetId!: string;
+  @Field(() => ReportReason) reason!: ReportReason;
+  @Field(() => String, { nullable: true }) note!: string | null;
+  @Field(() => Float, { description: 'What this report adds to its review item’s score.' }) weight!: number;
+  @Field({ description: 'JSON: how the weight was computed (trust level or staff, the reporter’s record).' }) weightBreakdown!: string;
+  @Field() status!: string;
+  @Field() createdAt!: Date;
+  reporterId!: string;
+  reviewItemId!: string;
+}
+
+@ObjectType('ReviewEvent')
+export class ReviewEventModel {
+  @Field() action!: string;
+  @Field(() => String, { nullable: true }) note!: string | null;
+  @Field() at!: Date;
+  actorId!: string | null;
+}
+
+@ObjectType('ReviewItem', { description: 'Reports (or other reasons for review) on one target, gathered for moderators.' })
+export class ReviewItemModel {
+  @Field(() => ID) id!: string;
+  @Field(() => ReportTargetType) targetType!: ReportTargetType;
+  @Field(() => ID) targetId!: string;
+  @Field() kind!: string;
+  @Field(() => ReviewStatus) status!: ReviewStatus;
+  @Field(() => Float) score!: number;
+  @Field({ description: 'Hidden automatically when its score reached the space’s threshold.' }) autoHidden!: boolean;
+  @Field(() => Date, { nullable: true }) claimedUntil!: Date | null;
+  @Field(() => Date, { nullable: true }) resolvedAt!: Date | null;
+  @Field(() => String, { nullable: true }) decisionNote!: string | null;
+  @Field() createdAt!: Date;
+  spaceId!: string | null;
+  claimedById!: string | null;
+  resolvedById!: string | null;
+}
+
+export const ReviewItemConnection = ConnectionType(ReviewItemModel, 'ReviewItem');
+
+export interface ReviewItemRow {
+  id: string;
+  space_id: string | null;
+  target_type: ReportTargetType;
+  target_id: string;
+  kind: string;
+  status: ReviewStatus;
+  score: string;
+  auto_hidden: boolean;
+  claimed_by: string | null;
+  claimed_until: Date | null;
+  resolved_by: string | null;
+  resolved_at: Date | null;
+  decision_note: string | null;
+  created_at: Date;
+}
+
+export function toReviewItemModel(r: ReviewItemRow): ReviewItemModel {
+  return Object.assign(new ReviewItemModel(), {
+    id: r.id,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    kind: r.kind,
+    status: r.status,
+    score: Number(r.score),
+    autoHidden: r.auto_hidden,
+    claimedUntil: r.claimed_until && new Date(r.claimed_until) > new Date() ? r.claimed_until : null,
+    resolvedAt: r.resolved_at,
+    decisionNote: r.decision_note,
+    createdAt: r.created_at,
+    spaceId: r.space_id,
+    claimedById: r.claimed_until && new Date(r.claimed_until) > new Date() ? r.claimed_by : null,
+    resolvedById: r.resolved_by,
+  });
+}
+
+export interface ReportRow {
+  id: string;
+  review_item_id: string;
+  reporter_id: string;
+  target_type: ReportTargetType;
+  target_id: string;
+  reason: ReportReason;
+  note: string | null;
+  weight: string;
+  weight_breakdown: unknown;
+  status: string;
+  created_at: Date;
+}
+
+export function toReportModel(r: ReportRow): ReportModel {
+  return Object.assign(new ReportModel(), {
+    id: r.id,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    reason: r.reason,
+    note: r.note,
+    weight: Number(r.weight),
+    weightBreakdown: JSON.stringify(r.weight_breakdown),
+    status: r.status,
+    createdAt: r.created_at,
+    reporterId: r.reporter_id,
+    reviewItemId: r.review_item_id,
+  });
+}

@@ -1,0 +1,177 @@
+import { RateLimiter } from '../../libs/core/src/rate-limit';
+import { REPORTS_PER_DAY } from '../../libs/moderation/src/reports/reports.service';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id weight weightBreakdown status } }`;
+const QUEUE = `query($s: ID, $status: ReviewStatus, $sort: ReviewSort) { reviewQueue(spaceId: $s, status: $status, sort: $sort) {
+  totalCount edges { node { id targetType targetId score autoHidden status claimedBy { id } reports { reason weight reporter { id } } history { action } } } } }`;
+const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id status decisionNote } }`;
+
+describe('moderation: reports and the review queue', () => {
+  let t: TestApp;
+  let space: { id: string; slug: string };
+  let otherSpace: { id: string; slug: string };
+  let board: string;
+  let mod: TestUser;
+  let mod2: TestUser;
+  let otherMod: TestUser;
+  let author: TestUser;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    mod = await makeUser(t);
+    mod2 = await makeUser(t);
+    otherMod = await makeUser(t);
+    author = await makeUser(t);
+    space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }, { userId: mod2.id, level: 'MODERATE' }]);
+    otherSpace = await makeSpace(t, 'PUBLIC', [{ userId: otherMod.id, level: 'MODERATE' }]);
+    board = await makeBoard(t, space.id);
+  });
+  afterAll(() => t.close());
+
+  const member = (trustLevel = 2) => makeUser(t, { trustLevel });
+  const postState = async (id: string) => (await t.sql(`SELECT state FROM posts WHERE id = $1`, [id]))[0].state;
+
+  it('validates reports and refuses what the reporter cannot see', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const r = await member();
+    const before = (await t.sql(`SELECT count(*)::int AS n FROM reports`))[0].n;
+    expectError(await t.gql(REPORT, { input: { targetType: 'POST', targetId: topic.firstPostId, reason: 'OTHER' } }, { token: r.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(REPORT, { input: { targetType: 'POST', targetId: topic.firstPostId, reason: 'RUDE' } }, { token: r.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(REPORT, { input: { targetType: 'POST', targetId: topic.firstPostId, reason: 'SPAM' } }, { token: author.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(REPORT, { input: { targetType: 'POST', targetId: topic.firstPostId, reason: 'SPAM' } }), 'UNAUTHENTICATED');
+    const staff = await makeGroup(t);
+    const insider = await makeUser(t, { groups: [staff] });
+    const internal = await makeSpace(t, 'RESTRICTED', [{ groupId: staff, level: 'PARTICIPATE' }]);
+    const secret = await createTopic(t, insider.token, await makeBoard(t, internal.id));
+    expectError(await t.gql(REPORT, { input: { targetType: 'POST', targetId: secret.firstPostId, reason: 'SPAM' } }, { token: r.token }), 'NOT_FOUND');
+    expectError(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: secret.id, reason: 'SPAM' } }, { token: r.token }), 'NOT_FOUND');
+    expect((await t.sql(`SELECT count(*)::int AS n FROM reports`))[0].n).toBe(before);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'USER', targetId: author.id, reason: 'OTHER', note: 'impersonating staff' } }, { token: r.token }));
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'OFF_TOPIC' } }, { token: r.token }));
+    expectError(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'SPAM' } }, { token: r.token }), 'CONFLICT');
+  });
+
+  it('weighs reports by trust level, staff and the reporter’s record, and shows why', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const tl2 = await member(2);
+    const w = expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: topic.firstPostId, reason: 'SPAM' } }, { token: tl2.token })).report;
+    expect(w.weight).toBe(3);
+    expect(JSON.parse(w.weightBreakdown)).toMatchObject({ base: 3, basis: 'trust level 2', record: { counted: false } });
+    const staff = expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: topic.firstPostId, reason: 'SPAM' } }, { token: mod2.token })).report;
+    expect(JSON.parse(staff.weightBreakdown)).toMatchObject({ base: 5, basis: 'staff' });
+    // A reporter whose six past reports were all rejected counts half.
+    const noisy = await member(1);
+    for (let i = 0; i < 6; i++) {
+      const tp = await createTopic(t, author.token, board);
+      const rep = expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: tp.firstPostId, reason: 'ABUSE' } }, { token: noisy.token })).report;
+      await t.sql(`UPDATE reports SET status = 'REJECTED' WHERE id = $1`, [rep.id]);
+    }
+    const tp = await createTopic(t, author.token, board);
+    const half = expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: tp.firstPostId, reason: 'ABUSE' } }, { token: noisy.token })).report;
+    expect(half.weight).toBe(1);
+    expect(JSON.parse(half.weightBreakdown).record).toEqual({ decided: 6, upheld: 0, counted: true, multiplier: 0.5 });
+  });
+
+  it('hides content automatically at the threshold, tops the queue, and keeps it from others', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const target = await reply(t, author.token, topic.id, 'buy cheap watches here');
+    const reporters = [await member(2), await member(2), await member(2)];
+    for (const r of reporters.slice(0, 2)) expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'SPAM' } }, { token: r.token }));
+    expect(await postState(target.id)).toBe('VISIBLE');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'SPAM' } }, { token: reporters[2].token }));
+    expect(await postState(target.id)).toBe('HIDDEN');
+
+    const bystander = await member();
+    const seen = await t.gql(`query($id: ID!) { post(id: $id) { bodyHtml placeholder } topic(id: "${topic.id}") { replyCount } }`, { id: target.id }, { token: bystander.token });
+    expect(JSON.stringify(seen)).not.toContain('cheap watches');
+    expect(seen.data.topic.replyCount).toBe(0);
+    const profile = expectOk(await t.gql(`query($h: String!) { user(handle: $h) { posts(first: 100) { edges { node { bodyHtml } } } } }`, { h: author.handle }, { token: bystander.token }));
+    expect(JSON.stringify(profile)).not.toContain('cheap watches');
+    const own = expectOk(await t.gql(`query($id: ID!) { post(id: $id) { bodyHtml } }`, { id: target.id }, { token: author.token }));
+    expect(own.post.bodyHtml).toContain('cheap watches');
+
+    const queue = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue;
+    expect(queue.edges[0].node).toMatchObject({ targetId: target.id, score: 9, autoHidden: true });
+    expect(queue.edges[0].node.history.map((h: { action: string }) => h.action)).toEqual(['reported', 'reported', 'reported', 'auto-hidden']);
+    const log = await t.sql(`SELECT actor_id, action FROM moderation_log WHERE target_id = $1`, [target.id]);
+    expect(log).toEqual([{ actor_id: null, action: 'post.auto_hide' }]);
+  });
+
+  it('lets one moderator at a time claim an item, and REJECT restores what was auto-hidden', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const target = await reply(t, author.token, topic.id, 'a harmless opinion');
+    const reporters = [await member(3), await member(3)];
+    for (const r of reporters) expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'ABUSE' } }, { token: r.token }));
+    expect(await postState(target.id)).toBe('HIDDEN');
+    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === target.id).node;
+    const CLAIM = `mutation($id: ID!) { claimReviewItem(id: $id) { id claimedBy { id } claimedUntil } }`;
+    expect(expectOk(await t.gql(CLAIM, { id: item.id }, { token: mod.token })).claimReviewItem.claimedBy.id).toBe(mod.id);
+    expectError(await t.gql(CLAIM, { id: item.id }, { token: mod2.token }), 'CONFLICT');
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod2.token }), 'CONFLICT');
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: otherMod.token }), 'NOT_FOUND');
+    const done = expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', note: 'fair criticism' } }, { token: mod.token })).resolveReviewItem;
+    expect(done).toMatchObject({ status: 'REJECTED', decisionNote: 'fair criticism' });
+    expect(await postState(target.id)).toBe('VISIBLE');
+    expect((await t.sql(`SELECT DISTINCT status FROM reports WHERE target_id = $1`, [target.id])).map((r) => r.status)).toEqual(['REJECTED']);
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
+    // A claim expires after 30 minutes.
+    const topic2 = await createTopic(t, author.token, board);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic2.id, reason: 'SPAM' } }, { token: (await member()).token }));
+    const item2 = expectOk(await t.gql(QUEUE, { s: space.id, sort: 'AGE' }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === topic2.id).node;
+    expectOk(await t.gql(CLAIM, { id: item2.id }, { token: mod.token }));
+    await t.sql(`UPDATE review_items SET claimed_until = now() - interval '1 minute' WHERE id = $1`, [item2.id]);
+    expectOk(await t.gql(CLAIM, { id: item2.id }, { token: mod2.token }));
+  });
+
+  it('APPROVE upholds the reports and deletes or hides the content', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const target = await reply(t, author.token, topic.id, 'truly abusive');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === target.id).node;
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'DELETE' } }, { token: mod.token }));
+    expect(await postState(target.id)).toBe('DELETED');
+    expect((await t.sql(`SELECT status FROM reports WHERE target_id = $1`, [target.id]))[0].status).toBe('UPHELD');
+    const resolved = expectOk(await t.gql(QUEUE, { s: space.id, status: 'APPROVED' }, { token: mod.token })).reviewQueue;
+    expect(resolved.edges.map((e: any) => e.node.targetId)).toContain(target.id);
+  });
+
+  it('keeps the queue to its moderators', async () => {
+    expectError(await t.gql(QUEUE, { s: space.id }, { token: otherMod.token }), 'FORBIDDEN');
+    expectError(await t.gql(QUEUE, {}, { token: author.token }), 'FORBIDDEN');
+    expectError(await t.gql(QUEUE, {}), 'UNAUTHENTICATED');
+    const mine = expectOk(await t.gql(QUEUE, {}, { token: otherMod.token })).reviewQueue;
+    expect(mine.totalCount).toBe(0);
+    const global = await makeUser(t, { role: 'MODERATOR' });
+    const all = expectOk(await t.gql(QUEUE, {}, { token: global.token })).reviewQueue;
+    expect(all.edges.some((e: any) => e.node.targetType === 'USER')).toBe(true);
+  });
+
+  it('allows at most 20 reports per user per day', async () => {
+    const r = await member();
+    const limiter = t.get(RateLimiter);
+    for (let i = 0; i < 20; i++) await limiter.hit(REPORTS_PER_DAY, r.id);
+    const topic = await createTopic(t, author.token, board);
+    const err = expectError(await t.gql(REPORT, { input: { targetType: 'POST', targetId: topic.firstPostId, reason: 'SPAM' } }, { token: r.token }), 'RATE_LIMITED');
+    expect(err.extensions.retryAfterSeconds).toBeGreaterThan(0);
+  });
+
+  it('lets moderators act on posts directly, logging before and after', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const p = await reply(t, author.token, topic.id, 'to be hidden');
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id state } }`;
+    expectError(await t.gql(MOD, { input: { postId: p.id, action: 'HIDE' } }, { token: author.token }), 'FORBIDDEN');
+    expectError(await t.gql(MOD, { input: { postId: p.id, action: 'HIDE' } }, { token: otherMod.token }), 'FORBIDDEN');
+    expectError(await t.gql(MOD, { input: { postId: p.id, action: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
+    expectError(await t.gql(MOD, { input: { postId: p.id, action: 'SMITE' } }, { token: mod.token }), 'BAD_USER_INPUT');
+    expect(expectOk(await t.gql(MOD, { input: { postId: p.id, action: 'HIDE', reason: 'rude' } }, { token: mod.token })).moderatePost.state).toBe('HIDDEN');
+    expect(expectOk(await t.gql(MOD, { input: { postId: p.id, action: 'UNHIDE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
+    const log = await t.sql(`SELECT action, reason, before, after FROM moderation_log WHERE target_id = $1 ORDER BY id`, [p.id]);
+    expect(log).toEqual([
+      { action: 'post.hide', reason: 'rude', before: { state: 'VISIBLE' }, after: { state: 'HIDDEN' } },
+      { action: 'post.unhide', reason: null, before: { state: 'HIDDEN' }, after: { state: 'VISIBLE' } },
+    ]);
+  });
+});
