@@ -4,6 +4,7 @@ import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { ContentWriter } from './content-writer';
 import { ForumLoaders } from './forum.loaders';
+import { PostingPolicy } from './posting-policy';
 import { PostRevisionsResolver, PostsResolver, UserActivityResolver } from './posts/posts.resolver';
 import { PostsRepository } from './posts/posts.repository';
 import { PostsService } from './posts/posts.service';
@@ -15,9 +16,9 @@ import { TopicsService } from './topics/topics.service';
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, ContentWriter, TopicsService, PostsService,
+    TopicsRepository, PostsRepository, ForumLoaders, ContentWriter, PostingPolicy, TopicsService, PostsService,
     TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver,
   ],
-  exports: [TopicsService, PostsService, ForumLoaders],
+  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy],
 })
 export class ForumModule {}

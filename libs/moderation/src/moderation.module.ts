@@ -1,4 +1,7 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { PostingPolicy } from '../../forum/src/posting-policy';
+import { PostingLimits, PremoderationRule } from './posting/posting-rules';
+import { SpaceModerationResolver } from './posting/space-settings.resolver';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { ForumModule } from '../../forum/src/forum.module';
@@ -13,7 +16,19 @@ import { SanctionsService } from './sanctions/sanctions.service';
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule],
-  providers: [AuditLog, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
+  providers: [PostingLimits, PremoderationRule, SpaceModerationResolver, AuditLog, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
   exports: [AuditLog, SanctionsService, ReportsService],
 })
-export class ModerationModule {}
+export class ModerationModule implements OnModuleInit {
+  constructor(
+    private readonly policy: PostingPolicy,
+    private readonly limits: PostingLimits,
+    private readonly premoderation: PremoderationRule,
+  ) {}
+
+  /** Plug the posting rules into the forum's content pipeline. */
+  onModuleInit(): void {
+    this.policy.register(this.limits);
+    this.policy.register(this.premoderation);
+  }
+}

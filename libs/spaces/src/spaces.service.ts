@@ -69,9 +69,12 @@ export class SpacesService {
     return this.changingAccess(viewer, async (tx) => {
       const rows = await tx.query<SpaceRow>(
         `UPDATE spaces SET name = COALESCE($2, name), description = COALESCE($3, description),
-                visibility = COALESCE($4, visibility), language = COALESCE($5, language), updated_at = now()
+                visibility = COALESCE($4, visibility), language = COALESCE($5, language),
+                moderation = moderation || jsonb_strip_nulls(jsonb_build_object('autoHideThreshold', $6::int, 'premoderation', $7::text)),
+                updated_at = now()
           WHERE id = $1 ${SPACE_RETURNING}`,
-        [input.spaceId, input.name ?? null, input.description ?? null, input.visibility ?? null, input.language ?? null],
+        [input.spaceId, input.name ?? null, input.description ?? null, input.visibility ?? null, input.language ?? null,
+         input.autoHideThreshold ?? null, input.premoderation ?? null],
       );
       await tx.emit({
         type: input.visibility ? 'space.access_changed' : 'space.updated',

@@ -49,6 +49,10 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(3650)
   SESSION_TTL_DAYS = 30;
 
+  /** Posting limits (rate by trust level, new users' links and mentions, duplicates). */
+  @Transform(toBool) @IsBoolean()
+  POSTING_LIMITS = true;
+
   /** Secure flag on the session cookie; defaults to on in production. */
   @IsOptional() @Transform(toBool) @IsBoolean()
   COOKIE_SECURE?: boolean;

@@ -7,6 +7,7 @@ import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../.
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { ContentWriter } from '../content-writer';
+import { PostingPolicy, StoredContribution } from '../posting-policy';
 import { validActivityCursor, validPostNumberCursor } from '../cursors';
 import { ForumLoaders } from '../forum.loaders';
 import { ContentState, ReactionKind } from '../forum.enums';
@@ -36,6 +37,7 @@ export class PostsService {
     private readonly uow: UnitOfWork,
     private readonly writer: ContentWriter,
     private readonly users: UsersLoader,
+    private readonly policy: PostingPolicy,
   ) {}
 
   async get(viewer: Viewer, id: string): Promise<PostModel> {
@@ -100,23 +102,27 @@ export class PostsService {
     }
     const author = viewer.user!;
     const rendered = this.writer.render(input.body);
+    const contribution = { viewer, spaceId: topic.spaceId, kind: 'reply' as const, body: input.body, rendered, rank };
+    const verdict = await this.policy.evaluate(contribution);
+    const state = verdict.pending ? ContentState.PENDING : ContentState.VISIBLE;
     const postId = newId();
+    let stored!: StoredContribution;
     const row = await this.uow.run(async (tx) => {
       // The row lock taken here serialises concurrent replies (distinct, consecutive numbers),
       // and the state it returns is the one the reply lands in: a topic closed, locked or
       // deleted since the checks above refuses the reply and the whole transaction rolls back.
       const t = await tx.one<{ last_post_number: number; version: number; state: string; closed: boolean; locked: boolean }>(
-        `UPDATE topics SET last_post_number = last_post_number + 1, reply_count = reply_count + 1,
-                last_activity_at = now(), version = version + 1, updated_at = now()
+        `UPDATE topics SET last_post_number = last_post_number + 1, reply_count = reply_count + $2,
+                last_activity_at = CASE WHEN $2 = 1 THEN now() ELSE last_activity_at END, version = version + 1, updated_at = now()
           WHERE id = $1 RETURNING last_post_number, version, state, closed, locked`,
-        [topic.id],
+        [topic.id, state === ContentState.VISIBLE ? 1 : 0],
       );
       if (!t || t.state === ContentState.DELETED) throw AppError.notFound('Topic not found');
       if (rank < LEVEL_RANK.MODERATE && (t.closed || t.locked)) throw AppError.forbidden(`This topic is ${t.locked ? 'locked' : 'closed'}: it takes no new replies`);
       const [post] = await tx.query<PostRow>(
-        `INSERT INTO posts AS p (id, topic_id, space_id, number, author_id, reply_to_post_id, body_source, body_html)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${POST_COLUMNS}`,
-        [postId, topic.id, topic.spaceId, t.last_post_number, author.id, input.replyToPostId ?? null, input.body, rendered.html],
+        `INSERT INTO posts AS p (id, topic_id, space_id, number, author_id, reply_to_post_id, body_source, body_html, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${POST_COLUMNS}`,
+        [postId, topic.id, topic.spaceId, t.last_post_number, author.id, input.replyToPostId ?? null, input.body, verdict.html ?? rendered.html, state],
       );
       await this.writer.recordRevision(tx, postId, author.id, input.body, null);
       const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, postId, rendered, { replace: false });
@@ -127,11 +133,14 @@ export class PostsService {
         version: 1,
         payload: {
           postId, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, authorId: author.id,
-          number: post.number, replyToPostId: input.replyToPostId ?? null, mentionedUserIds,
+          number: post.number, replyToPostId: input.replyToPostId ?? null, mentionedUserIds, state,
         },
       });
+      stored = { postId, topicId: topic.id, number: post.number, pending: verdict.pending };
+      await this.policy.stored(tx, contribution, verdict, stored);
       return post;
     });
+    await this.policy.committed(contribution, verdict, stored);
     this.loaders.forget(viewer, { topicId: topic.id });
     return toPostModel(row, 'full', rank);
   }

@@ -9,6 +9,7 @@ import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ContentWriter } from '../content-writer';
+import { PostingPolicy } from '../posting-policy';
 import { ForumLoaders } from '../forum.loaders';
 import { validListCursor } from '../cursors';
 import { TopicKind, TopicSort } from '../forum.enums';
@@ -25,6 +26,7 @@ export class TopicsService {
     private readonly spaces: SpacesLoader,
     private readonly uow: UnitOfWork,
     private readonly writer: ContentWriter,
+    private readonly policy: PostingPolicy,
   ) {}
 
   /** The topic if the viewer may see it; NOT_FOUND otherwise (missing and forbidden alike). */
@@ -57,30 +59,36 @@ export class TopicsService {
   async create(viewer: Viewer, input: CreateTopicInput): Promise<TopicModel> {
     const board = await this.spaces.board(viewer, input.boardId);
     if (!board) throw AppError.notFound('Board not found');
-    await this.access.require(viewer, board.spaceId, AccessLevel.PARTICIPATE);
+    const rank = await this.access.require(viewer, board.spaceId, AccessLevel.PARTICIPATE);
     if (board.kind !== BoardKind.FORUM) throw AppError.badField('boardId', `${board.kind.toLowerCase()} boards are not open yet: only forum boards take topics for now`);
     const author = viewer.user!;
     const rendered = this.writer.render(input.body);
+    const contribution = { viewer, spaceId: board.spaceId, kind: 'topic' as const, body: input.body, rendered, rank };
+    const verdict = await this.policy.evaluate(contribution);
+    const state = verdict.pending ? 'PENDING' : 'VISIBLE';
     const topicId = newId();
     const postId = newId();
+    const stored = { postId, topicId, number: 1, pending: verdict.pending };
     const row = await this.uow.run(async (tx) => {
       const [topic] = await tx.query<TopicRow>(
-        `INSERT INTO topics AS t (id, board_id, space_id, author_id, kind, title, tags, last_post_number)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1) RETURNING ${TOPIC_COLUMNS}`,
-        [topicId, board.id, board.spaceId, author.id, input.kind ?? TopicKind.DISCUSSION, input.title, input.tags ?? []],
+        `INSERT INTO topics AS t (id, board_id, space_id, author_id, kind, title, tags, last_post_number, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) RETURNING ${TOPIC_COLUMNS}`,
+        [topicId, board.id, board.spaceId, author.id, input.kind ?? TopicKind.DISCUSSION, input.title, input.tags ?? [], state],
       );
       await tx.query(
-        `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html) VALUES ($1, $2, $3, 1, $4, $5, $6)`,
-        [postId, topicId, board.spaceId, author.id, input.body, rendered.html],
+        `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html, state) VALUES ($1, $2, $3, 1, $4, $5, $6, $7)`,
+        [postId, topicId, board.spaceId, author.id, input.body, verdict.html ?? rendered.html, state],
       );
       await this.writer.recordRevision(tx, postId, author.id, input.body, null);
       const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, postId, rendered, { replace: false });
-      const ids = { topicId, postId, boardId: board.id, spaceId: board.spaceId, authorId: author.id };
+      const ids = { topicId, postId, boardId: board.id, spaceId: board.spaceId, authorId: author.id, state };
       await tx.emit({ type: 'topic.created', aggregateType: 'topic', aggregateId: topicId, version: 1, payload: ids });
       await tx.emit({ type: 'post.created', aggregateType: 'post', aggregateId: postId, version: 1, payload: { ...ids, number: 1, mentionedUserIds } });
+      await this.policy.stored(tx, contribution, verdict, stored);
       return topic;
     });
-    return toTopicModel(row, await this.access.rankOn(viewer, board.spaceId));
+    await this.policy.committed(contribution, verdict, stored);
+    return toTopicModel(row, rank);
   }
 
   async setStatus(viewer: Viewer, input: TopicStatusInput): Promise<TopicModel> {

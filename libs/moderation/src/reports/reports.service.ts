@@ -259,7 +259,14 @@ export class ReportsService {
       const reportStatus = { APPROVE: 'UPHELD', REJECT: 'REJECTED', IGNORE: 'IGNORED' }[input.decision];
       const post = item.target_type === ReportTargetType.USER ? null : await this.moderationTarget(tx, item);
       let action = 'none';
-      if (post && input.decision === ReviewDecision.APPROVE) {
+      if (item.kind === 'PENDING_CONTENT') {
+        // A held contribution: approving publishes it, rejecting removes it.
+        if (post?.state === ContentState.PENDING && input.decision !== ReviewDecision.IGNORE) {
+          const to = input.decision === ReviewDecision.APPROVE ? ContentState.VISIBLE : ContentState.DELETED;
+          await this.posts.applyState(tx, viewer.id, post, post.topic, to);
+          action = to === ContentState.VISIBLE ? 'published' : 'rejected';
+        }
+      } else if (post && input.decision === ReviewDecision.APPROVE) {
         const wanted = input.action ?? ReviewAction.HIDE;
         const to = wanted === ReviewAction.DELETE ? ContentState.DELETED : wanted === ReviewAction.HIDE ? ContentState.HIDDEN : null;
         if (to && post.state !== to && post.state !== ContentState.DELETED) {
@@ -267,7 +274,7 @@ export class ReportsService {
           action = to === ContentState.DELETED ? 'deleted' : 'hidden';
         }
       }
-      if (post && input.decision === ReviewDecision.REJECT && item.auto_hidden && post.state === ContentState.HIDDEN) {
+      if (item.kind !== 'PENDING_CONTENT' && post && input.decision === ReviewDecision.REJECT && item.auto_hidden && post.state === ContentState.HIDDEN) {
         await this.posts.applyState(tx, viewer.id, post, post.topic, ContentState.VISIBLE);
         action = 'restored';
       }
@@ -326,6 +333,16 @@ export class ReportsService {
         before: { state: changed.was },
         after: { state: transition.to },
       });
+      if (input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT) {
+        // Deciding on held content here settles its review item too.
+        const items = await tx.query<{ id: string }>(
+          `UPDATE review_items SET status = $3, resolved_by = $4, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
+            WHERE kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))
+            RETURNING id`,
+          [post.id, post.number === 1 ? post.topicId : null, input.action === ModerationAction.APPROVE ? ReviewStatus.APPROVED : ReviewStatus.REJECTED, viewer.id],
+        );
+        for (const i of items) await this.event(tx, i.id, viewer.id, `resolved: ${input.action.toLowerCase()} (moderatePost)`, input.reason ?? null);
+      }
       return changed;
     });
     this.forum.forget(viewer, { topicId: topic.id, postId: post.id });

@@ -28,6 +28,12 @@ export class UpdateSpaceInput {
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 2000) description?: string;
   @Field(() => SpaceVisibility, { nullable: true }) @IsOptional() @IsEnum(SpaceVisibility) visibility?: SpaceVisibility;
   @Field({ nullable: true }) @IsOptional() @IsIn(SPACE_LANGUAGES) language?: string;
+  @Field(() => Int, { nullable: true, description: 'Report score at which content is hidden automatically (default 8).' })
+  @IsOptional() @IsInt() @Min(1) @Max(1000)
+  autoHideThreshold?: number;
+  @Field({ nullable: true, description: 'OFF, NEW_USERS (trust level 0 waits for approval) or ALL.' })
+  @IsOptional() @IsIn(['OFF', 'NEW_USERS', 'ALL'], { message: 'must be OFF, NEW_USERS or ALL' })
+  premoderation?: string;
 }
 
 @InputType()

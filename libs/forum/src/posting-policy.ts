@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { RenderedContent } from '../../content/src/renderer';
+import { Tx } from '../../core/src/database/unit-of-work';
+import { Viewer } from '../../core/src/graphql/viewer';
+
+/** A contribution about to be stored. */
+export interface Contribution {
+  viewer: Viewer;
+  spaceId: string;
+  kind: 'topic' | 'reply';
+  body: string;
+  rendered: RenderedContent;
+  /** The author's level in the space (moderators are exempt from most checks). */
+  rank: number;
+}
+
+/** What checks decided: PENDING holds the contribution for approval. */
+export interface Verdict {
+  pending: boolean;
+  reasons: string[];
+  /** Replaces the rendered HTML (e.g. censored words). */
+  html?: string;
+}
+
+export interface StoredContribution {
+  postId: string;
+  topicId: string;
+  number: number;
+  pending: boolean;
+}
+
+/**
+ * A step of the content pipeline between rendering and storing (automod, rate limits,
+ * pre-moderation). `check` may throw (BLOCK, RATE_LIMITED) or ask to hold the post;
+ * `stored` runs inside the storing transaction.
+ */
+export interface PostingCheck {
+  readonly name: string;
+  check(c: Contribution, verdict: Verdict): Promise<void>;
+  stored?(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
+  committed?(c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
+}
+
+/**
+ * The registry of posting checks. The forum owns the seam; moderation plugs its rules
+ * in at start-up, so the forum never depends on moderation.
+ */
+@Injectable()
+export class PostingPolicy {
+  private readonly checks: PostingCheck[] = [];
+
+  register(check: PostingCheck): void {
+    if (!this.checks.some((c) => c.name === check.name)) this.checks.push(check);
+  }
+
+  async evaluate(c: Contribution): Promise<Verdict> {
+    const verdict: Verdict = { pending: false, reasons: [] };
+    for (const check of this.checks) await check.check(c, verdict);
+    return verdict;
+  }
+
+  async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
+    for (const check of this.checks) await check.stored?.(tx, c, verdict, s);
+  }
+
+  async committed(c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
+    for (const check of this.checks) await check.committed?.(c, verdict, s);
+  }
+}

@@ -1,0 +1,107 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { LEVEL_RANK } from '../../../access/src/access-level';
+import { AppConfig } from '../../../core/src/config/config';
+import { Tx } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { newId } from '../../../core/src/ids';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
+import { Contribution, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
+
+/** Defaults: new users (TL0) one post per 30 s, others one per 5 s. */
+export const POST_INTERVAL_TL0: RateRule = { bucket: 'post:tl0', limit: 1, windowSeconds: 30 };
+export const POST_INTERVAL: RateRule = { bucket: 'post:any', limit: 1, windowSeconds: 5 };
+/** On their first day, new users may open 3 topics and write 10 replies. */
+export const FIRST_DAY_TOPICS: RateRule = { bucket: 'topic:first-day', limit: 3, windowSeconds: 86_400 };
+export const FIRST_DAY_REPLIES: RateRule = { bucket: 'reply:first-day', limit: 10, windowSeconds: 86_400 };
+export const NEW_USER_MAX_LINKS = 2;
+export const NEW_USER_MAX_MENTIONS = 2;
+const DUPLICATE_WINDOW_MINUTES = 10;
+
+export type Premoderation = 'OFF' | 'NEW_USERS' | 'ALL';
+
+/**
+ * Limits on posting by trust level, links and mentions for new users, and refusing the
+ * same body twice in ten minutes. Moderators of the space are exempt.
+ */
+@Injectable()
+export class PostingLimits implements PostingCheck {
+  readonly name = 'posting-limits';
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly limiter: RateLimiter,
+    private readonly config: AppConfig,
+  ) {}
+
+  private exempt(c: Contribution): boolean {
+    return !this.config.POSTING_LIMITS || c.rank >= LEVEL_RANK.MODERATE;
+  }
+
+  async check(c: Contribution): Promise<void> {
+    if (this.exempt(c)) return;
+    const user = c.viewer.user!;
+    const newUser = user.trustLevel === 0;
+    if (newUser && c.rendered.links > NEW_USER_MAX_LINKS) {
+      throw AppError.badField('body', `new members may post at most ${NEW_USER_MAX_LINKS} links per post`);
+    }
+    if (newUser && c.rendered.mentions.length > NEW_USER_MAX_MENTIONS) {
+      throw AppError.badField('body', `new members may mention at most ${NEW_USER_MAX_MENTIONS} people per post`);
+    }
+    const [facts] = await this.ds.query(
+      `SELECT (SELECT created_at > now() - interval '1 day' FROM users WHERE id = $1) AS first_day,
+              EXISTS (SELECT 1 FROM posts WHERE author_id = $1 AND created_at > now() - make_interval(mins => ${DUPLICATE_WINDOW_MINUTES})
+                        AND md5(body_source) = md5($2) AND state <> 'DELETED') AS duplicate`,
+      [user.id, c.body],
+    );
+    if (facts.duplicate) throw AppError.badField('body', 'you posted the same text a moment ago');
+    const rules: Array<[RateRule, string]> = [[newUser ? POST_INTERVAL_TL0 : POST_INTERVAL, user.id]];
+    if (newUser && facts.first_day) rules.push([c.kind === 'topic' ? FIRST_DAY_TOPICS : FIRST_DAY_REPLIES, user.id]);
+    await this.limiter.check(rules);
+  }
+
+  async committed(c: Contribution): Promise<void> {
+    if (this.exempt(c)) return;
+    const user = c.viewer.user!;
+    const newUser = user.trustLevel === 0;
+    await this.limiter.hit(newUser ? POST_INTERVAL_TL0 : POST_INTERVAL, user.id);
+    if (newUser) await this.limiter.hit(c.kind === 'topic' ? FIRST_DAY_TOPICS : FIRST_DAY_REPLIES, user.id);
+  }
+}
+
+/**
+ * Pre-moderation per space: OFF, NEW_USERS (trust level 0 waits for approval) or ALL.
+ * Held contributions enter the review queue; approving publishes them.
+ */
+@Injectable()
+export class PremoderationRule implements PostingCheck {
+  readonly name = 'premoderation';
+
+  constructor(private readonly ds: DataSource) {}
+
+  async check(c: Contribution, verdict: Verdict): Promise<void> {
+    if (c.rank >= LEVEL_RANK.MODERATE) return;
+    const [row] = await this.ds.query(`SELECT moderation->>'premoderation' AS mode FROM spaces WHERE id = $1`, [c.spaceId]);
+    const mode = (row?.mode ?? 'OFF') as Premoderation;
+    if (mode === 'ALL' || (mode === 'NEW_USERS' && c.viewer.user!.trustLevel === 0)) {
+      verdict.pending = true;
+      verdict.reasons.push(mode === 'ALL' ? 'every post in this space is reviewed first' : 'posts by new members are reviewed first');
+    }
+  }
+
+  async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
+    if (!verdict.pending) return;
+    const targetType = c.kind === 'topic' ? 'TOPIC' : 'POST';
+    const [item] = await tx.query<{ id: string }>(
+      `INSERT INTO review_items (id, space_id, target_type, target_id, kind) VALUES ($1, $2, $3, $4, 'PENDING_CONTENT')
+       ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING' DO UPDATE SET updated_at = now() RETURNING id`,
+      [newId(), c.spaceId, targetType, c.kind === 'topic' ? s.topicId : s.postId],
+    );
+    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, 'submitted', $3)`, [
+      item.id,
+      c.viewer.id,
+      verdict.reasons.join('; '),
+    ]);
+    await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: c.spaceId } });
+  }
+}

@@ -1,0 +1,135 @@
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { CREATE_TOPIC, REPLY } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+describe('posting rules: limits by trust level and pre-moderation', () => {
+  let t: TestApp;
+  let admin: TestUser;
+  let mod: TestUser;
+  let space: { id: string; slug: string };
+  let board: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp({ POSTING_LIMITS: 'true' });
+    admin = await makeUser(t, { role: 'ADMIN' });
+    mod = await makeUser(t);
+    space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    board = await makeBoard(t, space.id);
+  });
+  afterAll(() => t.close());
+
+  const topic = (token: string, body = `body ${Math.random()}`, b = board) => t.gql(CREATE_TOPIC, { input: { boardId: b, title: 'A fine title', body } }, { token });
+  /** Forget the per-post interval so a test can post again at once. */
+  const waitOut = (u: TestUser) => t.sql(`DELETE FROM rate_events WHERE key = $1 AND bucket IN ('post:tl0', 'post:any')`, [u.id]);
+
+  it('spaces posts: one per 30 s for new members, one per 5 s for others; moderators are exempt', async () => {
+    const newbie = await makeUser(t, { trustLevel: 0 });
+    const member = await makeUser(t, { trustLevel: 1 });
+    expectOk(await topic(newbie.token));
+    const slow = expectError(await topic(newbie.token), 'RATE_LIMITED');
+    expect(slow.extensions.retryAfterSeconds).toBeGreaterThan(5);
+    expect(slow.extensions.retryAfterSeconds).toBeLessThanOrEqual(30);
+    expectOk(await topic(member.token));
+    expect(expectError(await topic(member.token), 'RATE_LIMITED').extensions.retryAfterSeconds).toBeLessThanOrEqual(5);
+    await waitOut(member);
+    expectOk(await topic(member.token));
+    for (let i = 0; i < 3; i++) expectOk(await topic(mod.token));
+  });
+
+  it('allows new members 3 topics and 10 replies on their first day', async () => {
+    const newbie = await makeUser(t, { trustLevel: 0 });
+    let first!: string;
+    for (let i = 0; i < 3; i++) {
+      first ??= expectOk(await topic(newbie.token)).createTopic.id;
+      if (i > 0) expectOk(await topic(newbie.token));
+      await waitOut(newbie);
+    }
+    expectError(await topic(newbie.token), 'RATE_LIMITED');
+    for (let i = 0; i < 10; i++) {
+      expectOk(await t.gql(REPLY, { input: { topicId: first, body: `reply ${i}` } }, { token: newbie.token }));
+      await waitOut(newbie);
+    }
+    expectError(await t.gql(REPLY, { input: { topicId: first, body: 'one more' } }, { token: newbie.token }), 'RATE_LIMITED');
+    // A day-old account is past its first day.
+    const older = await makeUser(t, { trustLevel: 0 });
+    await t.sql(`UPDATE users SET created_at = now() - interval '2 days' WHERE id = $1`, [older.id]);
+    for (let i = 0; i < 4; i++) {
+      expectOk(await topic(older.token));
+      await waitOut(older);
+    }
+  });
+
+  it('limits new members’ links and mentions, and refuses the same text twice', async () => {
+    const newbie = await makeUser(t, { trustLevel: 0 });
+    const member = await makeUser(t, { trustLevel: 1 });
+    const links = 'see https://a.example, https://b.example and https://c.example';
+    expect(expectError(await topic(newbie.token, links), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'body', message: 'new members may post at most 2 links per post' }]);
+    expectError(await topic(newbie.token, `@${admin.handle} @${mod.handle} @${member.handle} look`), 'BAD_USER_INPUT');
+    expectOk(await topic(member.token, links));
+    await waitOut(member);
+    expect(expectError(await topic(member.token, links), 'BAD_USER_INPUT').message).toMatch(/same text/);
+    await t.sql(`UPDATE posts SET created_at = now() - interval '11 minutes' WHERE author_id = $1`, [member.id]);
+    expectOk(await topic(member.token, links));
+  });
+
+  it('holds new members’ posts for approval under NEW_USERS pre-moderation', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }, { userId: admin.id, level: 'ADMIN' }]);
+    const b = await makeBoard(t, s.id);
+    const upd = `mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id moderationSettings { premoderation autoHideThreshold } } }`;
+    const settings = expectOk(await t.gql(upd, { input: { spaceId: s.id, premoderation: 'NEW_USERS', autoHideThreshold: 12 } }, { token: admin.token }));
+    expect(settings.updateSpace.moderationSettings).toEqual({ premoderation: 'NEW_USERS', autoHideThreshold: 12 });
+    expectError(await t.gql(upd, { input: { spaceId: s.id, premoderation: 'SOMETIMES' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    const newbie = await makeUser(t, { trustLevel: 0 });
+    const member = await makeUser(t, { trustLevel: 1 });
+    const held = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id state } }`, { input: { boardId: b, title: 'My first question', body: 'held body' } }, { token: newbie.token })).createTopic;
+    expect(held.state).toBe('PENDING');
+    const visibleNow = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id state } }`, { input: { boardId: b, title: 'Regular question', body: 'x' } }, { token: member.token })).createTopic;
+    expect(visibleNow.state).toBe('VISIBLE');
+
+    const list = `query($b: ID!) { board(id: $b) { topics { totalCount edges { node { id } } } } }`;
+    expectError(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: held.id }, { token: member.token }), 'NOT_FOUND');
+    expect(expectOk(await t.gql(list, { b }, { token: member.token })).board.topics.totalCount).toBe(1);
+    expect(expectOk(await t.gql(list, { b }, { token: newbie.token })).board.topics.totalCount).toBe(2);
+    expect(expectOk(await t.gql(`query($s: String!) { space(slug: $s) { moderationSettings { premoderation } } }`, { s: s.slug }, { token: member.token })).space.moderationSettings).toBeNull();
+
+    const queue = expectOk(await t.gql(`query($s: ID) { reviewQueue(spaceId: $s) { edges { node { id kind targetType targetId history { action note } } } } }`, { s: s.id }, { token: mod.token })).reviewQueue;
+    const item = queue.edges.find((e: any) => e.node.targetId === held.id).node;
+    expect(item).toMatchObject({ kind: 'PENDING_CONTENT', targetType: 'TOPIC' });
+    expect(item.history[0]).toEqual({ action: 'submitted', note: 'posts by new members are reviewed first' });
+    expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }));
+    expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { state } }`, { id: held.id }, { token: member.token })).topic.state).toBe('VISIBLE');
+  });
+
+  it('holds every reply under ALL; moderatePost approves or rejects and settles the queue', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    const b = await makeBoard(t, s.id);
+    const starter = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id } }`, { input: { boardId: b, title: 'Staff topic', body: 'x' } }, { token: mod.token })).createTopic;
+    const member = await makeUser(t, { trustLevel: 3 });
+    const r1 = expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id state } }`, { input: { topicId: starter.id, body: 'first reply' } }, { token: member.token })).replyToTopic;
+    await waitOut(member);
+    const r2 = expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id state } }`, { input: { topicId: starter.id, body: 'second reply' } }, { token: member.token })).replyToTopic;
+    expect([r1.state, r2.state]).toEqual(['PENDING', 'PENDING']);
+    const count = async () => expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { replyCount posts { totalCount } } }`, { id: starter.id }, { token: (await makeUser(t)).token })).topic;
+    expect(await count()).toEqual({ replyCount: 0, posts: { totalCount: 1 } });
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    expect(expectOk(await t.gql(MOD, { input: { postId: r1.id, action: 'APPROVE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
+    expect(expectOk(await t.gql(MOD, { input: { postId: r2.id, action: 'REJECT' } }, { token: mod.token })).moderatePost.state).toBe('DELETED');
+    expect(await count()).toEqual({ replyCount: 1, posts: { totalCount: 3 } });
+    const items = await t.sql(`SELECT target_id, status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = ANY($1::uuid[]) ORDER BY status`, [[r1.id, r2.id]]);
+    expect(items).toEqual([
+      { target_id: r1.id, status: 'APPROVED' },
+      { target_id: r2.id, status: 'REJECTED' },
+    ]);
+    const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [r1.id]);
+    expect(events.map((e) => e.type)).toEqual(['post.created', 'post.approved']);
+  });
+
+  it('does not let silenced users report', async () => {
+    const reporter = await makeUser(t);
+    const author = await makeUser(t);
+    const tp = expectOk(await topic(author.token)).createTopic;
+    await t.sql(`INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', NULL, 'test', now() + interval '1 hour')`, [reporter.id]);
+    expectError(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'TOPIC', targetId: tp.id, reason: 'SPAM' } }, { token: reporter.token }), 'FORBIDDEN');
+  });
+});
