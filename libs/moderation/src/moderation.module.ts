@@ -2,6 +2,9 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { PostingPolicy } from '../../forum/src/posting-policy';
 import { PostingLimits, PremoderationRule } from './posting/posting-rules';
 import { SpaceModerationResolver } from './posting/space-settings.resolver';
+import { WatchedWordsRule, WatchedWordsService } from './automod/watched-words';
+import { WatchedWordsResolver } from './automod/watched-words.resolver';
+import { ContentModule } from '../../content/src/content.module';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { ForumModule } from '../../forum/src/forum.module';
@@ -15,8 +18,8 @@ import { SanctionsService } from './sanctions/sanctions.service';
 
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
-  imports: [IdentityModule, SpacesModule, ForumModule],
-  providers: [PostingLimits, PremoderationRule, SpaceModerationResolver, AuditLog, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
+  imports: [IdentityModule, SpacesModule, ForumModule, ContentModule],
+  providers: [PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, AuditLog, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
   exports: [AuditLog, SanctionsService, ReportsService],
 })
 export class ModerationModule implements OnModuleInit {
@@ -24,10 +27,12 @@ export class ModerationModule implements OnModuleInit {
     private readonly policy: PostingPolicy,
     private readonly limits: PostingLimits,
     private readonly premoderation: PremoderationRule,
+    private readonly watchedWords: WatchedWordsRule,
   ) {}
 
   /** Plug the posting rules into the forum's content pipeline. */
   onModuleInit(): void {
+    this.policy.register(this.watchedWords);
     this.policy.register(this.limits);
     this.policy.register(this.premoderation);
   }

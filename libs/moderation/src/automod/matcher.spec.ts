@@ -1,0 +1,32 @@
+import { compile, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
+
+describe('watched-word matching', () => {
+  it('folds case and accents and maps back to the original text', () => {
+    const { folded, origin } = fold('Crème BRÛLÉE');
+    expect(folded).toBe('creme brulee');
+    expect(origin[6]).toBe(6);
+    expect(origin[folded.length]).toBe('Crème BRÛLÉE'.length);
+  });
+
+  it('matches whole words with wildcards, case- and accent-insensitively', () => {
+    const re = compile('WORD', 'spam*');
+    expect(matchAll([re], fold('Buy SPÂMMY stuff').folded, 100)[0]).toEqual([[4, 10]]);
+    expect(matchAll([re], fold('antispam tools').folded, 100)[0]).toEqual([]);
+    expect(matchAll([compile('WORD', 'café')], fold('un CAFE noir').folded, 100)[0]).toEqual([[3, 7]]);
+  });
+
+  it('refuses invalid, empty-matching and catastrophic patterns', () => {
+    expect(validatePattern('REGEX', '(unclosed')).toMatch(/not a valid pattern/);
+    expect(validatePattern('REGEX', 'a*')).toMatch(/empty/);
+    expect(validatePattern('REGEX', '(a+)+$')).toMatch(/too slow/);
+    expect(validatePattern('REGEX', '(x+x+)+y')).toMatch(/too slow/);
+    expect(validatePattern('REGEX', 'free\\s+money')).toBeNull();
+    expect(validatePattern('WORD', 'v*agra')).toBeNull();
+  });
+
+  it('interrupts a slow pattern at matching time instead of stalling', () => {
+    const started = Date.now();
+    expect(() => matchAll([/(a+)+$/giu], 'a'.repeat(40) + '!', 30)).toThrow(MatchTimeout);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});

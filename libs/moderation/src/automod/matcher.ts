@@ -1,0 +1,80 @@
+import { runInNewContext } from 'node:vm';
+
+export type RuleKind = 'WORD' | 'REGEX';
+
+/** Lower-case, accents folded (NFKD without combining marks), with a map back to the original text. */
+export function fold(text: string): { folded: string; origin: number[] } {
+  let folded = '';
+  const origin: number[] = [];
+  let i = 0;
+  for (const ch of text) {
+    const f = ch.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+    for (let k = 0; k < f.length; k++) origin.push(i);
+    folded += f;
+    i += ch.length;
+  }
+  origin.push(i);
+  return { folded, origin };
+}
+
+const WORD_CHAR = '[\\p{L}\\p{N}_]';
+
+/** A watched word as a regular expression: `*` is a wildcard, whole words only. */
+export function wordToRegex(word: string): string {
+  const folded = fold(word.trim()).folded;
+  const body = folded
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+'))
+    .join(`${WORD_CHAR}*`);
+  return `(?<!${WORD_CHAR})${body}(?!${WORD_CHAR})`;
+}
+
+export function compile(kind: RuleKind, pattern: string): RegExp {
+  return new RegExp(kind === 'WORD' ? wordToRegex(pattern) : pattern, 'giu');
+}
+
+export class MatchTimeout extends Error {}
+
+/**
+ * Runs every rule over the folded text inside a VM context with a time budget: a
+ * catastrophic pattern is interrupted instead of stalling the request.
+ * Returns, per rule, the [start, end) ranges it matched in the folded text.
+ */
+export function matchAll(rules: RegExp[], folded: string, budgetMs: number): Array<Array<[number, number]>> {
+  try {
+    return runInNewContext(
+      `rules.map((r) => { const out = []; r.lastIndex = 0; let m;
+         while ((m = r.exec(text)) !== null) { out.push([m.index, m.index + m[0].length]); if (m[0].length === 0) r.lastIndex++; }
+         return out; })`,
+      { rules, text: folded },
+      { timeout: budgetMs },
+    ) as Array<Array<[number, number]>>;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw new MatchTimeout('watched-word matching ran out of time');
+    throw err;
+  }
+}
+
+/** Inputs that make backtracking-prone patterns blow up. */
+const ADVERSARIAL = ['a'.repeat(3000) + '!', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' + '\u0000', '1'.repeat(3000) + 'x', ' '.repeat(3000) + '!', 'ab'.repeat(1500) + '!'];
+
+/** Why a pattern is refused, or null. Regexes must compile and stay fast on hostile input. */
+export function validatePattern(kind: RuleKind, pattern: string, budgetMs = 25): string | null {
+  let re: RegExp;
+  try {
+    re = compile(kind, pattern);
+  } catch (err) {
+    return `is not a valid pattern: ${(err as Error).message}`;
+  }
+  if (re.test('')) return 'matches empty text';
+  // Also runs of each literal character the pattern names: that is what nested quantifiers choke on.
+  const literals = [...new Set(pattern.replace(/\\./g, '').match(/[\p{L}\p{N}]/gu) ?? [])].slice(0, 12);
+  const inputs = [...ADVERSARIAL, ...literals.flatMap((c) => [c.repeat(40) + '!', c.repeat(3000) + '!'])];
+  try {
+    for (const s of inputs) matchAll([re], s, budgetMs);
+  } catch (err) {
+    if (err instanceof MatchTimeout) return 'is too slow on some inputs (catastrophic backtracking); simplify it';
+    throw err;
+  }
+  return null;
+}

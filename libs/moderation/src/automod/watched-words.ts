@@ -1,0 +1,180 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Field, ID, InputType, ObjectType } from '@nestjs/graphql';
+import { Transform } from 'class-transformer';
+import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { AccessLevel } from '../../../access/src/access-level';
+import { AccessService } from '../../../access/src/access.service';
+import { ContentRenderer } from '../../../content/src/renderer';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid, newId } from '../../../core/src/ids';
+import { Contribution, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
+import { AuditLog } from '../audit/audit-log';
+import { compile, fold, matchAll, MatchTimeout, RuleKind, validatePattern } from './matcher';
+
+export type WatchAction = 'BLOCK' | 'CENSOR' | 'REQUIRE_APPROVAL' | 'FLAG';
+const ACTIONS: WatchAction[] = ['BLOCK', 'CENSOR', 'REQUIRE_APPROVAL', 'FLAG'];
+/** Time budget for all watched-word matching on one post. */
+const MATCH_BUDGET_MS = 50;
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+@InputType()
+export class WatchedWordInput {
+  @Field(() => ID, { nullable: true, description: 'The space; site-wide when absent (global moderators and admins).' })
+  @IsOptional() @IsUUID('all', { message: 'must be a space id' })
+  spaceId?: string;
+  @Field({ description: 'A word (with * wildcards) or a regular expression.' }) @Transform(trim) @IsString() @Length(1, 200) pattern!: string;
+  @Field(() => String, { description: 'WORD or REGEX.' }) @IsIn(['WORD', 'REGEX'], { message: 'must be WORD or REGEX' }) kind!: RuleKind;
+  @Field(() => String, { description: 'BLOCK, CENSOR, REQUIRE_APPROVAL or FLAG.' }) @IsIn(ACTIONS, { message: `must be one of ${ACTIONS.join(', ')}` }) action!: WatchAction;
+  @Field({ description: 'Shown to the author when the rule blocks or holds a post.' }) @Transform(trim) @IsString() @Length(3, 300) publicReason!: string;
+}
+
+@ObjectType('WatchedWord')
+export class WatchedWordModel {
+  @Field(() => ID) id!: string;
+  @Field(() => ID, { nullable: true }) spaceId!: string | null;
+  @Field() pattern!: string;
+  @Field() kind!: string;
+  @Field() action!: string;
+  @Field() publicReason!: string;
+  @Field() createdAt!: Date;
+}
+
+interface Row {
+  id: string;
+  space_id: string | null;
+  pattern: string;
+  kind: RuleKind;
+  action: WatchAction;
+  public_reason: string;
+  created_at: Date;
+}
+
+const toModel = (r: Row) =>
+  Object.assign(new WatchedWordModel(), { id: r.id, spaceId: r.space_id, pattern: r.pattern, kind: r.kind, action: r.action, publicReason: r.public_reason, createdAt: r.created_at });
+
+/** Managing the rules: a space's moderators for the space, global moderators and admins site-wide. */
+@Injectable()
+export class WatchedWordsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly access: AccessService,
+    private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
+  ) {}
+
+  private async authorize(viewer: Viewer, spaceId: string | null): Promise<void> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    if (spaceId) await this.access.require(viewer, spaceId, AccessLevel.MODERATE, 'Space not found');
+    else if (!viewer.isGlobalModerator) throw AppError.forbidden('Site-wide rules need a global moderator or an admin');
+  }
+
+  async list(viewer: Viewer, spaceId: string | null): Promise<WatchedWordModel[]> {
+    await this.authorize(viewer, spaceId);
+    const rows: Row[] = await this.ds.query(
+      `SELECT * FROM watched_words WHERE ${spaceId ? 'space_id = $1' : 'space_id IS NULL'} ORDER BY created_at, id`,
+      spaceId ? [spaceId] : [],
+    );
+    return rows.map(toModel);
+  }
+
+  async create(viewer: Viewer, input: WatchedWordInput): Promise<WatchedWordModel> {
+    const spaceId = input.spaceId ?? null;
+    await this.authorize(viewer, spaceId);
+    const problem = validatePattern(input.kind, input.pattern);
+    if (problem) throw AppError.badField('pattern', problem);
+    const row = await this.uow.run(async (tx) => {
+      const [r] = await tx.query<Row>(
+        `INSERT INTO watched_words (id, space_id, pattern, kind, action, public_reason, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+        [newId(), spaceId, input.pattern, input.kind, input.action, input.publicReason, viewer.id],
+      );
+      await this.audit.append(tx, { actorId: viewer.id, action: 'automod.rule_create', targetType: 'watched_word', targetId: r.id, spaceId, after: input });
+      return r;
+    });
+    return toModel(row);
+  }
+
+  async delete(viewer: Viewer, id: string): Promise<boolean> {
+    const rows: Row[] = isUuid(id) ? await this.ds.query(`SELECT * FROM watched_words WHERE id = $1`, [id]) : [];
+    if (!rows[0]) throw AppError.notFound('Rule not found');
+    await this.authorize(viewer, rows[0].space_id);
+    await this.uow.run(async (tx) => {
+      await tx.query(`DELETE FROM watched_words WHERE id = $1`, [id]);
+      await this.audit.append(tx, { actorId: viewer.id, action: 'automod.rule_delete', targetType: 'watched_word', targetId: id, spaceId: rows[0].space_id, before: toModel(rows[0]) });
+    });
+    return true;
+  }
+}
+
+/**
+ * Automod in the content pipeline. Matching is case- and accent-insensitive and runs
+ * under a time budget; a post whose matching runs out of time is held for review
+ * rather than stalling the request or slipping through.
+ */
+@Injectable()
+export class WatchedWordsRule implements PostingCheck {
+  readonly name = 'watched-words';
+  private readonly log = new Logger('Automod');
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly renderer: ContentRenderer,
+  ) {}
+
+  async check(c: Contribution, verdict: Verdict): Promise<void> {
+    const rules: Row[] = await this.ds.query(`SELECT * FROM watched_words WHERE space_id IS NULL OR space_id = $1 ORDER BY created_at, id`, [c.spaceId]);
+    if (rules.length === 0) return;
+    const { folded, origin } = fold(c.body);
+    let hits: Array<Array<[number, number]>>;
+    try {
+      hits = matchAll(rules.map((r) => compile(r.kind, r.pattern)), folded, MATCH_BUDGET_MS);
+    } catch (err) {
+      if (!(err instanceof MatchTimeout)) throw err;
+      this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out; holding the post for review');
+      verdict.pending = true;
+      verdict.reasons.push('automatic checks could not finish');
+      return;
+    }
+    const censor: Array<[number, number]> = [];
+    for (let i = 0; i < rules.length; i++) {
+      if (hits[i].length === 0) continue;
+      const rule = rules[i];
+      if (rule.action === 'BLOCK') throw AppError.badField('body', `Your post was refused: ${rule.public_reason}`);
+      if (rule.action === 'REQUIRE_APPROVAL') {
+        verdict.pending = true;
+        verdict.reasons.push(rule.public_reason);
+      }
+      if (rule.action === 'FLAG') verdict.reasons.push(`flag:${rule.id}`);
+      if (rule.action === 'CENSOR') censor.push(...hits[i].map(([a, b]) => [origin[a], origin[b]] as [number, number]));
+    }
+    if (censor.length > 0) {
+      let out = '';
+      let at = 0;
+      for (const [a, b] of censor.sort((x, y) => x[0] - y[0])) {
+        if (a < at) continue;
+        out += c.body.slice(at, a) + '■'.repeat(Math.max(1, [...c.body.slice(a, b)].length));
+        at = b;
+      }
+      verdict.html = this.renderer.render(out + c.body.slice(at)).html;
+    }
+  }
+
+  /** FLAG rules put the post in the review queue, as an automatic report would. */
+  async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
+    const flags = verdict.reasons.filter((r) => r.startsWith('flag:'));
+    verdict.reasons = verdict.reasons.filter((r) => !r.startsWith('flag:'));
+    if (flags.length === 0) return;
+    const [item] = await tx.query<{ id: string }>(
+      `INSERT INTO review_items (id, space_id, target_type, target_id, kind) VALUES ($1, $2, 'POST', $3, 'AUTOMOD')
+       ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING' DO UPDATE SET updated_at = now() RETURNING id`,
+      [newId(), c.spaceId, s.postId],
+    );
+    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, NULL, 'flagged by automod', $2)`, [
+      item.id,
+      flags.map((f) => f.slice(5)).join(', '),
+    ]);
+  }
+}

@@ -1,0 +1,72 @@
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id action } }`;
+const CREATE = `mutation($input: CreateTopicInput!) { createTopic(input: $input) { id state firstPost { id bodyHtml } } }`;
+
+describe('automod: watched words', () => {
+  let t: TestApp;
+  let mod: TestUser;
+  let member: TestUser;
+  let space: { id: string; slug: string };
+  let board: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    mod = await makeUser(t);
+    member = await makeUser(t);
+    space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    board = await makeBoard(t, space.id);
+    for (const [pattern, kind, action, publicReason] of [
+      ['crypto*', 'WORD', 'BLOCK', 'No crypto promotions here'],
+      ['darn', 'WORD', 'CENSOR', 'Mind your language'],
+      ['competitor\\s*x', 'REGEX', 'REQUIRE_APPROVAL', 'Mentions of competitors are reviewed'],
+      ['refund', 'WORD', 'FLAG', 'Refund requests go to support'],
+    ]) {
+      expectOk(await t.gql(RULE, { input: { spaceId: space.id, pattern, kind, action, publicReason } }, { token: mod.token }));
+    }
+  });
+  afterAll(() => t.close());
+
+  const post = (body: string) => t.gql(CREATE, { input: { boardId: board, title: 'A fine title', body } }, { token: member.token });
+
+  it('blocks with the rule’s public reason, whatever the case or accents', async () => {
+    const err = expectError(await post('Try my CRYPTÔCOINS today'), 'BAD_USER_INPUT');
+    expect(err.message).toBe('Your post was refused: No crypto promotions here');
+  });
+
+  it('censors the rendered HTML and keeps the source', async () => {
+    const res = expectOk(await post('Well **darn**, DARN it. Darnell is fine.')).createTopic;
+    expect(res.firstPost.bodyHtml).toBe('<p>Well <strong>■■■■</strong>, ■■■■ it. Darnell is fine.</p>\n');
+    const [row] = await t.sql(`SELECT body_source FROM posts WHERE id = $1`, [res.firstPost.id]);
+    expect(row.body_source).toContain('**darn**');
+  });
+
+  it('holds for approval, or flags into the review queue', async () => {
+    expect(expectOk(await post('Is Competitor X better?')).createTopic.state).toBe('PENDING');
+    const flagged = expectOk(await post('I want a refund')).createTopic;
+    expect(flagged.state).toBe('VISIBLE');
+    const items = await t.sql(`SELECT kind, target_id FROM review_items WHERE target_id = $1`, [flagged.firstPost.id]);
+    expect(items).toEqual([{ kind: 'AUTOMOD', target_id: flagged.firstPost.id }]);
+  });
+
+  it('refuses catastrophic or invalid patterns, and keeps rules to moderators', async () => {
+    const bad = expectError(await t.gql(RULE, { input: { spaceId: space.id, pattern: '(a+)+$', kind: 'REGEX', action: 'BLOCK', publicReason: 'nope' } }, { token: mod.token }), 'BAD_USER_INPUT');
+    expect(bad.extensions.fields![0]).toMatchObject({ field: 'pattern' });
+    expectError(await t.gql(RULE, { input: { spaceId: space.id, pattern: '[', kind: 'REGEX', action: 'BLOCK', publicReason: 'nope' } }, { token: mod.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(RULE, { input: { spaceId: space.id, pattern: 'x', kind: 'WORD', action: 'BLOCK', publicReason: 'nope' } }, { token: member.token }), 'FORBIDDEN');
+    expectError(await t.gql(RULE, { input: { pattern: 'x', kind: 'WORD', action: 'BLOCK', publicReason: 'site-wide' } }, { token: mod.token }), 'FORBIDDEN');
+    const rules = expectOk(await t.gql(`query($s: ID) { watchedWords(spaceId: $s) { pattern action } }`, { s: space.id }, { token: mod.token })).watchedWords;
+    expect(rules).toHaveLength(4);
+    const log = await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'automod.rule_create'`);
+    expect(log[0].n).toBe(4);
+  });
+
+  it('holds a post for review when a slow pattern slips in and matching runs out of time', async () => {
+    // Written straight to the table, as an old or imported rule might be.
+    await t.sql(`INSERT INTO watched_words (id, space_id, pattern, kind, action, public_reason) VALUES (gen_random_uuid(), $1, '(b+)+$', 'REGEX', 'BLOCK', 'slow')`, [space.id]);
+    const res = expectOk(await post('b'.repeat(40) + '!')).createTopic;
+    expect(res.state).toBe('PENDING');
+    await t.sql(`DELETE FROM watched_words WHERE pattern = '(b+)+$'`);
+  });
+});
