@@ -2,6 +2,7 @@ import { InitialSchema1763888400000 } from './1763888400000-initial-schema';
 import { ModerationAuditAndSanctions1763899200000 } from './1763899200000-moderation-audit-and-sanctions';
 import { ReportsAndReviewQueue1763902800000 } from './1763902800000-reports-and-review-queue';
 import { WatchedWords1763906400000 } from './1763906400000-watched-words';
+import { TrustLevels1763910000000 } from './1763910000000-trust-levels';
 
 /** Every migration, in order. Listed explicitly so the runner never depends on file globs. */
-export const migrations = [InitialSchema1763888400000, ModerationAuditAndSanctions1763899200000, ReportsAndReviewQueue1763902800000, WatchedWords1763906400000];
+export const migrations = [InitialSchema1763888400000, ModerationAuditAndSanctions1763899200000, ReportsAndReviewQueue1763902800000, WatchedWords1763906400000, TrustLevels1763910000000];

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../../libs/core/src/config/config';
 import { openDatabase } from '../../../libs/core/src/database/open';
 import { migrateDatabase } from '../../../libs/core/src/database/migrate';
 import { OutboxWorker } from '../../../libs/core/src/outbox/outbox';
-import { RateLimiter } from '../../../libs/core/src/rate-limit';
+import { JobScheduler } from '../../../libs/core/src/jobs';
 import { REDACT_PATHS } from './logging';
 import { createApp } from './app';
 
@@ -31,12 +31,10 @@ async function main(): Promise<void> {
 
   const app = await createApp(config, db.url);
   const worker = app.get(OutboxWorker);
-  let housekeeping: NodeJS.Timeout | undefined;
+  const jobs = app.get(JobScheduler);
   if (config.workerInProcess) {
     await worker.start(db.url);
-    housekeeping = setInterval(() => {
-      app.get(RateLimiter).prune().catch((err) => log.warn({ err }, 'rate limit pruning failed'));
-    }, 3600_000);
+    jobs.start();
   }
   await app.listen(config.PORT, config.HOST);
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
@@ -56,7 +54,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 10_000).unref();
     try {
-      clearInterval(housekeeping);
+      jobs.stop();
       await worker.stop();
       await app.close();
       await db.stop();

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin';
-import { registerAuditCommands } from './commands/audit';
+import { registerAuditCommands, registerTrustCommands } from './commands/audit';
 import { registerDatabaseCommands } from './commands/database';
 import { registerEvalSpamCommands } from './commands/eval-spam';
 import { registerSchemaCommands } from './commands/schema';
@@ -16,6 +16,7 @@ const program = new Command('parvis').description('Parvis administration').showH
 registerDatabaseCommands(program);
 registerAdminCommands(program);
 registerAuditCommands(program);
+registerTrustCommands(program);
 registerSeedCommands(program);
 registerSchemaCommands(program);
 registerEvalSpamCommands(program);

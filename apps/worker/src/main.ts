@@ -8,7 +8,7 @@ import { loadConfig } from '../../../libs/core/src/config/config';
 import { CoreModule } from '../../../libs/core/src/core.module';
 import { openDatabase } from '../../../libs/core/src/database/open';
 import { OutboxWorker } from '../../../libs/core/src/outbox/outbox';
-import { RateLimiter } from '../../../libs/core/src/rate-limit';
+import { JobScheduler } from '../../../libs/core/src/jobs';
 
 /**
  * The background process for production set-ups (`npm run start:worker`): consumes
@@ -25,9 +25,8 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(WorkerModule, { logger: ['error', 'warn', 'log'] });
   const worker = app.get(OutboxWorker);
   await worker.start(db.url);
-  const housekeeping = setInterval(() => {
-    app.get(RateLimiter).prune().catch((err) => log.warn({ err }, 'rate limit pruning failed'));
-  }, 3600_000);
+  const jobs = app.get(JobScheduler);
+  jobs.start();
   log.info('Parvis worker is consuming the outbox');
 
   let stopping = false;
@@ -36,7 +35,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'worker shutting down');
     setTimeout(() => process.exit(1), 10_000).unref();
-    clearInterval(housekeeping);
+    jobs.stop();
     await worker.stop();
     await app.close();
     await db.stop();

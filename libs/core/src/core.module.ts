@@ -6,6 +6,7 @@ import { UnitOfWork } from './database/unit-of-work';
 import { EventBus } from './events';
 import { OutboxHandlers, OutboxWorker } from './outbox/outbox';
 import { RateLimiter } from './rate-limit';
+import { JobScheduler } from './jobs';
 
 export interface CoreOptions {
   config: AppConfig;
@@ -20,6 +21,10 @@ export interface CoreOptions {
 @Global()
 @Module({})
 export class CoreModule {
+  constructor(jobs: JobScheduler, limiter: RateLimiter) {
+    jobs.register('prune-rate-events', 3600_000, () => limiter.prune());
+  }
+
   static forRoot(opts: CoreOptions): DynamicModule {
     return {
       module: CoreModule,
@@ -37,8 +42,9 @@ export class CoreModule {
         OutboxHandlers,
         OutboxWorker,
         RateLimiter,
+        JobScheduler,
       ],
-      exports: [AppConfig, QueryCounter, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter],
+      exports: [AppConfig, QueryCounter, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler],
     };
   }
 }

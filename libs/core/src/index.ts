@@ -14,3 +14,4 @@ export * from './graphql/context';
 export * from './graphql/errors';
 export * from './graphql/limits';
 export * from './rate-limit';
+export * from './jobs';

@@ -1,10 +1,12 @@
 import { Module, OnModuleInit } from '@nestjs/common';
+import { JobScheduler } from '../../core/src/jobs';
 import { PostingPolicy } from '../../forum/src/posting-policy';
 import { PostingLimits, PremoderationRule } from './posting/posting-rules';
 import { SpaceModerationResolver } from './posting/space-settings.resolver';
 import { WatchedWordsRule, WatchedWordsService } from './automod/watched-words';
 import { WatchedWordsResolver } from './automod/watched-words.resolver';
 import { ContentModule } from '../../content/src/content.module';
+import { TrustLevelResolver, TrustLevelService } from './trust/trust-levels';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { ForumModule } from '../../forum/src/forum.module';
@@ -19,8 +21,8 @@ import { SanctionsService } from './sanctions/sanctions.service';
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule, ContentModule],
-  providers: [PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, AuditLog, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
-  exports: [AuditLog, SanctionsService, ReportsService],
+  providers: [TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, AuditLog, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
+  exports: [AuditLog, SanctionsService, ReportsService, TrustLevelService],
 })
 export class ModerationModule implements OnModuleInit {
   constructor(
@@ -28,6 +30,8 @@ export class ModerationModule implements OnModuleInit {
     private readonly limits: PostingLimits,
     private readonly premoderation: PremoderationRule,
     private readonly watchedWords: WatchedWordsRule,
+    private readonly jobs: JobScheduler,
+    private readonly trust: TrustLevelService,
   ) {}
 
   /** Plug the posting rules into the forum's content pipeline. */
@@ -35,5 +39,6 @@ export class ModerationModule implements OnModuleInit {
     this.policy.register(this.watchedWords);
     this.policy.register(this.limits);
     this.policy.register(this.premoderation);
+    this.jobs.register('recompute-trust-levels', 3600_000, () => this.trust.recompute());
   }
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { AuditLog, AuditRow } from '../../../../libs/moderation/src/audit/audit-log';
+import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
 
 function csvField(v: unknown): string {
@@ -46,6 +47,19 @@ export function registerAuditCommands(program: Command): void {
           await new Promise<void>((resolve) => (out as NodeJS.WritableStream).end(resolve));
           console.log(`Wrote ${n} entries to ${opts.out}`);
         }
+      }),
+    );
+}
+
+export function registerTrustCommands(program: Command): void {
+  program
+    .command('trust:recompute')
+    .description('Recompute trust levels from activity now (the worker does it hourly)')
+    .action(() =>
+      withServices(async (app) => {
+        const changes = await app.get(TrustLevelService).recompute();
+        for (const c of changes) console.log(`${c.userId}: TL${c.from} → TL${c.to}`);
+        console.log(`${changes.length} trust level change(s).`);
       }),
     );
 }

@@ -52,6 +52,7 @@ export class SessionsService {
        VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6)`,
       [newId(), userId, hashToken(token), this.ttlMs / 1000, meta.ip ?? null, meta.userAgent?.slice(0, 500) ?? null],
     );
+    await (manager ?? this.ds.manager).query(`INSERT INTO user_visits (user_id, day) VALUES ($1, current_date) ON CONFLICT DO NOTHING`, [userId]);
     return token;
   }
 
@@ -71,8 +72,10 @@ export class SessionsService {
     const row = rows[0];
     if (!row) return Viewer.anonymous(ip);
     if (Date.now() - new Date(row.last_used_at).getTime() > TOUCH_EVERY_MS) {
+      // Also counts the day as a visit (trust levels use visit days).
       await this.ds.query(
-        `UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => $2) WHERE id = $1`,
+        `WITH touched AS (UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => $2) WHERE id = $1 RETURNING user_id)
+         INSERT INTO user_visits (user_id, day) SELECT user_id, current_date FROM touched ON CONFLICT DO NOTHING`,
         [row.session_id, this.ttlMs / 1000],
       );
     }

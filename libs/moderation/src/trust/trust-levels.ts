@@ -1,0 +1,158 @@
+import { Injectable } from '@nestjs/common';
+import { Args, Context, Field, ID, InputType, Int, Mutation, Resolver } from '@nestjs/graphql';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { GqlContext } from '../../../core/src/graphql/context';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { toUserModel, UserModel, UserRow } from '../../../identity/src/users/user.model';
+import { AuditLog } from '../audit/audit-log';
+
+/**
+ * What each automatic level asks for (Discourse-like defaults). Visit days for TL3 count
+ * over the last 100 days; everything else is all-time. TL4 (leader) is only given by hand.
+ */
+export const TRUST_REQUIREMENTS = {
+  1: { daysVisited: 1, topicsEntered: 5, postsRead: 30, replies: 0, reactionsGiven: 0, reactionsReceived: 0 },
+  2: { daysVisited: 15, topicsEntered: 20, postsRead: 100, replies: 3, reactionsGiven: 1, reactionsReceived: 1 },
+  3: { daysVisited: 50, topicsEntered: 100, postsRead: 500, replies: 10, reactionsGiven: 30, reactionsReceived: 20 },
+} as const;
+/** Upheld reports against a user (last 100 days) cap their level: 1+ → at most TL2, 3+ → at most TL1. */
+export const UPHELD_CAPS: Array<[number, number]> = [[3, 1], [1, 2]];
+
+export interface ActivityStats {
+  days: number;
+  recentDays: number;
+  topicsEntered: number;
+  postsRead: number;
+  replies: number;
+  reactionsGiven: number;
+  reactionsReceived: number;
+  upheldAgainst: number;
+}
+
+/**
+ * The level a user's activity earns. TL1 and TL2 are kept once reached (only upheld
+ * reports take them away); TL3 must keep being earned, as in Discourse.
+ */
+export function earnedLevel(current: number, s: ActivityStats): number {
+  const meets = (lvl: 1 | 2 | 3) => {
+    const r = TRUST_REQUIREMENTS[lvl];
+    return (
+      (lvl === 3 ? s.recentDays : s.days) >= r.daysVisited &&
+      s.topicsEntered >= r.topicsEntered &&
+      s.postsRead >= r.postsRead &&
+      s.replies >= r.replies &&
+      s.reactionsGiven >= r.reactionsGiven &&
+      s.reactionsReceived >= r.reactionsReceived
+    );
+  };
+  let level = meets(3) ? 3 : meets(2) ? 2 : meets(1) ? 1 : 0;
+  level = Math.max(level, Math.min(current, 2));
+  for (const [reports, cap] of UPHELD_CAPS) if (s.upheldAgainst >= reports) level = Math.min(level, cap);
+  return level;
+}
+
+interface StatsRow {
+  id: string;
+  trust_level: number;
+  days: number;
+  recent_days: number;
+  topics_entered: number;
+  posts_read: number;
+  replies: number;
+  reactions_given: number;
+  reactions_received: number;
+  upheld_against: number;
+}
+
+@InputType()
+export class SetTrustLevelInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a user id' }) userId!: string;
+  @Field(() => Int) @IsInt() @Min(0) @Max(4) level!: number;
+  @Field() @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value)) @IsString() @Length(3, 500) reason!: string;
+  @Field({ nullable: true, description: 'Keep the level from automatic changes (default true).' }) @IsOptional() @IsBoolean() locked?: boolean;
+}
+
+@Injectable()
+export class TrustLevelService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /** Recomputes levels (all users, or some), recording every promotion and demotion. Returns the changes. */
+  async recompute(userIds?: string[]): Promise<Array<{ userId: string; from: number; to: number }>> {
+    const rows: StatsRow[] = await this.ds.query(
+      `SELECT u.id, u.trust_level,
+              (SELECT count(*) FROM user_visits v WHERE v.user_id = u.id)::int AS days,
+              (SELECT count(*) FROM user_visits v WHERE v.user_id = u.id AND v.day > current_date - 100)::int AS recent_days,
+              (SELECT count(*) FROM topic_reads r WHERE r.user_id = u.id)::int AS topics_entered,
+              (SELECT COALESCE(sum(r.last_read_number), 0) FROM topic_reads r WHERE r.user_id = u.id)::int AS posts_read,
+              (SELECT count(*) FROM posts p WHERE p.author_id = u.id AND p.number > 1 AND p.state = 'VISIBLE')::int AS replies,
+              (SELECT count(*) FROM reactions x WHERE x.user_id = u.id)::int AS reactions_given,
+              (SELECT COALESCE(sum(p.reaction_total), 0) FROM posts p WHERE p.author_id = u.id AND p.state = 'VISIBLE')::int AS reactions_received,
+              (SELECT count(DISTINCT rp.review_item_id) FROM reports rp
+                WHERE rp.status = 'UPHELD' AND rp.created_at > now() - interval '100 days'
+                  AND ((rp.target_type = 'USER' AND rp.target_id = u.id)
+                    OR (rp.target_type = 'POST' AND rp.target_id IN (SELECT id FROM posts WHERE author_id = u.id))
+                    OR (rp.target_type = 'TOPIC' AND rp.target_id IN (SELECT id FROM topics WHERE author_id = u.id))))::int AS upheld_against
+         FROM users u
+        WHERE NOT u.is_placeholder AND NOT u.trust_level_locked AND u.trust_level < 4
+          AND ($1::uuid[] IS NULL OR u.id = ANY($1::uuid[]))`,
+      [userIds ?? null],
+    );
+    const changes: Array<{ userId: string; from: number; to: number; stats: ActivityStats }> = [];
+    for (const r of rows) {
+      const stats: ActivityStats = {
+        days: r.days, recentDays: r.recent_days, topicsEntered: r.topics_entered, postsRead: r.posts_read,
+        replies: r.replies, reactionsGiven: r.reactions_given, reactionsReceived: r.reactions_received, upheldAgainst: r.upheld_against,
+      };
+      const to = earnedLevel(r.trust_level, stats);
+      if (to !== r.trust_level) changes.push({ userId: r.id, from: r.trust_level, to, stats });
+    }
+    for (const c of changes) {
+      await this.uow.run(async (tx) => {
+        await tx.query(`UPDATE users SET trust_level = $2, updated_at = now() WHERE id = $1`, [c.userId, c.to]);
+        const reason = c.to > c.from ? 'promoted by activity' : 'demoted: activity or upheld reports';
+        await tx.query(`INSERT INTO trust_level_changes (user_id, from_level, to_level, reason) VALUES ($1, $2, $3, $4)`, [c.userId, c.from, c.to, reason]);
+        await this.audit.append(tx, { actorId: null, action: 'trust_level.change', targetType: 'user', targetId: c.userId, spaceId: null, reason, before: { level: c.from }, after: { level: c.to, stats: c.stats } });
+      });
+    }
+    return changes.map(({ userId, from, to }) => ({ userId, from, to }));
+  }
+
+  /** Global moderators and admins set a level by hand (the only way to TL4). */
+  async set(viewer: Viewer, input: SetTrustLevelInput): Promise<UserModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    if (!viewer.isGlobalModerator) throw AppError.forbidden('Only global moderators and admins set trust levels');
+    const row = await this.uow.run(async (tx) => {
+      const before = await tx.one<{ trust_level: number }>(`SELECT trust_level FROM users WHERE id = $1 FOR UPDATE`, [input.userId]);
+      if (!before) throw AppError.notFound('User not found');
+      const [u] = await tx.query<UserRow>(
+        `UPDATE users SET trust_level = $2, trust_level_locked = $3, updated_at = now() WHERE id = $1
+         RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
+        [input.userId, input.level, input.locked ?? true],
+      );
+      await tx.query(`INSERT INTO trust_level_changes (user_id, from_level, to_level, reason, actor_id) VALUES ($1, $2, $3, $4, $5)`, [
+        input.userId, before.trust_level, input.level, input.reason, viewer.id,
+      ]);
+      await this.audit.append(tx, { actorId: viewer.id, action: 'trust_level.set', targetType: 'user', targetId: input.userId, spaceId: null, reason: input.reason, before: { level: before.trust_level }, after: { level: input.level, locked: input.locked ?? true } });
+      return u;
+    });
+    return toUserModel(row);
+  }
+}
+
+@Resolver()
+export class TrustLevelResolver {
+  constructor(private readonly service: TrustLevelService) {}
+
+  @Mutation(() => UserModel, { description: 'Global moderators and admins: set a user’s trust level (TL4 only this way).' })
+  setTrustLevel(@Args('input') input: SetTrustLevelInput, @Context() ctx: GqlContext) {
+    return this.service.set(ctx.viewer, input);
+  }
+}

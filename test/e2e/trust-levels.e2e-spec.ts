@@ -1,0 +1,56 @@
+import { TrustLevelService } from '../../libs/moderation/src/trust/trust-levels';
+import { makeBoard, makeSpace, makeUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+describe('trust levels', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('promotes from activity, demotes on upheld reports, and records both', async () => {
+    const user = await makeUser(t, { trustLevel: 0 });
+    const other = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC');
+    const board = await makeBoard(t, space.id);
+    // 15 visit days, 20 topics entered with 100 posts read, 3 replies, reactions both ways.
+    await t.sql(`INSERT INTO user_visits (user_id, day) SELECT $1, current_date - d FROM generate_series(0, 14) d ON CONFLICT DO NOTHING`, [user.id]);
+    const topics = [];
+    for (let i = 0; i < 20; i++) topics.push(await createTopic(t, other.token, board));
+    for (const tp of topics) await t.sql(`INSERT INTO topic_reads (user_id, topic_id, last_read_number) VALUES ($1, $2, 5)`, [user.id, tp.id]);
+    const mine = [];
+    for (let i = 0; i < 3; i++) mine.push(await reply(t, user.token, topics[i].id, `reply ${i}`));
+    await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: topics[0].firstPostId, kind: 'LIKE' } }, { token: user.token });
+    await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: mine[0].id, kind: 'THANKS' } }, { token: other.token });
+
+    const service = t.get(TrustLevelService);
+    expect(await service.recompute([user.id])).toEqual([{ userId: user.id, from: 0, to: 2 }]);
+    expect(await service.recompute([user.id])).toEqual([]);
+
+    // Three upheld reports against their posts bring them down to TL1.
+    for (const p of mine) {
+      const item = (await t.sql(`INSERT INTO review_items (id, space_id, target_type, target_id, status) VALUES (gen_random_uuid(), $1, 'POST', $2, 'APPROVED') RETURNING id`, [space.id, p.id]))[0];
+      await t.sql(`INSERT INTO reports (id, review_item_id, reporter_id, target_type, target_id, reason, weight, weight_breakdown, status) VALUES (gen_random_uuid(), $1, $2, 'POST', $3, 'ABUSE', 2, '{}', 'UPHELD')`, [item.id, other.id, p.id]);
+    }
+    expect(await service.recompute([user.id])).toEqual([{ userId: user.id, from: 2, to: 1 }]);
+    const history = await t.sql(`SELECT from_level, to_level, actor_id FROM trust_level_changes WHERE user_id = $1 ORDER BY id`, [user.id]);
+    expect(history).toEqual([
+      { from_level: 0, to_level: 2, actor_id: null },
+      { from_level: 2, to_level: 1, actor_id: null },
+    ]);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE target_id = $1 AND action = 'trust_level.change'`, [user.id]))[0].n).toBe(2);
+  });
+
+  it('lets global moderators set a level by hand (TL4 only so), which automatic runs keep', async () => {
+    const user = await makeUser(t, { trustLevel: 1 });
+    const member = await makeUser(t);
+    const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    const q = `mutation($input: SetTrustLevelInput!) { setTrustLevel(input: $input) { id trustLevel } }`;
+    expectError(await t.gql(q, { input: { userId: user.id, level: 4, reason: 'community leader' } }, { token: member.token }), 'FORBIDDEN');
+    expectError(await t.gql(q, { input: { userId: user.id, level: 5, reason: 'too high' } }, { token: globalMod.token }), 'BAD_USER_INPUT');
+    expect(expectOk(await t.gql(q, { input: { userId: user.id, level: 4, reason: 'community leader' } }, { token: globalMod.token })).setTrustLevel.trustLevel).toBe(4);
+    expect(await t.get(TrustLevelService).recompute([user.id])).toEqual([]);
+  });
+});
