@@ -12,6 +12,7 @@ import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { ContentState } from '../../../forum/src/forum.enums';
 import { PostsService } from '../../../forum/src/posts/posts.service';
 import { AuditLog } from '../audit/audit-log';
+import { Escalation } from '../appeals/escalation';
 import { ModeratePostInput, ModerationAction, ReportInput, ResolveReviewInput, ReviewQueueArgs } from './dto/report.inputs';
 import {
   ReportModel, ReportRow, ReportTargetType, ReviewAction, ReviewDecision, ReviewEventModel, ReviewItemModel, ReviewItemRow,
@@ -56,6 +57,7 @@ export class ReportsService {
     private readonly limiter: RateLimiter,
     private readonly forum: ForumLoaders,
     private readonly posts: PostsService,
+    private readonly escalation: Escalation,
   ) {}
 
   /** What is reported, as the reporter can see it; NOT_FOUND for anything they cannot. */
@@ -257,9 +259,13 @@ export class ReportsService {
       }
       const status = { APPROVE: ReviewStatus.APPROVED, REJECT: ReviewStatus.REJECTED, IGNORE: ReviewStatus.IGNORED }[input.decision];
       const reportStatus = { APPROVE: 'UPHELD', REJECT: 'REJECTED', IGNORE: 'IGNORED' }[input.decision];
-      const post = item.target_type === ReportTargetType.USER ? null : await this.moderationTarget(tx, item);
+      const post = item.target_type === ReportTargetType.USER || item.target_type === ReportTargetType.SANCTION ? null : await this.moderationTarget(tx, item);
       let action = 'none';
-      if (item.kind === 'PENDING_CONTENT') {
+      if (item.kind === 'APPEAL') {
+        action = await this.decideAppeal(tx, viewer, item, input);
+      } else if (item.kind === 'BAN_PROPOSAL') {
+        action = await this.decideBanProposal(tx, viewer, item, input);
+      } else if (item.kind === 'PENDING_CONTENT') {
         // A held contribution: approving publishes it, rejecting removes it.
         if (post?.state === ContentState.PENDING && input.decision !== ReviewDecision.IGNORE) {
           const to = input.decision === ReviewDecision.APPROVE ? ContentState.VISIBLE : ContentState.DELETED;
@@ -284,6 +290,11 @@ export class ReportsService {
           WHERE id = $1 RETURNING ${ITEM_COLUMNS}`,
         [item.id, status, viewer.id, input.note ?? null],
       );
+      if (item.kind === 'REPORTS' && input.decision === ReviewDecision.APPROVE) {
+        const offender = await this.offenderOf(tx, item);
+        const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id) : null;
+        if (escalated) action += `; escalation: ${escalated}`;
+      }
       await this.event(tx, item.id, viewer.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null);
       await this.audit.append(tx, {
         actorId: viewer.id,
@@ -299,6 +310,49 @@ export class ReportsService {
       return resolved;
     });
     return toReviewItemModel(row);
+  }
+
+  /** Whose content (or which user) a review item is about. */
+  private async offenderOf(tx: Tx, item: ReviewItemRow): Promise<string | null> {
+    if (item.target_type === ReportTargetType.USER) return item.target_id;
+    const table = item.target_type === ReportTargetType.POST ? 'posts' : 'topics';
+    const row = await tx.one<{ author_id: string }>(`SELECT author_id FROM ${table} WHERE id = $1`, [item.target_id]);
+    return row?.author_id ?? null;
+  }
+
+  /** Appeals are decided by a moderator other than the one who issued the sanction. */
+  private async decideAppeal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
+    const sanction = await tx.one<{ id: string; user_id: string; issued_by: string | null; kind: string; space_id: string | null }>(
+      `SELECT id, user_id, issued_by, kind, space_id FROM sanctions WHERE id = $1 FOR UPDATE`,
+      [item.target_id],
+    );
+    if (!sanction) throw AppError.notFound('Sanction not found');
+    if (sanction.issued_by === viewer.id) throw AppError.forbidden('A moderator other than the one who issued the sanction decides its appeal');
+    if (input.decision === ReviewDecision.IGNORE) throw AppError.badField('decision', 'an appeal is granted (APPROVE) or denied (REJECT)');
+    const granted = input.decision === ReviewDecision.APPROVE;
+    if (granted) {
+      await tx.query(`UPDATE sanctions SET lifted_at = COALESCE(lifted_at, now()), lifted_by = COALESCE(lifted_by, $2) WHERE id = $1`, [sanction.id, viewer.id]);
+      await tx.query(`DELETE FROM banned_emails WHERE sanction_id = $1`, [sanction.id]);
+      await tx.query(`DELETE FROM banned_ips WHERE sanction_id = $1`, [sanction.id]);
+    }
+    await tx.query(`UPDATE appeals SET status = $2, decided_by = $3, decided_at = now(), decision_note = $4 WHERE sanction_id = $1`, [
+      sanction.id, granted ? 'GRANTED' : 'DENIED', viewer.id, input.note ?? null,
+    ]);
+    await tx.emit({ type: 'appeal.decided', aggregateType: 'user', aggregateId: sanction.user_id, payload: { userId: sanction.user_id, sanctionId: sanction.id, granted } });
+    return granted ? 'sanction lifted' : 'appeal denied';
+  }
+
+  /** The escalation ladder's last step: an admin decides whether to ban. */
+  private async decideBanProposal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
+    if (!viewer.isAdmin) throw AppError.forbidden('Only an admin decides a proposed ban');
+    if (input.decision !== ReviewDecision.APPROVE) return 'no ban';
+    const [ban] = await tx.query<{ id: string }>(
+      `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by) VALUES ($1, $2, 'BAN', NULL, $3, $4) RETURNING id`,
+      [newId(), item.target_id, input.note || 'Ban after repeated upheld violations', viewer.id],
+    );
+    await tx.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [item.target_id]);
+    await tx.emit({ type: 'user.sanctioned', aggregateType: 'user', aggregateId: item.target_id, payload: { userId: item.target_id, sanctionId: ban.id, kind: 'BAN', spaceId: null, issuedBy: viewer.id } });
+    return 'banned';
   }
 
   /** The post a review item acts on (the first post for a topic), with its topic, locked. */

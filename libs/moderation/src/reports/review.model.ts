@@ -14,6 +14,8 @@ export enum ReportTargetType {
   POST = 'POST',
   TOPIC = 'TOPIC',
   USER = 'USER',
+  /** Appeals: the sanction under review (not reportable). */
+  SANCTION = 'SANCTION',
 }
 registerEnumType(ReportTargetType, { name: 'ReportTargetType' });
 

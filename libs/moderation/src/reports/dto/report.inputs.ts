@@ -1,6 +1,6 @@
 import { ArgsType, Field, ID, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsEnum, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { IsEnum, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { ReportReason, ReportTargetType, ReviewAction, ReviewDecision, ReviewSort, ReviewStatus } from '../review.model';
 
@@ -8,7 +8,9 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 
 @InputType()
 export class ReportInput {
-  @Field(() => ReportTargetType) @IsEnum(ReportTargetType) targetType!: ReportTargetType;
+  @Field(() => ReportTargetType, { description: 'POST, TOPIC or USER.' })
+  @IsIn([ReportTargetType.POST, ReportTargetType.TOPIC, ReportTargetType.USER], { message: 'must be POST, TOPIC or USER' })
+  targetType!: ReportTargetType;
   @Field(() => ID) @IsUUID('all', { message: 'must be an id' }) targetId!: string;
   @Field(() => ReportReason) @IsEnum(ReportReason) reason!: ReportReason;
   @Field({ nullable: true, description: 'Required with OTHER.' }) @IsOptional() @Transform(trim) @IsString() @MaxLength(1000) note?: string;

@@ -1,0 +1,104 @@
+import { Injectable } from '@nestjs/common';
+import { Args, Context, Field, ID, InputType, Mutation, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
+import { Transform } from 'class-transformer';
+import { IsString, IsUUID, Length } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { GqlContext } from '../../../core/src/graphql/context';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid, newId } from '../../../core/src/ids';
+import { SanctionModel } from '../sanctions/sanction.model';
+
+@InputType()
+export class AppealInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a sanction id' }) sanctionId!: string;
+  @Field({ description: 'Why the sanction should be lifted.' })
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value)) @IsString() @Length(10, 2000)
+  message!: string;
+}
+
+@ObjectType('Appeal')
+export class AppealModel {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) sanctionId!: string;
+  @Field() message!: string;
+  @Field({ description: 'PENDING, GRANTED (the sanction was lifted) or DENIED.' }) status!: string;
+  @Field(() => String, { nullable: true }) decisionNote!: string | null;
+  @Field(() => Date, { nullable: true }) decidedAt!: Date | null;
+  @Field() createdAt!: Date;
+}
+
+interface AppealRow {
+  id: string;
+  sanction_id: string;
+  message: string;
+  status: string;
+  decision_note: string | null;
+  decided_at: Date | null;
+  created_at: Date;
+}
+const toModel = (r: AppealRow) =>
+  Object.assign(new AppealModel(), { id: r.id, sanctionId: r.sanction_id, message: r.message, status: r.status, decisionNote: r.decision_note, decidedAt: r.decided_at, createdAt: r.created_at });
+
+/**
+ * One appeal per sanction, by the sanctioned user. It enters the review queue of the
+ * sanction's space (site-wide sanctions: global moderators), and a moderator other
+ * than the one who sanctioned decides it (see ReportsService.resolve).
+ */
+@Injectable()
+export class AppealsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+  ) {}
+
+  async appeal(viewer: Viewer, input: AppealInput): Promise<AppealModel> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    const [s] = isUuid(input.sanctionId)
+      ? await this.ds.query(`SELECT id, user_id, space_id, kind, lifted_at, expires_at FROM sanctions WHERE id = $1`, [input.sanctionId])
+      : [];
+    if (!s || s.user_id !== viewer.id) throw AppError.notFound('Sanction not found');
+    if (s.kind === 'WARNING') throw AppError.badField('sanctionId', 'warnings are acknowledged, not appealed');
+    if (s.lifted_at || (s.expires_at && new Date(s.expires_at) <= new Date())) throw AppError.conflict('This sanction is no longer in force');
+    const row = await this.uow.run(async (tx) => {
+      // Serialise appeals of one sanction on its row; one appeal each.
+      await tx.query(`SELECT id FROM sanctions WHERE id = $1 FOR UPDATE`, [s.id]);
+      if ((await tx.query(`SELECT 1 FROM appeals WHERE sanction_id = $1`, [s.id])).length > 0) throw AppError.conflict('This sanction was already appealed');
+      const [item] = await tx.query<{ id: string }>(
+        `INSERT INTO review_items (id, space_id, target_type, target_id, kind) VALUES ($1, $2, 'SANCTION', $3, 'APPEAL') RETURNING id`,
+        [newId(), s.space_id, s.id],
+      );
+      const rows = await tx.query<AppealRow>(
+        `INSERT INTO appeals (id, sanction_id, user_id, message, review_item_id) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (sanction_id) DO NOTHING RETURNING *`,
+        [newId(), s.id, viewer.id, input.message, item.id],
+      );
+      if (rows.length === 0) throw AppError.conflict('This sanction was already appealed');
+      await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, 'appealed', $3)`, [item.id, viewer.id, input.message]);
+      await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: s.space_id } });
+      return rows[0];
+    });
+    return toModel(row);
+  }
+
+  async ofSanction(sanctionId: string): Promise<AppealModel | null> {
+    const [row] = await this.ds.query(`SELECT * FROM appeals WHERE sanction_id = $1`, [sanctionId]);
+    return row ? toModel(row) : null;
+  }
+}
+
+@Resolver(() => SanctionModel)
+export class AppealsResolver {
+  constructor(private readonly service: AppealsService) {}
+
+  @Mutation(() => AppealModel, { description: 'Appeal a sanction (once). A moderator other than the one who issued it decides.' })
+  appealSanction(@Args('input') input: AppealInput, @Context() ctx: GqlContext) {
+    return this.service.appeal(ctx.viewer, input);
+  }
+
+  @ResolveField(() => AppealModel, { nullable: true })
+  appeal(@Parent() s: SanctionModel) {
+    return this.service.ofSanction(s.id);
+  }
+}

@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { Tx } from '../../../core/src/database/unit-of-work';
+import { newId } from '../../../core/src/ids';
+import { AuditLog } from '../audit/audit-log';
+
+export interface LadderStep {
+  /** Upheld violations within the window that trigger this step. */
+  violations: number;
+  action: 'SILENCE' | 'SUSPEND' | 'PROPOSE_BAN';
+  hours?: number;
+}
+
+/** Default ladder: 2nd upheld violation in 90 days → 24 h silence, 3rd → 7-day suspension, 4th → a ban proposed to an admin. */
+export const DEFAULT_LADDER: LadderStep[] = [
+  { violations: 2, action: 'SILENCE', hours: 24 },
+  { violations: 3, action: 'SUSPEND', hours: 168 },
+  { violations: 4, action: 'PROPOSE_BAN' },
+];
+export const LADDER_WINDOW_DAYS = 90;
+
+/**
+ * Sanctions that escalate on their own: after a moderator upholds reports against a
+ * user's content, the user's upheld violations in the space are counted and the
+ * space's ladder (spaces.moderation.escalation, or the default) says what follows.
+ */
+@Injectable()
+export class Escalation {
+  constructor(private readonly audit: AuditLog) {}
+
+  async onViolation(tx: Tx, offenderId: string, spaceId: string | null): Promise<string | null> {
+    if (!spaceId) return null;
+    const [space] = await tx.query<{ ladder: LadderStep[] | null }>(`SELECT moderation->'escalation' AS ladder FROM spaces WHERE id = $1`, [spaceId]);
+    const ladder = Array.isArray(space?.ladder) ? space.ladder : DEFAULT_LADDER;
+    const [count] = await tx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM review_items ri
+        WHERE ri.space_id = $2 AND ri.kind = 'REPORTS' AND ri.status = 'APPROVED'
+          AND ri.resolved_at > now() - make_interval(days => ${LADDER_WINDOW_DAYS})
+          AND ((ri.target_type = 'USER' AND ri.target_id = $1)
+            OR (ri.target_type = 'POST' AND ri.target_id IN (SELECT id FROM posts WHERE author_id = $1))
+            OR (ri.target_type = 'TOPIC' AND ri.target_id IN (SELECT id FROM topics WHERE author_id = $1)))`,
+      [offenderId, spaceId],
+    );
+    const step = ladder.find((s) => s.violations === count.n);
+    if (!step) return null;
+    const reason = `Escalation: ${count.n} upheld violations in ${LADDER_WINDOW_DAYS} days`;
+    if (step.action === 'PROPOSE_BAN') {
+      const [item] = await tx.query<{ id: string }>(
+        `INSERT INTO review_items (id, space_id, target_type, target_id, kind) VALUES ($1, NULL, 'USER', $2, 'BAN_PROPOSAL')
+         ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING' DO UPDATE SET updated_at = now() RETURNING id`,
+        [newId(), offenderId],
+      );
+      await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, NULL, 'ban proposed', $2)`, [item.id, reason]);
+      await this.audit.append(tx, { actorId: null, action: 'escalation.propose_ban', targetType: 'user', targetId: offenderId, spaceId, reason });
+      return 'ban proposed';
+    }
+    const [s] = await tx.query<{ id: string }>(
+      `INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at, automatic)
+       VALUES ($1, $2, $3, $4, $5, now() + make_interval(hours => $6::int), true) RETURNING id`,
+      [newId(), offenderId, step.action, spaceId, reason, step.hours ?? 24],
+    );
+    await this.audit.append(tx, {
+      actorId: null,
+      action: 'sanction.auto',
+      targetType: 'user',
+      targetId: offenderId,
+      spaceId,
+      reason,
+      after: { sanctionId: s.id, kind: step.action, hours: step.hours },
+    });
+    await tx.emit({ type: 'user.sanctioned', aggregateType: 'user', aggregateId: offenderId, payload: { userId: offenderId, sanctionId: s.id, kind: step.action, spaceId, automatic: true } });
+    return `${step.action.toLowerCase()} ${step.hours}h`;
+  }
+}

@@ -1,0 +1,82 @@
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
+const QUEUE = `query($s: ID) { reviewQueue(spaceId: $s, first: 100) { edges { node { id kind targetType targetId } } } }`;
+const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id status history { action } } }`;
+
+describe('moderation: the escalation ladder and appeals', () => {
+  let t: TestApp;
+  let mod: TestUser;
+  let mod2: TestUser;
+  let admin: TestUser;
+  let space: { id: string; slug: string };
+  let board: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    mod = await makeUser(t);
+    mod2 = await makeUser(t);
+    admin = await makeUser(t, { role: 'ADMIN' });
+    space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }, { userId: mod2.id, level: 'MODERATE' }]);
+    board = await makeBoard(t, space.id);
+  });
+  afterAll(() => t.close());
+
+  async function uphold(targetId: string, reporter: TestUser) {
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId, reason: 'ABUSE' } }, { token: reporter.token }));
+    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === targetId).node;
+    return expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token })).resolveReviewItem;
+  }
+
+  it('silences on the 2nd upheld violation, suspends on the 3rd, proposes a ban on the 4th', async () => {
+    const offender = await makeUser(t);
+    const reporter = await makeUser(t, { trustLevel: 1 });
+    const topics = [];
+    for (let i = 0; i < 4; i++) topics.push(await createTopic(t, offender.token, board));
+    await uphold(topics[0].id, reporter);
+    expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1`, [offender.id])).toEqual([]);
+
+    const second = await uphold(topics[1].id, reporter);
+    expect(second.history.at(-1).action).toContain('escalation: silence 24h');
+    expectError(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id } }`, { input: { boardId: board, title: 'Silenced?', body: 'x' } }, { token: offender.token }), 'FORBIDDEN');
+
+    await uphold(topics[2].id, reporter);
+    const sanctions = await t.sql(`SELECT kind, space_id, automatic, round(extract(epoch from expires_at - created_at) / 3600) AS hours FROM sanctions WHERE user_id = $1 ORDER BY created_at`, [offender.id]);
+    expect(sanctions).toEqual([
+      { kind: 'SILENCE', space_id: space.id, automatic: true, hours: '24' },
+      { kind: 'SUSPEND', space_id: space.id, automatic: true, hours: '168' },
+    ]);
+    expect(expectOk(await t.gql(`query($s: String!) { space(slug: $s) { id } }`, { s: space.slug }, { token: offender.token })).space).toBeNull();
+
+    await uphold(topics[3].id, reporter);
+    const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    const proposal = expectOk(await t.gql(QUEUE, {}, { token: globalMod.token })).reviewQueue.edges.find((e: any) => e.node.kind === 'BAN_PROPOSAL' && e.node.targetId === offender.id).node;
+    expectError(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE' } }, { token: globalMod.token }), 'FORBIDDEN');
+    expectOk(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', note: 'repeat offender' } }, { token: admin.token }));
+    expect(expectOk(await t.gql(`{ me { id } }`, {}, { token: offender.token })).me).toBeNull();
+    const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 ORDER BY id`, [offender.id])).map((r) => r.action);
+    expect(log).toEqual(['sanction.auto', 'sanction.auto', 'escalation.propose_ban', 'review.approve']);
+  });
+
+  it('takes one appeal per sanction, decided by another moderator', async () => {
+    const user = await makeUser(t);
+    const other = await makeUser(t);
+    const s = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'SILENCE', reason: 'Heated thread', durationHours: 48, spaceId: space.id } }, { token: mod.token })).sanctionUser;
+    const APPEAL = `mutation($input: AppealInput!) { appealSanction(input: $input) { id status } }`;
+    expectError(await t.gql(APPEAL, { input: { sanctionId: s.id, message: 'It was not me, I promise' } }, { token: other.token }), 'NOT_FOUND');
+    expectError(await t.gql(APPEAL, { input: { sanctionId: s.id, message: 'short' } }, { token: user.token }), 'BAD_USER_INPUT');
+    expect(expectOk(await t.gql(APPEAL, { input: { sanctionId: s.id, message: 'I was quoting someone else' } }, { token: user.token })).appealSanction.status).toBe('PENDING');
+    expectError(await t.gql(APPEAL, { input: { sanctionId: s.id, message: 'Please, once more' } }, { token: user.token }), 'CONFLICT');
+    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod2.token })).reviewQueue.edges.find((e: any) => e.node.kind === 'APPEAL' && e.node.targetId === s.id).node;
+    expect(item.targetType).toBe('SANCTION');
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'FORBIDDEN');
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: mod2.token }), 'BAD_USER_INPUT');
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: 'fair point' } }, { token: mod2.token }));
+    const mine = expectOk(await t.gql(`{ mySanctions { id active appeal { status decisionNote } } }`, {}, { token: user.token })).mySanctions;
+    expect(mine).toEqual([{ id: s.id, active: false, appeal: { status: 'GRANTED', decisionNote: 'fair point' } }]);
+    const warn = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'WARNING', reason: 'Tone', spaceId: space.id } }, { token: mod.token })).sanctionUser;
+    expectError(await t.gql(APPEAL, { input: { sanctionId: warn.id, message: 'I disagree with this' } }, { token: user.token }), 'BAD_USER_INPUT');
+  });
+});
