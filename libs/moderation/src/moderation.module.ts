@@ -9,6 +9,7 @@ import { ContentModule } from '../../content/src/content.module';
 import { TrustLevelResolver, TrustLevelService } from './trust/trust-levels';
 import { AppealsResolver, AppealsService } from './appeals/appeals';
 import { Escalation } from './appeals/escalation';
+import { SpamFilter } from './spam/spam-filter';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { ForumModule } from '../../forum/src/forum.module';
@@ -23,7 +24,7 @@ import { SanctionsService } from './sanctions/sanctions.service';
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule, ContentModule],
-  providers: [Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, AuditLog, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
+  providers: [SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, AuditLog, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
   exports: [AuditLog, SanctionsService, ReportsService, TrustLevelService],
 })
 export class ModerationModule implements OnModuleInit {
@@ -34,6 +35,7 @@ export class ModerationModule implements OnModuleInit {
     private readonly watchedWords: WatchedWordsRule,
     private readonly jobs: JobScheduler,
     private readonly trust: TrustLevelService,
+    private readonly spam: SpamFilter,
   ) {}
 
   /** Plug the posting rules into the forum's content pipeline. */
@@ -41,6 +43,7 @@ export class ModerationModule implements OnModuleInit {
     this.policy.register(this.watchedWords);
     this.policy.register(this.limits);
     this.policy.register(this.premoderation);
+    this.policy.register(this.spam);
     this.jobs.register('recompute-trust-levels', 3600_000, () => this.trust.recompute());
   }
 }

@@ -13,6 +13,7 @@ import { ContentState } from '../../../forum/src/forum.enums';
 import { PostsService } from '../../../forum/src/posts/posts.service';
 import { AuditLog } from '../audit/audit-log';
 import { Escalation } from '../appeals/escalation';
+import { SpamFilter } from '../spam/spam-filter';
 import { ModeratePostInput, ModerationAction, ReportInput, ResolveReviewInput, ReviewQueueArgs } from './dto/report.inputs';
 import {
   ReportModel, ReportRow, ReportTargetType, ReviewAction, ReviewDecision, ReviewEventModel, ReviewItemModel, ReviewItemRow,
@@ -58,6 +59,7 @@ export class ReportsService {
     private readonly forum: ForumLoaders,
     private readonly posts: PostsService,
     private readonly escalation: Escalation,
+    private readonly spam: SpamFilter,
   ) {}
 
   /** What is reported, as the reporter can see it; NOT_FOUND for anything they cannot. */
@@ -290,6 +292,7 @@ export class ReportsService {
           WHERE id = $1 RETURNING ${ITEM_COLUMNS}`,
         [item.id, status, viewer.id, input.note ?? null],
       );
+      await this.teachSpamFilter(tx, item, input.decision);
       if (item.kind === 'REPORTS' && input.decision === ReviewDecision.APPROVE) {
         const offender = await this.offenderOf(tx, item);
         const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id) : null;
@@ -310,6 +313,31 @@ export class ReportsService {
       return resolved;
     });
     return toReviewItemModel(row);
+  }
+
+  /**
+   * Moderators' decisions teach the community's spam model: reports upheld as SPAM are
+   * spam; wrongly reported content and approved held content are not.
+   */
+  private async teachSpamFilter(tx: Tx, item: ReviewItemRow, decision: ReviewDecision): Promise<void> {
+    if (item.target_type !== ReportTargetType.POST && item.target_type !== ReportTargetType.TOPIC) return;
+    let spam: boolean | null = null;
+    if (item.kind === 'REPORTS' && decision === ReviewDecision.APPROVE) {
+      const [r] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM reports WHERE review_item_id = $1 AND reason = 'SPAM'`, [item.id]);
+      if (r.n > 0) spam = true;
+    } else if (item.kind === 'REPORTS' && decision === ReviewDecision.REJECT) {
+      spam = false;
+    } else if (item.kind === 'PENDING_CONTENT' && decision === ReviewDecision.APPROVE) {
+      spam = false;
+    }
+    if (spam === null) return;
+    const body = await tx.one<{ body_source: string }>(
+      item.target_type === ReportTargetType.POST
+        ? `SELECT body_source FROM posts WHERE id = $1`
+        : `SELECT p.body_source FROM posts p WHERE p.topic_id = $1 AND p.number = 1`,
+      [item.target_id],
+    );
+    if (body) await this.spam.learn(tx, item.space_id, body.body_source, spam);
   }
 
   /** Whose content (or which user) a review item is about. */

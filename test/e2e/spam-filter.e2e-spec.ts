@@ -1,0 +1,54 @@
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic } from '../factories/forum';
+import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+
+const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
+const QUEUE = `query($s: ID) { reviewQueue(spaceId: $s, first: 100) { edges { node { id targetId } } } }`;
+const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id } }`;
+const CREATE = `mutation($input: CreateTopicInput!) { createTopic(input: $input) { id state } }`;
+
+const spam = (i: number) => `Check out my channel http://promo${i}.example and SUBSCRIBE now!!! free money ${i}`;
+const ham = (i: number) => `How do I reset the hub number ${i}? The sync fails after the firmware update.`;
+
+describe('the spam filter learns from moderators', () => {
+  let t: TestApp;
+  let mod: TestUser;
+  let space: { id: string; slug: string };
+  let board: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    mod = await makeUser(t);
+    space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    board = await makeBoard(t, space.id);
+  });
+  afterAll(() => t.close());
+
+  async function decide(body: string, reason: string, decision: 'APPROVE' | 'REJECT') {
+    const author = await makeUser(t);
+    const reporter = await makeUser(t);
+    const topic = await createTopic(t, author.token, board, { body });
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason } }, { token: reporter.token }));
+    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === topic.id).node;
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision, action: 'DELETE' } }, { token: mod.token }));
+  }
+
+  it('holds posts that look like what moderators removed as spam, for members below TL2', async () => {
+    const newcomer = await makeUser(t, { trustLevel: 1 });
+    // Before it has seen enough decisions, the filter stays quiet.
+    expect(expectOk(await t.gql(CREATE, { input: { boardId: board, title: 'Promo', body: spam(50) } }, { token: newcomer.token })).createTopic.state).toBe('VISIBLE');
+    for (let i = 0; i < 5; i++) {
+      await decide(spam(i), 'SPAM', 'APPROVE');
+      await decide(ham(i), 'OFF_TOPIC', 'REJECT');
+    }
+    const [model] = await t.sql(`SELECT ham, spam FROM spam_models WHERE space_id = $1`, [space.id]);
+    expect(model).toEqual({ ham: 5, spam: 5 });
+
+    expect(expectOk(await t.gql(CREATE, { input: { boardId: board, title: 'Promo again', body: spam(99) } }, { token: newcomer.token })).createTopic.state).toBe('PENDING');
+    expect(expectOk(await t.gql(CREATE, { input: { boardId: board, title: 'A real question', body: ham(99) } }, { token: newcomer.token })).createTopic.state).toBe('VISIBLE');
+    const regular = await makeUser(t, { trustLevel: 2 });
+    expect(expectOk(await t.gql(CREATE, { input: { boardId: board, title: 'Regular', body: spam(98) } }, { token: regular.token })).createTopic.state).toBe('VISIBLE');
+    const held = await t.sql(`SELECT e.note FROM review_items r JOIN review_item_events e ON e.review_item_id = r.id WHERE r.kind = 'PENDING_CONTENT' AND r.space_id = $1`, [space.id]);
+    expect(held[0].note).toMatch(/looks like spam \(score 0\.9\d\)/);
+  });
+});
