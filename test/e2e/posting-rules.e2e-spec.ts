@@ -78,11 +78,16 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     const upd = `mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id moderationSettings { premoderation autoHideThreshold } } }`;
     const settings = expectOk(await t.gql(upd, { input: { spaceId: s.id, premoderation: 'NEW_USERS', autoHideThreshold: 12 } }, { token: admin.token }));
     expect(settings.updateSpace.moderationSettings).toEqual({ premoderation: 'NEW_USERS', autoHideThreshold: 12 });
+    const ladder = `mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { moderationSettings { spamThreshold escalationLadder { violations action hours } } } }`;
+    const withLadder = expectOk(await t.gql(ladder, { input: { spaceId: s.id, spamThreshold: 0.8, escalationLadder: [{ violations: 3, action: 'SUSPEND', hours: 72 }] } }, { token: admin.token }));
+    expect(withLadder.updateSpace.moderationSettings).toEqual({ spamThreshold: 0.8, escalationLadder: [{ violations: 3, action: 'SUSPEND', hours: 72 }] });
+    expectError(await t.gql(ladder, { input: { spaceId: s.id, escalationLadder: [{ violations: 0, action: 'SMITE' }] } }, { token: admin.token }), 'BAD_USER_INPUT');
     expectError(await t.gql(upd, { input: { spaceId: s.id, premoderation: 'SOMETIMES' } }, { token: admin.token }), 'BAD_USER_INPUT');
     const newbie = await makeUser(t, { trustLevel: 0 });
     const member = await makeUser(t, { trustLevel: 1 });
-    const held = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id state } }`, { input: { boardId: b, title: 'My first question', body: 'held body' } }, { token: newbie.token })).createTopic;
+    const held = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id state firstPost { moderationNote } } }`, { input: { boardId: b, title: 'My first question', body: 'held body' } }, { token: newbie.token })).createTopic;
     expect(held.state).toBe('PENDING');
+    expect(held.firstPost.moderationNote).toBe('Waiting for a moderator: posts by new members are reviewed first');
     const visibleNow = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id state } }`, { input: { boardId: b, title: 'Regular question', body: 'x' } }, { token: member.token })).createTopic;
     expect(visibleNow.state).toBe('VISIBLE');
 

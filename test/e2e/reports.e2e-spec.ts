@@ -90,8 +90,10 @@ describe('moderation: reports and the review queue', () => {
     expect(seen.data.topic.replyCount).toBe(0);
     const profile = expectOk(await t.gql(`query($h: String!) { user(handle: $h) { posts(first: 100) { edges { node { bodyHtml } } } } }`, { h: author.handle }, { token: bystander.token }));
     expect(JSON.stringify(profile)).not.toContain('cheap watches');
-    const own = expectOk(await t.gql(`query($id: ID!) { post(id: $id) { bodyHtml } }`, { id: target.id }, { token: author.token }));
+    const own = expectOk(await t.gql(`query($id: ID!) { post(id: $id) { bodyHtml moderationNote } }`, { id: target.id }, { token: author.token }));
     expect(own.post.bodyHtml).toContain('cheap watches');
+    expect(own.post.moderationNote).toMatch(/^Hidden: reports reached the auto-hide threshold/);
+    expect(expectOk(await t.gql(`query($id: ID!) { post(id: $id) { moderationNote } }`, { id: target.id }, { token: bystander.token })).post.moderationNote).toBeNull();
 
     const queue = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue;
     expect(queue.edges[0].node).toMatchObject({ targetId: target.id, score: 9, autoHidden: true });

@@ -3,6 +3,7 @@ import { JobScheduler } from '../../core/src/jobs';
 import { PostingPolicy } from '../../forum/src/posting-policy';
 import { PostingLimits, PremoderationRule } from './posting/posting-rules';
 import { SpaceModerationResolver } from './posting/space-settings.resolver';
+import { ModerationNoteResolver } from './posting/moderation-note.resolver';
 import { WatchedWordsRule, WatchedWordsService } from './automod/watched-words';
 import { WatchedWordsResolver } from './automod/watched-words.resolver';
 import { ContentModule } from '../../content/src/content.module';
@@ -24,7 +25,7 @@ import { SanctionsService } from './sanctions/sanctions.service';
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule, ContentModule],
-  providers: [SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, AuditLog, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
+  providers: [SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, AuditLog, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
   exports: [AuditLog, SanctionsService, ReportsService, TrustLevelService],
 })
 export class ModerationModule implements OnModuleInit {

@@ -70,11 +70,13 @@ export class SpacesService {
       const rows = await tx.query<SpaceRow>(
         `UPDATE spaces SET name = COALESCE($2, name), description = COALESCE($3, description),
                 visibility = COALESCE($4, visibility), language = COALESCE($5, language),
-                moderation = moderation || jsonb_strip_nulls(jsonb_build_object('autoHideThreshold', $6::int, 'premoderation', $7::text)),
+                moderation = moderation || jsonb_strip_nulls(jsonb_build_object('autoHideThreshold', $6::int, 'premoderation', $7::text,
+                  'spamThreshold', $8::float, 'escalation', $9::jsonb)),
                 updated_at = now()
           WHERE id = $1 ${SPACE_RETURNING}`,
         [input.spaceId, input.name ?? null, input.description ?? null, input.visibility ?? null, input.language ?? null,
-         input.autoHideThreshold ?? null, input.premoderation ?? null],
+         input.autoHideThreshold ?? null, input.premoderation ?? null, input.spamThreshold ?? null,
+         input.escalationLadder ? JSON.stringify(input.escalationLadder.map((s) => ({ violations: s.violations, action: s.action, hours: s.hours ?? 24 }))) : null],
       );
       await tx.emit({
         type: input.visibility ? 'space.access_changed' : 'space.updated',

@@ -1,6 +1,6 @@
-import { Field, ID, InputType, Int } from '@nestjs/graphql';
-import { Transform } from 'class-transformer';
-import { IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { Field, Float, ID, InputType, Int } from '@nestjs/graphql';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { AccessLevel } from '../../../access/src/access-level';
 import { BoardKind } from '../boards/board.model';
 import { SpaceVisibility } from '../spaces/space.model';
@@ -22,6 +22,13 @@ export class CreateSpaceInput {
 }
 
 @InputType()
+export class EscalationStepInput {
+  @Field(() => Int, { description: 'Upheld violations within 90 days that trigger the step.' }) @IsInt() @Min(1) @Max(100) violations!: number;
+  @Field({ description: 'SILENCE, SUSPEND or PROPOSE_BAN.' }) @IsIn(['SILENCE', 'SUSPEND', 'PROPOSE_BAN'], { message: 'must be SILENCE, SUSPEND or PROPOSE_BAN' }) action!: string;
+  @Field(() => Int, { nullable: true, description: 'Duration for SILENCE and SUSPEND.' }) @IsOptional() @IsInt() @Min(1) @Max(87_600) hours?: number;
+}
+
+@InputType()
 export class UpdateSpaceInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 100) name?: string;
@@ -34,6 +41,12 @@ export class UpdateSpaceInput {
   @Field({ nullable: true, description: 'OFF, NEW_USERS (trust level 0 waits for approval) or ALL.' })
   @IsOptional() @IsIn(['OFF', 'NEW_USERS', 'ALL'], { message: 'must be OFF, NEW_USERS or ALL' })
   premoderation?: string;
+  @Field(() => Float, { nullable: true, description: 'Spam score (0–1) above which posts by members below TL2 are held (default 0.9).' })
+  @IsOptional() @Min(0.5) @Max(1)
+  spamThreshold?: number;
+  @Field(() => [EscalationStepInput], { nullable: true, description: 'Escalation ladder; replaces the default (2 → silence 24 h, 3 → suspend 168 h, 4 → propose a ban).' })
+  @IsOptional() @ArrayMaxSize(10) @ValidateNested({ each: true }) @Type(() => EscalationStepInput)
+  escalationLadder?: EscalationStepInput[];
 }
 
 @InputType()
