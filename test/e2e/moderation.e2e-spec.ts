@@ -1,5 +1,5 @@
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
-import { AuditLog } from '../../libs/moderation/src/audit/audit-log';
+import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
@@ -154,5 +154,24 @@ describe('moderation: sanctions and the moderation log', () => {
     await t.sql(`DELETE FROM moderation_log WHERE id = $1`, [ids[2]]);
     expect(await audit.verify()).toMatchObject({ ok: false, problem: { id: ids[3], what: 'broken-chain' } });
     await t.sql(`ALTER TABLE moderation_log ENABLE TRIGGER moderation_log_no_change`);
+  });
+
+  it('logs moderators’ forum actions on others’ content', async () => {
+    const author = await makeUser(t);
+    const topic = await createTopic(t, author.token, boardA, { body: 'original words' });
+    expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: topic.id, locked: true } }, { token: modA.token }));
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: topic.firstPostId, body: 'cleaned words', reason: 'personal data' } }, { token: modA.token }));
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: modA.token }));
+    expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: modA.token }));
+    const log = await t.sql(`SELECT action, actor_id, before, after FROM moderation_log WHERE target_id = ANY($1::uuid[]) ORDER BY id`, [[topic.id, topic.firstPostId]]);
+    expect(log.map((l) => l.action)).toEqual(['topic.status', 'post.edit', 'post.delete', 'post.restore']);
+    expect(log.every((l) => l.actor_id === modA.id)).toBe(true);
+    expect(log[0].after).toEqual({ pinned: false, closed: false, locked: true });
+    expect(log[1].before).toEqual({ bodySource: 'original words' });
+    // An author deleting their own post is not a moderator action.
+    const own = await createTopic(t, author.token, boardA);
+    await t.sql(`UPDATE topics SET locked = false WHERE id = $1`, [own.id]);
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: own.firstPostId }, { token: author.token }));
+    expect(await t.sql(`SELECT 1 FROM moderation_log WHERE target_id = $1`, [own.firstPostId])).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { EventBus } from './events';
 import { OutboxHandlers, OutboxWorker } from './outbox/outbox';
 import { RateLimiter } from './rate-limit';
 import { JobScheduler } from './jobs';
+import { AuditLog } from './audit/audit-log';
 
 export interface CoreOptions {
   config: AppConfig;
@@ -43,8 +44,9 @@ export class CoreModule {
         OutboxWorker,
         RateLimiter,
         JobScheduler,
+        AuditLog,
       ],
-      exports: [AppConfig, QueryCounter, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler],
+      exports: [AppConfig, QueryCounter, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler, AuditLog],
     };
   }
 }

@@ -7,7 +7,8 @@ import { Viewer } from '../../core/src/graphql/viewer';
 export interface Contribution {
   viewer: Viewer;
   spaceId: string;
-  kind: 'topic' | 'reply';
+  /** Edits go through automod and the spam filter too, not through posting limits or pre-moderation. */
+  kind: 'topic' | 'reply' | 'edit';
   body: string;
   rendered: RenderedContent;
   /** The author's level in the space (moderators are exempt from most checks). */

@@ -16,7 +16,6 @@ import { SpacesModule } from '../../spaces/src/spaces.module';
 import { ForumModule } from '../../forum/src/forum.module';
 import { ReportResolver, ReviewResolver } from './reports/reports.resolver';
 import { ReportsService } from './reports/reports.service';
-import { AuditLog } from './audit/audit-log';
 import { ModerationLogResolver } from './audit/moderation-log.resolver';
 import { ModerationLogService } from './audit/moderation-log.service';
 import { SanctionsResolver } from './sanctions/sanctions.resolver';
@@ -25,8 +24,8 @@ import { SanctionsService } from './sanctions/sanctions.service';
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule, ContentModule],
-  providers: [SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, AuditLog, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
-  exports: [AuditLog, SanctionsService, ReportsService, TrustLevelService],
+  providers: [SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
+  exports: [SanctionsService, ReportsService, TrustLevelService],
 })
 export class ModerationModule implements OnModuleInit {
   constructor(

@@ -8,6 +8,7 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { ContentWriter } from '../content-writer';
 import { PostingPolicy, StoredContribution } from '../posting-policy';
+import { AuditLog } from '../../../core/src/audit/audit-log';
 import { validActivityCursor, validPostNumberCursor } from '../cursors';
 import { ForumLoaders } from '../forum.loaders';
 import { ContentState, ReactionKind } from '../forum.enums';
@@ -38,6 +39,7 @@ export class PostsService {
     private readonly writer: ContentWriter,
     private readonly users: UsersLoader,
     private readonly policy: PostingPolicy,
+    private readonly audit: AuditLog,
   ) {}
 
   async get(viewer: Viewer, id: string): Promise<PostModel> {
@@ -156,12 +158,22 @@ export class PostsService {
       throw AppError.badField(input.title !== undefined ? 'title' : 'tags', 'only the first post changes the topic’s title and tags');
     }
     const rendered = this.writer.render(input.body);
+    const contribution = { viewer, spaceId: topic.spaceId, kind: 'edit' as const, body: input.body, rendered, rank };
+    const verdict = await this.policy.evaluate(contribution);
     const row = await this.uow.run(async (tx) => {
-      const [updated] = await tx.query<PostRow>(
+      let [updated] = await tx.query<PostRow>(
         `UPDATE posts p SET body_source = $2, body_html = $3, edited_at = now(), version = version + 1, updated_at = now()
           WHERE id = $1 RETURNING ${POST_COLUMNS}`,
-        [post.id, input.body, rendered.html],
+        [post.id, input.body, verdict.html ?? rendered.html],
       );
+      if (verdict.pending && post.state === ContentState.VISIBLE) {
+        // An edit that automod holds goes back to waiting for approval.
+        updated = await this.applyState(tx, null, post, topic, ContentState.PENDING);
+        await this.policy.stored(tx, contribution, verdict, { postId: post.id, topicId: topic.id, number: post.number, pending: true });
+      }
+      if (post.authorId !== viewer.id) {
+        await this.logModeration(tx, viewer, 'post.edit', post, { bodySource: post.bodySourceText }, { bodySource: input.body, reason: input.reason ?? null });
+      }
       await this.writer.recordRevision(tx, post.id, viewer.id!, input.body, input.reason ?? null);
       const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, post.id, rendered, { replace: true });
       if (input.title !== undefined || input.tags !== undefined) {
@@ -193,7 +205,12 @@ export class PostsService {
     const moderator = rank >= LEVEL_RANK.MODERATE;
     if (!moderator && post.authorId !== viewer.id) throw AppError.forbidden('You can only delete your own posts');
     if (post.state === ContentState.DELETED) return post;
-    const row = await this.uow.run((tx) => this.changeState(tx, viewer, post, topic, ContentState.DELETED));
+    const row = await this.uow.run(async (tx) => {
+      const changed = await this.changeState(tx, viewer, post, topic, ContentState.DELETED);
+      // A moderator removing someone else's post is a moderator action: it goes in the log.
+      if (post.authorId !== viewer.id) await this.logModeration(tx, viewer, 'post.delete', post, { state: changed.was }, { state: ContentState.DELETED });
+      return changed;
+    });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id });
     return toPostModel(row, view, rank);
@@ -206,7 +223,11 @@ export class PostsService {
     if (!topic) throw AppError.notFound('Post not found');
     const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
     if (post.state !== ContentState.DELETED) return post;
-    const row = await this.uow.run((tx) => this.changeState(tx, viewer, post, topic, ContentState.VISIBLE));
+    const row = await this.uow.run(async (tx) => {
+      const changed = await this.changeState(tx, viewer, post, topic, ContentState.VISIBLE);
+      await this.logModeration(tx, viewer, 'post.restore', post, { state: ContentState.DELETED }, { state: ContentState.VISIBLE });
+      return changed;
+    });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     return toPostModel(row, 'full', rank);
   }
@@ -215,7 +236,11 @@ export class PostsService {
    * Moves a post between states, keeping the topic's counters (visible replies,
    * reactions) and accepted answer right in the same transaction.
    */
-  private changeState(tx: Tx, viewer: Viewer, post: PostModel, topic: TopicModel, to: ContentState): Promise<PostRow> {
+  private logModeration(tx: Tx, viewer: Viewer, action: string, post: PostModel, before: unknown, after: unknown): Promise<void> {
+    return this.audit.append(tx, { actorId: viewer.id, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, before, after });
+  }
+
+  private changeState(tx: Tx, viewer: Viewer, post: PostModel, topic: TopicModel, to: ContentState): Promise<PostRow & { was: ContentState }> {
     return this.applyState(tx, viewer.id, post, topic, to);
   }
 

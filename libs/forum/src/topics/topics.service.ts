@@ -10,6 +10,7 @@ import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ContentWriter } from '../content-writer';
 import { PostingPolicy } from '../posting-policy';
+import { AuditLog } from '../../../core/src/audit/audit-log';
 import { ForumLoaders } from '../forum.loaders';
 import { validListCursor } from '../cursors';
 import { TopicKind, TopicSort } from '../forum.enums';
@@ -27,6 +28,7 @@ export class TopicsService {
     private readonly uow: UnitOfWork,
     private readonly writer: ContentWriter,
     private readonly policy: PostingPolicy,
+    private readonly audit: AuditLog,
   ) {}
 
   /** The topic if the viewer may see it; NOT_FOUND otherwise (missing and forbidden alike). */
@@ -110,6 +112,15 @@ export class TopicsService {
         aggregateId: topic.id,
         version: updated.version,
         payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, pinned: updated.pinned, closed: updated.closed, locked: updated.locked },
+      });
+      await this.audit.append(tx, {
+        actorId: viewer.id,
+        action: 'topic.status',
+        targetType: 'topic',
+        targetId: topic.id,
+        spaceId: topic.spaceId,
+        before: { pinned: topic.pinned, closed: topic.closed, locked: topic.locked },
+        after: { pinned: updated.pinned, closed: updated.closed, locked: updated.locked },
       });
       return updated;
     });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { newId } from '../../../core/src/ids';
-import { AuditLog } from '../audit/audit-log';
+import { AuditLog } from '../../../core/src/audit/audit-log';
 
 export interface LadderStep {
   /** Upheld violations within the window that trigger this step. */

@@ -1,6 +1,6 @@
 import { Field, ID, ObjectType } from '@nestjs/graphql';
 import { ConnectionType } from '../../../core/src/graphql/pagination';
-import { AuditRow } from './audit-log';
+import { AuditRow } from '../../../core/src/audit/audit-log';
 
 /** One entry of the append-only moderation log. */
 @ObjectType('ModerationLogEntry')

@@ -6,7 +6,7 @@ import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
-import { AuditRow } from './audit-log';
+import { AuditRow } from '../../../core/src/audit/audit-log';
 import { ModerationLogEntryModel, toLogModel } from './moderation-log.model';
 
 /**

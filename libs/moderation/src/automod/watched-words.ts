@@ -11,7 +11,7 @@ import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { Contribution, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
-import { AuditLog } from '../audit/audit-log';
+import { AuditLog } from '../../../core/src/audit/audit-log';
 import { compile, fold, matchAll, MatchTimeout, RuleKind, validatePattern } from './matcher';
 
 export type WatchAction = 'BLOCK' | 'CENSOR' | 'REQUIRE_APPROVAL' | 'FLAG';

@@ -35,7 +35,7 @@ export class PostingLimits implements PostingCheck {
   ) {}
 
   private exempt(c: Contribution): boolean {
-    return !this.config.POSTING_LIMITS || c.rank >= LEVEL_RANK.MODERATE;
+    return !this.config.POSTING_LIMITS || c.kind === 'edit' || c.rank >= LEVEL_RANK.MODERATE;
   }
 
   async check(c: Contribution): Promise<void> {
@@ -80,7 +80,7 @@ export class PremoderationRule implements PostingCheck {
   constructor(private readonly ds: DataSource) {}
 
   async check(c: Contribution, verdict: Verdict): Promise<void> {
-    if (c.rank >= LEVEL_RANK.MODERATE) return;
+    if (c.rank >= LEVEL_RANK.MODERATE || c.kind === 'edit') return;
     const [row] = await this.ds.query(`SELECT moderation->>'premoderation' AS mode FROM spaces WHERE id = $1`, [c.spaceId]);
     const mode = (row?.mode ?? 'OFF') as Premoderation;
     if (mode === 'ALL' || (mode === 'NEW_USERS' && c.viewer.user!.trustLevel === 0)) {

@@ -11,7 +11,7 @@ import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { ContentState } from '../../../forum/src/forum.enums';
 import { PostsService } from '../../../forum/src/posts/posts.service';
-import { AuditLog } from '../audit/audit-log';
+import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Escalation } from '../appeals/escalation';
 import { SpamFilter } from '../spam/spam-filter';
 import { ModeratePostInput, ModerationAction, ReportInput, ResolveReviewInput, ReviewQueueArgs } from './dto/report.inputs';

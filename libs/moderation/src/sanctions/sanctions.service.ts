@@ -6,7 +6,7 @@ import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
-import { AuditLog } from '../audit/audit-log';
+import { AuditLog } from '../../../core/src/audit/audit-log';
 import { SanctionInput } from './dto/sanction.inputs';
 import { SANCTION_COLUMNS, SanctionKind, SanctionModel, SanctionRow, toSanctionModel } from './sanction.model';
 

@@ -8,7 +8,7 @@ import { AppError } from '../../../core/src/errors';
 import { GqlContext } from '../../../core/src/graphql/context';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { toUserModel, UserModel, UserRow } from '../../../identity/src/users/user.model';
-import { AuditLog } from '../audit/audit-log';
+import { AuditLog } from '../../../core/src/audit/audit-log';
 
 /**
  * What each automatic level asks for (Discourse-like defaults). Visit days for TL3 count

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import { DataSource } from 'typeorm';
-import { Tx } from '../../../core/src/database/unit-of-work';
+import { Tx } from '../database/unit-of-work';
 
 /** Advisory-lock key that serialises appends, so the hash chain never forks. */
 const AUDIT_LOCK = 0x61756469; // "audi"
