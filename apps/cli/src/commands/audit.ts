@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
-import { AuditLog, AuditRow } from '../../../../libs/moderation/src/audit/audit-log';
+import { AuditLog, AuditRow } from '../../../../libs/core/src/audit/audit-log';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
 
