@@ -70,6 +70,11 @@ describe('automod: watched words', () => {
     await t.sql(`DELETE FROM watched_words WHERE pattern = '(b+)+$'`);
   });
 
+  it('logs its automatic actions', async () => {
+    const actions = (await t.sql(`SELECT DISTINCT action FROM moderation_log WHERE actor_id IS NULL ORDER BY action`)).map((r) => r.action);
+    expect(actions).toEqual(expect.arrayContaining(['automod.block', 'automod.censor', 'automod.flag', 'post.hold']));
+  });
+
   it('checks edits too: a blocked word is refused, a held one sends the post back for approval', async () => {
     const created = expectOk(await post('A clean first version')).createTopic;
     const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id state bodyHtml } }`;

@@ -122,6 +122,8 @@ export class WatchedWordsRule implements PostingCheck {
   constructor(
     private readonly ds: DataSource,
     private readonly renderer: ContentRenderer,
+    private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
   ) {}
 
   async check(c: Contribution, verdict: Verdict): Promise<void> {
@@ -142,13 +144,22 @@ export class WatchedWordsRule implements PostingCheck {
     for (let i = 0; i < rules.length; i++) {
       if (hits[i].length === 0) continue;
       const rule = rules[i];
-      if (rule.action === 'BLOCK') throw AppError.badField('body', `Your post was refused: ${rule.public_reason}`);
+      if (rule.action === 'BLOCK') {
+        // Refusals are automatic actions too: logged, in a transaction of their own.
+        await this.uow.run((tx) =>
+          this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind } }),
+        );
+        throw AppError.badField('body', `Your post was refused: ${rule.public_reason}`);
+      }
       if (rule.action === 'REQUIRE_APPROVAL') {
         verdict.pending = true;
         verdict.reasons.push(rule.public_reason);
       }
       if (rule.action === 'FLAG') verdict.reasons.push(`flag:${rule.id}`);
-      if (rule.action === 'CENSOR') censor.push(...hits[i].map(([a, b]) => [origin[a], origin[b]] as [number, number]));
+      if (rule.action === 'CENSOR') {
+        censor.push(...hits[i].map(([a, b]) => [origin[a], origin[b]] as [number, number]));
+        verdict.reasons.push(`censor:${rule.id}`);
+      }
     }
     if (censor.length > 0) {
       let out = '';
@@ -162,10 +173,14 @@ export class WatchedWordsRule implements PostingCheck {
     }
   }
 
-  /** FLAG rules put the post in the review queue, as an automatic report would. */
+  /** FLAG rules put the post in the review queue, as an automatic report would; censoring is logged. */
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
     const flags = verdict.reasons.filter((r) => r.startsWith('flag:'));
-    verdict.reasons = verdict.reasons.filter((r) => !r.startsWith('flag:'));
+    const censored = verdict.reasons.filter((r) => r.startsWith('censor:'));
+    verdict.reasons = verdict.reasons.filter((r) => !r.startsWith('flag:') && !r.startsWith('censor:'));
+    if (censored.length > 0) {
+      await this.audit.append(tx, { actorId: null, action: 'automod.censor', targetType: 'post', targetId: s.postId, spaceId: c.spaceId, after: { ruleIds: censored.map((r) => r.slice(7)) } });
+    }
     if (flags.length === 0) return;
     const [item] = await tx.query<{ id: string }>(
       `INSERT INTO review_items (id, space_id, target_type, target_id, kind) VALUES ($1, $2, 'POST', $3, 'AUTOMOD')
@@ -176,5 +191,6 @@ export class WatchedWordsRule implements PostingCheck {
       item.id,
       flags.map((f) => f.slice(5)).join(', '),
     ]);
+    await this.audit.append(tx, { actorId: null, action: 'automod.flag', targetType: 'post', targetId: s.postId, spaceId: c.spaceId, after: { ruleIds: flags.map((f) => f.slice(5)) } });
   }
 }

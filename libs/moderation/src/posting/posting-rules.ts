@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../../access/src/access-level';
 import { AppConfig } from '../../../core/src/config/config';
+import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { newId } from '../../../core/src/ids';
@@ -77,7 +78,10 @@ export class PostingLimits implements PostingCheck {
 export class PremoderationRule implements PostingCheck {
   readonly name = 'premoderation';
 
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly audit: AuditLog,
+  ) {}
 
   async check(c: Contribution, verdict: Verdict): Promise<void> {
     if (c.rank >= LEVEL_RANK.MODERATE || c.kind === 'edit') return;
@@ -97,11 +101,10 @@ export class PremoderationRule implements PostingCheck {
        ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING' DO UPDATE SET updated_at = now() RETURNING id`,
       [newId(), c.spaceId, targetType, c.kind === 'topic' ? s.topicId : s.postId],
     );
-    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, 'submitted', $3)`, [
-      item.id,
-      c.viewer.id,
-      verdict.reasons.join('; '),
-    ]);
+    const reasons = verdict.reasons.filter((r) => !/^(flag|censor):/.test(r)).join('; ');
+    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, 'submitted', $3)`, [item.id, c.viewer.id, reasons]);
+    // Holding a contribution is an automatic action: it goes in the moderation log.
+    await this.audit.append(tx, { actorId: null, action: 'post.hold', targetType: c.kind === 'topic' ? 'topic' : 'post', targetId: c.kind === 'topic' ? s.topicId : s.postId, spaceId: c.spaceId, reason: reasons });
     await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: c.spaceId } });
   }
 }

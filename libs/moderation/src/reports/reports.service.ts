@@ -241,6 +241,7 @@ export class ReportsService {
         [id, viewer.id],
       );
       await this.event(tx, id, viewer.id, 'claimed');
+      await this.audit.append(tx, { actorId: viewer.id, action: 'review.claim', targetType: item.target_type.toLowerCase(), targetId: item.target_id, spaceId: item.space_id });
       return claimed;
     });
     return toReviewItemModel(row);
