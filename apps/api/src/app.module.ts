@@ -12,6 +12,7 @@ import { SpacesModule } from '../../../libs/spaces/src/spaces.module';
 import { ContentModule } from '../../../libs/content/src/content.module';
 import { ForumModule } from '../../../libs/forum/src/forum.module';
 import { ModerationModule } from '../../../libs/moderation/src/moderation.module';
+import { RealtimeModule } from '../../../libs/realtime/src/realtime.module';
 import { graphqlOptions } from './graphql.config';
 import { loggerOptions } from './logging';
 
@@ -27,6 +28,7 @@ export class AppModule {
         LoggerModule.forRoot(loggerOptions(opts.config, opts.logStream)),
         CoreModule.forRoot(opts),
         ...FEATURE_MODULES,
+        RealtimeModule,
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
           imports: [IdentityModule],
@@ -34,6 +36,7 @@ export class AppModule {
           useFactory: graphqlOptions,
         }),
       ],
+      // The live gateway belongs to the API process only (not the worker or the CLI).
       controllers: [HealthController],
     };
   }

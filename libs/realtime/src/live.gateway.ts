@@ -1,0 +1,262 @@
+import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import type { Server, Socket } from 'socket.io';
+import { DataSource } from 'typeorm';
+import { DomainEvent, EventBus } from '../../core/src/events';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { isUuid } from '../../core/src/ids';
+import { ForumLoaders } from '../../forum/src/forum.loaders';
+import { PostsService } from '../../forum/src/posts/posts.service';
+import { SessionsService } from '../../identity/src/sessions/sessions.service';
+import { SpacesLoader } from '../../spaces/src/spaces.loader';
+
+/** Most rooms one connection may be in at once (its own user room not counted). */
+export const MAX_ROOMS_PER_SOCKET = 50;
+/** A client's typing events reach others at most this often. */
+const TYPING_EVERY_MS = 1000;
+
+type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
+
+interface SocketData {
+  token?: string;
+  userId?: string;
+  handle?: string;
+  lastTyping?: number;
+}
+
+/**
+ * Live updates over Socket.IO, on the API's own port. Every room join is checked
+ * against the access policy with the connection's current session, and events only
+ * carry what the room's members may see.
+ */
+@WebSocketGateway({ path: '/socket.io', maxHttpBufferSize: 16 * 1024, serveClient: false })
+export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModuleInit, OnModuleDestroy {
+  @WebSocketServer() server!: Server;
+  private readonly log = new Logger('LiveGateway');
+  private unsubscribe?: () => void;
+
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly forum: ForumLoaders,
+    private readonly posts: PostsService,
+    private readonly spaces: SpacesLoader,
+    private readonly bus: EventBus,
+    private readonly ds: DataSource,
+  ) {}
+
+  afterInit(server: Server): void {
+    // The handshake's token is checked before the connection is accepted.
+    server.use((socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      if (token === undefined || token === null || token === '') return next();
+      if (typeof token !== 'string') return next(new Error('UNAUTHENTICATED: auth.token must be a string'));
+      this.sessions
+        .resolve(token, socket.handshake.address)
+        .then((viewer) => {
+          if (!viewer.user) return next(new Error('UNAUTHENTICATED: invalid, expired or revoked token'));
+          Object.assign(socket.data as SocketData, { token, userId: viewer.user.id, handle: viewer.user.handle });
+          next();
+        })
+        .catch((err) => {
+          this.log.error({ err }, 'socket authentication failed');
+          next(new Error('INTERNAL'));
+        });
+    });
+  }
+
+  handleConnection(socket: Socket): void {
+    const { userId } = socket.data as SocketData;
+    if (userId) void socket.join(`user:${userId}`);
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe = this.bus.subscribe((e) => void this.onEvent(e).catch((err) => this.log.error({ err, type: e.type }, 'live fan-out failed')));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  /** The connection's viewer now (a revoked session no longer counts). */
+  private async viewerOf(socket: Socket): Promise<Viewer> {
+    const { token } = socket.data as SocketData;
+    if (!token) return Viewer.anonymous(socket.handshake.address);
+    const viewer = await this.sessions.resolve(token, socket.handshake.address);
+    if (!viewer.user) {
+      socket.emit('session:revoked', { reason: 'signed out or revoked' });
+      socket.disconnect(true);
+    }
+    return viewer;
+  }
+
+  private roomCount(socket: Socket): number {
+    return [...socket.rooms].filter((r) => r.startsWith('topic:') || r.startsWith('board:')).length;
+  }
+
+  private async join(socket: Socket, room: string, allowed: () => Promise<boolean>): Promise<Ack> {
+    if (socket.rooms.has(room)) return { ok: true };
+    if (this.roomCount(socket) >= MAX_ROOMS_PER_SOCKET) return { ok: false, code: 'RATE_LIMITED' };
+    if (!(await allowed())) return { ok: false, code: 'NOT_FOUND' };
+    await socket.join(room);
+    if (room.startsWith('topic:')) void this.presence(room);
+    return { ok: true };
+  }
+
+  @SubscribeMessage('topic:join')
+  async topicJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    const topicId = idOf(body, 'topicId');
+    if (!topicId) return { ok: false, code: 'BAD_USER_INPUT' };
+    return this.join(socket, `topic:${topicId}`, async () => !!(await this.forum.topic(await this.viewerOf(socket), topicId)));
+  }
+
+  @SubscribeMessage('topic:leave')
+  async topicLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    const topicId = idOf(body, 'topicId');
+    if (!topicId) return { ok: false, code: 'BAD_USER_INPUT' };
+    await socket.leave(`topic:${topicId}`);
+    void this.presence(`topic:${topicId}`);
+    return { ok: true };
+  }
+
+  @SubscribeMessage('board:join')
+  async boardJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    const boardId = idOf(body, 'boardId');
+    if (!boardId) return { ok: false, code: 'BAD_USER_INPUT' };
+    return this.join(socket, `board:${boardId}`, async () => !!(await this.spaces.board(await this.viewerOf(socket), boardId)));
+  }
+
+  @SubscribeMessage('board:leave')
+  async boardLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    const boardId = idOf(body, 'boardId');
+    if (!boardId) return { ok: false, code: 'BAD_USER_INPUT' };
+    await socket.leave(`board:${boardId}`);
+    return { ok: true };
+  }
+
+  /** Who is writing a reply: signed-in members of the room only, at most once a second. */
+  @SubscribeMessage('typing')
+  typing(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Ack {
+    const topicId = idOf(body, 'topicId');
+    const data = socket.data as SocketData;
+    if (!topicId) return { ok: false, code: 'BAD_USER_INPUT' };
+    if (!data.userId) return { ok: false, code: 'UNAUTHENTICATED' };
+    if (!socket.rooms.has(`topic:${topicId}`)) return { ok: false, code: 'NOT_FOUND' };
+    const now = Date.now();
+    if (data.lastTyping && now - data.lastTyping < TYPING_EVERY_MS) return { ok: false, code: 'RATE_LIMITED' };
+    data.lastTyping = now;
+    socket.to(`topic:${topicId}`).emit('typing', { topicId, user: { id: data.userId, handle: data.handle }, expiresInMs: 5000 });
+    return { ok: true };
+  }
+
+  /** Reconnect without loss: the posts after the last one the client has, as the viewer may see them. */
+  @SubscribeMessage('topic:sync')
+  async sync(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    const topicId = idOf(body, 'topicId');
+    const after = (body as { afterNumber?: unknown } | null)?.afterNumber;
+    if (!topicId || typeof after !== 'number' || !Number.isInteger(after) || after < 0) return { ok: false, code: 'BAD_USER_INPUT' };
+    const viewer = await this.viewerOf(socket);
+    const topic = await this.forum.topic(viewer, topicId);
+    if (!topic) return { ok: false, code: 'NOT_FOUND' };
+    const page = await this.posts.topicPage(viewer, topic, { first: 100, after: Buffer.from(JSON.stringify([after])).toString('base64url') });
+    return {
+      ok: true,
+      posts: page.edges.map(({ node }) => ({
+        id: node.id,
+        number: node.number,
+        state: node.state,
+        bodyHtml: node.bodyHtml,
+        placeholder: node.placeholder,
+        createdAt: node.createdAt,
+        author: node.preloaded ? { id: node.preloaded.author.id, handle: node.preloaded.author.handle, displayName: node.preloaded.author.displayName } : null,
+      })),
+      hasMore: page.pageInfo.hasNextPage,
+    };
+  }
+
+  /** Signed-in viewers of a topic, as a count and a list. */
+  private async presence(room: string): Promise<void> {
+    const sockets = await this.server.in(room).fetchSockets();
+    const users = new Map<string, string>();
+    for (const s of sockets) {
+      const d = s.data as SocketData;
+      if (d.userId) users.set(d.userId, d.handle ?? '');
+    }
+    this.server.to(room).emit('presence', {
+      topicId: room.slice('topic:'.length),
+      count: sockets.length,
+      users: [...users].map(([id, handle]) => ({ id, handle })),
+    });
+  }
+
+  private async onEvent(e: DomainEvent): Promise<void> {
+    const p = e.payload as Record<string, unknown>;
+    switch (e.type) {
+      case 'post.created':
+      case 'post.approved':
+      case 'post.restored':
+      case 'post.unhidden':
+        return this.pushPost(e.type === 'post.created' ? 'post:created' : 'post:updated', String(p.postId));
+      case 'post.updated':
+        return this.pushPost('post:updated', String(p.postId));
+      case 'post.deleted':
+      case 'post.hidden':
+      case 'post.rejected':
+      case 'post.pending':
+        this.server.to(`topic:${p.topicId}`).emit('post:removed', {
+          topicId: p.topicId,
+          postId: p.postId,
+          placeholder: e.type === 'post.hidden' ? 'This post was hidden by a moderator.' : 'This post is not available.',
+        });
+        return;
+      case 'topic.updated':
+        return this.pushTopic(String(p.topicId));
+      case 'reaction.updated':
+        this.server.to(`topic:${p.topicId}`).emit('reaction:updated', { topicId: p.topicId, postId: p.postId, counts: p.counts });
+        return;
+      case 'user.sanctioned':
+        if (p.spaceId === null && (p.kind === 'SUSPEND' || p.kind === 'BAN')) {
+          this.server.to(`user:${p.userId}`).emit('session:revoked', { reason: p.kind === 'BAN' ? 'banned' : 'suspended' });
+          this.server.in(`user:${p.userId}`).disconnectSockets(true);
+        }
+        return;
+    }
+  }
+
+  /** A post to its topic's room: only once it is visible to everyone who may read the topic. */
+  private async pushPost(event: string, postId: string): Promise<void> {
+    const [row] = await this.ds.query(
+      `SELECT p.id, p.topic_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts,
+              u.id AS author_id, u.handle, u.display_name, t.state AS topic_state
+         FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
+      [postId],
+    );
+    if (!row) return;
+    const payload = {
+      topicId: row.topic_id,
+      post: {
+        id: row.id, number: row.number, bodyHtml: row.body_html, createdAt: row.created_at, editedAt: row.edited_at,
+        replyToPostId: row.reply_to_post_id, reactions: row.reaction_counts,
+        author: { id: row.author_id, handle: row.handle, displayName: row.display_name },
+      },
+    };
+    if (row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') {
+      this.server.to(`topic:${row.topic_id}`).emit(event, payload);
+    } else if (row.state === 'PENDING') {
+      // Held content reaches its author only (moderators see it in the review queue).
+      this.server.to(`user:${row.author_id}`).emit(event, { ...payload, post: { ...payload.post, state: 'PENDING' } });
+    }
+  }
+
+  private async pushTopic(topicId: string): Promise<void> {
+    const [t] = await this.ds.query(`SELECT id, board_id, title, pinned, closed, locked, accepted_post_id, state FROM topics WHERE id = $1`, [topicId]);
+    if (!t || t.state !== 'VISIBLE') return;
+    const payload = { topicId: t.id, title: t.title, pinned: t.pinned, closed: t.closed, locked: t.locked, acceptedPostId: t.accepted_post_id };
+    this.server.to(`topic:${t.id}`).to(`board:${t.board_id}`).emit('topic:updated', payload);
+  }
+}
+
+function idOf(body: unknown, key: string): string | null {
+  if (!body || typeof body !== 'object') return null;
+  const v = (body as Record<string, unknown>)[key];
+  return isUuid(v) ? v : null;
+}

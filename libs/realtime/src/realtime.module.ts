@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { ForumModule } from '../../forum/src/forum.module';
+import { IdentityModule } from '../../identity/src/identity.module';
+import { SpacesModule } from '../../spaces/src/spaces.module';
+import { LiveGateway } from './live.gateway';
+
+/** The Socket.IO gateway: rooms, live events, presence and typing. */
+@Module({
+  imports: [IdentityModule, SpacesModule, ForumModule],
+  providers: [LiveGateway],
+})
+export class RealtimeModule {}

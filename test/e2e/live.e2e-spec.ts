@@ -1,0 +1,134 @@
+import { AddressInfo } from 'node:net';
+import { io, Socket } from 'socket.io-client';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+
+describe('live updates over Socket.IO', () => {
+  let t: TestApp;
+  let url: string;
+  const sockets: Socket[] = [];
+  let author: TestUser;
+  let publicBoard: string;
+  let internalBoard: string;
+  let insider: TestUser;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    author = await makeUser(t);
+    const staff = await makeGroup(t);
+    insider = await makeUser(t, { groups: [staff] });
+    publicBoard = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    internalBoard = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ groupId: staff, level: 'PARTICIPATE' }])).id);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
+
+  function connect(token?: string): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: token ? { token } : {}, reconnection: false, forceNew: true });
+      sockets.push(s);
+      s.once('connect', () => resolve(s));
+      s.once('connect_error', reject);
+    });
+  }
+  const ask = (s: Socket, event: string, body: unknown) => s.timeout(5000).emitWithAck(event, body);
+  const next = <T = any>(s: Socket, event: string, ms = 3000) =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${event} within ${ms} ms`)), ms);
+      s.once(event, (data: T) => {
+        clearTimeout(timer);
+        resolve(data);
+      });
+    });
+  const nothing = (s: Socket, event: string, ms = 400) =>
+    new Promise<void>((resolve, reject) => {
+      const onEvent = (data: unknown) => reject(new Error(`unexpected ${event}: ${JSON.stringify(data)}`));
+      s.on(event, onEvent);
+      setTimeout(() => {
+        s.off(event, onEvent);
+        resolve();
+      }, ms);
+    });
+
+  it('refuses a bad token at connect, and lets anonymous visitors into public topics only', async () => {
+    await expect(connect('not-a-real-token')).rejects.toThrow(/UNAUTHENTICATED/);
+    const anon = await connect();
+    const pub = await createTopic(t, author.token, publicBoard);
+    const internal = await createTopic(t, insider.token, internalBoard);
+    expect(await ask(anon, 'topic:join', { topicId: pub.id })).toEqual({ ok: true });
+    expect(await ask(anon, 'topic:join', { topicId: internal.id })).toEqual({ ok: false, code: 'NOT_FOUND' });
+    expect(await ask(anon, 'topic:join', { topicId: 'nope' })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
+  });
+
+  it('pushes new replies to the topic room after commit, with rendered HTML and author', async () => {
+    const topic = await createTopic(t, author.token, publicBoard);
+    const watcher = await connect((await makeUser(t)).token);
+    expect(await ask(watcher, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const received = next(watcher, 'post:created');
+    const r = await reply(t, author.token, topic.id, 'live **reply**');
+    const event = await received;
+    expect(event).toMatchObject({ topicId: topic.id, post: { id: r.id, number: 2, bodyHtml: '<p>live <strong>reply</strong></p>\n', author: { id: author.id } } });
+  });
+
+  it('never sends a customer anything from an internal space, nor others a pending post', async () => {
+    const customer = await connect((await makeUser(t)).token);
+    const internal = await createTopic(t, insider.token, internalBoard);
+    await ask(customer, 'topic:join', { topicId: internal.id });
+    const silence = nothing(customer, 'post:created');
+    await reply(t, insider.token, internal.id, 'internal only');
+    await silence;
+
+    const topic = await createTopic(t, author.token, publicBoard);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = (SELECT space_id FROM topics WHERE id = $1)`, [topic.id]);
+    const newcomer = await makeUser(t);
+    const other = await connect((await makeUser(t)).token);
+    const own = await connect(newcomer.token);
+    await ask(other, 'topic:join', { topicId: topic.id });
+    await ask(own, 'topic:join', { topicId: topic.id });
+    const ownGetsIt = next(own, 'post:created');
+    const othersDoNot = nothing(other, 'post:created');
+    await reply(t, newcomer.token, topic.id, 'held for review');
+    expect((await ownGetsIt).post.state).toBe('PENDING');
+    await othersDoNot;
+    await t.sql(`UPDATE spaces SET moderation = '{}' WHERE id = (SELECT space_id FROM topics WHERE id = $1)`, [topic.id]);
+  });
+
+  it('shows presence and typing, throttled', async () => {
+    const topic = await createTopic(t, author.token, publicBoard);
+    const a = await connect(author.token);
+    const b = await connect((await makeUser(t)).token);
+    await ask(a, 'topic:join', { topicId: topic.id });
+    const seen = next(a, 'presence');
+    await ask(b, 'topic:join', { topicId: topic.id });
+    expect((await seen).count).toBe(2);
+    const typing = next(b, 'typing');
+    expect(await ask(a, 'typing', { topicId: topic.id })).toEqual({ ok: true });
+    expect((await typing).user.id).toBe(author.id);
+    expect(await ask(a, 'typing', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
+  });
+
+  it('answers topic:sync with the posts a client missed', async () => {
+    const topic = await createTopic(t, author.token, publicBoard);
+    for (let i = 0; i < 3; i++) await reply(t, author.token, topic.id, `missed ${i}`);
+    const s = await connect();
+    const res = await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 2 });
+    expect(res.ok).toBe(true);
+    expect(res.posts.map((p: { number: number }) => p.number)).toEqual([3, 4]);
+    expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: -1 })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
+  });
+
+  it('revokes a suspended user’s sockets at once', async () => {
+    const member = await makeUser(t);
+    const s = await connect(member.token);
+    const revoked = next(s, 'session:revoked');
+    const gone = next(s, 'disconnect');
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'SUSPEND', reason: 'Raid', durationHours: 24 } }, { token: mod.token }));
+    expect(await revoked).toEqual({ reason: 'suspended' });
+    await gone;
+  });
+});
