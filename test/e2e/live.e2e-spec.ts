@@ -131,4 +131,36 @@ describe('live updates over Socket.IO', () => {
     expect(await revoked).toEqual({ reason: 'suspended' });
     await gone;
   });
+
+  it('gives moderators a review room where held posts and queue changes arrive', async () => {
+    const mod = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [space.id]);
+    const board = await makeBoard(t, space.id);
+    const m = await connect(mod.token);
+    const outsider = await connect((await makeUser(t)).token);
+    expect(await ask(outsider, 'review:join', { spaceId: space.id })).toEqual({ ok: false, code: 'NOT_FOUND' });
+    expect(await ask(m, 'review:join', { spaceId: space.id })).toEqual({ ok: true });
+    const held = next(m, 'post:created');
+    const queue = next(m, 'review:updated');
+    await createTopic(t, (await makeUser(t)).token, board, { body: 'please approve me' });
+    expect((await held).post.state).toBe('PENDING');
+    expect((await queue).spaceId).toBe(space.id);
+  });
+
+  it('removes a user from a space’s rooms when they lose access to it', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const member = await makeUser(t);
+    const space = await makeSpace(t, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
+    const board = await makeBoard(t, space.id);
+    const topic = await createTopic(t, admin.token, board);
+    const s = await connect(member.token);
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const lost = next(s, 'access:lost');
+    expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }));
+    expect(await lost).toEqual({ room: `topic:${topic.id}` });
+    const silence = nothing(s, 'post:created');
+    await reply(t, admin.token, topic.id, 'after the revocation');
+    await silence;
+  });
 });

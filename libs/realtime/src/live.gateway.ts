@@ -2,6 +2,8 @@ import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { DataSource } from 'typeorm';
+import { LEVEL_RANK } from '../../access/src/access-level';
+import { AccessService } from '../../access/src/access.service';
 import { DomainEvent, EventBus } from '../../core/src/events';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid } from '../../core/src/ids';
@@ -42,6 +44,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     private readonly spaces: SpacesLoader,
     private readonly bus: EventBus,
     private readonly ds: DataSource,
+    private readonly access: AccessService,
   ) {}
 
   afterInit(server: Server): void {
@@ -90,7 +93,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   private roomCount(socket: Socket): number {
-    return [...socket.rooms].filter((r) => r.startsWith('topic:') || r.startsWith('board:')).length;
+    return [...socket.rooms].filter((r) => r.startsWith('topic:') || r.startsWith('board:') || r.startsWith('modqueue:')).length;
   }
 
   private async join(socket: Socket, room: string, allowed: () => Promise<boolean>): Promise<Ack> {
@@ -123,6 +126,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const boardId = idOf(body, 'boardId');
     if (!boardId) return { ok: false, code: 'BAD_USER_INPUT' };
     return this.join(socket, `board:${boardId}`, async () => !!(await this.spaces.board(await this.viewerOf(socket), boardId)));
+  }
+
+  /** A space's review queue, for its moderators: `review:updated` and held posts arrive here. */
+  @SubscribeMessage('review:join')
+  async reviewJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    const spaceId = idOf(body, 'spaceId');
+    if (!spaceId) return { ok: false, code: 'BAD_USER_INPUT' };
+    return this.join(socket, `modqueue:${spaceId}`, async () => (await this.access.rankOn(await this.viewerOf(socket), spaceId)) >= LEVEL_RANK.MODERATE);
   }
 
   @SubscribeMessage('board:leave')
@@ -213,7 +224,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'reaction.updated':
         this.server.to(`topic:${p.topicId}`).emit('reaction:updated', { topicId: p.topicId, postId: p.postId, counts: p.counts });
         return;
+      case 'review.updated':
+        if (p.spaceId) this.server.to(`modqueue:${p.spaceId}`).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.spaceId });
+        return;
+      case 'space.access_changed':
+        return this.recheckSpace(String(p.spaceId));
       case 'user.sanctioned':
+        if (p.spaceId) await this.recheckUser(String(p.userId));
         if (p.spaceId === null && (p.kind === 'SUSPEND' || p.kind === 'BAN')) {
           this.server.to(`user:${p.userId}`).emit('session:revoked', { reason: p.kind === 'BAN' ? 'banned' : 'suspended' });
           this.server.in(`user:${p.userId}`).disconnectSockets(true);
@@ -225,7 +242,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /** A post to its topic's room: only once it is visible to everyone who may read the topic. */
   private async pushPost(event: string, postId: string): Promise<void> {
     const [row] = await this.ds.query(
-      `SELECT p.id, p.topic_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts,
+      `SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts,
               u.id AS author_id, u.handle, u.display_name, t.state AS topic_state
          FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
       [postId],
@@ -242,8 +259,48 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') {
       this.server.to(`topic:${row.topic_id}`).emit(event, payload);
     } else if (row.state === 'PENDING') {
-      // Held content reaches its author only (moderators see it in the review queue).
-      this.server.to(`user:${row.author_id}`).emit(event, { ...payload, post: { ...payload.post, state: 'PENDING' } });
+      // Held content reaches its author and the space's moderators, nobody else.
+      const held = { ...payload, post: { ...payload.post, state: 'PENDING' } };
+      this.server.to(`user:${row.author_id}`).to(`modqueue:${row.space_id}`).emit(event, held);
+    }
+  }
+
+  /** After a change to a space's access, every socket in its rooms is checked again; those who lost access leave. */
+  private async recheckSpace(spaceId: string): Promise<void> {
+    const boards: Array<{ id: string }> = await this.ds.query(`SELECT id FROM boards WHERE space_id = $1`, [spaceId]);
+    const boardRooms = new Set(boards.map((b) => `board:${b.id}`));
+    for (const socket of await this.server.fetchSockets()) {
+      const rooms = [...socket.rooms].filter((r) => boardRooms.has(r) || r.startsWith('topic:') || r === `modqueue:${spaceId}`);
+      if (rooms.length) await this.recheck(socket as unknown as Socket, rooms, spaceId);
+    }
+  }
+
+  /** After a space-scoped sanction, the user's sockets are checked again. */
+  private async recheckUser(userId: string): Promise<void> {
+    for (const socket of await this.server.in(`user:${userId}`).fetchSockets()) {
+      const rooms = [...socket.rooms].filter((r) => r.startsWith('topic:') || r.startsWith('board:') || r.startsWith('modqueue:'));
+      await this.recheck(socket as unknown as Socket, rooms, null);
+    }
+  }
+
+  private async recheck(socket: Socket, rooms: string[], spaceId: string | null): Promise<void> {
+    const viewer = await this.viewerOf(socket);
+    for (const room of rooms) {
+      const [kind, id] = room.split(':');
+      let allowed = true;
+      if (kind === 'topic') {
+        const topic = await this.forum.topic(viewer, id);
+        allowed = !!topic || false;
+        if (topic && spaceId && topic.spaceId !== spaceId) continue;
+      } else if (kind === 'board') {
+        allowed = !!(await this.spaces.board(viewer, id));
+      } else if (kind === 'modqueue') {
+        allowed = (await this.access.rankOn(viewer, id)) >= LEVEL_RANK.MODERATE;
+      }
+      if (!allowed) {
+        socket.leave(room);
+        socket.emit('access:lost', { room });
+      }
     }
   }
 
