@@ -25,6 +25,8 @@ export class TestApp {
     readonly db: TestDatabase,
     readonly counter: QueryCounter,
     readonly config: AppConfig,
+    /** A second node on another test app's database: closing it leaves the database. */
+    private readonly ownsDatabase = true,
   ) {}
 
   get http() {
@@ -65,13 +67,21 @@ export class TestApp {
 
   async close(): Promise<void> {
     await this.app.close();
-    await this.db.drop();
+    if (this.ownsDatabase) await this.db.drop();
   }
 }
 
 /** A real API (real HTTP server, real PostgreSQL) on a database of its own. */
 export async function bootTestApp(env: Record<string, string> = {}, logStream?: NodeJS.WritableStream): Promise<TestApp> {
-  const db = await createTestDatabase();
+  return bootNode(await createTestDatabase(), env, logStream, true);
+}
+
+/** Another API process on the same database (for multi-node tests). */
+export function bootSecondNode(first: TestApp, env: Record<string, string> = {}): Promise<TestApp> {
+  return bootNode(first.db, env, undefined, false);
+}
+
+async function bootNode(db: TestDatabase, env: Record<string, string>, logStream: NodeJS.WritableStream | undefined, owns: boolean): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -86,7 +96,7 @@ export async function bootTestApp(env: Record<string, string> = {}, logStream?: 
   const counter = new QueryCounter();
   const app = await createApp(config, db.url, { counter, logStream });
   await app.listen(0, '127.0.0.1');
-  return new TestApp(app, db, counter, config);
+  return new TestApp(app, db, counter, config, owns);
 }
 
 /** Asserts a GraphQL error code and returns the first error. */

@@ -8,6 +8,7 @@ import { AppConfig } from '../../../libs/core/src/config/config';
 import { QueryCounter } from '../../../libs/core/src/database/data-source';
 import { inputValidationPipe } from '../../../libs/core/src/graphql/errors';
 import { AppModule } from './app.module';
+import { RedisIoAdapter } from '../../../libs/realtime/src/redis-io.adapter';
 
 export interface CreateAppOptions {
   counter?: QueryCounter;
@@ -26,6 +27,11 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   app.disable('x-powered-by');
   if (config.TRUST_PROXY) app.set('trust proxy', config.TRUST_PROXY);
   app.useGlobalPipes(inputValidationPipe());
+  if (config.REDIS_URL) {
+    const adapter = new RedisIoAdapter(app, config.REDIS_URL, config.REDIS_KEY_PREFIX);
+    await adapter.connect();
+    app.useWebSocketAdapter(adapter);
+  }
   await app.init();
   return app;
 }

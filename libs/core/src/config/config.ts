@@ -39,6 +39,14 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(200)
   DB_POOL_SIZE = 10;
 
+  /** Redis, for live updates across several API processes (Socket.IO adapter). */
+  @IsOptional() @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
+  REDIS_URL?: string;
+
+  /** Prefix of the Redis channels, so several deployments (or test runs) can share one Redis. */
+  @IsString()
+  REDIS_KEY_PREFIX = 'parvis';
+
   @Transform(toBool) @IsBoolean()
   MIGRATE_ON_START = true;
 
@@ -104,7 +112,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const raw: Record<string, unknown> = {};
-  for (const key of [...known, 'DATABASE_URL', 'WORKER_IN_PROCESS', 'COOKIE_SECURE', 'GRAPHQL_IDE', 'TRUST_PROXY']) {
+  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'WORKER_IN_PROCESS', 'COOKIE_SECURE', 'GRAPHQL_IDE', 'TRUST_PROXY']) {
     if (env[key] !== undefined && env[key] !== '') raw[key] = env[key];
   }
   const config = plainToInstance(AppConfig, raw);
