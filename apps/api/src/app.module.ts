@@ -13,11 +13,12 @@ import { ContentModule } from '../../../libs/content/src/content.module';
 import { ForumModule } from '../../../libs/forum/src/forum.module';
 import { ModerationModule } from '../../../libs/moderation/src/moderation.module';
 import { RealtimeModule } from '../../../libs/realtime/src/realtime.module';
+import { NotificationsModule } from '../../../libs/notifications/src/notifications.module';
 import { graphqlOptions } from './graphql.config';
 import { loggerOptions } from './logging';
 
 /** Feature modules, in dependency order. */
-export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule, ContentModule, ForumModule, ModerationModule];
+export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule, ContentModule, ForumModule, ModerationModule, NotificationsModule];
 
 @Module({})
 export class AppModule {

@@ -1,6 +1,8 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { Client } from 'pg';
 import type { Server, Socket } from 'socket.io';
+import { NOTIFY_CHANNEL } from '../../notifications/src/notifications.handler';
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../access/src/access-level';
 import { AccessService } from '../../access/src/access.service';
@@ -36,6 +38,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   @WebSocketServer() server!: Server;
   private readonly log = new Logger('LiveGateway');
   private unsubscribe?: () => void;
+  private listener?: Client;
 
   constructor(
     private readonly sessions: SessionsService,
@@ -72,12 +75,34 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (userId) void socket.join(`user:${userId}`);
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
     this.unsubscribe = this.bus.subscribe((e) => void this.onEvent(e).catch((err) => this.log.error({ err, type: e.type }, 'live fan-out failed')));
+    // Notifications are written by the outbox worker, possibly in another process: every API
+    // node listens and pushes to its own sockets (local emit, so none is sent twice).
+    try {
+      this.listener = new Client({ connectionString: (this.ds.options as { url?: string }).url });
+      this.listener.on('error', (err: Error) => this.log.warn({ err }, 'notification listener lost'));
+      this.listener.on('notification', (msg) => void this.pushNotification(msg.payload).catch((err) => this.log.error({ err }, 'notification push failed')));
+      await this.listener.connect();
+      await this.listener.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    } catch (err) {
+      this.log.warn({ err }, 'cannot listen for notifications; they will not be pushed live');
+    }
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     this.unsubscribe?.();
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  private async pushNotification(payload: string | undefined): Promise<void> {
+    if (!payload || !this.server) return;
+    const { userId, id } = JSON.parse(payload) as { userId: string; id: string };
+    const [n] = await this.ds.query(`SELECT id, kind, data, topic_id, post_id, actor_id, created_at FROM notifications WHERE id = $1`, [id]);
+    if (!n) return;
+    this.server.local.to(`user:${userId}`).emit('notification', {
+      id: n.id, kind: n.kind, data: n.data, topicId: n.topic_id, postId: n.post_id, actorId: n.actor_id, createdAt: n.created_at,
+    });
   }
 
   /** The connection's viewer now (a revoked session no longer counts). */

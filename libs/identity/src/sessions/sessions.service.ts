@@ -90,6 +90,27 @@ export class SessionsService {
     return viewer;
   }
 
+  /**
+   * A viewer for a user who is not making the request (notification recipients, sanction
+   * targets), with the access policy preloaded; null for unknown or suspended users.
+   */
+  async viewerForUser(userId: string): Promise<Viewer | null> {
+    const rows: Array<Omit<SessionRow, 'session_id' | 'last_used_at'>> = await this.ds.query(
+      `SELECT u.id, u.handle, u.role, u.trust_level, gm.group_ids,
+              ${AccessService.rawAccessSql('u.id', 'gm.group_ids')} AS space_access,
+              ${AccessService.restrictionsSql('u.id')} AS restrictions
+         FROM users u
+         CROSS JOIN LATERAL (SELECT ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id) AS group_ids) gm
+        WHERE u.id = $1`,
+      [userId],
+    );
+    const row = rows[0];
+    if (!row || row.restrictions.some(([kind, spaceId]) => spaceId === null && kind !== 'SILENCE')) return null;
+    const viewer = new Viewer({ id: row.id, handle: row.handle, role: row.role, trustLevel: row.trust_level, groupIds: row.group_ids });
+    this.access.preload(viewer, row.space_access, row.restrictions);
+    return viewer;
+  }
+
   async revokeSession(sessionId: string): Promise<void> {
     await this.ds.query(`UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [sessionId]);
   }

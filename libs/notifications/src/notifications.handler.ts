@@ -1,0 +1,154 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { newId } from '../../core/src/ids';
+import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
+import { ForumLoaders } from '../../forum/src/forum.loaders';
+import { SessionsService } from '../../identity/src/sessions/sessions.service';
+
+export const NOTIFY_CHANNEL = 'parvis_notifications';
+
+interface Draft {
+  userId: string;
+  kind: string;
+  topicId?: string | null;
+  postId?: string | null;
+  actorId?: string | null;
+  data?: Record<string, unknown>;
+  /** Makes delivery idempotent: one notification per user and source. */
+  source: string;
+}
+
+/** Higher wins when one post gives a user several reasons to hear about it. */
+const PRIORITY: Record<string, number> = { MENTION: 3, REPLY: 2, WATCHED_REPLY: 1 };
+
+/**
+ * Turns committed events into in-app notifications (an outbox consumer, so a crash never
+ * loses one and a redelivery never doubles one). Every recipient is checked against the
+ * access policy as they are now: nobody hears about content they may not read.
+ */
+@Injectable()
+export class NotificationsHandler implements OutboxHandler {
+  readonly name = 'notifications';
+  private readonly log = new Logger('Notifications');
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly sessions: SessionsService,
+    private readonly forum: ForumLoaders,
+  ) {}
+
+  handles(type: string): boolean {
+    return ['post.created', 'post.approved', 'post.hidden', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated'].includes(type);
+  }
+
+  async handle(events: OutboxEvent[]): Promise<void> {
+    for (const e of events) {
+      const drafts = await this.draftsFor(e);
+      await this.deliver(drafts);
+    }
+  }
+
+  /** Only recipients who may read the post (when there is one) get it. */
+  private async readable(userId: string, postId: string | null | undefined): Promise<boolean> {
+    const viewer = await this.sessions.viewerForUser(userId);
+    if (!viewer) return false;
+    if (!postId) return true;
+    const post = await this.forum.post(viewer, postId);
+    return !!post && post.view === 'full';
+  }
+
+  private async draftsFor(e: OutboxEvent): Promise<Draft[]> {
+    const p = e.payload as Record<string, any>;
+    switch (e.type) {
+      case 'post.created':
+      case 'post.approved':
+        return this.forNewPost(String(p.postId), e.type === 'post.approved');
+      case 'post.hidden': {
+        const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
+        return post ? [{ userId: post.author_id, kind: 'POST_HIDDEN', topicId: post.topic_id, postId: p.postId, source: `hidden:${p.postId}:${e.version}` }] : [];
+      }
+      case 'topic.updated': {
+        if (!p.acceptedPostId) return [];
+        const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.acceptedPostId]);
+        return post ? [{ userId: post.author_id, kind: 'ANSWER_ACCEPTED', topicId: post.topic_id, postId: p.acceptedPostId, source: `accepted:${p.acceptedPostId}` }] : [];
+      }
+      case 'reaction.updated': {
+        if (!p.on) return [];
+        const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
+        if (!post || post.author_id === p.userId) return [];
+        // Batched: one notification per post per hour, counting the reactions in it.
+        const hour = Math.floor(new Date(e.createdAt).getTime() / 3_600_000);
+        return [{ userId: post.author_id, kind: 'REACTIONS', topicId: post.topic_id, postId: p.postId, actorId: p.userId, data: { count: 1 }, source: `reactions:${p.postId}:${hour}` }];
+      }
+      case 'user.sanctioned':
+        return [{ userId: p.userId, kind: 'SANCTION', data: { sanctionId: p.sanctionId, kind: p.kind, spaceId: p.spaceId ?? null }, source: `sanction:${p.sanctionId}` }];
+      case 'appeal.decided':
+        return [{ userId: p.userId, kind: 'APPEAL_DECIDED', data: { sanctionId: p.sanctionId, granted: p.granted }, source: `appeal:${p.sanctionId}` }];
+      case 'review.updated': {
+        if (!p.status || p.status === 'PENDING') return [];
+        const reports: Array<{ id: string; reporter_id: string }> = await this.ds.query(`SELECT id, reporter_id FROM reports WHERE review_item_id = $1`, [p.reviewItemId]);
+        return reports.map((r) => ({ userId: r.reporter_id, kind: 'REPORT_RESOLVED', data: { reviewItemId: p.reviewItemId, status: p.status }, source: `report:${r.id}` }));
+      }
+    }
+    return [];
+  }
+
+  /** Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date. */
+  private async forNewPost(postId: string, approved: boolean): Promise<Draft[]> {
+    const [post] = await this.ds.query(
+      `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, t.board_id,
+              (SELECT author_id FROM posts r WHERE r.id = p.reply_to_post_id) AS reply_to_author,
+              ARRAY(SELECT user_id FROM post_mentions m WHERE m.post_id = p.id) AS mentioned
+         FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
+      [postId],
+    );
+    if (!post || post.state !== 'VISIBLE') return [];
+    // Authors watch their topics; repliers track them (unless they chose otherwise).
+    await this.ds.query(
+      `INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+      [post.author_id, post.topic_id, post.number === 1 ? 'WATCHING' : 'TRACKING'],
+    );
+    const levels: Array<{ user_id: string; level: string }> = await this.ds.query(
+      `SELECT user_id, level FROM topic_watches WHERE topic_id = $1
+       UNION ALL
+       SELECT user_id, level FROM board_watches w WHERE board_id = $2
+         AND NOT EXISTS (SELECT 1 FROM topic_watches tw WHERE tw.topic_id = $1 AND tw.user_id = w.user_id)`,
+      [post.topic_id, post.board_id],
+    );
+    const level = new Map(levels.map((l) => [l.user_id, l.level]));
+    const reasons = new Map<string, string>();
+    const add = (userId: string | null, kind: string) => {
+      if (!userId || userId === post.author_id || level.get(userId) === 'MUTED') return;
+      if ((PRIORITY[kind] ?? 0) > (PRIORITY[reasons.get(userId) ?? ''] ?? 0)) reasons.set(userId, kind);
+    };
+    for (const u of post.mentioned as string[]) add(u, 'MENTION');
+    add(post.reply_to_author, 'REPLY');
+    if (post.number > 1) for (const [u, l] of level) if (l === 'WATCHING') add(u, 'WATCHED_REPLY');
+    const drafts: Draft[] = [];
+    for (const [userId, kind] of reasons) {
+      drafts.push({ userId, kind, topicId: post.topic_id, postId, actorId: post.author_id, data: { number: post.number, approved }, source: `post:${postId}` });
+    }
+    return drafts;
+  }
+
+  private async deliver(drafts: Draft[]): Promise<void> {
+    for (const d of drafts) {
+      if (!(await this.readable(d.userId, d.postId))) continue;
+      const rows = await this.ds.query(
+        `WITH n AS (
+           INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (user_id, source) DO UPDATE
+             SET data = CASE WHEN notifications.kind = 'REACTIONS'
+                             THEN jsonb_set(notifications.data, '{count}', to_jsonb((notifications.data->>'count')::int + 1))
+                             ELSE notifications.data END,
+                 read_at = CASE WHEN notifications.kind = 'REACTIONS' THEN NULL ELSE notifications.read_at END
+           WHERE notifications.kind = 'REACTIONS'
+           RETURNING id, user_id, kind, topic_id, post_id, actor_id, data, created_at)
+         SELECT n.*, pg_notify('${NOTIFY_CHANNEL}', json_build_object('userId', n.user_id, 'id', n.id)::text) FROM n`,
+        [newId(), d.userId, d.kind, d.topicId ?? null, d.postId ?? null, d.actorId ?? null, JSON.stringify(d.data ?? {}), d.source],
+      );
+      if (rows.length === 0) this.log.debug({ source: d.source }, 'notification already delivered');
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { Module, OnModuleInit } from '@nestjs/common';
+import { OutboxHandlers } from '../../core/src/outbox/outbox';
+import { ForumModule } from '../../forum/src/forum.module';
+import { IdentityModule } from '../../identity/src/identity.module';
+import { SpacesModule } from '../../spaces/src/spaces.module';
+import { NotificationsHandler } from './notifications.handler';
+import { NotificationsResolver, NotificationsService, TopicWatchResolver } from './notifications';
+
+/** Watching and in-app notifications (an outbox consumer). */
+@Module({
+  imports: [IdentityModule, SpacesModule, ForumModule],
+  providers: [NotificationsHandler, NotificationsService, NotificationsResolver, TopicWatchResolver],
+  exports: [NotificationsService],
+})
+export class NotificationsModule implements OnModuleInit {
+  constructor(
+    private readonly handlers: OutboxHandlers,
+    private readonly handler: NotificationsHandler,
+  ) {}
+
+  onModuleInit(): void {
+    this.handlers.register(this.handler);
+  }
+}

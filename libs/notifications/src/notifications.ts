@@ -1,0 +1,204 @@
+import { Injectable } from '@nestjs/common';
+import { Args, Context, Field, ID, InputType, Int, Mutation, ObjectType, Parent, Query, registerEnumType, ResolveField, Resolver } from '@nestjs/graphql';
+import { IsBoolean, IsEnum, IsOptional, IsUUID } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { AppError } from '../../core/src/errors';
+import { GqlContext } from '../../core/src/graphql/context';
+import { Connection, ConnectionType, decodeCursor, PageArgs, pageSize, toConnection } from '../../core/src/graphql/pagination';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { isUuid } from '../../core/src/ids';
+import { ForumLoaders } from '../../forum/src/forum.loaders';
+import { PostModel } from '../../forum/src/posts/post.model';
+import { TopicModel } from '../../forum/src/topics/topic.model';
+import { UserModel } from '../../identity/src/users/user.model';
+import { UsersLoader } from '../../identity/src/users/users.loader';
+import { BoardModel } from '../../spaces/src/boards/board.model';
+import { SpacesLoader } from '../../spaces/src/spaces.loader';
+import { ArgsType } from '@nestjs/graphql';
+
+export enum WatchLevel {
+  WATCHING = 'WATCHING',
+  TRACKING = 'TRACKING',
+  NORMAL = 'NORMAL',
+  MUTED = 'MUTED',
+}
+registerEnumType(WatchLevel, {
+  name: 'WatchLevel',
+  description: 'WATCHING: every reply. TRACKING: unread counts only. NORMAL: mentions and replies to you. MUTED: nothing.',
+});
+
+@ObjectType('Notification')
+export class NotificationModel {
+  @Field(() => ID) id!: string;
+  @Field({ description: 'MENTION, REPLY, WATCHED_REPLY, ANSWER_ACCEPTED, REACTIONS, POST_HIDDEN, SANCTION, APPEAL_DECIDED, REPORT_RESOLVED' }) kind!: string;
+  @Field({ description: 'JSON with details (e.g. the reaction count).' }) data!: string;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) readAt!: Date | null;
+  topicId!: string | null;
+  postId!: string | null;
+  actorId!: string | null;
+}
+export const NotificationConnection = ConnectionType(NotificationModel, 'Notification');
+
+@ArgsType()
+export class NotificationArgs extends PageArgs {
+  @Field({ nullable: true }) @IsOptional() @IsBoolean() unreadOnly?: boolean;
+}
+
+@InputType()
+export class WatchInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field(() => WatchLevel) @IsEnum(WatchLevel) level!: WatchLevel;
+}
+
+@InputType()
+export class WatchBoardInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field(() => WatchLevel) @IsEnum(WatchLevel) level!: WatchLevel;
+}
+
+interface Row {
+  id: string;
+  kind: string;
+  data: unknown;
+  created_at: Date;
+  read_at: Date | null;
+  topic_id: string | null;
+  post_id: string | null;
+  actor_id: string | null;
+  k_ts: string;
+}
+
+@Injectable()
+export class NotificationsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly forum: ForumLoaders,
+    private readonly spaces: SpacesLoader,
+  ) {}
+
+  /** The viewer's notifications, newest first; any whose content they can no longer read is left out. */
+  async list(viewer: Viewer, args: NotificationArgs): Promise<Connection<NotificationModel>> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, 2) as [string, string] | undefined;
+    if (after && (typeof after[0] !== 'string' || !isUuid(after[1]))) throw AppError.badField('after', 'is not a valid cursor');
+    const where = `user_id = $1 ${args.unreadOnly ? 'AND read_at IS NULL' : ''}`;
+    const rows: Row[] = await this.ds.query(
+      `SELECT id, kind, data, created_at, read_at, topic_id, post_id, actor_id, created_at::text AS k_ts FROM notifications
+        WHERE ${where} ${after ? 'AND (created_at, id) < ($3::timestamptz, $4::uuid)' : ''}
+        ORDER BY created_at DESC, id DESC LIMIT $2`,
+      after ? [viewer.id, size + 1, after[0], after[1]] : [viewer.id, size + 1],
+    );
+    const visible: Row[] = [];
+    for (const r of rows) {
+      if (r.post_id) {
+        const post = await this.forum.post(viewer, r.post_id);
+        if (!post || post.view !== 'full') continue;
+      }
+      visible.push(r);
+    }
+    return toConnection(
+      visible,
+      size,
+      (r) => [r.k_ts, r.id],
+      (r) => Object.assign(new NotificationModel(), { id: r.id, kind: r.kind, data: JSON.stringify(r.data), createdAt: r.created_at, readAt: r.read_at, topicId: r.topic_id, postId: r.post_id, actorId: r.actor_id }),
+      async () => (await this.ds.query(`SELECT count(*)::int AS n FROM notifications WHERE ${where}`, [viewer.id]))[0].n,
+    );
+  }
+
+  async markRead(viewer: Viewer, ids: string[] | undefined): Promise<number> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    if (ids && ids.some((id) => !isUuid(id))) throw AppError.badField('ids', 'must be notification ids');
+    if (ids && ids.length > 500) throw AppError.badField('ids', 'at most 500 at once');
+    const res = await this.ds.query(
+      `UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($2::uuid[])' : ''} RETURNING id`,
+      ids ? [viewer.id, ids] : [viewer.id],
+    );
+    return (Array.isArray(res[0]) ? res[0] : res).length;
+  }
+
+  async watchTopic(viewer: Viewer, input: WatchInput): Promise<TopicModel> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    const topic = await this.forum.topic(viewer, input.topicId);
+    if (!topic) throw AppError.notFound('Topic not found');
+    await this.ds.query(
+      `INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id, topic_id) DO UPDATE SET level = EXCLUDED.level, updated_at = now()`,
+      [viewer.id, topic.id, input.level],
+    );
+    return topic;
+  }
+
+  async watchBoard(viewer: Viewer, input: WatchBoardInput): Promise<BoardModel> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    const board = await this.spaces.board(viewer, input.boardId);
+    if (!board) throw AppError.notFound('Board not found');
+    await this.ds.query(
+      `INSERT INTO board_watches (user_id, board_id, level) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id, board_id) DO UPDATE SET level = EXCLUDED.level, updated_at = now()`,
+      [viewer.id, board.id, input.level],
+    );
+    return board;
+  }
+
+  async topicLevel(viewer: Viewer, topicId: string): Promise<WatchLevel | null> {
+    if (!viewer.id) return null;
+    const [row] = await this.ds.query(`SELECT level FROM topic_watches WHERE user_id = $1 AND topic_id = $2`, [viewer.id, topicId]);
+    return (row?.level as WatchLevel) ?? WatchLevel.NORMAL;
+  }
+}
+
+@Resolver(() => NotificationModel)
+export class NotificationsResolver {
+  constructor(
+    private readonly service: NotificationsService,
+    private readonly forum: ForumLoaders,
+    private readonly users: UsersLoader,
+  ) {}
+
+  @Query(() => NotificationConnection, { description: 'The viewer’s notifications, newest first.' })
+  notifications(@Args() args: NotificationArgs, @Context() ctx: GqlContext) {
+    return this.service.list(ctx.viewer, args);
+  }
+
+  @Mutation(() => Int, { description: 'Marks notifications read (all when ids is absent); returns how many.' })
+  markNotificationsRead(@Args('ids', { type: () => [ID], nullable: true }) ids: string[] | undefined, @Context() ctx: GqlContext) {
+    return this.service.markRead(ctx.viewer, ids);
+  }
+
+  @Mutation(() => TopicModel)
+  watchTopic(@Args('input') input: WatchInput, @Context() ctx: GqlContext) {
+    return this.service.watchTopic(ctx.viewer, input);
+  }
+
+  @Mutation(() => BoardModel)
+  watchBoard(@Args('input') input: WatchBoardInput, @Context() ctx: GqlContext) {
+    return this.service.watchBoard(ctx.viewer, input);
+  }
+
+  @ResolveField(() => TopicModel, { nullable: true })
+  topic(@Parent() n: NotificationModel, @Context() ctx: GqlContext) {
+    return n.topicId ? this.forum.topic(ctx.viewer, n.topicId) : null;
+  }
+
+  @ResolveField(() => PostModel, { nullable: true })
+  post(@Parent() n: NotificationModel, @Context() ctx: GqlContext) {
+    return n.postId ? this.forum.post(ctx.viewer, n.postId) : null;
+  }
+
+  @ResolveField(() => UserModel, { nullable: true })
+  actor(@Parent() n: NotificationModel, @Context() ctx: GqlContext) {
+    return n.actorId ? this.users.load(ctx.viewer, n.actorId) : null;
+  }
+}
+
+@Resolver(() => TopicModel)
+export class TopicWatchResolver {
+  constructor(private readonly service: NotificationsService) {}
+
+  @ResolveField(() => WatchLevel, { nullable: true, description: 'How closely the viewer follows this topic; null when anonymous.' })
+  viewerWatchLevel(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
+    return this.service.topicLevel(ctx.viewer, t.id);
+  }
+}

@@ -1,0 +1,104 @@
+import { AddressInfo } from 'node:net';
+import { io, Socket } from 'socket.io-client';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const LIST = `query($u: Boolean) { notifications(first: 50, unreadOnly: $u) { totalCount edges { node { id kind data readAt topic { id } post { id } actor { id } } } } }`;
+
+describe('notifications and watching', () => {
+  let t: TestApp;
+  let board: string;
+  let author: TestUser;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    author = await makeUser(t);
+    board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
+
+  const drain = () => t.get(OutboxWorker).drain();
+  const kinds = async (u: TestUser) =>
+    expectOk(await t.gql(LIST, {}, { token: u.token })).notifications.edges.map((e: any) => e.node.kind);
+
+  it('notifies mentions, replies to your post, and watchers — once each, never the actor', async () => {
+    const mentioned = await makeUser(t);
+    const replier = await makeUser(t);
+    const topic = await createTopic(t, author.token, board);
+    await drain(); // the author now watches the topic
+    const first = await reply(t, replier.token, topic.id, 'first reply');
+    await reply(t, replier.token, topic.id, `@${mentioned.handle} look`, first.id);
+    await drain();
+    await drain();
+    expect(await kinds(author)).toEqual(['WATCHED_REPLY', 'WATCHED_REPLY']);
+    expect(await kinds(mentioned)).toEqual(['MENTION']);
+    expect(await kinds(replier)).toEqual([]);
+    // Redelivery of the same events creates nothing new.
+    await t.sql(`UPDATE outbox SET processed_at = NULL`);
+    await drain();
+    expect(await kinds(author)).toHaveLength(2);
+  });
+
+  it('respects watch levels: MUTED hears nothing, WATCHING a board hears every reply', async () => {
+    const follower = await makeUser(t);
+    const owner = await makeUser(t);
+    const topic = await createTopic(t, owner.token, board);
+    await drain();
+    expect(expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'WATCHING' } }, { token: follower.token })));
+    const muted = expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { viewerWatchLevel } }`, { input: { topicId: topic.id, level: 'MUTED' } }, { token: owner.token }));
+    expect(muted.watchTopic.viewerWatchLevel).toBe('MUTED');
+    await reply(t, (await makeUser(t)).token, topic.id, 'hello');
+    await drain();
+    expect(await kinds(owner)).toEqual([]);
+    expect(await kinds(follower)).toEqual(['WATCHED_REPLY']);
+    expectError(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: topic.id, level: 'LOUD' } }, { token: owner.token }), 'BAD_USER_INPUT');
+  });
+
+  it('never notifies about content the recipient may not read', async () => {
+    const staff = await makeGroup(t);
+    const insider = await makeUser(t, { groups: [staff] });
+    const customer = await makeUser(t);
+    const internalBoard = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ groupId: staff, level: 'PARTICIPATE' }])).id);
+    const topic = await createTopic(t, insider.token, internalBoard, { body: `hey @${customer.handle}, secret plans` });
+    await drain();
+    expect(await kinds(customer)).toEqual([]);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM notifications WHERE user_id = $1`, [customer.id]))[0].n).toBe(0);
+    void topic;
+  });
+
+  it('batches reactions, marks read, and pushes live to the user’s room', async () => {
+    const fan = await makeUser(t);
+    const topic = await createTopic(t, author.token, board);
+    const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: { token: author.token }, reconnection: false, forceNew: true });
+    sockets.push(s);
+    await new Promise((r) => s.once('connect', r));
+    const pushed = new Promise<any>((r) => s.once('notification', r));
+    for (const kind of ['LIKE', 'THANKS']) {
+      expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: topic.firstPostId, kind } }, { token: fan.token }));
+    }
+    await drain();
+    expect((await pushed).kind).toBe('REACTIONS');
+    const list = expectOk(await t.gql(LIST, { u: true }, { token: author.token })).notifications;
+    const reactions = list.edges.filter((e: any) => e.node.kind === 'REACTIONS');
+    expect(reactions).toHaveLength(1);
+    expect(JSON.parse(reactions[0].node.data).count).toBe(2);
+    expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: author.token })).markNotificationsRead).toBe(list.totalCount);
+    expect(expectOk(await t.gql(LIST, { u: true }, { token: author.token })).notifications.totalCount).toBe(0);
+    expectError(await t.gql(LIST, {}), 'UNAUTHENTICATED');
+  });
+
+  it('tells users about moderation outcomes', async () => {
+    const member = await makeUser(t);
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'WARNING', reason: 'Mind the tone' } }, { token: mod.token }));
+    await drain();
+    expect(await kinds(member)).toEqual(['SANCTION']);
+  });
+});
