@@ -78,7 +78,7 @@ describe('notifications and watching', () => {
     const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
     const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: { token: author.token }, reconnection: false, forceNew: true });
     sockets.push(s);
-    await new Promise((r) => s.once('connect', r));
+    await new Promise<void>((r) => s.once('connect', () => r()));
     const pushed = new Promise<any>((r) => s.once('notification', r));
     for (const kind of ['LIKE', 'THANKS']) {
       expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: topic.firstPostId, kind } }, { token: fan.token }));
