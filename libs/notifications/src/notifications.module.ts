@@ -5,20 +5,26 @@ import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { NotificationsHandler } from './notifications.handler';
 import { NotificationsResolver, NotificationsService, TopicWatchResolver } from './notifications';
+import { EmailDigest, EmailPreferencesResolver, UnsubscribeController } from './email';
+import { JobScheduler } from '../../core/src/jobs';
 
 /** Watching and in-app notifications (an outbox consumer). */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule],
-  providers: [NotificationsHandler, NotificationsService, NotificationsResolver, TopicWatchResolver],
-  exports: [NotificationsService],
+  providers: [NotificationsHandler, NotificationsService, NotificationsResolver, TopicWatchResolver, EmailDigest, EmailPreferencesResolver],
+  controllers: [UnsubscribeController],
+  exports: [NotificationsService, EmailDigest],
 })
 export class NotificationsModule implements OnModuleInit {
   constructor(
     private readonly handlers: OutboxHandlers,
     private readonly handler: NotificationsHandler,
+    private readonly jobs: JobScheduler,
+    private readonly digest: EmailDigest,
   ) {}
 
   onModuleInit(): void {
     this.handlers.register(this.handler);
+    this.jobs.register('email-unread-notifications', 60_000, () => this.digest.sendDue());
   }
 }

@@ -43,6 +43,21 @@ export class AppConfig {
   @IsOptional() @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
   REDIS_URL?: string;
 
+  /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example:587; without it e-mails go to the log. */
+  @IsOptional() @Matches(/^smtps?:\/\//, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  @IsString()
+  MAIL_FROM = 'Parvis <no-reply@parvis.localhost>';
+
+  /** Unread notifications are e-mailed after this many minutes. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10080)
+  EMAIL_DELAY_MINUTES = 15;
+
+  /** The address users reach Parvis at (for links in e-mails); defaults to http://localhost:PORT. */
+  @IsOptional() @Matches(/^https?:\/\//, { message: 'must be an http(s) URL' })
+  PUBLIC_URL?: string;
+
   /** Prefix of the Redis channels, so several deployments (or test runs) can share one Redis. */
   @IsString()
   REDIS_KEY_PREFIX = 'parvis';
@@ -89,6 +104,9 @@ export class AppConfig {
   @IsOptional() @IsString()
   TRUST_PROXY?: string;
 
+  get publicUrl(): string {
+    return (this.PUBLIC_URL ?? `http://localhost:${this.PORT}`).replace(/\/$/, '');
+  }
   get embedded(): boolean {
     return !this.DATABASE_URL;
   }
@@ -112,7 +130,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const raw: Record<string, unknown> = {};
-  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'WORKER_IN_PROCESS', 'COOKIE_SECURE', 'GRAPHQL_IDE', 'TRUST_PROXY']) {
+  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'WORKER_IN_PROCESS', 'COOKIE_SECURE', 'GRAPHQL_IDE', 'TRUST_PROXY']) {
     if (env[key] !== undefined && env[key] !== '') raw[key] = env[key];
   }
   const config = plainToInstance(AppConfig, raw);

@@ -1,0 +1,185 @@
+import { Controller, Get, Injectable, Logger, Query as HttpQuery, Res } from '@nestjs/common';
+import { Args, Context, Field, InputType, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { IsBoolean, IsIn } from 'class-validator';
+import type { Response } from 'express';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import nodemailer, { Transporter } from 'nodemailer';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../core/src/config/config';
+import { AppError } from '../../core/src/errors';
+import { GqlContext } from '../../core/src/graphql/context';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { isUuid } from '../../core/src/ids';
+import { ForumLoaders } from '../../forum/src/forum.loaders';
+import { SessionsService } from '../../identity/src/sessions/sessions.service';
+
+export const NOTIFICATION_KINDS = ['MENTION', 'REPLY', 'WATCHED_REPLY', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED'];
+const ALL = '*';
+
+const LABELS: Record<string, string> = {
+  MENTION: 'mentioned you',
+  REPLY: 'replied to your post',
+  WATCHED_REPLY: 'replied in a topic you watch',
+  ANSWER_ACCEPTED: 'Your answer was accepted',
+  REACTIONS: 'reacted to your post',
+  POST_HIDDEN: 'Your post was hidden by moderation',
+  SANCTION: 'A moderator sent you a notice',
+  APPEAL_DECIDED: 'Your appeal was decided',
+  REPORT_RESOLVED: 'A report you made was resolved',
+};
+
+export interface SentEmail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/**
+ * E-mails what users have not read after a delay (EMAIL_DELAY_MINUTES), one message per
+ * user per run, through SMTP_URL; without SMTP the message goes to the log. Each kind
+ * can be turned off, and every e-mail carries signed unsubscribe links that work
+ * without signing in.
+ */
+@Injectable()
+export class EmailDigest {
+  private readonly log = new Logger('Email');
+  private readonly transport: Transporter;
+  private secret?: Promise<Buffer>;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly config: AppConfig,
+    private readonly sessions: SessionsService,
+    private readonly forum: ForumLoaders,
+  ) {
+    this.transport = config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : nodemailer.createTransport({ jsonTransport: true });
+  }
+
+  /** The signing key, generated once and kept in the database so every node agrees. */
+  private key(): Promise<Buffer> {
+    this.secret ??= (async () => {
+      await this.ds.query(`INSERT INTO app_secrets (name, value) VALUES ('unsubscribe', $1) ON CONFLICT DO NOTHING`, [randomBytes(32).toString('base64')]);
+      const [row] = await this.ds.query(`SELECT value FROM app_secrets WHERE name = 'unsubscribe'`);
+      return Buffer.from(row.value, 'base64');
+    })();
+    return this.secret;
+  }
+
+  async unsubscribeToken(userId: string, kind: string): Promise<string> {
+    const mac = createHmac('sha256', await this.key()).update(`${userId}:${kind}`).digest('base64url');
+    return `${userId}.${kind}.${mac}`;
+  }
+
+  /** Verifies a token and turns that kind (or all) of e-mail off; false for a bad token. */
+  async unsubscribe(token: string): Promise<{ userId: string; kind: string } | null> {
+    const [userId, kind, mac] = String(token).split('.');
+    if (!isUuid(userId) || !(kind === ALL || NOTIFICATION_KINDS.includes(kind)) || !mac) return null;
+    const expected = createHmac('sha256', await this.key()).update(`${userId}:${kind}`).digest();
+    const given = Buffer.from(mac, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    await this.setPreference(userId, kind, false);
+    return { userId, kind };
+  }
+
+  async setPreference(userId: string, kind: string, enabled: boolean): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO email_preferences (user_id, kind, enabled) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id, kind) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now()`,
+      [userId, kind, enabled],
+    );
+  }
+
+  async preferences(userId: string): Promise<Array<{ kind: string; enabled: boolean }>> {
+    const rows: Array<{ kind: string; enabled: boolean }> = await this.ds.query(`SELECT kind, enabled FROM email_preferences WHERE user_id = $1`, [userId]);
+    const set = new Map(rows.map((r) => [r.kind, r.enabled]));
+    return [ALL, ...NOTIFICATION_KINDS].map((kind) => ({ kind, enabled: set.get(kind) ?? true }));
+  }
+
+  /** Sends what is due; returns the messages (tests read them, the log gets them without SMTP). */
+  async sendDue(limit = 1000): Promise<SentEmail[]> {
+    const sent: SentEmail[] = [];
+    await this.ds.transaction(async (m) => {
+      const rows: Array<{ id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null }> = await m.query(
+        `SELECT n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.data, u.email, t.title
+           FROM notifications n JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
+          WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
+            AND u.email IS NOT NULL AND NOT u.is_placeholder
+            AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
+          ORDER BY n.user_id, n.created_at
+          LIMIT $2
+          FOR UPDATE OF n SKIP LOCKED`,
+        [this.config.EMAIL_DELAY_MINUTES, limit],
+      );
+      const byUser = new Map<string, typeof rows>();
+      for (const r of rows) byUser.set(r.user_id, [...(byUser.get(r.user_id) ?? []), r]);
+      for (const [userId, items] of byUser) {
+        // Access is checked again at sending time: a topic moved out of reach is not mentioned.
+        const viewer: Viewer | null = await this.sessions.viewerForUser(userId);
+        const lines: string[] = [];
+        for (const n of items) {
+          if (n.post_id && (!viewer || !(await this.forum.post(viewer, n.post_id)))) continue;
+          const where = n.title ? ` — “${n.title}” ${this.config.publicUrl}/t/${n.topic_id}` : '';
+          const count = n.kind === 'REACTIONS' && n.data?.count > 1 ? ` (${n.data.count} reactions)` : '';
+          lines.push(`• ${LABELS[n.kind] ?? n.kind}${count}${where}`);
+        }
+        if (lines.length > 0 && viewer) {
+          const text = [
+            `You have ${lines.length} unread notification${lines.length > 1 ? 's' : ''} on Parvis:`,
+            '',
+            ...lines,
+            '',
+            `Stop these e-mails: ${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, ALL)}`,
+          ].join('\n');
+          const message = { from: this.config.MAIL_FROM, to: items[0].email, subject: `${lines.length} new notification${lines.length > 1 ? 's' : ''} on Parvis`, text };
+          await this.transport.sendMail(message);
+          if (!this.config.SMTP_URL) this.log.log({ to: message.to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
+          sent.push({ to: message.to, subject: message.subject, text });
+        }
+        await m.query(`UPDATE notifications SET emailed_at = now() WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
+      }
+    });
+    return sent;
+  }
+}
+
+/** Unsubscribe links from e-mails: no sign-in needed, the token is signed. */
+@Controller('unsubscribe')
+export class UnsubscribeController {
+  constructor(private readonly digest: EmailDigest) {}
+
+  @Get()
+  async unsubscribe(@HttpQuery('token') token: string, @Res() res: Response): Promise<void> {
+    const done = token ? await this.digest.unsubscribe(token) : null;
+    res.status(done ? 200 : 400).type('text/plain').send(done ? 'You will no longer receive these e-mails from Parvis.' : 'This unsubscribe link is not valid.');
+  }
+}
+
+@ObjectType('EmailPreference')
+export class EmailPreferenceModel {
+  @Field({ description: 'A notification kind, or * for all e-mail.' }) kind!: string;
+  @Field() enabled!: boolean;
+}
+
+@InputType()
+export class EmailPreferenceInput {
+  @Field() @IsIn([ALL, ...NOTIFICATION_KINDS], { message: `must be * or one of ${NOTIFICATION_KINDS.join(', ')}` }) kind!: string;
+  @Field() @IsBoolean() enabled!: boolean;
+}
+
+@Resolver(() => EmailPreferenceModel)
+export class EmailPreferencesResolver {
+  constructor(private readonly digest: EmailDigest) {}
+
+  @Query(() => [EmailPreferenceModel], { description: 'Which notifications the viewer gets by e-mail.' })
+  emailPreferences(@Context() ctx: GqlContext) {
+    if (!ctx.viewer.id) throw AppError.unauthenticated();
+    return this.digest.preferences(ctx.viewer.id);
+  }
+
+  @Mutation(() => [EmailPreferenceModel])
+  async setEmailPreference(@Args('input') input: EmailPreferenceInput, @Context() ctx: GqlContext) {
+    if (!ctx.viewer.id) throw AppError.unauthenticated();
+    await this.digest.setPreference(ctx.viewer.id, input.kind, input.enabled);
+    return this.digest.preferences(ctx.viewer.id);
+  }
+}

@@ -1,0 +1,60 @@
+import request from 'supertest';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { EmailDigest } from '../../libs/notifications/src/email';
+import { makeBoard, makeSpace, makeUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+describe('notification e-mails', () => {
+  let t: TestApp;
+  let board: string;
+  beforeAll(async () => {
+    t = await bootTestApp({ EMAIL_DELAY_MINUTES: '15', PUBLIC_URL: 'https://community.example' });
+    board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+  });
+  afterAll(() => t.close());
+
+  const age = (userId: string) => t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [userId]);
+
+  it('e-mails unread notifications after the delay, one message per user, with an unsubscribe link that works signed out', async () => {
+    const author = await makeUser(t);
+    const topic = await createTopic(t, author.token, board, { title: 'Hub pairing trouble' });
+    await t.get(OutboxWorker).drain();
+    for (let i = 0; i < 2; i++) await reply(t, (await makeUser(t)).token, topic.id, `reply ${i}`);
+    await t.get(OutboxWorker).drain();
+    const digest = t.get(EmailDigest);
+    expect((await digest.sendDue()).filter((m) => m.to === author.email)).toEqual([]); // not yet due
+    await age(author.id);
+    const [mail] = (await digest.sendDue()).filter((m) => m.to === author.email);
+    expect(mail.subject).toBe('2 new notifications on Parvis');
+    expect(mail.text).toContain('“Hub pairing trouble” https://community.example/t/');
+    expect((await digest.sendDue()).filter((m) => m.to === author.email)).toEqual([]); // sent once
+
+    const link = /\/unsubscribe\?token=(\S+)/.exec(mail.text)![1];
+    await request(t.http).get(`/unsubscribe?token=${link}x`).expect(400);
+    await request(t.http).get(`/unsubscribe?token=${link}`).expect(200);
+    await reply(t, (await makeUser(t)).token, topic.id, 'one more');
+    await t.get(OutboxWorker).drain();
+    await age(author.id);
+    expect((await digest.sendDue()).filter((m) => m.to === author.email)).toEqual([]);
+  });
+
+  it('lets users turn e-mail off per kind, and skips what they already read', async () => {
+    const user = await makeUser(t);
+    const prefs = `mutation($input: EmailPreferenceInput!) { setEmailPreference(input: $input) { kind enabled } }`;
+    const after = expectOk(await t.gql(prefs, { input: { kind: 'MENTION', enabled: false } }, { token: user.token })).setEmailPreference;
+    expect(after.find((p: { kind: string }) => p.kind === 'MENTION').enabled).toBe(false);
+    expectError(await t.gql(prefs, { input: { kind: 'GOSSIP', enabled: false } }, { token: user.token }), 'BAD_USER_INPUT');
+    await createTopic(t, (await makeUser(t)).token, board, { body: `hello @${user.handle}` });
+    await t.get(OutboxWorker).drain();
+    await age(user.id);
+    expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === user.email)).toEqual([]);
+
+    const reader = await makeUser(t);
+    await createTopic(t, (await makeUser(t)).token, board, { body: `hi @${reader.handle}` });
+    await t.get(OutboxWorker).drain();
+    expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: reader.token }));
+    await age(reader.id);
+    expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === reader.email)).toEqual([]);
+  });
+});
