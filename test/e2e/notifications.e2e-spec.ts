@@ -100,5 +100,14 @@ describe('notifications and watching', () => {
     expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'WARNING', reason: 'Mind the tone' } }, { token: mod.token }));
     await drain();
     expect(await kinds(member)).toEqual(['SANCTION']);
+
+    const held = await makeSpace(t, 'PUBLIC');
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [held.id]);
+    const heldBoard = await makeBoard(t, held.id);
+    const writer = await makeUser(t);
+    const topic = await createTopic(t, writer.token, heldBoard);
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: topic.firstPostId, action: 'APPROVE' } }, { token: mod.token }));
+    await drain();
+    expect(await kinds(writer)).toEqual(['POST_APPROVED']);
   });
 });

@@ -13,7 +13,7 @@ import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 
-export const NOTIFICATION_KINDS = ['MENTION', 'REPLY', 'WATCHED_REPLY', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED'];
+export const NOTIFICATION_KINDS = ['MENTION', 'REPLY', 'WATCHED_REPLY', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED'];
 const ALL = '*';
 
 const LABELS: Record<string, string> = {
@@ -23,6 +23,7 @@ const LABELS: Record<string, string> = {
   ANSWER_ACCEPTED: 'Your answer was accepted',
   REACTIONS: 'reacted to your post',
   POST_HIDDEN: 'Your post was hidden by moderation',
+  POST_APPROVED: 'Your post was approved and is now visible',
   SANCTION: 'A moderator sent you a notice',
   APPEAL_DECIDED: 'Your appeal was decided',
   REPORT_RESOLVED: 'A report you made was resolved',

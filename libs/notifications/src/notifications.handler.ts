@@ -61,8 +61,14 @@ export class NotificationsHandler implements OutboxHandler {
     const p = e.payload as Record<string, any>;
     switch (e.type) {
       case 'post.created':
-      case 'post.approved':
-        return this.forNewPost(String(p.postId), e.type === 'post.approved');
+        return this.forNewPost(String(p.postId), false);
+      case 'post.approved': {
+        // Others hear about it now, as if it were new; its author hears it was approved.
+        const drafts = await this.forNewPost(String(p.postId), true);
+        const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
+        if (post) drafts.push({ userId: post.author_id, kind: 'POST_APPROVED', topicId: post.topic_id, postId: String(p.postId), source: `approved:${p.postId}` });
+        return drafts;
+      }
       case 'post.hidden': {
         const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
         return post ? [{ userId: post.author_id, kind: 'POST_HIDDEN', topicId: post.topic_id, postId: p.postId, source: `hidden:${p.postId}:${e.version}` }] : [];
