@@ -39,7 +39,17 @@ export class RedisIoAdapter extends IoAdapter {
 
   override async close(server: Server): Promise<void> {
     await super.close(server);
-    await Promise.all(this.clients.map((c) => c.quit().catch(() => undefined)));
+    await this.quit();
+  }
+
+  override async dispose(): Promise<void> {
+    await super.dispose();
+    await this.quit();
+  }
+
+  private async quit(): Promise<void> {
+    const clients = this.clients;
     this.clients = [];
+    await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
   }
 }
