@@ -97,6 +97,18 @@ describe('live updates over Socket.IO', () => {
     await t.sql(`UPDATE spaces SET moderation = '{}' WHERE id = (SELECT space_id FROM topics WHERE id = $1)`, [topic.id]);
   });
 
+  it('refuses oversized payloads and caps the rooms of one connection', async () => {
+    const s = await connect();
+    const gone = next(s, 'disconnect');
+    s.emit('topic:join', { topicId: 'x'.repeat(64 * 1024) });
+    expect(await gone).toBeDefined();
+    const c = await connect();
+    const topics = [];
+    for (let i = 0; i < 51; i++) topics.push((await createTopic(t, author.token, publicBoard)).id);
+    for (let i = 0; i < 50; i++) expect(await ask(c, 'topic:join', { topicId: topics[i] })).toEqual({ ok: true });
+    expect(await ask(c, 'topic:join', { topicId: topics[50] })).toEqual({ ok: false, code: 'RATE_LIMITED' });
+  });
+
   it('shows presence and typing, throttled', async () => {
     const topic = await createTopic(t, author.token, publicBoard);
     const a = await connect(author.token);
