@@ -14,13 +14,13 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { io, Socket } from 'socket.io-client';
 import { DatabaseHandle, startEmbeddedPostgres } from '../../libs/core/src/database/embedded';
 import { migrateDatabase } from '../../libs/core/src/database/migrate';
+import { freePort } from '../support/free-port';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 5000);
@@ -29,15 +29,6 @@ const REPLIES = Number(process.env.BENCH_REPLIES ?? 20);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TOPICS = 200;
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 const rssMb = (pid: number) => {
   try {

@@ -25,7 +25,6 @@ import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -33,6 +32,7 @@ import { ContentRenderer } from '../../libs/content/src/renderer';
 import { DatabaseHandle, startEmbeddedPostgres } from '../../libs/core/src/database/embedded';
 import { migrateDatabase } from '../../libs/core/src/database/migrate';
 import { migrations } from '../../migrations';
+import { freePort } from '../support/free-port';
 
 /** Compiled to dist/test/bench/, so the repository root is three levels up. */
 const ROOT = path.resolve(__dirname, '../../..');
@@ -367,16 +367,6 @@ async function prepareDatabase(url: string, embedded: boolean): Promise<Seeded> 
 // The API server
 // ---------------------------------------------------------------------------
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The resident set size of a process in MB (Linux), or null where /proc is not there. */
 function rssMb(pid: number): number | null {

@@ -1,12 +1,12 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { io, Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { bootTestApp, TestApp } from '../support/test-app';
+import { freePort } from '../support/free-port';
 
 /**
  * Two API processes on one database and one Redis: node A is this test's app, node B a
@@ -17,15 +17,6 @@ import { bootTestApp, TestApp } from '../support/test-app';
 const maybe = process.env.REDIS_URL ? describe : describe.skip;
 const ROOT = path.join(__dirname, '../..');
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 maybe('live updates across two API processes (Redis adapter)', () => {
   let a: TestApp;

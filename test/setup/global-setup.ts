@@ -1,22 +1,12 @@
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../../libs/core/src/database/embedded';
 import { migrateDatabase } from '../../libs/core/src/database/migrate';
 import { withDatabase } from './test-database';
+import { freePort } from '../support/free-port';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Uses the PostgreSQL named by DATABASE_URL when set; otherwise starts a throwaway
