@@ -9,12 +9,13 @@ import { GqlContext } from '../../../core/src/graphql/context';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { SanctionModel } from '../sanctions/sanction.model';
+import { trim } from '../../../core/src/graphql/transforms';
 
 @InputType()
 export class AppealInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a sanction id' }) sanctionId!: string;
   @Field({ description: 'Why the sanction should be lifted.' })
-  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value)) @IsString() @Length(10, 2000)
+  @Transform(trim) @IsString() @Length(10, 2000)
   message!: string;
 }
 

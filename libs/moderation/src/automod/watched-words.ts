@@ -13,13 +13,13 @@ import { isUuid, newId } from '../../../core/src/ids';
 import { Contribution, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { compile, fold, matchAll, MatchTimeout, RuleKind, validatePattern } from './matcher';
+import { trim } from '../../../core/src/graphql/transforms';
 
 export type WatchAction = 'BLOCK' | 'CENSOR' | 'REQUIRE_APPROVAL' | 'FLAG';
 const ACTIONS: WatchAction[] = ['BLOCK', 'CENSOR', 'REQUIRE_APPROVAL', 'FLAG'];
 /** Time budget for all watched-word matching on one post. */
 const MATCH_BUDGET_MS = 50;
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 @InputType()
 export class WatchedWordInput {

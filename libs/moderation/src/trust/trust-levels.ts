@@ -9,6 +9,7 @@ import { GqlContext } from '../../../core/src/graphql/context';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { toUserModel, UserModel, UserRow } from '../../../identity/src/users/user.model';
 import { AuditLog } from '../../../core/src/audit/audit-log';
+import { trim } from '../../../core/src/graphql/transforms';
 
 /**
  * What each automatic level asks for (Discourse-like defaults). Visit days for TL3 count
@@ -72,7 +73,7 @@ interface StatsRow {
 export class SetTrustLevelInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a user id' }) userId!: string;
   @Field(() => Int) @IsInt() @Min(0) @Max(4) level!: number;
-  @Field() @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value)) @IsString() @Length(3, 500) reason!: string;
+  @Field() @Transform(trim) @IsString() @Length(3, 500) reason!: string;
   @Field({ nullable: true, description: 'Keep the level from automatic changes (default true).' }) @IsOptional() @IsBoolean() locked?: boolean;
 }
 

@@ -4,8 +4,8 @@ import { ArrayMaxSize, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length
 import { AccessLevel } from '../../../access/src/access-level';
 import { BoardKind } from '../boards/board.model';
 import { SpaceVisibility } from '../spaces/space.model';
+import { trim } from '../../../core/src/graphql/transforms';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const SLUG = /^[a-z0-9][a-z0-9-]{1,49}$/;
 const SLUG_MSG = 'must be 2–50 characters of a-z, 0-9 and -, starting with a letter or digit';
 export const SPACE_LANGUAGES = ['en', 'fr', 'simple'];

@@ -2,8 +2,8 @@ import { Field, InputType, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { UserModel } from '../../users/user.model';
+import { trim } from '../../../../core/src/graphql/transforms';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export const HANDLE_RE = /^[a-zA-Z0-9_-]{3,30}$/;
 

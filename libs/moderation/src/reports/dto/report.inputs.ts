@@ -3,8 +3,8 @@ import { Transform } from 'class-transformer';
 import { IsEnum, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { ReportReason, ReportTargetType, ReviewAction, ReviewDecision, ReviewSort, ReviewStatus } from '../review.model';
+import { trim } from '../../../../core/src/graphql/transforms';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 @InputType()
 export class ReportInput {

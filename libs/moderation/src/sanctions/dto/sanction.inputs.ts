@@ -2,8 +2,8 @@ import { Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
 import { SanctionKind } from '../sanction.model';
+import { trim } from '../../../../core/src/graphql/transforms';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 @InputType()
 export class SanctionInput {
