@@ -92,6 +92,8 @@ describe('moderation: sanctions and the moderation log', () => {
     const signIn = `mutation($i: SignInInput!) { signIn(input: $i) { token } }`;
     const refused = expectError(await t.gql(signIn, { i: { login: member.handle, password } }, { ip: '198.51.100.9' }), 'FORBIDDEN');
     expect(refused.message).toMatch(/suspended until/);
+    // A suspended user can still be sanctioned further (here: a warning on top).
+    expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'WARNING', reason: 'Also this' } }, { token: globalMod.token }));
     await t.sql(`UPDATE sanctions SET expires_at = now() - interval '1 second' WHERE id = $1`, [s.id]);
     const token = expectOk(await t.gql(signIn, { i: { login: member.handle, password } }, { ip: '198.51.100.9' })).signIn.token;
     expect(expectOk(await t.gql(ME, {}, { token })).me.id).toBe(member.id);

@@ -3,6 +3,7 @@ import { Args, Context, Field, ID, InputType, Int, Mutation, ObjectType, Parent,
 import { IsBoolean, IsEnum, IsOptional, IsUUID } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AppError } from '../../core/src/errors';
+import { rowsOf } from '../../core/src/database/unit-of-work';
 import { GqlContext } from '../../core/src/graphql/context';
 import { Connection, ConnectionType, decodeCursor, PageArgs, pageSize, toConnection } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
@@ -115,7 +116,7 @@ export class NotificationsService {
       `UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($2::uuid[])' : ''} RETURNING id`,
       ids ? [viewer.id, ids] : [viewer.id],
     );
-    return (Array.isArray(res[0]) ? res[0] : res).length;
+    return rowsOf(res).length;
   }
 
   async watchTopic(viewer: Viewer, input: WatchInput): Promise<TopicModel> {

@@ -92,9 +92,10 @@ export class SessionsService {
 
   /**
    * A viewer for a user who is not making the request (notification recipients, sanction
-   * targets), with the access policy preloaded; null for unknown or suspended users.
+   * targets), with the access policy preloaded; null for unknown users, and for users
+   * suspended or banned site-wide unless `includeSuspended`.
    */
-  async viewerForUser(userId: string): Promise<Viewer | null> {
+  async viewerForUser(userId: string, opts: { includeSuspended?: boolean } = {}): Promise<Viewer | null> {
     const rows: Array<Omit<SessionRow, 'session_id' | 'last_used_at'>> = await this.ds.query(
       `SELECT u.id, u.handle, u.role, u.trust_level, gm.group_ids,
               ${AccessService.rawAccessSql('u.id', 'gm.group_ids')} AS space_access,
@@ -105,7 +106,8 @@ export class SessionsService {
       [userId],
     );
     const row = rows[0];
-    if (!row || row.restrictions.some(([kind, spaceId]) => spaceId === null && kind !== 'SILENCE')) return null;
+    if (!row) return null;
+    if (!opts.includeSuspended && row.restrictions.some(([kind, spaceId]) => spaceId === null && kind !== 'SILENCE')) return null;
     const viewer = new Viewer({ id: row.id, handle: row.handle, role: row.role, trustLevel: row.trust_level, groupIds: row.group_ids });
     this.access.preload(viewer, row.space_access, row.restrictions);
     return viewer;

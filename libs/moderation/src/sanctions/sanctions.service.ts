@@ -7,6 +7,7 @@ import { AppError } from '../../../core/src/errors';
 import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { AuditLog } from '../../../core/src/audit/audit-log';
+import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { SanctionInput } from './dto/sanction.inputs';
 import { SANCTION_COLUMNS, SanctionKind, SanctionModel, SanctionRow, toSanctionModel } from './sanction.model';
 
@@ -20,17 +21,12 @@ export class SanctionsService {
     private readonly access: AccessService,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
+    private readonly sessions: SessionsService,
   ) {}
 
-  /** The target as a viewer, to ask the access policy what they may do. */
-  private async targetViewer(userId: string): Promise<Viewer | null> {
-    const rows: Array<{ id: string; handle: string; role: GlobalRole; trust_level: number; group_ids: string[] }> = await this.ds.query(
-      `SELECT u.id, u.handle, u.role, u.trust_level, ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id) AS group_ids
-         FROM users u WHERE u.id = $1`,
-      [userId],
-    );
-    const r = rows[0];
-    return r ? new Viewer({ id: r.id, handle: r.handle, role: r.role, trustLevel: r.trust_level, groupIds: r.group_ids }) : null;
+  /** The target as a viewer (suspended or not), to ask the access policy what they may do. */
+  private targetViewer(userId: string): Promise<Viewer | null> {
+    return this.sessions.viewerForUser(userId, { includeSuspended: true });
   }
 
   /**
