@@ -130,6 +130,12 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(events.map((e) => e.type)).toEqual(['post.created', 'post.approved']);
   });
 
+  it('reads a space’s moderation settings once per post, however many rules need them', async () => {
+    const member = await makeUser(t, { trustLevel: 1 });
+    const cost = await t.countStatements(() => topic(member.token, 'a post that every rule looks at'));
+    expect(cost.statements.filter((q) => q.includes('SELECT moderation FROM spaces'))).toHaveLength(1);
+  });
+
   it('does not let silenced users report', async () => {
     const reporter = await makeUser(t);
     const author = await makeUser(t);

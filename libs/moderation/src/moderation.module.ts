@@ -11,6 +11,7 @@ import { TrustLevelResolver, TrustLevelService } from './trust/trust-levels';
 import { AppealsResolver, AppealsService } from './appeals/appeals';
 import { Escalation } from './appeals/escalation';
 import { SpamFilter } from './spam/spam-filter';
+import { SpaceModeration } from './space-moderation';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { ForumModule } from '../../forum/src/forum.module';
@@ -24,7 +25,7 @@ import { SanctionsService } from './sanctions/sanctions.service';
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule, ContentModule],
-  providers: [SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
+  providers: [SpaceModeration, SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
   exports: [SanctionsService, ReportsService, TrustLevelService],
 })
 export class ModerationModule implements OnModuleInit {

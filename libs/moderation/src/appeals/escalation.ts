@@ -1,21 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { newId } from '../../../core/src/ids';
+import { SpaceModeration } from '../space-moderation';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 
-export interface LadderStep {
-  /** Upheld violations within the window that trigger this step. */
-  violations: number;
-  action: 'SILENCE' | 'SUSPEND' | 'PROPOSE_BAN';
-  hours?: number;
-}
-
-/** Default ladder: 2nd upheld violation in 90 days → 24 h silence, 3rd → 7-day suspension, 4th → a ban proposed to an admin. */
-export const DEFAULT_LADDER: LadderStep[] = [
-  { violations: 2, action: 'SILENCE', hours: 24 },
-  { violations: 3, action: 'SUSPEND', hours: 168 },
-  { violations: 4, action: 'PROPOSE_BAN' },
-];
 export const LADDER_WINDOW_DAYS = 90;
 
 /**
@@ -25,12 +13,14 @@ export const LADDER_WINDOW_DAYS = 90;
  */
 @Injectable()
 export class Escalation {
-  constructor(private readonly audit: AuditLog) {}
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly settings: SpaceModeration,
+  ) {}
 
   async onViolation(tx: Tx, offenderId: string, spaceId: string | null): Promise<string | null> {
     if (!spaceId) return null;
-    const [space] = await tx.query<{ ladder: LadderStep[] | null }>(`SELECT moderation->'escalation' AS ladder FROM spaces WHERE id = $1`, [spaceId]);
-    const ladder = Array.isArray(space?.ladder) ? space.ladder : DEFAULT_LADDER;
+    const ladder = (await this.settings.of(spaceId, { tx })).escalation;
     const [count] = await tx.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM review_items ri
         WHERE ri.space_id = $2 AND ri.kind = 'REPORTS' AND ri.status = 'APPROVED'

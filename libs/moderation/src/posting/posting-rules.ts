@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../../access/src/access-level';
 import { AppConfig } from '../../../core/src/config/config';
 import { AuditLog } from '../../../core/src/audit/audit-log';
+import { SpaceModeration } from '../space-moderation';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { newId } from '../../../core/src/ids';
@@ -18,8 +19,6 @@ export const FIRST_DAY_REPLIES: RateRule = { bucket: 'reply:first-day', limit: 1
 export const NEW_USER_MAX_LINKS = 2;
 export const NEW_USER_MAX_MENTIONS = 2;
 const DUPLICATE_WINDOW_MINUTES = 10;
-
-export type Premoderation = 'OFF' | 'NEW_USERS' | 'ALL';
 
 /**
  * Limits on posting by trust level, links and mentions for new users, and refusing the
@@ -79,14 +78,13 @@ export class PremoderationRule implements PostingCheck {
   readonly name = 'premoderation';
 
   constructor(
-    private readonly ds: DataSource,
+    private readonly settings: SpaceModeration,
     private readonly audit: AuditLog,
   ) {}
 
   async check(c: Contribution, verdict: Verdict): Promise<void> {
     if (c.rank >= LEVEL_RANK.MODERATE || c.kind === 'edit') return;
-    const [row] = await this.ds.query(`SELECT moderation->>'premoderation' AS mode FROM spaces WHERE id = $1`, [c.spaceId]);
-    const mode = (row?.mode ?? 'OFF') as Premoderation;
+    const mode = (await this.settings.of(c.spaceId, { viewer: c.viewer })).premoderation;
     if (mode === 'ALL' || (mode === 'NEW_USERS' && c.viewer.user!.trustLevel === 0)) {
       verdict.pending = true;
       verdict.reasons.push(mode === 'ALL' ? 'every post in this space is reviewed first' : 'posts by new members are reviewed first');

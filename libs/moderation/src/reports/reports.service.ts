@@ -14,6 +14,7 @@ import { PostsService } from '../../../forum/src/posts/posts.service';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Escalation } from '../appeals/escalation';
 import { SpamFilter } from '../spam/spam-filter';
+import { SpaceModeration } from '../space-moderation';
 import { ModeratePostInput, ModerationAction, ReportInput, ResolveReviewInput, ReviewQueueArgs } from './dto/report.inputs';
 import {
   ReportModel, ReportRow, ReportTargetType, ReviewAction, ReviewDecision, ReviewEventModel, ReviewItemModel, ReviewItemRow,
@@ -21,8 +22,6 @@ import {
 } from './review.model';
 
 export const REPORTS_PER_DAY: RateRule = { bucket: 'report:user', limit: 20, windowSeconds: 86_400 };
-/** About three reports from established (trust level 2) members. */
-export const DEFAULT_AUTO_HIDE_THRESHOLD = 8;
 const CLAIM_MINUTES = 30;
 const STAFF_WEIGHT = 5;
 /** A reporter's record counts once more than this many of their reports were decided. */
@@ -60,6 +59,7 @@ export class ReportsService {
     private readonly posts: PostsService,
     private readonly escalation: Escalation,
     private readonly spam: SpamFilter,
+    private readonly settings: SpaceModeration,
   ) {}
 
   /** What is reported, as the reporter can see it; NOT_FOUND for anything they cannot. */
@@ -113,8 +113,7 @@ export class ReportsService {
 
   private async threshold(spaceId: string | null): Promise<number> {
     if (!spaceId) return Number.POSITIVE_INFINITY;
-    const [row] = await this.ds.query(`SELECT (moderation->>'autoHideThreshold')::numeric AS t FROM spaces WHERE id = $1`, [spaceId]);
-    return row?.t ? Number(row.t) : DEFAULT_AUTO_HIDE_THRESHOLD;
+    return (await this.settings.of(spaceId)).autoHideThreshold;
   }
 
   async report(viewer: Viewer, input: ReportInput): Promise<ReportModel> {

@@ -4,10 +4,10 @@ import { LEVEL_RANK } from '../../../access/src/access-level';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { Contribution, PostingCheck, Verdict } from '../../../forum/src/posting-policy';
 import { SpamClassifier } from './classifier';
+import { SpaceModeration } from '../space-moderation';
 
 /** A community's model starts scoring once it has seen this many decisions of each kind. */
 export const MIN_SAMPLES_PER_CLASS = 5;
-export const DEFAULT_SPAM_THRESHOLD = 0.9;
 
 /**
  * Per-community spam models: they learn from moderators' decisions (content upheld as
@@ -20,7 +20,10 @@ export class SpamFilter implements PostingCheck {
   /** Deserialised models, reloaded when the stored one changes. */
   private readonly cache = new Map<string, { updatedAt: number; model: SpamClassifier }>();
 
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly settings: SpaceModeration,
+  ) {}
 
   async learn(tx: Tx, spaceId: string | null, text: string, spam: boolean): Promise<void> {
     if (!spaceId || !text.trim()) return;
@@ -53,9 +56,7 @@ export class SpamFilter implements PostingCheck {
     if (c.rank >= LEVEL_RANK.MODERATE || (c.viewer.user?.trustLevel ?? 0) >= 2) return;
     const score = await this.score(c.spaceId, c.body);
     if (score === null) return;
-    const [row] = await this.ds.query(`SELECT (moderation->>'spamThreshold')::float AS t FROM spaces WHERE id = $1`, [c.spaceId]);
-    const threshold = row?.t ?? DEFAULT_SPAM_THRESHOLD;
-    if (score >= threshold) {
+    if (score >= (await this.settings.of(c.spaceId, { viewer: c.viewer })).spamThreshold) {
       verdict.pending = true;
       verdict.reasons.push(`looks like spam (score ${score.toFixed(2)})`);
     }
