@@ -44,6 +44,9 @@ describe('moderation: sanctions and the moderation log', () => {
     expect(refused.message).toMatch(/silenced/);
     expectError(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: topic.firstPostId, kind: 'LIKE' } }, { token: member.token }), 'FORBIDDEN');
     expectOk(await t.gql(CREATE, { input: { boardId: boardB, title: 'Elsewhere is fine', body: 'x' } }, { token: member.token }));
+    // Only moderators within the sanction's reach may lift it.
+    expectError(await t.gql(LIFT, { id: s.id }, { token: member.token }), 'FORBIDDEN');
+    expectError(await t.gql(LIFT, { id: 'not-an-id' }, { token: modA.token }), 'NOT_FOUND');
     // Lifting restores participation at once.
     expectOk(await t.gql(LIFT, { id: s.id }, { token: modA.token }));
     expectOk(await t.gql(CREATE, { input: { boardId: boardA, title: 'Back again', body: 'x' } }, { token: member.token }));

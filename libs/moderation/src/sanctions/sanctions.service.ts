@@ -117,6 +117,7 @@ export class SanctionsService {
     if (!viewer.user) throw AppError.unauthenticated();
     const s = await this.load(id);
     if (!s) throw AppError.notFound('Sanction not found');
+    if (s.user_id === viewer.id) throw AppError.forbidden('You cannot lift a sanction on yourself; appeal it instead');
     const target = await this.targetViewer(s.user_id);
     await this.authorize(viewer, target!, s.space_id).catch((err: AppError) => {
       throw err.code === 'NOT_FOUND' ? AppError.notFound('Sanction not found') : err;
