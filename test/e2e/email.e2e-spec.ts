@@ -57,4 +57,17 @@ describe('notification e-mails', () => {
     await age(reader.id);
     expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === reader.email)).toEqual([]);
   });
+
+  it('leaves out what the recipient can no longer read when the e-mail goes out', async () => {
+    const space = await makeSpace(t, 'PUBLIC');
+    const b = await makeBoard(t, space.id);
+    const user = await makeUser(t);
+    await createTopic(t, (await makeUser(t)).token, b, { title: 'Soon internal', body: `ping @${user.handle}` });
+    await t.get(OutboxWorker).drain();
+    await t.sql(`UPDATE spaces SET visibility = 'RESTRICTED' WHERE id = $1`, [space.id]);
+    await age(user.id);
+    const mails = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === user.email);
+    expect(mails).toEqual([]);
+    expect((await t.sql(`SELECT emailed_at IS NOT NULL AS done FROM notifications WHERE user_id = $1`, [user.id]))[0].done).toBe(true);
+  });
 });

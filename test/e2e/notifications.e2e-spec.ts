@@ -92,6 +92,12 @@ describe('notifications and watching', () => {
     expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: author.token })).markNotificationsRead).toBe(list.totalCount);
     expect(expectOk(await t.gql(LIST, { u: true }, { token: author.token })).notifications.totalCount).toBe(0);
     expectError(await t.gql(LIST, {}), 'UNAUTHENTICATED');
+    expectError(await t.gql(`mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }`, { ids: ['not-an-id'] }, { token: author.token }), 'BAD_USER_INPUT');
+    // Someone else's notification ids change nothing.
+    const theirs = (await t.sql(`SELECT id FROM notifications WHERE user_id = $1`, [author.id])).map((r) => r.id);
+    await t.sql(`UPDATE notifications SET read_at = NULL WHERE user_id = $1`, [author.id]);
+    expect(expectOk(await t.gql(`mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }`, { ids: theirs }, { token: fan.token })).markNotificationsRead).toBe(0);
+    expect(expectOk(await t.gql(LIST, { u: true }, { token: author.token })).notifications.totalCount).toBe(theirs.length);
   });
 
   it('tells users about moderation outcomes', async () => {
