@@ -1,16 +1,9 @@
 import { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
-import { AuditLog, AuditRow } from '../../../../libs/core/src/audit/audit-log';
+import { AuditLog } from '../../../../libs/core/src/audit/audit-log';
+import { AUDIT_CSV_COLUMNS, auditCsvRow } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
-
-function csvField(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : JSON.stringify(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-const COLUMNS: Array<keyof AuditRow> = ['id', 'at', 'actor_id', 'action', 'target_type', 'target_id', 'space_id', 'reason', 'before', 'after', 'prev_hash', 'hash'];
 
 export function registerAuditCommands(program: Command): void {
   program
@@ -37,10 +30,10 @@ export function registerAuditCommands(program: Command): void {
         const since = new Date(opts.since);
         if (Number.isNaN(since.getTime())) throw new Error(`--since: not a date: ${opts.since}`);
         const out = opts.out ? createWriteStream(opts.out) : process.stdout;
-        out.write(`${COLUMNS.join(',')}\n`);
+        out.write(`${AUDIT_CSV_COLUMNS.join(',')}\n`);
         let n = 0;
         for await (const row of app.get(AuditLog).since(since)) {
-          out.write(`${COLUMNS.map((c) => csvField(row[c])).join(',')}\n`);
+          out.write(`${auditCsvRow(row)}\n`);
           n++;
         }
         if (opts.out) {
