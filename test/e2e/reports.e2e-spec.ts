@@ -102,6 +102,15 @@ describe('moderation: reports and the review queue', () => {
     expect(log).toEqual([{ actor_id: null, action: 'post.auto_hide' }]);
   });
 
+  it('uses the space’s own auto-hide threshold', async () => {
+    const low = await makeSpace(t, 'PUBLIC');
+    await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 2}' WHERE id = $1`, [low.id]);
+    const topic = await createTopic(t, author.token, await makeBoard(t, low.id));
+    const target = await reply(t, author.token, topic.id, 'borderline');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'SPAM' } }, { token: (await member(1)).token }));
+    expect(await postState(target.id)).toBe('HIDDEN');
+  });
+
   it('lets one moderator at a time claim an item, and REJECT restores what was auto-hidden', async () => {
     const topic = await createTopic(t, author.token, board);
     const target = await reply(t, author.token, topic.id, 'a harmless opinion');
