@@ -14,11 +14,12 @@ import { ForumModule } from '../../../libs/forum/src/forum.module';
 import { ModerationModule } from '../../../libs/moderation/src/moderation.module';
 import { RealtimeModule } from '../../../libs/realtime/src/realtime.module';
 import { NotificationsModule } from '../../../libs/notifications/src/notifications.module';
+import { SearchModule } from '../../../libs/search/src/search.module';
 import { graphqlOptions } from './graphql.config';
 import { loggerOptions } from './logging';
 
 /** Feature modules, in dependency order. */
-export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule, ContentModule, ForumModule, ModerationModule, NotificationsModule];
+export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule, ContentModule, ForumModule, ModerationModule, NotificationsModule, SearchModule];
 
 @Module({})
 export class AppModule {

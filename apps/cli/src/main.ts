@@ -3,8 +3,10 @@ import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin';
 import { registerAuditCommands, registerTrustCommands } from './commands/audit';
 import { registerDatabaseCommands } from './commands/database';
+import { registerEvalSearchCommands } from './commands/eval-search';
 import { registerEvalSpamCommands } from './commands/eval-spam';
 import { registerSchemaCommands } from './commands/schema';
+import { registerSearchCommands } from './commands/search';
 import { registerSeedCommands } from './commands/seed';
 
 /**
@@ -20,6 +22,8 @@ registerTrustCommands(program);
 registerSeedCommands(program);
 registerSchemaCommands(program);
 registerEvalSpamCommands(program);
+registerSearchCommands(program);
+registerEvalSearchCommands(program);
 
 program.parseAsync(process.argv).then(
   () => process.exit(process.exitCode ?? 0),

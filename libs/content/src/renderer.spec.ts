@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { ContentModule } from './content.module';
-import { ContentRenderer, excerpt, sanitizeRendered } from './renderer';
+import { ContentRenderer, excerpt, htmlToText, sanitizeRendered } from './renderer';
 
 const ID = '01a207d7-22e1-733a-9303-5a2047c59e37';
 const ID2 = '0f7b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
@@ -222,5 +222,15 @@ describe('excerpt', () => {
     expect(short).toBe('word word word word…');
     expect(excerpt('abc', 3)).toBe('abc');
     expect(excerpt('aaaaaaa😀b', 9)).toBe('aaaaaaa…');
+  });
+});
+
+describe('htmlToText', () => {
+  it('keeps words of separate blocks apart and decodes entities', () => {
+    expect(htmlToText('<p>Tom &amp; Jerry</p><p>second<br>line</p><ul><li>a</li><li>b</li></ul>')).toBe('Tom & Jerry second line a b');
+  });
+
+  it('drops tags and their attributes, keeping text only', () => {
+    expect(htmlToText('<a href="https://x.example" title="secret">link</a> <code>&lt;b&gt;</code>')).toBe('link <b>');
   });
 });

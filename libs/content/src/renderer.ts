@@ -298,3 +298,13 @@ const TEXT_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;
 function decodeTextEntities(s: string): string {
   return s.replace(/&(?:amp|lt|gt|quot);/g, (e) => TEXT_ENTITIES[e]);
 }
+
+/** Block ends and line breaks become spaces, so words on either side stay apart in plain text. */
+const BLOCK_END = /<\/(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|td|th|tr|table)>|<br\s*\/?>|<hr\s*\/?>/gi;
+
+/** The plain text of stored (sanitized) HTML, for search indexing: no markup, entities decoded. */
+export function htmlToText(html: string): string {
+  return decodeTextEntities(sanitizeHtml(html.replace(BLOCK_END, '$& '), PLAIN_TEXT_OPTIONS))
+    .replace(/\s+/g, ' ')
+    .trim();
+}

@@ -43,6 +43,26 @@ export class AppConfig {
   @IsOptional() @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
   REDIS_URL?: string;
 
+  /** Meilisearch, e.g. http://127.0.0.1:7700; without it search uses PostgreSQL alone. */
+  @IsOptional() @Matches(/^https?:\/\//, { message: 'must be an http(s) URL' })
+  MEILI_URL?: string;
+
+  /** Meilisearch's master (or an admin) key. Never logged. */
+  @IsOptional() @IsString()
+  MEILI_MASTER_KEY?: string;
+
+  /** The Meilisearch index holding contributions (one per deployment). */
+  @IsString() @Matches(/^[A-Za-z0-9_-]{1,100}$/, { message: 'must be 1-100 letters, digits, _ or -' })
+  MEILI_INDEX = 'contributions';
+
+  /** A Meilisearch call slower than this counts as failed: the query falls back to PostgreSQL. */
+  @Transform(toInt) @IsInt() @Min(50) @Max(60000)
+  MEILI_TIMEOUT_MS = 1500;
+
+  /** Searches one user (or, signed out, one IP) may run per minute, per API process. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100000)
+  SEARCH_RATE_PER_MINUTE = 120;
+
   /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example:587; without it e-mails go to the log. */
   @IsOptional() @Matches(/^smtps?:\/\//, { message: 'must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string;
@@ -130,7 +150,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const raw: Record<string, unknown> = {};
-  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'WORKER_IN_PROCESS', 'COOKIE_SECURE', 'GRAPHQL_IDE', 'TRUST_PROXY']) {
+  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'MEILI_URL', 'MEILI_MASTER_KEY', 'SMTP_URL', 'PUBLIC_URL', 'WORKER_IN_PROCESS', 'COOKIE_SECURE', 'GRAPHQL_IDE', 'TRUST_PROXY']) {
     if (env[key] !== undefined && env[key] !== '') raw[key] = env[key];
   }
   const config = plainToInstance(AppConfig, raw);

@@ -1,0 +1,112 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../../../../libs/core/src/config/config';
+import { CoreModule } from '../../../../libs/core/src/core.module';
+import { migrateDatabase } from '../../../../libs/core/src/database/migrate';
+import { openDatabase } from '../../../../libs/core/src/database/open';
+import { averagePrecision, mean, ndcgAt } from '../../../../libs/search/src/eval/metrics';
+import { RELEVANT_LABELS, importSemEvalThreads, readSemEval } from '../../../../libs/search/src/eval/semeval';
+import { MeiliSearchEngine } from '../../../../libs/search/src/meili/meili.engine';
+import { SearchAdmin } from '../../../../libs/search/src/search-admin';
+import { SearchEngine } from '../../../../libs/search/src/search-engine';
+import { FEATURE_MODULES } from '../../../api/src/app.module';
+
+const RESULTS = 100;
+
+interface EngineScore {
+  engine: string;
+  questions: number;
+  map: number;
+  ndcg10: number;
+  /** Relevant threads found anywhere in the first RESULTS hits, over all relevant threads. */
+  recall: number;
+}
+
+/**
+ * Imports the file's related threads into a throwaway database, searches them with each
+ * original question (subject and body, as a person would paste it) and scores the ranking
+ * against the file's judgements. Nothing is tuned per query.
+ */
+async function evaluate(file: string, engineName: string): Promise<EngineScore[]> {
+  const set = await readSemEval(file);
+  const config = loadConfig();
+  const stamp = `${Date.now().toString(36)}_${process.pid}`;
+  config.MEILI_INDEX = `parvis_eval_${stamp}`;
+  const server = await openDatabase(config);
+  const evalDb = `parvis_eval_${stamp}`;
+  const admin = new Client({ connectionString: server.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${evalDb}`);
+  const url = new URL(server.url);
+  url.pathname = `/${evalDb}`;
+  try {
+    await migrateDatabase(url.toString());
+    @Module({ imports: [CoreModule.forRoot({ config, databaseUrl: url.toString() }), ...FEATURE_MODULES] })
+    class EvalModule {}
+    const app = await NestFactory.createApplicationContext(EvalModule, { logger: ['error', 'warn'] });
+    try {
+      const topicOf = await importSemEvalThreads(app.get(DataSource), set);
+      const threadOf = new Map([...topicOf].map(([thread, topic]) => [topic, thread]));
+      const searchAdmin = app.get(SearchAdmin);
+      const engines = searchAdmin.targets(engineName);
+      const [space] = await app.get(DataSource).query(`SELECT id FROM spaces WHERE slug = 'semeval'`);
+      await searchAdmin.rebuild(engines);
+      const scores: EngineScore[] = [];
+      for (const engine of engines) scores.push(await score(engine, set.questions, space.id, threadOf));
+      for (const engine of engines) {
+        if (engine instanceof MeiliSearchEngine) await engine.deleteIndex().catch(() => undefined);
+      }
+      return scores;
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${evalDb} WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+    await server.stop();
+  }
+}
+
+async function score(engine: SearchEngine, questions: Awaited<ReturnType<typeof readSemEval>>['questions'], spaceId: string, threadOf: Map<string, string>): Promise<EngineScore> {
+  const aps: number[] = [];
+  const ndcgs: number[] = [];
+  let found = 0;
+  let relevantTotal = 0;
+  for (const q of questions) {
+    const relevant = new Set([...q.labels].filter(([, label]) => RELEVANT_LABELS.has(label)).map(([id]) => id));
+    if (relevant.size === 0) continue; // no judged answer: average precision is undefined
+    const result = await engine.search({ query: `${q.subject}\n${q.body}`, filters: { spaceIds: [spaceId] }, limit: RESULTS, offset: 0 });
+    // A person sees threads: a thread ranks where its best-matching post does.
+    const ranked: string[] = [];
+    for (const h of result.hits) {
+      const thread = threadOf.get(h.topicId);
+      if (thread && !ranked.includes(thread)) ranked.push(thread);
+    }
+    aps.push(averagePrecision(ranked, relevant));
+    ndcgs.push(ndcgAt(10, ranked, relevant));
+    found += ranked.filter((id) => relevant.has(id)).length;
+    relevantTotal += relevant.size;
+  }
+  return { engine: engine.name, questions: aps.length, map: mean(aps), ndcg10: mean(ndcgs), recall: relevantTotal ? found / relevantTotal : 0 };
+}
+
+export function registerEvalSearchCommands(program: Command): void {
+  program
+    .command('eval:search')
+    .description('Relevance on a SemEval-2016 Task 3 (Qatar Living) file: MAP and nDCG@10, PerfectMatch and Relevant counting as relevant')
+    .argument('<file>', 'SemEval-2016 Task 3 CQA-QL XML file')
+    .option('--engine <name>', 'postgres, meilisearch or all (every configured engine)', 'all')
+    .action(async (file: string, opts: { engine: string }) => {
+      const began = Date.now();
+      const scores = await evaluate(resolve(file), opts.engine);
+      console.log(`engine        questions    MAP  nDCG@10  recall@${RESULTS}`);
+      for (const s of scores) {
+        console.log(`${s.engine.padEnd(12)}  ${String(s.questions).padStart(9)}  ${s.map.toFixed(3)}  ${s.ndcg10.toFixed(3).padStart(7)}  ${s.recall.toFixed(3).padStart(9)}`);
+      }
+      console.log(`(${((Date.now() - began) / 1000).toFixed(1)} s)`);
+    });
+}

@@ -1,0 +1,44 @@
+import { SingleBar, Presets } from 'cli-progress';
+import { Command } from 'commander';
+import { SearchAdmin } from '../../../../libs/search/src/search-admin';
+import { withServices } from '../context';
+
+export function registerSearchCommands(program: Command): void {
+  program
+    .command('search:reindex')
+    .description('Rebuild the search index from the database in batches; search keeps answering meanwhile')
+    .option('--engine <name>', 'postgres, meilisearch or all (every configured engine)', 'all')
+    .action((opts: { engine: string }) =>
+      withServices(async (app) => {
+        const admin = app.get(SearchAdmin);
+        const engines = admin.targets(opts.engine);
+        const bar = new SingleBar({ format: 'indexing {bar} {percentage}% | {value}/{total} posts | {eta_formatted} left', stream: process.stderr }, Presets.shades_classic);
+        let started = false;
+        const began = Date.now();
+        const n = await admin.rebuild(engines, (done, total) => {
+          if (!started) {
+            bar.start(total, done);
+            started = true;
+          } else {
+            bar.setTotal(total);
+            bar.update(done);
+          }
+        });
+        bar.stop();
+        const seconds = (Date.now() - began) / 1000;
+        console.log(`Indexed ${n} posts into ${engines.map((e) => e.name).join(' and ')} in ${seconds.toFixed(1)} s (${Math.round(n / Math.max(seconds, 0.001))}/s).`);
+      }),
+    );
+  program
+    .command('search:status')
+    .description('Documents per engine, and how far indexing lags behind the database')
+    .action(() =>
+      withServices(async (app) => {
+        const s = await app.get(SearchAdmin).status();
+        for (const e of s.engines) console.log(`${e.name}: ${e.documents ?? 'unreachable'} documents${e.error ? ` (${e.error})` : ''}`);
+        console.log(`posts in the database: ${s.posts}`);
+        console.log(`outbox backlog: ${s.outbox.pending} events, oldest ${s.outbox.lagSeconds} s old`);
+        if (s.externalQueue) console.log(`external engine queue: ${s.externalQueue.pending} documents (${s.externalQueue.failing} failing), oldest ${Math.round(s.externalQueue.lagSeconds)} s old`);
+      }),
+    );
+}

@@ -1,0 +1,138 @@
+import { createReadStream } from 'node:fs';
+import { SaxesParser } from 'saxes';
+import { DataSource } from 'typeorm';
+import { newId } from '../../../core/src/ids';
+import { escapeHtml } from '../search-engine';
+
+/** A related question of SemEval-2016 Task 3 (subtask B) with its comments. */
+export interface RelatedThread {
+  id: string;
+  subject: string;
+  body: string;
+  date: string;
+  userId: string;
+  userName: string;
+  comments: Array<{ id: string; text: string; date: string; userId: string; userName: string }>;
+}
+
+/** An original question and the judgement of each of its related questions. */
+export interface OriginalQuestion {
+  id: string;
+  subject: string;
+  body: string;
+  /** Related question id → PerfectMatch, Relevant or Irrelevant. */
+  labels: Map<string, string>;
+}
+
+export interface SemEvalSet {
+  questions: OriginalQuestion[];
+  /** Unique related threads (the same thread can be listed under several original questions). */
+  threads: RelatedThread[];
+}
+
+export const RELEVANT_LABELS = new Set(['PerfectMatch', 'Relevant']);
+
+/** Streams a SemEval-2016 Task 3 CQA-QL XML file. */
+export async function readSemEval(file: string): Promise<SemEvalSet> {
+  const questions = new Map<string, OriginalQuestion>();
+  const threads = new Map<string, RelatedThread>();
+  const parser = new SaxesParser();
+  let text = '';
+  let question: OriginalQuestion | null = null;
+  let thread: RelatedThread | null = null;
+  let comment: RelatedThread['comments'][number] | null = null;
+  parser.on('opentag', (tag) => {
+    const a = tag.attributes as Record<string, string>;
+    text = '';
+    if (tag.name === 'OrgQuestion') {
+      const id = a.ORGQ_ID;
+      question = questions.get(id) ?? { id, subject: '', body: '', labels: new Map() };
+      questions.set(id, question);
+    } else if (tag.name === 'RelQuestion') {
+      thread = { id: a.RELQ_ID, subject: '', body: '', date: a.RELQ_DATE, userId: a.RELQ_USERID, userName: a.RELQ_USERNAME, comments: [] };
+      question?.labels.set(a.RELQ_ID, a.RELQ_RELEVANCE2ORGQ);
+    } else if (tag.name === 'RelComment') {
+      comment = { id: a.RELC_ID, text: '', date: a.RELC_DATE, userId: a.RELC_USERID, userName: a.RELC_USERNAME };
+    }
+  });
+  parser.on('text', (t) => (text += t));
+  parser.on('closetag', (tag) => {
+    const value = text.trim();
+    if (tag.name === 'OrgQSubject' && question) question.subject = value;
+    else if (tag.name === 'OrgQBody' && question) question.body = value;
+    else if (tag.name === 'RelQSubject' && thread) thread.subject = value;
+    else if (tag.name === 'RelQBody' && thread) thread.body = value;
+    else if (tag.name === 'RelCText' && comment) comment.text = value;
+    else if (tag.name === 'RelComment' && comment && thread) {
+      thread.comments.push(comment);
+      comment = null;
+    } else if (tag.name === 'Thread' && thread) {
+      if (!threads.has(thread.id)) threads.set(thread.id, thread);
+      thread = null;
+    }
+    text = '';
+  });
+  for await (const chunk of createReadStream(file, { encoding: 'utf8' })) parser.write(chunk as string);
+  parser.close();
+  return { questions: [...questions.values()], threads: [...threads.values()] };
+}
+
+/**
+ * Writes the related threads into a fresh space as QUESTION topics, their comments as
+ * replies (authors as placeholder users), and returns related question id → topic id.
+ * For evaluation databases only: it bypasses the write path (no outbox, no automod).
+ */
+export async function importSemEvalThreads(ds: DataSource, set: SemEvalSet): Promise<Map<string, string>> {
+  const spaceId = newId();
+  const boardId = newId();
+  await ds.query(`INSERT INTO spaces (id, slug, name, visibility, language) VALUES ($1, 'semeval', 'SemEval 2016 Qatar Living', 'PUBLIC', 'en')`, [spaceId]);
+  await ds.query(`INSERT INTO boards (id, space_id, kind, slug, name) VALUES ($1, $2, 'FORUM', 'threads', 'Threads')`, [boardId, spaceId]);
+  const users = new Map<string, string>();
+  const userOf = (sourceId: string, name: string) => {
+    let id = users.get(sourceId);
+    if (!id) {
+      id = newId();
+      users.set(sourceId, id);
+      userRows.push([id, `ql-${sourceId.toLowerCase().replace(/[^a-z0-9_-]/g, '')}`.slice(0, 30).padEnd(3, '_'), name || sourceId]);
+    }
+    return id;
+  };
+  const userRows: Array<[string, string, string]> = [];
+  const topicRows: unknown[][] = [];
+  const postRows: unknown[][] = [];
+  const topicOf = new Map<string, string>();
+  const html = (text: string) => `<p>${escapeHtml(text)}</p>`;
+  for (const th of set.threads) {
+    const topicId = newId();
+    topicOf.set(th.id, topicId);
+    const title = (th.subject || th.body.slice(0, 80) || th.id).slice(0, 200);
+    topicRows.push([topicId, boardId, spaceId, userOf(th.userId, th.userName), title, th.comments.length, th.comments.length + 1, date(th.date)]);
+    postRows.push([newId(), topicId, spaceId, 1, userOf(th.userId, th.userName), th.body, html(th.body), date(th.date)]);
+    th.comments.forEach((c, i) => postRows.push([newId(), topicId, spaceId, i + 2, userOf(c.userId, c.userName), c.text, html(c.text), date(c.date)]));
+  }
+  const cols = (rows: unknown[][], i: number) => rows.map((r) => r[i]);
+  await ds.query(
+    `INSERT INTO users (id, handle, display_name, is_placeholder) SELECT * , true FROM unnest($1::uuid[], $2::text[], $3::text[])`,
+    [cols(userRows, 0), cols(userRows, 1), cols(userRows, 2)],
+  );
+  await ds.query(
+    `INSERT INTO topics (id, board_id, space_id, author_id, kind, title, reply_count, last_post_number, created_at, last_activity_at)
+     SELECT id, b, s, a, 'QUESTION', title, n, last, at, at FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::int[], $7::int[], $8::timestamptz[])
+       AS x(id, b, s, a, title, n, last, at)`,
+    [0, 1, 2, 3, 4, 5, 6, 7].map((i) => cols(topicRows, i)),
+  );
+  for (let i = 0; i < postRows.length; i += 5000) {
+    const chunk = postRows.slice(i, i + 5000);
+    await ds.query(
+      `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html, created_at)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[])`,
+      [0, 1, 2, 3, 4, 5, 6, 7].map((k) => cols(chunk, k)),
+    );
+  }
+  return topicOf;
+}
+
+function date(text: string): Date {
+  const d = new Date(`${text.replace(' ', 'T')}Z`);
+  return Number.isNaN(d.getTime()) ? new Date(0) : d;
+}

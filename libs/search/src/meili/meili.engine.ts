@@ -1,0 +1,227 @@
+// `meilisearch` is ES modules only: its types are imported as such, the code on first use (see client()).
+import type { EnqueuedTaskPromise, Index, Meilisearch, SearchParams, Settings, Task } from 'meilisearch' with { 'resolution-mode': 'import' };
+import { FacetCount, SearchDocument, SearchEngine, SearchFacets, SearchRequest, SearchResult, markHighlights } from '../search-engine';
+
+export interface MeiliSearchEngineOptions {
+  url: string;
+  apiKey?: string;
+  /** The index holding contributions; tests use one of their own. */
+  index?: string;
+  /** Every HTTP call, and every wait for a task, fails after this long. */
+  timeoutMs?: number;
+}
+
+/** A document as Meilisearch stores it: dates as text and as epoch seconds (sortable), plus its ranking boost. */
+type StoredDocument = Omit<SearchDocument, 'createdAt'> & { createdAt: string; createdAtTs: number; boost: number };
+
+/** What a hit carries back; bodies are only read through `_formatted`, cropped. */
+const RETRIEVED = ['id', 'topicId', 'postNumber', 'spaceId', 'kind', 'title'] as const;
+type RetrievedHit = Pick<StoredDocument, (typeof RETRIEVED)[number] | 'body'>;
+
+/**
+ * Highlight markers: control characters, so markHighlights can escape the text first and
+ * then turn them into `<mark>`. They are stripped from indexed text, so a post cannot forge one.
+ */
+const MARK_OPEN = '\u0001';
+const MARK_CLOSE = '\u0002';
+const MARKERS = /[\u0001\u0002]/g;
+
+/** Words in a snippet, as PostgreSQL's headline gives about as much. */
+const SNIPPET_WORDS = 30;
+/** Tags listed in facets, as many as the PostgreSQL engine lists. */
+const TOP_TAGS = 20;
+
+/**
+ * Index settings; sending them again changes nothing, so prepare() runs on every start.
+ * Ranking keeps Meilisearch's own rules and breaks the last ties with `boost`. `id` is
+ * filterable so upsert() can read the stored versions of a batch in one call.
+ */
+const SETTINGS: Settings = {
+  searchableAttributes: ['title', 'tags', 'body'],
+  filterableAttributes: ['id', 'spaceId', 'boardId', 'kind', 'tags', 'authorId', 'state', 'postNumber', 'topicId'],
+  sortableAttributes: ['createdAtTs', 'reactions', 'boost'],
+  rankingRules: ['words', 'typo', 'proximity', 'attribute', 'sort', 'exactness', 'boost:desc'],
+  typoTolerance: { enabled: true },
+  // Facet values are cut at maxValuesPerFacet after sorting: by count, so the cut keeps the most used tags.
+  faceting: { maxValuesPerFacet: 100, sortFacetValuesBy: { '*': 'count' } },
+  pagination: { maxTotalHits: 1000 },
+};
+
+/**
+ * The external engine: Meilisearch, for typo tolerance, prefix search and speed on large
+ * forums. Queries pass through as typed (Meilisearch reads "phrases" and -exclusions
+ * itself); filters are built here from the caller's permission lists, values quoted.
+ * Any error or timeout propagates, and the caller falls back to PostgreSQL.
+ */
+export class MeiliSearchEngine implements SearchEngine {
+  readonly name = 'meilisearch';
+  private readonly indexUid: string;
+  private readonly timeoutMs: number;
+  private connection: Promise<Meilisearch> | null = null;
+
+  constructor(private readonly opts: MeiliSearchEngineOptions) {
+    this.indexUid = opts.index ?? 'contributions';
+    this.timeoutMs = opts.timeoutMs ?? 1500;
+  }
+
+  async prepare(): Promise<void> {
+    const client = await this.client();
+    const created = await client.createIndex(this.indexUid, { primaryKey: 'id' }).waitTask({ timeout: this.timeoutMs });
+    // Creating an index that exists fails its task, and that is the usual case here.
+    if (created.status !== 'succeeded' && created.error?.code !== 'index_already_exists') throw taskError(created);
+    await this.settle((await this.index()).updateSettings(SETTINGS));
+  }
+
+  async upsert(docs: SearchDocument[]): Promise<void> {
+    if (docs.length === 0) return;
+    const latest = new Map<string, SearchDocument>();
+    for (const doc of docs) {
+      const seen = latest.get(doc.id);
+      if (!seen || doc.version >= seen.version) latest.set(doc.id, doc);
+    }
+    const index = await this.index();
+    // Read, then write: Meilisearch has no conditional write. A concurrent writer of the same
+    // documents could slip in between; the outbox re-reads the source rows, so the next event heals it.
+    const stored = await index.getDocuments<{ id: string; version: number }>({
+      filter: inList('id', [...latest.keys()]),
+      fields: ['id', 'version'],
+      limit: latest.size,
+    });
+    for (const { id, version } of stored.results) {
+      if ((latest.get(id)?.version ?? Infinity) < version) latest.delete(id);
+    }
+    if (latest.size === 0) return;
+    await this.settle(index.addDocuments([...latest.values()].map(toStored), { primaryKey: 'id' }));
+  }
+
+  async remove(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.settle((await this.index()).deleteDocuments(ids));
+  }
+
+  async search(req: SearchRequest): Promise<SearchResult> {
+    if (req.filters.spaceIds.length === 0) {
+      return { hits: [], total: 0, facets: req.facets ? { kinds: [], spaces: [], tags: [] } : null, engine: this.name };
+    }
+    const params: SearchParams = {
+      filter: filterOf(req.filters),
+      limit: req.limit,
+      offset: req.offset,
+      attributesToRetrieve: [...RETRIEVED],
+      attributesToHighlight: ['title', 'body'],
+      attributesToCrop: ['body'],
+      cropLength: SNIPPET_WORDS,
+      highlightPreTag: MARK_OPEN,
+      highlightPostTag: MARK_CLOSE,
+      showRankingScore: true,
+    };
+    if (req.sort === 'NEWEST') params.sort = ['createdAtTs:desc'];
+    if (req.facets) params.facets = ['kind', 'spaceId', 'tags'];
+    const res = await (await this.index()).search<RetrievedHit>(req.query, params);
+    const facets: SearchFacets | null = req.facets
+      ? {
+          kinds: facetCounts(res.facetDistribution?.kind),
+          spaces: facetCounts(res.facetDistribution?.spaceId),
+          tags: facetCounts(res.facetDistribution?.tags).slice(0, TOP_TAGS),
+        }
+      : null;
+    return {
+      hits: res.hits.map((h) => ({
+        id: h.id,
+        topicId: h.topicId,
+        postNumber: h.postNumber,
+        spaceId: h.spaceId,
+        kind: h.kind,
+        title: h.title,
+        snippetHtml: markHighlights(h._formatted?.body || h._formatted?.title || h.title, MARK_OPEN, MARK_CLOSE),
+        score: h._rankingScore ?? 0,
+      })),
+      // offset/limit paging answers with an estimate, exact up to pagination.maxTotalHits.
+      total: res.estimatedTotalHits ?? res.hits.length,
+      facets,
+      engine: this.name,
+    };
+  }
+
+  async count(): Promise<number> {
+    return (await (await this.index()).getStats()).numberOfDocuments;
+  }
+
+  async clear(): Promise<void> {
+    await this.settle((await this.index()).deleteAllDocuments());
+  }
+
+  /** Deletes the whole index (throwaway indexes of tests and evaluations). */
+  async deleteIndex(): Promise<void> {
+    await this.settle((await this.client()).deleteIndex(this.indexUid));
+  }
+
+  /**
+   * The client, loaded on first use: `meilisearch` ships as ES modules only, and a dynamic
+   * import keeps this CommonJS module loadable (by Jest too) where Meilisearch is not configured.
+   */
+  private client(): Promise<Meilisearch> {
+    this.connection ??= import('meilisearch').then(
+      ({ Meilisearch }) => new Meilisearch({ host: this.opts.url, apiKey: this.opts.apiKey, timeout: this.timeoutMs }),
+    );
+    return this.connection;
+  }
+
+  private async index(): Promise<Index<StoredDocument>> {
+    return (await this.client()).index<StoredDocument>(this.indexUid);
+  }
+
+  /** Waits for a write to be applied: Meilisearch answers before it indexes, and a failed task is not an HTTP error. */
+  private async settle(enqueued: EnqueuedTaskPromise): Promise<void> {
+    const task = await enqueued.waitTask({ timeout: this.timeoutMs });
+    if (task.status !== 'succeeded') throw taskError(task);
+  }
+}
+
+function taskError(task: Task): Error {
+  const why = task.error ? `${task.error.code}: ${task.error.message}` : task.status;
+  return new Error(`Meilisearch task ${task.uid} (${task.type}) ${task.status}: ${why}`);
+}
+
+/** Ranks accepted answers and well-received posts first among otherwise equal matches. */
+function boostOf(doc: SearchDocument): number {
+  return (doc.accepted ? 2 : 0) + Math.log1p(Math.max(0, doc.reactions));
+}
+
+function toStored(doc: SearchDocument): StoredDocument {
+  return {
+    ...doc,
+    title: doc.title.replace(MARKERS, ''),
+    body: doc.body.replace(MARKERS, ''),
+    createdAt: doc.createdAt.toISOString(),
+    createdAtTs: Math.floor(doc.createdAt.getTime() / 1000),
+    boost: boostOf(doc),
+  };
+}
+
+/** The filter for a request: the viewer's spaces, visible content unless moderating, then the chosen narrowing. */
+function filterOf(f: SearchRequest['filters']): string {
+  const parts = [inList('spaceId', f.spaceIds)];
+  parts.push(f.moderatedSpaceIds?.length ? `(state = ${quote('VISIBLE')} OR ${inList('spaceId', f.moderatedSpaceIds)})` : `state = ${quote('VISIBLE')}`);
+  if (f.boardIds?.length) parts.push(inList('boardId', f.boardIds));
+  if (f.kinds?.length) parts.push(inList('kind', f.kinds));
+  for (const tag of f.tags ?? []) parts.push(`tags = ${quote(tag)}`);
+  if (f.authorId) parts.push(`authorId = ${quote(f.authorId)}`);
+  if (f.topicsOnly) parts.push('postNumber = 1');
+  return parts.join(' AND ');
+}
+
+function inList(attribute: string, values: string[]): string {
+  return `${attribute} IN [${values.map(quote).join(', ')}]`;
+}
+
+/** A filter string literal: inside double quotes, Meilisearch reads `\"` as a quote and `\\` as a backslash. */
+function quote(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+function facetCounts(distribution: Record<string, number> | undefined): FacetCount[] {
+  return Object.entries(distribution ?? {})
+    .map(([value, count]) => ({ value, count }))
+    .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+}

@@ -1,0 +1,268 @@
+import { DataSource } from 'typeorm';
+import { ParsedQuery, hasPositiveTerms, parseQuery } from '../query-parser';
+import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights } from '../search-engine';
+
+const CONFIGS = { en: 'parvis_en', fr: 'parvis_fr', simple: 'parvis_simple' } as const;
+type Lang = keyof typeof CONFIGS;
+const LANGS = Object.keys(CONFIGS) as Lang[];
+
+interface Compiled {
+  /** Every positive term required (tsquery text per language). */
+  all: Record<Lang, string>;
+  /** Any positive term enough. */
+  any: Record<Lang, string>;
+  /** Each positive term alone, to count how many a document matches. */
+  each: Record<Lang, string[]>;
+  terms: number;
+}
+
+/** Typo tolerance: a word of at least this many letters that no document contains is widened to close indexed words. */
+const TYPO_MIN_LENGTH = 4;
+const TYPO_MIN_SIMILARITY = 0.4;
+const TYPO_ALTERNATIVES = 3;
+/** Only this much of a long body is indexed (a tsvector holds at most 1 MB). */
+const BODY_INDEX_CHARS = 100_000;
+const HIGHLIGHT = { open: '\u0001', close: '\u0002' };
+const HEADLINE_OPTIONS = `StartSel=${HIGHLIGHT.open}, StopSel=${HIGHLIGHT.close}, MaxWords=30, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
+const TOP_TAGS = 20;
+/**
+ * PostgreSQL's parser reads `<...>` as markup and drops it from vectors and headlines, but
+ * bodies are plain text where `a < b` or `<script>` are words to keep: angle brackets are
+ * swapped for control characters on the way in and back on the way out.
+ */
+const ANGLES = '\u0003\u0004';
+
+/**
+ * The default engine: PostgreSQL full-text search over `search_documents` (see the
+ * search migration). Each document is stemmed under its space's language, with accents
+ * folded; the query is compiled once per language and each document is matched with its
+ * own. Ranking blends ts_rank (title above tags above body) with accepted answers,
+ * reactions and recency.
+ */
+export class PostgresSearchEngine implements SearchEngine {
+  readonly name = 'postgres';
+
+  constructor(private readonly ds: DataSource) {}
+
+  async prepare(): Promise<void> {
+    // The schema comes from migrations; nothing to set up at run time.
+  }
+
+  async upsert(docs: SearchDocument[]): Promise<void> {
+    if (docs.length === 0) return;
+    const rows = docs.map((d) => ({
+      id: d.id,
+      topic_id: d.topicId,
+      post_number: d.postNumber,
+      space_id: d.spaceId,
+      board_id: d.boardId,
+      kind: d.kind,
+      title: d.title,
+      tags: d.tags,
+      body: d.body.slice(0, BODY_INDEX_CHARS),
+      author_id: d.authorId,
+      author_handle: d.authorHandle,
+      state: d.state,
+      language: d.language,
+      accepted: d.accepted,
+      reactions: d.reactions,
+      created_at: d.createdAt.toISOString(),
+      version: d.version,
+    }));
+    // Terms are inserted in a fixed order so concurrent indexers cannot deadlock on them.
+    await this.ds.query(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, topic_id uuid, post_number int, space_id uuid, board_id uuid,
+           kind text, title text, tags text[], body text, author_id uuid, author_handle text, state text, language text,
+           accepted boolean, reactions int, created_at timestamptz, version bigint)
+       ), written AS (
+         INSERT INTO search_documents AS s (id, topic_id, post_number, space_id, board_id, kind, title, tags, body, author_id,
+                author_handle, state, language, accepted, reactions, created_at, version, tsv, indexed_at)
+         SELECT id, topic_id, post_number, space_id, board_id, kind, title, tags, body, author_id, author_handle, state, language,
+                accepted, reactions, created_at, version,
+                setweight(to_tsvector(parvis_search_config(language), title), 'A')
+                  || setweight(to_tsvector(parvis_search_config(language), array_to_string(tags, ' ')), 'B')
+                  || setweight(to_tsvector(parvis_search_config(language), translate(body, '<>', '${ANGLES}')), 'C'),
+                now()
+           FROM input
+         ON CONFLICT (id) DO UPDATE SET
+           topic_id = EXCLUDED.topic_id, post_number = EXCLUDED.post_number, space_id = EXCLUDED.space_id, board_id = EXCLUDED.board_id,
+           kind = EXCLUDED.kind, title = EXCLUDED.title, tags = EXCLUDED.tags, body = EXCLUDED.body, author_id = EXCLUDED.author_id,
+           author_handle = EXCLUDED.author_handle, state = EXCLUDED.state, language = EXCLUDED.language, accepted = EXCLUDED.accepted,
+           reactions = EXCLUDED.reactions, created_at = EXCLUDED.created_at, version = EXCLUDED.version, tsv = EXCLUDED.tsv,
+           indexed_at = now()
+         WHERE s.version <= EXCLUDED.version
+         RETURNING s.id
+       )
+       INSERT INTO search_terms (term)
+       SELECT DISTINCT t FROM input, unnest(tsvector_to_array(to_tsvector('parvis_simple', input.title || ' ' || input.body))) t
+        WHERE length(t) BETWEEN 3 AND 40 AND t !~ '^[0-9]+$' AND input.id IN (SELECT id FROM written)
+        ORDER BY t
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(rows)],
+    );
+  }
+
+  async remove(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.ds.query(`DELETE FROM search_documents WHERE id = ANY($1::uuid[])`, [ids]);
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.ds.query(`SELECT count(*)::int AS n FROM search_documents`);
+    return row.n;
+  }
+
+  async clear(): Promise<void> {
+    await this.ds.query(`TRUNCATE search_documents`);
+  }
+
+  async search(req: SearchRequest): Promise<SearchResult> {
+    const parsed = parseQuery(req.query);
+    const empty: SearchResult = { hits: [], total: 0, facets: req.facets ? { kinds: [], spaces: [], tags: [] } : null, engine: this.name };
+    if (!hasPositiveTerms(parsed) || req.filters.spaceIds.length === 0) return empty;
+    const near = await this.nearWords(parsed);
+    const compiled = await this.compile(parsed, near);
+    const needed = req.offset + req.limit;
+    const all = await this.run(req, compiled, 'all');
+    // Too few documents hold every word (a pasted question, say): documents holding some of
+    // them follow, those matching more words first, as Meilisearch's matching strategy does.
+    if (all.total >= needed || compiled.terms === 1) return all;
+    return this.run(req, compiled, 'any');
+  }
+
+  /** Closest indexed words for each word no document contains (typo tolerance). */
+  private async nearWords(q: ParsedQuery): Promise<Map<string, string[]>> {
+    const candidates = q.words.filter((w) => [...w].length >= TYPO_MIN_LENGTH && !/^\d+$/.test(w));
+    const near = new Map<string, string[]>();
+    if (candidates.length === 0) return near;
+    const rows: Array<{ word: string; near: string[] | null }> = await this.ds.query(
+      `SELECT w.word,
+              CASE WHEN EXISTS (SELECT 1 FROM search_terms t WHERE t.term = unaccent(w.word))
+                     -- a word still being typed is fine as long as some indexed word starts with it
+                     OR (w.word = $4 AND EXISTS (SELECT 1 FROM search_terms t WHERE t.term >= unaccent(w.word) AND t.term < unaccent(w.word) || chr(1114111)))
+                   THEN NULL
+                   ELSE ARRAY(SELECT t.term FROM search_terms t
+                               WHERE t.term % unaccent(w.word) AND similarity(t.term, unaccent(w.word)) >= $2
+                               ORDER BY t.term <-> unaccent(w.word), t.term LIMIT $3) END AS near
+         FROM unnest($1::text[]) AS w(word)`,
+      [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? ''],
+    );
+    for (const r of rows) if (r.near?.length) near.set(r.word, r.near);
+    return near;
+  }
+
+  /**
+   * The query as tsqueries per language (stemming differs, so each document is matched with
+   * its own): every term required, any term enough, and each positive term on its own.
+   */
+  private async compile(q: ParsedQuery, near: Map<string, string[]>): Promise<Compiled> {
+    const params: string[] = [];
+    const p = (value: string) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const positive: Array<(cfg: string) => string> = [];
+    for (const w of q.words) {
+      const alternatives = (near.get(w) ?? []).map(p);
+      const exact = w === q.prefix ? p(`'${w}':*`) : p(w); // w holds letters and digits only (see parseQuery)
+      positive.push((cfg) =>
+        `(${[w === q.prefix ? `to_tsquery('${cfg}', ${exact})` : `plainto_tsquery('${cfg}', ${exact})`, ...alternatives.map((a) => `plainto_tsquery('${cfg}', ${a})`)].join(' || ')})`,
+      );
+    }
+    for (const phrase of q.phrases) {
+      const param = p(phrase.join(' '));
+      positive.push((cfg) => `phraseto_tsquery('${cfg}', ${param})`);
+    }
+    const excluded = q.excluded.map((words) => p(words.join(' ')));
+    const expression = (cfg: string, join: string) => {
+      const pos = positive.map((f) => f(cfg)).join(join);
+      const neg = excluded.map((x) => ` && !! phraseto_tsquery('${cfg}', ${x})`).join('');
+      return `((${pos})${neg})::text`;
+    };
+    const columns = LANGS.flatMap((l) => [
+      `${expression(CONFIGS[l], ' && ')} AS all_${l}`,
+      `${expression(CONFIGS[l], ' || ')} AS any_${l}`,
+      `ARRAY[${positive.map((f) => `(${f(CONFIGS[l])})::text`).join(', ')}] AS terms_${l}`,
+    ]);
+    const [row] = await this.ds.query(`SELECT ${columns.join(', ')}`, params);
+    const pick = (prefix: string) => Object.fromEntries(LANGS.map((l) => [l, row[`${prefix}_${l}`]])) as Record<Lang, never>;
+    return { all: pick('all'), any: pick('any'), each: pick('terms'), terms: positive.length };
+  }
+
+  private async run(req: SearchRequest, compiled: Compiled, mode: 'all' | 'any'): Promise<SearchResult> {
+    const f = req.filters;
+    const tsq = compiled[mode];
+    const params: unknown[] = [tsq.en, tsq.fr, tsq.simple, f.spaceIds, f.moderatedSpaceIds ?? []];
+    const p = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where = [`d.space_id = ANY($4::uuid[])`, `(d.state = 'VISIBLE' OR d.space_id = ANY($5::uuid[]))`];
+    if (f.boardIds?.length) where.push(`d.board_id = ANY(${p(f.boardIds)}::uuid[])`);
+    if (f.kinds?.length) where.push(`d.kind = ANY(${p(f.kinds)}::text[])`);
+    if (f.tags?.length) where.push(`d.tags @> ${p(f.tags)}::text[]`);
+    if (f.authorId) where.push(`d.author_id = ${p(f.authorId)}::uuid`);
+    if (f.topicsOnly) where.push(`d.post_number = 1`);
+    const order = req.sort === 'NEWEST' ? 'created_at DESC, id DESC' : mode === 'any' ? 'score * matched DESC, id' : 'score DESC, id';
+    const matched =
+      mode === 'any'
+        ? `(SELECT count(*) FROM unnest(CASE d.language WHEN 'en' THEN ${p(compiled.each.en)}::tsquery[] WHEN 'fr' THEN ${p(compiled.each.fr)}::tsquery[]
+                                        ELSE ${p(compiled.each.simple)}::tsquery[] END) AS term WHERE d.tsv @@ term)::int`
+        : '0';
+    const limit = p(req.limit);
+    const offset = p(req.offset);
+    const facets = req.facets
+      ? `, (SELECT coalesce(json_agg(json_build_object('value', kind, 'count', n) ORDER BY n DESC, kind), '[]') FROM (SELECT kind, count(*) AS n FROM m GROUP BY kind) k) AS kinds,
+           (SELECT coalesce(json_agg(json_build_object('value', space_id, 'count', n) ORDER BY n DESC, space_id), '[]') FROM (SELECT space_id, count(*) AS n FROM m GROUP BY space_id) s) AS spaces,
+           (SELECT coalesce(json_agg(json_build_object('value', tag, 'count', n) ORDER BY n DESC, tag), '[]')
+              FROM (SELECT tag, count(*) AS n FROM m, unnest(m.tags) AS tag GROUP BY tag ORDER BY n DESC, tag LIMIT ${TOP_TAGS}) t) AS tags`
+      : '';
+    // ts_rank's weights are {D, C, B, A}: title (A) counts most, then tags (B), then the body (C).
+    const [row] = await this.ds.query(
+      `WITH q AS (
+         SELECT $1::tsquery AS en, $2::tsquery AS fr, $3::tsquery AS simple, ($1::tsquery || $2::tsquery || $3::tsquery) AS any
+       ), m AS MATERIALIZED (
+         SELECT d.id, d.topic_id, d.post_number, d.space_id, d.kind, d.title, d.tags, d.language, d.created_at,
+                ts_rank('{0.05, 0.3, 0.6, 1.0}', d.tsv, CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END, 1)
+                  * CASE WHEN d.accepted THEN 1.5 ELSE 1 END
+                  * CASE WHEN d.post_number = 1 THEN 1.25 ELSE 1 END
+                  * (1 + 0.1 * ln(1 + d.reactions))
+                  * (0.75 + 0.25 / (1 + extract(epoch FROM now() - d.created_at) / 31557600))
+                  AS score,
+                ${matched} AS matched
+           FROM search_documents d, q
+          WHERE d.tsv @@ q.any
+            AND d.tsv @@ CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END
+            AND ${where.join(' AND ')}
+       ), page AS (
+         SELECT m.*, ts_headline(parvis_search_config(m.language), translate(left(d.body, 20000), '<>', '${ANGLES}'),
+                  CASE m.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END, '${HEADLINE_OPTIONS}') AS snippet
+           FROM (SELECT * FROM m ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) m
+           JOIN search_documents d ON d.id = m.id, q
+       )
+       SELECT (SELECT count(*)::int FROM m) AS total,
+              (SELECT coalesce(json_agg(json_build_object('id', id, 'topicId', topic_id, 'postNumber', post_number, 'spaceId', space_id,
+                        'kind', kind, 'title', title, 'snippet', snippet, 'score', score) ORDER BY ${order}), '[]') FROM page) AS hits
+              ${facets}`,
+      params,
+    );
+    const hits: SearchHit[] = (row.hits as Array<Record<string, unknown>>).map((h) => ({
+      id: h.id as string,
+      topicId: h.topicId as string,
+      postNumber: h.postNumber as number,
+      spaceId: h.spaceId as string,
+      kind: h.kind as string,
+      title: h.title as string,
+      snippetHtml: markHighlights((h.snippet as string).replace(/[\u0003\u0004]/g, (c) => (c === '\u0003' ? '<' : '>')), HIGHLIGHT.open, HIGHLIGHT.close),
+      score: Number(h.score),
+    }));
+    const counts = (v: unknown) => (v as FacetCount[]).map((c) => ({ value: String(c.value), count: Number(c.count) }));
+    return {
+      hits,
+      total: row.total,
+      facets: req.facets ? { kinds: counts(row.kinds), spaces: counts(row.spaces), tags: counts(row.tags) } : null,
+      engine: this.name,
+    };
+  }
+}

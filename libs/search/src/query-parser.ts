@@ -1,0 +1,57 @@
+/**
+ * What a person typed, as terms: plain words, "quoted phrases" and -excluded words or
+ * phrases. The last word is a prefix while it is still being typed (no space after it),
+ * which makes search-as-you-type work. Words are runs of letters and digits: anything
+ * else separates them, so no operator syntax of an engine can be injected.
+ */
+export interface ParsedQuery {
+  words: string[];
+  phrases: string[][];
+  excluded: string[][];
+  /** The last plain word, matched as a prefix (also present in `words`). */
+  prefix: string | null;
+}
+
+const WORD = /[\p{L}\p{N}]+/gu;
+const MAX_TERMS = 64;
+
+function wordsOf(text: string): string[] {
+  return (text.normalize('NFC').toLowerCase().match(WORD) ?? []).map((w) => w.slice(0, 64));
+}
+
+export function parseQuery(input: string): ParsedQuery {
+  const parsed: ParsedQuery = { words: [], phrases: [], excluded: [], prefix: null };
+  const re = /(-?)"([^"]*)"?|(-?)([^\s"]+)/g;
+  let lastWasPlainWord = false;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(input)) !== null) {
+    lastWasPlainWord = false;
+    if (m[2] !== undefined) {
+      const words = wordsOf(m[2]);
+      if (words.length === 0) continue;
+      if (m[1]) parsed.excluded.push(words);
+      else if (words.length === 1) parsed.words.push(words[0]);
+      else parsed.phrases.push(words);
+    } else {
+      const words = wordsOf(m[4]);
+      if (words.length === 0) continue;
+      if (m[3]) parsed.excluded.push(words);
+      else if (words.length > 1) parsed.phrases.push(words); // "e-mail", "v1.2": the parts belong together
+      else {
+        parsed.words.push(words[0]);
+        lastWasPlainWord = true;
+      }
+    }
+  }
+  if (lastWasPlainWord && !/\s$/.test(input)) parsed.prefix = parsed.words[parsed.words.length - 1];
+  parsed.words = parsed.words.slice(0, MAX_TERMS);
+  parsed.phrases = parsed.phrases.slice(0, MAX_TERMS);
+  parsed.excluded = parsed.excluded.slice(0, MAX_TERMS);
+  if (parsed.prefix && !parsed.words.includes(parsed.prefix)) parsed.prefix = null;
+  return parsed;
+}
+
+/** True when the query asks for something (an exclusion alone matches nothing to rank). */
+export function hasPositiveTerms(q: ParsedQuery): boolean {
+  return q.words.length > 0 || q.phrases.length > 0;
+}

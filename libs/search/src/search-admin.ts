@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { SearchDocuments } from './search-documents';
+import { SearchEngine } from './search-engine';
+import { SearchEngines } from './search-engines';
+import { SearchSync } from './search-sync';
+
+const BATCH = 500;
+
+export interface SearchStatus {
+  engines: Array<{ name: string; documents: number | null; error?: string }>;
+  posts: number;
+  /** Outbox events the indexer has not consumed yet, and the age of the oldest in seconds. */
+  outbox: { pending: number; lagSeconds: number };
+  /** Documents the external engine has still to receive. */
+  externalQueue: { pending: number; failing: number; lagSeconds: number } | null;
+}
+
+/** Operators' tools: rebuild an index from the database, and see how far behind indexing is. */
+@Injectable()
+export class SearchAdmin {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly documents: SearchDocuments,
+    private readonly engines: SearchEngines,
+    private readonly sync: SearchSync,
+  ) {}
+
+  targets(name: string | undefined): SearchEngine[] {
+    if (!name || name === 'all') return this.engines.all();
+    const engine = this.engines.byName(name);
+    if (!engine) throw new Error(`Unknown or unconfigured engine "${name}" (have: ${this.engines.all().map((e) => e.name).join(', ')})`);
+    return [engine];
+  }
+
+  /**
+   * Writes every post's current document, in id order and in batches, then drops
+   * documents of posts that no longer exist. Documents are replaced in place, so search
+   * keeps answering throughout.
+   */
+  async rebuild(engines: SearchEngine[], progress: (done: number, total: number) => void = () => undefined): Promise<number> {
+    const [{ n: total }] = await this.ds.query(`SELECT count(*)::int AS n FROM posts`);
+    for (const e of engines) await e.prepare();
+    let after: string | null = null;
+    let done = 0;
+    progress(0, total);
+    for (;;) {
+      const ids = await this.documents.idsAfter(after, BATCH);
+      if (ids.length === 0) break;
+      const { docs } = await this.documents.load(ids);
+      for (const e of engines) await e.upsert(docs);
+      done += ids.length;
+      after = ids[ids.length - 1];
+      progress(done, Math.max(total, done));
+    }
+    if (engines.includes(this.engines.postgres)) {
+      await this.ds.query(`DELETE FROM search_documents d WHERE NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = d.id)`);
+    }
+    return done;
+  }
+
+  async status(): Promise<SearchStatus> {
+    const engines = await Promise.all(
+      this.engines.all().map(async (e) => {
+        try {
+          return { name: e.name, documents: await e.count() };
+        } catch (err) {
+          return { name: e.name, documents: null, error: (err as Error).message };
+        }
+      }),
+    );
+    const [row] = await this.ds.query(
+      `SELECT (SELECT count(*)::int FROM posts) AS posts,
+              count(*)::int AS pending,
+              coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS lag
+         FROM outbox
+        WHERE processed_at IS NULL AND (type LIKE 'post.%' OR type LIKE 'topic.%' OR type IN ('reaction.updated', 'space.updated'))`,
+    );
+    let externalQueue: SearchStatus['externalQueue'] = null;
+    if (this.engines.external) {
+      const q = await this.sync.backlog();
+      externalQueue = { pending: q.pending, failing: q.failing, lagSeconds: q.oldest ? (Date.now() - new Date(q.oldest).getTime()) / 1000 : 0 };
+    }
+    return { engines, posts: row.posts, outbox: { pending: row.pending, lagSeconds: Math.round(row.lag) }, externalQueue };
+  }
+}

@@ -1,0 +1,91 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { htmlToText } from '../../content/src/renderer';
+import { SearchDocument, SearchState, searchLanguage } from './search-engine';
+
+interface DocumentRow {
+  id: string;
+  topic_id: string;
+  number: number;
+  space_id: string;
+  board_id: string;
+  kind: string;
+  title: string;
+  tags: string[];
+  body_html: string;
+  author_id: string;
+  handle: string;
+  state: SearchState;
+  language: string;
+  accepted: boolean;
+  reactions: number;
+  created_at: Date;
+  version: string;
+}
+
+/**
+ * Builds search documents from the forum's rows as they are now. A post's effective
+ * state is its own unless its topic is not visible (a reply under a hidden topic is
+ * hidden too); its version is the sum of the post's and the topic's versions, which only
+ * grow, so a document built later never carries a lower version.
+ */
+@Injectable()
+export class SearchDocuments {
+  constructor(private readonly ds: DataSource) {}
+
+  /** Documents for these posts; ids with no post any more come back in `missing`. */
+  async load(postIds: string[]): Promise<{ docs: SearchDocument[]; missing: string[] }> {
+    if (postIds.length === 0) return { docs: [], missing: [] };
+    const rows: DocumentRow[] = await this.ds.query(`${SELECT} WHERE p.id = ANY($1::uuid[])`, [postIds]);
+    const docs = rows.map(toDocument);
+    const found = new Set(docs.map((d) => d.id));
+    return { docs, missing: postIds.filter((id) => !found.has(id)) };
+  }
+
+  /** Post ids in id order after `after`, for rebuilding the index in batches. */
+  async idsAfter(after: string | null, limit: number, spaceId?: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.ds.query(
+      `SELECT id FROM posts WHERE ($1::uuid IS NULL OR id > $1) AND ($3::uuid IS NULL OR space_id = $3) ORDER BY id LIMIT $2`,
+      [after, limit, spaceId ?? null],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async postIdsOfTopics(topicIds: string[]): Promise<string[]> {
+    if (topicIds.length === 0) return [];
+    const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM posts WHERE topic_id = ANY($1::uuid[])`, [topicIds]);
+    return rows.map((r) => r.id);
+  }
+}
+
+const SELECT = `
+  SELECT p.id, p.topic_id, p.number, t.space_id, t.board_id, t.kind, t.title, t.tags, p.body_html, p.author_id, u.handle,
+         CASE WHEN p.state <> 'VISIBLE' THEN p.state ELSE t.state END AS state,
+         s.language, (t.accepted_post_id = p.id) IS TRUE AS accepted, p.reaction_total AS reactions, p.created_at,
+         (p.version + t.version)::text AS version
+    FROM posts p
+    JOIN topics t ON t.id = p.topic_id
+    JOIN spaces s ON s.id = t.space_id
+    JOIN users u ON u.id = p.author_id`;
+
+function toDocument(r: DocumentRow): SearchDocument {
+  return {
+    id: r.id,
+    topicId: r.topic_id,
+    postNumber: r.number,
+    spaceId: r.space_id,
+    boardId: r.board_id,
+    kind: r.kind,
+    title: r.title,
+    tags: r.tags,
+    body: htmlToText(r.body_html),
+    authorId: r.author_id,
+    authorHandle: r.handle,
+    state: r.state,
+    language: searchLanguage(r.language),
+    accepted: r.accepted,
+    reactions: r.reactions,
+    createdAt: r.created_at,
+    version: Number(r.version),
+  };
+}

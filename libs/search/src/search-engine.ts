@@ -1,0 +1,135 @@
+/**
+ * The search port. Every engine (Postgres, Meilisearch) implements it and passes the
+ * same contract suite (test/search/engine-contract.ts). Engines know nothing about
+ * viewers: the caller always passes the spaces the viewer may read, so permission
+ * filtering is decided on the server, never by the engine's own notion of access.
+ */
+
+/** Effective state of a contribution: a visible reply in a hidden topic is HIDDEN. */
+export type SearchState = 'VISIBLE' | 'PENDING' | 'HIDDEN' | 'DELETED';
+
+/** Content language of a document, from its space (`en`, `fr`, or `simple` for no stemming). */
+export type SearchLanguage = 'en' | 'fr' | 'simple';
+
+export const SEARCH_LANGUAGES: readonly SearchLanguage[] = ['en', 'fr', 'simple'];
+
+export function searchLanguage(code: string | null | undefined): SearchLanguage {
+  return code === 'en' || code === 'fr' ? code : 'simple';
+}
+
+/** One contribution as the index holds it: a post, with its topic's title, kind and tags. */
+export interface SearchDocument {
+  /** The post's id. */
+  id: string;
+  topicId: string;
+  /** 1 for the topic's first post. */
+  postNumber: number;
+  spaceId: string;
+  boardId: string;
+  /** The topic's kind: DISCUSSION, QUESTION, IDEA or ARTICLE. */
+  kind: string;
+  title: string;
+  tags: string[];
+  /** Plain text (no markup) of the post. */
+  body: string;
+  authorId: string;
+  authorHandle: string;
+  state: SearchState;
+  language: SearchLanguage;
+  /** The post is the topic's accepted answer. */
+  accepted: boolean;
+  reactions: number;
+  createdAt: Date;
+  /**
+   * Grows with every change of the document's source rows. An engine never replaces a
+   * document with one of a lower version, so a late, older update cannot undo a newer one.
+   */
+  version: number;
+}
+
+export type SearchSort = 'RELEVANCE' | 'NEWEST';
+
+export interface SearchFilters {
+  /** The spaces the viewer may read: the permission filter. Nothing outside them is ever returned or counted. */
+  spaceIds: string[];
+  /**
+   * Spaces (a subset of spaceIds) where non-visible documents (pending, hidden, deleted) are
+   * included too: a moderator's own query. Empty for everyone else.
+   */
+  moderatedSpaceIds?: string[];
+  boardIds?: string[];
+  kinds?: string[];
+  /** Documents carrying every one of these tags. */
+  tags?: string[];
+  authorId?: string;
+  /** Only first posts (one hit per topic), as for suggesting similar topics. */
+  topicsOnly?: boolean;
+}
+
+export interface SearchRequest {
+  query: string;
+  filters: SearchFilters;
+  sort?: SearchSort;
+  limit: number;
+  offset: number;
+  /** Compute facets (kinds, spaces, tags) over every match; off when nobody asked for them. */
+  facets?: boolean;
+}
+
+export interface SearchHit {
+  id: string;
+  topicId: string;
+  postNumber: number;
+  spaceId: string;
+  kind: string;
+  title: string;
+  /** HTML-safe text: everything escaped except the `<mark>` around matches. */
+  snippetHtml: string;
+  /** Higher is better; comparable only within one response. */
+  score: number;
+}
+
+export interface FacetCount {
+  value: string;
+  count: number;
+}
+
+export interface SearchFacets {
+  kinds: FacetCount[];
+  spaces: FacetCount[];
+  tags: FacetCount[];
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  /** Every match for this viewer and filter (not only this page). */
+  total: number;
+  facets: SearchFacets | null;
+  /** Which engine answered: `postgres` or `meilisearch`. */
+  engine: string;
+}
+
+export interface SearchEngine {
+  readonly name: string;
+  /** Creates the index and applies its settings; safe to call on every start. */
+  prepare(): Promise<void>;
+  /** Inserts or replaces documents; a document older (lower version) than the stored one is ignored. */
+  upsert(docs: SearchDocument[]): Promise<void>;
+  /** Removes documents outright (content that no longer exists at all). */
+  remove(ids: string[]): Promise<void>;
+  search(request: SearchRequest): Promise<SearchResult>;
+  /** How many documents the index holds. */
+  count(): Promise<number>;
+  /** Drops every document (tests and full rebuilds). */
+  clear(): Promise<void>;
+}
+
+/** Escapes text for HTML, then turns the engine's highlight markers into `<mark>` tags. */
+export function markHighlights(text: string, open: string, close: string): string {
+  const escaped = escapeHtml(text);
+  return escaped.split(escapeHtml(open)).join('<mark>').split(escapeHtml(close)).join('</mark>');
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}

@@ -1,0 +1,51 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../core/src/config/config';
+import { MeiliSearchEngine } from './meili/meili.engine';
+import { PostgresSearchEngine } from './postgres/postgres.engine';
+import { SearchEngine } from './search-engine';
+
+/**
+ * The engines of this deployment. PostgreSQL is always kept up to date: it is the
+ * default engine and the fallback when the external one (Meilisearch, when MEILI_URL
+ * is set) fails. The external engine receives documents through a retried queue, so
+ * an outage never blocks writes or the outbox.
+ */
+@Injectable()
+export class SearchEngines implements OnApplicationBootstrap {
+  private readonly log = new Logger('Search');
+  readonly postgres: PostgresSearchEngine;
+  readonly external: SearchEngine | null;
+
+  constructor(ds: DataSource, config: AppConfig) {
+    this.postgres = new PostgresSearchEngine(ds);
+    this.external = config.MEILI_URL
+      ? new MeiliSearchEngine({ url: config.MEILI_URL, apiKey: config.MEILI_MASTER_KEY, index: config.MEILI_INDEX, timeoutMs: config.MEILI_TIMEOUT_MS })
+      : null;
+  }
+
+  /** The engine queries go to first. */
+  get primary(): SearchEngine {
+    return this.external ?? this.postgres;
+  }
+
+  byName(name: string): SearchEngine | null {
+    if (name === this.postgres.name) return this.postgres;
+    if (this.external && name === this.external.name) return this.external;
+    return null;
+  }
+
+  all(): SearchEngine[] {
+    return this.external ? [this.postgres, this.external] : [this.postgres];
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Settings are applied in the background: a Meilisearch that is down must not stop the API from starting.
+    if (this.external) {
+      this.external.prepare().then(
+        () => this.log.log(`${this.external!.name} ready`),
+        (err) => this.log.warn({ err }, `${this.external!.name} is not reachable; queries use PostgreSQL until it is`),
+      );
+    }
+  }
+}

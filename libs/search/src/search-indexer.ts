@@ -1,0 +1,85 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
+import { SearchDocuments } from './search-documents';
+import { SearchEngines } from './search-engines';
+
+const BATCH = 500;
+
+/**
+ * Keeps the index in step with the forum (an outbox consumer, so delivery is at least
+ * once). Every event is turned into "re-read these posts now and write what they are":
+ * repeating it is harmless, and the engines drop documents older than the stored ones.
+ * Hidden, pending and deleted posts stay in the index with their state, so moderators
+ * can find them; everyone else's queries filter them out. Permission changes need no
+ * work here: each query is filtered by the viewer's readable spaces as they are now.
+ */
+@Injectable()
+export class SearchIndexer implements OutboxHandler {
+  readonly name = 'search';
+  private readonly log = new Logger('SearchIndexer');
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly documents: SearchDocuments,
+    private readonly engines: SearchEngines,
+  ) {}
+
+  handles(type: string): boolean {
+    return type.startsWith('post.') || type.startsWith('topic.') || type === 'reaction.updated' || type === 'space.updated';
+  }
+
+  async handle(events: OutboxEvent[]): Promise<void> {
+    const postIds = new Set<string>();
+    const topicIds = new Set<string>();
+    for (const e of events) {
+      if (e.type === 'space.updated') await this.relanguage(String(e.payload.spaceId ?? e.aggregateId));
+      else if (e.aggregateType === 'topic') topicIds.add(e.aggregateId);
+      else if (typeof e.payload.postId === 'string') postIds.add(e.payload.postId);
+      else if (e.aggregateType === 'post') postIds.add(e.aggregateId);
+    }
+    // A topic's title, tags, kind, state or accepted answer shows in every one of its posts.
+    for (const id of await this.documents.postIdsOfTopics([...topicIds])) postIds.add(id);
+    await this.index([...postIds]);
+  }
+
+  /** Re-reads the posts and writes them to PostgreSQL now, and queues them for the external engine. */
+  async index(postIds: string[]): Promise<number> {
+    let written = 0;
+    for (let i = 0; i < postIds.length; i += BATCH) {
+      const ids = postIds.slice(i, i + BATCH);
+      const { docs, missing } = await this.documents.load(ids);
+      await this.engines.postgres.upsert(docs);
+      await this.engines.postgres.remove(missing);
+      if (this.engines.external) await this.enqueue(ids);
+      written += docs.length;
+    }
+    return written;
+  }
+
+  async enqueue(postIds: string[]): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO search_sync_queue (post_id) SELECT unnest($1::uuid[]) ORDER BY 1
+       ON CONFLICT (post_id) DO UPDATE SET queued_at = now(), available_at = now(), attempts = 0`,
+      [postIds],
+    );
+  }
+
+  /** A space's language changed: its documents are stemmed anew (only when any carries the old language). */
+  private async relanguage(spaceId: string): Promise<void> {
+    const [row] = await this.ds.query(
+      `SELECT EXISTS (SELECT 1 FROM search_documents d JOIN spaces s ON s.id = d.space_id
+                       WHERE d.space_id = $1 AND d.language <> CASE WHEN s.language IN ('en', 'fr') THEN s.language ELSE 'simple' END) AS stale`,
+      [spaceId],
+    );
+    if (!row?.stale) return;
+    let after: string | null = null;
+    for (;;) {
+      const ids = await this.documents.idsAfter(after, BATCH, spaceId);
+      if (ids.length === 0) break;
+      await this.index(ids);
+      after = ids[ids.length - 1];
+    }
+    this.log.log(`space ${spaceId}: documents re-indexed under its new language`);
+  }
+}

@@ -1,0 +1,127 @@
+import { ArgsType, Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { Type } from 'class-transformer';
+import { trim } from '../../core/src/graphql/transforms';
+import { PageInfo } from '../../core/src/graphql/pagination';
+import { TopicKind } from '../../forum/src/forum.enums';
+import { PostModel } from '../../forum/src/posts/post.model';
+import { TopicModel } from '../../forum/src/topics/topic.model';
+import { TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
+
+export const QUERY_MAX = 300;
+export const SEARCH_PAGE_MAX = 50;
+/** Deep pages cost the most and serve nobody: relevance past this is noise. */
+export const SEARCH_OFFSET_MAX = 1000;
+
+export enum SearchSort {
+  RELEVANCE = 'RELEVANCE',
+  NEWEST = 'NEWEST',
+}
+registerEnumType(SearchSort, { name: 'SearchSort', description: 'RELEVANCE blends text match with accepted answers, reactions and recency.' });
+
+const lowerTags = ({ value }: { value: unknown }) =>
+  Array.isArray(value) ? [...new Set(value.map((t) => (typeof t === 'string' ? t.trim().toLowerCase() : t)))] : value;
+
+@InputType()
+export class SearchFilter {
+  @Field(() => [ID], { nullable: true, description: 'Only these spaces (among those the viewer may read).' })
+  @IsOptional() @ArrayMaxSize(100) @IsUUID('all', { each: true, message: 'each must be a space id' })
+  spaceIds?: string[];
+
+  @Field(() => [ID], { nullable: true })
+  @IsOptional() @ArrayMaxSize(100) @IsUUID('all', { each: true, message: 'each must be a board id' })
+  boardIds?: string[];
+
+  @Field(() => [TopicKind], { nullable: true })
+  @IsOptional() @ArrayMaxSize(10) @IsEnum(TopicKind, { each: true })
+  kinds?: TopicKind[];
+
+  @Field(() => [String], { nullable: true, description: 'Contributions carrying every one of these tags.' })
+  @IsOptional() @Transform(lowerTags) @ArrayMaxSize(10) @Matches(TAG_RE, { each: true, message: 'each tag must be 1–30 characters of a-z, 0-9 and -' })
+  tags?: string[];
+
+  @Field({ nullable: true })
+  @IsOptional() @Transform(trim) @IsString() @Matches(/^[A-Za-z0-9_-]{3,30}$/, { message: 'must be a handle' })
+  authorHandle?: string;
+
+  @Field({ nullable: true, description: 'Moderators only: include pending, hidden and deleted contributions of the spaces they moderate.' })
+  @IsOptional() @IsBoolean()
+  includeModerated?: boolean;
+}
+
+@ArgsType()
+export class SearchArgs {
+  @Field({ description: `Words, "quoted phrases" and -exclusions; the last word matches as a prefix while typing. 1–${QUERY_MAX} characters.` })
+  @Transform(trim) @IsString() @MaxLength(QUERY_MAX, { message: `must be at most ${QUERY_MAX} characters` })
+  query!: string;
+
+  @Field(() => SearchFilter, { nullable: true })
+  @IsOptional() @ValidateNested() @Type(() => SearchFilter)
+  filter?: SearchFilter;
+
+  @Field(() => SearchSort, { nullable: true, defaultValue: SearchSort.RELEVANCE })
+  @IsOptional() @IsEnum(SearchSort)
+  sort?: SearchSort;
+
+  @Field(() => Int, { nullable: true, description: `Page size: default 20, at most ${SEARCH_PAGE_MAX}.` })
+  @IsOptional() @IsInt() @Min(1) @Max(SEARCH_PAGE_MAX)
+  first?: number;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional() @IsString() @MaxLength(100)
+  after?: string;
+}
+
+@ArgsType()
+export class SimilarTopicsArgs {
+  @Field({ description: `The title being typed, 1–${QUERY_MAX} characters.` })
+  @Transform(trim) @IsString() @MaxLength(QUERY_MAX, { message: `must be at most ${QUERY_MAX} characters` })
+  title!: string;
+
+  @Field(() => ID, { nullable: true, description: 'Only topics of this space.' })
+  @IsOptional() @IsUUID('all', { message: 'must be a space id' })
+  spaceId?: string;
+
+  @Field(() => Int, { nullable: true, description: 'At most this many (default 5, at most 10).' })
+  @IsOptional() @IsInt() @Min(1) @Max(10)
+  first?: number;
+}
+
+@ObjectType('SearchHit')
+export class SearchHitModel {
+  @Field(() => TopicKind) kind!: TopicKind;
+  @Field(() => TopicModel) topic!: TopicModel;
+  @Field(() => PostModel, { description: 'The matching contribution (the first post when the topic itself matched).' }) post!: PostModel;
+  @Field() title!: string;
+  @Field({ description: 'An excerpt with matches in <mark>; everything else is escaped, so it is safe to render as HTML.' }) snippetHtml!: string;
+  @Field(() => Float) score!: number;
+}
+
+@ObjectType('SearchEdge')
+export class SearchEdge {
+  @Field() cursor!: string;
+  @Field(() => SearchHitModel) node!: SearchHitModel;
+}
+
+@ObjectType('FacetCount')
+export class FacetCountModel {
+  @Field({ description: 'A kind, a space id or a tag.' }) value!: string;
+  @Field(() => Int) count!: number;
+}
+
+@ObjectType('SearchFacets')
+export class SearchFacetsModel {
+  @Field(() => [FacetCountModel]) kinds!: FacetCountModel[];
+  @Field(() => [FacetCountModel], { description: 'Space ids.' }) spaces!: FacetCountModel[];
+  @Field(() => [FacetCountModel], { description: 'The 20 most frequent tags.' }) tags!: FacetCountModel[];
+}
+
+@ObjectType('SearchConnection')
+export class SearchConnectionModel {
+  @Field(() => [SearchEdge]) edges!: SearchEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+  @Field(() => Int, { description: 'Every match the viewer may see (Meilisearch estimates it past 1,000).' }) totalCount!: number;
+  @Field(() => SearchFacetsModel, { description: 'Counts over every match the viewer may see, never beyond.' }) facets!: SearchFacetsModel;
+  @Field({ description: '`postgres` or `meilisearch`: which engine answered.' }) engine!: string;
+}

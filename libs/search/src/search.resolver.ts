@@ -1,0 +1,31 @@
+import { Args, Context, Info, Query, Resolver } from '@nestjs/graphql';
+import { GraphQLResolveInfo, Kind, SelectionSetNode } from 'graphql';
+import { GqlContext } from '../../core/src/graphql/context';
+import { TopicModel } from '../../forum/src/topics/topic.model';
+import { SearchArgs, SearchConnectionModel, SimilarTopicsArgs } from './search.model';
+import { SearchService } from './search.service';
+
+/** Whether the query selects `field` directly under this one (fragments count as maybe). */
+function selects(info: GraphQLResolveInfo, field: string): boolean {
+  const walk = (set: SelectionSetNode | undefined): boolean =>
+    !!set?.selections.some((s) => (s.kind === Kind.FIELD ? s.name.value === field : s.kind === Kind.INLINE_FRAGMENT ? walk(s.selectionSet) : true));
+  return info.fieldNodes.some((n) => walk(n.selectionSet));
+}
+
+@Resolver()
+export class SearchResolver {
+  constructor(private readonly search: SearchService) {}
+
+  @Query(() => SearchConnectionModel, {
+    name: 'search',
+    description: 'Every contribution the viewer may read that matches, with highlights and facets (counted only when asked for).',
+  })
+  searchContributions(@Args() args: SearchArgs, @Context() ctx: GqlContext, @Info() info: GraphQLResolveInfo): Promise<SearchConnectionModel> {
+    return this.search.search(ctx.viewer, args, { facets: selects(info, 'facets') });
+  }
+
+  @Query(() => [TopicModel], { description: 'Existing topics resembling a title being typed, best first.' })
+  similarTopics(@Args() args: SimilarTopicsArgs, @Context() ctx: GqlContext): Promise<TopicModel[]> {
+    return this.search.similarTopics(ctx.viewer, args);
+  }
+}

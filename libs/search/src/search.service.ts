@@ -1,0 +1,171 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AccessService } from '../../access/src/access.service';
+import { AppConfig } from '../../core/src/config/config';
+import { AppError } from '../../core/src/errors';
+import { decodeCursor, encodeCursor } from '../../core/src/graphql/pagination';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { ForumLoaders } from '../../forum/src/forum.loaders';
+import { TopicModel } from '../../forum/src/topics/topic.model';
+import { UsersRepository } from '../../identity/src/users/users.repository';
+import { hasPositiveTerms, parseQuery } from './query-parser';
+import { SearchFilters, SearchRequest, SearchResult } from './search-engine';
+import { SearchEngines } from './search-engines';
+import { SEARCH_OFFSET_MAX, SearchArgs, SearchConnectionModel, SearchHitModel, SearchSort, SimilarTopicsArgs } from './search.model';
+import { TopicKind } from '../../forum/src/forum.enums';
+
+const DEFAULT_PAGE = 20;
+
+/**
+ * Counts searches per user (or per IP when signed out) in one-minute windows, in this
+ * process. Search is a read: a per-process limit keeps one client from monopolising a
+ * node without a database write on every keystroke.
+ */
+class MinuteCounter {
+  private window = 0;
+  private counts = new Map<string, number>();
+  constructor(private readonly limit: number) {}
+
+  /** Seconds to wait, or 0 when this search may run (and is counted). */
+  take(key: string): number {
+    const now = Date.now();
+    const window = Math.floor(now / 60_000);
+    if (window !== this.window) {
+      this.window = window;
+      this.counts = new Map();
+    }
+    const n = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, n);
+    return n > this.limit ? Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000)) : 0;
+  }
+}
+
+/**
+ * Queries go to the primary engine with the viewer's readable spaces as a filter; when
+ * an external engine fails or times out, PostgreSQL answers instead (the response says
+ * which). Hits are then loaded through the forum's own access checks, a second line of
+ * defence: a hit the viewer may not see is dropped.
+ */
+@Injectable()
+export class SearchService {
+  private readonly log = new Logger('Search');
+  private readonly limiter: MinuteCounter;
+
+  constructor(
+    private readonly engines: SearchEngines,
+    private readonly access: AccessService,
+    private readonly forum: ForumLoaders,
+    private readonly users: UsersRepository,
+    config: AppConfig,
+  ) {
+    this.limiter = new MinuteCounter(config.SEARCH_RATE_PER_MINUTE);
+  }
+
+  async search(viewer: Viewer, args: SearchArgs, opts: { facets: boolean }): Promise<SearchConnectionModel> {
+    this.checkQuery(args.query, 'query');
+    this.rateLimit(viewer);
+    const first = args.first ?? DEFAULT_PAGE;
+    const offset = this.offsetFrom(args.after);
+    const filters = await this.filtersFor(viewer, args);
+    const emptyFacets = { kinds: [], spaces: [], tags: [] };
+    if (!filters) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0, facets: emptyFacets, engine: this.engines.primary.name };
+    const result = await this.query({
+      query: args.query,
+      filters,
+      sort: args.sort === SearchSort.NEWEST ? 'NEWEST' : 'RELEVANCE',
+      limit: first,
+      offset,
+      facets: opts.facets,
+    });
+    const edges: SearchConnectionModel['edges'] = [];
+    const loaded = await Promise.all(
+      result.hits.map(async (h) => {
+        const [topic, post] = await Promise.all([this.forum.topic(viewer, h.topicId), this.forum.post(viewer, h.id)]);
+        return { h, topic, post };
+      }),
+    );
+    loaded.forEach(({ h, topic, post }, i) => {
+      if (!topic || !post || post.view !== 'full') return;
+      const node: SearchHitModel = { kind: h.kind as TopicKind, topic, post, title: h.title, snippetHtml: h.snippetHtml, score: h.score };
+      edges.push({ cursor: encodeCursor([offset + i + 1]), node });
+    });
+    const end = offset + result.hits.length;
+    return {
+      edges,
+      pageInfo: { hasNextPage: end < Math.min(result.total, SEARCH_OFFSET_MAX), endCursor: result.hits.length ? encodeCursor([end]) : null },
+      totalCount: result.total,
+      facets: result.facets ?? emptyFacets,
+      engine: result.engine,
+    };
+  }
+
+  /** Topics whose title or opening post resemble a title being typed, to head off duplicates. */
+  async similarTopics(viewer: Viewer, args: SimilarTopicsArgs): Promise<TopicModel[]> {
+    this.checkQuery(args.title, 'title');
+    this.rateLimit(viewer);
+    const readable = await this.access.readableSpaceIds(viewer);
+    const spaceIds = args.spaceId ? readable.filter((id) => id === args.spaceId) : readable;
+    if (spaceIds.length === 0) return [];
+    // Every word counts but none is required: a title is rarely typed the same way twice.
+    const words = parseQuery(args.title).words.slice(0, 12);
+    if (words.length === 0) return [];
+    const result = await this.query({
+      query: `${words.join(' ')} `,
+      filters: { spaceIds, topicsOnly: true },
+      sort: 'RELEVANCE',
+      limit: args.first ?? 5,
+      offset: 0,
+    });
+    const topics = await Promise.all(result.hits.map((h) => this.forum.topic(viewer, h.topicId)));
+    return topics.filter((t): t is TopicModel => t !== null && t.state === 'VISIBLE');
+  }
+
+  private async query(req: SearchRequest): Promise<SearchResult> {
+    const primary = this.engines.primary;
+    if (primary === this.engines.postgres) return primary.search(req);
+    try {
+      return await primary.search(req);
+    } catch (err) {
+      this.log.warn({ err }, `${primary.name} failed; PostgreSQL answers this query`);
+      return this.engines.postgres.search(req);
+    }
+  }
+
+  private checkQuery(text: string, field: string): void {
+    if (text.length === 0) throw AppError.badField(field, 'must not be empty');
+    if (!hasPositiveTerms(parseQuery(text))) throw AppError.badField(field, 'must contain at least one word to look for');
+  }
+
+  private rateLimit(viewer: Viewer): void {
+    const wait = this.limiter.take(viewer.id ? `u:${viewer.id}` : `ip:${viewer.ip}`);
+    if (wait > 0) throw AppError.rateLimited(wait, 'Too many searches, try again shortly');
+  }
+
+  private offsetFrom(after: string | undefined): number {
+    const values = decodeCursor(after, 1);
+    if (!values) return 0;
+    const n = values[0];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > SEARCH_OFFSET_MAX) throw AppError.badField('after', 'is not a valid cursor');
+    return n;
+  }
+
+  /** The permission filter and the asked-for filters; null when nothing can match. */
+  private async filtersFor(viewer: Viewer, args: SearchArgs): Promise<SearchFilters | null> {
+    const f = args.filter ?? {};
+    const readable = await this.access.readableSpaceIds(viewer);
+    const spaceIds = f.spaceIds ? readable.filter((id) => f.spaceIds!.includes(id)) : readable;
+    if (spaceIds.length === 0) return null;
+    let moderatedSpaceIds: string[] = [];
+    if (f.includeModerated) {
+      const moderated = new Set(await this.access.moderatedSpaceIds(viewer));
+      moderatedSpaceIds = spaceIds.filter((id) => moderated.has(id));
+      if (moderatedSpaceIds.length === 0) throw AppError.forbidden('Only moderators include pending, hidden and deleted contributions');
+    }
+    let authorId: string | undefined;
+    if (f.authorHandle) {
+      const author = await this.users.findByHandle(f.authorHandle);
+      if (!author) return null;
+      authorId = author.id;
+    }
+    return { spaceIds, moderatedSpaceIds, boardIds: f.boardIds, kinds: f.kinds, tags: f.tags, authorId };
+  }
+}

@@ -1,0 +1,43 @@
+import { newId } from '../../libs/core/src/ids';
+import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
+import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
+import { searchEngineContract } from '../support/search-contract';
+import { bootTestApp } from '../support/test-app';
+
+searchEngineContract('postgres', async () => {
+  const t = await bootTestApp();
+  return { engine: new PostgresSearchEngine(t.ds), close: () => t.close() };
+});
+
+// Meilisearch cannot run everywhere: the same contract runs when MEILI_URL names one (see README).
+if (process.env.MEILI_URL) {
+  searchEngineContract('meilisearch', async () => {
+    const engine = new MeiliSearchEngine({ url: process.env.MEILI_URL!, apiKey: process.env.MEILI_MASTER_KEY, index: `parvis_test_${process.pid}_${Date.now()}` });
+    return { engine, close: () => engine.deleteIndex() };
+  });
+} else {
+  describe('search engine contract: meilisearch', () => {
+    it.skip('runs when MEILI_URL is set (docker compose -f docker/compose.meilisearch.yml up)', () => undefined);
+  });
+}
+
+describe('postgres engine: stemming per language', () => {
+  it('stems English and French documents each with their own rules', async () => {
+    const t = await bootTestApp();
+    try {
+      const engine = new PostgresSearchEngine(t.ds);
+      const space = newId();
+      const base = { topicId: newId(), postNumber: 1, spaceId: space, boardId: newId(), kind: 'DISCUSSION', tags: [], authorId: newId(), authorHandle: 'x', state: 'VISIBLE' as const, accepted: false, reactions: 0, createdAt: new Date(), version: 1 };
+      const en = { ...base, id: newId(), title: 'Running the grinders', body: 'He ran.', language: 'en' as const };
+      const fr = { ...base, id: newId(), topicId: newId(), title: 'Les cafetières italiennes', body: 'Nous torréfions.', language: 'fr' as const };
+      const neutral = { ...base, id: newId(), topicId: newId(), title: 'Runs of grinders', body: 'x', language: 'simple' as const };
+      await engine.upsert([en, fr, neutral]);
+      const ids = async (query: string) => (await engine.search({ query: `${query} `, filters: { spaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id).sort();
+      expect(await ids('run')).toEqual([en.id]); // English stems; the language-neutral document needs the exact word
+      expect(await ids('runs')).toEqual([en.id, neutral.id].sort());
+      expect(await ids('cafetiere italienne')).toEqual([fr.id]);
+    } finally {
+      await t.close();
+    }
+  });
+});

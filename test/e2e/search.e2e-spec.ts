@@ -1,0 +1,265 @@
+import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { SearchEngine } from '../../libs/search/src/search-engine';
+import { SearchAdmin } from '../../libs/search/src/search-admin';
+import { SearchEngines } from '../../libs/search/src/search-engines';
+import { SearchIndexer } from '../../libs/search/src/search-indexer';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const SEARCH = `query($q: String!, $f: SearchFilter, $first: Int, $after: String, $sort: SearchSort) {
+  search(query: $q, filter: $f, first: $first, after: $after, sort: $sort) {
+    totalCount engine
+    pageInfo { hasNextPage endCursor }
+    facets { kinds { value count } spaces { value count } tags { value count } }
+    edges { cursor node { kind title snippetHtml score topic { id title } post { id number } } }
+  }
+}`;
+
+describe('search', () => {
+  let t: TestApp;
+  let employees: string;
+  let employee: TestUser;
+  let customer: TestUser;
+  let moderator: TestUser;
+  let publicSpace: { id: string };
+  let internalSpace: { id: string };
+  let publicBoard: string;
+  let internalBoard: string;
+
+  const drain = () => t.get(OutboxWorker).drain();
+  const search = async (q: string, user?: TestUser, extra: Record<string, unknown> = {}) =>
+    expectOk(await t.gql(SEARCH, { q, ...extra }, { token: user?.token })).search;
+  const topicIds = async (q: string, user?: TestUser, extra: Record<string, unknown> = {}) =>
+    [...new Set((await search(q, user, extra)).edges.map((e: any) => e.node.topic.id))];
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    employees = await makeGroup(t);
+    employee = await makeUser(t, { groups: [employees] });
+    customer = await makeUser(t);
+    moderator = await makeUser(t);
+    publicSpace = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
+    internalSpace = await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }]);
+    publicBoard = await makeBoard(t, publicSpace.id);
+    internalBoard = await makeBoard(t, internalSpace.id);
+  });
+  afterAll(() => t.close());
+
+  it('indexes new topics and replies through the outbox and finds them with highlights', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Descaling the espresso machine', body: 'How often should I descale it?', kind: 'QUESTION', tags: ['espresso'] });
+    const answer = await reply(t, employee.token, topic.id, 'Descale every month with **citric acid** <script>alert(1)</script>');
+    expect(await topicIds('citric')).toEqual([]); // not indexed until the outbox runs
+    await drain();
+    const res = await search('citric acid', customer);
+    expect(res.engine).toBe('postgres');
+    expect(res.totalCount).toBe(1);
+    const hit = res.edges[0].node;
+    expect(hit).toMatchObject({ kind: 'QUESTION', title: 'Descaling the espresso machine', topic: { id: topic.id }, post: { id: answer.id, number: 2 } });
+    expect(hit.snippetHtml).toContain('<mark>citric</mark> <mark>acid</mark>');
+    expect(hit.snippetHtml).not.toContain('<script');
+    // Anonymous readers search public spaces too.
+    expect(await topicIds('descaling')).toEqual([topic.id]);
+  });
+
+  it('never shows a customer an internal topic, by hit, count or facet', async () => {
+    const internal = await createTopic(t, employee.token, internalBoard, { title: 'Confidential pricing for the grinder launch', body: 'Margins on the grinder', tags: ['pricing'] });
+    const outside = await createTopic(t, customer.token, publicBoard, { title: 'Grinder noise', body: 'My grinder is loud', tags: ['grinders'] });
+    await drain();
+    const asCustomer = await search('grinder', customer);
+    expect(asCustomer.edges.map((e: any) => e.node.topic.id)).toEqual([outside.id]);
+    expect(asCustomer.totalCount).toBe(1);
+    expect(asCustomer.facets.spaces).toEqual([{ value: publicSpace.id, count: 1 }]);
+    expect(asCustomer.facets.tags.map((x: any) => x.value)).not.toContain('pricing');
+    // Asking for the internal space by id changes nothing.
+    expect((await search('confidential', customer, { f: { spaceIds: [internalSpace.id] } })).totalCount).toBe(0);
+    expect(await topicIds('confidential')).toEqual([]);
+    const asEmployee = await search('grinder', employee);
+    expect(asEmployee.totalCount).toBe(2);
+    expect(asEmployee.facets.spaces).toEqual(expect.arrayContaining([{ value: internalSpace.id, count: 1 }, { value: publicSpace.id, count: 1 }]));
+    expect(await topicIds('confidential', employee)).toEqual([internal.id]);
+  });
+
+  it('follows edits, hides, deletions and restores; moderators find hidden posts only when they ask', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Kettle temperature', body: 'Which temperature for green tea?' });
+    const r = await reply(t, employee.token, topic.id, 'About eighty degrees, never boiling.');
+    await drain();
+    expect(await topicIds('eighty')).toEqual([topic.id]);
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: 'About seventy five degrees.' } }, { token: employee.token }));
+    await drain();
+    expect(await topicIds('eighty')).toEqual([]);
+    expect(await topicIds('seventy')).toEqual([topic.id]);
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id state } }`, { input: { postId: r.id, action: 'HIDE', reason: 'test' } }, { token: moderator.token }));
+    await drain();
+    expect(await topicIds('seventy', customer)).toEqual([]);
+    expect(await topicIds('seventy', moderator)).toEqual([]);
+    expect(await topicIds('seventy', moderator, { f: { includeModerated: true } })).toEqual([topic.id]);
+    expectError(await t.gql(SEARCH, { q: 'seventy', f: { includeModerated: true } }, { token: customer.token }), 'FORBIDDEN');
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: r.id, action: 'UNHIDE', reason: 'ok' } }, { token: moderator.token }));
+    await drain();
+    expect(await topicIds('seventy', customer)).toEqual([topic.id]);
+    // Hiding the topic's first post hides the whole topic: its replies leave the index too.
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: topic.firstPostId, action: 'HIDE', reason: 'test' } }, { token: moderator.token }));
+    await drain();
+    expect(await topicIds('seventy', customer)).toEqual([]);
+    expect(await topicIds('kettle', customer)).toEqual([]);
+  });
+
+  it('follows title and tag edits on every post of the topic', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Milk frothing basics', body: 'Steam wand tips' });
+    await reply(t, employee.token, topic.id, 'Purge the wand first.');
+    await drain();
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: topic.firstPostId, body: 'Steam wand tips', title: 'Microfoam for latte art', tags: ['milk'] } }, { token: customer.token }));
+    await drain();
+    const res = await search('microfoam purge', customer);
+    // The reply carries the new title, so it alone holds both words and comes first; the
+    // opening post holds one of them and follows.
+    expect(res.edges.map((e: any) => e.node.post.number)).toEqual([2, 1]);
+    expect(res.edges[0].node.title).toBe('Microfoam for latte art');
+    expect((await search('frothing', customer)).totalCount).toBe(0);
+    expect((await search('milk', customer, { f: { tags: ['milk'] } })).totalCount).toBe(2);
+  });
+
+  it('filters, sorts, pages and facets', async () => {
+    const board2 = await makeBoard(t, publicSpace.id);
+    const q1 = await createTopic(t, customer.token, publicBoard, { title: 'Pour over ratio', body: 'What pour over ratio?', kind: 'QUESTION', tags: ['pourover'] });
+    const d1 = await createTopic(t, employee.token, board2, { title: 'Pour over kettles compared', body: 'Gooseneck pour over kettles', tags: ['pourover', 'kettles'] });
+    await drain();
+    expect(await topicIds('pour over', customer, { f: { kinds: ['QUESTION'] } })).toEqual([q1.id]);
+    expect(await topicIds('pour over', customer, { f: { boardIds: [board2] } })).toEqual([d1.id]);
+    expect(await topicIds('pour over', customer, { f: { authorHandle: employee.handle } })).toEqual([d1.id]);
+    expect(await topicIds('pour over', customer, { f: { authorHandle: 'nobody-here' } })).toEqual([]);
+    expect(await topicIds('pour over', customer, { sort: 'NEWEST' })).toEqual([d1.id, q1.id]);
+    const page1 = await search('pour over', customer, { first: 1 });
+    expect(page1.pageInfo.hasNextPage).toBe(true);
+    const page2 = await search('pour over', customer, { first: 1, after: page1.pageInfo.endCursor });
+    expect(page2.edges[0].node.topic.id).not.toBe(page1.edges[0].node.topic.id);
+    expect(page2.pageInfo.hasNextPage).toBe(false);
+    const facets = (await search('pour over', customer)).facets;
+    expect(facets.kinds).toEqual([{ value: 'DISCUSSION', count: 1 }, { value: 'QUESTION', count: 1 }]);
+    expect(facets.tags).toEqual([{ value: 'pourover', count: 2 }, { value: 'kettles', count: 1 }]);
+  });
+
+  it('ranks accepted answers and title matches higher', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Sourdough starter', body: 'My starter smells odd', kind: 'QUESTION' });
+    const plain = await reply(t, employee.token, topic.id, 'Feed the levain twice a day.');
+    const good = await reply(t, moderator.token, topic.id, 'Feed the levain with rye flour twice a day.');
+    expectOk(await t.gql(`mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`, { id: good.id }, { token: customer.token }));
+    await drain();
+    const hits = (await search('levain', customer)).edges.map((e: any) => e.node.post.id);
+    expect(hits).toEqual([good.id, plain.id]);
+  });
+
+  it('suggests similar topics while a title is typed, within readable spaces', async () => {
+    const existing = await createTopic(t, customer.token, publicBoard, { title: 'Cold brew concentrate dilution', body: 'How much water?' });
+    await createTopic(t, employee.token, internalBoard, { title: 'Cold brew product launch', body: 'Internal' });
+    await drain();
+    const q = `query($title: String!, $space: ID) { similarTopics(title: $title, spaceId: $space) { id title } }`;
+    const asCustomer = expectOk(await t.gql(q, { title: 'how to dilute cold brew concentrate?' }, { token: customer.token })).similarTopics;
+    expect(asCustomer.map((x: any) => x.id)).toEqual([existing.id]);
+    const asEmployee = expectOk(await t.gql(q, { title: 'cold brew', space: internalSpace.id }, { token: employee.token })).similarTopics;
+    expect(asEmployee.map((x: any) => x.title)).toEqual(['Cold brew product launch']);
+  });
+
+  it('refuses empty, oversized and malformed queries', async () => {
+    expectError(await t.gql(SEARCH, { q: '   ' }), 'BAD_USER_INPUT');
+    expectError(await t.gql(SEARCH, { q: '!!! ---' }), 'BAD_USER_INPUT');
+    expectError(await t.gql(SEARCH, { q: 'x'.repeat(301) }), 'BAD_USER_INPUT');
+    expectError(await t.gql(SEARCH, { q: 'coffee', first: 51 }), 'BAD_USER_INPUT');
+    expectError(await t.gql(SEARCH, { q: 'coffee', after: 'bm90LWEtY3Vyc29y' }), 'BAD_USER_INPUT');
+    expectError(await t.gql(SEARCH, { q: 'coffee', f: { spaceIds: ['nope'] } }), 'BAD_USER_INPUT');
+    expectError(await t.gql(SEARCH, { q: 'coffee', f: { tags: ['Not A Tag!'] } }), 'BAD_USER_INPUT');
+  });
+
+  it('states the statement count of a search page (no N+1 over hits)', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Tamper pressure', body: 'tamper tamper' });
+    for (let i = 0; i < 6; i++) await reply(t, employee.token, topic.id, `tamper advice ${i}`);
+    await drain();
+    const few = await t.countStatements(() => search('tamper', customer, { first: 2 }));
+    const many = await t.countStatements(() => search('tamper', customer, { first: 7 }));
+    expect(many.count).toBe(few.count);
+  });
+
+  it('indexes at least once: a worker killed mid-batch loses nothing', async () => {
+    const indexer = t.get(SearchIndexer);
+    const original = indexer.handle.bind(indexer);
+    let calls = 0;
+    // The first delivery dies after indexing part of the batch, as a killed worker would.
+    indexer.handle = async (events: OutboxEvent[]) => {
+      if (calls++ === 0) {
+        await original(events.slice(0, 1));
+        throw new Error('worker killed');
+      }
+      return original(events);
+    };
+    try {
+      const topics = [];
+      for (let i = 0; i < 3; i++) topics.push(await createTopic(t, customer.token, publicBoard, { title: `Crash recovery item ${i}`, body: `zephyrword ${i}` }));
+      await drain();
+      await t.sql(`UPDATE outbox SET available_at = now() WHERE processed_at IS NULL`);
+      await drain();
+      expect((await search('zephyrword', customer)).totalCount).toBe(3);
+      const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE processed_at IS NULL`);
+      expect(n).toBe(0);
+    } finally {
+      indexer.handle = original;
+    }
+  });
+
+  it('falls back to PostgreSQL when the external engine fails, and writes keep succeeding', async () => {
+    const engines = t.get(SearchEngines);
+    const broken: SearchEngine = {
+      name: 'meilisearch',
+      prepare: async () => undefined,
+      upsert: async () => { throw new Error('connect ECONNREFUSED'); },
+      remove: async () => { throw new Error('connect ECONNREFUSED'); },
+      search: async () => { throw new Error('timeout'); },
+      count: async () => { throw new Error('timeout'); },
+      clear: async () => undefined,
+    };
+    (engines as { external: SearchEngine | null }).external = broken;
+    try {
+      const topic = await createTopic(t, customer.token, publicBoard, { title: 'Fallback works', body: 'quetzalword' });
+      await drain();
+      const res = await search('quetzalword', customer);
+      expect(res.engine).toBe('postgres');
+      expect(res.edges[0].node.topic.id).toBe(topic.id);
+      const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM search_sync_queue WHERE post_id = $1`, [topic.firstPostId]);
+      expect(n).toBe(1); // waiting for the external engine to come back
+      const status = await t.get(SearchAdmin).status();
+      expect(status.engines.find((e) => e.name === 'meilisearch')!.documents).toBeNull();
+      expect(status.externalQueue!.pending).toBeGreaterThan(0);
+    } finally {
+      (engines as { external: SearchEngine | null }).external = null;
+      await t.sql(`DELETE FROM search_sync_queue`);
+    }
+  });
+
+  it('rebuilds the index from the database', async () => {
+    await t.sql(`TRUNCATE search_documents`);
+    expect((await search('citric', customer)).totalCount).toBe(0);
+    const admin = t.get(SearchAdmin);
+    const seen: number[] = [];
+    const n = await admin.rebuild(admin.targets('postgres'), (done) => seen.push(done));
+    const [{ posts }] = await t.sql(`SELECT count(*)::int AS posts FROM posts`);
+    expect(n).toBe(posts);
+    expect(seen[seen.length - 1]).toBe(posts);
+    expect((await search('citric', customer)).totalCount).toBe(1);
+    expect(() => admin.targets('elastic')).toThrow(/Unknown or unconfigured engine/);
+  });
+
+  it('rate-limits searches per user', async () => {
+    const app = await bootTestApp({ SEARCH_RATE_PER_MINUTE: '3' });
+    try {
+      const u = await makeUser(app);
+      for (let i = 0; i < 3; i++) expectOk(await app.gql(SEARCH, { q: 'anything' }, { token: u.token }));
+      const res = await app.gql(SEARCH, { q: 'anything' }, { token: u.token });
+      expectError(res, 'RATE_LIMITED');
+      expect(res.errors![0].extensions.retryAfterSeconds).toBeGreaterThan(0);
+      // Someone else is not held back.
+      expectOk(await app.gql(SEARCH, { q: 'anything' }, { token: (await makeUser(app)).token }));
+    } finally {
+      await app.close();
+    }
+  });
+});

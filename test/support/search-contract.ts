@@ -1,0 +1,159 @@
+import { newId } from '../../libs/core/src/ids';
+import { SearchDocument, SearchEngine, SearchRequest } from '../../libs/search/src/search-engine';
+
+/**
+ * What every search engine must do, whatever it is. Runs against PostgreSQL always and
+ * against Meilisearch when MEILI_URL is set (test/e2e/search-contract.e2e-spec.ts).
+ */
+export function searchEngineContract(name: string, make: () => Promise<{ engine: SearchEngine; close: () => Promise<void> }>): void {
+  describe(`search engine contract: ${name}`, () => {
+    let engine: SearchEngine;
+    let close: () => Promise<void>;
+    const space = newId();
+    const other = newId();
+    const french = newId();
+    const board = newId();
+    const board2 = newId();
+    const alice = newId();
+    let version = 1;
+
+    const doc = (over: Partial<SearchDocument> & { title: string; body: string }): SearchDocument => ({
+      id: newId(),
+      topicId: newId(),
+      postNumber: 1,
+      spaceId: space,
+      boardId: board,
+      kind: 'DISCUSSION',
+      tags: [],
+      authorId: newId(),
+      authorHandle: 'someone',
+      state: 'VISIBLE',
+      language: 'en',
+      accepted: false,
+      reactions: 0,
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+      version: version++,
+      ...over,
+    });
+
+    const grinder = doc({ title: 'Choosing a burr grinder', body: 'A burr grinder gives an even grind for espresso.', tags: ['grinders', 'espresso'], kind: 'QUESTION' });
+    const blade = doc({ title: 'Blade grinders are cheap', body: 'The blade chops beans unevenly; the burr is better but the grinder costs more.', tags: ['grinders'] });
+    const reply = doc({ title: grinder.title, topicId: grinder.topicId, postNumber: 2, kind: 'QUESTION', body: 'I use a conical burr grinder every morning with my espresso machine.', authorId: alice, authorHandle: 'alice', tags: ['grinders', 'espresso'], accepted: true, createdAt: new Date('2026-03-01T00:00:00Z') });
+    const secret = doc({ title: 'Internal roadmap for grinders', body: 'The next burr grinder ships in spring.', spaceId: other, tags: ['roadmap'] });
+    const hidden = doc({ title: 'Hidden grinder spam', body: 'Buy cheap burr grinder now', state: 'HIDDEN' });
+    const community = doc({ title: 'Welcome to the community', body: 'Introduce yourself to the community here.', boardId: board2, createdAt: new Date('2026-05-01T00:00:00Z') });
+    const markup = doc({ title: 'Escaping test', body: 'Why does <script>alert(1)</script> show as text next to the keyword zanzibar?' });
+    const elephants = doc({ title: 'Les éléphants de la savane', body: 'Les éléphants mangent beaucoup.', spaceId: french, language: 'fr' });
+    const all = [grinder, blade, reply, secret, hidden, community, markup, elephants];
+
+    const req = (query: string, over: Partial<SearchRequest> = {}, filters: Partial<SearchRequest['filters']> = {}): SearchRequest => ({
+      query,
+      filters: { spaceIds: [space, french], ...filters },
+      limit: 10,
+      offset: 0,
+      ...over,
+    });
+    const ids = async (query: string, over: Partial<SearchRequest> = {}, filters: Partial<SearchRequest['filters']> = {}) =>
+      (await engine.search(req(query, over, filters))).hits.map((h) => h.id);
+
+    beforeAll(async () => {
+      ({ engine, close } = await make());
+      await engine.prepare();
+      await engine.clear();
+      await engine.upsert(all);
+    });
+    afterAll(async () => {
+      await engine.clear();
+      await close();
+    });
+
+    it('indexes and finds by title, tags and body, naming itself', async () => {
+      const res = await engine.search(req('grinder'));
+      expect(res.engine).toBe(engine.name);
+      expect(res.hits.map((h) => h.id).sort()).toEqual([grinder.id, blade.id, reply.id].sort());
+      expect(res.total).toBe(3);
+      expect(await ids('zanzibar')).toEqual([markup.id]);
+      expect(await engine.count()).toBe(all.length);
+    });
+
+    it('never returns documents outside the given spaces, and only moderators’ own queries see non-visible ones', async () => {
+      expect(await ids('roadmap')).toEqual([]);
+      expect(await ids('roadmap', {}, { spaceIds: [other] })).toEqual([secret.id]);
+      expect(await ids('spam')).toEqual([]);
+      expect(await ids('spam', {}, { moderatedSpaceIds: [space] })).toEqual([hidden.id]);
+      expect(await ids('grinder', {}, { spaceIds: [] })).toEqual([]);
+    });
+
+    it('counts facets only over what the viewer may see', async () => {
+      const res = await engine.search(req('burr', { facets: true }));
+      expect(res.total).toBe(3); // not the internal roadmap, not the hidden spam
+      expect(res.facets!.spaces).toEqual([{ value: space, count: 3 }]);
+      expect(res.facets!.kinds).toEqual([{ value: 'QUESTION', count: 2 }, { value: 'DISCUSSION', count: 1 }]);
+      expect(res.facets!.tags).toEqual([{ value: 'grinders', count: 3 }, { value: 'espresso', count: 2 }]);
+    });
+
+    it('filters by board, kind, tags, author and first posts', async () => {
+      expect(await ids('community', {}, { boardIds: [board2] })).toEqual([community.id]);
+      expect(await ids('community', {}, { boardIds: [board] })).toEqual([]);
+      expect((await ids('grinder', {}, { kinds: ['QUESTION'] })).sort()).toEqual([grinder.id, reply.id].sort());
+      expect((await ids('grinder', {}, { tags: ['grinders', 'espresso'] })).sort()).toEqual([grinder.id, reply.id].sort());
+      expect(await ids('grinder', {}, { authorId: alice })).toEqual([reply.id]);
+      expect((await ids('grinder', {}, { topicsOnly: true })).sort()).toEqual([grinder.id, blade.id].sort());
+    });
+
+    it('highlights matches in <mark> and escapes everything else', async () => {
+      const [hit] = (await engine.search(req('zanzibar'))).hits;
+      expect(hit.snippetHtml).toContain('<mark>zanzibar</mark>');
+      expect(hit.snippetHtml).toContain('&lt;script&gt;');
+      expect(hit.snippetHtml).not.toMatch(/<(?!\/?mark>)/);
+    });
+
+    it('tolerates typos and matches the last word as a prefix', async () => {
+      expect(await ids('comunity')).toEqual([community.id]);
+      expect(await ids('welcome commu')).toEqual([community.id]);
+    });
+
+    it('matches quoted phrases and excludes -words', async () => {
+      expect((await ids('"burr grinder"')).sort()).toEqual([grinder.id, reply.id].sort());
+      expect(await ids('grinder -blade -espresso')).toEqual([]);
+      expect((await ids('grinder -blade')).sort()).toEqual([grinder.id, reply.id].sort());
+    });
+
+    it('folds accents and handles each space’s language', async () => {
+      expect(await ids('elephant')).toEqual([elephants.id]);
+      expect(await ids('éléphants savane')).toEqual([elephants.id]);
+    });
+
+    it('pages without overlap and sorts by newest', async () => {
+      const page1 = await engine.search(req('grinder', { limit: 2, offset: 0 }));
+      const page2 = await engine.search(req('grinder', { limit: 2, offset: 2 }));
+      expect(page1.hits).toHaveLength(2);
+      expect(page2.hits).toHaveLength(1);
+      expect(page2.total).toBe(3);
+      expect(new Set([...page1.hits, ...page2.hits].map((h) => h.id)).size).toBe(3);
+      expect((await ids('grinder', { sort: 'NEWEST' }))[0]).toBe(reply.id);
+    });
+
+    it('ranks a title match above a body-only match', async () => {
+      const hits = await ids('cheap');
+      expect(hits[0]).toBe(blade.id); // title; the hidden spam mentions it too but is not visible
+    });
+
+    it('replaces a document with a newer version and ignores an older one', async () => {
+      const renamed = { ...community, title: 'Welcome to the agora', version: community.version + 100 };
+      await engine.upsert([renamed]);
+      expect(await ids('agora')).toEqual([community.id]);
+      await engine.upsert([{ ...community, title: 'Welcome to the bazaar', version: community.version + 50 }]);
+      expect(await ids('bazaar')).toEqual([]);
+      expect(await ids('agora')).toEqual([community.id]);
+      await engine.upsert([{ ...renamed, state: 'DELETED', version: renamed.version + 1 }]);
+      expect(await ids('agora')).toEqual([]);
+    });
+
+    it('removes documents', async () => {
+      await engine.remove([markup.id]);
+      expect(await ids('zanzibar')).toEqual([]);
+      expect(await engine.count()).toBe(all.length - 1);
+    });
+  });
+}
