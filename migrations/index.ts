@@ -8,6 +8,7 @@ import { SpamModels1763917200000 } from './1763917200000-spam-models';
 import { NotificationsAndWatching1763920800000 } from './1763920800000-notifications-and-watching';
 import { EmailPreferences1763924400000 } from './1763924400000-email-preferences';
 import { Search1763928000000 } from './1763928000000-search';
+import { ImportLinks1763931600000 } from './1763931600000-import-links';
 
 /** Every migration, in order. Listed explicitly so the runner never depends on file globs. */
-export const migrations = [InitialSchema1763888400000, ModerationAuditAndSanctions1763899200000, ReportsAndReviewQueue1763902800000, WatchedWords1763906400000, TrustLevels1763910000000, AppealsAndEscalation1763913600000, SpamModels1763917200000, NotificationsAndWatching1763920800000, EmailPreferences1763924400000, Search1763928000000];
+export const migrations = [InitialSchema1763888400000, ModerationAuditAndSanctions1763899200000, ReportsAndReviewQueue1763902800000, WatchedWords1763906400000, TrustLevels1763910000000, AppealsAndEscalation1763913600000, SpamModels1763917200000, NotificationsAndWatching1763920800000, EmailPreferences1763924400000, Search1763928000000, ImportLinks1763931600000];

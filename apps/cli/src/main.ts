@@ -5,6 +5,7 @@ import { registerAuditCommands, registerTrustCommands } from './commands/audit';
 import { registerDatabaseCommands } from './commands/database';
 import { registerEvalSearchCommands } from './commands/eval-search';
 import { registerEvalSpamCommands } from './commands/eval-spam';
+import { registerImportCommands } from './commands/import-stackexchange';
 import { registerSchemaCommands } from './commands/schema';
 import { registerSearchCommands } from './commands/search';
 import { registerSeedCommands } from './commands/seed';
@@ -22,6 +23,7 @@ registerTrustCommands(program);
 registerSeedCommands(program);
 registerSchemaCommands(program);
 registerEvalSpamCommands(program);
+registerImportCommands(program);
 registerSearchCommands(program);
 registerEvalSearchCommands(program);
 

@@ -1,0 +1,871 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { Pool, PoolClient } from 'pg';
+import { SaxesParser } from 'saxes';
+import TurndownService from 'turndown';
+import { sanitizeRendered } from '../../../content/src/renderer';
+import { OUTBOX_CHANNEL } from '../../../core/src/database/unit-of-work';
+import { newId } from '../../../core/src/ids';
+import { TAG_RE } from '../topics/dto/topic.inputs';
+
+/**
+ * Imports a Stack Exchange data dump (the `Posts.xml`, `Users.xml`, … of one site) into a
+ * board: questions become QUESTION topics, answers their replies, users placeholder accounts.
+ *
+ * The XML is streamed (saxes over fs streams) and written in batches, one transaction per
+ * batch, so memory stays flat whatever the dump's size. Posts.xml is read twice (questions,
+ * then answers) so an answer always finds its topic; accepted answers not imported yet wait
+ * in a session temp table, not in memory. Comments.xml is read only to count what is skipped. Every imported row is recorded in `import_links`, so a second run
+ * updates what changed in the dump and never duplicates. Each imported or changed post gets
+ * a `post.imported` outbox event in the same transaction (for the search indexer;
+ * notifications and the live gateway ignore that type, so an import notifies nobody).
+ */
+
+/** Mirrors `@ArrayMaxSize(5)` on the topic inputs: an imported topic must stay editable as is. */
+const TAGS_MAX = 5;
+/** Mirrors the topic title rule (3–200 characters). */
+const TITLE_MAX = 200;
+/** users.handle CHECK. */
+const HANDLE_RE = /^[a-z0-9_-]{3,30}$/;
+/** The board slug rule of the spaces inputs. */
+const BOARD_SLUG_RE = /^[a-z0-9][a-z0-9-]{1,49}$/;
+/** SE user ids are numbers; this one cannot collide with them. */
+const ANONYMOUS = 'anonymous';
+
+export type StackExchangePhase = 'users' | 'questions' | 'answers' | 'comments';
+
+export interface StackExchangeProgress {
+  phase: StackExchangePhase;
+  /** Rows of this phase's file read so far (all rows, skipped ones included). */
+  rows: number;
+  /** True once the phase's file has been read to the end. */
+  done: boolean;
+}
+
+export interface StackExchangeImportOptions {
+  /** The dump's folder (holding Posts.xml, and optionally Users.xml, Comments.xml, …). */
+  dir: string;
+  /** Slug of the space to import into; it must exist. */
+  space: string;
+  /** Slug of a FORUM board of that space; default: its first forum board, created when it has none. */
+  board?: string;
+  /** Names the dump in `import_links` (`stackexchange:<source>`); default: the folder's name. */
+  source?: string;
+  /** Rows per transaction. */
+  batchSize?: number;
+  progress?: (p: StackExchangeProgress) => void;
+}
+
+export interface ImportCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface StackExchangeImportSummary {
+  source: string;
+  spaceId: string;
+  boardId: string;
+  boardSlug: string;
+  boardCreated: boolean;
+  users: ImportCounts;
+  /** Handle of the placeholder that owns posts of unknown or missing users, when some post needed it. */
+  anonymousHandle: string | null;
+  questions: ImportCounts;
+  answers: ImportCounts;
+  /** Topics whose accepted answer was set, changed or cleared by this run. */
+  acceptedChanged: number;
+  /** Tags rewritten to fit the tag rule (`c#` → `csharp`, `3.2-beer` → `3-2-beer`, cut to 30 characters). */
+  tagsRewritten: number;
+  /** Tags dropped: nothing usable left, or past the 5 a topic keeps. */
+  tagsDropped: number;
+  skipped: {
+    /** Posts that are neither questions nor answers (tag wikis, excerpts, nominations…). */
+    otherPostTypes: number;
+    /** Answers whose question is not in the dump. */
+    orphanAnswers: number;
+    /** Rows of Comments.xml: Parvis has no comments under posts, and making them replies would count them as answers. */
+    comments: number;
+  };
+  /** `post.imported` outbox rows written. */
+  events: number;
+  seconds: number;
+}
+
+export class StackExchangeImportError extends Error {}
+
+type Row = Record<string, string>;
+
+/** The `<row …/>` elements of one dump file, as attribute maps, streamed. */
+export async function* readDumpRows(file: string): AsyncGenerator<Row> {
+  const parser = new SaxesParser();
+  let ready: Row[] = [];
+  parser.on('opentag', (tag) => {
+    if (tag.name === 'row') ready.push(tag.attributes);
+  });
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
+  let first = true;
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      // The dumps start with a byte-order mark.
+      parser.write(first ? chunk.replace(/^\uFEFF/, '') : chunk);
+      first = false;
+      const rows = ready;
+      ready = [];
+      yield* rows;
+    }
+    parser.close();
+  } catch (err) {
+    stream.destroy();
+    throw new StackExchangeImportError(`${file}: ${(err as Error).message}`);
+  }
+  yield* ready;
+}
+
+async function* inBatches<T>(rows: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const row of rows) {
+    batch.push(row);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+/** SE dates are UTC without a zone designator. */
+export function parseDumpDate(value: string | undefined): Date | null {
+  if (!value) return null;
+  const d = new Date(/(?:[zZ]|[+-]\d\d:?\d\d)$/.test(value) ? value : `${value}Z`);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/**
+ * Tags from either dump format (`<a><b>` or `|a|b|`), under the forum's own rule (TAG_RE, at
+ * most 5) so an imported topic can be edited and filtered like any other. A tag outside the
+ * rule is rewritten rather than lost where that keeps its meaning: `#` → `sharp`, `+` → `plus`,
+ * anything else → `-`, then cut to 30 characters.
+ */
+export function parseDumpTags(raw: string | undefined): { tags: string[]; rewritten: number; dropped: number } {
+  const parts = !raw ? [] : raw.startsWith('|') ? raw.split('|') : [...raw.matchAll(/<([^<>]*)>/g)].map((m) => m[1]);
+  const tags: string[] = [];
+  let rewritten = 0;
+  let dropped = 0;
+  for (const part of parts) {
+    const tag = part.trim().toLowerCase();
+    if (!tag) continue;
+    let kept = tag;
+    if (!TAG_RE.test(tag)) {
+      kept = tag
+        .replace(/#/g, 'sharp')
+        .replace(/\+/g, 'plus')
+        .replace(/[^a-z0-9-]+/g, '-')
+        .replace(/-{2,}/g, '-')
+        .replace(/^-+/, '')
+        .slice(0, 30)
+        .replace(/-+$/, '');
+      if (!TAG_RE.test(kept)) {
+        dropped++;
+        continue;
+      }
+      rewritten++;
+    }
+    if (tags.includes(kept)) continue;
+    if (tags.length >= TAGS_MAX) {
+      dropped++;
+      continue;
+    }
+    tags.push(kept);
+  }
+  return { tags, rewritten, dropped };
+}
+
+/** A handle (users.handle CHECK: 3–30 of a-z, 0-9, _ and -) from a display name; '' when nothing usable is left. */
+export function handleFromName(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[-_]+/, '')
+    .slice(0, 30)
+    .replace(/[-_]+$/, '');
+}
+
+/** Handles to try for one SE user, best first: the name, then the name with the SE id. */
+function handleCandidates(displayName: string, externalId: string): string[] {
+  const id = externalId.replace(/^-/, 'm'); // the Community user is -1
+  let base = handleFromName(displayName);
+  if (base.length < 3) base = `se-user-${id}`.slice(0, 30);
+  const suffixed = (suffix: string) => `${base.slice(0, 30 - suffix.length).replace(/[-_]+$/, '')}${suffix}`;
+  return [base, suffixed(`-${id}`), ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => suffixed(`-${id}-${n}`))].filter((h) => HANDLE_RE.test(h));
+}
+
+/**
+ * Bodies. The dump holds the rendered HTML of each post (its markdown source is not in it).
+ * `body_html` is that HTML through the project's sanitizer, so it shows as it did on the
+ * site within our allowlist. `body_source` is, everywhere else, the markdown that renders to
+ * `body_html`: the edit form starts from it, revisions keep it, excerpts and the spam model
+ * read it. Storing the raw HTML there would be a lie the first edit exposes (the renderer
+ * escapes HTML, so the post would turn into visible tags), so it holds markdown converted
+ * back from the sanitized HTML (turndown): close to what the author wrote, and what an edit
+ * re-renders from.
+ */
+const turndown = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-', emDelimiter: '*' });
+
+export function convertDumpBody(raw: string | undefined): { html: string; source: string } {
+  const html = sanitizeRendered(raw ?? '');
+  return { html, source: html.trim() ? turndown.turndown(html) : '' };
+}
+
+interface Target {
+  spaceId: string;
+  boardId: string;
+  boardSlug: string;
+  boardCreated: boolean;
+}
+
+/** What one batch's transaction leaves to its end: posts to announce, and which already moved their version. */
+class BatchEvents {
+  readonly emit = new Set<string>();
+  /** Inserted in this batch or already given version + 1 by it. */
+  readonly moved = new Set<string>();
+}
+
+interface ParsedPost {
+  ext: string;
+  owner: string | undefined;
+  html: string;
+  source: string;
+  createdAt: Date;
+  editedAt: Date | null;
+}
+
+interface ParsedQuestion extends ParsedPost {
+  title: string;
+  tags: string[];
+  closed: boolean;
+  accepted: string | undefined;
+}
+
+interface ParsedAnswer extends ParsedPost {
+  parent: string;
+  order: number;
+}
+
+const IMPORTED_REASON = 'Imported from Stack Exchange';
+const REIMPORTED_REASON = 'Updated from Stack Exchange';
+
+export async function importStackExchange(pool: Pool, options: StackExchangeImportOptions): Promise<StackExchangeImportSummary> {
+  return new StackExchangeImport(pool, options).run();
+}
+
+class StackExchangeImport {
+  private readonly dir: string;
+  private readonly site: string;
+  private readonly source: string;
+  private readonly batchSize: number;
+  private client!: PoolClient;
+  private target!: Target;
+  private anonymousId: string | null = null;
+  private readonly started = process.hrtime.bigint();
+  private readonly summary: Omit<StackExchangeImportSummary, 'spaceId' | 'boardId' | 'boardSlug' | 'boardCreated' | 'seconds'>;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: StackExchangeImportOptions,
+  ) {
+    this.dir = resolve(options.dir);
+    this.site = options.source ?? basename(this.dir);
+    if (!this.site.trim()) throw new StackExchangeImportError('The source name is empty');
+    this.source = `stackexchange:${this.site}`;
+    this.batchSize = Math.max(1, Math.floor(options.batchSize ?? 500));
+    const counts = (): ImportCounts => ({ created: 0, updated: 0, unchanged: 0 });
+    this.summary = {
+      source: this.source,
+      users: counts(),
+      anonymousHandle: null,
+      questions: counts(),
+      answers: counts(),
+      acceptedChanged: 0,
+      tagsRewritten: 0,
+      tagsDropped: 0,
+      skipped: { otherPostTypes: 0, orphanAnswers: 0, comments: 0 },
+      events: 0,
+    };
+  }
+
+  private file(name: string): string | null {
+    const path = join(this.dir, name);
+    return existsSync(path) ? path : null;
+  }
+
+  async run(): Promise<StackExchangeImportSummary> {
+    const posts = this.file('Posts.xml');
+    if (!posts) throw new StackExchangeImportError(`${join(this.dir, 'Posts.xml')} not found: give the folder of a Stack Exchange dump`);
+    this.client = await this.pool.connect();
+    try {
+      this.target = await this.transaction(() => this.resolveTarget());
+      // Accepted answers named by questions whose answer is not imported yet (this session only).
+      await this.client.query(`DROP TABLE IF EXISTS pg_temp.se_import_accepted`);
+      await this.client.query(`CREATE TEMP TABLE se_import_accepted (answer text PRIMARY KEY, topic_id uuid NOT NULL)`);
+      const users = this.file('Users.xml');
+      if (users) await this.phase('users', users, (rows) => this.importUsers(rows));
+      await this.phase('questions', posts, (rows) => this.importQuestions(rows));
+      await this.phase('answers', posts, (rows) => this.importAnswers(rows));
+      const comments = this.file('Comments.xml');
+      if (comments) {
+        await this.phase('comments', comments, async (rows) => {
+          this.summary.skipped.comments += rows.length;
+        });
+      }
+      await this.client.query(`DROP TABLE IF EXISTS pg_temp.se_import_accepted`);
+    } finally {
+      this.client.release();
+    }
+    const seconds = Number(process.hrtime.bigint() - this.started) / 1e9;
+    return { ...this.summary, ...this.target, seconds };
+  }
+
+  private async phase(phase: StackExchangePhase, file: string, work: (rows: Row[]) => Promise<void>): Promise<void> {
+    let rows = 0;
+    for await (const batch of inBatches(readDumpRows(file), this.batchSize)) {
+      await work(batch);
+      rows += batch.length;
+      this.options.progress?.({ phase, rows, done: false });
+    }
+    this.options.progress?.({ phase, rows, done: true });
+  }
+
+  private async transaction<T>(work: () => Promise<T>): Promise<T> {
+    await this.client.query('BEGIN');
+    try {
+      const result = await work();
+      await this.client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async query<T = Record<string, any>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.client.query(sql, params)).rows as T[];
+  }
+
+  // --- target -------------------------------------------------------------------------
+
+  private async resolveTarget(): Promise<Target> {
+    const [space] = await this.query<{ id: string }>(`SELECT id FROM spaces WHERE slug = $1`, [this.options.space]);
+    if (!space) throw new StackExchangeImportError(`Space "${this.options.space}" not found: create it first`);
+    // A re-run goes where the first run went: the rows it updates are there, new ones join them.
+    const [previous] = await this.query<{ board_id: string; board_slug: string; space_id: string; space_slug: string }>(
+      `SELECT b.id AS board_id, b.slug AS board_slug, s.id AS space_id, s.slug AS space_slug
+         FROM import_links l JOIN topics t ON t.id = l.local_id JOIN boards b ON b.id = t.board_id JOIN spaces s ON s.id = t.space_id
+        WHERE l.source = $1 AND l.kind = 'question'
+        ORDER BY t.created_at LIMIT 1`,
+      [this.source],
+    );
+    if (previous && (previous.space_id !== space.id || (this.options.board && this.options.board !== previous.board_slug))) {
+      throw new StackExchangeImportError(
+        `${this.source} was imported into board "${previous.board_slug}" of space "${previous.space_slug}": ` +
+          `re-run with that space and board, or give another --source to import a separate copy`,
+      );
+    }
+    if (previous) return { spaceId: space.id, boardId: previous.board_id, boardSlug: previous.board_slug, boardCreated: false };
+    if (this.options.board) {
+      const [board] = await this.query<{ id: string; kind: string; slug: string }>(`SELECT id, kind, slug FROM boards WHERE space_id = $1 AND slug = $2`, [
+        space.id,
+        this.options.board,
+      ]);
+      if (!board) throw new StackExchangeImportError(`Board "${this.options.board}" not found in space "${this.options.space}"`);
+      if (board.kind !== 'FORUM') throw new StackExchangeImportError(`Board "${board.slug}" is a ${board.kind} board: questions go to a FORUM board`);
+      return { spaceId: space.id, boardId: board.id, boardSlug: board.slug, boardCreated: false };
+    }
+    // The first forum board in the order the space lists its boards.
+    const [forum] = await this.query<{ id: string; slug: string }>(
+      `SELECT id, slug FROM boards WHERE space_id = $1 AND kind = 'FORUM' ORDER BY position, name, id LIMIT 1`,
+      [space.id],
+    );
+    if (forum) return { spaceId: space.id, boardId: forum.id, boardSlug: forum.slug, boardCreated: false };
+
+    const name = basename(this.dir);
+    let base = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+/, '').slice(0, 44).replace(/-+$/, '');
+    if (!BOARD_SLUG_RE.test(base)) base = 'stackexchange';
+    const taken = new Set((await this.query<{ slug: string }>(`SELECT slug FROM boards WHERE space_id = $1`, [space.id])).map((b) => b.slug));
+    let slug = base;
+    for (let n = 2; taken.has(slug); n++) slug = `${base}-${n}`;
+    const id = newId();
+    await this.query(
+      `INSERT INTO boards (id, space_id, kind, slug, name, position)
+       VALUES ($1, $2, 'FORUM', $3, $4, (SELECT count(*) FROM boards WHERE space_id = $2))`,
+      [id, space.id, slug, name.slice(0, 100)],
+    );
+    // As the spaces service does for a board created through the API.
+    await this.query(`INSERT INTO outbox (type, aggregate_type, aggregate_id, payload) VALUES ('board.created', 'board', $1, $2)`, [
+      id,
+      JSON.stringify({ spaceId: space.id, boardId: id }),
+    ]);
+    await this.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+    return { spaceId: space.id, boardId: id, boardSlug: slug, boardCreated: true };
+  }
+
+  // --- users --------------------------------------------------------------------------
+
+  /**
+   * Users.xml rows become placeholder accounts: no e-mail, no password, `is_placeholder`
+   * (sign-in refuses them, e-mails and trust levels skip them), a handle derived from the
+   * display name and unique case-insensitively. A re-run refreshes display names of
+   * accounts that are still placeholders.
+   */
+  private async importUsers(rows: Row[]): Promise<void> {
+    const users = rows
+      .filter((r) => r.Id)
+      .map((r) => ({ ext: r.Id, name: (r.DisplayName ?? '').trim().slice(0, 100), createdAt: parseDumpDate(r.CreationDate) }));
+    await this.transaction(async () => {
+      const existing = new Map(
+        (
+          await this.query<{ external_id: string; id: string; display_name: string; is_placeholder: boolean }>(
+            `SELECT l.external_id, u.id, u.display_name, u.is_placeholder
+               FROM import_links l JOIN users u ON u.id = l.local_id
+              WHERE l.source = $1 AND l.kind = 'user' AND l.external_id = ANY($2::text[])`,
+            [this.source, users.map((u) => u.ext)],
+          )
+        ).map((r) => [r.external_id, r]),
+      );
+      const renamed: Array<{ id: string; name: string }> = [];
+      const fresh: typeof users = [];
+      for (const u of users) {
+        const e = existing.get(u.ext);
+        if (!e) fresh.push(u);
+        else if (e.is_placeholder && u.name && e.display_name !== u.name) renamed.push({ id: e.id, name: u.name });
+        else this.summary.users.unchanged++;
+      }
+      if (renamed.length) {
+        await this.query(
+          `UPDATE users u SET display_name = r.name, updated_at = now() FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, name text) WHERE u.id = r.id`,
+          [JSON.stringify(renamed)],
+        );
+        this.summary.users.updated += renamed.length;
+      }
+      if (!fresh.length) return;
+      const handles = await this.pickHandles(fresh.map((u) => handleCandidates(u.name, u.ext)));
+      const created = fresh.map((u, i) => ({ id: newId(), ext: u.ext, handle: handles[i], name: u.name || handles[i], created_at: u.createdAt }));
+      await this.insertPlaceholders(created);
+      this.summary.users.created += created.length;
+    });
+  }
+
+  /** The first free handle of each candidate list (free in the database and within the batch). */
+  private async pickHandles(candidates: string[][]): Promise<string[]> {
+    const all = [...new Set(candidates.flat())];
+    const taken = new Set(
+      (await this.query<{ h: string }>(`SELECT lower(handle) AS h FROM users WHERE lower(handle) = ANY($1::text[])`, [all])).map((r) => r.h),
+    );
+    return candidates.map((list) => {
+      // Past ten tries (a name taken ten times over), a random handle rather than a failed import.
+      const handle = list.find((h) => !taken.has(h)) ?? `se-${randomBytes(6).toString('hex')}`;
+      taken.add(handle);
+      return handle;
+    });
+  }
+
+  private async insertPlaceholders(users: Array<{ id: string; ext: string; handle: string; name: string; created_at: Date | null }>): Promise<void> {
+    await this.query(
+      `INSERT INTO users (id, email, handle, display_name, password_hash, is_placeholder, created_at)
+       SELECT r.id, NULL, r.handle, r.name, NULL, true, COALESCE(r.created_at, now())
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, handle text, name text, created_at timestamptz)`,
+      [JSON.stringify(users)],
+    );
+    await this.link(users.map((u) => ({ kind: 'user', ext: u.ext, id: u.id })));
+  }
+
+  /** The one placeholder that owns posts of unknown or missing users, created on first need. */
+  private async anonymousUser(): Promise<string> {
+    if (this.anonymousId) return this.anonymousId;
+    const [found] = await this.query<{ id: string; handle: string }>(
+      `SELECT u.id, u.handle FROM import_links l JOIN users u ON u.id = l.local_id WHERE l.source = $1 AND l.kind = 'user' AND l.external_id = $2`,
+      [this.source, ANONYMOUS],
+    );
+    if (found) {
+      this.summary.anonymousHandle = found.handle;
+      return (this.anonymousId = found.id);
+    }
+    const site = handleFromName(this.site.replace(/^stackexchange[-_.]?/i, '')).slice(0, 30 - 'se--anon'.length);
+    const base = site.length ? `se-${site}-anon` : 'se-anon';
+    const [handle] = await this.pickHandles([[base, ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => `${base.slice(0, 27)}-${n}`)]]);
+    const id = newId();
+    await this.insertPlaceholders([{ id, ext: ANONYMOUS, handle, name: `Anonymous (${this.site})`.slice(0, 100), created_at: null }]);
+    this.summary.anonymousHandle = handle;
+    // Set only once the transaction that created it commits: a rolled-back batch ends the import anyway.
+    return (this.anonymousId = id);
+  }
+
+  /** Local user ids of the dump's owners; unknown or missing owners map to the anonymous placeholder. */
+  private async authors(posts: ParsedPost[]): Promise<Map<string | undefined, string>> {
+    const owners = [...new Set(posts.map((p) => p.owner).filter((o): o is string => !!o))];
+    const rows = owners.length
+      ? await this.query<{ external_id: string; id: string }>(
+          `SELECT l.external_id, u.id FROM import_links l JOIN users u ON u.id = l.local_id
+            WHERE l.source = $1 AND l.kind = 'user' AND l.external_id = ANY($2::text[])`,
+          [this.source, owners],
+        )
+      : [];
+    const map = new Map<string | undefined, string>(rows.map((r) => [r.external_id, r.id]));
+    if (posts.some((p) => !p.owner || !map.has(p.owner))) map.set(undefined, await this.anonymousUser());
+    return map;
+  }
+
+  // --- questions ----------------------------------------------------------------------
+
+  private parsePost(r: Row): ParsedPost {
+    const { html, source } = convertDumpBody(r.Body);
+    return {
+      ext: r.Id,
+      owner: r.OwnerUserId || undefined,
+      html,
+      source,
+      createdAt: parseDumpDate(r.CreationDate) ?? new Date(),
+      editedAt: parseDumpDate(r.LastEditDate),
+    };
+  }
+
+  private async importQuestions(rows: Row[]): Promise<void> {
+    const questions: ParsedQuestion[] = [];
+    for (const r of rows) {
+      if (r.PostTypeId === '2') continue; // the answers' pass
+      if (r.PostTypeId !== '1' || !r.Id) {
+        this.summary.skipped.otherPostTypes++;
+        continue;
+      }
+      const tags = parseDumpTags(r.Tags);
+      this.summary.tagsRewritten += tags.rewritten;
+      this.summary.tagsDropped += tags.dropped;
+      questions.push({
+        ...this.parsePost(r),
+        title: (r.Title ?? '').replace(/\s+/g, ' ').trim().slice(0, TITLE_MAX) || `Question ${r.Id}`,
+        tags: tags.tags,
+        closed: !!r.ClosedDate,
+        accepted: r.AcceptedAnswerId || undefined,
+      });
+    }
+    if (!questions.length) return;
+    await this.transaction(async () => {
+      const events = new BatchEvents();
+      const authors = await this.authors(questions);
+      const existing = new Map(
+        (
+          await this.query<{ external_id: string; topic_id: string; title: string; tags: string[]; closed: boolean; post_id: string; body_html: string; author_id: string }>(
+            `SELECT l.external_id, t.id AS topic_id, t.title, t.tags, t.closed, p.id AS post_id, p.body_html, p.author_id
+               FROM import_links l
+               JOIN topics t ON t.id = l.local_id
+               JOIN posts p ON p.topic_id = t.id AND p.number = 1
+              WHERE l.source = $1 AND l.kind = 'question' AND l.external_id = ANY($2::text[])`,
+            [this.source, questions.map((q) => q.ext)],
+          )
+        ).map((r) => [r.external_id, r]),
+      );
+
+      const newTopics: Array<Record<string, unknown>> = [];
+      const newPosts: Array<Record<string, unknown>> = [];
+      const topicChanges: Array<Record<string, unknown>> = [];
+      const postChanges: Array<Record<string, unknown>> = [];
+      const topicOf = new Map<string, string>();
+      for (const q of questions) {
+        const e = existing.get(q.ext);
+        if (!e) {
+          const topicId = newId();
+          const postId = newId();
+          topicOf.set(q.ext, topicId);
+          const author = authors.get(q.owner) ?? authors.get(undefined)!;
+          newTopics.push({ id: topicId, author_id: author, title: q.title, tags: q.tags, closed: q.closed, created_at: q.createdAt });
+          newPosts.push(this.postRow(postId, topicId, 1, author, q, q.ext));
+          events.moved.add(postId);
+          events.emit.add(postId);
+          this.summary.questions.created++;
+          continue;
+        }
+        topicOf.set(q.ext, e.topic_id);
+        const topicChanged = e.title !== q.title || e.closed !== q.closed || !sameTags(e.tags, q.tags);
+        const bodyChanged = e.body_html !== q.html;
+        if (topicChanged) topicChanges.push({ id: e.topic_id, title: q.title, tags: q.tags, closed: q.closed });
+        if (bodyChanged) {
+          postChanges.push({ id: e.post_id, html: q.html, source: q.source, edited_at: q.editedAt, author_id: e.author_id });
+          events.moved.add(e.post_id);
+          events.emit.add(e.post_id);
+        }
+        if (topicChanged || bodyChanged) {
+          this.summary.questions.updated++;
+        } else {
+          this.summary.questions.unchanged++;
+        }
+      }
+
+      await this.insertTopics(newTopics);
+      await this.insertPosts(newPosts);
+      await this.link([
+        ...questions.filter((q) => !existing.has(q.ext)).map((q) => ({ kind: 'question', ext: q.ext, id: topicOf.get(q.ext)! })),
+        ...newPosts.map((p) => ({ kind: 'post', ext: p.ext as string, id: p.id as string })),
+      ]);
+      await this.updatePosts(postChanges);
+      if (topicChanges.length) {
+        await this.query(
+          `UPDATE topics t SET title = r.title, tags = r.tags, closed = r.closed, version = t.version + 1, updated_at = now()
+             FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, title text, tags text[], closed boolean) WHERE t.id = r.id`,
+          [JSON.stringify(topicChanges)],
+        );
+        // Every post of the topic is indexed with its title and tags: all of them changed.
+        const posts = await this.query<{ id: string }>(`SELECT id FROM posts WHERE topic_id = ANY($1::uuid[])`, [topicChanges.map((t) => t.id)]);
+        await this.touch(posts.map((p) => p.id), events);
+      }
+
+      // Accepted answers: those already imported are reconciled now (set, changed or cleared);
+      // the others wait in se_import_accepted for the answers' pass.
+      const byAnswer = new Map(questions.filter((q) => q.accepted).map((q) => [q.accepted!, topicOf.get(q.ext)!]));
+      const withAccepted = [...byAnswer].map(([answer, topic_id]) => ({ answer, topic_id }));
+      if (withAccepted.length) {
+        await this.query(
+          `INSERT INTO se_import_accepted (answer, topic_id) SELECT r.answer, r.topic_id FROM jsonb_to_recordset($1::jsonb) AS r(answer text, topic_id uuid)
+           ON CONFLICT (answer) DO UPDATE SET topic_id = EXCLUDED.topic_id`,
+          [JSON.stringify(withAccepted)],
+        );
+      }
+      const known = questions.filter((q) => existing.has(q.ext)).map((q) => ({ topic_id: topicOf.get(q.ext), answer: q.accepted ?? null }));
+      await this.reconcileAccepted(known, events);
+      await this.emitImported(events);
+    });
+  }
+
+  // --- answers ------------------------------------------------------------------------
+
+  private async importAnswers(rows: Row[]): Promise<void> {
+    const answers: ParsedAnswer[] = [];
+    rows.forEach((r, i) => {
+      if (r.PostTypeId !== '2' || !r.Id) return;
+      if (!r.ParentId) {
+        this.summary.skipped.orphanAnswers++;
+        return;
+      }
+      answers.push({ ...this.parsePost(r), parent: r.ParentId, order: i });
+    });
+    if (!answers.length) return;
+    await this.transaction(async () => {
+      const events = new BatchEvents();
+      const topics = new Map(
+        (
+          await this.query<{ external_id: string; id: string }>(
+            `SELECT l.external_id, t.id FROM import_links l JOIN topics t ON t.id = l.local_id
+              WHERE l.source = $1 AND l.kind = 'question' AND l.external_id = ANY($2::text[])`,
+            [this.source, [...new Set(answers.map((a) => a.parent))]],
+          )
+        ).map((r) => [r.external_id, r.id]),
+      );
+      const placed = answers.filter((a) => topics.has(a.parent));
+      this.summary.skipped.orphanAnswers += answers.length - placed.length;
+      if (!placed.length) return;
+      const existing = new Map(
+        (
+          await this.query<{ external_id: string; id: string; topic_id: string; body_html: string; author_id: string }>(
+            `SELECT l.external_id, p.id, p.topic_id, p.body_html, p.author_id FROM import_links l JOIN posts p ON p.id = l.local_id
+              WHERE l.source = $1 AND l.kind = 'post' AND l.external_id = ANY($2::text[])`,
+            [this.source, placed.map((a) => a.ext)],
+          )
+        ).map((r) => [r.external_id, r]),
+      );
+
+      const changes: Array<Record<string, unknown>> = [];
+      const fresh: ParsedAnswer[] = [];
+      for (const a of placed) {
+        const e = existing.get(a.ext);
+        if (!e) {
+          fresh.push(a);
+        } else if (e.body_html !== a.html) {
+          changes.push({ id: e.id, html: a.html, source: a.source, edited_at: a.editedAt, author_id: e.author_id });
+          events.moved.add(e.id);
+          events.emit.add(e.id);
+          this.summary.answers.updated++;
+        } else {
+          this.summary.answers.unchanged++;
+        }
+      }
+      await this.updatePosts(changes);
+
+      if (fresh.length) {
+        const authors = await this.authors(fresh);
+        const topicIds = [...new Set(fresh.map((a) => topics.get(a.parent)!))].sort();
+        // Locked like a reply locks its topic, so numbers stay distinct and consecutive even
+        // while people reply in the same topics.
+        const last = new Map(
+          (
+            await this.query<{ id: string; last_post_number: number }>(
+              `SELECT id, last_post_number FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
+              [topicIds],
+            )
+          ).map((r) => [r.id, r.last_post_number]),
+        );
+        // Numbers follow creation time. SE ids are handed out in creation order, so across
+        // batches the file's order already is; within a batch, sort to be sure.
+        fresh.sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || x.order - y.order);
+        const posts = fresh.map((a) => {
+          const topicId = topics.get(a.parent)!;
+          const number = (last.get(topicId) ?? 1) + 1;
+          last.set(topicId, number);
+          const id = newId();
+          events.moved.add(id);
+          events.emit.add(id);
+          return this.postRow(id, topicId, number, authors.get(a.owner) ?? authors.get(undefined)!, a, a.ext);
+        });
+        await this.insertPosts(posts);
+        await this.link(posts.map((p) => ({ kind: 'post', ext: p.ext as string, id: p.id as string })));
+        // The counters a reply moves, recomputed from the rows so a re-run cannot drift them.
+        await this.query(
+          `UPDATE topics t SET reply_count = s.replies, last_post_number = GREATEST(t.last_post_number, s.last_number),
+                  last_activity_at = GREATEST(t.last_activity_at, s.last_at), version = t.version + 1, updated_at = now()
+             FROM (SELECT topic_id, count(*) FILTER (WHERE number > 1 AND state = 'VISIBLE')::int AS replies, max(number) AS last_number,
+                          max(created_at) FILTER (WHERE state = 'VISIBLE') AS last_at
+                     FROM posts WHERE topic_id = ANY($1::uuid[]) GROUP BY topic_id) s
+            WHERE t.id = s.topic_id`,
+          [topicIds],
+        );
+        this.summary.answers.created += posts.length;
+      }
+
+      const pending = await this.query<{ answer: string; topic_id: string }>(`SELECT answer, topic_id FROM se_import_accepted WHERE answer = ANY($1::text[])`, [
+        placed.map((a) => a.ext),
+      ]);
+      await this.reconcileAccepted(pending, events);
+      await this.emitImported(events);
+    });
+  }
+
+  // --- shared writes ------------------------------------------------------------------
+
+  private postRow(id: string, topicId: string, number: number, authorId: string, p: ParsedPost, ext: string): Record<string, unknown> {
+    return { id, rev_id: newId(), ext, topic_id: topicId, number, author_id: authorId, source: p.source, html: p.html, edited_at: p.editedAt, created_at: p.createdAt };
+  }
+
+  private async insertTopics(rows: Array<Record<string, unknown>>): Promise<void> {
+    if (!rows.length) return;
+    await this.query(
+      `INSERT INTO topics (id, board_id, space_id, author_id, kind, title, tags, closed, last_post_number, last_activity_at, created_at)
+       SELECT r.id, $1, $2, r.author_id, 'QUESTION', r.title, r.tags, r.closed, 1, r.created_at, r.created_at
+         FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, author_id uuid, title text, tags text[], closed boolean, created_at timestamptz)`,
+      [this.target.boardId, this.target.spaceId, JSON.stringify(rows)],
+    );
+  }
+
+  /** New posts with their first revision (as every post has: the history starts with it). */
+  private async insertPosts(rows: Array<Record<string, unknown>>): Promise<void> {
+    if (!rows.length) return;
+    const json = JSON.stringify(rows);
+    await this.query(
+      `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html, edited_at, created_at)
+       SELECT r.id, r.topic_id, $1, r.number, r.author_id, r.source, r.html, r.edited_at, r.created_at
+         FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, topic_id uuid, number int, author_id uuid, source text, html text, edited_at timestamptz, created_at timestamptz)`,
+      [this.target.spaceId, json],
+    );
+    await this.query(
+      `INSERT INTO post_revisions (id, post_id, number, editor_id, reason, body_source, created_at)
+       SELECT r.rev_id, r.id, 1, r.author_id, $1, r.source, COALESCE(r.edited_at, r.created_at)
+         FROM jsonb_to_recordset($2::jsonb) AS r(rev_id uuid, id uuid, author_id uuid, source text, edited_at timestamptz, created_at timestamptz)`,
+      [IMPORTED_REASON, json],
+    );
+  }
+
+  /** Posts with a new body, each with a revision by its author (the dump does not say who edited). */
+  private async updatePosts(rows: Array<Record<string, unknown>>): Promise<void> {
+    if (!rows.length) return;
+    await this.query(
+      `UPDATE posts p SET body_html = r.html, body_source = r.source, edited_at = COALESCE(r.edited_at, now()),
+              version = p.version + 1, updated_at = now()
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, html text, source text, edited_at timestamptz)
+        WHERE p.id = r.id`,
+      [JSON.stringify(rows)],
+    );
+    const edited = rows.map((r) => ({ ...r, rev_id: newId() }));
+    await this.query(
+      `INSERT INTO post_revisions (id, post_id, number, editor_id, reason, body_source)
+       SELECT r.rev_id, r.id, (SELECT COALESCE(max(number), 0) + 1 FROM post_revisions WHERE post_id = r.id), r.author_id, $1, r.source
+         FROM jsonb_to_recordset($2::jsonb) AS r(rev_id uuid, id uuid, author_id uuid, source text)`,
+      [REIMPORTED_REASON, JSON.stringify(edited)],
+    );
+  }
+
+  private async link(rows: Array<{ kind: string; ext: string; id: string }>): Promise<void> {
+    if (!rows.length) return;
+    // A link left by a row deleted since points at the new row.
+    await this.query(
+      `INSERT INTO import_links (source, kind, external_id, local_id)
+       SELECT $1, r.kind, r.ext, r.id FROM jsonb_to_recordset($2::jsonb) AS r(kind text, ext text, id uuid)
+       ON CONFLICT (source, kind, external_id) DO UPDATE SET local_id = EXCLUDED.local_id`,
+      [this.source, JSON.stringify(rows)],
+    );
+  }
+
+  /**
+   * Sets each topic's accepted answer to the imported post of `answer` (null clears it),
+   * under the forum's rule: a visible reply of that topic. Both the previous and the new
+   * accepted post are re-announced, since being accepted is part of what they are indexed with.
+   */
+  private async reconcileAccepted(wanted: Array<{ topic_id: string | undefined; answer: string | null }>, events: BatchEvents): Promise<void> {
+    if (!wanted.length) return;
+    const changed = await this.query<{ was: string | null; now: string | null }>(
+      `WITH want AS (
+         SELECT w.topic_id, p.id AS post_id
+           FROM jsonb_to_recordset($2::jsonb) AS w(topic_id uuid, answer text)
+           LEFT JOIN import_links l ON l.source = $1 AND l.kind = 'post' AND l.external_id = w.answer
+           LEFT JOIN posts p ON p.id = l.local_id AND p.topic_id = w.topic_id AND p.number > 1 AND p.state = 'VISIBLE'
+       ), cur AS (
+         SELECT t.id, t.accepted_post_id FROM topics t WHERE t.id IN (SELECT topic_id FROM want) FOR NO KEY UPDATE
+       )
+       UPDATE topics t SET accepted_post_id = want.post_id, version = t.version + 1, updated_at = now()
+         FROM want JOIN cur ON cur.id = want.topic_id
+        WHERE t.id = want.topic_id AND cur.accepted_post_id IS DISTINCT FROM want.post_id
+       RETURNING cur.accepted_post_id AS was, want.post_id AS now`,
+      [this.source, JSON.stringify(wanted)],
+    );
+    this.summary.acceptedChanged += changed.length;
+    await this.touch(
+      changed.flatMap((c) => [c.was, c.now]).filter((id): id is string => !!id),
+      events,
+    );
+  }
+
+  /**
+   * Posts whose indexed document changed without their body changing (their topic's title or
+   * tags, being accepted): one version up, once per batch, so their event is never mistaken
+   * for a repeat of an earlier one.
+   */
+  private async touch(ids: string[], events: BatchEvents): Promise<void> {
+    const bump = [...new Set(ids.filter((id) => !events.moved.has(id)))];
+    if (bump.length) await this.query(`UPDATE posts SET version = version + 1, updated_at = now() WHERE id = ANY($1::uuid[])`, [bump]);
+    for (const id of ids) {
+      events.moved.add(id);
+      events.emit.add(id);
+    }
+  }
+
+  /** One `post.imported` event per post, carrying the version the post has at commit. */
+  private async emitImported(events: BatchEvents): Promise<void> {
+    if (!events.emit.size) return;
+    const inserted = await this.query(
+      `INSERT INTO outbox (type, aggregate_type, aggregate_id, version, payload)
+       SELECT 'post.imported', 'post', p.id, p.version,
+              jsonb_build_object('postId', p.id, 'topicId', p.topic_id, 'spaceId', p.space_id, 'boardId', t.board_id)
+         FROM posts p JOIN topics t ON t.id = p.topic_id
+        WHERE p.id = ANY($1::uuid[])
+        ORDER BY p.created_at, p.id
+       RETURNING id`,
+      [[...events.emit]],
+    );
+    this.summary.events += inserted.length;
+    await this.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+  }
+}
+
+function sameTags(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((t, i) => t === b[i]);
+}

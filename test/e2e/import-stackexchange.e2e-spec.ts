@@ -1,0 +1,401 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Pool } from 'pg';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { importStackExchange, StackExchangeImportOptions } from '../../libs/forum/src/import/stackexchange';
+import { makeBoard, makeSpace, makeUser } from '../factories';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+/** Used in place (never copied): the first six weeks of coffee.stackexchange.com, Posts.xml only. */
+const COFFEE = path.resolve(__dirname, '../../../shared/datasets/stackexchange-coffee');
+
+const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token } }`;
+const TOPIC = `query($id: ID!) {
+  topic(id: $id) {
+    kind title tags replyCount closed author { handle }
+    acceptedAnswer { id number }
+    firstPost { bodyHtml bodySource revisions { number } }
+    posts(first: 50) { totalCount edges { node { id number bodyHtml author { handle displayName } } } }
+  }
+}`;
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\n/g, '&#xA;');
+
+/** Writes a tiny dump file: `<name><row a="…" …/></name>` with the attributes XML-escaped, as in the real dumps. */
+function writeDumpFile(dir: string, file: string, root: string, rows: Array<Record<string, string | undefined>>): void {
+  const lines = rows.map(
+    (r) =>
+      `  <row ${Object.entries(r)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}="${esc(v!)}"`)
+        .join(' ')} />`,
+  );
+  writeFileSync(path.join(dir, file), `\uFEFF<?xml version="1.0" encoding="utf-8"?>\n<${root}>\n${lines.join('\n')}\n</${root}>\n`);
+}
+
+describe('import:stackexchange', () => {
+  let t: TestApp;
+  let pool: Pool;
+  const temps: string[] = [];
+  let ipSeq = 0;
+  const freshIp = () => `198.51.100.${++ipSeq}`;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    pool = new Pool({ connectionString: t.db.url, max: 2 });
+  });
+  afterAll(async () => {
+    await pool.end();
+    await t.close();
+    for (const d of temps) rmSync(d, { recursive: true, force: true });
+  });
+
+  const run = (opts: StackExchangeImportOptions) => importStackExchange(pool, { batchSize: 50, ...opts });
+  const one = async <T = any>(sql: string, params: unknown[] = []): Promise<T> => (await t.sql<T>(sql, params))[0];
+  const linked = (source: string, kind: string, ext: string) =>
+    one<{ local_id: string } | undefined>(`SELECT local_id FROM import_links WHERE source = $1 AND kind = $2 AND external_id = $3`, [source, kind, ext]).then(
+      (r) => r?.local_id,
+    );
+  const signInFails = async (login: string) => {
+    for (const password of ['x', 'any password at all']) {
+      expectError(await t.gql(SIGN_IN, { input: { login, password } }, { ip: freshIp() }), 'UNAUTHENTICATED');
+    }
+  };
+
+  describe('the coffee dump', () => {
+    const xml = readFileSync(path.join(COFFEE, 'Posts.xml'), 'utf8');
+    const questions = xml.match(/PostTypeId="1"/g)!.length;
+    const answers = xml.match(/PostTypeId="2"/g)!.length;
+    const others = xml.match(/<row /g)!.length - questions - answers;
+    const source = 'stackexchange:stackexchange-coffee';
+    let space: { id: string; slug: string };
+    let boardId: string;
+
+    beforeAll(async () => {
+      space = await makeSpace(t, 'PUBLIC');
+      const summary = await run({ dir: COFFEE, space: space.slug });
+      boardId = summary.boardId;
+      expect(summary).toMatchObject({
+        source,
+        boardCreated: true,
+        boardSlug: 'stackexchange-coffee',
+        anonymousHandle: 'se-coffee-anon',
+        questions: { created: questions, updated: 0, unchanged: 0 },
+        answers: { created: answers, updated: 0, unchanged: 0 },
+        skipped: { otherPostTypes: others, orphanAnswers: 0, comments: 0 },
+        events: questions + answers,
+      });
+    });
+
+    it('makes one QUESTION topic per question and one reply per answer, with the counters the forum keeps', async () => {
+      const board = await one(`SELECT kind, name, space_id FROM boards WHERE id = $1`, [boardId]);
+      expect(board).toEqual({ kind: 'FORUM', name: 'stackexchange-coffee', space_id: space.id });
+      const totals = await one(
+        `SELECT count(*)::int AS topics, count(*) FILTER (WHERE kind = 'QUESTION')::int AS questions, sum(reply_count)::int AS replies,
+                (SELECT count(*)::int FROM posts WHERE space_id = $2) AS posts
+           FROM topics WHERE board_id = $1`,
+        [boardId, space.id],
+      );
+      expect(totals).toEqual({ topics: questions, questions, replies: answers, posts: questions + answers });
+      // Every topic's counters agree with its rows, and numbers run 1..n in creation order.
+      const drift = await t.sql(
+        `SELECT t.id FROM topics t
+           JOIN LATERAL (SELECT count(*) FILTER (WHERE number > 1) AS replies, max(number) AS last, max(created_at) AS last_at,
+                                count(DISTINCT number) AS numbers, count(*) AS n FROM posts WHERE topic_id = t.id) s ON true
+          WHERE t.board_id = $1
+            AND (t.reply_count <> s.replies OR t.last_post_number <> s.last OR t.last_activity_at <> s.last_at OR s.numbers <> s.n OR s.last <> s.n)`,
+        [boardId],
+      );
+      expect(drift).toEqual([]);
+      const outOfOrder = await t.sql(
+        `SELECT a.id FROM posts a JOIN posts b ON b.topic_id = a.topic_id AND b.number > a.number
+          WHERE a.space_id = $1 AND b.created_at < a.created_at`,
+        [space.id],
+      );
+      expect(outOfOrder).toEqual([]);
+      const first = await one(`SELECT created_at FROM topics WHERE id = $1`, [await linked(source, 'question', '1')]);
+      expect(first.created_at.toISOString()).toBe('2015-01-27T20:09:32.720Z');
+    });
+
+    it('is searchable once the worker has consumed the import’s events', async () => {
+      await t.get(OutboxWorker).drain();
+      const res = expectOk(
+        await t.gql(`query($q: String!, $f: SearchFilter) { search(query: $q, filter: $f) { totalCount edges { node { title post { id } } } } }`, {
+          q: 'store whole bean',
+          f: { spaceIds: [space.id] },
+        }),
+      ).search;
+      expect(res.totalCount).toBeGreaterThan(0);
+      expect(res.edges[0].node.title).toBe('How should I store whole bean coffee?');
+      const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM search_documents WHERE space_id = $1`, [space.id]);
+      expect(n).toBe(questions + answers);
+    });
+
+    it('reads back through the API: kind, tags, accepted answer, sanitized bodies', async () => {
+      // Question 1: AcceptedAnswerId="24", Tags="<storage><whole-bean>", three answers.
+      const topicId = await linked(source, 'question', '1');
+      const acceptedId = await linked(source, 'post', '24');
+      const { topic } = expectOk(await t.gql(TOPIC, { id: topicId }));
+      expect(topic).toMatchObject({ kind: 'QUESTION', title: 'How should I store whole bean coffee?', tags: ['storage', 'whole-bean'], replyCount: 3 });
+      expect(topic.acceptedAnswer.id).toBe(acceptedId);
+      expect(topic.posts.totalCount).toBe(4);
+      expect(topic.posts.edges.map((e: any) => e.node.number)).toEqual([1, 2, 3, 4]);
+      expect(topic.firstPost.bodyHtml).toContain('<p>I just got a pound of microroasted, local coffee');
+      expect(topic.firstPost.revisions).toEqual([{ number: 1 }]);
+
+      const accepted = await one(`SELECT count(accepted_post_id)::int AS n FROM topics WHERE board_id = $1`, [boardId]);
+      expect(accepted.n).toBeGreaterThan(50);
+      const badAccepted = await t.sql(
+        `SELECT t.id FROM topics t JOIN posts p ON p.id = t.accepted_post_id WHERE t.board_id = $1 AND (p.topic_id <> t.id OR p.number = 1)`,
+        [boardId],
+      );
+      expect(badAccepted).toEqual([]);
+      const unsafe = await one(
+        `SELECT count(*)::int AS n FROM posts WHERE space_id = $1 AND (body_html ~* '<(script|iframe|style)' OR body_html ~* '\\son[a-z]+\\s*=' OR body_html ~* 'javascript:')`,
+        [space.id],
+      );
+      expect(unsafe.n).toBe(0);
+    });
+
+    it('gives every post to one placeholder (no Users.xml) that cannot sign in', async () => {
+      const owners = await t.sql(
+        `SELECT DISTINCT u.handle, u.email, u.password_hash, u.is_placeholder FROM posts p JOIN users u ON u.id = p.author_id WHERE p.space_id = $1`,
+        [space.id],
+      );
+      expect(owners).toEqual([{ handle: 'se-coffee-anon', email: null, password_hash: null, is_placeholder: true }]);
+      await signInFails('se-coffee-anon');
+    });
+
+    it('announces every post with one post.imported outbox event and notifies nobody', async () => {
+      const events = await t.sql(
+        `SELECT o.aggregate_type, o.version, o.payload, p.id AS post_id, p.topic_id, p.version AS post_version
+           FROM outbox o JOIN posts p ON p.id = o.aggregate_id WHERE o.type = 'post.imported' AND p.space_id = $1`,
+        [space.id],
+      );
+      expect(events).toHaveLength(questions + answers);
+      expect(new Set(events.map((e) => e.post_id)).size).toBe(questions + answers);
+      for (const e of events) {
+        expect(e.aggregate_type).toBe('post');
+        expect(e.version).toBe(e.post_version);
+        expect(e.payload).toEqual({ postId: e.post_id, topicId: e.topic_id, spaceId: space.id, boardId });
+      }
+      const created = await one(`SELECT count(*)::int AS n FROM outbox WHERE type IN ('post.created', 'topic.created')`);
+      expect(created.n).toBe(0);
+    });
+
+    it('re-runs without duplicating anything', async () => {
+      const before = await one(`SELECT (SELECT count(*) FROM topics)::int AS topics, (SELECT count(*) FROM posts)::int AS posts,
+                                       (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM outbox)::int AS outbox`);
+      const again = await run({ dir: COFFEE, space: space.slug });
+      expect(again).toMatchObject({
+        boardId,
+        boardCreated: false,
+        questions: { created: 0, updated: 0, unchanged: questions },
+        answers: { created: 0, updated: 0, unchanged: answers },
+        acceptedChanged: 0,
+        events: 0,
+      });
+      const after = await one(`SELECT (SELECT count(*) FROM topics)::int AS topics, (SELECT count(*) FROM posts)::int AS posts,
+                                      (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM outbox)::int AS outbox`);
+      expect(after).toEqual(before);
+    });
+  });
+
+  describe('a crafted dump', () => {
+    const question = (over: Record<string, string> = {}) => ({
+      Id: '10',
+      PostTypeId: '1',
+      AcceptedAnswerId: '12',
+      CreationDate: '2020-05-01T10:00:00.000',
+      Title: 'How do I <b>escape</b> things?',
+      Tags: '|c#|Python|superconducting-quantum-computing|',
+      OwnerUserId: '1',
+      Body:
+        '<p onclick="steal()">Hello <a href="javascript:alert(1)">there</a> <img src="javascript:alert(2)" onerror="alert(2)"></p>' +
+        '<script>alert(3)</script><pre><code>x &lt; y</code></pre>',
+      ...over,
+    });
+    const answers = (over: Record<string, Record<string, string>> = {}) => [
+      // Out of creation order in the file: numbers still follow CreationDate.
+      { Id: '12', PostTypeId: '2', ParentId: '10', CreationDate: '2020-05-01T12:00:00.000', OwnerUserId: '2', Body: '<p>Second <em>answer</em></p>', ...over['12'] },
+      { Id: '11', PostTypeId: '2', ParentId: '10', CreationDate: '2020-05-01T11:00:00.000', OwnerUserId: '999', Body: '<p>First answer<style>p{}</style></p>', ...over['11'] },
+      { Id: '14', PostTypeId: '2', ParentId: '77', CreationDate: '2020-05-01T11:30:00.000', Body: '<p>Answer to a question not in the dump</p>' },
+      { Id: '15', PostTypeId: '4', CreationDate: '2020-05-01T11:40:00.000', Body: '<p>A tag wiki excerpt</p>' },
+    ];
+    const users = (names: [string, string, string]) => [
+      { Id: '1', DisplayName: names[0], CreationDate: '2019-01-01T00:00:00.000' },
+      { Id: '2', DisplayName: names[1], CreationDate: '2019-01-02T00:00:00.000' },
+      { Id: '-1', DisplayName: names[2], CreationDate: '2019-01-03T00:00:00.000' },
+    ];
+
+    /** A dump folder of its own (named after `name`, also its source) and a space of its own. */
+    async function craft(name: string, names: [string, string, string]) {
+      const dir = path.join(mkdtempSync(path.join(tmpdir(), 'parvis-se-')), name);
+      temps.push(path.dirname(dir));
+      mkdirSync(dir);
+      writeDumpFile(dir, 'Posts.xml', 'posts', [question(), ...answers()]);
+      writeDumpFile(dir, 'Users.xml', 'users', users(names));
+      writeDumpFile(dir, 'Comments.xml', 'comments', [{ Id: '1', PostId: '10', Text: 'a comment', CreationDate: '2020-05-01T10:30:00.000' }]);
+      const space = await makeSpace(t, 'PUBLIC');
+      return { dir, space, source: `stackexchange:${name}` };
+    }
+
+    it('refuses a missing space, a missing board, a board that is not a forum board, a folder without Posts.xml, and broken XML', async () => {
+      const { dir, space } = await craft('refused', ['Refused One', 'Refused Two', 'Refused Three']);
+      const ideas = await makeBoard(t, space.id, 'IDEAS');
+      const [{ slug }] = await t.sql(`SELECT slug FROM boards WHERE id = $1`, [ideas]);
+      await expect(run({ dir, space: 'no-such-space' })).rejects.toThrow('Space "no-such-space" not found');
+      await expect(run({ dir, space: space.slug, board: 'nope' })).rejects.toThrow('Board "nope" not found');
+      await expect(run({ dir, space: space.slug, board: slug })).rejects.toThrow('is a IDEAS board');
+      await expect(run({ dir: path.join(dir, 'missing'), space: space.slug })).rejects.toThrow('Posts.xml not found');
+      const broken = path.join(dir, 'broken');
+      mkdirSync(broken);
+      writeFileSync(path.join(broken, 'Posts.xml'), '<posts>\n  <row Id="1" PostTypeId="1" Title="unclosed />\n</posts>\n');
+      await expect(run({ dir: broken, space: space.slug })).rejects.toThrow(path.join(broken, 'Posts.xml'));
+      const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM posts WHERE space_id = $1`, [space.id]);
+      expect(n).toBe(0);
+    });
+
+    it('sanitizes bodies, maps users to placeholders, and skips what it cannot place', async () => {
+      await makeUser(t, { handle: 'taken-name' });
+      const { dir, space, source } = await craft('crafted', ['Zoë Ångström', 'taken-name', '李']);
+      await makeBoard(t, space.id, 'IDEAS');
+      const forum = await makeBoard(t, space.id, 'FORUM');
+      const summary = await run({ dir, space: space.slug });
+      expect(summary).toMatchObject({
+        source,
+        boardId: forum,
+        boardCreated: false,
+        users: { created: 3, updated: 0, unchanged: 0 },
+        questions: { created: 1 },
+        answers: { created: 2 },
+        acceptedChanged: 1,
+        tagsRewritten: 2,
+        skipped: { otherPostTypes: 1, orphanAnswers: 1, comments: 1 },
+        events: 3,
+      });
+
+      const topicId = await linked(source, 'question', '10');
+      const { topic } = expectOk(await t.gql(TOPIC, { id: topicId }));
+      expect(topic.title).toBe('How do I <b>escape</b> things?'); // a title is text, shown escaped
+      expect(topic.tags).toEqual(['csharp', 'python', 'superconducting-quantum-comput']);
+      const html: string = topic.firstPost.bodyHtml;
+      expect(html).not.toMatch(/<script|onclick|onerror|javascript:|alert\(3\)|<img/i);
+      expect(html).toMatch(/^<p>Hello <a( rel="[^"]*")?>there<\/a> <\/p>/); // the link's href went with its javascript: scheme
+      expect(html).toContain('<pre><code>x &lt; y</code></pre>');
+      expect(topic.firstPost.bodySource).toBeNull(); // only its author and moderators see it
+      // The source is markdown that renders back to the same content (see convertDumpBody).
+      const [{ body_source }] = await t.sql(`SELECT body_source FROM posts WHERE id = $1`, [await linked(source, 'post', '10')]);
+      expect(body_source).toBe('Hello there\n\n```\nx < y\n```');
+
+      expect(topic.posts.edges.map((e: any) => [e.node.number, e.node.author.handle])).toEqual([
+        [1, 'zoe-angstrom'],
+        [2, 'se-crafted-anon'], // OwnerUserId 999 is not in Users.xml
+        [3, 'taken-name-2'], // "taken-name" belongs to someone else
+      ]);
+      expect(topic.posts.edges[0].node.author.displayName).toBe('Zoë Ångström');
+      expect(topic.posts.edges[1].node.bodyHtml).toBe('<p>First answer</p>');
+      expect(topic.acceptedAnswer).toEqual({ id: await linked(source, 'post', '12'), number: 3 });
+      expect(topic.replyCount).toBe(2);
+
+      const community = await one(`SELECT handle, display_name FROM users WHERE id = $1`, [await linked(source, 'user', '-1')]);
+      expect(community).toEqual({ handle: 'se-user-m1', display_name: '李' });
+      const placeholders = await t.sql(
+        `SELECT handle, email, password_hash, is_placeholder FROM users WHERE id IN (SELECT local_id FROM import_links WHERE source = $1 AND kind = 'user')`,
+        [source],
+      );
+      expect(placeholders).toHaveLength(4);
+      for (const u of placeholders) expect(u).toMatchObject({ email: null, password_hash: null, is_placeholder: true });
+      await signInFails('zoe-angstrom');
+      await signInFails('se-crafted-anon');
+    });
+
+    it('updates what changed on a re-run (title, body, tags, accepted answer, names), adds what is new, duplicates nothing', async () => {
+      const { dir, space, source } = await craft('rerun', ['Rerun One', 'Rerun Two', 'Rerun Three']);
+      const first = await run({ dir, space: space.slug });
+      expect(first.boardCreated).toBe(true);
+      // The same source cannot be split over two places: it would update one and add to the other.
+      const elsewhere = await makeSpace(t, 'PUBLIC');
+      await expect(run({ dir, space: elsewhere.slug })).rejects.toThrow(`${source} was imported into board "${first.boardSlug}"`);
+      const otherBoard = await makeBoard(t, space.id, 'FORUM');
+      const [{ slug }] = await t.sql(`SELECT slug FROM boards WHERE id = $1`, [otherBoard]);
+      await expect(run({ dir, space: space.slug, board: slug })).rejects.toThrow('give another --source');
+      const unchanged = await run({ dir, space: space.slug });
+      expect(unchanged).toMatchObject({
+        boardId: first.boardId,
+        boardCreated: false,
+        users: { created: 0, updated: 0, unchanged: 3 },
+        questions: { created: 0, updated: 0, unchanged: 1 },
+        answers: { created: 0, updated: 0, unchanged: 2 },
+        acceptedChanged: 0,
+        events: 0,
+      });
+
+      const topicId = await linked(source, 'question', '10');
+      const firstPostId = (await linked(source, 'post', '10'))!;
+      const a11 = (await linked(source, 'post', '11'))!;
+      const a12 = (await linked(source, 'post', '12'))!;
+      const versions = async (): Promise<Record<string, number>> =>
+        Object.fromEntries((await t.sql(`SELECT id, version FROM posts WHERE topic_id = $1`, [topicId])).map((r) => [r.id, r.version]));
+      const before = await versions();
+      const outboxBefore = (await one(`SELECT coalesce(max(id), 0)::int AS id FROM outbox`)).id;
+
+      writeDumpFile(dir, 'Posts.xml', 'posts', [
+        question({ Title: 'How do I escape things, revised?', Tags: '<python>', AcceptedAnswerId: '11' }),
+        ...answers({ '11': { Body: '<p>First answer, <strong>edited</strong></p>', LastEditDate: '2021-01-01T00:00:00.000' } }),
+        { Id: '13', PostTypeId: '2', ParentId: '10', CreationDate: '2020-06-01T00:00:00.000', OwnerUserId: '1', Body: '<p>A late answer</p>' },
+      ]);
+      writeDumpFile(dir, 'Users.xml', 'users', users(['Rerun Renamed', 'Rerun Two', 'Rerun Three']));
+      const changed = await run({ dir, space: space.slug });
+      expect(changed).toMatchObject({
+        boardId: first.boardId,
+        users: { created: 0, updated: 1, unchanged: 2 },
+        questions: { created: 0, updated: 1, unchanged: 0 },
+        answers: { created: 1, updated: 1, unchanged: 1 },
+        acceptedChanged: 1,
+      });
+
+      const handleOf = async (ext: string) => (await one(`SELECT handle FROM users WHERE id = $1`, [await linked(source, 'user', ext)])).handle;
+      const { topic } = expectOk(await t.gql(TOPIC, { id: topicId }));
+      expect(topic).toMatchObject({ title: 'How do I escape things, revised?', tags: ['python'], replyCount: 3, acceptedAnswer: { id: a11, number: 2 } });
+      expect(topic.posts.edges.map((e: any) => [e.node.number, e.node.author.handle])).toEqual([
+        [1, await handleOf('1')],
+        [2, 'se-rerun-anon'],
+        [3, await handleOf('2')],
+        [4, await handleOf('1')],
+      ]);
+      expect(topic.posts.edges[0].node.author.displayName).toBe('Rerun Renamed');
+      expect(topic.posts.edges[1].node.bodyHtml).toBe('<p>First answer, <strong>edited</strong></p>');
+      const [edited] = await t.sql(`SELECT edited_at, body_source FROM posts WHERE id = $1`, [a11]);
+      expect(edited).toEqual({ edited_at: new Date('2021-01-01T00:00:00.000Z'), body_source: 'First answer, **edited**' });
+      const revisions = await t.sql(`SELECT number, reason FROM post_revisions WHERE post_id = $1 ORDER BY number`, [a11]);
+      expect(revisions).toEqual([
+        { number: 1, reason: 'Imported from Stack Exchange' },
+        { number: 2, reason: 'Updated from Stack Exchange' },
+      ]);
+
+      // Announced again: in the questions' pass every post of the question (its title and tags
+      // changed; 11 is accepted now, 12 no longer), in the answers' pass 11 (new body) and 13 (new).
+      // Each event carries the version its transaction left: the last one per post is the post as it is.
+      const a13 = (await linked(source, 'post', '13'))!;
+      const after = await versions();
+      expect(after[firstPostId]).toBe(before[firstPostId] + 1);
+      expect(after[a11]).toBe(before[a11] + 2);
+      expect(after[a12]).toBe(before[a12] + 1);
+      expect(after[a13]).toBe(1);
+      const events = await t.sql(`SELECT aggregate_id, version FROM outbox WHERE id > $1 AND type = 'post.imported' ORDER BY id`, [outboxBefore]);
+      expect(events.filter((e) => e.aggregate_id === a11).map((e) => e.version)).toEqual([before[a11] + 1, before[a11] + 2]);
+      const latest = Object.fromEntries(events.map((e) => [e.aggregate_id, e.version]));
+      expect(latest).toEqual({ [firstPostId]: after[firstPostId], [a11]: after[a11], [a12]: after[a12], [a13]: 1 });
+      expect(changed.events).toBe(5);
+
+      const counts = await one(
+        `SELECT (SELECT count(*) FROM topics WHERE board_id = $1)::int AS topics, (SELECT count(*) FROM posts WHERE topic_id = $2)::int AS posts,
+                (SELECT count(*) FROM import_links WHERE source = $3)::int AS links`,
+        [first.boardId, topicId, source],
+      );
+      expect(counts).toEqual({ topics: 1, posts: 4, links: 4 + 1 + 4 }); // users (3 and the anonymous one), the question, posts 10–13
+    });
+  });
+});
