@@ -175,4 +175,23 @@ describe('live updates over Socket.IO', () => {
     await reply(t, admin.token, topic.id, 'after the revocation');
     await silence;
   });
+
+  it('removes readers from a topic’s room when it moves to a space they cannot read', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const reader = await makeUser(t);
+    const from = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const to = await makeBoard(t, (await makeSpace(t, 'RESTRICTED')).id);
+    const topic = await createTopic(t, admin.token, from);
+    const s = await connect(reader.token);
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    expect(await ask(s, 'board:join', { boardId: from })).toEqual({ ok: true });
+    const lost = next(s, 'access:lost');
+    const moved = next(s, 'topic:moved');
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: to } }, { token: admin.token }));
+    expect(await lost).toEqual({ room: `topic:${topic.id}` });
+    expect(await moved).toEqual({ topicId: topic.id });
+    const silence = nothing(s, 'post:created');
+    await reply(t, admin.token, topic.id, 'after the move');
+    await silence;
+  });
 });

@@ -120,6 +120,31 @@ describe('search', () => {
     expect((await search('milk', customer, { f: { tags: ['milk'] } })).totalCount).toBe(2);
   });
 
+  it('follows a topic moved to another space: its posts take the new space’s audience', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Warranty claim steps', body: 'xylophoneword' });
+    await reply(t, employee.token, topic.id, 'xylophoneword reply');
+    await drain();
+    expect((await search('xylophoneword', customer)).totalCount).toBe(2);
+    const MOVE = `mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id space { id } board { id } } }`;
+    // A moderator of the public space alone may not move it into a space they do not moderate.
+    expectError(await t.gql(MOVE, { input: { topicId: topic.id, boardId: internalBoard } }, { token: moderator.token }), 'NOT_FOUND');
+    const moved = expectOk(await t.gql(MOVE, { input: { topicId: topic.id, boardId: internalBoard } }, { token: admin.token })).moveTopic;
+    expect(moved).toMatchObject({ space: { id: internalSpace.id }, board: { id: internalBoard } });
+    await drain();
+    expect((await search('xylophoneword', customer)).totalCount).toBe(0);
+    const asEmployee = await search('xylophoneword', employee);
+    expect(asEmployee.totalCount).toBe(2);
+    expect(asEmployee.facets.spaces).toEqual([{ value: internalSpace.id, count: 2 }]);
+    expectError(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: topic.id }, { token: customer.token }), 'NOT_FOUND');
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM posts WHERE topic_id = $1 AND space_id = $2`, [topic.id, internalSpace.id]);
+    expect(n).toBe(2);
+    expectError(await t.gql(MOVE, { input: { topicId: topic.id, boardId: internalBoard } }, { token: admin.token }), 'BAD_USER_INPUT');
+    const ideas = await makeBoard(t, internalSpace.id, 'IDEAS');
+    expectError(await t.gql(MOVE, { input: { topicId: topic.id, boardId: ideas } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(MOVE, { input: { topicId: topic.id, boardId: publicBoard } }, { token: customer.token }), 'NOT_FOUND');
+  });
+
   it('filters, sorts, pages and facets', async () => {
     const board2 = await makeBoard(t, publicSpace.id);
     const q1 = await createTopic(t, customer.token, publicBoard, { title: 'Pour over ratio', body: 'What pour over ratio?', kind: 'QUESTION', tags: ['pourover'] });

@@ -246,6 +246,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return;
       case 'topic.updated':
         return this.pushTopic(String(p.topicId));
+      case 'topic.moved':
+        // Readers who cannot follow it into its new space leave its room; the rest see it move.
+        for (const socket of await this.server.in(`topic:${p.topicId}`).fetchSockets()) {
+          await this.recheck(socket as unknown as Socket, [`topic:${p.topicId}`], null);
+        }
+        this.server.to(`board:${p.fromBoardId}`).emit('topic:moved', { topicId: p.topicId });
+        return this.pushTopic(String(p.topicId));
       case 'reaction.updated':
         this.server.to(`topic:${p.topicId}`).emit('reaction:updated', { topicId: p.topicId, postId: p.postId, counts: p.counts });
         return;

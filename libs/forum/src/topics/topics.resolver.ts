@@ -9,7 +9,7 @@ import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ForumLoaders } from '../forum.loaders';
 import { PostConnection, PostModel } from '../posts/post.model';
 import { PostsService } from '../posts/posts.service';
-import { CreateTopicInput, MarkReadInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
+import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
 import { TopicConnection, TopicModel } from './topic.model';
 import { TopicsService } from './topics.service';
 
@@ -76,6 +76,11 @@ export class TopicsResolver {
   @Mutation(() => TopicModel, { description: 'Moderators: pin, close or lock a topic.' })
   setTopicStatus(@Args('input') input: TopicStatusInput, @Context() ctx: GqlContext) {
     return this.topics.setStatus(ctx.viewer, input);
+  }
+
+  @Mutation(() => TopicModel, { description: 'Moderators of both sides: move a topic to another board of the same kind, in this space or another.' })
+  moveTopic(@Args('input') input: MoveTopicInput, @Context() ctx: GqlContext) {
+    return this.topics.move(ctx.viewer, input);
   }
 
   @Mutation(() => TopicModel, { description: 'The question’s author or a moderator accepts an answer (replacing any previous one).' })

@@ -14,7 +14,7 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { ForumLoaders } from '../forum.loaders';
 import { validListCursor } from '../cursors';
 import { TopicKind, TopicSort } from '../forum.enums';
-import { CreateTopicInput, MarkReadInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
+import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
 import { TopicModel, TopicRow, toTopicModel } from './topic.model';
 import { TOPIC_COLUMNS, TopicsRepository } from './topics.repository';
 
@@ -123,6 +123,58 @@ export class TopicsService {
         after: { pinned: updated.pinned, closed: updated.closed, locked: updated.locked },
       });
       return updated;
+    });
+    this.loaders.forget(viewer, { topicId: topic.id });
+    return toTopicModel(row, rank);
+  }
+
+  /**
+   * Moves a topic (all its posts, and its open review items) to another board of the same
+   * kind, in the same space or another one. The mover moderates both: content may change
+   * audience, so someone answerable for each side decides. Readers who lose access leave
+   * the topic's live room; search re-indexes every post under the new space.
+   */
+  async move(viewer: Viewer, input: MoveTopicInput): Promise<TopicModel> {
+    const topic = await this.get(viewer, input.topicId);
+    await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
+    const from = await this.spaces.board(viewer, topic.boardId);
+    const to = await this.spaces.board(viewer, input.boardId);
+    if (!to) throw AppError.notFound('Board not found');
+    const rank = await this.access.require(viewer, to.spaceId, AccessLevel.MODERATE, 'Board not found');
+    if (to.id === topic.boardId) throw AppError.badField('boardId', 'the topic is already in this board');
+    if (from && to.kind !== from.kind) throw AppError.badField('boardId', `must be a ${from.kind.toLowerCase()} board, like the topic's own`);
+    const row = await this.uow.run(async (tx) => {
+      const [moved] = await tx.query<TopicRow>(
+        `UPDATE topics t SET board_id = $2, space_id = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
+        [topic.id, to.id, to.spaceId],
+      );
+      if (to.spaceId !== topic.spaceId) {
+        await tx.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topic.id, to.spaceId]);
+        // Open reports follow the content into the moderators' queue of its new space.
+        await tx.query(
+          `UPDATE review_items SET space_id = $2
+            WHERE status = 'PENDING' AND ((target_type = 'TOPIC' AND target_id = $1)
+               OR (target_type = 'POST' AND target_id IN (SELECT id FROM posts WHERE topic_id = $1)))`,
+          [topic.id, to.spaceId],
+        );
+      }
+      await tx.emit({
+        type: 'topic.moved',
+        aggregateType: 'topic',
+        aggregateId: topic.id,
+        version: moved.version,
+        payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, spaceId: to.spaceId },
+      });
+      await this.audit.append(tx, {
+        actorId: viewer.id,
+        action: 'topic.move',
+        targetType: 'topic',
+        targetId: topic.id,
+        spaceId: to.spaceId,
+        before: { boardId: topic.boardId, spaceId: topic.spaceId },
+        after: { boardId: to.id, spaceId: to.spaceId },
+      });
+      return moved;
     });
     this.loaders.forget(viewer, { topicId: topic.id });
     return toTopicModel(row, rank);

@@ -33,6 +33,13 @@ export class TopicStatusInput {
 }
 
 @InputType()
+export class MoveTopicInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field(() => ID, { description: 'A board of the same kind, in this space or another one the moderator moderates.' })
+  @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+}
+
+@InputType()
 export class MarkReadInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
   @Field(() => Int, { description: 'The highest post number read.' }) @IsInt() @Min(1) @Max(10_000_000) postNumber!: number;
