@@ -122,15 +122,14 @@ describe('forum rules', () => {
     });
   });
 
-  describe('boards that are not forums', () => {
-    it('refuse topics for now (BAD_USER_INPUT, nothing written)', async () => {
-      for (const kind of ['IDEAS', 'KNOWLEDGE'] as const) {
-        const board = await makeBoard(t, spaceId, kind);
-        const before = await forumRowCounts(t);
-        const err = expectError(await t.gql(CREATE_TOPIC, { input: { boardId: board, title: 'Not here', body: 'x' } }, { token: author.token }), 'BAD_USER_INPUT');
-        expect(err.extensions.fields).toEqual([{ field: 'boardId', message: expect.stringMatching(/not open yet/) }]);
-        expect(await forumRowCounts(t)).toEqual(before);
-      }
+  describe('forum boards', () => {
+    it('refuse a parent article (BAD_USER_INPUT, nothing written)', async () => {
+      const board = await makeBoard(t, spaceId);
+      const parent = await createTopic(t, author.token, board);
+      const before = await forumRowCounts(t);
+      const err = expectError(await t.gql(CREATE_TOPIC, { input: { boardId: board, title: 'Child', body: 'x', parentId: parent.id } }, { token: author.token }), 'BAD_USER_INPUT');
+      expect(err.extensions.fields).toEqual([{ field: 'parentId', message: 'only knowledge articles have a parent' }]);
+      expect(await forumRowCounts(t)).toEqual(before);
     });
   });
 

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ContentModule } from '../../content/src/content.module';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
+import { BoardKinds } from './board-kinds';
 import { ContentWriter } from './content-writer';
 import { ForumLoaders } from './forum.loaders';
 import { PostingPolicy } from './posting-policy';
@@ -16,9 +17,9 @@ import { TopicsService } from './topics/topics.service';
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, ContentWriter, PostingPolicy, TopicsService, PostsService,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, TopicsService, PostsService,
     TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver,
   ],
-  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy],
+  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, BoardKinds],
 })
 export class ForumModule {}

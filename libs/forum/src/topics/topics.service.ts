@@ -8,6 +8,7 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
+import { BoardKinds } from '../board-kinds';
 import { ContentWriter } from '../content-writer';
 import { PostingPolicy } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
@@ -29,6 +30,7 @@ export class TopicsService {
     private readonly writer: ContentWriter,
     private readonly policy: PostingPolicy,
     private readonly audit: AuditLog,
+    private readonly kinds: BoardKinds,
   ) {}
 
   /** The topic if the viewer may see it; NOT_FOUND otherwise (missing and forbidden alike). */
@@ -62,12 +64,17 @@ export class TopicsService {
     const board = await this.spaces.board(viewer, input.boardId);
     if (!board) throw AppError.notFound('Board not found');
     const rank = await this.access.require(viewer, board.spaceId, AccessLevel.PARTICIPATE);
-    if (board.kind !== BoardKind.FORUM) throw AppError.badField('boardId', `${board.kind.toLowerCase()} boards are not open yet: only forum boards take topics for now`);
+    const behaviour = board.kind === BoardKind.FORUM ? undefined : this.kinds.of(board.kind);
+    if (board.kind !== BoardKind.FORUM && !behaviour) throw AppError.badField('boardId', `${board.kind.toLowerCase()} boards do not take topics`);
+    if (!behaviour && input.parentId) throw AppError.badField('parentId', 'only knowledge articles have a parent');
+    const planned = { viewer, board, title: input.title, rank, options: { parentId: input.parentId } };
+    await behaviour?.validate?.(planned);
     const author = viewer.user!;
     const rendered = this.writer.render(input.body);
     const contribution = { viewer, spaceId: board.spaceId, kind: 'topic' as const, body: input.body, rendered, rank };
     const verdict = await this.policy.evaluate(contribution);
-    const state = verdict.pending ? 'PENDING' : 'VISIBLE';
+    const state = verdict.pending ? 'PENDING' : (behaviour?.initialState?.(planned) ?? 'VISIBLE');
+    const topicKind = behaviour ? behaviour.topicKind : (input.kind ?? TopicKind.DISCUSSION);
     const topicId = newId();
     const postId = newId();
     const stored = { postId, topicId, number: 1, pending: verdict.pending };
@@ -75,7 +82,7 @@ export class TopicsService {
       const [topic] = await tx.query<TopicRow>(
         `INSERT INTO topics AS t (id, board_id, space_id, author_id, kind, title, tags, last_post_number, state)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) RETURNING ${TOPIC_COLUMNS}`,
-        [topicId, board.id, board.spaceId, author.id, input.kind ?? TopicKind.DISCUSSION, input.title, input.tags ?? [], state],
+        [topicId, board.id, board.spaceId, author.id, topicKind, input.title, input.tags ?? [], state],
       );
       await tx.query(
         `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html, state) VALUES ($1, $2, $3, 1, $4, $5, $6, $7)`,
@@ -87,6 +94,7 @@ export class TopicsService {
       await tx.emit({ type: 'topic.created', aggregateType: 'topic', aggregateId: topicId, version: 1, payload: ids });
       await tx.emit({ type: 'post.created', aggregateType: 'post', aggregateId: postId, version: 1, payload: { ...ids, number: 1, mentionedUserIds } });
       await this.policy.stored(tx, contribution, verdict, stored);
+      await behaviour?.created(tx, { ...planned, topicId, postId, state });
       return topic;
     });
     await this.policy.committed(contribution, verdict, stored);

@@ -22,6 +22,9 @@ export class CreateTopicInput {
   @Field(() => [String], { nullable: true, description: 'Up to 5 lower-case tags (a-z, 0-9, -).' })
   @IsOptional() @Transform(normalizeTags) @ArrayMaxSize(5) @Matches(TAG_RE, { each: true, message: 'each tag must be 1–30 characters of a-z, 0-9 and -' })
   tags?: string[];
+  @Field(() => ID, { nullable: true, description: 'Knowledge boards: the parent article (articles form a tree per board).' })
+  @IsOptional() @IsUUID('all', { message: 'must be an article (topic) id' })
+  parentId?: string;
 }
 
 @InputType()

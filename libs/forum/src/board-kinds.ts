@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { Tx } from '../../core/src/database/unit-of-work';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { BoardKind, BoardModel } from '../../spaces/src/boards/board.model';
+import { TopicKind } from './forum.enums';
+
+/** A topic being created in a board of a plugged-in kind. */
+export interface NewTopic {
+  viewer: Viewer;
+  board: BoardModel;
+  topicId: string;
+  postId: string;
+  title: string;
+  /** The viewer's level in the board's space. */
+  rank: number;
+  /** The content state the forum chose (PENDING when held by pre-moderation). */
+  state: string;
+  /** Kind-specific input (e.g. a parent article), as given to createTopic. */
+  options: Record<string, unknown>;
+}
+
+/**
+ * What a board kind other than FORUM adds to topics. Idea boards and the knowledge base
+ * plug in here at start-up, so the forum never depends on them: the forum stores the topic
+ * and its first post; the kind's `created` runs in the same transaction to add its rows.
+ */
+export interface BoardKindBehaviour {
+  readonly boardKind: BoardKind;
+  /** The kind every topic of such a board has. */
+  readonly topicKind: TopicKind;
+  /** Checks kind-specific input before anything is written (throw AppError to refuse). */
+  validate?(topic: Omit<NewTopic, 'topicId' | 'postId' | 'state'>): Promise<void>;
+  /** Initial content state instead of the forum's VISIBLE (e.g. DRAFT for articles); PENDING from pre-moderation wins. */
+  initialState?(topic: Omit<NewTopic, 'topicId' | 'postId' | 'state'>): string;
+  created(tx: Tx, topic: NewTopic): Promise<void>;
+}
+
+@Injectable()
+export class BoardKinds {
+  private readonly behaviours = new Map<BoardKind, BoardKindBehaviour>();
+
+  register(b: BoardKindBehaviour): void {
+    this.behaviours.set(b.boardKind, b);
+  }
+
+  /** The behaviour of a board's kind; undefined for FORUM (plain topics) and for kinds nobody plugged in. */
+  of(kind: BoardKind): BoardKindBehaviour | undefined {
+    return this.behaviours.get(kind);
+  }
+}
