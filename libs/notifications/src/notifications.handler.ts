@@ -7,7 +7,8 @@ import { SessionsService } from '../../identity/src/sessions/sessions.service';
 
 export const NOTIFY_CHANNEL = 'parvis_notifications';
 
-interface Draft {
+/** A notification to deliver; `source` makes delivery idempotent (one per user and source). */
+export interface NotificationDraft {
   userId: string;
   kind: string;
   topicId?: string | null;
@@ -57,7 +58,7 @@ export class NotificationsHandler implements OutboxHandler {
     return !!post && post.view === 'full';
   }
 
-  private async draftsFor(e: OutboxEvent): Promise<Draft[]> {
+  private async draftsFor(e: OutboxEvent): Promise<NotificationDraft[]> {
     const p = e.payload as Record<string, any>;
     switch (e.type) {
       case 'post.created':
@@ -100,7 +101,7 @@ export class NotificationsHandler implements OutboxHandler {
   }
 
   /** Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date. */
-  private async forNewPost(postId: string, approved: boolean): Promise<Draft[]> {
+  private async forNewPost(postId: string, approved: boolean): Promise<NotificationDraft[]> {
     const [post] = await this.ds.query(
       `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, t.board_id,
               (SELECT author_id FROM posts r WHERE r.id = p.reply_to_post_id) AS reply_to_author,
@@ -130,14 +131,19 @@ export class NotificationsHandler implements OutboxHandler {
     for (const u of post.mentioned as string[]) add(u, 'MENTION');
     add(post.reply_to_author, 'REPLY');
     if (post.number > 1) for (const [u, l] of level) if (l === 'WATCHING') add(u, 'WATCHED_REPLY');
-    const drafts: Draft[] = [];
+    const drafts: NotificationDraft[] = [];
     for (const [userId, kind] of reasons) {
       drafts.push({ userId, kind, topicId: post.topic_id, postId, actorId: post.author_id, data: { number: post.number, approved }, source: `post:${postId}` });
     }
     return drafts;
   }
 
-  private async deliver(drafts: Draft[]): Promise<void> {
+  /**
+   * Stores and pushes notifications, skipping recipients who may not read the post (when
+   * there is one) and sources already delivered. Other modules' outbox handlers (ideas,
+   * knowledge) deliver theirs through here too.
+   */
+  async deliver(drafts: NotificationDraft[]): Promise<void> {
     for (const d of drafts) {
       if (!(await this.readable(d.userId, d.postId))) continue;
       const rows = await this.ds.query(

@@ -13,7 +13,7 @@ import { JobScheduler } from '../../core/src/jobs';
   imports: [IdentityModule, SpacesModule, ForumModule],
   providers: [NotificationsHandler, NotificationsService, NotificationsResolver, TopicWatchResolver, EmailDigest, EmailPreferencesResolver],
   controllers: [UnsubscribeController],
-  exports: [NotificationsService, EmailDigest],
+  exports: [NotificationsService, NotificationsHandler, EmailDigest],
 })
 export class NotificationsModule implements OnModuleInit {
   constructor(
