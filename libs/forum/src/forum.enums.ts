@@ -14,7 +14,7 @@ export enum TopicSort {
   TOP = 'TOP',
   TRENDING = 'TRENDING',
 }
-registerEnumType(TopicSort, { name: 'TopicSort', description: 'Pinned topics always come first. TRENDING applies to idea boards.' });
+registerEnumType(TopicSort, { name: 'TopicSort', description: 'Pinned topics always come first. TRENDING is for idea boards (Board.ideas).' });
 
 export enum ContentState {
   VISIBLE = 'VISIBLE',

@@ -253,6 +253,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         }
         this.server.to(`board:${p.fromBoardId}`).emit('topic:moved', { topicId: p.topicId });
         return this.pushTopic(String(p.topicId));
+      case 'idea.voted':
+      case 'idea.status_changed':
+        return this.pushIdea(String(p.topicId));
+      case 'idea.merged':
+      case 'idea.unmerged':
+        await this.pushIdea(String(p.topicId));
+        return this.pushIdea(String(p.targetId));
       case 'reaction.updated':
         this.server.to(`topic:${p.topicId}`).emit('reaction:updated', { topicId: p.topicId, postId: p.postId, counts: p.counts });
         return;
@@ -334,6 +341,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         socket.emit('access:lost', { room });
       }
     }
+  }
+
+  /** An idea's status and votes, to its topic's and board's rooms, while the topic is visible. */
+  private async pushIdea(topicId: string): Promise<void> {
+    const [i] = await this.ds.query(
+      `SELECT t.id, t.board_id, t.state, i.status, i.vote_count, i.merged_into FROM ideas i JOIN topics t ON t.id = i.topic_id WHERE i.topic_id = $1`,
+      [topicId],
+    );
+    if (!i || i.state !== 'VISIBLE') return;
+    const payload = { topicId: i.id, status: i.status, voteCount: i.vote_count, mergedIntoId: i.merged_into };
+    this.server.to(`topic:${i.id}`).to(`board:${i.board_id}`).emit('idea:updated', payload);
   }
 
   private async pushTopic(topicId: string): Promise<void> {

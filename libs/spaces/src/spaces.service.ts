@@ -159,7 +159,7 @@ export class SpacesService {
         `INSERT INTO boards (id, space_id, kind, slug, name, description, position)
          VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, (SELECT count(*) FROM boards WHERE space_id = $2)))
          ON CONFLICT (space_id, slug) DO NOTHING
-         RETURNING id, space_id, kind, slug, name, description, position, created_at`,
+         RETURNING id, space_id, kind, slug, name, description, position, created_at, settings`,
         [newId(), input.spaceId, input.kind, input.slug, input.name, input.description ?? '', input.position ?? null],
       );
       if (!rows[0]) throw AppError.badField('slug', 'is taken in this space');

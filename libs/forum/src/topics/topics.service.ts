@@ -42,7 +42,7 @@ export class TopicsService {
 
   async list(viewer: Viewer, board: BoardModel, args: TopicListArgs): Promise<Connection<TopicModel>> {
     const sort = args.sort ?? TopicSort.LATEST_ACTIVITY;
-    if (sort === TopicSort.TRENDING) throw AppError.badField('sort', 'TRENDING applies to idea boards');
+    if (sort === TopicSort.TRENDING) throw AppError.badField('sort', 'TRENDING applies to idea boards: use Board.ideas(sort: TRENDING)');
     const rank = await this.access.rankOn(viewer, board.spaceId);
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 3) as [boolean, string, string] | undefined;

@@ -18,6 +18,8 @@ export class BoardModel {
   @Field(() => Int) position!: number;
   @Field() createdAt!: Date;
   spaceId!: string;
+  /** Kind-specific settings (idea boards: vote budget, status labels), read by the kind's module. */
+  settings!: Record<string, unknown>;
 }
 
 export interface BoardRow {
@@ -29,6 +31,7 @@ export interface BoardRow {
   description: string;
   position: number;
   created_at: Date;
+  settings: Record<string, unknown>;
 }
 
 export function toBoardModel(r: BoardRow): BoardModel {
@@ -41,5 +44,6 @@ export function toBoardModel(r: BoardRow): BoardModel {
   m.description = r.description;
   m.position = r.position;
   m.createdAt = r.created_at;
+  m.settings = r.settings ?? {};
   return m;
 }

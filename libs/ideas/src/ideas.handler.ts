@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
+import { NotificationDraft, NotificationsHandler } from '../../notifications/src/notifications.handler';
+
+/**
+ * Closes the loop: when an idea changes status or is merged, everyone who asked for it
+ * hears — its voters (including voters of ideas merged into it), its author and its
+ * watchers — except whoever made the change and those who muted the idea. Delivery goes
+ * through the notifications module, so it is idempotent, access-checked, pushed live and
+ * e-mailed per each user's preferences.
+ */
+@Injectable()
+export class IdeasHandler implements OutboxHandler {
+  readonly name = 'ideas';
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly notifications: NotificationsHandler,
+  ) {}
+
+  handles(type: string): boolean {
+    return type === 'idea.status_changed' || type === 'idea.merged';
+  }
+
+  async handle(events: OutboxEvent[]): Promise<void> {
+    for (const e of events) {
+      const p = e.payload as Record<string, string>;
+      if (e.type === 'idea.status_changed') {
+        const drafts = await this.audience(p.topicId, p.actorId, (userId, postId) => ({
+          userId,
+          kind: 'IDEA_STATUS',
+          topicId: p.topicId,
+          postId,
+          actorId: p.actorId,
+          data: { from: p.from, to: p.to },
+          source: `idea-status:${p.changeId}`,
+        }));
+        await this.notifications.deliver(drafts);
+      } else {
+        // Followers of the duplicate learn where the discussion continues.
+        const drafts = await this.audience(p.topicId, p.actorId, (userId) => ({
+          userId,
+          kind: 'IDEA_MERGED',
+          topicId: p.targetId,
+          postId: null,
+          actorId: p.actorId,
+          data: { sourceId: p.topicId, targetId: p.targetId },
+          source: `idea-merged:${p.changeId}`,
+        }));
+        // Recipients must be able to read the target (same space, but it may be hidden).
+        const [first] = await this.ds.query(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [p.targetId]);
+        await this.notifications.deliver(drafts.map((d) => ({ ...d, postId: first?.id ?? null })));
+      }
+    }
+  }
+
+  /** Voters of the idea's group, its author and its watchers, once each, minus the actor and those who muted it. */
+  private async audience(topicId: string, actorId: string | undefined, draft: (userId: string, firstPostId: string) => NotificationDraft): Promise<NotificationDraft[]> {
+    const rows: Array<{ user_id: string; first_post_id: string }> = await this.ds.query(
+      `WITH RECURSIVE grp(member) AS (
+         SELECT $1::uuid UNION ALL SELECT i.topic_id FROM grp g JOIN ideas i ON i.merged_into = g.member
+       ), people AS (
+         SELECT v.user_id FROM idea_votes v WHERE v.topic_id IN (SELECT member FROM grp)
+         UNION SELECT author_id FROM topics WHERE id = $1
+         UNION SELECT user_id FROM topic_watches WHERE topic_id = $1 AND level IN ('WATCHING', 'TRACKING')
+       )
+       SELECT p.user_id, (SELECT id FROM posts WHERE topic_id = $1 AND number = 1) AS first_post_id
+         FROM people p
+        WHERE p.user_id IS DISTINCT FROM $2::uuid
+          AND NOT EXISTS (SELECT 1 FROM topic_watches m WHERE m.topic_id = $1 AND m.user_id = p.user_id AND m.level = 'MUTED')
+        ORDER BY p.user_id`,
+      [topicId, actorId ?? null],
+    );
+    return rows.map((r) => draft(r.user_id, r.first_post_id));
+  }
+}

@@ -1,0 +1,548 @@
+import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
+import { DataSource } from 'typeorm';
+import { AccessLevel, LEVEL_RANK } from '../../access/src/access-level';
+import { AccessService } from '../../access/src/access.service';
+import { ContentRenderer } from '../../content/src/renderer';
+import { AuditLog } from '../../core/src/audit/audit-log';
+import { csvRow } from '../../core/src/csv';
+import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
+import { AppError } from '../../core/src/errors';
+import { Connection, decodeCursor, encodeCursor, pageSize } from '../../core/src/graphql/pagination';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { isUuid, newId } from '../../core/src/ids';
+import { BoardKindBehaviour, NewTopic } from '../../forum/src/board-kinds';
+import { ForumLoaders } from '../../forum/src/forum.loaders';
+import { TopicKind } from '../../forum/src/forum.enums';
+import { TopicModel, TopicRow, toTopicModel } from '../../forum/src/topics/topic.model';
+import { TOPIC_COLUMNS } from '../../forum/src/topics/topics.repository';
+import { TopicsService } from '../../forum/src/topics/topics.service';
+import { BoardKind, BoardModel } from '../../spaces/src/boards/board.model';
+import { SpacesLoader } from '../../spaces/src/spaces.loader';
+import {
+  CLOSED_STATUSES,
+  DEFAULT_STATUS_LABELS,
+  IdeaBoardSettingsModel,
+  IdeaListArgs,
+  IdeaModel,
+  IdeaRow,
+  IdeaSort,
+  IdeaStatus,
+  IdeaStatusChangeModel,
+  IdeasCsvArgs,
+  MergeIdeaInput,
+  RoadmapModel,
+  SegmentCountModel,
+  SetIdeaStatusInput,
+  UpdateIdeaBoardInput,
+} from './idea.model';
+
+const MAX_OFFSET = 10_000;
+const ROADMAP_LIMIT = 100;
+
+/**
+ * The ideas that count together: an idea and, transitively, every idea merged into it.
+ * `$1` is an array of idea ids; yields (root, member) pairs.
+ */
+const GROUPS = `
+  WITH RECURSIVE grp(root, member) AS (
+    SELECT topic_id, topic_id FROM ideas WHERE topic_id = ANY($1::uuid[])
+    UNION ALL
+    SELECT g.root, i.topic_id FROM grp g JOIN ideas i ON i.merged_into = g.member
+  )`;
+
+/**
+ * TRENDING, in SQL (see IdeaSort's description): recent activity weighs e^(-days ago / 7)
+ * per vote and half that per visible reply within 30 days; the sum (plus one) is divided
+ * by the square root of (2 + the idea's age in days), so fresh activity lifts an idea and
+ * age slowly lowers it.
+ */
+const TRENDING = `
+  (1 + COALESCE((SELECT sum(exp(-extract(epoch FROM now() - v.created_at) / 604800.0)) FROM idea_votes v
+                  WHERE v.topic_id = t.id AND v.created_at > now() - interval '30 days'), 0)
+     + 0.5 * COALESCE((SELECT sum(exp(-extract(epoch FROM now() - p.created_at) / 604800.0)) FROM posts p
+                  WHERE p.topic_id = t.id AND p.number > 1 AND p.state = 'VISIBLE' AND p.created_at > now() - interval '30 days'), 0))
+  / sqrt(2 + extract(epoch FROM now() - t.created_at) / 86400.0)`;
+
+const SORTS: Record<IdeaSort, string> = {
+  TRENDING: `${TRENDING} DESC, t.id DESC`,
+  TOP: 'i.vote_count DESC, t.created_at DESC, t.id DESC',
+  NEWEST: 't.created_at DESC, t.id DESC',
+  RECENTLY_UPDATED: 'GREATEST(t.last_activity_at, i.status_changed_at) DESC, t.id DESC',
+};
+
+interface BoardSettings {
+  voteBudget: number | null;
+  labels: Record<IdeaStatus, string>;
+}
+
+export function ideaSettingsOf(board: { settings: Record<string, unknown> }): BoardSettings {
+  const raw = (board.settings?.ideas ?? {}) as { voteBudget?: number | null; labels?: Partial<Record<IdeaStatus, string>> };
+  return { voteBudget: raw.voteBudget || null, labels: { ...DEFAULT_STATUS_LABELS, ...(raw.labels ?? {}) } };
+}
+
+/**
+ * Idea boards: an idea is a topic of an IDEAS board. Votes, budgets, the status workflow
+ * with official responses, merges, lists and the roadmap. Every read goes through the
+ * forum's loaders first, so an idea is visible exactly when its topic is.
+ */
+@Injectable()
+export class IdeasService implements BoardKindBehaviour {
+  readonly boardKind = BoardKind.IDEAS;
+  readonly topicKind = TopicKind.IDEA;
+  private readonly renderer = new ContentRenderer();
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+    private readonly access: AccessService,
+    private readonly forum: ForumLoaders,
+    private readonly topics: TopicsService,
+    private readonly spaces: SpacesLoader,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /** Board-kind hook: a new idea starts NEW with its author's vote. */
+  async created(tx: Tx, topic: NewTopic): Promise<void> {
+    await tx.query(`INSERT INTO ideas (topic_id, vote_count) VALUES ($1, 1)`, [topic.topicId]);
+    await tx.query(`INSERT INTO idea_votes (topic_id, user_id) VALUES ($1, $2)`, [topic.topicId, topic.viewer.id]);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private rows(viewer: Viewer): DataLoader<string, IdeaRow | null> {
+    return viewer.memoize('loader:ideas', () => new DataLoader<string, IdeaRow | null>(async (ids) => {
+      const rows: IdeaRow[] = await this.ds.query(
+        `SELECT i.topic_id, i.status, i.vote_count, i.merged_into, i.response_html, i.response_author_id, i.response_at, i.status_changed_at,
+                t.space_id, t.board_id, b.settings AS board_settings
+           FROM ideas i JOIN topics t ON t.id = i.topic_id JOIN boards b ON b.id = t.board_id
+          WHERE i.topic_id = ANY($1::uuid[])`,
+        [ids],
+      );
+      const byId = new Map(rows.map((r) => [r.topic_id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }));
+  }
+
+  /** The idea of a topic the viewer can see; null for topics of other boards. */
+  async idea(viewer: Viewer, topic: TopicModel): Promise<IdeaModel | null> {
+    if (topic.kind !== TopicKind.IDEA) return null;
+    const row = await this.rows(viewer).load(topic.id);
+    return row ? toIdea(row, topic.viewerRank) : null;
+  }
+
+  async viewerHasVoted(viewer: Viewer, topicId: string): Promise<boolean> {
+    if (!viewer.id) return false;
+    const loader = viewer.memoize('loader:ideaVoted', () => new DataLoader<string, boolean>(async (ids) => {
+      const rows: Array<{ root: string }> = await this.ds.query(
+        `${GROUPS} SELECT DISTINCT g.root FROM grp g JOIN idea_votes v ON v.topic_id = g.member AND v.user_id = $2`,
+        [ids, viewer.id],
+      );
+      const voted = new Set(rows.map((r) => r.root));
+      return ids.map((id) => voted.has(id));
+    }));
+    return loader.load(topicId);
+  }
+
+  /** Votes by the voters' groups: for the space's moderators and admins only (null otherwise). */
+  async votesBySegment(viewer: Viewer, idea: IdeaModel): Promise<SegmentCountModel[] | null> {
+    if (idea.viewerRank < LEVEL_RANK.MODERATE) return null;
+    const loader = viewer.memoize('loader:ideaSegments', () => new DataLoader<string, SegmentCountModel[]>(async (ids) => {
+      const rows: Array<{ root: string; segment: string; count: number }> = await this.ds.query(
+        `${GROUPS}, voters AS (SELECT DISTINCT g.root, v.user_id FROM grp g JOIN idea_votes v ON v.topic_id = g.member)
+         SELECT vo.root, COALESCE(gr.slug, 'other') AS segment, count(*)::int AS count
+           FROM voters vo
+           LEFT JOIN group_members gm ON gm.user_id = vo.user_id
+           LEFT JOIN groups gr ON gr.id = gm.group_id
+          GROUP BY vo.root, COALESCE(gr.slug, 'other')
+          ORDER BY vo.root, count DESC, segment`,
+        [ids],
+      );
+      return ids.map((id) => rows.filter((r) => r.root === id).map((r) => ({ segment: r.segment, count: r.count })));
+    }));
+    return loader.load(idea.topicId);
+  }
+
+  async statusHistory(viewer: Viewer, topicId: string): Promise<IdeaStatusChangeModel[]> {
+    const loader = viewer.memoize('loader:ideaHistory', () => new DataLoader<string, IdeaStatusChangeModel[]>(async (ids) => {
+      const rows: Array<{ topic_id: string; from_status: IdeaStatus; to_status: IdeaStatus; at: Date; response_html: string | null; actor_id: string | null }> =
+        await this.ds.query(
+          `SELECT topic_id, from_status, to_status, at, response_html, actor_id FROM idea_status_changes WHERE topic_id = ANY($1::uuid[]) ORDER BY at, id`,
+          [ids],
+        );
+      return ids.map((id) =>
+        rows
+          .filter((r) => r.topic_id === id)
+          .map((r) => Object.assign(new IdeaStatusChangeModel(), { from: r.from_status, to: r.to_status, at: r.at, response: r.response_html, actorId: r.actor_id, actor: null })),
+      );
+    }));
+    return loader.load(topicId);
+  }
+
+  async mergedInto(viewer: Viewer, idea: IdeaModel): Promise<TopicModel | null> {
+    return idea.mergedIntoId ? this.forum.topic(viewer, idea.mergedIntoId) : null;
+  }
+
+  async boardSettings(viewer: Viewer, board: BoardModel): Promise<IdeaBoardSettingsModel | null> {
+    if (board.kind !== BoardKind.IDEAS) return null;
+    const s = ideaSettingsOf(board);
+    let left: number | null = null;
+    if (s.voteBudget && viewer.id) left = Math.max(0, s.voteBudget - (await this.activeVotes(this.ds, viewer.id, board.id)));
+    return {
+      voteBudget: s.voteBudget,
+      statusLabels: Object.values(IdeaStatus).map((status) => ({ status, label: s.labels[status] })),
+      viewerVotesLeft: left,
+    };
+  }
+
+  /** A board's ideas as the viewer may see them, filtered and sorted; offset cursors (TRENDING moves with time). */
+  async list(viewer: Viewer, board: BoardModel, args: IdeaListArgs): Promise<Connection<TopicModel>> {
+    const size = pageSize(args.first);
+    const offset = this.offsetOf(args.after);
+    const rank = await this.access.rankOn(viewer, board.spaceId);
+    const empty = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
+    if (board.kind !== BoardKind.IDEAS || rank < LEVEL_RANK.READ) return empty;
+    const params: unknown[] = [board.id, viewer.id];
+    const where = [`t.board_id = $1`];
+    where.push(rank >= LEVEL_RANK.MODERATE ? `t.state <> 'DELETED'` : `(t.state = 'VISIBLE' OR (t.state = 'PENDING' AND t.author_id = $2::uuid))`);
+    if (args.statuses?.length) {
+      params.push(args.statuses);
+      where.push(`i.status = ANY($${params.length}::text[])`);
+    } else {
+      where.push(`i.status <> 'MERGED'`);
+    }
+    if (args.tag) {
+      params.push([args.tag]);
+      where.push(`t.tags @> $${params.length}::text[]`);
+    }
+    const sort = SORTS[args.sort ?? IdeaSort.TRENDING];
+    const rows: Array<TopicRow & { total: number }> = await this.ds.query(
+      `SELECT ${TOPIC_COLUMNS}, count(*) OVER ()::int AS total FROM topics t JOIN ideas i ON i.topic_id = t.id
+        WHERE ${where.join(' AND ')} ORDER BY ${sort} LIMIT ${size + 1} OFFSET ${offset}`,
+      params,
+    );
+    const page = rows.slice(0, size);
+    let total = rows[0]?.total ?? 0;
+    if (rows.length === 0 && offset > 0) {
+      const [c] = await this.ds.query(`SELECT count(*)::int AS n FROM topics t JOIN ideas i ON i.topic_id = t.id WHERE ${where.join(' AND ')}`, params);
+      total = c.n;
+    }
+    return {
+      edges: page.map((r, i) => ({ cursor: encodeCursor([offset + i + 1]), node: toTopicModel(r, rank) })),
+      pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? encodeCursor([offset + page.length]) : null },
+      totalCount: total,
+    };
+  }
+
+  async roadmap(viewer: Viewer, spaceId: string): Promise<RoadmapModel> {
+    const space = isUuid(spaceId) ? await this.spaces.space(viewer, spaceId) : null;
+    if (!space) throw AppError.notFound('Space not found');
+    const rank = await this.access.rankOn(viewer, space.id);
+    const rows: Array<TopicRow & { status: IdeaStatus }> = await this.ds.query(
+      `(SELECT ${TOPIC_COLUMNS}, i.status FROM topics t JOIN ideas i ON i.topic_id = t.id
+         WHERE t.space_id = $1 AND t.state = 'VISIBLE' AND i.status = 'PLANNED' ORDER BY i.vote_count DESC, t.id LIMIT ${ROADMAP_LIMIT})
+       UNION ALL
+       (SELECT ${TOPIC_COLUMNS}, i.status FROM topics t JOIN ideas i ON i.topic_id = t.id
+         WHERE t.space_id = $1 AND t.state = 'VISIBLE' AND i.status = 'IN_PROGRESS' ORDER BY i.vote_count DESC, t.id LIMIT ${ROADMAP_LIMIT})
+       UNION ALL
+       (SELECT ${TOPIC_COLUMNS}, i.status FROM topics t JOIN ideas i ON i.topic_id = t.id
+         WHERE t.space_id = $1 AND t.state = 'VISIBLE' AND i.status = 'COMPLETED' AND i.status_changed_at > now() - interval '90 days'
+         ORDER BY i.status_changed_at DESC, t.id LIMIT ${ROADMAP_LIMIT})`,
+      [space.id],
+    );
+    const of = (s: IdeaStatus) => rows.filter((r) => r.status === s).map((r) => toTopicModel(r, rank));
+    return { planned: of(IdeaStatus.PLANNED), inProgress: of(IdeaStatus.IN_PROGRESS), completed: of(IdeaStatus.COMPLETED) };
+  }
+
+  /** Moderators: a board's ideas as CSV (title, status, votes, votes by segment, created, last status change). */
+  async csv(viewer: Viewer, args: IdeasCsvArgs): Promise<string> {
+    const board = await this.spaces.board(viewer, args.boardId);
+    if (!board || board.kind !== BoardKind.IDEAS) throw AppError.notFound('Board not found');
+    await this.access.require(viewer, board.spaceId, AccessLevel.MODERATE, 'Board not found');
+    const rows: Array<{ id: string; title: string; status: IdeaStatus; vote_count: number; created_at: Date; status_changed_at: Date; segments: Record<string, number> | null }> =
+      await this.ds.query(
+        `WITH RECURSIVE board_ideas AS (
+           SELECT t.id, t.title, i.status, i.vote_count, t.created_at, i.status_changed_at FROM topics t JOIN ideas i ON i.topic_id = t.id
+            WHERE t.board_id = $1 AND t.state <> 'DELETED' AND ($2::text[] IS NULL OR i.status = ANY($2::text[]))
+         ), grp(root, member) AS (
+           SELECT id, id FROM board_ideas
+           UNION ALL
+           SELECT g.root, i.topic_id FROM grp g JOIN ideas i ON i.merged_into = g.member
+         ), voters AS (SELECT DISTINCT g.root, v.user_id FROM grp g JOIN idea_votes v ON v.topic_id = g.member),
+         segments AS (
+           SELECT root, jsonb_object_agg(segment, n) AS segments FROM (
+             SELECT vo.root, COALESCE(gr.slug, 'other') AS segment, count(*) AS n FROM voters vo
+               LEFT JOIN group_members gm ON gm.user_id = vo.user_id LEFT JOIN groups gr ON gr.id = gm.group_id
+              GROUP BY vo.root, COALESCE(gr.slug, 'other')) x GROUP BY root
+         )
+         SELECT b.*, s.segments FROM board_ideas b LEFT JOIN segments s ON s.root = b.id ORDER BY b.vote_count DESC, b.created_at, b.id`,
+        [board.id, args.statuses?.length ? args.statuses : null],
+      );
+    const labels = ideaSettingsOf(board).labels;
+    const lines = [csvRow(['id', 'title', 'status', 'votes', 'votes_by_segment', 'created_at', 'status_changed_at'])];
+    for (const r of rows) {
+      const segments = Object.entries(r.segments ?? {})
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+        .map(([k, n]) => `${k}=${n}`)
+        .join('; ');
+      lines.push(csvRow([r.id, r.title, labels[r.status], r.vote_count, segments, r.created_at, r.status_changed_at]));
+    }
+    return `${lines.join('\r\n')}\r\n`;
+  }
+
+  // ---------------------------------------------------------------- votes
+
+  /**
+   * One vote per user and idea: the row's primary key makes racing votes count once, and the
+   * idea's row lock orders votes against merges and status changes. A vote on an idea that
+   * was merged goes to the idea it was merged into, so a vote racing a merge is not lost.
+   */
+  async vote(viewer: Viewer, topicId: string, on: boolean): Promise<TopicModel> {
+    const topic = await this.ideaTopic(viewer, topicId);
+    await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
+    if (topic.state !== 'VISIBLE') throw AppError.badField('topicId', 'this idea is not open for votes');
+    const votedOn = await this.uow.run(async (tx) => {
+      let idea = await this.lockIdea(tx, topic.id);
+      if (on && idea.status === IdeaStatus.MERGED && idea.merged_into) idea = await this.lockIdea(tx, await this.rootOf(tx, idea.merged_into));
+      if (CLOSED_STATUSES.includes(idea.status)) throw AppError.badField('topicId', `voting is closed: this idea is ${idea.status.toLowerCase()}`);
+      let changed: boolean;
+      if (on) {
+        const budget = ideaSettingsOf({ settings: idea.board_settings }).voteBudget;
+        if (budget && (await this.activeVotes(tx, viewer.id!, idea.board_id, idea.topic_id)) >= budget) {
+          throw AppError.badField('topicId', `you have used all ${budget} votes of this board: withdraw one, or wait for one of your ideas to close`);
+        }
+        changed = (await tx.query(`INSERT INTO idea_votes (topic_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [idea.topic_id, viewer.id])).length > 0;
+      } else {
+        // Withdrawing removes the viewer's support from the whole group (their votes on merged ideas too).
+        changed =
+          (await tx.query(`${GROUPS} DELETE FROM idea_votes WHERE user_id = $2 AND topic_id IN (SELECT member FROM grp) RETURNING 1`, [[idea.topic_id], viewer.id])).length > 0;
+      }
+      if (changed) {
+        const count = await this.recount(tx, idea.topic_id);
+        await tx.emit({ type: 'idea.voted', aggregateType: 'topic', aggregateId: idea.topic_id, payload: { topicId: idea.topic_id, spaceId: idea.space_id, boardId: idea.board_id, voteCount: count } });
+      }
+      return idea.topic_id;
+    });
+    this.forget(viewer, votedOn);
+    return this.topics.get(viewer, votedOn);
+  }
+
+  /** Votes the user holds on open ideas of the board (the budget counts these), other than `except`. */
+  private async activeVotes(q: { query: (sql: string, params?: unknown[]) => Promise<any> }, userId: string, boardId: string, except?: string): Promise<number> {
+    const [row] = await q.query(
+      `SELECT count(*)::int AS n FROM idea_votes v JOIN ideas i ON i.topic_id = v.topic_id JOIN topics t ON t.id = v.topic_id
+        WHERE v.user_id = $1 AND t.board_id = $2 AND i.status NOT IN ('COMPLETED', 'DECLINED', 'MERGED') AND t.state = 'VISIBLE'
+          AND ($3::uuid IS NULL OR v.topic_id <> $3)`,
+      [userId, boardId, except ?? null],
+    );
+    return row.n;
+  }
+
+  // ---------------------------------------------------------------- workflow
+
+  async setStatus(viewer: Viewer, input: SetIdeaStatusInput): Promise<TopicModel> {
+    const topic = await this.ideaTopic(viewer, input.topicId);
+    await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
+    const response = input.response ? this.renderer.render(input.response).html : null;
+    await this.uow.run(async (tx) => {
+      const idea = await this.lockIdea(tx, topic.id);
+      if (idea.status === IdeaStatus.MERGED) throw AppError.badField('topicId', 'this idea is merged: unmerge it first');
+      if (idea.status === input.status && !response) throw AppError.badField('status', 'the idea already has this status; give a response to update it');
+      const changeId = newId();
+      await tx.query(
+        `UPDATE ideas SET status = $2, status_changed_at = CASE WHEN status = $2 THEN status_changed_at ELSE now() END,
+                response_html = COALESCE($3, response_html), response_source = COALESCE($4, response_source),
+                response_author_id = CASE WHEN $3::text IS NULL THEN response_author_id ELSE $5::uuid END,
+                response_at = CASE WHEN $3::text IS NULL THEN response_at ELSE now() END
+          WHERE topic_id = $1`,
+        [topic.id, input.status, response, input.response ?? null, viewer.id],
+      );
+      await tx.query(
+        `INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, response_html, actor_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [changeId, topic.id, idea.status, input.status, response, viewer.id],
+      );
+      await tx.emit({
+        type: 'idea.status_changed',
+        aggregateType: 'topic',
+        aggregateId: topic.id,
+        payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, changeId, from: idea.status, to: input.status, actorId: viewer.id },
+      });
+      await this.audit.append(tx, {
+        actorId: viewer.id, action: 'idea.status', targetType: 'topic', targetId: topic.id, spaceId: topic.spaceId,
+        before: { status: idea.status }, after: { status: input.status, response: input.response ?? null },
+      });
+    });
+    this.forget(viewer, topic.id);
+    return this.topics.get(viewer, topic.id);
+  }
+
+  /**
+   * Merges a duplicate into another idea of the same space. The source keeps its votes and
+   * points at the target, whose count becomes the distinct voters of both: nobody counts
+   * twice, and an unmerge restores each count exactly. The source's watchers follow the target.
+   */
+  async merge(viewer: Viewer, input: MergeIdeaInput): Promise<TopicModel> {
+    if (input.sourceId === input.targetId) throw AppError.badField('targetId', 'an idea cannot be merged into itself');
+    const source = await this.ideaTopic(viewer, input.sourceId, 'sourceId');
+    const target = await this.ideaTopic(viewer, input.targetId, 'targetId');
+    await this.access.require(viewer, source.spaceId, AccessLevel.MODERATE);
+    if (target.spaceId !== source.spaceId) throw AppError.badField('targetId', 'ideas merge only within one space');
+    if (target.state !== 'VISIBLE') throw AppError.badField('targetId', 'the target idea is not visible');
+    await this.uow.run(async (tx) => {
+      // Both rows, in a fixed order, so two merges (or a merge and a vote) cannot deadlock.
+      const locked: IdeaRow[] = await tx.query(
+        `SELECT i.topic_id, i.status, i.merged_into FROM ideas i WHERE i.topic_id = ANY($1::uuid[]) ORDER BY i.topic_id FOR UPDATE`,
+        [[source.id, target.id]],
+      );
+      const s = locked.find((r) => r.topic_id === source.id)!;
+      const t = locked.find((r) => r.topic_id === target.id)!;
+      if (s.status === IdeaStatus.MERGED) throw AppError.badField('sourceId', 'this idea is already merged');
+      if (t.status === IdeaStatus.MERGED) throw AppError.badField('targetId', 'the target is itself merged into another idea');
+      await tx.query(
+        `UPDATE ideas SET status = 'MERGED', status_before_merge = status, merged_into = $2, status_changed_at = now() WHERE topic_id = $1`,
+        [source.id, target.id],
+      );
+      const changeId = newId();
+      await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, $3, 'MERGED', $4)`, [changeId, source.id, s.status, viewer.id]);
+      await this.recount(tx, target.id);
+      await tx.query(
+        `INSERT INTO topic_watches (user_id, topic_id, level)
+         SELECT user_id, $2, level FROM topic_watches WHERE topic_id = $1 AND level IN ('WATCHING', 'TRACKING')
+         ON CONFLICT (user_id, topic_id) DO NOTHING`,
+        [source.id, target.id],
+      );
+      await tx.emit({
+        type: 'idea.merged',
+        aggregateType: 'topic',
+        aggregateId: source.id,
+        payload: { topicId: source.id, targetId: target.id, spaceId: source.spaceId, boardId: source.boardId, targetBoardId: target.boardId, changeId, actorId: viewer.id },
+      });
+      await this.audit.append(tx, {
+        actorId: viewer.id, action: 'idea.merge', targetType: 'topic', targetId: source.id, spaceId: source.spaceId,
+        before: { status: s.status }, after: { status: 'MERGED', mergedInto: target.id },
+      });
+    });
+    this.forget(viewer, source.id, target.id);
+    return this.topics.get(viewer, target.id);
+  }
+
+  /** Admins undo a merge: the source gets back its status, and both counts are recomputed from the votes. */
+  async unmerge(viewer: Viewer, topicId: string): Promise<TopicModel> {
+    const source = await this.ideaTopic(viewer, topicId);
+    await this.access.require(viewer, source.spaceId, AccessLevel.ADMIN);
+    let targetId: string | null = null;
+    await this.uow.run(async (tx) => {
+      const [row] = await tx.query<{ merged_into: string | null }>(`SELECT merged_into FROM ideas WHERE topic_id = $1`, [source.id]);
+      if (!row?.merged_into) throw AppError.badField('topicId', 'this idea is not merged');
+      targetId = row.merged_into;
+      const locked = await tx.query<{ topic_id: string; status_before_merge: IdeaStatus | null }>(
+        `SELECT topic_id, status_before_merge FROM ideas WHERE topic_id = ANY($1::uuid[]) ORDER BY topic_id FOR UPDATE`,
+        [[source.id, targetId]],
+      );
+      const restored = locked.find((r) => r.topic_id === source.id)?.status_before_merge ?? IdeaStatus.NEW;
+      await tx.query(`UPDATE ideas SET status = $2, merged_into = NULL, status_before_merge = NULL, status_changed_at = now() WHERE topic_id = $1`, [source.id, restored]);
+      await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, 'MERGED', $3, $4)`, [newId(), source.id, restored, viewer.id]);
+      await this.recount(tx, source.id);
+      await this.recount(tx, await this.rootOf(tx, targetId));
+      await tx.emit({ type: 'idea.unmerged', aggregateType: 'topic', aggregateId: source.id, payload: { topicId: source.id, targetId, spaceId: source.spaceId, boardId: source.boardId } });
+      await this.audit.append(tx, {
+        actorId: viewer.id, action: 'idea.unmerge', targetType: 'topic', targetId: source.id, spaceId: source.spaceId,
+        before: { status: 'MERGED', mergedInto: targetId }, after: { status: restored },
+      });
+    });
+    this.forget(viewer, source.id, targetId!);
+    return this.topics.get(viewer, source.id);
+  }
+
+  async updateBoard(viewer: Viewer, input: UpdateIdeaBoardInput): Promise<BoardModel> {
+    const board = await this.spaces.board(viewer, input.boardId);
+    if (!board) throw AppError.notFound('Board not found');
+    await this.access.require(viewer, board.spaceId, AccessLevel.ADMIN, 'Board not found');
+    if (board.kind !== BoardKind.IDEAS) throw AppError.badField('boardId', 'must be an ideas board');
+    if (input.voteBudget === undefined && !input.statusLabels) throw AppError.badField('voteBudget', 'give a vote budget or status labels');
+    const current = ideaSettingsOf(board);
+    const labels: Partial<Record<IdeaStatus, string>> = { ...((board.settings?.ideas as { labels?: object })?.labels ?? {}) };
+    for (const l of input.statusLabels ?? []) labels[l.status] = l.label;
+    const ideas = { voteBudget: input.voteBudget === undefined ? current.voteBudget : input.voteBudget || null, labels };
+    const [row] = await this.uow.run((tx) =>
+      tx.query<{ settings: Record<string, unknown> }>(`UPDATE boards SET settings = settings || jsonb_build_object('ideas', $2::jsonb) WHERE id = $1 RETURNING settings`, [
+        board.id,
+        JSON.stringify(ideas),
+      ]),
+    );
+    viewer.forget('loader:boards');
+    return Object.assign(new BoardModel(), board, { settings: row.settings });
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private async ideaTopic(viewer: Viewer, id: string, field = 'topicId'): Promise<TopicModel> {
+    const topic = isUuid(id) ? await this.forum.topic(viewer, id) : null;
+    if (!topic) throw AppError.notFound('Idea not found');
+    if (topic.kind !== TopicKind.IDEA) throw AppError.badField(field, 'must be an idea');
+    return topic;
+  }
+
+  private async lockIdea(tx: Tx, topicId: string): Promise<IdeaRow> {
+    const [row] = await tx.query<IdeaRow>(
+      `SELECT i.topic_id, i.status, i.vote_count, i.merged_into, t.space_id, t.board_id, b.settings AS board_settings
+         FROM ideas i JOIN topics t ON t.id = i.topic_id JOIN boards b ON b.id = t.board_id
+        WHERE i.topic_id = $1 FOR UPDATE OF i`,
+      [topicId],
+    );
+    if (!row) throw AppError.notFound('Idea not found');
+    return row;
+  }
+
+  /** The idea a merged chain ends in. */
+  private async rootOf(tx: Tx, topicId: string): Promise<string> {
+    const [row] = await tx.query<{ root: string }>(
+      `WITH RECURSIVE up(id, next, depth) AS (
+         SELECT topic_id, merged_into, 0 FROM ideas WHERE topic_id = $1
+         UNION ALL SELECT i.topic_id, i.merged_into, up.depth + 1 FROM up JOIN ideas i ON i.topic_id = up.next WHERE up.depth < 100
+       ) SELECT id AS root FROM up WHERE next IS NULL LIMIT 1`,
+      [topicId],
+    );
+    return row?.root ?? topicId;
+  }
+
+  /** Sets an idea's count to the distinct voters of its group; returns it. */
+  private async recount(tx: Tx, topicId: string): Promise<number> {
+    const [row] = await tx.query<{ vote_count: number }>(
+      `${GROUPS} UPDATE ideas SET vote_count = (SELECT count(DISTINCT v.user_id) FROM grp g JOIN idea_votes v ON v.topic_id = g.member)::int
+        WHERE topic_id = $1[1] RETURNING vote_count`,
+      [[topicId]],
+    );
+    return row.vote_count;
+  }
+
+  private offsetOf(after: string | undefined): number {
+    const values = decodeCursor(after, 1);
+    if (!values) return 0;
+    const n = values[0];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_OFFSET) throw AppError.badField('after', 'is not a valid cursor');
+    return n;
+  }
+
+  private forget(viewer: Viewer, ...topicIds: string[]): void {
+    for (const topicId of topicIds) this.forum.forget(viewer, { topicId });
+    for (const key of ['loader:ideas', 'loader:ideaVoted', 'loader:ideaSegments', 'loader:ideaHistory']) viewer.forget(key);
+  }
+}
+
+export function toIdea(row: IdeaRow, viewerRank: number): IdeaModel {
+  const m = new IdeaModel();
+  m.topicId = row.topic_id;
+  m.status = row.status;
+  m.statusLabel = ideaSettingsOf({ settings: row.board_settings }).labels[row.status];
+  m.voteCount = row.vote_count;
+  m.statusChangedAt = row.status_changed_at;
+  m.mergedIntoId = row.merged_into;
+  m.spaceId = row.space_id;
+  m.boardId = row.board_id;
+  m.viewerRank = viewerRank;
+  m.officialResponse = row.response_html
+    ? { body: row.response_html, at: row.response_at!, authorId: row.response_author_id, author: null }
+    : null;
+  return m;
+}

@@ -1,0 +1,322 @@
+import { AddressInfo } from 'node:net';
+import { io, Socket } from 'socket.io-client';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { CREATE_TOPIC, createTopic, forumRowCounts, reply } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const IDEA = `query($id: ID!) { topic(id: $id) { id kind idea {
+  status statusLabel voteCount viewerHasVoted statusChangedAt
+  officialResponse { body author { handle } at }
+  mergedInto { id }
+  statusHistory { from to response actor { handle } }
+  votesBySegment { segment count }
+} } }`;
+const VOTE = `mutation($id: ID!) { voteIdea(topicId: $id) { id idea { voteCount viewerHasVoted } } }`;
+const UNVOTE = `mutation($id: ID!) { unvoteIdea(topicId: $id) { id idea { voteCount viewerHasVoted } } }`;
+const SET_STATUS = `mutation($input: SetIdeaStatusInput!) { setIdeaStatus(input: $input) { id idea { status officialResponse { body } } } }`;
+const MERGE = `mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id idea { voteCount } } }`;
+const UNMERGE = `mutation($id: ID!) { unmergeIdea(topicId: $id) { id idea { status voteCount mergedInto { id } } } }`;
+const LIST = `query($id: ID!, $sort: IdeaSort, $statuses: [IdeaStatus!], $tag: String, $first: Int, $after: String) {
+  board(id: $id) { ideas(sort: $sort, statuses: $statuses, tag: $tag, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id title idea { status voteCount viewerHasVoted } } } } } }`;
+
+describe('idea boards', () => {
+  let t: TestApp;
+  let customers: string;
+  let employees: string;
+  let moderator: TestUser;
+  let admin: TestUser;
+  let space: { id: string };
+  let board: string;
+  const sockets: Socket[] = [];
+
+  const drain = () => t.get(OutboxWorker).drain();
+  const idea = async (id: string, user?: TestUser) => expectOk(await t.gql(IDEA, { id }, { token: user?.token })).topic.idea;
+  const newIdea = async (user: TestUser, title = 'An idea', extra: { tags?: string[]; boardId?: string } = {}) =>
+    (await createTopic(t, user.token, extra.boardId ?? board, { title, body: `Please add ${title}`, tags: extra.tags })).id;
+  const customer = () => makeUser(t, { groups: [customers] });
+  const notificationKinds = async (u: TestUser) =>
+    expectOk(await t.gql(`{ notifications(first: 50) { edges { node { kind topic { id } data } } } }`, {}, { token: u.token })).notifications.edges.map((e: any) => ({
+      ...e.node,
+      data: JSON.parse(e.node.data),
+    }));
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    customers = await makeGroup(t, 'customers');
+    employees = await makeGroup(t, 'employees');
+    moderator = await makeUser(t, { groups: [employees] });
+    admin = await makeUser(t);
+    space = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }, { userId: admin.id, level: 'ADMIN' }]);
+    board = await makeBoard(t, space.id, 'IDEAS');
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
+
+  it('creates ideas in IDEAS boards with the author’s vote counted', async () => {
+    const author = await customer();
+    const res = expectOk(await t.gql(CREATE_TOPIC, { input: { boardId: board, title: 'Dark mode', body: 'Please', kind: 'QUESTION' } }, { token: author.token }));
+    expect(res.createTopic.kind).toBe('IDEA');
+    const i = await idea(res.createTopic.id, author);
+    expect(i).toMatchObject({ status: 'NEW', statusLabel: 'New', voteCount: 1, viewerHasVoted: true, officialResponse: null, mergedInto: null, statusHistory: [], votesBySegment: null });
+    expect((await idea(res.createTopic.id)).viewerHasVoted).toBe(false);
+    // Forum topics have no idea details.
+    const forum = await createTopic(t, author.token, await makeBoard(t, space.id));
+    expect((await t.gql(IDEA, { id: forum.id })).data.topic.idea).toBeNull();
+  });
+
+  it('counts one vote per member, even when the same member’s votes race', async () => {
+    const id = await newIdea(await customer(), 'Export to PDF');
+    const voter = await customer();
+    const results = await Promise.all(Array.from({ length: 6 }, () => t.gql(VOTE, { id }, { token: voter.token })));
+    results.forEach((r) => expectOk(r));
+    expect((await idea(id, voter)).voteCount).toBe(2);
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM idea_votes WHERE topic_id = $1`, [id]);
+    expect(n).toBe(2);
+    expect(expectOk(await t.gql(UNVOTE, { id }, { token: voter.token })).unvoteIdea.idea).toEqual({ voteCount: 1, viewerHasVoted: false });
+    expect(expectOk(await t.gql(UNVOTE, { id }, { token: voter.token })).unvoteIdea.idea.voteCount).toBe(1);
+    expectError(await t.gql(VOTE, { id }), 'UNAUTHENTICATED');
+  });
+
+  it('keeps internal idea boards away from customers: no reading, no voting, no counting', async () => {
+    const internalSpace = await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }]);
+    const internalBoard = await makeBoard(t, internalSpace.id, 'IDEAS');
+    const id = await newIdea(moderator, 'Internal tooling', { boardId: internalBoard });
+    const outsider = await customer();
+    expectError(await t.gql(IDEA, { id }, { token: outsider.token }), 'NOT_FOUND');
+    const before = await forumRowCounts(t);
+    expectError(await t.gql(VOTE, { id }, { token: outsider.token }), 'NOT_FOUND');
+    expect(await forumRowCounts(t)).toEqual(before);
+    expect((await t.gql(LIST, { id: internalBoard }, { token: outsider.token })).data.board).toBeNull();
+    expectError(await t.gql(`query($id: ID!) { roadmap(spaceId: $id) { planned { id } } }`, { id: internalSpace.id }, { token: outsider.token }), 'NOT_FOUND');
+    expectOk(await t.gql(VOTE, { id }, { token: (await makeUser(t, { groups: [employees] })).token }));
+  });
+
+  it('enforces a board’s vote budget; votes return when their idea closes', async () => {
+    const budgetBoard = await makeBoard(t, space.id, 'IDEAS');
+    const settings = `mutation($input: UpdateIdeaBoardInput!) { updateIdeaBoard(input: $input) { id ideaSettings { voteBudget statusLabels { status label } } } }`;
+    expectError(await t.gql(settings, { input: { boardId: budgetBoard, voteBudget: 2 } }, { token: moderator.token }), 'FORBIDDEN');
+    const updated = expectOk(await t.gql(settings, { input: { boardId: budgetBoard, voteBudget: 2, statusLabels: [{ status: 'PLANNED', label: 'On the roadmap' }] } }, { token: admin.token }));
+    expect(updated.updateIdeaBoard.ideaSettings.voteBudget).toBe(2);
+    expect(updated.updateIdeaBoard.ideaSettings.statusLabels).toContainEqual({ status: 'PLANNED', label: 'On the roadmap' });
+    expectError(await t.gql(settings, { input: { boardId: budgetBoard, voteBudget: -1 } }, { token: admin.token }), 'BAD_USER_INPUT');
+    const author = await customer();
+    const ids = [];
+    for (const title of ['One', 'Two', 'Three']) ids.push(await newIdea(author, title, { boardId: budgetBoard }));
+    const voter = await customer();
+    const left = async () =>
+      expectOk(await t.gql(`query($id: ID!) { board(id: $id) { ideaSettings { viewerVotesLeft } } }`, { id: budgetBoard }, { token: voter.token })).board.ideaSettings.viewerVotesLeft;
+    expect(await left()).toBe(2);
+    expectOk(await t.gql(VOTE, { id: ids[0] }, { token: voter.token }));
+    expectOk(await t.gql(VOTE, { id: ids[1] }, { token: voter.token }));
+    expect(await left()).toBe(0);
+    const refused = expectError(await t.gql(VOTE, { id: ids[2] }, { token: voter.token }), 'BAD_USER_INPUT');
+    expect(refused.extensions.fields![0].message).toMatch(/used all 2 votes/);
+    expectOk(await t.gql(SET_STATUS, { input: { topicId: ids[0], status: 'COMPLETED', response: 'Shipped' } }, { token: moderator.token }));
+    expect(await left()).toBe(1);
+    expectOk(await t.gql(VOTE, { id: ids[2] }, { token: voter.token }));
+    expect((await idea(ids[1], voter)).statusLabel).toBe('New');
+  });
+
+  it('runs the status workflow with official responses and a history; only moderators move it', async () => {
+    const author = await customer();
+    const id = await newIdea(author, 'Offline mode');
+    expectError(await t.gql(SET_STATUS, { input: { topicId: id, status: 'PLANNED' } }, { token: author.token }), 'FORBIDDEN');
+    const res = expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status: 'PLANNED', response: 'Planned for **Q3** <script>alert(1)</script>' } }, { token: moderator.token }));
+    expect(res.setIdeaStatus.idea.status).toBe('PLANNED');
+    expect(res.setIdeaStatus.idea.officialResponse.body).toContain('<strong>Q3</strong>');
+    expect(res.setIdeaStatus.idea.officialResponse.body).not.toContain('<script');
+    expectError(await t.gql(SET_STATUS, { input: { topicId: id, status: 'PLANNED' } }, { token: moderator.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(SET_STATUS, { input: { topicId: id, status: 'MERGED' } }, { token: moderator.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(SET_STATUS, { input: { topicId: id, status: 'SHIPPED' } }, { token: moderator.token }), 'BAD_USER_INPUT');
+    expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status: 'DECLINED', response: 'Not this year' } }, { token: moderator.token }));
+    const i = await idea(id, moderator);
+    expect(i.statusHistory.map((h: any) => [h.from, h.to, h.actor.handle])).toEqual([['NEW', 'PLANNED', moderator.handle], ['PLANNED', 'DECLINED', moderator.handle]]);
+    expect(i.officialResponse).toMatchObject({ body: '<p>Not this year</p>\n', author: { handle: moderator.handle } });
+    const voter = await customer();
+    const closed = expectError(await t.gql(VOTE, { id }, { token: voter.token }), 'BAD_USER_INPUT');
+    expect(closed.extensions.fields![0].message).toMatch(/voting is closed/);
+    // Forum-only ids are refused as ideas.
+    const forum = await createTopic(t, author.token, await makeBoard(t, space.id));
+    expectError(await t.gql(VOTE, { id: forum.id }, { token: voter.token }), 'BAD_USER_INPUT');
+  });
+
+  it('closes the loop: voters, the author and watchers hear of a status change, live and in-app, but not the mover nor those who muted it', async () => {
+    const author = await customer();
+    const id = await newIdea(author, 'Webhooks');
+    const voter = await customer();
+    const muted = await customer();
+    const watcher = await customer();
+    expectOk(await t.gql(VOTE, { id }, { token: voter.token }));
+    expectOk(await t.gql(VOTE, { id }, { token: muted.token }));
+    expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: id, level: 'MUTED' } }, { token: muted.token }));
+    expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: id, level: 'WATCHING' } }, { token: watcher.token }));
+    await drain();
+    const port = (t.http.address() as AddressInfo).port;
+    const s = io(`http://127.0.0.1:${port}`, { auth: { token: voter.token }, transports: ['websocket'] });
+    sockets.push(s);
+    await new Promise<void>((resolve) => s.on('connect', () => resolve()));
+    expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: id })).toEqual({ ok: true });
+    const live = new Promise<any>((resolve) => s.on('idea:updated', (p: any) => p.status === 'IN_PROGRESS' && resolve(p)));
+    expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status: 'IN_PROGRESS', response: 'Started' } }, { token: moderator.token }));
+    expect(await live).toEqual({ topicId: id, status: 'IN_PROGRESS', voteCount: 3, mergedIntoId: null });
+    await drain();
+    for (const u of [author, voter, watcher]) {
+      expect(await notificationKinds(u)).toContainEqual(expect.objectContaining({ kind: 'IDEA_STATUS', topic: { id }, data: { from: 'NEW', to: 'IN_PROGRESS' } }));
+    }
+    expect((await notificationKinds(muted)).filter((n: any) => n.kind === 'IDEA_STATUS')).toEqual([]);
+    expect((await notificationKinds(moderator)).filter((n: any) => n.kind === 'IDEA_STATUS')).toEqual([]);
+    // Redelivery does not notify twice.
+    await t.sql(`UPDATE outbox SET processed_at = NULL WHERE type = 'idea.status_changed'`);
+    await drain();
+    expect((await notificationKinds(voter)).filter((n: any) => n.kind === 'IDEA_STATUS')).toHaveLength(1);
+  });
+
+  it('merges without counting anyone twice, notifies followers, refuses bad merges, and unmerges exactly', async () => {
+    const a = await customer();
+    const b = await customer();
+    const both = await customer();
+    const source = await newIdea(a, 'CSV export');
+    const target = await newIdea(b, 'Export data');
+    expectOk(await t.gql(VOTE, { id: source }, { token: both.token }));
+    expectOk(await t.gql(VOTE, { id: target }, { token: both.token }));
+    expect((await idea(source)).voteCount).toBe(2);
+    expect((await idea(target)).voteCount).toBe(2);
+    expectError(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: a.token }), 'FORBIDDEN');
+    expectError(await t.gql(MERGE, { input: { sourceId: source, targetId: source } }, { token: moderator.token }), 'BAD_USER_INPUT');
+    const elsewhere = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
+    const foreign = await newIdea(a, 'Foreign', { boardId: await makeBoard(t, elsewhere.id, 'IDEAS') });
+    expectError(await t.gql(MERGE, { input: { sourceId: source, targetId: foreign } }, { token: moderator.token }), 'BAD_USER_INPUT');
+    const merged = expectOk(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }));
+    expect(merged.mergeIdea).toEqual({ id: target, idea: { voteCount: 3 } }); // a, b, both: nobody twice
+    const s = await idea(source, a);
+    expect(s).toMatchObject({ status: 'MERGED', mergedInto: { id: target } });
+    expect((await idea(target, a)).viewerHasVoted).toBe(true); // a's vote came along
+    expectError(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }), 'BAD_USER_INPUT');
+    const third = await newIdea(a, 'Third');
+    expectError(await t.gql(MERGE, { input: { sourceId: third, targetId: source } }, { token: moderator.token }), 'BAD_USER_INPUT');
+    // A vote on the merged idea goes to its target.
+    const late = await customer();
+    expect(expectOk(await t.gql(VOTE, { id: source }, { token: late.token })).voteIdea).toEqual({ id: target, idea: { voteCount: 4, viewerHasVoted: true } });
+    await drain();
+    expect(await notificationKinds(a)).toContainEqual(expect.objectContaining({ kind: 'IDEA_MERGED', topic: { id: target } }));
+    // Unmerging is for admins, and restores both counts from the votes.
+    expectError(await t.gql(UNMERGE, { id: source }, { token: moderator.token }), 'FORBIDDEN');
+    const restored = expectOk(await t.gql(UNMERGE, { id: source }, { token: admin.token })).unmergeIdea;
+    expect(restored).toEqual({ id: source, idea: { status: 'NEW', voteCount: 2, mergedInto: null } });
+    expect((await idea(target)).voteCount).toBe(3); // b, both, late
+    expectError(await t.gql(UNMERGE, { id: source }, { token: admin.token }), 'BAD_USER_INPUT');
+  });
+
+  it('loses no vote when votes race a merge', async () => {
+    const source = await newIdea(await customer(), 'Racing source');
+    const target = await newIdea(await customer(), 'Racing target');
+    const voters = await Promise.all(Array.from({ length: 8 }, () => customer()));
+    const results = await Promise.all([
+      ...voters.map((v, i) => t.gql(VOTE, { id: i % 2 ? source : target }, { token: v.token })),
+      t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }),
+    ]);
+    results.forEach((r) => expectOk(r));
+    // Two authors and eight voters, each once.
+    expect((await idea(target)).voteCount).toBe(10);
+    const [{ n }] = await t.sql(
+      `SELECT count(DISTINCT user_id)::int AS n FROM idea_votes WHERE topic_id = ANY($1::uuid[])`,
+      [[source, target]],
+    );
+    expect(n).toBe(10);
+  });
+
+  it('shows votes by segment to moderators only', async () => {
+    const id = await newIdea(await customer(), 'Segmented');
+    expectOk(await t.gql(VOTE, { id }, { token: (await customer()).token }));
+    expectOk(await t.gql(VOTE, { id }, { token: (await makeUser(t, { groups: [employees] })).token }));
+    expectOk(await t.gql(VOTE, { id }, { token: (await makeUser(t)).token }));
+    expect((await idea(id, moderator)).votesBySegment).toEqual([{ segment: 'customers', count: 2 }, { segment: 'employees', count: 1 }, { segment: 'other', count: 1 }]);
+    expect((await idea(id, await customer())).votesBySegment).toBeNull();
+  });
+
+  it('lists ideas by status and tag, sorted; TRENDING favours recent activity and decays with age', async () => {
+    const listBoard = await makeBoard(t, space.id, 'IDEAS');
+    const author = await customer();
+    const old = await newIdea(author, 'Old but hot', { boardId: listBoard, tags: ['mobile'] });
+    const stale = await newIdea(author, 'Old and quiet', { boardId: listBoard });
+    const fresh = await newIdea(author, 'Brand new', { boardId: listBoard, tags: ['mobile'] });
+    const popular = await newIdea(author, 'Many old votes', { boardId: listBoard });
+    await t.sql(`UPDATE topics SET created_at = now() - interval '60 days' WHERE id = ANY($1::uuid[])`, [[old, stale, popular]]);
+    await t.sql(`UPDATE idea_votes SET created_at = now() - interval '60 days' WHERE topic_id = ANY($1::uuid[])`, [[old, stale, popular]]);
+    for (let i = 0; i < 4; i++) expectOk(await t.gql(VOTE, { id: old }, { token: (await customer()).token })); // fresh votes
+    for (let i = 0; i < 6; i++) expectOk(await t.gql(VOTE, { id: popular }, { token: (await customer()).token }));
+    await t.sql(`UPDATE idea_votes SET created_at = now() - interval '50 days' WHERE topic_id = $1`, [popular]);
+    const order = async (vars: Record<string, unknown>) =>
+      expectOk(await t.gql(LIST, { id: listBoard, ...vars })).board.ideas.edges.map((e: any) => e.node.id);
+    // old: (1 + 4) / sqrt(62) = 0.63; fresh: (1 + 1) / sqrt(2) = 1.41; popular and stale: 1 / sqrt(62) = 0.13.
+    // Ties (popular and stale trend alike: their votes are over 30 days old) go to the later id.
+    expect(await order({ sort: 'TRENDING' })).toEqual([fresh, old, popular, stale]);
+    expect(await order({})).toEqual([fresh, old, popular, stale]); // TRENDING is the default
+    expect(await order({ sort: 'TOP' })).toEqual([popular, old, fresh, stale]);
+    expect(await order({ sort: 'NEWEST' })).toEqual([fresh, popular, stale, old]);
+    expect(await order({ tag: 'mobile', sort: 'TOP' })).toEqual([old, fresh]);
+    expectOk(await t.gql(SET_STATUS, { input: { topicId: stale, status: 'PLANNED' } }, { token: moderator.token }));
+    expect(await order({ statuses: ['PLANNED'] })).toEqual([stale]);
+    expect((await order({ sort: 'RECENTLY_UPDATED' }))[0]).toBe(stale);
+    // Replies make an idea trend too: stale gets (1 + 0.5 × 2) / sqrt(62) = 0.25, above popular.
+    await reply(t, author.token, stale, 'Any news?');
+    await reply(t, moderator.token, stale, 'Soon.');
+    expect(await order({ sort: 'TRENDING' })).toEqual([fresh, old, stale, popular]);
+    const page1 = expectOk(await t.gql(LIST, { id: listBoard, first: 2 })).board.ideas;
+    expect(page1.totalCount).toBe(4);
+    const page2 = expectOk(await t.gql(LIST, { id: listBoard, first: 2, after: page1.pageInfo.endCursor })).board.ideas;
+    expect(new Set([...page1.edges, ...page2.edges].map((e: any) => e.node.id)).size).toBe(4);
+    expectError(await t.gql(LIST, { id: listBoard, after: 'garbage' }), 'BAD_USER_INPUT');
+  });
+
+  it('lists ideas with their details in a fixed number of statements (no N+1)', async () => {
+    const b = await makeBoard(t, space.id, 'IDEAS');
+    const u = await customer();
+    for (let i = 0; i < 6; i++) await newIdea(u, `Idea ${i}`, { boardId: b });
+    const q = `query($id: ID!, $first: Int) { board(id: $id) { ideas(first: $first, sort: TOP) { edges { node { id idea { status voteCount viewerHasVoted mergedInto { id } statusHistory { to } votesBySegment { count } } } } } } }`;
+    const few = await t.countStatements(() => t.gql(q, { id: b, first: 2 }, { token: moderator.token }));
+    const many = await t.countStatements(() => t.gql(q, { id: b, first: 6 }, { token: moderator.token }));
+    expect(many.count).toBe(few.count);
+  });
+
+  it('publishes a roadmap of planned, in-progress and recently completed ideas', async () => {
+    const rSpace = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
+    const rBoard = await makeBoard(t, rSpace.id, 'IDEAS');
+    const u = await customer();
+    const p = await newIdea(u, 'Planned one', { boardId: rBoard });
+    const w = await newIdea(u, 'Being built', { boardId: rBoard });
+    const d = await newIdea(u, 'Done', { boardId: rBoard });
+    const oldDone = await newIdea(u, 'Done long ago', { boardId: rBoard });
+    await newIdea(u, 'Just new', { boardId: rBoard });
+    for (const [id, status] of [[p, 'PLANNED'], [w, 'IN_PROGRESS'], [d, 'COMPLETED'], [oldDone, 'COMPLETED']]) {
+      expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status } }, { token: moderator.token }));
+    }
+    await t.sql(`UPDATE ideas SET status_changed_at = now() - interval '200 days' WHERE topic_id = $1`, [oldDone]);
+    const r = expectOk(await t.gql(`query($id: ID!) { roadmap(spaceId: $id) { planned { id } inProgress { id } completed { id } } }`, { id: rSpace.id })).roadmap;
+    expect(r).toEqual({ planned: [{ id: p }], inProgress: [{ id: w }], completed: [{ id: d }] });
+  });
+
+  it('exports ideas as CSV for moderators', async () => {
+    const cBoard = await makeBoard(t, space.id, 'IDEAS');
+    const id = await newIdea(await customer(), 'Comma, "quoted" idea', { boardId: cBoard });
+    expectOk(await t.gql(VOTE, { id }, { token: (await makeUser(t, { groups: [employees] })).token }));
+    const q = `query($id: ID!) { ideasCsv(boardId: $id) }`;
+    expectError(await t.gql(q, { id: cBoard }, { token: (await customer()).token }), 'FORBIDDEN');
+    const csv: string = expectOk(await t.gql(q, { id: cBoard }, { token: moderator.token })).ideasCsv;
+    const lines = csv.trim().split('\r\n');
+    expect(lines[0]).toBe('id,title,status,votes,votes_by_segment,created_at,status_changed_at');
+    expect(lines[1]).toMatch(new RegExp(`^${id},"Comma, ""quoted"" idea",New,2,customers=1; employees=1,\\d{4}-`));
+  });
+
+  it('suggests similar ideas while one is being written', async () => {
+    const sBoard = await makeBoard(t, space.id, 'IDEAS');
+    const existing = await newIdea(await customer(), 'Calendar integration with Outlook', { boardId: sBoard });
+    await drain();
+    const res = expectOk(await t.gql(`query($t: String!, $s: ID) { similarTopics(title: $t, spaceId: $s) { id kind } }`, { t: 'outlook calendar sync', s: space.id }));
+    expect(res.similarTopics).toContainEqual({ id: existing, kind: 'IDEA' });
+  });
+});
