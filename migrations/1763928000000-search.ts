@@ -35,7 +35,6 @@ export class Search1763928000000 implements MigrationInterface {
         kind text NOT NULL,
         title text NOT NULL,
         tags text[] NOT NULL DEFAULT '{}',
-        body text NOT NULL,
         author_id uuid NOT NULL,
         author_handle text NOT NULL,
         state text NOT NULL CHECK (state IN ('VISIBLE', 'PENDING', 'HIDDEN', 'DELETED')),
@@ -48,9 +47,18 @@ export class Search1763928000000 implements MigrationInterface {
         indexed_at timestamptz NOT NULL DEFAULT now()
       );
       CREATE INDEX search_documents_tsv_idx ON search_documents USING gin (tsv);
+      -- Common words are matched newest first down this index, stopping at the candidate cap.
+      CREATE INDEX search_documents_newest_idx ON search_documents (created_at DESC);
       CREATE INDEX search_documents_space_newest_idx ON search_documents (space_id, created_at DESC);
       CREATE INDEX search_documents_topic_idx ON search_documents (topic_id);
       CREATE INDEX search_documents_title_trgm_idx ON search_documents USING gin (title gin_trgm_ops) WHERE post_number = 1;
+
+      -- Bodies apart, read only for the snippets of the returned page: the table scanned for
+      -- matches stays narrow.
+      CREATE TABLE search_bodies (
+        id uuid PRIMARY KEY REFERENCES search_documents(id) ON DELETE CASCADE,
+        body text NOT NULL
+      );
 
       -- Distinct indexed words (accents folded, lower-case), for "did you mean" expansion.
       CREATE TABLE search_terms (term text PRIMARY KEY);
@@ -72,6 +80,7 @@ export class Search1763928000000 implements MigrationInterface {
     await q.query(`
       DROP TABLE search_sync_queue;
       DROP TABLE search_terms;
+      DROP TABLE search_bodies;
       DROP TABLE search_documents;
       DROP FUNCTION parvis_search_config(text);
       DROP TEXT SEARCH CONFIGURATION parvis_simple;

@@ -41,3 +41,29 @@ describe('postgres engine: stemming per language', () => {
     }
   });
 });
+
+describe('postgres engine: common words', () => {
+  it('ranks and counts at most the newest 1,000 matches and estimates the total past them', async () => {
+    const t = await bootTestApp();
+    try {
+      const engine = new PostgresSearchEngine(t.ds);
+      const space = newId();
+      const base = { postNumber: 1, spaceId: space, boardId: newId(), kind: 'DISCUSSION', tags: ['gadgets'], authorId: newId(), authorHandle: 'x', state: 'VISIBLE' as const, language: 'en' as const, accepted: false, reactions: 0, version: 1 };
+      const start = Date.parse('2026-01-01T00:00:00Z');
+      const docs = Array.from({ length: 1500 }, (_, i) => ({ ...base, id: newId(), topicId: newId(), title: `Widget number ${i}`, body: 'A widget.', createdAt: new Date(start + i * 60_000) }));
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      await t.sql(`ANALYZE search_documents`);
+      const res = await engine.search({ query: 'widget ', filters: { spaceIds: [space] }, limit: 5, offset: 0, sort: 'NEWEST', facets: true });
+      expect(res.hits[0].id).toBe(docs[1499].id);
+      expect(res.total).toBeGreaterThan(1000); // an estimate past the cap, never below it
+      expect(res.facets!.tags).toEqual([{ value: 'gadgets', count: 1000 }]);
+      // A rare word among them is still found exactly, even in an old document.
+      await engine.upsert([{ ...docs[3], title: 'Widget zygomorphic', version: 2 }]);
+      const rare = await engine.search({ query: 'zygomorphic ', filters: { spaceIds: [space] }, limit: 5, offset: 0 });
+      expect(rare.hits.map((h) => h.id)).toEqual([docs[3].id]);
+      expect(rare.total).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -261,7 +261,7 @@ describe('search', () => {
   });
 
   it('rebuilds the index from the database', async () => {
-    await t.sql(`TRUNCATE search_documents`);
+    await t.sql(`TRUNCATE search_documents CASCADE`);
     expect((await search('citric', customer)).totalCount).toBe(0);
     const admin = t.get(SearchAdmin);
     const seen: number[] = [];

@@ -34,25 +34,41 @@ export class SearchAdmin {
   }
 
   /**
-   * Writes every post's current document, in id order and in batches, then drops
-   * documents of posts that no longer exist. Documents are replaced in place, so search
-   * keeps answering throughout.
+   * Writes every post's current document, in id order and in batches (`concurrency` batches
+   * in flight: building documents and computing vectors use both the API's and the
+   * database's cores), then drops documents of posts that no longer exist. Documents are
+   * replaced in place, so search keeps answering throughout.
    */
-  async rebuild(engines: SearchEngine[], progress: (done: number, total: number) => void = () => undefined): Promise<number> {
+  async rebuild(engines: SearchEngine[], progress: (done: number, total: number) => void = () => undefined, concurrency = 2): Promise<number> {
     const [{ n: total }] = await this.ds.query(`SELECT count(*)::int AS n FROM posts`);
     for (const e of engines) await e.prepare();
     let after: string | null = null;
     let done = 0;
     progress(0, total);
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown = null;
     for (;;) {
       const ids = await this.documents.idsAfter(after, BATCH);
       if (ids.length === 0) break;
-      const { docs } = await this.documents.load(ids);
-      for (const e of engines) await e.upsert(docs);
-      done += ids.length;
       after = ids[ids.length - 1];
-      progress(done, Math.max(total, done));
+      const work: Promise<void> = (async () => {
+        const { docs } = await this.documents.load(ids);
+        for (const e of engines) await e.upsert(docs);
+        done += ids.length;
+        progress(done, Math.max(total, done));
+      })().then(
+        () => void inFlight.delete(work),
+        (err) => {
+          failure ??= err;
+          inFlight.delete(work);
+        },
+      );
+      inFlight.add(work);
+      if (inFlight.size >= Math.max(1, concurrency)) await Promise.race(inFlight);
+      if (failure) break;
     }
+    await Promise.all(inFlight);
+    if (failure) throw failure;
     if (engines.includes(this.engines.postgres)) {
       await this.ds.query(`DELETE FROM search_documents d WHERE NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = d.id)`);
     }

@@ -1,5 +1,5 @@
 import { SingleBar, Presets } from 'cli-progress';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { SearchAdmin } from '../../../../libs/search/src/search-admin';
 import { withServices } from '../context';
 
@@ -8,7 +8,12 @@ export function registerSearchCommands(program: Command): void {
     .command('search:reindex')
     .description('Rebuild the search index from the database in batches; search keeps answering meanwhile')
     .option('--engine <name>', 'postgres, meilisearch or all (every configured engine)', 'all')
-    .action((opts: { engine: string }) =>
+    .option('--concurrency <n>', 'batches of 500 posts indexed at once', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError('expected an integer from 1 to 16');
+      return n;
+    }, 2)
+    .action((opts: { engine: string; concurrency: number }) =>
       withServices(async (app) => {
         const admin = app.get(SearchAdmin);
         const engines = admin.targets(opts.engine);
@@ -23,7 +28,7 @@ export function registerSearchCommands(program: Command): void {
             bar.setTotal(total);
             bar.update(done);
           }
-        });
+        }, opts.concurrency);
         bar.stop();
         const seconds = (Date.now() - began) / 1000;
         console.log(`Indexed ${n} posts into ${engines.map((e) => e.name).join(' and ')} in ${seconds.toFixed(1)} s (${Math.round(n / Math.max(seconds, 0.001))}/s).`);

@@ -26,6 +26,23 @@ const HIGHLIGHT = { open: '\u0001', close: '\u0002' };
 const HEADLINE_OPTIONS = `StartSel=${HIGHLIGHT.open}, StopSel=${HIGHLIGHT.close}, MaxWords=30, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
 const TOP_TAGS = 20;
 /**
+ * A query ranks, counts and facets at most this many matches, the newest: a common word in
+ * a million posts then costs about what a rare one does. Past it, totals are estimates.
+ */
+const CANDIDATES = 1000;
+/** Vocabulary words remembered as already written, per process. */
+const KNOWN_TERMS_MAX = 500_000;
+
+/** Lower-case words of 3–40 letters or digits (not numbers), accents folded, as the vocabulary keeps them. */
+export function vocabularyWords(text: string): Set<string> {
+  const words = new Set<string>();
+  const folded = text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+  for (const w of folded.match(/[\p{L}\p{N}]+/gu) ?? []) {
+    if (w.length >= 3 && w.length <= 40 && !/^\d+$/.test(w)) words.add(w);
+  }
+  return words;
+}
+/**
  * PostgreSQL's parser reads `<...>` as markup and drops it from vectors and headlines, but
  * bodies are plain text where `a < b` or `<script>` are words to keep: angle brackets are
  * swapped for control characters on the way in and back on the way out.
@@ -41,6 +58,7 @@ const ANGLES = '\u0003\u0004';
  */
 export class PostgresSearchEngine implements SearchEngine {
   readonly name = 'postgres';
+  private readonly knownTerms = new Set<string>();
 
   constructor(private readonly ds: DataSource) {}
 
@@ -76,9 +94,9 @@ export class PostgresSearchEngine implements SearchEngine {
            kind text, title text, tags text[], body text, author_id uuid, author_handle text, state text, language text,
            accepted boolean, reactions int, created_at timestamptz, version bigint)
        ), written AS (
-         INSERT INTO search_documents AS s (id, topic_id, post_number, space_id, board_id, kind, title, tags, body, author_id,
+         INSERT INTO search_documents AS s (id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id,
                 author_handle, state, language, accepted, reactions, created_at, version, tsv, indexed_at)
-         SELECT id, topic_id, post_number, space_id, board_id, kind, title, tags, body, author_id, author_handle, state, language,
+         SELECT id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id, author_handle, state, language,
                 accepted, reactions, created_at, version,
                 setweight(to_tsvector(parvis_search_config(language), title), 'A')
                   || setweight(to_tsvector(parvis_search_config(language), array_to_string(tags, ' ')), 'B')
@@ -87,20 +105,36 @@ export class PostgresSearchEngine implements SearchEngine {
            FROM input
          ON CONFLICT (id) DO UPDATE SET
            topic_id = EXCLUDED.topic_id, post_number = EXCLUDED.post_number, space_id = EXCLUDED.space_id, board_id = EXCLUDED.board_id,
-           kind = EXCLUDED.kind, title = EXCLUDED.title, tags = EXCLUDED.tags, body = EXCLUDED.body, author_id = EXCLUDED.author_id,
+           kind = EXCLUDED.kind, title = EXCLUDED.title, tags = EXCLUDED.tags, author_id = EXCLUDED.author_id,
            author_handle = EXCLUDED.author_handle, state = EXCLUDED.state, language = EXCLUDED.language, accepted = EXCLUDED.accepted,
            reactions = EXCLUDED.reactions, created_at = EXCLUDED.created_at, version = EXCLUDED.version, tsv = EXCLUDED.tsv,
            indexed_at = now()
          WHERE s.version <= EXCLUDED.version
          RETURNING s.id
        )
-       INSERT INTO search_terms (term)
-       SELECT DISTINCT t FROM input, unnest(tsvector_to_array(to_tsvector('parvis_simple', input.title || ' ' || input.body))) t
-        WHERE length(t) BETWEEN 3 AND 40 AND t !~ '^[0-9]+$' AND input.id IN (SELECT id FROM written)
-        ORDER BY t
-       ON CONFLICT DO NOTHING`,
+       INSERT INTO search_bodies AS b (id, body) SELECT id, body FROM input WHERE id IN (SELECT id FROM written)
+       ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body`,
       [JSON.stringify(rows)],
     );
+    await this.addTerms(docs);
+  }
+
+  /**
+   * Adds the documents' words to the vocabulary typo tolerance draws on. Words this process
+   * already wrote are skipped, so a steady stream of documents writes only new words; the
+   * memory is bounded and simply starts over when full. Terms are written in sorted order
+   * so concurrent indexers cannot deadlock on them.
+   */
+  private async addTerms(docs: SearchDocument[]): Promise<void> {
+    const fresh = new Set<string>();
+    for (const d of docs) {
+      for (const word of vocabularyWords(`${d.title} ${d.body.slice(0, BODY_INDEX_CHARS)}`)) if (!this.knownTerms.has(word)) fresh.add(word);
+    }
+    if (fresh.size === 0) return;
+    const terms = [...fresh].sort();
+    await this.ds.query(`INSERT INTO search_terms (term) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [terms]);
+    if (this.knownTerms.size + terms.length > KNOWN_TERMS_MAX) this.knownTerms.clear();
+    for (const t of terms) this.knownTerms.add(t);
   }
 
   async remove(ids: string[]): Promise<void> {
@@ -114,7 +148,8 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   async clear(): Promise<void> {
-    await this.ds.query(`TRUNCATE search_documents`);
+    await this.ds.query(`TRUNCATE search_documents, search_bodies, search_terms`);
+    this.knownTerms.clear();
   }
 
   async search(req: SearchRequest): Promise<SearchResult> {
@@ -204,6 +239,10 @@ export class PostgresSearchEngine implements SearchEngine {
     if (f.tags?.length) where.push(`d.tags @> ${p(f.tags)}::text[]`);
     if (f.authorId) where.push(`d.author_id = ${p(f.authorId)}::uuid`);
     if (f.topicsOnly) where.push(`d.post_number = 1`);
+    // The tsquery is inlined (not read from a CTE) so the planner sees it and estimates how
+    // many rows match: rare words go through the GIN index, common ones down the date index.
+    const matches = `d.tsv @@ ($1::tsquery || $2::tsquery || $3::tsquery) AND ${where.join(' AND ')}`;
+    const filterParams = params.slice();
     const order = req.sort === 'NEWEST' ? 'created_at DESC, id DESC' : mode === 'any' ? 'score * matched DESC, id' : 'score DESC, id';
     const matched =
       mode === 'any'
@@ -218,10 +257,14 @@ export class PostgresSearchEngine implements SearchEngine {
            (SELECT coalesce(json_agg(json_build_object('value', tag, 'count', n) ORDER BY n DESC, tag), '[]')
               FROM (SELECT tag, count(*) AS n FROM m, unnest(m.tags) AS tag GROUP BY tag ORDER BY n DESC, tag LIMIT ${TOP_TAGS}) t) AS tags`
       : '';
-    // ts_rank's weights are {D, C, B, A}: title (A) counts most, then tags (B), then the body (C).
+    // Candidates are the newest CANDIDATES matches: ranking, totals and facets never cost
+    // more than that, however common the words. ts_rank's weights are {D, C, B, A}: title (A)
+    // counts most, then tags (B), then the body (C).
     const [row] = await this.ds.query(
       `WITH q AS (
-         SELECT $1::tsquery AS en, $2::tsquery AS fr, $3::tsquery AS simple, ($1::tsquery || $2::tsquery || $3::tsquery) AS any
+         SELECT $1::tsquery AS en, $2::tsquery AS fr, $3::tsquery AS simple
+       ), cand AS MATERIALIZED (
+         SELECT d.id FROM search_documents d WHERE ${matches} ORDER BY d.created_at DESC LIMIT ${CANDIDATES + 1}
        ), m AS MATERIALIZED (
          SELECT d.id, d.topic_id, d.post_number, d.space_id, d.kind, d.title, d.tags, d.language, d.created_at,
                 ts_rank('{0.05, 0.3, 0.6, 1.0}', d.tsv, CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END, 1)
@@ -231,22 +274,22 @@ export class PostgresSearchEngine implements SearchEngine {
                   * (0.75 + 0.25 / (1 + extract(epoch FROM now() - d.created_at) / 31557600))
                   AS score,
                 ${matched} AS matched
-           FROM search_documents d, q
-          WHERE d.tsv @@ q.any
-            AND d.tsv @@ CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END
-            AND ${where.join(' AND ')}
+           FROM (SELECT id FROM cand LIMIT ${CANDIDATES}) c JOIN search_documents d ON d.id = c.id, q
+          WHERE d.tsv @@ CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END
        ), page AS (
-         SELECT m.*, ts_headline(parvis_search_config(m.language), translate(left(d.body, 20000), '<>', '${ANGLES}'),
+         SELECT m.*, ts_headline(parvis_search_config(m.language), translate(left(b.body, 20000), '<>', '${ANGLES}'),
                   CASE m.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END, '${HEADLINE_OPTIONS}') AS snippet
            FROM (SELECT * FROM m ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) m
-           JOIN search_documents d ON d.id = m.id, q
+           JOIN search_bodies b ON b.id = m.id, q
        )
-       SELECT (SELECT count(*)::int FROM m) AS total,
+       SELECT (SELECT count(*)::int FROM m) AS total, (SELECT count(*)::int FROM cand) > ${CANDIDATES} AS capped,
               (SELECT coalesce(json_agg(json_build_object('id', id, 'topicId', topic_id, 'postNumber', post_number, 'spaceId', space_id,
                         'kind', kind, 'title', title, 'snippet', snippet, 'score', score) ORDER BY ${order}), '[]') FROM page) AS hits
               ${facets}`,
       params,
     );
+    // Past the cap the total is the planner's estimate (as Meilisearch estimates past 1,000).
+    if (row.capped) row.total = Math.max(CANDIDATES + 1, await this.estimate(matches, filterParams));
     const hits: SearchHit[] = (row.hits as Array<Record<string, unknown>>).map((h) => ({
       id: h.id as string,
       topicId: h.topicId as string,
@@ -264,5 +307,12 @@ export class PostgresSearchEngine implements SearchEngine {
       facets: req.facets ? { kinds: counts(row.kinds), spaces: counts(row.spaces), tags: counts(row.tags) } : null,
       engine: this.name,
     };
+  }
+
+  /** The planner's row estimate for the matches (tsvector statistics), without reading them. */
+  private async estimate(matches: string, params: unknown[]): Promise<number> {
+    const [row] = await this.ds.query(`EXPLAIN (FORMAT JSON) SELECT 1 FROM search_documents d WHERE ${matches}`, params);
+    const plan = row['QUERY PLAN'];
+    return Math.round(Number((Array.isArray(plan) ? plan : JSON.parse(plan))[0]?.Plan?.['Plan Rows'] ?? 0));
   }
 }
