@@ -13,8 +13,22 @@ interface Compiled {
   any: Record<Lang, string>;
   /** Each positive term alone, to count how many a document matches. */
   each: Record<Lang, string[]>;
+  /** The exclusions as one tsquery (empty when none). */
+  excluded: Record<Lang, string>;
   terms: number;
 }
+
+interface TermWeights {
+  /** Per positive term: log(1 + 1 / document frequency). */
+  idf: number[];
+  /** Indexes of the terms that pick candidates (the selective ones, or all when none is). */
+  candidates: number[];
+}
+
+/** A term in at most this share of documents is selective enough to pick candidates on its own. */
+const SELECTIVE_FREQUENCY = 0.05;
+/** How long lexeme statistics are trusted before they are read again. */
+const STATS_TTL_MS = 5 * 60_000;
 
 /** Typo tolerance: a word of at least this many letters that no document contains is widened to close indexed words. */
 const TYPO_MIN_LENGTH = 4;
@@ -59,6 +73,7 @@ const ANGLES = '\u0003\u0004';
 export class PostgresSearchEngine implements SearchEngine {
   readonly name = 'postgres';
   private readonly knownTerms = new Set<string>();
+  private lexemeStats: { at: number; freq: Map<string, number>; floor: number } | null = null;
 
   constructor(private readonly ds: DataSource) {}
 
@@ -163,7 +178,41 @@ export class PostgresSearchEngine implements SearchEngine {
     // Too few documents hold every word (a pasted question, say): documents holding some of
     // them follow, those matching more words first, as Meilisearch's matching strategy does.
     if (all.total >= needed || compiled.terms === 1) return all;
-    return this.run(req, compiled, 'any');
+    return this.run(req, compiled, 'any', await this.weigh(compiled));
+  }
+
+  /**
+   * Inverse document frequencies of the query's terms, from PostgreSQL's own statistics
+   * on the tsvector column (the most common lexemes and their frequencies, kept by ANALYZE):
+   * a word in half the posts says little, a rare one says much. Terms in few enough posts
+   * choose the candidates; each matched term adds its weight to the score.
+   */
+  private async weigh(compiled: Compiled): Promise<TermWeights> {
+    const stats = await this.stats();
+    const weights = compiled.each.en.map((_, i) => {
+      const lexemes = LANGS.flatMap((l) => [...(compiled.each[l][i] ?? '').matchAll(/'((?:[^']|'')+)'/g)].map((m) => m[1].replace(/''/g, "'")));
+      const freq = Math.max(stats.floor, ...lexemes.map((x) => stats.freq.get(x) ?? 0));
+      return { freq, idf: Math.log(1 + 1 / freq) };
+    });
+    const selective = weights.map((w, i) => (w.freq <= SELECTIVE_FREQUENCY ? i : -1)).filter((i) => i >= 0);
+    return { idf: weights.map((w) => w.idf), candidates: selective.length > 0 ? selective : weights.map((_, i) => i) };
+  }
+
+  private async stats(): Promise<{ freq: Map<string, number>; floor: number }> {
+    if (this.lexemeStats && Date.now() - this.lexemeStats.at < STATS_TTL_MS) return this.lexemeStats;
+    const [row] = await this.ds.query(
+      `SELECT most_common_elems::text::text[] AS lexemes, most_common_elem_freqs AS freqs
+         FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'search_documents' AND attname = 'tsv'`,
+    );
+    const freq = new Map<string, number>();
+    const lexemes: string[] = row?.lexemes ?? [];
+    const freqs: number[] = row?.freqs ?? [];
+    lexemes.forEach((x, i) => freq.set(x, freqs[i]));
+    // Lexemes outside the list are rarer than its rarest entry (the array ends with min, max and null frequency).
+    const listed = freqs.slice(0, lexemes.length);
+    const floor = listed.length ? Math.min(...listed) / 2 : 0.001;
+    this.lexemeStats = { at: Date.now(), freq, floor };
+    return this.lexemeStats;
   }
 
   /** Closest indexed words for each word no document contains (typo tolerance). */
@@ -220,14 +269,23 @@ export class PostgresSearchEngine implements SearchEngine {
       `${expression(CONFIGS[l], ' || ')} AS any_${l}`,
       `ARRAY[${positive.map((f) => `(${f(CONFIGS[l])})::text`).join(', ')}] AS terms_${l}`,
     ]);
+    if (excluded.length) columns.push(...LANGS.map((l) => `(${excluded.map((x) => `!! phraseto_tsquery('${CONFIGS[l]}', ${x})`).join(' && ')})::text AS excl_${l}`));
     const [row] = await this.ds.query(`SELECT ${columns.join(', ')}`, params);
     const pick = (prefix: string) => Object.fromEntries(LANGS.map((l) => [l, row[`${prefix}_${l}`]])) as Record<Lang, never>;
-    return { all: pick('all'), any: pick('any'), each: pick('terms'), terms: positive.length };
+    const excl = Object.fromEntries(LANGS.map((l) => [l, excluded.length ? (row[`excl_${l}`] as string) : ''])) as Record<Lang, string>;
+    return { all: pick('all'), any: pick('any'), each: pick('terms'), excluded: excl, terms: positive.length };
   }
 
-  private async run(req: SearchRequest, compiled: Compiled, mode: 'all' | 'any'): Promise<SearchResult> {
+  private async run(req: SearchRequest, compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<SearchResult> {
     const f = req.filters;
-    const tsq = compiled[mode];
+    const tsq = { ...compiled[mode] };
+    if (mode === 'any' && weights && weights.candidates.length < compiled.terms) {
+      // Candidates come from the selective terms only; every term still counts in the score.
+      for (const l of LANGS) {
+        tsq[l] = weights.candidates.map((i) => compiled.each[l][i]).filter((x) => x.trim() !== '').map((x) => `(${x})`).join(' | ') || compiled.any[l];
+        if (compiled.excluded[l]) tsq[l] = `(${tsq[l]}) & ${compiled.excluded[l]}`;
+      }
+    }
     const params: unknown[] = [tsq.en, tsq.fr, tsq.simple, f.spaceIds, f.moderatedSpaceIds ?? []];
     const p = (value: unknown) => {
       params.push(value);
@@ -244,10 +302,11 @@ export class PostgresSearchEngine implements SearchEngine {
     const matches = `d.tsv @@ ($1::tsquery || $2::tsquery || $3::tsquery) AND ${where.join(' AND ')}`;
     const filterParams = params.slice();
     const order = req.sort === 'NEWEST' ? 'created_at DESC, id DESC' : mode === 'any' ? 'score * matched DESC, id' : 'score DESC, id';
+    const idf = weights?.idf ?? compiled.each.en.map(() => 1);
     const matched =
       mode === 'any'
-        ? `(SELECT count(*) FROM unnest(CASE d.language WHEN 'en' THEN ${p(compiled.each.en)}::tsquery[] WHEN 'fr' THEN ${p(compiled.each.fr)}::tsquery[]
-                                        ELSE ${p(compiled.each.simple)}::tsquery[] END) AS term WHERE d.tsv @@ term)::int`
+        ? `(SELECT coalesce(sum(x.idf), 0) FROM unnest(CASE d.language WHEN 'en' THEN ${p(compiled.each.en)}::tsquery[] WHEN 'fr' THEN ${p(compiled.each.fr)}::tsquery[]
+                                        ELSE ${p(compiled.each.simple)}::tsquery[] END, ${p(idf)}::float8[]) AS x(term, idf) WHERE d.tsv @@ x.term)`
         : '0';
     const limit = p(req.limit);
     const offset = p(req.offset);
