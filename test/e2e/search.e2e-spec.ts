@@ -283,6 +283,10 @@ describe('search', () => {
       expect(res.errors![0].extensions.retryAfterSeconds).toBeGreaterThan(0);
       // Someone else is not held back.
       expectOk(await app.gql(SEARCH, { q: 'anything' }, { token: (await makeUser(app)).token }));
+      // One address gets twice a user's rate, whatever the accounts (or none) behind it.
+      const ip = '203.0.113.9';
+      for (let i = 0; i < 6; i++) expectOk(await app.gql(SEARCH, { q: 'anything' }, { ip, token: i % 2 ? (await makeUser(app)).token : undefined }));
+      expectError(await app.gql(SEARCH, { q: 'anything' }, { ip, token: (await makeUser(app)).token }), 'RATE_LIMITED');
     } finally {
       await app.close();
     }

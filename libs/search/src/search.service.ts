@@ -49,6 +49,7 @@ class MinuteCounter {
 export class SearchService {
   private readonly log = new Logger('Search');
   private readonly limiter: MinuteCounter;
+  private readonly ipLimiter: MinuteCounter;
 
   constructor(
     private readonly engines: SearchEngines,
@@ -58,6 +59,7 @@ export class SearchService {
     config: AppConfig,
   ) {
     this.limiter = new MinuteCounter(config.SEARCH_RATE_PER_MINUTE);
+    this.ipLimiter = new MinuteCounter(config.SEARCH_RATE_PER_MINUTE * 2);
   }
 
   async search(viewer: Viewer, args: SearchArgs, opts: { facets: boolean }): Promise<SearchConnectionModel> {
@@ -119,7 +121,8 @@ export class SearchService {
     return topics.filter((t): t is TopicModel => t !== null && t.state === 'VISIBLE');
   }
 
-  private async query(req: SearchRequest): Promise<SearchResult> {
+  /** Runs a request on the primary engine, PostgreSQL answering when an external one fails (other modules' suggestions use it too). */
+  async query(req: SearchRequest): Promise<SearchResult> {
     const primary = this.engines.primary;
     if (primary === this.engines.postgres) return primary.search(req);
     try {
@@ -135,8 +138,11 @@ export class SearchService {
     if (!hasPositiveTerms(parseQuery(text))) throw AppError.badField(field, 'must contain at least one word to look for');
   }
 
+  /** Per user and per IP: one account cannot go faster from many addresses, nor one address with many accounts (at twice a user's rate, for shared networks). */
   private rateLimit(viewer: Viewer): void {
-    const wait = this.limiter.take(viewer.id ? `u:${viewer.id}` : `ip:${viewer.ip}`);
+    const waits = [this.ipLimiter.take(`ip:${viewer.ip}`)];
+    if (viewer.id) waits.push(this.limiter.take(`u:${viewer.id}`));
+    const wait = Math.max(...waits);
     if (wait > 0) throw AppError.rateLimited(wait, 'Too many searches, try again shortly');
   }
 
