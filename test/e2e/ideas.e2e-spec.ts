@@ -198,9 +198,11 @@ describe('idea boards', () => {
     expectError(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }), 'BAD_USER_INPUT');
     const third = await newIdea(a, 'Third');
     expectError(await t.gql(MERGE, { input: { sourceId: third, targetId: source } }, { token: moderator.token }), 'BAD_USER_INPUT');
-    // A vote on the merged idea goes to its target.
+    // The merged idea takes no more votes: they go to the target.
     const late = await customer();
-    expect(expectOk(await t.gql(VOTE, { id: source }, { token: late.token })).voteIdea).toEqual({ id: target, idea: { voteCount: 4, viewerHasVoted: true } });
+    const refused = expectError(await t.gql(VOTE, { id: source }, { token: late.token }), 'BAD_USER_INPUT');
+    expect(refused.extensions.fields![0].message).toMatch(/merged into another one, vote there/);
+    expect(expectOk(await t.gql(VOTE, { id: target }, { token: late.token })).voteIdea).toEqual({ id: target, idea: { voteCount: 4, viewerHasVoted: true } });
     await drain();
     expect(await notificationKinds(a)).toContainEqual(expect.objectContaining({ kind: 'IDEA_MERGED', topic: { id: target } }));
     // Unmerging is for admins, and restores both counts from the votes.
@@ -219,7 +221,16 @@ describe('idea boards', () => {
       ...voters.map((v, i) => t.gql(VOTE, { id: i % 2 ? source : target }, { token: v.token })),
       t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }),
     ]);
-    results.forEach((r) => expectOk(r));
+    expectOk(results[voters.length]);
+    // Every vote either counted or was refused because the idea had just been merged (and
+    // said so): none vanished. Refused voters vote again, on the target.
+    const refused = voters.filter((_, i) => results[i].errors);
+    for (const i of voters.keys()) {
+      if (!results[i].errors) continue;
+      expect(i % 2).toBe(1); // only votes on the source can come too late
+      expect(results[i].errors![0].extensions.fields![0].message).toMatch(/merged/);
+    }
+    for (const v of refused) expectOk(await t.gql(VOTE, { id: target }, { token: v.token }));
     // Two authors and eight voters, each once.
     expect((await idea(target)).voteCount).toBe(10);
     const [{ n }] = await t.sql(

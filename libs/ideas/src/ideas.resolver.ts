@@ -29,7 +29,7 @@ export class IdeaTopicResolver {
     return this.ideas.idea(ctx.viewer, topic);
   }
 
-  @Mutation(() => TopicModel, { description: 'One vote per member and idea; a vote on a merged idea goes to the idea it was merged into.' })
+  @Mutation(() => TopicModel, { description: 'One vote per member and idea; closed and merged ideas take no votes.' })
   voteIdea(@Args('topicId', { type: () => ID }) topicId: string, @Context() ctx: GqlContext): Promise<TopicModel> {
     return this.ideas.vote(ctx.viewer, topicId, true);
   }

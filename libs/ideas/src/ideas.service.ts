@@ -294,16 +294,17 @@ export class IdeasService implements BoardKindBehaviour {
 
   /**
    * One vote per user and idea: the row's primary key makes racing votes count once, and the
-   * idea's row lock orders votes against merges and status changes. A vote on an idea that
-   * was merged goes to the idea it was merged into, so a vote racing a merge is not lost.
+   * idea's row lock orders votes against merges and status changes. A vote that commits
+   * before a merge is carried by it; one that comes after finds the idea merged and is
+   * refused, saying where to vote instead: none is silently lost.
    */
   async vote(viewer: Viewer, topicId: string, on: boolean): Promise<TopicModel> {
     const topic = await this.ideaTopic(viewer, topicId);
     await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
     if (topic.state !== 'VISIBLE') throw AppError.badField('topicId', 'this idea is not open for votes');
     const votedOn = await this.uow.run(async (tx) => {
-      let idea = await this.lockIdea(tx, topic.id);
-      if (on && idea.status === IdeaStatus.MERGED && idea.merged_into) idea = await this.lockIdea(tx, await this.rootOf(tx, idea.merged_into));
+      const idea = await this.lockIdea(tx, topic.id);
+      if (idea.status === IdeaStatus.MERGED) throw AppError.badField('topicId', 'voting is closed: this idea was merged into another one, vote there');
       if (CLOSED_STATUSES.includes(idea.status)) throw AppError.badField('topicId', `voting is closed: this idea is ${idea.status.toLowerCase()}`);
       let changed: boolean;
       if (on) {
