@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { ParsedQuery, hasPositiveTerms, parseQuery } from '../query-parser';
 import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights } from '../search-engine';
 
@@ -44,6 +44,10 @@ const TOP_TAGS = 20;
  * a million posts then costs about what a rare one does. Past it, totals are estimates.
  */
 const CANDIDATES = 1000;
+/** A query with this many matches is "common": its candidates come down the date index. */
+const DENSE = 20_000;
+/** Statistics saying a query matches at least this share of documents send it straight down the date index. */
+const COMMON_FREQUENCY = 0.01;
 /** Vocabulary words remembered as already written, per process. */
 const KNOWN_TERMS_MAX = 500_000;
 
@@ -188,14 +192,41 @@ export class PostgresSearchEngine implements SearchEngine {
    * choose the candidates; each matched term adds its weight to the score.
    */
   private async weigh(compiled: Compiled): Promise<TermWeights> {
+    const freqs = await this.termFrequencies(compiled);
+    const selective = freqs.map((f, i) => (f <= SELECTIVE_FREQUENCY ? i : -1)).filter((i) => i >= 0);
+    return { idf: freqs.map((f) => Math.log(1 + 1 / f)), candidates: selective.length > 0 ? selective : freqs.map((_, i) => i) };
+  }
+
+  /**
+   * The share of documents each positive term matches, from the lexeme statistics: a term's
+   * alternatives (typo candidates) add up, a prefix counts every listed lexeme it starts, and
+   * lexemes too rare to be listed count as half the rarest listed one.
+   */
+  private async termFrequencies(compiled: Compiled, unlisted?: number): Promise<number[]> {
     const stats = await this.stats();
-    const weights = compiled.each.en.map((_, i) => {
-      const lexemes = LANGS.flatMap((l) => [...(compiled.each[l][i] ?? '').matchAll(/'((?:[^']|'')+)'/g)].map((m) => m[1].replace(/''/g, "'")));
-      const freq = Math.max(stats.floor, ...lexemes.map((x) => stats.freq.get(x) ?? 0));
-      return { freq, idf: Math.log(1 + 1 / freq) };
-    });
-    const selective = weights.map((w, i) => (w.freq <= SELECTIVE_FREQUENCY ? i : -1)).filter((i) => i >= 0);
-    return { idf: weights.map((w) => w.idf), candidates: selective.length > 0 ? selective : weights.map((_, i) => i) };
+    const rare = unlisted ?? stats.floor;
+    return compiled.each.en.map((_, i) =>
+      Math.min(1, Math.max(rare, ...LANGS.map((l) => {
+        let sum = 0;
+        for (const m of (compiled.each[l][i] ?? '').matchAll(/'((?:[^']|'')+)'(:\*)?/g)) {
+          const lexeme = m[1].replace(/''/g, "'");
+          if (!m[2]) sum += stats.freq.get(lexeme) ?? rare;
+          else for (const [x, f] of stats.freq) if (x.startsWith(lexeme)) sum += f;
+        }
+        return sum;
+      }))),
+    );
+  }
+
+  /**
+   * Share of documents a request surely matches (unlisted lexemes count as none), to choose
+   * how candidates are found: a wrong "rare" costs one bounded GIN read before the date index.
+   */
+  private async density(compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<number> {
+    const freqs = await this.termFrequencies(compiled, 0);
+    // Every term required: words are taken as independent, so shares multiply.
+    if (mode === 'all') return freqs.reduce((product, f) => product * f, 1);
+    return Math.min(1, (weights?.candidates ?? freqs.map((_, i) => i)).reduce((sum, i) => sum + freqs[i], 0));
   }
 
   private async stats(): Promise<{ freq: Map<string, number>; floor: number }> {
@@ -301,6 +332,10 @@ export class PostgresSearchEngine implements SearchEngine {
     // many rows match: rare words go through the GIN index, common ones down the date index.
     const matches = `d.tsv @@ ($1::tsquery || $2::tsquery || $3::tsquery) AND ${where.join(' AND ')}`;
     const filterParams = params.slice();
+    const candidates = await this.candidates(matches, filterParams, (await this.density(compiled, mode, weights)) >= COMMON_FREQUENCY);
+    // The filters are applied: the main statement works on the candidates and the tsqueries alone.
+    params.splice(3);
+    const candParam = p(candidates.ids);
     const order = req.sort === 'NEWEST' ? 'created_at DESC, id DESC' : mode === 'any' ? 'score * matched DESC, id' : 'score DESC, id';
     const idf = weights?.idf ?? compiled.each.en.map(() => 1);
     const matched =
@@ -322,8 +357,6 @@ export class PostgresSearchEngine implements SearchEngine {
     const [row] = await this.ds.query(
       `WITH q AS (
          SELECT $1::tsquery AS en, $2::tsquery AS fr, $3::tsquery AS simple
-       ), cand AS MATERIALIZED (
-         SELECT d.id FROM search_documents d WHERE ${matches} ORDER BY d.created_at DESC LIMIT ${CANDIDATES + 1}
        ), m AS MATERIALIZED (
          SELECT d.id, d.topic_id, d.post_number, d.space_id, d.kind, d.title, d.tags, d.language, d.created_at,
                 ts_rank('{0.05, 0.3, 0.6, 1.0}', d.tsv, CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END, 1)
@@ -333,7 +366,7 @@ export class PostgresSearchEngine implements SearchEngine {
                   * (0.75 + 0.25 / (1 + extract(epoch FROM now() - d.created_at) / 31557600))
                   AS score,
                 ${matched} AS matched
-           FROM (SELECT id FROM cand LIMIT ${CANDIDATES}) c JOIN search_documents d ON d.id = c.id, q
+           FROM unnest(${candParam}::uuid[]) AS c(id) JOIN search_documents d ON d.id = c.id, q
           WHERE d.tsv @@ CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END
        ), page AS (
          SELECT m.*, ts_headline(parvis_search_config(m.language), translate(left(b.body, 20000), '<>', '${ANGLES}'),
@@ -341,14 +374,14 @@ export class PostgresSearchEngine implements SearchEngine {
            FROM (SELECT * FROM m ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) m
            JOIN search_bodies b ON b.id = m.id, q
        )
-       SELECT (SELECT count(*)::int FROM m) AS total, (SELECT count(*)::int FROM cand) > ${CANDIDATES} AS capped,
+       SELECT (SELECT count(*)::int FROM m) AS total,
               (SELECT coalesce(json_agg(json_build_object('id', id, 'topicId', topic_id, 'postNumber', post_number, 'spaceId', space_id,
                         'kind', kind, 'title', title, 'snippet', snippet, 'score', score) ORDER BY ${order}), '[]') FROM page) AS hits
               ${facets}`,
       params,
     );
     // Past the cap the total is the planner's estimate (as Meilisearch estimates past 1,000).
-    if (row.capped) row.total = Math.max(CANDIDATES + 1, await this.estimate(matches, filterParams));
+    if (candidates.capped) row.total = Math.max(CANDIDATES + 1, candidates.seen, await this.estimate(matches, filterParams));
     const hits: SearchHit[] = (row.hits as Array<Record<string, unknown>>).map((h) => ({
       id: h.id as string,
       topicId: h.topicId as string,
@@ -366,6 +399,39 @@ export class PostgresSearchEngine implements SearchEngine {
       facets: req.facets ? { kinds: counts(row.kinds), spaces: counts(row.spaces), tags: counts(row.tags) } : null,
       engine: this.name,
     };
+  }
+
+  /**
+   * The newest CANDIDATES matches. The planner cannot be trusted to choose here (it guesses
+   * the frequency of uncommon and misspelt words), so both paths are forced: first the GIN
+   * index, reading at most DENSE matches; if there are that many, the words are common and
+   * the date index finds the newest matches after a short walk.
+   */
+  private async candidates(matches: string, params: unknown[], common: boolean): Promise<{ ids: string[]; capped: boolean; seen: number }> {
+    return this.ds.transaction(async (m) => {
+      await m.query(`SET LOCAL enable_seqscan = off`);
+      const rows: Array<{ id: string; created_at: Date }> = common ? [] : await this.ginCandidates(m, matches, params);
+      if (!common && rows.length < DENSE) {
+        rows.sort((a, b) => b.created_at.getTime() - a.created_at.getTime() || (a.id < b.id ? 1 : -1));
+        return { ids: rows.slice(0, CANDIDATES).map((r) => r.id), capped: rows.length > CANDIDATES, seen: rows.length };
+      }
+      await m.query(`SET LOCAL enable_indexscan = on`);
+      await m.query(`SET LOCAL enable_bitmapscan = off`);
+      const newest: Array<{ id: string }> = await m.query(
+        `SELECT d.id FROM search_documents d WHERE ${matches} ORDER BY d.created_at DESC LIMIT ${CANDIDATES}`,
+        params,
+      );
+      return { ids: newest.map((r) => r.id), capped: newest.length >= CANDIDATES, seen: common ? newest.length : DENSE };
+    });
+  }
+
+  private async ginCandidates(m: EntityManager, matches: string, params: unknown[]): Promise<Array<{ id: string; created_at: Date }>> {
+    await m.query(`SET LOCAL enable_indexscan = off`);
+    const rows: Array<{ id: string; created_at: Date }> = await m.query(
+        `SELECT d.id, d.created_at FROM search_documents d WHERE ${matches} LIMIT ${DENSE}`,
+        params,
+      );
+    return rows;
   }
 
   /** The planner's row estimate for the matches (tsvector statistics), without reading them. */
