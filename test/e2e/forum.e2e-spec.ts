@@ -58,10 +58,8 @@ describe('forums', () => {
       expect([await count('topics'), await count('posts'), await count('outbox')]).toEqual(before);
     });
 
-    it('needs a signed-in participant, and a forum board', async () => {
+    it('needs a signed-in participant and an existing board', async () => {
       expectError(await t.gql(CREATE_TOPIC, { input: { boardId, title: 'Anonymous', body: 'x' } }), 'UNAUTHENTICATED');
-      const ideas = await makeBoard(t, spaceId, 'IDEAS');
-      expectError(await t.gql(CREATE_TOPIC, { input: { boardId: ideas, title: 'An idea', body: 'x' } }, { token: author.token }), 'BAD_USER_INPUT');
       expectError(await t.gql(CREATE_TOPIC, { input: { boardId: '01a207d7-22e1-733a-9303-5a2047c59e37', title: 'Nowhere', body: 'x' } }, { token: author.token }), 'NOT_FOUND');
     });
 
