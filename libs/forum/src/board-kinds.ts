@@ -33,6 +33,14 @@ export interface BoardKindBehaviour {
   /** Initial content state instead of the forum's VISIBLE (e.g. DRAFT for articles); PENDING from pre-moderation wins. */
   initialState?(topic: Omit<NewTopic, 'topicId' | 'postId' | 'state'>): string;
   created(tx: Tx, topic: NewTopic): Promise<void>;
+  /**
+   * Runs when moderation (or anyone) moves a topic's first post to another content state,
+   * inside that transaction, before anything is written: returns the state to use instead,
+   * or throws AppError to refuse. Lets a kind keep its own workflow in charge of visibility
+   * (a never-published article is published by its review, not by approving its post).
+   * Called for every topic; return `to` for topics that are not yours.
+   */
+  firstPostState?(tx: Tx, change: { topicId: string; to: string }): Promise<string>;
 }
 
 @Injectable()
@@ -46,5 +54,12 @@ export class BoardKinds {
   /** The behaviour of a board's kind; undefined for FORUM (plain topics) and for kinds nobody plugged in. */
   of(kind: BoardKind): BoardKindBehaviour | undefined {
     return this.behaviours.get(kind);
+  }
+
+  /** The state a first post moves to once every kind had its say (see `firstPostState`). */
+  async firstPostState(tx: Tx, change: { topicId: string; to: string }): Promise<string> {
+    let to = change.to;
+    for (const b of this.behaviours.values()) if (b.firstPostState) to = await b.firstPostState(tx, { topicId: change.topicId, to });
+    return to;
   }
 }

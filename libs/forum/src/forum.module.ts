@@ -20,6 +20,6 @@ import { TopicsService } from './topics/topics.service';
     TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, TopicsService, PostsService,
     TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver,
   ],
-  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, BoardKinds],
+  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, BoardKinds, ContentWriter],
 })
 export class ForumModule {}

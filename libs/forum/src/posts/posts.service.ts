@@ -6,12 +6,13 @@ import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
+import { BoardKinds } from '../board-kinds';
 import { ContentWriter } from '../content-writer';
 import { PostingPolicy, StoredContribution } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { validActivityCursor, validPostNumberCursor } from '../cursors';
 import { ForumLoaders } from '../forum.loaders';
-import { ContentState, ReactionKind } from '../forum.enums';
+import { ContentState, ReactionKind, TopicKind } from '../forum.enums';
 import { TopicModel } from '../topics/topic.model';
 import { TopicsService } from '../topics/topics.service';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
@@ -40,6 +41,7 @@ export class PostsService {
     private readonly users: UsersLoader,
     private readonly policy: PostingPolicy,
     private readonly audit: AuditLog,
+    private readonly kinds: BoardKinds,
   ) {}
 
   async get(viewer: Viewer, id: string): Promise<PostModel> {
@@ -154,6 +156,8 @@ export class PostsService {
     const moderator = rank >= LEVEL_RANK.MODERATE;
     if (!moderator && post.authorId !== viewer.id) throw AppError.forbidden('You can only edit your own posts');
     if (post.view !== 'full' || post.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
+    // An article's opening post mirrors its published revision: edits go through updateArticle and its review.
+    if (post.number === 1 && topic.kind === TopicKind.ARTICLE) throw AppError.badField('postId', 'an article is edited with updateArticle, which keeps its revisions and review');
     if ((input.title !== undefined || input.tags !== undefined) && post.number !== 1) {
       throw AppError.badField(input.title !== undefined ? 'title' : 'tags', 'only the first post changes the topic’s title and tags');
     }
@@ -255,8 +259,10 @@ export class PostsService {
     actorId: string | null,
     post: { id: string; number: number },
     topic: { id: string; boardId: string; spaceId: string },
-    to: ContentState,
+    wanted: ContentState,
   ): Promise<PostRow & { was: ContentState }> {
+    // A board kind may keep its own workflow in charge of a topic's visibility (knowledge articles).
+    const to = post.number === 1 ? ((await this.kinds.firstPostState(tx, { topicId: topic.id, to: wanted })) as ContentState) : wanted;
     const [row] = await tx.query<PostRow & { was: ContentState }>(
       `UPDATE posts p SET state = $2,
               deleted_at = CASE WHEN $2 = 'DELETED' THEN now() ELSE NULL END,

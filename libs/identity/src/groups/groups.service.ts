@@ -6,7 +6,7 @@ import { newId } from '../../../core/src/ids';
 import { GroupModel, GroupRow, toGroupModel } from './group.model';
 import { CreateGroupInput, GroupMemberInput } from './dto/group.inputs';
 
-const SELECT_GROUP = `SELECT g.id, g.slug, g.name, g.description, g.created_at,
+export const SELECT_GROUP = `SELECT g.id, g.slug, g.name, g.description, g.created_at,
   (SELECT count(*)::int FROM group_members gm WHERE gm.group_id = g.id) AS member_count FROM groups g`;
 
 /** Groups are administered by global admins only. */

@@ -274,7 +274,8 @@ export class ReportsService {
           await this.posts.applyState(tx, viewer.id, post, post.topic, to);
           action = to === ContentState.VISIBLE ? 'published' : 'rejected';
         }
-      } else if (post && input.decision === ReviewDecision.APPROVE) {
+      } else if (post && input.decision === ReviewDecision.APPROVE && (item.kind === 'REPORTS' || item.kind === 'AUTOMOD')) {
+        // Only reports and automod flags judge the content; other kinds (article feedback) just close.
         const wanted = input.action ?? ReviewAction.HIDE;
         const to = wanted === ReviewAction.DELETE ? ContentState.DELETED : wanted === ReviewAction.HIDE ? ContentState.HIDDEN : null;
         if (to && post.state !== to && post.state !== ContentState.DELETED) {
@@ -413,7 +414,8 @@ export class ReportsService {
         spaceId: post.spaceId,
         reason: input.reason ?? null,
         before: { state: changed.was },
-        after: { state: transition.to },
+        // The state it reached: a board kind may redirect it (a draft article returns to draft).
+        after: { state: changed.state },
       });
       if (input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT) {
         // Deciding on held content here settles its review item too.
