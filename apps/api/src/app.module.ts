@@ -16,11 +16,12 @@ import { RealtimeModule } from '../../../libs/realtime/src/realtime.module';
 import { NotificationsModule } from '../../../libs/notifications/src/notifications.module';
 import { SearchModule } from '../../../libs/search/src/search.module';
 import { IdeasModule } from '../../../libs/ideas/src/ideas.module';
+import { KnowledgeModule } from '../../../libs/knowledge/src/knowledge.module';
 import { graphqlOptions } from './graphql.config';
 import { loggerOptions } from './logging';
 
 /** Feature modules, in dependency order. */
-export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule, ContentModule, ForumModule, ModerationModule, NotificationsModule, SearchModule, IdeasModule];
+export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule, ContentModule, ForumModule, ModerationModule, NotificationsModule, SearchModule, IdeasModule, KnowledgeModule];
 
 @Module({})
 export class AppModule {

@@ -13,7 +13,8 @@ import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 
-export const NOTIFICATION_KINDS = ['MENTION', 'REPLY', 'WATCHED_REPLY', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED'];
+export const NOTIFICATION_KINDS = ['MENTION', 'REPLY', 'WATCHED_REPLY', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
+  'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
 const ALL = '*';
 
 const LABELS: Record<string, string> = {
@@ -27,6 +28,15 @@ const LABELS: Record<string, string> = {
   SANCTION: 'A moderator sent you a notice',
   APPEAL_DECIDED: 'Your appeal was decided',
   REPORT_RESOLVED: 'A report you made was resolved',
+  IDEA_STATUS: 'An idea you follow changed status',
+  IDEA_MERGED: 'An idea you follow was merged into another',
+  ARTICLE_SUBMITTED: 'An article was submitted for review',
+  ARTICLE_CHANGES_REQUESTED: 'An editor asked for changes to an article',
+  ARTICLE_PUBLISHED: 'An article was published',
+  ARTICLE_ARCHIVED: 'An article was archived',
+  ARTICLE_UNARCHIVED: 'An article was brought back from the archive',
+  ARTICLE_VERIFICATION_DUE: 'An article you own is due for verification',
+  ARTICLE_FEEDBACK: 'A reader found an article you own not helpful',
 };
 
 export interface SentEmail {

@@ -1,0 +1,134 @@
+import { Injectable } from '@nestjs/common';
+import { Tx } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { newId } from '../../../core/src/ids';
+import { ContentWriter } from '../../../forum/src/content-writer';
+import { ArticleEventAction, ArticleRow, ArticleState, RevisionRow } from './article.model';
+import { firstFreeSlug, slugify } from './slug';
+
+/** The facts every article event carries (outbox payloads). */
+export interface ArticleRef {
+  topicId: string;
+  boardId: string;
+  spaceId: string;
+}
+
+/**
+ * Building blocks of the knowledge base's writes, each inside the caller's transaction:
+ * locks, slugs, the history, and mirroring a revision into the topic's first post (what the
+ * forum, search and live updates show).
+ */
+@Injectable()
+export class ArticleWrites {
+  constructor(private readonly writer: ContentWriter) {}
+
+  /**
+   * Serialises tree and slug changes within a board (a transaction-scoped advisory lock), so
+   * two moves cannot build a cycle between them and two articles cannot take one slug.
+   */
+  async lockBoard(tx: Tx, boardId: string): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:knowledge-board:' || $1::text, 0))`, [boardId]);
+  }
+
+  /** The article's row, locked for the rest of the transaction (its workflow state is decided under this lock). */
+  async lock(tx: Tx, topicId: string): Promise<ArticleRow> {
+    const row = await tx.one<ArticleRow>(`SELECT * FROM articles WHERE topic_id = $1 FOR UPDATE`, [topicId]);
+    if (!row) throw AppError.notFound('Article not found');
+    return row;
+  }
+
+  /** A slug for `title` that no article of the board holds or held, and where a new top-level or child article goes. Call under lockBoard. */
+  async placeNew(tx: Tx, boardId: string, title: string, parentId: string | null): Promise<{ slug: string; position: number }> {
+    const base = slugify(title);
+    const [row] = await tx.query<{ taken: string[]; position: number }>(
+      `SELECT ARRAY(SELECT slug FROM article_slugs WHERE board_id = $1 AND (slug = $2 OR slug LIKE $2 || '-%')) AS taken,
+              (SELECT COALESCE(max(position) + 1, 0)::int FROM articles WHERE board_id = $1 AND parent_id IS NOT DISTINCT FROM $3::uuid) AS position`,
+      [boardId, base, parentId],
+    );
+    return { slug: firstFreeSlug(base, new Set(row.taken)), position: row.position };
+  }
+
+  /**
+   * Gives the article a new slug in a board, keeping its earlier ones (old links keep working)
+   * unless `forgetEarlier`: slugs of a never-published draft were never public, and would tell
+   * readers what the draft was once called. Call under lockBoard.
+   */
+  async reslug(tx: Tx, topicId: string, boardId: string, title: string, forgetEarlier = false): Promise<string> {
+    if (forgetEarlier) await tx.query(`DELETE FROM article_slugs WHERE topic_id = $1`, [topicId]);
+    const { slug } = await this.placeNew(tx, boardId, title, null);
+    await tx.query(`INSERT INTO article_slugs (board_id, slug, topic_id) VALUES ($1, $2, $3)`, [boardId, slug, topicId]);
+    await tx.query(`UPDATE articles SET slug = $2 WHERE topic_id = $1`, [topicId, slug]);
+    return slug;
+  }
+
+  /** Whether a slug still says what a title says (`faq` or `faq-2` for “FAQ”). */
+  slugFits(slug: string, title: string): boolean {
+    const base = slugify(title);
+    return slug === base || (slug.startsWith(`${base}-`) && /^\d+$/.test(slug.slice(base.length + 1)));
+  }
+
+  /** Appends to the article's history; returns the entry's id (notifications are keyed on it). */
+  async record(
+    tx: Tx,
+    topicId: string,
+    actorId: string | null,
+    action: ArticleEventAction,
+    change: { from?: ArticleState | null; to?: ArticleState | null; revisionId?: string | null; note?: string | null } = {},
+  ): Promise<string> {
+    const id = newId();
+    await tx.query(
+      `INSERT INTO article_events (id, topic_id, actor_id, action, from_state, to_state, revision_id, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [id, topicId, actorId, action, change.from ?? null, change.to ?? null, change.revisionId ?? null, change.note ?? null],
+    );
+    return id;
+  }
+
+  /** A workflow transition, for the notifications handler (author, owners, watchers). */
+  async emitTransition(
+    tx: Tx,
+    ref: ArticleRef,
+    version: number,
+    t: { eventId: string; from: ArticleState; to: ArticleState; actorId: string | null; revisionId?: string | null; reason?: string | null; firstPublication?: boolean },
+  ): Promise<void> {
+    await tx.emit({
+      type: 'article.state_changed',
+      aggregateType: 'article',
+      aggregateId: ref.topicId,
+      version,
+      payload: { ...ref, ...t },
+    });
+  }
+
+  /**
+   * Makes the topic show a revision: its title and the first post's body. `publish` also
+   * turns a never-published article visible (its topic and first post leave PENDING), keeps
+   * the post's revision history and references (mentions, quotes) in step, and dates the edit.
+   * Emits topic.updated and post.updated so search re-indexes and live rooms refresh.
+   */
+  async mirror(tx: Tx, viewer: Viewer, ref: ArticleRef, rev: Pick<Required<RevisionRow>, 'number' | 'title' | 'body_source' | 'body_html'>, publish: boolean): Promise<void> {
+    const post = await tx.one<{ id: string; version: number }>(
+      `UPDATE posts SET body_source = $2, body_html = $3,
+              state = CASE WHEN $4 AND state = 'PENDING' THEN 'VISIBLE' ELSE state END,
+              edited_at = CASE WHEN $4 AND state <> 'PENDING' THEN now() ELSE edited_at END,
+              version = version + 1, updated_at = now()
+        WHERE topic_id = $1 AND number = 1 RETURNING id, version`,
+      [ref.topicId, rev.body_source, rev.body_html, publish],
+    );
+    const topic = await tx.one<{ version: number }>(
+      `UPDATE topics SET title = $2,
+              state = CASE WHEN $3 AND state = 'PENDING' THEN 'VISIBLE' ELSE state END,
+              last_activity_at = CASE WHEN $3 THEN now() ELSE last_activity_at END,
+              version = version + 1, updated_at = now()
+        WHERE id = $1 RETURNING version`,
+      [ref.topicId, rev.title, publish],
+    );
+    if (!post || !topic) throw AppError.notFound('Article not found');
+    if (publish) {
+      await this.writer.recordRevision(tx, post.id, viewer.id!, rev.body_source, `article revision ${rev.number}`);
+      await this.writer.recordReferences(tx, viewer, post.id, this.writer.render(rev.body_source), { replace: true });
+    }
+    await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: ref.topicId, version: topic.version, payload: { ...ref } });
+    await tx.emit({ type: 'post.updated', aggregateType: 'post', aggregateId: post.id, version: post.version, payload: { postId: post.id, ...ref, editorId: viewer.id } });
+  }
+}

@@ -1,0 +1,187 @@
+import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
+import { LEVEL_RANK } from '../../../access/src/access-level';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { ForumLoaders } from '../../../forum/src/forum.loaders';
+import { TopicModel } from '../../../forum/src/topics/topic.model';
+import { GroupModel, toGroupModel } from '../../../identity/src/groups/group.model';
+import { ArticleAccess, ArticleModel, ArticleRow, ArticleState, RevisionRow } from './article.model';
+import { TreeEntry, viewerTree, ViewerTree } from './article-tree';
+import { articleFromJson, ArticlesRepository, TreeRow } from './articles.repository';
+
+/** A board's articles as one viewer may see them, arranged. */
+export interface BoardTree {
+  tree: ViewerTree;
+  /** Every shown article (archived ones included: they are reachable, just out of the tree). */
+  topics: Map<string, TopicModel>;
+}
+
+function loader<K, V>(viewer: Viewer, key: string, batch: (keys: readonly K[]) => Promise<V[]>): DataLoader<K, V> {
+  return viewer.memoize(key, () => new DataLoader<K, V>(batch));
+}
+
+/** Groups rows by a key, for DataLoader batches. */
+function groupBy<R, K>(rows: R[], key: (r: R) => K): Map<K, R[]> {
+  const out = new Map<K, R[]>();
+  for (const r of rows) out.set(key(r), [...(out.get(key(r)) ?? []), r]);
+  return out;
+}
+
+/**
+ * Per-request loaders of the knowledge base, memoized on the viewer like the forum's. Whether
+ * the viewer may see the article at all is the forum's call (its topic through ForumLoaders);
+ * these add the article's own rule: drafts and unpublished revisions only for its team.
+ */
+@Injectable()
+export class ArticleLoaders {
+  constructor(
+    private readonly repo: ArticlesRepository,
+    private readonly forum: ForumLoaders,
+  ) {}
+
+  private rows(viewer: Viewer): DataLoader<string, ArticleRow | null> {
+    return loader<string, ArticleRow | null>(viewer, 'knowledge:articles', async (ids) => {
+      const byId = new Map((await this.repo.byTopicIds(ids)).map((r) => [r.topic_id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    });
+  }
+
+  row(viewer: Viewer, topicId: string): Promise<ArticleRow | null> {
+    return this.rows(viewer).load(topicId);
+  }
+
+  access(viewer: Viewer, topic: TopicModel, row: ArticleRow): ArticleAccess {
+    const rank = topic.viewerRank;
+    const editor = rank >= LEVEL_RANK.MODERATE;
+    const id = viewer.id;
+    const team =
+      editor ||
+      (id !== null && (id === topic.authorId || id === row.owner_user_id || (row.owner_group_id !== null && !!viewer.user?.groupIds.includes(row.owner_group_id))));
+    return { rank, editor, team, canEdit: team && rank >= LEVEL_RANK.PARTICIPATE };
+  }
+
+  /** `Topic.article`: null for topics that are not articles. */
+  async article(viewer: Viewer, topic: TopicModel): Promise<ArticleModel | null> {
+    const row = await this.row(viewer, topic.id);
+    return row ? this.toModel(viewer, topic, row) : null;
+  }
+
+  toModel(viewer: Viewer, topic: TopicModel, row: ArticleRow): ArticleModel {
+    const access = this.access(viewer, topic, row);
+    // Outside the team, an article with a draft in the works is simply the published one.
+    const state = access.team || row.state === ArticleState.ARCHIVED || !row.published_revision_id ? row.state : ArticleState.PUBLISHED;
+    return Object.assign(new ArticleModel(), {
+      state,
+      slug: row.slug,
+      position: row.position,
+      hasUnpublishedChanges: access.team && row.current_revision_id !== row.published_revision_id,
+      firstPublishedAt: row.first_published_at,
+      publishedAt: row.published_at,
+      submittedAt: access.team ? row.submitted_at : null,
+      verifiedUntil: row.verified_until,
+      verifiedAt: row.verified_at,
+      verified: !!row.published_revision_id && !!row.verified_until && new Date(row.verified_until) > new Date(),
+      helpful: { yes: row.helpful_yes, no: row.helpful_no },
+      topicId: topic.id,
+      boardId: row.board_id,
+      spaceId: topic.spaceId,
+      authorId: topic.authorId,
+      access,
+      row,
+    });
+  }
+
+  /** An article's revisions (without bodies), newest first. */
+  revisionsOf(viewer: Viewer, topicId: string): Promise<RevisionRow[]> {
+    return loader<string, RevisionRow[]>(viewer, 'knowledge:revisionLists', async (ids) => {
+      const byTopic = groupBy(await this.repo.revisionsOf(ids), (r) => r.topic_id);
+      return ids.map((id) => byTopic.get(id) ?? []);
+    }).load(topicId);
+  }
+
+  /** A revision with its bodies (no access check: callers check the article). */
+  revision(viewer: Viewer, id: string): Promise<Required<RevisionRow> | null> {
+    return loader<string, Required<RevisionRow> | null>(viewer, 'knowledge:revisions', async (ids) => {
+      const byId = new Map((await this.repo.revisionsByIds(ids)).map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }).load(id);
+  }
+
+  /**
+   * The board's tree for this viewer: one statement per board per request, however many
+   * articles ask for their parent, children or breadcrumbs.
+   */
+  async tree(viewer: Viewer, boardId: string, includeArchived = false): Promise<BoardTree> {
+    const rows = await loader<string, TreeRow[]>(viewer, 'knowledge:trees', async (ids) => {
+      const byBoard = groupBy(await this.repo.trees(ids), (r) => r.a_board_id);
+      return ids.map((id) => byBoard.get(id) ?? []);
+    }).load(boardId);
+    return viewer.memoize(`knowledge:tree:${boardId}:${includeArchived}`, async () => {
+      // The tree's rows carry the articles too: their `article` fields then cost nothing more.
+      for (const r of rows) this.rows(viewer).prime(r.id, articleFromJson(r.article));
+      const topics = new Map<string, TopicModel>();
+      const entries: TreeEntry[] = [];
+      for (const r of rows) {
+        const topic = await this.forum.topicFromRow(viewer, r);
+        if (topic) topics.set(r.id, topic);
+        const shown = !!topic && (includeArchived || r.article_state !== ArticleState.ARCHIVED);
+        entries.push({ id: r.id, parentId: r.parent_id, position: r.position, order: r.id, shown });
+      }
+      return { tree: viewerTree(entries), topics };
+    });
+  }
+
+  group(viewer: Viewer, id: string): Promise<GroupModel | null> {
+    return loader<string, GroupModel | null>(viewer, 'knowledge:groups', async (ids) => {
+      const byId = new Map((await this.repo.groupsByIds(ids)).map((r) => [r.id, toGroupModel(r)]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }).load(id);
+  }
+
+  credits(viewer: Viewer, topicId: string): Promise<Array<{ user_id: string; role: string }>> {
+    return loader<string, Array<{ user_id: string; role: string }>>(viewer, 'knowledge:credits', async (ids) => {
+      const byTopic = groupBy(await this.repo.credits(ids), (r) => r.topic_id);
+      return ids.map((id) => byTopic.get(id) ?? []);
+    }).load(topicId);
+  }
+
+  /** Published articles promoted from a thread that the viewer may read. */
+  async promotedFrom(viewer: Viewer, threadId: string): Promise<TopicModel[]> {
+    const rows = await loader<string, Awaited<ReturnType<ArticlesRepository['promotedFrom']>>>(viewer, 'knowledge:promotedFrom', async (ids) => {
+      const byThread = groupBy(await this.repo.promotedFrom(ids), (r) => r.thread_id);
+      return ids.map((id) => byThread.get(id) ?? []);
+    }).load(threadId);
+    const topics = await Promise.all(rows.map((r) => this.forum.topicFromRow(viewer, r)));
+    return topics.filter((t): t is TopicModel => t !== null && t.state === 'VISIBLE');
+  }
+
+  async viewerRating(viewer: Viewer, topicId: string): Promise<{ helpful: boolean; comment: string | null; updated_at: Date } | null> {
+    const userId = viewer.id;
+    if (!userId) return null;
+    return loader<string, { helpful: boolean; comment: string | null; updated_at: Date } | null>(viewer, 'knowledge:ratings', async (ids) => {
+      const byTopic = new Map((await this.repo.ratings(userId, ids)).map((r) => [r.topic_id, r]));
+      return ids.map((id) => byTopic.get(id) ?? null);
+    }).load(topicId);
+  }
+
+  events(viewer: Viewer, topicId: string) {
+    return loader<string, Awaited<ReturnType<ArticlesRepository['events']>>>(viewer, 'knowledge:events', async (ids) => {
+      const byTopic = groupBy(await this.repo.events(ids), (r) => r.topic_id);
+      return ids.map((id) => byTopic.get(id) ?? []);
+    }).load(topicId);
+  }
+
+  /** Drops what a mutation just changed, so the fields resolved after it read fresh rows. */
+  forget(viewer: Viewer, topicId: string, boardId?: string, postId?: string): void {
+    this.forum.forget(viewer, { topicId, postId });
+    viewer.peek<DataLoader<string, unknown>>('knowledge:articles')?.clear(topicId);
+    viewer.peek<DataLoader<string, unknown>>('knowledge:revisionLists')?.clear(topicId);
+    viewer.peek<DataLoader<string, unknown>>('knowledge:ratings')?.clear(topicId);
+    viewer.peek<DataLoader<string, unknown>>('knowledge:events')?.clear(topicId);
+    if (boardId) {
+      viewer.peek<DataLoader<string, unknown>>('knowledge:trees')?.clear(boardId);
+      viewer.forget(`knowledge:tree:${boardId}:true`);
+      viewer.forget(`knowledge:tree:${boardId}:false`);
+    }
+  }
+}

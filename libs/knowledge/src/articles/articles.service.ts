@@ -1,0 +1,567 @@
+import { Injectable } from '@nestjs/common';
+import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
+import { AccessService } from '../../../access/src/access.service';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid, newId } from '../../../core/src/ids';
+import { ContentWriter } from '../../../forum/src/content-writer';
+import { ForumLoaders } from '../../../forum/src/forum.loaders';
+import { PostingPolicy } from '../../../forum/src/posting-policy';
+import { TopicModel, TopicRow } from '../../../forum/src/topics/topic.model';
+import { SessionsService } from '../../../identity/src/sessions/sessions.service';
+import { SpacesLoader } from '../../../spaces/src/spaces.loader';
+import { KnowledgeSettingsService } from '../knowledge-settings';
+import { ArticleAccess, ArticleEventAction, ArticleModel, ArticleRatingModel, ArticleRow, ArticleState, RevisionRow } from './article.model';
+import { ArticleLoaders } from './article.loaders';
+import { ArticleRef, ArticleWrites } from './article-writes';
+import { ArticlesRepository } from './articles.repository';
+import { ArticleChangesInput, ArticleSettingsInput, MoveArticleInput, RateArticleInput, SpaceArticlesArgs, UpdateArticleInput } from './dto/article.inputs';
+import { DiffLine, lineDiff } from './line-diff';
+
+/** An article as the viewer sees it, with how they stand towards it. */
+export interface ArticleContext {
+  topic: TopicModel;
+  row: ArticleRow;
+  access: ArticleAccess;
+}
+
+type FullRevision = Required<RevisionRow>;
+
+export interface ArticleDiff {
+  from: FullRevision;
+  to: FullRevision;
+  titleChanged: boolean;
+  summaryChanged: boolean;
+  lines: DiffLine[];
+  /** Whether the viewer may read the revisions' markdown (the article's team). */
+  sourceVisible: boolean;
+}
+
+/** Workflow refusals name the article: it is the input that cannot take the step. */
+const refuse = (message: string) => AppError.badField('topicId', message);
+
+const validTsCursor = (c: unknown[] | undefined): c is [string, string] =>
+  !!c && typeof c[0] === 'string' && !Number.isNaN(Date.parse(c[0])) && isUuid(c[1]);
+
+/**
+ * The knowledge base's rules: revisions, the review workflow (DRAFT → IN_REVIEW → PUBLISHED
+ * → ARCHIVED, with the space's two-person rule), the tree, verification and helpfulness.
+ * Every write decides on the article's row locked in its own transaction, so two editors
+ * racing cannot both publish, or build a cycle, or lose a revision.
+ */
+@Injectable()
+export class ArticlesService {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly access: AccessService,
+    private readonly forum: ForumLoaders,
+    private readonly loaders: ArticleLoaders,
+    private readonly writes: ArticleWrites,
+    private readonly writer: ContentWriter,
+    private readonly policy: PostingPolicy,
+    private readonly settings: KnowledgeSettingsService,
+    private readonly sessions: SessionsService,
+    private readonly spaces: SpacesLoader,
+    private readonly repo: ArticlesRepository,
+  ) {}
+
+  // ---------------------------------------------------------------- reading
+
+  /** The article behind a topic id, if the viewer may see it (NOT_FOUND otherwise, and for topics that are not articles). */
+  async context(viewer: Viewer, topicId: string): Promise<ArticleContext> {
+    const topic = isUuid(topicId) ? await this.forum.topic(viewer, topicId) : null;
+    const row = topic ? await this.loaders.row(viewer, topic.id) : null;
+    if (!topic || !row) throw AppError.notFound('Article not found');
+    return { topic, row, access: this.loaders.access(viewer, topic, row) };
+  }
+
+  /** A revision the viewer may read: any for the article's team, published ones for everyone else. */
+  async visibleRevision(viewer: Viewer, revisionId: string): Promise<ArticleContext & { rev: FullRevision }> {
+    const rev = isUuid(revisionId) ? await this.loaders.revision(viewer, revisionId) : null;
+    const ctx = rev ? await this.context(viewer, rev.topic_id).catch(() => null) : null;
+    if (!rev || !ctx || (!ctx.access.team && !rev.published_at)) throw AppError.notFound('Revision not found');
+    return { ...ctx, rev };
+  }
+
+  async diff(viewer: Viewer, fromId: string, toId: string): Promise<ArticleDiff> {
+    const from = await this.visibleRevision(viewer, fromId);
+    const to = await this.visibleRevision(viewer, toId);
+    if (from.rev.topic_id !== to.rev.topic_id) throw AppError.badField('toId', 'must be a revision of the same article as fromId');
+    return {
+      from: from.rev,
+      to: to.rev,
+      titleChanged: from.rev.title !== to.rev.title,
+      summaryChanged: from.rev.summary !== to.rev.summary,
+      lines: lineDiff(from.rev.body_source, to.rev.body_source),
+      sourceVisible: from.access.team,
+    };
+  }
+
+  async bySlug(viewer: Viewer, boardId: string, slug: string): Promise<TopicModel> {
+    const board = await this.spaces.board(viewer, boardId);
+    const topicId = board ? await this.repo.topicBySlug(board.id, slug) : null;
+    const topic = topicId ? await this.forum.topic(viewer, topicId) : null;
+    if (!topic) throw AppError.notFound('Article not found');
+    return topic;
+  }
+
+  /** Published articles of a space past their verification date, oldest due first. */
+  async stale(viewer: Viewer, args: SpaceArticlesArgs): Promise<Connection<TopicModel>> {
+    const rank = await this.access.require(viewer, args.spaceId, AccessLevel.READ, 'Space not found');
+    const moderator = rank >= LEVEL_RANK.MODERATE;
+    return this.topicPage(
+      viewer,
+      args,
+      (size, after) => this.repo.stalePage(args.spaceId, viewer.id, moderator, size, after),
+      () => this.repo.staleCount(args.spaceId, viewer.id, moderator),
+    );
+  }
+
+  /** Editors: the space's articles waiting for review, oldest submission first. */
+  async inReview(viewer: Viewer, args: SpaceArticlesArgs): Promise<Connection<TopicModel>> {
+    await this.access.require(viewer, args.spaceId, AccessLevel.MODERATE, 'Space not found');
+    return this.topicPage(viewer, args, (size, after) => this.repo.inReviewPage(args.spaceId, size, after), () => this.repo.inReviewCount(args.spaceId));
+  }
+
+  private async topicPage(
+    viewer: Viewer,
+    args: PageArgs,
+    page: (size: number, after?: [string, string]) => Promise<Array<TopicRow & { k_ts: string }>>,
+    count: () => Promise<number>,
+  ): Promise<Connection<TopicModel>> {
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, 2);
+    if (after && !validTsCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
+    const rows = await page(size + 1, after as [string, string] | undefined);
+    // The SQL applied the visibility rule; the access policy checks each topic once more.
+    const topics = new Map<string, TopicModel | null>();
+    for (const r of rows) topics.set(r.id, await this.forum.topicFromRow(viewer, r));
+    const connection = toConnection(rows, size, (r) => [r.k_ts, r.id], (r) => topics.get(r.id) ?? null, count);
+    return { ...connection, edges: connection.edges.filter((e): e is { cursor: string; node: TopicModel } => e.node !== null) };
+  }
+
+  async feedback(viewer: Viewer, article: ArticleModel, args: PageArgs): Promise<Connection<ArticleRatingModel> | null> {
+    if (!article.access.team) return null;
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, 2);
+    if (after && !validTsCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
+    const rows = await this.repo.feedbackPage(article.topicId, size + 1, after as [string, string] | undefined);
+    return toConnection(
+      rows,
+      size,
+      (r) => [r.k_ts, r.user_id],
+      (r) => Object.assign(new ArticleRatingModel(), { helpful: r.helpful, comment: r.comment, updatedAt: r.updated_at, userId: r.user_id }),
+      () => this.repo.feedbackCount(article.topicId),
+    );
+  }
+
+  // ---------------------------------------------------------------- permissions
+
+  private ref(ctx: ArticleContext): ArticleRef {
+    return { topicId: ctx.topic.id, boardId: ctx.topic.boardId, spaceId: ctx.topic.spaceId };
+  }
+
+  /** The article's team (author, owner, owner group) or an editor, still able to participate. */
+  private async requireTeam(viewer: Viewer, ctx: ArticleContext): Promise<void> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    await this.access.require(viewer, ctx.topic.spaceId, AccessLevel.PARTICIPATE);
+    if (!ctx.access.canEdit) throw AppError.forbidden('Only the article’s author, its owner and the space’s editors change it');
+  }
+
+  private requireEditor(viewer: Viewer, ctx: ArticleContext, what: string): void {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    if (!ctx.access.editor) throw AppError.forbidden(`Only the space’s editors (its moderators) ${what}`);
+  }
+
+  /** Owners verify their articles (the author while nobody owns it); editors verify any. */
+  canVerify(viewer: Viewer, ctx: { row: ArticleRow; topic: TopicModel; access: ArticleAccess }): boolean {
+    if (ctx.access.editor) return true;
+    if (!viewer.id || ctx.access.rank < LEVEL_RANK.PARTICIPATE) return false;
+    const { owner_user_id: user, owner_group_id: group } = ctx.row;
+    if (!user && !group) return viewer.id === ctx.topic.authorId;
+    return viewer.id === user || (!!group && !!viewer.user?.groupIds.includes(group));
+  }
+
+  // ---------------------------------------------------------------- revisions
+
+  /** A new revision from an edit. A published article goes back to DRAFT; readers keep the published revision. */
+  async update(viewer: Viewer, input: UpdateArticleInput): Promise<TopicModel> {
+    const ctx = await this.context(viewer, input.topicId);
+    await this.requireTeam(viewer, ctx);
+    if (input.title === undefined && input.body === undefined && input.summary === undefined) {
+      throw AppError.badInput(['title', 'body', 'summary'].map((field) => ({ field, message: 'give at least one of title, body, summary' })));
+    }
+    return this.saveRevision(viewer, ctx, input, { action: ArticleEventAction.EDITED, note: input.note ?? null, baseRevisionId: input.baseRevisionId });
+  }
+
+  /** A new revision with an earlier one's content (rendered again, through today's sanitizer and automod). */
+  async restore(viewer: Viewer, revisionId: string, topicId?: string): Promise<TopicModel> {
+    const { rev, ...ctx } = await this.visibleRevision(viewer, revisionId);
+    if (topicId && topicId !== rev.topic_id) throw AppError.badField('revisionId', 'is a revision of another article');
+    await this.requireTeam(viewer, ctx);
+    if (rev.id === ctx.row.current_revision_id) throw AppError.badField('revisionId', 'is already the current revision');
+    return this.saveRevision(
+      viewer,
+      ctx,
+      { title: rev.title, body: rev.body_source, summary: rev.summary },
+      { action: ArticleEventAction.RESTORED, note: `restored from revision ${rev.number}`, restoredFrom: rev },
+    );
+  }
+
+  private async saveRevision(
+    viewer: Viewer,
+    ctx: ArticleContext,
+    change: { title?: string; body?: string; summary?: string },
+    opts: { action: ArticleEventAction; note: string | null; baseRevisionId?: string; restoredFrom?: FullRevision },
+  ): Promise<TopicModel> {
+    let html: string | undefined;
+    if (change.body !== undefined) {
+      const rendered = this.writer.render(change.body);
+      // Automod applies (BLOCK refuses, CENSOR masks). Its holds are moot: every revision waits for an editor anyway.
+      const verdict = await this.policy.evaluate({ viewer, spaceId: ctx.topic.spaceId, kind: 'edit', body: change.body, rendered, rank: ctx.access.rank });
+      html = verdict.html ?? rendered.html;
+    }
+    const ref = this.ref(ctx);
+    await this.uow.run(async (tx) => {
+      const row = await this.writes.lock(tx, ref.topicId);
+      if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it before editing');
+      if (opts.baseRevisionId && opts.baseRevisionId !== row.current_revision_id) {
+        throw AppError.conflict('Someone saved a newer revision of this article meanwhile: start from that one');
+      }
+      const current = (await tx.one<FullRevision>(`SELECT * FROM article_revisions WHERE id = $1`, [row.current_revision_id]))!;
+      const next = {
+        title: change.title ?? current.title,
+        summary: change.summary ?? current.summary,
+        body_source: change.body ?? current.body_source,
+        body_html: html ?? current.body_html,
+      };
+      if (next.title === current.title && next.summary === current.summary && next.body_source === current.body_source) {
+        if (opts.restoredFrom) throw AppError.badField('revisionId', 'has the same content as the current revision');
+        return; // nothing changed: no empty revision
+      }
+      const [rev] = await tx.query<FullRevision>(
+        `INSERT INTO article_revisions (id, topic_id, number, title, summary, body_source, body_html, author_id, note, restored_from_id)
+         VALUES ($1, $2, (SELECT max(number) + 1 FROM article_revisions WHERE topic_id = $2), $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        [newId(), ref.topicId, next.title, next.summary, next.body_source, next.body_html, viewer.id, opts.note, opts.restoredFrom?.id ?? null],
+      );
+      const to = row.state === ArticleState.PUBLISHED ? ArticleState.DRAFT : row.state;
+      await tx.query(`UPDATE articles SET current_revision_id = $2, state = $3, version = version + 1, updated_at = now() WHERE topic_id = $1`, [ref.topicId, rev.id, to]);
+      await this.writes.record(tx, ref.topicId, viewer.id, opts.action, { from: row.state, to, revisionId: rev.id, note: opts.note });
+      // Before its first publication the topic shows the draft (to its author and editors only: it is PENDING).
+      if (!row.first_published_at) await this.writes.mirror(tx, viewer, ref, rev, false);
+    });
+    return this.fresh(viewer, ctx);
+  }
+
+  /** The topic re-read after a write (the viewer may have lost sight of it: then as it was). */
+  private async fresh(viewer: Viewer, ctx: ArticleContext, boardChanged = false): Promise<TopicModel> {
+    this.loaders.forget(viewer, ctx.topic.id, boardChanged ? ctx.topic.boardId : undefined);
+    return (await this.forum.topic(viewer, ctx.topic.id)) ?? ctx.topic;
+  }
+
+  // ---------------------------------------------------------------- workflow
+
+  async submit(viewer: Viewer, topicId: string): Promise<TopicModel> {
+    const ctx = await this.context(viewer, topicId);
+    await this.requireTeam(viewer, ctx);
+    await this.transition(viewer, ctx, ArticleEventAction.SUBMITTED, async (tx, row) => {
+      if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it first');
+      if (row.state === ArticleState.IN_REVIEW) throw refuse('is already in review');
+      if (row.current_revision_id === row.published_revision_id) throw refuse('has no unpublished changes to review');
+      await tx.query(`UPDATE articles SET state = 'IN_REVIEW', submitted_at = now(), submitted_by = $2 WHERE topic_id = $1`, [topicId, viewer.id]);
+      return { to: ArticleState.IN_REVIEW };
+    });
+    return this.fresh(viewer, ctx);
+  }
+
+  async requestChanges(viewer: Viewer, input: ArticleChangesInput): Promise<TopicModel> {
+    const ctx = await this.context(viewer, input.topicId);
+    this.requireEditor(viewer, ctx, 'review articles');
+    await this.transition(viewer, ctx, ArticleEventAction.CHANGES_REQUESTED, async (tx, row) => {
+      if (row.state !== ArticleState.IN_REVIEW) throw refuse('is not in review');
+      await tx.query(
+        `UPDATE articles SET state = 'DRAFT', changes_requested_reason = $2, changes_requested_by = $3, changes_requested_at = now(),
+                submitted_at = NULL, submitted_by = NULL
+          WHERE topic_id = $1`,
+        [input.topicId, input.reason, viewer.id],
+      );
+      return { to: ArticleState.DRAFT, reason: input.reason };
+    });
+    return this.fresh(viewer, ctx);
+  }
+
+  /**
+   * Editors publish the current revision. Where the space asks for two-person review, only a
+   * submitted article is published, by an editor who wrote none of its unpublished revisions
+   * and did not submit it. The first publication makes the topic visible to readers.
+   */
+  async publish(viewer: Viewer, topicId: string, revisionId?: string): Promise<TopicModel> {
+    const ctx = await this.context(viewer, topicId);
+    this.requireEditor(viewer, ctx, 'publish articles');
+    const settings = await this.settings.of(ctx.topic.spaceId, { viewer });
+    const ref = this.ref(ctx);
+    await this.transition(viewer, ctx, ArticleEventAction.PUBLISHED, async (tx, row) => {
+      if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it first');
+      if (row.current_revision_id === row.published_revision_id) throw refuse('is already published: there is no newer revision');
+      if (revisionId && revisionId !== row.current_revision_id) throw AppError.conflict('A newer revision was saved since: review it before publishing');
+      if (settings.twoPersonReview) {
+        if (row.state !== ArticleState.IN_REVIEW) throw refuse('must be submitted for review first: this space requires two-person review');
+        const [w] = await tx.query<{ wrote: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM article_revisions WHERE topic_id = $1 AND author_id = $3
+                            AND number > COALESCE((SELECT number FROM article_revisions WHERE id = $2), 0)) AS wrote`,
+          [topicId, row.published_revision_id, viewer.id],
+        );
+        if (w.wrote || row.submitted_by === viewer.id) {
+          throw AppError.forbidden('This space requires two-person review: an editor who did not write or submit these changes publishes them');
+        }
+      }
+      const topic = await tx.one<{ state: string }>(`SELECT state FROM topics WHERE id = $1 FOR UPDATE`, [topicId]);
+      if (topic?.state === 'HIDDEN' || topic?.state === 'DELETED') throw refuse(`was ${topic.state.toLowerCase()} by a moderator: restore it first`);
+      const [rev] = await tx.query<FullRevision>(
+        `UPDATE article_revisions SET published_at = now(), published_by = $2 WHERE id = $1 RETURNING *`,
+        [row.current_revision_id, viewer.id],
+      );
+      const interval = row.verification_interval_days ?? settings.verificationIntervalDays;
+      await tx.query(
+        `UPDATE articles SET state = 'PUBLISHED', published_revision_id = $2, published_at = now(), first_published_at = COALESCE(first_published_at, now()),
+                verified_at = now(), verified_by = $3, verified_until = now() + make_interval(days => $4), reminded_for = NULL,
+                submitted_at = NULL, submitted_by = NULL, changes_requested_reason = NULL, changes_requested_by = NULL, changes_requested_at = NULL
+          WHERE topic_id = $1`,
+        [topicId, rev.id, viewer.id, interval],
+      );
+      if (!this.writes.slugFits(row.slug, rev.title)) {
+        await this.writes.lockBoard(tx, row.board_id);
+        await this.writes.reslug(tx, topicId, row.board_id, rev.title, !row.first_published_at);
+      }
+      await this.writes.mirror(tx, viewer, ref, rev, true);
+      await this.settleReviewItems(tx, viewer, ref, rev.number);
+      return { to: ArticleState.PUBLISHED, revisionId: rev.id, firstPublication: !row.first_published_at };
+    });
+    return this.fresh(viewer, ctx, true);
+  }
+
+  /**
+   * Publishing settles what waited on the article in the moderators' queue: a hold from
+   * pre-moderation (the editor's review replaces it) and readers' feedback (answered by the
+   * new revision).
+   */
+  private async settleReviewItems(tx: Tx, viewer: Viewer, ref: ArticleRef, revisionNumber: number): Promise<void> {
+    const note = `published revision ${revisionNumber} of the article`;
+    const items = await tx.query<{ id: string }>(
+      `WITH done AS (
+         UPDATE review_items SET status = 'APPROVED', resolved_by = $2, resolved_at = now(), decision_note = $3,
+                claimed_by = NULL, claimed_until = NULL, updated_at = now()
+          WHERE status = 'PENDING' AND ((target_type = 'TOPIC' AND target_id = $1 AND kind IN ('PENDING_CONTENT', 'ARTICLE_FEEDBACK'))
+             OR (target_type = 'POST' AND kind = 'PENDING_CONTENT' AND target_id = (SELECT id FROM posts WHERE topic_id = $1 AND number = 1)))
+          RETURNING id)
+       INSERT INTO review_item_events (review_item_id, actor_id, action, note) SELECT id, $2, 'resolved: approve (article published)', $3 FROM done
+       RETURNING review_item_id AS id`,
+      [ref.topicId, viewer.id, note],
+    );
+    for (const item of items) {
+      await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: ref.spaceId, status: 'APPROVED' } });
+    }
+  }
+
+  async archive(viewer: Viewer, topicId: string): Promise<TopicModel> {
+    const ctx = await this.context(viewer, topicId);
+    this.requireEditor(viewer, ctx, 'archive articles');
+    await this.transition(viewer, ctx, ArticleEventAction.ARCHIVED, async (tx, row) => {
+      if (row.state === ArticleState.ARCHIVED) throw refuse('is already archived');
+      await tx.query(`UPDATE articles SET state = 'ARCHIVED' WHERE topic_id = $1`, [topicId]);
+      return { to: ArticleState.ARCHIVED };
+    });
+    return this.fresh(viewer, ctx, true);
+  }
+
+  /** Back to PUBLISHED when the published revision is the current one, else to DRAFT. */
+  async unarchive(viewer: Viewer, topicId: string): Promise<TopicModel> {
+    const ctx = await this.context(viewer, topicId);
+    this.requireEditor(viewer, ctx, 'unarchive articles');
+    await this.transition(viewer, ctx, ArticleEventAction.UNARCHIVED, async (tx, row) => {
+      if (row.state !== ArticleState.ARCHIVED) throw refuse('is not archived');
+      const to = row.published_revision_id && row.published_revision_id === row.current_revision_id ? ArticleState.PUBLISHED : ArticleState.DRAFT;
+      await tx.query(`UPDATE articles SET state = $2 WHERE topic_id = $1`, [topicId, to]);
+      return { to };
+    });
+    return this.fresh(viewer, ctx, true);
+  }
+
+  /** Runs one workflow step on the locked row, then records and announces it. */
+  private async transition(
+    viewer: Viewer,
+    ctx: ArticleContext,
+    action: ArticleEventAction,
+    step: (tx: Tx, row: ArticleRow) => Promise<{ to: ArticleState; reason?: string; revisionId?: string; firstPublication?: boolean }>,
+  ): Promise<void> {
+    const ref = this.ref(ctx);
+    await this.uow.run(async (tx) => {
+      const row = await this.writes.lock(tx, ref.topicId);
+      const t = await step(tx, row);
+      const [{ version }] = await tx.query<{ version: number }>(
+        `UPDATE articles SET version = version + 1, updated_at = now() WHERE topic_id = $1 RETURNING version`,
+        [ref.topicId],
+      );
+      const revisionId = t.revisionId ?? row.current_revision_id;
+      const eventId = await this.writes.record(tx, ref.topicId, viewer.id, action, { from: row.state, to: t.to, revisionId, note: t.reason ?? null });
+      await this.writes.emitTransition(tx, ref, version, {
+        eventId, from: row.state, to: t.to, actorId: viewer.id, revisionId, reason: t.reason ?? null, firstPublication: t.firstPublication ?? false,
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- tree
+
+  /**
+   * Re-parents and reorders. Editors move any article; authors their own until it is first
+   * published. The new parent must be an article of the same board the mover can see, and
+   * not the article itself nor anything under it.
+   */
+  async move(viewer: Viewer, input: MoveArticleInput): Promise<TopicModel> {
+    const ctx = await this.context(viewer, input.topicId);
+    await this.requireTeam(viewer, ctx);
+    if (!ctx.access.editor && ctx.row.first_published_at) throw AppError.forbidden('Only the space’s editors move a published article');
+    const parentId = input.parentId ?? null;
+    if (parentId === ctx.topic.id) throw AppError.badField('parentId', 'cannot be the article itself');
+    if (parentId) {
+      const parent = await this.context(viewer, parentId).catch(() => null);
+      if (!parent || parent.row.board_id !== ctx.row.board_id) throw AppError.badField('parentId', 'must be an article of the same board');
+      if (parent.row.state === ArticleState.ARCHIVED) throw AppError.badField('parentId', 'is archived');
+    }
+    await this.uow.run(async (tx) => {
+      await this.writes.lockBoard(tx, ctx.row.board_id);
+      const row = await this.writes.lock(tx, ctx.topic.id);
+      if (parentId) {
+        const [c] = await tx.query<{ cycle: boolean }>(
+          `WITH RECURSIVE up(id, parent_id, depth) AS (
+             SELECT topic_id, parent_id, 0 FROM articles WHERE topic_id = $1
+             UNION ALL
+             SELECT a.topic_id, a.parent_id, up.depth + 1 FROM articles a JOIN up ON a.topic_id = up.parent_id WHERE up.depth < 10000)
+           SELECT EXISTS (SELECT 1 FROM up WHERE id = $2) AS cycle`,
+          [parentId, row.topic_id],
+        );
+        if (c.cycle) throw AppError.badField('parentId', 'is inside this article: moving the article there would make a cycle');
+      }
+      const siblings = await tx.query<{ topic_id: string }>(
+        `SELECT topic_id FROM articles WHERE board_id = $1 AND parent_id IS NOT DISTINCT FROM $2::uuid AND topic_id <> $3 ORDER BY position, topic_id`,
+        [row.board_id, parentId, row.topic_id],
+      );
+      const order = siblings.map((s) => s.topic_id);
+      order.splice(Math.min(input.position ?? order.length, order.length), 0, row.topic_id);
+      await tx.query(`UPDATE articles SET parent_id = $2, version = version + 1, updated_at = now() WHERE topic_id = $1`, [row.topic_id, parentId]);
+      await tx.query(
+        `UPDATE articles a SET position = o.n - 1 FROM unnest($1::uuid[]) WITH ORDINALITY AS o(id, n) WHERE a.topic_id = o.id AND a.position <> o.n - 1`,
+        [order],
+      );
+      await this.writes.record(tx, row.topic_id, viewer.id, ArticleEventAction.MOVED, { note: parentId ? `under ${parentId}, position ${order.indexOf(row.topic_id)}` : `top level, position ${order.indexOf(row.topic_id)}` });
+    });
+    return this.fresh(viewer, ctx, true);
+  }
+
+  // ---------------------------------------------------------------- verification, ownership
+
+  async verify(viewer: Viewer, topicId: string): Promise<TopicModel> {
+    const ctx = await this.context(viewer, topicId);
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    if (!this.canVerify(viewer, ctx)) throw AppError.forbidden('Only the article’s owner and the space’s editors verify it');
+    const settings = await this.settings.of(ctx.topic.spaceId, { viewer });
+    await this.uow.run(async (tx) => {
+      const row = await this.writes.lock(tx, topicId);
+      if (row.state === ArticleState.ARCHIVED) throw refuse('is archived');
+      if (!row.published_revision_id) throw refuse('is not published yet: publishing verifies it');
+      await tx.query(
+        `UPDATE articles SET verified_at = now(), verified_by = $2, verified_until = now() + make_interval(days => $3), reminded_for = NULL,
+                version = version + 1, updated_at = now()
+          WHERE topic_id = $1`,
+        [topicId, viewer.id, row.verification_interval_days ?? settings.verificationIntervalDays],
+      );
+      await this.writes.record(tx, topicId, viewer.id, ArticleEventAction.VERIFIED, { revisionId: row.published_revision_id });
+    });
+    return this.fresh(viewer, ctx);
+  }
+
+  /** Editors: the owner (a user who can read the space, or a group) and the verification interval. */
+  async updateSettings(viewer: Viewer, input: ArticleSettingsInput): Promise<TopicModel> {
+    const ctx = await this.context(viewer, input.topicId);
+    this.requireEditor(viewer, ctx, 'change an article’s owner and verification');
+    if (input.ownerUserId && input.ownerGroupId) {
+      throw AppError.badInput(['ownerUserId', 'ownerGroupId'].map((field) => ({ field, message: 'give a user or a group, not both' })));
+    }
+    if (input.ownerUserId === undefined && input.ownerGroupId === undefined && input.verificationIntervalDays === undefined) {
+      throw AppError.badInput(['ownerUserId', 'ownerGroupId', 'verificationIntervalDays'].map((field) => ({ field, message: 'give at least one setting' })));
+    }
+    if (input.ownerUserId) {
+      const owner = await this.sessions.viewerForUser(input.ownerUserId);
+      if (!owner || (await this.access.rankOn(owner, ctx.topic.spaceId)) < LEVEL_RANK.READ) {
+        throw AppError.badField('ownerUserId', 'must be someone who can read this space');
+      }
+    }
+    if (input.ownerGroupId && !(await this.loaders.group(viewer, input.ownerGroupId))) throw AppError.badField('ownerGroupId', 'must be a group');
+    const settings = await this.settings.of(ctx.topic.spaceId, { viewer });
+    const owner = input.ownerUserId || input.ownerGroupId ? { user: input.ownerUserId ?? null, group: input.ownerGroupId ?? null } : null;
+    await this.uow.run(async (tx) => {
+      const row = await this.writes.lock(tx, input.topicId);
+      const interval = input.verificationIntervalDays === undefined ? row.verification_interval_days : input.verificationIntervalDays;
+      await tx.query(
+        `UPDATE articles SET owner_user_id = CASE WHEN $2 THEN $3::uuid ELSE owner_user_id END,
+                owner_group_id = CASE WHEN $2 THEN $4::uuid ELSE owner_group_id END,
+                verification_interval_days = $5,
+                verified_until = CASE WHEN verified_at IS NULL THEN verified_until ELSE verified_at + make_interval(days => $6) END,
+                version = version + 1, updated_at = now()
+          WHERE topic_id = $1`,
+        [input.topicId, !!owner, owner?.user ?? null, owner?.group ?? null, interval, interval ?? settings.verificationIntervalDays],
+      );
+      const note = [owner && `owner: ${owner.user ? `user ${owner.user}` : `group ${owner.group}`}`, input.verificationIntervalDays !== undefined && `verification every ${interval ?? `${settings.verificationIntervalDays} (space default)`} days`]
+        .filter(Boolean)
+        .join('; ');
+      await this.writes.record(tx, input.topicId, viewer.id, ArticleEventAction.SETTINGS_CHANGED, { note });
+    });
+    return this.fresh(viewer, ctx);
+  }
+
+  // ---------------------------------------------------------------- helpfulness
+
+  /**
+   * One vote per reader and article (voting again replaces it). “Not helpful” with a new
+   * comment opens (or adds to) a review item for the article, and tells its owners.
+   */
+  async rate(viewer: Viewer, input: RateArticleInput): Promise<TopicModel> {
+    const ctx = await this.context(viewer, input.topicId);
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    await this.access.require(viewer, ctx.topic.spaceId, AccessLevel.PARTICIPATE);
+    if (!ctx.row.published_revision_id) throw refuse('is not published: only published articles are rated');
+    if (ctx.row.state === ArticleState.ARCHIVED) throw refuse('is archived');
+    if (ctx.topic.authorId === viewer.id) throw AppError.forbidden('You cannot rate your own article');
+    const ref = this.ref(ctx);
+    const comment = input.comment ?? null;
+    await this.uow.run(async (tx) => {
+      await this.writes.lock(tx, ref.topicId);
+      const old = await tx.one<{ helpful: boolean; comment: string | null }>(`SELECT helpful, comment FROM article_ratings WHERE topic_id = $1 AND user_id = $2`, [ref.topicId, viewer.id]);
+      await tx.query(
+        `INSERT INTO article_ratings (topic_id, user_id, helpful, comment) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (topic_id, user_id) DO UPDATE SET helpful = EXCLUDED.helpful, comment = EXCLUDED.comment, updated_at = now()`,
+        [ref.topicId, viewer.id, input.helpful, comment],
+      );
+      const yes = (input.helpful ? 1 : 0) - (old?.helpful === true ? 1 : 0);
+      const no = (input.helpful ? 0 : 1) - (old?.helpful === false ? 1 : 0);
+      if (yes || no) await tx.query(`UPDATE articles SET helpful_yes = helpful_yes + $2, helpful_no = helpful_no + $3 WHERE topic_id = $1`, [ref.topicId, yes, no]);
+      const newFeedback = !input.helpful && comment !== null && !(old?.helpful === false && old.comment === comment);
+      if (newFeedback) await this.openFeedback(tx, viewer, ref, comment);
+    });
+    return this.fresh(viewer, ctx);
+  }
+
+  private async openFeedback(tx: Tx, viewer: Viewer, ref: ArticleRef, comment: string): Promise<void> {
+    const [item] = await tx.query<{ id: string }>(
+      `INSERT INTO review_items (id, space_id, target_type, target_id, kind, score) VALUES ($1, $2, 'TOPIC', $3, 'ARTICLE_FEEDBACK', 1)
+       ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING' DO UPDATE SET score = review_items.score + 1, updated_at = now()
+       RETURNING id`,
+      [newId(), ref.spaceId, ref.topicId],
+    );
+    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, 'not helpful', $3)`, [item.id, viewer.id, comment]);
+    await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: ref.spaceId } });
+    await tx.emit({ type: 'article.feedback', aggregateType: 'article', aggregateId: ref.topicId, payload: { ...ref, userId: viewer.id, reviewItemId: item.id, feedbackId: newId() } });
+  }
+}

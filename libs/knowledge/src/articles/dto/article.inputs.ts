@@ -1,0 +1,93 @@
+import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { PageArgs } from '../../../../core/src/graphql/pagination';
+import { trim } from '../../../../core/src/graphql/transforms';
+import { BODY_MAX } from '../../../../forum/src/topics/dto/topic.inputs';
+import { MAX_VERIFICATION_DAYS } from '../../knowledge-settings';
+
+export const SUMMARY_MAX = 500;
+export const NOTE_MAX = 500;
+export const REASON_MAX = 2000;
+export const COMMENT_MAX = 2000;
+
+/** Empty (after trimming) means "none". */
+const blankToNull = ({ value }: { value: unknown }) => {
+  const v = trim({ value });
+  return v === '' ? null : v;
+};
+
+@InputType()
+export class UpdateArticleInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
+  @Field({ nullable: true, description: '3–200 characters; unchanged when absent.' }) @IsOptional() @Transform(trim) @IsString() @Length(3, 200) title?: string;
+  @Field({ nullable: true, description: `Markdown, 1–${BODY_MAX.toLocaleString('en')} characters; unchanged when absent.` }) @IsOptional() @IsString() @Length(1, BODY_MAX) body?: string;
+  @Field({ nullable: true, description: `A short abstract, up to ${SUMMARY_MAX} characters; unchanged when absent.` }) @IsOptional() @Transform(trim) @IsString() @MaxLength(SUMMARY_MAX) summary?: string;
+  @Field({ nullable: true, description: `What changed, up to ${NOTE_MAX} characters.` }) @IsOptional() @Transform(blankToNull) @IsString() @MaxLength(NOTE_MAX) note?: string;
+  @Field(() => ID, { nullable: true, description: 'The revision this edit starts from: CONFLICT when someone saved a newer one meanwhile.' })
+  @IsOptional() @IsUUID('all', { message: 'must be a revision id' })
+  baseRevisionId?: string;
+}
+
+@InputType()
+export class ArticleChangesInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
+  @Field({ description: `What to change, 1–${REASON_MAX} characters.` }) @Transform(trim) @IsString() @Length(1, REASON_MAX) reason!: string;
+}
+
+@InputType()
+export class MoveArticleInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
+  @Field(() => ID, { nullable: true, description: 'The new parent, an article of the same board; null or absent for the top level.' })
+  @IsOptional() @IsUUID('all', { message: 'must be an article (topic) id' })
+  parentId?: string | null;
+  @Field(() => Int, { nullable: true, description: 'Place among the new siblings, from 0; at the end when absent or beyond.' })
+  @IsOptional() @IsInt() @Min(0) @Max(100_000)
+  position?: number;
+}
+
+@InputType()
+export class RateArticleInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
+  @Field() @IsBoolean() helpful!: boolean;
+  @Field({ nullable: true, description: `Up to ${COMMENT_MAX} characters. “Not helpful” with a comment reaches the article’s owner and editors.` })
+  @IsOptional() @Transform(blankToNull) @IsString() @MaxLength(COMMENT_MAX)
+  comment?: string;
+}
+
+@InputType()
+export class PromotePostInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
+  @Field(() => ID, { description: 'A knowledge board.' }) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field({ description: '3–200 characters.' }) @Transform(trim) @IsString() @Length(3, 200) title!: string;
+  @Field(() => ID, { nullable: true, description: 'The parent article in that board.' }) @IsOptional() @IsUUID('all', { message: 'must be an article (topic) id' }) parentId?: string;
+}
+
+@InputType()
+export class ArticleSettingsInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
+  @Field(() => ID, { nullable: true, description: 'The owner becomes this user (who must be able to read the space).' })
+  @IsOptional() @IsUUID('all', { message: 'must be a user id' })
+  ownerUserId?: string;
+  @Field(() => ID, { nullable: true, description: 'The owner becomes this group.' }) @IsOptional() @IsUUID('all', { message: 'must be a group id' }) ownerGroupId?: string;
+  @Field(() => Int, { nullable: true, description: `Days between verifications (1–${MAX_VERIFICATION_DAYS}); null for the space’s default.` })
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_VERIFICATION_DAYS)
+  verificationIntervalDays?: number | null;
+}
+
+@ArgsType()
+export class SpaceArticlesArgs extends PageArgs {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
+}
+
+@ArgsType()
+export class ArticleBySlugArgs {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field() @Transform(trim) @Matches(/^[a-z0-9-]{1,100}$/, { message: 'must be a slug (a-z, 0-9, -)' }) slug!: string;
+}
+
+@ArgsType()
+export class ArticleDiffArgs {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a revision id' }) fromId!: string;
+  @Field(() => ID) @IsUUID('all', { message: 'must be a revision id' }) toId!: string;
+}

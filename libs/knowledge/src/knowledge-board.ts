@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import { Tx } from '../../core/src/database/unit-of-work';
+import { AppError } from '../../core/src/errors';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { isUuid, newId } from '../../core/src/ids';
+import { BoardKindBehaviour, NewTopic } from '../../forum/src/board-kinds';
+import { ForumLoaders } from '../../forum/src/forum.loaders';
+import { TopicKind } from '../../forum/src/forum.enums';
+import { BoardKind } from '../../spaces/src/boards/board.model';
+import { ArticleEventAction, ArticleState } from './articles/article.model';
+import { ArticleLoaders } from './articles/article.loaders';
+import { ArticleWrites } from './articles/article-writes';
+
+/** A forum post being turned into an article by the current request (see PromotionService). */
+export interface Promotion {
+  postId: string;
+  threadId: string;
+  credits: Array<{ userId: string; role: 'ANSWER' | 'QUESTION' }>;
+}
+
+/**
+ * How the knowledge base plugs into the forum's createTopic: a topic of a KNOWLEDGE board is
+ * an article, created as a draft. Drafts use the forum's own PENDING state, which every read
+ * path (topic by id, board lists and counts, profile activity, search, live rooms) already
+ * shows only to the author and the space's moderators — the editors — so a never-published
+ * article cannot leak through a path the knowledge base does not own.
+ */
+@Injectable()
+export class KnowledgeBoard implements BoardKindBehaviour {
+  readonly boardKind = BoardKind.KNOWLEDGE;
+  readonly topicKind = TopicKind.ARTICLE;
+  /** Promotions in progress, by request (a request's mutations run one after the other). */
+  private readonly promotions = new WeakMap<Viewer, Promotion>();
+
+  constructor(
+    private readonly loaders: ArticleLoaders,
+    private readonly forum: ForumLoaders,
+    private readonly writes: ArticleWrites,
+  ) {}
+
+  /** Runs `create` with a promotion attached to the article it creates. */
+  async promoting<T>(viewer: Viewer, promotion: Promotion, create: () => Promise<T>): Promise<T> {
+    this.promotions.set(viewer, promotion);
+    try {
+      return await create();
+    } finally {
+      this.promotions.delete(viewer);
+    }
+  }
+
+  async validate(topic: Omit<NewTopic, 'topicId' | 'postId' | 'state'>): Promise<void> {
+    const parentId = topic.options.parentId;
+    if (parentId === undefined || parentId === null) return;
+    const parent = isUuid(parentId) ? await this.loaders.row(topic.viewer, parentId) : null;
+    // The parent must be an article of this board that the author can see (drafts of others look absent).
+    const visible = parent ? await this.forum.topic(topic.viewer, parent.topic_id) : null;
+    if (!parent || !visible || parent.board_id !== topic.board.id) throw AppError.badField('parentId', 'must be an article of this board');
+    if (parent.state === ArticleState.ARCHIVED) throw AppError.badField('parentId', 'is archived');
+  }
+
+  initialState(): string {
+    return 'PENDING';
+  }
+
+  async created(tx: Tx, topic: NewTopic): Promise<void> {
+    const parentId = (topic.options.parentId as string | undefined) ?? null;
+    const post = (await tx.one<{ body_source: string; body_html: string }>(`SELECT body_source, body_html FROM posts WHERE id = $1`, [topic.postId]))!;
+    await this.writes.lockBoard(tx, topic.board.id);
+    const { slug, position } = await this.writes.placeNew(tx, topic.board.id, topic.title, parentId);
+    const revisionId = newId();
+    const promotion = this.promotions.get(topic.viewer);
+    const authorId = topic.viewer.id!;
+    await tx.query(
+      `INSERT INTO articles (topic_id, board_id, parent_id, position, slug, state, current_revision_id, owner_user_id, promoted_from_post_id, promoted_from_topic_id)
+       VALUES ($1, $2, $3, $4, $5, 'DRAFT', $6, $7, $8, $9)`,
+      [topic.topicId, topic.board.id, parentId, position, slug, revisionId, authorId, promotion?.postId ?? null, promotion?.threadId ?? null],
+    );
+    await tx.query(
+      `INSERT INTO article_revisions (id, topic_id, number, title, body_source, body_html, author_id, note) VALUES ($1, $2, 1, $3, $4, $5, $6, $7)`,
+      [revisionId, topic.topicId, topic.title, post.body_source, post.body_html, authorId, promotion ? 'promoted from a forum post' : null],
+    );
+    await tx.query(`INSERT INTO article_slugs (board_id, slug, topic_id) VALUES ($1, $2, $3)`, [topic.board.id, slug, topic.topicId]);
+    if (promotion?.credits.length) {
+      await tx.query(
+        `INSERT INTO article_credits (topic_id, user_id, role) SELECT $1, u, r FROM unnest($2::uuid[], $3::text[]) AS c(u, r) ON CONFLICT DO NOTHING`,
+        [topic.topicId, promotion.credits.map((c) => c.userId), promotion.credits.map((c) => c.role)],
+      );
+    }
+    await this.writes.record(tx, topic.topicId, authorId, promotion ? ArticleEventAction.PROMOTED : ArticleEventAction.CREATED, {
+      to: ArticleState.DRAFT,
+      revisionId,
+      note: promotion ? `from post ${promotion.postId}` : null,
+    });
+    // Authors watch their articles (the forum does it when a first post becomes visible, which a draft is not).
+    await tx.query(`INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, 'WATCHING') ON CONFLICT DO NOTHING`, [authorId, topic.topicId]);
+  }
+
+  /**
+   * The guard against publishing behind the workflow's back: a never-published article's
+   * first post is PENDING, and moderation could approve it (moderatePost, the review queue's
+   * pre-moderation items), or unhide or restore it after hiding or deleting it. Approving is
+   * refused (publishArticle is the way); unhiding or restoring returns it to draft.
+   */
+  async firstPostState(tx: Tx, change: { topicId: string; to: string }): Promise<string> {
+    if (change.to !== 'VISIBLE') return change.to;
+    const row = await tx.one<{ first_published_at: Date | null; state: string }>(
+      `SELECT a.first_published_at, p.state FROM articles a JOIN posts p ON p.topic_id = a.topic_id AND p.number = 1 WHERE a.topic_id = $1`,
+      [change.topicId],
+    );
+    if (!row || row.first_published_at) return change.to;
+    if (row.state === 'PENDING') throw AppError.conflict('This is an unpublished knowledge-base article: editors publish it with publishArticle, not by approving its post');
+    return 'PENDING';
+  }
+}

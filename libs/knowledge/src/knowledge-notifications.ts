@@ -1,0 +1,154 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { LEVEL_RANK } from '../../access/src/access-level';
+import { AccessService } from '../../access/src/access.service';
+import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
+import { SessionsService } from '../../identity/src/sessions/sessions.service';
+import { NotificationDraft, NotificationsHandler } from '../../notifications/src/notifications.handler';
+import { ArticleState } from './articles/article.model';
+
+/** The notification kinds the knowledge base adds. */
+export const ARTICLE_NOTIFICATION_KINDS = {
+  SUBMITTED: 'ARTICLE_SUBMITTED',
+  CHANGES_REQUESTED: 'ARTICLE_CHANGES_REQUESTED',
+  PUBLISHED: 'ARTICLE_PUBLISHED',
+  ARCHIVED: 'ARTICLE_ARCHIVED',
+  UNARCHIVED: 'ARTICLE_UNARCHIVED',
+  VERIFICATION_DUE: 'ARTICLE_VERIFICATION_DUE',
+  FEEDBACK: 'ARTICLE_FEEDBACK',
+} as const;
+
+interface Facts {
+  author_id: string;
+  space_id: string;
+  board_id: string;
+  post_id: string;
+  owner_user_id: string | null;
+  owner_group_id: string | null;
+  submitted_by: string | null;
+  group_members: string[];
+  /** Authors of the revisions since the publication before this event. */
+  contributors: string[];
+  credited: string[];
+  mentioned: string[];
+  watchers: Array<[string, string]>;
+  board_watchers: string[];
+}
+
+/**
+ * Turns the knowledge base's events into notifications, through the notifications module's
+ * idempotent, access-checked delivery (one per user and source; nobody hears about an article
+ * they may not read). Workflow steps on drafts (submitted, changes requested) only reach the
+ * article's team — author, owners, contributors, editors — even among its watchers, since a
+ * reader who watches a published article may not see its drafts.
+ */
+@Injectable()
+export class KnowledgeNotifications implements OutboxHandler {
+  readonly name = 'knowledge-notifications';
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly notifications: NotificationsHandler,
+    private readonly sessions: SessionsService,
+    private readonly access: AccessService,
+  ) {}
+
+  handles(type: string): boolean {
+    return type === 'article.state_changed' || type === 'article.verification_due' || type === 'article.feedback';
+  }
+
+  async handle(events: OutboxEvent[]): Promise<void> {
+    for (const e of events) await this.notifications.deliver(await this.draftsFor(e));
+  }
+
+  private async facts(topicId: string, revisionId: string | null): Promise<Facts | undefined> {
+    const [f] = await this.ds.query(
+      `SELECT t.author_id, t.space_id, t.board_id, p.id AS post_id, a.owner_user_id, a.owner_group_id, a.submitted_by,
+              ARRAY(SELECT user_id FROM group_members WHERE group_id = a.owner_group_id) AS group_members,
+              ARRAY(SELECT DISTINCT r.author_id FROM article_revisions r WHERE r.topic_id = a.topic_id
+                      AND r.number > COALESCE((SELECT max(number) FROM article_revisions
+                                                 WHERE topic_id = a.topic_id AND published_at IS NOT NULL AND id IS DISTINCT FROM $2::uuid), 0)) AS contributors,
+              ARRAY(SELECT user_id FROM article_credits WHERE topic_id = a.topic_id) AS credited,
+              ARRAY(SELECT user_id FROM post_mentions WHERE post_id = p.id) AS mentioned,
+              (SELECT COALESCE(json_agg(json_build_array(w.user_id, w.level)), '[]') FROM topic_watches w WHERE w.topic_id = a.topic_id) AS watchers,
+              ARRAY(SELECT user_id FROM board_watches WHERE board_id = t.board_id AND level = 'WATCHING') AS board_watchers
+         FROM articles a JOIN topics t ON t.id = a.topic_id JOIN posts p ON p.topic_id = t.id AND p.number = 1
+        WHERE a.topic_id = $1`,
+      [topicId, revisionId],
+    );
+    return f;
+  }
+
+  private owners(f: Facts): string[] {
+    if (f.owner_user_id) return [f.owner_user_id];
+    if (f.owner_group_id) return f.group_members;
+    return [f.author_id];
+  }
+
+  /** Whether a user is on the article's team now (sees its drafts). */
+  private async onTeam(userId: string, f: Facts): Promise<boolean> {
+    if (userId === f.author_id || this.owners(f).includes(userId) || f.contributors.includes(userId)) return true;
+    const viewer = await this.sessions.viewerForUser(userId);
+    return !!viewer && (await this.access.rankOn(viewer, f.space_id)) >= LEVEL_RANK.MODERATE;
+  }
+
+  private async draftsFor(e: OutboxEvent): Promise<NotificationDraft[]> {
+    const p = e.payload as Record<string, any>;
+    const topicId = String(p.topicId);
+    const f = await this.facts(topicId, e.type === 'article.state_changed' ? (p.revisionId ?? null) : null);
+    if (!f) return [];
+    const muted = new Set(f.watchers.filter(([, level]) => level === 'MUTED').map(([u]) => u));
+    const watching = f.watchers.filter(([, level]) => level === 'WATCHING').map(([u]) => u);
+    const base = { topicId, postId: f.post_id };
+
+    if (e.type === 'article.verification_due') {
+      return this.owners(f).map((userId) => ({ ...base, userId, kind: ARTICLE_NOTIFICATION_KINDS.VERIFICATION_DUE, data: { dueAt: p.dueAt }, source: `verify:${topicId}:${p.dueAt}` }));
+    }
+    if (e.type === 'article.feedback') {
+      return this.owners(f)
+        .filter((u) => u !== p.userId)
+        .map((userId) => ({ ...base, userId, kind: ARTICLE_NOTIFICATION_KINDS.FEEDBACK, actorId: p.userId, data: { reviewItemId: p.reviewItemId }, source: `feedback:${p.feedbackId}` }));
+    }
+
+    const to = p.to as ArticleState;
+    let kind: string;
+    let recipients: string[];
+    let teamOnly = false;
+    if (to === ArticleState.IN_REVIEW) {
+      kind = ARTICLE_NOTIFICATION_KINDS.SUBMITTED;
+      recipients = [f.author_id, ...this.owners(f), ...f.contributors, ...watching];
+      teamOnly = true;
+    } else if (to === ArticleState.DRAFT && p.from === ArticleState.IN_REVIEW) {
+      kind = ARTICLE_NOTIFICATION_KINDS.CHANGES_REQUESTED;
+      recipients = [f.author_id, ...this.owners(f), ...f.contributors, ...(f.submitted_by ? [f.submitted_by] : []), ...watching];
+      teamOnly = true;
+    } else if (to === ArticleState.PUBLISHED && p.from !== ArticleState.ARCHIVED) {
+      kind = ARTICLE_NOTIFICATION_KINDS.PUBLISHED;
+      recipients = [f.author_id, ...this.owners(f), ...f.contributors, ...watching, ...(p.firstPublication ? [...f.board_watchers, ...f.credited] : [])];
+    } else if (to === ArticleState.ARCHIVED) {
+      kind = ARTICLE_NOTIFICATION_KINDS.ARCHIVED;
+      recipients = [f.author_id, ...this.owners(f), ...watching];
+    } else if (p.from === ArticleState.ARCHIVED) {
+      kind = ARTICLE_NOTIFICATION_KINDS.UNARCHIVED;
+      recipients = [f.author_id, ...this.owners(f), ...watching];
+      teamOnly = to !== ArticleState.PUBLISHED;
+    } else {
+      return [];
+    }
+    const drafts: NotificationDraft[] = [];
+    for (const userId of new Set(recipients)) {
+      if (userId === p.actorId || muted.has(userId)) continue;
+      if (teamOnly && !(await this.onTeam(userId, f))) continue;
+      drafts.push({ ...base, userId, kind, actorId: p.actorId ?? null, data: { from: p.from, to, reason: p.reason ?? null }, source: `article:${p.eventId}` });
+    }
+    // Mentions in an article notify when readers can first see them: at its first publication.
+    if (kind === ARTICLE_NOTIFICATION_KINDS.PUBLISHED && p.firstPublication) {
+      for (const userId of f.mentioned) {
+        if (userId !== p.actorId && userId !== f.author_id && !muted.has(userId)) {
+          drafts.push({ ...base, userId, kind: 'MENTION', actorId: f.author_id, data: { number: 1, article: true }, source: `post:${f.post_id}` });
+        }
+      }
+    }
+    return drafts;
+  }
+}

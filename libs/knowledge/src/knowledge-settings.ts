@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import { Args, Context, Field, ID, InputType, Int, Mutation, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
+import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { AccessLevel } from '../../access/src/access-level';
+import { AccessService } from '../../access/src/access.service';
+import { AuditLog } from '../../core/src/audit/audit-log';
+import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
+import { AppError } from '../../core/src/errors';
+import { GqlContext } from '../../core/src/graphql/context';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { SpaceModel } from '../../spaces/src/spaces/space.model';
+import { SpacesLoader } from '../../spaces/src/spaces.loader';
+
+export const DEFAULT_VERIFICATION_DAYS = 90;
+export const MAX_VERIFICATION_DAYS = 3650;
+
+export interface KnowledgeSettings {
+  /** Publishing needs an editor who wrote none of the revisions since the last publication, after a review request. */
+  twoPersonReview: boolean;
+  verificationIntervalDays: number;
+}
+
+@ObjectType('KnowledgeSettings', { description: 'How a space runs its knowledge base.' })
+export class KnowledgeSettingsModel implements KnowledgeSettings {
+  @Field({ description: 'Articles are submitted for review and published by an editor other than their authors.' }) twoPersonReview!: boolean;
+  @Field(() => Int, { description: 'Default days between verifications of an article (90 unless set).' }) verificationIntervalDays!: number;
+}
+
+@InputType()
+export class KnowledgeSettingsInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
+  @Field({ nullable: true }) @IsOptional() @IsBoolean() twoPersonReview?: boolean;
+  @Field(() => Int, { nullable: true, description: `1–${MAX_VERIFICATION_DAYS} days.` })
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_VERIFICATION_DAYS)
+  verificationIntervalDays?: number;
+}
+
+/**
+ * A space's knowledge-base settings (`spaces.knowledge`, like `spaces.moderation`) with the
+ * defaults applied, read once per request when a viewer is given.
+ */
+@Injectable()
+export class KnowledgeSettingsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly access: AccessService,
+    private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async of(spaceId: string, scope: { viewer?: Viewer; tx?: Tx } = {}): Promise<KnowledgeSettings> {
+    const load = async () => {
+      const sql = `SELECT knowledge FROM spaces WHERE id = $1`;
+      const rows: Array<{ knowledge: Record<string, unknown> | null }> = scope.tx ? await scope.tx.query(sql, [spaceId]) : await this.ds.query(sql, [spaceId]);
+      const k = rows[0]?.knowledge ?? {};
+      return {
+        twoPersonReview: k.twoPersonReview === true,
+        verificationIntervalDays: Number(k.verificationIntervalDays ?? DEFAULT_VERIFICATION_DAYS),
+      };
+    };
+    return scope.viewer && !scope.tx ? scope.viewer.memoize(`knowledge-settings:${spaceId}`, load) : load();
+  }
+
+  /** Space admins. A new default interval moves the due dates of the articles that use it. */
+  async set(viewer: Viewer, input: KnowledgeSettingsInput): Promise<KnowledgeSettings> {
+    await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
+    if (input.twoPersonReview == null && input.verificationIntervalDays == null) {
+      throw AppError.badInput(['twoPersonReview', 'verificationIntervalDays'].map((field) => ({ field, message: 'give at least one setting' })));
+    }
+    await this.uow.run(async (tx) => {
+      const before = await this.of(input.spaceId, { tx });
+      await tx.query(
+        `UPDATE spaces SET knowledge = knowledge || jsonb_strip_nulls(jsonb_build_object('twoPersonReview', $2::boolean, 'verificationIntervalDays', $3::int)),
+                updated_at = now() WHERE id = $1`,
+        [input.spaceId, input.twoPersonReview ?? null, input.verificationIntervalDays ?? null],
+      );
+      if (input.verificationIntervalDays != null) {
+        await tx.query(
+          `UPDATE articles a SET verified_until = a.verified_at + make_interval(days => $2), updated_at = now()
+             FROM topics t
+            WHERE t.id = a.topic_id AND t.space_id = $1 AND a.verification_interval_days IS NULL AND a.verified_at IS NOT NULL`,
+          [input.spaceId, input.verificationIntervalDays],
+        );
+      }
+      await this.audit.append(tx, { actorId: viewer.id, action: 'space.knowledge_settings', targetType: 'space', targetId: input.spaceId, spaceId: input.spaceId, before, after: await this.of(input.spaceId, { tx }) });
+    });
+    viewer.forget(`knowledge-settings:${input.spaceId}`);
+    return this.of(input.spaceId, { viewer });
+  }
+}
+
+@Resolver(() => SpaceModel)
+export class KnowledgeSettingsResolver {
+  constructor(
+    private readonly settings: KnowledgeSettingsService,
+    private readonly spaces: SpacesLoader,
+  ) {}
+
+  @ResolveField(() => KnowledgeSettingsModel, { description: 'How the space’s knowledge base runs (review, verification).' })
+  knowledgeSettings(@Parent() space: SpaceModel, @Context() ctx: GqlContext): Promise<KnowledgeSettings> {
+    return this.settings.of(space.id, { viewer: ctx.viewer });
+  }
+
+  @Mutation(() => SpaceModel, { description: 'Space admins: two-person review and the default verification interval of the knowledge base.' })
+  async setKnowledgeSettings(@Args('input') input: KnowledgeSettingsInput, @Context() ctx: GqlContext): Promise<SpaceModel | null> {
+    await this.settings.set(ctx.viewer, input);
+    return this.spaces.space(ctx.viewer, input.spaceId);
+  }
+}

@@ -1,0 +1,60 @@
+import { Module, OnModuleInit } from '@nestjs/common';
+import { JobScheduler } from '../../core/src/jobs';
+import { OutboxHandlers } from '../../core/src/outbox/outbox';
+import { BoardKinds } from '../../forum/src/board-kinds';
+import { ForumModule } from '../../forum/src/forum.module';
+import { IdentityModule } from '../../identity/src/identity.module';
+import { NotificationsModule } from '../../notifications/src/notifications.module';
+import { SearchModule } from '../../search/src/search.module';
+import { SpacesModule } from '../../spaces/src/spaces.module';
+import { ArticleLoaders } from './articles/article.loaders';
+import { ArticleWrites } from './articles/article-writes';
+import { ArticlesRepository } from './articles/articles.repository';
+import {
+  ARTICLE_USER_FIELDS, ArticleDetailsResolver, ArticleRevisionResolver, BoardArticlesResolver, KnowledgeResolver, TopicArticleResolver,
+} from './articles/articles.resolver';
+import { ArticlesService } from './articles/articles.service';
+import { KnowledgeBoard } from './knowledge-board';
+import { KnowledgeNotifications } from './knowledge-notifications';
+import { KnowledgeSettingsResolver, KnowledgeSettingsService } from './knowledge-settings';
+import { KnowledgeTreeKeeper } from './knowledge-tree-keeper';
+import { PromotionService } from './promotion.service';
+import { RelatedArticles } from './related-articles';
+import { VerificationReminders } from './verification';
+
+/** Every 15 minutes, owners of articles past their verification date are reminded (once per due date). */
+export const VERIFICATION_REMINDER_EVERY_MS = 15 * 60_000;
+
+/**
+ * The knowledge base: articles (topics of KNOWLEDGE boards) with revisions, review and
+ * publication, a tree per board, verification, helpfulness and promotion of forum answers.
+ */
+@Module({
+  imports: [IdentityModule, SpacesModule, ForumModule, NotificationsModule, SearchModule],
+  providers: [
+    ArticlesRepository, ArticleLoaders, ArticleWrites, ArticlesService, KnowledgeSettingsService, KnowledgeBoard, PromotionService, RelatedArticles,
+    VerificationReminders, KnowledgeNotifications, KnowledgeTreeKeeper,
+    KnowledgeResolver, TopicArticleResolver, BoardArticlesResolver, ArticleDetailsResolver, ArticleRevisionResolver, KnowledgeSettingsResolver,
+    ...ARTICLE_USER_FIELDS,
+  ],
+  exports: [ArticlesService, VerificationReminders, KnowledgeSettingsService],
+})
+export class KnowledgeModule implements OnModuleInit {
+  constructor(
+    private readonly kinds: BoardKinds,
+    private readonly board: KnowledgeBoard,
+    private readonly handlers: OutboxHandlers,
+    private readonly notifications: KnowledgeNotifications,
+    private readonly treeKeeper: KnowledgeTreeKeeper,
+    private readonly jobs: JobScheduler,
+    private readonly reminders: VerificationReminders,
+  ) {}
+
+  /** Plug articles into the forum's createTopic, and the worker's outbox and schedule. */
+  onModuleInit(): void {
+    this.kinds.register(this.board);
+    this.handlers.register(this.notifications);
+    this.handlers.register(this.treeKeeper);
+    this.jobs.register('knowledge-verification-reminders', VERIFICATION_REMINDER_EVERY_MS, () => this.reminders.remindDue());
+  }
+}

@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AccessLevel, LEVEL_RANK } from '../../access/src/access-level';
+import { AccessService } from '../../access/src/access.service';
+import { AppError } from '../../core/src/errors';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { isUuid } from '../../core/src/ids';
+import { ForumLoaders } from '../../forum/src/forum.loaders';
+import { TopicModel } from '../../forum/src/topics/topic.model';
+import { TopicsService } from '../../forum/src/topics/topics.service';
+import { BoardKind } from '../../spaces/src/boards/board.model';
+import { SpacesLoader } from '../../spaces/src/spaces.loader';
+import { PromotePostInput } from './articles/dto/article.inputs';
+import { KnowledgeBoard, Promotion } from './knowledge-board';
+
+/**
+ * Knowledge capture: a forum answer becomes a draft article that credits the answer's and
+ * the question's authors and links back to the thread; once published, the thread shows it
+ * (`Topic.knowledgeArticles`). Anyone who may write in the knowledge board promotes an
+ * accepted answer; editors of that board's space promote any post.
+ */
+@Injectable()
+export class PromotionService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly access: AccessService,
+    private readonly forum: ForumLoaders,
+    private readonly spaces: SpacesLoader,
+    private readonly topics: TopicsService,
+    private readonly board: KnowledgeBoard,
+  ) {}
+
+  async promote(viewer: Viewer, input: PromotePostInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    const post = isUuid(input.postId) ? await this.forum.post(viewer, input.postId) : null;
+    const thread = post ? await this.forum.topic(viewer, post.topicId) : null;
+    if (!post || !thread || post.view !== 'full') throw AppError.notFound('Post not found');
+    if (post.state !== 'VISIBLE' || thread.state !== 'VISIBLE') throw AppError.badField('postId', 'must be a visible post');
+    if (thread.kind === 'ARTICLE' || thread.kind === 'IDEA') throw AppError.badField('postId', 'must be a post of a forum thread');
+    const target = await this.spaces.board(viewer, input.boardId);
+    if (!target) throw AppError.notFound('Board not found');
+    if (target.kind !== BoardKind.KNOWLEDGE) throw AppError.badField('boardId', 'must be a knowledge board');
+    const rank = await this.access.require(viewer, target.spaceId, AccessLevel.PARTICIPATE, 'Board not found');
+    if (rank < LEVEL_RANK.MODERATE && thread.acceptedPostId !== post.id) {
+      throw AppError.forbidden('Only editors promote a post that is not the accepted answer of its question');
+    }
+    const [existing] = await this.ds.query(
+      `SELECT 1 FROM articles a JOIN topics t ON t.id = a.topic_id WHERE a.promoted_from_post_id = $1 AND a.board_id = $2 AND a.state <> 'ARCHIVED' AND t.state <> 'DELETED'`,
+      [post.id, target.id],
+    );
+    if (existing) throw AppError.badField('postId', 'is already an article of this board');
+    const credits: Promotion['credits'] = [{ userId: post.authorId, role: 'ANSWER' }];
+    if (post.number !== 1 && thread.authorId !== post.authorId) credits.push({ userId: thread.authorId, role: 'QUESTION' });
+    return this.board.promoting(viewer, { postId: post.id, threadId: thread.id, credits }, () =>
+      this.topics.create(viewer, { boardId: target.id, title: input.title, body: post.bodySourceText, parentId: input.parentId }),
+    );
+  }
+}

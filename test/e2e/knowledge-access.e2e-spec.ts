@@ -1,0 +1,203 @@
+import { AddressInfo } from 'node:net';
+import { io, Socket } from 'socket.io-client';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic } from '../factories/forum';
+import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const BOARD = `query($b: ID!) { board(id: $b) { topics(first: 50) { totalCount edges { node { id title } } } articleTree { depth parentId topic { id title } } } }`;
+const SEARCH = `query($q: String!) { search(query: $q, first: 20) { totalCount edges { node { topic { id } } } } }`;
+const STALE = `query($s: ID!) { staleArticles(spaceId: $s, first: 10) { totalCount edges { node { id } } } }`;
+const RELATED = `query($id: ID!) { topic(id: $id) { relatedArticles(first: 5) { id title } } }`;
+const FAMILY = `query($id: ID!) { topic(id: $id) { article { parent { id } children { id } breadcrumbs { id } revisions { number } } } }`;
+const ACTIVITY = `query($h: String!) { user(handle: $h) { posts(first: 50) { totalCount edges { node { topic { id } } } } } }`;
+
+describe('knowledge base: who sees what', () => {
+  let t: TestApp;
+  let api: ReturnType<typeof kb>;
+  let employees: string;
+  let employee: TestUser;
+  let internalEditor: TestUser;
+  let customer: TestUser;
+  let writer: TestUser;
+  let publicEditor: TestUser;
+  let internalSpace: { id: string };
+  let publicSpace: { id: string };
+  let internalKb: string;
+  let publicKb: string;
+  const sockets: Socket[] = [];
+
+  const drain = () => t.get(OutboxWorker).drain();
+  const ids = (edges: any[]) => edges.map((e: any) => e.node?.id ?? e.node.topic.id);
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    api = kb(t);
+    employees = await makeGroup(t);
+    employee = await makeUser(t, { groups: [employees] });
+    internalEditor = await makeUser(t, { groups: [employees] });
+    customer = await makeUser(t);
+    writer = await makeUser(t);
+    publicEditor = await makeUser(t);
+    internalSpace = await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }, { userId: internalEditor.id, level: 'MODERATE' }]);
+    publicSpace = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }]);
+    internalKb = await makeBoard(t, internalSpace.id, 'KNOWLEDGE');
+    publicKb = await makeBoard(t, publicSpace.id, 'KNOWLEDGE');
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
+
+  it('never shows customers an internal article: by id, board, slug, search, stale list or suggestions', async () => {
+    const id = await publishedArticle(t, employee.token, internalEditor.token, internalKb, { title: 'Escalation matrix for outages', body: 'Call the duty manager' });
+    await t.sql(`UPDATE articles SET verified_until = now() - interval '1 day' WHERE topic_id = $1`, [id]);
+    await drain();
+    expectError(await api.get(customer.token, id), 'NOT_FOUND');
+    expectError(await api.get(undefined, id), 'NOT_FOUND');
+    expect(expectOk(await t.gql(BOARD, { b: internalKb }, { token: customer.token })).board).toBeNull();
+    expectError(await t.gql(`query($b: ID!) { articleBySlug(boardId: $b, slug: "escalation-matrix-for-outages") { id } }`, { b: internalKb }, { token: customer.token }), 'NOT_FOUND');
+    expect(expectOk(await t.gql(SEARCH, { q: 'escalation matrix' }, { token: customer.token })).search.totalCount).toBe(0);
+    expectError(await t.gql(STALE, { s: internalSpace.id }, { token: customer.token }), 'NOT_FOUND');
+    const question = await createTopic(t, customer.token, await makeBoard(t, publicSpace.id), { title: 'What is the escalation matrix for outages?', kind: 'QUESTION' });
+    await drain();
+    expect(expectOk(await t.gql(RELATED, { id: question.id }, { token: customer.token })).topic.relatedArticles).toEqual([]);
+    // Employees get it everywhere.
+    expect(expectOk(await t.gql(SEARCH, { q: 'escalation matrix' }, { token: employee.token })).search.totalCount).toBeGreaterThan(0);
+    expect(ids(expectOk(await t.gql(STALE, { s: internalSpace.id }, { token: employee.token })).staleArticles.edges)).toEqual([id]);
+    expect(expectOk(await t.gql(RELATED, { id: question.id }, { token: employee.token })).topic.relatedArticles.map((a: any) => a.id)).toEqual([id]);
+  });
+
+  describe('drafts', () => {
+    let parent: string;
+    let draft: string;
+    let child: string;
+
+    beforeAll(async () => {
+      parent = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Getting started' });
+      draft = await draftArticle(t, writer.token, publicKb, { title: 'Unreleased thermostat pairing', body: 'Codename zephyrine', parentId: parent });
+      child = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Pairing troubleshooting', parentId: draft });
+      await drain();
+    });
+
+    it('are absent for readers: by id, in board lists and counts, in the tree and children', async () => {
+      expectError(await api.get(customer.token, draft), 'NOT_FOUND');
+      const board = expectOk(await t.gql(BOARD, { b: publicKb }, { token: customer.token })).board;
+      expect(ids(board.topics.edges).sort()).toEqual([parent, child].sort());
+      expect(board.topics.totalCount).toBe(2);
+      // The published child of a draft shows in the draft's place, under the draft's parent.
+      expect(board.articleTree).toEqual([
+        { depth: 0, parentId: null, topic: { id: parent, title: 'Getting started' } },
+        { depth: 1, parentId: parent, topic: { id: child, title: 'Pairing troubleshooting' } },
+      ]);
+      expect(expectOk(await t.gql(FAMILY, { id: parent }, { token: customer.token })).topic.article.children).toEqual([{ id: child }]);
+      expect(expectOk(await t.gql(FAMILY, { id: child }, { token: customer.token })).topic.article).toMatchObject({ parent: { id: parent }, breadcrumbs: [{ id: parent }] });
+      expect(JSON.stringify(board)).not.toContain('Unreleased');
+    });
+
+    it('are in place for their author and editors', async () => {
+      for (const u of [writer, publicEditor]) {
+        const tree = expectOk(await t.gql(BOARD, { b: publicKb }, { token: u.token })).board.articleTree;
+        expect(tree.map((n: any) => [n.depth, n.topic.id])).toEqual([[0, parent], [1, draft], [2, child]]);
+        expect(expectOk(await t.gql(FAMILY, { id: child }, { token: u.token })).topic.article.breadcrumbs).toEqual([{ id: parent }, { id: draft }]);
+      }
+      const other = await makeUser(t);
+      expectError(await api.get(other.token, draft), 'NOT_FOUND');
+    });
+
+    it('are absent from search, profile activity, suggestions and live rooms', async () => {
+      expect(expectOk(await t.gql(SEARCH, { q: 'zephyrine' }, { token: customer.token })).search.totalCount).toBe(0);
+      expect(expectOk(await t.gql(SEARCH, { q: 'unreleased thermostat' }, { token: customer.token })).search.edges).toEqual([]);
+      const activity = expectOk(await t.gql(ACTIVITY, { h: writer.handle }, { token: customer.token })).user.posts;
+      expect(ids(activity.edges.map((e: any) => ({ node: e.node.topic })))).not.toContain(draft);
+      expect(activity.totalCount).toBe(activity.edges.length);
+      const question = await createTopic(t, customer.token, await makeBoard(t, publicSpace.id), { title: 'Thermostat pairing unreleased?', kind: 'QUESTION' });
+      await drain();
+      expect(expectOk(await t.gql(RELATED, { id: question.id }, { token: customer.token })).topic.relatedArticles.map((a: any) => a.id)).not.toContain(draft);
+      expect(expectOk(await t.gql(RELATED, { id: question.id }, { token: publicEditor.token })).topic.relatedArticles.map((a: any) => a.id)).not.toContain(draft);
+      const s = await connect(customer.token);
+      expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: draft })).toEqual({ ok: false, code: 'NOT_FOUND' });
+    });
+
+    it('a published article’s new draft reaches neither readers’ pages nor their live room; its publication does', async () => {
+      const s = await connect(customer.token);
+      expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: parent })).toEqual({ ok: true });
+      const updates: any[] = [];
+      s.on('post:updated', (p) => updates.push(p));
+      topicOf(await api.update(writer.token, { topicId: parent, body: 'draft words kestrelwing' }));
+      await drain();
+      expect(expectOk(await t.gql(SEARCH, { q: 'kestrelwing' }, { token: customer.token })).search.totalCount).toBe(0);
+      const published = new Promise((resolve) => s.once('post:updated', resolve));
+      topicOf(await api.publish(publicEditor.token, parent));
+      expect(await published).toMatchObject({ topicId: parent, post: { bodyHtml: expect.stringContaining('kestrelwing') } });
+      expect(updates).toHaveLength(1); // the draft edit sent nothing
+      await drain();
+      expect(expectOk(await t.gql(SEARCH, { q: 'kestrelwing' }, { token: customer.token })).search.totalCount).toBe(1);
+    });
+  });
+
+  describe('statement counts', () => {
+    const PAGE = `query($id: ID!) { topic(id: $id) { id title firstPost { bodyHtml author { handle } }
+      article { state slug verified verificationIntervalDays helpful { yes no } viewerRating { helpful }
+        owner { ... on User { handle } ... on Group { name } }
+        currentRevision { number bodyHtml author { handle } } publishedRevision { number }
+        revisions { number title author { handle } }
+        parent { id title } breadcrumbs { id title }
+        children { id title author { handle } article { slug state verified } }
+        credits { user { handle } } } } }`;
+    const TREE = `query($b: ID!) { board(id: $b) { articleTree { depth parentId topic { id title author { handle } article { slug state verified helpful { yes } } } } } }`;
+
+    async function kbWith(children: number, revisions: number) {
+      const board = await makeBoard(t, publicSpace.id, 'KNOWLEDGE');
+      const top = await publishedArticle(t, writer.token, publicEditor.token, board, { title: 'Top' });
+      const page = await publishedArticle(t, writer.token, publicEditor.token, board, { title: 'Page', parentId: top });
+      for (let i = 1; i < revisions; i++) topicOf(await api.update(writer.token, { topicId: page, body: `version ${i}` }));
+      if (revisions > 1) topicOf(await api.publish(publicEditor.token, page));
+      for (let i = 0; i < children; i++) {
+        await publishedArticle(t, [writer, publicEditor][i % 2].token, publicEditor.token, board, { title: `Child ${i}`, parentId: page });
+      }
+      return { board, page };
+    }
+
+    it('reads an article page (revisions, tree, children with their articles) in a fixed number of statements', async () => {
+      const small = await kbWith(2, 2);
+      const large = await kbWith(12, 8);
+      const cost = async (id: string) =>
+        t.countStatements(async () => {
+          const res = expectOk(await t.gql(PAGE, { id }, { token: customer.token }));
+          return res;
+        });
+      const few = await cost(small.page);
+      const many = await cost(large.page);
+      const res = expectOk(await t.gql(PAGE, { id: large.page }, { token: customer.token })).topic.article;
+      expect(res.children).toHaveLength(12);
+      expect(res.revisions.length).toBeGreaterThan(1);
+      if (process.env.SHOW_COUNTS) console.log('article page statements', many.count, many.statements);
+      expect(many.count).toBe(few.count);
+      expect(many.count).toBeLessThanOrEqual(12);
+    });
+
+    it('reads a board’s article tree in a fixed number of statements', async () => {
+      const small = await kbWith(2, 1);
+      const large = await kbWith(20, 1);
+      const few = await t.countStatements(() => t.gql(TREE, { b: small.board }, { token: customer.token }));
+      const many = await t.countStatements(async () => {
+        expect(expectOk(await t.gql(TREE, { b: large.board }, { token: customer.token })).board.articleTree).toHaveLength(22);
+      });
+      if (process.env.SHOW_COUNTS) console.log('tree statements', many.count, many.statements);
+      expect(many.count).toBe(few.count);
+      expect(many.count).toBeLessThanOrEqual(8);
+    });
+  });
+
+  function connect(token?: string): Promise<Socket> {
+    const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    return new Promise((resolve, reject) => {
+      const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: token ? { token } : {}, reconnection: false, forceNew: true });
+      sockets.push(s);
+      s.once('connect', () => resolve(s));
+      s.once('connect_error', reject);
+    });
+  }
+});

@@ -1,0 +1,326 @@
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { VerificationReminders } from '../../libs/knowledge/src/verification';
+import { EmailDigest } from '../../libs/notifications/src/email';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const TREE = `query($b: ID!, $all: Boolean) { board(id: $b) { articleTree(includeArchived: $all) { depth parentId topic { id } } } }`;
+const NOTIFICATIONS = `{ notifications(first: 50) { edges { node { kind data actor { handle } topic { id } } } } }`;
+const QUEUE = `query($s: ID) { reviewQueue(spaceId: $s) { edges { node { id kind status score topic { id } history { action note } } } } }`;
+const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+const STALE = `query($s: ID!, $after: String) { staleArticles(spaceId: $s, first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`;
+
+describe('knowledge base: tree, helpfulness, verification, capture', () => {
+  let t: TestApp;
+  let api: ReturnType<typeof kb>;
+  let spaceId: string;
+  let board: string;
+  let author: TestUser;
+  let editor: TestUser;
+  let reader: TestUser;
+  let admin: TestUser;
+
+  const drain = () => t.get(OutboxWorker).drain();
+  const tree = async (u: TestUser, b = board, all = false) =>
+    expectOk(await t.gql(TREE, { b, all }, { token: u.token })).board.articleTree.map((n: any) => [n.depth, n.topic.id]);
+  const notifications = async (u: TestUser, topicId: string) =>
+    expectOk(await t.gql(NOTIFICATIONS, {}, { token: u.token })).notifications.edges.map((e: any) => e.node).filter((n: any) => n.topic?.id === topicId);
+  const articleRows = async () => (await t.sql(`SELECT topic_id, parent_id, position, version FROM articles ORDER BY topic_id`));
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    api = kb(t);
+    author = await makeUser(t);
+    editor = await makeUser(t);
+    reader = await makeUser(t);
+    admin = await makeUser(t, { role: 'ADMIN' });
+    spaceId = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
+    board = await makeBoard(t, spaceId, 'KNOWLEDGE');
+  });
+  afterAll(() => t.close());
+
+  describe('the tree', () => {
+    let a: string;
+    let b: string;
+    let a1: string;
+    let a2: string;
+    let a1x: string;
+
+    beforeAll(async () => {
+      a = await publishedArticle(t, author.token, editor.token, board, { title: 'Alpha' });
+      b = await publishedArticle(t, author.token, editor.token, board, { title: 'Bravo' });
+      a1 = await publishedArticle(t, author.token, editor.token, board, { title: 'Alpha one', parentId: a });
+      a2 = await publishedArticle(t, author.token, editor.token, board, { title: 'Alpha two', parentId: a });
+      a1x = await publishedArticle(t, author.token, editor.token, board, { title: 'Alpha one x', parentId: a1 });
+    });
+
+    it('places new articles last under their parent, depth first', async () => {
+      expect(await tree(reader)).toEqual([[0, a], [1, a1], [2, a1x], [1, a2], [0, b]]);
+    });
+
+    it('refuses a parent that is not an article of the same board (nothing written)', async () => {
+      const forumTopic = await createTopic(t, author.token, await makeBoard(t, spaceId));
+      const elsewhere = await publishedArticle(t, author.token, editor.token, await makeBoard(t, spaceId, 'KNOWLEDGE'));
+      const before = await t.sql(`SELECT count(*)::int AS n FROM topics`);
+      for (const parentId of [forumTopic.id, elsewhere, '00000000-0000-7000-8000-000000000000']) {
+        expect(expectError(await api.create(author.token, board, { parentId }), 'BAD_USER_INPUT').extensions.fields).toEqual([
+          { field: 'parentId', message: 'must be an article of this board' },
+        ]);
+      }
+      expect(await t.sql(`SELECT count(*)::int AS n FROM topics`)).toEqual(before);
+    });
+
+    it('reorders and re-parents', async () => {
+      expect(topicOf(await api.move(editor.token, { topicId: a2, parentId: a, position: 0 })).article.position).toBe(0);
+      expect(await tree(reader)).toEqual([[0, a], [1, a2], [1, a1], [2, a1x], [0, b]]);
+      topicOf(await api.move(editor.token, { topicId: a1, parentId: b }));
+      expect(await tree(reader)).toEqual([[0, a], [1, a2], [0, b], [1, a1], [2, a1x]]);
+      topicOf(await api.move(editor.token, { topicId: b, position: 0 }));
+      expect(await tree(reader)).toEqual([[0, b], [1, a1], [2, a1x], [0, a], [1, a2]]);
+      const crumbs = `query($id: ID!) { topic(id: $id) { article { breadcrumbs { id } parent { id } } } }`;
+      expect(expectOk(await t.gql(crumbs, { id: a1x }, { token: reader.token })).topic.article).toEqual({ breadcrumbs: [{ id: b }, { id: a1 }], parent: { id: a1 } });
+    });
+
+    it('refuses cycles and foreign parents, with field errors and nothing written', async () => {
+      const before = await articleRows();
+      expect(expectError(await api.move(editor.token, { topicId: b, parentId: a1x }), 'BAD_USER_INPUT').extensions.fields).toEqual([
+        { field: 'parentId', message: 'is inside this article: moving the article there would make a cycle' },
+      ]);
+      expect(expectError(await api.move(editor.token, { topicId: b, parentId: b }), 'BAD_USER_INPUT').extensions.fields![0].message).toBe('cannot be the article itself');
+      const other = await publishedArticle(t, author.token, editor.token, await makeBoard(t, spaceId, 'KNOWLEDGE'));
+      expect(expectError(await api.move(editor.token, { topicId: a, parentId: other }), 'BAD_USER_INPUT').extensions.fields![0].message).toBe('must be an article of the same board');
+      expectError(await api.move(editor.token, { topicId: a, position: -1 }), 'BAD_USER_INPUT');
+      // Authors do not reorganise published articles; readers not at all.
+      expectError(await api.move(author.token, { topicId: a }), 'FORBIDDEN');
+      expectError(await api.move(reader.token, { topicId: a }), 'FORBIDDEN');
+      expect((await articleRows()).filter((r: any) => r.topic_id !== other)).toEqual(before);
+    });
+
+    it('lets an author place their own draft, and leaves archived articles out of the tree', async () => {
+      const draft = await draftArticle(t, author.token, board, { title: 'Draft' });
+      topicOf(await api.move(author.token, { topicId: draft, parentId: a }));
+      expect(await tree(author)).toContainEqual([1, draft]);
+      expect(await tree(reader)).not.toContainEqual([1, draft]);
+      topicOf(await api.archive(editor.token, a2));
+      expect(await tree(reader)).toEqual([[0, b], [1, a1], [2, a1x], [0, a]]);
+      expect(await tree(editor, board, true)).toContainEqual([1, a2]);
+      expectError(await api.create(author.token, board, { parentId: a2 }), 'BAD_USER_INPUT');
+      expect(expectError(await api.move(editor.token, { topicId: a1, parentId: a2 }), 'BAD_USER_INPUT').extensions.fields![0].message).toBe('is archived');
+    });
+
+    it('follows an article moved to another knowledge board by a moderator (its children stay)', async () => {
+      const target = await makeBoard(t, spaceId, 'KNOWLEDGE');
+      const res = await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: a1, boardId: target } }, { token: editor.token });
+      expectOk(res);
+      await drain();
+      expect(await tree(reader, target)).toEqual([[0, a1]]);
+      expect(await tree(reader)).toEqual([[0, b], [1, a1x], [0, a]]);
+      expect(topicOf(await api.get(reader.token, a1)).article.slug).toBe('alpha-one');
+    });
+  });
+
+  describe('helpfulness', () => {
+    let id: string;
+    beforeAll(async () => {
+      id = await publishedArticle(t, author.token, editor.token, board, { title: 'Helpful?' });
+    });
+
+    it('counts one vote per reader; voting again replaces it', async () => {
+      const other = await makeUser(t);
+      expect(topicOf(await api.rate(reader.token, { topicId: id, helpful: true })).article.helpful).toEqual({ yes: 1, no: 0 });
+      expect(topicOf(await api.rate(reader.token, { topicId: id, helpful: true })).article.helpful).toEqual({ yes: 1, no: 0 });
+      expect(topicOf(await api.rate(other.token, { topicId: id, helpful: true })).article.helpful).toEqual({ yes: 2, no: 0 });
+      expect(topicOf(await api.rate(reader.token, { topicId: id, helpful: false })).article.helpful).toEqual({ yes: 1, no: 1 });
+      const mine = `query($id: ID!) { topic(id: $id) { article { viewerRating { helpful comment } } } }`;
+      expect(expectOk(await t.gql(mine, { id }, { token: reader.token })).topic.article.viewerRating).toEqual({ helpful: false, comment: null });
+    });
+
+    it('refuses the author, drafts and bad input', async () => {
+      expectError(await api.rate(author.token, { topicId: id, helpful: true }), 'FORBIDDEN');
+      const draft = await draftArticle(t, author.token, board);
+      expect(expectError(await api.rate(editor.token, { topicId: draft, helpful: true }), 'BAD_USER_INPUT').message).toMatch(/not published/);
+      expectError(await api.rate(reader.token, { topicId: id, helpful: 'yes' }), 'BAD_USER_INPUT');
+      expectError(await api.rate(reader.token, { topicId: id, helpful: false, comment: 'x'.repeat(2001) }), 'BAD_USER_INPUT');
+      expectError(await api.rate(undefined as any, { topicId: id, helpful: true }), 'UNAUTHENTICATED');
+    });
+
+    it('opens a review item for “not helpful” with a comment, tells the owner, and never hides the article when it is approved', async () => {
+      const critic = await makeUser(t);
+      topicOf(await api.rate(critic.token, { topicId: id, helpful: false, comment: 'Step 3 is out of date' }));
+      topicOf(await api.rate(critic.token, { topicId: id, helpful: false, comment: 'Step 3 is out of date' })); // same again: no new feedback
+      await drain();
+      const items = expectOk(await t.gql(QUEUE, { s: spaceId }, { token: editor.token })).reviewQueue.edges.map((e: any) => e.node).filter((n: any) => n.kind === 'ARTICLE_FEEDBACK');
+      expect(items).toEqual([expect.objectContaining({ status: 'PENDING', score: 1, topic: { id }, history: [{ action: 'not helpful', note: 'Step 3 is out of date' }] })]);
+      expect((await notifications(author, id)).filter((n: any) => n.kind === 'ARTICLE_FEEDBACK')).toEqual([
+        expect.objectContaining({ actor: { handle: critic.handle } }),
+      ]);
+      const feedback = `query($id: ID!) { topic(id: $id) { article { feedback(first: 10) { totalCount edges { node { comment helpful user { handle } } } } } } }`;
+      expect(expectOk(await t.gql(feedback, { id }, { token: author.token })).topic.article.feedback.edges[0].node).toEqual({ comment: 'Step 3 is out of date', helpful: false, user: { handle: critic.handle } });
+      expect(expectOk(await t.gql(feedback, { id }, { token: reader.token })).topic.article.feedback).toBeNull();
+      expectOk(await t.gql(RESOLVE, { input: { id: items[0].id, decision: 'APPROVE' } }, { token: editor.token }));
+      expect(topicOf(await api.get(reader.token, id))).toMatchObject({ state: 'VISIBLE', firstPost: { state: 'VISIBLE' } });
+    });
+
+    it('closes open feedback when a new revision is published', async () => {
+      topicOf(await api.rate((await makeUser(t)).token, { topicId: id, helpful: false, comment: 'Screenshots missing' }));
+      const [open] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`, [id]);
+      topicOf(await api.update(author.token, { topicId: id, body: 'With screenshots' }));
+      topicOf(await api.publish(editor.token, id));
+      expect((await t.sql(`SELECT status FROM review_items WHERE id = $1`, [open.id]))[0].status).toBe('APPROVED');
+    });
+  });
+
+  describe('verification', () => {
+    let owner: TestUser;
+    let id: string;
+    const expire = (topicId: string) => t.sql(`UPDATE articles SET verified_until = now() - interval '1 hour' WHERE topic_id = $1`, [topicId]);
+
+    beforeAll(async () => {
+      owner = await makeUser(t);
+      id = await publishedArticle(t, author.token, editor.token, board, { title: 'Verify me' });
+      await drain(); // its publication is announced to its author, before the owner changes
+      topicOf(await api.settings(editor.token, { topicId: id, ownerUserId: owner.id, verificationIntervalDays: 30 }));
+    });
+
+    it('lists articles past their date as stale and unverified, oldest first, paginated', async () => {
+      const older = await publishedArticle(t, author.token, editor.token, board, { title: 'Older' });
+      await expire(id);
+      await t.sql(`UPDATE articles SET verified_until = now() - interval '2 days' WHERE topic_id = $1`, [older]);
+      const first = expectOk(await t.gql(STALE, { s: spaceId }, { token: reader.token })).staleArticles;
+      expect(first).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: true }, edges: [{ node: { id: older } }] });
+      const second = expectOk(await t.gql(STALE, { s: spaceId, after: first.pageInfo.endCursor }, { token: reader.token })).staleArticles;
+      expect(second.edges).toEqual([{ node: { id } }]);
+      expect(topicOf(await api.get(reader.token, id)).article.verified).toBe(false);
+      expectError(await t.gql(STALE, { s: spaceId, after: 'garbage' }, { token: reader.token }), 'BAD_USER_INPUT');
+      topicOf(await api.verify(editor.token, older));
+    });
+
+    it('reminds the owner once per due date, then by e-mail if unread', async () => {
+      await expire(id);
+      const reminders = t.get(VerificationReminders);
+      expect(await reminders.remindDue()).toBe(1);
+      expect(await reminders.remindDue()).toBe(0);
+      await drain();
+      expect((await notifications(owner, id)).map((n: any) => n.kind)).toEqual(['ARTICLE_VERIFICATION_DUE']);
+      expect(await notifications(author, id)).toEqual(expect.not.arrayContaining([expect.objectContaining({ kind: 'ARTICLE_VERIFICATION_DUE' })]));
+      await t.sql(`UPDATE notifications SET created_at = now() - interval '1 day' WHERE user_id = $1`, [owner.id]);
+      const mails = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === owner.email);
+      expect(mails).toHaveLength(1);
+      expect(mails[0].text).toContain('An article you own is due for verification');
+    });
+
+    it('lets the owner (or an editor) verify it: verified again for its interval', async () => {
+      expect(expectError(await api.verify(author.token, id), 'FORBIDDEN').message).toMatch(/owner/);
+      expectError(await api.verify(reader.token, id), 'FORBIDDEN');
+      const verified = topicOf(await api.verify(owner.token, id));
+      expect(verified.article.verified).toBe(true);
+      const days = (Date.parse(verified.article.verifiedUntil) - Date.now()) / 86_400_000;
+      expect(days).toBeGreaterThan(29.9);
+      expect(days).toBeLessThanOrEqual(30);
+      expect(expectOk(await t.gql(STALE, { s: spaceId }, { token: reader.token })).staleArticles.totalCount).toBe(0);
+      // Past the new date, a new reminder goes out.
+      await expire(id);
+      expect(await t.get(VerificationReminders).remindDue()).toBe(1);
+      await drain();
+      expect((await notifications(owner, id)).map((n: any) => n.kind)).toEqual(['ARTICLE_VERIFICATION_DUE', 'ARTICLE_VERIFICATION_DUE']);
+    });
+
+    it('reminds every member of an owner group; settings are for editors and validated', async () => {
+      const team = await makeGroup(t);
+      const [m1, m2] = [await makeUser(t, { groups: [team] }), await makeUser(t, { groups: [team] })];
+      expectError(await api.settings(author.token, { topicId: id, ownerGroupId: team }), 'FORBIDDEN');
+      expect(expectError(await api.settings(editor.token, { topicId: id, ownerGroupId: team, ownerUserId: m1.id }), 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field)).toEqual(['ownerUserId', 'ownerGroupId']);
+      expect(expectError(await api.settings(editor.token, { topicId: id, verificationIntervalDays: 0 }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('verificationIntervalDays');
+      const outsider = await makeUser(t);
+      const restricted = await makeSpace(t, 'RESTRICTED', [{ userId: editor.id, level: 'MODERATE' }]);
+      const internal = await publishedArticle(t, editor.token, editor.token, await makeBoard(t, restricted.id, 'KNOWLEDGE'));
+      expect(expectError(await api.settings(editor.token, { topicId: internal, ownerUserId: outsider.id }), 'BAD_USER_INPUT').extensions.fields![0]).toEqual({
+        field: 'ownerUserId', message: 'must be someone who can read this space',
+      });
+      const q = `query($id: ID!) { topic(id: $id) { article { owner { __typename ... on Group { id } } verificationIntervalDays } } }`;
+      topicOf(await api.settings(editor.token, { topicId: id, ownerGroupId: team, verificationIntervalDays: null }));
+      expect(expectOk(await t.gql(q, { id }, { token: reader.token })).topic.article).toEqual({ owner: { __typename: 'Group', id: team }, verificationIntervalDays: 90 });
+      topicOf(await api.verify(m2.token, id));
+      await expire(id);
+      await t.get(VerificationReminders).remindDue();
+      await drain();
+      for (const m of [m1, m2]) expect((await notifications(m, id)).map((n: any) => n.kind)).toEqual(['ARTICLE_VERIFICATION_DUE']);
+    });
+
+    it('moves due dates when the space’s default interval changes', async () => {
+      const article = await publishedArticle(t, author.token, editor.token, board);
+      expectOk(await api.spaceSettings(admin.token, { spaceId, verificationIntervalDays: 7 }));
+      const days = (Date.parse(topicOf(await api.get(reader.token, article)).article.verifiedUntil) - Date.now()) / 86_400_000;
+      expect(days).toBeGreaterThan(6.9);
+      expect(days).toBeLessThanOrEqual(7);
+      expectOk(await api.spaceSettings(admin.token, { spaceId, verificationIntervalDays: 90 }));
+    });
+  });
+
+  describe('promotion from the forum', () => {
+    let forum: string;
+    let asker: TestUser;
+    let answerer: TestUser;
+    let question: { id: string };
+    let answer: { id: string };
+    const THREAD = `query($id: ID!) { topic(id: $id) { knowledgeArticles { id title } } }`;
+    const PROMOTED = `query($id: ID!) { topic(id: $id) { article { state promotedFrom { id } credits { role user { handle } } } firstPost { bodyHtml } } }`;
+
+    beforeAll(async () => {
+      forum = await makeBoard(t, spaceId);
+      asker = await makeUser(t);
+      answerer = await makeUser(t);
+      question = await createTopic(t, asker.token, forum, { title: 'How do I descale the boiler?', kind: 'QUESTION' });
+      answer = await reply(t, answerer.token, question.id, 'Use **citric acid**, 1 spoon per litre');
+      expectOk(await t.gql(`mutation($p: ID!) { acceptAnswer(postId: $p) { id } }`, { p: answer.id }, { token: asker.token }));
+    });
+
+    it('turns an accepted answer into a draft article that credits its authors and links back', async () => {
+      const res = topicOf(await api.promote(reader.token, { postId: answer.id, boardId: board, title: 'Descaling the boiler' }));
+      expect(res).toMatchObject({ kind: 'ARTICLE', state: 'PENDING', title: 'Descaling the boiler', article: { state: 'DRAFT' } });
+      const promoted = expectOk(await t.gql(PROMOTED, { id: res.id }, { token: reader.token })).topic;
+      expect(promoted.article.promotedFrom).toEqual({ id: answer.id });
+      expect(promoted.article.credits).toEqual([{ role: 'ANSWER', user: { handle: answerer.handle } }, { role: 'QUESTION', user: { handle: asker.handle } }]);
+      expect(promoted.firstPost.bodyHtml).toContain('<strong>citric acid</strong>');
+      // The thread says nothing until the article is published.
+      expect(expectOk(await t.gql(THREAD, { id: question.id }, { token: asker.token })).topic.knowledgeArticles).toEqual([]);
+      expect(expectError(await api.promote(editor.token, { postId: answer.id, boardId: board, title: 'Again' }), 'BAD_USER_INPUT').extensions.fields![0]).toEqual({
+        field: 'postId', message: 'is already an article of this board',
+      });
+      topicOf(await api.publish(editor.token, res.id));
+      expect(expectOk(await t.gql(THREAD, { id: question.id }, { token: asker.token })).topic.knowledgeArticles).toEqual([{ id: res.id, title: 'Descaling the boiler' }]);
+      expect(expectOk(await t.gql(THREAD, { id: question.id })).topic.knowledgeArticles).toEqual([{ id: res.id, title: 'Descaling the boiler' }]);
+      await drain();
+      expect((await notifications(answerer, res.id)).map((n: any) => n.kind)).toContain('ARTICLE_PUBLISHED');
+    });
+
+    it('lets only editors promote other posts; refuses what is not a visible forum post or not a knowledge board', async () => {
+      const plain = await reply(t, answerer.token, question.id, 'Another idea: vinegar');
+      const before = await t.sql(`SELECT count(*)::int AS n FROM articles`);
+      expect(expectError(await api.promote(reader.token, { postId: plain.id, boardId: board, title: 'Vinegar' }), 'FORBIDDEN').message).toMatch(/accepted answer/);
+      expect(expectError(await api.promote(editor.token, { postId: plain.id, boardId: forum, title: 'Vinegar' }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('boardId');
+      expectError(await api.promote(editor.token, { postId: plain.id, boardId: board, title: 'V' }), 'BAD_USER_INPUT');
+      const staff = await makeGroup(t);
+      const insider = await makeUser(t, { groups: [staff] });
+      const secret = await createTopic(t, insider.token, await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ groupId: staff, level: 'PARTICIPATE' }])).id));
+      expectError(await api.promote(editor.token, { postId: secret.firstPostId, boardId: board, title: 'Leak' }), 'NOT_FOUND');
+      const article = await publishedArticle(t, author.token, editor.token, board);
+      const articlePost = topicOf(await api.get(editor.token, article)).firstPost.id;
+      expect(expectError(await api.promote(editor.token, { postId: articlePost, boardId: board, title: 'Copy' }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('postId');
+      expect(await t.sql(`SELECT count(*)::int AS n FROM articles`)).toEqual([{ n: before[0].n + 1 }]);
+      // Editors promote any post.
+      expect(topicOf(await api.promote(editor.token, { postId: plain.id, boardId: board, title: 'Descaling with vinegar' })).article.state).toBe('DRAFT');
+    });
+
+    it('suggests related published articles on the question', async () => {
+      await drain();
+      const q = `query($id: ID!) { topic(id: $id) { relatedArticles(first: 3) { id title } } }`;
+      const related = expectOk(await t.gql(q, { id: question.id }, { token: reader.token })).topic.relatedArticles;
+      expect(related.map((r: any) => r.title)).toContain('Descaling the boiler');
+      expect(related.map((r: any) => r.title)).not.toContain('Descaling with vinegar'); // a draft
+      expectError(await t.gql(`query($id: ID!) { topic(id: $id) { relatedArticles(first: 50) { id } } }`, { id: question.id }, { token: reader.token }), 'BAD_USER_INPUT');
+    });
+  });
+});

@@ -1,0 +1,369 @@
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic } from '../factories/forum';
+import { ARTICLE, draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const DIFF = `query($from: ID!, $to: ID!) { articleRevisionDiff(fromId: $from, toId: $to) {
+  titleChanged summaryChanged added removed from { number } to { number bodySource } lines { kind text oldNumber newNumber } } }`;
+const HISTORY = `query($id: ID!) { topic(id: $id) { article { history { action fromState toState note actor { handle } } } } }`;
+const BY_SLUG = `query($b: ID!, $s: String!) { articleBySlug(boardId: $b, slug: $s) { id article { slug } } }`;
+const NOTIFICATIONS = `{ notifications(first: 50) { edges { node { kind data topic { id } } } } }`;
+const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+
+describe('knowledge base: revisions and review', () => {
+  let t: TestApp;
+  let api: ReturnType<typeof kb>;
+  let spaceId: string;
+  let board: string;
+  let author: TestUser;
+  let editor: TestUser;
+  let editor2: TestUser;
+  let reader: TestUser;
+  let admin: TestUser;
+
+  const drain = () => t.get(OutboxWorker).drain();
+  /** Rows every knowledge write touches: a refused call must leave them all as they were. */
+  const writes = async () =>
+    (await t.sql(`SELECT (SELECT count(*) FROM article_revisions)::int AS revisions, (SELECT count(*) FROM article_events)::int AS events,
+                         (SELECT coalesce(sum(version), 0) FROM articles)::int AS versions, (SELECT count(*) FROM outbox)::int AS outbox,
+                         (SELECT coalesce(sum(version), 0) FROM posts)::int AS post_versions`))[0];
+  const kinds = async (u: TestUser, topicId?: string) =>
+    expectOk(await t.gql(NOTIFICATIONS, {}, { token: u.token }))
+      .notifications.edges.map((e: any) => e.node)
+      .filter((n: any) => !topicId || n.topic?.id === topicId)
+      .map((n: any) => n.kind);
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    api = kb(t);
+    author = await makeUser(t);
+    editor = await makeUser(t);
+    editor2 = await makeUser(t);
+    reader = await makeUser(t);
+    admin = await makeUser(t, { role: 'ADMIN' });
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }, { userId: editor2.id, level: 'MODERATE' }]);
+    spaceId = space.id;
+    board = await makeBoard(t, spaceId, 'KNOWLEDGE');
+  });
+  afterAll(() => t.close());
+
+  it('creates a draft: DRAFT, revision 1, a slug, invisible to readers', async () => {
+    const topic = topicOf(await api.create(author.token, board, { title: 'Reset your password', body: '# Steps\n\n1. Open settings' }));
+    expect(topic).toMatchObject({ kind: 'ARTICLE', state: 'PENDING', title: 'Reset your password' });
+    expect(topic.article).toMatchObject({ state: 'DRAFT', slug: 'reset-your-password', hasUnpublishedChanges: true, publishedRevision: null, verified: false });
+    expect(topic.article.currentRevision).toMatchObject({ number: 1, title: 'Reset your password' });
+    expect(topic.article.currentRevision.bodyHtml).toContain('<h1>Steps</h1>');
+    expectError(await api.get(reader.token, topic.id), 'NOT_FOUND');
+    expectError(await api.get(undefined, topic.id), 'NOT_FOUND');
+    expect(topicOf(await api.get(editor.token, topic.id)).article.state).toBe('DRAFT');
+  });
+
+  it('keeps a revision per edit, mirrors the draft into the topic, sanitizes, and writes nothing for an empty edit', async () => {
+    const id = await draftArticle(t, author.token, board, { title: 'Pair a hub', body: 'v1' });
+    const edited = topicOf(await api.update(author.token, { topicId: id, body: 'v2 <script>alert(1)</script> **bold**', summary: 'How to pair', note: 'more detail' }));
+    expect(edited.article.currentRevision).toMatchObject({ number: 2, summary: 'How to pair', bodySource: 'v2 <script>alert(1)</script> **bold**' });
+    expect(edited.article.currentRevision.bodyHtml).toContain('<strong>bold</strong>');
+    expect(edited.article.currentRevision.bodyHtml).not.toContain('<script');
+    // Before the first publication the topic shows the draft (to its author and editors).
+    expect(edited.firstPost.bodyHtml).toBe(edited.article.currentRevision.bodyHtml);
+    expect(edited.article.revisions.map((r: any) => r.number)).toEqual([2, 1]);
+    const before = await writes();
+    topicOf(await api.update(author.token, { topicId: id, body: 'v2 <script>alert(1)</script> **bold**' }));
+    expect(await writes()).toEqual(before);
+  });
+
+  it('refuses bad edits with field errors and writes nothing', async () => {
+    const id = await draftArticle(t, author.token, board);
+    const before = await writes();
+    const none = expectError(await api.update(author.token, { topicId: id }), 'BAD_USER_INPUT');
+    expect(none.extensions.fields!.map((f) => f.field)).toEqual(['title', 'body', 'summary']);
+    expect(expectError(await api.update(author.token, { topicId: id, title: 'x' }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('title');
+    expect(expectError(await api.update(author.token, { topicId: id, summary: 's'.repeat(501) }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('summary');
+    expectError(await api.update(author.token, { topicId: 'not-an-id', body: 'x' }), 'BAD_USER_INPUT');
+    expectError(await api.update(reader.token, { topicId: id, body: 'x' }), 'NOT_FOUND'); // a draft is invisible to them
+    expectError(await api.update(undefined as any, { topicId: id, body: 'x' }), 'NOT_FOUND');
+    expect(await writes()).toEqual(before);
+  });
+
+  it('detects a lost update with baseRevisionId (CONFLICT, nothing written)', async () => {
+    const id = await draftArticle(t, author.token, board);
+    const first = topicOf(await api.get(author.token, id)).article.currentRevision.id;
+    topicOf(await api.update(editor.token, { topicId: id, body: 'the editor was faster', baseRevisionId: first }));
+    const before = await writes();
+    expectError(await api.update(author.token, { topicId: id, body: 'mine', baseRevisionId: first }), 'CONFLICT');
+    expect(await writes()).toEqual(before);
+  });
+
+  it('runs DRAFT → IN_REVIEW → DRAFT (changes requested) → IN_REVIEW → PUBLISHED, each step by the right people', async () => {
+    const id = await draftArticle(t, author.token, board, { title: 'Firmware updates', body: 'Update monthly' });
+    expectError(await api.publish(author.token, id), 'FORBIDDEN'); // authors do not publish
+    expectError(await api.requestChanges(editor.token, id, 'why'), 'BAD_USER_INPUT'); // not in review
+    const submitted = topicOf(await api.submit(author.token, id));
+    expect(submitted.article).toMatchObject({ state: 'IN_REVIEW' });
+    expect(submitted.article.submittedAt).not.toBeNull();
+    expect(expectError(await api.submit(author.token, id), 'BAD_USER_INPUT').message).toMatch(/already in review/);
+    expectError(await api.requestChanges(author.token, id, 'I want changes'), 'FORBIDDEN');
+    expect(expectError(await api.requestChanges(editor.token, id, '   '), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('reason');
+    const sentBack = topicOf(await api.requestChanges(editor.token, id, 'Mention the rollback'));
+    expect(sentBack.article).toMatchObject({ state: 'DRAFT', changesRequested: { reason: 'Mention the rollback', by: { handle: editor.handle } } });
+    topicOf(await api.update(author.token, { topicId: id, body: 'Update monthly; roll back from Settings' }));
+    topicOf(await api.submit(author.token, id));
+    const published = topicOf(await api.publish(editor.token, id));
+    expect(published).toMatchObject({ state: 'VISIBLE', firstPost: { state: 'VISIBLE' } });
+    expect(published.article).toMatchObject({ state: 'PUBLISHED', hasUnpublishedChanges: false, verified: true, changesRequested: null, submittedAt: null });
+    expect(published.article.publishedRevision.number).toBe(2);
+    const days = (Date.parse(published.article.verifiedUntil) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(89.9);
+    expect(days).toBeLessThanOrEqual(90);
+    expect(expectError(await api.publish(editor.token, id), 'BAD_USER_INPUT').message).toMatch(/already published/);
+    // Readers see it now.
+    const seen = topicOf(await api.get(reader.token, id));
+    expect(seen.article).toMatchObject({ state: 'PUBLISHED', changesRequested: null });
+    expect(seen.firstPost.bodyHtml).toContain('roll back from Settings');
+    // Every transition is recorded (for the team).
+    const history = expectOk(await t.gql(HISTORY, { id }, { token: author.token })).topic.article.history;
+    expect(history.map((h: any) => h.action)).toEqual(['CREATED', 'SUBMITTED', 'CHANGES_REQUESTED', 'EDITED', 'SUBMITTED', 'PUBLISHED']);
+    expect(history[2]).toMatchObject({ fromState: 'IN_REVIEW', toState: 'DRAFT', note: 'Mention the rollback', actor: { handle: editor.handle } });
+    expect(expectOk(await t.gql(HISTORY, { id }, { token: reader.token })).topic.article.history).toBeNull();
+    // ...and notified to the author.
+    await drain();
+    expect(await kinds(author, id)).toEqual(expect.arrayContaining(['ARTICLE_CHANGES_REQUESTED', 'ARTICLE_PUBLISHED']));
+  });
+
+  it('keeps readers on the published revision while a new draft is written, then publishes it (new slug, old one still resolves)', async () => {
+    const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Wi-Fi setup', body: 'Old steps' });
+    const v1 = topicOf(await api.get(author.token, id)).article.currentRevision.id;
+    const draft = topicOf(await api.update(author.token, { topicId: id, title: 'Wireless setup', body: 'New steps' }));
+    expect(draft.article).toMatchObject({ state: 'DRAFT', hasUnpublishedChanges: true, slug: 'wi-fi-setup' });
+    expect(draft.title).toBe('Wi-Fi setup');
+    const asReader = topicOf(await api.get(reader.token, id));
+    expect(asReader).toMatchObject({ title: 'Wi-Fi setup', state: 'VISIBLE' });
+    expect(asReader.article).toMatchObject({ state: 'PUBLISHED', hasUnpublishedChanges: false, submittedAt: null });
+    expect(asReader.article.currentRevision).toMatchObject({ id: v1, bodySource: null });
+    expect(asReader.article.revisions.map((r: any) => r.number)).toEqual([1]);
+    expect(asReader.firstPost.bodyHtml).toContain('Old steps');
+    expect(JSON.stringify(asReader)).not.toContain('New steps');
+    // The draft's revision is not readable by id either.
+    expectError(await t.gql(DIFF, { from: v1, to: draft.article.currentRevision.id }, { token: reader.token }), 'NOT_FOUND');
+
+    const republished = topicOf(await api.publish(editor.token, id));
+    expect(republished).toMatchObject({ title: 'Wireless setup' });
+    expect(republished.article.slug).toBe('wireless-setup');
+    expect(topicOf(await api.get(reader.token, id)).firstPost.bodyHtml).toContain('New steps');
+    for (const slug of ['wi-fi-setup', 'wireless-setup']) {
+      expect(expectOk(await t.gql(BY_SLUG, { b: board, s: slug }, { token: reader.token })).articleBySlug).toEqual({ id, article: { slug: 'wireless-setup' } });
+    }
+    expectError(await t.gql(BY_SLUG, { b: board, s: 'nothing-here' }, { token: reader.token }), 'NOT_FOUND');
+  });
+
+  it('takes its slug from the title it is first published with; a draft’s earlier title never resolves', async () => {
+    const id = await draftArticle(t, author.token, board, { title: 'Working title' });
+    topicOf(await api.update(author.token, { topicId: id, title: 'Final title' }));
+    expect(topicOf(await api.publish(editor.token, id)).article.slug).toBe('final-title');
+    expectError(await t.gql(BY_SLUG, { b: board, s: 'working-title' }, { token: reader.token }), 'NOT_FOUND');
+    expectError(await t.gql(BY_SLUG, { b: board, s: 'working-title' }, { token: author.token }), 'NOT_FOUND');
+  });
+
+  it('gives distinct slugs to articles with the same title', async () => {
+    const a = topicOf(await api.create(author.token, board, { title: 'Same title' })).article.slug;
+    const b = topicOf(await api.create(author.token, board, { title: 'Same title' })).article.slug;
+    expect([a, b]).toEqual(['same-title', 'same-title-2']);
+  });
+
+  it('diffs two revisions line by line and refuses revisions of different articles', async () => {
+    const id = await draftArticle(t, author.token, board, { title: 'Diff me', body: 'line one\nline two\nline three' });
+    topicOf(await api.update(author.token, { topicId: id, title: 'Diff me now', body: 'line one\nline 2\nline three\nline four' }));
+    const revs = topicOf(await api.get(author.token, id)).article.revisions;
+    const diff = expectOk(await t.gql(DIFF, { from: revs[1].id, to: revs[0].id }, { token: author.token })).articleRevisionDiff;
+    expect(diff).toMatchObject({ titleChanged: true, summaryChanged: false, added: 2, removed: 1, from: { number: 1 }, to: { number: 2 } });
+    expect(diff.lines).toEqual([
+      { kind: 'UNCHANGED', text: 'line one', oldNumber: 1, newNumber: 1 },
+      { kind: 'REMOVED', text: 'line two', oldNumber: 2, newNumber: null },
+      { kind: 'ADDED', text: 'line 2', oldNumber: null, newNumber: 2 },
+      { kind: 'UNCHANGED', text: 'line three', oldNumber: 3, newNumber: 3 },
+      { kind: 'ADDED', text: 'line four', oldNumber: null, newNumber: 4 },
+    ]);
+    const other = await draftArticle(t, author.token, board);
+    const otherRev = topicOf(await api.get(author.token, other)).article.currentRevision.id;
+    expect(expectError(await t.gql(DIFF, { from: revs[0].id, to: otherRev }, { token: author.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([
+      { field: 'toId', message: 'must be a revision of the same article as fromId' },
+    ]);
+    expectError(await t.gql(DIFF, { from: revs[0].id, to: 'nope' }, { token: author.token }), 'BAD_USER_INPUT');
+  });
+
+  it('restores an old revision as a new one, and refuses restoring into another article or the current revision', async () => {
+    const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Restore me', body: 'original' });
+    topicOf(await api.update(author.token, { topicId: id, body: 'vandalised' }));
+    const [current, original] = topicOf(await api.get(author.token, id)).article.revisions;
+    const other = await draftArticle(t, author.token, board);
+    const before = await writes();
+    expect(expectError(await api.restore(author.token, original.id, other), 'BAD_USER_INPUT').extensions.fields).toEqual([
+      { field: 'revisionId', message: 'is a revision of another article' },
+    ]);
+    expect(expectError(await api.restore(author.token, current.id), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('revisionId');
+    expectError(await api.restore(reader.token, current.id), 'NOT_FOUND'); // a draft revision
+    expectError(await api.restore(reader.token, original.id), 'FORBIDDEN'); // published, but not theirs to change
+    expect(await writes()).toEqual(before);
+    const restored = topicOf(await api.restore(author.token, original.id, id));
+    expect(restored.article.currentRevision).toMatchObject({ number: 3, bodySource: 'original' });
+    const q = `query($id: ID!) { topic(id: $id) { article { currentRevision { restoredFromNumber note author { handle } } } } }`;
+    expect(expectOk(await t.gql(q, { id }, { token: author.token })).topic.article.currentRevision).toEqual({
+      restoredFromNumber: 1, note: 'restored from revision 1', author: { handle: author.handle },
+    });
+  });
+
+  it('lets only the article’s team edit a published article', async () => {
+    const id = await publishedArticle(t, author.token, editor.token, board);
+    const before = await writes();
+    expect(expectError(await api.update(reader.token, { topicId: id, body: 'drive-by' }), 'FORBIDDEN').message).toMatch(/author, its owner and the space’s editors/);
+    expectError(await api.submit(reader.token, id), 'FORBIDDEN');
+    expect(await writes()).toEqual(before);
+    // Editors edit any article.
+    expect(topicOf(await api.update(editor2.token, { topicId: id, body: 'editor fix' })).article.state).toBe('DRAFT');
+  });
+
+  it('refuses editing an article’s first post through the forum', async () => {
+    const id = await publishedArticle(t, author.token, editor.token, board);
+    const postId = topicOf(await api.get(author.token, id)).firstPost.id;
+    const res = await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId, body: 'sneaky' } }, { token: author.token });
+    expect(expectError(res, 'BAD_USER_INPUT').extensions.fields![0]).toEqual({ field: 'postId', message: expect.stringMatching(/updateArticle/) });
+    // Comments (replies) are ordinary posts.
+    expect(expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { number } }`, { input: { topicId: id, body: 'Thanks!' } }, { token: reader.token })).replyToTopic.number).toBe(2);
+  });
+
+  describe('two-person review', () => {
+    let space2: string;
+    let board2: string;
+    let writerEditor: TestUser;
+
+    beforeAll(async () => {
+      writerEditor = await makeUser(t);
+      space2 = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }, { userId: editor2.id, level: 'MODERATE' }, { userId: writerEditor.id, level: 'MODERATE' }, { userId: author.id, level: 'ADMIN' }])).id;
+      board2 = await makeBoard(t, space2, 'KNOWLEDGE');
+    });
+
+    it('is a space setting that only space admins change', async () => {
+      expectError(await api.spaceSettings(editor.token, { spaceId: space2, twoPersonReview: true }), 'FORBIDDEN');
+      expectError(await api.spaceSettings(reader.token, { spaceId: space2, verificationIntervalDays: 0 }), 'BAD_USER_INPUT');
+      expect(expectError(await api.spaceSettings(author.token, { spaceId: space2 }), 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field)).toEqual([
+        'twoPersonReview', 'verificationIntervalDays',
+      ]);
+      const set = expectOk(await api.spaceSettings(author.token, { spaceId: space2, twoPersonReview: true })).setKnowledgeSettings;
+      expect(set.knowledgeSettings).toEqual({ twoPersonReview: true, verificationIntervalDays: 90 });
+      expect(expectOk(await api.spaceSettings(admin.token, { spaceId: spaceId, verificationIntervalDays: 90 })).setKnowledgeSettings.knowledgeSettings.twoPersonReview).toBe(false);
+    });
+
+    it('refuses publishing without review, and publishing one’s own changes', async () => {
+      const id = await draftArticle(t, writerEditor.token, board2, { title: 'Four eyes' });
+      const before = await writes();
+      expect(expectError(await api.publish(editor.token, id), 'BAD_USER_INPUT').extensions.fields).toEqual([
+        { field: 'topicId', message: 'must be submitted for review first: this space requires two-person review' },
+      ]);
+      topicOf(await api.submit(writerEditor.token, id));
+      const afterSubmit = await writes();
+      expect(afterSubmit.events).toBe(before.events + 1);
+      // The editor who wrote it may not publish it.
+      expect(expectError(await api.publish(writerEditor.token, id), 'FORBIDDEN').message).toMatch(/two-person review/);
+      expect(await writes()).toEqual(afterSubmit);
+      // An editor who edits during review becomes an author of the change too.
+      topicOf(await api.update(editor.token, { topicId: id, body: 'typo fixed by the editor' }));
+      expectError(await api.publish(editor.token, id), 'FORBIDDEN');
+      // A stale review is refused: the reviewer saw an older revision.
+      const revs = topicOf(await api.get(editor2.token, id)).article.revisions;
+      expectError(await api.publish(editor2.token, id, revs[1].id), 'CONFLICT');
+      expect(topicOf(await api.publish(editor2.token, id, revs[0].id)).article.state).toBe('PUBLISHED');
+    });
+
+    it('without the rule, an editor publishes a draft directly', async () => {
+      const id = await draftArticle(t, editor.token, board);
+      expect(topicOf(await api.publish(editor.token, id)).article.state).toBe('PUBLISHED');
+    });
+  });
+
+  it('archives (out of editing, still readable by its link) and unarchives', async () => {
+    const id = await publishedArticle(t, author.token, editor.token, board);
+    expectError(await api.archive(author.token, id), 'FORBIDDEN');
+    expect(topicOf(await api.archive(editor.token, id)).article.state).toBe('ARCHIVED');
+    expect(expectError(await api.update(author.token, { topicId: id, body: 'x' }), 'BAD_USER_INPUT').message).toMatch(/archived/);
+    expectError(await api.archive(editor.token, id), 'BAD_USER_INPUT');
+    expect(topicOf(await api.get(reader.token, id)).article.state).toBe('ARCHIVED');
+    expect(topicOf(await api.unarchive(editor.token, id)).article.state).toBe('PUBLISHED');
+    expectError(await api.unarchive(editor.token, id), 'BAD_USER_INPUT');
+  });
+
+  it('notifies workflow steps on drafts to the article’s team only, and publications to every watcher', async () => {
+    const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Watched article' });
+    await drain(); // the first publication is announced before they start watching
+    await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: id, level: 'WATCHING' } }, { token: reader.token });
+    await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: id, level: 'WATCHING' } }, { token: editor2.token });
+    await drain();
+    const [mark] = await t.sql(`SELECT max(id) AS id FROM outbox`);
+    topicOf(await api.update(author.token, { topicId: id, body: 'secret new draft' }));
+    topicOf(await api.submit(author.token, id));
+    await drain();
+    expect(await kinds(reader, id)).toEqual([]); // a reader may not even know a draft exists
+    expect(await kinds(editor2, id)).toEqual(['ARTICLE_SUBMITTED']);
+    topicOf(await api.publish(editor.token, id));
+    await drain();
+    expect(await kinds(reader, id)).toEqual(['ARTICLE_PUBLISHED']);
+    expect(await kinds(author, id)).toEqual(['ARTICLE_PUBLISHED', 'ARTICLE_PUBLISHED']);
+    // Redelivery doubles nothing.
+    await t.sql(`UPDATE outbox SET processed_at = NULL WHERE id > $1`, [mark.id]);
+    await drain();
+    expect(await kinds(reader, id)).toEqual(['ARTICLE_PUBLISHED']);
+  });
+
+  it('notifies people mentioned in an article when it is first published, not while it is a draft', async () => {
+    const mentioned = await makeUser(t);
+    const id = await draftArticle(t, author.token, board, { body: `Ask @${mentioned.handle} about it` });
+    await drain();
+    expect(await kinds(mentioned, id)).toEqual([]);
+    topicOf(await api.publish(editor.token, id));
+    await drain();
+    expect(await kinds(mentioned, id)).toEqual(['MENTION']);
+  });
+
+  describe('moderation cannot publish a draft behind the workflow’s back', () => {
+    it('refuses approving a draft’s post; hiding then unhiding (or deleting then restoring) returns it to draft', async () => {
+      const id = await draftArticle(t, author.token, board, { body: 'unreviewed' });
+      const postId = topicOf(await api.get(author.token, id)).firstPost.id;
+      const approve = expectError(await t.gql(MODERATE, { input: { postId, action: 'APPROVE' } }, { token: editor.token }), 'CONFLICT');
+      expect(approve.message).toMatch(/publishArticle/);
+      expect(topicOf(await api.get(editor.token, id))).toMatchObject({ state: 'PENDING', article: { state: 'DRAFT' } });
+      expect(expectOk(await t.gql(MODERATE, { input: { postId, action: 'HIDE' } }, { token: editor.token })).moderatePost.state).toBe('HIDDEN');
+      expect(expectOk(await t.gql(MODERATE, { input: { postId, action: 'UNHIDE' } }, { token: editor.token })).moderatePost.state).toBe('PENDING');
+      expect(expectOk(await t.gql(MODERATE, { input: { postId, action: 'DELETE' } }, { token: editor.token })).moderatePost.state).toBe('DELETED');
+      expect(expectOk(await t.gql(MODERATE, { input: { postId, action: 'RESTORE' } }, { token: editor.token })).moderatePost.state).toBe('PENDING');
+      expectError(await api.get(reader.token, id), 'NOT_FOUND');
+      expect(topicOf(await api.get(author.token, id))).toMatchObject({ state: 'PENDING', firstPost: { state: 'PENDING' } });
+      const [log] = await t.sql(`SELECT after FROM moderation_log WHERE target_id = $1 AND action = 'post.restore'`, [postId]);
+      expect(log.after).toEqual({ state: 'PENDING' });
+      // Once published, moderation works on it as on any topic.
+      topicOf(await api.publish(editor.token, id));
+      expect(expectOk(await t.gql(MODERATE, { input: { postId, action: 'HIDE' } }, { token: editor.token })).moderatePost.state).toBe('HIDDEN');
+      expect(expectOk(await t.gql(MODERATE, { input: { postId, action: 'UNHIDE' } }, { token: editor.token })).moderatePost.state).toBe('VISIBLE');
+    });
+
+    it('a pre-moderated article stays a draft when its queue item is approved; publishing it settles the item', async () => {
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }, { userId: editor2.id, level: 'MODERATE' }]);
+      await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [space.id]);
+      const kbBoard = await makeBoard(t, space.id, 'KNOWLEDGE');
+      const id = await draftArticle(t, author.token, kbBoard, { body: 'held by pre-moderation' });
+      const [item] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'PENDING_CONTENT' AND status = 'PENDING'`, [id]);
+      const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+      expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: editor.token }), 'CONFLICT');
+      expectError(await api.get(reader.token, id), 'NOT_FOUND');
+      topicOf(await api.publish(editor.token, id));
+      const [settled] = await t.sql(`SELECT status, resolved_by FROM review_items WHERE id = $1`, [item.id]);
+      expect(settled).toEqual({ status: 'APPROVED', resolved_by: editor.id });
+      expect(topicOf(await api.get(reader.token, id)).state).toBe('VISIBLE');
+    });
+  });
+
+  it('keeps plain forum boards as they were (no article)', async () => {
+    const forum = await makeBoard(t, spaceId);
+    const topic = await createTopic(t, author.token, forum);
+    expect(expectOk(await t.gql(ARTICLE, { id: topic.id }, { token: reader.token })).topic.article).toBeNull();
+  });
+});
