@@ -27,6 +27,15 @@ describe('the demo seed', () => {
     expect(help.topics.edges[0].node).toMatchObject({ kind: 'QUESTION', replyCount: 2 });
     expect(help.topics.edges[0].node.acceptedAnswer).not.toBeNull();
 
+    const boards = expectOk(
+      await t.gql(`{ space(slug: "community") { boards { slug ideas(sort: TOP) { edges { node { title idea { status voteCount } } } } articleTree { topic { title } } } } }`),
+    ).space.boards;
+    expect(boards.find((b: { slug: string }) => b.slug === 'ideas').ideas.edges.map((e: any) => [e.node.title, e.node.idea.status, e.node.idea.voteCount])).toEqual([
+      ['Dark mode for the dashboard', 'PLANNED', 4],
+      ['Export hub history as CSV', 'NEW', 3],
+    ]);
+    expect(JSON.stringify(boards.find((b: { slug: string }) => b.slug === 'kb').articleTree)).toContain('Resetting the hub’s sync token');
+
     const before = (await t.sql(`SELECT count(*)::int AS n FROM posts`))[0].n;
     await seedDemoCommunity(t.app);
     expect((await t.sql(`SELECT count(*)::int AS n FROM posts`))[0].n).toBe(before);

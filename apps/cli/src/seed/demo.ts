@@ -84,8 +84,8 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
 
   const help = await board(community, 'help', 'Help & questions', 'Ask the community and Acme staff.');
   const lounge = await board(community, 'lounge', 'Lounge', 'Show what you built, share tips.');
-  await board(community, 'ideas', 'Ideas', 'Suggest improvements.', 'IDEAS');
-  await board(community, 'kb', 'Knowledge base', 'Answers we keep up to date.', 'KNOWLEDGE');
+  const ideas = await board(community, 'ideas', 'Ideas', 'Suggest improvements.', 'IDEAS');
+  const kb = await board(community, 'kb', 'Knowledge base', 'Answers we keep up to date.', 'KNOWLEDGE');
   const engineering = await board(internal, 'engineering', 'Engineering', 'Internal technical notes.');
   const partnerBoard = await board(partnerSpace, 'deals', 'Deals & integrations', 'Co-selling and integration work.');
 
@@ -128,5 +128,26 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
   await reply('bob', p1.id, 'Yes: the provisioning API accepts batches of 1,000. Docs are in the partner portal.');
 
   await gql(tokens.alice, `mutation($i: TopicStatusInput!) { setTopicStatus(input: $i) { id } }`, { i: { topicId: q1.id, pinned: true } });
+
+  // Ideas: votes from customers and employees, one planned with an official response, one merged duplicate.
+  const vote = (who: string, topicId: string) => gql(tokens[who], `mutation($id: ID!) { voteIdea(topicId: $id) { id } }`, { id: topicId });
+  const idea1 = await topic('carol', ideas, 'Dark mode for the dashboard', 'The dashboard is very bright at night. A dark theme would help.', 'DISCUSSION', ['dashboard']);
+  const idea2 = await topic('dave', ideas, 'Export hub history as CSV', 'I want to analyse a month of readings in a spreadsheet.', 'DISCUSSION', ['export']);
+  const idea3 = await topic('erin', ideas, 'Download readings to Excel', 'Our customers ask for spreadsheets of their readings.', 'DISCUSSION', ['export']);
+  for (const who of ['dave', 'erin', 'bob']) await vote(who, idea1.id);
+  await vote('carol', idea2.id);
+  await gql(tokens.alice, `mutation($i: SetIdeaStatusInput!) { setIdeaStatus(input: $i) { id } }`, {
+    i: { topicId: idea1.id, status: 'PLANNED', response: 'Planned for the spring release. Thanks for the votes!' },
+  });
+  await gql(tokens.alice, `mutation($i: MergeIdeaInput!) { mergeIdea(input: $i) { id } }`, { i: { sourceId: idea3.id, targetId: idea2.id } });
+
+  // Knowledge: the accepted answer becomes an article, reviewed and published by another editor.
+  const article = (
+    await gql(tokens.alice, `mutation($i: PromotePostInput!) { promotePostToArticle(input: $i) { id } }`, {
+      i: { postId: answer, boardId: kb, title: 'Resetting the hub’s sync token' },
+    })
+  ).promotePostToArticle.id as string;
+  await gql(tokens.alice, `mutation($id: ID!) { submitArticle(topicId: $id) { id } }`, { id: article });
+  await gql(tokens.mod, `mutation($id: ID!) { publishArticle(topicId: $id) { id } }`, { id: article });
   return logins;
 }
