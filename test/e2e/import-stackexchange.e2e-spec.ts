@@ -83,7 +83,9 @@ describe('import:stackexchange', () => {
         anonymousHandle: 'se-coffee-anon',
         questions: { created: questions, updated: 0, unchanged: 0 },
         answers: { created: answers, updated: 0, unchanged: 0 },
-        skipped: { otherPostTypes: others, orphanAnswers: 0, comments: 0 },
+        comments: { created: 0, updated: 0, unchanged: 0 },
+        duplicates: { created: 0, unchanged: 0, closed: 0 },
+        skipped: { otherPostTypes: others, orphanAnswers: 0, orphanComments: 0, otherLinks: 0, orphanDuplicates: 0 },
         events: questions + answers,
       });
     });
@@ -236,7 +238,6 @@ describe('import:stackexchange', () => {
       mkdirSync(dir);
       writeDumpFile(dir, 'Posts.xml', 'posts', [question(), ...answers()]);
       writeDumpFile(dir, 'Users.xml', 'users', users(names));
-      writeDumpFile(dir, 'Comments.xml', 'comments', [{ Id: '1', PostId: '10', Text: 'a comment', CreationDate: '2020-05-01T10:30:00.000' }]);
       const space = await makeSpace(t, 'PUBLIC');
       return { dir, space, source: `stackexchange:${name}` };
     }
@@ -272,7 +273,7 @@ describe('import:stackexchange', () => {
         answers: { created: 2 },
         acceptedChanged: 1,
         tagsRewritten: 2,
-        skipped: { otherPostTypes: 1, orphanAnswers: 1, comments: 1 },
+        skipped: { otherPostTypes: 1, orphanAnswers: 1, orphanComments: 0 },
         events: 3,
       });
 
@@ -396,6 +397,185 @@ describe('import:stackexchange', () => {
         [first.boardId, topicId, source],
       );
       expect(counts).toEqual({ topics: 1, posts: 4, links: 4 + 1 + 4 }); // users (3 and the anonymous one), the question, posts 10–13
+    });
+
+    it('imports comments as replies to their post, numbered by date among the answers, and closes duplicates', async () => {
+      const { dir, space, source } = await craft('comments', ['Comments One', 'Comments Two', 'Comments Three']);
+      const more = [
+        { Id: '20', PostTypeId: '1', CreationDate: '2020-05-02T10:00:00.000', Title: 'A duplicate question', Tags: '<python>', OwnerUserId: '2', Body: '<p>Dup</p>' },
+        { Id: '30', PostTypeId: '1', CreationDate: '2020-05-03T10:00:00.000', Title: 'A related question', Tags: '<python>', OwnerUserId: '2', Body: '<p>Related</p>' },
+      ];
+      writeDumpFile(dir, 'Posts.xml', 'posts', [question(), ...answers(), ...more]);
+      const comments = [
+        { Id: '1', PostId: '10', Score: '2', Text: 'See [the docs](https://example.com/docs), `x < y` and <b>this</b>', CreationDate: '2020-05-01T10:30:00.000', UserId: '1' },
+        { Id: '2', PostId: '11', Score: '0', Text: 'Only a display name', CreationDate: '2020-05-01T11:30:00.000', UserDisplayName: 'Ghost' },
+        { Id: '3', PostId: '12', Score: '1', Text: 'On the accepted answer', CreationDate: '2020-05-01T12:30:00.000', UserId: '2' },
+        { Id: '4', PostId: '15', Score: '0', Text: 'On a tag wiki', CreationDate: '2020-05-01T11:45:00.000', UserId: '2' },
+        { Id: '5', PostId: '14', Score: '0', Text: 'On an orphan answer', CreationDate: '2020-05-01T11:50:00.000', UserId: '2' },
+      ];
+      writeDumpFile(dir, 'Comments.xml', 'comments', comments);
+      writeDumpFile(dir, 'PostLinks.xml', 'postlinks', [
+        { Id: '1', CreationDate: '2020-05-04T00:00:00.000', PostId: '20', RelatedPostId: '10', LinkTypeId: '3' },
+        { Id: '2', CreationDate: '2020-05-04T00:00:00.000', PostId: '30', RelatedPostId: '10', LinkTypeId: '1' },
+        { Id: '3', CreationDate: '2020-05-04T00:00:00.000', PostId: '20', RelatedPostId: '99', LinkTypeId: '3' },
+      ]);
+      const progress: string[] = [];
+      const first = await run({ dir, space: space.slug, progress: (p) => p.done && progress.push(`${p.phase}:${p.rows}`) });
+      expect(progress).toEqual(['users:3', 'questions:7', 'answers:7', 'comments:5', 'links:3']);
+      expect(first).toMatchObject({
+        questions: { created: 3 },
+        answers: { created: 2 },
+        comments: { created: 3, updated: 0, unchanged: 0 },
+        duplicates: { created: 1, unchanged: 0, closed: 1 },
+        acceptedChanged: 1,
+        skipped: { otherPostTypes: 1, orphanAnswers: 1, orphanComments: 2, otherLinks: 1, orphanDuplicates: 1 },
+        // Three questions, two answers, three comments, and the two answers again: the comments moved their numbers.
+        events: 10,
+      });
+
+      const topicId = (await linked(source, 'question', '10'))!;
+      const post = async (kind: string, ext: string) => (await linked(source, kind, ext))!;
+      const [q10, a11, a12, c1, c2, c3] = [
+        await post('post', '10'),
+        await post('post', '11'),
+        await post('post', '12'),
+        await post('comment', '1'),
+        await post('comment', '2'),
+        await post('comment', '3'),
+      ];
+      const rows = () =>
+        t.sql(`SELECT id, number, reply_to_post_id, version FROM posts WHERE topic_id = $1 ORDER BY number`, [topicId]).then((r) =>
+          r.map((p) => ({ id: p.id, number: p.number, replyTo: p.reply_to_post_id })),
+        );
+      expect(await rows()).toEqual([
+        { id: q10, number: 1, replyTo: null },
+        { id: c1, number: 2, replyTo: q10 },
+        { id: a11, number: 3, replyTo: null },
+        { id: c2, number: 4, replyTo: a11 },
+        { id: a12, number: 5, replyTo: null },
+        { id: c3, number: 6, replyTo: a12 },
+      ]);
+      const consistent = async () => {
+        // Counters agree with the rows, numbers are 1..n by date, the accepted answer is still answer 12.
+        const topic = await one(
+          `SELECT t.reply_count, t.last_post_number, t.accepted_post_id, t.last_activity_at = max(p.created_at) AS activity,
+                  count(*) FILTER (WHERE p.number > 1)::int AS replies, max(p.number) AS last, count(DISTINCT p.number)::int AS numbers, count(*)::int AS n
+             FROM topics t JOIN posts p ON p.topic_id = t.id WHERE t.id = $1 GROUP BY t.id`,
+          [topicId],
+        );
+        expect(topic).toMatchObject({ accepted_post_id: a12, activity: true });
+        expect([topic.reply_count, topic.last_post_number, topic.numbers]).toEqual([topic.replies, topic.last, topic.n]);
+        expect(topic.last).toBe(topic.n);
+        const outOfOrder = await t.sql(
+          `SELECT a.id FROM posts a JOIN posts b ON b.topic_id = a.topic_id AND b.number > a.number WHERE a.topic_id = $1 AND b.created_at < a.created_at`,
+          [topicId],
+        );
+        expect(outOfOrder).toEqual([]);
+        // Every post's last event carries the version it has.
+        const stale = await t.sql(
+          `SELECT p.id FROM posts p
+             JOIN LATERAL (SELECT version FROM outbox WHERE type = 'post.imported' AND aggregate_id = p.id ORDER BY id DESC LIMIT 1) o ON true
+            WHERE p.space_id = $1 AND o.version <> p.version`,
+          [space.id],
+        );
+        expect(stale).toEqual([]);
+        return topic;
+      };
+      expect(await consistent()).toMatchObject({ reply_count: 5, last_post_number: 6 });
+
+      // Bodies: the comment's text is its markdown source, rendered like any reply (HTML in it shown as text).
+      const [body] = await t.sql(`SELECT body_source, body_html FROM posts WHERE id = $1`, [c1]);
+      expect(body).toEqual({
+        body_source: comments[0].Text,
+        body_html: '<p>See <a href="https://example.com/docs" rel="nofollow ugc noopener">the docs</a>, <code>x &lt; y</code> and &lt;b&gt;this&lt;/b&gt;</p>\n',
+      });
+      const { topic } = expectOk(await t.gql(TOPIC, { id: topicId }));
+      expect(topic).toMatchObject({ replyCount: 5, acceptedAnswer: { id: a12, number: 5 } });
+      expect(topic.posts.edges.map((e: any) => [e.node.number, e.node.author.handle])).toEqual([
+        [1, 'comments-one'],
+        [2, 'comments-one'],
+        [3, 'se-comments-anon'],
+        [4, 'se-comments-anon'], // only a UserDisplayName: the dump's anonymous placeholder
+        [5, 'comments-two'],
+        [6, 'comments-two'],
+      ]);
+
+      const closed = async () =>
+        Object.fromEntries(
+          await Promise.all(['10', '20', '30'].map(async (q) => [q, (await one(`SELECT closed FROM topics WHERE id = $1`, [await linked(source, 'question', q)])).closed])),
+        );
+      expect(await closed()).toEqual({ '10': false, '20': true, '30': false });
+
+      // The same dump again: nothing changes, nothing is announced, the duplicate stays closed.
+      const count = () => one(`SELECT (SELECT count(*) FROM posts WHERE space_id = $1)::int AS posts, (SELECT count(*) FROM import_links WHERE source = $2)::int AS links`, [space.id, source]);
+      const before = await count();
+      const again = await run({ dir, space: space.slug });
+      expect(again).toMatchObject({
+        questions: { created: 0, updated: 0, unchanged: 3 },
+        answers: { created: 0, updated: 0, unchanged: 2 },
+        comments: { created: 0, updated: 0, unchanged: 3 },
+        duplicates: { created: 0, unchanged: 1, closed: 0 },
+        skipped: { orphanComments: 2, otherLinks: 1, orphanDuplicates: 1 },
+        events: 0,
+      });
+      expect(await count()).toEqual(before);
+      expect(await closed()).toEqual({ '10': false, '20': true, '30': false });
+
+      // A later dump brings an answer and a comment dated between existing posts, and an edited comment:
+      // the topic is renumbered by date, each moved post announced again.
+      const versions = async (): Promise<Record<string, number>> =>
+        Object.fromEntries((await t.sql(`SELECT id, version FROM posts WHERE topic_id = $1`, [topicId])).map((r) => [r.id, r.version]));
+      const versionsBefore = await versions();
+      const outboxBefore = (await one(`SELECT coalesce(max(id), 0)::int AS id FROM outbox`)).id;
+      writeDumpFile(dir, 'Posts.xml', 'posts', [
+        question(),
+        ...answers(),
+        ...more,
+        { Id: '13', PostTypeId: '2', ParentId: '10', CreationDate: '2020-05-01T10:15:00.000', OwnerUserId: '1', Body: '<p>An early answer</p>' },
+      ]);
+      writeDumpFile(dir, 'Comments.xml', 'comments', [
+        ...comments.map((c) => (c.Id === '3' ? { ...c, Text: 'On the accepted answer, *edited*' } : c)),
+        { Id: '6', PostId: '10', Score: '0', Text: 'A late comment on the question', CreationDate: '2020-05-01T11:45:00.000', UserId: '2' },
+      ]);
+      const changed = await run({ dir, space: space.slug });
+      expect(changed).toMatchObject({
+        answers: { created: 1, updated: 0, unchanged: 2 },
+        comments: { created: 1, updated: 1, unchanged: 2 },
+        duplicates: { created: 0, unchanged: 1, closed: 0 },
+        acceptedChanged: 0,
+      });
+      const [a13, c6] = [await post('post', '13'), await post('comment', '6')];
+      expect(await rows()).toEqual([
+        { id: q10, number: 1, replyTo: null },
+        { id: a13, number: 2, replyTo: null },
+        { id: c1, number: 3, replyTo: q10 },
+        { id: a11, number: 4, replyTo: null },
+        { id: c2, number: 5, replyTo: a11 },
+        { id: c6, number: 6, replyTo: q10 },
+        { id: a12, number: 7, replyTo: null },
+        { id: c3, number: 8, replyTo: a12 },
+      ]);
+      expect(await consistent()).toMatchObject({ reply_count: 7, last_post_number: 8 });
+      const [edited] = await t.sql(`SELECT body_html FROM posts WHERE id = $1`, [c3]);
+      expect(edited.body_html).toBe('<p>On the accepted answer, <em>edited</em></p>\n');
+      // Answers' pass: 13 is new and moves c1, a11, c2, a12, c3 up one; comments' pass: c3 is edited, c6 new
+      // and moves a12 and c3 again. One version step per post and batch.
+      const after = await versions();
+      expect(after).toEqual({
+        [q10]: versionsBefore[q10],
+        [a13]: 1,
+        [c1]: versionsBefore[c1] + 1,
+        [a11]: versionsBefore[a11] + 1,
+        [c2]: versionsBefore[c2] + 1,
+        [a12]: versionsBefore[a12] + 2,
+        [c3]: versionsBefore[c3] + 2,
+        [c6]: 1,
+      });
+      const events = await t.sql(`SELECT aggregate_id FROM outbox WHERE id > $1 AND type = 'post.imported' ORDER BY id`, [outboxBefore]);
+      expect(events).toHaveLength(9);
+      expect(changed.events).toBe(9);
+      expect(new Set(events.map((e) => e.aggregate_id))).toEqual(new Set([a13, c1, a11, c2, a12, c3, c6]));
+      expect(await count()).toEqual({ posts: before.posts + 2, links: before.links + 2 });
     });
   });
 });

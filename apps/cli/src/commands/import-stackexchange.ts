@@ -20,15 +20,19 @@ function progressPrinter(): (p: StackExchangeProgress) => void {
   let phase: StackExchangePhase | null = null;
   let started = 0;
   let printed = 0;
+  // A phase's first report comes after its first batch: its clock starts when the previous phase ended.
+  let previous = performance.now();
   return (p) => {
+    const now = performance.now();
     if (p.phase !== phase) {
       phase = p.phase;
-      started = performance.now();
+      started = previous;
       printed = 0;
     }
+    previous = now;
     if (!p.done && p.rows - printed < 1000) return;
     printed = p.rows;
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = (now - started) / 1000;
     const rate = seconds > 0 ? Math.round(p.rows / seconds) : p.rows;
     process.stderr.write(`${p.phase.padEnd(9)} ${String(p.rows).padStart(8)} rows  ${String(rate).padStart(6)} rows/s${p.done ? '  done' : ''}\n`);
   };
@@ -40,8 +44,9 @@ export function registerImportCommands(program: Command): void {
   program
     .command('import:stackexchange')
     .description(
-      'Import a Stack Exchange data dump folder (Posts.xml; Users.xml when present) into a space: questions become QUESTION topics, ' +
-        'answers their replies, users placeholder accounts. Re-running updates what changed and never duplicates.',
+      'Import a Stack Exchange data dump folder (Posts.xml; Users.xml, Comments.xml and PostLinks.xml when present) into a space: ' +
+        'questions become QUESTION topics, answers and comments their replies, users placeholder accounts, duplicate questions are closed. ' +
+        'Re-running updates what changed and never duplicates.',
     )
     .argument('<dump-dir>', 'the dump folder (holding Posts.xml)')
     .requiredOption('--space <slug>', 'the space to import into (it must exist)')
@@ -65,12 +70,16 @@ export function registerImportCommands(program: Command): void {
             `Imported ${s.source} into board "${s.boardSlug}"${s.boardCreated ? ' (created)' : ''} in ${s.seconds.toFixed(1)} s.`,
             `  questions  ${counts(s.questions)}`,
             `  answers    ${counts(s.answers)}`,
+            `  comments   ${counts(s.comments)} (replies to the post they comment on)`,
             `  users      ${counts(s.users)} (placeholders)` +
               (s.anonymousHandle ? `; posts of unknown or missing users go to @${s.anonymousHandle}` : ''),
             `  accepted   ${s.acceptedChanged} accepted answers set or changed`,
             `  tags       ${s.tagsRewritten} rewritten to fit the tag rule, ${s.tagsDropped} dropped`,
+            `  duplicates ${s.duplicates.created} duplicate links recorded, ${s.duplicates.unchanged} already recorded; ` +
+              `${s.duplicates.closed} topics closed as duplicates (the link itself is not shown yet)`,
             `  skipped    ${s.skipped.otherPostTypes} other post types, ${s.skipped.orphanAnswers} answers without their question, ` +
-              `${s.skipped.comments} comments (not imported)`,
+              `${s.skipped.orphanComments} comments on posts not imported, ${s.skipped.otherLinks} "linked" post links, ` +
+              `${s.skipped.orphanDuplicates} duplicate links between questions not both imported`,
             `  events     ${s.events} post.imported outbox events`,
           ];
           console.log(lines.join('\n'));

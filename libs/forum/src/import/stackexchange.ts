@@ -4,22 +4,29 @@ import { basename, join, resolve } from 'node:path';
 import { Pool, PoolClient } from 'pg';
 import { SaxesParser } from 'saxes';
 import TurndownService from 'turndown';
-import { sanitizeRendered } from '../../../content/src/renderer';
+import { ContentRenderer, sanitizeRendered } from '../../../content/src/renderer';
 import { OUTBOX_CHANNEL } from '../../../core/src/database/unit-of-work';
 import { newId } from '../../../core/src/ids';
 import { TAG_RE } from '../topics/dto/topic.inputs';
 
 /**
  * Imports a Stack Exchange data dump (the `Posts.xml`, `Users.xml`, … of one site) into a
- * board: questions become QUESTION topics, answers their replies, users placeholder accounts.
+ * board: questions become QUESTION topics, answers and comments their replies (a comment
+ * replying to the post it comments on), users placeholder accounts, and a question marked as
+ * a duplicate of another is closed.
  *
  * The XML is streamed (saxes over fs streams) and written in batches, one transaction per
  * batch, so memory stays flat whatever the dump's size. Posts.xml is read twice (questions,
- * then answers) so an answer always finds its topic; accepted answers not imported yet wait
- * in a session temp table, not in memory. Comments.xml is read only to count what is skipped. Every imported row is recorded in `import_links`, so a second run
- * updates what changed in the dump and never duplicates. Each imported or changed post gets
- * a `post.imported` outbox event in the same transaction (for the search indexer;
- * notifications and the live gateway ignore that type, so an import notifies nobody).
+ * then answers) so an answer always finds its topic, then Comments.xml and PostLinks.xml;
+ * accepted answers not imported yet wait in a session temp table, not in memory. Every
+ * imported row is recorded in `import_links`, so a second run updates what changed in the
+ * dump and never duplicates. Each imported or changed post gets a `post.imported` outbox
+ * event in the same transaction (for the search indexer; notifications and the live gateway
+ * ignore that type, so an import notifies nobody).
+ *
+ * Replies are numbered by creation date, answers and comments interleaved: a batch that adds
+ * replies to a topic renumbers the topic's posts (see `renumber`), so a later run that brings
+ * comments or answers dated between existing ones keeps the order.
  */
 
 /** Mirrors `@ArrayMaxSize(5)` on the topic inputs: an imported topic must stay editable as is. */
@@ -33,7 +40,7 @@ const BOARD_SLUG_RE = /^[a-z0-9][a-z0-9-]{1,49}$/;
 /** SE user ids are numbers; this one cannot collide with them. */
 const ANONYMOUS = 'anonymous';
 
-export type StackExchangePhase = 'users' | 'questions' | 'answers' | 'comments';
+export type StackExchangePhase = 'users' | 'questions' | 'answers' | 'comments' | 'links';
 
 export interface StackExchangeProgress {
   phase: StackExchangePhase;
@@ -44,7 +51,7 @@ export interface StackExchangeProgress {
 }
 
 export interface StackExchangeImportOptions {
-  /** The dump's folder (holding Posts.xml, and optionally Users.xml, Comments.xml, …). */
+  /** The dump's folder (holding Posts.xml, and optionally Users.xml, Comments.xml, PostLinks.xml). */
   dir: string;
   /** Slug of the space to import into; it must exist. */
   space: string;
@@ -74,6 +81,14 @@ export interface StackExchangeImportSummary {
   anonymousHandle: string | null;
   questions: ImportCounts;
   answers: ImportCounts;
+  /** Comments of Comments.xml, imported as replies to the question or answer they comment on. */
+  comments: ImportCounts;
+  /**
+   * Duplicate links of PostLinks.xml (LinkTypeId 3) between two imported questions: links
+   * recorded by this run or already recorded, and topics this run closed for being a
+   * duplicate. The link itself is kept in `import_links` only: nothing shows it yet.
+   */
+  duplicates: { created: number; unchanged: number; closed: number };
   /** Topics whose accepted answer was set, changed or cleared by this run. */
   acceptedChanged: number;
   /** Tags rewritten to fit the tag rule (`c#` → `csharp`, `3.2-beer` → `3-2-beer`, cut to 30 characters). */
@@ -85,8 +100,12 @@ export interface StackExchangeImportSummary {
     otherPostTypes: number;
     /** Answers whose question is not in the dump. */
     orphanAnswers: number;
-    /** Rows of Comments.xml: Parvis has no comments under posts, and making them replies would count them as answers. */
-    comments: number;
+    /** Comments on posts that were not imported (other post types, orphan answers, deleted posts). */
+    orphanComments: number;
+    /** PostLinks.xml rows that are not duplicate links ("linked": a related question, not imported). */
+    otherLinks: number;
+    /** Duplicate links where either question was not imported. */
+    orphanDuplicates: number;
   };
   /** `post.imported` outbox rows written. */
   events: number;
@@ -221,6 +240,20 @@ export function convertDumpBody(raw: string | undefined): { html: string; source
   return { html, source: html.trim() ? turndown.turndown(html) : '' };
 }
 
+/**
+ * A comment's text is not HTML but what its author typed: plain text with Stack Exchange's
+ * comment markdown (links, emphasis, code). So it is the post's markdown source as is, and
+ * its HTML is what the forum's own renderer makes of it, as for any reply written here.
+ * `@name` becomes a mention link like anywhere else; no mention is recorded (an import
+ * notifies nobody).
+ */
+const renderer = new ContentRenderer();
+
+export function convertDumpComment(text: string | undefined): { html: string; source: string } {
+  const source = text ?? '';
+  return { html: renderer.render(source).html, source };
+}
+
 interface Target {
   spaceId: string;
   boardId: string;
@@ -253,6 +286,12 @@ interface ParsedQuestion extends ParsedPost {
 
 interface ParsedAnswer extends ParsedPost {
   parent: string;
+  order: number;
+}
+
+interface ParsedComment extends ParsedPost {
+  /** The SE id of the question or answer commented on. */
+  post: string;
   order: number;
 }
 
@@ -290,10 +329,12 @@ class StackExchangeImport {
       anonymousHandle: null,
       questions: counts(),
       answers: counts(),
+      comments: counts(),
+      duplicates: { created: 0, unchanged: 0, closed: 0 },
       acceptedChanged: 0,
       tagsRewritten: 0,
       tagsDropped: 0,
-      skipped: { otherPostTypes: 0, orphanAnswers: 0, comments: 0 },
+      skipped: { otherPostTypes: 0, orphanAnswers: 0, orphanComments: 0, otherLinks: 0, orphanDuplicates: 0 },
       events: 0,
     };
   }
@@ -317,11 +358,9 @@ class StackExchangeImport {
       await this.phase('questions', posts, (rows) => this.importQuestions(rows));
       await this.phase('answers', posts, (rows) => this.importAnswers(rows));
       const comments = this.file('Comments.xml');
-      if (comments) {
-        await this.phase('comments', comments, async (rows) => {
-          this.summary.skipped.comments += rows.length;
-        });
-      }
+      if (comments) await this.phase('comments', comments, (rows) => this.importComments(rows));
+      const links = this.file('PostLinks.xml');
+      if (links) await this.phase('links', links, (rows) => this.importLinks(rows));
       await this.client.query(`DROP TABLE IF EXISTS pg_temp.se_import_accepted`);
     } finally {
       this.client.release();
@@ -505,7 +544,7 @@ class StackExchangeImport {
   }
 
   /** Local user ids of the dump's owners; unknown or missing owners map to the anonymous placeholder. */
-  private async authors(posts: ParsedPost[]): Promise<Map<string | undefined, string>> {
+  private async authors(posts: Array<{ owner: string | undefined }>): Promise<Map<string | undefined, string>> {
     const owners = [...new Set(posts.map((p) => p.owner).filter((o): o is string => !!o))];
     const rows = owners.length
       ? await this.query<{ external_id: string; id: string }>(
@@ -558,8 +597,20 @@ class StackExchangeImport {
       const authors = await this.authors(questions);
       const existing = new Map(
         (
-          await this.query<{ external_id: string; topic_id: string; title: string; tags: string[]; closed: boolean; post_id: string; body_html: string; author_id: string }>(
-            `SELECT l.external_id, t.id AS topic_id, t.title, t.tags, t.closed, p.id AS post_id, p.body_html, p.author_id
+          await this.query<{
+            external_id: string;
+            topic_id: string;
+            title: string;
+            tags: string[];
+            closed: boolean;
+            duplicate: boolean;
+            post_id: string;
+            body_html: string;
+            author_id: string;
+          }>(
+            // A question recorded as a duplicate (PostLinks.xml, a previous run) stays closed.
+            `SELECT l.external_id, t.id AS topic_id, t.title, t.tags, t.closed, p.id AS post_id, p.body_html, p.author_id,
+                    EXISTS (SELECT 1 FROM import_links d WHERE d.source = $1 AND d.kind = 'duplicate' AND d.local_id = t.id) AS duplicate
                FROM import_links l
                JOIN topics t ON t.id = l.local_id
                JOIN posts p ON p.topic_id = t.id AND p.number = 1
@@ -589,9 +640,10 @@ class StackExchangeImport {
           continue;
         }
         topicOf.set(q.ext, e.topic_id);
-        const topicChanged = e.title !== q.title || e.closed !== q.closed || !sameTags(e.tags, q.tags);
+        const closed = q.closed || e.duplicate;
+        const topicChanged = e.title !== q.title || e.closed !== closed || !sameTags(e.tags, q.tags);
         const bodyChanged = e.body_html !== q.html;
-        if (topicChanged) topicChanges.push({ id: e.topic_id, title: q.title, tags: q.tags, closed: q.closed });
+        if (topicChanged) topicChanges.push({ id: e.topic_id, title: q.title, tags: q.tags, closed });
         if (bodyChanged) {
           postChanges.push({ id: e.post_id, html: q.html, source: q.source, edited_at: q.editedAt, author_id: e.author_id });
           events.moved.add(e.post_id);
@@ -693,45 +745,12 @@ class StackExchangeImport {
       }
       await this.updatePosts(changes);
 
-      if (fresh.length) {
-        const authors = await this.authors(fresh);
-        const topicIds = [...new Set(fresh.map((a) => topics.get(a.parent)!))].sort();
-        // Locked like a reply locks its topic, so numbers stay distinct and consecutive even
-        // while people reply in the same topics.
-        const last = new Map(
-          (
-            await this.query<{ id: string; last_post_number: number }>(
-              `SELECT id, last_post_number FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
-              [topicIds],
-            )
-          ).map((r) => [r.id, r.last_post_number]),
-        );
-        // Numbers follow creation time. SE ids are handed out in creation order, so across
-        // batches the file's order already is; within a batch, sort to be sure.
-        fresh.sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || x.order - y.order);
-        const posts = fresh.map((a) => {
-          const topicId = topics.get(a.parent)!;
-          const number = (last.get(topicId) ?? 1) + 1;
-          last.set(topicId, number);
-          const id = newId();
-          events.moved.add(id);
-          events.emit.add(id);
-          return this.postRow(id, topicId, number, authors.get(a.owner) ?? authors.get(undefined)!, a, a.ext);
-        });
-        await this.insertPosts(posts);
-        await this.link(posts.map((p) => ({ kind: 'post', ext: p.ext as string, id: p.id as string })));
-        // The counters a reply moves, recomputed from the rows so a re-run cannot drift them.
-        await this.query(
-          `UPDATE topics t SET reply_count = s.replies, last_post_number = GREATEST(t.last_post_number, s.last_number),
-                  last_activity_at = GREATEST(t.last_activity_at, s.last_at), version = t.version + 1, updated_at = now()
-             FROM (SELECT topic_id, count(*) FILTER (WHERE number > 1 AND state = 'VISIBLE')::int AS replies, max(number) AS last_number,
-                          max(created_at) FILTER (WHERE state = 'VISIBLE') AS last_at
-                     FROM posts WHERE topic_id = ANY($1::uuid[]) GROUP BY topic_id) s
-            WHERE t.id = s.topic_id`,
-          [topicIds],
-        );
-        this.summary.answers.created += posts.length;
-      }
+      await this.addReplies(
+        fresh.map((a) => ({ post: a, topicId: topics.get(a.parent)!, replyTo: null })),
+        'post',
+        events,
+      );
+      this.summary.answers.created += fresh.length;
 
       const pending = await this.query<{ answer: string; topic_id: string }>(`SELECT answer, topic_id FROM se_import_accepted WHERE answer = ANY($1::text[])`, [
         placed.map((a) => a.ext),
@@ -741,10 +760,229 @@ class StackExchangeImport {
     });
   }
 
+  // --- comments -----------------------------------------------------------------------
+
+  /**
+   * Comments.xml rows become replies in the topic of the post they comment on, replying to
+   * it (`reply_to_post_id`). A comment that gives only a `UserDisplayName` (a user the dump
+   * does not identify) goes to the anonymous placeholder, as posts of unknown users do.
+   */
+  private async importComments(rows: Row[]): Promise<void> {
+    const comments: ParsedComment[] = [];
+    rows.forEach((r, i) => {
+      if (!r.Id) return;
+      if (!r.PostId) {
+        this.summary.skipped.orphanComments++;
+        return;
+      }
+      const { html, source } = convertDumpComment(r.Text);
+      comments.push({
+        ext: r.Id,
+        post: r.PostId,
+        owner: r.UserId || undefined,
+        html,
+        source,
+        createdAt: parseDumpDate(r.CreationDate) ?? new Date(),
+        editedAt: null,
+        order: i,
+      });
+    });
+    if (!comments.length) return;
+    await this.transaction(async () => {
+      const events = new BatchEvents();
+      // Questions' first posts are linked as `post` too, under the question's id.
+      const parents = new Map(
+        (
+          await this.query<{ external_id: string; id: string; topic_id: string }>(
+            `SELECT l.external_id, p.id, p.topic_id FROM import_links l JOIN posts p ON p.id = l.local_id
+              WHERE l.source = $1 AND l.kind = 'post' AND l.external_id = ANY($2::text[])`,
+            [this.source, [...new Set(comments.map((c) => c.post))]],
+          )
+        ).map((r) => [r.external_id, r]),
+      );
+      const placed = comments.filter((c) => parents.has(c.post));
+      this.summary.skipped.orphanComments += comments.length - placed.length;
+      if (!placed.length) return;
+      // SE numbers comments apart from posts: their links have a kind of their own.
+      const existing = new Map(
+        (
+          await this.query<{ external_id: string; id: string; body_html: string; author_id: string }>(
+            `SELECT l.external_id, p.id, p.body_html, p.author_id FROM import_links l JOIN posts p ON p.id = l.local_id
+              WHERE l.source = $1 AND l.kind = 'comment' AND l.external_id = ANY($2::text[])`,
+            [this.source, placed.map((c) => c.ext)],
+          )
+        ).map((r) => [r.external_id, r]),
+      );
+      const changes: Array<Record<string, unknown>> = [];
+      const fresh: ParsedComment[] = [];
+      for (const c of placed) {
+        const e = existing.get(c.ext);
+        if (!e) {
+          fresh.push(c);
+        } else if (e.body_html !== c.html) {
+          changes.push({ id: e.id, html: c.html, source: c.source, edited_at: null, author_id: e.author_id });
+          events.moved.add(e.id);
+          events.emit.add(e.id);
+          this.summary.comments.updated++;
+        } else {
+          this.summary.comments.unchanged++;
+        }
+      }
+      await this.updatePosts(changes);
+      await this.addReplies(
+        fresh.map((c) => {
+          const parent = parents.get(c.post)!;
+          return { post: c, topicId: parent.topic_id, replyTo: parent.id };
+        }),
+        'comment',
+        events,
+      );
+      this.summary.comments.created += fresh.length;
+      await this.emitImported(events);
+    });
+  }
+
+  // --- post links -----------------------------------------------------------------------
+
+  /**
+   * PostLinks.xml: a duplicate link (LinkTypeId 3) between two imported questions closes the
+   * duplicate (PostId) and is recorded in `import_links` (kind `duplicate`, keyed by both SE
+   * ids, pointing at the duplicate's topic), which is also what keeps a re-run's questions
+   * pass from reopening it. Nothing shows the link yet: there is no API for related topics.
+   * "Linked" rows (LinkTypeId 1) are only counted. Closing changes nothing search indexes, so
+   * it announces no post.
+   */
+  private async importLinks(rows: Row[]): Promise<void> {
+    const links: Array<{ ext: string; duplicate: string; original: string }> = [];
+    for (const r of rows) {
+      if (r.LinkTypeId !== '3') this.summary.skipped.otherLinks++;
+      else if (!r.PostId || !r.RelatedPostId) this.summary.skipped.orphanDuplicates++;
+      else links.push({ ext: `${r.PostId}:${r.RelatedPostId}`, duplicate: r.PostId, original: r.RelatedPostId });
+    }
+    if (!links.length) return;
+    await this.transaction(async () => {
+      const topics = new Map(
+        (
+          await this.query<{ external_id: string; local_id: string }>(
+            `SELECT external_id, local_id FROM import_links WHERE source = $1 AND kind = 'question' AND external_id = ANY($2::text[])`,
+            [this.source, [...new Set(links.flatMap((l) => [l.duplicate, l.original]))]],
+          )
+        ).map((r) => [r.external_id, r.local_id]),
+      );
+      const placed = links.filter((l) => topics.has(l.duplicate) && topics.has(l.original) && l.duplicate !== l.original);
+      this.summary.skipped.orphanDuplicates += links.length - placed.length;
+      if (!placed.length) return;
+      const known = new Set(
+        (
+          await this.query<{ external_id: string }>(
+            `SELECT external_id FROM import_links WHERE source = $1 AND kind = 'duplicate' AND external_id = ANY($2::text[])`,
+            [this.source, placed.map((l) => l.ext)],
+          )
+        ).map((r) => r.external_id),
+      );
+      const fresh = placed.filter((l) => !known.has(l.ext));
+      await this.link(fresh.map((l) => ({ kind: 'duplicate', ext: l.ext, id: topics.get(l.duplicate)! })));
+      this.summary.duplicates.created += fresh.length;
+      this.summary.duplicates.unchanged += placed.length - fresh.length;
+      const closed = await this.query(
+        `UPDATE topics SET closed = true, version = version + 1, updated_at = now() WHERE id = ANY($1::uuid[]) AND NOT closed RETURNING id`,
+        [[...new Set(placed.map((l) => topics.get(l.duplicate)!))]],
+      );
+      this.summary.duplicates.closed += closed.length;
+    });
+  }
+
   // --- shared writes ------------------------------------------------------------------
 
-  private postRow(id: string, topicId: string, number: number, authorId: string, p: ParsedPost, ext: string): Record<string, unknown> {
-    return { id, rev_id: newId(), ext, topic_id: topicId, number, author_id: authorId, source: p.source, html: p.html, edited_at: p.editedAt, created_at: p.createdAt };
+  /**
+   * New replies (answers or comments) added to their topics: appended after the topic's last
+   * number, then every affected topic renumbered by date, and the counters they move
+   * recomputed. Linked under `kind` (`post` for answers, `comment` for comments).
+   */
+  private async addReplies(
+    replies: Array<{ post: ParsedPost & { order: number }; topicId: string; replyTo: string | null }>,
+    kind: 'post' | 'comment',
+    events: BatchEvents,
+  ): Promise<void> {
+    if (!replies.length) return;
+    const authors = await this.authors(replies.map((r) => r.post));
+    const topicIds = [...new Set(replies.map((r) => r.topicId))].sort();
+    // Locked like a reply locks its topic, so numbers stay distinct and consecutive even
+    // while people reply in the same topics.
+    const last = new Map(
+      (
+        await this.query<{ id: string; last_post_number: number }>(
+          `SELECT id, last_post_number FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
+          [topicIds],
+        )
+      ).map((r) => [r.id, r.last_post_number]),
+    );
+    // In date order within the batch, so the renumbering after moves as little as it can.
+    replies.sort((x, y) => x.post.createdAt.getTime() - y.post.createdAt.getTime() || x.post.order - y.post.order);
+    const posts = replies.map((r) => {
+      const number = (last.get(r.topicId) ?? 1) + 1;
+      last.set(r.topicId, number);
+      const id = newId();
+      events.moved.add(id);
+      events.emit.add(id);
+      return this.postRow(id, r.topicId, number, authors.get(r.post.owner) ?? authors.get(undefined)!, r.post, r.post.ext, r.replyTo);
+    });
+    await this.insertPosts(posts);
+    await this.link(posts.map((p) => ({ kind, ext: p.ext as string, id: p.id as string })));
+    await this.renumber(topicIds, events);
+    await this.recount(topicIds);
+  }
+
+  /**
+   * Numbers these topics' posts 1..n by creation date (the first post stays 1; equal dates
+   * keep their current order), in two steps so UNIQUE (topic_id, number) holds after each
+   * statement: the posts that move first take their new number negated, then its sign flips.
+   * A moved post is announced again: its number is part of its search document.
+   */
+  private async renumber(topicIds: string[], events: BatchEvents): Promise<void> {
+    const moved = await this.query<{ id: string }>(
+      `WITH wanted AS (
+         SELECT id, row_number() OVER (PARTITION BY topic_id ORDER BY number = 1 DESC, created_at, number)::int AS number
+           FROM posts WHERE topic_id = ANY($1::uuid[])
+       )
+       UPDATE posts p SET number = -w.number FROM wanted w WHERE p.id = w.id AND p.number <> w.number
+       RETURNING p.id`,
+      [topicIds],
+    );
+    if (!moved.length) return;
+    const ids = moved.map((m) => m.id);
+    await this.query(`UPDATE posts SET number = -number WHERE id = ANY($1::uuid[])`, [ids]);
+    await this.touch(ids, events);
+  }
+
+  /** The counters a reply moves, recomputed from the rows so a re-run cannot drift them. */
+  private async recount(topicIds: string[]): Promise<void> {
+    await this.query(
+      `UPDATE topics t SET reply_count = s.replies, last_post_number = GREATEST(t.last_post_number, s.last_number),
+              last_activity_at = GREATEST(t.last_activity_at, s.last_at), version = t.version + 1, updated_at = now()
+         FROM (SELECT topic_id, count(*) FILTER (WHERE number > 1 AND state = 'VISIBLE')::int AS replies, max(number) AS last_number,
+                      max(created_at) FILTER (WHERE state = 'VISIBLE') AS last_at
+                 FROM posts WHERE topic_id = ANY($1::uuid[]) GROUP BY topic_id) s
+        WHERE t.id = s.topic_id`,
+      [topicIds],
+    );
+  }
+
+
+  private postRow(id: string, topicId: string, number: number, authorId: string, p: ParsedPost, ext: string, replyTo: string | null = null): Record<string, unknown> {
+    return {
+      id,
+      rev_id: newId(),
+      ext,
+      topic_id: topicId,
+      number,
+      author_id: authorId,
+      reply_to: replyTo,
+      source: p.source,
+      html: p.html,
+      edited_at: p.editedAt,
+      created_at: p.createdAt,
+    };
   }
 
   private async insertTopics(rows: Array<Record<string, unknown>>): Promise<void> {
@@ -762,9 +1000,10 @@ class StackExchangeImport {
     if (!rows.length) return;
     const json = JSON.stringify(rows);
     await this.query(
-      `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html, edited_at, created_at)
-       SELECT r.id, r.topic_id, $1, r.number, r.author_id, r.source, r.html, r.edited_at, r.created_at
-         FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, topic_id uuid, number int, author_id uuid, source text, html text, edited_at timestamptz, created_at timestamptz)`,
+      `INSERT INTO posts (id, topic_id, space_id, number, author_id, reply_to_post_id, body_source, body_html, edited_at, created_at)
+       SELECT r.id, r.topic_id, $1, r.number, r.author_id, r.reply_to, r.source, r.html, r.edited_at, r.created_at
+         FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, topic_id uuid, number int, author_id uuid, reply_to uuid, source text, html text,
+                                                 edited_at timestamptz, created_at timestamptz)`,
       [this.target.spaceId, json],
     );
     await this.query(
