@@ -277,6 +277,11 @@ describe('idea boards', () => {
     await reply(t, author.token, stale, 'Any news?');
     await reply(t, moderator.token, stale, 'Soon.');
     expect(await order({ sort: 'TRENDING' })).toEqual([fresh, old, stale, popular]);
+    // Board.topics(sort: TRENDING), as API.md has it, is the same list.
+    const viaTopics = expectOk(await t.gql(`query($id: ID!) { board(id: $id) { topics(sort: TRENDING) { edges { node { id } } } } }`, { id: listBoard }));
+    expect(viaTopics.board.topics.edges.map((e: any) => e.node.id)).toEqual([fresh, old, stale, popular]);
+    const forumBoard = await makeBoard(t, space.id);
+    expectError(await t.gql(`query($id: ID!) { board(id: $id) { topics(sort: TRENDING) { edges { node { id } } } } }`, { id: forumBoard }), 'BAD_USER_INPUT');
     const page1 = expectOk(await t.gql(LIST, { id: listBoard, first: 2 })).board.ideas;
     expect(page1.totalCount).toBe(4);
     const page2 = expectOk(await t.gql(LIST, { id: listBoard, first: 2, after: page1.pageInfo.endCursor })).board.ideas;

@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Tx } from '../../core/src/database/unit-of-work';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { BoardKind, BoardModel } from '../../spaces/src/boards/board.model';
+import { Connection } from '../../core/src/graphql/pagination';
 import { TopicKind } from './forum.enums';
+import { TopicModel } from './topics/topic.model';
 
 /** A topic being created in a board of a plugged-in kind. */
 export interface NewTopic {
@@ -33,6 +35,8 @@ export interface BoardKindBehaviour {
   /** Initial content state instead of the forum's VISIBLE (e.g. DRAFT for articles); PENDING from pre-moderation wins. */
   initialState?(topic: Omit<NewTopic, 'topicId' | 'postId' | 'state'>): string;
   created(tx: Tx, topic: NewTopic): Promise<void>;
+  /** `Board.topics(sort: TRENDING)`, for kinds that have a notion of trending (idea boards). */
+  trending?(viewer: Viewer, board: BoardModel, args: { first?: number; after?: string; tag?: string }): Promise<Connection<TopicModel>>;
   /**
    * Runs when moderation (or anyone) moves a topic's first post to another content state,
    * inside that transaction, before anything is written: returns the state to use instead,

@@ -14,7 +14,7 @@ export enum TopicSort {
   TOP = 'TOP',
   TRENDING = 'TRENDING',
 }
-registerEnumType(TopicSort, { name: 'TopicSort', description: 'Pinned topics always come first. TRENDING is for idea boards (Board.ideas).' });
+registerEnumType(TopicSort, { name: 'TopicSort', description: 'Pinned topics always come first. TRENDING applies to idea boards (as Board.ideas(sort: TRENDING)).' });
 
 export enum ContentState {
   VISIBLE = 'VISIBLE',

@@ -195,6 +195,11 @@ export class IdeasService implements BoardKindBehaviour {
     };
   }
 
+  /** Board-kind hook: `Board.topics(sort: TRENDING)` on an idea board is its trending list (merged ideas left out). */
+  trending(viewer: Viewer, board: BoardModel, args: { first?: number; after?: string; tag?: string }): Promise<Connection<TopicModel>> {
+    return this.list(viewer, board, Object.assign(new IdeaListArgs(), { ...args, sort: IdeaSort.TRENDING }));
+  }
+
   /** A board's ideas as the viewer may see them, filtered and sorted; offset cursors (TRENDING moves with time). */
   async list(viewer: Viewer, board: BoardModel, args: IdeaListArgs): Promise<Connection<TopicModel>> {
     const size = pageSize(args.first);

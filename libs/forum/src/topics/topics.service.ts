@@ -42,7 +42,11 @@ export class TopicsService {
 
   async list(viewer: Viewer, board: BoardModel, args: TopicListArgs): Promise<Connection<TopicModel>> {
     const sort = args.sort ?? TopicSort.LATEST_ACTIVITY;
-    if (sort === TopicSort.TRENDING) throw AppError.badField('sort', 'TRENDING applies to idea boards: use Board.ideas(sort: TRENDING)');
+    if (sort === TopicSort.TRENDING) {
+      const trending = this.kinds.of(board.kind)?.trending;
+      if (!trending) throw AppError.badField('sort', 'TRENDING applies to idea boards');
+      return trending.call(this.kinds.of(board.kind), viewer, board, { first: args.first, after: args.after, tag: args.tag });
+    }
     const rank = await this.access.rankOn(viewer, board.spaceId);
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 3) as [boolean, string, string] | undefined;
