@@ -205,6 +205,12 @@ describe('idea boards', () => {
     expect(expectOk(await t.gql(VOTE, { id: target }, { token: late.token })).voteIdea).toEqual({ id: target, idea: { voteCount: 4, viewerHasVoted: true } });
     await drain();
     expect(await notificationKinds(a)).toContainEqual(expect.objectContaining({ kind: 'IDEA_MERGED', topic: { id: target } }));
+    // Merges stay within one space: a merged idea does not move to another space.
+    const globalAdmin = await makeUser(t, { role: 'ADMIN' });
+    const otherIdeas = await makeBoard(t, elsewhere.id, 'IDEAS');
+    for (const id of [source, target]) {
+      expectError(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: id, boardId: otherIdeas } }, { token: globalAdmin.token }), 'BAD_USER_INPUT');
+    }
     // Unmerging is for admins, and restores both counts from the votes.
     expectError(await t.gql(UNMERGE, { id: source }, { token: moderator.token }), 'FORBIDDEN');
     const restored = expectOk(await t.gql(UNMERGE, { id: source }, { token: admin.token })).unmergeIdea;

@@ -51,7 +51,8 @@ describe('knowledge base: revisions and review', () => {
   it('creates a draft: DRAFT, revision 1, a slug, invisible to readers', async () => {
     const topic = topicOf(await api.create(author.token, board, { title: 'Reset your password', body: '# Steps\n\n1. Open settings' }));
     expect(topic).toMatchObject({ kind: 'ARTICLE', state: 'PENDING', title: 'Reset your password' });
-    expect(topic.article).toMatchObject({ state: 'DRAFT', slug: 'reset-your-password', hasUnpublishedChanges: true, publishedRevision: null, verified: false });
+    // A draft's slug comes from its id: the title's slug is taken at first publication.
+    expect(topic.article).toMatchObject({ state: 'DRAFT', slug: `draft-${topic.id}`, hasUnpublishedChanges: true, publishedRevision: null, verified: false });
     expect(topic.article.currentRevision).toMatchObject({ number: 1, title: 'Reset your password' });
     expect(topic.article.currentRevision.bodyHtml).toContain('<h1>Steps</h1>');
     expectError(await api.get(reader.token, topic.id), 'NOT_FOUND');
@@ -165,10 +166,12 @@ describe('knowledge base: revisions and review', () => {
     expectError(await t.gql(BY_SLUG, { b: board, s: 'working-title' }, { token: author.token }), 'NOT_FOUND');
   });
 
-  it('gives distinct slugs to articles with the same title', async () => {
-    const a = topicOf(await api.create(author.token, board, { title: 'Same title' })).article.slug;
-    const b = topicOf(await api.create(author.token, board, { title: 'Same title' })).article.slug;
-    expect([a, b]).toEqual(['same-title', 'same-title-2']);
+  it('gives distinct slugs to articles with the same title, taken when they are published', async () => {
+    const a = await draftArticle(t, author.token, board, { title: 'Same title' });
+    const b = await draftArticle(t, author.token, board, { title: 'Same title' });
+    const slugs = [];
+    for (const id of [a, b]) slugs.push(topicOf(await api.publish(editor.token, id)).article.slug);
+    expect(slugs).toEqual(['same-title', 'same-title-2']);
   });
 
   it('diffs two revisions line by line and refuses revisions of different articles', async () => {
@@ -266,8 +269,11 @@ describe('knowledge base: revisions and review', () => {
       // The editor who wrote it may not publish it.
       expect(expectError(await api.publish(writerEditor.token, id), 'FORBIDDEN').message).toMatch(/two-person review/);
       expect(await writes()).toEqual(afterSubmit);
-      // An editor who edits during review becomes an author of the change too.
-      topicOf(await api.update(editor.token, { topicId: id, body: 'typo fixed by the editor' }));
+      // An edit during review sends the article back to draft: what was reviewed is no longer what would go out.
+      expect(topicOf(await api.update(editor.token, { topicId: id, body: 'typo fixed by the editor' })).article.state).toBe('DRAFT');
+      expectError(await api.publish(editor2.token, id), 'BAD_USER_INPUT');
+      topicOf(await api.submit(writerEditor.token, id));
+      // The editor who edited is an author of the change now.
       expectError(await api.publish(editor.token, id), 'FORBIDDEN');
       // A stale review is refused: the reviewer saw an older revision.
       const revs = topicOf(await api.get(editor2.token, id)).article.revisions;

@@ -1,7 +1,12 @@
-/** One RFC 4180 CSV field: dates as ISO text, objects as JSON, quoted when needed. */
+/**
+ * One RFC 4180 CSV field: dates as ISO text, objects as JSON, quoted when needed. Text that a
+ * spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return) gets a
+ * leading apostrophe, so an exported title cannot become a formula on a moderator's machine.
+ */
 export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  let s = typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

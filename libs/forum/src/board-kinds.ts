@@ -35,6 +35,8 @@ export interface BoardKindBehaviour {
   /** Initial content state instead of the forum's VISIBLE (e.g. DRAFT for articles); PENDING from pre-moderation wins. */
   initialState?(topic: Omit<NewTopic, 'topicId' | 'postId' | 'state'>): string;
   created(tx: Tx, topic: NewTopic): Promise<void>;
+  /** Runs in moveTopic's transaction before the move: throw AppError to refuse it (e.g. merged ideas leaving their space). */
+  beforeMove?(tx: Tx, move: { topicId: string; fromSpaceId: string; toSpaceId: string }): Promise<void>;
   /** `Board.topics(sort: TRENDING)`, for kinds that have a notion of trending (idea boards). */
   trending?(viewer: Viewer, board: BoardModel, args: { first?: number; after?: string; tag?: string }): Promise<Connection<TopicModel>>;
   /**

@@ -195,6 +195,16 @@ export class IdeasService implements BoardKindBehaviour {
     };
   }
 
+  /** Board-kind hook: merges stay within one space, so an idea merged with others does not leave its space. */
+  async beforeMove(tx: Tx, move: { topicId: string; fromSpaceId: string; toSpaceId: string }): Promise<void> {
+    if (move.fromSpaceId === move.toSpaceId) return;
+    const [row] = await tx.query<{ linked: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ideas WHERE (topic_id = $1 AND merged_into IS NOT NULL) OR merged_into = $1) AS linked`,
+      [move.topicId],
+    );
+    if (row?.linked) throw AppError.badField('boardId', 'this idea is merged with others: unmerge them before moving it to another space');
+  }
+
   /** Board-kind hook: `Board.topics(sort: TRENDING)` on an idea board is its trending list (merged ideas left out). */
   trending(viewer: Viewer, board: BoardModel, args: { first?: number; after?: string; tag?: string }): Promise<Connection<TopicModel>> {
     return this.list(viewer, board, Object.assign(new IdeaListArgs(), { ...args, sort: IdeaSort.TRENDING }));
@@ -314,6 +324,8 @@ export class IdeasService implements BoardKindBehaviour {
       let changed: boolean;
       if (on) {
         const budget = ideaSettingsOf({ settings: idea.board_settings }).voteBudget;
+        // One member's votes in one board are counted one at a time, or racing votes on different ideas would each see room.
+        if (budget) await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:idea-budget:' || $1::text || ':' || $2::text, 0))`, [idea.board_id, viewer.id]);
         if (budget && (await this.activeVotes(tx, viewer.id!, idea.board_id, idea.topic_id)) >= budget) {
           throw AppError.badField('topicId', `you have used all ${budget} votes of this board: withdraw one, or wait for one of your ideas to close`);
         }
@@ -438,7 +450,8 @@ export class IdeasService implements BoardKindBehaviour {
     await this.access.require(viewer, source.spaceId, AccessLevel.ADMIN);
     let targetId: string | null = null;
     await this.uow.run(async (tx) => {
-      const [row] = await tx.query<{ merged_into: string | null }>(`SELECT merged_into FROM ideas WHERE topic_id = $1`, [source.id]);
+      // Locked before it is read: of two racing unmerges, the second finds the idea no longer merged.
+      const [row] = await tx.query<{ merged_into: string | null }>(`SELECT merged_into FROM ideas WHERE topic_id = $1 FOR UPDATE`, [source.id]);
       if (!row?.merged_into) throw AppError.badField('topicId', 'this idea is not merged');
       targetId = row.merged_into;
       const locked = await tx.query<{ topic_id: string; status_before_merge: IdeaStatus | null }>(

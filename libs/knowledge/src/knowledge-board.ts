@@ -9,7 +9,7 @@ import { TopicKind } from '../../forum/src/forum.enums';
 import { BoardKind } from '../../spaces/src/boards/board.model';
 import { ArticleEventAction, ArticleState } from './articles/article.model';
 import { ArticleLoaders } from './articles/article.loaders';
-import { ArticleWrites } from './articles/article-writes';
+import { ArticleWrites, provisionalSlug } from './articles/article-writes';
 
 /** A forum post being turned into an article by the current request (see PromotionService). */
 export interface Promotion {
@@ -66,7 +66,8 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     const parentId = (topic.options.parentId as string | undefined) ?? null;
     const post = (await tx.one<{ body_source: string; body_html: string }>(`SELECT body_source, body_html FROM posts WHERE id = $1`, [topic.postId]))!;
     await this.writes.lockBoard(tx, topic.board.id);
-    const { slug, position } = await this.writes.placeNew(tx, topic.board.id, topic.title, parentId);
+    const { position } = await this.writes.placeNew(tx, topic.board.id, topic.title, parentId);
+    const slug = provisionalSlug(topic.topicId);
     const revisionId = newId();
     const promotion = this.promotions.get(topic.viewer);
     const authorId = topic.viewer.id!;

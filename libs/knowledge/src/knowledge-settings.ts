@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import { Injectable } from '@nestjs/common';
 import { Args, Context, Field, ID, InputType, Int, Mutation, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
@@ -50,16 +51,21 @@ export class KnowledgeSettingsService {
   ) {}
 
   async of(spaceId: string, scope: { viewer?: Viewer; tx?: Tx } = {}): Promise<KnowledgeSettings> {
-    const load = async () => {
-      const sql = `SELECT knowledge FROM spaces WHERE id = $1`;
-      const rows: Array<{ knowledge: Record<string, unknown> | null }> = scope.tx ? await scope.tx.query(sql, [spaceId]) : await this.ds.query(sql, [spaceId]);
-      const k = rows[0]?.knowledge ?? {};
-      return {
-        twoPersonReview: k.twoPersonReview === true,
-        verificationIntervalDays: Number(k.verificationIntervalDays ?? DEFAULT_VERIFICATION_DAYS),
-      };
-    };
-    return scope.viewer && !scope.tx ? scope.viewer.memoize(`knowledge-settings:${spaceId}`, load) : load();
+    if (scope.viewer && !scope.tx) {
+      // Batched per request: a list of spaces asking for their settings costs one statement.
+      const loader = scope.viewer.memoize('loader:knowledge-settings', () => new DataLoader<string, KnowledgeSettings>(async (ids) => {
+        const rows: Array<{ id: string; knowledge: Record<string, unknown> | null }> = await this.ds.query(
+          `SELECT id, knowledge FROM spaces WHERE id = ANY($1::uuid[])`,
+          [ids],
+        );
+        const byId = new Map(rows.map((r) => [r.id, r.knowledge]));
+        return ids.map((id) => toSettings(byId.get(id) ?? null));
+      }));
+      return loader.load(spaceId);
+    }
+    const sql = `SELECT knowledge FROM spaces WHERE id = $1`;
+    const rows: Array<{ knowledge: Record<string, unknown> | null }> = scope.tx ? await scope.tx.query(sql, [spaceId]) : await this.ds.query(sql, [spaceId]);
+    return toSettings(rows[0]?.knowledge ?? null);
   }
 
   /** Space admins. A new default interval moves the due dates of the articles that use it. */
@@ -85,7 +91,7 @@ export class KnowledgeSettingsService {
       }
       await this.audit.append(tx, { actorId: viewer.id, action: 'space.knowledge_settings', targetType: 'space', targetId: input.spaceId, spaceId: input.spaceId, before, after: await this.of(input.spaceId, { tx }) });
     });
-    viewer.forget(`knowledge-settings:${input.spaceId}`);
+    viewer.forget('loader:knowledge-settings');
     return this.of(input.spaceId, { viewer });
   }
 }
@@ -107,4 +113,11 @@ export class KnowledgeSettingsResolver {
     await this.settings.set(ctx.viewer, input);
     return this.spaces.space(ctx.viewer, input.spaceId);
   }
+}
+
+function toSettings(k: Record<string, unknown> | null): KnowledgeSettings {
+  return {
+    twoPersonReview: k?.twoPersonReview === true,
+    verificationIntervalDays: Number(k?.verificationIntervalDays ?? DEFAULT_VERIFICATION_DAYS),
+  };
 }

@@ -251,7 +251,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         for (const socket of await this.server.in(`topic:${p.topicId}`).fetchSockets()) {
           await this.recheck(socket as unknown as Socket, [`topic:${p.topicId}`], null);
         }
-        this.server.to(`board:${p.fromBoardId}`).emit('topic:moved', { topicId: p.topicId });
+        // Only a topic everyone in the old board's room may see is announced there.
+        if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [p.topicId])).length) {
+          this.server.to(`board:${p.fromBoardId}`).emit('topic:moved', { topicId: p.topicId });
+        }
         return this.pushTopic(String(p.topicId));
       case 'idea.voted':
       case 'idea.status_changed':

@@ -56,7 +56,8 @@ export class ArticleWrites {
    */
   async reslug(tx: Tx, topicId: string, boardId: string, title: string, forgetEarlier = false): Promise<string> {
     if (forgetEarlier) await tx.query(`DELETE FROM article_slugs WHERE topic_id = $1`, [topicId]);
-    const { slug } = await this.placeNew(tx, boardId, title, null);
+    const [state] = await tx.query<{ published: boolean }>(`SELECT first_published_at IS NOT NULL AS published FROM articles WHERE topic_id = $1`, [topicId]);
+    const slug = state?.published ? (await this.placeNew(tx, boardId, title, null)).slug : provisionalSlug(topicId);
     await tx.query(`INSERT INTO article_slugs (board_id, slug, topic_id) VALUES ($1, $2, $3)`, [boardId, slug, topicId]);
     await tx.query(`UPDATE articles SET slug = $2 WHERE topic_id = $1`, [topicId, slug]);
     return slug;
@@ -131,4 +132,13 @@ export class ArticleWrites {
     await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: ref.topicId, version: topic.version, payload: { ...ref } });
     await tx.emit({ type: 'post.updated', aggregateType: 'post', aggregateId: post.id, version: post.version, payload: { postId: post.id, ...ref, editorId: viewer.id } });
   }
+}
+
+/**
+ * The slug of an article never published: derived from its id, so a title-based slug (and
+ * its `-2` suffixes) is taken only at first publication and never tells readers that a draft
+ * with such a title exists.
+ */
+export function provisionalSlug(topicId: string): string {
+  return `draft-${topicId}`;
 }

@@ -73,7 +73,8 @@ export class ArticleLoaders {
     return Object.assign(new ArticleModel(), {
       state,
       slug: row.slug,
-      position: row.position,
+      // Raw positions count drafts, so readers would see the gaps they leave.
+      position: access.team ? row.position : null,
       hasUnpublishedChanges: access.team && row.current_revision_id !== row.published_revision_id,
       firstPublishedAt: row.first_published_at,
       publishedAt: row.published_at,

@@ -194,7 +194,8 @@ export class ArticleModel {
   @Field(() => ArticleState, { description: 'Readers who are not on the article’s team see PUBLISHED while a new draft is being worked on.' })
   state!: ArticleState;
   @Field({ description: 'Stable, unique within the board; earlier slugs keep resolving (articleBySlug).' }) slug!: string;
-  @Field(() => Int, { description: 'Place among its siblings, from 0.' }) position!: number;
+  @Field(() => Int, { nullable: true, description: 'Place among its siblings (drafts included), for the article’s team and editors; null for readers, who get the order from `Board.articleTree`.' })
+  position!: number | null;
   @Field({ description: 'The team has a newer revision than the published one (always false for readers).' }) hasUnpublishedChanges!: boolean;
   @Field(() => Date, { nullable: true }) firstPublishedAt!: Date | null;
   @Field(() => Date, { nullable: true, description: 'When the revision readers see was published.' }) publishedAt!: Date | null;

