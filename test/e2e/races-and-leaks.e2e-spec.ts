@@ -2,7 +2,7 @@ import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
-import { createTopic } from '../factories/forum';
+import { createTopic, reply } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -136,6 +136,66 @@ describe('races and leaks found in review', () => {
     expectError(await api.publish(admin.token, id), 'BAD_USER_INPUT');
     const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM article_revisions WHERE topic_id = $1 AND published_at IS NOT NULL`, [id]);
     expect(n).toBe(0);
+  });
+
+  it('knowledge: two racing promotions of one post into one board make one article (the second is refused)', async () => {
+    const forum = await makeBoard(t, space.id);
+    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const asker = await makeUser(t);
+    const question = await createTopic(t, asker.token, forum, { title: 'How do I bleed a radiator?', kind: 'QUESTION' });
+    const api = kb(t);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const answer = await reply(t, asker.token, question.id, `Open the valve a quarter turn (${attempt})`);
+      const results = await Promise.all([0, 1, 2].map((i) => api.promote(moderator.token, { postId: answer.id, boardId: board, title: `Bleeding radiators ${attempt} ${i}` })));
+      const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM articles WHERE promoted_from_post_id = $1 AND board_id = $2`, [answer.id, board]);
+      const refused = results.filter((r) => r.errors).map((r) => r.errors![0].extensions.fields?.[0]?.message);
+      expect({ attempt, n, refused }).toEqual({ attempt, n: 1, refused: ['is already an article of this board', 'is already an article of this board'] });
+    }
+  });
+
+  it('knowledge: an editor who submitted an article (without writing a revision) hears that changes were requested', async () => {
+    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const author = await makeUser(t);
+    const api = kb(t);
+    const id = await draftArticle(t, author.token, board, { title: 'Onboarding checklist', body: 'step one' });
+    topicOf(await api.submit(moderator.token, id)); // the moderator submits the author's draft…
+    topicOf(await api.requestChanges(admin.token, id, 'Add step two'));
+    await drain();
+    const kindsFor = async (userId: string) =>
+      (await t.sql(`SELECT kind FROM notifications WHERE user_id = $1 AND topic_id = $2`, [userId, id])).map((r) => r.kind);
+    expect(await kindsFor(moderator.id)).toContain('ARTICLE_CHANGES_REQUESTED'); // …and hears back, as the author does
+    expect(await kindsFor(author.id)).toContain('ARTICLE_CHANGES_REQUESTED');
+  });
+
+  it('ideas: an idea is not merged into a target that was hidden while the merge waited for its locks', async () => {
+    const board = await makeBoard(t, space.id, 'IDEAS');
+    const author = await makeUser(t);
+    const source = (await createTopic(t, author.token, board, { title: 'Dark mode please', body: 'x' })).id;
+    const target = (await createTopic(t, author.token, board, { title: 'Dark theme', body: 'x' })).id;
+    // Hidden before the merge: refused up front (the moderator still sees the target).
+    await t.sql(`UPDATE topics SET state = 'HIDDEN' WHERE id = $1`, [target]);
+    expectError(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }), 'BAD_USER_INPUT');
+    await t.sql(`UPDATE topics SET state = 'VISIBLE' WHERE id = $1`, [target]);
+    // Hidden while the merge waits for the ideas' row locks (held here), after its first check passed.
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query(`SELECT 1 FROM ideas WHERE topic_id = ANY($1::uuid[]) FOR UPDATE`, [[source, target]]);
+      const merging = t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token });
+      for (let i = 0; i < 100; i++) {
+        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if (n > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await holder.query(`UPDATE topics SET state = 'HIDDEN' WHERE id = $1`, [target]);
+      await holder.commitTransaction();
+      expectError(await merging, 'BAD_USER_INPUT');
+    } finally {
+      await holder.release();
+    }
+    const [{ status }] = await t.sql(`SELECT status FROM ideas WHERE topic_id = $1`, [source]);
+    expect(status).not.toBe('MERGED');
   });
 
   it('drains cleanly', async () => {

@@ -416,6 +416,9 @@ export class IdeasService implements BoardKindBehaviour {
       const t = locked.find((r) => r.topic_id === target.id)!;
       if (s.status === IdeaStatus.MERGED) throw AppError.badField('sourceId', 'this idea is already merged');
       if (t.status === IdeaStatus.MERGED) throw AppError.badField('targetId', 'the target is itself merged into another idea');
+      // Again under the locks (shared on the topic, so a hide waits for the merge): the target may have been hidden since the first check.
+      const targetTopic = await tx.one<{ state: string }>(`SELECT state FROM topics WHERE id = $1 FOR SHARE`, [target.id]);
+      if (targetTopic?.state !== 'VISIBLE') throw AppError.badField('targetId', 'the target idea is not visible');
       await tx.query(
         `UPDATE ideas SET status = 'MERGED', status_before_merge = status, merged_into = $2, status_changed_at = now() WHERE topic_id = $1`,
         [source.id, target.id],

@@ -48,6 +48,18 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     }
   }
 
+  /**
+   * Whether the board holds a live article promoted from the post. Only decisive under the
+   * board's lock (see `created`); outside it, a quick early refusal.
+   */
+  async hasPromoted(q: { query: (sql: string, params?: unknown[]) => Promise<any> }, postId: string, boardId: string): Promise<boolean> {
+    const [existing] = await q.query(
+      `SELECT 1 FROM articles a JOIN topics t ON t.id = a.topic_id WHERE a.promoted_from_post_id = $1 AND a.board_id = $2 AND a.state <> 'ARCHIVED' AND t.state <> 'DELETED'`,
+      [postId, boardId],
+    );
+    return !!existing;
+  }
+
   async validate(topic: Omit<NewTopic, 'topicId' | 'postId' | 'state'>): Promise<void> {
     const parentId = topic.options.parentId;
     if (parentId === undefined || parentId === null) return;
@@ -66,10 +78,12 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     const parentId = (topic.options.parentId as string | undefined) ?? null;
     const post = (await tx.one<{ body_source: string; body_html: string }>(`SELECT body_source, body_html FROM posts WHERE id = $1`, [topic.postId]))!;
     await this.writes.lockBoard(tx, topic.board.id);
+    const promotion = this.promotions.get(topic.viewer);
+    // Checked again under the board's lock: of two racing promotions of one post, the second sees the first's article.
+    if (promotion && (await this.hasPromoted(tx, promotion.postId, topic.board.id))) throw AppError.badField('postId', 'is already an article of this board');
     const { position } = await this.writes.placeNew(tx, topic.board.id, topic.title, parentId);
     const slug = provisionalSlug(topic.topicId);
     const revisionId = newId();
-    const promotion = this.promotions.get(topic.viewer);
     const authorId = topic.viewer.id!;
     await tx.query(
       `INSERT INTO articles (topic_id, board_id, parent_id, position, slug, state, current_revision_id, owner_user_id, promoted_from_post_id, promoted_from_topic_id)

@@ -25,7 +25,6 @@ interface Facts {
   post_id: string;
   owner_user_id: string | null;
   owner_group_id: string | null;
-  submitted_by: string | null;
   group_members: string[];
   /** Authors of the revisions since the publication before this event. */
   contributors: string[];
@@ -63,7 +62,7 @@ export class KnowledgeNotifications implements OutboxHandler {
 
   private async facts(topicId: string, revisionId: string | null): Promise<Facts | undefined> {
     const [f] = await this.ds.query(
-      `SELECT t.author_id, t.space_id, t.board_id, p.id AS post_id, a.owner_user_id, a.owner_group_id, a.submitted_by,
+      `SELECT t.author_id, t.space_id, t.board_id, p.id AS post_id, a.owner_user_id, a.owner_group_id,
               ARRAY(SELECT user_id FROM group_members WHERE group_id = a.owner_group_id) AS group_members,
               ARRAY(SELECT DISTINCT r.author_id FROM article_revisions r WHERE r.topic_id = a.topic_id
                       AND r.number > COALESCE((SELECT max(number) FROM article_revisions
@@ -120,7 +119,8 @@ export class KnowledgeNotifications implements OutboxHandler {
       teamOnly = true;
     } else if (to === ArticleState.DRAFT && p.from === ArticleState.IN_REVIEW) {
       kind = ARTICLE_NOTIFICATION_KINDS.CHANGES_REQUESTED;
-      recipients = [f.author_id, ...this.owners(f), ...f.contributors, ...(f.submitted_by ? [f.submitted_by] : []), ...watching];
+      // The submitter from the event: requesting changes clears the article's submitted_by before this runs.
+      recipients = [f.author_id, ...this.owners(f), ...f.contributors, ...(p.submittedBy ? [p.submittedBy] : []), ...watching];
       teamOnly = true;
     } else if (to === ArticleState.PUBLISHED && p.from !== ArticleState.ARCHIVED) {
       kind = ARTICLE_NOTIFICATION_KINDS.PUBLISHED;

@@ -44,11 +44,8 @@ export class PromotionService {
     if (rank < LEVEL_RANK.MODERATE && thread.acceptedPostId !== post.id) {
       throw AppError.forbidden('Only editors promote a post that is not the accepted answer of its question');
     }
-    const [existing] = await this.ds.query(
-      `SELECT 1 FROM articles a JOIN topics t ON t.id = a.topic_id WHERE a.promoted_from_post_id = $1 AND a.board_id = $2 AND a.state <> 'ARCHIVED' AND t.state <> 'DELETED'`,
-      [post.id, target.id],
-    );
-    if (existing) throw AppError.badField('postId', 'is already an article of this board');
+    // Early, before automod and posting limits see the post; the board kind checks again under the board's lock.
+    if (await this.board.hasPromoted(this.ds, post.id, target.id)) throw AppError.badField('postId', 'is already an article of this board');
     const credits: Promotion['credits'] = [{ userId: post.authorId, role: 'ANSWER' }];
     if (post.number !== 1 && thread.authorId !== post.authorId) credits.push({ userId: thread.authorId, role: 'QUESTION' });
     return this.board.promoting(viewer, { postId: post.id, threadId: thread.id, credits }, () =>

@@ -90,7 +90,11 @@ export class ArticleWrites {
     tx: Tx,
     ref: ArticleRef,
     version: number,
-    t: { eventId: string; from: ArticleState; to: ArticleState; actorId: string | null; revisionId?: string | null; reason?: string | null; firstPublication?: boolean },
+    t: {
+      eventId: string; from: ArticleState; to: ArticleState; actorId: string | null; revisionId?: string | null; reason?: string | null; firstPublication?: boolean;
+      /** Who had submitted the article before this step (the step may clear it, before the notifications read it). */
+      submittedBy?: string | null;
+    },
   ): Promise<void> {
     await tx.emit({
       type: 'article.state_changed',

@@ -421,6 +421,7 @@ export class ArticlesService {
       const eventId = await this.writes.record(tx, ref.topicId, viewer.id, action, { from: row.state, to: t.to, revisionId, note: t.reason ?? null });
       await this.writes.emitTransition(tx, ref, version, {
         eventId, from: row.state, to: t.to, actorId: viewer.id, revisionId, reason: t.reason ?? null, firstPublication: t.firstPublication ?? false,
+        submittedBy: row.submitted_by,
       });
     });
   }
