@@ -200,7 +200,7 @@ function toStored(doc: SearchDocument): StoredDocument {
 }
 
 /** The filter for a request: the viewer's spaces, visible content unless moderating, then the chosen narrowing. */
-function filterOf(f: SearchRequest['filters']): string {
+export function filterOf(f: SearchRequest['filters']): string {
   const parts = [inList('spaceId', f.spaceIds)];
   parts.push(f.moderatedSpaceIds?.length ? `(state = ${quote('VISIBLE')} OR ${inList('spaceId', f.moderatedSpaceIds)})` : `state = ${quote('VISIBLE')}`);
   if (f.boardIds?.length) parts.push(inList('boardId', f.boardIds));
@@ -220,7 +220,7 @@ function quote(value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-function facetCounts(distribution: Record<string, number> | undefined): FacetCount[] {
+export function facetCounts(distribution: Record<string, number> | undefined): FacetCount[] {
   return Object.entries(distribution ?? {})
     .map(([value, count]) => ({ value, count }))
     .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
