@@ -89,6 +89,11 @@ describe('notifications and watching', () => {
     const reactions = list.edges.filter((e: any) => e.node.kind === 'REACTIONS');
     expect(reactions).toHaveLength(1);
     expect(JSON.parse(reactions[0].node.data).count).toBe(2);
+    // Redelivered reaction events are not counted again.
+    await t.sql(`UPDATE outbox SET processed_at = NULL WHERE type = 'reaction.updated'`);
+    await drain();
+    const again = expectOk(await t.gql(LIST, { u: true }, { token: author.token })).notifications.edges.filter((e: any) => e.node.kind === 'REACTIONS');
+    expect(JSON.parse(again[0].node.data).count).toBe(2);
     expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: author.token })).markNotificationsRead).toBe(list.totalCount);
     expect(expectOk(await t.gql(LIST, { u: true }, { token: author.token })).notifications.totalCount).toBe(0);
     expectError(await t.gql(LIST, {}), 'UNAUTHENTICATED');

@@ -85,7 +85,7 @@ export class NotificationsHandler implements OutboxHandler {
         if (!post || post.author_id === p.userId) return [];
         // Batched: one notification per post per hour, counting the reactions in it.
         const hour = Math.floor(new Date(e.createdAt).getTime() / 3_600_000);
-        return [{ userId: post.author_id, kind: 'REACTIONS', topicId: post.topic_id, postId: p.postId, actorId: p.userId, data: { count: 1 }, source: `reactions:${p.postId}:${hour}` }];
+        return [{ userId: post.author_id, kind: 'REACTIONS', topicId: post.topic_id, postId: p.postId, actorId: p.userId, data: { count: 1, events: [e.id] }, source: `reactions:${p.postId}:${hour}` }];
       }
       case 'user.sanctioned':
         return [{ userId: p.userId, kind: 'SANCTION', data: { sanctionId: p.sanctionId, kind: p.kind, spaceId: p.spaceId ?? null }, source: `sanction:${p.sanctionId}` }];
@@ -151,11 +151,11 @@ export class NotificationsHandler implements OutboxHandler {
            INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (user_id, source) DO UPDATE
-             SET data = CASE WHEN notifications.kind = 'REACTIONS'
-                             THEN jsonb_set(notifications.data, '{count}', to_jsonb((notifications.data->>'count')::int + 1))
-                             ELSE notifications.data END,
-                 read_at = CASE WHEN notifications.kind = 'REACTIONS' THEN NULL ELSE notifications.read_at END
-           WHERE notifications.kind = 'REACTIONS'
+             SET data = jsonb_set(jsonb_set(notifications.data, '{count}', to_jsonb((notifications.data->>'count')::int + 1)),
+                                  '{events}', COALESCE(notifications.data->'events', '[]') || (EXCLUDED.data->'events')),
+                 read_at = NULL
+           -- Batched reactions add up, each reaction event once (a redelivered one is already in).
+           WHERE notifications.kind = 'REACTIONS' AND NOT (COALESCE(notifications.data->'events', '[]') @> (EXCLUDED.data->'events'))
            RETURNING id, user_id, kind, topic_id, post_id, actor_id, data, created_at)
          SELECT n.*, pg_notify('${NOTIFY_CHANNEL}', json_build_object('userId', n.user_id, 'id', n.id)::text) FROM n`,
         [newId(), d.userId, d.kind, d.topicId ?? null, d.postId ?? null, d.actorId ?? null, JSON.stringify(d.data ?? {}), d.source],
