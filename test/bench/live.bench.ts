@@ -8,82 +8,67 @@
  * same with two API processes sharing Redis (REDIS_URL, default redis://127.0.0.1:6379),
  * clients split between them and replies posted through the second node.
  *
- * Environment: DATABASE_URL (else an embedded PostgreSQL under .parvis/bench-live),
- * BENCH_CLIENTS (5000), BENCH_WATCHERS (1000), BENCH_REPLIES (20), REDIS_URL.
+ * Environment: DATABASE_URL (else an embedded PostgreSQL under <PARVIS_DATA_DIR or
+ * ./.parvis>/bench-live, port BENCH_PG_PORT, default 54340), BENCH_CLIENTS (5000),
+ * BENCH_WATCHERS (1000), BENCH_REPLIES (20), REDIS_URL, BENCH_RESET=1 (with DATABASE_URL,
+ * needed to wipe a database that holds something other than this benchmark's seed).
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Client } from 'pg';
 import { io, Socket } from 'socket.io-client';
-import { DatabaseHandle, startEmbeddedPostgres } from '../../libs/core/src/database/embedded';
-import { migrateDatabase } from '../../libs/core/src/database/migrate';
-import { freePort } from '../support/free-port';
+import { DatabaseHandle } from '../../libs/core/src/database/embedded';
+import {
+  ApiServer,
+  databaseState,
+  envInt,
+  machine,
+  onInterrupt,
+  openBenchDatabase,
+  rssMb,
+  runBench,
+  seedFingerprint,
+  seedOrReuse,
+  withClient,
+  writeResults,
+} from './bench-support';
 
-const ROOT = path.resolve(__dirname, '../../..');
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 5000);
-const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 1000);
-const REPLIES = Number(process.env.BENCH_REPLIES ?? 20);
+const CLIENTS = envInt('BENCH_CLIENTS', 5000, 1, 100_000);
+const WATCHERS = Math.min(CLIENTS, envInt('BENCH_WATCHERS', 1000, 1, 100_000));
+const REPLIES = envInt('BENCH_REPLIES', 20, 1, 10_000);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TOPICS = 200;
-
-
-const rssMb = (pid: number) => {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-  } catch {
-    return 0;
-  }
-};
+const SEED_TABLE = 'bench_live_seed';
+const FINGERPRINT = seedFingerprint(`live seed v1 topics=${TOPICS}`);
 
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
 
-async function seed(url: string): Promise<{ topics: string[]; token: string }> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(`TRUNCATE users, spaces CASCADE`);
-    await c.query(`INSERT INTO users (id, email, handle, display_name, trust_level) VALUES (gen_random_uuid(), 'live@example.com', 'live_bench', 'Live Bench', 3)`);
-    await c.query(`INSERT INTO spaces (id, slug, name, visibility) VALUES (gen_random_uuid(), 'live', 'Live', 'PUBLIC')`);
-    await c.query(`INSERT INTO boards (id, space_id, kind, slug, name) SELECT gen_random_uuid(), id, 'FORUM', 'live', 'Live' FROM spaces`);
-    await c.query(
-      `WITH t AS (INSERT INTO topics (id, board_id, space_id, author_id, kind, title, last_post_number)
-                  SELECT gen_random_uuid(), b.id, b.space_id, u.id, 'DISCUSSION', 'Live topic ' || i, 1
-                    FROM generate_series(1, ${TOPICS}) i, boards b, users u RETURNING id, space_id, author_id)
-       INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html)
-       SELECT gen_random_uuid(), id, space_id, 1, author_id, 'start', '<p>start</p>' FROM t`,
-    );
-    const token = randomBytes(32).toString('base64url');
-    await c.query(`INSERT INTO sessions (id, user_id, token_hash, expires_at) SELECT gen_random_uuid(), id, $1, now() + interval '1 day' FROM users`, [
-      createHash('sha256').update(token).digest(),
-    ]);
-    const topics = (await c.query(`SELECT id FROM topics ORDER BY id`)).rows.map((r) => r.id as string);
-    return { topics, token };
-  } finally {
-    await c.end();
-  }
+async function seed(c: Client): Promise<void> {
+  await c.query(`CREATE TABLE ${SEED_TABLE} (key text PRIMARY KEY, value text NOT NULL)`);
+  await c.query(`INSERT INTO ${SEED_TABLE} (key, value) VALUES ('fingerprint', $1), ('seeded_at', now()::text)`, [FINGERPRINT]);
+  await c.query(`INSERT INTO users (id, email, handle, display_name, trust_level) VALUES (gen_random_uuid(), 'live@example.com', 'live_bench', 'Live Bench', 3)`);
+  await c.query(`INSERT INTO spaces (id, slug, name, visibility) VALUES (gen_random_uuid(), 'live', 'Live', 'PUBLIC')`);
+  await c.query(`INSERT INTO boards (id, space_id, kind, slug, name) SELECT gen_random_uuid(), id, 'FORUM', 'live', 'Live' FROM spaces`);
+  await c.query(
+    `WITH t AS (INSERT INTO topics (id, board_id, space_id, author_id, kind, title, last_post_number)
+                SELECT gen_random_uuid(), b.id, b.space_id, u.id, 'DISCUSSION', 'Live topic ' || i, 1
+                  FROM generate_series(1, ${TOPICS}) i, boards b, users u RETURNING id, space_id, author_id)
+     INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html)
+     SELECT gen_random_uuid(), id, space_id, 1, author_id, 'start', '<p>start</p>' FROM t`,
+  );
 }
 
-async function startApi(dbUrl: string, extra: Record<string, string> = {}): Promise<{ proc: ChildProcess; base: string }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], {
-    env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: dbUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', MIGRATE_ON_START: 'false', WORKER_IN_PROCESS: 'false', POSTING_LIMITS: 'false', ...extra },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    if (proc.exitCode !== null) throw new Error('the API exited early');
-    try {
-      if ((await fetch(`${base}/health`)).ok) return { proc, base };
-    } catch {
-      /* starting */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the API did not become healthy');
+/** A fresh session for the bench user (only the token's SHA-256 is stored), and the topics. */
+async function prepare(c: Client): Promise<{ topics: string[]; token: string }> {
+  const token = randomBytes(32).toString('base64url');
+  await c.query(`INSERT INTO sessions (id, user_id, token_hash, expires_at) SELECT gen_random_uuid(), id, $1, now() + interval '1 day' FROM users`, [
+    createHash('sha256').update(token).digest(),
+  ]);
+  const topics = (await c.query(`SELECT id FROM topics ORDER BY id`)).rows.map((r) => r.id as string);
+  return { topics, token };
 }
+
+/** The API as the live bench runs it: replies come in bursts, so without posting limits. */
+const startApi = (url: string, env: Record<string, string> = {}) => ApiServer.start(url, { POSTING_LIMITS: 'false', ...env });
 
 async function connectAll(bases: string[], topics: string[], hot: string): Promise<{ sockets: Socket[]; watchers: Socket[] }> {
   const sockets: Socket[] = [];
@@ -110,7 +95,8 @@ async function connectAll(bases: string[], topics: string[], hot: string): Promi
   return { sockets, watchers };
 }
 
-async function run(label: string, bases: string[], postVia: string, procs: ChildProcess[], topics: string[], token: string) {
+async function run(label: string, servers: ApiServer[], postVia: ApiServer, topics: string[], token: string) {
+  const bases = servers.map((s) => s.base);
   const hot = topics[0];
   const started = Date.now();
   const { sockets, watchers } = await connectAll(bases, topics, hot);
@@ -118,7 +104,7 @@ async function run(label: string, bases: string[], postVia: string, procs: Child
   const latencies: number[] = [];
   let lost = 0;
   let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, ...procs.map((p) => rssMb(p.pid!)))), 200);
+  const sampler = setInterval(() => (peak = Math.max(peak, ...servers.map((s) => rssMb(s.pid) ?? 0))), 200);
   for (let r = 0; r < REPLIES; r++) {
     const received = new Map<Socket, number>();
     const done = new Promise<void>((resolve) => {
@@ -131,7 +117,7 @@ async function run(label: string, bases: string[], postVia: string, procs: Child
       setTimeout(resolve, 5000);
     });
     const sentAt = performance.now();
-    const res = await fetch(`${postVia}/graphql`, {
+    const res = await fetch(`${postVia.base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query: `mutation($i: ReplyInput!) { replyToTopic(input: $i) { id } }`, variables: { i: { topicId: hot, body: `live reply ${r} ${label}` } } }),
@@ -164,30 +150,44 @@ async function run(label: string, bases: string[], postVia: string, procs: Child
   };
 }
 
-async function main(): Promise<void> {
-  const db: DatabaseHandle = process.env.DATABASE_URL
-    ? { url: process.env.DATABASE_URL, owned: false, stop: async () => undefined }
-    : await startEmbeddedPostgres({ dataDir: path.join(ROOT, '.parvis/bench-live'), port: 54340, database: 'parvis_live' });
-  const procs: ChildProcess[] = [];
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  let db: DatabaseHandle | undefined;
+  const servers: ApiServer[] = [];
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      // Let the API processes stop before their database does.
+      await Promise.all(servers.map((s) => s.stop()));
+      if (db?.owned) await db.stop();
+    })());
+  // Before the embedded PostgreSQL adds its own signal hook, so the API processes stop first.
+  onInterrupt(cleanup, () => servers.forEach((s) => s.terminate()));
   try {
-    await migrateDatabase(db.url);
-    const { topics, token } = await seed(db.url);
-    const results = [];
-    const one = await startApi(db.url);
-    procs.push(one.proc);
-    console.log(`one node: ${CLIENTS} clients, ${WATCHERS} in one topic, ${REPLIES} replies`);
-    results.push(await run('one node', [one.base], one.base, [one.proc], topics, token));
-    await new Promise<void>((resolve) => {
-      one.proc.once('exit', () => resolve());
-      one.proc.kill('SIGTERM');
+    const opened = await openBenchDatabase('bench-live', 54340, 'parvis_live');
+    db = opened.db;
+    const state = await withClient(db.url, (c) => databaseState(c, SEED_TABLE, FINGERPRINT, () => true));
+    await seedOrReuse(db.url, opened.embedded, state, {
+      staleReason: 'the seed predates the current schema',
+      seeding: `seeding ${TOPICS} topics`,
+      seed: () => withClient(db!.url, seed),
     });
+    const { topics, token } = await withClient(db.url, prepare);
+    const results = [];
+    // REDIS_URL configures the two-node run only: the one-node figures are without Redis.
+    const one = await startApi(db.url, { REDIS_URL: '' });
+    servers.push(one);
+    console.log(`one node: ${CLIENTS} clients, ${WATCHERS} in one topic, ${REPLIES} replies`);
+    results.push(await run('one node', [one], one, topics, token));
+    await one.stop();
     const prefix = `parvis-bench-${randomBytes(3).toString('hex')}`;
     try {
       const a = await startApi(db.url, { REDIS_URL, REDIS_KEY_PREFIX: prefix });
+      servers.push(a);
       const b = await startApi(db.url, { REDIS_URL, REDIS_KEY_PREFIX: prefix });
-      procs.push(a.proc, b.proc);
+      servers.push(b);
       console.log('two nodes with Redis: clients split between them, replies posted through the second');
-      results.push(await run('two nodes + Redis', [a.base, b.base], b.base, [a.proc, b.proc], topics, token));
+      results.push(await run('two nodes + Redis', [a, b], b, topics, token));
     } catch (err) {
       console.log(`two nodes skipped: ${(err as Error).message} (is Redis at ${REDIS_URL}?)`);
     }
@@ -195,28 +195,11 @@ async function main(): Promise<void> {
     const single = results[0];
     console.log(`${single.p99Ms <= 100 ? 'PASS' : 'FAIL'}  1,000-watcher fan-out p99 <= 100 ms on one node (measured ${single.p99Ms} ms)`);
     console.log(`${results.every((r) => r.lostEvents === 0) ? 'PASS' : 'FAIL'}  no lost events`);
-    const out = { at: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, results };
-    mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-    const file = path.join(ROOT, 'bench/results', `live-${out.at.replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(out, null, 2));
-    console.log(`wrote ${path.relative(ROOT, file)}`);
+    writeResults('live', startedAt, { at: startedAt.toISOString(), machine: machine(), results });
+    return 0;
   } finally {
-    // Let the API processes stop before their database does.
-    await Promise.all(
-      procs.filter((p) => p.exitCode === null).map((p) => new Promise<void>((resolve) => {
-        p.once('exit', () => resolve());
-        p.kill('SIGTERM');
-        setTimeout(resolve, 5000);
-      })),
-    );
-    await db.stop();
+    await cleanup();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

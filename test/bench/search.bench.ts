@@ -29,9 +29,7 @@
  * BENCH_RESET=1 (re-seed; with DATABASE_URL it is needed to wipe a database that holds
  * something other than this benchmark's seed).
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { SaxesParser } from 'saxes';
@@ -39,8 +37,7 @@ import { DataSource } from 'typeorm';
 import { htmlToText } from '../../libs/content/src/renderer';
 import { AppConfig } from '../../libs/core/src/config/config';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
-import { DatabaseHandle, startEmbeddedPostgres } from '../../libs/core/src/database/embedded';
-import { migrateDatabase } from '../../libs/core/src/database/migrate';
+import { DatabaseHandle } from '../../libs/core/src/database/embedded';
 import { parseDumpTags } from '../../libs/forum/src/import/stackexchange';
 import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
 import { SearchAdmin } from '../../libs/search/src/search-admin';
@@ -48,11 +45,26 @@ import { SearchDocuments } from '../../libs/search/src/search-documents';
 import { SearchRequest, escapeHtml } from '../../libs/search/src/search-engine';
 import { SearchEngines } from '../../libs/search/src/search-engines';
 import { SearchSync } from '../../libs/search/src/search-sync';
-import { migrations } from '../../migrations';
+import {
+  BenchError,
+  databaseState,
+  envFlag,
+  envInt,
+  isInterrupted,
+  log,
+  machine,
+  onInterrupt,
+  openBenchDatabase,
+  ROOT,
+  round,
+  runBench,
+  seedFingerprint,
+  seedOrReuse,
+  table,
+  withClient,
+  writeResults,
+} from './bench-support';
 
-/** Compiled to dist/test/bench/, so the repository root is three levels up. */
-const ROOT = path.resolve(__dirname, '../../..');
-const RESULTS_DIR = path.join(ROOT, 'bench/results');
 const DATASETS = path.resolve(ROOT, '../shared/datasets');
 
 /** Bump when the seed's shape or text generation changes, so an older seed is rebuilt instead of reused. */
@@ -72,25 +84,12 @@ const PAGE_SIZE = 20;
 const TARGET_INDEX_DOCS_PER_SEC = 2000;
 const TARGET_P99_MS = 50;
 
-class BenchError extends Error {}
-
-function envInt(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new BenchError(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
-  return n;
-}
-const envFlag = (name: string) => ['1', 'true', 'yes'].includes((process.env[name] ?? '').toLowerCase());
-
 const DOCS = envInt('BENCH_DOCS', 1_000_000, 1000, 5_000_000);
 const SEQUENTIAL_DOCS = Math.min(DOCS, envInt('BENCH_SEQUENTIAL_DOCS', 50_000, INDEX_BATCH, 5_000_000));
 const INDEX_CONCURRENCY = envInt('BENCH_INDEX_CONCURRENCY', 2, 1, 32);
 const CLIENTS = envInt('BENCH_CLIENTS', 20, 1, 200);
 const DURATION = envInt('BENCH_DURATION', 30, 1, 3600);
 const WARMUP = envInt('BENCH_WARMUP', 3, 0, 600);
-const EMBEDDED_PORT = envInt('BENCH_PG_PORT', 54341, 1024, 65535);
-const RESET = envFlag('BENCH_RESET');
 const SKIP_INDEX = envFlag('BENCH_SKIP_INDEX');
 const EXPLAIN = envFlag('BENCH_EXPLAIN');
 
@@ -99,8 +98,6 @@ const TOPICS = Math.ceil(DOCS / POSTS_PER_TOPIC);
 const PSEUDO_VOCABULARY = Math.max(500, Math.round(DOCS / 5));
 const BUILD_TOKENS = 500;
 
-const log = (m: string) => console.log(`bench: ${m}`);
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 // ---------------------------------------------------------------------------
@@ -347,48 +344,14 @@ function paragraphsOf(p: PostPlan): string[] {
 // Database state and seed
 // ---------------------------------------------------------------------------
 
-/** Schema (every migration's code) + seed shape + the source files: a reused seed must match all. */
-function fingerprint(): string {
-  const h = createHash('sha256');
-  h.update(`search seed v${SEED_VERSION} docs=${DOCS} users=${USERS} posts/topic=${POSTS_PER_TOPIC} body=${SOURCE_BODY_CHARS}\n`);
-  for (const c of CORPORA) h.update(`${c.dir} ${statSync(path.join(DATASETS, c.dir, 'Posts.xml')).size}\n`);
-  for (const m of migrations) h.update(`${m.name}\n${m.prototype.up.toString()}\n`);
-  return h.digest('hex');
-}
-
-async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: url, application_name: 'parvis-bench-search' });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-type DbState = 'seeded' | 'empty' | 'stale' | 'foreign';
-
-async function inspect(c: Client, fp: string): Promise<DbState> {
-  const reg = async (t: string) => (await c.query(`SELECT to_regclass($1) AS r`, [t])).rows[0].r !== null;
-  if (await reg('public.bench_search_seed')) {
-    const rows = (await c.query(`SELECT key, value FROM bench_search_seed`)).rows as Array<{ key: string; value: string }>;
-    const value = (k: string) => rows.find((r) => r.key === k)?.value;
-    if (value('fingerprint') !== fp || value('complete') !== 'yes' || !(await reg('public.posts'))) return 'stale';
-    const posts = (await c.query(`SELECT count(*)::int AS n FROM posts`)).rows[0].n as number;
-    return posts === DOCS ? 'seeded' : 'stale';
-  }
-  if (!(await reg('public.users'))) {
-    const tables = (await c.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`)).rows[0].n as number;
-    return tables === 0 ? 'empty' : 'foreign';
-  }
-  const users = (await c.query(`SELECT count(*)::int AS n FROM users`)).rows[0].n as number;
-  return users === 0 ? 'empty' : 'foreign';
-}
-
-async function resetSchema(c: Client): Promise<void> {
-  await c.query(`DROP SCHEMA public CASCADE`);
-  await c.query(`CREATE SCHEMA public`);
-}
+/** Schema + seed shape + the source files: a reused seed must match all. */
+const fingerprint = () =>
+  seedFingerprint(
+    [
+      `search seed v${SEED_VERSION} docs=${DOCS} users=${USERS} posts/topic=${POSTS_PER_TOPIC} body=${SOURCE_BODY_CHARS}`,
+      ...CORPORA.map((c) => `${c.dir} ${statSync(path.join(DATASETS, c.dir, 'Posts.xml')).size}`),
+    ].join('\n'),
+  );
 
 async function insertTopicBatch(c: Client, planner: Planner, j0: number, j1: number): Promise<void> {
   const t = { id: [] as string[], board: [] as string[], space: [] as string[], author: [] as string[], kind: [] as string[], title: [] as string[] };
@@ -506,7 +469,7 @@ async function seed(url: string, planner: Planner, fp: string): Promise<void> {
           next = Math.min(TOPICS, j0 + SEED_TOPICS_PER_BATCH);
           await insertTopicBatch(c, planner, j0, next);
           doneTopics += next - j0;
-          if (interrupted) throw new BenchError('interrupted');
+          if (isInterrupted()) throw new BenchError('interrupted');
         }
       });
     // Two connections: one generates its next batch in JS while the other's INSERT runs.
@@ -537,31 +500,12 @@ interface SeedInfo {
 
 async function prepareDatabase(url: string, embedded: boolean, planner: Planner): Promise<SeedInfo> {
   const fp = fingerprint();
-  let reused = true;
-  let seedSeconds: number | null = null;
-  const state = await withClient(url, (c) => inspect(c, fp));
-  if (state === 'seeded' && !RESET) {
-    log('reusing the existing seed (same schema, size and seed version); BENCH_RESET=1 rebuilds it');
-    await migrateDatabase(url);
-  } else {
-    if (state === 'foreign' && !embedded && !RESET) {
-      throw new BenchError(
-        "DATABASE_URL points at a database that holds data other than this benchmark's seed. " +
-          "Point it at an empty database, or set BENCH_RESET=1 to wipe that database's public schema.",
-      );
-    }
-    if (state !== 'empty') {
-      log(`resetting the database schema (${state === 'stale' ? 'the seed is incomplete or predates the schema, size or seed version' : RESET ? 'BENCH_RESET' : 'unknown contents'})`);
-      await withClient(url, resetSchema);
-    }
-    await migrateDatabase(url);
-    log(`seeding ${USERS} users, ${SPACES.length} spaces, ${TOPICS.toLocaleString('en')} topics, ${DOCS.toLocaleString('en')} posts...`);
-    const t0 = process.hrtime.bigint();
-    await seed(url, planner, fp);
-    seedSeconds = round(seconds(t0));
-    reused = false;
-    log(`seeded in ${seedSeconds} s`);
-  }
+  const state = await withClient(url, (c) => databaseState(c, 'bench_search_seed', fp, (posts) => posts === DOCS));
+  const { reused, seedSeconds } = await seedOrReuse(url, embedded, state, {
+    staleReason: 'the seed is incomplete or predates the schema, size or seed version',
+    seeding: `seeding ${USERS} users, ${SPACES.length} spaces, ${TOPICS.toLocaleString('en')} topics, ${DOCS.toLocaleString('en')} posts...`,
+    seed: () => seed(url, planner, fp),
+  });
   return withClient(url, async (c) => {
     const r = (
       await c.query(
@@ -620,7 +564,7 @@ async function indexSequential(ds: DataSource, admin: SearchAdmin, engine: Postg
   try {
     await admin.rebuild([engine], (n) => {
       done = n;
-      if (interrupted) throw new BenchError('interrupted');
+      if (isInterrupted()) throw new BenchError('interrupted');
       if (n >= sample && sample < DOCS) throw new SampleReached();
     });
   } catch (err) {
@@ -653,7 +597,7 @@ async function indexParallel(ds: DataSource, documents: SearchDocuments, engine:
       uppers.map(async (upper, w) => {
         let after: string | null = w === 0 ? null : uppers[w - 1];
         for (;;) {
-          if (interrupted) throw new BenchError('interrupted');
+          if (isInterrupted()) throw new BenchError('interrupted');
           const page = await documents.idsAfter(after, INDEX_BATCH);
           const ids = page.filter((id) => id <= upper);
           if (ids.length === 0) return;
@@ -888,8 +832,6 @@ interface TypeResult {
   slowest: Array<{ query: string; ms: number; total: number }>;
 }
 
-let interrupted = false;
-
 function requestFor(query: string, readable: string[]): SearchRequest {
   return { query, filters: { spaceIds: readable, moderatedSpaceIds: [] }, limit: PAGE_SIZE, offset: 0, facets: true };
 }
@@ -910,7 +852,7 @@ async function runLoad(
     Array.from({ length: CLIENTS }, async (_, c) => {
       const rnd = mulberry32(seed * 1000 + c);
       // Each client cycles through the four types, from its own starting point: 25% each.
-      for (let k = c; process.hrtime.bigint() < deadline && !interrupted; k++) {
+      for (let k = c; process.hrtime.bigint() < deadline && !isInterrupted(); k++) {
         const type = QUERY_TYPES[k % QUERY_TYPES.length];
         const pool = pools[type];
         const query = pool[Math.floor(rnd() * pool.length)];
@@ -975,12 +917,6 @@ async function explain(ds: DataSource, readable: string[], query: string): Promi
   return out;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
-
 // ---------------------------------------------------------------------------
 
 async function main(): Promise<number> {
@@ -997,16 +933,7 @@ async function main(): Promise<number> {
         await db.stop().catch((err) => console.error(`bench: could not stop PostgreSQL: ${err}`));
       }
     })());
-  process.once('exit', () => {
-    if (interrupted) process.exitCode = 130;
-  });
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      console.error(`bench: ${sig}, cleaning up`);
-      interrupted = true;
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
+  onInterrupt(cleanup);
 
   try {
     log(`reading the Stack Exchange dumps in ${path.relative(process.cwd(), DATASETS) || DATASETS}`);
@@ -1022,16 +949,9 @@ async function main(): Promise<number> {
     log(`  ${sources.map((s) => `${s.corpus}: ${s.questions} questions, ${s.answers} answers`).join('; ')} (${seconds(tRead).toFixed(1)} s)`);
     const planner = new Planner(corpora);
 
-    const embedded = !process.env.DATABASE_URL;
-    if (!embedded) {
-      db = { url: process.env.DATABASE_URL!, owned: false, stop: async () => undefined };
-      log('using DATABASE_URL');
-    } else {
-      const dataDir = path.join(path.resolve(process.env.PARVIS_DATA_DIR || './.parvis'), 'bench-search');
-      log(`starting the embedded PostgreSQL in ${dataDir} (port ${EMBEDDED_PORT})`);
-      db = await startEmbeddedPostgres({ dataDir, port: EMBEDDED_PORT, database: EMBEDDED_DATABASE });
-      if (!db.owned) log('joined an embedded PostgreSQL that was already running; it is left running');
-    }
+    const opened = await openBenchDatabase('bench-search', 54341, EMBEDDED_DATABASE);
+    db = opened.db;
+    const embedded = opened.embedded;
 
     const seedInfo = await prepareDatabase(db.url, embedded, planner);
     log(
@@ -1039,7 +959,7 @@ async function main(): Promise<number> {
         `${seedInfo.posts.toLocaleString('en')} posts (avg body_html ${seedInfo.avgBodyHtmlBytes} bytes, posts table ${seedInfo.postsTableMb} MB)`,
     );
     log(`text: ${GENERATION}`);
-    if (interrupted) return 130;
+    if (isInterrupted()) return 130;
 
     ds = new DataSource(dataSourceOptions({ url: db.url, poolSize: Math.max(CLIENTS, INDEX_CONCURRENCY) + 4 }));
     await ds.initialize();
@@ -1082,7 +1002,7 @@ async function main(): Promise<number> {
       `index: ${index.documents.toLocaleString('en')} documents, ${index.terms.toLocaleString('en')} terms, ` +
         `${round(Number(index.total_bytes) / 2 ** 20)} MB with indexes (GIN ${round(Number(index.gin_bytes) / 2 ** 20)} MB)`,
     );
-    if (interrupted) return 130;
+    if (isInterrupted()) return 130;
 
     // ---- queries
     log('building the query mix from the generated text\'s word frequencies');
@@ -1102,7 +1022,7 @@ async function main(): Promise<number> {
     }
     log(`load: ${CLIENTS} clients in a closed loop for ${DURATION} s (limit ${PAGE_SIZE}, facets on, 3 readable spaces of 4)`);
     const run = await runLoad(engine, pools, readable, DURATION, 2);
-    if (interrupted) return 130;
+    if (isInterrupted()) return 130;
     const results = [summarize('all', run.samples, run.seconds), ...QUERY_TYPES.map((t) => summarize(t, run.samples.filter((s) => s.type === t), run.seconds))];
 
     const plans: Array<{ type: QueryType; query: string; statements: Array<{ statementMs: number; plan: string[] }> }> = [];
@@ -1160,18 +1080,11 @@ async function main(): Promise<number> {
     for (const t of targets) console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name} (measured ${t.actual})`);
     if (indexRuns.length === 0) console.log('SKIP  indexing targets (BENCH_SKIP_INDEX)');
 
-    const cpus = os.cpus();
     const report = {
       benchmark: 'search',
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      machine: {
-        cpus: cpus.length,
-        cpuModel: cpus[0]?.model ?? 'unknown',
-        memoryGb: round(os.totalmem() / 2 ** 30),
-        platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-        node: process.version,
-      },
+      machine: machine(),
       database: { embedded, postgres: pg },
       seed: {
         ...seedInfo,
@@ -1203,10 +1116,7 @@ async function main(): Promise<number> {
       explain: plans,
       targets,
     };
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, `search-${startedAt.toISOString().replace(/:/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    log(`wrote ${path.relative(process.cwd(), file)}`);
+    writeResults('search', startedAt, report);
 
     if (run.errors > 0) {
       console.error(`bench: error: ${run.errors} queries failed during the run; the first: ${(run.firstError as Error)?.message ?? run.firstError}`);
@@ -1218,12 +1128,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    if (interrupted) process.exit(130);
-    if (err instanceof BenchError) console.error(`\nbench: error: ${err.message}`);
-    else console.error('\nbench: error:', err);
-    process.exit(1);
-  },
-);
+runBench(main);

