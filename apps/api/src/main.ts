@@ -1,25 +1,13 @@
 import 'reflect-metadata';
-import pino from 'pino';
-import { ConfigError, loadConfig } from '../../../libs/core/src/config/config';
 import { openDatabase } from '../../../libs/core/src/database/open';
 import { migrateDatabase } from '../../../libs/core/src/database/migrate';
 import { OutboxWorker } from '../../../libs/core/src/outbox/outbox';
 import { JobScheduler } from '../../../libs/core/src/jobs';
-import { REDACT_PATHS } from './logging';
 import { createApp } from './app';
+import { startProcess, stopOnSignals } from './process';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const log = pino({ level: config.LOG_LEVEL, redact: REDACT_PATHS });
+  const { config, log } = startProcess();
 
   if (config.embedded) log.info({ dataDir: config.dataDir }, 'using the embedded PostgreSQL');
   const db = await openDatabase(config, (m) => log.debug(m));
@@ -40,31 +28,12 @@ async function main(): Promise<void> {
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
   log.info(`Parvis is listening on http://${host}:${config.PORT} (GraphQL at http://${host}:${config.PORT}/graphql)`);
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    // If a dependency hangs (PostgreSQL gone first), do not wait forever.
-    setTimeout(() => {
-      log.error('shutdown took longer than 10 s; exiting');
-      process.exit(1);
-    }, 10_000).unref();
-    try {
-      jobs.stop();
-      await worker.stop();
-      await app.close();
-      await db.stop();
-    } catch (err) {
-      log.error({ err }, 'error while shutting down');
-    }
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  stopOnSignals(log, async () => {
+    jobs.stop();
+    await worker.stop();
+    await app.close();
+    await db.stop();
+  });
 }
 
 main().catch((err) => {

@@ -1,0 +1,52 @@
+import pino, { Logger } from 'pino';
+import { AppConfig, ConfigError, loadConfig } from '../../../libs/core/src/config/config';
+import { REDACT_PATHS } from './logging';
+
+/**
+ * The configuration and a logger for a long-running process (the API, the worker). A
+ * wrong configuration ends the process with exit code 2 and the message naming each bad
+ * variable, not a stack trace.
+ */
+export function startProcess(): { config: AppConfig; log: Logger } {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  return { config, log: pino({ level: config.LOG_LEVEL, redact: REDACT_PATHS }) };
+}
+
+/**
+ * On SIGINT or SIGTERM runs `stop` once and exits 0 (1 when it failed). A second signal,
+ * or a `stop` that takes longer than 10 s (a dependency gone first), exits 1 at once.
+ */
+export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      return process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      log.error('shutdown took longer than 10 s; exiting');
+      process.exit(1);
+    }, 10_000).unref();
+    let code = 0;
+    try {
+      await stop();
+    } catch (err) {
+      log.error({ err }, 'error while shutting down');
+      code = 1;
+    } finally {
+      clearTimeout(deadline);
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
