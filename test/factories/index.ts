@@ -1,4 +1,5 @@
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { LEVEL_RANK } from '../../libs/access/src/access-level';
 import { newId } from '../../libs/core/src/ids';
 import { TestApp } from '../support/test-app';
 
@@ -40,7 +41,6 @@ export async function makeGroup(t: TestApp, slug = unique('group')): Promise<str
 }
 
 export type Level = 'READ' | 'PARTICIPATE' | 'MODERATE' | 'ADMIN';
-const RANK: Record<Level, number> = { READ: 1, PARTICIPATE: 2, MODERATE: 3, ADMIN: 4 };
 
 export async function makeSpace(
   t: TestApp,
@@ -56,7 +56,7 @@ export async function makeSpace(
       id,
       g.groupId ?? null,
       g.userId ?? null,
-      RANK[g.level],
+      LEVEL_RANK[g.level],
     ]);
   }
   return { id, slug };
