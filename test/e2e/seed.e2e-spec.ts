@@ -1,5 +1,6 @@
 import { seedDemoCommunity } from '../../apps/cli/src/seed/demo';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { makeUser } from '../factories';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 
 describe('the demo seed', () => {
@@ -39,5 +40,15 @@ describe('the demo seed', () => {
     const before = (await t.sql(`SELECT count(*)::int AS n FROM posts`))[0].n;
     await seedDemoCommunity(t.app);
     expect((await t.sql(`SELECT count(*)::int AS n FROM posts`))[0].n).toBe(before);
+  });
+
+  it('says so when an earlier seed stopped part-way, instead of calling the half community done', async () => {
+    const other = await bootTestApp();
+    try {
+      await makeUser(other, { handle: 'admin' });
+      await expect(seedDemoCommunity(other.app)).rejects.toThrow(/stopped part-way/);
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { AddressInfo } from 'node:net';
+import { DataSource } from 'typeorm';
 import { AuthService } from '../../../../libs/identity/src/auth/auth.service';
 import { SessionsService } from '../../../../libs/identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../../../libs/identity/src/users/users.repository';
@@ -30,6 +31,14 @@ const PEOPLE = [
 export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogin[]> {
   const logins = PEOPLE.map((p) => ({ role: p.label, login: p.handle, password: DEMO_PASSWORD }));
   if (await app.get(UsersRepository).findByHandle('admin')) {
+    // The seed goes through the API, step by step: its last step (a published article) says it finished.
+    const [done] = await app.get(DataSource).query(
+      `SELECT EXISTS (SELECT 1 FROM articles a JOIN boards b ON b.id = a.board_id JOIN spaces s ON s.id = b.space_id
+                       WHERE s.slug = 'community' AND b.slug = 'kb' AND a.state = 'PUBLISHED') AS finished`,
+    );
+    if (!done.finished) {
+      throw new Error('A previous seed stopped part-way (the demo admin exists, the community is incomplete): seed an empty database (a new PARVIS_DATA_DIR or DATABASE_URL).');
+    }
     console.log('The demo community is already there.');
     return logins;
   }
