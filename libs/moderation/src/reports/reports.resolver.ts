@@ -47,13 +47,13 @@ export class ReviewResolver {
   }
 
   @ResolveField(() => [ReportModel], { description: 'The reports gathered here, with their weights.' })
-  reports(@Parent() item: ReviewItemModel) {
-    return this.service.reportsOf(item.id);
+  reports(@Parent() item: ReviewItemModel, @Context() ctx: GqlContext) {
+    return this.service.reportsOf(ctx.viewer, item.id);
   }
 
   @ResolveField(() => [ReviewEventModel], { description: 'Everything that happened to this item, in order.' })
-  history(@Parent() item: ReviewItemModel) {
-    return this.service.history(item.id);
+  history(@Parent() item: ReviewItemModel, @Context() ctx: GqlContext) {
+    return this.service.history(ctx.viewer, item.id);
   }
 
   @ResolveField(() => SpaceModel, { nullable: true })

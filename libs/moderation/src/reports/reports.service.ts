@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
@@ -174,6 +175,13 @@ export class ReportsService {
     await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, $3, $4)`, [itemId, actorId, action, note]);
   }
 
+  /** A claim by another moderator that has not expired yet keeps everyone else off the item. */
+  private assertUnclaimedByOthers(viewer: Viewer, item: ReviewItemRow): void {
+    if (item.claimed_by && item.claimed_by !== viewer.id && item.claimed_until && new Date(item.claimed_until) > new Date()) {
+      throw AppError.conflict('Another moderator is handling this item');
+    }
+  }
+
   /** Which review items the viewer may handle: their spaces; site-wide ones for global moderators. */
   private async scope(viewer: Viewer, spaceId?: string): Promise<{ spaces: string[]; global: boolean }> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
@@ -231,9 +239,7 @@ export class ReportsService {
     const row = await this.uow.run(async (tx) => {
       const item = await this.lockItem(tx, viewer, id);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
-      if (item.claimed_by && item.claimed_by !== viewer.id && item.claimed_until && new Date(item.claimed_until) > new Date()) {
-        throw AppError.conflict('Another moderator is handling this item');
-      }
+      this.assertUnclaimedByOthers(viewer, item);
       const [claimed] = await tx.query<ReviewItemRow>(
         `UPDATE review_items SET claimed_by = $2, claimed_until = now() + make_interval(mins => ${CLAIM_MINUTES}), updated_at = now()
           WHERE id = $1 RETURNING ${ITEM_COLUMNS}`,
@@ -243,6 +249,7 @@ export class ReportsService {
       await this.audit.append(tx, { actorId: viewer.id, action: 'review.claim', targetType: item.target_type.toLowerCase(), targetId: item.target_id, spaceId: item.space_id });
       return claimed;
     });
+    this.forgetItems(viewer);
     return toReviewItemModel(row);
   }
 
@@ -256,9 +263,7 @@ export class ReportsService {
     const row = await this.uow.run(async (tx) => {
       const item = await this.lockItem(tx, viewer, input.id);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
-      if (item.claimed_by && item.claimed_by !== viewer.id && item.claimed_until && new Date(item.claimed_until) > new Date()) {
-        throw AppError.conflict('Another moderator is handling this item');
-      }
+      this.assertUnclaimedByOthers(viewer, item);
       const status = { APPROVE: ReviewStatus.APPROVED, REJECT: ReviewStatus.REJECTED, IGNORE: ReviewStatus.IGNORED }[input.decision];
       const reportStatus = { APPROVE: 'UPHELD', REJECT: 'REJECTED', IGNORE: 'IGNORED' }[input.decision];
       const post = item.target_type === ReportTargetType.USER || item.target_type === ReportTargetType.SANCTION ? null : await this.moderationTarget(tx, item);
@@ -313,6 +318,7 @@ export class ReportsService {
       await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: item.space_id, status } });
       return resolved;
     });
+    this.forgetItems(viewer);
     return toReviewItemModel(row);
   }
 
@@ -433,16 +439,34 @@ export class ReportsService {
     return this.forum.postFromRow(viewer, row);
   }
 
-  async reportsOf(itemId: string): Promise<ReportModel[]> {
-    const rows: ReportRow[] = await this.ds.query(`SELECT * FROM reports WHERE review_item_id = $1 ORDER BY created_at, id`, [itemId]);
-    return rows.map(toReportModel);
+  /** After a change, later fields of the same request (a second mutation) read items afresh. */
+  private forgetItems(viewer: Viewer): void {
+    viewer.forget('loader:reviewReports');
+    viewer.forget('loader:reviewHistory');
   }
 
-  async history(itemId: string): Promise<ReviewEventModel[]> {
-    const rows: Array<{ action: string; note: string | null; at: Date; actor_id: string | null }> = await this.ds.query(
-      `SELECT action, note, at, actor_id FROM review_item_events WHERE review_item_id = $1 ORDER BY id`,
-      [itemId],
-    );
-    return rows.map((r) => Object.assign(new ReviewEventModel(), { action: r.action, note: r.note, at: r.at, actorId: r.actor_id }));
+  /** The reports gathered on review items: one statement for a whole queue page. */
+  reportsOf(viewer: Viewer, itemId: string): Promise<ReportModel[]> {
+    const loader = viewer.memoize('loader:reviewReports', () => new DataLoader<string, ReportModel[]>(async (ids) => {
+      const rows: ReportRow[] = await this.ds.query(`SELECT * FROM reports WHERE review_item_id = ANY($1::uuid[]) ORDER BY created_at, id`, [ids]);
+      return ids.map((id) => rows.filter((r) => r.review_item_id === id).map(toReportModel));
+    }));
+    return loader.load(itemId);
+  }
+
+  /** What happened to review items, in order: one statement for a whole queue page. */
+  history(viewer: Viewer, itemId: string): Promise<ReviewEventModel[]> {
+    const loader = viewer.memoize('loader:reviewHistory', () => new DataLoader<string, ReviewEventModel[]>(async (ids) => {
+      const rows: Array<{ review_item_id: string; action: string; note: string | null; at: Date; actor_id: string | null }> = await this.ds.query(
+        `SELECT review_item_id, action, note, at, actor_id FROM review_item_events WHERE review_item_id = ANY($1::uuid[]) ORDER BY id`,
+        [ids],
+      );
+      return ids.map((id) =>
+        rows
+          .filter((r) => r.review_item_id === id)
+          .map((r) => Object.assign(new ReviewEventModel(), { action: r.action, note: r.note, at: r.at, actorId: r.actor_id })),
+      );
+    }));
+    return loader.load(itemId);
   }
 }
