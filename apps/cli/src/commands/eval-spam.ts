@@ -23,7 +23,7 @@ function readFiles(files: string[]): LabelledFile[] {
 }
 
 /** Micro-average: pool the confusion counts, then score (so each comment weighs the same, unlike a mean of F1s). */
-function microTotal(rows: Row[], train: number | null): Row {
+function microTotal(rows: Row[], train: number): Row {
   const sum = (k: 'tp' | 'fp' | 'tn' | 'fn' | 'test') => rows.reduce((n, r) => n + r[k], 0);
   return { label: 'total (micro)', train, test: sum('test'), ...metricsFromCounts(sum('tp'), sum('fp'), sum('tn'), sum('fn')) };
 }
@@ -66,9 +66,9 @@ export function registerEvalSpamCommands(program: Command): void {
       if (files.length < 2) throw new Error('Give at least two files for leave-one-file-out, or --train … --test …');
       const labelled = readFiles(files);
       const all = labelled.reduce((n, f) => n + f.samples.length, 0);
-      const { folds } = leaveOneFileOut(labelled, { threshold });
+      const { folds, total } = leaveOneFileOut(labelled, { threshold });
       const rows = folds.map((f, i) => ({ ...f, label: f.name, train: all - labelled[i].samples.length, test: labelled[i].samples.length }));
       console.log(`Leave-one-file-out over ${labelled.length} files (${all} comments); threshold ${threshold}.\n`);
-      printTable('held out', rows, microTotal(rows, null));
+      printTable('held out', rows, { ...total, label: 'total (micro)', train: null, test: all });
     });
 }
