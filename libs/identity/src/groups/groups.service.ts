@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
@@ -12,7 +13,10 @@ export const SELECT_GROUP = `SELECT g.id, g.slug, g.name, g.description, g.creat
 /** Groups are administered by global admins only. */
 @Injectable()
 export class GroupsService {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+  ) {}
 
   private requireAdmin(viewer: Viewer): void {
     if (!viewer.signedIn) throw AppError.unauthenticated();
@@ -55,7 +59,15 @@ export class GroupsService {
   async removeMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
     this.requireAdmin(viewer);
     await this.assertExists(input);
-    await this.ds.query(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, [input.groupId, input.userId]);
+    await this.uow.run(async (tx) => {
+      const removed = await tx.query(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2 RETURNING user_id`, [input.groupId, input.userId]);
+      if (removed.length === 0) return;
+      // The user may have lost access to the spaces the group holds grants on: live rooms check them again.
+      const spaces = await tx.query<{ space_id: string }>(`SELECT DISTINCT space_id FROM space_grants WHERE group_id = $1`, [input.groupId]);
+      for (const { space_id: spaceId } of spaces) {
+        await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: spaceId, payload: { spaceId } });
+      }
+    });
     return this.get(input.groupId);
   }
 
