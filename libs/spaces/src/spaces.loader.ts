@@ -43,6 +43,20 @@ export class SpacesLoader {
     );
   }
 
+  private boardsOfSpaces(viewer: Viewer): DataLoader<string, BoardModel[]> {
+    return viewer.memoize(
+      'loader:spaceBoards',
+      () =>
+        new DataLoader<string, BoardModel[]>(async (spaceIds) => {
+          const ranks = await this.access.spaceRanks(viewer);
+          const readable = spaceIds.filter((id) => (ranks.get(id) ?? 0) > 0);
+          const bySpace = new Map<string, BoardModel[]>(spaceIds.map((id) => [id, []]));
+          for (const r of await this.repo.boardsOfSpaces(readable)) bySpace.get(r.space_id)!.push(toBoardModel(r));
+          return spaceIds.map((id) => bySpace.get(id)!);
+        }),
+    );
+  }
+
   /** The space if the viewer may read it, else null. */
   space(viewer: Viewer, id: string): Promise<SpaceModel | null> {
     return this.spaces(viewer).load(id);
@@ -51,5 +65,10 @@ export class SpacesLoader {
   /** The board if the viewer may read its space, else null. */
   board(viewer: Viewer, id: string): Promise<BoardModel | null> {
     return this.boards(viewer).load(id);
+  }
+
+  /** The boards of a space, in order; none if the viewer may not read it. */
+  boardsOf(viewer: Viewer, spaceId: string): Promise<BoardModel[]> {
+    return this.boardsOfSpaces(viewer).load(spaceId);
   }
 }

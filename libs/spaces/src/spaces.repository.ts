@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { BoardRow } from './boards/board.model';
 import { SpaceRow } from './spaces/space.model';
 
-const SPACE_COLUMNS = 'id, slug, name, description, visibility, language, created_at';
+export const SPACE_COLUMNS = 'id, slug, name, description, visibility, language, created_at';
 const BOARD_COLUMNS = 'id, space_id, kind, slug, name, description, position, created_at, settings';
 
 /** Every read query on spaces and boards. */

@@ -1,5 +1,4 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import DataLoader from 'dataloader';
 import { AccessLevel } from '../../access/src/access-level';
 import { GqlContext } from '../../core/src/graphql/context';
 import { isUuid } from '../../core/src/ids';
@@ -39,14 +38,7 @@ export class SpacesResolver {
 
   @ResolveField(() => [BoardModel])
   boards(@Parent() space: SpaceModel, @Context() ctx: GqlContext): Promise<BoardModel[]> {
-    const loader = ctx.viewer.memoize(
-      'loader:spaceBoards',
-      () => new DataLoader<string, BoardModel[]>(async (ids) => {
-        const bySpace = await this.service.boardsBySpace(ctx.viewer, ids);
-        return ids.map((id) => bySpace.get(id) ?? []);
-      }),
-    );
-    return loader.load(space.id);
+    return this.loader.boardsOf(ctx.viewer, space.id);
   }
 
   @ResolveField(() => [SpaceGrantModel], { nullable: true, description: 'Who has which access; space admins only (null otherwise).' })

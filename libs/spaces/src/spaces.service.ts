@@ -10,9 +10,9 @@ import { BoardModel, BoardRow, toBoardModel } from './boards/board.model';
 import { CreateBoardInput, CreateSpaceInput, SpaceGrantInput, UpdateSpaceInput } from './dto/space.inputs';
 import { SpaceGrantModel } from './spaces/space-grant.model';
 import { SpaceModel, SpaceRow, toSpaceModel } from './spaces/space.model';
-import { SpacesRepository } from './spaces.repository';
+import { SPACE_COLUMNS, SpacesRepository } from './spaces.repository';
 
-const SPACE_RETURNING = 'RETURNING id, slug, name, description, visibility, language, created_at';
+const SPACE_RETURNING = `RETURNING ${SPACE_COLUMNS}`;
 
 @Injectable()
 export class SpacesService {
@@ -38,15 +38,6 @@ export class SpacesService {
 
   async viewerAccess(viewer: Viewer, spaceId: string): Promise<AccessLevel> {
     return levelOfRank(await this.access.rankOn(viewer, spaceId));
-  }
-
-  /** Boards of many spaces at once (for Space.boards over a list), readable ones only. */
-  async boardsBySpace(viewer: Viewer, spaceIds: readonly string[]): Promise<Map<string, BoardModel[]>> {
-    const ranks = await this.access.spaceRanks(viewer);
-    const readable = spaceIds.filter((id) => (ranks.get(id) ?? 0) > 0);
-    const out = new Map<string, BoardModel[]>(spaceIds.map((id) => [id, []]));
-    for (const r of await this.repo.boardsOfSpaces(readable)) out.get(r.space_id)!.push(toBoardModel(r));
-    return out;
   }
 
   async create(viewer: Viewer, input: CreateSpaceInput): Promise<SpaceModel> {
@@ -122,9 +113,7 @@ export class SpacesService {
          ON CONFLICT ${conflict} DO UPDATE SET level = EXCLUDED.level`,
         [newId(), input.spaceId, input.groupId ?? null, input.userId ?? null, LEVEL_RANK[input.level!]],
       );
-      await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: input.spaceId, payload: { spaceId: input.spaceId } });
-      const row = await tx.one<SpaceRow>(`SELECT id, slug, name, description, visibility, language, created_at FROM spaces WHERE id = $1`, [input.spaceId]);
-      return toSpaceModel(row!);
+      return this.accessChanged(tx, input.spaceId);
     });
   }
 
@@ -137,10 +126,15 @@ export class SpacesService {
         input.groupId ?? null,
         input.userId ?? null,
       ]);
-      await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: input.spaceId, payload: { spaceId: input.spaceId } });
-      const row = await tx.one<SpaceRow>(`SELECT id, slug, name, description, visibility, language, created_at FROM spaces WHERE id = $1`, [input.spaceId]);
-      return toSpaceModel(row!);
+      return this.accessChanged(tx, input.spaceId);
     });
+  }
+
+  /** After a change to a space's grants: the event live rooms re-check on, and the space as it is now. */
+  private async accessChanged(tx: Tx, spaceId: string): Promise<SpaceModel> {
+    await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: spaceId, payload: { spaceId } });
+    const row = await tx.one<SpaceRow>(`SELECT ${SPACE_COLUMNS} FROM spaces WHERE id = $1`, [spaceId]);
+    return toSpaceModel(row!);
   }
 
   /** Runs a change to spaces or grants; the viewer's own access is then read afresh. */
