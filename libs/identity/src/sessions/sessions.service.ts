@@ -16,9 +16,7 @@ export function hashToken(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
-interface SessionRow {
-  session_id: string;
-  last_used_at: Date;
+interface ViewerRow {
   id: string;
   handle: string;
   role: GlobalRole;
@@ -26,6 +24,22 @@ interface SessionRow {
   group_ids: string[];
   space_access: Array<[string, string, number]>;
   restrictions: Array<[string, string | null]>;
+}
+
+interface SessionRow extends ViewerRow {
+  session_id: string;
+  last_used_at: Date;
+}
+
+/** What a Viewer is built from, for the user `u`: their groups and the raw facts of the access policy. */
+const VIEWER_COLUMNS = `u.id, u.handle, u.role, u.trust_level, gm.group_ids,
+              ${AccessService.rawAccessSql('u.id', 'gm.group_ids')} AS space_access,
+              ${AccessService.restrictionsSql('u.id')} AS restrictions`;
+const USER_GROUPS = `CROSS JOIN LATERAL (SELECT ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id) AS group_ids) gm`;
+
+/** A suspension or ban in force for the whole site. */
+function barredSiteWide(restrictions: ViewerRow['restrictions']): boolean {
+  return restrictions.some(([kind, spaceId]) => spaceId === null && kind !== 'SILENCE');
 }
 
 /**
@@ -47,12 +61,13 @@ export class SessionsService {
 
   async issue(userId: string, meta: { ip?: string; userAgent?: string }, manager?: EntityManager): Promise<string> {
     const token = randomBytes(32).toString('base64url');
+    // Also counts the day as a visit (trust levels use visit days).
     await (manager ?? this.ds.manager).query(
-      `INSERT INTO sessions (id, user_id, token_hash, expires_at, ip, user_agent)
-       VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6)`,
+      `WITH s AS (INSERT INTO sessions (id, user_id, token_hash, expires_at, ip, user_agent)
+                  VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6) RETURNING user_id)
+       INSERT INTO user_visits (user_id, day) SELECT user_id, current_date FROM s ON CONFLICT DO NOTHING`,
       [newId(), userId, hashToken(token), this.ttlMs / 1000, meta.ip ?? null, meta.userAgent?.slice(0, 500) ?? null],
     );
-    await (manager ?? this.ds.manager).query(`INSERT INTO user_visits (user_id, day) VALUES ($1, current_date) ON CONFLICT DO NOTHING`, [userId]);
     return token;
   }
 
@@ -60,12 +75,10 @@ export class SessionsService {
   async resolve(token: string | undefined, ip: string): Promise<Viewer> {
     if (!token || token.length > 200) return Viewer.anonymous(ip);
     const rows: SessionRow[] = await this.ds.query(
-      `SELECT s.id AS session_id, s.last_used_at, u.id, u.handle, u.role, u.trust_level, gm.group_ids,
-              ${AccessService.rawAccessSql('u.id', 'gm.group_ids')} AS space_access,
-              ${AccessService.restrictionsSql('u.id')} AS restrictions
+      `SELECT s.id AS session_id, s.last_used_at, ${VIEWER_COLUMNS}
          FROM sessions s
          JOIN users u ON u.id = s.user_id
-         CROSS JOIN LATERAL (SELECT ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id) AS group_ids) gm
+         ${USER_GROUPS}
         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
       [hashToken(token)],
     );
@@ -79,13 +92,17 @@ export class SessionsService {
         [row.session_id, this.ttlMs / 1000],
       );
     }
+    // A site-wide suspension or ban revokes sessions when issued; this catches any left.
+    if (barredSiteWide(row.restrictions)) return Viewer.anonymous(ip);
+    return this.toViewer(row, row.session_id, ip);
+  }
+
+  private toViewer(row: ViewerRow, sessionId?: string, ip?: string): Viewer {
     const viewer = new Viewer(
       { id: row.id, handle: row.handle, role: row.role, trustLevel: row.trust_level, groupIds: row.group_ids },
-      row.session_id,
+      sessionId,
       ip,
     );
-    // A site-wide suspension or ban revokes sessions when issued; this catches any left.
-    if (row.restrictions.some(([kind, spaceId]) => spaceId === null && kind !== 'SILENCE')) return Viewer.anonymous(ip);
     this.access.preload(viewer, row.space_access, row.restrictions);
     return viewer;
   }
@@ -96,21 +113,11 @@ export class SessionsService {
    * suspended or banned site-wide unless `includeSuspended`.
    */
   async viewerForUser(userId: string, opts: { includeSuspended?: boolean } = {}): Promise<Viewer | null> {
-    const rows: Array<Omit<SessionRow, 'session_id' | 'last_used_at'>> = await this.ds.query(
-      `SELECT u.id, u.handle, u.role, u.trust_level, gm.group_ids,
-              ${AccessService.rawAccessSql('u.id', 'gm.group_ids')} AS space_access,
-              ${AccessService.restrictionsSql('u.id')} AS restrictions
-         FROM users u
-         CROSS JOIN LATERAL (SELECT ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id) AS group_ids) gm
-        WHERE u.id = $1`,
-      [userId],
-    );
+    const rows: ViewerRow[] = await this.ds.query(`SELECT ${VIEWER_COLUMNS} FROM users u ${USER_GROUPS} WHERE u.id = $1`, [userId]);
     const row = rows[0];
     if (!row) return null;
-    if (!opts.includeSuspended && row.restrictions.some(([kind, spaceId]) => spaceId === null && kind !== 'SILENCE')) return null;
-    const viewer = new Viewer({ id: row.id, handle: row.handle, role: row.role, trustLevel: row.trust_level, groupIds: row.group_ids });
-    this.access.preload(viewer, row.space_access, row.restrictions);
-    return viewer;
+    if (!opts.includeSuspended && barredSiteWide(row.restrictions)) return null;
+    return this.toViewer(row);
   }
 
   async revokeSession(sessionId: string): Promise<void> {
