@@ -53,6 +53,7 @@ export class AccessService {
   /** After a change to spaces or grants within a request, the next check reads them again. */
   invalidate(viewer: Viewer): void {
     viewer.forget('access:spaceRanks');
+    viewer.forget('access:silenced');
   }
 
   /** Seeds the per-request cache from rows fetched with rawAccessSql and restrictionsSql. */
