@@ -93,4 +93,23 @@ describe('the transactional outbox', () => {
     expect(seen).toEqual(['test.flaky']);
     await w.ds.destroy();
   });
+
+  it('holds back only the event that fails, not the rest of its batch', async () => {
+    await t.sql(`UPDATE outbox SET processed_at = now()`);
+    await t.get(UnitOfWork).run(async (tx) => {
+      await tx.emit({ type: 'test.fine', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-000000000004', payload: { n: 1 } });
+      await tx.emit({ type: 'test.poison', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-000000000005', payload: {} });
+      await tx.emit({ type: 'test.fine', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-000000000006', payload: { n: 2 } });
+    });
+    const seen: number[] = [];
+    const w = await workerOn(t.db.url, async (events) => {
+      if (events.some((e) => e.type === 'test.poison')) throw new Error('cannot handle this one');
+      seen.push(...events.map((e) => e.payload.n as number));
+    });
+    expect(await w.worker.drain()).toBe(2);
+    expect(seen).toEqual([1, 2]);
+    const rows = await t.sql(`SELECT type, processed_at IS NOT NULL AS done, attempts, available_at > now() AS delayed, last_error FROM outbox WHERE type LIKE 'test.%' AND processed_at IS NULL OR type = 'test.poison'`);
+    expect(rows).toEqual([{ type: 'test.poison', done: false, attempts: 1, delayed: true, last_error: 'cannot handle this one' }]);
+    await w.ds.destroy();
+  });
 });

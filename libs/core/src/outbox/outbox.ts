@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { OUTBOX_CHANNEL } from '../database/unit-of-work';
 
 export interface OutboxEvent {
@@ -62,50 +62,84 @@ export class OutboxWorker {
 
   /** Processes one batch; returns how many events it took. */
   async drainOnce(): Promise<number> {
-    const handlers = this.handlers.all();
+    let claimed: OutboxEvent[] = [];
     try {
       return await this.ds.transaction(async (m) => {
-        const rows: Array<Record<string, unknown>> = await m.query(
-          `SELECT id, type, aggregate_type, aggregate_id, version, payload, created_at, attempts
-             FROM outbox
-            WHERE processed_at IS NULL AND available_at <= now()
-            ORDER BY id
-            LIMIT $1
-            FOR UPDATE SKIP LOCKED`,
-          [this.batchSize],
-        );
-        if (rows.length === 0) return 0;
-        const events: OutboxEvent[] = rows.map((r) => ({
-          id: String(r.id),
-          type: r.type as string,
-          aggregateType: r.aggregate_type as string,
-          aggregateId: r.aggregate_id as string,
-          version: r.version as number,
-          payload: r.payload as Record<string, unknown>,
-          createdAt: r.created_at as Date,
-          attempts: r.attempts as number,
-        }));
-        for (const h of handlers) {
-          const mine = events.filter((e) => h.handles(e.type));
-          if (mine.length > 0) await h.handle(mine);
-        }
-        await m.query(`UPDATE outbox SET processed_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [
-          events.map((e) => e.id),
-        ]);
-        return events.length;
+        claimed = await this.claim(m, `processed_at IS NULL AND available_at <= now() ORDER BY id LIMIT $1`, [this.batchSize]);
+        if (claimed.length === 0) return 0;
+        await this.deliver(claimed);
+        await this.markProcessed(m, claimed);
+        return claimed.length;
       });
     } catch (err) {
-      // The claim rolled back; push the batch's head back with a growing delay so one
-      // failing event cannot spin the loop, and keep the error for operators.
-      this.log.error({ err }, 'outbox batch failed; it will be retried');
-      await this.ds.query(
-        `UPDATE outbox SET attempts = attempts + 1, last_error = $1,
-                available_at = now() + make_interval(secs => LEAST(${MAX_BACKOFF_SECONDS}, power(2, attempts)))
-          WHERE id = (SELECT id FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 1)`,
-        [String((err as Error)?.message ?? err).slice(0, 2000)],
-      );
-      return 0;
+      // The claim rolled back. Which event failed is unknown: with one event, that one waits;
+      // with more, each is retried on its own, so only the failing ones wait and the rest of
+      // the batch is not held back behind them.
+      if (claimed.length <= 1) {
+        await this.delay(this.ds, claimed.map((e) => e.id), err);
+        return 0;
+      }
+      this.log.warn({ err }, `outbox batch of ${claimed.length} failed; retrying its events one by one`);
+      let done = 0;
+      for (const e of claimed) done += await this.drainOne(e.id);
+      return done;
     }
+  }
+
+  /** One event in its own transaction; a failure delays that event only. */
+  private async drainOne(id: string): Promise<number> {
+    return this.ds.transaction(async (m) => {
+      const [event] = await this.claim(m, `id = $1 AND processed_at IS NULL`, [id]);
+      if (!event) return 0;
+      try {
+        await this.deliver([event]);
+      } catch (err) {
+        await this.delay(m, [event.id], err);
+        return 0;
+      }
+      await this.markProcessed(m, [event]);
+      return 1;
+    });
+  }
+
+  private async claim(m: EntityManager, where: string, params: unknown[]): Promise<OutboxEvent[]> {
+    const rows: Array<Record<string, unknown>> = await m.query(
+      `SELECT id, type, aggregate_type, aggregate_id, version, payload, created_at, attempts FROM outbox WHERE ${where} FOR UPDATE SKIP LOCKED`,
+      params,
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      type: r.type as string,
+      aggregateType: r.aggregate_type as string,
+      aggregateId: r.aggregate_id as string,
+      version: r.version as number,
+      payload: r.payload as Record<string, unknown>,
+      createdAt: r.created_at as Date,
+      attempts: r.attempts as number,
+    }));
+  }
+
+  private async deliver(events: OutboxEvent[]): Promise<void> {
+    for (const h of this.handlers.all()) {
+      const mine = events.filter((e) => h.handles(e.type));
+      if (mine.length > 0) await h.handle(mine);
+    }
+  }
+
+  private async markProcessed(m: EntityManager, events: OutboxEvent[]): Promise<void> {
+    await m.query(`UPDATE outbox SET processed_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [events.map((e) => e.id)]);
+  }
+
+  /** Pushes events back with a delay that doubles with each attempt, keeping the error for operators. */
+  private async delay(q: { query: (sql: string, params?: unknown[]) => Promise<unknown> }, ids: string[], err: unknown): Promise<void> {
+    this.log.error({ err }, 'outbox delivery failed; it will be retried');
+    if (ids.length === 0) return;
+    await q.query(
+      `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+              available_at = now() + make_interval(secs => LEAST(${MAX_BACKOFF_SECONDS}, power(2, attempts)))
+        WHERE id = ANY($1::bigint[])`,
+      [ids, String((err as Error)?.message ?? err).slice(0, 2000)],
+    );
   }
 
   /** Processes until nothing is left that is due. */
