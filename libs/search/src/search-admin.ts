@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { SearchDocuments } from './search-documents';
 import { SearchEngine } from './search-engine';
 import { SearchEngines } from './search-engines';
+import { INDEXED_EVENT_PREFIXES, INDEXED_EVENT_TYPES } from './search-indexer';
 import { SearchSync } from './search-sync';
 
 const BATCH = 500;
@@ -92,7 +93,8 @@ export class SearchAdmin {
               count(*)::int AS pending,
               coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS lag
          FROM outbox
-        WHERE processed_at IS NULL AND (type LIKE 'post.%' OR type LIKE 'topic.%' OR type IN ('reaction.updated', 'space.updated'))`,
+        WHERE processed_at IS NULL AND (type LIKE ANY($1::text[]) OR type = ANY($2::text[]))`,
+      [INDEXED_EVENT_PREFIXES.map((p) => `${p}%`), INDEXED_EVENT_TYPES],
     );
     let externalQueue: SearchStatus['externalQueue'] = null;
     if (this.engines.external) {

@@ -7,6 +7,19 @@ import { SearchEngines } from './search-engines';
 const BATCH = 500;
 
 /**
+ * The outbox events the indexer consumes: every post and topic change, reaction counts, and
+ * space updates (a new language re-stems the space). Access changes need nothing: queries
+ * filter by the viewer's spaces as they are now. `SearchAdmin.status` counts the backlog
+ * with the same list.
+ */
+export const INDEXED_EVENT_PREFIXES = ['post.', 'topic.'] as const;
+export const INDEXED_EVENT_TYPES = ['reaction.updated', 'space.updated'] as const;
+
+export function isIndexedEvent(type: string): boolean {
+  return INDEXED_EVENT_PREFIXES.some((p) => type.startsWith(p)) || (INDEXED_EVENT_TYPES as readonly string[]).includes(type);
+}
+
+/**
  * Keeps the index in step with the forum (an outbox consumer, so delivery is at least
  * once). Every event is turned into "re-read these posts now and write what they are":
  * repeating it is harmless, and the engines drop documents older than the stored ones.
@@ -26,18 +39,20 @@ export class SearchIndexer implements OutboxHandler {
   ) {}
 
   handles(type: string): boolean {
-    return type.startsWith('post.') || type.startsWith('topic.') || type === 'reaction.updated' || type === 'space.updated';
+    return isIndexedEvent(type);
   }
 
   async handle(events: OutboxEvent[]): Promise<void> {
     const postIds = new Set<string>();
     const topicIds = new Set<string>();
+    const spaceIds = new Set<string>();
     for (const e of events) {
-      if (e.type === 'space.updated') await this.relanguage(String(e.payload.spaceId ?? e.aggregateId));
+      if (e.aggregateType === 'space') spaceIds.add(String(e.payload.spaceId ?? e.aggregateId));
       else if (e.aggregateType === 'topic') topicIds.add(e.aggregateId);
       else if (typeof e.payload.postId === 'string') postIds.add(e.payload.postId);
       else if (e.aggregateType === 'post') postIds.add(e.aggregateId);
     }
+    for (const id of spaceIds) await this.relanguage(id);
     // A topic's title, tags, kind, state or accepted answer shows in every one of its posts.
     for (const id of await this.documents.postIdsOfTopics([...topicIds])) postIds.add(id);
     await this.index([...postIds]);

@@ -69,12 +69,9 @@ export class SpacesService {
          input.autoHideThreshold ?? null, input.premoderation ?? null, input.spamThreshold ?? null,
          input.escalationLadder ? JSON.stringify(input.escalationLadder.map((s) => ({ violations: s.violations, action: s.action, hours: s.hours ?? 24 }))) : null],
       );
-      await tx.emit({
-        type: input.visibility ? 'space.access_changed' : 'space.updated',
-        aggregateType: 'space',
-        aggregateId: input.spaceId,
-        payload: { spaceId: input.spaceId },
-      });
+      // Every update is a space.updated (its language, say); a new visibility is also an access change.
+      await tx.emit({ type: 'space.updated', aggregateType: 'space', aggregateId: input.spaceId, payload: { spaceId: input.spaceId } });
+      if (input.visibility) await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: input.spaceId, payload: { spaceId: input.spaceId } });
       return toSpaceModel(rows[0]);
     });
   }
