@@ -11,8 +11,6 @@ export type SearchState = 'VISIBLE' | 'PENDING' | 'HIDDEN' | 'DELETED';
 /** Content language of a document, from its space (`en`, `fr`, or `simple` for no stemming). */
 export type SearchLanguage = 'en' | 'fr' | 'simple';
 
-export const SEARCH_LANGUAGES: readonly SearchLanguage[] = ['en', 'fr', 'simple'];
-
 export function searchLanguage(code: string | null | undefined): SearchLanguage {
   return code === 'en' || code === 'fr' ? code : 'simple';
 }
