@@ -122,17 +122,25 @@ export class EmailDigest {
         [this.config.EMAIL_DELAY_MINUTES, limit],
       );
       const byUser = new Map<string, typeof rows>();
-      for (const r of rows) byUser.set(r.user_id, [...(byUser.get(r.user_id) ?? []), r]);
+      for (const r of rows) {
+        const items = byUser.get(r.user_id);
+        if (items) items.push(r);
+        else byUser.set(r.user_id, [r]);
+      }
       for (const [userId, items] of byUser) {
-        // Access is checked again at sending time: a topic moved out of reach is not mentioned.
+        // Access is checked again at sending time, as the in-app list does: a topic moved out
+        // of reach, or a post since hidden or deleted, is not mentioned.
         const viewer: Viewer | null = await this.sessions.viewerForUser(userId);
+        const readable = await Promise.all(
+          items.map(async (n) => !n.post_id || (!!viewer && (await this.forum.post(viewer, n.post_id))?.view === 'full')),
+        );
         const lines: string[] = [];
-        for (const n of items) {
-          if (n.post_id && (!viewer || !(await this.forum.post(viewer, n.post_id)))) continue;
+        items.forEach((n, i) => {
+          if (!readable[i]) return;
           const where = n.title ? ` — “${n.title}” ${this.config.publicUrl}/t/${n.topic_id}` : '';
           const count = n.kind === 'REACTIONS' && n.data?.count > 1 ? ` (${n.data.count} reactions)` : '';
           lines.push(`• ${LABELS[n.kind] ?? n.kind}${count}${where}`);
-        }
+        });
         if (lines.length > 0 && viewer) {
           const text = [
             `You have ${lines.length} unread notification${lines.length > 1 ? 's' : ''} on Parvis:`,
@@ -142,7 +150,14 @@ export class EmailDigest {
             `Stop these e-mails: ${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, ALL)}`,
           ].join('\n');
           const message = { from: this.config.MAIL_FROM, to: items[0].email, subject: `${lines.length} new notification${lines.length > 1 ? 's' : ''} on Parvis`, text };
-          await this.transport.sendMail(message);
+          try {
+            await this.transport.sendMail(message);
+          } catch (err) {
+            // Left un-e-mailed for the next run; the others' messages are sent and marked, so
+            // one refused address neither blocks them nor gets them sent again.
+            this.log.warn({ err, userId }, 'e-mail not sent; it is tried again on the next run');
+            continue;
+          }
           if (!this.config.SMTP_URL) this.log.log({ to: message.to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
           sent.push({ to: message.to, subject: message.subject, text });
         }
