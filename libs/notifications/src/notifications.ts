@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
 import { Args, Context, Field, ID, InputType, Int, Mutation, ObjectType, Parent, Query, registerEnumType, ResolveField, Resolver } from '@nestjs/graphql';
 import { IsBoolean, IsEnum, IsOptional, IsUUID } from 'class-validator';
 import { DataSource } from 'typeorm';
@@ -58,6 +59,8 @@ export class WatchBoardInput {
   @Field(() => WatchLevel) @IsEnum(WatchLevel) level!: WatchLevel;
 }
 
+const WATCH_LEVELS = 'loader:topicWatchLevels';
+
 interface Row {
   id: string;
   kind: string;
@@ -91,21 +94,25 @@ export class NotificationsService {
         ORDER BY created_at DESC, id DESC LIMIT $2`,
       after ? [viewer.id, size + 1, after[0], after[1]] : [viewer.id, size + 1],
     );
-    const visible: Row[] = [];
-    for (const r of rows) {
-      if (r.post_id) {
+    // Loaded together so the forum's loaders batch them (two statements for the whole page).
+    const unseen = new Set<string>();
+    await Promise.all(
+      rows.map(async (r) => {
+        if (!r.post_id) return;
         const post = await this.forum.post(viewer, r.post_id);
-        if (!post || post.view !== 'full') continue;
-      }
-      visible.push(r);
-    }
-    return toConnection(
-      visible,
+        if (!post || post.view !== 'full') unseen.add(r.id);
+      }),
+    );
+    // Paged over every row, then the unseen left out: the page may come up short, but
+    // hasNextPage and endCursor still follow the whole list, so paging goes on past them.
+    const connection = toConnection(
+      rows,
       size,
       (r) => [r.k_ts, r.id],
       (r) => Object.assign(new NotificationModel(), { id: r.id, kind: r.kind, data: JSON.stringify(r.data), createdAt: r.created_at, readAt: r.read_at, topicId: r.topic_id, postId: r.post_id, actorId: r.actor_id }),
       async () => (await this.ds.query(`SELECT count(*)::int AS n FROM notifications WHERE ${where}`, [viewer.id]))[0].n,
     );
+    return { ...connection, edges: connection.edges.filter((e) => !unseen.has(e.node.id)) };
   }
 
   async markRead(viewer: Viewer, ids: string[] | undefined): Promise<number> {
@@ -128,6 +135,7 @@ export class NotificationsService {
        ON CONFLICT (user_id, topic_id) DO UPDATE SET level = EXCLUDED.level, updated_at = now()`,
       [viewer.id, topic.id, input.level],
     );
+    viewer.peek<DataLoader<string, WatchLevel>>(WATCH_LEVELS)?.clear(topic.id);
     return topic;
   }
 
@@ -143,10 +151,19 @@ export class NotificationsService {
     return board;
   }
 
+  /** The viewer's watch level on a topic (batched per request: lists of topics ask for it on every one). */
   async topicLevel(viewer: Viewer, topicId: string): Promise<WatchLevel | null> {
-    if (!viewer.id) return null;
-    const [row] = await this.ds.query(`SELECT level FROM topic_watches WHERE user_id = $1 AND topic_id = $2`, [viewer.id, topicId]);
-    return (row?.level as WatchLevel) ?? WatchLevel.NORMAL;
+    const userId = viewer.id;
+    if (!userId) return null;
+    const loader = viewer.memoize(WATCH_LEVELS, () => new DataLoader<string, WatchLevel>(async (ids) => {
+      const rows: Array<{ topic_id: string; level: WatchLevel }> = await this.ds.query(
+        `SELECT topic_id, level FROM topic_watches WHERE user_id = $1 AND topic_id = ANY($2::uuid[])`,
+        [userId, ids],
+      );
+      const levels = new Map(rows.map((r) => [r.topic_id, r.level]));
+      return ids.map((id) => levels.get(id) ?? WatchLevel.NORMAL);
+    }));
+    return loader.load(topicId);
   }
 }
 
