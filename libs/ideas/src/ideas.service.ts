@@ -349,9 +349,9 @@ export class IdeasService implements BoardKindBehaviour {
   private async activeVotes(q: { query: (sql: string, params?: unknown[]) => Promise<any> }, userId: string, boardId: string, except?: string): Promise<number> {
     const [row] = await q.query(
       `SELECT count(*)::int AS n FROM idea_votes v JOIN ideas i ON i.topic_id = v.topic_id JOIN topics t ON t.id = v.topic_id
-        WHERE v.user_id = $1 AND t.board_id = $2 AND i.status NOT IN ('COMPLETED', 'DECLINED', 'MERGED') AND t.state = 'VISIBLE'
+        WHERE v.user_id = $1 AND t.board_id = $2 AND i.status <> ALL($4::text[]) AND t.state = 'VISIBLE'
           AND ($3::uuid IS NULL OR v.topic_id <> $3)`,
-      [userId, boardId, except ?? null],
+      [userId, boardId, except ?? null, CLOSED_STATUSES],
     );
     return row.n;
   }
@@ -453,15 +453,20 @@ export class IdeasService implements BoardKindBehaviour {
     await this.access.require(viewer, source.spaceId, AccessLevel.ADMIN);
     let targetId: string | null = null;
     await this.uow.run(async (tx) => {
-      // Locked before it is read: of two racing unmerges, the second finds the idea no longer merged.
-      const [row] = await tx.query<{ merged_into: string | null }>(`SELECT merged_into FROM ideas WHERE topic_id = $1 FOR UPDATE`, [source.id]);
-      if (!row?.merged_into) throw AppError.badField('topicId', 'this idea is not merged');
-      targetId = row.merged_into;
-      const locked = await tx.query<{ topic_id: string; status_before_merge: IdeaStatus | null }>(
-        `SELECT topic_id, status_before_merge FROM ideas WHERE topic_id = ANY($1::uuid[]) ORDER BY topic_id FOR UPDATE`,
-        [[source.id, targetId]],
+      // Both rows in id order, as merges take them (locking the source first could deadlock with a
+      // merge of the same pair), then decided under the locks: of two racing unmerges, the second
+      // finds the idea no longer merged.
+      const [peek] = await tx.query<{ merged_into: string | null }>(`SELECT merged_into FROM ideas WHERE topic_id = $1`, [source.id]);
+      const locked = await tx.query<{ topic_id: string; merged_into: string | null; status_before_merge: IdeaStatus | null }>(
+        `SELECT topic_id, merged_into, status_before_merge FROM ideas WHERE topic_id = ANY($1::uuid[]) ORDER BY topic_id FOR UPDATE`,
+        [[source.id, peek?.merged_into ?? source.id]],
       );
-      const restored = locked.find((r) => r.topic_id === source.id)?.status_before_merge ?? IdeaStatus.NEW;
+      const row = locked.find((r) => r.topic_id === source.id);
+      if (!row?.merged_into) throw AppError.badField('topicId', 'this idea is not merged');
+      // Merged elsewhere since the first read (unmerged, then merged again): try again rather than lock out of order.
+      if (row.merged_into !== peek?.merged_into) throw AppError.conflict('This idea was merged again meanwhile: try again');
+      targetId = row.merged_into;
+      const restored = row.status_before_merge ?? IdeaStatus.NEW;
       await tx.query(`UPDATE ideas SET status = $2, merged_into = NULL, status_before_merge = NULL, status_changed_at = now() WHERE topic_id = $1`, [source.id, restored]);
       await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, 'MERGED', $3, $4)`, [newId(), source.id, restored, viewer.id]);
       await this.recount(tx, source.id);

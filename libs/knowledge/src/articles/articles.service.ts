@@ -545,13 +545,14 @@ export class ArticlesService {
     const ctx = await this.context(viewer, input.topicId);
     if (!viewer.signedIn) throw AppError.unauthenticated();
     await this.access.require(viewer, ctx.topic.spaceId, AccessLevel.PARTICIPATE);
-    if (!ctx.row.published_revision_id) throw refuse('is not published: only published articles are rated');
-    if (ctx.row.state === ArticleState.ARCHIVED) throw refuse('is archived');
-    if (ctx.topic.authorId === viewer.id) throw AppError.forbidden('You cannot rate your own article');
     const ref = this.ref(ctx);
     const comment = input.comment ?? null;
     await this.uow.run(async (tx) => {
-      await this.writes.lock(tx, ref.topicId);
+      // Decided on the locked row: an article archived while the vote waited takes no vote.
+      const row = await this.writes.lock(tx, ref.topicId);
+      if (!row.published_revision_id) throw refuse('is not published: only published articles are rated');
+      if (row.state === ArticleState.ARCHIVED) throw refuse('is archived');
+      if (ctx.topic.authorId === viewer.id) throw AppError.forbidden('You cannot rate your own article');
       const old = await tx.one<{ helpful: boolean; comment: string | null }>(`SELECT helpful, comment FROM article_ratings WHERE topic_id = $1 AND user_id = $2`, [ref.topicId, viewer.id]);
       await tx.query(
         `INSERT INTO article_ratings (topic_id, user_id, helpful, comment) VALUES ($1, $2, $3, $4)
