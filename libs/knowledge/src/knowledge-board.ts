@@ -81,7 +81,7 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     const promotion = this.promotions.get(topic.viewer);
     // Checked again under the board's lock: of two racing promotions of one post, the second sees the first's article.
     if (promotion && (await this.hasPromoted(tx, promotion.postId, topic.board.id))) throw AppError.badField('postId', 'is already an article of this board');
-    const { position } = await this.writes.placeNew(tx, topic.board.id, topic.title, parentId);
+    const position = await this.writes.nextPosition(tx, topic.board.id, parentId);
     const slug = provisionalSlug(topic.topicId);
     const revisionId = newId();
     const authorId = topic.viewer.id!;

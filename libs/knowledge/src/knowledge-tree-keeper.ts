@@ -34,7 +34,7 @@ export class KnowledgeTreeKeeper implements OutboxHandler {
         // Both boards, in a fixed order (no deadlock with a move the other way).
         for (const b of [moved.old_board, moved.new_board].sort()) await this.writes.lockBoard(tx, b);
         await tx.query(`UPDATE articles SET parent_id = $2 WHERE parent_id = $1`, [moved.topic_id, moved.parent_id]);
-        const { position } = await this.writes.placeNew(tx, moved.new_board, moved.title, null);
+        const position = await this.writes.nextPosition(tx, moved.new_board, null);
         await tx.query(
           `UPDATE articles SET board_id = $2, parent_id = NULL, position = $3, version = version + 1, updated_at = now() WHERE topic_id = $1`,
           [moved.topic_id, moved.new_board, position],

@@ -38,15 +38,20 @@ export class ArticleWrites {
     return row;
   }
 
-  /** A slug for `title` that no article of the board holds or held, and where a new top-level or child article goes. Call under lockBoard. */
-  async placeNew(tx: Tx, boardId: string, title: string, parentId: string | null): Promise<{ slug: string; position: number }> {
+  /** A slug for `title` that no article of the board holds or held. Call under lockBoard. */
+  async freeSlug(tx: Tx, boardId: string, title: string): Promise<string> {
     const base = slugify(title);
-    const [row] = await tx.query<{ taken: string[]; position: number }>(
-      `SELECT ARRAY(SELECT slug FROM article_slugs WHERE board_id = $1 AND (slug = $2 OR slug LIKE $2 || '-%')) AS taken,
-              (SELECT COALESCE(max(position) + 1, 0)::int FROM articles WHERE board_id = $1 AND parent_id IS NOT DISTINCT FROM $3::uuid) AS position`,
-      [boardId, base, parentId],
+    const taken = await tx.query<{ slug: string }>(`SELECT slug FROM article_slugs WHERE board_id = $1 AND (slug = $2 OR slug LIKE $2 || '-%')`, [boardId, base]);
+    return firstFreeSlug(base, new Set(taken.map((r) => r.slug)));
+  }
+
+  /** Where a new article goes under `parentId` (null: the top level): last. Call under lockBoard. */
+  async nextPosition(tx: Tx, boardId: string, parentId: string | null): Promise<number> {
+    const [row] = await tx.query<{ position: number }>(
+      `SELECT COALESCE(max(position) + 1, 0)::int AS position FROM articles WHERE board_id = $1 AND parent_id IS NOT DISTINCT FROM $2::uuid`,
+      [boardId, parentId],
     );
-    return { slug: firstFreeSlug(base, new Set(row.taken)), position: row.position };
+    return row.position;
   }
 
   /**
@@ -57,7 +62,7 @@ export class ArticleWrites {
   async reslug(tx: Tx, topicId: string, boardId: string, title: string, forgetEarlier = false): Promise<string> {
     if (forgetEarlier) await tx.query(`DELETE FROM article_slugs WHERE topic_id = $1`, [topicId]);
     const [state] = await tx.query<{ published: boolean }>(`SELECT first_published_at IS NOT NULL AS published FROM articles WHERE topic_id = $1`, [topicId]);
-    const slug = state?.published ? (await this.placeNew(tx, boardId, title, null)).slug : provisionalSlug(topicId);
+    const slug = state?.published ? await this.freeSlug(tx, boardId, title) : provisionalSlug(topicId);
     await tx.query(`INSERT INTO article_slugs (board_id, slug, topic_id) VALUES ($1, $2, $3)`, [boardId, slug, topicId]);
     await tx.query(`UPDATE articles SET slug = $2 WHERE topic_id = $1`, [topicId, slug]);
     return slug;
