@@ -38,26 +38,33 @@ export class IdeasHandler implements OutboxHandler {
         }));
         await this.notifications.deliver(drafts);
       } else {
-        // Followers of the duplicate learn where the discussion continues.
-        const drafts = await this.audience(p.topicId, p.actorId, (userId) => ({
+        // Followers of the duplicate learn where the discussion continues. The target's first post
+        // goes with it, so delivery checks that each recipient can read the target (it may be hidden).
+        const drafts = await this.audience(p.topicId, p.actorId, (userId, targetPostId) => ({
           userId,
           kind: 'IDEA_MERGED',
           topicId: p.targetId,
-          postId: null,
+          postId: targetPostId,
           actorId: p.actorId,
           data: { sourceId: p.topicId, targetId: p.targetId },
           source: `idea-merged:${p.changeId}`,
-        }));
-        // Recipients must be able to read the target (same space, but it may be hidden).
-        const [first] = await this.ds.query(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [p.targetId]);
-        await this.notifications.deliver(drafts.map((d) => ({ ...d, postId: first?.id ?? null })));
+        }), p.targetId);
+        await this.notifications.deliver(drafts);
       }
     }
   }
 
-  /** Voters of the idea's group, its author and its watchers, once each, minus the actor and those who muted it. */
-  private async audience(topicId: string, actorId: string | undefined, draft: (userId: string, firstPostId: string) => NotificationDraft): Promise<NotificationDraft[]> {
-    const rows: Array<{ user_id: string; first_post_id: string }> = await this.ds.query(
+  /**
+   * Voters of the idea's group, its author and its watchers, once each, minus the actor and those
+   * who muted it; each draft gets the first post of `postTopicId` (the idea itself by default).
+   */
+  private async audience(
+    topicId: string,
+    actorId: string | undefined,
+    draft: (userId: string, firstPostId: string | null) => NotificationDraft,
+    postTopicId = topicId,
+  ): Promise<NotificationDraft[]> {
+    const rows: Array<{ user_id: string; first_post_id: string | null }> = await this.ds.query(
       `WITH RECURSIVE grp(member) AS (
          SELECT $1::uuid UNION ALL SELECT i.topic_id FROM grp g JOIN ideas i ON i.merged_into = g.member
        ), people AS (
@@ -65,12 +72,12 @@ export class IdeasHandler implements OutboxHandler {
          UNION SELECT author_id FROM topics WHERE id = $1
          UNION SELECT user_id FROM topic_watches WHERE topic_id = $1 AND level IN ('WATCHING', 'TRACKING')
        )
-       SELECT p.user_id, (SELECT id FROM posts WHERE topic_id = $1 AND number = 1) AS first_post_id
+       SELECT p.user_id, (SELECT id FROM posts WHERE topic_id = $3 AND number = 1) AS first_post_id
          FROM people p
         WHERE p.user_id IS DISTINCT FROM $2::uuid
           AND NOT EXISTS (SELECT 1 FROM topic_watches m WHERE m.topic_id = $1 AND m.user_id = p.user_id AND m.level = 'MUTED')
         ORDER BY p.user_id`,
-      [topicId, actorId ?? null],
+      [topicId, actorId ?? null, postTopicId],
     );
     return rows.map((r) => draft(r.user_id, r.first_post_id));
   }
