@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
-import { LEVEL_RANK } from '../../access/src/access-level';
 import { AccessService } from '../../access/src/access.service';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { PostModel, PostRevisionModel, PostRow, toPostModel } from './posts/post.model';
@@ -109,9 +108,5 @@ export class ForumLoaders {
       viewer.peek<DataLoader<string, string[]>>('loader:myReactions')?.clear(ids.postId);
       viewer.peek<DataLoader<string, PostRevisionModel[]>>('loader:revisions')?.clear(ids.postId);
     }
-  }
-
-  isModerator(rank: number): boolean {
-    return rank >= LEVEL_RANK.MODERATE;
   }
 }

@@ -170,11 +170,13 @@ export class PostsService {
           WHERE id = $1 RETURNING ${POST_COLUMNS}`,
         [post.id, input.body, verdict.html ?? rendered.html],
       );
-      if (verdict.pending && post.state === ContentState.VISIBLE) {
-        // An edit that automod holds goes back to waiting for approval.
-        updated = await this.applyState(tx, null, post, topic, ContentState.PENDING);
-        await this.policy.stored(tx, contribution, verdict, { postId: post.id, topicId: topic.id, number: post.number, pending: true });
-      }
+      // An edit that automod holds sends a visible post back to waiting for approval; a post
+      // already held or hidden keeps its state (and its review item).
+      const held = verdict.pending && post.state === ContentState.VISIBLE;
+      if (held) updated = await this.applyState(tx, null, post, topic, ContentState.PENDING);
+      // Every edit reaches the checks' `stored` step, as new posts do: FLAG and CENSOR rules act on
+      // an edit that brings their words in, not only on posts written with them.
+      await this.policy.stored(tx, contribution, { ...verdict, pending: held }, { postId: post.id, topicId: topic.id, number: post.number, pending: held });
       if (post.authorId !== viewer.id) {
         await this.logModeration(tx, viewer, 'post.edit', post, { bodySource: post.bodySourceText }, { bodySource: input.body, reason: input.reason ?? null });
       }
@@ -210,7 +212,7 @@ export class PostsService {
     if (!moderator && post.authorId !== viewer.id) throw AppError.forbidden('You can only delete your own posts');
     if (post.state === ContentState.DELETED) return post;
     const row = await this.uow.run(async (tx) => {
-      const changed = await this.changeState(tx, viewer, post, topic, ContentState.DELETED);
+      const changed = await this.applyState(tx, viewer.id, post, topic, ContentState.DELETED);
       // A moderator removing someone else's post is a moderator action: it goes in the log.
       if (post.authorId !== viewer.id) await this.logModeration(tx, viewer, 'post.delete', post, { state: changed.was }, { state: ContentState.DELETED });
       return changed;
@@ -228,7 +230,7 @@ export class PostsService {
     const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
     if (post.state !== ContentState.DELETED) return post;
     const row = await this.uow.run(async (tx) => {
-      const changed = await this.changeState(tx, viewer, post, topic, ContentState.VISIBLE);
+      const changed = await this.applyState(tx, viewer.id, post, topic, ContentState.VISIBLE);
       await this.logModeration(tx, viewer, 'post.restore', post, { state: ContentState.DELETED }, { state: ContentState.VISIBLE });
       return changed;
     });
@@ -236,16 +238,9 @@ export class PostsService {
     return toPostModel(row, 'full', rank);
   }
 
-  /**
-   * Moves a post between states, keeping the topic's counters (visible replies,
-   * reactions) and accepted answer right in the same transaction.
-   */
+  /** A moderator acting on someone else's post: the moderation log keeps it. */
   private logModeration(tx: Tx, viewer: Viewer, action: string, post: PostModel, before: unknown, after: unknown): Promise<void> {
     return this.audit.append(tx, { actorId: viewer.id, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, before, after });
-  }
-
-  private changeState(tx: Tx, viewer: Viewer, post: PostModel, topic: TopicModel, to: ContentState): Promise<PostRow & { was: ContentState }> {
-    return this.applyState(tx, viewer.id, post, topic, to);
   }
 
   /**

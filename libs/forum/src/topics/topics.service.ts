@@ -43,9 +43,9 @@ export class TopicsService {
   async list(viewer: Viewer, board: BoardModel, args: TopicListArgs): Promise<Connection<TopicModel>> {
     const sort = args.sort ?? TopicSort.LATEST_ACTIVITY;
     if (sort === TopicSort.TRENDING) {
-      const trending = this.kinds.of(board.kind)?.trending;
-      if (!trending) throw AppError.badField('sort', 'TRENDING applies to idea boards');
-      return trending.call(this.kinds.of(board.kind), viewer, board, { first: args.first, after: args.after, tag: args.tag });
+      const behaviour = this.kinds.of(board.kind);
+      if (!behaviour?.trending) throw AppError.badField('sort', 'TRENDING applies to idea boards');
+      return behaviour.trending(viewer, board, { first: args.first, after: args.after, tag: args.tag });
     }
     const rank = await this.access.rankOn(viewer, board.spaceId);
     const size = pageSize(args.first);
@@ -195,10 +195,10 @@ export class TopicsService {
   }
 
   /** The topic's author (still a participant) or a moderator accepts one answer; it replaces any previous one. */
-  async acceptAnswer(viewer: Viewer, postId: string, accept = true): Promise<TopicModel> {
+  async acceptAnswer(viewer: Viewer, postId: string): Promise<TopicModel> {
     const post = isUuid(postId) ? await this.loaders.post(viewer, postId) : null;
     if (!post || post.view !== 'full') throw AppError.notFound('Post not found');
-    return this.setAccepted(viewer, post.topicId, accept ? post : null);
+    return this.setAccepted(viewer, post.topicId, post);
   }
 
   async unacceptAnswer(viewer: Viewer, topicId: string): Promise<TopicModel> {
