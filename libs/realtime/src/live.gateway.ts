@@ -8,6 +8,7 @@ import { LEVEL_RANK } from '../../access/src/access-level';
 import { AccessService } from '../../access/src/access.service';
 import { DomainEvent, EventBus } from '../../core/src/events';
 import { Viewer } from '../../core/src/graphql/viewer';
+import { encodeCursor } from '../../core/src/graphql/pagination';
 import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { PostsService } from '../../forum/src/posts/posts.service';
@@ -73,6 +74,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   handleConnection(socket: Socket): void {
     const { userId } = socket.data as SocketData;
     if (userId) void socket.join(`user:${userId}`);
+    // A closed tab leaves its topics' presence too: the rooms are known while disconnecting,
+    // and the socket is out of them by the time `disconnect` fires.
+    socket.once('disconnecting', () => {
+      const topicRooms = [...socket.rooms].filter((r) => r.startsWith('topic:'));
+      if (topicRooms.length) socket.once('disconnect', () => topicRooms.forEach((room) => void this.presence(room)));
+    });
   }
 
   async onModuleInit(): Promise<void> {
@@ -118,7 +125,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   private roomCount(socket: Socket): number {
-    return [...socket.rooms].filter((r) => r.startsWith('topic:') || r.startsWith('board:') || r.startsWith('modqueue:')).length;
+    return contentRooms(socket).length;
+  }
+
+  private async leave(socket: Pick<Socket, 'leave'>, room: string): Promise<void> {
+    await socket.leave(room);
+    if (room.startsWith('topic:')) void this.presence(room);
   }
 
   private async join(socket: Socket, room: string, allowed: () => Promise<boolean>): Promise<Ack> {
@@ -141,8 +153,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async topicLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const topicId = idOf(body, 'topicId');
     if (!topicId) return { ok: false, code: 'BAD_USER_INPUT' };
-    await socket.leave(`topic:${topicId}`);
-    void this.presence(`topic:${topicId}`);
+    await this.leave(socket, `topic:${topicId}`);
     return { ok: true };
   }
 
@@ -165,7 +176,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async boardLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const boardId = idOf(body, 'boardId');
     if (!boardId) return { ok: false, code: 'BAD_USER_INPUT' };
-    await socket.leave(`board:${boardId}`);
+    await this.leave(socket, `board:${boardId}`);
     return { ok: true };
   }
 
@@ -193,7 +204,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const viewer = await this.viewerOf(socket);
     const topic = await this.forum.topic(viewer, topicId);
     if (!topic) return { ok: false, code: 'NOT_FOUND' };
-    const page = await this.posts.topicPage(viewer, topic, { first: 100, after: Buffer.from(JSON.stringify([after])).toString('base64url') });
+    const page = await this.posts.topicPage(viewer, topic, { first: 100, after: encodeCursor([after]) });
     return {
       ok: true,
       posts: page.edges.map(({ node }) => ({
@@ -209,9 +220,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     };
   }
 
-  /** Signed-in viewers of a topic, as a count and a list. */
+  /** Signed-in viewers of a topic, as a count and a list. Best effort: a failure is logged, never thrown. */
   private async presence(room: string): Promise<void> {
-    const sockets = await this.server.in(room).fetchSockets();
+    const sockets = await this.server.in(room).fetchSockets().catch((err: unknown) => {
+      this.log.warn({ err, room }, 'presence not sent');
+      return null;
+    });
+    if (!sockets) return;
     const users = new Map<string, string>();
     for (const s of sockets) {
       const d = s.data as SocketData;
@@ -249,7 +264,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'topic.moved':
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
         for (const socket of await this.server.in(`topic:${p.topicId}`).fetchSockets()) {
-          await this.recheck(socket as unknown as Socket, [`topic:${p.topicId}`], null);
+          await this.recheck(socket as unknown as Socket, [`topic:${p.topicId}`]);
         }
         // Only a topic everyone in the old board's room may see is announced there.
         if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [p.topicId])).length) {
@@ -307,40 +322,47 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     }
   }
 
-  /** After a change to a space's access, every socket in its rooms is checked again; those who lost access leave. */
+  /**
+   * After a change to a space's access, every socket in the space's rooms is checked again;
+   * those who lost access leave. Which topic rooms belong to the space is asked once, so
+   * sockets elsewhere cost nothing (no session look-up, no topic load).
+   */
   private async recheckSpace(spaceId: string): Promise<void> {
-    const boards: Array<{ id: string }> = await this.ds.query(`SELECT id FROM boards WHERE space_id = $1`, [spaceId]);
-    const boardRooms = new Set(boards.map((b) => `board:${b.id}`));
-    for (const socket of await this.server.fetchSockets()) {
-      const rooms = [...socket.rooms].filter((r) => boardRooms.has(r) || r.startsWith('topic:') || r === `modqueue:${spaceId}`);
-      if (rooms.length) await this.recheck(socket as unknown as Socket, rooms, spaceId);
+    const sockets = await this.server.fetchSockets();
+    const topicIds = [...new Set(sockets.flatMap((s) => [...s.rooms].filter((r) => r.startsWith('topic:')).map((r) => r.slice('topic:'.length))))];
+    const rows: Array<{ room: string }> = await this.ds.query(
+      `SELECT 'board:' || id AS room FROM boards WHERE space_id = $1
+       UNION ALL SELECT 'topic:' || id FROM topics WHERE space_id = $1 AND id = ANY($2::uuid[])`,
+      [spaceId, topicIds],
+    );
+    const spaceRooms = new Set([...rows.map((r) => r.room), `modqueue:${spaceId}`]);
+    for (const socket of sockets) {
+      const rooms = [...socket.rooms].filter((r) => spaceRooms.has(r));
+      if (rooms.length) await this.recheck(socket as unknown as Socket, rooms);
     }
   }
 
   /** After a space-scoped sanction, the user's sockets are checked again. */
   private async recheckUser(userId: string): Promise<void> {
     for (const socket of await this.server.in(`user:${userId}`).fetchSockets()) {
-      const rooms = [...socket.rooms].filter((r) => r.startsWith('topic:') || r.startsWith('board:') || r.startsWith('modqueue:'));
-      await this.recheck(socket as unknown as Socket, rooms, null);
+      await this.recheck(socket as unknown as Socket, contentRooms(socket));
     }
   }
 
-  private async recheck(socket: Socket, rooms: string[], spaceId: string | null): Promise<void> {
+  private async recheck(socket: Socket, rooms: string[]): Promise<void> {
     const viewer = await this.viewerOf(socket);
     for (const room of rooms) {
       const [kind, id] = room.split(':');
       let allowed = true;
       if (kind === 'topic') {
-        const topic = await this.forum.topic(viewer, id);
-        allowed = !!topic || false;
-        if (topic && spaceId && topic.spaceId !== spaceId) continue;
+        allowed = !!(await this.forum.topic(viewer, id));
       } else if (kind === 'board') {
         allowed = !!(await this.spaces.board(viewer, id));
       } else if (kind === 'modqueue') {
         allowed = (await this.access.rankOn(viewer, id)) >= LEVEL_RANK.MODERATE;
       }
       if (!allowed) {
-        socket.leave(room);
+        await this.leave(socket, room);
         socket.emit('access:lost', { room });
       }
     }
@@ -363,6 +385,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const payload = { topicId: t.id, title: t.title, pinned: t.pinned, closed: t.closed, locked: t.locked, acceptedPostId: t.accepted_post_id };
     this.server.to(`topic:${t.id}`).to(`board:${t.board_id}`).emit('topic:updated', payload);
   }
+}
+
+/** The rooms a socket joined by asking (its own user room aside): the ones the cap and re-checks count. */
+function contentRooms(socket: { rooms: Set<string> }): string[] {
+  return [...socket.rooms].filter((r) => r.startsWith('topic:') || r.startsWith('board:') || r.startsWith('modqueue:'));
 }
 
 function idOf(body: unknown, key: string): string | null {

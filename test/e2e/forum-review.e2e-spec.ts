@@ -1,0 +1,157 @@
+import { AddressInfo } from 'node:net';
+import { io, Socket } from 'socket.io-client';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply, setPostState } from '../factories/forum';
+import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+
+/** Paths of the forum and its live gateway that the main suites do not walk. */
+describe('forum: edits through automod, presence and sync', () => {
+  let t: TestApp;
+  let url: string;
+  const sockets: Socket[] = [];
+  let mod: TestUser;
+  let member: TestUser;
+  let spaceId: string;
+  let boardId: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    mod = await makeUser(t);
+    member = await makeUser(t);
+    spaceId = (await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }])).id;
+    boardId = await makeBoard(t, spaceId);
+    const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
+    for (const [pattern, action, publicReason] of [
+      ['refund', 'FLAG', 'Refund requests go to support'],
+      ['darn', 'CENSOR', 'Mind your language'],
+      ['competitor', 'REQUIRE_APPROVAL', 'Mentions of competitors are reviewed'],
+    ]) {
+      expectOk(await t.gql(RULE, { input: { spaceId, pattern, kind: 'WORD', action, publicReason } }, { token: mod.token }));
+    }
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
+
+  const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id state bodyHtml } }`;
+  const reviewItems = (postId: string) => t.sql(`SELECT kind FROM review_items WHERE target_id = $1 ORDER BY kind`, [postId]);
+  const logged = async (postId: string) =>
+    (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 ORDER BY id`, [postId])).map((r) => r.action as string);
+
+  describe('edits', () => {
+    it('are flagged into the review queue when they bring in a FLAG word, as new posts are', async () => {
+      const topic = await createTopic(t, member.token, boardId, { body: 'All good here' });
+      const r = await reply(t, member.token, topic.id, 'A harmless reply');
+      expect(await reviewItems(r.id)).toEqual([]);
+      const edited = expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'Actually, I want a refund' } }, { token: member.token })).editPost;
+      expect(edited.state).toBe('VISIBLE');
+      expect(await reviewItems(r.id)).toEqual([{ kind: 'AUTOMOD' }]);
+      expect(await logged(r.id)).toContain('automod.flag');
+    });
+
+    it('log the censoring they get', async () => {
+      const topic = await createTopic(t, member.token, boardId, { body: 'Clean words' });
+      const edited = expectOk(await t.gql(EDIT, { input: { postId: topic.firstPostId, body: 'Well darn' } }, { token: member.token })).editPost;
+      expect(edited.bodyHtml).toBe('<p>Well ■■■■</p>\n');
+      expect(await logged(topic.firstPostId)).toContain('automod.censor');
+    });
+
+    it('of a hidden post held by automod leave it hidden, with no approval item that would unhide it', async () => {
+      const topic = await createTopic(t, member.token, boardId, { body: 'First' });
+      const r = await reply(t, member.token, topic.id, 'Some reply');
+      await setPostState(t, r.id, 'HIDDEN');
+      const edited = expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'What about the competitor?' } }, { token: member.token })).editPost;
+      expect(edited.state).toBe('HIDDEN');
+      expect(await reviewItems(r.id)).toEqual([]);
+    });
+
+    it('of a visible post held by automod still go back for approval', async () => {
+      const topic = await createTopic(t, member.token, boardId, { body: 'First' });
+      const r = await reply(t, member.token, topic.id, 'Some reply');
+      const edited = expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'The competitor does it better' } }, { token: member.token })).editPost;
+      expect(edited.state).toBe('PENDING');
+      expect(await reviewItems(r.id)).toEqual([{ kind: 'PENDING_CONTENT' }]);
+    });
+  });
+
+  describe('live', () => {
+    function connect(token?: string): Promise<Socket> {
+      return new Promise((resolve, reject) => {
+        const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: token ? { token } : {}, reconnection: false, forceNew: true });
+        sockets.push(s);
+        s.once('connect', () => resolve(s));
+        s.once('connect_error', reject);
+      });
+    }
+    const ask = (s: Socket, event: string, body: unknown) => s.timeout(5000).emitWithAck(event, body);
+    /** The next `presence` event whose count is `count`. */
+    const presence = (s: Socket, count: number, ms = 3000) =>
+      new Promise<{ count: number; users: Array<{ id: string }> }>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          s.off('presence', on);
+          reject(new Error(`no presence with count ${count} within ${ms} ms`));
+        }, ms);
+        const on = (p: { count: number; users: Array<{ id: string }> }) => {
+          if (p.count !== count) return;
+          clearTimeout(timer);
+          s.off('presence', on);
+          resolve(p);
+        };
+        s.on('presence', on);
+      });
+
+    it('updates presence when a reader closes the connection', async () => {
+      const topic = await createTopic(t, member.token, boardId);
+      const reader = await makeUser(t);
+      const a = await connect(member.token);
+      const b = await connect(reader.token);
+      expect(await ask(a, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      const both = presence(a, 2);
+      expect(await ask(b, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      expect((await both).users.map((u) => u.id).sort()).toEqual([member.id, reader.id].sort());
+      const alone = presence(a, 1);
+      b.disconnect();
+      expect((await alone).users).toEqual([{ id: member.id, handle: member.handle }]);
+    });
+
+    it('updates presence when a reader loses access to the topic', async () => {
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      const insider = await makeUser(t);
+      const space = await makeSpace(t, 'RESTRICTED', [{ userId: insider.id, level: 'PARTICIPATE' }]);
+      const topic = await createTopic(t, admin.token, await makeBoard(t, space.id));
+      const a = await connect(admin.token);
+      const b = await connect(insider.token);
+      await ask(a, 'topic:join', { topicId: topic.id });
+      const both = presence(a, 2);
+      await ask(b, 'topic:join', { topicId: topic.id });
+      await both;
+      const alone = presence(a, 1);
+      expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: insider.id } }, { token: admin.token }));
+      expect((await alone).users.map((u) => u.id)).toEqual([admin.id]);
+    });
+
+    it('answers topic:sync only for readable topics, with placeholders for hidden posts', async () => {
+      const insider = await makeUser(t);
+      const internal = await makeSpace(t, 'RESTRICTED', [{ userId: insider.id, level: 'PARTICIPATE' }]);
+      const secret = await createTopic(t, insider.token, await makeBoard(t, internal.id), { body: 'internal words' });
+      const anon = await connect();
+      expect(await ask(anon, 'topic:sync', { topicId: secret.id, afterNumber: 0 })).toEqual({ ok: false, code: 'NOT_FOUND' });
+      expect(await ask(anon, 'topic:sync', { topicId: 'nope', afterNumber: 0 })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
+
+      const topic = await createTopic(t, member.token, boardId);
+      const hidden = await reply(t, member.token, topic.id, 'hidden words');
+      const pending = await reply(t, member.token, topic.id, 'pending words');
+      await setPostState(t, hidden.id, 'HIDDEN');
+      await setPostState(t, pending.id, 'PENDING');
+      const res = await ask(anon, 'topic:sync', { topicId: topic.id, afterNumber: 1 });
+      expect(res).toEqual({
+        ok: true,
+        hasMore: false,
+        posts: [expect.objectContaining({ id: hidden.id, number: 2, state: 'HIDDEN', bodyHtml: null, placeholder: 'This post was hidden by a moderator.' })],
+      });
+      expect(JSON.stringify(res)).not.toMatch(/hidden words|pending words/);
+    });
+  });
+});
