@@ -39,8 +39,6 @@ export class PostsRepository {
   /**
    * A keyset page of a topic's posts by number. Pending posts of others are left
    * out unless the viewer moderates; hidden and deleted ones stay (as placeholders).
-   */
-  /**
    * The topic page is the hottest read: the posts come with their authors and the
    * viewer's own reactions in the same statement, instead of two more look-ups.
    */
@@ -87,7 +85,7 @@ export class PostsRepository {
     let where = this.activityWhere(authorId, spaceIds, self, params);
     if (after) {
       params.push(after[0], after[1]);
-      where += ` AND (p.created_at, p.id) < ($3::timestamptz, $4::uuid)`;
+      where += ` AND (p.created_at, p.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
     }
     params.push(limit);
     return this.ds.query(
