@@ -154,4 +154,18 @@ describe('forum: edits through automod, presence and sync', () => {
       expect(JSON.stringify(res)).not.toMatch(/hidden words|pending words/);
     });
   });
+
+  it('two moderators deleting the same post at once delete it once: one log entry, one event', async () => {
+    const topic = await createTopic(t, member.token, boardId);
+    const r = await reply(t, member.token, topic.id, 'delete me twice');
+    const other = await makeUser(t, { role: 'MODERATOR' });
+    const DELETE = `mutation($id: ID!) { deletePost(id: $id) { id } }`;
+    const results = await Promise.all([mod, other, mod, other].map((m) => t.gql(DELETE, { id: r.id }, { token: m.token })));
+    results.forEach((res) => expectOk(res));
+    const [log] = await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'post.delete' AND target_id = $1`, [r.id]);
+    const [events] = await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE type = 'post.deleted' AND aggregate_id = $1`, [r.id]);
+    expect([log.n, events.n]).toEqual([1, 1]);
+    const [{ reply_count }] = await t.sql(`SELECT reply_count FROM topics WHERE id = $1`, [topic.id]);
+    expect(reply_count).toBe(0);
+  });
 });

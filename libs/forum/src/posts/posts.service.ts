@@ -212,12 +212,13 @@ export class PostsService {
     if (!moderator && post.authorId !== viewer.id) throw AppError.forbidden('You can only delete your own posts');
     if (post.state === ContentState.DELETED) return post;
     const row = await this.uow.run(async (tx) => {
-      const changed = await this.applyState(tx, viewer.id, post, topic, ContentState.DELETED);
+      const { changed } = await this.applyStateFrom(tx, viewer.id, post, topic, [ContentState.VISIBLE, ContentState.PENDING, ContentState.HIDDEN], ContentState.DELETED);
       // A moderator removing someone else's post is a moderator action: it goes in the log.
-      if (post.authorId !== viewer.id) await this.logModeration(tx, viewer, 'post.delete', post, { state: changed.was }, { state: ContentState.DELETED });
+      if (changed && post.authorId !== viewer.id) await this.logModeration(tx, viewer, 'post.delete', post, { state: changed.was }, { state: ContentState.DELETED });
       return changed;
     });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
+    if (!row) return post; // deleted meanwhile, by someone else: nothing more to do
     const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id });
     return toPostModel(row, view, rank);
   }
@@ -230,17 +231,38 @@ export class PostsService {
     const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
     if (post.state !== ContentState.DELETED) return post;
     const row = await this.uow.run(async (tx) => {
-      const changed = await this.applyState(tx, viewer.id, post, topic, ContentState.VISIBLE);
-      await this.logModeration(tx, viewer, 'post.restore', post, { state: ContentState.DELETED }, { state: ContentState.VISIBLE });
+      const { changed } = await this.applyStateFrom(tx, viewer.id, post, topic, [ContentState.DELETED], ContentState.VISIBLE);
+      if (changed) await this.logModeration(tx, viewer, 'post.restore', post, { state: ContentState.DELETED }, { state: ContentState.VISIBLE });
       return changed;
     });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
+    if (!row) return this.get(viewer, id); // restored meanwhile by another moderator
     return toPostModel(row, 'full', rank);
   }
 
   /** A moderator acting on someone else's post: the moderation log keeps it. */
   private logModeration(tx: Tx, viewer: Viewer, action: string, post: PostModel, before: unknown, after: unknown): Promise<void> {
     return this.audit.append(tx, { actorId: viewer.id, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, before, after });
+  }
+
+  /**
+   * `applyState` for a caller that decided on a state it read earlier: the post's state is
+   * read again under its row lock, and the move happens only from one of `from` (a delete
+   * racing a hide must not turn a deleted post hidden). Returns the state found, and the
+   * change when there was one.
+   */
+  async applyStateFrom(
+    tx: Tx,
+    actorId: string | null,
+    post: { id: string; number: number },
+    topic: { id: string; boardId: string; spaceId: string },
+    from: readonly ContentState[],
+    to: ContentState,
+  ): Promise<{ state: ContentState; changed: (PostRow & { was: ContentState }) | null }> {
+    const current = await tx.one<{ state: ContentState }>(`SELECT state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
+    if (!current) throw AppError.notFound('Post not found');
+    if (!from.includes(current.state)) return { state: current.state, changed: null };
+    return { state: current.state, changed: await this.applyState(tx, actorId, post, topic, to) };
   }
 
   /**

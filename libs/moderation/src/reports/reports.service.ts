@@ -144,15 +144,15 @@ export class ReportsService {
       );
       if (inserted.length === 0) throw AppError.conflict('You already reported this; moderators will look at it');
       await this.event(tx, item.id, viewer.id, 'reported', `${input.reason}${input.note ? `: ${input.note}` : ''}`);
-      if (Number(item.score) >= threshold && !item.auto_hidden && target.post?.state === ContentState.VISIBLE) {
-        await this.posts.applyState(tx, null, target.post, target.post.topic, ContentState.HIDDEN);
+      const autoHide = Number(item.score) >= threshold && !item.auto_hidden && target.post;
+      if (autoHide && (await this.posts.applyStateFrom(tx, null, autoHide, autoHide.topic, [ContentState.VISIBLE], ContentState.HIDDEN)).changed) {
         await tx.query(`UPDATE review_items SET auto_hidden = true WHERE id = $1`, [item.id]);
         await this.event(tx, item.id, null, 'auto-hidden', `score ${Number(item.score)} reached ${threshold}`);
         await this.audit.append(tx, {
           actorId: null,
           action: 'post.auto_hide',
           targetType: 'post',
-          targetId: target.post.id,
+          targetId: autoHide.id,
           spaceId: target.spaceId,
           reason: `reports reached the auto-hide threshold (${Number(item.score)} ≥ ${threshold})`,
           before: { state: ContentState.VISIBLE },
@@ -394,8 +394,8 @@ export class ReportsService {
   private async moderationTarget(tx: Tx, item: ReviewItemRow) {
     const post = await tx.one<{ id: string; number: number; state: ContentState; topic_id: string; board_id: string; space_id: string }>(
       item.target_type === ReportTargetType.POST
-        ? `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`
-        : `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1`,
+        ? `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 FOR NO KEY UPDATE OF p`
+        : `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1 FOR NO KEY UPDATE OF p`,
       [item.target_id],
     );
     return post ? { id: post.id, number: post.number, state: post.state, topic: { id: post.topic_id, boardId: post.board_id, spaceId: post.space_id } } : null;
@@ -407,11 +407,12 @@ export class ReportsService {
     if (!post) throw AppError.notFound('Post not found');
     await this.access.require(viewer, post.spaceId, AccessLevel.MODERATE, 'Post not found');
     const transition = TRANSITIONS[input.action];
-    if (!transition.from.includes(post.state)) throw AppError.conflict(`A ${post.state.toLowerCase()} post cannot be ${input.action.toLowerCase()}d`);
     const topic = await this.forum.topic(viewer, post.topicId);
     if (!topic) throw AppError.notFound('Post not found');
     const row = await this.uow.run(async (tx) => {
-      const changed = await this.posts.applyState(tx, viewer.id, post, topic, transition.to);
+      // Checked under the post's lock, so a moderator racing another cannot, say, hide a post just deleted.
+      const { state, changed } = await this.posts.applyStateFrom(tx, viewer.id, post, topic, transition.from, transition.to);
+      if (!changed) throw AppError.conflict(`A ${state.toLowerCase()} post cannot be ${input.action.toLowerCase()}d`);
       await this.audit.append(tx, {
         actorId: viewer.id,
         action: `post.${input.action.toLowerCase()}`,
