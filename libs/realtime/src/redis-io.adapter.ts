@@ -1,4 +1,4 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
@@ -12,6 +12,7 @@ import type { Server, ServerOptions } from 'socket.io';
 export class RedisIoAdapter extends IoAdapter {
   private adapterConstructor?: ReturnType<typeof createAdapter>;
   private clients: Array<ReturnType<typeof createClient>> = [];
+  private readonly log = new Logger('RedisIoAdapter');
 
   constructor(
     app: INestApplicationContext,
@@ -21,12 +22,38 @@ export class RedisIoAdapter extends IoAdapter {
     super(app);
   }
 
-  async connect(): Promise<void> {
+  /**
+   * Connects both clients, or fails within `timeoutMs` naming the cause: the client retries
+   * forever on its own, which at start-up would hang the API without a word. Later drops are
+   * logged (never the URL: it may carry a password) while the client reconnects.
+   */
+  async connect(timeoutMs = 10_000): Promise<void> {
     const pub = createClient({ url: this.url });
     const sub = pub.duplicate();
-    pub.on('error', () => undefined);
-    sub.on('error', () => undefined);
-    await Promise.all([pub.connect(), sub.connect()]);
+    let lastError: { message?: string } | null = null;
+    let connected = false;
+    for (const c of [pub, sub]) {
+      c.on('error', (err: Error) => {
+        lastError = err;
+        if (connected) this.log.warn(`Redis connection error: ${err.message}; reconnecting`);
+      });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const cause = lastError?.message ? `: ${lastError.message}` : '';
+        reject(new Error(`Redis (REDIS_URL) did not answer within ${timeoutMs} ms${cause}`));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all([pub.connect(), sub.connect()]), timeout]);
+    } catch (err) {
+      await Promise.all([pub, sub].map((c) => c.destroy?.()));
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    connected = true;
     this.clients = [pub, sub];
     this.adapterConstructor = createAdapter(pub, sub, { key: `${this.prefix}:socket.io` });
   }
