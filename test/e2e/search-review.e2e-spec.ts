@@ -50,4 +50,13 @@ describe('search: a space changing language (review)', () => {
     await drain();
     expect((await t.get(SearchAdmin).status()).outbox.pending).toBe(0);
   });
+
+  it('shows a hit with its topic’s current title even before the index catches up', async () => {
+    const space = await makeSpace(t, 'PUBLIC');
+    const topic = await createTopic(t, admin.token, await makeBoard(t, space.id), { title: 'Original heading', body: 'marmaladeword' });
+    await drain();
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: topic.firstPostId, body: 'marmaladeword', title: 'Renamed heading' } }, { token: admin.token }));
+    const res = expectOk(await t.gql(`query { search(query: "marmaladeword") { edges { node { title topic { title } } } } }`, {}, { token: admin.token })).search;
+    expect(res.edges.map((e: any) => e.node.title)).toEqual(['Renamed heading']);
+  });
 });

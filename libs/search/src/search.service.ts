@@ -11,7 +11,6 @@ import { hasPositiveTerms, parseQuery } from './query-parser';
 import { SearchFilters, SearchRequest, SearchResult } from './search-engine';
 import { SearchEngines } from './search-engines';
 import { SEARCH_OFFSET_MAX, SearchArgs, SearchConnectionModel, SearchHitModel, SearchSort, SimilarTopicsArgs } from './search.model';
-import { TopicKind } from '../../forum/src/forum.enums';
 
 const DEFAULT_PAGE = 20;
 
@@ -87,7 +86,8 @@ export class SearchService {
     );
     loaded.forEach(({ h, topic, post }, i) => {
       if (!topic || !post || post.view !== 'full') return;
-      const node: SearchHitModel = { kind: h.kind as TopicKind, topic, post, title: h.title, snippetHtml: h.snippetHtml, score: h.score };
+      // Kind and title from the topic as it is now: the index may lag a moment behind an edit.
+      const node: SearchHitModel = { kind: topic.kind, topic, post, title: topic.title, snippetHtml: h.snippetHtml, score: h.score };
       edges.push({ cursor: encodeCursor([offset + i + 1]), node });
     });
     const end = offset + result.hits.length;
