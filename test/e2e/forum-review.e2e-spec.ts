@@ -2,7 +2,7 @@ import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
-import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 /** Paths of the forum and its live gateway that the main suites do not walk. */
 describe('forum: edits through automod, presence and sync', () => {
@@ -167,5 +167,31 @@ describe('forum: edits through automod, presence and sync', () => {
     expect([log.n, events.n]).toEqual([1, 1]);
     const [{ reply_count }] = await t.sql(`SELECT reply_count FROM topics WHERE id = $1`, [topic.id]);
     expect(reply_count).toBe(0);
+  });
+
+  it('refuses to accept an answer deleted while the acceptance waited for it', async () => {
+    const asker = await makeUser(t);
+    const topic = await createTopic(t, asker.token, boardId, { kind: 'QUESTION', title: 'Which grinder?' });
+    const answer = await reply(t, member.token, topic.id, 'This one.');
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query(`UPDATE posts SET state = 'DELETED', deleted_at = now() WHERE id = $1`, [answer.id]);
+      const pending = t.gql(`mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`, { id: answer.id }, { token: asker.token });
+      let waiting = false;
+      for (let i = 0; i < 100 && !waiting; i++) {
+        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        waiting = n > 0;
+        if (!waiting) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(waiting).toBe(true);
+      await holder.commitTransaction();
+      expectError(await pending, 'BAD_USER_INPUT');
+    } finally {
+      await holder.release();
+    }
+    const [{ accepted_post_id }] = await t.sql(`SELECT accepted_post_id FROM topics WHERE id = $1`, [topic.id]);
+    expect(accepted_post_id).toBeNull();
   });
 });

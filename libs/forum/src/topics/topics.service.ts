@@ -212,6 +212,12 @@ export class TopicsService {
     if (rank < LEVEL_RANK.MODERATE && topic.authorId !== viewer.id) throw AppError.forbidden('Only the question’s author or a moderator accepts an answer');
     if (post && (post.number === 1 || post.state !== 'VISIBLE')) throw AppError.badField('postId', 'must be a visible reply to the question');
     const row = await this.uow.run(async (tx) => {
+      // Read again under a share lock: a delete or hide committed since would otherwise leave a
+      // removed post as the accepted answer (state changes take the row lock first).
+      if (post) {
+        const locked = await tx.one<{ state: string }>(`SELECT state FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
+        if (locked?.state !== 'VISIBLE') throw AppError.badField('postId', 'must be a visible reply to the question');
+      }
       const [updated] = await tx.query<TopicRow>(
         `UPDATE topics t SET accepted_post_id = $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
         [topic.id, post?.id ?? null],
