@@ -15,7 +15,7 @@ import { BoardKindBehaviour, NewTopic } from '../../forum/src/board-kinds';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicKind } from '../../forum/src/forum.enums';
 import { TopicModel, TopicRow, toTopicModel } from '../../forum/src/topics/topic.model';
-import { TOPIC_COLUMNS } from '../../forum/src/topics/topics.repository';
+import { readableTopicSql, TOPIC_COLUMNS } from '../../forum/src/topics/topics.repository';
 import { TopicsService } from '../../forum/src/topics/topics.service';
 import { BoardKind, BoardModel } from '../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
@@ -219,7 +219,7 @@ export class IdeasService implements BoardKindBehaviour {
     if (board.kind !== BoardKind.IDEAS || rank < LEVEL_RANK.READ) return empty;
     const params: unknown[] = [board.id, viewer.id];
     const where = [`t.board_id = $1`];
-    where.push(rank >= LEVEL_RANK.MODERATE ? `t.state <> 'DELETED'` : `(t.state = 'VISIBLE' OR (t.state = 'PENDING' AND t.author_id = $2::uuid))`);
+    where.push(readableTopicSql(rank >= LEVEL_RANK.MODERATE, '$2'));
     if (args.statuses?.length) {
       params.push(args.statuses);
       where.push(`i.status = ANY($${params.length}::text[])`);

@@ -18,6 +18,14 @@ const SORT_CAST: Record<Exclude<TopicSort, TopicSort.TRENDING>, string> = {
   TOP: 'int',
 };
 
+/**
+ * Which topics (alias `t`) a board list shows: moderators everything but deleted ones, others
+ * visible topics and their own pending ones. Lists of ideas and articles use the same rule.
+ */
+export function readableTopicSql(moderator: boolean, viewerParam: string): string {
+  return moderator ? `t.state <> 'DELETED'` : `(t.state = 'VISIBLE' OR (t.state = 'PENDING' AND t.author_id = ${viewerParam}::uuid))`;
+}
+
 export interface TopicListFilter {
   boardId: string;
   viewerId: string | null;
@@ -41,10 +49,10 @@ export class TopicsRepository {
     params.push(f.boardId);
     const clauses = [`t.board_id = $${params.length}`];
     if (f.moderator) {
-      clauses.push(`t.state <> 'DELETED'`);
+      clauses.push(readableTopicSql(true, ''));
     } else {
       params.push(f.viewerId);
-      clauses.push(`(t.state = 'VISIBLE' OR (t.state = 'PENDING' AND t.author_id = $${params.length}::uuid))`);
+      clauses.push(readableTopicSql(false, `$${params.length}`));
     }
     if (f.tag) {
       params.push([f.tag]);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TopicRow } from '../../../forum/src/topics/topic.model';
-import { TOPIC_COLUMNS } from '../../../forum/src/topics/topics.repository';
+import { readableTopicSql, TOPIC_COLUMNS } from '../../../forum/src/topics/topics.repository';
 import { GroupRow } from '../../../identity/src/groups/group.model';
 import { SELECT_GROUP } from '../../../identity/src/groups/groups.service';
 import { ArticleRow, RevisionRow } from './article.model';
@@ -20,10 +20,6 @@ export function articleFromJson(json: Record<string, unknown>): ArticleRow {
   return row as unknown as ArticleRow;
 }
 
-/** Which topics a non-moderator's list shows: visible ones, and pending ones of their own (as the forum's board list). */
-export function readableTopicSql(moderator: boolean, viewerParam: string): string {
-  return moderator ? `t.state <> 'DELETED'` : `(t.state = 'VISIBLE' OR (t.state = 'PENDING' AND t.author_id = ${viewerParam}::uuid))`;
-}
 
 /** Every read query of the knowledge base. Writes live in the services, inside their transactions. */
 @Injectable()
