@@ -6,13 +6,13 @@ import { IdentityModule } from '../../identity/src/identity.module';
 import { NotificationsModule } from '../../notifications/src/notifications.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { IdeasHandler } from './ideas.handler';
-import { IdeaBoardResolver, IdeaDetailsResolver, IdeaResponseResolver, IdeaStatusChangeResolver, IdeaTopicResolver } from './ideas.resolver';
+import { IDEA_USER_FIELDS, IdeaBoardResolver, IdeaDetailsResolver, IdeaTopicResolver } from './ideas.resolver';
 import { IdeasService } from './ideas.service';
 
 /** Idea boards: votes, budgets, the status workflow, merges, trending and the roadmap. */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule, NotificationsModule],
-  providers: [IdeasService, IdeasHandler, IdeaTopicResolver, IdeaDetailsResolver, IdeaResponseResolver, IdeaStatusChangeResolver, IdeaBoardResolver],
+  providers: [IdeasService, IdeasHandler, IdeaTopicResolver, IdeaDetailsResolver, IdeaBoardResolver, ...IDEA_USER_FIELDS],
   exports: [IdeasService],
 })
 export class IdeasModule implements OnModuleInit {

@@ -2,8 +2,7 @@ import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } fr
 import { GqlContext } from '../../core/src/graphql/context';
 import { Connection } from '../../core/src/graphql/pagination';
 import { TopicConnection, TopicModel } from '../../forum/src/topics/topic.model';
-import { UserModel } from '../../identity/src/users/user.model';
-import { UsersLoader } from '../../identity/src/users/users.loader';
+import { userField } from '../../identity/src/users/user-field';
 import { BoardModel } from '../../spaces/src/boards/board.model';
 import {
   IdeaBoardSettingsModel,
@@ -90,25 +89,11 @@ export class IdeaDetailsResolver {
   }
 }
 
-@Resolver(() => IdeaResponseModel)
-export class IdeaResponseResolver {
-  constructor(private readonly users: UsersLoader) {}
-
-  @ResolveField(() => UserModel, { nullable: true })
-  author(@Parent() r: IdeaResponseModel, @Context() ctx: GqlContext) {
-    return r.authorId ? this.users.load(ctx.viewer, r.authorId) : null;
-  }
-}
-
-@Resolver(() => IdeaStatusChangeModel)
-export class IdeaStatusChangeResolver {
-  constructor(private readonly users: UsersLoader) {}
-
-  @ResolveField(() => UserModel, { nullable: true })
-  actor(@Parent() c: IdeaStatusChangeModel, @Context() ctx: GqlContext) {
-    return c.actorId ? this.users.load(ctx.viewer, c.actorId) : null;
-  }
-}
+/** `IdeaResponse.author` and `IdeaStatusChange.actor`, through the user loader. */
+export const IDEA_USER_FIELDS = [
+  userField(IdeaResponseModel, 'author', (r) => r.authorId),
+  userField(IdeaStatusChangeModel, 'actor', (c) => c.actorId),
+];
 
 @Resolver(() => BoardModel)
 export class IdeaBoardResolver {

@@ -1,4 +1,3 @@
-import { Type } from '@nestjs/common';
 import { Args, ArgsType, Context, Field, ID, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
@@ -7,6 +6,7 @@ import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { PostModel } from '../../../forum/src/posts/post.model';
 import { TopicConnection, TopicModel } from '../../../forum/src/topics/topic.model';
 import { UserModel } from '../../../identity/src/users/user.model';
+import { userField } from '../../../identity/src/users/user-field';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { BoardModel } from '../../../spaces/src/boards/board.model';
 import { KnowledgeSettingsService } from '../knowledge-settings';
@@ -380,25 +380,6 @@ export class ArticleRevisionResolver {
   async restoredFromNumber(@Parent() r: ArticleRevisionModel, @Context() ctx: GqlContext): Promise<number | null> {
     return r.restoredFromId ? ((await this.loaders.revision(ctx.viewer, r.restoredFromId))?.number ?? null) : null;
   }
-}
-
-/**
- * A `User` field on one of the knowledge base's small types, through the per-request user
- * loader (the id comes from the parent; null stays null).
- */
-function userField<T>(model: Type<T>, field: string, idOf: (parent: T) => string | null, description?: string): Type<unknown> {
-  @Resolver(() => model)
-  class UserFieldResolver {
-    constructor(readonly users: UsersLoader) {}
-
-    @ResolveField(field, () => UserModel, { nullable: true, description })
-    resolve(@Parent() parent: T, @Context() ctx: GqlContext) {
-      const id = idOf(parent);
-      return id ? this.users.load(ctx.viewer, id) : null;
-    }
-  }
-  Object.defineProperty(UserFieldResolver, 'name', { value: `${model.name}${field[0].toUpperCase()}${field.slice(1)}Resolver` });
-  return UserFieldResolver;
 }
 
 export const ARTICLE_USER_FIELDS = [
