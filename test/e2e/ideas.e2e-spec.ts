@@ -341,4 +341,23 @@ describe('idea boards', () => {
     const res = expectOk(await t.gql(`query($t: String!, $s: ID) { similarTopics(title: $t, spaceId: $s) { id kind } }`, { t: 'outlook calendar sync', s: space.id }));
     expect(res.similarTopics).toContainEqual({ id: existing, kind: 'IDEA' });
   });
+
+  it('counts the viewer’s votes left on every idea board of a space in a fixed number of statements', async () => {
+    const s2 = await makeSpace(t, 'PUBLIC', [{ userId: admin.id, level: 'ADMIN' }]);
+    const u = await customer();
+    const q = `query($slug: String!) { space(slug: $slug) { boards { id ideaSettings { viewerVotesLeft } } } }`;
+    const addBoard = async () => {
+      const b = await makeBoard(t, s2.id, 'IDEAS');
+      expectOk(await t.gql(`mutation($input: UpdateIdeaBoardInput!) { updateIdeaBoard(input: $input) { id } }`, { input: { boardId: b, voteBudget: 3 } }, { token: admin.token }));
+      return b;
+    };
+    const first = await addBoard();
+    expectOk(await t.gql(VOTE, { id: await newIdea(await customer(), 'Counted', { boardId: first }) }, { token: u.token }));
+    const one = await t.countStatements(() => t.gql(q, { slug: s2.slug }, { token: u.token }));
+    for (let i = 0; i < 3; i++) await addBoard();
+    const res = await t.gql(q, { slug: s2.slug }, { token: u.token });
+    expect(expectOk(res).space.boards.map((b: any) => b.ideaSettings.viewerVotesLeft)).toEqual([2, 3, 3, 3]);
+    const four = await t.countStatements(() => t.gql(q, { slug: s2.slug }, { token: u.token }));
+    expect(four.count).toBe(one.count);
+  });
 });

@@ -187,7 +187,20 @@ export class IdeasService implements BoardKindBehaviour {
     if (board.kind !== BoardKind.IDEAS) return null;
     const s = ideaSettingsOf(board);
     let left: number | null = null;
-    if (s.voteBudget && viewer.id) left = Math.max(0, s.voteBudget - (await this.activeVotes(this.ds, viewer.id, board.id)));
+    if (s.voteBudget && viewer.id) {
+      // Batched per request: a page listing several idea boards counts the viewer's votes once.
+      const userId = viewer.id;
+      const loader = viewer.memoize('loader:ideaActiveVotes', () => new DataLoader<string, number>(async (boardIds) => {
+        const rows: Array<{ board_id: string; n: number }> = await this.ds.query(
+          `SELECT t.board_id, count(*)::int AS n FROM idea_votes v JOIN ideas i ON i.topic_id = v.topic_id JOIN topics t ON t.id = v.topic_id
+            WHERE v.user_id = $1 AND t.board_id = ANY($2::uuid[]) AND i.status <> ALL($3::text[]) AND t.state = 'VISIBLE'
+            GROUP BY t.board_id`,
+          [userId, boardIds, CLOSED_STATUSES],
+        );
+        return boardIds.map((id) => rows.find((r) => r.board_id === id)?.n ?? 0);
+      }));
+      left = Math.max(0, s.voteBudget - (await loader.load(board.id)));
+    }
     return {
       voteBudget: s.voteBudget,
       statusLabels: Object.values(IdeaStatus).map((status) => ({ status, label: s.labels[status] })),
@@ -553,7 +566,7 @@ export class IdeasService implements BoardKindBehaviour {
 
   private forget(viewer: Viewer, ...topicIds: string[]): void {
     for (const topicId of topicIds) this.forum.forget(viewer, { topicId });
-    for (const key of ['loader:ideas', 'loader:ideaVoted', 'loader:ideaSegments', 'loader:ideaHistory']) viewer.forget(key);
+    for (const key of ['loader:ideas', 'loader:ideaVoted', 'loader:ideaSegments', 'loader:ideaHistory', 'loader:ideaActiveVotes']) viewer.forget(key);
   }
 }
 
