@@ -45,6 +45,7 @@ import { SearchDocuments } from '../../libs/search/src/search-documents';
 import { SearchRequest, escapeHtml } from '../../libs/search/src/search-engine';
 import { SearchEngines } from '../../libs/search/src/search-engines';
 import { SearchSync } from '../../libs/search/src/search-sync';
+import { datasetPath } from '../support/datasets';
 import {
   BenchError,
   databaseState,
@@ -65,7 +66,7 @@ import {
   writeResults,
 } from './bench-support';
 
-const DATASETS = path.resolve(ROOT, '../shared/datasets');
+const DATASETS = datasetPath();
 
 /** Bump when the seed's shape or text generation changes, so an older seed is rebuilt instead of reused. */
 const SEED_VERSION = 1;

@@ -6,9 +6,10 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { importStackExchange, StackExchangeImportOptions } from '../../libs/forum/src/import/stackexchange';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { datasetPath } from '../support/datasets';
 
 /** Used in place (never copied): the first six weeks of coffee.stackexchange.com, Posts.xml only. */
-const COFFEE = path.resolve(__dirname, '../../../shared/datasets/stackexchange-coffee');
+const COFFEE = datasetPath('stackexchange-coffee');
 
 const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token } }`;
 const TOPIC = `query($id: ID!) {

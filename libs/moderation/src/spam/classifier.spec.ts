@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { SpamClassifier, SpamSample, extractFeatures, normaliseText } from './classifier';
 import { evaluate, leaveOneFileOut, metricsFromCounts } from './evaluate';
 import { readYoutubeSpamCsv } from './youtube-csv';
+import { datasetPath } from '../../../../test/support/datasets';
 
-const DATA = join(__dirname, '../../../../../shared/datasets/youtube-spam-dev');
+const DATA = datasetPath('youtube-spam-dev');
 
 const TOY: SpamSample[] = [
   { text: 'Check out my channel and subscribe!!! http://bit.ly/abc', spam: true },

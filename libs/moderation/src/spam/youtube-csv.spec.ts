@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsv, parseYoutubeSpamCsv, readYoutubeSpamCsv } from './youtube-csv';
+import { datasetPath } from '../../../../test/support/datasets';
 
-const DATA = join(__dirname, '../../../../../shared/datasets/youtube-spam-dev');
+const DATA = datasetPath('youtube-spam-dev');
 
 describe('parseCsv', () => {
   it('splits plain records and fields', () => {
