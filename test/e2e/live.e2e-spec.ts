@@ -1,3 +1,4 @@
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
@@ -193,5 +194,25 @@ describe('live updates over Socket.IO', () => {
     const silence = nothing(s, 'post:created');
     await reply(t, admin.token, topic.id, 'after the move');
     await silence;
+  });
+
+  it('closes the connection of a session signed out or revoked, and only that one', async () => {
+    const user = await makeUser(t);
+    const other = await t.get(SessionsService).issue(user.id, {});
+    const a = await connect(user.token);
+    const b = await connect(other);
+    const revoked = next(a, 'session:revoked');
+    const gone = new Promise<void>((resolve) => a.once('disconnect', () => resolve()));
+    const quiet = nothing(b, 'session:revoked', 800);
+    expectOk(await t.gql(`mutation { signOut }`, {}, { token: user.token }));
+    expect(await revoked).toEqual({ reason: 'signed out or revoked' });
+    await gone;
+    await quiet;
+    expect(b.connected).toBe(true);
+    // Revoking every session (from a new one) closes the rest.
+    const third = await t.get(SessionsService).issue(user.id, {});
+    const closed = next(b, 'session:revoked');
+    expectOk(await t.gql(`mutation { revokeSessions }`, {}, { token: third }));
+    expect(await closed).toEqual({ reason: 'signed out or revoked' });
   });
 });

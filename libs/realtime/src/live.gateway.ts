@@ -112,6 +112,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     });
   }
 
+  /** After a sign-out or a revocation, the user's connections whose session is no longer valid are closed (on every node). */
+  private async closeRevoked(userId: string): Promise<void> {
+    for (const socket of await this.server.in(`user:${userId}`).fetchSockets()) {
+      const { token } = socket.data as SocketData;
+      const viewer = token ? await this.sessions.resolve(token, socket.handshake.address) : null;
+      if (viewer?.user) continue;
+      socket.emit('session:revoked', { reason: 'signed out or revoked' });
+      socket.disconnect(true);
+    }
+  }
+
   /** The connection's viewer now (a revoked session no longer counts). */
   private async viewerOf(socket: Socket): Promise<Viewer> {
     const { token } = socket.data as SocketData;
@@ -286,6 +297,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return;
       case 'space.access_changed':
         return this.recheckSpace(String(p.spaceId));
+      case 'user.sessions_revoked':
+        return this.closeRevoked(String(p.userId));
       case 'user.sanctioned':
         if (p.spaceId) await this.recheckUser(String(p.userId));
         if (p.spaceId === null && (p.kind === 'SUSPEND' || p.kind === 'BAN')) {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { DataSource, EntityManager } from 'typeorm';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
@@ -45,6 +46,7 @@ export class AuthService {
     private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
     private readonly limiter: RateLimiter,
+    private readonly uow: UnitOfWork,
   ) {}
 
   async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
@@ -143,8 +145,12 @@ export class AuthService {
   }
 
   async signOut(viewer: Viewer): Promise<boolean> {
-    if (!viewer.sessionId) return false;
-    await this.sessions.revokeSession(viewer.sessionId);
+    if (!viewer.sessionId || !viewer.user) return false;
+    const sessionId = viewer.sessionId;
+    await this.uow.run(async (tx) => {
+      await this.sessions.revokeSession(sessionId, tx.manager);
+      await this.sessionsRevoked(tx, viewer.user!.id);
+    });
     return true;
   }
 
@@ -153,6 +159,15 @@ export class AuthService {
     if (!viewer.user) throw AppError.unauthenticated();
     const target = userId ?? viewer.user.id;
     if (target !== viewer.user.id && !viewer.isAdmin) throw AppError.forbidden('Only admins can revoke other people’s sessions');
-    return this.sessions.revokeAllForUser(target);
+    return this.uow.run(async (tx) => {
+      const n = await this.sessions.revokeAllForUser(target, tx.manager);
+      if (n > 0) await this.sessionsRevoked(tx, target);
+      return n;
+    });
+  }
+
+  /** Live connections on revoked sessions are closed: the gateway re-checks the user's sockets. */
+  private sessionsRevoked(tx: Tx, userId: string): Promise<void> {
+    return tx.emit({ type: 'user.sessions_revoked', aggregateType: 'user', aggregateId: userId, payload: { userId } });
   }
 }

@@ -120,8 +120,8 @@ export class SessionsService {
     return this.toViewer(row);
   }
 
-  async revokeSession(sessionId: string): Promise<void> {
-    await this.ds.query(`UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [sessionId]);
+  async revokeSession(sessionId: string, manager?: EntityManager): Promise<void> {
+    await (manager ?? this.ds.manager).query(`UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [sessionId]);
   }
 
   /** Revokes every live session of a user; returns how many. */
