@@ -215,4 +215,15 @@ describe('live updates over Socket.IO', () => {
     expectOk(await t.gql(`mutation { revokeSessions }`, {}, { token: third }));
     expect(await closed).toEqual({ reason: 'signed out or revoked' });
   });
+
+  it('takes a demoted moderator out of the review rooms the role let them into', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    const space = await makeSpace(t, 'PUBLIC');
+    const s = await connect(mod.token);
+    expect(await ask(s, 'review:join', { spaceId: space.id })).toEqual({ ok: true });
+    const lost = next(s, 'access:lost');
+    expectOk(await t.gql(`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id role } }`, { input: { userId: mod.id, role: 'MEMBER' } }, { token: admin.token }));
+    expect(await lost).toEqual({ room: `modqueue:${space.id}` });
+  });
 });

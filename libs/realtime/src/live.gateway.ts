@@ -297,6 +297,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return;
       case 'space.access_changed':
         return this.recheckSpace(String(p.spaceId));
+      case 'user.role_changed':
+        return this.recheckUser(String(p.userId));
       case 'user.sessions_revoked':
         return this.closeRevoked(String(p.userId));
       case 'user.sanctioned':

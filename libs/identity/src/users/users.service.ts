@@ -6,12 +6,14 @@ import { isUuid } from '../../../core/src/ids';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
 import { UsersRepository } from './users.repository';
+import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 
 @Injectable()
 export class UsersService {
   constructor(
     private readonly ds: DataSource,
     private readonly repo: UsersRepository,
+    private readonly uow: UnitOfWork,
   ) {}
 
   async byHandle(handle: string): Promise<UserModel | null> {
@@ -24,7 +26,8 @@ export class UsersService {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     if (!viewer.isAdmin) throw AppError.forbidden('Only admins change roles');
     if (!isUuid(userId)) throw AppError.notFound('User not found');
-    return this.ds.transaction(async (m) => {
+    return this.uow.run(async (tx) => {
+      const m = tx.manager;
       const rows: UserRow[] = await m.query(`SELECT * FROM users WHERE id = $1 FOR UPDATE`, [userId]);
       if (!rows[0]) throw AppError.notFound('User not found');
       if (rows[0].role === GlobalRoleEnum.ADMIN && role !== GlobalRoleEnum.ADMIN) {
@@ -36,6 +39,8 @@ export class UsersService {
          RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
         [userId, role],
       ));
+      // A demoted moderator or admin must leave the rooms the old role let them into.
+      if (rows[0].role !== role) await tx.emit({ type: 'user.role_changed', aggregateType: 'user', aggregateId: userId, payload: { userId, from: rows[0].role, to: role } });
       return toUserModel(updated[0]);
     });
   }
