@@ -1,6 +1,6 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
-import { Client } from 'pg';
+import { PgListener } from '../../core/src/database/pg-listener';
 import type { Server, Socket } from 'socket.io';
 import { NOTIFY_CHANNEL } from '../../notifications/src/notifications.handler';
 import { DataSource } from 'typeorm';
@@ -39,7 +39,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   @WebSocketServer() server!: Server;
   private readonly log = new Logger('LiveGateway');
   private unsubscribe?: () => void;
-  private listener?: Client;
+  private listener?: PgListener;
 
   constructor(
     private readonly sessions: SessionsService,
@@ -86,20 +86,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     this.unsubscribe = this.bus.subscribe((e) => void this.onEvent(e).catch((err) => this.log.error({ err, type: e.type }, 'live fan-out failed')));
     // Notifications are written by the outbox worker, possibly in another process: every API
     // node listens and pushes to its own sockets (local emit, so none is sent twice).
-    try {
-      this.listener = new Client({ connectionString: (this.ds.options as { url?: string }).url });
-      this.listener.on('error', (err: Error) => this.log.warn({ err }, 'notification listener lost'));
-      this.listener.on('notification', (msg) => void this.pushNotification(msg.payload).catch((err) => this.log.error({ err }, 'notification push failed')));
-      await this.listener.connect();
-      await this.listener.query(`LISTEN ${NOTIFY_CHANNEL}`);
-    } catch (err) {
-      this.log.warn({ err }, 'cannot listen for notifications; they will not be pushed live');
-    }
+    this.listener = new PgListener(
+      (this.ds.options as { url: string }).url,
+      NOTIFY_CHANNEL,
+      (payload) => void this.pushNotification(payload).catch((err) => this.log.error({ err }, 'notification push failed')),
+      { name: 'LiveGateway' },
+    );
+    await this.listener.start();
   }
 
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe?.();
-    await this.listener?.end().catch(() => undefined);
+    await this.listener?.stop();
   }
 
   private async pushNotification(payload: string | undefined): Promise<void> {

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Client } from 'pg';
+import { PgListener } from '../database/pg-listener';
 import { DataSource, EntityManager } from 'typeorm';
 import { OUTBOX_CHANNEL } from '../database/unit-of-work';
 
@@ -47,7 +47,7 @@ const MAX_BACKOFF_SECONDS = 300;
 export class OutboxWorker {
   private readonly log = new Logger('OutboxWorker');
   private running = false;
-  private listener?: Client;
+  private listener?: PgListener;
   private timer?: NodeJS.Timeout;
   private wake?: () => void;
   private loop?: Promise<void>;
@@ -160,15 +160,9 @@ export class OutboxWorker {
     if (this.running) return;
     this.running = true;
     if (listenUrl) {
-      try {
-        this.listener = new Client({ connectionString: listenUrl });
-        await this.listener.connect();
-        this.listener.on('notification', () => this.kick());
-        this.listener.on('error', (err: Error) => this.log.warn({ err }, 'outbox listener lost; polling only'));
-        await this.listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
-      } catch (err) {
-        this.log.warn({ err }, 'could not LISTEN for outbox events; polling only');
-      }
+      // Polling goes on regardless; the listener only wakes the loop early (and after a reconnect).
+      this.listener = new PgListener(listenUrl, OUTBOX_CHANNEL, () => this.kick(), { name: 'OutboxWorker', onReconnect: () => this.kick() });
+      await this.listener.start();
     }
     this.loop = this.run();
   }
@@ -194,7 +188,7 @@ export class OutboxWorker {
     this.running = false;
     this.kick();
     await this.loop;
-    await this.listener?.end().catch(() => undefined);
+    await this.listener?.stop();
     this.listener = undefined;
   }
 }
