@@ -31,7 +31,12 @@ export class CoreModule {
       module: CoreModule,
       imports: [
         TypeOrmModule.forRoot({
-          ...dataSourceOptions({ url: opts.databaseUrl, poolSize: opts.config.DB_POOL_SIZE, counter: opts.counter }),
+          ...dataSourceOptions({
+            url: opts.databaseUrl,
+            poolSize: opts.config.DB_POOL_SIZE,
+            preparedStatements: opts.config.DB_PREPARED_STATEMENTS,
+            counter: opts.counter,
+          }),
           autoLoadEntities: true,
         }),
       ],

@@ -39,6 +39,10 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(200)
   DB_POOL_SIZE = 10;
 
+  /** The hottest reads run as named prepared statements; false behind a pooler in transaction mode. */
+  @Transform(toBool) @IsBoolean()
+  DB_PREPARED_STATEMENTS = true;
+
   /** Redis, for live updates across several API processes (Socket.IO adapter). */
   @IsOptional() @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
   REDIS_URL?: string;

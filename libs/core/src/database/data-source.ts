@@ -1,6 +1,7 @@
 import { Logger as TypeOrmLogger } from 'typeorm';
 import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { migrations } from '../../../../migrations';
+import { PreparingClient } from './prepared-statements';
 
 /**
  * Counts SQL statements. Tests read it to pin the cost of a page, so an N+1
@@ -37,6 +38,8 @@ export interface DataSourceSettings {
   url: string;
   poolSize?: number;
   counter?: QueryCounter;
+  /** Run the texts registered with `prepared()` as named statements (default true). */
+  preparedStatements?: boolean;
 }
 
 export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOptions {
@@ -49,6 +52,10 @@ export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOpti
     migrationsRun: false,
     logging: s.counter ? ['query'] : false,
     logger: s.counter ? new CountingLogger(s.counter) : undefined,
-    extra: { max: s.poolSize ?? 10, application_name: 'parvis' },
+    extra: {
+      max: s.poolSize ?? 10,
+      application_name: 'parvis',
+      ...(s.preparedStatements === false ? {} : { Client: PreparingClient }),
+    },
   };
 }

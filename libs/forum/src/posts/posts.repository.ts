@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { UserRow } from '../../../identity/src/users/user.model';
 import { PostRevisionModel, PostRow } from './post.model';
+import { prepared } from '../../../core/src/database/prepared-statements';
 
 export type PostPageRow = PostRow & { my_kinds: string[] } & { [K in keyof UserRow as `a_${K}`]: UserRow[K] };
 
@@ -22,13 +23,29 @@ export function authorOf(r: PostPageRow): UserRow {
 export const POST_COLUMNS = `p.id, p.topic_id, p.space_id, p.number, p.author_id, p.reply_to_post_id, p.body_source, p.body_html,
   p.state, p.reaction_counts, p.reaction_total, p.edited_at, p.version, p.created_at`;
 
+const POSTS_BY_ID = prepared('posts.by_id', `SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = ANY($1::uuid[])`);
+
+const TOPIC_PAGE = prepared(
+  'posts.topic_page',
+  `SELECT ${POST_COLUMNS},
+          u.id AS a_id, u.email AS a_email, u.handle AS a_handle, u.display_name AS a_display_name, u.role AS a_role,
+          u.trust_level AS a_trust_level, u.is_placeholder AS a_is_placeholder, u.created_at AS a_created_at,
+          CASE WHEN $4::uuid IS NULL THEN '{}'::text[]
+               ELSE ARRAY(SELECT r.kind FROM reactions r WHERE r.post_id = p.id AND r.user_id = $4::uuid ORDER BY r.created_at) END AS my_kinds
+     FROM posts p JOIN users u ON u.id = p.author_id
+    WHERE p.topic_id = $1 AND p.number > $2
+      AND ($3 OR p.state <> 'PENDING' OR p.author_id = $4::uuid)
+    ORDER BY p.number
+    LIMIT $5`,
+);
+
 @Injectable()
 export class PostsRepository {
   constructor(private readonly ds: DataSource) {}
 
   getByIds(ids: readonly string[]): Promise<PostRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return this.ds.query(`SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = ANY($1::uuid[])`, [ids]);
+    return this.ds.query(POSTS_BY_ID, [ids]);
   }
 
   firstPosts(topicIds: readonly string[]): Promise<PostRow[]> {
@@ -43,19 +60,7 @@ export class PostsRepository {
    * viewer's own reactions in the same statement, instead of two more look-ups.
    */
   topicPage(topicId: string, viewerId: string | null, moderator: boolean, afterNumber: number, limit: number): Promise<PostPageRow[]> {
-    return this.ds.query(
-      `SELECT ${POST_COLUMNS},
-              u.id AS a_id, u.email AS a_email, u.handle AS a_handle, u.display_name AS a_display_name, u.role AS a_role,
-              u.trust_level AS a_trust_level, u.is_placeholder AS a_is_placeholder, u.created_at AS a_created_at,
-              CASE WHEN $4::uuid IS NULL THEN '{}'::text[]
-                   ELSE ARRAY(SELECT r.kind FROM reactions r WHERE r.post_id = p.id AND r.user_id = $4::uuid ORDER BY r.created_at) END AS my_kinds
-         FROM posts p JOIN users u ON u.id = p.author_id
-        WHERE p.topic_id = $1 AND p.number > $2
-          AND ($3 OR p.state <> 'PENDING' OR p.author_id = $4::uuid)
-        ORDER BY p.number
-        LIMIT $5`,
-      [topicId, afterNumber, moderator, viewerId, limit],
-    );
+    return this.ds.query(TOPIC_PAGE, [topicId, afterNumber, moderator, viewerId, limit]);
   }
 
   async topicCount(topicId: string, viewerId: string | null, moderator: boolean): Promise<number> {

@@ -2,9 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TopicSort } from '../forum.enums';
 import { TopicRow } from './topic.model';
+import { prepared } from '../../../core/src/database/prepared-statements';
 
 export const TOPIC_COLUMNS = `t.id, t.board_id, t.space_id, t.author_id, t.kind, t.title, t.state, t.pinned, t.closed, t.locked,
   t.tags, t.reply_count, t.reaction_count, t.last_post_number, t.last_activity_at, t.accepted_post_id, t.version, t.created_at`;
+
+const TOPICS_BY_ID = prepared('topics.by_id', `SELECT ${TOPIC_COLUMNS} FROM topics t WHERE t.id = ANY($1::uuid[])`);
 
 /** The sort column of each order; the keyset is (pinned, column, id), all descending. */
 const SORT_COLUMN: Record<Exclude<TopicSort, TopicSort.TRENDING>, string> = {
@@ -42,7 +45,7 @@ export class TopicsRepository {
 
   getByIds(ids: readonly string[]): Promise<TopicRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return this.ds.query(`SELECT ${TOPIC_COLUMNS} FROM topics t WHERE t.id = ANY($1::uuid[])`, [ids]);
+    return this.ds.query(TOPICS_BY_ID, [ids]);
   }
 
   private where(f: TopicListFilter, params: unknown[]): string {

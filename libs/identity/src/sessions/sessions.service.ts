@@ -6,6 +6,7 @@ import { AppConfig } from '../../../core/src/config/config';
 import { newId } from '../../../core/src/ids';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
+import { prepared } from '../../../core/src/database/prepared-statements';
 
 export const SESSION_COOKIE = 'parvis_session';
 
@@ -36,6 +37,16 @@ const VIEWER_COLUMNS = `u.id, u.handle, u.role, u.trust_level, gm.group_ids,
               ${AccessService.rawAccessSql('u.id', 'gm.group_ids')} AS space_access,
               ${AccessService.restrictionsSql('u.id')} AS restrictions`;
 const USER_GROUPS = `CROSS JOIN LATERAL (SELECT ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id) AS group_ids) gm`;
+
+/** Runs on nearly every request, so it is prepared once per connection. */
+const SESSION_VIEWER = prepared(
+  'sessions.viewer',
+  `SELECT s.id AS session_id, s.last_used_at, ${VIEWER_COLUMNS}
+     FROM sessions s
+     JOIN users u ON u.id = s.user_id
+     ${USER_GROUPS}
+    WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
+);
 
 /** A suspension or ban in force for the whole site. */
 function barredSiteWide(restrictions: ViewerRow['restrictions']): boolean {
@@ -74,14 +85,7 @@ export class SessionsService {
   /** The viewer a token stands for, or an anonymous viewer when it is missing, expired or revoked. */
   async resolve(token: string | undefined, ip: string): Promise<Viewer> {
     if (!token || token.length > 200) return Viewer.anonymous(ip);
-    const rows: SessionRow[] = await this.ds.query(
-      `SELECT s.id AS session_id, s.last_used_at, ${VIEWER_COLUMNS}
-         FROM sessions s
-         JOIN users u ON u.id = s.user_id
-         ${USER_GROUPS}
-        WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
-      [hashToken(token)],
-    );
+    const rows: SessionRow[] = await this.ds.query(SESSION_VIEWER, [hashToken(token)]);
     const row = rows[0];
     if (!row) return Viewer.anonymous(ip);
     if (Date.now() - new Date(row.last_used_at).getTime() > TOUCH_EVERY_MS) {

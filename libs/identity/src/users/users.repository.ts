@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { UserRow } from './user.model';
+import { prepared } from '../../../core/src/database/prepared-statements';
 
 const COLUMNS = 'id, email, handle, display_name, role, trust_level, is_placeholder, created_at';
+const USERS_BY_ID = prepared('users.by_id', `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::uuid[])`);
 
 /** Every query on users. */
 @Injectable()
@@ -11,7 +13,7 @@ export class UsersRepository {
 
   async getByIds(ids: readonly string[]): Promise<UserRow[]> {
     if (ids.length === 0) return [];
-    return this.ds.query(`SELECT ${COLUMNS} FROM users WHERE id = ANY($1::uuid[])`, [ids]);
+    return this.ds.query(USERS_BY_ID, [ids]);
   }
 
   async findByHandle(handle: string): Promise<UserRow | undefined> {

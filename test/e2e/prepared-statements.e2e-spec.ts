@@ -1,0 +1,68 @@
+import { prepared, preparedName } from '../../libs/core/src/database/prepared-statements';
+import { createTopic } from '../factories/forum';
+import { makeBoard, makeSpace, makeUser } from '../factories';
+import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+
+const PAGE = `query($id: ID!) { topic(id: $id) { id posts(first: 50) { edges { node { id author { handle } myReactions } } } } }`;
+
+/**
+ * With one connection in the pool, `t.sql` runs on the same PostgreSQL session as the
+ * API's own queries, so pg_prepared_statements shows what that session prepared.
+ */
+const namedStatements = async (t: TestApp): Promise<string[]> =>
+  (await t.sql<{ name: string }>(`SELECT name FROM pg_prepared_statements ORDER BY name`)).map((r) => r.name);
+
+async function readTopicPage(t: TestApp): Promise<void> {
+  const user = await makeUser(t);
+  const space = await makeSpace(t, 'PUBLIC');
+  const boardId = await makeBoard(t, space.id);
+  const topic = await createTopic(t, user.token, boardId);
+  for (let i = 0; i < 3; i++) {
+    const page = expectOk(await t.gql(PAGE, { id: topic.id }, { token: user.token }));
+    expect(page.topic.posts.edges[0].node.author.handle).toBe(user.handle);
+  }
+}
+
+describe('prepared statements for the hottest reads', () => {
+  describe('by default', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await bootTestApp({ DB_POOL_SIZE: '1' });
+    });
+    afterAll(() => t.close());
+
+    it('prepares the session look-up and the topic page once per connection, and only those registered', async () => {
+      await readTopicPage(t);
+      const names = await namedStatements(t);
+      expect(names).toEqual(expect.arrayContaining(['parvis.sessions.viewer', 'parvis.topics.by_id', 'parvis.posts.topic_page']));
+      // Every named statement is a registered one: ad-hoc texts stay unnamed.
+      expect(names.every((n) => n.startsWith('parvis.'))).toBe(true);
+      const before = names.length;
+      await readTopicPage(t);
+      expect((await namedStatements(t)).length).toBe(before);
+    });
+  });
+
+  describe('with DB_PREPARED_STATEMENTS=false (behind a pooler in transaction mode)', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await bootTestApp({ DB_POOL_SIZE: '1', DB_PREPARED_STATEMENTS: 'false' });
+    });
+    afterAll(() => t.close());
+
+    it('runs the same texts as plain queries', async () => {
+      await readTopicPage(t);
+      expect(await namedStatements(t)).toEqual([]);
+    });
+  });
+
+  it('keeps one name per text and one text per name', () => {
+    const sql = `SELECT 1 AS registry_test`;
+    expect(prepared('test.registry', sql)).toBe(sql);
+    expect(prepared('test.registry', sql)).toBe(sql);
+    expect(preparedName(sql)).toBe('test.registry');
+    expect(() => prepared('test.other_name', sql)).toThrow(/registered as "test.registry"/);
+    expect(() => prepared('test.registry', `SELECT 2`)).toThrow(/registered twice/);
+    expect(() => prepared('Bad Name', `SELECT 3`)).toThrow(/identifier/);
+  });
+});
