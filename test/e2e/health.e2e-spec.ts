@@ -14,6 +14,13 @@ describe('API basics', () => {
     expect(res.body.database.status).toBe('up');
   });
 
+  it('sends GraphQL answers without an ETag or x-powered-by (nobody revalidates a POST)', async () => {
+    const res = await t.gql('{ __typename }');
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).toBeUndefined();
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+
   it('answers BAD_USER_INPUT to a malformed query, without internals', async () => {
     const res = await t.gql('{ nope ');
     const err = expectError(res, 'BAD_USER_INPUT');

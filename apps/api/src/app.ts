@@ -25,6 +25,9 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   app.useBodyParser('json', { limit: config.BODY_LIMIT });
   app.use(cookieParser());
   app.disable('x-powered-by');
+  // Express would hash every response body for an ETag; GraphQL answers POSTs, which no
+  // client revalidates, so on a 60 KB topic page that hash was pure cost.
+  app.set('etag', false);
   if (config.TRUST_PROXY) app.set('trust proxy', config.TRUST_PROXY);
   app.useGlobalPipes(inputValidationPipe());
   if (config.REDIS_URL) {
