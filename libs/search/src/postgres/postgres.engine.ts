@@ -48,6 +48,13 @@ const CANDIDATES = 1000;
 const DENSE = 20_000;
 /** Statistics saying a query matches at least this share of documents send it straight down the date index. */
 const COMMON_FREQUENCY = 0.01;
+/**
+ * Search-as-you-type: a last word with at most this many completions in the vocabulary is
+ * matched as those words (GIN intersects them with the other words, skipping through its
+ * posting lists); only a prefix with more keeps the `:*` prefix match, which makes GIN
+ * collect every document of every completion before intersecting.
+ */
+const PREFIX_EXPANSIONS = 200;
 /** Vocabulary words remembered as already written, per process. */
 const KNOWN_TERMS_MAX = 500_000;
 
@@ -175,8 +182,8 @@ export class PostgresSearchEngine implements SearchEngine {
     const parsed = parseQuery(req.query);
     const empty: SearchResult = { hits: [], total: 0, facets: req.facets ? { kinds: [], spaces: [], tags: [] } : null, engine: this.name };
     if (!hasPositiveTerms(parsed) || req.filters.spaceIds.length === 0) return empty;
-    const near = await this.nearWords(parsed);
-    const compiled = await this.compile(parsed, near);
+    const [near, completions] = await Promise.all([this.nearWords(parsed), this.completions(parsed)]);
+    const compiled = await this.compile(parsed, near, completions);
     const needed = req.offset + req.limit;
     const all = await this.run(req, compiled, 'all');
     // Too few documents hold every word (a pasted question, say): documents holding some of
@@ -268,10 +275,26 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
+   * The vocabulary words the query's last, unfinished word may become, when there are
+   * few enough of them to list (see PREFIX_EXPANSIONS); null keeps the prefix match.
+   */
+  private async completions(q: ParsedQuery): Promise<string[] | null> {
+    if (!q.prefix) return null;
+    const [row]: Array<{ words: string[] }> = await this.ds.query(
+      `SELECT ARRAY(SELECT t.term FROM search_terms t
+                     WHERE t.term >= unaccent($1) AND t.term < unaccent($1) || chr(1114111)
+                     ORDER BY t.term LIMIT $2) AS words`,
+      [q.prefix, PREFIX_EXPANSIONS + 1],
+    );
+    const words = row?.words ?? [];
+    return words.length === 0 || words.length > PREFIX_EXPANSIONS ? null : words;
+  }
+
+  /**
    * The query as tsqueries per language (stemming differs, so each document is matched with
    * its own): every term required, any term enough, and each positive term on its own.
    */
-  private async compile(q: ParsedQuery, near: Map<string, string[]>): Promise<Compiled> {
+  private async compile(q: ParsedQuery, near: Map<string, string[]>, completions: string[] | null): Promise<Compiled> {
     const params: string[] = [];
     const p = (value: string) => {
       params.push(value);
@@ -280,7 +303,10 @@ export class PostgresSearchEngine implements SearchEngine {
     const positive: Array<(cfg: string) => string> = [];
     for (const w of q.words) {
       const alternatives = (near.get(w) ?? []).map(p);
-      const exact = w === q.prefix ? p(`'${w}':*`) : p(w); // w holds letters and digits only (see parseQuery)
+      // w holds letters and digits only (see parseQuery), and so do vocabulary words; the prefix
+      // itself stays among its completions (a two-letter word is not in the vocabulary).
+      const typed = w === q.prefix ? (completions ? [w, ...completions.filter((c) => c !== w)].map((c) => `'${c}'`).join(' | ') : `'${w}':*`) : w;
+      const exact = p(typed);
       positive.push((cfg) =>
         `(${[w === q.prefix ? `to_tsquery('${cfg}', ${exact})` : `plainto_tsquery('${cfg}', ${exact})`, ...alternatives.map((a) => `plainto_tsquery('${cfg}', ${a})`)].join(' || ')})`,
       );
