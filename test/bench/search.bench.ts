@@ -33,7 +33,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { SaxesParser } from 'saxes';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { htmlToText } from '../../libs/content/src/renderer';
 import { AppConfig } from '../../libs/core/src/config/config';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
@@ -897,23 +897,41 @@ function summarize(type: TypeResult['type'], samples: Sample[], elapsed: number)
   };
 }
 
-/** EXPLAIN ANALYZE of every statement the engine sends for one query (run alone, after the load). */
+/**
+ * EXPLAIN ANALYZE of every statement the engine sends for one query (run alone, after the
+ * load). Statements the engine runs in a transaction are explained under the same
+ * `SET LOCAL` planner settings they ran with.
+ */
 async function explain(ds: DataSource, readable: string[], query: string): Promise<Array<{ statementMs: number; plan: string[] }>> {
-  const captured: Array<{ sql: string; params: unknown[] }> = [];
-  // The engine only calls ds.query: a stand-in that records each statement on the way.
+  const captured: Array<{ sql: string; params: unknown[]; settings: string[] }> = [];
+  type Run = (sql: string, params?: unknown[]) => Promise<any>;
+  const recorder = (run: Run) => {
+    const settings: string[] = [];
+    return {
+      query: (sql: string, params?: unknown[]) => {
+        if (/^\s*SET LOCAL\b/i.test(sql)) settings.push(sql);
+        else captured.push({ sql, params: params ?? [], settings: [...settings] });
+        return run(sql, params);
+      },
+    };
+  };
+  // The engine only calls ds.query and ds.transaction: a stand-in records each statement on the way.
   const recording = {
-    query: (sql: string, params?: unknown[]) => {
-      captured.push({ sql, params: params ?? [] });
-      return ds.query(sql, params);
-    },
+    ...recorder((sql, params) => ds.query(sql, params)),
+    transaction: <T>(fn: (m: EntityManager) => Promise<T>) =>
+      ds.transaction((m) => fn(recorder((sql, params) => m.query(sql, params)) as unknown as EntityManager)),
   } as unknown as DataSource;
   await new PostgresSearchEngine(recording).search(requestFor(query, readable));
   const out: Array<{ statementMs: number; plan: string[] }> = [];
-  for (const { sql, params } of captured) {
-    if (!/\bFROM\b/i.test(sql)) continue; // the tsquery compilation touches no table
+  for (const { sql, params, settings } of captured) {
+    // The tsquery compilation touches no table; the total's estimate is an EXPLAIN already.
+    if (!/\bFROM\b/i.test(sql) || /^\s*EXPLAIN\b/i.test(sql)) continue;
     const t0 = process.hrtime.bigint();
-    const rows: Array<{ 'QUERY PLAN': string }> = await ds.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
-    out.push({ statementMs: round(seconds(t0) * 1000, 1), plan: rows.map((r) => r['QUERY PLAN']) });
+    const rows: Array<{ 'QUERY PLAN': string }> = await ds.transaction(async (m) => {
+      for (const setting of settings) await m.query(setting);
+      return m.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+    });
+    out.push({ statementMs: round(seconds(t0) * 1000, 1), plan: [...settings.map((x) => `-- ${x}`), ...rows.map((r) => r['QUERY PLAN'])] });
   }
   return out;
 }
