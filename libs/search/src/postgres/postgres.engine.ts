@@ -436,10 +436,9 @@ export class PostgresSearchEngine implements SearchEngine {
   private async candidates(matches: string, params: unknown[], common: boolean): Promise<{ ids: string[]; capped: boolean; seen: number }> {
     return this.ds.transaction(async (m) => {
       await m.query(`SET LOCAL enable_seqscan = off`);
-      const rows: Array<{ id: string; created_at: Date }> = common ? [] : await this.ginCandidates(m, matches, params);
-      if (!common && rows.length < DENSE) {
-        rows.sort((a, b) => b.created_at.getTime() - a.created_at.getTime() || (a.id < b.id ? 1 : -1));
-        return { ids: rows.slice(0, CANDIDATES).map((r) => r.id), capped: rows.length > CANDIDATES, seen: rows.length };
+      if (!common) {
+        const gin = await this.ginCandidates(m, matches, params);
+        if (gin.seen < DENSE) return { ids: gin.ids, capped: gin.seen > CANDIDATES, seen: gin.seen };
       }
       await m.query(`SET LOCAL enable_indexscan = on`);
       await m.query(`SET LOCAL enable_bitmapscan = off`);
@@ -451,13 +450,20 @@ export class PostgresSearchEngine implements SearchEngine {
     });
   }
 
-  private async ginCandidates(m: EntityManager, matches: string, params: unknown[]): Promise<Array<{ id: string; created_at: Date }>> {
+  /**
+   * Up to DENSE matches through the GIN index; PostgreSQL keeps the newest CANDIDATES of them
+   * and counts them all, so only those ids travel (not thousands of rows to sort here).
+   */
+  private async ginCandidates(m: EntityManager, matches: string, params: unknown[]): Promise<{ ids: string[]; seen: number }> {
     await m.query(`SET LOCAL enable_indexscan = off`);
-    const rows: Array<{ id: string; created_at: Date }> = await m.query(
-        `SELECT d.id, d.created_at FROM search_documents d WHERE ${matches} LIMIT ${DENSE}`,
-        params,
-      );
-    return rows;
+    const rows: Array<{ id: string; seen: number }> = await m.query(
+      `SELECT x.id, count(*) OVER ()::int AS seen
+         FROM (SELECT d.id, d.created_at FROM search_documents d WHERE ${matches} LIMIT ${DENSE}) x
+        ORDER BY x.created_at DESC, x.id DESC
+        LIMIT ${CANDIDATES}`,
+      params,
+    );
+    return { ids: rows.map((r) => r.id), seen: rows[0]?.seen ?? 0 };
   }
 
   /** The planner's row estimate for the matches (tsvector statistics), without reading them. */
