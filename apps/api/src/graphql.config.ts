@@ -6,6 +6,7 @@ import { AppConfig } from '../../../libs/core/src/config/config';
 import { GqlContext } from '../../../libs/core/src/graphql/context';
 import { formatGraphQLError } from '../../../libs/core/src/graphql/errors';
 import { complexityLimitPlugin } from '../../../libs/core/src/graphql/limits';
+import { withPreloadedFields } from '../../../libs/core/src/graphql/preloaded-fields';
 import { SESSION_COOKIE, SessionsService } from '../../../libs/identity/src/sessions/sessions.service';
 
 export function tokenFrom(req: Request): string | undefined {
@@ -26,6 +27,7 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig): Ap
     introspection: config.graphqlIde || config.NODE_ENV !== 'production',
     includeStacktraceInErrorResponses: false,
     validationRules: [depthLimit(config.GRAPHQL_MAX_DEPTH)],
+    transformSchema: withPreloadedFields,
     // Apollo's cache-control plugin wraps every field resolver to compute cache hints we
     // do not use (responses are per-viewer); turning it off removes that per-field cost.
     plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), ApolloServerPluginCacheControlDisabled()],

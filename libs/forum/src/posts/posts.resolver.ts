@@ -11,6 +11,7 @@ import { TopicModel } from '../topics/topic.model';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
 import { PostConnection, PostModel, PostRevisionModel } from './post.model';
 import { PostsService } from './posts.service';
+import { Preloadable } from '../../../core/src/graphql/preloaded-fields';
 
 @Resolver(() => PostModel)
 export class PostsResolver {
@@ -29,6 +30,7 @@ export class PostsResolver {
   }
 
   @ResolveField(() => UserModel)
+  @Preloadable()
   author(@Parent() p: PostModel, @Context() ctx: GqlContext) {
     return p.preloaded?.author ?? this.users.load(ctx.viewer, p.authorId);
   }
@@ -54,6 +56,7 @@ export class PostsResolver {
   }
 
   @ResolveField(() => [ReactionKind], { description: 'The viewer’s own reactions on this post.' })
+  @Preloadable()
   myReactions(@Parent() p: PostModel, @Context() ctx: GqlContext) {
     if (p.view !== 'full') return [];
     return p.preloaded?.myReactions ?? this.loaders.myReactions(ctx.viewer, p.id);

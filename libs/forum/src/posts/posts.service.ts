@@ -64,7 +64,8 @@ export class PostsService {
         const post = toPostModel(r, this.access.contentView(viewer, topic.viewerRank, { state: r.state, authorId: r.author_id }), topic.viewerRank);
         const author = toUserModel(authorOf(r));
         this.users.for(viewer).prime(author.id, author);
-        post.preloaded = { author, myReactions: r.my_kinds };
+        // Exactly what PostsResolver would answer: a placeholder shows none of the viewer's reactions.
+        post.preloaded = { author, myReactions: post.view === 'full' ? r.my_kinds : [] };
         return post;
       },
       () => this.repo.topicCount(topic.id, viewer.id, moderator),
