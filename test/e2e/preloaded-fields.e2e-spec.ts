@@ -1,4 +1,5 @@
 import { PostsResolver } from '../../libs/forum/src/posts/posts.resolver';
+import { TopicsResolver } from '../../libs/forum/src/topics/topics.resolver';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
@@ -14,18 +15,20 @@ const REACT = `mutation($input: ReactionInput!) { react(input: $input) { myReact
 describe('preloaded fields on the topic page', () => {
   // Spied before the app boots (Nest keeps a reference to the method it wraps), with the
   // decorators' metadata carried over to the spy, where Nest looks for it.
-  const spy = (name: 'author' | 'myReactions') => {
-    const original = PostsResolver.prototype[name];
-    const mock = jest.spyOn(PostsResolver.prototype, name);
-    for (const key of Reflect.getMetadataKeys(original)) Reflect.defineMetadata(key, Reflect.getMetadata(key, original), PostsResolver.prototype[name]);
+  const spy = <T extends object>(proto: T, name: keyof T & string) => {
+    const original = proto[name] as object;
+    const mock = jest.spyOn(proto, name as never);
+    for (const key of Reflect.getMetadataKeys(original)) Reflect.defineMetadata(key, Reflect.getMetadata(key, original), proto[name] as object);
     return mock;
   };
-  const author = spy('author');
-  const myReactions = spy('myReactions');
+  const author = spy(PostsResolver.prototype, 'author');
+  const myReactions = spy(PostsResolver.prototype, 'myReactions');
+  const topicAuthor = spy(TopicsResolver.prototype, 'author');
   let t: TestApp;
   let writer: TestUser;
   let reader: TestUser;
   let topicId: string;
+  let boardId: string;
   let hiddenId: string;
   let likedId: string;
 
@@ -34,7 +37,7 @@ describe('preloaded fields on the topic page', () => {
     writer = await makeUser(t);
     reader = await makeUser(t);
     const space = await makeSpace(t, 'PUBLIC');
-    const boardId = await makeBoard(t, space.id);
+    boardId = await makeBoard(t, space.id);
     const topic = await createTopic(t, writer.token, boardId);
     topicId = topic.id;
     likedId = (await reply(t, writer.token, topicId, 'a reply the reader likes')).id;
@@ -45,6 +48,7 @@ describe('preloaded fields on the topic page', () => {
   afterAll(async () => {
     author.mockRestore();
     myReactions.mockRestore();
+    topicAuthor.mockRestore();
     await t.close();
   });
 
@@ -70,5 +74,21 @@ describe('preloaded fields on the topic page', () => {
     expect(expectOk(await t.gql(q, { id: hiddenId }, { token: reader.token })).post.myReactions).toEqual([]);
     expect(author).toHaveBeenCalledTimes(2);
     expect(myReactions).toHaveBeenCalledTimes(2);
+  });
+
+  it('answers the authors of a board’s topic list from the list’s statement', async () => {
+    const other = await makeUser(t);
+    await createTopic(t, other.token, boardId, { title: 'A second topic' });
+    topicAuthor.mockClear();
+    const q = `query($b: ID!) { board(id: $b) { topics(first: 10) { edges { node { title author { handle displayName } } } } } }`;
+    const nodes = expectOk(await t.gql(q, { b: boardId })).board.topics.edges.map((e: any) => e.node);
+    expect(nodes).toEqual([
+      { title: 'A second topic', author: { handle: other.handle, displayName: expect.any(String) } },
+      { title: expect.any(String), author: { handle: writer.handle, displayName: expect.any(String) } },
+    ]);
+    expect(topicAuthor).not.toHaveBeenCalled();
+    // A topic read on its own still goes through the resolver.
+    expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { author { handle } } }`, { id: topicId }));
+    expect(topicAuthor).toHaveBeenCalledTimes(1);
   });
 });

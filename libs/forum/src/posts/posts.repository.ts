@@ -1,24 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { UserRow } from '../../../identity/src/users/user.model';
+import { AUTHOR_COLUMNS, AuthorColumns } from '../../../identity/src/users/user.model';
 import { PostRevisionModel, PostRow } from './post.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
 
-export type PostPageRow = PostRow & { my_kinds: string[] } & { [K in keyof UserRow as `a_${K}`]: UserRow[K] };
-
-/** The author columns of a PostPageRow, as a user row. */
-export function authorOf(r: PostPageRow): UserRow {
-  return {
-    id: r.a_id,
-    email: r.a_email,
-    handle: r.a_handle,
-    display_name: r.a_display_name,
-    role: r.a_role,
-    trust_level: r.a_trust_level,
-    is_placeholder: r.a_is_placeholder,
-    created_at: r.a_created_at,
-  };
-}
+export type PostPageRow = PostRow & { my_kinds: string[] } & AuthorColumns;
 
 export const POST_COLUMNS = `p.id, p.topic_id, p.space_id, p.number, p.author_id, p.reply_to_post_id, p.body_source, p.body_html,
   p.state, p.reaction_counts, p.reaction_total, p.edited_at, p.version, p.created_at`;
@@ -27,9 +13,7 @@ const POSTS_BY_ID = prepared('posts.by_id', `SELECT ${POST_COLUMNS} FROM posts p
 
 const TOPIC_PAGE = prepared(
   'posts.topic_page',
-  `SELECT ${POST_COLUMNS},
-          u.id AS a_id, u.email AS a_email, u.handle AS a_handle, u.display_name AS a_display_name, u.role AS a_role,
-          u.trust_level AS a_trust_level, u.is_placeholder AS a_is_placeholder, u.created_at AS a_created_at,
+  `SELECT ${POST_COLUMNS}, ${AUTHOR_COLUMNS},
           CASE WHEN $4::uuid IS NULL THEN '{}'::text[]
                ELSE ARRAY(SELECT r.kind FROM reactions r WHERE r.post_id = p.id AND r.user_id = $4::uuid ORDER BY r.created_at) END AS my_kinds
      FROM posts p JOIN users u ON u.id = p.author_id

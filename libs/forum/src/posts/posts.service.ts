@@ -17,8 +17,8 @@ import { TopicModel } from '../topics/topic.model';
 import { TopicsService } from '../topics/topics.service';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
-import { authorOf, POST_COLUMNS, PostsRepository } from './posts.repository';
-import { toUserModel } from '../../../identity/src/users/user.model';
+import { POST_COLUMNS, PostsRepository } from './posts.repository';
+import { authorOf, toUserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 
 /** The event verb of a state change: deleted, restored, hidden, unhidden, approved, rejected. */

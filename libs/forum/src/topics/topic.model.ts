@@ -1,6 +1,7 @@
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
 import { ConnectionType } from '../../../core/src/graphql/pagination';
 import { ContentState, TopicKind } from '../forum.enums';
+import { UserModel } from '../../../identity/src/users/user.model';
 
 /** A topic: a title, its first post and the replies under it. */
 @ObjectType('Topic')
@@ -25,6 +26,8 @@ export class TopicModel {
   lastPostNumber!: number;
   /** The viewer's level in the topic's space, for field resolvers. */
   viewerRank!: number;
+  /** Filled when the query that loaded the topic already fetched it (a board's topic list). */
+  preloaded?: { author: UserModel };
 }
 
 export const TopicConnection = ConnectionType(TopicModel, 'Topic');

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { TopicSort } from '../forum.enums';
 import { TopicRow } from './topic.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
+import { AUTHOR_COLUMNS, AuthorColumns } from '../../../identity/src/users/user.model';
 
 export const TOPIC_COLUMNS = `t.id, t.board_id, t.space_id, t.author_id, t.kind, t.title, t.state, t.pinned, t.closed, t.locked,
   t.tags, t.reply_count, t.reaction_count, t.last_post_number, t.last_activity_at, t.accepted_post_id, t.version, t.created_at`;
@@ -37,7 +38,8 @@ export interface TopicListFilter {
   tag?: string;
 }
 
-export type TopicListRow = TopicRow & { k_value: string };
+/** A board list row: the topic, its keyset value and its author's columns (as `a_*`). */
+export type TopicListRow = TopicRow & { k_value: string } & AuthorColumns;
 
 @Injectable()
 export class TopicsRepository {
@@ -76,7 +78,8 @@ export class TopicsRepository {
     }
     params.push(limit);
     return this.ds.query(
-      `SELECT ${TOPIC_COLUMNS}, ${col}::text AS k_value FROM topics t
+      `SELECT ${TOPIC_COLUMNS}, ${col}::text AS k_value, ${AUTHOR_COLUMNS}
+         FROM topics t JOIN users u ON u.id = t.author_id
         WHERE ${where}
         ORDER BY t.pinned DESC, ${col} DESC, t.id DESC
         LIMIT $${params.length}`,

@@ -12,6 +12,7 @@ import { PostsService } from '../posts/posts.service';
 import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
 import { TopicConnection, TopicModel } from './topic.model';
 import { TopicsService } from './topics.service';
+import { Preloadable } from '../../../core/src/graphql/preloaded-fields';
 
 @Resolver(() => TopicModel)
 export class TopicsResolver {
@@ -32,6 +33,7 @@ export class TopicsResolver {
   }
 
   @ResolveField(() => UserModel)
+  @Preloadable()
   author(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
     return this.users.load(ctx.viewer, t.authorId);
   }

@@ -18,6 +18,8 @@ import { TopicKind, TopicSort } from '../forum.enums';
 import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
 import { TopicModel, TopicRow, toTopicModel } from './topic.model';
 import { TOPIC_COLUMNS, TopicsRepository } from './topics.repository';
+import { authorOf, toUserModel } from '../../../identity/src/users/user.model';
+import { UsersLoader } from '../../../identity/src/users/users.loader';
 
 @Injectable()
 export class TopicsService {
@@ -31,6 +33,7 @@ export class TopicsService {
     private readonly policy: PostingPolicy,
     private readonly audit: AuditLog,
     private readonly kinds: BoardKinds,
+    private readonly users: UsersLoader,
   ) {}
 
   /** The topic if the viewer may see it; NOT_FOUND otherwise (missing and forbidden alike). */
@@ -55,11 +58,18 @@ export class TopicsService {
     if (rank < LEVEL_RANK.READ) return toConnection([], size, () => [], (r: TopicRow) => toTopicModel(r, rank), async () => 0);
     const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag };
     const rows = await this.repo.page(filter, sort, size + 1, after);
+    const users = this.users.for(viewer);
     return toConnection(
       rows,
       size,
       (r) => [r.pinned, r.k_value, r.id],
-      (r) => toTopicModel(r, rank),
+      (r) => {
+        const topic = toTopicModel(r, rank);
+        const author = toUserModel(authorOf(r));
+        users.prime(author.id, author);
+        topic.preloaded = { author };
+        return topic;
+      },
       () => this.repo.count(filter),
     );
   }

@@ -33,6 +33,26 @@ export interface UserRow {
   created_at: Date;
 }
 
+/** A user's columns selected beside another row under an `a_` prefix: the author of a post or topic. */
+export type AuthorColumns = { [K in keyof UserRow as `a_${K}`]: UserRow[K] };
+
+/** The select list of AuthorColumns, for users joined as `u`. */
+export const AUTHOR_COLUMNS = `u.id AS a_id, u.email AS a_email, u.handle AS a_handle, u.display_name AS a_display_name, u.role AS a_role,
+  u.trust_level AS a_trust_level, u.is_placeholder AS a_is_placeholder, u.created_at AS a_created_at`;
+
+export function authorOf(r: AuthorColumns): UserRow {
+  return {
+    id: r.a_id,
+    email: r.a_email,
+    handle: r.a_handle,
+    display_name: r.a_display_name,
+    role: r.a_role,
+    trust_level: r.a_trust_level,
+    is_placeholder: r.a_is_placeholder,
+    created_at: r.a_created_at,
+  };
+}
+
 export function toUserModel(r: UserRow): UserModel {
   const m = new UserModel();
   m.id = r.id;
