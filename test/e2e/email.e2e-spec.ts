@@ -2,7 +2,7 @@ import request from 'supertest';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeBoard, makeSpace, makeUser } from '../factories';
-import { createTopic, reply } from '../factories/forum';
+import { createTopic, reply, setTopicState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('notification e-mails', () => {
@@ -70,4 +70,26 @@ describe('notification e-mails', () => {
     expect(mails).toEqual([]);
     expect((await t.sql(`SELECT emailed_at IS NOT NULL AS done FROM notifications WHERE user_id = $1`, [user.id]))[0].done).toBe(true);
   });
+
+  it('never names a topic the recipient can no longer read', async () => {
+    const owner = await makeUser(t);
+    const visible = await createTopic(t, owner.token, board, { title: 'Still public guide' });
+    const secret = await createTopic(t, owner.token, board, { title: 'Launch plan under embargo' });
+    const recipient = await makeUser(t);
+    // Reminders about a topic alone (as knowledge verification ones are).
+    for (const topicId of [visible.id, secret.id]) {
+      await t.sql(`INSERT INTO notifications (id, user_id, kind, topic_id, data, source) VALUES (gen_random_uuid(), $1, 'VERIFICATION_DUE', $2, '{}', $3)`, [
+        recipient.id,
+        topicId,
+        `test:${topicId}`,
+      ]);
+    }
+    await setTopicState(t, secret.id, 'HIDDEN');
+    await age(recipient.id);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === recipient.email);
+    expect(mail.subject).toBe('1 new notification on Parvis');
+    expect(mail.text).toContain('Still public guide');
+    expect(mail.text).not.toContain('Launch plan under embargo');
+  });
 });
+

@@ -2,7 +2,7 @@ import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
-import { createTopic, reply } from '../factories/forum';
+import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const LIST = `query($u: Boolean) { notifications(first: 50, unreadOnly: $u) { totalCount edges { node { id kind data readAt topic { id } post { id } actor { id } } } } }`;
@@ -121,4 +121,27 @@ describe('notifications and watching', () => {
     await drain();
     expect(await kinds(writer)).toEqual(['POST_APPROVED']);
   });
+
+  it('neither lists nor counts notifications about content the recipient can no longer read', async () => {
+    const owner = await makeUser(t);
+    const replier = await makeUser(t);
+    const topic = await createTopic(t, owner.token, board, { title: 'Soon to be hidden elsewhere' });
+    await drain();
+    const kept = await reply(t, replier.token, topic.id, 'a reply that stays');
+    const hidden = await reply(t, replier.token, topic.id, 'a reply a moderator will hide');
+    await drain();
+    // A notification about a topic alone (as knowledge verification reminders are), on a topic the owner cannot read.
+    const other = await createTopic(t, replier.token, board, { title: 'Another topic' });
+    await t.sql(`INSERT INTO notifications (id, user_id, kind, topic_id, data, source) VALUES (gen_random_uuid(), $1, 'VERIFICATION_DUE', $2, '{}', $3)`, [owner.id, other.id, `test:${other.id}`]);
+    const before = expectOk(await t.gql(LIST, {}, { token: owner.token })).notifications;
+    expect(before.totalCount).toBe(3);
+    await setPostState(t, hidden.id, 'HIDDEN');
+    await setTopicState(t, other.id, 'HIDDEN');
+    for (const unreadOnly of [false, true]) {
+      const after = expectOk(await t.gql(LIST, { u: unreadOnly }, { token: owner.token })).notifications;
+      expect(after.edges.map((e: any) => e.node.post?.id ?? e.node.kind)).toEqual([kept.id]);
+      expect(after.totalCount).toBe(1);
+    }
+  });
 });
+

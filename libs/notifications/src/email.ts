@@ -12,6 +12,7 @@ import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
+import { notificationVisible } from './notifications';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'REPLY', 'WATCHED_REPLY', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
   'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
@@ -131,9 +132,7 @@ export class EmailDigest {
         // Access is checked again at sending time, as the in-app list does: a topic moved out
         // of reach, or a post since hidden or deleted, is not mentioned.
         const viewer: Viewer | null = await this.sessions.viewerForUser(userId);
-        const readable = await Promise.all(
-          items.map(async (n) => !n.post_id || (!!viewer && (await this.forum.post(viewer, n.post_id))?.view === 'full')),
-        );
+        const readable = await Promise.all(items.map((n) => notificationVisible(this.forum, viewer, n)));
         const lines: string[] = [];
         items.forEach((n, i) => {
           if (!readable[i]) return;

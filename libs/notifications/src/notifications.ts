@@ -9,6 +9,8 @@ import { GqlContext } from '../../core/src/graphql/context';
 import { Connection, ConnectionType, decodeCursor, PageArgs, pageSize, toConnection } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid } from '../../core/src/ids';
+import { AccessService } from '../../access/src/access.service';
+import { LEVEL_RANK } from '../../access/src/access-level';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { PostModel } from '../../forum/src/posts/post.model';
 import { TopicModel } from '../../forum/src/topics/topic.model';
@@ -61,6 +63,34 @@ export class WatchBoardInput {
 
 const WATCH_LEVELS = 'loader:topicWatchLevels';
 
+/**
+ * Whether a notification may still be shown to its recipient: the post it is about must
+ * be readable in full (its topic too), or, for one about a topic alone, the topic. Access
+ * may have changed since it was written (a post hidden, a topic moved to a restricted space).
+ * Batched through the forum's loaders: a page of notifications costs two statements.
+ */
+export async function notificationVisible(forum: ForumLoaders, viewer: Viewer | null, n: { post_id: string | null; topic_id: string | null }): Promise<boolean> {
+  if (!n.post_id && !n.topic_id) return true;
+  if (!viewer) return false;
+  if (n.post_id) return (await forum.post(viewer, n.post_id))?.view === 'full';
+  return (await forum.topic(viewer, n.topic_id!)) !== null;
+}
+
+/**
+ * The same rule in SQL, for counting (alias `n`): $1 the viewer, $2 the spaces they read,
+ * $3 those they moderate. A pending or hidden topic or post counts for its author.
+ */
+const VISIBLE_NOTIFICATION_SQL = `(
+  (n.post_id IS NULL AND n.topic_id IS NULL)
+  OR EXISTS (
+    SELECT 1 FROM topics t
+      LEFT JOIN posts p ON p.id = n.post_id
+     WHERE t.id = COALESCE(p.topic_id, n.topic_id)
+       AND (n.post_id IS NULL OR p.id IS NOT NULL)
+       AND t.space_id = ANY($2::uuid[])
+       AND (t.state = 'VISIBLE' OR t.space_id = ANY($3::uuid[]) OR (t.author_id = $1 AND t.state IN ('PENDING', 'HIDDEN')))
+       AND (n.post_id IS NULL OR p.state = 'VISIBLE' OR p.space_id = ANY($3::uuid[]) OR (p.author_id = $1 AND p.state IN ('PENDING', 'HIDDEN')))))`;
+
 interface Row {
   id: string;
   kind: string;
@@ -79,17 +109,18 @@ export class NotificationsService {
     private readonly ds: DataSource,
     private readonly forum: ForumLoaders,
     private readonly spaces: SpacesLoader,
+    private readonly access: AccessService,
   ) {}
 
-  /** The viewer's notifications, newest first; any whose content they can no longer read is left out. */
+  /** The viewer's notifications, newest first; any whose content they can no longer read is left out, and not counted. */
   async list(viewer: Viewer, args: NotificationArgs): Promise<Connection<NotificationModel>> {
     if (!viewer.id) throw AppError.unauthenticated();
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 2) as [string, string] | undefined;
     if (after && (typeof after[0] !== 'string' || !isUuid(after[1]))) throw AppError.badField('after', 'is not a valid cursor');
-    const where = `user_id = $1 ${args.unreadOnly ? 'AND read_at IS NULL' : ''}`;
+    const where = `n.user_id = $1 ${args.unreadOnly ? 'AND n.read_at IS NULL' : ''}`;
     const rows: Row[] = await this.ds.query(
-      `SELECT id, kind, data, created_at, read_at, topic_id, post_id, actor_id, created_at::text AS k_ts FROM notifications
+      `SELECT id, kind, data, created_at, read_at, topic_id, post_id, actor_id, created_at::text AS k_ts FROM notifications n
         WHERE ${where} ${after ? 'AND (created_at, id) < ($3::timestamptz, $4::uuid)' : ''}
         ORDER BY created_at DESC, id DESC LIMIT $2`,
       after ? [viewer.id, size + 1, after[0], after[1]] : [viewer.id, size + 1],
@@ -98,9 +129,7 @@ export class NotificationsService {
     const unseen = new Set<string>();
     await Promise.all(
       rows.map(async (r) => {
-        if (!r.post_id) return;
-        const post = await this.forum.post(viewer, r.post_id);
-        if (!post || post.view !== 'full') unseen.add(r.id);
+        if (!(await notificationVisible(this.forum, viewer, r))) unseen.add(r.id);
       }),
     );
     // Paged over every row, then the unseen left out: the page may come up short, but
@@ -110,7 +139,16 @@ export class NotificationsService {
       size,
       (r) => [r.k_ts, r.id],
       (r) => Object.assign(new NotificationModel(), { id: r.id, kind: r.kind, data: JSON.stringify(r.data), createdAt: r.created_at, readAt: r.read_at, topicId: r.topic_id, postId: r.post_id, actorId: r.actor_id }),
-      async () => (await this.ds.query(`SELECT count(*)::int AS n FROM notifications WHERE ${where}`, [viewer.id]))[0].n,
+      async () => {
+        const ranks = await this.access.spaceRanks(viewer);
+        const at = (level: number) => [...ranks].filter(([, rank]) => rank >= level).map(([id]) => id);
+        const [row] = await this.ds.query(`SELECT count(*)::int AS n FROM notifications n WHERE ${where} AND ${VISIBLE_NOTIFICATION_SQL}`, [
+          viewer.id,
+          at(LEVEL_RANK.READ),
+          at(LEVEL_RANK.MODERATE),
+        ]);
+        return row.n;
+      },
     );
     return { ...connection, edges: connection.edges.filter((e) => !unseen.has(e.node.id)) };
   }
