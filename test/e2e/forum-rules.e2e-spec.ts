@@ -212,6 +212,29 @@ describe('forum rules', () => {
     });
   });
 
+  describe('moderation notes on a page', () => {
+    it('reads the notes of every hidden and held post of a page in a fixed number of statements', async () => {
+      const q = `query($id: ID!) { topic(id: $id) { posts(first: 50) { edges { node { state moderationNote } } } } }`;
+      const pageWith = async (held: number) => {
+        const topic = await createTopic(t, author.token, boardId);
+        const hide = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+        for (let i = 0; i < held; i++) {
+          const postId = (await reply(t, other.token, topic.id, `hidden ${i}`)).id;
+          expectOk(await t.gql(hide, { input: { postId, action: 'HIDE', reason: 'off topic' } }, { token: mod.token }));
+          await setPostState(t, (await reply(t, other.token, topic.id, `held ${i}`)).id, 'PENDING');
+        }
+        let notes: string[] = [];
+        const cost = await t.countStatements(async () => {
+          notes = expectOk(await t.gql(q, { id: topic.id }, { token: mod.token })).topic.posts.edges.map((e: any) => e.node.moderationNote);
+        });
+        expect(notes.filter((n) => n === 'Hidden: off topic')).toHaveLength(held);
+        expect(notes.filter((n) => n === 'Waiting for a moderator')).toHaveLength(held);
+        return cost.count;
+      };
+      expect(await pageWith(6)).toBe(await pageWith(2));
+    });
+  });
+
   describe('revisions', () => {
     it('gives the source of every version to the author and moderators only', async () => {
       const topic = await createTopic(t, author.token, boardId, { body: 'my phone is 555-0100' });

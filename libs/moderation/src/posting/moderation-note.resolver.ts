@@ -1,12 +1,21 @@
 import { Context, Parent, ResolveField, Resolver } from '@nestjs/graphql';
+import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../../access/src/access-level';
 import { GqlContext } from '../../../core/src/graphql/context';
+import { Viewer } from '../../../core/src/graphql/viewer';
 import { PostModel } from '../../../forum/src/posts/post.model';
+
+interface HeldPost {
+  id: string;
+  topicId: string;
+  number: number;
+}
 
 /**
  * Why a post is hidden or waiting for approval, for its author and moderators, so the
- * author is told why. (Notifications carry it too once they exist.)
+ * author is told why. A moderator's topic page may hold many such posts: their notes are
+ * read in one statement per kind for the whole page.
  */
 @Resolver(() => PostModel)
 export class ModerationNoteResolver {
@@ -17,19 +26,52 @@ export class ModerationNoteResolver {
     if (p.state !== 'HIDDEN' && p.state !== 'PENDING') return null;
     if (p.authorId !== ctx.viewer.id && p.viewerRank < LEVEL_RANK.MODERATE) return null;
     if (p.state === 'PENDING') {
-      const [row] = await this.ds.query(
-        `SELECT e.note FROM review_items r JOIN review_item_events e ON e.review_item_id = r.id
-          WHERE r.kind = 'PENDING_CONTENT' AND ((r.target_type = 'POST' AND r.target_id = $1) OR (r.target_type = 'TOPIC' AND r.target_id = $2 AND $3 = 1))
-            AND e.action = 'submitted' ORDER BY e.id DESC LIMIT 1`,
-        [p.id, p.topicId, p.number],
-      );
-      return row?.note ? `Waiting for a moderator: ${row.note}` : 'Waiting for a moderator';
+      const note = await this.pendingNotes(ctx.viewer).load({ id: p.id, topicId: p.topicId, number: p.number });
+      return note ? `Waiting for a moderator: ${note}` : 'Waiting for a moderator';
     }
-    const [row] = await this.ds.query(
-      `SELECT reason FROM moderation_log WHERE target_type = 'post' AND target_id = $1 AND action IN ('post.hide', 'post.auto_hide', 'review.approve')
-        ORDER BY id DESC LIMIT 1`,
-      [p.id],
+    const reason = await this.hiddenReasons(ctx.viewer).load(p.id);
+    return reason ? `Hidden: ${reason}` : 'Hidden by a moderator';
+  }
+
+  /** The note of the latest submission to the review queue of each post (or, for a first post, of its topic). */
+  private pendingNotes(viewer: Viewer): DataLoader<HeldPost, string | null, string> {
+    return viewer.memoize(
+      'loader:pendingNotes',
+      () =>
+        new DataLoader<HeldPost, string | null, string>(
+          async (posts) => {
+            const rows: Array<{ id: string; note: string | null }> = await this.ds.query(
+              `SELECT k.id, (SELECT e.note FROM review_items r JOIN review_item_events e ON e.review_item_id = r.id
+                              WHERE r.kind = 'PENDING_CONTENT'
+                                AND ((r.target_type = 'POST' AND r.target_id = k.id) OR (r.target_type = 'TOPIC' AND r.target_id = k.topic_id AND k.number = 1))
+                                AND e.action = 'submitted'
+                              ORDER BY e.id DESC LIMIT 1) AS note
+                 FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS k(id, topic_id, number)`,
+              [posts.map((p) => p.id), posts.map((p) => p.topicId), posts.map((p) => p.number)],
+            );
+            const notes = new Map(rows.map((r) => [r.id, r.note]));
+            return posts.map((p) => notes.get(p.id) ?? null);
+          },
+          { cacheKeyFn: (p) => p.id },
+        ),
     );
-    return row?.reason ? `Hidden: ${row.reason}` : 'Hidden by a moderator';
+  }
+
+  /** The reason of the latest hiding (or approval) of each post in the moderation log. */
+  private hiddenReasons(viewer: Viewer): DataLoader<string, string | null> {
+    return viewer.memoize(
+      'loader:hiddenReasons',
+      () =>
+        new DataLoader<string, string | null>(async (ids) => {
+          const rows: Array<{ target_id: string; reason: string | null }> = await this.ds.query(
+            `SELECT DISTINCT ON (target_id) target_id, reason FROM moderation_log
+              WHERE target_type = 'post' AND target_id = ANY($1::uuid[]) AND action IN ('post.hide', 'post.auto_hide', 'review.approve')
+              ORDER BY target_id, id DESC`,
+            [ids],
+          );
+          const reasons = new Map(rows.map((r) => [r.target_id, r.reason]));
+          return ids.map((id) => reasons.get(id) ?? null);
+        }),
+    );
   }
 }
