@@ -91,4 +91,24 @@ describe('preloaded fields on the topic page', () => {
     expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { author { handle } } }`, { id: topicId }));
     expect(topicAuthor).toHaveBeenCalledTimes(1);
   });
+
+  it('leaves the markdown sources out of a page, and loads them in one statement when their author asks', async () => {
+    const q = (withSource: boolean) =>
+      `query($id: ID!) { topic(id: $id) { posts(first: 50) { edges { node { id bodyHtml ${withSource ? 'bodySource' : ''} } } } } }`;
+    const plain = await t.countStatements(() => t.gql(q(false), { id: topicId }, { token: writer.token }));
+    let nodes: any[] = [];
+    const withSources = await t.countStatements(async () => {
+      nodes = expectOk(await t.gql(q(true), { id: topicId }, { token: writer.token })).topic.posts.edges.map((e: any) => e.node);
+    });
+    expect(plain.statements.join('\n')).not.toMatch(/body_source/);
+    expect(withSources.count).toBe(plain.count + 1);
+    expect(nodes.map((n) => n.bodySource)).toEqual(['The body', 'a reply the reader likes', 'a reply that will be hidden']);
+    // Another reader gets no source, and costs no extra statement.
+    const other = await t.countStatements(async () => {
+      nodes = expectOk(await t.gql(q(true), { id: topicId }, { token: reader.token })).topic.posts.edges.map((e: any) => e.node);
+    });
+    expect(nodes.map((n) => n.bodySource)).toEqual([null, null, null]);
+    expect(other.count).toBe(plain.count);
+  });
 });
+

@@ -37,6 +37,8 @@ export class PromotionService {
     if (!post || !thread || post.view !== 'full') throw AppError.notFound('Post not found');
     if (post.state !== 'VISIBLE' || thread.state !== 'VISIBLE') throw AppError.badField('postId', 'must be a visible post');
     if (thread.kind === 'ARTICLE' || thread.kind === 'IDEA') throw AppError.badField('postId', 'must be a post of a forum thread');
+    const source = post.bodySourceText;
+    if (source === undefined) throw new Error('the post loader returned a post without its source');
     const target = await this.spaces.board(viewer, input.boardId);
     if (!target) throw AppError.notFound('Board not found');
     if (target.kind !== BoardKind.KNOWLEDGE) throw AppError.badField('boardId', 'must be a knowledge board');
@@ -49,7 +51,7 @@ export class PromotionService {
     const credits: Promotion['credits'] = [{ userId: post.authorId, role: 'ANSWER' }];
     if (post.number !== 1 && thread.authorId !== post.authorId) credits.push({ userId: thread.authorId, role: 'QUESTION' });
     return this.board.promoting(viewer, { postId: post.id, threadId: thread.id, credits }, () =>
-      this.topics.create(viewer, { boardId: target.id, title: input.title, body: post.bodySourceText, parentId: input.parentId }),
+      this.topics.create(viewer, { boardId: target.id, title: input.title, body: source, parentId: input.parentId }),
     );
   }
 }

@@ -44,7 +44,8 @@ export class PostModel {
   spaceId!: string;
   authorId!: string;
   replyToPostId!: string | null;
-  bodySourceText!: string;
+  /** Undefined when the statement that loaded the post left the source out (the topic page). */
+  bodySourceText!: string | undefined;
   view!: ContentView;
   viewerRank!: number;
   /** Filled when the query that loaded the post already fetched them (the topic page). */
@@ -70,7 +71,7 @@ export interface PostRow {
   created_at: Date;
 }
 
-export function toPostModel(r: PostRow, view: ContentView, viewerRank: number): PostModel {
+export function toPostModel(r: PostRow | (Omit<PostRow, 'body_source'> & { body_source?: undefined }), view: ContentView, viewerRank: number): PostModel {
   const full = view === 'full';
   const reactions = full
     ? REACTION_KINDS.filter((k) => (r.reaction_counts[k] ?? 0) > 0)

@@ -50,9 +50,13 @@ export class PostsResolver {
   }
 
   @ResolveField(() => String, { nullable: true, description: 'The markdown source: for its author and moderators only.' })
-  bodySource(@Parent() p: PostModel, @Context() ctx: GqlContext): string | null {
+  async bodySource(@Parent() p: PostModel, @Context() ctx: GqlContext): Promise<string | null> {
     if (p.view !== 'full') return null;
-    return p.authorId === ctx.viewer.id || p.viewerRank >= LEVEL_RANK.MODERATE ? p.bodySourceText : null;
+    if (p.authorId !== ctx.viewer.id && p.viewerRank < LEVEL_RANK.MODERATE) return null;
+    if (p.bodySourceText !== undefined) return p.bodySourceText;
+    // A topic page leaves sources out; the post loader brings them, one statement for the page.
+    const loaded = await this.loaders.post(ctx.viewer, p.id);
+    return loaded?.view === 'full' ? (loaded.bodySourceText ?? null) : null;
   }
 
   @ResolveField(() => [ReactionKind], { description: 'The viewer’s own reactions on this post.' })
