@@ -60,6 +60,19 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(log).toEqual(['sanction.auto', 'sanction.auto', 'escalation.propose_ban', 'review.approve']);
   });
 
+  it('never climbs the ladder for the space’s moderators, global moderators or admins', async () => {
+    const reporter = await makeUser(t, { trustLevel: 1 });
+    const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    for (const offender of [mod2, globalMod, admin]) {
+      const results = [];
+      for (let i = 0; i < 3; i++) results.push(await uphold((await createTopic(t, offender.token, board)).id, reporter));
+      expect(results[1].history.at(-1).action).toContain('escalation: skipped: the user moderates');
+      expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1`, [offender.id])).toEqual([]);
+      const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'escalation.%' ORDER BY id`, [offender.id])).map((r) => r.action);
+      expect(log).toEqual(['escalation.skipped', 'escalation.skipped']);
+    }
+  });
+
   it('takes one appeal per sanction, decided by another moderator', async () => {
     const user = await makeUser(t);
     const other = await makeUser(t);

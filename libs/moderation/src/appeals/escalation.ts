@@ -3,6 +3,9 @@ import { Tx } from '../../../core/src/database/unit-of-work';
 import { newId } from '../../../core/src/ids';
 import { SpaceModeration } from '../space-moderation';
 import { AuditLog } from '../../../core/src/audit/audit-log';
+import { AccessService } from '../../../access/src/access.service';
+import { LEVEL_RANK } from '../../../access/src/access-level';
+import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 
 export const LADDER_WINDOW_DAYS = 90;
 
@@ -10,12 +13,17 @@ export const LADDER_WINDOW_DAYS = 90;
  * Sanctions that escalate on their own: after a moderator upholds reports against a
  * user's content, the user's upheld violations in the space are counted and the
  * space's ladder (spaces.moderation.escalation, or the default) says what follows.
+ * The ladder only climbs for members: admins, global moderators and the space's own
+ * moderators are never sanctioned without a person deciding it (as SanctionsService
+ * requires of people too); the skipped step is logged for the moderators to see.
  */
 @Injectable()
 export class Escalation {
   constructor(
     private readonly audit: AuditLog,
     private readonly settings: SpaceModeration,
+    private readonly sessions: SessionsService,
+    private readonly access: AccessService,
   ) {}
 
   async onViolation(tx: Tx, offenderId: string, spaceId: string | null): Promise<string | null> {
@@ -33,6 +41,12 @@ export class Escalation {
     const step = ladder.find((s) => s.violations === count.n);
     if (!step) return null;
     const reason = `Escalation: ${count.n} upheld violations in ${LADDER_WINDOW_DAYS} days`;
+    const offender = await this.sessions.viewerForUser(offenderId, { includeSuspended: true });
+    if (!offender?.user) return null;
+    if (offender.user.role !== 'MEMBER' || (await this.access.rankOn(offender, spaceId)) >= LEVEL_RANK.MODERATE) {
+      await this.audit.append(tx, { actorId: null, action: 'escalation.skipped', targetType: 'user', targetId: offenderId, spaceId, reason: `${reason}; moderators and admins are only sanctioned by a person` });
+      return 'skipped: the user moderates';
+    }
     if (step.action === 'PROPOSE_BAN') {
       const [item] = await tx.query<{ id: string }>(
         `INSERT INTO review_items (id, space_id, target_type, target_id, kind) VALUES ($1, NULL, 'USER', $2, 'BAN_PROPOSAL')
