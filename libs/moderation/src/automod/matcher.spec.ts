@@ -24,6 +24,15 @@ describe('watched-word matching', () => {
     expect(validatePattern('WORD', 'v*agra')).toBeNull();
   });
 
+  it('believes a budget overrun only when a second, longer run overruns too', () => {
+    // Cubic backtracking: far more than 1 ms, far less than 10 s, whatever the machine is doing.
+    const slowish = [/a*a*a*b/giu];
+    const text = 'a'.repeat(150);
+    expect(() => matchAll(slowish, text, 1)).toThrow(MatchTimeout);
+    expect(matchAll(slowish, text, 1, { retryBudgetMs: 10_000 })[0]).toEqual([]);
+    expect(() => matchAll([/(a+)+$/giu], 'a'.repeat(40) + '!', 1, { retryBudgetMs: 30 })).toThrow(MatchTimeout);
+  });
+
   it('interrupts a slow pattern at matching time instead of stalling', () => {
     const started = Date.now();
     expect(() => matchAll([/(a+)+$/giu], 'a'.repeat(40) + '!', 30)).toThrow(MatchTimeout);

@@ -132,7 +132,7 @@ export class WatchedWordsRule implements PostingCheck {
     const { folded, origin } = fold(c.body);
     let hits: Array<Array<[number, number]>>;
     try {
-      hits = matchAll(rules.map((r) => compile(r.kind, r.pattern)), folded, MATCH_BUDGET_MS);
+      hits = matchAll(rules.map((r) => compile(r.kind, r.pattern)), folded, MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
     } catch (err) {
       if (!(err instanceof MatchTimeout)) throw err;
       this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out; holding the post for review');
