@@ -408,6 +408,31 @@ describe('forum rules', () => {
       for (const e of events) expect(e.payload).toMatchObject({ postId: r.id, topicId: topic.id, spaceId, boardId });
     });
 
+    it('restores a post that was hidden before its deletion as hidden, by either restore path', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const hide = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+      const replies = [await reply(t, other.token, topic.id, 'hidden, then deleted, then restored'), await reply(t, other.token, topic.id, 'the same, by moderatePost')];
+      for (const r of replies) {
+        expectOk(await t.gql(hide, { input: { postId: r.id, action: 'HIDE', reason: 'spam' } }, { token: mod.token }));
+        expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: r.id }, { token: other.token }));
+      }
+      const viaRestore = expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { state } }`, { id: replies[0].id }, { token: mod.token })).restorePost;
+      const viaModerate = expectOk(await t.gql(hide, { input: { postId: replies[1].id, action: 'RESTORE' } }, { token: mod.token })).moderatePost;
+      expect([viaRestore.state, viaModerate.state]).toEqual(['HIDDEN', 'HIDDEN']);
+      // Others still get the placeholder; the counters never counted them back.
+      const page = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { replyCount posts { edges { node { bodyHtml } } } } }`, { id: topic.id }, { token: author.token })).topic;
+      expect(page.replyCount).toBe(0);
+      expect(JSON.stringify(page)).not.toMatch(/restored/);
+      const types = (await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [replies[0].id])).map((e) => e.type);
+      expect(types).toEqual(['post.created', 'post.hidden', 'post.deleted', 'post.restored']);
+      const log = await t.sql(`SELECT action, after FROM moderation_log WHERE target_id = $1 ORDER BY id`, [replies[0].id]);
+      expect(log.at(-1)).toEqual({ action: 'post.restore', after: { state: 'HIDDEN' } });
+      // A post deleted while visible comes back visible, as before.
+      const plain = await reply(t, other.token, topic.id, 'deleted while visible');
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: plain.id }, { token: other.token }));
+      expect(expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { state } }`, { id: plain.id }, { token: mod.token })).restorePost.state).toBe('VISIBLE');
+    });
+
     it('deleting post 1 deletes the topic; restoring it brings the topic back', async () => {
       const topic = await createTopic(t, author.token, boardId, { title: 'Comes back' });
       expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: author.token }));

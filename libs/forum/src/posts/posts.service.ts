@@ -24,7 +24,7 @@ import { UsersLoader } from '../../../identity/src/users/users.loader';
 /** The event verb of a state change: deleted, restored, hidden, unhidden, approved, rejected. */
 export function stateVerb(from: ContentState, to: ContentState): string {
   if (to === ContentState.DELETED) return from === ContentState.PENDING ? 'rejected' : 'deleted';
-  if (to === ContentState.HIDDEN) return 'hidden';
+  if (to === ContentState.HIDDEN) return from === ContentState.DELETED ? 'restored' : 'hidden';
   if (to === ContentState.VISIBLE) return from === ContentState.HIDDEN ? 'unhidden' : from === ContentState.PENDING ? 'approved' : 'restored';
   return 'pending';
 }
@@ -224,7 +224,7 @@ export class PostsService {
     return toPostModel(row, view, rank);
   }
 
-  /** Moderators bring a deleted post (and its topic, for a first post) back. */
+  /** Moderators bring a deleted post (and its topic, for a first post) back, as it was before: visible, or hidden. */
   async restore(viewer: Viewer, id: string): Promise<PostModel> {
     const post = await this.get(viewer, id);
     const topic = await this.loaders.topic(viewer, post.topicId);
@@ -233,7 +233,8 @@ export class PostsService {
     if (post.state !== ContentState.DELETED) return post;
     const row = await this.uow.run(async (tx) => {
       const { changed } = await this.applyStateFrom(tx, viewer.id, post, topic, [ContentState.DELETED], ContentState.VISIBLE);
-      if (changed) await this.logModeration(tx, viewer, 'post.restore', post, { state: ContentState.DELETED }, { state: ContentState.VISIBLE });
+      // The state reached: a post hidden before its deletion comes back hidden.
+      if (changed) await this.logModeration(tx, viewer, 'post.restore', post, { state: ContentState.DELETED }, { state: changed.state });
       return changed;
     });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
@@ -270,7 +271,8 @@ export class PostsService {
    * Every move between content states (delete, restore, hide, unhide, approve, reject)
    * goes through here, by people or by automatic moderation (actorId null): it keeps the
    * topic's counters and accepted answer right and emits the matching event. Callers
-   * check who may do it.
+   * check who may do it. A deleted post remembers what it was (`deleted_from`), and
+   * restoring it (DELETED → VISIBLE) brings a post that had been hidden back hidden.
    */
   async applyState(
     tx: Tx,
@@ -280,16 +282,20 @@ export class PostsService {
     wanted: ContentState,
   ): Promise<PostRow & { was: ContentState }> {
     // A board kind may keep its own workflow in charge of a topic's visibility (knowledge articles).
-    const to = post.number === 1 ? ((await this.kinds.firstPostState(tx, { topicId: topic.id, to: wanted })) as ContentState) : wanted;
+    let to = post.number === 1 ? ((await this.kinds.firstPostState(tx, { topicId: topic.id, to: wanted })) as ContentState) : wanted;
     const [row] = await tx.query<PostRow & { was: ContentState }>(
-      `UPDATE posts p SET state = $2,
-              deleted_at = CASE WHEN $2 = 'DELETED' THEN now() ELSE NULL END,
-              deleted_by = CASE WHEN $2 = 'DELETED' THEN $3::uuid ELSE NULL END,
+      `UPDATE posts p SET state = n.state,
+              deleted_at = CASE WHEN n.state = 'DELETED' THEN now() ELSE NULL END,
+              deleted_by = CASE WHEN n.state = 'DELETED' THEN $3::uuid ELSE NULL END,
+              deleted_from = CASE WHEN n.state = 'DELETED' THEN COALESCE(NULLIF(n.was, 'DELETED'), n.deleted_from) ELSE NULL END,
               version = version + 1, updated_at = now()
-        FROM (SELECT state AS was FROM posts WHERE id = $1 FOR NO KEY UPDATE) old
-        WHERE p.id = $1 RETURNING ${POST_COLUMNS}, old.was`,
+        FROM (SELECT state AS was, deleted_from,
+                     CASE WHEN state = 'DELETED' AND $2 = 'VISIBLE' AND deleted_from = 'HIDDEN' THEN 'HIDDEN' ELSE $2 END AS state
+                FROM posts WHERE id = $1 FOR NO KEY UPDATE) n
+        WHERE p.id = $1 RETURNING ${POST_COLUMNS}, n.was`,
       [post.id, to, actorId],
     );
+    to = row.state;
     const wasVisible = row.was === ContentState.VISIBLE;
     const isVisible = to === ContentState.VISIBLE;
     const delta = wasVisible === isVisible ? 0 : isVisible ? 1 : -1;
