@@ -283,9 +283,15 @@ describe('forum rules', () => {
   describe('input validation writes nothing', () => {
     let topic: { id: string; firstPostId: string };
     let replyId: string;
+    let hiddenId: string;
+    let deletedId: string;
     beforeAll(async () => {
       topic = await createTopic(t, author.token, boardId);
       replyId = (await reply(t, other.token, topic.id)).id;
+      hiddenId = (await reply(t, other.token, topic.id, 'hidden from the author')).id;
+      deletedId = (await reply(t, other.token, topic.id, 'deleted')).id;
+      await setPostState(t, hiddenId, 'HIDDEN');
+      await setPostState(t, deletedId, 'DELETED');
     });
 
     const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
@@ -298,6 +304,8 @@ describe('forum rules', () => {
       ['reply: malformed topic id', () => [REPLY, { input: { topicId: 'abc', body: 'x' } }, 'author'], 'topicId'],
       ['reply: malformed replyToPostId', () => [REPLY, { input: { topicId: topic.id, body: 'x', replyToPostId: 'abc' } }, 'author'], 'replyToPostId'],
       ['reply: replyToPostId of no post', () => [REPLY, { input: { topicId: topic.id, body: 'x', replyToPostId: newId() } }, 'author'], 'replyToPostId'],
+      ['reply: replyToPostId of a post hidden from the replier', () => [REPLY, { input: { topicId: topic.id, body: 'x', replyToPostId: hiddenId } }, 'author'], 'replyToPostId'],
+      ['reply: replyToPostId of a deleted post, even for a moderator', () => [REPLY, { input: { topicId: topic.id, body: 'x', replyToPostId: deletedId } }, 'mod'], 'replyToPostId'],
       ['edit: empty body', () => [EDIT, { input: { postId: topic.firstPostId, body: '' } }, 'author'], 'body'],
       ['edit: reason over 200 characters', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', reason: 'r'.repeat(201) } }, 'author'], 'reason'],
       ['edit: title too short', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', title: ' a ' } }, 'author'], 'title'],

@@ -104,6 +104,8 @@ export class PostsService {
     if (input.replyToPostId) {
       const target = await this.loaders.post(viewer, input.replyToPostId);
       if (!target || target.topicId !== topic.id) throw AppError.badField('replyToPostId', 'must be a post of this topic');
+      // A placeholder (hidden from the replier, or deleted) is not something to answer.
+      if (target.view !== 'full' || target.state === ContentState.DELETED) throw AppError.badField('replyToPostId', 'must be a post you can read');
     }
     const author = viewer.user!;
     const rendered = this.writer.render(input.body);
