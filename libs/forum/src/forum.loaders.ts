@@ -59,6 +59,18 @@ export class ForumLoaders {
     return topic ? this.postFromRow(viewer, row) : null;
   }
 
+  /**
+   * `post()` for several viewers at once (the recipients of a notification): the post and
+   * its topic are read once, through the first viewer's loaders, and judged for each.
+   */
+  async postForEach(viewers: readonly Viewer[], id: string): Promise<Array<PostModel | null>> {
+    if (viewers.length === 0) return [];
+    const row = await this.postRows(viewers[0]).load(id);
+    const topicRow = row ? await this.topicRows(viewers[0]).load(row.topic_id) : null;
+    if (!row || !topicRow) return viewers.map(() => null);
+    return Promise.all(viewers.map(async (v) => ((await this.topicFromRow(v, topicRow)) ? this.postFromRow(v, row) : null)));
+  }
+
   async firstPost(viewer: Viewer, topicId: string): Promise<PostModel | null> {
     const loader = viewer.memoize('loader:firstPosts', () => new DataLoader<string, PostRow | null>(async (ids) => {
       const byTopic = new Map((await this.posts.firstPosts(ids)).map((r) => [r.topic_id, r]));

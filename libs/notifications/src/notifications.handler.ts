@@ -50,12 +50,27 @@ export class NotificationsHandler implements OutboxHandler {
   }
 
   /** Only recipients who may read the post (when there is one) get it. */
-  private async readable(userId: string, postId: string | null | undefined): Promise<boolean> {
-    const viewer = await this.sessions.viewerForUser(userId);
-    if (!viewer) return false;
-    if (!postId) return true;
-    const post = await this.forum.post(viewer, postId);
-    return !!post && post.view === 'full';
+  /**
+   * The drafts whose recipients may read what they are about: an existing user, not barred
+   * site-wide, who reads the post in full when there is one. Recipients are loaded in one
+   * statement, and each post once for all of them.
+   */
+  private async readableDrafts(drafts: NotificationDraft[]): Promise<NotificationDraft[]> {
+    const viewers = await this.sessions.viewersForUsers([...new Set(drafts.map((d) => d.userId))]);
+    const readable = new Set<NotificationDraft>();
+    const byPost = new Map<string, NotificationDraft[]>();
+    for (const d of drafts) {
+      if (!viewers.has(d.userId)) continue;
+      if (!d.postId) readable.add(d);
+      else byPost.set(d.postId, [...(byPost.get(d.postId) ?? []), d]);
+    }
+    for (const [postId, group] of byPost) {
+      const seen = await this.forum.postForEach(group.map((d) => viewers.get(d.userId)!), postId);
+      group.forEach((d, i) => {
+        if (seen[i]?.view === 'full') readable.add(d);
+      });
+    }
+    return drafts.filter((d) => readable.has(d));
   }
 
   private async draftsFor(e: OutboxEvent): Promise<NotificationDraft[]> {
@@ -144,23 +159,44 @@ export class NotificationsHandler implements OutboxHandler {
    * knowledge) deliver theirs through here too.
    */
   async deliver(drafts: NotificationDraft[]): Promise<void> {
-    for (const d of drafts) {
-      if (!(await this.readable(d.userId, d.postId))) continue;
+    if (drafts.length === 0) return;
+    const ready = await this.readableDrafts(drafts);
+    // One statement per round; a round never holds the same (user, source) twice, which one
+    // INSERT … ON CONFLICT DO UPDATE cannot take.
+    const rounds: NotificationDraft[][] = [];
+    const keys: Array<Set<string>> = [];
+    for (const d of ready) {
+      const key = `${d.userId} ${d.source}`;
+      let i = 0;
+      while (keys[i]?.has(key)) i++;
+      (rounds[i] ??= []).push(d);
+      (keys[i] ??= new Set()).add(key);
+    }
+    for (const round of rounds) {
       const rows = await this.ds.query(
         `WITH n AS (
            INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[])
            ON CONFLICT (user_id, source) DO UPDATE
              SET data = jsonb_set(jsonb_set(notifications.data, '{count}', to_jsonb((notifications.data->>'count')::int + 1)),
                                   '{events}', COALESCE(notifications.data->'events', '[]') || (EXCLUDED.data->'events')),
                  read_at = NULL
            -- Batched reactions add up, each reaction event once (a redelivered one is already in).
            WHERE notifications.kind = 'REACTIONS' AND NOT (COALESCE(notifications.data->'events', '[]') @> (EXCLUDED.data->'events'))
-           RETURNING id, user_id, kind, topic_id, post_id, actor_id, data, created_at)
-         SELECT n.*, pg_notify('${NOTIFY_CHANNEL}', json_build_object('userId', n.user_id, 'id', n.id)::text) FROM n`,
-        [newId(), d.userId, d.kind, d.topicId ?? null, d.postId ?? null, d.actorId ?? null, JSON.stringify(d.data ?? {}), d.source],
+           RETURNING id, user_id)
+         SELECT n.id, pg_notify('${NOTIFY_CHANNEL}', json_build_object('userId', n.user_id, 'id', n.id)::text) FROM n`,
+        [
+          round.map(() => newId()),
+          round.map((d) => d.userId),
+          round.map((d) => d.kind),
+          round.map((d) => d.topicId ?? null),
+          round.map((d) => d.postId ?? null),
+          round.map((d) => d.actorId ?? null),
+          round.map((d) => JSON.stringify(d.data ?? {})),
+          round.map((d) => d.source),
+        ],
       );
-      if (rows.length === 0) this.log.debug({ source: d.source }, 'notification already delivered');
+      if (rows.length < round.length) this.log.debug({ delivered: rows.length, drafted: round.length }, 'some notifications were already delivered');
     }
   }
 }

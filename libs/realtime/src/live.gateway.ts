@@ -1,4 +1,5 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import DataLoader from 'dataloader';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { PgListener } from '../../core/src/database/pg-listener';
 import type { Server, Socket } from 'socket.io';
@@ -34,6 +35,16 @@ interface SocketData {
  * against the access policy with the connection's current session, and events only
  * carry what the room's members may see.
  */
+interface NotificationRow {
+  id: string;
+  kind: string;
+  data: unknown;
+  topic_id: string | null;
+  post_id: string | null;
+  actor_id: string | null;
+  created_at: Date;
+}
+
 @WebSocketGateway({ path: '/socket.io', maxHttpBufferSize: 16 * 1024, serveClient: false })
 export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModuleInit, OnModuleDestroy {
   @WebSocketServer() server!: Server;
@@ -100,10 +111,28 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     await this.listener?.stop();
   }
 
+  /**
+   * Notifications to push, read in one statement per burst: a reply to a topic with a
+   * thousand watchers arrives as a thousand NOTIFY messages in a few reads.
+   */
+  private readonly notificationRows = new DataLoader<string, NotificationRow | null>(
+    async (ids) => {
+      const rows: NotificationRow[] = await this.ds.query(
+        `SELECT id, kind, data, topic_id, post_id, actor_id, created_at FROM notifications WHERE id = ANY($1::uuid[])`,
+        [ids],
+      );
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    },
+    { cache: false },
+  );
+
   private async pushNotification(payload: string | undefined): Promise<void> {
     if (!payload || !this.server) return;
     const { userId, id } = JSON.parse(payload) as { userId: string; id: string };
-    const [n] = await this.ds.query(`SELECT id, kind, data, topic_id, post_id, actor_id, created_at FROM notifications WHERE id = $1`, [id]);
+    // Most recipients have no connection on this node: nothing to read for them.
+    if (!this.server.sockets.adapter.rooms.has(`user:${userId}`)) return;
+    const n = await this.notificationRows.load(id);
     if (!n) return;
     this.server.local.to(`user:${userId}`).emit('notification', {
       id: n.id, kind: n.kind, data: n.data, topicId: n.topic_id, postId: n.post_id, actorId: n.actor_id, createdAt: n.created_at,

@@ -117,11 +117,19 @@ export class SessionsService {
    * suspended or banned site-wide unless `includeSuspended`.
    */
   async viewerForUser(userId: string, opts: { includeSuspended?: boolean } = {}): Promise<Viewer | null> {
-    const rows: ViewerRow[] = await this.ds.query(`SELECT ${VIEWER_COLUMNS} FROM users u ${USER_GROUPS} WHERE u.id = $1`, [userId]);
-    const row = rows[0];
-    if (!row) return null;
-    if (!opts.includeSuspended && barredSiteWide(row.restrictions)) return null;
-    return this.toViewer(row);
+    return (await this.viewersForUsers([userId], opts)).get(userId) ?? null;
+  }
+
+  /** `viewerForUser` for many users in one statement (the recipients of a notification). */
+  async viewersForUsers(userIds: readonly string[], opts: { includeSuspended?: boolean } = {}): Promise<Map<string, Viewer>> {
+    const viewers = new Map<string, Viewer>();
+    if (userIds.length === 0) return viewers;
+    const rows: ViewerRow[] = await this.ds.query(`SELECT ${VIEWER_COLUMNS} FROM users u ${USER_GROUPS} WHERE u.id = ANY($1::uuid[])`, [userIds]);
+    for (const row of rows) {
+      if (!opts.includeSuspended && barredSiteWide(row.restrictions)) continue;
+      viewers.set(row.id, this.toViewer(row));
+    }
+    return viewers;
   }
 
   async revokeSession(sessionId: string, manager?: EntityManager): Promise<void> {
