@@ -91,5 +91,25 @@ describe('notification e-mails', () => {
     expect(mail.text).toContain('Still public guide');
     expect(mail.text).not.toContain('Launch plan under embargo');
   });
+
+  it('takes whole users at a time, so one person’s notifications never split over two e-mails', async () => {
+    const [first, second] = [await makeUser(t), await makeUser(t)].sort((a, b) => (a.id < b.id ? -1 : 1));
+    for (const u of [first, second]) {
+      for (let i = 0; i < 3; i++) {
+        await t.sql(`INSERT INTO notifications (id, user_id, kind, data, source) VALUES (gen_random_uuid(), $1, 'SANCTION', '{}', $2)`, [u.id, `test:${u.id}:${i}`]);
+      }
+    }
+    // Everything else due goes first, one user per run, until these two are reached.
+    await t.sql(`UPDATE notifications SET emailed_at = now() WHERE emailed_at IS NULL AND user_id NOT IN ($1, $2)`, [first.id, second.id]);
+    await age(first.id);
+    await age(second.id);
+    const digest = t.get(EmailDigest);
+    const runs = [await digest.sendDue(1), await digest.sendDue(1), await digest.sendDue(1)];
+    expect(runs.map((sent) => sent.map((m) => [m.to, m.subject]))).toEqual([
+      [[first.email, '3 new notifications on Parvis']],
+      [[second.email, '3 new notifications on Parvis']],
+      [],
+    ]);
+  });
 });
 

@@ -8,8 +8,8 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
 import { GqlContext } from '../../core/src/graphql/context';
-import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid } from '../../core/src/ids';
+import { rowsOf } from '../../core/src/database/unit-of-work';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { notificationVisible } from './notifications';
@@ -107,62 +107,79 @@ export class EmailDigest {
     return [ALL, ...NOTIFICATION_KINDS].map((kind) => ({ kind, enabled: set.get(kind) ?? true }));
   }
 
-  /** Sends what is due; returns the messages (tests read them, the log gets them without SMTP). */
-  async sendDue(limit = 1000): Promise<SentEmail[]> {
-    const sent: SentEmail[] = [];
-    await this.ds.transaction(async (m) => {
-      const rows: Array<{ id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null }> = await m.query(
+  /**
+   * Sends what is due; returns the messages (tests read them, the log gets them without SMTP).
+   *
+   * Whole users are claimed at a time (up to `users`), so one person's notifications never
+   * split over two e-mails: their due rows are marked e-mailed in a short transaction (other
+   * workers skip locked and marked rows), and the messages go out after it commits, holding
+   * no lock or connection while the mail server answers. A refused message un-marks its rows
+   * for the next run. A process that dies between the claim and the send loses that e-mail
+   * rather than sending it twice.
+   */
+  async sendDue(users = 200): Promise<SentEmail[]> {
+    type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null };
+    const rows: Due[] = await this.ds.transaction(async (m) => {
+      const claimed = rowsOf<{ id: string }>(await m.query(
+        `WITH due AS (
+           SELECT n.id, n.user_id FROM notifications n JOIN users u ON u.id = n.user_id
+            WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
+              AND u.email IS NOT NULL AND NOT u.is_placeholder
+              AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
+            FOR UPDATE OF n SKIP LOCKED
+         ), chosen AS (SELECT DISTINCT user_id FROM due ORDER BY user_id LIMIT $2)
+         UPDATE notifications n SET emailed_at = now()
+           FROM due JOIN chosen USING (user_id)
+          WHERE n.id = due.id
+         RETURNING n.id`,
+        [this.config.EMAIL_DELAY_MINUTES, users],
+      ));
+      if (claimed.length === 0) return [];
+      return m.query(
         `SELECT n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.data, u.email, t.title
            FROM notifications n JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
-          WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
-            AND u.email IS NOT NULL AND NOT u.is_placeholder
-            AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
-          ORDER BY n.user_id, n.created_at
-          LIMIT $2
-          FOR UPDATE OF n SKIP LOCKED`,
-        [this.config.EMAIL_DELAY_MINUTES, limit],
+          WHERE n.id = ANY($1::uuid[])
+          ORDER BY n.user_id, n.created_at, n.id`,
+        [claimed.map((c) => c.id)],
       );
-      const byUser = new Map<string, typeof rows>();
-      for (const r of rows) {
-        const items = byUser.get(r.user_id);
-        if (items) items.push(r);
-        else byUser.set(r.user_id, [r]);
-      }
-      for (const [userId, items] of byUser) {
-        // Access is checked again at sending time, as the in-app list does: a topic moved out
-        // of reach, or a post since hidden or deleted, is not mentioned.
-        const viewer: Viewer | null = await this.sessions.viewerForUser(userId);
-        const readable = await Promise.all(items.map((n) => notificationVisible(this.forum, viewer, n)));
-        const lines: string[] = [];
-        items.forEach((n, i) => {
-          if (!readable[i]) return;
-          const where = n.title ? ` — “${n.title}” ${this.config.publicUrl}/t/${n.topic_id}` : '';
-          const count = n.kind === 'REACTIONS' && n.data?.count > 1 ? ` (${n.data.count} reactions)` : '';
-          lines.push(`• ${LABELS[n.kind] ?? n.kind}${count}${where}`);
-        });
-        if (lines.length > 0 && viewer) {
-          const text = [
-            `You have ${lines.length} unread notification${lines.length > 1 ? 's' : ''} on Parvis:`,
-            '',
-            ...lines,
-            '',
-            `Stop these e-mails: ${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, ALL)}`,
-          ].join('\n');
-          const message = { from: this.config.MAIL_FROM, to: items[0].email, subject: `${lines.length} new notification${lines.length > 1 ? 's' : ''} on Parvis`, text };
-          try {
-            await this.transport.sendMail(message);
-          } catch (err) {
-            // Left un-e-mailed for the next run; the others' messages are sent and marked, so
-            // one refused address neither blocks them nor gets them sent again.
-            this.log.warn({ err, userId }, 'e-mail not sent; it is tried again on the next run');
-            continue;
-          }
-          if (!this.config.SMTP_URL) this.log.log({ to: message.to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
-          sent.push({ to: message.to, subject: message.subject, text });
-        }
-        await m.query(`UPDATE notifications SET emailed_at = now() WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
-      }
     });
+    const byUser = new Map<string, Due[]>();
+    for (const r of rows) byUser.set(r.user_id, [...(byUser.get(r.user_id) ?? []), r]);
+    const viewers = await this.sessions.viewersForUsers([...byUser.keys()]);
+    const sent: SentEmail[] = [];
+    for (const [userId, items] of byUser) {
+      // Access is checked again at sending time, as the in-app list does: a topic moved out
+      // of reach, or a post since hidden or deleted, is not mentioned.
+      const viewer = viewers.get(userId) ?? null;
+      const readable = await Promise.all(items.map((n) => notificationVisible(this.forum, viewer, n)));
+      const lines: string[] = [];
+      items.forEach((n, i) => {
+        if (!readable[i]) return;
+        const where = n.title ? ` — “${n.title}” ${this.config.publicUrl}/t/${n.topic_id}` : '';
+        const count = n.kind === 'REACTIONS' && n.data?.count > 1 ? ` (${n.data.count} reactions)` : '';
+        lines.push(`• ${LABELS[n.kind] ?? n.kind}${count}${where}`);
+      });
+      if (lines.length === 0 || !viewer) continue;
+      const text = [
+        `You have ${lines.length} unread notification${lines.length > 1 ? 's' : ''} on Parvis:`,
+        '',
+        ...lines,
+        '',
+        `Stop these e-mails: ${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, ALL)}`,
+      ].join('\n');
+      const message = { from: this.config.MAIL_FROM, to: items[0].email, subject: `${lines.length} new notification${lines.length > 1 ? 's' : ''} on Parvis`, text };
+      try {
+        await this.transport.sendMail(message);
+      } catch (err) {
+        // Un-marked for the next run; the others' messages are sent and stay marked, so one
+        // refused address neither blocks them nor gets them sent again.
+        this.log.warn({ err, userId }, 'e-mail not sent; it is tried again on the next run');
+        await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
+        continue;
+      }
+      if (!this.config.SMTP_URL) this.log.log({ to: message.to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
+      sent.push({ to: message.to, subject: message.subject, text });
+    }
     return sent;
   }
 }
