@@ -93,6 +93,19 @@ describe('accounts and sessions', () => {
     }
   });
 
+  it('gives a burst of parallel guesses no more tries than the same guesses in a row', async () => {
+    expectOk(await signUp({ email: 'mallory-target@example.com', handle: 'target', password: 'target password 1' }));
+    const answers = await Promise.all(
+      Array.from({ length: 15 }, () => t.gql(SIGN_IN, { input: { login: 'target', password: 'a wrong guess' } }, { ip: freshIp() })),
+    );
+    const codes = answers.map((a) => a.errors?.[0]?.extensions.code);
+    expect(codes.filter((c) => c === 'UNAUTHENTICATED')).toHaveLength(5);
+    expect(codes.filter((c) => c === 'RATE_LIMITED')).toHaveLength(10);
+    // A successful sign-in does not count against the network it came from.
+    const ip = freshIp();
+    for (let i = 0; i < 25; i++) expectOk(await t.gql(SIGN_IN, { input: { login: 'carol', password: 'carol password 1' } }, { ip }));
+  });
+
   it('rate-limits more than 20 failures from one IP across accounts', async () => {
     const ip = '192.0.2.77';
     for (let i = 0; i < 20; i++) {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from './errors';
 
 export interface RateRule {
@@ -18,8 +18,8 @@ export class RateLimiter {
   constructor(private readonly ds: DataSource) {}
 
   /** Seconds until another event is allowed, or 0 when allowed now. */
-  async retryAfter(rule: RateRule, key: string): Promise<number> {
-    const rows: Array<{ n: number; oldest: Date | null }> = await this.ds.query(
+  async retryAfter(rule: RateRule, key: string, m: Pick<EntityManager, 'query'> = this.ds): Promise<number> {
+    const rows: Array<{ n: number; oldest: Date | null }> = await m.query(
       `SELECT count(*)::int AS n, min(at) AS oldest FROM (
          SELECT at FROM rate_events
           WHERE bucket = $1 AND key = $2 AND at > now() - make_interval(secs => $3)
@@ -36,6 +36,33 @@ export class RateLimiter {
     let wait = 0;
     for (const [rule, key] of checks) wait = Math.max(wait, await this.retryAfter(rule, key));
     if (wait > 0) throw AppError.rateLimited(wait);
+  }
+
+  /**
+   * `check` and `hit` in one step, for limits that guard against guessing (sign-in): under a
+   * lock per (bucket, key), so parallel requests cannot all pass the check before any of them
+   * is counted. The events are recorded at once; `release` takes them back (a sign-in that
+   * succeeded does not count against the network it came from).
+   */
+  async reserve(checks: Array<[RateRule, string]>): Promise<{ release: () => Promise<void> }> {
+    const ids = await this.ds.transaction(async (m) => {
+      // Sorted, so two requests locking the same keys never wait on each other in a cycle.
+      const locks = [...new Set(checks.map(([rule, key]) => `${rule.bucket} ${key}`))].sort();
+      for (const lock of locks) await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [lock]);
+      let wait = 0;
+      for (const [rule, key] of checks) wait = Math.max(wait, await this.retryAfter(rule, key, m));
+      if (wait > 0) throw AppError.rateLimited(wait);
+      const rows: Array<{ id: string }> = await m.query(
+        `INSERT INTO rate_events (bucket, key) SELECT * FROM unnest($1::text[], $2::text[]) RETURNING id`,
+        [checks.map(([rule]) => rule.bucket), checks.map(([, key]) => key)],
+      );
+      return rows.map((r) => r.id);
+    });
+    return {
+      release: async () => {
+        await this.ds.query(`DELETE FROM rate_events WHERE id = ANY($1::bigint[])`, [ids]);
+      },
+    };
   }
 
   async hit(rule: RateRule, key: string): Promise<void> {

@@ -50,16 +50,22 @@ export class AuthService {
   ) {}
 
   async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
-    await this.limiter.check([[SIGN_UP_PER_IP, meta.ip]]);
-    const banned: Array<{ hit: boolean }> = await this.ds.query(
-      `SELECT EXISTS (SELECT 1 FROM banned_emails WHERE email_lower = lower($1))
-           OR EXISTS (SELECT 1 FROM banned_ips WHERE ip = $2) AS hit`,
-      [normalizeEmail(input.email), meta.ip],
-    );
-    if (banned[0].hit) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
-    const result = await this.createAccount(input, 'MEMBER', (m, userId) => this.sessions.issue(userId, meta, m));
-    await this.limiter.hit(SIGN_UP_PER_IP, meta.ip);
-    return { token: result.extra, user: Object.assign(result.user, { isAuthenticatedSelf: true }) };
+    // Reserved atomically (parallel sign-ups from one network cannot all slip under the limit);
+    // a refused sign-up gives its place back, so only accounts created count.
+    const signUp = await this.limiter.reserve([[SIGN_UP_PER_IP, meta.ip]]);
+    try {
+      const banned: Array<{ hit: boolean }> = await this.ds.query(
+        `SELECT EXISTS (SELECT 1 FROM banned_emails WHERE email_lower = lower($1))
+             OR EXISTS (SELECT 1 FROM banned_ips WHERE ip = $2) AS hit`,
+        [normalizeEmail(input.email), meta.ip],
+      );
+      if (banned[0].hit) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
+      const result = await this.createAccount(input, 'MEMBER', (m, userId) => this.sessions.issue(userId, meta, m));
+      return { token: result.extra, user: Object.assign(result.user, { isAuthenticatedSelf: true }) };
+    } catch (err) {
+      await signUp.release();
+      throw err;
+    }
   }
 
   /**
@@ -112,18 +118,17 @@ export class AuthService {
 
   async signIn(input: SignInInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
     const loginKey = input.login.trim().toLowerCase();
-    await this.limiter.check([
+    // Counted before the password is checked, atomically: a burst of parallel guesses gets no
+    // more tries than the same guesses one after another.
+    const attempt = await this.limiter.reserve([
       [SIGN_IN_PER_LOGIN, loginKey],
       [SIGN_IN_PER_IP, meta.ip],
     ]);
     const user = await this.users.findForLogin(loginKey);
     const hash = user?.password_hash ?? (await (this.dummyHash ??= hashPassword(`dummy-${newId()}`)));
     const ok = await argon2.verify(hash, input.password).catch(() => false);
-    if (!user || !user.password_hash || !ok) {
-      await this.limiter.hit(SIGN_IN_PER_LOGIN, loginKey);
-      await this.limiter.hit(SIGN_IN_PER_IP, meta.ip);
-      throw AppError.unauthenticated('Wrong login or password');
-    }
+    if (!user || !user.password_hash || !ok) throw AppError.unauthenticated('Wrong login or password');
+    await attempt.release();
     await this.limiter.clear(SIGN_IN_PER_LOGIN, loginKey);
     await this.refuseSuspended(user.id);
     const token = await this.sessions.issue(user.id, meta);
