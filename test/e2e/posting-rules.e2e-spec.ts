@@ -36,6 +36,17 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     for (let i = 0; i < 3; i++) expectOk(await topic(mod.token));
   });
 
+  it('counts parallel posts as if they came one after another', async () => {
+    for (const trustLevel of [0, 1]) {
+      const user = await makeUser(t, { trustLevel });
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => topic(user.token, `parallel body ${trustLevel} ${i}`)));
+      const codes = answers.map((a) => a.errors?.[0]?.extensions.code ?? 'OK');
+      expect(codes.filter((c) => c === 'OK')).toHaveLength(1);
+      expect(codes.filter((c) => c === 'RATE_LIMITED')).toHaveLength(5);
+      expect((await t.sql(`SELECT count(*)::int AS n FROM topics WHERE author_id = $1`, [user.id]))[0].n).toBe(1);
+    }
+  });
+
   it('allows new members 3 topics and 10 replies on their first day', async () => {
     const newbie = await makeUser(t, { trustLevel: 0 });
     let first!: string;

@@ -167,6 +167,14 @@ describe('moderation: reports and the review queue', () => {
     const topic = await createTopic(t, author.token, board);
     const err = expectError(await t.gql(REPORT, { input: { targetType: 'POST', targetId: topic.firstPostId, reason: 'SPAM' } }, { token: r.token }), 'RATE_LIMITED');
     expect(err.extensions.retryAfterSeconds).toBeGreaterThan(0);
+    // In parallel, the last reports of the day are counted as one after another.
+    const late = await member();
+    for (let i = 0; i < 18; i++) await limiter.hit(REPORTS_PER_DAY, late.id);
+    const targets = [];
+    for (let i = 0; i < 5; i++) targets.push((await createTopic(t, author.token, board)).firstPostId);
+    const answers = await Promise.all(targets.map((targetId) => t.gql(REPORT, { input: { targetType: 'POST', targetId, reason: 'SPAM' } }, { token: late.token })));
+    expect(answers.filter((a) => !a.errors).length).toBe(2);
+    expect(answers.filter((a) => a.errors?.[0]?.extensions.code === 'RATE_LIMITED').length).toBe(3);
   });
 
   it('lets moderators act on posts directly, logging before and after', async () => {

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AppError } from './errors';
+
+/** A DataSource, an EntityManager or a unit of work's Tx: whatever runs a statement. */
+interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<any>;
+}
 
 export interface RateRule {
   bucket: string;
@@ -18,7 +23,7 @@ export class RateLimiter {
   constructor(private readonly ds: DataSource) {}
 
   /** Seconds until another event is allowed, or 0 when allowed now. */
-  async retryAfter(rule: RateRule, key: string, m: Pick<EntityManager, 'query'> = this.ds): Promise<number> {
+  async retryAfter(rule: RateRule, key: string, m: Queryable = this.ds): Promise<number> {
     const rows: Array<{ n: number; oldest: Date | null }> = await m.query(
       `SELECT count(*)::int AS n, min(at) AS oldest FROM (
          SELECT at FROM rate_events
@@ -45,24 +50,32 @@ export class RateLimiter {
    * succeeded does not count against the network it came from).
    */
   async reserve(checks: Array<[RateRule, string]>): Promise<{ release: () => Promise<void> }> {
-    const ids = await this.ds.transaction(async (m) => {
-      // Sorted, so two requests locking the same keys never wait on each other in a cycle.
-      const locks = [...new Set(checks.map(([rule, key]) => `${rule.bucket} ${key}`))].sort();
-      for (const lock of locks) await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [lock]);
-      let wait = 0;
-      for (const [rule, key] of checks) wait = Math.max(wait, await this.retryAfter(rule, key, m));
-      if (wait > 0) throw AppError.rateLimited(wait);
-      const rows: Array<{ id: string }> = await m.query(
-        `INSERT INTO rate_events (bucket, key) SELECT * FROM unnest($1::text[], $2::text[]) RETURNING id`,
-        [checks.map(([rule]) => rule.bucket), checks.map(([, key]) => key)],
-      );
-      return rows.map((r) => r.id);
-    });
+    const ids = await this.ds.transaction((m) => this.hitWithin(m, checks));
     return {
       release: async () => {
         await this.ds.query(`DELETE FROM rate_events WHERE id = ANY($1::bigint[])`, [ids]);
       },
     };
+  }
+
+  /**
+   * Checks and records inside the caller's transaction, under a lock per (bucket, key) held
+   * until it ends: a concurrent request waits, then sees this one's events, or none if this
+   * transaction rolled back. Throws RATE_LIMITED (rolling the caller back) when a rule is spent.
+   */
+  async hitWithin(m: Queryable, checks: Array<[RateRule, string]>): Promise<string[]> {
+    if (checks.length === 0) return [];
+    // Sorted, so two requests locking the same keys never wait on each other in a cycle.
+    const locks = [...new Set(checks.map(([rule, key]) => `${rule.bucket} ${key}`))].sort();
+    for (const lock of locks) await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [lock]);
+    let wait = 0;
+    for (const [rule, key] of checks) wait = Math.max(wait, await this.retryAfter(rule, key, m));
+    if (wait > 0) throw AppError.rateLimited(wait);
+    const rows: Array<{ id: string }> = await m.query(
+      `INSERT INTO rate_events (bucket, key) SELECT * FROM unnest($1::text[], $2::text[]) RETURNING id`,
+      [checks.map(([rule]) => rule.bucket), checks.map(([, key]) => key)],
+    );
+    return rows.map((r) => r.id);
   }
 
   async hit(rule: RateRule, key: string): Promise<void> {

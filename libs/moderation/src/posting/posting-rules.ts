@@ -27,6 +27,8 @@ const DUPLICATE_WINDOW_MINUTES = 10;
 @Injectable()
 export class PostingLimits implements PostingCheck {
   readonly name = 'posting-limits';
+  /** The limits `check` applied to a contribution, recorded when it is stored. */
+  private readonly rules = new WeakMap<Contribution, Array<[RateRule, string]>>();
 
   constructor(
     private readonly ds: DataSource,
@@ -57,15 +59,15 @@ export class PostingLimits implements PostingCheck {
     if (facts.duplicate) throw AppError.badField('body', 'you posted the same text a moment ago');
     const rules: Array<[RateRule, string]> = [[newUser ? POST_INTERVAL_TL0 : POST_INTERVAL, user.id]];
     if (newUser && facts.first_day) rules.push([c.kind === 'topic' ? FIRST_DAY_TOPICS : FIRST_DAY_REPLIES, user.id]);
+    // Checked here to refuse early; counted (and checked again, under a lock) in the storing
+    // transaction, so parallel posts cannot all pass before any of them is counted.
     await this.limiter.check(rules);
+    this.rules.set(c, rules);
   }
 
-  async committed(c: Contribution): Promise<void> {
-    if (this.exempt(c)) return;
-    const user = c.viewer.user!;
-    const newUser = user.trustLevel === 0;
-    await this.limiter.hit(newUser ? POST_INTERVAL_TL0 : POST_INTERVAL, user.id);
-    if (newUser) await this.limiter.hit(c.kind === 'topic' ? FIRST_DAY_TOPICS : FIRST_DAY_REPLIES, user.id);
+  async stored(tx: Tx, c: Contribution): Promise<void> {
+    const rules = this.rules.get(c);
+    if (rules) await this.limiter.hitWithin(tx, rules);
   }
 }
 

@@ -129,6 +129,8 @@ export class ReportsService {
     const threshold = await this.threshold(target.spaceId);
 
     const report = await this.uow.run(async (tx) => {
+      // Counted with the report itself, under a lock: parallel reports cannot exceed the day's limit.
+      await this.limiter.hitWithin(tx, [[REPORTS_PER_DAY, viewer.user!.id]]);
       const [item] = await tx.query<ReviewItemRow>(
         `INSERT INTO review_items (id, space_id, target_type, target_id, kind, score) VALUES ($1, $2, $3, $4, 'REPORTS', $5)
          ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING'
@@ -167,7 +169,6 @@ export class ReportsService {
       });
       return inserted[0];
     });
-    await this.limiter.hit(REPORTS_PER_DAY, viewer.user.id);
     return toReportModel(report);
   }
 
