@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { AuditLog } from '../../../../libs/core/src/audit/audit-log';
-import { AUDIT_CSV_COLUMNS, auditCsvRow } from '../../../../libs/core/src/audit/audit-csv';
+import { writeAuditCsv } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
 
@@ -29,16 +30,20 @@ export function registerAuditCommands(program: Command): void {
       withServices(async (app) => {
         const since = new Date(opts.since);
         if (Number.isNaN(since.getTime())) throw new Error(`--since: not a date: ${opts.since}`);
-        const out = opts.out ? createWriteStream(opts.out) : process.stdout;
-        out.write(`${AUDIT_CSV_COLUMNS.join(',')}\n`);
-        let n = 0;
-        for await (const row of app.get(AuditLog).since(since)) {
-          out.write(`${auditCsvRow(row)}\n`);
-          n++;
+        const entries = app.get(AuditLog).since(since);
+        if (!opts.out) {
+          await writeAuditCsv(entries, process.stdout, { end: false });
+          return;
         }
-        if (opts.out) {
-          await new Promise<void>((resolve) => (out as NodeJS.WritableStream).end(resolve));
+        // Written beside the target and renamed when complete: a failed export leaves no half file.
+        const partial = `${opts.out}.partial`;
+        try {
+          const n = await writeAuditCsv(entries, createWriteStream(partial));
+          await rename(partial, opts.out);
           console.log(`Wrote ${n} entries to ${opts.out}`);
+        } catch (err) {
+          await rm(partial, { force: true });
+          throw err;
         }
       }),
     );
