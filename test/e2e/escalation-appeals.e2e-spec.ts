@@ -92,4 +92,36 @@ describe('moderation: the escalation ladder and appeals', () => {
     const warn = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'WARNING', reason: 'Tone', spaceId: space.id } }, { token: mod.token })).sanctionUser;
     expectError(await t.gql(APPEAL, { input: { sanctionId: warn.id, message: 'I disagree with this' } }, { token: user.token }), 'BAD_USER_INPUT');
   });
+
+  it('lets a member suspended site-wide, who cannot sign in, appeal with the token the refused sign-in returns', async () => {
+    const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`;
+    const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token } }`;
+    const APPEAL = `mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`;
+    const handle = `susp${Date.now().toString(36)}`;
+    const userId = expectOk(await t.gql(SIGN_UP, { input: { email: `${handle}@example.com`, handle, password: 'suspended password 1' } })).signUp.user.id;
+    const sanctionId = expectOk(
+      await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId, kind: 'SUSPEND', durationHours: 48, reason: 'repeated spam' } }, { token: admin.token }),
+    ).sanctionUser.id;
+    // A wrong password learns nothing; the right one is refused, naming the sanction.
+    expect(expectError(await t.gql(SIGN_IN, { input: { login: handle, password: 'not the password' } }), 'UNAUTHENTICATED').extensions.appealToken).toBeUndefined();
+    const refused = expectError(await t.gql(SIGN_IN, { input: { login: handle, password: 'suspended password 1' } }), 'FORBIDDEN');
+    expect(refused.extensions.sanction).toMatchObject({ id: sanctionId, kind: 'SUSPEND', reason: 'repeated spam' });
+    const token = refused.extensions.appealToken as string;
+    // The token only appeals: it is no session.
+    expect(expectOk(await t.gql(`{ me { id } }`, {}, { token })).me).toBeNull();
+    const message = 'I was not spamming, those were release notes.';
+    const forged = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA');
+    expectError(await t.gql(APPEAL, { input: { sanctionId, message, appealToken: forged } }), 'UNAUTHENTICATED');
+    expectError(await t.gql(APPEAL, { input: { sanctionId, message } }), 'UNAUTHENTICATED');
+    // Someone else's token reaches none of this member's sanctions.
+    const other = await makeUser(t);
+    const otherSanction = expectOk(
+      await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: other.id, kind: 'SUSPEND', durationHours: 1, reason: 'test' } }, { token: admin.token }),
+    ).sanctionUser.id;
+    expectError(await t.gql(APPEAL, { input: { sanctionId: otherSanction, message, appealToken: token } }), 'NOT_FOUND');
+    expectOk(await t.gql(APPEAL, { input: { sanctionId, message, appealToken: token } }));
+    const [appeal] = await t.sql(`SELECT user_id, message FROM appeals WHERE sanction_id = $1`, [sanctionId]);
+    expect(appeal).toEqual({ user_id: userId, message });
+  });
 });
+

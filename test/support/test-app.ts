@@ -9,7 +9,7 @@ import { createTestDatabase, TestDatabase } from '../setup/test-database';
 export interface GqlResult<T = any> {
   status: number;
   data: T;
-  errors?: Array<{ message: string; path?: string[]; extensions: { code: string; fields?: Array<{ field: string; message: string }>; retryAfterSeconds?: number; correlationId?: string } }>;
+  errors?: Array<{ message: string; path?: string[]; extensions: { code: string; fields?: Array<{ field: string; message: string }>; retryAfterSeconds?: number; correlationId?: string; sanction?: Record<string, unknown>; appealToken?: string } }>;
   headers: Record<string, string | string[] | undefined>;
 }
 

@@ -8,6 +8,7 @@ import { OutboxHandlers, OutboxWorker } from './outbox/outbox';
 import { RateLimiter } from './rate-limit';
 import { JobScheduler } from './jobs';
 import { AuditLog } from './audit/audit-log';
+import { SignedTokens } from './signed-tokens';
 
 export interface CoreOptions {
   config: AppConfig;
@@ -50,8 +51,9 @@ export class CoreModule {
         RateLimiter,
         JobScheduler,
         AuditLog,
+        SignedTokens,
       ],
-      exports: [AppConfig, QueryCounter, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler, AuditLog],
+      exports: [AppConfig, QueryCounter, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler, AuditLog, SignedTokens],
     };
   }
 }

@@ -22,7 +22,7 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { fields?: FieldError[]; retryAfterSeconds?: number } = {},
+    readonly details: { fields?: FieldError[]; retryAfterSeconds?: number; sanction?: Record<string, unknown>; appealToken?: string } = {},
   ) {
     super(message);
     this.name = 'AppError';

@@ -76,6 +76,8 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
         code: app.code,
         ...(app.details.fields ? { fields: app.details.fields } : {}),
         ...(app.details.retryAfterSeconds !== undefined ? { retryAfterSeconds: app.details.retryAfterSeconds } : {}),
+        ...(app.details.sanction ? { sanction: app.details.sanction } : {}),
+        ...(app.details.appealToken ? { appealToken: app.details.appealToken } : {}),
       },
     };
   }

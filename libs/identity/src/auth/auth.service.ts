@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { DataSource, EntityManager } from 'typeorm';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
-import { AppError } from '../../../core/src/errors';
+import { AppError, ErrorCode } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
@@ -10,6 +10,11 @@ import { SessionsService } from '../sessions/sessions.service';
 import { toUserModel, UserModel, UserRow } from '../users/user.model';
 import { UsersRepository } from '../users/users.repository';
 import { SignInInput, SignUpInput } from './dto/auth.inputs';
+import { SignedTokens } from '../../../core/src/signed-tokens';
+
+/** What a suspended member's refused sign-in hands out: a token to appeal with, for an hour. */
+export const APPEAL_TOKEN_PURPOSE = 'appeal';
+export const APPEAL_TOKEN_TTL_SECONDS = 3600;
 
 const FIFTEEN_MINUTES = 15 * 60;
 /** More than 5 failures for one login, or 20 from one IP, within 15 minutes. */
@@ -47,6 +52,7 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly limiter: RateLimiter,
     private readonly uow: UnitOfWork,
+    private readonly tokens: SignedTokens,
   ) {}
 
   async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
@@ -135,10 +141,14 @@ export class AuthService {
     return { token, user: Object.assign(toUserModel(user), { isAuthenticatedSelf: true }) };
   }
 
-  /** A site-wide suspension or ban in force keeps the account from signing in (after a correct password only). */
+  /**
+   * A site-wide suspension or ban in force keeps the account from signing in (after a correct
+   * password only). The refusal names the sanction and carries an appeal token: the member
+   * cannot sign in, so the token is what lets them appeal (`appealSanction`), and nothing else.
+   */
   private async refuseSuspended(userId: string): Promise<void> {
-    const rows: Array<{ kind: string; expires_at: Date | null }> = await this.ds.query(
-      `SELECT kind, expires_at FROM sanctions
+    const rows: Array<{ id: string; kind: string; reason: string; expires_at: Date | null }> = await this.ds.query(
+      `SELECT id, kind, reason, expires_at FROM sanctions
         WHERE user_id = $1 AND space_id IS NULL AND kind IN ('SUSPEND', 'BAN')
           AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())
         ORDER BY expires_at DESC NULLS FIRST LIMIT 1`,
@@ -146,7 +156,11 @@ export class AuthService {
     );
     const s = rows[0];
     if (!s) return;
-    throw AppError.forbidden(s.expires_at ? `This account is suspended until ${new Date(s.expires_at).toISOString()}` : 'This account is banned');
+    const expiresAt = s.expires_at ? new Date(s.expires_at).toISOString() : null;
+    throw new AppError(ErrorCode.FORBIDDEN, expiresAt ? `This account is suspended until ${expiresAt}` : 'This account is banned', {
+      sanction: { id: s.id, kind: s.kind, reason: s.reason, expiresAt },
+      appealToken: await this.tokens.sign(APPEAL_TOKEN_PURPOSE, userId, APPEAL_TOKEN_TTL_SECONDS),
+    });
   }
 
   async signOut(viewer: Viewer): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Args, Context, Field, ID, InputType, Mutation, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsString, IsUUID, Length } from 'class-validator';
+import { IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -10,6 +10,8 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { SanctionModel } from '../sanctions/sanction.model';
 import { trim } from '../../../core/src/graphql/transforms';
+import { SignedTokens } from '../../../core/src/signed-tokens';
+import { APPEAL_TOKEN_PURPOSE } from '../../../identity/src/auth/auth.service';
 
 @InputType()
 export class AppealInput {
@@ -17,6 +19,12 @@ export class AppealInput {
   @Field({ description: 'Why the sanction should be lifted.' })
   @Transform(trim) @IsString() @Length(10, 2000)
   message!: string;
+  @Field({
+    nullable: true,
+    description: 'For a member suspended or banned site-wide, who cannot sign in: the token their refused sign-in returned (extensions.appealToken).',
+  })
+  @IsOptional() @IsString() @MaxLength(200)
+  appealToken?: string;
 }
 
 @ObjectType('Appeal')
@@ -52,14 +60,19 @@ export class AppealsService {
   constructor(
     private readonly ds: DataSource,
     private readonly uow: UnitOfWork,
+    private readonly tokens: SignedTokens,
   ) {}
 
+  /** A signed-in member, or one barred site-wide with the appeal token their refused sign-in returned. */
   async appeal(viewer: Viewer, input: AppealInput): Promise<AppealModel> {
-    if (!viewer.id) throw AppError.unauthenticated();
+    const appellant = viewer.id ?? (input.appealToken ? await this.tokens.verify(APPEAL_TOKEN_PURPOSE, input.appealToken) : null);
+    if (!appellant) {
+      throw AppError.unauthenticated(input.appealToken ? 'This appeal token is invalid or has expired: signing in again gives a new one' : undefined);
+    }
     const [s] = isUuid(input.sanctionId)
       ? await this.ds.query(`SELECT id, user_id, space_id, kind, lifted_at, expires_at FROM sanctions WHERE id = $1`, [input.sanctionId])
       : [];
-    if (!s || s.user_id !== viewer.id) throw AppError.notFound('Sanction not found');
+    if (!s || s.user_id !== appellant) throw AppError.notFound('Sanction not found');
     if (s.kind === 'WARNING') throw AppError.badField('sanctionId', 'warnings are acknowledged, not appealed');
     if (s.lifted_at || (s.expires_at && new Date(s.expires_at) <= new Date())) throw AppError.conflict('This sanction is no longer in force');
     const row = await this.uow.run(async (tx) => {
@@ -73,10 +86,10 @@ export class AppealsService {
       const rows = await tx.query<AppealRow>(
         `INSERT INTO appeals (id, sanction_id, user_id, message, review_item_id) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (sanction_id) DO NOTHING RETURNING *`,
-        [newId(), s.id, viewer.id, input.message, item.id],
+        [newId(), s.id, appellant, input.message, item.id],
       );
       if (rows.length === 0) throw AppError.conflict('This sanction was already appealed');
-      await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, 'appealed', $3)`, [item.id, viewer.id, input.message]);
+      await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, 'appealed', $3)`, [item.id, appellant, input.message]);
       await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: s.space_id } });
       return rows[0];
     });
