@@ -9,8 +9,10 @@ export const REDACT_PATHS = [
   'res.headers["set-cookie"]',
   '*.password',
   '*.token',
+  '*.appealToken',
   'password',
   'token',
+  'appealToken',
 ];
 
 export function loggerOptions(config: AppConfig, stream?: NodeJS.WritableStream): Params {
