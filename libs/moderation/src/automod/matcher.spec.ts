@@ -37,5 +37,7 @@ describe('watched-word matching', () => {
     const started = Date.now();
     expect(() => matchAll([/(a+)+$/giu], 'a'.repeat(40) + '!', 30)).toThrow(MatchTimeout);
     expect(Date.now() - started).toBeLessThan(5000);
+    // The interrupted run leaves the shared matching context usable.
+    expect(matchAll([compile('WORD', 'spam')], 'no spam here', 100)[0]).toEqual([[3, 7]]);
   });
 });
