@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
@@ -142,6 +143,18 @@ describe('notifications and watching', () => {
       expect(after.edges.map((e: any) => e.node.post?.id ?? e.node.kind)).toEqual([kept.id]);
       expect(after.totalCount).toBe(1);
     }
+  });
+
+  it('does not deliver a notification about a topic alone to someone who cannot read the topic', async () => {
+    const recipient = await makeUser(t);
+    const readable = await createTopic(t, author.token, board, { title: 'Open to all' });
+    const hidden = await createTopic(t, author.token, board, { title: 'Hidden since' });
+    await setTopicState(t, hidden.id, 'HIDDEN');
+    await t.get(NotificationsHandler).deliver(
+      [readable.id, hidden.id].map((topicId) => ({ userId: recipient.id, kind: 'VERIFICATION_DUE', topicId, source: `test:${topicId}` })),
+    );
+    const stored = await t.sql(`SELECT topic_id FROM notifications WHERE user_id = $1`, [recipient.id]);
+    expect(stored).toEqual([{ topic_id: readable.id }]);
   });
 
   it('delivers a reply to any number of watchers in a fixed number of statements', async () => {

@@ -71,6 +71,13 @@ export class ForumLoaders {
     return Promise.all(viewers.map(async (v) => ((await this.topicFromRow(v, topicRow)) ? this.postFromRow(v, row) : null)));
   }
 
+  /** `topic()` for several viewers at once: the topic is read once and judged for each. */
+  async topicForEach(viewers: readonly Viewer[], id: string): Promise<Array<TopicModel | null>> {
+    if (viewers.length === 0) return [];
+    const row = await this.topicRows(viewers[0]).load(id);
+    return row ? Promise.all(viewers.map((v) => this.topicFromRow(v, row))) : viewers.map(() => null);
+  }
+
   async firstPost(viewer: Viewer, topicId: string): Promise<PostModel | null> {
     const loader = viewer.memoize('loader:firstPosts', () => new DataLoader<string, PostRow | null>(async (ids) => {
       const byTopic = new Map((await this.posts.firstPosts(ids)).map((r) => [r.topic_id, r]));

@@ -12,7 +12,7 @@ import { isUuid } from '../../core/src/ids';
 import { rowsOf } from '../../core/src/database/unit-of-work';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
-import { notificationVisible } from './notifications';
+import { visibleNotifications } from './notifications';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'REPLY', 'WATCHED_REPLY', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
   'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
@@ -118,11 +118,13 @@ export class EmailDigest {
    * rather than sending it twice.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
-    type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null };
-    const rows: Due[] = await this.ds.transaction(async (m) => {
-      const claimed = rowsOf<{ id: string }>(await m.query(
+    type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null; created_at: Date };
+    // One statement claims and reads (a single transaction, so the locks end with it).
+    const rows = rowsOf<Due>(
+      await this.ds.query(
         `WITH due AS (
-           SELECT n.id, n.user_id FROM notifications n JOIN users u ON u.id = n.user_id
+           SELECT n.id, n.user_id, n.created_at, u.email, t.title
+             FROM notifications n JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
               AND u.email IS NOT NULL AND NOT u.is_placeholder
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
@@ -131,27 +133,23 @@ export class EmailDigest {
          UPDATE notifications n SET emailed_at = now()
            FROM due JOIN chosen USING (user_id)
           WHERE n.id = due.id
-         RETURNING n.id`,
+         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.data, due.email, due.title, due.created_at`,
         [this.config.EMAIL_DELAY_MINUTES, users],
-      ));
-      if (claimed.length === 0) return [];
-      return m.query(
-        `SELECT n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.data, u.email, t.title
-           FROM notifications n JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
-          WHERE n.id = ANY($1::uuid[])
-          ORDER BY n.user_id, n.created_at, n.id`,
-        [claimed.map((c) => c.id)],
-      );
-    });
+      ),
+    ).sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
     const byUser = new Map<string, Due[]>();
-    for (const r of rows) byUser.set(r.user_id, [...(byUser.get(r.user_id) ?? []), r]);
+    for (const r of rows) {
+      const items = byUser.get(r.user_id);
+      if (items) items.push(r);
+      else byUser.set(r.user_id, [r]);
+    }
     const viewers = await this.sessions.viewersForUsers([...byUser.keys()]);
     const sent: SentEmail[] = [];
     for (const [userId, items] of byUser) {
       // Access is checked again at sending time, as the in-app list does: a topic moved out
       // of reach, or a post since hidden or deleted, is not mentioned.
       const viewer = viewers.get(userId) ?? null;
-      const readable = await Promise.all(items.map((n) => notificationVisible(this.forum, viewer, n)));
+      const readable = await visibleNotifications(this.forum, items.map((n) => ({ viewer, postId: n.post_id, topicId: n.topic_id })));
       const lines: string[] = [];
       items.forEach((n, i) => {
         if (!readable[i]) return;

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { newId } from '../../core/src/ids';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
+import { visibleNotifications } from './notifications';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 
@@ -49,28 +50,18 @@ export class NotificationsHandler implements OutboxHandler {
     }
   }
 
-  /** Only recipients who may read the post (when there is one) get it. */
   /**
-   * The drafts whose recipients may read what they are about: an existing user, not barred
-   * site-wide, who reads the post in full when there is one. Recipients are loaded in one
-   * statement, and each post once for all of them.
+   * The drafts their recipients may see (`visibleNotifications`): an existing user, not
+   * barred site-wide, who reads the post, or the topic, the notification is about.
+   * Recipients are loaded in one statement, and each post or topic once for all of them.
    */
   private async readableDrafts(drafts: NotificationDraft[]): Promise<NotificationDraft[]> {
     const viewers = await this.sessions.viewersForUsers([...new Set(drafts.map((d) => d.userId))]);
-    const readable = new Set<NotificationDraft>();
-    const byPost = new Map<string, NotificationDraft[]>();
-    for (const d of drafts) {
-      if (!viewers.has(d.userId)) continue;
-      if (!d.postId) readable.add(d);
-      else byPost.set(d.postId, [...(byPost.get(d.postId) ?? []), d]);
-    }
-    for (const [postId, group] of byPost) {
-      const seen = await this.forum.postForEach(group.map((d) => viewers.get(d.userId)!), postId);
-      group.forEach((d, i) => {
-        if (seen[i]?.view === 'full') readable.add(d);
-      });
-    }
-    return drafts.filter((d) => readable.has(d));
+    const visible = await visibleNotifications(
+      this.forum,
+      drafts.map((d) => ({ viewer: viewers.get(d.userId) ?? null, postId: d.postId, topicId: d.topicId })),
+    );
+    return drafts.filter((_, i) => visible[i]);
   }
 
   private async draftsFor(e: OutboxEvent): Promise<NotificationDraft[]> {

@@ -63,17 +63,43 @@ export class WatchBoardInput {
 
 const WATCH_LEVELS = 'loader:topicWatchLevels';
 
+/** A notification as its recipient would see it: who, and what it is about. */
+export interface NotificationSubject {
+  viewer: Viewer | null;
+  postId: string | null | undefined;
+  topicId: string | null | undefined;
+}
+
 /**
- * Whether a notification may still be shown to its recipient: the post it is about must
- * be readable in full (its topic too), or, for one about a topic alone, the topic. Access
- * may have changed since it was written (a post hidden, a topic moved to a restricted space).
- * Batched through the forum's loaders: a page of notifications costs two statements.
+ * Whether each notification may be shown to its recipient: the post it is about must be
+ * readable in full (its topic too), or, for one about a topic alone, the topic; one about
+ * neither only needs a recipient. Access may change after a notification is written (a post
+ * hidden, a topic moved to a restricted space), so delivery, the in-app list and the e-mail
+ * digest all ask this, and nothing else. Each post or topic is read once for all the
+ * recipients who share it; one recipient's notifications are read together (the forum's
+ * loaders batch them).
  */
-export async function notificationVisible(forum: ForumLoaders, viewer: Viewer | null, n: { post_id: string | null; topic_id: string | null }): Promise<boolean> {
-  if (!n.post_id && !n.topic_id) return true;
-  if (!viewer) return false;
-  if (n.post_id) return (await forum.post(viewer, n.post_id))?.view === 'full';
-  return (await forum.topic(viewer, n.topic_id!)) !== null;
+export async function visibleNotifications(forum: ForumLoaders, items: readonly NotificationSubject[]): Promise<boolean[]> {
+  const visible = items.map((n) => !!n.viewer && !n.postId && !n.topicId);
+  const groups = new Map<string, number[]>();
+  items.forEach((n, i) => {
+    if (!n.viewer || (!n.postId && !n.topicId)) return;
+    const key = n.postId ? `post ${n.postId}` : `topic ${n.topicId}`;
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
+  });
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      const viewers = group.map((i) => items[i].viewer!);
+      const { postId, topicId } = items[group[0]];
+      const seen = postId
+        ? (await forum.postForEach(viewers, postId)).map((p) => p?.view === 'full')
+        : (await forum.topicForEach(viewers, topicId!)).map((t) => t !== null);
+      group.forEach((i, j) => (visible[i] = seen[j]));
+    }),
+  );
+  return visible;
 }
 
 /**
@@ -126,12 +152,8 @@ export class NotificationsService {
       after ? [viewer.id, size + 1, after[0], after[1]] : [viewer.id, size + 1],
     );
     // Loaded together so the forum's loaders batch them (two statements for the whole page).
-    const unseen = new Set<string>();
-    await Promise.all(
-      rows.map(async (r) => {
-        if (!(await notificationVisible(this.forum, viewer, r))) unseen.add(r.id);
-      }),
-    );
+    const visible = await visibleNotifications(this.forum, rows.map((r) => ({ viewer, postId: r.post_id, topicId: r.topic_id })));
+    const unseen = new Set(rows.filter((_, i) => !visible[i]).map((r) => r.id));
     // Paged over every row, then the unseen left out: the page may come up short, but
     // hasNextPage and endCursor still follow the whole list, so paging goes on past them.
     const connection = toConnection(
