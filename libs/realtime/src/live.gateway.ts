@@ -30,11 +30,7 @@ interface SocketData {
   lastTyping?: number;
 }
 
-/**
- * Live updates over Socket.IO, on the API's own port. Every room join is checked
- * against the access policy with the connection's current session, and events only
- * carry what the room's members may see.
- */
+/** A notification as it is pushed to its recipient's sockets. */
 interface NotificationRow {
   id: string;
   kind: string;
@@ -45,6 +41,11 @@ interface NotificationRow {
   created_at: Date;
 }
 
+/**
+ * Live updates over Socket.IO, on the API's own port. Every room join is checked
+ * against the access policy with the connection's current session, and events only
+ * carry what the room's members may see.
+ */
 @WebSocketGateway({ path: '/socket.io', maxHttpBufferSize: 16 * 1024, serveClient: false })
 export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModuleInit, OnModuleDestroy {
   @WebSocketServer() server!: Server;

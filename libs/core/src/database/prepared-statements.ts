@@ -1,4 +1,4 @@
-import { Client, ClientConfig } from 'pg';
+import { Client } from 'pg';
 
 /**
  * Named prepared statements for the hottest reads.
@@ -41,10 +41,6 @@ type QueryCallback = (err: Error, result: unknown) => void;
  * options (`extra`) to pg-pool, which builds connections from `Client`.
  */
 export class PreparingClient extends Client {
-  constructor(config?: string | ClientConfig) {
-    super(config);
-  }
-
   // pg's query() has many overloads; only (text, values[, callback]) is rewritten.
   override query(...args: unknown[]): any {
     const [text, values, callback] = args;

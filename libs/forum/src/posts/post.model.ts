@@ -71,7 +71,7 @@ export interface PostRow {
   created_at: Date;
 }
 
-export function toPostModel(r: PostRow | (Omit<PostRow, 'body_source'> & { body_source?: undefined }), view: ContentView, viewerRank: number): PostModel {
+export function toPostModel(r: Omit<PostRow, 'body_source'> & { body_source?: string }, view: ContentView, viewerRank: number): PostModel {
   const full = view === 'full';
   const reactions = full
     ? REACTION_KINDS.filter((k) => (r.reaction_counts[k] ?? 0) > 0)

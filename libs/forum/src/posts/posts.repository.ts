@@ -7,17 +7,15 @@ import { prepared } from '../../../core/src/database/prepared-statements';
 /** A topic page row: the post without its markdown source, its author, the viewer's reactions. */
 export type PostPageRow = Omit<PostRow, 'body_source'> & { my_kinds: string[] } & AuthorColumns;
 
-export const POST_COLUMNS = `p.id, p.topic_id, p.space_id, p.number, p.author_id, p.reply_to_post_id, p.body_source, p.body_html,
-  p.state, p.reaction_counts, p.reaction_total, p.edited_at, p.version, p.created_at`;
-
-const POSTS_BY_ID = prepared('posts.by_id', `SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = ANY($1::uuid[])`);
-
 /**
  * A page leaves the markdown sources out: they are as large as the HTML and only their
  * authors and moderators ever ask for them (PostsResolver.bodySource loads them then).
  */
-const PAGE_COLUMNS = POST_COLUMNS.replace('p.body_source, ', '');
-if (PAGE_COLUMNS === POST_COLUMNS) throw new Error('POST_COLUMNS changed: the topic page would load the sources again');
+const PAGE_COLUMNS = `p.id, p.topic_id, p.space_id, p.number, p.author_id, p.reply_to_post_id, p.body_html,
+  p.state, p.reaction_counts, p.reaction_total, p.edited_at, p.version, p.created_at`;
+export const POST_COLUMNS = `${PAGE_COLUMNS}, p.body_source`;
+
+const POSTS_BY_ID = prepared('posts.by_id', `SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = ANY($1::uuid[])`);
 
 const TOPIC_PAGE = prepared(
   'posts.topic_page',

@@ -32,7 +32,7 @@ export class PostsResolver {
   @ResolveField(() => UserModel)
   @Preloadable()
   author(@Parent() p: PostModel, @Context() ctx: GqlContext) {
-    return p.preloaded?.author ?? this.users.load(ctx.viewer, p.authorId);
+    return this.users.load(ctx.viewer, p.authorId);
   }
 
   @ResolveField(() => TopicModel)
@@ -63,7 +63,7 @@ export class PostsResolver {
   @Preloadable()
   myReactions(@Parent() p: PostModel, @Context() ctx: GqlContext) {
     if (p.view !== 'full') return [];
-    return p.preloaded?.myReactions ?? this.loaders.myReactions(ctx.viewer, p.id);
+    return this.loaders.myReactions(ctx.viewer, p.id);
   }
 
   @ResolveField(() => [PostRevisionModel], { description: 'Every version of the post, oldest first; empty for a placeholder.' })

@@ -18,7 +18,6 @@ import { TopicsService } from '../topics/topics.service';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
 import { POST_COLUMNS, PostsRepository } from './posts.repository';
-import { authorOf, toUserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 
 /** The event verb of a state change: deleted, restored, hidden, unhidden, approved, rejected. */
@@ -62,8 +61,7 @@ export class PostsService {
       (r) => [r.number],
       (r) => {
         const post = toPostModel(r, this.access.contentView(viewer, topic.viewerRank, { state: r.state, authorId: r.author_id }), topic.viewerRank);
-        const author = toUserModel(authorOf(r));
-        this.users.for(viewer).prime(author.id, author);
+        const author = this.users.authorOf(viewer, r);
         // Exactly what PostsResolver would answer: a placeholder shows none of the viewer's reactions.
         post.preloaded = { author, myReactions: post.view === 'full' ? r.my_kinds : [] };
         return post;

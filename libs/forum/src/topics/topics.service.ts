@@ -18,7 +18,6 @@ import { TopicKind, TopicSort } from '../forum.enums';
 import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
 import { TopicModel, TopicRow, toTopicModel } from './topic.model';
 import { TOPIC_COLUMNS, TopicsRepository } from './topics.repository';
-import { authorOf, toUserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 
 @Injectable()
@@ -58,18 +57,11 @@ export class TopicsService {
     if (rank < LEVEL_RANK.READ) return toConnection([], size, () => [], (r: TopicRow) => toTopicModel(r, rank), async () => 0);
     const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag };
     const rows = await this.repo.page(filter, sort, size + 1, after);
-    const users = this.users.for(viewer);
     return toConnection(
       rows,
       size,
       (r) => [r.pinned, r.k_value, r.id],
-      (r) => {
-        const topic = toTopicModel(r, rank);
-        const author = toUserModel(authorOf(r));
-        users.prime(author.id, author);
-        topic.preloaded = { author };
-        return topic;
-      },
+      (r) => Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
       () => this.repo.count(filter),
     );
   }

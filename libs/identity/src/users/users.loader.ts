@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { Viewer } from '../../../core/src/graphql/viewer';
-import { toUserModel, UserModel } from './user.model';
+import { AuthorColumns, authorOf, toUserModel, UserModel } from './user.model';
 import { UsersRepository } from './users.repository';
 
 /**
@@ -22,6 +22,16 @@ export class UsersLoader {
           return ids.map((id) => byId.get(id) ?? null);
         }),
     );
+  }
+
+  /**
+   * The author a list's statement joined in (`AUTHOR_COLUMNS`), as a model, remembered for the
+   * rest of the request so no field loads it again.
+   */
+  authorOf(viewer: Viewer, row: AuthorColumns): UserModel {
+    const author = toUserModel(authorOf(row));
+    this.for(viewer).prime(author.id, author);
+    return author;
   }
 
   load(viewer: Viewer, id: string): Promise<UserModel | null> {
