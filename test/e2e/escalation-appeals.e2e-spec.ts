@@ -1,3 +1,6 @@
+import { newId } from '../../libs/core/src/ids';
+import { SignedTokens } from '../../libs/core/src/signed-tokens';
+import { APPEAL_TOKEN_PURPOSE } from '../../libs/identity/src/auth/auth.service';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
@@ -122,6 +125,27 @@ describe('moderation: the escalation ladder and appeals', () => {
     expectOk(await t.gql(APPEAL, { input: { sanctionId, message, appealToken: token } }));
     const [appeal] = await t.sql(`SELECT user_id, message FROM appeals WHERE sanction_id = $1`, [sanctionId]);
     expect(appeal).toEqual({ user_id: userId, message });
+  });
+
+  it('accepts an appeal token only for its purpose, unaltered and unexpired', async () => {
+    const tokens = t.get(SignedTokens);
+    const subject = newId();
+    expect(await tokens.verify(APPEAL_TOKEN_PURPOSE, await tokens.sign(APPEAL_TOKEN_PURPOSE, subject, 60))).toBe(subject);
+    expect(await tokens.verify(APPEAL_TOKEN_PURPOSE, await tokens.sign('unsubscribe', subject, 60))).toBeNull();
+    expect(await tokens.verify(APPEAL_TOKEN_PURPOSE, await tokens.sign(APPEAL_TOKEN_PURPOSE, subject, -1))).toBeNull();
+    expect(await tokens.verify(APPEAL_TOKEN_PURPOSE, 'not a token')).toBeNull();
+    // An expired token is refused by appealSanction, with a way forward.
+    const user = await makeUser(t);
+    const sanctionId = expectOk(
+      await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'SUSPEND', durationHours: 2, reason: 'test' } }, { token: admin.token }),
+    ).sanctionUser.id;
+    const expired = await tokens.sign(APPEAL_TOKEN_PURPOSE, user.id, -1);
+    const err = expectError(
+      await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId, message: 'Please look at this again.', appealToken: expired } }),
+      'UNAUTHENTICATED',
+    );
+    expect(err.message).toMatch(/expired/);
+    expect(await t.sql(`SELECT id FROM appeals WHERE sanction_id = $1`, [sanctionId])).toEqual([]);
   });
 });
 

@@ -98,5 +98,12 @@ describe('identity: paths the main suite does not walk', () => {
     expect(refused.extensions.retryAfterSeconds).toBeGreaterThan(0);
     // Another network is not affected.
     expectOk(await t.gql(SIGN_UP, { input: { email: `${unique('s')}@example.org`, handle: unique('s'), password: 'long enough password' } }, { ip: '10.9.1.2' }));
+    // Refused sign-ups (a handle already taken) give their place back: only accounts count.
+    const taken = unique('t');
+    expectOk(await t.gql(SIGN_UP, { input: { email: `${unique('s')}@example.org`, handle: taken, password: 'long enough password' } }, { ip: '10.9.1.3' }));
+    for (let i = 0; i < 12; i++) {
+      expectError(await t.gql(SIGN_UP, { input: { email: `${unique('s')}@example.org`, handle: taken, password: 'long enough password' } }, { ip: '10.9.1.3' }), 'BAD_USER_INPUT');
+    }
+    expectOk(await t.gql(SIGN_UP, { input: { email: `${unique('s')}@example.org`, handle: unique('s'), password: 'long enough password' } }, { ip: '10.9.1.3' }));
   });
 });
