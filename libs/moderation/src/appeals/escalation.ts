@@ -3,9 +3,7 @@ import { Tx } from '../../../core/src/database/unit-of-work';
 import { newId } from '../../../core/src/ids';
 import { SpaceModeration } from '../space-moderation';
 import { AuditLog } from '../../../core/src/audit/audit-log';
-import { AccessService } from '../../../access/src/access.service';
-import { LEVEL_RANK } from '../../../access/src/access-level';
-import { SessionsService } from '../../../identity/src/sessions/sessions.service';
+import { SanctionsService } from '../sanctions/sanctions.service';
 
 export const LADDER_WINDOW_DAYS = 90;
 
@@ -13,17 +11,15 @@ export const LADDER_WINDOW_DAYS = 90;
  * Sanctions that escalate on their own: after a moderator upholds reports against a
  * user's content, the user's upheld violations in the space are counted and the
  * space's ladder (spaces.moderation.escalation, or the default) says what follows.
- * The ladder only climbs for members: admins, global moderators and the space's own
- * moderators are never sanctioned without a person deciding it (as SanctionsService
- * requires of people too); the skipped step is logged for the moderators to see.
+ * The ladder only climbs for members (`SanctionsService.automaticallySanctionable`); for
+ * admins and moderators the skipped step is logged for a person to decide.
  */
 @Injectable()
 export class Escalation {
   constructor(
     private readonly audit: AuditLog,
     private readonly settings: SpaceModeration,
-    private readonly sessions: SessionsService,
-    private readonly access: AccessService,
+    private readonly sanctions: SanctionsService,
   ) {}
 
   async onViolation(tx: Tx, offenderId: string, spaceId: string | null): Promise<string | null> {
@@ -41,9 +37,7 @@ export class Escalation {
     const step = ladder.find((s) => s.violations === count.n);
     if (!step) return null;
     const reason = `Escalation: ${count.n} upheld violations in ${LADDER_WINDOW_DAYS} days`;
-    const offender = await this.sessions.viewerForUser(offenderId, { includeSuspended: true });
-    if (!offender?.user) return null;
-    if (offender.user.role !== 'MEMBER' || (await this.access.rankOn(offender, spaceId)) >= LEVEL_RANK.MODERATE) {
+    if (!(await this.sanctions.automaticallySanctionable(offenderId, spaceId))) {
       await this.audit.append(tx, { actorId: null, action: 'escalation.skipped', targetType: 'user', targetId: offenderId, spaceId, reason: `${reason}; moderators and admins are only sanctioned by a person` });
       return 'skipped: the user moderates';
     }

@@ -30,6 +30,17 @@ export class SanctionsService {
   }
 
   /**
+   * Whether automatic moderation (the escalation ladder) may sanction this user in this space:
+   * only members may be; admins, global moderators and the space's own moderators are
+   * sanctioned by a person (through `sanction`, which checks who may sanction whom).
+   */
+  async automaticallySanctionable(userId: string, spaceId: string): Promise<boolean> {
+    const target = await this.targetViewer(userId);
+    if (!target?.user || target.user.role !== 'MEMBER') return false;
+    return (await this.access.rankOn(target, spaceId)) < LEVEL_RANK.MODERATE;
+  }
+
+  /**
    * Who may sanction whom: a space's moderators within that space, global moderators
    * and admins anywhere; nobody sanctions an admin, themselves, or a moderator of the
    * same or higher rank.
