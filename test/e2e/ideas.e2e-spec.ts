@@ -219,6 +219,21 @@ describe('idea boards', () => {
     expectError(await t.gql(UNMERGE, { id: source }, { token: admin.token }), 'BAD_USER_INPUT');
   });
 
+  it('unmerging from the middle of a chain recounts every idea along it', async () => {
+    // first -> middle -> last: each author votes for their own idea.
+    const first = await newIdea(await customer(), 'Chain first');
+    const middle = await newIdea(await customer(), 'Chain middle');
+    const last = await newIdea(await customer(), 'Chain last');
+    expectOk(await t.gql(MERGE, { input: { sourceId: first, targetId: middle } }, { token: moderator.token }));
+    expectOk(await t.gql(MERGE, { input: { sourceId: middle, targetId: last } }, { token: moderator.token }));
+    expect((await idea(middle)).voteCount).toBe(2);
+    expect((await idea(last)).voteCount).toBe(3);
+    expectOk(await t.gql(UNMERGE, { id: first }, { token: admin.token }));
+    expect((await idea(first)).voteCount).toBe(1);
+    expect((await idea(middle)).voteCount).toBe(1); // was left at 2, counting first's voter
+    expect((await idea(last)).voteCount).toBe(2);
+  });
+
   it('loses no vote when votes race a merge', async () => {
     const source = await newIdea(await customer(), 'Racing source');
     const target = await newIdea(await customer(), 'Racing target');

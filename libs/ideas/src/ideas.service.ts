@@ -466,24 +466,28 @@ export class IdeasService implements BoardKindBehaviour {
     await this.access.require(viewer, source.spaceId, AccessLevel.ADMIN);
     let targetId: string | null = null;
     await this.uow.run(async (tx) => {
-      // Both rows in id order, as merges take them (locking the source first could deadlock with a
-      // merge of the same pair), then decided under the locks: of two racing unmerges, the second
-      // finds the idea no longer merged.
+      // The source and every idea its chain passes through (each counts the source's voters),
+      // locked in id order as merges take them (locking the source first could deadlock with a
+      // merge of the same pair), then decided under the locks: of two racing unmerges, the
+      // second finds the idea no longer merged.
       const [peek] = await tx.query<{ merged_into: string | null }>(`SELECT merged_into FROM ideas WHERE topic_id = $1`, [source.id]);
+      const chain = peek?.merged_into ? await this.chainFrom(tx, peek.merged_into) : [];
       const locked = await tx.query<{ topic_id: string; merged_into: string | null; status_before_merge: IdeaStatus | null }>(
         `SELECT topic_id, merged_into, status_before_merge FROM ideas WHERE topic_id = ANY($1::uuid[]) ORDER BY topic_id FOR UPDATE`,
-        [[source.id, peek?.merged_into ?? source.id]],
+        [[source.id, ...chain]],
       );
       const row = locked.find((r) => r.topic_id === source.id);
       if (!row?.merged_into) throw AppError.badField('topicId', 'this idea is not merged');
       // Merged elsewhere since the first read (unmerged, then merged again): try again rather than lock out of order.
       if (row.merged_into !== peek?.merged_into) throw AppError.conflict('This idea was merged again meanwhile: try again');
+      // Likewise when the chain itself moved on between its read and the locks.
+      const next = new Map(locked.map((r) => [r.topic_id, r.merged_into]));
+      if (chain.some((id, i) => next.get(id) !== (chain[i + 1] ?? null))) throw AppError.conflict('These ideas were merged meanwhile: try again');
       targetId = row.merged_into;
       const restored = row.status_before_merge ?? IdeaStatus.NEW;
       await tx.query(`UPDATE ideas SET status = $2, merged_into = NULL, status_before_merge = NULL, status_changed_at = now() WHERE topic_id = $1`, [source.id, restored]);
       await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, 'MERGED', $3, $4)`, [newId(), source.id, restored, viewer.id]);
-      await this.recount(tx, source.id);
-      await this.recount(tx, await this.rootOf(tx, targetId));
+      for (const id of [source.id, ...chain]) await this.recount(tx, id);
       await tx.emit({ type: 'idea.unmerged', aggregateType: 'topic', aggregateId: source.id, payload: { topicId: source.id, targetId, spaceId: source.spaceId, boardId: source.boardId } });
       await this.audit.append(tx, {
         actorId: viewer.id, action: 'idea.unmerge', targetType: 'topic', targetId: source.id, spaceId: source.spaceId,
@@ -534,16 +538,16 @@ export class IdeasService implements BoardKindBehaviour {
     return row;
   }
 
-  /** The idea a merged chain ends in. */
-  private async rootOf(tx: Tx, topicId: string): Promise<string> {
-    const [row] = await tx.query<{ root: string }>(
+  /** An idea and the ideas it is merged into, up to the one its chain ends in. */
+  private async chainFrom(tx: Tx, topicId: string): Promise<string[]> {
+    const rows = await tx.query<{ id: string }>(
       `WITH RECURSIVE up(id, next, depth) AS (
          SELECT topic_id, merged_into, 0 FROM ideas WHERE topic_id = $1
          UNION ALL SELECT i.topic_id, i.merged_into, up.depth + 1 FROM up JOIN ideas i ON i.topic_id = up.next WHERE up.depth < 100
-       ) SELECT id AS root FROM up WHERE next IS NULL LIMIT 1`,
+       ) SELECT id FROM up ORDER BY depth`,
       [topicId],
     );
-    return row?.root ?? topicId;
+    return rows.map((r) => r.id);
   }
 
   /** Sets an idea's count to the distinct voters of its group; returns it. */
