@@ -21,6 +21,15 @@ export interface NewTopic {
   options: Record<string, unknown>;
 }
 
+/** A topic moving to another board of the same kind (see `beforeMove`). */
+export interface TopicMove {
+  topicId: string;
+  fromBoardId: string;
+  toBoardId: string;
+  fromSpaceId: string;
+  toSpaceId: string;
+}
+
 /**
  * What a board kind other than FORUM adds to topics. Idea boards and the knowledge base
  * plug in here at start-up, so the forum never depends on them: the forum stores the topic
@@ -35,8 +44,12 @@ export interface BoardKindBehaviour {
   /** Initial content state instead of the forum's VISIBLE (e.g. DRAFT for articles); PENDING from pre-moderation wins. */
   initialState?(topic: Omit<NewTopic, 'topicId' | 'postId' | 'state'>): string;
   created(tx: Tx, topic: NewTopic): Promise<void>;
-  /** Runs in moveTopic's transaction before the move: throw AppError to refuse it (e.g. merged ideas leaving their space). */
-  beforeMove?(tx: Tx, move: { topicId: string; fromSpaceId: string; toSpaceId: string }): Promise<void>;
+  /**
+   * Runs in moveTopic's transaction before the topic's row moves: throw AppError to refuse
+   * the move (e.g. merged ideas leaving their space), or move the kind's own rows with it
+   * (an article's place in the knowledge tree).
+   */
+  beforeMove?(tx: Tx, move: TopicMove): Promise<void>;
   /** `Board.topics(sort: TRENDING)`, for kinds that have a notion of trending (idea boards). */
   trending?(viewer: Viewer, board: BoardModel, args: { first?: number; after?: string; tag?: string }): Promise<Connection<TopicModel>>;
   /**

@@ -11,7 +11,7 @@ import { AppError } from '../../core/src/errors';
 import { Connection, decodeCursor, encodeCursor, pageSize } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
-import { BoardKindBehaviour, NewTopic } from '../../forum/src/board-kinds';
+import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicKind } from '../../forum/src/forum.enums';
 import { TopicModel, TopicRow, toTopicModel } from '../../forum/src/topics/topic.model';
@@ -209,7 +209,7 @@ export class IdeasService implements BoardKindBehaviour {
   }
 
   /** Board-kind hook: merges stay within one space, so an idea merged with others does not leave its space. */
-  async beforeMove(tx: Tx, move: { topicId: string; fromSpaceId: string; toSpaceId: string }): Promise<void> {
+  async beforeMove(tx: Tx, move: TopicMove): Promise<void> {
     if (move.fromSpaceId === move.toSpaceId) return;
     const [row] = await tx.query<{ linked: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM ideas WHERE (topic_id = $1 AND merged_into IS NOT NULL) OR merged_into = $1) AS linked`,

@@ -3,7 +3,7 @@ import { Tx } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
-import { BoardKindBehaviour, NewTopic } from '../../forum/src/board-kinds';
+import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicKind } from '../../forum/src/forum.enums';
 import { BoardKind } from '../../spaces/src/boards/board.model';
@@ -108,6 +108,29 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     });
     // Authors watch their articles (the forum does it when a first post becomes visible, which a draft is not).
     await tx.query(`INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, 'WATCHING') ON CONFLICT DO NOTHING`, [authorId, topic.topicId]);
+  }
+
+  /**
+   * An article moved to another knowledge board (moveTopic, a moderator's forum action) moves
+   * in the tree in the same transaction: it becomes a top-level article of its new board, last,
+   * with a slug there (its old links still resolve), and its children stay behind under its
+   * former parent.
+   */
+  async beforeMove(tx: Tx, move: TopicMove): Promise<void> {
+    // Both boards, in a fixed order (no deadlock with a move the other way), before the rows.
+    for (const b of [move.fromBoardId, move.toBoardId].sort()) await this.writes.lockBoard(tx, b);
+    const article = await tx.one<{ parent_id: string | null; title: string }>(
+      `SELECT a.parent_id, t.title FROM articles a JOIN topics t ON t.id = a.topic_id WHERE a.topic_id = $1 FOR UPDATE OF a`,
+      [move.topicId],
+    );
+    if (!article) return;
+    await tx.query(`UPDATE articles SET parent_id = $2 WHERE parent_id = $1`, [move.topicId, article.parent_id]);
+    const position = await this.writes.nextPosition(tx, move.toBoardId, null);
+    await tx.query(
+      `UPDATE articles SET board_id = $2, parent_id = NULL, position = $3, version = version + 1, updated_at = now() WHERE topic_id = $1`,
+      [move.topicId, move.toBoardId, position],
+    );
+    await this.writes.reslug(tx, move.topicId, move.toBoardId, article.title);
   }
 
   /**

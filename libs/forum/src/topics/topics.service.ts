@@ -159,7 +159,7 @@ export class TopicsService {
     if (from && to.kind !== from.kind) throw AppError.badField('boardId', `must be a ${from.kind.toLowerCase()} board, like the topic's own`);
     const behaviour = from ? this.kinds.of(from.kind) : undefined;
     const row = await this.uow.run(async (tx) => {
-      await behaviour?.beforeMove?.(tx, { topicId: topic.id, fromSpaceId: topic.spaceId, toSpaceId: to.spaceId });
+      await behaviour?.beforeMove?.(tx, { topicId: topic.id, fromBoardId: topic.boardId, toBoardId: to.id, fromSpaceId: topic.spaceId, toSpaceId: to.spaceId });
       const [moved] = await tx.query<TopicRow>(
         `UPDATE topics t SET board_id = $2, space_id = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
         [topic.id, to.id, to.spaceId],

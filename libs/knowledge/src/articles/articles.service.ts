@@ -310,7 +310,7 @@ export class ArticlesService {
     this.requireEditor(viewer, ctx, 'publish articles');
     const settings = await this.settings.of(ctx.topic.spaceId, { viewer });
     const ref = this.ref(ctx);
-    // The board first, then the row, as moves and the tree keeper take them: no deadlock.
+    // The board first, then the row, as moveArticle and moveTopic take them: no deadlock.
     const lockBoard = (tx: Tx) => this.writes.lockBoard(tx, ctx.topic.boardId);
     await this.transition(viewer, ctx, ArticleEventAction.PUBLISHED, async (tx, row) => {
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it first');
