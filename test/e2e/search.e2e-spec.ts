@@ -1,11 +1,12 @@
 import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { RateLimiter } from '../../libs/core/src/rate-limit';
 import { SearchEngine } from '../../libs/search/src/search-engine';
 import { SearchAdmin } from '../../libs/search/src/search-admin';
 import { SearchEngines } from '../../libs/search/src/search-engines';
 import { SearchIndexer } from '../../libs/search/src/search-indexer';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { bootSecondNode, bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const SEARCH = `query($q: String!, $f: SearchFilter, $first: Int, $after: String, $sort: SearchSort) {
   search(query: $q, filter: $f, first: $first, after: $after, sort: $sort) {
@@ -289,6 +290,35 @@ describe('search', () => {
       expectError(await app.gql(SEARCH, { q: 'anything' }, { ip, token: (await makeUser(app)).token }), 'RATE_LIMITED');
     } finally {
       await app.close();
+    }
+  });
+
+  it('shares search limits between API nodes, and a refused search is not counted', async () => {
+    const first = await bootTestApp({ SEARCH_RATE_PER_MINUTE: '2' });
+    const second = await bootSecondNode(first, { SEARCH_RATE_PER_MINUTE: '2' });
+    try {
+      const u = await makeUser(first);
+      expectOk(await first.gql(SEARCH, { q: 'anything' }, { token: u.token }));
+      expectOk(await second.gql(SEARCH, { q: 'anything' }, { token: u.token }));
+      const refused = await second.gql(SEARCH, { q: 'anything' }, { token: u.token });
+      expectError(refused, 'RATE_LIMITED');
+      expectError(await first.gql(SEARCH, { q: 'anything' }, { token: u.token }), 'RATE_LIMITED');
+      // Two a minute: one more comes back within about 30 s, whichever minute it is, and
+      // hammering while refused does not push that further out.
+      const wait = refused.errors![0].extensions.retryAfterSeconds as number;
+      expect(wait).toBeGreaterThan(25);
+      expect(wait).toBeLessThanOrEqual(30);
+      const [{ ahead }] = await first.sql(`SELECT extract(epoch FROM tat - now())::float8 AS ahead FROM rate_tokens WHERE bucket = 'search:user' AND key = $1`, [u.id]);
+      expect(ahead).toBeGreaterThan(55);
+      expect(ahead).toBeLessThanOrEqual(60);
+      // Once the budget is whole again, housekeeping forgets the key.
+      await first.sql(`UPDATE rate_tokens SET tat = now() - interval '1 second' WHERE key = $1`, [u.id]);
+      await first.get(RateLimiter).prune();
+      expect(await first.sql(`SELECT 1 FROM rate_tokens WHERE key = $1`, [u.id])).toEqual([]);
+      expectOk(await first.gql(SEARCH, { q: 'anything' }, { token: u.token }));
+    } finally {
+      await second.close();
+      await first.close();
     }
   });
 });

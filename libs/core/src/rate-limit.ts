@@ -78,6 +78,47 @@ export class RateLimiter {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * For frequent actions (searches): counts one event against every rule at once and answers
+   * the seconds to wait, 0 when the action may run. A generic cell rate algorithm: each event
+   * moves the key's `tat` (when its budget is whole again) on by window / limit, and an event
+   * that would push it more than a window ahead is refused. A refused event counts against no
+   * rule: what it added to the rules that let it pass is taken back. One statement per event
+   * (two when refused), atomic per key, and no event rows.
+   */
+  async throttle(checks: Array<[RateRule, string]>): Promise<number> {
+    if (checks.length === 0) return 0;
+    const unique = [...new Map(checks.map((c) => [`${c[0].bucket} ${c[1]}`, c])).values()];
+    const every = (rule: RateRule) => rule.windowSeconds / rule.limit;
+    const counted: Array<{ bucket: string; key: string }> = await this.ds.query(
+      `INSERT INTO rate_tokens AS r (bucket, key, tat, burst_seconds)
+       SELECT b, k, now() + make_interval(secs => every), burst FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS c(b, k, every, burst)
+       ON CONFLICT (bucket, key) DO UPDATE SET tat = greatest(r.tat, now()) + (excluded.tat - now()), burst_seconds = excluded.burst_seconds
+        WHERE greatest(r.tat, now()) + (excluded.tat - now()) <= now() + make_interval(secs => excluded.burst_seconds)
+       RETURNING bucket, key`,
+      [unique.map(([r]) => r.bucket), unique.map(([, k]) => k), unique.map(([r]) => every(r)), unique.map(([r]) => r.windowSeconds)],
+    );
+    const passed = new Set(counted.map((c) => `${c.bucket} ${c.key}`));
+    const refused = unique.filter(([r, k]) => !passed.has(`${r.bucket} ${k}`));
+    if (refused.length === 0) return 0;
+    const taken = unique.filter(([r, k]) => passed.has(`${r.bucket} ${k}`));
+    const rows: Array<{ bucket: string; key: string; wait: number }> = await this.ds.query(
+      `WITH back AS (
+         UPDATE rate_tokens r SET tat = r.tat - make_interval(secs => c.every)
+           FROM unnest($3::text[], $4::text[], $5::float8[]) AS c(b, k, every) WHERE r.bucket = c.b AND r.key = c.k
+       )
+       SELECT bucket, key, extract(epoch FROM tat - now())::float8 AS wait FROM rate_tokens WHERE (bucket, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [refused.map(([r]) => r.bucket), refused.map(([, k]) => k), taken.map(([r]) => r.bucket), taken.map(([, k]) => k), taken.map(([r]) => every(r))],
+    );
+    const rules = new Map(refused.map(([r, k]) => [`${r.bucket} ${k}`, r]));
+    // Allowed again once tat + every - window has passed.
+    const waits = rows.map((row) => {
+      const rule = rules.get(`${row.bucket} ${row.key}`)!;
+      return row.wait + every(rule) - rule.windowSeconds;
+    });
+    return Math.max(1, Math.ceil(Math.max(0, ...waits)));
+  }
+
   async hit(rule: RateRule, key: string): Promise<void> {
     await this.ds.query(`INSERT INTO rate_events (bucket, key) VALUES ($1, $2)`, [rule.bucket, key]);
   }
@@ -89,5 +130,7 @@ export class RateLimiter {
   /** Drops events older than any window (called by the worker's housekeeping). */
   async prune(olderThanSeconds = 86400): Promise<void> {
     await this.ds.query(`DELETE FROM rate_events WHERE at < now() - make_interval(secs => $1)`, [olderThanSeconds]);
+    // A throttle whose budget is whole again is the same as none.
+    await this.ds.query(`DELETE FROM rate_tokens WHERE tat < now()`);
   }
 }

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AccessService } from '../../access/src/access.service';
 import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
+import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { decodeCursor, encodeCursor } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
@@ -15,30 +16,6 @@ import { SEARCH_OFFSET_MAX, SearchArgs, SearchConnectionModel, SearchHitModel, S
 const DEFAULT_PAGE = 20;
 
 /**
- * Counts searches per user (or per IP when signed out) in one-minute windows, in this
- * process. Search is a read: a per-process limit keeps one client from monopolising a
- * node without a database write on every keystroke.
- */
-class MinuteCounter {
-  private window = 0;
-  private counts = new Map<string, number>();
-  constructor(private readonly limit: number) {}
-
-  /** Seconds to wait, or 0 when this search may run (and is counted). */
-  take(key: string): number {
-    const now = Date.now();
-    const window = Math.floor(now / 60_000);
-    if (window !== this.window) {
-      this.window = window;
-      this.counts = new Map();
-    }
-    const n = (this.counts.get(key) ?? 0) + 1;
-    this.counts.set(key, n);
-    return n > this.limit ? Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000)) : 0;
-  }
-}
-
-/**
  * Queries go to the primary engine with the viewer's readable spaces as a filter; when
  * an external engine fails or times out, PostgreSQL answers instead (the response says
  * which). Hits are then loaded through the forum's own access checks, a second line of
@@ -47,23 +24,24 @@ class MinuteCounter {
 @Injectable()
 export class SearchService {
   private readonly log = new Logger('Search');
-  private readonly limiter: MinuteCounter;
-  private readonly ipLimiter: MinuteCounter;
+  private readonly perUser: RateRule;
+  private readonly perIp: RateRule;
 
   constructor(
     private readonly engines: SearchEngines,
     private readonly access: AccessService,
     private readonly forum: ForumLoaders,
     private readonly users: UsersRepository,
+    private readonly limiter: RateLimiter,
     config: AppConfig,
   ) {
-    this.limiter = new MinuteCounter(config.SEARCH_RATE_PER_MINUTE);
-    this.ipLimiter = new MinuteCounter(config.SEARCH_RATE_PER_MINUTE * 2);
+    this.perUser = { bucket: 'search:user', limit: config.SEARCH_RATE_PER_MINUTE, windowSeconds: 60 };
+    this.perIp = { bucket: 'search:ip', limit: config.SEARCH_RATE_PER_MINUTE * 2, windowSeconds: 60 };
   }
 
   async search(viewer: Viewer, args: SearchArgs, opts: { facets: boolean }): Promise<SearchConnectionModel> {
     this.checkQuery(args.query, 'query');
-    this.rateLimit(viewer);
+    await this.rateLimit(viewer);
     const first = args.first ?? DEFAULT_PAGE;
     const offset = this.offsetFrom(args.after);
     const filters = await this.filtersFor(viewer, args);
@@ -103,7 +81,7 @@ export class SearchService {
   /** Topics whose title or opening post resemble a title being typed, to head off duplicates. */
   async similarTopics(viewer: Viewer, args: SimilarTopicsArgs): Promise<TopicModel[]> {
     this.checkQuery(args.title, 'title');
-    this.rateLimit(viewer);
+    await this.rateLimit(viewer);
     const readable = await this.access.readableSpaceIds(viewer);
     const spaceIds = args.spaceId ? readable.filter((id) => id === args.spaceId) : readable;
     if (spaceIds.length === 0) return [];
@@ -139,10 +117,10 @@ export class SearchService {
   }
 
   /** Per user and per IP: one account cannot go faster from many addresses, nor one address with many accounts (at twice a user's rate, for shared networks). */
-  private rateLimit(viewer: Viewer): void {
-    const waits = [this.ipLimiter.take(`ip:${viewer.ip}`)];
-    if (viewer.id) waits.push(this.limiter.take(`u:${viewer.id}`));
-    const wait = Math.max(...waits);
+  private async rateLimit(viewer: Viewer): Promise<void> {
+    const checks: Array<[RateRule, string]> = [[this.perIp, viewer.ip]];
+    if (viewer.id) checks.push([this.perUser, viewer.id]);
+    const wait = await this.limiter.throttle(checks);
     if (wait > 0) throw AppError.rateLimited(wait, 'Too many searches, try again shortly');
   }
 

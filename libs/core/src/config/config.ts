@@ -63,7 +63,7 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(50) @Max(60000)
   MEILI_TIMEOUT_MS = 1500;
 
-  /** Searches one user may run per minute, per API process; one IP may run twice as many. */
+  /** Searches one user may run per minute (all API nodes together); one IP may run twice as many. */
   @Transform(toInt) @IsInt() @Min(1) @Max(100000)
   SEARCH_RATE_PER_MINUTE = 120;
 
