@@ -26,7 +26,6 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       kind: 'DISCUSSION',
       tags: [],
       authorId: newId(),
-      authorHandle: 'someone',
       state: 'VISIBLE',
       language: 'en',
       accepted: false,
@@ -38,7 +37,7 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
 
     const grinder = doc({ title: 'Choosing a burr grinder', body: 'A burr grinder gives an even grind for espresso.', tags: ['grinders', 'espresso'], kind: 'QUESTION' });
     const blade = doc({ title: 'Blade grinders are cheap', body: 'The blade chops beans unevenly; the burr is better but the grinder costs more.', tags: ['grinders'] });
-    const reply = doc({ title: grinder.title, topicId: grinder.topicId, postNumber: 2, kind: 'QUESTION', body: 'I use a conical burr grinder every morning with my espresso machine.', authorId: alice, authorHandle: 'alice', tags: ['grinders', 'espresso'], accepted: true, createdAt: new Date('2026-03-01T00:00:00Z') });
+    const reply = doc({ title: grinder.title, topicId: grinder.topicId, postNumber: 2, kind: 'QUESTION', body: 'I use a conical burr grinder every morning with my espresso machine.', authorId: alice, tags: ['grinders', 'espresso'], accepted: true, createdAt: new Date('2026-03-01T00:00:00Z') });
     const secret = doc({ title: 'Internal roadmap for grinders', body: 'The next burr grinder ships in spring.', spaceId: other, tags: ['roadmap'] });
     const hidden = doc({ title: 'Hidden grinder spam', body: 'Buy cheap burr grinder now', state: 'HIDDEN' });
     const community = doc({ title: 'Welcome to the community', body: 'Introduce yourself to the community here.', boardId: board2, createdAt: new Date('2026-05-01T00:00:00Z') });

@@ -14,7 +14,6 @@ interface DocumentRow {
   tags: string[];
   body_html: string;
   author_id: string;
-  handle: string;
   state: SearchState;
   language: string;
   accepted: boolean;
@@ -59,14 +58,13 @@ export class SearchDocuments {
 }
 
 const SELECT = `
-  SELECT p.id, p.topic_id, p.number, t.space_id, t.board_id, t.kind, t.title, t.tags, p.body_html, p.author_id, u.handle,
+  SELECT p.id, p.topic_id, p.number, t.space_id, t.board_id, t.kind, t.title, t.tags, p.body_html, p.author_id,
          CASE WHEN p.state <> 'VISIBLE' THEN p.state ELSE t.state END AS state,
          s.language, (t.accepted_post_id = p.id) IS TRUE AS accepted, p.reaction_total AS reactions, p.created_at,
          (p.version + t.version)::text AS version
     FROM posts p
     JOIN topics t ON t.id = p.topic_id
-    JOIN spaces s ON s.id = t.space_id
-    JOIN users u ON u.id = p.author_id`;
+    JOIN spaces s ON s.id = t.space_id`;
 
 function toDocument(r: DocumentRow): SearchDocument {
   return {
@@ -80,7 +78,6 @@ function toDocument(r: DocumentRow): SearchDocument {
     tags: r.tags,
     body: htmlToText(r.body_html),
     authorId: r.author_id,
-    authorHandle: r.handle,
     state: r.state,
     language: searchLanguage(r.language),
     accepted: r.accepted,

@@ -31,7 +31,6 @@ export interface SearchDocument {
   /** Plain text (no markup) of the post. */
   body: string;
   authorId: string;
-  authorHandle: string;
   state: SearchState;
   language: SearchLanguage;
   /** The post is the topic's accepted answer. */

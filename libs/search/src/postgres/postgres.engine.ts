@@ -105,7 +105,6 @@ export class PostgresSearchEngine implements SearchEngine {
       tags: d.tags,
       body: d.body.slice(0, BODY_INDEX_CHARS),
       author_id: d.authorId,
-      author_handle: d.authorHandle,
       state: d.state,
       language: d.language,
       accepted: d.accepted,
@@ -117,12 +116,12 @@ export class PostgresSearchEngine implements SearchEngine {
     await this.ds.query(
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, topic_id uuid, post_number int, space_id uuid, board_id uuid,
-           kind text, title text, tags text[], body text, author_id uuid, author_handle text, state text, language text,
+           kind text, title text, tags text[], body text, author_id uuid, state text, language text,
            accepted boolean, reactions int, created_at timestamptz, version bigint)
        ), written AS (
          INSERT INTO search_documents AS s (id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id,
-                author_handle, state, language, accepted, reactions, created_at, version, tsv, indexed_at)
-         SELECT id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id, author_handle, state, language,
+                state, language, accepted, reactions, created_at, version, tsv, indexed_at)
+         SELECT id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id, state, language,
                 accepted, reactions, created_at, version,
                 setweight(to_tsvector(parvis_search_config(language), title), 'A')
                   || setweight(to_tsvector(parvis_search_config(language), array_to_string(tags, ' ')), 'B')
@@ -132,7 +131,7 @@ export class PostgresSearchEngine implements SearchEngine {
          ON CONFLICT (id) DO UPDATE SET
            topic_id = EXCLUDED.topic_id, post_number = EXCLUDED.post_number, space_id = EXCLUDED.space_id, board_id = EXCLUDED.board_id,
            kind = EXCLUDED.kind, title = EXCLUDED.title, tags = EXCLUDED.tags, author_id = EXCLUDED.author_id,
-           author_handle = EXCLUDED.author_handle, state = EXCLUDED.state, language = EXCLUDED.language, accepted = EXCLUDED.accepted,
+           state = EXCLUDED.state, language = EXCLUDED.language, accepted = EXCLUDED.accepted,
            reactions = EXCLUDED.reactions, created_at = EXCLUDED.created_at, version = EXCLUDED.version, tsv = EXCLUDED.tsv,
            indexed_at = now()
          WHERE s.version <= EXCLUDED.version
