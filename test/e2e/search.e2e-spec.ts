@@ -1,7 +1,9 @@
+import { newId } from '../../libs/core/src/ids';
 import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { RateLimiter } from '../../libs/core/src/rate-limit';
 import { SearchEngine } from '../../libs/search/src/search-engine';
 import { SearchAdmin } from '../../libs/search/src/search-admin';
+import { SearchDocuments } from '../../libs/search/src/search-documents';
 import { SearchEngines } from '../../libs/search/src/search-engines';
 import { SearchIndexer } from '../../libs/search/src/search-indexer';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
@@ -241,6 +243,7 @@ describe('search', () => {
       remove: async () => { throw new Error('connect ECONNREFUSED'); },
       search: async () => { throw new Error('timeout'); },
       count: async () => { throw new Error('timeout'); },
+      documentIds: async () => { throw new Error('timeout'); },
       clear: async () => undefined,
     };
     (engines as { external: SearchEngine | null }).external = broken;
@@ -261,8 +264,19 @@ describe('search', () => {
     }
   });
 
-  it('rebuilds the index from the database', async () => {
+  it('rebuilds the index from the database, dropping documents of posts that no longer exist', async () => {
+    const postgres = t.get(SearchEngines).postgres;
+    const [sample] = await t.sql(`SELECT id FROM posts LIMIT 1`);
+    const { docs } = await t.get(SearchDocuments).load([sample.id]);
+    const orphan = { ...docs[0], id: newId(), title: 'Orphaned zeppelin' };
+    await postgres.upsert([orphan]);
+    // Walked page by page, only the orphan goes.
+    const before = await postgres.count();
+    expect(await t.get(SearchAdmin).removeOrphans(postgres)).toBe(1);
+    expect(await postgres.count()).toBe(before - 1);
+    await postgres.upsert([{ ...orphan, version: orphan.version + 1 }]);
     await t.sql(`TRUNCATE search_documents CASCADE`);
+    await postgres.upsert([{ ...orphan, version: orphan.version + 2 }]);
     expect((await search('citric', customer)).totalCount).toBe(0);
     const admin = t.get(SearchAdmin);
     const seen: number[] = [];
@@ -271,6 +285,8 @@ describe('search', () => {
     expect(n).toBe(posts);
     expect(seen[seen.length - 1]).toBe(posts);
     expect((await search('citric', customer)).totalCount).toBe(1);
+    expect(await t.sql(`SELECT 1 FROM search_documents WHERE id = $1`, [orphan.id])).toEqual([]);
+    expect(await postgres.count()).toBe(posts);
     expect(() => admin.targets('elastic')).toThrow(/Unknown or unconfigured engine/);
   });
 

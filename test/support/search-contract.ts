@@ -152,6 +152,21 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       expect(await ids('agora')).toEqual([]);
     });
 
+    it('lists every stored id, page by page', async () => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: { ids: string[]; next: string | null } = await engine.documentIds(cursor, 3);
+        expect(page.ids.length).toBeLessThanOrEqual(3);
+        seen.push(...page.ids);
+        cursor = page.next;
+        pages++;
+      } while (cursor && pages < 100);
+      expect(seen.sort()).toEqual(all.map((d) => d.id).sort());
+      expect(pages).toBeLessThanOrEqual(Math.ceil(all.length / 3) + 1); // an empty last page at most
+    });
+
     it('removes documents', async () => {
       await engine.remove([markup.id]);
       expect(await ids('zanzibar')).toEqual([]);

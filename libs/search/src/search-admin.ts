@@ -7,6 +7,8 @@ import { INDEXED_EVENT_PREFIXES, INDEXED_EVENT_TYPES } from './search-indexer';
 import { SearchSync } from './search-sync';
 
 const BATCH = 500;
+/** Ids read (and removed) per round trip when looking for orphans. */
+const SWEEP_PAGE = 1000;
 
 export interface SearchStatus {
   engines: Array<{ name: string; documents: number | null; error?: string }>;
@@ -37,8 +39,8 @@ export class SearchAdmin {
   /**
    * Writes every post's current document, in id order and in batches (`concurrency` batches
    * in flight: building documents and computing vectors use both the API's and the
-   * database's cores), then drops documents of posts that no longer exist. Documents are
-   * replaced in place, so search keeps answering throughout.
+   * database's cores), then removes every engine's documents of posts that no longer exist.
+   * Documents are replaced in place, so search keeps answering throughout.
    */
   async rebuild(engines: SearchEngine[], progress: (done: number, total: number) => void = () => undefined, concurrency = 2): Promise<number> {
     const [{ n: total }] = await this.ds.query(`SELECT count(*)::int AS n FROM posts`);
@@ -70,12 +72,35 @@ export class SearchAdmin {
     }
     await Promise.all(inFlight);
     if (failure) throw failure;
+    for (const e of engines) await this.removeOrphans(e);
     if (engines.includes(this.engines.postgres)) {
-      await this.ds.query(`DELETE FROM search_documents d WHERE NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = d.id)`);
       // Fresh statistics: the planner's estimates and the engine's term weights come from them.
       await this.ds.query(`ANALYZE search_documents`);
     }
     return done;
+  }
+
+  /**
+   * Removes an engine's documents whose post no longer exists (erased with its author, say,
+   * while the indexer was not listening); returns how many. The walk finishes before
+   * anything is removed, so removals cannot shift the pages it reads.
+   */
+  async removeOrphans(engine: SearchEngine): Promise<number> {
+    const orphans: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { ids: string[]; next: string | null } = await engine.documentIds(cursor, SWEEP_PAGE);
+      if (page.ids.length > 0) {
+        const rows: Array<{ id: string }> = await this.ds.query(
+          `SELECT d.id FROM unnest($1::uuid[]) AS d(id) WHERE NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = d.id)`,
+          [page.ids],
+        );
+        orphans.push(...rows.map((r) => r.id));
+      }
+      cursor = page.next;
+    } while (cursor);
+    for (let i = 0; i < orphans.length; i += SWEEP_PAGE) await engine.remove(orphans.slice(i, i + SWEEP_PAGE));
+    return orphans.length;
   }
 
   async status(): Promise<SearchStatus> {

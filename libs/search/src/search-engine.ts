@@ -117,6 +117,12 @@ export interface SearchEngine {
   search(request: SearchRequest): Promise<SearchResult>;
   /** How many documents the index holds. */
   count(): Promise<number>;
+  /**
+   * One page of the stored documents' ids, for sweeps that look for orphans: `cursor` is the
+   * `next` of the page before (null for the first), and `next` is null after the last page.
+   * Writes during a walk may make it miss ids, never invent them.
+   */
+  documentIds(cursor: string | null, limit: number): Promise<{ ids: string[]; next: string | null }>;
   /** Drops every document (tests and full rebuilds). */
   clear(): Promise<void>;
 }

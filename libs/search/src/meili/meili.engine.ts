@@ -143,6 +143,15 @@ export class MeiliSearchEngine implements SearchEngine {
     };
   }
 
+  /** Pages by offset (ids are strings, which Meilisearch filters cannot range over). */
+  async documentIds(cursor: string | null, limit: number): Promise<{ ids: string[]; next: string | null }> {
+    const offset = cursor ? Number(cursor) : 0;
+    const page = await (await this.index()).getDocuments<{ id: string }>({ fields: ['id'], offset, limit });
+    const ids = page.results.map((d) => d.id);
+    const end = offset + ids.length;
+    return { ids, next: ids.length > 0 && end < page.total ? String(end) : null };
+  }
+
   async count(): Promise<number> {
     return (await (await this.index()).getStats()).numberOfDocuments;
   }

@@ -167,6 +167,15 @@ export class PostgresSearchEngine implements SearchEngine {
     await this.ds.query(`DELETE FROM search_documents WHERE id = ANY($1::uuid[])`, [ids]);
   }
 
+  async documentIds(cursor: string | null, limit: number): Promise<{ ids: string[]; next: string | null }> {
+    const rows: Array<{ id: string }> = await this.ds.query(
+      `SELECT id FROM search_documents WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $2`,
+      [cursor, limit],
+    );
+    const ids = rows.map((r) => r.id);
+    return { ids, next: ids.length === limit ? ids[ids.length - 1] : null };
+  }
+
   async count(): Promise<number> {
     const [row] = await this.ds.query(`SELECT count(*)::int AS n FROM search_documents`);
     return row.n;
