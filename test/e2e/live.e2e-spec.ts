@@ -161,6 +161,23 @@ describe('live updates over Socket.IO', () => {
     expect((await queue).spaceId).toBe(space.id);
   });
 
+  it('tells the review room when automod flags a post into the queue', async () => {
+    const mod = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const board = await makeBoard(t, space.id);
+    expectOk(
+      await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, {
+        input: { spaceId: space.id, pattern: 'refund', kind: 'WORD', action: 'FLAG', publicReason: 'Refunds go to support' },
+      }, { token: mod.token }),
+    );
+    const m = await connect(mod.token);
+    expect(await ask(m, 'review:join', { spaceId: space.id })).toEqual({ ok: true });
+    const queue = next(m, 'review:updated');
+    await createTopic(t, (await makeUser(t)).token, board, { body: 'I want a refund' });
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE space_id = $1 AND kind = 'AUTOMOD'`, [space.id]);
+    expect(await queue).toEqual({ reviewItemId: item.id, spaceId: space.id });
+  });
+
   it('removes a user from a space’s rooms when they lose access to it', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const member = await makeUser(t);

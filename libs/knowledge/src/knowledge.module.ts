@@ -20,6 +20,7 @@ import { KnowledgeSettingsResolver, KnowledgeSettingsService } from './knowledge
 import { PromotionService } from './promotion.service';
 import { RelatedArticles } from './related-articles';
 import { VerificationReminders } from './verification';
+import { ModerationModule } from '../../moderation/src/moderation.module';
 
 /** Every 15 minutes, owners of articles past their verification date are reminded (once per due date). */
 export const VERIFICATION_REMINDER_EVERY_MS = 15 * 60_000;
@@ -29,7 +30,7 @@ export const VERIFICATION_REMINDER_EVERY_MS = 15 * 60_000;
  * publication, a tree per board, verification, helpfulness and promotion of forum answers.
  */
 @Module({
-  imports: [IdentityModule, SpacesModule, ForumModule, NotificationsModule, SearchModule],
+  imports: [IdentityModule, SpacesModule, ForumModule, NotificationsModule, SearchModule, ModerationModule],
   providers: [
     ArticlesRepository, ArticleLoaders, ArticleWrites, ArticlesService, KnowledgeSettingsService, KnowledgeBoard, PromotionService, RelatedArticles,
     VerificationReminders, KnowledgeNotifications,

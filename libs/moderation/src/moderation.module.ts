@@ -17,6 +17,7 @@ import { SpacesModule } from '../../spaces/src/spaces.module';
 import { ForumModule } from '../../forum/src/forum.module';
 import { ReportResolver, ReviewResolver } from './reports/reports.resolver';
 import { ReportsService } from './reports/reports.service';
+import { ReviewItems } from './reports/review-items';
 import { ModerationLogResolver } from './audit/moderation-log.resolver';
 import { ModerationLogService } from './audit/moderation-log.service';
 import { SanctionsResolver } from './sanctions/sanctions.resolver';
@@ -25,8 +26,8 @@ import { SanctionsService } from './sanctions/sanctions.service';
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule, ContentModule],
-  providers: [SpaceModeration, SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver],
-  exports: [SanctionsService, ReportsService, TrustLevelService],
+  providers: [SpaceModeration, SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver, ReviewItems],
+  exports: [SanctionsService, ReportsService, TrustLevelService, ReviewItems],
 })
 export class ModerationModule implements OnModuleInit {
   constructor(

@@ -19,6 +19,8 @@ import { ArticleRef, ArticleWrites } from './article-writes';
 import { ArticlesRepository } from './articles.repository';
 import { ArticleChangesInput, ArticleSettingsInput, MoveArticleInput, RateArticleInput, SpaceArticlesArgs, UpdateArticleInput } from './dto/article.inputs';
 import { DiffLine, lineDiff } from './line-diff';
+import { ReviewItems } from '../../../moderation/src/reports/review-items';
+import { ReportTargetType } from '../../../moderation/src/reports/review.model';
 
 /** An article as the viewer sees it, with how they stand towards it. */
 export interface ArticleContext {
@@ -65,6 +67,7 @@ export class ArticlesService {
     private readonly sessions: SessionsService,
     private readonly spaces: SpacesLoader,
     private readonly repo: ArticlesRepository,
+    private readonly reviewItems: ReviewItems,
   ) {}
 
   // ---------------------------------------------------------------- reading
@@ -569,14 +572,9 @@ export class ArticlesService {
   }
 
   private async openFeedback(tx: Tx, viewer: Viewer, ref: ArticleRef, comment: string): Promise<void> {
-    const [item] = await tx.query<{ id: string }>(
-      `INSERT INTO review_items (id, space_id, target_type, target_id, kind, score) VALUES ($1, $2, 'TOPIC', $3, 'ARTICLE_FEEDBACK', 1)
-       ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING' DO UPDATE SET score = review_items.score + 1, updated_at = now()
-       RETURNING id`,
-      [newId(), ref.spaceId, ref.topicId],
-    );
-    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, 'not helpful', $3)`, [item.id, viewer.id, comment]);
-    await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: ref.spaceId } });
+    const item = await this.reviewItems.open(tx, {
+      spaceId: ref.spaceId, targetType: ReportTargetType.TOPIC, targetId: ref.topicId, kind: 'ARTICLE_FEEDBACK', score: 1, actorId: viewer.id, action: 'not helpful', note: comment,
+    });
     await tx.emit({ type: 'article.feedback', aggregateType: 'article', aggregateId: ref.topicId, payload: { ...ref, userId: viewer.id, reviewItemId: item.id, feedbackId: newId() } });
   }
 }

@@ -12,6 +12,8 @@ import { SanctionModel } from '../sanctions/sanction.model';
 import { trim } from '../../../core/src/graphql/transforms';
 import { SignedTokens } from '../../../core/src/signed-tokens';
 import { APPEAL_TOKEN_PURPOSE } from '../../../identity/src/auth/auth.service';
+import { ReviewItems } from '../reports/review-items';
+import { ReportTargetType } from '../reports/review.model';
 
 @InputType()
 export class AppealInput {
@@ -61,6 +63,7 @@ export class AppealsService {
     private readonly ds: DataSource,
     private readonly uow: UnitOfWork,
     private readonly tokens: SignedTokens,
+    private readonly reviewItems: ReviewItems,
   ) {}
 
   /** A signed-in member, or one barred site-wide with the appeal token their refused sign-in returned. */
@@ -79,18 +82,15 @@ export class AppealsService {
       // Serialise appeals of one sanction on its row; one appeal each.
       await tx.query(`SELECT id FROM sanctions WHERE id = $1 FOR UPDATE`, [s.id]);
       if ((await tx.query(`SELECT 1 FROM appeals WHERE sanction_id = $1`, [s.id])).length > 0) throw AppError.conflict('This sanction was already appealed');
-      const [item] = await tx.query<{ id: string }>(
-        `INSERT INTO review_items (id, space_id, target_type, target_id, kind) VALUES ($1, $2, 'SANCTION', $3, 'APPEAL') RETURNING id`,
-        [newId(), s.space_id, s.id],
-      );
+      const item = await this.reviewItems.open(tx, {
+        spaceId: s.space_id, targetType: ReportTargetType.SANCTION, targetId: s.id, kind: 'APPEAL', actorId: appellant, action: 'appealed', note: input.message,
+      });
       const rows = await tx.query<AppealRow>(
         `INSERT INTO appeals (id, sanction_id, user_id, message, review_item_id) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (sanction_id) DO NOTHING RETURNING *`,
         [newId(), s.id, appellant, input.message, item.id],
       );
       if (rows.length === 0) throw AppError.conflict('This sanction was already appealed');
-      await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, 'appealed', $3)`, [item.id, appellant, input.message]);
-      await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: s.space_id } });
       return rows[0];
     });
     return toModel(row);

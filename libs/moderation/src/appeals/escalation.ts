@@ -4,6 +4,8 @@ import { newId } from '../../../core/src/ids';
 import { SpaceModeration } from '../space-moderation';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { SanctionsService } from '../sanctions/sanctions.service';
+import { ReviewItems } from '../reports/review-items';
+import { ReportTargetType } from '../reports/review.model';
 
 export const LADDER_WINDOW_DAYS = 90;
 
@@ -20,6 +22,7 @@ export class Escalation {
     private readonly audit: AuditLog,
     private readonly settings: SpaceModeration,
     private readonly sanctions: SanctionsService,
+    private readonly reviewItems: ReviewItems,
   ) {}
 
   async onViolation(tx: Tx, offenderId: string, spaceId: string | null): Promise<string | null> {
@@ -42,12 +45,7 @@ export class Escalation {
       return 'skipped: the user moderates';
     }
     if (step.action === 'PROPOSE_BAN') {
-      const [item] = await tx.query<{ id: string }>(
-        `INSERT INTO review_items (id, space_id, target_type, target_id, kind) VALUES ($1, NULL, 'USER', $2, 'BAN_PROPOSAL')
-         ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING' DO UPDATE SET updated_at = now() RETURNING id`,
-        [newId(), offenderId],
-      );
-      await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, NULL, 'ban proposed', $2)`, [item.id, reason]);
+      await this.reviewItems.open(tx, { spaceId: null, targetType: ReportTargetType.USER, targetId: offenderId, kind: 'BAN_PROPOSAL', actorId: null, action: 'ban proposed', note: reason });
       await this.audit.append(tx, { actorId: null, action: 'escalation.propose_ban', targetType: 'user', targetId: offenderId, spaceId, reason });
       return 'ban proposed';
     }

@@ -14,6 +14,8 @@ import { Contribution, PostingCheck, StoredContribution, Verdict } from '../../.
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { compile, fold, matchAll, MatchTimeout, RuleKind, validatePattern } from './matcher';
 import { trim } from '../../../core/src/graphql/transforms';
+import { ReviewItems } from '../reports/review-items';
+import { ReportTargetType } from '../reports/review.model';
 
 export type WatchAction = 'BLOCK' | 'CENSOR' | 'REQUIRE_APPROVAL' | 'FLAG';
 const ACTIONS: WatchAction[] = ['BLOCK', 'CENSOR', 'REQUIRE_APPROVAL', 'FLAG'];
@@ -124,6 +126,7 @@ export class WatchedWordsRule implements PostingCheck {
     private readonly renderer: ContentRenderer,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
+    private readonly reviewItems: ReviewItems,
   ) {}
 
   async check(c: Contribution, verdict: Verdict): Promise<void> {
@@ -182,15 +185,9 @@ export class WatchedWordsRule implements PostingCheck {
       await this.audit.append(tx, { actorId: null, action: 'automod.censor', targetType: 'post', targetId: s.postId, spaceId: c.spaceId, after: { ruleIds: censored.map((r) => r.slice(7)) } });
     }
     if (flags.length === 0) return;
-    const [item] = await tx.query<{ id: string }>(
-      `INSERT INTO review_items (id, space_id, target_type, target_id, kind) VALUES ($1, $2, 'POST', $3, 'AUTOMOD')
-       ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING' DO UPDATE SET updated_at = now() RETURNING id`,
-      [newId(), c.spaceId, s.postId],
-    );
-    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, NULL, 'flagged by automod', $2)`, [
-      item.id,
-      flags.map((f) => f.slice(5)).join(', '),
-    ]);
+    await this.reviewItems.open(tx, {
+      spaceId: c.spaceId, targetType: ReportTargetType.POST, targetId: s.postId, kind: 'AUTOMOD', actorId: null, action: 'flagged by automod', note: flags.map((f) => f.slice(5)).join(', '),
+    });
     await this.audit.append(tx, { actorId: null, action: 'automod.flag', targetType: 'post', targetId: s.postId, spaceId: c.spaceId, after: { ruleIds: flags.map((f) => f.slice(5)) } });
   }
 }

@@ -6,9 +6,10 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { SpaceModeration } from '../space-moderation';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
-import { newId } from '../../../core/src/ids';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { Contribution, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
+import { ReviewItems } from '../reports/review-items';
+import { ReportTargetType } from '../reports/review.model';
 
 /** Defaults: new users (TL0) one post per 30 s, others one per 5 s. */
 export const POST_INTERVAL_TL0: RateRule = { bucket: 'post:tl0', limit: 1, windowSeconds: 30 };
@@ -82,6 +83,7 @@ export class PremoderationRule implements PostingCheck {
   constructor(
     private readonly settings: SpaceModeration,
     private readonly audit: AuditLog,
+    private readonly reviewItems: ReviewItems,
   ) {}
 
   async check(c: Contribution, verdict: Verdict): Promise<void> {
@@ -95,16 +97,17 @@ export class PremoderationRule implements PostingCheck {
 
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
     if (!verdict.pending) return;
-    const targetType = c.kind === 'topic' ? 'TOPIC' : 'POST';
-    const [item] = await tx.query<{ id: string }>(
-      `INSERT INTO review_items (id, space_id, target_type, target_id, kind) VALUES ($1, $2, $3, $4, 'PENDING_CONTENT')
-       ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING' DO UPDATE SET updated_at = now() RETURNING id`,
-      [newId(), c.spaceId, targetType, c.kind === 'topic' ? s.topicId : s.postId],
-    );
     const reasons = verdict.reasons.filter((r) => !/^(flag|censor):/.test(r)).join('; ');
-    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, 'submitted', $3)`, [item.id, c.viewer.id, reasons]);
+    await this.reviewItems.open(tx, {
+      spaceId: c.spaceId,
+      targetType: c.kind === 'topic' ? ReportTargetType.TOPIC : ReportTargetType.POST,
+      targetId: c.kind === 'topic' ? s.topicId : s.postId,
+      kind: 'PENDING_CONTENT',
+      actorId: c.viewer.id,
+      action: 'submitted',
+      note: reasons,
+    });
     // Holding a contribution is an automatic action: it goes in the moderation log.
     await this.audit.append(tx, { actorId: null, action: 'post.hold', targetType: c.kind === 'topic' ? 'topic' : 'post', targetId: c.kind === 'topic' ? s.topicId : s.postId, spaceId: c.spaceId, reason: reasons });
-    await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: c.spaceId } });
   }
 }

@@ -21,6 +21,7 @@ import {
   ReportModel, ReportRow, ReportTargetType, ReviewAction, ReviewDecision, ReviewEventModel, ReviewItemModel, ReviewItemRow,
   ReviewSort, ReviewStatus, toReportModel, toReviewItemModel,
 } from './review.model';
+import { REVIEW_ITEM_COLUMNS, ReviewItems } from './review-items';
 
 export const REPORTS_PER_DAY: RateRule = { bucket: 'report:user', limit: 20, windowSeconds: 86_400 };
 const CLAIM_MINUTES = 30;
@@ -28,8 +29,6 @@ const STAFF_WEIGHT = 5;
 /** A reporter's record counts once more than this many of their reports were decided. */
 const RECORD_AFTER = 5;
 
-const ITEM_COLUMNS = `id, space_id, target_type, target_id, kind, status, score, auto_hidden, claimed_by, claimed_until,
-  resolved_by, resolved_at, decision_note, created_at`;
 
 /** Moderation transitions of a post: from which states, to which state. */
 const TRANSITIONS: Record<ModerationAction, { from: ContentState[]; to: ContentState }> = {
@@ -61,6 +60,7 @@ export class ReportsService {
     private readonly escalation: Escalation,
     private readonly spam: SpamFilter,
     private readonly settings: SpaceModeration,
+    private readonly reviewItems: ReviewItems,
   ) {}
 
   /** What is reported, as the reporter can see it; NOT_FOUND for anything they cannot. */
@@ -131,13 +131,10 @@ export class ReportsService {
     const report = await this.uow.run(async (tx) => {
       // Counted with the report itself, under a lock: parallel reports cannot exceed the day's limit.
       await this.limiter.hitWithin(tx, [[REPORTS_PER_DAY, viewer.user!.id]]);
-      const [item] = await tx.query<ReviewItemRow>(
-        `INSERT INTO review_items (id, space_id, target_type, target_id, kind, score) VALUES ($1, $2, $3, $4, 'REPORTS', $5)
-         ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING'
-         DO UPDATE SET score = review_items.score + EXCLUDED.score, updated_at = now()
-         RETURNING ${ITEM_COLUMNS}`,
-        [newId(), target.spaceId, input.targetType, input.targetId, weight],
-      );
+      const item = await this.reviewItems.open(tx, {
+        spaceId: target.spaceId, targetType: input.targetType, targetId: input.targetId, kind: 'REPORTS', score: weight,
+        actorId: viewer.id, action: 'reported', note: `${input.reason}${input.note ? `: ${input.note}` : ''}`,
+      });
       const inserted = await tx.query<ReportRow>(
         `INSERT INTO reports (id, review_item_id, reporter_id, target_type, target_id, reason, note, weight, weight_breakdown)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -145,7 +142,6 @@ export class ReportsService {
         [newId(), item.id, viewer.id, input.targetType, input.targetId, input.reason, input.note ?? null, weight, JSON.stringify(breakdown)],
       );
       if (inserted.length === 0) throw AppError.conflict('You already reported this; moderators will look at it');
-      await this.event(tx, item.id, viewer.id, 'reported', `${input.reason}${input.note ? `: ${input.note}` : ''}`);
       const autoHide = Number(item.score) >= threshold && !item.auto_hidden && target.post;
       if (autoHide && (await this.posts.applyStateFrom(tx, null, autoHide, autoHide.topic, [ContentState.VISIBLE], ContentState.HIDDEN)).changed) {
         await tx.query(`UPDATE review_items SET auto_hidden = true WHERE id = $1`, [item.id]);
@@ -161,12 +157,6 @@ export class ReportsService {
           after: { state: ContentState.HIDDEN },
         });
       }
-      await tx.emit({
-        type: 'review.updated',
-        aggregateType: 'review_item',
-        aggregateId: item.id,
-        payload: { reviewItemId: item.id, spaceId: target.spaceId, score: Number(item.score) },
-      });
       return inserted[0];
     });
     return toReportModel(report);
@@ -211,7 +201,7 @@ export class ReportsService {
     const params: unknown[] = [spaces, status, size + 1];
     if (after) params.push(after[0], after[1], after[2]);
     const rows: Array<ReviewItemRow & { k_ts: string }> = await this.ds.query(
-      `SELECT ${ITEM_COLUMNS}, created_at::text AS k_ts FROM review_items
+      `SELECT ${REVIEW_ITEM_COLUMNS}, created_at::text AS k_ts FROM review_items
         WHERE ${where} ${after ? `AND ${keyset}` : ''} ORDER BY ${order} LIMIT $3`,
       params,
     );
@@ -226,7 +216,7 @@ export class ReportsService {
 
   /** An item the viewer may handle, locked for update within `tx`. */
   private async lockItem(tx: Tx, viewer: Viewer, id: string): Promise<ReviewItemRow> {
-    const item = isUuid(id) ? await tx.one<ReviewItemRow>(`SELECT ${ITEM_COLUMNS} FROM review_items WHERE id = $1 FOR UPDATE`, [id]) : undefined;
+    const item = isUuid(id) ? await tx.one<ReviewItemRow>(`SELECT ${REVIEW_ITEM_COLUMNS} FROM review_items WHERE id = $1 FOR UPDATE`, [id]) : undefined;
     if (!item) throw AppError.notFound('Review item not found');
     const ok = item.space_id
       ? (await this.access.rankOn(viewer, item.space_id)) >= LEVEL_RANK.MODERATE
@@ -243,7 +233,7 @@ export class ReportsService {
       this.assertUnclaimedByOthers(viewer, item);
       const [claimed] = await tx.query<ReviewItemRow>(
         `UPDATE review_items SET claimed_by = $2, claimed_until = now() + make_interval(mins => ${CLAIM_MINUTES}), updated_at = now()
-          WHERE id = $1 RETURNING ${ITEM_COLUMNS}`,
+          WHERE id = $1 RETURNING ${REVIEW_ITEM_COLUMNS}`,
         [id, viewer.id],
       );
       await this.event(tx, id, viewer.id, 'claimed');
@@ -296,7 +286,7 @@ export class ReportsService {
       await tx.query(`UPDATE reports SET status = $2 WHERE review_item_id = $1 AND status = 'OPEN'`, [item.id, reportStatus]);
       const [resolved] = await tx.query<ReviewItemRow>(
         `UPDATE review_items SET status = $2, resolved_by = $3, resolved_at = now(), decision_note = $4, claimed_by = NULL, claimed_until = NULL, updated_at = now()
-          WHERE id = $1 RETURNING ${ITEM_COLUMNS}`,
+          WHERE id = $1 RETURNING ${REVIEW_ITEM_COLUMNS}`,
         [item.id, status, viewer.id, input.note ?? null],
       );
       await this.teachSpamFilter(tx, item, input.decision);

@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { Tx } from '../../../core/src/database/unit-of-work';
+import { newId } from '../../../core/src/ids';
+import { ReportTargetType, ReviewItemRow } from './review.model';
+
+export const REVIEW_ITEM_COLUMNS = `id, space_id, target_type, target_id, kind, status, score, auto_hidden, claimed_by, claimed_until,
+  resolved_by, resolved_at, decision_note, created_at`;
+
+export type ReviewItemKind = 'REPORTS' | 'PENDING_CONTENT' | 'AUTOMOD' | 'BAN_PROPOSAL' | 'APPEAL' | 'ARTICLE_FEEDBACK';
+
+export interface ReviewItemOpening {
+  /** The space whose moderators review it; null for the global moderators' queue. */
+  spaceId: string | null;
+  targetType: ReportTargetType;
+  targetId: string;
+  kind: ReviewItemKind;
+  /** Added to the item's score (reports' weights, feedback); without it the score stays as it is. */
+  score?: number;
+  /** Who asked for the review (null: the system), and the line it adds to the item's history. */
+  actorId: string | null;
+  action: string;
+  note: string | null;
+}
+
+/**
+ * The one way into the review queue, whoever sends content there (reports, pre-moderation,
+ * watched words, the escalation ladder, appeals, article feedback): a target has at most one
+ * pending item of a kind, so a second opening joins the first (adding its score), records
+ * why in the item's history, and tells the space's moderators' live review room.
+ */
+@Injectable()
+export class ReviewItems {
+  async open(tx: Tx, o: ReviewItemOpening): Promise<ReviewItemRow> {
+    const [item] = await tx.query<ReviewItemRow>(
+      `INSERT INTO review_items (id, space_id, target_type, target_id, kind, score) VALUES ($1, $2, $3, $4, $5, COALESCE($6::numeric, 0))
+       ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING'
+       DO UPDATE SET score = review_items.score + COALESCE($6::numeric, 0), updated_at = now()
+       RETURNING ${REVIEW_ITEM_COLUMNS}`,
+      [newId(), o.spaceId, o.targetType, o.targetId, o.kind, o.score ?? null],
+    );
+    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, $3, $4)`, [item.id, o.actorId, o.action, o.note]);
+    await tx.emit({
+      type: 'review.updated',
+      aggregateType: 'review_item',
+      aggregateId: item.id,
+      payload: { reviewItemId: item.id, spaceId: o.spaceId, score: Number(item.score) },
+    });
+    return item;
+  }
+}
