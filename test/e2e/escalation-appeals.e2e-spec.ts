@@ -94,6 +94,16 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(mine).toEqual([{ id: s.id, active: false, appeal: { status: 'GRANTED', decisionNote: 'fair point' } }]);
     const warn = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'WARNING', reason: 'Tone', spaceId: space.id } }, { token: mod.token })).sanctionUser;
     expectError(await t.gql(APPEAL, { input: { sanctionId: warn.id, message: 'I disagree with this' } }, { token: user.token }), 'BAD_USER_INPUT');
+    // Racing appeals of one sanction: one is taken, the others leave no trace in the queue.
+    const again = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'SILENCE', reason: 'Again', durationHours: 48, spaceId: space.id } }, { token: mod.token })).sanctionUser;
+    const raced = await Promise.all([1, 2, 3].map((n) => t.gql(APPEAL, { input: { sanctionId: again.id, message: `Racing appeal number ${n}` } }, { token: user.token })));
+    expect(raced.filter((r) => !r.errors)).toHaveLength(1);
+    for (const r of raced.filter((r) => r.errors)) expectError(r, 'CONFLICT');
+    const history = await t.sql(
+      `SELECT e.action FROM review_item_events e JOIN review_items i ON i.id = e.review_item_id WHERE i.target_id = $1`,
+      [again.id],
+    );
+    expect(history).toEqual([{ action: 'appealed' }]);
   });
 
   it('lets a member suspended site-wide, who cannot sign in, appeal with the token the refused sign-in returns', async () => {

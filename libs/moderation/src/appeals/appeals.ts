@@ -79,9 +79,8 @@ export class AppealsService {
     if (s.kind === 'WARNING') throw AppError.badField('sanctionId', 'warnings are acknowledged, not appealed');
     if (s.lifted_at || (s.expires_at && new Date(s.expires_at) <= new Date())) throw AppError.conflict('This sanction is no longer in force');
     const row = await this.uow.run(async (tx) => {
-      // Serialise appeals of one sanction on its row; one appeal each.
-      await tx.query(`SELECT id FROM sanctions WHERE id = $1 FOR UPDATE`, [s.id]);
-      if ((await tx.query(`SELECT 1 FROM appeals WHERE sanction_id = $1`, [s.id])).length > 0) throw AppError.conflict('This sanction was already appealed');
+      // One appeal per sanction, guarded by its unique key alone: a second appeal, racing or
+      // late, finds the first's row and rolls back, review item and all.
       const item = await this.reviewItems.open(tx, {
         spaceId: s.space_id, targetType: ReportTargetType.SANCTION, targetId: s.id, kind: 'APPEAL', actorId: appellant, action: 'appealed', note: input.message,
       });
