@@ -1,4 +1,4 @@
-import { parseCsv } from '../../../moderation/src/spam/youtube-csv';
+import { parse } from 'csv-parse/sync';
 import { Writable } from 'node:stream';
 import { AUDIT_CSV_COLUMNS, auditCsvRow, writeAuditCsv } from './audit-csv';
 import { AuditRow } from './audit-log';
@@ -19,7 +19,7 @@ describe('audit CSV export', () => {
       prev_hash: null,
       hash: 'abc',
     };
-    const [header, parsed] = parseCsv(`${AUDIT_CSV_COLUMNS.join(',')}\n${auditCsvRow(row)}\n`);
+    const [header, parsed]: string[][] = parse(`${AUDIT_CSV_COLUMNS.join(',')}\n${auditCsvRow(row)}\n`);
     expect(header).toEqual(AUDIT_CSV_COLUMNS);
     expect(parsed).toEqual(['42', '2026-11-23T10:00:00.000Z', '', 'post.hide', 'post', row.target_id, '', 'said "buy now",\nthen spammed', '{"state":"VISIBLE"}', '{"state":"HIDDEN"}', '', 'abc']);
   });

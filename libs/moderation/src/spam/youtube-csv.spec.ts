@@ -1,63 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCsv, parseYoutubeSpamCsv, readYoutubeSpamCsv } from './youtube-csv';
+import { parseYoutubeSpamCsv, readYoutubeSpamCsv } from './youtube-csv';
 import { datasetPath } from '../../../../test/support/datasets';
 
 const DATA = datasetPath('youtube-spam-dev');
-
-describe('parseCsv', () => {
-  it('splits plain records and fields', () => {
-    expect(parseCsv('a,b,c\n1,2,3\n')).toEqual([
-      ['a', 'b', 'c'],
-      ['1', '2', '3'],
-    ]);
-  });
-
-  it('keeps commas, doubled quotes and line breaks inside quoted fields', () => {
-    const csv = 'id,text\n1,"Hello, world"\n2,"She said ""hi"""\n3,"line one\nline two\r\nline three"\n';
-    expect(parseCsv(csv)).toEqual([
-      ['id', 'text'],
-      ['1', 'Hello, world'],
-      ['2', 'She said "hi"'],
-      ['3', 'line one\nline two\r\nline three'],
-    ]);
-  });
-
-  it('accepts CRLF, LF and lone CR record ends, with or without a final one', () => {
-    const expected = [
-      ['a', 'b'],
-      ['1', '2'],
-    ];
-    expect(parseCsv('a,b\r\n1,2\r\n')).toEqual(expected);
-    expect(parseCsv('a,b\r\n1,2')).toEqual(expected);
-    expect(parseCsv('a,b\r1,2\r')).toEqual(expected);
-    expect(parseCsv('a,b\n"1",2')).toEqual(expected);
-  });
-
-  it('keeps empty fields, including a quoted empty one and a trailing one', () => {
-    expect(parseCsv('a,,""\n,x,\n')).toEqual([
-      ['a', '', ''],
-      ['', 'x', ''],
-    ]);
-  });
-
-  it('drops a byte-order mark', () => {
-    expect(parseCsv('\ufeffCONTENT,CLASS\nhi,0\n')[0]).toEqual(['CONTENT', 'CLASS']);
-  });
-
-  it('treats a quote inside an unquoted field as a character', () => {
-    expect(parseCsv('a"b,c\n')).toEqual([['a"b', 'c']]);
-  });
-
-  it('rejects an unterminated quoted field and text after a closing quote', () => {
-    expect(() => parseCsv('a,b\n1,"open\n2,3\n')).toThrow(/unterminated quoted field starting on line 2/);
-    expect(() => parseCsv('a,b\n"x"y,2\n')).toThrow(/after a closing quote on line 2/);
-  });
-
-  it('returns nothing for an empty input', () => {
-    expect(parseCsv('')).toEqual([]);
-  });
-});
 
 describe('parseYoutubeSpamCsv', () => {
   it('reads CONTENT and CLASS by header name', () => {
@@ -80,14 +26,20 @@ describe('parseYoutubeSpamCsv', () => {
     ]);
   });
 
-  it('skips blank lines', () => {
+  it('skips blank lines, drops a byte-order mark, and takes CRLF, LF or lone CR line ends', () => {
     expect(parseYoutubeSpamCsv('CONTENT,CLASS\nhi,0\n\nspam,1\n')).toHaveLength(2);
+    expect(parseYoutubeSpamCsv('\ufeffCONTENT,CLASS\r\nhi,0\rspam,1')).toEqual([
+      { text: 'hi', spam: false },
+      { text: 'spam', spam: true },
+    ]);
   });
 
-  it('rejects a missing column, a bad label and a short record', () => {
+  it('rejects a missing column, a bad label, a short record and broken quoting, saying where', () => {
     expect(() => parseYoutubeSpamCsv('TEXT,CLASS\nhi,0\n')).toThrow(/CONTENT and CLASS/);
-    expect(() => parseYoutubeSpamCsv('CONTENT,CLASS\nhi,yes\n')).toThrow(/record 2 has CLASS "yes"/);
-    expect(() => parseYoutubeSpamCsv('CONTENT,CLASS\nhi,0\nonly one field\n')).toThrow(/record 3 has 1 fields/);
+    expect(() => parseYoutubeSpamCsv('CONTENT,CLASS\nhi,yes\n')).toThrow(/line 2 has CLASS "yes"/);
+    expect(() => parseYoutubeSpamCsv('CONTENT,CLASS\nhi,0\n\nonly one field\n')).toThrow(/line 4 has 1 fields/);
+    expect(() => parseYoutubeSpamCsv('CONTENT,CLASS\n"open,0\nx,1\n', 'f.csv')).toThrow(/^f\.csv: .*[Qq]uote/);
+    expect(() => parseYoutubeSpamCsv('CONTENT,CLASS\n"x"y,0\n')).toThrow(/line 2/);
     expect(() => parseYoutubeSpamCsv('')).toThrow(/empty/);
   });
 
