@@ -1,3 +1,7 @@
+import { AccessService, fullViewSql } from '../../libs/access/src/access.service';
+import { ContentState, LEVEL_RANK } from '../../libs/access/src/access-level';
+import { newId } from '../../libs/core/src/ids';
+import { Viewer as RequestViewer } from '../../libs/core/src/graphql/viewer';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { bootTestApp, GqlResult, TestApp } from '../support/test-app';
 
@@ -127,5 +131,41 @@ describe('the access matrix', () => {
     // The author's profile counts only what the customer may read (PUBLIC and MEMBERS: 2 posts each).
     const profile = await t.gql(`query($h: String!) { user(handle: $h) { posts { totalCount } } }`, { h: author.handle }, { token });
     expect(profile.data.user.posts.totalCount).toBe(4);
+  });
+
+  it('filters in SQL exactly as contentView decides, in every case', async () => {
+    const access = t.get(AccessService);
+    const me = newId();
+    const spaceAt = { none: newId(), read: newId(), participate: newId(), moderate: newId() };
+    const rankAt = { none: LEVEL_RANK.NONE, read: LEVEL_RANK.READ, participate: LEVEL_RANK.PARTICIPATE, moderate: LEVEL_RANK.MODERATE };
+    const cases: Array<{ signedIn: boolean; level: keyof typeof spaceAt; state: ContentState; mine: boolean }> = [];
+    for (const signedIn of [true, false])
+      for (const level of Object.keys(spaceAt) as Array<keyof typeof spaceAt>)
+        for (const state of ['VISIBLE', 'PENDING', 'HIDDEN', 'DELETED'] as ContentState[])
+          for (const mine of [true, false]) cases.push({ signedIn, level, state, mine });
+    const inSql = await Promise.all(
+      [true, false].map(async (signedIn) => {
+        const of = cases.filter((c) => c.signedIn === signedIn);
+        const rows: Array<{ full: boolean }> = await t.sql(
+          `SELECT ${fullViewSql('c', { viewer: '$1', readable: '$2', moderated: '$3' })} AS full
+             FROM unnest($4::text[], $5::uuid[], $6::uuid[]) WITH ORDINALITY AS c(state, author_id, space_id, i) ORDER BY c.i`,
+          [
+            signedIn ? me : null,
+            [spaceAt.read, spaceAt.participate, spaceAt.moderate],
+            [spaceAt.moderate],
+            of.map((c) => c.state),
+            of.map((c) => (c.mine ? me : newId())),
+            of.map((c) => spaceAt[c.level]),
+          ],
+        );
+        return of.map((c, i) => ({ ...c, full: rows[i].full }));
+      }),
+    );
+    const mismatches = inSql.flat().filter((c) => {
+      const viewer = c.signedIn ? new RequestViewer({ id: me, handle: 'me', role: 'MEMBER', trustLevel: 1, groupIds: [] }) : RequestViewer.anonymous();
+      return (access.contentView(viewer, rankAt[c.level], { state: c.state, authorId: c.mine ? me : newId() }) === 'full') !== c.full;
+    });
+    expect(mismatches).toEqual([]);
+    expect(inSql.flat().filter((c) => c.full).length).toBeGreaterThan(0);
   });
 });

@@ -7,6 +7,18 @@ import { ContentState, ContentView, LEVEL_RANK, AccessLevel } from './access-lev
 const R = LEVEL_RANK;
 
 /**
+ * `contentView(...) === 'full'` in SQL, for counts and lists that filter in the database.
+ * `alias` names a row with `state`, `author_id` and `space_id` (a topic or a post); the
+ * parameters hold the viewer's id (null when signed out), the spaces they read and the
+ * spaces they moderate. A test holds the two to the same answers for every case.
+ */
+export function fullViewSql(alias: string, params: { viewer: string; readable: string; moderated: string }): string {
+  const a = alias;
+  return `(${a}.space_id = ANY(${params.readable}::uuid[]) AND (${a}.state = 'VISIBLE' OR ${a}.space_id = ANY(${params.moderated}::uuid[])
+    OR ((${a}.author_id = ${params.viewer}::uuid) IS TRUE AND ${a}.state IN ('PENDING', 'HIDDEN'))))`;
+}
+
+/**
  * The single access policy. Every read and every write asks it; it answers for
  * all spaces at once (one statement per request, memoized on the viewer), so
  * lists, DataLoaders and counts filter with the same set.

@@ -9,7 +9,7 @@ import { GqlContext } from '../../core/src/graphql/context';
 import { Connection, ConnectionType, decodeCursor, PageArgs, pageSize, toConnection } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid } from '../../core/src/ids';
-import { AccessService } from '../../access/src/access.service';
+import { AccessService, fullViewSql } from '../../access/src/access.service';
 import { LEVEL_RANK } from '../../access/src/access-level';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { PostModel } from '../../forum/src/posts/post.model';
@@ -104,8 +104,9 @@ export async function visibleNotifications(forum: ForumLoaders, items: readonly 
 
 /**
  * The same rule in SQL, for counting (alias `n`): $1 the viewer, $2 the spaces they read,
- * $3 those they moderate. A pending or hidden topic or post counts for its author.
+ * $3 those they moderate.
  */
+const CAN_READ = { viewer: '$1', readable: '$2', moderated: '$3' };
 const VISIBLE_NOTIFICATION_SQL = `(
   (n.post_id IS NULL AND n.topic_id IS NULL)
   OR EXISTS (
@@ -113,9 +114,8 @@ const VISIBLE_NOTIFICATION_SQL = `(
       LEFT JOIN posts p ON p.id = n.post_id
      WHERE t.id = COALESCE(p.topic_id, n.topic_id)
        AND (n.post_id IS NULL OR p.id IS NOT NULL)
-       AND t.space_id = ANY($2::uuid[])
-       AND (t.state = 'VISIBLE' OR t.space_id = ANY($3::uuid[]) OR (t.author_id = $1 AND t.state IN ('PENDING', 'HIDDEN')))
-       AND (n.post_id IS NULL OR p.state = 'VISIBLE' OR p.space_id = ANY($3::uuid[]) OR (p.author_id = $1 AND p.state IN ('PENDING', 'HIDDEN')))))`;
+       AND ${fullViewSql('t', CAN_READ)}
+       AND (n.post_id IS NULL OR ${fullViewSql('p', CAN_READ)})))`;
 
 interface Row {
   id: string;
