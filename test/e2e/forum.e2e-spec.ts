@@ -166,7 +166,13 @@ describe('forums', () => {
 
     it('deleting the first post deletes the topic for everyone but moderators', async () => {
       const topic = await createTopic(t, author.token, boardId, { title: 'Doomed topic' });
-      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: author.token }));
+      // The response says what became of the topic, though its author can no longer open it.
+      await reply(t, other.token, topic.id, 'A reply in the doomed topic');
+      const deleted = expectOk(
+        await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id state topic { id state posts(first: 10) { totalCount edges { node { id } } } } } }`, { id: topic.firstPostId }, { token: author.token }),
+      );
+      // ...and no more than that: its posts are not listed to them.
+      expect(deleted.deletePost).toEqual({ id: topic.firstPostId, state: 'DELETED', topic: { id: topic.id, state: 'DELETED', posts: { totalCount: 0, edges: [] } } });
       const gone = await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: topic.id }, { token: other.token });
       expectError(gone, 'NOT_FOUND');
       expect(gone.data.topic).toBeNull();

@@ -3,6 +3,7 @@ import { ContentView } from '../../../access/src/access-level';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { ConnectionType } from '../../../core/src/graphql/pagination';
 import { ContentState, REACTION_KINDS, ReactionKind } from '../forum.enums';
+import type { TopicModel } from '../topics/topic.model';
 
 @ObjectType('ReactionCount')
 export class ReactionCountModel {
@@ -50,6 +51,11 @@ export class PostModel {
   viewerRank!: number;
   /** Filled when the query that loaded the post already fetched them (the topic page). */
   preloaded?: { author: UserModel; myReactions: string[] };
+  /**
+   * The topic as the mutation returning this post left it, when the viewer may no longer
+   * open it: the author who deleted their topic's first post learns the topic is DELETED.
+   */
+  topicAsLeft?: TopicModel;
 }
 
 export const PostConnection = ConnectionType(PostModel, 'Post');

@@ -53,6 +53,10 @@ export class PostsService {
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 1);
     if (after && !validPostNumberCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
+    // A topic the viewer may not read in full (one they just deleted) lists nothing.
+    if (this.access.contentView(viewer, topic.viewerRank, { state: topic.state, authorId: topic.authorId }) !== 'full') {
+      return toConnection<PostModel, PostModel>([], size, () => [], (p) => p, async () => 0);
+    }
     const moderator = topic.viewerRank >= LEVEL_RANK.MODERATE;
     const rows = await this.repo.topicPage(topic.id, viewer.id, moderator, (after?.[0] as number) ?? 0, size + 1);
     return toConnection(
@@ -221,7 +225,10 @@ export class PostsService {
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     if (!row) return post; // deleted meanwhile, by someone else: nothing more to do
     const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id });
-    return toPostModel(row, view, rank);
+    const deleted = toPostModel(row, view, rank);
+    // The first post takes its topic with it, out of its author's sight.
+    if (row.number === 1) deleted.topicAsLeft = Object.assign(new TopicModel(), topic, { state: ContentState.DELETED });
+    return deleted;
   }
 
   /** Moderators bring a deleted post (and its topic, for a first post) back, as it was before: visible, or hidden. */
