@@ -24,6 +24,24 @@ describe('GraphQL limits and error hygiene', () => {
     expectError(await t.gql(`{ nothingHere }`), 'BAD_USER_INPUT');
   });
 
+  it('names what is wrong in extensions.fields for every BAD_USER_INPUT, request-level ones included', async () => {
+    const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { token } }`;
+    const CREATE = `mutation($i: CreateTopicInput!) { createTopic(input: $i) { id } }`;
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      [`{ nothingHere }`, {}, 'nothingHere'],
+      [`{ topic { id } }`, {}, 'id'],
+      [`{ topic(id: "x", colour: 1) { id } }`, {}, 'colour'],
+      [SIGN_UP, { i: { handle: 'nobody', password: 'long enough password' } }, 'i.email'],
+      [CREATE, { i: { boardId: '00000000-0000-0000-0000-000000000000', title: 'A title', body: 'Body', kind: 'POEM' } }, 'i.kind'],
+      [SIGN_UP, {}, 'i'],
+      [`{ spaces { boards { space { boards { space { boards { space { id } } } } } } } }`, {}, ''],
+    ];
+    for (const [query, variables, field] of cases) {
+      const err = expectError(await t.gql(query, variables), 'BAD_USER_INPUT');
+      expect([query, err.extensions.fields]).toEqual([query, [{ field, message: err.message }]]);
+    }
+  });
+
   it('hides internals behind INTERNAL with a correlation id', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     await t.sql(`ALTER TABLE groups RENAME TO groups_gone`);

@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { Writable } from 'node:stream';
 import { makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
@@ -35,5 +36,21 @@ describe('logs', () => {
     for (const secret of [password, 'wrong but secret words', token, admin.token]) expect(all).not.toContain(secret);
     // The internal error is in the log under the correlation id the client got.
     expect(all).toContain(err.extensions.correlationId!);
+  });
+
+  it('gives an internal error the request id as its correlation id', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    await t.sql(`ALTER TABLE groups RENAME TO groups_away`);
+    try {
+      const res = await request(t.http)
+        .post('/graphql')
+        .set('authorization', `Bearer ${admin.token}`)
+        .set('x-request-id', 'support-ticket-4711')
+        .send({ query: '{ groups { id } }' });
+      expect(res.headers['x-request-id']).toBe('support-ticket-4711');
+      expect(res.body.errors[0].extensions).toEqual({ code: 'INTERNAL', correlationId: 'support-ticket-4711' });
+    } finally {
+      await t.sql(`ALTER TABLE groups_away RENAME TO groups`);
+    }
   });
 });

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import depthLimit from 'graphql-depth-limit';
 import { AppConfig } from '../../../libs/core/src/config/config';
 import { GqlContext } from '../../../libs/core/src/graphql/context';
-import { formatGraphQLError } from '../../../libs/core/src/graphql/errors';
+import { formatGraphQLError, requestIdOf, requestIdsOfErrors } from '../../../libs/core/src/graphql/errors';
 import { complexityLimitPlugin } from '../../../libs/core/src/graphql/limits';
 import { withPreloadedFields } from '../../../libs/core/src/graphql/preloaded-fields';
 import { SESSION_COOKIE, SessionsService } from '../../../libs/identity/src/sessions/sessions.service';
@@ -30,8 +30,8 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig): Ap
     transformSchema: withPreloadedFields,
     // Apollo's cache-control plugin wraps every field resolver to compute cache hints we
     // do not use (responses are per-viewer); turning it off removes that per-field cost.
-    plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), ApolloServerPluginCacheControlDisabled()],
-    formatError: (formatted, error) => formatGraphQLError(formatted, error),
+    plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), ApolloServerPluginCacheControlDisabled(), requestIdsOfErrors()],
+    formatError: (formatted, error) => formatGraphQLError(formatted, error, requestIdOf(error)),
     context: async ({ req, res }: { req: Request; res: Response }): Promise<GqlContext> => ({
       req,
       res,

@@ -3,6 +3,33 @@ import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { AppError, ErrorCode, FieldError } from '../errors';
 import { Logger } from '@nestjs/common';
 import { newId } from '../ids';
+import type { ApolloServerPlugin } from '@apollo/server';
+
+/** The id of the request each error arose in (see `requestIdsOfErrors`). */
+const requestOfError = new WeakMap<object, string>();
+
+/**
+ * Remembers the request id (`x-request-id`, as the HTTP log has it) of every error a
+ * request ran into, before Apollo formats them: `formatError` has no request context, and
+ * an INTERNAL error's correlation id is then the id the client and the logs already share.
+ */
+export function requestIdsOfErrors(): ApolloServerPlugin<{ requestId?: string }> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          if (!contextValue?.requestId) return;
+          for (const e of errors) requestOfError.set(e, contextValue.requestId);
+        },
+      };
+    },
+  };
+}
+
+/** The request id `requestIdsOfErrors` recorded for an error, if any. */
+export function requestIdOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? requestOfError.get(error) : undefined;
+}
 
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   const out: FieldError[] = [];
@@ -52,6 +79,36 @@ function isRequestError(error: unknown): boolean {
   return !!e && !e.path && typeof e.message === 'string' && /^Variable "\$/.test(e.message);
 }
 
+/**
+ * What a request-level error (GraphQL validation, variable coercion, limits) is about, for
+ * `extensions.fields`: the input path a bad variable's value failed at, else the argument,
+ * input field or selected field it names, else '' (the request as a whole).
+ */
+export function fieldOfRequestError(message: string): string {
+  const variable = /^Variable "\$(\w+)" got invalid value/.exec(message);
+  if (variable) {
+    // `... at "i.filter"; Field "x" of required type ...`: the path, then the missing field.
+    const head = message.split('; ')[0];
+    const at = / at "([^"]+)"$/.exec(head)?.[1] ?? variable[1];
+    const missing = /; Field "(\w+)" of required type/.exec(message)?.[1];
+    return missing ? `${at}.${missing}` : at;
+  }
+  const patterns = [
+    /^Variable "\$(\w+)"/,
+    /^Field "[\w.]+" argument "(\w+)"/,
+    /^Field "\w+\.(\w+)" of required type/,
+    /^Argument "(\w+)"/,
+    /^Unknown argument "(\w+)"/,
+    /^Cannot query field "(\w+)"/,
+    /^Field "(\w+)" is not defined by type/,
+  ];
+  for (const p of patterns) {
+    const m = p.exec(message);
+    if (m) return m[1];
+  }
+  return '';
+}
+
 function findAppError(err: unknown): AppError | undefined {
   let cur = err as { originalError?: unknown } | undefined;
   for (let i = 0; i < 5 && cur; i++) {
@@ -93,7 +150,12 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     code === 'OPERATION_RESOLUTION_FAILURE' ||
     isRequestError(error)
   ) {
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+    return {
+      message: formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.BAD_USER_INPUT, fields: [{ field: fieldOfRequestError(formatted.message), message: formatted.message }] },
+    };
   }
   const correlationId = requestId ?? newId();
   log.error({ err: error, correlationId, path: formatted.path }, 'unhandled error in a GraphQL request');
