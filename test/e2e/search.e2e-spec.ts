@@ -193,7 +193,8 @@ describe('search', () => {
     expectError(await t.gql(SEARCH, { q: '   ' }), 'BAD_USER_INPUT');
     expectError(await t.gql(SEARCH, { q: '!!! ---' }), 'BAD_USER_INPUT');
     expectError(await t.gql(SEARCH, { q: 'x'.repeat(301) }), 'BAD_USER_INPUT');
-    expectError(await t.gql(SEARCH, { q: 'coffee', first: 51 }), 'BAD_USER_INPUT');
+    expectError(await t.gql(SEARCH, { q: 'coffee', first: 101 }), 'BAD_USER_INPUT');
+    expectOk(await t.gql(SEARCH, { q: 'coffee', first: 100 })); // API.md: at most 100, like every list
     expectError(await t.gql(SEARCH, { q: 'coffee', after: 'bm90LWEtY3Vyc29y' }), 'BAD_USER_INPUT');
     expectError(await t.gql(SEARCH, { q: 'coffee', f: { spaceIds: ['nope'] } }), 'BAD_USER_INPUT');
     expectError(await t.gql(SEARCH, { q: 'coffee', f: { tags: ['Not A Tag!'] } }), 'BAD_USER_INPUT');

@@ -10,7 +10,7 @@ import { TopicModel } from '../../forum/src/topics/topic.model';
 import { TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 
 export const QUERY_MAX = 300;
-export const SEARCH_PAGE_MAX = 50;
+export const SEARCH_PAGE_MAX = 100;
 /** Deep pages cost the most and serve nobody: relevance past this is noise. */
 export const SEARCH_OFFSET_MAX = 1000;
 
