@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError, ErrorCode } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
-import { newId } from '../../../core/src/ids';
+import { isUuid, newId } from '../../../core/src/ids';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { SessionsService } from '../sessions/sessions.service';
 import { toUserModel, UserModel, UserRow } from '../users/user.model';
@@ -178,6 +178,7 @@ export class AuthService {
     if (!viewer.user) throw AppError.unauthenticated();
     const target = userId ?? viewer.user.id;
     if (target !== viewer.user.id && !viewer.isAdmin) throw AppError.forbidden('Only admins can revoke other people’s sessions');
+    if (target !== viewer.user.id && !(isUuid(target) && (await this.users.getByIds([target])).length > 0)) throw AppError.notFound('User not found');
     return this.uow.run(async (tx) => {
       const n = await this.sessions.revokeAllForUser(target, tx.manager);
       if (n > 0) await this.sessionsRevoked(tx, target);
