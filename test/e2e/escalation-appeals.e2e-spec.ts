@@ -3,7 +3,7 @@ import { SignedTokens } from '../../libs/core/src/signed-tokens';
 import { APPEAL_TOKEN_PURPOSE } from '../../libs/identity/src/auth/auth.service';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 
 const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
 const QUEUE = `query($s: ID) { reviewQueue(spaceId: $s, first: 100) { edges { node { id kind targetType targetId } } } }`;
@@ -51,7 +51,7 @@ describe('moderation: the escalation ladder and appeals', () => {
       { kind: 'SILENCE', space_id: space.id, automatic: true, hours: '24' },
       { kind: 'SUSPEND', space_id: space.id, automatic: true, hours: '168' },
     ]);
-    expect(expectOk(await t.gql(`query($s: String!) { space(slug: $s) { id } }`, { s: space.slug }, { token: offender.token })).space).toBeNull();
+    expectNotFound(await t.gql(`query($s: String!) { space(slug: $s) { id } }`, { s: space.slug }, { token: offender.token }), 'space');
 
     await uphold(topics[3].id, reporter);
     const globalMod = await makeUser(t, { role: 'MODERATOR' });

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { makeGroup, makeUser } from '../factories';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 
 const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token user { id handle displayName role email } } }`;
 const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token user { id handle } } }`;
@@ -158,6 +158,7 @@ describe('accounts and sessions', () => {
     expect(expectOk(await t.gql(q, { h: u.handle })).user.email).toBeNull();
     expect(expectOk(await t.gql(q, { h: u.handle.toUpperCase() }, { token: u.token })).user.email).toBe(u.email);
     expect(expectOk(await t.gql(q, { h: u.handle }, { token: admin.token })).user.email).toBe(u.email);
+    expectNotFound(await t.gql(q, { h: 'nobody-by-this-name' }, { token: admin.token }), 'user');
   });
 
   it('lets admins change roles, never demoting the last admin', async () => {

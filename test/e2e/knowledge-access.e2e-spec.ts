@@ -4,7 +4,7 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 
 const BOARD = `query($b: ID!) { board(id: $b) { topics(first: 50) { totalCount edges { node { id title } } } articleTree { depth parentId topic { id title } } } }`;
 const SEARCH = `query($q: String!) { search(query: $q, first: 20) { totalCount edges { node { topic { id } } } } }`;
@@ -56,7 +56,7 @@ describe('knowledge base: who sees what', () => {
     await drain();
     expectError(await api.get(customer.token, id), 'NOT_FOUND');
     expectError(await api.get(undefined, id), 'NOT_FOUND');
-    expect(expectOk(await t.gql(BOARD, { b: internalKb }, { token: customer.token })).board).toBeNull();
+    expectNotFound(await t.gql(BOARD, { b: internalKb }, { token: customer.token }), 'board');
     expectError(await t.gql(`query($b: ID!) { articleBySlug(boardId: $b, slug: "escalation-matrix-for-outages") { id } }`, { b: internalKb }, { token: customer.token }), 'NOT_FOUND');
     expect(expectOk(await t.gql(SEARCH, { q: 'escalation matrix' }, { token: customer.token })).search.totalCount).toBe(0);
     expectError(await t.gql(STALE, { s: internalSpace.id }, { token: customer.token }), 'NOT_FOUND');

@@ -2,7 +2,7 @@ import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id kind active expiresAt spaceId user { id } } }`;
 const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id active liftedAt } }`;
@@ -117,7 +117,7 @@ describe('moderation: sanctions and the moderation log', () => {
   it('bars a user from one space with a space suspension', async () => {
     const member = await makeUser(t);
     expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SUSPEND', reason: 'Cool off', durationHours: 2, spaceId: spaceA.id } }, { token: modA.token }));
-    expect(expectOk(await t.gql(`query($s: String!) { space(slug: $s) { id } }`, { s: spaceA.slug }, { token: member.token })).space).toBeNull();
+    expectNotFound(await t.gql(`query($s: String!) { space(slug: $s) { id } }`, { s: spaceA.slug }, { token: member.token }), 'space');
     expect(expectOk(await t.gql(`query($s: String!) { space(slug: $s) { id } }`, { s: spaceB.slug }, { token: member.token })).space).not.toBeNull();
     expect(expectOk(await t.gql(ME, {}, { token: member.token })).me.id).toBe(member.id);
   });

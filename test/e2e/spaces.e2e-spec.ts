@@ -1,5 +1,5 @@
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 
 const CREATE_SPACE = `mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id slug visibility viewerAccess } }`;
 const GRANT = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id grants { level groupId userId } } }`;
@@ -38,7 +38,7 @@ describe('spaces, grants and boards', () => {
     const space = await makeSpace(t, 'RESTRICTED');
 
     for (const viewer of [undefined, customer.token, employee.token]) {
-      expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: viewer })).space).toBeNull();
+      expectNotFound(await t.gql(SPACE, { slug: space.slug }, { token: viewer }), 'space');
     }
     expectOk(await t.gql(GRANT, { input: { spaceId: space.id, groupId: employees, level: 'PARTICIPATE' } }, { token: admin.token }));
     const granted = expectOk(await t.gql(GRANT, { input: { spaceId: space.id, userId: partner.id, level: 'READ' } }, { token: admin.token }));
@@ -46,7 +46,7 @@ describe('spaces, grants and boards', () => {
 
     expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: employee.token })).space.viewerAccess).toBe('PARTICIPATE');
     expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: partner.token })).space.viewerAccess).toBe('READ');
-    expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: customer.token })).space).toBeNull();
+    expectNotFound(await t.gql(SPACE, { slug: space.slug }, { token: customer.token }), 'space');
     const list = expectOk(await t.gql(`{ spaces { slug } }`, {}, { token: customer.token })).spaces;
     expect(list.map((s: { slug: string }) => s.slug)).not.toContain(space.slug);
 
@@ -56,7 +56,7 @@ describe('spaces, grants and boards', () => {
     expectError(await t.gql(GRANT, { input: { spaceId: space.id, userId: customer.id, level: 'ADMIN' } }, { token: customer.token }), 'NOT_FOUND');
 
     expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, groupId: employees } }, { token: admin.token }));
-    expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: employee.token })).space).toBeNull();
+    expectNotFound(await t.gql(SPACE, { slug: space.slug }, { token: employee.token }), 'space');
     const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [space.id]);
     expect(events.map((e) => e.type)).toEqual(['space.access_changed', 'space.access_changed', 'space.access_changed']);
   });
@@ -89,7 +89,7 @@ describe('spaces, grants and boards', () => {
     const u = expectOk(await t.gql(upd, { input: { spaceId: space.id, name: 'New', visibility: 'RESTRICTED' } }, { token: spaceAdmin.token }));
     expect(u.updateSpace).toEqual({ name: 'New', visibility: 'RESTRICTED' });
     // Now RESTRICTED: the member no longer sees it at all.
-    expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: member.token })).space).toBeNull();
+    expectNotFound(await t.gql(SPACE, { slug: space.slug }, { token: member.token }), 'space');
     const seen = expectOk(await t.gql(SPACE, { slug: space.slug }, { token: spaceAdmin.token })).space;
     expect(seen.boards).toEqual([{ slug: 'ideas', kind: 'IDEAS' }]);
   });
@@ -101,8 +101,8 @@ describe('spaces, grants and boards', () => {
     const priv = await makeBoard(t, internal.id);
     const q = `query($id: ID!) { board(id: $id) { id space { slug } } }`;
     expect(expectOk(await t.gql(q, { id: pub })).board.space.slug).toBe(publicSpace.slug);
-    expect(expectOk(await t.gql(q, { id: priv })).board).toBeNull();
-    expect(expectOk(await t.gql(q, { id: 'not-a-uuid' })).board).toBeNull();
+    expectNotFound(await t.gql(q, { id: priv }), 'board');
+    expectNotFound(await t.gql(q, { id: 'not-a-uuid' }), 'board');
   });
 
   it('gives global moderators MODERATE on readable spaces only, and admins everything', async () => {
@@ -111,7 +111,7 @@ describe('spaces, grants and boards', () => {
     const pub = await makeSpace(t, 'PUBLIC');
     const restricted = await makeSpace(t, 'RESTRICTED');
     expect(expectOk(await t.gql(SPACE, { slug: pub.slug }, { token: mod.token })).space.viewerAccess).toBe('MODERATE');
-    expect(expectOk(await t.gql(SPACE, { slug: restricted.slug }, { token: mod.token })).space).toBeNull();
+    expectNotFound(await t.gql(SPACE, { slug: restricted.slug }, { token: mod.token }), 'space');
     expect(expectOk(await t.gql(SPACE, { slug: restricted.slug }, { token: admin.token })).space.viewerAccess).toBe('ADMIN');
     expect(expectOk(await t.gql(SPACE, { slug: pub.slug })).space.viewerAccess).toBe('READ');
   });

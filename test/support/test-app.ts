@@ -107,6 +107,12 @@ export function expectError(res: GqlResult, code: string) {
   return err;
 }
 
+/** A root read answered as if the thing did not exist: NOT_FOUND, and null in the data. */
+export function expectNotFound(res: GqlResult, field: string): void {
+  expectError(res, 'NOT_FOUND');
+  expect(res.data?.[field] ?? null).toBeNull();
+}
+
 export function expectOk<T>(res: GqlResult<T>): T {
   if (res.errors?.length) throw new Error(`unexpected errors: ${JSON.stringify(res.errors)}`);
   return res.data;

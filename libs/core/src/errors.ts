@@ -50,3 +50,13 @@ export class AppError extends Error {
     return new AppError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
   }
 }
+
+/**
+ * A root query's answer for one thing: the value, or NOT_FOUND when it does not exist or the
+ * viewer may not see it (API.md: exactly as if it did not exist). The field stays nullable,
+ * so the response's data says null beside the error.
+ */
+export function found<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) throw AppError.notFound(`${what} not found`);
+  return value;
+}

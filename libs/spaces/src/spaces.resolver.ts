@@ -8,6 +8,7 @@ import { SpaceGrantModel } from './spaces/space-grant.model';
 import { SpaceModel } from './spaces/space.model';
 import { SpacesLoader } from './spaces.loader';
 import { SpacesService } from './spaces.service';
+import { found } from '../../core/src/errors';
 
 @Resolver(() => SpaceModel)
 export class SpacesResolver {
@@ -22,13 +23,13 @@ export class SpacesResolver {
   }
 
   @Query(() => SpaceModel, { nullable: true })
-  space(@Args('slug') slug: string, @Context() ctx: GqlContext): Promise<SpaceModel | null> {
-    return this.service.bySlug(ctx.viewer, slug);
+  async space(@Args('slug') slug: string, @Context() ctx: GqlContext): Promise<SpaceModel | null> {
+    return found(await this.service.bySlug(ctx.viewer, slug), 'Space');
   }
 
   @Query(() => BoardModel, { nullable: true })
-  board(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<BoardModel | null> | null {
-    return isUuid(id) ? this.loader.board(ctx.viewer, id) : null;
+  async board(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<BoardModel | null> {
+    return found(isUuid(id) ? await this.loader.board(ctx.viewer, id) : null, 'Board');
   }
 
   @ResolveField(() => AccessLevel, { description: 'What the viewer may do here.' })

@@ -81,7 +81,8 @@ function isRequestError(error: unknown): boolean {
 
 /**
  * What a request-level error (GraphQL validation, variable coercion, limits) is about, for
- * `extensions.fields`: the input path a bad variable's value failed at, else the argument,
+ * `extensions.fields`: the path in a bad variable's value it failed at (inside the variable,
+ * as the input's own checks name fields), else the variable, the argument,
  * input field or selected field it names, else '' (the request as a whole).
  */
 export function fieldOfRequestError(message: string): string {
@@ -91,7 +92,9 @@ export function fieldOfRequestError(message: string): string {
     const head = message.split('; ')[0];
     const at = / at "([^"]+)"$/.exec(head)?.[1] ?? variable[1];
     const missing = /; Field "(\w+)" of required type/.exec(message)?.[1];
-    return missing ? `${at}.${missing}` : at;
+    const path = missing ? `${at}.${missing}` : at;
+    // Named inside the input, as the input's own checks name them (`kind`, not `input.kind`).
+    return path.includes('.') ? path.slice(path.indexOf('.') + 1) : path;
   }
   const patterns = [
     /^Variable "\$(\w+)"/,

@@ -4,6 +4,7 @@ import { SetUserRoleInput } from './dto/set-user-role.input';
 import { UserModel } from './user.model';
 import { UsersLoader } from './users.loader';
 import { UsersService } from './users.service';
+import { found } from '../../../core/src/errors';
 
 @Resolver(() => UserModel)
 export class UsersResolver {
@@ -18,8 +19,8 @@ export class UsersResolver {
   }
 
   @Query(() => UserModel, { nullable: true, description: 'A public profile by handle (case-insensitive).' })
-  user(@Args('handle') handle: string): Promise<UserModel | null> {
-    return this.users.byHandle(handle);
+  async user(@Args('handle') handle: string): Promise<UserModel | null> {
+    return found(await this.users.byHandle(handle), 'User');
   }
 
   @Mutation(() => UserModel, { description: 'Admins only: change a user’s global role.' })
