@@ -58,7 +58,10 @@ describe('idea boards', () => {
 
   it('creates ideas in IDEAS boards with the author’s vote counted', async () => {
     const author = await customer();
-    const res = expectOk(await t.gql(CREATE_TOPIC, { input: { boardId: board, title: 'Dark mode', body: 'Please', kind: 'QUESTION' } }, { token: author.token }));
+    // The board decides the kind: IDEA may be said, another kind is refused.
+    const wrong = expectError(await t.gql(CREATE_TOPIC, { input: { boardId: board, title: 'Dark mode', body: 'Please', kind: 'QUESTION' } }, { token: author.token }), 'BAD_USER_INPUT');
+    expect(wrong.extensions.fields).toEqual([{ field: 'kind', message: 'must be IDEA on this board' }]);
+    const res = expectOk(await t.gql(CREATE_TOPIC, { input: { boardId: board, title: 'Dark mode', body: 'Please', kind: 'IDEA' } }, { token: author.token }));
     expect(res.createTopic.kind).toBe('IDEA');
     const i = await idea(res.createTopic.id, author);
     expect(i).toMatchObject({ status: 'NEW', statusLabel: 'New', voteCount: 1, viewerHasVoted: true, officialResponse: null, mergedInto: null, statusHistory: [], votesBySegment: null });

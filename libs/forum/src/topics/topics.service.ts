@@ -73,6 +73,10 @@ export class TopicsService {
     const behaviour = board.kind === BoardKind.FORUM ? undefined : this.kinds.of(board.kind);
     if (board.kind !== BoardKind.FORUM && !behaviour) throw AppError.badField('boardId', `${board.kind.toLowerCase()} boards do not take topics`);
     if (!behaviour && input.parentId) throw AppError.badField('parentId', 'only knowledge articles have a parent');
+    if (behaviour && input.kind && input.kind !== behaviour.topicKind) throw AppError.badField('kind', `must be ${behaviour.topicKind} on this board`);
+    if (!behaviour && input.kind && input.kind !== TopicKind.DISCUSSION && input.kind !== TopicKind.QUESTION) {
+      throw AppError.badField('kind', 'must be DISCUSSION or QUESTION on a forum board');
+    }
     const planned = { viewer, board, title: input.title, rank, options: { parentId: input.parentId } };
     await behaviour?.validate?.(planned);
     const author = viewer.user!;

@@ -16,8 +16,11 @@ export class CreateTopicInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
   @Field({ description: '3–200 characters.' }) @Transform(trim) @IsString() @Length(3, 200) title!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) body!: string;
-  @Field(() => TopicKind, { nullable: true, description: 'DISCUSSION (default) or QUESTION.' })
-  @IsOptional() @IsIn([TopicKind.DISCUSSION, TopicKind.QUESTION], { message: 'must be DISCUSSION or QUESTION' })
+  @Field(() => TopicKind, {
+    nullable: true,
+    description: 'Forum boards: DISCUSSION (default) or QUESTION. Idea and knowledge boards make IDEA and ARTICLE topics; the kind may be given, and must then be that one.',
+  })
+  @IsOptional() @IsEnum(TopicKind, { message: 'must be a topic kind' })
   kind?: TopicKind;
   @Field(() => [String], { nullable: true, description: 'Up to 5 lower-case tags (a-z, 0-9, -).' })
   @IsOptional() @Transform(normalizeTags) @ArrayMaxSize(5) @Matches(TAG_RE, { each: true, message: 'each tag must be 1–30 characters of a-z, 0-9 and -' })
