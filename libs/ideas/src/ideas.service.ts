@@ -8,7 +8,7 @@ import { AuditLog } from '../../core/src/audit/audit-log';
 import { csvRow } from '../../core/src/csv';
 import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
-import { Connection, decodeCursor, encodeCursor, pageSize } from '../../core/src/graphql/pagination';
+import { Connection, encodeCursor, offsetFromCursor, pageSize } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
 import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
@@ -226,7 +226,7 @@ export class IdeasService implements BoardKindBehaviour {
   /** A board's ideas as the viewer may see them, filtered and sorted; offset cursors (TRENDING moves with time). */
   async list(viewer: Viewer, board: BoardModel, args: IdeaListArgs): Promise<Connection<TopicModel>> {
     const size = pageSize(args.first);
-    const offset = this.offsetOf(args.after);
+    const offset = offsetFromCursor(args.after, MAX_OFFSET);
     const rank = await this.access.rankOn(viewer, board.spaceId);
     const empty = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
     if (board.kind !== BoardKind.IDEAS || rank < LEVEL_RANK.READ) return empty;
@@ -558,14 +558,6 @@ export class IdeasService implements BoardKindBehaviour {
       [[topicId]],
     );
     return row.vote_count;
-  }
-
-  private offsetOf(after: string | undefined): number {
-    const values = decodeCursor(after, 1);
-    if (!values) return 0;
-    const n = values[0];
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_OFFSET) throw AppError.badField('after', 'is not a valid cursor');
-    return n;
   }
 
   private forget(viewer: Viewer, ...topicIds: string[]): void {

@@ -3,7 +3,7 @@ import { AccessService } from '../../access/src/access.service';
 import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
-import { decodeCursor, encodeCursor } from '../../core/src/graphql/pagination';
+import { encodeCursor, offsetFromCursor } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicModel } from '../../forum/src/topics/topic.model';
@@ -43,7 +43,7 @@ export class SearchService {
     this.checkQuery(args.query, 'query');
     await this.rateLimit(viewer);
     const first = args.first ?? DEFAULT_PAGE;
-    const offset = this.offsetFrom(args.after);
+    const offset = offsetFromCursor(args.after, SEARCH_OFFSET_MAX);
     const filters = await this.filtersFor(viewer, args);
     const emptyFacets = { kinds: [], spaces: [], tags: [] };
     if (!filters) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0, facets: emptyFacets, engine: this.engines.primary.name };
@@ -122,14 +122,6 @@ export class SearchService {
     if (viewer.id) checks.push([this.perUser, viewer.id]);
     const wait = await this.limiter.throttle(checks);
     if (wait > 0) throw AppError.rateLimited(wait, 'Too many searches, try again shortly');
-  }
-
-  private offsetFrom(after: string | undefined): number {
-    const values = decodeCursor(after, 1);
-    if (!values) return 0;
-    const n = values[0];
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > SEARCH_OFFSET_MAX) throw AppError.badField('after', 'is not a valid cursor');
-    return n;
   }
 
   /** The permission filter and the asked-for filters; null when nothing can match. */

@@ -74,6 +74,19 @@ export function decodeCursor(cursor: string | undefined, arity: number): unknown
   throw AppError.badField('after', 'is not a valid cursor');
 }
 
+/**
+ * Where an offset cursor points (0 without one), for the few lists whose order moves with
+ * time or with the query (trending, relevance), where a keyset would skip or repeat rows:
+ * at most `max` deep. A cursor that is not one of these is BAD_USER_INPUT.
+ */
+export function offsetFromCursor(after: string | undefined, max: number): number {
+  const values = decodeCursor(after, 1);
+  if (!values) return 0;
+  const n = values[0];
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) throw AppError.badField('after', 'is not a valid cursor');
+  return n;
+}
+
 export function pageSize(first: number | undefined): number {
   return first ?? DEFAULT_PAGE_SIZE;
 }
