@@ -248,6 +248,42 @@ describe('forums', () => {
   });
 
   describe('lists', () => {
+    it('sorts a board by TRENDING: pinned first, then recent replies and reactions against age, paged by position', async () => {
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+      const board = await makeBoard(t, space.id);
+      const topic = async (title: string) => (await createTopic(t, author.token, board, { title })).id;
+      const quiet = await topic('Quiet and new');
+      const busy = await topic('Busy for a while');
+      const liked = await topic('Liked a lot');
+      const old = await topic('Old and quiet');
+      const pinned = await topic('Pinned rules');
+      // A month-old topic with no activity since: it has aged below the new ones.
+      await t.sql(`UPDATE topics SET created_at = now() - interval '30 days', last_activity_at = now() - interval '30 days' WHERE id = $1`, [old]);
+      await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: pinned, pinned: true } }, { token: mod.token });
+      // Busy: three replies today. Liked: two reactions today (worth half a reply each).
+      for (let i = 0; i < 3; i++) await reply(t, other.token, busy, `Reply ${i}`);
+      const [first] = await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [liked]);
+      for (const u of [other, mod]) expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: first.id, kind: 'LIKE' } }, { token: u.token }));
+      // A month ago, busy's replies would not count: they are what lifts it now.
+      const q = `query($b: ID!, $after: String) { board(id: $b) { topics(first: 2, after: $after, sort: TRENDING) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { id author { handle } } } } } }`;
+      const seen: string[] = [];
+      let after: string | null = null;
+      do {
+        const page: any = expectOk(await t.gql(q, { b: board, after }, { token: other.token })).board.topics;
+        expect(page.totalCount).toBe(5);
+        expect(page.edges.every((e: any) => e.node.author.handle === author.handle)).toBe(true);
+        seen.push(...page.edges.map((e: { node: { id: string } }) => e.node.id));
+        after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      } while (after);
+      expect(seen).toEqual([pinned, busy, liked, quiet, old]);
+      // Replies older than two weeks no longer lift it.
+      await t.sql(`UPDATE posts SET created_at = now() - interval '20 days' WHERE topic_id = $1 AND number > 1`, [busy]);
+      const again = expectOk(await t.gql(q.replace('first: 2', 'first: 5'), { b: board, after: null }, { token: other.token })).board.topics.edges.map((e: any) => e.node.id);
+      expect(again.indexOf(busy)).toBeGreaterThan(again.indexOf(liked));
+      expectError(await t.gql(q, { b: board, after: 'garbage' }), 'BAD_USER_INPUT');
+    });
+
     it('pages a board by keyset, pinned first, without gaps or duplicates, for each sort', async () => {
       const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
       const board = await makeBoard(t, space.id);
@@ -274,7 +310,6 @@ describe('forums', () => {
       }
       const odd = expectOk(await t.gql(q, { b: board, tag: 'odd' })).board.topics;
       expect(odd.totalCount).toBe(3);
-      expectError(await t.gql(q, { b: board, sort: 'TRENDING' }), 'BAD_USER_INPUT');
       expectError(await t.gql(q, { b: board, after: 'garbage' }), 'BAD_USER_INPUT');
       expectError(await t.gql(`query($b: ID!) { board(id: $b) { topics(first: 101) { totalCount } } }`, { b: board }), 'BAD_USER_INPUT');
     });
@@ -326,13 +361,17 @@ describe('forums', () => {
     it('lists 50 topics with authors and unread counts in a fixed number of statements', async () => {
       const space = await makeSpace(t, 'PUBLIC');
       const board = await makeBoard(t, space.id);
-      const q = `query($b: ID!) { board(id: $b) { topics(first: 50) { edges { node { id title replyCount unreadCount lastActivityAt author { handle } } } } } }`;
+      const q = `query($b: ID!, $sort: TopicSort) { board(id: $b) { topics(first: 50, sort: $sort) { edges { node { id title replyCount unreadCount lastActivityAt author { handle } } } } } }`;
       for (let i = 0; i < 5; i++) await createTopic(t, [author, other][i % 2].token, board);
       const few = await t.countStatements(() => t.gql(q, { b: board }, { token: mod.token }));
+      const fewTrending = await t.countStatements(() => t.gql(q, { b: board, sort: 'TRENDING' }, { token: mod.token }));
       for (let i = 0; i < 45; i++) await createTopic(t, [author, other, mod][i % 3].token, board);
       const many = await t.countStatements(() => t.gql(q, { b: board }, { token: mod.token }));
+      const manyTrending = await t.countStatements(() => t.gql(q, { b: board, sort: 'TRENDING' }, { token: mod.token }));
       expect(many.count).toBe(few.count);
       expect(many.count).toBeLessThanOrEqual(8);
+      expect(manyTrending.count).toBe(fewTrending.count);
+      expect(manyTrending.count).toBeLessThanOrEqual(8);
     });
   });
 

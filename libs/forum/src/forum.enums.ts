@@ -14,7 +14,11 @@ export enum TopicSort {
   TOP = 'TOP',
   TRENDING = 'TRENDING',
 }
-registerEnumType(TopicSort, { name: 'TopicSort', description: 'Pinned topics always come first. TRENDING applies to idea boards (as Board.ideas(sort: TRENDING)).' });
+registerEnumType(TopicSort, {
+  name: 'TopicSort',
+  description:
+    'Pinned topics always come first. TRENDING: recent replies and reactions, fading within days, weighed against the topic’s age (idea boards: their own trending, as Board.ideas(sort: TRENDING)); its cursors are positions, at most 10,000 deep.',
+});
 
 export enum ContentState {
   VISIBLE = 'VISIBLE',

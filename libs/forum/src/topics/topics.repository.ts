@@ -38,6 +38,20 @@ export interface TopicListFilter {
   tag?: string;
 }
 
+/**
+ * TRENDING on boards whose kind has no trending of its own (forums, knowledge bases), in
+ * SQL: each visible reply of the last 14 days weighs e^(-days ago / 3), each reaction on the
+ * topic's visible posts half that; the sum plus one is divided by the square root of (2 + the
+ * topic's age in days). Fresh activity lifts a topic and fades within days; quiet topics
+ * (no activity for 14 days) skip the sums and simply age.
+ */
+export const TOPIC_TRENDING_SCORE = `((1 + CASE WHEN t.last_activity_at > now() - interval '14 days' THEN
+    COALESCE((SELECT sum(exp(-extract(epoch FROM now() - p.created_at) / 259200.0)) FROM posts p
+               WHERE p.topic_id = t.id AND p.number > 1 AND p.state = 'VISIBLE' AND p.created_at > now() - interval '14 days'), 0)
+  + 0.5 * COALESCE((SELECT sum(exp(-extract(epoch FROM now() - r.created_at) / 259200.0)) FROM reactions r JOIN posts p ON p.id = r.post_id
+               WHERE p.topic_id = t.id AND p.state = 'VISIBLE' AND r.created_at > now() - interval '14 days'), 0)
+  ELSE 0 END) / sqrt(2 + extract(epoch FROM now() - t.created_at) / 86400.0))`;
+
 /** A board list row: the topic, its keyset value and its author's columns (as `a_*`). */
 export type TopicListRow = TopicRow & { k_value: string } & AuthorColumns;
 
@@ -83,6 +97,21 @@ export class TopicsRepository {
         WHERE ${where}
         ORDER BY t.pinned DESC, ${col} DESC, t.id DESC
         LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  /** One page of a board's topics by TRENDING, pinned first; by offset, since the order moves with time. */
+  trendingPage(f: TopicListFilter, limit: number, offset: number): Promise<Array<TopicRow & AuthorColumns & { total: number }>> {
+    const params: unknown[] = [];
+    const where = this.where(f, params);
+    params.push(limit, offset);
+    return this.ds.query(
+      `SELECT ${TOPIC_COLUMNS}, ${AUTHOR_COLUMNS}, count(*) OVER ()::int AS total
+         FROM topics t JOIN users u ON u.id = t.author_id
+        WHERE ${where}
+        ORDER BY t.pinned DESC, ${TOPIC_TRENDING_SCORE} DESC, t.id DESC
+        LIMIT $${params.length - 1} OFFSET $${params.length}`,
       params,
     );
   }

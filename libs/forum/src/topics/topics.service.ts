@@ -3,7 +3,7 @@ import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
-import { Connection, decodeCursor, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Connection, decodeCursor, encodeCursor, offsetFromCursor, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
@@ -19,6 +19,9 @@ import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicListArgs, TopicSt
 import { TopicModel, TopicRow, toTopicModel } from './topic.model';
 import { TOPIC_COLUMNS, TopicsRepository } from './topics.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
+
+/** How deep TRENDING pages go (offset cursors). */
+const MAX_TRENDING_OFFSET = 10_000;
 
 @Injectable()
 export class TopicsService {
@@ -44,13 +47,11 @@ export class TopicsService {
 
   async list(viewer: Viewer, board: BoardModel, args: TopicListArgs): Promise<Connection<TopicModel>> {
     const sort = args.sort ?? TopicSort.LATEST_ACTIVITY;
-    if (sort === TopicSort.TRENDING) {
-      const behaviour = this.kinds.of(board.kind);
-      if (!behaviour?.trending) throw AppError.badField('sort', 'TRENDING applies to idea boards');
-      return behaviour.trending(viewer, board, { first: args.first, after: args.after, tag: args.tag });
-    }
+    const behaviour = sort === TopicSort.TRENDING ? this.kinds.of(board.kind) : undefined;
+    if (behaviour?.trending) return behaviour.trending(viewer, board, { first: args.first, after: args.after, tag: args.tag });
     const rank = await this.access.rankOn(viewer, board.spaceId);
     const size = pageSize(args.first);
+    if (sort === TopicSort.TRENDING) return this.trendingList(viewer, board, rank, size, args);
     const after = decodeCursor(args.after, 3) as [boolean, string, string] | undefined;
     if (after && !validListCursor(after, sort)) throw AppError.badField('after', 'is not a valid cursor for this sort');
     // Boards only reach here through readable spaces; this keeps the list honest if that ever changes.
@@ -64,6 +65,23 @@ export class TopicsService {
       (r) => Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
       () => this.repo.count(filter),
     );
+  }
+
+  /** Board.topics(sort: TRENDING) where the board's kind has no trending of its own (see TOPIC_TRENDING_SCORE). */
+  private async trendingList(viewer: Viewer, board: BoardModel, rank: number, size: number, args: TopicListArgs): Promise<Connection<TopicModel>> {
+    const offset = offsetFromCursor(args.after, MAX_TRENDING_OFFSET);
+    if (rank < LEVEL_RANK.READ) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
+    const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag };
+    const rows = await this.repo.trendingPage(filter, size + 1, offset);
+    const page = rows.slice(0, size);
+    return {
+      edges: page.map((r, i) => ({
+        cursor: encodeCursor([offset + i + 1]),
+        node: Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
+      })),
+      pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? encodeCursor([offset + page.length]) : null },
+      totalCount: rows[0]?.total ?? (offset > 0 ? await this.repo.count(filter) : 0),
+    };
   }
 
   async create(viewer: Viewer, input: CreateTopicInput): Promise<TopicModel> {
