@@ -178,6 +178,36 @@ describe('live updates over Socket.IO', () => {
     expect(await queue).toEqual({ reviewItemId: item.id, spaceId: space.id });
   });
 
+  it('keeps review rooms current: claims, decisions on held posts, and a site-wide room for global moderators', async () => {
+    const mod = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [space.id]);
+    const board = await makeBoard(t, space.id);
+    const m = await connect(mod.token);
+    expect(await ask(m, 'review:join', { spaceId: space.id })).toEqual({ ok: true });
+    const held = next(m, 'review:updated');
+    const topic = await createTopic(t, (await makeUser(t)).token, board, { body: 'hold me' });
+    const { reviewItemId } = await held;
+    const claimed = next(m, 'review:updated');
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: reviewItemId }, { token: mod.token }));
+    expect(await claimed).toEqual({ reviewItemId, spaceId: space.id });
+    const settled = next(m, 'review:updated');
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: topic.firstPostId, action: 'APPROVE' } }, { token: mod.token }));
+    expect(await settled).toEqual({ reviewItemId, spaceId: space.id });
+
+    // Items of no space (a report on a user) reach the global moderators' room, and only theirs.
+    const globalMod = await connect((await makeUser(t, { role: 'MODERATOR' })).token);
+    const member = await connect((await makeUser(t)).token);
+    expect(await ask(member, 'review:join', {})).toEqual({ ok: false, code: 'NOT_FOUND' });
+    expect(await ask(globalMod, 'review:join', {})).toEqual({ ok: true });
+    const siteWide = next(globalMod, 'review:updated');
+    const silence = nothing(m, 'review:updated');
+    const target = await makeUser(t);
+    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'USER', targetId: target.id, reason: 'SPAM' } }, { token: (await makeUser(t)).token }));
+    expect((await siteWide).spaceId).toBeNull();
+    await silence;
+  });
+
   it('removes a user from a space’s rooms when they lose access to it', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const member = await makeUser(t);

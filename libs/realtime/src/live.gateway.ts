@@ -206,6 +206,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /** A space's review queue, for its moderators: `review:updated` and held posts arrive here. */
   @SubscribeMessage('review:join')
   async reviewJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    // Without a space: the site-wide queue (reports on users, ban proposals), for global moderators.
+    if (body && typeof body === 'object' && (body as Record<string, unknown>).spaceId === undefined) {
+      return this.join(socket, GLOBAL_QUEUE, async () => (await this.viewerOf(socket)).isGlobalModerator);
+    }
     const spaceId = idOf(body, 'spaceId');
     if (!spaceId) return { ok: false, code: 'BAD_USER_INPUT' };
     return this.join(socket, `modqueue:${spaceId}`, async () => (await this.access.rankOn(await this.viewerOf(socket), spaceId)) >= LEVEL_RANK.MODERATE);
@@ -321,7 +325,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         this.server.to(`topic:${p.topicId}`).emit('reaction:updated', { topicId: p.topicId, postId: p.postId, counts: p.counts });
         return;
       case 'review.updated':
-        if (p.spaceId) this.server.to(`modqueue:${p.spaceId}`).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.spaceId });
+        this.server.to(p.spaceId ? `modqueue:${p.spaceId}` : GLOBAL_QUEUE).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.spaceId ?? null });
         return;
       case 'space.access_changed':
         return this.recheckSpace(String(p.spaceId));
@@ -401,6 +405,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         allowed = !!(await this.forum.topic(viewer, id));
       } else if (kind === 'board') {
         allowed = !!(await this.spaces.board(viewer, id));
+      } else if (room === GLOBAL_QUEUE) {
+        allowed = viewer.isGlobalModerator;
       } else if (kind === 'modqueue') {
         allowed = (await this.access.rankOn(viewer, id)) >= LEVEL_RANK.MODERATE;
       }
@@ -429,6 +435,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     this.server.to(`topic:${t.id}`).to(`board:${t.board_id}`).emit('topic:updated', payload);
   }
 }
+
+/** The site-wide review queue's room (items of no space), for global moderators. */
+const GLOBAL_QUEUE = 'modqueue:global';
 
 /** The rooms a socket joined by asking (its own user room aside): the ones the cap and re-checks count. */
 function contentRooms(socket: { rooms: Set<string> }): string[] {

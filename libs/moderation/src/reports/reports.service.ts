@@ -237,6 +237,7 @@ export class ReportsService {
         [id, viewer.id],
       );
       await this.event(tx, id, viewer.id, 'claimed');
+      await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: id, payload: { reviewItemId: id, spaceId: item.space_id, status: item.status, claimedBy: viewer.id } });
       await this.audit.append(tx, { actorId: viewer.id, action: 'review.claim', targetType: item.target_type.toLowerCase(), targetId: item.target_id, spaceId: item.space_id });
       return claimed;
     });
@@ -417,13 +418,16 @@ export class ReportsService {
       });
       if (input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT) {
         // Deciding on held content here settles its review item too.
-        const items = await tx.query<{ id: string }>(
+        const items = await tx.query<{ id: string; space_id: string | null; status: ReviewStatus }>(
           `UPDATE review_items SET status = $3, resolved_by = $4, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
             WHERE kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))
-            RETURNING id`,
+            RETURNING id, space_id, status`,
           [post.id, post.number === 1 ? post.topicId : null, input.action === ModerationAction.APPROVE ? ReviewStatus.APPROVED : ReviewStatus.REJECTED, viewer.id],
         );
-        for (const i of items) await this.event(tx, i.id, viewer.id, `resolved: ${input.action.toLowerCase()} (moderatePost)`, input.reason ?? null);
+        for (const i of items) {
+          await this.event(tx, i.id, viewer.id, `resolved: ${input.action.toLowerCase()} (moderatePost)`, input.reason ?? null);
+          await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: i.id, payload: { reviewItemId: i.id, spaceId: i.space_id, status: i.status } });
+        }
       }
       return changed;
     });
