@@ -145,12 +145,16 @@ describe('live updates over Socket.IO', () => {
     await gone;
   });
 
-  it('gives moderators a review room where held posts and queue changes arrive', async () => {
+  /** A space whose every post is held, its board, and its moderator's socket (not yet in the review room). */
+  async function premoderatedSpace(): Promise<{ mod: TestUser; space: { id: string }; board: string; m: Socket }> {
     const mod = await makeUser(t);
     const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [space.id]);
-    const board = await makeBoard(t, space.id);
-    const m = await connect(mod.token);
+    return { mod, space, board: await makeBoard(t, space.id), m: await connect(mod.token) };
+  }
+
+  it('gives moderators a review room where held posts and queue changes arrive', async () => {
+    const { space, board, m } = await premoderatedSpace();
     const outsider = await connect((await makeUser(t)).token);
     expect(await ask(outsider, 'review:join', { spaceId: space.id })).toEqual({ ok: false, code: 'NOT_FOUND' });
     expect(await ask(m, 'review:join', { spaceId: space.id })).toEqual({ ok: true });
@@ -179,11 +183,7 @@ describe('live updates over Socket.IO', () => {
   });
 
   it('keeps review rooms current: claims, decisions on held posts, and a site-wide room for global moderators', async () => {
-    const mod = await makeUser(t);
-    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
-    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [space.id]);
-    const board = await makeBoard(t, space.id);
-    const m = await connect(mod.token);
+    const { mod, space, board, m } = await premoderatedSpace();
     expect(await ask(m, 'review:join', { spaceId: space.id })).toEqual({ ok: true });
     const held = next(m, 'review:updated');
     const topic = await createTopic(t, (await makeUser(t)).token, board, { body: 'hold me' });
