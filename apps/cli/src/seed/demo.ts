@@ -140,9 +140,9 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
 
   // Ideas: votes from customers and employees, one planned with an official response, one merged duplicate.
   const vote = (who: string, topicId: string) => gql(tokens[who], `mutation($id: ID!) { voteIdea(topicId: $id) { id } }`, { id: topicId });
-  const idea1 = await topic('carol', ideas, 'Dark mode for the dashboard', 'The dashboard is very bright at night. A dark theme would help.', 'DISCUSSION', ['dashboard']);
-  const idea2 = await topic('dave', ideas, 'Export hub history as CSV', 'I want to analyse a month of readings in a spreadsheet.', 'DISCUSSION', ['export']);
-  const idea3 = await topic('erin', ideas, 'Download readings to Excel', 'Our customers ask for spreadsheets of their readings.', 'DISCUSSION', ['export']);
+  const idea1 = await topic('carol', ideas, 'Dark mode for the dashboard', 'The dashboard is very bright at night. A dark theme would help.', 'IDEA', ['dashboard']);
+  const idea2 = await topic('dave', ideas, 'Export hub history as CSV', 'I want to analyse a month of readings in a spreadsheet.', 'IDEA', ['export']);
+  const idea3 = await topic('erin', ideas, 'Download readings to Excel', 'Our customers ask for spreadsheets of their readings.', 'IDEA', ['export']);
   for (const who of ['dave', 'erin', 'bob']) await vote(who, idea1.id);
   await vote('carol', idea2.id);
   await gql(tokens.alice, `mutation($i: SetIdeaStatusInput!) { setIdeaStatus(input: $i) { id } }`, {
