@@ -1,4 +1,4 @@
-import { ArgsType, Field, ID, InputType } from '@nestjs/graphql';
+import { ArgsType, Field, ID, InputType, registerEnumType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsEnum, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
@@ -32,11 +32,12 @@ export enum ModerationAction {
   APPROVE = 'APPROVE',
   REJECT = 'REJECT',
 }
+registerEnumType(ModerationAction, { name: 'ModerationAction', description: 'APPROVE and REJECT decide on pending (held) content.' });
 
 @InputType()
 export class ModeratePostInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
-  @Field(() => String, { description: 'HIDE, UNHIDE, DELETE, RESTORE, APPROVE (pending) or REJECT (pending).' })
+  @Field(() => ModerationAction, { description: 'HIDE, UNHIDE, DELETE, RESTORE, APPROVE (pending) or REJECT (pending).' })
   @IsEnum(ModerationAction, { message: 'must be HIDE, UNHIDE, DELETE, RESTORE, APPROVE or REJECT' })
   action!: ModerationAction;
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @MaxLength(1000) reason?: string;
