@@ -208,6 +208,54 @@ describe('live updates over Socket.IO', () => {
     await silence;
   });
 
+  it('tells a board’s room about new topics and replies, never about held ones, until it leaves', async () => {
+    const { mod, board } = await premoderatedSpace();
+    const openBoard = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: openBoard })).toEqual({ ok: true });
+    expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
+    const created = next(reader, 'topic:created');
+    const topic = await createTopic(t, author.token, openBoard, { title: 'Fresh on the board' });
+    expect(await created).toMatchObject({ boardId: openBoard, topic: { id: topic.id, title: 'Fresh on the board', kind: 'DISCUSSION', author: { id: author.id } } });
+    const activity = next(reader, 'topic:activity');
+    await reply(t, insider.token, topic.id, 'First!');
+    expect(await activity).toMatchObject({ boardId: openBoard, topicId: topic.id, lastPostNumber: 2 });
+    // A held topic stays out of the board's room until a moderator approves it.
+    const silence = nothing(reader, 'topic:created');
+    const held = await createTopic(t, author.token, board, { title: 'Waiting for review' });
+    await silence;
+    const approved = next(reader, 'topic:created');
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: held.firstPostId, action: 'APPROVE' } }, { token: mod.token }));
+    expect((await approved).topic.id).toBe(held.id);
+    expect(await ask(reader, 'board:leave', { boardId: openBoard })).toEqual({ ok: true });
+    const quiet = nothing(reader, 'topic:created');
+    await createTopic(t, author.token, openBoard);
+    await quiet;
+  });
+
+  it('pushes edits of state, topic changes and reactions to the topic room, until it leaves', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const topic = await createTopic(t, author.token, publicBoard);
+    const r = await reply(t, insider.token, topic.id, 'to be hidden');
+    const s = await connect((await makeUser(t)).token);
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const reacted = next(s, 'reaction:updated');
+    expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: r.id, kind: 'THANKS' } }, { token: author.token }));
+    expect(await reacted).toMatchObject({ topicId: topic.id, postId: r.id });
+    const updated = next(s, 'topic:updated');
+    expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: topic.id, closed: true } }, { token: admin.token }));
+    expect(await updated).toMatchObject({ topicId: topic.id, closed: true });
+    const removed = next(s, 'post:removed');
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: r.id, action: 'HIDE' } }, { token: admin.token }));
+    const gone = await removed;
+    expect(gone).toMatchObject({ topicId: topic.id, postId: r.id });
+    expect(JSON.stringify(gone)).not.toContain('to be hidden');
+    expect(await ask(s, 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
+    const quiet = nothing(s, 'topic:updated');
+    expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: topic.id, closed: false } }, { token: admin.token }));
+    await quiet;
+  });
+
   it('removes a user from a space’s rooms when they lose access to it', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const member = await makeUser(t);

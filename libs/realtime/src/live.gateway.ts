@@ -289,7 +289,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'post.approved':
       case 'post.restored':
       case 'post.unhidden':
-        return this.pushPost(e.type === 'post.created' ? 'post:created' : 'post:updated', String(p.postId));
+        return this.pushPost(e.type === 'post.created' ? 'post:created' : 'post:updated', String(p.postId), e.type === 'post.created' || e.type === 'post.approved');
       case 'post.updated':
         return this.pushPost('post:updated', String(p.postId));
       case 'post.deleted':
@@ -343,11 +343,15 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     }
   }
 
-  /** A post to its topic's room: only once it is visible to everyone who may read the topic. */
-  private async pushPost(event: string, postId: string): Promise<void> {
+  /**
+   * A post to its topic's room: only once it is visible to everyone who may read the topic.
+   * A post that just became visible (`arrived`) also tells the board's room: `topic:created`
+   * for a new topic, `topic:activity` for a reply, so open board lists can follow.
+   */
+  private async pushPost(event: string, postId: string, arrived = false): Promise<void> {
     const [row] = await this.ds.query(
       `SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts,
-              u.id AS author_id, u.handle, u.display_name, t.state AS topic_state
+              u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_post_number, t.last_activity_at
          FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
       [postId],
     );
@@ -362,6 +366,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     };
     if (row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') {
       this.server.to(`topic:${row.topic_id}`).emit(event, payload);
+      if (arrived && row.number === 1) {
+        this.server.to(`board:${row.board_id}`).emit('topic:created', {
+          boardId: row.board_id,
+          topic: { id: row.topic_id, title: row.title, kind: row.kind, createdAt: row.created_at, author: payload.post.author },
+        });
+      } else if (arrived) {
+        this.server.to(`board:${row.board_id}`).emit('topic:activity', {
+          boardId: row.board_id, topicId: row.topic_id, lastPostNumber: row.last_post_number, lastActivityAt: row.last_activity_at,
+        });
+      }
     } else if (row.state === 'PENDING') {
       // Held content reaches its author and the space's moderators, nobody else.
       const held = { ...payload, post: { ...payload.post, state: 'PENDING' } };
