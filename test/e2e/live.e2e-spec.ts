@@ -256,6 +256,24 @@ describe('live updates over Socket.IO', () => {
     await quiet;
   });
 
+  it('takes readers out of a topic’s room when the topic is hidden, and tells them', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const topic = await createTopic(t, author.token, publicBoard);
+    const r = await reply(t, insider.token, topic.id, 'a reply');
+    const reader = await connect((await makeUser(t)).token);
+    const watchingAuthor = await connect(author.token);
+    for (const s of [reader, watchingAuthor]) expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const lost = next(reader, 'access:lost');
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: topic.firstPostId, action: 'HIDE' } }, { token: admin.token }));
+    expect(await lost).toEqual({ room: `topic:${topic.id}` });
+    // Its author still reads their hidden topic and stays; the reader hears nothing more.
+    const readerQuiet = nothing(reader, 'reaction:updated');
+    const authorHears = next(watchingAuthor, 'reaction:updated');
+    expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: r.id, kind: 'LIKE' } }, { token: admin.token }));
+    await readerQuiet;
+    expect((await authorHears).postId).toBe(r.id);
+  });
+
   it('removes a user from a space’s rooms when they lose access to it', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const member = await makeUser(t);

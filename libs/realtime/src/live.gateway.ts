@@ -301,6 +301,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           postId: p.postId,
           placeholder: e.type === 'post.hidden' ? 'This post was hidden by a moderator.' : 'This post is not available.',
         });
+        // The first post takes its topic with it: readers who can no longer open the topic
+        // leave its room (no more reactions, presence or typing from it).
+        if (p.number === 1) {
+          for (const socket of await this.server.in(`topic:${p.topicId}`).fetchSockets()) {
+            await this.recheck(socket as unknown as Socket, [`topic:${p.topicId}`]);
+          }
+        }
         return;
       case 'topic.updated':
         return this.pushTopic(String(p.topicId));

@@ -322,7 +322,7 @@ export class PostsService {
         [topic.id, delta, delta * row.reaction_total, post.id],
       );
     }
-    await tx.emit({ type: `post.${stateVerb(row.was, to)}`, aggregateType: 'post', aggregateId: post.id, version: row.version, payload: { ...ids, from: row.was, to } });
+    await tx.emit({ type: `post.${stateVerb(row.was, to)}`, aggregateType: 'post', aggregateId: post.id, version: row.version, payload: { ...ids, number: post.number, from: row.was, to } });
     return row;
   }
 
