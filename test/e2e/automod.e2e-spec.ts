@@ -84,4 +84,24 @@ describe('automod: watched words', () => {
     const items = await t.sql(`SELECT kind FROM review_items WHERE target_id = $1`, [created.firstPost.id]);
     expect(items).toEqual([{ kind: 'PENDING_CONTENT' }]);
   });
+
+  it('checks titles and tags as it checks bodies', async () => {
+    const create = (input: Record<string, unknown>) => t.gql(CREATE, { input: { boardId: board, title: 'A fine title', body: 'A clean body', ...input } }, { token: member.token });
+    const topics = async () => (await t.sql(`SELECT count(*)::int AS n FROM topics`))[0].n;
+    const before = await topics();
+    const blocked = expectError(await create({ title: 'Cheap CRYPTO coins here' }), 'BAD_USER_INPUT');
+    expect(blocked.extensions.fields).toEqual([{ field: 'title', message: 'Your post was refused: No crypto promotions here' }]);
+    expect(expectError(await create({ tags: ['cryptocoins'] }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('tags');
+    expect(expectError(await create({ tags: ['darn'] }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('tags'); // a tag cannot be masked
+    expect(await topics()).toBe(before);
+    // CENSOR masks the title that is stored; REQUIRE_APPROVAL in a title holds the topic.
+    const censored = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id title } }`, { input: { boardId: board, title: 'Well darn it', body: 'Clean' } }, { token: member.token })).createTopic;
+    expect(censored.title).toBe('Well ■■■■ it');
+    expect(expectOk(await create({ title: 'Competitor X is better' })).createTopic.state).toBe('PENDING');
+    // An edit of the first post that renames the topic is checked the same way.
+    const created = expectOk(await create({})).createTopic;
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id topic { title } } }`;
+    expect(expectError(await t.gql(EDIT, { input: { postId: created.firstPost.id, body: 'Clean', title: 'crypto time' } }, { token: member.token }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('title');
+    expect(expectOk(await t.gql(EDIT, { input: { postId: created.firstPost.id, body: 'Clean', title: 'Darn, renamed' } }, { token: member.token })).editPost.topic.title).toBe('■■■■, renamed');
+  });
 });

@@ -10,6 +10,9 @@ export interface Contribution {
   /** Edits go through automod and the spam filter too, not through posting limits or pre-moderation. */
   kind: 'topic' | 'reply' | 'edit';
   body: string;
+  /** The topic's title and tags, when the contribution sets them (a new topic, an edit of its first post). */
+  title?: string;
+  tags?: string[];
   rendered: RenderedContent;
   /** The author's level in the space (moderators are exempt from most checks). */
   rank: number;
@@ -21,6 +24,8 @@ export interface Verdict {
   reasons: string[];
   /** Replaces the rendered HTML (e.g. censored words). */
   html?: string;
+  /** Replaces the title (censored words). */
+  title?: string;
 }
 
 export interface StoredContribution {

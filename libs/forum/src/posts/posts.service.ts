@@ -167,7 +167,7 @@ export class PostsService {
       throw AppError.badField(input.title !== undefined ? 'title' : 'tags', 'only the first post changes the topic’s title and tags');
     }
     const rendered = this.writer.render(input.body);
-    const contribution = { viewer, spaceId: topic.spaceId, kind: 'edit' as const, body: input.body, rendered, rank };
+    const contribution = { viewer, spaceId: topic.spaceId, kind: 'edit' as const, body: input.body, title: input.title, tags: input.tags, rendered, rank };
     const verdict = await this.policy.evaluate(contribution);
     const row = await this.uow.run(async (tx) => {
       let [updated] = await tx.query<PostRow>(
@@ -191,7 +191,7 @@ export class PostsService {
         const t = await tx.one<{ version: number }>(
           `UPDATE topics SET title = COALESCE($2, title), tags = COALESCE($3, tags), version = version + 1, updated_at = now()
             WHERE id = $1 RETURNING version`,
-          [topic.id, input.title ?? null, input.tags ?? null],
+          [topic.id, verdict.title ?? input.title ?? null, input.tags ?? null],
         );
         await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId } });
       }

@@ -99,7 +99,7 @@ export class TopicsService {
     await behaviour?.validate?.(planned);
     const author = viewer.user!;
     const rendered = this.writer.render(input.body);
-    const contribution = { viewer, spaceId: board.spaceId, kind: 'topic' as const, body: input.body, rendered, rank };
+    const contribution = { viewer, spaceId: board.spaceId, kind: 'topic' as const, body: input.body, title: input.title, tags: input.tags, rendered, rank };
     const verdict = await this.policy.evaluate(contribution);
     const state = verdict.pending ? 'PENDING' : (behaviour?.initialState?.(planned) ?? 'VISIBLE');
     const topicKind = behaviour ? behaviour.topicKind : (input.kind ?? TopicKind.DISCUSSION);
@@ -110,7 +110,7 @@ export class TopicsService {
       const [topic] = await tx.query<TopicRow>(
         `INSERT INTO topics AS t (id, board_id, space_id, author_id, kind, title, tags, last_post_number, state)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) RETURNING ${TOPIC_COLUMNS}`,
-        [topicId, board.id, board.spaceId, author.id, topicKind, input.title, input.tags ?? [], state],
+        [topicId, board.id, board.spaceId, author.id, topicKind, verdict.title ?? input.title, input.tags ?? [], state],
       );
       await tx.query(
         `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html, state) VALUES ($1, $2, $3, 1, $4, $5, $6, $7)`,
@@ -122,7 +122,7 @@ export class TopicsService {
       await tx.emit({ type: 'topic.created', aggregateType: 'topic', aggregateId: topicId, version: 1, payload: ids });
       await tx.emit({ type: 'post.created', aggregateType: 'post', aggregateId: postId, version: 1, payload: { ...ids, number: 1, mentionedUserIds } });
       await this.policy.stored(tx, contribution, verdict, stored);
-      await behaviour?.created(tx, { ...planned, topicId, postId, state });
+      await behaviour?.created(tx, { ...planned, title: topic.title, topicId, postId, state });
       return topic;
     });
     await this.policy.committed(contribution, verdict, stored);

@@ -129,51 +129,58 @@ export class WatchedWordsRule implements PostingCheck {
     private readonly reviewItems: ReviewItems,
   ) {}
 
+  /**
+   * Every rule against the body, the title and the tags alike: a word refused in a post is
+   * refused in a title too (titles reach lists, search, e-mails and live events). CENSOR masks
+   * the body and the title; a tag cannot be masked, so a censored word there is refused.
+   */
   async check(c: Contribution, verdict: Verdict): Promise<void> {
     const rules: Row[] = await this.ds.query(`SELECT * FROM watched_words WHERE space_id IS NULL OR space_id = $1 ORDER BY created_at, id`, [c.spaceId]);
     if (rules.length === 0) return;
-    const { folded, origin } = fold(c.body);
-    let hits: Array<Array<[number, number]>>;
-    try {
-      hits = matchAll(rules.map((r) => compile(r.kind, r.pattern)), folded, MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
-    } catch (err) {
-      if (!(err instanceof MatchTimeout)) throw err;
-      this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out; holding the post for review');
-      verdict.pending = true;
-      verdict.reasons.push('automatic checks could not finish');
-      return;
-    }
-    const censor: Array<[number, number]> = [];
-    for (let i = 0; i < rules.length; i++) {
-      if (hits[i].length === 0) continue;
-      const rule = rules[i];
-      if (rule.action === 'BLOCK') {
-        // Refusals are automatic actions too: logged, in a transaction of their own.
-        await this.uow.run((tx) =>
-          this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind } }),
-        );
-        throw AppError.badField('body', `Your post was refused: ${rule.public_reason}`);
-      }
-      if (rule.action === 'REQUIRE_APPROVAL') {
+    const compiled = rules.map((r) => compile(r.kind, r.pattern));
+    const parts: Array<{ field: 'body' | 'title' | 'tags'; text: string }> = [{ field: 'body', text: c.body }];
+    if (c.title !== undefined) parts.push({ field: 'title', text: c.title });
+    if (c.tags?.length) parts.push({ field: 'tags', text: c.tags.join(' ') });
+    const reasons = new Set(verdict.reasons);
+    for (const part of parts) {
+      const { folded, origin } = fold(part.text);
+      let hits: Array<Array<[number, number]>>;
+      try {
+        hits = matchAll(compiled, folded, MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
+      } catch (err) {
+        if (!(err instanceof MatchTimeout)) throw err;
+        this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out; holding the post for review');
         verdict.pending = true;
-        verdict.reasons.push(rule.public_reason);
+        reasons.add('automatic checks could not finish');
+        break;
       }
-      if (rule.action === 'FLAG') verdict.reasons.push(`flag:${rule.id}`);
-      if (rule.action === 'CENSOR') {
-        censor.push(...hits[i].map(([a, b]) => [origin[a], origin[b]] as [number, number]));
-        verdict.reasons.push(`censor:${rule.id}`);
+      const censor: Array<[number, number]> = [];
+      for (let i = 0; i < rules.length; i++) {
+        if (hits[i].length === 0) continue;
+        const rule = rules[i];
+        if (rule.action === 'BLOCK' || (rule.action === 'CENSOR' && part.field === 'tags')) {
+          // Refusals are automatic actions too: logged, in a transaction of their own.
+          await this.uow.run((tx) =>
+            this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind, field: part.field } }),
+          );
+          throw AppError.badField(part.field, `Your post was refused: ${rule.public_reason}`);
+        }
+        if (rule.action === 'REQUIRE_APPROVAL') {
+          verdict.pending = true;
+          reasons.add(rule.public_reason);
+        }
+        if (rule.action === 'FLAG') reasons.add(`flag:${rule.id}`);
+        if (rule.action === 'CENSOR') {
+          censor.push(...hits[i].map(([a, b]) => [origin[a], origin[b]] as [number, number]));
+          reasons.add(`censor:${rule.id}`);
+        }
       }
+      if (censor.length === 0) continue;
+      const masked = maskRanges(part.text, censor);
+      if (part.field === 'body') verdict.html = this.renderer.render(masked).html;
+      else verdict.title = masked;
     }
-    if (censor.length > 0) {
-      let out = '';
-      let at = 0;
-      for (const [a, b] of censor.sort((x, y) => x[0] - y[0])) {
-        if (a < at) continue;
-        out += c.body.slice(at, a) + '■'.repeat(Math.max(1, [...c.body.slice(a, b)].length));
-        at = b;
-      }
-      verdict.html = this.renderer.render(out + c.body.slice(at)).html;
-    }
+    verdict.reasons = [...reasons];
   }
 
   /** FLAG rules put the post in the review queue, as an automatic report would; censoring is logged. */
@@ -190,4 +197,16 @@ export class WatchedWordsRule implements PostingCheck {
     });
     await this.audit.append(tx, { actorId: null, action: 'automod.flag', targetType: 'post', targetId: s.postId, spaceId: c.spaceId, after: { ruleIds: flags.map((f) => f.slice(5)) } });
   }
+}
+
+/** `text` with each range replaced by as many ■ as it has characters (overlapping ranges merged). */
+function maskRanges(text: string, ranges: Array<[number, number]>): string {
+  let out = '';
+  let at = 0;
+  for (const [a, b] of [...ranges].sort((x, y) => x[0] - y[0])) {
+    if (a < at) continue;
+    out += text.slice(at, a) + '■'.repeat(Math.max(1, [...text.slice(a, b)].length));
+    at = b;
+  }
+  return out + text.slice(at);
 }

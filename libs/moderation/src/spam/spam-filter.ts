@@ -54,7 +54,8 @@ export class SpamFilter implements PostingCheck {
 
   async check(c: Contribution, verdict: Verdict): Promise<void> {
     if (c.rank >= LEVEL_RANK.MODERATE || (c.viewer.user?.trustLevel ?? 0) >= 2) return;
-    const score = await this.score(c.spaceId, c.body);
+    // The title and tags say as much as the body (often more, for spam).
+    const score = await this.score(c.spaceId, [c.title, ...(c.tags ?? []), c.body].filter((x) => x).join('\n'));
     if (score === null) return;
     if (score >= (await this.settings.of(c.spaceId, { viewer: c.viewer })).spamThreshold) {
       verdict.pending = true;
