@@ -33,6 +33,27 @@ describe('moderation: sanctions and the moderation log', () => {
 
   const counts = async () => (await t.sql(`SELECT (SELECT count(*) FROM sanctions)::int AS s, (SELECT count(*) FROM moderation_log)::int AS l`))[0];
 
+  it('takes a global moderator’s site-wide powers away while a site-wide silence stands', async () => {
+    const silencedMod = await makeUser(t, { role: 'MODERATOR' });
+    const member = await makeUser(t);
+    const siteWideSanction = { userId: member.id, kind: 'WARNING', reason: 'Be kind to each other' };
+    const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
+    const QUEUE = `{ reviewQueue(first: 5) { totalCount } }`;
+    const LEVEL = `mutation($input: SetTrustLevelInput!) { setTrustLevel(input: $input) { id } }`;
+    // Before: all of it works.
+    expectOk(await t.gql(QUEUE, {}, { token: silencedMod.token }));
+    const s = expectOk(await t.gql(SANCTION, { input: { userId: silencedMod.id, kind: 'SILENCE', reason: 'Heated exchange with members', durationHours: 24 } }, { token: admin.token })).sanctionUser;
+    const before = await counts();
+    expectError(await t.gql(SANCTION, { input: siteWideSanction }, { token: silencedMod.token }), 'FORBIDDEN');
+    expectError(await t.gql(RULE, { input: { pattern: 'spamword', kind: 'WORD', action: 'BLOCK', publicReason: 'Not here' } }, { token: silencedMod.token }), 'FORBIDDEN');
+    expectError(await t.gql(QUEUE, {}, { token: silencedMod.token }), 'FORBIDDEN');
+    expectError(await t.gql(LEVEL, { input: { userId: member.id, level: 3, reason: 'Helpful regular' } }, { token: silencedMod.token }), 'FORBIDDEN');
+    expect(await counts()).toEqual(before);
+    // Lifted: the powers come back.
+    expectOk(await t.gql(LIFT, { id: s.id }, { token: admin.token }));
+    expectOk(await t.gql(SANCTION, { input: siteWideSanction }, { token: silencedMod.token }));
+  });
+
   it('silences a member in one space: they still read, but cannot post or react there', async () => {
     const member = await makeUser(t);
     const other = await makeUser(t);

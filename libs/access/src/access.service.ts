@@ -90,6 +90,7 @@ export class AccessService {
       else target.global = true;
     }
     viewer.memoize('access:silenced', () => silenced);
+    viewer.memoize('access:barredSiteWide', () => barred.global);
     for (const [id, visibility, granted] of raw) {
       if (user.role === 'ADMIN') {
         ranks.set(id, R.ADMIN);
@@ -118,6 +119,19 @@ export class AccessService {
       [user.id, user.groupIds],
     );
     return this.ranksFromRaw(viewer, rows[0].raw, rows[0].restrictions);
+  }
+
+  /**
+   * Site-wide moderation powers (site-wide rules, sanctions and trust levels, the site-wide
+   * review queue and moderation log): a global moderator's or an admin's role, unless a
+   * site-wide silence, suspension or ban stands. Admins cannot be sanctioned.
+   */
+  async moderatesSiteWide(viewer: Viewer): Promise<boolean> {
+    if (!viewer.isGlobalModerator) return false;
+    if (viewer.isAdmin) return true;
+    await this.spaceRanks(viewer);
+    const silenced = viewer.peek<{ global: boolean }>('access:silenced');
+    return !silenced?.global && !viewer.peek<boolean>('access:barredSiteWide');
   }
 
   async rankOn(viewer: Viewer, spaceId: string): Promise<number> {

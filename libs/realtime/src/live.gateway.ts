@@ -208,7 +208,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async reviewJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     // Without a space: the site-wide queue (reports on users, ban proposals), for global moderators.
     if (body && typeof body === 'object' && (body as Record<string, unknown>).spaceId === undefined) {
-      return this.join(socket, GLOBAL_QUEUE, async () => (await this.viewerOf(socket)).isGlobalModerator);
+      return this.join(socket, GLOBAL_QUEUE, async () => this.access.moderatesSiteWide(await this.viewerOf(socket)));
     }
     const spaceId = idOf(body, 'spaceId');
     if (!spaceId) return { ok: false, code: 'BAD_USER_INPUT' };
@@ -341,7 +341,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'user.sessions_revoked':
         return this.closeRevoked(String(p.userId));
       case 'user.sanctioned':
-        if (p.spaceId) await this.recheckUser(String(p.userId));
+        // A space sanction, or a site-wide silence (a silenced global moderator leaves the site-wide review room).
+        if (p.spaceId || p.kind === 'SILENCE') await this.recheckUser(String(p.userId));
         if (p.spaceId === null && (p.kind === 'SUSPEND' || p.kind === 'BAN')) {
           this.server.to(`user:${p.userId}`).emit('session:revoked', { reason: p.kind === 'BAN' ? 'banned' : 'suspended' });
           this.server.in(`user:${p.userId}`).disconnectSockets(true);
@@ -427,7 +428,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       } else if (kind === 'board') {
         allowed = !!(await this.spaces.board(viewer, id));
       } else if (room === GLOBAL_QUEUE) {
-        allowed = viewer.isGlobalModerator;
+        allowed = await this.access.moderatesSiteWide(viewer);
       } else if (kind === 'modqueue') {
         allowed = (await this.access.rankOn(viewer, id)) >= LEVEL_RANK.MODERATE;
       }

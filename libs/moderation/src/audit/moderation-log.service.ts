@@ -29,7 +29,7 @@ export class ModerationLogService {
       await this.access.require(viewer, spaceId, AccessLevel.MODERATE, 'Space not found');
       spaces = [spaceId];
     } else {
-      global = viewer.isGlobalModerator;
+      global = await this.access.moderatesSiteWide(viewer);
       spaces = global ? await this.access.readableSpaceIds(viewer) : await this.access.moderatedSpaceIds(viewer);
       if (!global && spaces.length === 0) throw AppError.forbidden('Only moderators read the moderation log');
     }

@@ -71,7 +71,7 @@ export class WatchedWordsService {
   private async authorize(viewer: Viewer, spaceId: string | null): Promise<void> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     if (spaceId) await this.access.require(viewer, spaceId, AccessLevel.MODERATE, 'Space not found');
-    else if (!viewer.isGlobalModerator) throw AppError.forbidden('Site-wide rules need a global moderator or an admin');
+    else if (!(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Site-wide rules need a global moderator or an admin');
   }
 
   async list(viewer: Viewer, spaceId: string | null): Promise<WatchedWordModel[]> {

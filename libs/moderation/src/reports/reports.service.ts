@@ -91,7 +91,7 @@ export class ReportsService {
    * five of their reports were decided, multiplied by 0.5 + the share that was upheld.
    */
   private async weigh(viewer: Viewer, spaceId: string | null): Promise<{ weight: number; breakdown: Record<string, unknown> }> {
-    const staff = viewer.isGlobalModerator || (spaceId !== null && (await this.access.rankOn(viewer, spaceId)) >= LEVEL_RANK.MODERATE);
+    const staff = (await this.access.moderatesSiteWide(viewer)) || (spaceId !== null && (await this.access.rankOn(viewer, spaceId)) >= LEVEL_RANK.MODERATE);
     const base = staff ? STAFF_WEIGHT : 1 + (viewer.user?.trustLevel ?? 0);
     const [record] = await this.ds.query(
       `SELECT count(*) FILTER (WHERE status = 'UPHELD')::int AS upheld, count(*) FILTER (WHERE status IN ('UPHELD', 'REJECTED'))::int AS decided
@@ -181,8 +181,9 @@ export class ReportsService {
       return { spaces: [spaceId], global: false };
     }
     const spaces = await this.access.moderatedSpaceIds(viewer);
-    if (!viewer.isGlobalModerator && spaces.length === 0) throw AppError.forbidden('Only moderators see the review queue');
-    return { spaces, global: viewer.isGlobalModerator };
+    const global = await this.access.moderatesSiteWide(viewer);
+    if (!global && spaces.length === 0) throw AppError.forbidden('Only moderators see the review queue');
+    return { spaces, global };
   }
 
   async queue(viewer: Viewer, args: ReviewQueueArgs): Promise<Connection<ReviewItemModel>> {
@@ -220,7 +221,7 @@ export class ReportsService {
     if (!item) throw AppError.notFound('Review item not found');
     const ok = item.space_id
       ? (await this.access.rankOn(viewer, item.space_id)) >= LEVEL_RANK.MODERATE
-      : viewer.isGlobalModerator;
+      : await this.access.moderatesSiteWide(viewer);
     if (!ok) throw AppError.notFound('Review item not found');
     return item;
   }

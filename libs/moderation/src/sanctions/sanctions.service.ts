@@ -52,7 +52,7 @@ export class SanctionsService {
     const targetPower = POWER[target.user!.role];
     if (target.user!.role === 'ADMIN') throw AppError.forbidden('Admins cannot be sanctioned');
     if (spaceId === null) {
-      if (actorPower < 1) throw AppError.forbidden('Site-wide sanctions need a global moderator or an admin');
+      if (actorPower < 1 || !(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Site-wide sanctions need a global moderator or an admin');
       if (targetPower >= actorPower) throw AppError.forbidden('You cannot sanction a moderator of your rank');
       return;
     }
@@ -178,13 +178,14 @@ export class SanctionsService {
   async ofUser(viewer: Viewer, userId: string): Promise<SanctionModel[]> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const moderated = await this.access.moderatedSpaceIds(viewer);
-    if (!viewer.isGlobalModerator && moderated.length === 0) throw AppError.forbidden('Only moderators see sanctions');
+    const siteWide = await this.access.moderatesSiteWide(viewer);
+    if (!siteWide && moderated.length === 0) throw AppError.forbidden('Only moderators see sanctions');
     if (!isUuid(userId)) return [];
     const rows: SanctionRow[] = await this.ds.query(
       `SELECT ${SANCTION_COLUMNS} FROM sanctions
         WHERE user_id = $1 AND (space_id = ANY($2::uuid[]) OR (space_id IS NULL AND $3))
         ORDER BY created_at DESC`,
-      [userId, moderated, viewer.isGlobalModerator],
+      [userId, moderated, siteWide],
     );
     return rows.map(toSanctionModel);
   }

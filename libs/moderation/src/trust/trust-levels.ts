@@ -10,6 +10,7 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { toUserModel, UserModel, UserRow } from '../../../identity/src/users/user.model';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { trim } from '../../../core/src/graphql/transforms';
+import { AccessService } from '../../../access/src/access.service';
 
 /**
  * What each automatic level asks for (Discourse-like defaults). Visit days for TL3 count
@@ -83,6 +84,7 @@ export class TrustLevelService {
     private readonly ds: DataSource,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
+    private readonly access: AccessService,
   ) {}
 
   /** Recomputes levels (all users, or some), recording every promotion and demotion. Returns the changes. */
@@ -129,7 +131,7 @@ export class TrustLevelService {
   /** Global moderators and admins set a level by hand (the only way to TL4). */
   async set(viewer: Viewer, input: SetTrustLevelInput): Promise<UserModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
-    if (!viewer.isGlobalModerator) throw AppError.forbidden('Only global moderators and admins set trust levels');
+    if (!(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Only global moderators and admins set trust levels');
     const row = await this.uow.run(async (tx) => {
       const before = await tx.one<{ trust_level: number }>(`SELECT trust_level FROM users WHERE id = $1 FOR UPDATE`, [input.userId]);
       if (!before) throw AppError.notFound('User not found');
