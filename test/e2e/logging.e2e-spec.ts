@@ -38,6 +38,15 @@ describe('logs', () => {
     expect(all).toContain(err.extensions.correlationId!);
   });
 
+  it('leaves query strings, which may carry tokens, out of request logs', async () => {
+    await request(t.http).get('/unsubscribe?token=sekrit-unsubscribe-token-123');
+    await request(t.http).get('/health?probe=sekrit-probe-value');
+    await new Promise((r) => setTimeout(r, 50));
+    const all = lines.join('');
+    expect(all).toContain('"url":"/unsubscribe"');
+    expect(all).not.toContain('sekrit');
+  });
+
   it('gives an internal error the request id as its correlation id', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     await t.sql(`ALTER TABLE groups RENAME TO groups_away`);

@@ -28,7 +28,8 @@ export function loggerOptions(config: AppConfig, stream?: NodeJS.WritableStream)
       },
       // Request bodies are never logged: they carry passwords and private content.
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        // Query strings are left out too: they can carry tokens (unsubscribe links).
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0] }),
       },
   };
   return { pinoHttp: stream ? [http, stream] : http };
