@@ -26,7 +26,10 @@ describe('trust levels', () => {
     await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: mine[0].id, kind: 'THANKS' } }, { token: other.token });
 
     const service = t.get(TrustLevelService);
-    expect(await service.recompute([user.id])).toEqual([{ userId: user.id, from: 0, to: 2 }]);
+    // Two runs at once (two workers): the promotion happens and is recorded once.
+    const runs = await Promise.all([service.recompute([user.id]), service.recompute([user.id])]);
+    expect(runs.flat()).toEqual([{ userId: user.id, from: 0, to: 2 }]);
+    expect(await t.sql(`SELECT from_level, to_level FROM trust_level_changes WHERE user_id = $1`, [user.id])).toEqual([{ from_level: 0, to_level: 2 }]);
     expect(await service.recompute([user.id])).toEqual([]);
 
     // Three upheld reports against their posts bring them down to TL1.
