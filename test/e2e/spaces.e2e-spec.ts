@@ -94,6 +94,30 @@ describe('spaces, grants and boards', () => {
     expect(seen.boards).toEqual([{ slug: 'ideas', kind: 'IDEAS' }]);
   });
 
+  it('writes changes to who reads, who moderates and how a space is moderated to the moderation log', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const mod = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC');
+    const log = async () =>
+      (await t.sql(`SELECT action, target_id, before, after FROM moderation_log WHERE space_id = $1 ORDER BY id`, [space.id])).map((r) => [r.action, r.target_id, r.before, r.after]);
+    const upd = `mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id } }`;
+    expectOk(await t.gql(upd, { input: { spaceId: space.id, name: 'Renamed only' } }, { token: admin.token }));
+    expect(await log()).toEqual([]);
+    expectOk(await t.gql(upd, { input: { spaceId: space.id, premoderation: 'ALL', autoHideThreshold: 9 } }, { token: admin.token }));
+    expectOk(await t.gql(GRANT, { input: { spaceId: space.id, userId: mod.id, level: 'MODERATE' } }, { token: admin.token }));
+    expectOk(await t.gql(GRANT, { input: { spaceId: space.id, userId: mod.id, level: 'PARTICIPATE' } }, { token: admin.token }));
+    expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, userId: mod.id } }, { token: admin.token }));
+    expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, userId: mod.id } }, { token: admin.token })); // nothing left: nothing logged
+    const entries = await log();
+    expect(entries.map(([action]) => action)).toEqual(['space.settings', 'space.grant', 'space.grant', 'space.revoke']);
+    expect(entries[0][3]).toMatchObject({ visibility: 'PUBLIC', moderation: { premoderation: 'ALL', autoHideThreshold: 9 } });
+    expect(entries.slice(1).map(([, target, before, after]) => [target, before.level, after.level])).toEqual([
+      [mod.id, null, 'MODERATE'],
+      [mod.id, 'MODERATE', 'PARTICIPATE'],
+      [mod.id, 'PARTICIPATE', null],
+    ]);
+  });
+
   it('answers board(id) only for readable spaces', async () => {
     const publicSpace = await makeSpace(t, 'PUBLIC');
     const internal = await makeSpace(t, 'RESTRICTED');

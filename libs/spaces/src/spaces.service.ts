@@ -11,6 +11,7 @@ import { CreateBoardInput, CreateSpaceInput, SpaceGrantInput, UpdateSpaceInput }
 import { SpaceGrantModel } from './spaces/space-grant.model';
 import { SpaceModel, SpaceRow, toSpaceModel } from './spaces/space.model';
 import { SPACE_COLUMNS, SpacesRepository } from './spaces.repository';
+import { AuditLog } from '../../core/src/audit/audit-log';
 
 const SPACE_RETURNING = `RETURNING ${SPACE_COLUMNS}`;
 
@@ -21,6 +22,7 @@ export class SpacesService {
     private readonly repo: SpacesRepository,
     private readonly access: AccessService,
     private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
   ) {}
 
   /** Spaces the viewer may read, by name. */
@@ -58,6 +60,7 @@ export class SpacesService {
   async update(viewer: Viewer, input: UpdateSpaceInput): Promise<SpaceModel> {
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.changingAccess(viewer, async (tx) => {
+      const before = await tx.one<{ visibility: string; moderation: Record<string, unknown> }>(`SELECT visibility, moderation FROM spaces WHERE id = $1 FOR UPDATE`, [input.spaceId]);
       const rows = await tx.query<SpaceRow>(
         `UPDATE spaces SET name = COALESCE($2, name), description = COALESCE($3, description),
                 visibility = COALESCE($4, visibility), language = COALESCE($5, language),
@@ -69,6 +72,11 @@ export class SpacesService {
          input.autoHideThreshold ?? null, input.premoderation ?? null, input.spamThreshold ?? null,
          input.escalationLadder ? JSON.stringify(input.escalationLadder.map((s) => ({ violations: s.violations, action: s.action, hours: s.hours ?? 24 }))) : null],
       );
+      // Who may read a space and how it is moderated are rule changes: the moderation log keeps them.
+      const after = await tx.one<{ visibility: string; moderation: Record<string, unknown> }>(`SELECT visibility, moderation FROM spaces WHERE id = $1`, [input.spaceId]);
+      if (before && after && JSON.stringify(before) !== JSON.stringify(after)) {
+        await this.audit.append(tx, { actorId: viewer.id, action: 'space.settings', targetType: 'space', targetId: input.spaceId, spaceId: input.spaceId, before, after });
+      }
       // Every update is a space.updated (its language, say); a new visibility is also an access change.
       await tx.emit({ type: 'space.updated', aggregateType: 'space', aggregateId: input.spaceId, payload: { spaceId: input.spaceId } });
       if (input.visibility) await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: input.spaceId, payload: { spaceId: input.spaceId } });
@@ -105,11 +113,13 @@ export class SpacesService {
       );
       if (!exists?.ok) throw AppError.notFound(input.groupId ? 'Group not found' : 'User not found');
       const conflict = input.groupId ? '(space_id, group_id) WHERE group_id IS NOT NULL' : '(space_id, user_id) WHERE user_id IS NOT NULL';
+      const previous = await this.grantLevel(tx, input);
       await tx.query(
         `INSERT INTO space_grants (id, space_id, group_id, user_id, level) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT ${conflict} DO UPDATE SET level = EXCLUDED.level`,
         [newId(), input.spaceId, input.groupId ?? null, input.userId ?? null, LEVEL_RANK[input.level!]],
       );
+      await this.logGrant(tx, viewer, 'space.grant', input, previous, input.level!);
       return this.accessChanged(tx, input.spaceId);
     });
   }
@@ -118,12 +128,32 @@ export class SpacesService {
     this.checkGrantee(input);
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.changingAccess(viewer, async (tx) => {
+      const previous = await this.grantLevel(tx, input);
       await tx.query(`DELETE FROM space_grants WHERE space_id = $1 AND (group_id = $2 OR user_id = $3)`, [
         input.spaceId,
         input.groupId ?? null,
         input.userId ?? null,
       ]);
+      if (previous) await this.logGrant(tx, viewer, 'space.revoke', input, previous, null);
       return this.accessChanged(tx, input.spaceId);
+    });
+  }
+
+  /** The level a grant gives now (locked until the transaction ends), or null when there is none. */
+  private async grantLevel(tx: Tx, input: SpaceGrantInput): Promise<AccessLevel | null> {
+    const row = await tx.one<{ level: number }>(
+      `SELECT level FROM space_grants WHERE space_id = $1 AND (group_id = $2 OR user_id = $3) FOR UPDATE`,
+      [input.spaceId, input.groupId ?? null, input.userId ?? null],
+    );
+    return row ? levelOfRank(row.level) : null;
+  }
+
+  /** Grants decide who reads and who moderates: each change goes in the moderation log. */
+  private logGrant(tx: Tx, viewer: Viewer, action: string, input: SpaceGrantInput, before: AccessLevel | null, after: AccessLevel | null): Promise<void> {
+    const grantee = input.groupId ? { groupId: input.groupId } : { userId: input.userId };
+    return this.audit.append(tx, {
+      actorId: viewer.id, action, targetType: input.groupId ? 'group' : 'user', targetId: input.groupId ?? input.userId ?? null, spaceId: input.spaceId,
+      before: { ...grantee, level: before }, after: { ...grantee, level: after },
     });
   }
 
