@@ -76,6 +76,22 @@ describe('moderation: the escalation ladder and appeals', () => {
     }
   });
 
+  it('lists sanctions with their appeals in a fixed number of statements', async () => {
+    const user = await makeUser(t);
+    const MINE = `{ mySanctions { id appeal { status } } }`;
+    const sanctionAndAppeal = async (i: number) => {
+      const s = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'SILENCE', reason: `Reason number ${i}`, durationHours: 48, spaceId: space.id } }, { token: mod.token })).sanctionUser;
+      expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: s.id, message: `Please reconsider number ${i}` } }, { token: user.token }));
+    };
+    await sanctionAndAppeal(1);
+    const one = await t.countStatements(() => t.gql(MINE, {}, { token: user.token }));
+    for (let i = 2; i <= 4; i++) await sanctionAndAppeal(i);
+    let listed: any;
+    const four = await t.countStatements(async () => (listed = expectOk(await t.gql(MINE, {}, { token: user.token }))));
+    expect(listed.mySanctions.map((s: any) => s.appeal.status)).toEqual(['PENDING', 'PENDING', 'PENDING', 'PENDING']);
+    expect(four.count).toBe(one.count);
+  });
+
   it('takes one appeal per sanction, decided by another moderator', async () => {
     const user = await makeUser(t);
     const other = await makeUser(t);

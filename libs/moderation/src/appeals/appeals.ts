@@ -14,6 +14,9 @@ import { SignedTokens } from '../../../core/src/signed-tokens';
 import { APPEAL_TOKEN_PURPOSE } from '../../../identity/src/auth/auth.service';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
+import DataLoader from 'dataloader';
+
+const APPEALS_LOADER = 'loader:appeals';
 
 @InputType()
 export class AppealInput {
@@ -92,12 +95,22 @@ export class AppealsService {
       if (rows.length === 0) throw AppError.conflict('This sanction was already appealed');
       return rows[0];
     });
+    viewer.forget(APPEALS_LOADER);
     return toModel(row);
   }
 
-  async ofSanction(sanctionId: string): Promise<AppealModel | null> {
-    const [row] = await this.ds.query(`SELECT * FROM appeals WHERE sanction_id = $1`, [sanctionId]);
-    return row ? toModel(row) : null;
+  /** A sanction's appeal; the sanctions of one request are looked up together (one statement). */
+  ofSanction(viewer: Viewer, sanctionId: string): Promise<AppealModel | null> {
+    const loader = viewer.memoize(
+      APPEALS_LOADER,
+      () =>
+        new DataLoader<string, AppealModel | null>(async (ids) => {
+          const rows: AppealRow[] = await this.ds.query(`SELECT * FROM appeals WHERE sanction_id = ANY($1::uuid[])`, [ids]);
+          const bySanction = new Map(rows.map((r) => [r.sanction_id, toModel(r)]));
+          return ids.map((id) => bySanction.get(id) ?? null);
+        }),
+    );
+    return loader.load(sanctionId);
   }
 }
 
@@ -111,7 +124,7 @@ export class AppealsResolver {
   }
 
   @ResolveField(() => AppealModel, { nullable: true })
-  appeal(@Parent() s: SanctionModel) {
-    return this.service.ofSanction(s.id);
+  appeal(@Parent() s: SanctionModel, @Context() ctx: GqlContext) {
+    return this.service.ofSanction(ctx.viewer, s.id);
   }
 }
