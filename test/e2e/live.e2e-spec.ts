@@ -1,4 +1,5 @@
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
@@ -272,6 +273,16 @@ describe('live updates over Socket.IO', () => {
     expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: r.id, kind: 'LIKE' } }, { token: admin.token }));
     await readerQuiet;
     expect((await authorHears).postId).toBe(r.id);
+  });
+
+  it('slows down a connection that joins, leaves or syncs too often', async () => {
+    const topic = await createTopic(t, author.token, publicBoard);
+    const s = await connect((await makeUser(t)).token);
+    const acks: Array<{ ok: boolean; code?: string }> = [];
+    for (let i = 0; i < ROOM_OPS_PER_WINDOW + 5; i++) acks.push(await ask(s, i % 2 ? 'topic:leave' : 'topic:join', { topicId: topic.id }));
+    expect(acks.slice(0, ROOM_OPS_PER_WINDOW).every((a) => a.ok)).toBe(true);
+    expect(acks.slice(ROOM_OPS_PER_WINDOW)).toEqual(Array(5).fill({ ok: false, code: 'RATE_LIMITED' }));
+    expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 0 })).toEqual({ ok: false, code: 'RATE_LIMITED' });
   });
 
   it('removes a user from a space’s rooms when they lose access to it', async () => {

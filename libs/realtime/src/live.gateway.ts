@@ -20,6 +20,13 @@ import { SpacesLoader } from '../../spaces/src/spaces.loader';
 export const MAX_ROOMS_PER_SOCKET = 50;
 /** A client's typing events reach others at most this often. */
 const TYPING_EVERY_MS = 1000;
+/**
+ * Joins, leaves and syncs one connection may ask for in a window: each costs a session
+ * look-up and access checks, and a join or leave tells the whole room (presence). Enough
+ * for a reconnecting client to rejoin and sync its 50 rooms at once.
+ */
+export const ROOM_OPS_PER_WINDOW = 120;
+const ROOM_OPS_WINDOW_MS = 10_000;
 
 type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
 
@@ -28,7 +35,18 @@ interface SocketData {
   userId?: string;
   handle?: string;
   lastTyping?: number;
+  roomOps?: { since: number; count: number };
 }
+
+/** Counts one room operation of a connection; false when its budget for the window is spent. */
+function spendRoomOp(socket: Socket): boolean {
+  const data = socket.data as SocketData;
+  const now = Date.now();
+  if (!data.roomOps || now - data.roomOps.since >= ROOM_OPS_WINDOW_MS) data.roomOps = { since: now, count: 0 };
+  return ++data.roomOps.count <= ROOM_OPS_PER_WINDOW;
+}
+
+const SLOW_DOWN: Ack = { ok: false, code: 'RATE_LIMITED' };
 
 /** A notification as it is pushed to its recipient's sockets. */
 interface NotificationRow {
@@ -185,6 +203,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async topicJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const topicId = idOf(body, 'topicId');
     if (!topicId) return { ok: false, code: 'BAD_USER_INPUT' };
+    if (!spendRoomOp(socket)) return SLOW_DOWN;
     return this.join(socket, `topic:${topicId}`, async () => !!(await this.forum.topic(await this.viewerOf(socket), topicId)));
   }
 
@@ -192,6 +211,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async topicLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const topicId = idOf(body, 'topicId');
     if (!topicId) return { ok: false, code: 'BAD_USER_INPUT' };
+    if (!spendRoomOp(socket)) return SLOW_DOWN;
     await this.leave(socket, `topic:${topicId}`);
     return { ok: true };
   }
@@ -200,12 +220,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async boardJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const boardId = idOf(body, 'boardId');
     if (!boardId) return { ok: false, code: 'BAD_USER_INPUT' };
+    if (!spendRoomOp(socket)) return SLOW_DOWN;
     return this.join(socket, `board:${boardId}`, async () => !!(await this.spaces.board(await this.viewerOf(socket), boardId)));
   }
 
   /** A space's review queue, for its moderators: `review:updated` and held posts arrive here. */
   @SubscribeMessage('review:join')
   async reviewJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    if (!spendRoomOp(socket)) return SLOW_DOWN;
     // Without a space: the site-wide queue (reports on users, ban proposals), for global moderators.
     if (body && typeof body === 'object' && (body as Record<string, unknown>).spaceId === undefined) {
       return this.join(socket, GLOBAL_QUEUE, async () => this.access.moderatesSiteWide(await this.viewerOf(socket)));
@@ -219,6 +241,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async boardLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const boardId = idOf(body, 'boardId');
     if (!boardId) return { ok: false, code: 'BAD_USER_INPUT' };
+    if (!spendRoomOp(socket)) return SLOW_DOWN;
     await this.leave(socket, `board:${boardId}`);
     return { ok: true };
   }
@@ -244,6 +267,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const topicId = idOf(body, 'topicId');
     const after = (body as { afterNumber?: unknown } | null)?.afterNumber;
     if (!topicId || typeof after !== 'number' || !Number.isInteger(after) || after < 0) return { ok: false, code: 'BAD_USER_INPUT' };
+    if (!spendRoomOp(socket)) return SLOW_DOWN;
     const viewer = await this.viewerOf(socket);
     const topic = await this.forum.topic(viewer, topicId);
     if (!topic) return { ok: false, code: 'NOT_FOUND' };
