@@ -1,4 +1,5 @@
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { FEEDBACK_PER_HOUR } from '../../libs/knowledge/src/articles/articles.service';
 import { VerificationReminders } from '../../libs/knowledge/src/verification';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
@@ -144,6 +145,25 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expectError(await api.rate(reader.token, { topicId: id, helpful: 'yes' }), 'BAD_USER_INPUT');
       expectError(await api.rate(reader.token, { topicId: id, helpful: false, comment: 'x'.repeat(2001) }), 'BAD_USER_INPUT');
       expectError(await api.rate(undefined as any, { topicId: id, helpful: true }), 'UNAUTHENTICATED');
+    });
+
+    it('limits “not helpful” comments per reader and refuses blocked words in them', async () => {
+      const critic = await makeUser(t);
+      const own = await publishedArticle(t, author.token, editor.token, board, { title: 'Rated too often' });
+      const items = async () => (await t.sql(`SELECT count(*)::int AS n FROM review_item_events WHERE action = 'not helpful' AND actor_id = $1`, [critic.id]))[0].n;
+      for (let i = 1; i <= FEEDBACK_PER_HOUR.limit; i++) topicOf(await api.rate(critic.token, { topicId: own, helpful: false, comment: `Still unclear, attempt ${i}` }));
+      const refused = expectError(await api.rate(critic.token, { topicId: own, helpful: false, comment: 'One more time' }), 'RATE_LIMITED');
+      expect(refused.extensions.retryAfterSeconds).toBeGreaterThan(0);
+      expect(await items()).toBe(FEEDBACK_PER_HOUR.limit);
+      // Votes without a comment are not feedback and are not limited.
+      topicOf(await api.rate(critic.token, { topicId: own, helpful: true }));
+      const blocker = await makeUser(t, { role: 'ADMIN' });
+      expectOk(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { pattern: 'scamword', kind: 'WORD', action: 'BLOCK', publicReason: 'No scams here' } }, { token: blocker.token }));
+      const blocked = expectError(await api.rate((await makeUser(t)).token, { topicId: own, helpful: false, comment: 'visit scamword now' }), 'BAD_USER_INPUT');
+      expect(blocked.extensions.fields).toEqual([{ field: 'comment', message: 'Your post was refused: No scams here' }]);
+      await t.sql(`DELETE FROM watched_words WHERE pattern = 'scamword'`);
+      // Out of the way of the queue the next test reads.
+      await t.sql(`UPDATE review_items SET status = 'IGNORED' WHERE target_id = $1`, [own]);
     });
 
     it('opens a review item for “not helpful” with a comment, tells the owner, and never hides the article when it is approved', async () => {

@@ -21,6 +21,10 @@ import { ArticleChangesInput, ArticleSettingsInput, MoveArticleInput, RateArticl
 import { DiffLine, lineDiff } from './line-diff';
 import { ReviewItems } from '../../../moderation/src/reports/review-items';
 import { ReportTargetType } from '../../../moderation/src/reports/review.model';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
+
+/** "Not helpful" comments reach the editors' queue and their notifications: a reader sends at most this many an hour. */
+export const FEEDBACK_PER_HOUR: RateRule = { bucket: 'article_feedback', limit: 10, windowSeconds: 3600 };
 
 /** An article as the viewer sees it, with how they stand towards it. */
 export interface ArticleContext {
@@ -68,6 +72,7 @@ export class ArticlesService {
     private readonly spaces: SpacesLoader,
     private readonly repo: ArticlesRepository,
     private readonly reviewItems: ReviewItems,
+    private readonly limiter: RateLimiter,
   ) {}
 
   // ---------------------------------------------------------------- reading
@@ -552,6 +557,13 @@ export class ArticlesService {
     await this.access.require(viewer, ctx.topic.spaceId, AccessLevel.PARTICIPATE);
     const ref = this.ref(ctx);
     const comment = input.comment ?? null;
+    // A comment is a contribution: automod's BLOCK rules refuse it as they refuse a post.
+    if (comment !== null) {
+      await this.policy.evaluate({ viewer, spaceId: ctx.topic.spaceId, kind: 'edit', body: comment, rendered: this.writer.render(comment), rank: ctx.access.rank }).catch((err: unknown) => {
+        const refused = err instanceof AppError ? err.details.fields?.find((f) => f.field === 'body') : undefined;
+        throw refused ? AppError.badField('comment', refused.message) : err;
+      });
+    }
     await this.uow.run(async (tx) => {
       // Decided on the locked row: an article archived while the vote waited takes no vote.
       const row = await this.writes.lock(tx, ref.topicId);
@@ -568,7 +580,10 @@ export class ArticlesService {
       const no = (input.helpful ? 0 : 1) - (old?.helpful === false ? 1 : 0);
       if (yes || no) await tx.query(`UPDATE articles SET helpful_yes = helpful_yes + $2, helpful_no = helpful_no + $3 WHERE topic_id = $1`, [ref.topicId, yes, no]);
       const newFeedback = !input.helpful && comment !== null && !(old?.helpful === false && old.comment === comment);
-      if (newFeedback) await this.openFeedback(tx, viewer, ref, comment);
+      if (newFeedback) {
+        await this.limiter.hitWithin(tx, [[FEEDBACK_PER_HOUR, viewer.id!]]);
+        await this.openFeedback(tx, viewer, ref, comment);
+      }
     });
     return this.fresh(viewer, ctx);
   }
