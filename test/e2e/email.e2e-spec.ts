@@ -32,11 +32,25 @@ describe('notification e-mails', () => {
 
     const link = /\/unsubscribe\?token=(\S+)/.exec(mail.text)![1];
     await request(t.http).get(`/unsubscribe?token=${link}x`).expect(400);
-    await request(t.http).get(`/unsubscribe?token=${link}`).expect(200);
+    // Opening the link (as a mail scanner would) only asks; the form's POST unsubscribes.
+    const page = await request(t.http).get(`/unsubscribe?token=${link}`).expect(200);
+    expect(page.text).toContain('<form method="post"');
+    const enabled = async () => (await t.sql(`SELECT enabled FROM email_preferences WHERE user_id = $1 AND kind = '*'`, [author.id]))[0]?.enabled ?? true;
+    expect(await enabled()).toBe(true);
+    await request(t.http).post('/unsubscribe').type('form').send({ token: `${link}x` }).expect(400);
+    await request(t.http).post('/unsubscribe').type('form').send({ token: link }).expect(200);
+    expect(await enabled()).toBe(false);
     await reply(t, (await makeUser(t)).token, topic.id, 'one more');
     await t.get(OutboxWorker).drain();
     await age(author.id);
     expect((await digest.sendDue()).filter((m) => m.to === author.email)).toEqual([]);
+  });
+
+  it('takes a mail client’s one-click unsubscribe (RFC 8058): a POST to the link itself', async () => {
+    const user = await makeUser(t);
+    const token = await t.get(EmailDigest).unsubscribeToken(user.id, '*');
+    await request(t.http).post(`/unsubscribe?token=${token}`).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    expect(await t.sql(`SELECT enabled FROM email_preferences WHERE user_id = $1 AND kind = '*'`, [user.id])).toEqual([{ enabled: false }]);
   });
 
   it('lets users turn e-mail off per kind, and skips what they already read', async () => {

@@ -23,6 +23,8 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   );
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: config.BODY_LIMIT });
+  // Small forms only: the unsubscribe confirmation and mail clients' one-click unsubscribe.
+  app.useBodyParser('urlencoded', { extended: false, limit: '4kb' });
   app.use(cookieParser());
   app.disable('x-powered-by');
   // Express would hash every response body for an ETag; GraphQL answers POSTs, which no

@@ -1,4 +1,4 @@
-import { Controller, Get, Injectable, Logger, Query as HttpQuery, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Injectable, Logger, Post, Query as HttpQuery, Res } from '@nestjs/common';
 import { Args, Context, Field, InputType, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { IsBoolean, IsIn } from 'class-validator';
 import type { Response } from 'express';
@@ -82,15 +82,21 @@ export class EmailDigest {
     return `${userId}.${kind}.${mac}`;
   }
 
-  /** Verifies a token and turns that kind (or all) of e-mail off; false for a bad token. */
-  async unsubscribe(token: string): Promise<{ userId: string; kind: string } | null> {
+  /** What a valid unsubscribe token stands for; null for a bad one. Changes nothing. */
+  async verifyUnsubscribeToken(token: string): Promise<{ userId: string; kind: string } | null> {
     const [userId, kind, mac] = String(token).split('.');
     if (!isUuid(userId) || !(kind === ALL || NOTIFICATION_KINDS.includes(kind)) || !mac) return null;
     const expected = createHmac('sha256', await this.key()).update(`${userId}:${kind}`).digest();
     const given = Buffer.from(mac, 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-    await this.setPreference(userId, kind, false);
     return { userId, kind };
+  }
+
+  /** Verifies a token and turns that kind (or all) of e-mail off; null for a bad token. */
+  async unsubscribe(token: string): Promise<{ userId: string; kind: string } | null> {
+    const target = await this.verifyUnsubscribeToken(token);
+    if (target) await this.setPreference(target.userId, target.kind, false);
+    return target;
   }
 
   async setPreference(userId: string, kind: string, enabled: boolean): Promise<void> {
@@ -165,7 +171,16 @@ export class EmailDigest {
         '',
         `Stop these e-mails: ${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, ALL)}`,
       ].join('\n');
-      const message = { from: this.config.MAIL_FROM, to: items[0].email, subject: `${lines.length} new notification${lines.length > 1 ? 's' : ''} on Parvis`, text };
+      const unsubscribe = `${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, ALL)}`;
+      const message = {
+        from: this.config.MAIL_FROM,
+        to: items[0].email,
+        subject: `${lines.length} new notification${lines.length > 1 ? 's' : ''} on Parvis`,
+        text,
+        // One-click unsubscribe from the mail client (RFC 8058): a POST to the same link.
+        list: { unsubscribe: { url: unsubscribe, comment: 'Stop these e-mails' } },
+        headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+      };
       try {
         await this.transport.sendMail(message);
       } catch (err) {
@@ -182,16 +197,40 @@ export class EmailDigest {
   }
 }
 
-/** Unsubscribe links from e-mails: no sign-in needed, the token is signed. */
+/**
+ * Unsubscribe links from e-mails: no sign-in needed, the token is signed. Opening the link
+ * (GET) only asks for confirmation, since mail scanners open links on their own; the form's
+ * POST, or the mail client's one-click POST (RFC 8058, the token in the query), turns e-mail off.
+ */
 @Controller('unsubscribe')
 export class UnsubscribeController {
   constructor(private readonly digest: EmailDigest) {}
 
   @Get()
-  async unsubscribe(@HttpQuery('token') token: string, @Res() res: Response): Promise<void> {
-    const done = token ? await this.digest.unsubscribe(token) : null;
+  async confirm(@HttpQuery('token') token: string, @Res() res: Response): Promise<void> {
+    const valid = typeof token === 'string' && (await this.digest.verifyUnsubscribeToken(token));
+    if (!valid) return void res.status(400).type('text/plain').send('This unsubscribe link is not valid.');
+    res
+      .status(200)
+      .type('text/html')
+      .send(
+        `<!doctype html><meta charset="utf-8"><title>Unsubscribe</title>` +
+          `<form method="post" action="unsubscribe"><input type="hidden" name="token" value="${escapeAttribute(token)}">` +
+          `<p>Stop e-mails from Parvis?</p><button type="submit">Unsubscribe</button></form>`,
+      );
+  }
+
+  @Post()
+  @HttpCode(200)
+  async unsubscribe(@HttpQuery('token') queryToken: unknown, @Body() body: Record<string, unknown> | undefined, @Res() res: Response): Promise<void> {
+    const token = typeof body?.token === 'string' ? body.token : queryToken;
+    const done = typeof token === 'string' ? await this.digest.unsubscribe(token) : null;
     res.status(done ? 200 : 400).type('text/plain').send(done ? 'You will no longer receive these e-mails from Parvis.' : 'This unsubscribe link is not valid.');
   }
+}
+
+function escapeAttribute(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 @ObjectType('EmailPreference')
