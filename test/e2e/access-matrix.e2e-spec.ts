@@ -1,6 +1,7 @@
 import { AccessService, fullViewSql } from '../../libs/access/src/access.service';
 import { ContentState, LEVEL_RANK } from '../../libs/access/src/access-level';
 import { newId } from '../../libs/core/src/ids';
+import { readableTopicSql } from '../../libs/forum/src/topics/topics.repository';
 import { Viewer as RequestViewer } from '../../libs/core/src/graphql/viewer';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { bootTestApp, GqlResult, TestApp } from '../support/test-app';
@@ -167,5 +168,28 @@ describe('the access matrix', () => {
     });
     expect(mismatches).toEqual([]);
     expect(inSql.flat().filter((c) => c.full).length).toBeGreaterThan(0);
+  });
+
+  it('lists in a board exactly the topics contentView opens in full, deleted ones aside', async () => {
+    const access = t.get(AccessService);
+    const me = newId();
+    const cases: Array<{ signedIn: boolean; moderator: boolean; state: ContentState; mine: boolean }> = [];
+    for (const signedIn of [true, false])
+      for (const moderator of signedIn ? [true, false] : [false])
+        for (const state of ['VISIBLE', 'PENDING', 'HIDDEN', 'DELETED'] as ContentState[])
+          for (const mine of [true, false]) cases.push({ signedIn, moderator, state, mine });
+    const mismatches: unknown[] = [];
+    for (const c of cases) {
+      const [row] = await t.sql(`SELECT ${readableTopicSql(c.moderator, '$1')} AS listed FROM (SELECT $2::text AS state, $3::uuid AS author_id, $1::uuid AS viewer) t`, [
+        c.signedIn ? me : null,
+        c.state,
+        c.mine ? me : newId(),
+      ]);
+      const viewer = c.signedIn ? new RequestViewer({ id: me, handle: 'me', role: 'MEMBER', trustLevel: 1, groupIds: [] }) : RequestViewer.anonymous();
+      const rank = c.moderator ? LEVEL_RANK.MODERATE : LEVEL_RANK.PARTICIPATE;
+      const full = access.contentView(viewer, rank, { state: c.state, authorId: c.mine ? me : newId() }) === 'full';
+      if (row.listed !== (full && c.state !== 'DELETED')) mismatches.push({ ...c, listed: row.listed });
+    }
+    expect(mismatches).toEqual([]);
   });
 });

@@ -152,7 +152,8 @@ describe('forum rules', () => {
       };
       expect(await listed(undefined)).toEqual(new Set([visible.id]));
       expect(await listed(other.token)).toEqual(new Set([visible.id]));
-      expect(await listed(author.token)).toEqual(new Set([visible.id, pending.id]));
+      // Authors list what they may open: their own pending and hidden topics too.
+      expect(await listed(author.token)).toEqual(new Set([visible.id, pending.id, hidden.id]));
       expect(await listed(mod.token)).toEqual(new Set([visible.id, pending.id, hidden.id]));
 
       const byId = async (id: string, token?: string) => {
@@ -165,6 +166,7 @@ describe('forum rules', () => {
       expect(await byId(hidden.id, other.token)).toBe('NOT_FOUND');
       expect(await byId(hidden.id, undefined)).toBe('NOT_FOUND');
       expect(await byId(hidden.id, mod.token)).toBe('HIDDEN');
+      expect(await byId(hidden.id, author.token)).toBe('HIDDEN');
       expect(await byId(deleted.id, author.token)).toBe('NOT_FOUND');
       expect(await byId(deleted.id, mod.token)).toBe('DELETED');
       // The first post of a topic others may not see is not reachable by id either.

@@ -23,11 +23,15 @@ const SORT_CAST: Record<Exclude<TopicSort, TopicSort.TRENDING>, string> = {
 };
 
 /**
- * Which topics (alias `t`) a board list shows: moderators everything but deleted ones, others
- * visible topics and their own pending ones. Lists of ideas and articles use the same rule.
+ * Which topics (alias `t`) a board list shows, in a board the viewer reads: what they may open
+ * in full (AccessService.contentView), deleted topics left out even for moderators. So others
+ * see visible topics, and authors their own pending and hidden ones too. Lists of ideas and
+ * articles use the same rule; a test holds it to contentView.
  */
 export function readableTopicSql(moderator: boolean, viewerParam: string): string {
-  return moderator ? `t.state <> 'DELETED'` : `(t.state = 'VISIBLE' OR (t.state = 'PENDING' AND t.author_id = ${viewerParam}::uuid))`;
+  return moderator
+    ? `t.state <> 'DELETED'`
+    : `(t.state = 'VISIBLE' OR (t.state IN ('PENDING', 'HIDDEN') AND (t.author_id = ${viewerParam}::uuid) IS TRUE))`;
 }
 
 export interface TopicListFilter {
