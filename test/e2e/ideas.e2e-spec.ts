@@ -312,6 +312,21 @@ describe('idea boards', () => {
     const page2 = expectOk(await t.gql(LIST, { id: listBoard, first: 2, after: page1.pageInfo.endCursor })).board.ideas;
     expect(new Set([...page1.edges, ...page2.edges].map((e: any) => e.node.id)).size).toBe(4);
     expectError(await t.gql(LIST, { id: listBoard, after: 'garbage' }), 'BAD_USER_INPUT');
+    // The sorts that hold still page by keyset: one at a time, in order, nothing twice or missed.
+    for (const sort of ['TOP', 'NEWEST', 'RECENTLY_UPDATED']) {
+      const all = await order({ sort });
+      const paged: string[] = [];
+      let after: string | null = null;
+      do {
+        const page: any = expectOk(await t.gql(LIST, { id: listBoard, sort, first: 1, after })).board.ideas;
+        expect(page.totalCount).toBe(4);
+        paged.push(...page.edges.map((e: any) => e.node.id));
+        after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      } while (after);
+      expect([sort, paged]).toEqual([sort, all]);
+      // A cursor of another sort is refused, not misread.
+      expectError(await t.gql(LIST, { id: listBoard, sort, after: page1.pageInfo.endCursor }), 'BAD_USER_INPUT');
+    }
   });
 
   it('lists ideas with their details in a fixed number of statements (no N+1)', async () => {

@@ -8,7 +8,7 @@ import { AuditLog } from '../../core/src/audit/audit-log';
 import { csvRow } from '../../core/src/csv';
 import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
-import { Connection, encodeCursor, offsetFromCursor, pageSize } from '../../core/src/graphql/pagination';
+import { Connection, decodeCursor, encodeCursor, offsetFromCursor, pageSize, toConnection } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
 import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
@@ -64,12 +64,22 @@ const TRENDING = `
                   WHERE p.topic_id = t.id AND p.number > 1 AND p.state = 'VISIBLE' AND p.created_at > now() - interval '30 days'), 0))
   / sqrt(2 + extract(epoch FROM now() - t.created_at) / 86400.0)`;
 
-const SORTS: Record<IdeaSort, string> = {
-  TRENDING: `${TRENDING} DESC, t.id DESC`,
-  TOP: 'i.vote_count DESC, t.created_at DESC, t.id DESC',
-  NEWEST: 't.created_at DESC, t.id DESC',
-  RECENTLY_UPDATED: 'GREATEST(t.last_activity_at, i.status_changed_at) DESC, t.id DESC',
+/**
+ * The sorts whose order holds still, paged by keyset: the key's SQL expressions (all
+ * descending, the topic id last), with the type each takes back from a cursor.
+ */
+const KEYSETS: Record<Exclude<IdeaSort, IdeaSort.TRENDING>, Array<[sql: string, type: 'int' | 'timestamptz' | 'uuid']>> = {
+  TOP: [['i.vote_count', 'int'], ['t.created_at', 'timestamptz'], ['t.id', 'uuid']],
+  NEWEST: [['t.created_at', 'timestamptz'], ['t.id', 'uuid']],
+  RECENTLY_UPDATED: [['GREATEST(t.last_activity_at, i.status_changed_at)', 'timestamptz'], ['t.id', 'uuid']],
 };
+
+/** Whether a cursor's values can stand for a key of these types (timestamps travel as text). */
+function validKey(values: unknown[], types: Array<'int' | 'timestamptz' | 'uuid'>): boolean {
+  return values.every((v, i) =>
+    types[i] === 'int' ? Number.isInteger(v) : types[i] === 'uuid' ? isUuid(v) : typeof v === 'string' && !Number.isNaN(Date.parse(v)),
+  );
+}
 
 interface BoardSettings {
   voteBudget: number | null;
@@ -223,10 +233,17 @@ export class IdeasService implements BoardKindBehaviour {
     return this.list(viewer, board, Object.assign(new IdeaListArgs(), { ...args, sort: IdeaSort.TRENDING }));
   }
 
-  /** A board's ideas as the viewer may see them, filtered and sorted; offset cursors (TRENDING moves with time). */
+  /**
+   * A board's ideas as the viewer may see them, filtered and sorted. TRENDING moves with time,
+   * so it pages by position; the other sorts page by keyset and count only when asked.
+   */
   async list(viewer: Viewer, board: BoardModel, args: IdeaListArgs): Promise<Connection<TopicModel>> {
     const size = pageSize(args.first);
-    const offset = offsetFromCursor(args.after, MAX_OFFSET);
+    const sortBy = args.sort ?? IdeaSort.TRENDING;
+    const key = sortBy === IdeaSort.TRENDING ? null : KEYSETS[sortBy];
+    const after = key ? decodeCursor(args.after, key.length) : undefined;
+    if (key && after && !validKey(after, key.map(([, type]) => type))) throw AppError.badField('after', 'is not a valid cursor for this sort');
+    const offset = key ? 0 : offsetFromCursor(args.after, MAX_OFFSET);
     const rank = await this.access.rankOn(viewer, board.spaceId);
     const empty = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
     if (board.kind !== BoardKind.IDEAS || rank < LEVEL_RANK.READ) return empty;
@@ -243,7 +260,30 @@ export class IdeasService implements BoardKindBehaviour {
       params.push([args.tag]);
       where.push(`t.tags @> $${params.length}::text[]`);
     }
-    const sort = SORTS[args.sort ?? IdeaSort.TRENDING];
+    const from = `FROM topics t JOIN ideas i ON i.topic_id = t.id WHERE ${where.join(' AND ')}`;
+    const countParams = [...params];
+    if (key) {
+      if (after) {
+        const at = after.map((v) => {
+          params.push(v);
+          return `$${params.length}`;
+        });
+        where.push(`(${key.map(([sql]) => sql).join(', ')}) < (${at.map((p, i) => `${p}::${key[i][1]}`).join(', ')})`);
+      }
+      const rows: Array<TopicRow & { k: unknown[] }> = await this.ds.query(
+        `SELECT ${TOPIC_COLUMNS}, json_build_array(${key.map(([sql]) => sql).join(', ')}) AS k FROM topics t JOIN ideas i ON i.topic_id = t.id
+          WHERE ${where.join(' AND ')} ORDER BY ${key.map(([sql]) => `${sql} DESC`).join(', ')} LIMIT ${size + 1}`,
+        params,
+      );
+      return toConnection(
+        rows,
+        size,
+        (r) => r.k,
+        (r) => toTopicModel(r, rank),
+        async () => (await this.ds.query(`SELECT count(*)::int AS n ${from}`, countParams))[0].n,
+      );
+    }
+    const sort = `${TRENDING} DESC, t.id DESC`;
     const rows: Array<TopicRow & { total: number }> = await this.ds.query(
       `SELECT ${TOPIC_COLUMNS}, count(*) OVER ()::int AS total FROM topics t JOIN ideas i ON i.topic_id = t.id
         WHERE ${where.join(' AND ')} ORDER BY ${sort} LIMIT ${size + 1} OFFSET ${offset}`,
