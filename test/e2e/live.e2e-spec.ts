@@ -1,3 +1,4 @@
+import { EventBus } from '../../libs/core/src/events';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
 import { AddressInfo } from 'node:net';
@@ -251,6 +252,10 @@ describe('live updates over Socket.IO', () => {
     const gone = await removed;
     expect(gone).toMatchObject({ topicId: topic.id, postId: r.id });
     expect(JSON.stringify(gone)).not.toContain('to be hidden');
+    // A reaction committed just before the hide, whose event arrives after it, stays out of the room.
+    const noReactions = nothing(s, 'reaction:updated');
+    t.get(EventBus).publish({ type: 'reaction.updated', aggregateType: 'post', aggregateId: r.id, payload: { topicId: topic.id, postId: r.id, counts: [{ kind: 'THANKS', count: 1 }] } });
+    await noReactions;
     expect(await ask(s, 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
     const quiet = nothing(s, 'topic:updated');
     expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: topic.id, closed: false } }, { token: admin.token }));

@@ -352,9 +352,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'idea.unmerged':
         await this.pushIdea(String(p.topicId));
         return this.pushIdea(String(p.targetId));
-      case 'reaction.updated':
-        this.server.to(`topic:${p.topicId}`).emit('reaction:updated', { topicId: p.topicId, postId: p.postId, counts: p.counts });
+      case 'reaction.updated': {
+        // Only about a post everyone in the room reads in full: a hidden or held one's reactions are not
+        // the room's business. (A topic hidden as a whole has already sent away who may not read it.)
+        const [visible] = await this.ds.query(`SELECT 1 FROM posts WHERE id = $1 AND state = 'VISIBLE'`, [p.postId]);
+        if (visible) this.server.to(`topic:${p.topicId}`).emit('reaction:updated', { topicId: p.topicId, postId: p.postId, counts: p.counts });
         return;
+      }
       case 'review.updated':
         this.server.to(p.spaceId ? `modqueue:${p.spaceId}` : GLOBAL_QUEUE).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.spaceId ?? null });
         return;
