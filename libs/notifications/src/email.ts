@@ -255,7 +255,7 @@ export class EmailPreferencesResolver {
     return this.digest.preferences(ctx.viewer.id);
   }
 
-  @Mutation(() => [EmailPreferenceModel])
+  @Mutation(() => [EmailPreferenceModel], { description: 'Turn e-mail on or off for one notification kind, or * for all.' })
   async setEmailPreference(@Args('input') input: EmailPreferenceInput, @Context() ctx: GqlContext) {
     if (!ctx.viewer.id) throw AppError.unauthenticated();
     await this.digest.setPreference(ctx.viewer.id, input.kind, input.enabled);

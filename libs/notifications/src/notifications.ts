@@ -245,12 +245,12 @@ export class NotificationsResolver {
     return this.service.markRead(ctx.viewer, ids);
   }
 
-  @Mutation(() => TopicModel)
+  @Mutation(() => TopicModel, { description: 'Set your watch level for a topic (WATCHING, TRACKING, NORMAL or MUTED).' })
   watchTopic(@Args('input') input: WatchInput, @Context() ctx: GqlContext) {
     return this.service.watchTopic(ctx.viewer, input);
   }
 
-  @Mutation(() => BoardModel)
+  @Mutation(() => BoardModel, { description: 'Set your watch level for a board: new topics and replies notify you accordingly.' })
   watchBoard(@Args('input') input: WatchBoardInput, @Context() ctx: GqlContext) {
     return this.service.watchBoard(ctx.viewer, input);
   }

@@ -22,12 +22,12 @@ export class SpacesResolver {
     return this.service.list(ctx.viewer);
   }
 
-  @Query(() => SpaceModel, { nullable: true })
+  @Query(() => SpaceModel, { nullable: true, description: 'A space the viewer reads, by slug; NOT_FOUND (and null) otherwise.' })
   async space(@Args('slug') slug: string, @Context() ctx: GqlContext): Promise<SpaceModel | null> {
     return found(await this.service.bySlug(ctx.viewer, slug), 'Space');
   }
 
-  @Query(() => BoardModel, { nullable: true })
+  @Query(() => BoardModel, { nullable: true, description: 'A board of a space the viewer reads; NOT_FOUND (and null) otherwise.' })
   async board(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<BoardModel | null> {
     return found(isUuid(id) ? await this.loader.board(ctx.viewer, id) : null, 'Board');
   }

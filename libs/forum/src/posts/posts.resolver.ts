@@ -76,7 +76,7 @@ export class PostsResolver {
     return sourceVisible ? revisions : revisions.map((r) => Object.assign(new PostRevisionModel(), r, { bodySource: null }));
   }
 
-  @Mutation(() => PostModel)
+  @Mutation(() => PostModel, { description: 'Reply in a topic (optionally to one of its posts). Refused in closed or locked topics except for moderators; the same checks as createTopic apply.' })
   replyToTopic(@Args('input') input: ReplyInput, @Context() ctx: GqlContext) {
     return this.posts.reply(ctx.viewer, input);
   }
@@ -96,12 +96,12 @@ export class PostsResolver {
     return this.posts.restore(ctx.viewer, id);
   }
 
-  @Mutation(() => PostModel)
+  @Mutation(() => PostModel, { description: 'Add one reaction of this kind to a visible post that is not yours (idempotent).' })
   react(@Args('input') input: ReactionInput, @Context() ctx: GqlContext) {
     return this.posts.react(ctx.viewer, input, true);
   }
 
-  @Mutation(() => PostModel)
+  @Mutation(() => PostModel, { description: 'Remove your reaction of this kind (idempotent).' })
   unreact(@Args('input') input: ReactionInput, @Context() ctx: GqlContext) {
     return this.posts.react(ctx.viewer, input, false);
   }

@@ -70,7 +70,7 @@ export class TopicsResolver {
     return this.postsService.topicPage(ctx.viewer, t, args);
   }
 
-  @Mutation(() => TopicModel)
+  @Mutation(() => TopicModel, { description: 'Start a topic with its first post (PARTICIPATE in the board’s space). Automod, posting limits, pre-moderation and the spam filter apply; a held topic comes back PENDING.' })
   createTopic(@Args('input') input: CreateTopicInput, @Context() ctx: GqlContext) {
     return this.topics.create(ctx.viewer, input);
   }
@@ -90,7 +90,7 @@ export class TopicsResolver {
     return this.topics.acceptAnswer(ctx.viewer, postId);
   }
 
-  @Mutation(() => TopicModel)
+  @Mutation(() => TopicModel, { description: 'The topic’s author or a moderator: clear the accepted answer.' })
   unacceptAnswer(@Args('topicId', { type: () => ID }) topicId: string, @Context() ctx: GqlContext) {
     return this.topics.unacceptAnswer(ctx.viewer, topicId);
   }

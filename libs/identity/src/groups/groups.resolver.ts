@@ -13,17 +13,17 @@ export class GroupsResolver {
     return this.service.list(ctx.viewer);
   }
 
-  @Mutation(() => GroupModel)
+  @Mutation(() => GroupModel, { description: 'Admins: create a group of users (employees, partners...), for space grants.' })
   createGroup(@Args('input') input: CreateGroupInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.service.create(ctx.viewer, input);
   }
 
-  @Mutation(() => GroupModel)
+  @Mutation(() => GroupModel, { description: 'Admins: add a user to a group (grants given to the group apply to them at once).' })
   addGroupMember(@Args('input') input: GroupMemberInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.service.addMember(ctx.viewer, input);
   }
 
-  @Mutation(() => GroupModel)
+  @Mutation(() => GroupModel, { description: 'Admins: remove a user from a group; they leave live rooms the group opened.' })
   removeGroupMember(@Args('input') input: GroupMemberInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.service.removeMember(ctx.viewer, input);
   }

@@ -16,7 +16,7 @@ export class WatchedWordsResolver {
     return this.service.create(ctx.viewer, input);
   }
 
-  @Mutation(() => Boolean)
+  @Mutation(() => Boolean, { description: 'Moderators of the rule’s space (global moderators for site-wide rules): delete a watched-word rule. Logged.' })
   deleteWatchedWord(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext) {
     return this.service.delete(ctx.viewer, id);
   }

@@ -18,7 +18,7 @@ export class SanctionsResolver {
     return this.service.sanction(ctx.viewer, input);
   }
 
-  @Mutation(() => SanctionModel)
+  @Mutation(() => SanctionModel, { description: 'Moderators: end a sanction early. Logged.' })
   liftSanction(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext) {
     return this.service.lift(ctx.viewer, id);
   }
