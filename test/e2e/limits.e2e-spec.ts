@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -18,6 +19,19 @@ describe('GraphQL limits and error hygiene', () => {
     const wide = `{ a: spaces { id } b: spaces { id } ${Array.from({ length: 250 }, (_, i) => `f${i}: me { id }`).join(' ')} }`;
     const err = expectError(await t.gql(wide), 'BAD_USER_INPUT');
     expect(err.message).toMatch(/too complex/);
+  });
+
+  it('refuses GraphQL sent as a form, which a cross-site page could post (CSRF)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const mutation = `mutation { createGroup(input: { name: "csrf-made" }) { id } }`;
+    // The two bodies a page on another site can post with the session cookie and no preflight.
+    const asForm = await request(t.http).post('/graphql').set('cookie', `parvis_session=${admin.token}`).type('form').send({ query: mutation });
+    const asText = await request(t.http).post('/graphql').set('cookie', `parvis_session=${admin.token}`).set('content-type', 'text/plain').send(JSON.stringify({ query: mutation }));
+    for (const res of [asForm, asText]) {
+      expect(res.status).toBe(400);
+      expect(res.body.data).toBeUndefined();
+    }
+    expect(await t.sql(`SELECT 1 FROM groups WHERE name = 'csrf-made'`)).toEqual([]);
   });
 
   it('answers unknown fields with BAD_USER_INPUT', async () => {
