@@ -47,6 +47,13 @@ describe('live updates over Socket.IO', () => {
         resolve(data);
       });
     });
+  /** Moderator and member actions the rooms are expected to hear about. */
+  const moderatePost = async (postId: string, action: string, token: string) =>
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId, action } }, { token }));
+  const react = async (postId: string, kind: string, token: string) =>
+    expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId, kind } }, { token }));
+  const setClosed = async (topicId: string, closed: boolean, token: string) =>
+    expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId, closed } }, { token }));
   const nothing = (s: Socket, event: string, ms = 400) =>
     new Promise<void>((resolve, reject) => {
       const onEvent = (data: unknown) => reject(new Error(`unexpected ${event}: ${JSON.stringify(data)}`));
@@ -194,7 +201,7 @@ describe('live updates over Socket.IO', () => {
     expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: reviewItemId }, { token: mod.token }));
     expect(await claimed).toEqual({ reviewItemId, spaceId: space.id });
     const settled = next(m, 'review:updated');
-    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: topic.firstPostId, action: 'APPROVE' } }, { token: mod.token }));
+    await moderatePost(topic.firstPostId, 'APPROVE', mod.token);
     expect(await settled).toEqual({ reviewItemId, spaceId: space.id });
 
     // Items of no space (a report on a user) reach the global moderators' room, and only theirs.
@@ -227,7 +234,7 @@ describe('live updates over Socket.IO', () => {
     const held = await createTopic(t, author.token, board, { title: 'Waiting for review' });
     await silence;
     const approved = next(reader, 'topic:created');
-    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: held.firstPostId, action: 'APPROVE' } }, { token: mod.token }));
+    await moderatePost(held.firstPostId, 'APPROVE', mod.token);
     expect((await approved).topic.id).toBe(held.id);
     expect(await ask(reader, 'board:leave', { boardId: openBoard })).toEqual({ ok: true });
     const quiet = nothing(reader, 'topic:created');
@@ -242,13 +249,13 @@ describe('live updates over Socket.IO', () => {
     const s = await connect((await makeUser(t)).token);
     expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
     const reacted = next(s, 'reaction:updated');
-    expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: r.id, kind: 'THANKS' } }, { token: author.token }));
+    await react(r.id, 'THANKS', author.token);
     expect(await reacted).toMatchObject({ topicId: topic.id, postId: r.id });
     const updated = next(s, 'topic:updated');
-    expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: topic.id, closed: true } }, { token: admin.token }));
+    await setClosed(topic.id, true, admin.token);
     expect(await updated).toMatchObject({ topicId: topic.id, closed: true });
     const removed = next(s, 'post:removed');
-    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: r.id, action: 'HIDE' } }, { token: admin.token }));
+    await moderatePost(r.id, 'HIDE', admin.token);
     const gone = await removed;
     expect(gone).toMatchObject({ topicId: topic.id, postId: r.id });
     expect(JSON.stringify(gone)).not.toContain('to be hidden');
@@ -258,7 +265,7 @@ describe('live updates over Socket.IO', () => {
     await noReactions;
     expect(await ask(s, 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
     const quiet = nothing(s, 'topic:updated');
-    expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: topic.id, closed: false } }, { token: admin.token }));
+    await setClosed(topic.id, false, admin.token);
     await quiet;
   });
 
@@ -270,12 +277,12 @@ describe('live updates over Socket.IO', () => {
     const watchingAuthor = await connect(author.token);
     for (const s of [reader, watchingAuthor]) expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
     const lost = next(reader, 'access:lost');
-    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: topic.firstPostId, action: 'HIDE' } }, { token: admin.token }));
+    await moderatePost(topic.firstPostId, 'HIDE', admin.token);
     expect(await lost).toEqual({ room: `topic:${topic.id}` });
     // Its author still reads their hidden topic and stays; the reader hears nothing more.
     const readerQuiet = nothing(reader, 'reaction:updated');
     const authorHears = next(watchingAuthor, 'reaction:updated');
-    expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: r.id, kind: 'LIKE' } }, { token: admin.token }));
+    await react(r.id, 'LIKE', admin.token);
     await readerQuiet;
     expect((await authorHears).postId).toBe(r.id);
   });
