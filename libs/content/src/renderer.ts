@@ -303,6 +303,11 @@ function decodeTextEntities(s: string): string {
 const BLOCK_END = /<\/(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|td|th|tr|table)>|<br\s*\/?>|<hr\s*\/?>/gi;
 
 /** The plain text of stored (sanitized) HTML, for search indexing: no markup, entities decoded. */
+/** Text made safe to place in HTML, in an element or a quoted attribute. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
 export function htmlToText(html: string): string {
   return decodeTextEntities(sanitizeHtml(html.replace(BLOCK_END, '$& '), PLAIN_TEXT_OPTIONS))
     .replace(/\s+/g, ' ')

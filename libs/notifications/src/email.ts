@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Injectable, Logger, Post, Query as HttpQuery, Res } from '@nestjs/common';
+import { Body, Controller, Get, Injectable, Logger, Post, Query as HttpQuery, Res } from '@nestjs/common';
 import { Args, Context, Field, InputType, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { IsBoolean, IsIn } from 'class-validator';
 import type { Response } from 'express';
@@ -13,6 +13,7 @@ import { rowsOf } from '../../core/src/database/unit-of-work';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { visibleNotifications } from './notifications';
+import { escapeHtml } from '../../content/src/renderer';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'REPLY', 'WATCHED_REPLY', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
   'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
@@ -164,14 +165,14 @@ export class EmailDigest {
         lines.push(`• ${LABELS[n.kind] ?? n.kind}${count}${where}`);
       });
       if (lines.length === 0 || !viewer) continue;
+      const unsubscribe = `${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, ALL)}`;
       const text = [
         `You have ${lines.length} unread notification${lines.length > 1 ? 's' : ''} on Parvis:`,
         '',
         ...lines,
         '',
-        `Stop these e-mails: ${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, ALL)}`,
+        `Stop these e-mails: ${unsubscribe}`,
       ].join('\n');
-      const unsubscribe = `${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, ALL)}`;
       const message = {
         from: this.config.MAIL_FROM,
         to: items[0].email,
@@ -215,22 +216,17 @@ export class UnsubscribeController {
       .type('text/html')
       .send(
         `<!doctype html><meta charset="utf-8"><title>Unsubscribe</title>` +
-          `<form method="post" action="unsubscribe"><input type="hidden" name="token" value="${escapeAttribute(token)}">` +
+          `<form method="post" action="unsubscribe"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
           `<p>Stop e-mails from Parvis?</p><button type="submit">Unsubscribe</button></form>`,
       );
   }
 
   @Post()
-  @HttpCode(200)
   async unsubscribe(@HttpQuery('token') queryToken: unknown, @Body() body: Record<string, unknown> | undefined, @Res() res: Response): Promise<void> {
     const token = typeof body?.token === 'string' ? body.token : queryToken;
     const done = typeof token === 'string' ? await this.digest.unsubscribe(token) : null;
     res.status(done ? 200 : 400).type('text/plain').send(done ? 'You will no longer receive these e-mails from Parvis.' : 'This unsubscribe link is not valid.');
   }
-}
-
-function escapeAttribute(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 @ObjectType('EmailPreference')

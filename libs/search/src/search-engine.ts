@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../content/src/renderer';
 /**
  * The search port. Every engine (Postgres, Meilisearch) implements it and passes the
  * same contract suite (test/search/engine-contract.ts). Engines know nothing about
@@ -131,8 +132,4 @@ export interface SearchEngine {
 export function markHighlights(text: string, open: string, close: string): string {
   const escaped = escapeHtml(text);
   return escaped.split(escapeHtml(open)).join('<mark>').split(escapeHtml(close)).join('</mark>');
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { SaxesParser } from 'saxes';
 import { DataSource } from 'typeorm';
 import { newId } from '../../../core/src/ids';
-import { escapeHtml } from '../search-engine';
+import { escapeHtml } from '../../../content/src/renderer';
 
 /** A related question of SemEval-2016 Task 3 (subtask B) with its comments. */
 export interface RelatedThread {
