@@ -102,21 +102,18 @@ export class RateLimiter {
     const refused = unique.filter(([r, k]) => !passed.has(`${r.bucket} ${k}`));
     if (refused.length === 0) return 0;
     const taken = unique.filter(([r, k]) => passed.has(`${r.bucket} ${k}`));
-    const rows: Array<{ bucket: string; key: string; wait: number }> = await this.ds.query(
+    // Give back what the passing rules took, and say when the refusing ones allow another:
+    // once tat + every - window has passed.
+    const [{ wait }]: Array<{ wait: number | null }> = await this.ds.query(
       `WITH back AS (
          UPDATE rate_tokens r SET tat = r.tat - make_interval(secs => c.every)
-           FROM unnest($3::text[], $4::text[], $5::float8[]) AS c(b, k, every) WHERE r.bucket = c.b AND r.key = c.k
+           FROM unnest($4::text[], $5::text[], $6::float8[]) AS c(b, k, every) WHERE r.bucket = c.b AND r.key = c.k
        )
-       SELECT bucket, key, extract(epoch FROM tat - now())::float8 AS wait FROM rate_tokens WHERE (bucket, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [refused.map(([r]) => r.bucket), refused.map(([, k]) => k), taken.map(([r]) => r.bucket), taken.map(([, k]) => k), taken.map(([r]) => every(r))],
+       SELECT max(extract(epoch FROM r.tat - now()) + c.every - r.burst_seconds)::float8 AS wait
+         FROM rate_tokens r JOIN unnest($1::text[], $2::text[], $3::float8[]) AS c(b, k, every) ON r.bucket = c.b AND r.key = c.k`,
+      [refused.map(([r]) => r.bucket), refused.map(([, k]) => k), refused.map(([r]) => every(r)), taken.map(([r]) => r.bucket), taken.map(([, k]) => k), taken.map(([r]) => every(r))],
     );
-    const rules = new Map(refused.map(([r, k]) => [`${r.bucket} ${k}`, r]));
-    // Allowed again once tat + every - window has passed.
-    const waits = rows.map((row) => {
-      const rule = rules.get(`${row.bucket} ${row.key}`)!;
-      return row.wait + every(rule) - rule.windowSeconds;
-    });
-    return Math.max(1, Math.ceil(Math.max(0, ...waits)));
+    return Math.max(1, Math.ceil(wait ?? 0));
   }
 
   async hit(rule: RateRule, key: string): Promise<void> {
