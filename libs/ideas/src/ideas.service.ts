@@ -8,7 +8,7 @@ import { AuditLog } from '../../core/src/audit/audit-log';
 import { csvRow } from '../../core/src/csv';
 import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
-import { Connection, decodeCursor, encodeCursor, offsetFromCursor, pageSize, toConnection } from '../../core/src/graphql/pagination';
+import { Connection, decodeCursor, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
 import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
@@ -262,6 +262,7 @@ export class IdeasService implements BoardKindBehaviour {
     }
     const from = `FROM topics t JOIN ideas i ON i.topic_id = t.id WHERE ${where.join(' AND ')}`;
     const countParams = [...params];
+    const count = async (): Promise<number> => (await this.ds.query(`SELECT count(*)::int AS n ${from}`, countParams))[0].n;
     if (key) {
       if (after) {
         const at = after.map((v) => {
@@ -275,13 +276,7 @@ export class IdeasService implements BoardKindBehaviour {
           WHERE ${where.join(' AND ')} ORDER BY ${key.map(([sql]) => `${sql} DESC`).join(', ')} LIMIT ${size + 1}`,
         params,
       );
-      return toConnection(
-        rows,
-        size,
-        (r) => r.k,
-        (r) => toTopicModel(r, rank),
-        async () => (await this.ds.query(`SELECT count(*)::int AS n ${from}`, countParams))[0].n,
-      );
+      return toConnection(rows, size, (r) => r.k, (r) => toTopicModel(r, rank), count);
     }
     const sort = `${TRENDING} DESC, t.id DESC`;
     const rows: Array<TopicRow & { total: number }> = await this.ds.query(
@@ -289,17 +284,7 @@ export class IdeasService implements BoardKindBehaviour {
         WHERE ${where.join(' AND ')} ORDER BY ${sort} LIMIT ${size + 1} OFFSET ${offset}`,
       params,
     );
-    const page = rows.slice(0, size);
-    let total = rows[0]?.total ?? 0;
-    if (rows.length === 0 && offset > 0) {
-      const [c] = await this.ds.query(`SELECT count(*)::int AS n FROM topics t JOIN ideas i ON i.topic_id = t.id WHERE ${where.join(' AND ')}`, params);
-      total = c.n;
-    }
-    return {
-      edges: page.map((r, i) => ({ cursor: encodeCursor([offset + i + 1]), node: toTopicModel(r, rank) })),
-      pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? encodeCursor([offset + page.length]) : null },
-      totalCount: total,
-    };
+    return toOffsetConnection(rows, size, offset, (r) => toTopicModel(r, rank), count);
   }
 
   async roadmap(viewer: Viewer, spaceId: string): Promise<RoadmapModel> {

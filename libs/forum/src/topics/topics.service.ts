@@ -3,7 +3,7 @@ import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
-import { Connection, decodeCursor, encodeCursor, offsetFromCursor, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Connection, decodeCursor, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
@@ -73,15 +73,13 @@ export class TopicsService {
     if (rank < LEVEL_RANK.READ) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
     const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag };
     const rows = await this.repo.trendingPage(filter, size + 1, offset);
-    const page = rows.slice(0, size);
-    return {
-      edges: page.map((r, i) => ({
-        cursor: encodeCursor([offset + i + 1]),
-        node: Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
-      })),
-      pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? encodeCursor([offset + page.length]) : null },
-      totalCount: rows[0]?.total ?? (offset > 0 ? await this.repo.count(filter) : 0),
-    };
+    return toOffsetConnection(
+      rows,
+      size,
+      offset,
+      (r) => Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
+      () => this.repo.count(filter),
+    );
   }
 
   async create(viewer: Viewer, input: CreateTopicInput): Promise<TopicModel> {
