@@ -277,6 +277,9 @@ describe('forums', () => {
         after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
       } while (after);
       expect(seen).toEqual([pinned, busy, liked, quiet, old]);
+      // Past the end: nothing listed, and the count still says how many there are.
+      const beyond = expectOk(await t.gql(q, { b: board, after: Buffer.from(JSON.stringify([10])).toString('base64url') }, { token: other.token })).board.topics;
+      expect([beyond.edges, beyond.totalCount, beyond.pageInfo.hasNextPage]).toEqual([[], 5, false]);
       // Replies older than two weeks no longer lift it.
       await t.sql(`UPDATE posts SET created_at = now() - interval '20 days' WHERE topic_id = $1 AND number > 1`, [busy]);
       const again = expectOk(await t.gql(q.replace('first: 2', 'first: 5'), { b: board, after: null }, { token: other.token })).board.topics.edges.map((e: any) => e.node.id);
