@@ -327,6 +327,18 @@ describe('idea boards', () => {
       // A cursor of another sort is refused, not misread.
       expectError(await t.gql(LIST, { id: listBoard, sort, after: page1.pageInfo.endCursor }), 'BAD_USER_INPUT');
     }
+    // Forged cursors of the right length but the wrong values are bad input, not a database error.
+    const forged = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+    const someId = '01a23000-0000-7000-8000-000000000000';
+    for (const [sort, after] of [
+      ['NEWEST', forged(['1', someId])],
+      ['NEWEST', forged(['2026-13-45 99:00:00+00', someId])],
+      ['TOP', forged(['1000000000000', '2026-01-01 00:00:00+00', someId])],
+      ['TOP', forged([3, '2026-01-01 00:00:00+00', someId])],
+      ['RECENTLY_UPDATED', forged(['2026-01-01 00:00:00+00', 'not-an-id'])],
+    ]) {
+      expect([sort, expectError(await t.gql(LIST, { id: listBoard, sort, after }), 'BAD_USER_INPUT').extensions.fields![0].field]).toEqual([sort, 'after']);
+    }
   });
 
   it('lists ideas with their details in a fixed number of statements (no N+1)', async () => {

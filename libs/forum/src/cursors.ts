@@ -13,9 +13,14 @@ import { TopicSort } from './forum.enums';
  */
 export function validListCursor(after: unknown[], sort: TopicSort): boolean {
   const [pinned, key, id] = after;
-  if (typeof pinned !== 'boolean' || typeof key !== 'string' || typeof id !== 'string' || !isUuid(id)) return false;
-  if (sort === TopicSort.TOP) return /^-?\d{1,10}$/.test(key) && Math.abs(Number(key)) <= 2 ** 31 - 1;
-  return isPgTimestamptz(key);
+  return typeof pinned === 'boolean' && validKeyValue(key, sort === TopicSort.TOP ? 'int' : 'timestamptz') && validKeyValue(id, 'uuid');
+}
+
+/** One value of a keyset cursor, as its key needs it: an int4 or a timestamptz in PostgreSQL's text form, or a uuid. */
+export function validKeyValue(value: unknown, type: 'int' | 'timestamptz' | 'uuid'): boolean {
+  if (type === 'uuid') return isUuid(value);
+  if (typeof value !== 'string') return false;
+  return type === 'int' ? /^-?\d{1,10}$/.test(value) && Math.abs(Number(value)) <= 2 ** 31 - 1 : isPgTimestamptz(value);
 }
 
 /** PostgreSQL's ISO output of a timestamptz (`2026-11-23 10:31:15.123456+00`), with real calendar values. */

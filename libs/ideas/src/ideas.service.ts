@@ -12,6 +12,7 @@ import { Connection, decodeCursor, offsetFromCursor, pageSize, toConnection, toO
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
 import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
+import { validKeyValue } from '../../forum/src/cursors';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicKind } from '../../forum/src/forum.enums';
 import { TopicModel, TopicRow, toTopicModel } from '../../forum/src/topics/topic.model';
@@ -73,13 +74,6 @@ const KEYSETS: Record<Exclude<IdeaSort, IdeaSort.TRENDING>, Array<[sql: string, 
   NEWEST: [['t.created_at', 'timestamptz'], ['t.id', 'uuid']],
   RECENTLY_UPDATED: [['GREATEST(t.last_activity_at, i.status_changed_at)', 'timestamptz'], ['t.id', 'uuid']],
 };
-
-/** Whether a cursor's values can stand for a key of these types (timestamps travel as text). */
-function validKey(values: unknown[], types: Array<'int' | 'timestamptz' | 'uuid'>): boolean {
-  return values.every((v, i) =>
-    types[i] === 'int' ? Number.isInteger(v) : types[i] === 'uuid' ? isUuid(v) : typeof v === 'string' && !Number.isNaN(Date.parse(v)),
-  );
-}
 
 interface BoardSettings {
   voteBudget: number | null;
@@ -242,7 +236,7 @@ export class IdeasService implements BoardKindBehaviour {
     const sortBy = args.sort ?? IdeaSort.TRENDING;
     const key = sortBy === IdeaSort.TRENDING ? null : KEYSETS[sortBy];
     const after = key ? decodeCursor(args.after, key.length) : undefined;
-    if (key && after && !validKey(after, key.map(([, type]) => type))) throw AppError.badField('after', 'is not a valid cursor for this sort');
+    if (key && after && !after.every((v, i) => validKeyValue(v, key[i][1]))) throw AppError.badField('after', 'is not a valid cursor for this sort');
     const offset = key ? 0 : offsetFromCursor(args.after, MAX_OFFSET);
     const rank = await this.access.rankOn(viewer, board.spaceId);
     const empty = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
@@ -272,7 +266,8 @@ export class IdeasService implements BoardKindBehaviour {
         where.push(`(${key.map(([sql]) => sql).join(', ')}) < (${at.map((p, i) => `${p}::${key[i][1]}`).join(', ')})`);
       }
       const rows: Array<TopicRow & { k: unknown[] }> = await this.ds.query(
-        `SELECT ${TOPIC_COLUMNS}, json_build_array(${key.map(([sql]) => sql).join(', ')}) AS k FROM topics t JOIN ideas i ON i.topic_id = t.id
+        // The key travels as PostgreSQL's text of each value, which is what cursors are checked against.
+        `SELECT ${TOPIC_COLUMNS}, ARRAY[${key.map(([sql]) => `(${sql})::text`).join(', ')}] AS k FROM topics t JOIN ideas i ON i.topic_id = t.id
           WHERE ${where.join(' AND ')} ORDER BY ${key.map(([sql]) => `${sql} DESC`).join(', ')} LIMIT ${size + 1}`,
         params,
       );
