@@ -90,7 +90,6 @@ export class AccessService {
       else target.global = true;
     }
     viewer.memoize('access:silenced', () => silenced);
-    viewer.memoize('access:barredSiteWide', () => barred.global);
     for (const [id, visibility, granted] of raw) {
       if (user.role === 'ADMIN') {
         ranks.set(id, R.ADMIN);
@@ -124,14 +123,14 @@ export class AccessService {
   /**
    * Site-wide moderation powers (site-wide rules, sanctions and trust levels, the site-wide
    * review queue and moderation log): a global moderator's or an admin's role, unless a
-   * site-wide silence, suspension or ban stands. Admins cannot be sanctioned.
+   * site-wide silence stands. (A site-wide suspension or ban ends the session: such a viewer
+   * is anonymous. Admins cannot be sanctioned.)
    */
   async moderatesSiteWide(viewer: Viewer): Promise<boolean> {
     if (!viewer.isGlobalModerator) return false;
     if (viewer.isAdmin) return true;
     await this.spaceRanks(viewer);
-    const silenced = viewer.peek<{ global: boolean }>('access:silenced');
-    return !silenced?.global && !viewer.peek<boolean>('access:barredSiteWide');
+    return !viewer.peek<{ global: boolean }>('access:silenced')?.global;
   }
 
   async rankOn(viewer: Viewer, spaceId: string): Promise<number> {

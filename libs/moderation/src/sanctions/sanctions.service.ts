@@ -52,7 +52,7 @@ export class SanctionsService {
     const targetPower = POWER[target.user!.role];
     if (target.user!.role === 'ADMIN') throw AppError.forbidden('Admins cannot be sanctioned');
     if (spaceId === null) {
-      if (actorPower < 1 || !(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Site-wide sanctions need a global moderator or an admin');
+      if (!(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Site-wide sanctions need a global moderator or an admin');
       if (targetPower >= actorPower) throw AppError.forbidden('You cannot sanction a moderator of your rank');
       return;
     }
