@@ -105,6 +105,7 @@ describe('spaces, grants and boards', () => {
     expect(await log()).toEqual([]);
     expectOk(await t.gql(upd, { input: { spaceId: space.id, premoderation: 'ALL', autoHideThreshold: 9 } }, { token: admin.token }));
     expectOk(await t.gql(GRANT, { input: { spaceId: space.id, userId: mod.id, level: 'MODERATE' } }, { token: admin.token }));
+    expectOk(await t.gql(GRANT, { input: { spaceId: space.id, userId: mod.id, level: 'MODERATE' } }, { token: admin.token })); // no change: nothing logged
     expectOk(await t.gql(GRANT, { input: { spaceId: space.id, userId: mod.id, level: 'PARTICIPATE' } }, { token: admin.token }));
     expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, userId: mod.id } }, { token: admin.token }));
     expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, userId: mod.id } }, { token: admin.token })); // nothing left: nothing logged

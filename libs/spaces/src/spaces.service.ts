@@ -61,19 +61,19 @@ export class SpacesService {
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.changingAccess(viewer, async (tx) => {
       const before = await tx.one<{ visibility: string; moderation: Record<string, unknown> }>(`SELECT visibility, moderation FROM spaces WHERE id = $1 FOR UPDATE`, [input.spaceId]);
-      const rows = await tx.query<SpaceRow>(
+      const rows = await tx.query<SpaceRow & { moderation: Record<string, unknown> }>(
         `UPDATE spaces SET name = COALESCE($2, name), description = COALESCE($3, description),
                 visibility = COALESCE($4, visibility), language = COALESCE($5, language),
                 moderation = moderation || jsonb_strip_nulls(jsonb_build_object('autoHideThreshold', $6::int, 'premoderation', $7::text,
                   'spamThreshold', $8::float, 'escalation', $9::jsonb)),
                 updated_at = now()
-          WHERE id = $1 ${SPACE_RETURNING}`,
+          WHERE id = $1 ${SPACE_RETURNING}, moderation`,
         [input.spaceId, input.name ?? null, input.description ?? null, input.visibility ?? null, input.language ?? null,
          input.autoHideThreshold ?? null, input.premoderation ?? null, input.spamThreshold ?? null,
          input.escalationLadder ? JSON.stringify(input.escalationLadder.map((s) => ({ violations: s.violations, action: s.action, hours: s.hours ?? 24 }))) : null],
       );
       // Who may read a space and how it is moderated are rule changes: the moderation log keeps them.
-      const after = await tx.one<{ visibility: string; moderation: Record<string, unknown> }>(`SELECT visibility, moderation FROM spaces WHERE id = $1`, [input.spaceId]);
+      const after = rows[0] && { visibility: rows[0].visibility, moderation: rows[0].moderation };
       if (before && after && JSON.stringify(before) !== JSON.stringify(after)) {
         await this.audit.append(tx, { actorId: viewer.id, action: 'space.settings', targetType: 'space', targetId: input.spaceId, spaceId: input.spaceId, before, after });
       }
@@ -119,7 +119,7 @@ export class SpacesService {
          ON CONFLICT ${conflict} DO UPDATE SET level = EXCLUDED.level`,
         [newId(), input.spaceId, input.groupId ?? null, input.userId ?? null, LEVEL_RANK[input.level!]],
       );
-      await this.logGrant(tx, viewer, 'space.grant', input, previous, input.level!);
+      if (previous !== input.level) await this.logGrant(tx, viewer, 'space.grant', input, previous, input.level!);
       return this.accessChanged(tx, input.spaceId);
     });
   }
