@@ -16,6 +16,7 @@ import {
 import { ArticlesService } from './articles/articles.service';
 import { KnowledgeBoard } from './knowledge-board';
 import { KnowledgeNotifications } from './knowledge-notifications';
+import { KnowledgeTreeKeeper } from './knowledge-tree-keeper';
 import { KnowledgeSettingsResolver, KnowledgeSettingsService } from './knowledge-settings';
 import { PromotionService } from './promotion.service';
 import { RelatedArticles } from './related-articles';
@@ -33,7 +34,7 @@ export const VERIFICATION_REMINDER_EVERY_MS = 15 * 60_000;
   imports: [IdentityModule, SpacesModule, ForumModule, NotificationsModule, SearchModule, ModerationModule],
   providers: [
     ArticlesRepository, ArticleLoaders, ArticleWrites, ArticlesService, KnowledgeSettingsService, KnowledgeBoard, PromotionService, RelatedArticles,
-    VerificationReminders, KnowledgeNotifications,
+    VerificationReminders, KnowledgeNotifications, KnowledgeTreeKeeper,
     KnowledgeResolver, TopicArticleResolver, BoardArticlesResolver, ArticleDetailsResolver, ArticleRevisionResolver, KnowledgeSettingsResolver,
     ...ARTICLE_USER_FIELDS,
   ],
@@ -45,6 +46,7 @@ export class KnowledgeModule implements OnModuleInit {
     private readonly board: KnowledgeBoard,
     private readonly handlers: OutboxHandlers,
     private readonly notifications: KnowledgeNotifications,
+    private readonly treeKeeper: KnowledgeTreeKeeper,
     private readonly jobs: JobScheduler,
     private readonly reminders: VerificationReminders,
   ) {}
@@ -53,6 +55,7 @@ export class KnowledgeModule implements OnModuleInit {
   onModuleInit(): void {
     this.kinds.register(this.board);
     this.handlers.register(this.notifications);
+    this.handlers.register(this.treeKeeper);
     this.jobs.register('knowledge-verification-reminders', VERIFICATION_REMINDER_EVERY_MS, () => this.reminders.remindDue());
   }
 }
