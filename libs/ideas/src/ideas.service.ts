@@ -279,7 +279,7 @@ export class IdeasService implements BoardKindBehaviour {
         WHERE ${where.join(' AND ')} ORDER BY ${sort} LIMIT ${size + 1} OFFSET ${offset}`,
       params,
     );
-    return toOffsetConnection(rows, size, offset, (r) => toTopicModel(r, rank), count);
+    return toOffsetConnection(rows, size, offset, MAX_OFFSET, (r) => toTopicModel(r, rank), count);
   }
 
   async roadmap(viewer: Viewer, spaceId: string): Promise<RoadmapModel> {

@@ -90,19 +90,21 @@ export function offsetFromCursor(after: string | undefined, max: number): number
 /**
  * A page of a list paged by position (see offsetFromCursor): `rows` are up to size + 1 rows
  * from `offset`, each carrying the whole list's length as `total` (a window count). Past the
- * end no row carries it, so `count` answers, and only when totalCount is asked for.
+ * end no row carries it, so `count` answers, and only when totalCount is asked for. No next
+ * page is promised past `max`, the depth offsetFromCursor accepts.
  */
 export function toOffsetConnection<R extends { total: number }, N>(
   rows: R[],
   size: number,
   offset: number,
+  max: number,
   toNode: (row: R) => N,
   count: () => Promise<number>,
 ): Connection<N> {
   const page = rows.slice(0, size);
   return {
     edges: page.map((r, i) => ({ cursor: encodeCursor([offset + i + 1]), node: toNode(r) })),
-    pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? encodeCursor([offset + page.length]) : null },
+    pageInfo: { hasNextPage: rows.length > size && offset + page.length < max, endCursor: page.length ? encodeCursor([offset + page.length]) : null },
     totalCount: rows.length ? rows[0].total : offset > 0 ? count : 0,
   };
 }

@@ -77,6 +77,7 @@ export class TopicsService {
       rows,
       size,
       offset,
+      MAX_TRENDING_OFFSET,
       (r) => Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
       () => this.repo.count(filter),
     );
