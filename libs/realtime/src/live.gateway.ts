@@ -327,19 +327,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         });
         // The first post takes its topic with it: readers who can no longer open the topic
         // leave its room (no more reactions, presence or typing from it).
-        if (p.number === 1) {
-          for (const socket of await this.server.in(`topic:${p.topicId}`).fetchSockets()) {
-            await this.recheck(socket as unknown as Socket, [`topic:${p.topicId}`]);
-          }
-        }
+        if (p.number === 1) await this.recheckTopicRoom(String(p.topicId));
         return;
       case 'topic.updated':
         return this.pushTopic(String(p.topicId));
       case 'topic.moved':
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
-        for (const socket of await this.server.in(`topic:${p.topicId}`).fetchSockets()) {
-          await this.recheck(socket as unknown as Socket, [`topic:${p.topicId}`]);
-        }
+        await this.recheckTopicRoom(String(p.topicId));
         // Only a topic everyone in the old board's room may see is announced there.
         if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [p.topicId])).length) {
           this.server.to(`board:${p.fromBoardId}`).emit('topic:moved', { topicId: p.topicId });
@@ -436,6 +430,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     for (const socket of sockets) {
       const rooms = [...socket.rooms].filter((r) => spaceRooms.has(r));
       if (rooms.length) await this.recheck(socket as unknown as Socket, rooms);
+    }
+  }
+
+  /** After a topic changed audience (moved, or hidden through its first post): its room is checked again. */
+  private async recheckTopicRoom(topicId: string): Promise<void> {
+    for (const socket of await this.server.in(`topic:${topicId}`).fetchSockets()) {
+      await this.recheck(socket as unknown as Socket, [`topic:${topicId}`]);
     }
   }
 
