@@ -85,6 +85,23 @@ describe('notification e-mails', () => {
     expect((await t.sql(`SELECT emailed_at IS NOT NULL AS done FROM notifications WHERE user_id = $1`, [user.id]))[0].done).toBe(true);
   });
 
+  it('checks access for every recipient of a run together: more recipients of one post cost no more statements', async () => {
+    const digest = t.get(EmailDigest);
+    const costFor = async (n: number) => {
+      const users = await Promise.all(Array.from({ length: n }, () => makeUser(t)));
+      const topic = await createTopic(t, (await makeUser(t)).token, board, { title: `Mentions ${n}` });
+      await reply(t, (await makeUser(t)).token, topic.id, users.map((u) => `@${u.handle}`).join(' '));
+      await t.get(OutboxWorker).drain();
+      for (const u of users) await age(u.id);
+      let sent: Array<{ to: string }> = [];
+      const cost = await t.countStatements(async () => (sent = await digest.sendDue()));
+      expect(sent.filter((m) => users.some((u) => u.email === m.to))).toHaveLength(n);
+      return cost.count;
+    };
+    const few = await costFor(2); // first: it also loads the unsubscribe key
+    expect(await costFor(5)).toBeLessThanOrEqual(few);
+  });
+
   it('never names a topic the recipient can no longer read', async () => {
     const owner = await makeUser(t);
     const visible = await createTopic(t, owner.token, board, { title: 'Still public guide' });

@@ -151,15 +151,17 @@ export class EmailDigest {
       else byUser.set(r.user_id, [r]);
     }
     const viewers = await this.sessions.viewersForUsers([...byUser.keys()]);
+    // Access is checked again at sending time, as the in-app list does: a topic moved out of
+    // reach, or a post since hidden or deleted, is not mentioned. Every recipient at once, so
+    // a post that notified many is read once.
+    const visible = await visibleNotifications(this.forum, rows.map((n) => ({ viewer: viewers.get(n.user_id) ?? null, postId: n.post_id, topicId: n.topic_id })));
+    const readable = new Set(rows.filter((_, i) => visible[i]).map((n) => n.id));
     const sent: SentEmail[] = [];
     for (const [userId, items] of byUser) {
-      // Access is checked again at sending time, as the in-app list does: a topic moved out
-      // of reach, or a post since hidden or deleted, is not mentioned.
       const viewer = viewers.get(userId) ?? null;
-      const readable = await visibleNotifications(this.forum, items.map((n) => ({ viewer, postId: n.post_id, topicId: n.topic_id })));
       const lines: string[] = [];
-      items.forEach((n, i) => {
-        if (!readable[i]) return;
+      items.forEach((n) => {
+        if (!readable.has(n.id)) return;
         const where = n.title ? ` — “${n.title}” ${this.config.publicUrl}/t/${n.topic_id}` : '';
         const count = n.kind === 'REACTIONS' && n.data?.count > 1 ? ` (${n.data.count} reactions)` : '';
         lines.push(`• ${LABELS[n.kind] ?? n.kind}${count}${where}`);
