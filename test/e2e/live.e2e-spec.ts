@@ -362,4 +362,14 @@ describe('live updates over Socket.IO', () => {
     expectOk(await t.gql(`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id role } }`, { input: { userId: mod.id, role: 'MEMBER' } }, { token: admin.token }));
     expect(await lost).toEqual({ room: `modqueue:${space.id}` });
   });
+
+  it('takes a global moderator silenced site-wide out of the site-wide review room', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    const s = await connect(mod.token);
+    expect(await ask(s, 'review:join', {})).toEqual({ ok: true });
+    const lost = next(s, 'access:lost');
+    expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: mod.id, kind: 'SILENCE', reason: 'Cooling off for a day', durationHours: 24 } }, { token: admin.token }));
+    expect(await lost).toEqual({ room: 'modqueue:global' });
+  });
 });

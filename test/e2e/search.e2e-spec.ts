@@ -333,6 +333,14 @@ describe('search', () => {
       await first.get(RateLimiter).prune();
       expect(await first.sql(`SELECT 1 FROM rate_tokens WHERE key = $1`, [u.id])).toEqual([]);
       expectOk(await first.gql(SEARCH, { q: 'anything' }, { token: u.token }));
+      // A search refused for its user gives back what it took from the address: others behind
+      // it keep searching (four a minute per address here, and the refused user tries five more times).
+      const ip = '198.51.100.7';
+      const heavy = await makeUser(first);
+      for (let i = 0; i < 2; i++) expectOk(await first.gql(SEARCH, { q: 'anything' }, { ip, token: heavy.token }));
+      for (let i = 0; i < 5; i++) expectError(await first.gql(SEARCH, { q: 'anything' }, { ip, token: heavy.token }), 'RATE_LIMITED');
+      expectOk(await first.gql(SEARCH, { q: 'anything' }, { ip }));
+      expectOk(await first.gql(SEARCH, { q: 'anything' }, { ip }));
     } finally {
       await second.close();
       await first.close();
