@@ -44,7 +44,6 @@ export interface PostingCheck {
   readonly name: string;
   check(c: Contribution, verdict: Verdict): Promise<void>;
   stored?(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
-  committed?(c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
 }
 
 /**
@@ -67,9 +66,5 @@ export class PostingPolicy {
 
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
     for (const check of this.checks) await check.stored?.(tx, c, verdict, s);
-  }
-
-  async committed(c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
-    for (const check of this.checks) await check.committed?.(c, verdict, s);
   }
 }

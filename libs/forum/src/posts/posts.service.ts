@@ -149,7 +149,6 @@ export class PostsService {
       await this.policy.stored(tx, contribution, verdict, stored);
       return post;
     });
-    await this.policy.committed(contribution, verdict, stored);
     this.loaders.forget(viewer, { topicId: topic.id });
     return toPostModel(row, 'full', rank);
   }

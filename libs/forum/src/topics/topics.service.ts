@@ -124,7 +124,6 @@ export class TopicsService {
       await behaviour?.created(tx, { ...planned, title: topic.title, topicId, postId, state });
       return topic;
     });
-    await this.policy.committed(contribution, verdict, stored);
     return toTopicModel(row, rank);
   }
 
