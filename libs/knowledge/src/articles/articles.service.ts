@@ -380,9 +380,7 @@ export class ArticlesService {
        RETURNING review_item_id AS id`,
       [ref.topicId, viewer.id, note],
     );
-    for (const item of items) {
-      await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: ref.spaceId, status: 'APPROVED' } });
-    }
+    for (const item of items) await this.reviewItems.changed(tx, { id: item.id, spaceId: ref.spaceId, status: 'APPROVED' });
   }
 
   async archive(viewer: Viewer, topicId: string): Promise<TopicModel> {

@@ -145,7 +145,7 @@ export class ReportsService {
       const autoHide = Number(item.score) >= threshold && !item.auto_hidden && target.post;
       if (autoHide && (await this.posts.applyStateFrom(tx, null, autoHide, autoHide.topic, [ContentState.VISIBLE], ContentState.HIDDEN)).changed) {
         await tx.query(`UPDATE review_items SET auto_hidden = true WHERE id = $1`, [item.id]);
-        await this.event(tx, item.id, null, 'auto-hidden', `score ${Number(item.score)} reached ${threshold}`);
+        await this.reviewItems.record(tx, item.id, null, 'auto-hidden', `score ${Number(item.score)} reached ${threshold}`);
         await this.audit.append(tx, {
           actorId: null,
           action: 'post.auto_hide',
@@ -160,10 +160,6 @@ export class ReportsService {
       return inserted[0];
     });
     return toReportModel(report);
-  }
-
-  private async event(tx: Tx, itemId: string, actorId: string | null, action: string, note: string | null = null): Promise<void> {
-    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, $3, $4)`, [itemId, actorId, action, note]);
   }
 
   /** A claim by another moderator that has not expired yet keeps everyone else off the item. */
@@ -237,8 +233,8 @@ export class ReportsService {
           WHERE id = $1 RETURNING ${REVIEW_ITEM_COLUMNS}`,
         [id, viewer.id],
       );
-      await this.event(tx, id, viewer.id, 'claimed');
-      await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: id, payload: { reviewItemId: id, spaceId: item.space_id, status: item.status, claimedBy: viewer.id } });
+      await this.reviewItems.record(tx, id, viewer.id, 'claimed');
+      await this.reviewItems.changed(tx, { id, spaceId: item.space_id, status: item.status, claimedBy: viewer.id! });
       await this.audit.append(tx, { actorId: viewer.id, action: 'review.claim', targetType: item.target_type.toLowerCase(), targetId: item.target_id, spaceId: item.space_id });
       return claimed;
     });
@@ -297,7 +293,7 @@ export class ReportsService {
         const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id) : null;
         if (escalated) action += `; escalation: ${escalated}`;
       }
-      await this.event(tx, item.id, viewer.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null);
+      await this.reviewItems.record(tx, item.id, viewer.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null);
       await this.audit.append(tx, {
         actorId: viewer.id,
         action: `review.${input.decision.toLowerCase()}`,
@@ -308,7 +304,7 @@ export class ReportsService {
         before: post ? { state: post.state } : null,
         after: { decision: input.decision, action },
       });
-      await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: item.id, payload: { reviewItemId: item.id, spaceId: item.space_id, status } });
+      await this.reviewItems.changed(tx, { id: item.id, spaceId: item.space_id, status });
       return resolved;
     });
     this.forgetItems(viewer);
@@ -426,8 +422,8 @@ export class ReportsService {
           [post.id, post.number === 1 ? post.topicId : null, input.action === ModerationAction.APPROVE ? ReviewStatus.APPROVED : ReviewStatus.REJECTED, viewer.id],
         );
         for (const i of items) {
-          await this.event(tx, i.id, viewer.id, `resolved: ${input.action.toLowerCase()} (moderatePost)`, input.reason ?? null);
-          await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: i.id, payload: { reviewItemId: i.id, spaceId: i.space_id, status: i.status } });
+          await this.reviewItems.record(tx, i.id, viewer.id, `resolved: ${input.action.toLowerCase()} (moderatePost)`, input.reason ?? null);
+          await this.reviewItems.changed(tx, { id: i.id, spaceId: i.space_id, status: i.status });
         }
       }
       return changed;

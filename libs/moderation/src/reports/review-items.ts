@@ -38,13 +38,22 @@ export class ReviewItems {
        RETURNING ${REVIEW_ITEM_COLUMNS}`,
       [newId(), o.spaceId, o.targetType, o.targetId, o.kind, o.score ?? null],
     );
-    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, $3, $4)`, [item.id, o.actorId, o.action, o.note]);
-    await tx.emit({
-      type: 'review.updated',
-      aggregateType: 'review_item',
-      aggregateId: item.id,
-      payload: { reviewItemId: item.id, spaceId: o.spaceId, score: Number(item.score) },
-    });
+    await this.record(tx, item.id, o.actorId, o.action, o.note);
+    await this.changed(tx, { id: item.id, spaceId: o.spaceId, score: Number(item.score) });
     return item;
+  }
+
+  /** A line in an item's history: who did what, and why. */
+  async record(tx: Tx, itemId: string, actorId: string | null, action: string, note: string | null = null): Promise<void> {
+    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, $3, $4)`, [itemId, actorId, action, note]);
+  }
+
+  /**
+   * After any change to an item: `review.updated` for the moderators' live review room (the
+   * space's, or the site-wide one), and, once the item is settled, for its reporters' notifications.
+   */
+  async changed(tx: Tx, item: { id: string; spaceId: string | null; status?: string; score?: number; claimedBy?: string }): Promise<void> {
+    const { id, ...rest } = item;
+    await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: id, payload: { reviewItemId: id, ...rest } });
   }
 }
