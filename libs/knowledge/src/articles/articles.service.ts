@@ -557,10 +557,7 @@ export class ArticlesService {
     const comment = input.comment ?? null;
     // A comment is a contribution: automod's BLOCK rules refuse it as they refuse a post.
     if (comment !== null) {
-      await this.policy.evaluate({ viewer, spaceId: ctx.topic.spaceId, kind: 'edit', body: comment, rendered: this.writer.render(comment), rank: ctx.access.rank }).catch((err: unknown) => {
-        const refused = err instanceof AppError ? err.details.fields?.find((f) => f.field === 'body') : undefined;
-        throw refused ? AppError.badField('comment', refused.message) : err;
-      });
+      await this.policy.evaluate({ viewer, spaceId: ctx.topic.spaceId, kind: 'edit', body: comment, bodyField: 'comment', rendered: this.writer.render(comment), rank: ctx.access.rank });
     }
     await this.uow.run(async (tx) => {
       // Decided on the locked row: an article archived while the vote waited takes no vote.

@@ -138,7 +138,7 @@ export class WatchedWordsRule implements PostingCheck {
     const rules: Row[] = await this.ds.query(`SELECT * FROM watched_words WHERE space_id IS NULL OR space_id = $1 ORDER BY created_at, id`, [c.spaceId]);
     if (rules.length === 0) return;
     const compiled = rules.map((r) => compile(r.kind, r.pattern));
-    const parts: Array<{ field: 'body' | 'title' | 'tags'; text: string }> = [{ field: 'body', text: c.body }];
+    const parts: Array<{ field: string; text: string }> = [{ field: c.bodyField ?? 'body', text: c.body }];
     if (c.title !== undefined) parts.push({ field: 'title', text: c.title });
     if (c.tags?.length) parts.push({ field: 'tags', text: c.tags.join(' ') });
     const reasons = new Set(verdict.reasons);
@@ -177,7 +177,7 @@ export class WatchedWordsRule implements PostingCheck {
       }
       if (censor.length === 0) continue;
       const masked = maskRanges(part.text, censor);
-      if (part.field === 'body') verdict.html = this.renderer.render(masked).html;
+      if (part.field === (c.bodyField ?? 'body')) verdict.html = this.renderer.render(masked).html;
       else verdict.title = masked;
     }
     verdict.reasons = [...reasons];
