@@ -163,7 +163,7 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expectError(await api.rate(undefined as any, { topicId: id, helpful: true }), 'UNAUTHENTICATED');
     });
 
-    it('limits “not helpful” comments per reader and refuses blocked words in them', async () => {
+    it('limits “not helpful” comments per reader, refuses blocked words in them and masks censored ones', async () => {
       const critic = await makeUser(t);
       const own = await publishedArticle(t, author.token, editor.token, board, { title: 'Rated too often' });
       const items = async () => (await t.sql(`SELECT count(*)::int AS n FROM review_item_events WHERE action = 'not helpful' AND actor_id = $1`, [critic.id]))[0].n;
@@ -178,6 +178,13 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       const blocked = expectError(await api.rate((await makeUser(t)).token, { topicId: own, helpful: false, comment: 'visit scamword now' }), 'BAD_USER_INPUT');
       expect(blocked.extensions.fields).toEqual([{ field: 'comment', message: 'Your post was refused: No scams here' }]);
       await t.sql(`DELETE FROM watched_words WHERE pattern = 'scamword'`);
+      // CENSOR masks the comment everywhere it is kept: the rating and the review item's history.
+      expectOk(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { pattern: 'dumb*', kind: 'WORD', action: 'CENSOR', publicReason: 'Be kind' } }, { token: blocker.token }));
+      const rude = await makeUser(t);
+      topicOf(await api.rate(rude.token, { topicId: own, helpful: false, comment: 'This is DUMB advice' }));
+      expect(await t.sql(`SELECT comment FROM article_ratings WHERE user_id = $1`, [rude.id])).toEqual([{ comment: 'This is ■■■■ advice' }]);
+      expect(await t.sql(`SELECT note FROM review_item_events WHERE actor_id = $1`, [rude.id])).toEqual([{ note: 'This is ■■■■ advice' }]);
+      await t.sql(`DELETE FROM watched_words WHERE pattern = 'dumb*'`);
       // Out of the way of the queue the next test reads.
       await t.sql(`UPDATE review_items SET status = 'IGNORED' WHERE target_id = $1`, [own]);
     });

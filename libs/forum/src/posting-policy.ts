@@ -10,8 +10,6 @@ export interface Contribution {
   /** Edits go through automod and the spam filter too, not through posting limits or pre-moderation. */
   kind: 'topic' | 'reply' | 'edit';
   body: string;
-  /** The input field the body came from, for the errors that refuse it (`body` when unset). */
-  bodyField?: string;
   /** The topic's title and tags, when the contribution sets them (a new topic, an edit of its first post). */
   title?: string;
   tags?: string[];

@@ -27,7 +27,7 @@ import { SanctionsService } from './sanctions/sanctions.service';
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule, ContentModule],
   providers: [SpaceModeration, SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver, ReviewItems],
-  exports: [SanctionsService, ReportsService, TrustLevelService, ReviewItems],
+  exports: [SanctionsService, ReportsService, TrustLevelService, ReviewItems, WatchedWordsRule],
 })
 export class ModerationModule implements OnModuleInit {
   constructor(

@@ -19,6 +19,7 @@ import { ArticleRef, ArticleWrites } from './article-writes';
 import { ArticlesRepository } from './articles.repository';
 import { ArticleChangesInput, ArticleSettingsInput, MoveArticleInput, RateArticleInput, SpaceArticlesArgs, UpdateArticleInput } from './dto/article.inputs';
 import { DiffLine, lineDiff } from './line-diff';
+import { WatchedWordsRule } from '../../../moderation/src/automod/watched-words';
 import { ReviewItems } from '../../../moderation/src/reports/review-items';
 import { ReportTargetType } from '../../../moderation/src/reports/review.model';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
@@ -73,6 +74,7 @@ export class ArticlesService {
     private readonly repo: ArticlesRepository,
     private readonly reviewItems: ReviewItems,
     private readonly limiter: RateLimiter,
+    private readonly automod: WatchedWordsRule,
   ) {}
 
   // ---------------------------------------------------------------- reading
@@ -554,11 +556,8 @@ export class ArticlesService {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     await this.access.require(viewer, ctx.topic.spaceId, AccessLevel.PARTICIPATE);
     const ref = this.ref(ctx);
-    const comment = input.comment ?? null;
-    // A comment is a contribution: automod's BLOCK rules refuse it as they refuse a post.
-    if (comment !== null) {
-      await this.policy.evaluate({ viewer, spaceId: ctx.topic.spaceId, kind: 'edit', body: comment, bodyField: 'comment', rendered: this.writer.render(comment), rank: ctx.access.rank });
-    }
+    // Automod's BLOCK rules refuse a comment as they refuse a post, and its CENSOR rules mask it.
+    const comment = input.comment == null ? null : await this.automod.screenNote({ viewer, spaceId: ctx.topic.spaceId, kind: 'edit' }, 'comment', input.comment);
     await this.uow.run(async (tx) => {
       // Decided on the locked row: an article archived while the vote waited takes no vote.
       const row = await this.writes.lock(tx, ref.topicId);

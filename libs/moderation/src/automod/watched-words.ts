@@ -12,7 +12,7 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { Contribution, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
-import { compile, fold, matchAll, MatchTimeout, RuleKind, validatePattern } from './matcher';
+import { compile, fold, matchAll, Matches, MatchTimeout, RuleKind, validatePattern } from './matcher';
 import { trim } from '../../../core/src/graphql/transforms';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
@@ -53,6 +53,19 @@ interface Row {
   action: WatchAction;
   public_reason: string;
   created_at: Date;
+}
+
+/** One text a rule runs over: a post's body, its title, its tags (which cannot be masked). */
+interface Part {
+  field: string;
+  text: string;
+  maskable: boolean;
+}
+
+interface Screened {
+  matched: Row[];
+  masked: Array<string | null>;
+  timedOut: boolean;
 }
 
 const toModel = (r: Row) =>
@@ -135,52 +148,82 @@ export class WatchedWordsRule implements PostingCheck {
    * the body and the title; a tag cannot be masked, so a censored word there is refused.
    */
   async check(c: Contribution, verdict: Verdict): Promise<void> {
-    const rules: Row[] = await this.ds.query(`SELECT * FROM watched_words WHERE space_id IS NULL OR space_id = $1 ORDER BY created_at, id`, [c.spaceId]);
-    if (rules.length === 0) return;
-    const compiled = rules.map((r) => compile(r.kind, r.pattern));
-    const parts: Array<{ field: string; text: string }> = [{ field: c.bodyField ?? 'body', text: c.body }];
-    if (c.title !== undefined) parts.push({ field: 'title', text: c.title });
-    if (c.tags?.length) parts.push({ field: 'tags', text: c.tags.join(' ') });
+    const parts: Part[] = [{ field: 'body', text: c.body, maskable: true }];
+    if (c.title !== undefined) parts.push({ field: 'title', text: c.title, maskable: true });
+    if (c.tags?.length) parts.push({ field: 'tags', text: c.tags.join(' '), maskable: false });
+    const screened = await this.screen(c, parts);
+    if (!screened) return;
     const reasons = new Set(verdict.reasons);
-    for (const part of parts) {
-      const { folded, origin } = fold(part.text);
-      let hits: Array<Array<[number, number]>>;
-      try {
-        hits = matchAll(compiled, folded, MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
-      } catch (err) {
-        if (!(err instanceof MatchTimeout)) throw err;
-        this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out; holding the post for review');
-        verdict.pending = true;
-        reasons.add('automatic checks could not finish');
-        break;
-      }
-      const censor: Array<[number, number]> = [];
-      for (let i = 0; i < rules.length; i++) {
-        if (hits[i].length === 0) continue;
-        const rule = rules[i];
-        if (rule.action === 'BLOCK' || (rule.action === 'CENSOR' && part.field === 'tags')) {
-          // Refusals are automatic actions too: logged, in a transaction of their own.
-          await this.uow.run((tx) =>
-            this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind, field: part.field } }),
-          );
-          throw AppError.badField(part.field, `Your post was refused: ${rule.public_reason}`);
-        }
-        if (rule.action === 'REQUIRE_APPROVAL') {
-          verdict.pending = true;
-          reasons.add(rule.public_reason);
-        }
-        if (rule.action === 'FLAG') reasons.add(`flag:${rule.id}`);
-        if (rule.action === 'CENSOR') {
-          censor.push(...hits[i].map(([a, b]) => [origin[a], origin[b]] as [number, number]));
-          reasons.add(`censor:${rule.id}`);
-        }
-      }
-      if (censor.length === 0) continue;
-      const masked = maskRanges(part.text, censor);
-      if (part.field === (c.bodyField ?? 'body')) verdict.html = this.renderer.render(masked).html;
-      else verdict.title = masked;
+    if (screened.timedOut) {
+      verdict.pending = true;
+      reasons.add('automatic checks could not finish');
     }
+    for (const rule of screened.matched) {
+      if (rule.action === 'REQUIRE_APPROVAL') {
+        verdict.pending = true;
+        reasons.add(rule.public_reason);
+      }
+      if (rule.action === 'FLAG') reasons.add(`flag:${rule.id}`);
+      if (rule.action === 'CENSOR') reasons.add(`censor:${rule.id}`);
+    }
+    parts.forEach((part, i) => {
+      const masked = screened.masked[i];
+      if (masked === null) return;
+      if (part.field === 'body') verdict.html = this.renderer.render(masked).html;
+      else verdict.title = masked;
+    });
     verdict.reasons = [...reasons];
+  }
+
+  /**
+   * A plain-text note that only moderators read and that is never published (a "not helpful"
+   * comment on an article): BLOCK refuses it as it refuses a post, CENSOR masks it. It goes to
+   * the review queue anyway, so REQUIRE_APPROVAL, FLAG and a timed-out match change nothing.
+   */
+  async screenNote(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, field: string, text: string): Promise<string> {
+    const screened = await this.screen(c, [{ field, text, maskable: true }]);
+    return screened?.masked[0] ?? text;
+  }
+
+  /**
+   * The space's and the site's rules over every part in one time-budgeted run. Throws on a
+   * BLOCK (or a CENSOR in a part that cannot be masked), after logging the refusal. Otherwise
+   * returns the rules that matched, each part masked where a CENSOR rule hit it (null when
+   * nothing was), and whether matching ran out of time (then nothing matched). Null without rules.
+   */
+  private async screen(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, parts: Part[]): Promise<Screened | null> {
+    const rules: Row[] = await this.ds.query(`SELECT * FROM watched_words WHERE space_id IS NULL OR space_id = $1 ORDER BY created_at, id`, [c.spaceId]);
+    if (rules.length === 0) return null;
+    const folds = parts.map((p) => fold(p.text));
+    let hits: Matches;
+    try {
+      hits = matchAll(rules.map((r) => compile(r.kind, r.pattern)), folds.map((f) => f.folded), MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
+    } catch (err) {
+      if (!(err instanceof MatchTimeout)) throw err;
+      this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out; holding the contribution for review');
+      return { matched: [], masked: parts.map(() => null), timedOut: true };
+    }
+    const matched = new Set<Row>();
+    const masked: Array<string | null> = [];
+    for (const [p, part] of parts.entries()) {
+      const censor: Array<[number, number]> = [];
+      for (const [i, rule] of rules.entries()) {
+        if (hits[p][i].length === 0) continue;
+        matched.add(rule);
+        if (rule.action === 'BLOCK' || (rule.action === 'CENSOR' && !part.maskable)) await this.refuse(c, rule, part.field);
+        if (rule.action === 'CENSOR') censor.push(...hits[p][i].map(([a, b]) => [folds[p].origin[a], folds[p].origin[b]] as [number, number]));
+      }
+      masked.push(censor.length ? maskRanges(part.text, censor) : null);
+    }
+    return { matched: [...matched], masked, timedOut: false };
+  }
+
+  /** Refusals are automatic actions too: logged, in a transaction of their own. */
+  private async refuse(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, rule: Row, field: string): Promise<never> {
+    await this.uow.run((tx) =>
+      this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind, field } }),
+    );
+    throw AppError.badField(field, `Your post was refused: ${rule.public_reason}`);
   }
 
   /** FLAG rules put the post in the review queue, as an automatic report would; censoring is logged. */
