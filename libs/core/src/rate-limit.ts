@@ -36,15 +36,8 @@ export class RateLimiter {
     return Math.max(1, Math.ceil((new Date(oldest).getTime() + rule.windowSeconds * 1000 - Date.now()) / 1000));
   }
 
-  /** Throws RATE_LIMITED when any rule is exhausted for its key. */
-  async check(checks: Array<[RateRule, string]>): Promise<void> {
-    let wait = 0;
-    for (const [rule, key] of checks) wait = Math.max(wait, await this.retryAfter(rule, key));
-    if (wait > 0) throw AppError.rateLimited(wait);
-  }
-
   /**
-   * `check` and `hit` in one step, for limits that guard against guessing (sign-in): under a
+   * Checking and counting in one step, for limits that guard against guessing (sign-in): under a
    * lock per (bucket, key), so parallel requests cannot all pass the check before any of them
    * is counted. The events are recorded at once; `release` takes them back (a sign-in that
    * succeeded does not count against the network it came from).

@@ -28,8 +28,6 @@ const DUPLICATE_WINDOW_MINUTES = 10;
 @Injectable()
 export class PostingLimits implements PostingCheck {
   readonly name = 'posting-limits';
-  /** The limits `check` applied to a contribution, recorded when it is stored. */
-  private readonly rules = new WeakMap<Contribution, Array<[RateRule, string]>>();
 
   constructor(
     private readonly ds: DataSource,
@@ -44,31 +42,33 @@ export class PostingLimits implements PostingCheck {
   async check(c: Contribution): Promise<void> {
     if (this.exempt(c)) return;
     const user = c.viewer.user!;
-    const newUser = user.trustLevel === 0;
-    if (newUser && c.rendered.links > NEW_USER_MAX_LINKS) {
+    if (user.trustLevel === 0 && c.rendered.links > NEW_USER_MAX_LINKS) {
       throw AppError.badField('body', `new members may post at most ${NEW_USER_MAX_LINKS} links per post`);
     }
-    if (newUser && c.rendered.mentions.length > NEW_USER_MAX_MENTIONS) {
+    if (user.trustLevel === 0 && c.rendered.mentions.length > NEW_USER_MAX_MENTIONS) {
       throw AppError.badField('body', `new members may mention at most ${NEW_USER_MAX_MENTIONS} people per post`);
     }
-    const [facts] = await this.ds.query(
-      `SELECT (SELECT created_at > now() - interval '1 day' FROM users WHERE id = $1) AS first_day,
-              EXISTS (SELECT 1 FROM posts WHERE author_id = $1 AND created_at > now() - make_interval(mins => ${DUPLICATE_WINDOW_MINUTES})
+    const [{ duplicate }] = await this.ds.query(
+      `SELECT EXISTS (SELECT 1 FROM posts WHERE author_id = $1 AND created_at > now() - make_interval(mins => ${DUPLICATE_WINDOW_MINUTES})
                         AND md5(body_source) = md5($2) AND state <> 'DELETED') AS duplicate`,
       [user.id, c.body],
     );
-    if (facts.duplicate) throw AppError.badField('body', 'you posted the same text a moment ago');
-    const rules: Array<[RateRule, string]> = [[newUser ? POST_INTERVAL_TL0 : POST_INTERVAL, user.id]];
-    if (newUser && facts.first_day) rules.push([c.kind === 'topic' ? FIRST_DAY_TOPICS : FIRST_DAY_REPLIES, user.id]);
-    // Checked here to refuse early; counted (and checked again, under a lock) in the storing
-    // transaction, so parallel posts cannot all pass before any of them is counted.
-    await this.limiter.check(rules);
-    this.rules.set(c, rules);
+    if (duplicate) throw AppError.badField('body', 'you posted the same text a moment ago');
   }
 
+  /**
+   * The rate limits are checked and counted once, in the storing transaction and under a lock,
+   * so parallel posts cannot all pass before any of them is counted; a refusal rolls the post back.
+   */
   async stored(tx: Tx, c: Contribution): Promise<void> {
-    const rules = this.rules.get(c);
-    if (rules) await this.limiter.hitWithin(tx, rules);
+    if (this.exempt(c)) return;
+    const user = c.viewer.user!;
+    const rules: Array<[RateRule, string]> = [[user.trustLevel === 0 ? POST_INTERVAL_TL0 : POST_INTERVAL, user.id]];
+    if (user.trustLevel === 0) {
+      const [{ first_day }] = await tx.query<{ first_day: boolean }>(`SELECT created_at > now() - interval '1 day' AS first_day FROM users WHERE id = $1`, [user.id]);
+      if (first_day) rules.push([c.kind === 'topic' ? FIRST_DAY_TOPICS : FIRST_DAY_REPLIES, user.id]);
+    }
+    await this.limiter.hitWithin(tx, rules);
   }
 }
 

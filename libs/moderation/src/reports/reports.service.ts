@@ -124,12 +124,11 @@ export class ReportsService {
     if (target.authorId === viewer.id) throw AppError.badField('targetId', 'you cannot report yourself or your own content');
     // Reporting is participating: readers, silenced users and anonymous visitors cannot.
     if (target.spaceId) await this.access.require(viewer, target.spaceId, AccessLevel.PARTICIPATE);
-    await this.limiter.check([[REPORTS_PER_DAY, viewer.user.id]]);
     const { weight, breakdown } = await this.weigh(viewer, target.spaceId);
     const threshold = await this.threshold(target.spaceId);
 
     const report = await this.uow.run(async (tx) => {
-      // Counted with the report itself, under a lock: parallel reports cannot exceed the day's limit.
+      // Checked and counted with the report itself, under a lock: parallel reports cannot exceed the day's limit.
       await this.limiter.hitWithin(tx, [[REPORTS_PER_DAY, viewer.user!.id]]);
       const item = await this.reviewItems.open(tx, {
         spaceId: target.spaceId, targetType: input.targetType, targetId: input.targetId, kind: 'REPORTS', score: weight,
