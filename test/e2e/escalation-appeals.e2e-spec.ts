@@ -160,6 +160,14 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(await tokens.verify(APPEAL_TOKEN_PURPOSE, await tokens.sign('unsubscribe', subject, 60))).toBeNull();
     expect(await tokens.verify(APPEAL_TOKEN_PURPOSE, await tokens.sign(APPEAL_TOKEN_PURPOSE, subject, -1))).toBeNull();
     expect(await tokens.verify(APPEAL_TOKEN_PURPOSE, 'not a token')).toBeNull();
+    // A later expiry written into a valid token breaks its signature.
+    const [id, expires, mac] = (await tokens.sign(APPEAL_TOKEN_PURPOSE, subject, 60)).split('.');
+    expect(await tokens.verify(APPEAL_TOKEN_PURPOSE, `${id}.${Number(expires) + 3600}.${mac}`)).toBeNull();
+    // Sealed tokens (unsubscribe links) never expire, and are refused likewise when altered or for another purpose.
+    const sealed = await tokens.seal('unsubscribe', `${subject}.MENTION`);
+    expect(await tokens.unseal('unsubscribe', sealed)).toBe(`${subject}.MENTION`);
+    expect(await tokens.unseal('unsubscribe', sealed.replace('MENTION', 'REPLY'))).toBeNull();
+    expect(await tokens.unseal(APPEAL_TOKEN_PURPOSE, sealed)).toBeNull();
     // An expired token is refused by appealSanction, with a way forward.
     const user = await makeUser(t);
     const sanctionId = expectOk(

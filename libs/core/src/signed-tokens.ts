@@ -3,10 +3,10 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
 
 /**
- * Short-lived, signed tokens that grant one narrow thing without a session (a suspended
- * member appealing, say). Each purpose has its own HMAC key, created once and kept in
- * `app_secrets` so every node agrees; a token carries its subject and expiry and is
- * refused for any other purpose, after its expiry, or when a byte was changed.
+ * Signed tokens that grant one narrow thing without a session: a suspended member appealing
+ * (short-lived), an e-mail's unsubscribe link (for good). Each purpose has its own HMAC key,
+ * created once and kept in `app_secrets` so every node agrees; a token is refused for any
+ * other purpose, when a byte was changed, and (for `sign`) after its expiry.
  */
 @Injectable()
 export class SignedTokens {
@@ -32,19 +32,30 @@ export class SignedTokens {
     return createHmac('sha256', await this.key(purpose)).update(`${purpose}\n${body}`).digest();
   }
 
-  async sign(purpose: string, subject: string, ttlSeconds: number): Promise<string> {
-    const body = `${subject}.${Math.floor(Date.now() / 1000) + ttlSeconds}`;
+  /** `<body>.<mac>`: a token that never expires. The body is readable by anyone; keep secrets out of it. */
+  async seal(purpose: string, body: string): Promise<string> {
     return `${body}.${(await this.mac(purpose, body)).toString('base64url')}`;
   }
 
-  /** The subject of a valid token for this purpose, or null. */
-  async verify(purpose: string, token: string): Promise<string | null> {
-    const m = /^([A-Za-z0-9-]{1,64})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  /** The body of a token sealed for this purpose, or null. */
+  async unseal(purpose: string, token: string): Promise<string | null> {
+    const m = /^([A-Za-z0-9.*_-]{1,200})\.([A-Za-z0-9_-]{43})$/.exec(String(token));
     if (!m) return null;
-    const [, subject, expires, mac] = m;
-    const expected = await this.mac(purpose, `${subject}.${expires}`);
+    const [, body, mac] = m;
+    const expected = await this.mac(purpose, body);
     const given = Buffer.from(mac, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-    return Number(expires) * 1000 > Date.now() ? subject : null;
+    return given.length === expected.length && timingSafeEqual(given, expected) ? body : null;
+  }
+
+  /** A token for `subject` that expires after `ttlSeconds`. */
+  async sign(purpose: string, subject: string, ttlSeconds: number): Promise<string> {
+    return this.seal(purpose, `${subject}.${Math.floor(Date.now() / 1000) + ttlSeconds}`);
+  }
+
+  /** The subject of a valid, unexpired token for this purpose, or null. */
+  async verify(purpose: string, token: string): Promise<string | null> {
+    const m = /^([A-Za-z0-9-]{1,64})\.(\d{1,12})$/.exec((await this.unseal(purpose, token)) ?? '');
+    if (!m) return null;
+    return Number(m[2]) * 1000 > Date.now() ? m[1] : null;
   }
 }

@@ -2,7 +2,6 @@ import { Body, Controller, Get, Injectable, Logger, Post, Query as HttpQuery, Re
 import { Args, Context, Field, InputType, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { IsBoolean, IsIn } from 'class-validator';
 import type { Response } from 'express';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import nodemailer, { Transporter } from 'nodemailer';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../core/src/config/config';
@@ -10,6 +9,7 @@ import { AppError } from '../../core/src/errors';
 import { GqlContext } from '../../core/src/graphql/context';
 import { isUuid } from '../../core/src/ids';
 import { rowsOf } from '../../core/src/database/unit-of-work';
+import { SignedTokens } from '../../core/src/signed-tokens';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { visibleNotifications } from './notifications';
@@ -18,6 +18,8 @@ import { escapeHtml } from '../../content/src/renderer';
 export const NOTIFICATION_KINDS = ['MENTION', 'REPLY', 'WATCHED_REPLY', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
   'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
 const ALL = '*';
+/** The `SignedTokens` purpose of unsubscribe links (they never expire: old e-mails keep working). */
+const UNSUBSCRIBE = 'unsubscribe';
 
 const LABELS: Record<string, string> = {
   MENTION: 'mentioned you',
@@ -57,39 +59,25 @@ export interface SentEmail {
 export class EmailDigest {
   private readonly log = new Logger('Email');
   private readonly transport: Transporter;
-  private secret?: Promise<Buffer>;
 
   constructor(
     private readonly ds: DataSource,
     private readonly config: AppConfig,
     private readonly sessions: SessionsService,
     private readonly forum: ForumLoaders,
+    private readonly tokens: SignedTokens,
   ) {
     this.transport = config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : nodemailer.createTransport({ jsonTransport: true });
   }
 
-  /** The signing key, generated once and kept in the database so every node agrees. */
-  private key(): Promise<Buffer> {
-    this.secret ??= (async () => {
-      await this.ds.query(`INSERT INTO app_secrets (name, value) VALUES ('unsubscribe', $1) ON CONFLICT DO NOTHING`, [randomBytes(32).toString('base64')]);
-      const [row] = await this.ds.query(`SELECT value FROM app_secrets WHERE name = 'unsubscribe'`);
-      return Buffer.from(row.value, 'base64');
-    })();
-    return this.secret;
-  }
-
-  async unsubscribeToken(userId: string, kind: string): Promise<string> {
-    const mac = createHmac('sha256', await this.key()).update(`${userId}:${kind}`).digest('base64url');
-    return `${userId}.${kind}.${mac}`;
+  unsubscribeToken(userId: string, kind: string): Promise<string> {
+    return this.tokens.seal(UNSUBSCRIBE, `${userId}.${kind}`);
   }
 
   /** What a valid unsubscribe token stands for; null for a bad one. Changes nothing. */
   async verifyUnsubscribeToken(token: string): Promise<{ userId: string; kind: string } | null> {
-    const [userId, kind, mac] = String(token).split('.');
-    if (!isUuid(userId) || !(kind === ALL || NOTIFICATION_KINDS.includes(kind)) || !mac) return null;
-    const expected = createHmac('sha256', await this.key()).update(`${userId}:${kind}`).digest();
-    const given = Buffer.from(mac, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    const [userId, kind] = ((await this.tokens.unseal(UNSUBSCRIBE, token)) ?? '').split('.');
+    if (!isUuid(userId) || !(kind === ALL || NOTIFICATION_KINDS.includes(kind))) return null;
     return { userId, kind };
   }
 
