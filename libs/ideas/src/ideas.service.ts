@@ -8,7 +8,7 @@ import { AuditLog } from '../../core/src/audit/audit-log';
 import { csvRow } from '../../core/src/csv';
 import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
-import { Connection, decodeCursor, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../core/src/graphql/pagination';
+import { Connection, decodeCursor, emptyConnection, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
 import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
@@ -239,8 +239,7 @@ export class IdeasService implements BoardKindBehaviour {
     if (key && after && !after.every((v, i) => validKeyValue(v, key[i][1]))) throw AppError.badField('after', 'is not a valid cursor for this sort');
     const offset = key ? 0 : offsetFromCursor(args.after, MAX_OFFSET);
     const rank = await this.access.rankOn(viewer, board.spaceId);
-    const empty = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
-    if (board.kind !== BoardKind.IDEAS || rank < LEVEL_RANK.READ) return empty;
+    if (board.kind !== BoardKind.IDEAS || rank < LEVEL_RANK.READ) return emptyConnection();
     const params: unknown[] = [board.id, viewer.id];
     const where = [`t.board_id = $1`];
     where.push(readableTopicSql(rank >= LEVEL_RANK.MODERATE, '$2'));

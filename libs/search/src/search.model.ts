@@ -3,14 +3,13 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { Type } from 'class-transformer';
 import { trim } from '../../core/src/graphql/transforms';
-import { PageInfo } from '../../core/src/graphql/pagination';
+import { PageArgs, PageInfo } from '../../core/src/graphql/pagination';
 import { TopicKind } from '../../forum/src/forum.enums';
 import { PostModel } from '../../forum/src/posts/post.model';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 
 export const QUERY_MAX = 300;
-export const SEARCH_PAGE_MAX = 100;
 /** Deep pages cost the most and serve nobody: relevance past this is noise. */
 export const SEARCH_OFFSET_MAX = 1000;
 
@@ -51,7 +50,7 @@ export class SearchFilter {
 }
 
 @ArgsType()
-export class SearchArgs {
+export class SearchArgs extends PageArgs {
   @Field({ description: `Words, "quoted phrases" and -exclusions; the last word matches as a prefix while typing. 1–${QUERY_MAX} characters.` })
   @Transform(trim) @IsString() @MaxLength(QUERY_MAX, { message: `must be at most ${QUERY_MAX} characters` })
   query!: string;
@@ -64,13 +63,6 @@ export class SearchArgs {
   @IsOptional() @IsEnum(SearchSort)
   sort?: SearchSort;
 
-  @Field(() => Int, { nullable: true, description: `Page size: default 20, at most ${SEARCH_PAGE_MAX}.` })
-  @IsOptional() @IsInt() @Min(1) @Max(SEARCH_PAGE_MAX)
-  first?: number;
-
-  @Field(() => String, { nullable: true })
-  @IsOptional() @IsString() @MaxLength(100)
-  after?: string;
 }
 
 @ArgsType()

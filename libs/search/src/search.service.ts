@@ -3,7 +3,7 @@ import { AccessService } from '../../access/src/access.service';
 import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
-import { encodeCursor, offsetFromCursor } from '../../core/src/graphql/pagination';
+import { emptyConnection, encodeCursor, offsetFromCursor, pageSize } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicModel } from '../../forum/src/topics/topic.model';
@@ -13,7 +13,6 @@ import { SearchFilters, SearchRequest, SearchResult } from './search-engine';
 import { SearchEngines } from './search-engines';
 import { SEARCH_OFFSET_MAX, SearchArgs, SearchConnectionModel, SearchHitModel, SearchSort, SimilarTopicsArgs } from './search.model';
 
-const DEFAULT_PAGE = 20;
 
 /**
  * Queries go to the primary engine with the viewer's readable spaces as a filter; when
@@ -42,11 +41,11 @@ export class SearchService {
   async search(viewer: Viewer, args: SearchArgs, opts: { facets: boolean }): Promise<SearchConnectionModel> {
     this.checkQuery(args.query, 'query');
     await this.rateLimit(viewer);
-    const first = args.first ?? DEFAULT_PAGE;
+    const first = pageSize(args.first);
     const offset = offsetFromCursor(args.after, SEARCH_OFFSET_MAX);
     const filters = await this.filtersFor(viewer, args);
     const emptyFacets = { kinds: [], spaces: [], tags: [] };
-    if (!filters) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0, facets: emptyFacets, engine: this.engines.primary.name };
+    if (!filters) return { ...emptyConnection<SearchHitModel>(), totalCount: 0, facets: emptyFacets, engine: this.engines.primary.name };
     const result = await this.query({
       query: args.query,
       filters,

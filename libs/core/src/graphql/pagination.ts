@@ -35,6 +35,11 @@ export interface Connection<T> {
   totalCount: number | (() => Promise<number>);
 }
 
+/** A connection with nothing in it (a list the viewer may not read, say). */
+export function emptyConnection<T>(): Connection<T> {
+  return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
+}
+
 /** Calls a function-valued field, so an expensive count runs only when a client asks for it. */
 const resolveLazy: FieldMiddleware = async (_ctx: MiddlewareContext, next: NextFn) => {
   const value = await next();

@@ -3,7 +3,7 @@ import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
-import { Connection, decodeCursor, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../../core/src/graphql/pagination';
+import { Connection, decodeCursor, emptyConnection, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
@@ -70,7 +70,7 @@ export class TopicsService {
   /** Board.topics(sort: TRENDING) where the board's kind has no trending of its own (see TOPIC_TRENDING_SCORE). */
   private async trendingList(viewer: Viewer, board: BoardModel, rank: number, size: number, args: TopicListArgs): Promise<Connection<TopicModel>> {
     const offset = offsetFromCursor(args.after, MAX_TRENDING_OFFSET);
-    if (rank < LEVEL_RANK.READ) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
+    if (rank < LEVEL_RANK.READ) return emptyConnection();
     const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag };
     const rows = await this.repo.trendingPage(filter, size + 1, offset);
     return toOffsetConnection(
