@@ -16,7 +16,7 @@ export class UserModel {
   @Field(() => GlobalRoleEnum) role!: GlobalRoleEnum;
   @Field(() => Int, { description: '0 new, 1 basic, 2 member, 3 regular, 4 leader.' }) trustLevel!: number;
   @Field() createdAt!: Date;
-  /** Only resolved for the user themself and admins (see UsersResolver.email). */
+  /** Only resolved for the user themself (see UsersResolver.email). */
   emailAddress!: string | null;
   /** Set on the user an auth payload returns: the requester just proved to be them. */
   isAuthenticatedSelf?: boolean;

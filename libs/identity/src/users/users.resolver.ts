@@ -28,8 +28,8 @@ export class UsersResolver {
     return this.users.setRole(ctx.viewer, input.userId, input.role);
   }
 
-  @ResolveField(() => String, { nullable: true, description: 'Only for the user themself and admins.' })
+  @ResolveField(() => String, { nullable: true, description: 'Only for the user themself (as on `me`); null for everybody else, admins included.' })
   email(@Parent() user: UserModel, @Context() ctx: GqlContext): string | null {
-    return user.isAuthenticatedSelf || ctx.viewer.id === user.id || ctx.viewer.isAdmin ? user.emailAddress : null;
+    return user.isAuthenticatedSelf || ctx.viewer.id === user.id ? user.emailAddress : null;
   }
 }
