@@ -56,8 +56,14 @@ describe('automod: watched words', () => {
     expectError(await t.gql(RULE, { input: { spaceId: space.id, pattern: '[', kind: 'REGEX', action: 'BLOCK', publicReason: 'nope' } }, { token: mod.token }), 'BAD_USER_INPUT');
     expectError(await t.gql(RULE, { input: { spaceId: space.id, pattern: 'x', kind: 'WORD', action: 'BLOCK', publicReason: 'nope' } }, { token: member.token }), 'FORBIDDEN');
     expectError(await t.gql(RULE, { input: { pattern: 'x', kind: 'WORD', action: 'BLOCK', publicReason: 'site-wide' } }, { token: mod.token }), 'FORBIDDEN');
-    const rules = expectOk(await t.gql(`query($s: ID) { watchedWords(spaceId: $s) { pattern action } }`, { s: space.id }, { token: mod.token })).watchedWords;
-    expect(rules).toHaveLength(4);
+    const RULES = `query($s: ID, $after: String) { watchedWords(spaceId: $s, first: 3, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { pattern action } } } }`;
+    const rules = expectOk(await t.gql(RULES, { s: space.id }, { token: mod.token })).watchedWords;
+    expect(rules).toMatchObject({ totalCount: 4, pageInfo: { hasNextPage: true } });
+    expect(rules.edges).toHaveLength(3);
+    const rest = expectOk(await t.gql(RULES, { s: space.id, after: rules.pageInfo.endCursor }, { token: mod.token })).watchedWords;
+    expect(rest.edges).toHaveLength(1);
+    expect(new Set([...rules.edges, ...rest.edges].map((e: any) => e.node.pattern)).size).toBe(4);
+    expectError(await t.gql(RULES, { s: space.id }, { token: member.token }), 'FORBIDDEN');
     const log = await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'automod.rule_create'`);
     expect(log[0].n).toBe(4);
   });

@@ -78,7 +78,7 @@ describe('moderation: the escalation ladder and appeals', () => {
 
   it('lists sanctions with their appeals in a fixed number of statements', async () => {
     const user = await makeUser(t);
-    const MINE = `{ mySanctions { id appeal { status } } }`;
+    const MINE = `{ mySanctions(first: 10) { edges { node { id appeal { status } } } } }`;
     const sanctionAndAppeal = async (i: number) => {
       const s = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'SILENCE', reason: `Reason number ${i}`, durationHours: 48, spaceId: space.id } }, { token: mod.token })).sanctionUser;
       expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: s.id, message: `Please reconsider number ${i}` } }, { token: user.token }));
@@ -88,7 +88,7 @@ describe('moderation: the escalation ladder and appeals', () => {
     for (let i = 2; i <= 4; i++) await sanctionAndAppeal(i);
     let listed: any;
     const four = await t.countStatements(async () => (listed = expectOk(await t.gql(MINE, {}, { token: user.token }))));
-    expect(listed.mySanctions.map((s: any) => s.appeal.status)).toEqual(['PENDING', 'PENDING', 'PENDING', 'PENDING']);
+    expect(listed.mySanctions.edges.map((e: any) => e.node.appeal.status)).toEqual(['PENDING', 'PENDING', 'PENDING', 'PENDING']);
     expect(four.count).toBe(one.count);
   });
 
@@ -106,7 +106,7 @@ describe('moderation: the escalation ladder and appeals', () => {
     expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'FORBIDDEN');
     expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: mod2.token }), 'BAD_USER_INPUT');
     expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: 'fair point' } }, { token: mod2.token }));
-    const mine = expectOk(await t.gql(`{ mySanctions { id active appeal { status decisionNote } } }`, {}, { token: user.token })).mySanctions;
+    const mine = expectOk(await t.gql(`{ mySanctions { edges { node { id active appeal { status decisionNote } } } } }`, {}, { token: user.token })).mySanctions.edges.map((e: any) => e.node);
     expect(mine).toEqual([{ id: s.id, active: false, appeal: { status: 'GRANTED', decisionNote: 'fair point' } }]);
     const warn = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'WARNING', reason: 'Tone', spaceId: space.id } }, { token: mod.token })).sanctionUser;
     expectError(await t.gql(APPEAL, { input: { sanctionId: warn.id, message: 'I disagree with this' } }, { token: user.token }), 'BAD_USER_INPUT');

@@ -147,13 +147,21 @@ describe('moderation: sanctions and the moderation log', () => {
     const member = await makeUser(t);
     const other = await makeUser(t);
     const s = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'WARNING', reason: 'Mind the tone', spaceId: spaceA.id } }, { token: modA.token })).sanctionUser;
-    const mine = expectOk(await t.gql(`{ mySanctions { id kind reason acknowledgedAt } }`, {}, { token: member.token })).mySanctions;
-    expect(mine).toEqual([{ id: s.id, kind: 'WARNING', reason: 'Mind the tone', acknowledgedAt: null }]);
+    const mine = expectOk(await t.gql(`{ mySanctions { totalCount edges { node { id kind reason acknowledgedAt } } } }`, {}, { token: member.token })).mySanctions;
+    expect(mine.edges.map((e: any) => e.node)).toEqual([{ id: s.id, kind: 'WARNING', reason: 'Mind the tone', acknowledgedAt: null }]);
+    expect(mine.totalCount).toBe(1);
     const ACK = `mutation($id: ID!) { acknowledgeWarning(id: $id) { acknowledgedAt } }`;
     expectError(await t.gql(ACK, { id: s.id }, { token: other.token }), 'NOT_FOUND');
     expect(expectOk(await t.gql(ACK, { id: s.id }, { token: member.token })).acknowledgeWarning.acknowledgedAt).not.toBeNull();
-    expectError(await t.gql(`query($u: ID!) { userSanctions(userId: $u) { id } }`, { u: member.id }, { token: other.token }), 'FORBIDDEN');
-    expect(expectOk(await t.gql(`query($u: ID!) { userSanctions(userId: $u) { id } }`, { u: member.id }, { token: modA.token })).userSanctions).toHaveLength(1);
+    const USER_SANCTIONS = `query($u: ID!, $after: String) { userSanctions(userId: $u, first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id reason } } } }`;
+    expectError(await t.gql(USER_SANCTIONS, { u: member.id }, { token: other.token }), 'FORBIDDEN');
+    const second = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'WARNING', reason: 'Mind the tone, again', spaceId: spaceA.id } }, { token: modA.token })).sanctionUser;
+    // Newest first, a page at a time.
+    const page1 = expectOk(await t.gql(USER_SANCTIONS, { u: member.id }, { token: modA.token })).userSanctions;
+    expect(page1).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: true }, edges: [{ node: { id: second.id } }] });
+    const page2 = expectOk(await t.gql(USER_SANCTIONS, { u: member.id, after: page1.pageInfo.endCursor }, { token: modA.token })).userSanctions;
+    expect(page2).toMatchObject({ pageInfo: { hasNextPage: false }, edges: [{ node: { id: s.id } }] });
+    expectError(await t.gql(USER_SANCTIONS, { u: member.id, after: 'bm90IGEgY3Vyc29y' }, { token: modA.token }), 'BAD_USER_INPUT');
   });
 
   it('logs every sanction in an append-only, hash-chained log that moderators can read', async () => {

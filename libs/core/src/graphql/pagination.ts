@@ -2,6 +2,7 @@ import { Type } from '@nestjs/common';
 import { ArgsType, Field, FieldMiddleware, Int, MiddlewareContext, NextFn, ObjectType } from '@nestjs/graphql';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { AppError } from '../errors';
+import { isUuid } from '../ids';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -77,6 +78,17 @@ export function decodeCursor(cursor: string | undefined, arity: number): unknown
     /* fall through */
   }
   throw AppError.badField('after', 'is not a valid cursor');
+}
+
+/**
+ * The id an `after` cursor holds, for lists paged by their time-ordered UUIDv7 ids alone
+ * (`[id]` cursors); null without one. Anything else is BAD_USER_INPUT.
+ */
+export function idFromCursor(after: string | undefined): string | null {
+  const values = decodeCursor(after, 1);
+  if (!values) return null;
+  if (!isUuid(values[0])) throw AppError.badField('after', 'is not a valid cursor');
+  return values[0];
 }
 
 /**

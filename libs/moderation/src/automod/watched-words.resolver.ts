@@ -1,14 +1,15 @@
 import { Args, Context, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { GqlContext } from '../../../core/src/graphql/context';
-import { WatchedWordInput, WatchedWordModel, WatchedWordsService } from './watched-words';
+import { PageArgs } from '../../../core/src/graphql/pagination';
+import { WatchedWordConnection, WatchedWordInput, WatchedWordModel, WatchedWordsService } from './watched-words';
 
 @Resolver(() => WatchedWordModel)
 export class WatchedWordsResolver {
   constructor(private readonly service: WatchedWordsService) {}
 
-  @Query(() => [WatchedWordModel], { description: 'Moderators: automod rules of a space, or site-wide rules when spaceId is absent.' })
-  watchedWords(@Args('spaceId', { type: () => ID, nullable: true }) spaceId: string | undefined, @Context() ctx: GqlContext) {
-    return this.service.list(ctx.viewer, spaceId ?? null);
+  @Query(() => WatchedWordConnection, { description: 'Moderators: automod rules of a space, or site-wide rules when spaceId is absent, oldest first.' })
+  watchedWords(@Args('spaceId', { type: () => ID, nullable: true }) spaceId: string | undefined, @Args() args: PageArgs, @Context() ctx: GqlContext) {
+    return this.service.list(ctx.viewer, spaceId ?? null, args);
   }
 
   @Mutation(() => WatchedWordModel, { description: 'Add an automod rule (validated: slow or invalid patterns are refused).' })

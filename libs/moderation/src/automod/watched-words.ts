@@ -8,6 +8,7 @@ import { AccessService } from '../../../access/src/access.service';
 import { ContentRenderer } from '../../../content/src/renderer';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
+import { Connection, ConnectionType, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { Contribution, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
@@ -44,6 +45,8 @@ export class WatchedWordModel {
   @Field() publicReason!: string;
   @Field() createdAt!: Date;
 }
+
+export const WatchedWordConnection = ConnectionType(WatchedWordModel, 'WatchedWord');
 
 interface Row {
   id: string;
@@ -87,13 +90,16 @@ export class WatchedWordsService {
     else if (!(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Site-wide rules need a global moderator or an admin');
   }
 
-  async list(viewer: Viewer, spaceId: string | null): Promise<WatchedWordModel[]> {
+  /** Oldest first (the order they apply in), by their UUIDv7 ids. */
+  async list(viewer: Viewer, spaceId: string | null, args: PageArgs): Promise<Connection<WatchedWordModel>> {
     await this.authorize(viewer, spaceId);
+    const where = spaceId ? 'space_id = $1' : 'space_id IS NULL AND $1::uuid IS NULL';
+    const size = pageSize(args.first);
     const rows: Row[] = await this.ds.query(
-      `SELECT * FROM watched_words WHERE ${spaceId ? 'space_id = $1' : 'space_id IS NULL'} ORDER BY created_at, id`,
-      spaceId ? [spaceId] : [],
+      `SELECT * FROM watched_words WHERE ${where} AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+      [spaceId, idFromCursor(args.after), size + 1],
     );
-    return rows.map(toModel);
+    return toConnection(rows, size, (r) => [r.id], toModel, async () => (await this.ds.query(`SELECT count(*)::int AS n FROM watched_words WHERE ${where}`, [spaceId]))[0].n);
   }
 
   async create(viewer: Viewer, input: WatchedWordInput): Promise<WatchedWordModel> {

@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { ConnectionType } from '../../../core/src/graphql/pagination';
 
 export enum SanctionKind {
   WARNING = 'WARNING',
@@ -58,3 +59,5 @@ export function toSanctionModel(r: SanctionRow): SanctionModel {
     issuedById: r.issued_by,
   });
 }
+
+export const SanctionConnection = ConnectionType(SanctionModel, 'Sanction');

@@ -1,9 +1,10 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { GqlContext } from '../../../core/src/graphql/context';
+import { PageArgs } from '../../../core/src/graphql/pagination';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { SanctionInput } from './dto/sanction.inputs';
-import { SanctionModel } from './sanction.model';
+import { SanctionConnection, SanctionModel } from './sanction.model';
 import { SanctionsService } from './sanctions.service';
 
 @Resolver(() => SanctionModel)
@@ -28,14 +29,14 @@ export class SanctionsResolver {
     return this.service.acknowledge(ctx.viewer, id);
   }
 
-  @Query(() => [SanctionModel], { description: 'The viewer’s own sanctions, newest first.' })
-  mySanctions(@Context() ctx: GqlContext) {
-    return this.service.mine(ctx.viewer);
+  @Query(() => SanctionConnection, { description: 'The viewer’s own sanctions, newest first.' })
+  mySanctions(@Args() args: PageArgs, @Context() ctx: GqlContext) {
+    return this.service.mine(ctx.viewer, args);
   }
 
-  @Query(() => [SanctionModel], { description: 'Moderators: a user’s sanctions within their reach.' })
-  userSanctions(@Args('userId', { type: () => ID }) userId: string, @Context() ctx: GqlContext) {
-    return this.service.ofUser(ctx.viewer, userId);
+  @Query(() => SanctionConnection, { description: 'Moderators: a user’s sanctions within their reach, newest first.' })
+  userSanctions(@Args('userId', { type: () => ID }) userId: string, @Args() args: PageArgs, @Context() ctx: GqlContext) {
+    return this.service.ofUser(ctx.viewer, userId, args);
   }
 
   @ResolveField(() => UserModel)

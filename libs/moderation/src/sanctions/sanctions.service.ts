@@ -4,6 +4,7 @@ import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
 import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
+import { Connection, emptyConnection, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { AuditLog } from '../../../core/src/audit/audit-log';
@@ -168,25 +169,30 @@ export class SanctionsService {
   }
 
   /** The viewer's own sanctions (warnings to acknowledge, silences...), newest first. */
-  async mine(viewer: Viewer): Promise<SanctionModel[]> {
+  async mine(viewer: Viewer, args: PageArgs): Promise<Connection<SanctionModel>> {
     if (!viewer.id) throw AppError.unauthenticated();
-    const rows: SanctionRow[] = await this.ds.query(`SELECT ${SANCTION_COLUMNS} FROM sanctions WHERE user_id = $1 ORDER BY created_at DESC`, [viewer.id]);
-    return rows.map(toSanctionModel);
+    return this.page(`user_id = $1`, [viewer.id], args);
   }
 
-  /** A user's sanctions, for moderators: site-wide ones and those in spaces the viewer moderates. */
-  async ofUser(viewer: Viewer, userId: string): Promise<SanctionModel[]> {
+  /** A user's sanctions, for moderators: site-wide ones and those in spaces the viewer moderates, newest first. */
+  async ofUser(viewer: Viewer, userId: string, args: PageArgs): Promise<Connection<SanctionModel>> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const moderated = await this.access.moderatedSpaceIds(viewer);
     const siteWide = await this.access.moderatesSiteWide(viewer);
     if (!siteWide && moderated.length === 0) throw AppError.forbidden('Only moderators see sanctions');
-    if (!isUuid(userId)) return [];
+    if (!isUuid(userId)) return emptyConnection();
+    return this.page(`user_id = $1 AND (space_id = ANY($2::uuid[]) OR (space_id IS NULL AND $3))`, [userId, moderated, siteWide], args);
+  }
+
+  /** Newest first by their UUIDv7 ids. */
+  private async page(where: string, params: unknown[], args: PageArgs): Promise<Connection<SanctionModel>> {
+    const size = pageSize(args.first);
+    const after = idFromCursor(args.after);
+    const n = params.length;
     const rows: SanctionRow[] = await this.ds.query(
-      `SELECT ${SANCTION_COLUMNS} FROM sanctions
-        WHERE user_id = $1 AND (space_id = ANY($2::uuid[]) OR (space_id IS NULL AND $3))
-        ORDER BY created_at DESC`,
-      [userId, moderated, siteWide],
+      `SELECT ${SANCTION_COLUMNS} FROM sanctions WHERE ${where} AND ($${n + 1}::uuid IS NULL OR id < $${n + 1}) ORDER BY id DESC LIMIT $${n + 2}`,
+      [...params, after, size + 1],
     );
-    return rows.map(toSanctionModel);
+    return toConnection(rows, size, (r) => [r.id], toSanctionModel, async () => (await this.ds.query(`SELECT count(*)::int AS n FROM sanctions WHERE ${where}`, params))[0].n);
   }
 }
