@@ -1,3 +1,4 @@
+import { isUuid } from '../../libs/core/src/ids';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
@@ -165,9 +166,12 @@ describe('moderation: sanctions and the moderation log', () => {
   });
 
   it('logs every sanction in an append-only, hash-chained log that moderators can read', async () => {
-    const q = `query($s: ID) { moderationLog(spaceId: $s, first: 100) { totalCount edges { node { action targetType reason actor { id } space { id } hash } } } }`;
+    const q = `query($s: ID) { moderationLog(spaceId: $s, first: 100) { totalCount edges { node { id action targetType reason actor { id } space { id } hash } } } }`;
     const forA = expectOk(await t.gql(q, { s: spaceA.id }, { token: modA.token })).moderationLog;
     expect(forA.totalCount).toBeGreaterThan(3);
+    // Ids are UUIDs, as everywhere in the API.
+    expect(forA.edges.every((e: any) => isUuid(e.node.id))).toBe(true);
+    expect(new Set(forA.edges.map((e: any) => e.node.id)).size).toBe(forA.edges.length);
     expect(forA.edges.every((e: any) => e.node.space?.id === spaceA.id)).toBe(true);
     expect(forA.edges.map((e: any) => e.node.action)).toEqual(expect.arrayContaining(['sanction.create', 'sanction.lift']));
     expectError(await t.gql(q, { s: spaceB.id }, { token: modA.token }), 'FORBIDDEN');

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import { DataSource } from 'typeorm';
 import { Tx } from '../database/unit-of-work';
+import { newId } from '../ids';
 
 /** Advisory-lock key that serialises appends, so the hash chain never forks. */
 const AUDIT_LOCK = 0x61756469; // "audi"
@@ -20,7 +21,10 @@ export interface AuditEntryInput {
 }
 
 export interface AuditRow {
+  /** The chain's order (bigserial). */
   id: string;
+  /** What the API shows as the entry's id (a UUID). */
+  entry_id: string;
   at: Date;
   actor_id: string | null;
   action: string;
@@ -38,7 +42,7 @@ export interface AuditRow {
  * The hash of an entry covers the previous entry's hash and every field, in a
  * canonical JSON form (jsonb reorders keys, so key order must not matter).
  */
-export function entryHash(prevHash: string | null, e: Omit<AuditRow, 'id' | 'prev_hash' | 'hash'>): string {
+export function entryHash(prevHash: string | null, e: Omit<AuditRow, 'id' | 'entry_id' | 'prev_hash' | 'hash'>): string {
   const canonical = stringify([
     prevHash,
     new Date(e.at).toISOString(),
@@ -84,10 +88,10 @@ export class AuditLog {
     };
     const prev = last?.hash ?? null;
     await tx.query(
-      `INSERT INTO moderation_log (at, actor_id, action, target_type, target_id, space_id, reason, before, after, prev_hash, hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      `INSERT INTO moderation_log (entry_id, at, actor_id, action, target_type, target_id, space_id, reason, before, after, prev_hash, hash)
+       VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [row.at, row.actor_id, row.action, row.target_type, row.target_id, row.space_id, row.reason,
-       row.before === null ? null : JSON.stringify(row.before), row.after === null ? null : JSON.stringify(row.after), prev, entryHash(prev, row)],
+       row.before === null ? null : JSON.stringify(row.before), row.after === null ? null : JSON.stringify(row.after), prev, entryHash(prev, row), newId()],
     );
   }
 

@@ -22,7 +22,7 @@ export const ModerationLogConnection = ConnectionType(ModerationLogEntryModel, '
 
 export function toLogModel(r: AuditRow): ModerationLogEntryModel {
   return Object.assign(new ModerationLogEntryModel(), {
-    id: String(r.id),
+    id: r.entry_id,
     at: r.at,
     action: r.action,
     targetType: r.target_type,
