@@ -14,6 +14,16 @@ export interface FieldError {
   message: string;
 }
 
+/** What an error tells the client besides its code and message, as GraphQL error extensions. */
+export interface ErrorDetails {
+  /** BAD_USER_INPUT: what is wrong with which input field. */
+  fields?: FieldError[];
+  /** RATE_LIMITED: when to try again. */
+  retryAfterSeconds?: number;
+  /** Anything a feature adds for its clients (a refused sign-in's sanction, say); never `code`. */
+  extensions?: Record<string, unknown>;
+}
+
 /**
  * The one error type services throw. The GraphQL error formatter maps it to
  * `extensions.code`; anything else becomes INTERNAL with a correlation id.
@@ -22,7 +32,7 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { fields?: FieldError[]; retryAfterSeconds?: number; sanction?: Record<string, unknown>; appealToken?: string } = {},
+    readonly details: ErrorDetails = {},
   ) {
     super(message);
     this.name = 'AppError';

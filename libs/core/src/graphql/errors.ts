@@ -133,11 +133,10 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
       path: formatted.path,
       locations: formatted.locations,
       extensions: {
+        ...app.details.extensions,
         code: app.code,
         ...(app.details.fields ? { fields: app.details.fields } : {}),
         ...(app.details.retryAfterSeconds !== undefined ? { retryAfterSeconds: app.details.retryAfterSeconds } : {}),
-        ...(app.details.sanction ? { sanction: app.details.sanction } : {}),
-        ...(app.details.appealToken ? { appealToken: app.details.appealToken } : {}),
       },
     };
   }

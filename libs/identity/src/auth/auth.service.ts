@@ -158,8 +158,10 @@ export class AuthService {
     if (!s) return;
     const expiresAt = s.expires_at ? new Date(s.expires_at).toISOString() : null;
     throw new AppError(ErrorCode.FORBIDDEN, expiresAt ? `This account is suspended until ${expiresAt}` : 'This account is banned', {
-      sanction: { id: s.id, kind: s.kind, reason: s.reason, expiresAt },
-      appealToken: await this.tokens.sign(APPEAL_TOKEN_PURPOSE, userId, APPEAL_TOKEN_TTL_SECONDS),
+      extensions: {
+        sanction: { id: s.id, kind: s.kind, reason: s.reason, expiresAt },
+        appealToken: await this.tokens.sign(APPEAL_TOKEN_PURPOSE, userId, APPEAL_TOKEN_TTL_SECONDS),
+      },
     });
   }
 
