@@ -1,4 +1,4 @@
-import { JobScheduler } from '../../libs/core/src/jobs';
+import { JOB_LOCK_APPLICATION, JobScheduler } from '../../libs/core/src/jobs';
 import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
 
 describe('scheduled jobs across processes', () => {
@@ -33,5 +33,32 @@ describe('scheduled jobs across processes', () => {
     // Once it is done, the next tick anywhere runs it.
     expect(await second.get(JobScheduler).runNow('test-exclusive')).toBe(true);
     expect(runs).toEqual(['first', 'second']);
+  });
+
+  it('holds job locks on a connection of its own, not one of the pool, and opens another once it is lost', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    const jobs = first.get(JobScheduler);
+    jobs.register('test-own-connection', 3_600_000, async () => {
+      started = true;
+      await gate;
+    });
+    const running = jobs.runNow('test-own-connection');
+    while (!started) await new Promise((r) => setTimeout(r, 5));
+    const holders = async () =>
+      (await first.sql(
+        `SELECT a.application_name, a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database() AND a.application_name = $1`,
+        [JOB_LOCK_APPLICATION],
+      )) as Array<{ application_name: string; pid: number }>;
+    const held = await holders();
+    expect(held).toHaveLength(1);
+    release();
+    expect(await running).toBe(true);
+    expect(await holders()).toEqual([]);
+    // The lock connection dies (a restarted server, an idle timeout): the next run opens another.
+    await first.sql(`SELECT pg_terminate_backend($1)`, [held[0].pid]);
+    expect(await jobs.runNow('test-own-connection')).toBe(true);
   });
 });

@@ -1,5 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+
+/** How the job-lock connection shows in pg_stat_activity. */
+export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
 
 interface Job {
   name: string;
@@ -14,10 +18,13 @@ interface Job {
  * through an advisory lock per job), and a failure is logged and retried at the next tick.
  */
 @Injectable()
-export class JobScheduler {
+export class JobScheduler implements OnModuleDestroy {
   private readonly log = new Logger('Jobs');
   private readonly jobs: Job[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The connection that holds every job's advisory lock, opened on first use (and again once lost). */
+  private locks?: Promise<Client>;
+  private lockClient?: Client;
 
   constructor(private readonly ds: DataSource) {}
 
@@ -47,29 +54,70 @@ export class JobScheduler {
     for (const t of this.timers.splice(0)) clearInterval(t);
   }
 
+  async onModuleDestroy(): Promise<void> {
+    this.stop();
+    const client = this.lockClient;
+    this.locks = undefined;
+    this.lockClient = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
   /**
    * Runs a job now unless another process is running it (then returns false). The lock is a
-   * session advisory lock on one pooled connection, held for the run and released after; a
-   * process that dies mid-run drops it with its connection.
+   * session advisory lock, held for the run on a connection of the scheduler's own (so a long
+   * job keeps no connection from the pool) and released after; a process that dies mid-run
+   * drops it with that connection.
    */
   async runNow(name: string): Promise<boolean> {
     const job = this.jobs.find((j) => j.name === name);
     if (!job) throw new Error(`Unknown job "${name}"`);
     const key = `parvis:job:${name}`;
-    const holder = this.ds.createQueryRunner();
-    await holder.connect();
+    const tryLock = `SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`;
+    let holder = await this.lockConnection();
+    let locked: boolean;
     try {
-      const [{ locked }] = await holder.query(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`, [key]);
-      if (!locked) return false;
-      try {
-        await job.run();
-      } finally {
-        await holder.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]);
-      }
-      return true;
-    } finally {
-      await holder.release();
+      locked = (await holder.query<{ locked: boolean }>(tryLock, [key])).rows[0].locked;
+    } catch {
+      // The connection was lost before it said so: once more, on a new one.
+      this.forgetLocks(holder);
+      holder = await this.lockConnection();
+      locked = (await holder.query<{ locked: boolean }>(tryLock, [key])).rows[0].locked;
     }
+    if (!locked) return false;
+    try {
+      await job.run();
+    } finally {
+      // A lost connection has dropped the lock already.
+      await holder.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]).catch(() => undefined);
+    }
+    return true;
+  }
+
+  private lockConnection(): Promise<Client> {
+    if (this.locks) return this.locks;
+    const client = new Client({ connectionString: (this.ds.options as { url?: string }).url, application_name: JOB_LOCK_APPLICATION });
+    client.on('error', (err: Error) => {
+      this.log.warn({ err }, 'the job-lock connection failed; the next run opens another');
+      this.forgetLocks(client);
+    });
+    client.on('end', () => this.forgetLocks(client));
+    this.locks = client.connect().then(
+      () => client,
+      (err) => {
+        this.forgetLocks(client);
+        throw err;
+      },
+    );
+    this.lockClient = client;
+    return this.locks;
+  }
+
+  /** Drops the lock connection if it is still `client` (a newer one stays). */
+  private forgetLocks(client: Client): void {
+    if (this.lockClient !== client) return;
+    this.locks = undefined;
+    this.lockClient = undefined;
+    client.end().catch(() => undefined);
   }
 
   names(): string[] {
