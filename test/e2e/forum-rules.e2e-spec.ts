@@ -182,6 +182,10 @@ describe('forum rules', () => {
       expect(ids(selfSees)).toEqual(expect.arrayContaining([visible.firstPostId, pending.firstPostId, hidden.firstPostId]));
       expect(ids(selfSees)).not.toContain(deleted.firstPostId);
       expect(selfSees.totalCount).toBe(otherSees.totalCount + 2);
+      // Moderators open all four by id, so their activity view lists all four.
+      const modSees = await profile(mod.token);
+      expect(ids(modSees)).toEqual(expect.arrayContaining([visible.firstPostId, pending.firstPostId, hidden.firstPostId, deleted.firstPostId]));
+      expect(modSees.totalCount).toBe(otherSees.totalCount + 3);
     });
 
     it('leaves pending posts of others out of a topic page and its count; shows hidden ones as placeholders', async () => {

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AUTHOR_COLUMNS, AuthorColumns } from '../../../identity/src/users/user.model';
 import { PostRevisionModel, PostRow } from './post.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
+import { fullViewSql } from '../../../access/src/access.service';
 
 /** A topic page row: the post without its markdown source, its author, the viewer's reactions. */
 export type PostPageRow = Omit<PostRow, 'body_source'> & { my_kinds: string[] } & AuthorColumns;
@@ -28,6 +29,13 @@ const TOPIC_PAGE = prepared(
     ORDER BY p.number
     LIMIT $5`,
 );
+
+/** Who reads a profile's activity: their id (null when signed out), the spaces they read and those they moderate. */
+export interface ActivityReader {
+  viewerId: string | null;
+  readable: string[];
+  moderated: string[];
+}
 
 @Injectable()
 export class PostsRepository {
@@ -62,22 +70,20 @@ export class PostsRepository {
   }
 
   /**
-   * A user's posts that a viewer may read in full: readable spaces, visible post in
-   * a visible topic (the author also sees their own pending and hidden ones).
+   * A user's posts that a viewer may read in full (AccessService.contentView, as SQL): the
+   * post and its topic both, in a space the viewer reads. Others see visible posts in visible
+   * topics, the author also their own pending and hidden ones, moderators everything in the
+   * spaces they moderate.
    */
-  private activityWhere(authorId: string, spaceIds: string[], self: boolean, params: unknown[]): string {
-    params.push(authorId, spaceIds);
-    // The same rule as AccessService.contentView for a non-moderator: the post and its topic
-    // must both be visible, or pending/hidden but the viewer's own (as author of each).
-    const own = `IN ('PENDING', 'HIDDEN')`;
-    const post = self ? `p.state IN ('VISIBLE', 'PENDING', 'HIDDEN')` : `p.state = 'VISIBLE'`;
-    const topic = self ? `(t.state = 'VISIBLE' OR (t.state ${own} AND t.author_id = $1))` : `t.state = 'VISIBLE'`;
-    return `p.author_id = $1 AND p.space_id = ANY($2::uuid[]) AND ${post} AND ${topic}`;
+  private activityWhere(authorId: string, reader: ActivityReader, params: unknown[]): string {
+    params.push(authorId, reader.viewerId, reader.readable, reader.moderated);
+    const can = { viewer: '$2', readable: '$3', moderated: '$4' };
+    return `p.author_id = $1 AND ${fullViewSql('p', can)} AND ${fullViewSql('t', can)}`;
   }
 
-  activityPage(authorId: string, spaceIds: string[], self: boolean, limit: number, after?: [string, string]): Promise<Array<PostRow & { k_ts: string }>> {
+  activityPage(authorId: string, reader: ActivityReader, limit: number, after?: [string, string]): Promise<Array<PostRow & { k_ts: string }>> {
     const params: unknown[] = [];
-    let where = this.activityWhere(authorId, spaceIds, self, params);
+    let where = this.activityWhere(authorId, reader, params);
     if (after) {
       params.push(after[0], after[1]);
       where += ` AND (p.created_at, p.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
@@ -90,10 +96,10 @@ export class PostsRepository {
     );
   }
 
-  async activityCount(authorId: string, spaceIds: string[], self: boolean): Promise<number> {
+  async activityCount(authorId: string, reader: ActivityReader): Promise<number> {
     const params: unknown[] = [];
     const rows = await this.ds.query(
-      `SELECT count(*)::int AS n FROM posts p JOIN topics t ON t.id = p.topic_id WHERE ${this.activityWhere(authorId, spaceIds, self, params)}`,
+      `SELECT count(*)::int AS n FROM posts p JOIN topics t ON t.id = p.topic_id WHERE ${this.activityWhere(authorId, reader, params)}`,
       params,
     );
     return rows[0].n;

@@ -80,15 +80,14 @@ export class PostsService {
     const after = decodeCursor(args.after, 2) as [string, string] | undefined;
     if (after && !validActivityCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     const ranks = await this.access.spaceRanks(viewer);
-    const spaceIds = [...ranks.keys()];
-    const self = viewer.id === authorId;
-    const rows = await this.repo.activityPage(authorId, spaceIds, self, size + 1, after);
+    const reader = { viewerId: viewer.id, readable: await this.access.readableSpaceIds(viewer), moderated: await this.access.moderatedSpaceIds(viewer) };
+    const rows = await this.repo.activityPage(authorId, reader, size + 1, after);
     return toConnection(
       rows,
       size,
       (r) => [r.k_ts, r.id],
       (r) => toPostModel(r, 'full', ranks.get(r.space_id) ?? 0),
-      () => this.repo.activityCount(authorId, spaceIds, self),
+      () => this.repo.activityCount(authorId, reader),
     );
   }
 
