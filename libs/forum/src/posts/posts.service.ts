@@ -3,7 +3,7 @@ import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
-import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Connection, decodeCursor, emptyConnection, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKinds } from '../board-kinds';
@@ -55,7 +55,7 @@ export class PostsService {
     if (after && !validPostNumberCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     // A topic the viewer may not read in full (one they just deleted) lists nothing.
     if (this.access.contentView(viewer, topic.viewerRank, { state: topic.state, authorId: topic.authorId }) !== 'full') {
-      return toConnection<PostModel, PostModel>([], size, () => [], (p) => p, async () => 0);
+      return emptyConnection();
     }
     const moderator = topic.viewerRank >= LEVEL_RANK.MODERATE;
     const rows = await this.repo.topicPage(topic.id, viewer.id, moderator, (after?.[0] as number) ?? 0, size + 1);

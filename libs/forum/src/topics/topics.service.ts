@@ -55,7 +55,7 @@ export class TopicsService {
     const after = decodeCursor(args.after, 3) as [boolean, string, string] | undefined;
     if (after && !validListCursor(after, sort)) throw AppError.badField('after', 'is not a valid cursor for this sort');
     // Boards only reach here through readable spaces; this keeps the list honest if that ever changes.
-    if (rank < LEVEL_RANK.READ) return toConnection([], size, () => [], (r: TopicRow) => toTopicModel(r, rank), async () => 0);
+    if (rank < LEVEL_RANK.READ) return emptyConnection();
     const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag };
     const rows = await this.repo.page(filter, sort, size + 1, after);
     return toConnection(
