@@ -12,6 +12,18 @@ export function rowsOf<T>(result: unknown): T[] {
   return result as T[];
 }
 
+/**
+ * The one statement that writes outbox events: `rows` (a VALUES list or a SELECT) yields
+ * (type, aggregate_type, aggregate_id, version, payload); the statement answers how many it
+ * wrote as `n`, and wakes the worker, which PostgreSQL delivers when the transaction commits.
+ * Bulk writers (the importer) use it with a SELECT, `Tx.emit` with one row.
+ */
+export function outboxInsertSql(rows: string): string {
+  return `WITH e AS (
+     INSERT INTO outbox (type, aggregate_type, aggregate_id, version, payload) ${rows} RETURNING id)
+   SELECT (SELECT count(*)::int FROM e) AS n, pg_notify('${OUTBOX_CHANNEL}', '')`;
+}
+
 /** One database transaction; events emitted here are stored in the outbox with the rows. */
 export class Tx {
   readonly events: DomainEvent[] = [];
@@ -28,12 +40,7 @@ export class Tx {
 
   /** Writes an outbox event in this transaction (and wakes the worker once it commits). */
   async emit(event: DomainEvent): Promise<void> {
-    await this.manager.query(
-      `WITH e AS (
-         INSERT INTO outbox (type, aggregate_type, aggregate_id, version, payload)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id)
-       SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM e`,
-      [event.type, event.aggregateType, event.aggregateId, event.version ?? 1, JSON.stringify(event.payload)],
+    await this.manager.query(outboxInsertSql(`VALUES ($1, $2, $3, $4, $5)`), [event.type, event.aggregateType, event.aggregateId, event.version ?? 1, JSON.stringify(event.payload)],
     );
     this.events.push(event);
   }

@@ -5,7 +5,7 @@ import { Pool, PoolClient } from 'pg';
 import { SaxesParser } from 'saxes';
 import TurndownService from 'turndown';
 import { ContentRenderer, sanitizeRendered } from '../../../content/src/renderer';
-import { OUTBOX_CHANNEL } from '../../../core/src/database/unit-of-work';
+import { outboxInsertSql } from '../../../core/src/database/unit-of-work';
 import { newId } from '../../../core/src/ids';
 import { TAG_RE } from '../topics/dto/topic.inputs';
 
@@ -444,11 +444,7 @@ class StackExchangeImport {
       [id, space.id, slug, name.slice(0, 100)],
     );
     // As the spaces service does for a board created through the API.
-    await this.query(`INSERT INTO outbox (type, aggregate_type, aggregate_id, payload) VALUES ('board.created', 'board', $1, $2)`, [
-      id,
-      JSON.stringify({ spaceId: space.id, boardId: id }),
-    ]);
-    await this.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+    await this.query(outboxInsertSql(`VALUES ('board.created', 'board', $1::uuid, 1, $2::jsonb)`), [id, JSON.stringify({ spaceId: space.id, boardId: id })]);
     return { spaceId: space.id, boardId: id, boardSlug: slug, boardCreated: true };
   }
 
@@ -1090,18 +1086,17 @@ class StackExchangeImport {
   /** One `post.imported` event per post, carrying the version the post has at commit. */
   private async emitImported(events: BatchEvents): Promise<void> {
     if (!events.emit.size) return;
-    const inserted = await this.query(
-      `INSERT INTO outbox (type, aggregate_type, aggregate_id, version, payload)
-       SELECT 'post.imported', 'post', p.id, p.version,
-              jsonb_build_object('postId', p.id, 'topicId', p.topic_id, 'spaceId', p.space_id, 'boardId', t.board_id)
-         FROM posts p JOIN topics t ON t.id = p.topic_id
-        WHERE p.id = ANY($1::uuid[])
-        ORDER BY p.created_at, p.id
-       RETURNING id`,
+    const [{ n }] = await this.query<{ n: number }>(
+      outboxInsertSql(
+        `SELECT 'post.imported', 'post', p.id, p.version,
+                jsonb_build_object('postId', p.id, 'topicId', p.topic_id, 'spaceId', p.space_id, 'boardId', t.board_id)
+           FROM posts p JOIN topics t ON t.id = p.topic_id
+          WHERE p.id = ANY($1::uuid[])
+          ORDER BY p.created_at, p.id`,
+      ),
       [[...events.emit]],
     );
-    this.summary.events += inserted.length;
-    await this.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+    this.summary.events += n;
   }
 }
 
