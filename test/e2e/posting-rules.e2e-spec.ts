@@ -147,11 +147,17 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(cost.statements.filter((q) => q.includes('SELECT moderation FROM spaces'))).toHaveLength(1);
   });
 
-  it('does not let silenced users report', async () => {
+  it('does not let silenced users report, users included', async () => {
     const reporter = await makeUser(t);
     const author = await makeUser(t);
     const tp = expectOk(await topic(author.token)).createTopic;
     await t.sql(`INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', NULL, 'test', now() + interval '1 hour')`, [reporter.id]);
-    expectError(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'TOPIC', targetId: tp.id, reason: 'SPAM' } }, { token: reporter.token }), 'FORBIDDEN');
+    const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
+    expectError(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: tp.id, reason: 'SPAM' } }, { token: reporter.token }), 'FORBIDDEN');
+    // A user belongs to no space: the site-wide silence refuses that report too.
+    expectError(await t.gql(REPORT, { input: { targetType: 'USER', targetId: author.id, reason: 'ABUSE' } }, { token: reporter.token }), 'FORBIDDEN');
+    expect(await t.sql(`SELECT 1 FROM reports WHERE reporter_id = $1`, [reporter.id])).toEqual([]);
+    // The same report from someone not silenced goes through (so the refusal above can fail).
+    expectOk(await t.gql(REPORT, { input: { targetType: 'USER', targetId: author.id, reason: 'ABUSE' } }, { token: (await makeUser(t)).token }));
   });
 });

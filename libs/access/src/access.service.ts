@@ -5,6 +5,7 @@ import { Viewer } from '../../core/src/graphql/viewer';
 import { ContentState, ContentView, LEVEL_RANK, AccessLevel } from './access-level';
 
 const R = LEVEL_RANK;
+export const SILENCED = 'You are silenced: you can read but not post, react, report or vote';
 
 /**
  * `contentView(...) === 'full'` in SQL, for counts and lists that filter in the database.
@@ -129,8 +130,14 @@ export class AccessService {
   async moderatesSiteWide(viewer: Viewer): Promise<boolean> {
     if (!viewer.isGlobalModerator) return false;
     if (viewer.isAdmin) return true;
+    return !(await this.silencedSiteWide(viewer));
+  }
+
+  /** Whether a site-wide silence stands: the viewer reads, but posts, reacts, reports and votes nowhere. */
+  async silencedSiteWide(viewer: Viewer): Promise<boolean> {
+    if (!viewer.signedIn) return false;
     await this.spaceRanks(viewer);
-    return !viewer.peek<{ global: boolean }>('access:silenced')?.global;
+    return !!viewer.peek<{ global: boolean }>('access:silenced')?.global;
   }
 
   async rankOn(viewer: Viewer, spaceId: string): Promise<number> {
@@ -159,7 +166,7 @@ export class AccessService {
     if (rank >= R[needed]) return rank;
     if (rank < R.READ) throw AppError.notFound(what);
     if (!viewer.signedIn) throw AppError.unauthenticated();
-    if (this.silencedIn(viewer, spaceId)) throw AppError.forbidden('You are silenced: you can read but not post, react, report or vote');
+    if (this.silencedIn(viewer, spaceId)) throw AppError.forbidden(SILENCED);
     throw AppError.forbidden(`You need ${needed} access in this space`);
   }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
-import { AccessService } from '../../../access/src/access.service';
+import { AccessService, SILENCED } from '../../../access/src/access.service';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, pageSize, toConnection } from '../../../core/src/graphql/pagination';
@@ -124,6 +124,7 @@ export class ReportsService {
     if (target.authorId === viewer.id) throw AppError.badField('targetId', 'you cannot report yourself or your own content');
     // Reporting is participating: readers, silenced users and anonymous visitors cannot.
     if (target.spaceId) await this.access.require(viewer, target.spaceId, AccessLevel.PARTICIPATE);
+    else if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
     const { weight, breakdown } = await this.weigh(viewer, target.spaceId);
     const threshold = await this.threshold(target.spaceId);
 
