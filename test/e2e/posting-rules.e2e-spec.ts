@@ -76,6 +76,12 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     const links = 'see https://a.example, https://b.example and https://c.example';
     expect(expectError(await topic(newbie.token, links), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'body', message: 'new members may post at most 2 links per post' }]);
     expectError(await topic(newbie.token, `@${admin.handle} @${mod.handle} @${member.handle} look`), 'BAD_USER_INPUT');
+    // Editing a post is no way around it; a moderator's edit is.
+    const own = expectOk(await topic(newbie.token, 'one link: https://a.example')).createTopic;
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    expect(expectError(await t.gql(EDIT, { input: { postId: own.firstPost.id, body: links } }, { token: newbie.token }), 'BAD_USER_INPUT').message).toMatch(/at most 2 links/);
+    expect(await t.sql(`SELECT body_source FROM posts WHERE id = $1`, [own.firstPost.id])).toEqual([{ body_source: 'one link: https://a.example' }]);
+    expectOk(await t.gql(EDIT, { input: { postId: own.firstPost.id, body: links, reason: 'adding the sources' } }, { token: mod.token }));
     expectOk(await topic(member.token, links));
     await waitOut(member);
     expect(expectError(await topic(member.token, links), 'BAD_USER_INPUT').message).toMatch(/same text/);
