@@ -15,6 +15,16 @@ describe('watched-word matching', () => {
     expect(matchAll([compile('WORD', 'café')], [fold('un CAFE noir').folded], 100)[0][0]).toEqual([[3, 7]]);
   });
 
+  it('folds the accents of REGEX rules as it folds the text, leaving their syntax alone', () => {
+    const re = compile('REGEX', 'caf[ée]\\s+CRÈME|na[iï]ve…');
+    expect(matchAll([re], [fold('un CAFÉ crème').folded, fold('cafe creme').folded, fold('naïve...').folded, fold('naive, so').folded], 100).map((t) => t[0])).toEqual([
+      [[3, 13]],
+      [[0, 10]],
+      [[0, 8]],
+      [],
+    ]);
+  });
+
   it('runs every rule over every text in one run', () => {
     const rules = [compile('WORD', 'spam'), compile('WORD', 'scam')];
     expect(matchAll(rules, ['clean', 'no spam here', 'scam spam'], 100)).toEqual([

@@ -19,18 +19,30 @@ export function fold(text: string): { folded: string; origin: number[] } {
 
 const WORD_CHAR = '[\\p{L}\\p{N}_]';
 
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** A watched word as a regular expression: `*` is a wildcard, whole words only. */
 export function wordToRegex(word: string): string {
   const folded = fold(word.trim()).folded;
   const body = folded
     .split('*')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+'))
+    .map((part) => escapeRegex(part).replace(/\s+/g, '\\s+'))
     .join(`${WORD_CHAR}*`);
   return `(?<!${WORD_CHAR})${body}(?!${WORD_CHAR})`;
 }
 
+/**
+ * A REGEX rule made to match folded text as a WORD rule does: each non-ASCII character is
+ * folded (and escaped, since `…` folds to `...`); ASCII is left alone, as it carries the syntax.
+ */
+function foldPattern(pattern: string): string {
+  let out = '';
+  for (const ch of pattern) out += ch.charCodeAt(0) < 128 ? ch : escapeRegex(fold(ch).folded);
+  return out;
+}
+
 export function compile(kind: RuleKind, pattern: string): RegExp {
-  return new RegExp(kind === 'WORD' ? wordToRegex(pattern) : pattern, 'giu');
+  return new RegExp(kind === 'WORD' ? wordToRegex(pattern) : foldPattern(pattern), 'giu');
 }
 
 export class MatchTimeout extends Error {}
