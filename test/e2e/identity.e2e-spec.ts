@@ -135,6 +135,9 @@ describe('accounts and sessions', () => {
     expect(expectOk(await t.gql(ME, {}, { token: other.token })).me).toBeNull();
     expect(expectOk(await t.gql(`mutation { revokeSessions }`, {}, { token: u.token })).revokeSessions).toBe(1);
     expect(expectOk(await t.gql(ME, {}, { token: u.token })).me).toBeNull();
+    // The admin's action is in the moderation log; signing oneself out is not.
+    const logged = await t.sql(`SELECT actor_id, target_id, after FROM moderation_log WHERE action = 'user.sessions_revoke' AND target_id = ANY($1::uuid[])`, [[other.id, u.id]]);
+    expect(logged).toEqual([{ actor_id: admin.id, target_id: other.id, after: { sessions: 1 } }]);
     expect(expectOk(await t.gql(ME, {}, { token: second.token })).me.id).toBe(second.id);
     expectError(await t.gql(`mutation { revokeSessions }`), 'UNAUTHENTICATED');
   });
@@ -167,6 +170,10 @@ describe('accounts and sessions', () => {
     const q = `mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id role } }`;
     expectError(await t.gql(q, { input: { userId: admin.id, role: 'MEMBER' } }, { token: member.token }), 'FORBIDDEN');
     expect(expectOk(await t.gql(q, { input: { userId: member.id, role: 'MODERATOR' } }, { token: admin.token })).setUserRole.role).toBe('MODERATOR');
+    expectOk(await t.gql(q, { input: { userId: member.id, role: 'MODERATOR' } }, { token: admin.token })); // no change, nothing logged
+    expect(await t.sql(`SELECT actor_id, before, after FROM moderation_log WHERE action = 'user.role_change' AND target_id = $1`, [member.id])).toEqual([
+      { actor_id: admin.id, before: { role: 'MEMBER' }, after: { role: 'MODERATOR' } },
+    ]);
     expectError(await t.gql(q, { input: { userId: 'nope', role: 'ADMIN' } }, { token: admin.token }), 'BAD_USER_INPUT');
     await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN' AND id <> $1`, [admin.id]);
     expectError(await t.gql(q, { input: { userId: admin.id, role: 'MEMBER' } }, { token: admin.token }), 'CONFLICT');
@@ -186,6 +193,13 @@ describe('accounts and sessions', () => {
     expect(expectOk(await t.gql(add, { input: { groupId: g.id, userId: member.id } }, { token: admin.token })).addGroupMember.memberCount).toBe(1);
     const remove = `mutation($input: GroupMemberInput!) { removeGroupMember(input: $input) { memberCount } }`;
     expect(expectOk(await t.gql(remove, { input: { groupId: g.id, userId: member.id } }, { token: admin.token })).removeGroupMember.memberCount).toBe(0);
+    // Memberships decide access to restricted spaces: each change is logged once (the repeated add changed nothing).
+    const log = await t.sql(`SELECT action, actor_id, target_id, after FROM moderation_log WHERE action LIKE 'group.%' AND (target_id = $1 OR target_id = $2) ORDER BY id`, [g.id, member.id]);
+    expect(log).toEqual([
+      { action: 'group.create', actor_id: admin.id, target_id: g.id, after: { slug: 'staff', name: 'Staff' } },
+      { action: 'group.member_add', actor_id: admin.id, target_id: member.id, after: { groupId: g.id } },
+      { action: 'group.member_remove', actor_id: admin.id, target_id: member.id, after: { groupId: g.id } },
+    ]);
     expectError(await t.gql(add, { input: { groupId: g.id, userId: g.id } }, { token: admin.token }), 'NOT_FOUND');
     const list = expectOk(await t.gql(`{ groups { slug } }`, {}, { token: admin.token })).groups;
     expect(list.map((x: { slug: string }) => x.slug)).toContain('staff');

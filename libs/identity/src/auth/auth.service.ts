@@ -11,6 +11,7 @@ import { toUserModel, UserModel, UserRow } from '../users/user.model';
 import { UsersRepository } from '../users/users.repository';
 import { SignInInput, SignUpInput } from './dto/auth.inputs';
 import { SignedTokens } from '../../../core/src/signed-tokens';
+import { AuditLog } from '../../../core/src/audit/audit-log';
 
 /** What a suspended member's refused sign-in hands out: a token to appeal with, for an hour. */
 export const APPEAL_TOKEN_PURPOSE = 'appeal';
@@ -53,6 +54,7 @@ export class AuthService {
     private readonly limiter: RateLimiter,
     private readonly uow: UnitOfWork,
     private readonly tokens: SignedTokens,
+    private readonly audit: AuditLog,
   ) {}
 
   async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
@@ -184,6 +186,10 @@ export class AuthService {
     return this.uow.run(async (tx) => {
       const n = await this.sessions.revokeAllForUser(target, tx.manager);
       if (n > 0) await this.sessionsRevoked(tx, target);
+      // Signing somebody else out is an admin action, logged; signing oneself out is not.
+      if (target !== viewer.user!.id) {
+        await this.audit.append(tx, { actorId: viewer.user!.id, action: 'user.sessions_revoke', targetType: 'user', targetId: target, spaceId: null, after: { sessions: n } });
+      }
       return n;
     });
   }

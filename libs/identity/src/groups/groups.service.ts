@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AuditLog } from '../../../core/src/audit/audit-log';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
@@ -16,6 +17,7 @@ export class GroupsService {
   constructor(
     private readonly ds: DataSource,
     private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
   ) {}
 
   private requireAdmin(viewer: Viewer): void {
@@ -38,21 +40,24 @@ export class GroupsService {
   async create(viewer: Viewer, input: CreateGroupInput): Promise<GroupModel> {
     this.requireAdmin(viewer);
     const id = newId();
-    const rows = await this.ds.query(
-      `INSERT INTO groups (id, slug, name, description) VALUES ($1, $2, $3, $4) ON CONFLICT (slug) DO NOTHING RETURNING id`,
-      [id, input.slug, input.name, input.description ?? ''],
-    );
-    if (rows.length === 0) throw AppError.badField('slug', 'is taken');
+    await this.uow.run(async (tx) => {
+      const rows = await tx.query(
+        `INSERT INTO groups (id, slug, name, description) VALUES ($1, $2, $3, $4) ON CONFLICT (slug) DO NOTHING RETURNING id`,
+        [id, input.slug, input.name, input.description ?? ''],
+      );
+      if (rows.length === 0) throw AppError.badField('slug', 'is taken');
+      await this.audit.append(tx, { actorId: viewer.id, action: 'group.create', targetType: 'group', targetId: id, spaceId: null, after: { slug: input.slug, name: input.name } });
+    });
     return this.get(id);
   }
 
   async addMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
     this.requireAdmin(viewer);
     await this.assertExists(input);
-    await this.ds.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
-      input.groupId,
-      input.userId,
-    ]);
+    await this.uow.run(async (tx) => {
+      const added = await tx.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING user_id`, [input.groupId, input.userId]);
+      if (added.length > 0) await this.logMembership(tx, viewer, 'group.member_add', input);
+    });
     return this.get(input.groupId);
   }
 
@@ -62,6 +67,7 @@ export class GroupsService {
     await this.uow.run(async (tx) => {
       const removed = await tx.query(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2 RETURNING user_id`, [input.groupId, input.userId]);
       if (removed.length === 0) return;
+      await this.logMembership(tx, viewer, 'group.member_remove', input);
       // The user may have lost access to the spaces the group holds grants on: live rooms check them again.
       const spaces = await tx.query<{ space_id: string }>(`SELECT DISTINCT space_id FROM space_grants WHERE group_id = $1`, [input.groupId]);
       for (const { space_id: spaceId } of spaces) {
@@ -69,6 +75,11 @@ export class GroupsService {
       }
     });
     return this.get(input.groupId);
+  }
+
+  /** Group membership decides what restricted spaces a user reads: every change is in the moderation log. */
+  private logMembership(tx: Tx, viewer: Viewer, action: string, input: GroupMemberInput): Promise<void> {
+    return this.audit.append(tx, { actorId: viewer.id, action, targetType: 'user', targetId: input.userId, spaceId: null, after: { groupId: input.groupId } });
   }
 
   private async assertExists(input: GroupMemberInput): Promise<void> {

@@ -7,6 +7,7 @@ import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
 import { UsersRepository } from './users.repository';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AuditLog } from '../../../core/src/audit/audit-log';
 
 @Injectable()
 export class UsersService {
@@ -14,6 +15,7 @@ export class UsersService {
     private readonly ds: DataSource,
     private readonly repo: UsersRepository,
     private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
   ) {}
 
   async byHandle(handle: string): Promise<UserModel | null> {
@@ -40,7 +42,10 @@ export class UsersService {
         [userId, role],
       ));
       // A demoted moderator or admin must leave the rooms the old role let them into.
-      if (rows[0].role !== role) await tx.emit({ type: 'user.role_changed', aggregateType: 'user', aggregateId: userId, payload: { userId, from: rows[0].role, to: role } });
+      if (rows[0].role !== role) {
+        await tx.emit({ type: 'user.role_changed', aggregateType: 'user', aggregateId: userId, payload: { userId, from: rows[0].role, to: role } });
+        await this.audit.append(tx, { actorId: viewer.id, action: 'user.role_change', targetType: 'user', targetId: userId, spaceId: null, before: { role: rows[0].role }, after: { role } });
+      }
       return toUserModel(updated[0]);
     });
   }
