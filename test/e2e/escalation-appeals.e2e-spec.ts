@@ -134,7 +134,7 @@ describe('moderation: the escalation ladder and appeals', () => {
     // A wrong password learns nothing; the right one is refused, naming the sanction.
     expect(expectError(await t.gql(SIGN_IN, { input: { login: handle, password: 'not the password' } }), 'UNAUTHENTICATED').extensions.appealToken).toBeUndefined();
     const refused = expectError(await t.gql(SIGN_IN, { input: { login: handle, password: 'suspended password 1' } }), 'FORBIDDEN');
-    expect(refused.extensions.sanction).toMatchObject({ id: sanctionId, kind: 'SUSPEND', reason: 'repeated spam' });
+    expect(refused.extensions.sanction).toMatchObject({ id: sanctionId, kind: 'SUSPEND', reason: 'repeated spam', appeal: null });
     const token = refused.extensions.appealToken as string;
     // The token only appeals: it is no session.
     expect(expectOk(await t.gql(`{ me { id } }`, {}, { token })).me).toBeNull();
@@ -151,6 +151,14 @@ describe('moderation: the escalation ladder and appeals', () => {
     expectOk(await t.gql(APPEAL, { input: { sanctionId, message, appealToken: token } }));
     const [appeal] = await t.sql(`SELECT user_id, message FROM appeals WHERE sanction_id = $1`, [sanctionId]);
     expect(appeal).toEqual({ user_id: userId, message });
+    // Barred members get no notifications: the refused sign-in tells them where the appeal stands.
+    const signIn = async () => expectError(await t.gql(SIGN_IN, { input: { login: handle, password: 'suspended password 1' } }), 'FORBIDDEN').extensions.sanction as any;
+    expect((await signIn()).appeal).toEqual({ status: 'PENDING', decisionNote: null, decidedAt: null });
+    // A site-wide sanction's appeal is decided site-wide, by someone other than who issued it.
+    const judge = await makeUser(t, { role: 'ADMIN' });
+    const item = expectOk(await t.gql(QUEUE, {}, { token: judge.token })).reviewQueue.edges.find((e: any) => e.node.kind === 'APPEAL' && e.node.targetId === sanctionId).node;
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', note: 'The notes linked to a scam' } }, { token: judge.token }));
+    expect((await signIn()).appeal).toEqual({ status: 'DENIED', decisionNote: 'The notes linked to a scam', decidedAt: expect.any(String) });
   });
 
   it('accepts an appeal token only for its purpose, unaltered and unexpired', async () => {

@@ -149,19 +149,23 @@ export class AuthService {
    * cannot sign in, so the token is what lets them appeal (`appealSanction`), and nothing else.
    */
   private async refuseSuspended(userId: string): Promise<void> {
-    const rows: Array<{ id: string; kind: string; reason: string; expires_at: Date | null }> = await this.ds.query(
-      `SELECT id, kind, reason, expires_at FROM sanctions
-        WHERE user_id = $1 AND space_id IS NULL AND kind IN ('SUSPEND', 'BAN')
-          AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-        ORDER BY expires_at DESC NULLS FIRST LIMIT 1`,
-      [userId],
-    );
+    const rows: Array<{ id: string; kind: string; reason: string; expires_at: Date | null; appeal_status: string | null; decision_note: string | null; decided_at: Date | null }> =
+      await this.ds.query(
+        `SELECT s.id, s.kind, s.reason, s.expires_at, a.status AS appeal_status, a.decision_note, a.decided_at
+           FROM sanctions s LEFT JOIN appeals a ON a.sanction_id = s.id
+          WHERE s.user_id = $1 AND s.space_id IS NULL AND s.kind IN ('SUSPEND', 'BAN')
+            AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now())
+          ORDER BY s.expires_at DESC NULLS FIRST LIMIT 1`,
+        [userId],
+      );
     const s = rows[0];
     if (!s) return;
     const expiresAt = s.expires_at ? new Date(s.expires_at).toISOString() : null;
+    // Barred members get no notifications: this is where they learn how their appeal went.
+    const appeal = s.appeal_status ? { status: s.appeal_status, decisionNote: s.decision_note, decidedAt: s.decided_at ? new Date(s.decided_at).toISOString() : null } : null;
     throw new AppError(ErrorCode.FORBIDDEN, expiresAt ? `This account is suspended until ${expiresAt}` : 'This account is banned', {
       extensions: {
-        sanction: { id: s.id, kind: s.kind, reason: s.reason, expiresAt },
+        sanction: { id: s.id, kind: s.kind, reason: s.reason, expiresAt, appeal },
         appealToken: await this.tokens.sign(APPEAL_TOKEN_PURPOSE, userId, APPEAL_TOKEN_TTL_SECONDS),
       },
     });
