@@ -16,6 +16,7 @@ import { RateTokens1764720000000 } from './1764720000000-rate-tokens';
 import { SearchWithoutAuthorHandle1764723600000 } from './1764723600000-search-without-author-handle';
 import { RetireUnsubscribeKey1764727200000 } from './1764727200000-retire-unsubscribe-key';
 import { ModerationLogEntryId1764730800000 } from './1764730800000-moderation-log-entry-id';
+import { SearchTermsPerSpace1764734400000 } from './1764734400000-search-terms-per-space';
 
 /** Every migration, in order. Listed explicitly so the runner never depends on file globs. */
-export const migrations = [InitialSchema1763888400000, ModerationAuditAndSanctions1763899200000, ReportsAndReviewQueue1763902800000, WatchedWords1763906400000, TrustLevels1763910000000, AppealsAndEscalation1763913600000, SpamModels1763917200000, NotificationsAndWatching1763920800000, EmailPreferences1763924400000, Search1763928000000, ImportLinks1763931600000, Ideas1763938800000, Knowledge1763942400000, PostDeletedFrom1764633600000, RateTokens1764720000000, SearchWithoutAuthorHandle1764723600000, RetireUnsubscribeKey1764727200000, ModerationLogEntryId1764730800000];
+export const migrations = [InitialSchema1763888400000, ModerationAuditAndSanctions1763899200000, ReportsAndReviewQueue1763902800000, WatchedWords1763906400000, TrustLevels1763910000000, AppealsAndEscalation1763913600000, SpamModels1763917200000, NotificationsAndWatching1763920800000, EmailPreferences1763924400000, Search1763928000000, ImportLinks1763931600000, Ideas1763938800000, Knowledge1763942400000, PostDeletedFrom1764633600000, RateTokens1764720000000, SearchWithoutAuthorHandle1764723600000, RetireUnsubscribeKey1764727200000, ModerationLogEntryId1764730800000, SearchTermsPerSpace1764734400000];

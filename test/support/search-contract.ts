@@ -43,7 +43,11 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
     const community = doc({ title: 'Welcome to the community', body: 'Introduce yourself to the community here.', boardId: board2, createdAt: new Date('2026-05-01T00:00:00Z') });
     const markup = doc({ title: 'Escaping test', body: 'Why does <script>alert(1)</script> show as text next to the keyword zanzibar?' });
     const elephants = doc({ title: 'Les éléphants de la savane', body: 'Les éléphants mangent beaucoup.', spaceId: french, language: 'fr' });
-    const all = [grinder, blade, reply, secret, hidden, community, markup, elephants];
+    // A made-up word close to one only restricted and hidden documents hold.
+    const nearMiss = doc({ title: 'Gadget naming', body: 'We called the prototype zorblaxquinz for a while.' });
+    const secretWord = doc({ title: 'Codename', body: 'Project zorblaxquint launches soon.', spaceId: other });
+    const hiddenWord = doc({ title: 'Leaked codename', body: 'zorblaxquint is the codename.', state: 'HIDDEN' });
+    const all = [grinder, blade, reply, secret, hidden, community, markup, elephants, nearMiss, secretWord, hiddenWord];
 
     const req = (query: string, over: Partial<SearchRequest> = {}, filters: Partial<SearchRequest['filters']> = {}): SearchRequest => ({
       query,
@@ -113,6 +117,15 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       // The word being typed may be longer than its stem ("morning" is indexed as "morn").
       expect(await ids('morni')).toEqual([reply.id]);
       expect(await ids('conica')).toEqual([reply.id]);
+    });
+
+    it('tolerates typos alike whether or not a word occurs where the searcher may not look', async () => {
+      // "zorblaxquint" occurs only in another space and in a hidden post: for this searcher it is
+      // a typo like any other, widened to the close word they may read. Were it not, an empty
+      // answer would tell them it exists.
+      expect(await ids('zorblaxquint')).toEqual([nearMiss.id]);
+      expect(await ids('zorblaxquinq')).toEqual([nearMiss.id]);
+      expect(await ids('zorblaxquint', {}, { spaceIds: [other] })).toEqual([secretWord.id]);
     });
 
     it('matches quoted phrases and excludes -words', async () => {

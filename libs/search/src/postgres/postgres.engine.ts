@@ -145,21 +145,30 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
-   * Adds the documents' words to the vocabulary typo tolerance draws on. Words this process
-   * already wrote are skipped, so a steady stream of documents writes only new words; the
-   * memory is bounded and simply starts over when full. Terms are written in sorted order
-   * so concurrent indexers cannot deadlock on them.
+   * Adds the words of the documents everybody who reads their space may see (VISIBLE ones) to
+   * that space's vocabulary, which typo tolerance and completions draw on. Kept per space and
+   * for visible content only, so whether a word exists never says anything about content the
+   * searcher may not read. Words this process already wrote are skipped, so a steady stream of
+   * documents writes only new words; the memory is bounded and simply starts over when full.
+   * Terms are written in sorted order so concurrent indexers cannot deadlock on them.
    */
   private async addTerms(docs: SearchDocument[]): Promise<void> {
-    const fresh = new Set<string>();
+    const fresh = new Map<string, [string, string]>();
     for (const d of docs) {
-      for (const word of vocabularyWords(`${d.title} ${d.body.slice(0, BODY_INDEX_CHARS)}`)) if (!this.knownTerms.has(word)) fresh.add(word);
+      if (d.state !== 'VISIBLE') continue;
+      for (const word of vocabularyWords(`${d.title} ${d.body.slice(0, BODY_INDEX_CHARS)}`)) {
+        const key = `${word} ${d.spaceId}`;
+        if (!this.knownTerms.has(key)) fresh.set(key, [word, d.spaceId]);
+      }
     }
     if (fresh.size === 0) return;
-    const terms = [...fresh].sort();
-    await this.ds.query(`INSERT INTO search_terms (term) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [terms]);
-    if (this.knownTerms.size + terms.length > KNOWN_TERMS_MAX) this.knownTerms.clear();
-    for (const t of terms) this.knownTerms.add(t);
+    const keys = [...fresh.keys()].sort();
+    await this.ds.query(`INSERT INTO search_terms (term, space_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING`, [
+      keys.map((k) => fresh.get(k)![0]),
+      keys.map((k) => fresh.get(k)![1]),
+    ]);
+    if (this.knownTerms.size + keys.length > KNOWN_TERMS_MAX) this.knownTerms.clear();
+    for (const k of keys) this.knownTerms.add(k);
   }
 
   async remove(ids: string[]): Promise<void> {
@@ -190,7 +199,7 @@ export class PostgresSearchEngine implements SearchEngine {
     const parsed = parseQuery(req.query);
     const empty: SearchResult = { hits: [], total: 0, facets: req.facets ? { kinds: [], spaces: [], tags: [] } : null, engine: this.name };
     if (!hasPositiveTerms(parsed) || req.filters.spaceIds.length === 0) return empty;
-    const [near, completions] = await Promise.all([this.nearWords(parsed), this.completions(parsed)]);
+    const [near, completions] = await Promise.all([this.nearWords(parsed, req.filters.spaceIds), this.completions(parsed, req.filters.spaceIds)]);
     const compiled = await this.compile(parsed, near, completions);
     const needed = req.offset + req.limit;
     const all = await this.run(req, compiled, 'all');
@@ -261,38 +270,43 @@ export class PostgresSearchEngine implements SearchEngine {
     return this.lexemeStats;
   }
 
-  /** Closest indexed words for each word no document contains (typo tolerance). */
-  private async nearWords(q: ParsedQuery): Promise<Map<string, string[]>> {
+  /**
+   * Closest indexed words for each word no document contains (typo tolerance), in the
+   * vocabulary of the spaces searched (see addTerms).
+   */
+  private async nearWords(q: ParsedQuery, spaceIds: string[]): Promise<Map<string, string[]>> {
     const candidates = q.words.filter((w) => [...w].length >= TYPO_MIN_LENGTH && !/^\d+$/.test(w));
     const near = new Map<string, string[]>();
     if (candidates.length === 0) return near;
     const rows: Array<{ word: string; near: string[] | null }> = await this.ds.query(
       `SELECT w.word,
-              CASE WHEN EXISTS (SELECT 1 FROM search_terms t WHERE t.term = unaccent(w.word))
+              CASE WHEN EXISTS (SELECT 1 FROM search_terms t WHERE t.term = unaccent(w.word) AND t.space_id = ANY($5::uuid[]))
                      -- a word still being typed is fine as long as some indexed word starts with it
-                     OR (w.word = $4 AND EXISTS (SELECT 1 FROM search_terms t WHERE t.term >= unaccent(w.word) AND t.term < unaccent(w.word) || chr(1114111)))
+                     OR (w.word = $4 AND EXISTS (SELECT 1 FROM search_terms t WHERE t.term >= unaccent(w.word) AND t.term < unaccent(w.word) || chr(1114111)
+                                                   AND t.space_id = ANY($5::uuid[])))
                    THEN NULL
                    ELSE ARRAY(SELECT t.term FROM search_terms t
-                               WHERE t.term % unaccent(w.word) AND similarity(t.term, unaccent(w.word)) >= $2
-                               ORDER BY t.term <-> unaccent(w.word), t.term LIMIT $3) END AS near
+                               WHERE t.term % unaccent(w.word) AND similarity(t.term, unaccent(w.word)) >= $2 AND t.space_id = ANY($5::uuid[])
+                               GROUP BY t.term ORDER BY t.term <-> unaccent(w.word), t.term LIMIT $3) END AS near
          FROM unnest($1::text[]) AS w(word)`,
-      [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? ''],
+      [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds],
     );
     for (const r of rows) if (r.near?.length) near.set(r.word, r.near);
     return near;
   }
 
   /**
-   * The vocabulary words the query's last, unfinished word may become, when there are
-   * few enough of them to list (see PREFIX_EXPANSIONS); null keeps the prefix match.
+   * The vocabulary words (of the spaces searched) the query's last, unfinished word may
+   * become, when there are few enough of them to list (see PREFIX_EXPANSIONS); null keeps the
+   * prefix match.
    */
-  private async completions(q: ParsedQuery): Promise<string[] | null> {
+  private async completions(q: ParsedQuery, spaceIds: string[]): Promise<string[] | null> {
     if (!q.prefix) return null;
     const [row]: Array<{ words: string[] }> = await this.ds.query(
-      `SELECT ARRAY(SELECT t.term FROM search_terms t
-                     WHERE t.term >= unaccent($1) AND t.term < unaccent($1) || chr(1114111)
+      `SELECT ARRAY(SELECT DISTINCT t.term FROM search_terms t
+                     WHERE t.term >= unaccent($1) AND t.term < unaccent($1) || chr(1114111) AND t.space_id = ANY($3::uuid[])
                      ORDER BY t.term LIMIT $2) AS words`,
-      [q.prefix, PREFIX_EXPANSIONS + 1],
+      [q.prefix, PREFIX_EXPANSIONS + 1, spaceIds],
     );
     const words = row?.words ?? [];
     return words.length === 0 || words.length > PREFIX_EXPANSIONS ? null : words;
