@@ -195,6 +195,31 @@ describe('knowledge base: revisions and review', () => {
     expectError(await t.gql(DIFF, { from: revs[0].id, to: 'nope' }, { token: author.token }), 'BAD_USER_INPUT');
   });
 
+  it('shows readers what changed in the published text, never the markdown (censored words stay masked)', async () => {
+    const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
+    const rule = expectOk(await t.gql(RULE, { input: { spaceId, pattern: 'darn', kind: 'WORD', action: 'CENSOR', publicReason: 'Language' } }, { token: editor.token })).createWatchedWord.id;
+    try {
+      const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Diff for readers', body: '## Setup\n\nWell **darn** it.\n\n- one\n- two' });
+      topicOf(await api.update(author.token, { topicId: id, body: '## Setup\n\nWell **darn** it, really.\n\n- one\n- two' }));
+      topicOf(await api.publish(editor.token, id));
+      const [newer, older] = topicOf(await api.get(reader.token, id)).article.revisions;
+      const diff = expectOk(await t.gql(DIFF, { from: older.id, to: newer.id }, { token: reader.token })).articleRevisionDiff;
+      expect(diff.to.bodySource).toBeNull();
+      expect(diff.lines.map((l: any) => [l.kind, l.text])).toEqual([
+        ['UNCHANGED', 'Setup'],
+        ['REMOVED', 'Well ■■■■ it.'],
+        ['ADDED', 'Well ■■■■ it, really.'],
+        ['UNCHANGED', 'one'],
+        ['UNCHANGED', 'two'],
+      ]);
+      // The article's team compares the markdown.
+      const team = expectOk(await t.gql(DIFF, { from: older.id, to: newer.id }, { token: author.token })).articleRevisionDiff;
+      expect(team.lines.filter((l: any) => l.kind !== 'UNCHANGED').map((l: any) => l.text)).toEqual(['Well **darn** it.', 'Well **darn** it, really.']);
+    } finally {
+      await t.sql(`DELETE FROM watched_words WHERE id = $1`, [rule]);
+    }
+  });
+
   it('restores an old revision as a new one, and refuses restoring into another article or the current revision', async () => {
     const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Restore me', body: 'original' });
     topicOf(await api.update(author.token, { topicId: id, body: 'vandalised' }));

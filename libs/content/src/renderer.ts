@@ -302,14 +302,25 @@ function decodeTextEntities(s: string): string {
 /** Block ends and line breaks become spaces, so words on either side stay apart in plain text. */
 const BLOCK_END = /<\/(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|td|th|tr|table)>|<br\s*\/?>|<hr\s*\/?>/gi;
 
-/** The plain text of stored (sanitized) HTML, for search indexing: no markup, entities decoded. */
 /** Text made safe to place in HTML, in an element or a quoted attribute. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
+/** The plain text of stored (sanitized) HTML, for search indexing: no markup, entities decoded. */
 export function htmlToText(html: string): string {
   return decodeTextEntities(sanitizeHtml(html.replace(BLOCK_END, '$& '), PLAIN_TEXT_OPTIONS))
     .replace(/\s+/g, ' ')
     .trim();
+}
+
+/**
+ * The plain text of stored (sanitized) HTML as lines, one per block, list item or line break
+ * (a code block keeps its own lines), blank lines left out: what a reader sees, for diffs.
+ */
+export function htmlToLines(html: string): string[] {
+  return decodeTextEntities(sanitizeHtml(html.replace(BLOCK_END, '$&\n'), PLAIN_TEXT_OPTIONS))
+    .split('\n')
+    .map((line) => line.replace(/\s+/g, ' ').trim())
+    .filter((line) => line !== '');
 }

@@ -32,7 +32,7 @@ export class ArticleDiffLineModel {
   @Field(() => Int, { nullable: true, description: 'Line number in the newer revision (null for a removed line).' }) newNumber!: number | null;
 }
 
-@ObjectType('ArticleDiff', { description: 'What changed between two revisions of one article: the markdown, line by line.' })
+@ObjectType('ArticleDiff', { description: 'What changed between two revisions of one article, line by line: the markdown for the article’s team, the published text (a line per paragraph, item or line break) for readers.' })
 export class ArticleDiffModel {
   @Field(() => ArticleRevisionModel) from!: ArticleRevisionModel;
   @Field(() => ArticleRevisionModel) to!: ArticleRevisionModel;

@@ -6,6 +6,7 @@ import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
+import { htmlToLines } from '../../../content/src/renderer';
 import { ContentWriter } from '../../../forum/src/content-writer';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { PostingPolicy } from '../../../forum/src/posting-policy';
@@ -35,6 +36,8 @@ export interface ArticleContext {
 }
 
 type FullRevision = Required<RevisionRow>;
+
+const readerText = (rev: FullRevision) => htmlToLines(rev.body_html).join('\n');
 
 export interface ArticleDiff {
   from: FullRevision;
@@ -104,7 +107,9 @@ export class ArticlesService {
       to: to.rev,
       titleChanged: from.rev.title !== to.rev.title,
       summaryChanged: from.rev.summary !== to.rev.summary,
-      lines: lineDiff(from.rev.body_source, to.rev.body_source),
+      // The team compares the markdown; readers the published text, as they read it (censored
+      // words masked), never the source.
+      lines: from.access.team ? lineDiff(from.rev.body_source, to.rev.body_source) : lineDiff(readerText(from.rev), readerText(to.rev)),
       sourceVisible: from.access.team,
     };
   }
