@@ -339,6 +339,25 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect((await notifications(answerer, res.id)).map((n: any) => n.kind)).toContain('ARTICLE_PUBLISHED');
     });
 
+    it('copies an answer as its promoter may read it: what the censor masks stays masked in the new source', async () => {
+      const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
+      const rule = expectOk(await t.gql(RULE, { input: { spaceId, pattern: 'darn', kind: 'WORD', action: 'CENSOR', publicReason: 'Language' } }, { token: editor.token })).createWatchedWord.id;
+      try {
+        const q = await createTopic(t, asker.token, forum, { title: 'Why does the pump stall?', kind: 'QUESTION' });
+        const a = await reply(t, answerer.token, q.id, 'The darn valve sticks; clean it');
+        expectOk(await t.gql(`mutation($p: ID!) { acceptAnswer(postId: $p) { id } }`, { p: a.id }, { token: asker.token }));
+        const SOURCE = `query($id: ID!) { topic(id: $id) { firstPost { bodySource } } }`;
+        const byReader = topicOf(await api.promote(reader.token, { postId: a.id, boardId: board, title: 'A stalling pump' }));
+        expect(expectOk(await t.gql(SOURCE, { id: byReader.id }, { token: reader.token })).topic.firstPost.bodySource).toBe('The ■■■■ valve sticks; clean it');
+        // Its author may copy their own words as they wrote them.
+        const other = await makeBoard(t, spaceId, 'KNOWLEDGE');
+        const byAuthor = topicOf(await api.promote(answerer.token, { postId: a.id, boardId: other, title: 'A stalling pump' }));
+        expect(expectOk(await t.gql(SOURCE, { id: byAuthor.id }, { token: answerer.token })).topic.firstPost.bodySource).toBe('The darn valve sticks; clean it');
+      } finally {
+        await t.sql(`DELETE FROM watched_words WHERE id = $1`, [rule]);
+      }
+    });
+
     it('lets only editors promote other posts; refuses what is not a visible forum post or not a knowledge board', async () => {
       const plain = await reply(t, answerer.token, question.id, 'Another idea: vinegar');
       const before = await t.sql(`SELECT count(*)::int AS n FROM articles`);

@@ -8,6 +8,7 @@ import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { TopicsService } from '../../forum/src/topics/topics.service';
+import { WatchedWordsRule } from '../../moderation/src/automod/watched-words';
 import { BoardKind } from '../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 import { PromotePostInput } from './articles/dto/article.inputs';
@@ -28,6 +29,7 @@ export class PromotionService {
     private readonly spaces: SpacesLoader,
     private readonly topics: TopicsService,
     private readonly board: KnowledgeBoard,
+    private readonly automod: WatchedWordsRule,
   ) {}
 
   async promote(viewer: Viewer, input: PromotePostInput): Promise<TopicModel> {
@@ -37,8 +39,11 @@ export class PromotionService {
     if (!post || !thread || post.view !== 'full') throw AppError.notFound('Post not found');
     if (post.state !== 'VISIBLE' || thread.state !== 'VISIBLE') throw AppError.badField('postId', 'must be a visible post');
     if (thread.kind === 'ARTICLE' || thread.kind === 'IDEA') throw AppError.badField('postId', 'must be a post of a forum thread');
-    const source = post.bodySourceText;
-    if (source === undefined) throw new Error('the post loader returned a post without its source');
+    if (post.bodySourceText === undefined) throw new Error('the post loader returned a post without its source');
+    // The markdown is its author's and the moderators' to read (Post.bodySource): anybody else
+    // copies it as readers see it, with what the thread's censor rules mask masked.
+    const ownSource = post.authorId === viewer.id || post.viewerRank >= LEVEL_RANK.MODERATE;
+    const source = ownSource ? post.bodySourceText : await this.automod.maskCensored(thread.spaceId, post.bodySourceText);
     const target = await this.spaces.board(viewer, input.boardId);
     if (!target) throw AppError.notFound('Board not found');
     if (target.kind !== BoardKind.KNOWLEDGE) throw AppError.badField('boardId', 'must be a knowledge board');

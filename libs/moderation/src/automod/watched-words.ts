@@ -192,13 +192,37 @@ export class WatchedWordsRule implements PostingCheck {
   }
 
   /**
+   * `text` with what the space's and the site's CENSOR rules match masked, as readers of its
+   * rendering see it: for copying somebody else's words (promoting their post into an article)
+   * without handing over what the censor hid from the copier.
+   */
+  async maskCensored(spaceId: string, text: string): Promise<string> {
+    const rules = (await this.rulesFor(spaceId)).filter((r) => r.action === 'CENSOR');
+    if (rules.length === 0) return text;
+    const { folded, origin } = fold(text);
+    let hits: Matches;
+    try {
+      hits = matchAll(rules.map((r) => compile(r.kind, r.pattern)), [folded], MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
+    } catch (err) {
+      if (!(err instanceof MatchTimeout)) throw err;
+      throw AppError.conflict('Automatic checks could not finish; try again');
+    }
+    const ranges = hits[0].flat().map(([a, b]) => [origin[a], origin[b]] as [number, number]);
+    return ranges.length ? maskRanges(text, ranges) : text;
+  }
+
+  private rulesFor(spaceId: string): Promise<Row[]> {
+    return this.ds.query(`SELECT * FROM watched_words WHERE space_id IS NULL OR space_id = $1 ORDER BY created_at, id`, [spaceId]);
+  }
+
+  /**
    * The space's and the site's rules over every part in one time-budgeted run. Throws on a
    * BLOCK (or a CENSOR in a part that cannot be masked), after logging the refusal. Otherwise
    * returns the rules that matched, each part masked where a CENSOR rule hit it (null when
    * nothing was), and whether matching ran out of time (then nothing matched). Null without rules.
    */
   private async screen(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, parts: Part[]): Promise<Screened | null> {
-    const rules: Row[] = await this.ds.query(`SELECT * FROM watched_words WHERE space_id IS NULL OR space_id = $1 ORDER BY created_at, id`, [c.spaceId]);
+    const rules = await this.rulesFor(c.spaceId);
     if (rules.length === 0) return null;
     const folds = parts.map((p) => fold(p.text));
     let hits: Matches;
