@@ -2,7 +2,7 @@ import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
-import { createTopic } from '../factories/forum';
+import { createTopic, reply } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 
@@ -67,6 +67,22 @@ describe('knowledge base: who sees what', () => {
     expect(expectOk(await t.gql(SEARCH, { q: 'escalation matrix' }, { token: employee.token })).search.totalCount).toBeGreaterThan(0);
     expect(ids(expectOk(await t.gql(STALE, { s: internalSpace.id }, { token: employee.token })).staleArticles.edges)).toEqual([id]);
     expect(expectOk(await t.gql(RELATED, { id: question.id }, { token: employee.token })).topic.relatedArticles.map((a: any) => a.id)).toEqual([id]);
+  });
+
+  it('does not name the people of an internal thread to those who may not read it, when its answer becomes a public article', async () => {
+    const internalForum = await makeBoard(t, internalSpace.id);
+    const question = await createTopic(t, employee.token, internalForum, { title: 'Who owns the status page?', kind: 'QUESTION' });
+    const answer = await reply(t, internalEditor.token, question.id, 'The platform team owns it; page them for changes.');
+    expectOk(await t.gql(`mutation($p: ID!) { acceptAnswer(postId: $p) { id } }`, { p: answer.id }, { token: employee.token }));
+    const board = await makeBoard(t, publicSpace.id, 'KNOWLEDGE');
+    const id = topicOf(await api.promote(employee.token, { postId: answer.id, boardId: board, title: 'Changing the status page' })).id;
+    topicOf(await api.publish(publicEditor.token, id));
+    const CREDITS = `query($id: ID!) { topic(id: $id) { title article { promotedFrom { id } credits { role user { handle } } } } }`;
+    expect(expectOk(await t.gql(CREDITS, { id }, { token: customer.token })).topic).toEqual({ title: 'Changing the status page', article: { promotedFrom: null, credits: [] } });
+    expect(expectOk(await t.gql(CREDITS, { id }, { token: employee.token })).topic.article).toEqual({
+      promotedFrom: { id: answer.id },
+      credits: [{ role: 'ANSWER', user: { handle: internalEditor.handle } }, { role: 'QUESTION', user: { handle: employee.handle } }],
+    });
   });
 
   describe('drafts', () => {

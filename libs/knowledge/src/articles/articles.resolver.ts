@@ -327,8 +327,12 @@ export class ArticleDetailsResolver {
     return post?.view === 'full' ? post : null;
   }
 
-  @ResolveField(() => [ArticleCreditModel], { description: 'Whom a promoted article credits: the answer’s and the question’s authors.' })
+  @ResolveField(() => [ArticleCreditModel], {
+    description: 'Whom a promoted article credits: the answer’s and the question’s authors; empty for a viewer who may not read the thread it came from.',
+  })
   async credits(@Parent() a: ArticleModel, @Context() ctx: GqlContext): Promise<ArticleCreditModel[]> {
+    // Who wrote in a thread is part of the thread: a viewer who may not read it does not learn it here.
+    if (a.row.promoted_from_post_id && !(await this.promotedFrom(a, ctx))) return [];
     return (await this.loaders.credits(ctx.viewer, a.topicId)).map((c) => Object.assign(new ArticleCreditModel(), { role: c.role as CreditRole, userId: c.user_id }));
   }
 
