@@ -339,6 +339,11 @@ describe('knowledge base: revisions and review', () => {
     await drain();
     expect(await kinds(reader, id)).toEqual(['ARTICLE_PUBLISHED']);
     expect(await kinds(author, id)).toEqual(['ARTICLE_PUBLISHED', 'ARTICLE_PUBLISHED']);
+    // Nor does the publication tell a reader that it came out of a review; its team learns it.
+    const data = async (u: TestUser) =>
+      expectOk(await t.gql(NOTIFICATIONS, {}, { token: u.token })).notifications.edges.map((e: any) => e.node).filter((n: any) => n.topic?.id === id).map((n: any) => JSON.parse(n.data));
+    expect((await data(reader)).map((d: any) => [d.from, d.to])).toEqual([[null, 'PUBLISHED']]);
+    expect((await data(author))[0]).toMatchObject({ from: 'IN_REVIEW', to: 'PUBLISHED' });
     // Redelivery doubles nothing.
     await t.sql(`UPDATE outbox SET processed_at = NULL WHERE id > $1`, [mark.id]);
     await drain();

@@ -7,8 +7,11 @@ import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { NotificationDraft, NotificationsHandler } from '../../notifications/src/notifications.handler';
 import { ArticleState } from './articles/article.model';
 
+/** The article states readers are ever shown (see ArticleModel.state). */
+const READER_STATES: unknown[] = [ArticleState.PUBLISHED, ArticleState.ARCHIVED];
+
 /** The notification kinds the knowledge base adds. */
-export const ARTICLE_NOTIFICATION_KINDS = {
+const ARTICLE_NOTIFICATION_KINDS = {
   SUBMITTED: 'ARTICLE_SUBMITTED',
   CHANGES_REQUESTED: 'ARTICLE_CHANGES_REQUESTED',
   PUBLISHED: 'ARTICLE_PUBLISHED',
@@ -85,8 +88,13 @@ export class KnowledgeNotifications implements OutboxHandler {
   }
 
   /** Whether a user is on the article's team now (sees its drafts). */
+  /** The article's author, owners and contributors (editors are on its team too: see onTeam). */
+  private named(userId: string, f: Facts): boolean {
+    return userId === f.author_id || this.owners(f).includes(userId) || f.contributors.includes(userId);
+  }
+
   private async onTeam(userId: string, f: Facts): Promise<boolean> {
-    if (userId === f.author_id || this.owners(f).includes(userId) || f.contributors.includes(userId)) return true;
+    if (this.named(userId, f)) return true;
     const viewer = await this.sessions.viewerForUser(userId);
     return !!viewer && (await this.access.rankOn(viewer, f.space_id)) >= LEVEL_RANK.MODERATE;
   }
@@ -139,7 +147,9 @@ export class KnowledgeNotifications implements OutboxHandler {
     for (const userId of new Set(recipients)) {
       if (userId === p.actorId || muted.has(userId)) continue;
       if (teamOnly && !(await this.onTeam(userId, f))) continue;
-      drafts.push({ ...base, userId, kind, actorId: p.actorId ?? null, data: { from: p.from, to, reason: p.reason ?? null }, source: `article:${p.eventId}` });
+      // A reader never saw a draft or a review (Article.state shows them PUBLISHED or ARCHIVED): the state it left is not theirs to learn.
+      const from = teamOnly || this.named(userId, f) || READER_STATES.includes(p.from) ? p.from : null;
+      drafts.push({ ...base, userId, kind, actorId: p.actorId ?? null, data: { from, to, reason: p.reason ?? null }, source: `article:${p.eventId}` });
     }
     // Mentions in an article notify when readers can first see them: at its first publication.
     if (kind === ARTICLE_NOTIFICATION_KINDS.PUBLISHED && p.firstPublication) {
