@@ -106,7 +106,7 @@ describe('notifications and watching', () => {
     expect(expectOk(await t.gql(LIST, { u: true }, { token: author.token })).notifications.totalCount).toBe(theirs.length);
   });
 
-  it('tells users about moderation outcomes', async () => {
+  it('tells users about moderation outcomes: sanctions, approvals, hidden posts, resolved reports, decided appeals', async () => {
     const member = await makeUser(t);
     const mod = await makeUser(t, { role: 'MODERATOR' });
     expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'WARNING', reason: 'Mind the tone' } }, { token: mod.token }));
@@ -121,6 +121,29 @@ describe('notifications and watching', () => {
     expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: topic.firstPostId, action: 'APPROVE' } }, { token: mod.token }));
     await drain();
     expect(await kinds(writer)).toEqual(['POST_APPROVED']);
+
+    // A report upheld: the reporter hears it was resolved, the author that their post was hidden.
+    const reporter = await makeUser(t);
+    const rude = await createTopic(t, writer.token, board, { title: 'A rude topic', body: 'rude words' });
+    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: rude.firstPostId, reason: 'ABUSE' } }, { token: reporter.token }));
+    const item = expectOk(await t.gql(`{ reviewQueue(first: 100) { edges { node { id targetId } } } }`, {}, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === rude.firstPostId).node;
+    expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id } }`, { input: { id: item.id, decision: 'APPROVE', action: 'HIDE', note: 'Uncivil' } }, { token: mod.token }));
+    await drain();
+    expect(await kinds(reporter)).toEqual(['REPORT_RESOLVED']);
+    expect(await kinds(writer)).toEqual(['POST_HIDDEN', 'POST_APPROVED']);
+
+    // An appeal decided: its author hears the outcome (a silenced member still gets notifications).
+    const judge = await makeUser(t, { role: 'MODERATOR' });
+    const silence = expectOk(
+      await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'SILENCE', reason: 'Heated', durationHours: 24 } }, { token: mod.token }),
+    ).sanctionUser;
+    expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: silence.id, message: 'I was quoting the other thread' } }, { token: member.token }));
+    const appeal = expectOk(await t.gql(`{ reviewQueue(first: 100) { edges { node { id kind targetId } } } }`, {}, { token: judge.token })).reviewQueue.edges.find(
+      (e: any) => e.node.kind === 'APPEAL' && e.node.targetId === silence.id,
+    ).node;
+    expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id } }`, { input: { id: appeal.id, decision: 'APPROVE', note: 'Fair point' } }, { token: judge.token }));
+    await drain();
+    expect(await kinds(member)).toEqual(['APPEAL_DECIDED', 'SANCTION', 'SANCTION']);
   });
 
   it('neither lists nor counts notifications about content the recipient can no longer read', async () => {
