@@ -187,6 +187,11 @@ describe('moderation: sanctions and the moderation log', () => {
     // Someone with the power to bypass the trigger still cannot hide it.
     const ids = (await t.sql(`SELECT id FROM moderation_log ORDER BY id`)).map((r) => String(r.id));
     await t.sql(`ALTER TABLE moderation_log DISABLE TRIGGER moderation_log_no_change`);
+    // Cutting entries off the end leaves an intact chain; the head still knows where it ended.
+    const last = ids[ids.length - 1];
+    await t.sql(`DELETE FROM moderation_log WHERE id = $1`, [last]);
+    expect(await audit.verify()).toMatchObject({ ok: false, checked: ids.length - 1, problem: { id: last, what: 'end-mismatch' } });
+    await expect(t.sql(`UPDATE moderation_log_head SET entries = entries - 1, last_id = last_id - 1`)).rejects.toThrow(/only moves forward/);
     await t.sql(`UPDATE moderation_log SET reason = 'nothing happened' WHERE id = $1`, [ids[2]]);
     expect(await audit.verify()).toMatchObject({ ok: false, checked: 2, problem: { id: ids[2], what: 'altered' } });
     await t.sql(`DELETE FROM moderation_log WHERE id = $1`, [ids[2]]);

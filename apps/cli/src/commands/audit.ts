@@ -9,14 +9,19 @@ import { withServices } from '../context';
 export function registerAuditCommands(program: Command): void {
   program
     .command('audit:verify')
-    .description('Check the moderation log’s hash chain; exits 1 if an entry was altered or removed')
+    .description('Check the moderation log’s hash chain and where it ends; exits 1 if an entry was altered or removed')
     .action(() =>
       withServices(async (app) => {
         const result = await app.get(AuditLog).verify();
         if (result.ok) {
           console.log(`The moderation log is intact (${result.checked} entries).`);
         } else {
-          console.error(`The moderation log was tampered with: entry ${result.problem!.id} is ${result.problem!.what === 'altered' ? 'altered' : 'not chained to the entry before it (an entry was removed or reordered)'}; ${result.checked} entries before it are intact.`);
+          const { id, what } = result.problem!;
+          const detail =
+            what === 'altered' ? `entry ${id} is altered`
+            : what === 'broken-chain' ? `entry ${id} is not chained to the entry before it (an entry was removed or reordered)`
+            : `the log does not end where its head says, at entry ${id} (entries were cut off its end, or added around the application)`;
+          console.error(`The moderation log was tampered with: ${detail}; the ${result.checked} entries before it are intact.`);
           process.exitCode = 1;
         }
       }),

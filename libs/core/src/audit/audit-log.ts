@@ -61,7 +61,13 @@ export function entryHash(prevHash: string | null, e: Omit<AuditRow, 'id' | 'ent
 export interface VerifyResult {
   ok: boolean;
   checked: number;
-  problem?: { id: string; what: 'altered' | 'broken-chain' };
+  /**
+   * The first entry found wrong: `altered` (its hash does not match it), `broken-chain` (the
+   * entry before it is not the one it follows: removed or reordered), `end-mismatch` (the log
+   * does not end where its head says: entries cut off the end, or slipped in around the
+   * application; `id` is then the last entry the head knows).
+   */
+  problem?: { id: string; what: 'altered' | 'broken-chain' | 'end-mismatch' };
 }
 
 /**
@@ -87,22 +93,32 @@ export class AuditLog {
       after: e.after ?? null,
     };
     const prev = last?.hash ?? null;
-    await tx.query(
+    const hash = entryHash(prev, row);
+    const [inserted] = await tx.query<{ id: string }>(
       `INSERT INTO moderation_log (entry_id, at, actor_id, action, target_type, target_id, space_id, reason, before, after, prev_hash, hash)
-       VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+       VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
       [row.at, row.actor_id, row.action, row.target_type, row.target_id, row.space_id, row.reason,
-       row.before === null ? null : JSON.stringify(row.before), row.after === null ? null : JSON.stringify(row.after), prev, entryHash(prev, row), newId()],
+       row.before === null ? null : JSON.stringify(row.before), row.after === null ? null : JSON.stringify(row.after), prev, hash, newId()],
     );
+    // Still under the lock: the head names this entry and counts it.
+    await tx.query(`UPDATE moderation_log_head SET last_id = $1, last_hash = $2, entries = entries + 1`, [inserted.id, hash]);
   }
 
-  /** Walks the whole chain in order; reports the first altered, removed or reordered entry. */
+  /**
+   * Walks the whole chain in order and reports the first altered, removed or reordered entry;
+   * then checks the chain ends where the head says (nothing cut off the end).
+   */
   async verify(batch = 1000): Promise<VerifyResult> {
     let prev: string | null = null;
     let lastId = '0';
     let checked = 0;
     for (;;) {
       const rows: AuditRow[] = await this.ds.query(`SELECT * FROM moderation_log WHERE id > $1 ORDER BY id LIMIT $2`, [lastId, batch]);
-      if (rows.length === 0) return { ok: true, checked };
+      if (rows.length === 0) {
+        const [head] = await this.ds.query(`SELECT last_id::text, last_hash, entries::int FROM moderation_log_head`);
+        if (!head || head.entries !== checked || head.last_hash !== prev) return { ok: false, checked, problem: { id: head?.last_id ?? lastId, what: 'end-mismatch' } };
+        return { ok: true, checked };
+      }
       for (const r of rows) {
         if (r.prev_hash !== prev) return { ok: false, checked, problem: { id: String(r.id), what: 'broken-chain' } };
         if (entryHash(r.prev_hash, r) !== r.hash) return { ok: false, checked, problem: { id: String(r.id), what: 'altered' } };
