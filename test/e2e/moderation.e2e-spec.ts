@@ -1,3 +1,4 @@
+import { JobScheduler } from '../../libs/core/src/jobs';
 import { isUuid } from '../../libs/core/src/ids';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
@@ -163,6 +164,19 @@ describe('moderation: sanctions and the moderation log', () => {
     const page2 = expectOk(await t.gql(USER_SANCTIONS, { u: member.id, after: page1.pageInfo.endCursor }, { token: modA.token })).userSanctions;
     expect(page2).toMatchObject({ pageInfo: { hasNextPage: false }, edges: [{ node: { id: s.id } }] });
     expectError(await t.gql(USER_SANCTIONS, { u: member.id, after: 'bm90IGEgY3Vyc29y' }, { token: modA.token }), 'BAD_USER_INPUT');
+  });
+
+  it('records each sanction’s expiry in the log once, as an automatic action', async () => {
+    const member = await makeUser(t);
+    const s = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SILENCE', reason: 'Cool down', durationHours: 1, spaceId: spaceA.id } }, { token: modA.token })).sanctionUser;
+    const jobs = t.get(JobScheduler);
+    const expiries = () => t.sql(`SELECT actor_id, space_id, before FROM moderation_log WHERE action = 'sanction.expire' AND target_id = $1`, [member.id]);
+    expect(await jobs.runNow('handle-expired-sanctions')).toBe(true);
+    expect(await expiries()).toEqual([]); // still in force
+    await t.sql(`UPDATE sanctions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [s.id]);
+    await jobs.runNow('handle-expired-sanctions');
+    await jobs.runNow('handle-expired-sanctions');
+    expect(await expiries()).toEqual([{ actor_id: null, space_id: spaceA.id, before: { sanctionId: s.id, kind: 'SILENCE', expiresAt: expect.any(String) } }]);
   });
 
   it('logs every sanction in an append-only, hash-chained log that moderators can read', async () => {

@@ -38,6 +38,7 @@ export class ModerationModule implements OnModuleInit {
     private readonly jobs: JobScheduler,
     private readonly trust: TrustLevelService,
     private readonly spam: SpamFilter,
+    private readonly sanctions: SanctionsService,
   ) {}
 
   /** Plug the posting rules into the forum's content pipeline. */
@@ -47,5 +48,6 @@ export class ModerationModule implements OnModuleInit {
     this.policy.register(this.premoderation);
     this.policy.register(this.spam);
     this.jobs.register('recompute-trust-levels', 3600_000, () => this.trust.recompute());
+    this.jobs.register('handle-expired-sanctions', 60_000, () => this.sanctions.handleExpired());
   }
 }

@@ -156,6 +156,35 @@ export class SanctionsService {
     return toSanctionModel(row);
   }
 
+  /**
+   * Records each sanction's expiry in the moderation log, once, as an automatic action (the
+   * worker runs this every minute). Access needs nothing: a sanction past its expiry restricts
+   * no one. (E-mail and IP bans come with bans only, which never expire.)
+   */
+  async handleExpired(batch = 500): Promise<number> {
+    return this.uow.run(async (tx) => {
+      const expired = await tx.query<{ id: string; user_id: string; space_id: string | null; kind: string; expires_at: Date }>(
+        `UPDATE sanctions SET expiry_handled_at = now()
+          WHERE id IN (SELECT id FROM sanctions
+                        WHERE lifted_at IS NULL AND expiry_handled_at IS NULL AND expires_at <= now()
+                        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+          RETURNING id, user_id, space_id, kind, expires_at`,
+        [batch],
+      );
+      for (const s of expired) {
+        await this.audit.append(tx, {
+          actorId: null,
+          action: 'sanction.expire',
+          targetType: 'user',
+          targetId: s.user_id,
+          spaceId: s.space_id,
+          before: { sanctionId: s.id, kind: s.kind, expiresAt: s.expires_at },
+        });
+      }
+      return expired.length;
+    });
+  }
+
   /** The user acknowledges a warning addressed to them. */
   async acknowledge(viewer: Viewer, id: string): Promise<SanctionModel> {
     if (!viewer.id) throw AppError.unauthenticated();
