@@ -109,6 +109,10 @@ describe('idea boards', () => {
     const author = await customer();
     const ids = [];
     for (const title of ['One', 'Two', 'Three']) ids.push(await newIdea(author, title, { boardId: budgetBoard }));
+    // An author's own vote counts against the budget too: the third idea is proposed without it.
+    expect(await t.sql(`SELECT i.vote_count FROM ideas i JOIN topics t ON t.id = i.topic_id WHERE t.board_id = $1 ORDER BY t.created_at, t.id`, [budgetBoard])).toEqual([
+      { vote_count: 1 }, { vote_count: 1 }, { vote_count: 0 },
+    ]);
     const voter = await customer();
     const left = async () =>
       expectOk(await t.gql(`query($id: ID!) { board(id: $id) { ideaSettings { viewerVotesLeft } } }`, { id: budgetBoard }, { token: voter.token })).board.ideaSettings.viewerVotesLeft;

@@ -106,10 +106,24 @@ export class IdeasService implements BoardKindBehaviour {
     private readonly audit: AuditLog,
   ) {}
 
-  /** Board-kind hook: a new idea starts NEW with its author's vote. */
+  /**
+   * Board-kind hook: a new idea starts NEW with its author's vote, which counts against the
+   * board's vote budget like any other: an author with none left proposes without voting.
+   */
   async created(tx: Tx, topic: NewTopic): Promise<void> {
-    await tx.query(`INSERT INTO ideas (topic_id, vote_count) VALUES ($1, 1)`, [topic.topicId]);
-    await tx.query(`INSERT INTO idea_votes (topic_id, user_id) VALUES ($1, $2)`, [topic.topicId, topic.viewer.id]);
+    const budget = ideaSettingsOf(topic.board).voteBudget;
+    let vote = true;
+    if (budget) {
+      await this.lockBudget(tx, topic.board.id, topic.viewer.id!);
+      vote = (await this.activeVotes(tx, topic.viewer.id!, topic.board.id)) < budget;
+    }
+    await tx.query(`INSERT INTO ideas (topic_id, vote_count) VALUES ($1, $2)`, [topic.topicId, vote ? 1 : 0]);
+    if (vote) await tx.query(`INSERT INTO idea_votes (topic_id, user_id) VALUES ($1, $2)`, [topic.topicId, topic.viewer.id]);
+  }
+
+  /** One member's votes in one board are counted one at a time, or racing votes on different ideas would each see room. */
+  private async lockBudget(tx: Tx, boardId: string, userId: string): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:idea-budget:' || $1::text || ':' || $2::text, 0))`, [boardId, userId]);
   }
 
   // ---------------------------------------------------------------- reads
@@ -356,8 +370,7 @@ export class IdeasService implements BoardKindBehaviour {
       let changed: boolean;
       if (on) {
         const budget = ideaSettingsOf({ settings: idea.board_settings }).voteBudget;
-        // One member's votes in one board are counted one at a time, or racing votes on different ideas would each see room.
-        if (budget) await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:idea-budget:' || $1::text || ':' || $2::text, 0))`, [idea.board_id, viewer.id]);
+        if (budget) await this.lockBudget(tx, idea.board_id, viewer.id!);
         if (budget && (await this.activeVotes(tx, viewer.id!, idea.board_id, idea.topic_id)) >= budget) {
           throw AppError.badField('topicId', `you have used all ${budget} votes of this board: withdraw one, or wait for one of your ideas to close`);
         }
