@@ -127,6 +127,13 @@ describe('live updates over Socket.IO', () => {
     const seen = next(a, 'presence');
     await ask(b, 'topic:join', { topicId: topic.id });
     expect((await seen).count).toBe(2);
+    // A second tab of the same person is still one reader; an anonymous reader counts too.
+    const again = next(a, 'presence');
+    await ask(await connect(author.token), 'topic:join', { topicId: topic.id });
+    expect(await again).toMatchObject({ count: 2, users: expect.arrayContaining([expect.objectContaining({ id: author.id })]) });
+    const withAnonymous = next(a, 'presence');
+    await ask(await connect(), 'topic:join', { topicId: topic.id });
+    expect((await withAnonymous).count).toBe(3);
     const typing = next(b, 'typing');
     expect(await ask(a, 'typing', { topicId: topic.id })).toEqual({ ok: true });
     expect((await typing).user.id).toBe(author.id);

@@ -287,7 +287,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     };
   }
 
-  /** Signed-in viewers of a topic, as a count and a list. Best effort: a failure is logged, never thrown. */
+  /**
+   * Who reads a topic: the signed-in people (once each, however many tabs they have open) and
+   * a count that adds the anonymous connections. Best effort: a failure is logged, never thrown.
+   */
   private async presence(room: string): Promise<void> {
     const sockets = await this.server.in(room).fetchSockets().catch((err: unknown) => {
       this.log.warn({ err, room }, 'presence not sent');
@@ -295,13 +298,15 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     });
     if (!sockets) return;
     const users = new Map<string, string>();
+    let anonymous = 0;
     for (const s of sockets) {
       const d = s.data as SocketData;
       if (d.userId) users.set(d.userId, d.handle ?? '');
+      else anonymous++;
     }
     this.server.to(room).emit('presence', {
       topicId: room.slice('topic:'.length),
-      count: sockets.length,
+      count: users.size + anonymous,
       users: [...users].map(([id, handle]) => ({ id, handle })),
     });
   }
