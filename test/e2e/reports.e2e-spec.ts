@@ -149,6 +149,34 @@ describe('moderation: reports and the review queue', () => {
     expect(resolved.edges.map((e: any) => e.node.targetId)).toContain(target.id);
   });
 
+  it('APPROVE can also sanction the author, in the item’s space, checked as sanctionUser is, instead of the ladder’s step', async () => {
+    const offender = await makeUser(t);
+    const topic = await createTopic(t, offender.token, board);
+    const target = await reply(t, offender.token, topic.id, 'more abuse');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === target.id).node;
+    const sanctions = () => t.sql(`SELECT kind, space_id, reason, issued_by, expires_at IS NOT NULL AS timed FROM sanctions WHERE user_id = $1`, [offender.id]);
+    // Bad sanctions are refused and nothing is written: not the decision, not the hiding.
+    const noHours = expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: 'Abusive', sanction: { kind: 'SILENCE' } } }, { token: mod.token }), 'BAD_USER_INPUT');
+    expect(noHours.extensions.fields).toEqual([{ field: 'sanction.durationHours', message: 'is required for SILENCE' }]);
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', sanction: { kind: 'WARNING', reason: 'Be nice' } } }, { token: mod.token }), 'BAD_USER_INPUT');
+    expect(await postState(target.id)).toBe('VISIBLE');
+    expect(await sanctions()).toEqual([]);
+    // A moderator of another space may not sanction here.
+    expect(expectOk(await t.gql(QUEUE, { s: otherSpace.id }, { token: otherMod.token })).reviewQueue.edges.map((e: any) => e.node.id)).not.toContain(item.id);
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: 'Abusive', sanction: { kind: 'SILENCE', durationHours: 24 } } }, { token: mod.token }));
+    expect(await postState(target.id)).toBe('HIDDEN');
+    expect(await sanctions()).toEqual([{ kind: 'SILENCE', space_id: space.id, reason: 'Abusive', issued_by: mod.id, timed: true }]);
+    const logged = await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'sanction.%'`, [offender.id]);
+    expect(logged).toEqual([{ action: 'sanction.create' }]);
+    // A moderator cannot be sanctioned by a peer this way either.
+    const topic2 = await createTopic(t, mod2.token, board);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic2.id, reason: 'OFF_TOPIC' } }, { token: (await member(1)).token }));
+    const item2 = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === topic2.id).node;
+    expectError(await t.gql(RESOLVE, { input: { id: item2.id, decision: 'APPROVE', action: 'NONE', sanction: { kind: 'WARNING', reason: 'Stay on topic' } } }, { token: mod.token }), 'FORBIDDEN');
+    expect(await t.sql(`SELECT status FROM review_items WHERE id = $1`, [item2.id])).toEqual([{ status: 'PENDING' }]);
+  });
+
   it('keeps the queue to its moderators', async () => {
     expectError(await t.gql(QUEUE, { s: space.id }, { token: otherMod.token }), 'FORBIDDEN');
     expectError(await t.gql(QUEUE, {}, { token: author.token }), 'FORBIDDEN');

@@ -3,6 +3,8 @@ import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService, SILENCED } from '../../../access/src/access.service';
+import { SanctionInput } from '../sanctions/dto/sanction.inputs';
+import { SanctionsService } from '../sanctions/sanctions.service';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, pageSize, toConnection } from '../../../core/src/graphql/pagination';
@@ -61,6 +63,7 @@ export class ReportsService {
     private readonly spam: SpamFilter,
     private readonly settings: SpaceModeration,
     private readonly reviewItems: ReviewItems,
+    private readonly sanctions: SanctionsService,
   ) {}
 
   /** What is reported, as the reporter can see it; NOT_FOUND for anything they cannot. */
@@ -288,7 +291,9 @@ export class ReportsService {
         [item.id, status, viewer.id, input.note ?? null],
       );
       await this.teachSpamFilter(tx, item, input.decision);
-      if (item.kind === 'REPORTS' && input.decision === ReviewDecision.APPROVE) {
+      if (input.sanction) {
+        action += `; ${await this.sanctionOffender(tx, viewer, item, input)}`;
+      } else if (item.kind === 'REPORTS' && input.decision === ReviewDecision.APPROVE) {
         const offender = await this.offenderOf(tx, item);
         const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id) : null;
         if (escalated) action += `; escalation: ${escalated}`;
@@ -337,6 +342,30 @@ export class ReportsService {
   }
 
   /** Whose content (or which user) a review item is about. */
+  /**
+   * The sanction a moderator gives with an APPROVE of reports or automod flags: to the content's
+   * author (the reported user), in the item's space, checked as `sanctionUser` checks it. It
+   * takes the place of the escalation ladder's step for this violation (which still counts).
+   */
+  private async sanctionOffender(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
+    const wanted = input.sanction!;
+    if (input.decision !== ReviewDecision.APPROVE || (item.kind !== 'REPORTS' && item.kind !== 'AUTOMOD')) {
+      throw AppError.badField('sanction', 'goes only with APPROVE of reports or automod flags');
+    }
+    const offender = await this.offenderOf(tx, item);
+    if (!offender) throw AppError.badField('sanction', 'this item has no author to sanction');
+    const reason = wanted.reason ?? input.note;
+    if (!reason || reason.length < 3) throw AppError.badField('sanction', 'needs a reason (or a note on the decision) the user will read');
+    const sanction = Object.assign(new SanctionInput(), { userId: offender, kind: wanted.kind, durationHours: wanted.durationHours, reason, spaceId: item.space_id ?? undefined });
+    await this.sanctions.check(viewer, sanction).catch((err: AppError) => {
+      // Errors about the sanction's shape name this input's fields (sanction.durationHours).
+      const field = err.code === 'BAD_USER_INPUT' ? err.details.fields?.[0]?.field : undefined;
+      throw field ? AppError.badField(`sanction.${field}`, err.message) : err;
+    });
+    const issued = await this.sanctions.issue(tx, viewer, sanction);
+    return `sanction: ${issued.kind.toLowerCase()}${wanted.durationHours ? ` ${wanted.durationHours}h` : ''}`;
+  }
+
   private async offenderOf(tx: Tx, item: ReviewItemRow): Promise<string | null> {
     if (item.target_type === ReportTargetType.USER) return item.target_id;
     const table = item.target_type === ReportTargetType.POST ? 'posts' : 'topics';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
-import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { rowsOf, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, emptyConnection, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
@@ -65,6 +65,15 @@ export class SanctionsService {
   }
 
   async sanction(viewer: Viewer, input: SanctionInput): Promise<SanctionModel> {
+    await this.check(viewer, input);
+    return toSanctionModel(await this.uow.run((tx) => this.issue(tx, viewer, input)));
+  }
+
+  /**
+   * Checks a sanction somebody asks for: its shape (BAD_USER_INPUT), its target (NOT_FOUND) and
+   * whether this viewer may give it to them (FORBIDDEN). `issue` writes it.
+   */
+  async check(viewer: Viewer, input: SanctionInput): Promise<void> {
     const spaceId = input.spaceId ?? null;
     const timed = input.kind === SanctionKind.SILENCE || input.kind === SanctionKind.SUSPEND;
     if (timed && !input.durationHours) throw AppError.badField('durationHours', `is required for ${input.kind}`);
@@ -75,49 +84,50 @@ export class SanctionsService {
     const target = await this.targetViewer(input.userId);
     if (!target) throw AppError.notFound('User not found');
     await this.authorize(viewer, target, spaceId);
+  }
 
-    const row = await this.uow.run(async (tx) => {
-      const [s] = await tx.query<SanctionRow>(
-        `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)
-         RETURNING ${SANCTION_COLUMNS}`,
-        [newId(), input.userId, input.kind, spaceId, input.reason, viewer.id, input.durationHours ?? null],
+  /** Writes a sanction `check` allowed, in the caller's transaction (logged, announced). */
+  async issue(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
+    const spaceId = input.spaceId ?? null;
+    const [s] = await tx.query<SanctionRow>(
+      `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)
+       RETURNING ${SANCTION_COLUMNS}`,
+      [newId(), input.userId, input.kind, spaceId, input.reason, viewer.id, input.durationHours ?? null],
+    );
+    let revokedSessions = 0;
+    // A site-wide suspension or ban ends every session at once.
+    if (spaceId === null && (input.kind === SanctionKind.SUSPEND || input.kind === SanctionKind.BAN)) {
+      revokedSessions = (await tx.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`, [input.userId])).length;
+    }
+    if (input.banEmail) {
+      await tx.query(
+        `INSERT INTO banned_emails (email_lower, sanction_id) SELECT lower(email), $2::uuid FROM users WHERE id = $1 AND email IS NOT NULL ON CONFLICT DO NOTHING`,
+        [input.userId, s.id],
       );
-      let revokedSessions = 0;
-      // A site-wide suspension or ban ends every session at once.
-      if (spaceId === null && (input.kind === SanctionKind.SUSPEND || input.kind === SanctionKind.BAN)) {
-        revokedSessions = (await tx.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`, [input.userId])).length;
-      }
-      if (input.banEmail) {
-        await tx.query(
-          `INSERT INTO banned_emails (email_lower, sanction_id) SELECT lower(email), $2::uuid FROM users WHERE id = $1 AND email IS NOT NULL ON CONFLICT DO NOTHING`,
-          [input.userId, s.id],
-        );
-      }
-      if (input.banIp) {
-        await tx.query(
-          `INSERT INTO banned_ips (ip, sanction_id) SELECT DISTINCT ip, $2::uuid FROM sessions WHERE user_id = $1 AND ip IS NOT NULL ON CONFLICT DO NOTHING`,
-          [input.userId, s.id],
-        );
-      }
-      await this.audit.append(tx, {
-        actorId: viewer.id,
-        action: 'sanction.create',
-        targetType: 'user',
-        targetId: input.userId,
-        spaceId,
-        reason: input.reason,
-        after: { sanctionId: s.id, kind: s.kind, expiresAt: s.expires_at, banEmail: !!input.banEmail, banIp: !!input.banIp, revokedSessions },
-      });
-      await tx.emit({
-        type: 'user.sanctioned',
-        aggregateType: 'user',
-        aggregateId: input.userId,
-        payload: { userId: input.userId, sanctionId: s.id, kind: s.kind, spaceId, issuedBy: viewer.id },
-      });
-      return s;
+    }
+    if (input.banIp) {
+      await tx.query(
+        `INSERT INTO banned_ips (ip, sanction_id) SELECT DISTINCT ip, $2::uuid FROM sessions WHERE user_id = $1 AND ip IS NOT NULL ON CONFLICT DO NOTHING`,
+        [input.userId, s.id],
+      );
+    }
+    await this.audit.append(tx, {
+      actorId: viewer.id,
+      action: 'sanction.create',
+      targetType: 'user',
+      targetId: input.userId,
+      spaceId,
+      reason: input.reason,
+      after: { sanctionId: s.id, kind: s.kind, expiresAt: s.expires_at, banEmail: !!input.banEmail, banIp: !!input.banIp, revokedSessions },
     });
-    return toSanctionModel(row);
+    await tx.emit({
+      type: 'user.sanctioned',
+      aggregateType: 'user',
+      aggregateId: input.userId,
+      payload: { userId: input.userId, sanctionId: s.id, kind: s.kind, spaceId, issuedBy: viewer.id },
+    });
+    return s;
   }
 
   private async load(id: string): Promise<SanctionRow | undefined> {

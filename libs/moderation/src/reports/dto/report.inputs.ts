@@ -1,6 +1,7 @@
-import { ArgsType, Field, ID, InputType, registerEnumType } from '@nestjs/graphql';
-import { Transform } from 'class-transformer';
-import { IsEnum, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { ArgsType, Field, ID, InputType, Int, registerEnumType } from '@nestjs/graphql';
+import { Transform, Type } from 'class-transformer';
+import { IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { SanctionKind } from '../../sanctions/sanction.model';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { ReportReason, ReportTargetType, ReviewAction, ReviewDecision, ReviewSort, ReviewStatus } from '../review.model';
 import { trim } from '../../../../core/src/graphql/transforms';
@@ -16,12 +17,27 @@ export class ReportInput {
   @Field({ nullable: true, description: 'Required with OTHER.' }) @IsOptional() @Transform(trim) @IsString() @MaxLength(1000) note?: string;
 }
 
+@InputType({ description: 'A sanction for the author of upheld content (or the reported user), in the item’s space (site-wide for a user report).' })
+export class ReviewSanctionInput {
+  @Field(() => SanctionKind) @IsEnum(SanctionKind) kind!: SanctionKind;
+  @Field(() => Int, { nullable: true, description: 'Required for SILENCE and SUSPEND; BAN is permanent; WARNING has none.' })
+  @IsOptional() @IsInt() @Min(1) @Max(87_600)
+  durationHours?: number;
+  @Field({ nullable: true, description: 'Shown to the user; the decision’s note when absent.' }) @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) reason?: string;
+}
+
 @InputType()
 export class ResolveReviewInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a review item id' }) id!: string;
   @Field(() => ReviewDecision) @IsEnum(ReviewDecision) decision!: ReviewDecision;
   @Field(() => ReviewAction, { nullable: true }) @IsOptional() @IsEnum(ReviewAction) action?: ReviewAction;
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 1000) note?: string;
+  @Field(() => ReviewSanctionInput, {
+    nullable: true,
+    description: 'APPROVE of reports or automod flags only: also sanction the offender, instead of the escalation ladder’s step for this violation.',
+  })
+  @IsOptional() @ValidateNested() @Type(() => ReviewSanctionInput)
+  sanction?: ReviewSanctionInput;
 }
 
 export enum ModerationAction {
