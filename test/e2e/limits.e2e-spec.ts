@@ -34,6 +34,22 @@ describe('GraphQL limits and error hygiene', () => {
     expect(await t.sql(`SELECT 1 FROM groups WHERE name = 'csrf-made'`)).toEqual([]);
   });
 
+  it('answers forged cursors with BAD_USER_INPUT, never INTERNAL', async () => {
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    const cursor = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+    const id = '01a207d7-22e1-733a-9303-5a2047c59e37';
+    const cases: Array<[string, unknown[]]> = [
+      [`query($a: String) { notifications(first: 5, after: $a) { totalCount } }`, ['garbage', id]],
+      [`query($a: String) { reviewQueue(first: 5, after: $a) { totalCount } }`, ['1', 'yesterday', id]],
+      [`query($a: String) { reviewQueue(first: 5, after: $a) { totalCount } }`, ['9'.repeat(30), '2026-11-23 10:31:15.123456+00', id]],
+      [`query($a: String) { moderationLog(first: 5, after: $a) { totalCount } }`, ['99999999999999999999']],
+    ];
+    for (const [query, values] of cases) {
+      const err = expectError(await t.gql(query, { a: cursor(values) }, { token: mod.token }), 'BAD_USER_INPUT');
+      expect(err.extensions.fields).toEqual([{ field: 'after', message: expect.stringMatching(/not a valid cursor/) }]);
+    }
+  });
+
   it('answers unknown fields with BAD_USER_INPUT', async () => {
     expectError(await t.gql(`{ nothingHere }`), 'BAD_USER_INPUT');
   });

@@ -11,6 +11,7 @@ import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid } from '../../core/src/ids';
 import { AccessService, fullViewSql } from '../../access/src/access.service';
 import { LEVEL_RANK } from '../../access/src/access-level';
+import { validKeyValue } from '../../forum/src/cursors';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { PostModel } from '../../forum/src/posts/post.model';
 import { TopicModel } from '../../forum/src/topics/topic.model';
@@ -143,7 +144,7 @@ export class NotificationsService {
     if (!viewer.id) throw AppError.unauthenticated();
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 2) as [string, string] | undefined;
-    if (after && (typeof after[0] !== 'string' || !isUuid(after[1]))) throw AppError.badField('after', 'is not a valid cursor');
+    if (after && !(validKeyValue(after[0], 'timestamptz') && validKeyValue(after[1], 'uuid'))) throw AppError.badField('after', 'is not a valid cursor');
     const where = `n.user_id = $1 ${args.unreadOnly ? 'AND n.read_at IS NULL' : ''}`;
     const rows: Row[] = await this.ds.query(
       `SELECT id, kind, data, created_at, read_at, topic_id, post_id, actor_id, created_at::text AS k_ts FROM notifications n

@@ -35,7 +35,7 @@ export class ModerationLogService {
     }
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 1);
-    if (after && !/^\d+$/.test(String(after[0]))) throw AppError.badField('after', 'is not a valid cursor');
+    if (after && !/^\d{1,18}$/.test(String(after[0]))) throw AppError.badField('after', 'is not a valid cursor');
     const where = `(space_id = ANY($1::uuid[])${global ? ' OR space_id IS NULL' : ''})`;
     const rows: AuditRow[] = await this.ds.query(
       `SELECT * FROM moderation_log WHERE ${where} AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3`,

@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService, SILENCED } from '../../../access/src/access.service';
+import { validKeyValue } from '../../../forum/src/cursors';
 import { SanctionInput } from '../sanctions/dto/sanction.inputs';
 import { SanctionsService } from '../sanctions/sanctions.service';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
@@ -191,7 +192,7 @@ export class ReportsService {
     const bySort = (args.sort ?? ReviewSort.SCORE) === ReviewSort.SCORE;
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 3) as [string, string, string] | undefined;
-    if (after && (!/^-?\d+(\.\d+)?$/.test(String(after[0])) || typeof after[1] !== 'string' || !isUuid(after[2]))) {
+    if (after && !(/^-?\d{1,12}(\.\d{1,12})?$/.test(String(after[0])) && validKeyValue(after[1], 'timestamptz') && validKeyValue(after[2], 'uuid'))) {
       throw AppError.badField('after', 'is not a valid cursor');
     }
     const where = `(space_id = ANY($1::uuid[])${global ? ' OR space_id IS NULL' : ''}) AND status = $2`;
