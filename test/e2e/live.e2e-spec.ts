@@ -140,6 +140,24 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(a, 'typing', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
   });
 
+  it('lets only those who may reply say they are typing; leaving a room one is not in tells nobody', async () => {
+    const readers = await makeGroup(t);
+    const reader = await makeUser(t, { groups: [readers] });
+    const space = await makeSpace(t, 'RESTRICTED', [{ groupId: readers, level: 'READ' }, { userId: author.id, level: 'PARTICIPATE' }]);
+    const topic = await createTopic(t, author.token, await makeBoard(t, space.id));
+    const a = await connect(author.token);
+    const r = await connect(reader.token);
+    await ask(a, 'topic:join', { topicId: topic.id });
+    expect(await ask(r, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const quiet = nothing(a, 'typing');
+    expect(await ask(r, 'typing', { topicId: topic.id })).toEqual({ ok: false, code: 'FORBIDDEN' });
+    await quiet;
+    // An outsider "leaving" the room sends its members no presence.
+    const noPresence = nothing(a, 'presence');
+    expect(await ask(await connect(), 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
+    await noPresence;
+  });
+
   it('answers topic:sync with the posts a client missed', async () => {
     const topic = await createTopic(t, author.token, publicBoard);
     for (let i = 0; i < 3; i++) await reply(t, author.token, topic.id, `missed ${i}`);
@@ -148,6 +166,7 @@ describe('live updates over Socket.IO', () => {
     expect(res.ok).toBe(true);
     expect(res.posts.map((p: { number: number }) => p.number)).toEqual([3, 4]);
     expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: -1 })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
+    expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 2 ** 40 })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
   });
 
   it('revokes a suspended user’s sockets at once', async () => {

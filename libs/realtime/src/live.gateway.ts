@@ -6,6 +6,7 @@ import type { Server, Socket } from 'socket.io';
 import { NOTIFY_CHANNEL } from '../../notifications/src/notifications.handler';
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../access/src/access-level';
+import { validPostNumberCursor } from '../../forum/src/cursors';
 import { AccessService } from '../../access/src/access.service';
 import { DomainEvent, EventBus } from '../../core/src/events';
 import { Viewer } from '../../core/src/graphql/viewer';
@@ -185,7 +186,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     return contentRooms(socket).length;
   }
 
-  private async leave(socket: Pick<Socket, 'leave'>, room: string): Promise<void> {
+  private async leave(socket: Pick<Socket, 'leave' | 'rooms'>, room: string): Promise<void> {
+    // Leaving a room one is not in changes nothing, and tells its members nothing.
+    if (!socket.rooms.has(room)) return;
     await socket.leave(room);
     if (room.startsWith('topic:')) void this.presence(room);
   }
@@ -246,9 +249,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     return { ok: true };
   }
 
-  /** Who is writing a reply: signed-in members of the room only, at most once a second. */
+  /** Who is writing a reply: signed-in members of the room who may reply there, at most once a second. */
   @SubscribeMessage('typing')
-  typing(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Ack {
+  async typing(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const topicId = idOf(body, 'topicId');
     const data = socket.data as SocketData;
     if (!topicId) return { ok: false, code: 'BAD_USER_INPUT' };
@@ -257,6 +260,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const now = Date.now();
     if (data.lastTyping && now - data.lastTyping < TYPING_EVERY_MS) return { ok: false, code: 'RATE_LIMITED' };
     data.lastTyping = now;
+    // Readers who may not reply (a READ grant, a silence) are not writing one.
+    const viewer = await this.viewerOf(socket);
+    const topic = await this.forum.topic(viewer, topicId);
+    if (!topic || (await this.access.rankOn(viewer, topic.spaceId)) < LEVEL_RANK.PARTICIPATE) return { ok: false, code: 'FORBIDDEN' };
     socket.to(`topic:${topicId}`).emit('typing', { topicId, user: { id: data.userId, handle: data.handle }, expiresInMs: 5000 });
     return { ok: true };
   }
@@ -266,7 +273,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async sync(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const topicId = idOf(body, 'topicId');
     const after = (body as { afterNumber?: unknown } | null)?.afterNumber;
-    if (!topicId || typeof after !== 'number' || !Number.isInteger(after) || after < 0) return { ok: false, code: 'BAD_USER_INPUT' };
+    // A post number, as a topic page's cursor holds one.
+    if (!topicId || !validPostNumberCursor([after])) return { ok: false, code: 'BAD_USER_INPUT' };
     if (!spendRoomOp(socket)) return SLOW_DOWN;
     const viewer = await this.viewerOf(socket);
     const topic = await this.forum.topic(viewer, topicId);
