@@ -76,6 +76,10 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     const links = 'see https://a.example, https://b.example and https://c.example';
     expect(expectError(await topic(newbie.token, links), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'body', message: 'new members may post at most 2 links per post' }]);
     expectError(await topic(newbie.token, `@${admin.handle} @${mod.handle} @${member.handle} look`), 'BAD_USER_INPUT');
+    // Everyone else names at most 10 people a post (each is a notification); moderators are exempt.
+    const crowd = Array.from({ length: 11 }, (_, i) => `@someone${i}`).join(' ');
+    expect(expectError(await topic(member.token, crowd), 'BAD_USER_INPUT').message).toBe('a post may mention at most 10 people');
+    expectOk(await topic(mod.token, crowd));
     // Editing a post is no way around it; a moderator's edit is.
     const own = expectOk(await topic(newbie.token, 'one link: https://a.example')).createTopic;
     const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;

@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { ContentModule } from './content.module';
-import { ContentRenderer, excerpt, htmlToText, sanitizeRendered } from './renderer';
+import { ContentRenderer, excerpt, htmlToText, sanitizeRendered, MAX_COLLECTED_MENTIONS } from './renderer';
 
 const ID = '01a207d7-22e1-733a-9303-5a2047c59e37';
 const ID2 = '0f7b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
@@ -109,6 +109,13 @@ describe('ContentRenderer', () => {
     expect(res.html).toContain('Hi <a class="mention" href="/u/alice" data-handle="alice">@Alice</a>, (<a class="mention" href="/u/alice" data-handle="alice">@alice</a>)');
     expect(res.html).toContain('thanks <a class="mention" href="/u/carol" data-handle="carol">@carol</a>.</p>');
     expect(r.render('# @dave\n\n- **@erin**').mentions).toEqual(['dave', 'erin']);
+  });
+
+  it('collects at most MAX_COLLECTED_MENTIONS distinct handles from a body full of them', () => {
+    const handles = Array.from({ length: 5000 }, (_, i) => `user${String(i).padStart(4, '0')}`);
+    const res = r.render(handles.map((h) => `@${h}`).join(' '));
+    expect(res.mentions).toEqual(handles.slice(0, MAX_COLLECTED_MENTIONS));
+    expect(r.render('@same @same @SAME').mentions).toEqual(['same']);
   });
 
   it('does not find mentions in code, links, e-mail addresses or other @ words', () => {

@@ -202,12 +202,20 @@ function codeLanguageRule(state: StateCore): void {
 }
 
 /**
+ * At most this many distinct handles are collected from one body (to resolve and notify): far
+ * above what posting limits let anyone but moderators mention, and a bound on the work a body
+ * of 100,000 characters of @handles makes.
+ */
+export const MAX_COLLECTED_MENTIONS = 100;
+
+/**
  * Counts links and turns @handle in text (outside links; code spans and blocks are not
  * text tokens) into mention links. Runs after linkify, so URLs and e-mail addresses are
  * already links by then and their `@` is skipped.
  */
 function mentionsRule(state: StateCore): void {
   const { found } = parseState(state.env);
+  const mentioned = new Set(found.mentions);
   const textToken = (content: string): Token => {
     const t = new state.Token('text', '', 0);
     t.content = content;
@@ -238,7 +246,10 @@ function mentionsRule(state: StateCore): void {
         open.attrs = [['class', 'mention'], ['href', `/u/${handle}`], ['data-handle', handle]];
         open.markup = 'mention';
         out.push(open, textToken(`@${m[2]}`), new state.Token('link_close', 'a', -1));
-        if (!found.mentions.includes(handle)) found.mentions.push(handle);
+        if (!mentioned.has(handle) && mentioned.size < MAX_COLLECTED_MENTIONS) {
+          mentioned.add(handle);
+          found.mentions.push(handle);
+        }
         last = at + 1 + m[2].length;
       }
       if (last === 0) out.push(tok);

@@ -19,11 +19,13 @@ export const FIRST_DAY_TOPICS: RateRule = { bucket: 'topic:first-day', limit: 3,
 export const FIRST_DAY_REPLIES: RateRule = { bucket: 'reply:first-day', limit: 10, windowSeconds: 86_400 };
 export const NEW_USER_MAX_LINKS = 2;
 export const NEW_USER_MAX_MENTIONS = 2;
+/** Everyone else (but moderators): each mention is a notification, so a post names at most this many people. */
+export const MAX_MENTIONS = 10;
 const DUPLICATE_WINDOW_MINUTES = 10;
 
 /**
- * Limits on posting by trust level, links and mentions for new users, and refusing the
- * same body twice in ten minutes. Moderators of the space are exempt.
+ * Limits on posting by trust level, links and mentions for new users, mentions for everyone,
+ * and refusing the same body twice in ten minutes. Moderators of the space are exempt.
  */
 @Injectable()
 export class PostingLimits implements PostingCheck {
@@ -50,6 +52,7 @@ export class PostingLimits implements PostingCheck {
     if (user.trustLevel === 0 && c.rendered.mentions.length > NEW_USER_MAX_MENTIONS) {
       throw AppError.badField('body', `new members may mention at most ${NEW_USER_MAX_MENTIONS} people per post`);
     }
+    if (c.rendered.mentions.length > MAX_MENTIONS) throw AppError.badField('body', `a post may mention at most ${MAX_MENTIONS} people`);
     if (c.kind === 'edit') return;
     const [{ duplicate }] = await this.ds.query(
       `SELECT EXISTS (SELECT 1 FROM posts WHERE author_id = $1 AND created_at > now() - make_interval(mins => ${DUPLICATE_WINDOW_MINUTES})
