@@ -33,6 +33,10 @@ describe('automod: watched words', () => {
   it('blocks with the rule’s public reason, whatever the case or accents', async () => {
     const err = expectError(await post('Try my CRYPTÔCOINS today'), 'BAD_USER_INPUT');
     expect(err.message).toBe('Your post was refused: No crypto promotions here');
+    // Retrying the same refused post does not fill the moderation log: one entry per user and rule a while.
+    for (let i = 0; i < 5; i++) expectError(await post(`crypto again ${i}`), 'BAD_USER_INPUT');
+    const logged = await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'automod.block' AND target_id = $1`, [member.id]);
+    expect(logged).toEqual([{ n: 1 }]);
   });
 
   it('censors the rendered HTML and keeps the source', async () => {

@@ -20,6 +20,8 @@ import { ReportTargetType } from '../reports/review.model';
 
 export type WatchAction = 'BLOCK' | 'CENSOR' | 'REQUIRE_APPROVAL' | 'FLAG';
 const ACTIONS: WatchAction[] = ['BLOCK', 'CENSOR', 'REQUIRE_APPROVAL', 'FLAG'];
+/** A user refused by one rule again within this many minutes adds nothing to the moderation log. */
+const REFUSALS_LOGGED_EVERY_MINUTES = 10;
 /** Time budget for all watched-word matching on one post. */
 const MATCH_BUDGET_MS = 50;
 
@@ -248,11 +250,21 @@ export class WatchedWordsRule implements PostingCheck {
     return { matched: [...matched], masked, timedOut: false };
   }
 
-  /** Refusals are automatic actions too: logged, in a transaction of their own. */
+  /**
+   * Refusals are automatic actions too: logged, in a transaction of their own, once per user and
+   * rule in REFUSALS_LOGGED_EVERY (refused posts cost no rate limit, so a script retrying one
+   * would otherwise fill the append-only log).
+   */
   private async refuse(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, rule: Row, field: string): Promise<never> {
-    await this.uow.run((tx) =>
-      this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind, field } }),
-    );
+    await this.uow.run(async (tx) => {
+      const logged = await tx.one(
+        `SELECT 1 FROM moderation_log WHERE target_type = 'user' AND target_id = $1 AND action = 'automod.block'
+            AND at > now() - make_interval(mins => ${REFUSALS_LOGGED_EVERY_MINUTES}) AND after->>'ruleId' = $2 LIMIT 1`,
+        [c.viewer.id, rule.id],
+      );
+      if (logged) return;
+      await this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind, field } });
+    });
     throw AppError.badField(field, `Your post was refused: ${rule.public_reason}`);
   }
 
