@@ -31,6 +31,8 @@ export class RelatedArticles {
     // Every word of the title counts, none is required (as for similar topics).
     const words = parseQuery(topic.title).words.slice(0, 12);
     if (spaceIds.length === 0 || words.length === 0) return [];
+    // A search like any other: asking it of a whole list of topics spends the search rate.
+    await this.search.charge(viewer);
     const result = await this.search.query({
       query: `${words.join(' ')} `,
       filters: { spaceIds, kinds: ['ARTICLE'], topicsOnly: true },

@@ -40,7 +40,7 @@ export class SearchService {
 
   async search(viewer: Viewer, args: SearchArgs, opts: { facets: boolean }): Promise<SearchConnectionModel> {
     this.checkQuery(args.query, 'query');
-    await this.rateLimit(viewer);
+    await this.charge(viewer);
     const first = pageSize(args.first);
     const offset = offsetFromCursor(args.after, SEARCH_OFFSET_MAX);
     const filters = await this.filtersFor(viewer, args);
@@ -80,7 +80,7 @@ export class SearchService {
   /** Topics whose title or opening post resemble a title being typed, to head off duplicates. */
   async similarTopics(viewer: Viewer, args: SimilarTopicsArgs): Promise<TopicModel[]> {
     this.checkQuery(args.title, 'title');
-    await this.rateLimit(viewer);
+    await this.charge(viewer);
     const readable = await this.access.readableSpaceIds(viewer);
     const spaceIds = args.spaceId ? readable.filter((id) => id === args.spaceId) : readable;
     if (spaceIds.length === 0) return [];
@@ -116,7 +116,8 @@ export class SearchService {
   }
 
   /** Per user and per IP: one account cannot go faster from many addresses, nor one address with many accounts (at twice a user's rate, for shared networks). */
-  private async rateLimit(viewer: Viewer): Promise<void> {
+  /** Counts one search against the viewer's (and their address's) search rate; RATE_LIMITED past it. */
+  async charge(viewer: Viewer): Promise<void> {
     const checks: Array<[RateRule, string]> = [[this.perIp, viewer.ip]];
     if (viewer.id) checks.push([this.perUser, viewer.id]);
     const wait = await this.limiter.throttle(checks);
