@@ -58,8 +58,10 @@ export class AuthService {
   ) {}
 
   async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
-    // Reserved atomically (parallel sign-ups from one network cannot all slip under the limit);
-    // a refused sign-up gives its place back, so only accounts created count.
+    // Reserved atomically (parallel sign-ups from one network cannot all slip under the limit).
+    // Only a sign-up refused for its own password gives its place back: one refused because an
+    // address or handle is taken (or banned) says something about an account, and a network
+    // may ask that only as often as it may sign up.
     const signUp = await this.limiter.reserve([[SIGN_UP_PER_IP, meta.ip]]);
     try {
       const banned: Array<{ hit: boolean }> = await this.ds.query(
@@ -71,7 +73,8 @@ export class AuthService {
       const result = await this.createAccount(input, 'MEMBER', (m, userId) => this.sessions.issue(userId, meta, m));
       return { token: result.extra, user: Object.assign(result.user, { isAuthenticatedSelf: true }) };
     } catch (err) {
-      await signUp.release();
+      const passwordOnly = err instanceof AppError && !!err.details.fields?.length && err.details.fields.every((f) => f.field === 'password');
+      if (passwordOnly) await signUp.release();
       throw err;
     }
   }
