@@ -89,9 +89,10 @@ export class NotificationsHandler implements OutboxHandler {
         if (!p.on) return [];
         const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
         if (!post || post.author_id === p.userId) return [];
-        // Batched: one notification per post per hour, counting the reactions in it.
+        // Batched: one notification per post per hour, counting the people who reacted in it
+        // (once each, however often they react, take it back and react again).
         const hour = Math.floor(new Date(e.createdAt).getTime() / 3_600_000);
-        return [{ userId: post.author_id, kind: 'REACTIONS', topicId: post.topic_id, postId: p.postId, actorId: p.userId, data: { count: 1, events: [e.id] }, source: `reactions:${p.postId}:${hour}` }];
+        return [{ userId: post.author_id, kind: 'REACTIONS', topicId: post.topic_id, postId: p.postId, actorId: p.userId, data: { count: 1, reactors: [p.userId] }, source: `reactions:${p.postId}:${hour}` }];
       }
       case 'user.sanctioned':
         return [{ userId: p.userId, kind: 'SANCTION', data: { sanctionId: p.sanctionId, kind: p.kind, spaceId: p.spaceId ?? null }, source: `sanction:${p.sanctionId}` }];
@@ -169,11 +170,13 @@ export class NotificationsHandler implements OutboxHandler {
            INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source)
            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[])
            ON CONFLICT (user_id, source) DO UPDATE
-             SET data = jsonb_set(jsonb_set(notifications.data, '{count}', to_jsonb((notifications.data->>'count')::int + 1)),
-                                  '{events}', COALESCE(notifications.data->'events', '[]') || (EXCLUDED.data->'events')),
+             SET data = notifications.data || jsonb_build_object(
+                          'count', (notifications.data->>'count')::int + 1,
+                          'reactors', COALESCE(notifications.data->'reactors', '[]') || (EXCLUDED.data->'reactors')),
                  read_at = NULL
-           -- Batched reactions add up, each reaction event once (a redelivered one is already in).
-           WHERE notifications.kind = 'REACTIONS' AND NOT (COALESCE(notifications.data->'events', '[]') @> (EXCLUDED.data->'events'))
+           -- Batched reactions add up, each person once: a reaction from someone already counted (a
+           -- redelivered event, or reacting again) changes nothing and does not mark it unread.
+           WHERE notifications.kind = 'REACTIONS' AND NOT (COALESCE(notifications.data->'reactors', '[]') @> (EXCLUDED.data->'reactors'))
            RETURNING id, user_id)
          SELECT n.id, pg_notify('${NOTIFY_CHANNEL}', json_build_object('userId', n.user_id, 'id', n.id)::text) FROM n`,
         [
