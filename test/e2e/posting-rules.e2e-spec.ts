@@ -93,6 +93,33 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectOk(await topic(member.token, links));
   });
 
+  it('paces reactions, edits of one’s own posts and idea votes (moderators’ edits are not paced)', async () => {
+    const member = await makeUser(t, { trustLevel: 2 });
+    const other = await makeUser(t, { trustLevel: 2 });
+    const own = expectOk(await topic(member.token, 'a post to edit')).createTopic;
+    const theirs = expectOk(await topic(other.token, 'a post to react to')).createTopic;
+    const ideaBoard = await makeBoard(t, space.id, 'IDEAS');
+    await waitOut(other);
+    const idea = expectOk(await t.gql(CREATE_TOPIC, { input: { boardId: ideaBoard, title: 'An idea to vote for', body: 'x', kind: 'IDEA' } }, { token: other.token })).createTopic;
+    // As if the member had just spent each budget (the rule's whole window ahead of now).
+    const spend = (bucket: string, u: TestUser) =>
+      t.sql(`INSERT INTO rate_tokens (bucket, key, tat, burst_seconds) VALUES ($1, $2, now() + interval '1 hour', 60)
+             ON CONFLICT (bucket, key) DO UPDATE SET tat = EXCLUDED.tat`, [bucket, u.id]);
+    for (const bucket of ['pace:react', 'pace:edit', 'pace:vote']) await spend(bucket, member);
+    const REACT = `mutation($input: ReactionInput!) { react(input: $input) { id } }`;
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    const VOTE = `mutation($id: ID!) { voteIdea(topicId: $id) { id } }`;
+    expect(expectError(await t.gql(REACT, { input: { postId: theirs.firstPost.id, kind: 'LIKE' } }, { token: member.token }), 'RATE_LIMITED').extensions.retryAfterSeconds).toBeGreaterThan(0);
+    expectError(await t.gql(EDIT, { input: { postId: own.firstPost.id, body: 'edited' } }, { token: member.token }), 'RATE_LIMITED');
+    expectError(await t.gql(VOTE, { id: idea.id }, { token: member.token }), 'RATE_LIMITED');
+    expect(await t.sql(`SELECT (SELECT count(*)::int FROM reactions WHERE user_id = $1) AS reactions, (SELECT count(*)::int FROM idea_votes WHERE user_id = $1) AS votes,
+                               (SELECT body_source FROM posts WHERE id = $2) AS body`, [member.id, own.firstPost.id])).toEqual([{ reactions: 0, votes: 0, body: 'a post to edit' }]);
+    // Someone else is not held back, nor is a moderator editing.
+    expectOk(await t.gql(REACT, { input: { postId: own.firstPost.id, kind: 'LIKE' } }, { token: other.token }));
+    await spend('pace:edit', mod);
+    expectOk(await t.gql(EDIT, { input: { postId: own.firstPost.id, body: 'tidied by a moderator', reason: 'formatting' } }, { token: mod.token }));
+  });
+
   it('holds new members’ posts for approval under NEW_USERS pre-moderation', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }, { userId: admin.id, level: 'ADMIN' }]);
     const b = await makeBoard(t, s.id);

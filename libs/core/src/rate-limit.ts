@@ -109,6 +109,12 @@ export class RateLimiter {
     return Math.max(1, Math.ceil(wait ?? 0));
   }
 
+  /** `throttle` that refuses: RATE_LIMITED, with the wait, when a rule is spent (nothing is counted then). */
+  async pace(checks: Array<[RateRule, string]>, message?: string): Promise<void> {
+    const wait = await this.throttle(checks);
+    if (wait > 0) throw AppError.rateLimited(wait, message);
+  }
+
   async hit(rule: RateRule, key: string): Promise<void> {
     await this.ds.query(`INSERT INTO rate_events (bucket, key) VALUES ($1, $2)`, [rule.bucket, key]);
   }

@@ -5,6 +5,7 @@ import { SpacesModule } from '../../spaces/src/spaces.module';
 import { BoardKinds } from './board-kinds';
 import { ContentWriter } from './content-writer';
 import { ForumLoaders } from './forum.loaders';
+import { Pacing } from './pacing';
 import { PostingPolicy } from './posting-policy';
 import { PostRevisionsResolver, PostsResolver, UserActivityResolver } from './posts/posts.resolver';
 import { PostsRepository } from './posts/posts.repository';
@@ -17,9 +18,9 @@ import { TopicsService } from './topics/topics.service';
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, TopicsService, PostsService,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicsService, PostsService,
     TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver,
   ],
-  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, BoardKinds, ContentWriter],
+  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter],
 })
 export class ForumModule {}

@@ -13,6 +13,7 @@ import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
 import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
 import { validKeyValue } from '../../forum/src/cursors';
+import { Pacing, VOTES_PACE } from '../../forum/src/pacing';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicKind } from '../../forum/src/forum.enums';
 import { TopicModel, TopicRow, toTopicModel } from '../../forum/src/topics/topic.model';
@@ -104,6 +105,7 @@ export class IdeasService implements BoardKindBehaviour {
     private readonly topics: TopicsService,
     private readonly spaces: SpacesLoader,
     private readonly audit: AuditLog,
+    private readonly pacing: Pacing,
   ) {}
 
   /**
@@ -363,6 +365,7 @@ export class IdeasService implements BoardKindBehaviour {
     const topic = await this.ideaTopic(viewer, topicId);
     await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
     if (topic.state !== 'VISIBLE') throw AppError.badField('topicId', 'this idea is not open for votes');
+    await this.pacing.check(viewer, VOTES_PACE, 'Too many votes, try again shortly');
     const votedOn = await this.uow.run(async (tx) => {
       const idea = await this.lockIdea(tx, topic.id);
       if (idea.status === IdeaStatus.MERGED) throw AppError.badField('topicId', 'voting is closed: this idea was merged into another one, vote there');

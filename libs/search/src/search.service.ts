@@ -120,8 +120,7 @@ export class SearchService {
   async charge(viewer: Viewer): Promise<void> {
     const checks: Array<[RateRule, string]> = [[this.perIp, viewer.ip]];
     if (viewer.id) checks.push([this.perUser, viewer.id]);
-    const wait = await this.limiter.throttle(checks);
-    if (wait > 0) throw AppError.rateLimited(wait, 'Too many searches, try again shortly');
+    await this.limiter.pace(checks, 'Too many searches, try again shortly');
   }
 
   /** The permission filter and the asked-for filters; null when nothing can match. */

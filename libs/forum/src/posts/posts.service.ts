@@ -7,6 +7,7 @@ import { Connection, decodeCursor, emptyConnection, PageArgs, pageSize, toConnec
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKinds } from '../board-kinds';
+import { EDITS_PACE, Pacing, REACTIONS_PACE } from '../pacing';
 import { ContentWriter } from '../content-writer';
 import { PostingPolicy, StoredContribution } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
@@ -41,6 +42,7 @@ export class PostsService {
     private readonly policy: PostingPolicy,
     private readonly audit: AuditLog,
     private readonly kinds: BoardKinds,
+    private readonly pacing: Pacing,
   ) {}
 
   async get(viewer: Viewer, id: string): Promise<PostModel> {
@@ -164,6 +166,7 @@ export class PostsService {
     if ((input.title !== undefined || input.tags !== undefined) && post.number !== 1) {
       throw AppError.badField(input.title !== undefined ? 'title' : 'tags', 'only the first post changes the topic’s title and tags');
     }
+    if (!moderator) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     const rendered = this.writer.render(input.body);
     const contribution = { viewer, spaceId: topic.spaceId, kind: 'edit' as const, body: input.body, title: input.title, tags: input.tags, rendered, rank };
     const verdict = await this.policy.evaluate(contribution);
@@ -330,6 +333,7 @@ export class PostsService {
     const rank = await this.access.require(viewer, post.spaceId, AccessLevel.PARTICIPATE);
     if (post.view !== 'full' || post.state !== ContentState.VISIBLE) throw AppError.badField('postId', 'this post cannot take reactions');
     if (post.authorId === viewer.id) throw AppError.forbidden('You cannot react to your own post');
+    await this.pacing.check(viewer, REACTIONS_PACE, 'Too many reactions, try again shortly');
     const kind: ReactionKind = input.kind;
     const topic = await this.topics.get(viewer, post.topicId);
     const row = await this.uow.run(async (tx) => {

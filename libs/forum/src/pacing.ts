@@ -1,0 +1,30 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../core/src/config/config';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { RateLimiter, RateRule } from '../../core/src/rate-limit';
+
+/** Reactions a member gives or takes back, across all posts. */
+export const REACTIONS_PACE: RateRule = { bucket: 'pace:react', limit: 60, windowSeconds: 60 };
+/** Edits a member makes to their own posts (moderators' edits are not paced). */
+export const EDITS_PACE: RateRule = { bucket: 'pace:edit', limit: 30, windowSeconds: 600 };
+/** Idea votes a member casts or withdraws. */
+export const VOTES_PACE: RateRule = { bucket: 'pace:vote', limit: 60, windowSeconds: 60 };
+
+/**
+ * Paces what any member may repeat at will and others hear about (live events, notifications,
+ * the search index): reactions, edits, idea votes. Posting has its own limits (PostingLimits);
+ * both are off with POSTING_LIMITS=false.
+ */
+@Injectable()
+export class Pacing {
+  constructor(
+    private readonly limiter: RateLimiter,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** RATE_LIMITED (with the wait) when the viewer has spent `rule`; counts one otherwise. */
+  async check(viewer: Viewer, rule: RateRule, message: string): Promise<void> {
+    if (!this.config.POSTING_LIMITS || !viewer.id) return;
+    await this.limiter.pace([[rule, viewer.id]], message);
+  }
+}
