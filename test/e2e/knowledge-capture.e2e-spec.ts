@@ -202,7 +202,17 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       const feedback = `query($id: ID!) { topic(id: $id) { article { feedback(first: 10) { totalCount edges { node { comment helpful user { handle } } } } } } }`;
       expect(expectOk(await t.gql(feedback, { id }, { token: author.token })).topic.article.feedback.edges[0].node).toEqual({ comment: 'Step 3 is out of date', helpful: false, user: { handle: critic.handle } });
       expect(expectOk(await t.gql(feedback, { id }, { token: reader.token })).topic.article.feedback).toBeNull();
-      expectOk(await t.gql(RESOLVE, { input: { id: items[0].id, decision: 'APPROVE' } }, { token: editor.token }));
+      // The item is the article team's to settle too, though they moderate nothing; not a reader's.
+      const OPEN = `query($id: ID!) { topic(id: $id) { article { openFeedback { id status history { action note } } } } }`;
+      expect(expectOk(await t.gql(OPEN, { id }, { token: reader.token })).topic.article.openFeedback).toBeNull();
+      expect(expectOk(await t.gql(OPEN, { id }, { token: author.token })).topic.article.openFeedback).toEqual({
+        id: items[0].id, status: 'PENDING', history: [{ action: 'not helpful', note: 'Step 3 is out of date' }],
+      });
+      expectError(await t.gql(`{ reviewQueue(first: 5) { totalCount } }`, {}, { token: author.token }), 'FORBIDDEN');
+      expectError(await t.gql(RESOLVE, { input: { id: items[0].id, decision: 'IGNORE' } }, { token: reader.token }), 'NOT_FOUND');
+      expectError(await t.gql(RESOLVE, { input: { id: items[0].id, decision: 'APPROVE', sanction: { kind: 'WARNING', reason: 'Rude' } } }, { token: author.token }), 'BAD_USER_INPUT');
+      expectOk(await t.gql(RESOLVE, { input: { id: items[0].id, decision: 'APPROVE', note: 'Step 3 rewritten' } }, { token: author.token }));
+      expect(expectOk(await t.gql(OPEN, { id }, { token: author.token })).topic.article.openFeedback).toBeNull();
       expect(topicOf(await api.get(reader.token, id))).toMatchObject({ state: 'VISIBLE', firstPost: { state: 'VISIBLE' } });
     });
 

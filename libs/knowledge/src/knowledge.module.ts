@@ -22,6 +22,7 @@ import { PromotionService } from './promotion.service';
 import { RelatedArticles } from './related-articles';
 import { VerificationReminders } from './verification';
 import { ModerationModule } from '../../moderation/src/moderation.module';
+import { ReviewItems } from '../../moderation/src/reports/review-items';
 
 /** Every 15 minutes, owners of articles past their verification date are reminded (once per due date). */
 export const VERIFICATION_REMINDER_EVERY_MS = 15 * 60_000;
@@ -49,6 +50,8 @@ export class KnowledgeModule implements OnModuleInit {
     private readonly treeKeeper: KnowledgeTreeKeeper,
     private readonly jobs: JobScheduler,
     private readonly reminders: VerificationReminders,
+    private readonly reviewItems: ReviewItems,
+    private readonly loaders: ArticleLoaders,
   ) {}
 
   /** Plug articles into the forum's createTopic, and the worker's outbox and schedule. */
@@ -57,5 +60,7 @@ export class KnowledgeModule implements OnModuleInit {
     this.handlers.register(this.notifications);
     this.handlers.register(this.treeKeeper);
     this.jobs.register('knowledge-verification-reminders', VERIFICATION_REMINDER_EVERY_MS, () => this.reminders.remindDue());
+    // "Not helpful" comments are the article team's to settle, whether or not they moderate.
+    this.reviewItems.allowDeciders('ARTICLE_FEEDBACK', (viewer, item) => this.loaders.onTeam(viewer, item.target_id));
   }
 }

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
+import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../../access/src/access-level';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { TopicModel } from '../../../forum/src/topics/topic.model';
 import { GroupModel, toGroupModel } from '../../../identity/src/groups/group.model';
 import { ArticleAccess, ArticleModel, ArticleRow, ArticleState, RevisionRow } from './article.model';
+import { REVIEW_ITEM_COLUMNS } from '../../../moderation/src/reports/review-items';
+import { ReviewItemRow } from '../../../moderation/src/reports/review.model';
 import { TreeEntry, viewerTree, ViewerTree } from './article-tree';
 import { articleFromJson, ArticlesRepository, TreeRow } from './articles.repository';
 
@@ -37,6 +40,7 @@ export class ArticleLoaders {
   constructor(
     private readonly repo: ArticlesRepository,
     private readonly forum: ForumLoaders,
+    private readonly ds: DataSource,
   ) {}
 
   private rows(viewer: Viewer): DataLoader<string, ArticleRow | null> {
@@ -137,6 +141,25 @@ export class ArticleLoaders {
       const byId = new Map((await this.repo.groupsByIds(ids)).map((r) => [r.id, toGroupModel(r)]));
       return ids.map((id) => byId.get(id) ?? null);
     }).load(id);
+  }
+
+  /** The pending ARTICLE_FEEDBACK review item of each article, if any: one statement for a page. */
+  openFeedback(viewer: Viewer, topicId: string): Promise<ReviewItemRow | null> {
+    return loader<string, ReviewItemRow | null>(viewer, 'knowledge:openFeedback', async (ids) => {
+      const rows: ReviewItemRow[] = await this.ds.query(
+        `SELECT ${REVIEW_ITEM_COLUMNS} FROM review_items WHERE target_type = 'TOPIC' AND target_id = ANY($1::uuid[]) AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`,
+        [ids],
+      );
+      const byTopic = new Map(rows.map((r) => [r.target_id, r]));
+      return ids.map((id) => byTopic.get(id) ?? null);
+    }).load(topicId);
+  }
+
+  /** Whether the viewer is on the team of the article behind a topic they can read (decides its feedback). */
+  async onTeam(viewer: Viewer, topicId: string): Promise<boolean> {
+    const topic = await this.forum.topic(viewer, topicId);
+    const row = topic ? await this.row(viewer, topic.id) : null;
+    return !!topic && !!row && this.access(viewer, topic, row).team;
   }
 
   credits(viewer: Viewer, topicId: string): Promise<Array<{ user_id: string; role: string }>> {

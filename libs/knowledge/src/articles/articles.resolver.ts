@@ -2,6 +2,7 @@ import { Args, ArgsType, Context, Field, ID, Int, Mutation, ObjectType, Parent, 
 import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
 import { GqlContext } from '../../../core/src/graphql/context';
+import { ReviewItemModel, toReviewItemModel } from '../../../moderation/src/reports/review.model';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { PostModel } from '../../../forum/src/posts/post.model';
 import { TopicConnection, TopicModel } from '../../../forum/src/topics/topic.model';
@@ -298,6 +299,16 @@ export class ArticleDetailsResolver {
   async viewerRating(@Parent() a: ArticleModel, @Context() ctx: GqlContext): Promise<ArticleRatingModel | null> {
     const r = await this.loaders.viewerRating(ctx.viewer, a.topicId);
     return r ? Object.assign(new ArticleRatingModel(), { helpful: r.helpful, comment: r.comment, updatedAt: r.updated_at, userId: ctx.viewer.id }) : null;
+  }
+
+  @ResolveField(() => ReviewItemModel, {
+    nullable: true,
+    description: 'The pending review item that “not helpful” comments opened: for the article’s team and editors, who decide it with resolveReviewItem (null otherwise, or when none is pending).',
+  })
+  async openFeedback(@Parent() a: ArticleModel, @Context() ctx: GqlContext): Promise<ReviewItemModel | null> {
+    if (!a.access.team) return null;
+    const row = await this.loaders.openFeedback(ctx.viewer, a.topicId);
+    return row ? toReviewItemModel(row) : null;
   }
 
   @ResolveField(() => ArticleRatingConnection, { nullable: true, description: 'Readers’ comments, newest first: for the article’s team and editors (null otherwise).' })

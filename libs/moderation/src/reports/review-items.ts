@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Tx } from '../../../core/src/database/unit-of-work';
+import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
 import { ReportTargetType, ReviewItemRow } from './review.model';
 
@@ -28,8 +29,26 @@ export interface ReviewItemOpening {
  * pending item of a kind, so a second opening joins the first (adding its score), records
  * why in the item's history, and tells the space's moderators' live review room.
  */
+/** Whether a viewer who moderates nothing may still claim and decide this item. */
+export type ReviewDecider = (viewer: Viewer, item: ReviewItemRow) => Promise<boolean>;
+
 @Injectable()
 export class ReviewItems {
+  private readonly deciders = new Map<ReviewItemKind, ReviewDecider>();
+
+  /**
+   * Lets a module say who, besides the space's moderators, claims and decides items of a kind
+   * (the knowledge base: an article's team its feedback). Moderation never depends on them.
+   */
+  allowDeciders(kind: ReviewItemKind, decider: ReviewDecider): void {
+    this.deciders.set(kind, decider);
+  }
+
+  mayDecide(viewer: Viewer, item: ReviewItemRow): Promise<boolean> {
+    const decider = this.deciders.get(item.kind as ReviewItemKind);
+    return decider ? decider(viewer, item) : Promise.resolve(false);
+  }
+
   async open(tx: Tx, o: ReviewItemOpening): Promise<ReviewItemRow> {
     const [item] = await tx.query<ReviewItemRow>(
       `INSERT INTO review_items (id, space_id, target_type, target_id, kind, score) VALUES ($1, $2, $3, $4, $5, COALESCE($6::numeric, 0))
