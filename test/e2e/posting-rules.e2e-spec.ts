@@ -153,7 +153,7 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { state } }`, { id: held.id }, { token: member.token })).topic.state).toBe('VISIBLE');
   });
 
-  it('holds every reply under ALL; moderatePost approves or rejects and settles the queue', async () => {
+  it('holds every reply (and every edit) under ALL; moderatePost approves or rejects and settles the queue', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
     const b = await makeBoard(t, s.id);
@@ -176,6 +176,13 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     ]);
     const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [r1.id]);
     expect(events.map((e) => e.type)).toEqual(['post.created', 'post.approved']);
+    // An approved reply edited by its author waits for approval again; a moderator's edit does not.
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { state } }`;
+    expect(expectOk(await t.gql(EDIT, { input: { postId: r1.id, body: 'first reply, now with a spam link' } }, { token: member.token })).editPost.state).toBe('PENDING');
+    expect(await count()).toEqual({ replyCount: 0, posts: { totalCount: 2 } }); // others no longer see it
+    expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r1.id])).toEqual([{ status: 'APPROVED' }, { status: 'PENDING' }]);
+    expect(expectOk(await t.gql(MOD, { input: { postId: r1.id, action: 'APPROVE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
+    expect(expectOk(await t.gql(EDIT, { input: { postId: r1.id, body: 'first reply, tidied', reason: 'link removed' } }, { token: mod.token })).editPost.state).toBe('VISIBLE');
   });
 
   it('reads a space’s moderation settings once per post, however many rules need them', async () => {

@@ -7,7 +7,7 @@ import { Viewer } from '../../core/src/graphql/viewer';
 export interface Contribution {
   viewer: Viewer;
   spaceId: string;
-  /** Edits go through automod and the spam filter too, not through posting limits or pre-moderation. */
+  /** Edits go through automod, the spam filter, what-a-post-may-hold limits and pre-moderation too; not through the pace of posting. */
   kind: 'topic' | 'reply' | 'edit';
   body: string;
   /** The topic's title and tags, when the contribution sets them (a new topic, an edit of its first post). */

@@ -80,7 +80,8 @@ export class PostingLimits implements PostingCheck {
 
 /**
  * Pre-moderation per space: OFF, NEW_USERS (trust level 0 waits for approval) or ALL.
- * Held contributions enter the review queue; approving publishes them.
+ * Held contributions enter the review queue; approving publishes them. Edits are held too
+ * (a visible post goes back to waiting), or an approved post could be edited into anything.
  */
 @Injectable()
 export class PremoderationRule implements PostingCheck {
@@ -93,7 +94,7 @@ export class PremoderationRule implements PostingCheck {
   ) {}
 
   async check(c: Contribution, verdict: Verdict): Promise<void> {
-    if (c.rank >= LEVEL_RANK.MODERATE || c.kind === 'edit') return;
+    if (c.rank >= LEVEL_RANK.MODERATE) return;
     const mode = (await this.settings.of(c.spaceId, { viewer: c.viewer })).premoderation;
     if (mode === 'ALL' || (mode === 'NEW_USERS' && c.viewer.user!.trustLevel === 0)) {
       verdict.pending = true;
