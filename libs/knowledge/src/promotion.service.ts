@@ -43,7 +43,7 @@ export class PromotionService {
     // The markdown is its author's and the moderators' to read (Post.bodySource): anybody else
     // copies it as readers see it, with what the thread's censor rules mask masked.
     const ownSource = post.authorId === viewer.id || post.viewerRank >= LEVEL_RANK.MODERATE;
-    const source = ownSource ? post.bodySourceText : await this.automod.maskCensored(thread.spaceId, post.bodySourceText);
+    const source = ownSource ? post.bodySourceText : await this.automod.maskCensored(viewer, thread.spaceId, post.bodySourceText);
     const target = await this.spaces.board(viewer, input.boardId);
     if (!target) throw AppError.notFound('Board not found');
     if (target.kind !== BoardKind.KNOWLEDGE) throw AppError.badField('boardId', 'must be a knowledge board');

@@ -198,19 +198,10 @@ export class WatchedWordsRule implements PostingCheck {
    * rendering see it: for copying somebody else's words (promoting their post into an article)
    * without handing over what the censor hid from the copier.
    */
-  async maskCensored(spaceId: string, text: string): Promise<string> {
-    const rules = (await this.rulesFor(spaceId)).filter((r) => r.action === 'CENSOR');
-    if (rules.length === 0) return text;
-    const { folded, origin } = fold(text);
-    let hits: Matches;
-    try {
-      hits = matchAll(rules.map((r) => compile(r.kind, r.pattern)), [folded], MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
-    } catch (err) {
-      if (!(err instanceof MatchTimeout)) throw err;
-      throw AppError.conflict('Automatic checks could not finish; try again');
-    }
-    const ranges = hits[0].flat().map(([a, b]) => [origin[a], origin[b]] as [number, number]);
-    return ranges.length ? maskRanges(text, ranges) : text;
+  async maskCensored(viewer: Viewer, spaceId: string, text: string): Promise<string> {
+    const screened = await this.screen({ viewer, spaceId, kind: 'edit' }, [{ field: 'body', text, maskable: true }], ['CENSOR']);
+    if (screened?.timedOut) throw AppError.conflict('Automatic checks could not finish; try again');
+    return screened?.masked[0] ?? text;
   }
 
   private rulesFor(spaceId: string): Promise<Row[]> {
@@ -218,13 +209,14 @@ export class WatchedWordsRule implements PostingCheck {
   }
 
   /**
-   * The space's and the site's rules over every part in one time-budgeted run. Throws on a
-   * BLOCK (or a CENSOR in a part that cannot be masked), after logging the refusal. Otherwise
+   * The space's and the site's rules (those with one of `actions`) over every part in one
+   * time-budgeted run. Throws on a BLOCK (or a CENSOR in a part that cannot be masked), after
+   * logging the refusal. Otherwise
    * returns the rules that matched, each part masked where a CENSOR rule hit it (null when
    * nothing was), and whether matching ran out of time (then nothing matched). Null without rules.
    */
-  private async screen(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, parts: Part[]): Promise<Screened | null> {
-    const rules = await this.rulesFor(c.spaceId);
+  private async screen(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, parts: Part[], actions: WatchAction[] = ACTIONS): Promise<Screened | null> {
+    const rules = (await this.rulesFor(c.spaceId)).filter((r) => actions.includes(r.action));
     if (rules.length === 0) return null;
     const folds = parts.map((p) => fold(p.text));
     let hits: Matches;
@@ -232,7 +224,7 @@ export class WatchedWordsRule implements PostingCheck {
       hits = matchAll(rules.map((r) => compile(r.kind, r.pattern)), folds.map((f) => f.folded), MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
     } catch (err) {
       if (!(err instanceof MatchTimeout)) throw err;
-      this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out; holding the contribution for review');
+      this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out');
       return { matched: [], masked: parts.map(() => null), timedOut: true };
     }
     const matched = new Set<Row>();
