@@ -80,7 +80,8 @@ export class AuditLog {
 
   async append(tx: Tx, e: AuditEntryInput): Promise<void> {
     await tx.query(`SELECT pg_advisory_xact_lock($1)`, [AUDIT_LOCK]);
-    const last = await tx.one<{ hash: string }>(`SELECT hash FROM moderation_log ORDER BY id DESC LIMIT 1`);
+    // The head names the last entry: the one this one follows.
+    const head = await tx.one<{ last_hash: string | null }>(`SELECT last_hash FROM moderation_log_head`);
     const row = {
       at: new Date(),
       actor_id: e.actorId,
@@ -92,16 +93,17 @@ export class AuditLog {
       before: e.before ?? null,
       after: e.after ?? null,
     };
-    const prev = last?.hash ?? null;
+    const prev = head?.last_hash ?? null;
     const hash = entryHash(prev, row);
-    const [inserted] = await tx.query<{ id: string }>(
-      `INSERT INTO moderation_log (entry_id, at, actor_id, action, target_type, target_id, space_id, reason, before, after, prev_hash, hash)
-       VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+    // The entry and the head that now names and counts it, in one statement (still under the lock).
+    await tx.query(
+      `WITH e AS (
+         INSERT INTO moderation_log (entry_id, at, actor_id, action, target_type, target_id, space_id, reason, before, after, prev_hash, hash)
+         VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id)
+       UPDATE moderation_log_head SET last_id = (SELECT id FROM e), last_hash = $11, entries = entries + 1`,
       [row.at, row.actor_id, row.action, row.target_type, row.target_id, row.space_id, row.reason,
        row.before === null ? null : JSON.stringify(row.before), row.after === null ? null : JSON.stringify(row.after), prev, hash, newId()],
     );
-    // Still under the lock: the head names this entry and counts it.
-    await tx.query(`UPDATE moderation_log_head SET last_id = $1, last_hash = $2, entries = entries + 1`, [inserted.id, hash]);
   }
 
   /**
