@@ -23,8 +23,7 @@ export class JobScheduler implements OnModuleDestroy {
   private readonly jobs: Job[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   /** The connection that holds every job's advisory lock, opened on first use (and again once lost). */
-  private locks?: Promise<Client>;
-  private lockClient?: Client;
+  private lock?: { client: Client; ready: Promise<Client> };
 
   constructor(private readonly ds: DataSource) {}
 
@@ -56,10 +55,7 @@ export class JobScheduler implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.stop();
-    const client = this.lockClient;
-    this.locks = undefined;
-    this.lockClient = undefined;
-    await client?.end().catch(() => undefined);
+    if (this.lock) await this.forgetLocks(this.lock.client);
   }
 
   /**
@@ -79,7 +75,7 @@ export class JobScheduler implements OnModuleDestroy {
       locked = (await holder.query<{ locked: boolean }>(tryLock, [key])).rows[0].locked;
     } catch {
       // The connection was lost before it said so: once more, on a new one.
-      this.forgetLocks(holder);
+      await this.forgetLocks(holder);
       holder = await this.lockConnection();
       locked = (await holder.query<{ locked: boolean }>(tryLock, [key])).rows[0].locked;
     }
@@ -94,30 +90,29 @@ export class JobScheduler implements OnModuleDestroy {
   }
 
   private lockConnection(): Promise<Client> {
-    if (this.locks) return this.locks;
+    if (this.lock) return this.lock.ready;
     const client = new Client({ connectionString: (this.ds.options as { url?: string }).url, application_name: JOB_LOCK_APPLICATION });
     client.on('error', (err: Error) => {
       this.log.warn({ err }, 'the job-lock connection failed; the next run opens another');
-      this.forgetLocks(client);
+      void this.forgetLocks(client);
     });
-    client.on('end', () => this.forgetLocks(client));
-    this.locks = client.connect().then(
+    client.on('end', () => void this.forgetLocks(client));
+    const ready = client.connect().then(
       () => client,
-      (err) => {
-        this.forgetLocks(client);
+      async (err) => {
+        await this.forgetLocks(client);
         throw err;
       },
     );
-    this.lockClient = client;
-    return this.locks;
+    this.lock = { client, ready };
+    return ready;
   }
 
   /** Drops the lock connection if it is still `client` (a newer one stays). */
-  private forgetLocks(client: Client): void {
-    if (this.lockClient !== client) return;
-    this.locks = undefined;
-    this.lockClient = undefined;
-    client.end().catch(() => undefined);
+  private async forgetLocks(client: Client): Promise<void> {
+    if (this.lock?.client !== client) return;
+    this.lock = undefined;
+    await client.end().catch(() => undefined);
   }
 
   names(): string[] {

@@ -40,8 +40,9 @@ export class Tx {
 
   /** Writes an outbox event in this transaction (and wakes the worker once it commits). */
   async emit(event: DomainEvent): Promise<void> {
-    await this.manager.query(outboxInsertSql(`VALUES ($1, $2, $3, $4, $5)`), [event.type, event.aggregateType, event.aggregateId, event.version ?? 1, JSON.stringify(event.payload)],
-    );
+    await this.manager.query(outboxInsertSql(`VALUES ($1, $2, $3, $4, $5)`), [
+      event.type, event.aggregateType, event.aggregateId, event.version ?? 1, JSON.stringify(event.payload),
+    ]);
     this.events.push(event);
   }
 }
