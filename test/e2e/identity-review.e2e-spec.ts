@@ -102,7 +102,8 @@ describe('identity: paths the main suite does not walk', () => {
     // handle is taken counts, or a network could ask at will which accounts exist.
     for (let i = 0; i < 12; i++) {
       const handle = unique('p');
-      expectError(await t.gql(SIGN_UP, { input: { email: `${handle}@example.org`, handle, password: handle } }, { ip: '10.9.1.3' }), 'BAD_USER_INPUT');
+      const err = expectError(await t.gql(SIGN_UP, { input: { email: `${handle}@example.org`, handle, password: handle } }, { ip: '10.9.1.3' }), 'BAD_USER_INPUT');
+      expect(err.extensions.fields).toEqual([{ field: 'password', message: 'must not be your e-mail address or handle' }]);
     }
     const taken = unique('t');
     expectOk(await t.gql(SIGN_UP, { input: { email: `${unique('s')}@example.org`, handle: taken, password: 'long enough password' } }, { ip: '10.9.1.3' }));

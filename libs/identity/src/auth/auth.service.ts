@@ -42,6 +42,14 @@ export interface AuthResult {
   user: UserModel;
 }
 
+/** A password that is the account's own e-mail address or handle is refused (BAD_USER_INPUT). */
+function checkPassword(input: SignUpInput): void {
+  const pw = input.password.toLowerCase();
+  if (pw === normalizeEmail(input.email).toLowerCase() || pw === input.handle.toLowerCase()) {
+    throw AppError.badField('password', 'must not be your e-mail address or handle');
+  }
+}
+
 @Injectable()
 export class AuthService {
   /** Verified against when the login matches nobody, so timing does not reveal accounts. */
@@ -58,25 +66,20 @@ export class AuthService {
   ) {}
 
   async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
-    // Reserved atomically (parallel sign-ups from one network cannot all slip under the limit).
-    // Only a sign-up refused for its own password gives its place back: one refused because an
-    // address or handle is taken (or banned) says something about an account, and a network
-    // may ask that only as often as it may sign up.
-    const signUp = await this.limiter.reserve([[SIGN_UP_PER_IP, meta.ip]]);
-    try {
-      const banned: Array<{ hit: boolean }> = await this.ds.query(
-        `SELECT EXISTS (SELECT 1 FROM banned_emails WHERE email_lower = lower($1))
-             OR EXISTS (SELECT 1 FROM banned_ips WHERE ip = $2) AS hit`,
-        [normalizeEmail(input.email), meta.ip],
-      );
-      if (banned[0].hit) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
-      const result = await this.createAccount(input, 'MEMBER', (m, userId) => this.sessions.issue(userId, meta, m));
-      return { token: result.extra, user: Object.assign(result.user, { isAuthenticatedSelf: true }) };
-    } catch (err) {
-      const passwordOnly = err instanceof AppError && !!err.details.fields?.length && err.details.fields.every((f) => f.field === 'password');
-      if (passwordOnly) await signUp.release();
-      throw err;
-    }
+    // What the input alone refuses costs nothing; every other attempt counts, refused or not (one
+    // refused because an address or handle is taken, or banned, tells about an account, and a
+    // network may ask that only as often as it may sign up). Reserved atomically, so parallel
+    // sign-ups from one network cannot all slip under the limit.
+    checkPassword(input);
+    await this.limiter.reserve([[SIGN_UP_PER_IP, meta.ip]]);
+    const banned: Array<{ hit: boolean }> = await this.ds.query(
+      `SELECT EXISTS (SELECT 1 FROM banned_emails WHERE email_lower = lower($1))
+           OR EXISTS (SELECT 1 FROM banned_ips WHERE ip = $2) AS hit`,
+      [normalizeEmail(input.email), meta.ip],
+    );
+    if (banned[0].hit) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
+    const result = await this.createAccount(input, 'MEMBER', (m, userId) => this.sessions.issue(userId, meta, m));
+    return { token: result.extra, user: Object.assign(result.user, { isAuthenticatedSelf: true }) };
   }
 
   /**
@@ -88,12 +91,9 @@ export class AuthService {
     role: 'MEMBER' | 'MODERATOR' | 'ADMIN',
     inTx?: (m: EntityManager, userId: string) => Promise<X>,
   ): Promise<{ user: UserModel; extra: X }> {
+    checkPassword(input);
     const email = normalizeEmail(input.email);
     const handle = input.handle.toLowerCase();
-    const pw = input.password.toLowerCase();
-    if (pw === email.toLowerCase() || pw === handle) {
-      throw AppError.badField('password', 'must not be your e-mail address or handle');
-    }
     const taken: Array<{ email_taken: boolean; handle_taken: boolean }> = await this.ds.query(
       `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1)) AS email_taken,
               EXISTS (SELECT 1 FROM users WHERE lower(handle) = $2) AS handle_taken`,
