@@ -1,18 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
-import { rowsOf } from '../../../core/src/database/unit-of-work';
+import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
 import { UsersRepository } from './users.repository';
-import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 
 @Injectable()
 export class UsersService {
   constructor(
-    private readonly ds: DataSource,
     private readonly repo: UsersRepository,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
