@@ -43,6 +43,8 @@ describe('GraphQL limits and error hygiene', () => {
       [`query($a: String) { reviewQueue(first: 5, after: $a) { totalCount } }`, ['1', 'yesterday', id]],
       [`query($a: String) { reviewQueue(first: 5, after: $a) { totalCount } }`, ['9'.repeat(30), '2026-11-23 10:31:15.123456+00', id]],
       [`query($a: String) { moderationLog(first: 5, after: $a) { totalCount } }`, ['99999999999999999999']],
+      [`query($a: String) { mySanctions(first: 5, after: $a) { totalCount } }`, ['not-an-id']],
+      [`query($a: String) { watchedWords(first: 5, after: $a) { totalCount } }`, [42]],
     ];
     for (const [query, values] of cases) {
       const err = expectError(await t.gql(query, { a: cursor(values) }, { token: mod.token }), 'BAD_USER_INPUT');

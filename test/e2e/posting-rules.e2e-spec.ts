@@ -183,6 +183,11 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r1.id])).toEqual([{ status: 'APPROVED' }, { status: 'PENDING' }]);
     expect(expectOk(await t.gql(MOD, { input: { postId: r1.id, action: 'APPROVE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
     expect(expectOk(await t.gql(EDIT, { input: { postId: r1.id, body: 'first reply, tidied', reason: 'link removed' } }, { token: mod.token })).editPost.state).toBe('VISIBLE');
+    // A reply still waiting, edited by its author, keeps waiting under the one item it has.
+    await waitOut(member);
+    const r3 = expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id state } }`, { input: { topicId: starter.id, body: 'third reply' } }, { token: member.token })).replyToTopic;
+    expect(expectOk(await t.gql(EDIT, { input: { postId: r3.id, body: 'third reply, typo fixed' } }, { token: member.token })).editPost.state).toBe('PENDING');
+    expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [r3.id])).toEqual([{ status: 'PENDING' }]);
   });
 
   it('reads a space’s moderation settings once per post, however many rules need them', async () => {

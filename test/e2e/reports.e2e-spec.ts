@@ -175,6 +175,15 @@ describe('moderation: reports and the review queue', () => {
     const item2 = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === topic2.id).node;
     expectError(await t.gql(RESOLVE, { input: { id: item2.id, decision: 'APPROVE', action: 'NONE', sanction: { kind: 'WARNING', reason: 'Stay on topic' } } }, { token: mod.token }), 'FORBIDDEN');
     expect(await t.sql(`SELECT status FROM review_items WHERE id = $1`, [item2.id])).toEqual([{ status: 'PENDING' }]);
+    // A report on a user is a site-wide item: a space's moderator cannot reach it, a global moderator sanctions site-wide.
+    const troll = await makeUser(t);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'USER', targetId: troll.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    const userItem = expectOk(await t.gql(`{ reviewQueue(first: 100) { edges { node { id targetId } } } }`, {}, { token: globalMod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === troll.id).node;
+    const warn = { id: userItem.id, decision: 'APPROVE', sanction: { kind: 'WARNING', reason: 'Stop the insults' } };
+    expectError(await t.gql(RESOLVE, { input: warn }, { token: mod.token }), 'NOT_FOUND');
+    expectOk(await t.gql(RESOLVE, { input: warn }, { token: globalMod.token }));
+    expect(await t.sql(`SELECT kind, space_id, issued_by FROM sanctions WHERE user_id = $1`, [troll.id])).toEqual([{ kind: 'WARNING', space_id: null, issued_by: globalMod.id }]);
   });
 
   it('keeps the queue to its moderators', async () => {
