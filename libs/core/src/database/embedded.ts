@@ -195,6 +195,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     recent.push(m.trim());
     if (recent.length > 20) recent.shift();
   };
+  const fresh = !existsSync(path.join(pgDir, 'PG_VERSION'));
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     port: opts.port,
@@ -203,7 +204,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     authMethod: 'scram-sha-256',
     persistent: opts.persistent ?? true,
     createPostgresUser: isRoot(),
-    initdbFlags: clusterFlags(),
+    // Only a new cluster runs initdb: the system's locales are looked up for that alone.
+    initdbFlags: fresh ? clusterFlags() : [],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (m: string) => {
       remember(m);
@@ -214,7 +216,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
       log(`postgres error: ${String(m).trim()}`);
     },
   });
-  if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+  if (fresh) {
     log(`embedded postgres: creating a new cluster in ${pgDir}`);
     await pg.initialise();
   }
