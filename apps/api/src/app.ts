@@ -30,7 +30,8 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   // Express would hash every response body for an ETag; GraphQL answers POSTs, which no
   // client revalidates, so on a 60 KB topic page that hash was pure cost.
   app.set('etag', false);
-  if (config.TRUST_PROXY) app.set('trust proxy', config.TRUST_PROXY);
+  // One trust function for Express's req.ip and the live gateway's client addresses.
+  app.set('trust proxy', config.trustProxy);
   app.useGlobalPipes(inputValidationPipe());
   if (config.REDIS_URL) {
     const adapter = new RedisIoAdapter(app, config.REDIS_URL, config.REDIS_KEY_PREFIX);

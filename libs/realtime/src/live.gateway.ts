@@ -1,7 +1,9 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { AppConfig } from '../../core/src/config/config';
 import { PgListener } from '../../core/src/database/pg-listener';
+import { clientAddress } from '../../core/src/http/client-address';
 import type { Server, Socket } from 'socket.io';
 import { NOTIFY_CHANNEL } from '../../notifications/src/notifications.handler';
 import { DataSource } from 'typeorm';
@@ -32,6 +34,8 @@ const ROOM_OPS_WINDOW_MS = 10_000;
 type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
 
 interface SocketData {
+  /** The client's address behind the trusted proxies (TRUST_PROXY), as HTTP requests see it. */
+  address: string;
   token?: string;
   userId?: string;
   handle?: string;
@@ -80,18 +84,51 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     private readonly bus: EventBus,
     private readonly ds: DataSource,
     private readonly access: AccessService,
+    private readonly config: AppConfig,
   ) {}
 
+  /** This process's live connections per user (`user:<id>`) or, without a session, per client address (`ip:<address>`). */
+  private readonly holders = new Map<string, Set<string>>();
+
+  /**
+   * Takes one of the key's connection places, given back when the connection ends (or its
+   * transport closes before it was ever connected); false when they are all taken.
+   */
+  private admit(socket: Socket, key: string, cap: number): boolean {
+    let held = this.holders.get(key);
+    if (!held) this.holders.set(key, (held = new Set()));
+    if (held.size >= cap) return false;
+    held.add(socket.id);
+    const release = () => {
+      held.delete(socket.id);
+      if (held.size === 0 && this.holders.get(key) === held) this.holders.delete(key);
+    };
+    socket.once('disconnect', release);
+    socket.conn.once('close', release);
+    return true;
+  }
+
   afterInit(server: Server): void {
-    // The handshake's token is checked before the connection is accepted.
+    // The handshake's token is checked, and the connection counted against its user's (or
+    // its address's) places, before the connection is accepted.
     server.use((socket, next) => {
+      const address = clientAddress(socket.request, this.config.trustProxy);
+      (socket.data as SocketData).address = address;
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      if (token === undefined || token === null || token === '') return next();
+      if (token === undefined || token === null || token === '') {
+        if (!this.admit(socket, `ip:${address}`, this.config.LIVE_MAX_ANONYMOUS_PER_IP)) {
+          return next(new Error('RATE_LIMITED: too many live connections from this address'));
+        }
+        return next();
+      }
       if (typeof token !== 'string') return next(new Error('UNAUTHENTICATED: auth.token must be a string'));
       this.sessions
-        .resolve(token, socket.handshake.address)
+        .resolve(token, address)
         .then((viewer) => {
           if (!viewer.user) return next(new Error('UNAUTHENTICATED: invalid, expired or revoked token'));
+          if (!this.admit(socket, `user:${viewer.user.id}`, this.config.LIVE_MAX_PER_USER)) {
+            return next(new Error('RATE_LIMITED: too many live connections for this user'));
+          }
           Object.assign(socket.data as SocketData, { token, userId: viewer.user.id, handle: viewer.user.handle });
           next();
         })
@@ -162,8 +199,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /** After a sign-out or a revocation, the user's connections whose session is no longer valid are closed (on every node). */
   private async closeRevoked(userId: string): Promise<void> {
     for (const socket of await this.server.in(`user:${userId}`).fetchSockets()) {
-      const { token } = socket.data as SocketData;
-      const viewer = token ? await this.sessions.resolve(token, socket.handshake.address) : null;
+      const { token, address } = socket.data as SocketData;
+      const viewer = token ? await this.sessions.resolve(token, address) : null;
       if (viewer?.user) continue;
       socket.emit('session:revoked', { reason: 'signed out or revoked' });
       socket.disconnect(true);
@@ -172,9 +209,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /** The connection's viewer now (a revoked session no longer counts). */
   private async viewerOf(socket: Socket): Promise<Viewer> {
-    const { token } = socket.data as SocketData;
-    if (!token) return Viewer.anonymous(socket.handshake.address);
-    const viewer = await this.sessions.resolve(token, socket.handshake.address);
+    const { token, address } = socket.data as SocketData;
+    if (!token) return Viewer.anonymous(address);
+    const viewer = await this.sessions.resolve(token, address);
     if (!viewer.user) {
       socket.emit('session:revoked', { reason: 'signed out or revoked' });
       socket.disconnect(true);

@@ -1,6 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import * as path from 'node:path';
+import { compileTrustProxy, TrustProxy } from '../http/client-address';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const toBool = ({ value }: { value: unknown }) => {
@@ -124,9 +125,23 @@ export class AppConfig {
   @Matches(/^\d+(b|kb|mb)$/i, { message: 'must look like 512kb or 1mb' })
   BODY_LIMIT = '1mb';
 
-  /** Express "trust proxy" setting, so client IPs are right behind a load balancer. */
+  /**
+   * Which proxies in front of Parvis to trust for the client's address (see
+   * compileTrustProxy): `true`, a hop count, or addresses and subnets. HTTP and live
+   * connections use it alike; rate limits and connection caps key on the result.
+   */
   @IsOptional() @IsString()
   TRUST_PROXY?: string;
+
+  /** Live (Socket.IO) connections one signed-in user may hold on one API process. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  LIVE_MAX_PER_USER = 20;
+
+  /** Live connections without a session one client address may hold on one API process. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  LIVE_MAX_ANONYMOUS_PER_IP = 100;
+
+  private compiledTrust?: TrustProxy;
 
   get publicUrl(): string {
     return (this.PUBLIC_URL ?? `http://localhost:${this.PORT}`).replace(/\/$/, '');
@@ -146,6 +161,9 @@ export class AppConfig {
   get graphqlIde(): boolean {
     return this.GRAPHQL_IDE ?? this.NODE_ENV !== 'production';
   }
+  get trustProxy(): TrustProxy {
+    return (this.compiledTrust ??= compileTrustProxy(this.TRUST_PROXY));
+  }
 }
 
 export class ConfigError extends Error {}
@@ -159,8 +177,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const config = plainToInstance(AppConfig, raw);
   const errors = validateSync(config, { forbidUnknownValues: false });
-  if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+  const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+  try {
+    void config.trustProxy;
+  } catch (err) {
+    lines.push(`  TRUST_PROXY: must be true, false, a hop count or addresses and subnets (${(err as Error).message})`);
+  }
+  if (lines.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return config;

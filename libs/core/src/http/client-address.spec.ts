@@ -1,0 +1,40 @@
+import type { IncomingMessage } from 'node:http';
+import { loadConfig, ConfigError } from '../config/config';
+import { clientAddress, compileTrustProxy } from './client-address';
+
+/** A request that reached us from `peer`, carrying an X-Forwarded-For chain. */
+function request(peer: string, forwardedFor?: string): IncomingMessage {
+  return { socket: { remoteAddress: peer }, connection: { remoteAddress: peer }, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} } as unknown as IncomingMessage;
+}
+
+describe('client addresses behind proxies (TRUST_PROXY)', () => {
+  const chain = '203.0.113.7, 198.51.100.2';
+  const peer = '10.0.0.5';
+
+  it('trusts nobody when unset or false: the peer is the client', () => {
+    expect(clientAddress(request(peer, chain), compileTrustProxy(undefined))).toBe(peer);
+    expect(clientAddress(request(peer, chain), compileTrustProxy('false'))).toBe(peer);
+  });
+
+  it('reads a number as a hop count, not as an address', () => {
+    // One trusted hop: the load balancer in front of us, which appended the address it saw.
+    expect(clientAddress(request(peer, chain), compileTrustProxy('1'))).toBe('198.51.100.2');
+    expect(clientAddress(request(peer, chain), compileTrustProxy('2'))).toBe('203.0.113.7');
+  });
+
+  it('reads true as every hop, and a list as addresses, subnets or names', () => {
+    expect(clientAddress(request(peer, chain), compileTrustProxy('true'))).toBe('203.0.113.7');
+    expect(clientAddress(request(peer, chain), compileTrustProxy('10.0.0.0/8'))).toBe('198.51.100.2');
+    expect(clientAddress(request(peer, chain), compileTrustProxy('10.0.0.0/8, 198.51.100.0/24'))).toBe('203.0.113.7');
+    expect(clientAddress(request('127.0.0.1', chain), compileTrustProxy('loopback'))).toBe('198.51.100.2');
+    expect(clientAddress(request(peer, chain), compileTrustProxy('loopback'))).toBe(peer);
+  });
+
+  it('refuses a value that is none of these when the configuration loads', () => {
+    expect(() => loadConfig({ TRUST_PROXY: 'yes-please' })).toThrow(ConfigError);
+    expect(() => loadConfig({ TRUST_PROXY: 'yes-please' })).toThrow(/TRUST_PROXY/);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy('192.0.2.1', 3)).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy('192.0.2.1', 0)).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy('192.0.2.1', 1)).toBe(false);
+  });
+});
