@@ -68,6 +68,27 @@ export function vocabularyWords(text: string): Set<string> {
   return words;
 }
 /**
+ * The share of documents one term's tsquery text matches, from lexeme frequencies: its
+ * alternatives add up, a prefix (`'x':*`) counts every listed lexeme it starts, and unlisted
+ * lexemes count as `rare`. Each lexeme counts once: several typed words often stem to one
+ * (a completed prefix lists "distance" and "distances", both 'distanc'), and counting it
+ * for each would take a rare query for a common one.
+ */
+export function termShare(tsquery: string, freq: ReadonlyMap<string, number>, rare: number): number {
+  let sum = 0;
+  const seen = new Set<string>();
+  for (const m of tsquery.matchAll(/'((?:[^']|'')+)'(:\*)?/g)) {
+    const lexeme = m[1].replace(/''/g, "'");
+    const key = m[2] ? `${lexeme}:*` : lexeme;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (!m[2]) sum += freq.get(lexeme) ?? rare;
+    else for (const [x, f] of freq) if (x.startsWith(lexeme)) sum += f;
+  }
+  return sum;
+}
+
+/**
  * PostgreSQL's parser reads `<...>` as markup and drops it from vectors and headlines, but
  * bodies are plain text where `a < b` or `<script>` are words to keep: angle brackets are
  * swapped for control characters on the way in and back on the way out.
@@ -229,17 +250,7 @@ export class PostgresSearchEngine implements SearchEngine {
   private async termFrequencies(compiled: Compiled, unlisted?: number): Promise<number[]> {
     const stats = await this.stats();
     const rare = unlisted ?? stats.floor;
-    return compiled.each.en.map((_, i) =>
-      Math.min(1, Math.max(rare, ...LANGS.map((l) => {
-        let sum = 0;
-        for (const m of (compiled.each[l][i] ?? '').matchAll(/'((?:[^']|'')+)'(:\*)?/g)) {
-          const lexeme = m[1].replace(/''/g, "'");
-          if (!m[2]) sum += stats.freq.get(lexeme) ?? rare;
-          else for (const [x, f] of stats.freq) if (x.startsWith(lexeme)) sum += f;
-        }
-        return sum;
-      }))),
-    );
+    return compiled.each.en.map((_, i) => Math.min(1, Math.max(rare, ...LANGS.map((l) => termShare(compiled.each[l][i] ?? '', stats.freq, rare)))));
   }
 
   /**
@@ -278,19 +289,24 @@ export class PostgresSearchEngine implements SearchEngine {
     const candidates = q.words.filter((w) => [...w].length >= TYPO_MIN_LENGTH && !/^\d+$/.test(w));
     const near = new Map<string, string[]>();
     if (candidates.length === 0) return near;
-    const rows: Array<{ word: string; near: string[] | null }> = await this.ds.query(
-      `SELECT w.word,
-              CASE WHEN EXISTS (SELECT 1 FROM search_terms t WHERE t.term = unaccent(w.word) AND t.space_id = ANY($5::uuid[]))
-                     -- a word still being typed is fine as long as some indexed word starts with it
-                     OR (w.word = $4 AND EXISTS (SELECT 1 FROM search_terms t WHERE t.term >= unaccent(w.word) AND t.term < unaccent(w.word) || chr(1114111)
-                                                   AND t.space_id = ANY($5::uuid[])))
-                   THEN NULL
-                   ELSE ARRAY(SELECT t.term FROM search_terms t
-                               WHERE t.term % unaccent(w.word) AND similarity(t.term, unaccent(w.word)) >= $2 AND t.space_id = ANY($5::uuid[])
-                               GROUP BY t.term ORDER BY t.term <-> unaccent(w.word), t.term LIMIT $3) END AS near
-         FROM unnest($1::text[]) AS w(word)`,
-      [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds],
-    );
+    // The trigram index filters on pg_trgm's own threshold (0.3 by default): at ours, it hands
+    // a tenth as many candidates to the recheck, and the answer is the same.
+    const rows: Array<{ word: string; near: string[] | null }> = await this.ds.transaction(async (m) => {
+      await m.query(`SET LOCAL pg_trgm.similarity_threshold = ${TYPO_MIN_SIMILARITY}`);
+      return m.query(
+        `SELECT w.word,
+                CASE WHEN EXISTS (SELECT 1 FROM search_terms t WHERE t.term = unaccent(w.word) AND t.space_id = ANY($5::uuid[]))
+                       -- a word still being typed is fine as long as some indexed word starts with it
+                       OR (w.word = $4 AND EXISTS (SELECT 1 FROM search_terms t WHERE t.term >= unaccent(w.word) AND t.term < unaccent(w.word) || chr(1114111)
+                                                     AND t.space_id = ANY($5::uuid[])))
+                     THEN NULL
+                     ELSE ARRAY(SELECT t.term FROM search_terms t
+                                 WHERE t.term % unaccent(w.word) AND similarity(t.term, unaccent(w.word)) >= $2 AND t.space_id = ANY($5::uuid[])
+                                 GROUP BY t.term ORDER BY t.term <-> unaccent(w.word), t.term LIMIT $3) END AS near
+           FROM unnest($1::text[]) AS w(word)`,
+        [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds],
+      );
+    });
     for (const r of rows) if (r.near?.length) near.set(r.word, r.near);
     return near;
   }
@@ -327,11 +343,19 @@ export class PostgresSearchEngine implements SearchEngine {
       const alternatives = (near.get(w) ?? []).map(p);
       // w holds letters and digits only (see parseQuery), and so do vocabulary words; the prefix
       // itself stays among its completions (a two-letter word is not in the vocabulary).
-      const typed = w === q.prefix ? (completions ? [w, ...completions.filter((c) => c !== w)].map((c) => `'${c}'`).join(' | ') : `'${w}':*`) : w;
+      // Completions are many words with few stems (distance, distances, distant...): they are
+      // stemmed together and each lexeme enters the query once, since GIN evaluates the whole
+      // query for every document of every alternative.
+      const expanded = w === q.prefix && completions !== null;
+      const typed = expanded ? [w, ...completions!.filter((c) => c !== w)].join(' ') : w === q.prefix ? `'${w}':*` : w;
       const exact = p(typed);
-      positive.push((cfg) =>
-        `(${[w === q.prefix ? `to_tsquery('${cfg}', ${exact})` : `plainto_tsquery('${cfg}', ${exact})`, ...alternatives.map((a) => `plainto_tsquery('${cfg}', ${a})`)].join(' || ')})`,
-      );
+      const own = (cfg: string) =>
+        expanded
+          ? `coalesce((SELECT string_agg(quote_literal(x), ' | ') FROM unnest(tsvector_to_array(to_tsvector('${cfg}', ${exact}))) AS x), '')::tsquery`
+          : w === q.prefix
+            ? `to_tsquery('${cfg}', ${exact})`
+            : `plainto_tsquery('${cfg}', ${exact})`;
+      positive.push((cfg) => `(${[own(cfg), ...alternatives.map((a) => `plainto_tsquery('${cfg}', ${a})`)].join(' || ')})`);
     }
     for (const phrase of q.phrases) {
       const param = p(phrase.join(' '));
