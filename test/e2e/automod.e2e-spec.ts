@@ -85,12 +85,12 @@ describe('automod: watched words', () => {
     expect(actions).toEqual(expect.arrayContaining(['automod.block', 'automod.censor', 'automod.flag', 'post.hold']));
   });
 
-  it('checks edits too: a blocked word is refused, a held one sends the post back for approval', async () => {
+  it('checks edits too: a blocked word is refused, a held one waits for approval beside the post', async () => {
     const created = expectOk(await post('A clean first version')).createTopic;
     const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id state bodyHtml } }`;
     expectError(await t.gql(EDIT, { input: { postId: created.firstPost.id, body: 'now with crypto deals' } }, { token: member.token }), 'BAD_USER_INPUT');
     const held = expectOk(await t.gql(EDIT, { input: { postId: created.firstPost.id, body: 'what about Competitor X' } }, { token: member.token })).editPost;
-    expect(held.state).toBe('PENDING');
+    expect(held).toMatchObject({ state: 'VISIBLE', bodyHtml: '<p>A clean first version</p>\n' });
     const items = await t.sql(`SELECT kind FROM review_items WHERE target_id = $1`, [created.firstPost.id]);
     expect(items).toEqual([{ kind: 'PENDING_CONTENT' }]);
   });

@@ -67,12 +67,13 @@ describe('forum: edits through automod, presence and sync', () => {
       expect(await reviewItems(r.id)).toEqual([]);
     });
 
-    it('of a visible post held by automod still go back for approval', async () => {
+    it('of a visible post held by automod wait for approval while the post keeps its text', async () => {
       const topic = await createTopic(t, member.token, boardId, { body: 'First' });
       const r = await reply(t, member.token, topic.id, 'Some reply');
       const edited = expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'The competitor does it better' } }, { token: member.token })).editPost;
-      expect(edited.state).toBe('PENDING');
+      expect(edited).toMatchObject({ state: 'VISIBLE', bodyHtml: '<p>Some reply</p>\n' });
       expect(await reviewItems(r.id)).toEqual([{ kind: 'PENDING_CONTENT' }]);
+      expect(await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ body_source: 'The competitor does it better' }]);
     });
   });
 

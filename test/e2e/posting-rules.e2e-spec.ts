@@ -176,18 +176,78 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     ]);
     const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [r1.id]);
     expect(events.map((e) => e.type)).toEqual(['post.created', 'post.approved']);
-    // An approved reply edited by its author waits for approval again; a moderator's edit does not.
-    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { state } }`;
-    expect(expectOk(await t.gql(EDIT, { input: { postId: r1.id, body: 'first reply, now with a spam link' } }, { token: member.token })).editPost.state).toBe('PENDING');
-    expect(await count()).toEqual({ replyCount: 0, posts: { totalCount: 2 } }); // others no longer see it
+    // An approved reply edited by its author: the edit waits for approval, the reply stays as it was; a moderator's edit does not wait.
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { state bodyHtml pendingEdit { bodySource } } }`;
+    expect(expectOk(await t.gql(EDIT, { input: { postId: r1.id, body: 'first reply, now with a spam link' } }, { token: member.token })).editPost).toEqual({
+      state: 'VISIBLE',
+      bodyHtml: '<p>first reply</p>\n',
+      pendingEdit: { bodySource: 'first reply, now with a spam link' },
+    });
+    expect(await count()).toEqual({ replyCount: 1, posts: { totalCount: 3 } }); // others still see it
     expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r1.id])).toEqual([{ status: 'APPROVED' }, { status: 'PENDING' }]);
-    expect(expectOk(await t.gql(MOD, { input: { postId: r1.id, action: 'APPROVE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
     expect(expectOk(await t.gql(EDIT, { input: { postId: r1.id, body: 'first reply, tidied', reason: 'link removed' } }, { token: mod.token })).editPost.state).toBe('VISIBLE');
     // A reply still waiting, edited by its author, keeps waiting under the one item it has.
     await waitOut(member);
     const r3 = expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id state } }`, { input: { topicId: starter.id, body: 'third reply' } }, { token: member.token })).replyToTopic;
     expect(expectOk(await t.gql(EDIT, { input: { postId: r3.id, body: 'third reply, typo fixed' } }, { token: member.token })).editPost.state).toBe('PENDING');
     expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [r3.id])).toEqual([{ status: 'PENDING' }]);
+  });
+
+  it('keeps a held edit beside the post until a moderator approves it (a revision by its author) or rejects it', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const b = await makeBoard(t, s.id);
+    const member = await makeUser(t, { trustLevel: 3 });
+    const mentioned = await makeUser(t);
+    const created = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id firstPost { id } } }`, { input: { boardId: b, title: 'Original title', body: 'original text' } }, { token: member.token })).createTopic;
+    const postId = created.firstPost.id;
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    const READ = `query($id: ID!) { post(id: $id) { state bodyHtml topic { title } revisions { number } pendingEdit { bodySource bodyHtml title reason note } } }`;
+    const read = async (token: string) => expectOk(await t.gql(READ, { id: postId }, { token })).post;
+    const items = () => t.sql(`SELECT id, status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [postId]);
+    const events = async () => (await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [postId])).map((e) => e.type as string);
+    const before = await events();
+    const resolve = (id: string, decision: string) =>
+      t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id, decision } }, { token: mod.token });
+
+    expectOk(await t.gql(EDIT, { input: { postId, body: 'a first try', reason: 'typo' } }, { token: member.token }));
+    expectOk(await t.gql(EDIT, { input: { postId, body: `better text for @${mentioned.handle}`, title: 'Better title', reason: 'clearer' } }, { token: member.token }));
+    // Everybody else reads the post as it was; its author and moderators also see the edit waiting.
+    const stranger = await read((await makeUser(t)).token);
+    expect(stranger).toEqual({ state: 'VISIBLE', bodyHtml: '<p>original text</p>\n', topic: { title: 'Original title' }, revisions: [{ number: 1 }], pendingEdit: null });
+    const waiting = { bodySource: `better text for @${mentioned.handle}`, title: 'Better title', reason: 'clearer', note: 'every post in this space is reviewed first' };
+    expect((await read(member.token)).pendingEdit).toMatchObject(waiting);
+    expect((await read(mod.token)).pendingEdit).toMatchObject(waiting);
+    expect((await read(mod.token)).pendingEdit.bodyHtml).toContain(`@${mentioned.handle}`);
+    // One item for both edits; nothing left the post: no event, no mention, no revision.
+    const [item] = await items();
+    expect(await items()).toEqual([{ id: item.id, status: 'PENDING' }]);
+    expect(await events()).toEqual(before);
+    expect(await t.sql(`SELECT user_id FROM post_mentions WHERE post_id = $1`, [postId])).toEqual([]);
+
+    expectOk(await resolve(item.id, 'APPROVE'));
+    const approved = await read((await makeUser(t)).token);
+    expect(approved).toMatchObject({ state: 'VISIBLE', topic: { title: 'Better title' }, revisions: [{ number: 1 }, { number: 2 }], pendingEdit: null });
+    expect(approved.bodyHtml).toContain('better text for');
+    expect(await t.sql(`SELECT editor_id, reason FROM post_revisions WHERE post_id = $1 AND number = 2`, [postId])).toEqual([{ editor_id: member.id, reason: 'clearer' }]);
+    expect(await t.sql(`SELECT user_id FROM post_mentions WHERE post_id = $1`, [postId])).toEqual([{ user_id: mentioned.id }]);
+    expect((await events()).slice(before.length)).toEqual(['post.updated']);
+
+    // Rejected: dropped, the post keeps its text.
+    expectOk(await t.gql(EDIT, { input: { postId, body: 'something moderators will not want' } }, { token: member.token }));
+    const [, second] = await items();
+    expectOk(await resolve(second.id, 'REJECT'));
+    expect(await read(member.token)).toMatchObject({ revisions: [{ number: 1 }, { number: 2 }], pendingEdit: null });
+    expect((await read(member.token)).bodyHtml).toContain('better text for');
+
+    // An edit proposed before a moderator's own edit cannot undo it: approving it is refused, rejecting it works.
+    expectOk(await t.gql(EDIT, { input: { postId, body: 'an edit from an older text' } }, { token: member.token }));
+    expectOk(await t.gql(EDIT, { input: { postId, body: 'the moderator fixed a link', reason: 'link' } }, { token: mod.token }));
+    const [, , third] = await items();
+    expectError(await resolve(third.id, 'APPROVE'), 'CONFLICT');
+    expect((await read(mod.token)).pendingEdit).toMatchObject({ bodySource: 'an edit from an older text' });
+    expectOk(await resolve(third.id, 'REJECT'));
+    expect(await read(mod.token)).toMatchObject({ bodyHtml: '<p>the moderator fixed a link</p>\n', pendingEdit: null });
   });
 
   it('reads a space’s moderation settings once per post, however many rules need them', async () => {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { AccessService } from '../../access/src/access.service';
 import { Viewer } from '../../core/src/graphql/viewer';
-import { PostModel, PostRevisionModel, PostRow, toPostModel } from './posts/post.model';
+import { PendingEditModel, PostModel, PostRevisionModel, PostRow, toPostModel } from './posts/post.model';
 import { PostsRepository } from './posts/posts.repository';
 import { TopicModel, TopicRow, toTopicModel } from './topics/topic.model';
 import { TopicsRepository } from './topics/topics.repository';
@@ -115,6 +115,15 @@ export class ForumLoaders {
     return loader.load(postId);
   }
 
+  /** Held edits by post (PostsService.decidePendingEdit), for the fields that show them to authors and moderators. */
+  async pendingEdit(viewer: Viewer, postId: string): Promise<PendingEditModel | null> {
+    const loader = viewer.memoize('loader:pendingEdits', () => new DataLoader<string, PendingEditModel | null>(async (ids) => {
+      const byPost = await this.posts.pendingEdits(ids);
+      return ids.map((id) => byPost.get(id) ?? null);
+    }));
+    return loader.load(postId);
+  }
+
   /** Drops cached rows a mutation just changed, so fields resolved after it read fresh data. */
   forget(viewer: Viewer, ids: { topicId?: string; postId?: string }): void {
     if (ids.topicId) {
@@ -123,6 +132,7 @@ export class ForumLoaders {
       viewer.peek<DataLoader<string, PostRow | null>>('loader:firstPosts')?.clear(ids.topicId);
     }
     if (ids.postId) {
+      viewer.peek<DataLoader<string, PendingEditModel | null>>('loader:pendingEdits')?.clear(ids.postId);
       this.postRows(viewer).clear(ids.postId);
       viewer.peek<DataLoader<string, string[]>>('loader:myReactions')?.clear(ids.postId);
       viewer.peek<DataLoader<string, PostRevisionModel[]>>('loader:revisions')?.clear(ids.postId);

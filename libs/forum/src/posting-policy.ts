@@ -28,6 +28,11 @@ export interface Verdict {
   title?: string;
 }
 
+/** Why a held contribution waits, as its author and the review queue are told (flags and censoring are not reasons to wait). */
+export function heldReasons(verdict: Verdict): string {
+  return verdict.reasons.filter((r) => !/^(flag|censor):/.test(r)).join('; ');
+}
+
 export interface StoredContribution {
   postId: string;
   topicId: string;

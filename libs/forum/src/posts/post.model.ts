@@ -21,6 +21,20 @@ export class PostRevisionModel {
   editorId!: string;
 }
 
+@ObjectType('PendingEdit', {
+  description:
+    'An author’s edit of a visible post, held for a moderator’s approval (pre-moderation or an automod hold). Everybody else reads the post as it was until a moderator approves it (it becomes a revision) or rejects it.',
+})
+export class PendingEditModel {
+  @Field({ description: 'The markdown the author proposes.' }) bodySource!: string;
+  @Field({ description: 'How it will read (rendered and sanitized, with censored words masked).' }) bodyHtml!: string;
+  @Field(() => String, { nullable: true, description: 'The topic’s new title (an edit of its first post).' }) title!: string | null;
+  @Field(() => [String], { nullable: true, description: 'The topic’s new tags (an edit of its first post).' }) tags!: string[] | null;
+  @Field(() => String, { nullable: true, description: 'The author’s reason for the edit.' }) reason!: string | null;
+  @Field(() => String, { nullable: true, description: 'Why it waits for a moderator.' }) note!: string | null;
+  @Field() createdAt!: Date;
+}
+
 const PLACEHOLDERS: Partial<Record<ContentState, string>> = {
   DELETED: 'This post was deleted.',
   HIDDEN: 'This post was hidden by a moderator.',

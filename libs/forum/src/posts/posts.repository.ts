@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AUTHOR_COLUMNS, AuthorColumns } from '../../../identity/src/users/user.model';
-import { PostRevisionModel, PostRow } from './post.model';
+import { PendingEditModel, PostRevisionModel, PostRow } from './post.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
 import { fullViewSql } from '../../../access/src/access.service';
 
@@ -103,6 +103,17 @@ export class PostsRepository {
       params,
     );
     return rows[0].n;
+  }
+
+  async pendingEdits(postIds: readonly string[]): Promise<Map<string, PendingEditModel>> {
+    const rows: Array<{ post_id: string; body_source: string; body_html: string; title: string | null; tags: string[] | null; reason: string | null; note: string | null; created_at: Date }> =
+      await this.ds.query(`SELECT post_id, body_source, body_html, title, tags, reason, note, created_at FROM post_pending_edits WHERE post_id = ANY($1::uuid[])`, [postIds]);
+    return new Map(
+      rows.map((r) => [
+        r.post_id,
+        Object.assign(new PendingEditModel(), { bodySource: r.body_source, bodyHtml: r.body_html, title: r.title, tags: r.tags, reason: r.reason, note: r.note, createdAt: r.created_at }),
+      ]),
+    );
   }
 
   async myReactions(userId: string, postIds: readonly string[]): Promise<Map<string, string[]>> {

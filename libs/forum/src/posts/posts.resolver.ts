@@ -9,7 +9,7 @@ import { ForumLoaders } from '../forum.loaders';
 import { ReactionKind } from '../forum.enums';
 import { TopicModel } from '../topics/topic.model';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
-import { PostConnection, PostModel, PostRevisionModel } from './post.model';
+import { PendingEditModel, PostConnection, PostModel, PostRevisionModel } from './post.model';
 import { PostsService } from './posts.service';
 import { Preloadable } from '../../../core/src/graphql/preloaded-fields';
 
@@ -76,12 +76,21 @@ export class PostsResolver {
     return sourceVisible ? revisions : revisions.map((r) => Object.assign(new PostRevisionModel(), r, { bodySource: null }));
   }
 
+  @ResolveField(() => PendingEditModel, {
+    nullable: true,
+    description: 'The author’s edit waiting for a moderator’s approval: for its author and moderators only (null otherwise, and when none waits).',
+  })
+  async pendingEdit(@Parent() p: PostModel, @Context() ctx: GqlContext): Promise<PendingEditModel | null> {
+    if (p.view !== 'full' || (p.authorId !== ctx.viewer.id && p.viewerRank < LEVEL_RANK.MODERATE)) return null;
+    return this.loaders.pendingEdit(ctx.viewer, p.id);
+  }
+
   @Mutation(() => PostModel, { description: 'Reply in a topic (optionally to one of its posts). Refused in closed or locked topics except for moderators; the same checks as createTopic apply.' })
   replyToTopic(@Args('input') input: ReplyInput, @Context() ctx: GqlContext) {
     return this.posts.reply(ctx.viewer, input);
   }
 
-  @Mutation(() => PostModel, { description: 'Authors edit their own posts, moderators any. Each edit keeps a revision.' })
+  @Mutation(() => PostModel, { description: 'Authors edit their own posts, moderators any. Each edit keeps a revision. An edit held for approval (pre-moderation, automod) leaves the post as it was and waits in pendingEdit.' })
   editPost(@Args('input') input: EditPostInput, @Context() ctx: GqlContext) {
     return this.posts.edit(ctx.viewer, input);
   }

@@ -9,7 +9,7 @@ import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKinds } from '../board-kinds';
 import { EDITS_PACE, Pacing, REACTIONS_PACE } from '../pacing';
 import { ContentWriter } from '../content-writer';
-import { PostingPolicy, StoredContribution } from '../posting-policy';
+import { heldReasons, PostingPolicy, StoredContribution } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { validActivityCursor, validPostNumberCursor } from '../cursors';
 import { ForumLoaders } from '../forum.loaders';
@@ -20,6 +20,8 @@ import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
 import { POST_COLUMNS, PostsRepository } from './posts.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
+import { SessionsService } from '../../../identity/src/sessions/sessions.service';
+import { RenderedContent } from '../../../content/src/renderer';
 
 /** The event verb of a state change: deleted, restored, hidden, unhidden, approved, rejected. */
 export function stateVerb(from: ContentState, to: ContentState): string {
@@ -27,6 +29,30 @@ export function stateVerb(from: ContentState, to: ContentState): string {
   if (to === ContentState.HIDDEN) return from === ContentState.DELETED ? 'restored' : 'hidden';
   if (to === ContentState.VISIBLE) return from === ContentState.HIDDEN ? 'unhidden' : from === ContentState.PENDING ? 'approved' : 'restored';
   return 'pending';
+}
+
+/** An edit about to be stored, or held: the text, its rendering (censored), the topic's new title and tags (first post). */
+interface PostEdit {
+  body: string;
+  html: string;
+  title: string | null;
+  tags: string[] | null;
+  reason: string | null;
+  rendered: RenderedContent;
+}
+
+/** An author's edit waiting for a moderator (see the post-pending-edits migration). */
+export interface PendingEditRow {
+  post_id: string;
+  editor_id: string;
+  base_revision: number;
+  body_source: string;
+  body_html: string;
+  title: string | null;
+  tags: string[] | null;
+  reason: string | null;
+  note: string | null;
+  created_at: Date;
 }
 
 @Injectable()
@@ -43,6 +69,7 @@ export class PostsService {
     private readonly audit: AuditLog,
     private readonly kinds: BoardKinds,
     private readonly pacing: Pacing,
+    private readonly sessions: SessionsService,
   ) {}
 
   async get(viewer: Viewer, id: string): Promise<PostModel> {
@@ -170,43 +197,111 @@ export class PostsService {
     const rendered = this.writer.render(input.body);
     const contribution = { viewer, spaceId: topic.spaceId, kind: 'edit' as const, body: input.body, title: input.title, tags: input.tags, rendered, rank };
     const verdict = await this.policy.evaluate(contribution);
+    const edit: PostEdit = {
+      body: input.body,
+      html: verdict.html ?? rendered.html,
+      title: verdict.title ?? input.title ?? null,
+      tags: input.tags ?? null,
+      reason: input.reason ?? null,
+      rendered,
+    };
+    // An edit the policy holds waits beside a visible post, which keeps its approved text
+    // meanwhile. A post still waiting (or hidden) is seen by nobody else: its edit applies.
+    const held = verdict.pending && post.state === ContentState.VISIBLE;
     const row = await this.uow.run(async (tx) => {
-      let [updated] = await tx.query<PostRow>(
-        `UPDATE posts p SET body_source = $2, body_html = $3, edited_at = now(), version = version + 1, updated_at = now()
-          WHERE id = $1 RETURNING ${POST_COLUMNS}`,
-        [post.id, input.body, verdict.html ?? rendered.html],
-      );
-      // An edit that automod holds sends a visible post back to waiting for approval; a post
-      // already held or hidden keeps its state (and its review item).
-      const held = verdict.pending && post.state === ContentState.VISIBLE;
-      if (held) updated = await this.applyState(tx, null, post, topic, ContentState.PENDING);
-      // Every edit reaches the checks' `stored` step, as new posts do: FLAG and CENSOR rules act on
-      // an edit that brings their words in, not only on posts written with them.
-      await this.policy.stored(tx, contribution, { ...verdict, pending: held }, { postId: post.id, topicId: topic.id, number: post.number, pending: held });
+      const stored = { postId: post.id, topicId: topic.id, number: post.number, pending: held };
+      if (held) {
+        await this.proposeEdit(tx, viewer.id!, post.id, edit, heldReasons(verdict));
+        // Every edit reaches the checks' `stored` step, as new posts do: pre-moderation opens the
+        // review item, FLAG and CENSOR rules act on an edit that brings their words in.
+        await this.policy.stored(tx, contribution, { ...verdict, pending: true }, stored);
+        return (await tx.one<PostRow>(`SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = $1`, [post.id]))!;
+      }
+      const updated = await this.writeEdit(tx, viewer, post, topic, edit);
+      await this.policy.stored(tx, contribution, { ...verdict, pending: false }, stored);
       if (post.authorId !== viewer.id) {
         await this.logModeration(tx, viewer, 'post.edit', post, { bodySource: post.bodySourceText }, { bodySource: input.body, reason: input.reason ?? null });
       }
-      await this.writer.recordRevision(tx, post.id, viewer.id!, input.body, input.reason ?? null);
-      const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, post.id, rendered, { replace: true });
-      if (input.title !== undefined || input.tags !== undefined) {
-        const t = await tx.one<{ version: number }>(
-          `UPDATE topics SET title = COALESCE($2, title), tags = COALESCE($3, tags), version = version + 1, updated_at = now()
-            WHERE id = $1 RETURNING version`,
-          [topic.id, verdict.title ?? input.title ?? null, input.tags ?? null],
-        );
-        await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId } });
-      }
-      await tx.emit({
-        type: 'post.updated',
-        aggregateType: 'post',
-        aggregateId: post.id,
-        version: updated.version,
-        payload: { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, editorId: viewer.id, mentionedUserIds },
-      });
       return updated;
     });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     return toPostModel(row, 'full', rank);
+  }
+
+  /**
+   * Stores an edit as the post's new text: a revision by `editor`, its mentions and quotes
+   * (as `editor` may read them), the topic's title and tags for a first post, and the events.
+   */
+  private async writeEdit(tx: Tx, editor: Viewer, post: PostModel, topic: TopicModel, edit: PostEdit): Promise<PostRow> {
+    const [updated] = await tx.query<PostRow>(
+      `UPDATE posts p SET body_source = $2, body_html = $3, edited_at = now(), version = version + 1, updated_at = now()
+        WHERE id = $1 RETURNING ${POST_COLUMNS}`,
+      [post.id, edit.body, edit.html],
+    );
+    await this.writer.recordRevision(tx, post.id, editor.id!, edit.body, edit.reason);
+    const { mentionedUserIds } = await this.writer.recordReferences(tx, editor, post.id, edit.rendered, { replace: true });
+    if (edit.title !== null || edit.tags !== null) {
+      const t = await tx.one<{ version: number }>(
+        `UPDATE topics SET title = COALESCE($2, title), tags = COALESCE($3, tags), version = version + 1, updated_at = now()
+          WHERE id = $1 RETURNING version`,
+        [topic.id, edit.title, edit.tags],
+      );
+      await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId } });
+    }
+    await tx.emit({
+      type: 'post.updated',
+      aggregateType: 'post',
+      aggregateId: post.id,
+      version: updated.version,
+      payload: { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, editorId: editor.id, mentionedUserIds },
+    });
+    return updated;
+  }
+
+  /** Keeps an author's held edit beside the post (replacing an earlier one still waiting). */
+  private async proposeEdit(tx: Tx, editorId: string, postId: string, edit: PostEdit, note: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO post_pending_edits AS e (post_id, editor_id, base_revision, body_source, body_html, title, tags, reason, note)
+       VALUES ($1, $2, (SELECT COALESCE(max(number), 0) FROM post_revisions WHERE post_id = $1), $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (post_id) DO UPDATE SET editor_id = EXCLUDED.editor_id, base_revision = EXCLUDED.base_revision,
+         body_source = EXCLUDED.body_source, body_html = EXCLUDED.body_html, title = EXCLUDED.title, tags = EXCLUDED.tags,
+         reason = EXCLUDED.reason, note = EXCLUDED.note, created_at = now()`,
+      [postId, editorId, edit.body, edit.html, edit.title, edit.tags, edit.reason, note || null],
+    );
+  }
+
+  /**
+   * A moderator's decision on a post's held edit, inside the deciding transaction: APPROVE
+   * makes it the post's text (a revision by its author), REJECT drops it. Null when the post
+   * has no held edit. An edit of a post deleted meanwhile is dropped; one proposed before
+   * somebody else's edit is refused, so it cannot silently undo that edit.
+   */
+  async decidePendingEdit(tx: Tx, postId: string, approve: boolean): Promise<'published' | 'dropped' | null> {
+    const pending = await tx.one<PendingEditRow & { revision: number; state: ContentState }>(
+      `SELECT e.*, p.state, (SELECT COALESCE(max(number), 0) FROM post_revisions WHERE post_id = e.post_id)::int AS revision
+         FROM post_pending_edits e JOIN posts p ON p.id = e.post_id WHERE e.post_id = $1 FOR UPDATE OF p, e`,
+      [postId],
+    );
+    if (!pending) return null;
+    await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1`, [postId]);
+    if (!approve || pending.state === ContentState.DELETED) return 'dropped';
+    if (pending.revision !== pending.base_revision) {
+      throw AppError.conflict('The post was edited after this change was proposed: reject it, and its author can edit again');
+    }
+    const editor = await this.sessions.viewerForUser(pending.editor_id, { includeSuspended: true });
+    if (!editor) throw new Error(`the editor ${pending.editor_id} of a held edit no longer exists`);
+    const post = await this.loaders.post(editor, postId);
+    const topic = post ? await this.loaders.topic(editor, post.topicId) : null;
+    if (!post || !topic) return 'dropped';
+    await this.writeEdit(tx, editor, post, topic, {
+      body: pending.body_source,
+      html: pending.body_html,
+      title: pending.title,
+      tags: pending.tags,
+      reason: pending.reason,
+      rendered: this.writer.render(pending.body_source),
+    });
+    return 'published';
   }
 
   /** Soft delete by the author or a moderator; deleting the first post deletes the topic. */

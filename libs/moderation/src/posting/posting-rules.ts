@@ -7,7 +7,7 @@ import { SpaceModeration } from '../space-moderation';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
-import { Contribution, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
+import { Contribution, heldReasons, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
 
@@ -80,8 +80,9 @@ export class PostingLimits implements PostingCheck {
 
 /**
  * Pre-moderation per space: OFF, NEW_USERS (trust level 0 waits for approval) or ALL.
- * Held contributions enter the review queue; approving publishes them. Edits are held too
- * (a visible post goes back to waiting), or an approved post could be edited into anything.
+ * Held contributions enter the review queue; approving publishes them. Edits are held too,
+ * or an approved post could be edited into anything: the post keeps its approved text while
+ * the edit waits (PostsService.decidePendingEdit).
  */
 @Injectable()
 export class PremoderationRule implements PostingCheck {
@@ -104,7 +105,7 @@ export class PremoderationRule implements PostingCheck {
 
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
     if (!verdict.pending) return;
-    const reasons = verdict.reasons.filter((r) => !/^(flag|censor):/.test(r)).join('; ');
+    const reasons = heldReasons(verdict);
     await this.reviewItems.open(tx, {
       spaceId: c.spaceId,
       targetType: c.kind === 'topic' ? ReportTargetType.TOPIC : ReportTargetType.POST,

@@ -266,11 +266,15 @@ export class ReportsService {
       } else if (item.kind === 'BAN_PROPOSAL') {
         action = await this.decideBanProposal(tx, viewer, item, input);
       } else if (item.kind === 'PENDING_CONTENT') {
-        // A held contribution: approving publishes it, rejecting removes it.
+        // A held contribution: approving publishes it, rejecting removes it. A held edit of a
+        // visible post becomes its text, or is dropped (the post keeps the text it had).
         if (post?.state === ContentState.PENDING && input.decision !== ReviewDecision.IGNORE) {
           const to = input.decision === ReviewDecision.APPROVE ? ContentState.VISIBLE : ContentState.DELETED;
           await this.posts.applyState(tx, viewer.id, post, post.topic, to);
           action = to === ContentState.VISIBLE ? 'published' : 'rejected';
+        } else if (post && input.decision !== ReviewDecision.IGNORE) {
+          const edit = await this.posts.decidePendingEdit(tx, post.id, input.decision === ReviewDecision.APPROVE);
+          if (edit) action = edit === 'published' ? 'edit published' : 'edit dropped';
         }
       } else if (post && input.decision === ReviewDecision.APPROVE && (item.kind === 'REPORTS' || item.kind === 'AUTOMOD')) {
         // Only reports and automod flags judge the content; other kinds (article feedback) just close.
