@@ -248,6 +248,14 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect((await read(mod.token)).pendingEdit).toMatchObject({ bodySource: 'an edit from an older text' });
     expectOk(await resolve(third.id, 'REJECT'));
     expect(await read(mod.token)).toMatchObject({ bodyHtml: '<p>the moderator fixed a link</p>\n', pendingEdit: null });
+
+    // moderatePost decides a held edit too, and settles its item.
+    expectOk(await t.gql(EDIT, { input: { postId, body: 'approved from the post itself' } }, { token: member.token }));
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state bodyHtml } }`;
+    expect(expectOk(await t.gql(MOD, { input: { postId, action: 'APPROVE' } }, { token: mod.token })).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>approved from the post itself</p>\n' });
+    expect((await items()).map((i) => i.status)).toEqual(['APPROVED', 'REJECTED', 'REJECTED', 'APPROVED']);
+    // With no edit waiting, approving a visible post is still refused.
+    expectError(await t.gql(MOD, { input: { postId, action: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
   });
 
   it('reads a space’s moderation settings once per post, however many rules need them', async () => {

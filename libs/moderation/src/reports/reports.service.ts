@@ -15,6 +15,8 @@ import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { ContentState } from '../../../forum/src/forum.enums';
 import { PostsService } from '../../../forum/src/posts/posts.service';
+import { PostRow } from '../../../forum/src/posts/post.model';
+import { POST_COLUMNS } from '../../../forum/src/posts/posts.repository';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Escalation } from '../appeals/escalation';
 import { SpamFilter } from '../spam/spam-filter';
@@ -432,7 +434,23 @@ export class ReportsService {
     const transition = TRANSITIONS[input.action];
     const topic = await this.forum.topic(viewer, post.topicId);
     if (!topic) throw AppError.notFound('Post not found');
+    const deciding = input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT;
     const row = await this.uow.run(async (tx) => {
+      // A visible post's held edit: approving makes it the post's text, rejecting drops it.
+      const edit = deciding && post.state === ContentState.VISIBLE ? await this.posts.decidePendingEdit(tx, post.id, input.action === ModerationAction.APPROVE) : null;
+      if (edit) {
+        await this.audit.append(tx, {
+          actorId: viewer.id,
+          action: `post.edit_${input.action.toLowerCase()}`,
+          targetType: 'post',
+          targetId: post.id,
+          spaceId: post.spaceId,
+          reason: input.reason ?? null,
+          after: { edit },
+        });
+        await this.settleHeldItems(tx, viewer, post, input);
+        return (await tx.one<PostRow>(`SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = $1`, [post.id]))!;
+      }
       // Checked under the post's lock, so a moderator racing another cannot, say, hide a post just deleted.
       const { state, changed } = await this.posts.applyStateFrom(tx, viewer.id, post, topic, transition.from, transition.to);
       if (!changed) throw AppError.conflict(`A ${state.toLowerCase()} post cannot be ${input.action.toLowerCase()}d`);
@@ -447,23 +465,25 @@ export class ReportsService {
         // The state it reached: a board kind may redirect it (a draft article returns to draft).
         after: { state: changed.state },
       });
-      if (input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT) {
-        // Deciding on held content here settles its review item too.
-        const items = await tx.query<{ id: string; space_id: string | null; status: ReviewStatus }>(
-          `UPDATE review_items SET status = $3, resolved_by = $4, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
-            WHERE kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))
-            RETURNING id, space_id, status`,
-          [post.id, post.number === 1 ? post.topicId : null, input.action === ModerationAction.APPROVE ? ReviewStatus.APPROVED : ReviewStatus.REJECTED, viewer.id],
-        );
-        for (const i of items) {
-          await this.reviewItems.record(tx, i.id, viewer.id, `resolved: ${input.action.toLowerCase()} (moderatePost)`, input.reason ?? null);
-          await this.reviewItems.changed(tx, { id: i.id, spaceId: i.space_id, status: i.status });
-        }
-      }
+      if (deciding) await this.settleHeldItems(tx, viewer, post, input);
       return changed;
     });
     this.forum.forget(viewer, { topicId: topic.id, postId: post.id });
     return this.forum.postFromRow(viewer, row);
+  }
+
+  /** Deciding on held content (or a held edit) with moderatePost settles its review item too. */
+  private async settleHeldItems(tx: Tx, viewer: Viewer, post: { id: string; number: number; topicId: string }, input: ModeratePostInput): Promise<void> {
+    const items = await tx.query<{ id: string; space_id: string | null; status: ReviewStatus }>(
+      `UPDATE review_items SET status = $3, resolved_by = $4, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
+        WHERE kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))
+        RETURNING id, space_id, status`,
+      [post.id, post.number === 1 ? post.topicId : null, input.action === ModerationAction.APPROVE ? ReviewStatus.APPROVED : ReviewStatus.REJECTED, viewer.id],
+    );
+    for (const i of items) {
+      await this.reviewItems.record(tx, i.id, viewer.id, `resolved: ${input.action.toLowerCase()} (moderatePost)`, input.reason ?? null);
+      await this.reviewItems.changed(tx, { id: i.id, spaceId: i.space_id, status: i.status });
+    }
   }
 
   /** After a change, later fields of the same request (a second mutation) read items afresh. */
