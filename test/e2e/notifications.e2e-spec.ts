@@ -46,6 +46,29 @@ describe('notifications and watching', () => {
     expect(await kinds(author)).toHaveLength(2);
   });
 
+  it('tells people an edit mentions, once, unless they heard of the post already or muted its topic', async () => {
+    const writer = await makeUser(t);
+    const [before, added, muting] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const topic = await createTopic(t, author.token, board);
+    const r = await reply(t, writer.token, topic.id, `@${before.handle} first`);
+    await drain();
+    expect(await kinds(before)).toEqual(['MENTION']);
+    expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: topic.id, level: 'MUTED' } }, { token: muting.token }));
+    const edit = (body: string) => t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body } }, { token: writer.token });
+    expectOk(await edit(`@${before.handle} and @${added.handle} and @${muting.handle} and @${writer.handle}`));
+    await drain();
+    expect(await kinds(added)).toEqual(['MENTION']);
+    expect(await kinds(before)).toEqual(['MENTION']);
+    expect(await kinds(muting)).toEqual([]);
+    expect(await kinds(writer)).toEqual([]);
+    // Edited again (still mentioning them): nobody hears twice.
+    expectOk(await edit(`@${before.handle} and @${added.handle}, typo fixed`));
+    await drain();
+    expect(await kinds(added)).toEqual(['MENTION']);
+    const [n] = expectOk(await t.gql(LIST, {}, { token: added.token })).notifications.edges;
+    expect(n.node).toMatchObject({ kind: 'MENTION', post: { id: r.id }, actor: { id: writer.id } });
+  });
+
   it('respects watch levels: MUTED hears nothing, WATCHING a board hears every reply', async () => {
     const follower = await makeUser(t);
     const owner = await makeUser(t);

@@ -40,7 +40,7 @@ export class NotificationsHandler implements OutboxHandler {
   ) {}
 
   handles(type: string): boolean {
-    return ['post.created', 'post.approved', 'post.hidden', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated'].includes(type);
+    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated'].includes(type);
   }
 
   async handle(events: OutboxEvent[]): Promise<void> {
@@ -75,6 +75,10 @@ export class NotificationsHandler implements OutboxHandler {
         const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
         if (post) drafts.push({ userId: post.author_id, kind: 'POST_APPROVED', topicId: post.topic_id, postId: String(p.postId), source: `approved:${p.postId}` });
         return drafts;
+      }
+      case 'post.updated': {
+        const mentioned = Array.isArray(p.mentionedUserIds) ? (p.mentionedUserIds as string[]) : [];
+        return mentioned.length ? this.forEditMentions(String(p.postId), mentioned) : [];
       }
       case 'post.hidden': {
         const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
@@ -143,6 +147,22 @@ export class NotificationsHandler implements OutboxHandler {
       drafts.push({ userId, kind, topicId: post.topic_id, postId, actorId: post.author_id, data: { number: post.number, approved }, source: `post:${postId}` });
     }
     return drafts;
+  }
+
+  /**
+   * People an edit mentions: under the post's source, so whoever already heard of the post
+   * (mentioned in it before, or told of it as a reply) is not told again; MUTED is respected.
+   */
+  private async forEditMentions(postId: string, mentioned: string[]): Promise<NotificationDraft[]> {
+    const rows: Array<{ user_id: string; author_id: string; topic_id: string; number: number }> = await this.ds.query(
+      `SELECT u.user_id, p.author_id, p.topic_id, p.number
+         FROM posts p JOIN topics t ON t.id = p.topic_id, unnest($2::uuid[]) AS u(user_id)
+        WHERE p.id = $1 AND p.state = 'VISIBLE' AND u.user_id <> p.author_id
+          AND COALESCE((SELECT level FROM topic_watches w WHERE w.topic_id = p.topic_id AND w.user_id = u.user_id),
+                       (SELECT level FROM board_watches w WHERE w.board_id = t.board_id AND w.user_id = u.user_id), '') <> 'MUTED'`,
+      [postId, mentioned],
+    );
+    return rows.map((r) => ({ userId: r.user_id, kind: 'MENTION', topicId: r.topic_id, postId, actorId: r.author_id, data: { number: r.number, edited: true }, source: `post:${postId}` }));
   }
 
   /**
