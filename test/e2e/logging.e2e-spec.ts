@@ -38,6 +38,25 @@ describe('logs', () => {
     expect(all).toContain(err.extensions.correlationId!);
   });
 
+  it('does not log refused requests as server errors, nor what their answer carries (a refused sign-in’s appeal token)', async () => {
+    const from = lines.length;
+    const handle = 'logsuspended';
+    const password = 'suspended but secret';
+    const userId = expectOk(await t.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email: 'suspended@example.com', handle, password } })).signUp.user.id;
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId, kind: 'SUSPEND', durationHours: 24, reason: 'spam' } }, { token: admin.token }));
+    const refused = expectError(await t.gql(`mutation($i: SignInInput!) { signIn(input: $i) { token } }`, { i: { login: handle, password } }), 'FORBIDDEN');
+    const appealToken = refused.extensions.appealToken!;
+    expect(appealToken).toBeTruthy();
+    expectError(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: '00000000-0000-4000-8000-000000000000' }), 'NOT_FOUND');
+    expectError(await t.gql(`mutation($i: SignInInput!) { signIn(input: $i) { token } }`, { i: { login: handle, password: 'not the password at all' } }), 'UNAUTHENTICATED');
+    await new Promise((r) => setTimeout(r, 50));
+    const logged = lines.slice(from);
+    expect(logged.join('')).not.toContain(appealToken);
+    // Client errors are answers, not server errors: nothing at level error (50) or above.
+    expect(logged.map((l) => JSON.parse(l)).filter((l) => l.level >= 50)).toEqual([]);
+  });
+
   it('leaves query strings, which may carry tokens, out of request logs', async () => {
     await request(t.http).get('/unsubscribe?token=sekrit-unsubscribe-token-123');
     await request(t.http).get('/health?probe=sekrit-probe-value');

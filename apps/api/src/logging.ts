@@ -10,6 +10,9 @@ export const REDACT_PATHS = [
   '*.password',
   '*.token',
   '*.appealToken',
+  // An error's details, should one ever be logged whole.
+  '*.details.extensions.appealToken',
+  '*.*.details.extensions.appealToken',
   'password',
   'token',
   'appealToken',

@@ -1,3 +1,4 @@
+import { IntrinsicException } from '@nestjs/common';
 /** Error codes clients rely on (../shared/design/API.md). */
 export enum ErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
@@ -27,8 +28,11 @@ export interface ErrorDetails {
 /**
  * The one error type services throw. The GraphQL error formatter maps it to
  * `extensions.code`; anything else becomes INTERNAL with a correlation id.
+ * It is an IntrinsicException, which Nest's exception handler does not log: a refused
+ * request is the client's answer, not a server error, and its details may hold what a log
+ * must not (a refused sign-in's appeal token).
  */
-export class AppError extends Error {
+export class AppError extends IntrinsicException {
   constructor(
     readonly code: ErrorCode,
     message: string,
