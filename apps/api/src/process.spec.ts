@@ -31,6 +31,37 @@ describe('process start and stop (API and worker)', () => {
     expect(written).not.toMatch(/\n\s+at /);
   });
 
+  it('takes the echo of a Ctrl-C under npm (the same signal within a second) for the first one, and a later one as insisting', async () => {
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    const before = new Map(signals.map((s) => [s, process.listeners(s)]));
+    let finish!: () => void;
+    const stop = jest.fn(() => new Promise<void>((resolve) => (finish = resolve)));
+    exit.mockImplementation((() => undefined) as never);
+    let now = 1_000_000;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      stopOnSignals(pino({ level: 'silent' }), stop);
+      process.emit('SIGINT');
+      process.emit('SIGINT');
+      now += 300;
+      process.emit('SIGINT');
+      await new Promise((r) => setImmediate(r));
+      expect(exit).not.toHaveBeenCalled();
+      expect(stop).toHaveBeenCalledTimes(1);
+      now += 2000;
+      process.emit('SIGINT');
+      await new Promise((r) => setImmediate(r));
+      expect(exit).toHaveBeenCalledWith(1);
+      finish();
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      for (const s of signals) {
+        process.removeAllListeners(s);
+        for (const l of before.get(s)!) process.on(s, l);
+      }
+    }
+  });
+
   it('stops once on the first signal, exits at once on the second, and takes off only the embedded database hooks', async () => {
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
     const before = new Map(signals.map((s) => [s, process.listeners(s)]));

