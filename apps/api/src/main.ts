@@ -4,7 +4,8 @@ import { migrateDatabase } from '../../../libs/core/src/database/migrate';
 import { OutboxWorker } from '../../../libs/core/src/outbox/outbox';
 import { JobScheduler } from '../../../libs/core/src/jobs';
 import { createApp } from './app';
-import { startProcess, stopOnSignals } from './process';
+import { failedToStart, startProcess, stopOnSignals } from './process';
+import type { AddressInfo } from 'node:net';
 
 async function main(): Promise<void> {
   const { config, log } = startProcess();
@@ -26,7 +27,9 @@ async function main(): Promise<void> {
   }
   await app.listen(config.PORT, config.HOST);
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
-  log.info(`Parvis is listening on http://${host}:${config.PORT} (GraphQL at http://${host}:${config.PORT}/graphql)`);
+  // The port bound, which PORT=0 leaves to the system.
+  const port = (app.getHttpServer().address() as AddressInfo).port;
+  log.info(`Parvis is listening on http://${host}:${port} (GraphQL at http://${host}:${port}/graphql)`);
 
   stopOnSignals(log, async () => {
     jobs.stop();
@@ -36,7 +39,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err) => {
-  process.stderr.write(`Parvis failed to start: ${err?.stack ?? err}\n`);
-  process.exit(1);
-});
+main().catch((err) => failedToStart('Parvis', err));

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { noteSignalHooks } from '../../../libs/core/src/database/embedded';
-import { startProcess, stopOnSignals } from './process';
+import { failedToStart, startProcess, stopOnSignals } from './process';
 
 class Exit extends Error {
   constructor(readonly code: number | undefined) {
@@ -29,6 +29,29 @@ describe('process start and stop (API and worker)', () => {
     const written = stderr.mock.calls.map((c) => String(c[0])).join('');
     expect(written).toContain('PORT');
     expect(written).not.toMatch(/\n\s+at /);
+  });
+
+  it('reads whole decimal numbers only, and names a value of the wrong kind as such', () => {
+    for (const port of ['0x10', '1e3', 'abc', '80.5']) {
+      stderr.mockClear();
+      process.env = { ...env, PORT: port };
+      expect(() => startProcess()).toThrow(new Exit(2));
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toBe('Invalid configuration:\n  PORT: PORT must be an integer number\n');
+    }
+    process.env = { ...env, PORT: '8080', DB_POOL_SIZE: '+7' };
+    expect(startProcess().config).toMatchObject({ PORT: 8080, DB_POOL_SIZE: 7 });
+  });
+
+  it('says why it could not start in a line per cause, with the stack only at LOG_LEVEL=debug', () => {
+    const failure = new Error('Redis (REDIS_URL) did not answer within 5 s', { cause: new Error('connect ECONNREFUSED 127.0.0.1:1') });
+    process.env = { ...env, LOG_LEVEL: 'info' };
+    expect(() => failedToStart('Parvis', failure)).toThrow(new Exit(1));
+    const written = stderr.mock.calls.map((c) => String(c[0])).join('');
+    expect(written).toBe('Parvis failed to start: Redis (REDIS_URL) did not answer within 5 s\n  caused by: connect ECONNREFUSED 127.0.0.1:1\n(LOG_LEVEL=debug shows the stack trace)\n');
+    stderr.mockClear();
+    process.env = { ...env, LOG_LEVEL: 'debug' };
+    expect(() => failedToStart('Parvis', failure)).toThrow(new Exit(1));
+    expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toMatch(/\n\s+at /);
   });
 
   it('takes the echo of a Ctrl-C under npm (the same signal within a second) for the first one, and a later one as insisting', async () => {

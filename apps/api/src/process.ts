@@ -65,3 +65,19 @@ export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
   };
   for (const sig of SHUTDOWN_SIGNALS) process.on(sig, () => void shutdown(sig));
 }
+
+/**
+ * A process that could not start (a database or Redis that does not answer, a port in use)
+ * says why in one line, and its causes; the stack trace follows only with LOG_LEVEL=debug or
+ * trace, since such a failure is the set-up's, not the code's. Exits 1.
+ */
+export function failedToStart(what: string, err: unknown): never {
+  const messages: string[] = [];
+  for (let e: unknown = err; e && messages.length < 5; e = (e as { cause?: unknown }).cause) {
+    messages.push(e instanceof Error ? e.message : String(e));
+  }
+  const verbose = /^(debug|trace)$/i.test(process.env.LOG_LEVEL ?? '');
+  const detail = verbose && err instanceof Error && err.stack ? `\n${err.stack}` : '\n(LOG_LEVEL=debug shows the stack trace)';
+  process.stderr.write(`${what} failed to start: ${messages.join('\n  caused by: ')}${detail}\n`);
+  process.exit(1);
+}

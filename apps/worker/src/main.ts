@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FEATURE_MODULES } from '../../api/src/app.module';
-import { startProcess, stopOnSignals } from '../../api/src/process';
+import { failedToStart, startProcess, stopOnSignals } from '../../api/src/process';
 import { CoreModule } from '../../../libs/core/src/core.module';
 import { openDatabase } from '../../../libs/core/src/database/open';
 import { OutboxWorker } from '../../../libs/core/src/outbox/outbox';
@@ -34,7 +34,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err) => {
-  process.stderr.write(`Parvis worker failed to start: ${err?.stack ?? err}\n`);
-  process.exit(1);
-});
+main().catch((err) => failedToStart('The Parvis worker', err));

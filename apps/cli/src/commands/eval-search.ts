@@ -97,7 +97,7 @@ async function score(engine: SearchEngine, questions: Awaited<ReturnType<typeof 
 export function registerEvalSearchCommands(program: Command): void {
   program
     .command('eval:search')
-    .description('Relevance on a SemEval-2016 Task 3 (Qatar Living) file: MAP and nDCG@10, PerfectMatch and Relevant counting as relevant')
+    .description('Relevance on a SemEval-2016 Task 3 (Qatar Living) file: MAP, nDCG@10 and recall@100, PerfectMatch and Relevant counting as relevant')
     .argument('<file>', 'SemEval-2016 Task 3 CQA-QL XML file')
     .option('--engine <name>', 'postgres, meilisearch or all (every configured engine)', 'all')
     .action(async (file: string, opts: { engine: string }) => {

@@ -3,7 +3,12 @@ import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, valida
 import * as path from 'node:path';
 import { compileTrustProxy, TrustProxy } from '../http/client-address';
 
-const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+/** Decimal integers only: Number() would also read '0x10', '1e3' or ' 7 '. Anything else stays as given, for the validator to name. */
+const toInt = ({ value }: { value: unknown }) => {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'number') return value;
+  return /^[+-]?\d+$/.test(String(value)) ? Number(value) : value;
+};
 const toBool = ({ value }: { value: unknown }) => {
   if (value === undefined || value === '') return undefined;
   if (typeof value === 'boolean') return value;
@@ -177,7 +182,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const config = plainToInstance(AppConfig, raw);
   const errors = validateSync(config, { forbidUnknownValues: false });
-  const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+  // A value of the wrong kind is named as such, not also as out of range.
+  const lines = errors.map((e) => `  ${e.property}: ${(e.constraints?.isInt ? [e.constraints.isInt] : Object.values(e.constraints ?? {})).join('; ')}`);
   try {
     void config.trustProxy;
   } catch (err) {
