@@ -42,7 +42,7 @@ interface PostEdit {
 }
 
 /** An author's edit waiting for a moderator (see the post-pending-edits migration). */
-export interface PendingEditRow {
+interface PendingEditRow {
   post_id: string;
   editor_id: string;
   base_revision: number;
