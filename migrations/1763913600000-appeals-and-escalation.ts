@@ -28,6 +28,8 @@ export class AppealsAndEscalation1763913600000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
+    // Items of the kinds and targets this migration added cannot stay under the old checks.
+    await q.query(`DELETE FROM review_items WHERE kind NOT IN ('REPORTS', 'PENDING_CONTENT', 'APPEAL', 'AUTOMOD') OR target_type NOT IN ('POST', 'TOPIC', 'USER')`);
     await q.query(`
       ALTER TABLE sanctions DROP COLUMN automatic;
       DROP TABLE appeals;

@@ -10,6 +10,13 @@ export class SanctionExpiry1764741600000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE sanctions ADD COLUMN expiry_handled_at timestamptz`);
+    // Expiries the log already records (this migration undone and applied again) are not
+    // recorded a second time in a log that cannot be edited.
+    await q.query(`
+      UPDATE sanctions s SET expiry_handled_at = l.at
+        FROM (SELECT (before->>'sanctionId')::uuid AS sanction_id, max(at) AS at FROM moderation_log
+               WHERE action = 'sanction.expire' AND before ? 'sanctionId' GROUP BY 1) l
+       WHERE l.sanction_id = s.id`);
     await q.query(`CREATE INDEX sanctions_expiring_idx ON sanctions (expires_at) WHERE lifted_at IS NULL AND expiry_handled_at IS NULL AND expires_at IS NOT NULL`);
   }
 

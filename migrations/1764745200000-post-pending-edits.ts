@@ -6,7 +6,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * edit waits here, one per post (a newer edit replaces it), until a moderator approves it
  * (it becomes a revision) or rejects it (it is dropped). `base_revision` is the post's latest
  * revision number when the edit was proposed, so approval can tell that someone else edited
- * the post meanwhile.
+ * the post meanwhile. Undoing it drops the edits still waiting (the old schema has nowhere to
+ * keep them): decide them in the review queue first.
  */
 export class PostPendingEdits1764745200000 implements MigrationInterface {
   name = 'PostPendingEdits1764745200000';

@@ -1,0 +1,71 @@
+import { DataSource } from 'typeorm';
+import { seedDemoCommunity } from '../../apps/cli/src/seed/demo';
+import { dataSourceOptions } from '../../libs/core/src/database/data-source';
+import { migrateDatabase } from '../../libs/core/src/database/migrate';
+import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
+import { migrations } from '../../migrations';
+import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
+
+/** The schema as a comparable list: columns, constraints and indexes, by name. */
+const SCHEMA = `
+  SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '') AS item
+    FROM information_schema.columns WHERE table_schema = current_schema()
+  UNION ALL
+  SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+  UNION ALL
+  SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+  UNION ALL
+  SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = current_schema()::regnamespace
+  ORDER BY 1`;
+
+/**
+ * Every migration can be undone, newest first, on a database in use (the demo community and
+ * the rows later features add), and applied again to the same schema, without writing twice
+ * what the append-only moderation log already holds.
+ */
+describe('migrations', () => {
+  let t: TestApp;
+  afterAll(() => t?.close());
+
+  it('undo to nothing on a populated database and apply again to the same schema', async () => {
+    t = await bootTestApp();
+    await seedDemoCommunity(t.app);
+    const [admin, member] = await t.sql(`SELECT id FROM users WHERE handle IN ('admin', 'carol') ORDER BY handle`);
+    const [post] = await t.sql(`SELECT id FROM posts ORDER BY created_at LIMIT 1`);
+    // Rows of kinds later migrations added: a ban proposal, a held edit, an expiry already recorded.
+    await t.sql(`INSERT INTO review_items (id, target_type, target_id, kind) VALUES (gen_random_uuid(), 'USER', $1, 'BAN_PROPOSAL')`, [member.id]);
+    await t.sql(`INSERT INTO post_pending_edits (post_id, editor_id, base_revision, body_source, body_html) VALUES ($1, $2, 1, 'held', '<p>held</p>')`, [post.id, member.id]);
+    await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, issued_by, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'cool off', $2, now() - interval '1 hour')`, [member.id, admin.id]);
+    expect(await t.get(SanctionsService).handleExpired()).toBe(1);
+    const before = (await t.sql(SCHEMA)).map((r) => r.item as string);
+
+    const undo = async (count: number) => {
+      const ds = new DataSource(dataSourceOptions({ url: t.db.url, poolSize: 1 }));
+      await ds.initialize();
+      try {
+        for (let i = 0; i < count; i++) await ds.undoLastMigration({ transaction: 'each' });
+      } finally {
+        await ds.destroy();
+      }
+    };
+
+    // The newest two undone and applied again: the expiry the log holds is not recorded twice.
+    const newest = migrations.map((m) => m.name).slice(-2);
+    expect(newest).toEqual(['SanctionExpiry1764741600000', 'PostPendingEdits1764745200000']);
+    await undo(2);
+    expect(await migrateDatabase(t.db.url)).toHaveLength(2);
+    const again = await bootSecondNode(t); // a fresh process: the schema changed under the first one's statements
+    try {
+      expect(await again.get(SanctionsService).handleExpired()).toBe(0);
+      expect(await again.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'sanction.expire'`)).toEqual([{ n: 1 }]);
+    } finally {
+      await again.close();
+    }
+
+    // Every migration undone, newest first, then all applied again.
+    await undo(migrations.length);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM migrations`)).toEqual([{ n: 0 }]);
+    expect(await migrateDatabase(t.db.url)).toHaveLength(migrations.length);
+    expect((await t.sql(SCHEMA)).map((r) => r.item as string)).toEqual(before);
+  }, 120_000);
+});
