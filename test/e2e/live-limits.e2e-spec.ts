@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { makeUser } from '../factories';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 
@@ -67,6 +68,33 @@ describe('live connection caps and client addresses', () => {
     await closed(first);
     await settle();
     await connect('203.0.113.10');
+  });
+
+  it('gives back the place of a client that left while its token was being checked', async () => {
+    const member = await makeUser(t);
+    const sessions = t.get(SessionsService);
+    const resolve = sessions.resolve.bind(sessions);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const held = jest.spyOn(sessions, 'resolve').mockImplementation(async (...args) => {
+      await gate;
+      return resolve(...args);
+    });
+    try {
+      // Three clients give up (a closed tab) while the server is still checking their token.
+      const quitters = [1, 2, 3].map(() =>
+        io(url, { path: '/socket.io', transports: ['websocket'], auth: { token: member.token }, extraHeaders: { 'x-forwarded-for': '203.0.113.40' }, reconnection: false, forceNew: true }),
+      );
+      while (held.mock.calls.length < 3) await new Promise((r) => setTimeout(r, 20));
+      for (const q of quitters) q.disconnect();
+      await settle();
+      open();
+      await settle();
+    } finally {
+      held.mockRestore();
+    }
+    await connect('203.0.113.40', member.token);
+    await connect('203.0.113.40', member.token);
   });
 
   it('caps connections per signed-in user wherever they come from, and counts none of them against the address', async () => {

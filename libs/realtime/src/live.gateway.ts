@@ -95,6 +95,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * transport closes before it was ever connected); false when they are all taken.
    */
   private admit(socket: Socket, key: string, cap: number): boolean {
+    // Gone while its token was checked: its transport's close has fired already and would
+    // never give the place back. Socket.IO drops such a socket anyway.
+    if (socket.conn.readyState !== 'open') return false;
     let held = this.holders.get(key);
     if (!held) this.holders.set(key, (held = new Set()));
     if (held.size >= cap) return false;
