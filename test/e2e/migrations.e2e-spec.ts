@@ -49,11 +49,11 @@ describe('migrations', () => {
       }
     };
 
-    // The newest two undone and applied again: the expiry the log holds is not recorded twice.
-    const newest = migrations.map((m) => m.name).slice(-2);
-    expect(newest).toEqual(['SanctionExpiry1764741600000', 'PostPendingEdits1764745200000']);
-    await undo(2);
-    expect(await migrateDatabase(t.db.url)).toHaveLength(2);
+    // Undone back to SanctionExpiry and applied again: the expiry the log holds is not recorded twice.
+    const back = migrations.length - migrations.findIndex((m) => m.name === 'SanctionExpiry1764741600000');
+    expect(back).toBeGreaterThanOrEqual(2);
+    await undo(back);
+    expect(await migrateDatabase(t.db.url)).toHaveLength(back);
     const again = await bootSecondNode(t); // a fresh process: the schema changed under the first one's statements
     try {
       expect(await again.get(SanctionsService).handleExpired()).toBe(0);

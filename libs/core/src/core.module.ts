@@ -23,8 +23,9 @@ export interface CoreOptions {
 @Global()
 @Module({})
 export class CoreModule {
-  constructor(jobs: JobScheduler, limiter: RateLimiter) {
+  constructor(jobs: JobScheduler, limiter: RateLimiter, outbox: OutboxWorker) {
     jobs.register('prune-rate-events', 3600_000, () => limiter.prune());
+    jobs.register('prune-outbox', 3600_000, () => outbox.pruneProcessed());
   }
 
   static forRoot(opts: CoreOptions): DynamicModule {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { JobScheduler } from '../../core/src/jobs';
 import { AuthResolver } from './auth/auth.resolver';
 import { AuthService } from './auth/auth.service';
 import { GroupsResolver } from './groups/groups.resolver';
@@ -14,4 +15,8 @@ import { UsersService } from './users/users.service';
   providers: [SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, GroupsService, AuthResolver, UsersResolver, GroupsResolver],
   exports: [SessionsService, UsersRepository, UsersLoader, UsersService, AuthService],
 })
-export class IdentityModule {}
+export class IdentityModule {
+  constructor(jobs: JobScheduler, sessions: SessionsService) {
+    jobs.register('prune-sessions', 3600_000, () => sessions.pruneEnded());
+  }
+}

@@ -21,10 +21,12 @@ export class NotificationsModule implements OnModuleInit {
     private readonly handler: NotificationsHandler,
     private readonly jobs: JobScheduler,
     private readonly digest: EmailDigest,
+    private readonly notifications: NotificationsService,
   ) {}
 
   onModuleInit(): void {
     this.handlers.register(this.handler);
     this.jobs.register('email-unread-notifications', 60_000, () => this.digest.sendDue());
+    this.jobs.register('prune-notifications', 3600_000, () => this.notifications.pruneOld());
   }
 }

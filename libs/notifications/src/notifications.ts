@@ -5,6 +5,7 @@ import { IsBoolean, IsEnum, IsOptional, IsUUID } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AppError } from '../../core/src/errors';
 import { rowsOf } from '../../core/src/database/unit-of-work';
+import { pruneInBatches } from '../../core/src/database/prune';
 import { GqlContext } from '../../core/src/graphql/context';
 import { Connection, ConnectionType, decodeCursor, PageArgs, pageSize, toConnection } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
@@ -130,6 +131,10 @@ interface Row {
   k_ts: string;
 }
 
+/** How long notifications are kept once read, and at most. */
+export const NOTIFICATIONS_READ_RETENTION_DAYS = 90;
+export const NOTIFICATIONS_UNREAD_RETENTION_DAYS = 365;
+
 @Injectable()
 export class NotificationsService {
   constructor(
@@ -138,6 +143,22 @@ export class NotificationsService {
     private readonly spaces: SpacesLoader,
     private readonly access: AccessService,
   ) {}
+
+  /**
+   * Read notifications go after NOTIFICATIONS_READ_RETENTION_DAYS, unread ones after
+   * NOTIFICATIONS_UNREAD_RETENTION_DAYS: every reply notifies every watcher, and nobody pages
+   * back a year through a bell. Oldest first, down the creation index.
+   */
+  pruneOld(): Promise<number> {
+    return pruneInBatches(
+      this.ds,
+      'notifications',
+      `SELECT id FROM notifications
+        WHERE created_at < now() - make_interval(days => $2) AND (read_at IS NOT NULL OR created_at < now() - make_interval(days => $3))
+        ORDER BY created_at LIMIT $1`,
+      [NOTIFICATIONS_READ_RETENTION_DAYS, NOTIFICATIONS_UNREAD_RETENTION_DAYS],
+    );
+  }
 
   /** The viewer's notifications, newest first; any whose content they can no longer read is left out, and not counted. */
   async list(viewer: Viewer, args: NotificationArgs): Promise<Connection<NotificationModel>> {

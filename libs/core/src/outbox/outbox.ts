@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { PgListener } from '../database/pg-listener';
+import { pruneInBatches } from '../database/prune';
 import { DataSource, EntityManager } from 'typeorm';
 import { OUTBOX_CHANNEL } from '../database/unit-of-work';
 
@@ -37,6 +38,9 @@ export class OutboxHandlers {
 
 const MAX_BACKOFF_SECONDS = 300;
 
+/** How long processed outbox events are kept. */
+export const OUTBOX_RETENTION_DAYS = 7;
+
 /**
  * Consumes the outbox in id order, in batches claimed with FOR UPDATE SKIP LOCKED so
  * several workers can run side by side. A batch is marked processed in the same
@@ -59,6 +63,15 @@ export class OutboxWorker {
 
   batchSize = 100;
   pollMs = 2000;
+
+  /**
+   * Processed events are kept OUTBOX_RETENTION_DAYS for operators looking back, then deleted:
+   * nothing reads them again (a busy community writes about 100,000 a day). Oldest first,
+   * down the primary key; an event still waiting is never touched.
+   */
+  pruneProcessed(retentionDays = OUTBOX_RETENTION_DAYS): Promise<number> {
+    return pruneInBatches(this.ds, 'outbox', `SELECT id FROM outbox WHERE processed_at < now() - make_interval(days => $2) ORDER BY id LIMIT $1`, [retentionDays]);
+  }
 
   /** Processes one batch; returns how many events it took. */
   async drainOnce(): Promise<number> {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
+import { pruneInBatches } from '../../../core/src/database/prune';
 import { DataSource, EntityManager } from 'typeorm';
 import { AccessService } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
@@ -52,6 +53,9 @@ const SESSION_VIEWER = prepared(
 function barredSiteWide(restrictions: ViewerRow['restrictions']): boolean {
   return restrictions.some(([kind, spaceId]) => spaceId === null && kind !== 'SILENCE');
 }
+
+/** How long an ended (expired or revoked) session is kept. */
+export const SESSION_RETENTION_DAYS = 90;
 
 /**
  * Opaque session tokens: 256 random bits handed to the client once; only their
@@ -130,6 +134,20 @@ export class SessionsService {
       viewers.set(row.id, this.toViewer(row));
     }
     return viewers;
+  }
+
+  /**
+   * Sessions that expired or were revoked more than SESSION_RETENTION_DAYS ago are deleted.
+   * Until then their addresses still count for an IP ban (SanctionsService bans the addresses a
+   * user signed in from).
+   */
+  pruneEnded(retentionDays = SESSION_RETENTION_DAYS): Promise<number> {
+    return pruneInBatches(
+      this.ds,
+      'sessions',
+      `SELECT id FROM sessions WHERE expires_at < now() - make_interval(days => $2) OR revoked_at < now() - make_interval(days => $2) LIMIT $1`,
+      [retentionDays],
+    );
   }
 
   async revokeSession(sessionId: string, manager?: EntityManager): Promise<void> {
