@@ -114,19 +114,33 @@ export class EmailDigest {
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
     type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null; created_at: Date };
-    // One statement claims and reads (a single transaction, so the locks end with it).
+    // What nobody will e-mail (placeholder accounts, no address, that kind turned off) leaves
+    // the due set at once (`emailed_at` means handled), or every run would read it again.
+    await this.ds.query(
+      `UPDATE notifications n SET emailed_at = now()
+         FROM users u
+        WHERE u.id = n.user_id AND n.read_at IS NULL AND n.emailed_at IS NULL
+          AND (u.email IS NULL OR u.is_placeholder
+               OR EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled))`,
+    );
+    // One statement chooses the users, claims their due rows (those alone are locked) and
+    // reads them: a single transaction, so the locks end with it.
     const rows = rowsOf<Due>(
       await this.ds.query(
-        `WITH due AS (
+        `WITH chosen AS (
+           SELECT DISTINCT n.user_id FROM notifications n
+            WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
+            ORDER BY n.user_id LIMIT $2
+         ), due AS (
            SELECT n.id, n.user_id, n.created_at, u.email, t.title
-             FROM notifications n JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
+             FROM notifications n JOIN chosen c ON c.user_id = n.user_id JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
               AND u.email IS NOT NULL AND NOT u.is_placeholder
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
             FOR UPDATE OF n SKIP LOCKED
-         ), chosen AS (SELECT DISTINCT user_id FROM due ORDER BY user_id LIMIT $2)
+         )
          UPDATE notifications n SET emailed_at = now()
-           FROM due JOIN chosen USING (user_id)
+           FROM due
           WHERE n.id = due.id
          RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.data, due.email, due.title, due.created_at`,
         [this.config.EMAIL_DELAY_MINUTES, users],
