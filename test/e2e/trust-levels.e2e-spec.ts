@@ -32,11 +32,15 @@ describe('trust levels', () => {
     expect(await t.sql(`SELECT from_level, to_level FROM trust_level_changes WHERE user_id = $1`, [user.id])).toEqual([{ from_level: 0, to_level: 2 }]);
     expect(await service.recompute([user.id])).toEqual([]);
 
-    // Three upheld reports against their posts bring them down to TL1.
-    for (const p of mine) {
-      const item = (await t.sql(`INSERT INTO review_items (id, space_id, target_type, target_id, status) VALUES (gen_random_uuid(), $1, 'POST', $2, 'APPROVED') RETURNING id`, [space.id, p.id]))[0];
-      await t.sql(`INSERT INTO reports (id, review_item_id, reporter_id, target_type, target_id, reason, weight, weight_breakdown, status) VALUES (gen_random_uuid(), $1, $2, 'POST', $3, 'ABUSE', 2, '{}', 'UPHELD')`, [item.id, other.id, p.id]);
+    // Three upheld reports, against a reply of theirs, a topic of theirs and them, bring them down to TL1.
+    const ownTopic = await createTopic(t, user.token, board);
+    for (const [type, id] of [['POST', mine[0].id], ['TOPIC', ownTopic.id], ['USER', user.id]]) {
+      const item = (await t.sql(`INSERT INTO review_items (id, space_id, target_type, target_id, status) VALUES (gen_random_uuid(), $1, $2, $3, 'APPROVED') RETURNING id`, [space.id, type, id]))[0];
+      await t.sql(`INSERT INTO reports (id, review_item_id, reporter_id, target_type, target_id, reason, weight, weight_breakdown, status) VALUES (gen_random_uuid(), $1, $2, $3, $4, 'ABUSE', 2, '{}', 'UPHELD')`, [item.id, other.id, type, id]);
     }
+    // Reports not upheld, or against someone else's post, do not count.
+    const notUpheld = (await t.sql(`INSERT INTO review_items (id, space_id, target_type, target_id, status) VALUES (gen_random_uuid(), $1, 'POST', $2, 'REJECTED') RETURNING id`, [space.id, mine[1].id]))[0];
+    await t.sql(`INSERT INTO reports (id, review_item_id, reporter_id, target_type, target_id, reason, weight, weight_breakdown, status) VALUES (gen_random_uuid(), $1, $2, 'POST', $3, 'ABUSE', 2, '{}', 'REJECTED')`, [notUpheld.id, other.id, mine[1].id]);
     expect(await service.recompute([user.id])).toEqual([{ userId: user.id, from: 2, to: 1 }]);
     const history = await t.sql(`SELECT from_level, to_level, actor_id FROM trust_level_changes WHERE user_id = $1 ORDER BY id`, [user.id]);
     expect(history).toEqual([

@@ -90,7 +90,18 @@ export class TrustLevelService {
   /** Recomputes levels (all users, or some), recording every promotion and demotion. Returns the changes. */
   async recompute(userIds?: string[]): Promise<Array<{ userId: string; from: number; to: number }>> {
     const rows: StatsRow[] = await this.ds.query(
-      `SELECT u.id, u.trust_level,
+      // Upheld reports of the last 100 days are counted once for everybody (reports has no index
+      // by target), then joined: per user, it was a scan of the whole table.
+      `WITH upheld AS (
+         SELECT COALESCE(CASE WHEN rp.target_type = 'USER' THEN rp.target_id END, p.author_id, t.author_id) AS user_id,
+                count(DISTINCT rp.review_item_id)::int AS n
+           FROM reports rp
+           LEFT JOIN posts p ON rp.target_type = 'POST' AND p.id = rp.target_id
+           LEFT JOIN topics t ON rp.target_type = 'TOPIC' AND t.id = rp.target_id
+          WHERE rp.status = 'UPHELD' AND rp.created_at > now() - interval '100 days'
+          GROUP BY 1
+       )
+       SELECT u.id, u.trust_level,
               (SELECT count(*) FROM user_visits v WHERE v.user_id = u.id)::int AS days,
               (SELECT count(*) FROM user_visits v WHERE v.user_id = u.id AND v.day > current_date - 100)::int AS recent_days,
               (SELECT count(*) FROM topic_reads r WHERE r.user_id = u.id)::int AS topics_entered,
@@ -98,12 +109,8 @@ export class TrustLevelService {
               (SELECT count(*) FROM posts p WHERE p.author_id = u.id AND p.number > 1 AND p.state = 'VISIBLE')::int AS replies,
               (SELECT count(*) FROM reactions x WHERE x.user_id = u.id)::int AS reactions_given,
               (SELECT COALESCE(sum(p.reaction_total), 0) FROM posts p WHERE p.author_id = u.id AND p.state = 'VISIBLE')::int AS reactions_received,
-              (SELECT count(DISTINCT rp.review_item_id) FROM reports rp
-                WHERE rp.status = 'UPHELD' AND rp.created_at > now() - interval '100 days'
-                  AND ((rp.target_type = 'USER' AND rp.target_id = u.id)
-                    OR (rp.target_type = 'POST' AND rp.target_id IN (SELECT id FROM posts WHERE author_id = u.id))
-                    OR (rp.target_type = 'TOPIC' AND rp.target_id IN (SELECT id FROM topics WHERE author_id = u.id))))::int AS upheld_against
-         FROM users u
+              COALESCE(up.n, 0) AS upheld_against
+         FROM users u LEFT JOIN upheld up ON up.user_id = u.id
         WHERE NOT u.is_placeholder AND NOT u.trust_level_locked AND u.trust_level < 4
           AND ($1::uuid[] IS NULL OR u.id = ANY($1::uuid[]))`,
       [userIds ?? null],
