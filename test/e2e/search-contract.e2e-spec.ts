@@ -67,3 +67,42 @@ describe('postgres engine: common words', () => {
     }
   });
 });
+
+describe('postgres engine: the vocabulary holds visible words only', () => {
+  it('drops the words a document takes with it when hidden, edited or removed, unless a visible document of the space still holds them', async () => {
+    const t = await bootTestApp();
+    try {
+      const engine = new PostgresSearchEngine(t.ds);
+      const space = newId();
+      const other = newId();
+      const base = { postNumber: 1, spaceId: space, boardId: newId(), kind: 'DISCUSSION', tags: [], authorId: newId(), authorHandle: 'x', state: 'VISIBLE' as const, language: 'en' as const, accepted: false, reactions: 0, createdAt: new Date(), version: 1 };
+      const hidden = { ...base, id: newId(), topicId: newId(), title: 'Quokka husbandry', body: 'The zorblaxian method, with marmalade.' };
+      const kept = { ...base, id: newId(), topicId: newId(), title: 'Marmalade tips', body: 'More marmalade, and the method again.' };
+      const edited = { ...base, id: newId(), topicId: newId(), title: 'Flibbertigibbet', body: 'Only here: quixotically.' };
+      const elsewhere = { ...base, spaceId: other, id: newId(), topicId: newId(), title: 'Zorblaxian elsewhere', body: 'x' };
+      await engine.upsert([hidden, kept, edited, elsewhere]);
+      const terms = async (s = space) => (await t.sql(`SELECT term FROM search_terms WHERE space_id = $1 ORDER BY term`, [s])).map((r) => r.term as string);
+      expect(await terms()).toEqual(expect.arrayContaining(['zorblaxian', 'quokka', 'marmalade', 'method', 'quixotically']));
+
+      // Hidden: its own words go; those another visible document holds stay; another space keeps its own.
+      await engine.upsert([{ ...hidden, state: 'HIDDEN', version: 2 }]);
+      expect(await terms()).not.toContain('zorblaxian');
+      expect(await terms()).not.toContain('quokka');
+      expect(await terms()).toEqual(expect.arrayContaining(['marmalade', 'method']));
+      expect(await terms(other)).toContain('zorblaxian');
+      // Edited: the word the edit took out goes, the new ones come.
+      await engine.upsert([{ ...edited, body: 'Rewritten entirely.', version: 2 }]);
+      expect(await terms()).not.toContain('quixotically');
+      expect(await terms()).toEqual(expect.arrayContaining(['flibbertigibbet', 'rewritten']));
+      // Removed: the last holder of "marmalade" takes it along.
+      await engine.remove([kept.id]);
+      expect(await terms()).not.toContain('marmalade');
+      // Written again at the same version (a rebuild): nothing to read, nothing goes.
+      const before = await terms();
+      await engine.upsert([{ ...edited, body: 'Rewritten entirely.', version: 2 }]);
+      expect(await terms()).toEqual(before);
+    } finally {
+      await t.close();
+    }
+  });
+});

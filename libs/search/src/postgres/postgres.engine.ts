@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { ParsedQuery, hasPositiveTerms, parseQuery } from '../query-parser';
 import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights } from '../search-engine';
 
@@ -55,8 +56,9 @@ const COMMON_FREQUENCY = 0.01;
  * collect every document of every completion before intersecting.
  */
 const PREFIX_EXPANSIONS = 200;
-/** Vocabulary words remembered as already written, per process. */
+/** Vocabulary words remembered as already written, per process, and for how long (another indexer may prune one meanwhile). */
 const KNOWN_TERMS_MAX = 500_000;
+const KNOWN_TERMS_TTL_MS = 3600_000;
 
 /** Lower-case words of 3–40 letters or digits (not numbers), accents folded, as the vocabulary keeps them. */
 export function vocabularyWords(text: string): Set<string> {
@@ -88,6 +90,13 @@ export function termShare(tsquery: string, freq: ReadonlyMap<string, number>, ra
   return sum;
 }
 
+/** A word a space's vocabulary may lose, with the language its documents are stemmed in. */
+interface Departing {
+  term: string;
+  spaceId: string;
+  language: string;
+}
+
 /**
  * PostgreSQL's parser reads `<...>` as markup and drops it from vectors and headlines, but
  * bodies are plain text where `a < b` or `<script>` are words to keep: angle brackets are
@@ -105,6 +114,7 @@ const ANGLES = '\u0003\u0004';
 export class PostgresSearchEngine implements SearchEngine {
   readonly name = 'postgres';
   private readonly knownTerms = new Set<string>();
+  private knownSince = Date.now();
   private lexemeStats: { at: number; freq: Map<string, number>; floor: number } | null = null;
 
   constructor(private readonly ds: DataSource) {}
@@ -115,6 +125,7 @@ export class PostgresSearchEngine implements SearchEngine {
 
   async upsert(docs: SearchDocument[]): Promise<void> {
     if (docs.length === 0) return;
+    const departing = await this.departingWords(docs);
     const rows = docs.map((d) => ({
       id: d.id,
       topic_id: d.topicId,
@@ -163,6 +174,54 @@ export class PostgresSearchEngine implements SearchEngine {
       [JSON.stringify(rows)],
     );
     await this.addTerms(docs);
+    await this.pruneTerms(departing);
+  }
+
+  /**
+   * The words visible documents are about to lose from their space: those of a document that
+   * leaves view (hidden, held, deleted, moved to another space) and those an edit takes out.
+   * Read before the write, from the stored text; only documents of a newer version are
+   * looked at, so a rebuild of an unchanged index reads nothing.
+   */
+  private async departingWords(docs: SearchDocument[]): Promise<Departing[]> {
+    const old: Array<{ id: string; space_id: string; language: string; title: string; body: string }> = await this.ds.query(
+      `SELECT d.id, d.space_id, d.language, d.title, b.body
+         FROM unnest($1::uuid[], $2::bigint[]) AS x(id, version)
+         JOIN search_documents d ON d.id = x.id JOIN search_bodies b ON b.id = d.id
+        WHERE d.state = 'VISIBLE' AND d.version < x.version`,
+      [docs.map((d) => d.id), docs.map((d) => d.version)],
+    );
+    const incoming = new Map(docs.map((d) => [d.id, d]));
+    return old.flatMap((o) => {
+      const next = incoming.get(o.id);
+      const stays = next?.state === 'VISIBLE' && next.spaceId === o.space_id ? vocabularyWords(`${next.title} ${next.body.slice(0, BODY_INDEX_CHARS)}`) : new Set<string>();
+      return [...vocabularyWords(`${o.title} ${o.body}`)].filter((w) => !stays.has(w)).map((term) => ({ term, spaceId: o.space_id, language: o.language }));
+    });
+  }
+
+  /**
+   * Takes departing words out of their space's vocabulary unless a visible document of the
+   * space still holds them (one index probe each, under the space's language: a word whose
+   * stem another document holds stays). Stop words are kept: no query can tell them apart.
+   */
+  private async pruneTerms(departing: Departing[]): Promise<void> {
+    if (departing.length === 0) return;
+    const unique = new Map(departing.map((d) => [`${d.term} ${d.spaceId}`, d]));
+    const list = [...unique.values()];
+    const pruned: Array<{ term: string; space_id: string }> = rowsOf(
+      await this.ds.query(
+        `DELETE FROM search_terms t
+          USING unnest($1::text[], $2::uuid[], $3::text[]) AS c(term, space_id, language)
+          WHERE t.term = c.term AND t.space_id = c.space_id
+            AND numnode(plainto_tsquery(parvis_search_config(c.language), c.term)) > 0
+            AND NOT EXISTS (SELECT 1 FROM search_documents d
+                             WHERE d.space_id = c.space_id AND d.state = 'VISIBLE'
+                               AND d.tsv @@ plainto_tsquery(parvis_search_config(c.language), c.term))
+          RETURNING t.term, t.space_id`,
+        [list.map((d) => d.term), list.map((d) => d.spaceId), list.map((d) => d.language)],
+      ),
+    );
+    for (const p of pruned) this.knownTerms.delete(`${p.term} ${p.space_id}`);
   }
 
   /**
@@ -174,6 +233,10 @@ export class PostgresSearchEngine implements SearchEngine {
    * Terms are written in sorted order so concurrent indexers cannot deadlock on them.
    */
   private async addTerms(docs: SearchDocument[]): Promise<void> {
+    if (Date.now() - this.knownSince > KNOWN_TERMS_TTL_MS) {
+      this.knownTerms.clear();
+      this.knownSince = Date.now();
+    }
     const fresh = new Map<string, [string, string]>();
     for (const d of docs) {
       if (d.state !== 'VISIBLE') continue;
@@ -194,7 +257,19 @@ export class PostgresSearchEngine implements SearchEngine {
 
   async remove(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.ds.query(`DELETE FROM search_documents WHERE id = ANY($1::uuid[])`, [ids]);
+    // The body goes with its document (ON DELETE CASCADE, after the statement): still there to return.
+    const gone: Array<{ space_id: string; language: string; state: string; title: string; body: string | null }> = rowsOf(
+      await this.ds.query(
+        `DELETE FROM search_documents d WHERE d.id = ANY($1::uuid[])
+         RETURNING d.space_id, d.language, d.state, d.title, (SELECT b.body FROM search_bodies b WHERE b.id = d.id) AS body`,
+        [ids],
+      ),
+    );
+    await this.pruneTerms(
+      gone
+        .filter((g) => g.state === 'VISIBLE')
+        .flatMap((g) => [...vocabularyWords(`${g.title} ${g.body ?? ''}`)].map((term) => ({ term, spaceId: g.space_id, language: g.language }))),
+    );
   }
 
   async documentIds(cursor: string | null, limit: number): Promise<{ ids: string[]; next: string | null }> {
