@@ -5,7 +5,7 @@ import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app
 describe('GraphQL limits and error hygiene', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await bootTestApp({ GRAPHQL_MAX_DEPTH: '6', GRAPHQL_MAX_COMPLEXITY: '200' });
+    t = await bootTestApp({ GRAPHQL_MAX_DEPTH: '6', GRAPHQL_MAX_COMPLEXITY: '300' });
   });
   afterAll(() => t.close());
 
@@ -19,6 +19,23 @@ describe('GraphQL limits and error hygiene', () => {
     const wide = `{ a: spaces { id } b: spaces { id } ${Array.from({ length: 250 }, (_, i) => `f${i}: me { id }`).join(' ')} }`;
     const err = expectError(await t.gql(wide), 'BAD_USER_INPUT');
     expect(err.message).toMatch(/too complex/);
+  });
+
+  it('counts a page asked without `first` as a default page, and a list without paging as several items', async () => {
+    const defaults = await bootTestApp(); // depth 12, complexity 5,000
+    try {
+      // Every space's boards' topics' posts, asked for without `first` (a default page each): refused.
+      const nested = `{ spaces { boards { topics { edges { node { posts { edges { node { bodyHtml } } } } } } } } }`;
+      expect(expectError(await defaults.gql(nested), 'BAD_USER_INPUT').message).toMatch(/too complex/);
+      // Written with `first: 20` it costs the same.
+      const cost = (res: { errors?: Array<{ message: string }> }) => Number(/too complex: (\d+)/.exec(res.errors![0].message)![1]);
+      const explicit = nested.replace('topics {', 'topics(first: 20) {').replace('posts {', 'posts(first: 20) {');
+      expect(cost(await defaults.gql(explicit))).toBe(cost(await defaults.gql(nested)));
+      // A topic page of 50 posts with their authors and reactions passes.
+      expectOk(await defaults.gql(`query($id: ID!) { topic(id: $id) { id posts(first: 50) { edges { node { id bodyHtml author { id handle } reactions { kind count } myReactions } } } } }`, { id: '00000000-0000-4000-8000-000000000000' }).then((r) => ({ ...r, errors: r.errors?.filter((e) => e.extensions.code !== 'NOT_FOUND') })));
+    } finally {
+      await defaults.close();
+    }
   });
 
   it('refuses GraphQL sent as a form, which a cross-site page could post (CSRF)', async () => {
