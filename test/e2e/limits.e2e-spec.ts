@@ -38,6 +38,31 @@ describe('GraphQL limits and error hygiene', () => {
     }
   });
 
+  it('refuses NUL characters as bad input, in variables and in the query text alike, and writes nothing', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const create = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }`;
+    expect(expectError(await t.gql(create, { input: { name: 'nul\u0000group', slug: 'nul-group' } }, { token: admin.token }), 'BAD_USER_INPUT').message).toMatch(/NUL/);
+    expectError(await t.gql(`{ user(handle: "a\\u0000b") { id } }`), 'BAD_USER_INPUT');
+    expect(await t.sql(`SELECT 1 FROM groups WHERE name LIKE 'nul%'`)).toEqual([]);
+  });
+
+  it('refuses a query text of more than 2,000 tokens before parsing it deeply', async () => {
+    const nested = `{${'a{'.repeat(3000)}b${'}'.repeat(3000)}}`;
+    const err = expectError(await t.gql(nested), 'BAD_USER_INPUT');
+    expect(err.message).toMatch(/2000 tokens/);
+  });
+
+  it('keeps field suggestions out of errors where introspection is off (production)', async () => {
+    const prod = await bootTestApp({ NODE_ENV: 'production' });
+    try {
+      const res = await prod.gql(`{ mee { id } }`);
+      expect(res.errors![0].message).not.toMatch(/Did you mean/);
+      expect((await t.gql(`{ mee { id } }`)).errors![0].message).toMatch(/Did you mean "me"/);
+    } finally {
+      await prod.close();
+    }
+  });
+
   it('refuses GraphQL sent as a form, which a cross-site page could post (CSRF)', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const mutation = `mutation { createGroup(input: { name: "csrf-made" }) { id } }`;

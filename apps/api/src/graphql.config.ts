@@ -5,7 +5,7 @@ import depthLimit from 'graphql-depth-limit';
 import { AppConfig } from '../../../libs/core/src/config/config';
 import { GqlContext } from '../../../libs/core/src/graphql/context';
 import { formatGraphQLError, requestIdOf, requestIdsOfErrors } from '../../../libs/core/src/graphql/errors';
-import { complexityLimitPlugin } from '../../../libs/core/src/graphql/limits';
+import { complexityLimitPlugin, MAX_QUERY_TOKENS, nulCharacterPlugin } from '../../../libs/core/src/graphql/limits';
 import { withPreloadedFields } from '../../../libs/core/src/graphql/preloaded-fields';
 import { SESSION_COOKIE, SessionsService } from '../../../libs/identity/src/sessions/sessions.service';
 
@@ -17,6 +17,7 @@ export function tokenFrom(req: Request): string | undefined {
 }
 
 export function graphqlOptions(sessions: SessionsService, config: AppConfig): ApolloDriverConfig {
+  const introspection = config.graphqlIde || config.NODE_ENV !== 'production';
   return {
     driver: ApolloDriver,
     path: '/graphql',
@@ -24,13 +25,16 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig): Ap
     sortSchema: true,
     playground: false,
     graphiql: config.graphqlIde,
-    introspection: config.graphqlIde || config.NODE_ENV !== 'production',
+    introspection,
     includeStacktraceInErrorResponses: false,
     validationRules: [depthLimit(config.GRAPHQL_MAX_DEPTH)],
     transformSchema: withPreloadedFields,
     // Apollo's cache-control plugin wraps every field resolver to compute cache hints we
     // do not use (responses are per-viewer); turning it off removes that per-field cost.
-    plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), ApolloServerPluginCacheControlDisabled(), requestIdsOfErrors()],
+    plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), nulCharacterPlugin(), ApolloServerPluginCacheControlDisabled(), requestIdsOfErrors()],
+    parseOptions: { maxTokens: MAX_QUERY_TOKENS },
+    // Without introspection, "did you mean" suggestions would list the schema's fields anyway.
+    hideSchemaDetailsFromClientErrors: !introspection,
     formatError: (formatted, error) => formatGraphQLError(formatted, error, requestIdOf(error)),
     context: async ({ req, res }: { req: Request; res: Response }): Promise<GqlContext> => ({
       req,

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getNullableType, GraphQLError, isListType } from 'graphql';
+import { getNullableType, GraphQLError, isListType, visit } from 'graphql';
 import { DEFAULT_PAGE_SIZE } from './pagination';
 import { ComplexityEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 
@@ -37,6 +37,46 @@ export function complexityLimitPlugin(max: number): ApolloServerPlugin {
             throw new GraphQLError(`Query is too complex: ${complexity} (the limit is ${max})`, {
               extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
             });
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Tokens a query document may hold. graphql-js parses recursively: about 1,900 levels of
+ * nesting exhaust the stack, and the depth limit only runs after parsing. 2,000 tokens is
+ * far more than any client query needs (a 250-alias query is about 1,300).
+ */
+export const MAX_QUERY_TOKENS = 2000;
+
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || holdsNul(v));
+  return false;
+}
+
+/**
+ * Text with a NUL character is refused up front, as BAD_USER_INPUT: PostgreSQL cannot store
+ * one, and it would otherwise fail deep in a statement as INTERNAL.
+ */
+export function nulCharacterPlugin(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document }) {
+          let found = holdsNul(request.variables ?? {});
+          if (!found) {
+            visit(document, {
+              StringValue(node) {
+                if (node.value.includes('\u0000')) found = true;
+              },
+            });
+          }
+          if (found) {
+            throw new GraphQLError('Text may not contain NUL (U+0000) characters', { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
           }
         },
       };
