@@ -52,12 +52,21 @@ describe('GraphQL limits and error hygiene', () => {
     expect(err.message).toMatch(/2000 tokens/);
   });
 
-  it('keeps field suggestions out of errors where introspection is off (production)', async () => {
+  it('in production, keeps field suggestions out of errors and sends the standard security headers', async () => {
     const prod = await bootTestApp({ NODE_ENV: 'production' });
     try {
       const res = await prod.gql(`{ mee { id } }`);
       expect(res.errors![0].message).not.toMatch(/Did you mean/);
       expect((await t.gql(`{ mee { id } }`)).errors![0].message).toMatch(/Did you mean "me"/);
+      for (const path of ['/health', '/unsubscribe?token=x']) {
+        const { headers } = await request(prod.http).get(path);
+        expect(headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'SAMEORIGIN', 'referrer-policy': 'no-referrer' });
+        expect(headers['content-security-policy']).toContain("frame-ancestors 'self'");
+        expect(headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+      }
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      // Where GraphiQL is served (outside production) its CDN scripts must load: no policy there.
+      expect((await request(t.http).get('/health')).headers['content-security-policy']).toBeUndefined();
     } finally {
       await prod.close();
     }

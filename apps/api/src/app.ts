@@ -3,6 +3,7 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '../../../libs/core/src/config/config';
 import { QueryCounter } from '../../../libs/core/src/database/data-source';
@@ -26,6 +27,11 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   // Small forms only: the unsubscribe confirmation and mail clients' one-click unsubscribe.
   app.useBodyParser('urlencoded', { extended: false, limit: '4kb' });
   app.use(cookieParser());
+  // Standard response headers: no MIME sniffing, no framing, no referrer, HSTS. The content
+  // security policy is helmet's default, without upgrading requests (a deployment may serve
+  // plain HTTP on a private network), and none where GraphiQL is served: it loads its scripts
+  // from a CDN.
+  app.use(helmet({ contentSecurityPolicy: config.graphqlIde ? false : { directives: { upgradeInsecureRequests: null } } }));
   app.disable('x-powered-by');
   // Express would hash every response body for an ETag; GraphQL answers POSTs, which no
   // client revalidates, so on a 60 KB topic page that hash was pure cost.

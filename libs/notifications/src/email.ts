@@ -220,7 +220,7 @@ export class UnsubscribeController {
       .type('text/html')
       .send(
         `<!doctype html><meta charset="utf-8"><title>Unsubscribe</title>` +
-          `<form method="post" action="unsubscribe"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
+          `<form method="post"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
           `<p>Stop e-mails from Parvis?</p><button type="submit">Unsubscribe</button></form>`,
       );
   }
