@@ -152,6 +152,30 @@ describe('accounts and sessions', () => {
     expect(expectOk(await t.gql(ME, {}, { token: u.token })).me).toBeNull();
   });
 
+  it('sends the session cookie again when a request through it extends the session, and not for a header', async () => {
+    const u = await makeUser(t);
+    const age = () => t.sql(`UPDATE sessions SET last_used_at = now() - interval '1 hour', expires_at = now() + interval '1 day' WHERE user_id = $1`, [u.id]);
+    await age();
+    const viaCookie = await t.gql(ME, {}, { cookie: `parvis_session=${u.token}` });
+    expect(expectOk(viaCookie).me.id).toBe(u.id);
+    const setCookie = String(viaCookie.headers['set-cookie'] ?? '');
+    expect(setCookie).toContain(`parvis_session=${u.token}`);
+    expect(setCookie).toMatch(/Max-Age=2592000/);
+    expect(setCookie).toMatch(/HttpOnly/);
+    // Not again until the next extension; never for a header.
+    expect((await t.gql(ME, {}, { cookie: `parvis_session=${u.token}` })).headers['set-cookie']).toBeUndefined();
+    await age();
+    expect((await t.gql(ME, {}, { token: u.token })).headers['set-cookie']).toBeUndefined();
+  });
+
+  it('signs out the session cookie it clears too, when a header named another session', async () => {
+    const [a, b] = [await makeUser(t), await makeUser(t)];
+    const res = await t.gql(`mutation { signOut }`, {}, { token: b.token, cookie: `parvis_session=${a.token}` });
+    expect(expectOk(res).signOut).toBe(true);
+    expect(expectOk(await t.gql(ME, {}, { token: b.token })).me).toBeNull();
+    expect(expectOk(await t.gql(ME, {}, { cookie: `parvis_session=${a.token}` })).me).toBeNull();
+  });
+
   it('shows e-mail addresses only to their owner, not even to admins', async () => {
     const u = await makeUser(t);
     const other = await makeUser(t);

@@ -36,11 +36,13 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig): Ap
     // Without introspection, "did you mean" suggestions would list the schema's fields anyway.
     hideSchemaDetailsFromClientErrors: !introspection,
     formatError: (formatted, error) => formatGraphQLError(formatted, error, requestIdOf(error)),
-    context: async ({ req, res }: { req: Request; res: Response }): Promise<GqlContext> => ({
-      req,
-      res,
-      viewer: await sessions.resolve(tokenFrom(req), req.ip ?? 'unknown'),
-      requestId: String((req as Request & { id?: unknown }).id ?? ''),
-    }),
+    context: async ({ req, res }: { req: Request; res: Response }): Promise<GqlContext> => {
+      const token = tokenFrom(req);
+      const viewer = await sessions.resolve(token, req.ip ?? 'unknown');
+      // A session kept alive through its cookie gets the cookie again, or the browser would
+      // drop it at the first expiry while the session itself lives on.
+      if (viewer.sessionRenewed && token && !req.headers.authorization) res.cookie(SESSION_COOKIE, token, sessions.cookieOptions());
+      return { req, res, viewer, requestId: String((req as Request & { id?: unknown }).id ?? '') };
+    },
   };
 }

@@ -14,6 +14,8 @@ export interface ViewerUser {
  */
 export class Viewer {
   private readonly memo = new Map<string, unknown>();
+  /** Resolving the session just extended its expiry: a session cookie should be sent again to match. */
+  sessionRenewed = false;
 
   constructor(
     readonly user: ViewerUser | null,

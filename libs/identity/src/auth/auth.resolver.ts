@@ -1,5 +1,4 @@
 import { Args, Context, ID, Int, Mutation, Resolver } from '@nestjs/graphql';
-import { AppConfig } from '../../../core/src/config/config';
 import { GqlContext } from '../../../core/src/graphql/context';
 import { SESSION_COOKIE, SessionsService } from '../sessions/sessions.service';
 import { AuthService } from './auth.service';
@@ -10,17 +9,10 @@ export class AuthResolver {
   constructor(
     private readonly auth: AuthService,
     private readonly sessions: SessionsService,
-    private readonly config: AppConfig,
   ) {}
 
   private setCookie(ctx: GqlContext, token: string): void {
-    ctx.res.cookie(SESSION_COOKIE, token, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.config.cookieSecure,
-      path: '/',
-      maxAge: this.sessions.ttlMs,
-    });
+    ctx.res.cookie(SESSION_COOKIE, token, this.sessions.cookieOptions());
   }
 
   private meta(ctx: GqlContext) {
@@ -41,10 +33,15 @@ export class AuthResolver {
     return result;
   }
 
-  @Mutation(() => Boolean, { description: 'Revokes the current session.' })
+  @Mutation(() => Boolean, { description: 'Revokes the current session (and the session cookie’s, which it clears).' })
   async signOut(@Context() ctx: GqlContext): Promise<boolean> {
+    const cookie = (ctx.req as { cookies?: Record<string, unknown> }).cookies?.[SESSION_COOKIE];
     ctx.res.clearCookie(SESSION_COOKIE, { path: '/' });
-    return this.auth.signOut(ctx.viewer);
+    const current = await this.auth.signOut(ctx.viewer);
+    // A header named the current session: the cookie being cleared may hold another one, which
+    // must not stay valid on the server once its holder believes it signed out.
+    const cookieSession = typeof cookie === 'string' && cookie !== '' ? await this.auth.signOut(await this.sessions.resolve(cookie, ctx.viewer.ip ?? 'unknown')) : false;
+    return current || cookieSession;
   }
 
   @Mutation(() => Int, { description: 'Revokes every session of a user (yourself by default; anyone for admins). Returns how many.' })

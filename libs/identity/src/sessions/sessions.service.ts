@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { pruneInBatches } from '../../../core/src/database/prune';
+import type { CookieOptions } from 'express';
 import { DataSource, EntityManager } from 'typeorm';
 import { AccessService } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
@@ -92,7 +93,8 @@ export class SessionsService {
     const rows: SessionRow[] = await this.ds.query(SESSION_VIEWER, [hashToken(token)]);
     const row = rows[0];
     if (!row) return Viewer.anonymous(ip);
-    if (Date.now() - new Date(row.last_used_at).getTime() > TOUCH_EVERY_MS) {
+    const renew = Date.now() - new Date(row.last_used_at).getTime() > TOUCH_EVERY_MS;
+    if (renew) {
       // Also counts the day as a visit (trust levels use visit days).
       await this.ds.query(
         `WITH touched AS (UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => $2) WHERE id = $1 RETURNING user_id)
@@ -102,7 +104,14 @@ export class SessionsService {
     }
     // A site-wide suspension or ban revokes sessions when issued; this catches any left.
     if (barredSiteWide(row.restrictions)) return Viewer.anonymous(ip);
-    return this.toViewer(row, row.session_id, ip);
+    const viewer = this.toViewer(row, row.session_id, ip);
+    viewer.sessionRenewed = renew;
+    return viewer;
+  }
+
+  /** The session cookie's attributes: it lives as long as the session (sliding), and no script reads it. */
+  cookieOptions(): CookieOptions {
+    return { httpOnly: true, sameSite: 'lax', secure: this.config.cookieSecure, path: '/', maxAge: this.ttlMs };
   }
 
   private toViewer(row: ViewerRow, sessionId?: string, ip?: string): Viewer {
