@@ -104,9 +104,11 @@ export class FacetCountModel {
 
 @ObjectType('SearchFacets')
 export class SearchFacetsModel {
-  @Field(() => [FacetCountModel]) kinds!: FacetCountModel[];
-  @Field(() => [FacetCountModel], { description: 'Space ids.' }) spaces!: FacetCountModel[];
-  @Field(() => [FacetCountModel], { description: 'The 20 most frequent tags.' }) tags!: FacetCountModel[];
+  // Computed with the page, in the same statement: each list costs one item to the complexity
+  // limit (which would otherwise count it as a list of 10, once per hit asked for).
+  @Field(() => [FacetCountModel], { complexity: 1 }) kinds!: FacetCountModel[];
+  @Field(() => [FacetCountModel], { description: 'Space ids.', complexity: 1 }) spaces!: FacetCountModel[];
+  @Field(() => [FacetCountModel], { description: 'The 20 most frequent tags.', complexity: 1 }) tags!: FacetCountModel[];
 }
 
 @ObjectType('SearchConnection')

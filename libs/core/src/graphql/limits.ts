@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { getNullableType, GraphQLError, isListType, visit } from 'graphql';
 import { DEFAULT_PAGE_SIZE } from './pagination';
-import { ComplexityEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import { ComplexityEstimator, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 
 /** What a list without paging (a space's boards, a post's revisions) is taken to hold. */
 export const LIST_ESTIMATE = 10;
@@ -10,7 +10,8 @@ export const LIST_ESTIMATE = 10;
  * Lists multiply the cost of what they contain: a `first: 100` page of posts with their
  * authors costs 100x the author lookups. A paged field asked without `first` answers a
  * default page and counts as one; a list without paging counts as LIST_ESTIMATE items. A
- * connection's `edges` are its page, already counted at the connection.
+ * connection's `edges` are its page, already counted at the connection. A field may set its
+ * own cost (`complexity` in its options), which comes first.
  */
 const listEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
   if (field.args.some((a) => a.name === 'first')) {
@@ -31,7 +32,7 @@ export function complexityLimitPlugin(max: number): ApolloServerPlugin {
             operationName: request.operationName ?? undefined,
             query: document,
             variables: request.variables ?? {},
-            estimators: [listEstimator, simpleEstimator({ defaultComplexity: 1 })],
+            estimators: [fieldExtensionsEstimator(), listEstimator, simpleEstimator({ defaultComplexity: 1 })],
           });
           if (complexity > max) {
             throw new GraphQLError(`Query is too complex: ${complexity} (the limit is ${max})`, {
