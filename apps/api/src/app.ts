@@ -3,6 +3,7 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
+import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '../../../libs/core/src/config/config';
@@ -26,6 +27,9 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   app.useBodyParser('json', { limit: config.BODY_LIMIT });
   // Small forms only: the unsubscribe confirmation and mail clients' one-click unsubscribe.
   app.useBodyParser('urlencoded', { extended: false, limit: '4kb' });
+  // A body the parsers refuse (not JSON, too large) is answered as GraphQL answers any bad
+  // request: an error with a code, and nothing of the body echoed back.
+  app.use(bodyErrors);
   app.use(cookieParser());
   // Standard response headers: no MIME sniffing, no framing, no referrer, HSTS. The content
   // security policy is helmet's default, without upgrading requests (a deployment may serve
@@ -46,4 +50,17 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   }
   await app.init();
   return app;
+}
+
+/** body-parser's refusals, in the API's error shape (API.md); anything else goes on to Nest. */
+function bodyErrors(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  const type = (err as { type?: unknown } | null)?.type;
+  if (type === 'entity.parse.failed' || type === 'entity.too.large' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    const tooLarge = type === 'entity.too.large';
+    res.status(tooLarge ? 413 : 400).json({
+      errors: [{ message: tooLarge ? 'The request body is too large' : 'The request body could not be read as JSON', extensions: { code: 'BAD_USER_INPUT' } }],
+    });
+    return;
+  }
+  next(err);
 }
