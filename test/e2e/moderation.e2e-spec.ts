@@ -2,6 +2,7 @@ import { JobScheduler } from '../../libs/core/src/jobs';
 import { isUuid } from '../../libs/core/src/ids';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
@@ -177,6 +178,28 @@ describe('moderation: sanctions and the moderation log', () => {
     await jobs.runNow('handle-expired-sanctions');
     await jobs.runNow('handle-expired-sanctions');
     expect(await expiries()).toEqual([{ actor_id: null, space_id: spaceA.id, before: { sanctionId: s.id, kind: 'SILENCE', expiresAt: expect.any(String) } }]);
+  });
+
+  it('pages a moderator of several spaces through their entries only, newest first, across spaces', async () => {
+    const mod = await makeUser(t);
+    const grant = [{ userId: mod.id, level: 'MODERATE' as const }];
+    const [one, two, elsewhere] = [await makeSpace(t, 'PUBLIC', grant), await makeSpace(t, 'PUBLIC', grant), await makeSpace(t, 'PUBLIC')];
+    const audit = t.get(AuditLog);
+    const order = [one, elsewhere, two, two, elsewhere, one, two];
+    for (const [i, s] of order.entries()) {
+      await t.get(UnitOfWork).run((tx) => audit.append(tx, { actorId: mod.id, action: 'test.entry', targetType: 'user', targetId: mod.id, spaceId: s.id, reason: `entry ${i}` }));
+    }
+    const q = `query($a: String) { moderationLog(first: 2, after: $a) { totalCount pageInfo { hasNextPage endCursor } edges { node { reason } } } }`;
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let pages = 0; pages < 10; pages++) {
+      const page: any = expectOk(await t.gql(q, { a: after }, { token: mod.token })).moderationLog;
+      expect(page.totalCount).toBe(5);
+      seen.push(...page.edges.map((e: any) => e.node.reason));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(['entry 6', 'entry 5', 'entry 3', 'entry 2', 'entry 0']);
   });
 
   it('logs every sanction in an append-only, hash-chained log that moderators can read', async () => {
