@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
-import { OutboxEvent, OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { OUTBOX_MAX_ATTEMPTS, OutboxEvent, OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeUser } from '../factories';
 import { bootTestApp, expectError, TestApp } from '../support/test-app';
 
@@ -91,6 +91,35 @@ describe('the transactional outbox', () => {
     await t.sql(`UPDATE outbox SET available_at = now() WHERE type = 'test.flaky'`);
     expect(await w.worker.drain()).toBe(1);
     expect(seen).toEqual(['test.flaky']);
+    await w.ds.destroy();
+  });
+
+  it('parks an event after repeated failures, and puts it back in line on retry', async () => {
+    await t.sql(`UPDATE outbox SET processed_at = now()`);
+    await t.get(UnitOfWork).run((tx) =>
+      tx.emit({ type: 'test.poisoned', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-000000000007', payload: {} }),
+    );
+    let fail = true;
+    const w = await workerOn(t.db.url, async () => {
+      if (fail) throw new Error('a handler bug');
+    });
+    const state = async () =>
+      (await t.sql(`SELECT attempts, available_at = 'infinity'::timestamptz AS parked, processed_at IS NULL AS waiting FROM outbox WHERE type = 'test.poisoned'`))[0];
+    for (let i = 1; i < OUTBOX_MAX_ATTEMPTS; i++) {
+      await w.worker.drainOnce();
+      expect(await state()).toEqual({ attempts: i, parked: false, waiting: true });
+      await t.sql(`UPDATE outbox SET available_at = now() WHERE type = 'test.poisoned'`);
+    }
+    await w.worker.drainOnce();
+    expect(await state()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS, parked: true, waiting: true });
+    expect(await w.worker.drainOnce()).toBe(0); // parked: no longer tried
+    // Never pruned while waiting, however old.
+    await t.sql(`UPDATE outbox SET created_at = now() - interval '30 days' WHERE type = 'test.poisoned'`);
+    await w.worker.pruneProcessed();
+    fail = false;
+    expect(await w.worker.retryParked()).toBe(1);
+    expect(await w.worker.drain()).toBe(1);
+    expect(await state()).toMatchObject({ waiting: false });
     await w.ds.destroy();
   });
 

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { PgListener } from '../database/pg-listener';
 import { pruneInBatches } from '../database/prune';
 import { DataSource, EntityManager } from 'typeorm';
-import { OUTBOX_CHANNEL } from '../database/unit-of-work';
+import { OUTBOX_CHANNEL, rowsOf } from '../database/unit-of-work';
 
 export interface OutboxEvent {
   id: string;
@@ -40,6 +40,8 @@ const MAX_BACKOFF_SECONDS = 300;
 
 /** How long processed outbox events are kept. */
 export const OUTBOX_RETENTION_DAYS = 7;
+/** Failed deliveries of one event before it is parked (with the doubling delay capped at 5 min, about an hour). */
+export const OUTBOX_MAX_ATTEMPTS = 20;
 
 /**
  * Consumes the outbox in id order, in batches claimed with FOR UPDATE SKIP LOCKED so
@@ -143,16 +145,38 @@ export class OutboxWorker {
     await m.query(`UPDATE outbox SET processed_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [events.map((e) => e.id)]);
   }
 
-  /** Pushes events back with a delay that doubles with each attempt, keeping the error for operators. */
+  /**
+   * Pushes events back with a delay that doubles with each attempt, keeping the error for
+   * operators. After OUTBOX_MAX_ATTEMPTS (about an hour of retries) an event is parked: it
+   * waits, unprocessed and never pruned, until `npm run parvis -- outbox:retry` (retryParked).
+   */
   private async delay(q: { query: (sql: string, params?: unknown[]) => Promise<unknown> }, ids: string[], err: unknown): Promise<void> {
     this.log.error({ err }, 'outbox delivery failed; it will be retried');
     if (ids.length === 0) return;
-    await q.query(
-      `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
-              available_at = now() + make_interval(secs => LEAST(${MAX_BACKOFF_SECONDS}, power(2, attempts)))
-        WHERE id = ANY($1::bigint[])`,
-      [ids, String((err as Error)?.message ?? err).slice(0, 2000)],
+    const parked = rowsOf<{ id: string; type: string; parked: boolean }>(
+      await q.query(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+                available_at = CASE WHEN attempts + 1 >= $3 THEN 'infinity'::timestamptz
+                                    ELSE now() + make_interval(secs => LEAST(${MAX_BACKOFF_SECONDS}, power(2, attempts))) END
+          WHERE id = ANY($1::bigint[])
+          RETURNING id, type, available_at = 'infinity'::timestamptz AS parked`,
+        [ids, String((err as Error)?.message ?? err).slice(0, 2000), OUTBOX_MAX_ATTEMPTS],
+      ),
+    ).filter((r) => r.parked);
+    if (parked.length) {
+      this.log.error({ events: parked.map((e) => ({ id: String(e.id), type: e.type })) }, `outbox events parked after ${OUTBOX_MAX_ATTEMPTS} failed attempts; run outbox:retry once the cause is fixed`);
+    }
+  }
+
+  /** Puts parked events back in line (attempts start over); returns how many. */
+  async retryParked(): Promise<number> {
+    const rows = rowsOf(
+      await this.ds.query(
+        `UPDATE outbox SET available_at = now(), attempts = 0 WHERE processed_at IS NULL AND available_at = 'infinity'::timestamptz RETURNING id`,
+      ),
     );
+    this.kick();
+    return rows.length;
   }
 
   /** Processes until nothing is left that is due. */
