@@ -208,14 +208,14 @@ export class PostsService {
     // An edit the policy holds waits beside a visible post, which keeps its approved text
     // meanwhile. A post still waiting (or hidden) is seen by nobody else: its edit applies.
     const held = verdict.pending && post.state === ContentState.VISIBLE;
+    const stored = { postId: post.id, topicId: topic.id, number: post.number, pending: held };
+    // Every edit reaches the checks' `stored` step, as new posts do: pre-moderation opens the
+    // review item, FLAG and CENSOR rules act on an edit that brings their words in.
     const row = await this.uow.run(async (tx) => {
-      const stored = { postId: post.id, topicId: topic.id, number: post.number, pending: held };
       if (held) {
         await this.proposeEdit(tx, viewer.id!, post.id, edit, heldReasons(verdict));
-        // Every edit reaches the checks' `stored` step, as new posts do: pre-moderation opens the
-        // review item, FLAG and CENSOR rules act on an edit that brings their words in.
         await this.policy.stored(tx, contribution, { ...verdict, pending: true }, stored);
-        return (await tx.one<PostRow>(`SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = $1`, [post.id]))!;
+        return null;
       }
       const updated = await this.writeEdit(tx, viewer, post, topic, edit);
       await this.policy.stored(tx, contribution, { ...verdict, pending: false }, stored);
@@ -225,7 +225,8 @@ export class PostsService {
       return updated;
     });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
-    return toPostModel(row, 'full', rank);
+    // A held edit leaves the post as it was (its pendingEdit field, read afresh, shows the edit).
+    return row ? toPostModel(row, 'full', rank) : post;
   }
 
   /**
@@ -276,7 +277,7 @@ export class PostsService {
    * has no held edit. An edit of a post deleted meanwhile is dropped; one proposed before
    * somebody else's edit is refused, so it cannot silently undo that edit.
    */
-  async decidePendingEdit(tx: Tx, postId: string, approve: boolean): Promise<'published' | 'dropped' | null> {
+  async decidePendingEdit(tx: Tx, postId: string, approve: boolean): Promise<{ outcome: 'published'; row: PostRow } | { outcome: 'dropped' } | null> {
     const pending = await tx.one<PendingEditRow & { revision: number; state: ContentState }>(
       `SELECT e.*, p.state, (SELECT COALESCE(max(number), 0) FROM post_revisions WHERE post_id = e.post_id)::int AS revision
          FROM post_pending_edits e JOIN posts p ON p.id = e.post_id WHERE e.post_id = $1 FOR UPDATE OF p, e`,
@@ -284,7 +285,7 @@ export class PostsService {
     );
     if (!pending) return null;
     await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1`, [postId]);
-    if (!approve || pending.state === ContentState.DELETED) return 'dropped';
+    if (!approve || pending.state === ContentState.DELETED) return { outcome: 'dropped' };
     if (pending.revision !== pending.base_revision) {
       throw AppError.conflict('The post was edited after this change was proposed: reject it, and its author can edit again');
     }
@@ -292,8 +293,8 @@ export class PostsService {
     if (!editor) throw new Error(`the editor ${pending.editor_id} of a held edit no longer exists`);
     const post = await this.loaders.post(editor, postId);
     const topic = post ? await this.loaders.topic(editor, post.topicId) : null;
-    if (!post || !topic) return 'dropped';
-    await this.writeEdit(tx, editor, post, topic, {
+    if (!post || !topic) return { outcome: 'dropped' };
+    const row = await this.writeEdit(tx, editor, post, topic, {
       body: pending.body_source,
       html: pending.body_html,
       title: pending.title,
@@ -301,7 +302,7 @@ export class PostsService {
       reason: pending.reason,
       rendered: this.writer.render(pending.body_source),
     });
-    return 'published';
+    return { outcome: 'published', row };
   }
 
   /** Soft delete by the author or a moderator; deleting the first post deletes the topic. */

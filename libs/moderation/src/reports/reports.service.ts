@@ -15,8 +15,6 @@ import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { ContentState } from '../../../forum/src/forum.enums';
 import { PostsService } from '../../../forum/src/posts/posts.service';
-import { PostRow } from '../../../forum/src/posts/post.model';
-import { POST_COLUMNS } from '../../../forum/src/posts/posts.repository';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Escalation } from '../appeals/escalation';
 import { SpamFilter } from '../spam/spam-filter';
@@ -276,7 +274,7 @@ export class ReportsService {
           action = to === ContentState.VISIBLE ? 'published' : 'rejected';
         } else if (post && input.decision !== ReviewDecision.IGNORE) {
           const edit = await this.posts.decidePendingEdit(tx, post.id, input.decision === ReviewDecision.APPROVE);
-          if (edit) action = edit === 'published' ? 'edit published' : 'edit dropped';
+          if (edit) action = `edit ${edit.outcome}`;
         }
       } else if (post && input.decision === ReviewDecision.APPROVE && (item.kind === 'REPORTS' || item.kind === 'AUTOMOD')) {
         // Only reports and automod flags judge the content; other kinds (article feedback) just close.
@@ -446,10 +444,11 @@ export class ReportsService {
           targetId: post.id,
           spaceId: post.spaceId,
           reason: input.reason ?? null,
-          after: { edit },
+          after: { edit: edit.outcome },
         });
         await this.settleHeldItems(tx, viewer, post, input);
-        return (await tx.one<PostRow>(`SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = $1`, [post.id]))!;
+        // Published: the post's new row; dropped: the post as it was.
+        return edit.outcome === 'published' ? edit.row : null;
       }
       // Checked under the post's lock, so a moderator racing another cannot, say, hide a post just deleted.
       const { state, changed } = await this.posts.applyStateFrom(tx, viewer.id, post, topic, transition.from, transition.to);
@@ -469,7 +468,7 @@ export class ReportsService {
       return changed;
     });
     this.forum.forget(viewer, { topicId: topic.id, postId: post.id });
-    return this.forum.postFromRow(viewer, row);
+    return row ? this.forum.postFromRow(viewer, row) : post;
   }
 
   /** Deciding on held content (or a held edit) with moderatePost settles its review item too. */
