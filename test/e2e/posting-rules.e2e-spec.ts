@@ -258,6 +258,22 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectError(await t.gql(MOD, { input: { postId, action: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
   });
 
+  it('drops a held edit whose post was deleted before a moderator approved it', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const member = await makeUser(t, { trustLevel: 3 });
+    const created = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id } }`, { input: { boardId: await makeBoard(t, s.id), title: 'Soon gone', body: 'first words' } }, { token: member.token })).createTopic;
+    await waitOut(member);
+    const r = expectOk(await t.gql(REPLY, { input: { topicId: created.id, body: 'a reply to edit' } }, { token: member.token })).replyToTopic;
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: 'an edit that will not land' } }, { token: member.token }));
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: r.id }, { token: member.token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 AND status = 'PENDING'`, [r.id]);
+    expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }));
+    expect(await t.sql(`SELECT body_source, state FROM posts WHERE id = $1`, [r.id])).toEqual([{ body_source: 'a reply to edit', state: 'DELETED' }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ n: 0 }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM post_revisions WHERE post_id = $1`, [r.id])).toEqual([{ n: 1 }]);
+  });
+
   it('reads a space’s moderation settings once per post, however many rules need them', async () => {
     const member = await makeUser(t, { trustLevel: 1 });
     const cost = await t.countStatements(() => topic(member.token, 'a post that every rule looks at'));
