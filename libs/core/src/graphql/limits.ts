@@ -69,7 +69,8 @@ export function nulCharacterPlugin(): ApolloServerPlugin {
       return {
         async didResolveOperation({ request, document }) {
           let found = holdsNul(request.variables ?? {});
-          if (!found) {
+          // A literal can hold NUL only written raw or as a \u escape: most query texts need no walk.
+          if (!found && (request.query === undefined || /\\u|\u0000/.test(request.query))) {
             visit(document, {
               StringValue(node) {
                 if (node.value.includes('\u0000')) found = true;
