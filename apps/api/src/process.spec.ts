@@ -12,13 +12,21 @@ describe('process start and stop (API and worker)', () => {
   let exit: jest.SpyInstance;
   let stderr: jest.SpyInstance;
   const env = process.env;
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  // stopOnSignals adds process-wide listeners: each test leaves them as it found them.
+  let listeners: Map<(typeof signals)[number], Function[]>;
   beforeEach(() => {
+    listeners = new Map(signals.map((sig) => [sig, process.listeners(sig)]));
     exit = jest.spyOn(process, 'exit').mockImplementation(((code?: number) => {
       throw new Exit(code);
     }) as never);
     stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   });
   afterEach(() => {
+    for (const sig of signals) {
+      process.removeAllListeners(sig);
+      for (const l of listeners.get(sig)!) process.on(sig, l as (...args: unknown[]) => void);
+    }
     process.env = env;
     jest.restoreAllMocks();
   });
@@ -55,39 +63,28 @@ describe('process start and stop (API and worker)', () => {
   });
 
   it('takes the echo of a Ctrl-C under npm (the same signal within a second) for the first one, and a later one as insisting', async () => {
-    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-    const before = new Map(signals.map((s) => [s, process.listeners(s)]));
     let finish!: () => void;
     const stop = jest.fn(() => new Promise<void>((resolve) => (finish = resolve)));
     exit.mockImplementation((() => undefined) as never);
     let now = 1_000_000;
     jest.spyOn(Date, 'now').mockImplementation(() => now);
-    try {
-      stopOnSignals(pino({ level: 'silent' }), stop);
-      process.emit('SIGINT');
-      process.emit('SIGINT');
-      now += 300;
-      process.emit('SIGINT');
-      await new Promise((r) => setImmediate(r));
-      expect(exit).not.toHaveBeenCalled();
-      expect(stop).toHaveBeenCalledTimes(1);
-      now += 2000;
-      process.emit('SIGINT');
-      await new Promise((r) => setImmediate(r));
-      expect(exit).toHaveBeenCalledWith(1);
-      finish();
-      await new Promise((r) => setImmediate(r));
-    } finally {
-      for (const s of signals) {
-        process.removeAllListeners(s);
-        for (const l of before.get(s)!) process.on(s, l);
-      }
-    }
+    stopOnSignals(pino({ level: 'silent' }), stop);
+    process.emit('SIGINT');
+    process.emit('SIGINT');
+    now += 300;
+    process.emit('SIGINT');
+    await new Promise((r) => setImmediate(r));
+    expect(exit).not.toHaveBeenCalled();
+    expect(stop).toHaveBeenCalledTimes(1);
+    now += 2000;
+    process.emit('SIGINT');
+    await new Promise((r) => setImmediate(r));
+    expect(exit).toHaveBeenCalledWith(1);
+    finish();
+    await new Promise((r) => setImmediate(r));
   });
 
   it('stops once on the first signal, exits at once on the second, and takes off only the embedded database hooks', async () => {
-    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-    const before = new Map(signals.map((s) => [s, process.listeners(s)]));
     let finish!: () => void;
     const stop = jest.fn(() => new Promise<void>((resolve) => (finish = resolve)));
     exit.mockImplementation((() => undefined) as never);
@@ -99,25 +96,18 @@ describe('process start and stop (API and worker)', () => {
     // Anybody else's listener (a tracer flushing its buffer, say) is left alone.
     const foreign = jest.fn();
     process.on('SIGTERM', foreign);
-    try {
-      stopOnSignals(pino({ level: 'silent' }), stop);
-      process.emit('SIGTERM');
-      expect(stop).toHaveBeenCalledTimes(1);
-      expect(foreign).toHaveBeenCalledTimes(1);
-      expect(library).not.toHaveBeenCalled();
-      process.emit('SIGHUP');
-      await new Promise((r) => setImmediate(r));
-      expect(exit).toHaveBeenCalledWith(1);
-      expect(stop).toHaveBeenCalledTimes(1);
-      expect(library).not.toHaveBeenCalled();
-      finish();
-      await new Promise((r) => setImmediate(r));
-      expect(exit).toHaveBeenLastCalledWith(0);
-    } finally {
-      for (const s of signals) {
-        process.removeAllListeners(s);
-        for (const l of before.get(s)!) process.on(s, l);
-      }
-    }
+    stopOnSignals(pino({ level: 'silent' }), stop);
+    process.emit('SIGTERM');
+    expect(stop).toHaveBeenCalledTimes(1);
+    expect(foreign).toHaveBeenCalledTimes(1);
+    expect(library).not.toHaveBeenCalled();
+    process.emit('SIGHUP');
+    await new Promise((r) => setImmediate(r));
+    expect(exit).toHaveBeenCalledWith(1);
+    expect(stop).toHaveBeenCalledTimes(1);
+    expect(library).not.toHaveBeenCalled();
+    finish();
+    await new Promise((r) => setImmediate(r));
+    expect(exit).toHaveBeenLastCalledWith(0);
   });
 });
