@@ -1,8 +1,8 @@
 import { newId } from '../../libs/core/src/ids';
 import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
 import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
-import { searchEngineContract } from '../support/search-contract';
-import { bootTestApp } from '../support/test-app';
+import { searchDocument, searchEngineContract } from '../support/search-contract';
+import { bootTestApp, TestApp } from '../support/test-app';
 
 searchEngineContract('postgres', async () => {
   const t = await bootTestApp();
@@ -21,36 +21,37 @@ if (process.env.MEILI_URL) {
   });
 }
 
+/** A test on the PostgreSQL engine alone, over a database of its own. */
+async function withPostgresEngine(fn: (engine: PostgresSearchEngine, t: TestApp) => Promise<void>): Promise<void> {
+  const t = await bootTestApp();
+  try {
+    await fn(new PostgresSearchEngine(t.ds), t);
+  } finally {
+    await t.close();
+  }
+}
+
 describe('postgres engine: stemming per language', () => {
-  it('stems English and French documents each with their own rules', async () => {
-    const t = await bootTestApp();
-    try {
-      const engine = new PostgresSearchEngine(t.ds);
+  it('stems English and French documents each with their own rules', () =>
+    withPostgresEngine(async (engine) => {
       const space = newId();
-      const base = { topicId: newId(), postNumber: 1, spaceId: space, boardId: newId(), kind: 'DISCUSSION', tags: [], authorId: newId(), authorHandle: 'x', state: 'VISIBLE' as const, accepted: false, reactions: 0, createdAt: new Date(), version: 1 };
-      const en = { ...base, id: newId(), title: 'Running the grinders', body: 'He ran.', language: 'en' as const };
-      const fr = { ...base, id: newId(), topicId: newId(), title: 'Les cafetières italiennes', body: 'Nous torréfions.', language: 'fr' as const };
-      const neutral = { ...base, id: newId(), topicId: newId(), title: 'Runs of grinders', body: 'x', language: 'simple' as const };
+      const en = searchDocument({ spaceId: space, title: 'Running the grinders', body: 'He ran.' });
+      const fr = searchDocument({ spaceId: space, title: 'Les cafetières italiennes', body: 'Nous torréfions.', language: 'fr' });
+      const neutral = searchDocument({ spaceId: space, title: 'Runs of grinders', body: 'x', language: 'simple' });
       await engine.upsert([en, fr, neutral]);
       const ids = async (query: string) => (await engine.search({ query: `${query} `, filters: { spaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id).sort();
       expect(await ids('run')).toEqual([en.id]); // English stems; the language-neutral document needs the exact word
       expect(await ids('runs')).toEqual([en.id, neutral.id].sort());
       expect(await ids('cafetiere italienne')).toEqual([fr.id]);
-    } finally {
-      await t.close();
-    }
-  });
+    }));
 });
 
 describe('postgres engine: common words', () => {
-  it('ranks and counts at most the newest 1,000 matches and estimates the total past them', async () => {
-    const t = await bootTestApp();
-    try {
-      const engine = new PostgresSearchEngine(t.ds);
+  it('ranks and counts at most the newest 1,000 matches and estimates the total past them', () =>
+    withPostgresEngine(async (engine, t) => {
       const space = newId();
-      const base = { postNumber: 1, spaceId: space, boardId: newId(), kind: 'DISCUSSION', tags: ['gadgets'], authorId: newId(), authorHandle: 'x', state: 'VISIBLE' as const, language: 'en' as const, accepted: false, reactions: 0, version: 1 };
       const start = Date.parse('2026-01-01T00:00:00Z');
-      const docs = Array.from({ length: 1500 }, (_, i) => ({ ...base, id: newId(), topicId: newId(), title: `Widget number ${i}`, body: 'A widget.', createdAt: new Date(start + i * 60_000) }));
+      const docs = Array.from({ length: 1500 }, (_, i) => searchDocument({ spaceId: space, tags: ['gadgets'], title: `Widget number ${i}`, body: 'A widget.', createdAt: new Date(start + i * 60_000) }));
       for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
       await t.sql(`ANALYZE search_documents`);
       const res = await engine.search({ query: 'widget ', filters: { spaceIds: [space] }, limit: 5, offset: 0, sort: 'NEWEST', facets: true });
@@ -62,27 +63,22 @@ describe('postgres engine: common words', () => {
       const rare = await engine.search({ query: 'zygomorphic ', filters: { spaceIds: [space] }, limit: 5, offset: 0 });
       expect(rare.hits.map((h) => h.id)).toEqual([docs[3].id]);
       expect(rare.total).toBe(1);
-    } finally {
-      await t.close();
-    }
-  });
+    }));
 });
 
 describe('postgres engine: the vocabulary holds visible words only', () => {
-  it('drops the words a document takes with it when hidden, edited or removed, unless a visible document of the space still holds them', async () => {
-    const t = await bootTestApp();
-    try {
-      const engine = new PostgresSearchEngine(t.ds);
+  it('drops the words a document takes with it when hidden, edited, moved or removed, unless a visible document of the space still holds them', () =>
+    withPostgresEngine(async (engine, t) => {
       const space = newId();
       const other = newId();
-      const base = { postNumber: 1, spaceId: space, boardId: newId(), kind: 'DISCUSSION', tags: [], authorId: newId(), authorHandle: 'x', state: 'VISIBLE' as const, language: 'en' as const, accepted: false, reactions: 0, createdAt: new Date(), version: 1 };
-      const hidden = { ...base, id: newId(), topicId: newId(), title: 'Quokka husbandry', body: 'The zorblaxian method, with marmalade.' };
-      const kept = { ...base, id: newId(), topicId: newId(), title: 'Marmalade tips', body: 'More marmalade, and the method again.' };
-      const edited = { ...base, id: newId(), topicId: newId(), title: 'Flibbertigibbet', body: 'Only here: quixotically.' };
-      const elsewhere = { ...base, spaceId: other, id: newId(), topicId: newId(), title: 'Zorblaxian elsewhere', body: 'x' };
-      await engine.upsert([hidden, kept, edited, elsewhere]);
+      const hidden = searchDocument({ spaceId: space, title: 'Quokka husbandry', body: 'The zorblaxian method, with marmalade.' });
+      const kept = searchDocument({ spaceId: space, title: 'Marmalade tips', body: 'More marmalade, and the method again.' });
+      const edited = searchDocument({ spaceId: space, title: 'Flibbertigibbet', body: 'Only here: quixotically.' });
+      const moved = searchDocument({ spaceId: space, title: 'Wanderlust', body: 'Peripatetic notes.' });
+      const elsewhere = searchDocument({ spaceId: other, title: 'Zorblaxian elsewhere', body: 'x' });
+      await engine.upsert([hidden, kept, edited, moved, elsewhere]);
       const terms = async (s = space) => (await t.sql(`SELECT term FROM search_terms WHERE space_id = $1 ORDER BY term`, [s])).map((r) => r.term as string);
-      expect(await terms()).toEqual(expect.arrayContaining(['zorblaxian', 'quokka', 'marmalade', 'method', 'quixotically']));
+      expect(await terms()).toEqual(expect.arrayContaining(['zorblaxian', 'quokka', 'marmalade', 'method', 'quixotically', 'peripatetic']));
 
       // Hidden: its own words go; those another visible document holds stay; another space keeps its own.
       await engine.upsert([{ ...hidden, state: 'HIDDEN', version: 2 }]);
@@ -94,6 +90,10 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
       await engine.upsert([{ ...edited, body: 'Rewritten entirely.', version: 2 }]);
       expect(await terms()).not.toContain('quixotically');
       expect(await terms()).toEqual(expect.arrayContaining(['flibbertigibbet', 'rewritten']));
+      // Moved to another space: its words leave this space's vocabulary and join the other's.
+      await engine.upsert([{ ...moved, spaceId: other, version: 2 }]);
+      expect(await terms()).not.toContain('peripatetic');
+      expect(await terms(other)).toContain('peripatetic');
       // Removed: the last holder of "marmalade" takes it along.
       await engine.remove([kept.id]);
       expect(await terms()).not.toContain('marmalade');
@@ -101,8 +101,5 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
       const before = await terms();
       await engine.upsert([{ ...edited, body: 'Rewritten entirely.', version: 2 }]);
       expect(await terms()).toEqual(before);
-    } finally {
-      await t.close();
-    }
-  });
+    }));
 });

@@ -1,6 +1,26 @@
 import { newId } from '../../libs/core/src/ids';
 import { SearchDocument, SearchEngine, SearchRequest } from '../../libs/search/src/search-engine';
 
+/** A visible English document of a new topic in `spaceId`, as the indexer writes them; `over` sets the rest. */
+export function searchDocument(over: Partial<SearchDocument> & { title: string; body: string; spaceId: string }): SearchDocument {
+  return {
+    id: newId(),
+    topicId: newId(),
+    postNumber: 1,
+    boardId: newId(),
+    kind: 'DISCUSSION',
+    tags: [],
+    authorId: newId(),
+    state: 'VISIBLE',
+    language: 'en',
+    accepted: false,
+    reactions: 0,
+    createdAt: new Date(),
+    version: 1,
+    ...over,
+  };
+}
+
 /**
  * What every search engine must do, whatever it is. Runs against PostgreSQL always and
  * against Meilisearch when MEILI_URL is set (test/e2e/search-contract.e2e-spec.ts).
@@ -17,23 +37,8 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
     const alice = newId();
     let version = 1;
 
-    const doc = (over: Partial<SearchDocument> & { title: string; body: string }): SearchDocument => ({
-      id: newId(),
-      topicId: newId(),
-      postNumber: 1,
-      spaceId: space,
-      boardId: board,
-      kind: 'DISCUSSION',
-      tags: [],
-      authorId: newId(),
-      state: 'VISIBLE',
-      language: 'en',
-      accepted: false,
-      reactions: 0,
-      createdAt: new Date('2026-01-01T00:00:00Z'),
-      version: version++,
-      ...over,
-    });
+    const doc = (over: Partial<SearchDocument> & { title: string; body: string }): SearchDocument =>
+      searchDocument({ spaceId: space, boardId: board, createdAt: new Date('2026-01-01T00:00:00Z'), version: version++, ...over });
 
     const grinder = doc({ title: 'Choosing a burr grinder', body: 'A burr grinder gives an even grind for espresso.', tags: ['grinders', 'espresso'], kind: 'QUESTION' });
     const blade = doc({ title: 'Blade grinders are cheap', body: 'The blade chops beans unevenly; the burr is better but the grinder costs more.', tags: ['grinders'] });
