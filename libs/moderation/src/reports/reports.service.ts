@@ -472,17 +472,15 @@ export class ReportsService {
   }
 
   /** Deciding on held content (or a held edit) with moderatePost settles its review item too. */
-  private async settleHeldItems(tx: Tx, viewer: Viewer, post: { id: string; number: number; topicId: string }, input: ModeratePostInput): Promise<void> {
-    const items = await tx.query<{ id: string; space_id: string | null; status: ReviewStatus }>(
-      `UPDATE review_items SET status = $3, resolved_by = $4, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
-        WHERE kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))
-        RETURNING id, space_id, status`,
-      [post.id, post.number === 1 ? post.topicId : null, input.action === ModerationAction.APPROVE ? ReviewStatus.APPROVED : ReviewStatus.REJECTED, viewer.id],
-    );
-    for (const i of items) {
-      await this.reviewItems.record(tx, i.id, viewer.id, `resolved: ${input.action.toLowerCase()} (moderatePost)`, input.reason ?? null);
-      await this.reviewItems.changed(tx, { id: i.id, spaceId: i.space_id, status: i.status });
-    }
+  private settleHeldItems(tx: Tx, viewer: Viewer, post: { id: string; number: number; topicId: string }, input: ModeratePostInput): Promise<void> {
+    const approve = input.action === ModerationAction.APPROVE;
+    return this.reviewItems.settleHeld(tx, post, {
+      status: approve ? ReviewStatus.APPROVED : ReviewStatus.REJECTED,
+      resolvedBy: viewer.id,
+      actorId: viewer.id,
+      action: `resolved: ${input.action.toLowerCase()} (moderatePost)`,
+      note: input.reason ?? null,
+    });
   }
 
   /** After a change, later fields of the same request (a second mutation) read items afresh. */

@@ -23,15 +23,15 @@ export interface ReviewItemOpening {
   note: string | null;
 }
 
+/** Whether a viewer who moderates nothing may still claim and decide this item. */
+export type ReviewDecider = (viewer: Viewer, item: ReviewItemRow) => Promise<boolean>;
+
 /**
  * The one way into the review queue, whoever sends content there (reports, pre-moderation,
  * watched words, the escalation ladder, appeals, article feedback): a target has at most one
  * pending item of a kind, so a second opening joins the first (adding its score), records
  * why in the item's history, and tells the space's moderators' live review room.
  */
-/** Whether a viewer who moderates nothing may still claim and decide this item. */
-export type ReviewDecider = (viewer: Viewer, item: ReviewItemRow) => Promise<boolean>;
-
 @Injectable()
 export class ReviewItems {
   private readonly deciders = new Map<ReviewItemKind, ReviewDecider>();
@@ -60,6 +60,28 @@ export class ReviewItems {
     await this.record(tx, item.id, o.actorId, o.action, o.note);
     await this.changed(tx, { id: item.id, spaceId: o.spaceId, score: Number(item.score) });
     return item;
+  }
+
+  /**
+   * Settles the pending PENDING_CONTENT item of a post (or, for a first post, of its topic)
+   * outside the queue's own decision: a moderator deciding on the post itself, or its author
+   * withdrawing a held edit with one that needs no approval (`resolvedBy` null, IGNORED).
+   */
+  async settleHeld(
+    tx: Tx,
+    post: { id: string; number: number; topicId: string },
+    o: { status: 'APPROVED' | 'REJECTED' | 'IGNORED'; resolvedBy: string | null; actorId: string | null; action: string; note: string | null },
+  ): Promise<void> {
+    const items = await tx.query<{ id: string; space_id: string | null; status: string }>(
+      `UPDATE review_items SET status = $3, resolved_by = $4, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
+        WHERE kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))
+        RETURNING id, space_id, status`,
+      [post.id, post.number === 1 ? post.topicId : null, o.status, o.resolvedBy],
+    );
+    for (const i of items) {
+      await this.record(tx, i.id, o.actorId, o.action, o.note);
+      await this.changed(tx, { id: i.id, spaceId: i.space_id, status: i.status });
+    }
   }
 
   /** A line in an item's history: who did what, and why. */
