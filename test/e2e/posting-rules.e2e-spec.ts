@@ -258,6 +258,24 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectError(await t.gql(MOD, { input: { postId, action: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
   });
 
+  it('withdraws a held edit, and its item, when its author edits again and that edit needs no approval', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const member = await makeUser(t, { trustLevel: 3 });
+    const created = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { firstPost { id } } }`, { input: { boardId: await makeBoard(t, s.id), title: 'Second thoughts', body: 'first words' } }, { token: member.token })).createTopic;
+    const postId = created.firstPost.id;
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { bodyHtml pendingEdit { bodySource } } }`;
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    expect(expectOk(await t.gql(EDIT, { input: { postId, body: 'a held edit' } }, { token: member.token })).editPost.pendingEdit).toEqual({ bodySource: 'a held edit' });
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "OFF"}' WHERE id = $1`, [s.id]);
+    expect(expectOk(await t.gql(EDIT, { input: { postId, body: 'a better edit' } }, { token: member.token })).editPost).toEqual({ bodyHtml: '<p>a better edit</p>\n', pendingEdit: null });
+    const items = await t.sql(
+      `SELECT i.status, i.resolved_by, (SELECT array_agg(e.action ORDER BY e.id) FROM review_item_events e WHERE e.review_item_id = i.id) AS history
+         FROM review_items i WHERE i.kind = 'PENDING_CONTENT' AND i.target_id = $1`,
+      [postId],
+    );
+    expect(items).toEqual([{ status: 'IGNORED', resolved_by: null, history: ['submitted', 'withdrawn'] }]);
+  });
+
   it('drops a held edit whose post was deleted before a moderator approved it', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const member = await makeUser(t, { trustLevel: 3 });

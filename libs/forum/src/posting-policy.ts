@@ -38,6 +38,8 @@ export interface StoredContribution {
   topicId: string;
   number: number;
   pending: boolean;
+  /** An edit by the author that needed no approval replaced the held edit they had waiting. */
+  withdrewHeldEdit?: boolean;
 }
 
 /**

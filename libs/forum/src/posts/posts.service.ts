@@ -218,7 +218,11 @@ export class PostsService {
         return null;
       }
       const updated = await this.writeEdit(tx, viewer, post, topic, edit);
-      await this.policy.stored(tx, contribution, { ...verdict, pending: false }, stored);
+      // The author's own edit that needs no approval replaces their held one (a moderator's
+      // edit does not: approving the held one then answers CONFLICT).
+      const withdrewHeldEdit =
+        post.authorId === viewer.id && (await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1 RETURNING post_id`, [post.id])).length > 0;
+      await this.policy.stored(tx, contribution, { ...verdict, pending: false }, { ...stored, withdrewHeldEdit });
       if (post.authorId !== viewer.id) {
         await this.logModeration(tx, viewer, 'post.edit', post, { bodySource: post.bodySourceText }, { bodySource: input.body, reason: input.reason ?? null });
       }

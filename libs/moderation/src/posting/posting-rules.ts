@@ -104,6 +104,15 @@ export class PremoderationRule implements PostingCheck {
   }
 
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
+    if (s.withdrewHeldEdit) {
+      await this.reviewItems.settleHeld(tx, { id: s.postId, number: s.number, topicId: s.topicId }, {
+        status: 'IGNORED',
+        resolvedBy: null,
+        actorId: c.viewer.id,
+        action: 'withdrawn',
+        note: 'the author edited the post again, and that edit needed no approval',
+      });
+    }
     if (!verdict.pending) return;
     const reasons = heldReasons(verdict);
     await this.reviewItems.open(tx, {
