@@ -67,6 +67,14 @@ describe('notifications and watching', () => {
     expect(await kinds(added)).toEqual(['MENTION']);
     const [n] = expectOk(await t.gql(LIST, {}, { token: added.token })).notifications.edges;
     expect(n.node).toMatchObject({ kind: 'MENTION', post: { id: r.id }, actor: { id: writer.id } });
+    // A moderator's edit that names someone: the moderator is who mentioned them.
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    const namedByMod = await makeUser(t);
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: `@${namedByMod.handle} and @${mod.handle} tidied`, reason: 'tidy' } }, { token: mod.token }));
+    await drain();
+    const [m] = expectOk(await t.gql(LIST, {}, { token: namedByMod.token })).notifications.edges;
+    expect(m.node).toMatchObject({ kind: 'MENTION', post: { id: r.id }, actor: { id: mod.id } });
+    expect(await kinds(mod)).toEqual([]); // not told of their own mention
   });
 
   it('respects watch levels: MUTED hears nothing, WATCHING a board hears every reply', async () => {

@@ -78,7 +78,7 @@ export class NotificationsHandler implements OutboxHandler {
       }
       case 'post.updated': {
         const mentioned = Array.isArray(p.mentionedUserIds) ? (p.mentionedUserIds as string[]) : [];
-        return mentioned.length ? this.forEditMentions(String(p.postId), mentioned) : [];
+        return mentioned.length ? this.forEditMentions(String(p.postId), mentioned, typeof p.editorId === 'string' ? p.editorId : null) : [];
       }
       case 'post.hidden': {
         const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
@@ -152,17 +152,18 @@ export class NotificationsHandler implements OutboxHandler {
   /**
    * People an edit mentions: under the post's source, so whoever already heard of the post
    * (mentioned in it before, or told of it as a reply) is not told again; MUTED is respected.
+   * The one who mentions them is the editor (a moderator, say), not necessarily the author.
    */
-  private async forEditMentions(postId: string, mentioned: string[]): Promise<NotificationDraft[]> {
+  private async forEditMentions(postId: string, mentioned: string[], editorId: string | null): Promise<NotificationDraft[]> {
     const rows: Array<{ user_id: string; author_id: string; topic_id: string; number: number }> = await this.ds.query(
       `SELECT u.user_id, p.author_id, p.topic_id, p.number
          FROM posts p JOIN topics t ON t.id = p.topic_id, unnest($2::uuid[]) AS u(user_id)
-        WHERE p.id = $1 AND p.state = 'VISIBLE' AND u.user_id <> p.author_id
+        WHERE p.id = $1 AND p.state = 'VISIBLE' AND u.user_id <> p.author_id AND u.user_id IS DISTINCT FROM $3::uuid
           AND COALESCE((SELECT level FROM topic_watches w WHERE w.topic_id = p.topic_id AND w.user_id = u.user_id),
                        (SELECT level FROM board_watches w WHERE w.board_id = t.board_id AND w.user_id = u.user_id), '') <> 'MUTED'`,
-      [postId, mentioned],
+      [postId, mentioned, editorId],
     );
-    return rows.map((r) => ({ userId: r.user_id, kind: 'MENTION', topicId: r.topic_id, postId, actorId: r.author_id, data: { number: r.number, edited: true }, source: `post:${postId}` }));
+    return rows.map((r) => ({ userId: r.user_id, kind: 'MENTION', topicId: r.topic_id, postId, actorId: editorId ?? r.author_id, data: { number: r.number, edited: true }, source: `post:${postId}` }));
   }
 
   /**
