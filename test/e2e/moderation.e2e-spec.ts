@@ -218,6 +218,28 @@ describe('moderation: sanctions and the moderation log', () => {
 
     const audit = t.get(AuditLog);
     expect((await audit.verify()).ok).toBe(true);
+    // Entries appended while verify walks the log (a busy community) are no sign of tampering.
+    // (verify's own statements come without a query runner; a transaction's carry theirs.)
+    const ds = (audit as unknown as { ds: { query: (sql: string, params?: unknown[], runner?: unknown) => Promise<unknown> } }).ds;
+    const query = ds.query.bind(ds);
+    const appendOne = () => t.get(UnitOfWork).run((tx) => audit.append(tx, { actorId: null, action: 'test.concurrent', targetType: 'user', targetId: globalMod.id, spaceId: null }));
+    const hooked = new Set<string>();
+    const spy = jest.spyOn(ds, 'query').mockImplementation(async (sql: string, params?: unknown[], runner?: unknown) => {
+      for (const marker of ['FROM moderation_log_head', 'SELECT * FROM moderation_log WHERE']) {
+        if (runner === undefined && sql.includes(marker) && !hooked.has(marker)) {
+          hooked.add(marker);
+          await appendOne();
+        }
+      }
+      return query(sql, params, runner);
+    });
+    try {
+      expect((await audit.verify()).ok).toBe(true);
+      expect(hooked.size).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await audit.verify()).ok).toBe(true);
     await expect(t.sql(`UPDATE moderation_log SET reason = 'rewritten'`)).rejects.toThrow(/append-only/);
     await expect(t.sql(`DELETE FROM moderation_log`)).rejects.toThrow(/append-only/);
 

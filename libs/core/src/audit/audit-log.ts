@@ -111,13 +111,18 @@ export class AuditLog {
    * then checks the chain ends where the head says (nothing cut off the end).
    */
   async verify(batch = 1000): Promise<VerifyResult> {
+    // The head is read first and the walk stops at it: entries appended while the walk runs
+    // (a busy community) are past it, and are no sign of tampering.
+    const [head]: Array<{ last_id: string | null; last_hash: string | null; entries: number }> = await this.ds.query(
+      `SELECT last_id::text, last_hash, entries::int FROM moderation_log_head`,
+    );
+    const end = head?.last_id ?? '0';
     let prev: string | null = null;
     let lastId = '0';
     let checked = 0;
     for (;;) {
-      const rows: AuditRow[] = await this.ds.query(`SELECT * FROM moderation_log WHERE id > $1 ORDER BY id LIMIT $2`, [lastId, batch]);
+      const rows: AuditRow[] = await this.ds.query(`SELECT * FROM moderation_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`, [lastId, end, batch]);
       if (rows.length === 0) {
-        const [head] = await this.ds.query(`SELECT last_id::text, last_hash, entries::int FROM moderation_log_head`);
         if (!head || head.entries !== checked || head.last_hash !== prev) return { ok: false, checked, problem: { id: head?.last_id ?? lastId, what: 'end-mismatch' } };
         return { ok: true, checked };
       }
