@@ -152,6 +152,12 @@ describe('live updates over Socket.IO', () => {
     const quiet = nothing(a, 'typing');
     expect(await ask(r, 'typing', { topicId: topic.id })).toEqual({ ok: false, code: 'FORBIDDEN' });
     await quiet;
+    // Nor in a closed topic, which takes no replies (its moderators excepted).
+    const closed = await createTopic(t, author.token, publicBoard);
+    await t.sql(`UPDATE topics SET closed = true WHERE id = $1`, [closed.id]);
+    const writer = await connect((await makeUser(t)).token);
+    expect(await ask(writer, 'topic:join', { topicId: closed.id })).toEqual({ ok: true });
+    expect(await ask(writer, 'typing', { topicId: closed.id })).toEqual({ ok: false, code: 'FORBIDDEN' });
     // An outsider "leaving" the room sends its members no presence.
     const noPresence = nothing(a, 'presence');
     expect(await ask(await connect(), 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });

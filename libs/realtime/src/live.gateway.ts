@@ -15,7 +15,7 @@ import { Viewer } from '../../core/src/graphql/viewer';
 import { encodeCursor } from '../../core/src/graphql/pagination';
 import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
-import { PostsService } from '../../forum/src/posts/posts.service';
+import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 
@@ -300,10 +300,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const now = Date.now();
     if (data.lastTyping && now - data.lastTyping < TYPING_EVERY_MS) return { ok: false, code: 'RATE_LIMITED' };
     data.lastTyping = now;
-    // Readers who may not reply (a READ grant, a silence) are not writing one.
+    // Who may not reply (a READ grant, a silence, a closed or locked topic) is not writing one.
     const viewer = await this.viewerOf(socket);
     const topic = await this.forum.topic(viewer, topicId);
-    if (!topic || (await this.access.rankOn(viewer, topic.spaceId)) < LEVEL_RANK.PARTICIPATE) return { ok: false, code: 'FORBIDDEN' };
+    const rank = topic ? await this.access.rankOn(viewer, topic.spaceId) : 0;
+    if (!topic || rank < LEVEL_RANK.PARTICIPATE || topicRefuses(topic, rank, 'reply')) return { ok: false, code: 'FORBIDDEN' };
     socket.to(`topic:${topicId}`).emit('typing', { topicId, user: { id: data.userId, handle: data.handle }, expiresInMs: 5000 });
     return { ok: true };
   }

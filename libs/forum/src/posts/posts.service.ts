@@ -55,6 +55,17 @@ interface PendingEditRow {
   created_at: Date;
 }
 
+/**
+ * Why a topic takes no reply (or edit) from someone of `rank` in its space who may otherwise
+ * participate, or null: a locked topic takes neither, a closed one no replies; moderators pass.
+ */
+export function topicRefuses(topic: Pick<TopicModel, 'locked' | 'closed'>, rank: number, what: 'reply' | 'edit'): string | null {
+  if (rank >= LEVEL_RANK.MODERATE) return null;
+  if (topic.locked) return `This topic is locked: it takes no ${what === 'reply' ? 'replies' : 'edits'}`;
+  if (topic.closed && what === 'reply') return 'This topic is closed: it takes no new replies';
+  return null;
+}
+
 @Injectable()
 export class PostsService {
   constructor(
@@ -123,9 +134,8 @@ export class PostsService {
   private async writableTopic(viewer: Viewer, topicId: string, what: 'reply' | 'edit'): Promise<{ topic: TopicModel; rank: number }> {
     const topic = await this.topics.get(viewer, topicId);
     const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
-    const moderator = rank >= LEVEL_RANK.MODERATE;
-    if (!moderator && topic.locked) throw AppError.forbidden(`This topic is locked: it takes no ${what === 'reply' ? 'replies' : 'edits'}`);
-    if (!moderator && topic.closed && what === 'reply') throw AppError.forbidden('This topic is closed: it takes no new replies');
+    const refusal = topicRefuses(topic, rank, what);
+    if (refusal) throw AppError.forbidden(refusal);
     return { topic, rank };
   }
 
