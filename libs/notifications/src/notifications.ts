@@ -132,8 +132,8 @@ interface Row {
 }
 
 /** How long notifications are kept once read, and at most. */
-export const NOTIFICATIONS_READ_RETENTION_DAYS = 90;
-export const NOTIFICATIONS_UNREAD_RETENTION_DAYS = 365;
+const NOTIFICATIONS_READ_RETENTION_DAYS = 90;
+const NOTIFICATIONS_UNREAD_RETENTION_DAYS = 365;
 
 @Injectable()
 export class NotificationsService {

@@ -105,7 +105,8 @@ export class FacetCountModel {
 @ObjectType('SearchFacets')
 export class SearchFacetsModel {
   // Computed with the page, in the same statement: each list costs one item to the complexity
-  // limit (which would otherwise count it as a list of 10, once per hit asked for).
+  // limit (which would otherwise count it as a list of 10, once per hit asked for). Lists held
+  // by their parent, bounded and read with it, declare their cost this way (Post.reactions too).
   @Field(() => [FacetCountModel], { complexity: 1 }) kinds!: FacetCountModel[];
   @Field(() => [FacetCountModel], { description: 'Space ids.', complexity: 1 }) spaces!: FacetCountModel[];
   @Field(() => [FacetCountModel], { description: 'The 20 most frequent tags.', complexity: 1 }) tags!: FacetCountModel[];

@@ -4,7 +4,7 @@ import { DEFAULT_PAGE_SIZE } from './pagination';
 import { ComplexityEstimator, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 
 /** What a list without paging (a space's boards, a post's revisions) is taken to hold. */
-export const LIST_ESTIMATE = 10;
+const LIST_ESTIMATE = 10;
 
 /**
  * Lists multiply the cost of what they contain: a `first: 100` page of posts with their

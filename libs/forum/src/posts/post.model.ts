@@ -52,7 +52,8 @@ export class PostModel {
   bodyHtml!: string | null;
   @Field(() => String, { nullable: true, description: 'Why the body is withheld (deleted or hidden), when it is.' })
   placeholder!: string | null;
-  @Field(() => [ReactionCountModel], { description: 'Counts per kind, most frequent first.' })
+  // Held on the post row, at most one per reaction kind: one item to the complexity limit.
+  @Field(() => [ReactionCountModel], { description: 'Counts per kind, most frequent first.', complexity: 1 })
   reactions!: ReactionCountModel[];
 
   topicId!: string;

@@ -56,7 +56,7 @@ function barredSiteWide(restrictions: ViewerRow['restrictions']): boolean {
 }
 
 /** How long an ended (expired or revoked) session is kept. */
-export const SESSION_RETENTION_DAYS = 90;
+const SESSION_RETENTION_DAYS = 90;
 
 /**
  * Opaque session tokens: 256 random bits handed to the client once; only their
