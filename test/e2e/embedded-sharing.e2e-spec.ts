@@ -112,6 +112,17 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     expect(await answers(server.url)).toBe(false);
   }, 120_000);
 
+  it('lets the last process stop a server whose starter was killed (its pg-owner.json left behind)', async () => {
+    const crashed = await open();
+    const survivor = await open();
+    expect([crashed.owned, survivor.owned]).toEqual([true, false]);
+    crashed.child.kill('SIGKILL'); // no exit hook runs: the server and the owner file stay
+    await new Promise((r) => crashed.child.once('exit', r));
+    expect(await answers(survivor.url)).toBe(true);
+    await survivor.stop();
+    expect(await answers(survivor.url)).toBe(false);
+  }, 120_000);
+
   it('leaves the database to the process that started it when one that joined finishes first', async () => {
     const server = await open();
     const cli = await open();
