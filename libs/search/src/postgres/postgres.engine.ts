@@ -69,6 +69,11 @@ export function vocabularyWords(text: string): Set<string> {
   }
   return words;
 }
+
+/** The vocabulary words of a document as it is indexed (title, and the body up to what is kept). */
+function indexedWords(title: string, body: string): Set<string> {
+  return vocabularyWords(`${title} ${body.slice(0, BODY_INDEX_CHARS)}`);
+}
 /**
  * The share of documents one term's tsquery text matches, from lexeme frequencies: its
  * alternatives add up, a prefix (`'x':*`) counts every listed lexeme it starts, and unlisted
@@ -125,7 +130,9 @@ export class PostgresSearchEngine implements SearchEngine {
 
   async upsert(docs: SearchDocument[]): Promise<void> {
     if (docs.length === 0) return;
-    const departing = await this.departingWords(docs);
+    // Each visible document's words, split once for both vocabulary steps.
+    const words = new Map(docs.filter((d) => d.state === 'VISIBLE').map((d) => [d.id, indexedWords(d.title, d.body)]));
+    const departing = await this.departingWords(docs, words);
     const rows = docs.map((d) => ({
       id: d.id,
       topic_id: d.topicId,
@@ -173,7 +180,7 @@ export class PostgresSearchEngine implements SearchEngine {
        ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body`,
       [JSON.stringify(rows)],
     );
-    await this.addTerms(docs);
+    await this.addTerms(docs, words);
     await this.pruneTerms(departing);
   }
 
@@ -183,7 +190,7 @@ export class PostgresSearchEngine implements SearchEngine {
    * Read before the write, from the stored text; only documents of a newer version are
    * looked at, so a rebuild of an unchanged index reads nothing.
    */
-  private async departingWords(docs: SearchDocument[]): Promise<Departing[]> {
+  private async departingWords(docs: SearchDocument[], words: Map<string, Set<string>>): Promise<Departing[]> {
     const old: Array<{ id: string; space_id: string; language: string; title: string; body: string }> = await this.ds.query(
       `SELECT d.id, d.space_id, d.language, d.title, b.body
          FROM unnest($1::uuid[], $2::bigint[]) AS x(id, version)
@@ -194,8 +201,8 @@ export class PostgresSearchEngine implements SearchEngine {
     const incoming = new Map(docs.map((d) => [d.id, d]));
     return old.flatMap((o) => {
       const next = incoming.get(o.id);
-      const stays = next?.state === 'VISIBLE' && next.spaceId === o.space_id ? vocabularyWords(`${next.title} ${next.body.slice(0, BODY_INDEX_CHARS)}`) : new Set<string>();
-      return [...vocabularyWords(`${o.title} ${o.body}`)].filter((w) => !stays.has(w)).map((term) => ({ term, spaceId: o.space_id, language: o.language }));
+      const stays = next?.spaceId === o.space_id ? (words.get(o.id) ?? new Set<string>()) : new Set<string>();
+      return [...indexedWords(o.title, o.body)].filter((w) => !stays.has(w)).map((term) => ({ term, spaceId: o.space_id, language: o.language }));
     });
   }
 
@@ -232,15 +239,14 @@ export class PostgresSearchEngine implements SearchEngine {
    * documents writes only new words; the memory is bounded and simply starts over when full.
    * Terms are written in sorted order so concurrent indexers cannot deadlock on them.
    */
-  private async addTerms(docs: SearchDocument[]): Promise<void> {
+  private async addTerms(docs: SearchDocument[], words: Map<string, Set<string>>): Promise<void> {
     if (Date.now() - this.knownSince > KNOWN_TERMS_TTL_MS) {
       this.knownTerms.clear();
       this.knownSince = Date.now();
     }
     const fresh = new Map<string, [string, string]>();
     for (const d of docs) {
-      if (d.state !== 'VISIBLE') continue;
-      for (const word of vocabularyWords(`${d.title} ${d.body.slice(0, BODY_INDEX_CHARS)}`)) {
+      for (const word of words.get(d.id) ?? []) {
         const key = `${word} ${d.spaceId}`;
         if (!this.knownTerms.has(key)) fresh.set(key, [word, d.spaceId]);
       }
@@ -268,7 +274,7 @@ export class PostgresSearchEngine implements SearchEngine {
     await this.pruneTerms(
       gone
         .filter((g) => g.state === 'VISIBLE')
-        .flatMap((g) => [...vocabularyWords(`${g.title} ${g.body ?? ''}`)].map((term) => ({ term, spaceId: g.space_id, language: g.language }))),
+        .flatMap((g) => [...indexedWords(g.title, g.body ?? '')].map((term) => ({ term, spaceId: g.space_id, language: g.language }))),
     );
   }
 
