@@ -14,9 +14,10 @@ export interface RateRule {
 }
 
 /**
- * Sliding-window limits kept in PostgreSQL, so every API node sees the same
- * counts. `check` refuses once `limit` events fell in the window and says when
- * the oldest of them leaves it.
+ * Sliding-window limits kept in PostgreSQL, so every API node sees the same counts: a rule
+ * refuses once `limit` events fell in its window, saying when the oldest of them leaves it
+ * (`hitWithin` checks and counts in the caller's transaction, `reserve` on its own; `throttle`
+ * paces frequent actions with a cell-rate algorithm).
  */
 @Injectable()
 export class RateLimiter {

@@ -87,12 +87,12 @@ export class KnowledgeNotifications implements OutboxHandler {
     return [f.author_id];
   }
 
-  /** Whether a user is on the article's team now (sees its drafts). */
   /** The article's author, owners and contributors (editors are on its team too: see onTeam). */
   private named(userId: string, f: Facts): boolean {
     return userId === f.author_id || this.owners(f).includes(userId) || f.contributors.includes(userId);
   }
 
+  /** Whether a user is on the article's team now (sees its drafts). */
   private async onTeam(userId: string, f: Facts): Promise<boolean> {
     if (this.named(userId, f)) return true;
     const viewer = await this.sessions.viewerForUser(userId);

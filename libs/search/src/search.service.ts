@@ -115,8 +115,11 @@ export class SearchService {
     if (!hasPositiveTerms(parseQuery(text))) throw AppError.badField(field, 'must contain at least one word to look for');
   }
 
-  /** Per user and per IP: one account cannot go faster from many addresses, nor one address with many accounts (at twice a user's rate, for shared networks). */
-  /** Counts one search against the viewer's (and their address's) search rate; RATE_LIMITED past it. */
+  /**
+   * Counts one search against the viewer's (and their address's) search rate; RATE_LIMITED past
+   * it. Per user and per IP: one account cannot go faster from many addresses, nor one address
+   * with many accounts (at twice a user's rate, for shared networks).
+   */
   async charge(viewer: Viewer): Promise<void> {
     const checks: Array<[RateRule, string]> = [[this.perIp, viewer.ip]];
     if (viewer.id) checks.push([this.perUser, viewer.id]);

@@ -346,7 +346,6 @@ export class ReportsService {
     if (body) await this.spam.learn(tx, item.space_id, body.body_source, spam);
   }
 
-  /** Whose content (or which user) a review item is about. */
   /**
    * The sanction a moderator gives with an APPROVE of reports or automod flags: to the content's
    * author (the reported user), in the item's space, checked as `sanctionUser` checks it. It
@@ -371,6 +370,7 @@ export class ReportsService {
     return `sanction: ${issued.kind.toLowerCase()}${wanted.durationHours ? ` ${wanted.durationHours}h` : ''}`;
   }
 
+  /** Whose content (or which user) a review item is about. */
   private async offenderOf(tx: Tx, item: ReviewItemRow): Promise<string | null> {
     if (item.target_type === ReportTargetType.USER) return item.target_id;
     const table = item.target_type === ReportTargetType.POST ? 'posts' : 'topics';
