@@ -7,14 +7,8 @@ import { GqlContext } from '../../../libs/core/src/graphql/context';
 import { formatGraphQLError, requestIdOf, requestIdsOfErrors } from '../../../libs/core/src/graphql/errors';
 import { complexityLimitPlugin, MAX_QUERY_TOKENS, nulCharacterPlugin } from '../../../libs/core/src/graphql/limits';
 import { withPreloadedFields } from '../../../libs/core/src/graphql/preloaded-fields';
-import { SESSION_COOKIE, SessionsService } from '../../../libs/identity/src/sessions/sessions.service';
+import { SESSION_COOKIE, SessionsService, tokenFrom } from '../../../libs/identity/src/sessions/sessions.service';
 
-export function tokenFrom(req: Request): string | undefined {
-  const header = req.headers.authorization;
-  if (header && /^Bearer\s+/i.test(header)) return header.replace(/^Bearer\s+/i, '').trim();
-  const cookie = (req as Request & { cookies?: Record<string, string> }).cookies?.[SESSION_COOKIE];
-  return typeof cookie === 'string' && cookie.length > 0 ? cookie : undefined;
-}
 
 export function graphqlOptions(sessions: SessionsService, config: AppConfig): ApolloDriverConfig {
   const introspection = config.graphqlIde || config.NODE_ENV !== 'production';

@@ -1,6 +1,6 @@
 import { Args, Context, ID, Int, Mutation, Resolver } from '@nestjs/graphql';
 import { GqlContext } from '../../../core/src/graphql/context';
-import { SESSION_COOKIE, SessionsService } from '../sessions/sessions.service';
+import { SESSION_COOKIE, SessionsService, tokenFrom } from '../sessions/sessions.service';
 import { AuthService } from './auth.service';
 import { AuthPayload, SignInInput, SignUpInput } from './dto/auth.inputs';
 
@@ -36,12 +36,14 @@ export class AuthResolver {
   @Mutation(() => Boolean, { description: 'Revokes the current session (and the session cookie’s, which it clears).' })
   async signOut(@Context() ctx: GqlContext): Promise<boolean> {
     const cookie = (ctx.req as { cookies?: Record<string, unknown> }).cookies?.[SESSION_COOKIE];
+    const current = tokenFrom(ctx.req);
     ctx.res.clearCookie(SESSION_COOKIE, { path: '/' });
-    const current = await this.auth.signOut(ctx.viewer);
+    const signedOut = await this.auth.signOut(ctx.viewer);
     // A header named the current session: the cookie being cleared may hold another one, which
     // must not stay valid on the server once its holder believes it signed out.
-    const cookieSession = typeof cookie === 'string' && cookie !== '' ? await this.auth.signOut(await this.sessions.resolve(cookie, ctx.viewer.ip ?? 'unknown')) : false;
-    return current || cookieSession;
+    if (typeof cookie !== 'string' || cookie === '' || cookie === current) return signedOut;
+    const cookieSession = await this.auth.signOut(await this.sessions.resolve(cookie, ctx.viewer.ip));
+    return signedOut || cookieSession;
   }
 
   @Mutation(() => Int, { description: 'Revokes every session of a user (yourself by default; anyone for admins). Returns how many.' })

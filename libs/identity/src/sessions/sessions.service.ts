@@ -55,6 +55,14 @@ function barredSiteWide(restrictions: ViewerRow['restrictions']): boolean {
   return restrictions.some(([kind, spaceId]) => spaceId === null && kind !== 'SILENCE');
 }
 
+/** The session token a request carries: the Authorization header's bearer token first, else the session cookie. */
+export function tokenFrom(req: { headers: { authorization?: string }; cookies?: Record<string, unknown> }): string | undefined {
+  const header = req.headers.authorization;
+  if (header && /^Bearer\s+/i.test(header)) return header.replace(/^Bearer\s+/i, '').trim();
+  const cookie = req.cookies?.[SESSION_COOKIE];
+  return typeof cookie === 'string' && cookie.length > 0 ? cookie : undefined;
+}
+
 /** How long an ended (expired or revoked) session is kept. */
 const SESSION_RETENTION_DAYS = 90;
 
