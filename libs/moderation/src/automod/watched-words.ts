@@ -12,6 +12,7 @@ import { Connection, ConnectionType, idFromCursor, PageArgs, pageSize, toConnect
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { Contribution, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { compile, fold, matchAll, Matches, MatchTimeout, RuleKind, validatePattern } from './matcher';
 import { trim } from '../../../core/src/graphql/transforms';
@@ -22,6 +23,7 @@ export type WatchAction = 'BLOCK' | 'CENSOR' | 'REQUIRE_APPROVAL' | 'FLAG';
 const ACTIONS: WatchAction[] = ['BLOCK', 'CENSOR', 'REQUIRE_APPROVAL', 'FLAG'];
 /** A user refused by one rule again within this many minutes adds nothing to the moderation log. */
 const REFUSALS_LOGGED_EVERY_MINUTES = 10;
+const REFUSALS_LOGGED: RateRule = { bucket: 'automod:refusal-log', limit: 1, windowSeconds: REFUSALS_LOGGED_EVERY_MINUTES * 60 };
 /** Time budget for all watched-word matching on one post. */
 const MATCH_BUDGET_MS = 50;
 
@@ -148,6 +150,7 @@ export class WatchedWordsRule implements PostingCheck {
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
     private readonly reviewItems: ReviewItems,
+    private readonly limiter: RateLimiter,
   ) {}
 
   /**
@@ -244,19 +247,16 @@ export class WatchedWordsRule implements PostingCheck {
 
   /**
    * Refusals are automatic actions too: logged, in a transaction of their own, once per user and
-   * rule in REFUSALS_LOGGED_EVERY (refused posts cost no rate limit, so a script retrying one
+   * rule in REFUSALS_LOGGED_EVERY_MINUTES (refused posts cost no rate limit, so a script retrying one
    * would otherwise fill the append-only log).
    */
   private async refuse(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, rule: Row, field: string): Promise<never> {
-    await this.uow.run(async (tx) => {
-      const logged = await tx.one(
-        `SELECT 1 FROM moderation_log WHERE target_type = 'user' AND target_id = $1 AND action = 'automod.block'
-            AND at > now() - make_interval(mins => ${REFUSALS_LOGGED_EVERY_MINUTES}) AND after->>'ruleId' = $2 LIMIT 1`,
-        [c.viewer.id, rule.id],
+    // Once per user and rule a while: the throttle decides, atomically, with no log search.
+    if ((await this.limiter.throttle([[REFUSALS_LOGGED, `${c.viewer.id}:${rule.id}`]])) === 0) {
+      await this.uow.run((tx) =>
+        this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind, field } }),
       );
-      if (logged) return;
-      await this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind, field } });
-    });
+    }
     throw AppError.badField(field, `Your post was refused: ${rule.public_reason}`);
   }
 
