@@ -323,7 +323,7 @@ export class ReportsService {
 
   /**
    * Moderators' decisions teach the community's spam model: reports upheld as SPAM are
-   * spam; wrongly reported content and approved held content are not.
+   * spam; wrongly reported content and approved held content (here or with moderatePost) are not.
    */
   private async teachSpamFilter(tx: Tx, item: ReviewItemRow, decision: ReviewDecision): Promise<void> {
     if (item.target_type !== ReportTargetType.POST && item.target_type !== ReportTargetType.TOPIC) return;
@@ -337,13 +337,7 @@ export class ReportsService {
       spam = false;
     }
     if (spam === null) return;
-    const body = await tx.one<{ body_source: string }>(
-      item.target_type === ReportTargetType.POST
-        ? `SELECT body_source FROM posts WHERE id = $1`
-        : `SELECT p.body_source FROM posts p WHERE p.topic_id = $1 AND p.number = 1`,
-      [item.target_id],
-    );
-    if (body) await this.spam.learn(tx, item.space_id, body.body_source, spam);
+    await this.spam.learnFrom(tx, item.space_id, { type: item.target_type, id: item.target_id }, spam);
   }
 
   /**
@@ -447,6 +441,7 @@ export class ReportsService {
           after: { edit: edit.outcome },
         });
         await this.settleHeldItems(tx, viewer, post, input);
+        if (edit.outcome === 'published') await this.spam.learnFrom(tx, post.spaceId, { type: ReportTargetType.POST, id: post.id }, false);
         // Published: the post's new row; dropped: the post as it was.
         return edit.outcome === 'published' ? edit.row : null;
       }
@@ -465,6 +460,8 @@ export class ReportsService {
         after: { state: changed.state },
       });
       if (deciding) await this.settleHeldItems(tx, viewer, post, input);
+      // Approving held content teaches the spam model, as resolveReviewItem's approval does.
+      if (input.action === ModerationAction.APPROVE) await this.spam.learnFrom(tx, post.spaceId, { type: ReportTargetType.POST, id: post.id }, false);
       return changed;
     });
     this.forum.forget(viewer, { topicId: topic.id, postId: post.id });
