@@ -191,6 +191,9 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     const r3 = expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id state } }`, { input: { topicId: starter.id, body: 'third reply' } }, { token: member.token })).replyToTopic;
     expect(expectOk(await t.gql(EDIT, { input: { postId: r3.id, body: 'third reply, typo fixed' } }, { token: member.token })).editPost.state).toBe('PENDING');
     expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [r3.id])).toEqual([{ status: 'PENDING' }]);
+    // A reply still waiting is approved or rejected, never ignored into limbo.
+    const [r3Item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [r3.id]);
+    expectError(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: r3Item.id, decision: 'IGNORE' } }, { token: mod.token }), 'BAD_USER_INPUT');
   });
 
   it('keeps a held edit beside the post until a moderator approves it (a revision by its author) or rejects it', async () => {
@@ -225,6 +228,9 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(await events()).toEqual(before);
     expect(await t.sql(`SELECT user_id FROM post_mentions WHERE post_id = $1`, [postId])).toEqual([]);
 
+    // Ignoring would leave the edit waiting with no item to decide it by: refused, and the item stays.
+    expect(expectError(await resolve(item.id, 'IGNORE'), 'BAD_USER_INPUT').message).toMatch(/approved .* or rejected/);
+    expect(await items()).toEqual([{ id: item.id, status: 'PENDING' }]);
     expectOk(await resolve(item.id, 'APPROVE'));
     const approved = await read((await makeUser(t)).token);
     expect(approved).toMatchObject({ state: 'VISIBLE', topic: { title: 'Better title' }, revisions: [{ number: 1 }, { number: 2 }], pendingEdit: null });

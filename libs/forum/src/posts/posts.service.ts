@@ -285,6 +285,11 @@ export class PostsService {
     );
   }
 
+  /** Whether a post has an edit waiting for a moderator's decision. */
+  async hasPendingEdit(tx: Tx, postId: string): Promise<boolean> {
+    return !!(await tx.one(`SELECT 1 FROM post_pending_edits WHERE post_id = $1`, [postId]));
+  }
+
   /**
    * A moderator's decision on a post's held edit, inside the deciding transaction: APPROVE
    * makes it the post's text (a revision by its author), REJECT drops it. Null when the post

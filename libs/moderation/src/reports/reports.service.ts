@@ -249,7 +249,8 @@ export class ReportsService {
   /**
    * APPROVE upholds the reports and acts on the content (hide by default, or delete);
    * REJECT restores auto-hidden content and counts against the reporters' record;
-   * IGNORE closes the item without judging the reports.
+   * IGNORE closes the item without judging the reports (held content and appeals are
+   * approved or rejected: they wait on the decision).
    */
   async resolve(viewer: Viewer, input: ResolveReviewInput): Promise<ReviewItemModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
@@ -268,6 +269,11 @@ export class ReportsService {
       } else if (item.kind === 'PENDING_CONTENT') {
         // A held contribution: approving publishes it, rejecting removes it. A held edit of a
         // visible post becomes its text, or is dropped (the post keeps the text it had).
+        // Ignoring would leave it waiting with no item to decide it by: only what no longer
+        // waits (its author deleted it, say) is closed that way.
+        if (input.decision === ReviewDecision.IGNORE && post && (post.state === ContentState.PENDING || (post.state !== ContentState.DELETED && (await this.posts.hasPendingEdit(tx, post.id))))) {
+          throw AppError.badField('decision', 'held content is approved (APPROVE) or rejected (REJECT)');
+        }
         if (post?.state === ContentState.PENDING && input.decision !== ReviewDecision.IGNORE) {
           const to = input.decision === ReviewDecision.APPROVE ? ContentState.VISIBLE : ContentState.DELETED;
           await this.posts.applyState(tx, viewer.id, post, post.topic, to);
