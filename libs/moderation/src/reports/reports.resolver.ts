@@ -36,7 +36,7 @@ export class ReviewResolver {
     return this.service.claim(ctx.viewer, id);
   }
 
-  @Mutation(() => ReviewItemModel, { description: 'Moderators: decide a review item (APPROVE upholds it and acts on the content, REJECT dismisses it, IGNORE closes it). Logged; reporters are told.' })
+  @Mutation(() => ReviewItemModel, { description: 'Moderators: decide a review item (APPROVE upholds it and acts on the content, REJECT dismisses it, IGNORE closes it; held content and appeals take APPROVE or REJECT). Logged; reporters are told.' })
   resolveReviewItem(@Args('input') input: ResolveReviewInput, @Context() ctx: GqlContext) {
     return this.service.resolve(ctx.viewer, input);
   }
