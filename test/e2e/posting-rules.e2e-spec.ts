@@ -36,6 +36,21 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     for (let i = 0; i < 3; i++) expectOk(await topic(mod.token));
   });
 
+  it('refuses a post the pace of posting forbids before rendering, checking or opening a transaction', async () => {
+    const member = await makeUser(t, { trustLevel: 1 });
+    const first = expectOk(await topic(member.token)).createTopic;
+    const refused = { topic: null as unknown, reply: null as unknown };
+    const cost = {
+      topic: await t.countStatements(async () => (refused.topic = await topic(member.token, 'a second topic too soon'))),
+      reply: await t.countStatements(async () => (refused.reply = await t.gql(REPLY, { input: { topicId: first.id, body: 'a reply too soon' } }, { token: member.token }))),
+    };
+    for (const kind of ['topic', 'reply'] as const) {
+      expectError(refused[kind] as never, 'RATE_LIMITED');
+      const written = cost[kind].statements.filter((q) => /^(BEGIN|START TRANSACTION)|md5\(body_source\)|spam_models|pg_advisory_xact_lock/i.test(q.trim()));
+      expect(written).toEqual([]);
+    }
+  });
+
   it('counts parallel posts as if they came one after another', async () => {
     for (const trustLevel of [0, 1]) {
       const user = await makeUser(t, { trustLevel });

@@ -18,6 +18,9 @@ export interface Contribution {
   rank: number;
 }
 
+/** Who is about to contribute, and where: what is known before the text is rendered. */
+export type Admission = Pick<Contribution, 'viewer' | 'spaceId' | 'kind' | 'rank'>;
+
 /** What checks decided: PENDING holds the contribution for approval. */
 export interface Verdict {
   pending: boolean;
@@ -44,11 +47,13 @@ export interface StoredContribution {
 
 /**
  * A step of the content pipeline between rendering and storing (automod, rate limits,
- * pre-moderation). `check` may throw (BLOCK, RATE_LIMITED) or ask to hold the post;
+ * pre-moderation). `admit` runs first, before the text is rendered, and may refuse cheaply
+ * (the pace of posting); `check` may throw (BLOCK, RATE_LIMITED) or ask to hold the post;
  * `stored` runs inside the storing transaction.
  */
 export interface PostingCheck {
   readonly name: string;
+  admit?(a: Admission): Promise<void>;
   check(c: Contribution, verdict: Verdict): Promise<void>;
   stored?(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
 }
@@ -63,6 +68,11 @@ export class PostingPolicy {
 
   register(check: PostingCheck): void {
     if (!this.checks.some((c) => c.name === check.name)) this.checks.push(check);
+  }
+
+  /** Before rendering: a refusal here costs the author's flood no rendering and no transaction. */
+  async admit(a: Admission): Promise<void> {
+    for (const check of this.checks) await check.admit?.(a);
   }
 
   async evaluate(c: Contribution): Promise<Verdict> {

@@ -148,6 +148,7 @@ export class PostsService {
       if (target.view !== 'full' || target.state === ContentState.DELETED) throw AppError.badField('replyToPostId', 'must be a post you can read');
     }
     const author = viewer.user!;
+    await this.policy.admit({ viewer, spaceId: topic.spaceId, kind: 'reply', rank });
     const rendered = this.writer.render(input.body);
     const contribution = { viewer, spaceId: topic.spaceId, kind: 'reply' as const, body: input.body, rendered, rank };
     const verdict = await this.policy.evaluate(contribution);

@@ -97,6 +97,7 @@ export class TopicsService {
     const planned = { viewer, board, title: input.title, rank, options: { parentId: input.parentId } };
     await behaviour?.validate?.(planned);
     const author = viewer.user!;
+    await this.policy.admit({ viewer, spaceId: board.spaceId, kind: 'topic', rank });
     const rendered = this.writer.render(input.body);
     const contribution = { viewer, spaceId: board.spaceId, kind: 'topic' as const, body: input.body, title: input.title, tags: input.tags, rendered, rank };
     const verdict = await this.policy.evaluate(contribution);

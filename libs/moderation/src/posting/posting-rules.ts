@@ -6,8 +6,8 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { SpaceModeration } from '../space-moderation';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
-import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
-import { Contribution, heldReasons, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
+import { Queryable, RateLimiter, RateRule } from '../../../core/src/rate-limit';
+import { Admission, Contribution, heldReasons, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
 
@@ -38,7 +38,7 @@ export class PostingLimits implements PostingCheck {
   ) {}
 
   /** Moderators of the space are exempt from every limit (and everybody when limits are off). */
-  private exempt(c: Contribution): boolean {
+  private exempt(c: Admission): boolean {
     return !this.config.POSTING_LIMITS || c.rank >= LEVEL_RANK.MODERATE;
   }
 
@@ -63,18 +63,34 @@ export class PostingLimits implements PostingCheck {
   }
 
   /**
+   * A post the pace of posting would refuse is refused before it is rendered and checked: a
+   * flood costs a read per post. This look is not the count: `stored` counts.
+   */
+  async admit(a: Admission): Promise<void> {
+    if (this.exempt(a) || a.kind === 'edit') return;
+    let wait = 0;
+    for (const [rule, key] of await this.paceRules(a, this.ds)) wait = Math.max(wait, await this.limiter.retryAfter(rule, key));
+    if (wait > 0) throw AppError.rateLimited(wait);
+  }
+
+  /**
    * The rate limits are checked and counted once, in the storing transaction and under a lock,
    * so parallel posts cannot all pass before any of them is counted; a refusal rolls the post back.
    */
   async stored(tx: Tx, c: Contribution): Promise<void> {
     if (this.exempt(c) || c.kind === 'edit') return;
-    const user = c.viewer.user!;
+    await this.limiter.hitWithin(tx, await this.paceRules(c, tx));
+  }
+
+  /** The rules that pace a new post: one post per interval, and a new member's first day. */
+  private async paceRules(a: Admission, m: Queryable): Promise<Array<[RateRule, string]>> {
+    const user = a.viewer.user!;
     const rules: Array<[RateRule, string]> = [[user.trustLevel === 0 ? POST_INTERVAL_TL0 : POST_INTERVAL, user.id]];
     if (user.trustLevel === 0) {
-      const [{ first_day }] = await tx.query<{ first_day: boolean }>(`SELECT created_at > now() - interval '1 day' AS first_day FROM users WHERE id = $1`, [user.id]);
-      if (first_day) rules.push([c.kind === 'topic' ? FIRST_DAY_TOPICS : FIRST_DAY_REPLIES, user.id]);
+      const [{ first_day }] = await m.query(`SELECT created_at > now() - interval '1 day' AS first_day FROM users WHERE id = $1`, [user.id]);
+      if (first_day) rules.push([a.kind === 'topic' ? FIRST_DAY_TOPICS : FIRST_DAY_REPLIES, user.id]);
     }
-    await this.limiter.hitWithin(tx, rules);
+    return rules;
   }
 }
 
