@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { AppError } from '../errors';
 import { DomainEvent, EventBus } from '../events';
 
 export const OUTBOX_CHANNEL = 'parvis_outbox';
@@ -47,6 +48,20 @@ export class Tx {
   }
 }
 
+/**
+ * PostgreSQL's deadlock_detected and serialization_failure: it rolled the whole transaction
+ * back, so running it again from the start is safe, and usually succeeds once the other one
+ * has committed.
+ */
+const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
+export const TRANSACTION_ATTEMPTS = 3;
+
+function sqlState(err: unknown): string | undefined {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 @Injectable()
 export class UnitOfWork {
   constructor(
@@ -54,14 +69,29 @@ export class UnitOfWork {
     private readonly bus: EventBus,
   ) {}
 
-  /** Runs `work` in a transaction; committed events are then published in-process. */
+  /**
+   * Runs `work` in a transaction; committed events are then published in-process. A
+   * transaction PostgreSQL aborted for a deadlock (or a serialization failure) runs again, up
+   * to TRANSACTION_ATTEMPTS times in all; `work` must therefore read what it decides on inside
+   * `tx`, as it should anyway. Past that, the caller gets CONFLICT, not an internal error.
+   */
   async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    let tx!: Tx;
-    const result = await this.ds.transaction(async (manager) => {
-      tx = new Tx(manager);
-      return work(tx);
-    });
-    for (const event of tx.events) this.bus.publish(event);
-    return result;
+    for (let attempt = 1; ; attempt++) {
+      let tx!: Tx;
+      try {
+        const result = await this.ds.transaction(async (manager) => {
+          tx = new Tx(manager);
+          return work(tx);
+        });
+        for (const event of tx.events) this.bus.publish(event);
+        return result;
+      } catch (err) {
+        const state = sqlState(err);
+        if (!state || !RETRYABLE_SQLSTATES.has(state)) throw err;
+        if (attempt >= TRANSACTION_ATTEMPTS) throw AppError.conflict('Another change to the same content got in the way: try again');
+        // A short random pause, so the two transactions do not meet again in step.
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+      }
+    }
   }
 }
