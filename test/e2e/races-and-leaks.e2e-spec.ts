@@ -198,6 +198,47 @@ describe('races and leaks found in review', () => {
     expect(status).not.toBe('MERGED');
   });
 
+  /** Runs `request` while a move of the topic (as moveTopic writes it) holds its row, then commits the move. */
+  async function racingMove(topicId: string, to: { board: string; space: string }, request: () => Promise<any>) {
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query(`UPDATE topics SET board_id = $2, space_id = $3 WHERE id = $1`, [topicId, to.board, to.space]);
+      await holder.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topicId, to.space]);
+      await holder.query(`UPDATE review_items SET space_id = $2 WHERE status = 'PENDING' AND target_type = 'TOPIC' AND target_id = $1`, [topicId, to.space]);
+      const answer = request();
+      for (let i = 0; i < 100; i++) {
+        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if (n > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await holder.commitTransaction();
+      return await answer;
+    } finally {
+      await holder.release();
+    }
+  }
+
+  it('forum: a reply or report that waited on a topic moved meanwhile is refused, not left in the old space', async () => {
+    const from = await makeBoard(t, space.id);
+    const elsewhere = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
+    const to = { board: await makeBoard(t, elsewhere.id), space: elsewhere.id };
+    const author = await makeUser(t);
+    const reporter = await makeUser(t);
+    const replied = await createTopic(t, author.token, from, { title: 'About to move', body: 'x' });
+    const reply = () => t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id } }`, { input: { topicId: replied.id, body: 'racing the move' } }, { token: author.token });
+    expectError(await racingMove(replied.id, to, reply), 'CONFLICT');
+    expect(await t.sql(`SELECT DISTINCT space_id FROM posts WHERE topic_id = $1`, [replied.id])).toEqual([{ space_id: elsewhere.id }]);
+
+    const reported = await createTopic(t, author.token, from, { title: 'Reported, then moved', body: 'x' });
+    const report = () => t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'TOPIC', targetId: reported.id, reason: 'OFF_TOPIC' } }, { token: reporter.token });
+    expectError(await racingMove(reported.id, to, report), 'CONFLICT');
+    expect(await t.sql(`SELECT space_id FROM review_items WHERE target_id = $1`, [reported.id])).toEqual([]);
+    expectOk(await report());
+    expect(await t.sql(`SELECT space_id FROM review_items WHERE target_id = $1`, [reported.id])).toEqual([{ space_id: elsewhere.id }]);
+  });
+
   it('drains cleanly', async () => {
     await drain();
   });

@@ -159,13 +159,16 @@ export class PostsService {
       // The row lock taken here serialises concurrent replies (distinct, consecutive numbers),
       // and the state it returns is the one the reply lands in: a topic closed, locked or
       // deleted since the checks above refuses the reply and the whole transaction rolls back.
-      const t = await tx.one<{ last_post_number: number; version: number; state: string; closed: boolean; locked: boolean }>(
+      const t = await tx.one<{ last_post_number: number; version: number; state: string; closed: boolean; locked: boolean; board_id: string }>(
         `UPDATE topics SET last_post_number = last_post_number + 1, reply_count = reply_count + $2,
                 last_activity_at = CASE WHEN $2 = 1 THEN now() ELSE last_activity_at END, version = version + 1, updated_at = now()
-          WHERE id = $1 RETURNING last_post_number, version, state, closed, locked`,
+          WHERE id = $1 RETURNING last_post_number, version, state, closed, locked, board_id`,
         [topic.id, state === ContentState.VISIBLE ? 1 : 0],
       );
       if (!t || t.state === ContentState.DELETED) throw AppError.notFound('Topic not found');
+      // Moved since the checks above (which read its old space's access and rules): the reply
+      // would land in the old space, where only that space's moderators see it.
+      if (t.board_id !== topic.boardId) throw AppError.conflict('The topic moved while your reply was on its way: post it again');
       if (rank < LEVEL_RANK.MODERATE && (t.closed || t.locked)) throw AppError.forbidden(`This topic is ${t.locked ? 'locked' : 'closed'}: it takes no new replies`);
       const [post] = await tx.query<PostRow>(
         `INSERT INTO posts AS p (id, topic_id, space_id, number, author_id, reply_to_post_id, body_source, body_html, state)
