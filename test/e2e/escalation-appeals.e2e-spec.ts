@@ -63,6 +63,22 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(log).toEqual(['sanction.auto', 'sanction.auto', 'escalation.propose_ban', 'review.approve']);
   });
 
+  it('climbs one step per violation when two moderators uphold at the same moment', async () => {
+    for (let round = 0; round < 3; round++) {
+      const offender = await makeUser(t);
+      const reporter = await makeUser(t, { trustLevel: 1 });
+      const items: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const topic = await createTopic(t, offender.token, board);
+        expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'ABUSE' } }, { token: reporter.token }));
+        items.push(expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === topic.id).node.id);
+      }
+      await Promise.all(items.map((id, i) => t.gql(RESOLVE, { input: { id, decision: 'APPROVE', action: 'NONE' } }, { token: [mod, mod2][i].token }).then(expectOk)));
+      // The second upheld violation silences, whichever decision counted it.
+      expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1`, [offender.id])).toEqual([{ kind: 'SILENCE' }]);
+    }
+  });
+
   it('never climbs the ladder for the space’s moderators, global moderators or admins', async () => {
     const reporter = await makeUser(t, { trustLevel: 1 });
     const globalMod = await makeUser(t, { role: 'MODERATOR' });

@@ -76,6 +76,15 @@ describe('moderation: sanctions and the moderation log', () => {
     expectOk(await t.gql(CREATE, { input: { boardId: boardA, title: 'Back again', body: 'x' } }, { token: member.token }));
   });
 
+  it('lifts a sanction once when two moderators lift it at the same moment', async () => {
+    const member = await makeUser(t);
+    const s = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SILENCE', reason: 'Cooling off', durationHours: 24, spaceId: spaceA.id } }, { token: modA.token })).sanctionUser;
+    const answers = await Promise.all([modA, admin, modA, admin].map((m) => t.gql(LIFT, { id: s.id }, { token: m.token })));
+    for (const a of answers) expect(expectOk(a).liftSanction.active).toBe(false);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'sanction.lift' AND target_id = $1`, [member.id])).toEqual([{ n: 1 }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE type = 'user.sanction_lifted' AND aggregate_id = $1`, [member.id])).toEqual([{ n: 1 }]);
+  });
+
   it('keeps a space moderator inside their space and below their rank', async () => {
     const member = await makeUser(t);
     const peer = await makeUser(t);

@@ -28,6 +28,10 @@ export class Escalation {
   async onViolation(tx: Tx, offenderId: string, spaceId: string | null): Promise<string | null> {
     if (!spaceId) return null;
     const ladder = (await this.settings.of(spaceId, { tx })).escalation;
+    // One offender's violations in a space are counted one decision at a time: two moderators
+    // upholding at once would each count only their own, and the ladder would skip the step
+    // (or take one twice). Waiting here, a decision then counts the other's committed one.
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`escalation ${spaceId} ${offenderId}`]);
     const [count] = await tx.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM review_items ri
         WHERE ri.space_id = $2 AND ri.kind = 'REPORTS' AND ri.status = 'APPROVED'

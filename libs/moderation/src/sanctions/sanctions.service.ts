@@ -146,10 +146,12 @@ export class SanctionsService {
     });
     if (!s.active) return toSanctionModel(s);
     const row = await this.uow.run(async (tx) => {
+      // Lifted once: of two racing lifts, the second finds it lifted and changes, logs and tells nothing.
       const [lifted] = await tx.query<SanctionRow>(
-        `UPDATE sanctions SET lifted_at = now(), lifted_by = $2 WHERE id = $1 RETURNING ${SANCTION_COLUMNS}`,
+        `UPDATE sanctions SET lifted_at = now(), lifted_by = $2 WHERE id = $1 AND lifted_at IS NULL RETURNING ${SANCTION_COLUMNS}`,
         [id, viewer.id],
       );
+      if (!lifted) return null;
       await tx.query(`DELETE FROM banned_emails WHERE sanction_id = $1`, [id]);
       await tx.query(`DELETE FROM banned_ips WHERE sanction_id = $1`, [id]);
       await this.audit.append(tx, {
@@ -163,7 +165,7 @@ export class SanctionsService {
       await tx.emit({ type: 'user.sanction_lifted', aggregateType: 'user', aggregateId: s.user_id, payload: { userId: s.user_id, sanctionId: id } });
       return lifted;
     });
-    return toSanctionModel(row);
+    return toSanctionModel(row ?? (await this.load(id))!);
   }
 
   /**
