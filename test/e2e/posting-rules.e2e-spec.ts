@@ -204,10 +204,17 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     // A reply still waiting, edited by its author, keeps waiting under the one item it has.
     await waitOut(member);
     const r3 = expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id state } }`, { input: { topicId: starter.id, body: 'third reply' } }, { token: member.token })).replyToTopic;
+    // A reply still waiting, edited by its author, keeps waiting, under a new item: the one a
+    // moderator may have read described the old text.
+    const [before] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [r3.id]);
     expect(expectOk(await t.gql(EDIT, { input: { postId: r3.id, body: 'third reply, typo fixed' } }, { token: member.token })).editPost.state).toBe('PENDING');
-    expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [r3.id])).toEqual([{ status: 'PENDING' }]);
+    expect(await t.sql(`SELECT id, status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r3.id])).toEqual([
+      { id: before.id, status: 'IGNORED' },
+      { id: expect.any(String), status: 'PENDING' },
+    ]);
+    expectError(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: before.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
     // A reply still waiting is approved or rejected, never ignored into limbo.
-    const [r3Item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [r3.id]);
+    const [r3Item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 AND status = 'PENDING'`, [r3.id]);
     expectError(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: r3Item.id, decision: 'IGNORE' } }, { token: mod.token }), 'BAD_USER_INPUT');
   });
 
@@ -220,7 +227,7 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     const postId = created.firstPost.id;
     await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
     const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
-    const READ = `query($id: ID!) { post(id: $id) { state bodyHtml topic { title } revisions { number } pendingEdit { bodySource bodyHtml title reason note } } }`;
+    const READ = `query($id: ID!) { post(id: $id) { state bodyHtml topic { title } revisions { number } pendingEdit { bodySource bodyHtml title reason note version } } }`;
     const read = async (token: string) => expectOk(await t.gql(READ, { id: postId }, { token })).post;
     const items = () => t.sql(`SELECT id, status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [postId]);
     const events = async () => (await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [postId])).map((e) => e.type as string);
@@ -237,15 +244,17 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect((await read(member.token)).pendingEdit).toMatchObject(waiting);
     expect((await read(mod.token)).pendingEdit).toMatchObject(waiting);
     expect((await read(mod.token)).pendingEdit.bodyHtml).toContain(`@${mentioned.handle}`);
-    // One item for both edits; nothing left the post: no event, no mention, no revision.
-    const [item] = await items();
-    expect(await items()).toEqual([{ id: item.id, status: 'PENDING' }]);
+    // The second edit replaced the first, and its item: approving the first item (what a moderator
+    // may have read) cannot publish the second text. Nothing left the post: no event, no mention, no revision.
+    const [superseded, item] = await items();
+    expect(await items()).toEqual([{ id: superseded.id, status: 'IGNORED' }, { id: item.id, status: 'PENDING' }]);
+    expectError(await resolve(superseded.id, 'APPROVE'), 'CONFLICT');
     expect(await events()).toEqual(before);
     expect(await t.sql(`SELECT user_id FROM post_mentions WHERE post_id = $1`, [postId])).toEqual([]);
 
     // Ignoring would leave the edit waiting with no item to decide it by: refused, and the item stays.
     expect(expectError(await resolve(item.id, 'IGNORE'), 'BAD_USER_INPUT').message).toMatch(/approved .* or rejected/);
-    expect(await items()).toEqual([{ id: item.id, status: 'PENDING' }]);
+    expect((await items()).at(-1)).toEqual({ id: item.id, status: 'PENDING' });
     expectOk(await resolve(item.id, 'APPROVE'));
     const approved = await read((await makeUser(t)).token);
     expect(approved).toMatchObject({ state: 'VISIBLE', topic: { title: 'Better title' }, revisions: [{ number: 1 }, { number: 2 }], pendingEdit: null });
@@ -256,7 +265,7 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
 
     // Rejected: dropped, the post keeps its text.
     expectOk(await t.gql(EDIT, { input: { postId, body: 'something moderators will not want' } }, { token: member.token }));
-    const [, second] = await items();
+    const [, , second] = await items();
     expectOk(await resolve(second.id, 'REJECT'));
     expect(await read(member.token)).toMatchObject({ revisions: [{ number: 1 }, { number: 2 }], pendingEdit: null });
     expect((await read(member.token)).bodyHtml).toContain('better text for');
@@ -264,17 +273,23 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     // An edit proposed before a moderator's own edit cannot undo it: approving it is refused, rejecting it works.
     expectOk(await t.gql(EDIT, { input: { postId, body: 'an edit from an older text' } }, { token: member.token }));
     expectOk(await t.gql(EDIT, { input: { postId, body: 'the moderator fixed a link', reason: 'link' } }, { token: mod.token }));
-    const [, , third] = await items();
+    const [, , , third] = await items();
     expectError(await resolve(third.id, 'APPROVE'), 'CONFLICT');
     expect((await read(mod.token)).pendingEdit).toMatchObject({ bodySource: 'an edit from an older text' });
     expectOk(await resolve(third.id, 'REJECT'));
     expect(await read(mod.token)).toMatchObject({ bodyHtml: '<p>the moderator fixed a link</p>\n', pendingEdit: null });
 
-    // moderatePost decides a held edit too, and settles its item.
+    // moderatePost decides a held edit too, and settles its item. Approving names the version
+    // read: one its author replaced since is refused.
+    expectOk(await t.gql(EDIT, { input: { postId, body: 'a harmless correction' } }, { token: member.token }));
+    const version = (await read(mod.token)).pendingEdit.version;
     expectOk(await t.gql(EDIT, { input: { postId, body: 'approved from the post itself' } }, { token: member.token }));
     const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state bodyHtml } }`;
-    expect(expectOk(await t.gql(MOD, { input: { postId, action: 'APPROVE' } }, { token: mod.token })).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>approved from the post itself</p>\n' });
-    expect((await items()).map((i) => i.status)).toEqual(['APPROVED', 'REJECTED', 'REJECTED', 'APPROVED']);
+    expectError(await t.gql(MOD, { input: { postId, action: 'APPROVE' } }, { token: mod.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(MOD, { input: { postId, action: 'APPROVE', pendingEditVersion: version } }, { token: mod.token }), 'CONFLICT');
+    expect((await read(mod.token)).pendingEdit).toMatchObject({ bodySource: 'approved from the post itself', version: version + 1 });
+    expect(expectOk(await t.gql(MOD, { input: { postId, action: 'APPROVE', pendingEditVersion: version + 1 } }, { token: mod.token })).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>approved from the post itself</p>\n' });
+    expect((await items()).map((i) => i.status)).toEqual(['IGNORED', 'APPROVED', 'REJECTED', 'REJECTED', 'IGNORED', 'APPROVED']);
     // With no edit waiting, approving a visible post is still refused.
     expectError(await t.gql(MOD, { input: { postId, action: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
   });

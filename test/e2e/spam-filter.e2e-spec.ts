@@ -81,7 +81,7 @@ describe('the spam filter learns from moderators', () => {
 
     // A held edit of a visible post, approved, is learnt too; a rejected one is not.
     expectOk(await t.gql(EDIT, { input: { postId: earlier.firstPostId, body: ham(3) } }, { token: author.token }));
-    expectOk(await t.gql(MODERATE, { input: { postId: earlier.firstPostId, action: 'APPROVE' } }, { token: mod.token }));
+    expectOk(await t.gql(MODERATE, { input: { postId: earlier.firstPostId, action: 'APPROVE', pendingEditVersion: 1 } }, { token: mod.token }));
     expectOk(await t.gql(EDIT, { input: { postId: earlier.firstPostId, body: ham(4) } }, { token: author.token }));
     expectOk(await t.gql(MODERATE, { input: { postId: earlier.firstPostId, action: 'REJECT' } }, { token: mod.token }));
     expect(await t.sql(`SELECT ham, spam FROM spam_models WHERE space_id = $1`, [held.id])).toEqual([{ ham: 2, spam: 0 }]);

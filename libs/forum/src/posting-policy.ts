@@ -43,6 +43,11 @@ export interface StoredContribution {
   pending: boolean;
   /** An edit by the author that needed no approval replaced the held edit they had waiting. */
   withdrewHeldEdit?: boolean;
+  /**
+   * The author changed content that waits for a moderator (a post still pending, or a held
+   * edit they replaced): the review item a moderator may be reading no longer describes it.
+   */
+  changedWaiting?: boolean;
 }
 
 /**

@@ -106,12 +106,12 @@ export class PostsRepository {
   }
 
   async pendingEdits(postIds: readonly string[]): Promise<Map<string, PendingEditModel>> {
-    const rows: Array<{ post_id: string; body_source: string; body_html: string; title: string | null; tags: string[] | null; reason: string | null; note: string | null; created_at: Date }> =
-      await this.ds.query(`SELECT post_id, body_source, body_html, title, tags, reason, note, created_at FROM post_pending_edits WHERE post_id = ANY($1::uuid[])`, [postIds]);
+    const rows: Array<{ post_id: string; body_source: string; body_html: string; title: string | null; tags: string[] | null; reason: string | null; note: string | null; version: number; created_at: Date }> =
+      await this.ds.query(`SELECT post_id, body_source, body_html, title, tags, reason, note, version, created_at FROM post_pending_edits WHERE post_id = ANY($1::uuid[])`, [postIds]);
     return new Map(
       rows.map((r) => [
         r.post_id,
-        Object.assign(new PendingEditModel(), { bodySource: r.body_source, bodyHtml: r.body_html, title: r.title, tags: r.tags, reason: r.reason, note: r.note, createdAt: r.created_at }),
+        Object.assign(new PendingEditModel(), { bodySource: r.body_source, bodyHtml: r.body_html, title: r.title, tags: r.tags, reason: r.reason, note: r.note, version: r.version, createdAt: r.created_at }),
       ]),
     );
   }

@@ -52,6 +52,7 @@ interface PendingEditRow {
   tags: string[] | null;
   reason: string | null;
   note: string | null;
+  version: number;
   created_at: Date;
 }
 
@@ -227,8 +228,8 @@ export class PostsService {
     // review item, FLAG and CENSOR rules act on an edit that brings their words in.
     const row = await this.uow.run(async (tx) => {
       if (held) {
-        await this.proposeEdit(tx, viewer.id!, post.id, edit, heldReasons(verdict));
-        await this.policy.stored(tx, contribution, { ...verdict, pending: true }, stored);
+        const replaced = await this.proposeEdit(tx, viewer.id!, post.id, edit, heldReasons(verdict));
+        await this.policy.stored(tx, contribution, { ...verdict, pending: true }, { ...stored, changedWaiting: replaced });
         return null;
       }
       const updated = await this.writeEdit(tx, viewer, post, topic, edit);
@@ -236,7 +237,9 @@ export class PostsService {
       // edit does not: approving the held one then answers CONFLICT).
       const withdrewHeldEdit =
         post.authorId === viewer.id && (await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1 RETURNING post_id`, [post.id])).length > 0;
-      await this.policy.stored(tx, contribution, { ...verdict, pending: false }, { ...stored, withdrewHeldEdit });
+      // The author's edit of a post still waiting: what a moderator may have read is gone.
+      const changedWaiting = post.state === ContentState.PENDING && post.authorId === viewer.id;
+      await this.policy.stored(tx, contribution, { ...verdict, pending: false }, { ...stored, withdrewHeldEdit, changedWaiting });
       if (post.authorId !== viewer.id) {
         await this.logModeration(tx, viewer, 'post.edit', post, { bodySource: post.bodySourceText }, { bodySource: input.body, reason: input.reason ?? null });
       }
@@ -277,16 +280,21 @@ export class PostsService {
     return updated;
   }
 
-  /** Keeps an author's held edit beside the post (replacing an earlier one still waiting). */
-  private async proposeEdit(tx: Tx, editorId: string, postId: string, edit: PostEdit, note: string): Promise<void> {
-    await tx.query(
+  /**
+   * Keeps an author's held edit beside the post, replacing an earlier one still waiting (a
+   * new version). Answers whether it replaced one.
+   */
+  private async proposeEdit(tx: Tx, editorId: string, postId: string, edit: PostEdit, note: string): Promise<boolean> {
+    const [row] = await tx.query<{ version: number }>(
       `INSERT INTO post_pending_edits AS e (post_id, editor_id, base_revision, body_source, body_html, title, tags, reason, note)
        VALUES ($1, $2, (SELECT COALESCE(max(number), 0) FROM post_revisions WHERE post_id = $1), $3, $4, $5, $6, $7, $8)
        ON CONFLICT (post_id) DO UPDATE SET editor_id = EXCLUDED.editor_id, base_revision = EXCLUDED.base_revision,
          body_source = EXCLUDED.body_source, body_html = EXCLUDED.body_html, title = EXCLUDED.title, tags = EXCLUDED.tags,
-         reason = EXCLUDED.reason, note = EXCLUDED.note, created_at = now()`,
+         reason = EXCLUDED.reason, note = EXCLUDED.note, version = e.version + 1, created_at = now()
+       RETURNING version`,
       [postId, editorId, edit.body, edit.html, edit.title, edit.tags, edit.reason, note || null],
     );
+    return row.version > 1;
   }
 
   /** Whether a post has an edit waiting for a moderator's decision. */
@@ -300,13 +308,23 @@ export class PostsService {
    * has no held edit. An edit of a post deleted meanwhile is dropped; one proposed before
    * somebody else's edit is refused, so it cannot silently undo that edit.
    */
-  async decidePendingEdit(tx: Tx, postId: string, approve: boolean): Promise<{ outcome: 'published'; row: PostRow } | { outcome: 'dropped' } | null> {
+  async decidePendingEdit(
+    tx: Tx,
+    postId: string,
+    approve: boolean,
+    /** An approval from the post itself names the version it read (the queue's items change with the edit instead). */
+    read?: { version: number | undefined },
+  ): Promise<{ outcome: 'published'; row: PostRow } | { outcome: 'dropped' } | null> {
     const pending = await tx.one<PendingEditRow & { revision: number; state: ContentState }>(
       `SELECT e.*, p.state, (SELECT COALESCE(max(number), 0) FROM post_revisions WHERE post_id = e.post_id)::int AS revision
          FROM post_pending_edits e JOIN posts p ON p.id = e.post_id WHERE e.post_id = $1 FOR UPDATE OF p, e`,
       [postId],
     );
     if (!pending) return null;
+    if (approve && read) {
+      if (read.version === undefined) throw AppError.badField('pendingEditVersion', 'name the version of the held edit you approve (Post.pendingEdit.version)');
+      if (read.version !== pending.version) throw AppError.conflict('Its author changed the held edit since you read it: read it again');
+    }
     await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1`, [postId]);
     if (!approve || pending.state === ContentState.DELETED) return { outcome: 'dropped' };
     if (pending.revision !== pending.base_revision) {

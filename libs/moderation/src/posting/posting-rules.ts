@@ -129,8 +129,19 @@ export class PremoderationRule implements PostingCheck {
         note: 'the author edited the post again, and that edit needed no approval',
       });
     }
-    if (!verdict.pending) return;
-    const reasons = heldReasons(verdict);
+    if (s.changedWaiting) {
+      // A moderator approving the item they read would publish a text they never saw: that
+      // item is settled, and the new text waits under an item of its own.
+      await this.reviewItems.settleHeld(tx, { id: s.postId, number: s.number, topicId: s.topicId }, {
+        status: 'IGNORED',
+        resolvedBy: null,
+        actorId: c.viewer.id,
+        action: 'superseded',
+        note: 'the author changed it while it waited; the new text is reviewed as a new item',
+      });
+    }
+    if (!verdict.pending && !s.changedWaiting) return;
+    const reasons = heldReasons(verdict) || 'the author changed it while it waited for review';
     await this.reviewItems.open(tx, {
       spaceId: c.spaceId,
       targetType: c.kind === 'topic' ? ReportTargetType.TOPIC : ReportTargetType.POST,

@@ -441,7 +441,9 @@ export class ReportsService {
     const deciding = input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT;
     const row = await this.uow.run(async (tx) => {
       // A visible post's held edit: approving makes it the post's text, rejecting drops it.
-      const edit = deciding && post.state === ContentState.VISIBLE ? await this.posts.decidePendingEdit(tx, post.id, input.action === ModerationAction.APPROVE) : null;
+      const edit = deciding && post.state === ContentState.VISIBLE
+        ? await this.posts.decidePendingEdit(tx, post.id, input.action === ModerationAction.APPROVE, { version: input.pendingEditVersion })
+        : null;
       if (edit) {
         await this.audit.append(tx, {
           actorId: viewer.id,
