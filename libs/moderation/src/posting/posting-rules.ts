@@ -120,25 +120,16 @@ export class PremoderationRule implements PostingCheck {
   }
 
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
-    if (s.withdrewHeldEdit) {
-      await this.reviewItems.settleHeld(tx, { id: s.postId, number: s.number, topicId: s.topicId }, {
-        status: 'IGNORED',
-        resolvedBy: null,
-        actorId: c.viewer.id,
-        action: 'withdrawn',
-        note: 'the author edited the post again, and that edit needed no approval',
-      });
-    }
-    if (s.changedWaiting) {
-      // A moderator approving the item they read would publish a text they never saw: that
-      // item is settled, and the new text waits under an item of its own.
-      await this.reviewItems.settleHeld(tx, { id: s.postId, number: s.number, topicId: s.topicId }, {
-        status: 'IGNORED',
-        resolvedBy: null,
-        actorId: c.viewer.id,
-        action: 'superseded',
-        note: 'the author changed it while it waited; the new text is reviewed as a new item',
-      });
+    // The author's change settles the item that described the text before it: withdrawn (their
+    // edit needed no approval), or superseded (a moderator approving the item they read would
+    // publish a text they never saw; the new text waits under an item of its own).
+    const settled = s.withdrewHeldEdit
+      ? { action: 'withdrawn', note: 'the author edited the post again, and that edit needed no approval' }
+      : s.changedWaiting
+        ? { action: 'superseded', note: 'the author changed it while it waited; the new text is reviewed as a new item' }
+        : null;
+    if (settled) {
+      await this.reviewItems.settleHeld(tx, { id: s.postId, number: s.number, topicId: s.topicId }, { status: 'IGNORED', resolvedBy: null, actorId: c.viewer.id, ...settled });
     }
     if (!verdict.pending && !s.changedWaiting) return;
     const reasons = heldReasons(verdict) || 'the author changed it while it waited for review';
