@@ -5,7 +5,7 @@ import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 
 const TREE = `query($b: ID!, $all: Boolean) { board(id: $b) { articleTree(includeArchived: $all) { depth parentId topic { id } } } }`;
 const NOTIFICATIONS = `{ notifications(first: 50) { edges { node { kind data actor { handle } topic { id } } } } }`;
@@ -384,6 +384,19 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(await t.sql(`SELECT count(*)::int AS n FROM articles`)).toEqual([{ n: before[0].n + 1 }]);
       // Editors promote any post.
       expect(topicOf(await api.promote(editor.token, { postId: plain.id, boardId: board, title: 'Descaling with vinegar' })).article.state).toBe('DRAFT');
+    });
+
+    it('tells nobody of another member’s draft from the same post; an editor sees it', async () => {
+      const q = await createTopic(t, asker.token, forum, { title: 'Why does the pump stall?', kind: 'QUESTION' });
+      const a = await reply(t, answerer.token, q.id, 'The impeller is clogged');
+      expectOk(await t.gql(`mutation($p: ID!) { acceptAnswer(postId: $p) { id } }`, { p: a.id }, { token: asker.token }));
+      const drafted = topicOf(await api.promote(reader.token, { postId: a.id, boardId: board, title: 'A stalling pump' }));
+      expectNotFound(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: drafted.id }, { token: asker.token }), 'topic');
+      // The asker cannot see the reader's draft, so it does not stop them either.
+      expect(topicOf(await api.promote(asker.token, { postId: a.id, boardId: board, title: 'Unclogging the pump' })).article.state).toBe('DRAFT');
+      // Their own draft stops them, and an editor sees both.
+      expect(expectError(await api.promote(asker.token, { postId: a.id, boardId: board, title: 'Once more' }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('postId');
+      expectError(await api.promote(editor.token, { postId: a.id, boardId: board, title: 'Editor copy' }), 'BAD_USER_INPUT');
     });
 
     it('suggests related published articles on the question', async () => {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LEVEL_RANK } from '../../access/src/access-level';
 import { Tx } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
 import { Viewer } from '../../core/src/graphql/viewer';
@@ -49,13 +50,22 @@ export class KnowledgeBoard implements BoardKindBehaviour {
   }
 
   /**
-   * Whether the board holds a live article promoted from the post. Only decisive under the
+   * Whether the board holds a live article promoted from the post that `by` can see: a
+   * published one, their own draft, or any for an editor. Another member's draft is not theirs
+   * to know of, so it does not stop them (an editor sees both). Only decisive under the
    * board's lock (see `created`); outside it, a quick early refusal.
    */
-  async hasPromoted(q: { query: (sql: string, params?: unknown[]) => Promise<any> }, postId: string, boardId: string): Promise<boolean> {
+  async hasPromoted(
+    q: { query: (sql: string, params?: unknown[]) => Promise<any> },
+    postId: string,
+    boardId: string,
+    by: { userId: string; editor: boolean },
+  ): Promise<boolean> {
     const [existing] = await q.query(
-      `SELECT 1 FROM articles a JOIN topics t ON t.id = a.topic_id WHERE a.promoted_from_post_id = $1 AND a.board_id = $2 AND a.state <> 'ARCHIVED' AND t.state <> 'DELETED'`,
-      [postId, boardId],
+      `SELECT 1 FROM articles a JOIN topics t ON t.id = a.topic_id
+        WHERE a.promoted_from_post_id = $1 AND a.board_id = $2 AND a.state <> 'ARCHIVED' AND t.state <> 'DELETED'
+          AND (t.state = 'VISIBLE' OR a.owner_user_id = $3 OR $4::boolean)`,
+      [postId, boardId, by.userId, by.editor],
     );
     return !!existing;
   }
@@ -80,7 +90,9 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     await this.writes.lockBoard(tx, topic.board.id);
     const promotion = this.promotions.get(topic.viewer);
     // Checked again under the board's lock: of two racing promotions of one post, the second sees the first's article.
-    if (promotion && (await this.hasPromoted(tx, promotion.postId, topic.board.id))) throw AppError.badField('postId', 'is already an article of this board');
+    if (promotion && (await this.hasPromoted(tx, promotion.postId, topic.board.id, { userId: topic.viewer.id!, editor: topic.rank >= LEVEL_RANK.MODERATE }))) {
+      throw AppError.badField('postId', 'is already an article of this board');
+    }
     const position = await this.writes.nextPosition(tx, topic.board.id, parentId);
     const slug = provisionalSlug(topic.topicId);
     const revisionId = newId();

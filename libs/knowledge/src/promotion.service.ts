@@ -52,7 +52,9 @@ export class PromotionService {
       throw AppError.forbidden('Only editors promote a post that is not the accepted answer of its question');
     }
     // Early, before automod and posting limits see the post; the board kind checks again under the board's lock.
-    if (await this.board.hasPromoted(this.ds, post.id, target.id)) throw AppError.badField('postId', 'is already an article of this board');
+    if (await this.board.hasPromoted(this.ds, post.id, target.id, { userId: viewer.id!, editor: rank >= LEVEL_RANK.MODERATE })) {
+      throw AppError.badField('postId', 'is already an article of this board');
+    }
     const credits: Promotion['credits'] = [{ userId: post.authorId, role: 'ANSWER' }];
     if (post.number !== 1 && thread.authorId !== post.authorId) credits.push({ userId: thread.authorId, role: 'QUESTION' });
     return this.board.promoting(viewer, { postId: post.id, threadId: thread.id, credits }, () =>
