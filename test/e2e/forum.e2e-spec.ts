@@ -46,6 +46,9 @@ describe('forums', () => {
       [{ title: 'x'.repeat(201) }, 'title'],
       [{ body: '' }, 'body'],
       [{ body: 'x'.repeat(100_001) }, 'body'],
+      [{ body: '  \n\t ' }, 'body'],
+      [{ body: '\u200b\u00a0\u2060' }, 'body'],
+      [{ title: '\u200b\u200b\u200b' }, 'title'],
       [{ tags: ['a', 'b', 'c', 'd', 'e', 'f'] }, 'tags'],
       [{ tags: ['bad tag'] }, 'tags'],
       [{ kind: 'IDEA' }, 'kind'],
@@ -133,6 +136,10 @@ describe('forums', () => {
       ]);
       const r = await reply(t, other.token, topic.id);
       expectError(await t.gql(EDIT, { input: { postId: r.id, body: 'x', title: 'Not allowed here' } }, { token: other.token }), 'BAD_USER_INPUT');
+      for (const body of ['   ', '\u200b']) {
+        expectError(await t.gql(EDIT, { input: { postId: r.id, body } }, { token: other.token }), 'BAD_USER_INPUT');
+        expectError(await t.gql(REPLY, { input: { topicId: topic.id, body } }, { token: other.token }), 'BAD_USER_INPUT');
+      }
       const shown = expectOk(await t.gql(`query($id: ID!) { post(id: $id) { bodySource } }`, { id: topic.firstPostId }, { token: other.token })).post;
       expect(shown.bodySource).toBeNull();
       const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [topic.firstPostId]);

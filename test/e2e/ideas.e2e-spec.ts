@@ -106,6 +106,10 @@ describe('idea boards', () => {
     expect(updated.updateIdeaBoard.ideaSettings.voteBudget).toBe(2);
     expect(updated.updateIdeaBoard.ideaSettings.statusLabels).toContainEqual({ status: 'PLANNED', label: 'On the roadmap' });
     expectError(await t.gql(settings, { input: { boardId: budgetBoard, voteBudget: -1 } }, { token: admin.token }), 'BAD_USER_INPUT');
+    // A status named twice (the last label silently won) and a label of invisible characters are refused.
+    const twice = [{ status: 'NEW', label: 'A' }, { status: 'NEW', label: 'B' }];
+    expect(expectError(await t.gql(settings, { input: { boardId: budgetBoard, statusLabels: twice } }, { token: admin.token }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('statusLabels');
+    expectError(await t.gql(settings, { input: { boardId: budgetBoard, statusLabels: [{ status: 'NEW', label: '\u200b' }] } }, { token: admin.token }), 'BAD_USER_INPUT');
     const author = await customer();
     const ids = [];
     for (const title of ['One', 'Two', 'Three']) ids.push(await newIdea(author, title, { boardId: budgetBoard }));
@@ -138,6 +142,8 @@ describe('idea boards', () => {
     expect(res.setIdeaStatus.idea.officialResponse.body).not.toContain('<script');
     expectError(await t.gql(SET_STATUS, { input: { topicId: id, status: 'PLANNED' } }, { token: moderator.token }), 'BAD_USER_INPUT');
     expectError(await t.gql(SET_STATUS, { input: { topicId: id, status: 'MERGED' } }, { token: moderator.token }), 'BAD_USER_INPUT');
+    // A blank official response is refused, not logged as given.
+    expectError(await t.gql(SET_STATUS, { input: { topicId: id, status: 'UNDER_REVIEW', response: '   ' } }, { token: moderator.token }), 'BAD_USER_INPUT');
     expectError(await t.gql(SET_STATUS, { input: { topicId: id, status: 'SHIPPED' } }, { token: moderator.token }), 'BAD_USER_INPUT');
     expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status: 'DECLINED', response: 'Not this year' } }, { token: moderator.token }));
     const i = await idea(id, moderator);

@@ -1,8 +1,9 @@
 import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../core/src/graphql/pagination';
 import { trim } from '../../core/src/graphql/transforms';
+import { HasVisibleText } from '../../core/src/graphql/validators';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
@@ -128,7 +129,7 @@ export class SetIdeaStatusInput {
   @IsEnum(IdeaStatus) @IsIn(Object.values(IdeaStatus).filter((s) => s !== IdeaStatus.MERGED), { message: 'use mergeIdea to merge an idea' })
   status!: IdeaStatus;
   @Field({ nullable: true, description: 'The official response, in markdown (up to 10,000 characters).' })
-  @IsOptional() @IsString() @Length(1, 10_000)
+  @IsOptional() @IsString() @Length(1, 10_000) @HasVisibleText()
   response?: string;
 }
 
@@ -141,7 +142,7 @@ export class MergeIdeaInput {
 @InputType()
 export class IdeaStatusLabelInput {
   @Field(() => IdeaStatus) @IsEnum(IdeaStatus) status!: IdeaStatus;
-  @Field() @Transform(trim) @IsString() @Length(1, 40) label!: string;
+  @Field() @Transform(trim) @IsString() @Length(1, 40) @HasVisibleText() label!: string;
 }
 
 @InputType()
@@ -151,7 +152,8 @@ export class UpdateIdeaBoardInput {
   @IsOptional() @IsInt() @Min(0) @Max(1000)
   voteBudget?: number;
   @Field(() => [IdeaStatusLabelInput], { nullable: true, description: 'New labels for some statuses (the meaning of a status never changes).' })
-  @IsOptional() @ArrayMaxSize(7) @ValidateNested({ each: true }) @Type(() => IdeaStatusLabelInput)
+  @IsOptional() @ArrayMaxSize(7) @ArrayUnique((l: IdeaStatusLabelInput) => l?.status, { message: 'names each status once' })
+  @ValidateNested({ each: true }) @Type(() => IdeaStatusLabelInput)
   statusLabels?: IdeaStatusLabelInput[];
 }
 

@@ -1,0 +1,22 @@
+import { ValidationOptions, ValidateBy } from 'class-validator';
+
+/** White space, and the invisible format characters (zero-width spaces and joiners, the BOM) that read as nothing. */
+const INVISIBLE = /[\p{White_Space}\p{Cf}]/gu;
+
+/**
+ * Refuses text that shows nothing once white space and invisible characters are taken out
+ * (a body of spaces, a title of zero-width spaces). Length limits still apply to the text as
+ * given; this only asks that some of it be visible.
+ */
+export function HasVisibleText(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'hasVisibleText',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && value.replace(INVISIBLE, '').length > 0,
+        defaultMessage: () => 'must contain visible text',
+      },
+    },
+    options,
+  );
+}
