@@ -59,5 +59,13 @@ describe('trust levels', () => {
     expectError(await t.gql(q, { input: { userId: user.id, level: 5, reason: 'too high' } }, { token: globalMod.token }), 'BAD_USER_INPUT');
     expect(expectOk(await t.gql(q, { input: { userId: user.id, level: 4, reason: 'community leader' } }, { token: globalMod.token })).setTrustLevel.trustLevel).toBe(4);
     expect(await t.get(TrustLevelService).recompute([user.id])).toEqual([]);
+    // Not one's own level, nor that of someone of one's role or above; an admin sets a moderator's.
+    const otherMod = await makeUser(t, { role: 'MODERATOR' });
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    expectError(await t.gql(q, { input: { userId: globalMod.id, level: 4, reason: 'promoting myself' } }, { token: globalMod.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(q, { input: { userId: otherMod.id, level: 0, reason: 'a peer' } }, { token: globalMod.token }), 'FORBIDDEN');
+    expectError(await t.gql(q, { input: { userId: admin.id, level: 0, reason: 'above me' } }, { token: globalMod.token }), 'FORBIDDEN');
+    expect(await t.sql(`SELECT trust_level FROM users WHERE id = ANY($1::uuid[]) AND trust_level <> 1 ORDER BY id`, [[globalMod.id, otherMod.id, admin.id]])).toEqual([]);
+    expect(expectOk(await t.gql(q, { input: { userId: otherMod.id, level: 3, reason: 'regular' } }, { token: admin.token })).setTrustLevel.trustLevel).toBe(3);
   });
 });

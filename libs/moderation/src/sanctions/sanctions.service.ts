@@ -13,7 +13,8 @@ import { SanctionInput } from './dto/sanction.inputs';
 import { SANCTION_COLUMNS, SanctionKind, SanctionModel, SanctionRow, toSanctionModel } from './sanction.model';
 
 /** Site-wide power: 0 member, 1 global moderator, 2 admin. */
-const POWER: Record<GlobalRole, number> = { MEMBER: 0, MODERATOR: 1, ADMIN: 2 };
+/** Global roles by power: a moderator acts on those below their own role only. */
+export const ROLE_POWER: Record<GlobalRole, number> = { MEMBER: 0, MODERATOR: 1, ADMIN: 2 };
 
 @Injectable()
 export class SanctionsService {
@@ -49,8 +50,8 @@ export class SanctionsService {
   private async authorize(viewer: Viewer, target: Viewer, spaceId: string | null): Promise<void> {
     if (!viewer.user) throw AppError.unauthenticated();
     if (target.id === viewer.id) throw AppError.badField('userId', 'you cannot sanction yourself');
-    const actorPower = POWER[viewer.user.role];
-    const targetPower = POWER[target.user!.role];
+    const actorPower = ROLE_POWER[viewer.user.role];
+    const targetPower = ROLE_POWER[target.user!.role];
     if (target.user!.role === 'ADMIN') throw AppError.forbidden('Admins cannot be sanctioned');
     if (spaceId === null) {
       if (!(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Site-wide sanctions need a global moderator or an admin');

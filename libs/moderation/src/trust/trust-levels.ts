@@ -6,11 +6,12 @@ import { DataSource } from 'typeorm';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { GqlContext } from '../../../core/src/graphql/context';
-import { Viewer } from '../../../core/src/graphql/viewer';
+import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
 import { toUserModel, UserModel, UserRow } from '../../../identity/src/users/user.model';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { trim } from '../../../core/src/graphql/transforms';
 import { AccessService } from '../../../access/src/access.service';
+import { ROLE_POWER } from '../sanctions/sanctions.service';
 
 /**
  * What each automatic level asks for (Discourse-like defaults). Visit days for TL3 count
@@ -147,9 +148,12 @@ export class TrustLevelService {
   async set(viewer: Viewer, input: SetTrustLevelInput): Promise<UserModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     if (!(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Only global moderators and admins set trust levels');
+    // As with sanctions: not one's own level, nor that of someone of one's own role or above.
+    if (input.userId === viewer.id) throw AppError.badField('userId', 'you cannot set your own trust level');
     const row = await this.uow.run(async (tx) => {
-      const before = await tx.one<{ trust_level: number }>(`SELECT trust_level FROM users WHERE id = $1 FOR UPDATE`, [input.userId]);
+      const before = await tx.one<{ trust_level: number; role: GlobalRole }>(`SELECT trust_level, role FROM users WHERE id = $1 FOR UPDATE`, [input.userId]);
       if (!before) throw AppError.notFound('User not found');
+      if (ROLE_POWER[before.role] >= ROLE_POWER[viewer.user!.role]) throw AppError.forbidden('You cannot set the trust level of someone of your role or above');
       const [u] = await tx.query<UserRow>(
         `UPDATE users SET trust_level = $2, trust_level_locked = $3, updated_at = now() WHERE id = $1
          RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
