@@ -433,6 +433,7 @@ describe('forum rules', () => {
       const viaRestore = expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { state } }`, { id: replies[0].id }, { token: mod.token })).restorePost;
       const viaModerate = expectOk(await t.gql(hide, { input: { postId: replies[1].id, action: 'RESTORE' } }, { token: mod.token })).moderatePost;
       expect([viaRestore.state, viaModerate.state]).toEqual(['HIDDEN', 'HIDDEN']);
+      expect(expectError(await t.gql(hide, { input: { postId: replies[1].id, action: 'HIDE' } }, { token: mod.token }), 'CONFLICT').message).toBe('A hidden post cannot be hidden');
       // Others still get the placeholder; the counters never counted them back.
       const page = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { replyCount posts { edges { node { bodyHtml } } } } }`, { id: topic.id }, { token: author.token })).topic;
       expect(page.replyCount).toBe(0);

@@ -43,6 +43,11 @@ const TRANSITIONS: Record<ModerationAction, { from: ContentState[]; to: ContentS
   REJECT: { from: [ContentState.PENDING], to: ContentState.DELETED },
 };
 
+/** For refusals: "A hidden post cannot be hidden". */
+const PAST_PARTICIPLES: Record<ModerationAction, string> = {
+  HIDE: 'hidden', UNHIDE: 'unhidden', DELETE: 'deleted', RESTORE: 'restored', APPROVE: 'approved', REJECT: 'rejected',
+};
+
 interface Target {
   spaceId: string | null;
   authorId: string | null;
@@ -461,7 +466,7 @@ export class ReportsService {
       }
       // Checked under the post's lock, so a moderator racing another cannot, say, hide a post just deleted.
       const { state, changed } = await this.posts.applyStateFrom(tx, viewer.id, post, topic, transition.from, transition.to);
-      if (!changed) throw AppError.conflict(`A ${state.toLowerCase()} post cannot be ${input.action.toLowerCase()}d`);
+      if (!changed) throw AppError.conflict(`A ${state.toLowerCase()} post cannot be ${PAST_PARTICIPLES[input.action]}`);
       await this.audit.append(tx, {
         actorId: viewer.id,
         action: `post.${input.action.toLowerCase()}`,
