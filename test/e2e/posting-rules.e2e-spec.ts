@@ -145,6 +145,8 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     const withLadder = expectOk(await t.gql(ladder, { input: { spaceId: s.id, spamThreshold: 0.8, escalationLadder: [{ violations: 3, action: 'SUSPEND', hours: 72 }] } }, { token: admin.token }));
     expect(withLadder.updateSpace.moderationSettings).toEqual({ spamThreshold: 0.8, escalationLadder: [{ violations: 3, action: 'SUSPEND', hours: 72 }] });
     expectError(await t.gql(ladder, { input: { spaceId: s.id, escalationLadder: [{ violations: 0, action: 'SMITE' }] } }, { token: admin.token }), 'BAD_USER_INPUT');
+    const twice = [{ violations: 3, action: 'SUSPEND' }, { violations: 3, action: 'SILENCE', hours: 5 }];
+    expect(expectError(await t.gql(ladder, { input: { spaceId: s.id, escalationLadder: twice } }, { token: admin.token }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('escalationLadder');
     expectError(await t.gql(upd, { input: { spaceId: s.id, premoderation: 'SOMETIMES' } }, { token: admin.token }), 'BAD_USER_INPUT');
     const newbie = await makeUser(t, { trustLevel: 0 });
     const member = await makeUser(t, { trustLevel: 1 });

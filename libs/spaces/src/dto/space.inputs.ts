@@ -1,6 +1,6 @@
 import { Field, Float, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { AccessLevel } from '../../../access/src/access-level';
 import { BoardKind } from '../boards/board.model';
 import { SpaceVisibility } from '../spaces/space.model';
@@ -25,7 +25,7 @@ export class CreateSpaceInput {
 export class EscalationStepInput {
   @Field(() => Int, { description: 'Upheld violations within 90 days that trigger the step.' }) @IsInt() @Min(1) @Max(100) violations!: number;
   @Field({ description: 'SILENCE, SUSPEND or PROPOSE_BAN.' }) @IsIn(['SILENCE', 'SUSPEND', 'PROPOSE_BAN'], { message: 'must be SILENCE, SUSPEND or PROPOSE_BAN' }) action!: string;
-  @Field(() => Int, { nullable: true, description: 'Duration for SILENCE and SUSPEND.' }) @IsOptional() @IsInt() @Min(1) @Max(87_600) hours?: number;
+  @Field(() => Int, { nullable: true, description: 'Duration for SILENCE and SUSPEND (24 when absent).' }) @IsOptional() @IsInt() @Min(1) @Max(87_600) hours?: number;
 }
 
 @InputType()
@@ -45,7 +45,8 @@ export class UpdateSpaceInput {
   @IsOptional() @Min(0.5) @Max(1)
   spamThreshold?: number;
   @Field(() => [EscalationStepInput], { nullable: true, description: 'Escalation ladder; replaces the default (2 → silence 24 h, 3 → suspend 168 h, 4 → propose a ban).' })
-  @IsOptional() @ArrayMaxSize(10) @ValidateNested({ each: true }) @Type(() => EscalationStepInput)
+  @IsOptional() @ArrayMaxSize(10) @ArrayUnique((s: EscalationStepInput) => s?.violations, { message: 'names each violation count once' })
+  @ValidateNested({ each: true }) @Type(() => EscalationStepInput)
   escalationLadder?: EscalationStepInput[];
 }
 
