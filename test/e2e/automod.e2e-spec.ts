@@ -1,4 +1,5 @@
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { PostingPolicy } from '../../libs/forum/src/posting-policy';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id action } }`;
@@ -52,6 +53,22 @@ describe('automod: watched words', () => {
     expect(flagged.state).toBe('VISIBLE');
     const items = await t.sql(`SELECT kind, target_id FROM review_items WHERE target_id = $1`, [flagged.firstPost.id]);
     expect(items).toEqual([{ kind: 'AUTOMOD', target_id: flagged.firstPost.id }]);
+  });
+
+  it('flags a post whose storing transaction ran again after a deadlock', async () => {
+    // A check that makes the first run of each storing transaction a deadlock's victim.
+    let runs = 0;
+    t.get(PostingPolicy).register({
+      name: 'zz-deadlock-once',
+      check: async () => undefined,
+      stored: async () => {
+        if (runs++ === 0) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      },
+    });
+    const flagged = expectOk(await post('Another refund, please')).createTopic;
+    expect(runs).toBe(2);
+    expect(await t.sql(`SELECT kind FROM review_items WHERE target_id = $1`, [flagged.firstPost.id])).toEqual([{ kind: 'AUTOMOD' }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'automod.flag' AND target_id = $1`, [flagged.firstPost.id])).toEqual([{ n: 1 }]);
   });
 
   it('refuses catastrophic or invalid patterns, and keeps rules to moderators', async () => {

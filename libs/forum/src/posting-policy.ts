@@ -86,7 +86,12 @@ export class PostingPolicy {
     return verdict;
   }
 
+  /**
+   * Inside the storing transaction, which may run again after a deadlock: each run hands the
+   * checks a verdict of its own, so nothing one run changed in it is missing from the next.
+   */
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
-    for (const check of this.checks) await check.stored?.(tx, c, verdict, s);
+    const own: Verdict = { ...verdict, reasons: [...verdict.reasons] };
+    for (const check of this.checks) await check.stored?.(tx, c, own, s);
   }
 }

@@ -264,7 +264,6 @@ export class WatchedWordsRule implements PostingCheck {
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
     const flags = verdict.reasons.filter((r) => r.startsWith('flag:'));
     const censored = verdict.reasons.filter((r) => r.startsWith('censor:'));
-    verdict.reasons = verdict.reasons.filter((r) => !r.startsWith('flag:') && !r.startsWith('censor:'));
     if (censored.length > 0) {
       await this.audit.append(tx, { actorId: null, action: 'automod.censor', targetType: 'post', targetId: s.postId, spaceId: c.spaceId, after: { ruleIds: censored.map((r) => r.slice(7)) } });
     }
