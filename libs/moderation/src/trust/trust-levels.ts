@@ -127,19 +127,21 @@ export class TrustLevelService {
     }
     const made: typeof changes = [];
     for (const c of changes) {
-      await this.uow.run(async (tx) => {
+      // Counted once it commits (a transaction retried after a deadlock runs its body again).
+      const committed = await this.uow.run(async (tx) => {
         // Only from the level read above, and never over a level set by hand meanwhile (locked):
         // a concurrent run or a setTrustLevel wins, and nothing is recorded twice.
         const moved = await tx.query(
           `UPDATE users SET trust_level = $2, updated_at = now() WHERE id = $1 AND trust_level = $3 AND NOT trust_level_locked RETURNING id`,
           [c.userId, c.to, c.from],
         );
-        if (moved.length === 0) return;
-        made.push(c);
+        if (moved.length === 0) return false;
         const reason = c.to > c.from ? 'promoted by activity' : 'demoted: activity or upheld reports';
         await tx.query(`INSERT INTO trust_level_changes (user_id, from_level, to_level, reason) VALUES ($1, $2, $3, $4)`, [c.userId, c.from, c.to, reason]);
         await this.audit.append(tx, { actorId: null, action: 'trust_level.change', targetType: 'user', targetId: c.userId, spaceId: null, reason, before: { level: c.from }, after: { level: c.to, stats: c.stats } });
+        return true;
       });
+      if (committed) made.push(c);
     }
     return made.map(({ userId, from, to }) => ({ userId, from, to }));
   }
