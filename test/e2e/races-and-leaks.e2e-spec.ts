@@ -239,6 +239,24 @@ describe('races and leaks found in review', () => {
     expect(await t.sql(`SELECT space_id FROM review_items WHERE target_id = $1`, [reported.id])).toEqual([{ space_id: elsewhere.id }]);
   });
 
+  it('moderation: parallel reports that auto-hide a post all go through (no lock taken in the wrong order)', async () => {
+    const low = await makeSpace(t, 'PUBLIC');
+    await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 1}' WHERE id = $1`, [low.id]);
+    const board = await makeBoard(t, low.id);
+    const author = await makeUser(t);
+    const reporters = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
+    const codes: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      const topic = await createTopic(t, author.token, board, { title: `Reported all at once ${round}`, body: 'x' });
+      const answers = await Promise.all(reporters.map((r) => t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'OFF_TOPIC' } }, { token: r.token })));
+      codes.push(...answers.map((a) => a.errors?.[0]?.extensions.code ?? 'OK'));
+      expect(await t.sql(`SELECT state FROM posts WHERE id = $1`, [topic.firstPostId])).toEqual([{ state: 'HIDDEN' }]);
+    }
+    // A report that arrives after the hide finds nothing to report (NOT_FOUND); none may fail otherwise.
+    expect(codes.filter((c) => c !== 'OK' && c !== 'NOT_FOUND')).toEqual([]);
+  });
+
   it('drains cleanly', async () => {
     await drain();
   });

@@ -141,9 +141,10 @@ export class ReportsService {
       // Checked and counted with the report itself, under a lock: parallel reports cannot exceed the day's limit.
       await this.limiter.hitWithin(tx, [[REPORTS_PER_DAY, viewer.user!.id]]);
       // The item goes to the queue of the content's space: a move waited for here, or one that
-      // committed since `target` read it, would leave it in the old space's queue.
+      // committed since `target` read it, would leave it in the old space's queue. The post's
+      // row (moveTopic rewrites its space too) is locked as applyState locks it, post before topic.
       if (target.post) {
-        const now = await tx.one<{ space_id: string }>(`SELECT space_id FROM topics WHERE id = $1 FOR SHARE`, [target.post.topic.id]);
+        const now = await tx.one<{ space_id: string }>(`SELECT space_id FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [target.post.id]);
         if (now?.space_id !== target.spaceId) throw AppError.conflict('The topic moved while your report was on its way: report it again');
       }
       const item = await this.reviewItems.open(tx, {
