@@ -394,6 +394,11 @@ describe('knowledge base: revisions and review', () => {
       const [settled] = await t.sql(`SELECT status, resolved_by FROM review_items WHERE id = $1`, [item.id]);
       expect(settled).toEqual({ status: 'APPROVED', resolved_by: editor.id });
       expect(topicOf(await api.get(reader.token, id)).state).toBe('VISIBLE');
+      // The queue item of another held draft may be closed with IGNORE: the draft waits for publishArticle, not for it.
+      const other = await draftArticle(t, author.token, kbBoard, { body: 'also held' });
+      const [otherItem] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'PENDING_CONTENT' AND status = 'PENDING'`, [other]);
+      expect(expectOk(await t.gql(RESOLVE, { input: { id: otherItem.id, decision: 'IGNORE' } }, { token: editor.token })).resolveReviewItem.status).toBe('IGNORED');
+      expect(topicOf(await api.get(author.token, other)).article.state).toBe('DRAFT');
     });
   });
 

@@ -13,7 +13,7 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
-import { ContentState } from '../../../forum/src/forum.enums';
+import { ContentState, TopicKind } from '../../../forum/src/forum.enums';
 import { PostsService } from '../../../forum/src/posts/posts.service';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Escalation } from '../appeals/escalation';
@@ -283,7 +283,9 @@ export class ReportsService {
         // visible post becomes its text, or is dropped (the post keeps the text it had).
         // Ignoring would leave it waiting with no item to decide it by: only what no longer
         // waits (its author deleted it, say) is closed that way.
-        if (input.decision === ReviewDecision.IGNORE && post && (post.state === ContentState.PENDING || (post.state !== ContentState.DELETED && (await this.posts.hasPendingEdit(tx, post.id))))) {
+        // (An article's draft waits for publishArticle, not for this item: that item may be closed.)
+        const draft = post?.number === 1 && post.topic.kind === TopicKind.ARTICLE;
+        if (input.decision === ReviewDecision.IGNORE && post && !draft && (post.state === ContentState.PENDING || (post.state !== ContentState.DELETED && (await this.posts.hasPendingEdit(tx, post.id))))) {
           throw AppError.badField('decision', 'held content is approved (APPROVE) or rejected (REJECT)');
         }
         if (post?.state === ContentState.PENDING && input.decision !== ReviewDecision.IGNORE) {
@@ -427,13 +429,13 @@ export class ReportsService {
 
   /** The post a review item acts on (the first post for a topic), with its topic, locked. */
   private async moderationTarget(tx: Tx, item: ReviewItemRow) {
-    const post = await tx.one<{ id: string; number: number; state: ContentState; topic_id: string; board_id: string; space_id: string }>(
+    const post = await tx.one<{ id: string; number: number; state: ContentState; topic_id: string; board_id: string; space_id: string; kind: TopicKind }>(
       item.target_type === ReportTargetType.POST
-        ? `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 FOR NO KEY UPDATE OF p`
-        : `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1 FOR NO KEY UPDATE OF p`,
+        ? `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id, t.kind FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 FOR NO KEY UPDATE OF p`
+        : `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id, t.kind FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1 FOR NO KEY UPDATE OF p`,
       [item.target_id],
     );
-    return post ? { id: post.id, number: post.number, state: post.state, topic: { id: post.topic_id, boardId: post.board_id, spaceId: post.space_id } } : null;
+    return post ? { id: post.id, number: post.number, state: post.state, topic: { id: post.topic_id, boardId: post.board_id, spaceId: post.space_id, kind: post.kind } } : null;
   }
 
   /** Moderators act on one post directly; every action is logged with the state before and after. */
