@@ -237,8 +237,9 @@ export class PostsService {
       // edit does not: approving the held one then answers CONFLICT).
       const withdrewHeldEdit =
         post.authorId === viewer.id && (await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1 RETURNING post_id`, [post.id])).length > 0;
-      // The author's edit of a post still waiting: what a moderator may have read is gone.
-      const changedWaiting = post.state === ContentState.PENDING && post.authorId === viewer.id;
+      // The author's edit of a post still waiting (as it is now, under the edit's lock): what a
+      // moderator may have read is gone.
+      const changedWaiting = updated.state === ContentState.PENDING && post.authorId === viewer.id;
       await this.policy.stored(tx, contribution, { ...verdict, pending: false }, { ...stored, withdrewHeldEdit, changedWaiting });
       if (post.authorId !== viewer.id) {
         await this.logModeration(tx, viewer, 'post.edit', post, { bodySource: post.bodySourceText }, { bodySource: input.body, reason: input.reason ?? null });
@@ -312,7 +313,7 @@ export class PostsService {
     tx: Tx,
     postId: string,
     approve: boolean,
-    /** An approval from the post itself names the version it read (the queue's items change with the edit instead). */
+    /** An approval from the post itself may name the version it read (the queue's items change with the edit instead). */
     read?: { version: number | undefined },
   ): Promise<{ outcome: 'published'; row: PostRow } | { outcome: 'dropped' } | null> {
     const pending = await tx.one<PendingEditRow & { revision: number; state: ContentState }>(
@@ -321,9 +322,8 @@ export class PostsService {
       [postId],
     );
     if (!pending) return null;
-    if (approve && read) {
-      if (read.version === undefined) throw AppError.badField('pendingEditVersion', 'name the version of the held edit you approve (Post.pendingEdit.version)');
-      if (read.version !== pending.version) throw AppError.conflict('Its author changed the held edit since you read it: read it again');
+    if (approve && read?.version !== undefined && read.version !== pending.version) {
+      throw AppError.conflict('Its author changed the held edit since you read it: read it again');
     }
     await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1`, [postId]);
     if (!approve || pending.state === ContentState.DELETED) return { outcome: 'dropped' };

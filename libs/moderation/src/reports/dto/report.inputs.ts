@@ -57,7 +57,7 @@ export class ModeratePostInput {
   @IsEnum(ModerationAction, { message: 'must be HIDE, UNHIDE, DELETE, RESTORE, APPROVE or REJECT' })
   action!: ModerationAction;
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @MaxLength(1000) reason?: string;
-  @Field(() => Int, { nullable: true, description: 'APPROVE of a held edit: the version you read (Post.pendingEdit.version); CONFLICT when its author has replaced it since.' })
+  @Field(() => Int, { nullable: true, description: 'APPROVE of a held edit: the version you read (Post.pendingEdit.version), refused with CONFLICT when its author has replaced it since. Without it, the edit waiting now is approved.' })
   @IsOptional() @IsInt() @Min(1)
   pendingEditVersion?: number;
 }
