@@ -393,10 +393,14 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       const drafted = topicOf(await api.promote(reader.token, { postId: a.id, boardId: board, title: 'A stalling pump' }));
       expectNotFound(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: drafted.id }, { token: asker.token }), 'topic');
       // The asker cannot see the reader's draft, so it does not stop them either.
-      expect(topicOf(await api.promote(asker.token, { postId: a.id, boardId: board, title: 'Unclogging the pump' })).article.state).toBe('DRAFT');
+      const second = topicOf(await api.promote(asker.token, { postId: a.id, boardId: board, title: 'Unclogging the pump' }));
+      expect(second.article.state).toBe('DRAFT');
       // Their own draft stops them, and an editor sees both.
       expect(expectError(await api.promote(asker.token, { postId: a.id, boardId: board, title: 'Once more' }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('postId');
       expectError(await api.promote(editor.token, { postId: a.id, boardId: board, title: 'Editor copy' }), 'BAD_USER_INPUT');
+      // The board publishes one of the two.
+      topicOf(await api.publish(editor.token, drafted.id));
+      expect(expectError(await api.publish(editor.token, second.id), 'BAD_USER_INPUT').message).toMatch(/already has as a published article/);
     });
 
     it('suggests related published articles on the question', async () => {

@@ -346,6 +346,17 @@ export class ArticlesService {
       }
       const topic = await tx.one<{ state: string }>(`SELECT state FROM topics WHERE id = $1 FOR UPDATE`, [topicId]);
       if (topic?.state === 'HIDDEN' || topic?.state === 'DELETED') throw refuse(`was ${topic.state.toLowerCase()} by a moderator: restore it first`);
+      // Members may each draft from one post (none sees the other's draft); the board publishes one
+      // of them. Checked under the board's lock, which publishing holds.
+      if (!row.first_published_at) {
+        const [twin] = await tx.query(
+          `SELECT 1 FROM articles a JOIN articles b ON b.promoted_from_post_id = a.promoted_from_post_id AND b.board_id = a.board_id AND b.topic_id <> a.topic_id
+             JOIN topics bt ON bt.id = b.topic_id
+            WHERE a.topic_id = $1 AND b.state = 'PUBLISHED' AND bt.state = 'VISIBLE'`,
+          [topicId],
+        );
+        if (twin) throw refuse('comes from a post this board already has as a published article: improve that one instead');
+      }
       const [rev] = await tx.query<FullRevision>(
         `UPDATE article_revisions SET published_at = now(), published_by = $2 WHERE id = $1 RETURNING *`,
         [row.current_revision_id, viewer.id],
