@@ -7,8 +7,13 @@ export interface MeiliSearchEngineOptions {
   apiKey?: string;
   /** The index holding contributions; tests use one of their own. */
   index?: string;
-  /** Every HTTP call, and every wait for a task, fails after this long. */
+  /** Every HTTP call fails after this long: a slow query falls back to PostgreSQL. */
   timeoutMs?: number;
+  /**
+   * How long a write waits for Meilisearch to apply it (indexing a batch, new settings). Much
+   * longer than a query: the task goes on either way, and a write given up on is sent again.
+   */
+  taskTimeoutMs?: number;
 }
 
 /** A document as Meilisearch stores it: dates as text and as epoch seconds (sortable), plus its ranking boost. */
@@ -33,14 +38,17 @@ const TOP_TAGS = 20;
 
 /**
  * Index settings; sending them again changes nothing, so prepare() runs on every start.
- * Ranking keeps Meilisearch's own rules and breaks the last ties with `boost`. `id` is
- * filterable so upsert() can read the stored versions of a batch in one call.
+ * Ranking keeps Meilisearch's own rules and breaks the last ties with `boost`, but `sort`
+ * comes right after `words`: rules apply one after another, so a requested sort (NEWEST)
+ * must order the matches before typo, proximity and word position do, as PostgreSQL does;
+ * without a requested sort the rule does nothing. `id` is filterable so upsert() can read the
+ * stored versions of a batch in one call.
  */
 const SETTINGS: Settings = {
   searchableAttributes: ['title', 'tags', 'body'],
   filterableAttributes: ['id', 'spaceId', 'boardId', 'kind', 'tags', 'authorId', 'state', 'postNumber', 'topicId'],
   sortableAttributes: ['createdAtTs', 'reactions', 'boost'],
-  rankingRules: ['words', 'typo', 'proximity', 'attribute', 'sort', 'exactness', 'boost:desc'],
+  rankingRules: ['words', 'sort', 'typo', 'proximity', 'attribute', 'exactness', 'boost:desc'],
   typoTolerance: { enabled: true },
   // Facet values are cut at maxValuesPerFacet after sorting: by count, so the cut keeps the most used tags.
   faceting: { maxValuesPerFacet: 100, sortFacetValuesBy: { '*': 'count' } },
@@ -57,23 +65,41 @@ export class MeiliSearchEngine implements SearchEngine {
   readonly name = 'meilisearch';
   private readonly indexUid: string;
   private readonly timeoutMs: number;
+  private readonly taskTimeoutMs: number;
   private connection: Promise<Meilisearch> | null = null;
+  /** Whether the last prepare() succeeded (null: none ran yet). */
+  private prepared: Promise<boolean> | null = null;
 
   constructor(private readonly opts: MeiliSearchEngineOptions) {
     this.indexUid = opts.index ?? 'contributions';
     this.timeoutMs = opts.timeoutMs ?? 1500;
+    this.taskTimeoutMs = opts.taskTimeoutMs ?? 60_000;
   }
 
   async prepare(): Promise<void> {
-    const client = await this.client();
-    const created = await client.createIndex(this.indexUid, { primaryKey: 'id' }).waitTask({ timeout: this.timeoutMs });
-    // Creating an index that exists fails its task, and that is the usual case here.
-    if (created.status !== 'succeeded' && created.error?.code !== 'index_already_exists') throw taskError(created);
-    await this.settle((await this.index()).updateSettings(SETTINGS));
+    const run = (async () => {
+      const client = await this.client();
+      const created = await client.createIndex(this.indexUid, { primaryKey: 'id' }).waitTask({ timeout: this.taskTimeoutMs });
+      // Creating an index that exists fails its task, and that is the usual case here.
+      if (created.status !== 'succeeded' && created.error?.code !== 'index_already_exists') throw taskError(created);
+      await this.settle((await this.index()).updateSettings(SETTINGS));
+    })();
+    this.prepared = run.then(() => true, () => false);
+    await run;
+  }
+
+  /**
+   * Writes need the index and its settings: a Meilisearch that was down when the API started
+   * (or whose preparation failed) is prepared by the next write, which fails, to be retried,
+   * while it cannot be.
+   */
+  private async ensurePrepared(): Promise<void> {
+    if (!(await this.prepared)) await this.prepare();
   }
 
   async upsert(docs: SearchDocument[]): Promise<void> {
     if (docs.length === 0) return;
+    await this.ensurePrepared();
     const latest = new Map<string, SearchDocument>();
     for (const doc of docs) {
       const seen = latest.get(doc.id);
@@ -96,6 +122,7 @@ export class MeiliSearchEngine implements SearchEngine {
 
   async remove(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
+    await this.ensurePrepared();
     await this.settle((await this.index()).deleteDocuments(ids));
   }
 
@@ -162,12 +189,14 @@ export class MeiliSearchEngine implements SearchEngine {
 
   /** Deletes the whole index (throwaway indexes of tests and evaluations). */
   async deleteIndex(): Promise<void> {
+    this.prepared = null;
     await this.settle((await this.client()).deleteIndex(this.indexUid));
   }
 
   /**
    * The client, loaded on first use: `meilisearch` ships as ES modules only, and a dynamic
-   * import keeps this CommonJS module loadable (by Jest too) where Meilisearch is not configured.
+   * import keeps this CommonJS module loadable where Meilisearch is not configured (Jest runs
+   * with --experimental-vm-modules so that the import works in tests, see package.json).
    */
   private client(): Promise<Meilisearch> {
     this.connection ??= import('meilisearch').then(
@@ -182,7 +211,7 @@ export class MeiliSearchEngine implements SearchEngine {
 
   /** Waits for a write to be applied: Meilisearch answers before it indexes, and a failed task is not an HTTP error. */
   private async settle(enqueued: EnqueuedTaskPromise): Promise<void> {
-    const task = await enqueued.waitTask({ timeout: this.timeoutMs });
+    const task = await enqueued.waitTask({ timeout: this.taskTimeoutMs });
     if (task.status !== 'succeeded') throw taskError(task);
   }
 }

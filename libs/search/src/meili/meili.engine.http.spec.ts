@@ -1,0 +1,101 @@
+import { createServer, IncomingMessage, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { MeiliSearchEngine } from './meili.engine';
+
+/**
+ * The engine against a stand-in for Meilisearch's HTTP API (Meilisearch cannot run here; the
+ * contract suite covers a real one when MEILI_URL is set): what it sends, and how it waits.
+ */
+describe('MeiliSearchEngine over HTTP', () => {
+  let server: Server;
+  let url: string;
+  const requests: Array<{ method: string; path: string; body: any }> = [];
+  /** Answers by method and path; tasks finish `taskMs` after they were enqueued. */
+  let down = false;
+  let taskMs = 0;
+  const tasks = new Map<number, { type: string; at: number; error?: { code: string; message: string } }>();
+
+  const enqueue = (type: string, error?: { code: string; message: string }) => {
+    const uid = tasks.size + 1;
+    tasks.set(uid, { type, at: Date.now(), error });
+    return { taskUid: uid, indexUid: 'contributions', status: 'enqueued', type, enqueuedAt: new Date().toISOString() };
+  };
+  const readBody = async (req: IncomingMessage) => {
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    return raw ? JSON.parse(raw) : null;
+  };
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      const path = (req.url ?? '').split('?')[0];
+      const body = await readBody(req);
+      requests.push({ method: req.method!, path, body });
+      const send = (status: number, json: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+      if (down) return send(503, { message: 'unavailable', code: 'internal', type: 'internal', link: '' });
+      const task = /^\/tasks\/(\d+)$/.exec(path);
+      if (task) {
+        const t = tasks.get(Number(task[1]))!;
+        const done = Date.now() - t.at >= taskMs;
+        const status = !done ? 'processing' : t.error ? 'failed' : 'succeeded';
+        return send(200, { uid: Number(task[1]), indexUid: 'contributions', status, type: t.type, error: done ? (t.error ?? null) : null, enqueuedAt: new Date(t.at).toISOString() });
+      }
+      if (req.method === 'POST' && path === '/indexes') return send(202, enqueue('indexCreation', { code: 'index_already_exists', message: 'exists' }));
+      if (req.method === 'PATCH' && path === '/indexes/contributions/settings') return send(202, enqueue('settingsUpdate'));
+      if (req.method === 'POST' && path === '/indexes/contributions/documents/fetch') return send(200, { results: [], offset: 0, limit: 20, total: 0 });
+      if (req.method === 'POST' && path === '/indexes/contributions/documents') return send(202, enqueue('documentAdditionOrUpdate'));
+      return send(404, { message: `no route ${req.method} ${path}`, code: 'not_found', type: 'invalid_request', link: '' });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => {
+    requests.length = 0;
+    down = false;
+    taskMs = 0;
+  });
+
+  const doc = {
+    id: '01a23b00-0000-7000-8000-000000000001', topicId: '01a23b00-0000-7000-8000-000000000002', postNumber: 1, spaceId: 's', boardId: 'b',
+    kind: 'DISCUSSION', title: 'Grinders', body: 'Burr grinders', tags: [], authorId: 'u', state: 'VISIBLE', accepted: false, reactions: 0,
+    createdAt: new Date('2026-01-01T00:00:00Z'), version: 1, language: 'english',
+  };
+
+  it('sends settings where a requested sort orders matches before typo, proximity and word position', async () => {
+    await new MeiliSearchEngine({ url }).prepare();
+    const settings = requests.find((r) => r.method === 'PATCH')!.body;
+    expect(settings.rankingRules.slice(0, 2)).toEqual(['words', 'sort']);
+    expect(settings.sortableAttributes).toContain('createdAtTs');
+  });
+
+  it('waits for a slow write longer than a query may take', async () => {
+    const engine = new MeiliSearchEngine({ url, timeoutMs: 200 });
+    taskMs = 700;
+    await expect(engine.upsert([doc as never])).resolves.toBeUndefined();
+    expect(requests.filter((r) => r.path === '/indexes/contributions/documents')).toHaveLength(1);
+  });
+
+  it('prepares the index with the first write when it could not at start-up', async () => {
+    const engine = new MeiliSearchEngine({ url });
+    down = true;
+    await expect(engine.prepare()).rejects.toThrow();
+    await expect(engine.upsert([doc as never])).rejects.toThrow();
+    down = false;
+    requests.length = 0;
+    await engine.upsert([doc as never]);
+    expect(requests.map((r) => `${r.method} ${r.path}`).filter((r) => !r.includes('/tasks/'))).toEqual([
+      'POST /indexes',
+      'PATCH /indexes/contributions/settings',
+      'POST /indexes/contributions/documents/fetch',
+      'POST /indexes/contributions/documents',
+    ]);
+    // Once prepared, a write goes straight to the documents.
+    requests.length = 0;
+    await engine.upsert([{ ...doc, version: 2 } as never]);
+    expect(requests.map((r) => `${r.method} ${r.path}`).filter((r) => !r.includes('/tasks/'))).toEqual([
+      'POST /indexes/contributions/documents/fetch',
+      'POST /indexes/contributions/documents',
+    ]);
+  });
+});
