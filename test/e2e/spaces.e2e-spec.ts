@@ -88,6 +88,11 @@ describe('spaces, grants and boards', () => {
     expectError(await t.gql(upd, { input: { spaceId: space.id, name: 'New' } }, { token: member.token }), 'FORBIDDEN');
     const u = expectOk(await t.gql(upd, { input: { spaceId: space.id, name: 'New', visibility: 'RESTRICTED' } }, { token: spaceAdmin.token }));
     expect(u.updateSpace).toEqual({ name: 'New', visibility: 'RESTRICTED' });
+    // An update that changes nothing is refused, and tells nobody.
+    const events = async () => (await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1`, [space.id]))[0].n;
+    const before = await events();
+    expectError(await t.gql(upd, { input: { spaceId: space.id } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
+    expect(await events()).toBe(before);
     // Now RESTRICTED: the member no longer sees it at all.
     expectNotFound(await t.gql(SPACE, { slug: space.slug }, { token: member.token }), 'space');
     const seen = expectOk(await t.gql(SPACE, { slug: space.slug }, { token: spaceAdmin.token })).space;

@@ -59,6 +59,11 @@ export class SpacesService {
 
   async update(viewer: Viewer, input: UpdateSpaceInput): Promise<SpaceModel> {
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
+    // Nothing to change is a mistake, not an update (it would still tell every listener of one).
+    const changeable = ['name', 'description', 'visibility', 'language', 'autoHideThreshold', 'premoderation', 'spamThreshold', 'escalationLadder'] as const;
+    if (changeable.every((field) => input[field] === undefined)) {
+      throw AppError.badInput(changeable.map((field) => ({ field, message: 'give at least one setting' })));
+    }
     return this.changingAccess(viewer, async (tx) => {
       const before = await tx.one<{ visibility: string; moderation: Record<string, unknown> }>(`SELECT visibility, moderation FROM spaces WHERE id = $1 FOR UPDATE`, [input.spaceId]);
       const rows = await tx.query<SpaceRow & { moderation: Record<string, unknown> }>(
