@@ -180,11 +180,9 @@ describe('the access matrix', () => {
           for (const mine of [true, false]) cases.push({ signedIn, moderator, state, mine });
     const mismatches: unknown[] = [];
     for (const c of cases) {
-      const [row] = await t.sql(`SELECT ${readableTopicSql(c.moderator, '$1')} AS listed FROM (SELECT $2::text AS state, $3::uuid AS author_id, $1::uuid AS viewer) t`, [
-        c.signedIn ? me : null,
-        c.state,
-        c.mine ? me : newId(),
-      ]);
+      const params: unknown[] = [c.state, c.mine ? me : newId()];
+      const clause = readableTopicSql(c.moderator, c.signedIn ? me : null, params);
+      const [row] = await t.sql(`SELECT ${clause} AS listed FROM (SELECT $1::text AS state, $2::uuid AS author_id) t`, params);
       const viewer = c.signedIn ? new RequestViewer({ id: me, handle: 'me', role: 'MEMBER', trustLevel: 1, groupIds: [] }) : RequestViewer.anonymous();
       const rank = c.moderator ? LEVEL_RANK.MODERATE : LEVEL_RANK.PARTICIPATE;
       const full = access.contentView(viewer, rank, { state: c.state, authorId: c.mine ? me : newId() }) === 'full';

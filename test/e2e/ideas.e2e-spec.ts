@@ -356,9 +356,16 @@ describe('idea boards', () => {
     const u = await customer();
     for (let i = 0; i < 6; i++) await newIdea(u, `Idea ${i}`, { boardId: b });
     const q = `query($id: ID!, $first: Int) { board(id: $id) { ideas(first: $first, sort: TOP) { edges { node { id idea { status voteCount viewerHasVoted mergedInto { id } statusHistory { to } votesBySegment { count } } } } } } }`;
-    const few = await t.countStatements(() => t.gql(q, { id: b, first: 2 }, { token: moderator.token }));
-    const many = await t.countStatements(() => t.gql(q, { id: b, first: 6 }, { token: moderator.token }));
-    expect(many.count).toBe(few.count);
+    for (const viewer of [moderator, u]) {
+      let page: any;
+      const few = await t.countStatements(async () => expectOk(await t.gql(q, { id: b, first: 2 }, { token: viewer.token })));
+      const many = await t.countStatements(async () => (page = expectOk(await t.gql(q, { id: b, first: 6 }, { token: viewer.token }))));
+      expect(page.board.ideas.edges).toHaveLength(6);
+      expect(many.count).toBe(few.count);
+    }
+    // Moderators list, count and trend ideas as members do.
+    const more = `query($id: ID!) { board(id: $id) { ideas(first: 3, sort: NEWEST) { totalCount } topics(sort: TRENDING, first: 3) { totalCount edges { node { id } } } } }`;
+    expect(expectOk(await t.gql(more, { id: b }, { token: moderator.token })).board).toMatchObject({ ideas: { totalCount: 6 }, topics: { totalCount: 6 } });
   });
 
   it('publishes a roadmap of planned, in-progress and recently completed ideas', async () => {

@@ -245,6 +245,8 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(first).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: true }, edges: [{ node: { id: older } }] });
       const second = expectOk(await t.gql(STALE, { s: spaceId, after: first.pageInfo.endCursor }, { token: reader.token })).staleArticles;
       expect(second.edges).toEqual([{ node: { id } }]);
+      // Editors (moderators of the space) get the same list.
+      expect(expectOk(await t.gql(STALE, { s: spaceId }, { token: editor.token })).staleArticles).toMatchObject({ totalCount: 2, edges: [{ node: { id: older } }] });
       expect(topicOf(await api.get(reader.token, id)).article.verified).toBe(false);
       expectError(await t.gql(STALE, { s: spaceId, after: 'garbage' }, { token: reader.token }), 'BAD_USER_INPUT');
       topicOf(await api.verify(editor.token, older));

@@ -256,9 +256,9 @@ export class IdeasService implements BoardKindBehaviour {
     const offset = key ? 0 : offsetFromCursor(args.after, MAX_OFFSET);
     const rank = await this.access.rankOn(viewer, board.spaceId);
     if (board.kind !== BoardKind.IDEAS || rank < LEVEL_RANK.READ) return emptyConnection();
-    const params: unknown[] = [board.id, viewer.id];
+    const params: unknown[] = [board.id];
     const where = [`t.board_id = $1`];
-    where.push(readableTopicSql(rank >= LEVEL_RANK.MODERATE, '$2'));
+    where.push(readableTopicSql(rank >= LEVEL_RANK.MODERATE, viewer.id, params));
     if (args.statuses?.length) {
       params.push(args.statuses);
       where.push(`i.status = ANY($${params.length}::text[])`);

@@ -28,10 +28,11 @@ const SORT_CAST: Record<Exclude<TopicSort, TopicSort.TRENDING>, string> = {
  * see visible topics, and authors their own pending and hidden ones too. Lists of ideas and
  * articles use the same rule; a test holds it to contentView.
  */
-export function readableTopicSql(moderator: boolean, viewerParam: string): string {
-  return moderator
-    ? `t.state <> 'DELETED'`
-    : `(t.state = 'VISIBLE' OR (t.state IN ('PENDING', 'HIDDEN') AND (t.author_id = ${viewerParam}::uuid) IS TRUE))`;
+export function readableTopicSql(moderator: boolean, viewerId: string | null, params: unknown[]): string {
+  if (moderator) return `t.state <> 'DELETED'`;
+  // The viewer's id is a parameter only where the clause uses it: an unused one fails the statement.
+  params.push(viewerId);
+  return `(t.state = 'VISIBLE' OR (t.state IN ('PENDING', 'HIDDEN') AND (t.author_id = $${params.length}::uuid) IS TRUE))`;
 }
 
 export interface TopicListFilter {
@@ -71,12 +72,7 @@ export class TopicsRepository {
   private where(f: TopicListFilter, params: unknown[]): string {
     params.push(f.boardId);
     const clauses = [`t.board_id = $${params.length}`];
-    if (f.moderator) {
-      clauses.push(readableTopicSql(true, ''));
-    } else {
-      params.push(f.viewerId);
-      clauses.push(readableTopicSql(false, `$${params.length}`));
-    }
+    clauses.push(readableTopicSql(f.moderator, f.viewerId, params));
     if (f.tag) {
       params.push([f.tag]);
       clauses.push(`t.tags @> $${params.length}::text[]`);

@@ -86,11 +86,13 @@ export class ArticlesRepository {
 
   /** Published, live articles of a space past their verification date, oldest due first. */
   stalePage(spaceId: string, viewerId: string | null, moderator: boolean, limit: number, after?: [string, string]) {
-    return this.topicPage(`${STALE_WHERE} AND ${readableTopicSql(moderator, '$2')}`, [spaceId, viewerId], 'a.verified_until', limit, after);
+    const params: unknown[] = [spaceId];
+    return this.topicPage(`${STALE_WHERE} AND ${readableTopicSql(moderator, viewerId, params)}`, params, 'a.verified_until', limit, after);
   }
 
   staleCount(spaceId: string, viewerId: string | null, moderator: boolean): Promise<number> {
-    return this.count(`${STALE_WHERE} AND ${readableTopicSql(moderator, '$2')}`, [spaceId, viewerId]);
+    const params: unknown[] = [spaceId];
+    return this.count(`${STALE_WHERE} AND ${readableTopicSql(moderator, viewerId, params)}`, params);
   }
 
   /** Articles of a space waiting for an editor, oldest submission first (for editors: no visibility filter but deletion). */
