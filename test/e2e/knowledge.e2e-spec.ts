@@ -375,6 +375,8 @@ describe('knowledge base: revisions and review', () => {
       expect(topicOf(await api.get(author.token, id))).toMatchObject({ state: 'PENDING', firstPost: { state: 'PENDING' } });
       const [log] = await t.sql(`SELECT after FROM moderation_log WHERE target_id = $1 AND action = 'post.restore'`, [postId]);
       expect(log.after).toEqual({ state: 'PENDING' });
+      // A draft waits for publishArticle, not for the review queue.
+      expect(await t.sql(`SELECT kind FROM review_items WHERE target_id = ANY($1::uuid[])`, [[id, postId]])).toEqual([]);
       // Once published, moderation works on it as on any topic.
       topicOf(await api.publish(editor.token, id));
       expect(expectOk(await t.gql(MODERATE, { input: { postId, action: 'HIDE' } }, { token: editor.token })).moderatePost.state).toBe('HIDDEN');

@@ -191,6 +191,12 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
       { target_id: r1.id, status: 'APPROVED' },
       { target_id: r2.id, status: 'REJECTED' },
     ]);
+    // Restoring the rejected reply puts it back in the queue's hands, unpublished.
+    expect(expectOk(await t.gql(MOD, { input: { postId: r2.id, action: 'RESTORE' } }, { token: mod.token })).moderatePost.state).toBe('PENDING');
+    expect(await count()).toEqual({ replyCount: 1, posts: { totalCount: 2 } }); // others do not see it at all now
+    expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r2.id])).toEqual([{ status: 'REJECTED' }, { status: 'PENDING' }]);
+    expect(expectOk(await t.gql(MOD, { input: { postId: r2.id, action: 'REJECT' } }, { token: mod.token })).moderatePost.state).toBe('DELETED');
+    expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r2.id])).toEqual([{ status: 'REJECTED' }, { status: 'REJECTED' }]);
     const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [r1.id]);
     expect(events.map((e) => e.type)).toEqual(['post.created', 'post.approved']);
     // An approved reply edited by its author: the edit waits for approval, the reply stays as it was; a moderator's edit does not wait.

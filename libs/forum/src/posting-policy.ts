@@ -21,6 +21,15 @@ export interface Contribution {
 /** Who is about to contribute, and where: what is known before the text is rendered. */
 export type Admission = Pick<Contribution, 'viewer' | 'spaceId' | 'kind' | 'rank'>;
 
+/** A post back in the PENDING state, in its topic and space. */
+export interface WaitingPost {
+  postId: string;
+  topicId: string;
+  number: number;
+  spaceId: string;
+  actorId: string | null;
+}
+
 /** What checks decided: PENDING holds the contribution for approval. */
 export interface Verdict {
   pending: boolean;
@@ -60,6 +69,8 @@ export interface PostingCheck {
   readonly name: string;
   admit?(a: Admission): Promise<void>;
   check(c: Contribution, verdict: Verdict): Promise<void>;
+  /** A post waits for review again (restored after it was deleted while waiting, or rejected). */
+  waitsAgain?(tx: Tx, p: WaitingPost): Promise<void>;
   stored?(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
 }
 
@@ -93,5 +104,9 @@ export class PostingPolicy {
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
     const own: Verdict = { ...verdict, reasons: [...verdict.reasons] };
     for (const check of this.checks) await check.stored?.(tx, c, own, s);
+  }
+
+  async waitsAgain(tx: Tx, p: WaitingPost): Promise<void> {
+    for (const check of this.checks) await check.waitsAgain?.(tx, p);
   }
 }

@@ -417,7 +417,8 @@ export class PostsService {
    * goes through here, by people or by automatic moderation (actorId null): it keeps the
    * topic's counters and accepted answer right and emits the matching event. Callers
    * check who may do it. A deleted post remembers what it was (`deleted_from`), and
-   * restoring it (DELETED → VISIBLE) brings a post that had been hidden back hidden.
+   * restoring it (DELETED → VISIBLE) brings a post that had been hidden back hidden, and one
+   * still waiting for review (or rejected) back to waiting: a restore never publishes unreviewed text.
    */
   async applyState(
     tx: Tx,
@@ -428,6 +429,8 @@ export class PostsService {
   ): Promise<PostRow & { was: ContentState }> {
     // A board kind may keep its own workflow in charge of a topic's visibility (knowledge articles).
     let to = post.number === 1 ? ((await this.kinds.firstPostState(tx, { topicId: topic.id, to: wanted })) as ContentState) : wanted;
+    // The kind's workflow decides what its own redirected posts wait for (an article's draft: publishArticle).
+    const kindDecides = to !== wanted;
     const [row] = await tx.query<PostRow & { was: ContentState }>(
       `UPDATE posts p SET state = n.state,
               deleted_at = CASE WHEN n.state = 'DELETED' THEN now() ELSE NULL END,
@@ -435,7 +438,7 @@ export class PostsService {
               deleted_from = CASE WHEN n.state = 'DELETED' THEN COALESCE(NULLIF(n.was, 'DELETED'), n.deleted_from) ELSE NULL END,
               version = version + 1, updated_at = now()
         FROM (SELECT state AS was, deleted_from,
-                     CASE WHEN state = 'DELETED' AND $2 = 'VISIBLE' AND deleted_from = 'HIDDEN' THEN 'HIDDEN' ELSE $2 END AS state
+                     CASE WHEN state = 'DELETED' AND $2 = 'VISIBLE' AND deleted_from IN ('HIDDEN', 'PENDING') THEN deleted_from ELSE $2 END AS state
                 FROM posts WHERE id = $1 FOR NO KEY UPDATE) n
         WHERE p.id = $1 RETURNING ${POST_COLUMNS}, n.was`,
       [post.id, to, actorId],
@@ -461,6 +464,9 @@ export class PostsService {
       );
     }
     await tx.emit({ type: `post.${stateVerb(row.was, to)}`, aggregateType: 'post', aggregateId: post.id, version: row.version, payload: { ...ids, number: post.number, from: row.was, to } });
+    if (row.was === ContentState.DELETED && to === ContentState.PENDING && !kindDecides) {
+      await this.policy.waitsAgain(tx, { postId: post.id, topicId: topic.id, number: post.number, spaceId: topic.spaceId, actorId });
+    }
     return row;
   }
 

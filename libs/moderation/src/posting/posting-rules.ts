@@ -7,7 +7,7 @@ import { SpaceModeration } from '../space-moderation';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Queryable, RateLimiter, RateRule } from '../../../core/src/rate-limit';
-import { Admission, Contribution, heldReasons, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
+import { Admission, Contribution, heldReasons, PostingCheck, StoredContribution, Verdict, WaitingPost } from '../../../forum/src/posting-policy';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
 
@@ -117,6 +117,19 @@ export class PremoderationRule implements PostingCheck {
       verdict.pending = true;
       verdict.reasons.push(mode === 'ALL' ? 'every post in this space is reviewed first' : 'posts by new members are reviewed first');
     }
+  }
+
+  /** Restored to waiting (it was deleted, or rejected, before anyone approved it): back in the queue. */
+  async waitsAgain(tx: Tx, p: WaitingPost): Promise<void> {
+    await this.reviewItems.open(tx, {
+      spaceId: p.spaceId,
+      targetType: p.number === 1 ? ReportTargetType.TOPIC : ReportTargetType.POST,
+      targetId: p.number === 1 ? p.topicId : p.postId,
+      kind: 'PENDING_CONTENT',
+      actorId: p.actorId,
+      action: 'restored',
+      note: 'restored after it was deleted before approval: it waits for review again',
+    });
   }
 
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
