@@ -1,6 +1,7 @@
 import { EventBus } from '../../libs/core/src/events';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
+import { ForumLoaders } from '../../libs/forum/src/forum.loaders';
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
@@ -343,6 +344,49 @@ describe('live updates over Socket.IO', () => {
     const silence = nothing(s, 'post:created');
     await reply(t, admin.token, topic.id, 'after the revocation');
     await silence;
+  });
+
+  it('keeps no socket in a room whose access was revoked while its join was being checked', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const member = await makeUser(t);
+    const space = await makeSpace(t, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
+    const topic = await createTopic(t, admin.token, await makeBoard(t, space.id));
+    const s = await connect(member.token);
+    // The join's access check waits, the revocation lands (and re-checks the room, which the socket is not in yet).
+    const loaders = t.get(ForumLoaders);
+    const original = loaders.topic;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let checking = false;
+    loaders.topic = async (...args: Parameters<ForumLoaders['topic']>) => {
+      if (!checking) {
+        checking = true;
+        await gate;
+      }
+      return original.apply(loaders, args);
+    };
+    try {
+      const joining = ask(s, 'topic:join', { topicId: topic.id });
+      while (!checking) await new Promise((r) => setTimeout(r, 10));
+      expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }));
+      await new Promise((r) => setTimeout(r, 200));
+      release();
+      expect(await joining).toEqual({ ok: false, code: 'NOT_FOUND' });
+    } finally {
+      loaders.topic = original;
+    }
+    const silence = nothing(s, 'post:created');
+    await reply(t, admin.token, topic.id, 'secret, after the revocation');
+    await silence;
+  });
+
+  it('counts joins still being checked against the rooms of a connection', async () => {
+    const c = await connect();
+    const topics: string[] = [];
+    for (let i = 0; i < 60; i++) topics.push((await createTopic(t, author.token, publicBoard)).id);
+    const acks = await Promise.all(topics.map((topicId) => ask(c, 'topic:join', { topicId })));
+    expect(acks.filter((a) => a.ok)).toHaveLength(50);
+    expect(acks.filter((a) => !a.ok).map((a) => a.code)).toEqual(Array(10).fill('RATE_LIMITED'));
   });
 
   it('removes readers from a topic’s room when it moves to a space they cannot read', async () => {

@@ -41,6 +41,8 @@ interface SocketData {
   handle?: string;
   lastTyping?: number;
   roomOps?: { since: number; count: number };
+  /** Joins still being checked: they hold their place under MAX_ROOMS_PER_SOCKET. */
+  joining?: number;
 }
 
 /** Counts one room operation of a connection; false when its budget for the window is spent. */
@@ -235,9 +237,22 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   private async join(socket: Socket, room: string, allowed: () => Promise<boolean>): Promise<Ack> {
     if (socket.rooms.has(room)) return { ok: true };
-    if (this.roomCount(socket) >= MAX_ROOMS_PER_SOCKET) return { ok: false, code: 'RATE_LIMITED' };
-    if (!(await allowed())) return { ok: false, code: 'NOT_FOUND' };
-    await socket.join(room);
+    const data = socket.data as SocketData;
+    // Parallel joins each hold a place while they are checked, so together they cannot pass the limit.
+    if (this.roomCount(socket) + (data.joining ?? 0) >= MAX_ROOMS_PER_SOCKET) return { ok: false, code: 'RATE_LIMITED' };
+    data.joining = (data.joining ?? 0) + 1;
+    try {
+      if (!(await allowed())) return { ok: false, code: 'NOT_FOUND' };
+      await socket.join(room);
+      // An access change that landed during the check re-checked the room before this socket was
+      // in it: checked once more now that it is, so no such change is missed.
+      if (!(await allowed())) {
+        await socket.leave(room);
+        return { ok: false, code: 'NOT_FOUND' };
+      }
+    } finally {
+      data.joining--;
+    }
     if (room.startsWith('topic:')) void this.presence(room);
     return { ok: true };
   }
