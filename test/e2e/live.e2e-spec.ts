@@ -1,6 +1,6 @@
 import { EventBus } from '../../libs/core/src/events';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
-import { ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
+import { LiveGateway, ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
 import { ForumLoaders } from '../../libs/forum/src/forum.loaders';
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
@@ -378,6 +378,33 @@ describe('live updates over Socket.IO', () => {
     const silence = nothing(s, 'post:created');
     await reply(t, admin.token, topic.id, 'secret, after the revocation');
     await silence;
+  });
+
+  it('holds content back while a revocation is still re-checking rooms: nothing reaches the reader who lost access', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const member = await makeUser(t);
+    const space = await makeSpace(t, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
+    const topic = await createTopic(t, admin.token, await makeBoard(t, space.id));
+    const s = await connect(member.token);
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    // A slow re-check, as with many sockets in the space's rooms.
+    const gateway = t.get(LiveGateway) as unknown as { recheck: (...args: unknown[]) => Promise<void> };
+    const original = gateway.recheck;
+    gateway.recheck = async (...args: unknown[]) => {
+      await new Promise((r) => setTimeout(r, 300));
+      return original.apply(gateway, args);
+    };
+    const heard: string[] = [];
+    s.on('post:created', () => heard.push('post:created'));
+    s.on('access:lost', () => heard.push('access:lost'));
+    try {
+      expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }));
+      await reply(t, admin.token, topic.id, 'secret, right after the revocation');
+      await new Promise((r) => setTimeout(r, 700));
+    } finally {
+      gateway.recheck = original;
+    }
+    expect(heard).toEqual(['access:lost']);
   });
 
   it('counts joins still being checked against the rooms of a connection', async () => {

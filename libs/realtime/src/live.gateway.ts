@@ -33,6 +33,9 @@ const ROOM_OPS_WINDOW_MS = 10_000;
 
 type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
 
+/** Events after which sockets' access is checked again (see `fence`). */
+const ACCESS_EVENTS = new Set(['space.access_changed', 'user.role_changed', 'user.sanctioned', 'user.sessions_revoked']);
+
 interface SocketData {
   /** The client's address behind the trusted proxies (TRUST_PROXY), as HTTP requests see it. */
   address: string;
@@ -375,8 +378,26 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     });
   }
 
+  /**
+   * Access re-checks under way. Content pushes wait for them: a reply committed just after a
+   * revocation must not reach a socket whose re-check has not come round to it yet.
+   */
+  private readonly rechecks = new Set<Promise<void>>();
+
+  /** Registers a re-check (synchronously, before the event that started it yields). */
+  private fence(work: Promise<void>): Promise<void> {
+    this.rechecks.add(work);
+    const done = () => void this.rechecks.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
   private async onEvent(e: DomainEvent): Promise<void> {
     const p = e.payload as Record<string, unknown>;
+    // Events that change who may see what re-check first; everything else waits for their re-checks.
+    if (!ACCESS_EVENTS.has(e.type)) {
+      while (this.rechecks.size) await Promise.allSettled([...this.rechecks]);
+    }
     switch (e.type) {
       case 'post.created':
       case 'post.approved':
@@ -426,14 +447,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         this.server.to(p.spaceId ? `modqueue:${p.spaceId}` : GLOBAL_QUEUE).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.spaceId ?? null });
         return;
       case 'space.access_changed':
-        return this.recheckSpace(String(p.spaceId));
+        return this.fence(this.recheckSpace(String(p.spaceId)));
       case 'user.role_changed':
-        return this.recheckUser(String(p.userId));
+        return this.fence(this.recheckUser(String(p.userId)));
       case 'user.sessions_revoked':
-        return this.closeRevoked(String(p.userId));
+        return this.fence(this.closeRevoked(String(p.userId)));
       case 'user.sanctioned':
         // A space sanction, or a site-wide silence (a silenced global moderator leaves the site-wide review room).
-        if (p.spaceId || p.kind === 'SILENCE') await this.recheckUser(String(p.userId));
+        if (p.spaceId || p.kind === 'SILENCE') await this.fence(this.recheckUser(String(p.userId)));
         if (p.spaceId === null && (p.kind === 'SUSPEND' || p.kind === 'BAN')) {
           this.server.to(`user:${p.userId}`).emit('session:revoked', { reason: p.kind === 'BAN' ? 'banned' : 'suspended' });
           this.server.in(`user:${p.userId}`).disconnectSockets(true);
