@@ -330,16 +330,22 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 0 })).toEqual({ ok: false, code: 'RATE_LIMITED' });
   });
 
-  it('removes a user from a space’s rooms when they lose access to it', async () => {
+  /** A member's socket, connected, and a topic of a RESTRICTED space they read until an admin revokes their grant. */
+  async function memberOfRestricted(): Promise<{ admin: TestUser; member: TestUser; space: { id: string }; topic: { id: string }; s: Socket }> {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const member = await makeUser(t);
     const space = await makeSpace(t, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
-    const board = await makeBoard(t, space.id);
-    const topic = await createTopic(t, admin.token, board);
-    const s = await connect(member.token);
+    const topic = await createTopic(t, admin.token, await makeBoard(t, space.id));
+    return { admin, member, space, topic, s: await connect(member.token) };
+  }
+  const revoke = async (space: { id: string }, member: TestUser, admin: TestUser) =>
+    expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }));
+
+  it('removes a user from a space’s rooms when they lose access to it', async () => {
+    const { admin, member, space, topic, s } = await memberOfRestricted();
     expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
     const lost = next(s, 'access:lost');
-    expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }));
+    await revoke(space, member, admin);
     expect(await lost).toEqual({ room: `topic:${topic.id}` });
     const silence = nothing(s, 'post:created');
     await reply(t, admin.token, topic.id, 'after the revocation');
@@ -347,11 +353,7 @@ describe('live updates over Socket.IO', () => {
   });
 
   it('keeps no socket in a room whose access was revoked while its join was being checked', async () => {
-    const admin = await makeUser(t, { role: 'ADMIN' });
-    const member = await makeUser(t);
-    const space = await makeSpace(t, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
-    const topic = await createTopic(t, admin.token, await makeBoard(t, space.id));
-    const s = await connect(member.token);
+    const { admin, member, space, topic, s } = await memberOfRestricted();
     // The join's access check waits, the revocation lands (and re-checks the room, which the socket is not in yet).
     const loaders = t.get(ForumLoaders);
     const original = loaders.topic;
@@ -368,7 +370,7 @@ describe('live updates over Socket.IO', () => {
     try {
       const joining = ask(s, 'topic:join', { topicId: topic.id });
       while (!checking) await new Promise((r) => setTimeout(r, 10));
-      expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }));
+      await revoke(space, member, admin);
       await new Promise((r) => setTimeout(r, 200));
       release();
       expect(await joining).toEqual({ ok: false, code: 'NOT_FOUND' });
@@ -381,11 +383,7 @@ describe('live updates over Socket.IO', () => {
   });
 
   it('holds content back while a revocation is still re-checking rooms: nothing reaches the reader who lost access', async () => {
-    const admin = await makeUser(t, { role: 'ADMIN' });
-    const member = await makeUser(t);
-    const space = await makeSpace(t, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
-    const topic = await createTopic(t, admin.token, await makeBoard(t, space.id));
-    const s = await connect(member.token);
+    const { admin, member, space, topic, s } = await memberOfRestricted();
     expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
     // A slow re-check, as with many sockets in the space's rooms.
     const gateway = t.get(LiveGateway) as unknown as { recheck: (...args: unknown[]) => Promise<void> };
@@ -398,7 +396,7 @@ describe('live updates over Socket.IO', () => {
     s.on('post:created', () => heard.push('post:created'));
     s.on('access:lost', () => heard.push('access:lost'));
     try {
-      expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }));
+      await revoke(space, member, admin);
       await reply(t, admin.token, topic.id, 'secret, right after the revocation');
       await new Promise((r) => setTimeout(r, 700));
     } finally {
