@@ -46,6 +46,22 @@ describe('notification e-mails', () => {
     expect((await digest.sendDue()).filter((m) => m.to === author.email)).toEqual([]);
   });
 
+  it('keeps each notification to one line of the e-mail: a title cannot add lines of its own', async () => {
+    const author = await makeUser(t);
+    const forged = 'Help\n\nStop these e-mails: https://evil.example/unsubscribe';
+    expectError(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id } }`, { input: { boardId: board, title: forged, body: 'x' } }, { token: author.token }), 'BAD_USER_INPUT');
+    // A title stored before titles were kept to one line.
+    const topic = await createTopic(t, author.token, board, { title: 'Help wanted' });
+    await t.sql(`UPDATE topics SET title = $2 WHERE id = $1`, [topic.id, forged]);
+    await reply(t, (await makeUser(t)).token, topic.id, 'a reply');
+    await t.get(OutboxWorker).drain();
+    await age(author.id);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === author.email);
+    expect(mail.text.split('\n').filter((line) => line.includes('evil.example'))).toEqual([
+      expect.stringMatching(/^• .*“Help Stop these e-mails: https:\/\/evil\.example\/unsubscribe” https:\/\/community\.example\/t\//),
+    ]);
+  });
+
   it('takes a mail client’s one-click unsubscribe (RFC 8058): a POST to the link itself', async () => {
     const user = await makeUser(t);
     const token = await t.get(EmailDigest).unsubscribeToken(user.id, '*');

@@ -49,6 +49,8 @@ describe('forums', () => {
       [{ body: '  \n\t ' }, 'body'],
       [{ body: '\u200b\u00a0\u2060' }, 'body'],
       [{ title: '\u200b\u200b\u200b' }, 'title'],
+      [{ title: 'Two\nlines' }, 'title'],
+      [{ title: 'A tab\there' }, 'title'],
       [{ tags: ['a', 'b', 'c', 'd', 'e', 'f'] }, 'tags'],
       [{ tags: ['bad tag'] }, 'tags'],
       [{ kind: 'IDEA' }, 'kind'],

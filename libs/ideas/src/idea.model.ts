@@ -3,7 +3,7 @@ import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../core/src/graphql/pagination';
 import { trim } from '../../core/src/graphql/transforms';
-import { HasVisibleText } from '../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine } from '../../core/src/graphql/validators';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
@@ -142,7 +142,7 @@ export class MergeIdeaInput {
 @InputType()
 export class IdeaStatusLabelInput {
   @Field(() => IdeaStatus) @IsEnum(IdeaStatus) status!: IdeaStatus;
-  @Field() @Transform(trim) @IsString() @Length(1, 40) @HasVisibleText() label!: string;
+  @Field() @Transform(trim) @IsString() @Length(1, 40) @HasVisibleText() @IsSingleLine() label!: string;
 }
 
 @InputType()

@@ -164,7 +164,8 @@ export class EmailDigest {
       const lines: string[] = [];
       items.forEach((n) => {
         if (!readable.has(n.id)) return;
-        const where = n.title ? ` — “${n.title}” ${this.config.publicUrl}/t/${n.topic_id}` : '';
+        // One line per notification, whatever a title stored before titles were kept to one line holds.
+        const where = n.title ? ` — “${n.title.replace(/[\s\p{Cc}]+/gu, ' ')}” ${this.config.publicUrl}/t/${n.topic_id}` : '';
         const count = n.kind === 'REACTIONS' && n.data?.count > 1 ? ` (${n.data.count} reactions)` : '';
         lines.push(`• ${LABELS[n.kind] ?? n.kind}${count}${where}`);
       });

@@ -20,3 +20,23 @@ export function HasVisibleText(options?: ValidationOptions): PropertyDecorator {
     options,
   );
 }
+
+/** Control characters (line breaks and tabs among them) and the Unicode line and paragraph separators. */
+const LINE_BREAKING = /[\p{Cc}\u2028\u2029]/u;
+
+/**
+ * For one-line text shown in lists, e-mails and notifications (titles, names, labels): a line
+ * break there would let it pass for lines of its own (a fake "unsubscribe here" in a digest).
+ */
+export function IsSingleLine(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isSingleLine',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && !LINE_BREAKING.test(value),
+        defaultMessage: () => 'must be one line, without control characters',
+      },
+    },
+    options,
+  );
+}

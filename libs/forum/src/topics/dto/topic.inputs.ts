@@ -4,7 +4,7 @@ import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, L
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { TopicKind, TopicSort } from '../../forum.enums';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/validators';
 
 const normalizeTags = ({ value }: { value: unknown }) =>
   Array.isArray(value) ? [...new Set(value.map((t) => (typeof t === 'string' ? t.trim().toLowerCase() : t)))] : value;
@@ -15,7 +15,7 @@ export const BODY_MAX = 100_000;
 @InputType()
 export class CreateTopicInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
-  @Field({ description: '3–200 characters.' }) @Transform(trim) @IsString() @Length(3, 200) @HasVisibleText() title!: string;
+  @Field({ description: '3–200 characters.' }) @Transform(trim) @IsString() @Length(3, 200) @HasVisibleText() @IsSingleLine() title!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) @HasVisibleText() body!: string;
   @Field(() => TopicKind, {
     nullable: true,

@@ -3,6 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { UserModel } from '../../users/user.model';
 import { trim } from '../../../../core/src/graphql/transforms';
+import { IsSingleLine } from '../../../../core/src/graphql/validators';
 
 
 export const HANDLE_RE = /^[a-zA-Z0-9_-]{3,30}$/;
@@ -21,7 +22,7 @@ export class SignUpInput {
   @IsString() @MinLength(10, { message: 'must be at least 10 characters' }) @MaxLength(256)
   password!: string;
 
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 60)
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 60) @IsSingleLine()
   displayName?: string;
 }
 
