@@ -92,6 +92,36 @@ describe('notifications and watching', () => {
     expectError(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: topic.id, level: 'LOUD' } }, { token: owner.token }), 'BAD_USER_INPUT');
   });
 
+  it('tells a board’s watchers of its new topics, and keeps them hearing replies after they reply themselves', async () => {
+    const own = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const follower = await makeUser(t);
+    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: own, level: 'WATCHING' } }, { token: follower.token }));
+    const topic = await createTopic(t, author.token, own);
+    await drain();
+    expect(await kinds(follower)).toEqual(['NEW_TOPIC']);
+    await reply(t, follower.token, topic.id, 'my own reply');
+    await drain();
+    await reply(t, (await makeUser(t)).token, topic.id, 'and another reply');
+    await drain();
+    expect(await kinds(follower)).toEqual(['WATCHED_REPLY', 'NEW_TOPIC']);
+    const level = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { viewerWatchLevel } }`, { id: topic.id }, { token: follower.token })).topic.viewerWatchLevel;
+    expect(level).toBe('WATCHING');
+  });
+
+  it('tells people they were quoted, and nobody that they accepted their own answer', async () => {
+    const quoted = await makeUser(t);
+    const asker = await makeUser(t);
+    const question = await createTopic(t, asker.token, board, { kind: 'QUESTION', title: 'Quote me' });
+    const original = await reply(t, quoted.token, question.id, 'the original words');
+    await drain();
+    await reply(t, (await makeUser(t)).token, question.id, `[quote post=${original.id}]\nthe original words\n[/quote]\n\nAgreed.`);
+    const own = await reply(t, asker.token, question.id, 'found it myself');
+    expectOk(await t.gql(`mutation($p: ID!) { acceptAnswer(postId: $p) { id } }`, { p: own.id }, { token: asker.token }));
+    await drain();
+    expect(await kinds(quoted)).toEqual(['QUOTED']);
+    expect(await kinds(asker)).not.toContain('ANSWER_ACCEPTED');
+  });
+
   it('never notifies about content the recipient may not read', async () => {
     const staff = await makeGroup(t);
     const insider = await makeUser(t, { groups: [staff] });

@@ -15,7 +15,7 @@ import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { visibleNotifications } from './notifications';
 import { escapeHtml } from '../../content/src/renderer';
 
-export const NOTIFICATION_KINDS = ['MENTION', 'REPLY', 'WATCHED_REPLY', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
+export const NOTIFICATION_KINDS = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
   'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
 const ALL = '*';
 /** The `SignedTokens` purpose of unsubscribe links (they never expire: old e-mails keep working). */
@@ -24,7 +24,9 @@ const UNSUBSCRIBE = 'unsubscribe';
 const LABELS: Record<string, string> = {
   MENTION: 'mentioned you',
   REPLY: 'replied to your post',
+  QUOTED: 'quoted you',
   WATCHED_REPLY: 'replied in a topic you watch',
+  NEW_TOPIC: 'started a topic in a board you watch',
   ANSWER_ACCEPTED: 'Your answer was accepted',
   REACTIONS: 'reacted to your post',
   POST_HIDDEN: 'Your post was hidden by moderation',

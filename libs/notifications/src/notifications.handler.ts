@@ -21,7 +21,8 @@ export interface NotificationDraft {
 }
 
 /** Higher wins when one post gives a user several reasons to hear about it. */
-const PRIORITY: Record<string, number> = { MENTION: 3, REPLY: 2, WATCHED_REPLY: 1 };
+/** When one post concerns someone for several reasons, the one they hear is the highest. */
+const PRIORITY: Record<string, number> = { MENTION: 4, QUOTED: 3, REPLY: 2, WATCHED_REPLY: 1, NEW_TOPIC: 1 };
 
 /**
  * Turns committed events into in-app notifications (an outbox consumer, so a crash never
@@ -87,7 +88,9 @@ export class NotificationsHandler implements OutboxHandler {
       case 'topic.updated': {
         if (!p.acceptedPostId) return [];
         const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.acceptedPostId]);
-        return post ? [{ userId: post.author_id, kind: 'ANSWER_ACCEPTED', topicId: post.topic_id, postId: p.acceptedPostId, source: `accepted:${p.acceptedPostId}` }] : [];
+        // Accepting one's own answer tells nobody.
+        if (!post || post.author_id === p.actorId) return [];
+        return [{ userId: post.author_id, kind: 'ANSWER_ACCEPTED', topicId: post.topic_id, postId: p.acceptedPostId, source: `accepted:${p.acceptedPostId}` }];
       }
       case 'reaction.updated': {
         if (!p.on) return [];
@@ -116,15 +119,19 @@ export class NotificationsHandler implements OutboxHandler {
     const [post] = await this.ds.query(
       `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, t.board_id,
               (SELECT author_id FROM posts r WHERE r.id = p.reply_to_post_id) AS reply_to_author,
-              ARRAY(SELECT user_id FROM post_mentions m WHERE m.post_id = p.id) AS mentioned
+              ARRAY(SELECT user_id FROM post_mentions m WHERE m.post_id = p.id) AS mentioned,
+              ARRAY(SELECT q.author_id FROM post_quotes pq JOIN posts q ON q.id = pq.quoted_post_id WHERE pq.post_id = p.id) AS quoted
          FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
       [postId],
     );
     if (!post || post.state !== 'VISIBLE') return [];
-    // Authors watch their topics; repliers track them (unless they chose otherwise).
+    // Authors watch their topics; repliers track them (unless they chose otherwise, or watch the
+    // whole board: tracking the topic would hear less than the board's WATCHING does).
     await this.ds.query(
-      `INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-      [post.author_id, post.topic_id, post.number === 1 ? 'WATCHING' : 'TRACKING'],
+      `INSERT INTO topic_watches (user_id, topic_id, level)
+       SELECT $1, $2, $3 WHERE $3 = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM board_watches WHERE board_id = $4 AND user_id = $1 AND level = 'WATCHING')
+       ON CONFLICT DO NOTHING`,
+      [post.author_id, post.topic_id, post.number === 1 ? 'WATCHING' : 'TRACKING', post.board_id],
     );
     const levels: Array<{ user_id: string; level: string }> = await this.ds.query(
       `SELECT user_id, level FROM topic_watches WHERE topic_id = $1
@@ -140,8 +147,10 @@ export class NotificationsHandler implements OutboxHandler {
       if ((PRIORITY[kind] ?? 0) > (PRIORITY[reasons.get(userId) ?? ''] ?? 0)) reasons.set(userId, kind);
     };
     for (const u of post.mentioned as string[]) add(u, 'MENTION');
+    for (const u of post.quoted as string[]) add(u, 'QUOTED');
     add(post.reply_to_author, 'REPLY');
-    if (post.number > 1) for (const [u, l] of level) if (l === 'WATCHING') add(u, 'WATCHED_REPLY');
+    // WATCHING a topic hears its replies; WATCHING a board hears its new topics too.
+    for (const [u, l] of level) if (l === 'WATCHING') add(u, post.number > 1 ? 'WATCHED_REPLY' : 'NEW_TOPIC');
     const drafts: NotificationDraft[] = [];
     for (const [userId, kind] of reasons) {
       drafts.push({ userId, kind, topicId: post.topic_id, postId, actorId: post.author_id, data: { number: post.number, approved }, source: `post:${postId}` });

@@ -36,7 +36,7 @@ registerEnumType(WatchLevel, {
 @ObjectType('Notification')
 export class NotificationModel {
   @Field(() => ID) id!: string;
-  @Field({ description: 'MENTION, REPLY, WATCHED_REPLY, ANSWER_ACCEPTED, REACTIONS, POST_HIDDEN, POST_APPROVED, SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
+  @Field({ description: 'MENTION, QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_HIDDEN, POST_APPROVED, SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
   @Field({ description: 'JSON with details (e.g. the reaction count).' }) data!: string;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) readAt!: Date | null;
@@ -233,13 +233,19 @@ export class NotificationsService {
     return board;
   }
 
-  /** The viewer's watch level on a topic (batched per request: lists of topics ask for it on every one). */
+  /**
+   * The viewer's watch level on a topic as notifications apply it: the topic's own, else its
+   * board's (batched per request: lists of topics ask for it on every one).
+   */
   async topicLevel(viewer: Viewer, topicId: string): Promise<WatchLevel | null> {
     const userId = viewer.id;
     if (!userId) return null;
     const loader = viewer.memoize(WATCH_LEVELS, () => new DataLoader<string, WatchLevel>(async (ids) => {
-      const rows: Array<{ topic_id: string; level: WatchLevel }> = await this.ds.query(
-        `SELECT topic_id, level FROM topic_watches WHERE user_id = $1 AND topic_id = ANY($2::uuid[])`,
+      const rows: Array<{ topic_id: string; level: WatchLevel | null }> = await this.ds.query(
+        `SELECT t.id AS topic_id, COALESCE(tw.level, bw.level) AS level FROM topics t
+           LEFT JOIN topic_watches tw ON tw.topic_id = t.id AND tw.user_id = $1
+           LEFT JOIN board_watches bw ON bw.board_id = t.board_id AND bw.user_id = $1
+          WHERE t.id = ANY($2::uuid[])`,
         [userId, ids],
       );
       const levels = new Map(rows.map((r) => [r.topic_id, r.level]));
@@ -297,7 +303,7 @@ export class NotificationsResolver {
 export class TopicWatchResolver {
   constructor(private readonly service: NotificationsService) {}
 
-  @ResolveField(() => WatchLevel, { nullable: true, description: 'How closely the viewer follows this topic; null when anonymous.' })
+  @ResolveField(() => WatchLevel, { nullable: true, description: 'How closely the viewer follows this topic (its own level, else its board’s); null when anonymous.' })
   viewerWatchLevel(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
     return this.service.topicLevel(ctx.viewer, t.id);
   }

@@ -250,7 +250,7 @@ export class TopicsService {
         aggregateType: 'topic',
         aggregateId: topic.id,
         version: updated.version,
-        payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, acceptedPostId: post?.id ?? null },
+        payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, acceptedPostId: post?.id ?? null, actorId: viewer.id },
       });
       return updated;
     });
