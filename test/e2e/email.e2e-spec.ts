@@ -86,6 +86,18 @@ describe('notification e-mails', () => {
     expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: reader.token }));
     await age(reader.id);
     expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === reader.email)).toEqual([]);
+
+    // Reading the topic up to the post reads its notification too: no e-mail, no unread badge.
+    const asker = await makeUser(t);
+    const topic = await createTopic(t, asker.token, board);
+    await t.get(OutboxWorker).drain();
+    await reply(t, (await makeUser(t)).token, topic.id, 'an answer the asker reads at once');
+    await t.get(OutboxWorker).drain();
+    await age(asker.id);
+    expectOk(await t.gql(`mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`, { input: { topicId: topic.id, postNumber: 2 } }, { token: asker.token }));
+    expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === asker.email)).toEqual([]);
+    const unread = `query { notifications(first: 10, unreadOnly: true) { totalCount } }`;
+    expect(expectOk(await t.gql(unread, {}, { token: asker.token })).notifications.totalCount).toBe(0);
   });
 
   it('leaves out what the recipient can no longer read when the e-mail goes out', async () => {
