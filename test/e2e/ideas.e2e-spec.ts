@@ -351,6 +351,34 @@ describe('idea boards', () => {
     }
   });
 
+  it('keeps merged ideas’ own counts right when a voter withdraws on the target', async () => {
+    const [a, voter] = [await customer(), await customer()];
+    const source = await newIdea(a, 'Export to CSV');
+    const target = await newIdea(a, 'Export data');
+    expectOk(await t.gql(VOTE, { id: source }, { token: voter.token }));
+    expectOk(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }));
+    expect(expectOk(await t.gql(UNVOTE, { id: target }, { token: voter.token })).unvoteIdea.idea.voteCount).toBe(1); // the author's own vote
+    expect(await t.sql(`SELECT vote_count, (SELECT count(*)::int FROM idea_votes v WHERE v.topic_id = i.topic_id) AS votes FROM ideas i WHERE topic_id = $1`, [source])).toEqual([{ vote_count: 1, votes: 1 }]);
+  });
+
+  it('refuses to merge an idea that is not visible (its votes would count on the target)', async () => {
+    const a = await customer();
+    const source = await newIdea(a, 'Removed duplicate');
+    const target = await newIdea(a, 'The real one');
+    await t.sql(`UPDATE topics SET state = 'DELETED' WHERE id = $1`, [source]);
+    const err = expectError(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }), 'BAD_USER_INPUT');
+    expect(err.extensions.fields![0].field).toBe('sourceId');
+    expect((await idea(target, moderator)).voteCount).toBe(1);
+  });
+
+  it('shows the official response given with the current status only', async () => {
+    const id = await newIdea(await customer(), 'Dark mode');
+    expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status: 'DECLINED', response: 'We will never do this' } }, { token: moderator.token }));
+    expect(expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status: 'PLANNED' } }, { token: moderator.token })).setIdeaStatus.idea).toEqual({ status: 'PLANNED', officialResponse: null });
+    const updated = expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status: 'PLANNED', response: 'Coming in Q3' } }, { token: moderator.token })).setIdeaStatus.idea;
+    expect(updated.officialResponse.body).toContain('Coming in Q3');
+  });
+
   it('lists ideas with their details in a fixed number of statements (no N+1)', async () => {
     const b = await makeBoard(t, space.id, 'IDEAS');
     const u = await customer();

@@ -380,8 +380,13 @@ export class IdeasService implements BoardKindBehaviour {
         changed = (await tx.query(`INSERT INTO idea_votes (topic_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [idea.topic_id, viewer.id])).length > 0;
       } else {
         // Withdrawing removes the viewer's support from the whole group (their votes on merged ideas too).
-        changed =
-          (await tx.query(`${GROUPS} DELETE FROM idea_votes WHERE user_id = $2 AND topic_id IN (SELECT member FROM grp) RETURNING 1`, [[idea.topic_id], viewer.id])).length > 0;
+        const removed = await tx.query<{ topic_id: string }>(
+          `${GROUPS} DELETE FROM idea_votes WHERE user_id = $2 AND topic_id IN (SELECT member FROM grp) RETURNING topic_id`,
+          [[idea.topic_id], viewer.id],
+        );
+        changed = removed.length > 0;
+        // The merged ideas that lost the vote keep their own counts right too (an unmerge shows them).
+        for (const merged of new Set(removed.map((r) => r.topic_id))) if (merged !== idea.topic_id) await this.recount(tx, merged);
       }
       if (changed) {
         const count = await this.recount(tx, idea.topic_id);
@@ -416,10 +421,12 @@ export class IdeasService implements BoardKindBehaviour {
       if (idea.status === input.status && !response) throw AppError.badField('status', 'the idea already has this status; give a response to update it');
       const changeId = newId();
       await tx.query(
+        // The official response is the one given with the status the idea has: a new status without one clears it.
         `UPDATE ideas SET status = $2, status_changed_at = CASE WHEN status = $2 THEN status_changed_at ELSE now() END,
-                response_html = COALESCE($3, response_html), response_source = COALESCE($4, response_source),
-                response_author_id = CASE WHEN $3::text IS NULL THEN response_author_id ELSE $5::uuid END,
-                response_at = CASE WHEN $3::text IS NULL THEN response_at ELSE now() END
+                response_html = CASE WHEN $3::text IS NOT NULL THEN $3 WHEN status = $2 THEN response_html END,
+                response_source = CASE WHEN $3::text IS NOT NULL THEN $4 WHEN status = $2 THEN response_source END,
+                response_author_id = CASE WHEN $3::text IS NOT NULL THEN $5::uuid WHEN status = $2 THEN response_author_id END,
+                response_at = CASE WHEN $3::text IS NOT NULL THEN now() WHEN status = $2 THEN response_at END
           WHERE topic_id = $1`,
         [topic.id, input.status, response, input.response ?? null, viewer.id],
       );
@@ -454,6 +461,8 @@ export class IdeasService implements BoardKindBehaviour {
     await this.access.require(viewer, source.spaceId, AccessLevel.MODERATE);
     if (target.spaceId !== source.spaceId) throw AppError.badField('targetId', 'ideas merge only within one space');
     if (target.state !== 'VISIBLE') throw AppError.badField('targetId', 'the target idea is not visible');
+    // A hidden or deleted duplicate's votes would count on the target: it is restored first, or left alone.
+    if (source.state !== 'VISIBLE') throw AppError.badField('sourceId', 'the idea to merge is not visible');
     await this.uow.run(async (tx) => {
       // Both rows, in a fixed order, so two merges (or a merge and a vote) cannot deadlock.
       const locked: IdeaRow[] = await tx.query(
@@ -465,8 +474,10 @@ export class IdeasService implements BoardKindBehaviour {
       if (s.status === IdeaStatus.MERGED) throw AppError.badField('sourceId', 'this idea is already merged');
       if (t.status === IdeaStatus.MERGED) throw AppError.badField('targetId', 'the target is itself merged into another idea');
       // Again under the locks (shared on the topic, so a hide waits for the merge): the target may have been hidden since the first check.
-      const targetTopic = await tx.one<{ state: string }>(`SELECT state FROM topics WHERE id = $1 FOR SHARE`, [target.id]);
-      if (targetTopic?.state !== 'VISIBLE') throw AppError.badField('targetId', 'the target idea is not visible');
+      const states = await tx.query<{ id: string; state: string }>(`SELECT id, state FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`, [[source.id, target.id]]);
+      const stateOf = (id: string) => states.find((r) => r.id === id)?.state;
+      if (stateOf(target.id) !== 'VISIBLE') throw AppError.badField('targetId', 'the target idea is not visible');
+      if (stateOf(source.id) !== 'VISIBLE') throw AppError.badField('sourceId', 'the idea to merge is not visible');
       await tx.query(
         `UPDATE ideas SET status = 'MERGED', status_before_merge = status, merged_into = $2, status_changed_at = now() WHERE topic_id = $1`,
         [source.id, target.id],
