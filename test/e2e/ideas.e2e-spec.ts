@@ -361,6 +361,19 @@ describe('idea boards', () => {
     expect(await t.sql(`SELECT vote_count, (SELECT count(*)::int FROM idea_votes v WHERE v.topic_id = i.topic_id) AS votes FROM ideas i WHERE topic_id = $1`, [source])).toEqual([{ vote_count: 1, votes: 1 }]);
   });
 
+  it('leaves merged ideas out of the board’s topic list and its count, as the idea lists do', async () => {
+    const b = await makeBoard(t, space.id, 'IDEAS');
+    const a = await customer();
+    const source = await newIdea(a, 'Merged away', { boardId: b });
+    const target = await newIdea(a, 'Kept', { boardId: b });
+    expectOk(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }));
+    const q = `query($id: ID!) { board(id: $id) { topics(first: 10) { totalCount edges { node { id } } } } }`;
+    for (const viewer of [a, moderator]) {
+      const list = expectOk(await t.gql(q, { id: b }, { token: viewer.token })).board.topics;
+      expect(list).toEqual({ totalCount: 1, edges: [{ node: { id: target } }] });
+    }
+  });
+
   it('refuses to merge an idea that is not visible (its votes would count on the target)', async () => {
     const a = await customer();
     const source = await newIdea(a, 'Removed duplicate');

@@ -50,6 +50,8 @@ export interface BoardKindBehaviour {
    * (an article's place in the knowledge tree).
    */
   beforeMove?(tx: Tx, move: TopicMove): Promise<void>;
+  /** A condition on a topic (alias `t`) that the board's topic lists add: merged ideas stay out of them. */
+  readonly listedSql?: string;
   /** `Board.topics(sort: TRENDING)`, for kinds that have a notion of trending (idea boards). */
   trending?(viewer: Viewer, board: BoardModel, args: { first?: number; after?: string; tag?: string }): Promise<Connection<TopicModel>>;
   /**

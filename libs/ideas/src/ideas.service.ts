@@ -94,6 +94,8 @@ export function ideaSettingsOf(board: { settings: Record<string, unknown> }): Bo
 @Injectable()
 export class IdeasService implements BoardKindBehaviour {
   readonly boardKind = BoardKind.IDEAS;
+  /** A merged idea lives on in its target: board lists leave it out, as the idea lists do. */
+  readonly listedSql = `NOT EXISTS (SELECT 1 FROM ideas mi WHERE mi.topic_id = t.id AND mi.status = 'MERGED')`;
   readonly topicKind = TopicKind.IDEA;
   private readonly renderer = new ContentRenderer();
 

@@ -41,6 +41,8 @@ export interface TopicListFilter {
   /** Moderators see hidden and pending topics too. */
   moderator: boolean;
   tag?: string;
+  /** The board kind's own condition (BoardKindBehaviour.listedSql). */
+  kindSql?: string;
 }
 
 /**
@@ -73,6 +75,7 @@ export class TopicsRepository {
     params.push(f.boardId);
     const clauses = [`t.board_id = $${params.length}`];
     clauses.push(readableTopicSql(f.moderator, f.viewerId, params));
+    if (f.kindSql) clauses.push(f.kindSql);
     if (f.tag) {
       params.push([f.tag]);
       clauses.push(`t.tags @> $${params.length}::text[]`);

@@ -56,7 +56,7 @@ export class TopicsService {
     if (after && !validListCursor(after, sort)) throw AppError.badField('after', 'is not a valid cursor for this sort');
     // Boards only reach here through readable spaces; this keeps the list honest if that ever changes.
     if (rank < LEVEL_RANK.READ) return emptyConnection();
-    const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag };
+    const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag, kindSql: this.kinds.of(board.kind)?.listedSql };
     const rows = await this.repo.page(filter, sort, size + 1, after);
     return toConnection(
       rows,
@@ -71,7 +71,7 @@ export class TopicsService {
   private async trendingList(viewer: Viewer, board: BoardModel, rank: number, size: number, args: TopicListArgs): Promise<Connection<TopicModel>> {
     const offset = offsetFromCursor(args.after, MAX_TRENDING_OFFSET);
     if (rank < LEVEL_RANK.READ) return emptyConnection();
-    const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag };
+    const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag, kindSql: this.kinds.of(board.kind)?.listedSql };
     const rows = await this.repo.trendingPage(filter, size + 1, offset);
     return toOffsetConnection(
       rows,
