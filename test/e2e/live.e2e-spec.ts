@@ -6,6 +6,7 @@ import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { draftArticle, kb, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 
 describe('live updates over Socket.IO', () => {
@@ -403,6 +404,21 @@ describe('live updates over Socket.IO', () => {
       gateway.recheck = original;
     }
     expect(heard).toEqual(['access:lost']);
+  });
+
+  it('announces an article to its board’s room when it is first published, not when it is republished', async () => {
+    const editor = await makeUser(t);
+    const kbBoard = await makeBoard(t, (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id, 'KNOWLEDGE');
+    const id = await draftArticle(t, editor.token, kbBoard, { title: 'Pairing a hub' });
+    const s = await connect((await makeUser(t)).token);
+    expect(await ask(s, 'board:join', { boardId: kbBoard })).toEqual({ ok: true });
+    const created = next(s, 'topic:created');
+    topicOf(await kb(t).publish(editor.token, id));
+    expect(await created).toMatchObject({ boardId: kbBoard, topic: { id, title: 'Pairing a hub' } });
+    topicOf(await kb(t).update(editor.token, { topicId: id, body: 'second version' }));
+    const again = nothing(s, 'topic:created');
+    topicOf(await kb(t).publish(editor.token, id));
+    await again;
   });
 
   it('counts joins still being checked against the rooms of a connection', async () => {

@@ -405,7 +405,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'post.unhidden':
         return this.pushPost(e.type === 'post.created' ? 'post:created' : 'post:updated', String(p.postId), e.type === 'post.created' || e.type === 'post.approved');
       case 'post.updated':
-        return this.pushPost('post:updated', String(p.postId));
+        // A first publication (an article leaving draft) arrives on its board as a new topic would.
+        return this.pushPost('post:updated', String(p.postId), p.arrived === true);
       case 'post.deleted':
       case 'post.hidden':
       case 'post.rejected':

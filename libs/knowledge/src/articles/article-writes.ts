@@ -117,12 +117,12 @@ export class ArticleWrites {
    * Emits topic.updated and post.updated so search re-indexes and live rooms refresh.
    */
   async mirror(tx: Tx, viewer: Viewer, ref: ArticleRef, rev: Pick<Required<RevisionRow>, 'number' | 'title' | 'body_source' | 'body_html'>, publish: boolean): Promise<void> {
-    const post = await tx.one<{ id: string; version: number }>(
+    const post = await tx.one<{ id: string; version: number; arrived: boolean }>(
       `UPDATE posts SET body_source = $2, body_html = $3,
               state = CASE WHEN $4 AND state = 'PENDING' THEN 'VISIBLE' ELSE state END,
               edited_at = CASE WHEN $4 AND state <> 'PENDING' THEN now() ELSE edited_at END,
               version = version + 1, updated_at = now()
-        WHERE topic_id = $1 AND number = 1 RETURNING id, version`,
+        WHERE topic_id = $1 AND number = 1 RETURNING id, version, ($4 AND (SELECT state FROM posts WHERE topic_id = $1 AND number = 1) = 'PENDING') AS arrived`,
       [ref.topicId, rev.body_source, rev.body_html, publish],
     );
     const topic = await tx.one<{ version: number }>(
@@ -139,7 +139,8 @@ export class ArticleWrites {
       await this.writer.recordReferences(tx, viewer, post.id, this.writer.render(rev.body_source), { replace: true });
     }
     await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: ref.topicId, version: topic.version, payload: { ...ref } });
-    await tx.emit({ type: 'post.updated', aggregateType: 'post', aggregateId: post.id, version: post.version, payload: { postId: post.id, ...ref, editorId: viewer.id } });
+    // `arrived`: the first publication brings the topic to readers, as a new topic does (live: topic:created).
+    await tx.emit({ type: 'post.updated', aggregateType: 'post', aggregateId: post.id, version: post.version, payload: { postId: post.id, ...ref, editorId: viewer.id, arrived: post.arrived } });
   }
 }
 
