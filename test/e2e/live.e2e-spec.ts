@@ -432,6 +432,19 @@ describe('live updates over Socket.IO', () => {
     await again;
   });
 
+  it('closes connections whose session has expired', async () => {
+    const expiring = await makeUser(t);
+    const staying = await makeUser(t);
+    const [gone, kept] = [await connect(expiring.token), await connect(staying.token)];
+    await t.sql(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [expiring.id]);
+    const told = next(gone, 'session:revoked');
+    const closed = next(gone, 'disconnect');
+    expect(await t.get(LiveGateway).closeExpired()).toBe(1);
+    expect(await told).toEqual({ reason: 'expired' });
+    await closed;
+    expect(kept.connected).toBe(true);
+  });
+
   it('counts joins still being checked against the rooms of a connection', async () => {
     const c = await connect();
     const topics: string[] = [];

@@ -33,6 +33,9 @@ const ROOM_OPS_WINDOW_MS = 10_000;
 
 type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
 
+/** How often connections whose session expired are looked for (see closeExpired). */
+const SESSION_SWEEP_MS = 60_000;
+
 /** Events after which sockets' access is checked again (see `fence`). */
 const ACCESS_EVENTS = new Set(['space.access_changed', 'user.role_changed', 'user.sanctioned', 'user.sessions_revoked']);
 
@@ -80,6 +83,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private readonly log = new Logger('LiveGateway');
   private unsubscribe?: () => void;
   private listener?: PgListener;
+  private sweep?: NodeJS.Timeout;
 
   constructor(
     private readonly sessions: SessionsService,
@@ -169,11 +173,34 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       { name: 'LiveGateway' },
     );
     await this.listener.start();
+    this.sweep = setInterval(() => void this.closeExpired().catch((err) => this.log.warn({ err }, 'session sweep failed')), SESSION_SWEEP_MS);
+    this.sweep.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe?.();
+    if (this.sweep) clearInterval(this.sweep);
     await this.listener?.stop();
+  }
+
+  /**
+   * Closes this node's connections whose session has run out: revocations close them at once
+   * (`user.sessions_revoked`), but an expiry has no event. Runs every SESSION_SWEEP_MS, one
+   * statement for all of them.
+   */
+  async closeExpired(): Promise<number> {
+    if (!this.server) return 0;
+    const sockets = [...this.server.sockets.sockets.values()].filter((s) => (s.data as SocketData).token);
+    if (sockets.length === 0) return 0;
+    const live = await this.sessions.liveTokens(sockets.map((s) => (s.data as SocketData).token!));
+    let closed = 0;
+    for (const socket of sockets) {
+      if (live.has((socket.data as SocketData).token!)) continue;
+      socket.emit('session:revoked', { reason: 'expired' });
+      socket.disconnect(true);
+      closed++;
+    }
+    return closed;
   }
 
   /**

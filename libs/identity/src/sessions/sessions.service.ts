@@ -95,6 +95,18 @@ export class SessionsService {
     return token;
   }
 
+  /** Which of these tokens still open a session (not expired, not revoked), in one statement. */
+  async liveTokens(tokens: string[]): Promise<Set<string>> {
+    const usable = [...new Set(tokens.filter((t) => t && t.length <= 200))];
+    if (usable.length === 0) return new Set();
+    const rows: Array<{ token_hash: Buffer }> = await this.ds.query(
+      `SELECT token_hash FROM sessions WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL AND expires_at > now()`,
+      [usable.map(hashToken)],
+    );
+    const live = new Set(rows.map((r) => r.token_hash.toString('hex')));
+    return new Set(usable.filter((t) => live.has(hashToken(t).toString('hex'))));
+  }
+
   /** The viewer a token stands for, or an anonymous viewer when it is missing, expired or revoked. */
   async resolve(token: string | undefined, ip: string): Promise<Viewer> {
     if (!token || token.length > 200) return Viewer.anonymous(ip);
