@@ -206,6 +206,11 @@ describe('live updates over Socket.IO', () => {
     await createTopic(t, (await makeUser(t)).token, board, { body: 'please approve me' });
     expect((await held).post.state).toBe('PENDING');
     expect((await queue).spaceId).toBe(space.id);
+    // Leaving the room: nothing more arrives, and it no longer counts against the connection's rooms.
+    expect(await ask(m, 'review:leave', { spaceId: space.id })).toEqual({ ok: true });
+    const silence = nothing(m, 'review:updated');
+    await createTopic(t, (await makeUser(t)).token, board, { body: 'another one to approve' });
+    await silence;
   });
 
   it('tells a topic’s room nothing of a held reply rejected before anyone saw it', async () => {

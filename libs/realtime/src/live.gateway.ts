@@ -325,6 +325,20 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     return this.join(socket, `modqueue:${spaceId}`, async () => (await this.access.rankOn(await this.viewerOf(socket), spaceId)) >= LEVEL_RANK.MODERATE);
   }
 
+  /** Leaves a space's review room (`{ spaceId }`), or the site-wide one (`{}`). */
+  @SubscribeMessage('review:leave')
+  async reviewLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    if (!spendRoomOp(socket)) return SLOW_DOWN;
+    if (body && typeof body === 'object' && (body as Record<string, unknown>).spaceId === undefined) {
+      await this.leave(socket, GLOBAL_QUEUE);
+      return { ok: true };
+    }
+    const spaceId = idOf(body, 'spaceId');
+    if (!spaceId) return { ok: false, code: 'BAD_USER_INPUT' };
+    await this.leave(socket, `modqueue:${spaceId}`);
+    return { ok: true };
+  }
+
   @SubscribeMessage('board:leave')
   async boardLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const boardId = idOf(body, 'boardId');
