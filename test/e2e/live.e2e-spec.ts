@@ -437,6 +437,23 @@ describe('live updates over Socket.IO', () => {
     await again;
   });
 
+  it('does not let a re-check that hangs stop every push (they wait a few seconds at most)', async () => {
+    const { admin, member, space, topic } = await memberOfRestricted();
+    const reader = await connect(admin.token);
+    expect(await ask(reader, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const gateway = t.get(LiveGateway) as unknown as { recheck: (...args: unknown[]) => Promise<void> };
+    const original = gateway.recheck;
+    gateway.recheck = () => new Promise<void>(() => undefined); // never settles
+    try {
+      await revoke(space, member, admin);
+      const arrived = next(reader, 'post:created', 8000);
+      await reply(t, admin.token, topic.id, 'still delivered');
+      expect((await arrived).post.bodyHtml).toContain('still delivered');
+    } finally {
+      gateway.recheck = original;
+    }
+  });
+
   it('closes connections whose session has expired', async () => {
     const expiring = await makeUser(t);
     const staying = await makeUser(t);

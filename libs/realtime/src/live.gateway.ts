@@ -33,6 +33,9 @@ const ROOM_OPS_WINDOW_MS = 10_000;
 
 type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
 
+/** How long a push waits at most for access re-checks under way (see `fence`). */
+const RECHECK_WAIT_MS = 5_000;
+
 /** How often connections whose session expired are looked for (see closeExpired). */
 const SESSION_SWEEP_MS = 60_000;
 
@@ -423,22 +426,38 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * Access re-checks under way. Content pushes wait for them: a reply committed just after a
    * revocation must not reach a socket whose re-check has not come round to it yet.
    */
-  private readonly rechecks = new Set<Promise<void>>();
+  private readonly rechecks = new Map<Promise<void>, number>();
 
   /** Registers a re-check (synchronously, before the event that started it yields). */
   private fence(work: Promise<void>): Promise<void> {
-    this.rechecks.add(work);
+    this.rechecks.set(work, Date.now());
     const done = () => void this.rechecks.delete(work);
     work.then(done, done);
     return work;
   }
 
+  private async afterRechecks(): Promise<void> {
+    const deadline = Date.now() + RECHECK_WAIT_MS;
+    while (this.rechecks.size && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())));
+      await Promise.race([Promise.allSettled([...this.rechecks.keys()]), late]);
+      clearTimeout(timer);
+    }
+    // A re-check still running past the wait is no longer waited for by anything.
+    for (const [work, since] of this.rechecks) {
+      if (Date.now() - since >= RECHECK_WAIT_MS) {
+        this.rechecks.delete(work);
+        this.log.warn('an access re-check is taking longer than pushes wait for it');
+      }
+    }
+  }
+
   private async onEvent(e: DomainEvent): Promise<void> {
     const p = e.payload as Record<string, unknown>;
-    // Events that change who may see what re-check first; everything else waits for their re-checks.
-    if (!ACCESS_EVENTS.has(e.type)) {
-      while (this.rechecks.size) await Promise.allSettled([...this.rechecks]);
-    }
+    // Events that change who may see what re-check first; everything else waits for their
+    // re-checks (a few seconds at most: one that hangs must not stop every push).
+    if (!ACCESS_EVENTS.has(e.type) && this.rechecks.size) await this.afterRechecks();
     switch (e.type) {
       case 'post.created':
       case 'post.approved':
