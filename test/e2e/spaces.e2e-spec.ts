@@ -124,6 +124,27 @@ describe('spaces, grants and boards', () => {
     ]);
   });
 
+  it('reads every space’s moderation settings and grants in a fixed number of statements (no N+1)', async () => {
+    // A database of its own, so the list holds exactly the spaces made here.
+    const own = await bootTestApp();
+    try {
+      const admin = await makeUser(own, { role: 'ADMIN' });
+      const q = `{ spaces { id moderationSettings { autoHideThreshold premoderation escalationLadder { action } } grants { id level userId } } }`;
+      const make = async (n: number) => { for (let i = 0; i < n; i++) await makeSpace(own, 'PUBLIC', [{ userId: admin.id, level: 'MODERATE' }]); };
+      await make(2);
+      let page: any;
+      const two = await own.countStatements(async () => (page = expectOk(await own.gql(q, {}, { token: admin.token }))));
+      expect(page.spaces).toHaveLength(2);
+      await make(6);
+      const eight = await own.countStatements(async () => (page = expectOk(await own.gql(q, {}, { token: admin.token }))));
+      expect(page.spaces).toHaveLength(8);
+      expect(page.spaces.every((s: any) => s.grants.length === 1 && s.moderationSettings.autoHideThreshold > 0)).toBe(true);
+      expect(eight.count).toBe(two.count);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('answers board(id) only for readable spaces', async () => {
     const publicSpace = await makeSpace(t, 'PUBLIC');
     const internal = await makeSpace(t, 'RESTRICTED');

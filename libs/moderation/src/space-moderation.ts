@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { Tx } from '../../core/src/database/unit-of-work';
 import { Viewer } from '../../core/src/graphql/viewer';
@@ -38,18 +39,26 @@ export class SpaceModeration {
   constructor(private readonly ds: DataSource) {}
 
   async of(spaceId: string, scope: { viewer?: Viewer; tx?: Tx } = {}): Promise<ModerationSettings> {
-    const load = async () => {
-      const rows: Array<{ moderation: Record<string, any> | null }> = scope.tx
-        ? await scope.tx.query(`SELECT moderation FROM spaces WHERE id = $1`, [spaceId])
-        : await this.ds.query(`SELECT moderation FROM spaces WHERE id = $1`, [spaceId]);
-      const m = rows[0]?.moderation ?? {};
-      return {
-        autoHideThreshold: Number(m.autoHideThreshold ?? DEFAULT_AUTO_HIDE_THRESHOLD),
-        premoderation: (m.premoderation ?? 'OFF') as Premoderation,
-        spamThreshold: Number(m.spamThreshold ?? DEFAULT_SPAM_THRESHOLD),
-        escalation: Array.isArray(m.escalation) ? (m.escalation as LadderStep[]) : DEFAULT_LADDER,
-      };
-    };
-    return scope.viewer ? scope.viewer.memoize(`moderation-settings:${spaceId}`, load) : load();
+    if (scope.tx) return withDefaults((await scope.tx.query<{ moderation: Stored }>(`SELECT moderation FROM spaces WHERE id = $1`, [spaceId]))[0]?.moderation);
+    if (!scope.viewer) return withDefaults((await this.ds.query(`SELECT moderation FROM spaces WHERE id = $1`, [spaceId]))[0]?.moderation);
+    // Per request, batched: a list of spaces asks for each one's settings.
+    const loader = scope.viewer.memoize('loader:moderation-settings', () => new DataLoader<string, ModerationSettings>(async (ids) => {
+      const rows: Array<{ id: string; moderation: Stored }> = await this.ds.query(`SELECT id, moderation FROM spaces WHERE id = ANY($1::uuid[])`, [ids]);
+      const byId = new Map(rows.map((r) => [r.id, r.moderation]));
+      return ids.map((id) => withDefaults(byId.get(id)));
+    }));
+    return loader.load(spaceId);
   }
+}
+
+type Stored = Record<string, any> | null | undefined;
+
+function withDefaults(m: Stored): ModerationSettings {
+  const s = m ?? {};
+  return {
+    autoHideThreshold: Number(s.autoHideThreshold ?? DEFAULT_AUTO_HIDE_THRESHOLD),
+    premoderation: (s.premoderation ?? 'OFF') as Premoderation,
+    spamThreshold: Number(s.spamThreshold ?? DEFAULT_SPAM_THRESHOLD),
+    escalation: Array.isArray(s.escalation) ? (s.escalation as LadderStep[]) : DEFAULT_LADDER,
+  };
 }

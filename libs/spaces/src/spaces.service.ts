@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK, levelOfRank } from '../../access/src/access-level';
 import { AccessService } from '../../access/src/access.service';
@@ -91,11 +92,17 @@ export class SpacesService {
 
   async grants(viewer: Viewer, spaceId: string): Promise<SpaceGrantModel[] | null> {
     if ((await this.access.rankOn(viewer, spaceId)) < LEVEL_RANK.ADMIN) return null;
-    const rows: Array<{ id: string; level: number; group_id: string | null; user_id: string | null; created_at: Date }> =
-      await this.ds.query(`SELECT id, level, group_id, user_id, created_at FROM space_grants WHERE space_id = $1 ORDER BY created_at, id`, [
-        spaceId,
-      ]);
-    return rows.map((r) => Object.assign(new SpaceGrantModel(), { id: r.id, level: levelOfRank(r.level), groupId: r.group_id, userId: r.user_id, createdAt: r.created_at }));
+    // Per request, batched: an admin's list of spaces asks for each one's grants.
+    const loader = viewer.memoize('loader:space-grants', () => new DataLoader<string, SpaceGrantModel[]>(async (ids) => {
+      const rows: Array<{ id: string; space_id: string; level: number; group_id: string | null; user_id: string | null; created_at: Date }> = await this.ds.query(
+        `SELECT id, space_id, level, group_id, user_id, created_at FROM space_grants WHERE space_id = ANY($1::uuid[]) ORDER BY created_at, id`,
+        [ids],
+      );
+      return ids.map((id) =>
+        rows.filter((r) => r.space_id === id).map((r) => Object.assign(new SpaceGrantModel(), { id: r.id, level: levelOfRank(r.level), groupId: r.group_id, userId: r.user_id, createdAt: r.created_at })),
+      );
+    }));
+    return loader.load(spaceId);
   }
 
   private checkGrantee(input: SpaceGrantInput): void {
