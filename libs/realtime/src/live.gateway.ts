@@ -471,15 +471,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'post.hidden':
       case 'post.rejected':
       case 'post.pending':
-        // Only a post the room saw (in full, or as a placeholder): a held post rejected or
-        // withdrawn was never theirs to see, its id included.
-        if (p.from !== 'PENDING') {
-          this.server.to(`topic:${p.topicId}`).emit('post:removed', {
-            topicId: p.topicId,
-            postId: p.postId,
-            placeholder: e.type === 'post.hidden' ? 'This post was hidden by a moderator.' : 'This post is not available.',
-          });
-        }
+        this.server.to(`topic:${p.topicId}`).emit('post:removed', {
+          topicId: p.topicId,
+          postId: p.postId,
+          placeholder: e.type === 'post.hidden' ? 'This post was hidden by a moderator.' : 'This post is not available.',
+        });
         // The first post takes its topic with it: readers who can no longer open the topic
         // leave its room (no more reactions, presence or typing from it).
         if (p.number === 1) await this.recheckTopicRoom(String(p.topicId));
