@@ -92,6 +92,7 @@ describe('spaces, grants and boards', () => {
     const events = async () => (await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1`, [space.id]))[0].n;
     const before = await events();
     expectError(await t.gql(upd, { input: { spaceId: space.id } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(upd, { input: { spaceId: space.id, name: null, visibility: null } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
     expect(await events()).toBe(before);
     // Now RESTRICTED: the member no longer sees it at all.
     expectNotFound(await t.gql(SPACE, { slug: space.slug }, { token: member.token }), 'space');

@@ -62,7 +62,7 @@ export class SpacesService {
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     // Nothing to change is a mistake, not an update (it would still tell every listener of one).
     const changeable = ['name', 'description', 'visibility', 'language', 'autoHideThreshold', 'premoderation', 'spamThreshold', 'escalationLadder'] as const;
-    if (changeable.every((field) => input[field] === undefined)) {
+    if (changeable.every((field) => input[field] === undefined || input[field] === null)) {
       throw AppError.badInput(changeable.map((field) => ({ field, message: 'give at least one setting' })));
     }
     return this.changingAccess(viewer, async (tx) => {
