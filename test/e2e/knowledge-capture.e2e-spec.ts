@@ -400,8 +400,9 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       // Their own draft stops them, and an editor sees both.
       expect(expectError(await api.promote(asker.token, { postId: a.id, boardId: board, title: 'Once more' }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('postId');
       expectError(await api.promote(editor.token, { postId: a.id, boardId: board, title: 'Editor copy' }), 'BAD_USER_INPUT');
-      // The board publishes one of the two.
+      // The board publishes one of the two, even while the published one has a new draft.
       topicOf(await api.publish(editor.token, drafted.id));
+      topicOf(await api.update(editor.token, { topicId: drafted.id, body: 'a better version, being written' }));
       expect(expectError(await api.publish(editor.token, second.id), 'BAD_USER_INPUT').message).toMatch(/already has as a published article/);
     });
 

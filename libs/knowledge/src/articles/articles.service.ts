@@ -352,7 +352,7 @@ export class ArticlesService {
         const [twin] = await tx.query(
           `SELECT 1 FROM articles a JOIN articles b ON b.promoted_from_post_id = a.promoted_from_post_id AND b.board_id = a.board_id AND b.topic_id <> a.topic_id
              JOIN topics bt ON bt.id = b.topic_id
-            WHERE a.topic_id = $1 AND b.state = 'PUBLISHED' AND bt.state = 'VISIBLE'`,
+            WHERE a.topic_id = $1 AND b.published_revision_id IS NOT NULL AND b.state <> 'ARCHIVED' AND bt.state = 'VISIBLE'`,
           [topicId],
         );
         if (twin) throw refuse('comes from a post this board already has as a published article: improve that one instead');
