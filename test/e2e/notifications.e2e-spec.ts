@@ -120,6 +120,10 @@ describe('notifications and watching', () => {
     await drain();
     expect(await kinds(quoted)).toEqual(['QUOTED']);
     expect(await kinds(asker)).not.toContain('ANSWER_ACCEPTED');
+    // A reply to the post that also quotes it is a reply (its e-mail setting applies).
+    await reply(t, (await makeUser(t)).token, question.id, `[quote post=${original.id}]\nthe original words\n[/quote]\n\nReplying.`, original.id);
+    await drain();
+    expect(await kinds(quoted)).toEqual(['REPLY', 'QUOTED']);
   });
 
   it('never notifies about content the recipient may not read', async () => {

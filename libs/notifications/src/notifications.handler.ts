@@ -22,7 +22,7 @@ export interface NotificationDraft {
 
 /** Higher wins when one post gives a user several reasons to hear about it. */
 /** When one post concerns someone for several reasons, the one they hear is the highest. */
-const PRIORITY: Record<string, number> = { MENTION: 4, QUOTED: 3, REPLY: 2, WATCHED_REPLY: 1, NEW_TOPIC: 1 };
+const PRIORITY: Record<string, number> = { MENTION: 4, REPLY: 3, QUOTED: 2, WATCHED_REPLY: 1, NEW_TOPIC: 1 };
 
 /**
  * Turns committed events into in-app notifications (an outbox consumer, so a crash never
