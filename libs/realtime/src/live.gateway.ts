@@ -274,17 +274,20 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Parallel joins each hold a place while they are checked, so together they cannot pass the limit.
     if (this.roomCount(socket) + (data.joining ?? 0) >= MAX_ROOMS_PER_SOCKET) return { ok: false, code: 'RATE_LIMITED' };
     data.joining = (data.joining ?? 0) + 1;
+    let allowedFirst: boolean;
     try {
-      if (!(await allowed())) return { ok: false, code: 'NOT_FOUND' };
-      await socket.join(room);
-      // An access change that landed during the check re-checked the room before this socket was
-      // in it: checked once more now that it is, so no such change is missed.
-      if (!(await allowed())) {
-        await socket.leave(room);
-        return { ok: false, code: 'NOT_FOUND' };
-      }
+      allowedFirst = await allowed();
+      // In the room now (or refused): it counts as a room from here on, not as a join.
+      if (allowedFirst) await socket.join(room);
     } finally {
       data.joining--;
+    }
+    if (!allowedFirst) return { ok: false, code: 'NOT_FOUND' };
+    // An access change that landed during the check re-checked the room before this socket was
+    // in it: checked once more now that it is, so no such change is missed.
+    if (!(await allowed())) {
+      await socket.leave(room);
+      return { ok: false, code: 'NOT_FOUND' };
     }
     if (room.startsWith('topic:')) void this.presence(room);
     return { ok: true };
