@@ -98,6 +98,20 @@ describe('notification e-mails', () => {
     expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === asker.email)).toEqual([]);
     const unread = `query { notifications(first: 10, unreadOnly: true) { totalCount } }`;
     expect(expectOk(await t.gql(unread, {}, { token: asker.token })).notifications.totalCount).toBe(0);
+
+    // An edit that names someone in a post they had read is news: reading the topic again,
+    // without moving on, leaves it unread, and it is e-mailed.
+    const passer = await makeUser(t);
+    const answerer = await makeUser(t);
+    const answer = await reply(t, answerer.token, topic.id, 'a second answer');
+    expectOk(await t.gql(`mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`, { input: { topicId: topic.id, postNumber: 3 } }, { token: passer.token }));
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: answer.id, body: `a second answer, for @${passer.handle}` } }, { token: answerer.token }));
+    await t.get(OutboxWorker).drain();
+    expectOk(await t.gql(`mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`, { input: { topicId: topic.id, postNumber: 3 } }, { token: passer.token }));
+    expect(expectOk(await t.gql(unread, {}, { token: passer.token })).notifications.totalCount).toBe(1);
+    await age(passer.id);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === passer.email);
+    expect(mail.subject).toBe('1 new notification on Parvis');
   });
 
   it('leaves out what the recipient can no longer read when the e-mail goes out', async () => {

@@ -18,8 +18,6 @@ import { escapeHtml } from '../../content/src/renderer';
 export const NOTIFICATION_KINDS = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
   'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
 const ALL = '*';
-/** Kinds that tell of a post itself: reading the topic up to it reads them. */
-const READ_WITH_THE_TOPIC = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC'];
 /** The `SignedTokens` purpose of unsubscribe links (they never expire: old e-mails keep working). */
 const UNSUBSCRIBE = 'unsubscribe';
 
@@ -118,16 +116,6 @@ export class EmailDigest {
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
     type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null; created_at: Date };
-    // A post its recipient has since read in its topic (markRead) is read: it is neither
-    // e-mailed nor counted as unread. Only for news of the post itself (not reactions to it),
-    // and only a reading made after the notification.
-    await this.ds.query(
-      `UPDATE notifications n SET read_at = now()
-         FROM posts p, topic_reads r
-        WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.kind = ANY($1::text[]) AND p.id = n.post_id
-          AND r.user_id = n.user_id AND r.topic_id = p.topic_id AND r.last_read_number >= p.number AND r.updated_at >= n.created_at`,
-      [READ_WITH_THE_TOPIC],
-    );
     // What nobody will e-mail (placeholder accounts, no address, that kind turned off) leaves
     // the due set at once (`emailed_at` means handled), or every run would read it again.
     await this.ds.query(

@@ -1,6 +1,7 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { OutboxHandlers } from '../../core/src/outbox/outbox';
 import { ForumModule } from '../../forum/src/forum.module';
+import { TopicReadListeners } from '../../forum/src/read-listeners';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { NotificationsHandler } from './notifications.handler';
@@ -22,10 +23,12 @@ export class NotificationsModule implements OnModuleInit {
     private readonly jobs: JobScheduler,
     private readonly digest: EmailDigest,
     private readonly notifications: NotificationsService,
+    private readonly reads: TopicReadListeners,
   ) {}
 
   onModuleInit(): void {
     this.handlers.register(this.handler);
+    this.reads.register((tx, read) => this.notifications.readThrough(tx, read));
     this.jobs.register('email-unread-notifications', 60_000, () => this.digest.sendDue());
     this.jobs.register('prune-notifications', 3600_000, () => this.notifications.pruneOld());
   }

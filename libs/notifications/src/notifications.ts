@@ -21,6 +21,8 @@ import { UsersLoader } from '../../identity/src/users/users.loader';
 import { BoardModel } from '../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 import { ArgsType } from '@nestjs/graphql';
+import { Tx } from '../../core/src/database/unit-of-work';
+import { TopicRead } from '../../forum/src/read-listeners';
 
 export enum WatchLevel {
   WATCHING = 'WATCHING',
@@ -135,6 +137,9 @@ interface Row {
 const NOTIFICATIONS_READ_RETENTION_DAYS = 90;
 const NOTIFICATIONS_UNREAD_RETENTION_DAYS = 365;
 
+/** Kinds that tell of a new post itself: reading the topic on past it reads them. */
+const READ_WITH_THE_TOPIC = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC'];
+
 @Injectable()
 export class NotificationsService {
   constructor(
@@ -143,6 +148,20 @@ export class NotificationsService {
     private readonly spaces: SpacesLoader,
     private readonly access: AccessService,
   ) {}
+
+  /**
+   * A reader moved on in a topic (markRead): news of the posts they passed is read, so it is
+   * neither counted as unread nor e-mailed. Not a mention an edit added to an older post: that
+   * post was read before it named them.
+   */
+  async readThrough(tx: Tx, read: TopicRead): Promise<void> {
+    await tx.query(
+      `UPDATE notifications n SET read_at = now() FROM posts p
+        WHERE n.user_id = $1 AND n.read_at IS NULL AND n.kind = ANY($5::text[]) AND NOT COALESCE((n.data->>'edited')::boolean, false)
+          AND p.id = n.post_id AND p.topic_id = $2 AND p.number > $3 AND p.number <= $4`,
+      [read.userId, read.topicId, read.from, read.to, READ_WITH_THE_TOPIC],
+    );
+  }
 
   /**
    * Read notifications go after NOTIFICATIONS_READ_RETENTION_DAYS, unread ones after

@@ -19,6 +19,7 @@ import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicListArgs, TopicSt
 import { TopicModel, TopicRow, toTopicModel } from './topic.model';
 import { TOPIC_COLUMNS, TopicsRepository } from './topics.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
+import { TopicReadListeners } from '../read-listeners';
 
 /** How deep TRENDING pages go (offset cursors). */
 const MAX_TRENDING_OFFSET = 10_000;
@@ -36,6 +37,7 @@ export class TopicsService {
     private readonly audit: AuditLog,
     private readonly kinds: BoardKinds,
     private readonly users: UsersLoader,
+    private readonly reads: TopicReadListeners,
   ) {}
 
   /** The topic if the viewer may see it; NOT_FOUND otherwise (missing and forbidden alike). */
@@ -261,14 +263,17 @@ export class TopicsService {
   async markRead(viewer: Viewer, input: MarkReadInput): Promise<TopicModel> {
     if (!viewer.id) throw AppError.unauthenticated();
     const topic = await this.get(viewer, input.topicId);
-    await this.uow.run((tx) =>
-      tx.query(
-        `INSERT INTO topic_reads (user_id, topic_id, last_read_number) VALUES ($1, $2, LEAST($3::int, $4::int))
+    await this.uow.run(async (tx) => {
+      const [read] = await tx.query<{ was: number; now: number }>(
+        `WITH was AS (SELECT last_read_number FROM topic_reads WHERE user_id = $1 AND topic_id = $2)
+         INSERT INTO topic_reads (user_id, topic_id, last_read_number) VALUES ($1, $2, LEAST($3::int, $4::int))
          ON CONFLICT (user_id, topic_id) DO UPDATE
-           SET last_read_number = GREATEST(topic_reads.last_read_number, EXCLUDED.last_read_number), updated_at = now()`,
+           SET last_read_number = GREATEST(topic_reads.last_read_number, EXCLUDED.last_read_number), updated_at = now()
+         RETURNING COALESCE((SELECT last_read_number FROM was), 0) AS was, last_read_number AS now`,
         [viewer.id, topic.id, input.postNumber, topic.lastPostNumber],
-      ),
-    );
+      );
+      if (read.now > read.was) await this.reads.advanced(tx, { userId: viewer.id!, topicId: topic.id, from: read.was, to: read.now });
+    });
     this.loaders.forget(viewer, { topicId: topic.id });
     return topic;
   }
