@@ -225,6 +225,30 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
     });
   });
 
+  it('lists articles with their feedback for editors in a fixed number of statements (no N+1)', async () => {
+    const kbSpace = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
+    const kbBoard = await makeBoard(t, kbSpace, 'KNOWLEDGE');
+    const q = `query($s: ID!) { staleArticles(spaceId: $s, first: 20) { edges { node { id article { feedback(first: 5) { totalCount edges { node { comment user { handle } } } } } } } } }`;
+    const add = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const id = await publishedArticle(t, author.token, editor.token, kbBoard, { title: `Feedback article ${Math.random()}` });
+        topicOf(await api.rate((await makeUser(t)).token, { topicId: id, helpful: false, comment: `unclear step ${i}` }));
+        await t.sql(`UPDATE articles SET verified_until = now() - interval '1 hour' WHERE topic_id = $1`, [id]);
+      }
+    };
+    let page: any;
+    await add(2);
+    const two = await t.countStatements(async () => (page = expectOk(await t.gql(q, { s: kbSpace }, { token: editor.token }))));
+    expect(page.staleArticles.edges.map((e: any) => e.node.article.feedback.totalCount)).toEqual([1, 1]);
+    await add(6);
+    const eight = await t.countStatements(async () => (page = expectOk(await t.gql(q, { s: kbSpace }, { token: editor.token }))));
+    expect(page.staleArticles.edges).toHaveLength(8);
+    expect(page.staleArticles.edges.every((e: any) => e.node.article.feedback.edges[0].node.user.handle)).toBe(true);
+    expect(eight.count).toBe(two.count);
+    // Verified again, so the verification tests' reminders see only their own.
+    await t.sql(`UPDATE articles SET verified_until = now() + interval '30 days' WHERE board_id = $1`, [kbBoard]);
+  });
+
   describe('verification', () => {
     let owner: TestUser;
     let id: string;

@@ -125,7 +125,7 @@ export class ArticlesRepository {
   }
 
   /** Readers' comments on an article, newest first. */
-  feedbackPage(topicId: string, limit: number, after?: [string, string]): Promise<Array<{ user_id: string; helpful: boolean; comment: string | null; updated_at: Date; k_ts: string }>> {
+  feedbackPage(topicId: string, limit: number, after?: [string, string]): Promise<FeedbackRow[]> {
     const params: unknown[] = [topicId, limit];
     let keyset = '';
     if (after) {
@@ -139,10 +139,36 @@ export class ArticlesRepository {
     );
   }
 
-  async feedbackCount(topicId: string): Promise<number> {
-    const rows = await this.ds.query(`SELECT count(*)::int AS n FROM article_ratings WHERE topic_id = $1 AND comment IS NOT NULL`, [topicId]);
-    return rows[0].n;
+  /** The first page of feedback of several articles at once (lists of articles for their editors). */
+  async feedbackFirstPages(topicIds: readonly string[], limit: number): Promise<Map<string, FeedbackRow[]>> {
+    const rows: Array<FeedbackRow & { topic_id: string }> = await this.ds.query(
+      `SELECT topic_id, user_id, helpful, comment, updated_at, k_ts FROM (
+         SELECT topic_id, user_id, helpful, comment, updated_at, updated_at::text AS k_ts,
+                row_number() OVER (PARTITION BY topic_id ORDER BY updated_at DESC, user_id DESC) AS rn
+           FROM article_ratings WHERE topic_id = ANY($1::uuid[]) AND comment IS NOT NULL) r
+        WHERE rn <= $2 ORDER BY topic_id, rn`,
+      [topicIds, limit],
+    );
+    const pages = new Map<string, FeedbackRow[]>(topicIds.map((id) => [id, []]));
+    for (const r of rows) pages.get(r.topic_id)!.push(r);
+    return pages;
   }
+
+  async feedbackCounts(topicIds: readonly string[]): Promise<Map<string, number>> {
+    const rows: Array<{ topic_id: string; n: number }> = await this.ds.query(
+      `SELECT topic_id, count(*)::int AS n FROM article_ratings WHERE topic_id = ANY($1::uuid[]) AND comment IS NOT NULL GROUP BY topic_id`,
+      [topicIds],
+    );
+    return new Map(rows.map((r) => [r.topic_id, r.n]));
+  }
+}
+
+export interface FeedbackRow {
+  user_id: string;
+  helpful: boolean;
+  comment: string | null;
+  updated_at: Date;
+  k_ts: string;
 }
 
 const STALE_WHERE = `t.space_id = $1 AND a.state <> 'ARCHIVED' AND a.published_revision_id IS NOT NULL AND a.verified_until <= now()`;

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
@@ -17,7 +18,7 @@ import { KnowledgeSettingsService } from '../knowledge-settings';
 import { ArticleAccess, ArticleEventAction, ArticleModel, ArticleRatingModel, ArticleRow, ArticleState, RevisionRow } from './article.model';
 import { ArticleLoaders } from './article.loaders';
 import { ArticleRef, ArticleWrites } from './article-writes';
-import { ArticlesRepository } from './articles.repository';
+import { ArticlesRepository, FeedbackRow } from './articles.repository';
 import { ArticleChangesInput, ArticleSettingsInput, MoveArticleInput, RateArticleInput, SpaceArticlesArgs, UpdateArticleInput } from './dto/article.inputs';
 import { DiffLine, lineDiff } from './line-diff';
 import { WatchedWordsRule } from '../../../moderation/src/automod/watched-words';
@@ -162,13 +163,25 @@ export class ArticlesService {
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 2);
     if (after && !validTsCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
-    const rows = await this.repo.feedbackPage(article.topicId, size + 1, after as [string, string] | undefined);
+    // First pages are batched per request (a list of articles asks for each one's); later pages are asked one at a time.
+    const rows = after
+      ? await this.repo.feedbackPage(article.topicId, size + 1, after as [string, string])
+      : await viewer
+          .memoize(`loader:feedback:${size + 1}`, () => new DataLoader<string, FeedbackRow[]>(async (ids) => {
+            const pages = await this.repo.feedbackFirstPages(ids, size + 1);
+            return ids.map((id) => pages.get(id) ?? []);
+          }))
+          .load(article.topicId);
+    const counts = viewer.memoize('loader:feedbackCount', () => new DataLoader<string, number>(async (ids) => {
+      const byTopic = await this.repo.feedbackCounts(ids);
+      return ids.map((id) => byTopic.get(id) ?? 0);
+    }));
     return toConnection(
       rows,
       size,
       (r) => [r.k_ts, r.user_id],
       (r) => Object.assign(new ArticleRatingModel(), { helpful: r.helpful, comment: r.comment, updatedAt: r.updated_at, userId: r.user_id }),
-      () => this.repo.feedbackCount(article.topicId),
+      () => counts.load(article.topicId),
     );
   }
 
