@@ -213,6 +213,20 @@ describe('live updates over Socket.IO', () => {
     await silence;
   });
 
+  it('tells a topic’s room nothing of a held reply rejected before anyone saw it', async () => {
+    const { mod, board } = await premoderatedSpace();
+    const topic = await createTopic(t, mod.token, board, { body: 'a staff topic' });
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const held = await reply(t, (await makeUser(t, { trustLevel: 3 })).token, topic.id, 'held, then rejected');
+    const silence = nothing(reader, 'post:removed');
+    await moderatePost(held.id, 'REJECT', mod.token);
+    await silence;
+    // A page load agrees: the rejected reply is not there.
+    const sync = await ask(reader, 'topic:sync', { topicId: topic.id, afterNumber: 0 });
+    expect(sync.posts.map((p: { id: string }) => p.id)).not.toContain(held.id);
+  });
+
   it('tells the review room when automod flags a post into the queue', async () => {
     const mod = await makeUser(t);
     const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);

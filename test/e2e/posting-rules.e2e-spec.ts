@@ -185,12 +185,21 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
     expect(expectOk(await t.gql(MOD, { input: { postId: r1.id, action: 'APPROVE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
     expect(expectOk(await t.gql(MOD, { input: { postId: r2.id, action: 'REJECT' } }, { token: mod.token })).moderatePost.state).toBe('DELETED');
-    expect(await count()).toEqual({ replyCount: 1, posts: { totalCount: 3 } });
+    expect(await count()).toEqual({ replyCount: 1, posts: { totalCount: 2 } }); // the rejected reply is not listed for others
     const items = await t.sql(`SELECT target_id, status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = ANY($1::uuid[]) ORDER BY status`, [[r1.id, r2.id]]);
     expect(items).toEqual([
       { target_id: r1.id, status: 'APPROVED' },
       { target_id: r2.id, status: 'REJECTED' },
     ]);
+    // The rejected reply is gone for readers, not even a placeholder; its author still sees where it was.
+    const POSTS = `query($id: ID!) { topic(id: $id) { posts { totalCount edges { node { id state placeholder } } } } }`;
+    const reader = await makeUser(t);
+    const forReader = expectOk(await t.gql(POSTS, { id: starter.id }, { token: reader.token })).topic.posts;
+    expect(forReader.edges.map((e: any) => e.node.id)).not.toContain(r2.id);
+    expect(forReader.totalCount).toBe(forReader.edges.length);
+    expectError(await t.gql(`query($id: ID!) { post(id: $id) { id } }`, { id: r2.id }, { token: reader.token }), 'NOT_FOUND');
+    const forAuthor = expectOk(await t.gql(POSTS, { id: starter.id }, { token: member.token })).topic.posts;
+    expect(forAuthor.edges.find((e: any) => e.node.id === r2.id).node).toMatchObject({ state: 'DELETED', placeholder: expect.any(String) });
     // Restoring the rejected reply puts it back in the queue's hands, unpublished.
     expect(expectOk(await t.gql(MOD, { input: { postId: r2.id, action: 'RESTORE' } }, { token: mod.token })).moderatePost.state).toBe('PENDING');
     expect(await count()).toEqual({ replyCount: 1, posts: { totalCount: 2 } }); // others do not see it at all now
@@ -206,7 +215,7 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
       bodyHtml: '<p>first reply</p>\n',
       pendingEdit: { bodySource: 'first reply, now with a spam link' },
     });
-    expect(await count()).toEqual({ replyCount: 1, posts: { totalCount: 3 } }); // others still see it
+    expect(await count()).toEqual({ replyCount: 1, posts: { totalCount: 2 } }); // others still see it
     expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r1.id])).toEqual([{ status: 'APPROVED' }, { status: 'PENDING' }]);
     expect(expectOk(await t.gql(EDIT, { input: { postId: r1.id, body: 'first reply, tidied', reason: 'link removed' } }, { token: mod.token })).editPost.state).toBe('VISIBLE');
     // A reply still waiting, edited by its author, keeps waiting under the one item it has.

@@ -174,9 +174,10 @@ export class AccessService {
    * What a viewer with `rank` in the content's space sees of a piece of content.
    * Pending content: only its author and moderators. Hidden: the author and
    * moderators see it, others a placeholder. Deleted: moderators see it, others
-   * (the author included) a placeholder.
+   * (the author included) a placeholder; if it was deleted while pending, only its
+   * author gets the placeholder.
    */
-  contentView(viewer: Viewer, rank: number, item: { state: ContentState; authorId: string }): ContentView {
+  contentView(viewer: Viewer, rank: number, item: { state: ContentState; authorId: string; deletedFrom?: ContentState | null }): ContentView {
     if (rank < R.READ) return 'none';
     if (item.state === 'VISIBLE' || rank >= R.MODERATE) return 'full';
     const own = viewer.id !== null && viewer.id === item.authorId;
@@ -186,7 +187,8 @@ export class AccessService {
       case 'HIDDEN':
         return own ? 'full' : 'placeholder';
       default:
-        return 'placeholder';
+        // Deleted while it waited (rejected, say): others never saw it, so not even a placeholder.
+        return item.deletedFrom === 'PENDING' && !own ? 'none' : 'placeholder';
     }
   }
 }

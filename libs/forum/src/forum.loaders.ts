@@ -28,7 +28,7 @@ export class ForumLoaders {
 
   async postFromRow(viewer: Viewer, row: PostRow): Promise<PostModel | null> {
     const rank = await this.access.rankOn(viewer, row.space_id);
-    const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id });
+    const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id, deletedFrom: row.deleted_from });
     return view === 'none' ? null : toPostModel(row, view, rank);
   }
 

@@ -474,11 +474,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'post.hidden':
       case 'post.rejected':
       case 'post.pending':
-        this.server.to(`topic:${p.topicId}`).emit('post:removed', {
-          topicId: p.topicId,
-          postId: p.postId,
-          placeholder: e.type === 'post.hidden' ? 'This post was hidden by a moderator.' : 'This post is not available.',
-        });
+        // Only a post the room saw: one removed while it waited (rejected, withdrawn), or put
+        // back to waiting after that, never reached its readers, its id included (Topic.posts
+        // leaves it out too).
+        if (p.from !== 'PENDING' && !(p.from === 'DELETED' && p.to === 'PENDING')) {
+          this.server.to(`topic:${p.topicId}`).emit('post:removed', {
+            topicId: p.topicId,
+            postId: p.postId,
+            placeholder: e.type === 'post.hidden' ? 'This post was hidden by a moderator.' : 'This post is not available.',
+          });
+        }
         // The first post takes its topic with it: readers who can no longer open the topic
         // leave its room (no more reactions, presence or typing from it).
         if (p.number === 1) await this.recheckTopicRoom(String(p.topicId));

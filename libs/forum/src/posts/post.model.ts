@@ -82,6 +82,8 @@ export interface PostRow {
   space_id: string;
   number: number;
   author_id: string;
+  /** What a deleted post was before (PENDING: removed before anyone but its author saw it). */
+  deleted_from?: ContentState | null;
   reply_to_post_id: string | null;
   body_source: string;
   body_html: string;

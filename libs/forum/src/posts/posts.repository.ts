@@ -13,7 +13,15 @@ export type PostPageRow = Omit<PostRow, 'body_source'> & { my_kinds: string[] } 
  * authors and moderators ever ask for them (PostsResolver.bodySource loads them then).
  */
 const PAGE_COLUMNS = `p.id, p.topic_id, p.space_id, p.number, p.author_id, p.reply_to_post_id, p.body_html,
-  p.state, p.reaction_counts, p.reaction_total, p.edited_at, p.version, p.created_at`;
+  p.state, p.deleted_from, p.reaction_counts, p.reaction_total, p.edited_at, p.version, p.created_at`;
+
+/**
+ * Which posts of a topic a page lists (alias p; $moderator, $viewer): others' posts still
+ * waiting, or removed before anyone saw them (rejected, or deleted while waiting), are left out
+ * unless the viewer moderates; hidden and deleted ones stay, as placeholders.
+ */
+const listedPostSql = (moderator: string, viewer: string) =>
+  `(${moderator} OR p.author_id = ${viewer}::uuid IS TRUE OR NOT (p.state = 'PENDING' OR (p.state = 'DELETED' AND p.deleted_from = 'PENDING')))`;
 export const POST_COLUMNS = `${PAGE_COLUMNS}, p.body_source`;
 
 const POSTS_BY_ID = prepared('posts.by_id', `SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = ANY($1::uuid[])`);
@@ -25,7 +33,7 @@ const TOPIC_PAGE = prepared(
                ELSE ARRAY(SELECT r.kind FROM reactions r WHERE r.post_id = p.id AND r.user_id = $4::uuid ORDER BY r.created_at) END AS my_kinds
      FROM posts p JOIN users u ON u.id = p.author_id
     WHERE p.topic_id = $1 AND p.number > $2
-      AND ($3 OR p.state <> 'PENDING' OR p.author_id = $4::uuid)
+      AND ${listedPostSql('$3', '$4')}
     ORDER BY p.number
     LIMIT $5`,
 );
@@ -52,8 +60,7 @@ export class PostsRepository {
   }
 
   /**
-   * A keyset page of a topic's posts by number. Pending posts of others are left
-   * out unless the viewer moderates; hidden and deleted ones stay (as placeholders).
+   * A keyset page of a topic's posts by number (which ones: listedPostSql).
    * The topic page is the hottest read: the posts come with their authors and the
    * viewer's own reactions in the same statement, instead of two more look-ups.
    */
@@ -63,7 +70,7 @@ export class PostsRepository {
 
   async topicCount(topicId: string, viewerId: string | null, moderator: boolean): Promise<number> {
     const rows = await this.ds.query(
-      `SELECT count(*)::int AS n FROM posts p WHERE p.topic_id = $1 AND ($2 OR p.state <> 'PENDING' OR p.author_id = $3::uuid)`,
+      `SELECT count(*)::int AS n FROM posts p WHERE p.topic_id = $1 AND ${listedPostSql('$2', '$3')}`,
       [topicId, moderator, viewerId],
     );
     return rows[0].n;

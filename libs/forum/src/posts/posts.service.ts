@@ -105,7 +105,7 @@ export class PostsService {
       size,
       (r) => [r.number],
       (r) => {
-        const post = toPostModel(r, this.access.contentView(viewer, topic.viewerRank, { state: r.state, authorId: r.author_id }), topic.viewerRank);
+        const post = toPostModel(r, this.access.contentView(viewer, topic.viewerRank, { state: r.state, authorId: r.author_id, deletedFrom: r.deleted_from }), topic.viewerRank);
         const author = this.users.authorOf(viewer, r);
         // Exactly what PostsResolver would answer: a placeholder shows none of the viewer's reactions.
         post.preloaded = { author, myReactions: post.view === 'full' ? r.my_kinds : [] };
@@ -362,7 +362,7 @@ export class PostsService {
     });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     if (!row) return post; // deleted meanwhile, by someone else: nothing more to do
-    const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id });
+    const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id, deletedFrom: row.deleted_from });
     const deleted = toPostModel(row, view, rank);
     // The first post takes its topic with it, out of its author's sight.
     if (row.number === 1) deleted.topicAsLeft = Object.assign(new TopicModel(), topic, { state: ContentState.DELETED });
