@@ -225,6 +225,26 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
     });
   });
 
+  it('keeps a deleted article’s children in its place, and moves articles back and forth between boards', async () => {
+    const kbSpace = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
+    const [one, two] = [await makeBoard(t, kbSpace, 'KNOWLEDGE'), await makeBoard(t, kbSpace, 'KNOWLEDGE')];
+    const a = await publishedArticle(t, author.token, editor.token, one, { title: 'Top' });
+    const b = await publishedArticle(t, author.token, editor.token, one, { title: 'Middle', parentId: a });
+    const c = await publishedArticle(t, author.token, editor.token, one, { title: 'Leaf', parentId: b });
+    const bPost = topicOf(await api.get(editor.token, b)).firstPost.id;
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: bPost }, { token: editor.token }));
+    for (const viewer of [reader, editor]) {
+      const tree = expectOk(await t.gql(TREE, { b: one }, { token: viewer.token })).board.articleTree;
+      expect(tree.map((n: any) => [n.topic.id, n.depth, n.parentId])).toEqual([[a, 0, null], [c, 1, a]]);
+    }
+    // A draft moved to another board and back, and a published article too: no error, and no "-2" slug.
+    const MOVE = `mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`;
+    const draft = await draftArticle(t, author.token, one, { title: 'Draft on the move' });
+    for (const boardId of [two, one]) expectOk(await t.gql(MOVE, { input: { topicId: draft, boardId } }, { token: editor.token }));
+    for (const boardId of [two, one]) expectOk(await t.gql(MOVE, { input: { topicId: a, boardId } }, { token: editor.token }));
+    expect(topicOf(await api.get(reader.token, a)).article.slug).toBe('top');
+  });
+
   it('lists articles with their feedback for editors in a fixed number of statements (no N+1)', async () => {
     const kbSpace = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
     const kbBoard = await makeBoard(t, kbSpace, 'KNOWLEDGE');
@@ -421,7 +441,8 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       // The asker cannot see the reader's draft, so it does not stop them either.
       const second = topicOf(await api.promote(asker.token, { postId: a.id, boardId: board, title: 'Unclogging the pump' }));
       expect(second.article.state).toBe('DRAFT');
-      // Their own draft stops them, and an editor sees both.
+      // Their own draft stops them, whoever owns it now; and an editor sees both.
+      topicOf(await api.settings(editor.token, { topicId: second.id, ownerUserId: reader.id }));
       expect(expectError(await api.promote(asker.token, { postId: a.id, boardId: board, title: 'Once more' }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('postId');
       expectError(await api.promote(editor.token, { postId: a.id, boardId: board, title: 'Editor copy' }), 'BAD_USER_INPUT');
       // The board publishes one of the two, even while the published one has a new draft.

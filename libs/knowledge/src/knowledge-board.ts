@@ -64,7 +64,7 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     const [existing] = await q.query(
       `SELECT 1 FROM articles a JOIN topics t ON t.id = a.topic_id
         WHERE a.promoted_from_post_id = $1 AND a.board_id = $2 AND a.state <> 'ARCHIVED' AND t.state <> 'DELETED'
-          AND (t.state = 'VISIBLE' OR a.owner_user_id = $3 OR $4::boolean)`,
+          AND (t.state = 'VISIBLE' OR t.author_id = $3 OR $4::boolean)`,
       [postId, boardId, by.userId, by.editor],
     );
     return !!existing;

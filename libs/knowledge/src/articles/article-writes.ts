@@ -62,8 +62,14 @@ export class ArticleWrites {
   async reslug(tx: Tx, topicId: string, boardId: string, title: string, forgetEarlier = false): Promise<string> {
     if (forgetEarlier) await tx.query(`DELETE FROM article_slugs WHERE topic_id = $1`, [topicId]);
     const [state] = await tx.query<{ published: boolean }>(`SELECT first_published_at IS NOT NULL AS published FROM articles WHERE topic_id = $1`, [topicId]);
-    const slug = state?.published ? await this.freeSlug(tx, boardId, title) : provisionalSlug(topicId);
-    await tx.query(`INSERT INTO article_slugs (board_id, slug, topic_id) VALUES ($1, $2, $3)`, [boardId, slug, topicId]);
+    // A slug the article already holds in this board (it comes back, or takes its old title
+    // again) is its own: used again, not suffixed.
+    const own = (await tx.query<{ slug: string }>(`SELECT slug FROM article_slugs WHERE board_id = $1 AND topic_id = $2`, [boardId, topicId])).map((r) => r.slug);
+    const base = slugify(title);
+    const slug = !state?.published
+      ? provisionalSlug(topicId)
+      : (own.find((s) => s === base) ?? own.find((s) => this.slugFits(s, title)) ?? (await this.freeSlug(tx, boardId, title)));
+    await tx.query(`INSERT INTO article_slugs (board_id, slug, topic_id) VALUES ($1, $2, $3) ON CONFLICT (board_id, slug) DO NOTHING`, [boardId, slug, topicId]);
     await tx.query(`UPDATE articles SET slug = $2 WHERE topic_id = $1`, [topicId, slug]);
     return slug;
   }

@@ -129,7 +129,7 @@ export class ArticleLoaders {
       for (const r of rows) {
         const topic = await this.forum.topicFromRow(viewer, r);
         if (topic) topics.set(r.id, topic);
-        const shown = !!topic && (includeArchived || r.article_state !== ArticleState.ARCHIVED);
+        const shown = !!topic && r.state !== 'DELETED' && (includeArchived || r.article_state !== ArticleState.ARCHIVED);
         entries.push({ id: r.id, parentId: r.parent_id, position: r.position, order: r.id, shown });
       }
       return { tree: viewerTree(entries), topics };

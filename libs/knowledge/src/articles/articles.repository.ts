@@ -39,12 +39,15 @@ export class ArticlesRepository {
     return this.ds.query(`SELECT r.* FROM article_revisions r WHERE r.id = ANY($1::uuid[])`, [ids]);
   }
 
-  /** Every article of these boards (deleted topics aside), with its topic. */
+  /**
+   * Every article of these boards, with its topic. Deleted ones too: they are not shown, but
+   * their children keep their place under the deleted one's parent.
+   */
   trees(boardIds: readonly string[]): Promise<TreeRow[]> {
     return this.ds.query(
       `SELECT ${TOPIC_COLUMNS}, a.board_id AS a_board_id, a.parent_id, a.position, a.state AS article_state, to_jsonb(a) AS article
          FROM articles a JOIN topics t ON t.id = a.topic_id
-        WHERE a.board_id = ANY($1::uuid[]) AND t.state <> 'DELETED'`,
+        WHERE a.board_id = ANY($1::uuid[])`,
       [boardIds],
     );
   }
