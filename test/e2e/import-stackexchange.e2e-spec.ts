@@ -397,7 +397,30 @@ describe('import:stackexchange', () => {
                 (SELECT count(*) FROM import_links WHERE source = $3)::int AS links`,
         [first.boardId, topicId, source],
       );
-      expect(counts).toEqual({ topics: 1, posts: 4, links: 4 + 1 + 4 }); // users (3 and the anonymous one), the question, posts 10–13
+      expect(counts).toEqual({ topics: 1, posts: 4, links: 4 + 1 + 4 + 1 }); // users (3 and the anonymous one), the question, posts 10–13, the target board
+    });
+
+    it('keeps importing into the first run’s board, and a moved topic’s new posts into its new space', async () => {
+      const { dir, space, source } = await craft('moved', ['Moved One', 'Moved Two', 'Moved Three']);
+      const first = await run({ dir, space: space.slug });
+      // A moderator moves the imported question to a restricted space (as moveTopic writes it).
+      const restricted = await makeSpace(t, 'RESTRICTED');
+      const archive = await makeBoard(t, restricted.id);
+      const topicId = (await linked(source, 'question', '10'))!;
+      await t.sql(`UPDATE topics SET board_id = $2, space_id = $3 WHERE id = $1`, [topicId, archive, restricted.id]);
+      await t.sql(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topicId, restricted.id]);
+      writeDumpFile(dir, 'Posts.xml', 'posts', [
+        question(),
+        ...answers(),
+        { Id: '13', PostTypeId: '2', ParentId: '10', CreationDate: '2020-06-01T00:00:00.000', OwnerUserId: '1', Body: '<p>A late answer</p>' },
+        { Id: '20', PostTypeId: '1', CreationDate: '2020-06-02T00:00:00.000', Title: 'A new question', Tags: '<python>', OwnerUserId: '2', Body: '<p>New</p>' },
+      ]);
+      const again = await run({ dir, space: space.slug });
+      expect(again.boardId).toBe(first.boardId);
+      const late = (await linked(source, 'post', '13'))!;
+      expect(await one(`SELECT space_id FROM posts WHERE id = $1`, [late])).toEqual({ space_id: restricted.id });
+      const fresh = (await linked(source, 'question', '20'))!;
+      expect(await one(`SELECT board_id, space_id FROM topics WHERE id = $1`, [fresh])).toEqual({ board_id: first.boardId, space_id: space.id });
     });
 
     it('imports comments as replies to their post, numbered by date among the answers, and closes duplicates', async () => {

@@ -400,12 +400,19 @@ class StackExchangeImport {
   private async resolveTarget(): Promise<Target> {
     const [space] = await this.query<{ id: string }>(`SELECT id FROM spaces WHERE slug = $1`, [this.options.space]);
     if (!space) throw new StackExchangeImportError(`Space "${this.options.space}" not found: create it first`);
-    // A re-run goes where the first run went: the rows it updates are there, new ones join them.
+    // A re-run goes where the first run went (its `target` link; for an import older than those
+    // links, the board of its first question): new rows join the old ones there, whatever
+    // moderators have moved since.
     const [previous] = await this.query<{ board_id: string; board_slug: string; space_id: string; space_slug: string }>(
-      `SELECT b.id AS board_id, b.slug AS board_slug, s.id AS space_id, s.slug AS space_slug
-         FROM import_links l JOIN topics t ON t.id = l.local_id JOIN boards b ON b.id = t.board_id JOIN spaces s ON s.id = t.space_id
-        WHERE l.source = $1 AND l.kind = 'question'
-        ORDER BY t.created_at LIMIT 1`,
+      `SELECT board_id, board_slug, space_id, space_slug FROM (
+         SELECT 0 AS pick, b.id AS board_id, b.slug AS board_slug, s.id AS space_id, s.slug AS space_slug, NULL::timestamptz AS at
+           FROM import_links l JOIN boards b ON b.id = l.local_id JOIN spaces s ON s.id = b.space_id
+          WHERE l.source = $1 AND l.kind = 'target'
+         UNION ALL
+         SELECT 1, b.id, b.slug, s.id, s.slug, t.created_at
+           FROM import_links l JOIN topics t ON t.id = l.local_id JOIN boards b ON b.id = t.board_id JOIN spaces s ON s.id = t.space_id
+          WHERE l.source = $1 AND l.kind = 'question') c
+        ORDER BY pick, at LIMIT 1`,
       [this.source],
     );
     if (previous && (previous.space_id !== space.id || (this.options.board && this.options.board !== previous.board_slug))) {
@@ -414,7 +421,7 @@ class StackExchangeImport {
           `re-run with that space and board, or give another --source to import a separate copy`,
       );
     }
-    if (previous) return { spaceId: space.id, boardId: previous.board_id, boardSlug: previous.board_slug, boardCreated: false };
+    if (previous) return this.remember({ spaceId: space.id, boardId: previous.board_id, boardSlug: previous.board_slug, boardCreated: false });
     if (this.options.board) {
       const [board] = await this.query<{ id: string; kind: string; slug: string }>(`SELECT id, kind, slug FROM boards WHERE space_id = $1 AND slug = $2`, [
         space.id,
@@ -422,14 +429,14 @@ class StackExchangeImport {
       ]);
       if (!board) throw new StackExchangeImportError(`Board "${this.options.board}" not found in space "${this.options.space}"`);
       if (board.kind !== 'FORUM') throw new StackExchangeImportError(`Board "${board.slug}" is a ${board.kind} board: questions go to a FORUM board`);
-      return { spaceId: space.id, boardId: board.id, boardSlug: board.slug, boardCreated: false };
+      return this.remember({ spaceId: space.id, boardId: board.id, boardSlug: board.slug, boardCreated: false });
     }
     // The first forum board in the order the space lists its boards.
     const [forum] = await this.query<{ id: string; slug: string }>(
       `SELECT id, slug FROM boards WHERE space_id = $1 AND kind = 'FORUM' ORDER BY position, name, id LIMIT 1`,
       [space.id],
     );
-    if (forum) return { spaceId: space.id, boardId: forum.id, boardSlug: forum.slug, boardCreated: false };
+    if (forum) return this.remember({ spaceId: space.id, boardId: forum.id, boardSlug: forum.slug, boardCreated: false });
 
     const name = basename(this.dir);
     let base = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+/, '').slice(0, 44).replace(/-+$/, '');
@@ -445,7 +452,13 @@ class StackExchangeImport {
     );
     // As the spaces service does for a board created through the API.
     await this.query(outboxInsertSql(`VALUES ('board.created', 'board', $1::uuid, 1, $2::jsonb)`), [id, JSON.stringify({ spaceId: space.id, boardId: id })]);
-    return { spaceId: space.id, boardId: id, boardSlug: slug, boardCreated: true };
+    return this.remember({ spaceId: space.id, boardId: id, boardSlug: slug, boardCreated: true });
+  }
+
+  /** Notes where this source's questions go (the first run's choice), for every later run. */
+  private async remember(target: Target): Promise<Target> {
+    await this.query(`INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, 'target', '', $2) ON CONFLICT DO NOTHING`, [this.source, target.boardId]);
+    return target;
   }
 
   // --- users --------------------------------------------------------------------------
@@ -995,12 +1008,14 @@ class StackExchangeImport {
   private async insertPosts(rows: Array<Record<string, unknown>>): Promise<void> {
     if (!rows.length) return;
     const json = JSON.stringify(rows);
+    // A post lives in its topic's space: a topic moved since the last run took its posts with it.
     await this.query(
       `INSERT INTO posts (id, topic_id, space_id, number, author_id, reply_to_post_id, body_source, body_html, edited_at, created_at)
-       SELECT r.id, r.topic_id, $1, r.number, r.author_id, r.reply_to, r.source, r.html, r.edited_at, r.created_at
-         FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, topic_id uuid, number int, author_id uuid, reply_to uuid, source text, html text,
-                                                 edited_at timestamptz, created_at timestamptz)`,
-      [this.target.spaceId, json],
+       SELECT r.id, r.topic_id, t.space_id, r.number, r.author_id, r.reply_to, r.source, r.html, r.edited_at, r.created_at
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, topic_id uuid, number int, author_id uuid, reply_to uuid, source text, html text,
+                                                 edited_at timestamptz, created_at timestamptz)
+         JOIN topics t ON t.id = r.topic_id`,
+      [json],
     );
     await this.query(
       `INSERT INTO post_revisions (id, post_id, number, editor_id, reason, body_source, created_at)
