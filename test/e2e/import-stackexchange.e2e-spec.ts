@@ -400,6 +400,15 @@ describe('import:stackexchange', () => {
       expect(counts).toEqual({ topics: 1, posts: 4, links: 4 + 1 + 4 + 1 }); // users (3 and the anonymous one), the question, posts 10–13, the target board
     });
 
+    it('takes a dump that repeats an id as if the last row stood alone, however it is batched', async () => {
+      const { dir, space, source } = await craft('repeats', ['Repeat One', 'Repeat Two', 'Repeat Three']);
+      writeDumpFile(dir, 'Users.xml', 'users', [...users(['Repeat One', 'Repeat Two', 'Repeat Three']), { Id: '2', DisplayName: 'Repeat Two, again', CreationDate: '2019-01-02T00:00:00.000' }]);
+      writeDumpFile(dir, 'Posts.xml', 'posts', [question(), ...answers(), question({ Title: 'The last title wins' })]);
+      await run({ dir, space: space.slug });
+      expect(await one(`SELECT title FROM topics WHERE id = $1`, [await linked(source, 'question', '10')])).toEqual({ title: 'The last title wins' });
+      expect(await one(`SELECT display_name FROM users WHERE id = $1`, [await linked(source, 'user', '2')])).toEqual({ display_name: 'Repeat Two, again' });
+    });
+
     it('keeps importing into the first run’s board, and a moved topic’s new posts into its new space', async () => {
       const { dir, space, source } = await craft('moved', ['Moved One', 'Moved Two', 'Moved Three']);
       const first = await run({ dir, space: space.slug });

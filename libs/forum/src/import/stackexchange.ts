@@ -142,6 +142,16 @@ export async function* readDumpRows(file: string): AsyncGenerator<Row> {
   yield* ready;
 }
 
+/**
+ * A batch with each `Id` once, its last row winning, as a later batch's row would win over an
+ * earlier one's: a dump repeating an id imports the same however it is cut into batches.
+ */
+function lastById(rows: Row[]): Row[] {
+  const last = new Map<string, number>();
+  rows.forEach((r, i) => r.Id !== undefined && last.set(r.Id, i));
+  return rows.filter((r, i) => r.Id === undefined || last.get(r.Id) === i);
+}
+
 async function* inBatches<T>(rows: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
   let batch: T[] = [];
   for await (const row of rows) {
@@ -372,7 +382,7 @@ class StackExchangeImport {
   private async phase(phase: StackExchangePhase, file: string, work: (rows: Row[]) => Promise<void>): Promise<void> {
     let rows = 0;
     for await (const batch of inBatches(readDumpRows(file), this.batchSize)) {
-      await work(batch);
+      await work(lastById(batch));
       rows += batch.length;
       this.options.progress?.({ phase, rows, done: false });
     }
