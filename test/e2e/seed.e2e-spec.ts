@@ -42,6 +42,17 @@ describe('the demo seed', () => {
     expect((await t.sql(`SELECT count(*)::int AS n FROM posts`))[0].n).toBe(before);
   });
 
+  it('makes no demo account when one of their handles is taken (the staff accounts with the published password would stay)', async () => {
+    const other = await bootTestApp();
+    try {
+      await makeUser(other, { handle: 'alice' });
+      await expect(seedDemoCommunity(other.app)).rejects.toThrow(/"alice" is taken/);
+      expect(await other.sql(`SELECT handle FROM users ORDER BY handle`)).toEqual([{ handle: 'alice' }]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('says so when an earlier seed stopped part-way, instead of calling the half community done', async () => {
     const other = await bootTestApp();
     try {

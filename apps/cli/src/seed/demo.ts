@@ -42,6 +42,15 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
     console.log('The demo community is already there.');
     return logins;
   }
+  // Every demo account is new, or none is made: creating the admin and moderator (with the
+  // published demo password) before stumbling on an existing handle would leave them behind.
+  const taken: Array<{ handle: string }> = await app.get(DataSource).query(
+    `SELECT handle FROM users WHERE lower(handle) = ANY($1::text[]) OR lower(email) = ANY($2::text[]) ORDER BY handle`,
+    [PEOPLE.map((p) => p.handle), PEOPLE.map((p) => `${p.handle}@demo.parvis.example`)],
+  );
+  if (taken.length) {
+    throw new Error(`The demo accounts need their handles, and ${taken.map((u) => `"${u.handle}"`).join(', ')} ${taken.length > 1 ? 'are' : 'is'} taken: seed an empty database (a new PARVIS_DATA_DIR or DATABASE_URL).`);
+  }
   if (!app.getHttpServer().listening) await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/graphql`;
   const gql = async (token: string, query: string, variables: Record<string, unknown> = {}) => {
