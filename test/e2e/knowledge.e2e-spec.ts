@@ -350,6 +350,21 @@ describe('knowledge base: revisions and review', () => {
     expect(await kinds(reader, id)).toEqual(['ARTICLE_PUBLISHED']);
   });
 
+  it('tells a former owner nothing of a review they can no longer see, though they wrote the revision under review', async () => {
+    const formerOwner = await makeUser(t);
+    const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Changing hands' });
+    topicOf(await api.settings(editor.token, { topicId: id, ownerUserId: formerOwner.id }));
+    topicOf(await api.update(formerOwner.token, { topicId: id, body: 'the former owner’s revision' }));
+    topicOf(await api.submit(formerOwner.token, id));
+    topicOf(await api.settings(editor.token, { topicId: id, ownerUserId: editor2.id }));
+    await drain();
+    const before = await kinds(formerOwner, id);
+    topicOf(await api.requestChanges(editor.token, id, 'the pricing section is confidential'));
+    await drain();
+    expect(await kinds(formerOwner, id)).toEqual(before);
+    expect(JSON.stringify(expectOk(await t.gql(NOTIFICATIONS, {}, { token: formerOwner.token })))).not.toContain('confidential');
+  });
+
   it('notifies people mentioned in an article when it is first published, not while it is a draft', async () => {
     const mentioned = await makeUser(t);
     const id = await draftArticle(t, author.token, board, { body: `Ask @${mentioned.handle} about it` });

@@ -87,9 +87,13 @@ export class KnowledgeNotifications implements OutboxHandler {
     return [f.author_id];
   }
 
-  /** The article's author, owners and contributors (editors are on its team too: see onTeam). */
+  /**
+   * The article's author and owners: its team, with the editors (see onTeam), as
+   * ArticleLoaders.access has it. Someone who once wrote a revision is not on it for that:
+   * handed to other owners, they read the article as any reader does.
+   */
   private named(userId: string, f: Facts): boolean {
-    return userId === f.author_id || this.owners(f).includes(userId) || f.contributors.includes(userId);
+    return userId === f.author_id || this.owners(f).includes(userId);
   }
 
   /** Whether a user is on the article's team now (sees its drafts). */
