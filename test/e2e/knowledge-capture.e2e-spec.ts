@@ -441,8 +441,8 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       // The asker cannot see the reader's draft, so it does not stop them either.
       const second = topicOf(await api.promote(asker.token, { postId: a.id, boardId: board, title: 'Unclogging the pump' }));
       expect(second.article.state).toBe('DRAFT');
-      // Their own draft stops them, whoever owns it now; and an editor sees both.
-      topicOf(await api.settings(editor.token, { topicId: second.id, ownerUserId: reader.id }));
+      // Their own draft stops them, and an editor sees both. (A draft gets no owner before it is published.)
+      expect(expectError(await api.settings(editor.token, { topicId: second.id, ownerUserId: reader.id }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('ownerUserId');
       expect(expectError(await api.promote(asker.token, { postId: a.id, boardId: board, title: 'Once more' }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('postId');
       expectError(await api.promote(editor.token, { postId: a.id, boardId: board, title: 'Editor copy' }), 'BAD_USER_INPUT');
       // The board publishes one of the two, even while the published one has a new draft.

@@ -556,6 +556,11 @@ export class ArticlesService {
     const owner = input.ownerUserId || input.ownerGroupId ? { user: input.ownerUserId ?? null, group: input.ownerGroupId ?? null } : null;
     await this.uow.run(async (tx) => {
       const row = await this.writes.lock(tx, input.topicId);
+      // A draft never published is seen by its author and the editors only (the forum's rule for
+      // pending topics): an owner could neither see nor edit it.
+      if (owner && !row.first_published_at) {
+        throw AppError.badField(input.ownerUserId ? 'ownerUserId' : 'ownerGroupId', 'an article gets owners once it is published; until then its author and the editors keep it');
+      }
       const interval = input.verificationIntervalDays === undefined ? row.verification_interval_days : input.verificationIntervalDays;
       await tx.query(
         `UPDATE articles SET owner_user_id = CASE WHEN $2 THEN $3::uuid ELSE owner_user_id END,
