@@ -243,6 +243,18 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
     for (const boardId of [two, one]) expectOk(await t.gql(MOVE, { input: { topicId: draft, boardId } }, { token: editor.token }));
     for (const boardId of [two, one]) expectOk(await t.gql(MOVE, { input: { topicId: a, boardId } }, { token: editor.token }));
     expect(topicOf(await api.get(reader.token, a)).article.slug).toBe('top');
+
+    // A parent moved away leaves its children in its place, in their order, before its later siblings.
+    const [p, s1, s2] = [
+      await publishedArticle(t, author.token, editor.token, two, { title: 'Parent' }),
+      await publishedArticle(t, author.token, editor.token, two, { title: 'Sibling one' }),
+      await publishedArticle(t, author.token, editor.token, two, { title: 'Sibling two' }),
+    ];
+    const c1 = await publishedArticle(t, author.token, editor.token, two, { title: 'Child one', parentId: p });
+    const c2 = await publishedArticle(t, author.token, editor.token, two, { title: 'Child two', parentId: p });
+    expectOk(await t.gql(MOVE, { input: { topicId: p, boardId: one } }, { token: editor.token }));
+    const positions = await t.sql(`SELECT topic_id, position FROM articles WHERE board_id = $1 AND parent_id IS NULL ORDER BY position`, [two]);
+    expect(positions).toEqual([c1, c2, s1, s2].map((id, i) => ({ topic_id: id, position: i })));
   });
 
   it('lists articles with their feedback for editors in a fixed number of statements (no N+1)', async () => {

@@ -131,12 +131,24 @@ export class KnowledgeBoard implements BoardKindBehaviour {
   async beforeMove(tx: Tx, move: TopicMove): Promise<void> {
     // Both boards, in a fixed order (no deadlock with a move the other way), before the rows.
     for (const b of [move.fromBoardId, move.toBoardId].sort()) await this.writes.lockBoard(tx, b);
-    const article = await tx.one<{ parent_id: string | null; title: string }>(
-      `SELECT a.parent_id, t.title FROM articles a JOIN topics t ON t.id = a.topic_id WHERE a.topic_id = $1 FOR UPDATE OF a`,
+    const article = await tx.one<{ parent_id: string | null; position: number; title: string }>(
+      `SELECT a.parent_id, a.position, t.title FROM articles a JOIN topics t ON t.id = a.topic_id WHERE a.topic_id = $1 FOR UPDATE OF a`,
       [move.topicId],
     );
     if (!article) return;
-    await tx.query(`UPDATE articles SET parent_id = $2 WHERE parent_id = $1`, [move.topicId, article.parent_id]);
+    // Its children take its place among its siblings, in their order: the siblings after it
+    // make room for them (or close the gap it leaves), so no two share a position.
+    const [{ n }] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM articles WHERE parent_id = $1`, [move.topicId]);
+    await tx.query(
+      `UPDATE articles SET position = position + $4 WHERE board_id = $1 AND parent_id IS NOT DISTINCT FROM $2::uuid AND position > $3 AND topic_id <> $5`,
+      [move.fromBoardId, article.parent_id, article.position, n - 1, move.topicId],
+    );
+    await tx.query(
+      `UPDATE articles a SET parent_id = $2, position = $3 + c.rank - 1
+         FROM (SELECT topic_id, row_number() OVER (ORDER BY position, topic_id)::int AS rank FROM articles WHERE parent_id = $1) c
+        WHERE a.topic_id = c.topic_id`,
+      [move.topicId, article.parent_id, article.position],
+    );
     const position = await this.writes.nextPosition(tx, move.toBoardId, null);
     await tx.query(
       `UPDATE articles SET board_id = $2, parent_id = NULL, position = $3, version = version + 1, updated_at = now() WHERE topic_id = $1`,
