@@ -321,6 +321,11 @@ describe('knowledge base: revisions and review', () => {
     expect(topicOf(await api.get(reader.token, id)).article.state).toBe('ARCHIVED');
     expect(topicOf(await api.unarchive(editor.token, id)).article.state).toBe('PUBLISHED');
     expectError(await api.unarchive(editor.token, id), 'BAD_USER_INPUT');
+    // Archived while in review, it comes back a draft with no submission standing.
+    topicOf(await api.update(author.token, { topicId: id, body: 'a new version' }));
+    topicOf(await api.submit(author.token, id));
+    topicOf(await api.archive(editor.token, id));
+    expect(topicOf(await api.unarchive(editor.token, id)).article).toMatchObject({ state: 'DRAFT', submittedAt: null });
   });
 
   it('notifies workflow steps on drafts to the article’s team only, and publications to every watcher', async () => {

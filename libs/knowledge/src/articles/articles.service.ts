@@ -432,7 +432,8 @@ export class ArticlesService {
     await this.transition(viewer, ctx, ArticleEventAction.UNARCHIVED, async (tx, row) => {
       if (row.state !== ArticleState.ARCHIVED) throw refuse('is not archived');
       const to = row.published_revision_id && row.published_revision_id === row.current_revision_id ? ArticleState.PUBLISHED : ArticleState.DRAFT;
-      await tx.query(`UPDATE articles SET state = $2 WHERE topic_id = $1`, [topicId, to]);
+      // Back to draft, not to review: a submission made before the archive no longer stands.
+      await tx.query(`UPDATE articles SET state = $2, submitted_at = NULL, submitted_by = NULL WHERE topic_id = $1`, [topicId, to]);
       return { to };
     });
     return this.fresh(viewer, ctx, true);
