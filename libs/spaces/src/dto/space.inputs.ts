@@ -5,6 +5,7 @@ import { AccessLevel } from '../../../access/src/access-level';
 import { BoardKind } from '../boards/board.model';
 import { SpaceVisibility } from '../spaces/space.model';
 import { trim } from '../../../core/src/graphql/transforms';
+import { HasVisibleText, IsSingleLine } from '../../../core/src/graphql/validators';
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,49}$/;
 const SLUG_MSG = 'must be 2–50 characters of a-z, 0-9 and -, starting with a letter or digit';
@@ -13,7 +14,7 @@ export const SPACE_LANGUAGES = ['en', 'fr', 'simple'];
 @InputType()
 export class CreateSpaceInput {
   @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
-  @Field() @Transform(trim) @IsString() @Length(1, 100) name!: string;
+  @Field() @Transform(trim) @IsString() @Length(1, 100) @HasVisibleText() @IsSingleLine() name!: string;
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 2000) description?: string;
   @Field(() => SpaceVisibility) @IsEnum(SpaceVisibility) visibility!: SpaceVisibility;
   @Field({ nullable: true, description: `Content language for search: ${SPACE_LANGUAGES.join(', ')} (default en).` })
@@ -31,7 +32,7 @@ export class EscalationStepInput {
 @InputType()
 export class UpdateSpaceInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 100) name?: string;
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 100) @HasVisibleText() @IsSingleLine() name?: string;
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 2000) description?: string;
   @Field(() => SpaceVisibility, { nullable: true }) @IsOptional() @IsEnum(SpaceVisibility) visibility?: SpaceVisibility;
   @Field({ nullable: true }) @IsOptional() @IsIn(SPACE_LANGUAGES) language?: string;
@@ -66,7 +67,7 @@ export class SpaceGrantInput {
 export class CreateBoardInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
   @Field(() => BoardKind) @IsEnum(BoardKind) kind!: BoardKind;
-  @Field() @Transform(trim) @IsString() @Length(1, 100) name!: string;
+  @Field() @Transform(trim) @IsString() @Length(1, 100) @HasVisibleText() @IsSingleLine() name!: string;
   @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 2000) description?: string;
   @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;

@@ -2,13 +2,14 @@ import { Field, ID, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
 import { trim } from '../../../../core/src/graphql/transforms';
+import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/validators';
 
 
 @InputType()
 export class CreateGroupInput {
   @Field() @Transform(trim) @Matches(/^[a-z0-9][a-z0-9-]{1,39}$/, { message: 'must be 2–40 characters of a-z, 0-9 and -' })
   slug!: string;
-  @Field() @Transform(trim) @IsString() @Length(1, 80) name!: string;
+  @Field() @Transform(trim) @IsString() @Length(1, 80) @HasVisibleText() @IsSingleLine() name!: string;
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 500) description?: string;
 }
 
