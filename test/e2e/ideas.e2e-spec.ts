@@ -384,6 +384,13 @@ describe('idea boards', () => {
     expect((await idea(target, moderator)).voteCount).toBe(1);
   });
 
+  it('refuses a status change on a deleted idea (its followers would hear of an idea they cannot open)', async () => {
+    const id = await newIdea(await customer(), 'Soon deleted');
+    await t.sql(`UPDATE topics SET state = 'DELETED' WHERE id = $1`, [id]);
+    expect(expectError(await t.gql(SET_STATUS, { input: { topicId: id, status: 'PLANNED' } }, { token: moderator.token }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('topicId');
+    expect(await t.sql(`SELECT status FROM ideas WHERE topic_id = $1`, [id])).toEqual([{ status: 'NEW' }]);
+  });
+
   it('shows the official response given with the current status only', async () => {
     const id = await newIdea(await customer(), 'Dark mode');
     expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status: 'DECLINED', response: 'We will never do this' } }, { token: moderator.token }));

@@ -416,6 +416,8 @@ export class IdeasService implements BoardKindBehaviour {
   async setStatus(viewer: Viewer, input: SetIdeaStatusInput): Promise<TopicModel> {
     const topic = await this.ideaTopic(viewer, input.topicId);
     await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
+    // Its voters and watchers would be told of an idea they can no longer open.
+    if (topic.state === 'DELETED') throw AppError.badField('topicId', 'this idea was deleted: restore it first');
     const response = input.response ? this.renderer.render(input.response).html : null;
     await this.uow.run(async (tx) => {
       const idea = await this.lockIdea(tx, topic.id);
