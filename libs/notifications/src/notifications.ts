@@ -221,10 +221,13 @@ export class NotificationsService {
     if (ids && ids.some((id) => !isUuid(id))) throw AppError.badField('ids', 'must be notification ids');
     if (ids && ids.length > 500) throw AppError.badField('ids', 'at most 500 at once');
     const res = await this.ds.query(
-      `UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($2::uuid[])' : ''} RETURNING id`,
+      `UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($2::uuid[])' : ''} RETURNING post_id, topic_id`,
       ids ? [viewer.id, ids] : [viewer.id],
     );
-    return rowsOf(res).length;
+    // Counted as the list shows them: one about what the viewer can no longer read is not theirs to count.
+    const marked = rowsOf<{ post_id: string | null; topic_id: string | null }>(res);
+    const visible = await visibleNotifications(this.forum, marked.map((n) => ({ viewer, postId: n.post_id, topicId: n.topic_id })));
+    return visible.filter(Boolean).length;
   }
 
   async watchTopic(viewer: Viewer, input: WatchInput): Promise<TopicModel> {
