@@ -446,6 +446,12 @@ describe('forum rules', () => {
       const plain = await reply(t, other.token, topic.id, 'deleted while visible');
       expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: plain.id }, { token: other.token }));
       expect(expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { state } }`, { id: plain.id }, { token: mod.token })).restorePost.state).toBe('VISIBLE');
+      // A post deleted before deletions recorded what they came from is a placeholder for everyone, as before.
+      const old = await reply(t, other.token, topic.id, 'deleted long ago');
+      await t.sql(`UPDATE posts SET state = 'DELETED', deleted_from = NULL WHERE id = $1`, [old.id]);
+      const listed = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts { totalCount edges { node { id placeholder } } } } }`, { id: topic.id }, { token: author.token })).topic.posts;
+      expect(listed.edges.find((e: any) => e.node.id === old.id)?.node.placeholder).toEqual(expect.any(String));
+      expect(listed.totalCount).toBe(listed.edges.length);
     });
 
     it('deleting post 1 deletes the topic; restoring it brings the topic back', async () => {

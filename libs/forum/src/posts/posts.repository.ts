@@ -21,7 +21,7 @@ const PAGE_COLUMNS = `p.id, p.topic_id, p.space_id, p.number, p.author_id, p.rep
  * unless the viewer moderates; hidden and deleted ones stay, as placeholders.
  */
 const listedPostSql = (moderator: string, viewer: string) =>
-  `(${moderator} OR p.author_id = ${viewer}::uuid IS TRUE OR NOT (p.state = 'PENDING' OR (p.state = 'DELETED' AND p.deleted_from = 'PENDING')))`;
+  `(${moderator} OR p.author_id = ${viewer}::uuid IS TRUE OR NOT (p.state = 'PENDING' OR (p.state = 'DELETED' AND p.deleted_from IS NOT DISTINCT FROM 'PENDING')))`;
 export const POST_COLUMNS = `${PAGE_COLUMNS}, p.body_source`;
 
 const POSTS_BY_ID = prepared('posts.by_id', `SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = ANY($1::uuid[])`);
