@@ -277,6 +277,13 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
     expect(page.staleArticles.edges).toHaveLength(8);
     expect(page.staleArticles.edges.every((e: any) => e.node.article.feedback.edges[0].node.user.handle)).toBe(true);
     expect(eight.count).toBe(two.count);
+    // A rating read back in the same request shows itself, not the page read before it.
+    const rated = page.staleArticles.edges[0].node.id;
+    const twice = `mutation($a: RateArticleInput!, $b: RateArticleInput!) {
+      a: rateArticle(input: $a) { article { feedback(first: 5) { edges { node { comment } } } } }
+      b: rateArticle(input: $b) { article { feedback(first: 5) { totalCount edges { node { comment } } } } } }`;
+    const res = expectOk(await t.gql(twice, { a: { topicId: rated, helpful: false, comment: 'first thought' }, b: { topicId: rated, helpful: false, comment: 'second thought' } }, { token: editor.token }));
+    expect(res.b.article.feedback.edges[0].node.comment).toBe('second thought');
     // Verified again, so the verification tests' reminders see only their own.
     await t.sql(`UPDATE articles SET verified_until = now() + interval '30 days' WHERE board_id = $1`, [kbBoard]);
   });

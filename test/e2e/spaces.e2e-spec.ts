@@ -150,6 +150,17 @@ describe('spaces, grants and boards', () => {
     }
   });
 
+  it('reads a space’s grants afresh after a grant in the same request', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [u1, u2] = [await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'RESTRICTED');
+    const both = `mutation($a: SpaceGrantInput!, $b: SpaceGrantInput!) {
+      a: grantSpaceAccess(input: $a) { grants { userId } }
+      b: grantSpaceAccess(input: $b) { grants { userId } } }`;
+    const res = expectOk(await t.gql(both, { a: { spaceId: space.id, userId: u1.id, level: 'READ' }, b: { spaceId: space.id, userId: u2.id, level: 'READ' } }, { token: admin.token }));
+    expect(res.b.grants.map((g: any) => g.userId).sort()).toEqual([u1.id, u2.id].sort());
+  });
+
   it('answers board(id) only for readable spaces', async () => {
     const publicSpace = await makeSpace(t, 'PUBLIC');
     const internal = await makeSpace(t, 'RESTRICTED');

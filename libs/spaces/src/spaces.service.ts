@@ -182,6 +182,7 @@ export class SpacesService {
       return await this.uow.run(work);
     } finally {
       this.access.invalidate(viewer);
+      viewer.forget('loader:space-grants');
     }
   }
 

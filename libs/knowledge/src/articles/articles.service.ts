@@ -16,7 +16,7 @@ import { SessionsService } from '../../../identity/src/sessions/sessions.service
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { KnowledgeSettingsService } from '../knowledge-settings';
 import { ArticleAccess, ArticleEventAction, ArticleModel, ArticleRatingModel, ArticleRow, ArticleState, RevisionRow } from './article.model';
-import { ArticleLoaders } from './article.loaders';
+import { ArticleLoaders, FEEDBACK_LOADERS } from './article.loaders';
 import { ArticleRef, ArticleWrites } from './article-writes';
 import { ArticlesRepository, FeedbackRow } from './articles.repository';
 import { ArticleChangesInput, ArticleSettingsInput, MoveArticleInput, RateArticleInput, SpaceArticlesArgs, UpdateArticleInput } from './dto/article.inputs';
@@ -164,18 +164,23 @@ export class ArticlesService {
     const after = decodeCursor(args.after, 2);
     if (after && !validTsCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     // First pages are batched per request (a list of articles asks for each one's); later pages are asked one at a time.
-    const rows = after
-      ? await this.repo.feedbackPage(article.topicId, size + 1, after as [string, string])
-      : await viewer
-          .memoize(`loader:feedback:${size + 1}`, () => new DataLoader<string, FeedbackRow[]>(async (ids) => {
-            const pages = await this.repo.feedbackFirstPages(ids, size + 1);
-            return ids.map((id) => pages.get(id) ?? []);
-          }))
-          .load(article.topicId);
-    const counts = viewer.memoize('loader:feedbackCount', () => new DataLoader<string, number>(async (ids) => {
-      const byTopic = await this.repo.feedbackCounts(ids);
-      return ids.map((id) => byTopic.get(id) ?? 0);
+    const loaders = viewer.memoize(FEEDBACK_LOADERS, () => ({
+      pages: new Map<number, DataLoader<string, FeedbackRow[]>>(),
+      counts: new DataLoader<string, number>(async (ids) => {
+        const byTopic = await this.repo.feedbackCounts(ids);
+        return ids.map((id) => byTopic.get(id) ?? 0);
+      }),
     }));
+    let pages = loaders.pages.get(size + 1);
+    if (!pages) {
+      pages = new DataLoader<string, FeedbackRow[]>(async (ids) => {
+        const byTopic = await this.repo.feedbackFirstPages(ids, size + 1);
+        return ids.map((id) => byTopic.get(id) ?? []);
+      });
+      loaders.pages.set(size + 1, pages);
+    }
+    const rows = after ? await this.repo.feedbackPage(article.topicId, size + 1, after as [string, string]) : await pages.load(article.topicId);
+    const counts = loaders.counts;
     return toConnection(
       rows,
       size,
