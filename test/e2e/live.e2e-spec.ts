@@ -213,15 +213,22 @@ describe('live updates over Socket.IO', () => {
     await silence;
   });
 
-  it('tells a topic’s room nothing of a held reply rejected before anyone saw it', async () => {
-    const { mod, board } = await premoderatedSpace();
+  it('tells a topic’s room nothing of a held reply rejected before anyone saw it; its author and the moderators see it go', async () => {
+    const { mod, space, board, m } = await premoderatedSpace();
+    expect(await ask(m, 'review:join', { spaceId: space.id })).toEqual({ ok: true });
     const topic = await createTopic(t, mod.token, board, { body: 'a staff topic' });
     const reader = await connect((await makeUser(t)).token);
     expect(await ask(reader, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
-    const held = await reply(t, (await makeUser(t, { trustLevel: 3 })).token, topic.id, 'held, then rejected');
+    const writer = await makeUser(t, { trustLevel: 3 });
+    const writerSocket = await connect(writer.token);
+    const held = await reply(t, writer.token, topic.id, 'held, then rejected');
     const silence = nothing(reader, 'post:removed');
+    const toAuthor = next(writerSocket, 'post:removed');
+    const toModerators = next(m, 'post:removed');
     await moderatePost(held.id, 'REJECT', mod.token);
     await silence;
+    expect((await toAuthor).postId).toBe(held.id);
+    expect((await toModerators).postId).toBe(held.id);
     // A page load agrees: the rejected reply is not there.
     const sync = await ask(reader, 'topic:sync', { topicId: topic.id, afterNumber: 0 });
     expect(sync.posts.map((p: { id: string }) => p.id)).not.toContain(held.id);

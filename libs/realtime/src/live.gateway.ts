@@ -477,12 +477,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // Only a post the room saw: one removed while it waited (rejected, withdrawn), or put
         // back to waiting after that, never reached its readers, its id included (Topic.posts
         // leaves it out too).
+        const removed = {
+          topicId: p.topicId,
+          postId: p.postId,
+          placeholder: e.type === 'post.hidden' ? 'This post was hidden by a moderator.' : 'This post is not available.',
+        };
         if (p.from !== 'PENDING' && !(p.from === 'DELETED' && p.to === 'PENDING')) {
-          this.server.to(`topic:${p.topicId}`).emit('post:removed', {
-            topicId: p.topicId,
-            postId: p.postId,
-            placeholder: e.type === 'post.hidden' ? 'This post was hidden by a moderator.' : 'This post is not available.',
-          });
+          this.server.to(`topic:${p.topicId}`).emit('post:removed', removed);
+        } else if (p.from === 'PENDING') {
+          // Those who saw it waiting (its author, the space's moderators) see it go.
+          const [post] = await this.ds.query(`SELECT author_id FROM posts WHERE id = $1`, [p.postId]);
+          if (post) this.server.to(`user:${post.author_id}`).to(`modqueue:${p.spaceId}`).emit('post:removed', removed);
         }
         // The first post takes its topic with it: readers who can no longer open the topic
         // leave its room (no more reactions, presence or typing from it).
