@@ -404,9 +404,21 @@ describe('import:stackexchange', () => {
       const { dir, space, source } = await craft('repeats', ['Repeat One', 'Repeat Two', 'Repeat Three']);
       writeDumpFile(dir, 'Users.xml', 'users', [...users(['Repeat One', 'Repeat Two', 'Repeat Three']), { Id: '2', DisplayName: 'Repeat Two, again', CreationDate: '2019-01-02T00:00:00.000' }]);
       writeDumpFile(dir, 'Posts.xml', 'posts', [question(), ...answers(), question({ Title: 'The last title wins' })]);
-      await run({ dir, space: space.slug });
+      for (const batchSize of [50, 1]) await run({ dir, space: space.slug, batchSize });
       expect(await one(`SELECT title FROM topics WHERE id = $1`, [await linked(source, 'question', '10')])).toEqual({ title: 'The last title wins' });
       expect(await one(`SELECT display_name FROM users WHERE id = $1`, [await linked(source, 'user', '2')])).toEqual({ display_name: 'Repeat Two, again' });
+    });
+
+    it('lets a first run that imported nothing choose nothing for good', async () => {
+      const { dir, space, source } = await craft('failed-first', ['Failed One', 'Failed Two', 'Failed Three']);
+      const good = readFileSync(path.join(dir, 'Posts.xml'), 'utf8');
+      writeFileSync(path.join(dir, 'Posts.xml'), '<posts><row Id="10" ');
+      await expect(run({ dir, space: space.slug })).rejects.toThrow();
+      writeFileSync(path.join(dir, 'Posts.xml'), good);
+      const elsewhere = await makeSpace(t, 'PUBLIC');
+      const done = await run({ dir, space: elsewhere.slug });
+      expect(await one(`SELECT space_id FROM topics WHERE id = $1`, [await linked(source, 'question', '10')])).toEqual({ space_id: elsewhere.id });
+      expect(await one(`SELECT local_id FROM import_links WHERE source = $1 AND kind = 'target'`, [source])).toEqual({ local_id: done.boardId });
     });
 
     it('keeps importing into the first run’s board, and a moved topic’s new posts into its new space', async () => {

@@ -417,7 +417,8 @@ class StackExchangeImport {
       `SELECT board_id, board_slug, space_id, space_slug FROM (
          SELECT 0 AS pick, b.id AS board_id, b.slug AS board_slug, s.id AS space_id, s.slug AS space_slug, NULL::timestamptz AS at
            FROM import_links l JOIN boards b ON b.id = l.local_id JOIN spaces s ON s.id = b.space_id
-          WHERE l.source = $1 AND l.kind = 'target'
+          -- A first run that imported no question yet chose nothing for good.
+          WHERE l.source = $1 AND l.kind = 'target' AND EXISTS (SELECT 1 FROM import_links q WHERE q.source = $1 AND q.kind = 'question')
          UNION ALL
          SELECT 1, b.id, b.slug, s.id, s.slug, t.created_at
            FROM import_links l JOIN topics t ON t.id = l.local_id JOIN boards b ON b.id = t.board_id JOIN spaces s ON s.id = t.space_id
@@ -467,7 +468,11 @@ class StackExchangeImport {
 
   /** Notes where this source's questions go (the first run's choice), for every later run. */
   private async remember(target: Target): Promise<Target> {
-    await this.query(`INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, 'target', '', $2) ON CONFLICT DO NOTHING`, [this.source, target.boardId]);
+    await this.query(
+      `INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, 'target', '', $2)
+       ON CONFLICT (source, kind, external_id) DO UPDATE SET local_id = EXCLUDED.local_id`,
+      [this.source, target.boardId],
+    );
     return target;
   }
 
