@@ -69,7 +69,8 @@ export class ArticleWrites {
     const slug = !state?.published
       ? provisionalSlug(topicId)
       : (own.find((s) => s === base) ?? own.find((s) => this.slugFits(s, title)) ?? (await this.freeSlug(tx, boardId, title)));
-    await tx.query(`INSERT INTO article_slugs (board_id, slug, topic_id) VALUES ($1, $2, $3) ON CONFLICT (board_id, slug) DO NOTHING`, [boardId, slug, topicId]);
+    // A slug it holds already stays as it is; any other is new (a clash would be a bug, and fails).
+    if (!own.includes(slug)) await tx.query(`INSERT INTO article_slugs (board_id, slug, topic_id) VALUES ($1, $2, $3)`, [boardId, slug, topicId]);
     await tx.query(`UPDATE articles SET slug = $2 WHERE topic_id = $1`, [topicId, slug]);
     return slug;
   }
