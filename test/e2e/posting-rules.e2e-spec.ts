@@ -310,6 +310,37 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectError(await t.gql(MOD, { input: { postId, action: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
   });
 
+  it('holds an edit of a post approved while the edit was on its way, as it holds any edit of a visible post', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    const member = await makeUser(t, { trustLevel: 3 });
+    const created = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { firstPost { id state } } }`, { input: { boardId: await makeBoard(t, s.id), title: 'Waiting for approval', body: 'the reviewed text' } }, { token: member.token })).createTopic;
+    expect(created.firstPost.state).toBe('PENDING');
+    const postId = created.firstPost.id;
+    // The approval holds the post's row while the edit, checked against the still-waiting post, comes to store itself.
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    let edited: any;
+    try {
+      await holder.startTransaction();
+      await holder.query(`UPDATE posts SET state = 'VISIBLE' WHERE id = $1`, [postId]);
+      await holder.query(`UPDATE topics SET state = 'VISIBLE' WHERE id = (SELECT topic_id FROM posts WHERE id = $1)`, [postId]);
+      const editing = t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId, body: 'text nobody reviewed' } }, { token: member.token });
+      for (let i = 0; i < 100; i++) {
+        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if (n > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await holder.commitTransaction();
+      edited = await editing;
+    } finally {
+      await holder.release();
+    }
+    expectOk(edited);
+    expect(await t.sql(`SELECT body_source FROM posts WHERE id = $1`, [postId])).toEqual([{ body_source: 'the reviewed text' }]);
+    expect(await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [postId])).toEqual([{ body_source: 'text nobody reviewed' }]);
+  });
+
   it('withdraws a held edit, and its item, when its author edits again and that edit needs no approval', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const member = await makeUser(t, { trustLevel: 3 });

@@ -220,13 +220,17 @@ export class PostsService {
       reason: input.reason ?? null,
       rendered,
     };
-    // An edit the policy holds waits beside a visible post, which keeps its approved text
-    // meanwhile. A post still waiting (or hidden) is seen by nobody else: its edit applies.
-    const held = verdict.pending && post.state === ContentState.VISIBLE;
-    const stored = { postId: post.id, topicId: topic.id, number: post.number, pending: held };
     // Every edit reaches the checks' `stored` step, as new posts do: pre-moderation opens the
     // review item, FLAG and CENSOR rules act on an edit that brings their words in.
     const row = await this.uow.run(async (tx) => {
+      // An edit the policy holds waits beside a visible post, which keeps its approved text
+      // meanwhile; a post still waiting (or hidden) is seen by nobody else: its edit applies.
+      // Decided on the post as it is now, under its lock: one approved since the checks above
+      // is visible, and its edit waits too.
+      const now = await tx.one<{ state: ContentState }>(`SELECT state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
+      if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
+      const held = verdict.pending && now.state === ContentState.VISIBLE;
+      const stored = { postId: post.id, topicId: topic.id, number: post.number, pending: held };
       if (held) {
         const replaced = await this.proposeEdit(tx, viewer.id!, post.id, edit, heldReasons(verdict));
         await this.policy.stored(tx, contribution, { ...verdict, pending: true }, { ...stored, changedWaiting: replaced });
