@@ -170,7 +170,8 @@ export class PostsService {
       // Moved since the checks above (which read its old space's access and rules): the reply
       // would land in the old space, where only that space's moderators see it.
       if (t.board_id !== topic.boardId) throw AppError.conflict('The topic moved while your reply was on its way: post it again');
-      if (rank < LEVEL_RANK.MODERATE && (t.closed || t.locked)) throw AppError.forbidden(`This topic is ${t.locked ? 'locked' : 'closed'}: it takes no new replies`);
+      const refusal = topicRefuses(t, rank, 'reply');
+      if (refusal) throw AppError.forbidden(refusal);
       const [post] = await tx.query<PostRow>(
         `INSERT INTO posts AS p (id, topic_id, space_id, number, author_id, reply_to_post_id, body_source, body_html, state)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${POST_COLUMNS}`,
@@ -318,7 +319,7 @@ export class PostsService {
     postId: string,
     approve: boolean,
     /** An approval from the post itself may name the version it read (the queue's items change with the edit instead). */
-    read?: { version: number | undefined },
+    readVersion?: number,
   ): Promise<{ outcome: 'published'; row: PostRow } | { outcome: 'dropped' } | null> {
     const pending = await tx.one<PendingEditRow & { revision: number; state: ContentState }>(
       `SELECT e.*, p.state, (SELECT COALESCE(max(number), 0) FROM post_revisions WHERE post_id = e.post_id)::int AS revision
@@ -326,7 +327,7 @@ export class PostsService {
       [postId],
     );
     if (!pending) return null;
-    if (approve && read?.version !== undefined && read.version !== pending.version) {
+    if (approve && readVersion !== undefined && readVersion !== pending.version) {
       throw AppError.conflict('Its author changed the held edit since you read it: read it again');
     }
     await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1`, [postId]);

@@ -450,7 +450,7 @@ export class ReportsService {
     const row = await this.uow.run(async (tx) => {
       // A visible post's held edit: approving makes it the post's text, rejecting drops it.
       const edit = deciding && post.state === ContentState.VISIBLE
-        ? await this.posts.decidePendingEdit(tx, post.id, input.action === ModerationAction.APPROVE, { version: input.pendingEditVersion })
+        ? await this.posts.decidePendingEdit(tx, post.id, input.action === ModerationAction.APPROVE, input.pendingEditVersion)
         : null;
       if (edit) {
         await this.audit.append(tx, {
