@@ -323,7 +323,7 @@ export class PostsService {
   ): Promise<{ outcome: 'published'; row: PostRow } | { outcome: 'dropped' } | null> {
     const pending = await tx.one<PendingEditRow & { revision: number; state: ContentState }>(
       `SELECT e.*, p.state, (SELECT COALESCE(max(number), 0) FROM post_revisions WHERE post_id = e.post_id)::int AS revision
-         FROM post_pending_edits e JOIN posts p ON p.id = e.post_id WHERE e.post_id = $1 FOR UPDATE OF p, e`,
+         FROM post_pending_edits e JOIN posts p ON p.id = e.post_id WHERE e.post_id = $1 FOR NO KEY UPDATE OF p, e`,
       [postId],
     );
     if (!pending) return null;
