@@ -473,7 +473,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'post.deleted':
       case 'post.hidden':
       case 'post.rejected':
-      case 'post.pending':
+      case 'post.pending': {
         // Only a post the room saw: one removed while it waited (rejected, withdrawn), or put
         // back to waiting after that, never reached its readers, its id included (Topic.posts
         // leaves it out too).
@@ -482,17 +482,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           postId: p.postId,
           placeholder: e.type === 'post.hidden' ? 'This post was hidden by a moderator.' : 'This post is not available.',
         };
-        if (p.from !== 'PENDING' && !(p.from === 'DELETED' && p.to === 'PENDING')) {
-          this.server.to(`topic:${p.topicId}`).emit('post:removed', removed);
-        } else if (p.from === 'PENDING') {
+        if (p.from === 'PENDING') {
           // Those who saw it waiting (its author, the space's moderators) see it go.
-          const [post] = await this.ds.query(`SELECT author_id FROM posts WHERE id = $1`, [p.postId]);
-          if (post) this.server.to(`user:${post.author_id}`).to(`modqueue:${p.spaceId}`).emit('post:removed', removed);
+          this.server.to(`user:${p.authorId}`).to(`modqueue:${p.spaceId}`).emit('post:removed', removed);
+        } else if (p.from !== 'DELETED') {
+          // (From DELETED here is back to waiting: the room saw it go when it was deleted.)
+          this.server.to(`topic:${p.topicId}`).emit('post:removed', removed);
         }
         // The first post takes its topic with it: readers who can no longer open the topic
         // leave its room (no more reactions, presence or typing from it).
         if (p.number === 1) await this.recheckTopicRoom(String(p.topicId));
         return;
+      }
       case 'topic.updated':
         return this.pushTopic(String(p.topicId));
       case 'topic.moved':

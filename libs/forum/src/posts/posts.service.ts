@@ -468,7 +468,7 @@ export class PostsService {
         [topic.id, delta, delta * row.reaction_total, post.id],
       );
     }
-    await tx.emit({ type: `post.${stateVerb(row.was, to)}`, aggregateType: 'post', aggregateId: post.id, version: row.version, payload: { ...ids, number: post.number, from: row.was, to } });
+    await tx.emit({ type: `post.${stateVerb(row.was, to)}`, aggregateType: 'post', aggregateId: post.id, version: row.version, payload: { ...ids, number: post.number, authorId: row.author_id, from: row.was, to } });
     if (row.was === ContentState.DELETED && to === ContentState.PENDING && !kindDecides) {
       await this.policy.waitsAgain(tx, { postId: post.id, topicId: topic.id, number: post.number, spaceId: topic.spaceId, actorId });
     }
