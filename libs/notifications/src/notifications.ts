@@ -4,7 +4,6 @@ import { Args, Context, Field, ID, InputType, Int, Mutation, ObjectType, Parent,
 import { IsBoolean, IsEnum, IsOptional, IsUUID } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AppError } from '../../core/src/errors';
-import { rowsOf } from '../../core/src/database/unit-of-work';
 import { pruneInBatches } from '../../core/src/database/prune';
 import { GqlContext } from '../../core/src/graphql/context';
 import { Connection, ConnectionType, decodeCursor, PageArgs, pageSize, toConnection } from '../../core/src/graphql/pagination';
@@ -203,12 +202,11 @@ export class NotificationsService {
       (r) => [r.k_ts, r.id],
       (r) => Object.assign(new NotificationModel(), { id: r.id, kind: r.kind, data: JSON.stringify(r.data), createdAt: r.created_at, readAt: r.read_at, topicId: r.topic_id, postId: r.post_id, actorId: r.actor_id }),
       async () => {
-        const ranks = await this.access.spaceRanks(viewer);
-        const at = (level: number) => [...ranks].filter(([, rank]) => rank >= level).map(([id]) => id);
+        const spaces = await this.spacesAt(viewer);
         const [row] = await this.ds.query(`SELECT count(*)::int AS n FROM notifications n WHERE ${where} AND ${VISIBLE_NOTIFICATION_SQL}`, [
           viewer.id,
-          at(LEVEL_RANK.READ),
-          at(LEVEL_RANK.MODERATE),
+          spaces.readable,
+          spaces.moderated,
         ]);
         return row.n;
       },
@@ -216,18 +214,26 @@ export class NotificationsService {
     return { ...connection, edges: connection.edges.filter((e) => !unseen.has(e.node.id)) };
   }
 
+  /** The parameters of VISIBLE_NOTIFICATION_SQL after the viewer: the spaces they read, and those they moderate. */
+  private async spacesAt(viewer: Viewer): Promise<{ readable: string[]; moderated: string[] }> {
+    const ranks = await this.access.spaceRanks(viewer);
+    const at = (level: number) => [...ranks].filter(([, rank]) => rank >= level).map(([id]) => id);
+    return { readable: at(LEVEL_RANK.READ), moderated: at(LEVEL_RANK.MODERATE) };
+  }
+
   async markRead(viewer: Viewer, ids: string[] | undefined): Promise<number> {
     if (!viewer.id) throw AppError.unauthenticated();
     if (ids && ids.some((id) => !isUuid(id))) throw AppError.badField('ids', 'must be notification ids');
     if (ids && ids.length > 500) throw AppError.badField('ids', 'at most 500 at once');
-    const res = await this.ds.query(
-      `UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($2::uuid[])' : ''} RETURNING post_id, topic_id`,
-      ids ? [viewer.id, ids] : [viewer.id],
+    // Counted as the list counts them (one statement, whatever their number): one about what the
+    // viewer can no longer read is not theirs to count.
+    const spaces = await this.spacesAt(viewer);
+    const [row] = await this.ds.query(
+      `WITH n AS (UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($4::uuid[])' : ''} RETURNING post_id, topic_id)
+       SELECT count(*)::int AS n FROM n WHERE ${VISIBLE_NOTIFICATION_SQL}`,
+      [viewer.id, spaces.readable, spaces.moderated, ...(ids ? [ids] : [])],
     );
-    // Counted as the list shows them: one about what the viewer can no longer read is not theirs to count.
-    const marked = rowsOf<{ post_id: string | null; topic_id: string | null }>(res);
-    const visible = await visibleNotifications(this.forum, marked.map((n) => ({ viewer, postId: n.post_id, topicId: n.topic_id })));
-    return visible.filter(Boolean).length;
+    return row.n;
   }
 
   async watchTopic(viewer: Viewer, input: WatchInput): Promise<TopicModel> {
