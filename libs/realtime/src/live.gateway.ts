@@ -193,17 +193,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    */
   async closeExpired(): Promise<number> {
     if (!this.server) return 0;
-    const sockets = [...this.server.sockets.sockets.values()].filter((s) => (s.data as SocketData).token);
-    if (sockets.length === 0) return 0;
-    const live = await this.sessions.liveTokens(sockets.map((s) => (s.data as SocketData).token!));
-    let closed = 0;
-    for (const socket of sockets) {
-      if (live.has((socket.data as SocketData).token!)) continue;
-      socket.emit('session:revoked', { reason: 'expired' });
-      socket.disconnect(true);
-      closed++;
-    }
-    return closed;
+    return this.closeWithoutSession([...this.server.sockets.sockets.values()], 'expired');
   }
 
   /**
@@ -236,13 +226,22 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /** After a sign-out or a revocation, the user's connections whose session is no longer valid are closed (on every node). */
   private async closeRevoked(userId: string): Promise<void> {
-    for (const socket of await this.server.in(`user:${userId}`).fetchSockets()) {
-      const { token, address } = socket.data as SocketData;
-      const viewer = token ? await this.sessions.resolve(token, address) : null;
-      if (viewer?.user) continue;
-      socket.emit('session:revoked', { reason: 'signed out or revoked' });
+    await this.closeWithoutSession(await this.server.in(`user:${userId}`).fetchSockets(), 'signed out or revoked');
+  }
+
+  /** Closes those of these connections whose session no longer opens (one statement for all), telling them why. */
+  private async closeWithoutSession(sockets: Array<{ data: unknown; emit: Socket['emit']; disconnect: (close?: boolean) => unknown }>, reason: string): Promise<number> {
+    const signedIn = sockets.filter((s) => (s.data as SocketData).token);
+    if (signedIn.length === 0) return 0;
+    const live = await this.sessions.liveTokens(signedIn.map((s) => (s.data as SocketData).token!));
+    let closed = 0;
+    for (const socket of signedIn) {
+      if (live.has((socket.data as SocketData).token!)) continue;
+      socket.emit('session:revoked', { reason });
       socket.disconnect(true);
+      closed++;
     }
+    return closed;
   }
 
   /** The connection's viewer now (a revoked session no longer counts). */
