@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
+import { Client } from 'pg';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
-import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
+import { OUTBOX_CHANNEL, UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { OUTBOX_MAX_ATTEMPTS, OutboxEvent, OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeUser } from '../factories';
 import { bootTestApp, expectError, TestApp } from '../support/test-app';
@@ -117,7 +118,14 @@ describe('the transactional outbox', () => {
     await t.sql(`UPDATE outbox SET created_at = now() - interval '30 days' WHERE type = 'test.poisoned'`);
     await w.worker.pruneProcessed();
     fail = false;
+    // Put back in line, and any worker listening is woken (the CLI that asks runs none itself).
+    const listener = new Client({ connectionString: t.db.url });
+    await listener.connect();
+    await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    const woken = new Promise<void>((resolve) => listener.once('notification', () => resolve()));
     expect(await w.worker.retryParked()).toBe(1);
+    await woken;
+    await listener.end();
     expect(await w.worker.drain()).toBe(1);
     expect(await state()).toMatchObject({ waiting: false });
     await w.ds.destroy();

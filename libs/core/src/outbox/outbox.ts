@@ -170,13 +170,12 @@ export class OutboxWorker {
 
   /** Puts parked events back in line (attempts start over); returns how many. */
   async retryParked(): Promise<number> {
-    const rows = rowsOf(
-      await this.ds.query(
-        `UPDATE outbox SET available_at = now(), attempts = 0 WHERE processed_at IS NULL AND available_at = 'infinity'::timestamptz RETURNING id`,
-      ),
+    // The NOTIFY wakes whichever worker runs (the CLI that calls this runs none of its own).
+    const [{ n }] = await this.ds.query(
+      `WITH r AS (UPDATE outbox SET available_at = now(), attempts = 0 WHERE processed_at IS NULL AND available_at = 'infinity'::timestamptz RETURNING id)
+       SELECT (SELECT count(*)::int FROM r) AS n, pg_notify('${OUTBOX_CHANNEL}', '')`,
     );
-    this.kick();
-    return rows.length;
+    return n;
   }
 
   /** Processes until nothing is left that is due. */
