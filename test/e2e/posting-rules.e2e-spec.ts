@@ -379,6 +379,10 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     const member = await makeUser(t, { trustLevel: 1 });
     const cost = await t.countStatements(() => topic(member.token, 'a post that every rule looks at'));
     expect(cost.statements.filter((q) => q.includes('moderation FROM spaces'))).toHaveLength(1);
+    // A new member's first day, which the pace of posting asks about before and while storing, is read once.
+    const newbie = await makeUser(t, { trustLevel: 0 });
+    const newbieCost = await t.countStatements(() => topic(newbie.token, 'a first post'));
+    expect(newbieCost.statements.filter((q) => q.includes('AS first_day'))).toHaveLength(1);
   });
 
   it('does not let silenced users report, users included', async () => {

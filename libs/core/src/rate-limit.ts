@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { AppError } from './errors';
 
 /** A DataSource, an EntityManager or a unit of work's Tx: whatever runs a statement. */
-export interface Queryable {
+interface Queryable {
   query(sql: string, params?: unknown[]): Promise<any>;
 }
 

@@ -6,7 +6,7 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { SpaceModeration } from '../space-moderation';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
-import { Queryable, RateLimiter, RateRule } from '../../../core/src/rate-limit';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { Admission, Contribution, heldReasons, PostingCheck, StoredContribution, Verdict, WaitingPost } from '../../../forum/src/posting-policy';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
@@ -69,7 +69,7 @@ export class PostingLimits implements PostingCheck {
   async admit(a: Admission): Promise<void> {
     if (this.exempt(a) || a.kind === 'edit') return;
     let wait = 0;
-    for (const [rule, key] of await this.paceRules(a, this.ds)) wait = Math.max(wait, await this.limiter.retryAfter(rule, key));
+    for (const [rule, key] of await this.paceRules(a)) wait = Math.max(wait, await this.limiter.retryAfter(rule, key));
     if (wait > 0) throw AppError.rateLimited(wait);
   }
 
@@ -79,17 +79,18 @@ export class PostingLimits implements PostingCheck {
    */
   async stored(tx: Tx, c: Contribution): Promise<void> {
     if (this.exempt(c) || c.kind === 'edit') return;
-    await this.limiter.hitWithin(tx, await this.paceRules(c, tx));
+    await this.limiter.hitWithin(tx, await this.paceRules(c));
   }
 
   /** The rules that pace a new post: one post per interval, and a new member's first day. */
-  private async paceRules(a: Admission, m: Queryable): Promise<Array<[RateRule, string]>> {
+  private async paceRules(a: Admission): Promise<Array<[RateRule, string]>> {
     const user = a.viewer.user!;
     const rules: Array<[RateRule, string]> = [[user.trustLevel === 0 ? POST_INTERVAL_TL0 : POST_INTERVAL, user.id]];
-    if (user.trustLevel === 0) {
-      const [{ first_day }] = await m.query(`SELECT created_at > now() - interval '1 day' AS first_day FROM users WHERE id = $1`, [user.id]);
-      if (first_day) rules.push([a.kind === 'topic' ? FIRST_DAY_TOPICS : FIRST_DAY_REPLIES, user.id]);
-    }
+    // Asked once per request (admit, then stored): an account's age does not change in between.
+    const firstDay = user.trustLevel === 0 &&
+      (await a.viewer.memoize('posting:first-day', async () =>
+        (await this.ds.query(`SELECT created_at > now() - interval '1 day' AS first_day FROM users WHERE id = $1`, [user.id]))[0].first_day as boolean));
+    if (firstDay) rules.push([a.kind === 'topic' ? FIRST_DAY_TOPICS : FIRST_DAY_REPLIES, user.id]);
     return rules;
   }
 }
