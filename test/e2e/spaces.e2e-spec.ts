@@ -159,6 +159,12 @@ describe('spaces, grants and boards', () => {
       b: grantSpaceAccess(input: $b) { grants { userId } } }`;
     const res = expectOk(await t.gql(both, { a: { spaceId: space.id, userId: u1.id, level: 'READ' }, b: { spaceId: space.id, userId: u2.id, level: 'READ' } }, { token: admin.token }));
     expect(res.b.grants.map((g: any) => g.userId).sort()).toEqual([u1.id, u2.id].sort());
+    // And its moderation settings after an update.
+    const settings = `mutation($a: UpdateSpaceInput!, $b: UpdateSpaceInput!) {
+      a: updateSpace(input: $a) { moderationSettings { premoderation } }
+      b: updateSpace(input: $b) { moderationSettings { premoderation } } }`;
+    const updated = expectOk(await t.gql(settings, { a: { spaceId: space.id, premoderation: 'ALL' }, b: { spaceId: space.id, premoderation: 'NEW_USERS' } }, { token: admin.token }));
+    expect([updated.a.moderationSettings.premoderation, updated.b.moderationSettings.premoderation]).toEqual(['ALL', 'NEW_USERS']);
   });
 
   it('answers board(id) only for readable spaces', async () => {

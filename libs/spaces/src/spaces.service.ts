@@ -61,9 +61,8 @@ export class SpacesService {
   async update(viewer: Viewer, input: UpdateSpaceInput): Promise<SpaceModel> {
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     // Nothing to change is a mistake, not an update (it would still tell every listener of one).
-    const changeable = ['name', 'description', 'visibility', 'language', 'autoHideThreshold', 'premoderation', 'spamThreshold', 'escalationLadder'] as const;
-    if (changeable.every((field) => input[field] === undefined || input[field] === null)) {
-      throw AppError.badInput(changeable.map((field) => ({ field, message: 'give at least one setting' })));
+    if (!Object.entries(input).some(([field, value]) => field !== 'spaceId' && value !== undefined && value !== null)) {
+      throw AppError.badField('spaceId', 'give at least one setting to change');
     }
     return this.changingAccess(viewer, async (tx) => {
       const before = await tx.one<{ visibility: string; moderation: Record<string, unknown> }>(`SELECT visibility, moderation FROM spaces WHERE id = $1 FOR UPDATE`, [input.spaceId]);
@@ -181,8 +180,10 @@ export class SpacesService {
     try {
       return await this.uow.run(work);
     } finally {
+      // What this request read of spaces before the change is read afresh by its later fields.
       this.access.invalidate(viewer);
       viewer.forget('loader:space-grants');
+      viewer.forget('loader:moderation-settings');
     }
   }
 
