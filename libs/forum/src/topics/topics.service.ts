@@ -17,7 +17,7 @@ import { validListCursor } from '../cursors';
 import { TopicKind, TopicSort } from '../forum.enums';
 import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
 import { TopicModel, TopicRow, toTopicModel } from './topic.model';
-import { TOPIC_COLUMNS, TopicsRepository } from './topics.repository';
+import { TOPIC_COLUMNS, TopicListFilter, TopicsRepository } from './topics.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { TopicReadListeners } from '../read-listeners';
 
@@ -58,7 +58,7 @@ export class TopicsService {
     if (after && !validListCursor(after, sort)) throw AppError.badField('after', 'is not a valid cursor for this sort');
     // Boards only reach here through readable spaces; this keeps the list honest if that ever changes.
     if (rank < LEVEL_RANK.READ) return emptyConnection();
-    const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag, kindSql: this.kinds.of(board.kind)?.listedSql };
+    const filter = this.listFilter(viewer, board, rank, args.tag);
     const rows = await this.repo.page(filter, sort, size + 1, after);
     return toConnection(
       rows,
@@ -69,11 +69,16 @@ export class TopicsService {
     );
   }
 
+  /** Which of a board's topics its lists show this viewer (the board kind may add a condition). */
+  private listFilter(viewer: Viewer, board: BoardModel, rank: number, tag: string | undefined): TopicListFilter {
+    return { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag, kindSql: this.kinds.of(board.kind)?.listedSql };
+  }
+
   /** Board.topics(sort: TRENDING) where the board's kind has no trending of its own (see TOPIC_TRENDING_SCORE). */
   private async trendingList(viewer: Viewer, board: BoardModel, rank: number, size: number, args: TopicListArgs): Promise<Connection<TopicModel>> {
     const offset = offsetFromCursor(args.after, MAX_TRENDING_OFFSET);
     if (rank < LEVEL_RANK.READ) return emptyConnection();
-    const filter = { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag: args.tag, kindSql: this.kinds.of(board.kind)?.listedSql };
+    const filter = this.listFilter(viewer, board, rank, args.tag);
     const rows = await this.repo.trendingPage(filter, size + 1, offset);
     return toOffsetConnection(
       rows,
