@@ -206,6 +206,10 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r2.id])).toEqual([{ status: 'REJECTED' }, { status: 'PENDING' }]);
     expect(expectOk(await t.gql(MOD, { input: { postId: r2.id, action: 'REJECT' } }, { token: mod.token })).moderatePost.state).toBe('DELETED');
     expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r2.id])).toEqual([{ status: 'REJECTED' }, { status: 'REJECTED' }]);
+    // restorePost takes the same way back.
+    expect(expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { state } }`, { id: r2.id }, { token: mod.token })).restorePost.state).toBe('PENDING');
+    expect((await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r2.id])).map((r) => r.status)).toEqual(['REJECTED', 'REJECTED', 'PENDING']);
+    expect(expectOk(await t.gql(MOD, { input: { postId: r2.id, action: 'REJECT' } }, { token: mod.token })).moderatePost.state).toBe('DELETED');
     const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [r1.id]);
     expect(events.map((e) => e.type)).toEqual(['post.created', 'post.approved']);
     // An approved reply edited by its author: the edit waits for approval, the reply stays as it was; a moderator's edit does not wait.

@@ -374,7 +374,7 @@ export class PostsService {
     return deleted;
   }
 
-  /** Moderators bring a deleted post (and its topic, for a first post) back, as it was before: visible, or hidden. */
+  /** Moderators bring a deleted post (and its topic, for a first post) back, as it was before: visible, hidden, or waiting for review (with a new review item). */
   async restore(viewer: Viewer, id: string): Promise<PostModel> {
     const post = await this.get(viewer, id);
     const topic = await this.loaders.topic(viewer, post.topicId);
