@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { searchDocument } from '../../../../test/support/search-contract';
 import { MeiliSearchEngine } from './meili.engine';
 
 /**
@@ -56,11 +57,7 @@ describe('MeiliSearchEngine over HTTP', () => {
     taskMs = 0;
   });
 
-  const doc = {
-    id: '01a23b00-0000-7000-8000-000000000001', topicId: '01a23b00-0000-7000-8000-000000000002', postNumber: 1, spaceId: 's', boardId: 'b',
-    kind: 'DISCUSSION', title: 'Grinders', body: 'Burr grinders', tags: [], authorId: 'u', state: 'VISIBLE', accepted: false, reactions: 0,
-    createdAt: new Date('2026-01-01T00:00:00Z'), version: 1, language: 'english',
-  };
+  const doc = searchDocument({ id: '01a23b00-0000-7000-8000-000000000001', title: 'Grinders', body: 'Burr grinders', spaceId: '01a23b00-0000-7000-8000-000000000003', createdAt: new Date('2026-01-01T00:00:00Z') });
 
   it('sends settings where a requested sort orders matches before typo, proximity and word position', async () => {
     await new MeiliSearchEngine({ url }).prepare();
@@ -72,7 +69,7 @@ describe('MeiliSearchEngine over HTTP', () => {
   it('waits for a slow write longer than a query may take', async () => {
     const engine = new MeiliSearchEngine({ url, timeoutMs: 200 });
     taskMs = 700;
-    await expect(engine.upsert([doc as never])).resolves.toBeUndefined();
+    await expect(engine.upsert([doc])).resolves.toBeUndefined();
     expect(requests.filter((r) => r.path === '/indexes/contributions/documents')).toHaveLength(1);
   });
 
@@ -80,10 +77,10 @@ describe('MeiliSearchEngine over HTTP', () => {
     const engine = new MeiliSearchEngine({ url });
     down = true;
     await expect(engine.prepare()).rejects.toThrow();
-    await expect(engine.upsert([doc as never])).rejects.toThrow();
+    await expect(engine.upsert([doc])).rejects.toThrow();
     down = false;
     requests.length = 0;
-    await engine.upsert([doc as never]);
+    await engine.upsert([doc]);
     expect(requests.map((r) => `${r.method} ${r.path}`).filter((r) => !r.includes('/tasks/'))).toEqual([
       'POST /indexes',
       'PATCH /indexes/contributions/settings',
@@ -92,10 +89,20 @@ describe('MeiliSearchEngine over HTTP', () => {
     ]);
     // Once prepared, a write goes straight to the documents.
     requests.length = 0;
-    await engine.upsert([{ ...doc, version: 2 } as never]);
+    await engine.upsert([{ ...doc, version: 2 }]);
     expect(requests.map((r) => `${r.method} ${r.path}`).filter((r) => !r.includes('/tasks/'))).toEqual([
       'POST /indexes/contributions/documents/fetch',
       'POST /indexes/contributions/documents',
     ]);
+  });
+
+  it('shares one preparation between writes at the same moment', async () => {
+    const engine = new MeiliSearchEngine({ url });
+    down = true;
+    await expect(engine.prepare()).rejects.toThrow();
+    down = false;
+    requests.length = 0;
+    await Promise.all([engine.upsert([doc]), engine.upsert([{ ...doc, id: '01a23b00-0000-7000-8000-000000000009' }])]);
+    expect(requests.filter((r) => r.method === 'POST' && r.path === '/indexes')).toHaveLength(1);
   });
 });

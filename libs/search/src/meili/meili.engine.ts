@@ -9,12 +9,13 @@ export interface MeiliSearchEngineOptions {
   index?: string;
   /** Every HTTP call fails after this long: a slow query falls back to PostgreSQL. */
   timeoutMs?: number;
-  /**
-   * How long a write waits for Meilisearch to apply it (indexing a batch, new settings). Much
-   * longer than a query: the task goes on either way, and a write given up on is sent again.
-   */
-  taskTimeoutMs?: number;
 }
+
+/**
+ * How long a write waits for Meilisearch to apply it (indexing a batch, new settings). Much
+ * longer than a query: the task goes on either way, and a write given up on is sent again.
+ */
+const TASK_TIMEOUT_MS = 60_000;
 
 /** A document as Meilisearch stores it: dates as text and as epoch seconds (sortable), plus its ranking boost. */
 type StoredDocument = Omit<SearchDocument, 'createdAt'> & { createdAt: string; createdAtTs: number; boost: number };
@@ -65,36 +66,37 @@ export class MeiliSearchEngine implements SearchEngine {
   readonly name = 'meilisearch';
   private readonly indexUid: string;
   private readonly timeoutMs: number;
-  private readonly taskTimeoutMs: number;
   private connection: Promise<Meilisearch> | null = null;
-  /** Whether the last prepare() succeeded (null: none ran yet). */
-  private prepared: Promise<boolean> | null = null;
+  /** The last preparation, done or under way; null while none succeeded or is running. */
+  private ready: Promise<void> | null = null;
 
   constructor(private readonly opts: MeiliSearchEngineOptions) {
     this.indexUid = opts.index ?? 'contributions';
     this.timeoutMs = opts.timeoutMs ?? 1500;
-    this.taskTimeoutMs = opts.taskTimeoutMs ?? 60_000;
   }
 
-  async prepare(): Promise<void> {
+  prepare(): Promise<void> {
     const run = (async () => {
       const client = await this.client();
-      const created = await client.createIndex(this.indexUid, { primaryKey: 'id' }).waitTask({ timeout: this.taskTimeoutMs });
+      const created = await client.createIndex(this.indexUid, { primaryKey: 'id' }).waitTask({ timeout: TASK_TIMEOUT_MS });
       // Creating an index that exists fails its task, and that is the usual case here.
       if (created.status !== 'succeeded' && created.error?.code !== 'index_already_exists') throw taskError(created);
       await this.settle((await this.index()).updateSettings(SETTINGS));
     })();
-    this.prepared = run.then(() => true, () => false);
-    await run;
+    this.ready = run;
+    run.catch(() => {
+      if (this.ready === run) this.ready = null;
+    });
+    return run;
   }
 
   /**
    * Writes need the index and its settings: a Meilisearch that was down when the API started
    * (or whose preparation failed) is prepared by the next write, which fails, to be retried,
-   * while it cannot be.
+   * while it cannot be. Writes at the same moment share one preparation.
    */
-  private async ensurePrepared(): Promise<void> {
-    if (!(await this.prepared)) await this.prepare();
+  private ensurePrepared(): Promise<void> {
+    return this.ready ?? this.prepare();
   }
 
   async upsert(docs: SearchDocument[]): Promise<void> {
@@ -189,7 +191,7 @@ export class MeiliSearchEngine implements SearchEngine {
 
   /** Deletes the whole index (throwaway indexes of tests and evaluations). */
   async deleteIndex(): Promise<void> {
-    this.prepared = null;
+    this.ready = null;
     await this.settle((await this.client()).deleteIndex(this.indexUid));
   }
 
@@ -211,7 +213,7 @@ export class MeiliSearchEngine implements SearchEngine {
 
   /** Waits for a write to be applied: Meilisearch answers before it indexes, and a failed task is not an HTTP error. */
   private async settle(enqueued: EnqueuedTaskPromise): Promise<void> {
-    const task = await enqueued.waitTask({ timeout: this.taskTimeoutMs });
+    const task = await enqueued.waitTask({ timeout: TASK_TIMEOUT_MS });
     if (task.status !== 'succeeded') throw taskError(task);
   }
 }
