@@ -14,7 +14,7 @@ export class SearchWithoutAuthorHandle1764723600000 implements MigrationInterfac
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE search_documents ADD COLUMN author_handle text`);
     await q.query(`UPDATE search_documents s SET author_handle = u.handle FROM users u WHERE u.id = s.author_id`);
-    // A document whose author is gone has no handle to give back; the indexer writes it again.
+    // A document whose author is gone has no handle to give back: `npm run parvis -- search:reindex` writes it again.
     await q.query(`DELETE FROM search_documents WHERE author_handle IS NULL`);
     await q.query(`ALTER TABLE search_documents ALTER COLUMN author_handle SET NOT NULL`);
   }

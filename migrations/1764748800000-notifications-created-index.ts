@@ -2,7 +2,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Old notifications are deleted by an hourly job (NotificationsService.pruneOld), oldest
- * first: this index lets it find them without reading the whole table. Built in the
+ * first: this index lets it find them by age. (Read ones go after 90 days, so a batch may
+ * step over unread ones younger than a year on the way.) Built in the
  * migration's transaction, which holds writes to notifications while it runs (seconds on a
  * few million rows).
  */
