@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { ParsedQuery, hasPositiveTerms, parseQuery } from '../query-parser';
@@ -191,12 +192,22 @@ export class PostgresSearchEngine implements SearchEngine {
    * looked at, so a rebuild of an unchanged index reads nothing.
    */
   private async departingWords(docs: SearchDocument[], words: Map<string, Set<string>>): Promise<Departing[]> {
+    // Only documents whose words can go are read (out of view, moved, or a new title or body):
+    // a new version for a reaction or an accepted answer changes no word.
     const old: Array<{ id: string; space_id: string; language: string; title: string; body: string }> = await this.ds.query(
       `SELECT d.id, d.space_id, d.language, d.title, b.body
-         FROM unnest($1::uuid[], $2::bigint[]) AS x(id, version)
+         FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[]) AS x(id, version, space_id, state, title, body_md5)
          JOIN search_documents d ON d.id = x.id JOIN search_bodies b ON b.id = d.id
-        WHERE d.state = 'VISIBLE' AND d.version < x.version`,
-      [docs.map((d) => d.id), docs.map((d) => d.version)],
+        WHERE d.state = 'VISIBLE' AND d.version < x.version
+          AND (x.state <> 'VISIBLE' OR d.space_id <> x.space_id OR d.title <> x.title OR md5(b.body) <> x.body_md5)`,
+      [
+        docs.map((d) => d.id),
+        docs.map((d) => d.version),
+        docs.map((d) => d.spaceId),
+        docs.map((d) => d.state),
+        docs.map((d) => d.title),
+        docs.map((d) => createHash('md5').update(d.body.slice(0, BODY_INDEX_CHARS)).digest('hex')),
+      ],
     );
     const incoming = new Map(docs.map((d) => [d.id, d]));
     return old.flatMap((o) => {
