@@ -345,6 +345,21 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [postId])).toEqual([{ body_source: 'text nobody reviewed' }]);
   });
 
+  it('refuses to approve a held edit whose author can no longer read the post, and keeps it for a rejection', async () => {
+    const member = await makeUser(t, { trustLevel: 3 });
+    const s = await makeSpace(t, 'RESTRICTED', [{ userId: mod.id, level: 'MODERATE' }, { userId: member.id, level: 'PARTICIPATE' }]);
+    const created = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { firstPost { id } } }`, { input: { boardId: await makeBoard(t, s.id), title: 'Before I left', body: 'first words' } }, { token: member.token })).createTopic;
+    const postId = created.firstPost.id;
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId, body: 'an edit left waiting' } }, { token: member.token }));
+    await t.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [s.id, member.id]);
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+    expectError(await t.gql(MOD, { input: { postId, action: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
+    expect(await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [postId])).toEqual([{ body_source: 'an edit left waiting' }]);
+    expectOk(await t.gql(MOD, { input: { postId, action: 'REJECT' } }, { token: mod.token }));
+    expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [postId])).toEqual([{ n: 0 }]);
+  });
+
   it('withdraws a held edit, and its item, when its author edits again and that edit needs no approval', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const member = await makeUser(t, { trustLevel: 3 });

@@ -339,7 +339,8 @@ export class PostsService {
     if (!editor) throw new Error(`the editor ${pending.editor_id} of a held edit no longer exists`);
     const post = await this.loaders.post(editor, postId);
     const topic = post ? await this.loaders.topic(editor, post.topicId) : null;
-    if (!post || !topic) return { outcome: 'dropped' };
+    // Written as its author may write it: one who can no longer read the post has nothing to publish there.
+    if (!post || !topic) throw AppError.conflict('Its author can no longer read this post: reject the edit');
     const row = await this.writeEdit(tx, editor, post, topic, {
       body: pending.body_source,
       html: pending.body_html,
