@@ -1,4 +1,4 @@
-import { AccessService, fullViewSql } from '../../libs/access/src/access.service';
+import { AccessService, fullViewSql, listedViewSql } from '../../libs/access/src/access.service';
 import { ContentState, LEVEL_RANK } from '../../libs/access/src/access-level';
 import { newId } from '../../libs/core/src/ids';
 import { readableTopicSql } from '../../libs/forum/src/topics/topics.repository';
@@ -164,7 +164,7 @@ describe('the access matrix', () => {
     );
     const mismatches = inSql.flat().filter((c) => {
       const viewer = c.signedIn ? new RequestViewer({ id: me, handle: 'me', role: 'MEMBER', trustLevel: 1, groupIds: [] }) : RequestViewer.anonymous();
-      return (access.contentView(viewer, rankAt[c.level], { state: c.state, authorId: c.mine ? me : newId() }) === 'full') !== c.full;
+      return (access.contentView(viewer, rankAt[c.level], { state: c.state, authorId: c.mine ? me : newId(), deletedFrom: null }) === 'full') !== c.full;
     });
     expect(mismatches).toEqual([]);
     expect(inSql.flat().filter((c) => c.full).length).toBeGreaterThan(0);
@@ -185,9 +185,30 @@ describe('the access matrix', () => {
       const [row] = await t.sql(`SELECT ${clause} AS listed FROM (SELECT $1::text AS state, $2::uuid AS author_id) t`, params);
       const viewer = c.signedIn ? new RequestViewer({ id: me, handle: 'me', role: 'MEMBER', trustLevel: 1, groupIds: [] }) : RequestViewer.anonymous();
       const rank = c.moderator ? LEVEL_RANK.MODERATE : LEVEL_RANK.PARTICIPATE;
-      const full = access.contentView(viewer, rank, { state: c.state, authorId: c.mine ? me : newId() }) === 'full';
+      const full = access.contentView(viewer, rank, { state: c.state, authorId: c.mine ? me : newId(), deletedFrom: null }) === 'full';
       if (row.listed !== (full && c.state !== 'DELETED')) mismatches.push({ ...c, listed: row.listed });
     }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('lists in a topic exactly the posts contentView shows at all (in full or as a placeholder)', async () => {
+    const access = t.get(AccessService);
+    const me = newId();
+    const mismatches: unknown[] = [];
+    for (const signedIn of [true, false])
+      for (const moderator of signedIn ? [true, false] : [false])
+        for (const state of ['VISIBLE', 'PENDING', 'HIDDEN', 'DELETED'] as ContentState[])
+          for (const deletedFrom of state === 'DELETED' ? [null, 'VISIBLE', 'HIDDEN', 'PENDING'] as Array<ContentState | null> : [null])
+            for (const mine of [true, false]) {
+              const author = mine ? me : newId();
+              const clause = listedViewSql('p', { moderator: '$4', viewer: '$5' });
+              const [row] = await t.sql(`SELECT ${clause} AS listed FROM (SELECT $1::text AS state, $2::uuid AS author_id, $3::text AS deleted_from) p`, [
+                state, author, deletedFrom, moderator, signedIn ? me : null,
+              ]);
+              const viewer = signedIn ? new RequestViewer({ id: me, handle: 'me', role: 'MEMBER', trustLevel: 1, groupIds: [] }) : RequestViewer.anonymous();
+              const shown = access.contentView(viewer, moderator ? LEVEL_RANK.MODERATE : LEVEL_RANK.PARTICIPATE, { state, authorId: author, deletedFrom }) !== 'none';
+              if (row.listed !== shown) mismatches.push({ signedIn, moderator, state, deletedFrom, mine, listed: row.listed });
+            }
     expect(mismatches).toEqual([]);
   });
 });

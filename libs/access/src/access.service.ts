@@ -20,6 +20,18 @@ export function fullViewSql(alias: string, params: { viewer: string; readable: s
 }
 
 /**
+ * `contentView(...) !== 'none'` in SQL, for a list that shows placeholders (a topic's posts):
+ * `alias` names a row with `state`, `author_id` and `deleted_from`; `params` hold whether the
+ * viewer moderates the space and the viewer's id (null when signed out). Others' pending
+ * content, and content deleted while it was pending, are left out. A test holds it to contentView.
+ */
+export function listedViewSql(alias: string, params: { moderator: string; viewer: string }): string {
+  const a = alias;
+  return `(${params.moderator} OR ${a}.author_id = ${params.viewer}::uuid IS TRUE
+    OR NOT (${a}.state = 'PENDING' OR (${a}.state = 'DELETED' AND ${a}.deleted_from IS NOT DISTINCT FROM 'PENDING')))`;
+}
+
+/**
  * The single access policy. Every read and every write asks it; it answers for
  * all spaces at once (one statement per request, memoized on the viewer), so
  * lists, DataLoaders and counts filter with the same set.
@@ -177,7 +189,7 @@ export class AccessService {
    * (the author included) a placeholder; if it was deleted while pending, only its
    * author gets the placeholder.
    */
-  contentView(viewer: Viewer, rank: number, item: { state: ContentState; authorId: string; deletedFrom?: ContentState | null }): ContentView {
+  contentView(viewer: Viewer, rank: number, item: { state: ContentState; authorId: string; deletedFrom: ContentState | null | undefined }): ContentView {
     if (rank < R.READ) return 'none';
     if (item.state === 'VISIBLE' || rank >= R.MODERATE) return 'full';
     const own = viewer.id !== null && viewer.id === item.authorId;

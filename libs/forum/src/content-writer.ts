@@ -68,8 +68,8 @@ export class ContentWriter {
       const readable = quoted.filter((q) => {
         const rank = ranks.get(q.space_id) ?? 0;
         return (
-          this.access.contentView(viewer, rank, { state: q.state, authorId: q.author_id }) === 'full' &&
-          this.access.contentView(viewer, rank, { state: q.topic_state, authorId: q.topic_author_id }) === 'full'
+          this.access.contentView(viewer, rank, { state: q.state, authorId: q.author_id, deletedFrom: null }) === 'full' &&
+          this.access.contentView(viewer, rank, { state: q.topic_state, authorId: q.topic_author_id, deletedFrom: null }) === 'full'
         );
       });
       if (readable.length) {

@@ -23,7 +23,7 @@ export class ForumLoaders {
   /** A topic as this viewer sees it, or null. Hidden, pending and deleted topics only reach those allowed. */
   async topicFromRow(viewer: Viewer, row: TopicRow): Promise<TopicModel | null> {
     const rank = await this.access.rankOn(viewer, row.space_id);
-    return this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id }) === 'full' ? toTopicModel(row, rank) : null;
+    return this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id, deletedFrom: null }) === 'full' ? toTopicModel(row, rank) : null;
   }
 
   async postFromRow(viewer: Viewer, row: PostRow): Promise<PostModel | null> {

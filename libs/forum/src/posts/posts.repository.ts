@@ -4,6 +4,7 @@ import { AUTHOR_COLUMNS, AuthorColumns } from '../../../identity/src/users/user.
 import { PendingEditModel, PostRevisionModel, PostRow } from './post.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
 import { fullViewSql } from '../../../access/src/access.service';
+import { listedViewSql } from '../../../access/src/access.service';
 
 /** A topic page row: the post without its markdown source, its author, the viewer's reactions. */
 export type PostPageRow = Omit<PostRow, 'body_source'> & { my_kinds: string[] } & AuthorColumns;
@@ -15,13 +16,6 @@ export type PostPageRow = Omit<PostRow, 'body_source'> & { my_kinds: string[] } 
 const PAGE_COLUMNS = `p.id, p.topic_id, p.space_id, p.number, p.author_id, p.reply_to_post_id, p.body_html,
   p.state, p.deleted_from, p.reaction_counts, p.reaction_total, p.edited_at, p.version, p.created_at`;
 
-/**
- * Which posts of a topic a page lists (alias p; $moderator, $viewer): others' posts still
- * waiting, or removed before anyone saw them (rejected, or deleted while waiting), are left out
- * unless the viewer moderates; hidden and deleted ones stay, as placeholders.
- */
-const listedPostSql = (moderator: string, viewer: string) =>
-  `(${moderator} OR p.author_id = ${viewer}::uuid IS TRUE OR NOT (p.state = 'PENDING' OR (p.state = 'DELETED' AND p.deleted_from IS NOT DISTINCT FROM 'PENDING')))`;
 export const POST_COLUMNS = `${PAGE_COLUMNS}, p.body_source`;
 
 const POSTS_BY_ID = prepared('posts.by_id', `SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = ANY($1::uuid[])`);
@@ -33,7 +27,7 @@ const TOPIC_PAGE = prepared(
                ELSE ARRAY(SELECT r.kind FROM reactions r WHERE r.post_id = p.id AND r.user_id = $4::uuid ORDER BY r.created_at) END AS my_kinds
      FROM posts p JOIN users u ON u.id = p.author_id
     WHERE p.topic_id = $1 AND p.number > $2
-      AND ${listedPostSql('$3', '$4')}
+      AND ${listedViewSql('p', { moderator: '$3', viewer: '$4' })}
     ORDER BY p.number
     LIMIT $5`,
 );
@@ -60,7 +54,8 @@ export class PostsRepository {
   }
 
   /**
-   * A keyset page of a topic's posts by number (which ones: listedPostSql).
+   * A keyset page of a topic's posts by number: those contentView shows the viewer, in full
+   * or as a placeholder (listedViewSql).
    * The topic page is the hottest read: the posts come with their authors and the
    * viewer's own reactions in the same statement, instead of two more look-ups.
    */
@@ -70,7 +65,7 @@ export class PostsRepository {
 
   async topicCount(topicId: string, viewerId: string | null, moderator: boolean): Promise<number> {
     const rows = await this.ds.query(
-      `SELECT count(*)::int AS n FROM posts p WHERE p.topic_id = $1 AND ${listedPostSql('$2', '$3')}`,
+      `SELECT count(*)::int AS n FROM posts p WHERE p.topic_id = $1 AND ${listedViewSql('p', { moderator: '$2', viewer: '$3' })}`,
       [topicId, moderator, viewerId],
     );
     return rows[0].n;

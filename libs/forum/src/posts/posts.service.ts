@@ -95,7 +95,7 @@ export class PostsService {
     const after = decodeCursor(args.after, 1);
     if (after && !validPostNumberCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     // A topic the viewer may not read in full (one they just deleted) lists nothing.
-    if (this.access.contentView(viewer, topic.viewerRank, { state: topic.state, authorId: topic.authorId }) !== 'full') {
+    if (this.access.contentView(viewer, topic.viewerRank, { state: topic.state, authorId: topic.authorId, deletedFrom: null }) !== 'full') {
       return emptyConnection();
     }
     const moderator = topic.viewerRank >= LEVEL_RANK.MODERATE;
