@@ -1,5 +1,8 @@
 export type GlobalRole = 'MEMBER' | 'MODERATOR' | 'ADMIN';
 
+/** Global roles by power: a moderator acts on those below their own role only (sanctions, trust levels). */
+export const ROLE_POWER: Record<GlobalRole, number> = { MEMBER: 0, MODERATOR: 1, ADMIN: 2 };
+
 export interface ViewerUser {
   id: string;
   handle: string;

@@ -5,7 +5,7 @@ import { AccessService } from '../../../access/src/access.service';
 import { rowsOf, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, emptyConnection, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
-import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
+import { ROLE_POWER, Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
@@ -13,8 +13,6 @@ import { SanctionInput } from './dto/sanction.inputs';
 import { SANCTION_COLUMNS, SanctionKind, SanctionModel, SanctionRow, toSanctionModel } from './sanction.model';
 
 /** Site-wide power: 0 member, 1 global moderator, 2 admin. */
-/** Global roles by power: a moderator acts on those below their own role only. */
-export const ROLE_POWER: Record<GlobalRole, number> = { MEMBER: 0, MODERATOR: 1, ADMIN: 2 };
 
 @Injectable()
 export class SanctionsService {

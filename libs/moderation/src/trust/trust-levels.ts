@@ -6,12 +6,11 @@ import { DataSource } from 'typeorm';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { GqlContext } from '../../../core/src/graphql/context';
-import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
+import { GlobalRole, ROLE_POWER, Viewer } from '../../../core/src/graphql/viewer';
 import { toUserModel, UserModel, UserRow } from '../../../identity/src/users/user.model';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { trim } from '../../../core/src/graphql/transforms';
 import { AccessService } from '../../../access/src/access.service';
-import { ROLE_POWER } from '../sanctions/sanctions.service';
 
 /**
  * What each automatic level asks for (Discourse-like defaults). Visit days for TL3 count
