@@ -216,6 +216,20 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(topicOf(await api.get(reader.token, id))).toMatchObject({ state: 'VISIBLE', firstPost: { state: 'VISIBLE' } });
     });
 
+    it('pages an article’s feedback past its first page, newest first', async () => {
+      const paged = await publishedArticle(t, author.token, editor.token, board, { title: 'Feedback over pages' });
+      for (const comment of ['oldest remark', 'middle remark', 'newest remark']) {
+        topicOf(await api.rate((await makeUser(t)).token, { topicId: paged, helpful: false, comment }));
+      }
+      const PAGE = `query($id: ID!, $after: String) { topic(id: $id) { article { feedback(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { comment } } } } } }`;
+      const first = expectOk(await t.gql(PAGE, { id: paged }, { token: editor.token })).topic.article.feedback;
+      expect(first).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: true } });
+      expect(first.edges.map((e: any) => e.node.comment)).toEqual(['newest remark', 'middle remark']);
+      const second = expectOk(await t.gql(PAGE, { id: paged, after: first.pageInfo.endCursor }, { token: editor.token })).topic.article.feedback;
+      expect(second.edges.map((e: any) => e.node.comment)).toEqual(['oldest remark']);
+      expect(second.pageInfo.hasNextPage).toBe(false);
+    });
+
     it('closes open feedback when a new revision is published', async () => {
       topicOf(await api.rate((await makeUser(t)).token, { topicId: id, helpful: false, comment: 'Screenshots missing' }));
       const [open] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`, [id]);
