@@ -136,8 +136,8 @@ export class ArticlesRepository {
       keyset = `AND (updated_at, user_id) < ($3::timestamptz, $4::uuid)`;
     }
     return this.ds.query(
-      `SELECT user_id, helpful, comment, updated_at, updated_at::text AS k_ts FROM article_ratings
-        WHERE topic_id = $1 AND comment IS NOT NULL ${keyset} ORDER BY updated_at DESC, user_id DESC LIMIT $2`,
+      `SELECT ${FEEDBACK_COLUMNS} FROM article_ratings
+        WHERE topic_id = $1 AND comment IS NOT NULL ${keyset} ORDER BY ${FEEDBACK_ORDER} LIMIT $2`,
       params,
     );
   }
@@ -145,9 +145,8 @@ export class ArticlesRepository {
   /** The first page of feedback of several articles at once (lists of articles for their editors). */
   async feedbackFirstPages(topicIds: readonly string[], limit: number): Promise<Map<string, FeedbackRow[]>> {
     const rows: Array<FeedbackRow & { topic_id: string }> = await this.ds.query(
-      `SELECT topic_id, user_id, helpful, comment, updated_at, k_ts FROM (
-         SELECT topic_id, user_id, helpful, comment, updated_at, updated_at::text AS k_ts,
-                row_number() OVER (PARTITION BY topic_id ORDER BY updated_at DESC, user_id DESC) AS rn
+      `SELECT * FROM (
+         SELECT topic_id, ${FEEDBACK_COLUMNS}, row_number() OVER (PARTITION BY topic_id ORDER BY ${FEEDBACK_ORDER}) AS rn
            FROM article_ratings WHERE topic_id = ANY($1::uuid[]) AND comment IS NOT NULL) r
         WHERE rn <= $2 ORDER BY topic_id, rn`,
       [topicIds, limit],
@@ -165,6 +164,10 @@ export class ArticlesRepository {
     return new Map(rows.map((r) => [r.topic_id, r.n]));
   }
 }
+
+/** One page of feedback, whether one article's (with a cursor) or several first pages at once: the same columns and order. */
+const FEEDBACK_COLUMNS = `user_id, helpful, comment, updated_at, updated_at::text AS k_ts`;
+const FEEDBACK_ORDER = `updated_at DESC, user_id DESC`;
 
 export interface FeedbackRow {
   user_id: string;
