@@ -607,6 +607,52 @@ describe('forum rules', () => {
       expect(many.count).toBe(few.count);
       expect(many.count).toBeLessThanOrEqual(8);
     });
+
+    it('lists the topics and ideas of every board of a space in a fixed number of statements (no N+1)', async () => {
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+      const writer = await makeUser(t);
+      const hidden: string[] = [];
+      const addBoards = async () => {
+        for (const kind of ['FORUM', 'IDEAS'] as const) {
+          const b = await makeBoard(t, space.id, kind);
+          for (let i = 0; i < 3; i++) await createTopic(t, writer.token, b, { title: `Topic ${i} of ${b}` });
+          const held = await createTopic(t, writer.token, b, { title: `Hidden in ${b}` });
+          await setTopicState(t, held.id, 'HIDDEN');
+          hidden.push(held.id);
+        }
+      };
+      const q = `query($slug: String!) { space(slug: $slug) { boards { id kind
+        topics(first: 2) { totalCount pageInfo { hasNextPage } edges { node { id title board { id } author { handle } } } }
+        trending: topics(first: 2, sort: TRENDING) { totalCount edges { node { id board { id } } } }
+        ideas(first: 2, sort: TOP) { totalCount edges { node { id board { id } idea { voteCount } } } } } } }`;
+      await addBoards();
+      const viewers = [other, mod];
+      const one: number[] = [];
+      for (const viewer of viewers) {
+        one.push((await t.countStatements(async () => expect(expectOk(await t.gql(q, { slug: space.slug }, { token: viewer.token })).space.boards).toHaveLength(2))).count);
+      }
+      await addBoards();
+      await addBoards();
+      for (const [i, viewer] of viewers.entries()) {
+        let page: any;
+        const three = await t.countStatements(async () => (page = expectOk(await t.gql(q, { slug: space.slug }, { token: viewer.token }))));
+        expect(three.count).toBe(one[i]);
+        // Each board lists its own topics, counted and filtered for this viewer.
+        const seen = mod === viewer ? 4 : 3;
+        expect(page.space.boards).toHaveLength(6);
+        for (const b of page.space.boards) {
+          const lists = [b.topics, b.trending, ...(b.kind === 'IDEAS' ? [b.ideas] : [])];
+          for (const list of lists) {
+            expect(list.totalCount).toBe(seen);
+            expect(list.edges).toHaveLength(2);
+            for (const e of list.edges) expect(e.node.board.id).toBe(b.id);
+          }
+          expect(b.topics.pageInfo.hasNextPage).toBe(true);
+          if (b.kind === 'FORUM') expect(b.ideas).toMatchObject({ totalCount: 0, edges: [] });
+          if (viewer === other) for (const e of b.topics.edges) expect(hidden).not.toContain(e.node.id);
+        }
+      }
+    });
   });
 
   describe('sanitization end to end', () => {

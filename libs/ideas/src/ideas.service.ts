@@ -9,6 +9,7 @@ import { csvRow } from '../../core/src/csv';
 import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
 import { Connection, decodeCursor, emptyConnection, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../core/src/graphql/pagination';
+import { nestedCount, nestedPage } from '../../core/src/graphql/nested-pages';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
 import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
@@ -258,9 +259,10 @@ export class IdeasService implements BoardKindBehaviour {
     const offset = key ? 0 : offsetFromCursor(args.after, MAX_OFFSET);
     const rank = await this.access.rankOn(viewer, board.spaceId);
     if (board.kind !== BoardKind.IDEAS || rank < LEVEL_RANK.READ) return emptyConnection();
-    const params: unknown[] = [board.id];
-    const where = [`t.board_id = $1`];
-    where.push(readableTopicSql(rank >= LEVEL_RANK.MODERATE, viewer.id, params));
+    const moderator = rank >= LEVEL_RANK.MODERATE;
+    // Boards that ask alike are read in one statement (nestedPage): $1 is those boards, given at each read.
+    const params: unknown[] = [null];
+    const where = [readableTopicSql(moderator, viewer.id, params)];
     if (args.statuses?.length) {
       params.push(args.statuses);
       where.push(`i.status = ANY($${params.length}::text[])`);
@@ -271,31 +273,41 @@ export class IdeasService implements BoardKindBehaviour {
       params.push([args.tag]);
       where.push(`t.tags @> $${params.length}::text[]`);
     }
-    const from = `FROM topics t JOIN ideas i ON i.topic_id = t.id WHERE ${where.join(' AND ')}`;
-    const countParams = [...params];
-    const count = async (): Promise<number> => (await this.ds.query(`SELECT count(*)::int AS n ${from}`, countParams))[0].n;
+    const filter = where.join(' AND ');
+    const listKey = (...page: unknown[]) => JSON.stringify(['ideas', moderator, args.statuses ?? null, args.tag ?? null, ...page]);
+    const count = () => nestedCount(viewer, listKey(), board.id, async (ids) => {
+      const rows: Array<{ board_id: string; n: number }> = await this.ds.query(
+        `SELECT t.board_id, count(*)::int AS n FROM topics t JOIN ideas i ON i.topic_id = t.id
+          WHERE t.board_id = ANY($1::uuid[]) AND ${filter} GROUP BY t.board_id`,
+        [ids, ...params.slice(1)],
+      );
+      return new Map(rows.map((r) => [r.board_id, r.n]));
+    });
     if (key) {
+      const pageParams = [...params];
+      let keyset = '';
       if (after) {
         const at = after.map((v) => {
-          params.push(v);
-          return `$${params.length}`;
+          pageParams.push(v);
+          return `$${pageParams.length}`;
         });
-        where.push(`(${key.map(([sql]) => sql).join(', ')}) < (${at.map((p, i) => `${p}::${key[i][1]}`).join(', ')})`);
+        keyset = ` AND (${key.map(([sql]) => sql).join(', ')}) < (${at.map((p, i) => `${p}::${key[i][1]}`).join(', ')})`;
       }
-      const rows: Array<TopicRow & { k: unknown[] }> = await this.ds.query(
+      const rows = await nestedPage(viewer, listKey(sortBy, size, args.after ?? null), board.id, (ids) => this.ds.query<Array<TopicRow & { k: unknown[] }>>(
         // The key travels as PostgreSQL's text of each value, which is what cursors are checked against.
-        `SELECT ${TOPIC_COLUMNS}, ARRAY[${key.map(([sql]) => `(${sql})::text`).join(', ')}] AS k FROM topics t JOIN ideas i ON i.topic_id = t.id
-          WHERE ${where.join(' AND ')} ORDER BY ${key.map(([sql]) => `${sql} DESC`).join(', ')} LIMIT ${size + 1}`,
-        params,
-      );
+        `SELECT page.* FROM unnest($1::uuid[]) AS b(id) CROSS JOIN LATERAL (
+           SELECT ${TOPIC_COLUMNS}, ARRAY[${key.map(([sql]) => `(${sql})::text`).join(', ')}] AS k FROM topics t JOIN ideas i ON i.topic_id = t.id
+            WHERE t.board_id = b.id AND ${filter}${keyset} ORDER BY ${key.map(([sql]) => `${sql} DESC`).join(', ')} LIMIT ${size + 1}) page`,
+        [ids, ...pageParams.slice(1)],
+      ), (r) => r.board_id);
       return toConnection(rows, size, (r) => r.k, (r) => toTopicModel(r, rank), count);
     }
-    const sort = `${TRENDING} DESC, t.id DESC`;
-    const rows: Array<TopicRow & { total: number }> = await this.ds.query(
-      `SELECT ${TOPIC_COLUMNS}, count(*) OVER ()::int AS total FROM topics t JOIN ideas i ON i.topic_id = t.id
-        WHERE ${where.join(' AND ')} ORDER BY ${sort} LIMIT ${size + 1} OFFSET ${offset}`,
-      params,
-    );
+    const rows = await nestedPage(viewer, listKey(sortBy, size, offset), board.id, (ids) => this.ds.query<Array<TopicRow & { total: number }>>(
+      `SELECT page.* FROM unnest($1::uuid[]) AS b(id) CROSS JOIN LATERAL (
+         SELECT ${TOPIC_COLUMNS}, count(*) OVER ()::int AS total FROM topics t JOIN ideas i ON i.topic_id = t.id
+          WHERE t.board_id = b.id AND ${filter} ORDER BY ${TRENDING} DESC, t.id DESC LIMIT ${size + 1} OFFSET ${offset}) page`,
+      [ids, ...params.slice(1)],
+    ), (r) => r.board_id);
     return toOffsetConnection(rows, size, offset, MAX_OFFSET, (r) => toTopicModel(r, rank), count);
   }
 

@@ -35,8 +35,8 @@ export function readableTopicSql(moderator: boolean, viewerId: string | null, pa
   return `(t.state = 'VISIBLE' OR (t.state IN ('PENDING', 'HIDDEN') AND (t.author_id = $${params.length}::uuid) IS TRUE))`;
 }
 
+/** Which topics a board list shows; the boards themselves are given to each read. */
 export interface TopicListFilter {
-  boardId: string;
   viewerId: string | null;
   /** Moderators see hidden and pending topics too. */
   moderator: boolean;
@@ -71,9 +71,9 @@ export class TopicsRepository {
     return this.ds.query(TOPICS_BY_ID, [ids]);
   }
 
-  private where(f: TopicListFilter, params: unknown[]): string {
-    params.push(f.boardId);
-    const clauses = [`t.board_id = $${params.length}`];
+  /** The filter's conditions on topics `t` of the board `boardSql` names. */
+  private where(f: TopicListFilter, params: unknown[], boardSql: string): string {
+    const clauses = [`t.board_id = ${boardSql}`];
     clauses.push(readableTopicSql(f.moderator, f.viewerId, params));
     if (f.kindSql) clauses.push(f.kindSql);
     if (f.tag) {
@@ -83,10 +83,13 @@ export class TopicsRepository {
     return clauses.join(' AND ');
   }
 
-  /** One keyset page of a board's topics: pinned first, then by the sort, newest first. */
-  page(f: TopicListFilter, sort: Exclude<TopicSort, TopicSort.TRENDING>, limit: number, after?: [boolean, string, string]): Promise<TopicListRow[]> {
-    const params: unknown[] = [];
-    let where = this.where(f, params);
+  /**
+   * One keyset page of each board's topics, in one statement: pinned first, then by the
+   * sort, newest first. A board's rows come out together; `board_id` tells them apart.
+   */
+  pages(f: TopicListFilter, boardIds: readonly string[], sort: Exclude<TopicSort, TopicSort.TRENDING>, limit: number, after?: [boolean, string, string]): Promise<TopicListRow[]> {
+    const params: unknown[] = [boardIds];
+    let where = this.where(f, params, 'b.id');
     const col = SORT_COLUMN[sort];
     if (after) {
       params.push(after[0], after[1], after[2]);
@@ -95,34 +98,40 @@ export class TopicsRepository {
     }
     params.push(limit);
     return this.ds.query(
-      `SELECT ${TOPIC_COLUMNS}, ${col}::text AS k_value, ${AUTHOR_COLUMNS}
-         FROM topics t JOIN users u ON u.id = t.author_id
-        WHERE ${where}
-        ORDER BY t.pinned DESC, ${col} DESC, t.id DESC
-        LIMIT $${params.length}`,
+      `SELECT page.* FROM unnest($1::uuid[]) AS b(id) CROSS JOIN LATERAL (
+         SELECT ${TOPIC_COLUMNS}, ${col}::text AS k_value, ${AUTHOR_COLUMNS}
+           FROM topics t JOIN users u ON u.id = t.author_id
+          WHERE ${where}
+          ORDER BY t.pinned DESC, ${col} DESC, t.id DESC
+          LIMIT $${params.length}) page`,
       params,
     );
   }
 
-  /** One page of a board's topics by TRENDING, pinned first; by offset, since the order moves with time. */
-  trendingPage(f: TopicListFilter, limit: number, offset: number): Promise<Array<TopicRow & AuthorColumns & { total: number }>> {
-    const params: unknown[] = [];
-    const where = this.where(f, params);
+  /** One page of each board's topics by TRENDING, pinned first; by offset, since the order moves with time. */
+  trendingPages(f: TopicListFilter, boardIds: readonly string[], limit: number, offset: number): Promise<Array<TopicRow & AuthorColumns & { total: number }>> {
+    const params: unknown[] = [boardIds];
+    const where = this.where(f, params, 'b.id');
     params.push(limit, offset);
     return this.ds.query(
-      `SELECT ${TOPIC_COLUMNS}, ${AUTHOR_COLUMNS}, count(*) OVER ()::int AS total
-         FROM topics t JOIN users u ON u.id = t.author_id
-        WHERE ${where}
-        ORDER BY t.pinned DESC, ${TOPIC_TRENDING_SCORE} DESC, t.id DESC
-        LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      `SELECT page.* FROM unnest($1::uuid[]) AS b(id) CROSS JOIN LATERAL (
+         SELECT ${TOPIC_COLUMNS}, ${AUTHOR_COLUMNS}, count(*) OVER ()::int AS total
+           FROM topics t JOIN users u ON u.id = t.author_id
+          WHERE ${where}
+          ORDER BY t.pinned DESC, ${TOPIC_TRENDING_SCORE} DESC, t.id DESC
+          LIMIT $${params.length - 1} OFFSET $${params.length}) page`,
       params,
     );
   }
 
-  async count(f: TopicListFilter): Promise<number> {
-    const params: unknown[] = [];
-    const rows = await this.ds.query(`SELECT count(*)::int AS n FROM topics t WHERE ${this.where(f, params)}`, params);
-    return rows[0].n;
+  /** How many topics each board's list holds (boards with none are missing from the map). */
+  async counts(f: TopicListFilter, boardIds: readonly string[]): Promise<Map<string, number>> {
+    const params: unknown[] = [boardIds];
+    const rows: Array<{ board_id: string; n: number }> = await this.ds.query(
+      `SELECT t.board_id, count(*)::int AS n FROM topics t WHERE ${this.where(f, params, 'ANY($1::uuid[])')} GROUP BY t.board_id`,
+      params,
+    );
+    return new Map(rows.map((r) => [r.board_id, r.n]));
   }
 
   /** Visible posts after the viewer's last read one, per topic. */

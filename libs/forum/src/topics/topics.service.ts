@@ -4,6 +4,7 @@ import { AccessService } from '../../../access/src/access.service';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, emptyConnection, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../../core/src/graphql/pagination';
+import { nestedCount, nestedPage } from '../../../core/src/graphql/nested-pages';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
@@ -59,19 +60,25 @@ export class TopicsService {
     // Boards only reach here through readable spaces; this keeps the list honest if that ever changes.
     if (rank < LEVEL_RANK.READ) return emptyConnection();
     const filter = this.listFilter(viewer, board, rank, args.tag);
-    const rows = await this.repo.page(filter, sort, size + 1, after);
+    const key = this.listKey(board, filter, sort, size, args.after);
+    const rows = await nestedPage(viewer, key, board.id, (ids) => this.repo.pages(filter, ids, sort, size + 1, after), (r) => r.board_id);
     return toConnection(
       rows,
       size,
       (r) => [r.pinned, r.k_value, r.id],
       (r) => Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
-      () => this.repo.count(filter),
+      () => nestedCount(viewer, this.listKey(board, filter), board.id, (ids) => this.repo.counts(filter, ids)),
     );
   }
 
   /** Which of a board's topics its lists show this viewer (the board kind may add a condition). */
   private listFilter(viewer: Viewer, board: BoardModel, rank: number, tag: string | undefined): TopicListFilter {
-    return { boardId: board.id, viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag, kindSql: this.kinds.of(board.kind)?.listedSql };
+    return { viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag, kindSql: this.kinds.of(board.kind)?.listedSql };
+  }
+
+  /** Boards whose lists share this key are read in one statement (nestedPage). */
+  private listKey(board: BoardModel, filter: TopicListFilter, ...page: unknown[]): string {
+    return JSON.stringify(['topics', board.kind, filter.moderator, filter.tag ?? null, ...page]);
   }
 
   /** Board.topics(sort: TRENDING) where the board's kind has no trending of its own (see TOPIC_TRENDING_SCORE). */
@@ -79,14 +86,15 @@ export class TopicsService {
     const offset = offsetFromCursor(args.after, MAX_TRENDING_OFFSET);
     if (rank < LEVEL_RANK.READ) return emptyConnection();
     const filter = this.listFilter(viewer, board, rank, args.tag);
-    const rows = await this.repo.trendingPage(filter, size + 1, offset);
+    const key = this.listKey(board, filter, TopicSort.TRENDING, size, offset);
+    const rows = await nestedPage(viewer, key, board.id, (ids) => this.repo.trendingPages(filter, ids, size + 1, offset), (r) => r.board_id);
     return toOffsetConnection(
       rows,
       size,
       offset,
       MAX_TRENDING_OFFSET,
       (r) => Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
-      () => this.repo.count(filter),
+      () => nestedCount(viewer, this.listKey(board, filter), board.id, (ids) => this.repo.counts(filter, ids)),
     );
   }
 

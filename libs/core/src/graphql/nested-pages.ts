@@ -1,0 +1,37 @@
+import DataLoader from 'dataloader';
+import { Viewer } from './viewer';
+
+/**
+ * A list nested under a list (`Space.boards.topics`) asks for one page per parent, all with
+ * the same arguments. These loaders gather the parents that ask in the same tick and read
+ * their pages, or their counts, in one statement. `key` names the list and every argument
+ * that shapes the statement: parents share a statement only when their keys are equal.
+ */
+export function nestedPage<Row>(
+  viewer: Viewer,
+  key: string,
+  parentId: string,
+  load: (parentIds: readonly string[]) => Promise<Row[]>,
+  parentOf: (row: Row) => string,
+): Promise<Row[]> {
+  const loader = viewer.memoize(`nested-page:${key}`, () => new DataLoader<string, Row[]>(async (ids) => {
+    const byParent = new Map<string, Row[]>(ids.map((id) => [id, []]));
+    for (const row of await load(ids)) byParent.get(parentOf(row))?.push(row);
+    return ids.map((id) => byParent.get(id)!);
+  }));
+  return loader.load(parentId);
+}
+
+/** `nestedPage` for the lists' counts: `load` answers a count per parent (missing ones are 0). */
+export function nestedCount(
+  viewer: Viewer,
+  key: string,
+  parentId: string,
+  load: (parentIds: readonly string[]) => Promise<Map<string, number>>,
+): Promise<number> {
+  const loader = viewer.memoize(`nested-count:${key}`, () => new DataLoader<string, number>(async (ids) => {
+    const counts = await load(ids);
+    return ids.map((id) => counts.get(id) ?? 0);
+  }));
+  return loader.load(parentId);
+}
