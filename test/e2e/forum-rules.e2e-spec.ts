@@ -653,6 +653,40 @@ describe('forum rules', () => {
         }
       }
     });
+
+    it('lists topics with their posts in a fixed number of statements (no N+1)', async () => {
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+      const board = await makeBoard(t, space.id);
+      const writer = await makeUser(t);
+      const addTopic = async () => {
+        const topic = await createTopic(t, writer.token, board);
+        for (let i = 0; i < 3; i++) await reply(t, writer.token, topic.id, `reply ${i} in ${topic.id}`);
+        const held = await reply(t, writer.token, topic.id, 'held reply');
+        await setPostState(t, held.id, 'PENDING');
+      };
+      const q = `query($b: ID!) { board(id: $b) { topics(first: 10) { edges { node { id
+        posts(first: 4) { totalCount pageInfo { hasNextPage } edges { node { id number bodyHtml topic { id } author { handle } myReactions } } } } } } } }`;
+      await addTopic();
+      const viewers = [other, mod];
+      const one: number[] = [];
+      for (const viewer of viewers) one.push((await t.countStatements(async () => expectOk(await t.gql(q, { b: board }, { token: viewer.token })))).count);
+      for (let i = 0; i < 3; i++) await addTopic();
+      for (const [i, viewer] of viewers.entries()) {
+        let page: any;
+        const four = await t.countStatements(async () => (page = expectOk(await t.gql(q, { b: board }, { token: viewer.token }))));
+        expect(four.count).toBe(one[i]);
+        const topics = page.board.topics.edges.map((e: any) => e.node);
+        expect(topics).toHaveLength(4);
+        for (const topic of topics) {
+          // Four visible posts; moderators also see the held reply.
+          expect(topic.posts.totalCount).toBe(viewer === mod ? 5 : 4);
+          expect(topic.posts.pageInfo.hasNextPage).toBe(viewer === mod);
+          expect(topic.posts.edges.map((e: any) => e.node.number)).toEqual([1, 2, 3, 4]);
+          for (const e of topic.posts.edges) expect(e.node.topic.id).toBe(topic.id);
+          for (const e of topic.posts.edges.slice(1)) expect(e.node.bodyHtml).toContain(`in ${topic.id}`);
+        }
+      }
+    });
   });
 
   describe('sanitization end to end', () => {

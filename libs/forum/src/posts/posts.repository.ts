@@ -20,17 +20,19 @@ export const POST_COLUMNS = `${PAGE_COLUMNS}, p.body_source`;
 
 const POSTS_BY_ID = prepared('posts.by_id', `SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = ANY($1::uuid[])`);
 
-const TOPIC_PAGE = prepared(
-  'posts.topic_page',
-  `SELECT ${PAGE_COLUMNS}, ${AUTHOR_COLUMNS},
+/** The topic page of the topic `topic` names ($2 after number, $3 moderator, $4 viewer, $5 limit). */
+const topicPageSql = (topic: string) => `SELECT ${PAGE_COLUMNS}, ${AUTHOR_COLUMNS},
           CASE WHEN $4::uuid IS NULL THEN '{}'::text[]
                ELSE ARRAY(SELECT r.kind FROM reactions r WHERE r.post_id = p.id AND r.user_id = $4::uuid ORDER BY r.created_at) END AS my_kinds
      FROM posts p JOIN users u ON u.id = p.author_id
-    WHERE p.topic_id = $1 AND p.number > $2
+    WHERE p.topic_id = ${topic} AND p.number > $2
       AND ${listedViewSql('p', { moderator: '$3', viewer: '$4' })}
     ORDER BY p.number
-    LIMIT $5`,
-);
+    LIMIT $5`;
+
+const TOPIC_PAGE = prepared('posts.topic_page', topicPageSql('$1'));
+/** The same page of several topics ($1 their ids), for topics listed with their posts. */
+const TOPIC_PAGES = prepared('posts.topic_pages', `SELECT page.* FROM unnest($1::uuid[]) AS x(id) CROSS JOIN LATERAL (${topicPageSql('x.id')}) page`);
 
 /** Who reads a profile's activity: their id (null when signed out), the spaces they read and those they moderate. */
 export interface ActivityReader {
@@ -63,12 +65,20 @@ export class PostsRepository {
     return this.ds.query(TOPIC_PAGE, [topicId, afterNumber, moderator, viewerId, limit]);
   }
 
-  async topicCount(topicId: string, viewerId: string | null, moderator: boolean): Promise<number> {
-    const rows = await this.ds.query(
-      `SELECT count(*)::int AS n FROM posts p WHERE p.topic_id = $1 AND ${listedViewSql('p', { moderator: '$2', viewer: '$3' })}`,
-      [topicId, moderator, viewerId],
+  /** `topicPage` of several topics in one statement; a topic's rows come out together. */
+  topicPages(topicIds: readonly string[], viewerId: string | null, moderator: boolean, afterNumber: number, limit: number): Promise<PostPageRow[]> {
+    if (topicIds.length === 1) return this.topicPage(topicIds[0], viewerId, moderator, afterNumber, limit);
+    return this.ds.query(TOPIC_PAGES, [topicIds, afterNumber, moderator, viewerId, limit]);
+  }
+
+  /** How many posts each topic's page lists (topics with none are missing from the map). */
+  async topicCounts(topicIds: readonly string[], viewerId: string | null, moderator: boolean): Promise<Map<string, number>> {
+    const rows: Array<{ topic_id: string; n: number }> = await this.ds.query(
+      `SELECT p.topic_id, count(*)::int AS n FROM posts p
+        WHERE p.topic_id = ANY($1::uuid[]) AND ${listedViewSql('p', { moderator: '$2', viewer: '$3' })} GROUP BY p.topic_id`,
+      [topicIds, moderator, viewerId],
     );
-    return rows[0].n;
+    return new Map(rows.map((r) => [r.topic_id, r.n]));
   }
 
   /**

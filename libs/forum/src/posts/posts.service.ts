@@ -4,6 +4,7 @@ import { AccessService } from '../../../access/src/access.service';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, emptyConnection, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { nestedCount, nestedPage } from '../../../core/src/graphql/nested-pages';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKinds } from '../board-kinds';
@@ -99,7 +100,10 @@ export class PostsService {
       return emptyConnection();
     }
     const moderator = topic.viewerRank >= LEVEL_RANK.MODERATE;
-    const rows = await this.repo.topicPage(topic.id, viewer.id, moderator, (after?.[0] as number) ?? 0, size + 1);
+    const afterNumber = (after?.[0] as number) ?? 0;
+    // Topics listed with their posts read every page in one statement (nestedPage).
+    const key = (...page: unknown[]) => JSON.stringify(['posts', moderator, ...page]);
+    const rows = await nestedPage(viewer, key(afterNumber, size), topic.id, (ids) => this.repo.topicPages(ids, viewer.id, moderator, afterNumber, size + 1), (r) => r.topic_id);
     return toConnection(
       rows,
       size,
@@ -111,7 +115,7 @@ export class PostsService {
         post.preloaded = { author, myReactions: post.view === 'full' ? r.my_kinds : [] };
         return post;
       },
-      () => this.repo.topicCount(topic.id, viewer.id, moderator),
+      () => nestedCount(viewer, key(), topic.id, (ids) => this.repo.topicCounts(ids, viewer.id, moderator)),
     );
   }
 
