@@ -93,6 +93,16 @@ describe('accounts and sessions', () => {
     }
   });
 
+  it('counts the failures of one account together, whether it is named by handle or by e-mail', async () => {
+    expectOk(await signUp({ email: 'frank@example.com', handle: 'frank', password: 'frank password 1' }));
+    for (const login of ['frank', 'Frank@example.com', 'FRANK', 'frank@example.com', ' frank ']) {
+      expectError(await t.gql(SIGN_IN, { input: { login, password: 'wrong password' } }, { ip: freshIp() }), 'UNAUTHENTICATED');
+    }
+    for (const login of ['frank', 'frank@example.com']) {
+      expectError(await t.gql(SIGN_IN, { input: { login, password: 'frank password 1' } }, { ip: freshIp() }), 'RATE_LIMITED');
+    }
+  });
+
   it('gives a burst of parallel guesses no more tries than the same guesses in a row', async () => {
     expectOk(await signUp({ email: 'mallory-target@example.com', handle: 'target', password: 'target password 1' }));
     const answers = await Promise.all(

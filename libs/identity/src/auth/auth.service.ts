@@ -129,18 +129,20 @@ export class AuthService {
 
   async signIn(input: SignInInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
     const loginKey = input.login.trim().toLowerCase();
-    // Counted before the password is checked, atomically: a burst of parallel guesses gets no
-    // more tries than the same guesses one after another.
+    const user = await this.users.findForLogin(loginKey);
+    // Failures count per account, whether it is named by handle or by e-mail; a login that
+    // names no account counts on its own. Counted before the password is checked, atomically:
+    // a burst of parallel guesses gets no more tries than the same guesses one after another.
+    const accountKey = user ? `user:${user.id}` : `login:${loginKey}`;
     const attempt = await this.limiter.reserve([
-      [SIGN_IN_PER_LOGIN, loginKey],
+      [SIGN_IN_PER_LOGIN, accountKey],
       [SIGN_IN_PER_IP, meta.ip],
     ]);
-    const user = await this.users.findForLogin(loginKey);
     const hash = user?.password_hash ?? (await (this.dummyHash ??= hashPassword(`dummy-${newId()}`)));
     const ok = await argon2.verify(hash, input.password).catch(() => false);
     if (!user || !user.password_hash || !ok) throw AppError.unauthenticated('Wrong login or password');
     await attempt.release();
-    await this.limiter.clear(SIGN_IN_PER_LOGIN, loginKey);
+    await this.limiter.clear(SIGN_IN_PER_LOGIN, accountKey);
     await this.refuseSuspended(user.id);
     const token = await this.sessions.issue(user.id, meta);
     return { token, user: Object.assign(toUserModel(user), { isAuthenticatedSelf: true }) };
