@@ -13,6 +13,23 @@ describe('GraphQL limits and error hygiene', () => {
     const deep = `{ spaces { boards { space { boards { space { boards { space { id } } } } } } } }`;
     expectError(await t.gql(deep), 'BAD_USER_INPUT');
     expectOk(await t.gql(`{ spaces { boards { space { id } } } }`));
+    // Fragments count as what they spread.
+    const viaFragments = `{ ...A } fragment A on Query { spaces { ...B } } fragment B on Space { boards { space { boards { space { boards { space { id } } } } } } }`;
+    expect(expectError(await t.gql(viaFragments), 'BAD_USER_INPUT').message).toMatch(/nested too deeply/);
+    expectOk(await t.gql(`{ ...A } fragment A on Query { spaces { ...B } } fragment B on Space { boards { space { id } } }`));
+  });
+
+  it('answers fragments that spread the next one twice over, unknown or in a cycle, with BAD_USER_INPUT at once', async () => {
+    // 2^30 paths through 30 fragments: walked path by path, validating it would block the process for days.
+    const n = 30;
+    const chain = Array.from({ length: n }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join(' ');
+    const doubling = `query { ...F0 } ${chain} fragment F${n} on Query { me { id } }`;
+    const unknown = `{ ...Nope }`;
+    const cycle = `query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }`;
+    for (const query of [doubling, unknown, cycle]) {
+      const res = await request(t.http).post('/graphql').send({ query });
+      expect([query, res.status, res.body.errors[0].extensions.code]).toEqual([query, 400, 'BAD_USER_INPUT']);
+    }
   });
 
   it('refuses queries whose cost exceeds the limit', async () => {

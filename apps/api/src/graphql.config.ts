@@ -1,11 +1,10 @@
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
 import type { Request, Response } from 'express';
-import depthLimit from 'graphql-depth-limit';
 import { AppConfig } from '../../../libs/core/src/config/config';
 import { GqlContext } from '../../../libs/core/src/graphql/context';
 import { formatGraphQLError, requestIdOf, requestIdsOfErrors } from '../../../libs/core/src/graphql/errors';
-import { complexityLimitPlugin, MAX_QUERY_TOKENS, nulCharacterPlugin } from '../../../libs/core/src/graphql/limits';
+import { complexityLimitPlugin, depthLimitRule, MAX_QUERY_TOKENS, nulCharacterPlugin } from '../../../libs/core/src/graphql/limits';
 import { withPreloadedFields } from '../../../libs/core/src/graphql/preloaded-fields';
 import { SESSION_COOKIE, SessionsService, tokenFrom } from '../../../libs/identity/src/sessions/sessions.service';
 
@@ -21,7 +20,7 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig): Ap
     graphiql: config.graphqlIde,
     introspection,
     includeStacktraceInErrorResponses: false,
-    validationRules: [depthLimit(config.GRAPHQL_MAX_DEPTH)],
+    validationRules: [depthLimitRule(config.GRAPHQL_MAX_DEPTH)],
     transformSchema: withPreloadedFields,
     // Apollo's cache-control plugin wraps every field resolver to compute cache hints we
     // do not use (responses are per-viewer); turning it off removes that per-field cost.

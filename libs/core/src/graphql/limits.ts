@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getNullableType, GraphQLError, isListType, visit } from 'graphql';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { getNullableType, GraphQLError, isListType, ValidationRule, visit } from 'graphql';
 import { DEFAULT_PAGE_SIZE } from './pagination';
 import { ComplexityEstimator, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 
@@ -22,18 +23,40 @@ const listEstimator: ComplexityEstimator = ({ field, args, childComplexity }) =>
   return undefined;
 };
 
+/**
+ * Refuses operations nested deeper than `max` levels (`{ spaces { boards { id } } }` is 2),
+ * fragments counted as what they spread. Each fragment's depth is worked out once, so a
+ * document whose fragments spread the next one twice costs its size, not 2^n walks.
+ */
+export function depthLimitRule(max: number): ValidationRule {
+  // The rule counts root fields as level 1, so `max` levels are max + 1 of its own.
+  return maxDepthRule({
+    n: max + 1,
+    flattenFragments: true,
+    propagateOnRejection: false,
+    onReject: [(context, _error) => context?.reportError(new GraphQLError(`Query is nested too deeply (the limit is ${max} levels)`))],
+  });
+}
+
 export function complexityLimitPlugin(max: number): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document, schema }) {
-          const complexity = getComplexity({
-            schema,
-            operationName: request.operationName ?? undefined,
-            query: document,
-            variables: request.variables ?? {},
-            estimators: [fieldExtensionsEstimator(), listEstimator, simpleEstimator({ defaultComplexity: 1 })],
-          });
+          let complexity: number;
+          try {
+            complexity = getComplexity({
+              schema,
+              operationName: request.operationName ?? undefined,
+              query: document,
+              variables: request.variables ?? {},
+              estimators: [fieldExtensionsEstimator(), listEstimator, simpleEstimator({ defaultComplexity: 1 })],
+            });
+          } catch (e) {
+            // Its refusals (variables of the wrong shape, documents too large to walk) are the client's to fix.
+            if (!(e instanceof GraphQLError)) throw e;
+            throw new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+          }
           if (complexity > max) {
             throw new GraphQLError(`Query is too complex: ${complexity} (the limit is ${max})`, {
               extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
