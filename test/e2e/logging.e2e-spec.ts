@@ -82,3 +82,37 @@ describe('logs', () => {
     }
   });
 });
+
+describe('logs of failed statements', () => {
+  let t: TestApp;
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+
+  beforeAll(async () => {
+    t = await bootTestApp({ LOG_LEVEL: 'debug' }, sink);
+  });
+  afterAll(() => t.close());
+
+  it('keep the statement’s parameters (e-mail addresses, password hashes, private text) out', async () => {
+    const before = (await t.sql(`SELECT count(*)::int AS n FROM users`))[0].n;
+    await t.sql(`ALTER TABLE users RENAME COLUMN display_name TO display_name_gone`);
+    let correlationId: string | undefined;
+    try {
+      const res = await t.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { token } }`, { i: { email: 'param-leak@example.com', handle: 'paramleak', password: 'param leak password' } });
+      correlationId = expectError(res, 'INTERNAL').extensions.correlationId;
+    } finally {
+      await t.sql(`ALTER TABLE users RENAME COLUMN display_name_gone TO display_name`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const all = lines.join('');
+    expect(all).toContain(correlationId!);
+    expect(all).toContain('display_name');
+    for (const secret of ['param-leak@example.com', 'paramleak', '$argon2id$']) expect(all).not.toContain(secret);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM users`))[0].n).toBe(before);
+  });
+});

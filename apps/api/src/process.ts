@@ -1,7 +1,7 @@
 import pino, { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig } from '../../../libs/core/src/config/config';
 import { releaseSignalHooks } from '../../../libs/core/src/database/embedded';
-import { REDACT_PATHS } from './logging';
+import { REDACT_PATHS, serializeError } from './logging';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -19,7 +19,7 @@ export function startProcess(): { config: AppConfig; log: Logger } {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }
-  return { config, log: pino({ level: config.LOG_LEVEL, redact: REDACT_PATHS }) };
+  return { config, log: pino({ level: config.LOG_LEVEL, redact: REDACT_PATHS, serializers: { err: serializeError } }) };
 }
 
 /**
