@@ -198,7 +198,12 @@ export class EmailDigest {
         await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
         continue;
       }
-      if (!this.config.SMTP_URL) this.log.log({ to: message.to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
+      if (!this.config.SMTP_URL) {
+        // Outside production the message is the developer's to read. In production it would put
+        // addresses and working unsubscribe links in the log: only that it was due goes there.
+        if (this.config.NODE_ENV === 'production') this.log.warn({ userId, subject: message.subject }, 'e-mail not sent: no SMTP_URL configured');
+        else this.log.log({ to: message.to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
+      }
       sent.push({ to: message.to, subject: message.subject, text });
     }
     return sent;

@@ -1,0 +1,40 @@
+import { Writable } from 'node:stream';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { EmailDigest } from '../../libs/notifications/src/email';
+import { makeBoard, makeSpace, makeUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { bootTestApp, TestApp } from '../support/test-app';
+
+// A file of its own: nestjs-pino keeps the first application's logger for logs written outside
+// a request (the digest runs outside one), so this application must be the file's first.
+describe('logs in production without SMTP', () => {
+  let t: TestApp;
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+
+  beforeAll(async () => {
+    t = await bootTestApp({ NODE_ENV: 'production', LOG_LEVEL: 'debug' }, sink);
+  });
+  afterAll(() => t.close());
+
+  it('note that an e-mail was due, without its address or its unsubscribe link', async () => {
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const author = await makeUser(t);
+    const topic = await createTopic(t, author.token, board, { title: 'Mailed in production' });
+    await reply(t, (await makeUser(t)).token, topic.id, 'a reply to mail about');
+    await t.get(OutboxWorker).drain();
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '1 day' WHERE user_id = $1`, [author.id]);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === author.email);
+    expect(mail.text).toMatch(/unsubscribe\?token=/);
+    await new Promise((r) => setTimeout(r, 50));
+    const all = lines.join('');
+    expect(all).toContain('no SMTP_URL configured');
+    expect(all).toContain(author.id);
+    for (const secret of [author.email, 'unsubscribe?token=', 'a reply to mail about']) expect(all).not.toContain(secret);
+  });
+});
