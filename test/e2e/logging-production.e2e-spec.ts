@@ -1,21 +1,15 @@
-import { Writable } from 'node:stream';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { logSink } from '../support/log-sink';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 // A file of its own: nestjs-pino keeps the first application's logger for logs written outside
 // a request (the digest runs outside one), so this application must be the file's first.
 describe('logs in production without SMTP', () => {
   let t: TestApp;
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines, sink } = logSink();
 
   beforeAll(async () => {
     t = await bootTestApp({ NODE_ENV: 'production', LOG_LEVEL: 'debug' }, sink);

@@ -1,17 +1,11 @@
 import request from 'supertest';
-import { Writable } from 'node:stream';
 import { makeUser } from '../factories';
+import { logSink } from '../support/log-sink';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('logs', () => {
   let t: TestApp;
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines, sink } = logSink();
 
   beforeAll(async () => {
     t = await bootTestApp({ LOG_LEVEL: 'debug', LOG_REQUESTS: 'true' }, sink);
@@ -85,13 +79,7 @@ describe('logs', () => {
 
 describe('logs of failed statements', () => {
   let t: TestApp;
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines, sink } = logSink();
 
   beforeAll(async () => {
     t = await bootTestApp({ LOG_LEVEL: 'debug' }, sink);
