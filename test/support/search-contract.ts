@@ -154,6 +154,30 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       expect((await ids('grinder', { sort: 'NEWEST' }))[0]).toBe(reply.id);
     });
 
+    it('cuts every page of a query from one list with one total, whatever the page size: every word first, then some', async () => {
+      const pages = newId();
+      const both = Array.from({ length: 7 }, (_, i) => doc({ title: `Quokka survey ${i}`, body: 'The quokka and the wombat share a burrow.', spaceId: pages }));
+      const some = Array.from({ length: 9 }, (_, i) => doc({ title: `Quokka notes ${i}`, body: 'Only the quokka lives here.', spaceId: pages }));
+      await engine.upsert([...both, ...some]);
+      try {
+        for (const size of [3, 5, 20]) {
+          const seen: string[] = [];
+          const totals = new Set<number>();
+          for (let offset = 0; offset < 40; offset += size) {
+            const page = await engine.search({ query: 'quokka wombat', filters: { spaceIds: [pages] }, limit: size, offset });
+            totals.add(page.total);
+            seen.push(...page.hits.map((h) => h.id));
+            if (page.hits.length < size) break;
+          }
+          expect([size, [...totals]]).toEqual([size, [both.length + some.length]]);
+          expect(seen.slice(0, both.length).sort()).toEqual(both.map((d) => d.id).sort());
+          expect([...seen].sort()).toEqual([...both, ...some].map((d) => d.id).sort());
+        }
+      } finally {
+        await engine.remove([...both, ...some].map((d) => d.id));
+      }
+    });
+
     it('ranks a title match above a body-only match', async () => {
       const hits = await ids('cheap');
       expect(hits[0]).toBe(blade.id); // title; the hidden spam mentions it too but is not visible

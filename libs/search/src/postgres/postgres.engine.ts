@@ -27,6 +27,8 @@ interface TermWeights {
   candidates: number[];
 }
 
+/** A query whose every word this many documents hold lists only those (else those holding some words follow). */
+const EVERY_WORD_ENOUGH = 100;
 /** A term in at most this share of documents is selective enough to pick candidates on its own. */
 const SELECTIVE_FREQUENCY = 0.05;
 /** How long lexeme statistics are trusted before they are read again. */
@@ -314,11 +316,12 @@ export class PostgresSearchEngine implements SearchEngine {
     if (!hasPositiveTerms(parsed) || req.filters.spaceIds.length === 0) return empty;
     const [near, completions] = await Promise.all([this.nearWords(parsed, req.filters.spaceIds), this.completions(parsed, req.filters.spaceIds)]);
     const compiled = await this.compile(parsed, near, completions);
-    const needed = req.offset + req.limit;
     const all = await this.run(req, compiled, 'all');
     // Too few documents hold every word (a pasted question, say): documents holding some of
     // them follow, those matching more words first, as Meilisearch's matching strategy does.
-    if (all.total >= needed || compiled.terms === 1) return all;
+    // "Too few" depends on the query alone, never on the page: every page of a query is cut
+    // from the same list, with the same total.
+    if (all.total >= EVERY_WORD_ENOUGH || compiled.terms === 1) return all;
     return this.run(req, compiled, 'any', await this.weigh(compiled));
   }
 
