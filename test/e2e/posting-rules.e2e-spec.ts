@@ -239,6 +239,35 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectError(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: r3Item.id, decision: 'IGNORE' } }, { token: mod.token }), 'BAD_USER_INPUT');
   });
 
+  it('counts held content approved as the topic’s activity now; unhiding moves nothing', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    const b = await makeBoard(t, s.id);
+    const member = await makeUser(t, { trustLevel: 3 });
+    const create = (title: string, token: string) => t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id firstPost { id } } }`, { input: { boardId: b, title, body: 'x' } }, { token });
+    const older = expectOk(await create('Older staff topic', mod.token)).createTopic;
+    const newer = expectOk(await create('Newer staff topic', mod.token)).createTopic;
+    await waitOut(member);
+    const held = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id firstPost { id } } }`, { input: { boardId: b, title: 'Held topic', body: 'x' } }, { token: member.token })).createTopic;
+    await waitOut(member);
+    const reply = expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id } }`, { input: { topicId: older.id, body: 'a held reply' } }, { token: member.token })).replyToTopic;
+    // Written a day ago, approved now.
+    await t.sql(`UPDATE topics SET last_activity_at = now() - interval '1 day', created_at = now() - interval '1 day' WHERE board_id = $1`, [b]);
+    const order = async () =>
+      expectOk(await t.gql(`query($b: ID!) { board(id: $b) { topics(sort: LATEST_ACTIVITY) { edges { node { title } } } } }`, { b }, { token: (await makeUser(t)).token })).board.topics.edges.map((e: any) => e.node.title);
+    await t.sql(`UPDATE topics SET last_activity_at = last_activity_at + interval '1 minute' WHERE id = $1`, [newer.id]);
+    expect(await order()).toEqual(['Newer staff topic', 'Older staff topic']);
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    expectOk(await t.gql(MOD, { input: { postId: reply.id, action: 'APPROVE' } }, { token: mod.token }));
+    expect(await order()).toEqual(['Older staff topic', 'Newer staff topic']);
+    expectOk(await t.gql(MOD, { input: { postId: held.firstPost.id, action: 'APPROVE' } }, { token: mod.token }));
+    expect(await order()).toEqual(['Held topic', 'Older staff topic', 'Newer staff topic']);
+    // Hiding and unhiding the newer topic's first post brings it back where it was.
+    expectOk(await t.gql(MOD, { input: { postId: newer.firstPost.id, action: 'HIDE' } }, { token: mod.token }));
+    expectOk(await t.gql(MOD, { input: { postId: newer.firstPost.id, action: 'UNHIDE' } }, { token: mod.token }));
+    expect(await order()).toEqual(['Held topic', 'Older staff topic', 'Newer staff topic']);
+  });
+
   it('keeps a held edit beside the post until a moderator approves it (a revision by its author) or rejects it', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const b = await makeBoard(t, s.id);

@@ -457,20 +457,27 @@ export class PostsService {
     const wasVisible = row.was === ContentState.VISIBLE;
     const isVisible = to === ContentState.VISIBLE;
     const delta = wasVisible === isVisible ? 0 : isVisible ? 1 : -1;
+    // Held content approved is published now: the topic's activity is now, as for a reply posted
+    // now (unhiding and restoring bring back what was there, and move nothing).
+    const published = row.was === ContentState.PENDING && isVisible;
     const ids = { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId };
     if (post.number === 1) {
       const t = await tx.one<{ version: number }>(
-        `UPDATE topics SET state = $2, reaction_count = reaction_count + $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version`,
-        [topic.id, to, delta * row.reaction_total],
+        `UPDATE topics SET state = $2, reaction_count = reaction_count + $3,
+                last_activity_at = CASE WHEN $4 THEN greatest(last_activity_at, now()) ELSE last_activity_at END,
+                version = version + 1, updated_at = now()
+          WHERE id = $1 RETURNING version`,
+        [topic.id, to, delta * row.reaction_total, published],
       );
       await tx.emit({ type: `topic.${stateVerb(row.was, to)}`, aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: ids });
     } else if (delta !== 0) {
       await tx.query(
         `UPDATE topics SET reply_count = reply_count + $2, reaction_count = reaction_count + $3,
                 accepted_post_id = CASE WHEN accepted_post_id = $4 AND $2 < 0 THEN NULL ELSE accepted_post_id END,
+                last_activity_at = CASE WHEN $5 THEN greatest(last_activity_at, now()) ELSE last_activity_at END,
                 version = version + 1, updated_at = now()
           WHERE id = $1`,
-        [topic.id, delta, delta * row.reaction_total, post.id],
+        [topic.id, delta, delta * row.reaction_total, post.id, published],
       );
     }
     await tx.emit({ type: `post.${stateVerb(row.was, to)}`, aggregateType: 'post', aggregateId: post.id, version: row.version, payload: { ...ids, number: post.number, authorId: row.author_id, from: row.was, to } });
