@@ -254,6 +254,17 @@ describe('forums', () => {
       expectError(await t.gql(m, { input: { topicId: topic.id, postNumber: 0 } }, { token: mod.token }), 'BAD_USER_INPUT');
       expectError(await t.gql(m, { input: { topicId: topic.id, postNumber: 1 } }), 'UNAUTHENTICATED');
     });
+
+    it('never counts the viewer’s own posts as unread', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const q = `query($id: ID!) { topic(id: $id) { unreadCount } }`;
+      const unread = async (token: string) => expectOk(await t.gql(q, { id: topic.id }, { token })).topic.unreadCount;
+      expect(await unread(author.token)).toBe(0);
+      await reply(t, other.token, topic.id);
+      await reply(t, author.token, topic.id);
+      // The author has not read the other's reply; the other has read neither the first post nor the author's reply.
+      expect([await unread(author.token), await unread(other.token)]).toEqual([1, 2]);
+    });
   });
 
   describe('lists', () => {

@@ -134,11 +134,12 @@ export class TopicsRepository {
     return new Map(rows.map((r) => [r.board_id, r.n]));
   }
 
-  /** Visible posts after the viewer's last read one, per topic. */
+  /** Visible posts of others after the viewer's last read one, per topic: what you wrote yourself you have read. */
   async unreadCounts(userId: string, topicIds: readonly string[]): Promise<Map<string, number>> {
     const rows: Array<{ id: string; unread: number }> = await this.ds.query(
       `SELECT t.id, (SELECT count(*) FROM posts p
-                      WHERE p.topic_id = t.id AND p.state = 'VISIBLE' AND p.number > COALESCE(r.last_read_number, 0))::int AS unread
+                      WHERE p.topic_id = t.id AND p.state = 'VISIBLE' AND p.number > COALESCE(r.last_read_number, 0)
+                        AND p.author_id <> $1)::int AS unread
          FROM unnest($2::uuid[]) AS t(id)
          LEFT JOIN topic_reads r ON r.topic_id = t.id AND r.user_id = $1`,
       [userId, topicIds],

@@ -60,7 +60,7 @@ export class TopicsResolver {
     return post?.view === 'full' ? post : null;
   }
 
-  @ResolveField(() => Int, { nullable: true, description: 'Visible posts the viewer has not read yet; null when anonymous.' })
+  @ResolveField(() => Int, { nullable: true, description: 'Visible posts of others the viewer has not read yet (their own count as read); null when anonymous.' })
   unreadCount(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
     return this.loaders.unreadCount(ctx.viewer, t.id);
   }
