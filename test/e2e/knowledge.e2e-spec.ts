@@ -355,6 +355,15 @@ describe('knowledge base: revisions and review', () => {
     expect(await kinds(reader, id)).toEqual(['ARTICLE_PUBLISHED']);
   });
 
+  it('announces an article to those watching its board once, however late the worker reaches its creation', async () => {
+    const boardWatcher = await makeUser(t);
+    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'WATCHING' } }, { token: boardWatcher.token }));
+    const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Announced once' });
+    await drain();
+    expect(await kinds(boardWatcher, id)).toEqual(['ARTICLE_PUBLISHED']);
+    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'NORMAL' } }, { token: boardWatcher.token }));
+  });
+
   it('tells a former owner nothing of a review they can no longer see, though they wrote the revision under review', async () => {
     const formerOwner = await makeUser(t);
     const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Changing hands' });

@@ -117,7 +117,7 @@ export class NotificationsHandler implements OutboxHandler {
   /** Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date. */
   private async forNewPost(postId: string, approved: boolean): Promise<NotificationDraft[]> {
     const [post] = await this.ds.query(
-      `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, t.board_id,
+      `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, t.board_id, t.kind AS topic_kind,
               (SELECT author_id FROM posts r WHERE r.id = p.reply_to_post_id) AS reply_to_author,
               ARRAY(SELECT user_id FROM post_mentions m WHERE m.post_id = p.id) AS mentioned,
               ARRAY(SELECT q.author_id FROM post_quotes pq JOIN posts q ON q.id = pq.quoted_post_id WHERE pq.post_id = p.id) AS quoted
@@ -125,6 +125,9 @@ export class NotificationsHandler implements OutboxHandler {
       [postId],
     );
     if (!post || post.state !== 'VISIBLE') return [];
+    // An article is announced by its own workflow when it is published (knowledge notifications);
+    // a worker that reaches its creation only after that finds it visible, and must not announce it twice.
+    if (post.number === 1 && post.topic_kind === 'ARTICLE') return [];
     // Authors watch their topics; repliers track them (unless they chose otherwise, or watch the
     // whole board: tracking the topic would hear less than the board's WATCHING does).
     await this.ds.query(
