@@ -167,6 +167,13 @@ describe('idea boards', () => {
     expectOk(await t.gql(VOTE, { id }, { token: muted.token }));
     expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: id, level: 'MUTED' } }, { token: muted.token }));
     expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: id, level: 'WATCHING' } }, { token: watcher.token }));
+    // Watching the board is watching each of its ideas; muting it mutes them, a vote notwithstanding.
+    const boardWatcher = await customer();
+    const boardMuter = await customer();
+    expectOk(await t.gql(VOTE, { id }, { token: boardMuter.token }));
+    const WATCH_BOARD = `mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`;
+    expectOk(await t.gql(WATCH_BOARD, { input: { boardId: board, level: 'WATCHING' } }, { token: boardWatcher.token }));
+    expectOk(await t.gql(WATCH_BOARD, { input: { boardId: board, level: 'MUTED' } }, { token: boardMuter.token }));
     await drain();
     const port = (t.http.address() as AddressInfo).port;
     const s = io(`http://127.0.0.1:${port}`, { auth: { token: voter.token }, transports: ['websocket'] });
@@ -175,12 +182,12 @@ describe('idea boards', () => {
     expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: id })).toEqual({ ok: true });
     const live = new Promise<any>((resolve) => s.on('idea:updated', (p: any) => p.status === 'IN_PROGRESS' && resolve(p)));
     expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status: 'IN_PROGRESS', response: 'Started' } }, { token: moderator.token }));
-    expect(await live).toEqual({ topicId: id, status: 'IN_PROGRESS', voteCount: 3, mergedIntoId: null });
+    expect(await live).toEqual({ topicId: id, status: 'IN_PROGRESS', voteCount: 4, mergedIntoId: null });
     await drain();
-    for (const u of [author, voter, watcher]) {
+    for (const u of [author, voter, watcher, boardWatcher]) {
       expect(await notificationKinds(u)).toContainEqual(expect.objectContaining({ kind: 'IDEA_STATUS', topic: { id }, data: { from: 'NEW', to: 'IN_PROGRESS' } }));
     }
-    expect((await notificationKinds(muted)).filter((n: any) => n.kind === 'IDEA_STATUS')).toEqual([]);
+    for (const u of [muted, boardMuter]) expect((await notificationKinds(u)).filter((n: any) => n.kind === 'IDEA_STATUS')).toEqual([]);
     expect((await notificationKinds(moderator)).filter((n: any) => n.kind === 'IDEA_STATUS')).toEqual([]);
     // Redelivery does not notify twice.
     await t.sql(`UPDATE outbox SET processed_at = NULL WHERE type = 'idea.status_changed'`);

@@ -364,6 +364,21 @@ describe('knowledge base: revisions and review', () => {
     expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'NORMAL' } }, { token: boardWatcher.token }));
   });
 
+  it('tells those watching the board of every publication and archiving, as those watching the article', async () => {
+    const boardWatcher = await makeUser(t);
+    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'WATCHING' } }, { token: boardWatcher.token }));
+    const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Watched through its board' });
+    await drain();
+    topicOf(await api.update(author.token, { topicId: id, body: 'a second version' }));
+    topicOf(await api.submit(author.token, id));
+    topicOf(await api.publish(editor.token, id));
+    topicOf(await api.archive(editor.token, id));
+    await drain();
+    // The review in between is the team's business.
+    expect(await kinds(boardWatcher, id)).toEqual(['ARTICLE_ARCHIVED', 'ARTICLE_PUBLISHED', 'ARTICLE_PUBLISHED']);
+    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'NORMAL' } }, { token: boardWatcher.token }));
+  });
+
   it('tells a former owner nothing of a review they can no longer see, though they wrote the revision under review', async () => {
     const formerOwner = await makeUser(t);
     const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Changing hands' });

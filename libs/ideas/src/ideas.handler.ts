@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { NotificationDraft, NotificationsHandler } from '../../notifications/src/notifications.handler';
+import { effectiveWatchesSql } from '../../notifications/src/watch-levels';
 
 /**
  * Closes the loop: when an idea changes status or is merged, everyone who asked for it
@@ -55,8 +56,8 @@ export class IdeasHandler implements OutboxHandler {
   }
 
   /**
-   * Voters of the idea's group, its author and its watchers, once each, minus the actor and those
-   * who muted it; each draft gets the first post of `postTopicId` (the idea itself by default).
+   * Voters of the idea's group, its author and its watchers (of the idea, else of its board), once
+   * each, minus the actor and those who muted it (or its board); each draft gets the first post of `postTopicId` (the idea itself by default).
    */
   private async audience(
     topicId: string,
@@ -70,12 +71,12 @@ export class IdeasHandler implements OutboxHandler {
        ), people AS (
          SELECT v.user_id FROM idea_votes v WHERE v.topic_id IN (SELECT member FROM grp)
          UNION SELECT author_id FROM topics WHERE id = $1
-         UNION SELECT user_id FROM topic_watches WHERE topic_id = $1 AND level IN ('WATCHING', 'TRACKING')
-       )
+         UNION SELECT user_id FROM watches WHERE level IN ('WATCHING', 'TRACKING')
+       ), watches AS (${effectiveWatchesSql('$1::uuid')})
        SELECT p.user_id, (SELECT id FROM posts WHERE topic_id = $3 AND number = 1) AS first_post_id
          FROM people p
         WHERE p.user_id IS DISTINCT FROM $2::uuid
-          AND NOT EXISTS (SELECT 1 FROM topic_watches m WHERE m.topic_id = $1 AND m.user_id = p.user_id AND m.level = 'MUTED')
+          AND NOT EXISTS (SELECT 1 FROM watches m WHERE m.user_id = p.user_id AND m.level = 'MUTED')
         ORDER BY p.user_id`,
       [topicId, actorId ?? null, postTopicId],
     );

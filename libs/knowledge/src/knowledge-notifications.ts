@@ -5,6 +5,7 @@ import { AccessService } from '../../access/src/access.service';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { NotificationDraft, NotificationsHandler } from '../../notifications/src/notifications.handler';
+import { effectiveWatchesSql } from '../../notifications/src/watch-levels';
 import { ArticleState } from './articles/article.model';
 
 /** The article states readers are ever shown (see ArticleModel.state). */
@@ -33,6 +34,7 @@ interface Facts {
   contributors: string[];
   credited: string[];
   mentioned: string[];
+  /** Watch levels on the article as notifications apply them (its own, else its board's). */
   watchers: Array<[string, string]>;
   board_watchers: string[];
 }
@@ -72,7 +74,7 @@ export class KnowledgeNotifications implements OutboxHandler {
                                                  WHERE topic_id = a.topic_id AND published_at IS NOT NULL AND id IS DISTINCT FROM $2::uuid), 0)) AS contributors,
               ARRAY(SELECT user_id FROM article_credits WHERE topic_id = a.topic_id) AS credited,
               ARRAY(SELECT user_id FROM post_mentions WHERE post_id = p.id) AS mentioned,
-              (SELECT COALESCE(json_agg(json_build_array(w.user_id, w.level)), '[]') FROM topic_watches w WHERE w.topic_id = a.topic_id) AS watchers,
+              (SELECT COALESCE(json_agg(json_build_array(w.user_id, w.level)), '[]') FROM (${effectiveWatchesSql('a.topic_id')}) w) AS watchers,
               ARRAY(SELECT user_id FROM board_watches WHERE board_id = t.board_id AND level = 'WATCHING') AS board_watchers
          FROM articles a JOIN topics t ON t.id = a.topic_id JOIN posts p ON p.topic_id = t.id AND p.number = 1
         WHERE a.topic_id = $1`,

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { effectiveWatchesSql } from './watch-levels';
 import { newId } from '../../core/src/ids';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { visibleNotifications } from './notifications';
@@ -136,13 +137,7 @@ export class NotificationsHandler implements OutboxHandler {
        ON CONFLICT DO NOTHING`,
       [post.author_id, post.topic_id, post.number === 1 ? 'WATCHING' : 'TRACKING', post.board_id],
     );
-    const levels: Array<{ user_id: string; level: string }> = await this.ds.query(
-      `SELECT user_id, level FROM topic_watches WHERE topic_id = $1
-       UNION ALL
-       SELECT user_id, level FROM board_watches w WHERE board_id = $2
-         AND NOT EXISTS (SELECT 1 FROM topic_watches tw WHERE tw.topic_id = $1 AND tw.user_id = w.user_id)`,
-      [post.topic_id, post.board_id],
-    );
+    const levels: Array<{ user_id: string; level: string }> = await this.ds.query(effectiveWatchesSql('$1::uuid'), [post.topic_id]);
     const level = new Map(levels.map((l) => [l.user_id, l.level]));
     const reasons = new Map<string, string>();
     const add = (userId: string | null, kind: string) => {
