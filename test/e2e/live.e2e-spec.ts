@@ -5,7 +5,7 @@ import { ForumLoaders } from '../../libs/forum/src/forum.loaders';
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
-import { createTopic, reply } from '../factories/forum';
+import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle, kb, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 
@@ -175,6 +175,33 @@ describe('live updates over Socket.IO', () => {
     expect(res.posts.map((p: { number: number }) => p.number)).toEqual([3, 4]);
     expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: -1 })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
     expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 2 ** 40 })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
+  });
+
+  it('answers topic:sync with what changed below afterNumber since the last sync: a held reply approved, a post hidden', async () => {
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    const topic = await createTopic(t, author.token, publicBoard);
+    const held = await reply(t, author.token, topic.id, 'held for review');
+    await setPostState(t, held.id, 'PENDING');
+    const visible = await reply(t, author.token, topic.id, 'visible at once');
+    // Written well before the first sync (marks overlap by a minute, for transactions under way).
+    await t.sql(`UPDATE posts SET updated_at = now() - interval '10 minutes' WHERE topic_id = $1`, [topic.id]);
+    const s = await connect();
+    const first = await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 1 });
+    expect(first).toMatchObject({ ok: true, changed: [], changesHaveMore: false });
+    expect(first.posts.map((p: { number: number }) => p.number)).toEqual([visible.number]);
+    await moderatePost(held.id, 'APPROVE', mod.token);
+    await moderatePost(visible.id, 'HIDE', mod.token);
+    const second = await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: visible.number, since: first.syncMark });
+    expect(second.posts).toEqual([]);
+    expect(second.changed.map((p: any) => [p.number, p.state, p.placeholder !== null])).toEqual([
+      [held.number, 'VISIBLE', false],
+      [visible.number, 'HIDDEN', true],
+    ]);
+    expect(second.changed[0].bodyHtml).toContain('held for review');
+    expect(second.syncMark >= first.syncMark).toBe(true);
+    for (const since of ['yesterday', 42, '2026-13-45T99:99:99.000000Z']) {
+      expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 1, since })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
+    }
   });
 
   it('revokes a suspended user’s sockets at once', async () => {

@@ -15,6 +15,7 @@ import { Viewer } from '../../core/src/graphql/viewer';
 import { encodeCursor } from '../../core/src/graphql/pagination';
 import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
+import { PostModel } from '../../forum/src/posts/post.model';
 import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
@@ -80,6 +81,24 @@ interface NotificationRow {
  * against the access policy with the connection's current session, and events only
  * carry what the room's members may see.
  */
+/** A post as `topic:sync` sends it. */
+function livePost(node: PostModel): Record<string, unknown> {
+  return {
+    id: node.id,
+    number: node.number,
+    state: node.state,
+    bodyHtml: node.bodyHtml,
+    placeholder: node.placeholder,
+    createdAt: node.createdAt,
+    author: node.preloaded ? { id: node.preloaded.author.id, handle: node.preloaded.author.handle, displayName: node.preloaded.author.displayName } : null,
+  };
+}
+
+/** Absent, or a mark as `topic:sync` hands them out (an ISO time in UTC). */
+function validSyncMark(since: unknown): since is string | null {
+  return since === null || (typeof since === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(since) && !Number.isNaN(Date.parse(since)));
+}
+
 @WebSocketGateway({ path: '/socket.io', maxHttpBufferSize: 16 * 1024, serveClient: false })
 export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModuleInit, OnModuleDestroy {
   @WebSocketServer() server!: Server;
@@ -373,30 +392,32 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     return { ok: true };
   }
 
-  /** Reconnect without loss: the posts after the last one the client has, as the viewer may see them. */
+  /**
+   * Reconnect without loss: the posts after the last one the client has, as the viewer may see
+   * them; and, given the `syncMark` of its previous sync, the posts it already has that changed
+   * since (a held reply approved, a post hidden or edited) — numbers below `afterNumber` that
+   * were left out then can appear now.
+   */
   @SubscribeMessage('topic:sync')
   async sync(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const topicId = idOf(body, 'topicId');
     const after = (body as { afterNumber?: unknown } | null)?.afterNumber;
-    // A post number, as a topic page's cursor holds one.
-    if (!topicId || !validPostNumberCursor([after])) return { ok: false, code: 'BAD_USER_INPUT' };
+    const since = (body as { since?: unknown } | null)?.since ?? null;
+    // A post number, as a topic page's cursor holds one; a mark as an earlier sync gave it.
+    if (!topicId || !validPostNumberCursor([after]) || !validSyncMark(since)) return { ok: false, code: 'BAD_USER_INPUT' };
     if (!spendRoomOp(socket)) return SLOW_DOWN;
     const viewer = await this.viewerOf(socket);
     const topic = await this.forum.topic(viewer, topicId);
     if (!topic) return { ok: false, code: 'NOT_FOUND' };
+    const changes = await this.posts.topicChanges(viewer, topic, after as number, since);
     const page = await this.posts.topicPage(viewer, topic, { first: 100, after: encodeCursor([after]) });
     return {
       ok: true,
-      posts: page.edges.map(({ node }) => ({
-        id: node.id,
-        number: node.number,
-        state: node.state,
-        bodyHtml: node.bodyHtml,
-        placeholder: node.placeholder,
-        createdAt: node.createdAt,
-        author: node.preloaded ? { id: node.preloaded.author.id, handle: node.preloaded.author.handle, displayName: node.preloaded.author.displayName } : null,
-      })),
+      posts: page.edges.map(({ node }) => livePost(node)),
       hasMore: page.pageInfo.hasNextPage,
+      changed: changes.posts.map(livePost),
+      changesHaveMore: changes.more,
+      syncMark: changes.mark,
     };
   }
 

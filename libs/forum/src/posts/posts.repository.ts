@@ -20,12 +20,15 @@ export const POST_COLUMNS = `${PAGE_COLUMNS}, p.body_source`;
 
 const POSTS_BY_ID = prepared('posts.by_id', `SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = ANY($1::uuid[])`);
 
-/** The topic page of the topic `topic` names ($2 after number, $3 moderator, $4 viewer, $5 limit). */
-const topicPageSql = (topic: string) => `SELECT ${PAGE_COLUMNS}, ${AUTHOR_COLUMNS},
+/**
+ * The topic page of the topic `topic` names ($2 a post number, $3 moderator, $4 viewer, $5
+ * limit): the posts after $2 by default, or those `range` picks.
+ */
+const topicPageSql = (topic: string, range = 'p.number > $2') => `SELECT ${PAGE_COLUMNS}, ${AUTHOR_COLUMNS},
           CASE WHEN $4::uuid IS NULL THEN '{}'::text[]
                ELSE ARRAY(SELECT r.kind FROM reactions r WHERE r.post_id = p.id AND r.user_id = $4::uuid ORDER BY r.created_at) END AS my_kinds
      FROM posts p JOIN users u ON u.id = p.author_id
-    WHERE p.topic_id = ${topic} AND p.number > $2
+    WHERE p.topic_id = ${topic} AND ${range}
       AND ${listedViewSql('p', { moderator: '$3', viewer: '$4' })}
     ORDER BY p.number
     LIMIT $5`;
@@ -33,6 +36,9 @@ const topicPageSql = (topic: string) => `SELECT ${PAGE_COLUMNS}, ${AUTHOR_COLUMN
 const TOPIC_PAGE = prepared('posts.topic_page', topicPageSql('$1'));
 /** The same page of several topics ($1 their ids), for topics listed with their posts. */
 const TOPIC_PAGES = prepared('posts.topic_pages', `SELECT page.* FROM unnest($1::uuid[]) AS x(id) CROSS JOIN LATERAL (${topicPageSql('x.id')}) page`);
+
+/** How far back a sync mark reaches: longer than any transaction that writes posts stays open. */
+export const SYNC_OVERLAP_SECONDS = 60;
 
 /** Who reads a profile's activity: their id (null when signed out), the spaces they read and those they moderate. */
 export interface ActivityReader {
@@ -69,6 +75,23 @@ export class PostsRepository {
   topicPages(topicIds: readonly string[], viewerId: string | null, moderator: boolean, afterNumber: number, limit: number): Promise<PostPageRow[]> {
     if (topicIds.length === 1) return this.topicPage(topicIds[0], viewerId, moderator, afterNumber, limit);
     return this.ds.query(TOPIC_PAGES, [topicIds, afterNumber, moderator, viewerId, limit]);
+  }
+
+  /**
+   * The posts up to `upToNumber` changed after `since` (approved, hidden, edited, deleted…) as
+   * the viewer's topic page lists them: what a client that left holds may have gone stale.
+   */
+  changedUpTo(topicId: string, viewerId: string | null, moderator: boolean, upToNumber: number, since: string, limit: number): Promise<PostPageRow[]> {
+    return this.ds.query(topicPageSql('$1', 'p.number <= $2 AND p.updated_at > $6::timestamptz'), [topicId, upToNumber, moderator, viewerId, limit, since]);
+  }
+
+  /**
+   * Where a client's next `changedUpTo` starts: the database's clock, less a margin for
+   * transactions under way, whose rows bear their start time but show only at commit.
+   */
+  async syncMark(): Promise<string> {
+    const [row] = await this.ds.query(`SELECT to_char((now() - interval '${SYNC_OVERLAP_SECONDS} seconds') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS mark`);
+    return row.mark;
   }
 
   /** How many posts each topic's page lists (topics with none are missing from the map). */

@@ -19,7 +19,7 @@ import { TopicModel } from '../topics/topic.model';
 import { TopicsService } from '../topics/topics.service';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
-import { POST_COLUMNS, PostsRepository } from './posts.repository';
+import { POST_COLUMNS, PostPageRow, PostsRepository } from './posts.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { RenderedContent } from '../../../content/src/renderer';
@@ -68,6 +68,9 @@ export function topicRefuses(topic: Pick<TopicModel, 'locked' | 'closed'>, rank:
   return null;
 }
 
+/** Most changed posts one `topic:sync` sends back; past them, `changesHaveMore` asks the client to reload the page. */
+export const SYNC_CHANGES = 200;
+
 @Injectable()
 export class PostsService {
   constructor(
@@ -108,15 +111,31 @@ export class PostsService {
       rows,
       size,
       (r) => [r.number],
-      (r) => {
-        const post = toPostModel(r, this.access.contentView(viewer, topic.viewerRank, { state: r.state, authorId: r.author_id, deletedFrom: r.deleted_from }), topic.viewerRank);
-        const author = this.users.authorOf(viewer, r);
-        // Exactly what PostsResolver would answer: a placeholder shows none of the viewer's reactions.
-        post.preloaded = { author, myReactions: post.view === 'full' ? r.my_kinds : [] };
-        return post;
-      },
+      (r) => this.pageNode(viewer, topic, r),
       () => nestedCount(viewer, key(), topic.id, (ids) => this.repo.topicCounts(ids, viewer.id, moderator)),
     );
+  }
+
+  /** A topic page's row as the viewer sees it, with what PostsResolver would load preloaded. */
+  private pageNode(viewer: Viewer, topic: TopicModel, r: PostPageRow): PostModel {
+    const post = toPostModel(r, this.access.contentView(viewer, topic.viewerRank, { state: r.state, authorId: r.author_id, deletedFrom: r.deleted_from }), topic.viewerRank);
+    const author = this.users.authorOf(viewer, r);
+    // Exactly what PostsResolver would answer: a placeholder shows none of the viewer's reactions.
+    post.preloaded = { author, myReactions: post.view === 'full' ? r.my_kinds : [] };
+    return post;
+  }
+
+  /**
+   * For a client coming back (`topic:sync`): the posts up to `upToNumber` that changed after
+   * `since` (a `mark` of an earlier call), as the topic page shows them now, and the mark to
+   * start from next time. Marks overlap, so a change may come twice: clients apply posts by id.
+   */
+  async topicChanges(viewer: Viewer, topic: TopicModel, upToNumber: number, since: string | null): Promise<{ posts: PostModel[]; more: boolean; mark: string }> {
+    const mark = await this.repo.syncMark();
+    const full = this.access.contentView(viewer, topic.viewerRank, { state: topic.state, authorId: topic.authorId, deletedFrom: null }) === 'full';
+    if (!since || !full) return { posts: [], more: false, mark };
+    const rows = await this.repo.changedUpTo(topic.id, viewer.id, topic.viewerRank >= LEVEL_RANK.MODERATE, upToNumber, since, SYNC_CHANGES + 1);
+    return { posts: rows.slice(0, SYNC_CHANGES).map((r) => this.pageNode(viewer, topic, r)), more: rows.length > SYNC_CHANGES, mark };
   }
 
   /** A user's contributions that this viewer may read, newest first. */
