@@ -239,6 +239,23 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectError(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: r3Item.id, decision: 'IGNORE' } }, { token: mod.token }), 'BAD_USER_INPUT');
   });
 
+  it('keeps moderatePost off held content whose item another moderator has claimed', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const other = await makeUser(t);
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, 3)`, [s.id, other.id]);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    const b = await makeBoard(t, s.id);
+    const starter = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id } }`, { input: { boardId: b, title: 'Staff topic', body: 'x' } }, { token: mod.token })).createTopic;
+    const member = await makeUser(t, { trustLevel: 3 });
+    const held = expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id state } }`, { input: { topicId: starter.id, body: 'a held reply' } }, { token: member.token })).replyToTopic;
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [held.id]);
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: mod.token }));
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    for (const action of ['APPROVE', 'REJECT']) expectError(await t.gql(MOD, { input: { postId: held.id, action } }, { token: other.token }), 'CONFLICT');
+    expect((await t.sql(`SELECT p.state, i.status, i.claimed_by FROM posts p, review_items i WHERE p.id = $1 AND i.id = $2`, [held.id, item.id]))[0]).toEqual({ state: 'PENDING', status: 'PENDING', claimed_by: mod.id });
+    expect(expectOk(await t.gql(MOD, { input: { postId: held.id, action: 'APPROVE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
+  });
+
   it('counts held content approved as the topic’s activity now; unhiding moves nothing', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AppError } from '../../../core/src/errors';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
@@ -64,19 +65,26 @@ export class ReviewItems {
 
   /**
    * Settles the pending PENDING_CONTENT item of a post (or, for a first post, of its topic)
-   * outside the queue's own decision: a moderator deciding on the post itself, or its author
-   * withdrawing a held edit with one that needs no approval (`resolvedBy` null, IGNORED).
+   * outside the queue's own decision: a moderator deciding on the post itself (CONFLICT while
+   * another moderator's claim on the item holds), or its author withdrawing a held edit with
+   * one that needs no approval (`resolvedBy` null, IGNORED).
    */
   async settleHeld(
     tx: Tx,
     post: { id: string; number: number; topicId: string },
     o: { status: 'APPROVED' | 'REJECTED' | 'IGNORED'; resolvedBy: string | null; actorId: string | null; action: string; note: string | null },
   ): Promise<void> {
+    const held = `kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))`;
+    const target = [post.id, post.number === 1 ? post.topicId : null];
+    // A moderator deciding on the post respects another's claim on its item, as the queue does.
+    if (o.resolvedBy) {
+      const claimed = await tx.query(`SELECT 1 FROM review_items WHERE ${held} AND claimed_by <> $3 AND claimed_until > now() FOR UPDATE`, [...target, o.resolvedBy]);
+      if (claimed.length > 0) throw AppError.conflict('Another moderator is handling this item');
+    }
     const items = await tx.query<{ id: string; space_id: string | null; status: string }>(
       `UPDATE review_items SET status = $3, resolved_by = $4, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
-        WHERE kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))
-        RETURNING id, space_id, status`,
-      [post.id, post.number === 1 ? post.topicId : null, o.status, o.resolvedBy],
+        WHERE ${held} RETURNING id, space_id, status`,
+      [...target, o.status, o.resolvedBy],
     );
     for (const i of items) {
       await this.record(tx, i.id, o.actorId, o.action, o.note);
