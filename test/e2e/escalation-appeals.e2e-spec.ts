@@ -138,6 +138,18 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(history).toEqual([{ action: 'appealed' }]);
   });
 
+  it('sends the appeal of an automatic sanction to a moderator other than the one whose decision triggered it', async () => {
+    const offender = await makeUser(t);
+    const reporter = await makeUser(t, { trustLevel: 1 });
+    for (let i = 0; i < 2; i++) await uphold((await createTopic(t, offender.token, board)).id, reporter);
+    const [silence] = await t.sql(`SELECT id, issued_by, triggered_by FROM sanctions WHERE user_id = $1 AND automatic`, [offender.id]);
+    expect(silence).toMatchObject({ issued_by: null, triggered_by: mod.id });
+    expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: silence.id, message: 'Both reports came from one rival' } }, { token: offender.token }));
+    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod2.token })).reviewQueue.edges.find((e: any) => e.node.kind === 'APPEAL' && e.node.targetId === silence.id).node;
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT' } }, { token: mod.token }), 'FORBIDDEN');
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', note: 'upheld twice, fairly' } }, { token: mod2.token }));
+  });
+
   it('lets a member suspended site-wide, who cannot sign in, appeal with the token the refused sign-in returns', async () => {
     const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`;
     const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token } }`;

@@ -25,7 +25,8 @@ export class Escalation {
     private readonly reviewItems: ReviewItems,
   ) {}
 
-  async onViolation(tx: Tx, offenderId: string, spaceId: string | null): Promise<string | null> {
+  /** `deciderId`: the moderator who upheld the violation (they may not decide an appeal of what follows). */
+  async onViolation(tx: Tx, offenderId: string, spaceId: string | null, deciderId: string | null): Promise<string | null> {
     if (!spaceId) return null;
     const ladder = (await this.settings.of(spaceId, { tx })).escalation;
     // One offender's violations in a space are counted one decision at a time: two moderators
@@ -54,9 +55,9 @@ export class Escalation {
       return 'ban proposed';
     }
     const [s] = await tx.query<{ id: string }>(
-      `INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at, automatic)
-       VALUES ($1, $2, $3, $4, $5, now() + make_interval(hours => $6::int), true) RETURNING id`,
-      [newId(), offenderId, step.action, spaceId, reason, step.hours ?? 24],
+      `INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at, automatic, triggered_by)
+       VALUES ($1, $2, $3, $4, $5, now() + make_interval(hours => $6::int), true, $7) RETURNING id`,
+      [newId(), offenderId, step.action, spaceId, reason, step.hours ?? 24, deciderId],
     );
     await this.audit.append(tx, {
       actorId: null,

@@ -320,7 +320,7 @@ export class ReportsService {
         action += `; ${await this.sanctionOffender(tx, viewer, item, input)}`;
       } else if (item.kind === 'REPORTS' && input.decision === ReviewDecision.APPROVE) {
         const offender = await this.offenderOf(tx, item);
-        const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id) : null;
+        const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, viewer.id) : null;
         if (escalated) action += `; escalation: ${escalated}`;
       }
       await this.reviewItems.record(tx, item.id, viewer.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null);
@@ -394,12 +394,15 @@ export class ReportsService {
 
   /** Appeals are decided by a moderator other than the one who issued the sanction. */
   private async decideAppeal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
-    const sanction = await tx.one<{ id: string; user_id: string; issued_by: string | null; kind: string; space_id: string | null }>(
-      `SELECT id, user_id, issued_by, kind, space_id FROM sanctions WHERE id = $1 FOR UPDATE`,
+    const sanction = await tx.one<{ id: string; user_id: string; issued_by: string | null; triggered_by: string | null; kind: string; space_id: string | null }>(
+      `SELECT id, user_id, issued_by, triggered_by, kind, space_id FROM sanctions WHERE id = $1 FOR UPDATE`,
       [item.target_id],
     );
     if (!sanction) throw AppError.notFound('Sanction not found');
-    if (sanction.issued_by === viewer.id) throw AppError.forbidden('A moderator other than the one who issued the sanction decides its appeal');
+    // An automatic sanction counts as issued by the moderator whose decision triggered it.
+    if (sanction.issued_by === viewer.id || sanction.triggered_by === viewer.id) {
+      throw AppError.forbidden('A moderator other than the one who issued the sanction decides its appeal');
+    }
     if (input.decision === ReviewDecision.IGNORE) throw AppError.badField('decision', 'an appeal is granted (APPROVE) or denied (REJECT)');
     const granted = input.decision === ReviewDecision.APPROVE;
     if (granted) {
