@@ -138,6 +138,30 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(history).toEqual([{ action: 'appealed' }]);
   });
 
+  it('counts upheld automod flags as violations, and one post once however many items upheld it', async () => {
+    const s2 = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const b2 = await makeBoard(t, s2.id);
+    const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
+    expectOk(await t.gql(RULE, { input: { spaceId: s2.id, pattern: 'chargeback', kind: 'WORD', action: 'FLAG', publicReason: 'Payment disputes go to support' } }, { token: mod.token }));
+    const offender = await makeUser(t);
+    const reporter = await makeUser(t, { trustLevel: 1 });
+    const queue = async () => expectOk(await t.gql(QUEUE, { s: s2.id }, { token: mod.token })).reviewQueue.edges.map((e: any) => e.node);
+    const approve = async (id: string) => expectOk(await t.gql(RESOLVE, { input: { id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token }));
+    // One topic reported as a topic and as its first post, and flagged by automod: one violation.
+    const first = await createTopic(t, offender.token, b2, { body: 'I will file a chargeback' });
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: first.id, reason: 'ABUSE' } }, { token: reporter.token }));
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: first.firstPostId, reason: 'ABUSE' } }, { token: reporter.token }));
+    const items = (await queue()).filter((i: any) => [first.id, first.firstPostId].includes(i.targetId));
+    expect(items.map((i: any) => i.kind).sort()).toEqual(['AUTOMOD', 'REPORTS', 'REPORTS']);
+    for (const i of items) await approve(i.id);
+    expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1`, [offender.id])).toEqual([]);
+    // A second post flagged by automod and upheld is the second violation.
+    const second = await createTopic(t, offender.token, b2, { body: 'Another chargeback then' });
+    const flag = (await queue()).find((i: any) => i.kind === 'AUTOMOD' && [second.id, second.firstPostId].includes(i.targetId));
+    await approve(flag.id);
+    expect(await t.sql(`SELECT kind, triggered_by FROM sanctions WHERE user_id = $1`, [offender.id])).toEqual([{ kind: 'SILENCE', triggered_by: mod.id }]);
+  });
+
   it('sends the appeal of an automatic sanction to a moderator other than the one whose decision triggered it', async () => {
     const offender = await makeUser(t);
     const reporter = await makeUser(t, { trustLevel: 1 });

@@ -25,23 +25,35 @@ export class Escalation {
     private readonly reviewItems: ReviewItems,
   ) {}
 
-  /** `deciderId`: the moderator who upheld the violation (they may not decide an appeal of what follows). */
-  async onViolation(tx: Tx, offenderId: string, spaceId: string | null, deciderId: string | null): Promise<string | null> {
+  /**
+   * After review item `itemId` (reports or an automod flag) was upheld against `offenderId`'s
+   * content. Violations are content, not items: a second item upheld on the same post (a
+   * report of its topic, an automod flag) climbs nothing. `deciderId`: the moderator who upheld
+   * it (they may not decide an appeal of what follows).
+   */
+  async onViolation(tx: Tx, offenderId: string, spaceId: string | null, deciderId: string | null, itemId: string): Promise<string | null> {
     if (!spaceId) return null;
     const ladder = (await this.settings.of(spaceId, { tx })).escalation;
     // One offender's violations in a space are counted one decision at a time: two moderators
     // upholding at once would each count only their own, and the ladder would skip the step
     // (or take one twice). Waiting here, a decision then counts the other's committed one.
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`escalation ${spaceId} ${offenderId}`]);
-    const [count] = await tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM review_items ri
-        WHERE ri.space_id = $2 AND ri.kind = 'REPORTS' AND ri.status = 'APPROVED'
-          AND ri.resolved_at > now() - make_interval(days => ${LADDER_WINDOW_DAYS})
-          AND ((ri.target_type = 'USER' AND ri.target_id = $1)
-            OR (ri.target_type = 'POST' AND ri.target_id IN (SELECT id FROM posts WHERE author_id = $1))
-            OR (ri.target_type = 'TOPIC' AND ri.target_id IN (SELECT id FROM topics WHERE author_id = $1)))`,
-      [offenderId, spaceId],
+    // A topic's item is about its first post; a user report is a violation of its own.
+    const [count] = await tx.query<{ n: number; before: number }>(
+      `WITH upheld AS (
+         SELECT ri.id, CASE ri.target_type WHEN 'USER' THEN ri.id
+                        WHEN 'TOPIC' THEN (SELECT p.id FROM posts p WHERE p.topic_id = ri.target_id AND p.number = 1)
+                        ELSE ri.target_id END AS content
+           FROM review_items ri
+          WHERE ri.space_id = $2 AND ri.kind IN ('REPORTS', 'AUTOMOD') AND ri.status = 'APPROVED'
+            AND ri.resolved_at > now() - make_interval(days => ${LADDER_WINDOW_DAYS})
+            AND ((ri.target_type = 'USER' AND ri.target_id = $1)
+              OR (ri.target_type = 'POST' AND ri.target_id IN (SELECT id FROM posts WHERE author_id = $1))
+              OR (ri.target_type = 'TOPIC' AND ri.target_id IN (SELECT id FROM topics WHERE author_id = $1))))
+       SELECT count(DISTINCT content)::int AS n, (count(DISTINCT content) FILTER (WHERE id <> $3))::int AS before FROM upheld`,
+      [offenderId, spaceId, itemId],
     );
+    if (count.n === count.before) return null;
     const step = ladder.find((s) => s.violations === count.n);
     if (!step) return null;
     const reason = `Escalation: ${count.n} upheld violations in ${LADDER_WINDOW_DAYS} days`;

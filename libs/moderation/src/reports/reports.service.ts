@@ -318,9 +318,9 @@ export class ReportsService {
       await this.teachSpamFilter(tx, item, input.decision);
       if (input.sanction) {
         action += `; ${await this.sanctionOffender(tx, viewer, item, input)}`;
-      } else if (item.kind === 'REPORTS' && input.decision === ReviewDecision.APPROVE) {
+      } else if ((item.kind === 'REPORTS' || item.kind === 'AUTOMOD') && input.decision === ReviewDecision.APPROVE) {
         const offender = await this.offenderOf(tx, item);
-        const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, viewer.id) : null;
+        const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, viewer.id, item.id) : null;
         if (escalated) action += `; escalation: ${escalated}`;
       }
       await this.reviewItems.record(tx, item.id, viewer.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null);
