@@ -206,7 +206,7 @@ describe('notifications and watching', () => {
     const reporter = await makeUser(t);
     const rude = await createTopic(t, writer.token, board, { title: 'A rude topic', body: 'rude words' });
     expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: rude.firstPostId, reason: 'ABUSE' } }, { token: reporter.token }));
-    const item = expectOk(await t.gql(`{ reviewQueue(first: 100) { edges { node { id targetId } } } }`, {}, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === rude.firstPostId).node;
+    const item = expectOk(await t.gql(`{ reviewQueue(first: 100) { edges { node { id targetId } } } }`, {}, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === rude.id).node; // a first post is reported as its topic
     expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id } }`, { input: { id: item.id, decision: 'APPROVE', action: 'HIDE', note: 'Uncivil' } }, { token: mod.token }));
     await drain();
     expect(await kinds(reporter)).toEqual(['REPORT_RESOLVED']);

@@ -52,6 +52,14 @@ describe('moderation: reports and the review queue', () => {
     expectOk(await t.gql(REPORT, { input: { targetType: 'USER', targetId: author.id, reason: 'OTHER', note: 'impersonating staff' } }, { token: r.token }));
     expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'OFF_TOPIC' } }, { token: r.token }));
     expectError(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'SPAM' } }, { token: r.token }), 'CONFLICT');
+    // A topic's first post is the topic: reporting it again that way is the same report.
+    expectError(await t.gql(REPORT, { input: { targetType: 'POST', targetId: topic.firstPostId, reason: 'SPAM' } }, { token: r.token }), 'CONFLICT');
+    // And others' reports of either gather on the topic's one item, with one score.
+    const other = await member();
+    const res = expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { targetType targetId } }`, { input: { targetType: 'POST', targetId: topic.firstPostId, reason: 'SPAM' } }, { token: other.token }));
+    expect(res.report).toEqual({ targetType: 'TOPIC', targetId: topic.id });
+    const items = await t.sql(`SELECT target_type, target_id, (SELECT count(*)::int FROM reports WHERE review_item_id = i.id) AS reports FROM review_items i WHERE kind = 'REPORTS' AND target_id IN ($1, $2)`, [topic.id, topic.firstPostId]);
+    expect(items).toEqual([{ target_type: 'TOPIC', target_id: topic.id, reports: 2 }]);
   });
 
   it('weighs reports by trust level, staff and the reporter’s record, and shows why', async () => {

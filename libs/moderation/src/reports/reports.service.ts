@@ -136,6 +136,9 @@ export class ReportsService {
     else if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
     const { weight, breakdown } = await this.weigh(viewer, target.spaceId);
     const threshold = await this.threshold(target.spaceId);
+    // A topic's first post is the topic: reports of either gather on one item, with one score,
+    // and one reporter reports it once.
+    const [targetType, targetId] = target.post?.number === 1 ? [ReportTargetType.TOPIC, target.post.topic.id] : [input.targetType, input.targetId];
 
     const report = await this.uow.run(async (tx) => {
       // Checked and counted with the report itself, under a lock: parallel reports cannot exceed the day's limit.
@@ -148,14 +151,14 @@ export class ReportsService {
         if (now?.space_id !== target.spaceId) throw AppError.conflict('The topic moved while your report was on its way: report it again');
       }
       const item = await this.reviewItems.open(tx, {
-        spaceId: target.spaceId, targetType: input.targetType, targetId: input.targetId, kind: 'REPORTS', score: weight,
+        spaceId: target.spaceId, targetType, targetId, kind: 'REPORTS', score: weight,
         actorId: viewer.id, action: 'reported', note: `${input.reason}${input.note ? `: ${input.note}` : ''}`,
       });
       const inserted = await tx.query<ReportRow>(
         `INSERT INTO reports (id, review_item_id, reporter_id, target_type, target_id, reason, note, weight, weight_breakdown)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (reporter_id, target_type, target_id) WHERE status = 'OPEN' DO NOTHING RETURNING *`,
-        [newId(), item.id, viewer.id, input.targetType, input.targetId, input.reason, input.note ?? null, weight, JSON.stringify(breakdown)],
+        [newId(), item.id, viewer.id, targetType, targetId, input.reason, input.note ?? null, weight, JSON.stringify(breakdown)],
       );
       if (inserted.length === 0) throw AppError.conflict('You already reported this; moderators will look at it');
       const autoHide = Number(item.score) >= threshold && !item.auto_hidden && target.post;
