@@ -165,16 +165,23 @@ describe('moderation: reports and the review queue', () => {
     const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === target.id).node;
     const sanctions = () => t.sql(`SELECT kind, space_id, reason, issued_by, expires_at IS NOT NULL AS timed FROM sanctions WHERE user_id = $1`, [offender.id]);
     // Bad sanctions are refused and nothing is written: not the decision, not the hiding.
-    const noHours = expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: 'Abusive', sanction: { kind: 'SILENCE' } } }, { token: mod.token }), 'BAD_USER_INPUT');
+    const noHours = expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', reason: 'Abusive', sanction: { kind: 'SILENCE' } } }, { token: mod.token }), 'BAD_USER_INPUT');
     expect(noHours.extensions.fields).toEqual([{ field: 'sanction.durationHours', message: 'is required for SILENCE' }]);
     expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', sanction: { kind: 'WARNING', reason: 'Be nice' } } }, { token: mod.token }), 'BAD_USER_INPUT');
     expect(await postState(target.id)).toBe('VISIBLE');
     expect(await sanctions()).toEqual([]);
     // A moderator of another space may not sanction here.
     expect(expectOk(await t.gql(QUEUE, { s: otherSpace.id }, { token: otherMod.token })).reviewQueue.edges.map((e: any) => e.node.id)).not.toContain(item.id);
-    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: 'Abusive', sanction: { kind: 'SILENCE', durationHours: 24 } } }, { token: mod.token }));
+    // The decision's note is the moderators': it is no reason the user reads.
+    const internal = 'internal: second time this week, reporter is reliable';
+    expect(expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: internal, sanction: { kind: 'SILENCE', durationHours: 24 } } }, { token: mod.token }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('sanction');
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: internal, reason: 'Abusive', sanction: { kind: 'SILENCE', durationHours: 24 } } }, { token: mod.token }));
     expect(await postState(target.id)).toBe('HIDDEN');
     expect(await sanctions()).toEqual([{ kind: 'SILENCE', space_id: space.id, reason: 'Abusive', issued_by: mod.id, timed: true }]);
+    const seen = expectOk(await t.gql(`query($id: ID!) { post(id: $id) { moderationNote } }`, { id: target.id }, { token: offender.token })).post;
+    expect(seen.moderationNote).toBe('Hidden: Abusive');
+    const mine = expectOk(await t.gql(`{ mySanctions { edges { node { reason } } } notifications { edges { node { data } } } }`, {}, { token: offender.token }));
+    expect(JSON.stringify(mine)).not.toContain('reporter is reliable');
     const logged = await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'sanction.%'`, [offender.id]);
     expect(logged).toEqual([{ action: 'sanction.create' }]);
     // A moderator cannot be sanctioned by a peer this way either.

@@ -29,7 +29,7 @@ export class ModerationNoteResolver {
       const note = await this.pendingNotes(ctx.viewer).load({ id: p.id, topicId: p.topicId, number: p.number });
       return note ? `Waiting for a moderator: ${note}` : 'Waiting for a moderator';
     }
-    const reason = await this.hiddenReasons(ctx.viewer).load(p.id);
+    const reason = await this.hiddenReasons(ctx.viewer).load({ id: p.id, topicId: p.topicId, number: p.number });
     return reason ? `Hidden: ${reason}` : 'Hidden by a moderator';
   }
 
@@ -57,21 +57,31 @@ export class ModerationNoteResolver {
     );
   }
 
-  /** The reason of the latest hiding (or approval) of each post in the moderation log. */
-  private hiddenReasons(viewer: Viewer): DataLoader<string, string | null> {
+  /**
+   * The reason the author reads of the latest hiding of each post (or, for a first post, of its
+   * topic) in the moderation log: a moderator's `moderatePost` reason, the auto-hide's, or the
+   * `reason` given with an upheld review item; never a review's note, which is the moderators'.
+   */
+  private hiddenReasons(viewer: Viewer): DataLoader<HeldPost, string | null, string> {
     return viewer.memoize(
       'loader:hiddenReasons',
       () =>
-        new DataLoader<string, string | null>(async (ids) => {
-          const rows: Array<{ target_id: string; reason: string | null }> = await this.ds.query(
-            `SELECT DISTINCT ON (target_id) target_id, reason FROM moderation_log
-              WHERE target_type = 'post' AND target_id = ANY($1::uuid[]) AND action IN ('post.hide', 'post.auto_hide', 'review.approve')
-              ORDER BY target_id, id DESC`,
-            [ids],
-          );
-          const reasons = new Map(rows.map((r) => [r.target_id, r.reason]));
-          return ids.map((id) => reasons.get(id) ?? null);
-        }),
+        new DataLoader<HeldPost, string | null, string>(
+          async (posts) => {
+            const rows: Array<{ id: string; reason: string | null }> = await this.ds.query(
+              `SELECT k.id, (SELECT CASE WHEN l.action = 'review.approve' THEN l.after->>'authorReason' ELSE l.reason END
+                               FROM moderation_log l
+                              WHERE ((l.target_type = 'post' AND l.target_id = k.id) OR (l.target_type = 'topic' AND l.target_id = k.topic_id AND k.number = 1))
+                                AND l.action IN ('post.hide', 'post.auto_hide', 'review.approve')
+                              ORDER BY l.id DESC LIMIT 1) AS reason
+                 FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS k(id, topic_id, number)`,
+              [posts.map((p) => p.id), posts.map((p) => p.topicId), posts.map((p) => p.number)],
+            );
+            const reasons = new Map(rows.map((r) => [r.id, r.reason]));
+            return posts.map((p) => reasons.get(p.id) ?? null);
+          },
+          { cacheKeyFn: (p) => p.id },
+        ),
     );
   }
 }

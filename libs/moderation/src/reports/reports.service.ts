@@ -335,7 +335,8 @@ export class ReportsService {
         spaceId: item.space_id,
         reason: input.note ?? null,
         before: post ? { state: post.state } : null,
-        after: { decision: input.decision, action },
+        // The reason is the author's to read (Post.moderationNote); the note stays among moderators.
+        after: { decision: input.decision, action, ...(input.reason ? { authorReason: input.reason } : {}) },
       });
       await this.reviewItems.changed(tx, { id: item.id, spaceId: item.space_id, status });
       return resolved;
@@ -375,8 +376,9 @@ export class ReportsService {
     }
     const offender = await this.offenderOf(tx, item);
     if (!offender) throw AppError.badField('sanction', 'this item has no author to sanction');
-    const reason = wanted.reason ?? input.note;
-    if (!reason || reason.length < 3) throw AppError.badField('sanction', 'needs a reason (or a note on the decision) the user will read');
+    // What the user reads: the sanction's own reason, else the one given to the author; never the moderators' note.
+    const reason = wanted.reason ?? input.reason;
+    if (!reason) throw AppError.badField('sanction', 'needs a reason the user will read (its own, or the decision’s `reason`)');
     const sanction = Object.assign(new SanctionInput(), { userId: offender, kind: wanted.kind, durationHours: wanted.durationHours, reason, spaceId: item.space_id ?? undefined });
     await this.sanctions.check(viewer, sanction).catch((err: AppError) => {
       // Errors about the sanction's shape name this input's fields (sanction.durationHours).

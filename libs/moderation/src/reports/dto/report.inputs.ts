@@ -23,7 +23,7 @@ export class ReviewSanctionInput {
   @Field(() => Int, { nullable: true, description: 'Required for SILENCE and SUSPEND; BAN is permanent; WARNING has none.' })
   @IsOptional() @IsInt() @Min(1) @Max(87_600)
   durationHours?: number;
-  @Field({ nullable: true, description: 'Shown to the user; the decision’s note when absent.' }) @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) reason?: string;
+  @Field({ nullable: true, description: 'Shown to the user; the decision’s `reason` when absent (never its note).' }) @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) reason?: string;
 }
 
 @InputType()
@@ -31,7 +31,12 @@ export class ResolveReviewInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a review item id' }) id!: string;
   @Field(() => ReviewDecision) @IsEnum(ReviewDecision) decision!: ReviewDecision;
   @Field(() => ReviewAction, { nullable: true }) @IsOptional() @IsEnum(ReviewAction) action?: ReviewAction;
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 1000) note?: string;
+  @Field({ nullable: true, description: 'For moderators: kept in the item’s history and the moderation log, never shown to the content’s author.' })
+  @IsOptional() @Transform(trim) @IsString() @Length(0, 1000)
+  note?: string;
+  @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”.' })
+  @IsOptional() @Transform(trim) @IsString() @Length(3, 1000)
+  reason?: string;
   @Field(() => ReviewSanctionInput, {
     nullable: true,
     description: 'APPROVE of reports or automod flags only: also sanction the offender, instead of the escalation ladder’s step for this violation.',
