@@ -33,27 +33,38 @@ export class ModerationNoteResolver {
     return reason ? `Hidden: ${reason}` : 'Hidden by a moderator';
   }
 
-  /** The note of the latest submission to the review queue of each post (or, for a first post, of its topic). */
-  private pendingNotes(viewer: Viewer): DataLoader<HeldPost, string | null, string> {
+  /**
+   * A per-request loader of one text per post: `value` is SQL over `k` (the post's `id`,
+   * `topic_id` and `number`), read for a whole page in one statement.
+   */
+  private perPost(viewer: Viewer, key: string, value: string): DataLoader<HeldPost, string | null, string> {
     return viewer.memoize(
-      'loader:pendingNotes',
+      key,
       () =>
         new DataLoader<HeldPost, string | null, string>(
           async (posts) => {
-            const rows: Array<{ id: string; note: string | null }> = await this.ds.query(
-              `SELECT k.id, (SELECT e.note FROM review_items r JOIN review_item_events e ON e.review_item_id = r.id
-                              WHERE r.kind = 'PENDING_CONTENT'
-                                AND ((r.target_type = 'POST' AND r.target_id = k.id) OR (r.target_type = 'TOPIC' AND r.target_id = k.topic_id AND k.number = 1))
-                                AND e.action = 'submitted'
-                              ORDER BY e.id DESC LIMIT 1) AS note
-                 FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS k(id, topic_id, number)`,
+            const rows: Array<{ id: string; value: string | null }> = await this.ds.query(
+              `SELECT k.id, (${value}) AS value FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS k(id, topic_id, number)`,
               [posts.map((p) => p.id), posts.map((p) => p.topicId), posts.map((p) => p.number)],
             );
-            const notes = new Map(rows.map((r) => [r.id, r.note]));
-            return posts.map((p) => notes.get(p.id) ?? null);
+            const values = new Map(rows.map((r) => [r.id, r.value]));
+            return posts.map((p) => values.get(p.id) ?? null);
           },
           { cacheKeyFn: (p) => p.id },
         ),
+    );
+  }
+
+  /** The note of the latest submission to the review queue of each post (or, for a first post, of its topic). */
+  private pendingNotes(viewer: Viewer): DataLoader<HeldPost, string | null, string> {
+    return this.perPost(
+      viewer,
+      'loader:pendingNotes',
+      `SELECT e.note FROM review_items r JOIN review_item_events e ON e.review_item_id = r.id
+        WHERE r.kind = 'PENDING_CONTENT'
+          AND ((r.target_type = 'POST' AND r.target_id = k.id) OR (r.target_type = 'TOPIC' AND r.target_id = k.topic_id AND k.number = 1))
+          AND e.action = 'submitted'
+        ORDER BY e.id DESC LIMIT 1`,
     );
   }
 
@@ -63,25 +74,14 @@ export class ModerationNoteResolver {
    * `reason` given with an upheld review item; never a review's note, which is the moderators'.
    */
   private hiddenReasons(viewer: Viewer): DataLoader<HeldPost, string | null, string> {
-    return viewer.memoize(
+    return this.perPost(
+      viewer,
       'loader:hiddenReasons',
-      () =>
-        new DataLoader<HeldPost, string | null, string>(
-          async (posts) => {
-            const rows: Array<{ id: string; reason: string | null }> = await this.ds.query(
-              `SELECT k.id, (SELECT CASE WHEN l.action = 'review.approve' THEN l.after->>'authorReason' ELSE l.reason END
-                               FROM moderation_log l
-                              WHERE ((l.target_type = 'post' AND l.target_id = k.id) OR (l.target_type = 'topic' AND l.target_id = k.topic_id AND k.number = 1))
-                                AND l.action IN ('post.hide', 'post.auto_hide', 'review.approve')
-                              ORDER BY l.id DESC LIMIT 1) AS reason
-                 FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS k(id, topic_id, number)`,
-              [posts.map((p) => p.id), posts.map((p) => p.topicId), posts.map((p) => p.number)],
-            );
-            const reasons = new Map(rows.map((r) => [r.id, r.reason]));
-            return posts.map((p) => reasons.get(p.id) ?? null);
-          },
-          { cacheKeyFn: (p) => p.id },
-        ),
+      `SELECT CASE WHEN l.action = 'review.approve' THEN l.after->>'authorReason' ELSE l.reason END
+         FROM moderation_log l
+        WHERE ((l.target_type = 'post' AND l.target_id = k.id) OR (l.target_type = 'topic' AND l.target_id = k.topic_id AND k.number = 1))
+          AND l.action IN ('post.hide', 'post.auto_hide', 'review.approve')
+        ORDER BY l.id DESC LIMIT 1`,
     );
   }
 }
