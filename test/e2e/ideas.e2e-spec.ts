@@ -478,4 +478,32 @@ describe('idea boards', () => {
     const four = await t.countStatements(() => t.gql(q, { slug: s2.slug }, { token: u.token }));
     expect(four.count).toBe(one.count);
   });
+
+  it('suggests similar ideas of one board, leaving merged ideas out', async () => {
+    const SIMILAR = `query($t: String!, $s: ID, $b: ID, $first: Int) { similarTopics(title: $t, spaceId: $s, boardId: $b, first: $first) { id } }`;
+    const similar = async (vars: Record<string, unknown>, u?: TestUser) =>
+      expectOk(await t.gql(SIMILAR, { t: 'outlook calendar sync', ...vars }, { token: u?.token })).similarTopics.map((x: any) => x.id);
+    const ideasBoard = await makeBoard(t, space.id, 'IDEAS');
+    const author = await customer();
+    // The merged duplicate matches the title best; the idea it went into matches less well.
+    const merged = await newIdea(author, 'Outlook calendar sync', { boardId: ideasBoard });
+    const kept = await newIdea(author, 'Calendar integration for Outlook', { boardId: ideasBoard });
+    const otherBoard = await newIdea(author, 'Outlook calendar sync please', { boardId: await makeBoard(t, space.id, 'IDEAS') });
+    const forum = (await createTopic(t, author.token, await makeBoard(t, space.id), { title: 'Outlook calendar sync broken', body: 'It stopped syncing' })).id;
+    expectOk(await t.gql(MERGE, { input: { sourceId: merged, targetId: kept } }, { token: moderator.token }));
+    await drain();
+    expect(await similar({ b: ideasBoard })).toEqual([kept]);
+    expect(await similar({ b: ideasBoard, s: space.id, first: 1 })).toEqual([kept]); // found past the merged one
+    // Without a board, as before: every topic of the space, merged ideas included.
+    expect(await similar({ s: space.id, first: 10 })).toEqual(expect.arrayContaining([merged, kept, otherBoard, forum]));
+    // A board of another space than the one asked for suggests nothing.
+    const elsewhere = await makeSpace(t, 'PUBLIC');
+    expect(await similar({ b: ideasBoard, s: elsewhere.id })).toEqual([]);
+    // A board the viewer may not read is not found, as elsewhere; a malformed id is bad input.
+    const internal = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }])).id, 'IDEAS');
+    expectError(await t.gql(SIMILAR, { t: 'outlook', b: internal }, { token: author.token }), 'NOT_FOUND');
+    expectError(await t.gql(SIMILAR, { t: 'outlook', b: '01a23000-0000-7000-8000-000000000000' }, { token: author.token }), 'NOT_FOUND');
+    expect(expectError(await t.gql(SIMILAR, { t: 'outlook', b: 'nope' }, { token: author.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'boardId', message: 'must be a board id' }]);
+    expectOk(await t.gql(SIMILAR, { t: 'outlook', b: internal }, { token: moderator.token }));
+  });
 });

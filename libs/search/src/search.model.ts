@@ -75,6 +75,13 @@ export class SimilarTopicsArgs {
   @IsOptional() @IsUUID('all', { message: 'must be a space id' })
   spaceId?: string;
 
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Only topics of this board (one the viewer may read), as its lists show them: on an idea board, merged ideas are left out.',
+  })
+  @IsOptional() @IsUUID('all', { message: 'must be a board id' })
+  boardId?: string;
+
   @Field(() => Int, { nullable: true, description: 'At most this many (default 5, at most 10).' })
   @IsOptional() @IsInt() @Min(1) @Max(10)
   first?: number;

@@ -3,6 +3,7 @@ import { JobScheduler } from '../../core/src/jobs';
 import { OutboxHandlers } from '../../core/src/outbox/outbox';
 import { ForumModule } from '../../forum/src/forum.module';
 import { IdentityModule } from '../../identity/src/identity.module';
+import { SpacesModule } from '../../spaces/src/spaces.module';
 import { SearchAdmin } from './search-admin';
 import { SearchDocuments } from './search-documents';
 import { SearchEngines } from './search-engines';
@@ -13,7 +14,7 @@ import { SearchService } from './search.service';
 
 /** Search over every contribution: the engines, the outbox-driven indexer and the queries. */
 @Module({
-  imports: [IdentityModule, ForumModule],
+  imports: [IdentityModule, ForumModule, SpacesModule],
   providers: [SearchEngines, SearchDocuments, SearchIndexer, SearchSync, SearchAdmin, SearchService, SearchResolver],
   exports: [SearchEngines, SearchDocuments, SearchIndexer, SearchSync, SearchAdmin, SearchService],
 })

@@ -1,18 +1,23 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { AccessService } from '../../access/src/access.service';
 import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { emptyConnection, encodeCursor, offsetFromCursor, pageSize } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
+import { BoardKinds } from '../../forum/src/board-kinds';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { UsersRepository } from '../../identity/src/users/users.repository';
+import { SpacesLoader } from '../../spaces/src/spaces.loader';
 import { hasPositiveTerms, parseQuery } from './query-parser';
 import { SearchFilters, SearchRequest, SearchResult } from './search-engine';
 import { SearchEngines } from './search-engines';
 import { SEARCH_OFFSET_MAX, SearchArgs, SearchConnectionModel, SearchHitModel, SearchSort, SimilarTopicsArgs } from './search.model';
 
+/** Pages of hits similarTopics reads at most when a board's kind leaves some of its topics out of its lists. */
+const SIMILAR_ROUNDS = 4;
 
 /**
  * Queries go to the primary engine with the viewer's readable spaces as a filter; when
@@ -32,6 +37,9 @@ export class SearchService {
     private readonly forum: ForumLoaders,
     private readonly users: UsersRepository,
     private readonly limiter: RateLimiter,
+    private readonly kinds: BoardKinds,
+    private readonly spaces: SpacesLoader,
+    private readonly ds: DataSource,
     config: AppConfig,
   ) {
     this.perUser = { bucket: 'search:user', limit: config.SEARCH_RATE_PER_MINUTE, windowSeconds: 60 };
@@ -77,25 +85,51 @@ export class SearchService {
     };
   }
 
-  /** Topics whose title or opening post resemble a title being typed, to head off duplicates. */
+  /**
+   * Topics whose title or opening post resemble a title being typed, to head off duplicates.
+   * With a board, only that board's topics, as its lists show them (an idea board's lists
+   * leave merged ideas out: suggesting one would send the writer to an idea taking no votes).
+   */
   async similarTopics(viewer: Viewer, args: SimilarTopicsArgs): Promise<TopicModel[]> {
     this.checkQuery(args.title, 'title');
     await this.charge(viewer);
     const readable = await this.access.readableSpaceIds(viewer);
-    const spaceIds = args.spaceId ? readable.filter((id) => id === args.spaceId) : readable;
+    const board = args.boardId ? await this.spaces.board(viewer, args.boardId) : null;
+    if (args.boardId && !board) throw AppError.notFound('Board not found');
+    const spaceIds = readable.filter((id) => (!args.spaceId || id === args.spaceId) && (!board || id === board.spaceId));
     if (spaceIds.length === 0) return [];
     // Every word counts but none is required: a title is rarely typed the same way twice.
     const words = parseQuery(args.title).words.slice(0, 12);
     if (words.length === 0) return [];
-    const result = await this.query({
-      query: `${words.join(' ')} `,
-      filters: { spaceIds, topicsOnly: true },
-      sort: 'RELEVANCE',
-      limit: args.first ?? 5,
-      offset: 0,
-    });
-    const topics = await Promise.all(result.hits.map((h) => this.forum.topic(viewer, h.topicId)));
-    return topics.filter((t): t is TopicModel => t !== null && t.state === 'VISIBLE');
+    const limit = args.first ?? 5;
+    const listedSql = board ? this.kinds.of(board.kind)?.listedSql : undefined;
+    // Duplicates are what merged ideas are, so they may fill the best hits: look a few pages further for listed ones.
+    const rounds = listedSql ? SIMILAR_ROUNDS : 1;
+    const found = new Map<string, TopicModel>();
+    for (let round = 0, offset = 0; round < rounds && found.size < limit; round++) {
+      const result = await this.query({
+        query: `${words.join(' ')} `,
+        filters: { spaceIds, boardIds: board ? [board.id] : undefined, topicsOnly: true },
+        sort: 'RELEVANCE',
+        limit,
+        offset,
+      });
+      const topics = await Promise.all(result.hits.map((h) => this.forum.topic(viewer, h.topicId)));
+      // The board as the topic is now: the index may lag a moment behind a move.
+      const visible = topics.filter((t): t is TopicModel => t !== null && t.state === 'VISIBLE' && (!board || t.boardId === board.id));
+      const listed = listedSql ? await this.listedOf(visible.map((t) => t.id), listedSql) : null;
+      for (const t of visible) if (!listed || listed.has(t.id)) found.set(t.id, t);
+      offset += result.hits.length;
+      if (result.hits.length < limit || offset >= result.total) break;
+    }
+    return [...found.values()].slice(0, limit);
+  }
+
+  /** Which of these topics their board's lists show, by the board kind's own condition (BoardKindBehaviour.listedSql). */
+  private async listedOf(topicIds: string[], listedSql: string): Promise<Set<string>> {
+    if (topicIds.length === 0) return new Set();
+    const rows = await this.ds.query<Array<{ id: string }>>(`SELECT t.id FROM topics t WHERE t.id = ANY($1::uuid[]) AND (${listedSql})`, [topicIds]);
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Runs a request on the primary engine, PostgreSQL answering when an external one fails (other modules' suggestions use it too). */
