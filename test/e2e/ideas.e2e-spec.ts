@@ -478,6 +478,93 @@ describe('idea boards', () => {
     const four = await t.countStatements(() => t.gql(q, { slug: s2.slug }, { token: u.token }));
     expect(four.count).toBe(one.count);
   });
+  describe('vote budgets and merges', () => {
+    const SETTINGS = `mutation($input: UpdateIdeaBoardInput!) { updateIdeaBoard(input: $input) { id } }`;
+    const budgetBoard = async (budget: number) => {
+      const b = await makeBoard(t, space.id, 'IDEAS');
+      expectOk(await t.gql(SETTINGS, { input: { boardId: b, voteBudget: budget } }, { token: admin.token }));
+      return b;
+    };
+    const votesLeft = async (boardId: string, u: TestUser) =>
+      expectOk(await t.gql(`query($id: ID!) { board(id: $id) { ideaSettings { viewerVotesLeft } } }`, { id: boardId }, { token: u.token })).board.ideaSettings.viewerVotesLeft;
+
+    it('counts a vote on a merged idea against the budget while the idea it ends in is open and visible', async () => {
+      const b = await budgetBoard(1);
+      const author = await customer();
+      const source = await newIdea(author, 'Budget source', { boardId: b });
+      const target = await newIdea(await customer(), 'Budget target', { boardId: b });
+      const other = await newIdea(await customer(), 'Budget other', { boardId: b });
+      const voter = await customer();
+      expectOk(await t.gql(VOTE, { id: source }, { token: voter.token }));
+      expect(await votesLeft(b, voter)).toBe(0);
+      expectOk(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }));
+      // The vote now backs the target (it shows, and counts it), so it is still spent.
+      expect((await idea(target, voter)).viewerHasVoted).toBe(true);
+      expect(await votesLeft(b, voter)).toBe(0);
+      const refused = expectError(await t.gql(VOTE, { id: other }, { token: voter.token }), 'BAD_USER_INPUT');
+      expect(refused.extensions.fields![0].message).toMatch(/used all 1 votes/);
+      // Voting the target itself costs nothing more: it is the same support.
+      expect(expectOk(await t.gql(VOTE, { id: target }, { token: voter.token })).voteIdea.idea).toEqual({ voteCount: 3, viewerHasVoted: true });
+      // Nor does a new idea by the source's author, whose own vote came along too: proposed without a vote.
+      const proposed = await newIdea(author, 'Budget proposed', { boardId: b });
+      expect((await idea(proposed, author)).voteCount).toBe(0);
+      // The vote returns when the idea the chain ends in closes, or is hidden, or is withdrawn.
+      expectOk(await t.gql(SET_STATUS, { input: { topicId: target, status: 'COMPLETED' } }, { token: moderator.token }));
+      expect(await votesLeft(b, voter)).toBe(1);
+      expectOk(await t.gql(SET_STATUS, { input: { topicId: target, status: 'PLANNED' } }, { token: moderator.token }));
+      expect(await votesLeft(b, voter)).toBe(0);
+      await t.sql(`UPDATE topics SET state = 'HIDDEN' WHERE id = $1`, [target]);
+      expect(await votesLeft(b, voter)).toBe(1);
+      await t.sql(`UPDATE topics SET state = 'VISIBLE' WHERE id = $1`, [target]);
+      expect(await votesLeft(b, voter)).toBe(0);
+      expectOk(await t.gql(UNVOTE, { id: target }, { token: voter.token }));
+      expect(await votesLeft(b, voter)).toBe(1);
+      expectOk(await t.gql(VOTE, { id: other }, { token: voter.token }));
+    });
+
+    it('follows a chain of merges to its end, across the boards of a space, counting each idea backed once', async () => {
+      const x = await budgetBoard(2);
+      const y = await budgetBoard(1);
+      const first = await newIdea(await customer(), 'Chained first', { boardId: x });
+      const middle = await newIdea(await customer(), 'Chained middle', { boardId: x });
+      const last = await newIdea(await customer(), 'Chained last', { boardId: y });
+      const elsewhere = await newIdea(await customer(), 'Chained elsewhere', { boardId: y });
+      const voter = await customer();
+      expectOk(await t.gql(VOTE, { id: first }, { token: voter.token }));
+      expectOk(await t.gql(VOTE, { id: middle }, { token: voter.token }));
+      expect([await votesLeft(x, voter), await votesLeft(y, voter)]).toEqual([0, 1]);
+      // first -> middle: the voter backs one idea (middle), once.
+      expectOk(await t.gql(MERGE, { input: { sourceId: first, targetId: middle } }, { token: moderator.token }));
+      expect([await votesLeft(x, voter), await votesLeft(y, voter)]).toEqual([1, 1]);
+      // middle -> last, in board y: both votes now back last, and y's budget holds them.
+      expectOk(await t.gql(MERGE, { input: { sourceId: middle, targetId: last } }, { token: moderator.token }));
+      expect((await idea(last, voter)).viewerHasVoted).toBe(true);
+      expect([await votesLeft(x, voter), await votesLeft(y, voter)]).toEqual([2, 0]);
+      expect(expectError(await t.gql(VOTE, { id: elsewhere }, { token: voter.token }), 'BAD_USER_INPUT').extensions.fields![0].message).toMatch(/used all 1 votes/);
+    });
+  });
+
+  it('takes no votes nor withdrawals from members on a locked idea; a closed one still takes them', async () => {
+    const STATUS = `mutation($i: TopicStatusInput!) { setTopicStatus(input: $i) { id } }`;
+    const id = await newIdea(await customer(), 'Locked idea');
+    const voter = await customer();
+    const late = await customer();
+    expectOk(await t.gql(VOTE, { id }, { token: voter.token }));
+    expectOk(await t.gql(STATUS, { i: { topicId: id, locked: true } }, { token: moderator.token }));
+    const votes = async () => t.sql(`SELECT user_id FROM idea_votes WHERE topic_id = $1 ORDER BY user_id`, [id]);
+    const before = await votes();
+    const vote = expectError(await t.gql(VOTE, { id }, { token: late.token }), 'FORBIDDEN');
+    expect(vote.message).toBe('This topic is locked: it takes no edits');
+    expect(expectError(await t.gql(UNVOTE, { id }, { token: voter.token }), 'FORBIDDEN').message).toBe('This topic is locked: it takes no edits');
+    expect(await votes()).toEqual(before);
+    expect((await idea(id, voter)).voteCount).toBe(2);
+    // Moderators pass, as they do for replies and edits.
+    expect(expectOk(await t.gql(VOTE, { id }, { token: moderator.token })).voteIdea.idea.voteCount).toBe(3);
+    // Closed (not locked): no new replies, but votes and withdrawals as before.
+    expectOk(await t.gql(STATUS, { i: { topicId: id, locked: false, closed: true } }, { token: moderator.token }));
+    expect(expectOk(await t.gql(VOTE, { id }, { token: late.token })).voteIdea.idea.voteCount).toBe(4);
+    expect(expectOk(await t.gql(UNVOTE, { id }, { token: voter.token })).unvoteIdea.idea.voteCount).toBe(3);
+  });
 
   it('suggests similar ideas of one board, leaving merged ideas out', async () => {
     const SIMILAR = `query($t: String!, $s: ID, $b: ID, $first: Int) { similarTopics(title: $t, spaceId: $s, boardId: $b, first: $first) { id } }`;

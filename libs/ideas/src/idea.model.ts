@@ -19,7 +19,7 @@ export enum IdeaStatus {
 }
 registerEnumType(IdeaStatus, {
   name: 'IdeaStatus',
-  description: 'COMPLETED, DECLINED and MERGED close an idea: it takes no votes, and its votes return to their voters’ budgets.',
+  description: 'COMPLETED, DECLINED and MERGED close an idea: it takes no votes. A completed or declined idea’s votes return to their voters’ budgets; a merged one’s count where its merges end, while that idea is open.',
 });
 
 export const CLOSED_STATUSES: readonly IdeaStatus[] = [IdeaStatus.COMPLETED, IdeaStatus.DECLINED, IdeaStatus.MERGED];

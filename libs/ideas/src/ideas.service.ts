@@ -13,6 +13,7 @@ import { nestedCount, nestedPage } from '../../core/src/graphql/nested-pages';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
 import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
+import { topicRefuses } from '../../forum/src/posts/posts.service';
 import { validKeyValue } from '../../forum/src/cursors';
 import { Pacing, VOTES_PACE } from '../../forum/src/pacing';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
@@ -55,6 +56,28 @@ const GROUPS = `
   )`;
 
 /**
+ * The votes a member's vote budget counts, per board. A vote counts for the idea its chain
+ * of merges ends in (the idea itself when it is not merged), as that idea's `vote_count` and
+ * `viewerHasVoted` do: against the budget of that idea's board, while that idea is open
+ * (not in CLOSED_STATUSES) and visible. Votes whose chains end in the same idea count once.
+ * `$1` is the user, `$2` an array of board ids, `$3` an idea to leave out (or null), `$4`
+ * CLOSED_STATUSES; yields (board_id, n) for the boards with any. Only votes in the boards'
+ * spaces are followed: merges stay within one space (`beforeMove` keeps them there).
+ */
+const BUDGET_VOTES = `
+  WITH RECURSIVE up(id, next, depth) AS (
+    SELECT i.topic_id, i.merged_into, 0 FROM idea_votes v JOIN ideas i ON i.topic_id = v.topic_id JOIN topics vt ON vt.id = v.topic_id
+     WHERE v.user_id = $1 AND vt.space_id IN (SELECT space_id FROM boards WHERE id = ANY($2::uuid[]))
+    UNION ALL
+    SELECT i.topic_id, i.merged_into, up.depth + 1 FROM up JOIN ideas i ON i.topic_id = up.next WHERE up.depth < 100
+  )
+  SELECT t.board_id, count(DISTINCT t.id)::int AS n
+    FROM up JOIN ideas i ON i.topic_id = up.id JOIN topics t ON t.id = up.id
+   WHERE up.next IS NULL AND t.board_id = ANY($2::uuid[]) AND i.status <> ALL($4::text[]) AND t.state = 'VISIBLE'
+     AND ($3::uuid IS NULL OR t.id <> $3)
+   GROUP BY t.board_id`;
+
+/**
  * TRENDING, in SQL (see IdeaSort's description): recent activity weighs e^(-days ago / 7)
  * per vote and half that per visible reply within 30 days; the sum (plus one) is divided
  * by the square root of (2 + the idea's age in days), so fresh activity lifts an idea and
@@ -80,6 +103,14 @@ const KEYSETS: Record<Exclude<IdeaSort, IdeaSort.TRENDING>, Array<[sql: string, 
 interface BoardSettings {
   voteBudget: number | null;
   labels: Record<IdeaStatus, string>;
+}
+
+type Queryable = { query: (sql: string, params?: unknown[]) => Promise<any> };
+
+/** BUDGET_VOTES for some boards: the votes each board's budget counts (boards with none are left out). */
+async function budgetVotes(q: Queryable, userId: string, boardIds: readonly string[], except?: string): Promise<Map<string, number>> {
+  const rows: Array<{ board_id: string; n: number }> = await q.query(BUDGET_VOTES, [userId, boardIds, except ?? null, CLOSED_STATUSES]);
+  return new Map(rows.map((r) => [r.board_id, r.n]));
 }
 
 export function ideaSettingsOf(board: { settings: Record<string, unknown> }): BoardSettings {
@@ -214,13 +245,8 @@ export class IdeasService implements BoardKindBehaviour {
       // Batched per request: a page listing several idea boards counts the viewer's votes once.
       const userId = viewer.id;
       const loader = viewer.memoize('loader:ideaActiveVotes', () => new DataLoader<string, number>(async (boardIds) => {
-        const rows: Array<{ board_id: string; n: number }> = await this.ds.query(
-          `SELECT t.board_id, count(*)::int AS n FROM idea_votes v JOIN ideas i ON i.topic_id = v.topic_id JOIN topics t ON t.id = v.topic_id
-            WHERE v.user_id = $1 AND t.board_id = ANY($2::uuid[]) AND i.status <> ALL($3::text[]) AND t.state = 'VISIBLE'
-            GROUP BY t.board_id`,
-          [userId, boardIds, CLOSED_STATUSES],
-        );
-        return boardIds.map((id) => rows.find((r) => r.board_id === id)?.n ?? 0);
+        const counts = await budgetVotes(this.ds, userId, boardIds);
+        return boardIds.map((id) => counts.get(id) ?? 0);
       }));
       left = Math.max(0, s.voteBudget - (await loader.load(board.id)));
     }
@@ -373,15 +399,22 @@ export class IdeasService implements BoardKindBehaviour {
    * One vote per user and idea: the row's primary key makes racing votes count once, and the
    * idea's row lock orders votes against merges and status changes. A vote that commits
    * before a merge is carried by it; one that comes after finds the idea merged and is
-   * refused, saying where to vote instead: none is silently lost.
+   * refused, saying where to vote instead: none is silently lost. A locked topic takes no
+   * votes nor withdrawals from members, as it takes no edits (the forum's `topicRefuses`; a
+   * closed one only stops replies, so it still takes votes); its moderators pass.
    */
   async vote(viewer: Viewer, topicId: string, on: boolean): Promise<TopicModel> {
     const topic = await this.ideaTopic(viewer, topicId);
-    await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
+    const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
+    const refusal = topicRefuses(topic, rank, 'edit');
+    if (refusal) throw AppError.forbidden(refusal);
     if (topic.state !== 'VISIBLE') throw AppError.badField('topicId', 'this idea is not open for votes');
     await this.pacing.check(viewer, VOTES_PACE, 'Too many votes, try again shortly');
     const votedOn = await this.uow.run(async (tx) => {
       const idea = await this.lockIdea(tx, topic.id);
+      // Again as the topic is now: it may have been locked since the check above.
+      const lockedSince = topicRefuses(idea, rank, 'edit');
+      if (lockedSince) throw AppError.forbidden(lockedSince);
       if (idea.status === IdeaStatus.MERGED) throw AppError.badField('topicId', 'voting is closed: this idea was merged into another one, vote there');
       if (CLOSED_STATUSES.includes(idea.status)) throw AppError.badField('topicId', `voting is closed: this idea is ${idea.status.toLowerCase()}`);
       let changed: boolean;
@@ -412,15 +445,9 @@ export class IdeasService implements BoardKindBehaviour {
     return this.topics.get(viewer, votedOn);
   }
 
-  /** Votes the user holds on open ideas of the board (the budget counts these), other than `except`. */
-  private async activeVotes(q: { query: (sql: string, params?: unknown[]) => Promise<any> }, userId: string, boardId: string, except?: string): Promise<number> {
-    const [row] = await q.query(
-      `SELECT count(*)::int AS n FROM idea_votes v JOIN ideas i ON i.topic_id = v.topic_id JOIN topics t ON t.id = v.topic_id
-        WHERE v.user_id = $1 AND t.board_id = $2 AND i.status <> ALL($4::text[]) AND t.state = 'VISIBLE'
-          AND ($3::uuid IS NULL OR v.topic_id <> $3)`,
-      [userId, boardId, except ?? null, CLOSED_STATUSES],
-    );
-    return row.n;
+  /** Votes the user holds on open ideas of the board (the budget counts these, see BUDGET_VOTES), other than for `except`. */
+  private async activeVotes(q: Queryable, userId: string, boardId: string, except?: string): Promise<number> {
+    return (await budgetVotes(q, userId, [boardId], except)).get(boardId) ?? 0;
   }
 
   // ---------------------------------------------------------------- workflow
@@ -589,11 +616,16 @@ export class IdeasService implements BoardKindBehaviour {
     return topic;
   }
 
-  private async lockIdea(tx: Tx, topicId: string): Promise<IdeaRow> {
-    const [row] = await tx.query<IdeaRow>(
-      `SELECT i.topic_id, i.status, i.vote_count, i.merged_into, t.space_id, t.board_id, b.settings AS board_settings
+  /**
+   * The idea's row, locked, with its topic's closed and locked flags as they are now; the
+   * topic's row is shared (in the order merges take them), so locking the topic waits for a
+   * vote that found it unlocked.
+   */
+  private async lockIdea(tx: Tx, topicId: string): Promise<IdeaRow & { closed: boolean; locked: boolean }> {
+    const [row] = await tx.query<IdeaRow & { closed: boolean; locked: boolean }>(
+      `SELECT i.topic_id, i.status, i.vote_count, i.merged_into, t.space_id, t.board_id, b.settings AS board_settings, t.closed, t.locked
          FROM ideas i JOIN topics t ON t.id = i.topic_id JOIN boards b ON b.id = t.board_id
-        WHERE i.topic_id = $1 FOR UPDATE OF i`,
+        WHERE i.topic_id = $1 FOR UPDATE OF i FOR SHARE OF t`,
       [topicId],
     );
     if (!row) throw AppError.notFound('Idea not found');
