@@ -110,6 +110,19 @@ describe('moderation: reports and the review queue', () => {
     expect(log).toEqual([{ actor_id: null, action: 'post.auto_hide' }]);
   });
 
+  it('never hides the content of the space’s moderators or of staff automatically; it waits in the queue for a person', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    for (const staff of [mod, admin]) {
+      const announcement = await createTopic(t, staff.token, board, { title: 'House rules', body: 'Be kind to each other.' });
+      for (const r of [await member(2), await member(2), await member(2)]) {
+        expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: announcement.id, reason: 'ABUSE' } }, { token: r.token }));
+      }
+      expect(await postState(announcement.firstPostId)).toBe('VISIBLE');
+      const [item] = await t.sql(`SELECT score::int AS score, auto_hidden FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [announcement.id]);
+      expect(item).toEqual({ score: 9, auto_hidden: false });
+    }
+  });
+
   it('uses the space’s own auto-hide threshold', async () => {
     const low = await makeSpace(t, 'PUBLIC');
     await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 2}' WHERE id = $1`, [low.id]);

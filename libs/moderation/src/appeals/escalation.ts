@@ -13,7 +13,7 @@ export const LADDER_WINDOW_DAYS = 90;
  * Sanctions that escalate on their own: after a moderator upholds reports against a
  * user's content, the user's upheld violations in the space are counted and the
  * space's ladder (spaces.moderation.escalation, or the default) says what follows.
- * The ladder only climbs for members (`SanctionsService.automaticallySanctionable`); for
+ * The ladder only climbs for members (`SanctionsService.underAutomaticModeration`); for
  * admins and moderators the skipped step is logged for a person to decide.
  */
 @Injectable()
@@ -57,7 +57,7 @@ export class Escalation {
     const step = ladder.find((s) => s.violations === count.n);
     if (!step) return null;
     const reason = `Escalation: ${count.n} upheld violations in ${LADDER_WINDOW_DAYS} days`;
-    if (!(await this.sanctions.automaticallySanctionable(offenderId, spaceId))) {
+    if (!(await this.sanctions.underAutomaticModeration(offenderId, spaceId))) {
       await this.audit.append(tx, { actorId: null, action: 'escalation.skipped', targetType: 'user', targetId: offenderId, spaceId, reason: `${reason}; moderators and admins are only sanctioned by a person` });
       return 'skipped: the user moderates';
     }

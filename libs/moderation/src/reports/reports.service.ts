@@ -135,7 +135,9 @@ export class ReportsService {
     if (target.spaceId) await this.access.require(viewer, target.spaceId, AccessLevel.PARTICIPATE);
     else if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
     const { weight, breakdown } = await this.weigh(viewer, target.spaceId);
-    const threshold = await this.threshold(target.spaceId);
+    // Staff content is scored and queued like any other, but only a person hides it.
+    const { spaceId, authorId } = target;
+    const threshold = spaceId && authorId && (await this.sanctions.underAutomaticModeration(authorId, spaceId)) ? await this.threshold(spaceId) : Number.POSITIVE_INFINITY;
     // A topic's first post is the topic: reports of either gather on one item, with one score,
     // and one reporter reports it once.
     const [targetType, targetId] = target.post?.number === 1 ? [ReportTargetType.TOPIC, target.post.topic.id] : [input.targetType, input.targetId];

@@ -30,11 +30,12 @@ export class SanctionsService {
   }
 
   /**
-   * Whether automatic moderation (the escalation ladder) may sanction this user in this space:
-   * only members may be; admins, global moderators and the space's own moderators are
-   * sanctioned by a person (through `sanction`, which checks who may sanction whom).
+   * Whether automatic moderation may act on this user in this space (the escalation ladder's
+   * sanctions, hiding their content when reports reach the threshold): only members; admins,
+   * global moderators and the space's own moderators are judged by a person (`sanction`
+   * checks who may sanction whom, and a moderator hides what needs hiding).
    */
-  async automaticallySanctionable(userId: string, spaceId: string): Promise<boolean> {
+  async underAutomaticModeration(userId: string, spaceId: string): Promise<boolean> {
     const target = await this.targetViewer(userId);
     if (!target?.user || target.user.role !== 'MEMBER') return false;
     return (await this.access.rankOn(target, spaceId)) < LEVEL_RANK.MODERATE;
