@@ -57,6 +57,8 @@ describe('moderation: the escalation ladder and appeals', () => {
     const globalMod = await makeUser(t, { role: 'MODERATOR' });
     const proposal = expectOk(await t.gql(QUEUE, {}, { token: globalMod.token })).reviewQueue.edges.find((e: any) => e.node.kind === 'BAN_PROPOSAL' && e.node.targetId === offender.id).node;
     expectError(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE' } }, { token: globalMod.token }), 'FORBIDDEN');
+    // Nor may they claim it, which would keep the admins off it for half an hour.
+    expectError(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: proposal.id }, { token: globalMod.token }), 'FORBIDDEN');
     expectOk(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', note: 'repeat offender' } }, { token: admin.token }));
     expect(expectOk(await t.gql(`{ me { id } }`, {}, { token: offender.token })).me).toBeNull();
     const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 ORDER BY id`, [offender.id])).map((r) => r.action);

@@ -55,6 +55,8 @@ interface Target {
   post: { id: string; number: number; state: ContentState; topic: { id: string; boardId: string; spaceId: string } } | null;
 }
 
+const ONLY_ADMINS_BAN = 'Only an admin decides a proposed ban';
+
 @Injectable()
 export class ReportsService {
   constructor(
@@ -248,6 +250,8 @@ export class ReportsService {
     const row = await this.uow.run(async (tx) => {
       const item = await this.lockItem(tx, viewer, id);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
+      // A claim keeps others off the item: only who may decide it may hold it.
+      if (item.kind === 'BAN_PROPOSAL' && !viewer.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
       this.assertUnclaimedByOthers(viewer, item);
       const [claimed] = await tx.query<ReviewItemRow>(
         `UPDATE review_items SET claimed_by = $2, claimed_until = now() + make_interval(mins => ${CLAIM_MINUTES}), updated_at = now()
@@ -426,7 +430,7 @@ export class ReportsService {
 
   /** The escalation ladder's last step: an admin decides whether to ban. */
   private async decideBanProposal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
-    if (!viewer.isAdmin) throw AppError.forbidden('Only an admin decides a proposed ban');
+    if (!viewer.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
     if (input.decision !== ReviewDecision.APPROVE) return 'no ban';
     const [ban] = await tx.query<{ id: string }>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by) VALUES ($1, $2, 'BAN', NULL, $3, $4) RETURNING id`,
