@@ -59,8 +59,10 @@ describe('moderation: the escalation ladder and appeals', () => {
     expectError(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE' } }, { token: globalMod.token }), 'FORBIDDEN');
     // Nor may they claim it, which would keep the admins off it for half an hour.
     expectError(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: proposal.id }, { token: globalMod.token }), 'FORBIDDEN');
-    expectOk(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', note: 'repeat offender' } }, { token: admin.token }));
+    expectOk(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', note: 'internal: repeat offender, see ticket 42', reason: 'Repeated abuse' } }, { token: admin.token }));
     expect(expectOk(await t.gql(`{ me { id } }`, {}, { token: offender.token })).me).toBeNull();
+    // The banned member reads the reason, never the admins' note.
+    expect(await t.sql(`SELECT reason FROM sanctions WHERE user_id = $1 AND kind = 'BAN'`, [offender.id])).toEqual([{ reason: 'Repeated abuse' }]);
     const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 ORDER BY id`, [offender.id])).map((r) => r.action);
     expect(log).toEqual(['sanction.auto', 'sanction.auto', 'escalation.propose_ban', 'review.approve']);
   });

@@ -434,7 +434,8 @@ export class ReportsService {
     if (input.decision !== ReviewDecision.APPROVE) return 'no ban';
     const [ban] = await tx.query<{ id: string }>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by) VALUES ($1, $2, 'BAN', NULL, $3, $4) RETURNING id`,
-      [newId(), item.target_id, input.note || 'Ban after repeated upheld violations', viewer.id],
+      // The member reads the decision's reason; its note is the admins'.
+      [newId(), item.target_id, input.reason ?? 'Ban after repeated upheld violations', viewer.id],
     );
     await tx.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [item.target_id]);
     await tx.emit({ type: 'user.sanctioned', aggregateType: 'user', aggregateId: item.target_id, payload: { userId: item.target_id, sanctionId: ban.id, kind: 'BAN', spaceId: null, issuedBy: viewer.id } });
