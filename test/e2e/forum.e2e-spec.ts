@@ -333,6 +333,8 @@ describe('forums', () => {
       }
       const odd = expectOk(await t.gql(q, { b: board, tag: 'odd' })).board.topics;
       expect(odd.totalCount).toBe(3);
+      // A tag is read as topics store it (createTopic lower-cases them).
+      expect(expectOk(await t.gql(q, { b: board, tag: ' Odd ' })).board.topics.totalCount).toBe(3);
       expectError(await t.gql(q, { b: board, after: 'garbage' }), 'BAD_USER_INPUT');
       expectError(await t.gql(`query($b: ID!) { board(id: $b) { topics(first: 101) { totalCount } } }`, { b: board }), 'BAD_USER_INPUT');
     });

@@ -5,7 +5,7 @@ import { PageArgs } from '../../core/src/graphql/pagination';
 import { trim } from '../../core/src/graphql/transforms';
 import { HasVisibleText, IsSingleLine } from '../../core/src/graphql/validators';
 import { TopicModel } from '../../forum/src/topics/topic.model';
-import { TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
+import { normalizeTag, TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
 
 export enum IdeaStatus {
@@ -162,7 +162,7 @@ export class IdeaListArgs extends PageArgs {
   @Field(() => [IdeaStatus], { nullable: true, description: 'Only these statuses (merged ideas are left out unless asked for).' })
   @IsOptional() @ArrayMaxSize(7) @IsEnum(IdeaStatus, { each: true })
   statuses?: IdeaStatus[];
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @Matches(TAG_RE, { message: 'must be a tag' })
+  @Field({ nullable: true }) @IsOptional() @Transform(normalizeTag) @Matches(TAG_RE, { message: 'must be a tag' })
   tag?: string;
   @Field(() => IdeaSort, { nullable: true, defaultValue: IdeaSort.TRENDING }) @IsOptional() @IsEnum(IdeaSort)
   sort?: IdeaSort;

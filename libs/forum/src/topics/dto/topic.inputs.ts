@@ -9,6 +9,9 @@ import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/valid
 const normalizeTags = ({ value }: { value: unknown }) =>
   Array.isArray(value) ? [...new Set(value.map((t) => (typeof t === 'string' ? t.trim().toLowerCase() : t)))] : value;
 
+/** One tag as a filter, read as topics store them (trimmed, lower-case). */
+export const normalizeTag = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
+
 export const TAG_RE = /^[a-z0-9][a-z0-9-]{0,29}$/;
 export const BODY_MAX = 100_000;
 
@@ -57,7 +60,7 @@ export class TopicListArgs extends PageArgs {
   @Field(() => TopicSort, { nullable: true, defaultValue: TopicSort.LATEST_ACTIVITY })
   @IsOptional() @IsEnum(TopicSort)
   sort?: TopicSort;
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @Matches(TAG_RE, { message: 'must be a tag' })
+  @Field({ nullable: true }) @IsOptional() @Transform(normalizeTag) @Matches(TAG_RE, { message: 'must be a tag' })
   tag?: string;
 }
 
