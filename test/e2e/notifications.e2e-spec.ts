@@ -202,6 +202,22 @@ describe('notifications and watching', () => {
     await drain();
     expect(await kinds(writer)).toEqual(['POST_APPROVED']);
 
+    // Removed by a moderator, or rejected while it waited: the author is told; deleting your own post tells nobody.
+    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+    const open = await createTopic(t, writer.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id));
+    const removed = await reply(t, writer.token, open.id, 'to be removed');
+    const rejected = await createTopic(t, writer.token, heldBoard, { title: 'Held and rejected' });
+    const ownDelete = await reply(t, writer.token, open.id, 'deleted by its author');
+    expectOk(await t.gql(MODERATE, { input: { postId: removed.id, action: 'DELETE', reason: 'Spam link' } }, { token: mod.token }));
+    expectOk(await t.gql(MODERATE, { input: { postId: rejected.firstPostId, action: 'REJECT' } }, { token: mod.token }));
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: ownDelete.id }, { token: writer.token }));
+    await drain();
+    const removals = expectOk(await t.gql(LIST, {}, { token: writer.token })).notifications.edges.map((e: any) => e.node).filter((n: any) => n.kind === 'POST_REMOVED');
+    expect(removals.map((n: any) => [n.topic?.id ?? null, JSON.parse(n.data)]).sort()).toEqual(
+      [[null, { rejected: true, title: 'Held and rejected' }], [open.id, { rejected: false, number: 2 }]].sort(),
+    );
+    await t.sql(`DELETE FROM notifications WHERE user_id = $1 AND kind = 'POST_REMOVED'`, [writer.id]);
+
     // A report upheld: the reporter hears it was resolved, the author that their post was hidden.
     const reporter = await makeUser(t);
     const rude = await createTopic(t, writer.token, board, { title: 'A rude topic', body: 'rude words' });

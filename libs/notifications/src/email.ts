@@ -15,7 +15,7 @@ import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { visibleNotifications } from './notifications';
 import { escapeHtml } from '../../content/src/renderer';
 
-export const NOTIFICATION_KINDS = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
+export const NOTIFICATION_KINDS = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
   'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
 const ALL = '*';
 /** The `SignedTokens` purpose of unsubscribe links (they never expire: old e-mails keep working). */
@@ -31,6 +31,7 @@ const LABELS: Record<string, string> = {
   REACTIONS: 'reacted to your post',
   POST_HIDDEN: 'Your post was hidden by moderation',
   POST_APPROVED: 'Your post was approved and is now visible',
+  POST_REMOVED: 'Your post was removed by moderation',
   SANCTION: 'A moderator sent you a notice',
   APPEAL_DECIDED: 'Your appeal was decided',
   REPORT_RESOLVED: 'A report you made was resolved',

@@ -42,7 +42,7 @@ export class NotificationsHandler implements OutboxHandler {
   ) {}
 
   handles(type: string): boolean {
-    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated'].includes(type);
+    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'post.deleted', 'post.rejected', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated'].includes(type);
   }
 
   async handle(events: OutboxEvent[]): Promise<void> {
@@ -85,6 +85,22 @@ export class NotificationsHandler implements OutboxHandler {
       case 'post.hidden': {
         const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
         return post ? [{ userId: post.author_id, kind: 'POST_HIDDEN', topicId: post.topic_id, postId: p.postId, source: `hidden:${p.postId}:${e.version}` }] : [];
+      }
+      case 'post.deleted':
+      case 'post.rejected': {
+        // Removed by someone else: a moderator deleted it, or rejected it while it waited. A removed
+        // post is nobody's to open, so the notice names the topic a reply was in, or the title of
+        // the author's own topic that went with its first post.
+        const [post] = await this.ds.query(
+          `SELECT p.author_id, p.topic_id, p.number, p.deleted_by, t.title FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 AND p.state = 'DELETED'`,
+          [p.postId],
+        );
+        if (!post?.deleted_by || post.deleted_by === post.author_id) return [];
+        const rejected = e.type === 'post.rejected';
+        const source = `removed:${p.postId}:${e.version}`;
+        return post.number === 1
+          ? [{ userId: post.author_id, kind: 'POST_REMOVED', data: { rejected, title: post.title }, source }]
+          : [{ userId: post.author_id, kind: 'POST_REMOVED', topicId: post.topic_id, data: { rejected, number: post.number }, source }];
       }
       case 'topic.updated': {
         if (!p.acceptedPostId) return [];
