@@ -278,7 +278,7 @@ describe('moderation: sanctions and the moderation log', () => {
     expect(log.map((l) => l.action)).toEqual(['topic.status', 'post.edit', 'post.delete', 'post.restore']);
     expect(log.every((l) => l.actor_id === modA.id)).toBe(true);
     expect(log[0].after).toEqual({ pinned: false, closed: false, locked: true });
-    expect(log[1].before).toEqual({ bodySource: 'original words' });
+    expect(log[1].before).toEqual({ bodySource: 'original words', title: 'A topic title', tags: [] });
     // An author deleting their own post is not a moderator action.
     const own = await createTopic(t, author.token, boardA);
     await t.sql(`UPDATE topics SET locked = false WHERE id = $1`, [own.id]);

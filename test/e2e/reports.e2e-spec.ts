@@ -258,4 +258,25 @@ describe('moderation: reports and the review queue', () => {
       { action: 'post.unhide', reason: null, before: { state: 'HIDDEN' }, after: { state: 'VISIBLE' } },
     ]);
   });
+
+  it('logs a moderator retitling a topic, and accepting or unaccepting an answer for its asker', async () => {
+    const question = await createTopic(t, author.token, board, { title: 'How do I pair the hub', kind: 'QUESTION', tags: ['hub'] });
+    const answer = await reply(t, (await member()).token, question.id, 'Hold the button for five seconds');
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    expectOk(await t.gql(EDIT, { input: { postId: question.firstPostId, body: 'The body', title: 'How do I pair the Zigbee hub?', tags: ['hub', 'zigbee'], reason: 'clearer title' } }, { token: mod.token }));
+    const [edit] = await t.sql(`SELECT before, after FROM moderation_log WHERE action = 'post.edit' AND target_id = $1`, [question.firstPostId]);
+    expect(edit).toEqual({
+      before: { bodySource: 'The body', title: 'How do I pair the hub', tags: ['hub'] },
+      after: { bodySource: 'The body', title: 'How do I pair the Zigbee hub?', tags: ['hub', 'zigbee'], reason: 'clearer title' },
+    });
+    expectOk(await t.gql(`mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`, { id: answer.id }, { token: mod.token }));
+    expectOk(await t.gql(`mutation($id: ID!) { unacceptAnswer(topicId: $id) { id } }`, { id: question.id }, { token: mod.token }));
+    // The asker's own choices are theirs, not moderation.
+    expectOk(await t.gql(`mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`, { id: answer.id }, { token: author.token }));
+    const log = await t.sql(`SELECT action, actor_id, before, after FROM moderation_log WHERE target_id = $1 ORDER BY id`, [question.id]);
+    expect(log).toEqual([
+      { action: 'topic.accept_answer', actor_id: mod.id, before: { acceptedPostId: null }, after: { acceptedPostId: answer.id } },
+      { action: 'topic.unaccept_answer', actor_id: mod.id, before: { acceptedPostId: answer.id }, after: { acceptedPostId: null } },
+    ]);
+  });
 });

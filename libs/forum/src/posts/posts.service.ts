@@ -270,7 +270,16 @@ export class PostsService {
       const changedWaiting = updated.state === ContentState.PENDING && post.authorId === viewer.id;
       await this.policy.stored(tx, contribution, { ...verdict, pending: false }, { ...stored, withdrewHeldEdit, changedWaiting });
       if (post.authorId !== viewer.id) {
-        await this.logModeration(tx, viewer, 'post.edit', post, { bodySource: post.bodySourceText }, { bodySource: input.body, reason: input.reason ?? null });
+        // A first post's edit may retitle and retag its topic: those are logged with the text.
+        const heading = (title: string, tags: string[]) => (post.number === 1 ? { title, tags } : {});
+        await this.logModeration(
+          tx,
+          viewer,
+          'post.edit',
+          post,
+          { bodySource: post.bodySourceText, ...heading(topic.title, topic.tags) },
+          { bodySource: input.body, ...heading(edit.title ?? topic.title, edit.tags ?? topic.tags), reason: input.reason ?? null },
+        );
       }
       return updated;
     });

@@ -267,6 +267,18 @@ export class TopicsService {
         version: updated.version,
         payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, acceptedPostId: post?.id ?? null, actorId: viewer.id },
       });
+      // A moderator deciding for the asker is a moderator action: it goes in the log.
+      if (topic.authorId !== viewer.id) {
+        await this.audit.append(tx, {
+          actorId: viewer.id,
+          action: post ? 'topic.accept_answer' : 'topic.unaccept_answer',
+          targetType: 'topic',
+          targetId: topic.id,
+          spaceId: topic.spaceId,
+          before: { acceptedPostId: topic.acceptedPostId },
+          after: { acceptedPostId: post?.id ?? null },
+        });
+      }
       return updated;
     });
     this.loaders.forget(viewer, { topicId: topic.id });
