@@ -379,6 +379,19 @@ describe('knowledge base: revisions and review', () => {
     expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'NORMAL' } }, { token: boardWatcher.token }));
   });
 
+  it('tells the team when an edit takes an article out of review, and nobody else', async () => {
+    const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Edited in review' });
+    await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: id, level: 'WATCHING' } }, { token: reader.token });
+    topicOf(await api.update(author.token, { topicId: id, body: 'the version submitted' }));
+    topicOf(await api.submit(author.token, id));
+    await drain();
+    topicOf(await api.update(editor2.token, { topicId: id, body: 'the version changed while it waited' }));
+    await drain();
+    expect(await kinds(author, id)).toContain('ARTICLE_RETURNED_TO_DRAFT');
+    expect(await kinds(editor2, id)).not.toContain('ARTICLE_RETURNED_TO_DRAFT');
+    expect(await kinds(reader, id)).not.toContain('ARTICLE_RETURNED_TO_DRAFT');
+  });
+
   it('tells a former owner nothing of a review they can no longer see, though they wrote the revision under review', async () => {
     const formerOwner = await makeUser(t);
     const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Changing hands' });

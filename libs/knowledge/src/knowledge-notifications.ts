@@ -15,6 +15,7 @@ const READER_STATES: unknown[] = [ArticleState.PUBLISHED, ArticleState.ARCHIVED]
 const ARTICLE_NOTIFICATION_KINDS = {
   SUBMITTED: 'ARTICLE_SUBMITTED',
   CHANGES_REQUESTED: 'ARTICLE_CHANGES_REQUESTED',
+  RETURNED_TO_DRAFT: 'ARTICLE_RETURNED_TO_DRAFT',
   PUBLISHED: 'ARTICLE_PUBLISHED',
   ARCHIVED: 'ARTICLE_ARCHIVED',
   UNARCHIVED: 'ARTICLE_UNARCHIVED',
@@ -132,7 +133,8 @@ export class KnowledgeNotifications implements OutboxHandler {
       recipients = [f.author_id, ...this.owners(f), ...f.contributors, ...watching];
       teamOnly = true;
     } else if (to === ArticleState.DRAFT && p.from === ArticleState.IN_REVIEW) {
-      kind = ARTICLE_NOTIFICATION_KINDS.CHANGES_REQUESTED;
+      // Sent back by an editor, or edited while it waited (what was submitted is no longer what would be published).
+      kind = p.edited ? ARTICLE_NOTIFICATION_KINDS.RETURNED_TO_DRAFT : ARTICLE_NOTIFICATION_KINDS.CHANGES_REQUESTED;
       // The submitter from the event: requesting changes clears the article's submitted_by before this runs.
       recipients = [f.author_id, ...this.owners(f), ...f.contributors, ...(p.submittedBy ? [p.submittedBy] : []), ...watching];
       teamOnly = true;

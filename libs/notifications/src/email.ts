@@ -16,7 +16,7 @@ import { visibleNotifications } from './notifications';
 import { escapeHtml } from '../../content/src/renderer';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
-  'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
+  'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_RETURNED_TO_DRAFT', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
 const ALL = '*';
 /** The `SignedTokens` purpose of unsubscribe links (they never expire: old e-mails keep working). */
 const UNSUBSCRIBE = 'unsubscribe';
@@ -39,6 +39,7 @@ const LABELS: Record<string, string> = {
   IDEA_MERGED: 'An idea you follow was merged into another',
   ARTICLE_SUBMITTED: 'An article was submitted for review',
   ARTICLE_CHANGES_REQUESTED: 'An editor asked for changes to an article',
+  ARTICLE_RETURNED_TO_DRAFT: 'An article in review was edited and is a draft again',
   ARTICLE_PUBLISHED: 'An article was published',
   ARTICLE_ARCHIVED: 'An article was archived',
   ARTICLE_UNARCHIVED: 'An article was brought back from the archive',

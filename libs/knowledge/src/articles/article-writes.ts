@@ -106,6 +106,8 @@ export class ArticleWrites {
       eventId: string; from: ArticleState; to: ArticleState; actorId: string | null; revisionId?: string | null; reason?: string | null; firstPublication?: boolean;
       /** Who had submitted the article before this step (the step may clear it, before the notifications read it). */
       submittedBy?: string | null;
+      /** A new revision saved while the article was in review sent it back to draft. */
+      edited?: boolean;
     },
   ): Promise<void> {
     await tx.emit({

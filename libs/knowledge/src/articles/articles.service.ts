@@ -284,14 +284,20 @@ export class ArticlesService {
       // A new revision is a new draft: a published article keeps showing its published revision,
       // and one in review goes back to draft (what was reviewed is no longer what would be published).
       const to = row.state === ArticleState.PUBLISHED || row.state === ArticleState.IN_REVIEW ? ArticleState.DRAFT : row.state;
-      await tx.query(
+      const [{ version }] = await tx.query<{ version: number }>(
         `UPDATE articles SET current_revision_id = $2, state = $3, version = version + 1, updated_at = now(),
                 submitted_at = CASE WHEN $3 = 'DRAFT' THEN NULL ELSE submitted_at END,
                 submitted_by = CASE WHEN $3 = 'DRAFT' THEN NULL ELSE submitted_by END
-          WHERE topic_id = $1`,
+          WHERE topic_id = $1 RETURNING version`,
         [ref.topicId, rev.id, to],
       );
-      await this.writes.record(tx, ref.topicId, viewer.id, opts.action, { from: row.state, to, revisionId: rev.id, note: opts.note });
+      const eventId = await this.writes.record(tx, ref.topicId, viewer.id, opts.action, { from: row.state, to, revisionId: rev.id, note: opts.note });
+      // Pulled out of review by this edit: the team hears it, as of any step of the workflow.
+      if (row.state === ArticleState.IN_REVIEW) {
+        await this.writes.emitTransition(tx, ref, version, {
+          eventId, from: row.state, to, actorId: viewer.id, revisionId: rev.id, reason: opts.note, submittedBy: row.submitted_by, edited: true,
+        });
+      }
       // Before its first publication the topic shows the draft (to its author and editors only: it is PENDING).
       if (!row.first_published_at) await this.writes.mirror(tx, viewer, ref, rev, false);
     });
