@@ -2,11 +2,15 @@ import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } fro
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../core/src/graphql/pagination';
+import { listOf } from '../../core/src/graphql/limits';
 import { trim } from '../../core/src/graphql/transforms';
 import { HasVisibleText, IsSingleLine } from '../../core/src/graphql/validators';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { normalizeTag, TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
+
+/** Most ideas a roadmap column lists. */
+export const ROADMAP_LIMIT = 100;
 
 export enum IdeaStatus {
   NEW = 'NEW',
@@ -117,9 +121,9 @@ export class IdeaBoardSettingsModel {
 
 @ObjectType('Roadmap')
 export class RoadmapModel {
-  @Field(() => [TopicModel]) planned!: TopicModel[];
-  @Field(() => [TopicModel]) inProgress!: TopicModel[];
-  @Field(() => [TopicModel], { description: 'Completed in the last 90 days, latest first.' }) completed!: TopicModel[];
+  @Field(() => [TopicModel], { description: `At most ${ROADMAP_LIMIT}, most voted first.`, complexity: listOf(ROADMAP_LIMIT) }) planned!: TopicModel[];
+  @Field(() => [TopicModel], { description: `At most ${ROADMAP_LIMIT}, most voted first.`, complexity: listOf(ROADMAP_LIMIT) }) inProgress!: TopicModel[];
+  @Field(() => [TopicModel], { description: `Completed in the last 90 days, latest first; at most ${ROADMAP_LIMIT}.`, complexity: listOf(ROADMAP_LIMIT) }) completed!: TopicModel[];
 }
 
 @InputType()

@@ -40,9 +40,9 @@ import {
   SetIdeaStatusInput,
   UpdateIdeaBoardInput,
 } from './idea.model';
+import { ROADMAP_LIMIT } from './idea.model';
 
 const MAX_OFFSET = 10_000;
-const ROADMAP_LIMIT = 100;
 
 /**
  * The ideas that count together: an idea and, transitively, every idea merged into it.

@@ -8,6 +8,12 @@ import { ComplexityEstimator, fieldExtensionsEstimator, getComplexity, simpleEst
 const LIST_ESTIMATE = 10;
 
 /**
+ * The cost of a list without paging that can hold more than LIST_ESTIMATE items: `items` of
+ * whatever each holds (a field's `complexity` option), so what is asked of every item counts.
+ */
+export const listOf = (items: number) => ({ childComplexity }: { childComplexity: number }): number => 1 + childComplexity * items;
+
+/**
  * Lists multiply the cost of what they contain: a `first: 100` page of posts with their
  * authors costs 100x the author lookups. A paged field asked without `first` answers a
  * default page and counts as one; a list without paging counts as LIST_ESTIMATE items. A

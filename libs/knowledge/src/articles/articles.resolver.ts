@@ -1,3 +1,4 @@
+import { listOf } from '../../../core/src/graphql/limits';
 import { Args, ArgsType, Context, Field, ID, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
@@ -94,6 +95,9 @@ function toDiffModel(d: ArticleDiff): ArticleDiffModel {
 }
 
 /** Queries and mutations of the knowledge base. */
+/** What a board's article tree is taken to hold when a query's cost is weighed. */
+const ARTICLE_TREE_ESTIMATE = 200;
+
 @Resolver()
 export class KnowledgeResolver {
   constructor(
@@ -213,7 +217,8 @@ export class BoardArticlesResolver {
   constructor(private readonly loaders: ArticleLoaders) {}
 
   @ResolveField(() => [ArticleTreeNodeModel], {
-    description: 'Knowledge boards: the articles the viewer may see, as a tree in display order. An article under one they may not see appears in its place.',
+    description: `Knowledge boards: the articles the viewer may see, as a tree in display order. An article under one they may not see appears in its place. For the query cost limit it counts as ${ARTICLE_TREE_ESTIMATE} articles: titles for a whole board, not each article's posts (page those with Board.topics).`,
+    complexity: listOf(ARTICLE_TREE_ESTIMATE),
   })
   async articleTree(@Parent() board: BoardModel, @Args() args: ArticleTreeArgs, @Context() ctx: GqlContext): Promise<ArticleTreeNodeModel[]> {
     if (board.kind !== 'KNOWLEDGE') return [];
