@@ -149,6 +149,11 @@ describe('moderation: reports and the review queue', () => {
     expect(await postState(target.id)).toBe('VISIBLE');
     expect((await t.sql(`SELECT DISTINCT status FROM reports WHERE target_id = $1`, [target.id])).map((r) => r.status)).toEqual(['REJECTED']);
     expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
+    // Its reporters cannot hide it again with the same reports; an edit makes it new content.
+    for (const r of reporters) expectError(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'ABUSE' } }, { token: r.token }), 'CONFLICT');
+    expect(await postState(target.id)).toBe('VISIBLE');
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: target.id, body: 'a much ruder opinion now' } }, { token: author.token }));
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'ABUSE' } }, { token: reporters[0].token }));
     // A claim expires after 30 minutes.
     const topic2 = await createTopic(t, author.token, board);
     expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic2.id, reason: 'SPAM' } }, { token: (await member()).token }));

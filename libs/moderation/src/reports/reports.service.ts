@@ -154,6 +154,18 @@ export class ReportsService {
         const now = await tx.one<{ space_id: string }>(`SELECT space_id FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [target.post.id]);
         if (now?.space_id !== target.spaceId) throw AppError.conflict('The topic moved while your report was on its way: report it again');
       }
+      // A moderator kept this content after this reporter's report: the same report again would
+      // only re-score (and re-hide) it. An edit since then makes it new content, open to reports.
+      if (target.post) {
+        const [cleared] = await tx.query(
+          `SELECT 1 FROM reports r JOIN review_items i ON i.id = r.review_item_id
+            WHERE r.reporter_id = $1 AND r.target_type = $2 AND r.target_id = $3 AND r.status = 'REJECTED'
+              AND i.resolved_at >= COALESCE((SELECT edited_at FROM posts WHERE id = $4), '-infinity'::timestamptz)
+            LIMIT 1`,
+          [viewer.id, targetType, targetId, target.post.id],
+        );
+        if (cleared) throw AppError.conflict('A moderator reviewed your report of this and kept it; you can report it again if it changes');
+      }
       const item = await this.reviewItems.open(tx, {
         spaceId: target.spaceId, targetType, targetId, kind: 'REPORTS', score: weight,
         actorId: viewer.id, action: 'reported', note: `${input.reason}${input.note ? `: ${input.note}` : ''}`,
