@@ -96,7 +96,7 @@ function toDiffModel(d: ArticleDiff): ArticleDiffModel {
 
 /** Queries and mutations of the knowledge base. */
 /** What a board's article tree is taken to hold when a query's cost is weighed. */
-const ARTICLE_TREE_ESTIMATE = 200;
+const ARTICLE_TREE_ESTIMATE = 100;
 
 @Resolver()
 export class KnowledgeResolver {
