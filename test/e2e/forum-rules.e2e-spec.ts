@@ -270,6 +270,27 @@ describe('forum rules', () => {
       }
     });
 
+    it('keeps the topic’s title and tags with each version of its first post, for the author and moderators', async () => {
+      const topic = await createTopic(t, author.token, boardId, { title: 'Problem with Jane Doe at 12 Elm St', tags: ['billing'] });
+      const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+      expectOk(await t.gql(EDIT, { input: { postId: topic.firstPostId, body: 'The body', title: 'Problem with a delivery', reason: 'no personal data' } }, { token: author.token }));
+      expectOk(await t.gql(EDIT, { input: { postId: topic.firstPostId, body: 'The body, clarified', tags: ['delivery'] } }, { token: mod.token }));
+      const r = await reply(t, other.token, topic.id, 'a reply');
+      const q = `query($id: ID!) { post(id: $id) { revisions { number title tags } } }`;
+      const revisions = async (id: string, token?: string) => expectOk(await t.gql(q, { id }, { token })).post.revisions;
+      for (const token of [author.token, mod.token]) {
+        expect(await revisions(topic.firstPostId, token)).toEqual([
+          { number: 1, title: 'Problem with Jane Doe at 12 Elm St', tags: ['billing'] },
+          { number: 2, title: 'Problem with a delivery', tags: ['billing'] },
+          { number: 3, title: 'Problem with a delivery', tags: ['delivery'] },
+        ]);
+      }
+      const forOthers = await revisions(topic.firstPostId, other.token);
+      expect(forOthers.every((v: any) => v.title === null && v.tags === null)).toBe(true);
+      // A reply's versions have no heading of their own.
+      expect(await revisions(r.id, other.token)).toEqual([{ number: 1, title: null, tags: null }]);
+    });
+
     it('replaces mentions on edit and records who edited and why', async () => {
       const topic = await createTopic(t, author.token, boardId, { body: `hi @${other.handle}` });
       const r = await reply(t, other.token, topic.id, 'plain');

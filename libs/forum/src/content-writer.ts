@@ -26,9 +26,13 @@ export class ContentWriter {
   }
 
   async recordRevision(tx: Tx, postId: string, editorId: string, source: string, reason: string | null): Promise<void> {
+    // A first post's revision keeps its topic's title and tags as they are now: callers record
+    // it once the topic has taken this version's title.
     await tx.query(
-      `INSERT INTO post_revisions (id, post_id, number, editor_id, reason, body_source)
-       VALUES ($1, $2, (SELECT COALESCE(max(number), 0) + 1 FROM post_revisions WHERE post_id = $2), $3, $4, $5)`,
+      `INSERT INTO post_revisions (id, post_id, number, editor_id, reason, body_source, title, tags)
+       SELECT $1, p.id, (SELECT COALESCE(max(number), 0) + 1 FROM post_revisions WHERE post_id = $2), $3, $4, $5,
+              CASE WHEN p.number = 1 THEN t.title END, CASE WHEN p.number = 1 THEN t.tags END
+         FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $2`,
       [newId(), postId, editorId, reason, source],
     );
   }

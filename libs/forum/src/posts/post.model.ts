@@ -17,6 +17,10 @@ export class PostRevisionModel {
   @Field(() => String, { nullable: true }) reason!: string | null;
   @Field(() => String, { nullable: true, description: 'The markdown of this version: for the post’s author and moderators only (null otherwise).' })
   bodySource!: string | null;
+  @Field(() => String, { nullable: true, description: 'A first post’s versions: the topic’s title with this version. For the author and moderators only, as bodySource.' })
+  title!: string | null;
+  @Field(() => [String], { nullable: true, description: 'A first post’s versions: the topic’s tags with this version. For the author and moderators only, as bodySource.' })
+  tags!: string[] | null;
   @Field() createdAt!: Date;
   editorId!: string;
 }

@@ -71,9 +71,9 @@ export class PostsResolver {
   async revisions(@Parent() p: PostModel, @Context() ctx: GqlContext): Promise<PostRevisionModel[]> {
     if (p.view !== 'full') return [];
     const revisions = await this.loaders.revisions(ctx.viewer, p.id);
-    // Old versions may hold what an edit took out: their source is for the author and moderators.
+    // Old versions may hold what an edit took out: their source and titles are for the author and moderators.
     const sourceVisible = p.authorId === ctx.viewer.id || p.viewerRank >= LEVEL_RANK.MODERATE;
-    return sourceVisible ? revisions : revisions.map((r) => Object.assign(new PostRevisionModel(), r, { bodySource: null }));
+    return sourceVisible ? revisions : revisions.map((r) => Object.assign(new PostRevisionModel(), r, { bodySource: null, title: null, tags: null }));
   }
 
   @ResolveField(() => PendingEditModel, {

@@ -298,7 +298,6 @@ export class PostsService {
         WHERE id = $1 RETURNING ${POST_COLUMNS}`,
       [post.id, edit.body, edit.html],
     );
-    await this.writer.recordRevision(tx, post.id, editor.id!, edit.body, edit.reason);
     const { mentionedUserIds } = await this.writer.recordReferences(tx, editor, post.id, edit.rendered, { replace: true });
     if (edit.title !== null || edit.tags !== null) {
       const t = await tx.one<{ version: number }>(
@@ -308,6 +307,8 @@ export class PostsService {
       );
       await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId } });
     }
+    // After the topic took the new title and tags: a first post's revision keeps them.
+    await this.writer.recordRevision(tx, post.id, editor.id!, edit.body, edit.reason);
     await tx.emit({
       type: 'post.updated',
       aggregateType: 'post',
