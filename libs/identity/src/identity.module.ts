@@ -1,5 +1,8 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { JobScheduler } from '../../core/src/jobs';
+import { OutboxHandlers } from '../../core/src/outbox/outbox';
+import { PasswordResetMail } from './auth/password-reset-mail';
+import { PasswordsService } from './auth/passwords.service';
 import { AuthResolver } from './auth/auth.resolver';
 import { AuthService } from './auth/auth.service';
 import { GroupsResolver } from './groups/groups.resolver';
@@ -10,13 +13,24 @@ import { UsersRepository } from './users/users.repository';
 import { UsersResolver } from './users/users.resolver';
 import { UsersService } from './users/users.service';
 
-/** Accounts, sessions, groups and global roles. */
+/** Accounts (passwords and their resets), sessions, groups and global roles. */
 @Module({
-  providers: [SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, GroupsService, AuthResolver, UsersResolver, GroupsResolver],
+  providers: [
+    SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, PasswordsService, PasswordResetMail, GroupsService,
+    AuthResolver, UsersResolver, GroupsResolver,
+  ],
   exports: [SessionsService, UsersRepository, UsersLoader, UsersService, AuthService],
 })
-export class IdentityModule {
-  constructor(jobs: JobScheduler, sessions: SessionsService) {
-    jobs.register('prune-sessions', 3600_000, () => sessions.pruneEnded());
+export class IdentityModule implements OnModuleInit {
+  constructor(
+    private readonly jobs: JobScheduler,
+    private readonly sessions: SessionsService,
+    private readonly handlers: OutboxHandlers,
+    private readonly resetMail: PasswordResetMail,
+  ) {}
+
+  onModuleInit(): void {
+    this.jobs.register('prune-sessions', 3600_000, () => this.sessions.pruneEnded());
+    this.handlers.register(this.resetMail);
   }
 }

@@ -1,14 +1,17 @@
 import { Args, Context, ID, Int, Mutation, Resolver } from '@nestjs/graphql';
 import { GqlContext } from '../../../core/src/graphql/context';
 import { SESSION_COOKIE, SessionsService, tokenFrom } from '../sessions/sessions.service';
+import { UserModel } from '../users/user.model';
 import { AuthService } from './auth.service';
-import { AuthPayload, SignInInput, SignUpInput } from './dto/auth.inputs';
+import { AuthPayload, ChangePasswordInput, RequestPasswordResetInput, ResetPasswordInput, SignInInput, SignUpInput } from './dto/auth.inputs';
+import { PasswordsService } from './passwords.service';
 
 @Resolver()
 export class AuthResolver {
   constructor(
     private readonly auth: AuthService,
     private readonly sessions: SessionsService,
+    private readonly passwords: PasswordsService,
   ) {}
 
   private setCookie(ctx: GqlContext, token: string): void {
@@ -44,6 +47,35 @@ export class AuthResolver {
     if (typeof cookie !== 'string' || cookie === '' || cookie === current) return signedOut;
     const cookieSession = await this.auth.signOut(await this.sessions.resolve(cookie, ctx.viewer.ip));
     return signedOut || cookieSession;
+  }
+
+  @Mutation(() => UserModel, {
+    description:
+      'Changes the signed-in user’s password, given the current one (a wrong one is BAD_USER_INPUT on `currentPassword`, and counts ' +
+      'against the account as a failed sign-in does). Every other session of the account is signed out; this one stays.',
+  })
+  changePassword(@Args('input') input: ChangePasswordInput, @Context() ctx: GqlContext): Promise<UserModel> {
+    return this.passwords.changePassword(ctx.viewer, input, this.meta(ctx));
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'E-mails a link to reset the password of the account with this address, good once and for an hour. Always true, whether or ' +
+      'not an account has the address. Limited per address and per IP.',
+  })
+  requestPasswordReset(@Args('input') input: RequestPasswordResetInput, @Context() ctx: GqlContext): Promise<boolean> {
+    return this.passwords.requestPasswordReset(input, this.meta(ctx));
+  }
+
+  @Mutation(() => AuthPayload, {
+    description:
+      'Sets a new password with the token of a reset link, signs the account out everywhere, and signs this client in as signIn does. ' +
+      'A bad, expired or used token is BAD_USER_INPUT on `token`; a suspended or banned member is refused as signIn refuses them.',
+  })
+  async resetPassword(@Args('input') input: ResetPasswordInput, @Context() ctx: GqlContext): Promise<AuthPayload> {
+    const result = await this.passwords.resetPassword(input, this.meta(ctx));
+    this.setCookie(ctx, result.token);
+    return result;
   }
 
   @Mutation(() => Int, { description: 'Revokes every session of a user (yourself by default; anyone for admins). Returns how many.' })

@@ -42,12 +42,19 @@ export interface AuthResult {
   user: UserModel;
 }
 
-/** A password that is the account's own e-mail address or handle is refused (BAD_USER_INPUT). */
-function checkPassword(input: SignUpInput): void {
-  const pw = input.password.toLowerCase();
-  if (pw === normalizeEmail(input.email).toLowerCase() || pw === input.handle.toLowerCase()) {
-    throw AppError.badField('password', 'must not be your e-mail address or handle');
+/**
+ * A password that is the account's own e-mail address or handle is refused (BAD_USER_INPUT on
+ * `field`): the rule of every password chosen, beside the input's own (`NewPassword`).
+ */
+export function refuseOwnIdentifiers(password: string, account: { email: string | null; handle: string }, field = 'password'): void {
+  const pw = password.toLowerCase();
+  if ((account.email !== null && pw === normalizeEmail(account.email).toLowerCase()) || pw === account.handle.toLowerCase()) {
+    throw AppError.badField(field, 'must not be your e-mail address or handle');
   }
+}
+
+function checkPassword(input: SignUpInput): void {
+  refuseOwnIdentifiers(input.password, input);
 }
 
 @Injectable()
@@ -152,8 +159,9 @@ export class AuthService {
    * A site-wide suspension or ban in force keeps the account from signing in (after a correct
    * password only). The refusal names the sanction and carries an appeal token: the member
    * cannot sign in, so the token is what lets them appeal (`appealSanction`), and nothing else.
+   * A password reset refuses them the same way, once its token proved who asks.
    */
-  private async refuseSuspended(userId: string): Promise<void> {
+  async refuseSuspended(userId: string): Promise<void> {
     const rows: Array<{ id: string; kind: string; reason: string; expires_at: Date | null; appeal_status: string | null; decision_note: string | null; decided_at: Date | null }> =
       await this.ds.query(
         `SELECT s.id, s.kind, s.reason, s.expires_at, a.status AS appeal_status, a.decision_note, a.decided_at
@@ -203,8 +211,12 @@ export class AuthService {
     });
   }
 
-  /** Live connections on revoked sessions are closed: the gateway re-checks the user's sockets. */
   private sessionsRevoked(tx: Tx, userId: string): Promise<void> {
-    return tx.emit({ type: 'user.sessions_revoked', aggregateType: 'user', aggregateId: userId, payload: { userId } });
+    return emitSessionsRevoked(tx, userId);
   }
+}
+
+/** Live connections on revoked sessions are closed: the gateway re-checks the user's sockets. */
+export function emitSessionsRevoked(tx: Tx, userId: string): Promise<void> {
+  return tx.emit({ type: 'user.sessions_revoked', aggregateType: 'user', aggregateId: userId, payload: { userId } });
 }

@@ -183,11 +183,11 @@ export class SessionsService {
     await (manager ?? this.ds.manager).query(`UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [sessionId]);
   }
 
-  /** Revokes every live session of a user; returns how many. */
-  async revokeAllForUser(userId: string, manager?: EntityManager): Promise<number> {
+  /** Revokes every live session of a user, but `exceptSessionId` when given; returns how many. */
+  async revokeAllForUser(userId: string, manager?: EntityManager, exceptSessionId?: string): Promise<number> {
     const res = await (manager ?? this.ds.manager).query(
-      `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`,
-      [userId],
+      `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2 RETURNING id`,
+      [userId, exceptSessionId ?? null],
     );
     return rowsOf(res).length;
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { UserRow } from './user.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
+import { rowsOf } from '../../../core/src/database/unit-of-work';
 
 const COLUMNS = 'id, email, handle, display_name, role, trust_level, is_placeholder, created_at';
 const USERS_BY_ID = prepared('users.by_id', `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::uuid[])`);
@@ -27,6 +28,27 @@ export class UsersRepository {
       `SELECT id, lower(handle) AS handle FROM users WHERE lower(handle) = ANY($1::text[])`,
       [handles.map((h) => h.toLowerCase())],
     );
+  }
+
+  /**
+   * A user with their password hash, for changing or resetting the password; `lock` holds the
+   * row (FOR UPDATE) until the caller's transaction ends, so two changes decide one after the other.
+   */
+  async findCredentials(userId: string, opts: { manager?: EntityManager; lock?: boolean } = {}): Promise<(UserRow & { password_hash: string | null }) | undefined> {
+    const rows = await (opts.manager ?? this.ds.manager).query(
+      `SELECT ${COLUMNS}, password_hash FROM users WHERE id = $1${opts.lock ? ' FOR UPDATE' : ''}`,
+      [userId],
+    );
+    return rows[0];
+  }
+
+  /** Sets a new password hash; returns the user, or undefined when the row is gone. */
+  async setPasswordHash(userId: string, passwordHash: string, manager: EntityManager): Promise<UserRow | undefined> {
+    const res = await manager.query(
+      `UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+      [userId, passwordHash],
+    );
+    return rowsOf<UserRow>(res)[0];
   }
 
   /** For sign-in: by e-mail (case-insensitive) or handle. */

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Field, InputType, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
@@ -8,9 +9,27 @@ import { IsSingleLine } from '../../../../core/src/graphql/validators';
 
 export const HANDLE_RE = /^[a-zA-Z0-9_-]{3,30}$/;
 
+/** An e-mail address as accounts hold it (sign-up, password resets). */
+function AccountEmail(): PropertyDecorator {
+  return applyDecorators(Field(), Transform(trim), IsEmail({}, { message: 'must be a valid e-mail address' }), MaxLength(254));
+}
+
+/**
+ * The rules of a password being chosen, wherever it is chosen (sign-up, change, reset). That it
+ * is not the account's e-mail or handle is checked by the service, which knows the account.
+ */
+function NewPassword(): PropertyDecorator {
+  return applyDecorators(
+    Field({ description: 'At least 10 characters; not your e-mail or handle.' }),
+    IsString(),
+    MinLength(10, { message: 'must be at least 10 characters' }),
+    MaxLength(256),
+  );
+}
+
 @InputType()
 export class SignUpInput {
-  @Field() @Transform(trim) @IsEmail({}, { message: 'must be a valid e-mail address' }) @MaxLength(254)
+  @AccountEmail()
   email!: string;
 
   @Field({ description: '3–30 characters of a-z, 0-9, _ and -; stored lower-case.' })
@@ -18,8 +37,7 @@ export class SignUpInput {
   @Matches(HANDLE_RE, { message: 'must be 3–30 characters of a-z, 0-9, _ and -' })
   handle!: string;
 
-  @Field({ description: 'At least 10 characters; not your e-mail or handle.' })
-  @IsString() @MinLength(10, { message: 'must be at least 10 characters' }) @MaxLength(256)
+  @NewPassword()
   password!: string;
 
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 60) @IsSingleLine()
@@ -33,6 +51,30 @@ export class SignInInput {
 
   @Field() @IsString() @Length(1, 256)
   password!: string;
+}
+
+@InputType()
+export class ChangePasswordInput {
+  @Field({ description: 'The password the account has now.' }) @IsString() @Length(1, 256)
+  currentPassword!: string;
+
+  @NewPassword()
+  newPassword!: string;
+}
+
+@InputType()
+export class RequestPasswordResetInput {
+  @AccountEmail()
+  email!: string;
+}
+
+@InputType()
+export class ResetPasswordInput {
+  @Field({ description: 'The token of the reset link the e-mail carried.' }) @IsString() @Length(1, 300)
+  token!: string;
+
+  @NewPassword()
+  newPassword!: string;
 }
 
 @ObjectType()

@@ -1,0 +1,159 @@
+import { Injectable } from '@nestjs/common';
+import * as argon2 from 'argon2';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { outboxInsertSql, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
+import { SignedTokens } from '../../../core/src/signed-tokens';
+import { SessionsService } from '../sessions/sessions.service';
+import { toUserModel, UserModel } from '../users/user.model';
+import { UsersRepository } from '../users/users.repository';
+import { AuthResult, AuthService, emitSessionsRevoked, hashPassword, normalizeEmail, refuseOwnIdentifiers, SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN } from './auth.service';
+import { ChangePasswordInput, RequestPasswordResetInput, ResetPasswordInput } from './dto/auth.inputs';
+
+/** The `SignedTokens` purpose of password reset links, and how long one works. */
+export const PASSWORD_RESET_PURPOSE = 'password-reset';
+export const PASSWORD_RESET_TTL_SECONDS = 3600;
+/** The outbox event that has the reset e-mail sent (`PasswordResetMail`); it carries the user's id only. */
+export const PASSWORD_RESET_REQUESTED = 'user.password_reset_requested';
+
+/** Reset requests per address (as given, known or not) and per network, in an hour: each may e-mail someone. */
+export const PASSWORD_RESET_PER_ADDRESS: RateRule = { bucket: 'password-reset:address', limit: 3, windowSeconds: 3600 };
+export const PASSWORD_RESET_PER_IP: RateRule = { bucket: 'password-reset:ip', limit: 10, windowSeconds: 3600 };
+
+/**
+ * What a reset token is bound to besides its user: a digest of the password hash it was issued
+ * against. Any change of password (this reset, `changePassword`, even the same password again,
+ * which gets a new salt) changes it, so a link works once and dies with the password it was
+ * meant to replace, with nothing stored. 96 bits of SHA-256 over a salted argon2id hash: it
+ * tells nothing about the password, and the token's MAC, not this, is what cannot be forged.
+ */
+export function passwordFingerprint(userId: string, passwordHash: string | null): string {
+  return createHash('sha256').update(`${userId}\n${passwordHash ?? ''}`).digest('hex').slice(0, 24);
+}
+
+function sameFingerprint(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === 12 && y.length === 12 && timingSafeEqual(x, y);
+}
+
+/** A reset token's subject: `<user id>-<fingerprint>` (SignedTokens subjects are [A-Za-z0-9-], at most 64). */
+const RESET_SUBJECT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-([0-9a-f]{24})$/;
+
+const badToken = () => AppError.badField('token', 'This reset link is not valid or has expired; ask for a new one');
+
+/** Changing a password, and resetting a forgotten one through a link sent by e-mail. */
+@Injectable()
+export class PasswordsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly users: UsersRepository,
+    private readonly sessions: SessionsService,
+    private readonly limiter: RateLimiter,
+    private readonly uow: UnitOfWork,
+    private readonly tokens: SignedTokens,
+    private readonly auth: AuthService,
+  ) {}
+
+  /**
+   * The signed-in user's new password, against their current one. Every other session ends
+   * (whoever else holds one may be who the change is meant to shut out); this one goes on.
+   */
+  async changePassword(viewer: Viewer, input: ChangePasswordInput, meta: { ip: string }): Promise<UserModel> {
+    if (!viewer.user || !viewer.sessionId) throw AppError.unauthenticated();
+    const userId = viewer.user.id;
+    const sessionId = viewer.sessionId;
+    const user = await this.users.findCredentials(userId);
+    if (!user) throw AppError.unauthenticated();
+    // What the input alone refuses costs no attempt (the session holder can read the account's
+    // e-mail and handle anyway).
+    refuseOwnIdentifiers(input.newPassword, user, 'newPassword');
+    // Guesses at the current password count with the account's failed sign-ins, reserved before
+    // the check as signIn does: a stolen session gets no more tries at the password than the
+    // sign-in form gives, in a row or in parallel.
+    const accountKey = `user:${userId}`;
+    const attempt = await this.limiter.reserve([
+      [SIGN_IN_PER_LOGIN, accountKey],
+      [SIGN_IN_PER_IP, meta.ip],
+    ]);
+    const ok = user.password_hash !== null && (await argon2.verify(user.password_hash, input.currentPassword).catch(() => false));
+    if (!ok) throw AppError.badField('currentPassword', 'is not your current password');
+    await attempt.release();
+    await this.limiter.clear(SIGN_IN_PER_LOGIN, accountKey);
+
+    const passwordHash = await hashPassword(input.newPassword);
+    const row = await this.uow.run(async (tx) => {
+      const locked = await this.users.findCredentials(userId, { manager: tx.manager, lock: true });
+      // Changed (or reset) since it was checked: this change was decided on a password that is gone.
+      if (!locked || locked.password_hash !== user.password_hash) throw AppError.conflict('Your password was changed meanwhile; try again');
+      const updated = await this.users.setPasswordHash(userId, passwordHash, tx.manager);
+      if ((await this.sessions.revokeAllForUser(userId, tx.manager, sessionId)) > 0) await emitSessionsRevoked(tx, userId);
+      return updated!;
+    });
+    return Object.assign(toUserModel(row), { isAuthenticatedSelf: true });
+  }
+
+  /**
+   * Queues a reset e-mail when the address is an account's, and does the same work when it is
+   * not: the limits count the address as given, and one statement writes the outbox event or
+   * nothing. The answer never says which; the e-mail is sent by the worker, after the answer.
+   */
+  async requestPasswordReset(input: RequestPasswordResetInput, meta: { ip: string }): Promise<true> {
+    const email = normalizeEmail(input.email);
+    await this.ds.transaction(async (m) => {
+      await this.limiter.hitWithin(m, [
+        [PASSWORD_RESET_PER_ADDRESS, email.toLowerCase()],
+        [PASSWORD_RESET_PER_IP, meta.ip],
+      ]);
+      await m.query(
+        outboxInsertSql(
+          `SELECT $2::text, 'user', id, 1, jsonb_build_object('userId', id) FROM users WHERE lower(email) = lower($1) AND NOT is_placeholder`,
+        ),
+        [email, PASSWORD_RESET_REQUESTED],
+      );
+    });
+    return true;
+  }
+
+  /** A reset token for the user's current password, good for `ttlSeconds`. */
+  resetToken(user: { id: string; password_hash: string | null }, ttlSeconds = PASSWORD_RESET_TTL_SECONDS): Promise<string> {
+    return this.tokens.sign(PASSWORD_RESET_PURPOSE, `${user.id}-${passwordFingerprint(user.id, user.password_hash)}`, ttlSeconds);
+  }
+
+  private async readResetToken(token: string): Promise<{ userId: string; fingerprint: string } | null> {
+    const m = RESET_SUBJECT.exec((await this.tokens.verify(PASSWORD_RESET_PURPOSE, token)) ?? '');
+    return m ? { userId: m[1], fingerprint: m[2] } : null;
+  }
+
+  /**
+   * Sets a new password with a reset link's token and signs in afresh: every session of the
+   * account ends (whoever knew the old password is out), and a new one is issued. A bad,
+   * expired or used token is BAD_USER_INPUT on `token` and changes nothing; a member suspended
+   * or banned site-wide is refused as signIn refuses them, also changing nothing.
+   */
+  async resetPassword(input: ResetPasswordInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
+    const claim = await this.readResetToken(input.token);
+    const user = claim ? await this.users.findCredentials(claim.userId) : undefined;
+    if (!claim || !user || user.is_placeholder || !sameFingerprint(passwordFingerprint(user.id, user.password_hash), claim.fingerprint)) throw badToken();
+    await this.auth.refuseSuspended(user.id);
+    refuseOwnIdentifiers(input.newPassword, user, 'newPassword');
+
+    const passwordHash = await hashPassword(input.newPassword);
+    const result = await this.uow.run(async (tx) => {
+      // Checked again on the locked row: of two resets with one link, the second finds the
+      // password it was bound to gone.
+      const locked = await this.users.findCredentials(user.id, { manager: tx.manager, lock: true });
+      if (!locked || !sameFingerprint(passwordFingerprint(locked.id, locked.password_hash), claim.fingerprint)) throw badToken();
+      const row = await this.users.setPasswordHash(user.id, passwordHash, tx.manager);
+      if ((await this.sessions.revokeAllForUser(user.id, tx.manager)) > 0) await emitSessionsRevoked(tx, user.id);
+      const token = await this.sessions.issue(user.id, meta, tx.manager);
+      return { token, user: Object.assign(toUserModel(row!), { isAuthenticatedSelf: true }) };
+    });
+    // Whoever locked the account's sign-in with wrong guesses no longer keeps its owner out.
+    await this.limiter.clear(SIGN_IN_PER_LOGIN, `user:${user.id}`);
+    return result;
+  }
+}
