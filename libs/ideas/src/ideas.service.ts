@@ -35,12 +35,12 @@ import {
   IdeaStatusChangeModel,
   IdeasCsvArgs,
   MergeIdeaInput,
+  ROADMAP_LIMIT,
   RoadmapModel,
   SegmentCountModel,
   SetIdeaStatusInput,
   UpdateIdeaBoardInput,
 } from './idea.model';
-import { ROADMAP_LIMIT } from './idea.model';
 
 const MAX_OFFSET = 10_000;
 
