@@ -31,7 +31,7 @@ export class ResolveReviewInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a review item id' }) id!: string;
   @Field(() => ReviewDecision) @IsEnum(ReviewDecision) decision!: ReviewDecision;
   @Field(() => ReviewAction, { nullable: true }) @IsOptional() @IsEnum(ReviewAction) action?: ReviewAction;
-  @Field({ nullable: true, description: 'For moderators: kept in the item’s history and the moderation log, never shown to the content’s author.' })
+  @Field({ nullable: true, description: 'For moderators: kept in the item’s history and the moderation log, never shown to the content’s author. On an APPEAL it is the decision the appellant reads.' })
   @IsOptional() @Transform(trim) @IsString() @Length(0, 1000)
   note?: string;
   @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”.' })
