@@ -163,8 +163,16 @@ describe('moderation: sanctions and the moderation log', () => {
     expect(mine.edges.map((e: any) => e.node)).toEqual([{ id: s.id, kind: 'WARNING', reason: 'Mind the tone', acknowledgedAt: null }]);
     expect(mine.totalCount).toBe(1);
     const ACK = `mutation($id: ID!) { acknowledgeWarning(id: $id) { acknowledgedAt } }`;
+    // Until it is acknowledged, no new topic or reply where it applies (elsewhere, as before).
+    const CREATE = `mutation($input: CreateTopicInput!) { createTopic(input: $input) { id } }`;
+    const post = (boardId: string) => t.gql(CREATE, { input: { boardId, title: 'After the warning', body: `text ${Math.random()}` } }, { token: member.token });
+    const refused = expectError(await post(boardA), 'FORBIDDEN');
+    expect(refused.extensions.sanction).toEqual({ id: s.id, kind: 'WARNING', reason: 'Mind the tone' });
+    expectOk(await post(boardB));
     expectError(await t.gql(ACK, { id: s.id }, { token: other.token }), 'NOT_FOUND');
     expect(expectOk(await t.gql(ACK, { id: s.id }, { token: member.token })).acknowledgeWarning.acknowledgedAt).not.toBeNull();
+    await t.sql(`DELETE FROM rate_events WHERE key = $1`, [member.id]);
+    expectOk(await post(boardA));
     const USER_SANCTIONS = `query($u: ID!, $after: String) { userSanctions(userId: $u, first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id reason } } } }`;
     expectError(await t.gql(USER_SANCTIONS, { u: member.id }, { token: other.token }), 'FORBIDDEN');
     const second = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'WARNING', reason: 'Mind the tone, again', spaceId: spaceA.id } }, { token: modA.token })).sanctionUser;

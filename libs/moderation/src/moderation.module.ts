@@ -22,11 +22,12 @@ import { ModerationLogResolver } from './audit/moderation-log.resolver';
 import { ModerationLogService } from './audit/moderation-log.service';
 import { SanctionsResolver } from './sanctions/sanctions.resolver';
 import { SanctionsService } from './sanctions/sanctions.service';
+import { UnacknowledgedWarningRule } from './sanctions/warnings-rule';
 
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule, ContentModule],
-  providers: [SpaceModeration, SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver, ReviewItems],
+  providers: [SpaceModeration, SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, UnacknowledgedWarningRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver, ReviewItems],
   exports: [SanctionsService, ReportsService, TrustLevelService, ReviewItems, WatchedWordsRule],
 })
 export class ModerationModule implements OnModuleInit {
@@ -39,10 +40,12 @@ export class ModerationModule implements OnModuleInit {
     private readonly trust: TrustLevelService,
     private readonly spam: SpamFilter,
     private readonly sanctions: SanctionsService,
+    private readonly warnings: UnacknowledgedWarningRule,
   ) {}
 
   /** Plug the posting rules into the forum's content pipeline. */
   onModuleInit(): void {
+    this.policy.register(this.warnings);
     this.policy.register(this.watchedWords);
     this.policy.register(this.limits);
     this.policy.register(this.premoderation);
