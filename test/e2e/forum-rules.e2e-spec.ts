@@ -675,6 +675,17 @@ describe('forum rules', () => {
       }
     });
 
+    it('reads a topic’s posts afresh after a reply earlier in the same request', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const both = `mutation($a: ReplyInput!, $b: ReplyInput!) {
+        a: replyToTopic(input: $a) { topic { posts { totalCount edges { node { number } } } } }
+        b: replyToTopic(input: $b) { topic { posts { totalCount edges { node { number } } } } } }`;
+      const res = expectOk(await t.gql(both, { a: { topicId: topic.id, body: 'first of two' }, b: { topicId: topic.id, body: 'second of two' } }, { token: other.token }));
+      expect(res.a.topic.posts.totalCount).toBe(2);
+      expect(res.b.topic.posts.totalCount).toBe(3);
+      expect(res.b.topic.posts.edges.map((e: any) => e.node.number)).toEqual([1, 2, 3]);
+    });
+
     it('lists topics with their posts in a fixed number of statements (no N+1)', async () => {
       const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
       const board = await makeBoard(t, space.id);

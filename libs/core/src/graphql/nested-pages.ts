@@ -6,6 +6,8 @@ import { Viewer } from './viewer';
  * the same arguments. These loaders gather the parents that ask in the same tick and read
  * their pages, or their counts, in one statement. `key` names the list and every argument
  * that shapes the statement: parents share a statement only when their keys are equal.
+ * Nothing is cached past the batch: a mutation earlier in the request (a reply, a new topic)
+ * is seen by the lists a later field reads.
  */
 export function nestedPage<Row>(
   viewer: Viewer,
@@ -16,9 +18,9 @@ export function nestedPage<Row>(
 ): Promise<Row[]> {
   const loader = viewer.memoize(`nested-page:${key}`, () => new DataLoader<string, Row[]>(async (ids) => {
     const byParent = new Map<string, Row[]>(ids.map((id) => [id, []]));
-    for (const row of await load(ids)) byParent.get(parentOf(row))?.push(row);
+    for (const row of await load([...byParent.keys()])) byParent.get(parentOf(row))?.push(row);
     return ids.map((id) => byParent.get(id)!);
-  }));
+  }, { cache: false }));
   return loader.load(parentId);
 }
 
@@ -30,8 +32,8 @@ export function nestedCount(
   load: (parentIds: readonly string[]) => Promise<Map<string, number>>,
 ): Promise<number> {
   const loader = viewer.memoize(`nested-count:${key}`, () => new DataLoader<string, number>(async (ids) => {
-    const counts = await load(ids);
+    const counts = await load([...new Set(ids)]);
     return ids.map((id) => counts.get(id) ?? 0);
-  }));
+  }, { cache: false }));
   return loader.load(parentId);
 }
