@@ -199,7 +199,7 @@ describe('live updates over Socket.IO', () => {
     ]);
     expect(second.changed[0].bodyHtml).toContain('held for review');
     expect(second.syncMark >= first.syncMark).toBe(true);
-    for (const since of ['yesterday', 42, '2026-13-45T99:99:99.000000Z']) {
+    for (const since of ['yesterday', 42, '2026-13-45T99:99:99.000000Z', '2026-02-30T00:00:00.000000Z']) {
       expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 1, since })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
     }
   });

@@ -96,7 +96,11 @@ function livePost(node: PostModel): Record<string, unknown> {
 
 /** Absent, or a mark as `topic:sync` hands them out (an ISO time in UTC). */
 function validSyncMark(since: unknown): since is string | null {
-  return since === null || (typeof since === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(since) && !Number.isNaN(Date.parse(since)));
+  if (since === null) return true;
+  if (typeof since !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(since)) return false;
+  // A real instant: JavaScript reads 2026-02-30 as 2 March, which PostgreSQL refuses; the milliseconds must read back the same.
+  const at = new Date(since);
+  return !Number.isNaN(at.getTime()) && at.toISOString() === `${since.slice(0, 23)}Z`;
 }
 
 @WebSocketGateway({ path: '/socket.io', maxHttpBufferSize: 16 * 1024, serveClient: false })
