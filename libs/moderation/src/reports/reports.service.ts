@@ -57,6 +57,16 @@ interface Target {
 
 const ONLY_ADMINS_BAN = 'Only an admin decides a proposed ban';
 
+/**
+ * An appeal goes to a moderator other than the one who sanctioned: who issued it, or, for an
+ * automatic sanction, whose decision triggered it. They may neither decide nor claim it.
+ */
+function assertNotSanctioner(viewer: Viewer, sanction: { issued_by: string | null; triggered_by: string | null }): void {
+  if (sanction.issued_by === viewer.id || sanction.triggered_by === viewer.id) {
+    throw AppError.forbidden('A moderator other than the one who issued the sanction decides its appeal');
+  }
+}
+
 @Injectable()
 export class ReportsService {
   constructor(
@@ -264,6 +274,10 @@ export class ReportsService {
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       // A claim keeps others off the item: only who may decide it may hold it.
       if (item.kind === 'BAN_PROPOSAL' && !viewer.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
+      if (item.kind === 'APPEAL') {
+        const sanction = await tx.one<{ issued_by: string | null; triggered_by: string | null }>(`SELECT issued_by, triggered_by FROM sanctions WHERE id = $1`, [item.target_id]);
+        if (sanction) assertNotSanctioner(viewer, sanction);
+      }
       this.assertUnclaimedByOthers(viewer, item);
       const [claimed] = await tx.query<ReviewItemRow>(
         `UPDATE review_items SET claimed_by = $2, claimed_until = now() + make_interval(mins => ${CLAIM_MINUTES}), updated_at = now()
@@ -422,10 +436,7 @@ export class ReportsService {
       [item.target_id],
     );
     if (!sanction) throw AppError.notFound('Sanction not found');
-    // An automatic sanction counts as issued by the moderator whose decision triggered it.
-    if (sanction.issued_by === viewer.id || sanction.triggered_by === viewer.id) {
-      throw AppError.forbidden('A moderator other than the one who issued the sanction decides its appeal');
-    }
+    assertNotSanctioner(viewer, sanction);
     if (input.decision === ReviewDecision.IGNORE) throw AppError.badField('decision', 'an appeal is granted (APPROVE) or denied (REJECT)');
     const granted = input.decision === ReviewDecision.APPROVE;
     if (granted) {
