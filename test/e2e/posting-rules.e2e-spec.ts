@@ -251,7 +251,7 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [held.id]);
     expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: mod.token }));
     const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
-    for (const action of ['APPROVE', 'REJECT']) expectError(await t.gql(MOD, { input: { postId: held.id, action } }, { token: other.token }), 'CONFLICT');
+    for (const action of ['APPROVE', 'REJECT', 'HIDE', 'DELETE']) expectError(await t.gql(MOD, { input: { postId: held.id, action } }, { token: other.token }), 'CONFLICT');
     expect((await t.sql(`SELECT p.state, i.status, i.claimed_by FROM posts p, review_items i WHERE p.id = $1 AND i.id = $2`, [held.id, item.id]))[0]).toEqual({ state: 'PENDING', status: 'PENDING', claimed_by: mod.id });
     expect(expectOk(await t.gql(MOD, { input: { postId: held.id, action: 'APPROVE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
   });

@@ -505,6 +505,8 @@ export class ReportsService {
         // Published: the post's new row; dropped: the post as it was.
         return edit.outcome === 'published' ? edit.row : null;
       }
+      // Held content another moderator claimed waits for them, whatever is done to it.
+      if (post.state === ContentState.PENDING) await this.reviewItems.assertHeldUnclaimed(tx, post, viewer.id!);
       // Checked under the post's lock, so a moderator racing another cannot, say, hide a post just deleted.
       const { state, changed } = await this.posts.applyStateFrom(tx, viewer.id, post, topic, transition.from, transition.to);
       if (!changed) throw AppError.conflict(`A ${state.toLowerCase()} post cannot be ${PAST_PARTICIPLES[input.action]}`);

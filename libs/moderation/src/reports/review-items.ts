@@ -33,6 +33,9 @@ export type ReviewDecider = (viewer: Viewer, item: ReviewItemRow) => Promise<boo
  * pending item of a kind, so a second opening joins the first (adding its score), records
  * why in the item's history, and tells the space's moderators' live review room.
  */
+/** The pending PENDING_CONTENT items of a post ($1), or of its topic ($2) for a first post. */
+const HELD_ITEMS = `kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))`;
+
 @Injectable()
 export class ReviewItems {
   private readonly deciders = new Map<ReviewItemKind, ReviewDecider>();
@@ -74,13 +77,10 @@ export class ReviewItems {
     post: { id: string; number: number; topicId: string },
     o: { status: 'APPROVED' | 'REJECTED' | 'IGNORED'; resolvedBy: string | null; actorId: string | null; action: string; note: string | null },
   ): Promise<void> {
-    const held = `kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))`;
+    const held = HELD_ITEMS;
     const target = [post.id, post.number === 1 ? post.topicId : null];
     // A moderator deciding on the post respects another's claim on its item, as the queue does.
-    if (o.resolvedBy) {
-      const claimed = await tx.query(`SELECT 1 FROM review_items WHERE ${held} AND claimed_by <> $3 AND claimed_until > now() FOR UPDATE`, [...target, o.resolvedBy]);
-      if (claimed.length > 0) throw AppError.conflict('Another moderator is handling this item');
-    }
+    if (o.resolvedBy) await this.assertHeldUnclaimed(tx, post, o.resolvedBy);
     const items = await tx.query<{ id: string; space_id: string | null; status: string }>(
       `UPDATE review_items SET status = $3, resolved_by = $4, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
         WHERE ${held} RETURNING id, space_id, status`,
@@ -90,6 +90,18 @@ export class ReviewItems {
       await this.record(tx, i.id, o.actorId, o.action, o.note);
       await this.changed(tx, { id: i.id, spaceId: i.space_id, status: i.status });
     }
+  }
+
+  /**
+   * CONFLICT when another moderator's claim on the post's pending PENDING_CONTENT item holds:
+   * whatever a moderator does to held content (approve, reject, hide, delete) waits for it.
+   */
+  async assertHeldUnclaimed(tx: Tx, post: { id: string; number: number; topicId: string }, moderatorId: string): Promise<void> {
+    const claimed = await tx.query(
+      `SELECT 1 FROM review_items WHERE ${HELD_ITEMS} AND claimed_by <> $3 AND claimed_until > now() FOR UPDATE`,
+      [post.id, post.number === 1 ? post.topicId : null, moderatorId],
+    );
+    if (claimed.length > 0) throw AppError.conflict('Another moderator is handling this item');
   }
 
   /** A line in an item's history: who did what, and why. */
