@@ -160,11 +160,11 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       const some = Array.from({ length: 9 }, (_, i) => doc({ title: `Quokka notes ${i}`, body: 'Only the quokka lives here.', spaceId: pages }));
       await engine.upsert([...both, ...some]);
       try {
-        for (const size of [3, 5, 20]) {
+        for (const [size, sort] of [[3, undefined], [5, undefined], [20, undefined], [5, 'NEWEST']] as const) {
           const seen: string[] = [];
           const totals = new Set<number>();
           for (let offset = 0; offset < 40; offset += size) {
-            const page = await engine.search({ query: 'quokka wombat', filters: { spaceIds: [pages] }, limit: size, offset });
+            const page = await engine.search({ query: 'quokka wombat', filters: { spaceIds: [pages] }, limit: size, offset, ...(sort ? { sort } : {}) });
             totals.add(page.total);
             seen.push(...page.hits.map((h) => h.id));
             if (page.hits.length < size) break;

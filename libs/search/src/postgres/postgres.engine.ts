@@ -503,7 +503,9 @@ export class PostgresSearchEngine implements SearchEngine {
     // The filters are applied: the main statement works on the candidates and the tsqueries alone.
     params.splice(3);
     const candParam = p(candidates.ids);
-    const order = req.sort === 'NEWEST' ? 'created_at DESC, id DESC' : mode === 'any' ? 'score * matched DESC, id' : 'score DESC, id';
+    // With words missing, documents holding more (and rarer) of them come first, whatever the sort
+    // (as Meilisearch's `words` rule comes before `sort`).
+    const order = req.sort === 'NEWEST' ? `${mode === 'any' ? 'matched DESC, ' : ''}created_at DESC, id DESC` : mode === 'any' ? 'score * matched DESC, id' : 'score DESC, id';
     const idf = weights?.idf ?? compiled.each.en.map(() => 1);
     const matched =
       mode === 'any'
