@@ -1,8 +1,8 @@
-import { listOf } from '../../../core/src/graphql/limits';
 import { Args, ArgsType, Context, Field, ID, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
 import { GqlContext } from '../../../core/src/graphql/context';
+import { listOf } from '../../../core/src/graphql/limits';
 import { ReviewItemModel, toReviewItemModel } from '../../../moderation/src/reports/review.model';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { PostModel } from '../../../forum/src/posts/post.model';
@@ -94,10 +94,10 @@ function toDiffModel(d: ArticleDiff): ArticleDiffModel {
   };
 }
 
-/** Queries and mutations of the knowledge base. */
 /** What a board's article tree is taken to hold when a query's cost is weighed. */
 const ARTICLE_TREE_ESTIMATE = 100;
 
+/** Queries and mutations of the knowledge base. */
 @Resolver()
 export class KnowledgeResolver {
   constructor(
