@@ -20,6 +20,8 @@ export const APPEAL_TOKEN_TTL_SECONDS = 3600;
 const FIFTEEN_MINUTES = 15 * 60;
 /** More than 5 failures for one login, or 20 from one IP, within 15 minutes. */
 export const SIGN_IN_PER_LOGIN: RateRule = { bucket: 'signin:login', limit: 5, windowSeconds: FIFTEEN_MINUTES };
+/** The SIGN_IN_PER_LOGIN key of an account: its failures count together however it was named. */
+export const signInAccountKey = (userId: string): string => `user:${userId}`;
 export const SIGN_IN_PER_IP: RateRule = { bucket: 'signin:ip', limit: 20, windowSeconds: FIFTEEN_MINUTES };
 export const SIGN_UP_PER_IP: RateRule = { bucket: 'signup:ip', limit: 10, windowSeconds: 3600 };
 
@@ -140,7 +142,7 @@ export class AuthService {
     // Failures count per account, whether it is named by handle or by e-mail; a login that
     // names no account counts on its own. Counted before the password is checked, atomically:
     // a burst of parallel guesses gets no more tries than the same guesses one after another.
-    const accountKey = user ? `user:${user.id}` : `login:${loginKey}`;
+    const accountKey = user ? signInAccountKey(user.id) : `login:${loginKey}`;
     const attempt = await this.limiter.reserve([
       [SIGN_IN_PER_LOGIN, accountKey],
       [SIGN_IN_PER_IP, meta.ip],

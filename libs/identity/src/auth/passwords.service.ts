@@ -10,7 +10,7 @@ import { SignedTokens } from '../../../core/src/signed-tokens';
 import { SessionsService } from '../sessions/sessions.service';
 import { toUserModel, UserModel } from '../users/user.model';
 import { UsersRepository } from '../users/users.repository';
-import { AuthResult, AuthService, emitSessionsRevoked, hashPassword, normalizeEmail, refuseOwnIdentifiers, SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN } from './auth.service';
+import { AuthResult, AuthService, emitSessionsRevoked, hashPassword, normalizeEmail, refuseOwnIdentifiers, SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, signInAccountKey } from './auth.service';
 import { ChangePasswordInput, RequestPasswordResetInput, ResetPasswordInput } from './dto/auth.inputs';
 
 /** The `SignedTokens` purpose of password reset links, and how long one works. */
@@ -74,7 +74,7 @@ export class PasswordsService {
     // Guesses at the current password count with the account's failed sign-ins, reserved before
     // the check as signIn does: a stolen session gets no more tries at the password than the
     // sign-in form gives, in a row or in parallel.
-    const accountKey = `user:${userId}`;
+    const accountKey = signInAccountKey(userId);
     const attempt = await this.limiter.reserve([
       [SIGN_IN_PER_LOGIN, accountKey],
       [SIGN_IN_PER_IP, meta.ip],
@@ -153,7 +153,7 @@ export class PasswordsService {
       return { token, user: Object.assign(toUserModel(row!), { isAuthenticatedSelf: true }) };
     });
     // Whoever locked the account's sign-in with wrong guesses no longer keeps its owner out.
-    await this.limiter.clear(SIGN_IN_PER_LOGIN, `user:${user.id}`);
+    await this.limiter.clear(SIGN_IN_PER_LOGIN, signInAccountKey(user.id));
     return result;
   }
 }
