@@ -54,12 +54,16 @@ describe('notifications and watching', () => {
     await drain();
     expect(await kinds(before)).toEqual(['MENTION']);
     expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: topic.id, level: 'MUTED' } }, { token: muting.token }));
+    // Muting the board mutes its topics too.
+    const boardMuting = await makeUser(t);
+    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'MUTED' } }, { token: boardMuting.token }));
     const edit = (body: string) => t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body } }, { token: writer.token });
-    expectOk(await edit(`@${before.handle} and @${added.handle} and @${muting.handle} and @${writer.handle}`));
+    expectOk(await edit(`@${before.handle} and @${added.handle} and @${muting.handle} and @${boardMuting.handle} and @${writer.handle}`));
     await drain();
     expect(await kinds(added)).toEqual(['MENTION']);
     expect(await kinds(before)).toEqual(['MENTION']);
     expect(await kinds(muting)).toEqual([]);
+    expect(await kinds(boardMuting)).toEqual([]);
     expect(await kinds(writer)).toEqual([]);
     // Edited again (still mentioning them): nobody hears twice.
     expectOk(await edit(`@${before.handle} and @${added.handle}, typo fixed`));

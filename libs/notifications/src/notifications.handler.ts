@@ -180,10 +180,9 @@ export class NotificationsHandler implements OutboxHandler {
   private async forEditMentions(postId: string, mentioned: string[], editorId: string | null): Promise<NotificationDraft[]> {
     const rows: Array<{ user_id: string; author_id: string; topic_id: string; number: number }> = await this.ds.query(
       `SELECT u.user_id, p.author_id, p.topic_id, p.number
-         FROM posts p JOIN topics t ON t.id = p.topic_id, unnest($2::uuid[]) AS u(user_id)
+         FROM posts p, unnest($2::uuid[]) AS u(user_id)
         WHERE p.id = $1 AND p.state = 'VISIBLE' AND u.user_id <> p.author_id AND u.user_id IS DISTINCT FROM $3::uuid
-          AND COALESCE((SELECT level FROM topic_watches w WHERE w.topic_id = p.topic_id AND w.user_id = u.user_id),
-                       (SELECT level FROM board_watches w WHERE w.board_id = t.board_id AND w.user_id = u.user_id), '') <> 'MUTED'`,
+          AND NOT EXISTS (SELECT 1 FROM (${effectiveWatchesSql('p.topic_id')}) w WHERE w.user_id = u.user_id AND w.level = 'MUTED')`,
       [postId, mentioned, editorId],
     );
     return rows.map((r) => ({ userId: r.user_id, kind: 'MENTION', topicId: r.topic_id, postId, actorId: editorId ?? r.author_id, data: { number: r.number, edited: true }, source: `post:${postId}` }));
