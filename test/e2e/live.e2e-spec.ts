@@ -504,6 +504,16 @@ describe('live updates over Socket.IO', () => {
     expect(kept.connected).toBe(true);
   });
 
+  it('closes the connections of a member barred site-wide, even with a session nobody revoked', async () => {
+    const barred = await makeUser(t);
+    const socket = await connect(barred.token);
+    // A ban written without revoking sessions (as a ban proposal's decision or an import could leave it).
+    await t.sql(`INSERT INTO sanctions (id, user_id, kind, space_id, reason) VALUES (gen_random_uuid(), $1, 'BAN', NULL, 'spam')`, [barred.id]);
+    const closed = next(socket, 'disconnect');
+    expect(await t.get(LiveGateway).closeExpired()).toBe(1);
+    await closed;
+  });
+
   it('counts joins still being checked against the rooms of a connection', async () => {
     const c = await connect();
     const topics: string[] = [];

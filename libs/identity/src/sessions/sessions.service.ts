@@ -95,16 +95,18 @@ export class SessionsService {
     return token;
   }
 
-  /** Which of these tokens still open a session (not expired, not revoked), in one statement. */
+  /** Which of these tokens still open a session (not expired, not revoked, the user not barred site-wide), in one statement. */
   async liveTokens(tokens: string[]): Promise<Set<string>> {
     const usable = [...new Set(tokens.filter((t) => t && t.length <= 200))];
     if (usable.length === 0) return new Set();
-    const rows: Array<{ token_hash: Buffer }> = await this.ds.query(
-      `SELECT token_hash FROM sessions WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL AND expires_at > now()`,
+    const byHash = new Map(usable.map((t) => [hashToken(t).toString('hex'), t]));
+    // Live as `resolve` sees a session: not revoked, not expired, its user not barred site-wide.
+    const rows: Array<{ token_hash: Buffer; restrictions: ViewerRow['restrictions'] }> = await this.ds.query(
+      `SELECT s.token_hash, ${AccessService.restrictionsSql('s.user_id')} AS restrictions
+         FROM sessions s WHERE s.token_hash = ANY($1::bytea[]) AND s.revoked_at IS NULL AND s.expires_at > now()`,
       [usable.map(hashToken)],
     );
-    const live = new Set(rows.map((r) => r.token_hash.toString('hex')));
-    return new Set(usable.filter((t) => live.has(hashToken(t).toString('hex'))));
+    return new Set(rows.filter((r) => !barredSiteWide(r.restrictions)).map((r) => byHash.get(r.token_hash.toString('hex'))!));
   }
 
   /** The viewer a token stands for, or an anonymous viewer when it is missing, expired or revoked. */
