@@ -1,11 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Queryable } from './database/unit-of-work';
 import { AppError } from './errors';
-
-/** A DataSource, an EntityManager or a unit of work's Tx: whatever runs a statement. */
-interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<any>;
-}
 
 export interface RateRule {
   bucket: string;

@@ -6,7 +6,7 @@ import { AccessService } from '../../access/src/access.service';
 import { ContentRenderer } from '../../content/src/renderer';
 import { AuditLog } from '../../core/src/audit/audit-log';
 import { csvRow } from '../../core/src/csv';
-import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
+import { Queryable, Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
 import { Connection, decodeCursor, emptyConnection, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../core/src/graphql/pagination';
 import { nestedCount, nestedPage } from '../../core/src/graphql/nested-pages';
@@ -104,8 +104,6 @@ interface BoardSettings {
   voteBudget: number | null;
   labels: Record<IdeaStatus, string>;
 }
-
-type Queryable = { query: (sql: string, params?: unknown[]) => Promise<any> };
 
 /** BUDGET_VOTES for some boards: the votes each board's budget counts (boards with none are left out). */
 async function budgetVotes(q: Queryable, userId: string, boardIds: readonly string[], except?: string): Promise<Map<string, number>> {

@@ -39,8 +39,11 @@ export class SpaceModeration {
   constructor(private readonly ds: DataSource) {}
 
   async of(spaceId: string, scope: { viewer?: Viewer; tx?: Tx } = {}): Promise<ModerationSettings> {
-    if (scope.tx) return withDefaults((await scope.tx.query<{ moderation: Stored }>(`SELECT moderation FROM spaces WHERE id = $1`, [spaceId]))[0]?.moderation);
-    if (!scope.viewer) return withDefaults((await this.ds.query(`SELECT moderation FROM spaces WHERE id = $1`, [spaceId]))[0]?.moderation);
+    if (scope.tx || !scope.viewer) {
+      const sql = `SELECT moderation FROM spaces WHERE id = $1`;
+      const rows: Array<{ moderation: Stored }> = scope.tx ? await scope.tx.query<{ moderation: Stored }>(sql, [spaceId]) : await this.ds.query(sql, [spaceId]);
+      return withDefaults(rows[0]?.moderation);
+    }
     // Per request, batched: a list of spaces asks for each one's settings.
     const loader = scope.viewer.memoize('loader:moderation-settings', () => new DataLoader<string, ModerationSettings>(async (ids) => {
       const rows: Array<{ id: string; moderation: Stored }> = await this.ds.query(`SELECT id, moderation FROM spaces WHERE id = ANY($1::uuid[])`, [ids]);

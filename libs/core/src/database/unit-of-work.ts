@@ -3,6 +3,11 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../errors';
 import { DomainEvent, EventBus } from '../events';
 
+/** A DataSource, an EntityManager or a unit of work's Tx: whatever runs a statement. */
+export interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<any>;
+}
+
 export const OUTBOX_CHANNEL = 'parvis_outbox';
 
 /** TypeORM's postgres driver returns [rows, affected] for UPDATE and DELETE, rows otherwise. */

@@ -3,8 +3,7 @@ import { DataSource } from 'typeorm';
 import { AUTHOR_COLUMNS, AuthorColumns } from '../../../identity/src/users/user.model';
 import { PendingEditModel, PostRevisionModel, PostRow } from './post.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
-import { fullViewSql } from '../../../access/src/access.service';
-import { listedViewSql } from '../../../access/src/access.service';
+import { fullViewSql, listedViewSql } from '../../../access/src/access.service';
 
 /** A topic page row: the post without its markdown source, its author, the viewer's reactions. */
 export type PostPageRow = Omit<PostRow, 'body_source'> & { my_kinds: string[] } & AuthorColumns;

@@ -77,13 +77,12 @@ export class ReviewItems {
     post: { id: string; number: number; topicId: string },
     o: { status: 'APPROVED' | 'REJECTED' | 'IGNORED'; resolvedBy: string | null; actorId: string | null; action: string; note: string | null },
   ): Promise<void> {
-    const held = HELD_ITEMS;
     const target = [post.id, post.number === 1 ? post.topicId : null];
     // A moderator deciding on the post respects another's claim on its item, as the queue does.
     if (o.resolvedBy) await this.assertHeldUnclaimed(tx, post, o.resolvedBy);
     const items = await tx.query<{ id: string; space_id: string | null; status: string }>(
       `UPDATE review_items SET status = $3, resolved_by = $4, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
-        WHERE ${held} RETURNING id, space_id, status`,
+        WHERE ${HELD_ITEMS} RETURNING id, space_id, status`,
       [...target, o.status, o.resolvedBy],
     );
     for (const i of items) {
