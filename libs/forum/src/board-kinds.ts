@@ -50,6 +50,11 @@ export interface BoardKindBehaviour {
    * (an article's place in the knowledge tree).
    */
   beforeMove?(tx: Tx, move: TopicMove): Promise<void>;
+  /**
+   * The kind announces its own topics to those watching the board (an article at its first
+   * publication), so the forum's new-post notifications leave their first posts alone.
+   */
+  readonly announcesTopics?: boolean;
   /** A condition on a topic (alias `t`) that the board's topic lists add: merged ideas stay out of them. */
   readonly listedSql?: string;
   /** `Board.topics(sort: TRENDING)`, for kinds that have a notion of trending (idea boards). */

@@ -30,6 +30,8 @@ export interface Promotion {
 export class KnowledgeBoard implements BoardKindBehaviour {
   readonly boardKind = BoardKind.KNOWLEDGE;
   readonly topicKind = TopicKind.ARTICLE;
+  /** Knowledge notifications announce an article when it is first published. */
+  readonly announcesTopics = true;
   /** Promotions in progress, by request (a request's mutations run one after the other). */
   private readonly promotions = new WeakMap<Viewer, Promotion>();
 

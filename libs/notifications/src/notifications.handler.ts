@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { BoardKinds } from '../../forum/src/board-kinds';
 import { effectiveWatchesSql } from './watch-levels';
 import { newId } from '../../core/src/ids';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
@@ -39,6 +40,7 @@ export class NotificationsHandler implements OutboxHandler {
     private readonly ds: DataSource,
     private readonly sessions: SessionsService,
     private readonly forum: ForumLoaders,
+    private readonly kinds: BoardKinds,
   ) {}
 
   handles(type: string): boolean {
@@ -134,17 +136,17 @@ export class NotificationsHandler implements OutboxHandler {
   /** Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date. */
   private async forNewPost(postId: string, approved: boolean): Promise<NotificationDraft[]> {
     const [post] = await this.ds.query(
-      `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, t.board_id, t.kind AS topic_kind,
+      `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, t.board_id, b.kind AS board_kind,
               (SELECT author_id FROM posts r WHERE r.id = p.reply_to_post_id) AS reply_to_author,
               ARRAY(SELECT user_id FROM post_mentions m WHERE m.post_id = p.id) AS mentioned,
               ARRAY(SELECT q.author_id FROM post_quotes pq JOIN posts q ON q.id = pq.quoted_post_id WHERE pq.post_id = p.id) AS quoted
-         FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
+         FROM posts p JOIN topics t ON t.id = p.topic_id JOIN boards b ON b.id = t.board_id WHERE p.id = $1`,
       [postId],
     );
     if (!post || post.state !== 'VISIBLE') return [];
-    // An article is announced by its own workflow when it is published (knowledge notifications);
-    // a worker that reaches its creation only after that finds it visible, and must not announce it twice.
-    if (post.number === 1 && post.topic_kind === 'ARTICLE') return [];
+    // A kind that announces its own topics (an article, when it is published) does it once: a
+    // worker that reaches the topic's creation only after that finds it visible, and stays silent.
+    if (post.number === 1 && this.kinds.of(post.board_kind)?.announcesTopics) return [];
     // Authors watch their topics; repliers track them (unless they chose otherwise, or watch the
     // whole board: tracking the topic would hear less than the board's WATCHING does).
     await this.ds.query(
