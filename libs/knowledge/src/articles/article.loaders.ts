@@ -12,9 +12,6 @@ import { ReviewItemRow } from '../../../moderation/src/reports/review.model';
 import { TreeEntry, viewerTree, ViewerTree } from './article-tree';
 import { articleFromJson, ArticlesRepository, TreeRow } from './articles.repository';
 
-/** The per-request loaders of articles' feedback (first pages by size, and counts), which `forget` drops. */
-export const FEEDBACK_LOADERS = 'knowledge:feedback';
-
 /** A board's articles as one viewer may see them, arranged. */
 export interface BoardTree {
   tree: ViewerTree;
@@ -205,7 +202,6 @@ export class ArticleLoaders {
     viewer.peek<DataLoader<string, unknown>>('knowledge:revisionLists')?.clear(topicId);
     viewer.peek<DataLoader<string, unknown>>('knowledge:ratings')?.clear(topicId);
     viewer.peek<DataLoader<string, unknown>>('knowledge:events')?.clear(topicId);
-    viewer.forget(FEEDBACK_LOADERS);
     if (boardId) {
       viewer.peek<DataLoader<string, unknown>>('knowledge:trees')?.clear(boardId);
       viewer.forget(`knowledge:tree:${boardId}:true`);

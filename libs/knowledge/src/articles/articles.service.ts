@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import DataLoader from 'dataloader';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { nestedCount, nestedPage } from '../../../core/src/graphql/nested-pages';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { htmlToLines } from '../../../content/src/renderer';
@@ -16,9 +16,9 @@ import { SessionsService } from '../../../identity/src/sessions/sessions.service
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { KnowledgeSettingsService } from '../knowledge-settings';
 import { ArticleAccess, ArticleEventAction, ArticleModel, ArticleRatingModel, ArticleRow, ArticleState, RevisionRow } from './article.model';
-import { ArticleLoaders, FEEDBACK_LOADERS } from './article.loaders';
+import { ArticleLoaders } from './article.loaders';
 import { ArticleRef, ArticleWrites } from './article-writes';
-import { ArticlesRepository, FeedbackRow } from './articles.repository';
+import { ArticlesRepository } from './articles.repository';
 import { ArticleChangesInput, ArticleSettingsInput, MoveArticleInput, RateArticleInput, SpaceArticlesArgs, UpdateArticleInput } from './dto/article.inputs';
 import { DiffLine, lineDiff } from './line-diff';
 import { WatchedWordsRule } from '../../../moderation/src/automod/watched-words';
@@ -163,30 +163,16 @@ export class ArticlesService {
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 2);
     if (after && !validTsCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
-    // First pages are batched per request (a list of articles asks for each one's); later pages are asked one at a time.
-    const loaders = viewer.memoize(FEEDBACK_LOADERS, () => ({
-      pages: new Map<number, DataLoader<string, FeedbackRow[]>>(),
-      counts: new DataLoader<string, number>(async (ids) => {
-        const byTopic = await this.repo.feedbackCounts(ids);
-        return ids.map((id) => byTopic.get(id) ?? 0);
-      }),
-    }));
-    let pages = loaders.pages.get(size + 1);
-    if (!pages) {
-      pages = new DataLoader<string, FeedbackRow[]>(async (ids) => {
-        const byTopic = await this.repo.feedbackFirstPages(ids, size + 1);
-        return ids.map((id) => byTopic.get(id) ?? []);
-      });
-      loaders.pages.set(size + 1, pages);
-    }
-    const rows = after ? await this.repo.feedbackPage(article.topicId, size + 1, after as [string, string]) : await pages.load(article.topicId);
-    const counts = loaders.counts;
+    // First pages are batched (a list of articles asks for each one's); later pages are asked one at a time.
+    const rows = after
+      ? await this.repo.feedbackPage(article.topicId, size + 1, after as [string, string])
+      : await nestedPage(viewer, `feedback:${size + 1}`, article.topicId, (ids) => this.repo.feedbackFirstPages(ids, size + 1), (r) => r.topic_id);
     return toConnection(
       rows,
       size,
       (r) => [r.k_ts, r.user_id],
       (r) => Object.assign(new ArticleRatingModel(), { helpful: r.helpful, comment: r.comment, updatedAt: r.updated_at, userId: r.user_id }),
-      () => counts.load(article.topicId),
+      () => nestedCount(viewer, 'feedback', article.topicId, (ids) => this.repo.feedbackCounts(ids)),
     );
   }
 
