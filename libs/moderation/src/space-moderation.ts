@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
+import { SPACE_SETTINGS_LOADER } from '../../spaces/src/spaces.service';
 import { Tx } from '../../core/src/database/unit-of-work';
 import { Viewer } from '../../core/src/graphql/viewer';
 
@@ -45,7 +46,7 @@ export class SpaceModeration {
       return withDefaults(rows[0]?.moderation);
     }
     // Per request, batched: a list of spaces asks for each one's settings.
-    const loader = scope.viewer.memoize('loader:moderation-settings', () => new DataLoader<string, ModerationSettings>(async (ids) => {
+    const loader = scope.viewer.memoize(SPACE_SETTINGS_LOADER, () => new DataLoader<string, ModerationSettings>(async (ids) => {
       const rows: Array<{ id: string; moderation: Stored }> = await this.ds.query(`SELECT id, moderation FROM spaces WHERE id = ANY($1::uuid[])`, [ids]);
       const byId = new Map(rows.map((r) => [r.id, r.moderation]));
       return ids.map((id) => withDefaults(byId.get(id)));

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK, levelOfRank } from '../../access/src/access-level';
 import { AccessService } from '../../access/src/access.service';
 import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
+import { nestedPage } from '../../core/src/graphql/nested-pages';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { newId } from '../../core/src/ids';
 import { BoardModel, BoardRow, toBoardModel } from './boards/board.model';
@@ -15,6 +15,12 @@ import { SPACE_COLUMNS, SpacesRepository } from './spaces.repository';
 import { AuditLog } from '../../core/src/audit/audit-log';
 
 const SPACE_RETURNING = `RETURNING ${SPACE_COLUMNS}`;
+
+/**
+ * The per-request loader of spaces' moderation settings (kept by the moderation module, which
+ * sits above spaces): a change to a space drops it, so later fields read the settings afresh.
+ */
+export const SPACE_SETTINGS_LOADER = 'loader:moderation-settings';
 
 @Injectable()
 export class SpacesService {
@@ -91,17 +97,16 @@ export class SpacesService {
 
   async grants(viewer: Viewer, spaceId: string): Promise<SpaceGrantModel[] | null> {
     if ((await this.access.rankOn(viewer, spaceId)) < LEVEL_RANK.ADMIN) return null;
-    // Per request, batched: an admin's list of spaces asks for each one's grants.
-    const loader = viewer.memoize('loader:space-grants', () => new DataLoader<string, SpaceGrantModel[]>(async (ids) => {
-      const rows: Array<{ id: string; space_id: string; level: number; group_id: string | null; user_id: string | null; created_at: Date }> = await this.ds.query(
-        `SELECT id, space_id, level, group_id, user_id, created_at FROM space_grants WHERE space_id = ANY($1::uuid[]) ORDER BY created_at, id`,
-        [ids],
-      );
-      return ids.map((id) =>
-        rows.filter((r) => r.space_id === id).map((r) => Object.assign(new SpaceGrantModel(), { id: r.id, level: levelOfRank(r.level), groupId: r.group_id, userId: r.user_id, createdAt: r.created_at })),
-      );
-    }));
-    return loader.load(spaceId);
+    // Batched: an admin's list of spaces asks for each one's grants.
+    const rows = await nestedPage(
+      viewer,
+      'space-grants',
+      spaceId,
+      (ids): Promise<Array<{ id: string; space_id: string; level: number; group_id: string | null; user_id: string | null; created_at: Date }>> =>
+        this.ds.query(`SELECT id, space_id, level, group_id, user_id, created_at FROM space_grants WHERE space_id = ANY($1::uuid[]) ORDER BY created_at, id`, [ids]),
+      (r) => r.space_id,
+    );
+    return rows.map((r) => Object.assign(new SpaceGrantModel(), { id: r.id, level: levelOfRank(r.level), groupId: r.group_id, userId: r.user_id, createdAt: r.created_at }));
   }
 
   private checkGrantee(input: SpaceGrantInput): void {
@@ -182,8 +187,7 @@ export class SpacesService {
     } finally {
       // What this request read of spaces before the change is read afresh by its later fields.
       this.access.invalidate(viewer);
-      viewer.forget('loader:space-grants');
-      viewer.forget('loader:moderation-settings');
+      viewer.forget(SPACE_SETTINGS_LOADER);
     }
   }
 
