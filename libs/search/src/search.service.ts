@@ -1,14 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AccessService } from '../../access/src/access.service';
 import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { emptyConnection, encodeCursor, offsetFromCursor, pageSize } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
-import { BoardKinds } from '../../forum/src/board-kinds';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicModel } from '../../forum/src/topics/topic.model';
+import { TopicsService } from '../../forum/src/topics/topics.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 import { hasPositiveTerms, parseQuery } from './query-parser';
@@ -37,9 +36,8 @@ export class SearchService {
     private readonly forum: ForumLoaders,
     private readonly users: UsersRepository,
     private readonly limiter: RateLimiter,
-    private readonly kinds: BoardKinds,
+    private readonly topics: TopicsService,
     private readonly spaces: SpacesLoader,
-    private readonly ds: DataSource,
     config: AppConfig,
   ) {
     this.perUser = { bucket: 'search:user', limit: config.SEARCH_RATE_PER_MINUTE, windowSeconds: 60 };
@@ -102,9 +100,9 @@ export class SearchService {
     const words = parseQuery(args.title).words.slice(0, 12);
     if (words.length === 0) return [];
     const limit = args.first ?? 5;
-    const listedSql = board ? this.kinds.of(board.kind)?.listedSql : undefined;
-    // Duplicates are what merged ideas are, so they may fill the best hits: look a few pages further for listed ones.
-    const rounds = listedSql ? SIMILAR_ROUNDS : 1;
+    // A board's kind may leave some of its topics out of its lists (merged ideas), and those may
+    // fill the best hits, duplicates being what merged ideas are: look a few pages further.
+    const rounds = board ? SIMILAR_ROUNDS : 1;
     const found = new Map<string, TopicModel>();
     for (let round = 0, offset = 0; round < rounds && found.size < limit; round++) {
       const result = await this.query({
@@ -117,19 +115,12 @@ export class SearchService {
       const topics = await Promise.all(result.hits.map((h) => this.forum.topic(viewer, h.topicId)));
       // The board as the topic is now: the index may lag a moment behind a move.
       const visible = topics.filter((t): t is TopicModel => t !== null && t.state === 'VISIBLE' && (!board || t.boardId === board.id));
-      const listed = listedSql ? await this.listedOf(visible.map((t) => t.id), listedSql) : null;
+      const listed = board ? await this.topics.listedOn(board, visible.map((t) => t.id)) : null;
       for (const t of visible) if (!listed || listed.has(t.id)) found.set(t.id, t);
       offset += result.hits.length;
       if (result.hits.length < limit || offset >= result.total) break;
     }
     return [...found.values()].slice(0, limit);
-  }
-
-  /** Which of these topics their board's lists show, by the board kind's own condition (BoardKindBehaviour.listedSql). */
-  private async listedOf(topicIds: string[], listedSql: string): Promise<Set<string>> {
-    if (topicIds.length === 0) return new Set();
-    const rows = await this.ds.query<Array<{ id: string }>>(`SELECT t.id FROM topics t WHERE t.id = ANY($1::uuid[]) AND (${listedSql})`, [topicIds]);
-    return new Set(rows.map((r) => r.id));
   }
 
   /** Runs a request on the primary engine, PostgreSQL answering when an external one fails (other modules' suggestions use it too). */

@@ -134,6 +134,13 @@ export class TopicsRepository {
     return new Map(rows.map((r) => [r.board_id, r.n]));
   }
 
+  /** Which of these topics satisfy a board kind's list condition (`kindSql`, on alias `t`). */
+  async listedAmong(topicIds: readonly string[], kindSql: string): Promise<Set<string>> {
+    if (topicIds.length === 0) return new Set();
+    const rows: Array<{ id: string }> = await this.ds.query(`SELECT t.id FROM topics t WHERE t.id = ANY($1::uuid[]) AND (${kindSql})`, [topicIds]);
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** Visible posts of others after the viewer's last read one, per topic: what you wrote yourself you have read. */
   async unreadCounts(userId: string, topicIds: readonly string[]): Promise<Map<string, number>> {
     const rows: Array<{ id: string; unread: number }> = await this.ds.query(

@@ -71,6 +71,12 @@ export class TopicsService {
     );
   }
 
+  /** Which of these topics of `board` its lists show, by the board kind's own condition (merged ideas are left out). */
+  async listedOn(board: BoardModel, topicIds: string[]): Promise<Set<string>> {
+    const kindSql = this.kinds.of(board.kind)?.listedSql;
+    return kindSql ? this.repo.listedAmong(topicIds, kindSql) : new Set(topicIds);
+  }
+
   /** Which of a board's topics its lists show this viewer (the board kind may add a condition). */
   private listFilter(viewer: Viewer, board: BoardModel, rank: number, tag: string | undefined): TopicListFilter {
     return { viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag, kindSql: this.kinds.of(board.kind)?.listedSql };
