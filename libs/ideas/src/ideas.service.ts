@@ -431,7 +431,7 @@ export class IdeasService implements BoardKindBehaviour {
         );
         changed = removed.length > 0;
         // The merged ideas that lost the vote keep their own counts right too (an unmerge shows them).
-        for (const merged of new Set(removed.map((r) => r.topic_id))) if (merged !== idea.topic_id) await this.recount(tx, merged);
+        await this.recountAll(tx, removed.map((r) => r.topic_id).filter((id) => id !== idea.topic_id));
       }
       if (changed) {
         const count = await this.recount(tx, idea.topic_id);
@@ -574,7 +574,7 @@ export class IdeasService implements BoardKindBehaviour {
       const restored = row.status_before_merge ?? IdeaStatus.NEW;
       await tx.query(`UPDATE ideas SET status = $2, merged_into = NULL, status_before_merge = NULL, status_changed_at = now() WHERE topic_id = $1`, [source.id, restored]);
       await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, 'MERGED', $3, $4)`, [newId(), source.id, restored, viewer.id]);
-      for (const id of [source.id, ...chain]) await this.recount(tx, id);
+      await this.recountAll(tx, [source.id, ...chain]);
       await tx.emit({ type: 'idea.unmerged', aggregateType: 'topic', aggregateId: source.id, payload: { topicId: source.id, targetId, spaceId: source.spaceId, boardId: source.boardId } });
       await this.audit.append(tx, {
         actorId: viewer.id, action: 'idea.unmerge', targetType: 'topic', targetId: source.id, spaceId: source.spaceId,
@@ -643,13 +643,19 @@ export class IdeasService implements BoardKindBehaviour {
   }
 
   /** Sets an idea's count to the distinct voters of its group; returns it. */
-  private async recount(tx: Tx, topicId: string): Promise<number> {
-    const [row] = await tx.query<{ vote_count: number }>(
-      `${GROUPS} UPDATE ideas SET vote_count = (SELECT count(DISTINCT v.user_id) FROM grp g JOIN idea_votes v ON v.topic_id = g.member)::int
-        WHERE topic_id = $1[1] RETURNING vote_count`,
-      [[topicId]],
+  /** Counts each idea's voters again (its merged ideas' included), in one statement however many ideas. */
+  private async recountAll(tx: Tx, topicIds: readonly string[]): Promise<Map<string, number>> {
+    if (topicIds.length === 0) return new Map();
+    const rows = await tx.query<{ topic_id: string; vote_count: number }>(
+      `${GROUPS} UPDATE ideas i SET vote_count = (SELECT count(DISTINCT v.user_id) FROM grp g JOIN idea_votes v ON v.topic_id = g.member WHERE g.root = i.topic_id)::int
+        WHERE i.topic_id = ANY($1::uuid[]) RETURNING i.topic_id, i.vote_count`,
+      [[...new Set(topicIds)]],
     );
-    return row.vote_count;
+    return new Map(rows.map((r) => [r.topic_id, r.vote_count]));
+  }
+
+  private async recount(tx: Tx, topicId: string): Promise<number> {
+    return (await this.recountAll(tx, [topicId])).get(topicId)!;
   }
 
   private forget(viewer: Viewer, ...topicIds: string[]): void {
