@@ -37,7 +37,6 @@ interface Facts {
   mentioned: string[];
   /** Watch levels on the article as notifications apply them (its own, else its board's). */
   watchers: Array<[string, string]>;
-  board_watchers: string[];
 }
 
 /**
@@ -75,8 +74,7 @@ export class KnowledgeNotifications implements OutboxHandler {
                                                  WHERE topic_id = a.topic_id AND published_at IS NOT NULL AND id IS DISTINCT FROM $2::uuid), 0)) AS contributors,
               ARRAY(SELECT user_id FROM article_credits WHERE topic_id = a.topic_id) AS credited,
               ARRAY(SELECT user_id FROM post_mentions WHERE post_id = p.id) AS mentioned,
-              (SELECT COALESCE(json_agg(json_build_array(w.user_id, w.level)), '[]') FROM (${effectiveWatchesSql('a.topic_id')}) w) AS watchers,
-              ARRAY(SELECT user_id FROM board_watches WHERE board_id = t.board_id AND level = 'WATCHING') AS board_watchers
+              (SELECT COALESCE(json_agg(json_build_array(w.user_id, w.level)), '[]') FROM (${effectiveWatchesSql('a.topic_id')}) w) AS watchers
          FROM articles a JOIN topics t ON t.id = a.topic_id JOIN posts p ON p.topic_id = t.id AND p.number = 1
         WHERE a.topic_id = $1`,
       [topicId, revisionId],
@@ -140,7 +138,7 @@ export class KnowledgeNotifications implements OutboxHandler {
       teamOnly = true;
     } else if (to === ArticleState.PUBLISHED && p.from !== ArticleState.ARCHIVED) {
       kind = ARTICLE_NOTIFICATION_KINDS.PUBLISHED;
-      recipients = [f.author_id, ...this.owners(f), ...f.contributors, ...watching, ...(p.firstPublication ? [...f.board_watchers, ...f.credited] : [])];
+      recipients = [f.author_id, ...this.owners(f), ...f.contributors, ...watching, ...(p.firstPublication ? f.credited : [])];
     } else if (to === ArticleState.ARCHIVED) {
       kind = ARTICLE_NOTIFICATION_KINDS.ARCHIVED;
       recipients = [f.author_id, ...this.owners(f), ...watching];
