@@ -256,6 +256,25 @@ describe('passwords: change, and reset by e-mail', () => {
       expect(await liveSessions(u.id)).toBe(2);
     });
 
+    it('lets a member locked out by failed sign-ins back in once they reset their password', async () => {
+      const u = await member();
+      for (let i = 0; i < 5; i++) expectError(await signIn(u.email, 'a wrong guess'), 'UNAUTHENTICATED');
+      expectError(await signIn(u.email, PASSWORD), 'RATE_LIMITED');
+      const token = await resetToken(u.email);
+      expectOk(await reset(token, 'my reset password'));
+      expectOk(await signIn(u.handle, 'my reset password'));
+    });
+
+    it('does not let a banned member in either', async () => {
+      const u = await member();
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      const token = await resetToken(u.email);
+      expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: u.id, kind: 'BAN', reason: 'fraud' } }, { token: admin.token }));
+      const hash = await storedHash(u.id);
+      expect(expectError(await reset(token, 'my reset password'), 'FORBIDDEN').extensions.sanction).toMatchObject({ kind: 'BAN', reason: 'fraud' });
+      expect(await storedHash(u.id)).toBe(hash);
+    });
+
     it('lets one of two parallel resets with the same link through', async () => {
       const u = await member();
       const token = await resetToken(u.email);
