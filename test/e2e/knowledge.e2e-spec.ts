@@ -392,6 +392,15 @@ describe('knowledge base: revisions and review', () => {
     expect(await kinds(reader, id)).not.toContain('ARTICLE_RETURNED_TO_DRAFT');
   });
 
+  it('gives an article owners only once it is published', async () => {
+    const draft = await draftArticle(t, author.token, board, { title: 'Owned later' });
+    const owners = () => t.sql(`SELECT owner_user_id, owner_group_id FROM articles WHERE topic_id = $1`, [draft]);
+    const before = await owners();
+    const refused = expectError(await api.settings(editor.token, { topicId: draft, ownerUserId: editor2.id }), 'BAD_USER_INPUT');
+    expect(refused.extensions.fields).toEqual([{ field: 'ownerUserId', message: expect.stringMatching(/owners once it is published/) }]);
+    expect(await owners()).toEqual(before);
+  });
+
   it('tells a former owner nothing of a review they can no longer see, though they wrote the revision under review', async () => {
     const formerOwner = await makeUser(t);
     const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Changing hands' });

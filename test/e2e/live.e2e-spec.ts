@@ -238,6 +238,9 @@ describe('live updates over Socket.IO', () => {
     const silence = nothing(m, 'review:updated');
     await createTopic(t, (await makeUser(t)).token, board, { body: 'another one to approve' });
     await silence;
+    // Leaving the site-wide room takes no space; a malformed one is bad input.
+    expect(await ask(m, 'review:leave', {})).toEqual({ ok: true });
+    for (const body of [{ spaceId: 'nope' }, { spaceId: 42 }, 'text']) expect(await ask(m, 'review:leave', body)).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
   });
 
   it('tells a topic’s room nothing of a held reply rejected before anyone saw it; its author and the moderators see it go', async () => {
