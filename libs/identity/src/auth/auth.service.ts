@@ -191,7 +191,7 @@ export class AuthService {
     const sessionId = viewer.sessionId;
     await this.uow.run(async (tx) => {
       await this.sessions.revokeSession(sessionId, tx.manager);
-      await this.sessionsRevoked(tx, viewer.user!.id);
+      await emitSessionsRevoked(tx, viewer.user!.id);
     });
     return true;
   }
@@ -204,17 +204,13 @@ export class AuthService {
     if (target !== viewer.user.id && !(isUuid(target) && (await this.users.getByIds([target])).length > 0)) throw AppError.notFound('User not found');
     return this.uow.run(async (tx) => {
       const n = await this.sessions.revokeAllForUser(target, tx.manager);
-      if (n > 0) await this.sessionsRevoked(tx, target);
+      if (n > 0) await emitSessionsRevoked(tx, target);
       // Signing somebody else out is an admin action, logged; signing oneself out is not.
       if (target !== viewer.user!.id) {
         await this.audit.append(tx, { actorId: viewer.user!.id, action: 'user.sessions_revoke', targetType: 'user', targetId: target, spaceId: null, after: { sessions: n } });
       }
       return n;
     });
-  }
-
-  private sessionsRevoked(tx: Tx, userId: string): Promise<void> {
-    return emitSessionsRevoked(tx, userId);
   }
 }
 
