@@ -46,8 +46,13 @@ describe('the demo seed', () => {
     const other = await bootTestApp();
     try {
       await makeUser(other, { handle: 'alice' });
-      await expect(seedDemoCommunity(other.app)).rejects.toThrow(/"alice" is taken/);
+      await expect(seedDemoCommunity(other.app)).rejects.toThrow(/"alice" already holds one of them/);
       expect(await other.sql(`SELECT handle FROM users ORDER BY handle`)).toEqual([{ handle: 'alice' }]);
+      // A demo address held under another handle stops it too, and the message names that account.
+      await other.sql(`DELETE FROM users WHERE handle = 'alice'`);
+      const holder = await makeUser(other, { handle: 'someone-else' });
+      await other.sql(`UPDATE users SET email = 'bob@demo.parvis.example' WHERE id = $1`, [holder.id]);
+      await expect(seedDemoCommunity(other.app)).rejects.toThrow(/account "someone-else" already holds one of them/);
     } finally {
       await other.close();
     }

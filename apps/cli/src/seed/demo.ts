@@ -23,6 +23,9 @@ const PEOPLE = [
   { handle: 'erin', name: 'Erin (Partner)', role: 'MEMBER' as const, group: 'partners', label: 'partner' },
 ];
 
+/** A demo account's e-mail address (the seed refuses to run when one is taken). */
+const demoEmail = (p: { handle: string }): string => `${p.handle}@demo.parvis.example`;
+
 /**
  * Fills a demo community through the public GraphQL API, so the demo data goes
  * through exactly the validation, rendering and access rules real users meet.
@@ -46,10 +49,10 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
   // published demo password) before stumbling on an existing handle would leave them behind.
   const taken: Array<{ handle: string }> = await app.get(DataSource).query(
     `SELECT handle FROM users WHERE lower(handle) = ANY($1::text[]) OR lower(email) = ANY($2::text[]) ORDER BY handle`,
-    [PEOPLE.map((p) => p.handle), PEOPLE.map((p) => `${p.handle}@demo.parvis.example`)],
+    [PEOPLE.map((p) => p.handle), PEOPLE.map(demoEmail)],
   );
   if (taken.length) {
-    throw new Error(`The demo accounts need their handles, and ${taken.map((u) => `"${u.handle}"`).join(', ')} ${taken.length > 1 ? 'are' : 'is'} taken: seed an empty database (a new PARVIS_DATA_DIR or DATABASE_URL).`);
+    throw new Error(`The demo accounts need their handles and e-mail addresses, and the account${taken.length > 1 ? 's' : ''} ${taken.map((u) => `"${u.handle}"`).join(', ')} already hold${taken.length > 1 ? '' : 's'} one of them: seed an empty database (a new PARVIS_DATA_DIR or DATABASE_URL).`);
   }
   if (!app.getHttpServer().listening) await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/graphql`;
@@ -69,7 +72,7 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
   for (const p of PEOPLE) {
     const { user } = await app
       .get(AuthService)
-      .createAccount({ email: `${p.handle}@demo.parvis.example`, handle: p.handle, password: DEMO_PASSWORD, displayName: p.name }, p.role);
+      .createAccount({ email: demoEmail(p), handle: p.handle, password: DEMO_PASSWORD, displayName: p.name }, p.role);
     ids[p.handle] = user.id;
     tokens[p.handle] = await app.get(SessionsService).issue(user.id, { userAgent: 'parvis seed' });
   }
