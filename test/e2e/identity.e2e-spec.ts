@@ -2,6 +2,7 @@ import request from 'supertest';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { makeGroup, makeUser } from '../factories';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
+import { freshIp } from '../support/fresh-ip';
 
 const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token user { id handle displayName role email } } }`;
 const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token user { id handle } } }`;
@@ -9,8 +10,6 @@ const ME = `{ me { id handle email role } }`;
 
 describe('accounts and sessions', () => {
   let t: TestApp;
-  let ipSeq = 0;
-  const freshIp = () => `10.0.${Math.floor(++ipSeq / 250)}.${ipSeq % 250}`;
 
   beforeAll(async () => {
     t = await bootTestApp();

@@ -7,6 +7,7 @@ import { importStackExchange, StackExchangeImportOptions } from '../../libs/foru
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { datasetPath } from '../support/datasets';
+import { freshIp } from '../support/fresh-ip';
 
 /** Used in place (never copied): the first six weeks of coffee.stackexchange.com, Posts.xml only. */
 const COFFEE = datasetPath('stackexchange-coffee');
@@ -39,8 +40,6 @@ describe('import:stackexchange', () => {
   let t: TestApp;
   let pool: Pool;
   const temps: string[] = [];
-  let ipSeq = 0;
-  const freshIp = () => `198.51.100.${++ipSeq}`;
 
   beforeAll(async () => {
     t = await bootTestApp();

@@ -6,6 +6,7 @@ import { SessionsService } from '../../libs/identity/src/sessions/sessions.servi
 import { makeUser, TestUser } from '../factories';
 import { logSink } from '../support/log-sink';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { freshIp } from '../support/fresh-ip';
 
 const CHANGE = `mutation($input: ChangePasswordInput!) { changePassword(input: $input) { id handle email } }`;
 const REQUEST = `mutation($input: RequestPasswordResetInput!) { requestPasswordReset(input: $input) }`;
@@ -89,8 +90,7 @@ describe('passwords: change, and reset by e-mail', () => {
   const { lines, sink } = logSink();
   /** Every reset token and session token this file saw: none may be in the log. */
   const secrets: string[] = [];
-  let ipSeq = 0;
-  const freshIp = () => `10.77.${Math.floor(++ipSeq / 250)}.${ipSeq % 250}`;
+  let handleSeq = 0;
 
   beforeAll(async () => {
     smtp = await smtpServer();
@@ -104,7 +104,7 @@ describe('passwords: change, and reset by e-mail', () => {
   const PASSWORD = 'the old password';
   async function member(): Promise<TestUser> {
     // Handles of ten characters or more, so a password may be one.
-    return makeUser(t, { handle: `member${Date.now().toString(36).slice(-5)}${++ipSeq}`, passwordHash: await hashPassword(PASSWORD) });
+    return makeUser(t, { handle: `member${Date.now().toString(36).slice(-5)}${++handleSeq}`, passwordHash: await hashPassword(PASSWORD) });
   }
   const storedHash = async (userId: string) => (await t.sql(`SELECT password_hash FROM users WHERE id = $1`, [userId]))[0].password_hash as string;
   const liveSessions = async (userId: string) =>
