@@ -56,6 +56,18 @@ describe('GraphQL limits and error hygiene', () => {
       expect(tooComplex(await defaults.gql(`query($id: ID!) { board(id: $id) { articleTree { topic { posts(first: 20) { edges { node { bodyHtml } } } } } } }`, { id }))).toBe(true);
       expect(tooComplex(await defaults.gql(`query($id: ID!) { roadmap(spaceId: $id) { planned { id title } } }`, { id }))).toBe(false);
       expect(tooComplex(await defaults.gql(`query($id: ID!) { roadmap(spaceId: $id) { planned { posts(first: 20) { edges { node { bodyHtml } } } } } }`, { id }))).toBe(true);
+      // A search costs as much as 250 items: asked of every topic of a page, or under 20 aliases,
+      // it is refused before any search runs; for one topic, or a few aliases, it passes.
+      const related = (n: number) => `query($id: ID!) { board(id: $id) { topics(first: ${n}) { edges { node { relatedArticles(first: 3) { id title } } } } } }`;
+      expect(tooComplex(await defaults.gql(related(20), { id }))).toBe(true);
+      expect(tooComplex(await defaults.gql(related(5), { id }))).toBe(false);
+      expect(tooComplex(await defaults.gql(`query($id: ID!) { topic(id: $id) { relatedArticles { id title } } }`, { id }))).toBe(false);
+      const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `s${i}: search(query: "pump ${i}", first: 5) { edges { node { post { id } } } }`).join(' ')} }`;
+      expect(tooComplex(await defaults.gql(aliases(20)))).toBe(true);
+      expect(tooComplex(await defaults.gql(aliases(3)))).toBe(false);
+      const similar = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `s${i}: similarTopics(title: "pump ${i}") { id }`).join(' ')} }`;
+      expect(tooComplex(await defaults.gql(similar(20)))).toBe(true);
+      expect(tooComplex(await defaults.gql(similar(3)))).toBe(false);
       // A topic page of 50 posts with their authors and reactions passes.
       expectOk(await defaults.gql(`query($id: ID!) { topic(id: $id) { id posts(first: 50) { edges { node { id bodyHtml author { id handle } reactions { kind count } myReactions } } } } }`, { id: '00000000-0000-4000-8000-000000000000' }).then((r) => ({ ...r, errors: r.errors?.filter((e) => e.extensions.code !== 'NOT_FOUND') })));
     } finally {

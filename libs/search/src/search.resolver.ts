@@ -1,6 +1,8 @@
 import { Args, Context, Info, Query, Resolver } from '@nestjs/graphql';
 import { GraphQLResolveInfo, Kind, SelectionSetNode } from 'graphql';
 import { GqlContext } from '../../core/src/graphql/context';
+import { searchOf } from '../../core/src/graphql/limits';
+import { DEFAULT_PAGE_SIZE } from '../../core/src/graphql/pagination';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { SearchArgs, SearchConnectionModel, SimilarTopicsArgs } from './search.model';
 import { SearchService } from './search.service';
@@ -19,12 +21,13 @@ export class SearchResolver {
   @Query(() => SearchConnectionModel, {
     name: 'search',
     description: 'Every contribution the viewer may read that matches, with highlights and facets (counted only when asked for).',
+    complexity: searchOf(DEFAULT_PAGE_SIZE),
   })
   searchContributions(@Args() args: SearchArgs, @Context() ctx: GqlContext, @Info() info: GraphQLResolveInfo): Promise<SearchConnectionModel> {
     return this.search.search(ctx.viewer, args, { facets: selects(info, 'facets') });
   }
 
-  @Query(() => [TopicModel], { description: 'Existing topics resembling a title being typed, best first.' })
+  @Query(() => [TopicModel], { description: 'Existing topics resembling a title being typed, best first.', complexity: searchOf(5) })
   similarTopics(@Args() args: SimilarTopicsArgs, @Context() ctx: GqlContext): Promise<TopicModel[]> {
     return this.search.similarTopics(ctx.viewer, args);
   }

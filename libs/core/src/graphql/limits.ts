@@ -14,6 +14,20 @@ const LIST_ESTIMATE = 10;
 export const listOf = (items: number) => ({ childComplexity }: { childComplexity: number }): number => 1 + childComplexity * items;
 
 /**
+ * What one search costs beyond its hits: the engine's work, whatever the page size. A
+ * twentieth of the default limit, so a search asked of every topic of a page
+ * (`relatedArticles` under `topics(first: 20)`) or under 20 aliases is refused before it
+ * runs rather than part-way through by the search rate.
+ */
+export const SEARCH_COST = 250;
+
+/** The cost of a search-backed field: SEARCH_COST, and its hits like any page (`first`, else `defaultFirst`). */
+export const searchOf =
+  (defaultFirst: number) =>
+  ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }): number =>
+    SEARCH_COST + childComplexity * Math.max(1, typeof args.first === 'number' ? args.first : defaultFirst);
+
+/**
  * Lists multiply the cost of what they contain: a `first: 100` page of posts with their
  * authors costs 100x the author lookups. A paged field asked without `first` answers a
  * default page and counts as one; a list without paging counts as LIST_ESTIMATE items. A

@@ -2,7 +2,7 @@ import { Args, ArgsType, Context, Field, ID, Int, Mutation, ObjectType, Parent, 
 import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
 import { GqlContext } from '../../../core/src/graphql/context';
-import { listOf } from '../../../core/src/graphql/limits';
+import { listOf, SEARCH_COST, searchOf } from '../../../core/src/graphql/limits';
 import { ReviewItemModel, toReviewItemModel } from '../../../moderation/src/reports/review.model';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { PostModel } from '../../../forum/src/posts/post.model';
@@ -201,7 +201,10 @@ export class TopicArticleResolver {
     return t.kind === 'ARTICLE' ? this.loaders.article(ctx.viewer, t) : null;
   }
 
-  @ResolveField(() => [TopicModel], { description: 'Published knowledge-base articles resembling this topic (from search), best first.' })
+  @ResolveField(() => [TopicModel], {
+    description: `Published knowledge-base articles resembling this topic (from search), best first. A search: for the query cost limit it counts ${SEARCH_COST} beside its articles, so it is for one topic's page, not for every topic of a list.`,
+    complexity: searchOf(5),
+  })
   relatedArticles(@Parent() t: TopicModel, @Args() args: RelatedArgs, @Context() ctx: GqlContext): Promise<TopicModel[]> {
     return this.related.of(ctx.viewer, t, args.first ?? 5);
   }
