@@ -125,6 +125,15 @@ describe('accounts and sessions', () => {
     expectError(await t.gql(SIGN_IN, { input: { login: 'someone-else', password: 'wrong password' } }, { ip: freshIp() }), 'UNAUTHENTICATED');
   });
 
+  it('counts an IPv6 client by its /64, whichever of its addresses each guess comes from', async () => {
+    for (let i = 0; i < 20; i++) {
+      expectError(await t.gql(SIGN_IN, { input: { login: `v6-someone${i}`, password: 'wrong password' } }, { ip: `2001:db8:77:1::${(i + 1).toString(16)}` }), 'UNAUTHENTICATED');
+    }
+    expectError(await t.gql(SIGN_IN, { input: { login: 'v6-someone-else', password: 'wrong password' } }, { ip: '2001:db8:77:1:ffff:1:2:3' }), 'RATE_LIMITED');
+    // The next /64 is another network.
+    expectError(await t.gql(SIGN_IN, { input: { login: 'v6-someone-else', password: 'wrong password' } }, { ip: '2001:db8:77:2::1' }), 'UNAUTHENTICATED');
+  });
+
   it('signOut revokes the session at once', async () => {
     const { signUp: s } = expectOk(await signUp({ email: 'erin@example.com', handle: 'erin', password: 'erin password 1' }));
     expect(expectOk(await t.gql(`mutation { signOut }`, {}, { token: s.token })).signOut).toBe(true);

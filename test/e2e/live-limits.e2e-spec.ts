@@ -68,6 +68,11 @@ describe('live connection caps and client addresses', () => {
     await closed(first);
     await settle();
     await connect('203.0.113.10');
+    // An IPv6 client counts as its /64: another address of it takes no new places.
+    await connect('2001:db8:9:1::1');
+    await connect('2001:db8:9:1::2');
+    await expect(connect('2001:db8:9:1:a:b:c:d')).rejects.toThrow(/RATE_LIMITED/);
+    await connect('2001:db8:9:2::1');
   });
 
   it('gives back the place of a client that left while its token was being checked', async () => {

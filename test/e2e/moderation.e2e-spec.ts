@@ -147,6 +147,18 @@ describe('moderation: sanctions and the moderation log', () => {
     expectOk(await t.gql(signUp, { i: { email: 'fresh@example.com', handle: 'comeback2', password: 'another long password' } }, { ip: '203.0.113.5' }));
   });
 
+  it('bans the /64 of an IPv6 address the user signed in from, not only the address', async () => {
+    const member = await makeUser(t);
+    await t.sql(`UPDATE sessions SET ip = '2001:db8:5:6::1' WHERE user_id = $1`, [member.id]);
+    expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'BAN', reason: 'Spam ring', banIp: true } }, { token: admin.token }));
+    const signUp = (handle: string, ip: string) =>
+      t.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { token } }`, { i: { email: `${handle}@example.com`, handle, password: 'another long password' } }, { ip });
+    expectError(await signUp('v6comeback1', '2001:db8:5:6:abcd::9'), 'FORBIDDEN');
+    expectError(await signUp('v6comeback2', '2001:db8:5:6::1'), 'FORBIDDEN');
+    expectOk(await signUp('v6comeback3', '2001:db8:5:7::1'));
+    expect(await t.sql(`SELECT ip FROM banned_ips b JOIN sanctions s ON s.id = b.sanction_id WHERE s.user_id = $1`, [member.id])).toEqual([{ ip: '2001:db8:5:6::/64' }]);
+  });
+
   it('bars a user from one space with a space suspension', async () => {
     const member = await makeUser(t);
     expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SUSPEND', reason: 'Cool off', durationHours: 2, spaceId: spaceA.id } }, { token: modA.token }));

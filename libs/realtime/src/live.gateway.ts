@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { AppConfig } from '../../core/src/config/config';
 import { PgListener } from '../../core/src/database/pg-listener';
-import { clientAddress } from '../../core/src/http/client-address';
+import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import type { Server, Socket } from 'socket.io';
 import { NOTIFY_CHANNEL } from '../../notifications/src/notifications.handler';
 import { DataSource } from 'typeorm';
@@ -122,7 +122,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     private readonly config: AppConfig,
   ) {}
 
-  /** This process's live connections per user (`user:<id>`) or, without a session, per client address (`ip:<address>`). */
+  /** This process's live connections per user (`user:<id>`) or, without a session, per client network (`ip:<address, or IPv6 /64>`). */
   private readonly holders = new Map<string, Set<string>>();
 
   /**
@@ -154,7 +154,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       (socket.data as SocketData).address = address;
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       if (token === undefined || token === null || token === '') {
-        if (!this.admit(socket, `ip:${address}`, this.config.LIVE_MAX_ANONYMOUS_PER_IP)) {
+        if (!this.admit(socket, `ip:${networkOf(address)}`, this.config.LIVE_MAX_ANONYMOUS_PER_IP)) {
           return next(new Error('RATE_LIMITED: too many live connections from this address'));
         }
         return next();

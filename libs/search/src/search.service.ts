@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { networkOf } from '../../core/src/http/client-address';
 import { AccessService } from '../../access/src/access.service';
 import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
@@ -146,7 +147,7 @@ export class SearchService {
    * with many accounts (at twice a user's rate, for shared networks).
    */
   async charge(viewer: Viewer): Promise<void> {
-    const checks: Array<[RateRule, string]> = [[this.perIp, viewer.ip]];
+    const checks: Array<[RateRule, string]> = [[this.perIp, networkOf(viewer.ip)]];
     if (viewer.id) checks.push([this.perUser, viewer.id]);
     await this.limiter.pace(checks, 'Too many searches, try again shortly');
   }

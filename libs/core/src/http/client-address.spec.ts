@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { loadConfig, ConfigError } from '../config/config';
-import { clientAddress, compileTrustProxy } from './client-address';
+import { clientAddress, compileTrustProxy, networkOf } from './client-address';
 
 /** A request that reached us from `peer`, carrying an X-Forwarded-For chain. */
 function request(peer: string, forwardedFor?: string): IncomingMessage {
@@ -36,5 +36,25 @@ describe('client addresses behind proxies (TRUST_PROXY)', () => {
     expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy('192.0.2.1', 3)).toBe(true);
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy('192.0.2.1', 0)).toBe(true);
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy('192.0.2.1', 1)).toBe(false);
+  });
+});
+
+describe('the network an address counts as (per-address limits and bans)', () => {
+  it('keeps IPv4 addresses, written plainly however they came', () => {
+    expect(networkOf('203.0.113.7')).toBe('203.0.113.7');
+    expect(networkOf('::ffff:203.0.113.7')).toBe('203.0.113.7');
+  });
+
+  it('takes an IPv6 address as its /64, whichever of its 2^64 addresses and however it is written', () => {
+    expect(networkOf('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(networkOf('2001:DB8:1:2::ffff')).toBe('2001:db8:1:2::/64');
+    expect(networkOf('2001:0db8:0001:0002:0000:0000:0000:0001')).toBe('2001:db8:1:2::/64');
+    expect(networkOf('2001:db8:1:3::1')).toBe('2001:db8:1:3::/64');
+    expect(networkOf('::1')).toBe('::/64');
+  });
+
+  it('leaves anything that is not an address as it is', () => {
+    expect(networkOf('unknown')).toBe('unknown');
+    expect(networkOf('')).toBe('');
   });
 });

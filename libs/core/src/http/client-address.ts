@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
 
 /** Decides, per hop, whether the address that handed the request on is a proxy we trust. */
@@ -31,4 +32,21 @@ export function compileTrustProxy(setting: string | undefined): TrustProxy {
 export function clientAddress(req: IncomingMessage, trust: TrustProxy): string {
   if (!req.socket?.remoteAddress) return 'unknown';
   return proxyaddr(req, trust);
+}
+
+/** How much of an IPv6 address one subscriber holds: ISPs hand out a /64 (or more) to each. */
+const IPV6_NETWORK_BITS = 64;
+
+/**
+ * The network a client address stands for, as per-address limits and bans count it: an IPv4
+ * address itself (written plainly when it came as `::ffff:a.b.c.d`), and the /64 an IPv6
+ * address belongs to (`2001:db8:1:2::/64`), since whoever holds one address of it holds
+ * 2^64 more. Anything else ('unknown') is returned as it is.
+ */
+export function networkOf(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address); // IPv4-mapped IPv6 comes back as IPv4
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const words = (parsed as ipaddr.IPv6).parts.slice(0, IPV6_NETWORK_BITS / 16);
+  return `${new ipaddr.IPv6([...words, 0, 0, 0, 0]).toString()}/${IPV6_NETWORK_BITS}`;
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { networkOf } from '../../../core/src/http/client-address';
 import * as argon2 from 'argon2';
 import { DataSource, EntityManager } from 'typeorm';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
@@ -80,11 +81,12 @@ export class AuthService {
     // network may ask that only as often as it may sign up). Reserved atomically, so parallel
     // sign-ups from one network cannot all slip under the limit.
     checkPassword(input);
-    await this.limiter.reserve([[SIGN_UP_PER_IP, meta.ip]]);
+    await this.limiter.reserve([[SIGN_UP_PER_IP, networkOf(meta.ip)]]);
     const banned: Array<{ hit: boolean }> = await this.ds.query(
       `SELECT EXISTS (SELECT 1 FROM banned_emails WHERE email_lower = lower($1))
-           OR EXISTS (SELECT 1 FROM banned_ips WHERE ip = $2) AS hit`,
-      [normalizeEmail(input.email), meta.ip],
+           OR EXISTS (SELECT 1 FROM banned_ips WHERE ip = ANY($2::text[])) AS hit`,
+      // The network (an IPv6 /64) as bans store it, and the address itself as older bans did.
+      [normalizeEmail(input.email), [meta.ip, networkOf(meta.ip)]],
     );
     if (banned[0].hit) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
     const result = await this.createAccount(input, 'MEMBER', (m, userId) => this.sessions.issue(userId, meta, m));
@@ -145,7 +147,7 @@ export class AuthService {
     const accountKey = user ? signInAccountKey(user.id) : `login:${loginKey}`;
     const attempt = await this.limiter.reserve([
       [SIGN_IN_PER_LOGIN, accountKey],
-      [SIGN_IN_PER_IP, meta.ip],
+      [SIGN_IN_PER_IP, networkOf(meta.ip)],
     ]);
     const hash = user?.password_hash ?? (await (this.dummyHash ??= hashPassword(`dummy-${newId()}`)));
     const ok = await argon2.verify(hash, input.password).catch(() => false);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { networkOf } from '../../../core/src/http/client-address';
 import * as argon2 from 'argon2';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -77,7 +78,7 @@ export class PasswordsService {
     const accountKey = signInAccountKey(userId);
     const attempt = await this.limiter.reserve([
       [SIGN_IN_PER_LOGIN, accountKey],
-      [SIGN_IN_PER_IP, meta.ip],
+      [SIGN_IN_PER_IP, networkOf(meta.ip)],
     ]);
     const ok = user.password_hash !== null && (await argon2.verify(user.password_hash, input.currentPassword).catch(() => false));
     if (!ok) throw AppError.badField('currentPassword', 'is not your current password');
@@ -106,7 +107,7 @@ export class PasswordsService {
     await this.ds.transaction(async (m) => {
       await this.limiter.hitWithin(m, [
         [PASSWORD_RESET_PER_ADDRESS, email.toLowerCase()],
-        [PASSWORD_RESET_PER_IP, meta.ip],
+        [PASSWORD_RESET_PER_IP, networkOf(meta.ip)],
       ]);
       await m.query(
         outboxInsertSql(

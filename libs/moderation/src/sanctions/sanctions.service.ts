@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { networkOf } from '../../../core/src/http/client-address';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
@@ -107,10 +108,10 @@ export class SanctionsService {
       );
     }
     if (input.banIp) {
-      await tx.query(
-        `INSERT INTO banned_ips (ip, sanction_id) SELECT DISTINCT ip, $2::uuid FROM sessions WHERE user_id = $1 AND ip IS NOT NULL ON CONFLICT DO NOTHING`,
-        [input.userId, s.id],
-      );
+      // Each address's network: an IPv6 address stands for its whole /64.
+      const used: Array<{ ip: string }> = await tx.query(`SELECT DISTINCT ip FROM sessions WHERE user_id = $1 AND ip IS NOT NULL`, [input.userId]);
+      const networks = [...new Set(used.map((r) => networkOf(r.ip)))];
+      await tx.query(`INSERT INTO banned_ips (ip, sanction_id) SELECT unnest($1::text[]), $2::uuid ON CONFLICT DO NOTHING`, [networks, s.id]);
     }
     await this.audit.append(tx, {
       actorId: viewer.id,
