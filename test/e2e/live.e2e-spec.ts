@@ -377,6 +377,37 @@ describe('live updates over Socket.IO', () => {
     expect((await authorHears).postId).toBe(r.id);
   });
 
+  /** Makes every access re-check of a socket slow, as with many sockets in a room; returns the undo. */
+  function slowRechecks(ms: number): () => void {
+    const gateway = t.get(LiveGateway) as unknown as { recheck: (...args: unknown[]) => Promise<void> };
+    const original = gateway.recheck;
+    gateway.recheck = async (...args: unknown[]) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return original.apply(gateway, args);
+    };
+    return () => void (gateway.recheck = original);
+  }
+
+  it('holds back what follows a hidden topic until its room is re-checked: no reaction reaches a reader being sent away', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const topic = await createTopic(t, author.token, publicBoard);
+    const r = await reply(t, insider.token, topic.id, 'a reply');
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const heard: string[] = [];
+    reader.on('reaction:updated', () => heard.push('reaction:updated'));
+    reader.on('access:lost', () => heard.push('access:lost'));
+    const undo = slowRechecks(300);
+    try {
+      await moderatePost(topic.firstPostId, 'HIDE', admin.token);
+      await react(r.id, 'LIKE', admin.token);
+      await new Promise((r) => setTimeout(r, 700));
+    } finally {
+      undo();
+    }
+    expect(heard).toEqual(['access:lost']);
+  });
+
   it('slows down a connection that joins, leaves or syncs too often', async () => {
     const topic = await createTopic(t, author.token, publicBoard);
     const s = await connect((await makeUser(t)).token);
@@ -443,12 +474,7 @@ describe('live updates over Socket.IO', () => {
     const { admin, member, space, topic, s } = await memberOfRestricted();
     expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
     // A slow re-check, as with many sockets in the space's rooms.
-    const gateway = t.get(LiveGateway) as unknown as { recheck: (...args: unknown[]) => Promise<void> };
-    const original = gateway.recheck;
-    gateway.recheck = async (...args: unknown[]) => {
-      await new Promise((r) => setTimeout(r, 300));
-      return original.apply(gateway, args);
-    };
+    const undo = slowRechecks(300);
     const heard: string[] = [];
     s.on('post:created', () => heard.push('post:created'));
     s.on('access:lost', () => heard.push('access:lost'));
@@ -457,7 +483,7 @@ describe('live updates over Socket.IO', () => {
       await reply(t, admin.token, topic.id, 'secret, right after the revocation');
       await new Promise((r) => setTimeout(r, 700));
     } finally {
-      gateway.recheck = original;
+      undo();
     }
     expect(heard).toEqual(['access:lost']);
   });
@@ -543,6 +569,27 @@ describe('live updates over Socket.IO', () => {
     const silence = nothing(s, 'post:created');
     await reply(t, admin.token, topic.id, 'after the move');
     await silence;
+  });
+
+  it('holds back a reply that follows a move until the room is re-checked: it never reaches a reader left behind', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const reader = await makeUser(t);
+    const topic = await createTopic(t, admin.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id));
+    const to = await makeBoard(t, (await makeSpace(t, 'RESTRICTED')).id);
+    const s = await connect(reader.token);
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const heard: string[] = [];
+    s.on('post:created', () => heard.push('post:created'));
+    s.on('access:lost', () => heard.push('access:lost'));
+    const undo = slowRechecks(300);
+    try {
+      expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: to } }, { token: admin.token }));
+      await reply(t, admin.token, topic.id, 'secret, right after the move');
+      await new Promise((r) => setTimeout(r, 700));
+    } finally {
+      undo();
+    }
+    expect(heard).toEqual(['access:lost']);
   });
 
   it('closes the connection of a session signed out or revoked, and only that one', async () => {

@@ -41,7 +41,14 @@ const RECHECK_WAIT_MS = 5_000;
 const SESSION_SWEEP_MS = 60_000;
 
 /** Events after which sockets' access is checked again (see `fence`). */
-const ACCESS_EVENTS = new Set(['space.access_changed', 'user.role_changed', 'user.sanctioned', 'user.sessions_revoked']);
+const ACCESS_EVENTS = new Set(['space.access_changed', 'user.role_changed', 'user.sanctioned', 'user.sessions_revoked', 'topic.moved']);
+
+/** A post leaving its readers' sight: the first post takes its topic's audience with it. */
+const REMOVAL_EVENTS = new Set(['post.deleted', 'post.hidden', 'post.rejected', 'post.pending']);
+
+/** Whether the event changes who may see what, so that later pushes wait for its re-check. */
+const changesAccess = (e: DomainEvent): boolean =>
+  ACCESS_EVENTS.has(e.type) || (REMOVAL_EVENTS.has(e.type) && (e.payload as { number?: unknown }).number === 1);
 
 interface SocketData {
   /** The client's address behind the trusted proxies (TRUST_PROXY), as HTTP requests see it. */
@@ -484,7 +491,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const p = e.payload as Record<string, unknown>;
     // Events that change who may see what re-check first; everything else waits for their
     // re-checks (a few seconds at most: one that hangs must not stop every push).
-    if (!ACCESS_EVENTS.has(e.type) && this.rechecks.size) await this.afterRechecks();
+    // Those re-checks are fenced before the handler first yields, so a push of the next event
+    // (a reply right after a topic moved away) cannot overtake one.
+    if (!changesAccess(e) && this.rechecks.size) await this.afterRechecks();
     switch (e.type) {
       case 'post.created':
       case 'post.approved':
@@ -515,19 +524,20 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         }
         // The first post takes its topic with it: readers who can no longer open the topic
         // leave its room (no more reactions, presence or typing from it).
-        if (p.number === 1) await this.recheckTopicRoom(String(p.topicId));
+        if (p.number === 1) return this.fence(this.recheckTopicRoom(String(p.topicId)));
         return;
       }
       case 'topic.updated':
         return this.pushTopic(String(p.topicId));
       case 'topic.moved':
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
-        await this.recheckTopicRoom(String(p.topicId));
-        // Only a topic everyone in the old board's room may see is announced there.
-        if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [p.topicId])).length) {
-          this.server.to(`board:${p.fromBoardId}`).emit('topic:moved', { topicId: p.topicId });
-        }
-        return this.pushTopic(String(p.topicId));
+        return this.fence(this.recheckTopicRoom(String(p.topicId))).then(async () => {
+          // Only a topic everyone in the old board's room may see is announced there.
+          if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [p.topicId])).length) {
+            this.server.to(`board:${p.fromBoardId}`).emit('topic:moved', { topicId: p.topicId });
+          }
+          return this.pushTopic(String(p.topicId));
+        });
       case 'idea.voted':
       case 'idea.status_changed':
         return this.pushIdea(String(p.topicId));
@@ -537,7 +547,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.pushIdea(String(p.targetId));
       case 'reaction.updated': {
         // Only about a post everyone in the room reads in full: a hidden or held one's reactions are not
-        // the room's business. (A topic hidden as a whole has already sent away who may not read it.)
+        // the room's business. (A topic hidden as a whole has already sent away who may not read
+        // it: that re-check is fenced, so this waited for it.)
         const [visible] = await this.ds.query(`SELECT 1 FROM posts WHERE id = $1 AND state = 'VISIBLE'`, [p.postId]);
         if (visible) this.server.to(`topic:${p.topicId}`).emit('reaction:updated', { topicId: p.topicId, postId: p.postId, counts: p.counts });
         return;
