@@ -83,6 +83,32 @@ describe('search', () => {
     expect(await topicIds('confidential', employee)).toEqual([internal.id]);
   });
 
+  it('counts nothing of a topic moved or hidden out of sight while the index still holds it as it was', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Zanzibarquux merger plans', body: 'Before the announcement', tags: ['projectfalcon'] });
+    const r = await reply(t, customer.token, topic.id, 'The quuxfalcon figures are attached.');
+    await drain();
+    expect((await search('zanzibarquux', customer)).totalCount).toBe(2); // the reply carries the title
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: internalBoard } }, { token: admin.token }));
+    // Not indexed again yet: neither the hit, nor the count, nor a facet tells the customer it exists.
+    for (const viewer of [customer, undefined]) {
+      const moved = await search('zanzibarquux', viewer);
+      expect([moved.totalCount, moved.edges, moved.facets]).toEqual([0, [], { kinds: [], spaces: [], tags: [] }]);
+    }
+    await drain();
+    expect((await search('zanzibarquux', customer)).totalCount).toBe(0);
+    expect((await search('zanzibarquux', employee)).totalCount).toBe(2);
+    // A reply hidden by a moderator, likewise.
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: publicBoard } }, { token: admin.token }));
+    await drain();
+    expect((await search('quuxfalcon', customer)).totalCount).toBe(1);
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: r.id, action: 'HIDE', reason: 'leak' } }, { token: admin.token }));
+    expect((await search('quuxfalcon', customer)).totalCount).toBe(0);
+    await drain();
+    expect((await search('quuxfalcon', customer)).totalCount).toBe(0);
+    expect((await search('zanzibarquux', customer)).totalCount).toBe(1);
+  });
+
   it('follows edits, hides, deletions and restores; moderators find hidden posts only when they ask', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Kettle temperature', body: 'Which temperature for green tea?' });
     const r = await reply(t, employee.token, topic.id, 'About eighty degrees, never boiling.');

@@ -109,6 +109,13 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       expect((await ids('grinder', {}, { topicsOnly: true })).sort()).toEqual([grinder.id, blade.id].sort());
     });
 
+    it('leaves topics being moved or hidden out of hits, totals and facets alike', async () => {
+      const res = await engine.search(req('grinder', { facets: true }, { excludeTopicIds: [grinder.topicId] }));
+      expect(res.hits.map((h) => h.id)).toEqual([blade.id]);
+      expect(res.total).toBe(1);
+      expect(res.facets!.spaces).toEqual([{ value: space, count: 1 }]);
+    });
+
     it('highlights matches in <mark> and escapes everything else', async () => {
       const [hit] = (await engine.search(req('zanzibar'))).hits;
       expect(hit.snippetHtml).toContain('<mark>zanzibar</mark>');

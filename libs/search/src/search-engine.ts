@@ -62,6 +62,11 @@ export interface SearchFilters {
   authorId?: string;
   /** Only first posts (one hit per topic), as for suggesting similar topics. */
   topicsOnly?: boolean;
+  /**
+   * Topics left out of hits, totals and facets alike: those whose audience is changing (moved,
+   * hidden, deleted) while the index still holds them as they were.
+   */
+  excludeTopicIds?: string[];
 }
 
 export interface SearchRequest {

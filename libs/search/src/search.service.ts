@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { networkOf } from '../../core/src/http/client-address';
 import { AccessService } from '../../access/src/access.service';
 import { AppConfig } from '../../core/src/config/config';
@@ -18,6 +19,9 @@ import { SEARCH_OFFSET_MAX, SearchArgs, SearchConnectionModel, SearchHitModel, S
 
 /** Pages of hits similarTopics reads at most when a board's kind leaves some of its topics out of its lists. */
 const SIMILAR_ROUNDS = 4;
+
+/** Outbox events that change who may see a topic (or one of its posts): see `topicsInFlux`. */
+const AUDIENCE_EVENTS = ['topic.moved', 'topic.hidden', 'topic.deleted', 'topic.pending', 'post.hidden', 'post.deleted', 'post.pending'];
 
 /**
  * Queries go to the primary engine with the viewer's readable spaces as a filter; when
@@ -39,6 +43,7 @@ export class SearchService {
     private readonly limiter: RateLimiter,
     private readonly topics: TopicsService,
     private readonly spaces: SpacesLoader,
+    private readonly ds: DataSource,
     config: AppConfig,
   ) {
     this.perUser = { bucket: 'search:user', limit: config.SEARCH_RATE_PER_MINUTE, windowSeconds: 60 };
@@ -170,6 +175,22 @@ export class SearchService {
       if (!author) return null;
       authorId = author.id;
     }
-    return { spaceIds, moderatedSpaceIds, boardIds: f.boardIds, kinds: f.kinds, tags: f.tags, authorId };
+    return { spaceIds, moderatedSpaceIds, boardIds: f.boardIds, kinds: f.kinds, tags: f.tags, authorId, excludeTopicIds: await this.topicsInFlux() };
+  }
+
+  /**
+   * Topics whose audience changed (moved, or a post of theirs hidden, deleted or held) in a
+   * transaction whose outbox event the indexer has not taken yet: until it has, the index
+   * holds them as they were, and counting them in totals or facets would tell a viewer who
+   * may no longer see them that they exist. Hits are loaded again through the access checks
+   * in any case. Read down the pending events' index: a handful, or none.
+   */
+  private async topicsInFlux(): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.ds.query(
+      `SELECT DISTINCT payload->>'topicId' AS id FROM outbox
+        WHERE processed_at IS NULL AND type = ANY($1::text[]) AND payload->>'topicId' IS NOT NULL`,
+      [AUDIENCE_EVENTS],
+    );
+    return rows.map((r) => r.id);
   }
 }

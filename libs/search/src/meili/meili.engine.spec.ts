@@ -12,6 +12,11 @@ describe('Meilisearch filters', () => {
     );
   });
 
+  it('leaves out topics whose audience is changing', () => {
+    expect(filterOf({ spaceIds: ['s'], excludeTopicIds: ['t1', 't2'] })).toBe('spaceId IN ["s"] AND state = "VISIBLE" AND topicId NOT IN ["t1", "t2"]');
+    expect(filterOf({ spaceIds: ['s'], excludeTopicIds: [] })).toBe('spaceId IN ["s"] AND state = "VISIBLE"');
+  });
+
   it('quotes values so none can close its string and add a condition', () => {
     expect(filterOf({ spaceIds: ['s'], tags: ['a" OR spaceId = "secret', 'back\\slash'] })).toBe(
       'spaceId IN ["s"] AND state = "VISIBLE" AND tags = "a\\" OR spaceId = \\"secret" AND tags = "back\\\\slash"',

@@ -248,6 +248,7 @@ export function filterOf(f: SearchRequest['filters']): string {
   for (const tag of f.tags ?? []) parts.push(`tags = ${quote(tag)}`);
   if (f.authorId) parts.push(`authorId = ${quote(f.authorId)}`);
   if (f.topicsOnly) parts.push('postNumber = 1');
+  if (f.excludeTopicIds?.length) parts.push(`topicId NOT IN [${f.excludeTopicIds.map(quote).join(', ')}]`);
   return parts.join(' AND ');
 }
 

@@ -495,6 +495,7 @@ export class PostgresSearchEngine implements SearchEngine {
     if (f.tags?.length) where.push(`d.tags @> ${p(f.tags)}::text[]`);
     if (f.authorId) where.push(`d.author_id = ${p(f.authorId)}::uuid`);
     if (f.topicsOnly) where.push(`d.post_number = 1`);
+    if (f.excludeTopicIds?.length) where.push(`d.topic_id <> ALL(${p(f.excludeTopicIds)}::uuid[])`);
     // The tsquery is inlined (not read from a CTE) so the planner sees it and estimates how
     // many rows match: rare words go through the GIN index, common ones down the date index.
     const matches = `d.tsv @@ ($1::tsquery || $2::tsquery || $3::tsquery) AND ${where.join(' AND ')}`;
