@@ -198,15 +198,16 @@ describe('races and leaks found in review', () => {
     expect(status).not.toBe('MERGED');
   });
 
-  /** Runs `request` while a move of the topic (as moveTopic writes it) holds its row, then commits the move. */
-  async function racingMove(topicId: string, to: { board: string; space: string }, request: () => Promise<any>) {
+  /**
+   * Runs `request` while another transaction that ran `statements` holds their rows, waits
+   * until the request waits on a lock (or 5 s, if it never does), then commits that transaction.
+   */
+  async function racing(statements: Array<[string, unknown[]]>, request: () => Promise<any>) {
     const holder = t.ds.createQueryRunner();
     await holder.connect();
     try {
       await holder.startTransaction();
-      await holder.query(`UPDATE topics SET board_id = $2, space_id = $3 WHERE id = $1`, [topicId, to.board, to.space]);
-      await holder.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topicId, to.space]);
-      await holder.query(`UPDATE review_items SET space_id = $2 WHERE status = 'PENDING' AND target_type = 'TOPIC' AND target_id = $1`, [topicId, to.space]);
+      for (const [text, params] of statements) await holder.query(text, params);
       const answer = request();
       for (let i = 0; i < 100; i++) {
         const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
@@ -219,6 +220,41 @@ describe('races and leaks found in review', () => {
       await holder.release();
     }
   }
+
+  /** Runs `request` while a move of the topic (as moveTopic writes it) holds its row, then commits the move. */
+  const racingMove = (topicId: string, to: { board: string; space: string }, request: () => Promise<any>) =>
+    racing(
+      [
+        [`UPDATE topics SET board_id = $2, space_id = $3 WHERE id = $1`, [topicId, to.board, to.space]],
+        [`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topicId, to.space]],
+        [`UPDATE review_items SET space_id = $2 WHERE status = 'PENDING' AND target_type = 'TOPIC' AND target_id = $1`, [topicId, to.space]],
+      ],
+      request,
+    );
+
+  it('forum: a move that waited on another move is refused, not applied from where the topic was', async () => {
+    const from = await makeBoard(t, space.id);
+    const sameSpace = await makeBoard(t, space.id);
+    const elsewhere = await makeSpace(t, 'PUBLIC', [{ userId: admin.id, level: 'ADMIN' }]);
+    const to = { board: await makeBoard(t, elsewhere.id), space: elsewhere.id };
+    const topic = await createTopic(t, (await makeUser(t)).token, from, { title: 'Moved twice at once', body: 'x' });
+    const move = () => t.gql(MOVE_TOPIC, { input: { topicId: topic.id, boardId: sameSpace } }, { token: admin.token });
+    expectError(await racingMove(topic.id, to, move), 'CONFLICT');
+    // Its posts are where it is.
+    expect(await t.sql(`SELECT DISTINCT t.space_id = p.space_id AS together FROM topics t JOIN posts p ON p.topic_id = t.id WHERE t.id = $1`, [topic.id])).toEqual([{ together: true }]);
+  });
+
+  it('ideas: an idea is not merged with one that moved to another space while the merge waited', async () => {
+    const board = await makeBoard(t, space.id, 'IDEAS');
+    const elsewhere = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
+    const to = { board: await makeBoard(t, elsewhere.id, 'IDEAS'), space: elsewhere.id };
+    const author = await makeUser(t);
+    const source = (await createTopic(t, author.token, board, { title: 'Export to CSV', body: 'x' })).id;
+    const target = (await createTopic(t, author.token, board, { title: 'CSV export', body: 'x' })).id;
+    const merge = () => t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token });
+    expectError(await racingMove(target, to, merge), 'BAD_USER_INPUT');
+    expect(await t.sql(`SELECT status, merged_into FROM ideas WHERE topic_id = $1`, [source])).toEqual([{ status: 'NEW', merged_into: null }]);
+  });
 
   it('forum: a reply or report that waited on a topic moved meanwhile is refused, not left in the old space', async () => {
     const from = await makeBoard(t, space.id);

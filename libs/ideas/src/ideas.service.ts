@@ -515,10 +515,15 @@ export class IdeasService implements BoardKindBehaviour {
       if (s.status === IdeaStatus.MERGED) throw AppError.badField('sourceId', 'this idea is already merged');
       if (t.status === IdeaStatus.MERGED) throw AppError.badField('targetId', 'the target is itself merged into another idea');
       // Again under the locks (shared on the topic, so a hide waits for the merge): the target may have been hidden since the first check.
-      const states = await tx.query<{ id: string; state: string }>(`SELECT id, state FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`, [[source.id, target.id]]);
-      const stateOf = (id: string) => states.find((r) => r.id === id)?.state;
-      if (stateOf(target.id) !== 'VISIBLE') throw AppError.badField('targetId', 'the target idea is not visible');
-      if (stateOf(source.id) !== 'VISIBLE') throw AppError.badField('sourceId', 'the idea to merge is not visible');
+      // Their spaces too: one may have moved to another space since (a move locks its topic first).
+      const states = await tx.query<{ id: string; state: string; space_id: string }>(
+        `SELECT id, state, space_id FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
+        [[source.id, target.id]],
+      );
+      const rowOf = (id: string) => states.find((r) => r.id === id);
+      if (rowOf(target.id)?.state !== 'VISIBLE') throw AppError.badField('targetId', 'the target idea is not visible');
+      if (rowOf(source.id)?.state !== 'VISIBLE') throw AppError.badField('sourceId', 'the idea to merge is not visible');
+      if (rowOf(source.id)?.space_id !== rowOf(target.id)?.space_id) throw AppError.badField('targetId', 'ideas merge only within one space');
       await tx.query(
         `UPDATE ideas SET status = 'MERGED', status_before_merge = status, merged_into = $2, status_changed_at = now() WHERE topic_id = $1`,
         [source.id, target.id],

@@ -201,6 +201,10 @@ export class TopicsService {
     if (from && to.kind !== from.kind) throw AppError.badField('boardId', `must be a ${from.kind.toLowerCase()} board, like the topic's own`);
     const behaviour = from ? this.kinds.of(from.kind) : undefined;
     const row = await this.uow.run(async (tx) => {
+      // Where it is now, locked: two moves at once must not both start from where it was (the
+      // second would leave its posts in the first one's space, or shift a tree twice).
+      const here = await tx.one<{ board_id: string }>(`SELECT board_id FROM topics WHERE id = $1 FOR UPDATE`, [topic.id]);
+      if (here?.board_id !== topic.boardId) throw AppError.conflict('The topic was moved meanwhile: read it again');
       await behaviour?.beforeMove?.(tx, { topicId: topic.id, fromBoardId: topic.boardId, toBoardId: to.id, fromSpaceId: topic.spaceId, toSpaceId: to.spaceId });
       const [moved] = await tx.query<TopicRow>(
         `UPDATE topics t SET board_id = $2, space_id = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
