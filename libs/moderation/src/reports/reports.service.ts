@@ -161,8 +161,12 @@ export class ReportsService {
       // committed since `target` read it, would leave it in the old space's queue. The post's
       // row (moveTopic rewrites its space too) is locked as applyState locks it, post before topic.
       if (target.post) {
-        const now = await tx.one<{ space_id: string }>(`SELECT space_id FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [target.post.id]);
-        if (now?.space_id !== target.spaceId) throw AppError.conflict('The topic moved while your report was on its way: report it again');
+        const now = await tx.one<{ space_id: string; state: ContentState }>(`SELECT space_id, state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [target.post.id]);
+        // Deleted since it was read (by its author, say): there is nothing left to report.
+        if (!now || (now.state === ContentState.DELETED && target.post.state !== ContentState.DELETED)) {
+          throw AppError.notFound(input.targetType === ReportTargetType.POST ? 'Post not found' : 'Topic not found');
+        }
+        if (now.space_id !== target.spaceId) throw AppError.conflict('The topic moved while your report was on its way: report it again');
       }
       // A moderator kept this content after this reporter's report: the same report again would
       // only re-score (and re-hide) it. An edit since then makes it new content, open to reports.
