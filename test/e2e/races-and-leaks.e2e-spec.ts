@@ -4,6 +4,8 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
+import { hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { freshIp } from '../support/fresh-ip';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const VOTE = `mutation($id: ID!) { voteIdea(topicId: $id) { id idea { voteCount } } }`;
@@ -254,6 +256,18 @@ describe('races and leaks found in review', () => {
     const merge = () => t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token });
     expectError(await racingMove(target, to, merge), 'BAD_USER_INPUT');
     expect(await t.sql(`SELECT status, merged_into FROM ideas WHERE topic_id = $1`, [source])).toEqual([{ status: 'NEW', merged_into: null }]);
+  });
+
+  it('identity: a sign-in with the old password, racing a password change, leaves no session open', async () => {
+    const member = await makeUser(t, { passwordHash: await hashPassword('the old password') });
+    const signIn = () => t.gql(`mutation($i: SignInInput!) { signIn(input: $i) { token } }`, { i: { login: member.handle, password: 'the old password' } }, { ip: freshIp() });
+    // The change as changePassword writes it: the new hash, and every session signed out.
+    const change: Array<[string, unknown[]]> = [
+      [`UPDATE users SET password_hash = $2 WHERE id = $1`, [member.id, await hashPassword('the new password')]],
+      [`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [member.id]],
+    ];
+    expectError(await racing(change, signIn), 'UNAUTHENTICATED');
+    expect(await t.sql(`SELECT 1 FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, [member.id])).toEqual([]);
   });
 
   it('forum: a reply or report that waited on a topic moved meanwhile is refused, not left in the old space', async () => {
