@@ -57,9 +57,9 @@ function bodyErrors(err: unknown, _req: Request, res: Response, next: NextFuncti
   const type = (err as { type?: unknown } | null)?.type;
   if (type === 'entity.parse.failed' || type === 'entity.too.large' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
     const tooLarge = type === 'entity.too.large';
-    res.status(tooLarge ? 413 : 400).json({
-      errors: [{ message: tooLarge ? 'The request body is too large' : 'The request body could not be read as JSON', extensions: { code: 'BAD_USER_INPUT' } }],
-    });
+    const message = tooLarge ? 'The request body is too large' : 'The request body could not be read as JSON';
+    // Like every BAD_USER_INPUT, with `fields`: here the request as a whole ('').
+    res.status(tooLarge ? 413 : 400).json({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT', fields: [{ field: '', message }] } }] });
     return;
   }
   next(err);
