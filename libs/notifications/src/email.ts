@@ -55,7 +55,8 @@ export interface SentEmail {
 
 /**
  * E-mails what users have not read after a delay (EMAIL_DELAY_MINUTES), one message per
- * user per run, through SMTP_URL; without SMTP the message goes to the log. Each kind
+ * user per run, through SMTP_URL; without SMTP the message goes to the log outside production, and in
+ * production the log only notes that one was due. Each kind
  * can be turned off, and every e-mail carries signed unsubscribe links that work
  * without signing in.
  */

@@ -83,11 +83,6 @@ interface NotificationRow {
   created_at: Date;
 }
 
-/**
- * Live updates over Socket.IO, on the API's own port. Every room join is checked
- * against the access policy with the connection's current session, and events only
- * carry what the room's members may see.
- */
 /** A post as `topic:sync` sends it. */
 function livePost(node: PostModel): Record<string, unknown> {
   return {
@@ -110,6 +105,11 @@ function validSyncMark(since: unknown): since is string | null {
   return !Number.isNaN(at.getTime()) && at.toISOString() === `${since.slice(0, 23)}Z`;
 }
 
+/**
+ * Live updates over Socket.IO, on the API's own port. Every room join is checked
+ * against the access policy with the connection's current session, and events only
+ * carry what the room's members may see.
+ */
 @WebSocketGateway({ path: '/socket.io', maxHttpBufferSize: 16 * 1024, serveClient: false })
 export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModuleInit, OnModuleDestroy {
   @WebSocketServer() server!: Server;

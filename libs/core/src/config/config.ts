@@ -73,7 +73,11 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(100000)
   SEARCH_RATE_PER_MINUTE = 120;
 
-  /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example:587; without it e-mails go to the log. */
+  /**
+   * SMTP server for e-mails, e.g. smtp://user:pass@mail.example:587. Without it, notification
+   * e-mails go to the log outside production (production only notes that one was due);
+   * password-reset e-mails never do.
+   */
   @IsOptional() @Matches(/^smtps?:\/\//, { message: 'must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string;
 
@@ -102,7 +106,7 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(3650)
   SESSION_TTL_DAYS = 30;
 
-  /** Posting limits (rate by trust level, new users' links and mentions, duplicates). */
+  /** Posting limits (rate by trust level, new users' links and mentions, duplicates) and the pace of reactions, edits and idea votes. */
   @Transform(toBool) @IsBoolean()
   POSTING_LIMITS = true;
 

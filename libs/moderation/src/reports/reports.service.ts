@@ -433,7 +433,7 @@ export class ReportsService {
     return row?.author_id ?? null;
   }
 
-  /** Appeals are decided by a moderator other than the one who issued the sanction. */
+  /** Appeals are decided by a moderator other than the one who issued the sanction or, for an automatic one, whose decision triggered it. */
   private async decideAppeal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
     const sanction = await tx.one<{ id: string; user_id: string; issued_by: string | null; triggered_by: string | null; kind: string; space_id: string | null }>(
       `SELECT id, user_id, issued_by, triggered_by, kind, space_id FROM sanctions WHERE id = $1 FOR UPDATE`,
