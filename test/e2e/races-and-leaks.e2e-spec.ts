@@ -258,6 +258,27 @@ describe('races and leaks found in review', () => {
     expect(await t.sql(`SELECT status, merged_into FROM ideas WHERE topic_id = $1`, [source])).toEqual([{ status: 'NEW', merged_into: null }]);
   });
 
+  it('knowledge: an article is not put under a parent archived, or moved to another board, while it waited', async () => {
+    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const other = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const api = kb(t);
+    // Created under a parent archived meanwhile.
+    const archived = await publishedArticle(t, moderator.token, moderator.token, board, { title: 'Soon archived' });
+    const create = () => api.create(moderator.token, board, { title: 'Child of the archived', parentId: archived });
+    expectError(await racing([[`UPDATE articles SET state = 'ARCHIVED' WHERE topic_id = $1`, [archived]]], create), 'BAD_USER_INPUT');
+    expect(await t.sql(`SELECT 1 FROM articles WHERE parent_id = $1`, [archived])).toEqual([]);
+    // Moved under a parent that moved to another board meanwhile.
+    const leaving = await publishedArticle(t, moderator.token, moderator.token, board, { title: 'Soon elsewhere' });
+    const child = await publishedArticle(t, moderator.token, moderator.token, board, { title: 'Would follow' });
+    const move = () => api.move(moderator.token, { topicId: child, parentId: leaving });
+    const away: Array<[string, unknown[]]> = [
+      [`UPDATE topics SET board_id = $2 WHERE id = $1`, [leaving, other]],
+      [`UPDATE articles SET board_id = $2, parent_id = NULL WHERE topic_id = $1`, [leaving, other]],
+    ];
+    expectError(await racing(away, move), 'BAD_USER_INPUT');
+    expect(await t.sql(`SELECT parent_id FROM articles WHERE topic_id = $1`, [child])).toEqual([{ parent_id: null }]);
+  });
+
   it('identity: a sign-in with the old password, racing a password change, leaves no session open', async () => {
     const member = await makeUser(t, { passwordHash: await hashPassword('the old password') });
     const signIn = () => t.gql(`mutation($i: SignInInput!) { signIn(input: $i) { token } }`, { i: { login: member.handle, password: 'the old password' } }, { ip: freshIp() });

@@ -90,6 +90,7 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     const parentId = (topic.options.parentId as string | undefined) ?? null;
     const post = (await tx.one<{ body_source: string; body_html: string }>(`SELECT body_source, body_html FROM posts WHERE id = $1`, [topic.postId]))!;
     await this.writes.lockBoard(tx, topic.board.id);
+    if (parentId) await this.writes.assertParent(tx, parentId, topic.board.id);
     const promotion = this.promotions.get(topic.viewer);
     // Checked again under the board's lock: of two racing promotions of one post, the second sees the first's article.
     if (promotion && (await this.hasPromoted(tx, promotion.postId, topic.board.id, { userId: topic.viewer.id!, editor: topic.rank >= LEVEL_RANK.MODERATE }))) {

@@ -32,6 +32,17 @@ export class ArticleWrites {
   }
 
   /** The article's row, locked for the rest of the transaction (its workflow state is decided under this lock). */
+  /**
+   * The parent an article is being put under, read again under a share lock once the board is
+   * locked: archived, or moved to another board, since it was checked, it is refused as it
+   * would have been then.
+   */
+  async assertParent(tx: Tx, parentId: string, boardId: string): Promise<void> {
+    const parent = await tx.one<{ board_id: string; state: string }>(`SELECT board_id, state FROM articles WHERE topic_id = $1 FOR SHARE`, [parentId]);
+    if (!parent || parent.board_id !== boardId) throw AppError.badField('parentId', 'must be an article of this board');
+    if (parent.state === ArticleState.ARCHIVED) throw AppError.badField('parentId', 'is archived');
+  }
+
   async lock(tx: Tx, topicId: string): Promise<ArticleRow> {
     const row = await tx.one<ArticleRow>(`SELECT * FROM articles WHERE topic_id = $1 FOR UPDATE`, [topicId]);
     if (!row) throw AppError.notFound('Article not found');

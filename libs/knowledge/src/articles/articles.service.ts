@@ -484,7 +484,10 @@ export class ArticlesService {
     await this.uow.run(async (tx) => {
       await this.writes.lockBoard(tx, ctx.row.board_id);
       const row = await this.writes.lock(tx, ctx.topic.id);
+      // Moved to another board since it was read: the board locked is not its own.
+      if (row.board_id !== ctx.row.board_id) throw AppError.conflict('The article was moved meanwhile: read it again');
       if (parentId) {
+        await this.writes.assertParent(tx, parentId, row.board_id);
         const [c] = await tx.query<{ cycle: boolean }>(
           `WITH RECURSIVE up(id, parent_id, depth) AS (
              SELECT topic_id, parent_id, 0 FROM articles WHERE topic_id = $1
