@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { makeUser } from '../factories';
+import { makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('GraphQL limits and error hygiene', () => {
@@ -144,9 +144,15 @@ describe('GraphQL limits and error hygiene', () => {
       [`query($a: String) { moderationLog(first: 5, after: $a) { totalCount } }`, ['99999999999999999999']],
       [`query($a: String) { mySanctions(first: 5, after: $a) { totalCount } }`, ['not-an-id']],
       [`query($a: String) { watchedWords(first: 5, after: $a) { totalCount } }`, [42]],
+      // Offsets PostgreSQL cannot read, and dates only JavaScript reads.
+      [`query($a: String) { notifications(first: 5, after: $a) { totalCount } }`, ['2020-01-01 00:00:00+00:99', id]],
+      [`query($a: String) { reviewQueue(first: 5, after: $a) { totalCount } }`, ['1', '2020-01-01 00:00:00+15:60', id]],
+      [`query($a: String, $s: ID!) { articlesInReview(spaceId: $s, first: 5, after: $a) { totalCount } }`, ['0', id]],
+      [`query($a: String, $s: ID!) { staleArticles(spaceId: $s, first: 5, after: $a) { totalCount } }`, ['2020', id]],
     ];
+    const space = await makeSpace(t, 'PUBLIC');
     for (const [query, values] of cases) {
-      const err = expectError(await t.gql(query, { a: cursor(values) }, { token: mod.token }), 'BAD_USER_INPUT');
+      const err = expectError(await t.gql(query, { a: cursor(values), ...(query.includes('$s') ? { s: space.id } : {}) }, { token: mod.token }), 'BAD_USER_INPUT');
       expect(err.extensions.fields).toEqual([{ field: 'after', message: expect.stringMatching(/not a valid cursor/) }]);
     }
   });

@@ -230,6 +230,24 @@ describe('moderation: reports and the review queue', () => {
     expect(all.edges.some((e: any) => e.node.targetType === 'USER')).toBe(true);
   });
 
+  it('pages the queue in either order with its own cursors, each item once', async () => {
+    const paged = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const pagedBoard = await makeBoard(t, paged.id);
+    for (let i = 0; i < 3; i++) {
+      const topic = await createTopic(t, author.token, pagedBoard);
+      expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'SPAM' } }, { token: (await member(i)).token }));
+    }
+    const PAGE = `query($s: ID, $sort: ReviewSort, $after: String) { reviewQueue(spaceId: $s, sort: $sort, first: 2, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`;
+    for (const sort of ['SCORE', 'AGE']) {
+      const first = expectOk(await t.gql(PAGE, { s: paged.id, sort }, { token: mod.token })).reviewQueue;
+      expect(first.pageInfo.hasNextPage).toBe(true);
+      const second = expectOk(await t.gql(PAGE, { s: paged.id, sort, after: first.pageInfo.endCursor }, { token: mod.token })).reviewQueue;
+      const ids = [...first.edges, ...second.edges].map((e: any) => e.node.id);
+      expect([sort, ids.length, new Set(ids).size, second.pageInfo.hasNextPage]).toEqual([sort, 3, 3, false]);
+    }
+  });
+
   it('allows at most 20 reports per user per day', async () => {
     const r = await member();
     const limiter = t.get(RateLimiter);

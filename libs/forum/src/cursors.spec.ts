@@ -4,10 +4,12 @@ import { isPgTimestamptz, validActivityCursor, validListCursor, validPostNumberC
 
 describe('forum cursors', () => {
   it('accepts PostgreSQL timestamptz text and refuses impossible dates', () => {
-    for (const ok of ['2026-11-23 10:31:15.123456+00', '2026-11-23 10:31:15+05:30', '2024-02-29 00:00:00-08', '2026-01-01 23:59:59.1+00']) {
+    for (const ok of ['2026-11-23 10:31:15.123456+00', '2026-11-23 10:31:15+05:30', '2024-02-29 00:00:00-08', '2026-01-01 23:59:59.1+00', '2026-01-01 00:00:00+15:59:59']) {
       expect(isPgTimestamptz(ok)).toBe(true);
     }
-    for (const bad of ['garbage', '2026-02-30 10:00:00+00', '2025-02-29 10:00:00+00', '2026-13-01 10:00:00+00', '2026-11-23T10:31:15Z', '2026-11-23 25:00:00+00', '2026-11-23 10:31:15', "2026-11-23 10:31:15+00'; --"]) {
+    for (const bad of ['garbage', '2026-02-30 10:00:00+00', '2025-02-29 10:00:00+00', '2026-13-01 10:00:00+00', '2026-11-23T10:31:15Z', '2026-11-23 25:00:00+00', '2026-11-23 10:31:15', "2026-11-23 10:31:15+00'; --",
+      // Offsets PostgreSQL refuses ("time zone displacement out of range").
+      '2020-01-01 00:00:00+00:99', '2020-01-01 00:00:00+15:60', '2020-01-01 00:00:00+16', '2020-01-01 00:00:00+01:00:60']) {
       expect(isPgTimestamptz(bad)).toBe(false);
     }
   });

@@ -27,11 +27,13 @@ export function validKeyValue(value: unknown, type: 'int' | 'timestamptz' | 'uui
 export function isPgTimestamptz(text: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?(?::(\d{2}))?$/.exec(text);
   if (!m) return false;
-  const [year, month, day, hour, minute, second, offsetHours] = [m[1], m[2], m[3], m[4], m[5], m[6], m[8]].map(Number);
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes, offsetSeconds] = [m[1], m[2], m[3], m[4], m[5], m[6], m[8], m[9] ?? '0', m[10] ?? '0'].map(Number);
   const date = new Date(Date.UTC(year, month - 1, day));
   return (
     year >= 1 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day &&
-    hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 15
+    hour <= 23 && minute <= 59 && second <= 59 &&
+    // PostgreSQL takes offsets below 16 hours: 15:59:59 at most.
+    offsetHours <= 15 && offsetMinutes <= 59 && offsetSeconds <= 59
   );
 }
 

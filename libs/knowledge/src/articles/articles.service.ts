@@ -7,6 +7,7 @@ import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../.
 import { nestedCount, nestedPage } from '../../../core/src/graphql/nested-pages';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
+import { validKeyValue } from '../../../forum/src/cursors';
 import { htmlToLines } from '../../../content/src/renderer';
 import { ContentWriter } from '../../../forum/src/content-writer';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
@@ -53,8 +54,8 @@ export interface ArticleDiff {
 /** Workflow refusals name the article: it is the input that cannot take the step. */
 const refuse = (message: string) => AppError.badField('topicId', message);
 
-const validTsCursor = (c: unknown[] | undefined): c is [string, string] =>
-  !!c && typeof c[0] === 'string' && !Number.isNaN(Date.parse(c[0])) && isUuid(c[1]);
+/** [a timestamptz in PostgreSQL's text form, as the page's `k_ts` column gives it, an id]. */
+const validTsCursor = (c: unknown[] | undefined): c is [string, string] => !!c && validKeyValue(c[0], 'timestamptz') && validKeyValue(c[1], 'uuid');
 
 /**
  * The knowledge base's rules: revisions, the review workflow (DRAFT → IN_REVIEW → PUBLISHED

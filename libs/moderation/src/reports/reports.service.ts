@@ -243,9 +243,10 @@ export class ReportsService {
     const where = `(space_id = ANY($1::uuid[])${global ? ' OR space_id IS NULL' : ''}) AND status = $2`;
     // SCORE: highest first, then oldest; AGE: oldest first. Keyset on (score, created_at, id).
     const order = bySort ? 'score DESC, created_at, id' : 'created_at, id';
-    const keyset = bySort ? `(-score, created_at, id) > (-$4::numeric, $5::timestamptz, $6::uuid)` : `(created_at, id) > ($5::timestamptz, $6::uuid)`;
+    const keyset = bySort ? `(-score, created_at, id) > (-$4::numeric, $5::timestamptz, $6::uuid)` : `(created_at, id) > ($4::timestamptz, $5::uuid)`;
     const params: unknown[] = [spaces, status, size + 1];
-    if (after) params.push(after[0], after[1], after[2]);
+    // Only the values the sort's keyset reads: an unused parameter has no type PostgreSQL can infer.
+    if (after) params.push(...(bySort ? after : after.slice(1)));
     const rows: Array<ReviewItemRow & { k_ts: string }> = await this.ds.query(
       `SELECT ${REVIEW_ITEM_COLUMNS}, created_at::text AS k_ts FROM review_items
         WHERE ${where} ${after ? `AND ${keyset}` : ''} ORDER BY ${order} LIMIT $3`,
