@@ -83,6 +83,29 @@ describe('GraphQL limits and error hygiene', () => {
     expect(await t.sql(`SELECT 1 FROM groups WHERE name LIKE 'nul%'`)).toEqual([]);
   });
 
+  it('refuses lone UTF-16 surrogates, as variables, keys or literals, and writes nothing', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const create = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }`;
+    const lone = expectError(await t.gql(create, { input: { name: 'lone \ud800 group', slug: 'lone-group' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expect(lone.message).toMatch(/well-formed Unicode/);
+    expectError(await t.gql(`{ user(handle: "a\\udc00b") { id } }`), 'BAD_USER_INPUT');
+    // The e-mail validator would throw on it (URIError) rather than refuse it.
+    const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { token } }`;
+    expectError(await t.gql(SIGN_UP, { i: { email: 'a\ud800@example.com', handle: 'lonesurrogate', password: 'long enough password' } }), 'BAD_USER_INPUT');
+    expectError(await t.gql(`{ me { id } }`, { ['key\udfff']: 1 }), 'BAD_USER_INPUT');
+    // A surrogate pair is one character like any other.
+    expectOk(await t.gql(create, { input: { name: 'pair \ud83d\ude00 group', slug: 'pair-group' } }, { token: admin.token }));
+    expect(await t.sql(`SELECT name FROM groups WHERE slug IN ('lone-group', 'pair-group')`)).toEqual([{ name: 'pair 😀 group' }]);
+  });
+
+  it('refuses variables nested deeper than any input, without walking them recursively', async () => {
+    // Written out by hand: JSON.stringify itself would run out of stack.
+    const deep = `${'['.repeat(20_000)}"leaf"${']'.repeat(20_000)}`;
+    const res = await request(t.http).post('/graphql').set('content-type', 'application/json').send(`{"query": "{ me { id } }", "variables": {"x": ${deep}}}`);
+    expect([res.status, res.body.errors[0].extensions.code]).toEqual([400, 'BAD_USER_INPUT']);
+    expect(res.body.errors[0].message).toMatch(/nest at most 64 levels/);
+  });
+
   it('refuses a query text of more than 2,000 tokens before parsing it deeply', async () => {
     const nested = `{${'a{'.repeat(3000)}b${'}'.repeat(3000)}}`;
     const err = expectError(await t.gql(nested), 'BAD_USER_INPUT');

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { AppConfig } from '../../../libs/core/src/config/config';
 import { GqlContext } from '../../../libs/core/src/graphql/context';
 import { formatGraphQLError, requestIdOf, requestIdsOfErrors } from '../../../libs/core/src/graphql/errors';
-import { complexityLimitPlugin, depthLimitRule, MAX_QUERY_TOKENS, nulCharacterPlugin } from '../../../libs/core/src/graphql/limits';
+import { complexityLimitPlugin, depthLimitRule, MAX_QUERY_TOKENS, inputTextPlugin } from '../../../libs/core/src/graphql/limits';
 import { withPreloadedFields } from '../../../libs/core/src/graphql/preloaded-fields';
 import { SESSION_COOKIE, SessionsService, tokenFrom } from '../../../libs/identity/src/sessions/sessions.service';
 
@@ -24,7 +24,7 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig): Ap
     transformSchema: withPreloadedFields,
     // Apollo's cache-control plugin wraps every field resolver to compute cache hints we
     // do not use (responses are per-viewer); turning it off removes that per-field cost.
-    plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), nulCharacterPlugin(), ApolloServerPluginCacheControlDisabled(), requestIdsOfErrors()],
+    plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), inputTextPlugin(), ApolloServerPluginCacheControlDisabled(), requestIdsOfErrors()],
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },
     // Without introspection, "did you mean" suggestions would list the schema's fields anyway.
     hideSchemaDetailsFromClientErrors: !introspection,

@@ -95,34 +95,67 @@ export function complexityLimitPlugin(max: number): ApolloServerPlugin {
  */
 export const MAX_QUERY_TOKENS = 2000;
 
-function holdsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(holdsNul);
-  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || holdsNul(v));
-  return false;
+/** How deep variables may nest: far beyond any input type of the schema, and safe to walk. */
+export const MAX_VARIABLE_DEPTH = 64;
+
+/**
+ * A lone UTF-16 surrogate (in a `u` pattern, a pair is one code point and never matches):
+ * text columns would store it as U+FFFD, and JSON columns refuse its escape outright.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+const TEXT_REFUSALS = {
+  nul: 'Text may not contain NUL (U+0000) characters',
+  surrogate: 'Text must be well-formed Unicode (it holds a lone UTF-16 surrogate)',
+  deep: `Variables may nest at most ${MAX_VARIABLE_DEPTH} levels`,
+} as const;
+type TextRefusal = keyof typeof TEXT_REFUSALS;
+
+function textRefusal(text: string): TextRefusal | null {
+  if (text.includes('\u0000')) return 'nul';
+  return LONE_SURROGATE.test(text) ? 'surrogate' : null;
+}
+
+/** What is wrong with the text in the variables, if anything: walked without recursion, so no depth overflows the stack. */
+function variablesRefusal(variables: unknown): TextRefusal | null {
+  const stack: Array<[unknown, number]> = [[variables, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value === 'string') {
+      const refusal = textRefusal(value);
+      if (refusal) return refusal;
+    } else if (value && typeof value === 'object') {
+      if (depth >= MAX_VARIABLE_DEPTH) return 'deep';
+      for (const [key, item] of Object.entries(value)) {
+        const refusal = textRefusal(key);
+        if (refusal) return refusal;
+        stack.push([item, depth + 1]);
+      }
+    }
+  }
+  return null;
 }
 
 /**
- * Text with a NUL character is refused up front, as BAD_USER_INPUT: PostgreSQL cannot store
- * one, and it would otherwise fail deep in a statement as INTERNAL.
+ * Text PostgreSQL cannot store as given (a NUL character, a lone UTF-16 surrogate), and
+ * variables nested deeper than any input, are refused up front as BAD_USER_INPUT: they
+ * would otherwise fail deep in a statement, or in a validator, as INTERNAL.
  */
-export function nulCharacterPlugin(): ApolloServerPlugin {
+export function inputTextPlugin(): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
-          let found = holdsNul(request.variables ?? {});
-          // A literal can hold NUL only written raw or as a \u escape: most query texts need no walk.
-          if (!found && (request.query === undefined || /\\u|\u0000/.test(request.query))) {
+          let refusal = variablesRefusal(request.variables ?? {});
+          // A literal holds such text only written raw or as a \u escape: most query texts need no walk.
+          if (!refusal && (request.query === undefined || /\\u|\u0000|\p{Cs}/u.test(request.query))) {
             visit(document, {
               StringValue(node) {
-                if (node.value.includes('\u0000')) found = true;
+                refusal ??= textRefusal(node.value);
               },
             });
           }
-          if (found) {
-            throw new GraphQLError('Text may not contain NUL (U+0000) characters', { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
-          }
+          if (refusal) throw new GraphQLError(TEXT_REFUSALS[refusal], { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
         },
       };
     },
