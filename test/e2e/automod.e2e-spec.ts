@@ -130,5 +130,13 @@ describe('automod: watched words', () => {
     const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id topic { title } } }`;
     expect(expectError(await t.gql(EDIT, { input: { postId: created.firstPost.id, body: 'Clean', title: 'crypto time' } }, { token: member.token }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('title');
     expect(expectOk(await t.gql(EDIT, { input: { postId: created.firstPost.id, body: 'Clean', title: 'Darn, renamed' } }, { token: member.token })).editPost.topic.title).toBe('■■■■, renamed');
+    // A title given as null is no title given: unchanged, and nothing for the rules to read.
+    expect(expectOk(await t.gql(EDIT, { input: { postId: created.firstPost.id, body: 'Clean again', title: null } }, { token: member.token })).editPost.topic.title).toBe('■■■■, renamed');
+  });
+
+  it('answers an empty space id with BAD_USER_INPUT, not as the site-wide list', async () => {
+    for (const query of [`{ watchedWords(spaceId: "") { totalCount } }`, `{ moderationLog(spaceId: "") { totalCount } }`]) {
+      expect(expectError(await t.gql(query, {}, { token: mod.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'spaceId', message: 'must be a space id' }]);
+    }
   });
 });

@@ -229,8 +229,8 @@ export class PostsService {
     if (post.view !== 'full' || post.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
     // An article's opening post mirrors its published revision: edits go through updateArticle and its review.
     if (post.number === 1 && topic.kind === TopicKind.ARTICLE) throw AppError.badField('postId', 'an article is edited with updateArticle, which keeps its revisions and review');
-    if ((input.title !== undefined || input.tags !== undefined) && post.number !== 1) {
-      throw AppError.badField(input.title !== undefined ? 'title' : 'tags', 'only the first post changes the topic’s title and tags');
+    if ((input.title != null || input.tags != null) && post.number !== 1) {
+      throw AppError.badField(input.title != null ? 'title' : 'tags', 'only the first post changes the topic’s title and tags');
     }
     if (!moderator) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     const rendered = this.writer.render(input.body);

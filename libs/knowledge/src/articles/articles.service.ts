@@ -237,13 +237,13 @@ export class ArticlesService {
     opts: { action: ArticleEventAction; note: string | null; baseRevisionId?: string; restoredFrom?: FullRevision },
   ): Promise<TopicModel> {
     let html: string | undefined;
-    if (change.body !== undefined || change.title !== undefined) {
+    if (change.body !== undefined || change.title != null) {
       const body = change.body ?? '';
       const rendered = this.writer.render(body);
       // Automod applies to the title and the body (BLOCK refuses, CENSOR masks). Its holds are moot: every revision waits for an editor anyway.
       const verdict = await this.policy.evaluate({ viewer, spaceId: ctx.topic.spaceId, kind: 'edit', body, title: change.title, rendered, rank: ctx.access.rank });
       if (change.body !== undefined) html = verdict.html ?? rendered.html;
-      if (change.title !== undefined) change = { ...change, title: verdict.title ?? change.title };
+      if (change.title != null) change = { ...change, title: verdict.title ?? change.title };
     }
     const ref = this.ref(ctx);
     await this.uow.run(async (tx) => {

@@ -1,5 +1,5 @@
-import { Args, Context, ID, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
+import { Args, Context, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Connection } from '../../../core/src/graphql/pagination';
 import { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
@@ -7,6 +7,7 @@ import { SpaceModel } from '../../../spaces/src/spaces/space.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ModerationLogConnection, ModerationLogEntryModel } from './moderation-log.model';
 import { ModerationLogService } from './moderation-log.service';
+import { SpacePageArgs } from '../space-page.args';
 
 @Resolver(() => ModerationLogEntryModel)
 export class ModerationLogResolver {
@@ -17,12 +18,8 @@ export class ModerationLogResolver {
   ) {}
 
   @Query(() => ModerationLogConnection, { description: 'Moderators: the moderation log of a space, or of everything within reach. Newest first.' })
-  moderationLog(
-    @Args('spaceId', { type: () => ID, nullable: true }) spaceId: string | undefined,
-    @Args() args: PageArgs,
-    @Context() ctx: GqlContext,
-  ): Promise<Connection<ModerationLogEntryModel>> {
-    return this.service.list(ctx.viewer, spaceId, args);
+  moderationLog(@Args() args: SpacePageArgs, @Context() ctx: GqlContext): Promise<Connection<ModerationLogEntryModel>> {
+    return this.service.list(ctx.viewer, args.spaceId, args);
   }
 
   @ResolveField(() => UserModel, { nullable: true, description: 'Null for automatic actions.' })

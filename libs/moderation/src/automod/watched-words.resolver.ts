@@ -1,6 +1,6 @@
 import { Args, Context, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { GqlContext } from '../../../core/src/graphql/context';
-import { PageArgs } from '../../../core/src/graphql/pagination';
+import { SpacePageArgs } from '../space-page.args';
 import { WatchedWordConnection, WatchedWordInput, WatchedWordModel, WatchedWordsService } from './watched-words';
 
 @Resolver(() => WatchedWordModel)
@@ -8,8 +8,8 @@ export class WatchedWordsResolver {
   constructor(private readonly service: WatchedWordsService) {}
 
   @Query(() => WatchedWordConnection, { description: 'Moderators: automod rules of a space, or site-wide rules when spaceId is absent, oldest first.' })
-  watchedWords(@Args('spaceId', { type: () => ID, nullable: true }) spaceId: string | undefined, @Args() args: PageArgs, @Context() ctx: GqlContext) {
-    return this.service.list(ctx.viewer, spaceId ?? null, args);
+  watchedWords(@Args() args: SpacePageArgs, @Context() ctx: GqlContext) {
+    return this.service.list(ctx.viewer, args.spaceId ?? null, args);
   }
 
   @Mutation(() => WatchedWordModel, { description: 'Add an automod rule (validated: slow or invalid patterns are refused).' })

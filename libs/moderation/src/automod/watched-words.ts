@@ -160,7 +160,7 @@ export class WatchedWordsRule implements PostingCheck {
    */
   async check(c: Contribution, verdict: Verdict): Promise<void> {
     const parts: Part[] = [{ field: 'body', text: c.body, maskable: true }];
-    if (c.title !== undefined) parts.push({ field: 'title', text: c.title, maskable: true });
+    if (c.title != null) parts.push({ field: 'title', text: c.title, maskable: true });
     if (c.tags?.length) parts.push({ field: 'tags', text: c.tags.join(' '), maskable: false });
     const screened = await this.screen(c, parts);
     if (!screened) return;
