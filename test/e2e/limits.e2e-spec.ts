@@ -143,6 +143,19 @@ describe('GraphQL limits and error hygiene', () => {
     expect(huge.body.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', fields: [{ field: '', message: 'The request body is too large' }] });
   });
 
+  it('refuses automatic persisted queries as bad input, however they are asked for', async () => {
+    const asked = [
+      { extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } },
+      { query: '{ me { id } }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } },
+      { query: '{ me { id } }', extensions: { persistedQuery: { version: 2, sha256Hash: 'abc' } } },
+    ];
+    for (const body of asked) {
+      const res = await request(t.http).post('/graphql').set('content-type', 'application/json').send(JSON.stringify(body));
+      // (Apollo answers this one with HTTP 200, as the persisted-query protocol has it.)
+      expect([JSON.stringify(body), res.body.errors[0].extensions.code, res.body.data]).toEqual([JSON.stringify(body), 'BAD_USER_INPUT', undefined]);
+    }
+  });
+
   it('refuses GraphQL sent as a form, which a cross-site page could post (CSRF)', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const mutation = `mutation { createGroup(input: { name: "csrf-made" }) { id } }`;

@@ -26,6 +26,10 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig): Ap
     // do not use (responses are per-viewer); turning it off removes that per-field cost.
     plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), inputTextPlugin(), ApolloServerPluginCacheControlDisabled(), requestIdsOfErrors()],
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },
+    // No automatic persisted queries: no client of ours sends them, and Apollo's cache would
+    // hold any text anyone sends; asked for, they are refused (PERSISTED_QUERY_NOT_SUPPORTED,
+    // answered as BAD_USER_INPUT).
+    persistedQueries: false,
     // Without introspection, "did you mean" suggestions would list the schema's fields anyway.
     hideSchemaDetailsFromClientErrors: !introspection,
     formatError: (formatted, error) => formatGraphQLError(formatted, error, requestIdOf(error)),
