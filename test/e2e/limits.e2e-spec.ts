@@ -141,6 +141,11 @@ describe('GraphQL limits and error hygiene', () => {
     const huge = await request(t.http).post('/graphql').set('content-type', 'application/json').send(JSON.stringify({ query: `{ me { id } }`, variables: { x: 'y'.repeat(2 * 1024 * 1024) } }));
     expect(huge.status).toBe(413);
     expect(huge.body.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', fields: [{ field: '', message: 'The request body is too large' }] });
+    // Said to be gzip, and not.
+    const inflate = await request(t.http).post('/graphql').set('content-type', 'application/json').set('content-encoding', 'gzip').send('{"query": "{ me { id } }"}');
+    expect([inflate.status, inflate.body.errors[0].extensions.code, inflate.text]).toEqual([400, 'BAD_USER_INPUT', expect.not.stringContaining('incorrect header')]);
+    const unknownEncoding = await request(t.http).post('/graphql').set('content-type', 'application/json').set('content-encoding', 'zstd-nope').send('{}');
+    expect([unknownEncoding.status, unknownEncoding.body.errors[0].extensions.code]).toEqual([415, 'BAD_USER_INPUT']);
   });
 
   it('refuses automatic persisted queries as bad input, however they are asked for', async () => {

@@ -52,14 +52,19 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   return app;
 }
 
-/** body-parser's refusals, in the API's error shape (API.md); anything else goes on to Nest. */
+/**
+ * body-parser's refusals, in the API's error shape (API.md); anything else goes on to Nest.
+ * Besides its typed errors (not JSON, too large, an unknown encoding or charset) it passes on
+ * a body it could not inflate (a gzip header that is not gzip) as a bare 400.
+ */
 function bodyErrors(err: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const type = (err as { type?: unknown } | null)?.type;
-  if (type === 'entity.parse.failed' || type === 'entity.too.large' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
-    const tooLarge = type === 'entity.too.large';
-    const message = tooLarge ? 'The request body is too large' : 'The request body could not be read as JSON';
+  const e = (err ?? {}) as { type?: unknown; status?: unknown };
+  const status = typeof e.status === 'number' ? e.status : 0;
+  if (status >= 400 && status < 500) {
+    const tooLarge = e.type === 'entity.too.large';
+    const message = tooLarge ? 'The request body is too large' : e.type === 'entity.parse.failed' ? 'The request body could not be read as JSON' : 'The request body could not be read';
     // Like every BAD_USER_INPUT, with `fields`: here the request as a whole ('').
-    res.status(tooLarge ? 413 : 400).json({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT', fields: [{ field: '', message }] } }] });
+    res.status(status).json({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT', fields: [{ field: '', message }] } }] });
     return;
   }
   next(err);
