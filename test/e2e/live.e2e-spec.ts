@@ -175,6 +175,25 @@ describe('live updates over Socket.IO', () => {
     expect(res.posts.map((p: { number: number }) => p.number)).toEqual([3, 4]);
     expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: -1 })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
     expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 2 ** 40 })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
+    // A mark in year 0, which JavaScript reads and PostgreSQL does not.
+    expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 0, since: '0000-01-01T00:00:00.000000Z' })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
+  });
+
+  it('still acknowledges an event whose handler failed: INTERNAL with a correlation id, nothing of the error', async () => {
+    const topic = await createTopic(t, author.token, publicBoard);
+    const s = await connect();
+    const loaders = t.get(ForumLoaders);
+    const original = loaders.topic;
+    loaders.topic = async () => {
+      throw new Error('the database went away (with a secret detail)');
+    };
+    try {
+      const ack = await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 0 });
+      expect(ack).toEqual({ ok: false, code: 'INTERNAL', correlationId: expect.any(String) });
+    } finally {
+      loaders.topic = original;
+    }
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
   });
 
   it('answers topic:sync with what changed below afterNumber since the last sync: a held reply approved, a post hidden', async () => {

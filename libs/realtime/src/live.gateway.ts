@@ -1,9 +1,10 @@
-import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Logger, OnModuleDestroy, OnModuleInit, UseFilters } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { AppConfig } from '../../core/src/config/config';
 import { PgListener } from '../../core/src/database/pg-listener';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
+import { LiveErrorFilter } from './live-error.filter';
 import type { Server, Socket } from 'socket.io';
 import { NOTIFY_CHANNEL } from '../../notifications/src/notifications.handler';
 import { DataSource } from 'typeorm';
@@ -100,6 +101,8 @@ function livePost(node: PostModel): Record<string, unknown> {
 function validSyncMark(since: unknown): since is string | null {
   if (since === null) return true;
   if (typeof since !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(since)) return false;
+  // PostgreSQL has no year 0, which JavaScript reads.
+  if (since.startsWith('0000')) return false;
   // A real instant: JavaScript reads 2026-02-30 as 2 March, which PostgreSQL refuses; the milliseconds must read back the same.
   const at = new Date(since);
   return !Number.isNaN(at.getTime()) && at.toISOString() === `${since.slice(0, 23)}Z`;
@@ -111,6 +114,7 @@ function validSyncMark(since: unknown): since is string | null {
  * carry what the room's members may see.
  */
 @WebSocketGateway({ path: '/socket.io', maxHttpBufferSize: 16 * 1024, serveClient: false })
+@UseFilters(new LiveErrorFilter())
 export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModuleInit, OnModuleDestroy {
   @WebSocketServer() server!: Server;
   private readonly log = new Logger('LiveGateway');
