@@ -99,6 +99,19 @@ describe('notification e-mails', () => {
     const unread = `query { notifications(first: 10, unreadOnly: true) { totalCount } }`;
     expect(expectOk(await t.gql(unread, {}, { token: asker.token })).notifications.totalCount).toBe(0);
 
+    // Read before the worker turned the reply into news (a live client marks it as it arrives):
+    // born read, so neither counted nor e-mailed.
+    const quick = await makeUser(t);
+    const quickTopic = await createTopic(t, quick.token, board);
+    await t.get(OutboxWorker).drain();
+    await reply(t, (await makeUser(t)).token, quickTopic.id, `an answer @${quick.handle} reads live`);
+    expectOk(await t.gql(`mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`, { input: { topicId: quickTopic.id, postNumber: 2 } }, { token: quick.token }));
+    await t.get(OutboxWorker).drain();
+    expect(await t.sql(`SELECT kind, read_at IS NOT NULL AS read FROM notifications WHERE user_id = $1`, [quick.id])).toEqual([{ kind: 'MENTION', read: true }]);
+    expect(expectOk(await t.gql(unread, {}, { token: quick.token })).notifications.totalCount).toBe(0);
+    await age(quick.id);
+    expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === quick.email)).toEqual([]);
+
     // An edit that names someone in a post they had read is news: reading the topic again,
     // without moving on, leaves it unread, and it is e-mailed.
     const passer = await makeUser(t);

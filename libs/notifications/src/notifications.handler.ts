@@ -4,7 +4,7 @@ import { BoardKinds } from '../../forum/src/board-kinds';
 import { effectiveWatchesSql } from './watch-levels';
 import { newId } from '../../core/src/ids';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
-import { visibleNotifications } from './notifications';
+import { READ_WITH_THE_TOPIC, visibleNotifications } from './notifications';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 
@@ -210,10 +210,17 @@ export class NotificationsHandler implements OutboxHandler {
       (keys[i] ??= new Set()).add(key);
     }
     for (const round of rounds) {
+      // News of a post its recipient has read already, as it is now (a live client marks it
+      // read as it arrives, before this runs; an edit since is not read), is born read:
+      // neither counted, nor pushed, nor e-mailed.
       const rows = await this.ds.query(
         `WITH n AS (
-           INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source)
-           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[])
+           INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source, read_at)
+           SELECT u.*, CASE WHEN u.kind = ANY($9::text[]) AND NOT COALESCE((u.data->>'edited')::boolean, false) AND EXISTS (
+                    SELECT 1 FROM posts p JOIN topic_reads r ON r.topic_id = p.topic_id AND r.user_id = u.user_id
+                     WHERE p.id = u.post_id AND r.last_read_number >= p.number AND (p.edited_at IS NULL OR r.updated_at >= p.edited_at)) THEN now() END
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[])
+                  AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source)
            ON CONFLICT (user_id, source) DO UPDATE
              SET data = notifications.data || jsonb_build_object(
                           'count', (notifications.data->>'count')::int + 1,
@@ -222,8 +229,8 @@ export class NotificationsHandler implements OutboxHandler {
            -- Batched reactions add up, each person once: a reaction from someone already counted (a
            -- redelivered event, or reacting again) changes nothing and does not mark it unread.
            WHERE notifications.kind = 'REACTIONS' AND NOT (COALESCE(notifications.data->'reactors', '[]') @> (EXCLUDED.data->'reactors'))
-           RETURNING id, user_id)
-         SELECT n.id, pg_notify('${NOTIFY_CHANNEL}', json_build_object('userId', n.user_id, 'id', n.id)::text) FROM n`,
+           RETURNING id, user_id, read_at)
+         SELECT n.id, CASE WHEN n.read_at IS NULL THEN pg_notify('${NOTIFY_CHANNEL}', json_build_object('userId', n.user_id, 'id', n.id)::text) END FROM n`,
         [
           round.map(() => newId()),
           round.map((d) => d.userId),
@@ -233,6 +240,7 @@ export class NotificationsHandler implements OutboxHandler {
           round.map((d) => d.actorId ?? null),
           round.map((d) => JSON.stringify(d.data ?? {})),
           round.map((d) => d.source),
+          READ_WITH_THE_TOPIC,
         ],
       );
       if (rows.length < round.length) this.log.debug({ delivered: rows.length, drafted: round.length }, 'some notifications were already delivered');

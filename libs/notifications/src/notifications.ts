@@ -137,7 +137,7 @@ const NOTIFICATIONS_READ_RETENTION_DAYS = 90;
 const NOTIFICATIONS_UNREAD_RETENTION_DAYS = 365;
 
 /** Kinds that tell of a new post itself: reading the topic on past it reads them. */
-const READ_WITH_THE_TOPIC = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC'];
+export const READ_WITH_THE_TOPIC = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC'];
 
 @Injectable()
 export class NotificationsService {
