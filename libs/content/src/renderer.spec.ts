@@ -139,7 +139,9 @@ describe('ContentRenderer', () => {
   it('renders post quotes with a reference and collects their ids', () => {
     const res = r.render(`Before\n[quote post=${ID.toUpperCase()}]\nquoted **text** by @zoe\n\n- item\n[/quote]\n\nmy answer, see [quote post=${ID}] inline`);
     expect(res.quotedPostIds).toEqual([ID]);
-    expect(res.mentions).toEqual(['zoe']);
+    // A mention inside the quote is linked but not collected: its author's, already told.
+    expect(res.mentions).toEqual([]);
+    expect(r.render(`[quote post=${ID}]\n@zoe said\n[/quote]\n\nand @yann agrees, @zoe`).mentions).toEqual(['yann', 'zoe']);
     expect(res.html).toBe(
       '<p>Before</p>\n' +
         `<blockquote class="quote" data-post-id="${ID}">\n` +

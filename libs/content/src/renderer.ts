@@ -211,7 +211,9 @@ export const MAX_COLLECTED_MENTIONS = 100;
 /**
  * Counts links and turns @handle in text (outside links; code spans and blocks are not
  * text tokens) into mention links. Runs after linkify, so URLs and e-mail addresses are
- * already links by then and their `@` is skipped.
+ * already links by then and their `@` is skipped. A mention inside a `[quote]` is the quoted
+ * author's, already told: it is linked but not collected, so quoting a post notifies nobody it
+ * named again, and does not count against the quoting author's mention limit.
  */
 function mentionsRule(state: StateCore): void {
   const { found } = parseState(state.env);
@@ -221,7 +223,10 @@ function mentionsRule(state: StateCore): void {
     t.content = content;
     return t;
   };
+  let quoteDepth = 0;
   for (const block of state.tokens) {
+    if (block.type === 'post_quote_open') quoteDepth++;
+    else if (block.type === 'post_quote_close') quoteDepth--;
     if (block.type !== 'inline' || !block.children) continue;
     const out: Token[] = [];
     let linkDepth = 0;
@@ -246,7 +251,7 @@ function mentionsRule(state: StateCore): void {
         open.attrs = [['class', 'mention'], ['href', `/u/${handle}`], ['data-handle', handle]];
         open.markup = 'mention';
         out.push(open, textToken(`@${m[2]}`), new state.Token('link_close', 'a', -1));
-        if (!mentioned.has(handle) && mentioned.size < MAX_COLLECTED_MENTIONS) {
+        if (quoteDepth === 0 && !mentioned.has(handle) && mentioned.size < MAX_COLLECTED_MENTIONS) {
           mentioned.add(handle);
           found.mentions.push(handle);
         }
