@@ -190,6 +190,34 @@ describe('notifications and watching', () => {
     expect(expectOk(await t.gql(LIST, { u: true }, { token: author.token })).notifications.totalCount).toBe(theirs.length);
   });
 
+  it('takes a reactor back out of the batch when they take their last reaction back, and the batch away when nobody is left', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const [fan, other] = [await makeUser(t), await makeUser(t)];
+    const react = async (token: string, on: boolean) =>
+      expectOk(await t.gql(`mutation($input: ReactionInput!) { ${on ? 'react' : 'unreact'}(input: $input) { id } }`, { input: { postId: topic.firstPostId, kind: 'LIKE' } }, { token }));
+    const batches = async () =>
+      (await t.sql(`SELECT data FROM notifications WHERE user_id = $1 AND post_id = $2 AND kind = 'REACTIONS'`, [author.id, topic.firstPostId])).map((r) => r.data);
+    await react(fan.token, true);
+    await drain();
+    // Already e-mailed, and an hour old: a second reactor makes it news again, on top and due.
+    await t.sql(`UPDATE notifications SET emailed_at = now(), created_at = now() - interval '50 minutes' WHERE user_id = $1 AND post_id = $2`, [author.id, topic.firstPostId]);
+    await react(other.token, true);
+    await drain();
+    expect(await batches()).toEqual([{ count: 2, reactors: [fan.id, other.id] }]);
+    expect(await t.sql(`SELECT emailed_at, created_at > now() - interval '1 minute' AS fresh FROM notifications WHERE user_id = $1 AND post_id = $2`, [author.id, topic.firstPostId])).toEqual([{ emailed_at: null, fresh: true }]);
+    await react(other.token, false);
+    await drain();
+    expect(await batches()).toEqual([{ count: 1, reactors: [fan.id] }]);
+    await react(fan.token, false);
+    await drain();
+    expect(await batches()).toEqual([]);
+    // Given and taken back before the worker ran: nothing to tell.
+    await react(fan.token, true);
+    await react(fan.token, false);
+    await drain();
+    expect(await batches()).toEqual([]);
+  });
+
   it('tells users about moderation outcomes: sanctions, approvals, hidden posts, resolved reports, decided appeals', async () => {
     const member = await makeUser(t);
     const mod = await makeUser(t, { role: 'MODERATOR' });

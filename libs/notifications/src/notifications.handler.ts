@@ -112,8 +112,15 @@ export class NotificationsHandler implements OutboxHandler {
         return [{ userId: post.author_id, kind: 'ANSWER_ACCEPTED', topicId: post.topic_id, postId: p.acceptedPostId, source: `accepted:${p.acceptedPostId}` }];
       }
       case 'reaction.updated': {
-        if (!p.on) return [];
-        const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
+        if (!p.on) {
+          await this.withdrawReactor(String(p.postId), String(p.userId));
+          return [];
+        }
+        // Not once its reactor took every reaction back (a late or redelivered event).
+        const [post] = await this.ds.query(
+          `SELECT author_id, topic_id FROM posts p WHERE id = $1 AND EXISTS (SELECT 1 FROM reactions r WHERE r.post_id = p.id AND r.user_id = $2)`,
+          [p.postId, p.userId],
+        );
         if (!post || post.author_id === p.userId) return [];
         // Batched: one notification per post per hour, counting the people who reacted in it
         // (once each, however often they react, take it back and react again).
@@ -191,6 +198,26 @@ export class NotificationsHandler implements OutboxHandler {
   }
 
   /**
+   * Someone who took back their last reaction to a post leaves its batches: counted no more,
+   * and a batch left with nobody goes (it told of a reaction that is not there).
+   */
+  private async withdrawReactor(postId: string, userId: string): Promise<void> {
+    // Two disjoint sets of batches in one statement: emptied ones go, the rest lose one reactor.
+    await this.ds.query(
+      `WITH gone AS (
+         SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM reactions WHERE post_id = $1 AND user_id = $2::uuid)),
+       emptied AS (
+         DELETE FROM notifications
+          WHERE post_id = $1 AND kind = 'REACTIONS' AND data->'reactors' ? $2::text AND EXISTS (SELECT 1 FROM gone)
+            AND jsonb_array_length((data->'reactors') - $2::text) = 0)
+       UPDATE notifications SET data = data || jsonb_build_object('reactors', (data->'reactors') - $2::text, 'count', jsonb_array_length((data->'reactors') - $2::text))
+        WHERE post_id = $1 AND kind = 'REACTIONS' AND data->'reactors' ? $2::text AND EXISTS (SELECT 1 FROM gone)
+          AND jsonb_array_length((data->'reactors') - $2::text) > 0`,
+      [postId, userId],
+    );
+  }
+
+  /**
    * Stores and pushes notifications, skipping recipients who may not read the post (when
    * there is one) and sources already delivered. Other modules' outbox handlers (ideas,
    * knowledge) deliver theirs through here too.
@@ -225,7 +252,8 @@ export class NotificationsHandler implements OutboxHandler {
              SET data = notifications.data || jsonb_build_object(
                           'count', (notifications.data->>'count')::int + 1,
                           'reactors', COALESCE(notifications.data->'reactors', '[]') || (EXCLUDED.data->'reactors')),
-                 read_at = NULL
+                 -- News again: at the top of the list, unread, and due to be e-mailed with the rest.
+                 read_at = NULL, created_at = now(), emailed_at = NULL
            -- Batched reactions add up, each person once: a reaction from someone already counted (a
            -- redelivered event, or reacting again) changes nothing and does not mark it unread.
            WHERE notifications.kind = 'REACTIONS' AND NOT (COALESCE(notifications.data->'reactors', '[]') @> (EXCLUDED.data->'reactors'))
