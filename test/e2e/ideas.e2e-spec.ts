@@ -170,10 +170,14 @@ describe('idea boards', () => {
     // Watching the board is watching each of its ideas; muting it mutes them, a vote notwithstanding.
     const boardWatcher = await customer();
     const boardMuter = await customer();
+    const boardTracker = await customer();
+    const replier = await customer();
+    await reply(t, replier.token, id, 'I would use webhooks for our CRM');
     expectOk(await t.gql(VOTE, { id }, { token: boardMuter.token }));
     const WATCH_BOARD = `mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`;
     expectOk(await t.gql(WATCH_BOARD, { input: { boardId: board, level: 'WATCHING' } }, { token: boardWatcher.token }));
     expectOk(await t.gql(WATCH_BOARD, { input: { boardId: board, level: 'MUTED' } }, { token: boardMuter.token }));
+    expectOk(await t.gql(WATCH_BOARD, { input: { boardId: board, level: 'TRACKING' } }, { token: boardTracker.token }));
     await drain();
     const port = (t.http.address() as AddressInfo).port;
     const s = io(`http://127.0.0.1:${port}`, { auth: { token: voter.token }, transports: ['websocket'] });
@@ -184,10 +188,11 @@ describe('idea boards', () => {
     expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status: 'IN_PROGRESS', response: 'Started' } }, { token: moderator.token }));
     expect(await live).toEqual({ topicId: id, status: 'IN_PROGRESS', voteCount: 4, mergedIntoId: null });
     await drain();
-    for (const u of [author, voter, watcher, boardWatcher]) {
+    // The replier tracks the idea (taking part); the board's tracker only counts unread posts.
+    for (const u of [author, voter, watcher, boardWatcher, replier]) {
       expect(await notificationKinds(u)).toContainEqual(expect.objectContaining({ kind: 'IDEA_STATUS', topic: { id }, data: { from: 'NEW', to: 'IN_PROGRESS' } }));
     }
-    for (const u of [muted, boardMuter]) expect((await notificationKinds(u)).filter((n: any) => n.kind === 'IDEA_STATUS')).toEqual([]);
+    for (const u of [muted, boardMuter, boardTracker]) expect((await notificationKinds(u)).filter((n: any) => n.kind === 'IDEA_STATUS')).toEqual([]);
     expect((await notificationKinds(moderator)).filter((n: any) => n.kind === 'IDEA_STATUS')).toEqual([]);
     // Redelivery does not notify twice.
     await t.sql(`UPDATE outbox SET processed_at = NULL WHERE type = 'idea.status_changed'`);

@@ -56,8 +56,8 @@ export class IdeasHandler implements OutboxHandler {
   }
 
   /**
-   * Voters of the idea's group, its author and its watchers (of the idea, else of its board), once
-   * each, minus the actor and those who muted it (or its board); each draft gets the first post of `postTopicId` (the idea itself by default).
+   * Voters of the idea's group, its author, its watchers (of the idea, else of its board) and
+   * those who track the idea itself, once each, minus the actor and those who muted it (or its board); each draft gets the first post of `postTopicId` (the idea itself by default).
    */
   private async audience(
     topicId: string,
@@ -71,7 +71,10 @@ export class IdeasHandler implements OutboxHandler {
        ), people AS (
          SELECT v.user_id FROM idea_votes v WHERE v.topic_id IN (SELECT member FROM grp)
          UNION SELECT author_id FROM topics WHERE id = $1
-         UNION SELECT user_id FROM watches WHERE level IN ('WATCHING', 'TRACKING')
+         UNION SELECT user_id FROM watches WHERE level = 'WATCHING'
+         -- Tracking the idea itself (its repliers do) is taking part in it; tracking its board
+         -- is unread counts only, as everywhere else.
+         UNION SELECT user_id FROM topic_watches WHERE topic_id = $1 AND level = 'TRACKING'
        ), watches AS (${effectiveWatchesSql('$1::uuid')})
        SELECT p.user_id, (SELECT id FROM posts WHERE topic_id = $3 AND number = 1) AS first_post_id
          FROM people p
