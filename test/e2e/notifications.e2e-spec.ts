@@ -139,7 +139,12 @@ describe('notifications and watching', () => {
     await drain();
     expect(await kinds(customer)).toEqual([]);
     expect((await t.sql(`SELECT count(*)::int AS n FROM notifications WHERE user_id = $1`, [customer.id]))[0].n).toBe(0);
-    void topic;
+    // Let in later, they are not told of that old mention by an edit that only fixes a typo:
+    // an edit tells of the mentions it adds.
+    await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [staff, customer.id]);
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: topic.firstPostId, body: `hey @${customer.handle}, secret plans (typo)` } }, { token: insider.token }));
+    await drain();
+    expect(await kinds(customer)).toEqual([]);
   });
 
   it('batches reactions, marks read, and pushes live to the user’s room', async () => {

@@ -41,6 +41,8 @@ export class ContentWriter {
    * Records the post's mentions and quotes from its rendered body, replacing earlier ones
    * on an edit (`replace`). Mentions resolve to existing users only; a quote keeps a reference
    * only when the author could read the quoted post (in full, in a topic they can see).
+   * `mentionedUserIds` are the users the text mentions that it did not mention before: on an
+   * edit, only those the edit added are news (as Discourse has it), whoever may read it now.
    */
   async recordReferences(
     tx: Tx,
@@ -49,8 +51,10 @@ export class ContentWriter {
     rendered: RenderedContent,
     opts: { replace: boolean },
   ): Promise<{ mentionedUserIds: string[] }> {
+    const before = new Set<string>();
     if (opts.replace) {
-      await tx.query(`DELETE FROM post_mentions WHERE post_id = $1`, [postId]);
+      const was = await tx.query<{ user_id: string }>(`DELETE FROM post_mentions WHERE post_id = $1 RETURNING user_id`, [postId]);
+      for (const r of was) before.add(r.user_id);
       await tx.query(`DELETE FROM post_quotes WHERE post_id = $1`, [postId]);
     }
     let mentionedUserIds: string[] = [];
@@ -83,6 +87,6 @@ export class ContentWriter {
         );
       }
     }
-    return { mentionedUserIds };
+    return { mentionedUserIds: mentionedUserIds.filter((id) => !before.has(id)) };
   }
 }
