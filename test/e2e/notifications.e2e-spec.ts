@@ -259,10 +259,14 @@ describe('notifications and watching', () => {
     const reporter = await makeUser(t);
     const rude = await createTopic(t, writer.token, board, { title: 'A rude topic', body: 'rude words' });
     expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: rude.firstPostId, reason: 'ABUSE' } }, { token: reporter.token }));
+    // The moderator who settles it reported it too: they are not told what they decided.
+    const modsOwn = await makeUser(t, { role: 'MODERATOR' });
+    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'TOPIC', targetId: rude.id, reason: 'ABUSE' } }, { token: modsOwn.token }));
     const item = expectOk(await t.gql(`{ reviewQueue(first: 100) { edges { node { id targetId } } } }`, {}, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === rude.id).node; // a first post is reported as its topic
-    expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id } }`, { input: { id: item.id, decision: 'APPROVE', action: 'HIDE', note: 'Uncivil' } }, { token: mod.token }));
+    expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id } }`, { input: { id: item.id, decision: 'APPROVE', action: 'HIDE', note: 'Uncivil' } }, { token: modsOwn.token }));
     await drain();
     expect(await kinds(reporter)).toEqual(['REPORT_RESOLVED']);
+    expect(await kinds(modsOwn)).toEqual([]);
     expect(await kinds(writer)).toEqual(['POST_HIDDEN', 'POST_APPROVED']);
 
     // An appeal decided: its author hears the outcome (a silenced member still gets notifications).

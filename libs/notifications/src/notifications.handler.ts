@@ -133,7 +133,12 @@ export class NotificationsHandler implements OutboxHandler {
         return [{ userId: p.userId, kind: 'APPEAL_DECIDED', data: { sanctionId: p.sanctionId, granted: p.granted }, source: `appeal:${p.sanctionId}` }];
       case 'review.updated': {
         if (!p.status || p.status === 'PENDING') return [];
-        const reports: Array<{ id: string; reporter_id: string }> = await this.ds.query(`SELECT id, reporter_id FROM reports WHERE review_item_id = $1`, [p.reviewItemId]);
+        // Not the moderator who settled it, should they have reported it too: they know.
+        const reports: Array<{ id: string; reporter_id: string }> = await this.ds.query(
+          `SELECT r.id, r.reporter_id FROM reports r JOIN review_items i ON i.id = r.review_item_id
+            WHERE r.review_item_id = $1 AND r.reporter_id IS DISTINCT FROM i.resolved_by`,
+          [p.reviewItemId],
+        );
         return reports.map((r) => ({ userId: r.reporter_id, kind: 'REPORT_RESOLVED', data: { reviewItemId: p.reviewItemId, status: p.status }, source: `report:${r.id}` }));
       }
     }
