@@ -282,6 +282,27 @@ describe('moderation: reports and the review queue', () => {
     ]);
   });
 
+  it('upholds the open reports of content a moderator hides or deletes directly, but not one another moderator claimed', async () => {
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id state } }`;
+    // Its own author: upheld violations climb the ladder (a silence, then a suspension here).
+    const rude = await member();
+    const topic = await createTopic(t, rude.token, board);
+    const [hidden, deleted, claimed] = [await reply(t, rude.token, topic.id, 'rude one'), await reply(t, rude.token, topic.id, 'rude two'), await reply(t, rude.token, topic.id, 'rude three')];
+    const reporter = await member(0);
+    for (const p of [hidden, deleted, claimed]) expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: reporter.token }));
+    const itemOf = async (postId: string) => (await t.sql(`SELECT id, status, resolved_by FROM review_items WHERE target_id = $1`, [postId]))[0];
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: (await itemOf(claimed.id)).id }, { token: mod2.token }));
+    expectOk(await t.gql(MOD, { input: { postId: hidden.id, action: 'HIDE', reason: 'rude' } }, { token: mod.token }));
+    expectOk(await t.gql(MOD, { input: { postId: deleted.id, action: 'DELETE' } }, { token: mod.token }));
+    expectOk(await t.gql(MOD, { input: { postId: claimed.id, action: 'HIDE' } }, { token: mod.token }));
+    for (const p of [hidden, deleted]) expect(await itemOf(p.id)).toMatchObject({ status: 'APPROVED', resolved_by: mod.id });
+    expect(await itemOf(claimed.id)).toMatchObject({ status: 'PENDING', resolved_by: null });
+    expect((await t.sql(`SELECT status FROM reports WHERE reporter_id = $1 ORDER BY created_at`, [reporter.id])).map((r) => r.status)).toEqual(['UPHELD', 'UPHELD', 'OPEN']);
+    const history = await t.sql(`SELECT e.action FROM review_item_events e WHERE e.review_item_id = $1 ORDER BY e.id`, [(await itemOf(hidden.id)).id]);
+    expect(history.map((h) => h.action)).toContainEqual(expect.stringMatching(/^resolved: approve \(hidden with moderatePost/));
+    expect((await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1 ORDER BY created_at`, [rude.id])).length).toBeGreaterThan(0);
+  });
+
   it('logs a moderator retitling a topic, and accepting or unaccepting an answer for its asker', async () => {
     const question = await createTopic(t, author.token, board, { title: 'How do I pair the hub', kind: 'QUESTION', tags: ['hub'] });
     const answer = await reply(t, (await member()).token, question.id, 'Hold the button for five seconds');

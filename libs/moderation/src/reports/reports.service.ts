@@ -527,12 +527,47 @@ export class ReportsService {
         after: { state: changed.state },
       });
       if (deciding) await this.settleHeldItems(tx, viewer, post, input);
+      // Visible content hidden or deleted by hand: its open reports are upheld, as the queue's APPROVE would.
+      if ((input.action === ModerationAction.HIDE || input.action === ModerationAction.DELETE) && changed.was !== ContentState.PENDING) {
+        await this.upholdOpenReports(tx, viewer, post, input);
+      }
       // Approving held content teaches the spam model, as resolveReviewItem's approval does.
       if (input.action === ModerationAction.APPROVE) await this.spam.learnFrom(tx, post.spaceId, { type: ReportTargetType.POST, id: post.id }, false);
       return changed;
     });
     this.forum.forget(viewer, { topicId: topic.id, postId: post.id });
     return row ? this.forum.postFromRow(viewer, row) : post;
+  }
+
+  /**
+   * A moderator who hides or deletes reported content directly agrees with its reporters: the
+   * open reports and automod flags on it (the post, or its topic for a first post) are upheld
+   * as resolveReviewItem's APPROVE upholds them (reporters told, the spam model taught, the
+   * violation counted on the ladder), so nothing waits in the queue for content already dealt
+   * with. An item another moderator has claimed is left to them.
+   */
+  private async upholdOpenReports(tx: Tx, viewer: Viewer, post: { id: string; number: number; topicId: string }, input: ModeratePostInput): Promise<void> {
+    const items = await tx.query<ReviewItemRow>(
+      `SELECT ${REVIEW_ITEM_COLUMNS} FROM review_items
+        WHERE status = 'PENDING' AND kind IN ('REPORTS', 'AUTOMOD')
+          AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))
+          AND (claimed_by IS NULL OR claimed_by = $3 OR claimed_until <= now())
+        ORDER BY id FOR UPDATE`,
+      [post.id, post.number === 1 ? post.topicId : null, viewer.id],
+    );
+    const done = input.action === ModerationAction.DELETE ? 'deleted' : 'hidden';
+    for (const item of items) {
+      await tx.query(`UPDATE reports SET status = 'UPHELD' WHERE review_item_id = $1 AND status = 'OPEN'`, [item.id]);
+      await tx.query(
+        `UPDATE review_items SET status = 'APPROVED', resolved_by = $2, resolved_at = now(), decision_note = $3, claimed_by = NULL, claimed_until = NULL, updated_at = now() WHERE id = $1`,
+        [item.id, viewer.id, input.reason ?? null],
+      );
+      await this.teachSpamFilter(tx, item, ReviewDecision.APPROVE);
+      const offender = await this.offenderOf(tx, item);
+      const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, viewer.id, item.id) : null;
+      await this.reviewItems.record(tx, item.id, viewer.id, `resolved: approve (${done} with moderatePost${escalated ? `; escalation: ${escalated}` : ''})`, input.reason ?? null);
+      await this.reviewItems.changed(tx, { id: item.id, spaceId: item.space_id, status: ReviewStatus.APPROVED });
+    }
   }
 
   /** Deciding on held content (or a held edit) with moderatePost settles its review item too. */
