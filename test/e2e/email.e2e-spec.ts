@@ -193,6 +193,23 @@ describe('notification e-mails', () => {
     expect((await t.get(EmailDigest).sendDue()).map((m) => m.to)).toContain(member.email);
   });
 
+  it('sends one person at most one e-mail per delay, however steadily news trickles in', async () => {
+    const user = await makeUser(t);
+    const note = (i: number) => t.sql(`INSERT INTO notifications (id, user_id, kind, data, source) VALUES (gen_random_uuid(), $1, 'SANCTION', '{}', $2)`, [user.id, `trickle:${user.id}:${i}`]);
+    const mine = async () => (await t.get(EmailDigest).sendDue()).filter((m) => m.to === user.email).map((m) => m.subject);
+    await note(0);
+    await age(user.id);
+    expect(await mine()).toEqual(['1 new notification on Parvis']);
+    // Two more become due a minute apart: they wait for the next e-mail, together.
+    for (const i of [1, 2]) {
+      await note(i);
+      await age(user.id);
+      expect(await mine()).toEqual([]);
+    }
+    await t.sql(`UPDATE users SET digest_sent_at = now() - interval '16 minutes' WHERE id = $1`, [user.id]);
+    expect(await mine()).toEqual(['2 new notifications on Parvis']);
+  });
+
   it('takes whole users at a time, so one person’s notifications never split over two e-mails', async () => {
     const [first, second] = [await makeUser(t), await makeUser(t)].sort((a, b) => (a.id < b.id ? -1 : 1));
     for (const u of [first, second]) {

@@ -115,7 +115,8 @@ export class EmailDigest {
    * workers skip locked and marked rows), and the messages go out after it commits, holding
    * no lock or connection while the mail server answers. A refused message un-marks its rows
    * for the next run. A process that dies between the claim and the send loses that e-mail
-   * rather than sending it twice.
+   * rather than sending it twice. A user is sent at most one e-mail per EMAIL_DELAY_MINUTES
+   * (`users.digest_sent_at`): news arriving meanwhile goes in the next one.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
     type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null; created_at: Date };
@@ -133,8 +134,10 @@ export class EmailDigest {
     const rows = rowsOf<Due>(
       await this.ds.query(
         `WITH chosen AS (
-           SELECT DISTINCT n.user_id FROM notifications n
+           SELECT DISTINCT n.user_id FROM notifications n JOIN users cu ON cu.id = n.user_id
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
+              -- One e-mail per user per delay at most: news that trickles in waits for the next.
+              AND (cu.digest_sent_at IS NULL OR cu.digest_sent_at < now() - make_interval(mins => $1))
             ORDER BY n.user_id LIMIT $2
          ), due AS (
            SELECT n.id, n.user_id, n.created_at, u.email, t.title
@@ -143,6 +146,8 @@ export class EmailDigest {
               AND u.email IS NOT NULL AND NOT u.is_placeholder
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
             FOR UPDATE OF n SKIP LOCKED
+         ), stamped AS (
+           UPDATE users SET digest_sent_at = now() WHERE id IN (SELECT user_id FROM due)
          )
          UPDATE notifications n SET emailed_at = now()
            FROM due
@@ -199,6 +204,7 @@ export class EmailDigest {
         // refused address neither blocks them nor gets them sent again.
         this.log.warn({ err, userId }, 'e-mail not sent; it is tried again on the next run');
         await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
+        await this.ds.query(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [userId]);
         continue;
       }
       if (!this.config.SMTP_URL) {
