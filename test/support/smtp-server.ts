@@ -1,0 +1,69 @@
+import { createServer, Server, Socket } from 'node:net';
+
+export interface Mail {
+  to: string[];
+  text: string;
+}
+
+/**
+ * A mail server for the application's SMTP_URL: just enough SMTP (RFC 5321) to take messages,
+ * so the e-mails go out through the real transport and are read here as a mailbox would.
+ */
+export async function smtpServer(): Promise<{ url: string; mails: Mail[]; close: () => Promise<void> }> {
+  const mails: Mail[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buffer = '';
+    let to: string[] = [];
+    let data: string[] | null = null;
+    const reply = (line: string) => socket.write(`${line}\r\n`);
+    reply('220 test-smtp ready');
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('utf8');
+      for (let i = buffer.indexOf('\r\n'); i >= 0; i = buffer.indexOf('\r\n')) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 2);
+        if (data) {
+          if (line !== '.') {
+            data.push(line.startsWith('.') ? line.slice(1) : line);
+            continue;
+          }
+          const raw = data.join('\r\n');
+          const [head, ...body] = raw.split('\r\n\r\n');
+          const qp = /content-transfer-encoding:\s*quoted-printable/i.test(head);
+          const text = body.join('\r\n\r\n');
+          mails.push({ to, text: qp ? text.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))) : text });
+          data = null;
+          to = [];
+          reply('250 queued');
+          continue;
+        }
+        const verb = line.split(' ')[0].toUpperCase();
+        if (verb === 'EHLO' || verb === 'HELO') reply('250 test-smtp');
+        else if (verb === 'RCPT') {
+          to.push(/<([^>]*)>/.exec(line)?.[1] ?? '');
+          reply('250 ok');
+        } else if (verb === 'DATA') {
+          data = [];
+          reply('354 end with .');
+        } else if (verb === 'QUIT') {
+          reply('221 bye');
+          socket.end();
+        } else reply('250 ok');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    mails,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
