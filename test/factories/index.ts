@@ -20,14 +20,16 @@ const unique = (prefix: string) => `${prefix}${Date.now().toString(36).slice(-4)
 
 export async function makeUser(
   t: TestApp,
-  opts: { handle?: string; role?: 'MEMBER' | 'MODERATOR' | 'ADMIN'; groups?: string[]; trustLevel?: number; passwordHash?: string } = {},
+  opts: { handle?: string; role?: 'MEMBER' | 'MODERATOR' | 'ADMIN'; groups?: string[]; trustLevel?: number; passwordHash?: string; emailUnverified?: boolean } = {},
 ): Promise<TestUser> {
   const id = newId();
   const handle = opts.handle ?? unique('user');
   const email = `${handle}@example.com`;
+  // Addresses are confirmed unless asked otherwise: most tests are about what comes after.
   await t.sql(
-    `INSERT INTO users (id, email, handle, display_name, role, trust_level, password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [id, email, handle, `User ${handle}`, opts.role ?? 'MEMBER', opts.trustLevel ?? 1, opts.passwordHash ?? null],
+    `INSERT INTO users (id, email, handle, display_name, role, trust_level, password_hash, email_verified_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8::boolean THEN NULL ELSE now() END)`,
+    [id, email, handle, `User ${handle}`, opts.role ?? 'MEMBER', opts.trustLevel ?? 1, opts.passwordHash ?? null, opts.emailUnverified ?? false],
   );
   for (const g of opts.groups ?? []) await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [g, id]);
   const token = await t.get(SessionsService).issue(id, {});

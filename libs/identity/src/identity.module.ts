@@ -1,6 +1,9 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { JobScheduler } from '../../core/src/jobs';
 import { OutboxHandlers } from '../../core/src/outbox/outbox';
+import { AccountMailer } from './auth/account-mailer';
+import { EmailVerificationService } from './auth/email-verification';
+import { EmailVerificationMail } from './auth/email-verification-mail';
 import { PasswordResetMail } from './auth/password-reset-mail';
 import { PasswordsService } from './auth/passwords.service';
 import { AuthResolver } from './auth/auth.resolver';
@@ -13,10 +16,11 @@ import { UsersRepository } from './users/users.repository';
 import { UsersResolver } from './users/users.resolver';
 import { UsersService } from './users/users.service';
 
-/** Accounts (passwords and their resets), sessions, groups and global roles. */
+/** Accounts (passwords and their resets, e-mail address confirmation), sessions, groups and global roles. */
 @Module({
   providers: [
-    SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, PasswordsService, PasswordResetMail, GroupsService,
+    SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, PasswordsService, AccountMailer, PasswordResetMail,
+    EmailVerificationService, EmailVerificationMail, GroupsService,
     AuthResolver, UsersResolver, GroupsResolver,
   ],
   exports: [SessionsService, UsersRepository, UsersLoader, UsersService, AuthService],
@@ -27,10 +31,12 @@ export class IdentityModule implements OnModuleInit {
     private readonly sessions: SessionsService,
     private readonly handlers: OutboxHandlers,
     private readonly resetMail: PasswordResetMail,
+    private readonly verificationMail: EmailVerificationMail,
   ) {}
 
   onModuleInit(): void {
     this.jobs.register('prune-sessions', 3600_000, () => this.sessions.pruneEnded());
     this.handlers.register(this.resetMail);
+    this.handlers.register(this.verificationMail);
   }
 }

@@ -120,13 +120,14 @@ export class EmailDigest {
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
     type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null; created_at: Date };
-    // What nobody will e-mail (placeholder accounts, no address, that kind turned off) leaves
-    // the due set at once (`emailed_at` means handled), or every run would read it again.
+    // What nobody will e-mail (placeholder accounts, no address or one not confirmed yet, that
+    // kind turned off) leaves the due set at once (`emailed_at` means handled), or every run
+    // would read it again.
     await this.ds.query(
       `UPDATE notifications n SET emailed_at = now()
          FROM users u
         WHERE u.id = n.user_id AND n.read_at IS NULL AND n.emailed_at IS NULL
-          AND (u.email IS NULL OR u.is_placeholder
+          AND (u.email IS NULL OR u.is_placeholder OR u.email_verified_at IS NULL
                OR EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled))`,
     );
     // One statement chooses the users, claims their due rows (those alone are locked) and
@@ -143,7 +144,7 @@ export class EmailDigest {
            SELECT n.id, n.user_id, n.created_at, u.email, t.title
              FROM notifications n JOIN chosen c ON c.user_id = n.user_id JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
-              AND u.email IS NOT NULL AND NOT u.is_placeholder
+              AND u.email IS NOT NULL AND NOT u.is_placeholder AND u.email_verified_at IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
             FOR UPDATE OF n SKIP LOCKED
          ), stamped AS (

@@ -3,7 +3,8 @@ import { GqlContext } from '../../../core/src/graphql/context';
 import { SESSION_COOKIE, SessionsService, tokenFrom } from '../sessions/sessions.service';
 import { UserModel } from '../users/user.model';
 import { AuthService } from './auth.service';
-import { AuthPayload, ChangePasswordInput, RequestPasswordResetInput, ResetPasswordInput, SignInInput, SignUpInput } from './dto/auth.inputs';
+import { AuthPayload, ChangePasswordInput, RequestPasswordResetInput, ResetPasswordInput, SignInInput, SignUpInput, VerifyEmailInput } from './dto/auth.inputs';
+import { EmailVerificationService } from './email-verification';
 import { PasswordsService } from './passwords.service';
 
 @Resolver()
@@ -12,6 +13,7 @@ export class AuthResolver {
     private readonly auth: AuthService,
     private readonly sessions: SessionsService,
     private readonly passwords: PasswordsService,
+    private readonly verification: EmailVerificationService,
   ) {}
 
   private setCookie(ctx: GqlContext, token: string): void {
@@ -76,6 +78,23 @@ export class AuthResolver {
     const result = await this.passwords.resetPassword(input, this.meta(ctx));
     this.setCookie(ctx, result.token);
     return result;
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Confirms an e-mail address with the token of the link e-mailed to it at sign-up (good for a week, signed in or not); ' +
+      'notification e-mails go only to a confirmed address. A bad or expired token, or one for an address the account no ' +
+      'longer has, is BAD_USER_INPUT on `token`.',
+  })
+  verifyEmail(@Args('input') input: VerifyEmailInput): Promise<boolean> {
+    return this.verification.verify(input.token);
+  }
+
+  @Mutation(() => Boolean, {
+    description: 'E-mails the signed-in member a new confirmation link (3 an hour); CONFLICT when the address is confirmed already.',
+  })
+  resendEmailVerification(@Context() ctx: GqlContext): Promise<boolean> {
+    return this.verification.resend(ctx.viewer);
   }
 
   @Mutation(() => Int, { description: 'Revokes every session of a user (yourself by default; anyone for admins). Returns how many.' })

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EmailVerificationService } from './email-verification';
 import { networkOf } from '../../../core/src/http/client-address';
 import * as argon2 from 'argon2';
 import { DataSource, EntityManager } from 'typeorm';
@@ -73,6 +74,7 @@ export class AuthService {
     private readonly uow: UnitOfWork,
     private readonly tokens: SignedTokens,
     private readonly audit: AuditLog,
+    private readonly verification: EmailVerificationService,
   ) {}
 
   async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
@@ -89,18 +91,29 @@ export class AuthService {
       [normalizeEmail(input.email), [meta.ip, networkOf(meta.ip)]],
     );
     if (banned[0].hit) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
-    const result = await this.createAccount(input, 'MEMBER', (m, userId) => this.sessions.issue(userId, meta, m));
+    // Signed in at once; the address is confirmed by the link e-mailed to it, before any news goes there.
+    const result = await this.createAccount(
+      input,
+      'MEMBER',
+      async (m, userId) => {
+        await this.verification.request(m, userId);
+        return this.sessions.issue(userId, meta, m);
+      },
+      { emailVerified: false },
+    );
     return { token: result.extra, user: Object.assign(result.user, { isAuthenticatedSelf: true }) };
   }
 
   /**
    * Creates an account (sign-up and the CLI's admin:create). `inTx` runs in the same
-   * transaction with the new user's id, e.g. to open the first session.
+   * transaction with the new user's id, e.g. to open the first session. An account an
+   * operator creates has its address confirmed (`emailVerified`); a sign-up's waits for its link.
    */
   async createAccount<X = undefined>(
     input: SignUpInput,
     role: 'MEMBER' | 'MODERATOR' | 'ADMIN',
     inTx?: (m: EntityManager, userId: string) => Promise<X>,
+    opts: { emailVerified: boolean } = { emailVerified: true },
   ): Promise<{ user: UserModel; extra: X }> {
     checkPassword(input);
     const email = normalizeEmail(input.email);
@@ -120,10 +133,10 @@ export class AuthService {
     try {
       return await this.ds.transaction(async (m) => {
         const rows: UserRow[] = await m.query(
-          `INSERT INTO users (id, email, handle, display_name, password_hash, role)
-           VALUES ($1, $2, $3, $4, $5, $6)
+          `INSERT INTO users (id, email, handle, display_name, password_hash, role, email_verified_at)
+           VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::boolean THEN now() END)
            RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
-          [id, email, handle, input.displayName?.trim() || handle, passwordHash, role],
+          [id, email, handle, input.displayName?.trim() || handle, passwordHash, role, opts.emailVerified],
         );
         const extra = (inTx ? await inTx(m, id) : undefined) as X;
         return { user: toUserModel(rows[0]), extra };

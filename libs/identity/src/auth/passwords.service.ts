@@ -149,6 +149,8 @@ export class PasswordsService {
       const locked = await this.users.findCredentials(user.id, { manager: tx.manager, lock: true });
       if (!locked || !sameFingerprint(passwordFingerprint(locked.id, locked.password_hash), claim.fingerprint)) throw badToken();
       const row = await this.users.setPasswordHash(user.id, passwordHash, tx.manager);
+      // The link came to the account's address: whoever opened it reads that mailbox.
+      await tx.query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [user.id]);
       if ((await this.sessions.revokeAllForUser(user.id, tx.manager)) > 0) await emitSessionsRevoked(tx, user.id);
       const token = await this.sessions.issue(user.id, meta, tx.manager);
       return { token, user: Object.assign(toUserModel(row!), { isAuthenticatedSelf: true }) };

@@ -17,6 +17,12 @@ export class UsersRepository {
     return this.ds.query(USERS_BY_ID, [ids]);
   }
 
+  /** Whether the user's e-mail address is confirmed. */
+  async emailVerified(userId: string): Promise<boolean> {
+    const [row]: Array<{ verified: boolean }> = await this.ds.query(`SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = $1`, [userId]);
+    return row?.verified ?? false;
+  }
+
   async findByHandle(handle: string): Promise<UserRow | undefined> {
     const rows = await this.ds.query(`SELECT ${COLUMNS} FROM users WHERE lower(handle) = lower($1)`, [handle]);
     return rows[0];

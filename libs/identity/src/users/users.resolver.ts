@@ -32,4 +32,14 @@ export class UsersResolver {
   email(@Parent() user: UserModel, @Context() ctx: GqlContext): string | null {
     return user.isAuthenticatedSelf || ctx.viewer.id === user.id ? user.emailAddress : null;
   }
+
+  @ResolveField(() => Boolean, {
+    nullable: true,
+    description:
+      'Whether the e-mail address is confirmed: notification e-mails go only to a confirmed one (`verifyEmail`, ' +
+      '`resendEmailVerification`). Only for the user themself; null for everybody else.',
+  })
+  emailVerified(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<boolean> | null {
+    return user.isAuthenticatedSelf || ctx.viewer.id === user.id ? this.users.emailVerified(user.id) : null;
+  }
 }

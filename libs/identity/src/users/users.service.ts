@@ -15,6 +15,11 @@ export class UsersService {
     private readonly audit: AuditLog,
   ) {}
 
+  /** Whether the user's e-mail address is confirmed (EmailVerificationService). */
+  emailVerified(userId: string): Promise<boolean> {
+    return this.repo.emailVerified(userId);
+  }
+
   async byHandle(handle: string): Promise<UserModel | null> {
     if (handle.length > 60) return null;
     const row = await this.repo.findByHandle(handle);

@@ -69,6 +69,12 @@ export class RequestPasswordResetInput {
 }
 
 @InputType()
+export class VerifyEmailInput {
+  @Field({ description: 'The token of the confirmation link the e-mail carried.' }) @IsString() @Length(1, 300)
+  token!: string;
+}
+
+@InputType()
 export class ResetPasswordInput {
   @Field({ description: 'The token of the reset link the e-mail carried.' }) @IsString() @Length(1, 300)
   token!: string;

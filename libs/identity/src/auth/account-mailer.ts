@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import nodemailer, { Transporter } from 'nodemailer';
+import { AppConfig } from '../../../core/src/config/config';
+import { OutboxEvent, OutboxHandler } from '../../../core/src/outbox/outbox';
+
+/**
+ * The SMTP transport of the account e-mails (password resets, address confirmations), through
+ * SMTP_URL and MAIL_FROM, the settings the notification digest sends with; identity sits below
+ * notifications, so it builds its own transport from them rather than borrowing the digest's.
+ * Nothing of these messages ever reaches the log, in any environment: their links open or
+ * vouch for an account.
+ */
+@Injectable()
+export class AccountMailer {
+  private readonly transport?: Transporter;
+
+  constructor(private readonly config: AppConfig) {
+    this.transport = config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : undefined;
+  }
+
+  /** Whether e-mail can go out at all (SMTP_URL is set). */
+  get configured(): boolean {
+    return this.transport !== undefined;
+  }
+
+  /**
+   * Sends one message. A refusal is thrown again, for the outbox to retry and log, without what
+   * the mail server's error may quote (the address) or what the message held (a link).
+   */
+  async send(what: string, userId: string, message: { to: string; subject: string; text: string }): Promise<void> {
+    if (!this.transport) throw new Error(`${what} e-mail for user ${userId} not sent: no SMTP_URL configured`);
+    try {
+      await this.transport.sendMail({ from: this.config.MAIL_FROM, ...message });
+    } catch (err) {
+      const e = err as { code?: unknown; responseCode?: unknown };
+      throw new Error(`${what} e-mail for user ${userId} not sent (${String(e.code ?? 'error')}${e.responseCode ? ` ${String(e.responseCode)}` : ''})`);
+    }
+  }
+}
+
+/**
+ * An outbox consumer sending one kind of account e-mail, one per event of `eventType` (whose
+ * payload names the user). Delivery is at least once, as for every outbox consumer: a worker
+ * that dies after handing a message over may send it again.
+ */
+export abstract class AccountMailHandler implements OutboxHandler {
+  abstract readonly name: string;
+  protected abstract readonly eventType: string;
+
+  handles(type: string): boolean {
+    return type === this.eventType;
+  }
+
+  async handle(events: OutboxEvent[]): Promise<void> {
+    for (const event of events) await this.send(String(event.payload.userId), event.createdAt);
+  }
+
+  protected abstract send(userId: string, requestedAt: Date): Promise<void>;
+
+  /** What is left of a link's `ttlSeconds` since it was asked for, however late the worker gets to it. */
+  protected static secondsLeft(ttlSeconds: number, requestedAt: Date): number {
+    return ttlSeconds - Math.floor((Date.now() - new Date(requestedAt).getTime()) / 1000);
+  }
+}
