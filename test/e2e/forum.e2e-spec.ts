@@ -383,6 +383,30 @@ describe('forums', () => {
       expect(costLarge.count).toBeLessThanOrEqual(8);
     });
 
+    it('pages every listed author’s own posts (User.posts) in a fixed number of statements', async () => {
+      const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+      const q = `query($id: ID!) { topic(id: $id) { posts(first: 20) { edges { node { author { id posts(first: 2) { totalCount edges { node { id author { id } } } } } } } } } }`;
+      async function topicBy(writers: number): Promise<string> {
+        const people = [];
+        for (let i = 0; i < writers; i++) people.push(await makeUser(t));
+        const topic = await createTopic(t, people[0].token, board);
+        for (const p of people.slice(1)) await reply(t, p.token, topic.id, 'one reply each');
+        await reply(t, people[0].token, topic.id, 'and a second post of the first author');
+        return topic.id;
+      }
+      const [few, many] = [await topicBy(2), await topicBy(12)];
+      const small = await t.countStatements(() => t.gql(q, { id: few }, { token: mod.token }));
+      let answer: any;
+      const large = await t.countStatements(async () => (answer = expectOk(await t.gql(q, { id: many }, { token: mod.token }))));
+      expect(large.count).toBe(small.count);
+      // Each author's own posts, counted as theirs.
+      for (const { node } of answer.topic.posts.edges) {
+        expect(node.author.posts.edges.every((e: any) => e.node.author.id === node.author.id)).toBe(true);
+      }
+      expect(answer.topic.posts.edges[0].node.author.posts.totalCount).toBe(2);
+      expect(answer.topic.posts.edges[1].node.author.posts.totalCount).toBe(1);
+    });
+
     it('lists 50 topics with authors and unread counts in a fixed number of statements', async () => {
       const space = await makeSpace(t, 'PUBLIC');
       const board = await makeBoard(t, space.id);

@@ -109,34 +109,43 @@ export class PostsRepository {
    * topics, the author also their own pending and hidden ones, moderators everything in the
    * spaces they moderate.
    */
-  private activityWhere(authorId: string, reader: ActivityReader, params: unknown[]): string {
-    params.push(authorId, reader.viewerId, reader.readable, reader.moderated);
+  /**
+   * Whose posts, as the reader may read them in full: `author` is `$1` for one author, or the
+   * column of `unnest($1)` for several; $2–$4 are the reader's.
+   */
+  private activityWhere(author: string): string {
     const can = { viewer: '$2', readable: '$3', moderated: '$4' };
-    return `p.author_id = $1 AND ${fullViewSql('p', can)} AND ${fullViewSql('t', can)}`;
+    return `p.author_id = ${author} AND ${fullViewSql('p', can)} AND ${fullViewSql('t', can)}`;
   }
 
-  activityPage(authorId: string, reader: ActivityReader, limit: number, after?: [string, string]): Promise<Array<PostRow & { k_ts: string }>> {
-    const params: unknown[] = [];
-    let where = this.activityWhere(authorId, reader, params);
-    if (after) {
-      params.push(after[0], after[1]);
-      where += ` AND (p.created_at, p.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
-    }
-    params.push(limit);
+  /** [$2, $3, $4] of `activityWhere`. */
+  private readerParams(reader: ActivityReader): unknown[] {
+    return [reader.viewerId, reader.readable, reader.moderated];
+  }
+
+  /**
+   * One page of each author's posts, newest first (profile activity), in one statement however
+   * many authors a list asks it of: one `LIMIT` per author, through a lateral join.
+   */
+  activityPages(authorIds: readonly string[], reader: ActivityReader, limit: number, after?: [string, string]): Promise<Array<PostRow & { k_ts: string }>> {
+    const keyset = after ? ` AND (p.created_at, p.id) < ($6::timestamptz, $7::uuid)` : '';
+    const params = [authorIds, ...this.readerParams(reader), limit, ...(after ?? [])];
     return this.ds.query(
-      `SELECT ${POST_COLUMNS}, p.created_at::text AS k_ts FROM posts p JOIN topics t ON t.id = p.topic_id
-        WHERE ${where} ORDER BY p.created_at DESC, p.id DESC LIMIT $${params.length}`,
+      `SELECT x.* FROM unnest($1::uuid[]) AS a(id) CROSS JOIN LATERAL (
+         SELECT ${POST_COLUMNS}, p.created_at::text AS k_ts FROM posts p JOIN topics t ON t.id = p.topic_id
+          WHERE ${this.activityWhere('a.id')}${keyset} ORDER BY p.created_at DESC, p.id DESC LIMIT $5) x`,
       params,
     );
   }
 
-  async activityCount(authorId: string, reader: ActivityReader): Promise<number> {
-    const params: unknown[] = [];
-    const rows = await this.ds.query(
-      `SELECT count(*)::int AS n FROM posts p JOIN topics t ON t.id = p.topic_id WHERE ${this.activityWhere(authorId, reader, params)}`,
-      params,
+  /** How many posts of each author the reader may read (authors with none are missing from the map). */
+  async activityCounts(authorIds: readonly string[], reader: ActivityReader): Promise<Map<string, number>> {
+    const rows: Array<{ author_id: string; n: number }> = await this.ds.query(
+      `SELECT p.author_id, count(*)::int AS n FROM unnest($1::uuid[]) AS a(id) JOIN posts p ON p.author_id = a.id JOIN topics t ON t.id = p.topic_id
+        WHERE ${this.activityWhere('a.id')} GROUP BY p.author_id`,
+      [authorIds, ...this.readerParams(reader)],
     );
-    return rows[0].n;
+    return new Map(rows.map((r) => [r.author_id, r.n]));
   }
 
   async pendingEdits(postIds: readonly string[]): Promise<Map<string, PendingEditModel>> {

@@ -145,13 +145,15 @@ export class PostsService {
     if (after && !validActivityCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     const ranks = await this.access.spaceRanks(viewer);
     const reader = { viewerId: viewer.id, readable: await this.access.readableSpaceIds(viewer), moderated: await this.access.moderatedSpaceIds(viewer) };
-    const rows = await this.repo.activityPage(authorId, reader, size + 1, after);
+    // Asked of every user of a list (authors, reporters), one statement for all of them.
+    const key = `activity:${size}:${after?.join(',') ?? ''}`;
+    const rows = await nestedPage(viewer, key, authorId, (ids) => this.repo.activityPages(ids, reader, size + 1, after), (r) => r.author_id);
     return toConnection(
       rows,
       size,
       (r) => [r.k_ts, r.id],
       (r) => toPostModel(r, 'full', ranks.get(r.space_id) ?? 0),
-      () => this.repo.activityCount(authorId, reader),
+      () => nestedCount(viewer, 'activity', authorId, (ids) => this.repo.activityCounts(ids, reader)),
     );
   }
 
