@@ -331,12 +331,17 @@ describe('search', () => {
       const ip = '203.0.113.9';
       for (let i = 0; i < 6; i++) expectOk(await app.gql(SEARCH, { q: 'anything' }, { ip, token: i % 2 ? (await makeUser(app)).token : undefined }));
       expectError(await app.gql(SEARCH, { q: 'anything' }, { ip, token: (await makeUser(app)).token }), 'RATE_LIMITED');
-      // Suggesting related articles searches too: asked of a whole list, it spends the same rate.
+      // Suggesting related articles searches too, so it spends the same rate; it is for one
+      // topic's page, and asked of the topics of a list it is refused before any search runs.
       const reader = await makeUser(app);
       const board = await makeBoard(app, (await makeSpace(app, 'PUBLIC')).id);
-      for (let i = 0; i < 5; i++) await createTopic(app, reader.token, board, { title: `Pump question ${i}` });
+      const topics = [];
+      for (let i = 0; i < 5; i++) topics.push(await createTopic(app, reader.token, board, { title: `Pump question ${i}` }));
       const list = await app.gql(`query($b: ID!) { board(id: $b) { topics(first: 5) { edges { node { relatedArticles(first: 1) { id } } } } } }`, { b: board }, { token: reader.token, ip: '203.0.113.77' });
-      expect(list.errors?.map((e) => e.extensions?.code)).toContain('RATE_LIMITED');
+      expect([...new Set(list.errors?.map((e) => e.extensions?.code))]).toEqual(['BAD_USER_INPUT']);
+      const one = `query($id: ID!) { topic(id: $id) { relatedArticles(first: 1) { id } } }`;
+      for (let i = 0; i < 3; i++) expectOk(await app.gql(one, { id: topics[0].id }, { token: reader.token, ip: '203.0.113.78' }));
+      expectError(await app.gql(one, { id: topics[0].id }, { token: reader.token, ip: '203.0.113.78' }), 'RATE_LIMITED');
     } finally {
       await app.close();
     }

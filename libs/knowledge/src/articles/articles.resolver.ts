@@ -1,7 +1,9 @@
-import { Args, ArgsType, Context, Field, ID, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, ArgsType, Context, Field, ID, Info, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { GraphQLResolveInfo, responsePathAsArray } from 'graphql';
 import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
 import { GqlContext } from '../../../core/src/graphql/context';
+import { AppError } from '../../../core/src/errors';
 import { listOf, SEARCH_COST, searchOf } from '../../../core/src/graphql/limits';
 import { ReviewItemModel, toReviewItemModel } from '../../../moderation/src/reports/review.model';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
@@ -202,10 +204,14 @@ export class TopicArticleResolver {
   }
 
   @ResolveField(() => [TopicModel], {
-    description: `Published knowledge-base articles resembling this topic (from search), best first. A search: for the query cost limit it counts ${SEARCH_COST} beside its articles, so it is for one topic's page, not for every topic of a list.`,
+    description: `Published knowledge-base articles resembling this topic (from search), best first. A search, for one topic's page: asked under a list (a board's topics) it is BAD_USER_INPUT, and for the query cost limit it counts ${SEARCH_COST} beside its articles.`,
     complexity: searchOf(5),
   })
-  relatedArticles(@Parent() t: TopicModel, @Args() args: RelatedArgs, @Context() ctx: GqlContext): Promise<TopicModel[]> {
+  relatedArticles(@Parent() t: TopicModel, @Args() args: RelatedArgs, @Context() ctx: GqlContext, @Info() info: GraphQLResolveInfo): Promise<TopicModel[]> {
+    // A search per topic: for a topic's own page, not for each topic of a list.
+    if (responsePathAsArray(info.path).some((key) => typeof key === 'number')) {
+      throw AppError.badField('relatedArticles', 'is asked of one topic at a time, not of the topics of a list');
+    }
     return this.related.of(ctx.viewer, t, args.first ?? 5);
   }
 
