@@ -195,6 +195,35 @@ describe('notifications and watching', () => {
     expect(expectOk(await t.gql(LIST, { u: true }, { token: author.token })).notifications.totalCount).toBe(theirs.length);
   });
 
+  it('tells every live tab of the user which notifications were just read, by the bell or by reading the topic', async () => {
+    const reader = await makeUser(t);
+    const topic = await createTopic(t, author.token, board);
+    await reply(t, author.token, topic.id, `@${reader.handle} first`);
+    await reply(t, author.token, topic.id, `@${reader.handle} second`);
+    await drain();
+    const ids = (await t.sql(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY created_at`, [reader.id])).map((r) => r.id);
+    expect(ids).toHaveLength(2);
+    const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    const tab = io(url, { path: '/socket.io', transports: ['websocket'], auth: { token: reader.token }, reconnection: false, forceNew: true });
+    const stranger = io(url, { path: '/socket.io', transports: ['websocket'], auth: { token: author.token }, reconnection: false, forceNew: true });
+    sockets.push(tab, stranger);
+    await Promise.all([tab, stranger].map((s) => new Promise<void>((r) => s.once('connect', () => r()))));
+    const heardByStranger: unknown[] = [];
+    stranger.on('notifications:read', (p) => heardByStranger.push(p));
+    // Read in the bell (another tab): the ids read.
+    let read = new Promise<any>((r) => tab.once('notifications:read', r));
+    expect(expectOk(await t.gql(`mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }`, { ids: [ids[0]] }, { token: reader.token })).markNotificationsRead).toBe(1);
+    expect(await read).toEqual({ ids: [ids[0]] });
+    // Read by reading the topic past the post.
+    read = new Promise<any>((r) => tab.once('notifications:read', r));
+    expectOk(await t.gql(`mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`, { input: { topicId: topic.id, postNumber: 3 } }, { token: reader.token }));
+    expect(await read).toEqual({ ids: [ids[1]] });
+    // Nothing left to read: nothing to tell.
+    expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: reader.token })).markNotificationsRead).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(heardByStranger).toEqual([]);
+  });
+
   it('takes a reactor back out of the batch when they take their last reaction back, and the batch away when nobody is left', async () => {
     const topic = await createTopic(t, author.token, board);
     const [fan, other] = [await makeUser(t), await makeUser(t)];

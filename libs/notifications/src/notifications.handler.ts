@@ -4,11 +4,10 @@ import { BoardKinds } from '../../forum/src/board-kinds';
 import { effectiveWatchesSql } from './watch-levels';
 import { newId } from '../../core/src/ids';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
-import { READ_WITH_THE_TOPIC, visibleNotifications } from './notifications';
+import { NOTIFY_CHANNEL, READ_WITH_THE_TOPIC, visibleNotifications } from './notifications';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 
-export const NOTIFY_CHANNEL = 'parvis_notifications';
 
 /** A notification to deliver; `source` makes delivery idempotent (one per user and source). */
 export interface NotificationDraft {

@@ -8,6 +8,7 @@ import { pruneInBatches } from '../../core/src/database/prune';
 import { GqlContext } from '../../core/src/graphql/context';
 import { Connection, ConnectionType, decodeCursor, PageArgs, pageSize, toConnection } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
+import { Queryable } from '../../core/src/database/unit-of-work';
 import { isUuid } from '../../core/src/ids';
 import { AccessService, fullViewSql } from '../../access/src/access.service';
 import { LEVEL_RANK } from '../../access/src/access-level';
@@ -136,6 +137,23 @@ interface Row {
 const NOTIFICATIONS_READ_RETENTION_DAYS = 90;
 const NOTIFICATIONS_UNREAD_RETENTION_DAYS = 365;
 
+/** The channel new notifications (and read ones, `tellRead`) are pushed on to live connections. */
+export const NOTIFY_CHANNEL = 'parvis_notifications';
+
+/** Most notification ids one `notifications:read` push names; past it, it names none (refetch). */
+const READ_IDS_PUSHED = 100;
+
+/**
+ * Tells the user's live connections (every tab, every node) which of their notifications were
+ * just marked read, through the notifications channel the worker pushes new ones on: at commit
+ * when `q` is a transaction. Only ids, and only to their own room.
+ */
+async function tellRead(q: Queryable, userId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const payload = { userId, read: ids.length <= READ_IDS_PUSHED ? ids : null };
+  await q.query(`SELECT pg_notify($1, $2)`, [NOTIFY_CHANNEL, JSON.stringify(payload)]);
+}
+
 /** Kinds that tell of a new post itself: reading the topic on past it reads them. */
 export const READ_WITH_THE_TOPIC = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC'];
 
@@ -154,12 +172,14 @@ export class NotificationsService {
    * post was read before it named them.
    */
   async readThrough(tx: Tx, read: TopicRead): Promise<void> {
-    await tx.query(
+    const rows: Array<{ id: string }> = await tx.query(
       `UPDATE notifications n SET read_at = now() FROM posts p
         WHERE n.user_id = $1 AND n.read_at IS NULL AND n.kind = ANY($5::text[]) AND NOT COALESCE((n.data->>'edited')::boolean, false)
-          AND p.id = n.post_id AND p.topic_id = $2 AND p.number > $3 AND p.number <= $4`,
+          AND p.id = n.post_id AND p.topic_id = $2 AND p.number > $3 AND p.number <= $4
+        RETURNING n.id`,
       [read.userId, read.topicId, read.from, read.to, READ_WITH_THE_TOPIC],
     );
+    await tellRead(tx, read.userId, rows.map((r) => r.id));
   }
 
   /**
@@ -228,12 +248,13 @@ export class NotificationsService {
     // Counted as the list counts them (one statement, whatever their number): one about what the
     // viewer can no longer read is not theirs to count.
     const spaces = await this.spacesAt(viewer);
-    const [row] = await this.ds.query(
-      `WITH n AS (UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($4::uuid[])' : ''} RETURNING post_id, topic_id)
-       SELECT count(*)::int AS n FROM n WHERE ${VISIBLE_NOTIFICATION_SQL}`,
+    const rows: Array<{ id: string; visible: boolean }> = await this.ds.query(
+      `WITH n AS (UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($4::uuid[])' : ''} RETURNING id, post_id, topic_id)
+       SELECT id, ${VISIBLE_NOTIFICATION_SQL} AS visible FROM n`,
       [viewer.id, spaces.readable, spaces.moderated, ...(ids ? [ids] : [])],
     );
-    return row.n;
+    await tellRead(this.ds, viewer.id, rows.map((r) => r.id));
+    return rows.filter((r) => r.visible).length;
   }
 
   async watchTopic(viewer: Viewer, input: WatchInput): Promise<TopicModel> {

@@ -6,7 +6,7 @@ import { PgListener } from '../../core/src/database/pg-listener';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { LiveErrorFilter } from './live-error.filter';
 import type { Server, Socket } from 'socket.io';
-import { NOTIFY_CHANNEL } from '../../notifications/src/notifications.handler';
+import { NOTIFY_CHANNEL } from '../../notifications/src/notifications';
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../access/src/access-level';
 import { validPostNumberCursor } from '../../forum/src/cursors';
@@ -248,9 +248,15 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   private async pushNotification(payload: string | undefined): Promise<void> {
     if (!payload || !this.server) return;
-    const { userId, id } = JSON.parse(payload) as { userId: string; id: string };
+    const { userId, id, read } = JSON.parse(payload) as { userId: string; id?: string; read?: string[] | null };
     // Most recipients have no connection on this node: nothing to read for them.
     if (!this.server.sockets.adapter.rooms.has(`user:${userId}`)) return;
+    // Marked read (in another tab, or by reading the topic): every tab's badge follows.
+    if (read !== undefined) {
+      this.server.local.to(`user:${userId}`).emit('notifications:read', { ids: read });
+      return;
+    }
+    if (!id) return;
     const n = await this.notificationRows.load(id);
     if (!n) return;
     this.server.local.to(`user:${userId}`).emit('notification', {
