@@ -11,6 +11,7 @@ import { AuthService } from './auth/auth.service';
 import { GroupsResolver } from './groups/groups.resolver';
 import { GroupsService } from './groups/groups.service';
 import { SessionsService } from './sessions/sessions.service';
+import { IgnoresService } from './users/ignores';
 import { UsersLoader } from './users/users.loader';
 import { UsersRepository } from './users/users.repository';
 import { UsersResolver } from './users/users.resolver';
@@ -20,10 +21,10 @@ import { UsersService } from './users/users.service';
 @Module({
   providers: [
     SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, PasswordsService, AccountMailer, PasswordResetMail,
-    EmailVerificationService, EmailVerificationMail, GroupsService,
+    EmailVerificationService, EmailVerificationMail, GroupsService, IgnoresService,
     AuthResolver, UsersResolver, GroupsResolver,
   ],
-  exports: [SessionsService, UsersRepository, UsersLoader, UsersService, AuthService],
+  exports: [SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, IgnoresService],
 })
 export class IdentityModule implements OnModuleInit {
   constructor(

@@ -4,6 +4,7 @@ import { AppError } from '../../../core/src/errors';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
 import { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
+import { IgnoresService } from '../../../identity/src/users/ignores';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { ForumLoaders } from '../forum.loaders';
 import { ReactionKind } from '../forum.enums';
@@ -19,6 +20,7 @@ export class PostsResolver {
     private readonly posts: PostsService,
     private readonly loaders: ForumLoaders,
     private readonly users: UsersLoader,
+    private readonly ignores: IgnoresService,
   ) {}
 
   @Query(() => PostModel, {
@@ -58,6 +60,11 @@ export class PostsResolver {
     // A topic page leaves sources out; the post loader brings them, one statement for the page.
     const loaded = await this.loaders.post(ctx.viewer, p.id);
     return loaded?.view === 'full' ? (loaded.bodySourceText ?? null) : null;
+  }
+
+  @ResolveField(() => Boolean, { description: 'Whether the viewer ignores its author (`ignoreUser`): a client folds such posts away. False when signed out.' })
+  async fromIgnoredUser(@Parent() p: PostModel, @Context() ctx: GqlContext): Promise<boolean> {
+    return (await this.ignores.ignoredIds(ctx.viewer)).has(p.authorId);
   }
 
   @ResolveField(() => [ReactionKind], { description: 'The viewer’s own reactions on this post.' })

@@ -1,16 +1,19 @@
-import { Args, Context, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { GqlContext } from '../../../core/src/graphql/context';
 import { SetUserRoleInput } from './dto/set-user-role.input';
 import { UserModel } from './user.model';
+import { IgnoresService, MAX_IGNORED } from './ignores';
 import { UsersLoader } from './users.loader';
 import { UsersService } from './users.service';
 import { found } from '../../../core/src/errors';
+import { listOf } from '../../../core/src/graphql/limits';
 
 @Resolver(() => UserModel)
 export class UsersResolver {
   constructor(
     private readonly users: UsersService,
     private readonly loader: UsersLoader,
+    private readonly ignores: IgnoresService,
   ) {}
 
   @Query(() => UserModel, { nullable: true, description: 'The signed-in user; null when anonymous.' })
@@ -21,6 +24,33 @@ export class UsersResolver {
   @Query(() => UserModel, { nullable: true, description: 'A public profile by handle (case-insensitive).' })
   async user(@Args('handle') handle: string): Promise<UserModel | null> {
     return found(await this.users.byHandle(handle), 'User');
+  }
+
+  @Query(() => [UserModel], {
+    description: `The members the signed-in user ignores (at most ${MAX_IGNORED}), most recently ignored first.`,
+    complexity: listOf(MAX_IGNORED),
+  })
+  ignoredUsers(@Context() ctx: GqlContext): Promise<UserModel[]> {
+    return this.ignores.list(ctx.viewer);
+  }
+
+  @Mutation(() => UserModel, {
+    description:
+      'Ignores a member: nothing they do notifies you any more, and `Post.fromIgnoredUser` lets your pages fold their posts away. ' +
+      'Private (they are not told). Moderators and admins cannot be ignored (FORBIDDEN). Doing it twice is harmless.',
+  })
+  ignoreUser(@Args('userId', { type: () => ID }) userId: string, @Context() ctx: GqlContext): Promise<UserModel> {
+    return this.ignores.ignore(ctx.viewer, userId);
+  }
+
+  @Mutation(() => UserModel, { description: 'Stops ignoring a member.' })
+  unignoreUser(@Args('userId', { type: () => ID }) userId: string, @Context() ctx: GqlContext): Promise<UserModel> {
+    return this.ignores.unignore(ctx.viewer, userId);
+  }
+
+  @ResolveField(() => Boolean, { nullable: true, description: 'Whether the signed-in viewer ignores this user; null when signed out.' })
+  async ignoredByMe(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<boolean | null> {
+    return ctx.viewer.id ? (await this.ignores.ignoredIds(ctx.viewer)).has(user.id) : null;
   }
 
   @Mutation(() => UserModel, { description: 'Admins only: change a user’s global role.' })

@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid } from '../../../core/src/ids';
+import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
+
+/** How many people one member may ignore: far more than anyone needs, and a bound on what each page reads. */
+export const MAX_IGNORED = 500;
+
+/**
+ * Ignoring another member (Discourse's "ignore"): nothing they do notifies you any more
+ * (mentions, replies, quotes, reactions, watched topics), and your pages can fold their posts
+ * away (`Post.fromIgnoredUser`). It is private: they are not told, and nobody else sees it.
+ * Staff (site-wide moderators and admins) cannot be ignored: their notices must reach people.
+ */
+@Injectable()
+export class IgnoresService {
+  constructor(private readonly ds: DataSource) {}
+
+  /** The ids the viewer ignores, read once per request. */
+  ignoredIds(viewer: Viewer): Promise<Set<string>> {
+    const userId = viewer.id;
+    if (!userId) return Promise.resolve(new Set());
+    return viewer.memoize('ignored-ids', async () => {
+      const rows: Array<{ ignored_user_id: string }> = await this.ds.query(`SELECT ignored_user_id FROM user_ignores WHERE user_id = $1`, [userId]);
+      return new Set(rows.map((r) => r.ignored_user_id));
+    });
+  }
+
+  async ignore(viewer: Viewer, userId: string): Promise<UserModel> {
+    const target = await this.target(viewer, userId);
+    if (target.role !== GlobalRoleEnum.MEMBER) throw AppError.forbidden('Moderators and admins cannot be ignored');
+    await this.ds.transaction(async (m) => {
+      // Under a lock on the member's own row, so parallel requests cannot pass the cap together.
+      await m.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [viewer.id]);
+      const [{ n }]: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM user_ignores WHERE user_id = $1`, [viewer.id]);
+      const inserted = await m.query(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [viewer.id, target.id]);
+      if (inserted.length > 0 && n >= MAX_IGNORED) throw AppError.badField('userId', `you ignore ${MAX_IGNORED} people already`);
+    });
+    viewer.forget('ignored-ids');
+    return target;
+  }
+
+  async unignore(viewer: Viewer, userId: string): Promise<UserModel> {
+    const target = await this.target(viewer, userId);
+    await this.ds.query(`DELETE FROM user_ignores WHERE user_id = $1 AND ignored_user_id = $2`, [viewer.id, target.id]);
+    viewer.forget('ignored-ids');
+    return target;
+  }
+
+  /** Whom the viewer ignores, most recently ignored first. */
+  async list(viewer: Viewer): Promise<UserModel[]> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    const rows: UserRow[] = await this.ds.query(
+      `SELECT u.id, u.email, u.handle, u.display_name, u.role, u.trust_level, u.is_placeholder, u.created_at
+         FROM user_ignores i JOIN users u ON u.id = i.ignored_user_id WHERE i.user_id = $1 ORDER BY i.created_at DESC, u.id`,
+      [viewer.id],
+    );
+    return rows.map(toUserModel);
+  }
+
+  private async target(viewer: Viewer, userId: string): Promise<UserModel & { role: GlobalRoleEnum }> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    if (userId === viewer.id) throw AppError.badField('userId', 'you cannot ignore yourself');
+    const [row]: UserRow[] = isUuid(userId)
+      ? await this.ds.query(`SELECT id, email, handle, display_name, role, trust_level, is_placeholder, created_at FROM users WHERE id = $1`, [userId])
+      : [];
+    if (!row) throw AppError.notFound('User not found');
+    return toUserModel(row);
+  }
+}

@@ -1,0 +1,75 @@
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { newId } from '../../libs/core/src/ids';
+import { MAX_IGNORED } from '../../libs/identity/src/users/ignores';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const IGNORE = `mutation($id: ID!) { ignoreUser(userId: $id) { id ignoredByMe } }`;
+const UNIGNORE = `mutation($id: ID!) { unignoreUser(userId: $id) { id ignoredByMe } }`;
+
+describe('ignoring a member', () => {
+  let t: TestApp;
+  let board: string;
+  beforeAll(async () => {
+    t = await bootTestApp();
+    board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+  });
+  afterAll(() => t.close());
+
+  const drain = () => t.get(OutboxWorker).drain();
+  const kinds = async (u: TestUser) => (await t.sql(`SELECT kind FROM notifications WHERE user_id = $1 ORDER BY created_at, id`, [u.id])).map((r) => r.kind);
+
+  it('keeps everything they do from notifying you, and tells only you, post by post, that you ignore them', async () => {
+    const [me, pest, friend] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const mine = await createTopic(t, me.token, board);
+    await drain(); // I watch my topic
+    expect(expectOk(await t.gql(IGNORE, { id: pest.id }, { token: me.token })).ignoreUser).toEqual({ id: pest.id, ignoredByMe: true });
+    const pestReply = await reply(t, pest.token, mine.id, `@${me.handle} listen to me`);
+    expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: mine.firstPostId, kind: 'LIKE' } }, { token: pest.token }));
+    await reply(t, friend.token, mine.id, 'a friendly reply');
+    await drain();
+    expect(await kinds(me)).toEqual(['WATCHED_REPLY']);
+    // Their posts are marked for me to fold away; not for anyone else, nor for the signed out.
+    const PAGE = `query($id: ID!) { topic(id: $id) { posts(first: 10) { edges { node { id fromIgnoredUser author { id ignoredByMe } } } } } }`;
+    const flags = async (token?: string) =>
+      expectOk(await t.gql(PAGE, { id: mine.id }, { token })).topic.posts.edges.map((e: any) => [e.node.id === pestReply.id, e.node.fromIgnoredUser, e.node.author.ignoredByMe]);
+    expect(await flags(me.token)).toEqual([[false, false, false], [true, true, true], [false, false, false]]);
+    expect(await flags(friend.token)).toEqual([[false, false, false], [true, false, false], [false, false, false]]);
+    expect(await flags(undefined)).toEqual([[false, false, null], [true, false, null], [false, false, null]]);
+    expect(expectOk(await t.gql(`{ ignoredUsers { id } }`, {}, { token: me.token })).ignoredUsers).toEqual([{ id: pest.id }]);
+    expect(expectOk(await t.gql(`{ ignoredUsers { id } }`, {}, { token: friend.token })).ignoredUsers).toEqual([]);
+    // No longer ignored: heard again.
+    expect(expectOk(await t.gql(UNIGNORE, { id: pest.id }, { token: me.token })).unignoreUser.ignoredByMe).toBe(false);
+    await reply(t, pest.token, mine.id, `@${me.handle} hello again`);
+    await drain();
+    expect(await kinds(me)).toEqual(['WATCHED_REPLY', 'MENTION']);
+  });
+
+  it('refuses yourself, staff, unknown people and the signed out', async () => {
+    const me = await makeUser(t);
+    expectError(await t.gql(IGNORE, { id: me.id }, { token: me.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(IGNORE, { id: (await makeUser(t, { role: 'MODERATOR' })).id }, { token: me.token }), 'FORBIDDEN');
+    expectError(await t.gql(IGNORE, { id: newId() }, { token: me.token }), 'NOT_FOUND');
+    expectError(await t.gql(IGNORE, { id: 'nobody' }, { token: me.token }), 'NOT_FOUND');
+    expectError(await t.gql(IGNORE, { id: me.id }), 'UNAUTHENTICATED');
+    expectError(await t.gql(`{ ignoredUsers { id } }`), 'UNAUTHENTICATED');
+    expect(await t.sql(`SELECT 1 FROM user_ignores WHERE user_id = $1`, [me.id])).toEqual([]);
+  });
+
+  it(`ignores at most ${MAX_IGNORED} people; ignoring one again is harmless`, async () => {
+    const me = await makeUser(t);
+    const last = await makeUser(t);
+    const first = await makeUser(t);
+    expectOk(await t.gql(IGNORE, { id: first.id }, { token: me.token }));
+    await t.sql(
+      `WITH made AS (INSERT INTO users (id, email, handle, display_name) SELECT gen_random_uuid(), 'x' || i || $2, 'x' || i || $2, 'x' FROM generate_series(2, $3) i RETURNING id)
+       INSERT INTO user_ignores (user_id, ignored_user_id) SELECT $1, id FROM made`,
+      [me.id, me.handle, MAX_IGNORED],
+    );
+    expectOk(await t.gql(IGNORE, { id: first.id }, { token: me.token }));
+    expect(expectError(await t.gql(IGNORE, { id: last.id }, { token: me.token }), 'BAD_USER_INPUT').message).toMatch(new RegExp(`${MAX_IGNORED} people`));
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM user_ignores WHERE user_id = $1`, [me.id]);
+    expect(n).toBe(MAX_IGNORED);
+  });
+});
