@@ -109,6 +109,23 @@ describe('search', () => {
     expect((await search('zanzibarquux', customer)).totalCount).toBe(1);
   });
 
+  it('asks for the topics in flux down their own partial index, however long the outbox backlog', async () => {
+    const { statements } = await t.countStatements(() => search('anything at all', customer));
+    const inFlux = statements.find((sql) => /FROM outbox/.test(sql))!;
+    expect(inFlux).toBeDefined();
+    const runner = t.ds.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      await runner.query(`SET LOCAL enable_seqscan = off`);
+      const plan = (await runner.query(`EXPLAIN ${inFlux}`)).map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+      expect(plan).toContain('outbox_pending_audience_idx');
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+  });
+
   it('follows edits, hides, deletions and restores; moderators find hidden posts only when they ask', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Kettle temperature', body: 'Which temperature for green tea?' });
     const r = await reply(t, employee.token, topic.id, 'About eighty degrees, never boiling.');

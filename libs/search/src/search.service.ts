@@ -20,8 +20,11 @@ import { SEARCH_OFFSET_MAX, SearchArgs, SearchConnectionModel, SearchHitModel, S
 /** Pages of hits similarTopics reads at most when a board's kind leaves some of its topics out of its lists. */
 const SIMILAR_ROUNDS = 4;
 
-/** Outbox events that change who may see a topic (or one of its posts): see `topicsInFlux`. */
-const AUDIENCE_EVENTS = ['topic.moved', 'topic.hidden', 'topic.deleted', 'topic.pending', 'post.hidden', 'post.deleted', 'post.pending'];
+/**
+ * Outbox events that change who may see a topic (or one of its posts): see `topicsInFlux`. The
+ * SQL list is the predicate of the partial index `outbox_pending_audience_idx`, word for word.
+ */
+const AUDIENCE_EVENTS_SQL = `'topic.moved', 'topic.hidden', 'topic.deleted', 'topic.pending', 'post.hidden', 'post.deleted', 'post.pending'`;
 
 /**
  * Queries go to the primary engine with the viewer's readable spaces as a filter; when
@@ -183,13 +186,12 @@ export class SearchService {
    * transaction whose outbox event the indexer has not taken yet: until it has, the index
    * holds them as they were, and counting them in totals or facets would tell a viewer who
    * may no longer see them that they exist. Hits are loaded again through the access checks
-   * in any case. Read down the pending events' index: a handful, or none.
+   * in any case. Read down a partial index of those pending events alone: a handful, or none.
    */
   private async topicsInFlux(): Promise<string[]> {
     const rows: Array<{ id: string }> = await this.ds.query(
       `SELECT DISTINCT payload->>'topicId' AS id FROM outbox
-        WHERE processed_at IS NULL AND type = ANY($1::text[]) AND payload->>'topicId' IS NOT NULL`,
-      [AUDIENCE_EVENTS],
+        WHERE processed_at IS NULL AND type IN (${AUDIENCE_EVENTS_SQL}) AND payload->>'topicId' IS NOT NULL`,
     );
     return rows.map((r) => r.id);
   }
