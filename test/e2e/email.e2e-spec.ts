@@ -20,14 +20,23 @@ describe('notification e-mails', () => {
     const author = await makeUser(t);
     const topic = await createTopic(t, author.token, board, { title: 'Hub pairing trouble' });
     await t.get(OutboxWorker).drain();
-    for (let i = 0; i < 2; i++) await reply(t, (await makeUser(t)).token, topic.id, `reply ${i}`);
+    const repliers = [await makeUser(t), await makeUser(t)];
+    for (const [i, r] of repliers.entries()) await reply(t, r.token, topic.id, `reply ${i}`);
+    const fans = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    for (const f of fans) expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: topic.firstPostId, kind: 'LIKE' } }, { token: f.token }));
     await t.get(OutboxWorker).drain();
     const digest = t.get(EmailDigest);
     expect((await digest.sendDue()).filter((m) => m.to === author.email)).toEqual([]); // not yet due
     await age(author.id);
     const [mail] = (await digest.sendDue()).filter((m) => m.to === author.email);
-    expect(mail.subject).toBe('2 new notifications on Parvis');
-    expect(mail.text).toContain('“Hub pairing trouble” https://community.example/t/');
+    expect(mail.subject).toBe('3 new notifications on Parvis');
+    // Who, what, where, and a link to the very post.
+    const lines = mail.text.split('\n').filter((line) => line.startsWith('• '));
+    expect(lines).toEqual([
+      `• @${repliers[0].handle} replied in a topic you watch — “Hub pairing trouble” https://community.example/t/${topic.id}#post-2`,
+      `• @${repliers[1].handle} replied in a topic you watch — “Hub pairing trouble” https://community.example/t/${topic.id}#post-3`,
+      `• @${fans[0].handle} and 2 others reacted to your post — “Hub pairing trouble” https://community.example/t/${topic.id}`,
+    ]);
     expect((await digest.sendDue()).filter((m) => m.to === author.email)).toEqual([]); // sent once
 
     const link = /\/unsubscribe\?token=(\S+)/.exec(mail.text)![1];

@@ -21,6 +21,9 @@ const ALL = '*';
 /** The `SignedTokens` purpose of unsubscribe links (they never expire: old e-mails keep working). */
 const UNSUBSCRIBE = 'unsubscribe';
 
+/** Kinds whose label is what their actor did ("@ana mentioned you"); the rest are sentences of their own. */
+const ACTOR_KINDS = new Set(['MENTION', 'REPLY', 'QUOTED', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS']);
+
 const LABELS: Record<string, string> = {
   MENTION: 'mentioned you',
   REPLY: 'replied to your post',
@@ -119,7 +122,7 @@ export class EmailDigest {
    * (`users.digest_sent_at`): news arriving meanwhile goes in the next one.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
-    type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null; created_at: Date };
+    type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
     // What nobody will e-mail (placeholder accounts, no address or one not confirmed yet, that
     // kind turned off) leaves the due set at once (`emailed_at` means handled), or every run
     // would read it again.
@@ -141,8 +144,9 @@ export class EmailDigest {
               AND (cu.digest_sent_at IS NULL OR cu.digest_sent_at < now() - make_interval(mins => $1))
             ORDER BY n.user_id LIMIT $2
          ), due AS (
-           SELECT n.id, n.user_id, n.created_at, u.email, t.title
+           SELECT n.id, n.user_id, n.created_at, u.email, t.title, a.handle AS actor, p.number
              FROM notifications n JOIN chosen c ON c.user_id = n.user_id JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
+                  LEFT JOIN users a ON a.id = n.actor_id LEFT JOIN posts p ON p.id = n.post_id
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
               AND u.email IS NOT NULL AND NOT u.is_placeholder AND u.email_verified_at IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
@@ -153,7 +157,7 @@ export class EmailDigest {
          UPDATE notifications n SET emailed_at = now()
            FROM due
           WHERE n.id = due.id
-         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.data, due.email, due.title, due.created_at`,
+         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.data, due.email, due.title, due.actor, due.number, due.created_at`,
         [this.config.EMAIL_DELAY_MINUTES, users],
       ),
     ).sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
@@ -175,10 +179,17 @@ export class EmailDigest {
       const lines: string[] = [];
       items.forEach((n) => {
         if (!readable.has(n.id)) return;
-        // One line per notification, whatever a title stored before titles were kept to one line holds.
-        const where = n.title ? ` — “${n.title.replace(/[\s\p{Cc}]+/gu, ' ')}” ${this.config.publicUrl}/t/${n.topic_id}` : '';
-        const count = n.kind === 'REACTIONS' && n.data?.count > 1 ? ` (${n.data.count} reactions)` : '';
-        lines.push(`• ${LABELS[n.kind] ?? n.kind}${count}${where}`);
+        // One line per notification, whatever a title stored before titles were kept to one line
+        // holds: who did it (a handle is one word), what, where, and a link to the very post.
+        const anchor = n.number && n.number > 1 ? `#post-${n.number}` : '';
+        const where = n.title ? ` — “${n.title.replace(/[\s\p{Cc}]+/gu, ' ')}” ${this.config.publicUrl}/t/${n.topic_id}${anchor}` : '';
+        let what = LABELS[n.kind] ?? n.kind;
+        if (ACTOR_KINDS.has(n.kind)) {
+          const count = n.kind === 'REACTIONS' ? Math.max(1, Number(n.data?.count) || 1) : 1;
+          const others = count > 1 ? ` and ${count - 1} other${count > 2 ? 's' : ''}` : '';
+          what = `${n.actor ? `@${n.actor}` : 'Someone'}${others} ${what}`;
+        }
+        lines.push(`• ${what}${where}`);
       });
       if (lines.length === 0 || !viewer) continue;
       const unsubscribe = `${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, ALL)}`;
