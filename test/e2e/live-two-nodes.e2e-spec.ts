@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { io, Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
-import { bootTestApp, TestApp } from '../support/test-app';
+import { LiveGateway } from '../../libs/realtime/src/live.gateway';
+import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { freePort } from '../support/free-port';
 
 /**
@@ -98,5 +99,32 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     await gqlB(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: watcher.id, kind: 'BAN', reason: 'Raid' } }, mod.token);
     await revoked;
     await gone;
+  });
+
+  it('holds a reply committed through node B while node A re-checks a revocation: it never reaches the reader who lost access', async () => {
+    const admin = await makeUser(a, { role: 'ADMIN' });
+    const member = await makeUser(a);
+    const space = await makeSpace(a, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
+    const topic = await createTopic(a, admin.token, await makeBoard(a, space.id));
+    const onA = await connect(member.token);
+    expect(await onA.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const heard: string[] = [];
+    onA.on('post:created', () => heard.push('post:created'));
+    onA.on('access:lost', () => heard.push('access:lost'));
+    // A slow re-check on node A, as with many sockets in the space's rooms.
+    const gateway = a.get(LiveGateway) as unknown as { recheck: (...args: unknown[]) => Promise<void> };
+    const original = gateway.recheck;
+    gateway.recheck = async (...args: unknown[]) => {
+      await new Promise((r) => setTimeout(r, 500));
+      return original.apply(gateway, args);
+    };
+    try {
+      expect(expectOk(await a.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }))).toBeTruthy();
+      await gqlB(`mutation($i: ReplyInput!) { replyToTopic(input: $i) { id } }`, { i: { topicId: topic.id, body: 'secret, through node B' } }, admin.token);
+      await new Promise((r) => setTimeout(r, 1200));
+    } finally {
+      gateway.recheck = original;
+    }
+    expect(heard).toEqual(['access:lost']);
   });
 });

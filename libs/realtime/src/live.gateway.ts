@@ -2,6 +2,7 @@ import { Logger, OnModuleDestroy, OnModuleInit, UseFilters } from '@nestjs/commo
 import DataLoader from 'dataloader';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { AppConfig } from '../../core/src/config/config';
+import { newId } from '../../core/src/ids';
 import { PgListener } from '../../core/src/database/pg-listener';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { LiveErrorFilter } from './live-error.filter';
@@ -34,6 +35,10 @@ export const ROOM_OPS_PER_WINDOW = 120;
 const ROOM_OPS_WINDOW_MS = 10_000;
 
 type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
+
+/** Server-side events between API nodes: an access re-check started, and done (see `fence`). */
+const FENCE_START = 'parvis:fence';
+const FENCE_DONE = 'parvis:fence-done';
 
 /** How long a push waits at most for access re-checks under way (see `fence`). */
 const RECHECK_WAIT_MS = 5_000;
@@ -158,6 +163,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   afterInit(server: Server): void {
+    // Re-checks under way on other nodes (see `fence`).
+    server.on(FENCE_START, (id: unknown) => this.remoteFenceStarted(id));
+    server.on(FENCE_DONE, (id: unknown) => typeof id === 'string' && this.remoteFences.get(id)?.());
     // The handshake's token is checked, and the connection counted against its user's (or
     // its address's) places, before the connection is accepted.
     server.use((socket, next) => {
@@ -472,12 +480,53 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    */
   private readonly rechecks = new Map<Promise<void>, number>();
 
-  /** Registers a re-check (synchronously, before the event that started it yields). */
+  /**
+   * Registers a re-check (synchronously, before the event that started it yields), here and
+   * on every other API node: pushes start wherever a change was committed and reach sockets on
+   * every node, so a reply committed through another node just after a revocation through this
+   * one must wait for this node's re-check too. The other nodes hear of it before the change's
+   * own request is answered (it is sent before this handler yields), and hold their pushes
+   * until it is done, or RECHECK_WAIT_MS.
+   */
   private fence(work: Promise<void>): Promise<void> {
     this.rechecks.set(work, Date.now());
-    const done = () => void this.rechecks.delete(work);
+    const id = newId();
+    this.tellNodes(FENCE_START, id);
+    const done = () => {
+      this.rechecks.delete(work);
+      this.tellNodes(FENCE_DONE, id);
+    };
     work.then(done, done);
     return work;
+  }
+
+  /** Re-checks under way on other nodes, by id: resolving one lets this node's pushes go on. */
+  private readonly remoteFences = new Map<string, () => void>();
+
+  /** Tells the other API nodes (a no-op on a single node, whose adapter has no cluster). */
+  private tellNodes(event: string, id: string): void {
+    if (!this.config.REDIS_URL || !this.server) return;
+    try {
+      this.server.serverSideEmit(event, id);
+    } catch (err) {
+      this.log.warn({ err }, 'could not tell the other nodes of an access re-check');
+    }
+  }
+
+  /** Another node's re-check: held like one of ours, until it says it is done, or RECHECK_WAIT_MS. */
+  private remoteFenceStarted(id: unknown): void {
+    if (typeof id !== 'string' || this.remoteFences.has(id)) return;
+    let timer: NodeJS.Timeout | undefined;
+    const work = new Promise<void>((resolve) => {
+      this.remoteFences.set(id, resolve);
+      timer = setTimeout(resolve, RECHECK_WAIT_MS);
+      timer.unref();
+    }).finally(() => {
+      clearTimeout(timer);
+      this.remoteFences.delete(id);
+      this.rechecks.delete(work);
+    });
+    this.rechecks.set(work, Date.now());
   }
 
   private async afterRechecks(): Promise<void> {
