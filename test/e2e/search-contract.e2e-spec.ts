@@ -102,4 +102,18 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
       await engine.upsert([{ ...edited, body: 'Rewritten entirely.', version: 2 }]);
       expect(await terms()).toEqual(before);
     }));
+
+  it('writes a word again that another indexing process pruned, though this one remembers writing it', () =>
+    withPostgresEngine(async (engine, t) => {
+      const other = new PostgresSearchEngine(t.ds); // a second worker
+      const space = newId();
+      const terms = async () => (await t.sql(`SELECT term FROM search_terms WHERE space_id = $1 ORDER BY term`, [space])).map((r) => r.term as string);
+      const first = searchDocument({ spaceId: space, title: 'Zorblaxian gadgets', body: 'x' });
+      await engine.upsert([first]);
+      expect(await terms()).toContain('zorblaxian');
+      await other.remove([first.id]); // the other worker indexes its deletion: the word goes
+      expect(await terms()).not.toContain('zorblaxian');
+      await engine.upsert([searchDocument({ spaceId: space, title: 'Zorblaxian again', body: 'y' })]);
+      expect(await terms()).toContain('zorblaxian');
+    }));
 });

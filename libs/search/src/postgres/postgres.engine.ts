@@ -59,7 +59,7 @@ const COMMON_FREQUENCY = 0.01;
  * collect every document of every completion before intersecting.
  */
 const PREFIX_EXPANSIONS = 200;
-/** Vocabulary words remembered as already written, per process, and for how long (another indexer may prune one meanwhile). */
+/** Vocabulary words remembered as already written, per process, and for how long (forgotten at once when another process prunes any). */
 const KNOWN_TERMS_MAX = 500_000;
 const KNOWN_TERMS_TTL_MS = 3600_000;
 
@@ -123,6 +123,8 @@ export class PostgresSearchEngine implements SearchEngine {
   readonly name = 'postgres';
   private readonly knownTerms = new Set<string>();
   private knownSince = Date.now();
+  /** The prune count (`search_terms_prunes`) `knownTerms` is good for: any other process's prune since voids it. */
+  private knownPrunes: string | null = null;
   private lexemeStats: { at: number; freq: Map<string, number>; floor: number } | null = null;
 
   constructor(private readonly ds: DataSource) {}
@@ -228,6 +230,11 @@ export class PostgresSearchEngine implements SearchEngine {
     if (departing.length === 0) return;
     const unique = new Map(departing.map((d) => [`${d.term} ${d.spaceId}`, d]));
     const list = [...unique.values()];
+    // Counted before the delete: an indexer that reads the count after this one's documents are
+    // written either sees the count moved (and writes its words again), or is seen by the delete.
+    const [{ n }]: Array<{ n: string }> = await this.ds.query(`SELECT nextval('search_terms_prunes')::text AS n`);
+    // Our own prune alone since we last looked: our memory stays good (we forget what we prune).
+    if (this.knownPrunes !== null && BigInt(n) === BigInt(this.knownPrunes) + 1n) this.knownPrunes = n;
     const pruned: Array<{ term: string; space_id: string }> = rowsOf(
       await this.ds.query(
         `DELETE FROM search_terms t
@@ -253,9 +260,12 @@ export class PostgresSearchEngine implements SearchEngine {
    * Terms are written in sorted order so concurrent indexers cannot deadlock on them.
    */
   private async addTerms(docs: SearchDocument[], words: Map<string, Set<string>>): Promise<void> {
-    if (Date.now() - this.knownSince > KNOWN_TERMS_TTL_MS) {
+    // Another process pruned words since: some we remember writing may be gone.
+    const [{ n }]: Array<{ n: string }> = await this.ds.query(`SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS n FROM search_terms_prunes`);
+    if (Date.now() - this.knownSince > KNOWN_TERMS_TTL_MS || n !== this.knownPrunes) {
       this.knownTerms.clear();
       this.knownSince = Date.now();
+      this.knownPrunes = n;
     }
     const fresh = new Map<string, [string, string]>();
     for (const d of docs) {
