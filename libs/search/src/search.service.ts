@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { networkOf } from '../../core/src/http/client-address';
 import { AccessService } from '../../access/src/access.service';
 import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
+import { networkOf } from '../../core/src/http/client-address';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { emptyConnection, encodeCursor, offsetFromCursor, pageSize } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { EmailVerificationService } from './email-verification';
-import { networkOf } from '../../../core/src/http/client-address';
 import * as argon2 from 'argon2';
 import { DataSource, EntityManager } from 'typeorm';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError, ErrorCode } from '../../../core/src/errors';
+import { networkOf } from '../../../core/src/http/client-address';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
@@ -14,6 +13,7 @@ import { UsersRepository } from '../users/users.repository';
 import { SignInInput, SignUpInput } from './dto/auth.inputs';
 import { SignedTokens } from '../../../core/src/signed-tokens';
 import { AuditLog } from '../../../core/src/audit/audit-log';
+import { EmailVerificationService } from './email-verification';
 
 /** What a suspended member's refused sign-in hands out: a token to appeal with, for an hour. */
 export const APPEAL_TOKEN_PURPOSE = 'appeal';

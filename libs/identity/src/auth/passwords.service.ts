@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { networkOf } from '../../../core/src/http/client-address';
 import * as argon2 from 'argon2';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { outboxInsertSql, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
+import { networkOf } from '../../../core/src/http/client-address';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { SignedTokens } from '../../../core/src/signed-tokens';

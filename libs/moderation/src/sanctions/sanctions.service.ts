@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { networkOf } from '../../../core/src/http/client-address';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
 import { rowsOf, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
+import { networkOf } from '../../../core/src/http/client-address';
 import { Connection, emptyConnection, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { ROLE_POWER, Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
