@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { handleInterrupts, onInterrupt } from '../interrupt';
 import { NestFactory } from '@nestjs/core';
 import { Command } from 'commander';
 import { resolve } from 'node:path';
@@ -41,6 +42,14 @@ async function evaluate(file: string, engineName: string): Promise<EngineScore[]
   const admin = new Client({ connectionString: server.url });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${evalDb}`);
+  // Interrupted, the throwaway database goes all the same (and the server stops, as at the end).
+  const cleanUp = async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${evalDb} WITH (FORCE)`).catch(() => undefined);
+    await admin.end().catch(() => undefined);
+    await server.stop();
+  };
+  handleInterrupts();
+  const cleanedUp = onInterrupt(cleanUp);
   const url = new URL(server.url);
   url.pathname = `/${evalDb}`;
   try {
@@ -65,9 +74,8 @@ async function evaluate(file: string, engineName: string): Promise<EngineScore[]
       await app.close();
     }
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${evalDb} WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
-    await server.stop();
+    cleanedUp();
+    await cleanUp();
   }
 }
 

@@ -1,0 +1,84 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { datasetPath } from '../support/datasets';
+import { freePort } from '../support/free-port';
+
+const ROOT = path.join(__dirname, '../..');
+
+/**
+ * A CLI command on the embedded database, interrupted (Ctrl-C, or SIGTERM from a supervisor)
+ * while another process uses the same PostgreSQL, as a server that joined it would.
+ */
+describe('a CLI command interrupted on the embedded database', () => {
+  let dataDir: string;
+  let cli: ChildProcess | undefined;
+
+  beforeAll(() => {
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+    dataDir = mkdtempSync(path.join(tmpdir(), 'parvis-cli-interrupt-'));
+  }, 120_000);
+  afterAll(async () => {
+    if (cli && cli.exitCode === null) cli.kill('SIGKILL');
+    // The cluster was left running for the joined client: stopped here, through its pid file.
+    const pidFile = path.join(dataDir, 'pg/postmaster.pid');
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      try {
+        process.kill(pid, 'SIGINT');
+        for (let i = 0; i < 100 && existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+      } catch {
+        /* gone already */
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('leaves PostgreSQL running for the other process, and exits with the signal’s code, no crash', async () => {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, PARVIS_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'test' };
+    delete env.DATABASE_URL;
+    delete env.REDIS_URL;
+    // A community to import into (the demo seed's), the cluster stopped again after it.
+    execFileSync(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'seed'], { cwd: ROOT, env, stdio: 'ignore' });
+    let stderr = '';
+    cli = spawn(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'import:stackexchange', datasetPath('stackexchange-quantumcomputing-2018'), '--space', 'community', '--batch-size', '50'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    cli.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => cli!.once('exit', (code) => resolve(code)));
+    // Joined once the import writes: as a server starting meanwhile would be.
+    const credentials = path.join(dataDir, 'pg-credentials.json');
+    let joined: Client | undefined;
+    for (let i = 0; i < 600 && !joined; i++) {
+      try {
+        const { user, password } = JSON.parse(readFileSync(credentials, 'utf8')) as { user: string; password: string };
+        const client = new Client({ host: '127.0.0.1', port, user, password, database: 'parvis' });
+        await client.connect();
+        joined = client;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    if (!joined) throw new Error(`could not join the CLI's database: ${stderr}`);
+    try {
+      for (let i = 0; i < 600; i++) {
+        const n = await joined.query(`SELECT count(*)::int AS n FROM posts`).then((r) => r.rows[0].n as number, () => 0);
+        if (n > 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      cli.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stderr).toContain('interrupted (SIGINT)');
+      expect(stderr).not.toMatch(/Unhandled 'error' event|Connection terminated unexpectedly/);
+      // Still serving the process that joined it.
+      expect((await joined.query(`SELECT 1 AS ok`)).rows).toEqual([{ ok: 1 }]);
+    } finally {
+      await joined.end();
+    }
+  }, 180_000);
+});
