@@ -12,9 +12,10 @@ const ROOT = path.join(__dirname, '../..');
  * A CLI command on the embedded database, interrupted (Ctrl-C, or SIGTERM from a supervisor)
  * while another process uses the same PostgreSQL, as a server that joined it would.
  */
-describe('a CLI command interrupted on the embedded database', () => {
+describe('a CLI command interrupted on the embedded database, and the worker beside it', () => {
   let dataDir: string;
   let cli: ChildProcess | undefined;
+  let env: NodeJS.ProcessEnv;
 
   beforeAll(() => {
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
@@ -38,7 +39,7 @@ describe('a CLI command interrupted on the embedded database', () => {
 
   it('leaves PostgreSQL running for the other process, and exits with the signal’s code, no crash', async () => {
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, PARVIS_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'test' };
+    env = { ...process.env, PARVIS_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'test' };
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
     // A community to import into (the demo seed's), the cluster stopped again after it.
@@ -81,4 +82,27 @@ describe('a CLI command interrupted on the embedded database', () => {
       await joined.end();
     }
   }, 180_000);
+
+  it('runs the worker with the API’s logs: JSON lines through pino, at LOG_LEVEL', async () => {
+    // It joins the PostgreSQL the interrupted command left running.
+    const run = async (level: string, waitMs: number) => {
+      const worker = spawn(process.execPath, [path.join(ROOT, 'dist/apps/worker/src/main.js')], { cwd: ROOT, env: { ...env, LOG_LEVEL: level }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      worker.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      worker.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+      for (let i = 0; i < waitMs / 100 && !out.includes('consuming the outbox') && worker.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 300));
+      worker.kill('SIGTERM');
+      return { code: await exited, lines: out.split('\n').filter((l) => l.trim() !== '') };
+    };
+    const info = await run('info', 20_000);
+    expect(info.code).toBe(0);
+    expect(info.lines.length).toBeGreaterThan(3);
+    for (const line of info.lines) expect(() => JSON.parse(line)).not.toThrow();
+    expect(info.lines.map((l) => JSON.parse(l).msg)).toContain('Starting Nest application...');
+    const quiet = await run('warn', 4_000); // nothing to wait for: it says nothing
+    expect(quiet.code).toBe(0);
+    expect(quiet.lines.filter((l) => JSON.parse(l).level < 40)).toEqual([]);
+  }, 60_000);
 });

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger, LoggerModule } from 'nestjs-pino';
 import { FEATURE_MODULES } from '../../api/src/app.module';
+import { loggerOptions } from '../../api/src/logging';
 import { failedToStart, startProcess, stopOnSignals } from '../../api/src/process';
 import { CoreModule } from '../../../libs/core/src/core.module';
 import { openDatabase } from '../../../libs/core/src/database/open';
@@ -17,9 +19,11 @@ async function main(): Promise<void> {
   const { config, log } = startProcess();
   const db = await openDatabase(config, (m) => log.debug(m));
 
-  @Module({ imports: [CoreModule.forRoot({ config, databaseUrl: db.url }), ...FEATURE_MODULES] })
+  // Logs as the API logs: JSON through pino, at LOG_LEVEL, with the same redaction and error serializer.
+  @Module({ imports: [LoggerModule.forRoot(loggerOptions(config)), CoreModule.forRoot({ config, databaseUrl: db.url }), ...FEATURE_MODULES] })
   class WorkerModule {}
-  const app = await NestFactory.createApplicationContext(WorkerModule, { logger: ['error', 'warn', 'log'] });
+  const app = await NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true });
+  app.useLogger(app.get(Logger));
   const worker = app.get(OutboxWorker);
   await worker.start(db.url);
   const jobs = app.get(JobScheduler);
