@@ -35,6 +35,36 @@ describe('scheduled jobs across processes', () => {
     expect(runs).toEqual(['first', 'second']);
   });
 
+  it('keeps an hourly job to the hour across restarts and processes: run soon after start when due, never twice within the hour', async () => {
+    const runs: string[] = [];
+    // Schedulers of their own (fresh processes, as after a restart), with this job alone.
+    const scheduler = (app: TestApp, who: string) => {
+      const s = new JobScheduler(app.ds);
+      s.register('test-hourly', 3_600_000, async () => void runs.push(who));
+      return s;
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 1800));
+    const a = scheduler(first, 'a');
+    a.start();
+    await settle();
+    a.stop();
+    expect(runs).toEqual(['a']); // never run before: run at start, not an hour later
+    // Restarted, on either node, within the hour: not again.
+    const restarted = [scheduler(first, 'a2'), scheduler(second, 'b')];
+    for (const s of restarted) s.start();
+    await settle();
+    for (const s of restarted) s.stop();
+    expect(runs).toEqual(['a']);
+    // An hour on: the next process to start runs it.
+    await first.sql(`UPDATE job_runs SET last_run_at = now() - interval '61 minutes' WHERE name = 'test-hourly'`);
+    const later = scheduler(second, 'b2');
+    later.start();
+    await settle();
+    later.stop();
+    expect(runs).toEqual(['a', 'b2']);
+    for (const s of [a, ...restarted, later]) await s.onModuleDestroy();
+  });
+
   it('holds job locks on a connection of its own, not one of the pool, and opens another once it is lost', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

@@ -2,6 +2,13 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 
+/**
+ * Jobs that run less often than this are kept to their schedule through `job_runs`: checked at
+ * start and this often after, and run when their interval has passed since their last run,
+ * by any process. Shorter ones simply run on every tick of their own.
+ */
+export const DUE_CHECK_MS = 60_000;
+
 /** How the job-lock connection shows in pg_stat_activity. */
 export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
 
@@ -16,6 +23,7 @@ interface Job {
  * Modules register them; whichever process runs the worker starts them. A job never
  * overlaps itself, in this process or in another one (several workers share the schedule
  * through an advisory lock per job), and a failure is logged and retried at the next tick.
+ * Hourly jobs keep to the hour across restarts and processes (`job_runs`, see DUE_CHECK_MS).
  */
 @Injectable()
 export class JobScheduler implements OnModuleDestroy {
@@ -34,23 +42,26 @@ export class JobScheduler implements OnModuleDestroy {
   start(): void {
     for (const job of this.jobs) {
       let busy = false;
+      const scheduled = job.everyMs > DUE_CHECK_MS;
       const tick = async () => {
         if (busy) return;
         busy = true;
         try {
-          await this.runNow(job.name);
+          await this.runNow(job.name, scheduled ? job.everyMs : undefined);
         } catch (err) {
           this.log.warn({ err, job: job.name }, 'scheduled job failed');
         } finally {
           busy = false;
         }
       };
-      this.timers.push(setInterval(() => void tick(), job.everyMs));
+      this.timers.push(setInterval(() => void tick(), scheduled ? DUE_CHECK_MS : job.everyMs));
+      // A scheduled job overdue (or never run) runs soon after start, not an interval later.
+      if (scheduled) this.timers.push(setTimeout(() => void tick(), 1000));
     }
   }
 
   stop(): void {
-    for (const t of this.timers.splice(0)) clearInterval(t);
+    for (const t of this.timers.splice(0)) clearTimeout(t);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -62,9 +73,10 @@ export class JobScheduler implements OnModuleDestroy {
    * Runs a job now unless another process is running it (then returns false). The lock is a
    * session advisory lock, held for the run on a connection of the scheduler's own (so a long
    * job keeps no connection from the pool) and released after; a process that dies mid-run
-   * drops it with that connection.
+   * drops it with that connection. With `onlyIfNotRunWithinMs`, also unless it started that
+   * recently, in any process (`job_runs`); either way its start is recorded there.
    */
-  async runNow(name: string): Promise<boolean> {
+  async runNow(name: string, onlyIfNotRunWithinMs?: number): Promise<boolean> {
     const job = this.jobs.find((j) => j.name === name);
     if (!job) throw new Error(`Unknown job "${name}"`);
     const key = `parvis:job:${name}`;
@@ -81,6 +93,18 @@ export class JobScheduler implements OnModuleDestroy {
     }
     if (!locked) return false;
     try {
+      // Under the lock: the last run, by any process, and this one's start.
+      if (onlyIfNotRunWithinMs !== undefined) {
+        const due = await this.ds.query(
+          `INSERT INTO job_runs AS r (name, last_run_at) VALUES ($1, now())
+           ON CONFLICT (name) DO UPDATE SET last_run_at = now() WHERE r.last_run_at <= now() - make_interval(secs => $2)
+           RETURNING 1`,
+          [name, onlyIfNotRunWithinMs / 1000],
+        );
+        if (due.length === 0) return false;
+      } else {
+        await this.ds.query(`INSERT INTO job_runs (name, last_run_at) VALUES ($1, now()) ON CONFLICT (name) DO UPDATE SET last_run_at = now()`, [name]);
+      }
       await job.run();
     } finally {
       // A lost connection has dropped the lock already.
