@@ -1,4 +1,4 @@
-import { ChildProcess, fork } from 'node:child_process';
+import { ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -121,6 +121,23 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     expect(await answers(survivor.url)).toBe(true);
     await survivor.stop();
     expect(await answers(survivor.url)).toBe(false);
+  }, 120_000);
+
+  it('starts over a postmaster.pid left behind whose pid another process holds now (after a reboot)', async () => {
+    // A pid alive, and not PostgreSQL's.
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)'], { stdio: 'ignore' });
+    children.push(holder);
+    const port = await freePort();
+    writeFileSync(path.join(dataDir, 'pg/postmaster.pid'), `${holder.pid}\n${path.join(dataDir, 'pg')}\n0\n${port}\n/tmp\n`);
+    try {
+      const server = await open();
+      expect(server.owned).toBe(true);
+      expect(await answers(server.url)).toBe(true);
+      await server.stop();
+      expect(await answers(server.url)).toBe(false);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   }, 120_000);
 
   it('leaves the database to the process that started it when one that joined finishes first', async () => {

@@ -81,8 +81,39 @@ function postmaster(pgDir: string): { pid: number; port: number; socketDir?: str
   }
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  if (!pid || !port || !processAlive(pid)) return undefined;
+  if (!pid || !port || !processAlive(pid) || notPostgres(pid)) return undefined;
   return { pid, port, socketDir: lines[4]?.trim() || undefined };
+}
+
+/**
+ * Whether the process `pid` is known not to be PostgreSQL: after a reboot, or in a new
+ * container, a postmaster.pid left behind may name a pid another process holds now. Only
+ * where /proc tells (Linux); elsewhere a live pid is taken at its word.
+ */
+function notPostgres(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('postgres');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes a postmaster.pid whose pid is alive but not PostgreSQL's: PostgreSQL would refuse
+ * to start beside it ("lock file already exists"), taking the live pid for a server.
+ */
+async function removeStaleLock(pgDir: string, log: (m: string) => void): Promise<void> {
+  const file = path.join(pgDir, 'postmaster.pid');
+  let pid: number;
+  try {
+    pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  } catch {
+    return;
+  }
+  if (pid && processAlive(pid) && notPostgres(pid)) {
+    log(`embedded postgres: ${file} names pid ${pid}, which is not PostgreSQL (left from before a restart): removing it`);
+    await fs.rm(file, { force: true });
+  }
 }
 
 /** The port of a postmaster already serving this data directory, if one is alive. */
@@ -311,6 +342,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     log(`embedded postgres: creating a new cluster in ${pgDir}`);
     await pg.initialise();
   }
+  await removeStaleLock(pgDir, log);
   try {
     await pg.start();
   } catch (err) {
