@@ -84,12 +84,12 @@ export class JobScheduler implements OnModuleDestroy {
     let holder = await this.lockConnection();
     let locked: boolean;
     try {
-      locked = (await holder.query<{ locked: boolean }>(tryLock, [key])).rows[0].locked;
+      locked = (await this.onLockConnection(holder, tryLock, [key])).rows[0].locked;
     } catch {
       // The connection was lost before it said so: once more, on a new one.
       await this.forgetLocks(holder);
       holder = await this.lockConnection();
-      locked = (await holder.query<{ locked: boolean }>(tryLock, [key])).rows[0].locked;
+      locked = (await this.onLockConnection(holder, tryLock, [key])).rows[0].locked;
     }
     if (!locked) return false;
     try {
@@ -108,9 +108,18 @@ export class JobScheduler implements OnModuleDestroy {
       await job.run();
     } finally {
       // A lost connection has dropped the lock already.
-      await holder.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]).catch(() => undefined);
+      await this.onLockConnection(holder, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]).catch(() => undefined);
     }
     return true;
+  }
+
+  /** The lock connection's statements, one after another: jobs due together must not send theirs at once on one client. */
+  private lockQueue: Promise<unknown> = Promise.resolve();
+
+  private onLockConnection(client: Client, text: string, params: unknown[]): Promise<{ rows: Array<{ locked: boolean }> }> {
+    const run = this.lockQueue.then(() => client.query<{ locked: boolean }>(text, params));
+    this.lockQueue = run.catch(() => undefined);
+    return run;
   }
 
   private lockConnection(): Promise<Client> {
