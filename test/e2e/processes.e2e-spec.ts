@@ -1,4 +1,4 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -12,7 +12,7 @@ const ROOT = path.join(__dirname, '../..');
  * A CLI command on the embedded database, interrupted (Ctrl-C, or SIGTERM from a supervisor)
  * while another process uses the same PostgreSQL, as a server that joined it would.
  */
-describe('a CLI command interrupted on the embedded database, and the worker beside it', () => {
+describe('the CLI and the worker as processes on the embedded database', () => {
   let dataDir: string;
   let cli: ChildProcess | undefined;
   let env: NodeJS.ProcessEnv;
@@ -82,6 +82,16 @@ describe('a CLI command interrupted on the embedded database, and the worker bes
       await joined.end();
     }
   }, 180_000);
+
+  it('creates an admin with the password piped in (--password-stdin), out of `ps` and shell history', () => {
+    const cli = (args: string[], input: string) => spawnSync(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'admin:create', ...args], { cwd: ROOT, env, input, encoding: 'utf8' });
+    const made = cli(['--email', 'piped@example.com', '--handle', 'piped', '--password-stdin'], 'a piped long password\n');
+    expect([made.status, made.stdout]).toEqual([0, expect.stringMatching(/^Created admin @piped /)]);
+    const nothing = cli(['--email', 'empty@example.com', '--handle', 'empty', '--password-stdin'], '');
+    expect([nothing.status, nothing.stderr.trim()]).toEqual([1, '--password-stdin: nothing was piped in']);
+    const both = cli(['--email', 'both@example.com', '--handle', 'both', '--password', 'x', '--password-stdin'], 'y\n');
+    expect([both.status, both.stderr.trim()]).toEqual([1, 'give --password or --password-stdin, not both']);
+  });
 
   it('runs the worker with the API’s logs: JSON lines through pino, at LOG_LEVEL', async () => {
     // It joins the PostgreSQL the interrupted command left running.
