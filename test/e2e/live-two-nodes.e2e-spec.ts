@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { io, Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
+import { createClient } from 'redis';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { freePort } from '../support/free-port';
@@ -23,10 +24,11 @@ maybe('live updates across two API processes (Redis adapter)', () => {
   let a: TestApp;
   let b: ChildProcess;
   let bUrl: string;
+  let prefix: string;
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    const prefix = `parvis-test-${randomBytes(4).toString('hex')}`;
+    prefix = `parvis-test-${randomBytes(4).toString('hex')}`;
     a = await bootTestApp({ REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: prefix });
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
     const port = await freePort();
@@ -127,4 +129,25 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     }
     expect(heard).toEqual(['access:lost']);
   });
+
+  it('sends a reader away on their own node though another node of the cluster never answers', async () => {
+    // A third "node" that listens for the cluster's requests and never answers one (frozen, or going down).
+    const frozen = createClient({ url: process.env.REDIS_URL });
+    await frozen.connect();
+    await frozen.subscribe(`${prefix}:socket.io-request#/#`, () => undefined);
+    try {
+      const admin = await makeUser(a, { role: 'ADMIN' });
+      const member = await makeUser(a);
+      const space = await makeSpace(a, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
+      const topic = await createTopic(a, admin.token, await makeBoard(a, space.id));
+      const onA = await connect(member.token);
+      expect(await onA.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      const lost = next(onA, 'access:lost');
+      // Revoked through node B: node A re-checks its own connections at once.
+      await gqlB(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, admin.token);
+      expect(await lost).toEqual({ room: `topic:${topic.id}` });
+    } finally {
+      await frozen.quit();
+    }
+  }, 20_000);
 });

@@ -39,6 +39,17 @@ type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
 /** Server-side events between API nodes: an access re-check started, and done (see `fence`). */
 const FENCE_START = 'parvis:fence';
 const FENCE_DONE = 'parvis:fence-done';
+/** Server-side event asking every other API node to re-check its own connections (see `recheckEverywhere`). */
+const RECHECK = 'parvis:recheck';
+
+/** An access re-check, as nodes ask it of each other. */
+interface Recheck {
+  kind: 'space' | 'topic' | 'user' | 'revoked';
+  id: string;
+}
+
+const isRecheck = (r: unknown): r is Recheck =>
+  !!r && typeof r === 'object' && ['space', 'topic', 'user', 'revoked'].includes((r as Recheck).kind) && typeof (r as Recheck).id === 'string';
 
 /** How long a push waits at most for access re-checks under way (see `fence`). */
 const RECHECK_WAIT_MS = 5_000;
@@ -166,6 +177,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Re-checks under way on other nodes (see `fence`).
     server.on(FENCE_START, (id: unknown) => this.remoteFenceStarted(id));
     server.on(FENCE_DONE, (id: unknown) => typeof id === 'string' && this.remoteFences.get(id)?.());
+    // Another node's access change: this node re-checks its own connections, then says so.
+    server.on(RECHECK, (r: unknown, ack?: (done: boolean) => void) => {
+      if (!isRecheck(r)) return ack?.(false);
+      this.recheckHere(r).then(
+        () => ack?.(true),
+        (err: unknown) => {
+          this.log.error({ err, recheck: r }, 'access re-check failed');
+          ack?.(false);
+        },
+      );
+    });
     // The handshake's token is checked, and the connection counted against its user's (or
     // its address's) places, before the connection is accepted.
     server.use((socket, next) => {
@@ -272,9 +294,44 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     });
   }
 
-  /** After a sign-out or a revocation, the user's connections whose session is no longer valid are closed (on every node). */
+  /** After a sign-out or a revocation, the user's connections on this node whose session is no longer valid are closed. */
   private async closeRevoked(userId: string): Promise<void> {
-    await this.closeWithoutSession(await this.server.in(`user:${userId}`).fetchSockets(), 'signed out or revoked');
+    await this.closeWithoutSession(await this.server.local.in(`user:${userId}`).fetchSockets(), 'signed out or revoked');
+  }
+
+  /**
+   * An access change's re-check, on every API node: this node re-checks its own connections
+   * while every other node re-checks its own (RECHECK), and the fence holds pushes, here and
+   * on the other nodes, until all have answered, or RECHECK_WAIT_MS. Each node looks only at
+   * its own sockets, so a node that does not answer (frozen, going down) delays the others
+   * at most that long and keeps nobody from being sent away elsewhere.
+   */
+  private recheckEverywhere(r: Recheck): Promise<void> {
+    return this.fence(Promise.all([this.recheckHere(r), this.askNodes(r)]).then(() => undefined));
+  }
+
+  private async askNodes(r: Recheck): Promise<void> {
+    if (!this.config.REDIS_URL || !this.server) return;
+    try {
+      // The adapter gives up on nodes that have not answered after its requestsTimeout (5 s).
+      await this.server.serverSideEmitWithAck(RECHECK, r);
+    } catch (err) {
+      this.log.warn({ err, recheck: r }, 'some API nodes did not re-check their connections in time');
+    }
+  }
+
+  /** A re-check of this node's own connections. */
+  private recheckHere(r: Recheck): Promise<void> {
+    switch (r.kind) {
+      case 'space':
+        return this.recheckSpace(r.id);
+      case 'topic':
+        return this.recheckTopicRoom(r.id);
+      case 'user':
+        return this.recheckUser(r.id);
+      case 'revoked':
+        return this.closeRevoked(r.id);
+    }
   }
 
   /** Closes those of these connections whose session no longer opens (one statement for all), telling them why. */
@@ -583,14 +640,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         }
         // The first post takes its topic with it: readers who can no longer open the topic
         // leave its room (no more reactions, presence or typing from it).
-        if (p.number === 1) return this.fence(this.recheckTopicRoom(String(p.topicId)));
+        if (p.number === 1) return this.recheckEverywhere({ kind: 'topic', id: String(p.topicId) });
         return;
       }
       case 'topic.updated':
         return this.pushTopic(String(p.topicId));
       case 'topic.moved':
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
-        return this.fence(this.recheckTopicRoom(String(p.topicId))).then(async () => {
+        return this.recheckEverywhere({ kind: 'topic', id: String(p.topicId) }).then(async () => {
           // Only a topic everyone in the old board's room may see is announced there.
           if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [p.topicId])).length) {
             this.server.to(`board:${p.fromBoardId}`).emit('topic:moved', { topicId: p.topicId });
@@ -616,14 +673,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         this.server.to(p.spaceId ? `modqueue:${p.spaceId}` : GLOBAL_QUEUE).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.spaceId ?? null });
         return;
       case 'space.access_changed':
-        return this.fence(this.recheckSpace(String(p.spaceId)));
+        return this.recheckEverywhere({ kind: 'space', id: String(p.spaceId) });
       case 'user.role_changed':
-        return this.fence(this.recheckUser(String(p.userId)));
+        return this.recheckEverywhere({ kind: 'user', id: String(p.userId) });
       case 'user.sessions_revoked':
-        return this.fence(this.closeRevoked(String(p.userId)));
+        return this.recheckEverywhere({ kind: 'revoked', id: String(p.userId) });
       case 'user.sanctioned':
         // A space sanction, or a site-wide silence (a silenced global moderator leaves the site-wide review room).
-        if (p.spaceId || p.kind === 'SILENCE') await this.fence(this.recheckUser(String(p.userId)));
+        if (p.spaceId || p.kind === 'SILENCE') await this.recheckEverywhere({ kind: 'user', id: String(p.userId) });
         if (p.spaceId === null && (p.kind === 'SUSPEND' || p.kind === 'BAN')) {
           this.server.to(`user:${p.userId}`).emit('session:revoked', { reason: p.kind === 'BAN' ? 'banned' : 'suspended' });
           this.server.in(`user:${p.userId}`).disconnectSockets(true);
@@ -678,7 +735,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * sockets elsewhere cost nothing (no session look-up, no topic load).
    */
   private async recheckSpace(spaceId: string): Promise<void> {
-    const sockets = await this.server.fetchSockets();
+    const sockets = await this.server.local.fetchSockets();
     const topicIds = [...new Set(sockets.flatMap((s) => [...s.rooms].filter((r) => r.startsWith('topic:')).map((r) => r.slice('topic:'.length))))];
     const rows: Array<{ room: string }> = await this.ds.query(
       `SELECT 'board:' || id AS room FROM boards WHERE space_id = $1
@@ -694,14 +751,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /** After a topic changed audience (moved, or hidden through its first post): its room is checked again. */
   private async recheckTopicRoom(topicId: string): Promise<void> {
-    for (const socket of await this.server.in(`topic:${topicId}`).fetchSockets()) {
+    for (const socket of await this.server.local.in(`topic:${topicId}`).fetchSockets()) {
       await this.recheck(socket as unknown as Socket, [`topic:${topicId}`]);
     }
   }
 
   /** After a space-scoped sanction, the user's sockets are checked again. */
   private async recheckUser(userId: string): Promise<void> {
-    for (const socket of await this.server.in(`user:${userId}`).fetchSockets()) {
+    for (const socket of await this.server.local.in(`user:${userId}`).fetchSockets()) {
       await this.recheck(socket as unknown as Socket, contentRooms(socket));
     }
   }
