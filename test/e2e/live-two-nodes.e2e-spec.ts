@@ -103,13 +103,19 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     await gone;
   });
 
-  it('holds a reply committed through node B while node A re-checks a revocation: it never reaches the reader who lost access', async () => {
+  /** A member of a RESTRICTED space, its admin, and the member's socket on node A in one of its topics' rooms. */
+  async function readerOnA() {
     const admin = await makeUser(a, { role: 'ADMIN' });
     const member = await makeUser(a);
     const space = await makeSpace(a, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
     const topic = await createTopic(a, admin.token, await makeBoard(a, space.id));
     const onA = await connect(member.token);
     expect(await onA.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    return { admin, member, space, topic, onA };
+  }
+
+  it('holds a reply committed through node B while node A re-checks a revocation: it never reaches the reader who lost access', async () => {
+    const { admin, member, space, topic, onA } = await readerOnA();
     const heard: string[] = [];
     onA.on('post:created', () => heard.push('post:created'));
     onA.on('access:lost', () => heard.push('access:lost'));
@@ -136,12 +142,7 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     await frozen.connect();
     await frozen.subscribe(`${prefix}:socket.io-request#/#`, () => undefined);
     try {
-      const admin = await makeUser(a, { role: 'ADMIN' });
-      const member = await makeUser(a);
-      const space = await makeSpace(a, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
-      const topic = await createTopic(a, admin.token, await makeBoard(a, space.id));
-      const onA = await connect(member.token);
-      expect(await onA.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      const { admin, member, space, topic, onA } = await readerOnA();
       const lost = next(onA, 'access:lost');
       // Revoked through node B: node A re-checks its own connections at once.
       await gqlB(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, admin.token);
