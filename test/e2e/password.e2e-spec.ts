@@ -1,4 +1,4 @@
-import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { SignedTokens } from '../../libs/core/src/signed-tokens';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
@@ -142,6 +142,27 @@ describe('passwords: change, and reset by e-mail', () => {
   });
 
   describe('requestPasswordReset and resetPassword', () => {
+    it('sends a reset e-mail once, though another event of its batch fails and the batch is tried again', async () => {
+      const u = await member();
+      await t.get(OutboxWorker).drain();
+      let failures = 0;
+      t.get(OutboxHandlers).register({
+        name: 'test-fails-once',
+        handles: (type) => type === 'test.fails_once',
+        handle: async () => {
+          if (failures++ === 0) throw new Error('a transient failure of another handler');
+        },
+      });
+      const before = smtp.mails.length;
+      expectOk(await t.gql(REQUEST, { input: { email: u.email } }, { ip: freshIp() }));
+      // Right behind it in the outbox, so in its batch.
+      await t.sql(`INSERT INTO outbox (type, aggregate_type, aggregate_id, version, payload) VALUES ('test.fails_once', 'test', gen_random_uuid(), 1, '{}')`);
+      await t.get(OutboxWorker).drain();
+      await t.get(OutboxWorker).drain();
+      expect(failures).toBeGreaterThan(1); // failed, then went through
+      expect(smtp.mails.slice(before).filter((m) => m.to.includes(u.email))).toHaveLength(1);
+    });
+
     it('answers the same, with the same statements, whether or not the address is an account’s; only an account gets an e-mail', async () => {
       const u = await member();
       await t.get(OutboxWorker).drain();

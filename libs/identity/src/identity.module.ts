@@ -1,7 +1,8 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { JobScheduler } from '../../core/src/jobs';
 import { OutboxHandlers } from '../../core/src/outbox/outbox';
-import { AccountMailer } from './auth/account-mailer';
+import { DataSource } from 'typeorm';
+import { ACCOUNT_MAILS_SENT_RETENTION_DAYS, AccountMailer } from './auth/account-mailer';
 import { EmailVerificationService } from './auth/email-verification';
 import { EmailVerificationMail } from './auth/email-verification-mail';
 import { PasswordResetMail } from './auth/password-reset-mail';
@@ -28,6 +29,7 @@ import { UsersService } from './users/users.service';
 })
 export class IdentityModule implements OnModuleInit {
   constructor(
+    private readonly ds: DataSource,
     private readonly jobs: JobScheduler,
     private readonly sessions: SessionsService,
     private readonly handlers: OutboxHandlers,
@@ -37,6 +39,9 @@ export class IdentityModule implements OnModuleInit {
 
   onModuleInit(): void {
     this.jobs.register('prune-sessions', 3600_000, () => this.sessions.pruneEnded());
+    this.jobs.register('prune-account-mails-sent', 3600_000, () =>
+      this.ds.query(`DELETE FROM account_mails_sent WHERE sent_at < now() - make_interval(days => $1)`, [ACCOUNT_MAILS_SENT_RETENTION_DAYS]),
+    );
     this.handlers.register(this.resetMail);
     this.handlers.register(this.verificationMail);
   }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import nodemailer, { Transporter } from 'nodemailer';
 import { AppConfig } from '../../../core/src/config/config';
 import { OutboxEvent, OutboxHandler } from '../../../core/src/outbox/outbox';
@@ -38,21 +39,38 @@ export class AccountMailer {
   }
 }
 
+/** How long the record of a sent account e-mail is kept: as long as its outbox event. */
+export const ACCOUNT_MAILS_SENT_RETENTION_DAYS = 7;
+
 /**
  * An outbox consumer sending one kind of account e-mail, one per event of `eventType` (whose
- * payload names the user). Delivery is at least once, as for every outbox consumer: a worker
- * that dies after handing a message over may send it again.
+ * payload names the user). Each event is recorded before its e-mail goes out
+ * (`account_mails_sent`, outside the outbox's transaction, so the record stays when that
+ * rolls back): an event handled again, because another event of its batch failed, sends
+ * nothing twice. A message the server refuses is un-recorded, to be tried again; a worker that
+ * dies between the record and the send loses that one e-mail rather than sending it twice.
  */
 export abstract class AccountMailHandler implements OutboxHandler {
   abstract readonly name: string;
   protected abstract readonly eventType: string;
+
+  constructor(protected readonly ds: DataSource) {}
 
   handles(type: string): boolean {
     return type === this.eventType;
   }
 
   async handle(events: OutboxEvent[]): Promise<void> {
-    for (const event of events) await this.send(String(event.payload.userId), event.createdAt);
+    for (const event of events) {
+      const claimed = await this.ds.query(`INSERT INTO account_mails_sent (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1`, [event.id]);
+      if (claimed.length === 0) continue; // sent already, on an earlier try of its batch
+      try {
+        await this.send(String(event.payload.userId), event.createdAt);
+      } catch (err) {
+        await this.ds.query(`DELETE FROM account_mails_sent WHERE event_id = $1`, [event.id]);
+        throw err;
+      }
+    }
   }
 
   protected abstract send(userId: string, requestedAt: Date): Promise<void>;

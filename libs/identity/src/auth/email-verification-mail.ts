@@ -17,12 +17,12 @@ export class EmailVerificationMail extends AccountMailHandler {
   private readonly log = new Logger('EmailVerificationMail');
 
   constructor(
-    private readonly ds: DataSource,
+    ds: DataSource,
     private readonly config: AppConfig,
     private readonly verification: EmailVerificationService,
     private readonly mailer: AccountMailer,
   ) {
-    super();
+    super(ds);
   }
 
   protected async send(userId: string, requestedAt: Date): Promise<void> {

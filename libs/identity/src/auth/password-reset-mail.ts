@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../core/src/config/config';
 import { UsersRepository } from '../users/users.repository';
 import { AccountMailer, AccountMailHandler } from './account-mailer';
@@ -20,12 +21,13 @@ export class PasswordResetMail extends AccountMailHandler {
   private readonly log = new Logger('PasswordResetMail');
 
   constructor(
+    ds: DataSource,
     private readonly config: AppConfig,
     private readonly users: UsersRepository,
     private readonly passwords: PasswordsService,
     private readonly mailer: AccountMailer,
   ) {
-    super();
+    super(ds);
   }
 
   protected async send(userId: string, requestedAt: Date): Promise<void> {
