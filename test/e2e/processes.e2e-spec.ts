@@ -44,6 +44,8 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     delete env.REDIS_URL;
     // A community to import into (the demo seed's), the cluster stopped again after it.
     execFileSync(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'seed'], { cwd: ROOT, env, stdio: 'ignore' });
+    // Its PostgreSQL gone for good (a busy machine may take a moment): the import starts its own.
+    for (let i = 0; i < 300 && existsSync(path.join(dataDir, 'pg/postmaster.pid')); i++) await new Promise((r) => setTimeout(r, 100));
     let stderr = '';
     cli = spawn(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'import:stackexchange', datasetPath('stackexchange-quantumcomputing-2018'), '--space', 'community', '--batch-size', '50'], {
       cwd: ROOT,
