@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { outboxInsertSql } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { SignedTokens } from '../../../core/src/signed-tokens';
+import { readBound, signBound, stillBound } from './bound-tokens';
 
 export const EMAIL_VERIFICATION_PURPOSE = 'email-verification';
 /** A week: a link read late still works, and an address nobody confirms stays unconfirmed. */
@@ -15,13 +15,8 @@ export const EMAIL_VERIFICATION_REQUESTED = 'user.email_verification_requested';
 /** Confirmation e-mails a member may ask to be sent again, in an hour. */
 export const EMAIL_VERIFICATION_RESENDS: RateRule = { bucket: 'email-verification:user', limit: 3, windowSeconds: 3600 };
 
-/** Binds a link to the address it was sent to: confirming it confirms that address, no other. */
-function addressFingerprint(userId: string, email: string): string {
-  return createHash('sha256').update(`${userId}\n${email.toLowerCase()}`).digest('hex').slice(0, 24);
-}
-
-/** A token's subject: `<user id>-<fingerprint>` (SignedTokens subjects are [A-Za-z0-9-], at most 64). */
-const SUBJECT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-([0-9a-f]{24})$/;
+/** What a confirmation link is bound to besides its user (`bound-tokens`): the address it was sent to. */
+const boundAddress = (email: string) => email.toLowerCase();
 
 const badToken = () => AppError.badField('token', 'This confirmation link is not valid or has expired; ask for a new one');
 
@@ -47,17 +42,16 @@ export class EmailVerificationService {
 
   /** A confirmation token for the user's address as it is now. */
   token(user: { id: string; email: string }, ttlSeconds = EMAIL_VERIFICATION_TTL_SECONDS): Promise<string> {
-    return this.tokens.sign(EMAIL_VERIFICATION_PURPOSE, `${user.id}-${addressFingerprint(user.id, user.email)}`, ttlSeconds);
+    return signBound(this.tokens, EMAIL_VERIFICATION_PURPOSE, user.id, boundAddress(user.email), ttlSeconds);
   }
 
   /** Confirms the address a link was sent to; BAD_USER_INPUT when the link is bad, expired, or for an address the account no longer has. */
   async verify(token: string): Promise<true> {
-    const subject = SUBJECT.exec((await this.tokens.verify(EMAIL_VERIFICATION_PURPOSE, token)) ?? '');
-    if (!subject) throw badToken();
-    const [, userId, fingerprint] = subject;
+    const claim = await readBound(this.tokens, EMAIL_VERIFICATION_PURPOSE, token);
+    if (!claim) throw badToken();
+    const { userId } = claim;
     const [user]: Array<{ email: string | null; is_placeholder: boolean }> = await this.ds.query(`SELECT email, is_placeholder FROM users WHERE id = $1`, [userId]);
-    const expected = user?.email && !user.is_placeholder ? Buffer.from(addressFingerprint(userId, user.email), 'hex') : null;
-    if (!expected || !timingSafeEqual(expected, Buffer.from(fingerprint, 'hex'))) throw badToken();
+    if (!user?.email || user.is_placeholder || !stillBound(claim.fingerprint, userId, boundAddress(user.email))) throw badToken();
     // Opening it twice is harmless: the first confirmation's time stays.
     await this.ds.query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [userId]);
     return true;

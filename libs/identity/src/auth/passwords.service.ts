@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { outboxInsertSql, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -11,6 +10,7 @@ import { SignedTokens } from '../../../core/src/signed-tokens';
 import { SessionsService } from '../sessions/sessions.service';
 import { toUserModel, UserModel } from '../users/user.model';
 import { UsersRepository } from '../users/users.repository';
+import { readBound, signBound, stillBound } from './bound-tokens';
 import { AuthResult, AuthService, emitSessionsRevoked, hashPassword, normalizeEmail, refuseOwnIdentifiers, SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, signInAccountKey } from './auth.service';
 import { ChangePasswordInput, RequestPasswordResetInput, ResetPasswordInput } from './dto/auth.inputs';
 
@@ -25,24 +25,12 @@ export const PASSWORD_RESET_PER_ADDRESS: RateRule = { bucket: 'password-reset:ad
 export const PASSWORD_RESET_PER_IP: RateRule = { bucket: 'password-reset:ip', limit: 10, windowSeconds: 3600 };
 
 /**
- * What a reset token is bound to besides its user: a digest of the password hash it was issued
- * against. Any change of password (this reset, `changePassword`, even the same password again,
- * which gets a new salt) changes it, so a link works once and dies with the password it was
- * meant to replace, with nothing stored. 96 bits of SHA-256 over a salted argon2id hash: it
- * tells nothing about the password, and the token's MAC, not this, is what cannot be forged.
+ * What a reset link is bound to besides its user (`bound-tokens`): the password hash it was
+ * issued against. Any change of password (this reset, `changePassword`, even the same password
+ * again, which gets a new salt) changes it, so a link works once and dies with the password it
+ * was meant to replace.
  */
-export function passwordFingerprint(userId: string, passwordHash: string | null): string {
-  return createHash('sha256').update(`${userId}\n${passwordHash ?? ''}`).digest('hex').slice(0, 24);
-}
-
-function sameFingerprint(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === 12 && y.length === 12 && timingSafeEqual(x, y);
-}
-
-/** A reset token's subject: `<user id>-<fingerprint>` (SignedTokens subjects are [A-Za-z0-9-], at most 64). */
-const RESET_SUBJECT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-([0-9a-f]{24})$/;
+const boundPassword = (passwordHash: string | null) => passwordHash ?? '';
 
 const badToken = () => AppError.badField('token', 'This reset link is not valid or has expired; ask for a new one');
 
@@ -121,12 +109,7 @@ export class PasswordsService {
 
   /** A reset token for the user's current password, good for `ttlSeconds`. */
   resetToken(user: { id: string; password_hash: string | null }, ttlSeconds = PASSWORD_RESET_TTL_SECONDS): Promise<string> {
-    return this.tokens.sign(PASSWORD_RESET_PURPOSE, `${user.id}-${passwordFingerprint(user.id, user.password_hash)}`, ttlSeconds);
-  }
-
-  private async readResetToken(token: string): Promise<{ userId: string; fingerprint: string } | null> {
-    const m = RESET_SUBJECT.exec((await this.tokens.verify(PASSWORD_RESET_PURPOSE, token)) ?? '');
-    return m ? { userId: m[1], fingerprint: m[2] } : null;
+    return signBound(this.tokens, PASSWORD_RESET_PURPOSE, user.id, boundPassword(user.password_hash), ttlSeconds);
   }
 
   /**
@@ -136,9 +119,9 @@ export class PasswordsService {
    * or banned site-wide is refused as signIn refuses them, also changing nothing.
    */
   async resetPassword(input: ResetPasswordInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
-    const claim = await this.readResetToken(input.token);
+    const claim = await readBound(this.tokens, PASSWORD_RESET_PURPOSE, input.token);
     const user = claim ? await this.users.findCredentials(claim.userId) : undefined;
-    if (!claim || !user || user.is_placeholder || !sameFingerprint(passwordFingerprint(user.id, user.password_hash), claim.fingerprint)) throw badToken();
+    if (!claim || !user || user.is_placeholder || !stillBound(claim.fingerprint, user.id, boundPassword(user.password_hash))) throw badToken();
     await this.auth.refuseSuspended(user.id);
     refuseOwnIdentifiers(input.newPassword, user, 'newPassword');
 
@@ -147,7 +130,7 @@ export class PasswordsService {
       // Checked again on the locked row: of two resets with one link, the second finds the
       // password it was bound to gone.
       const locked = await this.users.findCredentials(user.id, { manager: tx.manager, lock: true });
-      if (!locked || !sameFingerprint(passwordFingerprint(locked.id, locked.password_hash), claim.fingerprint)) throw badToken();
+      if (!locked || !stillBound(claim.fingerprint, locked.id, boundPassword(locked.password_hash))) throw badToken();
       const row = await this.users.setPasswordHash(user.id, passwordHash, tx.manager);
       // The link came to the account's address: whoever opened it reads that mailbox.
       await tx.query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [user.id]);
