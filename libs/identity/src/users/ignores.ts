@@ -4,6 +4,7 @@ import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
 import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
+import { USER_COLUMNS, UsersRepository } from './users.repository';
 
 /** How many people one member may ignore: far more than anyone needs, and a bound on what each page reads. */
 export const MAX_IGNORED = 500;
@@ -16,7 +17,10 @@ export const MAX_IGNORED = 500;
  */
 @Injectable()
 export class IgnoresService {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly users: UsersRepository,
+  ) {}
 
   /** The ids the viewer ignores, read once per request. */
   ignoredIds(viewer: Viewer): Promise<Set<string>> {
@@ -53,8 +57,7 @@ export class IgnoresService {
   async list(viewer: Viewer): Promise<UserModel[]> {
     if (!viewer.id) throw AppError.unauthenticated();
     const rows: UserRow[] = await this.ds.query(
-      `SELECT u.id, u.email, u.handle, u.display_name, u.role, u.trust_level, u.is_placeholder, u.created_at
-         FROM user_ignores i JOIN users u ON u.id = i.ignored_user_id WHERE i.user_id = $1 ORDER BY i.created_at DESC, u.id`,
+      `SELECT ${USER_COLUMNS('u')} FROM user_ignores i JOIN users u ON u.id = i.ignored_user_id WHERE i.user_id = $1 ORDER BY i.created_at DESC, u.id`,
       [viewer.id],
     );
     return rows.map(toUserModel);
@@ -63,9 +66,7 @@ export class IgnoresService {
   private async target(viewer: Viewer, userId: string): Promise<UserModel & { role: GlobalRoleEnum }> {
     if (!viewer.id) throw AppError.unauthenticated();
     if (userId === viewer.id) throw AppError.badField('userId', 'you cannot ignore yourself');
-    const [row]: UserRow[] = isUuid(userId)
-      ? await this.ds.query(`SELECT id, email, handle, display_name, role, trust_level, is_placeholder, created_at FROM users WHERE id = $1`, [userId])
-      : [];
+    const [row] = isUuid(userId) ? await this.users.getByIds([userId]) : [];
     if (!row) throw AppError.notFound('User not found');
     return toUserModel(row);
   }

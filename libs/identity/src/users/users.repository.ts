@@ -4,7 +4,10 @@ import { UserRow } from './user.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
 
-const COLUMNS = 'id, email, handle, display_name, role, trust_level, is_placeholder, created_at';
+/** The columns of a `UserRow`, under a table alias when given. */
+export const USER_COLUMNS = (alias?: string) =>
+  ['id', 'email', 'handle', 'display_name', 'role', 'trust_level', 'is_placeholder', 'created_at'].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
+const COLUMNS = USER_COLUMNS();
 const USERS_BY_ID = prepared('users.by_id', `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::uuid[])`);
 
 /** Every query on users. */
