@@ -46,6 +46,19 @@ describe('ignoring a member', () => {
     expect(await kinds(me)).toEqual(['WATCHED_REPLY', 'MENTION']);
   });
 
+  it('stops ignoring someone once they are made staff: their notices reach you', async () => {
+    const [me, admin] = [await makeUser(t), await makeUser(t, { role: 'ADMIN' })];
+    const later = await makeUser(t);
+    const mine = await createTopic(t, me.token, board);
+    await drain();
+    expectOk(await t.gql(IGNORE, { id: later.id }, { token: me.token }));
+    expectOk(await t.gql(`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id } }`, { input: { userId: later.id, role: 'MODERATOR' } }, { token: admin.token }));
+    await reply(t, later.token, mine.id, `@${me.handle} a moderator's notice`);
+    await drain();
+    expect(await kinds(me)).toEqual(['MENTION']);
+    expect(expectOk(await t.gql(`query($h: String!) { user(handle: $h) { ignoredByMe } }`, { h: later.handle }, { token: me.token })).user.ignoredByMe).toBe(false);
+  });
+
   it('refuses yourself, staff, unknown people and the signed out', async () => {
     const me = await makeUser(t);
     expectError(await t.gql(IGNORE, { id: me.id }, { token: me.token }), 'BAD_USER_INPUT');

@@ -252,8 +252,10 @@ export class NotificationsHandler implements OutboxHandler {
                      WHERE p.id = u.post_id AND r.last_read_number >= p.number AND (p.edited_at IS NULL OR r.updated_at >= p.edited_at)) THEN now() END
              FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[])
                   AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source)
-            -- Nothing from someone the recipient ignores.
-            WHERE NOT EXISTS (SELECT 1 FROM user_ignores i WHERE i.user_id = u.user_id AND i.ignored_user_id = u.actor_id)
+            -- Nothing from a member the recipient ignores (staff are never ignored, even
+            -- ones promoted since the recipient chose to).
+            WHERE NOT EXISTS (SELECT 1 FROM user_ignores i JOIN users a ON a.id = i.ignored_user_id AND a.role = 'MEMBER'
+                               WHERE i.user_id = u.user_id AND i.ignored_user_id = u.actor_id)
            ON CONFLICT (user_id, source) DO UPDATE
              SET data = notifications.data || jsonb_build_object(
                           'count', (notifications.data->>'count')::int + 1,

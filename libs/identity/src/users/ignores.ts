@@ -22,12 +22,15 @@ export class IgnoresService {
     private readonly users: UsersRepository,
   ) {}
 
-  /** The ids the viewer ignores, read once per request. */
+  /** The ids the viewer ignores, read once per request: members only (one promoted since is staff, never ignored). */
   ignoredIds(viewer: Viewer): Promise<Set<string>> {
     const userId = viewer.id;
     if (!userId) return Promise.resolve(new Set());
     return viewer.memoize('ignored-ids', async () => {
-      const rows: Array<{ ignored_user_id: string }> = await this.ds.query(`SELECT ignored_user_id FROM user_ignores WHERE user_id = $1`, [userId]);
+      const rows: Array<{ ignored_user_id: string }> = await this.ds.query(
+        `SELECT i.ignored_user_id FROM user_ignores i JOIN users u ON u.id = i.ignored_user_id AND u.role = 'MEMBER' WHERE i.user_id = $1`,
+        [userId],
+      );
       return new Set(rows.map((r) => r.ignored_user_id));
     });
   }
