@@ -24,6 +24,9 @@ const SIMILAR_ROUNDS = 4;
  * Outbox events that change who may see a topic (or one of its posts): see `topicsInFlux`. The
  * SQL list is the predicate of the partial index `outbox_pending_audience_idx`, word for word.
  */
+/** Most topics in flux a search leaves out (see `topicsInFlux`). */
+const TOPICS_IN_FLUX_MAX = 1000;
+
 const AUDIENCE_EVENTS_SQL = `'topic.moved', 'topic.hidden', 'topic.deleted', 'topic.pending', 'post.hidden', 'post.deleted', 'post.pending'`;
 
 /**
@@ -189,9 +192,13 @@ export class SearchService {
    * in any case. Read down a partial index of those pending events alone: a handful, or none.
    */
   private async topicsInFlux(): Promise<string[]> {
+    // Not a parked event (one that failed too often waits for `outbox:retry`): it would keep
+    // its topic out of every search until then. A bounded list: a mass move is over in seconds.
     const rows: Array<{ id: string }> = await this.ds.query(
       `SELECT DISTINCT payload->>'topicId' AS id FROM outbox
-        WHERE processed_at IS NULL AND type IN (${AUDIENCE_EVENTS_SQL}) AND payload->>'topicId' IS NOT NULL`,
+        WHERE processed_at IS NULL AND type IN (${AUDIENCE_EVENTS_SQL}) AND payload->>'topicId' IS NOT NULL
+          AND available_at < 'infinity'
+        LIMIT ${TOPICS_IN_FLUX_MAX}`,
     );
     return rows.map((r) => r.id);
   }
