@@ -74,10 +74,14 @@ describe('the CLI and the worker as processes on the embedded database', () => {
         if (n > 0) break;
         await new Promise((r) => setTimeout(r, 100));
       }
+      // Twice at once, as Ctrl-C arrives under `npm run` (the terminal's, and npm's): one interruption.
+      cli.kill('SIGINT');
       cli.kill('SIGINT');
       expect(await exited).toBe(130);
       expect(stderr).toContain('interrupted (SIGINT)');
       expect(stderr).not.toMatch(/Unhandled 'error' event|Connection terminated unexpectedly/);
+      // It cleaned up (the echo did not cut that short): it let go of the cluster it started.
+      expect(existsSync(path.join(dataDir, 'pg-owner.json'))).toBe(false);
       // Still serving the process that joined it.
       expect((await joined.query(`SELECT 1 AS ok`)).rows).toEqual([{ ok: 1 }]);
     } finally {

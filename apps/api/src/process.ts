@@ -27,7 +27,7 @@ export function startProcess(): { config: AppConfig; log: Logger } {
  * process group, and npm passes its own SIGINT on. A repeat of the first signal this soon is
  * that echo, not someone insisting.
  */
-const ECHO_MS = 1000;
+export const ECHO_MS = 1000;
 
 /**
  * On SIGINT, SIGTERM or SIGHUP runs `stop` once and exits 0 (1 when it failed). A second

