@@ -63,6 +63,12 @@ describe('scheduled jobs across processes', () => {
     later.stop();
     expect(runs).toEqual(['a', 'b2']);
     for (const s of [a, ...restarted, later]) await s.onModuleDestroy();
+    // A frequent job keeps no record: nothing would read it.
+    const frequent = new JobScheduler(first.ds);
+    frequent.register('test-frequent', 2_000, async () => undefined);
+    expect(await frequent.runNow('test-frequent')).toBe(true);
+    expect(await first.sql(`SELECT 1 FROM job_runs WHERE name = 'test-frequent'`)).toEqual([]);
+    await frequent.onModuleDestroy();
   });
 
   it('holds job locks on a connection of its own, not one of the pool, and opens another once it is lost', async () => {

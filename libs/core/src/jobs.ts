@@ -74,7 +74,7 @@ export class JobScheduler implements OnModuleDestroy {
    * session advisory lock, held for the run on a connection of the scheduler's own (so a long
    * job keeps no connection from the pool) and released after; a process that dies mid-run
    * drops it with that connection. With `onlyIfNotRunWithinMs`, also unless it started that
-   * recently, in any process (`job_runs`); either way its start is recorded there.
+   * recently, in any process (`job_runs`); a scheduled job's start is recorded there either way.
    */
   async runNow(name: string, onlyIfNotRunWithinMs?: number): Promise<boolean> {
     const job = this.jobs.find((j) => j.name === name);
@@ -102,7 +102,8 @@ export class JobScheduler implements OnModuleDestroy {
           [name, onlyIfNotRunWithinMs / 1000],
         );
         if (due.length === 0) return false;
-      } else {
+      } else if (job.everyMs > DUE_CHECK_MS) {
+        // Run by hand: its schedule counts from now. (Frequent jobs keep no record: nothing reads it.)
         await this.ds.query(`INSERT INTO job_runs (name, last_run_at) VALUES ($1, now()) ON CONFLICT (name) DO UPDATE SET last_run_at = now()`, [name]);
       }
       await job.run();
