@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import nodemailer, { Transporter } from 'nodemailer';
 import { AppConfig } from '../../../core/src/config/config';
@@ -25,13 +25,13 @@ export class AccountMailer {
   }
 
   /**
-   * Sends one message. A refusal is thrown again, for the outbox to retry and log, without what
-   * the mail server's error may quote (the address) or what the message held (a link).
+   * Sends one message (only when `configured`). A refusal is thrown again, for the outbox to
+   * retry and log, without what the mail server's error may quote (the address) or what the
+   * message held (a link).
    */
   async send(what: string, userId: string, message: { to: string; subject: string; text: string }): Promise<void> {
-    if (!this.transport) throw new Error(`${what} e-mail for user ${userId} not sent: no SMTP_URL configured`);
     try {
-      await this.transport.sendMail({ from: this.config.MAIL_FROM, ...message });
+      await this.transport!.sendMail({ from: this.config.MAIL_FROM, ...message });
     } catch (err) {
       const e = err as { code?: unknown; responseCode?: unknown };
       throw new Error(`${what} e-mail for user ${userId} not sent (${String(e.code ?? 'error')}${e.responseCode ? ` ${String(e.responseCode)}` : ''})`);
@@ -39,22 +39,37 @@ export class AccountMailer {
   }
 }
 
-/** How long the record of a sent account e-mail is kept: as long as its outbox event. */
-export const ACCOUNT_MAILS_SENT_RETENTION_DAYS = 7;
-
 /**
  * An outbox consumer sending one kind of account e-mail, one per event of `eventType` (whose
- * payload names the user). Each event is recorded before its e-mail goes out
- * (`account_mails_sent`, outside the outbox's transaction, so the record stays when that
- * rolls back): an event handled again, because another event of its batch failed, sends
- * nothing twice. A message the server refuses is un-recorded, to be tried again; a worker that
- * dies between the record and the send loses that one e-mail rather than sending it twice.
+ * payload names the user): to the account's address, unless it is a placeholder, has none, or
+ * `load` finds nothing to send; with a link good for what is left of `ttlSeconds` since the
+ * request, however late the worker gets to it. Without SMTP_URL the log only notes that one
+ * was due, and no token is made.
+ *
+ * Each event is recorded before its e-mail goes out (`account_mails_sent`, outside the
+ * outbox's transaction, so the record stays when that rolls back): an event handled again,
+ * because another event of its batch failed, sends nothing twice. A message the server
+ * refuses is un-recorded, to be tried again; a worker that dies between the record and the
+ * send loses that one e-mail rather than sending it twice. Records go with their outbox events.
  */
-export abstract class AccountMailHandler implements OutboxHandler {
+export abstract class AccountMailHandler<U extends { email: string | null; is_placeholder: boolean }> implements OutboxHandler {
   abstract readonly name: string;
   protected abstract readonly eventType: string;
+  /** What the e-mail is, for the log and errors ("password reset"). */
+  protected abstract readonly what: string;
+  protected abstract readonly ttlSeconds: number;
+  private readonly log = new Logger('AccountMail');
 
-  constructor(protected readonly ds: DataSource) {}
+  constructor(
+    protected readonly ds: DataSource,
+    private readonly mailer: AccountMailer,
+  ) {}
+
+  /** The account, or null when there is nothing to send it. */
+  protected abstract load(userId: string): Promise<U | null | undefined>;
+
+  /** The message, with a link good for `ttlSeconds` from now. */
+  protected abstract message(user: U & { email: string }, ttlSeconds: number): Promise<{ subject: string; text: string }>;
 
   handles(type: string): boolean {
     return type === this.eventType;
@@ -62,21 +77,27 @@ export abstract class AccountMailHandler implements OutboxHandler {
 
   async handle(events: OutboxEvent[]): Promise<void> {
     for (const event of events) {
-      const claimed = await this.ds.query(`INSERT INTO account_mails_sent (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1`, [event.id]);
+      const claimed = await this.ds.query(`INSERT INTO account_mails_sent (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1`, [event.id]);
       if (claimed.length === 0) continue; // sent already, on an earlier try of its batch
       try {
         await this.send(String(event.payload.userId), event.createdAt);
       } catch (err) {
-        await this.ds.query(`DELETE FROM account_mails_sent WHERE event_id = $1`, [event.id]);
+        await this.ds.query(`DELETE FROM account_mails_sent WHERE id = $1`, [event.id]);
         throw err;
       }
     }
   }
 
-  protected abstract send(userId: string, requestedAt: Date): Promise<void>;
-
-  /** What is left of a link's `ttlSeconds` since it was asked for, however late the worker gets to it. */
-  protected static secondsLeft(ttlSeconds: number, requestedAt: Date): number {
-    return ttlSeconds - Math.floor((Date.now() - new Date(requestedAt).getTime()) / 1000);
+  private async send(userId: string, requestedAt: Date): Promise<void> {
+    const user = await this.load(userId);
+    if (!user?.email || user.is_placeholder) return;
+    const ttl = this.ttlSeconds - Math.floor((Date.now() - new Date(requestedAt).getTime()) / 1000);
+    if (ttl <= 0) return;
+    if (!this.mailer.configured) {
+      this.log.warn({ userId }, `${this.what} e-mail not sent: no SMTP_URL configured`);
+      return;
+    }
+    const { subject, text } = await this.message(user as U & { email: string }, ttl);
+    await this.mailer.send(this.what, userId, { to: user.email, subject, text });
   }
 }
