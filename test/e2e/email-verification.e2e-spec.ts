@@ -91,6 +91,13 @@ describe('e-mail address confirmation', () => {
     expectError(await t.gql(RESEND, {}, { token: (await makeUser(t)).token }), 'CONFLICT');
   });
 
+  it('sends no link to an address confirmed before the worker got to it', async () => {
+    const newcomer = await signUp();
+    await t.sql(`UPDATE users SET email_verified_at = now() WHERE id = $1`, [newcomer.id]);
+    await drain();
+    expect(smtp.mails.filter((m) => m.to.includes(newcomer.email))).toEqual([]);
+  });
+
   it('tells only the user themself whether their address is confirmed', async () => {
     const newcomer = await signUp();
     const other = await makeUser(t);

@@ -34,6 +34,12 @@ describe('housekeeping', () => {
     expect(left.map((r) => r.label)).toEqual(['recent', 'waiting']);
   });
 
+  it('forgets which account e-mails were sent after the outbox’s week', async () => {
+    await t.sql(`INSERT INTO account_mails_sent (id, sent_at) VALUES (-1, now() - interval '8 days'), (-2, now() - interval '6 days')`);
+    expect(await run('prune-account-mails-sent')).toBe(true);
+    expect(await t.sql(`SELECT id FROM account_mails_sent WHERE id < 0 ORDER BY id`)).toEqual([{ id: '-2' }]);
+  });
+
   it('deletes sessions ended more than 90 days ago', async () => {
     const user = await makeUser(t);
     const session = (expiresDaysAgo: number, revokedDaysAgo: number | null, agent: string) =>

@@ -1,8 +1,9 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { JobScheduler } from '../../core/src/jobs';
-import { OutboxHandlers } from '../../core/src/outbox/outbox';
+import { OUTBOX_RETENTION_DAYS, OutboxHandlers } from '../../core/src/outbox/outbox';
+import { pruneInBatches } from '../../core/src/database/prune';
 import { DataSource } from 'typeorm';
-import { ACCOUNT_MAILS_SENT_RETENTION_DAYS, AccountMailer } from './auth/account-mailer';
+import { AccountMailer } from './auth/account-mailer';
 import { EmailVerificationService } from './auth/email-verification';
 import { EmailVerificationMail } from './auth/email-verification-mail';
 import { PasswordResetMail } from './auth/password-reset-mail';
@@ -39,8 +40,9 @@ export class IdentityModule implements OnModuleInit {
 
   onModuleInit(): void {
     this.jobs.register('prune-sessions', 3600_000, () => this.sessions.pruneEnded());
+    // Records of account e-mails sent go with their outbox events.
     this.jobs.register('prune-account-mails-sent', 3600_000, () =>
-      this.ds.query(`DELETE FROM account_mails_sent WHERE sent_at < now() - make_interval(days => $1)`, [ACCOUNT_MAILS_SENT_RETENTION_DAYS]),
+      pruneInBatches(this.ds, 'account_mails_sent', `SELECT id FROM account_mails_sent WHERE sent_at < now() - make_interval(days => $2) LIMIT $1`, [OUTBOX_RETENTION_DAYS]),
     );
     this.handlers.register(this.resetMail);
     this.handlers.register(this.verificationMail);

@@ -39,7 +39,7 @@ export class OutboxHandlers {
 const MAX_BACKOFF_SECONDS = 300;
 
 /** How long processed outbox events are kept. */
-const OUTBOX_RETENTION_DAYS = 7;
+export const OUTBOX_RETENTION_DAYS = 7;
 /** Failed deliveries of one event before it is parked (with the doubling delay capped at 5 min, about an hour). */
 export const OUTBOX_MAX_ATTEMPTS = 20;
 
