@@ -5,6 +5,7 @@ import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { SignedTokens } from '../../../core/src/signed-tokens';
+import { UsersRepository } from '../users/users.repository';
 import { readBound, signBound, stillBound } from './bound-tokens';
 
 export const EMAIL_VERIFICATION_PURPOSE = 'email-verification';
@@ -33,6 +34,7 @@ export class EmailVerificationService {
     private readonly ds: DataSource,
     private readonly tokens: SignedTokens,
     private readonly limiter: RateLimiter,
+    private readonly users: UsersRepository,
   ) {}
 
   /** Queues the confirmation e-mail, in the caller's transaction. */
@@ -53,7 +55,7 @@ export class EmailVerificationService {
     const [user]: Array<{ email: string | null; is_placeholder: boolean }> = await this.ds.query(`SELECT email, is_placeholder FROM users WHERE id = $1`, [userId]);
     if (!user?.email || user.is_placeholder || !stillBound(claim.fingerprint, userId, boundAddress(user.email))) throw badToken();
     // Opening it twice is harmless: the first confirmation's time stays.
-    await this.ds.query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [userId]);
+    await this.users.markEmailVerified(userId);
     return true;
   }
 

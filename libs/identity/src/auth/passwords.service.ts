@@ -133,7 +133,7 @@ export class PasswordsService {
       if (!locked || !stillBound(claim.fingerprint, locked.id, boundPassword(locked.password_hash))) throw badToken();
       const row = await this.users.setPasswordHash(user.id, passwordHash, tx.manager);
       // The link came to the account's address: whoever opened it reads that mailbox.
-      await tx.query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [user.id]);
+      await this.users.markEmailVerified(user.id, tx.manager);
       if ((await this.sessions.revokeAllForUser(user.id, tx.manager)) > 0) await emitSessionsRevoked(tx, user.id);
       const token = await this.sessions.issue(user.id, meta, tx.manager);
       return { token, user: Object.assign(toUserModel(row!), { isAuthenticatedSelf: true }) };

@@ -20,6 +20,11 @@ export class UsersRepository {
     return this.ds.query(USERS_BY_ID, [ids]);
   }
 
+  /** Confirms the user's e-mail address (a first confirmation's time stays). */
+  async markEmailVerified(userId: string, manager?: EntityManager): Promise<void> {
+    await (manager ?? this.ds.manager).query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [userId]);
+  }
+
   /** Whether the user's e-mail address is confirmed. */
   async emailVerified(userId: string): Promise<boolean> {
     const [row]: Array<{ verified: boolean }> = await this.ds.query(`SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = $1`, [userId]);
