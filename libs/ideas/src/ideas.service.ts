@@ -647,7 +647,6 @@ export class IdeasService implements BoardKindBehaviour {
     return rows.map((r) => r.id);
   }
 
-  /** Sets an idea's count to the distinct voters of its group; returns it. */
   /** Counts each idea's voters again (its merged ideas' included), in one statement however many ideas. */
   private async recountAll(tx: Tx, topicIds: readonly string[]): Promise<Map<string, number>> {
     if (topicIds.length === 0) return new Map();

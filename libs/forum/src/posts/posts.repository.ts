@@ -104,14 +104,11 @@ export class PostsRepository {
   }
 
   /**
-   * A user's posts that a viewer may read in full (AccessService.contentView, as SQL): the
-   * post and its topic both, in a space the viewer reads. Others see visible posts in visible
+   * A user's posts that a reader may read in full (AccessService.contentView, as SQL): the
+   * post and its topic both, in a space the reader reads. Others see visible posts in visible
    * topics, the author also their own pending and hidden ones, moderators everything in the
-   * spaces they moderate.
-   */
-  /**
-   * Whose posts, as the reader may read them in full: `author` is `$1` for one author, or the
-   * column of `unnest($1)` for several; $2–$4 are the reader's.
+   * spaces they moderate. `author` is `$1` for one author, or the column of `unnest($1)` for
+   * several; $2–$4 are the reader's.
    */
   private activityWhere(author: string): string {
     const can = { viewer: '$2', readable: '$3', moderated: '$4' };

@@ -31,7 +31,6 @@ export class ArticleWrites {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:knowledge-board:' || $1::text, 0))`, [boardId]);
   }
 
-  /** The article's row, locked for the rest of the transaction (its workflow state is decided under this lock). */
   /**
    * The parent an article is being put under, read again under a share lock once the board is
    * locked: archived, or moved to another board, since it was checked, it is refused as it
@@ -43,6 +42,7 @@ export class ArticleWrites {
     if (parent.state === ArticleState.ARCHIVED) throw AppError.badField('parentId', 'is archived');
   }
 
+  /** The article's row, locked for the rest of the transaction (its workflow state is decided under this lock). */
   async lock(tx: Tx, topicId: string): Promise<ArticleRow> {
     const row = await tx.one<ArticleRow>(`SELECT * FROM articles WHERE topic_id = $1 FOR UPDATE`, [topicId]);
     if (!row) throw AppError.notFound('Article not found');

@@ -142,7 +142,6 @@ export class ArticlesRepository {
     );
   }
 
-  /** The first page of feedback of several articles at once (lists of articles for their editors). */
   /** The first page of several articles' feedback, in one statement; an article's rows come out together, in page order. */
   feedbackFirstPages(topicIds: readonly string[], limit: number): Promise<Array<FeedbackRow & { topic_id: string }>> {
     return this.ds.query(

@@ -27,15 +27,15 @@ export interface ReviewItemOpening {
 /** Whether a viewer who moderates nothing may still claim and decide this item. */
 export type ReviewDecider = (viewer: Viewer, item: ReviewItemRow) => Promise<boolean>;
 
+/** The pending PENDING_CONTENT items of a post ($1), or of its topic ($2) for a first post. */
+const HELD_ITEMS = `kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))`;
+
 /**
  * The one way into the review queue, whoever sends content there (reports, pre-moderation,
  * watched words, the escalation ladder, appeals, article feedback): a target has at most one
  * pending item of a kind, so a second opening joins the first (adding its score), records
  * why in the item's history, and tells the space's moderators' live review room.
  */
-/** The pending PENDING_CONTENT items of a post ($1), or of its topic ($2) for a first post. */
-const HELD_ITEMS = `kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))`;
-
 @Injectable()
 export class ReviewItems {
   private readonly deciders = new Map<ReviewItemKind, ReviewDecider>();
