@@ -56,8 +56,9 @@ describe('GraphQL limits and error hygiene', () => {
       expect(tooComplex(await defaults.gql(`query($id: ID!) { board(id: $id) { articleTree { topic { posts(first: 20) { edges { node { bodyHtml } } } } } } }`, { id }))).toBe(true);
       expect(tooComplex(await defaults.gql(`query($id: ID!) { roadmap(spaceId: $id) { planned { id title } } }`, { id }))).toBe(false);
       expect(tooComplex(await defaults.gql(`query($id: ID!) { roadmap(spaceId: $id) { planned { posts(first: 20) { edges { node { bodyHtml } } } } } }`, { id }))).toBe(true);
-      // A search costs as much as 250 items: asked of every topic of a page, or under 20 aliases,
-      // it is refused before any search runs; for one topic, or a few aliases, it passes.
+      // A search costs as much as 250 items: under 20 aliases (or costed over a page of 20
+      // topics) it is refused before any search runs; for one topic, or a few aliases, it passes
+      // the cost limit. (relatedArticles under any list is also refused by its resolver.)
       const related = (n: number) => `query($id: ID!) { board(id: $id) { topics(first: ${n}) { edges { node { relatedArticles(first: 3) { id title } } } } } }`;
       expect(tooComplex(await defaults.gql(related(20), { id }))).toBe(true);
       expect(tooComplex(await defaults.gql(related(5), { id }))).toBe(false);

@@ -15,9 +15,9 @@ export const listOf = (items: number) => ({ childComplexity }: { childComplexity
 
 /**
  * What one search costs beyond its hits: the engine's work, whatever the page size. A
- * twentieth of the default limit, so a search asked of every topic of a page
- * (`relatedArticles` under `topics(first: 20)`) or under 20 aliases is refused before it
- * runs rather than part-way through by the search rate.
+ * twentieth of the default limit, so 20 searches under aliases are refused before they run
+ * rather than part-way through by the search rate. (`relatedArticles` is refused under any
+ * list by its resolver, whatever the cost.)
  */
 export const SEARCH_COST = 250;
 
