@@ -254,6 +254,13 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     for (const action of ['APPROVE', 'REJECT', 'HIDE', 'DELETE']) expectError(await t.gql(MOD, { input: { postId: held.id, action } }, { token: other.token }), 'CONFLICT');
     expect((await t.sql(`SELECT p.state, i.status, i.claimed_by FROM posts p, review_items i WHERE p.id = $1 AND i.id = $2`, [held.id, item.id]))[0]).toEqual({ state: 'PENDING', status: 'PENDING', claimed_by: mod.id });
     expect(expectOk(await t.gql(MOD, { input: { postId: held.id, action: 'APPROVE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
+    // A held edit of a visible post, claimed: approving or rejecting it waits for the claimant too.
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: held.id, body: 'a held edit' } }, { token: member.token }));
+    const [editItem] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 AND status = 'PENDING'`, [held.id]);
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: editItem.id }, { token: mod.token }));
+    for (const action of ['APPROVE', 'REJECT']) expectError(await t.gql(MOD, { input: { postId: held.id, action } }, { token: other.token }), 'CONFLICT');
+    expect(await t.sql(`SELECT 1 FROM post_pending_edits WHERE post_id = $1`, [held.id])).toHaveLength(1);
+    expect((await t.sql(`SELECT body_source FROM posts WHERE id = $1`, [held.id]))[0].body_source).toBe('a held reply');
   });
 
   it('counts held content approved as the topic’s activity now; unhiding moves nothing', async () => {

@@ -491,6 +491,9 @@ export class ReportsService {
     if (!topic) throw AppError.notFound('Post not found');
     const deciding = input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT;
     const row = await this.uow.run(async (tx) => {
+      // Held content, or a held edit, another moderator claimed waits for them, whatever is
+      // done to it: checked before anything is done (settleHeld checks again, harmlessly).
+      if (post.state === ContentState.PENDING || deciding) await this.reviewItems.assertHeldUnclaimed(tx, post, viewer.id!);
       // A visible post's held edit: approving makes it the post's text, rejecting drops it.
       const edit = deciding && post.state === ContentState.VISIBLE
         ? await this.posts.decidePendingEdit(tx, post.id, input.action === ModerationAction.APPROVE, input.pendingEditVersion)
@@ -510,8 +513,6 @@ export class ReportsService {
         // Published: the post's new row; dropped: the post as it was.
         return edit.outcome === 'published' ? edit.row : null;
       }
-      // Held content another moderator claimed waits for them, whatever is done to it.
-      if (post.state === ContentState.PENDING) await this.reviewItems.assertHeldUnclaimed(tx, post, viewer.id!);
       // Checked under the post's lock, so a moderator racing another cannot, say, hide a post just deleted.
       const { state, changed } = await this.posts.applyStateFrom(tx, viewer.id, post, topic, transition.from, transition.to);
       if (!changed) throw AppError.conflict(`A ${state.toLowerCase()} post cannot be ${PAST_PARTICIPLES[input.action]}`);
