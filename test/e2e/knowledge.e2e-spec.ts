@@ -364,9 +364,11 @@ describe('knowledge base: revisions and review', () => {
     expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'NORMAL' } }, { token: boardWatcher.token }));
   });
 
-  it('tells those watching the board of every publication and archiving, as those watching the article', async () => {
+  it('tells those watching the board of every publication and archiving, as those watching the article; those watching its first posts of the first', async () => {
     const boardWatcher = await makeUser(t);
+    const firstPosts = await makeUser(t);
     expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'WATCHING' } }, { token: boardWatcher.token }));
+    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'WATCHING_FIRST_POST' } }, { token: firstPosts.token }));
     const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Watched through its board' });
     await drain();
     topicOf(await api.update(author.token, { topicId: id, body: 'a second version' }));
@@ -376,7 +378,10 @@ describe('knowledge base: revisions and review', () => {
     await drain();
     // The review in between is the team's business.
     expect(await kinds(boardWatcher, id)).toEqual(['ARTICLE_ARCHIVED', 'ARTICLE_PUBLISHED', 'ARTICLE_PUBLISHED']);
-    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'NORMAL' } }, { token: boardWatcher.token }));
+    expect(await kinds(firstPosts, id)).toEqual(['ARTICLE_PUBLISHED']);
+    for (const u of [boardWatcher, firstPosts]) {
+      expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'NORMAL' } }, { token: u.token }));
+    }
   });
 
   it('tells the team when an edit takes an article out of review, and nobody else', async () => {

@@ -111,6 +111,8 @@ export class KnowledgeNotifications implements OutboxHandler {
     if (!f) return [];
     const muted = new Set(f.watchers.filter(([, level]) => level === 'MUTED').map(([u]) => u));
     const watching = f.watchers.filter(([, level]) => level === 'WATCHING').map(([u]) => u);
+    // Watching a board or tag's first posts: an article's first publication is its new topic.
+    const firstPosts = f.watchers.filter(([, level]) => level === 'WATCHING_FIRST_POST').map(([u]) => u);
     const base = { topicId, postId: f.post_id };
 
     if (e.type === 'article.verification_due') {
@@ -138,7 +140,7 @@ export class KnowledgeNotifications implements OutboxHandler {
       teamOnly = true;
     } else if (to === ArticleState.PUBLISHED && p.from !== ArticleState.ARCHIVED) {
       kind = ARTICLE_NOTIFICATION_KINDS.PUBLISHED;
-      recipients = [f.author_id, ...this.owners(f), ...f.contributors, ...watching, ...(p.firstPublication ? f.credited : [])];
+      recipients = [f.author_id, ...this.owners(f), ...f.contributors, ...watching, ...(p.firstPublication ? [...f.credited, ...firstPosts] : [])];
     } else if (to === ArticleState.ARCHIVED) {
       kind = ARTICLE_NOTIFICATION_KINDS.ARCHIVED;
       recipients = [f.author_id, ...this.owners(f), ...watching];

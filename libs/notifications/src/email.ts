@@ -29,7 +29,7 @@ const LABELS: Record<string, string> = {
   REPLY: 'replied to your post',
   QUOTED: 'quoted you',
   WATCHED_REPLY: 'replied in a topic you watch',
-  NEW_TOPIC: 'started a topic in a board you watch',
+  NEW_TOPIC: 'started a topic in a board or tag you watch',
   ANSWER_ACCEPTED: 'Your answer was accepted',
   REACTIONS: 'reacted to your post',
   POST_HIDDEN: 'Your post was hidden by moderation',

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { BoardKinds } from '../../forum/src/board-kinds';
-import { effectiveWatchesSql } from './watch-levels';
+import { effectiveWatchesSql, inheritedWatchesSql } from './watch-levels';
 import { newId } from '../../core/src/ids';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { NOTIFY_CHANNEL, READ_WITH_THE_TOPIC, visibleNotifications } from './notifications';
@@ -147,7 +147,7 @@ export class NotificationsHandler implements OutboxHandler {
   /** Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date. */
   private async forNewPost(postId: string, approved: boolean): Promise<NotificationDraft[]> {
     const [post] = await this.ds.query(
-      `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, t.board_id, b.kind AS board_kind,
+      `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, b.kind AS board_kind,
               (SELECT author_id FROM posts r WHERE r.id = p.reply_to_post_id) AS reply_to_author,
               ARRAY(SELECT user_id FROM post_mentions m WHERE m.post_id = p.id) AS mentioned,
               ARRAY(SELECT q.author_id FROM post_quotes pq JOIN posts q ON q.id = pq.quoted_post_id WHERE pq.post_id = p.id) AS quoted
@@ -159,12 +159,12 @@ export class NotificationsHandler implements OutboxHandler {
     // worker that reaches the topic's creation only after that finds it visible, and stays silent.
     if (post.number === 1 && this.kinds.of(post.board_kind)?.announcesTopics) return [];
     // Authors watch their topics; repliers track them (unless they chose otherwise, or watch the
-    // whole board: tracking the topic would hear less than the board's WATCHING does).
+    // whole board or one of the topic's tags: tracking the topic would hear less than that does).
     await this.ds.query(
       `INSERT INTO topic_watches (user_id, topic_id, level)
-       SELECT $1, $2, $3 WHERE $3 = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM board_watches WHERE board_id = $4 AND user_id = $1 AND level = 'WATCHING')
+       SELECT $1, $2, $3 WHERE $3 = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM (${inheritedWatchesSql('$2::uuid')}) i WHERE i.user_id = $1 AND i.level = 'WATCHING')
        ON CONFLICT DO NOTHING`,
-      [post.author_id, post.topic_id, post.number === 1 ? 'WATCHING' : 'TRACKING', post.board_id],
+      [post.author_id, post.topic_id, post.number === 1 ? 'WATCHING' : 'TRACKING'],
     );
     const levels: Array<{ user_id: string; level: string }> = await this.ds.query(effectiveWatchesSql('$1::uuid'), [post.topic_id]);
     const level = new Map(levels.map((l) => [l.user_id, l.level]));
@@ -176,8 +176,12 @@ export class NotificationsHandler implements OutboxHandler {
     for (const u of post.mentioned as string[]) add(u, 'MENTION');
     for (const u of post.quoted as string[]) add(u, 'QUOTED');
     add(post.reply_to_author, 'REPLY');
-    // WATCHING a topic hears its replies; WATCHING a board hears its new topics too.
-    for (const [u, l] of level) if (l === 'WATCHING') add(u, post.number > 1 ? 'WATCHED_REPLY' : 'NEW_TOPIC');
+    // WATCHING a topic hears its replies; WATCHING a board or tag hears its new topics too, and
+    // WATCHING_FIRST_POST its new topics alone.
+    for (const [u, l] of level) {
+      if (l === 'WATCHING') add(u, post.number > 1 ? 'WATCHED_REPLY' : 'NEW_TOPIC');
+      else if (l === 'WATCHING_FIRST_POST' && post.number === 1) add(u, 'NEW_TOPIC');
+    }
     const drafts: NotificationDraft[] = [];
     for (const [userId, kind] of reasons) {
       drafts.push({ userId, kind, topicId: post.topic_id, postId, actorId: post.author_id, data: { number: post.number, approved }, source: `post:${postId}` });

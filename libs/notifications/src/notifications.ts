@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { Args, Context, Field, ID, InputType, Int, Mutation, ObjectType, Parent, Query, registerEnumType, ResolveField, Resolver } from '@nestjs/graphql';
-import { IsBoolean, IsEnum, IsOptional, IsUUID } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsEnum, IsOptional, IsUUID, Matches } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AppError } from '../../core/src/errors';
 import { pruneInBatches } from '../../core/src/database/prune';
@@ -16,23 +17,27 @@ import { validKeyValue } from '../../forum/src/cursors';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { PostModel } from '../../forum/src/posts/post.model';
 import { TopicModel } from '../../forum/src/topics/topic.model';
+import { normalizeTag, TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
 import { UsersLoader } from '../../identity/src/users/users.loader';
 import { BoardModel } from '../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 import { ArgsType } from '@nestjs/graphql';
 import { Tx } from '../../core/src/database/unit-of-work';
+import { inheritedWatchesSql } from './watch-levels';
 import { TopicRead } from '../../forum/src/read-listeners';
 
 export enum WatchLevel {
   WATCHING = 'WATCHING',
+  WATCHING_FIRST_POST = 'WATCHING_FIRST_POST',
   TRACKING = 'TRACKING',
   NORMAL = 'NORMAL',
   MUTED = 'MUTED',
 }
 registerEnumType(WatchLevel, {
   name: 'WatchLevel',
-  description: 'WATCHING: every reply. TRACKING: unread counts only. NORMAL: mentions and replies to you. MUTED: nothing.',
+  description:
+    'WATCHING: every new topic and reply. WATCHING_FIRST_POST (boards and tags only): every new topic, not its replies. TRACKING: unread counts only. NORMAL: mentions and replies to you. MUTED: nothing, not even mentions.',
 });
 
 @ObjectType('Notification')
@@ -65,7 +70,25 @@ export class WatchBoardInput {
   @Field(() => WatchLevel) @IsEnum(WatchLevel) level!: WatchLevel;
 }
 
+@InputType()
+export class WatchTagInput {
+  @Field({ description: 'A tag, as topics carry it (lower-case a-z, 0-9 and -); it need not be in use yet.' })
+  @Transform(normalizeTag) @Matches(TAG_RE, { message: 'must be a tag' })
+  tag!: string;
+  @Field(() => WatchLevel, { description: 'NORMAL stops watching or muting the tag.' }) @IsEnum(WatchLevel) level!: WatchLevel;
+}
+
+@ObjectType('TagWatch')
+export class TagWatchModel {
+  @Field() tag!: string;
+  @Field(() => WatchLevel) level!: WatchLevel;
+}
+
+/** How many tags one member may watch or mute. */
+export const TAG_WATCHES_MAX = 200;
+
 const WATCH_LEVELS = 'loader:topicWatchLevels';
+const BOARD_WATCH_LEVELS = 'loader:boardWatchLevels';
 
 /** A notification as its recipient would see it: who, and what it is about. */
 export interface NotificationSubject {
@@ -259,6 +282,7 @@ export class NotificationsService {
 
   async watchTopic(viewer: Viewer, input: WatchInput): Promise<TopicModel> {
     if (!viewer.id) throw AppError.unauthenticated();
+    if (input.level === WatchLevel.WATCHING_FIRST_POST) throw AppError.badField('level', 'WATCHING_FIRST_POST is for boards and tags; a topic has one first post');
     const topic = await this.forum.topic(viewer, input.topicId);
     if (!topic) throw AppError.notFound('Topic not found');
     await this.ds.query(
@@ -279,21 +303,73 @@ export class NotificationsService {
        ON CONFLICT (user_id, board_id) DO UPDATE SET level = EXCLUDED.level, updated_at = now()`,
       [viewer.id, board.id, input.level],
     );
+    viewer.peek<DataLoader<string, WatchLevel>>(BOARD_WATCH_LEVELS)?.clear(board.id);
     return board;
   }
 
   /**
-   * The viewer's watch level on a topic as notifications apply it: the topic's own, else its
-   * board's (batched per request: lists of topics ask for it on every one).
+   * Sets the viewer's level on a tag, wherever it is used (NORMAL removes it). Up to
+   * TAG_WATCHES_MAX tags; changing one already set is always allowed.
+   */
+  async watchTag(viewer: Viewer, input: WatchTagInput): Promise<TagWatchModel> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    if (input.level === WatchLevel.NORMAL) {
+      await this.ds.query(`DELETE FROM tag_watches WHERE user_id = $1 AND tag = $2`, [viewer.id, input.tag]);
+      return Object.assign(new TagWatchModel(), { tag: input.tag, level: WatchLevel.NORMAL });
+    }
+    // One member's tag watches change one at a time, so two requests cannot both pass the cap.
+    const rows = await this.ds.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:tag-watches:' || $1::text, 0))`, [viewer.id]);
+      return tx.query(
+        `INSERT INTO tag_watches (user_id, tag, level)
+         SELECT $1, $2, $3
+          WHERE EXISTS (SELECT 1 FROM tag_watches WHERE user_id = $1 AND tag = $2)
+             OR (SELECT count(*) FROM tag_watches WHERE user_id = $1) < $4
+         ON CONFLICT (user_id, tag) DO UPDATE SET level = EXCLUDED.level, updated_at = now()
+         RETURNING tag`,
+        [viewer.id, input.tag, input.level, TAG_WATCHES_MAX],
+      );
+    });
+    if (rows.length === 0) throw AppError.badField('tag', `you can watch or mute at most ${TAG_WATCHES_MAX} tags; set one you no longer follow to NORMAL first`);
+    return Object.assign(new TagWatchModel(), { tag: input.tag, level: input.level });
+  }
+
+  /** The tags the viewer watches, tracks or mutes, by name. */
+  async tagWatches(viewer: Viewer): Promise<TagWatchModel[]> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    const rows: Array<{ tag: string; level: WatchLevel }> = await this.ds.query(`SELECT tag, level FROM tag_watches WHERE user_id = $1 ORDER BY tag`, [viewer.id]);
+    return rows.map((r) => Object.assign(new TagWatchModel(), r));
+  }
+
+  /** The viewer's own level on a board (batched per request); null when anonymous. */
+  async boardLevel(viewer: Viewer, boardId: string): Promise<WatchLevel | null> {
+    const userId = viewer.id;
+    if (!userId) return null;
+    const loader = viewer.memoize(BOARD_WATCH_LEVELS, () => new DataLoader<string, WatchLevel>(async (ids) => {
+      const rows: Array<{ board_id: string; level: WatchLevel }> = await this.ds.query(
+        `SELECT board_id, level FROM board_watches WHERE user_id = $1 AND board_id = ANY($2::uuid[])`,
+        [userId, ids],
+      );
+      const levels = new Map(rows.map((r) => [r.board_id, r.level]));
+      return ids.map((id) => levels.get(id) ?? WatchLevel.NORMAL);
+    }));
+    return loader.load(boardId);
+  }
+
+  /**
+   * The viewer's watch level on a topic as notifications apply it: the topic's own, else what
+   * its board and tags give (see inheritedWatchesSql; batched per request: lists of topics ask
+   * for it on every one).
    */
   async topicLevel(viewer: Viewer, topicId: string): Promise<WatchLevel | null> {
     const userId = viewer.id;
     if (!userId) return null;
     const loader = viewer.memoize(WATCH_LEVELS, () => new DataLoader<string, WatchLevel>(async (ids) => {
       const rows: Array<{ topic_id: string; level: WatchLevel | null }> = await this.ds.query(
-        `SELECT t.id AS topic_id, COALESCE(tw.level, bw.level) AS level FROM topics t
+        `SELECT t.id AS topic_id,
+                COALESCE(tw.level, (SELECT i.level FROM (${inheritedWatchesSql('t.id')}) i WHERE i.user_id = $1)) AS level
+           FROM topics t
            LEFT JOIN topic_watches tw ON tw.topic_id = t.id AND tw.user_id = $1
-           LEFT JOIN board_watches bw ON bw.board_id = t.board_id AND bw.user_id = $1
           WHERE t.id = ANY($2::uuid[])`,
         [userId, ids],
       );
@@ -332,6 +408,18 @@ export class NotificationsResolver {
     return this.service.watchBoard(ctx.viewer, input);
   }
 
+  @Mutation(() => TagWatchModel, {
+    description: `Set your watch level for a tag, in every space you read: its topics notify you as a board's would (MUTED wins over any board or tag you watch; a topic's own level wins over both). NORMAL removes it. At most ${TAG_WATCHES_MAX} tags.`,
+  })
+  watchTag(@Args('input') input: WatchTagInput, @Context() ctx: GqlContext) {
+    return this.service.watchTag(ctx.viewer, input);
+  }
+
+  @Query(() => [TagWatchModel], { description: 'The tags you watch, track or mute, by name.' })
+  tagWatches(@Context() ctx: GqlContext) {
+    return this.service.tagWatches(ctx.viewer);
+  }
+
   @ResolveField(() => TopicModel, { nullable: true })
   topic(@Parent() n: NotificationModel, @Context() ctx: GqlContext) {
     return n.topicId ? this.forum.topic(ctx.viewer, n.topicId) : null;
@@ -352,8 +440,21 @@ export class NotificationsResolver {
 export class TopicWatchResolver {
   constructor(private readonly service: NotificationsService) {}
 
-  @ResolveField(() => WatchLevel, { nullable: true, description: 'How closely the viewer follows this topic (its own level, else its board’s); null when anonymous.' })
+  @ResolveField(() => WatchLevel, {
+    nullable: true,
+    description: 'How closely the viewer follows this topic: its own level, else MUTED if they muted its board or a tag, else the closest of its board’s and tags’ levels; null when anonymous.',
+  })
   viewerWatchLevel(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
     return this.service.topicLevel(ctx.viewer, t.id);
+  }
+}
+
+@Resolver(() => BoardModel)
+export class BoardWatchResolver {
+  constructor(private readonly service: NotificationsService) {}
+
+  @ResolveField(() => WatchLevel, { nullable: true, description: 'The viewer’s own watch level on this board (NORMAL when they set none); null when anonymous.' })
+  viewerWatchLevel(@Parent() b: BoardModel, @Context() ctx: GqlContext) {
+    return this.service.boardLevel(ctx.viewer, b.id);
   }
 }
