@@ -238,7 +238,7 @@ describe('accounts and sessions', () => {
     // Memberships decide access to restricted spaces: each change is logged once (the repeated add changed nothing).
     const log = await t.sql(`SELECT action, actor_id, target_id, after FROM moderation_log WHERE action LIKE 'group.%' AND (target_id = $1 OR target_id = $2) ORDER BY id`, [g.id, member.id]);
     expect(log).toEqual([
-      { action: 'group.create', actor_id: admin.id, target_id: g.id, after: { slug: 'staff', name: 'Staff' } },
+      { action: 'group.create', actor_id: admin.id, target_id: g.id, after: { slug: 'staff', name: 'Staff', mentionable: 'NOBODY' } },
       { action: 'group.member_add', actor_id: admin.id, target_id: member.id, after: { groupId: g.id } },
       { action: 'group.member_remove', actor_id: admin.id, target_id: member.id, after: { groupId: g.id } },
     ]);

@@ -1,5 +1,5 @@
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
-import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { ARTICLE, draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
@@ -421,14 +421,21 @@ describe('knowledge base: revisions and review', () => {
     expect(JSON.stringify(expectOk(await t.gql(NOTIFICATIONS, {}, { token: formerOwner.token })))).not.toContain('confidential');
   });
 
-  it('notifies people mentioned in an article when it is first published, not while it is a draft', async () => {
+  it('notifies people mentioned in an article, by name or through a group, when it is first published, not while it is a draft', async () => {
     const mentioned = await makeUser(t);
-    const id = await draftArticle(t, author.token, board, { body: `Ask @${mentioned.handle} about it` });
+    const team = await makeGroup(t);
+    await t.sql(`UPDATE groups SET mentionable = 'EVERYONE' WHERE id = $1`, [team]);
+    const member = await makeUser(t, { groups: [team] });
+    await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [team, mentioned.id]);
+    const [{ slug }] = await t.sql(`SELECT slug FROM groups WHERE id = $1`, [team]);
+    const id = await draftArticle(t, author.token, board, { body: `Ask @${mentioned.handle} or @${slug} about it` });
     await drain();
     expect(await kinds(mentioned, id)).toEqual([]);
+    expect(await kinds(member, id)).toEqual([]);
     topicOf(await api.publish(editor.token, id));
     await drain();
     expect(await kinds(mentioned, id)).toEqual(['MENTION']);
+    expect(await kinds(member, id)).toEqual(['GROUP_MENTION']);
   });
 
   describe('moderation cannot publish a draft behind the workflow’s back', () => {

@@ -50,20 +50,27 @@ export class ContentWriter {
     postId: string,
     rendered: RenderedContent,
     opts: { replace: boolean },
-  ): Promise<{ mentionedUserIds: string[] }> {
+  ): Promise<{ mentionedUserIds: string[]; mentionedGroupIds: string[] }> {
     const before = new Set<string>();
+    const groupsBefore = new Set<string>();
     if (opts.replace) {
       const was = await tx.query<{ user_id: string }>(`DELETE FROM post_mentions WHERE post_id = $1 RETURNING user_id`, [postId]);
       for (const r of was) before.add(r.user_id);
+      const groupsWere = await tx.query<{ group_id: string }>(`DELETE FROM post_group_mentions WHERE post_id = $1 RETURNING group_id`, [postId]);
+      for (const r of groupsWere) groupsBefore.add(r.group_id);
       await tx.query(`DELETE FROM post_quotes WHERE post_id = $1`, [postId]);
     }
     let mentionedUserIds: string[] = [];
+    let mentionedGroupIds: string[] = [];
     if (rendered.mentions.length) {
       const users = await this.users.findByHandles(rendered.mentions, tx.manager);
       mentionedUserIds = [...new Set(users.map((u) => u.id))];
       if (mentionedUserIds.length) {
         await tx.query(`INSERT INTO post_mentions (post_id, user_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`, [postId, mentionedUserIds]);
       }
+      // A name no user has may be a group's slug (a user's handle comes first).
+      const handles = new Set(users.map((u) => u.handle));
+      mentionedGroupIds = await this.recordGroupMentions(tx, viewer, postId, rendered.mentions.filter((h) => !handles.has(h)));
     }
     if (rendered.quotedPostIds.length) {
       const quoted = await tx.query<{ id: string; space_id: string; state: ContentState; author_id: string; topic_state: ContentState; topic_author_id: string }>(
@@ -87,6 +94,27 @@ export class ContentWriter {
         );
       }
     }
-    return { mentionedUserIds: mentionedUserIds.filter((id) => !before.has(id)) };
+    return { mentionedUserIds: mentionedUserIds.filter((id) => !before.has(id)), mentionedGroupIds: mentionedGroupIds.filter((id) => !groupsBefore.has(id)) };
+  }
+
+  /**
+   * The groups named that the writer may mention (see GroupMentionable): EVERYONE's, those of
+   * their own groups that members may mention, and for staff those staff may. Naming another
+   * group is plain text: it tells nobody, and says nothing of who is in it.
+   */
+  private async recordGroupMentions(tx: Tx, writer: Viewer, postId: string, names: string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const rows = await tx.query<{ group_id: string }>(
+      `INSERT INTO post_group_mentions (post_id, group_id)
+       SELECT $1, g.id FROM groups g
+        WHERE g.slug = ANY($2::text[])
+          AND (g.mentionable = 'EVERYONE'
+               OR (g.mentionable IN ('STAFF', 'MEMBERS') AND $4)
+               OR (g.mentionable = 'MEMBERS' AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.user_id = $3)))
+       ON CONFLICT DO NOTHING
+       RETURNING group_id`,
+      [postId, names, writer.id, writer.isGlobalModerator],
+    );
+    return rows.map((r) => r.group_id);
   }
 }

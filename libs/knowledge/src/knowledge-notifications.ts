@@ -6,6 +6,7 @@ import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { NotificationDraft, NotificationsHandler } from '../../notifications/src/notifications.handler';
 import { effectiveWatchesSql } from '../../notifications/src/watch-levels';
+import { mentionedGroupMembersSql } from '../../notifications/src/group-mentions';
 import { ArticleState } from './articles/article.model';
 
 /** The article states readers are ever shown (see ArticleModel.state). */
@@ -35,7 +36,9 @@ interface Facts {
   contributors: string[];
   credited: string[];
   mentioned: string[];
-  /** Watch levels on the article as notifications apply them (its own, else its board's). */
+  /** Members of the groups the article mentions, with the group's slug (see mentionedGroupMembersSql). */
+  group_mentioned: Array<[string, string]>;
+  /** Watch levels on the article as notifications apply them (its own, else its board's and tags'). */
   watchers: Array<[string, string]>;
 }
 
@@ -74,6 +77,8 @@ export class KnowledgeNotifications implements OutboxHandler {
                                                  WHERE topic_id = a.topic_id AND published_at IS NOT NULL AND id IS DISTINCT FROM $2::uuid), 0)) AS contributors,
               ARRAY(SELECT user_id FROM article_credits WHERE topic_id = a.topic_id) AS credited,
               ARRAY(SELECT user_id FROM post_mentions WHERE post_id = p.id) AS mentioned,
+              (SELECT COALESCE(json_agg(json_build_array(g.user_id, g.slug) ORDER BY g.slug), '[]')
+                 FROM (${mentionedGroupMembersSql('ARRAY(SELECT group_id FROM post_group_mentions pg WHERE pg.post_id = p.id)')}) g) AS group_mentioned,
               (SELECT COALESCE(json_agg(json_build_array(w.user_id, w.level)), '[]') FROM (${effectiveWatchesSql('a.topic_id')}) w) AS watchers
          FROM articles a JOIN topics t ON t.id = a.topic_id JOIN posts p ON p.topic_id = t.id AND p.number = 1
         WHERE a.topic_id = $1`,
@@ -161,10 +166,13 @@ export class KnowledgeNotifications implements OutboxHandler {
     }
     // Mentions in an article notify when readers can first see them: at its first publication.
     if (kind === ARTICLE_NOTIFICATION_KINDS.PUBLISHED && p.firstPublication) {
+      const told = (userId: string) => userId !== p.actorId && userId !== f.author_id && !muted.has(userId);
       for (const userId of f.mentioned) {
-        if (userId !== p.actorId && userId !== f.author_id && !muted.has(userId)) {
-          drafts.push({ ...base, userId, kind: 'MENTION', actorId: f.author_id, data: { number: 1, article: true }, source: `post:${f.post_id}` });
-        }
+        if (told(userId)) drafts.push({ ...base, userId, kind: 'MENTION', actorId: f.author_id, data: { number: 1, article: true }, source: `post:${f.post_id}` });
+      }
+      // After the named ones: someone both named and in a mentioned group hears it once, as a mention.
+      for (const [userId, group] of f.group_mentioned) {
+        if (told(userId)) drafts.push({ ...base, userId, kind: 'GROUP_MENTION', actorId: f.author_id, data: { number: 1, article: true, group }, source: `post:${f.post_id}` });
       }
     }
     return drafts;

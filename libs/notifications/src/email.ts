@@ -15,17 +15,18 @@ import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { visibleNotifications } from './notifications';
 import { escapeHtml } from '../../content/src/renderer';
 
-export const NOTIFICATION_KINDS = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
+export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
   'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_RETURNED_TO_DRAFT', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
 const ALL = '*';
 /** The `SignedTokens` purpose of unsubscribe links (they never expire: old e-mails keep working). */
 const UNSUBSCRIBE = 'unsubscribe';
 
 /** Kinds whose label is what their actor did ("@ana mentioned you"); the rest are sentences of their own. */
-const ACTOR_KINDS = new Set(['MENTION', 'REPLY', 'QUOTED', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS']);
+const ACTOR_KINDS = new Set(['MENTION', 'GROUP_MENTION', 'REPLY', 'QUOTED', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS']);
 
 const LABELS: Record<string, string> = {
   MENTION: 'mentioned you',
+  GROUP_MENTION: 'mentioned a group you are in',
   REPLY: 'replied to your post',
   QUOTED: 'quoted you',
   WATCHED_REPLY: 'replied in a topic you watch',

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { BoardKinds } from '../../forum/src/board-kinds';
 import { effectiveWatchesSql, inheritedWatchesSql } from './watch-levels';
+import { mentionedGroupMembersSql } from './group-mentions';
 import { newId } from '../../core/src/ids';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { NOTIFY_CHANNEL, READ_WITH_THE_TOPIC, visibleNotifications } from './notifications';
@@ -21,9 +22,8 @@ export interface NotificationDraft {
   source: string;
 }
 
-/** Higher wins when one post gives a user several reasons to hear about it. */
 /** When one post concerns someone for several reasons, the one they hear is the highest. */
-const PRIORITY: Record<string, number> = { MENTION: 4, REPLY: 3, QUOTED: 2, WATCHED_REPLY: 1, NEW_TOPIC: 1 };
+const PRIORITY: Record<string, number> = { MENTION: 5, GROUP_MENTION: 4, REPLY: 3, QUOTED: 2, WATCHED_REPLY: 1, NEW_TOPIC: 1 };
 
 /**
  * Turns committed events into in-app notifications (an outbox consumer, so a crash never
@@ -81,7 +81,8 @@ export class NotificationsHandler implements OutboxHandler {
       }
       case 'post.updated': {
         const mentioned = Array.isArray(p.mentionedUserIds) ? (p.mentionedUserIds as string[]) : [];
-        return mentioned.length ? this.forEditMentions(String(p.postId), mentioned, typeof p.editorId === 'string' ? p.editorId : null) : [];
+        const groups = Array.isArray(p.mentionedGroupIds) ? (p.mentionedGroupIds as string[]) : [];
+        return mentioned.length || groups.length ? this.forEditMentions(String(p.postId), mentioned, groups, typeof p.editorId === 'string' ? p.editorId : null) : [];
       }
       case 'post.hidden': {
         const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
@@ -150,6 +151,8 @@ export class NotificationsHandler implements OutboxHandler {
       `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, b.kind AS board_kind,
               (SELECT author_id FROM posts r WHERE r.id = p.reply_to_post_id) AS reply_to_author,
               ARRAY(SELECT user_id FROM post_mentions m WHERE m.post_id = p.id) AS mentioned,
+              (SELECT COALESCE(json_agg(json_build_array(g.user_id, g.slug) ORDER BY g.slug), '[]')
+                 FROM (${mentionedGroupMembersSql('ARRAY(SELECT group_id FROM post_group_mentions pg WHERE pg.post_id = p.id)')}) g) AS group_mentioned,
               ARRAY(SELECT q.author_id FROM post_quotes pq JOIN posts q ON q.id = pq.quoted_post_id WHERE pq.post_id = p.id) AS quoted
          FROM posts p JOIN topics t ON t.id = p.topic_id JOIN boards b ON b.id = t.board_id WHERE p.id = $1`,
       [postId],
@@ -169,11 +172,16 @@ export class NotificationsHandler implements OutboxHandler {
     const levels: Array<{ user_id: string; level: string }> = await this.ds.query(effectiveWatchesSql('$1::uuid'), [post.topic_id]);
     const level = new Map(levels.map((l) => [l.user_id, l.level]));
     const reasons = new Map<string, string>();
+    const groupOf = new Map<string, string>();
     const add = (userId: string | null, kind: string) => {
       if (!userId || userId === post.author_id || level.get(userId) === 'MUTED') return;
       if ((PRIORITY[kind] ?? 0) > (PRIORITY[reasons.get(userId) ?? ''] ?? 0)) reasons.set(userId, kind);
     };
     for (const u of post.mentioned as string[]) add(u, 'MENTION');
+    for (const [u, slug] of post.group_mentioned as Array<[string, string]>) {
+      if (!groupOf.has(u)) groupOf.set(u, slug);
+      add(u, 'GROUP_MENTION');
+    }
     for (const u of post.quoted as string[]) add(u, 'QUOTED');
     add(post.reply_to_author, 'REPLY');
     // WATCHING a topic hears its replies; WATCHING a board or tag hears its new topics too, and
@@ -184,25 +192,38 @@ export class NotificationsHandler implements OutboxHandler {
     }
     const drafts: NotificationDraft[] = [];
     for (const [userId, kind] of reasons) {
-      drafts.push({ userId, kind, topicId: post.topic_id, postId, actorId: post.author_id, data: { number: post.number, approved }, source: `post:${postId}` });
+      const data = kind === 'GROUP_MENTION' ? { number: post.number, approved, group: groupOf.get(userId) } : { number: post.number, approved };
+      drafts.push({ userId, kind, topicId: post.topic_id, postId, actorId: post.author_id, data, source: `post:${postId}` });
     }
     return drafts;
   }
 
   /**
-   * People an edit mentions: under the post's source, so whoever already heard of the post
-   * (mentioned in it before, or told of it as a reply) is not told again; MUTED is respected.
-   * The one who mentions them is the editor (a moderator, say), not necessarily the author.
+   * People an edit mentions, by name or through a group: under the post's source, so whoever
+   * already heard of the post (mentioned in it before, or told of it as a reply) is not told
+   * again; MUTED is respected. The one who mentions them is the editor (a moderator, say), not
+   * necessarily the author.
    */
-  private async forEditMentions(postId: string, mentioned: string[], editorId: string | null): Promise<NotificationDraft[]> {
-    const rows: Array<{ user_id: string; author_id: string; topic_id: string; number: number }> = await this.ds.query(
-      `SELECT u.user_id, p.author_id, p.topic_id, p.number
-         FROM posts p, unnest($2::uuid[]) AS u(user_id)
+  private async forEditMentions(postId: string, mentioned: string[], groupIds: string[], editorId: string | null): Promise<NotificationDraft[]> {
+    const rows: Array<{ user_id: string; slug: string | null; author_id: string; topic_id: string; number: number }> = await this.ds.query(
+      `SELECT DISTINCT ON (u.user_id) u.user_id, u.slug, p.author_id, p.topic_id, p.number
+         FROM posts p,
+              (SELECT user_id, NULL::text AS slug FROM unnest($2::uuid[]) AS n(user_id)
+               UNION ALL SELECT user_id, slug FROM (${mentionedGroupMembersSql('$4::uuid[]')}) g) AS u
         WHERE p.id = $1 AND p.state = 'VISIBLE' AND u.user_id <> p.author_id AND u.user_id IS DISTINCT FROM $3::uuid
-          AND NOT EXISTS (SELECT 1 FROM (${effectiveWatchesSql('p.topic_id')}) w WHERE w.user_id = u.user_id AND w.level = 'MUTED')`,
-      [postId, mentioned, editorId],
+          AND NOT EXISTS (SELECT 1 FROM (${effectiveWatchesSql('p.topic_id')}) w WHERE w.user_id = u.user_id AND w.level = 'MUTED')
+        ORDER BY u.user_id, u.slug NULLS FIRST`,
+      [postId, mentioned, editorId, groupIds],
     );
-    return rows.map((r) => ({ userId: r.user_id, kind: 'MENTION', topicId: r.topic_id, postId, actorId: editorId ?? r.author_id, data: { number: r.number, edited: true }, source: `post:${postId}` }));
+    return rows.map((r) => ({
+      userId: r.user_id,
+      kind: r.slug === null ? 'MENTION' : 'GROUP_MENTION',
+      topicId: r.topic_id,
+      postId,
+      actorId: editorId ?? r.author_id,
+      data: r.slug === null ? { number: r.number, edited: true } : { number: r.number, edited: true, group: r.slug },
+      source: `post:${postId}`,
+    }));
   }
 
   /**

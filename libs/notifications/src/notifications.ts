@@ -43,7 +43,7 @@ registerEnumType(WatchLevel, {
 @ObjectType('Notification')
 export class NotificationModel {
   @Field(() => ID) id!: string;
-  @Field({ description: 'MENTION, QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_HIDDEN, POST_APPROVED, POST_REMOVED, SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
+  @Field({ description: 'MENTION, GROUP_MENTION (data.group: the slug), QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_HIDDEN, POST_APPROVED, POST_REMOVED, SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
   @Field({ description: 'JSON with details (e.g. the reaction count).' }) data!: string;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) readAt!: Date | null;
@@ -178,7 +178,7 @@ async function tellRead(q: Queryable, userId: string, ids: string[]): Promise<vo
 }
 
 /** Kinds that tell of a new post itself: reading the topic on past it reads them. */
-export const READ_WITH_THE_TOPIC = ['MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC'];
+export const READ_WITH_THE_TOPIC = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC'];
 
 @Injectable()
 export class NotificationsService {

@@ -300,7 +300,7 @@ export class PostsService {
         WHERE id = $1 RETURNING ${POST_COLUMNS}`,
       [post.id, edit.body, edit.html],
     );
-    const { mentionedUserIds } = await this.writer.recordReferences(tx, editor, post.id, edit.rendered, { replace: true });
+    const { mentionedUserIds, mentionedGroupIds } = await this.writer.recordReferences(tx, editor, post.id, edit.rendered, { replace: true });
     if (edit.title !== null || edit.tags !== null) {
       const t = await tx.one<{ version: number }>(
         `UPDATE topics SET title = COALESCE($2, title), tags = COALESCE($3, tags), version = version + 1, updated_at = now()
@@ -316,7 +316,7 @@ export class PostsService {
       aggregateType: 'post',
       aggregateId: post.id,
       version: updated.version,
-      payload: { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, editorId: editor.id, mentionedUserIds },
+      payload: { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, editorId: editor.id, mentionedUserIds, mentionedGroupIds },
     });
     return updated;
   }

@@ -1,4 +1,19 @@
-import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+
+/** A mention of a group with more members than this tells nobody (as Discourse's limit): it would be a broadcast. */
+export const GROUP_MENTION_MAX_MEMBERS = 100;
+
+/** Who may @mention a group (its members are told, see NotificationsHandler). */
+export enum GroupMentionable {
+  NOBODY = 'NOBODY',
+  STAFF = 'STAFF',
+  MEMBERS = 'MEMBERS',
+  EVERYONE = 'EVERYONE',
+}
+registerEnumType(GroupMentionable, {
+  name: 'GroupMentionable',
+  description: 'Who may @mention a group: NOBODY, STAFF (global moderators and admins), MEMBERS (its members, and staff), EVERYONE.',
+});
 
 /** A set of users (employees, customers, partners...) that space grants can name. */
 @ObjectType('Group')
@@ -8,6 +23,10 @@ export class GroupModel {
   @Field() name!: string;
   @Field() description!: string;
   @Field(() => Int) memberCount!: number;
+  @Field(() => GroupMentionable, {
+    description: `Who may @mention the group by its slug; a mention tells its members who may read the post (a group of more than ${GROUP_MENTION_MAX_MEMBERS} members is not told).`,
+  })
+  mentionable!: GroupMentionable;
   @Field() createdAt!: Date;
 }
 
@@ -17,6 +36,7 @@ export interface GroupRow {
   name: string;
   description: string;
   member_count: number;
+  mentionable: GroupMentionable;
   created_at: Date;
 }
 
@@ -27,6 +47,7 @@ export function toGroupModel(r: GroupRow): GroupModel {
   m.name = r.name;
   m.description = r.description;
   m.memberCount = r.member_count;
+  m.mentionable = r.mentionable;
   m.createdAt = r.created_at;
   return m;
 }

@@ -5,10 +5,10 @@ import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
-import { GroupModel, GroupRow, toGroupModel } from './group.model';
-import { CreateGroupInput, GroupMemberInput } from './dto/group.inputs';
+import { GroupMentionable, GroupModel, GroupRow, toGroupModel } from './group.model';
+import { CreateGroupInput, GroupMemberInput, UpdateGroupInput } from './dto/group.inputs';
 
-export const SELECT_GROUP = `SELECT g.id, g.slug, g.name, g.description, g.created_at,
+export const SELECT_GROUP = `SELECT g.id, g.slug, g.name, g.description, g.mentionable, g.created_at,
   (SELECT count(*)::int FROM group_members gm WHERE gm.group_id = g.id) AS member_count FROM groups g`;
 
 /** Groups are administered by global admins only. */
@@ -42,13 +42,32 @@ export class GroupsService {
     const id = newId();
     await this.uow.run(async (tx) => {
       const rows = await tx.query(
-        `INSERT INTO groups (id, slug, name, description) VALUES ($1, $2, $3, $4) ON CONFLICT (slug) DO NOTHING RETURNING id`,
-        [id, input.slug, input.name, input.description ?? ''],
+        `INSERT INTO groups (id, slug, name, description, mentionable) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (slug) DO NOTHING RETURNING id`,
+        [id, input.slug, input.name, input.description ?? '', input.mentionable ?? GroupMentionable.NOBODY],
       );
       if (rows.length === 0) throw AppError.badField('slug', 'is taken');
-      await this.audit.append(tx, { actorId: viewer.id, action: 'group.create', targetType: 'group', targetId: id, spaceId: null, after: { slug: input.slug, name: input.name } });
+      await this.audit.append(tx, {
+        actorId: viewer.id, action: 'group.create', targetType: 'group', targetId: id, spaceId: null,
+        after: { slug: input.slug, name: input.name, mentionable: input.mentionable ?? GroupMentionable.NOBODY },
+      });
     });
     return this.get(id);
+  }
+
+  /** Renames a group, or changes its description or who may mention it; logged with what it was. */
+  async update(viewer: Viewer, input: UpdateGroupInput): Promise<GroupModel> {
+    this.requireAdmin(viewer);
+    await this.uow.run(async (tx) => {
+      const [before] = await tx.query<{ name: string; description: string; mentionable: GroupMentionable }>(
+        `SELECT name, description, mentionable FROM groups WHERE id = $1 FOR UPDATE`,
+        [input.groupId],
+      );
+      if (!before) throw AppError.notFound('Group not found');
+      const after = { name: input.name ?? before.name, description: input.description ?? before.description, mentionable: input.mentionable ?? before.mentionable };
+      await tx.query(`UPDATE groups SET name = $2, description = $3, mentionable = $4 WHERE id = $1`, [input.groupId, after.name, after.description, after.mentionable]);
+      await this.audit.append(tx, { actorId: viewer.id, action: 'group.update', targetType: 'group', targetId: input.groupId, spaceId: null, before, after });
+    });
+    return this.get(input.groupId);
   }
 
   async addMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {

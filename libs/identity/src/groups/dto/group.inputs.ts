@@ -1,6 +1,7 @@
 import { Field, ID, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import { IsEnum, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import { GroupMentionable } from '../group.model';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/validators';
 
@@ -11,6 +12,19 @@ export class CreateGroupInput {
   slug!: string;
   @Field() @Transform(trim) @IsString() @Length(1, 80) @HasVisibleText() @IsSingleLine() name!: string;
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 500) description?: string;
+  @Field(() => GroupMentionable, { nullable: true, description: 'NOBODY when absent.' })
+  @IsOptional() @IsEnum(GroupMentionable, { message: 'must be NOBODY, STAFF, MEMBERS or EVERYONE' })
+  mentionable?: GroupMentionable;
+}
+
+@InputType({ description: 'What to change; fields left out stay as they are.' })
+export class UpdateGroupInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 80) @HasVisibleText() @IsSingleLine() name?: string;
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 500) description?: string;
+  @Field(() => GroupMentionable, { nullable: true })
+  @IsOptional() @IsEnum(GroupMentionable, { message: 'must be NOBODY, STAFF, MEMBERS or EVERYONE' })
+  mentionable?: GroupMentionable;
 }
 
 @InputType()

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { GROUP_MENTION_MAX_MEMBERS } from '../../libs/identity/src/groups/group.model';
+import { makeBoard, makeUser, makeSpace, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const LIST = `{ notifications(first: 50) { edges { node { kind data post { id } } } } }`;
+const CREATE_GROUP = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id slug mentionable } }`;
+const UPDATE_GROUP = `mutation($input: UpdateGroupInput!) { updateGroup(input: $input) { id name description mentionable } }`;
+const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+
+describe('@group mentions', () => {
+  let t: TestApp;
+  let admin: TestUser;
+  let moderator: TestUser;
+  let author: TestUser;
+  let board: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    admin = await makeUser(t, { role: 'ADMIN' });
+    moderator = await makeUser(t, { role: 'MODERATOR' });
+    author = await makeUser(t);
+    board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+  });
+  afterAll(() => t.close());
+
+  const drain = () => t.get(OutboxWorker).drain();
+  const heard = async (u: TestUser) =>
+    expectOk(await t.gql(LIST, {}, { token: u.token })).notifications.edges.map((e: any) => ({ kind: e.node.kind, group: JSON.parse(e.node.data).group, post: e.node.post?.id }));
+  /** A group of `members` new users, mentionable as given. */
+  const group = async (mentionable: string | undefined, members: TestUser[]) => {
+    const slug = `team-${randomBytes(4).toString('hex')}`;
+    const g = expectOk(await t.gql(CREATE_GROUP, { input: { slug, name: slug, mentionable } }, { token: admin.token })).createGroup;
+    for (const m of members) expectOk(await t.gql(`mutation($input: GroupMemberInput!) { addGroupMember(input: $input) { id } }`, { input: { groupId: g.id, userId: m.id } }, { token: admin.token }));
+    return g as { id: string; slug: string; mentionable: string };
+  };
+  const users = (n: number) => Promise.all(Array.from({ length: n }, () => makeUser(t)));
+
+  it('tells a mentionable group’s members once each (a name mention wins), never the writer, and only those who may read the post', async () => {
+    const [a, b, writer] = await users(3);
+    const insider = await makeUser(t);
+    const g = await group('EVERYONE', [a, b, writer, insider]);
+    const restricted = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ userId: insider.id, level: 'PARTICIPATE' }, { userId: writer.id, level: 'PARTICIPATE' }])).id);
+    const topic = await createTopic(t, author.token, board);
+    const post = await reply(t, writer.token, topic.id, `@${g.slug} can one of you answer? @${b.handle} especially`);
+    const inside = await createTopic(t, writer.token, restricted, { body: `@${g.slug} inside` });
+    await drain();
+    expect(await heard(a)).toEqual([{ kind: 'GROUP_MENTION', group: g.slug, post: post.id }]);
+    expect(await heard(b)).toEqual([{ kind: 'MENTION', group: undefined, post: post.id }]);
+    expect(await heard(writer)).toEqual([]);
+    expect(await heard(insider)).toEqual([{ kind: 'GROUP_MENTION', group: g.slug, post: inside.firstPostId }, { kind: 'GROUP_MENTION', group: g.slug, post: post.id }]);
+    // a is not in the restricted space: nothing of it reached them, stored or not.
+    expect(await t.sql(`SELECT 1 FROM notifications WHERE user_id = $1 AND post_id = $2`, [a.id, inside.firstPostId])).toHaveLength(0);
+  });
+
+  it('tells nobody when the writer may not mention the group: NOBODY (the default), MEMBERS to outsiders, STAFF to members', async () => {
+    const [member, outsider, listener] = await users(3);
+    const nobody = await group(undefined, [member, listener]);
+    expect(nobody.mentionable).toBe('NOBODY');
+    const members = await group('MEMBERS', [member, listener]);
+    const staff = await group('STAFF', [member, listener]);
+    const topic = await createTopic(t, author.token, board);
+    await reply(t, member.token, topic.id, `@${nobody.slug} @${staff.slug}`);
+    await reply(t, outsider.token, topic.id, `@${members.slug} @${staff.slug}`);
+    await drain();
+    expect(await heard(listener)).toEqual([]);
+    expect(await t.sql(`SELECT 1 FROM post_group_mentions WHERE group_id = ANY($1::uuid[])`, [[nobody.id, members.id, staff.id]])).toHaveLength(0);
+    const byMember = await reply(t, member.token, topic.id, `@${members.slug} over to you`);
+    const byStaff = await reply(t, moderator.token, topic.id, `@${staff.slug} and @${members.slug}`);
+    await drain();
+    expect(await heard(listener)).toEqual([
+      // In both groups named: told once, of either.
+      { kind: 'GROUP_MENTION', group: expect.stringMatching(new RegExp(`^(${staff.slug}|${members.slug})$`)), post: byStaff.id },
+      { kind: 'GROUP_MENTION', group: members.slug, post: byMember.id },
+    ]);
+  });
+
+  it('a user’s handle comes before a group’s slug, and a group too large to mention tells nobody', async () => {
+    const [member, owner] = await users(2);
+    const clash = await group('EVERYONE', [member]);
+    await t.sql(`UPDATE users SET handle = $2 WHERE id = $1`, [owner.id, clash.slug]);
+    const big = await group('EVERYONE', [member]);
+    await t.sql(
+      `INSERT INTO users (id, handle, email, display_name, password_hash)
+       SELECT gen_random_uuid(), 'filler-' || $2 || '-' || n, 'filler-' || $2 || '-' || n || '@example.test', 'Filler', NULL FROM generate_series(1, $1::int) n`,
+      [GROUP_MENTION_MAX_MEMBERS, big.slug],
+    );
+    await t.sql(`INSERT INTO group_members (group_id, user_id) SELECT $1, id FROM users WHERE handle LIKE 'filler-' || $2 || '-%'`, [big.id, big.slug]);
+    const topic = await createTopic(t, author.token, board);
+    const post = await reply(t, author.token, topic.id, `@${clash.slug} and @${big.slug}`);
+    await drain();
+    expect(await heard(owner)).toEqual([{ kind: 'MENTION', group: undefined, post: post.id }]);
+    expect(await heard(member)).toEqual([]);
+  });
+
+  it('tells the members a later edit adds a group for, once, and not those who muted the topic', async () => {
+    const [member, muting] = await users(2);
+    const g = await group('EVERYONE', [member, muting]);
+    const topic = await createTopic(t, author.token, board);
+    const post = await reply(t, author.token, topic.id, 'no mention yet');
+    expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: topic.id, level: 'MUTED' } }, { token: muting.token }));
+    await drain();
+    expectOk(await t.gql(EDIT, { input: { postId: post.id, body: `now asking @${g.slug}` } }, { token: author.token }));
+    await drain();
+    expect(await heard(member)).toEqual([{ kind: 'GROUP_MENTION', group: g.slug, post: post.id }]);
+    expectOk(await t.gql(EDIT, { input: { postId: post.id, body: `now asking @${g.slug}, typo fixed` } }, { token: author.token }));
+    await drain();
+    expect(await heard(member)).toHaveLength(1);
+    expect(await heard(muting)).toEqual([]);
+  });
+
+  it('lets admins alone change who may mention a group, validated and logged', async () => {
+    const g = await group(undefined, []);
+    const changed = expectOk(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, mentionable: 'MEMBERS' } }, { token: admin.token })).updateGroup;
+    expect(changed).toMatchObject({ id: g.id, name: g.slug, mentionable: 'MEMBERS' });
+    expectError(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, mentionable: 'EVERYONE' } }, { token: moderator.token }), 'FORBIDDEN');
+    expectError(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, mentionable: 'ALL' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, name: '   ' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(UPDATE_GROUP, { input: { groupId: '00000000-0000-4000-8000-000000000000', mentionable: 'EVERYONE' } }, { token: admin.token }), 'NOT_FOUND');
+    const [row] = await t.sql(`SELECT name, mentionable FROM groups WHERE id = $1`, [g.id]);
+    expect(row).toEqual({ name: g.slug, mentionable: 'MEMBERS' });
+    const log = await t.sql(`SELECT before, after FROM moderation_log WHERE action = 'group.update' AND target_id = $1`, [g.id]);
+    expect(log).toEqual([{ before: expect.objectContaining({ mentionable: 'NOBODY' }), after: expect.objectContaining({ mentionable: 'MEMBERS' }) }]);
+  });
+});
