@@ -77,6 +77,41 @@ describe('forum: edits through automod, presence and sync', () => {
     });
   });
 
+  describe('held content', () => {
+    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    const held = async () => {
+      const topic = await createTopic(t, member.token, boardId, { body: 'First' });
+      const r = await reply(t, member.token, topic.id, 'The competitor gave me a refund');
+      expect(await reviewItems(r.id)).toEqual([{ kind: 'AUTOMOD' }, { kind: 'PENDING_CONTENT' }]);
+      return { topic, postId: r.id };
+    };
+    const seenBy = async (u: TestUser, topicId: string) =>
+      expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts(first: 10) { totalCount edges { node { number } } } } }`, { id: topicId }, { token: u.token })).topic.posts;
+    const status = async (postId: string, kind: string) => (await t.sql(`SELECT status FROM review_items WHERE target_id = $1 AND kind = $2`, [postId, kind]))[0].status;
+
+    it('is never hidden (which would show others a placeholder, and unhiding publish it unapproved): only approved, rejected or deleted', async () => {
+      const { topic, postId } = await held();
+      const other = await makeUser(t);
+      expect((await seenBy(other, topic.id)).totalCount).toBe(1);
+      expectError(await t.gql(MODERATE, { input: { postId, action: 'HIDE' } }, { token: mod.token }), 'CONFLICT');
+      // Upholding the automod flag leaves it held, for its PENDING_CONTENT item to decide.
+      const [flag] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'AUTOMOD'`, [postId]);
+      expect(expectOk(await t.gql(RESOLVE, { input: { id: flag.id, decision: 'APPROVE' } }, { token: mod.token })).resolveReviewItem.status).toBe('APPROVED');
+      const [post] = await t.sql(`SELECT state FROM posts WHERE id = $1`, [postId]);
+      expect(post.state).toBe('PENDING');
+      expect(await seenBy(other, topic.id)).toEqual({ totalCount: 1, edges: [{ node: { number: 1 } }] });
+      expect(await status(postId, 'PENDING_CONTENT')).toBe('PENDING');
+      expect(await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 AND type = 'post.hidden'`, [postId])).toHaveLength(0);
+    });
+
+    it('deleted by a moderator takes its held item with it', async () => {
+      const { postId } = await held();
+      expect(expectOk(await t.gql(MODERATE, { input: { postId, action: 'DELETE' } }, { token: mod.token })).moderatePost.state).toBe('DELETED');
+      expect(await status(postId, 'PENDING_CONTENT')).toBe('REJECTED');
+    });
+  });
+
   describe('live', () => {
     function connect(token?: string): Promise<Socket> {
       return new Promise((resolve, reject) => {

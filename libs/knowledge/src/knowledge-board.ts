@@ -163,8 +163,8 @@ export class KnowledgeBoard implements BoardKindBehaviour {
   /**
    * The guard against publishing behind the workflow's back: a never-published article's
    * first post is PENDING, and moderation could approve it (moderatePost, the review queue's
-   * pre-moderation items), or unhide or restore it after hiding or deleting it. Approving is
-   * refused (publishArticle is the way); unhiding or restoring returns it to draft.
+   * pre-moderation items), or restore it after deleting it (held content is never hidden).
+   * Approving is refused (publishArticle is the way); restoring returns it to draft.
    */
   async firstPostState(tx: Tx, change: { topicId: string; to: string }): Promise<string> {
     if (change.to !== 'VISIBLE') return change.to;

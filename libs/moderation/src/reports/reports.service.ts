@@ -33,9 +33,13 @@ const STAFF_WEIGHT = 5;
 const RECORD_AFTER = 5;
 
 
-/** Moderation transitions of a post: from which states, to which state. */
+/**
+ * Moderation transitions of a post: from which states, to which state. Held (PENDING) content
+ * is approved, rejected or deleted, never hidden: hidden content shows others a placeholder
+ * and its author, and unhiding would publish it without its approval.
+ */
 const TRANSITIONS: Record<ModerationAction, { from: ContentState[]; to: ContentState }> = {
-  HIDE: { from: [ContentState.VISIBLE, ContentState.PENDING], to: ContentState.HIDDEN },
+  HIDE: { from: [ContentState.VISIBLE], to: ContentState.HIDDEN },
   UNHIDE: { from: [ContentState.HIDDEN], to: ContentState.VISIBLE },
   DELETE: { from: [ContentState.VISIBLE, ContentState.PENDING, ContentState.HIDDEN], to: ContentState.DELETED },
   RESTORE: { from: [ContentState.DELETED], to: ContentState.VISIBLE },
@@ -338,9 +342,11 @@ export class ReportsService {
         }
       } else if (post && input.decision === ReviewDecision.APPROVE && (item.kind === 'REPORTS' || item.kind === 'AUTOMOD')) {
         // Only reports and automod flags judge the content; other kinds (article feedback) just close.
+        // Held content is not touched: it waits for its PENDING_CONTENT item, which publishes or
+        // rejects it (hiding it would show it to others as a placeholder, and unhiding publish it).
         const wanted = input.action ?? ReviewAction.HIDE;
         const to = wanted === ReviewAction.DELETE ? ContentState.DELETED : wanted === ReviewAction.HIDE ? ContentState.HIDDEN : null;
-        if (to && post.state !== to && post.state !== ContentState.DELETED) {
+        if (to && post.state !== to && post.state !== ContentState.DELETED && post.state !== ContentState.PENDING) {
           await this.posts.applyState(tx, viewer.id, post, post.topic, to);
           action = to === ContentState.DELETED ? 'deleted' : 'hidden';
         }
@@ -527,7 +533,8 @@ export class ReportsService {
         // The state it reached: a board kind may redirect it (a draft article returns to draft).
         after: { state: changed.state },
       });
-      if (deciding) await this.settleHeldItems(tx, viewer, post, input);
+      // Held content deleted is refused as surely as rejected: its item goes with it.
+      if (deciding || changed.was === ContentState.PENDING) await this.settleHeldItems(tx, viewer, post, input);
       // Visible content hidden or deleted by hand: its open reports are upheld, as the queue's APPROVE would.
       if ((input.action === ModerationAction.HIDE || input.action === ModerationAction.DELETE) && changed.was !== ContentState.PENDING) {
         await this.upholdOpenReports(tx, viewer, post, input);
