@@ -79,6 +79,7 @@ export class AccessService {
   invalidate(viewer: Viewer): void {
     viewer.forget('access:spaceRanks');
     viewer.forget('access:silenced');
+    viewer.forget('access:baseRanks');
   }
 
   /** Seeds the per-request cache from rows fetched with rawAccessSql and restrictionsSql. */
@@ -103,14 +104,18 @@ export class AccessService {
       else target.global = true;
     }
     viewer.memoize('access:silenced', () => silenced);
+    const unrestricted = new Map<string, number>();
+    viewer.memoize('access:baseRanks', () => unrestricted);
     for (const [id, visibility, granted] of raw) {
       if (user.role === 'ADMIN') {
         ranks.set(id, R.ADMIN);
+        unrestricted.set(id, R.ADMIN);
         continue;
       }
       const base = visibility === 'RESTRICTED' ? R.NONE : R.PARTICIPATE;
       let rank = Math.max(base, Number(granted));
       if (user.role === 'MODERATOR' && rank >= R.READ) rank = Math.max(rank, R.MODERATE);
+      unrestricted.set(id, rank);
       if (barred.global || barred.spaces.has(id)) rank = R.NONE;
       else if (silenced.global || silenced.spaces.has(id)) rank = Math.min(rank, R.READ);
       if (rank > R.NONE) ranks.set(id, rank);
@@ -154,6 +159,17 @@ export class AccessService {
 
   async rankOn(viewer: Viewer, spaceId: string): Promise<number> {
     return (await this.spaceRanks(viewer)).get(spaceId) ?? R.NONE;
+  }
+
+  /**
+   * The rank the viewer's role and grants give on a space, whatever sanction stands: who they
+   * are, for deciding who may sanction them (a silenced moderator is still a moderator to
+   * their peers), not what they may do now (rankOn).
+   */
+  async baseRankOn(viewer: Viewer, spaceId: string): Promise<number> {
+    if (!viewer.signedIn) return this.rankOn(viewer, spaceId);
+    await this.spaceRanks(viewer);
+    return viewer.peek<Map<string, number>>('access:baseRanks')?.get(spaceId) ?? R.NONE;
   }
 
   /** Ids of the spaces the viewer may read. */

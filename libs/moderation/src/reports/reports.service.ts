@@ -284,9 +284,16 @@ export class ReportsService {
       // A claim keeps others off the item: only who may decide it may hold it.
       if (item.kind === 'BAN_PROPOSAL' && !viewer.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
       if (item.kind === 'APPEAL') {
-        const sanction = await tx.one<{ issued_by: string | null; triggered_by: string | null }>(`SELECT issued_by, triggered_by FROM sanctions WHERE id = $1`, [item.target_id]);
-        if (sanction) assertNotSanctioner(viewer, sanction);
+        const sanction = await tx.one<{ user_id: string; space_id: string | null; issued_by: string | null; triggered_by: string | null }>(
+          `SELECT user_id, space_id, issued_by, triggered_by FROM sanctions WHERE id = $1`,
+          [item.target_id],
+        );
+        if (sanction) {
+          assertNotSanctioner(viewer, sanction);
+          await this.sanctions.assertMayDecideAppeal(viewer, sanction);
+        }
       }
+      await this.assertNotOffender(tx, viewer, item);
       this.assertUnclaimedByOthers(viewer, item);
       const [claimed] = await tx.query<ReviewItemRow>(
         `UPDATE review_items SET claimed_by = $2, claimed_until = now() + make_interval(mins => ${CLAIM_MINUTES}), updated_at = now()
@@ -314,6 +321,7 @@ export class ReportsService {
       const item = await this.lockItem(tx, viewer, input.id);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       this.assertUnclaimedByOthers(viewer, item);
+      await this.assertNotOffender(tx, viewer, item);
       const status = { APPROVE: ReviewStatus.APPROVED, REJECT: ReviewStatus.REJECTED, IGNORE: ReviewStatus.IGNORED }[input.decision];
       const reportStatus = { APPROVE: 'UPHELD', REJECT: 'REJECTED', IGNORE: 'IGNORED' }[input.decision];
       const post = item.target_type === ReportTargetType.USER || item.target_type === ReportTargetType.SANCTION ? null : await this.moderationTarget(tx, item);
@@ -440,6 +448,12 @@ export class ReportsService {
     return row?.author_id ?? null;
   }
 
+  /** Reports and automod flags on a moderator's own content (or on them) are for another moderator to judge. */
+  private async assertNotOffender(tx: Tx, viewer: Viewer, item: ReviewItemRow): Promise<void> {
+    if (item.kind !== 'REPORTS' && item.kind !== 'AUTOMOD') return;
+    if ((await this.offenderOf(tx, item)) === viewer.id) throw AppError.forbidden('Reports on your own content or account are decided by another moderator');
+  }
+
   /** Appeals are decided by a moderator other than the one who issued the sanction or, for an automatic one, whose decision triggered it. */
   private async decideAppeal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
     const sanction = await tx.one<{ id: string; user_id: string; issued_by: string | null; triggered_by: string | null; kind: string; space_id: string | null }>(
@@ -448,6 +462,7 @@ export class ReportsService {
     );
     if (!sanction) throw AppError.notFound('Sanction not found');
     assertNotSanctioner(viewer, sanction);
+    await this.sanctions.assertMayDecideAppeal(viewer, sanction);
     if (input.decision === ReviewDecision.IGNORE) throw AppError.badField('decision', 'an appeal is granted (APPROVE) or denied (REJECT)');
     const granted = input.decision === ReviewDecision.APPROVE;
     if (granted) {

@@ -39,13 +39,15 @@ export class SanctionsService {
   async underAutomaticModeration(userId: string, spaceId: string): Promise<boolean> {
     const target = await this.targetViewer(userId);
     if (!target?.user || target.user.role !== 'MEMBER') return false;
-    return (await this.access.rankOn(target, spaceId)) < LEVEL_RANK.MODERATE;
+    // Their grants, not what a sanction leaves them: a silenced moderator is judged by a person.
+    return (await this.access.baseRankOn(target, spaceId)) < LEVEL_RANK.MODERATE;
   }
 
   /**
    * Who may sanction whom: a space's moderators within that space, global moderators
    * and admins anywhere; nobody sanctions an admin, themselves, or a moderator of the
-   * same or higher rank.
+   * same or higher rank (their rank from role and grants: a sanction they are under does not
+   * hand them to their peers). Lifting a sanction, or deciding its appeal, asks the same.
    */
   private async authorize(viewer: Viewer, target: Viewer, spaceId: string | null): Promise<void> {
     if (!viewer.user) throw AppError.unauthenticated();
@@ -59,7 +61,7 @@ export class SanctionsService {
       return;
     }
     const actorRank = await this.access.require(viewer, spaceId, AccessLevel.MODERATE, 'Space not found');
-    const targetRank = await this.access.rankOn(target, spaceId);
+    const targetRank = await this.access.baseRankOn(target, spaceId);
     if (targetRank >= LEVEL_RANK.MODERATE && (targetPower >= actorPower && targetRank >= actorRank)) {
       throw AppError.forbidden('You cannot sanction a moderator of your rank');
     }
@@ -134,6 +136,18 @@ export class SanctionsService {
   private async load(id: string): Promise<SanctionRow | undefined> {
     if (!isUuid(id)) return undefined;
     return (await this.ds.query(`SELECT ${SANCTION_COLUMNS} FROM sanctions WHERE id = $1`, [id]))[0];
+  }
+
+  /**
+   * FORBIDDEN unless the viewer could lift this sanction (see authorize): an appeal's decision
+   * lifts it or upholds it, so only those who could lift it decide (or claim) its appeal.
+   */
+  async assertMayDecideAppeal(viewer: Viewer, sanction: { user_id: string; space_id: string | null }): Promise<void> {
+    const target = await this.targetViewer(sanction.user_id);
+    if (!target?.user) return;
+    await this.authorize(viewer, target, sanction.space_id).catch((err: AppError) => {
+      throw err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND' ? AppError.forbidden('Only a moderator who could lift this sanction decides its appeal') : err;
+    });
   }
 
   async lift(viewer: Viewer, id: string): Promise<SanctionModel> {

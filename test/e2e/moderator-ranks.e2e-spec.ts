@@ -1,0 +1,82 @@
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
+const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id active } }`;
+const APPEAL = `mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`;
+const CLAIM = `mutation($id: ID!) { claimReviewItem(id: $id) { id } }`;
+const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id status } }`;
+const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
+
+/** Who may judge a moderator: their peers never, even once a sanction stands against them. */
+describe('moderation: moderators’ ranks hold whatever sanction stands', () => {
+  let t: TestApp;
+  let admin: TestUser;
+  let globalMod: TestUser;
+  let m1: TestUser;
+  let m2: TestUser;
+  let space: { id: string };
+  let board: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    admin = await makeUser(t, { role: 'ADMIN' });
+    globalMod = await makeUser(t, { role: 'MODERATOR' });
+    m1 = await makeUser(t);
+    m2 = await makeUser(t);
+    space = await makeSpace(t, 'PUBLIC', [{ userId: m1.id, level: 'MODERATE' }, { userId: m2.id, level: 'MODERATE' }]);
+    board = await makeBoard(t, space.id);
+  });
+  afterAll(() => t.close());
+
+  const sanction = async (by: TestUser, input: Record<string, unknown>) => expectOk(await t.gql(SANCTION, { input }, { token: by.token })).sanctionUser.id as string;
+  const itemOf = async (kind: string, targetId: string) => (await t.sql(`SELECT id FROM review_items WHERE kind = $1 AND target_id = $2 AND status = 'PENDING'`, [kind, targetId]))[0]?.id as string;
+
+  it('a silenced space moderator is still out of their peers’ reach: no sanction, no lifting the silence, and no automatic moderation', async () => {
+    expectError(await t.gql(SANCTION, { input: { userId: m1.id, kind: 'WARNING', reason: 'peer', spaceId: space.id } }, { token: m2.token }), 'FORBIDDEN');
+    const silence = await sanction(globalMod, { userId: m1.id, kind: 'SILENCE', durationHours: 1, reason: 'cool down', spaceId: space.id });
+    expectError(await t.gql(SANCTION, { input: { userId: m1.id, kind: 'BAN', reason: 'piling on', spaceId: space.id } }, { token: m2.token }), 'FORBIDDEN');
+    expectError(await t.gql(LIFT, { id: silence }, { token: m2.token }), 'FORBIDDEN');
+    expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1 AND lifted_at IS NULL`, [m1.id])).toEqual([{ kind: 'SILENCE' }]);
+    // Reports on a silenced moderator's topic (written before the silence) never hide it by themselves.
+    await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 1}' WHERE id = $1`, [space.id]);
+    await t.sql(`UPDATE sanctions SET lifted_at = now() WHERE id = $1`, [silence]);
+    const topic = await createTopic(t, m1.token, board);
+    await sanction(globalMod, { userId: m1.id, kind: 'SILENCE', durationHours: 1, reason: 'again', spaceId: space.id });
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'ABUSE' } }, { token: (await makeUser(t, { trustLevel: 2 })).token }));
+    expect((await t.sql(`SELECT state FROM posts WHERE id = $1`, [topic.firstPostId]))[0].state).toBe('VISIBLE');
+    await t.sql(`UPDATE spaces SET moderation = '{}' WHERE id = $1`, [space.id]);
+    await t.sql(`UPDATE sanctions SET lifted_at = now() WHERE user_id = $1 AND lifted_at IS NULL`, [m1.id]);
+  });
+
+  it('a global moderator silenced site-wide cannot be banned from a space by its moderators', async () => {
+    const gm = await makeUser(t, { role: 'MODERATOR' });
+    await sanction(admin, { userId: gm.id, kind: 'SILENCE', durationHours: 1, reason: 'cool down' });
+    expectError(await t.gql(SANCTION, { input: { userId: gm.id, kind: 'BAN', reason: 'payback', spaceId: space.id } }, { token: m2.token }), 'FORBIDDEN');
+  });
+
+  it('an appeal is decided (and claimed) only by a moderator who could lift its sanction', async () => {
+    const gmA = await makeUser(t, { role: 'MODERATOR' });
+    const gmB = await makeUser(t, { role: 'MODERATOR' });
+    const otherAdmin = await makeUser(t, { role: 'ADMIN' });
+    const silence = await sanction(admin, { userId: gmA.id, kind: 'SILENCE', durationHours: 48, reason: 'cool down' });
+    expectError(await t.gql(LIFT, { id: silence }, { token: gmB.token }), 'FORBIDDEN');
+    expectOk(await t.gql(APPEAL, { input: { sanctionId: silence, message: 'It was a misunderstanding' } }, { token: gmA.token }));
+    const item = await itemOf('APPEAL', silence);
+    expectError(await t.gql(CLAIM, { id: item }, { token: gmB.token }), 'FORBIDDEN');
+    expectError(await t.gql(RESOLVE, { input: { id: item, decision: 'APPROVE' } }, { token: gmB.token }), 'FORBIDDEN');
+    expect(await t.sql(`SELECT lifted_at FROM sanctions WHERE id = $1`, [silence])).toEqual([{ lifted_at: null }]);
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item, decision: 'APPROVE' } }, { token: otherAdmin.token })).resolveReviewItem.status).toBe('APPROVED');
+    expect((await t.sql(`SELECT lifted_by FROM sanctions WHERE id = $1`, [silence]))[0].lifted_by).toBe(otherAdmin.id);
+  });
+
+  it('reports on a moderator’s own content are decided by another moderator', async () => {
+    const topic = await createTopic(t, m1.token, board);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'ABUSE' } }, { token: (await makeUser(t, { trustLevel: 2 })).token }));
+    const item = await itemOf('REPORTS', topic.id);
+    expectError(await t.gql(CLAIM, { id: item }, { token: m1.token }), 'FORBIDDEN');
+    expectError(await t.gql(RESOLVE, { input: { id: item, decision: 'REJECT' } }, { token: m1.token }), 'FORBIDDEN');
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item, decision: 'REJECT' } }, { token: m2.token })).resolveReviewItem.status).toBe('REJECTED');
+  });
+});
