@@ -64,7 +64,22 @@ describe('moderation: the escalation ladder and appeals', () => {
     // The banned member reads the reason, never the admins' note.
     expect(await t.sql(`SELECT reason FROM sanctions WHERE user_id = $1 AND kind = 'BAN'`, [offender.id])).toEqual([{ reason: 'Repeated abuse' }]);
     const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 ORDER BY id`, [offender.id])).map((r) => r.action);
-    expect(log).toEqual(['sanction.auto', 'sanction.auto', 'escalation.propose_ban', 'review.approve']);
+    expect(log).toEqual(['sanction.auto', 'sanction.auto', 'escalation.propose_ban', 'sanction.create', 'review.approve']);
+  });
+
+  it('approves a proposed ban only as sanctionUser would give it: not once its member became an admin', async () => {
+    await t.sql(`UPDATE spaces SET moderation = '{"escalation": [{"violations": 1, "action": "PROPOSE_BAN"}]}' WHERE id = $1`, [space.id]);
+    try {
+      const offender = await makeUser(t);
+      await uphold((await createTopic(t, offender.token, board)).id, await makeUser(t, { trustLevel: 1 }));
+      const [proposal] = await t.sql(`SELECT id FROM review_items WHERE kind = 'BAN_PROPOSAL' AND target_id = $1`, [offender.id]);
+      expect(proposal).toBeDefined();
+      await t.sql(`UPDATE users SET role = 'ADMIN' WHERE id = $1`, [offender.id]);
+      expectError(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', reason: 'Repeated abuse' } }, { token: admin.token }), 'FORBIDDEN');
+      expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1 AND kind = 'BAN'`, [offender.id])).toEqual([]);
+    } finally {
+      await t.sql(`UPDATE spaces SET moderation = '{}' WHERE id = $1`, [space.id]);
+    }
   });
 
   it('climbs one step per violation when two moderators uphold at the same moment', async () => {

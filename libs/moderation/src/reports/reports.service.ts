@@ -6,6 +6,7 @@ import { AccessService, SILENCED } from '../../../access/src/access.service';
 import { validKeyValue } from '../../../forum/src/cursors';
 import { SanctionInput } from '../sanctions/dto/sanction.inputs';
 import { SanctionsService } from '../sanctions/sanctions.service';
+import { SanctionKind } from '../sanctions/sanction.model';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, pageSize, toConnection } from '../../../core/src/graphql/pagination';
@@ -481,13 +482,16 @@ export class ReportsService {
   private async decideBanProposal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
     if (!viewer.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
     if (input.decision !== ReviewDecision.APPROVE) return 'no ban';
-    const [ban] = await tx.query<{ id: string }>(
-      `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by) VALUES ($1, $2, 'BAN', NULL, $3, $4) RETURNING id`,
-      // The member reads the decision's reason; its note is the admins'.
-      [newId(), item.target_id, input.reason ?? 'Ban after repeated upheld violations', viewer.id],
+    // The member reads the decision's reason; its note is the admins'.
+    const ban = Object.assign(new SanctionInput(), { userId: item.target_id, kind: SanctionKind.BAN, reason: input.reason ?? 'Ban after repeated upheld violations' });
+    // As sanctionUser would: not an admin, nor someone promoted to staff since it was proposed.
+    await this.sanctions.check(viewer, ban);
+    const [standing] = await tx.query(
+      `SELECT 1 FROM sanctions WHERE user_id = $1 AND kind = 'BAN' AND space_id IS NULL AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+      [item.target_id],
     );
-    await tx.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [item.target_id]);
-    await tx.emit({ type: 'user.sanctioned', aggregateType: 'user', aggregateId: item.target_id, payload: { userId: item.target_id, sanctionId: ban.id, kind: 'BAN', spaceId: null, issuedBy: viewer.id } });
+    if (standing) return 'already banned';
+    await this.sanctions.issue(tx, viewer, ban);
     return 'banned';
   }
 
