@@ -46,12 +46,24 @@ describe('the spam filter learns from moderators', () => {
     const [model] = await t.sql(`SELECT ham, spam FROM spam_models WHERE space_id = $1`, [space.id]);
     expect(model).toEqual({ ham: 5, spam: 5 });
 
-    expect(expectOk(await t.gql(CREATE, { input: { boardId: board, title: 'Promo again', body: spam(99) } }, { token: newcomer.token })).createTopic.state).toBe('PENDING');
-    expect(expectOk(await t.gql(CREATE, { input: { boardId: board, title: 'A real question', body: ham(99) } }, { token: newcomer.token })).createTopic.state).toBe('VISIBLE');
+    const heldTopic = expectOk(await t.gql(CREATE, { input: { boardId: board, title: 'Promo again', body: spam(99) } }, { token: newcomer.token })).createTopic;
+    expect(heldTopic.state).toBe('PENDING');
+    const real = expectOk(await t.gql(CREATE, { input: { boardId: board, title: 'A real question', body: ham(99) } }, { token: newcomer.token })).createTopic;
+    expect(real.state).toBe('VISIBLE');
     const regular = await makeUser(t, { trustLevel: 2 });
     expect(expectOk(await t.gql(CREATE, { input: { boardId: board, title: 'Regular', body: spam(98) } }, { token: regular.token })).createTopic.state).toBe('VISIBLE');
     const held = await t.sql(`SELECT e.note FROM review_items r JOIN review_item_events e ON e.review_item_id = r.id WHERE r.kind = 'PENDING_CONTENT' AND r.space_id = $1`, [space.id]);
     expect(held[0].note).toMatch(/looks like spam \(score 0\.9\d\)/);
+    // The score is for moderators: its author could tune their text under the threshold.
+    const NOTE = `query($id: ID!) { topic(id: $id) { firstPost { moderationNote } } }`;
+    expect(expectOk(await t.gql(NOTE, { id: heldTopic.id }, { token: newcomer.token })).topic.firstPost.moderationNote).toBe('Waiting for a moderator: looks like spam');
+    expect(expectOk(await t.gql(NOTE, { id: heldTopic.id }, { token: mod.token })).topic.firstPost.moderationNote).toMatch(/^Waiting for a moderator: looks like spam \(score 0\.9\d\)$/);
+    // Nor does a held edit's note give it away.
+    const firstPost = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { firstPost { id } } }`, { id: real.id }, { token: newcomer.token })).topic.firstPost.id;
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: firstPost, body: spam(97) } }, { token: newcomer.token }));
+    const PENDING = `query($id: ID!) { topic(id: $id) { firstPost { pendingEdit { note } } } }`;
+    expect(expectOk(await t.gql(PENDING, { id: real.id }, { token: newcomer.token })).topic.firstPost.pendingEdit.note).toBe('looks like spam');
+    expect(expectOk(await t.gql(PENDING, { id: real.id }, { token: mod.token })).topic.firstPost.pendingEdit.note).toMatch(/^looks like spam \(score 0\.9\d\)$/);
   });
 
   it('learns from the title and tags it scores, not the body alone', async () => {

@@ -40,6 +40,20 @@ export interface Verdict {
   title?: string;
 }
 
+/**
+ * A spam filter's reason to hold a contribution: the score is for moderators (the review
+ * queue's note); its author reads the reason without it (`noteForAuthor`), or a spammer
+ * could tune their text until it slips under the threshold.
+ */
+export function spamReason(score: number): string {
+  return `looks like spam (score ${score.toFixed(2)})`;
+}
+
+/** A held contribution's note as its author reads it: without what only moderators may read (spamReason's score). */
+export function noteForAuthor(note: string): string {
+  return note.replace(/ \(score \d+\.\d+\)/g, '');
+}
+
 /** Why a held contribution waits, as its author and the review queue are told (flags and censoring are not reasons to wait). */
 export function heldReasons(verdict: Verdict): string {
   return verdict.reasons.filter((r) => !/^(flag|censor):/.test(r)).join('; ');

@@ -11,6 +11,7 @@ import { ReactionKind } from '../forum.enums';
 import { TopicModel } from '../topics/topic.model';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
 import { PendingEditModel, PostConnection, PostModel, PostRevisionModel } from './post.model';
+import { noteForAuthor } from '../posting-policy';
 import { PostsService } from './posts.service';
 import { Preloadable } from '../../../core/src/graphql/preloaded-fields';
 
@@ -89,7 +90,8 @@ export class PostsResolver {
   })
   async pendingEdit(@Parent() p: PostModel, @Context() ctx: GqlContext): Promise<PendingEditModel | null> {
     if (p.view !== 'full' || (p.authorId !== ctx.viewer.id && p.viewerRank < LEVEL_RANK.MODERATE)) return null;
-    return this.loaders.pendingEdit(ctx.viewer, p.id);
+    const edit = await this.loaders.pendingEdit(ctx.viewer, p.id);
+    return edit?.note && p.viewerRank < LEVEL_RANK.MODERATE ? Object.assign(new PendingEditModel(), edit, { note: noteForAuthor(edit.note) }) : edit;
   }
 
   @Mutation(() => PostModel, { description: 'Reply in a topic (optionally to one of its posts). Refused in closed or locked topics except for moderators; the same checks as createTopic apply.' })

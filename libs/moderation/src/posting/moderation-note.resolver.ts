@@ -5,6 +5,7 @@ import { LEVEL_RANK } from '../../../access/src/access-level';
 import { GqlContext } from '../../../core/src/graphql/context';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { PostModel } from '../../../forum/src/posts/post.model';
+import { noteForAuthor } from '../../../forum/src/posting-policy';
 
 interface HeldPost {
   id: string;
@@ -27,7 +28,8 @@ export class ModerationNoteResolver {
     if (p.authorId !== ctx.viewer.id && p.viewerRank < LEVEL_RANK.MODERATE) return null;
     if (p.state === 'PENDING') {
       const note = await this.pendingNotes(ctx.viewer).load({ id: p.id, topicId: p.topicId, number: p.number });
-      return note ? `Waiting for a moderator: ${note}` : 'Waiting for a moderator';
+      const shown = note && p.viewerRank < LEVEL_RANK.MODERATE ? noteForAuthor(note) : note;
+      return shown ? `Waiting for a moderator: ${shown}` : 'Waiting for a moderator';
     }
     const reason = await this.hiddenReasons(ctx.viewer).load({ id: p.id, topicId: p.topicId, number: p.number });
     return reason ? `Hidden: ${reason}` : 'Hidden by a moderator';

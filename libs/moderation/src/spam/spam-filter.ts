@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../../access/src/access-level';
 import { Tx } from '../../../core/src/database/unit-of-work';
-import { Contribution, PostingCheck, Verdict } from '../../../forum/src/posting-policy';
+import { Contribution, PostingCheck, spamReason, Verdict } from '../../../forum/src/posting-policy';
 import { SpamClassifier } from './classifier';
 import { SpaceModeration } from '../space-moderation';
 import { ReportTargetType } from '../reports/review.model';
@@ -81,7 +81,7 @@ export class SpamFilter implements PostingCheck {
     if (score === null) return;
     if (score >= (await this.settings.of(c.spaceId, { viewer: c.viewer })).spamThreshold) {
       verdict.pending = true;
-      verdict.reasons.push(`looks like spam (score ${score.toFixed(2)})`);
+      verdict.reasons.push(spamReason(score));
     }
   }
 }
