@@ -104,6 +104,10 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectOk(await topic(member.token, links));
     await waitOut(member);
     expect(expectError(await topic(member.token, links), 'BAD_USER_INPUT').message).toMatch(/same text/);
+    // Nor does case or spacing make it new.
+    for (const variant of [`${links} `, links.replace(' ', '   '), links.toUpperCase(), `\n${links.replace(' and ', '\nand ')}`]) {
+      expect(expectError(await topic(member.token, variant), 'BAD_USER_INPUT').message).toMatch(/same text/);
+    }
     await t.sql(`UPDATE posts SET created_at = now() - interval '11 minutes' WHERE author_id = $1`, [member.id]);
     expectOk(await topic(member.token, links));
   });

@@ -22,6 +22,8 @@ export const NEW_USER_MAX_MENTIONS = 2;
 /** Everyone else (but moderators): each mention is a notification, so a post names at most this many people. */
 export const MAX_MENTIONS = 10;
 const DUPLICATE_WINDOW_MINUTES = 10;
+/** A text as the duplicate check compares it: lower-case, runs of white space as one space, trimmed. */
+const normalizedSql = (text: string) => `md5(lower(btrim(regexp_replace(${text}, '\\s+', ' ', 'g'))))`;
 
 /**
  * Limits on posting by trust level, links and mentions for new users, mentions for everyone,
@@ -54,9 +56,10 @@ export class PostingLimits implements PostingCheck {
     }
     if (c.rendered.mentions.length > MAX_MENTIONS) throw AppError.badField('body', `a post may mention at most ${MAX_MENTIONS} people`);
     if (c.kind === 'edit') return;
+    // The same text whatever its case and spacing: a trailing space does not make it new.
     const [{ duplicate }] = await this.ds.query(
       `SELECT EXISTS (SELECT 1 FROM posts WHERE author_id = $1 AND created_at > now() - make_interval(mins => ${DUPLICATE_WINDOW_MINUTES})
-                        AND md5(body_source) = md5($2) AND state <> 'DELETED') AS duplicate`,
+                        AND ${normalizedSql('body_source')} = ${normalizedSql('$2::text')} AND state <> 'DELETED') AS duplicate`,
       [user.id, c.body],
     );
     if (duplicate) throw AppError.badField('body', 'you posted the same text a moment ago');
