@@ -110,6 +110,10 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     }
     await t.sql(`UPDATE posts SET created_at = now() - interval '11 minutes' WHERE author_id = $1`, [member.id]);
     expectOk(await topic(member.token, links));
+    // Images are links to a new member's count (they are as good a way to show a URL).
+    await waitOut(newbie);
+    const images = Array.from({ length: 3 }, (_, i) => `![pic](https://spam.example/${i}.png)`).join(' ');
+    expect(expectError(await topic(newbie.token, images), 'BAD_USER_INPUT').message).toMatch(/at most 2 links/);
   });
 
   it('paces reactions, edits of one’s own posts and idea votes (moderators’ edits are not paced)', async () => {

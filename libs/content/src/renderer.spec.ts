@@ -204,8 +204,9 @@ describe('ContentRenderer', () => {
     );
   });
 
-  it('counts links, not mentions', () => {
+  it('counts links and images, not mentions', () => {
     expect(r.render('[a](https://a.example) and https://b.example and <https://c.example> and a@mail.example, @someone').links).toBe(4);
+    expect(r.render('![one](https://a.example/1.png) ![two](https://a.example/2.png)\n\n[![linked](https://a.example/3.png)](https://a.example)').links).toBe(4);
     expect(r.render('no links here, @someone').links).toBe(0);
   });
 

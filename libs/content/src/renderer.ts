@@ -9,7 +9,7 @@ export interface RenderedContent {
   mentions: string[];
   /** Lower-cased ids of posts quoted with a `[quote post=<id>]` block (unique, in order). */
   quotedPostIds: string[];
-  /** How many links the author wrote, autolinked URLs and e-mail addresses included (mentions excluded). */
+  /** How many links the author wrote, autolinked URLs, e-mail addresses and images included (mentions excluded). */
   links: number;
 }
 
@@ -233,6 +233,9 @@ function mentionsRule(state: StateCore): void {
     for (const tok of block.children) {
       if (tok.type === 'link_open') {
         linkDepth++;
+        found.links++;
+      } else if (tok.type === 'image') {
+        // An image is a URL the author puts in front of readers, as a link is (and spammers use both).
         found.links++;
       } else if (tok.type === 'link_close') {
         linkDepth--;
