@@ -46,6 +46,18 @@ describe('ignoring a member', () => {
     expect(await kinds(me)).toEqual(['WATCHED_REPLY', 'MENTION']);
   });
 
+  it('still brings the steps they take as a space moderator (an idea’s status), not their words', async () => {
+    const [voter, spaceMod] = [await makeUser(t), await makeUser(t)];
+    const ideas = await makeBoard(t, (await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }])).id, 'IDEAS');
+    const idea = await createTopic(t, voter.token, ideas, { kind: 'IDEA', title: 'Dark mode please' });
+    await drain();
+    expectOk(await t.gql(IGNORE, { id: spaceMod.id }, { token: voter.token }));
+    await reply(t, spaceMod.token, idea.id, 'a comment from the moderator');
+    expectOk(await t.gql(`mutation($input: SetIdeaStatusInput!) { setIdeaStatus(input: $input) { id } }`, { input: { topicId: idea.id, status: 'PLANNED' } }, { token: spaceMod.token }));
+    await drain();
+    expect(await kinds(voter)).toEqual(['IDEA_STATUS']);
+  });
+
   it('stops ignoring someone once they are made staff: their notices reach you', async () => {
     const [me, admin] = [await makeUser(t), await makeUser(t, { role: 'ADMIN' })];
     const later = await makeUser(t);
