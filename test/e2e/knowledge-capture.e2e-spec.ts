@@ -447,6 +447,26 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       }
     });
 
+    it('screens a revision’s summary and note as its title and body: BLOCK refuses, CENSOR masks', async () => {
+      const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
+      const rules = [
+        expectOk(await t.gql(RULE, { input: { spaceId, pattern: 'darn', kind: 'WORD', action: 'CENSOR', publicReason: 'Language' } }, { token: editor.token })).createWatchedWord.id,
+        expectOk(await t.gql(RULE, { input: { spaceId, pattern: 'scamword', kind: 'WORD', action: 'BLOCK', publicReason: 'No scams here' } }, { token: editor.token })).createWatchedWord.id,
+      ];
+      try {
+        const own = await publishedArticle(t, author.token, editor.token, board, { title: 'Screened summaries' });
+        const blocked = expectError(await api.update(author.token, { topicId: own, summary: 'buy scamword now' }), 'BAD_USER_INPUT');
+        expect(blocked.extensions.fields).toEqual([{ field: 'summary', message: 'Your post was refused: No scams here' }]);
+        expectError(await api.update(author.token, { topicId: own, body: 'fine', note: 'see scamword.example' }), 'BAD_USER_INPUT');
+        topicOf(await api.update(author.token, { topicId: own, summary: 'A darn good summary', note: 'darn typos fixed' }));
+        const [rev] = await t.sql(`SELECT summary, note FROM article_revisions WHERE topic_id = $1 ORDER BY number DESC LIMIT 1`, [own]);
+        expect(rev).toEqual({ summary: 'A ■■■■ good summary', note: '■■■■ typos fixed' });
+        expect(await t.sql(`SELECT count(*)::int AS n FROM article_revisions WHERE topic_id = $1`, [own])).toEqual([{ n: 2 }]);
+      } finally {
+        await t.sql(`DELETE FROM watched_words WHERE id = ANY($1::uuid[])`, [rules]);
+      }
+    });
+
     it('lets only editors promote other posts; refuses what is not a visible forum post or not a knowledge board', async () => {
       const plain = await reply(t, answerer.token, question.id, 'Another idea: vinegar');
       const before = await t.sql(`SELECT count(*)::int AS n FROM articles`);

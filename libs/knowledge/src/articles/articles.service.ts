@@ -245,6 +245,10 @@ export class ArticlesService {
       if (change.body !== undefined) html = verdict.html ?? rendered.html;
       if (change.title != null) change = { ...change, title: verdict.title ?? change.title };
     }
+    // Readers see the summary and the revision's note too: the same rules hold for them.
+    const screen = (field: string, text: string) => this.automod.screenNote({ viewer, spaceId: ctx.topic.spaceId, kind: 'edit' }, field, text);
+    if (change.summary) change = { ...change, summary: await screen('summary', change.summary) };
+    if (opts.note && !opts.restoredFrom) opts = { ...opts, note: await screen('note', opts.note) };
     const ref = this.ref(ctx);
     await this.uow.run(async (tx) => {
       const row = await this.writes.lock(tx, ref.topicId);

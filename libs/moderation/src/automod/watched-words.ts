@@ -187,9 +187,10 @@ export class WatchedWordsRule implements PostingCheck {
   }
 
   /**
-   * A plain-text note that only moderators read and that is never published (a "not helpful"
-   * comment on an article): BLOCK refuses it as it refuses a post, CENSOR masks it. It goes to
-   * the review queue anyway, so REQUIRE_APPROVAL, FLAG and a timed-out match change nothing.
+   * A plain-text note beside content a person reviews anyway (a "not helpful" comment on an
+   * article, which only moderators read; an article revision's summary and note, which wait
+   * for an editor): BLOCK refuses it as it refuses a post, CENSOR masks it; REQUIRE_APPROVAL,
+   * FLAG and a timed-out match change nothing.
    */
   async screenNote(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, field: string, text: string): Promise<string> {
     const screened = await this.screen(c, [{ field, text, maskable: true }]);
