@@ -259,6 +259,21 @@ describe('idea boards', () => {
     expect((await idea(last)).voteCount).toBe(2);
   });
 
+  it('a vote withdrawn at the end of a chain leaves every idea along it counted right', async () => {
+    // first -> middle -> last; one voter supports first only.
+    const first = await newIdea(await customer(), 'Withdrawn chain first');
+    const middle = await newIdea(await customer(), 'Withdrawn chain middle');
+    const last = await newIdea(await customer(), 'Withdrawn chain last');
+    const voter = await customer();
+    expectOk(await t.gql(VOTE, { id: first }, { token: voter.token }));
+    expectOk(await t.gql(MERGE, { input: { sourceId: first, targetId: middle } }, { token: moderator.token }));
+    expectOk(await t.gql(MERGE, { input: { sourceId: middle, targetId: last } }, { token: moderator.token }));
+    expect((await idea(middle)).voteCount).toBe(3);
+    expect(expectOk(await t.gql(UNVOTE, { id: last }, { token: voter.token })).unvoteIdea.idea.voteCount).toBe(3);
+    expect((await idea(first)).voteCount).toBe(1);
+    expect((await idea(middle)).voteCount).toBe(2); // was left at 3, counting the voter who withdrew
+  });
+
   it('loses no vote when votes race a merge', async () => {
     const source = await newIdea(await customer(), 'Racing source');
     const target = await newIdea(await customer(), 'Racing target');

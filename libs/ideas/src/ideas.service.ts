@@ -430,8 +430,12 @@ export class IdeasService implements BoardKindBehaviour {
           [[idea.topic_id], viewer.id],
         );
         changed = removed.length > 0;
-        // The merged ideas that lost the vote keep their own counts right too (an unmerge shows them).
-        await this.recountAll(tx, removed.map((r) => r.topic_id).filter((id) => id !== idea.topic_id));
+        // Every merged idea of the group keeps its own count right too (an unmerge shows them): one
+        // in the middle of a chain counts the votes of those merged into it, even if it had none.
+        if (changed) {
+          const members = await tx.query<{ member: string }>(`${GROUPS} SELECT member FROM grp`, [[idea.topic_id]]);
+          await this.recountAll(tx, members.map((m) => m.member).filter((id) => id !== idea.topic_id));
+        }
       }
       if (changed) {
         const count = await this.recount(tx, idea.topic_id);
