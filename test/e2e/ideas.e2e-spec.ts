@@ -310,6 +310,24 @@ describe('idea boards', () => {
     expect((await idea(id, await customer())).votesBySegment).toBeNull();
   });
 
+  it('TRENDING counts the recent votes of ideas merged in, as the vote count does; Board.topics puts pinned ideas first', async () => {
+    const trendBoard = await makeBoard(t, space.id, 'IDEAS');
+    const target = await newIdea(await customer(), 'Old target', { boardId: trendBoard });
+    const other = await newIdea(await customer(), 'Old other', { boardId: trendBoard });
+    await t.sql(`UPDATE topics SET created_at = now() - interval '60 days' WHERE id = ANY($1::uuid[])`, [[target, other]]);
+    await t.sql(`UPDATE idea_votes SET created_at = now() - interval '60 days' WHERE topic_id = ANY($1::uuid[])`, [[target, other]]);
+    const source = await newIdea(await customer(), 'Fresh duplicate', { boardId: trendBoard });
+    for (let i = 0; i < 5; i++) expectOk(await t.gql(VOTE, { id: source }, { token: (await customer()).token }));
+    for (let i = 0; i < 2; i++) expectOk(await t.gql(VOTE, { id: other }, { token: (await customer()).token }));
+    expectOk(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }));
+    // target: (1 + 6 recent voters) / sqrt(62) = 0.89; other: (1 + 2) / sqrt(62) = 0.38.
+    const order = async () => expectOk(await t.gql(LIST, { id: trendBoard, sort: 'TRENDING' })).board.ideas.edges.map((e: any) => e.node.id);
+    expect(await order()).toEqual([target, other]);
+    expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: other, pinned: true } }, { token: moderator.token }));
+    const viaTopics = expectOk(await t.gql(`query($id: ID!) { board(id: $id) { topics(sort: TRENDING) { edges { node { id } } } } }`, { id: trendBoard }));
+    expect(viaTopics.board.topics.edges.map((e: any) => e.node.id)).toEqual([other, target]);
+  });
+
   it('lists ideas by status and tag, sorted; TRENDING favours recent activity and decays with age', async () => {
     const listBoard = await makeBoard(t, space.id, 'IDEAS');
     const author = await customer();

@@ -81,11 +81,16 @@ const BUDGET_VOTES = `
  * TRENDING, in SQL (see IdeaSort's description): recent activity weighs e^(-days ago / 7)
  * per vote and half that per visible reply within 30 days; the sum (plus one) is divided
  * by the square root of (2 + the idea's age in days), so fresh activity lifts an idea and
- * age slowly lowers it.
+ * age slowly lowers it. Votes are the group's, as its count is (those of ideas merged into
+ * it too), each voter once, at their latest vote.
  */
 const TRENDING = `
-  (1 + COALESCE((SELECT sum(exp(-extract(epoch FROM now() - v.created_at) / 604800.0)) FROM idea_votes v
-                  WHERE v.topic_id = t.id AND v.created_at > now() - interval '30 days'), 0)
+  (1 + COALESCE((SELECT sum(exp(-extract(epoch FROM now() - v.at) / 604800.0))
+                   FROM (SELECT max(v.created_at) AS at FROM idea_votes v
+                          WHERE v.created_at > now() - interval '30 days'
+                            AND v.topic_id IN (WITH RECURSIVE g(id) AS (SELECT t.id UNION ALL SELECT m.topic_id FROM g JOIN ideas m ON m.merged_into = g.id)
+                                               SELECT id FROM g)
+                          GROUP BY v.user_id) v), 0)
      + 0.5 * COALESCE((SELECT sum(exp(-extract(epoch FROM now() - p.created_at) / 604800.0)) FROM posts p
                   WHERE p.topic_id = t.id AND p.number > 1 AND p.state = 'VISIBLE' AND p.created_at > now() - interval '30 days'), 0))
   / sqrt(2 + extract(epoch FROM now() - t.created_at) / 86400.0)`;
@@ -265,16 +270,20 @@ export class IdeasService implements BoardKindBehaviour {
     if (row?.linked) throw AppError.badField('boardId', 'this idea is merged with others: unmerge them before moving it to another space');
   }
 
-  /** Board-kind hook: `Board.topics(sort: TRENDING)` on an idea board is its trending list (merged ideas left out). */
+  /**
+   * Board-kind hook: `Board.topics(sort: TRENDING)` on an idea board is its trending list
+   * (merged ideas left out), pinned ideas first as every list of a board's topics has them.
+   */
   trending(viewer: Viewer, board: BoardModel, args: { first?: number; after?: string; tag?: string }): Promise<Connection<TopicModel>> {
-    return this.list(viewer, board, Object.assign(new IdeaListArgs(), { ...args, sort: IdeaSort.TRENDING }));
+    return this.list(viewer, board, Object.assign(new IdeaListArgs(), { ...args, sort: IdeaSort.TRENDING }), { pinnedFirst: true });
   }
 
   /**
    * A board's ideas as the viewer may see them, filtered and sorted. TRENDING moves with time,
-   * so it pages by position; the other sorts page by keyset and count only when asked.
+   * so it pages by position (`pinnedFirst` puts pinned ideas before it); the other sorts page
+   * by keyset and count only when asked.
    */
-  async list(viewer: Viewer, board: BoardModel, args: IdeaListArgs): Promise<Connection<TopicModel>> {
+  async list(viewer: Viewer, board: BoardModel, args: IdeaListArgs, opts: { pinnedFirst?: boolean } = {}): Promise<Connection<TopicModel>> {
     const size = pageSize(args.first);
     const sortBy = args.sort ?? IdeaSort.TRENDING;
     const key = sortBy === IdeaSort.TRENDING ? null : KEYSETS[sortBy];
@@ -326,10 +335,11 @@ export class IdeasService implements BoardKindBehaviour {
       ), (r) => r.board_id);
       return toConnection(rows, size, (r) => r.k, (r) => toTopicModel(r, rank), count);
     }
-    const rows = await nestedPage(viewer, listKey(sortBy, size, offset), board.id, (ids) => this.ds.query<Array<TopicRow & { total: number }>>(
+    const pinned = opts.pinnedFirst ? 't.pinned DESC, ' : '';
+    const rows = await nestedPage(viewer, listKey(sortBy, size, offset, !!opts.pinnedFirst), board.id, (ids) => this.ds.query<Array<TopicRow & { total: number }>>(
       `SELECT page.* FROM unnest($1::uuid[]) AS b(id) CROSS JOIN LATERAL (
          SELECT ${TOPIC_COLUMNS}, count(*) OVER ()::int AS total FROM topics t JOIN ideas i ON i.topic_id = t.id
-          WHERE t.board_id = b.id AND ${filter} ORDER BY ${TRENDING} DESC, t.id DESC LIMIT ${size + 1} OFFSET ${offset}) page`,
+          WHERE t.board_id = b.id AND ${filter} ORDER BY ${pinned}${TRENDING} DESC, t.id DESC LIMIT ${size + 1} OFFSET ${offset}) page`,
       [ids, ...params.slice(1)],
     ), (r) => r.board_id);
     return toOffsetConnection(rows, size, offset, MAX_OFFSET, (r) => toTopicModel(r, rank), count);
