@@ -244,6 +244,29 @@ describe('idea boards', () => {
     expectError(await t.gql(UNMERGE, { id: source }, { token: admin.token }), 'BAD_USER_INPUT');
   });
 
+  it('an unmerge gives back since when the idea had its status, and takes back the followers the merge gave the target', async () => {
+    const source = await newIdea(await customer(), 'Shipped long ago');
+    const target = await newIdea(await customer(), 'Newer duplicate');
+    const [follower, chooser] = [await customer(), await customer()];
+    for (const u of [follower, chooser]) expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: source, level: 'WATCHING' } }, { token: u.token }));
+    expectOk(await t.gql(SET_STATUS, { input: { topicId: source, status: 'COMPLETED' } }, { token: moderator.token }));
+    await t.sql(`UPDATE ideas SET status_changed_at = now() - interval '200 days' WHERE topic_id = $1`, [source]);
+    const [{ at }] = await t.sql(`SELECT status_changed_at::text AS at FROM ideas WHERE topic_id = $1`, [source]);
+    expectOk(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }));
+    const watching = async () => (await t.sql(`SELECT user_id FROM topic_watches WHERE topic_id = $1 AND user_id = ANY($2::uuid[]) ORDER BY user_id`, [target, [follower.id, chooser.id]])).map((r) => r.user_id);
+    expect(await watching()).toEqual([follower.id, chooser.id].sort());
+    // One of them chooses to watch the target themselves: that is theirs to keep.
+    expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: target, level: 'WATCHING' } }, { token: chooser.token }));
+    expectOk(await t.gql(UNMERGE, { id: source }, { token: admin.token }));
+    expect(await t.sql(`SELECT status, status_changed_at::text AS at FROM ideas WHERE topic_id = $1`, [source])).toEqual([{ status: 'COMPLETED', at }]);
+    expect(await watching()).toEqual([chooser.id]);
+    await drain();
+    expectOk(await t.gql(SET_STATUS, { input: { topicId: target, status: 'PLANNED' } }, { token: moderator.token }));
+    await drain();
+    expect((await notificationKinds(follower)).filter((n: any) => n.kind === 'IDEA_STATUS' && n.topic?.id === target)).toEqual([]);
+    expect((await notificationKinds(chooser)).filter((n: any) => n.kind === 'IDEA_STATUS' && n.topic?.id === target)).toHaveLength(1);
+  });
+
   it('unmerging from the middle of a chain recounts every idea along it', async () => {
     // first -> middle -> last: each author votes for their own idea.
     const first = await newIdea(await customer(), 'Chain first');

@@ -539,15 +539,17 @@ export class IdeasService implements BoardKindBehaviour {
       if (rowOf(source.id)?.state !== 'VISIBLE') throw AppError.badField('sourceId', 'the idea to merge is not visible');
       if (rowOf(source.id)?.space_id !== rowOf(target.id)?.space_id) throw AppError.badField('targetId', 'ideas merge only within one space');
       await tx.query(
-        `UPDATE ideas SET status = 'MERGED', status_before_merge = status, merged_into = $2, status_changed_at = now() WHERE topic_id = $1`,
+        `UPDATE ideas SET status = 'MERGED', status_before_merge = status, status_changed_before_merge = status_changed_at, merged_into = $2, status_changed_at = now()
+          WHERE topic_id = $1`,
         [source.id, target.id],
       );
       const changeId = newId();
       await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, $3, 'MERGED', $4)`, [changeId, source.id, s.status, viewer.id]);
       await this.recount(tx, target.id);
+      // Marked as the merge's (via_merge_of), so an unmerge takes back exactly these.
       await tx.query(
-        `INSERT INTO topic_watches (user_id, topic_id, level)
-         SELECT user_id, $2, level FROM topic_watches WHERE topic_id = $1 AND level IN ('WATCHING', 'TRACKING')
+        `INSERT INTO topic_watches (user_id, topic_id, level, via_merge_of)
+         SELECT user_id, $2, level, $1 FROM topic_watches WHERE topic_id = $1 AND level IN ('WATCHING', 'TRACKING')
          ON CONFLICT (user_id, topic_id) DO NOTHING`,
         [source.id, target.id],
       );
@@ -591,7 +593,14 @@ export class IdeasService implements BoardKindBehaviour {
       if (chain.some((id, i) => next.get(id) !== (chain[i + 1] ?? null))) throw AppError.conflict('These ideas were merged meanwhile: try again');
       targetId = row.merged_into;
       const restored = row.status_before_merge ?? IdeaStatus.NEW;
-      await tx.query(`UPDATE ideas SET status = $2, merged_into = NULL, status_before_merge = NULL, status_changed_at = now() WHERE topic_id = $1`, [source.id, restored]);
+      // As it was before the merge: its status, since when, and who followed the target.
+      await tx.query(
+        `UPDATE ideas SET status = $2, merged_into = NULL, status_before_merge = NULL,
+                status_changed_at = COALESCE(status_changed_before_merge, now()), status_changed_before_merge = NULL
+          WHERE topic_id = $1`,
+        [source.id, restored],
+      );
+      await tx.query(`DELETE FROM topic_watches WHERE topic_id = $1 AND via_merge_of = $2`, [targetId, source.id]);
       await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, 'MERGED', $3, $4)`, [newId(), source.id, restored, viewer.id]);
       await this.recountAll(tx, [source.id, ...chain]);
       await tx.emit({ type: 'idea.unmerged', aggregateType: 'topic', aggregateId: source.id, payload: { topicId: source.id, targetId, spaceId: source.spaceId, boardId: source.boardId } });

@@ -294,7 +294,7 @@ export class NotificationsService {
     if (!topic) throw AppError.notFound('Topic not found');
     await this.ds.query(
       `INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id, topic_id) DO UPDATE SET level = EXCLUDED.level, updated_at = now()`,
+       ON CONFLICT (user_id, topic_id) DO UPDATE SET level = EXCLUDED.level, via_merge_of = NULL, updated_at = now()`,
       [viewer.id, topic.id, input.level],
     );
     viewer.peek<DataLoader<string, WatchLevel>>(WATCH_LEVELS)?.clear(topic.id);
