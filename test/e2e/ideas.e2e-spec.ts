@@ -267,6 +267,26 @@ describe('idea boards', () => {
     expect((await notificationKinds(chooser)).filter((n: any) => n.kind === 'IDEA_STATUS' && n.topic?.id === target)).toHaveLength(1);
   });
 
+  it('a duplicate hidden or deleted after its merge stops counting on the target, and counts again when brought back', async () => {
+    const target = await newIdea(await customer(), 'Real demand');
+    const spam = await newIdea(await customer(), 'Sock-puppet duplicate');
+    for (let i = 0; i < 3; i++) expectOk(await t.gql(VOTE, { id: spam }, { token: (await customer()).token }));
+    const voter = await customer();
+    expectOk(await t.gql(VOTE, { id: target }, { token: voter.token }));
+    expectOk(await t.gql(MERGE, { input: { sourceId: spam, targetId: target } }, { token: moderator.token }));
+    expect((await idea(target)).voteCount).toBe(6);
+    const firstPost = (await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [spam]))[0].id;
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+    expectOk(await t.gql(MOD, { input: { postId: firstPost, action: 'HIDE' } }, { token: moderator.token }));
+    expect((await idea(target)).voteCount).toBe(2);
+    const list = async () => expectOk(await t.gql(LIST, { id: board, sort: 'TOP', first: 100 })).board.ideas.edges.find((e: any) => e.node.id === target).node.idea.voteCount;
+    expect(await list()).toBe(2);
+    expectOk(await t.gql(MOD, { input: { postId: firstPost, action: 'UNHIDE' } }, { token: moderator.token }));
+    expect((await idea(target)).voteCount).toBe(6);
+    expectOk(await t.gql(MOD, { input: { postId: firstPost, action: 'DELETE' } }, { token: moderator.token }));
+    expect((await idea(target)).voteCount).toBe(2);
+  });
+
   it('unmerging from the middle of a chain recounts every idea along it', async () => {
     // first -> middle -> last: each author votes for their own idea.
     const first = await newIdea(await customer(), 'Chain first');

@@ -67,6 +67,12 @@ export interface BoardKindBehaviour {
    * Called for every topic; return `to` for topics that are not yours.
    */
   firstPostState?(tx: Tx, change: { topicId: string; to: string }): Promise<string>;
+  /**
+   * Runs once a topic's first post (so the topic) moved to another content state, in that
+   * transaction: for a kind's own rows that follow it (an idea's votes counting on the idea
+   * it was merged into). Called for every topic; ignore topics that are not yours.
+   */
+  firstPostStateChanged?(tx: Tx, change: { topicId: string; from: string; to: string }): Promise<void>;
 }
 
 @Injectable()
@@ -80,6 +86,11 @@ export class BoardKinds {
   /** The behaviour of a board's kind; undefined for FORUM (plain topics) and for kinds nobody plugged in. */
   of(kind: BoardKind): BoardKindBehaviour | undefined {
     return this.behaviours.get(kind);
+  }
+
+  /** Tells every kind that a topic's first post moved (see `firstPostStateChanged`). */
+  async firstPostStateChanged(tx: Tx, change: { topicId: string; from: string; to: string }): Promise<void> {
+    for (const b of this.behaviours.values()) if (b.firstPostStateChanged) await b.firstPostStateChanged(tx, change);
   }
 
   /** The state a first post moves to once every kind had its say (see `firstPostState`). */

@@ -45,10 +45,19 @@ import {
 const MAX_OFFSET = 10_000;
 
 /**
- * The ideas that count together: an idea and, transitively, every idea merged into it.
- * `$1` is an array of idea ids; yields (root, member) pairs.
+ * The ideas that count together: an idea and, transitively, every visible idea merged into it
+ * (a duplicate hidden or deleted after its merge no longer brings its votes, nor do the ideas
+ * merged into it). `$1` is an array of idea ids; yields (root, member) pairs.
  */
 const GROUPS = `
+  WITH RECURSIVE grp(root, member) AS (
+    SELECT topic_id, topic_id FROM ideas WHERE topic_id = ANY($1::uuid[])
+    UNION ALL
+    SELECT g.root, i.topic_id FROM grp g JOIN ideas i ON i.merged_into = g.member JOIN topics mt ON mt.id = i.topic_id AND mt.state = 'VISIBLE'
+  )`;
+
+/** As GROUPS, with every idea merged in, visible or not: what a member's withdrawal takes back. */
+const WHOLE_GROUPS = `
   WITH RECURSIVE grp(root, member) AS (
     SELECT topic_id, topic_id FROM ideas WHERE topic_id = ANY($1::uuid[])
     UNION ALL
@@ -88,7 +97,8 @@ const TRENDING = `
   (1 + COALESCE((SELECT sum(exp(-extract(epoch FROM now() - v.at) / 604800.0))
                    FROM (SELECT max(v.created_at) AS at FROM idea_votes v
                           WHERE v.created_at > now() - interval '30 days'
-                            AND v.topic_id IN (WITH RECURSIVE g(id) AS (SELECT t.id UNION ALL SELECT m.topic_id FROM g JOIN ideas m ON m.merged_into = g.id)
+                            AND v.topic_id IN (WITH RECURSIVE g(id) AS (SELECT t.id UNION ALL SELECT m.topic_id FROM g JOIN ideas m ON m.merged_into = g.id
+                                                                                           JOIN topics mt ON mt.id = m.topic_id AND mt.state = 'VISIBLE')
                                                SELECT id FROM g)
                           GROUP BY v.user_id) v), 0)
      + 0.5 * COALESCE((SELECT sum(exp(-extract(epoch FROM now() - p.created_at) / 604800.0)) FROM posts p
@@ -436,14 +446,14 @@ export class IdeasService implements BoardKindBehaviour {
       } else {
         // Withdrawing removes the viewer's support from the whole group (their votes on merged ideas too).
         const removed = await tx.query<{ topic_id: string }>(
-          `${GROUPS} DELETE FROM idea_votes WHERE user_id = $2 AND topic_id IN (SELECT member FROM grp) RETURNING topic_id`,
+          `${WHOLE_GROUPS} DELETE FROM idea_votes WHERE user_id = $2 AND topic_id IN (SELECT member FROM grp) RETURNING topic_id`,
           [[idea.topic_id], viewer.id],
         );
         changed = removed.length > 0;
         // Every merged idea of the group keeps its own count right too (an unmerge shows them): one
         // in the middle of a chain counts the votes of those merged into it, even if it had none.
         if (changed) {
-          const members = await tx.query<{ member: string }>(`${GROUPS} SELECT member FROM grp`, [[idea.topic_id]]);
+          const members = await tx.query<{ member: string }>(`${WHOLE_GROUPS} SELECT member FROM grp`, [[idea.topic_id]]);
           await this.recountAll(tx, members.map((m) => m.member).filter((id) => id !== idea.topic_id));
         }
       }
@@ -659,6 +669,22 @@ export class IdeasService implements BoardKindBehaviour {
   }
 
   /** An idea and the ideas it is merged into, up to the one its chain ends in. */
+  /**
+   * Board-kind hook: a merged idea hidden, deleted or brought back changes what the ideas its
+   * chain runs through count (GROUPS counts visible ideas only): they are counted again.
+   */
+  async firstPostStateChanged(tx: Tx, change: { topicId: string; from: string; to: string }): Promise<void> {
+    if ((change.from === 'VISIBLE') === (change.to === 'VISIBLE')) return;
+    const [row] = await tx.query<{ merged_into: string | null }>(`SELECT merged_into FROM ideas WHERE topic_id = $1`, [change.topicId]);
+    if (!row?.merged_into) return;
+    const counts = await this.recountAll(tx, await this.chainFrom(tx, row.merged_into));
+    // Live pages of those ideas show their new counts.
+    const topics = await tx.query<{ id: string; space_id: string; board_id: string }>(`SELECT id, space_id, board_id FROM topics WHERE id = ANY($1::uuid[])`, [[...counts.keys()]]);
+    for (const t of topics) {
+      await tx.emit({ type: 'idea.voted', aggregateType: 'topic', aggregateId: t.id, payload: { topicId: t.id, spaceId: t.space_id, boardId: t.board_id, voteCount: counts.get(t.id) } });
+    }
+  }
+
   private async chainFrom(tx: Tx, topicId: string): Promise<string[]> {
     const rows = await tx.query<{ id: string }>(
       `WITH RECURSIVE up(id, next, depth) AS (

@@ -501,6 +501,7 @@ export class PostsService {
         [topic.id, to, delta * row.reaction_total, published],
       );
       await tx.emit({ type: `topic.${stateVerb(row.was, to)}`, aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: ids });
+      if (row.was !== to) await this.kinds.firstPostStateChanged(tx, { topicId: topic.id, from: row.was, to });
     } else if (delta !== 0) {
       await tx.query(
         `UPDATE topics SET reply_count = reply_count + $2, reaction_count = reaction_count + $3,
