@@ -47,6 +47,18 @@ describe('automod: watched words', () => {
     expect(row.body_source).toContain('**darn**');
   });
 
+  it('reads the text as readers will: entities, markup and invisible characters hide no word', async () => {
+    for (const body of ['Buy cr&#121;ptocoins now', 'Buy **cry**ptocoins now', 'Buy cry\u200Bptocoins now', 'Buy <span>crypto</span>coins']) {
+      expect(expectError(await post(body), 'BAD_USER_INPUT').message).toBe('Your post was refused: No crypto promotions here');
+    }
+    // A censored word spelt so that it cannot be masked in the source is refused rather than shown.
+    expectError(await post('Well d&#97;rn it'), 'BAD_USER_INPUT');
+    expectError(await post('Well darn, and d&#97;rn again'), 'BAD_USER_INPUT');
+    // As it is written, plainly or in code (shown as typed), it is still only masked, or left alone.
+    expect(expectOk(await post('Well darn it, and `d&#97;rn` as code')).createTopic.firstPost.bodyHtml).toBe('<p>Well ■■■■ it, and <code>d&amp;#97;rn</code> as code</p>\n');
+    expect(expectOk(await post('zero\u200Bwidth darn')).createTopic.firstPost.bodyHtml).not.toContain('darn');
+  });
+
   it('holds for approval, or flags into the review queue', async () => {
     expect(expectOk(await post('Is Competitor X better?')).createTopic.state).toBe('PENDING');
     const flagged = expectOk(await post('I want a refund')).createTopic;

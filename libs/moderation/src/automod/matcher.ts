@@ -8,7 +8,9 @@ export function fold(text: string): { folded: string; origin: number[] } {
   const origin: number[] = [];
   let i = 0;
   for (const ch of text) {
-    const f = ch.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+    // Marks and invisible format characters (zero-width spaces and joiners, soft hyphens) go:
+    // "sp\u200Bam" is "spam" to a reader.
+    const f = ch.normalize('NFKD').replace(/[\p{M}\p{Cf}]/gu, '').toLowerCase();
     for (let k = 0; k < f.length; k++) origin.push(i);
     folded += f;
     i += ch.length;

@@ -5,7 +5,7 @@ import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AccessLevel } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
-import { ContentRenderer } from '../../../content/src/renderer';
+import { ContentRenderer, htmlToText } from '../../../content/src/renderer';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, ConnectionType, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
@@ -157,6 +157,10 @@ export class WatchedWordsRule implements PostingCheck {
    * Every rule against the body, the title and the tags alike: a word refused in a post is
    * refused in a title too (titles reach lists, search, e-mails and live events). CENSOR masks
    * the body and the title; a tag cannot be masked, so a censored word there is refused.
+   * The body is screened twice: as written, then as readers will see it (rendered, censored
+   * words masked, markup gone and entities decoded), so a word spelt with entities
+   * (`sp&#97;m`) or split by markup (`**sp**am`) is caught; one that survives masking that way
+   * cannot be masked in the source, so CENSOR refuses it there.
    */
   async check(c: Contribution, verdict: Verdict): Promise<void> {
     const parts: Part[] = [{ field: 'body', text: c.body, maskable: true }];
@@ -164,6 +168,12 @@ export class WatchedWordsRule implements PostingCheck {
     if (c.tags?.length) parts.push({ field: 'tags', text: c.tags.join(' '), maskable: false });
     const screened = await this.screen(c, parts);
     if (!screened) return;
+    const masked = screened.masked[0];
+    const shown = screened.timedOut ? null : await this.screen(c, [{ field: 'body', text: htmlToText(masked === null ? c.rendered.html : this.renderer.render(masked).html), maskable: false }]);
+    if (shown) {
+      screened.timedOut ||= shown.timedOut;
+      screened.matched.push(...shown.matched.filter((r) => !screened.matched.includes(r)));
+    }
     const reasons = new Set(verdict.reasons);
     if (screened.timedOut) {
       verdict.pending = true;
