@@ -4,7 +4,7 @@ import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app
 
 const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
 const QUEUE = `query($s: ID) { reviewQueue(spaceId: $s, first: 50) {
-  edges { node { id targetId autoHidden reports { reason reporter { id } } history { action } } } } }`;
+  edges { node { id targetId autoHidden resolvedBy { id } reports { reason reporter { id } } history { action actor { id } } } } } }`;
 const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id status } }`;
 const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id state } }`;
 
@@ -100,6 +100,8 @@ describe('moderation: races on a post’s state and the review queue’s cost', 
     const five = await t.countStatements(async () => (page = expectOk(await t.gql(QUEUE, { s: s.id }, { token: mod.token }))));
     expect(page.reviewQueue.edges).toHaveLength(5);
     expect(page.reviewQueue.edges.every((e: any) => e.node.reports.length === 2 && e.node.history.length === 2)).toBe(true);
+    // Each step names who took it: here, each reporter.
+    expect(page.reviewQueue.edges.every((e: any) => e.node.history.map((h: any) => h.actor.id).join() === e.node.reports.map((r: any) => r.reporter.id).join())).toBe(true);
     expect(five.count).toBe(one.count);
   });
 
@@ -110,9 +112,11 @@ describe('moderation: races on a post’s state and the review queue’s cost', 
     const [item] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1`, [topic.id]);
     const both = `mutation($id: ID!, $input: ResolveReviewInput!) {
       a: claimReviewItem(id: $id) { history { action } }
-      b: resolveReviewItem(input: $input) { history { action } } }`;
+      b: resolveReviewItem(input: $input) { resolvedBy { id } history { action actor { id } } } }`;
     const res = expectOk(await t.gql(both, { id: item.id, input: { id: item.id, decision: 'IGNORE' } }, { token: mod.token }));
     expect(res.a.history.map((h: { action: string }) => h.action)).toEqual(['reported', 'claimed']);
     expect(res.b.history.map((h: { action: string }) => h.action)).toEqual(['reported', 'claimed', 'resolved: ignore (none)']);
+    expect(res.b.resolvedBy).toEqual({ id: mod.id });
+    expect(res.b.history.slice(1).map((h: any) => h.actor.id)).toEqual([mod.id, mod.id]);
   });
 });

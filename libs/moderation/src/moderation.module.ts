@@ -15,7 +15,7 @@ import { SpaceModeration } from './space-moderation';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { ForumModule } from '../../forum/src/forum.module';
-import { ReportResolver, ReviewResolver } from './reports/reports.resolver';
+import { ReportResolver, ReviewEventResolver, ReviewResolver } from './reports/reports.resolver';
 import { ReportsService } from './reports/reports.service';
 import { ReviewItems } from './reports/review-items';
 import { ModerationLogResolver } from './audit/moderation-log.resolver';
@@ -27,7 +27,7 @@ import { UnacknowledgedWarningRule } from './sanctions/warnings-rule';
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule, ContentModule],
-  providers: [SpaceModeration, SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, UnacknowledgedWarningRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReportResolver, ReviewItems],
+  providers: [SpaceModeration, SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, UnacknowledgedWarningRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReviewEventResolver, ReportResolver, ReviewItems],
   exports: [SanctionsService, ReportsService, TrustLevelService, ReviewItems, WatchedWordsRule],
 })
 export class ModerationModule implements OnModuleInit {

@@ -66,6 +66,11 @@ export class ReviewResolver {
     return item.claimedById ? this.users.load(ctx.viewer, item.claimedById) : null;
   }
 
+  @ResolveField(() => UserModel, { nullable: true, description: 'Who settled it; null while pending, or when it settled itself (its author withdrew the content, say).' })
+  resolvedBy(@Parent() item: ReviewItemModel, @Context() ctx: GqlContext) {
+    return item.resolvedById ? this.users.load(ctx.viewer, item.resolvedById) : null;
+  }
+
   @ResolveField(() => PostModel, { nullable: true, description: 'The reported post.' })
   post(@Parent() item: ReviewItemModel, @Context() ctx: GqlContext) {
     return item.targetType === ReportTargetType.POST ? this.forum.post(ctx.viewer, item.targetId) : null;
@@ -79,6 +84,16 @@ export class ReviewResolver {
   @ResolveField(() => UserModel, { nullable: true, description: 'The reported user.' })
   user(@Parent() item: ReviewItemModel, @Context() ctx: GqlContext) {
     return item.targetType === ReportTargetType.USER ? this.users.load(ctx.viewer, item.targetId) : null;
+  }
+}
+
+@Resolver(() => ReviewEventModel)
+export class ReviewEventResolver {
+  constructor(private readonly users: UsersLoader) {}
+
+  @ResolveField(() => UserModel, { nullable: true, description: 'Who did it; null for an automatic step (automod, the escalation ladder).' })
+  actor(@Parent() e: ReviewEventModel, @Context() ctx: GqlContext) {
+    return e.actorId ? this.users.load(ctx.viewer, e.actorId) : null;
   }
 }
 
