@@ -166,6 +166,24 @@ describe('notification e-mails', () => {
     expect(await costFor(5)).toBeLessThanOrEqual(few);
   });
 
+  it('reads the posts of a run together: recipients told of different posts cost no more statements', async () => {
+    const digest = t.get(EmailDigest);
+    await digest.sendDue(); // whatever was due goes, and the unsubscribe key is loaded
+    const costFor = async (n: number) => {
+      const users = await Promise.all(Array.from({ length: n }, () => makeUser(t)));
+      const topic = await createTopic(t, (await makeUser(t)).token, board, { title: `Separate mentions ${n}` });
+      const writer = await makeUser(t);
+      for (const u of users) await reply(t, writer.token, topic.id, `@${u.handle} this one is for you`);
+      await t.get(OutboxWorker).drain();
+      for (const u of users) await age(u.id);
+      let sent: Array<{ to: string }> = [];
+      const cost = await t.countStatements(async () => (sent = await digest.sendDue()));
+      expect(sent.filter((m) => users.some((u) => u.email === m.to))).toHaveLength(n);
+      return cost.count;
+    };
+    expect(await costFor(6)).toBe(await costFor(2));
+  });
+
   it('never names a topic the recipient can no longer read', async () => {
     const owner = await makeUser(t);
     const visible = await createTopic(t, owner.token, board, { title: 'Still public guide' });

@@ -63,18 +63,18 @@ export class ForumLoaders {
    * `post()` for several viewers at once (the recipients of a notification): the post and
    * its topic are read once, through the first viewer's loaders, and judged for each.
    */
-  async postForEach(viewers: readonly Viewer[], id: string): Promise<Array<PostModel | null>> {
+  async postForEach(viewers: readonly Viewer[], id: string, rowsVia: Viewer = viewers[0]): Promise<Array<PostModel | null>> {
     if (viewers.length === 0) return [];
-    const row = await this.postRows(viewers[0]).load(id);
-    const topicRow = row ? await this.topicRows(viewers[0]).load(row.topic_id) : null;
+    const row = await this.postRows(rowsVia).load(id);
+    const topicRow = row ? await this.topicRows(rowsVia).load(row.topic_id) : null;
     if (!row || !topicRow) return viewers.map(() => null);
     return Promise.all(viewers.map(async (v) => ((await this.topicFromRow(v, topicRow)) ? this.postFromRow(v, row) : null)));
   }
 
   /** `topic()` for several viewers at once: the topic is read once and judged for each. */
-  async topicForEach(viewers: readonly Viewer[], id: string): Promise<Array<TopicModel | null>> {
+  async topicForEach(viewers: readonly Viewer[], id: string, rowsVia: Viewer = viewers[0]): Promise<Array<TopicModel | null>> {
     if (viewers.length === 0) return [];
-    const row = await this.topicRows(viewers[0]).load(id);
+    const row = await this.topicRows(rowsVia).load(id);
     return row ? Promise.all(viewers.map((v) => this.topicFromRow(v, row))) : viewers.map(() => null);
   }
 

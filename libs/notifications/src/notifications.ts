@@ -116,13 +116,16 @@ export async function visibleNotifications(forum: ForumLoaders, items: readonly 
     if (group) group.push(i);
     else groups.set(key, [i]);
   });
+  // Rows do not depend on who reads them: one viewer's loaders read them all, so every post
+  // and topic of the run comes in one statement each, however many recipients they have.
+  const rowsVia = items.find((n) => n.viewer)?.viewer ?? undefined;
   await Promise.all(
     [...groups.values()].map(async (group) => {
       const viewers = group.map((i) => items[i].viewer!);
       const { postId, topicId } = items[group[0]];
       const seen = postId
-        ? (await forum.postForEach(viewers, postId)).map((p) => p?.view === 'full')
-        : (await forum.topicForEach(viewers, topicId!)).map((t) => t !== null);
+        ? (await forum.postForEach(viewers, postId, rowsVia)).map((p) => p?.view === 'full')
+        : (await forum.topicForEach(viewers, topicId!, rowsVia)).map((t) => t !== null);
       group.forEach((i, j) => (visible[i] = seen[j]));
     }),
   );
