@@ -127,6 +127,19 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(four.count).toBe(one.count);
   });
 
+  it('grants a waiting appeal when its sanction is lifted directly: nobody denies an appeal of a sanction gone', async () => {
+    const user = await makeUser(t);
+    const s = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'SILENCE', reason: 'Heated thread', durationHours: 48, spaceId: space.id } }, { token: mod.token })).sanctionUser;
+    expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: s.id, message: 'I have calmed down, promise' } }, { token: user.token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'APPEAL' AND target_id = $1`, [s.id]);
+    expectOk(await t.gql(`mutation($id: ID!) { liftSanction(id: $id) { id } }`, { id: s.id }, { token: mod.token }));
+    expect(await t.sql(`SELECT status, decided_by FROM appeals WHERE sanction_id = $1`, [s.id])).toEqual([{ status: 'GRANTED', decided_by: mod.id }]);
+    expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'APPROVED', resolved_by: mod.id }]);
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', note: 'Denied' } }, { token: mod2.token }), 'CONFLICT');
+    const [event] = await t.sql(`SELECT payload FROM outbox WHERE type = 'appeal.decided' AND aggregate_id = $1`, [user.id]);
+    expect(event.payload).toMatchObject({ sanctionId: s.id, granted: true });
+  });
+
   it('takes one appeal per sanction, decided by another moderator', async () => {
     const user = await makeUser(t);
     const other = await makeUser(t);

@@ -11,6 +11,7 @@ import { isUuid, newId } from '../../../core/src/ids';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { SanctionInput } from './dto/sanction.inputs';
+import { ReviewItems } from '../reports/review-items';
 import { SANCTION_COLUMNS, SanctionKind, SanctionModel, SanctionRow, toSanctionModel } from './sanction.model';
 
 /** Site-wide power: 0 member, 1 global moderator, 2 admin. */
@@ -23,6 +24,7 @@ export class SanctionsService {
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
     private readonly sessions: SessionsService,
+    private readonly reviewItems: ReviewItems,
   ) {}
 
   /** The target as a viewer (suspended or not), to ask the access policy what they may do. */
@@ -150,6 +152,31 @@ export class SanctionsService {
     });
   }
 
+  /**
+   * A sanction lifted while its appeal waits has answered the appeal: it is granted, its item
+   * settled, and the member told, so no moderator later denies an appeal of a sanction gone.
+   */
+  private async grantWaitingAppeal(tx: Tx, viewer: Viewer, s: SanctionRow): Promise<void> {
+    const [appeal] = await tx.query<{ review_item_id: string | null }>(
+      `UPDATE appeals SET status = 'GRANTED', decided_by = $2, decided_at = now(), decision_note = 'The sanction was lifted'
+        WHERE sanction_id = $1 AND status = 'PENDING' RETURNING review_item_id`,
+      [s.id, viewer.id],
+    );
+    if (!appeal) return;
+    if (appeal.review_item_id) {
+      const settled = await tx.query(
+        `UPDATE review_items SET status = 'APPROVED', resolved_by = $2, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
+          WHERE id = $1 AND status = 'PENDING' RETURNING id`,
+        [appeal.review_item_id, viewer.id],
+      );
+      if (settled.length) {
+        await this.reviewItems.record(tx, appeal.review_item_id, viewer.id, 'resolved: approve (sanction lifted with liftSanction)');
+        await this.reviewItems.changed(tx, { id: appeal.review_item_id, spaceId: s.space_id, status: 'APPROVED' });
+      }
+    }
+    await tx.emit({ type: 'appeal.decided', aggregateType: 'user', aggregateId: s.user_id, payload: { userId: s.user_id, sanctionId: s.id, granted: true } });
+  }
+
   async lift(viewer: Viewer, id: string): Promise<SanctionModel> {
     if (!viewer.user) throw AppError.unauthenticated();
     const s = await this.load(id);
@@ -178,6 +205,7 @@ export class SanctionsService {
         before: { sanctionId: id, kind: s.kind, expiresAt: s.expires_at },
       });
       await tx.emit({ type: 'user.sanction_lifted', aggregateType: 'user', aggregateId: s.user_id, payload: { userId: s.user_id, sanctionId: id } });
+      await this.grantWaitingAppeal(tx, viewer, s);
       return lifted;
     });
     return toSanctionModel(row ?? (await this.load(id))!);
