@@ -71,6 +71,33 @@ describe('notification e-mails', () => {
     ]);
   });
 
+  it('offers, beside the link that stops every e-mail, one per kind the e-mail holds that stops only that kind', async () => {
+    const author = await makeUser(t);
+    const topic = await createTopic(t, author.token, board, { title: 'Per-kind links' });
+    await t.get(OutboxWorker).drain();
+    const tell = async (text: string) => {
+      await reply(t, (await makeUser(t)).token, topic.id, text);
+      expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: topic.firstPostId, kind: 'LIKE' } }, { token: (await makeUser(t)).token }));
+      await t.get(OutboxWorker).drain();
+      await age(author.id);
+      await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [author.id]);
+      return (await t.get(EmailDigest).sendDue()).find((m) => m.to === author.email)!;
+    };
+    const mail = await tell('first reply');
+    const only = mail.text.split('\n').filter((line) => line.startsWith('Stop only'));
+    expect(only.map((line) => line.replace(/: https:.*$/, ''))).toEqual(['Stop only e-mails about replies in topics you watch', 'Stop only e-mails about reactions to your posts']);
+    const token = decodeURIComponent(/token=(\S+)$/.exec(only[1])![1]);
+    const page = await request(t.http).get(`/unsubscribe?token=${encodeURIComponent(token)}`).expect(200);
+    expect(page.text).toContain('Stop e-mails from Parvis about reactions to your posts?');
+    const done = await request(t.http).post('/unsubscribe').type('form').send({ token }).expect(200);
+    expect(done.text).toBe('You will no longer receive e-mails from Parvis about reactions to your posts.');
+    const prefs = expectOk(await t.gql(`{ emailPreferences { kind enabled } }`, {}, { token: author.token })).emailPreferences;
+    expect(prefs.filter((p: any) => !p.enabled)).toEqual([{ kind: 'REACTIONS', enabled: false }]);
+    const next = await tell('second reply');
+    expect(next.text.split('\n').filter((line) => line.startsWith('• ')).map((line) => line.includes('replied in a topic you watch'))).toEqual([true]);
+    expect(next.text).not.toContain('Stop only');
+  });
+
   it('takes a mail client’s one-click unsubscribe (RFC 8058): a POST to the link itself', async () => {
     const user = await makeUser(t);
     const token = await t.get(EmailDigest).unsubscribeToken(user.id, '*');

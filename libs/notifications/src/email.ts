@@ -51,6 +51,40 @@ const LABELS: Record<string, string> = {
   ARTICLE_FEEDBACK: 'A reader found an article you own not helpful',
 };
 
+/** What each kind's own unsubscribe link stops: "Stop e-mails about …". */
+const ABOUT: Record<string, string> = {
+  [ALL]: 'anything',
+  MENTION: 'mentions of you',
+  GROUP_MENTION: 'mentions of your groups',
+  QUOTED: 'quotes of your posts',
+  REPLY: 'replies to your posts',
+  WATCHED_REPLY: 'replies in topics you watch',
+  NEW_TOPIC: 'new topics in boards and tags you watch',
+  ANSWER_ACCEPTED: 'your accepted answers',
+  REACTIONS: 'reactions to your posts',
+  POST_HIDDEN: 'your posts hidden by moderation',
+  POST_APPROVED: 'your posts approved',
+  POST_REMOVED: 'your posts removed by moderation',
+  SANCTION: 'moderators’ notices',
+  APPEAL_DECIDED: 'your appeals',
+  REPORT_RESOLVED: 'your reports',
+  IDEA_STATUS: 'status changes of ideas you follow',
+  IDEA_MERGED: 'ideas you follow being merged',
+  ARTICLE_SUBMITTED: 'articles submitted for review',
+  ARTICLE_CHANGES_REQUESTED: 'changes requested to articles',
+  ARTICLE_RETURNED_TO_DRAFT: 'articles returned to draft',
+  ARTICLE_PUBLISHED: 'articles published',
+  ARTICLE_ARCHIVED: 'articles archived',
+  ARTICLE_UNARCHIVED: 'articles brought back from the archive',
+  ARTICLE_VERIFICATION_DUE: 'articles due for verification',
+  ARTICLE_FEEDBACK: 'feedback on your articles',
+};
+
+/** "about replies in topics you watch", or nothing for every kind. */
+export function unsubscribeScope(kind: string): string {
+  return kind === ALL ? '' : ` about ${ABOUT[kind] ?? kind.toLowerCase().replace(/_/g, ' ')}`;
+}
+
 export interface SentEmail {
   to: string;
   subject: string;
@@ -193,13 +227,18 @@ export class EmailDigest {
         lines.push(`• ${what}${where}`);
       });
       if (lines.length === 0 || !viewer) continue;
-      const unsubscribe = `${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, ALL)}`;
+      const link = async (kind: string) => `${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, kind)}`;
+      const unsubscribe = await link(ALL);
+      // And one link per kind the e-mail holds, to stop only that (in the order kinds are listed).
+      const kinds = NOTIFICATION_KINDS.filter((k) => items.some((n) => n.kind === k && readable.has(n.id)));
+      const only = kinds.length > 1 ? await Promise.all(kinds.map(async (k) => `Stop only e-mails${unsubscribeScope(k)}: ${await link(k)}`)) : [];
       const text = [
         `You have ${lines.length} unread notification${lines.length > 1 ? 's' : ''} on Parvis:`,
         '',
         ...lines,
         '',
         `Stop these e-mails: ${unsubscribe}`,
+        ...only,
       ].join('\n');
       const message = {
         from: this.config.MAIL_FROM,
@@ -251,7 +290,7 @@ export class UnsubscribeController {
       .send(
         `<!doctype html><meta charset="utf-8"><title>Unsubscribe</title>` +
           `<form method="post"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
-          `<p>Stop e-mails from Parvis?</p><button type="submit">Unsubscribe</button></form>`,
+          `<p>Stop e-mails from Parvis${escapeHtml(unsubscribeScope(valid.kind))}?</p><button type="submit">Unsubscribe</button></form>`,
       );
   }
 
@@ -259,7 +298,10 @@ export class UnsubscribeController {
   async unsubscribe(@HttpQuery('token') queryToken: unknown, @Body() body: Record<string, unknown> | undefined, @Res() res: Response): Promise<void> {
     const token = typeof body?.token === 'string' ? body.token : queryToken;
     const done = typeof token === 'string' ? await this.digest.unsubscribe(token) : null;
-    res.status(done ? 200 : 400).type('text/plain').send(done ? 'You will no longer receive these e-mails from Parvis.' : 'This unsubscribe link is not valid.');
+    res
+      .status(done ? 200 : 400)
+      .type('text/plain')
+      .send(done ? `You will no longer receive e-mails from Parvis${unsubscribeScope(done.kind)}.` : 'This unsubscribe link is not valid.');
   }
 }
 
