@@ -151,4 +151,20 @@ maybe('live updates across two API processes (Redis adapter)', () => {
       await frozen.quit();
     }
   }, 20_000);
+
+  it('checks its connections again once its Redis subscription comes back: what it missed meanwhile is not missed', async () => {
+    const { space, topic, onA, member } = await readerOnA();
+    // Lost while cut off: the grant goes with no re-check reaching node A.
+    await a.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id]);
+    const lost = next(onA, 'access:lost');
+    // Node A's subscriber connection (and node B's) dropped by Redis; they reconnect on their own.
+    const admin = createClient({ url: process.env.REDIS_URL });
+    await admin.connect();
+    try {
+      await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    } finally {
+      await admin.quit();
+    }
+    expect(await lost).toEqual({ room: `topic:${topic.id}` });
+  }, 20_000);
 });

@@ -396,6 +396,28 @@ describe('live updates over Socket.IO', () => {
     expect((await authorHears).postId).toBe(r.id);
   });
 
+  it('checks every connection again on demand (after a node missed re-checks): rooms no longer readable are left', async () => {
+    const space = await makeSpace(t, 'PUBLIC');
+    const board = await makeBoard(t, space.id);
+    const topic = await createTopic(t, author.token, board);
+    const reader = await connect((await makeUser(t)).token);
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const staying = await connect(admin.token);
+    for (const s of [reader, staying]) {
+      expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      expect(await ask(s, 'board:join', { boardId: board })).toEqual({ ok: true });
+    }
+    // As if the change's re-check never reached this node: no event, only the new rule.
+    await t.sql(`UPDATE spaces SET visibility = 'RESTRICTED' WHERE id = $1`, [space.id]);
+    const lost: string[] = [];
+    reader.on('access:lost', (e: { room: string }) => lost.push(e.room));
+    const adminQuiet = nothing(staying, 'access:lost');
+    expect(await t.get(LiveGateway).recheckAll()).toBe(2);
+    await adminQuiet;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lost.sort()).toEqual([`board:${board}`, `topic:${topic.id}`].sort());
+  });
+
   /** Makes every access re-check of a socket slow, as with many sockets in a room; returns the undo. */
   function slowRechecks(ms: number): () => void {
     const gateway = t.get(LiveGateway) as unknown as { recheck: (...args: unknown[]) => Promise<void> };

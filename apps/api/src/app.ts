@@ -11,6 +11,7 @@ import { QueryCounter } from '../../../libs/core/src/database/data-source';
 import { inputValidationPipe } from '../../../libs/core/src/graphql/errors';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from '../../../libs/realtime/src/redis-io.adapter';
+import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
 
 export interface CreateAppOptions {
   counter?: QueryCounter;
@@ -47,6 +48,9 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
     const adapter = new RedisIoAdapter(app, config.REDIS_URL, config.REDIS_KEY_PREFIX);
     await adapter.connect();
     app.useWebSocketAdapter(adapter);
+    // Access re-checks other nodes asked for while this one was cut off from Redis are lost:
+    // every connection here is checked again.
+    adapter.onResubscribed(() => void app.get(LiveGateway).recheckAll());
   }
   await app.init();
   return app;

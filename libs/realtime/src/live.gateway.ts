@@ -749,6 +749,23 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     }
   }
 
+  /**
+   * Every connection of this node checked again in every room it holds (after this node missed
+   * other nodes' re-checks, its Redis subscription cut off); returns how many rooms they left.
+   * Never throws: a failure is logged.
+   */
+  async recheckAll(): Promise<number> {
+    if (!this.server) return 0;
+    let left = 0;
+    try {
+      for (const socket of await this.server.local.fetchSockets()) left += await this.recheck(socket as unknown as Socket, contentRooms(socket));
+    } catch (err) {
+      this.log.error({ err }, 'live re-check of every connection failed');
+    }
+    if (left) this.log.warn({ left }, 'connections left rooms they could no longer read');
+    return left;
+  }
+
   /** After a topic changed audience (moved, or hidden through its first post): its room is checked again. */
   private async recheckTopicRoom(topicId: string): Promise<void> {
     for (const socket of await this.server.local.in(`topic:${topicId}`).fetchSockets()) {
@@ -763,7 +780,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     }
   }
 
-  private async recheck(socket: Socket, rooms: string[]): Promise<void> {
+  /** Sends the connection away from those of `rooms` it may no longer be in; returns how many. */
+  private async recheck(socket: Socket, rooms: string[]): Promise<number> {
+    let left = 0;
     const viewer = await this.viewerOf(socket);
     for (const room of rooms) {
       const [kind, id] = room.split(':');
@@ -780,8 +799,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       if (!allowed) {
         await this.leave(socket, room);
         socket.emit('access:lost', { room });
+        left++;
       }
     }
+    return left;
   }
 
   /** An idea's status and votes, to its topic's and board's rooms, while the topic is visible. */

@@ -13,6 +13,7 @@ export class RedisIoAdapter extends IoAdapter {
   private adapterConstructor?: ReturnType<typeof createAdapter>;
   private clients: Array<ReturnType<typeof createClient>> = [];
   private readonly log = new Logger('RedisIoAdapter');
+  private resubscribed?: () => void;
 
   constructor(
     app: INestApplicationContext,
@@ -54,8 +55,19 @@ export class RedisIoAdapter extends IoAdapter {
       clearTimeout(timer);
     }
     connected = true;
+    // Pub/sub keeps nothing for a subscriber that was away: whatever other nodes said while
+    // this one was cut off (re-checks of access among them) is lost, so it is told to catch up.
+    sub.on('ready', () => {
+      this.log.warn('Redis subscription restored; messages sent meanwhile were lost');
+      this.resubscribed?.();
+    });
     this.clients = [pub, sub];
     this.adapterConstructor = createAdapter(pub, sub, { key: `${this.prefix}:socket.io` });
+  }
+
+  /** What to do once the subscription comes back after a drop (the live gateway re-checks its connections). */
+  onResubscribed(fn: () => void): void {
+    this.resubscribed = fn;
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
