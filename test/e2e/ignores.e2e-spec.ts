@@ -3,6 +3,7 @@ import { newId } from '../../libs/core/src/ids';
 import { MAX_IGNORED } from '../../libs/identity/src/users/ignores';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { kb, publishedArticle, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const IGNORE = `mutation($id: ID!) { ignoreUser(userId: $id) { id ignoredByMe } }`;
@@ -56,6 +57,17 @@ describe('ignoring a member', () => {
     expectOk(await t.gql(`mutation($input: SetIdeaStatusInput!) { setIdeaStatus(input: $input) { id } }`, { input: { topicId: idea.id, status: 'PLANNED' } }, { token: spaceMod.token }));
     await drain();
     expect(await kinds(voter)).toEqual(['IDEA_STATUS']);
+  });
+
+  it('keeps what they write about your article (not-helpful feedback) from you too', async () => {
+    const [owner, critic, editor] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const kbBoard = await makeBoard(t, (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id, 'KNOWLEDGE');
+    const article = await publishedArticle(t, owner.token, editor.token, kbBoard, { title: 'Ignored feedback' });
+    await drain();
+    expectOk(await t.gql(IGNORE, { id: critic.id }, { token: owner.token }));
+    topicOf(await kb(t).rate(critic.token, { topicId: article, helpful: false, comment: 'This is all wrong, fix it' }));
+    await drain();
+    expect((await kinds(owner)).filter((k) => k === 'ARTICLE_FEEDBACK')).toEqual([]);
   });
 
   it('stops ignoring someone once they are made staff: their notices reach you', async () => {

@@ -185,7 +185,7 @@ async function tellRead(q: Queryable, userId: string, ids: string[]): Promise<vo
  * (an idea's status, an article's review), an accepted answer or a moderation notice reach
  * the member whoever took them: a space moderator they ignore still answers for the space.
  */
-export const IGNORABLE_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS'];
+export const IGNORABLE_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS', 'ARTICLE_FEEDBACK'];
 
 /** Kinds that tell of a new post itself: reading the topic on past it reads them. */
 export const READ_WITH_THE_TOPIC = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC'];
