@@ -247,19 +247,21 @@ describe('idea boards', () => {
   it('an unmerge gives back since when the idea had its status, and takes back the followers the merge gave the target', async () => {
     const source = await newIdea(await customer(), 'Shipped long ago');
     const target = await newIdea(await customer(), 'Newer duplicate');
-    const [follower, chooser] = [await customer(), await customer()];
-    for (const u of [follower, chooser]) expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: source, level: 'WATCHING' } }, { token: u.token }));
+    const [follower, chooser, replier] = [await customer(), await customer(), await customer()];
+    for (const u of [follower, chooser, replier]) expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: source, level: 'WATCHING' } }, { token: u.token }));
     expectOk(await t.gql(SET_STATUS, { input: { topicId: source, status: 'COMPLETED' } }, { token: moderator.token }));
     await t.sql(`UPDATE ideas SET status_changed_at = now() - interval '200 days' WHERE topic_id = $1`, [source]);
     const [{ at }] = await t.sql(`SELECT status_changed_at::text AS at FROM ideas WHERE topic_id = $1`, [source]);
     expectOk(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }));
-    const watching = async () => (await t.sql(`SELECT user_id FROM topic_watches WHERE topic_id = $1 AND user_id = ANY($2::uuid[]) ORDER BY user_id`, [target, [follower.id, chooser.id]])).map((r) => r.user_id);
-    expect(await watching()).toEqual([follower.id, chooser.id].sort());
-    // One of them chooses to watch the target themselves: that is theirs to keep.
+    const watching = async () => (await t.sql(`SELECT user_id FROM topic_watches WHERE topic_id = $1 AND user_id = ANY($2::uuid[]) ORDER BY user_id`, [target, [follower.id, chooser.id, replier.id]])).map((r) => r.user_id);
+    expect(await watching()).toEqual([follower.id, chooser.id, replier.id].sort());
+    // One of them chooses to watch the target themselves, another replies there: theirs to keep.
     expectOk(await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: target, level: 'WATCHING' } }, { token: chooser.token }));
+    await reply(t, replier.token, target, 'I care about this one too');
+    await drain();
     expectOk(await t.gql(UNMERGE, { id: source }, { token: admin.token }));
     expect(await t.sql(`SELECT status, status_changed_at::text AS at FROM ideas WHERE topic_id = $1`, [source])).toEqual([{ status: 'COMPLETED', at }]);
-    expect(await watching()).toEqual([chooser.id]);
+    expect(await watching()).toEqual([chooser.id, replier.id].sort());
     await drain();
     expectOk(await t.gql(SET_STATUS, { input: { topicId: target, status: 'PLANNED' } }, { token: moderator.token }));
     await drain();
@@ -285,6 +287,25 @@ describe('idea boards', () => {
     expect((await idea(target)).voteCount).toBe(6);
     expectOk(await t.gql(MOD, { input: { postId: firstPost, action: 'DELETE' } }, { token: moderator.token }));
     expect((await idea(target)).voteCount).toBe(2);
+  });
+
+  it('a hidden merged idea’s votes leave the CSV’s segments and its voters’ budgets too', async () => {
+    const budgetBoard = await makeBoard(t, space.id, 'IDEAS');
+    expectOk(await t.gql(`mutation($input: UpdateIdeaBoardInput!) { updateIdeaBoard(input: $input) { id } }`, { input: { boardId: budgetBoard, voteBudget: 1 } }, { token: admin.token }));
+    const voter = await customer();
+    const source = await newIdea(await customer(), 'Budget duplicate', { boardId: budgetBoard });
+    const target = await newIdea(await customer(), 'Budget target', { boardId: budgetBoard });
+    const other = await newIdea(await customer(), 'Budget other', { boardId: budgetBoard });
+    expectOk(await t.gql(VOTE, { id: source }, { token: voter.token }));
+    expectOk(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }));
+    const firstPost = (await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [source]))[0].id;
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: firstPost, action: 'HIDE' } }, { token: moderator.token }));
+    expect(await idea(target, voter)).toMatchObject({ voteCount: 1, viewerHasVoted: false });
+    const left = expectOk(await t.gql(`query($id: ID!) { board(id: $id) { ideaSettings { viewerVotesLeft } } }`, { id: budgetBoard }, { token: voter.token })).board.ideaSettings.viewerVotesLeft;
+    expect(left).toBe(1);
+    expectOk(await t.gql(VOTE, { id: other }, { token: voter.token }));
+    const csv: string = expectOk(await t.gql(`query($id: ID!) { ideasCsv(boardId: $id) }`, { id: budgetBoard }, { token: moderator.token })).ideasCsv;
+    expect(csv.split('\r\n').find((line) => line.startsWith(target))).toMatch(new RegExp(`^${target},Budget target,New,1,customers=1,`));
   });
 
   it('unmerging from the middle of a chain recounts every idea along it', async () => {

@@ -67,7 +67,8 @@ export class IdeasHandler implements OutboxHandler {
   ): Promise<NotificationDraft[]> {
     const rows: Array<{ user_id: string; first_post_id: string | null }> = await this.ds.query(
       `WITH RECURSIVE grp(member) AS (
-         SELECT $1::uuid UNION ALL SELECT i.topic_id FROM grp g JOIN ideas i ON i.merged_into = g.member
+         -- The ideas whose votes count here: visible merged ones only, as its vote count has them.
+         SELECT $1::uuid UNION ALL SELECT i.topic_id FROM grp g JOIN ideas i ON i.merged_into = g.member JOIN topics mt ON mt.id = i.topic_id AND mt.state = 'VISIBLE'
        ), people AS (
          SELECT v.user_id FROM idea_votes v WHERE v.topic_id IN (SELECT member FROM grp)
          UNION SELECT author_id FROM topics WHERE id = $1

@@ -76,9 +76,11 @@ const WHOLE_GROUPS = `
 const BUDGET_VOTES = `
   WITH RECURSIVE up(id, next, depth) AS (
     SELECT i.topic_id, i.merged_into, 0 FROM idea_votes v JOIN ideas i ON i.topic_id = v.topic_id JOIN topics vt ON vt.id = v.topic_id
-     WHERE v.user_id = $1 AND vt.space_id IN (SELECT space_id FROM boards WHERE id = ANY($2::uuid[]))
+     WHERE v.user_id = $1 AND vt.space_id IN (SELECT space_id FROM boards WHERE id = ANY($2::uuid[])) AND vt.state = 'VISIBLE'
     UNION ALL
-    SELECT i.topic_id, i.merged_into, up.depth + 1 FROM up JOIN ideas i ON i.topic_id = up.next WHERE up.depth < 100
+    -- A hidden idea on the way stops the walk, as it stops GROUPS: its votes count nowhere.
+    SELECT i.topic_id, i.merged_into, up.depth + 1 FROM up JOIN ideas i ON i.topic_id = up.next JOIN topics nt ON nt.id = i.topic_id AND nt.state = 'VISIBLE'
+     WHERE up.depth < 100
   )
   SELECT t.board_id, count(DISTINCT t.id)::int AS n
     FROM up JOIN ideas i ON i.topic_id = up.id JOIN topics t ON t.id = up.id
@@ -388,7 +390,8 @@ export class IdeasService implements BoardKindBehaviour {
          ), grp(root, member) AS (
            SELECT id, id FROM board_ideas
            UNION ALL
-           SELECT g.root, i.topic_id FROM grp g JOIN ideas i ON i.merged_into = g.member
+           -- Visible merged ideas only, as GROUPS (and so the votes column) count them.
+           SELECT g.root, i.topic_id FROM grp g JOIN ideas i ON i.merged_into = g.member JOIN topics mt ON mt.id = i.topic_id AND mt.state = 'VISIBLE'
          ), voters AS (SELECT DISTINCT g.root, v.user_id FROM grp g JOIN idea_votes v ON v.topic_id = g.member),
          segments AS (
            SELECT root, jsonb_object_agg(segment, n) AS segments FROM (
@@ -677,7 +680,11 @@ export class IdeasService implements BoardKindBehaviour {
     if ((change.from === 'VISIBLE') === (change.to === 'VISIBLE')) return;
     const [row] = await tx.query<{ merged_into: string | null }>(`SELECT merged_into FROM ideas WHERE topic_id = $1`, [change.topicId]);
     if (!row?.merged_into) return;
-    const counts = await this.recountAll(tx, await this.chainFrom(tx, row.merged_into));
+    // The chain's rows are locked first (in id order, as merges and votes take them): a vote
+    // committing meanwhile is then counted by the recount's fresh snapshot, not lost.
+    const chain = await this.chainFrom(tx, row.merged_into);
+    await tx.query(`SELECT topic_id FROM ideas WHERE topic_id = ANY($1::uuid[]) ORDER BY topic_id FOR UPDATE`, [chain]);
+    const counts = await this.recountAll(tx, chain);
     // Live pages of those ideas show their new counts.
     const topics = await tx.query<{ id: string; space_id: string; board_id: string }>(`SELECT id, space_id, board_id FROM topics WHERE id = ANY($1::uuid[])`, [[...counts.keys()]]);
     for (const t of topics) {

@@ -166,7 +166,8 @@ export class NotificationsHandler implements OutboxHandler {
     await this.ds.query(
       `INSERT INTO topic_watches (user_id, topic_id, level)
        SELECT $1, $2, $3 WHERE $3 = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM (${inheritedWatchesSql('$2::uuid')}) i WHERE i.user_id = $1 AND i.level = 'WATCHING')
-       ON CONFLICT DO NOTHING`,
+       -- A follow a merge copied becomes theirs once they post here (an unmerge leaves it).
+       ON CONFLICT (user_id, topic_id) DO UPDATE SET via_merge_of = NULL WHERE topic_watches.via_merge_of IS NOT NULL`,
       [post.author_id, post.topic_id, post.number === 1 ? 'WATCHING' : 'TRACKING'],
     );
     const levels: Array<{ user_id: string; level: string }> = await this.ds.query(effectiveWatchesSql('$1::uuid'), [post.topic_id]);
