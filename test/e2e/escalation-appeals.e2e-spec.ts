@@ -140,6 +140,26 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(event.payload).toMatchObject({ sanctionId: s.id, granted: true });
   });
 
+  it('never leaves an appeal waiting on a sanction lifted at the same moment, nor lets one be denied', async () => {
+    for (let round = 0; round < 10; round++) {
+      const user = await makeUser(t);
+      const s = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'SILENCE', reason: 'Heated thread', durationHours: 48, spaceId: space.id } }, { token: mod.token })).sanctionUser;
+      await Promise.all([
+        t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: s.id, message: 'I have calmed down, promise' } }, { token: user.token }),
+        t.gql(`mutation($id: ID!) { liftSanction(id: $id) { id } }`, { id: s.id }, { token: mod.token }),
+      ]);
+      expect(await t.sql(`SELECT a.status FROM appeals a JOIN sanctions s ON s.id = a.sanction_id WHERE a.sanction_id = $1 AND s.lifted_at IS NOT NULL AND a.status = 'PENDING'`, [s.id])).toEqual([]);
+    }
+    // An appeal left waiting on a lifted sanction (from before this rule) is only granted.
+    const user = await makeUser(t);
+    const s = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'SILENCE', reason: 'Heated thread', durationHours: 48, spaceId: space.id } }, { token: mod.token })).sanctionUser;
+    expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: s.id, message: 'I have calmed down, promise' } }, { token: user.token }));
+    await t.sql(`UPDATE sanctions SET lifted_at = now(), lifted_by = $2 WHERE id = $1`, [s.id, mod.id]);
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'APPEAL' AND target_id = $1`, [s.id]);
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', note: 'Denied' } }, { token: mod2.token }), 'CONFLICT');
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: 'Granted' } }, { token: mod2.token })).resolveReviewItem.status).toBe('APPROVED');
+  });
+
   it('takes one appeal per sanction, decided by another moderator', async () => {
     const user = await makeUser(t);
     const other = await makeUser(t);

@@ -82,6 +82,13 @@ export class AppealsService {
     if (s.kind === 'WARNING') throw AppError.badField('sanctionId', 'warnings are acknowledged, not appealed');
     if (s.lifted_at || (s.expires_at && new Date(s.expires_at) <= new Date())) throw AppError.conflict('This sanction is no longer in force');
     const row = await this.uow.run(async (tx) => {
+      // Again under a share lock: a lift racing this appeal either committed first (refused
+      // here) or waits, then finds the appeal and grants it.
+      const [now] = await tx.query<{ in_force: boolean }>(
+        `SELECT lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AS in_force FROM sanctions WHERE id = $1 FOR SHARE`,
+        [s.id],
+      );
+      if (!now?.in_force) throw AppError.conflict('This sanction is no longer in force');
       // One appeal per sanction, guarded by its unique key alone: a second appeal, racing or
       // late, finds the first's row and rolls back, review item and all.
       const item = await this.reviewItems.open(tx, {

@@ -457,8 +457,8 @@ export class ReportsService {
 
   /** Appeals are decided by a moderator other than the one who issued the sanction or, for an automatic one, whose decision triggered it. */
   private async decideAppeal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
-    const sanction = await tx.one<{ id: string; user_id: string; issued_by: string | null; triggered_by: string | null; kind: string; space_id: string | null }>(
-      `SELECT id, user_id, issued_by, triggered_by, kind, space_id FROM sanctions WHERE id = $1 FOR UPDATE`,
+    const sanction = await tx.one<{ id: string; user_id: string; issued_by: string | null; triggered_by: string | null; kind: string; space_id: string | null; lifted: boolean }>(
+      `SELECT id, user_id, issued_by, triggered_by, kind, space_id, lifted_at IS NOT NULL AS lifted FROM sanctions WHERE id = $1 FOR UPDATE`,
       [item.target_id],
     );
     if (!sanction) throw AppError.notFound('Sanction not found');
@@ -466,6 +466,8 @@ export class ReportsService {
     await this.sanctions.assertMayDecideAppeal(viewer, sanction);
     if (input.decision === ReviewDecision.IGNORE) throw AppError.badField('decision', 'an appeal is granted (APPROVE) or denied (REJECT)');
     const granted = input.decision === ReviewDecision.APPROVE;
+    // A sanction somebody lifted is not one to uphold: its appeal can only be granted.
+    if (sanction.lifted && !granted) throw AppError.conflict('This sanction was lifted already: grant the appeal');
     if (granted) {
       await tx.query(`UPDATE sanctions SET lifted_at = COALESCE(lifted_at, now()), lifted_by = COALESCE(lifted_by, $2) WHERE id = $1`, [sanction.id, viewer.id]);
       await tx.query(`DELETE FROM banned_emails WHERE sanction_id = $1`, [sanction.id]);
