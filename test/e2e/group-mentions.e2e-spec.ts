@@ -119,6 +119,12 @@ describe('@group mentions', () => {
     expectError(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, mentionable: 'ALL' } }, { token: admin.token }), 'BAD_USER_INPUT');
     expectError(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, name: '   ' } }, { token: admin.token }), 'BAD_USER_INPUT');
     expectError(await t.gql(UPDATE_GROUP, { input: { groupId: '00000000-0000-4000-8000-000000000000', mentionable: 'EVERYONE' } }, { token: admin.token }), 'NOT_FOUND');
+    // A slug no mention can name (mentions read 3–30 characters, as handles) cannot be mentionable.
+    const short = expectError(await t.gql(CREATE_GROUP, { input: { slug: 'qa', name: 'QA', mentionable: 'EVERYONE' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expect(short.extensions.fields).toEqual([{ field: 'mentionable', message: expect.stringContaining('3–30') }]);
+    const qa = expectOk(await t.gql(CREATE_GROUP, { input: { slug: `qa-${'x'.repeat(30)}`, name: 'QA' } }, { token: admin.token })).createGroup;
+    expectError(await t.gql(UPDATE_GROUP, { input: { groupId: qa.id, mentionable: 'MEMBERS' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expect(await t.sql(`SELECT 1 FROM groups WHERE slug = 'qa'`)).toEqual([]);
     const [row] = await t.sql(`SELECT name, mentionable FROM groups WHERE id = $1`, [g.id]);
     expect(row).toEqual({ name: g.slug, mentionable: 'MEMBERS' });
     const log = await t.sql(`SELECT before, after FROM moderation_log WHERE action = 'group.update' AND target_id = $1`, [g.id]);

@@ -11,6 +11,17 @@ import { CreateGroupInput, GroupMemberInput, UpdateGroupInput } from './dto/grou
 export const SELECT_GROUP = `SELECT g.id, g.slug, g.name, g.description, g.mentionable, g.created_at,
   (SELECT count(*)::int FROM group_members gm WHERE gm.group_id = g.id) AS member_count FROM groups g`;
 
+/**
+ * A group that may be mentioned needs a slug a mention can name: as handles are, 3–30
+ * characters (the renderer reads no other `@name`); a longer or shorter one would be
+ * mentionable in name only.
+ */
+function assertMentionable(slug: string, mentionable: GroupMentionable | undefined): void {
+  if (mentionable && mentionable !== GroupMentionable.NOBODY && (slug.length < 3 || slug.length > 30)) {
+    throw AppError.badField('mentionable', 'a group is @mentioned by its slug, which must then be 3–30 characters long');
+  }
+}
+
 /** Groups are administered by global admins only. */
 @Injectable()
 export class GroupsService {
@@ -39,6 +50,7 @@ export class GroupsService {
 
   async create(viewer: Viewer, input: CreateGroupInput): Promise<GroupModel> {
     this.requireAdmin(viewer);
+    assertMentionable(input.slug, input.mentionable);
     const id = newId();
     await this.uow.run(async (tx) => {
       const rows = await tx.query(
@@ -58,12 +70,13 @@ export class GroupsService {
   async update(viewer: Viewer, input: UpdateGroupInput): Promise<GroupModel> {
     this.requireAdmin(viewer);
     await this.uow.run(async (tx) => {
-      const [before] = await tx.query<{ name: string; description: string; mentionable: GroupMentionable }>(
-        `SELECT name, description, mentionable FROM groups WHERE id = $1 FOR UPDATE`,
+      const [before] = await tx.query<{ slug: string; name: string; description: string; mentionable: GroupMentionable }>(
+        `SELECT slug, name, description, mentionable FROM groups WHERE id = $1 FOR UPDATE`,
         [input.groupId],
       );
       if (!before) throw AppError.notFound('Group not found');
       const after = { name: input.name ?? before.name, description: input.description ?? before.description, mentionable: input.mentionable ?? before.mentionable };
+      assertMentionable(before.slug, after.mentionable);
       await tx.query(`UPDATE groups SET name = $2, description = $3, mentionable = $4 WHERE id = $1`, [input.groupId, after.name, after.description, after.mentionable]);
       await this.audit.append(tx, { actorId: viewer.id, action: 'group.update', targetType: 'group', targetId: input.groupId, spaceId: null, before, after });
     });
