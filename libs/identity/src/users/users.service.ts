@@ -35,6 +35,9 @@ export class UsersService {
       const rows: UserRow[] = await m.query(`SELECT * FROM users WHERE id = $1 FOR UPDATE`, [userId]);
       if (!rows[0]) throw AppError.notFound('User not found');
       if (rows[0].role === GlobalRoleEnum.ADMIN && role !== GlobalRoleEnum.ADMIN) {
+        // Demotions of admins one at a time, each counting after the one before committed: two
+        // admins stepping down at once would each count the other and leave none.
+        await m.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:admin-demotion', 0))`);
         const admins: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM users WHERE role = 'ADMIN'`);
         if (admins[0].n <= 1) throw AppError.conflict('The last admin cannot be demoted');
       }

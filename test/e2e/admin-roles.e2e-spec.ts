@@ -1,0 +1,31 @@
+import { makeUser } from '../factories';
+import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+
+const SET_ROLE = `mutation($id: ID!, $role: GlobalRole!) { setUserRole(input: { userId: $id, role: $role }) { id role } }`;
+
+/** The site keeps an admin, however the last ones step down. */
+describe('admins stepping down', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('leaves one admin when the last two step down at the same moment', async () => {
+    for (let round = 0; round < 5; round++) {
+      await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
+      const [a, b] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t, { role: 'ADMIN' })];
+      const results = await Promise.all([a, b].map((u) => t.gql(SET_ROLE, { id: u.id, role: 'MEMBER' }, { token: u.token })));
+      expect(await t.sql(`SELECT count(*)::int AS n FROM users WHERE role = 'ADMIN'`)).toEqual([{ n: 1 }]);
+      // One stepped down; the other was told they are the last.
+      expect(results.map((r) => r.errors?.[0]?.extensions.code ?? 'OK').sort()).toEqual(['CONFLICT', 'OK']);
+    }
+  });
+
+  it('lets the last admin hand over: promote someone, then step down', async () => {
+    await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
+    const [a, b] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
+    expectOk(await t.gql(SET_ROLE, { id: b.id, role: 'ADMIN' }, { token: a.token }));
+    expect(expectOk(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token })).setUserRole.role).toBe('MEMBER');
+  });
+});
