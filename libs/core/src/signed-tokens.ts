@@ -24,6 +24,10 @@ export class SignedTokens {
         return Buffer.from(row.value, 'base64');
       })();
       this.keys.set(purpose, key);
+      // A failed read (the database away for a moment) is not kept: the next token tries again.
+      key.catch(() => {
+        if (this.keys.get(purpose) === key) this.keys.delete(purpose);
+      });
     }
     return key;
   }

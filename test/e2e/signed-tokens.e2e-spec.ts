@@ -1,0 +1,32 @@
+import { DataSource } from 'typeorm';
+import { SignedTokens } from '../../libs/core/src/signed-tokens';
+import { bootTestApp, TestApp } from '../support/test-app';
+
+describe('signed tokens', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('recovers from a failed first read of a purpose’s key: the next token reads it again', async () => {
+    const tokens = t.get(SignedTokens);
+    const ds = t.get(DataSource);
+    const query = ds.query;
+    let failures = 1;
+    ds.query = (async (sql: string, params?: unknown[]) => {
+      if (failures > 0 && sql.includes('app_secrets')) {
+        failures--;
+        throw new Error('connection terminated unexpectedly');
+      }
+      return query.call(ds, sql, params);
+    }) as typeof ds.query;
+    try {
+      await expect(tokens.sign('hiccup-test', 'subject', 60)).rejects.toThrow('connection terminated');
+      const token = await tokens.sign('hiccup-test', 'subject', 60);
+      expect(await tokens.verify('hiccup-test', token)).toBe('subject');
+    } finally {
+      ds.query = query;
+    }
+  });
+});
