@@ -186,6 +186,18 @@ describe('passwords: change, and reset by e-mail', () => {
       ]);
     });
 
+    it('counts every spelling of an address that finds the account against its one limit (İ is i to the lookup)', async () => {
+      const u = await member();
+      const address = `ivan.${u.handle}@example.com`;
+      await t.sql(`UPDATE users SET email = $2 WHERE id = $1`, [u.id, address]);
+      // The database's lower() is the lookup's: where it folds İ to i, so must the limit.
+      const [{ folds }] = await t.sql(`SELECT lower('İ') = 'i' AS folds`);
+      for (let i = 0; i < 3; i++) expectOk(await t.gql(REQUEST, { input: { email: address } }, { ip: freshIp() }));
+      const other = await t.gql(REQUEST, { input: { email: address.replace('ivan', 'İvan') } }, { ip: freshIp() });
+      expect(other.errors?.[0]?.extensions.code ?? 'OK').toBe(folds ? 'RATE_LIMITED' : 'OK');
+      expect(await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE type = 'user.password_reset_requested' AND aggregate_id = $1`, [u.id])).toEqual([{ n: 3 }]);
+    });
+
     it('resets with a link once: a fresh session, every old one revoked, the old password gone; the link then refused', async () => {
       const u = await member();
       const other = await t.get(SessionsService).issue(u.id, {});

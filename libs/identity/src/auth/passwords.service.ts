@@ -93,8 +93,11 @@ export class PasswordsService {
   async requestPasswordReset(input: RequestPasswordResetInput, meta: { ip: string }): Promise<true> {
     const email = normalizeEmail(input.email);
     await this.ds.transaction(async (m) => {
+      // The address as the lookup below compares it (PostgreSQL's lower, not JavaScript's: they
+      // differ on letters such as İ), so every spelling that finds an account counts against it.
+      const [{ key }] = await m.query(`SELECT lower($1) AS key`, [email]);
       await this.limiter.hitWithin(m, [
-        [PASSWORD_RESET_PER_ADDRESS, email.toLowerCase()],
+        [PASSWORD_RESET_PER_ADDRESS, key],
         [PASSWORD_RESET_PER_IP, networkOf(meta.ip)],
       ]);
       await m.query(
