@@ -80,9 +80,11 @@ describe('forum: edits through automod, presence and sync', () => {
   describe('held content', () => {
     const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
     const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    // Each by an author of their own: an upheld flag counts against its author on the ladder.
     const held = async () => {
-      const topic = await createTopic(t, member.token, boardId, { body: 'First' });
-      const r = await reply(t, member.token, topic.id, 'The competitor gave me a refund');
+      const author = await makeUser(t);
+      const topic = await createTopic(t, author.token, boardId, { body: 'First' });
+      const r = await reply(t, author.token, topic.id, 'The competitor gave me a refund');
       expect(await reviewItems(r.id)).toEqual([{ kind: 'AUTOMOD' }, { kind: 'PENDING_CONTENT' }]);
       return { topic, postId: r.id };
     };
@@ -109,6 +111,12 @@ describe('forum: edits through automod, presence and sync', () => {
       const { postId } = await held();
       expect(expectOk(await t.gql(MODERATE, { input: { postId, action: 'DELETE' } }, { token: mod.token })).moderatePost.state).toBe('DELETED');
       expect(await status(postId, 'PENDING_CONTENT')).toBe('REJECTED');
+      // Likewise through its automod flag upheld with DELETE.
+      const other = await held();
+      const [flag] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'AUTOMOD'`, [other.postId]);
+      expectOk(await t.gql(RESOLVE, { input: { id: flag.id, decision: 'APPROVE', action: 'DELETE' } }, { token: mod.token }));
+      expect((await t.sql(`SELECT state FROM posts WHERE id = $1`, [other.postId]))[0].state).toBe('DELETED');
+      expect(await status(other.postId, 'PENDING_CONTENT')).toBe('REJECTED');
     });
   });
 

@@ -351,13 +351,20 @@ export class ReportsService {
         }
       } else if (post && input.decision === ReviewDecision.APPROVE && (item.kind === 'REPORTS' || item.kind === 'AUTOMOD')) {
         // Only reports and automod flags judge the content; other kinds (article feedback) just close.
-        // Held content is not touched: it waits for its PENDING_CONTENT item, which publishes or
-        // rejects it (hiding it would show it to others as a placeholder, and unhiding publish it).
+        // Held content is never hidden (others would see it as a placeholder, and unhiding would
+        // publish it): it waits for its PENDING_CONTENT item, unless it is deleted here, which
+        // rejects it and settles that item too.
         const wanted = input.action ?? ReviewAction.HIDE;
         const to = wanted === ReviewAction.DELETE ? ContentState.DELETED : wanted === ReviewAction.HIDE ? ContentState.HIDDEN : null;
-        if (to && post.state !== to && post.state !== ContentState.DELETED && post.state !== ContentState.PENDING) {
+        const held = post.state === ContentState.PENDING;
+        if (to && post.state !== to && post.state !== ContentState.DELETED && !(held && to === ContentState.HIDDEN)) {
           await this.posts.applyState(tx, viewer.id, post, post.topic, to);
           action = to === ContentState.DELETED ? 'deleted' : 'hidden';
+          if (held) {
+            await this.reviewItems.settleHeld(tx, { id: post.id, number: post.number, topicId: post.topic.id }, {
+              status: ReviewStatus.REJECTED, resolvedBy: viewer.id, actorId: viewer.id, action: 'resolved: reject (deleted through an upheld flag)', note: input.note ?? null,
+            });
+          }
         }
       }
       if (item.kind !== 'PENDING_CONTENT' && post && input.decision === ReviewDecision.REJECT && item.auto_hidden && post.state === ContentState.HIDDEN) {
