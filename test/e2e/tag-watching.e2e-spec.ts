@@ -138,6 +138,19 @@ describe('watching tags, and watching first posts', () => {
     expect(n).toBe(TAG_WATCHES_MAX);
   });
 
+  it('reads levels afresh after a change in the same request', async () => {
+    const own = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    await createTopic(t, author.token, own);
+    const member = await makeUser(t);
+    const both = `mutation($b: ID!) {
+      a: watchBoard(input: { boardId: $b, level: MUTED }) { topics(first: 5) { edges { node { viewerWatchLevel } } } }
+      b: watchBoard(input: { boardId: $b, level: WATCHING }) { viewerWatchLevel topics(first: 5) { edges { node { viewerWatchLevel } } } } }`;
+    const res = expectOk(await t.gql(both, { b: own }, { token: member.token }));
+    expect(res.a.topics.edges.map((e: any) => e.node.viewerWatchLevel)).toEqual(['MUTED']);
+    expect(res.b.viewerWatchLevel).toBe('WATCHING');
+    expect(res.b.topics.edges.map((e: any) => e.node.viewerWatchLevel)).toEqual(['WATCHING']);
+  });
+
   it('reads the board and topic levels of a whole list in a fixed number of statements', async () => {
     const space = await makeSpace(t, 'PUBLIC');
     const member = await makeUser(t);

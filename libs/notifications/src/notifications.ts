@@ -314,6 +314,8 @@ export class NotificationsService {
       [viewer.id, board.id, input.level],
     );
     viewer.peek<DataLoader<string, WatchLevel>>(BOARD_WATCH_LEVELS)?.clear(board.id);
+    // Every topic of the board may follow it: later fields of the request read levels afresh.
+    viewer.forget(WATCH_LEVELS);
     return board;
   }
 
@@ -325,6 +327,7 @@ export class NotificationsService {
     if (!viewer.id) throw AppError.unauthenticated();
     if (input.level === WatchLevel.NORMAL) {
       await this.ds.query(`DELETE FROM tag_watches WHERE user_id = $1 AND tag = $2`, [viewer.id, input.tag]);
+      viewer.forget(WATCH_LEVELS);
       return Object.assign(new TagWatchModel(), { tag: input.tag, level: WatchLevel.NORMAL });
     }
     // One member's tag watches change one at a time, so two requests cannot both pass the cap.
@@ -341,6 +344,7 @@ export class NotificationsService {
       );
     });
     if (rows.length === 0) throw AppError.badField('tag', `you can watch or mute at most ${TAG_WATCHES_MAX} tags; set one you no longer follow to NORMAL first`);
+    viewer.forget(WATCH_LEVELS);
     return Object.assign(new TagWatchModel(), { tag: input.tag, level: input.level });
   }
 
