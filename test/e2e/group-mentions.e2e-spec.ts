@@ -125,6 +125,8 @@ describe('@group mentions', () => {
     const qa = expectOk(await t.gql(CREATE_GROUP, { input: { slug: `qa-${'x'.repeat(30)}`, name: 'QA' } }, { token: admin.token })).createGroup;
     expectError(await t.gql(UPDATE_GROUP, { input: { groupId: qa.id, mentionable: 'MEMBERS' } }, { token: admin.token }), 'BAD_USER_INPUT');
     expect(await t.sql(`SELECT 1 FROM groups WHERE slug = 'qa'`)).toEqual([]);
+    expectError(await t.gql(UPDATE_GROUP, { input: { groupId: g.id } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expectOk(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, mentionable: 'MEMBERS' } }, { token: admin.token })); // the same again: nothing to log
     const [row] = await t.sql(`SELECT name, mentionable FROM groups WHERE id = $1`, [g.id]);
     expect(row).toEqual({ name: g.slug, mentionable: 'MEMBERS' });
     const log = await t.sql(`SELECT before, after FROM moderation_log WHERE action = 'group.update' AND target_id = $1`, [g.id]);

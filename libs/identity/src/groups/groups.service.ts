@@ -69,6 +69,9 @@ export class GroupsService {
   /** Renames a group, or changes its description or who may mention it; logged with what it was. */
   async update(viewer: Viewer, input: UpdateGroupInput): Promise<GroupModel> {
     this.requireAdmin(viewer);
+    if (input.name === undefined && input.description === undefined && input.mentionable === undefined) {
+      throw AppError.badInput(['name', 'description', 'mentionable'].map((field) => ({ field, message: 'give at least one of name, description, mentionable' })));
+    }
     await this.uow.run(async (tx) => {
       const [before] = await tx.query<{ slug: string; name: string; description: string; mentionable: GroupMentionable }>(
         `SELECT slug, name, description, mentionable FROM groups WHERE id = $1 FOR UPDATE`,
@@ -77,6 +80,7 @@ export class GroupsService {
       if (!before) throw AppError.notFound('Group not found');
       const after = { name: input.name ?? before.name, description: input.description ?? before.description, mentionable: input.mentionable ?? before.mentionable };
       assertMentionable(before.slug, after.mentionable);
+      if (after.name === before.name && after.description === before.description && after.mentionable === before.mentionable) return; // nothing to change or log
       await tx.query(`UPDATE groups SET name = $2, description = $3, mentionable = $4 WHERE id = $1`, [input.groupId, after.name, after.description, after.mentionable]);
       await this.audit.append(tx, { actorId: viewer.id, action: 'group.update', targetType: 'group', targetId: input.groupId, spaceId: null, before, after });
     });
