@@ -78,5 +78,10 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     expectError(await t.gql(CLAIM, { id: item }, { token: m1.token }), 'FORBIDDEN');
     expectError(await t.gql(RESOLVE, { input: { id: item, decision: 'REJECT' } }, { token: m1.token }), 'FORBIDDEN');
     expect(expectOk(await t.gql(RESOLVE, { input: { id: item, decision: 'REJECT' } }, { token: m2.token })).resolveReviewItem.status).toBe('REJECTED');
+    // Nor does a moderator bring back what another hid of theirs.
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    expectOk(await t.gql(MOD, { input: { postId: topic.firstPostId, action: 'HIDE', reason: 'off topic' } }, { token: m2.token }));
+    expectError(await t.gql(MOD, { input: { postId: topic.firstPostId, action: 'UNHIDE' } }, { token: m1.token }), 'FORBIDDEN');
+    expect(expectOk(await t.gql(MOD, { input: { postId: topic.firstPostId, action: 'UNHIDE' } }, { token: m2.token })).moderatePost.state).toBe('VISIBLE');
   });
 });

@@ -524,6 +524,11 @@ export class ReportsService {
     const topic = await this.forum.topic(viewer, post.topicId);
     if (!topic) throw AppError.notFound('Post not found');
     const deciding = input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT;
+    // What another moderator hid of theirs, a moderator does not bring back themselves (as reports
+    // on their own content are another's to decide); admins answer to nobody here.
+    if (input.action === ModerationAction.UNHIDE && post.authorId === viewer.id && !viewer.isAdmin) {
+      throw AppError.forbidden('Your own hidden content is unhidden by another moderator');
+    }
     const row = await this.uow.run(async (tx) => {
       // Held content, or a held edit, another moderator claimed waits for them, whatever is
       // done to it: checked before anything is done (settleHeld checks again, harmlessly).
