@@ -111,6 +111,19 @@ describe('@group mentions', () => {
     expect(await heard(muting)).toEqual([]);
   });
 
+  it('keeps a post’s group mentions when someone who could not make them edits it', async () => {
+    const [member, listener, spaceMod] = await users(3);
+    const g = await group('MEMBERS', [member, listener]);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }]);
+    const topic = await createTopic(t, author.token, await makeBoard(t, space.id));
+    const post = await reply(t, member.token, topic.id, `@${g.slug} over to you`);
+    await drain();
+    expectOk(await t.gql(EDIT, { input: { postId: post.id, body: `@${g.slug} over to you (typo fixed)`, reason: 'tidy' } }, { token: spaceMod.token }));
+    await drain();
+    expect(await t.sql(`SELECT group_id FROM post_group_mentions WHERE post_id = $1`, [post.id])).toEqual([{ group_id: g.id }]);
+    expect(await heard(listener)).toEqual([{ kind: 'GROUP_MENTION', group: g.slug, post: post.id }]);
+  });
+
   it('lets admins alone change who may mention a group, validated and logged', async () => {
     const g = await group(undefined, []);
     const changed = expectOk(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, mentionable: 'MEMBERS' } }, { token: admin.token })).updateGroup;

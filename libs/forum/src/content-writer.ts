@@ -70,7 +70,7 @@ export class ContentWriter {
       }
       // A name no user has may be a group's slug (a user's handle comes first).
       const handles = new Set(users.map((u) => u.handle));
-      mentionedGroupIds = await this.recordGroupMentions(tx, viewer, postId, rendered.mentions.filter((h) => !handles.has(h)));
+      mentionedGroupIds = await this.recordGroupMentions(tx, viewer, postId, rendered.mentions.filter((h) => !handles.has(h)), groupsBefore);
     }
     if (rendered.quotedPostIds.length) {
       const quoted = await tx.query<{ id: string; space_id: string; state: ContentState; author_id: string; topic_state: ContentState; topic_author_id: string }>(
@@ -100,9 +100,11 @@ export class ContentWriter {
   /**
    * The groups named that the writer may mention (see GroupMentionable): EVERYONE's, those of
    * their own groups that members may mention, and for staff those staff may. Naming another
-   * group is plain text: it tells nobody, and says nothing of who is in it.
+   * group is plain text: it tells nobody, and says nothing of who is in it. Groups the text
+   * mentioned before this edit (`kept`) stay mentioned whoever edits it (a moderator tidying a
+   * post keeps its author's mentions).
    */
-  private async recordGroupMentions(tx: Tx, writer: Viewer, postId: string, names: string[]): Promise<string[]> {
+  private async recordGroupMentions(tx: Tx, writer: Viewer, postId: string, names: string[], kept: ReadonlySet<string>): Promise<string[]> {
     if (names.length === 0) return [];
     const rows = await tx.query<{ group_id: string }>(
       `INSERT INTO post_group_mentions (post_id, group_id)
@@ -110,10 +112,11 @@ export class ContentWriter {
         WHERE g.slug = ANY($2::text[])
           AND (g.mentionable = 'EVERYONE'
                OR (g.mentionable IN ('STAFF', 'MEMBERS') AND $4)
-               OR (g.mentionable = 'MEMBERS' AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.user_id = $3)))
+               OR (g.mentionable = 'MEMBERS' AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.user_id = $3))
+               OR g.id = ANY($5::uuid[]))
        ON CONFLICT DO NOTHING
        RETURNING group_id`,
-      [postId, names, writer.id, writer.isGlobalModerator],
+      [postId, names, writer.id, writer.isGlobalModerator, [...kept]],
     );
     return rows.map((r) => r.group_id);
   }
