@@ -66,6 +66,17 @@ const SELECT = `
     JOIN topics t ON t.id = p.topic_id
     JOIN spaces s ON s.id = t.space_id`;
 
+/**
+ * Text as engines take it: well-formed (a lone surrogate breaks JSON and jsonb) and without
+ * control characters (the engines mark highlights with some; a post holding them could forge
+ * `<mark>` in its own snippet). Tabs and line breaks stay.
+ */
+export function searchableText(text: string): string {
+  return text
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, ' ');
+}
+
 function toDocument(r: DocumentRow): SearchDocument {
   return {
     id: r.id,
@@ -74,9 +85,9 @@ function toDocument(r: DocumentRow): SearchDocument {
     spaceId: r.space_id,
     boardId: r.board_id,
     kind: r.kind,
-    title: r.title,
+    title: searchableText(r.title),
     tags: r.tags,
-    body: htmlToText(r.body_html),
+    body: searchableText(htmlToText(r.body_html)),
     authorId: r.author_id,
     state: r.state,
     language: searchLanguage(r.language),

@@ -73,9 +73,16 @@ export function vocabularyWords(text: string): Set<string> {
   return words;
 }
 
+/** The part of a body that is indexed: BODY_INDEX_CHARS units, not cutting a character in two. */
+function indexedBody(body: string): string {
+  if (body.length <= BODY_INDEX_CHARS) return body;
+  const end = BODY_INDEX_CHARS - (/[\uD800-\uDBFF]/.test(body[BODY_INDEX_CHARS - 1]) ? 1 : 0);
+  return body.slice(0, end);
+}
+
 /** The vocabulary words of a document as it is indexed (title, and the body up to what is kept). */
 function indexedWords(title: string, body: string): Set<string> {
-  return vocabularyWords(`${title} ${body.slice(0, BODY_INDEX_CHARS)}`);
+  return vocabularyWords(`${title} ${indexedBody(body)}`);
 }
 /**
  * The share of documents one term's tsquery text matches, from lexeme frequencies: its
@@ -147,7 +154,7 @@ export class PostgresSearchEngine implements SearchEngine {
       kind: d.kind,
       title: d.title,
       tags: d.tags,
-      body: d.body.slice(0, BODY_INDEX_CHARS),
+      body: indexedBody(d.body),
       author_id: d.authorId,
       state: d.state,
       language: d.language,
@@ -157,7 +164,7 @@ export class PostgresSearchEngine implements SearchEngine {
       version: d.version,
     }));
     // Terms are inserted in a fixed order so concurrent indexers cannot deadlock on them.
-    await this.ds.query(
+    const written: Array<{ id: string }> = rowsOf(await this.ds.query(
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, topic_id uuid, post_number int, space_id uuid, board_id uuid,
            kind text, title text, tags text[], body text, author_id uuid, state text, language text,
@@ -182,10 +189,14 @@ export class PostgresSearchEngine implements SearchEngine {
          RETURNING s.id
        )
        INSERT INTO search_bodies AS b (id, body) SELECT id, body FROM input WHERE id IN (SELECT id FROM written)
-       ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body`,
+       ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body
+       RETURNING b.id`,
       [JSON.stringify(rows)],
-    );
-    await this.addTerms(docs, words);
+    ));
+    // Only what was written adds words: a late, older version (skipped) of a document hidden
+    // since must not put the hidden text's words back in the vocabulary.
+    const fresh = new Set(written.map((w) => w.id));
+    await this.addTerms(docs.filter((d) => fresh.has(d.id)), words);
     await this.pruneTerms(departing);
   }
 
@@ -210,7 +221,7 @@ export class PostgresSearchEngine implements SearchEngine {
         docs.map((d) => d.spaceId),
         docs.map((d) => d.state),
         docs.map((d) => d.title),
-        docs.map((d) => createHash('md5').update(d.body.slice(0, BODY_INDEX_CHARS)).digest('hex')),
+        docs.map((d) => createHash('md5').update(indexedBody(d.body)).digest('hex')),
       ],
     );
     const incoming = new Map(docs.map((d) => [d.id, d]));

@@ -1,0 +1,56 @@
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { newId } from '../../libs/core/src/ids';
+import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { searchDocument } from '../support/search-contract';
+import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+
+const SEARCH = `query($q: String!) { search(query: $q) { totalCount edges { node { snippetHtml } } } }`;
+
+/** Text that could break the index or forge its markup, and writes arriving out of order. */
+describe('search: text the index must survive', () => {
+  let t: TestApp;
+  let admin: TestUser;
+  beforeAll(async () => {
+    t = await bootTestApp({ POSTING_LIMITS: 'false' });
+    admin = await makeUser(t, { role: 'ADMIN' });
+  });
+  afterAll(() => t.close());
+
+  const drain = () => t.get(OutboxWorker).drain();
+
+  it('indexes a body whose cut would split a character in two, and keeps indexing its topic', async () => {
+    const space = await makeSpace(t, 'PUBLIC');
+    const topic = await createTopic(t, admin.token, await makeBoard(t, space.id), { title: 'Surrogate edge', body: 'vexqualtrine' });
+    const long = await reply(t, admin.token, topic.id, `${'x'.repeat(99_999)}😀`);
+    await drain();
+    expect(await t.sql(`SELECT 1 FROM search_documents WHERE id = $1`, [long.id])).toHaveLength(1);
+    // A change to the whole topic re-indexes every post of it, the long one included.
+    const restricted = await makeBoard(t, (await makeSpace(t, 'RESTRICTED')).id);
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: restricted } }, { token: admin.token }));
+    await drain();
+    expect(await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE last_error IS NOT NULL`)).toEqual([{ n: 0 }]);
+    const customer = await makeUser(t);
+    expect(expectOk(await t.gql(SEARCH, { q: 'vexqualtrine' }, { token: customer.token })).search.totalCount).toBe(0);
+  });
+
+  it('never lets a post forge highlight markup in its own snippet', async () => {
+    const space = await makeSpace(t, 'PUBLIC');
+    await createTopic(t, admin.token, await makeBoard(t, space.id), { title: 'Marker edge', body: 'quokkaword \u0001 start \u0002 end \u0001 tail quokkaword' });
+    await drain();
+    const [hit] = expectOk(await t.gql(SEARCH, { q: 'quokkaword' }, { token: admin.token })).search.edges;
+    const snippet: string = hit.node.snippetHtml;
+    expect((snippet.match(/<mark>/g) ?? []).length).toBe((snippet.match(/<\/mark>/g) ?? []).length);
+    expect(snippet.replace(/<\/?mark>/g, '')).not.toMatch(/[<>]/);
+  });
+
+  it('adds no words to the vocabulary from a late, older version of a document hidden since', async () => {
+    const engine = new PostgresSearchEngine(t.ds);
+    const space = newId();
+    const doc = searchDocument({ spaceId: space, title: 'Hidden words', body: 'qwxzorbflint secret', version: 2, state: 'HIDDEN' });
+    await engine.upsert([doc]);
+    await engine.upsert([{ ...doc, version: 1, state: 'VISIBLE' }]);
+    expect(await t.sql(`SELECT term FROM search_terms WHERE space_id = $1 AND term = 'qwxzorbflint'`, [space])).toEqual([]);
+  });
+});
