@@ -1,6 +1,8 @@
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { newId } from '../../libs/core/src/ids';
 import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
+import { SearchEngine, SearchRequest } from '../../libs/search/src/search-engine';
+import { SearchEngines } from '../../libs/search/src/search-engines';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { searchDocument } from '../support/search-contract';
@@ -43,6 +45,43 @@ describe('search: text the index must survive', () => {
     const snippet: string = hit.node.snippetHtml;
     expect((snippet.match(/<mark>/g) ?? []).length).toBe((snippet.match(/<\/mark>/g) ?? []).length);
     expect(snippet.replace(/<\/?mark>/g, '')).not.toMatch(/[<>]/);
+  });
+
+  it('with an external engine, leaves out of its totals the topics its sync has not yet taken out of sight', async () => {
+    const engines = t.get(SearchEngines) as unknown as { external: SearchEngine | null };
+    const asked: SearchRequest[] = [];
+    // A stand-in external engine that answers from what it was sent last (stale), recording what it was asked.
+    const external: SearchEngine = {
+      name: 'stand-in',
+      prepare: async () => undefined,
+      upsert: async () => undefined,
+      remove: async () => undefined,
+      documentIds: async () => ({ ids: [], next: null }),
+      count: async () => 0,
+      clear: async () => undefined,
+      search: async (req) => {
+        asked.push(req);
+        return { hits: [], total: 0, facets: null, engine: 'stand-in' };
+      },
+    };
+    engines.external = external;
+    try {
+      const topic = await createTopic(t, admin.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id), { title: 'Synced later', body: 'zorptangle' });
+      await drain();
+      await t.sql(`DELETE FROM search_sync_queue`); // the engine took it, public
+      const restricted = await makeBoard(t, (await makeSpace(t, 'RESTRICTED')).id);
+      expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: restricted } }, { token: admin.token }));
+      await drain(); // PostgreSQL knows; the engine's copy waits in the sync queue
+      const customer = await makeUser(t);
+      expectOk(await t.gql(SEARCH, { q: 'zorptangle' }, { token: customer.token }));
+      expect(asked.at(-1)!.filters.excludeTopicIds).toContain(topic.id);
+      await t.sql(`DELETE FROM search_sync_queue`); // synced
+      expectOk(await t.gql(SEARCH, { q: 'zorptangle' }, { token: customer.token }));
+      expect(asked.at(-1)!.filters.excludeTopicIds ?? []).not.toContain(topic.id);
+    } finally {
+      engines.external = null;
+      await t.sql(`DELETE FROM search_sync_queue`);
+    }
   });
 
   it('adds no words to the vocabulary from a late, older version of a document hidden since', async () => {

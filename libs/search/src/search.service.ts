@@ -181,7 +181,27 @@ export class SearchService {
       if (!author) return null;
       authorId = author.id;
     }
-    return { spaceIds, moderatedSpaceIds, boardIds: f.boardIds, kinds: f.kinds, tags: f.tags, authorId, excludeTopicIds: await this.topicsInFlux() };
+    const excludeTopicIds = await this.topicsInFlux();
+    if (this.engines.external) excludeTopicIds.push(...(await this.unsyncedOutOfSight(spaceIds, moderatedSpaceIds)));
+    return { spaceIds, moderatedSpaceIds, boardIds: f.boardIds, kinds: f.kinds, tags: f.tags, authorId, excludeTopicIds };
+  }
+
+  /**
+   * With an external engine, the seconds between PostgreSQL's index and the sync's (longer
+   * while the engine is away): the topics of posts still waiting for the sync that the
+   * PostgreSQL index, already up to date, puts out of this viewer's sight (moved, hidden,
+   * deleted). The external engine still holds them as they were; left out, its totals and
+   * facets do not count them. Bounded as topicsInFlux is.
+   */
+  private async unsyncedOutOfSight(spaceIds: string[], moderatedSpaceIds: string[]): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.ds.query(
+      `SELECT DISTINCT p.topic_id AS id FROM search_sync_queue q JOIN posts p ON p.id = q.post_id
+         LEFT JOIN search_documents d ON d.id = q.post_id
+        WHERE d.id IS NULL OR NOT (d.space_id = ANY($1::uuid[]) AND (d.state = 'VISIBLE' OR d.space_id = ANY($2::uuid[])))
+        LIMIT ${TOPICS_IN_FLUX_MAX}`,
+      [spaceIds, moderatedSpaceIds],
+    );
+    return rows.map((r) => r.id);
   }
 
   /**
