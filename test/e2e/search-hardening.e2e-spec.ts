@@ -84,6 +84,20 @@ describe('search: text the index must survive', () => {
     }
   });
 
+  it('ignores a last word that is a stop word, as it is typed, rather than requiring its completions', async () => {
+    const engine = new PostgresSearchEngine(t.ds);
+    const space = newId();
+    // Enough documents holding every word that those holding some are not listed after them.
+    const themes = Array.from({ length: 120 }, (_, i) => searchDocument({ spaceId: space, title: `Fix theme colours ${i}`, body: 'The palette is off.' }));
+    const grinder = searchDocument({ spaceId: space, title: 'How to fix the grinder', body: 'It jams.' });
+    await engine.upsert([...themes, grinder]);
+    const total = async (query: string) => (await engine.search({ query, filters: { spaceIds: [space] }, limit: 10, offset: 0 })).total;
+    expect(await total('fix the ')).toBe(121);
+    expect(await total('fix the')).toBe(121); // was 120: "the" required as "theme"
+    expect(await total('fix them')).toBe(121);
+    expect(await total('fix colo')).toBe(120); // not a stop word: completed, and required
+  });
+
   it('adds no words to the vocabulary from a late, older version of a document hidden since', async () => {
     const engine = new PostgresSearchEngine(t.ds);
     const space = newId();

@@ -465,9 +465,13 @@ export class PostgresSearchEngine implements SearchEngine {
       const expanded = w === q.prefix && completions !== null;
       const typed = expanded ? [w, ...completions!.filter((c) => c !== w)].join(' ') : w === q.prefix ? `'${w}':*` : w;
       const exact = p(typed);
+      // A typed word that is a stop word ("fix the") is ignored, as the `:*` match ignores it,
+      // rather than required through its completions ("theme").
+      const alone = expanded ? p(w) : '';
       const own = (cfg: string) =>
         expanded
-          ? `coalesce((SELECT string_agg(quote_literal(x), ' | ') FROM unnest(tsvector_to_array(to_tsvector('${cfg}', ${exact}))) AS x), '')::tsquery`
+          ? `CASE WHEN numnode(plainto_tsquery('${cfg}', ${alone})) = 0 THEN ''::tsquery
+                  ELSE coalesce((SELECT string_agg(quote_literal(x), ' | ') FROM unnest(tsvector_to_array(to_tsvector('${cfg}', ${exact}))) AS x), '')::tsquery END`
           : w === q.prefix
             ? `to_tsquery('${cfg}', ${exact})`
             : `plainto_tsquery('${cfg}', ${exact})`;
