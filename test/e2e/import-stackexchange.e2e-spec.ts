@@ -399,6 +399,25 @@ describe('import:stackexchange', () => {
       expect(counts).toEqual({ topics: 1, posts: 4, links: 4 + 1 + 4 + 1 }); // users (3 and the anonymous one), the question, posts 10–13, the target board
     });
 
+    it('keeps a moderator’s local edit of an imported post on a re-run of the same dump; the dump’s own changes still come', async () => {
+      const { dir, space, source } = await craft('local-edits', ['Local One', 'Local Two', 'Local Three']);
+      await run({ dir, space: space.slug });
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      const a12 = (await linked(source, 'post', '12'))!;
+      const a11 = (await linked(source, 'post', '11'))!;
+      const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+      for (const id of [a12, a11]) expectOk(await t.gql(EDIT, { input: { postId: id, body: 'Redacted by a moderator.', reason: 'personal data' } }, { token: admin.token }));
+      const again = await run({ dir, space: space.slug });
+      expect(again.answers).toMatchObject({ updated: 0, unchanged: 2 });
+      const bodies = async () => (await t.sql(`SELECT id, body_source FROM posts WHERE id = ANY($1::uuid[]) ORDER BY id`, [[a11, a12]])).map((r) => [r.id, r.body_source]);
+      expect(await bodies()).toEqual([[a11, 'Redacted by a moderator.'], [a12, 'Redacted by a moderator.']].sort());
+      // The dump changes answer 12: that change comes; answer 11, unchanged there, keeps its redaction.
+      writeDumpFile(dir, 'Posts.xml', 'posts', [question(), ...answers({ '12': { Body: '<p>Second answer, revised upstream</p>' } })]);
+      const third = await run({ dir, space: space.slug });
+      expect(third.answers).toMatchObject({ updated: 1, unchanged: 1 });
+      expect(Object.fromEntries(await bodies())).toEqual({ [a11]: 'Redacted by a moderator.', [a12]: 'Second answer, revised upstream' });
+    });
+
     it('takes a dump that repeats an id as if the last row stood alone, however it is batched', async () => {
       const { dir, space, source } = await craft('repeats', ['Repeat One', 'Repeat Two', 'Repeat Three']);
       writeDumpFile(dir, 'Users.xml', 'users', [...users(['Repeat One', 'Repeat Two', 'Repeat Three']), { Id: '2', DisplayName: 'Repeat Two, again', CreationDate: '2019-01-02T00:00:00.000' }]);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Pool, PoolClient } from 'pg';
@@ -177,6 +177,11 @@ export function parseDumpDate(value: string | undefined): Date | null {
  * rule is rewritten rather than lost where that keeps its meaning: `#` → `sharp`, `+` → `plus`,
  * anything else → `-`, then cut to 30 characters.
  */
+/** A hash of what a dump row says (as imported), so a later run can tell whether the dump changed it. */
+function digestOf(...parts: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+}
+
 export function parseDumpTags(raw: string | undefined): { tags: string[]; rewritten: number; dropped: number } {
   const parts = !raw ? [] : raw.startsWith('|') ? raw.split('|') : [...raw.matchAll(/<([^<>]*)>/g)].map((m) => m[1]);
   const tags: string[] = [];
@@ -631,9 +636,12 @@ class StackExchangeImport {
             post_id: string;
             body_html: string;
             author_id: string;
+            topic_digest: string | null;
+            body_digest: string | null;
           }>(
             // A question recorded as a duplicate (PostLinks.xml, a previous run) stays closed.
-            `SELECT l.external_id, t.id AS topic_id, t.title, t.tags, t.closed, p.id AS post_id, p.body_html, p.author_id,
+            `SELECT l.external_id, t.id AS topic_id, t.title, t.tags, t.closed, p.id AS post_id, p.body_html, p.author_id, l.digest AS topic_digest,
+                    (SELECT lp.digest FROM import_links lp WHERE lp.source = $1 AND lp.kind = 'post' AND lp.external_id = l.external_id) AS body_digest,
                     EXISTS (SELECT 1 FROM import_links d WHERE d.source = $1 AND d.kind = 'duplicate' AND d.local_id = t.id) AS duplicate
                FROM import_links l
                JOIN topics t ON t.id = l.local_id
@@ -649,8 +657,12 @@ class StackExchangeImport {
       const topicChanges: Array<Record<string, unknown>> = [];
       const postChanges: Array<Record<string, unknown>> = [];
       const topicOf = new Map<string, string>();
+      const said: Array<{ kind: string; ext: string; digest: string }> = [];
       for (const q of questions) {
         const e = existing.get(q.ext);
+        const closedNow = q.closed || !!e?.duplicate;
+        // The dump's own say only (a duplicate link closing it is the links' pass to keep).
+        said.push({ kind: 'question', ext: q.ext, digest: digestOf(q.title, q.tags, q.closed) }, { kind: 'post', ext: q.ext, digest: digestOf(q.html) });
         if (!e) {
           const topicId = newId();
           const postId = newId();
@@ -664,9 +676,11 @@ class StackExchangeImport {
           continue;
         }
         topicOf.set(q.ext, e.topic_id);
-        const closed = q.closed || e.duplicate;
-        const topicChanged = e.title !== q.title || e.closed !== closed || !sameTags(e.tags, q.tags);
-        const bodyChanged = e.body_html !== q.html;
+        const closed = closedNow;
+        // Changed in the dump since the last run (not here: a moderator's edit stays); links from
+        // before digests were kept are compared with the local row, once.
+        const topicChanged = e.topic_digest !== null ? e.topic_digest !== said.at(-2)!.digest : e.title !== q.title || e.closed !== closed || !sameTags(e.tags, q.tags);
+        const bodyChanged = e.body_digest !== null ? e.body_digest !== said.at(-1)!.digest : e.body_html !== q.html;
         if (topicChanged) topicChanges.push({ id: e.topic_id, title: q.title, tags: q.tags, closed });
         if (bodyChanged) {
           postChanges.push({ id: e.post_id, html: q.html, source: q.source, edited_at: q.editedAt, author_id: e.author_id });
@@ -711,6 +725,7 @@ class StackExchangeImport {
       }
       const known = questions.filter((q) => existing.has(q.ext)).map((q) => ({ topic_id: topicOf.get(q.ext), answer: q.accepted ?? null }));
       await this.reconcileAccepted(known, events);
+      await this.rememberDigests(said);
       await this.emitImported(events);
     });
   }
@@ -744,8 +759,8 @@ class StackExchangeImport {
       if (!placed.length) return;
       const existing = new Map(
         (
-          await this.query<{ external_id: string; id: string; topic_id: string; body_html: string; author_id: string }>(
-            `SELECT l.external_id, p.id, p.topic_id, p.body_html, p.author_id FROM import_links l JOIN posts p ON p.id = l.local_id
+          await this.query<{ external_id: string; id: string; topic_id: string; body_html: string; author_id: string; digest: string | null }>(
+            `SELECT l.external_id, p.id, p.topic_id, p.body_html, p.author_id, l.digest FROM import_links l JOIN posts p ON p.id = l.local_id
               WHERE l.source = $1 AND l.kind = 'post' AND l.external_id = ANY($2::text[])`,
             [this.source, placed.map((a) => a.ext)],
           )
@@ -758,7 +773,7 @@ class StackExchangeImport {
         const e = existing.get(a.ext);
         if (!e) {
           fresh.push(a);
-        } else if (e.body_html !== a.html) {
+        } else if (e.digest !== null ? e.digest !== digestOf(a.html) : e.body_html !== a.html) {
           changes.push({ id: e.id, html: a.html, source: a.source, edited_at: a.editedAt, author_id: e.author_id });
           events.moved.add(e.id);
           events.emit.add(e.id);
@@ -780,6 +795,7 @@ class StackExchangeImport {
         placed.map((a) => a.ext),
       ]);
       await this.reconcileAccepted(pending, events);
+      await this.rememberDigests(placed.map((a) => ({ kind: 'post', ext: a.ext, digest: digestOf(a.html) })));
       await this.emitImported(events);
     });
   }
@@ -830,8 +846,8 @@ class StackExchangeImport {
       // SE numbers comments apart from posts: their links have a kind of their own.
       const existing = new Map(
         (
-          await this.query<{ external_id: string; id: string; body_html: string; author_id: string }>(
-            `SELECT l.external_id, p.id, p.body_html, p.author_id FROM import_links l JOIN posts p ON p.id = l.local_id
+          await this.query<{ external_id: string; id: string; body_html: string; author_id: string; digest: string | null }>(
+            `SELECT l.external_id, p.id, p.body_html, p.author_id, l.digest FROM import_links l JOIN posts p ON p.id = l.local_id
               WHERE l.source = $1 AND l.kind = 'comment' AND l.external_id = ANY($2::text[])`,
             [this.source, placed.map((c) => c.ext)],
           )
@@ -843,7 +859,7 @@ class StackExchangeImport {
         const e = existing.get(c.ext);
         if (!e) {
           fresh.push(c);
-        } else if (e.body_html !== c.html) {
+        } else if (e.digest !== null ? e.digest !== digestOf(c.html) : e.body_html !== c.html) {
           changes.push({ id: e.id, html: c.html, source: c.source, edited_at: null, author_id: e.author_id });
           events.moved.add(e.id);
           events.emit.add(e.id);
@@ -862,6 +878,7 @@ class StackExchangeImport {
         events,
       );
       this.summary.comments.created += fresh.length;
+      await this.rememberDigests(placed.map((c) => ({ kind: 'comment', ext: c.ext, digest: digestOf(c.html) })));
       await this.emitImported(events);
     });
   }
@@ -1056,6 +1073,16 @@ class StackExchangeImport {
        SELECT r.rev_id, r.id, (SELECT COALESCE(max(number), 0) + 1 FROM post_revisions WHERE post_id = r.id), r.author_id, $1, r.source
          FROM jsonb_to_recordset($2::jsonb) AS r(rev_id uuid, id uuid, author_id uuid, source text)`,
       [REIMPORTED_REASON, JSON.stringify(edited)],
+    );
+  }
+
+  /** What the dump said of these rows this run (see digestOf), for the next run to compare with. */
+  private async rememberDigests(rows: Array<{ kind: string; ext: string; digest: string }>): Promise<void> {
+    if (!rows.length) return;
+    await this.query(
+      `UPDATE import_links l SET digest = r.digest FROM jsonb_to_recordset($2::jsonb) AS r(kind text, ext text, digest text)
+        WHERE l.source = $1 AND l.kind = r.kind AND l.external_id = r.ext`,
+      [this.source, JSON.stringify(rows)],
     );
   }
 
