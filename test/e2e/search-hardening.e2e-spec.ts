@@ -78,6 +78,28 @@ describe('search: text the index must survive', () => {
       await t.sql(`DELETE FROM search_sync_queue`); // synced
       expectOk(await t.gql(SEARCH, { q: 'zorptangle' }, { token: customer.token }));
       expect(asked.at(-1)!.filters.excludeTopicIds ?? []).not.toContain(topic.id);
+      // A change that moves nobody's sight (a pin) re-queues a topic's posts, a hidden one among
+      // them, without leaving the topic out meanwhile.
+      const visible = await createTopic(t, admin.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id), { title: 'Pinned later', body: 'glimmerquartz' });
+      const hidden = await reply(t, admin.token, visible.id, 'a reply hidden long ago');
+      expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: hidden.id, action: 'HIDE' } }, { token: admin.token }));
+      await drain();
+      await t.sql(`DELETE FROM search_sync_queue`);
+      expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: visible.id, pinned: true } }, { token: admin.token }));
+      await drain();
+      expect(await t.sql(`SELECT count(*)::int AS n FROM search_sync_queue`)).not.toEqual([{ n: 0 }]);
+      expectOk(await t.gql(SEARCH, { q: 'glimmerquartz' }, { token: customer.token }));
+      expect(asked.at(-1)!.filters.excludeTopicIds ?? []).not.toContain(visible.id);
+      // When the external engine fails, PostgreSQL (up to date) answers without that list.
+      const moved = await createTopic(t, admin.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id), { title: 'Fallback', body: 'plonkwhistle' });
+      await drain();
+      await t.sql(`DELETE FROM search_sync_queue`);
+      expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: (await reply(t, admin.token, moved.id, 'plonkwhistle again')).id, action: 'HIDE' } }, { token: admin.token }));
+      await drain();
+      external.search = async () => {
+        throw new Error('engine down');
+      };
+      expect(expectOk(await t.gql(SEARCH, { q: 'plonkwhistle' }, { token: customer.token })).search.totalCount).toBe(1);
     } finally {
       engines.external = null;
       await t.sql(`DELETE FROM search_sync_queue`);

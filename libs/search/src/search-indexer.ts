@@ -15,6 +15,9 @@ const BATCH = 500;
 export const INDEXED_EVENT_PREFIXES = ['post.', 'topic.'] as const;
 export const INDEXED_EVENT_TYPES = ['reaction.updated', 'space.updated'] as const;
 
+/** Events that change who may see a topic or a post (as `SearchService` leaves topics in flux out). */
+export const AUDIENCE_EVENT_TYPES = ['topic.moved', 'topic.hidden', 'topic.deleted', 'topic.pending', 'post.hidden', 'post.deleted', 'post.pending'];
+
 export function isIndexedEvent(type: string): boolean {
   return INDEXED_EVENT_PREFIXES.some((p) => type.startsWith(p)) || (INDEXED_EVENT_TYPES as readonly string[]).includes(type);
 }
@@ -46,37 +49,53 @@ export class SearchIndexer implements OutboxHandler {
     const postIds = new Set<string>();
     const topicIds = new Set<string>();
     const spaceIds = new Set<string>();
+    // The posts whose audience the batch changed, for the external engine's queue.
+    const audiencePosts = new Set<string>();
+    const audienceTopics = new Set<string>();
     for (const e of events) {
+      const audience = AUDIENCE_EVENT_TYPES.includes(e.type);
       if (e.aggregateType === 'space') spaceIds.add(String(e.payload.spaceId ?? e.aggregateId));
-      else if (e.aggregateType === 'topic') topicIds.add(e.aggregateId);
-      else if (typeof e.payload.postId === 'string') postIds.add(e.payload.postId);
-      else if (e.aggregateType === 'post') postIds.add(e.aggregateId);
+      else if (e.aggregateType === 'topic') {
+        topicIds.add(e.aggregateId);
+        if (audience) audienceTopics.add(e.aggregateId);
+      } else {
+        const postId = typeof e.payload.postId === 'string' ? e.payload.postId : e.aggregateType === 'post' ? e.aggregateId : null;
+        if (postId) {
+          postIds.add(postId);
+          if (audience) audiencePosts.add(postId);
+        }
+      }
     }
     for (const id of spaceIds) await this.relanguage(id);
     // A topic's title, tags, kind, state or accepted answer shows in every one of its posts.
     for (const id of await this.documents.postIdsOfTopics([...topicIds])) postIds.add(id);
-    await this.index([...postIds]);
+    for (const id of await this.documents.postIdsOfTopics([...audienceTopics])) audiencePosts.add(id);
+    await this.index([...postIds], audiencePosts);
   }
 
-  /** Re-reads the posts and writes them to PostgreSQL now, and queues them for the external engine. */
-  async index(postIds: string[]): Promise<number> {
+  /**
+   * Re-reads the posts and writes them to PostgreSQL now, and queues them for the external
+   * engine (those in `audience` marked as changing who may see them).
+   */
+  async index(postIds: string[], audience: ReadonlySet<string> = new Set()): Promise<number> {
     let written = 0;
     for (let i = 0; i < postIds.length; i += BATCH) {
       const ids = postIds.slice(i, i + BATCH);
       const { docs, missing } = await this.documents.load(ids);
       await this.engines.postgres.upsert(docs);
       await this.engines.postgres.remove(missing);
-      if (this.engines.external) await this.enqueue(ids);
+      if (this.engines.external) await this.enqueue(ids, ids.filter((id) => audience.has(id)));
       written += docs.length;
     }
     return written;
   }
 
-  async enqueue(postIds: string[]): Promise<void> {
+  async enqueue(postIds: string[], audience: string[] = []): Promise<void> {
     await this.ds.query(
-      `INSERT INTO search_sync_queue (post_id) SELECT unnest($1::uuid[]) ORDER BY 1
-       ON CONFLICT (post_id) DO UPDATE SET queued_at = now(), available_at = now(), attempts = 0`,
-      [postIds],
+      `INSERT INTO search_sync_queue (post_id, audience) SELECT id, id = ANY($2::uuid[]) FROM unnest($1::uuid[]) AS id ORDER BY 1
+       ON CONFLICT (post_id) DO UPDATE SET queued_at = now(), available_at = now(), attempts = 0,
+                                           audience = search_sync_queue.audience OR EXCLUDED.audience`,
+      [postIds, audience],
     );
   }
 

@@ -139,8 +139,10 @@ export class SearchService {
   async query(req: SearchRequest): Promise<SearchResult> {
     const primary = this.engines.primary;
     if (primary === this.engines.postgres) return primary.search(req);
+    const unsynced = await this.unsyncedOutOfSight(req.filters.spaceIds, req.filters.moderatedSpaceIds ?? []);
+    const external = unsynced.length ? { ...req, filters: { ...req.filters, excludeTopicIds: [...(req.filters.excludeTopicIds ?? []), ...unsynced] } } : req;
     try {
-      return await primary.search(req);
+      return await primary.search(external);
     } catch (err) {
       this.log.warn({ err }, `${primary.name} failed; PostgreSQL answers this query`);
       return this.engines.postgres.search(req);
@@ -181,23 +183,23 @@ export class SearchService {
       if (!author) return null;
       authorId = author.id;
     }
-    const excludeTopicIds = await this.topicsInFlux();
-    if (this.engines.external) excludeTopicIds.push(...(await this.unsyncedOutOfSight(spaceIds, moderatedSpaceIds)));
-    return { spaceIds, moderatedSpaceIds, boardIds: f.boardIds, kinds: f.kinds, tags: f.tags, authorId, excludeTopicIds };
+    return { spaceIds, moderatedSpaceIds, boardIds: f.boardIds, kinds: f.kinds, tags: f.tags, authorId, excludeTopicIds: await this.topicsInFlux() };
   }
 
   /**
    * With an external engine, the seconds between PostgreSQL's index and the sync's (longer
-   * while the engine is away): the topics of posts still waiting for the sync that the
-   * PostgreSQL index, already up to date, puts out of this viewer's sight (moved, hidden,
-   * deleted). The external engine still holds them as they were; left out, its totals and
-   * facets do not count them. Bounded as topicsInFlux is.
+   * while the engine is away): the topics of posts still waiting for the sync because their
+   * audience changed (moved, hidden, deleted, held: `search_sync_queue.audience`) that the
+   * PostgreSQL index, already up to date, puts out of this viewer's sight. The external engine
+   * still holds them as they were; left out of what it answers, its totals and facets do not
+   * count them. Only for the external engine (PostgreSQL is up to date). Bounded as
+   * topicsInFlux is.
    */
   private async unsyncedOutOfSight(spaceIds: string[], moderatedSpaceIds: string[]): Promise<string[]> {
     const rows: Array<{ id: string }> = await this.ds.query(
       `SELECT DISTINCT p.topic_id AS id FROM search_sync_queue q JOIN posts p ON p.id = q.post_id
          LEFT JOIN search_documents d ON d.id = q.post_id
-        WHERE d.id IS NULL OR NOT (d.space_id = ANY($1::uuid[]) AND (d.state = 'VISIBLE' OR d.space_id = ANY($2::uuid[])))
+        WHERE q.audience AND (d.id IS NULL OR NOT (d.space_id = ANY($1::uuid[]) AND (d.state = 'VISIBLE' OR d.space_id = ANY($2::uuid[]))))
         LIMIT ${TOPICS_IN_FLUX_MAX}`,
       [spaceIds, moderatedSpaceIds],
     );
