@@ -1,5 +1,5 @@
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
-import { createTopic } from '../factories/forum';
+import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
@@ -83,5 +83,13 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     expectOk(await t.gql(MOD, { input: { postId: topic.firstPostId, action: 'HIDE', reason: 'off topic' } }, { token: m2.token }));
     expectError(await t.gql(MOD, { input: { postId: topic.firstPostId, action: 'UNHIDE' } }, { token: m1.token }), 'FORBIDDEN');
     expect(expectOk(await t.gql(MOD, { input: { postId: topic.firstPostId, action: 'UNHIDE' } }, { token: m2.token })).moderatePost.state).toBe('VISIBLE');
+    // Nor restores what another deleted, by either way; what they deleted themselves they may.
+    const r = await reply(t, m1.token, topic.id, 'a reply of my own');
+    expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'DELETE' } }, { token: m2.token }));
+    expectError(await t.gql(MOD, { input: { postId: r.id, action: 'RESTORE' } }, { token: m1.token }), 'FORBIDDEN');
+    expectError(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: r.id }, { token: m1.token }), 'FORBIDDEN');
+    const own = await reply(t, m1.token, topic.id, 'another reply of my own');
+    expectOk(await t.gql(MOD, { input: { postId: own.id, action: 'DELETE' } }, { token: m1.token }));
+    expect(expectOk(await t.gql(MOD, { input: { postId: own.id, action: 'RESTORE' } }, { token: m1.token })).moderatePost.state).toBe('VISIBLE');
   });
 });

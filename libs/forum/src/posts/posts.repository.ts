@@ -50,6 +50,12 @@ export interface ActivityReader {
 export class PostsRepository {
   constructor(private readonly ds: DataSource) {}
 
+  /** Who deleted a post (null when it is not deleted, or when nobody in person did). */
+  async deletedBy(id: string): Promise<string | null> {
+    const [row] = await this.ds.query(`SELECT deleted_by FROM posts WHERE id = $1`, [id]);
+    return row?.deleted_by ?? null;
+  }
+
   getByIds(ids: readonly string[]): Promise<PostRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.ds.query(POSTS_BY_ID, [ids]);

@@ -417,6 +417,7 @@ export class PostsService {
     if (!topic) throw AppError.notFound('Post not found');
     const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
     if (post.state !== ContentState.DELETED) return post;
+    await this.refuseOwnRestore(viewer, post);
     const row = await this.uow.run(async (tx) => {
       const { changed } = await this.applyStateFrom(tx, viewer.id, post, topic, [ContentState.DELETED], ContentState.VISIBLE);
       // The state reached: a post hidden before its deletion comes back hidden.
@@ -426,6 +427,16 @@ export class PostsService {
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     if (!row) return this.get(viewer, id); // restored meanwhile by another moderator
     return toPostModel(row, 'full', rank);
+  }
+
+  /**
+   * A moderator does not bring back their own post another moderator deleted (as reports on
+   * their own content are another's to decide); what they deleted themselves they may.
+   * Admins answer to nobody here.
+   */
+  async refuseOwnRestore(viewer: Viewer, post: { id: string; authorId: string | null }): Promise<void> {
+    if (post.authorId !== viewer.id || viewer.isAdmin) return;
+    if ((await this.repo.deletedBy(post.id)) !== viewer.id) throw AppError.forbidden('Your own content another moderator deleted is restored by another moderator');
   }
 
   /** A moderator acting on someone else's post: the moderation log keeps it. */

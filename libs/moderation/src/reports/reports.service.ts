@@ -537,6 +537,7 @@ export class ReportsService {
       );
       if (hid?.actor_id !== viewer.id) throw AppError.forbidden('Your own content another moderator hid is unhidden by another moderator');
     }
+    if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnRestore(viewer, post);
     const row = await this.uow.run(async (tx) => {
       // Held content, or a held edit, another moderator claimed waits for them, whatever is
       // done to it: checked before anything is done (settleHeld checks again, harmlessly).
