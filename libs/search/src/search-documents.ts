@@ -51,9 +51,13 @@ export class SearchDocuments {
   }
 
   async postIdsOfTopics(topicIds: string[]): Promise<string[]> {
+    return (await this.postsOfTopics(topicIds)).map((r) => r.id);
+  }
+
+  /** The posts of these topics, with the topic each is in. */
+  async postsOfTopics(topicIds: string[]): Promise<Array<{ id: string; topic_id: string }>> {
     if (topicIds.length === 0) return [];
-    const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM posts WHERE topic_id = ANY($1::uuid[])`, [topicIds]);
-    return rows.map((r) => r.id);
+    return this.ds.query(`SELECT id, topic_id FROM posts WHERE topic_id = ANY($1::uuid[])`, [topicIds]);
   }
 }
 

@@ -68,8 +68,10 @@ export class SearchIndexer implements OutboxHandler {
     }
     for (const id of spaceIds) await this.relanguage(id);
     // A topic's title, tags, kind, state or accepted answer shows in every one of its posts.
-    for (const id of await this.documents.postIdsOfTopics([...topicIds])) postIds.add(id);
-    for (const id of await this.documents.postIdsOfTopics([...audienceTopics])) audiencePosts.add(id);
+    for (const p of await this.documents.postsOfTopics([...topicIds])) {
+      postIds.add(p.id);
+      if (audienceTopics.has(p.topic_id)) audiencePosts.add(p.id);
+    }
     await this.index([...postIds], audiencePosts);
   }
 
