@@ -174,6 +174,11 @@ describe('notification e-mails', () => {
     const mails = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === user.email);
     expect(mails).toEqual([]);
     expect((await t.sql(`SELECT emailed_at IS NOT NULL AS done FROM notifications WHERE user_id = $1`, [user.id]))[0].done).toBe(true);
+    // Nothing was sent, so nothing holds back the next e-mail (at most one per delay counts sent ones).
+    await createTopic(t, (await makeUser(t)).token, board, { title: 'Still public', body: `ping again @${user.handle}` });
+    await t.get(OutboxWorker).drain();
+    await age(user.id);
+    expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === user.email)).toHaveLength(1);
   });
 
   it('checks access for every recipient of a run together: more recipients of one post cost no more statements', async () => {

@@ -209,6 +209,9 @@ export class EmailDigest {
     const visible = await visibleNotifications(this.forum, rows.map((n) => ({ viewer: viewers.get(n.user_id) ?? null, postId: n.post_id, topicId: n.topic_id })));
     const readable = new Set(rows.filter((_, i) => visible[i]).map((n) => n.id));
     const sent: SentEmail[] = [];
+    // Users stamped by the claim who got no e-mail (nothing left they may read, or the mail
+    // server refused it): the stamp goes, so it holds back no later e-mail.
+    const unsent: string[] = [];
     for (const [userId, items] of byUser) {
       const viewer = viewers.get(userId) ?? null;
       const lines: string[] = [];
@@ -226,7 +229,10 @@ export class EmailDigest {
         }
         lines.push(`• ${what}${where}`);
       });
-      if (lines.length === 0 || !viewer) continue;
+      if (lines.length === 0 || !viewer) {
+        unsent.push(userId);
+        continue;
+      }
       const link = async (kind: string) => `${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, kind)}`;
       const unsubscribe = await link(ALL);
       // And one link per kind the e-mail holds, to stop only that (in the order kinds are listed).
@@ -256,7 +262,7 @@ export class EmailDigest {
         // refused address neither blocks them nor gets them sent again.
         this.log.warn({ err, userId }, 'e-mail not sent; it is tried again on the next run');
         await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
-        await this.ds.query(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [userId]);
+        unsent.push(userId);
         continue;
       }
       if (!this.config.SMTP_URL) {
@@ -267,6 +273,7 @@ export class EmailDigest {
       }
       sent.push({ to: message.to, subject: message.subject, text });
     }
+    if (unsent.length) await this.ds.query(`UPDATE users SET digest_sent_at = NULL WHERE id = ANY($1::uuid[])`, [unsent]);
     return sent;
   }
 }
