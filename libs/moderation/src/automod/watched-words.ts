@@ -166,10 +166,13 @@ export class WatchedWordsRule implements PostingCheck {
     const parts: Part[] = [{ field: 'body', text: c.body, maskable: true }];
     if (c.title != null) parts.push({ field: 'title', text: c.title, maskable: true });
     if (c.tags?.length) parts.push({ field: 'tags', text: c.tags.join(' '), maskable: false });
-    const screened = await this.screen(c, parts);
+    // The rules are read once for both passes.
+    const rules = await this.rulesFor(c.spaceId);
+    const screened = await this.screen(c, parts, ACTIONS, rules);
     if (!screened) return;
-    const masked = screened.masked[0];
-    const shown = screened.timedOut ? null : await this.screen(c, [{ field: 'body', text: htmlToText(masked === null ? c.rendered.html : this.renderer.render(masked).html), maskable: false }]);
+    // The body as readers will get it: rendered once, screened, and kept as the verdict's HTML.
+    const maskedHtml = screened.masked[0] === null ? null : this.renderer.render(screened.masked[0]).html;
+    const shown = screened.timedOut ? null : await this.screen(c, [{ field: 'body', text: htmlToText(maskedHtml ?? c.rendered.html), maskable: false }], ACTIONS, rules);
     if (shown) {
       screened.timedOut ||= shown.timedOut;
       screened.matched.push(...shown.matched.filter((r) => !screened.matched.includes(r)));
@@ -190,7 +193,7 @@ export class WatchedWordsRule implements PostingCheck {
     parts.forEach((part, i) => {
       const masked = screened.masked[i];
       if (masked === null) return;
-      if (part.field === 'body') verdict.html = this.renderer.render(masked).html;
+      if (part.field === 'body') verdict.html = maskedHtml!;
       else verdict.title = masked;
     });
     verdict.reasons = [...reasons];
@@ -229,8 +232,8 @@ export class WatchedWordsRule implements PostingCheck {
    * returns the rules that matched, each part masked where a CENSOR rule hit it (null when
    * nothing was), and whether matching ran out of time (then nothing matched). Null without rules.
    */
-  private async screen(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, parts: Part[], actions: WatchAction[] = ACTIONS): Promise<Screened | null> {
-    const rules = (await this.rulesFor(c.spaceId)).filter((r) => actions.includes(r.action));
+  private async screen(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, parts: Part[], actions: WatchAction[] = ACTIONS, all?: Row[]): Promise<Screened | null> {
+    const rules = (all ?? (await this.rulesFor(c.spaceId))).filter((r) => actions.includes(r.action));
     if (rules.length === 0) return null;
     const folds = parts.map((p) => fold(p.text));
     let hits: Matches;
