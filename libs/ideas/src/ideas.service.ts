@@ -671,7 +671,6 @@ export class IdeasService implements BoardKindBehaviour {
     return row;
   }
 
-  /** An idea and the ideas it is merged into, up to the one its chain ends in. */
   /**
    * Board-kind hook: a merged idea hidden, deleted or brought back changes what the ideas its
    * chain runs through count (GROUPS counts visible ideas only): they are counted again.
@@ -692,6 +691,7 @@ export class IdeasService implements BoardKindBehaviour {
     }
   }
 
+  /** An idea and the ideas it is merged into, up to the one its chain ends in. */
   private async chainFrom(tx: Tx, topicId: string): Promise<string[]> {
     const rows = await tx.query<{ id: string }>(
       `WITH RECURSIVE up(id, next, depth) AS (

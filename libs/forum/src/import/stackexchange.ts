@@ -171,17 +171,17 @@ export function parseDumpDate(value: string | undefined): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
+/** A hash of what a dump row says (as imported), so a later run can tell whether the dump changed it. */
+function digestOf(...parts: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+}
+
 /**
  * Tags from either dump format (`<a><b>` or `|a|b|`), under the forum's own rule (TAG_RE, at
  * most 5) so an imported topic can be edited and filtered like any other. A tag outside the
  * rule is rewritten rather than lost where that keeps its meaning: `#` → `sharp`, `+` → `plus`,
  * anything else → `-`, then cut to 30 characters.
  */
-/** A hash of what a dump row says (as imported), so a later run can tell whether the dump changed it. */
-function digestOf(...parts: unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
-}
-
 export function parseDumpTags(raw: string | undefined): { tags: string[]; rewritten: number; dropped: number } {
   const parts = !raw ? [] : raw.startsWith('|') ? raw.split('|') : [...raw.matchAll(/<([^<>]*)>/g)].map((m) => m[1]);
   const tags: string[] = [];
@@ -660,9 +660,10 @@ class StackExchangeImport {
       const said: Array<{ kind: string; ext: string; digest: string }> = [];
       for (const q of questions) {
         const e = existing.get(q.ext);
-        const closedNow = q.closed || !!e?.duplicate;
         // The dump's own say only (a duplicate link closing it is the links' pass to keep).
-        said.push({ kind: 'question', ext: q.ext, digest: digestOf(q.title, q.tags, q.closed) }, { kind: 'post', ext: q.ext, digest: digestOf(q.html) });
+        const topicDigest = digestOf(q.title, q.tags, q.closed);
+        const bodyDigest = digestOf(q.html);
+        said.push({ kind: 'question', ext: q.ext, digest: topicDigest }, { kind: 'post', ext: q.ext, digest: bodyDigest });
         if (!e) {
           const topicId = newId();
           const postId = newId();
@@ -676,11 +677,11 @@ class StackExchangeImport {
           continue;
         }
         topicOf.set(q.ext, e.topic_id);
-        const closed = closedNow;
+        const closed = q.closed || e.duplicate;
         // Changed in the dump since the last run (not here: a moderator's edit stays); links from
         // before digests were kept are compared with the local row, once.
-        const topicChanged = e.topic_digest !== null ? e.topic_digest !== said.at(-2)!.digest : e.title !== q.title || e.closed !== closed || !sameTags(e.tags, q.tags);
-        const bodyChanged = e.body_digest !== null ? e.body_digest !== said.at(-1)!.digest : e.body_html !== q.html;
+        const topicChanged = e.topic_digest !== null ? e.topic_digest !== topicDigest : e.title !== q.title || e.closed !== closed || !sameTags(e.tags, q.tags);
+        const bodyChanged = e.body_digest !== null ? e.body_digest !== bodyDigest : e.body_html !== q.html;
         if (topicChanged) topicChanges.push({ id: e.topic_id, title: q.title, tags: q.tags, closed });
         if (bodyChanged) {
           postChanges.push({ id: e.post_id, html: q.html, source: q.source, edited_at: q.editedAt, author_id: e.author_id });
