@@ -6,7 +6,7 @@ import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { NotificationDraft, NotificationsHandler } from '../../notifications/src/notifications.handler';
 import { effectiveWatchesSql } from '../../notifications/src/watch-levels';
-import { mentionedGroupMembersSql } from '../../notifications/src/group-mentions';
+import { postGroupMentionsJsonSql } from '../../notifications/src/group-mentions';
 import { ArticleState } from './articles/article.model';
 
 /** The article states readers are ever shown (see ArticleModel.state). */
@@ -77,8 +77,7 @@ export class KnowledgeNotifications implements OutboxHandler {
                                                  WHERE topic_id = a.topic_id AND published_at IS NOT NULL AND id IS DISTINCT FROM $2::uuid), 0)) AS contributors,
               ARRAY(SELECT user_id FROM article_credits WHERE topic_id = a.topic_id) AS credited,
               ARRAY(SELECT user_id FROM post_mentions WHERE post_id = p.id) AS mentioned,
-              (SELECT COALESCE(json_agg(json_build_array(g.user_id, g.slug) ORDER BY g.slug), '[]')
-                 FROM (${mentionedGroupMembersSql('ARRAY(SELECT group_id FROM post_group_mentions pg WHERE pg.post_id = p.id)')}) g) AS group_mentioned,
+              ${postGroupMentionsJsonSql('p.id')} AS group_mentioned,
               (SELECT COALESCE(json_agg(json_build_array(w.user_id, w.level)), '[]') FROM (${effectiveWatchesSql('a.topic_id')}) w) AS watchers
          FROM articles a JOIN topics t ON t.id = a.topic_id JOIN posts p ON p.topic_id = t.id AND p.number = 1
         WHERE a.topic_id = $1`,

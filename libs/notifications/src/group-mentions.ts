@@ -8,3 +8,12 @@ export function mentionedGroupMembersSql(groupIds: string): string {
   return `SELECT gm.user_id, g.slug FROM groups g JOIN group_members gm ON gm.group_id = g.id
            WHERE g.id = ANY(${groupIds}) AND (SELECT count(*) FROM group_members c WHERE c.group_id = g.id) <= ${GROUP_MENTION_MAX_MEMBERS}`;
 }
+
+/**
+ * A JSON array of `[user_id, slug]`, one per member a post's group mentions tell (see
+ * mentionedGroupMembersSql), as a scalar subquery; `postId` is the SQL of the post's id.
+ */
+export function postGroupMentionsJsonSql(postId: string): string {
+  return `(SELECT COALESCE(json_agg(json_build_array(g.user_id, g.slug) ORDER BY g.slug), '[]')
+             FROM (${mentionedGroupMembersSql(`ARRAY(SELECT group_id FROM post_group_mentions pg WHERE pg.post_id = ${postId})`)}) g)`;
+}

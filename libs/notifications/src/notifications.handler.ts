@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { BoardKinds } from '../../forum/src/board-kinds';
 import { effectiveWatchesSql, inheritedWatchesSql } from './watch-levels';
-import { mentionedGroupMembersSql } from './group-mentions';
+import { mentionedGroupMembersSql, postGroupMentionsJsonSql } from './group-mentions';
 import { newId } from '../../core/src/ids';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { IGNORABLE_KINDS, NOTIFY_CHANNEL, READ_WITH_THE_TOPIC, visibleNotifications } from './notifications';
@@ -151,8 +151,7 @@ export class NotificationsHandler implements OutboxHandler {
       `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, b.kind AS board_kind,
               (SELECT author_id FROM posts r WHERE r.id = p.reply_to_post_id) AS reply_to_author,
               ARRAY(SELECT user_id FROM post_mentions m WHERE m.post_id = p.id) AS mentioned,
-              (SELECT COALESCE(json_agg(json_build_array(g.user_id, g.slug) ORDER BY g.slug), '[]')
-                 FROM (${mentionedGroupMembersSql('ARRAY(SELECT group_id FROM post_group_mentions pg WHERE pg.post_id = p.id)')}) g) AS group_mentioned,
+              ${postGroupMentionsJsonSql('p.id')} AS group_mentioned,
               ARRAY(SELECT q.author_id FROM post_quotes pq JOIN posts q ON q.id = pq.quoted_post_id WHERE pq.post_id = p.id) AS quoted
          FROM posts p JOIN topics t ON t.id = p.topic_id JOIN boards b ON b.id = t.board_id WHERE p.id = $1`,
       [postId],
