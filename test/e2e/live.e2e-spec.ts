@@ -418,6 +418,30 @@ describe('live updates over Socket.IO', () => {
     expect(lost.sort()).toEqual([`board:${board}`, `topic:${topic.id}`].sort());
   });
 
+  it('holds pushes while it checks every connection again: a reply during it never reaches a reader it sends away', async () => {
+    const space = await makeSpace(t, 'PUBLIC');
+    const topic = await createTopic(t, author.token, await makeBoard(t, space.id));
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    await t.sql(`UPDATE spaces SET visibility = 'RESTRICTED' WHERE id = $1`, [space.id]);
+    const heard: string[] = [];
+    reader.on('post:created', () => heard.push('post:created'));
+    reader.on('access:lost', () => heard.push('access:lost'));
+    // Slow, as with many connections, yet within what pushes wait for (every earlier test's
+    // connections are checked too).
+    const undo = slowRechecks(50);
+    try {
+      const all = t.get(LiveGateway).recheckAll();
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      await reply(t, admin.token, topic.id, 'written while the node catches up');
+      await all;
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      undo();
+    }
+    expect(heard).toEqual(['access:lost']);
+  });
+
   /** Makes every access re-check of a socket slow, as with many sockets in a room; returns the undo. */
   function slowRechecks(ms: number): () => void {
     const gateway = t.get(LiveGateway) as unknown as { recheck: (...args: unknown[]) => Promise<void> };

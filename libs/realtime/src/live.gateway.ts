@@ -757,10 +757,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async recheckAll(): Promise<number> {
     if (!this.server) return 0;
     let left = 0;
-    try {
+    const work = (async () => {
       for (const socket of await this.server.local.fetchSockets()) left += await this.recheck(socket as unknown as Socket, contentRooms(socket));
+    })();
+    // Held as every re-check is (here only: the other nodes missed nothing), so no push goes
+    // to a room a connection may have lost while this node was cut off.
+    this.rechecks.set(work, Date.now());
+    try {
+      await work;
     } catch (err) {
       this.log.error({ err }, 'live re-check of every connection failed');
+    } finally {
+      this.rechecks.delete(work);
     }
     if (left) this.log.warn({ left }, 'connections left rooms they could no longer read');
     return left;
