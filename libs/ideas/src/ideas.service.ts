@@ -439,6 +439,7 @@ export class IdeasService implements BoardKindBehaviour {
       if (idea.status === IdeaStatus.MERGED) throw AppError.badField('topicId', 'voting is closed: this idea was merged into another one, vote there');
       if (CLOSED_STATUSES.includes(idea.status)) throw AppError.badField('topicId', `voting is closed: this idea is ${idea.status.toLowerCase()}`);
       let changed: boolean;
+      let counts: Map<string, number> | undefined;
       if (on) {
         const budget = ideaSettingsOf({ settings: idea.board_settings }).voteBudget;
         if (budget) await this.lockBudget(tx, idea.board_id, viewer.id!);
@@ -448,20 +449,15 @@ export class IdeasService implements BoardKindBehaviour {
         changed = (await tx.query(`INSERT INTO idea_votes (topic_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [idea.topic_id, viewer.id])).length > 0;
       } else {
         // Withdrawing removes the viewer's support from the whole group (their votes on merged ideas too).
-        const removed = await tx.query<{ topic_id: string }>(
-          `${WHOLE_GROUPS} DELETE FROM idea_votes WHERE user_id = $2 AND topic_id IN (SELECT member FROM grp) RETURNING topic_id`,
-          [[idea.topic_id], viewer.id],
-        );
+        const members = (await tx.query<{ member: string }>(`${WHOLE_GROUPS} SELECT member FROM grp`, [[idea.topic_id]])).map((m) => m.member);
+        const removed = await tx.query(`DELETE FROM idea_votes WHERE user_id = $2 AND topic_id = ANY($1::uuid[]) RETURNING topic_id`, [members, viewer.id]);
         changed = removed.length > 0;
         // Every merged idea of the group keeps its own count right too (an unmerge shows them): one
         // in the middle of a chain counts the votes of those merged into it, even if it had none.
-        if (changed) {
-          const members = await tx.query<{ member: string }>(`${WHOLE_GROUPS} SELECT member FROM grp`, [[idea.topic_id]]);
-          await this.recountAll(tx, members.map((m) => m.member).filter((id) => id !== idea.topic_id));
-        }
+        if (changed) counts = await this.recountAll(tx, members);
       }
       if (changed) {
-        const count = await this.recount(tx, idea.topic_id);
+        const count = counts?.get(idea.topic_id) ?? (await this.recount(tx, idea.topic_id));
         await tx.emit({ type: 'idea.voted', aggregateType: 'topic', aggregateId: idea.topic_id, payload: { topicId: idea.topic_id, spaceId: idea.space_id, boardId: idea.board_id, voteCount: count } });
       }
       return idea.topic_id;
