@@ -56,6 +56,18 @@ export class PostsRepository {
     return row?.deleted_by ?? null;
   }
 
+  /** Who hid a post last (or its topic, for a first post), from the moderation log; null for automatic moderation or none. */
+  async hiddenBy(post: { id: string; topicId: string; number: number }): Promise<string | null> {
+    const [row] = await this.ds.query(
+      `SELECT actor_id FROM moderation_log
+        WHERE ((target_type = 'post' AND target_id = $1) OR (target_type = 'topic' AND target_id = $2 AND $3))
+          AND action IN ('post.hide', 'post.auto_hide', 'review.approve')
+        ORDER BY id DESC LIMIT 1`,
+      [post.id, post.topicId, post.number === 1],
+    );
+    return row?.actor_id ?? null;
+  }
+
   getByIds(ids: readonly string[]): Promise<PostRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.ds.query(POSTS_BY_ID, [ids]);

@@ -417,7 +417,7 @@ export class PostsService {
     if (!topic) throw AppError.notFound('Post not found');
     const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
     if (post.state !== ContentState.DELETED) return post;
-    await this.refuseOwnRestore(viewer, post);
+    await this.refuseOwnUndo(viewer, post, 'restore');
     const row = await this.uow.run(async (tx) => {
       const { changed } = await this.applyStateFrom(tx, viewer.id, post, topic, [ContentState.DELETED], ContentState.VISIBLE);
       // The state reached: a post hidden before its deletion comes back hidden.
@@ -430,13 +430,14 @@ export class PostsService {
   }
 
   /**
-   * A moderator does not bring back their own post another moderator deleted (as reports on
-   * their own content are another's to decide); what they deleted themselves they may.
-   * Admins answer to nobody here.
+   * A moderator does not bring back (restore, unhide) their own post another moderator deleted
+   * or hid, as reports on their own content are another's to decide; what they removed
+   * themselves they may. Admins answer to nobody here.
    */
-  async refuseOwnRestore(viewer: Viewer, post: { id: string; authorId: string | null }): Promise<void> {
+  async refuseOwnUndo(viewer: Viewer, post: { id: string; topicId: string; number: number; authorId: string | null }, undo: 'restore' | 'unhide'): Promise<void> {
     if (post.authorId !== viewer.id || viewer.isAdmin) return;
-    if ((await this.repo.deletedBy(post.id)) !== viewer.id) throw AppError.forbidden('Your own content another moderator deleted is restored by another moderator');
+    const by = undo === 'restore' ? await this.repo.deletedBy(post.id) : await this.repo.hiddenBy(post);
+    if (by !== viewer.id) throw AppError.forbidden(`Your own content another moderator ${undo === 'restore' ? 'deleted is restored' : 'hid is unhidden'} by another moderator`);
   }
 
   /** A moderator acting on someone else's post: the moderation log keeps it. */

@@ -524,20 +524,8 @@ export class ReportsService {
     const topic = await this.forum.topic(viewer, post.topicId);
     if (!topic) throw AppError.notFound('Post not found');
     const deciding = input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT;
-    // What another moderator hid of theirs, a moderator does not bring back themselves (as reports
-    // on their own content are another's to decide); what they hid themselves they may; admins
-    // answer to nobody here.
-    if (input.action === ModerationAction.UNHIDE && post.authorId === viewer.id && !viewer.isAdmin) {
-      const [hid] = await this.ds.query(
-        `SELECT actor_id FROM moderation_log
-          WHERE ((target_type = 'post' AND target_id = $1) OR (target_type = 'topic' AND target_id = $2 AND $3))
-            AND action IN ('post.hide', 'post.auto_hide', 'review.approve')
-          ORDER BY id DESC LIMIT 1`,
-        [post.id, post.topicId, post.number === 1],
-      );
-      if (hid?.actor_id !== viewer.id) throw AppError.forbidden('Your own content another moderator hid is unhidden by another moderator');
-    }
-    if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnRestore(viewer, post);
+    if (input.action === ModerationAction.UNHIDE) await this.posts.refuseOwnUndo(viewer, post, 'unhide');
+    if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnUndo(viewer, post, 'restore');
     const row = await this.uow.run(async (tx) => {
       // Held content, or a held edit, another moderator claimed waits for them, whatever is
       // done to it: checked before anything is done (settleHeld checks again, harmlessly).
