@@ -96,6 +96,11 @@ describe('search: text the index must survive', () => {
       await t.sql(`DELETE FROM search_sync_queue`);
       expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: (await reply(t, admin.token, moved.id, 'plonkwhistle again')).id, action: 'HIDE' } }, { token: admin.token }));
       await drain();
+      // The hidden reply's topic is left out for a member, not for a moderator of its space.
+      expectOk(await t.gql(SEARCH, { q: 'plonkwhistle' }, { token: customer.token }));
+      expect(asked.at(-1)!.filters.excludeTopicIds).toContain(moved.id);
+      expectOk(await t.gql(`query($q: String!) { search(query: $q, filter: { includeModerated: true }) { totalCount } }`, { q: 'plonkwhistle' }, { token: admin.token }));
+      expect(asked.at(-1)!.filters.excludeTopicIds ?? []).not.toContain(moved.id);
       external.search = async () => {
         throw new Error('engine down');
       };
