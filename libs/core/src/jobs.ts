@@ -43,10 +43,23 @@ export class JobScheduler implements OnModuleDestroy {
     for (const job of this.jobs) {
       let busy = false;
       const scheduled = job.everyMs > DUE_CHECK_MS;
+      // A scheduled job's next due time as last read: ticks before it ask nothing of the database.
+      let notBefore = 0;
       const tick = async () => {
-        if (busy) return;
+        if (busy || Date.now() < notBefore) return;
         busy = true;
         try {
+          if (scheduled) {
+            // One plain read first (the database's clock): not due yet, no lock is taken.
+            const [last] = await this.ds.query(
+              `SELECT extract(epoch FROM last_run_at + make_interval(secs => $2) - now()) * 1000 AS wait_ms FROM job_runs WHERE name = $1`,
+              [job.name, job.everyMs / 1000],
+            );
+            if (last && Number(last.wait_ms) > 0) {
+              notBefore = Date.now() + Number(last.wait_ms);
+              return;
+            }
+          }
           await this.runNow(job.name, scheduled ? job.everyMs : undefined);
         } catch (err) {
           this.log.warn({ err, job: job.name }, 'scheduled job failed');
