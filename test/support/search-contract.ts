@@ -185,6 +185,28 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       }
     });
 
+    it('finds file names, hosts, paths and versions by what one types of them', async () => {
+      const tech = newId();
+      const inTech = (title: string, body: string) => doc({ title, body, spaceId: tech });
+      const conf = inTech('Reverse proxy in front of the API', 'Edit /etc/nginx/nginx.conf and reload the service.');
+      const status = inTech('Upgrade window', 'Move to v2.4.1 before March; https://status.example.org/incidents has the details.');
+      const node = inTech('Node.js memory limits', 'The heap grows until the process dies.');
+      const loose = inTech('Configuration notes', 'The nginx service reads its conf from somewhere.');
+      await engine.upsert([conf, status, node, loose]);
+      try {
+        const found = async (query: string) => (await engine.search({ query, filters: { spaceIds: [tech] }, limit: 10, offset: 0 })).hits.map((h) => h.id).sort();
+        expect(await found('nginx.conf')).toEqual([conf.id]);
+        expect(await found('nginx ')).toEqual([conf.id, loose.id].sort());
+        expect(await found('example.org')).toEqual([status.id]);
+        expect(await found('incidents ')).toEqual([status.id]);
+        expect(await found('v2.4.1')).toEqual([status.id]);
+        expect(await found('node.js')).toEqual([node.id]);
+        expect(await found('service -nginx.conf')).toEqual([loose.id]);
+      } finally {
+        await engine.remove([conf, status, node, loose].map((d) => d.id));
+      }
+    });
+
     it('ranks a title match above a body-only match', async () => {
       const hits = await ids('cheap');
       expect(hits[0]).toBe(blade.id); // title; the hidden spam mentions it too but is not visible

@@ -1,4 +1,4 @@
-import { termShare } from './postgres.engine';
+import { compoundParts, termShare } from './postgres.engine';
 
 describe('termShare (how common a query term is, from lexeme statistics)', () => {
   const freq = new Map([
@@ -19,5 +19,21 @@ describe('termShare (how common a query term is, from lexeme statistics)', () =>
     expect(termShare(`'dist':*`, freq, 0.001)).toBeCloseTo(0.09, 10);
     expect(termShare(`'dist':* | 'dist':*`, freq, 0.001)).toBeCloseTo(0.09, 10);
     expect(termShare(`'o''brien'`, new Map([["o'brien", 0.005]]), 0.001)).toBeCloseTo(0.005, 10);
+  });
+});
+
+describe('compoundParts (the words inside names the parser keeps whole)', () => {
+  it('lists the words of each path, host, file name, address and version, one compound per line', () => {
+    expect(compoundParts('Edit /etc/nginx/nginx.conf, then see https://status.example.org/incidents or mail ops@example.com (v1.2.3).')).toBe(
+      ['etc nginx nginx conf', 'https status example org incidents', 'ops example com', 'v1 2 3'].join('\n'),
+    );
+    expect(compoundParts('Node.js on sub-domain.co.uk with my_app/config.yml')).toBe(['Node js', 'sub domain co uk', 'my app config yml'].join('\n'));
+    expect(compoundParts('Überall café.crème')).toBe('café crème');
+  });
+
+  it('leaves plain prose alone', () => {
+    expect(compoundParts('A sentence. Another one: with a colon, and e-mail / slashes.')).toBe('');
+    // A long word is read once, not once per letter (the body of a post may be 100,000 letters).
+    expect(compoundParts(`${'x'.repeat(200_000)} ${'y-'.repeat(100_000)}`)).toBe('');
   });
 });

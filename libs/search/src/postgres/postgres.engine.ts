@@ -80,6 +80,24 @@ function indexedBody(body: string): string {
   return body.slice(0, end);
 }
 
+/** A run of characters a compound is made of (split out first, so no pattern backtracks over a long word). */
+const COMPOUND_RUN = /[\p{L}\p{N}_\-./@:]+/gu;
+/** Letters or digits joined to others by `.`, `/`, `@` or `:`. */
+const JOINED = /[\p{L}\p{N}][./@:]+[\p{L}\p{N}]/u;
+
+/**
+ * The words inside the file names, hosts, paths, URLs, e-mail addresses and version numbers
+ * of a text, as plain text: PostgreSQL's parser keeps `/etc/nginx/nginx.conf` or `v1.2.3` as
+ * one lexeme each, while a query splits what is typed into words (`nginx.conf` is the phrase
+ * "nginx conf"). Indexed after the text they come from, each compound's words in a row, so
+ * the phrase and each word alone find it.
+ */
+export function compoundParts(text: string): string {
+  const parts: string[] = [];
+  for (const [run] of text.matchAll(COMPOUND_RUN)) if (JOINED.test(run)) parts.push(run.match(/[\p{L}\p{N}]+/gu)!.join(' '));
+  return parts.join('\n');
+}
+
 /** The vocabulary words of a document as it is indexed (title, and the body up to what is kept). */
 function indexedWords(title: string, body: string): Set<string> {
   return vocabularyWords(`${title} ${indexedBody(body)}`);
@@ -153,8 +171,10 @@ export class PostgresSearchEngine implements SearchEngine {
       board_id: d.boardId,
       kind: d.kind,
       title: d.title,
+      title_parts: compoundParts(d.title),
       tags: d.tags,
       body: indexedBody(d.body),
+      body_parts: compoundParts(indexedBody(d.body)),
       author_id: d.authorId,
       state: d.state,
       language: d.language,
@@ -167,16 +187,16 @@ export class PostgresSearchEngine implements SearchEngine {
     const written: Array<{ id: string }> = rowsOf(await this.ds.query(
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, topic_id uuid, post_number int, space_id uuid, board_id uuid,
-           kind text, title text, tags text[], body text, author_id uuid, state text, language text,
+           kind text, title text, title_parts text, tags text[], body text, body_parts text, author_id uuid, state text, language text,
            accepted boolean, reactions int, created_at timestamptz, version bigint)
        ), written AS (
          INSERT INTO search_documents AS s (id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id,
                 state, language, accepted, reactions, created_at, version, tsv, indexed_at)
          SELECT id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id, state, language,
                 accepted, reactions, created_at, version,
-                setweight(to_tsvector(parvis_search_config(language), title), 'A')
+                setweight(to_tsvector(parvis_search_config(language), title || E'\\n' || title_parts), 'A')
                   || setweight(to_tsvector(parvis_search_config(language), array_to_string(tags, ' ')), 'B')
-                  || setweight(to_tsvector(parvis_search_config(language), translate(body, '<>', '${ANGLES}')), 'C'),
+                  || setweight(to_tsvector(parvis_search_config(language), translate(body, '<>', '${ANGLES}') || E'\\n' || body_parts), 'C'),
                 now()
            FROM input
          ON CONFLICT (id) DO UPDATE SET
