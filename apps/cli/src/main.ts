@@ -9,6 +9,7 @@ import { registerImportCommands } from './commands/import-stackexchange';
 import { registerSchemaCommands } from './commands/schema';
 import { registerSearchCommands } from './commands/search';
 import { registerSeedCommands } from './commands/seed';
+import { interrupting } from './interrupt';
 
 /**
  * `npm run parvis -- <command>`. Every command works whether or not the server
@@ -27,9 +28,14 @@ registerImportCommands(program);
 registerSearchCommands(program);
 registerEvalSearchCommands(program);
 
+// Interrupted, a command's work fails as its connections close under it: the interrupt's
+// cleanups decide when to exit, and with which code.
 program.parseAsync(process.argv).then(
-  () => process.exit(process.exitCode ?? 0),
+  () => {
+    if (!interrupting()) process.exit(process.exitCode ?? 0);
+  },
   (err) => {
+    if (interrupting()) return;
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },

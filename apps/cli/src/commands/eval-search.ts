@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { handleInterrupts, onInterrupt } from '../interrupt';
+import { onInterrupt } from '../interrupt';
+import { openInterruptible } from '../context';
 import { NestFactory } from '@nestjs/core';
 import { Command } from 'commander';
 import { resolve } from 'node:path';
@@ -8,7 +9,6 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../../../../libs/core/src/config/config';
 import { CoreModule } from '../../../../libs/core/src/core.module';
 import { migrateDatabase } from '../../../../libs/core/src/database/migrate';
-import { openDatabase } from '../../../../libs/core/src/database/open';
 import { averagePrecision, mean, ndcgAt } from '../../../../libs/search/src/eval/metrics';
 import { RELEVANT_LABELS, importSemEvalThreads, readSemEval } from '../../../../libs/search/src/eval/semeval';
 import { MeiliSearchEngine } from '../../../../libs/search/src/meili/meili.engine';
@@ -37,22 +37,20 @@ async function evaluate(file: string, engineName: string): Promise<EngineScore[]
   const config = loadConfig();
   const stamp = `${Date.now().toString(36)}_${process.pid}`;
   config.MEILI_INDEX = `parvis_eval_${stamp}`;
-  const server = await openDatabase(config);
+  const { db: server, stopped } = await openInterruptible(config);
   const evalDb = `parvis_eval_${stamp}`;
   const admin = new Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${evalDb}`);
   // Interrupted, the throwaway database goes all the same (and the server stops, as at the end).
-  const cleanUp = async () => {
+  const dropEvalDb = async () => {
     await admin.query(`DROP DATABASE IF EXISTS ${evalDb} WITH (FORCE)`).catch(() => undefined);
     await admin.end().catch(() => undefined);
-    await server.stop();
   };
-  handleInterrupts();
-  const cleanedUp = onInterrupt(cleanUp);
+  const dropped = onInterrupt(dropEvalDb);
   const url = new URL(server.url);
   url.pathname = `/${evalDb}`;
   try {
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${evalDb}`);
     await migrateDatabase(url.toString());
     @Module({ imports: [CoreModule.forRoot({ config, databaseUrl: url.toString() }), ...FEATURE_MODULES] })
     class EvalModule {}
@@ -74,8 +72,10 @@ async function evaluate(file: string, engineName: string): Promise<EngineScore[]
       await app.close();
     }
   } finally {
-    cleanedUp();
-    await cleanUp();
+    dropped();
+    stopped();
+    await dropEvalDb();
+    await server.stop();
   }
 }
 

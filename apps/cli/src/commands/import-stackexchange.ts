@@ -8,6 +8,7 @@ import {
   StackExchangeProgress,
 } from '../../../../libs/forum/src/import/stackexchange';
 import { withDatabase } from '../context';
+import { onInterrupt } from '../interrupt';
 
 function parseBatchSize(value: string): number {
   const n = Number(value);
@@ -56,6 +57,13 @@ export function registerImportCommands(program: Command): void {
     .action((dir: string, opts: { space: string; board?: string; source?: string; batchSize: number }) =>
       withDatabase(async ({ db }) => {
         const pool = new Pool({ connectionString: db.url, max: 1, application_name: 'parvis-import' });
+        // Interrupted, the import stops after the batch in flight and its connection closes before
+        // the database is stopped: left open, it would count as another process's and keep the
+        // cluster running.
+        const abort = new AbortController();
+        let ending: Promise<void> | undefined;
+        const end = () => (ending ??= pool.end());
+        const ended = onInterrupt(() => (abort.abort(), end()));
         try {
           const s = await importStackExchange(pool, {
             // Relative to the working directory, which `npm run` sets to the repository root.
@@ -65,6 +73,7 @@ export function registerImportCommands(program: Command): void {
             source: opts.source,
             batchSize: opts.batchSize,
             progress: progressPrinter(),
+            signal: abort.signal,
           });
           const lines = [
             `Imported ${s.source} into board "${s.boardSlug}"${s.boardCreated ? ' (created)' : ''} in ${s.seconds.toFixed(1)} s.`,
@@ -84,7 +93,8 @@ export function registerImportCommands(program: Command): void {
           ];
           console.log(lines.join('\n'));
         } finally {
-          await pool.end();
+          ended();
+          await end();
         }
       }),
     );

