@@ -142,6 +142,9 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
 
     it('matches quoted phrases and excludes -words', async () => {
       expect((await ids('"burr grinder"')).sort()).toEqual([grinder.id, reply.id].sort());
+      // A phrase lies within one field: not from a title's last word to the first tag or the body's first word.
+      expect(await ids('"cheap grinders"')).toEqual([]);
+      expect(await ids('"community introduce"')).toEqual([]);
       expect(await ids('grinder -blade -espresso')).toEqual([]);
       expect((await ids('grinder -blade')).sort()).toEqual([grinder.id, reply.id].sort());
     });

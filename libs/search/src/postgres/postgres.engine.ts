@@ -131,6 +131,15 @@ interface Departing {
 }
 
 /**
+ * Fields are joined with a position between them that no word holds, so a quoted phrase never
+ * matches across them (the title's last word and the first tag, say): `||` shifts the right
+ * vector's positions past the left's last one, this lexeme (which no query can produce: it is
+ * not a letter or digit) takes one more, and is deleted once the vector is whole.
+ */
+const GAP_LEXEME = '\u00b6';
+const FIELD_GAP = `'''${GAP_LEXEME}'':1'::tsvector`;
+
+/**
  * PostgreSQL's parser reads `<...>` as markup and drops it from vectors and headlines, but
  * bodies are plain text where `a < b` or `<script>` are words to keep: angle brackets are
  * swapped for control characters on the way in and back on the way out.
@@ -194,9 +203,11 @@ export class PostgresSearchEngine implements SearchEngine {
                 state, language, accepted, reactions, created_at, version, tsv, indexed_at)
          SELECT id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id, state, language,
                 accepted, reactions, created_at, version,
-                setweight(to_tsvector(parvis_search_config(language), title || E'\\n' || title_parts), 'A')
-                  || setweight(to_tsvector(parvis_search_config(language), array_to_string(tags, ' ')), 'B')
+                ts_delete(
+                  setweight(to_tsvector(parvis_search_config(language), title || E'\\n' || title_parts), 'A') || ${FIELD_GAP}
+                  || setweight(to_tsvector(parvis_search_config(language), array_to_string(tags, ' ')), 'B') || ${FIELD_GAP}
                   || setweight(to_tsvector(parvis_search_config(language), translate(body, '<>', '${ANGLES}') || E'\\n' || body_parts), 'C'),
+                  '${GAP_LEXEME}'),
                 now()
            FROM input
          ON CONFLICT (id) DO UPDATE SET
