@@ -1,6 +1,8 @@
 import { newId } from '../../libs/core/src/ids';
+import { JobScheduler } from '../../libs/core/src/jobs';
 import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { RateLimiter } from '../../libs/core/src/rate-limit';
+import { POSTGRES_INDEX_FORMAT } from '../../libs/search/src/postgres/postgres.engine';
 import { SearchEngine } from '../../libs/search/src/search-engine';
 import { SearchAdmin } from '../../libs/search/src/search-admin';
 import { SearchDocuments } from '../../libs/search/src/search-documents';
@@ -340,6 +342,27 @@ describe('search', () => {
     expect(await t.sql(`SELECT 1 FROM search_documents WHERE id = $1`, [orphan.id])).toEqual([]);
     expect(await postgres.count()).toBe(posts);
     expect(() => admin.targets('elastic')).toThrow(/Unknown or unconfigured engine/);
+  });
+
+  it('rebuilds the index once after an upgrade changed what its documents hold', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Proxy upgrade', body: 'Edit /etc/nginx/nginx.conf first.' });
+    await drain();
+    // As an older release wrote it: the path one lexeme, no format recorded.
+    const older = () =>
+      t.sql(`UPDATE search_documents SET tsv = to_tsvector('parvis_en', title || ' Edit /etc/nginx/nginx.conf first.') WHERE id = $1`, [topic.firstPostId]);
+    await older();
+    await t.sql(`DELETE FROM search_index_formats`);
+    expect((await search('nginx.conf', customer)).totalCount).toBe(0);
+    // The job (as the worker runs it soon after start) rebuilds, and records the format.
+    expect(await t.get(JobScheduler).runNow('search-index-format')).toBe(true);
+    expect((await search('nginx.conf', customer)).totalCount).toBe(1);
+    expect(await t.sql(`SELECT engine, format FROM search_index_formats`)).toEqual([{ engine: 'postgres', format: POSTGRES_INDEX_FORMAT }]);
+    // Once: with the format current, it rebuilds nothing.
+    await older();
+    expect(await t.get(SearchAdmin).upgradeFormat()).toBe(false);
+    expect((await search('nginx.conf', customer)).totalCount).toBe(0);
+    await t.get(SearchAdmin).rebuild([t.get(SearchEngines).postgres]);
+    expect((await search('nginx.conf', customer)).totalCount).toBe(1);
   });
 
   it('rate-limits searches per user', async () => {

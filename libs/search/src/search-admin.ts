@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { POSTGRES_INDEX_FORMAT } from './postgres/postgres.engine';
 import { SearchDocuments } from './search-documents';
 import { SearchEngine } from './search-engine';
 import { SearchEngines } from './search-engines';
@@ -76,8 +77,27 @@ export class SearchAdmin {
     if (engines.includes(this.engines.postgres)) {
       // Fresh statistics: the planner's estimates and the engine's term weights come from them.
       await this.ds.query(`ANALYZE search_documents`);
+      await this.ds.query(
+        `INSERT INTO search_index_formats (engine, format) VALUES ($1, $2)
+         ON CONFLICT (engine) DO UPDATE SET format = EXCLUDED.format, rebuilt_at = now()`,
+        [this.engines.postgres.name, POSTGRES_INDEX_FORMAT],
+      );
     }
     return done;
+  }
+
+  /**
+   * Rebuilds the PostgreSQL index once after an upgrade changed what its documents hold
+   * (POSTGRES_INDEX_FORMAT above the one recorded): in the background, one batch in flight,
+   * search answering throughout, as Discourse reindexes after a search change. A job runs it
+   * at start and hourly (see SearchModule); `search:reindex` records the format too. Returns
+   * whether it rebuilt.
+   */
+  async upgradeFormat(): Promise<boolean> {
+    const [row]: Array<{ format: number }> = await this.ds.query(`SELECT format FROM search_index_formats WHERE engine = $1`, [this.engines.postgres.name]);
+    if ((row?.format ?? 0) >= POSTGRES_INDEX_FORMAT) return false;
+    await this.rebuild([this.engines.postgres], undefined, 1);
+    return true;
   }
 
   /**

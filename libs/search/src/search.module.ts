@@ -25,10 +25,13 @@ export class SearchModule implements OnModuleInit {
     private readonly jobs: JobScheduler,
     private readonly sync: SearchSync,
     private readonly engines: SearchEngines,
+    private readonly admin: SearchAdmin,
   ) {}
 
   onModuleInit(): void {
     this.handlers.register(this.indexer);
+    // Soon after start, then hourly: a rebuild once an upgrade changed the documents' format.
+    this.jobs.register('search-index-format', 3600_000, () => this.admin.upgradeFormat());
     if (this.engines.external) this.jobs.register('search-sync', 2_000, () => this.sync.drain());
   }
 }

@@ -63,6 +63,14 @@ const PREFIX_EXPANSIONS = 200;
 const KNOWN_TERMS_MAX = 500_000;
 const KNOWN_TERMS_TTL_MS = 3600_000;
 
+/**
+ * What `upsert` writes for a post, as a number: bumped whenever that changes (not for changes
+ * to queries), so that an index written by an older release is rebuilt once after an upgrade
+ * (`SearchAdmin.upgradeFormat`). 1: the words of compounds (`compoundParts`) and the gap
+ * between fields.
+ */
+export const POSTGRES_INDEX_FORMAT = 1;
+
 /** Lower-case words of 3–40 letters or digits (not numbers), accents folded, as the vocabulary keeps them. */
 export function vocabularyWords(text: string): Set<string> {
   const words = new Set<string>();
