@@ -361,6 +361,12 @@ describe('search', () => {
     await older();
     expect(await t.get(SearchAdmin).upgradeFormat()).toBe(false);
     expect((await search('nginx.conf', customer)).totalCount).toBe(0);
+    // An empty index (a new installation) holds nothing older: the format is recorded, nothing rebuilt.
+    await t.sql(`DELETE FROM search_index_formats`);
+    await t.sql(`TRUNCATE search_documents CASCADE`);
+    expect(await t.get(SearchAdmin).upgradeFormat()).toBe(false);
+    expect(await t.sql(`SELECT format FROM search_index_formats`)).toEqual([{ format: POSTGRES_INDEX_FORMAT }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM search_documents`)).toEqual([{ n: 0 }]);
     await t.get(SearchAdmin).rebuild([t.get(SearchEngines).postgres]);
     expect((await search('nginx.conf', customer)).totalCount).toBe(1);
   });

@@ -77,11 +77,7 @@ export class SearchAdmin {
     if (engines.includes(this.engines.postgres)) {
       // Fresh statistics: the planner's estimates and the engine's term weights come from them.
       await this.ds.query(`ANALYZE search_documents`);
-      await this.ds.query(
-        `INSERT INTO search_index_formats (engine, format) VALUES ($1, $2)
-         ON CONFLICT (engine) DO UPDATE SET format = EXCLUDED.format, rebuilt_at = now()`,
-        [this.engines.postgres.name, POSTGRES_INDEX_FORMAT],
-      );
+      await this.recordFormat();
     }
     return done;
   }
@@ -96,8 +92,22 @@ export class SearchAdmin {
   async upgradeFormat(): Promise<boolean> {
     const [row]: Array<{ format: number }> = await this.ds.query(`SELECT format FROM search_index_formats WHERE engine = $1`, [this.engines.postgres.name]);
     if ((row?.format ?? 0) >= POSTGRES_INDEX_FORMAT) return false;
+    const [{ written }]: Array<{ written: boolean }> = await this.ds.query(`SELECT EXISTS (SELECT 1 FROM search_documents) AS written`);
+    // Nothing written yet (a new installation): nothing in an older format either.
+    if (!written) {
+      await this.recordFormat();
+      return false;
+    }
     await this.rebuild([this.engines.postgres], undefined, 1);
     return true;
+  }
+
+  private async recordFormat(): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO search_index_formats (engine, format) VALUES ($1, $2)
+       ON CONFLICT (engine) DO UPDATE SET format = EXCLUDED.format, rebuilt_at = now()`,
+      [this.engines.postgres.name, POSTGRES_INDEX_FORMAT],
+    );
   }
 
   /**
