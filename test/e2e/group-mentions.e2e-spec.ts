@@ -124,6 +124,20 @@ describe('@group mentions', () => {
     expect(await heard(listener)).toEqual([{ kind: 'GROUP_MENTION', group: g.slug, post: post.id }]);
   });
 
+  it('tells nobody of a held post approved after its group was made unmentionable', async () => {
+    const [member, writer] = await users(2);
+    const g = await group('EVERYONE', [member]);
+    const space = await makeSpace(t, 'PUBLIC');
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [space.id]);
+    const held = await createTopic(t, writer.token, await makeBoard(t, space.id), { body: `@${g.slug} can you look?` });
+    await drain();
+    expect(await heard(member)).toEqual([]);
+    expectOk(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, mentionable: 'NOBODY' } }, { token: admin.token }));
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: held.firstPostId, action: 'APPROVE' } }, { token: moderator.token }));
+    await drain();
+    expect(await heard(member)).toEqual([]);
+  });
+
   it('lets admins alone change who may mention a group, validated and logged', async () => {
     const g = await group(undefined, []);
     const changed = expectOk(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, mentionable: 'MEMBERS' } }, { token: admin.token })).updateGroup;
@@ -139,6 +153,8 @@ describe('@group mentions', () => {
     expectError(await t.gql(UPDATE_GROUP, { input: { groupId: qa.id, mentionable: 'MEMBERS' } }, { token: admin.token }), 'BAD_USER_INPUT');
     expect(await t.sql(`SELECT 1 FROM groups WHERE slug = 'qa'`)).toEqual([]);
     expectError(await t.gql(UPDATE_GROUP, { input: { groupId: g.id } }, { token: admin.token }), 'BAD_USER_INPUT');
+    // Fields given as null change nothing, as absent ones: nothing asked.
+    expectError(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, name: null, description: null, mentionable: null } }, { token: admin.token }), 'BAD_USER_INPUT');
     expectOk(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, mentionable: 'MEMBERS' } }, { token: admin.token })); // the same again: nothing to log
     const [row] = await t.sql(`SELECT name, mentionable FROM groups WHERE id = $1`, [g.id]);
     expect(row).toEqual({ name: g.slug, mentionable: 'MEMBERS' });

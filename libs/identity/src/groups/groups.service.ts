@@ -69,7 +69,8 @@ export class GroupsService {
   /** Renames a group, or changes its description or who may mention it; logged with what it was. */
   async update(viewer: Viewer, input: UpdateGroupInput): Promise<GroupModel> {
     this.requireAdmin(viewer);
-    if (input.name === undefined && input.description === undefined && input.mentionable === undefined) {
+    // A field given as null changes nothing, as an absent one.
+    if (input.name == null && input.description == null && input.mentionable == null) {
       throw AppError.badInput(['name', 'description', 'mentionable'].map((field) => ({ field, message: 'give at least one of name, description, mentionable' })));
     }
     await this.uow.run(async (tx) => {
