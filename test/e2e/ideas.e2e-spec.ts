@@ -106,6 +106,11 @@ describe('idea boards', () => {
     expect(updated.updateIdeaBoard.ideaSettings.voteBudget).toBe(2);
     expect(updated.updateIdeaBoard.ideaSettings.statusLabels).toContainEqual({ status: 'PLANNED', label: 'On the roadmap' });
     expectError(await t.gql(settings, { input: { boardId: budgetBoard, voteBudget: -1 } }, { token: admin.token }), 'BAD_USER_INPUT');
+    // A budget given as null is not given (0 removes the limit): alone, or with no labels, nothing is asked.
+    expectError(await t.gql(settings, { input: { boardId: budgetBoard, voteBudget: null } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(settings, { input: { boardId: budgetBoard, statusLabels: [] } }, { token: admin.token }), 'BAD_USER_INPUT');
+    const labelled = expectOk(await t.gql(settings, { input: { boardId: budgetBoard, voteBudget: null, statusLabels: [{ status: 'PLANNED', label: 'Coming soon' }] } }, { token: admin.token }));
+    expect(labelled.updateIdeaBoard.ideaSettings.voteBudget).toBe(2);
     // A status named twice (the last label silently won) and a label of invisible characters are refused.
     const twice = [{ status: 'NEW', label: 'A' }, { status: 'NEW', label: 'B' }];
     expect(expectError(await t.gql(settings, { input: { boardId: budgetBoard, statusLabels: twice } }, { token: admin.token }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('statusLabels');

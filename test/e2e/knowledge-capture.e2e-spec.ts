@@ -365,6 +365,10 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expectError(await api.settings(author.token, { topicId: id, ownerGroupId: team }), 'FORBIDDEN');
       expect(expectError(await api.settings(editor.token, { topicId: id, ownerGroupId: team, ownerUserId: m1.id }), 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field)).toEqual(['ownerUserId', 'ownerGroupId']);
       expect(expectError(await api.settings(editor.token, { topicId: id, verificationIntervalDays: 0 }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('verificationIntervalDays');
+      // An owner given as null is no setting: nothing asked, nothing written.
+      const [version] = await t.sql(`SELECT version FROM articles WHERE topic_id = $1`, [id]);
+      expectError(await api.settings(editor.token, { topicId: id, ownerUserId: null, ownerGroupId: null }), 'BAD_USER_INPUT');
+      expect(await t.sql(`SELECT version FROM articles WHERE topic_id = $1`, [id])).toEqual([version]);
       const outsider = await makeUser(t);
       const restricted = await makeSpace(t, 'RESTRICTED', [{ userId: editor.id, level: 'MODERATE' }]);
       const internal = await publishedArticle(t, editor.token, editor.token, await makeBoard(t, restricted.id, 'KNOWLEDGE'));

@@ -482,6 +482,18 @@ describe('knowledge base: revisions and review', () => {
     });
   });
 
+  it('takes an explicit null title, body or summary as absent: it never blanks the article', async () => {
+    const id = await draftArticle(t, author.token, board, { title: 'Null-safe article', body: 'The **original** body' });
+    const before = await writes();
+    expectError(await api.update(author.token, { topicId: id, title: null, body: null, summary: null }), 'BAD_USER_INPUT');
+    expect(await writes()).toEqual(before);
+    const topic = topicOf(await api.update(author.token, { topicId: id, body: null, title: 'Null-safe article, retitled' }));
+    expect(topic.article.currentRevision.bodyHtml).toContain('<strong>original</strong>');
+    topicOf(await api.publish(editor.token, id));
+    const read = topicOf(await api.get(reader.token, id));
+    expect(read.article.publishedRevision).toMatchObject({ title: 'Null-safe article, retitled', bodyHtml: expect.stringContaining('<strong>original</strong>') });
+  });
+
   it('keeps plain forum boards as they were (no article)', async () => {
     const forum = await makeBoard(t, spaceId);
     const topic = await createTopic(t, author.token, forum);

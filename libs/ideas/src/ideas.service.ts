@@ -627,11 +627,12 @@ export class IdeasService implements BoardKindBehaviour {
     if (!board) throw AppError.notFound('Board not found');
     await this.access.require(viewer, board.spaceId, AccessLevel.ADMIN, 'Board not found');
     if (board.kind !== BoardKind.IDEAS) throw AppError.badField('boardId', 'must be an ideas board');
-    if (input.voteBudget === undefined && !input.statusLabels) throw AppError.badField('voteBudget', 'give a vote budget or status labels');
+    // A budget given as null changes nothing, as an absent one (0 removes the limit).
+    if (input.voteBudget == null && !input.statusLabels?.length) throw AppError.badField('voteBudget', 'give a vote budget or status labels');
     const current = ideaSettingsOf(board);
     const labels: Partial<Record<IdeaStatus, string>> = { ...((board.settings?.ideas as { labels?: object })?.labels ?? {}) };
     for (const l of input.statusLabels ?? []) labels[l.status] = l.label;
-    const ideas = { voteBudget: input.voteBudget === undefined ? current.voteBudget : input.voteBudget || null, labels };
+    const ideas = { voteBudget: input.voteBudget == null ? current.voteBudget : input.voteBudget || null, labels };
     const [row] = await this.uow.run((tx) =>
       tx.query<{ settings: Record<string, unknown> }>(`UPDATE boards SET settings = settings || jsonb_build_object('ideas', $2::jsonb) WHERE id = $1 RETURNING settings`, [
         board.id,

@@ -210,10 +210,12 @@ export class ArticlesService {
   async update(viewer: Viewer, input: UpdateArticleInput): Promise<TopicModel> {
     const ctx = await this.context(viewer, input.topicId);
     await this.requireTeam(viewer, ctx);
-    if (input.title === undefined && input.body === undefined && input.summary === undefined) {
+    // An explicit null changes nothing, as an absent field: a null body must not render as an empty one.
+    const change = { title: input.title ?? undefined, body: input.body ?? undefined, summary: input.summary ?? undefined };
+    if (change.title === undefined && change.body === undefined && change.summary === undefined) {
       throw AppError.badInput(['title', 'body', 'summary'].map((field) => ({ field, message: 'give at least one of title, body, summary' })));
     }
-    return this.saveRevision(viewer, ctx, input, { action: ArticleEventAction.EDITED, note: input.note ?? null, baseRevisionId: input.baseRevisionId });
+    return this.saveRevision(viewer, ctx, change, { action: ArticleEventAction.EDITED, note: input.note ?? null, baseRevisionId: input.baseRevisionId });
   }
 
   /** A new revision with an earlier one's content (rendered again, through today's sanitizer and automod). */
@@ -548,7 +550,8 @@ export class ArticlesService {
     if (input.ownerUserId && input.ownerGroupId) {
       throw AppError.badInput(['ownerUserId', 'ownerGroupId'].map((field) => ({ field, message: 'give a user or a group, not both' })));
     }
-    if (input.ownerUserId === undefined && input.ownerGroupId === undefined && input.verificationIntervalDays === undefined) {
+    // An owner given as null changes nothing (there is no "no owner"); a null interval means the space's default.
+    if (input.ownerUserId == null && input.ownerGroupId == null && input.verificationIntervalDays === undefined) {
       throw AppError.badInput(['ownerUserId', 'ownerGroupId', 'verificationIntervalDays'].map((field) => ({ field, message: 'give at least one setting' })));
     }
     if (input.ownerUserId) {
