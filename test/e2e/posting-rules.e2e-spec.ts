@@ -1,5 +1,6 @@
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { CREATE_TOPIC, REPLY } from '../factories/forum';
+import { draftArticle } from '../factories/knowledge';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('posting rules: limits by trust level and pre-moderation', () => {
@@ -141,6 +142,15 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectOk(await t.gql(REACT, { input: { postId: own.firstPost.id, kind: 'LIKE' } }, { token: other.token }));
     await spend('pace:edit', mod);
     expectOk(await t.gql(EDIT, { input: { postId: own.firstPost.id, body: 'tidied by a moderator', reason: 'formatting' } }, { token: mod.token }));
+    // An article's revisions are kept for good: its writer edits at the same pace, an editor freely.
+    await waitOut(member);
+    await t.sql(`DELETE FROM rate_tokens WHERE bucket = 'pace:edit' AND key = $1`, [member.id]);
+    const article = await draftArticle(t, member.token, await makeBoard(t, space.id, 'KNOWLEDGE'), { title: 'A paced article', body: 'first' });
+    await spend('pace:edit', member);
+    const UPDATE_ARTICLE = `mutation($input: UpdateArticleInput!) { updateArticle(input: $input) { id } }`;
+    expectError(await t.gql(UPDATE_ARTICLE, { input: { topicId: article, body: 'second' } }, { token: member.token }), 'RATE_LIMITED');
+    expect(await t.sql(`SELECT count(*)::int AS n FROM article_revisions WHERE topic_id = $1`, [article])).toEqual([{ n: 1 }]);
+    expectOk(await t.gql(UPDATE_ARTICLE, { input: { topicId: article, body: 'second, by an editor' } }, { token: mod.token }));
   });
 
   it('holds new members’ posts for approval under NEW_USERS pre-moderation', async () => {

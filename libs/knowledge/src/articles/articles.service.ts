@@ -12,6 +12,7 @@ import { htmlToLines } from '../../../content/src/renderer';
 import { ContentWriter } from '../../../forum/src/content-writer';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { PostingPolicy } from '../../../forum/src/posting-policy';
+import { EDITS_PACE, Pacing } from '../../../forum/src/pacing';
 import { TopicModel, TopicRow } from '../../../forum/src/topics/topic.model';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
@@ -80,6 +81,7 @@ export class ArticlesService {
     private readonly reviewItems: ReviewItems,
     private readonly limiter: RateLimiter,
     private readonly automod: WatchedWordsRule,
+    private readonly pacing: Pacing,
   ) {}
 
   // ---------------------------------------------------------------- reading
@@ -215,6 +217,7 @@ export class ArticlesService {
     if (change.title === undefined && change.body === undefined && change.summary === undefined) {
       throw AppError.badInput(['title', 'body', 'summary'].map((field) => ({ field, message: 'give at least one of title, body, summary' })));
     }
+    await this.paceRevisions(viewer, ctx);
     return this.saveRevision(viewer, ctx, change, { action: ArticleEventAction.EDITED, note: input.note ?? null, baseRevisionId: input.baseRevisionId });
   }
 
@@ -224,12 +227,18 @@ export class ArticlesService {
     if (topicId && topicId !== rev.topic_id) throw AppError.badField('revisionId', 'is a revision of another article');
     await this.requireTeam(viewer, ctx);
     if (rev.id === ctx.row.current_revision_id) throw AppError.badField('revisionId', 'is already the current revision');
+    await this.paceRevisions(viewer, ctx);
     return this.saveRevision(
       viewer,
       ctx,
       { title: rev.title, body: rev.body_source, summary: rev.summary },
       { action: ArticleEventAction.RESTORED, note: `restored from revision ${rev.number}`, restoredFrom: rev },
     );
+  }
+
+  /** Revisions are kept for good: a writer who is not an editor makes them at the pace of post edits (shared with them). */
+  private async paceRevisions(viewer: Viewer, ctx: ArticleContext): Promise<void> {
+    if (!ctx.access.editor) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
   }
 
   private async saveRevision(
