@@ -436,6 +436,13 @@ describe('knowledge base: revisions and review', () => {
     await drain();
     expect(await kinds(mentioned, id)).toEqual(['MENTION']);
     expect(await kinds(member, id)).toEqual(['GROUP_MENTION']);
+    // A group only staff may mention, named by a member's draft: publishing by an admin (staff) does not make it the admin’s mention.
+    await t.sql(`UPDATE groups SET mentionable = 'STAFF' WHERE id = $1`, [team]);
+    const staffOnly = await draftArticle(t, author.token, board, { body: `Ask @${slug} about this one` });
+    topicOf(await api.publish(admin.token, staffOnly));
+    await drain();
+    expect(await kinds(member, staffOnly)).toEqual([]);
+    expect(await t.sql(`SELECT 1 FROM post_group_mentions m JOIN posts p ON p.id = m.post_id WHERE p.topic_id = $1`, [staffOnly])).toEqual([]);
   });
 
   describe('moderation cannot publish a draft behind the workflow’s back', () => {

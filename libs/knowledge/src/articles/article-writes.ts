@@ -136,7 +136,15 @@ export class ArticleWrites {
    * the post's revision history and references (mentions, quotes) in step, and dates the edit.
    * Emits topic.updated and post.updated so search re-indexes and live rooms refresh.
    */
-  async mirror(tx: Tx, viewer: Viewer, ref: ArticleRef, rev: Pick<Required<RevisionRow>, 'number' | 'title' | 'body_source' | 'body_html'>, publish: boolean): Promise<void> {
+  async mirror(
+    tx: Tx,
+    viewer: Viewer,
+    ref: ArticleRef,
+    rev: Pick<Required<RevisionRow>, 'number' | 'title' | 'body_source' | 'body_html'>,
+    publish: boolean,
+    /** Who wrote the revision: its mentions are theirs, made with their rights, not the publisher's. */
+    writer: Viewer = viewer,
+  ): Promise<void> {
     const post = await tx.one<{ id: string; version: number; arrived: boolean }>(
       `UPDATE posts SET body_source = $2, body_html = $3,
               state = CASE WHEN $4 AND state = 'PENDING' THEN 'VISIBLE' ELSE state END,
@@ -156,7 +164,7 @@ export class ArticleWrites {
     if (!post || !topic) throw AppError.notFound('Article not found');
     if (publish) {
       await this.writer.recordRevision(tx, post.id, viewer.id!, rev.body_source, `article revision ${rev.number}`);
-      await this.writer.recordReferences(tx, viewer, post.id, this.writer.render(rev.body_source), { replace: true });
+      await this.writer.recordReferences(tx, writer, post.id, this.writer.render(rev.body_source), { replace: true });
     }
     await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: ref.topicId, version: topic.version, payload: { ...ref } });
     // `arrived`: the first publication brings the topic to readers, as a new topic does (live: topic:created).

@@ -399,7 +399,9 @@ export class ArticlesService {
         await this.writes.lockBoard(tx, row.board_id);
         await this.writes.reslug(tx, topicId, row.board_id, rev.title, !row.first_published_at);
       }
-      await this.writes.mirror(tx, viewer, ref, rev, true);
+      // A member may not mention a group by having an editor publish their text: the writer's rights count.
+      const writer = rev.author_id === viewer.id ? viewer : ((await this.sessions.viewerForUser(rev.author_id, { includeSuspended: true })) ?? Viewer.anonymous());
+      await this.writes.mirror(tx, viewer, ref, rev, true, writer);
       await this.settleReviewItems(tx, viewer, ref, rev.number);
       return { to: ArticleState.PUBLISHED, revisionId: rev.id, firstPublication: !row.first_published_at };
     }, lockBoard);
