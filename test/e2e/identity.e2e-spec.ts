@@ -54,6 +54,7 @@ describe('accounts and sessions', () => {
     [{ email: 'a@example.com', handle: 'okhandle', password: 'short' }, 'password'],
     [{ email: 'a@example.com', handle: 'okhandle2024', password: 'OKHANDLE2024' }, 'password'],
     [{ email: 'longpassword@example.com', handle: 'okhandle', password: 'LongPassword@example.com' }, 'password'],
+    [{ email: 'a@example.com', handle: 'okhandle', password: 'long enough password', displayName: '\u200b\u200b\u202e' }, 'displayName'],
   ])('refuses bad sign-up input %# and writes nothing', async (input, field) => {
     const before = await userCount();
     const err = expectError(await signUp(input), 'BAD_USER_INPUT');

@@ -4,7 +4,7 @@ import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { UserModel } from '../../users/user.model';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { IsSingleLine } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/validators';
 
 
 export const HANDLE_RE = /^[a-zA-Z0-9_-]{3,30}$/;
@@ -40,7 +40,7 @@ export class SignUpInput {
   @NewPassword()
   password!: string;
 
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 60) @IsSingleLine()
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 60) @IsSingleLine() @HasVisibleText()
   displayName?: string;
 }
 
