@@ -305,4 +305,15 @@ describe('moderation: sanctions and the moderation log', () => {
     expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: own.firstPostId }, { token: author.token }));
     expect(await t.sql(`SELECT 1 FROM moderation_log WHERE target_id = $1`, [own.firstPostId])).toEqual([]);
   });
+  it('refuses reasons and messages of invisible characters, and writes nothing', async () => {
+    const member = await makeUser(t);
+    const blank = '\u200b\u200b\u200b\u202e';
+    const fieldOf = (res: any) => expectError(res, 'BAD_USER_INPUT').extensions.fields!.map((f: any) => f.field);
+    const before = await t.sql(`SELECT (SELECT count(*) FROM sanctions)::int AS s, (SELECT count(*) FROM watched_words)::int AS w, (SELECT count(*) FROM moderation_log)::int AS l`);
+    expect(fieldOf(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'WARNING', reason: blank } }, { token: globalMod.token }))).toEqual(['reason']);
+    expect(fieldOf(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { pattern: 'spam', kind: 'WORD', action: 'BLOCK', publicReason: blank } }, { token: admin.token }))).toEqual(['publicReason']);
+    expect(fieldOf(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: '00000000-0000-4000-8000-000000000000', message: `${blank}${blank}${blank}` } }, { token: member.token }))).toEqual(['message']);
+    expect(fieldOf(await t.gql(`mutation($input: ArticleChangesInput!) { requestArticleChanges(input: $input) { id } }`, { input: { topicId: '00000000-0000-4000-8000-000000000000', reason: blank } }, { token: admin.token }))).toEqual(['reason']);
+    expect(await t.sql(`SELECT (SELECT count(*) FROM sanctions)::int AS s, (SELECT count(*) FROM watched_words)::int AS w, (SELECT count(*) FROM moderation_log)::int AS l`)).toEqual(before);
+  });
 });

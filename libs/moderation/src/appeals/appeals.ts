@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Args, Context, Field, ID, InputType, Mutation, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { HasVisibleText } from '../../../core/src/graphql/validators';
 import { DataSource } from 'typeorm';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -22,7 +23,7 @@ const APPEALS_LOADER = 'loader:appeals';
 export class AppealInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a sanction id' }) sanctionId!: string;
   @Field({ description: 'Why the sanction should be lifted.' })
-  @Transform(trim) @IsString() @Length(10, 2000)
+  @Transform(trim) @IsString() @Length(10, 2000) @HasVisibleText()
   message!: string;
   @Field({
     nullable: true,

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Field, ID, InputType, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { HasVisibleText } from '../../../core/src/graphql/validators';
 import { DataSource } from 'typeorm';
 import { AccessLevel } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
@@ -36,7 +37,7 @@ export class WatchedWordInput {
   @Field({ description: 'A word (with * wildcards) or a regular expression.' }) @Transform(trim) @IsString() @Length(1, 200) pattern!: string;
   @Field(() => String, { description: 'WORD or REGEX.' }) @IsIn(['WORD', 'REGEX'], { message: 'must be WORD or REGEX' }) kind!: RuleKind;
   @Field(() => String, { description: 'BLOCK, CENSOR, REQUIRE_APPROVAL or FLAG.' }) @IsIn(ACTIONS, { message: `must be one of ${ACTIONS.join(', ')}` }) action!: WatchAction;
-  @Field({ description: 'Shown to the author when the rule blocks or holds a post.' }) @Transform(trim) @IsString() @Length(3, 300) publicReason!: string;
+  @Field({ description: 'Shown to the author when the rule blocks or holds a post.' }) @Transform(trim) @IsString() @Length(3, 300) @HasVisibleText() publicReason!: string;
 }
 
 @ObjectType('WatchedWord')
