@@ -112,6 +112,11 @@ describe('forums', () => {
       const status = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { closed locked pinned } }`;
       expectError(await t.gql(status, { input: { topicId: topic.id, closed: true } }, { token: author.token }), 'FORBIDDEN');
       expect(expectOk(await t.gql(status, { input: { topicId: topic.id, closed: true } }, { token: mod.token })).setTopicStatus).toEqual({ closed: true, locked: false, pinned: false });
+      // Closing it again (or asking for what it already is) changes, announces and logs nothing.
+      const trail = () => t.sql(`SELECT (SELECT count(*) FROM moderation_log WHERE target_id = $1)::int AS log, (SELECT count(*) FROM outbox WHERE aggregate_id = $1)::int AS events, (SELECT version FROM topics WHERE id = $1) AS version`, [topic.id]);
+      const before = await trail();
+      expect(expectOk(await t.gql(status, { input: { topicId: topic.id, closed: true, pinned: false } }, { token: mod.token })).setTopicStatus).toEqual({ closed: true, locked: false, pinned: false });
+      expect(await trail()).toEqual(before);
       expectError(await t.gql(REPLY, { input: { topicId: topic.id, body: 'late' } }, { token: other.token }), 'FORBIDDEN');
       await reply(t, mod.token, topic.id, 'staff note');
       expectOk(await t.gql(status, { input: { topicId: topic.id, closed: false, locked: true } }, { token: mod.token }));

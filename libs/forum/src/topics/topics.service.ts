@@ -159,9 +159,12 @@ export class TopicsService {
       const [updated] = await tx.query<TopicRow>(
         `UPDATE topics t SET pinned = COALESCE($2, pinned), closed = COALESCE($3, closed), locked = COALESCE($4, locked),
                 version = version + 1, updated_at = now()
-          WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
+          WHERE id = $1 AND (pinned, closed, locked) IS DISTINCT FROM (COALESCE($2, pinned), COALESCE($3, closed), COALESCE($4, locked))
+          RETURNING ${TOPIC_COLUMNS}`,
         [topic.id, input.pinned ?? null, input.closed ?? null, input.locked ?? null],
       );
+      // Already so (closing a closed topic): nothing is written, announced or logged.
+      if (!updated) return null;
       await tx.emit({
         type: 'topic.updated',
         aggregateType: 'topic',
@@ -180,6 +183,7 @@ export class TopicsService {
       });
       return updated;
     });
+    if (!row) return topic;
     this.loaders.forget(viewer, { topicId: topic.id });
     return toTopicModel(row, rank);
   }
