@@ -67,36 +67,35 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(log).toEqual(['sanction.auto', 'sanction.auto', 'escalation.propose_ban', 'sanction.create', 'review.approve']);
   });
 
-  it('approves a proposed ban of a member banned meanwhile without banning them twice', async () => {
+  /** Runs `check` on a ban proposed for a new member after one upheld violation (a space whose first step is PROPOSE_BAN). */
+  const withBanProposal = async (check: (offender: TestUser, proposal: { id: string }) => Promise<void>) => {
     await t.sql(`UPDATE spaces SET moderation = '{"escalation": [{"violations": 1, "action": "PROPOSE_BAN"}]}' WHERE id = $1`, [space.id]);
     try {
       const offender = await makeUser(t);
       await uphold((await createTopic(t, offender.token, board)).id, await makeUser(t, { trustLevel: 1 }));
       const [proposal] = await t.sql(`SELECT id FROM review_items WHERE kind = 'BAN_PROPOSAL' AND target_id = $1`, [offender.id]);
+      await check(offender, proposal);
+    } finally {
+      await t.sql(`UPDATE spaces SET moderation = '{}' WHERE id = $1`, [space.id]);
+    }
+  };
+
+  it('approves a proposed ban of a member banned meanwhile without banning them twice', () =>
+    withBanProposal(async (offender, proposal) => {
       expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: offender.id, kind: 'BAN', reason: 'Raid' } }, { token: admin.token }));
       const approved = expectOk(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', reason: 'Repeated abuse' } }, { token: admin.token })).resolveReviewItem;
       expect(approved.status).toBe('APPROVED');
       expect(approved.history.at(-1).action).toContain('already banned');
       expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1 AND kind = 'BAN'`, [offender.id])).toEqual([{ n: 1 }]);
-    } finally {
-      await t.sql(`UPDATE spaces SET moderation = '{}' WHERE id = $1`, [space.id]);
-    }
-  });
+    }));
 
-  it('approves a proposed ban only as sanctionUser would give it: not once its member became an admin', async () => {
-    await t.sql(`UPDATE spaces SET moderation = '{"escalation": [{"violations": 1, "action": "PROPOSE_BAN"}]}' WHERE id = $1`, [space.id]);
-    try {
-      const offender = await makeUser(t);
-      await uphold((await createTopic(t, offender.token, board)).id, await makeUser(t, { trustLevel: 1 }));
-      const [proposal] = await t.sql(`SELECT id FROM review_items WHERE kind = 'BAN_PROPOSAL' AND target_id = $1`, [offender.id]);
+  it('approves a proposed ban only as sanctionUser would give it: not once its member became an admin', () =>
+    withBanProposal(async (offender, proposal) => {
       expect(proposal).toBeDefined();
       await t.sql(`UPDATE users SET role = 'ADMIN' WHERE id = $1`, [offender.id]);
       expectError(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', reason: 'Repeated abuse' } }, { token: admin.token }), 'FORBIDDEN');
       expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1 AND kind = 'BAN'`, [offender.id])).toEqual([]);
-    } finally {
-      await t.sql(`UPDATE spaces SET moderation = '{}' WHERE id = $1`, [space.id]);
-    }
-  });
+    }));
 
   it('climbs one step per violation when two moderators uphold at the same moment', async () => {
     for (let round = 0; round < 3; round++) {
