@@ -309,11 +309,21 @@ describe('moderation: sanctions and the moderation log', () => {
     const member = await makeUser(t);
     const blank = '\u200b\u200b\u200b\u202e';
     const fieldOf = (res: any) => expectError(res, 'BAD_USER_INPUT').extensions.fields!.map((f: any) => f.field);
-    const before = await t.sql(`SELECT (SELECT count(*) FROM sanctions)::int AS s, (SELECT count(*) FROM watched_words)::int AS w, (SELECT count(*) FROM moderation_log)::int AS l`);
+    const counts = `SELECT (SELECT count(*) FROM sanctions)::int AS s, (SELECT count(*) FROM watched_words)::int AS w, (SELECT count(*) FROM moderation_log)::int AS l,
+                           (SELECT count(*) FROM reports)::int AS r, (SELECT count(*) FROM review_item_events)::int AS e`;
+    const topic = await createTopic(t, (await makeUser(t)).token, boardA);
+    // A report of OTHER needs a note that says something; a decision's reasons are the author's to read.
+    expect(fieldOf(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: topic.firstPostId, reason: 'OTHER', note: blank } }, { token: member.token }))).toEqual(['note']);
+    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'SPAM' } }, { token: member.token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1`, [topic.id]);
+    const before = await t.sql(counts);
+    const resolve = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id } }`;
+    expect(fieldOf(await t.gql(resolve, { input: { id: item.id, decision: 'APPROVE', action: 'HIDE', reason: blank } }, { token: modA.token }))).toEqual(['reason']);
+    expect(fieldOf(await t.gql(resolve, { input: { id: item.id, decision: 'APPROVE', action: 'HIDE', reason: 'Off topic', sanction: { kind: 'WARNING', reason: blank } } }, { token: modA.token }))).toEqual(['sanction.reason']);
     expect(fieldOf(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'WARNING', reason: blank } }, { token: globalMod.token }))).toEqual(['reason']);
     expect(fieldOf(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { pattern: 'spam', kind: 'WORD', action: 'BLOCK', publicReason: blank } }, { token: admin.token }))).toEqual(['publicReason']);
     expect(fieldOf(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: '00000000-0000-4000-8000-000000000000', message: `${blank}${blank}${blank}` } }, { token: member.token }))).toEqual(['message']);
     expect(fieldOf(await t.gql(`mutation($input: ArticleChangesInput!) { requestArticleChanges(input: $input) { id } }`, { input: { topicId: '00000000-0000-4000-8000-000000000000', reason: blank } }, { token: admin.token }))).toEqual(['reason']);
-    expect(await t.sql(`SELECT (SELECT count(*) FROM sanctions)::int AS s, (SELECT count(*) FROM watched_words)::int AS w, (SELECT count(*) FROM moderation_log)::int AS l`)).toEqual(before);
+    expect(await t.sql(counts)).toEqual(before);
   });
 });

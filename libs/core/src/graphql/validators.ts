@@ -3,6 +3,11 @@ import { ValidationOptions, ValidateBy } from 'class-validator';
 /** White space, and the invisible format characters (zero-width spaces and joiners, the BOM) that read as nothing. */
 const INVISIBLE = /[\p{White_Space}\p{Cf}]/gu;
 
+/** Whether some of the text shows once white space and invisible characters are taken out. */
+export function hasVisibleText(value: unknown): boolean {
+  return typeof value === 'string' && value.replace(INVISIBLE, '').length > 0;
+}
+
 /**
  * Refuses text that shows nothing once white space and invisible characters are taken out
  * (a body of spaces, a title of zero-width spaces). Length limits still apply to the text as
@@ -13,7 +18,7 @@ export function HasVisibleText(options?: ValidationOptions): PropertyDecorator {
     {
       name: 'hasVisibleText',
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && value.replace(INVISIBLE, '').length > 0,
+        validate: hasVisibleText,
         defaultMessage: () => 'must contain visible text',
       },
     },

@@ -11,6 +11,7 @@ import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
+import { hasVisibleText } from '../../../core/src/graphql/validators';
 import { isUuid, newId } from '../../../core/src/ids';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
@@ -145,7 +146,7 @@ export class ReportsService {
 
   async report(viewer: Viewer, input: ReportInput): Promise<ReportModel> {
     if (!viewer.user) throw AppError.unauthenticated();
-    if (input.reason === 'OTHER' && !input.note) throw AppError.badField('note', 'is required when the reason is OTHER');
+    if (input.reason === 'OTHER' && !hasVisibleText(input.note)) throw AppError.badField('note', 'is required when the reason is OTHER');
     const target = await this.target(viewer, input.targetType, input.targetId);
     if (target.authorId === viewer.id) throw AppError.badField('targetId', 'you cannot report yourself or your own content');
     // Reporting is participating: readers, silenced users and anonymous visitors cannot.

@@ -5,6 +5,7 @@ import { SanctionKind } from '../../sanctions/sanction.model';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { ReportReason, ReportTargetType, ReviewAction, ReviewDecision, ReviewSort, ReviewStatus } from '../review.model';
 import { trim } from '../../../../core/src/graphql/transforms';
+import { HasVisibleText } from '../../../../core/src/graphql/validators';
 
 
 @InputType()
@@ -23,7 +24,7 @@ export class ReviewSanctionInput {
   @Field(() => Int, { nullable: true, description: 'Required for SILENCE and SUSPEND; BAN is permanent; WARNING has none.' })
   @IsOptional() @IsInt() @Min(1) @Max(87_600)
   durationHours?: number;
-  @Field({ nullable: true, description: 'Shown to the user; the decision’s `reason` when absent (never its note).' }) @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) reason?: string;
+  @Field({ nullable: true, description: 'Shown to the user; the decision’s `reason` when absent (never its note).' }) @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) @HasVisibleText() reason?: string;
 }
 
 @InputType()
@@ -35,7 +36,7 @@ export class ResolveReviewInput {
   @IsOptional() @Transform(trim) @IsString() @Length(0, 1000)
   note?: string;
   @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”.' })
-  @IsOptional() @Transform(trim) @IsString() @Length(3, 1000)
+  @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) @HasVisibleText()
   reason?: string;
   @Field(() => ReviewSanctionInput, {
     nullable: true,
