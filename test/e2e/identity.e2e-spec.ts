@@ -55,6 +55,10 @@ describe('accounts and sessions', () => {
     [{ email: 'a@example.com', handle: 'okhandle2024', password: 'OKHANDLE2024' }, 'password'],
     [{ email: 'longpassword@example.com', handle: 'okhandle', password: 'LongPassword@example.com' }, 'password'],
     [{ email: 'a@example.com', handle: 'okhandle', password: 'long enough password', displayName: '\u200b\u200b\u202e' }, 'displayName'],
+    // Addresses that would look like another one: invisible characters, a direction override, full-width letters.
+    [{ email: 'jo\u200bhn@example.com', handle: 'okhandle', password: 'long enough password' }, 'email'],
+    [{ email: 'moc.live\u202e@example.com', handle: 'okhandle', password: 'long enough password' }, 'email'],
+    [{ email: '\uff4a\uff4f\uff48\uff4e@example.com', handle: 'okhandle', password: 'long enough password' }, 'email'],
   ])('refuses bad sign-up input %# and writes nothing', async (input, field) => {
     const before = await userCount();
     const err = expectError(await signUp(input), 'BAD_USER_INPUT');
@@ -68,6 +72,25 @@ describe('accounts and sessions', () => {
     expect(dupHandle.extensions.fields).toEqual([{ field: 'handle', message: 'is taken' }]);
     const dupEmail = expectError(await signUp({ email: ' bob@EXAMPLE.com', handle: 'bob2', password: 'long enough password' }), 'BAD_USER_INPUT');
     expect(dupEmail.extensions.fields![0].field).toBe('email');
+  });
+
+  it('finds an account by its address however its letters were typed: composed or not, in any case', async () => {
+    // JavaScript and PostgreSQL lower-case some letters differently (a final Σ, a dotted İ).
+    for (const [email, handle, other] of [['ΟΔΥΣΣΕΑΣ@example.com', 'odysseas', 'οδυσσεασ@example.com'], ['İLKER@example.com', 'ilker', 'ilker@example.com']]) {
+      expectOk(await signUp({ email, handle, password: `${handle} password 1` }));
+      for (const login of [email, other]) {
+        expect(expectOk(await t.gql(SIGN_IN, { input: { login, password: `${handle} password 1` } }, { ip: freshIp() })).signIn.user.handle).toBe(handle);
+      }
+    }
+    // é as e and a combining accent is é: one address, kept composed.
+    const decomposed = 'jose\u0301@example.com';
+    const id = expectOk(await signUp({ email: decomposed, handle: 'josecomposed', password: 'jose password 1' })).signUp.user.id;
+    expect(await t.sql(`SELECT email FROM users WHERE id = $1`, [id])).toEqual([{ email: 'jos\u00e9@example.com' }]);
+    const taken = expectError(await signUp({ email: 'jos\u00e9@example.com', handle: 'josetwice', password: 'jose password 2' }), 'BAD_USER_INPUT');
+    expect(taken.extensions.fields![0].field).toBe('email');
+    for (const login of [decomposed, 'JOS\u00c9@example.com']) {
+      expect(expectOk(await t.gql(SIGN_IN, { input: { login, password: 'jose password 1' } }, { ip: freshIp() })).signIn.user.handle).toBe('josecomposed');
+    }
   });
 
   it('signs in by e-mail or handle and refuses a wrong password', async () => {

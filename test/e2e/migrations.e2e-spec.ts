@@ -68,4 +68,30 @@ describe('migrations', () => {
     expect(await migrateDatabase(t.db.url)).toHaveLength(migrations.length);
     expect((await t.sql(SCHEMA)).map((r) => r.item as string)).toEqual(before);
   }, 120_000);
+
+  it('composes stored e-mail addresses, unless the composed one is another account’s, and bans them both ways', async () => {
+    const ds = new DataSource(dataSourceOptions({ url: t.db.url, poolSize: 1 }));
+    await ds.initialize();
+    try {
+      await ds.undoLastMigration({ transaction: 'each' });
+    } finally {
+      await ds.destroy();
+    }
+    const user = async (handle: string, email: string) =>
+      (await t.sql(`INSERT INTO users (id, handle, email, display_name) VALUES (gen_random_uuid(), $1, $2, $1) RETURNING id`, [handle, email]))[0].id as string;
+    const alone = await user('nfdalone', 'rene\u0301@example.com');
+    const twinNfc = await user('twinnfc', 'zoe\u0308@example.org'.normalize('NFC'));
+    const twinNfd = await user('twinnfd', 'ZOE\u0308@example.org');
+    await t.sql(`INSERT INTO banned_emails (email_lower) VALUES ($1)`, ['banned.noe\u0308l@example.com']);
+    expect(await migrateDatabase(t.db.url)).toEqual(['ComposedEmails1764810000000']);
+    const emails = await t.sql(`SELECT id, email FROM users WHERE id = ANY($1::uuid[])`, [[alone, twinNfc, twinNfd]]);
+    expect(Object.fromEntries(emails.map((r) => [r.id, r.email]))).toEqual({
+      [alone]: 'ren\u00e9@example.com',
+      [twinNfc]: 'zo\u00eb@example.org',
+      [twinNfd]: 'ZOE\u0308@example.org', // would collide with the other account: left as it was
+    });
+    expect((await t.sql(`SELECT email_lower FROM banned_emails WHERE email_lower LIKE 'banned.%' ORDER BY 1`)).map((r) => r.email_lower)).toEqual(
+      ['banned.noe\u0308l@example.com', 'banned.no\u00ebl@example.com'].sort(),
+    );
+  });
 });

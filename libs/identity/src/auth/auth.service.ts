@@ -34,9 +34,9 @@ export function hashPassword(password: string): Promise<string> {
   return argon2.hash(password, ARGON2_OPTIONS);
 }
 
-/** Trims, and lower-cases the domain (the local part is the mailbox owner's business). */
+/** Trims, composes (NFC), and lower-cases the domain (the local part is the mailbox owner's business). */
 export function normalizeEmail(email: string): string {
-  const trimmed = email.trim();
+  const trimmed = email.trim().normalize('NFC');
   const at = trimmed.lastIndexOf('@');
   return at < 0 ? trimmed : `${trimmed.slice(0, at)}@${trimmed.slice(at + 1).toLowerCase()}`;
 }
@@ -152,8 +152,12 @@ export class AuthService {
   }
 
   async signIn(input: SignInInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
-    const loginKey = input.login.trim().toLowerCase();
-    const user = await this.users.findForLogin(loginKey);
+    const login = input.login.trim().normalize('NFC');
+    const loginKey = login.toLowerCase();
+    // Matched with PostgreSQL's lower() on both sides, as the unique index has it: JavaScript's
+    // folds some letters otherwise (a final Σ to ς, İ to i and a dot), and such an address
+    // would never find its account.
+    const user = await this.users.findForLogin(login);
     // Failures count per account, whether it is named by handle or by e-mail; a login that
     // names no account counts on its own. Counted before the password is checked, atomically:
     // a burst of parallel guesses gets no more tries than the same guesses one after another.

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { Field, InputType, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength, ValidateBy } from 'class-validator';
 import { UserModel } from '../../users/user.model';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/validators';
@@ -9,9 +9,27 @@ import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/valid
 
 export const HANDLE_RE = /^[a-zA-Z0-9_-]{3,30}$/;
 
-/** An e-mail address as accounts hold it (sign-up, password resets). */
+/** Trimmed, and the same letters whichever way they were typed: é as one character, or e and its accent. */
+const trimmedComposed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().normalize('NFC') : value);
+
+/**
+ * Refuses an address with invisible characters (zero-width spaces, direction overrides) or
+ * compatibility forms (full-width letters, ligatures): each would look like another account's
+ * address, or like one it is not.
+ */
+function ShowsAsItIs(): PropertyDecorator {
+  return ValidateBy({
+    name: 'showsAsItIs',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && !/[\p{Cc}\p{Cf}]/u.test(value) && value.normalize('NFKC') === value,
+      defaultMessage: () => 'must not contain invisible characters or look-alike forms (full-width letters, ligatures)',
+    },
+  });
+}
+
+/** An e-mail address as accounts hold it (sign-up, password resets): composed (NFC), as typed otherwise. */
 function AccountEmail(): PropertyDecorator {
-  return applyDecorators(Field(), Transform(trim), IsEmail({}, { message: 'must be a valid e-mail address' }), MaxLength(254));
+  return applyDecorators(Field(), Transform(trimmedComposed), IsEmail({}, { message: 'must be a valid e-mail address' }), ShowsAsItIs(), MaxLength(254));
 }
 
 /**
