@@ -1,3 +1,4 @@
+import * as argon2 from 'argon2';
 import request from 'supertest';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { makeGroup, makeUser } from '../factories';
@@ -277,6 +278,16 @@ describe('accounts and sessions', () => {
     const u = await makeUser(t, { passwordHash: await hashPassword('factory password') });
     const res = expectOk(await t.gql(SIGN_IN, { input: { login: u.email, password: 'factory password' } }, { ip: freshIp() }));
     expect(res.signIn.user.id).toBe(u.id);
+  });
+
+  it('takes a password typed in another Unicode form for the same password, and still accepts hashes made before passwords were normalised', async () => {
+    expectOk(await signUp({ email: 'umlaut@example.com', handle: 'umlaut', password: 'p\u00e4sswort-lang' }));
+    // The same text decomposed (a and a combining diaeresis), as another system may send it.
+    expect(expectOk(await t.gql(SIGN_IN, { input: { login: 'umlaut', password: 'pa\u0308sswort-lang' } }, { ip: freshIp() })).signIn.user.handle).toBe('umlaut');
+    expectError(await t.gql(SIGN_IN, { input: { login: 'umlaut', password: 'passwort-lang' } }, { ip: freshIp() }), 'UNAUTHENTICATED');
+    // A hash of the text as typed, not normalised (an account from before): still signs in.
+    const old = await makeUser(t, { passwordHash: await argon2.hash('\uff11\uff12 full-width digits', { type: argon2.argon2id }) });
+    expect(expectOk(await t.gql(SIGN_IN, { input: { login: old.handle, password: '\uff11\uff12 full-width digits' } }, { ip: freshIp() })).signIn.user.id).toBe(old.id);
   });
 
   it('limits request bodies', async () => {

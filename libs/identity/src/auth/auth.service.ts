@@ -30,8 +30,28 @@ export const SIGN_UP_PER_IP: RateRule = { bucket: 'signup:ip', limit: 10, window
 /** OWASP's argon2id baseline (m=19 MiB, t=2, p=1). */
 const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
+/**
+ * A password as it is hashed and checked: NFKC, as NIST SP 800-63B advises, so the same
+ * characters typed on another keyboard or system (é as one character or as e and an accent, a
+ * full-width digit) are the same password.
+ */
+function passwordForm(password: string): string {
+  return password.normalize('NFKC');
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, ARGON2_OPTIONS);
+  return argon2.hash(passwordForm(password), ARGON2_OPTIONS);
+}
+
+/**
+ * Whether `password` is the one `hash` was made from: in its normalised form, or else as typed,
+ * for hashes made before passwords were normalised. The second check depends only on what was
+ * typed (whether normalising changes it), never on the account, so timing says nothing new.
+ */
+export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+  const form = passwordForm(password);
+  if (await argon2.verify(hash, form).catch(() => false)) return true;
+  return form !== password && (await argon2.verify(hash, password).catch(() => false));
 }
 
 /** Trims, composes (NFC), and lower-cases the domain (the local part is the mailbox owner's business). */
@@ -167,7 +187,7 @@ export class AuthService {
       [SIGN_IN_PER_IP, networkOf(meta.ip)],
     ]);
     const hash = user?.password_hash ?? (await (this.dummyHash ??= hashPassword(`dummy-${newId()}`)));
-    const ok = await argon2.verify(hash, input.password).catch(() => false);
+    const ok = await verifyPassword(hash, input.password);
     if (!user || !user.password_hash || !ok) throw AppError.unauthenticated('Wrong login or password');
     await attempt.release();
     await this.limiter.clear(SIGN_IN_PER_LOGIN, accountKey);

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import * as argon2 from 'argon2';
 import { DataSource } from 'typeorm';
 import { outboxInsertSql, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -11,7 +10,7 @@ import { SessionsService } from '../sessions/sessions.service';
 import { toUserModel, UserModel } from '../users/user.model';
 import { UsersRepository } from '../users/users.repository';
 import { readBound, signBound, stillBound } from './bound-tokens';
-import { AuthResult, AuthService, emitSessionsRevoked, hashPassword, normalizeEmail, refuseOwnIdentifiers, SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, signInAccountKey } from './auth.service';
+import { AuthResult, AuthService, emitSessionsRevoked, hashPassword, normalizeEmail, verifyPassword, refuseOwnIdentifiers, SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, signInAccountKey } from './auth.service';
 import { ChangePasswordInput, RequestPasswordResetInput, ResetPasswordInput } from './dto/auth.inputs';
 
 /** The `SignedTokens` purpose of password reset links, and how long one works. */
@@ -68,7 +67,7 @@ export class PasswordsService {
       [SIGN_IN_PER_LOGIN, accountKey],
       [SIGN_IN_PER_IP, networkOf(meta.ip)],
     ]);
-    const ok = user.password_hash !== null && (await argon2.verify(user.password_hash, input.currentPassword).catch(() => false));
+    const ok = user.password_hash !== null && (await verifyPassword(user.password_hash, input.currentPassword));
     if (!ok) throw AppError.badField('currentPassword', 'is not your current password');
     await attempt.release();
     await this.limiter.clear(SIGN_IN_PER_LOGIN, accountKey);
