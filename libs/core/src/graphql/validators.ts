@@ -1,7 +1,11 @@
 import { ValidationOptions, ValidateBy } from 'class-validator';
 
-/** White space, and the invisible format characters (zero-width spaces and joiners, the BOM) that read as nothing. */
-const INVISIBLE = /[\p{White_Space}\p{Cf}]/gu;
+/**
+ * What reads as nothing: white space, invisible format characters (zero-width spaces and
+ * joiners, the BOM), marks with nothing to sit on (accents, variation selectors, the grapheme
+ * joiner), and the letters that are drawn blank (the Hangul fillers, the blank Braille pattern).
+ */
+const INVISIBLE = /[\p{White_Space}\p{Cf}\p{M}\u115F\u1160\u3164\uFFA0\u2800]/gu;
 
 /** Whether some of the text shows once white space and invisible characters are taken out. */
 export function hasVisibleText(value: unknown): boolean {
@@ -30,16 +34,37 @@ export function HasVisibleText(options?: ValidationOptions): PropertyDecorator {
 const LINE_BREAKING = /[\p{Cc}\u2028\u2029]/u;
 
 /**
+ * The explicit direction embeddings, overrides and isolates: text that holds them is drawn in
+ * another order than it is written (`evil\u202Enimda` shows as "eviladmin"), and an unclosed
+ * one reorders what follows it in a list or an e-mail. Right-to-left text needs none of them.
+ */
+const DIRECTION_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/u;
+
+/** More combining marks on one character than any script stacks: "zalgo" text that spills over the lines around it. */
+export const MAX_STACKED_MARKS = 8;
+const STACKED_MARKS = new RegExp(`\\p{M}{${MAX_STACKED_MARKS + 1},}`, 'u');
+
+function singleLineProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'must be one line of text';
+  if (LINE_BREAKING.test(value)) return 'must be one line, without control characters';
+  if (DIRECTION_CONTROLS.test(value)) return 'must not contain direction overrides (U+202A–202E, U+2066–2069)';
+  if (STACKED_MARKS.test(value)) return `must not stack more than ${MAX_STACKED_MARKS} marks on one character`;
+  return null;
+}
+
+/**
  * For one-line text shown in lists, e-mails and notifications (titles, names, labels): a line
- * break there would let it pass for lines of its own (a fake "unsubscribe here" in a digest).
+ * break there would let it pass for lines of its own (a fake "unsubscribe here" in a digest),
+ * a direction override would draw it (and what follows it) in another order than it says, and
+ * a stack of marks would spill over the lines around it.
  */
 export function IsSingleLine(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isSingleLine',
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && !LINE_BREAKING.test(value),
-        defaultMessage: () => 'must be one line, without control characters',
+        validate: (value: unknown) => singleLineProblem(value) === null,
+        defaultMessage: (args) => singleLineProblem(args?.value) ?? 'must be one line',
       },
     },
     options,

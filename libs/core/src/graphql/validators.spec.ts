@@ -1,0 +1,34 @@
+import { validateSync } from 'class-validator';
+import { HasVisibleText, IsSingleLine, MAX_STACKED_MARKS } from './validators';
+
+class Label {
+  @HasVisibleText() @IsSingleLine() text!: string;
+}
+
+/** The constraint names a value breaks, with their messages. */
+function problems(text: string): Record<string, string> {
+  const label = Object.assign(new Label(), { text });
+  return Object.assign({}, ...validateSync(label).map((e) => e.constraints ?? {}));
+}
+
+describe('text validators', () => {
+  it('takes text that shows something, in any script, with the marks its words carry', () => {
+    for (const text of ['Firmware 2.1', 'नमस्ते दुनिया', 'שָׁלוֹם', 'مَرْحَبًا', 'Tiếng Việt', '私はコーヒーが好き', '👍🏽', '\u2764\ufe0f', 'a\u200bb']) {
+      expect([text, problems(text)]).toEqual([text, {}]);
+    }
+  });
+
+  it('refuses text that shows nothing: blank letters, marks on nothing, fillers', () => {
+    for (const text of ['\u3164\u3164\u3164', '\u115f\u1160', '\u2800\u2800', '\uffa0', '\u034f', '\u0301\u0301', '\ufe0f\ufe0f\ufe0f', ' \u200b\u00a0']) {
+      expect([escape(text), Object.keys(problems(text))]).toEqual([escape(text), ['hasVisibleText']]);
+    }
+  });
+
+  it('refuses direction overrides and isolates, line breaks, and stacks of marks past the limit', () => {
+    expect(problems('evil\u202enimda')).toEqual({ isSingleLine: 'must not contain direction overrides (U+202A–202E, U+2066–2069)' });
+    expect(problems('Invoice \u2067fdp.exe')).toEqual({ isSingleLine: 'must not contain direction overrides (U+202A–202E, U+2066–2069)' });
+    expect(problems('two\nlines')).toEqual({ isSingleLine: 'must be one line, without control characters' });
+    expect(problems(`a${'\u0301'.repeat(MAX_STACKED_MARKS)}`)).toEqual({});
+    expect(problems(`a${'\u0301'.repeat(MAX_STACKED_MARKS + 1)}`)).toEqual({ isSingleLine: `must not stack more than ${MAX_STACKED_MARKS} marks on one character` });
+  });
+});
