@@ -15,6 +15,31 @@ describe('watched-word matching', () => {
     expect(matchAll([compile('WORD', 'café')], [fold('un CAFE noir').folded], 100)[0][0]).toEqual([[3, 7]]);
   });
 
+  it('reads look-alike letters of other scripts and blank letters as a reader does, and keeps marks that make other scripts\u2019 letters', () => {
+    const spam = compile('WORD', 'spam');
+    const hits = (re: RegExp, text: string) => matchAll([re], [fold(text).folded], 100)[0][0].length;
+    // A Cyrillic а, then Cyrillic ѕ and р with the а; a Hangul filler; a blank Braille pattern inside the word.
+    for (const text of ['buy sp\u0430m', '\u0455\u0440\u0430m now', 's\u3164pam', 'sp\u2800am']) expect([text, hits(spam, text)]).toEqual([text, 1]);
+    // The voicing mark is part of the kana: ばか is not はか ("grave").
+    const baka = compile('WORD', 'ばか');
+    expect([hits(baka, 'はか'), hits(baka, 'ばか')]).toEqual([0, 1]);
+    // Devanagari's vowel signs stay: नमस्ते and नमस are different words.
+    expect(fold('नमस्ते').folded).toBe('नमस्ते');
+    expect(hits(compile('WORD', 'नमस'), 'नमस्ते दुनिया')).toBe(0);
+    // Hebrew points and Arabic vowel signs are accents: folded away, as Latin ones are.
+    expect(hits(compile('WORD', 'שלום'), 'שָׁלוֹם')).toBe(1);
+    expect(hits(compile('WORD', 'مرحبا'), 'مَرْحَبًا')).toBe(1);
+  });
+
+  it('finds a word of a script written without spaces inside a run of text', () => {
+    const hits = (word: string, text: string) => matchAll([compile('WORD', word)], [fold(text).folded], 100)[0][0];
+    expect(hits('ばか', 'あなたはばかです')).toHaveLength(1);
+    expect(hits('傻瓜', '你是傻瓜吗')).toHaveLength(1);
+    // Latin words stay whole words, even next to those scripts' letters.
+    expect(hits('spam', 'antispam')).toEqual([]);
+    expect(hits('spam', '這是spam')).toEqual([]);
+  });
+
   it('folds the accents of REGEX rules as it folds the text, leaving their syntax alone', () => {
     const re = compile('REGEX', 'caf[ée]\\s+CRÈME|na[iï]ve…');
     expect(matchAll([re], [fold('un CAFÉ crème').folded, fold('cafe creme').folded, fold('naïve...').folded, fold('naive, so').folded], 100).map((t) => t[0])).toEqual([

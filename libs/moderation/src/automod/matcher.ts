@@ -2,15 +2,38 @@ import { createContext, Script } from 'node:vm';
 
 export type RuleKind = 'WORD' | 'REGEX';
 
-/** Lower-case, accents folded (NFKD without combining marks), with a map back to the original text. */
+/**
+ * Marks that only accent a letter, as unaccent folds them: Latin, Greek and Cyrillic
+ * diacritics, Hebrew points, Arabic vowel signs. Other scripts' marks are part of their
+ * letters and stay: Devanagari's vowel signs, the kana voicing marks (ばか is not はか).
+ */
+const ACCENTS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u0591-\u05c7\u064b-\u065f\u0670\u06d6-\u06ed]/gu;
+
+/** What reads as nothing: invisible format characters (zero-width spaces and joiners, soft hyphens), letters drawn blank (the Hangul fillers), the blank Braille pattern. */
+const BLANKS = /[\p{Cf}\u115f\u1160\u3164\uffa0\u2800]/gu;
+
+/**
+ * Lower-case letters of other scripts drawn like Latin ones, read as those: "sp\u0430m" with a
+ * Cyrillic а is "spam" to a reader. A conservative part of Unicode's confusables: only letters
+ * that look the same in common fonts.
+ */
+const LOOK_ALIKES: Readonly<Record<string, string>> = {
+  '\u0430': 'a', '\u0435': 'e', '\u043e': 'o', '\u0440': 'p', '\u0441': 'c', '\u0443': 'y', '\u0445': 'x', '\u0455': 's',
+  '\u0456': 'i', '\u0458': 'j', '\u04bb': 'h', '\u0501': 'd', '\u051b': 'q', '\u051d': 'w', '\u04cf': 'l',
+  '\u03bf': 'o', '\u03bd': 'v', '\u03c1': 'p', '\u03b9': 'i', '\u03ba': 'k', '\u03c5': 'u', '\u03c7': 'x',
+};
+const LOOK_ALIKE = new RegExp(`[${Object.keys(LOOK_ALIKES).join('')}]`, 'gu');
+
+/**
+ * Lower-case, accents and look-alike letters folded, blank characters gone, with a map back to
+ * the original text.
+ */
 export function fold(text: string): { folded: string; origin: number[] } {
   let folded = '';
   const origin: number[] = [];
   let i = 0;
   for (const ch of text) {
-    // Marks and invisible format characters (zero-width spaces and joiners, soft hyphens) go:
-    // "sp\u200Bam" is "spam" to a reader.
-    const f = ch.normalize('NFKD').replace(/[\p{M}\p{Cf}]/gu, '').toLowerCase();
+    const f = ch.normalize('NFKD').replace(ACCENTS, '').replace(BLANKS, '').toLowerCase().replace(LOOK_ALIKE, (c) => LOOK_ALIKES[c]);
     for (let k = 0; k < f.length; k++) origin.push(i);
     folded += f;
     i += ch.length;
@@ -19,18 +42,28 @@ export function fold(text: string): { folded: string; origin: number[] } {
   return { folded, origin };
 }
 
-const WORD_CHAR = '[\\p{L}\\p{N}_]';
+/** A word's characters: letters, the marks that are part of them (Devanagari's vowel signs), digits. */
+const WORD_CHAR = '[\\p{L}\\p{M}\\p{N}_]';
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** A watched word as a regular expression: `*` is a wildcard, whole words only. */
+/** Scripts written without spaces between words: a watched word in them is found inside a run of text. */
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+
+/**
+ * A watched word as a regular expression: `*` is a wildcard, whole words only, where words
+ * are spaced (an end in Chinese, Japanese or Thai matches next to any letter).
+ */
 export function wordToRegex(word: string): string {
   const folded = fold(word.trim()).folded;
   const body = folded
     .split('*')
     .map((part) => escapeRegex(part).replace(/\s+/g, '\\s+'))
     .join(`${WORD_CHAR}*`);
-  return `(?<!${WORD_CHAR})${body}(?!${WORD_CHAR})`;
+  const letters = [...folded.replace(/\*/g, '')];
+  const before = letters.length && UNSPACED.test(letters[0]) ? '' : `(?<!${WORD_CHAR})`;
+  const after = letters.length && UNSPACED.test(letters[letters.length - 1]) ? '' : `(?!${WORD_CHAR})`;
+  return `${before}${body}${after}`;
 }
 
 /**
