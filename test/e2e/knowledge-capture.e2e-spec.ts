@@ -375,9 +375,11 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(expectError(await api.settings(editor.token, { topicId: internal, ownerUserId: outsider.id }), 'BAD_USER_INPUT').extensions.fields![0]).toEqual({
         field: 'ownerUserId', message: 'must be someone who can read this space',
       });
-      const q = `query($id: ID!) { topic(id: $id) { article { owner { __typename ... on Group { id } } verificationIntervalDays } } }`;
+      const q = `query($id: ID!) { topic(id: $id) { article { owner { __typename ... on Group { id memberCount mentionable } } verificationIntervalDays } } }`;
       topicOf(await api.settings(editor.token, { topicId: id, ownerGroupId: team, verificationIntervalDays: null }));
-      expect(expectOk(await t.gql(q, { id }, { token: reader.token })).topic.article).toEqual({ owner: { __typename: 'Group', id: team }, verificationIntervalDays: 90 });
+      // Readers see which group keeps it, not how many it holds or who may ping it: that is the admins'.
+      expect(expectOk(await t.gql(q, { id }, { token: reader.token })).topic.article).toEqual({ owner: { __typename: 'Group', id: team, memberCount: null, mentionable: null }, verificationIntervalDays: 90 });
+      expect(expectOk(await t.gql(q, { id }, { token: admin.token })).topic.article.owner).toEqual({ __typename: 'Group', id: team, memberCount: 2, mentionable: 'NOBODY' });
       topicOf(await api.verify(m2.token, id));
       await expire(id);
       await t.get(VerificationReminders).remindDue();

@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
 
 /** A mention of a group with more members than this tells nobody (as Discourse's limit): it would be a broadcast. */
 export const GROUP_MENTION_MAX_MEMBERS = 100;
@@ -22,10 +22,9 @@ export class GroupModel {
   @Field() slug!: string;
   @Field() name!: string;
   @Field() description!: string;
-  @Field(() => Int) memberCount!: number;
-  @Field(() => GroupMentionable, {
-    description: `Who may @mention the group by its slug; a mention tells its members who may read the post (a group of more than ${GROUP_MENTION_MAX_MEMBERS} members is not told).`,
-  })
+  /** Admins only: see GroupsResolver.memberCount. */
+  memberCount!: number;
+  /** Admins only: see GroupsResolver.mentionable. */
   mentionable!: GroupMentionable;
   @Field() createdAt!: Date;
 }
