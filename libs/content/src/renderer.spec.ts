@@ -118,6 +118,14 @@ describe('ContentRenderer', () => {
     expect(r.render('@same @same @SAME').mentions).toEqual(['same']);
   });
 
+  it('finds a mention right after a word of a script written without spaces, and none with a mark on its last letter', () => {
+    expect(r.render('こんにちは@alice、你好@bob_2').mentions).toEqual(['alice', 'bob_2']);
+    expect(r.render('田中@example.com').mentions).toEqual([]);
+    const marked = r.render('hi @alice\u0301 and @carol');
+    expect(marked.mentions).toEqual(['carol']);
+    expect(marked.html).not.toContain('data-handle="alice"');
+  });
+
   it('does not find mentions in code, links, e-mail addresses or other @ words', () => {
     const res = r.render(
       [

@@ -47,10 +47,13 @@ const FENCE_OPEN_RE = /^(`{3,}|~{3,})(.*)$/;
 
 /**
  * @handle, not preceded by a character that would make it part of a word or an e-mail
- * address, and not followed by more handle characters, a domain (`@bob.com`), another `@`,
- * or a `/` (so npm scopes like `@nestjs/common` written in prose do not ping a user).
+ * address (a letter of a script written without spaces may precede it: `こんにちは@alice`),
+ * and not followed by more handle characters, a mark that would sit on its last letter
+ * (`@alice\u0301` is no @alice), a domain (`@bob.com`), another `@`, or a `/` (so npm
+ * scopes like `@nestjs/common` written in prose do not ping a user).
  */
-const MENTION_RE = /(^|[^\p{L}\p{N}\p{M}_.+\-@])@([A-Za-z0-9_-]{3,30})(?![A-Za-z0-9_@/-]|\.[\p{L}\p{N}])/gu;
+const MENTION_RE =
+  /(^|[^\p{L}\p{N}\p{M}_.+\-@]|[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}])@([A-Za-z0-9_-]{3,30})(?![A-Za-z0-9_@/\p{M}-]|\.[\p{L}\p{N}])/gu;
 
 /** Code languages become `class="language-…"`; anything else is dropped rather than escaped. */
 const CODE_LANG_RE = /^[a-z0-9-]+$/;
