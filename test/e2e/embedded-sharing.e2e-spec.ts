@@ -19,8 +19,8 @@ const SCRATCH = path.join(ROOT, 'node_modules/.cache/parvis-test-embedded');
 const CHILD = `
 const { startEmbeddedPostgres } = require(${JSON.stringify(path.join(SCRATCH, 'embedded.js'))});
 (async () => {
-  const [dataDir, port] = process.argv.slice(2);
-  const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis' });
+  const [dataDir, port, locales] = process.argv.slice(2);
+  const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis', locales: locales === 'none' ? () => [] : undefined });
   process.send({ url: handle.url, owned: handle.owned });
   process.on('message', async () => {
     await handle.stop();
@@ -66,8 +66,8 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     rmSync(SCRATCH, { recursive: true, force: true });
   });
 
-  const open = async (): Promise<Opened> => {
-    const child = fork(path.join(SCRATCH, 'child.js'), [dataDir, String(await freePort())], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const open = async (dir = dataDir, locales = 'system'): Promise<Opened> => {
+    const child = fork(path.join(SCRATCH, 'child.js'), [dir, String(await freePort()), locales], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(child);
     const first = await new Promise<{ url: string; owned: boolean }>((resolve, reject) => {
       child.once('message', (m) => resolve(m as { url: string; owned: boolean }));
@@ -95,6 +95,23 @@ describe('one embedded PostgreSQL shared by several processes', () => {
       await c.end().catch(() => undefined);
     }
   };
+
+  it('folds the case of every letter on a system without a UTF-8 locale (e-mail addresses are unique by lower())', async () => {
+    const bare = mkdtempSync(path.join(tmpdir(), 'parvis-no-locale-'));
+    try {
+      const db = await open(bare, 'none');
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        expect((await c.query(`SELECT lower('ÉLODIE ΣΑΣ') AS l`)).rows).toEqual([{ l: 'élodie σασ' }]);
+      } finally {
+        await c.end();
+      }
+      await db.stop();
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('keeps serving a process that joined after the one that started it finishes, and the last one out stops it', async () => {
     const cli = await open();

@@ -19,6 +19,8 @@ export interface EmbeddedOptions {
   /** Keep the cluster's files when stopped (false for throwaway test clusters). */
   persistent?: boolean;
   log?: (message: string) => void;
+  /** The system's locales, which a new cluster picks from (see clusterFlags); tests pretend to have none. */
+  locales?: () => string[];
 }
 
 interface Credentials {
@@ -226,11 +228,15 @@ const UTF8_LOCALES = ['C.UTF-8', 'C.utf8', 'en_US.UTF-8', 'en_US.utf8'];
 /**
  * A new cluster is always UTF-8, whatever the environment: without LANG (a service manager, a
  * bare container) initdb would pick SQL_ASCII, where accents, non-Latin scripts and search
- * break. Its locale is a UTF-8 one when the system has one, else C (valid with any encoding).
+ * break. Its locale is a UTF-8 one when the system has one. Else it is PostgreSQL's own
+ * C.UTF-8 (the builtin provider, which needs nothing from the system), not libc's C: under C,
+ * lower() folds only ASCII, and e-mail addresses (unique and looked up by lower()) would
+ * differ by the case of their accented letters.
  */
 export function clusterFlags(available: () => string[] = systemLocales): string[] {
   const locales = new Set(available());
-  return ['--encoding=UTF8', `--locale=${UTF8_LOCALES.find((l) => locales.has(l)) ?? 'C'}`];
+  const libc = UTF8_LOCALES.find((l) => locales.has(l));
+  return libc ? ['--encoding=UTF8', `--locale=${libc}`] : ['--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'];
 }
 
 function systemLocales(): string[] {
@@ -340,7 +346,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     persistent: opts.persistent ?? true,
     createPostgresUser: isRoot(),
     // Only a new cluster runs initdb: the system's locales are looked up for that alone.
-    initdbFlags: fresh ? clusterFlags() : [],
+    initdbFlags: fresh ? clusterFlags(opts.locales) : [],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (m: string) => {
       remember(m);
