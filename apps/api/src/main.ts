@@ -1,15 +1,18 @@
 import 'reflect-metadata';
-import { openDatabase } from '../../../libs/core/src/database/open';
-import { migrateDatabase } from '../../../libs/core/src/database/migrate';
-import { OutboxWorker } from '../../../libs/core/src/outbox/outbox';
-import { JobScheduler } from '../../../libs/core/src/jobs';
-import { createApp } from './app';
 import { runServer } from './process';
 import type { AddressInfo } from 'node:net';
 
-// Signals are the process's before the database opens; each step registers its cleanup as it
-// starts, so Ctrl-C at any point closes what is open, newest first, and the database last.
+// Signals are the process's before anything opens, before even the application's modules load
+// (seconds on a busy machine); each step registers its cleanup as it starts, so Ctrl-C at any
+// point closes what is open, newest first, and the database last.
 runServer('Parvis', async (config, log, signals) => {
+  const [{ openDatabase }, { migrateDatabase }, { OutboxWorker }, { JobScheduler }, { createApp }] = await Promise.all([
+    import('../../../libs/core/src/database/open.js'),
+    import('../../../libs/core/src/database/migrate.js'),
+    import('../../../libs/core/src/outbox/outbox.js'),
+    import('../../../libs/core/src/jobs.js'),
+    import('./app.js'),
+  ]);
   if (config.embedded) log.info({ dataDir: config.dataDir }, 'using the embedded PostgreSQL');
   const opening = openDatabase(config, (m) => log.debug(m));
   signals.onStopOnceOpen(opening, (db) => db.stop());

@@ -1,21 +1,25 @@
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { Logger, LoggerModule } from 'nestjs-pino';
-import { FEATURE_MODULES } from '../../api/src/app.module';
-import { loggerOptions } from '../../api/src/logging';
 import { runServer } from '../../api/src/process';
-import { CoreModule } from '../../../libs/core/src/core.module';
-import { openDatabase } from '../../../libs/core/src/database/open';
-import { OutboxWorker } from '../../../libs/core/src/outbox/outbox';
-import { JobScheduler } from '../../../libs/core/src/jobs';
 
 /**
  * The background process for production set-ups (`npm run start:worker`): consumes
  * the outbox and runs housekeeping. With the embedded database the API runs the
  * same loop in-process, so this is only needed with DATABASE_URL.
+ *
+ * Signals are the process's before anything opens, before even its modules load (see the API's main).
  */
 runServer('The Parvis worker', async (config, log, signals) => {
+  const [{ Module }, { NestFactory }, { Logger, LoggerModule }, { FEATURE_MODULES }, { loggerOptions }, { CoreModule }, { openDatabase }, { OutboxWorker }, { JobScheduler }] = await Promise.all([
+    import('@nestjs/common'),
+    import('@nestjs/core'),
+    import('nestjs-pino'),
+    import('../../api/src/app.module.js'),
+    import('../../api/src/logging.js'),
+    import('../../../libs/core/src/core.module.js'),
+    import('../../../libs/core/src/database/open.js'),
+    import('../../../libs/core/src/outbox/outbox.js'),
+    import('../../../libs/core/src/jobs.js'),
+  ]);
   const opening = openDatabase(config, (m) => log.debug(m));
   signals.onStopOnceOpen(opening, (db) => db.stop());
   const db = await opening;
