@@ -5,12 +5,25 @@ export interface Mail {
   text: string;
 }
 
+export interface SmtpServer {
+  url: string;
+  mails: Mail[];
+  /** Every RCPT TO address asked for, in order, refused or not. */
+  recipients: string[];
+  /** Addresses to refuse, each with the reply RCPT TO gets ("550 5.1.1 <a@b>: no such user"). */
+  refuse: Map<string, string>;
+  close: () => Promise<void>;
+}
+
 /**
  * A mail server for the application's SMTP_URL: just enough SMTP (RFC 5321) to take messages,
- * so the e-mails go out through the real transport and are read here as a mailbox would.
+ * so the e-mails go out through the real transport and are read here as a mailbox would. It
+ * refuses the recipients in `refuse` with their reply, as a real server would a bad address.
  */
-export async function smtpServer(): Promise<{ url: string; mails: Mail[]; close: () => Promise<void> }> {
+export async function smtpServer(): Promise<SmtpServer> {
   const mails: Mail[] = [];
+  const recipients: string[] = [];
+  const refuse = new Map<string, string>();
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -44,8 +57,14 @@ export async function smtpServer(): Promise<{ url: string; mails: Mail[]; close:
         const verb = line.split(' ')[0].toUpperCase();
         if (verb === 'EHLO' || verb === 'HELO') reply('250 test-smtp');
         else if (verb === 'RCPT') {
-          to.push(/<([^>]*)>/.exec(line)?.[1] ?? '');
-          reply('250 ok');
+          const address = /<([^>]*)>/.exec(line)?.[1] ?? '';
+          recipients.push(address);
+          const refusal = refuse.get(address);
+          if (refusal) reply(refusal);
+          else {
+            to.push(address);
+            reply('250 ok');
+          }
         } else if (verb === 'DATA') {
           data = [];
           reply('354 end with .');
@@ -61,6 +80,8 @@ export async function smtpServer(): Promise<{ url: string; mails: Mail[]; close:
   return {
     url: `smtp://127.0.0.1:${port}`,
     mails,
+    recipients,
+    refuse,
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));

@@ -259,8 +259,10 @@ export class EmailDigest {
         await this.transport.sendMail(message);
       } catch (err) {
         // Un-marked for the next run; the others' messages are sent and stay marked, so one
-        // refused address neither blocks them nor gets them sent again.
-        this.log.warn({ err, userId }, 'e-mail not sent; it is tried again on the next run');
+        // refused address neither blocks them nor gets them sent again. Only the error's codes
+        // are logged: its message, response and rejected lists quote the address.
+        const e = err as { code?: unknown; responseCode?: unknown; permanent?: unknown };
+        this.log.warn({ userId, code: e.code, responseCode: e.responseCode, permanent: e.permanent }, 'e-mail not sent; it is tried again on the next run');
         await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
         unsent.push(userId);
         continue;
