@@ -50,4 +50,71 @@ describe('notification e-mails the mail server refuses', () => {
     const refusal = lines.map((line) => JSON.parse(line)).find((entry) => entry.userId === gone.id);
     expect(refusal).toMatchObject({ level: 40, userId: gone.id, code: 'EENVELOPE', responseCode: 550, permanent: true });
   });
+
+  it('does not try an address refused for good again: its news stays handled, and its user’s next e-mail waits out the delay', async () => {
+    await nothingElseDue();
+    const gone = await makeUser(t);
+    refuseForGood(gone);
+    await note(gone);
+    const digest = t.get(EmailDigest);
+    await digest.sendDue();
+    expect(tried(gone)).toBe(1);
+    expect(await state(gone)).toEqual({ handled: true, stamped: true });
+    await delayPassed(gone);
+    await digest.sendDue();
+    expect(tried(gone)).toBe(1);
+    // News that comes later is tried, as any would be: then too, the next waits out the delay.
+    await note(gone);
+    await digest.sendDue();
+    expect(tried(gone)).toBe(2);
+    await note(gone);
+    await digest.sendDue();
+    expect(tried(gone)).toBe(2);
+  });
+
+  it('tries a message refused for now again once the delay has passed, not on every run', async () => {
+    await nothingElseDue();
+    const busy = await makeUser(t);
+    refuseForNow(busy);
+    await note(busy);
+    await note(busy);
+    const digest = t.get(EmailDigest);
+    await digest.sendDue();
+    expect(tried(busy)).toBe(1);
+    expect(await state(busy)).toEqual({ handled: false, stamped: true });
+    await digest.sendDue();
+    expect(tried(busy)).toBe(1);
+    smtp.refuse.delete(busy.email);
+    await delayPassed(busy);
+    const sent = await digest.sendDue();
+    expect(sent.filter((m) => m.to === busy.email).map((m) => m.subject)).toEqual(['2 new notifications on Parvis']);
+    expect([tried(busy), delivered(busy)]).toEqual([2, 1]);
+    expect(await state(busy)).toEqual({ handled: true, stamped: true });
+  });
+
+  it('keeps refused addresses from taking every run: the others are reached on the next', async () => {
+    await nothingElseDue();
+    // The refused accounts come first by id, and their news is the oldest.
+    const [gone, busy, waiting] = (await Promise.all([makeUser(t), makeUser(t), makeUser(t)])).sort((a, b) => (a.id < b.id ? -1 : 1));
+    refuseForGood(gone);
+    refuseForNow(busy);
+    await note(gone, 40);
+    await note(busy, 30);
+    await note(waiting, 20);
+    const digest = t.get(EmailDigest);
+    expect(await digest.sendDue(2)).toEqual([]);
+    expect([tried(gone), tried(busy), tried(waiting)]).toEqual([1, 1, 0]);
+    expect((await digest.sendDue(2)).map((m) => m.to)).toEqual([waiting.email]);
+    expect([tried(gone), tried(busy), tried(waiting)]).toEqual([1, 1, 1]);
+  });
+
+  it('takes first the users whose news has waited longest, whatever their ids', async () => {
+    await nothingElseDue();
+    const [early, late] = (await Promise.all([makeUser(t), makeUser(t)])).sort((a, b) => (a.id < b.id ? -1 : 1));
+    await note(early, 20);
+    await note(late, 60);
+    const digest = t.get(EmailDigest);
+    expect((await digest.sendDue(1)).map((m) => m.to)).toEqual([late.email]);
+    expect((await digest.sendDue(1)).map((m) => m.to)).toEqual([early.email]);
+  });
 });

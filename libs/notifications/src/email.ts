@@ -85,6 +85,26 @@ export function unsubscribeScope(kind: string): string {
   return kind === ALL ? '' : ` about ${ABOUT[kind] ?? kind.toLowerCase().replace(/_/g, ' ')}`;
 }
 
+/** What of nodemailer's error says why a message was not sent (the rest may quote the address). */
+interface RefusalError {
+  code?: unknown;
+  command?: unknown;
+  responseCode?: unknown;
+  permanent?: unknown;
+}
+
+/**
+ * Whether the mail server refused this very message for good: a permanent reply (5xx but 503,
+ * nodemailer's `permanent`) to its recipient or to its content, which sending it again would only
+ * get again. Not a refusal of the moment (4xx, a connection lost) nor one of our own setup
+ * (authentication, the sender's address): those pass, and the message can go then.
+ */
+export function refusedForGood(err: RefusalError): boolean {
+  const code = typeof err.responseCode === 'number' ? err.responseCode : 0;
+  const permanent = typeof err.permanent === 'boolean' ? err.permanent : code >= 500 && code < 600 && code !== 503;
+  return permanent && (err.command === 'RCPT TO' || err.command === 'DATA');
+}
+
 export interface SentEmail {
   to: string;
   subject: string;
@@ -151,10 +171,13 @@ export class EmailDigest {
    * Whole users are claimed at a time (up to `users`), so one person's notifications never
    * split over two e-mails: their due rows are marked e-mailed in a short transaction (other
    * workers skip locked and marked rows), and the messages go out after it commits, holding
-   * no lock or connection while the mail server answers. A refused message un-marks its rows
-   * for the next run. A process that dies between the claim and the send loses that e-mail
-   * rather than sending it twice. A user is sent at most one e-mail per EMAIL_DELAY_MINUTES
-   * (`users.digest_sent_at`): news arriving meanwhile goes in the next one.
+   * no lock or connection while the mail server answers. A message refused for good (see
+   * `refusedForGood`) leaves its rows handled; one refused for now un-marks them, to be tried
+   * again once EMAIL_DELAY_MINUTES have passed. A process that dies between the claim and the
+   * send loses that e-mail rather than sending it twice. A user is sent at most one e-mail per
+   * EMAIL_DELAY_MINUTES (`users.digest_sent_at`, stamped by the claim, refused or not): news
+   * arriving meanwhile goes in the next one. Users are taken by their oldest due news, so
+   * nobody waits behind others who are tried run after run.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
     type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
@@ -169,15 +192,18 @@ export class EmailDigest {
                OR EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled))`,
     );
     // One statement chooses the users, claims their due rows (those alone are locked) and
-    // reads them: a single transaction, so the locks end with it.
+    // reads them: a single transaction, so the locks end with it. Whose news has waited longest
+    // goes first: by id, the same first users (say, old addresses the server keeps refusing for
+    // now) would take every run and starve everyone after them.
     const rows = rowsOf<Due>(
       await this.ds.query(
         `WITH chosen AS (
-           SELECT DISTINCT n.user_id FROM notifications n JOIN users cu ON cu.id = n.user_id
+           SELECT n.user_id FROM notifications n JOIN users cu ON cu.id = n.user_id
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
               -- One e-mail per user per delay at most: news that trickles in waits for the next.
               AND (cu.digest_sent_at IS NULL OR cu.digest_sent_at < now() - make_interval(mins => $1))
-            ORDER BY n.user_id LIMIT $2
+            GROUP BY n.user_id
+            ORDER BY min(n.created_at), n.user_id LIMIT $2
          ), due AS (
            SELECT n.id, n.user_id, n.created_at, u.email, t.title, a.handle AS actor, p.number
              FROM notifications n JOIN chosen c ON c.user_id = n.user_id JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
@@ -209,8 +235,9 @@ export class EmailDigest {
     const visible = await visibleNotifications(this.forum, rows.map((n) => ({ viewer: viewers.get(n.user_id) ?? null, postId: n.post_id, topicId: n.topic_id })));
     const readable = new Set(rows.filter((_, i) => visible[i]).map((n) => n.id));
     const sent: SentEmail[] = [];
-    // Users stamped by the claim who got no e-mail (nothing left they may read, or the mail
-    // server refused it): the stamp goes, so it holds back no later e-mail.
+    // Users stamped by the claim who were sent nothing (nothing left they may read): the stamp
+    // goes, so it holds back no later e-mail. One whose message was refused keeps it: the retry
+    // waits out the delay like any next e-mail.
     const unsent: string[] = [];
     for (const [userId, items] of byUser) {
       const viewer = viewers.get(userId) ?? null;
@@ -258,13 +285,17 @@ export class EmailDigest {
       try {
         await this.transport.sendMail(message);
       } catch (err) {
-        // Un-marked for the next run; the others' messages are sent and stay marked, so one
-        // refused address neither blocks them nor gets them sent again. Only the error's codes
-        // are logged: its message, response and rejected lists quote the address.
-        const e = err as { code?: unknown; responseCode?: unknown; permanent?: unknown };
-        this.log.warn({ userId, code: e.code, responseCode: e.responseCode, permanent: e.permanent }, 'e-mail not sent; it is tried again on the next run');
-        await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
-        unsent.push(userId);
+        // Refused for good: its rows stay handled, or the address would be tried for ever. Else
+        // un-marked, to be tried again once the delay has passed (the user keeps the stamp). The
+        // others' messages are sent and stay marked either way. Only the error's codes are
+        // logged: its message, response and rejected lists quote the address.
+        const e = err as RefusalError;
+        const forGood = refusedForGood(e);
+        this.log.warn(
+          { userId, code: e.code, responseCode: e.responseCode, permanent: e.permanent },
+          forGood ? 'e-mail refused for good; it is not tried again' : 'e-mail not sent; it is tried again once EMAIL_DELAY_MINUTES have passed',
+        );
+        if (!forGood) await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
         continue;
       }
       if (!this.config.SMTP_URL) {
