@@ -1,6 +1,7 @@
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { newId } from '../../libs/core/src/ids';
 import { MAX_IGNORED } from '../../libs/identity/src/users/ignores';
+import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { kb, publishedArticle, topicOf } from '../factories/knowledge';
@@ -45,6 +46,47 @@ describe('ignoring a member', () => {
     await reply(t, pest.token, mine.id, `@${me.handle} hello again`);
     await drain();
     expect(await kinds(me)).toEqual(['WATCHED_REPLY', 'MENTION']);
+  });
+
+  const LIST = `query($unread: Boolean) { notifications(first: 10, unreadOnly: $unread) { totalCount edges { node { kind actor { handle } } } } }`;
+  const listed = async (u: TestUser, unread = false) => {
+    const list = expectOk(await t.gql(LIST, { unread }, { token: u.token })).notifications;
+    return { total: list.totalCount, actors: list.edges.map((e: any) => `${e.node.kind} @${e.node.actor.handle}`) };
+  };
+
+  it('leaves out what they did before you ignored them, in the list, its counts and the e-mail; unignoring brings it back to the list', async () => {
+    const [me, pest, friend] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    await createTopic(t, pest.token, board, { title: 'Before the ignore', body: `@${me.handle} look at this` });
+    await createTopic(t, friend.token, board, { title: 'From a friend', body: `@${me.handle} and this` });
+    await drain();
+    expect((await listed(me)).actors).toEqual([`MENTION @${friend.handle}`, `MENTION @${pest.handle}`]);
+    expectOk(await t.gql(IGNORE, { id: pest.id }, { token: me.token }));
+    expect(await listed(me)).toEqual({ total: 1, actors: [`MENTION @${friend.handle}`] });
+    expect(await listed(me, true)).toEqual({ total: 1, actors: [`MENTION @${friend.handle}`] });
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [me.id]);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === me.email);
+    expect(mail.subject).toBe('1 new notification on Parvis');
+    expect(mail.text).toContain(`@${friend.handle} mentioned you`);
+    expect(mail.text).not.toContain(pest.handle);
+    expect(mail.text).not.toContain('Before the ignore');
+    // Counted as the list counts: theirs is marked read too, but not counted.
+    expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: me.token })).markNotificationsRead).toBe(1);
+    expectOk(await t.gql(UNIGNORE, { id: pest.id }, { token: me.token }));
+    expect(await listed(me)).toEqual({ total: 2, actors: [`MENTION @${friend.handle}`, `MENTION @${pest.handle}`] });
+    // Old news by then: it is back in the list, not e-mailed late.
+    await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [me.id]);
+    await t.sql(`UPDATE notifications SET read_at = NULL WHERE user_id = $1`, [me.id]);
+    expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === me.email)).toEqual([]);
+  });
+
+  it('shows again what someone you ignore did before, once they are made staff', async () => {
+    const [me, later, admin] = [await makeUser(t), await makeUser(t), await makeUser(t, { role: 'ADMIN' })];
+    await createTopic(t, later.token, board, { body: `@${me.handle} a word before` });
+    await drain();
+    expectOk(await t.gql(IGNORE, { id: later.id }, { token: me.token }));
+    expect(await listed(me)).toEqual({ total: 0, actors: [] });
+    expectOk(await t.gql(`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id } }`, { input: { userId: later.id, role: 'MODERATOR' } }, { token: admin.token }));
+    expect(await listed(me)).toEqual({ total: 1, actors: [`MENTION @${later.handle}`] });
   });
 
   it('still brings the steps they take as a space moderator (an idea’s status), not their words', async () => {

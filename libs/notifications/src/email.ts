@@ -12,7 +12,7 @@ import { rowsOf } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
-import { visibleNotifications } from './notifications';
+import { fromIgnoredSql, visibleNotifications } from './notifications';
 import { escapeHtml } from '../../content/src/renderer';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
@@ -182,14 +182,16 @@ export class EmailDigest {
   async sendDue(users = 200): Promise<SentEmail[]> {
     type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
     // What nobody will e-mail (placeholder accounts, no address or one not confirmed yet, that
-    // kind turned off) leaves the due set at once (`emailed_at` means handled), or every run
-    // would read it again.
+    // kind turned off, news from someone the user has since ignored) leaves the due set at once
+    // (`emailed_at` means handled), or every run would read it again. Unignoring brings such
+    // news back to the in-app list, not to e-mail: it is old by then.
     await this.ds.query(
       `UPDATE notifications n SET emailed_at = now()
          FROM users u
         WHERE u.id = n.user_id AND n.read_at IS NULL AND n.emailed_at IS NULL
           AND (u.email IS NULL OR u.is_placeholder OR u.email_verified_at IS NULL
-               OR EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled))`,
+               OR EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
+               OR ${fromIgnoredSql()})`,
     );
     // One statement chooses the users, claims their due rows (those alone are locked) and
     // reads them: a single transaction, so the locks end with it. Whose news has waited longest
@@ -211,6 +213,8 @@ export class EmailDigest {
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
               AND u.email IS NOT NULL AND NOT u.is_placeholder AND u.email_verified_at IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
+              -- Ignored since the statement above ran: the next run takes it out of the due set.
+              AND NOT ${fromIgnoredSql()}
             FOR UPDATE OF n SKIP LOCKED
          ), stamped AS (
            UPDATE users SET digest_sent_at = now() WHERE id IN (SELECT user_id FROM due)

@@ -5,7 +5,7 @@ import { effectiveWatchesSql, inheritedWatchesSql } from './watch-levels';
 import { mentionedGroupMembersSql, postGroupMentionsJsonSql } from './group-mentions';
 import { newId } from '../../core/src/ids';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
-import { IGNORABLE_KINDS, NOTIFY_CHANNEL, READ_WITH_THE_TOPIC, visibleNotifications } from './notifications';
+import { fromIgnoredSql, NOTIFY_CHANNEL, READ_WITH_THE_TOPIC, visibleNotifications } from './notifications';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 
@@ -277,11 +277,8 @@ export class NotificationsHandler implements OutboxHandler {
                      WHERE p.id = u.post_id AND r.last_read_number >= p.number AND (p.edited_at IS NULL OR r.updated_at >= p.edited_at)) THEN now() END
              FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[])
                   AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source)
-            -- Nothing a member the recipient ignores writes or reacts (staff are never ignored, even
-            -- ones promoted since the recipient chose to).
-            WHERE NOT (u.kind = ANY($10::text[]) AND EXISTS (
-                    SELECT 1 FROM user_ignores i JOIN users a ON a.id = i.ignored_user_id AND a.role = 'MEMBER'
-                     WHERE i.user_id = u.user_id AND i.ignored_user_id = u.actor_id))
+            -- Nothing a member the recipient ignores writes or reacts.
+            WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind' })}
            ON CONFLICT (user_id, source) DO UPDATE
              SET data = notifications.data || jsonb_build_object(
                           'count', (notifications.data->>'count')::int + 1,
@@ -303,7 +300,6 @@ export class NotificationsHandler implements OutboxHandler {
           round.map((d) => JSON.stringify(d.data ?? {})),
           round.map((d) => d.source),
           READ_WITH_THE_TOPIC,
-          IGNORABLE_KINDS,
         ],
       );
       if (rows.length < round.length) this.log.debug({ delivered: rows.length, drafted: round.length }, 'some notifications were already delivered');

@@ -187,6 +187,19 @@ async function tellRead(q: Queryable, userId: string, ids: string[]): Promise<vo
  */
 export const IGNORABLE_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS', 'ARTICLE_FEEDBACK'];
 
+/**
+ * Whether a notification (its columns, alias `n` by default) is of IGNORABLE_KINDS and its actor
+ * a member its recipient ignores; staff are never ignored, even ones promoted since the recipient
+ * chose to. Such news is not delivered, and what came before the ignore is left out wherever
+ * notifications are read or counted (the list, its counts, markRead's count, the e-mail), so
+ * unignoring brings it back and nothing has to be rewritten when either happens.
+ */
+export function fromIgnoredSql(n = { userId: 'n.user_id', actorId: 'n.actor_id', kind: 'n.kind' }): string {
+  return `(${n.kind} IN (${IGNORABLE_KINDS.map((k) => `'${k}'`).join(', ')}) AND EXISTS (
+    SELECT 1 FROM user_ignores i JOIN users a ON a.id = i.ignored_user_id AND a.role = 'MEMBER'
+     WHERE i.user_id = ${n.userId} AND i.ignored_user_id = ${n.actorId}))`;
+}
+
 /** Kinds that tell of a new post itself: reading the topic on past it reads them. */
 export const READ_WITH_THE_TOPIC = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC'];
 
@@ -231,13 +244,16 @@ export class NotificationsService {
     );
   }
 
-  /** The viewer's notifications, newest first; any whose content they can no longer read is left out, and not counted. */
+  /**
+   * The viewer's notifications, newest first; any whose content they can no longer read, or
+   * whose actor they now ignore, is left out, and not counted.
+   */
   async list(viewer: Viewer, args: NotificationArgs): Promise<Connection<NotificationModel>> {
     if (!viewer.id) throw AppError.unauthenticated();
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 2) as [string, string] | undefined;
     if (after && !(validKeyValue(after[0], 'timestamptz') && validKeyValue(after[1], 'uuid'))) throw AppError.badField('after', 'is not a valid cursor');
-    const where = `n.user_id = $1 ${args.unreadOnly ? 'AND n.read_at IS NULL' : ''}`;
+    const where = `n.user_id = $1 ${args.unreadOnly ? 'AND n.read_at IS NULL' : ''} AND NOT ${fromIgnoredSql()}`;
     const rows: Row[] = await this.ds.query(
       `SELECT id, kind, data, created_at, read_at, topic_id, post_id, actor_id, created_at::text AS k_ts FROM notifications n
         WHERE ${where} ${after ? 'AND (created_at, id) < ($3::timestamptz, $4::uuid)' : ''}
@@ -279,11 +295,12 @@ export class NotificationsService {
     if (ids && ids.some((id) => !isUuid(id))) throw AppError.badField('ids', 'must be notification ids');
     if (ids && ids.length > 500) throw AppError.badField('ids', 'at most 500 at once');
     // Counted as the list counts them (one statement, whatever their number): one about what the
-    // viewer can no longer read is not theirs to count.
+    // viewer can no longer read, or from someone they ignore, is not theirs to count (it is
+    // marked all the same: it would be news again if they stopped ignoring its actor).
     const spaces = await this.spacesAt(viewer);
     const rows: Array<{ id: string; visible: boolean }> = await this.ds.query(
-      `WITH n AS (UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($4::uuid[])' : ''} RETURNING id, post_id, topic_id)
-       SELECT id, ${VISIBLE_NOTIFICATION_SQL} AS visible FROM n`,
+      `WITH n AS (UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($4::uuid[])' : ''} RETURNING id, user_id, kind, actor_id, post_id, topic_id)
+       SELECT id, ${VISIBLE_NOTIFICATION_SQL} AND NOT ${fromIgnoredSql()} AS visible FROM n`,
       [viewer.id, spaces.readable, spaces.moderated, ...(ids ? [ids] : [])],
     );
     await tellRead(this.ds, viewer.id, rows.map((r) => r.id));
