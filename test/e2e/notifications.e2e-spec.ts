@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { EmailDigest } from '../../libs/notifications/src/email';
 import { NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
@@ -250,6 +251,31 @@ describe('notifications and watching', () => {
     await react(fan.token, false);
     await drain();
     expect(await batches()).toEqual([]);
+  });
+
+  it('names someone who still reacts: when the one named takes their reaction back, the next reactor is named, in the list and in the e-mail', async () => {
+    const writer = await makeUser(t);
+    const topic = await createTopic(t, writer.token, board, { title: 'Reacted to, then not' });
+    const [alice, bob, carol] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const react = async (u: TestUser, on: boolean) =>
+      expectOk(await t.gql(`mutation($input: ReactionInput!) { ${on ? 'react' : 'unreact'}(input: $input) { id } }`, { input: { postId: topic.firstPostId, kind: 'LIKE' } }, { token: u.token }));
+    const named = async () => {
+      const node = expectOk(await t.gql(LIST, {}, { token: writer.token })).notifications.edges.find((e: any) => e.node.kind === 'REACTIONS').node;
+      return [node.actor?.id, JSON.parse(node.data).count];
+    };
+    for (const u of [alice, bob, carol]) await react(u, true);
+    await drain();
+    expect(await named()).toEqual([alice.id, 3]);
+    await react(alice, false);
+    await drain();
+    expect(await named()).toEqual([bob.id, 2]);
+    // Someone else leaving changes the count, not who is named.
+    await react(carol, false);
+    await drain();
+    expect(await named()).toEqual([bob.id, 1]);
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [writer.id]);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === writer.email);
+    expect(mail.text.split('\n').filter((line) => line.includes('reacted'))).toEqual([expect.stringMatching(new RegExp(`^• @${bob.handle} reacted to your post — “Reacted to, then not” `))]);
   });
 
   it('tells users about moderation outcomes: sanctions, approvals, hidden posts, resolved reports, decided appeals', async () => {

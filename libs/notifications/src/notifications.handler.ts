@@ -228,7 +228,8 @@ export class NotificationsHandler implements OutboxHandler {
 
   /**
    * Someone who took back their last reaction to a post leaves its batches: counted no more,
-   * and a batch left with nobody goes (it told of a reaction that is not there).
+   * named no more (a batch that named them names the first reactor left), and a batch left with
+   * nobody goes (it told of a reaction that is not there).
    */
   private async withdrawReactor(postId: string, userId: string): Promise<void> {
     // Two disjoint sets of batches in one statement: emptied ones go, the rest lose one reactor.
@@ -239,7 +240,11 @@ export class NotificationsHandler implements OutboxHandler {
          DELETE FROM notifications
           WHERE post_id = $1 AND kind = 'REACTIONS' AND data->'reactors' ? $2::text AND EXISTS (SELECT 1 FROM gone)
             AND jsonb_array_length((data->'reactors') - $2::text) = 0)
-       UPDATE notifications SET data = data || jsonb_build_object('reactors', (data->'reactors') - $2::text, 'count', jsonb_array_length((data->'reactors') - $2::text))
+       UPDATE notifications SET data = data || jsonb_build_object('reactors', (data->'reactors') - $2::text, 'count', jsonb_array_length((data->'reactors') - $2::text)),
+              -- Of those left, the first whose account is still there (the column refers to users).
+              actor_id = CASE WHEN actor_id = $2::uuid THEN (
+                SELECT u.id FROM jsonb_array_elements_text((data->'reactors') - $2::text) WITH ORDINALITY AS r(id, i) JOIN users u ON u.id = r.id::uuid
+                 ORDER BY r.i LIMIT 1) ELSE actor_id END
         WHERE post_id = $1 AND kind = 'REACTIONS' AND data->'reactors' ? $2::text AND EXISTS (SELECT 1 FROM gone)
           AND jsonb_array_length((data->'reactors') - $2::text) > 0`,
       [postId, userId],
