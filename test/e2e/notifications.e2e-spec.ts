@@ -6,6 +6,7 @@ import { NotificationsHandler } from '../../libs/notifications/src/notifications
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { ReactionsActorStillReacting1764813600000 } from '../../migrations/1764813600000-reactions-actor-still-reacting';
 
 const LIST = `query($u: Boolean) { notifications(first: 50, unreadOnly: $u) { totalCount edges { node { id kind data readAt topic { id } post { id } actor { id } } } } }`;
 
@@ -276,6 +277,29 @@ describe('notifications and watching', () => {
     await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [writer.id]);
     const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === writer.email);
     expect(mail.text.split('\n').filter((line) => line.includes('reacted'))).toEqual([expect.stringMatching(new RegExp(`^• @${bob.handle} reacted to your post — “Reacted to, then not” `))]);
+  });
+
+  it('has batches stored naming someone who took their reaction back name the first reactor left (migration)', async () => {
+    const writer = await makeUser(t);
+    const topic = await createTopic(t, writer.token, board);
+    const [gone, still] = [await makeUser(t), await makeUser(t)];
+    const batch = async (source: string, actorId: string, data: object) => {
+      const [{ id }] = await t.sql(`INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source) VALUES (gen_random_uuid(), $1, 'REACTIONS', $2, $3, $4, $5, $6) RETURNING id`, [
+        writer.id, topic.id, topic.firstPostId, actorId, JSON.stringify(data), source,
+      ]);
+      return id as string;
+    };
+    const stale = await batch('reactions:stale', gone.id, { count: 1, reactors: [still.id] });
+    const right = await batch('reactions:right', still.id, { count: 2, reactors: [gone.id, still.id] });
+    const older = await batch('reactions:older', gone.id, { count: 1 }); // before batches listed reactors: nothing to go by
+    const runner = t.ds.createQueryRunner();
+    try {
+      await new ReactionsActorStillReacting1764813600000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    const actors = new Map((await t.sql(`SELECT id, actor_id FROM notifications WHERE user_id = $1`, [writer.id])).map((r) => [r.id, r.actor_id]));
+    expect([actors.get(stale), actors.get(right), actors.get(older)]).toEqual([still.id, still.id, gone.id]);
   });
 
   it('tells users about moderation outcomes: sanctions, approvals, hidden posts, resolved reports, decided appeals', async () => {
