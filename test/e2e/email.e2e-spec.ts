@@ -71,6 +71,19 @@ describe('notification e-mails', () => {
     ]);
   });
 
+  it('takes direction controls out of a title, so it cannot turn the link after it around', async () => {
+    const author = await makeUser(t);
+    const topic = await createTopic(t, author.token, board, { title: 'Invoice' });
+    // Stored before titles refused them: an override that would show the rest of the line backwards.
+    await t.sql(`UPDATE topics SET title = $2 WHERE id = $1`, [topic.id, 'Invoice \u202Efdp.exe\u2066\u2069\u200F']);
+    await reply(t, (await makeUser(t)).token, topic.id, 'a reply');
+    await t.get(OutboxWorker).drain();
+    await age(author.id);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === author.email);
+    expect(mail.text).not.toMatch(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u);
+    expect(mail.text).toContain(`“Invoice fdp.exe” https://community.example/t/${topic.id}#post-2`);
+  });
+
   it('offers, beside the link that stops every e-mail, one per kind the e-mail holds that stops only that kind', async () => {
     const author = await makeUser(t);
     const topic = await createTopic(t, author.token, board, { title: 'Per-kind links' });

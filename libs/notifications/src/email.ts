@@ -85,6 +85,15 @@ export function unsubscribeScope(kind: string): string {
   return kind === ALL ? '' : ` about ${ABOUT[kind] ?? kind.toLowerCase().replace(/_/g, ' ')}`;
 }
 
+/**
+ * A title as one line of the e-mail, whatever one stored before titles were checked holds: line
+ * breaks and other controls become spaces, and direction controls (embeddings, overrides,
+ * isolates, marks) go, so that a title cannot turn the link after it around.
+ */
+function oneLineTitle(title: string): string {
+  return title.replace(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu, '').replace(/[\s\p{Cc}]+/gu, ' ');
+}
+
 /** What of nodemailer's error says why a message was not sent (the rest may quote the address). */
 interface RefusalError {
   code?: unknown;
@@ -251,7 +260,7 @@ export class EmailDigest {
         // One line per notification, whatever a title stored before titles were kept to one line
         // holds: who did it (a handle is one word), what, where, and a link to the very post.
         const anchor = n.number && n.number > 1 ? `#post-${n.number}` : '';
-        const where = n.title ? ` — “${n.title.replace(/[\s\p{Cc}]+/gu, ' ')}” ${this.config.publicUrl}/t/${n.topic_id}${anchor}` : '';
+        const where = n.title ? ` — “${oneLineTitle(n.title)}” ${this.config.publicUrl}/t/${n.topic_id}${anchor}` : '';
         let what = LABELS[n.kind] ?? n.kind;
         if (ACTOR_KINDS.has(n.kind)) {
           const count = n.kind === 'REACTIONS' ? Math.max(1, Number(n.data?.count) || 1) : 1;
