@@ -154,6 +154,32 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       expect(await ids('éléphants savane')).toEqual([elephants.id]);
     });
 
+    it('finds words whose letters carry marks, and words in capitals (İZMİR, ΟΔΟΣ), as they are written', async () => {
+      const scripts = newId();
+      const inScripts = (title: string, body: string) => doc({ title, body, spaceId: scripts, language: 'simple' });
+      const hindi = inScripts('नमस्ते दुनिया', 'पहला संदेश');
+      const arabic = inScripts('مَرْحَبًا بِالْعَالَمِ', 'رسالة');
+      const hebrew = inScripts('שָׁלוֹם עוֹלָם', 'הודעה');
+      const thai = inScripts('สวัสดี ชาวโลก', 'ข้อความ');
+      const city = inScripts('Izmir harbour ferries', 'The ferry to İzmir leaves at noon.');
+      const greek = inScripts('ΟΔΟΣ ΕΡΜΟΥ', 'Athens');
+      await engine.upsert([hindi, arabic, hebrew, thai, city, greek]);
+      try {
+        const found = async (query: string) => (await engine.search({ query, filters: { spaceIds: [scripts] }, limit: 10, offset: 0 })).hits.map((h) => h.id);
+        expect(await found('नमस्ते')).toEqual([hindi.id]);
+        expect(await found('"नमस्ते दुनिया"')).toEqual([hindi.id]);
+        expect(await found('مَرْحَبًا')).toEqual([arabic.id]);
+        expect(await found('שָׁלוֹם ')).toEqual([hebrew.id]);
+        expect(await found('สวัสดี')).toEqual([thai.id]);
+        expect(await found('İzmir')).toEqual([city.id]);
+        expect(await found('İZMİR ')).toEqual([city.id]);
+        expect(await found('izmir ferry')).toEqual([city.id]);
+        expect(await found('ΟΔΟΣ ')).toEqual([greek.id]);
+      } finally {
+        await engine.remove([hindi, arabic, hebrew, thai, city, greek].map((d) => d.id));
+      }
+    });
+
     it('pages without overlap and sorts by newest', async () => {
       const page1 = await engine.search(req('grinder', { limit: 2, offset: 0 }));
       const page2 = await engine.search(req('grinder', { limit: 2, offset: 2 }));

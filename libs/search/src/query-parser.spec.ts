@@ -23,6 +23,13 @@ describe('parseQuery', () => {
     expect(q.phrases).toEqual([]);
   });
 
+  it('keeps the marks written on letters inside their word, and lower-cases as PostgreSQL does', () => {
+    expect(parseQuery('नमस्ते مَرْحَبًا שָׁלוֹם สวัสดี ').words).toEqual(['नमस्ते', 'مَرْحَبًا', 'שָׁלוֹם', 'สวัสดี']);
+    expect(parseQuery('İZMİR ΟΔΟΣ ').words).toEqual(['i\u0307zmi\u0307r', 'οδοσ']);
+    // A mark with no letter before it is no word; superscripts and fractions separate words.
+    expect(parseQuery('\u0301 x² ½ ').words).toEqual(['x']);
+  });
+
   it('keeps joined words together as a phrase', () => {
     expect(parseQuery('e-mail v1.2').phrases).toEqual([['e', 'mail'], ['v1', '2']]);
   });

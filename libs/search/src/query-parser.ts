@@ -1,8 +1,9 @@
 /**
  * What a person typed, as terms: plain words, "quoted phrases" and -excluded words or
  * phrases. The last word is a prefix while it is still being typed (no space after it),
- * which makes search-as-you-type work. Words are runs of letters and digits: anything
- * else separates them, so no operator syntax of an engine can be injected.
+ * which makes search-as-you-type work. Words are runs of letters and digits (with the marks
+ * written on them): anything else separates them, so no operator syntax of an engine can be
+ * injected.
  */
 export interface ParsedQuery {
   words: string[];
@@ -12,11 +13,17 @@ export interface ParsedQuery {
   prefix: string | null;
 }
 
-const WORD = /[\p{L}\p{N}]+/gu;
+/**
+ * A word as PostgreSQL's parser reads one: letters and digits, and the marks that follow them
+ * (Devanagari vowel signs and viramas, Arabic and Hebrew vowel points, Thai vowels and tones,
+ * Japanese voicing marks), which are part of a word, not breaks in it. Superscripts and
+ * fractions (`²`, `½`) separate words there, and here.
+ */
+const WORD = /[\p{L}\p{Nd}\p{Nl}][\p{L}\p{Nd}\p{Nl}\p{M}]*/gu;
 const MAX_TERMS = 64;
 
 function wordsOf(text: string): string[] {
-  return (text.normalize('NFC').toLowerCase().match(WORD) ?? []).map((w) => w.slice(0, 64));
+  return (lowerCase(text.normalize('NFC')).match(WORD) ?? []).map((w) => w.slice(0, 64));
 }
 
 export function parseQuery(input: string): ParsedQuery {
@@ -49,6 +56,15 @@ export function parseQuery(input: string): ParsedQuery {
   parsed.excluded = parsed.excluded.slice(0, MAX_TERMS);
   if (parsed.prefix && !parsed.words.includes(parsed.prefix)) parsed.prefix = null;
   return parsed;
+}
+
+/**
+ * Lower case as PostgreSQL's: one character at a time. JavaScript lower-cases a word's last Σ
+ * to ς (final sigma) where the index has σ. Its İ becomes i and a combining dot, kept in the
+ * word (a mark), which the index's unaccent removes as it does from İ itself.
+ */
+function lowerCase(text: string): string {
+  return text.replace(/Σ/g, 'σ').toLowerCase();
 }
 
 /** True when the query asks for something (an exclusion alone matches nothing to rank). */
