@@ -1,6 +1,7 @@
 import { newId } from '../../libs/core/src/ids';
 import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
 import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
+import { SearchTermsMarks1764817200000 } from '../../migrations/1764817200000-search-terms-marks';
 import { searchDocument, searchEngineContract } from '../support/search-contract';
 import { bootTestApp, TestApp } from '../support/test-app';
 
@@ -115,5 +116,35 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
       expect(await terms()).not.toContain('zorblaxian');
       await engine.upsert([searchDocument({ spaceId: space, title: 'Zorblaxian again', body: 'y' })]);
       expect(await terms()).toContain('zorblaxian');
+    }));
+
+  it('keeps the marks of non-Latin letters as the index does, folding the accents of Latin ones only', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const terms = async () => (await t.sql(`SELECT term FROM search_terms WHERE space_id = $1 ORDER BY term`, [space])).map((r) => r.term as string);
+      const greeting = searchDocument({ spaceId: space, title: 'नमस्ते दुनिया', body: 'Un café à İzmir.', language: 'simple' });
+      // Two words one voicing mark apart: が is not か, in the index or in the vocabulary.
+      const voiced = searchDocument({ spaceId: space, title: 'がらくたものや', body: 'x', language: 'simple' });
+      const unvoiced = searchDocument({ spaceId: space, title: 'からくたものや', body: 'y', language: 'simple' });
+      await engine.upsert([greeting, voiced, unvoiced]);
+      expect(await terms()).toEqual(expect.arrayContaining(['नमस्ते', 'दुनिया', 'がらくたものや', 'からくたものや', 'cafe', 'izmir']));
+      expect(await terms()).not.toContain('नमसत');
+      // A word the vocabulary holds is not widened to its neighbours as a typo would be.
+      const found = async (query: string) => (await engine.search({ query, filters: { spaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id);
+      expect(await found('がらくたものや ')).toEqual([voiced.id]);
+      expect(await found('नमस्ते ')).toEqual([greeting.id]);
+
+      // An older release's words (marks taken off) go with the upgrade, and the rebuild writes
+      // the words again as the index holds them, though this process remembers writing them.
+      await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('नमसत', $1), ('दनय', $1)`, [space]);
+      const runner = t.ds.createQueryRunner();
+      try {
+        await new SearchTermsMarks1764817200000().up(runner);
+      } finally {
+        await runner.release();
+      }
+      expect(await terms()).toEqual(['cafe', 'izmir']);
+      await engine.upsert([greeting, voiced, unvoiced]);
+      expect(await terms()).toEqual(['cafe', 'izmir', 'दुनिया', 'नमस्ते', 'からくたものや', 'がらくたものや'].sort());
     }));
 });

@@ -22,7 +22,8 @@ export interface ParsedQuery {
 const WORD = /[\p{L}\p{Nd}\p{Nl}][\p{L}\p{Nd}\p{Nl}\p{M}]*/gu;
 const MAX_TERMS = 64;
 
-function wordsOf(text: string): string[] {
+/** The words of a text, lower-cased, as a query reads them (the vocabulary splits documents with it too). */
+export function wordsOf(text: string): string[] {
   return (lowerCase(text.normalize('NFC')).match(WORD) ?? []).map((w) => w.slice(0, 64));
 }
 

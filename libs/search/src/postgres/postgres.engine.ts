@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
-import { ParsedQuery, hasPositiveTerms, parseQuery } from '../query-parser';
+import { ParsedQuery, hasPositiveTerms, parseQuery, wordsOf } from '../query-parser';
 import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights } from '../search-engine';
 
 const CONFIGS = { en: 'parvis_en', fr: 'parvis_fr', simple: 'parvis_simple' } as const;
@@ -67,15 +67,28 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * What `upsert` writes for a post, as a number: bumped whenever that changes (not for changes
  * to queries), so that an index written by an older release is rebuilt once after an upgrade
  * (`SearchAdmin.upgradeFormat`). 1: the words of compounds (`compoundParts`) and the gap
- * between fields.
+ * between fields. 2: vocabulary words keep the marks of non-Latin letters (the words written
+ * without them are taken out by the migration search-terms-marks).
  */
-export const POSTGRES_INDEX_FORMAT = 1;
+export const POSTGRES_INDEX_FORMAT = 2;
 
-/** Lower-case words of 3–40 letters or digits (not numbers), accents folded, as the vocabulary keeps them. */
+/** Accents on Latin letters: what `unaccent` takes off (é, ñ, the dot of İ) and the others' marks it leaves. */
+const LATIN_ACCENTS = /(\p{Script=Latin})[\u0300-\u036f]+/gu;
+
+/**
+ * Text with the accents of Latin letters folded, as the index's `unaccent` folds them. The
+ * marks of other scripts stay, as they do in the index: a Devanagari vowel sign or a Japanese
+ * voicing mark (が, not か) makes another word. Vocabulary words are written and looked up
+ * in this form.
+ */
+export function foldLatinAccents(text: string): string {
+  return text.normalize('NFD').replace(LATIN_ACCENTS, '$1').normalize('NFC');
+}
+
+/** Lower-case words of 3–40 letters or digits (not numbers), Latin accents folded, as the vocabulary keeps them. */
 export function vocabularyWords(text: string): Set<string> {
   const words = new Set<string>();
-  const folded = text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
-  for (const w of folded.match(/[\p{L}\p{N}]+/gu) ?? []) {
+  for (const w of wordsOf(foldLatinAccents(text))) {
     if (w.length >= 3 && w.length <= 40 && !/^\d+$/.test(w)) words.add(w);
   }
   return words;
@@ -450,16 +463,16 @@ export class PostgresSearchEngine implements SearchEngine {
       await m.query(`SET LOCAL pg_trgm.similarity_threshold = ${TYPO_MIN_SIMILARITY}`);
       return m.query(
         `SELECT w.word,
-                CASE WHEN EXISTS (SELECT 1 FROM search_terms t WHERE t.term = unaccent(w.word) AND t.space_id = ANY($5::uuid[]))
+                CASE WHEN EXISTS (SELECT 1 FROM search_terms t WHERE t.term = w.term AND t.space_id = ANY($5::uuid[]))
                        -- a word still being typed is fine as long as some indexed word starts with it
-                       OR (w.word = $4 AND EXISTS (SELECT 1 FROM search_terms t WHERE t.term >= unaccent(w.word) AND t.term < unaccent(w.word) || chr(1114111)
+                       OR (w.word = $4 AND EXISTS (SELECT 1 FROM search_terms t WHERE t.term >= w.term AND t.term < w.term || chr(1114111)
                                                      AND t.space_id = ANY($5::uuid[])))
                      THEN NULL
                      ELSE ARRAY(SELECT t.term FROM search_terms t
-                                 WHERE t.term % unaccent(w.word) AND similarity(t.term, unaccent(w.word)) >= $2 AND t.space_id = ANY($5::uuid[])
-                                 GROUP BY t.term ORDER BY t.term <-> unaccent(w.word), t.term LIMIT $3) END AS near
-           FROM unnest($1::text[]) AS w(word)`,
-        [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds],
+                                 WHERE t.term % w.term AND similarity(t.term, w.term) >= $2 AND t.space_id = ANY($5::uuid[])
+                                 GROUP BY t.term ORDER BY t.term <-> w.term, t.term LIMIT $3) END AS near
+           FROM unnest($1::text[], $6::text[]) AS w(word, term)`,
+        [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds, candidates.map(foldLatinAccents)],
       );
     });
     for (const r of rows) if (r.near?.length) near.set(r.word, r.near);
@@ -475,9 +488,9 @@ export class PostgresSearchEngine implements SearchEngine {
     if (!q.prefix) return null;
     const [row]: Array<{ words: string[] }> = await this.ds.query(
       `SELECT ARRAY(SELECT DISTINCT t.term FROM search_terms t
-                     WHERE t.term >= unaccent($1) AND t.term < unaccent($1) || chr(1114111) AND t.space_id = ANY($3::uuid[])
+                     WHERE t.term >= $1 AND t.term < $1 || chr(1114111) AND t.space_id = ANY($3::uuid[])
                      ORDER BY t.term LIMIT $2) AS words`,
-      [q.prefix, PREFIX_EXPANSIONS + 1, spaceIds],
+      [foldLatinAccents(q.prefix), PREFIX_EXPANSIONS + 1, spaceIds],
     );
     const words = row?.words ?? [];
     return words.length === 0 || words.length > PREFIX_EXPANSIONS ? null : words;
@@ -496,7 +509,7 @@ export class PostgresSearchEngine implements SearchEngine {
     const positive: Array<(cfg: string) => string> = [];
     for (const w of q.words) {
       const alternatives = (near.get(w) ?? []).map(p);
-      // w holds letters and digits only (see parseQuery), and so do vocabulary words; the prefix
+      // w holds letters, digits and marks only (see parseQuery), and so do vocabulary words; the prefix
       // itself stays among its completions (a two-letter word is not in the vocabulary).
       // Completions are many words with few stems (distance, distances, distant...): they are
       // stemmed together and each lexeme enters the query once, since GIN evaluates the whole
