@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { newId } from '../../libs/core/src/ids';
 import { SearchDocument, SearchEngine, SearchRequest } from '../../libs/search/src/search-engine';
 
@@ -233,6 +234,24 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
         expect(await found('service -nginx.conf')).toEqual([loose.id]);
       } finally {
         await engine.remove([conf, status, node, loose].map((d) => d.id));
+      }
+    });
+
+    it('finds a word of more than 64 characters (a checksum) however it is typed', async () => {
+      const sums = newId();
+      const checksum = createHash('sha512').update('parvis-1.4.0.tar.gz').digest('hex'); // 128 characters
+      const release = doc({ title: 'Release 1.4.0 is out', body: `The archive's SHA-512 checksum is ${checksum}, as signed.`, spaceId: sums });
+      const other = doc({ title: 'Release 1.3.9', body: `Its checksum is ${createHash('sha512').update('parvis-1.3.9.tar.gz').digest('hex')}.`, spaceId: sums });
+      await engine.upsert([release, other]);
+      try {
+        const found = async (query: string) => (await engine.search({ query, filters: { spaceIds: [sums] }, limit: 10, offset: 0 })).hits.map((h) => h.id);
+        // Quoted, typed in full (a space after it), in a phrase, or still being typed (a prefix).
+        expect(await found(`"${checksum}"`)).toEqual([release.id]);
+        expect(await found(`${checksum} `)).toEqual([release.id]);
+        expect(await found(`"checksum is ${checksum}"`)).toEqual([release.id]);
+        expect(await found(`-beta ${checksum}`)).toEqual([release.id]);
+      } finally {
+        await engine.remove([release.id, other.id]);
       }
     });
 

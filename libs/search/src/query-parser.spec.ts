@@ -38,6 +38,12 @@ describe('parseQuery', () => {
     expect(parseQuery('"" - ?? "open phrase')).toEqual({ words: [], phrases: [['open', 'phrase']], excluded: [], prefix: null });
   });
 
+  it('keeps a long word whole, and leaves out one longer than PostgreSQL indexes', () => {
+    const long = 'a'.repeat(300);
+    expect(parseQuery(`"${long}" x`).words).toEqual([long, 'x']);
+    expect(parseQuery(`${'é'.repeat(1023)} ${'é'.repeat(1024)} x`).words).toEqual(['é'.repeat(1023), 'x']);
+  });
+
   it('caps the number of terms', () => {
     expect(parseQuery(Array.from({ length: 100 }, (_, i) => `w${i}`).join(' ')).words).toHaveLength(64);
   });

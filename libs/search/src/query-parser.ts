@@ -22,9 +22,16 @@ export interface ParsedQuery {
 const WORD = /[\p{L}\p{Nd}\p{Nl}][\p{L}\p{Nd}\p{Nl}\p{M}]*/gu;
 const MAX_TERMS = 64;
 
+/**
+ * PostgreSQL ignores a word longer than this many bytes, in a document or in a query: a longer
+ * word can match nothing and is left out. A shorter one is kept whole, however long: cut, it
+ * would be looked for as a word no document holds (a query is 300 characters at most anyway).
+ */
+const MAX_WORD_BYTES = 2047;
+
 /** The words of a text, lower-cased, as a query reads them (the vocabulary splits documents with it too). */
 export function wordsOf(text: string): string[] {
-  return (lowerCase(text.normalize('NFC')).match(WORD) ?? []).map((w) => w.slice(0, 64));
+  return (lowerCase(text.normalize('NFC')).match(WORD) ?? []).filter((w) => Buffer.byteLength(w) <= MAX_WORD_BYTES);
 }
 
 export function parseQuery(input: string): ParsedQuery {
