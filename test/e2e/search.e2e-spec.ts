@@ -242,6 +242,15 @@ describe('search', () => {
     expect(asEmployee.map((x: any) => x.title)).toEqual(['Cold brew product launch']);
   });
 
+  it('matches the last word as a prefix only while it is typed: a space after it says it is complete', async () => {
+    const hand = await createTopic(t, customer.token, publicBoard, { title: 'Grinding flour with a quern', body: 'Slow but quiet.' });
+    const stones = await createTopic(t, customer.token, publicBoard, { title: 'Dressing quernstones', body: 'Chisel the furrows.' });
+    await drain();
+    expect((await topicIds('quern', customer)).sort()).toEqual([hand.id, stones.id].sort());
+    expect(await topicIds('quern ', customer)).toEqual([hand.id]);
+    expect(await topicIds('  quernst', customer)).toEqual([stones.id]);
+  });
+
   it('refuses empty, oversized and malformed queries', async () => {
     expectError(await t.gql(SEARCH, { q: '   ' }), 'BAD_USER_INPUT');
     expectError(await t.gql(SEARCH, { q: '!!! ---' }), 'BAD_USER_INPUT');

@@ -49,10 +49,13 @@ export class SearchFilter {
   includeModerated?: boolean;
 }
 
+/** Leading whitespace goes, trailing whitespace stays: it says that the last word is typed in full, not a prefix (see parseQuery). */
+const trimStart = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trimStart() : value);
+
 @ArgsType()
 export class SearchArgs extends PageArgs {
-  @Field({ description: `Words, "quoted phrases" and -exclusions; the last word matches as a prefix while typing. 1–${QUERY_MAX} characters.` })
-  @Transform(trim) @IsString() @MaxLength(QUERY_MAX, { message: `must be at most ${QUERY_MAX} characters` })
+  @Field({ description: `Words, "quoted phrases" and -exclusions; the last word matches as a prefix while typing (a space after it says it is complete). 1–${QUERY_MAX} characters.` })
+  @Transform(trimStart) @IsString() @MaxLength(QUERY_MAX, { message: `must be at most ${QUERY_MAX} characters` })
   query!: string;
 
   @Field(() => SearchFilter, { nullable: true })
