@@ -73,7 +73,9 @@ describe('migrations', () => {
     const ds = new DataSource(dataSourceOptions({ url: t.db.url, poolSize: 1 }));
     await ds.initialize();
     try {
-      await ds.undoLastMigration({ transaction: 'each' });
+      // Back to before ComposedEmails: the addresses below are written as an older release wrote them.
+      const back = migrations.length - migrations.findIndex((m) => m.name === 'ComposedEmails1764810000000');
+      for (let i = 0; i < back; i++) await ds.undoLastMigration({ transaction: 'each' });
     } finally {
       await ds.destroy();
     }
@@ -83,7 +85,7 @@ describe('migrations', () => {
     const twinNfc = await user('twinnfc', 'zoe\u0308@example.org'.normalize('NFC'));
     const twinNfd = await user('twinnfd', 'ZOE\u0308@example.org');
     await t.sql(`INSERT INTO banned_emails (email_lower) VALUES ($1)`, ['banned.noe\u0308l@example.com']);
-    expect(await migrateDatabase(t.db.url)).toEqual(['ComposedEmails1764810000000']);
+    expect((await migrateDatabase(t.db.url))[0]).toBe('ComposedEmails1764810000000');
     const emails = await t.sql(`SELECT id, email FROM users WHERE id = ANY($1::uuid[])`, [[alone, twinNfc, twinNfd]]);
     expect(Object.fromEntries(emails.map((r) => [r.id, r.email]))).toEqual({
       [alone]: 'ren\u00e9@example.com',
