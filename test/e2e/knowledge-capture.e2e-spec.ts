@@ -387,6 +387,28 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       for (const m of [m1, m2]) expect((await notifications(m, id)).map((n: any) => n.kind)).toEqual(['ARTICLE_VERIFICATION_DUE']);
     });
 
+    it('takes an article’s review steps from someone who left its team: not listed, counted or marked as theirs', async () => {
+      const [first, next] = [await makeUser(t), await makeUser(t)];
+      const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Handed over' });
+      await drain(); // its publication is announced before the owner changes
+      topicOf(await api.settings(editor.token, { topicId: article, ownerUserId: first.id }));
+      topicOf(await api.update(author.token, { topicId: article, body: 'A new draft' }));
+      topicOf(await api.submit(author.token, article));
+      topicOf(await api.requestChanges(editor.token, article, 'Say which firmware'));
+      await drain();
+      const steps = ['ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED'];
+      expect((await notifications(first, article)).map((n: any) => n.kind).sort()).toEqual([...steps].sort());
+      const counted = `{ all: notifications(first: 50) { totalCount } unread: notifications(first: 50, unreadOnly: true) { totalCount } }`;
+      const before = expectOk(await t.gql(counted, {}, { token: first.token }));
+      // Handed to someone else: the draft, and the editors' words about it, are no longer theirs.
+      topicOf(await api.settings(editor.token, { topicId: article, ownerUserId: next.id }));
+      expect((await notifications(first, article)).map((n: any) => n.kind)).toEqual([]);
+      expect(expectOk(await t.gql(counted, {}, { token: first.token }))).toEqual({ all: { totalCount: before.all.totalCount - 2 }, unread: { totalCount: before.unread.totalCount - 2 } });
+      expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: first.token })).markNotificationsRead).toBe(before.unread.totalCount - 2);
+      // The author is still on the team, and still has them.
+      expect((await notifications(author, article)).map((n: any) => n.kind)).toEqual(expect.arrayContaining(['ARTICLE_CHANGES_REQUESTED']));
+    });
+
     it('moves due dates when the space’s default interval changes', async () => {
       const article = await publishedArticle(t, author.token, editor.token, board);
       expectOk(await api.spaceSettings(admin.token, { spaceId, verificationIntervalDays: 7 }));

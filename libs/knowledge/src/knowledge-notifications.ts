@@ -5,6 +5,9 @@ import { AccessService } from '../../access/src/access.service';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { NotificationDraft, NotificationsHandler } from '../../notifications/src/notifications.handler';
+import { NotificationAudience } from '../../notifications/src/notifications';
+import { Viewer } from '../../core/src/graphql/viewer';
+import { ArticleLoaders } from './articles/article.loaders';
 import { effectiveWatchesSql } from '../../notifications/src/watch-levels';
 import { postGroupMentionsJsonSql } from '../../notifications/src/group-mentions';
 import { ArticleState } from './articles/article.model';
@@ -177,3 +180,36 @@ export class KnowledgeNotifications implements OutboxHandler {
     return drafts;
   }
 }
+
+/**
+ * Review steps (submitted, changes asked for, sent back to draft, unarchived to a draft) are
+ * the article team's news, even when the article itself is published for all: someone who
+ * left the team since (an owner replaced, a member who left the owner group, an editor no
+ * more) no longer sees them, nor counts them, nor gets them by e-mail. The team is as
+ * ArticleLoaders.access has it: the author, the owner (or the owner group's members), editors.
+ */
+@Injectable()
+export class ArticleTeamAudience implements NotificationAudience {
+  private static readonly STEPS = [ARTICLE_NOTIFICATION_KINDS.SUBMITTED, ARTICLE_NOTIFICATION_KINDS.CHANGES_REQUESTED, ARTICLE_NOTIFICATION_KINDS.RETURNED_TO_DRAFT] as string[];
+
+  readonly narrowsSql = `(n.kind IN (${ArticleTeamAudience.STEPS.map((k) => `'${k}'`).join(', ')})
+    OR (n.kind = '${ARTICLE_NOTIFICATION_KINDS.UNARCHIVED}' AND n.data->>'to' IS DISTINCT FROM '${ArticleState.PUBLISHED}'))`;
+
+  readonly seesSql = `EXISTS (
+    SELECT 1 FROM articles a JOIN topics t ON t.id = a.topic_id
+     WHERE a.topic_id = n.topic_id
+       AND (t.author_id = $1::uuid OR a.owner_user_id = $1::uuid OR t.space_id = ANY($3::uuid[])
+            OR EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = a.owner_group_id AND gm.user_id = $1::uuid)))`;
+
+  constructor(private readonly loaders: ArticleLoaders) {}
+
+  narrows(kind: string, data: unknown): boolean {
+    if (ArticleTeamAudience.STEPS.includes(kind)) return true;
+    return kind === ARTICLE_NOTIFICATION_KINDS.UNARCHIVED && (data as { to?: unknown } | null)?.to !== ArticleState.PUBLISHED;
+  }
+
+  sees(items: ReadonlyArray<{ viewer: Viewer; topicId: string }>): Promise<boolean[]> {
+    return Promise.all(items.map((n) => this.loaders.onTeam(n.viewer, n.topicId)));
+  }
+}
+

@@ -5,6 +5,7 @@ import { BoardKinds } from '../../forum/src/board-kinds';
 import { ForumModule } from '../../forum/src/forum.module';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { NotificationsModule } from '../../notifications/src/notifications.module';
+import { NotificationVisibility } from '../../notifications/src/notifications';
 import { SearchModule } from '../../search/src/search.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { ArticleLoaders } from './articles/article.loaders';
@@ -15,7 +16,7 @@ import {
 } from './articles/articles.resolver';
 import { ArticlesService } from './articles/articles.service';
 import { KnowledgeBoard } from './knowledge-board';
-import { KnowledgeNotifications } from './knowledge-notifications';
+import { ArticleTeamAudience, KnowledgeNotifications } from './knowledge-notifications';
 import { KnowledgeTreeKeeper } from './knowledge-tree-keeper';
 import { KnowledgeSettingsResolver, KnowledgeSettingsService } from './knowledge-settings';
 import { PromotionService } from './promotion.service';
@@ -35,7 +36,7 @@ export const VERIFICATION_REMINDER_EVERY_MS = 15 * 60_000;
   imports: [IdentityModule, SpacesModule, ForumModule, NotificationsModule, SearchModule, ModerationModule],
   providers: [
     ArticlesRepository, ArticleLoaders, ArticleWrites, ArticlesService, KnowledgeSettingsService, KnowledgeBoard, PromotionService, RelatedArticles,
-    VerificationReminders, KnowledgeNotifications, KnowledgeTreeKeeper,
+    VerificationReminders, KnowledgeNotifications, ArticleTeamAudience, KnowledgeTreeKeeper,
     KnowledgeResolver, TopicArticleResolver, BoardArticlesResolver, ArticleDetailsResolver, ArticleRevisionResolver, KnowledgeSettingsResolver,
     ...ARTICLE_USER_FIELDS,
   ],
@@ -52,12 +53,15 @@ export class KnowledgeModule implements OnModuleInit {
     private readonly reminders: VerificationReminders,
     private readonly reviewItems: ReviewItems,
     private readonly loaders: ArticleLoaders,
+    private readonly visibility: NotificationVisibility,
+    private readonly teamAudience: ArticleTeamAudience,
   ) {}
 
   /** Plug articles into the forum's createTopic, and the worker's outbox and schedule. */
   onModuleInit(): void {
     this.kinds.register(this.board);
     this.handlers.register(this.notifications);
+    this.visibility.register(this.teamAudience);
     this.handlers.register(this.treeKeeper);
     this.jobs.register('knowledge-verification-reminders', VERIFICATION_REMINDER_EVERY_MS, () => this.reminders.remindDue());
     // "Not helpful" comments are the article team's to settle, whether or not they moderate.

@@ -10,9 +10,8 @@ import { GqlContext } from '../../core/src/graphql/context';
 import { isUuid } from '../../core/src/ids';
 import { rowsOf } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
-import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
-import { fromIgnoredSql, visibleNotifications } from './notifications';
+import { fromIgnoredSql, NotificationVisibility } from './notifications';
 import { escapeHtml } from '../../content/src/renderer';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
@@ -136,7 +135,7 @@ export class EmailDigest {
     private readonly ds: DataSource,
     private readonly config: AppConfig,
     private readonly sessions: SessionsService,
-    private readonly forum: ForumLoaders,
+    private readonly visibility: NotificationVisibility,
     private readonly tokens: SignedTokens,
   ) {
     this.transport = config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : nodemailer.createTransport({ jsonTransport: true });
@@ -245,7 +244,7 @@ export class EmailDigest {
     // Access is checked again at sending time, as the in-app list does: a topic moved out of
     // reach, or a post since hidden or deleted, is not mentioned. Every recipient at once, so
     // a post that notified many is read once.
-    const visible = await visibleNotifications(this.forum, rows.map((n) => ({ viewer: viewers.get(n.user_id) ?? null, postId: n.post_id, topicId: n.topic_id })));
+    const visible = await this.visibility.check(rows.map((n) => ({ viewer: viewers.get(n.user_id) ?? null, postId: n.post_id, topicId: n.topic_id, kind: n.kind, data: n.data })));
     const readable = new Set(rows.filter((_, i) => visible[i]).map((n) => n.id));
     const sent: SentEmail[] = [];
     // Users stamped by the claim who were sent nothing (nothing left they may read): the stamp

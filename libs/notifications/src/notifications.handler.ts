@@ -5,8 +5,7 @@ import { effectiveWatchesSql, inheritedWatchesSql } from './watch-levels';
 import { mentionedGroupMembersSql, postGroupMentionsJsonSql } from './group-mentions';
 import { newId } from '../../core/src/ids';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
-import { fromIgnoredSql, NOTIFY_CHANNEL, READ_WITH_THE_TOPIC, visibleNotifications } from './notifications';
-import { ForumLoaders } from '../../forum/src/forum.loaders';
+import { fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility, READ_WITH_THE_TOPIC } from './notifications';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 
 
@@ -38,8 +37,8 @@ export class NotificationsHandler implements OutboxHandler {
   constructor(
     private readonly ds: DataSource,
     private readonly sessions: SessionsService,
-    private readonly forum: ForumLoaders,
     private readonly kinds: BoardKinds,
+    private readonly visibility: NotificationVisibility,
   ) {}
 
   handles(type: string): boolean {
@@ -54,16 +53,13 @@ export class NotificationsHandler implements OutboxHandler {
   }
 
   /**
-   * The drafts their recipients may see (`visibleNotifications`): an existing user, not
+   * The drafts their recipients may see (`NotificationVisibility`): an existing user, not
    * barred site-wide, who reads the post, or the topic, the notification is about.
    * Recipients are loaded in one statement, and each post or topic once for all of them.
    */
   private async readableDrafts(drafts: NotificationDraft[]): Promise<NotificationDraft[]> {
     const viewers = await this.sessions.viewersForUsers([...new Set(drafts.map((d) => d.userId))]);
-    const visible = await visibleNotifications(
-      this.forum,
-      drafts.map((d) => ({ viewer: viewers.get(d.userId) ?? null, postId: d.postId, topicId: d.topicId })),
-    );
+    const visible = await this.visibility.check(drafts.map((d) => ({ viewer: viewers.get(d.userId) ?? null, postId: d.postId, topicId: d.topicId, kind: d.kind, data: d.data ?? null })));
     return drafts.filter((_, i) => visible[i]);
   }
 

@@ -5,16 +5,16 @@ import { TopicReadListeners } from '../../forum/src/read-listeners';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { NotificationsHandler } from './notifications.handler';
-import { BoardWatchResolver, NotificationsResolver, NotificationsService, TopicWatchResolver } from './notifications';
+import { BoardWatchResolver, NotificationsResolver, NotificationsService, NotificationVisibility, TopicWatchResolver } from './notifications';
 import { EmailDigest, EmailPreferencesResolver, UnsubscribeController } from './email';
 import { JobScheduler } from '../../core/src/jobs';
 
 /** Watching and in-app notifications (an outbox consumer). */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule],
-  providers: [NotificationsHandler, NotificationsService, NotificationsResolver, TopicWatchResolver, BoardWatchResolver, EmailDigest, EmailPreferencesResolver],
+  providers: [NotificationVisibility, NotificationsHandler, NotificationsService, NotificationsResolver, TopicWatchResolver, BoardWatchResolver, EmailDigest, EmailPreferencesResolver],
   controllers: [UnsubscribeController],
-  exports: [NotificationsService, NotificationsHandler, EmailDigest],
+  exports: [NotificationsService, NotificationsHandler, EmailDigest, NotificationVisibility],
 })
 export class NotificationsModule implements OnModuleInit {
   constructor(

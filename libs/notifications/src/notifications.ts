@@ -95,49 +95,33 @@ export interface NotificationSubject {
   viewer: Viewer | null;
   postId: string | null | undefined;
   topicId: string | null | undefined;
+  kind: string;
+  data: unknown;
 }
 
 /**
- * Whether each notification may be shown to its recipient: the post it is about must be
- * readable in full (its topic too), or, for one about a topic alone, the topic; one about
- * neither only needs a recipient. Access may change after a notification is written (a post
- * hidden, a topic moved to a restricted space), so delivery, the in-app list and the e-mail
- * digest all ask this, and nothing else. Each post or topic is read once for all the
- * recipients who share it; one recipient's notifications are read together (the forum's
- * loaders batch them).
+ * Some notifications are for fewer people than their topic's readers: an article's review
+ * steps are its team's, even when the article itself is published for all. The module that
+ * adds such kinds says which of its notifications it narrows and who may still see them, in
+ * code (the list, delivery, the e-mail) and in SQL (the counts), which must agree.
  */
-export async function visibleNotifications(forum: ForumLoaders, items: readonly NotificationSubject[]): Promise<boolean[]> {
-  const visible = items.map((n) => !!n.viewer && !n.postId && !n.topicId);
-  const groups = new Map<string, number[]>();
-  items.forEach((n, i) => {
-    if (!n.viewer || (!n.postId && !n.topicId)) return;
-    const key = n.postId ? `post ${n.postId}` : `topic ${n.topicId}`;
-    const group = groups.get(key);
-    if (group) group.push(i);
-    else groups.set(key, [i]);
-  });
-  // Rows do not depend on who reads them: one viewer's loaders read them all, so every post
-  // and topic of the run comes in one statement each, however many recipients they have.
-  const rowsVia = items.find((n) => n.viewer)?.viewer ?? undefined;
-  await Promise.all(
-    [...groups.values()].map(async (group) => {
-      const viewers = group.map((i) => items[i].viewer!);
-      const { postId, topicId } = items[group[0]];
-      const seen = postId
-        ? (await forum.postForEach(viewers, postId, rowsVia)).map((p) => p?.view === 'full')
-        : (await forum.topicForEach(viewers, topicId!, rowsVia)).map((t) => t !== null);
-      group.forEach((i, j) => (visible[i] = seen[j]));
-    }),
-  );
-  return visible;
+export interface NotificationAudience {
+  /** Whether it narrows a notification of this kind and data. */
+  narrows(kind: string, data: unknown): boolean;
+  /** The same, in SQL on a notification row (alias `n`: its `kind` and `data`). */
+  readonly narrowsSql: string;
+  /** Whether each viewer may still see such a notification about the topic. */
+  sees(items: ReadonlyArray<{ viewer: Viewer; topicId: string }>): Promise<boolean[]>;
+  /** The same, in SQL (alias `n`: its `topic_id`; `$1` the viewer, `$3` the spaces they moderate). */
+  readonly seesSql: string;
 }
 
 /**
- * The same rule in SQL, for counting (alias `n`): $1 the viewer, $2 the spaces they read,
- * $3 those they moderate.
+ * The SQL rule below as a condition: $1 the viewer, $2 the spaces they read, $3 those they
+ * moderate (for counting, alias `n`).
  */
 const CAN_READ = { viewer: '$1', readable: '$2', moderated: '$3' };
-const VISIBLE_NOTIFICATION_SQL = `(
+const READABLE_NOTIFICATION_SQL = `(
   (n.post_id IS NULL AND n.topic_id IS NULL)
   OR EXISTS (
     SELECT 1 FROM topics t
@@ -146,6 +130,74 @@ const VISIBLE_NOTIFICATION_SQL = `(
        AND (n.post_id IS NULL OR p.id IS NOT NULL)
        AND ${fullViewSql('t', CAN_READ)}
        AND (n.post_id IS NULL OR ${fullViewSql('p', CAN_READ)})))`;
+
+/**
+ * Whether a notification may be shown to its recipient: the post it is about must be readable
+ * in full (its topic too), or, for one about a topic alone, the topic; one about neither only
+ * needs a recipient. An audience a module registered (`register`) may narrow that further.
+ * Access may change after a notification is written (a post hidden, a topic moved to a
+ * restricted space, an article handed to another owner), so delivery, the in-app list and the
+ * e-mail digest all ask `check`, and the counts `sql`, and nothing else.
+ */
+@Injectable()
+export class NotificationVisibility {
+  private readonly audiences: NotificationAudience[] = [];
+
+  constructor(private readonly forum: ForumLoaders) {}
+
+  register(audience: NotificationAudience): void {
+    this.audiences.push(audience);
+  }
+
+  /**
+   * `check` in SQL, for counting (alias `n`, with `kind`, `data`, `post_id` and `topic_id`):
+   * $1 the viewer, $2 the spaces they read, $3 those they moderate.
+   */
+  sql(): string {
+    return `(${READABLE_NOTIFICATION_SQL}${this.audiences.map((a) => ` AND (NOT ${a.narrowsSql} OR ${a.seesSql})`).join('')})`;
+  }
+
+  /**
+   * Each post or topic is read once for all the recipients who share it; one recipient's
+   * notifications are read together (the forum's loaders batch them).
+   */
+  async check(items: readonly NotificationSubject[]): Promise<boolean[]> {
+    const visible = await this.readable(items);
+    for (const audience of this.audiences) {
+      const narrowed = items.flatMap((n, i) => (visible[i] && n.topicId && audience.narrows(n.kind, n.data) ? [i] : []));
+      if (narrowed.length === 0) continue;
+      const seen = await audience.sees(narrowed.map((i) => ({ viewer: items[i].viewer!, topicId: items[i].topicId! })));
+      narrowed.forEach((i, j) => (visible[i] = seen[j]));
+    }
+    return visible;
+  }
+
+  private async readable(items: readonly NotificationSubject[]): Promise<boolean[]> {
+    const visible = items.map((n) => !!n.viewer && !n.postId && !n.topicId);
+    const groups = new Map<string, number[]>();
+    items.forEach((n, i) => {
+      if (!n.viewer || (!n.postId && !n.topicId)) return;
+      const key = n.postId ? `post ${n.postId}` : `topic ${n.topicId}`;
+      const group = groups.get(key);
+      if (group) group.push(i);
+      else groups.set(key, [i]);
+    });
+    // Rows do not depend on who reads them: one viewer's loaders read them all, so every post
+    // and topic of the run comes in one statement each, however many recipients they have.
+    const rowsVia = items.find((n) => n.viewer)?.viewer ?? undefined;
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const viewers = group.map((i) => items[i].viewer!);
+        const { postId, topicId } = items[group[0]];
+        const seen = postId
+          ? (await this.forum.postForEach(viewers, postId, rowsVia)).map((p) => p?.view === 'full')
+          : (await this.forum.topicForEach(viewers, topicId!, rowsVia)).map((t) => t !== null);
+        group.forEach((i, j) => (visible[i] = seen[j]));
+      }),
+    );
+    return visible;
+  }
+}
 
 interface Row {
   id: string;
@@ -210,6 +262,7 @@ export class NotificationsService {
     private readonly forum: ForumLoaders,
     private readonly spaces: SpacesLoader,
     private readonly access: AccessService,
+    private readonly visibility: NotificationVisibility,
   ) {}
 
   /**
@@ -261,7 +314,7 @@ export class NotificationsService {
       after ? [viewer.id, size + 1, after[0], after[1]] : [viewer.id, size + 1],
     );
     // Loaded together so the forum's loaders batch them (two statements for the whole page).
-    const visible = await visibleNotifications(this.forum, rows.map((r) => ({ viewer, postId: r.post_id, topicId: r.topic_id })));
+    const visible = await this.visibility.check(rows.map((r) => ({ viewer, postId: r.post_id, topicId: r.topic_id, kind: r.kind, data: r.data })));
     const unseen = new Set(rows.filter((_, i) => !visible[i]).map((r) => r.id));
     // Paged over every row, then the unseen left out: the page may come up short, but
     // hasNextPage and endCursor still follow the whole list, so paging goes on past them.
@@ -272,7 +325,7 @@ export class NotificationsService {
       (r) => Object.assign(new NotificationModel(), { id: r.id, kind: r.kind, data: JSON.stringify(r.data), createdAt: r.created_at, readAt: r.read_at, topicId: r.topic_id, postId: r.post_id, actorId: r.actor_id }),
       async () => {
         const spaces = await this.spacesAt(viewer);
-        const [row] = await this.ds.query(`SELECT count(*)::int AS n FROM notifications n WHERE ${where} AND ${VISIBLE_NOTIFICATION_SQL}`, [
+        const [row] = await this.ds.query(`SELECT count(*)::int AS n FROM notifications n WHERE ${where} AND ${this.visibility.sql()}`, [
           viewer.id,
           spaces.readable,
           spaces.moderated,
@@ -299,8 +352,8 @@ export class NotificationsService {
     // marked all the same: it would be news again if they stopped ignoring its actor).
     const spaces = await this.spacesAt(viewer);
     const rows: Array<{ id: string; visible: boolean }> = await this.ds.query(
-      `WITH n AS (UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($4::uuid[])' : ''} RETURNING id, user_id, kind, actor_id, post_id, topic_id)
-       SELECT id, ${VISIBLE_NOTIFICATION_SQL} AND NOT ${fromIgnoredSql()} AS visible FROM n`,
+      `WITH n AS (UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL ${ids ? 'AND id = ANY($4::uuid[])' : ''} RETURNING id, user_id, kind, data, actor_id, post_id, topic_id)
+       SELECT id, ${this.visibility.sql()} AND NOT ${fromIgnoredSql()} AS visible FROM n`,
       [viewer.id, spaces.readable, spaces.moderated, ...(ids ? [ids] : [])],
     );
     await tellRead(this.ds, viewer.id, rows.map((r) => r.id));
