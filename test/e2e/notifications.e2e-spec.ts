@@ -149,6 +149,33 @@ describe('notifications and watching', () => {
     expect(await kinds(customer)).toEqual([]);
   });
 
+  it('checks a notification again as it is pushed live: one about a post hidden since it was written does not go out', async () => {
+    const reader = await makeUser(t);
+    const topic = await createTopic(t, author.token, board);
+    const hidden = await reply(t, author.token, topic.id, 'soon hidden');
+    const shown = await reply(t, author.token, topic.id, 'still there');
+    await setPostState(t, hidden.id, 'HIDDEN');
+    const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: { token: reader.token }, reconnection: false, forceNew: true });
+    sockets.push(s);
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    const got: string[] = [];
+    s.on('notification', (n: any) => got.push(n.postId));
+    // Written as delivery would have written them a moment before the post was hidden, and
+    // announced on the channel: the hidden one's push is refused, the other goes out.
+    for (const post of [hidden, shown]) {
+      await t.sql(
+        `WITH n AS (INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source)
+                    VALUES (gen_random_uuid(), $1, 'WATCHED_REPLY', $2, $3::uuid, $4, '{}', 'push-check:' || $3::text) RETURNING id, user_id)
+         SELECT pg_notify('parvis_notifications', json_build_object('userId', n.user_id, 'id', n.id)::text) FROM n`,
+        [reader.id, topic.id, post.id, author.id],
+      );
+    }
+    for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toEqual([shown.id]);
+  });
+
   it('batches reactions, marks read, and pushes live to the user’s room', async () => {
     const fan = await makeUser(t);
     const topic = await createTopic(t, author.token, board);

@@ -7,7 +7,7 @@ import { PgListener } from '../../core/src/database/pg-listener';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { LiveErrorFilter } from './live-error.filter';
 import type { Server, Socket } from 'socket.io';
-import { NOTIFY_CHANNEL } from '../../notifications/src/notifications';
+import { NOTIFY_CHANNEL, NotificationVisibility } from '../../notifications/src/notifications';
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../access/src/access-level';
 import { validPostNumberCursor } from '../../forum/src/cursors';
@@ -147,6 +147,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     private readonly ds: DataSource,
     private readonly access: AccessService,
     private readonly config: AppConfig,
+    private readonly visibility: NotificationVisibility,
   ) {}
 
   /** This process's live connections per user (`user:<id>`) or, without a session, per client network (`ip:<address, or IPv6 /64>`). */
@@ -262,18 +263,26 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /**
    * Notifications to push, read in one statement per burst: a reply to a topic with a
-   * thousand watchers arrives as a thousand NOTIFY messages in a few reads.
+   * thousand watchers arrives as a thousand NOTIFY messages in a few reads. Each is checked
+   * again as it goes out, as the list checks it (`NotificationVisibility`): a post hidden, or
+   * access lost, since the notification was written is not pushed. The recipients' viewers
+   * come in one statement, and each post or topic once, for the whole burst.
    */
-  private readonly notificationRows = new DataLoader<string, NotificationRow | null>(
-    async (ids) => {
-      const rows: NotificationRow[] = await this.ds.query(
-        `SELECT id, kind, data, topic_id, post_id, actor_id, created_at FROM notifications WHERE id = ANY($1::uuid[])`,
-        [ids],
+  private readonly notificationRows = new DataLoader<{ id: string; userId: string }, NotificationRow | null, string>(
+    async (keys) => {
+      const rows: Array<NotificationRow & { user_id: string }> = await this.ds.query(
+        `SELECT id, user_id, kind, data, topic_id, post_id, actor_id, created_at FROM notifications WHERE id = ANY($1::uuid[])`,
+        [keys.map((k) => k.id)],
       );
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => byId.get(id) ?? null);
+      const viewers = await this.sessions.viewersForUsers([...new Set(rows.map((r) => r.user_id))]);
+      const visible = await this.visibility.check(rows.map((r) => ({ viewer: viewers.get(r.user_id) ?? null, postId: r.post_id, topicId: r.topic_id, kind: r.kind, data: r.data })));
+      const byId = new Map(rows.filter((_, i) => visible[i]).map((r) => [r.id, r]));
+      return keys.map((k) => {
+        const row = byId.get(k.id);
+        return row && row.user_id === k.userId ? row : null;
+      });
     },
-    { cache: false },
+    { cache: false, cacheKeyFn: (k) => k.id },
   );
 
   private async pushNotification(payload: string | undefined): Promise<void> {
@@ -287,7 +296,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       return;
     }
     if (!id) return;
-    const n = await this.notificationRows.load(id);
+    const n = await this.notificationRows.load({ id, userId });
     if (!n) return;
     this.server.local.to(`user:${userId}`).emit('notification', {
       id: n.id, kind: n.kind, data: n.data, topicId: n.topic_id, postId: n.post_id, actorId: n.actor_id, createdAt: n.created_at,

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ForumModule } from '../../forum/src/forum.module';
 import { IdentityModule } from '../../identity/src/identity.module';
+import { NotificationsModule } from '../../notifications/src/notifications.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { LiveGateway } from './live.gateway';
 
 /** The Socket.IO gateway: rooms, live events, presence and typing. */
 @Module({
-  imports: [IdentityModule, SpacesModule, ForumModule],
+  imports: [IdentityModule, SpacesModule, ForumModule, NotificationsModule],
   providers: [LiveGateway],
 })
 export class RealtimeModule {}
