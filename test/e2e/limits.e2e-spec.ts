@@ -191,6 +191,11 @@ describe('GraphQL limits and error hygiene', () => {
       [`query($a: String) { reviewQueue(first: 5, after: $a) { totalCount } }`, ['1', '2020-01-01 00:00:00+15:60', id]],
       [`query($a: String, $s: ID!) { articlesInReview(spaceId: $s, first: 5, after: $a) { totalCount } }`, ['0', id]],
       [`query($a: String, $s: ID!) { staleArticles(spaceId: $s, first: 5, after: $a) { totalCount } }`, ['2020', id]],
+      // Values of the wrong JSON type whose text passes the pattern: String([1]) is '1'.
+      [`query($a: String) { reviewQueue(sort: SCORE, first: 5, after: $a) { totalCount } }`, [[1], '2024-01-01 00:00:00+00', '01900000-0000-7000-8000-000000000000']],
+      [`query($a: String) { reviewQueue(sort: SCORE, first: 5, after: $a) { totalCount } }`, [1, '2024-01-01 00:00:00+00', '01900000-0000-7000-8000-000000000000']],
+      [`query($a: String) { moderationLog(first: 5, after: $a) { totalCount } }`, [['1']]],
+      [`query($a: String) { moderationLog(first: 5, after: $a) { totalCount } }`, [1]],
     ];
     const space = await makeSpace(t, 'PUBLIC');
     for (const [query, values] of cases) {

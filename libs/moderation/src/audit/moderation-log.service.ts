@@ -35,7 +35,8 @@ export class ModerationLogService {
     }
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 1);
-    if (after && !/^\d{1,18}$/.test(String(after[0]))) throw AppError.badField('after', 'is not a valid cursor');
+    // The cursor holds the id as a string; String() of anything else (an array, say) could pass the pattern.
+    if (after && !(typeof after[0] === 'string' && /^\d{1,18}$/.test(after[0]))) throw AppError.badField('after', 'is not a valid cursor');
     const where = `(space_id = ANY($1::uuid[])${global ? ' OR space_id IS NULL' : ''})`;
     const page = (scope: string) => `(SELECT * FROM moderation_log WHERE ${scope} AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3)`;
     // A moderator of some spaces: newest first from each space's own index range, then merged
@@ -46,7 +47,7 @@ export class ModerationLogService {
       global
         ? page(where)
         : `SELECT l.* FROM unnest($1::uuid[]) AS s(id) CROSS JOIN LATERAL ${page('space_id = s.id')} l ORDER BY id DESC LIMIT $3`,
-      [spaces, after ? String(after[0]) : null, size + 1],
+      [spaces, after ? after[0] : null, size + 1],
     );
     return toConnection(
       rows,

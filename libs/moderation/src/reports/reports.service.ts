@@ -243,7 +243,8 @@ export class ReportsService {
     const bySort = (args.sort ?? ReviewSort.SCORE) === ReviewSort.SCORE;
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, 3) as [string, string, string] | undefined;
-    if (after && !(/^-?\d{1,12}(\.\d{1,12})?$/.test(String(after[0])) && validKeyValue(after[1], 'timestamptz') && validKeyValue(after[2], 'uuid'))) {
+    // Each value's own type first: String([1]) passes the pattern, and the array would reach SQL.
+    if (after && !(typeof after[0] === 'string' && /^-?\d{1,12}(\.\d{1,12})?$/.test(after[0]) && validKeyValue(after[1], 'timestamptz') && validKeyValue(after[2], 'uuid'))) {
       throw AppError.badField('after', 'is not a valid cursor');
     }
     const where = `(space_id = ANY($1::uuid[])${global ? ' OR space_id IS NULL' : ''}) AND status = $2`;
