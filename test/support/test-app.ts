@@ -76,6 +76,18 @@ export async function bootTestApp(env: Record<string, string> = {}, logStream?: 
   return bootNode(await createTestDatabase(), env, logStream, true);
 }
 
+/** A real API on a database of its own that `prepare` changes first (database settings only new sessions see, say). */
+export async function bootTestAppOn(prepare: (db: TestDatabase) => Promise<void>, env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  try {
+    await prepare(db);
+  } catch (err) {
+    await db.drop();
+    throw err;
+  }
+  return bootNode(db, env, undefined, true);
+}
+
 /** Another API process on the same database (for multi-node tests). */
 export function bootSecondNode(first: TestApp, env: Record<string, string> = {}): Promise<TestApp> {
   return bootNode(first.db, env, undefined, false);

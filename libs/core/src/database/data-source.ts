@@ -2,6 +2,7 @@ import { Logger as TypeOrmLogger } from 'typeorm';
 import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { migrations } from '../../../../migrations';
 import { PreparingClient } from './prepared-statements';
+import { applySessionSettings } from './session-settings';
 
 /**
  * Counts SQL statements. Tests read it to pin the cost of a page, so an N+1
@@ -55,6 +56,8 @@ export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOpti
     extra: {
       max: s.poolSize ?? 10,
       application_name: 'parvis',
+      // Before the pool hands a new connection out: cursors and dates read timestamps as ISO text.
+      onConnect: applySessionSettings,
       ...(s.preparedStatements === false ? {} : { Client: PreparingClient }),
     },
   };

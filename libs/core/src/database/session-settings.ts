@@ -1,0 +1,17 @@
+/**
+ * Settings every connection Parvis reads its data through starts with, whatever the server,
+ * database or role default to. Timestamps are read in their text form: keyset cursors carry
+ * `created_at::text` and are checked against PostgreSQL's ISO output, and pg parses
+ * timestamptz columns from ISO text only. A database set to another DateStyle
+ * (`ALTER DATABASE … SET datestyle = 'SQL, DMY'`) made the API refuse its own cursors; UTC
+ * keeps every process's text of one instant the same.
+ *
+ * They are SET once a connection is open rather than sent in the `options` startup parameter,
+ * which PgBouncer refused before 1.20; it tracks these two per client either way.
+ */
+export const SESSION_SETTINGS_SQL = `SET DateStyle = 'ISO, MDY'; SET TimeZone = UTC`;
+
+/** Applies SESSION_SETTINGS_SQL to a connection just opened (a pg Pool's `onConnect` hook takes it as is). */
+export async function applySessionSettings(client: { query(text: string): Promise<unknown> }): Promise<void> {
+  await client.query(SESSION_SETTINGS_SQL);
+}

@@ -1,0 +1,60 @@
+import { createTopic, reply } from '../factories/forum';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { admin } from '../setup/test-database';
+import { bootTestAppOn, expectOk, TestApp } from '../support/test-app';
+
+/**
+ * Cursors carry timestamps in PostgreSQL's text form and pg reads dates from text: both need
+ * ISO output, whatever DateStyle and time zone the database gives new sessions.
+ */
+describe('a database whose sessions default to another DateStyle and time zone', () => {
+  let t: TestApp;
+  let author: TestUser;
+  let boardId: string;
+  beforeAll(async () => {
+    t = await bootTestAppOn((db) =>
+      admin(async (c) => {
+        await c.query(`ALTER DATABASE ${c.escapeIdentifier(db.name)} SET datestyle = 'SQL, DMY'`);
+        await c.query(`ALTER DATABASE ${c.escapeIdentifier(db.name)} SET timezone = 'America/St_Johns'`);
+      }),
+    );
+    author = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC');
+    boardId = await makeBoard(t, space.id);
+  });
+  afterAll(() => t.close());
+
+  /** Every item of a list, one per page, following the cursors the API hands out. */
+  async function pageThrough(query: string, vars: Record<string, unknown>, at: (data: any) => any): Promise<string[]> {
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const page: any = at(expectOk(await t.gql(query, { ...vars, after }, { token: author.token })));
+      seen.push(...page.edges.map((e: any) => e.node.id));
+      after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    } while (after);
+    return seen;
+  }
+
+  it('pages keyset lists through their own cursors and reads dates right', async () => {
+    const started = Date.now();
+    const topics = [];
+    for (const title of ['First topic', 'Second topic', 'Third topic']) topics.push(await createTopic(t, author.token, boardId, { title }));
+    await reply(t, author.token, topics[0].id); // the first topic is now the latest active
+    const newest = [topics[2].id, topics[1].id, topics[0].id];
+
+    const BOARD = `query($b: ID!, $sort: TopicSort, $after: String) { board(id: $b) { topics(first: 1, sort: $sort, after: $after) {
+      pageInfo { hasNextPage endCursor } edges { node { id } } } } }`;
+    expect(await pageThrough(BOARD, { b: boardId, sort: 'NEWEST' }, (d) => d.board.topics)).toEqual(newest);
+    expect(await pageThrough(BOARD, { b: boardId, sort: 'LATEST_ACTIVITY' }, (d) => d.board.topics)).toEqual([topics[0].id, topics[2].id, topics[1].id]);
+
+    const PROFILE = `query($h: String!, $after: String) { user(handle: $h) { posts(first: 1, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } } }`;
+    expect(await pageThrough(PROFILE, { h: author.handle }, (d) => d.user.posts)).toHaveLength(4);
+
+    // Dates come back as the instants they are, not misread from another format.
+    const { topic } = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { createdAt } }`, { id: topics[2].id }));
+    const createdAt = new Date(topic.createdAt).getTime();
+    expect(createdAt).toBeGreaterThanOrEqual(started - 1000);
+    expect(createdAt).toBeLessThanOrEqual(Date.now() + 1000);
+  });
+});
