@@ -19,6 +19,18 @@ describe('position-paged connections', () => {
     expect(() => offsetFromCursor(page(8, 11).pageInfo.endCursor!, 10)).not.toThrow();
   });
 
+  it('ends the last page at the depth it accepts, so no cursor it issues is refused', () => {
+    // 10,015 topics trending, 20 a page, five before the 10,000th: the page holds those five.
+    const c = toOffsetConnection(rows(21, 10_015), 20, 9_995, 10_000, (r) => r.id, async () => 10_015);
+    expect(c.edges).toHaveLength(5);
+    expect(c.pageInfo).toEqual({ hasNextPage: false, endCursor: expect.any(String) });
+    for (const cursor of [...c.edges.map((e) => e.cursor), c.pageInfo.endCursor!]) expect(offsetFromCursor(cursor, 10_000)).toBeLessThanOrEqual(10_000);
+    expect(offsetFromCursor(c.pageInfo.endCursor!, 10_000)).toBe(10_000);
+    // From there (the deepest cursor accepted) the list is empty.
+    const end = toOffsetConnection(rows(21, 10_015), 20, 10_000, 10_000, (r) => r.id, async () => 10_015);
+    expect([end.edges, end.pageInfo]).toEqual([[], { hasNextPage: false, endCursor: null }]);
+  });
+
   it('counts lazily past the end, where no row carries the total', async () => {
     const c = toOffsetConnection<{ id: number; total: number }, number>([], 2, 60, 100, (r) => r.id, async () => 50);
     expect(c.edges).toEqual([]);

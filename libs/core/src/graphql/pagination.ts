@@ -107,8 +107,9 @@ export function offsetFromCursor(after: string | undefined, max: number): number
 /**
  * A page of a list paged by position (see offsetFromCursor): `rows` are up to size + 1 rows
  * from `offset`, each carrying the whole list's length as `total` (a window count). Past the
- * end no row carries it, so `count` answers, and only when totalCount is asked for. No next
- * page is promised past `max`, the depth offsetFromCursor accepts.
+ * end no row carries it, so `count` answers, and only when totalCount is asked for. The list
+ * ends at `max`, the depth offsetFromCursor accepts: the page is cut there and promises no
+ * next one, so every cursor it hands out is one offsetFromCursor takes back.
  */
 export function toOffsetConnection<R extends { total: number }, N>(
   rows: R[],
@@ -118,10 +119,10 @@ export function toOffsetConnection<R extends { total: number }, N>(
   toNode: (row: R) => N,
   count: () => Promise<number>,
 ): Connection<N> {
-  const page = rows.slice(0, size);
+  const page = rows.slice(0, Math.max(0, Math.min(size, max - offset)));
   return {
     edges: page.map((r, i) => ({ cursor: encodeCursor([offset + i + 1]), node: toNode(r) })),
-    pageInfo: { hasNextPage: rows.length > size && offset + page.length < max, endCursor: page.length ? encodeCursor([offset + page.length]) : null },
+    pageInfo: { hasNextPage: rows.length > page.length && offset + page.length < max, endCursor: page.length ? encodeCursor([offset + page.length]) : null },
     totalCount: rows.length ? rows[0].total : offset > 0 ? count : 0,
   };
 }
