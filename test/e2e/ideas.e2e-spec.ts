@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { encodeCursor } from '../../libs/core/src/graphql/pagination';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { CREATE_TOPIC, createTopic, forumRowCounts, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
@@ -452,14 +453,14 @@ describe('idea boards', () => {
       expectError(await t.gql(LIST, { id: listBoard, sort, after: page1.pageInfo.endCursor }), 'BAD_USER_INPUT');
     }
     // Forged cursors of the right length but the wrong values are bad input, not a database error.
-    const forged = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+    const forged = (sort: string, values: unknown[]) => encodeCursor(`ideas:${sort}`, values);
     const someId = '01a23000-0000-7000-8000-000000000000';
     for (const [sort, after] of [
-      ['NEWEST', forged(['1', someId])],
-      ['NEWEST', forged(['2026-13-45 99:00:00+00', someId])],
-      ['TOP', forged(['1000000000000', '2026-01-01 00:00:00+00', someId])],
-      ['TOP', forged([3, '2026-01-01 00:00:00+00', someId])],
-      ['RECENTLY_UPDATED', forged(['2026-01-01 00:00:00+00', 'not-an-id'])],
+      ['NEWEST', forged('NEWEST', ['1', someId])],
+      ['NEWEST', forged('NEWEST', ['2026-13-45 99:00:00+00', someId])],
+      ['TOP', forged('TOP', ['1000000000000', '2026-01-01 00:00:00+00', someId])],
+      ['TOP', forged('TOP', [3, '2026-01-01 00:00:00+00', someId])],
+      ['RECENTLY_UPDATED', forged('RECENTLY_UPDATED', ['2026-01-01 00:00:00+00', 'not-an-id'])],
     ]) {
       expect([sort, expectError(await t.gql(LIST, { id: listBoard, sort, after }), 'BAD_USER_INPUT').extensions.fields![0].field]).toEqual([sort, 'after']);
     }

@@ -1,5 +1,7 @@
 import request from 'supertest';
-import { makeSpace, makeUser } from '../factories';
+import { encodeCursor } from '../../libs/core/src/graphql/pagination';
+import { makeBoard, makeSpace, makeUser } from '../factories';
+import { createTopic } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('GraphQL limits and error hygiene', () => {
@@ -177,7 +179,17 @@ describe('GraphQL limits and error hygiene', () => {
 
   it('answers forged cursors with BAD_USER_INPUT, never INTERNAL', async () => {
     const mod = await makeUser(t, { role: 'MODERATOR' });
-    const cursor = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+    // Under each list's own name (see encodeCursor), so the values themselves are what is refused.
+    const names: Record<string, string> = {
+      notifications: 'notifications',
+      reviewQueue: 'review:SCORE',
+      moderationLog: 'moderation-log',
+      mySanctions: 'my-sanctions',
+      watchedWords: 'watched-words',
+      articlesInReview: 'articles-in-review',
+      staleArticles: 'stale-articles',
+    };
+    const cursor = (query: string, values: unknown[]) => encodeCursor(names[/\{ (\w+)\(/.exec(query)![1]], values);
     const id = '01a207d7-22e1-733a-9303-5a2047c59e37';
     const cases: Array<[string, unknown[]]> = [
       [`query($a: String) { notifications(first: 5, after: $a) { totalCount } }`, ['garbage', id]],
@@ -199,9 +211,57 @@ describe('GraphQL limits and error hygiene', () => {
     ];
     const space = await makeSpace(t, 'PUBLIC');
     for (const [query, values] of cases) {
-      const err = expectError(await t.gql(query, { a: cursor(values), ...(query.includes('$s') ? { s: space.id } : {}) }, { token: mod.token }), 'BAD_USER_INPUT');
+      const err = expectError(await t.gql(query, { a: cursor(query, values), ...(query.includes('$s') ? { s: space.id } : {}) }, { token: mod.token }), 'BAD_USER_INPUT');
       expect(err.extensions.fields).toEqual([{ field: 'after', message: expect.stringMatching(/not a valid cursor/) }]);
     }
+  });
+
+  it('refuses a cursor that another list or another sort handed out, however alike their cursors look', async () => {
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    const space = await makeSpace(t, 'PUBLIC');
+    const forum = await makeBoard(t, space.id);
+    const ideas = await makeBoard(t, space.id, 'IDEAS');
+    for (const board of [forum, ideas, forum, ideas]) await createTopic(t, mod.token, board);
+    for (let i = 0; i < 2; i++) {
+      const target = await makeUser(t);
+      await t.sql(`INSERT INTO review_items (id, target_type, target_id, kind) VALUES (gen_random_uuid(), 'USER', $1, 'BAN_PROPOSAL')`, [target.id]);
+    }
+    const TOPICS = `query($b: ID!, $sort: TopicSort, $a: String) { board(id: $b) { topics(first: 1, sort: $sort, after: $a) { pageInfo { endCursor } } } }`;
+    const IDEAS = `query($b: ID!, $sort: IdeaSort, $a: String) { board(id: $b) { ideas(first: 1, sort: $sort, after: $a) { pageInfo { endCursor } } } }`;
+    const QUEUE = `query($sort: ReviewSort, $a: String) { reviewQueue(first: 1, sort: $sort, after: $a) { pageInfo { endCursor } } }`;
+    const SEARCH = `query($sort: SearchSort, $a: String) { search(query: "topic", first: 1, sort: $sort, after: $a) { totalCount } }`;
+    const ask = (query: string, vars: Record<string, unknown>) => t.gql(query, vars, { token: mod.token });
+    const cursorOf = async (query: string, vars: Record<string, unknown>) => {
+      const data = expectOk(await ask(query, vars));
+      const list = data.board?.topics ?? data.board?.ideas ?? data.reviewQueue;
+      expect(list.pageInfo.endCursor).toEqual(expect.any(String));
+      return list.pageInfo.endCursor as string;
+    };
+    const newestTopics = await cursorOf(TOPICS, { b: forum, sort: 'NEWEST' });
+    const trendingTopics = await cursorOf(TOPICS, { b: forum, sort: 'TRENDING' });
+    const newestIdeas = await cursorOf(IDEAS, { b: ideas, sort: 'NEWEST' });
+    const trendingIdeas = await cursorOf(IDEAS, { b: ideas, sort: 'TRENDING' });
+    const byScore = await cursorOf(QUEUE, { sort: 'SCORE' });
+    const cases: Array<[string, string, Record<string, unknown>, string]> = [
+      // Same list, another sort of the same shape.
+      ['topics NEWEST → LATEST_ACTIVITY', TOPICS, { b: forum, sort: 'LATEST_ACTIVITY', a: newestTopics }, 'is not a valid cursor for this sort'],
+      ['ideas NEWEST → RECENTLY_UPDATED', IDEAS, { b: ideas, sort: 'RECENTLY_UPDATED', a: newestIdeas }, 'is not a valid cursor for this sort'],
+      ['reviewQueue SCORE → AGE', QUEUE, { sort: 'AGE', a: byScore }, 'is not a valid cursor for this sort'],
+      ['ideas TRENDING → TOP', IDEAS, { b: ideas, sort: 'TOP', a: trendingIdeas }, 'is not a valid cursor for this sort'],
+      // Another list: positions in one order are not positions in another.
+      ['topics TRENDING → ideas TRENDING', IDEAS, { b: ideas, sort: 'TRENDING', a: trendingTopics }, 'is not a valid cursor'],
+      ['ideas TRENDING → topics TRENDING', TOPICS, { b: ideas, sort: 'TRENDING', a: trendingIdeas }, 'is not a valid cursor'],
+      ['topics TRENDING → search', SEARCH, { sort: 'RELEVANCE', a: trendingTopics }, 'is not a valid cursor'],
+      ['topics NEWEST → ideas NEWEST', IDEAS, { b: ideas, sort: 'NEWEST', a: newestTopics }, 'is not a valid cursor'],
+    ];
+    for (const [name, query, vars, message] of cases) {
+      const res = await ask(query, vars);
+      expect([name, res.errors?.[0]?.extensions]).toEqual([name, expect.objectContaining({ code: 'BAD_USER_INPUT', fields: [{ field: 'after', message }] })]);
+    }
+    // Each list still takes its own.
+    expectOk(await ask(TOPICS, { b: forum, sort: 'NEWEST', a: newestTopics }));
+    expectOk(await ask(IDEAS, { b: ideas, sort: 'TRENDING', a: trendingIdeas }));
+    expectOk(await ask(QUEUE, { sort: 'SCORE', a: byScore }));
   });
 
   it('answers unknown fields with BAD_USER_INPUT', async () => {

@@ -1,15 +1,26 @@
+import { OffsetList } from '../../core/src/graphql/pagination';
 import { isUuid } from '../../core/src/ids';
 import { TopicSort } from './forum.enums';
 
 /*
- * Cursors are opaque to clients but decoded by us: each check below runs before a value
- * reaches SQL, so a forged or foreign cursor is BAD_USER_INPUT rather than a database error.
+ * Cursors are opaque to clients but decoded by us: they name their list and sort (see
+ * encodeCursor), so another list's or sort's is refused, and each check below runs before a
+ * value reaches SQL, so a forged cursor is BAD_USER_INPUT rather than a database error.
  */
+
+/** The name of a board's topic list's cursors in one sort (see encodeCursor). */
+export const topicListCursor = (sort: TopicSort): string => `topics:${sort}`;
+/** Board.topics(sort: TRENDING), forum and idea boards alike: paged by position. */
+export const TRENDING_TOPICS: OffsetList = { list: topicListCursor(TopicSort.TRENDING), max: 10_000 };
+/** A topic's posts (Topic.posts, and a live client's topic:sync). */
+export const TOPIC_PAGE_CURSOR = 'posts';
+/** A user's contributions (User.posts). */
+export const ACTIVITY_CURSOR = 'user-posts';
 
 /**
  * A list cursor is [pinned, sort key, id]; the sort key is PostgreSQL's text form of a
- * timestamp (LATEST_ACTIVITY, NEWEST) or an integer (TOP). Anything else (a forged cursor,
- * or one from another sort) is refused before it reaches SQL.
+ * timestamp (LATEST_ACTIVITY, NEWEST) or an integer (TOP). Anything else is refused before
+ * it reaches SQL.
  */
 export function validListCursor(after: unknown[], sort: TopicSort): boolean {
   const [pinned, key, id] = after;

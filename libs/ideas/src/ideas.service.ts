@@ -8,13 +8,13 @@ import { AuditLog } from '../../core/src/audit/audit-log';
 import { csvRow } from '../../core/src/csv';
 import { Queryable, Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
-import { Connection, decodeCursor, emptyConnection, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../core/src/graphql/pagination';
+import { Connection, decodeCursor, emptyConnection, OffsetList, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../core/src/graphql/pagination';
 import { nestedCount, nestedPage } from '../../core/src/graphql/nested-pages';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
 import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
 import { topicRefuses } from '../../forum/src/posts/posts.service';
-import { validKeyValue } from '../../forum/src/cursors';
+import { TRENDING_TOPICS, validKeyValue } from '../../forum/src/cursors';
 import { Pacing, VOTES_PACE } from '../../forum/src/pacing';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicKind } from '../../forum/src/forum.enums';
@@ -42,7 +42,10 @@ import {
   UpdateIdeaBoardInput,
 } from './idea.model';
 
-const MAX_OFFSET = 10_000;
+/** The name of Board.ideas' cursors in one sort (see encodeCursor). */
+const ideaListCursor = (sort: IdeaSort): string => `ideas:${sort}`;
+/** Board.ideas(sort: TRENDING): paged by position, 10,000 deep. */
+const TRENDING_IDEAS: OffsetList = { list: ideaListCursor(IdeaSort.TRENDING), max: 10_000 };
 
 /**
  * The ideas that count together: an idea and, transitively, every visible idea merged into it
@@ -299,9 +302,12 @@ export class IdeasService implements BoardKindBehaviour {
     const size = pageSize(args.first);
     const sortBy = args.sort ?? IdeaSort.TRENDING;
     const key = sortBy === IdeaSort.TRENDING ? null : KEYSETS[sortBy];
-    const after = key ? decodeCursor(args.after, key.length) : undefined;
-    if (key && after && !after.every((v, i) => validKeyValue(v, key[i][1]))) throw AppError.badField('after', 'is not a valid cursor for this sort');
-    const offset = key ? 0 : offsetFromCursor(args.after, MAX_OFFSET);
+    // Pinned first, the trending list is Board.topics(sort: TRENDING)'s: its cursors are that list's.
+    const trending = opts.pinnedFirst ? TRENDING_TOPICS : TRENDING_IDEAS;
+    const cursorName = key ? ideaListCursor(sortBy) : trending.list;
+    const after = key ? decodeCursor(args.after, cursorName, key.length) : undefined;
+    if (key && after && !after.every((v, i) => validKeyValue(v, key[i][1]))) throw AppError.badField('after', 'is not a valid cursor');
+    const offset = key ? 0 : offsetFromCursor(args.after, trending);
     const rank = await this.access.rankOn(viewer, board.spaceId);
     if (board.kind !== BoardKind.IDEAS || rank < LEVEL_RANK.READ) return emptyConnection();
     const moderator = rank >= LEVEL_RANK.MODERATE;
@@ -345,7 +351,7 @@ export class IdeasService implements BoardKindBehaviour {
             WHERE t.board_id = b.id AND ${filter}${keyset} ORDER BY ${key.map(([sql]) => `${sql} DESC`).join(', ')} LIMIT ${size + 1}) page`,
         [ids, ...pageParams.slice(1)],
       ), (r) => r.board_id);
-      return toConnection(rows, size, (r) => r.k, (r) => toTopicModel(r, rank), count);
+      return toConnection(rows, size, cursorName, (r) => r.k, (r) => toTopicModel(r, rank), count);
     }
     const pinned = opts.pinnedFirst ? 't.pinned DESC, ' : '';
     const rows = await nestedPage(viewer, listKey(sortBy, size, offset, !!opts.pinnedFirst), board.id, (ids) => this.ds.query<Array<TopicRow & { total: number }>>(
@@ -354,7 +360,7 @@ export class IdeasService implements BoardKindBehaviour {
           WHERE t.board_id = b.id AND ${filter} ORDER BY ${pinned}${TRENDING} DESC, t.id DESC LIMIT ${size + 1} OFFSET ${offset}) page`,
       [ids, ...params.slice(1)],
     ), (r) => r.board_id);
-    return toOffsetConnection(rows, size, offset, MAX_OFFSET, (r) => toTopicModel(r, rank), count);
+    return toOffsetConnection(rows, size, offset, trending, (r) => toTopicModel(r, rank), count);
   }
 
   async roadmap(viewer: Viewer, spaceId: string): Promise<RoadmapModel> {

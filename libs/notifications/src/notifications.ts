@@ -304,7 +304,7 @@ export class NotificationsService {
   async list(viewer: Viewer, args: NotificationArgs): Promise<Connection<NotificationModel>> {
     if (!viewer.id) throw AppError.unauthenticated();
     const size = pageSize(args.first);
-    const after = decodeCursor(args.after, 2) as [string, string] | undefined;
+    const after = decodeCursor(args.after, 'notifications', 2) as [string, string] | undefined;
     if (after && !(validKeyValue(after[0], 'timestamptz') && validKeyValue(after[1], 'uuid'))) throw AppError.badField('after', 'is not a valid cursor');
     const where = `n.user_id = $1 ${args.unreadOnly ? 'AND n.read_at IS NULL' : ''} AND NOT ${fromIgnoredSql()}`;
     const rows: Row[] = await this.ds.query(
@@ -321,6 +321,7 @@ export class NotificationsService {
     const connection = toConnection(
       rows,
       size,
+      'notifications',
       (r) => [r.k_ts, r.id],
       (r) => Object.assign(new NotificationModel(), { id: r.id, kind: r.kind, data: JSON.stringify(r.data), createdAt: r.created_at, readAt: r.read_at, topicId: r.topic_id, postId: r.post_id, actorId: r.actor_id }),
       async () => {

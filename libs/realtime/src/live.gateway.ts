@@ -10,7 +10,7 @@ import type { Server, Socket } from 'socket.io';
 import { NOTIFY_CHANNEL, NotificationVisibility } from '../../notifications/src/notifications';
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../access/src/access-level';
-import { validPostNumberCursor } from '../../forum/src/cursors';
+import { TOPIC_PAGE_CURSOR, validPostNumberCursor } from '../../forum/src/cursors';
 import { AccessService } from '../../access/src/access.service';
 import { DomainEvent, EventBus } from '../../core/src/events';
 import { Viewer } from '../../core/src/graphql/viewer';
@@ -505,7 +505,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const topic = await this.forum.topic(viewer, topicId);
     if (!topic) return { ok: false, code: 'NOT_FOUND' };
     const changes = await this.posts.topicChanges(viewer, topic, after as number, since);
-    const page = await this.posts.topicPage(viewer, topic, { first: 100, after: encodeCursor([after]) });
+    const page = await this.posts.topicPage(viewer, topic, { first: 100, after: encodeCursor(TOPIC_PAGE_CURSOR, [after]) });
     return {
       ok: true,
       posts: page.edges.map(({ node }) => livePost(node)),

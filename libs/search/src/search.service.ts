@@ -62,14 +62,16 @@ export class SearchService {
     this.checkQuery(args.query, 'query');
     await this.charge(viewer);
     const first = pageSize(args.first);
-    const offset = offsetFromCursor(args.after, SEARCH_OFFSET_MAX);
+    const sort = args.sort === SearchSort.NEWEST ? 'NEWEST' : 'RELEVANCE';
+    const list = `search:${sort}`;
+    const offset = offsetFromCursor(args.after, { list, max: SEARCH_OFFSET_MAX });
     const filters = await this.filtersFor(viewer, args);
     const emptyFacets = { kinds: [], spaces: [], tags: [] };
     if (!filters) return { ...emptyConnection<SearchHitModel>(), totalCount: 0, facets: emptyFacets, engine: this.engines.primary.name };
     const result = await this.query({
       query: args.query,
       filters,
-      sort: args.sort === SearchSort.NEWEST ? 'NEWEST' : 'RELEVANCE',
+      sort,
       limit: first,
       offset,
       facets: opts.facets,
@@ -85,12 +87,12 @@ export class SearchService {
       if (!topic || !post || post.view !== 'full') return;
       // Kind and title from the topic as it is now: the index may lag a moment behind an edit.
       const node: SearchHitModel = { kind: topic.kind, topic, post, title: topic.title, snippetHtml: h.snippetHtml, score: h.score };
-      edges.push({ cursor: encodeCursor([offset + i + 1]), node });
+      edges.push({ cursor: encodeCursor(list, [offset + i + 1]), node });
     });
     const end = offset + result.hits.length;
     return {
       edges,
-      pageInfo: { hasNextPage: end < Math.min(result.total, SEARCH_OFFSET_MAX), endCursor: result.hits.length ? encodeCursor([end]) : null },
+      pageInfo: { hasNextPage: end < Math.min(result.total, SEARCH_OFFSET_MAX), endCursor: result.hits.length ? encodeCursor(list, [end]) : null },
       totalCount: result.total,
       facets: result.facets ?? emptyFacets,
       engine: result.engine,

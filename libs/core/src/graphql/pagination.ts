@@ -64,40 +64,65 @@ export function ConnectionType<T>(nodeType: Type<T>, name: string): Type<Connect
   return ConnectionClass as unknown as Type<Connection<T>>;
 }
 
-export function encodeCursor(values: unknown[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
+/**
+ * Cursors name the list they page and, where it has several, its order: `list` is
+ * `<list>` or `<list>:<sort>` (`topics:NEWEST`, `review:SCORE`, `moderation-log`). Two
+ * orders can share a cursor's shape (two timestamps and an id, or a position), so the values
+ * alone cannot tell whose cursor it is: the name does, and decodeCursor refuses another's.
+ */
+export function encodeCursor(list: string, values: unknown[]): string {
+  return Buffer.from(JSON.stringify([list, ...values])).toString('base64url');
 }
 
-/** Decodes a cursor made by encodeCursor; a forged or foreign cursor is BAD_USER_INPUT. */
-export function decodeCursor(cursor: string | undefined, arity: number): unknown[] | undefined {
+const listPart = (list: string) => list.split(':')[0];
+
+/**
+ * The values of a cursor encodeCursor made for `list`, which holds `arity` of them; undefined
+ * without a cursor. A forged cursor, or one of another list, is BAD_USER_INPUT; one of another
+ * order of this list says so. Each value still needs checking for its type before it reaches SQL.
+ */
+export function decodeCursor(cursor: string | undefined, list: string, arity: number): unknown[] | undefined {
   if (cursor === undefined || cursor === null) return undefined;
+  let decoded: unknown;
   try {
-    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(values) && values.length === arity) return values;
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    /* fall through */
+    /* refused below */
+  }
+  if (Array.isArray(decoded) && decoded[0] === list && decoded.length === arity + 1) return decoded.slice(1);
+  if (Array.isArray(decoded) && typeof decoded[0] === 'string' && decoded[0] !== list && listPart(decoded[0]) === listPart(list)) {
+    throw AppError.badField('after', 'is not a valid cursor for this sort');
   }
   throw AppError.badField('after', 'is not a valid cursor');
 }
 
 /**
- * The id an `after` cursor holds, for lists paged by their time-ordered UUIDv7 ids alone
- * (`[id]` cursors); null without one. Anything else is BAD_USER_INPUT.
+ * The id an `after` cursor of `list` holds, for lists paged by their time-ordered UUIDv7 ids
+ * alone (`[id]` cursors); null without one. Anything else is BAD_USER_INPUT.
  */
-export function idFromCursor(after: string | undefined): string | null {
-  const values = decodeCursor(after, 1);
+export function idFromCursor(after: string | undefined, list: string): string | null {
+  const values = decodeCursor(after, list, 1);
   if (!values) return null;
   if (!isUuid(values[0])) throw AppError.badField('after', 'is not a valid cursor');
   return values[0];
 }
 
 /**
+ * A list paged by position (see offsetFromCursor): its cursors' name (see encodeCursor) and
+ * how deep it goes.
+ */
+export interface OffsetList {
+  list: string;
+  max: number;
+}
+
+/**
  * Where an offset cursor points (0 without one), for the few lists whose order moves with
  * time or with the query (trending, relevance), where a keyset would skip or repeat rows:
- * at most `max` deep. A cursor that is not one of these is BAD_USER_INPUT.
+ * at most `max` deep. A cursor that is not one of this list's is BAD_USER_INPUT.
  */
-export function offsetFromCursor(after: string | undefined, max: number): number {
-  const values = decodeCursor(after, 1);
+export function offsetFromCursor(after: string | undefined, { list, max }: OffsetList): number {
+  const values = decodeCursor(after, list, 1);
   if (!values) return 0;
   const n = values[0];
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) throw AppError.badField('after', 'is not a valid cursor');
@@ -115,14 +140,14 @@ export function toOffsetConnection<R extends { total: number }, N>(
   rows: R[],
   size: number,
   offset: number,
-  max: number,
+  { list, max }: OffsetList,
   toNode: (row: R) => N,
   count: () => Promise<number>,
 ): Connection<N> {
   const page = rows.slice(0, Math.max(0, Math.min(size, max - offset)));
   return {
-    edges: page.map((r, i) => ({ cursor: encodeCursor([offset + i + 1]), node: toNode(r) })),
-    pageInfo: { hasNextPage: rows.length > page.length && offset + page.length < max, endCursor: page.length ? encodeCursor([offset + page.length]) : null },
+    edges: page.map((r, i) => ({ cursor: encodeCursor(list, [offset + i + 1]), node: toNode(r) })),
+    pageInfo: { hasNextPage: rows.length > page.length && offset + page.length < max, endCursor: page.length ? encodeCursor(list, [offset + page.length]) : null },
     totalCount: rows.length ? rows[0].total : offset > 0 ? count : 0,
   };
 }
@@ -132,18 +157,19 @@ export function pageSize(first: number | undefined): number {
 }
 
 /**
- * Turns rows fetched with LIMIT size+1 into a connection.
+ * Turns rows fetched with LIMIT size+1 into a connection whose cursors are `list`'s (see encodeCursor).
  */
 export function toConnection<R, N>(
   rows: R[],
   size: number,
+  list: string,
   cursorOf: (row: R) => unknown[],
   toNode: (row: R) => N,
   totalCount: () => Promise<number>,
 ): Connection<N> {
   const hasNextPage = rows.length > size;
   const page = hasNextPage ? rows.slice(0, size) : rows;
-  const edges = page.map((r) => ({ cursor: encodeCursor(cursorOf(r)), node: toNode(r) }));
+  const edges = page.map((r) => ({ cursor: encodeCursor(list, cursorOf(r)), node: toNode(r) }));
   return {
     edges,
     pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null },

@@ -12,7 +12,7 @@ import { EDITS_PACE, Pacing, REACTIONS_PACE } from '../pacing';
 import { ContentWriter } from '../content-writer';
 import { heldReasons, PostingPolicy, StoredContribution } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
-import { validActivityCursor, validPostNumberCursor } from '../cursors';
+import { ACTIVITY_CURSOR, TOPIC_PAGE_CURSOR, validActivityCursor, validPostNumberCursor } from '../cursors';
 import { ForumLoaders } from '../forum.loaders';
 import { ContentState, ReactionKind, TopicKind } from '../forum.enums';
 import { TopicModel } from '../topics/topic.model';
@@ -96,7 +96,7 @@ export class PostsService {
 
   async topicPage(viewer: Viewer, topic: TopicModel, args: PageArgs): Promise<Connection<PostModel>> {
     const size = pageSize(args.first);
-    const after = decodeCursor(args.after, 1);
+    const after = decodeCursor(args.after, TOPIC_PAGE_CURSOR, 1);
     if (after && !validPostNumberCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     // A topic the viewer may not read in full (one they just deleted) lists nothing.
     if (this.access.contentView(viewer, topic.viewerRank, { state: topic.state, authorId: topic.authorId, deletedFrom: null }) !== 'full') {
@@ -110,6 +110,7 @@ export class PostsService {
     return toConnection(
       rows,
       size,
+      TOPIC_PAGE_CURSOR,
       (r) => [r.number],
       (r) => this.pageNode(viewer, topic, r),
       () => nestedCount(viewer, key(), topic.id, (ids) => this.repo.topicCounts(ids, viewer.id, moderator)),
@@ -141,7 +142,7 @@ export class PostsService {
   /** A user's contributions that this viewer may read, newest first. */
   async activity(viewer: Viewer, authorId: string, args: PageArgs): Promise<Connection<PostModel>> {
     const size = pageSize(args.first);
-    const after = decodeCursor(args.after, 2) as [string, string] | undefined;
+    const after = decodeCursor(args.after, ACTIVITY_CURSOR, 2) as [string, string] | undefined;
     if (after && !validActivityCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     const ranks = await this.access.spaceRanks(viewer);
     const reader = { viewerId: viewer.id, readable: await this.access.readableSpaceIds(viewer), moderated: await this.access.moderatedSpaceIds(viewer) };
@@ -151,6 +152,7 @@ export class PostsService {
     return toConnection(
       rows,
       size,
+      ACTIVITY_CURSOR,
       (r) => [r.k_ts, r.id],
       (r) => toPostModel(r, 'full', ranks.get(r.space_id) ?? 0),
       () => nestedCount(viewer, 'activity', authorId, (ids) => this.repo.activityCounts(ids, reader)),

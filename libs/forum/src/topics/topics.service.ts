@@ -14,16 +14,13 @@ import { ContentWriter } from '../content-writer';
 import { PostingPolicy } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { ForumLoaders } from '../forum.loaders';
-import { validListCursor } from '../cursors';
+import { topicListCursor, TRENDING_TOPICS, validListCursor } from '../cursors';
 import { TopicKind, TopicSort } from '../forum.enums';
 import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
 import { TopicModel, TopicRow, toTopicModel } from './topic.model';
 import { TOPIC_COLUMNS, TopicListFilter, TopicsRepository } from './topics.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { TopicReadListeners } from '../read-listeners';
-
-/** How deep TRENDING pages go (offset cursors). */
-const MAX_TRENDING_OFFSET = 10_000;
 
 @Injectable()
 export class TopicsService {
@@ -55,8 +52,8 @@ export class TopicsService {
     const rank = await this.access.rankOn(viewer, board.spaceId);
     const size = pageSize(args.first);
     if (sort === TopicSort.TRENDING) return this.trendingList(viewer, board, rank, size, args);
-    const after = decodeCursor(args.after, 3) as [boolean, string, string] | undefined;
-    if (after && !validListCursor(after, sort)) throw AppError.badField('after', 'is not a valid cursor for this sort');
+    const after = decodeCursor(args.after, topicListCursor(sort), 3) as [boolean, string, string] | undefined;
+    if (after && !validListCursor(after, sort)) throw AppError.badField('after', 'is not a valid cursor');
     // Boards only reach here through readable spaces; this keeps the list honest if that ever changes.
     if (rank < LEVEL_RANK.READ) return emptyConnection();
     const filter = this.listFilter(viewer, board, rank, args.tag);
@@ -65,6 +62,7 @@ export class TopicsService {
     return toConnection(
       rows,
       size,
+      topicListCursor(sort),
       (r) => [r.pinned, r.k_value, r.id],
       (r) => Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
       () => nestedCount(viewer, this.listKey(board, filter), board.id, (ids) => this.repo.counts(filter, ids)),
@@ -89,7 +87,7 @@ export class TopicsService {
 
   /** Board.topics(sort: TRENDING) where the board's kind has no trending of its own (see TOPIC_TRENDING_SCORE). */
   private async trendingList(viewer: Viewer, board: BoardModel, rank: number, size: number, args: TopicListArgs): Promise<Connection<TopicModel>> {
-    const offset = offsetFromCursor(args.after, MAX_TRENDING_OFFSET);
+    const offset = offsetFromCursor(args.after, TRENDING_TOPICS);
     if (rank < LEVEL_RANK.READ) return emptyConnection();
     const filter = this.listFilter(viewer, board, rank, args.tag);
     const key = this.listKey(board, filter, TopicSort.TRENDING, size, offset);
@@ -98,7 +96,7 @@ export class TopicsService {
       rows,
       size,
       offset,
-      MAX_TRENDING_OFFSET,
+      TRENDING_TOPICS,
       (r) => Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
       () => nestedCount(viewer, this.listKey(board, filter), board.id, (ids) => this.repo.counts(filter, ids)),
     );

@@ -133,6 +133,7 @@ export class ArticlesService {
     return this.topicPage(
       viewer,
       args,
+      'stale-articles',
       (size, after) => this.repo.stalePage(args.spaceId, viewer.id, moderator, size, after),
       () => this.repo.staleCount(args.spaceId, viewer.id, moderator),
     );
@@ -141,30 +142,31 @@ export class ArticlesService {
   /** Editors: the space's articles waiting for review, oldest submission first. */
   async inReview(viewer: Viewer, args: SpaceArticlesArgs): Promise<Connection<TopicModel>> {
     await this.access.require(viewer, args.spaceId, AccessLevel.MODERATE, 'Space not found');
-    return this.topicPage(viewer, args, (size, after) => this.repo.inReviewPage(args.spaceId, size, after), () => this.repo.inReviewCount(args.spaceId));
+    return this.topicPage(viewer, args, 'articles-in-review', (size, after) => this.repo.inReviewPage(args.spaceId, size, after), () => this.repo.inReviewCount(args.spaceId));
   }
 
   private async topicPage(
     viewer: Viewer,
     args: PageArgs,
+    list: string,
     page: (size: number, after?: [string, string]) => Promise<Array<TopicRow & { k_ts: string }>>,
     count: () => Promise<number>,
   ): Promise<Connection<TopicModel>> {
     const size = pageSize(args.first);
-    const after = decodeCursor(args.after, 2);
+    const after = decodeCursor(args.after, list, 2);
     if (after && !validTsCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     const rows = await page(size + 1, after as [string, string] | undefined);
     // The SQL applied the visibility rule; the access policy checks each topic once more.
     const topics = new Map<string, TopicModel | null>();
     for (const r of rows) topics.set(r.id, await this.forum.topicFromRow(viewer, r));
-    const connection = toConnection(rows, size, (r) => [r.k_ts, r.id], (r) => topics.get(r.id) ?? null, count);
+    const connection = toConnection(rows, size, list, (r) => [r.k_ts, r.id], (r) => topics.get(r.id) ?? null, count);
     return { ...connection, edges: connection.edges.filter((e): e is { cursor: string; node: TopicModel } => e.node !== null) };
   }
 
   async feedback(viewer: Viewer, article: ArticleModel, args: PageArgs): Promise<Connection<ArticleRatingModel> | null> {
     if (!article.access.team) return null;
     const size = pageSize(args.first);
-    const after = decodeCursor(args.after, 2);
+    const after = decodeCursor(args.after, 'article-feedback', 2);
     if (after && !validTsCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     // First pages are batched (a list of articles asks for each one's); later pages are asked one at a time.
     const rows = after
@@ -173,6 +175,7 @@ export class ArticlesService {
     return toConnection(
       rows,
       size,
+      'article-feedback',
       (r) => [r.k_ts, r.user_id],
       (r) => Object.assign(new ArticleRatingModel(), { helpful: r.helpful, comment: r.comment, updatedAt: r.updated_at, userId: r.user_id }),
       () => nestedCount(viewer, 'feedback', article.topicId, (ids) => this.repo.feedbackCounts(ids)),

@@ -34,7 +34,7 @@ export class ModerationLogService {
       if (!global && spaces.length === 0) throw AppError.forbidden('Only moderators read the moderation log');
     }
     const size = pageSize(args.first);
-    const after = decodeCursor(args.after, 1);
+    const after = decodeCursor(args.after, 'moderation-log', 1);
     // The cursor holds the id as a string; String() of anything else (an array, say) could pass the pattern.
     if (after && !(typeof after[0] === 'string' && /^\d{1,18}$/.test(after[0]))) throw AppError.badField('after', 'is not a valid cursor');
     const where = `(space_id = ANY($1::uuid[])${global ? ' OR space_id IS NULL' : ''})`;
@@ -52,6 +52,7 @@ export class ModerationLogService {
     return toConnection(
       rows,
       size,
+      'moderation-log',
       (r) => [String(r.id)],
       toLogModel,
       async () => (await this.ds.query(`SELECT count(*)::int AS n FROM moderation_log WHERE ${where}`, [spaces]))[0].n,

@@ -102,9 +102,9 @@ export class WatchedWordsService {
     const size = pageSize(args.first);
     const rows: Row[] = await this.ds.query(
       `SELECT * FROM watched_words WHERE ${where} AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
-      [spaceId, idFromCursor(args.after), size + 1],
+      [spaceId, idFromCursor(args.after, 'watched-words'), size + 1],
     );
-    return toConnection(rows, size, (r) => [r.id], toModel, async () => (await this.ds.query(`SELECT count(*)::int AS n FROM watched_words WHERE ${where}`, [spaceId]))[0].n);
+    return toConnection(rows, size, 'watched-words', (r) => [r.id], toModel, async () => (await this.ds.query(`SELECT count(*)::int AS n FROM watched_words WHERE ${where}`, [spaceId]))[0].n);
   }
 
   async create(viewer: Viewer, input: WatchedWordInput): Promise<WatchedWordModel> {

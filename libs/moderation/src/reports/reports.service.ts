@@ -240,9 +240,10 @@ export class ReportsService {
   async queue(viewer: Viewer, args: ReviewQueueArgs): Promise<Connection<ReviewItemModel>> {
     const { spaces, global } = await this.scope(viewer, args.spaceId);
     const status = args.status ?? ReviewStatus.PENDING;
-    const bySort = (args.sort ?? ReviewSort.SCORE) === ReviewSort.SCORE;
+    const sort = args.sort ?? ReviewSort.SCORE;
+    const bySort = sort === ReviewSort.SCORE;
     const size = pageSize(args.first);
-    const after = decodeCursor(args.after, 3) as [string, string, string] | undefined;
+    const after = decodeCursor(args.after, `review:${sort}`, 3) as [string, string, string] | undefined;
     // Each value's own type first: String([1]) passes the pattern, and the array would reach SQL.
     if (after && !(typeof after[0] === 'string' && /^-?\d{1,12}(\.\d{1,12})?$/.test(after[0]) && validKeyValue(after[1], 'timestamptz') && validKeyValue(after[2], 'uuid'))) {
       throw AppError.badField('after', 'is not a valid cursor');
@@ -262,6 +263,7 @@ export class ReportsService {
     return toConnection(
       rows,
       size,
+      `review:${sort}`,
       (r) => [String(r.score), r.k_ts, r.id],
       toReviewItemModel,
       async () => (await this.ds.query(`SELECT count(*)::int AS n FROM review_items WHERE ${where}`, [spaces, status]))[0].n,

@@ -255,7 +255,7 @@ export class SanctionsService {
   /** The viewer's own sanctions (warnings to acknowledge, silences...), newest first. */
   async mine(viewer: Viewer, args: PageArgs): Promise<Connection<SanctionModel>> {
     if (!viewer.id) throw AppError.unauthenticated();
-    return this.page(`user_id = $1`, [viewer.id], args);
+    return this.page('my-sanctions', `user_id = $1`, [viewer.id], args);
   }
 
   /** A user's sanctions, for moderators: site-wide ones and those in spaces the viewer moderates, newest first. */
@@ -265,18 +265,18 @@ export class SanctionsService {
     const siteWide = await this.access.moderatesSiteWide(viewer);
     if (!siteWide && moderated.length === 0) throw AppError.forbidden('Only moderators see sanctions');
     if (!isUuid(userId)) return emptyConnection();
-    return this.page(`user_id = $1 AND (space_id = ANY($2::uuid[]) OR (space_id IS NULL AND $3))`, [userId, moderated, siteWide], args);
+    return this.page('user-sanctions', `user_id = $1 AND (space_id = ANY($2::uuid[]) OR (space_id IS NULL AND $3))`, [userId, moderated, siteWide], args);
   }
 
-  /** Newest first by their UUIDv7 ids. */
-  private async page(where: string, params: unknown[], args: PageArgs): Promise<Connection<SanctionModel>> {
+  /** Newest first by their UUIDv7 ids; `list` names the cursors (see encodeCursor). */
+  private async page(list: string, where: string, params: unknown[], args: PageArgs): Promise<Connection<SanctionModel>> {
     const size = pageSize(args.first);
-    const after = idFromCursor(args.after);
+    const after = idFromCursor(args.after, list);
     const n = params.length;
     const rows: SanctionRow[] = await this.ds.query(
       `SELECT ${SANCTION_COLUMNS} FROM sanctions WHERE ${where} AND ($${n + 1}::uuid IS NULL OR id < $${n + 1}) ORDER BY id DESC LIMIT $${n + 2}`,
       [...params, after, size + 1],
     );
-    return toConnection(rows, size, (r) => [r.id], toSanctionModel, async () => (await this.ds.query(`SELECT count(*)::int AS n FROM sanctions WHERE ${where}`, params))[0].n);
+    return toConnection(rows, size, list, (r) => [r.id], toSanctionModel, async () => (await this.ds.query(`SELECT count(*)::int AS n FROM sanctions WHERE ${where}`, params))[0].n);
   }
 }
