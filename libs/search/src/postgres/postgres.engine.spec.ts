@@ -20,6 +20,17 @@ describe('termShare (how common a query term is, from lexeme statistics)', () =>
     expect(termShare(`'dist':* | 'dist':*`, freq, 0.001)).toBeCloseTo(0.09, 10);
     expect(termShare(`'o''brien'`, new Map([["o'brien", 0.005]]), 0.001)).toBeCloseTo(0.005, 10);
   });
+
+  it('counts a phrase as its rarest lexeme: a run of common Chinese characters is no commoner than they are', () => {
+    const chars = new Map([
+      ['的', 0.6],
+      ['人', 0.3],
+      ['咖', 0.002],
+    ]);
+    expect(termShare(`'的' <-> '人'`, chars, 0.001)).toBeCloseTo(0.3, 10);
+    expect(termShare(`'咖' <-> '啡' <-> '的'`, chars, 0.001)).toBeCloseTo(0.001, 10);
+    expect(termShare(`'select' <2> 'distanc'`, freq, 0.001)).toBeCloseTo(0.019, 10);
+  });
 });
 
 describe('compoundParts (the words inside names the parser keeps whole)', () => {

@@ -128,20 +128,27 @@ function indexedWords(title: string, body: string): Set<string> {
  * alternatives add up, a prefix (`'x':*`) counts every listed lexeme it starts, and unlisted
  * lexemes count as `rare`. Each lexeme counts once: several typed words often stem to one
  * (a completed prefix lists "distance" and "distances", both 'distanc'), and counting it
- * for each would take a rare query for a common one.
+ * for each would take a rare query for a common one. A phrase (`<->`: a quoted one, or a run
+ * of Chinese, Japanese or Thai letters) is in no more documents than its rarest lexeme: its
+ * share is that one's. Added up, a run of common characters would look common, and send a
+ * rare phrase down the date index, which would read every document to find it.
  */
 export function termShare(tsquery: string, freq: ReadonlyMap<string, number>, rare: number): number {
+  const phrase = /<\d*-?>/.test(tsquery) && !tsquery.includes('|');
   let sum = 0;
+  let rarest = Infinity;
   const seen = new Set<string>();
   for (const m of tsquery.matchAll(/'((?:[^']|'')+)'(:\*)?/g)) {
     const lexeme = m[1].replace(/''/g, "'");
     const key = m[2] ? `${lexeme}:*` : lexeme;
     if (seen.has(key)) continue;
     seen.add(key);
-    if (!m[2]) sum += freq.get(lexeme) ?? rare;
-    else for (const [x, f] of freq) if (x.startsWith(lexeme)) sum += f;
+    if (!m[2]) {
+      sum += freq.get(lexeme) ?? rare;
+      rarest = Math.min(rarest, freq.get(lexeme) ?? rare);
+    } else for (const [x, f] of freq) if (x.startsWith(lexeme)) sum += f;
   }
-  return sum;
+  return phrase && rarest < Infinity ? rarest : sum;
 }
 
 /** A word a space's vocabulary may lose, with the language its documents are stemmed in. */
