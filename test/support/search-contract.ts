@@ -181,6 +181,54 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       }
     });
 
+    describe('Chinese, Japanese and Thai, written without spaces: any part is found where its letters stand together', () => {
+      const unspaced = newId();
+      const inUnspaced = (title: string, body: string, language: SearchDocument['language'] = 'simple') => doc({ title, body, spaceId: unspaced, language });
+      const tea = inUnspaced('饮品', '我喜欢喝咖啡和茶，每天早上一杯。');
+      const curry = inUnspaced('晚饭', '我做了咖喱饭，颜色是啡色的。'); // 咖 and 啡, apart
+      const coffee = inUnspaced('朝の習慣', '毎朝コーヒーを飲みます。', 'en');
+      const thai = inUnspaced('เครื่องดื่ม', 'ฉันชอบกาแฟมาก');
+      const mixed = inUnspaced('Espresso machines', 'The espresso machine is in the 咖啡馆 downstairs.', 'en');
+      const unspacedDocs = [tea, curry, coffee, thai, mixed];
+      const search = (query: string, over: Partial<SearchRequest> = {}) => engine.search({ query, filters: { spaceIds: [unspaced] }, limit: 10, offset: 0, ...over });
+      const found = async (query: string) => (await search(query)).hits.map((h) => h.id).sort();
+      beforeAll(() => engine.upsert(unspacedDocs));
+      afterAll(() => engine.remove(unspacedDocs.map((d) => d.id)));
+
+      it('finds a Chinese word inside a sentence, typed or complete', async () => {
+        expect(await found('咖啡')).toEqual([tea.id, mixed.id].sort());
+        expect(await found('咖啡 ')).toEqual([tea.id, mixed.id].sort());
+        expect(await found('咖啡馆')).toEqual([mixed.id]);
+      });
+
+      it('finds a Japanese katakana or kana word, and a Thai word, inside a sentence', async () => {
+        expect(await found('コーヒー')).toEqual([coffee.id]);
+        expect(await found('飲みます ')).toEqual([coffee.id]);
+        expect(await found('กาแฟ')).toEqual([thai.id]);
+      });
+
+      it('does not match two characters standing apart', async () => {
+        expect(await found('咖喱')).toEqual([curry.id]);
+        expect(await found('咖啡')).not.toContain(curry.id);
+        expect(await found('喝茶')).toEqual([]); // 喝 and 茶 both in one sentence, not side by side
+      });
+
+      it('matches quoted phrases and excludes -words and -"phrases" of them', async () => {
+        expect(await found('"喝咖啡"')).toEqual([tea.id]);
+        expect(await found('咖啡 -茶')).toEqual([mixed.id]);
+        expect(await found('咖啡 -"咖啡馆"')).toEqual([tea.id]);
+        // Both words first; then, as ever with so few holding both, those holding one.
+        expect((await search('espresso 咖啡')).hits.map((h) => h.id)).toEqual([mixed.id, tea.id]);
+        expect(await found('espress')).toEqual([mixed.id]);
+      });
+
+      it('highlights the word found in the snippet', async () => {
+        const hit = (await search('咖啡 ')).hits.find((h) => h.id === tea.id)!;
+        expect(hit.snippetHtml).toContain('<mark>咖啡</mark>');
+        expect(hit.snippetHtml.replace(/<\/?mark>/g, '')).toContain('我喜欢喝咖啡和茶');
+      });
+    });
+
     it('pages without overlap and sorts by newest', async () => {
       const page1 = await engine.search(req('grinder', { limit: 2, offset: 0 }));
       const page2 = await engine.search(req('grinder', { limit: 2, offset: 2 }));

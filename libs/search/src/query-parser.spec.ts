@@ -1,4 +1,4 @@
-import { parseQuery } from './query-parser';
+import { SEGMENTED_UNIT_SQL, parseQuery, separateSegmented, wordsOf } from './query-parser';
 
 describe('parseQuery', () => {
   it('splits words, phrases and exclusions', () => {
@@ -24,10 +24,34 @@ describe('parseQuery', () => {
   });
 
   it('keeps the marks written on letters inside their word, and lower-cases as PostgreSQL does', () => {
-    expect(parseQuery('नमस्ते مَرْحَبًا שָׁלוֹם สวัสดี ').words).toEqual(['नमस्ते', 'مَرْحَبًا', 'שָׁלוֹם', 'สวัสดี']);
+    expect(parseQuery('नमस्ते مَرْحَبًا שָׁלוֹם สวัสดี ')).toMatchObject({
+      words: ['नमस्ते', 'مَرْحَبًا', 'שָׁלוֹם'],
+      phrases: [['ส', 'วั', 'ส', 'ดี']], // Thai, written without spaces, letter by letter (see below)
+    });
     expect(parseQuery('İZMİR ΟΔΟΣ ').words).toEqual(['i\u0307zmi\u0307r', 'οδοσ']);
     // A mark with no letter before it is no word; superscripts and fractions separate words.
     expect(parseQuery('\u0301 x² ½ ').words).toEqual(['x']);
+  });
+
+  it('reads each letter of Chinese, Japanese and Thai as a word, and a run of them as the phrase of its letters', () => {
+    expect(wordsOf('我喜欢喝咖啡 コーヒーが好き ฉันชอบ')).toEqual(['我', '喜', '欢', '喝', '咖', '啡', 'コ', 'ー', 'ヒ', 'ー', 'が', '好', 'き', 'ฉั', 'น', 'ช', 'อ', 'บ']);
+    // Other letters and digits next to them stay whole; a Chinese character outside the basic plane is one letter.
+    expect(wordsOf('Wi-Fi密码 2024年 𠮷野家 한국어')).toEqual(['wi', 'fi', '密', '码', '2024', '年', '𠮷', '野', '家', '한국어']);
+    expect(parseQuery('咖啡 "喜欢 咖啡" -茶 -"绿茶" 豆')).toEqual({
+      words: ['豆'],
+      phrases: [['咖', '啡'], ['喜', '欢', '咖', '啡']],
+      excluded: [['茶'], ['绿', '茶']],
+      prefix: null, // a letter of these scripts is never a prefix: a run is found wherever it stands
+    });
+    expect(parseQuery('grinder 咖').prefix).toBeNull();
+    expect(parseQuery('咖啡 grind').prefix).toBe('grind');
+  });
+
+  it('marks those letters for the index as it splits them in a query, and says so to SQL alike', () => {
+    expect(separateSegmented('Buy コーヒー, ข้อ and 咖\u{fe00}啡 now', '|')).toBe('Buy |コ||ー||ヒ||ー|, |ข้||อ| and |咖\u{fe00}||啡| now');
+    expect(separateSegmented('Plain text, Ελληνικά, 한국어', '|')).toBe('Plain text, Ελληνικά, 한국어');
+    expect(SEGMENTED_UNIT_SQL).toContain('\\u4e00-\\u9fff');
+    expect(SEGMENTED_UNIT_SQL).toContain('\\U00020000-\\U000323af');
   });
 
   it('keeps joined words together as a phrase', () => {

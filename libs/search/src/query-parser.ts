@@ -29,9 +29,51 @@ const MAX_TERMS = 64;
  */
 const MAX_WORD_BYTES = 2047;
 
+/**
+ * Letters of the scripts written without spaces between words: Thai, Japanese kana and Chinese
+ * characters (kanji, hanzi; with the iteration marks 々 and ゝ and the prolonged sound mark ー).
+ * PostgreSQL's parser keeps a whole run of them, often a whole sentence, as one word, and no
+ * dictionary of ours can segment it: each of these letters, with the marks written on it (Thai
+ * vowels and tones, Japanese voicing marks, variation selectors), is a word of its own instead,
+ * in documents and in queries, and a run typed in a query is the phrase of its letters. Any
+ * part of a sentence is then found, and only where its letters stand together. Korean (Hangul)
+ * is left out: it is written with spaces between words, which PostgreSQL reads as it reads
+ * Latin ones (with completions and typo tolerance). Ranges of code points, so that SQL can
+ * match them too (`SEGMENTED_UNIT_SQL`).
+ */
+const SEGMENTED_LETTERS: Array<[number, number]> = [
+  [0x0e01, 0x0e30], [0x0e32, 0x0e33], [0x0e40, 0x0e46], // Thai (not its digits)
+  [0x3005, 0x3007], [0x3021, 0x3029], [0x3038, 0x303b], // 々 〆 〇 and Han numerals
+  [0x3041, 0x3096], [0x309d, 0x309f], [0x30a1, 0x30fa], [0x30fc, 0x30ff], [0x31f0, 0x31ff], [0xff66, 0xff9f], // kana
+  [0x3400, 0x4dbf], [0x4e00, 0x9fff], [0xf900, 0xfaff], [0x20000, 0x323af], // Han
+];
+const SEGMENTED_MARKS: Array<[number, number]> = [
+  [0x0e31, 0x0e31], [0x0e34, 0x0e3a], [0x0e47, 0x0e4e], [0x3099, 0x309a], [0xfe00, 0xfe0f], [0xe0100, 0xe01ef],
+];
+const hex = (c: number) => c.toString(16).padStart(c > 0xffff ? 8 : 4, '0');
+const jsRanges = (ranges: Array<[number, number]>) => ranges.map(([a, b]) => `\\u{${a.toString(16)}}-\\u{${b.toString(16)}}`).join('');
+const sqlRanges = (ranges: Array<[number, number]>) => ranges.map(([a, b]) => [a, b].map((c) => (c > 0xffff ? `\\U${hex(c)}` : `\\u${hex(c)}`)).join('-')).join('');
+const SEGMENTED_UNIT = new RegExp(`[${jsRanges(SEGMENTED_LETTERS)}][${jsRanges(SEGMENTED_MARKS)}]*`, 'gu');
+const SEGMENTED_LETTER = new RegExp(`[${jsRanges(SEGMENTED_LETTERS)}]`, 'u');
+const STARTS_A_WORD = /^[\p{L}\p{Nd}\p{Nl}]/u;
+/** `SEGMENTED_UNIT` as a PostgreSQL regular expression. */
+export const SEGMENTED_UNIT_SQL = `[${sqlRanges(SEGMENTED_LETTERS)}][${sqlRanges(SEGMENTED_MARKS)}]*`;
+
+/** True when a word (as `wordsOf` gives them) is one letter of a script written without spaces. */
+export function isSegmented(word: string): boolean {
+  return SEGMENTED_LETTER.test(word);
+}
+
+/** Text with `separator` on either side of each letter of the scripts written without spaces. */
+export function separateSegmented(text: string, separator: string): string {
+  return SEGMENTED_LETTER.test(text) ? text.replace(SEGMENTED_UNIT, `${separator}$&${separator}`) : text;
+}
+
 /** The words of a text, lower-cased, as a query reads them (the vocabulary splits documents with it too). */
 export function wordsOf(text: string): string[] {
-  return (lowerCase(text.normalize('NFC')).match(WORD) ?? []).filter((w) => Buffer.byteLength(w) <= MAX_WORD_BYTES);
+  return (lowerCase(text.normalize('NFC')).match(WORD) ?? [])
+    .flatMap((w) => (SEGMENTED_LETTER.test(w) ? separateSegmented(w, ' ').split(' ').filter((x) => STARTS_A_WORD.test(x)) : [w]))
+    .filter((w) => Buffer.byteLength(w) <= MAX_WORD_BYTES);
 }
 
 export function parseQuery(input: string): ParsedQuery {
@@ -58,7 +100,9 @@ export function parseQuery(input: string): ParsedQuery {
       }
     }
   }
-  if (lastWasPlainWord && !/\s$/.test(input)) parsed.prefix = parsed.words[parsed.words.length - 1];
+  // A letter of Chinese, Japanese or Thai is no prefix: a run is matched wherever it stands
+  // (its letters are words, in a phrase), the start of a longer one included.
+  if (lastWasPlainWord && !/\s$/.test(input) && !isSegmented(parsed.words[parsed.words.length - 1])) parsed.prefix = parsed.words[parsed.words.length - 1];
   parsed.words = parsed.words.slice(0, MAX_TERMS);
   parsed.phrases = parsed.phrases.slice(0, MAX_TERMS);
   parsed.excluded = parsed.excluded.slice(0, MAX_TERMS);

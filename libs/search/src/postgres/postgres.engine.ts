@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
-import { ParsedQuery, hasPositiveTerms, parseQuery, wordsOf } from '../query-parser';
+import { ParsedQuery, SEGMENTED_UNIT_SQL, hasPositiveTerms, isSegmented, parseQuery, separateSegmented, wordsOf } from '../query-parser';
 import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights } from '../search-engine';
 
 const CONFIGS = { en: 'parvis_en', fr: 'parvis_fr', simple: 'parvis_simple' } as const;
@@ -18,6 +18,8 @@ interface Compiled {
   /** The exclusions as one tsquery (empty when none). */
   excluded: Record<Lang, string>;
   terms: number;
+  /** Whether a term holds letters of Chinese, Japanese or Thai (whose snippets need them apart, see SEGMENTED). */
+  segmented: boolean;
 }
 
 interface TermWeights {
@@ -68,9 +70,11 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * to queries), so that an index written by an older release is rebuilt once after an upgrade
  * (`SearchAdmin.upgradeFormat`). 1: the words of compounds (`compoundParts`) and the gap
  * between fields. 2: vocabulary words keep the marks of non-Latin letters (the words written
- * without them are taken out by the migration search-terms-marks).
+ * without them are taken out by the migration search-terms-marks). 3: each letter of Chinese,
+ * Japanese and Thai is a word of its own (`SEGMENTED`), and none is a vocabulary word (the runs
+ * written before are taken out by the migration search-terms-segmented).
  */
-export const POSTGRES_INDEX_FORMAT = 2;
+export const POSTGRES_INDEX_FORMAT = 3;
 
 /** Accents on Latin letters: what `unaccent` takes off (é, ñ, the dot of İ) and the others' marks it leaves. */
 const LATIN_ACCENTS = /(\p{Script=Latin})[\u0300-\u036f]+/gu;
@@ -85,11 +89,15 @@ export function foldLatinAccents(text: string): string {
   return text.normalize('NFD').replace(LATIN_ACCENTS, '$1').normalize('NFC');
 }
 
-/** Lower-case words of 3–40 letters or digits (not numbers), Latin accents folded, as the vocabulary keeps them. */
+/**
+ * Lower-case words of 3–40 letters or digits (not numbers), Latin accents folded, as the
+ * vocabulary keeps them. A letter of Chinese, Japanese or Thai (a word alone, see `wordsOf`)
+ * is none: queries look for them in phrases, with no typo tolerance or completion.
+ */
 export function vocabularyWords(text: string): Set<string> {
   const words = new Set<string>();
   for (const w of wordsOf(foldLatinAccents(text))) {
-    if (w.length >= 3 && w.length <= 40 && !/^\d+$/.test(w)) words.add(w);
+    if (w.length >= 3 && w.length <= 40 && !/^\d+$/.test(w) && !isSegmented(w)) words.add(w);
   }
   return words;
 }
@@ -175,6 +183,35 @@ const FIELD_GAP = `'''${GAP_LEXEME}'':1'::tsvector`;
 const ANGLES = '\u0003\u0004';
 
 /**
+ * Put on either side of each letter of Chinese, Japanese and Thai (see `wordsOf`) in the text
+ * given to `to_tsvector`, so PostgreSQL's parser reads each as a word at its own position, as
+ * the query parser does: a run typed is the phrase of its letters (`'咖' <-> '啡'`), found
+ * wherever they stand together. A control character, not a space: the parser takes it for a
+ * separator, and a snippet made from text marked the same way (`ts_headline`, so that these
+ * letters are highlighted) loses it again without losing a space the author wrote.
+ */
+const SEGMENTED = '\u0005';
+
+/** Text as `to_tsvector` is given it: each letter of the scripts written without spaces apart. */
+function segmented(text: string): string {
+  return separateSegmented(text, SEGMENTED);
+}
+
+/** `segmented(text)`, or null when that is the text itself. */
+function segmentedIfAny(text: string): string | null {
+  const apart = segmented(text);
+  return apart === text ? null : apart;
+}
+
+/** A snippet as written: angle brackets back, SEGMENTED gone, and letters highlighted side by side (咖, 啡) as one highlight. */
+function asWritten(headline: string): string {
+  return headline
+    .replace(/[\u0003\u0004]/g, (c) => (c === '\u0003' ? '<' : '>'))
+    .replace(new RegExp(`${HIGHLIGHT.close}${SEGMENTED}+${HIGHLIGHT.open}`, 'g'), '')
+    .replaceAll(SEGMENTED, '');
+}
+
+/**
  * The default engine: PostgreSQL full-text search over `search_documents` (see the
  * search migration). Each document is stemmed under its space's language, with accents
  * folded; the query is compiled once per language and each document is matched with its
@@ -208,10 +245,14 @@ export class PostgresSearchEngine implements SearchEngine {
       board_id: d.boardId,
       kind: d.kind,
       title: d.title,
-      title_parts: compoundParts(d.title),
+      title_text: segmented(d.title),
+      title_parts: segmented(compoundParts(d.title)),
+      tags_text: segmented(d.tags.join(' ')),
       tags: d.tags,
       body: indexedBody(d.body),
-      body_parts: compoundParts(indexedBody(d.body)),
+      // Sent only when it differs from the body, which may be long.
+      body_text: segmentedIfAny(indexedBody(d.body)),
+      body_parts: segmented(compoundParts(indexedBody(d.body))),
       author_id: d.authorId,
       state: d.state,
       language: d.language,
@@ -224,7 +265,7 @@ export class PostgresSearchEngine implements SearchEngine {
     const written: Array<{ id: string }> = rowsOf(await this.ds.query(
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, topic_id uuid, post_number int, space_id uuid, board_id uuid,
-           kind text, title text, title_parts text, tags text[], body text, body_parts text, author_id uuid, state text, language text,
+           kind text, title text, title_text text, title_parts text, tags text[], tags_text text, body text, body_text text, body_parts text, author_id uuid, state text, language text,
            accepted boolean, reactions int, created_at timestamptz, version bigint)
        ), written AS (
          INSERT INTO search_documents AS s (id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id,
@@ -232,9 +273,9 @@ export class PostgresSearchEngine implements SearchEngine {
          SELECT id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id, state, language,
                 accepted, reactions, created_at, version,
                 ts_delete(
-                  setweight(to_tsvector(parvis_search_config(language), title || E'\\n' || title_parts), 'A') || ${FIELD_GAP}
-                  || setweight(to_tsvector(parvis_search_config(language), array_to_string(tags, ' ')), 'B') || ${FIELD_GAP}
-                  || setweight(to_tsvector(parvis_search_config(language), translate(body, '<>', '${ANGLES}') || E'\\n' || body_parts), 'C'),
+                  setweight(to_tsvector(parvis_search_config(language), title_text || E'\\n' || title_parts), 'A') || ${FIELD_GAP}
+                  || setweight(to_tsvector(parvis_search_config(language), tags_text), 'B') || ${FIELD_GAP}
+                  || setweight(to_tsvector(parvis_search_config(language), translate(coalesce(body_text, body), '<>', '${ANGLES}') || E'\\n' || body_parts), 'C'),
                   '${GAP_LEXEME}'),
                 now()
            FROM input
@@ -461,7 +502,7 @@ export class PostgresSearchEngine implements SearchEngine {
    * vocabulary of the spaces searched (see addTerms).
    */
   private async nearWords(q: ParsedQuery, spaceIds: string[]): Promise<Map<string, string[]>> {
-    const candidates = q.words.filter((w) => [...w].length >= TYPO_MIN_LENGTH && !/^\d+$/.test(w));
+    const candidates = q.words.filter((w) => [...w].length >= TYPO_MIN_LENGTH && !/^\d+$/.test(w) && !isSegmented(w));
     const near = new Map<string, string[]>();
     if (candidates.length === 0) return near;
     // The trigram index filters on pg_trgm's own threshold (0.3 by default): at ours, it hands
@@ -555,7 +596,8 @@ export class PostgresSearchEngine implements SearchEngine {
     const [row] = await this.ds.query(`SELECT ${columns.join(', ')}`, params);
     const pick = (prefix: string) => Object.fromEntries(LANGS.map((l) => [l, row[`${prefix}_${l}`]])) as Record<Lang, never>;
     const excl = Object.fromEntries(LANGS.map((l) => [l, excluded.length ? (row[`excl_${l}`] as string) : ''])) as Record<Lang, string>;
-    return { all: pick('all'), any: pick('any'), each: pick('terms'), excluded: excl, terms: positive.length };
+    const segmented = [...q.words, ...q.phrases.flat(), ...q.excluded.flat()].some(isSegmented);
+    return { all: pick('all'), any: pick('any'), each: pick('terms'), excluded: excl, terms: positive.length, segmented };
   }
 
   private async run(req: SearchRequest, compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<SearchResult> {
@@ -599,6 +641,11 @@ export class PostgresSearchEngine implements SearchEngine {
         : '0';
     const limit = p(req.limit);
     const offset = p(req.offset);
+    // The snippet is cut from the body as it was indexed when the query holds letters of unspaced
+    // scripts: on the body as written, ts_headline would find no word of theirs to highlight.
+    const snippetText = compiled.segmented
+      ? `regexp_replace(left(b.body, 20000), ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`
+      : 'left(b.body, 20000)';
     const facets = req.facets
       ? `, (SELECT coalesce(json_agg(json_build_object('value', kind, 'count', n) ORDER BY n DESC, kind), '[]') FROM (SELECT kind, count(*) AS n FROM m GROUP BY kind) k) AS kinds,
            (SELECT coalesce(json_agg(json_build_object('value', space_id, 'count', n) ORDER BY n DESC, space_id), '[]') FROM (SELECT space_id, count(*) AS n FROM m GROUP BY space_id) s) AS spaces,
@@ -623,7 +670,7 @@ export class PostgresSearchEngine implements SearchEngine {
            FROM unnest(${candParam}::uuid[]) AS c(id) JOIN search_documents d ON d.id = c.id, q
           WHERE d.tsv @@ CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END
        ), page AS (
-         SELECT m.*, ts_headline(parvis_search_config(m.language), translate(left(b.body, 20000), '<>', '${ANGLES}'),
+         SELECT m.*, ts_headline(parvis_search_config(m.language), translate(${snippetText}, '<>', '${ANGLES}'),
                   CASE m.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END, '${HEADLINE_OPTIONS}') AS snippet
            FROM (SELECT * FROM m ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) m
            JOIN search_bodies b ON b.id = m.id, q
@@ -643,7 +690,7 @@ export class PostgresSearchEngine implements SearchEngine {
       spaceId: h.spaceId as string,
       kind: h.kind as string,
       title: h.title as string,
-      snippetHtml: markHighlights((h.snippet as string).replace(/[\u0003\u0004]/g, (c) => (c === '\u0003' ? '<' : '>')), HIGHLIGHT.open, HIGHLIGHT.close),
+      snippetHtml: markHighlights(asWritten(h.snippet as string), HIGHLIGHT.open, HIGHLIGHT.close),
       score: Number(h.score),
     }));
     const counts = (v: unknown) => (v as FacetCount[]).map((c) => ({ value: String(c.value), count: Number(c.count) }));
