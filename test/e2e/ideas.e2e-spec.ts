@@ -566,6 +566,11 @@ describe('idea boards', () => {
     await drain();
     const res = expectOk(await t.gql(`query($t: String!, $s: ID) { similarTopics(title: $t, spaceId: $s) { id kind } }`, { t: 'outlook calendar sync', s: space.id }));
     expect(res.similarTopics).toContainEqual({ id: existing, kind: 'IDEA' });
+    // A title in Chinese: its letters count as words do.
+    const chinese = await newIdea(await customer(), '日历与邮件同步', { boardId: sBoard });
+    await drain();
+    const zh = expectOk(await t.gql(`query($t: String!, $s: ID) { similarTopics(title: $t, spaceId: $s) { id } }`, { t: '邮件日历同步功能', s: space.id }));
+    expect(zh.similarTopics).toContainEqual({ id: chinese });
   });
 
   it('counts the viewer’s votes left on every idea board of a space in a fixed number of statements', async () => {

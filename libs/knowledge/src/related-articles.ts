@@ -3,7 +3,7 @@ import { AccessService } from '../../access/src/access.service';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { TopicModel } from '../../forum/src/topics/topic.model';
-import { parseQuery } from '../../search/src/query-parser';
+import { titleTerms } from '../../search/src/query-parser';
 import { SearchService } from '../../search/src/search.service';
 import { ArticleState } from './articles/article.model';
 import { ArticleLoaders } from './articles/article.loaders';
@@ -29,7 +29,7 @@ export class RelatedArticles {
   async of(viewer: Viewer, topic: TopicModel, first: number): Promise<TopicModel[]> {
     const spaceIds = await this.access.readableSpaceIds(viewer);
     // Every word of the title counts, none is required (as for similar topics).
-    const words = parseQuery(topic.title).words.slice(0, 12);
+    const words = titleTerms(topic.title);
     if (spaceIds.length === 0 || words.length === 0) return [];
     // A search like any other: asking it of a whole list of topics spends the search rate.
     await this.search.charge(viewer);

@@ -119,6 +119,19 @@ function lowerCase(text: string): string {
   return text.replace(/Σ/g, 'σ').toLowerCase();
 }
 
+/** How many of a title's words a search for similar topics uses. */
+const TITLE_TERMS = 12;
+
+/**
+ * The words a title is matched on when looking for similar topics or related articles, where
+ * every word counts and none is required: its words, and the words of its joined words and of
+ * its runs of Chinese, Japanese or Thai (which parseQuery reads as phrases), each once.
+ */
+export function titleTerms(title: string): string[] {
+  const q = parseQuery(title);
+  return [...new Set([...q.words, ...q.phrases.flat()])].slice(0, TITLE_TERMS);
+}
+
 /** True when the query asks for something (an exclusion alone matches nothing to rank). */
 export function hasPositiveTerms(q: ParsedQuery): boolean {
   return q.words.length > 0 || q.phrases.length > 0;

@@ -12,7 +12,7 @@ import { TopicModel } from '../../forum/src/topics/topic.model';
 import { TopicsService } from '../../forum/src/topics/topics.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
-import { hasPositiveTerms, parseQuery } from './query-parser';
+import { hasPositiveTerms, parseQuery, titleTerms } from './query-parser';
 import { SearchFilters, SearchRequest, SearchResult } from './search-engine';
 import { SearchEngines } from './search-engines';
 import { AUDIENCE_EVENT_TYPES } from './search-indexer';
@@ -113,7 +113,7 @@ export class SearchService {
     const spaceIds = readable.filter((id) => (!args.spaceId || id === args.spaceId) && (!board || id === board.spaceId));
     if (spaceIds.length === 0) return [];
     // Every word counts but none is required: a title is rarely typed the same way twice.
-    const words = parseQuery(args.title).words.slice(0, 12);
+    const words = titleTerms(args.title);
     if (words.length === 0) return [];
     const limit = args.first ?? 5;
     // A board's kind may leave some of its topics out of its lists (merged ideas), and those may
