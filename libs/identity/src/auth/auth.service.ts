@@ -260,6 +260,27 @@ export class AuthService {
   }
 }
 
+/**
+ * A signed-in user's password asked for again (changing it, deleting the account), under the
+ * account's sign-in limit: a reservation on the same bucket and key as `signIn` (and on `extra`
+ * rules), so a stolen session gets no more guesses than the sign-in form gives, in a row or in
+ * parallel. A match gives the reservation back and clears the account's failures.
+ */
+export async function recheckPassword(
+  limiter: RateLimiter,
+  user: { id: string; password_hash: string | null },
+  password: string,
+  ip: string,
+  extra: Array<[RateRule, string]> = [],
+): Promise<boolean> {
+  const accountKey = signInAccountKey(user.id);
+  const attempt = await limiter.reserve([[SIGN_IN_PER_LOGIN, accountKey], [SIGN_IN_PER_IP, networkOf(ip)], ...extra]);
+  if (user.password_hash === null || !(await verifyPassword(user.password_hash, password))) return false;
+  await attempt.release();
+  await limiter.clear(SIGN_IN_PER_LOGIN, accountKey);
+  return true;
+}
+
 /** Live connections on revoked sessions are closed: the gateway re-checks the user's sockets. */
 export function emitSessionsRevoked(tx: Tx, userId: string): Promise<void> {
   return tx.emit({ type: 'user.sessions_revoked', aggregateType: 'user', aggregateId: userId, payload: { userId } });

@@ -10,7 +10,7 @@ import { SessionsService } from '../sessions/sessions.service';
 import { toUserModel, UserModel } from '../users/user.model';
 import { UsersRepository } from '../users/users.repository';
 import { readBound, signBound, stillBound } from './bound-tokens';
-import { AuthResult, AuthService, emitSessionsRevoked, hashPassword, normalizeEmail, verifyPassword, refuseOwnIdentifiers, SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, signInAccountKey } from './auth.service';
+import { AuthResult, AuthService, emitSessionsRevoked, hashPassword, normalizeEmail, recheckPassword, refuseOwnIdentifiers, SIGN_IN_PER_LOGIN, signInAccountKey } from './auth.service';
 import { ChangePasswordInput, RequestPasswordResetInput, ResetPasswordInput } from './dto/auth.inputs';
 
 /** The `SignedTokens` purpose of password reset links, and how long one works. */
@@ -59,18 +59,8 @@ export class PasswordsService {
     // What the input alone refuses costs no attempt (the session holder can read the account's
     // e-mail and handle anyway).
     refuseOwnIdentifiers(input.newPassword, user, 'newPassword');
-    // Guesses at the current password count with the account's failed sign-ins, reserved before
-    // the check as signIn does: a stolen session gets no more tries at the password than the
-    // sign-in form gives, in a row or in parallel.
-    const accountKey = signInAccountKey(userId);
-    const attempt = await this.limiter.reserve([
-      [SIGN_IN_PER_LOGIN, accountKey],
-      [SIGN_IN_PER_IP, networkOf(meta.ip)],
-    ]);
-    const ok = user.password_hash !== null && (await verifyPassword(user.password_hash, input.currentPassword));
-    if (!ok) throw AppError.badField('currentPassword', 'is not your current password');
-    await attempt.release();
-    await this.limiter.clear(SIGN_IN_PER_LOGIN, accountKey);
+    // Guesses at the current password count with the account's failed sign-ins.
+    if (!(await recheckPassword(this.limiter, user, input.currentPassword, meta.ip))) throw AppError.badField('currentPassword', 'is not your current password');
 
     const passwordHash = await hashPassword(input.newPassword);
     const row = await this.uow.run(async (tx) => {
