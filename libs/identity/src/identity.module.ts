@@ -13,17 +13,18 @@ import { AuthService } from './auth/auth.service';
 import { GroupsResolver } from './groups/groups.resolver';
 import { GroupsService } from './groups/groups.service';
 import { SessionsService } from './sessions/sessions.service';
+import { AccountDeletionService } from './users/account-deletion';
 import { IgnoresService } from './users/ignores';
 import { UsersLoader } from './users/users.loader';
 import { UsersRepository } from './users/users.repository';
 import { UsersResolver } from './users/users.resolver';
 import { UsersService } from './users/users.service';
 
-/** Accounts (passwords and their resets, e-mail address confirmation), sessions, groups and global roles. */
+/** Accounts (passwords and their resets, e-mail address confirmation, deletion and anonymisation), sessions, groups and global roles. */
 @Module({
   providers: [
     SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, PasswordsService, AccountMailer, PasswordResetMail,
-    EmailVerificationService, EmailVerificationMail, GroupsService, IgnoresService,
+    EmailVerificationService, EmailVerificationMail, GroupsService, IgnoresService, AccountDeletionService,
     AuthResolver, UsersResolver, GroupsResolver,
   ],
   exports: [SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, IgnoresService],

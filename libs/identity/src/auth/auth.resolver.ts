@@ -3,9 +3,10 @@ import { GqlContext } from '../../../core/src/graphql/context';
 import { SESSION_COOKIE, SessionsService, tokenFrom } from '../sessions/sessions.service';
 import { UserModel } from '../users/user.model';
 import { AuthService } from './auth.service';
-import { AuthPayload, ChangePasswordInput, RequestPasswordResetInput, ResetPasswordInput, SignInInput, SignUpInput, VerifyEmailInput } from './dto/auth.inputs';
+import { AuthPayload, ChangePasswordInput, DeleteMyAccountInput, RequestPasswordResetInput, ResetPasswordInput, SignInInput, SignUpInput, VerifyEmailInput } from './dto/auth.inputs';
 import { EmailVerificationService } from './email-verification';
 import { PasswordsService } from './passwords.service';
+import { AccountDeletionService } from '../users/account-deletion';
 
 @Resolver()
 export class AuthResolver {
@@ -14,6 +15,7 @@ export class AuthResolver {
     private readonly sessions: SessionsService,
     private readonly passwords: PasswordsService,
     private readonly verification: EmailVerificationService,
+    private readonly deletion: AccountDeletionService,
   ) {}
 
   private setCookie(ctx: GqlContext, token: string): void {
@@ -95,6 +97,20 @@ export class AuthResolver {
   })
   resendEmailVerification(@Context() ctx: GqlContext): Promise<boolean> {
     return this.verification.resend(ctx.viewer);
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Deletes the signed-in member’s account, given its password: the handle becomes `deleted-…`, the name "Deleted user", the ' +
+      'e-mail address and password go, every session ends, and memberships, grants, ignores, watches, e-mail settings and ' +
+      'notifications are removed; posts, topics, ideas, votes and articles stay under the anonymised account. A wrong password ' +
+      'is UNAUTHENTICATED and counts as a failed sign-in; moderators and admins are FORBIDDEN until an admin makes them members. ' +
+      'At most 5 wrong passwords an hour, whatever sign-ins clear.',
+  })
+  async deleteMyAccount(@Args('input') input: DeleteMyAccountInput, @Context() ctx: GqlContext): Promise<boolean> {
+    await this.deletion.deleteOwn(ctx.viewer, input.password, this.meta(ctx));
+    ctx.res.clearCookie(SESSION_COOKIE, { path: '/' });
+    return true;
   }
 
   @Mutation(() => Int, { description: 'Revokes every session of a user (yourself by default; anyone for admins). Returns how many.' })

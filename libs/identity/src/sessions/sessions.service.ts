@@ -149,7 +149,8 @@ export class SessionsService {
   /**
    * A viewer for a user who is not making the request (notification recipients, sanction
    * targets), with the access policy preloaded; null for unknown users, and for users
-   * suspended or banned site-wide unless `includeSuspended`.
+   * suspended or banned site-wide, or whose account is deleted, unless `includeSuspended`
+   * (callers judging what someone wrote, not whom to tell: a deleted account hears nothing).
    */
   async viewerForUser(userId: string, opts: { includeSuspended?: boolean } = {}): Promise<Viewer | null> {
     return (await this.viewersForUsers([userId], opts)).get(userId) ?? null;
@@ -159,7 +160,10 @@ export class SessionsService {
   async viewersForUsers(userIds: readonly string[], opts: { includeSuspended?: boolean } = {}): Promise<Map<string, Viewer>> {
     const viewers = new Map<string, Viewer>();
     if (userIds.length === 0) return viewers;
-    const rows: ViewerRow[] = await this.ds.query(`SELECT ${VIEWER_COLUMNS} FROM users u ${USER_GROUPS} WHERE u.id = ANY($1::uuid[])`, [userIds]);
+    const rows: ViewerRow[] = await this.ds.query(
+      `SELECT ${VIEWER_COLUMNS} FROM users u ${USER_GROUPS} WHERE u.id = ANY($1::uuid[]) AND (u.deleted_at IS NULL OR $2)`,
+      [userIds, opts.includeSuspended ?? false],
+    );
     for (const row of rows) {
       if (!opts.includeSuspended && barredSiteWide(row.restrictions)) continue;
       viewers.set(row.id, this.toViewer(row));

@@ -5,6 +5,7 @@ import { UserModel } from './user.model';
 import { IgnoresService, MAX_IGNORED } from './ignores';
 import { UsersLoader } from './users.loader';
 import { UsersService } from './users.service';
+import { AccountDeletionService } from './account-deletion';
 import { found } from '../../../core/src/errors';
 import { listOf } from '../../../core/src/graphql/limits';
 
@@ -14,6 +15,7 @@ export class UsersResolver {
     private readonly users: UsersService,
     private readonly loader: UsersLoader,
     private readonly ignores: IgnoresService,
+    private readonly deletion: AccountDeletionService,
   ) {}
 
   @Query(() => UserModel, { nullable: true, description: 'The signed-in user; null when anonymous.' })
@@ -56,6 +58,16 @@ export class UsersResolver {
   @Mutation(() => UserModel, { description: 'Admins only: change a user’s global role.' })
   setUserRole(@Args('input') input: SetUserRoleInput, @Context() ctx: GqlContext): Promise<UserModel> {
     return this.users.setRole(ctx.viewer, input.userId, input.role);
+  }
+
+  @Mutation(() => UserModel, {
+    description:
+      'Admins only: anonymises an account that is not an admin’s (e.g. on a GDPR request), as `deleteMyAccount` does, and logs it ' +
+      'in the moderation log by the account’s id alone. A moderator’s account becomes a member’s. An account deleted already ' +
+      'is CONFLICT.',
+  })
+  anonymizeUser(@Args('userId', { type: () => ID }) userId: string, @Context() ctx: GqlContext): Promise<UserModel> {
+    return this.deletion.anonymizeByAdmin(ctx.viewer, userId);
   }
 
   @ResolveField(() => String, { nullable: true, description: 'Only for the user themself (as on `me`); null for everybody else, admins included.' })

@@ -81,6 +81,12 @@ export class ChangePasswordInput {
 }
 
 @InputType()
+export class DeleteMyAccountInput {
+  @Field({ description: 'The password the account has now: deleting it asks for it again.' }) @IsString() @Length(1, 256)
+  password!: string;
+}
+
+@InputType()
 export class RequestPasswordResetInput {
   @AccountEmail()
   email!: string;

@@ -1,0 +1,144 @@
+import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { AuditLog } from '../../../core/src/audit/audit-log';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid } from '../../../core/src/ids';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
+import { emitSessionsRevoked, recheckPassword } from '../auth/auth.service';
+import { SessionsService } from '../sessions/sessions.service';
+import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
+import { USER_COLUMNS, UsersRepository } from './users.repository';
+
+/** What an anonymised account is called: its handle is `deleted-<8 hex>`, unique, and fits the handles' CHECK. */
+export const DELETED_DISPLAY_NAME = 'Deleted user';
+/** The outbox event of an account deleted or anonymised (its id only). */
+export const USER_ANONYMIZED = 'user.anonymized';
+/**
+ * Failed attempts at deleting one's own account, per account and hour: a sensitive action, so
+ * beside the sign-in failures, which a successful sign-in clears, these stay.
+ */
+export const ACCOUNT_DELETION_PER_USER: RateRule = { bucket: 'account-deletion:user', limit: 5, windowSeconds: 3600 };
+
+/**
+ * Deleting an account (by its owner, `deleteMyAccount`) and anonymising one (by an admin,
+ * `anonymizeUser`, e.g. on a GDPR request) are one operation: the account keeps its id, so
+ * what it wrote for the community (posts, topics, ideas, votes, reactions, articles) stays,
+ * shown under a neutral handle and name; everything that is about the person goes, in one
+ * transaction. Moderation history stays (sanctions, their e-mail and IP bans, appeals,
+ * reports filed and received, the moderation log), so deleting an account is no way round a
+ * ban, nor a way to erase what moderators decided.
+ */
+@Injectable()
+export class AccountDeletionService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly sessions: SessionsService,
+    private readonly limiter: RateLimiter,
+    private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /**
+   * The signed-in member deletes their own account, given its password. Staff are refused
+   * (FORBIDDEN: an admin makes them a member first), before anything is counted; a wrong
+   * password counts as a failed sign-in of the account (shared with `signIn`) and against
+   * ACCOUNT_DELETION_PER_USER.
+   */
+  async deleteOwn(viewer: Viewer, password: string, meta: { ip: string }): Promise<void> {
+    if (!viewer.user || !viewer.sessionId) throw AppError.unauthenticated();
+    const userId = viewer.user.id;
+    const user = await this.users.findCredentials(userId);
+    if (!user || !user.password_hash) throw AppError.unauthenticated();
+    if (user.role !== GlobalRoleEnum.MEMBER) throw staffRefused();
+    if (!(await recheckPassword(this.limiter, user, password, meta.ip, [[ACCOUNT_DELETION_PER_USER, userId]]))) {
+      throw AppError.unauthenticated('Wrong password');
+    }
+    await this.uow.run(async (tx) => {
+      const locked = await this.lockUser(tx, userId);
+      // Changed since it was checked: a new password, or a promotion, decides otherwise.
+      if (!locked || locked.deleted_at) throw AppError.unauthenticated();
+      if (locked.password_hash !== user.password_hash) throw AppError.conflict('Your password was changed meanwhile; try again');
+      if (locked.role !== GlobalRoleEnum.MEMBER) throw staffRefused();
+      await this.anonymize(tx, locked);
+    });
+  }
+
+  /**
+   * An admin anonymises an account that is not an admin's (a moderator's loses the role with
+   * it), logged in the moderation log with the account's id and nothing else about the person.
+   * An account deleted already is CONFLICT, and nothing is written.
+   */
+  async anonymizeByAdmin(viewer: Viewer, userId: string): Promise<UserModel> {
+    if (!viewer.user) throw AppError.unauthenticated();
+    if (!viewer.isAdmin) throw AppError.forbidden('Only admins anonymise accounts');
+    if (!isUuid(userId)) throw AppError.notFound('User not found');
+    return this.uow.run(async (tx) => {
+      const locked = await this.lockUser(tx, userId);
+      if (!locked) throw AppError.notFound('User not found');
+      if (locked.role === GlobalRoleEnum.ADMIN) throw AppError.forbidden('Admins cannot be anonymised: make them a member first');
+      if (locked.deleted_at) throw AppError.conflict('This account is deleted already');
+      const row = await this.anonymize(tx, locked);
+      await this.audit.append(tx, {
+        actorId: viewer.id,
+        action: 'user.anonymize',
+        targetType: 'user',
+        targetId: userId,
+        spaceId: null,
+        // The role it lost (not personal data), when it had one.
+        before: locked.role !== GlobalRoleEnum.MEMBER ? { role: locked.role } : null,
+      });
+      return toUserModel(row);
+    });
+  }
+
+  private async lockUser(tx: Tx, userId: string) {
+    return tx.one<UserRow & { password_hash: string | null; deleted_at: Date | null }>(
+      `SELECT ${USER_COLUMNS()}, password_hash, deleted_at FROM users WHERE id = $1 FOR UPDATE`,
+      [userId],
+    );
+  }
+
+  /** The anonymisation itself, in the caller's transaction, on the locked row of an account not deleted yet. */
+  private async anonymize(tx: Tx, user: UserRow): Promise<UserRow> {
+    const [row] = await tx.query<UserRow>(
+      `UPDATE users SET handle = $2, display_name = $3, email = NULL, password_hash = NULL, email_verified_at = NULL,
+              digest_sent_at = NULL, role = 'MEMBER', trust_level_locked = false, deleted_at = now(), updated_at = now()
+        WHERE id = $1 RETURNING ${USER_COLUMNS()}`,
+      [user.id, await this.freeHandle(tx), DELETED_DISPLAY_NAME],
+    );
+    // What is about the person, not the community's: who they are with (groups, grants,
+    // ignores both ways), what they follow and read, their settings and their news. Votes,
+    // reactions, ratings and credits stay with the content they count for.
+    await tx.query(
+      `WITH g AS (DELETE FROM group_members WHERE user_id = $1),
+            sg AS (DELETE FROM space_grants WHERE user_id = $1),
+            i AS (DELETE FROM user_ignores WHERE user_id = $1 OR ignored_user_id = $1),
+            tw AS (DELETE FROM topic_watches WHERE user_id = $1),
+            bw AS (DELETE FROM board_watches WHERE user_id = $1),
+            gw AS (DELETE FROM tag_watches WHERE user_id = $1),
+            ep AS (DELETE FROM email_preferences WHERE user_id = $1),
+            n AS (DELETE FROM notifications WHERE user_id = $1),
+            tr AS (DELETE FROM topic_reads WHERE user_id = $1)
+       DELETE FROM user_visits WHERE user_id = $1`,
+      [user.id],
+    );
+    // Ended sessions keep their addresses until they are pruned (90 days), as every ended
+    // session does: an IP ban of the account reads them.
+    if ((await this.sessions.revokeAllForUser(user.id, tx.manager)) > 0) await emitSessionsRevoked(tx, user.id);
+    await tx.emit({ type: USER_ANONYMIZED, aggregateType: 'user', aggregateId: user.id, payload: { userId: user.id } });
+    return row;
+  }
+
+  /** A `deleted-<8 hex>` handle nobody has (read under this transaction; a clash is one in four billion). */
+  private async freeHandle(tx: Tx): Promise<string> {
+    for (;;) {
+      const handle = `deleted-${randomBytes(4).toString('hex')}`;
+      if (!(await tx.one(`SELECT 1 FROM users WHERE lower(handle) = $1`, [handle]))) return handle;
+    }
+  }
+}
+
+const staffRefused = () =>
+  AppError.forbidden('Moderators and admins cannot delete their account: an admin must make you a member first');

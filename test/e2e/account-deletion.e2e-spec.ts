@@ -1,0 +1,285 @@
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { freshIp } from '../support/fresh-ip';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const DELETE = `mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`;
+const ANONYMIZE = `mutation($id: ID!) { anonymizeUser(userId: $id) { id handle displayName role email } }`;
+const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token } }`;
+const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token user { id handle } } }`;
+const ME = `{ me { id } }`;
+const TOPIC = `query($id: ID!) { topic(id: $id) { author { id handle displayName email emailVerified } posts { edges { node { author { id handle displayName } bodyHtml } } } } }`;
+const NOTIFICATIONS = `{ notifications(first: 50) { edges { node { kind actor { id handle displayName email } } } } }`;
+const LOG = `{ moderationLog(first: 50) { edges { node { action targetType targetId actor { id } before after reason } } } }`;
+
+const PASSWORD = 'a long enough password';
+
+/** Every table the anonymisation empties of the account's rows, and where the account is named. */
+const CLEANED: Array<[string, string]> = [
+  ['group_members', 'user_id = $1'],
+  ['space_grants', 'user_id = $1'],
+  ['user_ignores', 'user_id = $1 OR ignored_user_id = $1'],
+  ['topic_watches', 'user_id = $1'],
+  ['board_watches', 'user_id = $1'],
+  ['tag_watches', 'user_id = $1'],
+  ['email_preferences', 'user_id = $1'],
+  ['notifications', 'user_id = $1'],
+  ['topic_reads', 'user_id = $1'],
+  ['user_visits', 'user_id = $1'],
+];
+/** What stays: the community's content and the moderation history. */
+const KEPT: Array<[string, string]> = [
+  ['topics', 'author_id = $1'],
+  ['posts', 'author_id = $1'],
+  ['idea_votes', 'user_id = $1'],
+  ['reactions', 'user_id = $1'],
+  ['reports', 'reporter_id = $1'],
+  ['notifications', 'actor_id = $1'],
+  ['sanctions', 'user_id = $1'],
+];
+
+describe('account deletion and anonymisation', () => {
+  let t: TestApp;
+  let admin: TestUser;
+  let other: TestUser;
+  let space: { id: string; slug: string };
+  let board: string;
+  let ideaBoard: string;
+  let seq = 0;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    admin = await makeUser(t, { role: 'ADMIN' });
+    other = await makeUser(t);
+    space = await makeSpace(t, 'PUBLIC');
+    board = await makeBoard(t, space.id);
+    ideaBoard = await makeBoard(t, space.id, 'IDEAS');
+  });
+  afterAll(() => t.close());
+
+  const drain = () => t.get(OutboxWorker).drain();
+  const count = async (table: string, where: string, id: string) => (await t.sql(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`, [id]))[0].n as number;
+  const counts = async (tables: Array<[string, string]>, id: string) => {
+    const out: Record<string, number> = {};
+    for (const [table, where] of tables) out[`${table} ${where}`] = await count(table, where, id);
+    return out;
+  };
+  const userRow = async (id: string) =>
+    (await t.sql(`SELECT handle, display_name, email, password_hash, email_verified_at, role, deleted_at FROM users WHERE id = $1`, [id]))[0];
+  const logSize = async () => (await t.sql(`SELECT count(*)::int AS n FROM moderation_log`))[0].n as number;
+  const liveSessions = (id: string) => count('sessions', 'user_id = $1 AND revoked_at IS NULL', id);
+  const signedIn = async (token: string) => expectOk(await t.gql(ME, {}, { token })).me?.id ?? null;
+  const del = (u: TestUser, password: string) => t.gql(DELETE, { input: { password } }, { token: u.token, ip: freshIp() });
+
+  /** A member with a password and a bit of everything: content, votes, memberships, watches, news, ignores, a report. */
+  async function busyMember(role: 'MEMBER' | 'MODERATOR' | 'ADMIN' = 'MEMBER'): Promise<TestUser & { topicId: string; firstPostId: string; ideaId: string; otherTopicId: string }> {
+    const group = await makeGroup(t);
+    const u = await makeUser(t, { handle: `leaver${Date.now().toString(36).slice(-5)}${++seq}`, role, groups: [group], passwordHash: await hashPassword(PASSWORD) });
+    const restricted = await makeSpace(t, 'RESTRICTED', [{ userId: u.id, level: 'PARTICIPATE' }]);
+    expect(restricted.id).toBeTruthy();
+    const topic = await createTopic(t, u.token, board, { title: `Leaving notes ${seq}`, body: `My own words about quernstones ${seq}, cc @${other.handle}`, tags: ['farewell'] });
+    const idea = await createTopic(t, u.token, ideaBoard, { title: `An idea of mine ${seq}`, body: 'Worth doing' });
+    const otherTopic = await createTopic(t, other.token, board, { title: `Another topic ${seq}`, body: 'Hello' });
+    const otherIdea = await createTopic(t, other.token, ideaBoard, { title: `Their idea ${seq}`, body: 'Worth voting for' });
+    expectOk(await t.gql(`mutation($id: ID!) { voteIdea(topicId: $id) { id } }`, { id: idea.id }, { token: other.token }));
+    expectOk(await t.gql(`mutation($id: ID!) { voteIdea(topicId: $id) { id } }`, { id: otherIdea.id }, { token: u.token }));
+    // u replies and reacts in other's topic, and reports it: other hears of u as the actor.
+    const r = await reply(t, u.token, otherTopic.id, `Replying as ${u.handle}`);
+    expect(r.id).toBeTruthy();
+    expectOk(await t.gql(`mutation($i: ReactionInput!) { react(input: $i) { id } }`, { i: { postId: otherTopic.firstPostId, kind: 'LIKE' } }, { token: u.token }));
+    expectOk(await t.gql(`mutation($i: ReportInput!) { report(input: $i) { id } }`, { i: { targetType: 'POST', targetId: otherTopic.firstPostId, reason: 'OTHER', note: 'Looks off' } }, { token: u.token }));
+    // Others reply to u: u hears of it.
+    await reply(t, other.token, topic.id, 'A reply to you');
+    expectOk(await t.gql(`mutation($i: WatchBoardInput!) { watchBoard(input: $i) { id } }`, { i: { boardId: board, level: 'WATCHING' } }, { token: u.token }));
+    expectOk(await t.gql(`mutation($i: WatchInput!) { watchTopic(input: $i) { id } }`, { i: { topicId: otherTopic.id, level: 'WATCHING' } }, { token: u.token }));
+    expectOk(await t.gql(`mutation($i: WatchTagInput!) { watchTag(input: $i) { tag } }`, { i: { tag: 'farewell', level: 'WATCHING' } }, { token: u.token }));
+    await t.sql(`INSERT INTO email_preferences (user_id, kind, enabled) VALUES ($1, 'REACTIONS', false)`, [u.id]);
+    expectOk(await t.gql(`mutation($i: MarkReadInput!) { markRead(input: $i) { id } }`, { i: { topicId: otherTopic.id, postNumber: 2 } }, { token: u.token }));
+    await drain();
+    // Ignoring each other once the news above is delivered (news of an ignored member is left out of lists).
+    await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2), ($2, $1)`, [u.id, other.id]);
+    return { ...u, topicId: topic.id, firstPostId: topic.firstPostId, ideaId: idea.id, otherTopicId: otherTopic.id };
+  }
+
+  async function expectAnonymised(u: TestUser & { topicId: string }, before: Record<string, number>) {
+    const row = await userRow(u.id);
+    expect(row).toMatchObject({ display_name: 'Deleted user', email: null, password_hash: null, email_verified_at: null, role: 'MEMBER' });
+    expect(row.handle).toMatch(/^deleted-[0-9a-f]{8}$/);
+    expect(row.deleted_at).not.toBeNull();
+    for (const [key, n] of Object.entries(await counts(CLEANED, u.id))) expect([key, n]).toEqual([key, 0]);
+    expect(await counts(KEPT, u.id)).toEqual(before);
+    expect(await liveSessions(u.id)).toBe(0);
+    expect(await signedIn(u.token)).toBeNull();
+    expect(await count('outbox', `type = 'user.anonymized' AND aggregate_id = $1`, u.id)).toBe(1);
+    // Content stays, under the anonymised account; nothing shows the old handle, name or address.
+    const topic = expectOk(await t.gql(TOPIC, { id: u.topicId }, { token: other.token })).topic;
+    expect(topic.author).toEqual({ id: u.id, handle: row.handle, displayName: 'Deleted user', email: null, emailVerified: null });
+    expect(topic.posts.edges[0].node.author).toEqual({ id: u.id, handle: row.handle, displayName: 'Deleted user' });
+    // Mentions they wrote stay as they wrote them.
+    expect(topic.posts.edges[0].node.bodyHtml).toContain(`@${other.handle}`);
+    expect(JSON.stringify(topic)).not.toContain(u.handle);
+    const news = expectOk(await t.gql(NOTIFICATIONS, {}, { token: other.token })).notifications.edges.map((e: any) => e.node);
+    const fromThem = news.filter((n: any) => n.actor?.id === u.id);
+    expect(fromThem.length).toBeGreaterThan(0);
+    for (const n of fromThem) expect(n.actor).toEqual({ id: u.id, handle: row.handle, displayName: 'Deleted user', email: null });
+    // The old handle names nobody.
+    expectError(await t.gql(`query($h: String!) { user(handle: $h) { id } }`, { h: u.handle }), 'NOT_FOUND');
+    return row;
+  }
+
+  it('deletes the signed-in member’s own account given its password, keeping their content', async () => {
+    const u = await busyMember();
+    const otherSession = await t.get(SessionsService).issue(u.id, {});
+    const kept = await counts(KEPT, u.id);
+    expect(Object.values(await counts(CLEANED, u.id)).every((n) => n > 0)).toBe(true);
+    const res = await t.gql(DELETE, { input: { password: PASSWORD } }, { token: u.token, ip: freshIp() });
+    expect(expectOk(res).deleteMyAccount).toBe(true);
+    expect(String(res.headers['set-cookie'])).toMatch(/parvis_session=;/);
+    await expectAnonymised(u, kept);
+    expect(await signedIn(otherSession)).toBeNull();
+    // Live connections of those sessions are closed through this event.
+    expect(await count('outbox', `type = 'user.sessions_revoked' AND aggregate_id = $1`, u.id)).toBe(1);
+    // A self-deletion is the owner's own act: nothing in the moderation log.
+    expect(await count('moderation_log', `target_id = $1`, u.id)).toBe(0);
+  });
+
+  it('leaves sign-in, resets and new notifications to nobody, and frees the handle and address', async () => {
+    const u = await busyMember();
+    expectOk(await del(u, PASSWORD));
+    for (const login of [u.email, u.handle, u.email.toUpperCase()]) {
+      const err = expectError(await t.gql(SIGN_IN, { input: { login, password: PASSWORD } }, { ip: freshIp() }), 'UNAUTHENTICATED');
+      expect(err.message).toBe('Wrong login or password');
+    }
+    expect(expectOk(await t.gql(`mutation($i: RequestPasswordResetInput!) { requestPasswordReset(input: $i) }`, { i: { email: u.email } }, { ip: freshIp() })).requestPasswordReset).toBe(true);
+    expect(await count('outbox', `type = 'user.password_reset_requested' AND aggregate_id = $1`, u.id)).toBe(0);
+    // Replies to their topic, votes on their idea: nobody is told any more.
+    await reply(t, other.token, u.topicId, `Anyone there? @${(await userRow(u.id)).handle}`, u.firstPostId);
+    await drain();
+    expect(await count('notifications', 'user_id = $1', u.id)).toBe(0);
+    // The handle and address are free again, for a new account of someone else.
+    const fresh = expectOk(await t.gql(SIGN_UP, { input: { email: u.email, handle: u.handle, password: 'another long password' } }, { ip: freshIp() })).signUp;
+    expect(fresh.user.handle).toBe(u.handle);
+    expect(fresh.user.id).not.toBe(u.id);
+    // Which does not inherit the old account's content.
+    const topic = expectOk(await t.gql(TOPIC, { id: u.topicId }, { token: other.token })).topic;
+    expect(topic.author.id).toBe(u.id);
+    expect(topic.author.handle).toMatch(/^deleted-/);
+  });
+
+  it('refuses a wrong password as sign-in does, counts it, and writes nothing else', async () => {
+    const u = await busyMember();
+    const row = await userRow(u.id);
+    const before = { ...(await counts(CLEANED, u.id)), ...(await counts(KEPT, u.id)), sessions: await liveSessions(u.id) };
+    const err = expectError(await del(u, 'not the password at all'), 'UNAUTHENTICATED');
+    expect(err.message).toBe('Wrong password');
+    expect(await userRow(u.id)).toEqual(row);
+    expect({ ...(await counts(CLEANED, u.id)), ...(await counts(KEPT, u.id)), sessions: await liveSessions(u.id) }).toEqual(before);
+    expect(await signedIn(u.token)).toBe(u.id);
+    expect(await count('outbox', `type = 'user.anonymized' AND aggregate_id = $1`, u.id)).toBe(0);
+    // Counted as a failed sign-in of the account: with signIn's, five in all, then the right password too is refused.
+    expect(await count('rate_events', `bucket = 'signin:login' AND key = 'user:' || $1`, u.id)).toBe(1);
+    expectError(await t.gql(SIGN_IN, { input: { login: u.handle, password: 'wrong again, by sign-in' } }, { ip: freshIp() }), 'UNAUTHENTICATED');
+    for (let i = 0; i < 3; i++) expectError(await del(u, `wrong guess ${i}`), 'UNAUTHENTICATED');
+    const limited = expectError(await del(u, PASSWORD), 'RATE_LIMITED');
+    expect(limited.extensions.retryAfterSeconds).toBeGreaterThan(0);
+    expect(await userRow(u.id)).toEqual(row);
+    expect(await signedIn(u.token)).toBe(u.id);
+  });
+
+  it('limits wrong passwords per account to five an hour, whoever clears the sign-in failures', async () => {
+    const u = await busyMember();
+    for (let i = 0; i < 5; i++) {
+      expectError(await del(u, `wrong guess ${i}`), 'UNAUTHENTICATED');
+      // A successful sign-in clears the sign-in failures, not the deletion attempts.
+      await t.sql(`DELETE FROM rate_events WHERE bucket = 'signin:login'`);
+    }
+    expectError(await del(u, PASSWORD), 'RATE_LIMITED');
+    expect((await userRow(u.id)).deleted_at).toBeNull();
+  });
+
+  it('refuses moderators and admins, before counting anything, and without writing', async () => {
+    for (const role of ['MODERATOR', 'ADMIN'] as const) {
+      const u = await busyMember(role);
+      const row = await userRow(u.id);
+      const limits = await t.sql(`SELECT * FROM rate_events ORDER BY id`);
+      const err = expectError(await del(u, PASSWORD), 'FORBIDDEN');
+      expect(err.message).toMatch(/admin must make you a member first/);
+      expect(await userRow(u.id)).toEqual(row);
+      expect(await t.sql(`SELECT * FROM rate_events ORDER BY id`)).toEqual(limits);
+      expect(await signedIn(u.token)).toBe(u.id);
+    }
+  });
+
+  it('validates the input and asks for a session', async () => {
+    const u = await busyMember();
+    expectError(await t.gql(DELETE, { input: { password: PASSWORD } }, { ip: freshIp() }), 'UNAUTHENTICATED');
+    expectError(await del(u, ''), 'BAD_USER_INPUT');
+    expect((await userRow(u.id)).deleted_at).toBeNull();
+  });
+
+  it('lets an admin anonymise a member, logged by the account’s id alone; again is CONFLICT', async () => {
+    const u = await busyMember();
+    const kept = await counts(KEPT, u.id);
+    const res = expectOk(await t.gql(ANONYMIZE, { id: u.id }, { token: admin.token })).anonymizeUser;
+    expect(res).toMatchObject({ id: u.id, displayName: 'Deleted user', role: 'MEMBER', email: null });
+    const row = await expectAnonymised(u, kept);
+    expect(res.handle).toBe(row.handle);
+    const entries = expectOk(await t.gql(LOG, {}, { token: admin.token })).moderationLog.edges.map((e: any) => e.node).filter((e: any) => e.targetId === u.id);
+    expect(entries).toEqual([{ action: 'user.anonymize', targetType: 'user', targetId: u.id, actor: { id: admin.id }, before: null, after: null, reason: null }]);
+    const stored = await t.sql(`SELECT to_jsonb(l) AS j FROM moderation_log l WHERE target_id = $1`, [u.id]);
+    for (const secret of [u.handle, u.email, 'leaver']) expect(JSON.stringify(stored)).not.toContain(secret);
+    // Once is enough: a second anonymisation is refused and writes nothing.
+    const logged = await logSize();
+    expectError(await t.gql(ANONYMIZE, { id: u.id }, { token: admin.token }), 'CONFLICT');
+    expect(await logSize()).toBe(logged);
+    expect(await userRow(u.id)).toEqual(row);
+  });
+
+  it('takes a moderator’s role with their account, and logs the role it took', async () => {
+    const u = await busyMember('MODERATOR');
+    expect(expectOk(await t.gql(ANONYMIZE, { id: u.id }, { token: admin.token })).anonymizeUser.role).toBe('MEMBER');
+    const [entry] = await t.sql(`SELECT action, before, after FROM moderation_log WHERE target_id = $1`, [u.id]);
+    expect(entry).toEqual({ action: 'user.anonymize', before: { role: 'MODERATOR' }, after: null });
+  });
+
+  it('refuses admins as targets, non-admins as actors, and ids of nobody, writing nothing', async () => {
+    const otherAdmin = await makeUser(t, { role: 'ADMIN' });
+    const moderator = await makeUser(t, { role: 'MODERATOR' });
+    const member = await makeUser(t);
+    const logged = await logSize();
+    expectError(await t.gql(ANONYMIZE, { id: otherAdmin.id }, { token: admin.token }), 'FORBIDDEN');
+    expectError(await t.gql(ANONYMIZE, { id: admin.id }, { token: admin.token }), 'FORBIDDEN');
+    expectError(await t.gql(ANONYMIZE, { id: member.id }, { token: moderator.token }), 'FORBIDDEN');
+    expectError(await t.gql(ANONYMIZE, { id: member.id }, { token: other.token }), 'FORBIDDEN');
+    expectError(await t.gql(ANONYMIZE, { id: member.id }), 'UNAUTHENTICATED');
+    expectError(await t.gql(ANONYMIZE, { id: 'not-a-uuid' }, { token: admin.token }), 'NOT_FOUND');
+    expectError(await t.gql(ANONYMIZE, { id: '01234567-89ab-7def-8123-456789abcdef' }, { token: admin.token }), 'NOT_FOUND');
+    expect(await logSize()).toBe(logged);
+    for (const u of [otherAdmin, member]) expect((await userRow(u.id)).deleted_at).toBeNull();
+    expect(await signedIn(member.token)).toBe(member.id);
+  });
+
+  it('keeps a ban on the address: anonymising a banned account is no way back in', async () => {
+    const u = await busyMember();
+    expectOk(await t.gql(`mutation($i: SanctionInput!) { sanctionUser(input: $i) { id } }`, { i: { userId: u.id, kind: 'BAN', reason: 'Spam ring', banEmail: true } }, { token: admin.token }));
+    const kept = await counts(KEPT, u.id);
+    expectOk(await t.gql(ANONYMIZE, { id: u.id }, { token: admin.token }));
+    await expectAnonymised(u, kept);
+    expect(await t.sql(`SELECT email_lower FROM banned_emails WHERE email_lower = lower($1)`, [u.email])).toEqual([{ email_lower: u.email.toLowerCase() }]);
+    expectError(await t.gql(SIGN_UP, { input: { email: u.email, handle: `back${seq}x`, password: 'another long password' } }, { ip: freshIp() }), 'FORBIDDEN');
+  });
+
+  it('leaves nothing of the account in search results', async () => {
+    const u = await busyMember();
+    expectOk(await del(u, PASSWORD));
+    await drain();
+    const q = `query($q: String!, $f: SearchFilter) { search(query: $q, filter: $f) { edges { node { post { author { id handle displayName email } } } } } }`;
+    const hits = expectOk(await t.gql(q, { q: `quernstones` }, { token: other.token })).search.edges.map((e: any) => e.node.post.author);
+    expect(hits.some((a: any) => a.id === u.id)).toBe(true);
+    for (const a of hits.filter((h: any) => h.id === u.id)) expect(a).toMatchObject({ displayName: 'Deleted user', email: null, handle: expect.stringMatching(/^deleted-/) });
+    expect(expectOk(await t.gql(q, { q: 'quernstones', f: { authorHandle: u.handle } }, { token: other.token })).search.edges).toEqual([]);
+  });
+});
