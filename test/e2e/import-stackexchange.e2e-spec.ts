@@ -427,6 +427,18 @@ describe('import:stackexchange', () => {
       expect(await one(`SELECT display_name FROM users WHERE id = $1`, [await linked(source, 'user', '2')])).toEqual({ display_name: 'Repeat Two, again' });
     });
 
+    it('leaves an account anonymised since (a GDPR request) as it is: a re-run does not give it its dump name back', async () => {
+      const { dir, space, source } = await craft('anonymised', ['Gdpr One', 'Gdpr Two', 'Gdpr Three']);
+      await run({ dir, space: space.slug });
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      const userId = (await linked(source, 'user', '2'))!;
+      const anonymised = expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { handle displayName } }`, { id: userId }, { token: admin.token })).anonymizeUser;
+      writeDumpFile(dir, 'Users.xml', 'users', users(['Gdpr One', 'Gdpr Two, renamed', 'Gdpr Three']));
+      await run({ dir, space: space.slug });
+      expect(await one(`SELECT handle, display_name FROM users WHERE id = $1`, [userId])).toEqual({ handle: anonymised.handle, display_name: 'Deleted user' });
+      expect(await one(`SELECT display_name FROM users WHERE id = $1`, [await linked(source, 'user', '1')])).toEqual({ display_name: 'Gdpr One' });
+    });
+
     it('lets a first run that imported nothing choose nothing for good', async () => {
       const { dir, space, source } = await craft('failed-first', ['Failed One', 'Failed Two', 'Failed Three']);
       const good = readFileSync(path.join(dir, 'Posts.xml'), 'utf8');

@@ -499,8 +499,8 @@ class StackExchangeImport {
     await this.transaction(async () => {
       const existing = new Map(
         (
-          await this.query<{ external_id: string; id: string; display_name: string; is_placeholder: boolean }>(
-            `SELECT l.external_id, u.id, u.display_name, u.is_placeholder
+          await this.query<{ external_id: string; id: string; display_name: string; is_placeholder: boolean; deleted: boolean }>(
+            `SELECT l.external_id, u.id, u.display_name, u.is_placeholder, u.deleted_at IS NOT NULL AS deleted
                FROM import_links l JOIN users u ON u.id = l.local_id
               WHERE l.source = $1 AND l.kind = 'user' AND l.external_id = ANY($2::text[])`,
             [this.source, users.map((u) => u.ext)],
@@ -512,7 +512,8 @@ class StackExchangeImport {
       for (const u of users) {
         const e = existing.get(u.ext);
         if (!e) fresh.push(u);
-        else if (e.is_placeholder && u.name && e.display_name !== u.name) renamed.push({ id: e.id, name: u.name });
+        // An account anonymised since (a GDPR request) keeps its neutral name.
+        else if (e.is_placeholder && !e.deleted && u.name && e.display_name !== u.name) renamed.push({ id: e.id, name: u.name });
         else this.summary.users.unchanged++;
       }
       if (renamed.length) {
