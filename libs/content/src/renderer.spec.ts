@@ -212,6 +212,13 @@ describe('ContentRenderer', () => {
     );
   });
 
+  it('leaves control characters out of the HTML, which forbids them in text (tabs and line breaks aside)', () => {
+    const out = html('one\u0001two\u0002 three\u000Bfour\u000Cfive\u001B[31mred\u007F\u0085six\u009F `co\u0007de`\n\n```\nblock\u0008\n```');
+    expect(out).not.toMatch(/[\u0001-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/);
+    expect(out).toBe('<p>onetwo three four five[31mredsix <code>code</code></p>\n<pre><code>block\n</code></pre>\n');
+    expect(excerpt('a\u0001b\u000Cc')).toBe('ab c');
+  });
+
   it('counts links and images, not mentions', () => {
     expect(r.render('[a](https://a.example) and https://b.example and <https://c.example> and a@mail.example, @someone').links).toBe(4);
     expect(r.render('![one](https://a.example/1.png) ![two](https://a.example/2.png)\n\n[![linked](https://a.example/3.png)](https://a.example)').links).toBe(4);

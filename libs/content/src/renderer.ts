@@ -270,6 +270,20 @@ function mentionsRule(state: StateCore): void {
   }
 }
 
+/** The vertical tab and the form feed: white space to markdown, so they part words as a space does. */
+const SPACING_CONTROLS = /[\u000B\u000C]/g;
+/** The other control characters, C0 and C1, but for the tab and line breaks (markdown-it turns NUL into U+FFFD itself). */
+const CONTROLS = /[\u0001-\u0008\u000E-\u001F\u007F-\u009F]/g;
+
+/**
+ * The source without the control characters HTML forbids in text (a stray ESC from a pasted
+ * terminal log, a backspace): they would otherwise reach every page, excerpt and e-mail that
+ * shows the post. The stored source keeps them, as typed.
+ */
+function withoutControls(markdown: string): string {
+  return markdown.replace(SPACING_CONTROLS, ' ').replace(CONTROLS, '');
+}
+
 /**
  * The content pipeline's first steps: markdown → HTML → allowlist. Raw HTML in the
  * markdown is escaped, never passed through; whatever markdown-it produces is still
@@ -290,7 +304,7 @@ export class ContentRenderer {
   render(markdown: string): RenderedContent {
     const found: Collected = { mentions: [], quotedPostIds: [], links: 0 };
     const env: ParseState = { found, quoteScanBudget: QUOTE_SCAN_BUDGET };
-    const raw = this.md.render(markdown, { [PARSE_STATE]: env });
+    const raw = this.md.render(withoutControls(markdown), { [PARSE_STATE]: env });
     return { html: sanitizeRendered(raw), ...found };
   }
 }
