@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -127,6 +127,35 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     expect([nothing.status, nothing.stderr.trim()]).toEqual([1, '--password-stdin: nothing was piped in']);
     const both = cli(['--email', 'both@example.com', '--handle', 'both', '--password', 'x', '--password-stdin'], 'y\n');
     expect([both.status, both.stderr.trim()]).toEqual([1, 'give --password or --password-stdin, not both']);
+  });
+
+  it('exits through its interrupt, not killed, when a signal comes while its commands load', async () => {
+    // SIGTERM as the command's modules start loading (Nest, the first of them: seconds on a busy
+    // machine), sent by the process to itself so that it comes at that moment and no other.
+    const hook = path.join(dataDir, 'sigterm-on-nest.cjs');
+    writeFileSync(
+      hook,
+      `const Module = require('node:module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (request === '@nestjs/core') {
+    Module._load = load;
+    process.stderr.write('loading Nest: SIGTERM\\n');
+    process.kill(process.pid, 'SIGTERM');
+  }
+  return load.call(this, request, ...rest);
+};
+`,
+    );
+    // Its stdin left open: not interrupted, the command would wait there for the password.
+    const args = ['--require', hook, path.join(ROOT, 'dist/apps/cli/src/main.js'), 'admin:create', '--email', 'loading@example.com', '--handle', 'loading', '--password-stdin'];
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, PARVIS_DATA_DIR: dataDir }, stdio: ['pipe', 'ignore', 'pipe'] });
+    cli = child;
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
+    // Killed by the signal, it would have none of its own code and no word: signal SIGTERM, code null.
+    expect({ code, signal, stderr }).toEqual({ code: 143, signal: null, stderr: 'loading Nest: SIGTERM\ninterrupted (SIGTERM): cleaning up\n' });
   });
 
   it('runs the worker with the API’s logs: JSON lines through pino, at LOG_LEVEL', async () => {

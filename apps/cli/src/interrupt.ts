@@ -3,9 +3,10 @@ import { Signals } from '../../../libs/core/src/signals';
 let signals: Signals | undefined;
 
 /**
- * Takes over SIGINT, SIGTERM and SIGHUP for a command, before its database opens (see
- * Signals): interrupted, the command's cleanups run (`DatabaseHandle.stop` leaves a cluster
- * others use running), and it exits with the signal's code. Once per process.
+ * Takes over SIGINT, SIGTERM and SIGHUP for a command, before its modules load (main), so
+ * before its database opens (see Signals): interrupted, the command's cleanups run
+ * (`DatabaseHandle.stop` leaves a cluster others use running), and it exits with the signal's
+ * code. Once per process.
  */
 export function handleInterrupts(): Signals {
   return (signals ??= new Signals('command', {

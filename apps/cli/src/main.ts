@@ -1,42 +1,52 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { registerAdminCommands } from './commands/admin';
-import { registerAuditCommands, registerTrustCommands } from './commands/audit';
-import { registerDatabaseCommands } from './commands/database';
-import { registerEvalSearchCommands } from './commands/eval-search';
-import { registerEvalSpamCommands } from './commands/eval-spam';
-import { registerImportCommands } from './commands/import-stackexchange';
-import { registerSchemaCommands } from './commands/schema';
-import { registerSearchCommands } from './commands/search';
-import { registerSeedCommands } from './commands/seed';
-import { interrupting } from './interrupt';
+import { handleInterrupts, interrupting } from './interrupt';
 
 /**
  * `npm run parvis -- <command>`. Every command works whether or not the server
  * is running: with the embedded database it joins the server's PostgreSQL or
  * starts one for the duration of the command.
  */
-const program = new Command('parvis').description('Parvis administration').showHelpAfterError();
-registerDatabaseCommands(program);
-registerAdminCommands(program);
-registerAuditCommands(program);
-registerTrustCommands(program);
-registerSeedCommands(program);
-registerSchemaCommands(program);
-registerEvalSpamCommands(program);
-registerImportCommands(program);
-registerSearchCommands(program);
-registerEvalSearchCommands(program);
+async function parvis(): Promise<Command> {
+  const [{ registerAdminCommands }, { registerAuditCommands, registerTrustCommands }, { registerDatabaseCommands }, { registerEvalSearchCommands }, { registerEvalSpamCommands }, { registerImportCommands }, { registerSchemaCommands }, { registerSearchCommands }, { registerSeedCommands }] = await Promise.all([
+    import('./commands/admin.js'),
+    import('./commands/audit.js'),
+    import('./commands/database.js'),
+    import('./commands/eval-search.js'),
+    import('./commands/eval-spam.js'),
+    import('./commands/import-stackexchange.js'),
+    import('./commands/schema.js'),
+    import('./commands/search.js'),
+    import('./commands/seed.js'),
+  ]);
+  const program = new Command('parvis').description('Parvis administration').showHelpAfterError();
+  registerDatabaseCommands(program);
+  registerAdminCommands(program);
+  registerAuditCommands(program);
+  registerTrustCommands(program);
+  registerSeedCommands(program);
+  registerSchemaCommands(program);
+  registerEvalSpamCommands(program);
+  registerImportCommands(program);
+  registerSearchCommands(program);
+  registerEvalSearchCommands(program);
+  return program;
+}
 
+// Signals are the command's before anything opens, before even its commands' modules load
+// (Nest, TypeORM, every lib: seconds on a busy machine), as the API's and the worker's are.
+handleInterrupts();
 // Interrupted, a command's work fails as its connections close under it: the interrupt's
 // cleanups decide when to exit, and with which code.
-program.parseAsync(process.argv).then(
-  () => {
-    if (!interrupting()) process.exit(process.exitCode ?? 0);
-  },
-  (err) => {
-    if (interrupting()) return;
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+parvis()
+  .then((program) => program.parseAsync(process.argv))
+  .then(
+    () => {
+      if (!interrupting()) process.exit(process.exitCode ?? 0);
+    },
+    (err) => {
+      if (interrupting()) return;
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
