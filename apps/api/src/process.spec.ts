@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { noteSignalHooks } from '../../../libs/core/src/database/embedded';
 import { Signals } from '../../../libs/core/src/signals';
-import { failedToStart, serverSignals, startProcess } from './process';
+import { failedToStart, runServer, serverSignals, startProcess } from './process';
 
 class Exit extends Error {
   constructor(readonly code: number | undefined) {
@@ -180,5 +180,28 @@ describe('process start and stop (API and worker)', () => {
     for (let i = 0; i < 3; i++) await settle();
     expect(order).toEqual(['migrated', 'stop db']);
     expect(exit).toHaveBeenCalledWith(0);
+  });
+
+  it('exits 1 when a signal comes while a failed start cleans up, once that clean-up is done, not 0 at once', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    process.env = { ...env, LOG_LEVEL: 'silent' };
+    let stopped!: () => void;
+    const stopDatabase = jest.fn(() => new Promise<void>((resolve) => (stopped = resolve)));
+    runServer('Parvis', async (_config, _log, signals) => {
+      signals.onStop(stopDatabase);
+      throw new Error('listen EADDRINUSE: address already in use :::3000');
+    });
+    for (let i = 0; i < 3; i++) await settle();
+    expect(stopDatabase).toHaveBeenCalledTimes(1);
+    process.emit('SIGTERM');
+    await settle();
+    // The database is still stopping: the signal waits for it, as it would have run it.
+    expect(exit).not.toHaveBeenCalled();
+    stopped();
+    for (let i = 0; i < 3; i++) await settle();
+    expect(exit).not.toHaveBeenCalledWith(0);
+    expect(exit.mock.calls[0]).toEqual([1]);
+    expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain('Parvis failed to start: listen EADDRINUSE');
+    expect(stopDatabase).toHaveBeenCalledTimes(1);
   });
 });

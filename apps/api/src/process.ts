@@ -35,7 +35,8 @@ export function serverSignals(log: Logger): Signals {
 /**
  * Runs `start` with the process's signals taken over (see serverSignals). When it fails, what
  * it opened is closed (the database it started, say) before the process says why and exits
- * 1; when a signal interrupted it, the signal's own clean-up ends the process.
+ * 1, a signal meanwhile too; when a signal interrupted it, the signal's own clean-up ends the
+ * process.
  */
 export function runServer(what: string, start: (config: AppConfig, log: Logger, signals: Signals) => Promise<void>): void {
   const { config, log } = startProcess();
@@ -44,7 +45,7 @@ export function runServer(what: string, start: (config: AppConfig, log: Logger, 
     if (signals.stopping) return;
     // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
     const deadline = setTimeout(() => failedToStart(what, err), CLEANUP_DEADLINE_MS);
-    await signals.cleanUp();
+    await signals.cleanUp({ failed: true });
     clearTimeout(deadline);
     failedToStart(what, err);
   });

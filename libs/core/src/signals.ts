@@ -28,13 +28,18 @@ export interface SignalReporter {
  *
  * What the process opens, it registers a cleanup for as it goes (`onStop`, `onStopOnceOpen`);
  * the first signal runs them last-registered first, as `finally` blocks would have, then exits.
- * A server (`kind: 'server'`) exits 0 when every cleanup succeeded and 1 otherwise; a command
- * exits with the signal's code. A second signal (not the first one's echo, see ECHO_MS), or
- * cleanups that outlast CLEANUP_DEADLINE_MS, end the process at once.
+ * A server (`kind: 'server'`) exits 0 when every cleanup succeeded and 1 otherwise (or when it
+ * had failed already, see cleanUp); a command exits with the signal's code. A second signal
+ * (not the first one's echo, see ECHO_MS), or cleanups that outlast CLEANUP_DEADLINE_MS, end
+ * the process at once.
  */
 export class Signals {
   private readonly cleanups: Array<() => Promise<void>> = [];
   private first: { signal: StopSignal; at: number } | null = null;
+  /** The cleanups under way: a signal meanwhile waits for them, rather than finding none left and exiting at once. */
+  private cleaning: Promise<boolean> | null = null;
+  /** Set by a process that failed (a server that could not start): a signal then cannot make its exit a success. */
+  private failed = false;
 
   constructor(
     private readonly kind: 'server' | 'command',
@@ -90,9 +95,15 @@ export class Signals {
   /**
    * Runs the cleanups registered so far, newest first, each once, and says whether all
    * succeeded (a failed one is reported, and the others still run). The first signal does
-   * this; so does a process that failed to start, before it exits.
+   * this; so does a process that failed to start (`failed`), before it exits: a signal that
+   * comes meanwhile waits for the same cleanups, then exits non-zero, since the start failed.
    */
-  async cleanUp(): Promise<boolean> {
+  cleanUp(opts: { failed?: boolean } = {}): Promise<boolean> {
+    if (opts.failed) this.failed = true;
+    return (this.cleaning ??= this.runCleanups().finally(() => (this.cleaning = null)));
+  }
+
+  private async runCleanups(): Promise<boolean> {
     let clean = true;
     for (const cleanup of this.cleanups.splice(0).reverse()) {
       try {
@@ -107,7 +118,7 @@ export class Signals {
 
   private exitCode(signal: StopSignal, clean: boolean): number {
     if (this.kind === 'command') return SIGNAL_EXIT_CODES[signal];
-    return clean ? 0 : 1;
+    return clean && !this.failed ? 0 : 1;
   }
 
   private async stop(signal: StopSignal): Promise<void> {
