@@ -3,6 +3,7 @@ import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
 import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
 import { SearchTermsMarks1764817200000 } from '../../migrations/1764817200000-search-terms-marks';
 import { SearchTermsSegmented1764820800000 } from '../../migrations/1764820800000-search-terms-segmented';
+import { SearchTermsOptionalMarks1764828000000 } from '../../migrations/1764828000000-search-terms-optional-marks';
 import { searchDocument, searchEngineContract } from '../support/search-contract';
 import { bootTestApp, TestApp } from '../support/test-app';
 
@@ -173,5 +174,30 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
       expect(await terms()).toEqual(['cafe', 'izmir']);
       await engine.upsert([greeting, voiced, unvoiced]);
       expect(await terms()).toEqual(['cafe', 'izmir', 'दुनिया', 'नमस्ते']);
+    }));
+
+  it('keeps Arabic and Hebrew words without their optional marks, as the index and queries read them, and the upgrade takes out those kept with them', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const terms = async () => (await t.sql(`SELECT term FROM search_terms WHERE space_id = $1 ORDER BY term`, [space])).map((r) => r.term as string);
+      const marked = searchDocument({ spaceId: space, title: 'كِتَـابٌ جَدِيدٌ', body: 'שָׁלוֹם, בְּרֵאשִׁ֖ית. नमस्ते', language: 'simple' });
+      await engine.upsert([marked]);
+      expect(await terms()).toEqual(['جديد', 'كتاب', 'בראשית', 'שלום', 'नमस्ते'].sort());
+      // A word typed with a letter too many is widened to the unmarked word, which the document holds.
+      const found = async (query: string) => (await engine.search({ query, filters: { spaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id);
+      expect(await found('בראשיתת ')).toEqual([marked.id]);
+
+      // An older release's words (with their marks) go with the upgrade; the others stay.
+      await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('كِتَابٌ', $1), ('שָׁלוֹם', $1), ('كتـاب', $1) ON CONFLICT DO NOTHING`, [space]);
+      const runner = t.ds.createQueryRunner();
+      try {
+        await new SearchTermsOptionalMarks1764828000000().up(runner);
+      } finally {
+        await runner.release();
+      }
+      expect(await terms()).toEqual(['جديد', 'كتاب', 'בראשית', 'שלום', 'नमस्ते'].sort());
+      // Written again, the document puts its words back as they were.
+      await engine.upsert([{ ...marked, version: 2 }]);
+      expect(await terms()).toEqual(['جديد', 'كتاب', 'בראשית', 'שלום', 'नमस्ते'].sort());
     }));
 });

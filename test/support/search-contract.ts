@@ -181,6 +181,39 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       }
     });
 
+    it('finds Arabic and Hebrew words whether their vowel marks (and tatweel, and cantillation) are written or not', async () => {
+      const optional = newId();
+      const inOptional = (title: string, body: string) => doc({ title, body, spaceId: optional, language: 'simple' });
+      const marked = inOptional('كِتَابٌ جَدِيدٌ', 'هٰذَا كِتَابُ الطَّبْخِ');
+      const plain = inOptional('مدرسة الحي', 'فصل دراسي');
+      const pointed = inOptional('שָׁלוֹם עֲלֵיכֶם', 'בְּרֵאשִׁ֖ית בָּרָא אֱלֹהִ֑ים');
+      const unpointed = inOptional('ספר תורה', 'קריאה');
+      const docs = [marked, plain, pointed, unpointed];
+      await engine.upsert(docs);
+      try {
+        const search = (query: string) => engine.search({ query, filters: { spaceIds: [optional] }, limit: 10, offset: 0 });
+        const found = async (query: string) => (await search(query)).hits.map((h) => h.id);
+        // Unmarked finds marked, marked finds unmarked, and marked finds marked.
+        expect(await found('كتاب ')).toEqual([marked.id]);
+        expect(await found('كتا')).toEqual([marked.id]);
+        expect(await found('كتـــاب ')).toEqual([marked.id]);
+        expect(await found('"كتاب جديد"')).toEqual([marked.id]);
+        expect(await found('هذا ')).toEqual([marked.id]);
+        expect(await found('مَدْرَسَة ')).toEqual([plain.id]);
+        expect(await found('كِتَاب ')).toEqual([marked.id]);
+        expect(await found('שלום ')).toEqual([pointed.id]);
+        expect(await found('שלו')).toEqual([pointed.id]);
+        expect(await found('בראשית ')).toEqual([pointed.id]);
+        expect(await found('סֵפֶר ')).toEqual([unpointed.id]);
+        expect(await found('שָׁלוֹם ')).toEqual([pointed.id]);
+        // The word found is highlighted (an engine may show it with its marks or without).
+        const [hit] = (await search('בראשית ')).hits;
+        expect(hit.snippetHtml.replace(/[\u0591-\u05c7]/g, '')).toContain('<mark>בראשית</mark>');
+      } finally {
+        await engine.remove(docs.map((d) => d.id));
+      }
+    });
+
     describe('Chinese, Japanese and Thai, written without spaces: any part is found where its letters stand together', () => {
       const unspaced = newId();
       const inUnspaced = (title: string, body: string, language: SearchDocument['language'] = 'simple') => doc({ title, body, spaceId: unspaced, language });

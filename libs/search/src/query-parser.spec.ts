@@ -25,10 +25,12 @@ describe('parseQuery', () => {
 
   it('keeps the marks written on letters inside their word, and lower-cases as PostgreSQL does', () => {
     expect(parseQuery('नमस्ते مَرْحَبًا שָׁלוֹם สวัสดี ')).toMatchObject({
-      words: ['नमस्ते', 'مَرْحَبًا', 'שָׁלוֹם'],
+      words: ['नमस्ते', 'مرحبا', 'שלום'],
       phrases: [['ส', 'วั', 'ส', 'ดี']], // Thai, written without spaces, letter by letter (see below)
     });
     expect(parseQuery('İZMİR ΟΔΟΣ ').words).toEqual(['i\u0307zmi\u0307r', 'οδοσ']);
+    // Except the optional marks of Arabic and Hebrew (vowel marks, tatweel, points, cantillation).
+    expect(wordsOf('كِتَـــابٌ هٰذَا שָׁלוֹם בְּרֵאשִׁ֖ית עַל־יְדֵי')).toEqual(['كتاب', 'هذا', 'שלום', 'בראשית', 'על', 'ידי']);
     // A mark with no letter before it is no word; superscripts and fractions separate words.
     expect(parseQuery('\u0301 x² ½ ').words).toEqual(['x']);
   });

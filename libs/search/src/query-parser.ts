@@ -50,6 +50,18 @@ const SEGMENTED_LETTERS: Array<[number, number]> = [
 const SEGMENTED_MARKS: Array<[number, number]> = [
   [0x0e31, 0x0e31], [0x0e34, 0x0e3a], [0x0e47, 0x0e4e], [0x3099, 0x309a], [0xfe00, 0xfe0f], [0xe0100, 0xe01ef],
 ];
+/**
+ * Marks that Arabic and Hebrew writers put in or leave out at will, and readers look past: the
+ * Arabic vowel marks (harakat, with shadda and sukun), the superscript alef and the tatweel that
+ * stretches a line; the Hebrew points (niqqud) and cantillation. They are folded away in the
+ * text indexed, in the vocabulary and in queries alike, so كتاب finds كِتَاب and שָׁלוֹם finds
+ * שלום. No other mark is: a Devanagari virama or a Japanese voicing mark makes another word.
+ * Letters stay (the Hebrew maqaf and other punctuation in that block are not marks).
+ */
+const OPTIONAL_MARKS: Array<[number, number]> = [
+  [0x0591, 0x05bd], [0x05bf, 0x05bf], [0x05c1, 0x05c2], [0x05c4, 0x05c5], [0x05c7, 0x05c7], // Hebrew points and cantillation
+  [0x0640, 0x0640], [0x064b, 0x0652], [0x0670, 0x0670], // Arabic tatweel, harakat, superscript alef
+];
 const hex = (c: number) => c.toString(16).padStart(c > 0xffff ? 8 : 4, '0');
 const jsRanges = (ranges: Array<[number, number]>) => ranges.map(([a, b]) => `\\u{${a.toString(16)}}-\\u{${b.toString(16)}}`).join('');
 const sqlRanges = (ranges: Array<[number, number]>) => ranges.map(([a, b]) => [a, b].map((c) => (c > 0xffff ? `\\U${hex(c)}` : `\\u${hex(c)}`)).join('-')).join('');
@@ -58,6 +70,20 @@ const SEGMENTED_LETTER = new RegExp(`[${jsRanges(SEGMENTED_LETTERS)}]`, 'u');
 const STARTS_A_WORD = /^[\p{L}\p{Nd}\p{Nl}]/u;
 /** `SEGMENTED_UNIT` as a PostgreSQL regular expression. */
 export const SEGMENTED_UNIT_SQL = `[${sqlRanges(SEGMENTED_LETTERS)}][${sqlRanges(SEGMENTED_MARKS)}]*`;
+
+const OPTIONAL_MARK = new RegExp(`[${jsRanges(OPTIONAL_MARKS)}]+`, 'gu');
+/** `OPTIONAL_MARKS` as a PostgreSQL regular expression. */
+export const OPTIONAL_MARK_SQL = `[${sqlRanges(OPTIONAL_MARKS)}]+`;
+
+/** Text without the optional marks of Arabic and Hebrew (see `OPTIONAL_MARKS`), as it is indexed and looked for. */
+export function foldOptionalMarks(text: string): string {
+  return text.replace(OPTIONAL_MARK, '');
+}
+
+/** True when a text holds Arabic or Hebrew letters, whose snippets are cut from the text as indexed (see `foldOptionalMarks`). */
+export function holdsArabicOrHebrew(text: string): boolean {
+  return /[\p{Script=Arabic}\p{Script=Hebrew}]/u.test(text);
+}
 
 /** True when a word (as `wordsOf` gives them) is one letter of a script written without spaces. */
 export function isSegmented(word: string): boolean {
@@ -69,9 +95,12 @@ export function separateSegmented(text: string, separator: string): string {
   return SEGMENTED_LETTER.test(text) ? text.replace(SEGMENTED_UNIT, `${separator}$&${separator}`) : text;
 }
 
-/** The words of a text, lower-cased, as a query reads them (the vocabulary splits documents with it too). */
+/**
+ * The words of a text, lower-cased and without the optional marks of Arabic and Hebrew, as a
+ * query reads them (the vocabulary splits documents with it too).
+ */
 export function wordsOf(text: string): string[] {
-  return (lowerCase(text.normalize('NFC')).match(WORD) ?? [])
+  return (lowerCase(foldOptionalMarks(text.normalize('NFC'))).match(WORD) ?? [])
     .flatMap((w) => (SEGMENTED_LETTER.test(w) ? separateSegmented(w, ' ').split(' ').filter((x) => STARTS_A_WORD.test(x)) : [w]))
     .filter((w) => Buffer.byteLength(w) <= MAX_WORD_BYTES);
 }

@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
-import { ParsedQuery, SEGMENTED_UNIT_SQL, hasPositiveTerms, isSegmented, parseQuery, separateSegmented, wordsOf } from '../query-parser';
+import {
+  OPTIONAL_MARK_SQL,
+  ParsedQuery,
+  SEGMENTED_UNIT_SQL,
+  foldOptionalMarks,
+  hasPositiveTerms,
+  holdsArabicOrHebrew,
+  isSegmented,
+  parseQuery,
+  separateSegmented,
+  wordsOf,
+} from '../query-parser';
 import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights } from '../search-engine';
 
 const CONFIGS = { en: 'parvis_en', fr: 'parvis_fr', simple: 'parvis_simple' } as const;
@@ -20,6 +31,8 @@ interface Compiled {
   terms: number;
   /** Whether a term holds letters of Chinese, Japanese or Thai (whose snippets need them apart, see SEGMENTED). */
   segmented: boolean;
+  /** Whether a term holds Arabic or Hebrew letters (whose snippets need their optional marks folded, see foldOptionalMarks). */
+  folded: boolean;
 }
 
 interface TermWeights {
@@ -72,9 +85,12 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * between fields. 2: vocabulary words keep the marks of non-Latin letters (the words written
  * without them are taken out by the migration search-terms-marks). 3: each letter of Chinese,
  * Japanese and Thai is a word of its own (`SEGMENTED`), and none is a vocabulary word (the runs
- * written before are taken out by the migration search-terms-segmented).
+ * written before are taken out by the migration search-terms-segmented). 4: the optional marks
+ * of Arabic and Hebrew (vowel marks, tatweel, points, cantillation) are folded away in the text
+ * indexed and in vocabulary words (`foldOptionalMarks`; the words written with them are taken
+ * out by the migration search-terms-optional-marks).
  */
-export const POSTGRES_INDEX_FORMAT = 3;
+export const POSTGRES_INDEX_FORMAT = 4;
 
 /** Accents on Latin letters: what `unaccent` takes off (é, ñ, the dot of İ) and the others' marks it leaves. */
 const LATIN_ACCENTS = /(\p{Script=Latin})[\u0300-\u036f]+/gu;
@@ -197,11 +213,6 @@ function segmented(text: string): string {
   return separateSegmented(text, SEGMENTED);
 }
 
-/** `segmented(text)`, or null when that is the text itself. */
-function segmentedIfAny(text: string): string | null {
-  const apart = segmented(text);
-  return apart === text ? null : apart;
-}
 
 /** A snippet as written: angle brackets back, SEGMENTED gone, and letters highlighted side by side (咖, 啡) as one highlight. */
 function asWritten(headline: string): string {
@@ -237,30 +248,37 @@ export class PostgresSearchEngine implements SearchEngine {
     // Each visible document's words, split once for both vocabulary steps.
     const words = new Map(docs.filter((d) => d.state === 'VISIBLE').map((d) => [d.id, indexedWords(d.title, d.body)]));
     const departing = await this.departingWords(docs, words);
-    const rows = docs.map((d) => ({
-      id: d.id,
-      topic_id: d.topicId,
-      post_number: d.postNumber,
-      space_id: d.spaceId,
-      board_id: d.boardId,
-      kind: d.kind,
-      title: d.title,
-      title_text: segmented(d.title),
-      title_parts: segmented(compoundParts(d.title)),
-      tags_text: segmented(d.tags.join(' ')),
-      tags: d.tags,
-      body: indexedBody(d.body),
-      // Sent only when it differs from the body, which may be long.
-      body_text: segmentedIfAny(indexedBody(d.body)),
-      body_parts: segmented(compoundParts(indexedBody(d.body))),
-      author_id: d.authorId,
-      state: d.state,
-      language: d.language,
-      accepted: d.accepted,
-      reactions: d.reactions,
-      created_at: d.createdAt.toISOString(),
-      version: d.version,
-    }));
+    const rows = docs.map((d) => {
+      // Words are read without the optional marks of Arabic and Hebrew, as queries read them.
+      const title = foldOptionalMarks(d.title);
+      const body = indexedBody(d.body);
+      const folded = foldOptionalMarks(body);
+      const bodyText = segmented(folded);
+      return {
+        id: d.id,
+        topic_id: d.topicId,
+        post_number: d.postNumber,
+        space_id: d.spaceId,
+        board_id: d.boardId,
+        kind: d.kind,
+        title: d.title,
+        title_text: segmented(title),
+        title_parts: segmented(compoundParts(title)),
+        tags_text: segmented(foldOptionalMarks(d.tags.join(' '))),
+        tags: d.tags,
+        body,
+        // Sent only when it differs from the body, which may be long.
+        body_text: bodyText === body ? null : bodyText,
+        body_parts: segmented(compoundParts(folded)),
+        author_id: d.authorId,
+        state: d.state,
+        language: d.language,
+        accepted: d.accepted,
+        reactions: d.reactions,
+        created_at: d.createdAt.toISOString(),
+        version: d.version,
+      };
+    });
     // Terms are inserted in a fixed order so concurrent indexers cannot deadlock on them.
     const written: Array<{ id: string }> = rowsOf(await this.ds.query(
       `WITH input AS (
@@ -596,8 +614,16 @@ export class PostgresSearchEngine implements SearchEngine {
     const [row] = await this.ds.query(`SELECT ${columns.join(', ')}`, params);
     const pick = (prefix: string) => Object.fromEntries(LANGS.map((l) => [l, row[`${prefix}_${l}`]])) as Record<Lang, never>;
     const excl = Object.fromEntries(LANGS.map((l) => [l, excluded.length ? (row[`excl_${l}`] as string) : ''])) as Record<Lang, string>;
-    const segmented = [...q.words, ...q.phrases.flat(), ...q.excluded.flat()].some(isSegmented);
-    return { all: pick('all'), any: pick('any'), each: pick('terms'), excluded: excl, terms: positive.length, segmented };
+    const terms = [...q.words, ...q.phrases.flat(), ...q.excluded.flat()];
+    return {
+      all: pick('all'),
+      any: pick('any'),
+      each: pick('terms'),
+      excluded: excl,
+      terms: positive.length,
+      segmented: terms.some(isSegmented),
+      folded: terms.some(holdsArabicOrHebrew),
+    };
   }
 
   private async run(req: SearchRequest, compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<SearchResult> {
@@ -642,10 +668,11 @@ export class PostgresSearchEngine implements SearchEngine {
     const limit = p(req.limit);
     const offset = p(req.offset);
     // The snippet is cut from the body as it was indexed when the query holds letters of unspaced
-    // scripts: on the body as written, ts_headline would find no word of theirs to highlight.
-    const snippetText = compiled.segmented
-      ? `regexp_replace(left(b.body, 20000), ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`
-      : 'left(b.body, 20000)';
+    // scripts, or Arabic or Hebrew ones: on the body as written, ts_headline would find no word
+    // of theirs to highlight (and Arabic and Hebrew snippets show no optional marks then).
+    let snippetText = 'left(b.body, 20000)';
+    if (compiled.folded) snippetText = `regexp_replace(${snippetText}, ${p(OPTIONAL_MARK_SQL)}, '', 'g')`;
+    if (compiled.segmented) snippetText = `regexp_replace(${snippetText}, ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`;
     const facets = req.facets
       ? `, (SELECT coalesce(json_agg(json_build_object('value', kind, 'count', n) ORDER BY n DESC, kind), '[]') FROM (SELECT kind, count(*) AS n FROM m GROUP BY kind) k) AS kinds,
            (SELECT coalesce(json_agg(json_build_object('value', space_id, 'count', n) ORDER BY n DESC, space_id), '[]') FROM (SELECT space_id, count(*) AS n FROM m GROUP BY space_id) s) AS spaces,
