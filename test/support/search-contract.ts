@@ -214,6 +214,34 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       }
     });
 
+    it('finds words written with letters and marks apart (decomposed, as some keyboards and systems write them) as typed composed, and the reverse', async () => {
+      const forms = newId();
+      const inForms = (title: string, body: string) => doc({ title, body, spaceId: forms, language: 'simple' });
+      const decomposed = (text: string) => text.normalize('NFD');
+      const latin = inForms(decomposed('Crème brûlée à Hà Nội'), decomposed('Le café du coin.'));
+      const korean = inForms(decomposed('한국어 문법'), decomposed('조사와 어미'));
+      const arabic = inForms(decomposed('أسئلة شائعة'), decomposed('إجابات'));
+      const composed = inForms('Phở bò', '김치찌개 만들기');
+      const docs = [latin, korean, arabic, composed];
+      await engine.upsert(docs);
+      try {
+        const found = async (query: string) => (await engine.search({ query, filters: { spaceIds: [forms] }, limit: 10, offset: 0 })).hits.map((h) => h.id);
+        expect(await found('brûlée ')).toEqual([latin.id]);
+        expect(await found('nội ')).toEqual([latin.id]);
+        expect(await found('한국어 ')).toEqual([korean.id]);
+        expect(await found('한국')).toEqual([korean.id]);
+        expect(await found('"조사와 어미"')).toEqual([korean.id]);
+        expect(await found('أسئلة ')).toEqual([arabic.id]);
+        expect(await found('إجابات ')).toEqual([arabic.id]);
+        expect(await found(decomposed('김치찌개 '))).toEqual([composed.id]);
+        expect(await found(decomposed('phở '))).toEqual([composed.id]);
+        const [hit] = (await engine.search({ query: '조사와 ', filters: { spaceIds: [forms] }, limit: 10, offset: 0 })).hits;
+        expect(hit.snippetHtml.normalize('NFC')).toContain('<mark>조사와</mark>');
+      } finally {
+        await engine.remove(docs.map((d) => d.id));
+      }
+    });
+
     describe('Chinese, Japanese and Thai, written without spaces: any part is found where its letters stand together', () => {
       const unspaced = newId();
       const inUnspaced = (title: string, body: string, language: SearchDocument['language'] = 'simple') => doc({ title, body, spaceId: unspaced, language });

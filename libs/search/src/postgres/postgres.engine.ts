@@ -88,9 +88,10 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * written before are taken out by the migration search-terms-segmented). 4: the optional marks
  * of Arabic and Hebrew (vowel marks, tatweel, points, cantillation) are folded away in the text
  * indexed and in vocabulary words (`foldOptionalMarks`; the words written with them are taken
- * out by the migration search-terms-optional-marks).
+ * out by the migration search-terms-optional-marks). 5: titles, tags and bodies are indexed, and
+ * titles and bodies kept, composed (NFC), as queries and vocabulary words already were.
  */
-export const POSTGRES_INDEX_FORMAT = 4;
+export const POSTGRES_INDEX_FORMAT = 5;
 
 /** Accents on Latin letters: what `unaccent` takes off (é, ñ, the dot of İ) and the others' marks it leaves. */
 const LATIN_ACCENTS = /(\p{Script=Latin})[\u0300-\u036f]+/gu;
@@ -213,7 +214,6 @@ function segmented(text: string): string {
   return separateSegmented(text, SEGMENTED);
 }
 
-
 /** A snippet as written: angle brackets back, SEGMENTED gone, and letters highlighted side by side (咖, 啡) as one highlight. */
 function asWritten(headline: string): string {
   return headline
@@ -243,8 +243,12 @@ export class PostgresSearchEngine implements SearchEngine {
     // The schema comes from migrations; nothing to set up at run time.
   }
 
-  async upsert(docs: SearchDocument[]): Promise<void> {
-    if (docs.length === 0) return;
+  async upsert(input: SearchDocument[]): Promise<void> {
+    if (input.length === 0) return;
+    // Titles and bodies are kept and indexed composed (NFC), as queries are read: a post written
+    // with letters and their marks apart (e and U+0301, Korean jamo) is found as one types it,
+    // and its snippets highlight what was found. Tags stay as given, for the tag filters.
+    const docs = input.map((d) => ({ ...d, title: d.title.normalize('NFC'), body: d.body.normalize('NFC') }));
     // Each visible document's words, split once for both vocabulary steps.
     const words = new Map(docs.filter((d) => d.state === 'VISIBLE').map((d) => [d.id, indexedWords(d.title, d.body)]));
     const departing = await this.departingWords(docs, words);
@@ -264,7 +268,7 @@ export class PostgresSearchEngine implements SearchEngine {
         title: d.title,
         title_text: segmented(title),
         title_parts: segmented(compoundParts(title)),
-        tags_text: segmented(foldOptionalMarks(d.tags.join(' '))),
+        tags_text: segmented(foldOptionalMarks(d.tags.join(' ').normalize('NFC'))),
         tags: d.tags,
         body,
         // Sent only when it differs from the body, which may be long.
