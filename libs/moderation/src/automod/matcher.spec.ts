@@ -29,6 +29,12 @@ describe('watched-word matching', () => {
     // Hebrew points and Arabic vowel signs are accents: folded away, as Latin ones are.
     expect(hits(compile('WORD', 'שלום'), 'שָׁלוֹם')).toBe(1);
     expect(hits(compile('WORD', 'مرحبا'), 'مَرْحَبًا')).toBe(1);
+    // A tatweel only stretches the line: مرحـــبا is مرحبا, and a rule written stretched finds it plain.
+    expect(hits(compile('WORD', 'مرحبا'), 'قال مرحـــبا')).toBe(1);
+    expect(hits(compile('WORD', 'مرحـبا'), 'مرحبا')).toBe(1);
+    // The maqaf joins two Hebrew words as a hyphen does: ספר is a word of בית־ספר, not part of one.
+    expect(hits(compile('WORD', 'ספר'), 'בית\u05beספר')).toBe(1);
+    expect(hits(compile('WORD', 'ביתספר'), 'בית\u05beספר')).toBe(0);
   });
 
   it('finds a word of a script written without spaces inside a run of text', () => {

@@ -4,13 +4,20 @@ export type RuleKind = 'WORD' | 'REGEX';
 
 /**
  * Marks that only accent a letter, as unaccent folds them: Latin, Greek and Cyrillic
- * diacritics, Hebrew points, Arabic vowel signs. Other scripts' marks are part of their
- * letters and stay: Devanagari's vowel signs, the kana voicing marks (ばか is not はか).
+ * diacritics, Hebrew points and cantillation, Arabic vowel signs. Other scripts' marks are
+ * part of their letters and stay: Devanagari's vowel signs, the kana voicing marks (ばか is
+ * not はか). The Hebrew block's punctuation stays too: the maqaf joins two words as a hyphen
+ * does, and folding it away made one word of them.
  */
-const ACCENTS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u0591-\u05c7\u064b-\u065f\u0670\u06d6-\u06ed]/gu;
+const ACCENTS =
+  /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7\u064b-\u065f\u0670\u06d6-\u06ed]/gu;
 
-/** What reads as nothing: invisible format characters (zero-width spaces and joiners, soft hyphens), letters drawn blank (the Hangul fillers), the blank Braille pattern. */
-const BLANKS = /[\p{Cf}\u115f\u1160\u3164\uffa0\u2800]/gu;
+/**
+ * What reads as nothing: invisible format characters (zero-width spaces and joiners, soft
+ * hyphens), letters drawn blank (the Hangul fillers), the blank Braille pattern, and the
+ * Arabic tatweel, which only stretches the line between two letters (كـلمة is كلمة).
+ */
+const BLANKS = /[\p{Cf}\u115f\u1160\u3164\uffa0\u2800\u0640]/gu;
 
 /**
  * Lower-case letters of other scripts drawn like Latin ones, read as those: "sp\u0430m" with a
