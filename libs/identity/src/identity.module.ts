@@ -4,6 +4,8 @@ import { OUTBOX_RETENTION_DAYS, OutboxHandlers } from '../../core/src/outbox/out
 import { pruneInBatches } from '../../core/src/database/prune';
 import { DataSource } from 'typeorm';
 import { AccountMailer } from './auth/account-mailer';
+import { EmailChangeService } from './auth/email-change';
+import { EmailChangeMail, EmailChangeNotice } from './auth/email-change-mail';
 import { EmailVerificationService } from './auth/email-verification';
 import { EmailVerificationMail } from './auth/email-verification-mail';
 import { PasswordResetMail } from './auth/password-reset-mail';
@@ -20,11 +22,11 @@ import { UsersRepository } from './users/users.repository';
 import { UsersResolver } from './users/users.resolver';
 import { UsersService } from './users/users.service';
 
-/** Accounts (passwords and their resets, e-mail address confirmation, deletion and anonymisation), sessions, groups and global roles. */
+/** Accounts (passwords and their resets, e-mail address confirmation and change, deletion and anonymisation), sessions, groups and global roles. */
 @Module({
   providers: [
     SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, PasswordsService, AccountMailer, PasswordResetMail,
-    EmailVerificationService, EmailVerificationMail, GroupsService, IgnoresService, AccountDeletionService,
+    EmailVerificationService, EmailVerificationMail, EmailChangeService, EmailChangeMail, EmailChangeNotice, GroupsService, IgnoresService, AccountDeletionService,
     AuthResolver, UsersResolver, GroupsResolver,
   ],
   exports: [SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, IgnoresService],
@@ -37,6 +39,8 @@ export class IdentityModule implements OnModuleInit {
     private readonly handlers: OutboxHandlers,
     private readonly resetMail: PasswordResetMail,
     private readonly verificationMail: EmailVerificationMail,
+    private readonly changeMail: EmailChangeMail,
+    private readonly changeNotice: EmailChangeNotice,
   ) {}
 
   onModuleInit(): void {
@@ -47,5 +51,7 @@ export class IdentityModule implements OnModuleInit {
     );
     this.handlers.register(this.resetMail);
     this.handlers.register(this.verificationMail);
+    this.handlers.register(this.changeNotice);
+    this.handlers.register(this.changeMail);
   }
 }

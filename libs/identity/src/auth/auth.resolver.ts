@@ -3,7 +3,8 @@ import { GqlContext } from '../../../core/src/graphql/context';
 import { SESSION_COOKIE, SessionsService, tokenFrom } from '../sessions/sessions.service';
 import { UserModel } from '../users/user.model';
 import { AuthService } from './auth.service';
-import { AuthPayload, ChangePasswordInput, DeleteMyAccountInput, RequestPasswordResetInput, ResetPasswordInput, SignInInput, SignUpInput, VerifyEmailInput } from './dto/auth.inputs';
+import { AuthPayload, ChangeEmailInput, ChangePasswordInput, ConfirmEmailChangeInput, DeleteMyAccountInput, RequestPasswordResetInput, ResetPasswordInput, SignInInput, SignUpInput, VerifyEmailInput } from './dto/auth.inputs';
+import { EmailChangeService } from './email-change';
 import { EmailVerificationService } from './email-verification';
 import { PasswordsService } from './passwords.service';
 import { AccountDeletionService } from '../users/account-deletion';
@@ -16,6 +17,7 @@ export class AuthResolver {
     private readonly passwords: PasswordsService,
     private readonly verification: EmailVerificationService,
     private readonly deletion: AccountDeletionService,
+    private readonly emailChanges: EmailChangeService,
   ) {}
 
   private setCookie(ctx: GqlContext, token: string): void {
@@ -97,6 +99,33 @@ export class AuthResolver {
   })
   resendEmailVerification(@Context() ctx: GqlContext): Promise<boolean> {
     return this.verification.resend(ctx.viewer);
+  }
+
+  @Mutation(() => UserModel, {
+    description:
+      'Asks to move the signed-in member’s account to another e-mail address, given its password (a wrong one is BAD_USER_INPUT ' +
+      'on `currentPassword`, and counts against the account as a failed sign-in does). A link good for a day goes to the new ' +
+      'address, and the address the account has, when confirmed, is told of the request; nothing changes, and e-mail keeps going ' +
+      'to the address the account has, until the link is opened (`confirmEmailChange`). Asking again replaces the waiting change. ' +
+      'An address another account has is BAD_USER_INPUT on `newEmail`, as at sign-up. 3 an hour.',
+  })
+  changeEmail(@Args('input') input: ChangeEmailInput, @Context() ctx: GqlContext): Promise<UserModel> {
+    return this.emailChanges.request(ctx.viewer, input, this.meta(ctx));
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Makes the address a change waits for the account’s, confirmed, with the token of the link e-mailed to it (signed in or ' +
+      'not). A bad or expired token, one for a change replaced or cancelled since, or for an address another account took ' +
+      'meanwhile, is BAD_USER_INPUT on `token`.',
+  })
+  confirmEmailChange(@Args('input') input: ConfirmEmailChangeInput): Promise<boolean> {
+    return this.emailChanges.confirm(input.token);
+  }
+
+  @Mutation(() => UserModel, { description: 'Drops the signed-in member’s waiting change of address, if any; its link stops working.' })
+  cancelEmailChange(@Context() ctx: GqlContext): Promise<UserModel> {
+    return this.emailChanges.cancel(ctx.viewer);
   }
 
   @Mutation(() => Boolean, {

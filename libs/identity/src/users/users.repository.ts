@@ -31,6 +31,12 @@ export class UsersRepository {
     return row?.verified ?? false;
   }
 
+  /** The address a change of the user's waits to be confirmed for (`EmailChangeService`), or null. */
+  async pendingEmail(userId: string): Promise<string | null> {
+    const [row]: Array<{ pending_email: string | null }> = await this.ds.query(`SELECT pending_email FROM users WHERE id = $1`, [userId]);
+    return row?.pending_email ?? null;
+  }
+
   async findByHandle(handle: string): Promise<UserRow | undefined> {
     const rows = await this.ds.query(`SELECT ${COLUMNS} FROM users WHERE lower(handle) = lower($1)`, [handle]);
     return rows[0];

@@ -84,4 +84,14 @@ export class UsersResolver {
   emailVerified(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<boolean> | null {
     return user.isAuthenticatedSelf || ctx.viewer.id === user.id ? this.users.emailVerified(user.id) : null;
   }
+
+  @ResolveField(() => String, {
+    nullable: true,
+    description:
+      'The address a change asked for waits to be confirmed for (`changeEmail`, `confirmEmailChange`, `cancelEmailChange`); null ' +
+      'when none waits. Only for the user themself; null for everybody else.',
+  })
+  pendingEmail(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> | null {
+    return user.isAuthenticatedSelf || ctx.viewer.id === user.id ? this.users.pendingEmail(user.id) : null;
+  }
 }

@@ -20,6 +20,10 @@ export class UsersService {
     return this.repo.emailVerified(userId);
   }
 
+  pendingEmail(userId: string): Promise<string | null> {
+    return this.repo.pendingEmail(userId);
+  }
+
   async byHandle(handle: string): Promise<UserModel | null> {
     if (handle.length > 60) return null;
     const row = await this.repo.findByHandle(handle);

@@ -87,6 +87,21 @@ export class DeleteMyAccountInput {
 }
 
 @InputType()
+export class ChangeEmailInput {
+  @AccountEmail()
+  newEmail!: string;
+
+  @Field({ description: 'The password the account has now: changing the address asks for it again.' }) @IsString() @Length(1, 256)
+  currentPassword!: string;
+}
+
+@InputType()
+export class ConfirmEmailChangeInput {
+  @Field({ description: 'The token of the link e-mailed to the new address.' }) @IsString() @Length(1, 300)
+  token!: string;
+}
+
+@InputType()
 export class RequestPasswordResetInput {
   @AccountEmail()
   email!: string;

@@ -1,0 +1,153 @@
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { maskAddress } from '../../libs/identity/src/auth/email-change-mail';
+import { makeUser, TestUser } from '../factories';
+import { freshIp } from '../support/fresh-ip';
+import { smtpServer } from '../support/smtp-server';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const CHANGE = `mutation($input: ChangeEmailInput!) { changeEmail(input: $input) { id email pendingEmail } }`;
+const CONFIRM = `mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`;
+const CANCEL = `mutation { cancelEmailChange { id email pendingEmail } }`;
+const ME = `{ me { id email emailVerified pendingEmail } }`;
+const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { user { id } } }`;
+const PROFILE = `query($handle: String!) { user(handle: $handle) { id email pendingEmail } }`;
+
+describe('changing an account’s e-mail address', () => {
+  let t: TestApp;
+  let smtp: Awaited<ReturnType<typeof smtpServer>>;
+  let seq = 0;
+  const PASSWORD = 'the password we have';
+
+  beforeAll(async () => {
+    smtp = await smtpServer();
+    t = await bootTestApp({ SMTP_URL: smtp.url, PUBLIC_URL: 'https://community.example' });
+  });
+  afterAll(async () => {
+    await t.close();
+    await smtp.close();
+  });
+
+  async function member(opts: { emailUnverified?: boolean } = {}): Promise<TestUser> {
+    return makeUser(t, { handle: `mover${Date.now().toString(36).slice(-5)}${++seq}`, passwordHash: await hashPassword(PASSWORD), ...opts });
+  }
+  const newAddress = () => `new${Date.now().toString(36)}${++seq}@Example.NET`;
+  /** An address as accounts hold it: the domain lower-cased. */
+  const stored = (email: string) => email.slice(0, email.indexOf('@')) + email.slice(email.indexOf('@')).toLowerCase();
+  const change = (u: TestUser, newEmail: string, currentPassword = PASSWORD) =>
+    t.gql(CHANGE, { input: { newEmail, currentPassword } }, { token: u.token, ip: freshIp() });
+  const confirm = (token: string) => t.gql(CONFIRM, { input: { token } });
+  const me = async (u: TestUser) => expectOk(await t.gql(ME, {}, { token: u.token })).me;
+  const signIn = (login: string) => t.gql(SIGN_IN, { input: { login, password: PASSWORD } }, { ip: freshIp() });
+  const events = async (userId: string) =>
+    (await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 AND type LIKE 'user.email_change%' ORDER BY id`, [userId])).map((r) => r.type);
+
+  /** Has the worker send what is queued, and answers what went to `email` since `before`. */
+  async function mailsTo(email: string, before: number) {
+    await t.get(OutboxWorker).drain();
+    return smtp.mails.slice(before).filter((m) => m.to.some((to) => to.toLowerCase() === email.toLowerCase()));
+  }
+  const linkToken = (text: string) => /https:\/\/community\.example\/confirm-email-change\?token=([A-Za-z0-9._-]+)/.exec(text)?.[1];
+
+  it('keeps the address until the link sent to the new one is opened, tells the old one, then moves the account there, confirmed', async () => {
+    const u = await member();
+    const target = newAddress();
+    const before = smtp.mails.length;
+    expect(expectOk(await change(u, target)).changeEmail).toEqual({ id: u.id, email: u.email, pendingEmail: stored(target) });
+    expect(await me(u)).toEqual({ id: u.id, email: u.email, emailVerified: true, pendingEmail: stored(target) });
+    // Nothing moved yet: the account signs in by its address as before, not by the new one.
+    expectOk(await signIn(u.email));
+    expectError(await signIn(target), 'UNAUTHENTICATED');
+
+    const [link] = await mailsTo(target, before);
+    const token = linkToken(link.text)!;
+    expect(token).toBeDefined();
+    const [notice] = await mailsTo(u.email, before);
+    expect(notice.text).toContain(maskAddress(stored(target)));
+    expect(notice.text).not.toContain(target.slice(0, target.indexOf('@')));
+    expect(notice.text).not.toContain('confirm-email-change');
+
+    // Opened signed out, from the new mailbox; and again (a mail client's preview first): both fine.
+    expect(expectOk(await confirm(token)).confirmEmailChange).toBe(true);
+    expect(expectOk(await confirm(token)).confirmEmailChange).toBe(true);
+    expect(await me(u)).toEqual({ id: u.id, email: stored(target), emailVerified: true, pendingEmail: null });
+    expectOk(await signIn(target));
+    expectError(await signIn(u.email), 'UNAUTHENTICATED');
+  });
+
+  it('refuses a wrong password, the same address, a taken one and a malformed one, writing nothing', async () => {
+    const u = await member();
+    const other = await member();
+    const wrong = expectError(await change(u, newAddress(), 'not the password'), 'BAD_USER_INPUT');
+    expect(wrong.extensions.fields).toEqual([{ field: 'currentPassword', message: 'is not your current password' }]);
+    expect(expectError(await change(u, u.email.toUpperCase()), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'newEmail', message: expect.stringMatching(/your account has/) }]);
+    expect(expectError(await change(u, other.email.toUpperCase()), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'newEmail', message: 'is already registered' }]);
+    expect(expectError(await change(u, 'not an address'), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'newEmail', message: expect.any(String) }]);
+    expectError(await t.gql(CHANGE, { input: { newEmail: newAddress(), currentPassword: PASSWORD } }, { ip: freshIp() }), 'UNAUTHENTICATED');
+    expect((await me(u)).pendingEmail).toBeNull();
+    expect(await events(u.id)).toEqual([]);
+  });
+
+  it('kills the first link when the change is asked again or cancelled, and refuses bad tokens', async () => {
+    const u = await member();
+    const first = newAddress();
+    const second = newAddress();
+    let before = smtp.mails.length;
+    expectOk(await change(u, first));
+    const firstToken = linkToken((await mailsTo(first, before))[0].text)!;
+    before = smtp.mails.length;
+    expectOk(await change(u, second));
+    const secondToken = linkToken((await mailsTo(second, before))[0].text)!;
+    expect(expectError(await confirm(firstToken), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'token', message: expect.stringMatching(/not valid/) }]);
+    expectError(await confirm('not-a-token'), 'BAD_USER_INPUT');
+    expectError(await confirm(`${secondToken[0] === 'A' ? 'B' : 'A'}${secondToken.slice(1)}`), 'BAD_USER_INPUT');
+
+    expect(expectOk(await t.gql(CANCEL, {}, { token: u.token })).cancelEmailChange).toEqual({ id: u.id, email: u.email, pendingEmail: null });
+    expectError(await confirm(secondToken), 'BAD_USER_INPUT');
+    expect((await me(u)).email).toBe(u.email);
+  });
+
+  it('refuses the link when another account took the address meanwhile; the account keeps its own', async () => {
+    const u = await member();
+    const target = newAddress();
+    const before = smtp.mails.length;
+    expectOk(await change(u, target));
+    const token = linkToken((await mailsTo(target, before))[0].text)!;
+    const thief = await member();
+    await t.sql(`UPDATE users SET email = $2 WHERE id = $1`, [thief.id, target.toLowerCase()]);
+    expect(expectError(await confirm(token), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'token', message: 'is already registered' }]);
+    expect(await me(u)).toMatchObject({ email: u.email, pendingEmail: expect.any(String) });
+  });
+
+  it('tells an unconfirmed address nothing, shows the waiting address to its owner alone, and limits changes to 3 an hour', async () => {
+    const u = await member({ emailUnverified: true });
+    const before = smtp.mails.length;
+    const target = newAddress();
+    expectOk(await change(u, target));
+    expect(await mailsTo(u.email, before)).toEqual([]);
+    expect(await mailsTo(target, before)).toHaveLength(1);
+    expect(await events(u.id)).toEqual(['user.email_change_requested']);
+    // Another member (an admin too) sees neither address.
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    expect(expectOk(await t.gql(PROFILE, { handle: u.handle }, { token: admin.token })).user).toEqual({ id: u.id, email: null, pendingEmail: null });
+
+    expectOk(await change(u, newAddress()));
+    expectOk(await change(u, newAddress()));
+    const waiting = (await me(u)).pendingEmail;
+    expectError(await change(u, newAddress()), 'RATE_LIMITED');
+    expect((await me(u)).pendingEmail).toBe(waiting);
+  });
+
+  it('drops a waiting change when the account is deleted', async () => {
+    const u = await member();
+    expectOk(await change(u, newAddress()));
+    expectOk(await t.gql(`mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`, { input: { password: PASSWORD } }, { token: u.token, ip: freshIp() }));
+    expect(await t.sql(`SELECT email, pending_email FROM users WHERE id = $1`, [u.id])).toEqual([{ email: null, pending_email: null }]);
+  });
+
+  it('masks an address down to first letters', () => {
+    expect(maskAddress('alice.smith@example.org')).toBe('a***@e***.org');
+    expect(maskAddress('bob@localhost')).toBe('b***@l***');
+    expect(maskAddress('élodie@mail.example.co.uk')).toBe('é***@m***.uk');
+  });
+});
