@@ -75,6 +75,23 @@ describe('changing an account’s e-mail address', () => {
     expectError(await signIn(u.email), 'UNAUTHENTICATED');
   });
 
+  it('kills a password reset link sent to the address the account moved away from', async () => {
+    const u = await member();
+    let before = smtp.mails.length;
+    expectOk(await t.gql(`mutation($input: RequestPasswordResetInput!) { requestPasswordReset(input: $input) }`, { input: { email: u.email } }, { ip: freshIp() }));
+    const resetMail = (await mailsTo(u.email, before)).find((m) => m.text.includes('/reset-password?token='))!;
+    const resetToken = /\/reset-password\?token=([A-Za-z0-9._-]+)/.exec(resetMail.text)![1];
+    const target = newAddress();
+    before = smtp.mails.length;
+    expectOk(await change(u, target));
+    expectOk(await confirm(linkToken((await mailsTo(target, before))[0].text)!));
+    const reset = `mutation($input: ResetPasswordInput!) { resetPassword(input: $input) { token } }`;
+    expect(expectError(await t.gql(reset, { input: { token: resetToken, newPassword: 'taken over, or so I thought' } }, { ip: freshIp() }), 'BAD_USER_INPUT').extensions.fields).toEqual([
+      { field: 'token', message: expect.stringMatching(/not valid/) },
+    ]);
+    expectOk(await signIn(target));
+  });
+
   it('refuses a wrong password, the same address, a taken one and a malformed one, writing nothing', async () => {
     const u = await member();
     const other = await member();

@@ -25,11 +25,12 @@ export const PASSWORD_RESET_PER_IP: RateRule = { bucket: 'password-reset:ip', li
 
 /**
  * What a reset link is bound to besides its user (`bound-tokens`): the password hash it was
- * issued against. Any change of password (this reset, `changePassword`, even the same password
- * again, which gets a new salt) changes it, so a link works once and dies with the password it
- * was meant to replace.
+ * issued against, and the address it was sent to. Any change of password (this reset,
+ * `changePassword`, even the same password again, which gets a new salt) changes it, so a link
+ * works once and dies with the password it was meant to replace; and a link in the mailbox an
+ * account has just moved away from (`confirmEmailChange`) no longer opens the account.
  */
-const boundPassword = (passwordHash: string | null) => passwordHash ?? '';
+const boundCredentials = (user: { password_hash: string | null; email: string | null }) => `${user.password_hash ?? ''}\n${(user.email ?? '').toLowerCase()}`;
 
 const badToken = () => AppError.badField('token', 'This reset link is not valid or has expired; ask for a new one');
 
@@ -100,8 +101,8 @@ export class PasswordsService {
   }
 
   /** A reset token for the user's current password, good for `ttlSeconds`. */
-  resetToken(user: { id: string; password_hash: string | null }, ttlSeconds = PASSWORD_RESET_TTL_SECONDS): Promise<string> {
-    return signBound(this.tokens, PASSWORD_RESET_PURPOSE, user.id, boundPassword(user.password_hash), ttlSeconds);
+  resetToken(user: { id: string; password_hash: string | null; email: string | null }, ttlSeconds = PASSWORD_RESET_TTL_SECONDS): Promise<string> {
+    return signBound(this.tokens, PASSWORD_RESET_PURPOSE, user.id, boundCredentials(user), ttlSeconds);
   }
 
   /**
@@ -113,7 +114,7 @@ export class PasswordsService {
   async resetPassword(input: ResetPasswordInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
     const claim = await readBound(this.tokens, PASSWORD_RESET_PURPOSE, input.token);
     const user = claim ? await this.users.findCredentials(claim.userId) : undefined;
-    if (!claim || !user || user.is_placeholder || !stillBound(claim.fingerprint, user.id, boundPassword(user.password_hash))) throw badToken();
+    if (!claim || !user || user.is_placeholder || !stillBound(claim.fingerprint, user.id, boundCredentials(user))) throw badToken();
     await this.auth.refuseSuspended(user.id);
     refuseOwnIdentifiers(input.newPassword, user, 'newPassword');
 
@@ -122,7 +123,7 @@ export class PasswordsService {
       // Checked again on the locked row: of two resets with one link, the second finds the
       // password it was bound to gone.
       const locked = await this.users.findCredentials(user.id, { manager: tx.manager, lock: true });
-      if (!locked || !stillBound(claim.fingerprint, locked.id, boundPassword(locked.password_hash))) throw badToken();
+      if (!locked || !stillBound(claim.fingerprint, locked.id, boundCredentials(locked))) throw badToken();
       const row = await this.users.setPasswordHash(user.id, passwordHash, tx.manager);
       // The link came to the account's address: whoever opened it reads that mailbox.
       await this.users.markEmailVerified(user.id, tx.manager);
