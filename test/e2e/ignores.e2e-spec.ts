@@ -1,3 +1,5 @@
+import { AddressInfo } from 'node:net';
+import { io } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { newId } from '../../libs/core/src/ids';
 import { MAX_IGNORED } from '../../libs/identity/src/users/ignores';
@@ -77,6 +79,128 @@ describe('ignoring a member', () => {
     await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [me.id]);
     await t.sql(`UPDATE notifications SET read_at = NULL WHERE user_id = $1`, [me.id]);
     expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === me.email)).toEqual([]);
+  });
+
+  const react = async (u: TestUser, postId: string) =>
+    expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId, kind: 'LIKE' } }, { token: u.token }));
+  const BATCHES = `query($unread: Boolean) { notifications(first: 10, unreadOnly: $unread) { totalCount edges { node { kind data topic { title } actor { handle } } } } }`;
+  /** The recipient's reaction batches as they see them, by topic title: who is named, how many, and who. */
+  const batches = async (u: TestUser, unread = false) => {
+    const list = expectOk(await t.gql(BATCHES, { unread }, { token: u.token })).notifications;
+    const seen = list.edges
+      .filter((e: any) => e.node.kind === 'REACTIONS')
+      .map((e: any) => {
+        const data = JSON.parse(e.node.data);
+        return [e.node.topic.title, `@${e.node.actor?.handle}`, data.count, data.reactors];
+      })
+      .sort((a: string[], b: string[]) => (a[0] < b[0] ? -1 : 1));
+    return { total: list.totalCount, seen };
+  };
+
+  it('shows a batch of reactions that holds someone you do not ignore as if the ignored had not reacted: named after the first other reactor and counted without them, in the list, its counts, markNotificationsRead and the e-mail', async () => {
+    const [me, pest, friend, other] = [await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t)];
+    const pestFirst = await createTopic(t, me.token, board, { title: 'Liked by a pest first' });
+    const friendFirst = await createTopic(t, me.token, board, { title: 'Liked by a friend first' });
+    const pestAlone = await createTopic(t, me.token, board, { title: 'Liked by the pest alone' });
+    // All before the ignore: the pest is in each batch, and names the first and the last.
+    for (const u of [pest, friend, other]) await react(u, pestFirst.firstPostId);
+    for (const u of [friend, pest]) await react(u, friendFirst.firstPostId);
+    await react(pest, pestAlone.firstPostId);
+    await drain();
+    expect((await batches(me)).seen).toEqual([
+      ['Liked by a friend first', `@${friend.handle}`, 2, [friend.id, pest.id]],
+      ['Liked by a pest first', `@${pest.handle}`, 3, [pest.id, friend.id, other.id]],
+      ['Liked by the pest alone', `@${pest.handle}`, 1, [pest.id]],
+    ]);
+    expectOk(await t.gql(IGNORE, { id: pest.id }, { token: me.token }));
+    const seen = [
+      ['Liked by a friend first', `@${friend.handle}`, 1, [friend.id]],
+      ['Liked by a pest first', `@${friend.handle}`, 2, [friend.id, other.id]],
+    ];
+    expect(await batches(me)).toEqual({ total: 2, seen });
+    expect(await batches(me, true)).toEqual({ total: 2, seen });
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [me.id]);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === me.email);
+    expect(mail.subject).toBe('2 new notifications on Parvis');
+    expect(mail.text.split('\n').filter((line) => line.includes('reacted')).sort()).toEqual([
+      expect.stringMatching(new RegExp(`^• @${friend.handle} and 1 other reacted to your post — “Liked by a pest first” `)),
+      expect.stringMatching(new RegExp(`^• @${friend.handle} reacted to your post — “Liked by a friend first” `)),
+    ]);
+    expect(mail.text).not.toContain(pest.handle);
+    expect(mail.text).not.toContain('Liked by the pest alone');
+    // Counted as the list counts: the pest's own batch is marked read too, but not counted.
+    expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: me.token })).markNotificationsRead).toBe(2);
+    expect(await batches(me, true)).toEqual({ total: 0, seen: [] });
+    // Nothing was rewritten: unignoring shows the batches as they were.
+    expectOk(await t.gql(UNIGNORE, { id: pest.id }, { token: me.token }));
+    expect((await batches(me)).seen).toEqual([
+      ['Liked by a friend first', `@${friend.handle}`, 2, [friend.id, pest.id]],
+      ['Liked by a pest first', `@${pest.handle}`, 3, [pest.id, friend.id, other.id]],
+      ['Liked by the pest alone', `@${pest.handle}`, 1, [pest.id]],
+    ]);
+  });
+
+  it('keeps a batch of reactions hidden when you ignore everyone in it, and goes by its actor alone for one from before batches listed their reactors', async () => {
+    const [me, pest, pest2, friend] = [await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t)];
+    const pests = await createTopic(t, me.token, board, { title: 'Liked by two pests' });
+    for (const u of [pest, pest2]) await react(u, pests.firstPostId);
+    await drain();
+    for (const u of [pest, pest2]) expectOk(await t.gql(IGNORE, { id: u.id }, { token: me.token }));
+    // Older batches: a count and an actor, no list of reactors.
+    const older = await createTopic(t, me.token, board, { title: 'Older batches' });
+    for (const [source, actor] of [['reactions:older-pest', pest], ['reactions:older-friend', friend]] as const) {
+      await t.sql(`INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source) VALUES (gen_random_uuid(), $1, 'REACTIONS', $2, $3, $4, '{"count": 3}', $5)`, [
+        me.id, older.id, older.firstPostId, actor.id, source,
+      ]);
+    }
+    const seen = [['Older batches', `@${friend.handle}`, 3, undefined]];
+    expect(await batches(me)).toEqual({ total: 1, seen });
+    expect(await batches(me, true)).toEqual({ total: 1, seen });
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [me.id]);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === me.email);
+    expect(mail.subject).toBe('1 new notification on Parvis');
+    expect(mail.text).toContain(`@${friend.handle} and 2 others reacted to your post — “Older batches”`);
+    expect(mail.text).not.toContain('Liked by two pests');
+    expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: me.token })).markNotificationsRead).toBe(1);
+  });
+
+  it('pushes a batch of reactions live as you see it: without the reactors you ignore, and not at all when you ignore them all', async () => {
+    const [me, pest, friend] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const topic = await createTopic(t, me.token, board, { title: 'Liked live' });
+    await react(pest, topic.firstPostId);
+    await drain();
+    expectOk(await t.gql(IGNORE, { id: pest.id }, { token: me.token }));
+    const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: { token: me.token }, reconnection: false, forceNew: true });
+    try {
+      await new Promise<void>((r) => s.once('connect', () => r()));
+      const pushed: any[] = [];
+      s.on('notification', (n: any) => pushed.push(n));
+      const next = () => new Promise<void>((r) => s.once('notification', () => r()));
+      // The friend's reaction joins the batch the pest started: it comes as the friend's alone.
+      let arrived = next();
+      await react(friend, topic.firstPostId);
+      await drain();
+      await arrived;
+      expect(pushed.map((n) => [n.kind, n.actorId, n.data])).toEqual([['REACTIONS', friend.id, { count: 1, reactors: [friend.id] }]]);
+      // A batch of the pest's alone (ignored between its delivery and its push), then another
+      // notification, each announced as delivery announces it: only the other one goes out.
+      const other = await createTopic(t, me.token, board, { title: 'Liked by the pest alone, live' });
+      const announce = (kind: string, actor: TestUser, data: object, source: string) =>
+        t.sql(
+          `WITH n AS (INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source)
+                      VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7) RETURNING id, user_id)
+           SELECT pg_notify('parvis_notifications', json_build_object('userId', n.user_id, 'id', n.id)::text) FROM n`,
+          [me.id, kind, other.id, other.firstPostId, actor.id, JSON.stringify(data), source],
+        );
+      arrived = next();
+      await announce('REACTIONS', pest, { count: 1, reactors: [pest.id] }, 'reactions:live-pest');
+      await announce('WATCHED_REPLY', friend, {}, 'live-friend');
+      await arrived;
+      expect(pushed.slice(1).map((n) => [n.kind, n.actorId])).toEqual([['WATCHED_REPLY', friend.id]]);
+    } finally {
+      s.disconnect();
+    }
   });
 
   it('shows again what someone you ignore did before, once they are made staff', async () => {

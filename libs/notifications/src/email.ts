@@ -11,7 +11,7 @@ import { isUuid } from '../../core/src/ids';
 import { rowsOf } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
-import { fromIgnoredSql, NotificationVisibility } from './notifications';
+import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notifications';
 import { escapeHtml } from '../../content/src/renderer';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
@@ -205,6 +205,7 @@ export class EmailDigest {
     // reads them: a single transaction, so the locks end with it. Whose news has waited longest
     // goes first: by id, the same first users (say, old addresses the server keeps refusing for
     // now) would take every run and starve everyone after them.
+    const seen = asSeenSql();
     const rows = rowsOf<Due>(
       await this.ds.query(
         `WITH chosen AS (
@@ -215,9 +216,10 @@ export class EmailDigest {
             GROUP BY n.user_id
             ORDER BY min(n.created_at), n.user_id LIMIT $2
          ), due AS (
-           SELECT n.id, n.user_id, n.created_at, u.email, t.title, a.handle AS actor, p.number
+           -- As the list shows it: a batch of reactions without the reactors the user ignores.
+           SELECT n.id, n.user_id, n.created_at, ${seen.data} AS data, u.email, t.title, a.handle AS actor, p.number
              FROM notifications n JOIN chosen c ON c.user_id = n.user_id JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
-                  LEFT JOIN users a ON a.id = n.actor_id LEFT JOIN posts p ON p.id = n.post_id
+                  LEFT JOIN users a ON a.id = ${seen.actorId} LEFT JOIN posts p ON p.id = n.post_id
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
               AND u.email IS NOT NULL AND NOT u.is_placeholder AND u.email_verified_at IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
@@ -230,7 +232,7 @@ export class EmailDigest {
          UPDATE notifications n SET emailed_at = now()
            FROM due
           WHERE n.id = due.id
-         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.data, due.email, due.title, due.actor, due.number, due.created_at`,
+         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, due.data, due.email, due.title, due.actor, due.number, due.created_at`,
         [this.config.EMAIL_DELAY_MINUTES, users],
       ),
     ).sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));

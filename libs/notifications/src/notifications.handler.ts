@@ -279,7 +279,7 @@ export class NotificationsHandler implements OutboxHandler {
              FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[])
                   AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source)
             -- Nothing a member the recipient ignores writes or reacts.
-            WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind' })}
+            WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind', data: 'u.data' })}
            ON CONFLICT (user_id, source) DO UPDATE
              SET data = notifications.data || jsonb_build_object(
                           'count', (notifications.data->>'count')::int + 1,

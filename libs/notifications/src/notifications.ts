@@ -239,17 +239,68 @@ async function tellRead(q: Queryable, userId: string, ids: string[]): Promise<vo
  */
 export const IGNORABLE_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS', 'ARTICLE_FEEDBACK'];
 
+/** A notification's columns as the SQL below reads them (alias `n` by default). */
+export interface NotificationColumns {
+  userId: string;
+  actorId: string;
+  kind: string;
+  data: string;
+}
+const N: NotificationColumns = { userId: 'n.user_id', actorId: 'n.actor_id', kind: 'n.kind', data: 'n.data' };
+
+/** Whether the recipient ignores a member (an id in SQL); staff are never ignored, even ones promoted since. */
+function ignoresSql(userId: string, memberId: string): string {
+  return `EXISTS (
+    SELECT 1 FROM user_ignores i JOIN users a ON a.id = i.ignored_user_id AND a.role = 'MEMBER'
+     WHERE i.user_id = ${userId} AND i.ignored_user_id = ${memberId})`;
+}
+
+/**
+ * A REACTIONS batch's reactors, `r(id, i)` in their order: its list, or its actor alone for a
+ * batch from before batches listed them.
+ */
+function reactorsSql(n: NotificationColumns): string {
+  const listed = `${n.data}->'reactors'`;
+  return `jsonb_array_elements_text(CASE WHEN jsonb_typeof(${listed}) = 'array' AND ${listed} <> '[]'::jsonb THEN ${listed} ELSE jsonb_build_array(${n.actorId}) END)
+    WITH ORDINALITY AS r(id, i)`;
+}
+
 /**
  * Whether a notification (its columns, alias `n` by default) is of IGNORABLE_KINDS and its actor
- * a member its recipient ignores; staff are never ignored, even ones promoted since the recipient
- * chose to. Such news is not delivered, and what came before the ignore is left out wherever
- * notifications are read or counted (the list, its counts, markRead's count, the e-mail), so
- * unignoring brings it back and nothing has to be rewritten when either happens.
+ * a member its recipient ignores, or, for a batch of reactions, whether its recipient ignores
+ * every one of its reactors (one that holds someone else is shown as `asSeenSql` presents it).
+ * Such news is not delivered, and what came before the ignore is left out wherever
+ * notifications are read or counted (the list, its counts, markRead's count, the e-mail, a
+ * live push), so unignoring brings it back and nothing has to be rewritten when either happens.
  */
-export function fromIgnoredSql(n = { userId: 'n.user_id', actorId: 'n.actor_id', kind: 'n.kind' }): string {
-  return `(${n.kind} IN (${IGNORABLE_KINDS.map((k) => `'${k}'`).join(', ')}) AND EXISTS (
-    SELECT 1 FROM user_ignores i JOIN users a ON a.id = i.ignored_user_id AND a.role = 'MEMBER'
-     WHERE i.user_id = ${n.userId} AND i.ignored_user_id = ${n.actorId}))`;
+export function fromIgnoredSql(n: NotificationColumns = N): string {
+  return `(${n.kind} IN (${IGNORABLE_KINDS.map((k) => `'${k}'`).join(', ')}) AND CASE WHEN ${n.kind} = 'REACTIONS'
+    THEN NOT EXISTS (SELECT 1 FROM ${reactorsSql(n)} WHERE NOT ${ignoresSql(n.userId, 'r.id::uuid')})
+    ELSE ${ignoresSql(n.userId, n.actorId)} END)`;
+}
+
+/**
+ * A notification's `data` and `actor_id` as its recipient sees them (columns as `fromIgnoredSql`
+ * takes them), wherever they are read: a batch of reactions leaves out the reactors they ignore,
+ * from its list and its count, and is named after the first reactor left (the first with an
+ * account, as `withdrawReactor` names one). Anything else, and a batch with nobody ignored in
+ * it, reads as stored. Only for rows `fromIgnoredSql` lets through: of a batch whose reactors
+ * are all ignored, nothing is left to show.
+ */
+export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: string } {
+  const ignored = ignoresSql(n.userId, 'r.id::uuid');
+  return {
+    data: `CASE WHEN ${n.kind} = 'REACTIONS' AND jsonb_typeof(${n.data}->'reactors') = 'array' THEN (
+      SELECT CASE WHEN bool_or(r.ignored) THEN ${n.data} || jsonb_build_object(
+               'reactors', COALESCE(jsonb_agg(to_jsonb(r.id) ORDER BY r.i) FILTER (WHERE NOT r.ignored), '[]'::jsonb),
+               'count', COALESCE((${n.data}->>'count')::int, count(*)) - count(*) FILTER (WHERE r.ignored))
+             ELSE ${n.data} END
+        FROM (SELECT r.id, r.i, ${ignored} AS ignored FROM ${reactorsSql(n)}) r)
+      ELSE ${n.data} END`,
+    actorId: `CASE WHEN ${n.kind} = 'REACTIONS' AND ${ignoresSql(n.userId, n.actorId)} THEN (
+      SELECT u.id FROM ${reactorsSql(n)} JOIN users u ON u.id = r.id::uuid WHERE NOT ${ignored} ORDER BY r.i LIMIT 1)
+      ELSE ${n.actorId} END`,
+  };
 }
 
 /** Kinds that tell of a new post itself: reading the topic on past it reads them. */
@@ -299,7 +350,8 @@ export class NotificationsService {
 
   /**
    * The viewer's notifications, newest first; any whose content they can no longer read, or
-   * whose actor they now ignore, is left out, and not counted.
+   * whose actor they now ignore (every reactor, for a batch of reactions), is left out, and not
+   * counted; a batch of reactions reads without the reactors they ignore.
    */
   async list(viewer: Viewer, args: NotificationArgs): Promise<Connection<NotificationModel>> {
     if (!viewer.id) throw AppError.unauthenticated();
@@ -307,8 +359,9 @@ export class NotificationsService {
     const after = decodeCursor(args.after, 'notifications', 2) as [string, string] | undefined;
     if (after && !(validKeyValue(after[0], 'timestamptz') && validKeyValue(after[1], 'uuid'))) throw AppError.badField('after', 'is not a valid cursor');
     const where = `n.user_id = $1 ${args.unreadOnly ? 'AND n.read_at IS NULL' : ''} AND NOT ${fromIgnoredSql()}`;
+    const seen = asSeenSql();
     const rows: Row[] = await this.ds.query(
-      `SELECT id, kind, data, created_at, read_at, topic_id, post_id, actor_id, created_at::text AS k_ts FROM notifications n
+      `SELECT id, kind, ${seen.data} AS data, created_at, read_at, topic_id, post_id, ${seen.actorId} AS actor_id, created_at::text AS k_ts FROM notifications n
         WHERE ${where} ${after ? 'AND (created_at, id) < ($3::timestamptz, $4::uuid)' : ''}
         ORDER BY created_at DESC, id DESC LIMIT $2`,
       after ? [viewer.id, size + 1, after[0], after[1]] : [viewer.id, size + 1],
@@ -349,7 +402,8 @@ export class NotificationsService {
     if (ids && ids.some((id) => !isUuid(id))) throw AppError.badField('ids', 'must be notification ids');
     if (ids && ids.length > 500) throw AppError.badField('ids', 'at most 500 at once');
     // Counted as the list counts them (one statement, whatever their number): one about what the
-    // viewer can no longer read, or from someone they ignore, is not theirs to count (it is
+    // viewer can no longer read, or from someone they ignore (a batch of reactions: everyone in
+    // it), is not theirs to count (it is
     // marked all the same: it would be news again if they stopped ignoring its actor).
     const spaces = await this.spacesAt(viewer);
     const rows: Array<{ id: string; visible: boolean }> = await this.ds.query(

@@ -7,7 +7,7 @@ import { PgListener } from '../../core/src/database/pg-listener';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { LiveErrorFilter } from './live-error.filter';
 import type { Server, Socket } from 'socket.io';
-import { NOTIFY_CHANNEL, NotificationVisibility } from '../../notifications/src/notifications';
+import { asSeenSql, fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility } from '../../notifications/src/notifications';
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../access/src/access-level';
 import { TOPIC_PAGE_CURSOR, validPostNumberCursor } from '../../forum/src/cursors';
@@ -265,13 +265,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * Notifications to push, read in one statement per burst: a reply to a topic with a
    * thousand watchers arrives as a thousand NOTIFY messages in a few reads. Each is checked
    * again as it goes out, as the list checks it (`NotificationVisibility`): a post hidden, or
-   * access lost, since the notification was written is not pushed. The recipients' viewers
-   * come in one statement, and each post or topic once, for the whole burst.
+   * access lost, since the notification was written is not pushed. It is read as the list
+   * reads it too: a batch of reactions without the reactors its recipient ignores
+   * (`asSeenSql`), and not at all when they ignore them all (`fromIgnoredSql`). The recipients'
+   * viewers come in one statement, and each post or topic once, for the whole burst.
    */
   private readonly notificationRows = new DataLoader<{ id: string; userId: string }, NotificationRow | null, string>(
     async (keys) => {
+      const seen = asSeenSql();
       const rows: Array<NotificationRow & { user_id: string }> = await this.ds.query(
-        `SELECT id, user_id, kind, data, topic_id, post_id, actor_id, created_at FROM notifications WHERE id = ANY($1::uuid[])`,
+        `SELECT id, user_id, kind, ${seen.data} AS data, topic_id, post_id, ${seen.actorId} AS actor_id, created_at FROM notifications n
+          WHERE id = ANY($1::uuid[]) AND NOT ${fromIgnoredSql()}`,
         [keys.map((k) => k.id)],
       );
       const viewers = await this.sessions.viewersForUsers([...new Set(rows.map((r) => r.user_id))]);

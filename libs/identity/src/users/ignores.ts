@@ -12,8 +12,9 @@ export const MAX_IGNORED = 500;
 /**
  * Ignoring another member (Discourse's "ignore"): nothing they do notifies you any more
  * (mentions, replies, quotes, reactions, watched topics), what they did before is left out of
- * your notifications wherever they are read (the notifications lib's `fromIgnoredSql`: nothing
- * here rewrites them, so unignoring brings them back), and your pages can fold their posts
+ * your notifications wherever they are read (the notifications lib's `fromIgnoredSql`, and
+ * `asSeenSql` for their reactions in a batch with others': nothing here rewrites them, so
+ * unignoring brings them back), and your pages can fold their posts
  * away (`Post.fromIgnoredUser`). It is private: they are not told, and nobody else sees it.
  * Staff (site-wide moderators and admins) cannot be ignored: their notices must reach people.
  */
