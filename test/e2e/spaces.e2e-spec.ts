@@ -104,6 +104,43 @@ describe('spaces, grants and boards', () => {
     expect(seen.boards).toEqual([{ slug: 'ideas', kind: 'IDEAS' }]);
   });
 
+  it('lets space admins rename, re-slug, describe and reorder a board, and nobody else', async () => {
+    const spaceAdmin = await makeUser(t);
+    const member = await makeUser(t);
+    const space = await makeSpace(t, 'MEMBERS', [{ userId: spaceAdmin.id, level: 'ADMIN' }]);
+    const hidden = await makeSpace(t, 'RESTRICTED');
+    const first = await makeBoard(t, space.id, 'FORUM', 'general');
+    const second = await makeBoard(t, space.id, 'FORUM', 'support');
+    const secret = await makeBoard(t, hidden.id, 'FORUM', 'secret');
+    const upd = `mutation($input: UpdateBoardInput!) { updateBoard(input: $input) { id kind slug name description position } }`;
+    const events = async (boardId: string) => (await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND type = 'board.updated'`, [boardId]))[0].n;
+
+    expectError(await t.gql(upd, { input: { boardId: first, name: 'Mine now' } }, { token: member.token }), 'FORBIDDEN');
+    expectNotFound(await t.gql(upd, { input: { boardId: secret, name: 'Found you' } }, { token: spaceAdmin.token }), 'updateBoard');
+    expectNotFound(await t.gql(upd, { input: { boardId: '00000000-0000-4000-8000-000000000000', name: 'Nobody' } }, { token: spaceAdmin.token }), 'updateBoard');
+    // A slug another board of the space has, a change of nothing, and bad values: refused, nothing written.
+    expect(expectError(await t.gql(upd, { input: { boardId: first, slug: 'support' } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([
+      { field: 'slug', message: 'is taken in this space' },
+    ]);
+    expectError(await t.gql(upd, { input: { boardId: first } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(upd, { input: { boardId: first, name: null, slug: null } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(upd, { input: { boardId: first, name: '\u200b' } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(upd, { input: { boardId: first, slug: 'Not A Slug' } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(upd, { input: { boardId: first, position: -1 } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
+    expect(await events(first)).toBe(0);
+    expect(await t.sql(`SELECT slug, name FROM boards WHERE id = $1`, [first])).toEqual([{ slug: 'general', name: 'general' }]);
+
+    const changed = expectOk(await t.gql(upd, { input: { boardId: first, name: 'Announcements', slug: 'news', description: 'From the team', position: 5 } }, { token: spaceAdmin.token }));
+    expect(changed.updateBoard).toEqual({ id: first, kind: 'FORUM', slug: 'news', name: 'Announcements', description: 'From the team', position: 5 });
+    expect(await events(first)).toBe(1);
+    // Only what is given changes; the space lists its boards in their new order.
+    expect(expectOk(await t.gql(upd, { input: { boardId: second, position: 1 } }, { token: spaceAdmin.token })).updateBoard).toMatchObject({ slug: 'support', name: 'support', position: 1 });
+    expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: member.token })).space.boards).toEqual([
+      { slug: 'support', kind: 'FORUM' },
+      { slug: 'news', kind: 'FORUM' },
+    ]);
+  });
+
   it('writes changes to who reads, who moderates and how a space is moderated to the moderation log', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const mod = await makeUser(t);

@@ -64,9 +64,8 @@ export async function makeSpace(
   return { id, slug };
 }
 
-export async function makeBoard(t: TestApp, spaceId: string, kind: 'FORUM' | 'IDEAS' | 'KNOWLEDGE' = 'FORUM'): Promise<string> {
+export async function makeBoard(t: TestApp, spaceId: string, kind: 'FORUM' | 'IDEAS' | 'KNOWLEDGE' = 'FORUM', slug = unique('board')): Promise<string> {
   const id = newId();
-  const slug = unique('board');
   await t.sql(`INSERT INTO boards (id, space_id, kind, slug, name) VALUES ($1, $2, $3, $4, $5)`, [id, spaceId, kind, slug, slug]);
   return id;
 }

@@ -5,7 +5,7 @@ import { SpaceRow } from './spaces/space.model';
 import { prepared } from '../../core/src/database/prepared-statements';
 
 export const SPACE_COLUMNS = 'id, slug, name, description, visibility, language, created_at';
-const BOARD_COLUMNS = 'id, space_id, kind, slug, name, description, position, created_at, settings';
+export const BOARD_COLUMNS = 'id, space_id, kind, slug, name, description, position, created_at, settings';
 const BOARDS_BY_ID = prepared('boards.by_id', `SELECT ${BOARD_COLUMNS} FROM boards WHERE id = ANY($1::uuid[])`);
 
 /** Every read query on spaces and boards. */

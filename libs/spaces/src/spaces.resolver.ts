@@ -3,7 +3,7 @@ import { AccessLevel } from '../../access/src/access-level';
 import { GqlContext } from '../../core/src/graphql/context';
 import { isUuid } from '../../core/src/ids';
 import { BoardModel } from './boards/board.model';
-import { CreateBoardInput, CreateSpaceInput, SpaceGrantInput, UpdateSpaceInput } from './dto/space.inputs';
+import { CreateBoardInput, CreateSpaceInput, SpaceGrantInput, UpdateBoardInput, UpdateSpaceInput } from './dto/space.inputs';
 import { SpaceGrantModel } from './spaces/space-grant.model';
 import { SpaceModel } from './spaces/space.model';
 import { SpacesLoader } from './spaces.loader';
@@ -65,6 +65,15 @@ export class SpacesResolver {
   @Mutation(() => SpaceModel, { description: 'Space admins: remove a group’s or a user’s grant.' })
   revokeSpaceAccess(@Args('input') input: SpaceGrantInput, @Context() ctx: GqlContext): Promise<SpaceModel> {
     return this.service.revoke(ctx.viewer, input);
+  }
+
+  @Mutation(() => BoardModel, {
+    description:
+      'Space admins: a board’s name, slug, description or position (null fields stay as they are; a request that changes nothing ' +
+      'is BAD_USER_INPUT). Its kind cannot change. A slug another board of the space has is BAD_USER_INPUT on `slug`.',
+  })
+  updateBoard(@Args('input') input: UpdateBoardInput, @Context() ctx: GqlContext): Promise<BoardModel> {
+    return this.service.updateBoard(ctx.viewer, input);
   }
 
   @Mutation(() => BoardModel, { description: 'Space admins.' })

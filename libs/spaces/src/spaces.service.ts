@@ -8,10 +8,10 @@ import { nestedPage } from '../../core/src/graphql/nested-pages';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { newId } from '../../core/src/ids';
 import { BoardModel, BoardRow, toBoardModel } from './boards/board.model';
-import { CreateBoardInput, CreateSpaceInput, SpaceGrantInput, UpdateSpaceInput } from './dto/space.inputs';
+import { CreateBoardInput, CreateSpaceInput, SpaceGrantInput, UpdateBoardInput, UpdateSpaceInput } from './dto/space.inputs';
 import { SpaceGrantModel } from './spaces/space-grant.model';
 import { SpaceModel, SpaceRow, toSpaceModel } from './spaces/space.model';
-import { SPACE_COLUMNS, SpacesRepository } from './spaces.repository';
+import { BOARD_COLUMNS, SPACE_COLUMNS, SpacesRepository } from './spaces.repository';
 import { AuditLog } from '../../core/src/audit/audit-log';
 
 const SPACE_RETURNING = `RETURNING ${SPACE_COLUMNS}`;
@@ -191,6 +191,37 @@ export class SpacesService {
     }
   }
 
+  /**
+   * A board's name, slug, description or place in its space, for the space's admins; its kind
+   * stays (its contents are of that kind). A board the viewer cannot read is NOT_FOUND.
+   */
+  async updateBoard(viewer: Viewer, input: UpdateBoardInput): Promise<BoardModel> {
+    const [board]: Array<{ space_id: string }> = await this.ds.query(`SELECT space_id FROM boards WHERE id = $1`, [input.boardId]);
+    if (!board) throw AppError.notFound('Board not found');
+    await this.access.require(viewer, board.space_id, AccessLevel.ADMIN, 'Board not found');
+    // Nothing to change is a mistake, not an update, as for spaces.
+    if (!Object.entries(input).some(([field, value]) => field !== 'boardId' && value !== undefined && value !== null)) {
+      throw AppError.badField('boardId', 'give at least one setting to change');
+    }
+    return this.uow.run(async (tx) => {
+      const rows = await tx.query<BoardRow>(
+        `UPDATE boards SET name = COALESCE($2, name), slug = COALESCE($3, slug), description = COALESCE($4, description),
+                position = COALESCE($5, position)
+          WHERE id = $1
+            AND NOT EXISTS (SELECT 1 FROM boards o WHERE o.space_id = boards.space_id AND o.slug = $3 AND o.id <> boards.id)
+          RETURNING ${BOARD_COLUMNS}`,
+        [input.boardId, input.name ?? null, input.slug ?? null, input.description ?? null, input.position ?? null],
+      ).catch((err: unknown) => {
+        // Two renames to one slug at once: the unique index decides.
+        if ((err as { code?: string }).code === '23505') throw AppError.badField('slug', 'is taken in this space');
+        throw err;
+      });
+      if (!rows[0]) throw AppError.badField('slug', 'is taken in this space');
+      await tx.emit({ type: 'board.updated', aggregateType: 'board', aggregateId: input.boardId, payload: { spaceId: rows[0].space_id, boardId: input.boardId } });
+      return toBoardModel(rows[0]);
+    });
+  }
+
   async createBoard(viewer: Viewer, input: CreateBoardInput): Promise<BoardModel> {
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.uow.run(async (tx) => {
@@ -198,7 +229,7 @@ export class SpacesService {
         `INSERT INTO boards (id, space_id, kind, slug, name, description, position)
          VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, (SELECT count(*) FROM boards WHERE space_id = $2)))
          ON CONFLICT (space_id, slug) DO NOTHING
-         RETURNING id, space_id, kind, slug, name, description, position, created_at, settings`,
+         RETURNING ${BOARD_COLUMNS}`,
         [newId(), input.spaceId, input.kind, input.slug, input.name, input.description ?? '', input.position ?? null],
       );
       if (!rows[0]) throw AppError.badField('slug', 'is taken in this space');

@@ -72,3 +72,14 @@ export class CreateBoardInput {
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 2000) description?: string;
   @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;
 }
+
+@InputType()
+export class UpdateBoardInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 100) @HasVisibleText() @IsSingleLine() name?: string;
+  @Field({ nullable: true, description: 'A new slug, unique in the space: links with the old one stop working.' })
+  @IsOptional() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug?: string;
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 2000) description?: string;
+  @Field(() => Int, { nullable: true, description: 'Where the board is listed in its space (lower first; ties by name).' })
+  @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;
+}
