@@ -1,8 +1,9 @@
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeUser, TestUser } from '../factories';
 import { logSink } from '../support/log-sink';
 import { smtpServer, SmtpServer } from '../support/smtp-server';
-import { bootTestApp, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 // A file of its own: nestjs-pino keeps the first application's logger for logs written outside
 // a request (the digest runs outside one), so this application must be the file's first.
@@ -37,6 +38,18 @@ describe('notification e-mails the mail server refuses', () => {
   const delayPassed = (u: TestUser) => t.sql(`UPDATE users SET digest_sent_at = now() - interval '16 minutes' WHERE id = $1`, [u.id]);
   const refuseForGood = (u: TestUser) => smtp.refuse.set(u.email, `550 5.1.1 <${u.email}>: Recipient address rejected: User unknown in virtual mailbox table`);
   const refuseForNow = (u: TestUser) => smtp.refuse.set(u.email, `451 4.3.0 <${u.email}>: Temporary lookup failure`);
+  /** Whether the user's address is on the bounce list. */
+  const bouncing = async (u: TestUser) => (await t.sql(`SELECT email_bounced_at IS NOT NULL AS bouncing FROM users WHERE id = $1`, [u.id]))[0].bouncing;
+  /** A user whose notification e-mail the server has just refused for good, with nothing else due. */
+  const refusedUser = async () => {
+    await nothingElseDue();
+    const u = await makeUser(t);
+    refuseForGood(u);
+    await note(u);
+    await t.get(EmailDigest).sendDue();
+    return u;
+  };
+  const unread = async (u: TestUser) => expectOk(await t.gql(`{ notifications(unreadOnly: true) { totalCount } }`, {}, { token: u.token })).notifications.totalCount;
 
   it('logs a refusal by the user and the error’s codes, never the address the mail server quotes', async () => {
     await nothingElseDue();
@@ -51,25 +64,86 @@ describe('notification e-mails the mail server refuses', () => {
     expect(refusal).toMatchObject({ level: 40, userId: gone.id, code: 'EENVELOPE', responseCode: 550, permanent: true });
   });
 
-  it('does not try an address refused for good again: its news stays handled, and its user’s next e-mail waits out the delay', async () => {
-    await nothingElseDue();
-    const gone = await makeUser(t);
-    refuseForGood(gone);
-    await note(gone);
-    const digest = t.get(EmailDigest);
-    await digest.sendDue();
+  it('puts an address refused for good on the bounce list: its news stays handled, and no later news is e-mailed to it, only listed in the app', async () => {
+    const gone = await refusedUser();
     expect(tried(gone)).toBe(1);
     expect(await state(gone)).toEqual({ handled: true, stamped: true });
+    expect(await bouncing(gone)).toBe(true);
+    const digest = t.get(EmailDigest);
     await delayPassed(gone);
     await digest.sendDue();
     expect(tried(gone)).toBe(1);
-    // News that comes later is tried, as any would be: then too, the next waits out the delay.
-    await note(gone);
+    // News that comes later is not tried while the address bounces, however long it waits.
+    for (let i = 0; i < 2; i++) {
+      await note(gone);
+      await delayPassed(gone);
+      await digest.sendDue();
+    }
+    expect(tried(gone)).toBe(1);
+    expect(await state(gone)).toEqual({ handled: true, stamped: true });
+    expect(await unread(gone)).toBe(3);
+  });
+
+  it('marks an address only while it is the user’s: one changed while the server refused it starts clean', async () => {
+    await nothingElseDue();
+    const moving = await makeUser(t);
+    const moved = `moved-${moving.email}`;
+    smtp.refuse.set(moving.email, async () => {
+      await t.sql(`UPDATE users SET email = $2 WHERE id = $1`, [moving.id, moved]);
+      return `550 5.1.1 <${moving.email}>: Recipient address rejected: User unknown in virtual mailbox table`;
+    });
+    await note(moving);
+    const digest = t.get(EmailDigest);
     await digest.sendDue();
-    expect(tried(gone)).toBe(2);
-    await note(gone);
-    await digest.sendDue();
-    expect(tried(gone)).toBe(2);
+    expect(tried(moving)).toBe(1);
+    expect(await bouncing(moving)).toBe(false);
+    await note(moving);
+    await delayPassed(moving);
+    expect((await digest.sendDue()).map((m) => m.to)).toEqual([moved]);
+  });
+
+  it('takes an address off the bounce list when it changes, whatever changes it, and only then', async () => {
+    const user = await makeUser(t);
+    const bounce = () => t.sql(`UPDATE users SET email_bounced_at = now() WHERE id = $1`, [user.id]);
+    await bounce();
+    await t.sql(`UPDATE users SET display_name = 'Renamed', email = email WHERE id = $1`, [user.id]);
+    expect(await bouncing(user)).toBe(true);
+    await t.sql(`UPDATE users SET email = $2 WHERE id = $1`, [user.id, `new-${user.email}`]);
+    expect(await bouncing(user)).toBe(false);
+    await bounce();
+    await t.sql(`UPDATE users SET email = NULL WHERE id = $1`, [user.id]);
+    expect(await bouncing(user)).toBe(false);
+  });
+
+  it('tells only the user themself whether their address is on the bounce list', async () => {
+    const [bounced, other, admin] = [await makeUser(t), await makeUser(t), await makeUser(t, { role: 'ADMIN' })];
+    await t.sql(`UPDATE users SET email_bounced_at = now() WHERE id = $1`, [bounced.id]);
+    const ME = `{ me { emailBouncing } }`;
+    const PROFILE = `query($h: String!) { user(handle: $h) { emailBouncing } }`;
+    expect(expectOk(await t.gql(ME, {}, { token: bounced.token })).me.emailBouncing).toBe(true);
+    expect(expectOk(await t.gql(ME, {}, { token: other.token })).me.emailBouncing).toBe(false);
+    expect(expectOk(await t.gql(PROFILE, { h: bounced.handle }, { token: bounced.token })).user.emailBouncing).toBe(true);
+    for (const token of [other.token, admin.token, undefined]) expect(expectOk(await t.gql(PROFILE, { h: bounced.handle }, { token })).user.emailBouncing).toBeNull();
+  });
+
+  it('sends a member whose address bounces a confirmation link on request; opening it takes the address off the list', async () => {
+    const fixed = await refusedUser();
+    expect(await bouncing(fixed)).toBe(true);
+    smtp.refuse.delete(fixed.email); // its owner had the mailbox fixed
+    const RESEND = `mutation { resendEmailVerification }`;
+    expect(expectOk(await t.gql(RESEND, {}, { token: fixed.token })).resendEmailVerification).toBe(true);
+    await t.get(OutboxWorker).drain();
+    const mail = smtp.mails.filter((m) => m.to.includes(fixed.email) && m.text.includes('/verify-email?token=')).at(-1)!;
+    expect(mail.text).toContain('Notification e-mails to this address stopped when a mail server refused one.');
+    // A link sent is no proof yet; a link opened is.
+    expect(await bouncing(fixed)).toBe(true);
+    const token = /\/verify-email\?token=([A-Za-z0-9._-]+)/.exec(mail.text)![1];
+    expect(expectOk(await t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } })).verifyEmail).toBe(true);
+    expect(await bouncing(fixed)).toBe(false);
+    expectError(await t.gql(RESEND, {}, { token: fixed.token }), 'CONFLICT');
+    await note(fixed);
+    await delayPassed(fixed);
+    expect((await t.get(EmailDigest).sendDue()).map((m) => m.to)).toEqual([fixed.email]);
   });
 
   it('tries a message refused for now again once the delay has passed, not on every run', async () => {
@@ -82,6 +156,7 @@ describe('notification e-mails the mail server refuses', () => {
     await digest.sendDue();
     expect(tried(busy)).toBe(1);
     expect(await state(busy)).toEqual({ handled: false, stamped: true });
+    expect(await bouncing(busy)).toBe(false);
     await digest.sendDue();
     expect(tried(busy)).toBe(1);
     smtp.refuse.delete(busy.email);

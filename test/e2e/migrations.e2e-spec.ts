@@ -16,6 +16,9 @@ const SCHEMA = `
   SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
   UNION ALL
   SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = current_schema()::regnamespace
+  UNION ALL
+  SELECT 'trigger ' || pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+   WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal
   ORDER BY 1`;
 
 /**
@@ -26,6 +29,19 @@ const SCHEMA = `
 describe('migrations', () => {
   let t: TestApp;
   afterAll(() => t?.close());
+
+  /** Undoes the newest `count` migrations, newest first. */
+  const undo = async (count: number) => {
+    const ds = new DataSource(dataSourceOptions({ url: t.db.url, poolSize: 1 }));
+    await ds.initialize();
+    try {
+      for (let i = 0; i < count; i++) await ds.undoLastMigration({ transaction: 'each' });
+    } finally {
+      await ds.destroy();
+    }
+  };
+  /** How many migrations to undo to be back to before `name`. */
+  const backTo = (name: string) => migrations.length - migrations.findIndex((m) => m.name === name);
 
   it('undo to nothing on a populated database and apply again to the same schema', async () => {
     t = await bootTestApp();
@@ -39,18 +55,8 @@ describe('migrations', () => {
     expect(await t.get(SanctionsService).handleExpired()).toBe(1);
     const before = (await t.sql(SCHEMA)).map((r) => r.item as string);
 
-    const undo = async (count: number) => {
-      const ds = new DataSource(dataSourceOptions({ url: t.db.url, poolSize: 1 }));
-      await ds.initialize();
-      try {
-        for (let i = 0; i < count; i++) await ds.undoLastMigration({ transaction: 'each' });
-      } finally {
-        await ds.destroy();
-      }
-    };
-
     // Undone back to SanctionExpiry and applied again: the expiry the log holds is not recorded twice.
-    const back = migrations.length - migrations.findIndex((m) => m.name === 'SanctionExpiry1764741600000');
+    const back = backTo('SanctionExpiry1764741600000');
     expect(back).toBeGreaterThanOrEqual(2);
     await undo(back);
     expect(await migrateDatabase(t.db.url)).toHaveLength(back);
@@ -70,15 +76,8 @@ describe('migrations', () => {
   }, 120_000);
 
   it('composes stored e-mail addresses, unless the composed one is another account’s, and bans them both ways', async () => {
-    const ds = new DataSource(dataSourceOptions({ url: t.db.url, poolSize: 1 }));
-    await ds.initialize();
-    try {
-      // Back to before ComposedEmails: the addresses below are written as an older release wrote them.
-      const back = migrations.length - migrations.findIndex((m) => m.name === 'ComposedEmails1764810000000');
-      for (let i = 0; i < back; i++) await ds.undoLastMigration({ transaction: 'each' });
-    } finally {
-      await ds.destroy();
-    }
+    // Back to before ComposedEmails: the addresses below are written as an older release wrote them.
+    await undo(backTo('ComposedEmails1764810000000'));
     const user = async (handle: string, email: string) =>
       (await t.sql(`INSERT INTO users (id, handle, email, display_name) VALUES (gen_random_uuid(), $1, $2, $1) RETURNING id`, [handle, email]))[0].id as string;
     const alone = await user('nfdalone', 'rene\u0301@example.com');
@@ -95,5 +94,27 @@ describe('migrations', () => {
     expect((await t.sql(`SELECT email_lower FROM banned_emails WHERE email_lower LIKE 'banned.%' ORDER BY 1`)).map((r) => r.email_lower)).toEqual(
       ['banned.noe\u0308l@example.com', 'banned.no\u00ebl@example.com'].sort(),
     );
+  });
+
+  it('adds the bounce list, whose mark goes when the address changes, and takes it away again', async () => {
+    const [user] = await t.sql(`INSERT INTO users (id, handle, email, display_name) VALUES (gen_random_uuid(), 'bouncer', 'bouncer@example.com', 'Bouncer') RETURNING id`);
+    const bounce = () => t.sql(`UPDATE users SET email_bounced_at = now() WHERE id = $1`, [user.id]);
+    const bouncing = async () => (await t.sql(`SELECT email_bounced_at IS NOT NULL AS bouncing FROM users WHERE id = $1`, [user.id]))[0].bouncing;
+    await bounce();
+    await undo(backTo('EmailBounces1764831600000'));
+    const left = await t.sql(
+      `SELECT (SELECT count(*)::int FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'email_bounced_at') AS columns,
+              (SELECT count(*)::int FROM pg_proc WHERE proname = 'users_email_bounce_reset') AS functions,
+              (SELECT count(*)::int FROM pg_trigger WHERE tgname = 'users_email_bounce_reset') AS triggers`,
+    );
+    expect(left).toEqual([{ columns: 0, functions: 0, triggers: 0 }]);
+    await t.sql(`UPDATE users SET email = 'bouncer.before@example.com' WHERE id = $1`, [user.id]);
+    expect((await migrateDatabase(t.db.url))[0]).toBe('EmailBounces1764831600000');
+    expect(await bouncing()).toBe(false);
+    await bounce();
+    await t.sql(`UPDATE users SET display_name = 'Bouncer B.' WHERE id = $1`, [user.id]);
+    expect(await bouncing()).toBe(true);
+    await t.sql(`UPDATE users SET email = 'bouncer.after@example.com' WHERE id = $1`, [user.id]);
+    expect(await bouncing()).toBe(false);
   });
 });

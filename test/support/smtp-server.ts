@@ -10,8 +10,11 @@ export interface SmtpServer {
   mails: Mail[];
   /** Every RCPT TO address asked for, in order, refused or not. */
   recipients: string[];
-  /** Addresses to refuse, each with the reply RCPT TO gets ("550 5.1.1 <a@b>: no such user"). */
-  refuse: Map<string, string>;
+  /**
+   * Addresses to refuse, each with the reply RCPT TO gets ("550 5.1.1 <a@b>: no such user"), or
+   * a function answering it, to do something first while the client waits for the reply.
+   */
+  refuse: Map<string, string | (() => Promise<string>)>;
   close: () => Promise<void>;
 }
 
@@ -23,7 +26,7 @@ export interface SmtpServer {
 export async function smtpServer(): Promise<SmtpServer> {
   const mails: Mail[] = [];
   const recipients: string[] = [];
-  const refuse = new Map<string, string>();
+  const refuse: SmtpServer['refuse'] = new Map();
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -60,7 +63,9 @@ export async function smtpServer(): Promise<SmtpServer> {
           const address = /<([^>]*)>/.exec(line)?.[1] ?? '';
           recipients.push(address);
           const refusal = refuse.get(address);
-          if (refusal) reply(refusal);
+          // The client sends nothing more before this reply (no PIPELINING is offered).
+          if (typeof refusal === 'function') void refusal().then(reply, (err) => reply(`451 ${String(err)}`));
+          else if (refusal) reply(refusal);
           else {
             to.push(address);
             reply('250 ok');

@@ -101,16 +101,21 @@ interface RefusalError {
   permanent?: unknown;
 }
 
+/** What a mail server refused for good: the recipient's address, or this message. */
+export type Refusal = 'ADDRESS' | 'MESSAGE';
+
 /**
- * Whether the mail server refused this very message for good: a permanent reply (5xx but 503,
- * nodemailer's `permanent`) to its recipient or to its content, which sending it again would only
- * get again. Not a refusal of the moment (4xx, a connection lost) nor one of our own setup
+ * What the mail server refused for good, if anything: a permanent reply (5xx but 503,
+ * nodemailer's `permanent`) to the recipient (RCPT TO: the ADDRESS, which later messages would
+ * get too) or to the content (DATA: this MESSAGE), which sending it again would only get again.
+ * Null for a refusal of the moment (4xx, a connection lost) or one of our own setup
  * (authentication, the sender's address): those pass, and the message can go then.
  */
-export function refusedForGood(err: RefusalError): boolean {
+export function refusedForGood(err: RefusalError): Refusal | null {
   const code = typeof err.responseCode === 'number' ? err.responseCode : 0;
   const permanent = typeof err.permanent === 'boolean' ? err.permanent : code >= 500 && code < 600 && code !== 503;
-  return permanent && (err.command === 'RCPT TO' || err.command === 'DATA');
+  if (!permanent) return null;
+  return err.command === 'RCPT TO' ? 'ADDRESS' : err.command === 'DATA' ? 'MESSAGE' : null;
 }
 
 export interface SentEmail {
@@ -180,24 +185,25 @@ export class EmailDigest {
    * split over two e-mails: their due rows are marked e-mailed in a short transaction (other
    * workers skip locked and marked rows), and the messages go out after it commits, holding
    * no lock or connection while the mail server answers. A message refused for good (see
-   * `refusedForGood`) leaves its rows handled; one refused for now un-marks them, to be tried
-   * again once EMAIL_DELAY_MINUTES have passed. A process that dies between the claim and the
-   * send loses that e-mail rather than sending it twice. A user is sent at most one e-mail per
-   * EMAIL_DELAY_MINUTES (`users.digest_sent_at`, stamped by the claim, refused or not): news
-   * arriving meanwhile goes in the next one. Users are taken by their oldest due news, so
+   * `refusedForGood`) leaves its rows handled, and an address refused for good goes on the bounce
+   * list (`users.email_bounced_at`), which no e-mail goes to; one refused for now un-marks them,
+   * to be tried again once EMAIL_DELAY_MINUTES have passed. A process that dies between the
+   * claim and the send loses that e-mail rather than sending it twice. A user is sent at most
+   * one e-mail per EMAIL_DELAY_MINUTES (`users.digest_sent_at`, stamped by the claim, refused or
+   * not): news arriving meanwhile goes in the next one. Users are taken by their oldest due news, so
    * nobody waits behind others who are tried run after run.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
     type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
-    // What nobody will e-mail (placeholder accounts, no address or one not confirmed yet, that
-    // kind turned off, news from someone the user has since ignored) leaves the due set at once
-    // (`emailed_at` means handled), or every run would read it again. Unignoring brings such
-    // news back to the in-app list, not to e-mail: it is old by then.
+    // What nobody will e-mail (placeholder accounts, no address, one not confirmed yet or on the
+    // bounce list, that kind turned off, news from someone the user has since ignored) leaves the
+    // due set at once (`emailed_at` means handled), or every run would read it again. Unignoring,
+    // or an address off the bounce list, brings no such news to e-mail: it is old by then.
     await this.ds.query(
       `UPDATE notifications n SET emailed_at = now()
          FROM users u
         WHERE u.id = n.user_id AND n.read_at IS NULL AND n.emailed_at IS NULL
-          AND (u.email IS NULL OR u.is_placeholder OR u.email_verified_at IS NULL
+          AND (u.email IS NULL OR u.is_placeholder OR u.email_verified_at IS NULL OR u.email_bounced_at IS NOT NULL
                OR EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
                OR ${fromIgnoredSql()})`,
     );
@@ -221,7 +227,7 @@ export class EmailDigest {
              FROM notifications n JOIN chosen c ON c.user_id = n.user_id JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
                   LEFT JOIN users a ON a.id = ${seen.actorId} LEFT JOIN posts p ON p.id = n.post_id
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
-              AND u.email IS NOT NULL AND NOT u.is_placeholder AND u.email_verified_at IS NOT NULL
+              AND u.email IS NOT NULL AND NOT u.is_placeholder AND u.email_verified_at IS NOT NULL AND u.email_bounced_at IS NULL
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
               -- Ignored since the statement above ran: the next run takes it out of the due set.
               AND NOT ${fromIgnoredSql()}
@@ -299,17 +305,25 @@ export class EmailDigest {
       try {
         await this.transport.sendMail(message);
       } catch (err) {
-        // Refused for good: its rows stay handled, or the address would be tried for ever. Else
-        // un-marked, to be tried again once the delay has passed (the user keeps the stamp). The
-        // others' messages are sent and stay marked either way. Only the error's codes are
-        // logged: its message, response and rejected lists quote the address.
+        // Refused for good: its rows stay handled, or the address would be tried for ever, and a
+        // refused address goes on the bounce list, so later news is not sent to it either (if
+        // it is still the user's: one changed meanwhile starts clean). Else un-marked, to be
+        // tried again once the delay has passed (the user keeps the stamp). The others'
+        // messages are sent and stay marked either way. Only the error's codes are logged: its
+        // message, response and rejected lists quote the address.
         const e = err as RefusalError;
         const forGood = refusedForGood(e);
         this.log.warn(
           { userId, code: e.code, responseCode: e.responseCode, permanent: e.permanent },
-          forGood ? 'e-mail refused for good; it is not tried again' : 'e-mail not sent; it is tried again once EMAIL_DELAY_MINUTES have passed',
+          forGood === 'ADDRESS'
+            ? 'e-mail address refused for good; no e-mail goes to it until it changes or is confirmed again'
+            : forGood
+              ? 'e-mail refused for good; it is not tried again'
+              : 'e-mail not sent; it is tried again once EMAIL_DELAY_MINUTES have passed',
         );
-        if (!forGood) await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
+        if (forGood === 'ADDRESS') {
+          await this.ds.query(`UPDATE users SET email_bounced_at = COALESCE(email_bounced_at, now()) WHERE id = $1 AND email = $2`, [userId, message.to]);
+        } else if (!forGood) await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
         continue;
       }
       if (!this.config.SMTP_URL) {

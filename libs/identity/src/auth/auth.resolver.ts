@@ -87,15 +87,18 @@ export class AuthResolver {
   @Mutation(() => Boolean, {
     description:
       'Confirms an e-mail address with the token of the link e-mailed to it at sign-up (good for a week, signed in or not); ' +
-      'notification e-mails go only to a confirmed address. A bad or expired token, or one for an address the account no ' +
-      'longer has, is BAD_USER_INPUT on `token`.',
+      'notification e-mails go only to a confirmed address, and it takes the address off the bounce list. A bad or expired ' +
+      'token, or one for an address the account no longer has, is BAD_USER_INPUT on `token`.',
   })
   verifyEmail(@Args('input') input: VerifyEmailInput): Promise<boolean> {
     return this.verification.verify(input.token);
   }
 
   @Mutation(() => Boolean, {
-    description: 'E-mails the signed-in member a new confirmation link (3 an hour); CONFLICT when the address is confirmed already.',
+    description:
+      'E-mails the signed-in member a new confirmation link (3 an hour), also when the address is on the bounce list ' +
+      '(`User.emailBouncing`): opening it shows the mailbox receives mail again. CONFLICT when the address is confirmed already ' +
+      'and not bouncing.',
   })
   resendEmailVerification(@Context() ctx: GqlContext): Promise<boolean> {
     return this.verification.resend(ctx.viewer);

@@ -26,7 +26,9 @@ const badToken = () => AppError.badField('token', 'This confirmation link is not
  * notification e-mail goes to its address until the link e-mailed to it has been opened
  * (`verifyEmail`), so nobody can have someone else's mailbox sent news by signing up with it.
  * Opening a password reset link confirms the address too. Accounts an operator creates (the
- * CLI, the demo seed) are confirmed from the start.
+ * CLI, the demo seed) are confirmed from the start. An address on the bounce list (a mail
+ * server refused it for good) is confirmed again the same way: the link opened shows the
+ * mailbox receives mail, and takes it off the list.
  */
 @Injectable()
 export class EmailVerificationService {
@@ -59,14 +61,20 @@ export class EmailVerificationService {
     return true;
   }
 
-  /** Sends the signed-in member's confirmation e-mail again (a few times an hour). */
+  /**
+   * Sends the signed-in member's confirmation e-mail again (a few times an hour): to an address
+   * not confirmed yet, or to one on the bounce list, which is how its owner tries it once fixed.
+   */
   async resend(viewer: Viewer): Promise<true> {
     if (!viewer.id) throw AppError.unauthenticated();
     const userId = viewer.id;
     await this.ds.transaction(async (m) => {
-      const [user]: Array<{ email: string | null; email_verified_at: Date | null }> = await m.query(`SELECT email, email_verified_at FROM users WHERE id = $1`, [userId]);
+      const [user]: Array<{ email: string | null; email_verified_at: Date | null; email_bounced_at: Date | null }> = await m.query(
+        `SELECT email, email_verified_at, email_bounced_at FROM users WHERE id = $1`,
+        [userId],
+      );
       if (!user?.email) throw AppError.badInput([{ field: '', message: 'your account has no e-mail address' }], 'Your account has no e-mail address');
-      if (user.email_verified_at) throw AppError.conflict('Your e-mail address is confirmed already');
+      if (user.email_verified_at && !user.email_bounced_at) throw AppError.conflict('Your e-mail address is confirmed already');
       await this.limiter.hitWithin(m, [[EMAIL_VERIFICATION_RESENDS, userId]]);
       await this.request(m, userId);
     });

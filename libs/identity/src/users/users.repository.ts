@@ -10,6 +10,11 @@ export const USER_COLUMNS = (alias?: string) =>
 const COLUMNS = USER_COLUMNS();
 const USERS_BY_ID = prepared('users.by_id', `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::uuid[])`);
 
+export interface EmailStatus {
+  verified: boolean;
+  bouncing: boolean;
+}
+
 /** Every query on users. */
 @Injectable()
 export class UsersRepository {
@@ -20,15 +25,24 @@ export class UsersRepository {
     return this.ds.query(USERS_BY_ID, [ids]);
   }
 
-  /** Confirms the user's e-mail address (a first confirmation's time stays). */
+  /**
+   * Confirms the user's e-mail address (a first confirmation's time stays) and takes it off the
+   * bounce list: a link opened from the mailbox shows that it receives mail.
+   */
   async markEmailVerified(userId: string, manager?: EntityManager): Promise<void> {
-    await (manager ?? this.ds.manager).query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [userId]);
+    await (manager ?? this.ds.manager).query(
+      `UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()), email_bounced_at = NULL WHERE id = $1`,
+      [userId],
+    );
   }
 
-  /** Whether the user's e-mail address is confirmed. */
-  async emailVerified(userId: string): Promise<boolean> {
-    const [row]: Array<{ verified: boolean }> = await this.ds.query(`SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = $1`, [userId]);
-    return row?.verified ?? false;
+  /** Whether the user's e-mail address is confirmed, and whether it is on the bounce list. */
+  async emailStatus(userId: string): Promise<EmailStatus> {
+    const [row]: EmailStatus[] = await this.ds.query(
+      `SELECT email_verified_at IS NOT NULL AS verified, email_bounced_at IS NOT NULL AS bouncing FROM users WHERE id = $1`,
+      [userId],
+    );
+    return row ?? { verified: false, bouncing: false };
   }
 
   /** The address a change of the user's waits to be confirmed for (`EmailChangeService`), or null. */

@@ -72,7 +72,7 @@ export class UsersResolver {
 
   @ResolveField(() => String, { nullable: true, description: 'Only for the user themself (as on `me`); null for everybody else, admins included.' })
   email(@Parent() user: UserModel, @Context() ctx: GqlContext): string | null {
-    return user.isAuthenticatedSelf || ctx.viewer.id === user.id ? user.emailAddress : null;
+    return this.isSelf(user, ctx) ? user.emailAddress : null;
   }
 
   @ResolveField(() => Boolean, {
@@ -81,8 +81,24 @@ export class UsersResolver {
       'Whether the e-mail address is confirmed: notification e-mails go only to a confirmed one (`verifyEmail`, ' +
       '`resendEmailVerification`). Only for the user themself; null for everybody else.',
   })
-  emailVerified(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<boolean> | null {
-    return user.isAuthenticatedSelf || ctx.viewer.id === user.id ? this.users.emailVerified(user.id) : null;
+  async emailVerified(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<boolean | null> {
+    return this.isSelf(user, ctx) ? (await this.users.emailStatus(ctx.viewer, user.id)).verified : null;
+  }
+
+  @ResolveField(() => Boolean, {
+    nullable: true,
+    description:
+      'Whether the e-mail address is on the bounce list: a mail server refused a notification e-mail to it for good, and no ' +
+      'more go to it until the address changes or is confirmed again (`resendEmailVerification`, then `verifyEmail`). Only ' +
+      'for the user themself; null for everybody else.',
+  })
+  async emailBouncing(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<boolean | null> {
+    return this.isSelf(user, ctx) ? (await this.users.emailStatus(ctx.viewer, user.id)).bouncing : null;
+  }
+
+  /** Whether the viewer is the user: the only one their address and its state are shown to. */
+  private isSelf(user: UserModel, ctx: GqlContext): boolean {
+    return user.isAuthenticatedSelf === true || ctx.viewer.id === user.id;
   }
 
   @ResolveField(() => String, {

@@ -4,7 +4,7 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
 import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
-import { UsersRepository } from './users.repository';
+import { EmailStatus, UsersRepository } from './users.repository';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 
 @Injectable()
@@ -15,9 +15,12 @@ export class UsersService {
     private readonly audit: AuditLog,
   ) {}
 
-  /** Whether the user's e-mail address is confirmed (EmailVerificationService). */
-  emailVerified(userId: string): Promise<boolean> {
-    return this.repo.emailVerified(userId);
+  /**
+   * Whether the user's e-mail address is confirmed (EmailVerificationService) and whether it is
+   * on the bounce list (EmailDigest), read once per request for both fields.
+   */
+  emailStatus(viewer: Viewer, userId: string): Promise<EmailStatus> {
+    return viewer.memoize(`email-status:${userId}`, () => this.repo.emailStatus(userId));
   }
 
   pendingEmail(userId: string): Promise<string | null> {
