@@ -146,6 +146,17 @@ describe('notification e-mails the mail server refuses', () => {
     expect((await t.get(EmailDigest).sendDue()).map((m) => m.to)).toEqual([fixed.email]);
   });
 
+  it('counts a stored address nodemailer finds no recipient in as refused for good: the server is never asked, and it goes on the bounce list', async () => {
+    await nothingElseDue();
+    const broken = await makeUser(t);
+    await t.sql(`UPDATE users SET email = $2 WHERE id = $1`, [broken.id, `${broken.handle} at example.com`]);
+    await note(broken);
+    expect(await t.get(EmailDigest).sendDue()).toEqual([]);
+    expect(smtp.recipients.filter((r) => r.startsWith(broken.handle))).toEqual([]);
+    expect(await state(broken)).toEqual({ handled: true, stamped: true });
+    expect(await bouncing(broken)).toBe(true);
+  });
+
   it('tries a message refused for now again once the delay has passed, not on every run', async () => {
     await nothingElseDue();
     const busy = await makeUser(t);

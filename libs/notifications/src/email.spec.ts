@@ -8,7 +8,14 @@ describe('refusedForGood', () => {
     expect(refusedForGood({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550 })).toBe('ADDRESS');
   });
 
+  it('holds nodemailer’s own refusal of a recipient it has no address to send to (no reply from the server): the address', () => {
+    expect(refusedForGood({ code: 'EENVELOPE', command: 'API', message: 'No recipients defined' })).toBe('ADDRESS');
+    expect(refusedForGood({ code: 'EENVELOPE', command: 'API', message: 'Invalid recipient "a\r\nb@example.org"' })).toBe('ADDRESS');
+  });
+
   it('leaves for another try a refusal of the moment, or of our own setup', () => {
+    expect(refusedForGood({ code: 'EENVELOPE', command: 'API', message: 'Invalid sender "a\r\nb@example.org"' })).toBeNull();
+    expect(refusedForGood({ code: 'EENVELOPE', command: 'API', message: 'Invalid DSN NOTIFY' })).toBeNull();
     expect(refusedForGood({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 451, permanent: false })).toBeNull();
     expect(refusedForGood({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 503, permanent: false })).toBeNull();
     expect(refusedForGood({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 503 })).toBeNull();
