@@ -13,6 +13,8 @@ const USERS_BY_ID = prepared('users.by_id', `SELECT ${COLUMNS} FROM users WHERE 
 export interface EmailStatus {
   verified: boolean;
   bouncing: boolean;
+  /** The address a change waits to be confirmed for (`EmailChangeService`), or null. */
+  pending: string | null;
 }
 
 /** Every query on users. */
@@ -36,19 +38,13 @@ export class UsersRepository {
     );
   }
 
-  /** Whether the user's e-mail address is confirmed, and whether it is on the bounce list. */
+  /** Whether the user's e-mail address is confirmed, whether it is on the bounce list, and the address a change waits for. */
   async emailStatus(userId: string): Promise<EmailStatus> {
     const [row]: EmailStatus[] = await this.ds.query(
-      `SELECT email_verified_at IS NOT NULL AS verified, email_bounced_at IS NOT NULL AS bouncing FROM users WHERE id = $1`,
+      `SELECT email_verified_at IS NOT NULL AS verified, email_bounced_at IS NOT NULL AS bouncing, pending_email AS pending FROM users WHERE id = $1`,
       [userId],
     );
-    return row ?? { verified: false, bouncing: false };
-  }
-
-  /** The address a change of the user's waits to be confirmed for (`EmailChangeService`), or null. */
-  async pendingEmail(userId: string): Promise<string | null> {
-    const [row]: Array<{ pending_email: string | null }> = await this.ds.query(`SELECT pending_email FROM users WHERE id = $1`, [userId]);
-    return row?.pending_email ?? null;
+    return row ?? { verified: false, bouncing: false, pending: null };
   }
 
   async findByHandle(handle: string): Promise<UserRow | undefined> {

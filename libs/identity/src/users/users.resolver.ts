@@ -96,18 +96,18 @@ export class UsersResolver {
     return this.isSelf(user, ctx) ? (await this.users.emailStatus(ctx.viewer, user.id)).bouncing : null;
   }
 
-  /** Whether the viewer is the user: the only one their address and its state are shown to. */
-  private isSelf(user: UserModel, ctx: GqlContext): boolean {
-    return user.isAuthenticatedSelf === true || ctx.viewer.id === user.id;
-  }
-
   @ResolveField(() => String, {
     nullable: true,
     description:
       'The address a change asked for waits to be confirmed for (`changeEmail`, `confirmEmailChange`, `cancelEmailChange`); null ' +
       'when none waits. Only for the user themself; null for everybody else.',
   })
-  pendingEmail(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> | null {
-    return user.isAuthenticatedSelf || ctx.viewer.id === user.id ? this.users.pendingEmail(user.id) : null;
+  async pendingEmail(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> {
+    return this.isSelf(user, ctx) ? (await this.users.emailStatus(ctx.viewer, user.id)).pending : null;
+  }
+
+  /** Whether the viewer is the user: the only one their address and its state are shown to. */
+  private isSelf(user: UserModel, ctx: GqlContext): boolean {
+    return user.isAuthenticatedSelf === true || ctx.viewer.id === user.id;
   }
 }

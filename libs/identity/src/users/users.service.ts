@@ -23,10 +23,6 @@ export class UsersService {
     return viewer.memoize(`email-status:${userId}`, () => this.repo.emailStatus(userId));
   }
 
-  pendingEmail(userId: string): Promise<string | null> {
-    return this.repo.pendingEmail(userId);
-  }
-
   async byHandle(handle: string): Promise<UserModel | null> {
     if (handle.length > 60) return null;
     const row = await this.repo.findByHandle(handle);
