@@ -4,6 +4,7 @@ import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.en
 import { SearchTermsMarks1764817200000 } from '../../migrations/1764817200000-search-terms-marks';
 import { SearchTermsSegmented1764820800000 } from '../../migrations/1764820800000-search-terms-segmented';
 import { SearchTermsOptionalMarks1764828000000 } from '../../migrations/1764828000000-search-terms-optional-marks';
+import { SearchTermsLetterVariants1764835200000 } from '../../migrations/1764835200000-search-terms-letter-variants';
 import { searchDocument, searchEngineContract } from '../support/search-contract';
 import { bootTestApp, TestApp } from '../support/test-app';
 
@@ -199,5 +200,32 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
       // Written again, the document puts its words back as they were.
       await engine.upsert([{ ...marked, version: 2 }]);
       expect(await terms()).toEqual(['جديد', 'كتاب', 'בראשית', 'שלום', 'नमस्ते'].sort());
+    }));
+
+  it('keeps Arabic words with one form of alef, yeh and heh, as the index and queries read them, and the upgrade takes out those kept with another', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const terms = async () => (await t.sql(`SELECT term FROM search_terms WHERE space_id = $1 ORDER BY term`, [space])).map((r) => r.term as string);
+      const folded = ['احمد', 'الله', 'جديد', 'علي', 'مدرسه'].sort();
+      const written = searchDocument({ spaceId: space, title: 'أحمد على جديد', body: 'مدرسة ٱلله', language: 'simple' });
+      await engine.upsert([written]);
+      expect(await terms()).toEqual(folded);
+      // A word typed with a letter too many, in either form, is widened to the vocabulary's word.
+      const found = async (query: string) => (await engine.search({ query, filters: { spaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id);
+      expect(await found('احمدد ')).toEqual([written.id]);
+      expect(await found('مدرسةة ')).toEqual([written.id]);
+
+      // An older release's words (as written) go with the upgrade; the others stay.
+      await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('أحمد', $1), ('مدرسة', $1), ('على', $1), ('ٱلله', $1), ('إجابات', $1), ('آمال', $1) ON CONFLICT DO NOTHING`, [space]);
+      const runner = t.ds.createQueryRunner();
+      try {
+        await new SearchTermsLetterVariants1764835200000().up(runner);
+      } finally {
+        await runner.release();
+      }
+      expect(await terms()).toEqual(folded);
+      // Written again, the document puts its words back as they were.
+      await engine.upsert([{ ...written, version: 2 }]);
+      expect(await terms()).toEqual(folded);
     }));
 });

@@ -214,6 +214,51 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       }
     });
 
+    it('finds Arabic words whichever form of alef, yeh or heh they are written with (أحمد and احمد, مدرسة and مدرسه, على and علي), and highlights them as written', async () => {
+      const variants = newId();
+      const inVariants = (title: string, body: string) => doc({ title, body, spaceId: variants, language: 'simple' });
+      const hamza = inVariants('سؤال', 'كتب أحمد إلى صديقه'); // alef with hamza above (and below, in إلى)
+      const bare = inVariants('اسماء الطلاب', 'جدول'); // bare alef
+      const marbuta = inVariants('فصل', 'في مدرسة الحي'); // teh marbuta
+      const heh = inVariants('مكتبه عامه', 'كتب'); // heh where teh marbuta is meant
+      const maksura = inVariants('على الطاولة', 'كوب'); // alef maksura
+      const wasla = inVariants('دعاء', 'بسم ٱلله'); // alef wasla
+      const decomposed = inVariants('أسئلة شائعة'.normalize('NFD'), 'إجابات'.normalize('NFD')); // alef and hamza written apart
+      const docs = [hamza, bare, marbuta, heh, maksura, wasla, decomposed];
+      await engine.upsert(docs);
+      try {
+        const search = (query: string) => engine.search({ query, filters: { spaceIds: [variants] }, limit: 10, offset: 0 });
+        const found = async (query: string) => (await search(query)).hits.map((h) => h.id);
+        // The base letter finds the variant, the variant finds the base letter, and each finds itself.
+        expect(await found('احمد ')).toEqual([hamza.id]);
+        expect(await found('أحمد ')).toEqual([hamza.id]);
+        expect(await found('أَحْمَد ')).toEqual([hamza.id]);
+        expect(await found('أسماء ')).toEqual([bare.id]);
+        expect(await found('مدرسه ')).toEqual([marbuta.id]);
+        expect(await found('مدرسة ')).toEqual([marbuta.id]);
+        expect(await found('مكتبة ')).toEqual([heh.id]);
+        expect(await found('"مكتبة عامة"')).toEqual([heh.id]);
+        expect(await found('علي ')).toEqual([maksura.id]);
+        expect(await found('الطاوله ')).toEqual([maksura.id]);
+        expect(await found('الله ')).toEqual([wasla.id]);
+        expect(await found('ٱلله ')).toEqual([wasla.id]);
+        expect(await found('اسئله ')).toEqual([decomposed.id]);
+        expect(await found('اجابات ')).toEqual([decomposed.id]);
+        // A word still being typed is completed through either form.
+        expect(await found('احم')).toEqual([hamza.id]);
+        expect(await found('مدرس')).toEqual([marbuta.id]);
+        expect(await found('إسم')).toEqual([bare.id]);
+        // The word found is highlighted as it is written.
+        const snippet = async (query: string) => (await search(query)).hits[0]?.snippetHtml;
+        expect(await snippet('احمد ')).toContain('<mark>أحمد</mark>');
+        expect(await snippet('مدرسه ')).toContain('<mark>مدرسة</mark>');
+        expect(await snippet('الله ')).toContain('<mark>ٱلله</mark>');
+        expect((await snippet('اجابات '))?.normalize('NFC')).toContain('<mark>إجابات</mark>');
+      } finally {
+        await engine.remove(docs.map((d) => d.id));
+      }
+    });
+
     it('finds words written with letters and marks apart (decomposed, as some keyboards and systems write them) as typed composed, and the reverse', async () => {
       const forms = newId();
       const inForms = (title: string, body: string) => doc({ title, body, spaceId: forms, language: 'simple' });

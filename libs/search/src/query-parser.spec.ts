@@ -1,4 +1,4 @@
-import { SEGMENTED_UNIT_SQL, parseQuery, separateSegmented, wordsOf } from './query-parser';
+import { LETTER_VARIANT_SQL, SEGMENTED_UNIT_SQL, foldLetterVariants, foldOptionalForms, parseQuery, separateSegmented, wordsOf } from './query-parser';
 
 describe('parseQuery', () => {
   it('splits words, phrases and exclusions', () => {
@@ -33,6 +33,20 @@ describe('parseQuery', () => {
     expect(wordsOf('كِتَـــابٌ هٰذَا שָׁלוֹם בְּרֵאשִׁ֖ית עַל־יְדֵי')).toEqual(['كتاب', 'هذا', 'שלום', 'בראשית', 'על', 'ידי']);
     // A mark with no letter before it is no word; superscripts and fractions separate words.
     expect(parseQuery('\u0301 x² ½ ').words).toEqual(['x']);
+  });
+
+  it('reads the forms of an Arabic letter that writers use alike as one letter: alef with hamza, madda or wasla as alef, alef maksura as yeh, teh marbuta as heh', () => {
+    expect(foldOptionalForms('أحمد إلى آمال ٱلله على مدرسة')).toBe('احمد الي امال الله علي مدرسه');
+    // Marks go too; an alef and a hamza written apart are one letter once composed, and fold then.
+    expect(foldOptionalForms('أَحْمَدُ مَدْرَسَةٌ')).toBe('احمد مدرسه');
+    expect(wordsOf('أسئلة إجابات'.normalize('NFD'))).toEqual(['اسئله', 'اجابات']);
+    expect(parseQuery('مدرسة علي')).toMatchObject({ words: ['مدرسه', 'علي'], prefix: 'علي' });
+    // Other letters with a hamza (ؤ, ئ), and other scripts, stay as written.
+    expect(foldOptionalForms('سؤال شائع ספר हिन्दी')).toBe('سؤال شائع ספר हिन्दी');
+    // One letter for one, so a text keeps its length; SQL's translate is given the same letters.
+    expect(foldLetterVariants('قال أحمد: مدرسة')).toBe('قال احمد: مدرسه');
+    expect([...LETTER_VARIANT_SQL.from].map((c) => foldLetterVariants(c)).join('')).toBe(LETTER_VARIANT_SQL.to);
+    expect(LETTER_VARIANT_SQL.from).toBe('\u0622\u0623\u0625\u0629\u0649\u0671');
   });
 
   it('reads each letter of Chinese, Japanese and Thai as a word, and a run of them as the phrase of its letters', () => {

@@ -62,6 +62,22 @@ const OPTIONAL_MARKS: Array<[number, number]> = [
   [0x0591, 0x05bd], [0x05bf, 0x05bf], [0x05c1, 0x05c2], [0x05c4, 0x05c5], [0x05c7, 0x05c7], // Hebrew points and cantillation
   [0x0640, 0x0640], [0x064b, 0x0652], [0x0670, 0x0670], // Arabic tatweel, harakat, superscript alef
 ];
+/**
+ * Arabic letters written in more than one form, which writers use alike and readers (like
+ * Meilisearch's tokenizer and Lucene's Arabic normalizer) read as one letter: alef with madda,
+ * with hamza above or below and alef wasla as alef (أحمد, احمد); alef maksura as yeh (على,
+ * علي); teh marbuta as heh (مدرسة, مدرسه). Each variant is read as its base letter in the text
+ * indexed, in the vocabulary and in queries alike, once composed (NFC: an alef and a hamza
+ * written apart are أ first). Letters that carry a hamza otherwise (ؤ, ئ) stay. One letter
+ * for one, so a text keeps its length: a snippet cut from the text as indexed shows the letters
+ * as written again (`LETTER_VARIANT_SQL`). Pairs of code points, variant and base letter.
+ */
+const LETTER_VARIANTS: Array<[number, number]> = [
+  [0x0622, 0x0627], [0x0623, 0x0627], [0x0625, 0x0627], // alef with madda, with hamza above, with hamza below: alef
+  [0x0629, 0x0647], // teh marbuta: heh
+  [0x0649, 0x064a], // alef maksura: yeh
+  [0x0671, 0x0627], // alef wasla: alef
+];
 const hex = (c: number) => c.toString(16).padStart(c > 0xffff ? 8 : 4, '0');
 const jsRanges = (ranges: Array<[number, number]>) => ranges.map(([a, b]) => `\\u{${a.toString(16)}}-\\u{${b.toString(16)}}`).join('');
 const sqlRanges = (ranges: Array<[number, number]>) => ranges.map(([a, b]) => [a, b].map((c) => (c > 0xffff ? `\\U${hex(c)}` : `\\u${hex(c)}`)).join('-')).join('');
@@ -75,12 +91,29 @@ const OPTIONAL_MARK = new RegExp(`[${jsRanges(OPTIONAL_MARKS)}]+`, 'gu');
 /** `OPTIONAL_MARKS` as a PostgreSQL regular expression. */
 export const OPTIONAL_MARK_SQL = `[${sqlRanges(OPTIONAL_MARKS)}]+`;
 
-/** Text without the optional marks of Arabic and Hebrew (see `OPTIONAL_MARKS`), as it is indexed and looked for. */
-export function foldOptionalMarks(text: string): string {
-  return text.replace(OPTIONAL_MARK, '');
+const LETTER_VARIANT = new RegExp(`[${jsRanges(LETTER_VARIANTS.map(([variant]) => [variant, variant]))}]`, 'gu');
+const BASE_LETTER = new Map(LETTER_VARIANTS.map(([variant, base]) => [String.fromCodePoint(variant), String.fromCodePoint(base)]));
+/** `LETTER_VARIANTS` as the two strings of a PostgreSQL `translate(text, from, to)`. */
+export const LETTER_VARIANT_SQL = {
+  from: String.fromCodePoint(...LETTER_VARIANTS.map(([variant]) => variant)),
+  to: String.fromCodePoint(...LETTER_VARIANTS.map(([, base]) => base)),
+};
+
+/** Text with each Arabic letter variant as its base letter (see `LETTER_VARIANTS`), one letter for one. */
+export function foldLetterVariants(text: string): string {
+  return text.replace(LETTER_VARIANT, (variant) => BASE_LETTER.get(variant)!);
 }
 
-/** True when a text holds Arabic or Hebrew letters, whose snippets are cut from the text as indexed (see `foldOptionalMarks`). */
+/**
+ * Text as it is indexed and looked for: without the optional marks of Arabic and Hebrew (see
+ * `OPTIONAL_MARKS`), and with the Arabic letter variants as their base letters (see
+ * `LETTER_VARIANTS`). Given composed text (NFC).
+ */
+export function foldOptionalForms(text: string): string {
+  return foldLetterVariants(text.replace(OPTIONAL_MARK, ''));
+}
+
+/** True when a text holds Arabic or Hebrew letters, whose snippets are cut from the text as indexed (see `foldOptionalForms`). */
 export function holdsArabicOrHebrew(text: string): boolean {
   return /[\p{Script=Arabic}\p{Script=Hebrew}]/u.test(text);
 }
@@ -96,11 +129,12 @@ export function separateSegmented(text: string, separator: string): string {
 }
 
 /**
- * The words of a text, lower-cased and without the optional marks of Arabic and Hebrew, as a
- * query reads them (the vocabulary splits documents with it too).
+ * The words of a text, lower-cased, without the optional marks of Arabic and Hebrew and with
+ * the Arabic letter variants as their base letters, as a query reads them (the vocabulary
+ * splits documents with it too).
  */
 export function wordsOf(text: string): string[] {
-  return (lowerCase(foldOptionalMarks(text.normalize('NFC'))).match(WORD) ?? [])
+  return (lowerCase(foldOptionalForms(text.normalize('NFC'))).match(WORD) ?? [])
     .flatMap((w) => (SEGMENTED_LETTER.test(w) ? separateSegmented(w, ' ').split(' ').filter((x) => STARTS_A_WORD.test(x)) : [w]))
     .filter((w) => Buffer.byteLength(w) <= MAX_WORD_BYTES);
 }

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
 import {
+  LETTER_VARIANT_SQL,
   OPTIONAL_MARK_SQL,
   ParsedQuery,
   SEGMENTED_UNIT_SQL,
-  foldOptionalMarks,
+  foldLetterVariants,
+  foldOptionalForms,
   hasPositiveTerms,
   holdsArabicOrHebrew,
   isSegmented,
@@ -31,7 +33,7 @@ interface Compiled {
   terms: number;
   /** Whether a term holds letters of Chinese, Japanese or Thai (whose snippets need them apart, see SEGMENTED). */
   segmented: boolean;
-  /** Whether a term holds Arabic or Hebrew letters (whose snippets need their optional marks folded, see foldOptionalMarks). */
+  /** Whether a term holds Arabic or Hebrew letters (whose snippets need their optional forms folded, see foldOptionalForms). */
   folded: boolean;
 }
 
@@ -56,7 +58,8 @@ const TYPO_ALTERNATIVES = 3;
 /** Only this much of a long body is indexed (a tsvector holds at most 1 MB). */
 const BODY_INDEX_CHARS = 100_000;
 const HIGHLIGHT = { open: '\u0001', close: '\u0002' };
-const HEADLINE_OPTIONS = `StartSel=${HIGHLIGHT.open}, StopSel=${HIGHLIGHT.close}, MaxWords=30, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "`;
+const FRAGMENT_DELIMITER = ' … ';
+const HEADLINE_OPTIONS = `StartSel=${HIGHLIGHT.open}, StopSel=${HIGHLIGHT.close}, MaxWords=30, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter="${FRAGMENT_DELIMITER}"`;
 const TOP_TAGS = 20;
 /**
  * A query ranks, counts and facets at most this many matches, the newest: a common word in
@@ -87,11 +90,14 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * Japanese and Thai is a word of its own (`SEGMENTED`), and none is a vocabulary word (the runs
  * written before are taken out by the migration search-terms-segmented). 4: the optional marks
  * of Arabic and Hebrew (vowel marks, tatweel, points, cantillation) are folded away in the text
- * indexed and in vocabulary words (`foldOptionalMarks`; the words written with them are taken
+ * indexed and in vocabulary words (`OPTIONAL_MARKS`; the words written with them are taken
  * out by the migration search-terms-optional-marks). 5: titles, tags and bodies are indexed, and
- * titles and bodies kept, composed (NFC), as queries and vocabulary words already were.
+ * titles and bodies kept, composed (NFC), as queries and vocabulary words already were. 6: the
+ * Arabic letter variants (alef with hamza or madda, alef wasla, alef maksura, teh marbuta) are
+ * read as their base letters in the text indexed and in vocabulary words (`LETTER_VARIANTS`;
+ * the words written with them are taken out by the migration search-terms-letter-variants).
  */
-export const POSTGRES_INDEX_FORMAT = 5;
+export const POSTGRES_INDEX_FORMAT = 6;
 
 /** Accents on Latin letters: what `unaccent` takes off (é, ñ, the dot of İ) and the others' marks it leaves. */
 const LATIN_ACCENTS = /(\p{Script=Latin})[\u0300-\u036f]+/gu;
@@ -222,6 +228,33 @@ function asWritten(headline: string): string {
     .replaceAll(SEGMENTED, '');
 }
 
+/** The highlight marks of a snippet, and anything but them (one UTF-16 unit at a time). */
+const HIGHLIGHTS = new RegExp(`[${HIGHLIGHT.open}${HIGHLIGHT.close}]`, 'g');
+const NOT_HIGHLIGHT = new RegExp(`[^${HIGHLIGHT.open}${HIGHLIGHT.close}]`, 'g');
+
+/**
+ * A snippet (as `asWritten` gives it) cut from text whose Arabic letter variants were read as
+ * their base letters, with those letters as `written` again. Folding them is one letter for
+ * one: each fragment of the snippet, its highlights aside, stands in the folded text where it
+ * was cut from (fragments come in the text's order), and `written` holds the letters as written
+ * at the same places. A fragment not found there (the body held a highlight or angle mark of
+ * ours) stays as it is.
+ */
+function withLettersAsWritten(snippet: string, written: string | null): string {
+  if (written === null) return snippet;
+  const folded = foldLetterVariants(written);
+  let from = 0;
+  return snippet
+    .split(FRAGMENT_DELIMITER)
+    .map((fragment) => {
+      const at = folded.indexOf(fragment.replace(HIGHLIGHTS, ''), from);
+      if (at < 0) return fragment;
+      from = at;
+      return fragment.replace(NOT_HIGHLIGHT, () => written[from++]);
+    })
+    .join(FRAGMENT_DELIMITER);
+}
+
 /**
  * The default engine: PostgreSQL full-text search over `search_documents` (see the
  * search migration). Each document is stemmed under its space's language, with accents
@@ -253,10 +286,11 @@ export class PostgresSearchEngine implements SearchEngine {
     const words = new Map(docs.filter((d) => d.state === 'VISIBLE').map((d) => [d.id, indexedWords(d.title, d.body)]));
     const departing = await this.departingWords(docs, words);
     const rows = docs.map((d) => {
-      // Words are read without the optional marks of Arabic and Hebrew, as queries read them.
-      const title = foldOptionalMarks(d.title);
+      // Words are read without the optional marks of Arabic and Hebrew and with the Arabic
+      // letter variants as their base letters, as queries read them.
+      const title = foldOptionalForms(d.title);
       const body = indexedBody(d.body);
-      const folded = foldOptionalMarks(body);
+      const folded = foldOptionalForms(body);
       const bodyText = segmented(folded);
       return {
         id: d.id,
@@ -268,7 +302,7 @@ export class PostgresSearchEngine implements SearchEngine {
         title: d.title,
         title_text: segmented(title),
         title_parts: segmented(compoundParts(title)),
-        tags_text: segmented(foldOptionalMarks(d.tags.join(' ').normalize('NFC'))),
+        tags_text: segmented(foldOptionalForms(d.tags.join(' ').normalize('NFC'))),
         tags: d.tags,
         body,
         // Sent only when it differs from the body, which may be long.
@@ -673,9 +707,16 @@ export class PostgresSearchEngine implements SearchEngine {
     const offset = p(req.offset);
     // The snippet is cut from the body as it was indexed when the query holds letters of unspaced
     // scripts, or Arabic or Hebrew ones: on the body as written, ts_headline would find no word
-    // of theirs to highlight (and Arabic and Hebrew snippets show no optional marks then).
-    let snippetText = 'left(b.body, 20000)';
-    if (compiled.folded) snippetText = `regexp_replace(${snippetText}, ${p(OPTIONAL_MARK_SQL)}, '', 'g')`;
+    // of theirs to highlight (and Arabic and Hebrew snippets show no optional marks then). The
+    // Arabic letter variants, folded one letter for one, are shown as written again: the text
+    // before they were folded comes back with the snippet when they were (see withLettersAsWritten).
+    const written = compiled.folded ? `regexp_replace(left(b.body, 20000), ${p(OPTIONAL_MARK_SQL)}, '', 'g')` : 'left(b.body, 20000)';
+    let snippetText = 'w.text';
+    let lettersAsWritten = 'NULL';
+    if (compiled.folded) {
+      snippetText = `translate(w.text, ${p(LETTER_VARIANT_SQL.from)}, ${p(LETTER_VARIANT_SQL.to)})`;
+      lettersAsWritten = `CASE WHEN ${snippetText} <> w.text THEN w.text END`;
+    }
     if (compiled.segmented) snippetText = `regexp_replace(${snippetText}, ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`;
     const facets = req.facets
       ? `, (SELECT coalesce(json_agg(json_build_object('value', kind, 'count', n) ORDER BY n DESC, kind), '[]') FROM (SELECT kind, count(*) AS n FROM m GROUP BY kind) k) AS kinds,
@@ -702,13 +743,14 @@ export class PostgresSearchEngine implements SearchEngine {
           WHERE d.tsv @@ CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END
        ), page AS (
          SELECT m.*, ts_headline(parvis_search_config(m.language), translate(${snippetText}, '<>', '${ANGLES}'),
-                  CASE m.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END, '${HEADLINE_OPTIONS}') AS snippet
+                  CASE m.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END, '${HEADLINE_OPTIONS}') AS snippet,
+                ${lettersAsWritten} AS written
            FROM (SELECT * FROM m ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) m
-           JOIN search_bodies b ON b.id = m.id, q
+           JOIN search_bodies b ON b.id = m.id CROSS JOIN LATERAL (SELECT ${written} AS text) w, q
        )
        SELECT (SELECT count(*)::int FROM m) AS total,
               (SELECT coalesce(json_agg(json_build_object('id', id, 'topicId', topic_id, 'postNumber', post_number, 'spaceId', space_id,
-                        'kind', kind, 'title', title, 'snippet', snippet, 'score', score) ORDER BY ${order}), '[]') FROM page) AS hits
+                        'kind', kind, 'title', title, 'snippet', snippet, 'written', written, 'score', score) ORDER BY ${order}), '[]') FROM page) AS hits
               ${facets}`,
       params,
     );
@@ -721,7 +763,7 @@ export class PostgresSearchEngine implements SearchEngine {
       spaceId: h.spaceId as string,
       kind: h.kind as string,
       title: h.title as string,
-      snippetHtml: markHighlights(asWritten(h.snippet as string), HIGHLIGHT.open, HIGHLIGHT.close),
+      snippetHtml: markHighlights(withLettersAsWritten(asWritten(h.snippet as string), h.written as string | null), HIGHLIGHT.open, HIGHLIGHT.close),
       score: Number(h.score),
     }));
     const counts = (v: unknown) => (v as FacetCount[]).map((c) => ({ value: String(c.value), count: Number(c.count) }));
