@@ -32,6 +32,10 @@ describe('watched-word matching', () => {
     // A tatweel only stretches the line: مرحـــبا is مرحبا, and a rule written stretched finds it plain.
     expect(hits(compile('WORD', 'مرحبا'), 'قال مرحـــبا')).toBe(1);
     expect(hits(compile('WORD', 'مرحـبا'), 'مرحبا')).toBe(1);
+    // Arabic letters written for one another: a rule for مدرسة finds مدرسه, one for على finds علي, one for أحمد finds احمد and ٱحمد.
+    expect(hits(compile('WORD', 'مدرسة'), 'مدرسه كبيرة')).toBe(1);
+    expect(hits(compile('WORD', 'على'), 'علي')).toBe(1);
+    expect(hits(compile('WORD', 'أحمد'), 'احمد و ٱحمد')).toBe(2);
     // The maqaf joins two Hebrew words as a hyphen does: ספר is a word of בית־ספר, not part of one.
     expect(hits(compile('WORD', 'ספר'), 'בית\u05beספר')).toBe(1);
     expect(hits(compile('WORD', 'ביתספר'), 'בית\u05beספר')).toBe(0);

@@ -32,15 +32,23 @@ const LOOK_ALIKES: Readonly<Record<string, string>> = {
 const LOOK_ALIKE = new RegExp(`[${Object.keys(LOOK_ALIKES).join('')}]`, 'gu');
 
 /**
- * Lower-case, accents and look-alike letters folded, blank characters gone, with a map back to
- * the original text.
+ * Arabic letters written for one another at will, read as search reads them: alef wasla as
+ * alef, alef maksura as yeh, teh marbuta as heh (مدرسه is مدرسة). The hamza forms of alef need
+ * no entry: NFKD splits their hamza off, and it is folded away with the other marks.
+ */
+const ARABIC_FORMS: Readonly<Record<string, string>> = { '\u0671': '\u0627', '\u0649': '\u064a', '\u0629': '\u0647' };
+const ARABIC_FORM = /[\u0671\u0649\u0629]/gu;
+
+/**
+ * Lower-case, accents, look-alike letters and Arabic letter forms folded, blank characters
+ * gone, with a map back to the original text.
  */
 export function fold(text: string): { folded: string; origin: number[] } {
   let folded = '';
   const origin: number[] = [];
   let i = 0;
   for (const ch of text) {
-    const f = ch.normalize('NFKD').replace(ACCENTS, '').replace(BLANKS, '').toLowerCase().replace(LOOK_ALIKE, (c) => LOOK_ALIKES[c]);
+    const f = ch.normalize('NFKD').replace(ACCENTS, '').replace(BLANKS, '').toLowerCase().replace(LOOK_ALIKE, (c) => LOOK_ALIKES[c]).replace(ARABIC_FORM, (c) => ARABIC_FORMS[c]);
     for (let k = 0; k < f.length; k++) origin.push(i);
     folded += f;
     i += ch.length;
