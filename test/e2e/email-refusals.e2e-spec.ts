@@ -157,6 +157,35 @@ describe('notification e-mails the mail server refuses', () => {
     expect(await bouncing(broken)).toBe(true);
   });
 
+  it('does not try an account e-mail refused for good again, and puts the address on the bounce list; one refused for now is tried again', async () => {
+    const resetFor = async (u: TestUser) =>
+      expectOk(await t.gql(`mutation($input: RequestPasswordResetInput!) { requestPasswordReset(input: $input) }`, { input: { email: u.email } }, { ip: '198.51.100.' + (++seq % 250) }));
+    const resetEvent = async (u: TestUser) =>
+      (await t.sql(`SELECT processed_at IS NOT NULL AS processed, attempts FROM outbox WHERE type = 'user.password_reset_requested' AND aggregate_id = $1`, [u.id]))[0];
+    const gone = await makeUser(t);
+    refuseForGood(gone);
+    await resetFor(gone);
+    await t.get(OutboxWorker).drain();
+    expect(tried(gone)).toBe(1);
+    expect(await resetEvent(gone)).toEqual({ processed: true, attempts: 1 });
+    expect(await bouncing(gone)).toBe(true);
+    expect(lines.filter((l) => l.includes(gone.email))).toEqual([]);
+
+    const busy = await makeUser(t);
+    refuseForNow(busy);
+    await resetFor(busy);
+    await t.get(OutboxWorker).drain();
+    expect(tried(busy)).toBe(1);
+    expect(await resetEvent(busy)).toEqual({ processed: false, attempts: 1 });
+    expect(await bouncing(busy)).toBe(false);
+    // Its turn again: the server takes it now.
+    smtp.refuse.delete(busy.email);
+    await t.sql(`UPDATE outbox SET available_at = now() WHERE type = 'user.password_reset_requested' AND aggregate_id = $1`, [busy.id]);
+    await t.get(OutboxWorker).drain();
+    expect(delivered(busy)).toBe(1);
+    expect(await resetEvent(busy)).toEqual({ processed: true, attempts: 2 });
+  });
+
   it('tries a message refused for now again once the delay has passed, not on every run', async () => {
     await nothingElseDue();
     const busy = await makeUser(t);

@@ -8,9 +8,11 @@ import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
 import { GqlContext } from '../../core/src/graphql/context';
 import { isUuid } from '../../core/src/ids';
+import { RefusalError, refusedForGood } from '../../core/src/mail-refusals';
 import { rowsOf } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
+import { UsersRepository } from '../../identity/src/users/users.repository';
 import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notifications';
 import { escapeHtml } from '../../content/src/renderer';
 
@@ -93,44 +95,6 @@ function oneLineTitle(title: string): string {
   return title.replace(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu, '').replace(/[\s\p{Cc}]+/gu, ' ');
 }
 
-/**
- * What of nodemailer's error says why a message was not sent. Its message is read, never
- * logged: it may quote the address, as its response and rejected lists do.
- */
-interface RefusalError {
-  code?: unknown;
-  command?: unknown;
-  responseCode?: unknown;
-  permanent?: unknown;
-  message?: unknown;
-}
-
-/**
- * nodemailer's own refusals of a recipient, before any server is asked (code EENVELOPE, no
- * reply): it found no address in the one given, or one it cannot put in RCPT TO. Sending the
- * same address again would only get them again. ("Invalid sender" and "Invalid DSN" are ours.)
- */
-const UNUSABLE_RECIPIENT = /^(No recipients defined|Invalid recipient)\b/;
-
-/** What a mail server refused for good: the recipient's address, or this message. */
-export type Refusal = 'ADDRESS' | 'MESSAGE';
-
-/**
- * What the mail server refused for good, if anything: a permanent reply (5xx but 503,
- * nodemailer's `permanent`) to the recipient (RCPT TO: the ADDRESS, which later messages would
- * get too) or to the content (DATA: this MESSAGE), which sending it again would only get again.
- * A recipient nodemailer itself refuses (`UNUSABLE_RECIPIENT`) is an ADDRESS refused for good
- * too. Null for a refusal of the moment (4xx, a connection lost) or one of our own setup
- * (authentication, the sender's address): those pass, and the message can go then.
- */
-export function refusedForGood(err: RefusalError): Refusal | null {
-  if (err.code === 'EENVELOPE' && err.responseCode === undefined && typeof err.message === 'string' && UNUSABLE_RECIPIENT.test(err.message)) return 'ADDRESS';
-  const code = typeof err.responseCode === 'number' ? err.responseCode : 0;
-  const permanent = typeof err.permanent === 'boolean' ? err.permanent : code >= 500 && code < 600 && code !== 503;
-  if (!permanent) return null;
-  return err.command === 'RCPT TO' ? 'ADDRESS' : err.command === 'DATA' ? 'MESSAGE' : null;
-}
-
 export interface SentEmail {
   to: string;
   subject: string;
@@ -155,6 +119,7 @@ export class EmailDigest {
     private readonly sessions: SessionsService,
     private readonly visibility: NotificationVisibility,
     private readonly tokens: SignedTokens,
+    private readonly users: UsersRepository,
   ) {
     this.transport = config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : nodemailer.createTransport({ jsonTransport: true });
   }
@@ -335,7 +300,7 @@ export class EmailDigest {
               : 'e-mail not sent; it is tried again once EMAIL_DELAY_MINUTES have passed',
         );
         if (forGood === 'ADDRESS') {
-          await this.ds.query(`UPDATE users SET email_bounced_at = COALESCE(email_bounced_at, now()) WHERE id = $1 AND email = $2`, [userId, message.to]);
+          await this.users.markEmailBounced(userId, message.to);
         } else if (!forGood) await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
         continue;
       }

@@ -2,7 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import nodemailer, { Transporter } from 'nodemailer';
 import { AppConfig } from '../../../core/src/config/config';
+import { RefusalError, refusedForGood } from '../../../core/src/mail-refusals';
 import { OutboxEvent, OutboxHandler } from '../../../core/src/outbox/outbox';
+import { UsersRepository } from '../users/users.repository';
 
 /**
  * The SMTP transport of the account e-mails (password resets, address confirmations), through
@@ -14,8 +16,12 @@ import { OutboxEvent, OutboxHandler } from '../../../core/src/outbox/outbox';
 @Injectable()
 export class AccountMailer {
   private readonly transport?: Transporter;
+  private readonly log = new Logger('AccountMail');
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly users: UsersRepository,
+  ) {
     this.transport = config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : undefined;
   }
 
@@ -25,16 +31,21 @@ export class AccountMailer {
   }
 
   /**
-   * Sends one message (only when `configured`). A refusal is thrown again, for the outbox to
-   * retry and log, without what the mail server's error may quote (the address) or what the
-   * message held (a link).
+   * Sends one message (only when `configured`). A refusal for now is thrown again, for the
+   * outbox to retry and log, without what the mail server's error may quote (the address) or
+   * what the message held (a link). A refusal for good (`refusedForGood`) is logged by its
+   * codes and not tried again, since it would only be refused again; an address refused for
+   * good goes on the bounce list if it is the account's (a change's new address is not yet).
    */
   async send(what: string, userId: string, message: { to: string; subject: string; text: string }): Promise<void> {
     try {
       await this.transport!.sendMail({ from: this.config.MAIL_FROM, ...message });
     } catch (err) {
-      const e = err as { code?: unknown; responseCode?: unknown };
-      throw new Error(`${what} e-mail for user ${userId} not sent (${String(e.code ?? 'error')}${e.responseCode ? ` ${String(e.responseCode)}` : ''})`);
+      const e = err as RefusalError;
+      const forGood = refusedForGood(e);
+      if (!forGood) throw new Error(`${what} e-mail for user ${userId} not sent (${String(e.code ?? 'error')}${e.responseCode ? ` ${String(e.responseCode)}` : ''})`);
+      this.log.warn({ userId, code: e.code, responseCode: e.responseCode, permanent: e.permanent }, `${what} e-mail refused for good; it is not tried again`);
+      if (forGood === 'ADDRESS') await this.users.markEmailBounced(userId, message.to);
     }
   }
 }

@@ -47,6 +47,14 @@ export class UsersRepository {
     return row ?? { verified: false, bouncing: false, pending: null };
   }
 
+  /**
+   * Puts an address a mail server refused for good on the bounce list, if it still is the
+   * user's (one changed while the server answered starts clean); no e-mail goes to it then.
+   */
+  async markEmailBounced(userId: string, address: string): Promise<void> {
+    await this.ds.query(`UPDATE users SET email_bounced_at = COALESCE(email_bounced_at, now()) WHERE id = $1 AND email = $2`, [userId, address]);
+  }
+
   async findByHandle(handle: string): Promise<UserRow | undefined> {
     const rows = await this.ds.query(`SELECT ${COLUMNS} FROM users WHERE lower(handle) = lower($1)`, [handle]);
     return rows[0];

@@ -1,4 +1,4 @@
-import { refusedForGood } from './email';
+import { refusedForGood } from './mail-refusals';
 
 describe('refusedForGood', () => {
   it('holds a permanent refusal of the recipient’s address or of the message', () => {
