@@ -290,6 +290,34 @@ describe('accounts and sessions', () => {
     expect(expectOk(await t.gql(SIGN_IN, { input: { login: old.handle, password: '\uff11\uff12 full-width digits' } }, { ip: freshIp() })).signIn.user.id).toBe(old.id);
   });
 
+  it('lets members change the name shown next to their handle, within limits, and not while silenced site-wide', async () => {
+    const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { id handle displayName } }`;
+    const u = await makeUser(t);
+    const other = await makeUser(t);
+    const nameOf = async () => (await t.sql(`SELECT display_name FROM users WHERE id = $1`, [u.id]))[0].display_name;
+    const before = await nameOf();
+    for (const displayName of ['', '   ', '\u200b\u200b', 'two\nlines', 'x'.repeat(61), 'right\u202eto left']) {
+      expectError(await t.gql(UPDATE, { input: { displayName } }, { token: u.token }), 'BAD_USER_INPUT');
+    }
+    expectError(await t.gql(UPDATE, { input: {} }, { token: u.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(UPDATE, { input: { displayName: null } }, { token: u.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(UPDATE, { input: { displayName: 'Nobody' } }), 'UNAUTHENTICATED');
+    expect(await nameOf()).toBe(before);
+
+    expect(expectOk(await t.gql(UPDATE, { input: { displayName: '  Zoë Martin  ' } }, { token: u.token })).updateProfile).toEqual({ id: u.id, handle: u.handle, displayName: 'Zoë Martin' });
+    expect(expectOk(await t.gql(`query($h: String!) { user(handle: $h) { displayName } }`, { h: u.handle }, { token: other.token })).user).toEqual({ displayName: 'Zoë Martin' });
+
+    // Silenced site-wide: the name is shown with everything they wrote, so it stays.
+    const silenced = await makeUser(t);
+    await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [silenced.id]);
+    expectError(await t.gql(UPDATE, { input: { displayName: 'Fresh start' } }, { token: silenced.token }), 'FORBIDDEN');
+
+    // 10 changes an hour.
+    for (let i = 1; i < 10; i++) expectOk(await t.gql(UPDATE, { input: { displayName: `Name ${i}` } }, { token: u.token }));
+    expectError(await t.gql(UPDATE, { input: { displayName: 'One too many' } }, { token: u.token }), 'RATE_LIMITED');
+    expect(await nameOf()).toBe('Name 9');
+  });
+
   it('limits request bodies', async () => {
     const res = await request(t.http)
       .post('/graphql')

@@ -1,6 +1,7 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { GqlContext } from '../../../core/src/graphql/context';
 import { SetUserRoleInput } from './dto/set-user-role.input';
+import { UpdateProfileInput } from './dto/update-profile.input';
 import { UserModel } from './user.model';
 import { IgnoresService, MAX_IGNORED } from './ignores';
 import { UsersLoader } from './users.loader';
@@ -58,6 +59,15 @@ export class UsersResolver {
   @Mutation(() => UserModel, { description: 'Admins only: change a user’s global role.' })
   setUserRole(@Args('input') input: SetUserRoleInput, @Context() ctx: GqlContext): Promise<UserModel> {
     return this.users.setRole(ctx.viewer, input.userId, input.role);
+  }
+
+  @Mutation(() => UserModel, {
+    description:
+      'The signed-in member’s profile: the name shown next to their handle (null fields stay as they are; a request that ' +
+      'changes nothing is BAD_USER_INPUT). FORBIDDEN while silenced site-wide; 10 changes an hour.',
+  })
+  updateProfile(@Args('input') input: UpdateProfileInput, @Context() ctx: GqlContext): Promise<UserModel> {
+    return this.users.updateProfile(ctx.viewer, input);
   }
 
   @Mutation(() => UserModel, {

@@ -6,6 +6,12 @@ import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
 import { EmailStatus, UsersRepository } from './users.repository';
 import { AuditLog } from '../../../core/src/audit/audit-log';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
+import { AccessService, SILENCED } from '../../../access/src/access.service';
+import { UpdateProfileInput } from './dto/update-profile.input';
+
+/** Profile changes a member may make in an hour: a name changed on every page view is someone passing for others. */
+export const PROFILE_CHANGES_PER_USER: RateRule = { bucket: 'profile:user', limit: 10, windowSeconds: 3600 };
 
 @Injectable()
 export class UsersService {
@@ -13,7 +19,32 @@ export class UsersService {
     private readonly repo: UsersRepository,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
+    private readonly limiter: RateLimiter,
+    private readonly access: AccessService,
   ) {}
+
+  /**
+   * The signed-in member's own profile (for now, the name shown next to their handle; the
+   * handle stays, as mentions and links are written with it). A member silenced site-wide may
+   * not change it (FORBIDDEN): a name is shown with everything they wrote. A request that asks
+   * nothing is BAD_USER_INPUT and writes nothing.
+   */
+  async updateProfile(viewer: Viewer, input: UpdateProfileInput): Promise<UserModel> {
+    if (!viewer.user || !viewer.sessionId) throw AppError.unauthenticated();
+    const userId = viewer.user.id;
+    if (input.displayName == null) throw AppError.badField('displayName', 'give something to change');
+    if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
+    const row = await this.uow.run(async (tx) => {
+      await this.limiter.hitWithin(tx.manager, [[PROFILE_CHANGES_PER_USER, userId]]);
+      return tx.one<UserRow>(
+        `UPDATE users SET display_name = $2, updated_at = now() WHERE id = $1 AND deleted_at IS NULL
+         RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
+        [userId, input.displayName],
+      );
+    });
+    if (!row) throw AppError.unauthenticated();
+    return Object.assign(toUserModel(row), { isAuthenticatedSelf: true });
+  }
 
   /**
    * Whether the user's e-mail address is confirmed (EmailVerificationService) and whether it is
