@@ -386,6 +386,15 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
         expect(await found('v2.4.1')).toEqual([status.id]);
         expect(await found('node.js')).toEqual([node.id]);
         expect(await found('service -nginx.conf')).toEqual([loose.id]);
+        // Snippets highlight the words found inside the compound, and show it as written.
+        const snippet = async (query: string) => (await engine.search({ query, filters: { spaceIds: [tech] }, limit: 10, offset: 0 })).hits[0].snippetHtml;
+        const confSnippet = await snippet('nginx.conf');
+        expect(confSnippet).toContain('<mark>nginx</mark>.<mark>conf</mark>');
+        expect(confSnippet.replace(/<\/?mark>/g, '')).toContain('Edit /etc/nginx/nginx.conf and reload');
+        const statusSnippet = await snippet('incidents ');
+        expect(statusSnippet).toContain('<mark>incidents</mark>');
+        expect(statusSnippet.replace(/<\/?mark>/g, '')).toContain('https://status.example.org/incidents has');
+        expect(await snippet('v2.4.1')).toContain('<mark>v2</mark>.<mark>4</mark>.<mark>1</mark>');
       } finally {
         await engine.remove([conf, status, node, loose].map((d) => d.id));
       }

@@ -215,17 +215,34 @@ const ANGLES = '\u0003\u0004';
  */
 const SEGMENTED = '\u0005';
 
+/**
+ * Put on either side of the `.`, `/`, `@` and `:` that join the words of a compound (a path, a
+ * host, an address, a version) in the text a snippet is cut from, so that PostgreSQL's parser
+ * reads those words apart, as they are indexed after their field (`compoundParts`) and as a
+ * query names them: `nginx.conf` highlights its words in `/etc/nginx/nginx.conf`, where the
+ * parser would read one lexeme and highlight nothing. A control character, taken out of the
+ * snippet again, as `SEGMENTED` is.
+ */
+const COMPOUND_JOINT = '\u0006';
+/** Where COMPOUND_JOINT goes, as a PostgreSQL regular expression and its replacement. */
+const COMPOUND_JOINT_SQL = { pattern: '([[:alnum:]_])([./@:]+)(?=[[:alnum:]])', replacement: `\\1${COMPOUND_JOINT}\\2${COMPOUND_JOINT}` };
+
 /** Text as `to_tsvector` is given it: each letter of the scripts written without spaces apart. */
 function segmented(text: string): string {
   return separateSegmented(text, SEGMENTED);
 }
 
-/** A snippet as written: angle brackets back, SEGMENTED gone, and letters highlighted side by side (咖, 啡) as one highlight. */
+/**
+ * A snippet as written: angle brackets back, SEGMENTED and COMPOUND_JOINT gone, and letters
+ * highlighted side by side (咖, 啡) as one highlight. The words of a compound stay highlighted
+ * one by one (`<mark>nginx</mark>.<mark>conf</mark>`), as Meilisearch shows them.
+ */
 function asWritten(headline: string): string {
   return headline
     .replace(/[\u0003\u0004]/g, (c) => (c === '\u0003' ? '<' : '>'))
     .replace(new RegExp(`${HIGHLIGHT.close}${SEGMENTED}+${HIGHLIGHT.open}`, 'g'), '')
-    .replaceAll(SEGMENTED, '');
+    .replaceAll(SEGMENTED, '')
+    .replaceAll(COMPOUND_JOINT, '');
 }
 
 /** The highlight marks of a snippet, and anything but them (one UTF-16 unit at a time). */
@@ -718,6 +735,7 @@ export class PostgresSearchEngine implements SearchEngine {
       lettersAsWritten = `CASE WHEN ${snippetText} <> w.text THEN w.text END`;
     }
     if (compiled.segmented) snippetText = `regexp_replace(${snippetText}, ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`;
+    snippetText = `regexp_replace(${snippetText}, ${p(COMPOUND_JOINT_SQL.pattern)}, ${p(COMPOUND_JOINT_SQL.replacement)}, 'g')`;
     const facets = req.facets
       ? `, (SELECT coalesce(json_agg(json_build_object('value', kind, 'count', n) ORDER BY n DESC, kind), '[]') FROM (SELECT kind, count(*) AS n FROM m GROUP BY kind) k) AS kinds,
            (SELECT coalesce(json_agg(json_build_object('value', space_id, 'count', n) ORDER BY n DESC, space_id), '[]') FROM (SELECT space_id, count(*) AS n FROM m GROUP BY space_id) s) AS spaces,
