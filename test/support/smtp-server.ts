@@ -64,7 +64,9 @@ export async function smtpServer(): Promise<SmtpServer> {
           recipients.push(address);
           const refusal = refuse.get(address);
           // The client sends nothing more before this reply (no PIPELINING is offered).
-          if (typeof refusal === 'function') void refusal().then(reply, (err) => reply(`451 ${String(err)}`));
+          // A mailbox without a domain is refused, as a real server refuses it.
+          if (!/@[^@"\s]+$/.test(address)) reply('501 5.1.3 Bad recipient address syntax');
+          else if (typeof refusal === 'function') void refusal().then(reply, (err) => reply(`451 ${String(err)}`));
           else if (refusal) reply(refusal);
           else {
             to.push(address);

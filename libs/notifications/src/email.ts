@@ -271,9 +271,11 @@ export class EmailDigest {
         `Stop these e-mails: ${unsubscribe}`,
         ...only,
       ].join('\n');
+      const to = items[0].email;
       const message = {
         from: this.config.MAIL_FROM,
-        to: items[0].email,
+        // As an address, not a header to parse: a stored `a<b@example.org>` must not go to b.
+        to: { name: '', address: to },
         subject: `${lines.length} new notification${lines.length > 1 ? 's' : ''} on Parvis`,
         text,
         // One-click unsubscribe from the mail client (RFC 8058): a POST to the same link.
@@ -300,7 +302,7 @@ export class EmailDigest {
               : 'e-mail not sent; it is tried again once EMAIL_DELAY_MINUTES have passed',
         );
         if (forGood === 'ADDRESS') {
-          await this.users.markEmailBounced(userId, message.to);
+          await this.users.markEmailBounced(userId, to);
         } else if (!forGood) await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
         continue;
       }
@@ -308,9 +310,9 @@ export class EmailDigest {
         // Outside production the message is the developer's to read. In production it would put
         // addresses and working unsubscribe links in the log: only that it was due goes there.
         if (this.config.NODE_ENV === 'production') this.log.warn({ userId, subject: message.subject }, 'e-mail not sent: no SMTP_URL configured');
-        else this.log.log({ to: message.to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
+        else this.log.log({ to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
       }
-      sent.push({ to: message.to, subject: message.subject, text });
+      sent.push({ to, subject: message.subject, text });
     }
     if (unsent.length) await this.ds.query(`UPDATE users SET digest_sent_at = NULL WHERE id = ANY($1::uuid[])`, [unsent]);
     return sent;

@@ -39,7 +39,8 @@ export class AccountMailer {
    */
   async send(what: string, userId: string, message: { to: string; subject: string; text: string }): Promise<void> {
     try {
-      await this.transport!.sendMail({ from: this.config.MAIL_FROM, ...message });
+      // The recipient as an address, not a header to parse: a stored `a<b@example.org>` must not go to b.
+      await this.transport!.sendMail({ from: this.config.MAIL_FROM, ...message, to: { name: '', address: message.to } });
     } catch (err) {
       const e = err as RefusalError;
       const forGood = refusedForGood(e);
