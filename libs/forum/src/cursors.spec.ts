@@ -1,6 +1,6 @@
 import { newId } from '../../core/src/ids';
 import { TopicSort } from './forum.enums';
-import { isPgTimestamptz, validActivityCursor, validListCursor, validPostNumberCursor } from './cursors';
+import { isPgTimestamptz, validTimeIdCursor, validListCursor, validPostNumberCursor } from './cursors';
 
 describe('forum cursors', () => {
   it('accepts PostgreSQL timestamptz text and refuses impossible dates', () => {
@@ -25,12 +25,12 @@ describe('forum cursors', () => {
     expect(validListCursor([true, '42', 'not-a-uuid'], TopicSort.TOP)).toBe(false);
   });
 
-  it('checks post-number and activity cursors', () => {
+  it('checks post-number and time-and-id cursors', () => {
     expect(validPostNumberCursor([0])).toBe(true);
     expect(validPostNumberCursor([17])).toBe(true);
     for (const bad of [-1, 1.5, '3', 2 ** 31, null]) expect(validPostNumberCursor([bad])).toBe(false);
-    expect(validActivityCursor(['2026-11-23 10:31:15.5+00', newId()])).toBe(true);
-    expect(validActivityCursor(['2026-11-23 10:31:15.5+00', 'x'])).toBe(false);
-    expect(validActivityCursor([12, newId()])).toBe(false);
+    expect(validTimeIdCursor(['2026-11-23 10:31:15.5+00', newId()])).toBe(true);
+    expect(validTimeIdCursor(['2026-11-23 10:31:15.5+00', 'x'])).toBe(false);
+    expect(validTimeIdCursor([12, newId()])).toBe(false);
   });
 });

@@ -16,6 +16,8 @@ export const TRENDING_TOPICS: OffsetList = { list: topicListCursor(TopicSort.TRE
 export const TOPIC_PAGE_CURSOR = 'posts';
 /** A user's contributions (User.posts). */
 export const ACTIVITY_CURSOR = 'user-posts';
+/** The viewer's bookmarks (Query.bookmarks). */
+export const BOOKMARKS_CURSOR = 'bookmarks';
 
 /**
  * A list cursor is [pinned, sort key, id]; the sort key is PostgreSQL's text form of a
@@ -54,8 +56,11 @@ export function validPostNumberCursor(after: unknown[]): boolean {
   return Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 2 ** 31 - 1;
 }
 
-/** A profile activity cursor: [created_at as PostgreSQL text, post id]. */
-export function validActivityCursor(after: unknown[]): boolean {
+/**
+ * A cursor of [a time as PostgreSQL text, a post id]: profile activity (created_at) and
+ * bookmarks (when bookmarked).
+ */
+export function validTimeIdCursor(after: unknown[]): boolean {
   const [ts, id] = after;
   return typeof ts === 'string' && isPgTimestamptz(ts) && typeof id === 'string' && isUuid(id);
 }

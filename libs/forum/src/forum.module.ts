@@ -3,6 +3,9 @@ import { ContentModule } from '../../content/src/content.module';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
 import { BoardKinds } from './board-kinds';
+import { BookmarksRepository } from './bookmarks/bookmarks.repository';
+import { BookmarksResolver } from './bookmarks/bookmarks.resolver';
+import { BookmarksService } from './bookmarks/bookmarks.service';
 import { ContentWriter } from './content-writer';
 import { ForumLoaders } from './forum.loaders';
 import { Pacing } from './pacing';
@@ -15,12 +18,12 @@ import { TopicsRepository } from './topics/topics.repository';
 import { TopicsService } from './topics/topics.service';
 import { TopicReadListeners } from './read-listeners';
 
-/** Topics, posts, revisions, reactions, accepted answers and read state. */
+/** Topics, posts, revisions, reactions, accepted answers, read state and bookmarks. */
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicsService, PostsService,
-    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicsService, PostsService, BookmarksRepository, BookmarksService,
+    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver,
   ],
   exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners],
 })

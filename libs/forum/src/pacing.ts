@@ -9,11 +9,14 @@ export const REACTIONS_PACE: RateRule = { bucket: 'pace:react', limit: 60, windo
 export const EDITS_PACE: RateRule = { bucket: 'pace:edit', limit: 30, windowSeconds: 600 };
 /** Idea votes a member casts or withdraws. */
 export const VOTES_PACE: RateRule = { bucket: 'pace:vote', limit: 60, windowSeconds: 60 };
+/** Bookmarks a member adds, changes or removes: a reader going through a topic, not a script. */
+export const BOOKMARKS_PACE: RateRule = { bucket: 'pace:bookmark', limit: 60, windowSeconds: 60 };
 
 /**
  * Paces what any member may repeat at will and others hear about (live events, notifications,
- * the search index): reactions, edits, idea votes. Posting has its own limits (PostingLimits);
- * both are off with POSTING_LIMITS=false.
+ * the search index): reactions, edits, idea votes; and bookmarks, which nobody else hears of
+ * but each of which is a write. Posting has its own limits (PostingLimits); both are off with
+ * POSTING_LIMITS=false.
  */
 @Injectable()
 export class Pacing {

@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import { decodeCursor, encodeCursor, offsetFromCursor, toOffsetConnection } from './pagination';
+import { decodeCursor, encodeCursor, offsetFromCursor, toConnection, toOffsetConnection } from './pagination';
 
 /** The message of the BAD_USER_INPUT `fn` throws on `after`. */
 function refusal(fn: () => unknown): string {
@@ -50,6 +50,18 @@ describe('position-paged connections', () => {
     expect(c.edges).toEqual([]);
     expect(typeof c.totalCount).toBe('function');
     expect(await (c.totalCount as () => Promise<number>)()).toBe(50);
+  });
+});
+
+describe('keyset-paged connections', () => {
+  it('gives each edge the fields its list adds, beside its cursor and node', () => {
+    const rows = [{ id: 'a', note: 'x' }, { id: 'b', note: null }, { id: 'c', note: 'z' }];
+    const c = toConnection(rows, 2, 'bookmarks', (r) => [r.id], (r) => r.id.toUpperCase(), async () => 3, (r) => ({ note: r.note }));
+    expect(c.edges).toEqual([
+      { cursor: encodeCursor('bookmarks', ['a']), node: 'A', note: 'x' },
+      { cursor: encodeCursor('bookmarks', ['b']), node: 'B', note: null },
+    ]);
+    expect(c.pageInfo).toEqual({ hasNextPage: true, endCursor: encodeCursor('bookmarks', ['b']) });
   });
 });
 

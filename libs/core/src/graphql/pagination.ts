@@ -24,13 +24,11 @@ export class PageInfo {
   @Field(() => String, { nullable: true }) endCursor!: string | null;
 }
 
-export interface Edge<T> {
-  cursor: string;
-  node: T;
-}
+/** An edge: its cursor and node, and `E`, what the edge says about its node in this list (a bookmark's note, say). */
+export type Edge<T, E extends object = object> = { cursor: string; node: T } & E;
 
-export interface Connection<T> {
-  edges: Edge<T>[];
+export interface Connection<T, E extends object = object> {
+  edges: Array<Edge<T, E>>;
   pageInfo: PageInfo;
   /** Resolved only when asked for (graphql-js calls function-valued fields). */
   totalCount: number | (() => Promise<number>);
@@ -47,10 +45,15 @@ const resolveLazy: FieldMiddleware = async (_ctx: MiddlewareContext, next: NextF
   return typeof value === 'function' ? value() : value;
 };
 
-/** Builds the Relay connection type for a node type (code-first generics). */
-export function ConnectionType<T>(nodeType: Type<T>, name: string): Type<Connection<T>> {
+/**
+ * Builds the Relay connection type for a node type (code-first generics). `edgeFields`, an
+ * abstract @ObjectType, adds its fields to each edge: what the list says about the node
+ * (a bookmark's note and time), which is not the node's own.
+ */
+export function ConnectionType<T, E extends object = object>(nodeType: Type<T>, name: string, edgeFields?: Type<E>): Type<Connection<T, E>> {
+  const EdgeBase = (edgeFields ?? class {}) as Type<object>;
   @ObjectType(`${name}Edge`)
-  class EdgeType {
+  class EdgeType extends EdgeBase {
     @Field() cursor!: string;
     @Field(() => nodeType) node!: T;
   }
@@ -61,7 +64,7 @@ export function ConnectionType<T>(nodeType: Type<T>, name: string): Type<Connect
     @Field(() => Int, { description: 'How many items the whole list holds for this viewer.', middleware: [resolveLazy] })
     totalCount!: number;
   }
-  return ConnectionClass as unknown as Type<Connection<T>>;
+  return ConnectionClass as unknown as Type<Connection<T, E>>;
 }
 
 /**
@@ -157,19 +160,21 @@ export function pageSize(first: number | undefined): number {
 }
 
 /**
- * Turns rows fetched with LIMIT size+1 into a connection whose cursors are `list`'s (see encodeCursor).
+ * Turns rows fetched with LIMIT size+1 into a connection whose cursors are `list`'s (see
+ * encodeCursor); `edgeOf` gives each edge's own fields, for a connection that has some.
  */
-export function toConnection<R, N>(
+export function toConnection<R, N, E extends object = object>(
   rows: R[],
   size: number,
   list: string,
   cursorOf: (row: R) => unknown[],
   toNode: (row: R) => N,
   totalCount: () => Promise<number>,
-): Connection<N> {
+  edgeOf?: (row: R) => E,
+): Connection<N, E> {
   const hasNextPage = rows.length > size;
   const page = hasNextPage ? rows.slice(0, size) : rows;
-  const edges = page.map((r) => ({ cursor: encodeCursor(list, cursorOf(r)), node: toNode(r) }));
+  const edges = page.map((r) => ({ ...(edgeOf?.(r) as E), cursor: encodeCursor(list, cursorOf(r)), node: toNode(r) }));
   return {
     edges,
     pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null },

@@ -1,5 +1,5 @@
 import { validateSync } from 'class-validator';
-import { HasVisibleText, IsSingleLine, MAX_STACKED_MARKS } from './validators';
+import { characterCount, HasVisibleText, IsSingleLine, MAX_STACKED_MARKS, MaxCharacters } from './validators';
 
 class Label {
   @HasVisibleText() @IsSingleLine() text!: string;
@@ -30,5 +30,18 @@ describe('text validators', () => {
     expect(problems('two\nlines')).toEqual({ isSingleLine: 'must be one line, without control characters' });
     expect(problems(`a${'\u0301'.repeat(MAX_STACKED_MARKS)}`)).toEqual({});
     expect(problems(`a${'\u0301'.repeat(MAX_STACKED_MARKS + 1)}`)).toEqual({ isSingleLine: `must not stack more than ${MAX_STACKED_MARKS} marks on one character` });
+  });
+
+  it('counts characters as PostgreSQL does, code points, variation selectors and all', () => {
+    class Note {
+      @MaxCharacters(4) text!: string;
+    }
+    const refused = (text: string) => validateSync(Object.assign(new Note(), { text })).map((e) => e.constraints);
+    expect(characterCount('\u2764\ufe0f\u{1F44D}\u{1F3FD}é')).toBe(5);
+    expect(refused('abcd')).toEqual([]);
+    expect(refused('\u{1F44D}\u{1F44D}\u{1F44D}\u{1F44D}')).toEqual([]);
+    // Two hearts with their selectors: 4 characters to PostgreSQL (class-validator's MaxLength counts 2).
+    expect(refused('\u2764\ufe0f\u2764\ufe0f')).toEqual([]);
+    expect(refused('\u2764\ufe0f\u2764\ufe0fa')).toEqual([{ maxCharacters: 'must be at most 4 characters' }]);
   });
 });

@@ -30,6 +30,32 @@ export function HasVisibleText(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
+/** How many characters PostgreSQL's `char_length` counts in a text: its code points. */
+export function characterCount(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/**
+ * At most `max` characters as PostgreSQL counts them (`char_length`: code points), for text a
+ * CHECK on its column holds to that length. class-validator's MaxLength leaves variation
+ * selectors out of its count, so a text it passes (an emoji with its U+FE0F, repeated) could
+ * fail the CHECK as an internal error instead of a refusal.
+ */
+export function MaxCharacters(max: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'maxCharacters',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && characterCount(value) <= max,
+        defaultMessage: () => `must be at most ${max} characters`,
+      },
+    },
+    options,
+  );
+}
+
 /** Control characters (line breaks and tabs among them) and the Unicode line and paragraph separators. */
 const LINE_BREAKING = /[\p{Cc}\u2028\u2029]/u;
 

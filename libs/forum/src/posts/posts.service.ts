@@ -12,7 +12,7 @@ import { EDITS_PACE, Pacing, REACTIONS_PACE } from '../pacing';
 import { ContentWriter } from '../content-writer';
 import { heldReasons, PostingPolicy, StoredContribution } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
-import { ACTIVITY_CURSOR, TOPIC_PAGE_CURSOR, validActivityCursor, validPostNumberCursor } from '../cursors';
+import { ACTIVITY_CURSOR, TOPIC_PAGE_CURSOR, validTimeIdCursor, validPostNumberCursor } from '../cursors';
 import { ForumLoaders } from '../forum.loaders';
 import { ContentState, ReactionKind, TopicKind } from '../forum.enums';
 import { TopicModel } from '../topics/topic.model';
@@ -143,7 +143,7 @@ export class PostsService {
   async activity(viewer: Viewer, authorId: string, args: PageArgs): Promise<Connection<PostModel>> {
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, ACTIVITY_CURSOR, 2) as [string, string] | undefined;
-    if (after && !validActivityCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
+    if (after && !validTimeIdCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     const ranks = await this.access.spaceRanks(viewer);
     const reader = { viewerId: viewer.id, readable: await this.access.readableSpaceIds(viewer), moderated: await this.access.moderatedSpaceIds(viewer) };
     // Asked of every user of a list (authors, reporters), one statement for all of them.

@@ -1,0 +1,21 @@
+import { Field, ObjectType } from '@nestjs/graphql';
+import { ConnectionType } from '../../../core/src/graphql/pagination';
+import { PostModel, PostRow } from '../posts/post.model';
+
+/** What a bookmark adds to its post, on each edge of the viewer's bookmarks. */
+@ObjectType({ isAbstract: true })
+export class BookmarkEdgeFields {
+  @Field(() => String, { nullable: true, description: 'The note kept with the bookmark, for its owner alone.' })
+  note!: string | null;
+  @Field({ description: 'When the post was bookmarked (changing the note keeps this time).' })
+  bookmarkedAt!: Date;
+}
+
+export const BookmarkConnection = ConnectionType(PostModel, 'Bookmark', BookmarkEdgeFields);
+
+/** A bookmark as its list reads it: the post, the note, and the time as PostgreSQL text for cursors. */
+export interface BookmarkRow extends PostRow {
+  note: string | null;
+  bookmarked_at: Date;
+  k_ts: string;
+}

@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { fullViewSql } from '../../../access/src/access.service';
+import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
+import { ActivityReader, POST_COLUMNS } from '../posts/posts.repository';
+import { BookmarkRow } from './bookmark.model';
+
+/** Whose bookmarks, and what they may read: the member's id and the spaces they read and moderate. */
+export type BookmarkReader = ActivityReader & { viewerId: string };
+
+/**
+ * The bookmarks a member may see: those of posts they may read in full, in topics they may
+ * read in full (AccessService.contentView, as SQL). The others stay stored, out of sight,
+ * until access comes back. $1 is the member, $2 and $3 the spaces they read and moderate.
+ */
+const LISTED = `b.user_id = $1 AND ${fullViewSql('p', { viewer: '$1', readable: '$2', moderated: '$3' })}
+  AND ${fullViewSql('t', { viewer: '$1', readable: '$2', moderated: '$3' })}`;
+const LISTED_FROM = `post_bookmarks b JOIN posts p ON p.id = b.post_id JOIN topics t ON t.id = p.topic_id`;
+
+@Injectable()
+export class BookmarksRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** Which of these posts the user has bookmarked (whether or not they may read them now). */
+  async bookmarkedAmong(userId: string, postIds: readonly string[]): Promise<Set<string>> {
+    const rows: Array<{ post_id: string }> = await this.ds.query(`SELECT post_id FROM post_bookmarks WHERE user_id = $1 AND post_id = ANY($2::uuid[])`, [userId, postIds]);
+    return new Set(rows.map((r) => r.post_id));
+  }
+
+  /** A keyset page of the member's listed bookmarks, newest first. */
+  page(reader: BookmarkReader, limit: number, after?: [string, string]): Promise<BookmarkRow[]> {
+    const keyset = after ? ` AND (b.created_at, b.post_id) < ($5::timestamptz, $6::uuid)` : '';
+    return this.ds.query(
+      `SELECT ${POST_COLUMNS}, b.note, b.created_at AS bookmarked_at, b.created_at::text AS k_ts FROM ${LISTED_FROM}
+        WHERE ${LISTED}${keyset} ORDER BY b.created_at DESC, b.post_id DESC LIMIT $4`,
+      [reader.viewerId, reader.readable, reader.moderated, limit, ...(after ?? [])],
+    );
+  }
+
+  /** How many bookmarks the member's list holds (`m`: inside a transaction that decides on it). */
+  async count(reader: BookmarkReader, m: Queryable = this.ds): Promise<number> {
+    const [row]: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM ${LISTED_FROM} WHERE ${LISTED}`, [
+      reader.viewerId,
+      reader.readable,
+      reader.moderated,
+    ]);
+    return row.n;
+  }
+
+  /** The member's bookmark of a post, if any (read under the member's lock, `lockMember`). */
+  async find(m: Queryable, userId: string, postId: string): Promise<{ note: string | null } | undefined> {
+    const [row] = await m.query(`SELECT note FROM post_bookmarks WHERE user_id = $1 AND post_id = $2`, [userId, postId]);
+    return row;
+  }
+
+  /**
+   * Locks the member's row until the transaction ends, so one member's bookmark writes count one
+   * after another (and an account being deleted waits, or is seen deleted): false when the
+   * account is gone.
+   */
+  async lockMember(m: Queryable, userId: string): Promise<boolean> {
+    const rows = await m.query(`SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE`, [userId]);
+    return rows.length > 0;
+  }
+
+  async save(m: Queryable, userId: string, postId: string, note: string | null): Promise<void> {
+    await m.query(
+      `INSERT INTO post_bookmarks (user_id, post_id, note) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id, post_id) DO UPDATE SET note = excluded.note`,
+      [userId, postId, note],
+    );
+  }
+
+  /** Whether there was a bookmark to remove. */
+  async remove(userId: string, postId: string): Promise<boolean> {
+    const rows = await this.ds.query(`DELETE FROM post_bookmarks WHERE user_id = $1 AND post_id = $2 RETURNING 1`, [userId, postId]);
+    // TypeORM answers a DELETE … RETURNING with [rows, count].
+    return rowsOf(rows).length > 0;
+  }
+}
