@@ -123,6 +123,11 @@ describe('the access matrix', () => {
       t.gql(`query($id: ID!) { board(id: $id) { name topics { totalCount edges { node { title } } } } }`, { id: internal.boardId }, { token }),
       t.gql(`{ spaces { slug name boards { name topics { totalCount edges { node { title firstPost { bodyHtml } } } } } } }`, {}, { token }),
       t.gql(`query($h: String!) { user(handle: $h) { posts(first: 100) { totalCount edges { node { bodyHtml topic { title } } } } } }`, { h: author.handle }, { token }),
+      ...['LATEST', 'UNREAD', 'NEW'].flatMap((view) =>
+        [{ view }, { view, spaceIds: [internal.id] }].map((f) =>
+          t.gql(`query($f: TopicFeedFilter) { topics(filter: $f, first: 100) { totalCount edges { node { id title } } } }`, { f }, { token }),
+        ),
+      ),
     ];
     for (const res of await Promise.all(probes)) {
       const text = JSON.stringify(res);

@@ -1,6 +1,6 @@
 import { OffsetList } from '../../core/src/graphql/pagination';
 import { isUuid } from '../../core/src/ids';
-import { TopicSort } from './forum.enums';
+import { TopicFeedView, TopicSort } from './forum.enums';
 
 /*
  * Cursors are opaque to clients but decoded by us: they name their list and sort (see
@@ -10,6 +10,8 @@ import { TopicSort } from './forum.enums';
 
 /** The name of a board's topic list's cursors in one sort (see encodeCursor). */
 export const topicListCursor = (sort: TopicSort): string => `topics:${sort}`;
+/** The name of a site-wide topic feed's cursors in one view (Query.topics). */
+export const topicFeedCursor = (view: TopicFeedView): string => `topic-feed:${view}`;
 /** Board.topics(sort: TRENDING), forum and idea boards alike: paged by position. */
 export const TRENDING_TOPICS: OffsetList = { list: topicListCursor(TopicSort.TRENDING), max: 10_000 };
 /** A topic's posts (Topic.posts, and a live client's topic:sync). */
@@ -27,6 +29,12 @@ export const BOOKMARKS_CURSOR = 'bookmarks';
 export function validListCursor(after: unknown[], sort: TopicSort): boolean {
   const [pinned, key, id] = after;
   return typeof pinned === 'boolean' && validKeyValue(key, sort === TopicSort.TOP ? 'int' : 'timestamptz') && validKeyValue(id, 'uuid');
+}
+
+/** A topic feed cursor: [the view's sort key, a timestamp in PostgreSQL's text form; topic id]. */
+export function validFeedCursor(after: unknown[]): boolean {
+  const [key, id] = after;
+  return validKeyValue(key, 'timestamptz') && validKeyValue(id, 'uuid');
 }
 
 /** One value of a keyset cursor, as its key needs it: an int4 or a timestamptz in PostgreSQL's text form, or a uuid. */

@@ -20,6 +20,20 @@ registerEnumType(TopicSort, {
     'Pinned topics always come first. TRENDING: recent replies and reactions, fading within days, weighed against the topic’s age (idea boards: their own trending, as Board.ideas(sort: TRENDING)); its cursors are positions, at most 10,000 deep.',
 });
 
+/** How long a topic stays in a member's NEW feed if they do not open it. */
+export const NEW_TOPIC_DAYS = 14;
+
+export enum TopicFeedView {
+  LATEST = 'LATEST',
+  UNREAD = 'UNREAD',
+  NEW = 'NEW',
+}
+registerEnumType(TopicFeedView, {
+  name: 'TopicFeedView',
+  description:
+    `The site-wide feeds of forum topics (Query.topics), newest first, pinned topics in their place. LATEST: every topic, by last activity. UNREAD (signed in): topics you opened that have visible posts of others past what you read (Topic.unreadCount), by last activity. NEW (signed in): topics of others created in the last ${NEW_TOPIC_DAYS} days that you have not opened, by creation.`,
+});
+
 export enum ContentState {
   VISIBLE = 'VISIBLE',
   PENDING = 'PENDING',

@@ -17,14 +17,15 @@ import { BoardTopicsResolver, TopicsResolver } from './topics/topics.resolver';
 import { TopicsRepository } from './topics/topics.repository';
 import { TopicsService } from './topics/topics.service';
 import { TopicReadListeners } from './read-listeners';
+import { TopicFeedExclusions } from './feed-exclusions';
 
 /** Topics, posts, revisions, reactions, accepted answers, read state and bookmarks. */
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicsService, PostsService, BookmarksRepository, BookmarksService,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService,
     TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver,
   ],
-  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners],
+  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners, TopicFeedExclusions],
 })
 export class ForumModule {}

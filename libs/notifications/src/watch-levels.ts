@@ -27,3 +27,16 @@ export function effectiveWatchesSql(topic: string): string {
           SELECT i.user_id, i.level FROM (${inheritedWatchesSql(topic)}) i
            WHERE NOT EXISTS (SELECT 1 FROM topic_watches x WHERE x.topic_id = ${topic} AND x.user_id = i.user_id)`;
 }
+
+/**
+ * Whether the member whose id `viewer` is (SQL) muted topic `t`, as topicLevel and
+ * effectiveWatchesSql decide it: their own level on the topic when they set one, else MUTED
+ * when they muted its board or any of its tags (see inheritedWatchesSql). Every look-up goes
+ * by the member's key, so a list pays three index probes per topic it considers. Leaves
+ * muted topics out of the member's topic feeds (TopicFeedExclusions).
+ */
+export function mutedTopicSql(viewer: string): string {
+  return `COALESCE((SELECT tw.level = 'MUTED' FROM topic_watches tw WHERE tw.user_id = ${viewer} AND tw.topic_id = t.id),
+    EXISTS (SELECT 1 FROM board_watches bw WHERE bw.user_id = ${viewer} AND bw.board_id = t.board_id AND bw.level = 'MUTED')
+    OR EXISTS (SELECT 1 FROM tag_watches gw WHERE gw.user_id = ${viewer} AND gw.tag = ANY(t.tags) AND gw.level = 'MUTED'))`;
+}

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { TopicSort } from '../forum.enums';
+import { NEW_TOPIC_DAYS, TopicFeedView, TopicSort } from '../forum.enums';
 import { TopicRow } from './topic.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
 import { AUTHOR_COLUMNS, AuthorColumns } from '../../../identity/src/users/user.model';
+import { TopicFeedExclusion } from '../feed-exclusions';
 
 export const TOPIC_COLUMNS = `t.id, t.board_id, t.space_id, t.author_id, t.kind, t.title, t.state, t.pinned, t.closed, t.locked,
   t.tags, t.reply_count, t.reaction_count, t.last_post_number, t.last_activity_at, t.accepted_post_id, t.version, t.created_at`;
@@ -35,6 +36,54 @@ export function readableTopicSql(moderator: boolean, viewerId: string | null, pa
   return `(t.state = 'VISIBLE' OR (t.state IN ('PENDING', 'HIDDEN') AND (t.author_id = $${params.length}::uuid) IS TRUE))`;
 }
 
+/**
+ * readableTopicSql across spaces, for lists that span several (the topic feeds): the
+ * moderator's view in the spaces the viewer moderates, the reader's everywhere else.
+ */
+export function readableTopicAcrossSql(moderatedSpaceIds: readonly string[], viewerId: string | null, params: unknown[]): string {
+  const reader = readableTopicSql(false, viewerId, params);
+  if (moderatedSpaceIds.length === 0) return reader;
+  params.push(moderatedSpaceIds);
+  return `((t.space_id = ANY($${params.length}::uuid[]) AND ${readableTopicSql(true, viewerId, params)}) OR ${reader})`;
+}
+
+/**
+ * The posts (alias `p`) of a topic a reader has not read past `lastRead`: visible posts of
+ * others, since what you wrote yourself you have read. Topic.unreadCount counts them; the
+ * UNREAD feed lists the topics that have one.
+ */
+function unreadPostSql(lastRead: string, viewer: string): string {
+  return `p.state = 'VISIBLE' AND p.number > ${lastRead} AND p.author_id <> ${viewer}`;
+}
+
+/**
+ * Topics of FORUM boards: the kinds createTopic gives a forum board's topics (a topic keeps
+ * its board's kind: moves stay within a kind). Word for word the predicate of the feeds'
+ * partial indexes (migration topic-feeds), so the planner can use them.
+ */
+export const FORUM_TOPICS_SQL = `t.kind IN ('DISCUSSION', 'QUESTION')`;
+
+/** The sort column of each feed view; the keyset is (column, id), both descending. */
+const FEED_COLUMN: Record<TopicFeedView, string> = {
+  LATEST: 't.last_activity_at',
+  UNREAD: 't.last_activity_at',
+  NEW: 't.created_at',
+};
+
+/** Which topics a site-wide feed (Query.topics) shows. */
+export interface TopicFeedQuery {
+  view: TopicFeedView;
+  /** Null when signed out: only LATEST then. */
+  viewerId: string | null;
+  /** The spaces to list, all of them readable by the viewer (the access policy's answer, narrowed by the filter). */
+  spaceIds: readonly string[];
+  /** Those of `spaceIds` the viewer moderates: their hidden and pending topics are listed too, as on a board. */
+  moderatedSpaceIds: readonly string[];
+  tag?: string;
+  /** What leaves a topic out for the signed-in viewer (TopicFeedExclusions). */
+  excluded: readonly TopicFeedExclusion[];
+}
+
 /** Which topics a board list shows; the boards themselves are given to each read. */
 export interface TopicListFilter {
   viewerId: string | null;
@@ -62,6 +111,15 @@ export const TOPIC_TRENDING_SCORE = `((1 + CASE WHEN t.last_activity_at > now() 
 /** A board list row: the topic, its keyset value and its author's columns (as `a_*`). */
 export type TopicListRow = TopicRow & { k_value: string } & AuthorColumns;
 
+/** The select list of a page of topics `t` with their authors `u` (TopicListRow), keyed by `column`. */
+const listColumns = (column: string) => `${TOPIC_COLUMNS}, ${column}::text AS k_value, ${AUTHOR_COLUMNS}`;
+
+/** Topics `t` carrying `tag`. */
+function tagSql(tag: string, params: unknown[]): string {
+  params.push([tag]);
+  return `t.tags @> $${params.length}::text[]`;
+}
+
 @Injectable()
 export class TopicsRepository {
   constructor(private readonly ds: DataSource) {}
@@ -76,10 +134,7 @@ export class TopicsRepository {
     const clauses = [`t.board_id = ${boardSql}`];
     clauses.push(readableTopicSql(f.moderator, f.viewerId, params));
     if (f.kindSql) clauses.push(f.kindSql);
-    if (f.tag) {
-      params.push([f.tag]);
-      clauses.push(`t.tags @> $${params.length}::text[]`);
-    }
+    if (f.tag) clauses.push(tagSql(f.tag, params));
     return clauses.join(' AND ');
   }
 
@@ -99,7 +154,7 @@ export class TopicsRepository {
     params.push(limit);
     return this.ds.query(
       `SELECT page.* FROM unnest($1::uuid[]) AS b(id) CROSS JOIN LATERAL (
-         SELECT ${TOPIC_COLUMNS}, ${col}::text AS k_value, ${AUTHOR_COLUMNS}
+         SELECT ${listColumns(col)}
            FROM topics t JOIN users u ON u.id = t.author_id
           WHERE ${where}
           ORDER BY t.pinned DESC, ${col} DESC, t.id DESC
@@ -134,6 +189,63 @@ export class TopicsRepository {
     return new Map(rows.map((r) => [r.board_id, r.n]));
   }
 
+  /**
+   * The feed's topics and conditions (see TopicFeedQuery), shared by its page and its count.
+   * UNREAD starts from the viewer's reads (one index look-up per topic they opened), NEW and
+   * LATEST from the feeds' indexes (migration topic-feeds).
+   */
+  private feedSql(f: TopicFeedQuery, params: unknown[]): { from: string; where: string } {
+    params.push(f.spaceIds);
+    const clauses = [`t.space_id = ANY($${params.length}::uuid[])`, FORUM_TOPICS_SQL, readableTopicAcrossSql(f.moderatedSpaceIds, f.viewerId, params)];
+    if (f.tag) clauses.push(tagSql(f.tag, params));
+    let from = 'topics t';
+    if (f.viewerId) {
+      params.push(f.viewerId);
+      const me = `$${params.length}::uuid`;
+      for (const excluded of f.excluded) clauses.push(`NOT (${excluded(me)})`);
+      if (f.view === TopicFeedView.UNREAD) {
+        from += ` JOIN topic_reads r ON r.topic_id = t.id AND r.user_id = ${me}`;
+        // The first test spares the posts' look-up where nothing was posted since the last read.
+        clauses.push(`t.last_post_number > r.last_read_number`, `EXISTS (SELECT 1 FROM posts p WHERE p.topic_id = t.id AND ${unreadPostSql('r.last_read_number', me)})`);
+      } else if (f.view === TopicFeedView.NEW) {
+        clauses.push(
+          `t.created_at > now() - interval '${NEW_TOPIC_DAYS} days'`,
+          `t.author_id <> ${me}`,
+          `NOT EXISTS (SELECT 1 FROM topic_reads r WHERE r.topic_id = t.id AND r.user_id = ${me})`,
+        );
+      }
+    } else if (f.view !== TopicFeedView.LATEST) {
+      throw new Error(`The ${f.view} feed is a signed-in member's`);
+    }
+    return { from, where: clauses.join(' AND ') };
+  }
+
+  /** One keyset page of a site-wide feed, newest first by the view's column (no pinned topics first: pins are a board's). */
+  feedPage(f: TopicFeedQuery, limit: number, after?: [string, string]): Promise<TopicListRow[]> {
+    const params: unknown[] = [];
+    const { from, where } = this.feedSql(f, params);
+    const col = FEED_COLUMN[f.view];
+    let keyset = '';
+    if (after) {
+      params.push(after[0], after[1]);
+      keyset = ` AND (${col}, t.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+    }
+    params.push(limit);
+    return this.ds.query(
+      `SELECT ${listColumns(col)} FROM ${from} JOIN users u ON u.id = t.author_id
+        WHERE ${where}${keyset} ORDER BY ${col} DESC, t.id DESC LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  /** How many topics a feed holds for the viewer (its page's conditions, without the keyset). */
+  async feedCount(f: TopicFeedQuery): Promise<number> {
+    const params: unknown[] = [];
+    const { from, where } = this.feedSql(f, params);
+    const [row]: Array<{ n: number }> = await this.ds.query(`SELECT count(*)::int AS n FROM ${from} WHERE ${where}`, params);
+    return row.n;
+  }
+
   /** Which of these topics satisfy a board kind's list condition (`kindSql`, on alias `t`). */
   async listedAmong(topicIds: readonly string[], kindSql: string): Promise<Set<string>> {
     if (topicIds.length === 0) return new Set();
@@ -144,9 +256,7 @@ export class TopicsRepository {
   /** Visible posts of others after the viewer's last read one, per topic: what you wrote yourself you have read. */
   async unreadCounts(userId: string, topicIds: readonly string[]): Promise<Map<string, number>> {
     const rows: Array<{ id: string; unread: number }> = await this.ds.query(
-      `SELECT t.id, (SELECT count(*) FROM posts p
-                      WHERE p.topic_id = t.id AND p.state = 'VISIBLE' AND p.number > COALESCE(r.last_read_number, 0)
-                        AND p.author_id <> $1)::int AS unread
+      `SELECT t.id, (SELECT count(*) FROM posts p WHERE p.topic_id = t.id AND ${unreadPostSql('COALESCE(r.last_read_number, 0)', '$1')})::int AS unread
          FROM unnest($2::uuid[]) AS t(id)
          LEFT JOIN topic_reads r ON r.topic_id = t.id AND r.user_id = $1`,
       [userId, topicIds],

@@ -9,7 +9,7 @@ import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ForumLoaders } from '../forum.loaders';
 import { PostConnection, PostModel } from '../posts/post.model';
 import { PostsService } from '../posts/posts.service';
-import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
+import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicFeedArgs, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
 import { TopicConnection, TopicModel } from './topic.model';
 import { TopicsService } from './topics.service';
 import { Preloadable } from '../../../core/src/graphql/preloaded-fields';
@@ -30,6 +30,15 @@ export class TopicsResolver {
   })
   topic(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<TopicModel> {
     return this.topics.get(ctx.viewer, id);
+  }
+
+  @Query(() => TopicConnection, {
+    name: 'topics',
+    description:
+      'Forum topics across every space the viewer reads, as their boards list them (idea and knowledge boards keep their own lists), newest first: LATEST by last activity, UNREAD and NEW as TopicFeedView says (signed-in members; UNAUTHENTICATED otherwise). Pinned topics take their place by date. Topics a member muted, or whose board or one of whose tags they muted, are left out. `totalCount` counts the whole feed: ask for it only when you show it.',
+  })
+  topicFeed(@Args() args: TopicFeedArgs, @Context() ctx: GqlContext): Promise<Connection<TopicModel>> {
+    return this.topics.feed(ctx.viewer, args);
   }
 
   @ResolveField(() => UserModel)

@@ -14,13 +14,15 @@ import { ContentWriter } from '../content-writer';
 import { PostingPolicy } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { ForumLoaders } from '../forum.loaders';
-import { topicListCursor, TRENDING_TOPICS, validListCursor } from '../cursors';
-import { TopicKind, TopicSort } from '../forum.enums';
-import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
+import { topicFeedCursor, topicListCursor, TRENDING_TOPICS, validFeedCursor, validListCursor } from '../cursors';
+import { TopicFeedView, TopicKind, TopicSort } from '../forum.enums';
+import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicFeedArgs, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
 import { TopicModel, TopicRow, toTopicModel } from './topic.model';
 import { TOPIC_COLUMNS, TopicListFilter, TopicsRepository } from './topics.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { TopicReadListeners } from '../read-listeners';
+import { TopicFeedExclusions } from '../feed-exclusions';
+import { AuthorColumns } from '../../../identity/src/users/user.model';
 
 @Injectable()
 export class TopicsService {
@@ -36,6 +38,7 @@ export class TopicsService {
     private readonly kinds: BoardKinds,
     private readonly users: UsersLoader,
     private readonly reads: TopicReadListeners,
+    private readonly feedExclusions: TopicFeedExclusions,
   ) {}
 
   /** The topic if the viewer may see it; NOT_FOUND otherwise (missing and forbidden alike). */
@@ -64,9 +67,52 @@ export class TopicsService {
       size,
       topicListCursor(sort),
       (r) => [r.pinned, r.k_value, r.id],
-      (r) => Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
+      (r) => this.listed(viewer, r, rank),
       () => nestedCount(viewer, this.listKey(board, filter), board.id, (ids) => this.repo.counts(filter, ids)),
     );
+  }
+
+  /**
+   * The site-wide feeds of forum topics (Query.topics): LATEST for anyone, UNREAD and NEW for
+   * signed-in members (see TopicFeedView). Only topics of FORUM boards (idea boards and
+   * knowledge bases have their own lists: merged ideas, the roadmap, the article tree), in
+   * spaces the viewer reads, as their boards list them for this viewer (readableTopicSql,
+   * the moderator's view where they moderate); what a member muted is left out
+   * (TopicFeedExclusions). Pins are a board's: they do not float here.
+   */
+  async feed(viewer: Viewer, args: TopicFeedArgs): Promise<Connection<TopicModel>> {
+    const f = args.filter ?? {};
+    const view = f.view ?? TopicFeedView.LATEST;
+    if (view !== TopicFeedView.LATEST && !viewer.id) throw AppError.unauthenticated();
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, topicFeedCursor(view), 2) as [string, string] | undefined;
+    if (after && !validFeedCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
+    const narrowed = (ids: string[]) => (f.spaceIds ? ids.filter((id) => f.spaceIds!.includes(id)) : ids);
+    const spaceIds = narrowed(await this.access.readableSpaceIds(viewer));
+    if (spaceIds.length === 0) return emptyConnection();
+    const query = {
+      view,
+      viewerId: viewer.id,
+      spaceIds,
+      moderatedSpaceIds: narrowed(await this.access.moderatedSpaceIds(viewer)),
+      tag: f.tag,
+      excluded: this.feedExclusions.all(),
+    };
+    const ranks = await this.access.spaceRanks(viewer);
+    const rows = await this.repo.feedPage(query, size + 1, after);
+    return toConnection(
+      rows,
+      size,
+      topicFeedCursor(view),
+      (r) => [r.k_value, r.id],
+      (r) => this.listed(viewer, r, ranks.get(r.space_id) ?? LEVEL_RANK.NONE),
+      () => this.repo.feedCount(query),
+    );
+  }
+
+  /** A topic of a list, with the author its statement joined (so `author` costs nothing more). */
+  private listed(viewer: Viewer, r: TopicRow & AuthorColumns, rank: number): TopicModel {
+    return Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } });
   }
 
   /** Which of these topics of `board` its lists show, by the board kind's own condition (merged ideas are left out). */
@@ -97,7 +143,7 @@ export class TopicsService {
       size,
       offset,
       TRENDING_TOPICS,
-      (r) => Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } }),
+      (r) => this.listed(viewer, r, rank),
       () => nestedCount(viewer, this.listKey(board, filter), board.id, (ids) => this.repo.counts(filter, ids)),
     );
   }

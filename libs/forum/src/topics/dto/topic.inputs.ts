@@ -1,8 +1,8 @@
 import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
-import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
-import { TopicKind, TopicSort } from '../../forum.enums';
+import { TopicFeedView, TopicKind, TopicSort } from '../../forum.enums';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/validators';
 
@@ -62,6 +62,28 @@ export class TopicListArgs extends PageArgs {
   sort?: TopicSort;
   @Field({ nullable: true }) @IsOptional() @Transform(normalizeTag) @Matches(TAG_RE, { message: 'must be a tag' })
   tag?: string;
+}
+
+@InputType()
+export class TopicFeedFilter {
+  @Field(() => [ID], { nullable: true, description: 'Only these spaces (among those the viewer may read; others are ignored).' })
+  @IsOptional() @ArrayMaxSize(100) @IsUUID('all', { each: true, message: 'each must be a space id' })
+  spaceIds?: string[];
+
+  @Field({ nullable: true, description: 'Only topics with this tag.' })
+  @IsOptional() @Transform(normalizeTag) @Matches(TAG_RE, { message: 'must be a tag' })
+  tag?: string;
+
+  @Field(() => TopicFeedView, { nullable: true, defaultValue: TopicFeedView.LATEST })
+  @IsOptional() @IsEnum(TopicFeedView)
+  view?: TopicFeedView;
+}
+
+@ArgsType()
+export class TopicFeedArgs extends PageArgs {
+  @Field(() => TopicFeedFilter, { nullable: true })
+  @IsOptional() @ValidateNested() @Type(() => TopicFeedFilter)
+  filter?: TopicFeedFilter;
 }
 
 /** Normalises tags the same way for edits. */
