@@ -88,10 +88,10 @@ describe('notifications: paging, watch levels and e-mails (review)', () => {
     await age(refused.id);
     await age(fine.id);
     const digest = t.get(EmailDigest);
-    const transport = (digest as unknown as { transport: { sendMail: (m: { to: string }) => Promise<unknown> } }).transport;
+    const transport = (digest as unknown as { transport: { sendMail: (m: { to: { address: string } }) => Promise<unknown> } }).transport;
     const send = transport.sendMail.bind(transport);
-    const spy = jest.spyOn(transport, 'sendMail').mockImplementation(async (m: { to: string }) => {
-      if (m.to === refused.email) throw new Error('550 mailbox unavailable');
+    const spy = jest.spyOn(transport, 'sendMail').mockImplementation(async (m: { to: { address: string } }) => {
+      if (m.to.address === refused.email) throw new Error('550 mailbox unavailable');
       return send(m);
     });
     try {
@@ -99,7 +99,7 @@ describe('notifications: paging, watch levels and e-mails (review)', () => {
       expect(sent.map((m) => m.to)).toEqual([fine.email]);
       // The one delivered is not sent again; the refused one (for now: no permanent reply) is
       // tried again once the delay has passed, not on the very next run.
-      const tried = () => spy.mock.calls.map(([m]) => m.to).filter((to) => to === refused.email || to === fine.email);
+      const tried = () => spy.mock.calls.map(([m]) => m.to.address).filter((to) => to === refused.email || to === fine.email);
       spy.mockClear();
       await digest.sendDue();
       expect(tried()).toEqual([]);
