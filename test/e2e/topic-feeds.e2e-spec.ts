@@ -218,6 +218,28 @@ describe('topic feeds (Query.topics)', () => {
       expect(await unread()).toEqual([]);
     });
 
+    it('counts a topic one started or replied to as opened up to one’s post, keeping a read mark one had', async () => {
+      const starter = await makeUser(t);
+      const joiner = await makeUser(t);
+      const writer = await makeUser(t);
+      const space = await makeSpace(t, 'PUBLIC');
+      const board = await makeBoard(t, space.id);
+      const unread = (user: TestUser) => all(user.token, { view: 'UNREAD', spaceIds: [space.id] }).then((r) => r.ids);
+      const started = await createTopic(t, starter.token, board);
+      const joined = await createTopic(t, writer.token, board);
+      await reply(t, writer.token, joined.id);
+      await reply(t, joiner.token, joined.id);
+      expect([await unread(starter), await unread(joiner)]).toEqual([[], []]);
+      await reply(t, writer.token, started.id);
+      await reply(t, writer.token, joined.id);
+      expect([await unread(starter), await unread(joiner)]).toEqual([[started.id], [joined.id]]);
+      // A read mark one has stays where it was (at one's first reply, 3): the writer's replies, one
+      // of them written while the joiner wrote theirs, are still unread after it.
+      await reply(t, writer.token, joined.id);
+      await reply(t, joiner.token, joined.id);
+      expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { unreadCount } }`, { id: joined.id }, { token: joiner.token })).topic.unreadCount).toBe(2);
+    });
+
     it('leaves out topics muted, directly or through their board or a tag, as notifications do', async () => {
       const reader = await makeUser(t);
       const writer = await makeUser(t);

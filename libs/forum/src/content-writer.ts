@@ -25,6 +25,17 @@ export class ContentWriter {
     return this.renderer.render(markdown);
   }
 
+  /**
+   * A topic its author started, or a reply's author joined, counts as opened by them up to
+   * their post when they had not opened it before (no read mark): others' replies after it are
+   * unread for them (the UNREAD feed, `Topic.unreadCount`), as they would be had they opened it.
+   * A read mark they have already stays as it is: posts that arrived while they wrote are
+   * not taken as read.
+   */
+  async markOwnPostRead(tx: Tx, authorId: string, topicId: string, number: number): Promise<void> {
+    await tx.query(`INSERT INTO topic_reads (user_id, topic_id, last_read_number) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [authorId, topicId, number]);
+  }
+
   async recordRevision(tx: Tx, postId: string, editorId: string, source: string, reason: string | null): Promise<void> {
     // A first post's revision keeps its topic's title and tags as they are now: callers record
     // it once the topic has taken this version's title.

@@ -205,6 +205,7 @@ export class PostsService {
         [postId, topic.id, topic.spaceId, t.last_post_number, author.id, input.replyToPostId ?? null, input.body, verdict.html ?? rendered.html, state],
       );
       await this.writer.recordRevision(tx, postId, author.id, input.body, null);
+      await this.writer.markOwnPostRead(tx, author.id, topic.id, post.number);
       const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, postId, rendered, { replace: false });
       await tx.emit({
         type: 'post.created',

@@ -182,6 +182,7 @@ export class TopicsService {
         [postId, topicId, board.spaceId, author.id, input.body, verdict.html ?? rendered.html, state],
       );
       await this.writer.recordRevision(tx, postId, author.id, input.body, null);
+      await this.writer.markOwnPostRead(tx, author.id, topicId, 1);
       const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, postId, rendered, { replace: false });
       const ids = { topicId, postId, boardId: board.id, spaceId: board.spaceId, authorId: author.id, state };
       await tx.emit({ type: 'topic.created', aggregateType: 'topic', aggregateId: topicId, version: 1, payload: ids });
