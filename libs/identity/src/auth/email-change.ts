@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
@@ -84,8 +84,8 @@ export class EmailChangeService {
   /** Drops the change waiting for confirmation, if any; its link dies. */
   async cancel(viewer: Viewer): Promise<UserModel> {
     const userId = signedInMember(viewer);
-    const row = await this.uow.run((tx) =>
-      tx.one<UserRow>(
+    const [row] = rowsOf<UserRow>(
+      await this.ds.query(
         `UPDATE users SET pending_email = NULL, pending_email_at = NULL, updated_at = CASE WHEN pending_email IS NULL THEN updated_at ELSE now() END
           WHERE id = $1 RETURNING ${USER_COLUMNS()}`,
         [userId],

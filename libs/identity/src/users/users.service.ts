@@ -4,7 +4,7 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
 import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
-import { EmailStatus, UsersRepository } from './users.repository';
+import { EmailStatus, USER_COLUMNS, UsersRepository } from './users.repository';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AccessService, SILENCED } from '../../../access/src/access.service';
@@ -37,8 +37,7 @@ export class UsersService {
     const row = await this.uow.run(async (tx) => {
       await this.limiter.hitWithin(tx.manager, [[PROFILE_CHANGES_PER_USER, userId]]);
       return tx.one<UserRow>(
-        `UPDATE users SET display_name = $2, updated_at = now() WHERE id = $1 AND deleted_at IS NULL
-         RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
+        `UPDATE users SET display_name = $2, updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING ${USER_COLUMNS()}`,
         [userId, input.displayName],
       );
     });
