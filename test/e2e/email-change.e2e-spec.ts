@@ -155,11 +155,17 @@ describe('changing an account’s e-mail address', () => {
     expect((await me(u)).pendingEmail).toBe(waiting);
   });
 
-  it('drops a waiting change when the account is deleted', async () => {
+  it('drops a waiting change when the account is deleted, and its link then opens nothing', async () => {
     const u = await member();
-    expectOk(await change(u, newAddress()));
+    const target = newAddress();
+    const before = smtp.mails.length;
+    expectOk(await change(u, target));
+    const token = linkToken((await mailsTo(target, before))[0].text)!;
+    expectError(await t.gql(CANCEL, {}), 'UNAUTHENTICATED');
     expectOk(await t.gql(`mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`, { input: { password: PASSWORD } }, { token: u.token, ip: freshIp() }));
     expect(await t.sql(`SELECT email, pending_email FROM users WHERE id = $1`, [u.id])).toEqual([{ email: null, pending_email: null }]);
+    expectError(await confirm(token), 'BAD_USER_INPUT');
+    expect(await t.sql(`SELECT email FROM users WHERE id = $1`, [u.id])).toEqual([{ email: null }]);
   });
 
   it('masks an address down to first letters', () => {

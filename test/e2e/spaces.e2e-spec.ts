@@ -116,6 +116,10 @@ describe('spaces, grants and boards', () => {
     const events = async (boardId: string) => (await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND type = 'board.updated'`, [boardId]))[0].n;
 
     expectError(await t.gql(upd, { input: { boardId: first, name: 'Mine now' } }, { token: member.token }), 'FORBIDDEN');
+    // A global moderator moderates the space but does not run it.
+    const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    expectError(await t.gql(upd, { input: { boardId: first, name: 'Moderated' } }, { token: globalMod.token }), 'FORBIDDEN');
+    expectError(await t.gql(upd, { input: { boardId: first, name: 'Nobody' } }), 'NOT_FOUND');
     expectNotFound(await t.gql(upd, { input: { boardId: secret, name: 'Found you' } }, { token: spaceAdmin.token }), 'updateBoard');
     expectNotFound(await t.gql(upd, { input: { boardId: '00000000-0000-4000-8000-000000000000', name: 'Nobody' } }, { token: spaceAdmin.token }), 'updateBoard');
     // A slug another board of the space has, a change of nothing, and bad values: refused, nothing written.
