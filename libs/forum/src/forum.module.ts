@@ -18,13 +18,15 @@ import { TopicsRepository } from './topics/topics.repository';
 import { TopicsService } from './topics/topics.service';
 import { TopicReadListeners } from './read-listeners';
 import { TopicFeedExclusions } from './feed-exclusions';
+import { TagsResolver } from './tags/tags.resolver';
+import { TagsService } from './tags/tags.service';
 
-/** Topics, posts, revisions, reactions, accepted answers, read state and bookmarks. */
+/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks and tag counts. */
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService,
-    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, TagsService,
+    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, TagsResolver,
   ],
   exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners, TopicFeedExclusions],
 })

@@ -1,0 +1,153 @@
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, setTopicState } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const TAGS = `query($spaceIds: [ID!], $prefix: String, $first: Int) { tags(spaceIds: $spaceIds, prefix: $prefix, first: $first) { name topicCount } }`;
+
+type Counts = Record<string, number>;
+
+describe('tags in use (Query.tags)', () => {
+  let t: TestApp;
+  let employees: string;
+  let customers: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    employees = await makeGroup(t, 'employees');
+    customers = await makeGroup(t, 'customers');
+  });
+  afterAll(() => t.close());
+
+  const tags = async (token: string | undefined, vars: { spaceIds?: string[]; prefix?: string; first?: number } = {}) =>
+    expectOk(await t.gql(TAGS, vars, { token })).tags as Array<{ name: string; topicCount: number }>;
+  const counts = async (token: string | undefined, spaceIds: string[]): Promise<Counts> =>
+    Object.fromEntries((await tags(token, { spaceIds, first: 200 })).map((r) => [r.name, r.topicCount]));
+
+  /** What space_tags must hold for these spaces, counted from the topics themselves. */
+  async function recount(spaceIds: string[]): Promise<Array<{ space_id: string; tag: string; n: number }>> {
+    return t.sql(
+      `SELECT t.space_id, tag, count(*)::int AS n FROM topics t, unnest(t.tags) tag
+        WHERE t.space_id = ANY($1::uuid[]) AND t.state = 'VISIBLE' GROUP BY 1, 2 ORDER BY 1, 2`,
+      [spaceIds],
+    );
+  }
+  const stored = (spaceIds: string[]) =>
+    t.sql(`SELECT space_id, tag, topic_count AS n FROM space_tags WHERE space_id = ANY($1::uuid[]) ORDER BY 1, 2`, [spaceIds]);
+
+  describe('who counts what', () => {
+    let author: TestUser;
+    let employee: TestUser;
+    let customer: TestUser;
+    let pub: { id: string };
+    let internal: { id: string };
+
+    beforeAll(async () => {
+      author = await makeUser(t, { groups: [employees] });
+      employee = await makeUser(t, { groups: [employees] });
+      customer = await makeUser(t, { groups: [customers] });
+      pub = await makeSpace(t, 'PUBLIC');
+      internal = await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }]);
+      const pubBoard = await makeBoard(t, pub.id);
+      const internalBoard = await makeBoard(t, internal.id);
+      await createTopic(t, author.token, pubBoard, { title: 'Grinding for espresso', tags: ['coffee', 'espresso'] });
+      await createTopic(t, author.token, pubBoard, { title: 'Filter or French press', tags: ['coffee'] });
+      await createTopic(t, author.token, internalBoard, { title: 'Next season’s blends', tags: ['coffee', 'roadmap-2027'] });
+    });
+
+    it('counts visible topics in the spaces each viewer reads, most used first: a customer never learns of an internal tag', async () => {
+      const spaces = [pub.id, internal.id];
+      expect(await tags(employee.token, { spaceIds: spaces })).toEqual([
+        { name: 'coffee', topicCount: 3 },
+        { name: 'espresso', topicCount: 1 },
+        { name: 'roadmap-2027', topicCount: 1 },
+      ]);
+      expect(await tags(customer.token, { spaceIds: spaces })).toEqual([
+        { name: 'coffee', topicCount: 2 },
+        { name: 'espresso', topicCount: 1 },
+      ]);
+      expect(await counts(undefined, spaces)).toEqual({ coffee: 2, espresso: 1 });
+      // Asking for the internal space alone changes nothing for a customer.
+      expect(await tags(customer.token, { spaceIds: [internal.id], prefix: 'road' })).toEqual([]);
+    });
+
+    it('narrows by prefix (trimmed, lower-cased) and by count', async () => {
+      expect((await tags(employee.token, { spaceIds: [pub.id, internal.id], prefix: '  ESP ' })).map((r) => r.name)).toEqual(['espresso']);
+      expect((await tags(employee.token, { spaceIds: [pub.id, internal.id], prefix: 'co' })).map((r) => r.name)).toEqual(['coffee']);
+      expect(await tags(employee.token, { spaceIds: [pub.id, internal.id], first: 1 })).toEqual([{ name: 'coffee', topicCount: 3 }]);
+      // A blank prefix is no prefix.
+      expect(await tags(employee.token, { spaceIds: [pub.id, internal.id], prefix: ' ' })).toHaveLength(3);
+    });
+
+    it('refuses bad input with BAD_USER_INPUT', async () => {
+      for (const vars of [{ prefix: 'co%' }, { prefix: '_' }, { prefix: 'x'.repeat(31) }, { first: 0 }, { first: 201 }, { spaceIds: ['not-an-id'] }]) {
+        expectError(await t.gql(TAGS, vars, { token: employee.token }), 'BAD_USER_INPUT');
+      }
+    });
+  });
+
+  it('follows topics as they are tagged, retagged, hidden, held, deleted, restored and moved, through the forum’s own mutations', async () => {
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    const author = await makeUser(t);
+    const a = await makeSpace(t, 'PUBLIC');
+    const b = await makeSpace(t, 'PUBLIC');
+    const boardA = await makeBoard(t, a.id);
+    const boardB = await makeBoard(t, b.id);
+    const spaces = [a.id, b.id];
+    const one = await createTopic(t, author.token, boardA, { title: 'The first tagged topic', tags: ['alpha', 'beta'] });
+    const two = await createTopic(t, author.token, boardA, { title: 'The second tagged topic', tags: ['alpha'] });
+    expect(await counts(mod.token, spaces)).toEqual({ alpha: 2, beta: 1 });
+
+    const edit = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    expectOk(await t.gql(edit, { input: { postId: one.firstPostId, body: 'Same words, new tags', tags: ['beta', 'gamma'] } }, { token: author.token }));
+    expect(await counts(mod.token, spaces)).toEqual({ alpha: 1, beta: 1, gamma: 1 });
+
+    const moderate = (postId: string, action: string) =>
+      t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id state } }`, { input: { postId, action, reason: 'Testing tag counts' } }, { token: mod.token });
+    expectOk(await moderate(two.firstPostId, 'HIDE'));
+    expect(await counts(mod.token, spaces)).toEqual({ beta: 1, gamma: 1 });
+    expectOk(await moderate(two.firstPostId, 'UNHIDE'));
+    expect(await counts(mod.token, spaces)).toEqual({ alpha: 1, beta: 1, gamma: 1 });
+
+    const move = `mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`;
+    expectOk(await t.gql(move, { input: { topicId: one.id, boardId: boardB } }, { token: mod.token }));
+    expect(await counts(mod.token, [a.id])).toEqual({ alpha: 1 });
+    expect(await counts(mod.token, [b.id])).toEqual({ beta: 1, gamma: 1 });
+
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: one.firstPostId }, { token: author.token }));
+    expect(await counts(mod.token, [b.id])).toEqual({});
+    expect(await stored([b.id])).toEqual([]);
+
+    await setTopicState(t, two.id, 'PENDING');
+    expect(await counts(mod.token, spaces)).toEqual({});
+    await setTopicState(t, two.id, 'VISIBLE');
+    expect(await stored(spaces)).toEqual(await recount(spaces));
+    expect(await counts(mod.token, spaces)).toEqual({ alpha: 1 });
+  });
+
+  it('keeps the counts right under concurrent writers touching the same tags in different orders', async () => {
+    const a = await makeSpace(t, 'PUBLIC');
+    const board = await makeBoard(t, a.id);
+    const writers = await Promise.all(Array.from({ length: 4 }, () => makeUser(t, { trustLevel: 3 })));
+    const orders = [['one', 'two', 'three'], ['three', 'two', 'one'], ['two', 'three'], ['three', 'one']];
+    await Promise.all(writers.map((w, i) => createTopic(t, w.token, board, { title: `Concurrent topic ${i}`, tags: orders[i] })));
+    await Promise.all(writers.map((w, i) => createTopic(t, w.token, board, { title: `Concurrent topic again ${i}`, tags: orders[(i + 1) % 4] })));
+    expect(await stored([a.id])).toEqual(await recount([a.id]));
+    expect(await counts(undefined, [a.id])).toEqual({ one: 6, two: 6, three: 8 });
+  });
+
+  it('answers in the same two statements with one tag or fifty, in one space or many', async () => {
+    const viewer = await makeUser(t);
+    const small = await makeSpace(t, 'PUBLIC');
+    const large = [await makeSpace(t, 'PUBLIC'), await makeSpace(t, 'MEMBERS'), await makeSpace(t, 'PUBLIC')];
+    await createTopic(t, viewer.token, await makeBoard(t, small.id), { title: 'A single tag here', tags: ['lonely'] });
+    for (const s of large) {
+      const board = await makeBoard(t, s.id);
+      for (let i = 0; i < 10; i++) await createTopic(t, viewer.token, board, { title: `Many tags ${i}`, tags: [1, 2, 3, 4, 5].map((k) => `tag-${i}-${k}`) });
+    }
+    const one = await t.countStatements(() => tags(viewer.token, { spaceIds: [small.id] }));
+    const many = await t.countStatements(async () => expect(await tags(viewer.token, { spaceIds: large.map((s) => s.id), first: 100 })).toHaveLength(50));
+    expect(many.count).toBe(one.count);
+    expect(one.count).toBe(2);
+    expect(many.statements.filter((s) => /space_tags/.test(s))).toHaveLength(1);
+  });
+});
