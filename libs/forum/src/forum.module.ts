@@ -20,13 +20,15 @@ import { TopicReadListeners } from './read-listeners';
 import { TopicFeedExclusions } from './feed-exclusions';
 import { TagsResolver } from './tags/tags.resolver';
 import { TagsService } from './tags/tags.service';
+import { UserSuggestionsResolver } from './mentions/user-suggestions.resolver';
+import { UserSuggestionsService } from './mentions/user-suggestions.service';
 
-/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks and tag counts. */
+/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks, tag counts and @mention suggestions. */
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, TagsService,
-    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, TagsResolver,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, TagsService, UserSuggestionsService,
+    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, TagsResolver, UserSuggestionsResolver,
   ],
   exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners, TopicFeedExclusions],
 })

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply, setPostState } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const SUGGEST = `query($prefix: String!, $topicId: ID, $first: Int) { userSuggestions(prefix: $prefix, topicId: $topicId, first: $first) { id handle displayName } }`;
+
+/** A handle stem no other test's users share, so each test sees only its own. */
+const stem = () => `s${randomBytes(4).toString('hex')}`;
+
+describe('@mention suggestions (Query.userSuggestions)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+  });
+  afterAll(() => t.close());
+
+  const suggest = async (token: string | undefined, prefix: string, extra: { topicId?: string; first?: number } = {}) =>
+    (expectOk(await t.gql(SUGGEST, { prefix, ...extra }, { token })).userSuggestions as Array<{ handle: string }>).map((u) => u.handle);
+
+  async function named(handle: string, displayName: string): Promise<TestUser> {
+    const u = await makeUser(t, { handle });
+    await t.sql(`UPDATE users SET display_name = $2 WHERE id = $1`, [u.id, displayName]);
+    return u;
+  }
+
+  it('finds members by the start of their handle or of any word of their name, case-insensitively, @ or not', async () => {
+    const s = stem();
+    const viewer = await makeUser(t);
+    const ada = await named(`${s}ada`, 'Ada Lovelace');
+    const grace = await named(`${s}grace`, 'Grace Hopper');
+    const hopper = await named(`x${s}`, `Rear Admiral ${s}Hopper`);
+    expect((await suggest(viewer.token, s)).sort()).toEqual([ada.handle, grace.handle, hopper.handle].sort());
+    expect(await suggest(viewer.token, `@${s}ADA`)).toEqual([ada.handle]);
+    expect(await suggest(viewer.token, `${s}hop`)).toEqual([hopper.handle]);
+    expect(await suggest(viewer.token, `x${s}`)).toEqual([hopper.handle]);
+    // The middle of a word is not its start.
+    expect(await suggest(viewer.token, s.slice(1))).toEqual([]);
+  });
+
+  it('reads `_` and other LIKE characters as themselves', async () => {
+    const s = stem();
+    const viewer = await makeUser(t);
+    const under = await makeUser(t, { handle: `${s}_x` });
+    await makeUser(t, { handle: `${s}ax` });
+    expect(await suggest(viewer.token, `${s}_`)).toEqual([under.handle]);
+  });
+
+  it('leaves out the viewer, deleted accounts, placeholders, members barred site-wide and members the viewer ignores, but not the silenced or those barred from one space', async () => {
+    const s = stem();
+    const viewer = await makeUser(t, { handle: `${s}me` });
+    const [deleted, placeholder, suspended, banned, ignored, silenced, spaceBanned, expired] = await Promise.all(
+      ['del', 'pla', 'sus', 'ban', 'ign', 'sil', 'spb', 'exp'].map((x) => makeUser(t, { handle: `${s}${x}` })),
+    );
+    await t.sql(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = $1`, [deleted.id]);
+    await t.sql(`UPDATE users SET is_placeholder = true WHERE id = $1`, [placeholder.id]);
+    const space = await makeSpace(t, 'PUBLIC');
+    const sanction = (u: TestUser, kind: string, spaceId: string | null, expires: string) =>
+      t.sql(`INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at) VALUES (gen_random_uuid(), $1, $2, $3, 'test', now() + $4::interval)`, [u.id, kind, spaceId, expires]);
+    await sanction(suspended, 'SUSPEND', null, '1 day');
+    await sanction(banned, 'BAN', null, '10 years');
+    await sanction(silenced, 'SILENCE', null, '1 day');
+    await sanction(spaceBanned, 'BAN', space.id, '1 day');
+    await sanction(expired, 'SUSPEND', null, '-1 hour');
+    await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2)`, [viewer.id, ignored.id]);
+    expect((await suggest(viewer.token, s)).sort()).toEqual([silenced.handle, spaceBanned.handle, expired.handle].sort());
+    // Someone else sees the one this viewer ignores, and the viewer.
+    expect((await suggest((await makeUser(t)).token, s)).sort()).toEqual([viewer.handle, ignored.handle, silenced.handle, spaceBanned.handle, expired.handle].sort());
+  });
+
+  it('puts those who wrote in the topic first, latest first, and a hidden post’s author nowhere special; then an exact handle, handles before names, recent visitors', async () => {
+    const s = stem();
+    const viewer = await makeUser(t);
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const [starter, replier, hidden, exact, visitor, quiet] = await Promise.all(
+      ['zz-starter', 'zz-replier', 'zz-hidden', '', 'aa-visitor', 'ab-quiet'].map((x) => makeUser(t, { handle: `${s}${x}` })),
+    );
+    const byName = await named(`n${s}`, `Zed ${s}byname`);
+    const topic = await createTopic(t, starter.token, board, { title: 'Who wrote here first' });
+    await reply(t, replier.token, topic.id, 'I was here after the starter');
+    const gone = await reply(t, hidden.token, topic.id, 'This one gets hidden');
+    await setPostState(t, gone.id, 'HIDDEN');
+    // Every session counts a visit: only these two have one, the others come after them by handle.
+    await t.sql(`DELETE FROM user_visits WHERE user_id = ANY($1::uuid[])`, [[starter, replier, hidden, exact, visitor, quiet, byName].map((u) => u.id)]);
+    await t.sql(`INSERT INTO user_visits (user_id, day) VALUES ($1, current_date), ($2, current_date - 30)`, [visitor.id, quiet.id]);
+    expect(await suggest(viewer.token, s, { topicId: topic.id })).toEqual([replier.handle, starter.handle, exact.handle, visitor.handle, quiet.handle, hidden.handle, byName.handle]);
+    // Without a topic: the exact handle first, then handles by last visit, then the name.
+    expect(await suggest(viewer.token, s)).toEqual([exact.handle, visitor.handle, quiet.handle, hidden.handle, replier.handle, starter.handle, byName.handle]);
+    expect(await suggest(viewer.token, s, { first: 2 })).toEqual([exact.handle, visitor.handle]);
+  });
+
+  it('refuses a topic the viewer may not read as NOT_FOUND, and never lists its writers first', async () => {
+    const s = stem();
+    const employees = await makeGroup(t);
+    const employee = await makeUser(t, { handle: `${s}emp`, groups: [employees] });
+    await makeUser(t, { handle: `${s}aaa` });
+    const customer = await makeUser(t);
+    const internal = await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }]);
+    const topic = await createTopic(t, employee.token, await makeBoard(t, internal.id), { title: 'Internal only' });
+    expectError(await t.gql(SUGGEST, { prefix: s, topicId: topic.id }, { token: customer.token }), 'NOT_FOUND');
+    expect(await suggest(employee.token, `${s}`, { topicId: topic.id })).toEqual([`${s}aaa`]);
+    expect(await suggest((await makeUser(t, { groups: [employees] })).token, s, { topicId: topic.id })).toEqual([employee.handle, `${s}aaa`]);
+  });
+
+  it('answers signed-in members only, and refuses bad input with BAD_USER_INPUT', async () => {
+    const viewer = await makeUser(t);
+    expectError(await t.gql(SUGGEST, { prefix: 'abc' }), 'UNAUTHENTICATED');
+    for (const vars of [{ prefix: '' }, { prefix: '  ' }, { prefix: '50%' }, { prefix: 'a b' }, { prefix: 'x'.repeat(31) }, { prefix: 'ab', first: 0 }, { prefix: 'ab', first: 21 }, { prefix: 'ab', topicId: 'nope' }]) {
+      expectError(await t.gql(SUGGEST, vars, { token: viewer.token }), 'BAD_USER_INPUT');
+    }
+  });
+
+  it('costs the same statements for one match or twenty, with or without writers in the topic', async () => {
+    const s = stem();
+    const viewer = await makeUser(t);
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const writers: TestUser[] = [];
+    for (let i = 0; i < 20; i++) writers.push(await makeUser(t, { handle: `${s}w${i}` }));
+    const topic = await createTopic(t, writers[0].token, board, { title: 'Many writers' });
+    for (const w of writers.slice(1, 10)) await reply(t, w.token, topic.id, 'Me too');
+    const one = await t.countStatements(async () => expect(await suggest(viewer.token, `${s}w19`)).toHaveLength(1));
+    const many = await t.countStatements(async () => expect(await suggest(viewer.token, s, { first: 20, topicId: topic.id })).toHaveLength(20));
+    // The topic's access check is the one more.
+    expect(many.count).toBeLessThanOrEqual(one.count + 1);
+    expect(many.statements.filter((q) => /FROM users u/.test(q))).toHaveLength(1);
+  });
+
+  it('is rate-limited per member', async () => {
+    const app = await bootTestApp({ SEARCH_RATE_PER_MINUTE: '2' });
+    try {
+      const u = await makeUser(app);
+      for (let i = 0; i < 2; i++) expectOk(await app.gql(SUGGEST, { prefix: 'abc' }, { token: u.token }));
+      expectError(await app.gql(SUGGEST, { prefix: 'abc' }, { token: u.token }), 'RATE_LIMITED');
+      expectOk(await app.gql(SUGGEST, { prefix: 'abc' }, { token: (await makeUser(app)).token }));
+    } finally {
+      await app.close();
+    }
+  });
+});
