@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AUTHOR_COLUMNS, AuthorColumns } from '../../../identity/src/users/user.model';
 import { PendingEditModel, PostRevisionModel, PostRow } from './post.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
+import { Queryable } from '../../../core/src/database/unit-of-work';
 import { fullViewSql, listedViewSql } from '../../../access/src/access.service';
 
 /** A topic page row: the post without its markdown source, its author, the viewer's reactions. */
@@ -49,6 +50,20 @@ export interface ActivityReader {
 @Injectable()
 export class PostsRepository {
   constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Slow mode: the seconds a member still waits before posting in the topic again (0 for
+   * none), from their latest post in it, whatever became of it (deleting a post buys no
+   * sooner turn). Reads only the window, through the author index.
+   */
+  async slowModeWait(topicId: string, authorId: string, seconds: number, m: Queryable = this.ds): Promise<number> {
+    const [row] = await m.query(
+      `SELECT ceil(extract(epoch FROM max(created_at) + make_interval(secs => $3) - now()))::int AS wait FROM posts
+        WHERE author_id = $2 AND topic_id = $1 AND created_at > now() - make_interval(secs => $3)`,
+      [topicId, authorId, seconds],
+    );
+    return Math.max(0, Number(row?.wait ?? 0));
+  }
 
   /** Who deleted a post (null when it is not deleted, or when nobody in person did). */
   async deletedBy(id: string): Promise<string | null> {

@@ -15,7 +15,7 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { ACTIVITY_CURSOR, TOPIC_PAGE_CURSOR, validTimeIdCursor, validPostNumberCursor } from '../cursors';
 import { ForumLoaders } from '../forum.loaders';
 import { ContentState, ReactionKind, TopicKind } from '../forum.enums';
-import { TopicModel } from '../topics/topic.model';
+import { slowMode, TopicModel, TopicRow } from '../topics/topic.model';
 import { TopicsService } from '../topics/topics.service';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
@@ -61,6 +61,9 @@ interface PendingEditRow {
  * Why a topic takes no reply (or edit) from someone of `rank` in its space who may otherwise
  * participate, or null: a locked topic takes neither, a closed one no replies; moderators pass.
  */
+/** A wait as the slow-mode refusal says it. */
+const formatWait = (s: number) => (s < 120 ? `${s} seconds` : s < 7_200 ? `${Math.ceil(s / 60)} minutes` : `${Math.ceil(s / 3_600)} hours`);
+
 export function topicRefuses(topic: Pick<TopicModel, 'locked' | 'closed'>, rank: number, what: 'reply' | 'edit'): string | null {
   if (rank >= LEVEL_RANK.MODERATE) return null;
   if (topic.locked) return `This topic is locked: it takes no ${what === 'reply' ? 'replies' : 'edits'}`;
@@ -176,6 +179,8 @@ export class PostsService {
       if (target.view !== 'full' || target.state === ContentState.DELETED) throw AppError.badField('replyToPostId', 'must be a post you can read');
     }
     const author = viewer.user!;
+    // Before rendering and the posting checks; the transaction below decides for good.
+    await this.assertSlowModeTurn(undefined, topic.id, author.id, topic.slowModeSeconds, rank);
     await this.policy.admit({ viewer, spaceId: topic.spaceId, kind: 'reply', rank });
     const rendered = this.writer.render(input.body);
     const contribution = { viewer, spaceId: topic.spaceId, kind: 'reply' as const, body: input.body, rendered, rank };
@@ -187,13 +192,15 @@ export class PostsService {
       // The row lock taken here serialises concurrent replies (distinct, consecutive numbers),
       // and the state it returns is the one the reply lands in: a topic closed, locked or
       // deleted since the checks above refuses the reply and the whole transaction rolls back.
-      const t = await tx.one<{ last_post_number: number; version: number; state: string; closed: boolean; locked: boolean; board_id: string }>(
+      const t = await tx.one<{ last_post_number: number; version: number; state: string; closed: boolean; locked: boolean; board_id: string } & Pick<TopicRow, 'slow_mode_seconds' | 'slow_mode_until'>>(
         `UPDATE topics SET last_post_number = last_post_number + 1, reply_count = reply_count + $2,
                 last_activity_at = CASE WHEN $2 = 1 THEN now() ELSE last_activity_at END, version = version + 1, updated_at = now()
-          WHERE id = $1 RETURNING last_post_number, version, state, closed, locked, board_id`,
+          WHERE id = $1 RETURNING last_post_number, version, state, closed, locked, board_id, slow_mode_seconds, slow_mode_until`,
         [topic.id, state === ContentState.VISIBLE ? 1 : 0],
       );
       if (!t || t.state === ContentState.DELETED) throw AppError.notFound('Topic not found');
+      // Under the topic's row lock: two replies sent at once by one member cannot both pass.
+      await this.assertSlowModeTurn(tx, topic.id, author.id, slowMode(t).slowModeSeconds, rank);
       // Moved since the checks above (which read its old space's access and rules): the reply
       // would land in the old space, where only that space's moderators see it.
       if (t.board_id !== topic.boardId) throw AppError.conflict('The topic moved while your reply was on its way: post it again');
@@ -223,6 +230,13 @@ export class PostsService {
     });
     this.loaders.forget(viewer, { topicId: topic.id });
     return toPostModel(row, 'full', rank);
+  }
+
+  /** RATE_LIMITED with the wait while slow mode keeps a member (not a moderator) from posting in the topic again. */
+  private async assertSlowModeTurn(tx: Tx | undefined, topicId: string, authorId: string, seconds: number, rank: number): Promise<void> {
+    if (seconds === 0 || rank >= LEVEL_RANK.MODERATE) return;
+    const wait = await this.repo.slowModeWait(topicId, authorId, seconds, tx);
+    if (wait > 0) throw AppError.rateLimited(wait, `This topic is in slow mode: you may post here again in ${formatWait(wait)}`);
   }
 
   /** Authors edit their own posts, moderators any; every edit keeps a revision. */

@@ -15,6 +15,10 @@ export class TopicModel {
   @Field() pinned!: boolean;
   @Field({ description: 'Closed topics take no new replies.' }) closed!: boolean;
   @Field({ description: 'Locked topics take no replies and no edits (moderators excepted).' }) locked!: boolean;
+  @Field(() => Int, { description: 'Slow mode: members (not moderators) may post here once every so many seconds; 0 when off or over.' })
+  slowModeSeconds!: number;
+  @Field(() => Date, { nullable: true, description: 'When slow mode ends by itself; null when it lasts until turned off, or is off.' })
+  slowModeUntil!: Date | null;
   @Field(() => [String]) tags!: string[];
   @Field(() => Int, { description: 'Visible replies (the first post not counted).' }) replyCount!: number;
   @Field(() => Int, { description: 'Reactions on the topic’s visible posts.' }) reactionCount!: number;
@@ -51,6 +55,14 @@ export interface TopicRow {
   accepted_post_id: string | null;
   version: number;
   created_at: Date;
+  slow_mode_seconds: number;
+  slow_mode_until: Date | null;
+}
+
+/** A topic's slow mode as it stands now: one whose end has passed is off. */
+export function slowMode(r: Pick<TopicRow, 'slow_mode_seconds' | 'slow_mode_until'>, now = Date.now()): Pick<TopicModel, 'slowModeSeconds' | 'slowModeUntil'> {
+  const over = r.slow_mode_until !== null && new Date(r.slow_mode_until).getTime() <= now;
+  return over || r.slow_mode_seconds === 0 ? { slowModeSeconds: 0, slowModeUntil: null } : { slowModeSeconds: r.slow_mode_seconds, slowModeUntil: r.slow_mode_until };
 }
 
 export function toTopicModel(r: TopicRow, viewerRank: number): TopicModel {
@@ -64,6 +76,7 @@ export function toTopicModel(r: TopicRow, viewerRank: number): TopicModel {
     pinned: r.pinned,
     closed: r.closed,
     locked: r.locked,
+    ...slowMode(r),
     tags: r.tags,
     replyCount: r.reply_count,
     reactionCount: r.reaction_count,

@@ -9,7 +9,7 @@ import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ForumLoaders } from '../forum.loaders';
 import { PostConnection, PostModel } from '../posts/post.model';
 import { PostsService } from '../posts/posts.service';
-import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicFeedArgs, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
+import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicFeedArgs, TopicListArgs, TopicSlowModeInput, TopicStatusInput } from './dto/topic.inputs';
 import { TopicConnection, TopicModel } from './topic.model';
 import { TopicsService } from './topics.service';
 import { Preloadable } from '../../../core/src/graphql/preloaded-fields';
@@ -87,6 +87,15 @@ export class TopicsResolver {
   @Mutation(() => TopicModel, { description: 'Moderators: pin, close or lock a topic.' })
   setTopicStatus(@Args('input') input: TopicStatusInput, @Context() ctx: GqlContext) {
     return this.topics.setStatus(ctx.viewer, input);
+  }
+
+  @Mutation(() => TopicModel, {
+    description:
+      'Moderators: slow mode. Each member may post in the topic once every `seconds` (10 s to a day; a reply sooner is RATE_LIMITED with the wait), ' +
+      'for `durationHours` or until turned off with 0 seconds. Moderators of the space are not slowed. Logged and announced like setTopicStatus.',
+  })
+  setTopicSlowMode(@Args('input') input: TopicSlowModeInput, @Context() ctx: GqlContext) {
+    return this.topics.setSlowMode(ctx.viewer, input);
   }
 
   @Mutation(() => TopicModel, { description: 'Moderators of both sides: move a topic to another board of the same kind, in this space or another.' })

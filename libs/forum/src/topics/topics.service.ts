@@ -16,8 +16,8 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { ForumLoaders } from '../forum.loaders';
 import { topicFeedCursor, topicListCursor, TRENDING_TOPICS, validFeedCursor, validListCursor } from '../cursors';
 import { TopicFeedView, TopicKind, TopicSort } from '../forum.enums';
-import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicFeedArgs, TopicListArgs, TopicStatusInput } from './dto/topic.inputs';
-import { TopicModel, TopicRow, toTopicModel } from './topic.model';
+import { CreateTopicInput, MarkReadInput, MoveTopicInput, SLOW_MODE_MIN_SECONDS, TopicFeedArgs, TopicListArgs, TopicSlowModeInput, TopicStatusInput } from './dto/topic.inputs';
+import { slowMode, TopicModel, TopicRow, toTopicModel } from './topic.model';
 import { TOPIC_COLUMNS, TopicListFilter, TopicsRepository } from './topics.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { TopicReadListeners } from '../read-listeners';
@@ -226,6 +226,46 @@ export class TopicsService {
         before: { pinned: topic.pinned, closed: topic.closed, locked: topic.locked },
         after: { pinned: updated.pinned, closed: updated.closed, locked: updated.locked },
       });
+      return updated;
+    });
+    if (!row) return topic;
+    this.loaders.forget(viewer, { topicId: topic.id });
+    return toTopicModel(row, rank);
+  }
+
+  /**
+   * Moderators: slow mode (Discourse's), for live Q&As and heated threads. Each member may
+   * post in the topic once every `seconds` (PostsService.reply refuses sooner with
+   * RATE_LIMITED and the wait); moderators of its space are not slowed. It lasts
+   * `durationHours`, or until turned off with 0. Announced to the topic's readers and logged
+   * as a status change is; setting what already holds writes nothing.
+   */
+  async setSlowMode(viewer: Viewer, input: TopicSlowModeInput): Promise<TopicModel> {
+    const topic = await this.get(viewer, input.topicId);
+    const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
+    if (input.seconds > 0 && input.seconds < SLOW_MODE_MIN_SECONDS) throw AppError.badField('seconds', `must be 0 (off) or at least ${SLOW_MODE_MIN_SECONDS}`);
+    if (input.seconds === 0 && input.durationHours != null) throw AppError.badField('durationHours', 'only with slow mode on (seconds above 0)');
+    const before = { slowModeSeconds: topic.slowModeSeconds, slowModeUntil: topic.slowModeUntil };
+    const row = await this.uow.run(async (tx) => {
+      const [updated] = await tx.query<TopicRow>(
+        `UPDATE topics t SET slow_mode_seconds = $2, slow_mode_until = CASE WHEN $2 > 0 THEN now() + make_interval(hours => $3) END,
+                version = version + 1, updated_at = now()
+          WHERE id = $1 AND NOT (slow_mode_seconds = $2 AND $3::int IS NULL AND slow_mode_until IS NULL)
+            AND NOT ($2 = 0 AND (slow_mode_seconds = 0 OR slow_mode_until <= now()) IS TRUE)
+          RETURNING ${TOPIC_COLUMNS}`,
+        [topic.id, input.seconds, input.durationHours ?? null],
+      );
+      // Already so (turning off what is off): nothing is written, announced or logged.
+      if (!updated) return null;
+      await tx.emit({
+        type: 'topic.updated',
+        aggregateType: 'topic',
+        aggregateId: topic.id,
+        version: updated.version,
+        payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, slowModeSeconds: updated.slow_mode_seconds, slowModeUntil: updated.slow_mode_until },
+      });
+      const after = slowMode(updated);
+      await this.audit.append(tx, { actorId: viewer.id, action: 'topic.slow_mode', targetType: 'topic', targetId: topic.id, spaceId: topic.spaceId, before, after });
       return updated;
     });
     if (!row) return topic;

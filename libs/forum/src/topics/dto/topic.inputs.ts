@@ -42,6 +42,22 @@ export class TopicStatusInput {
   @Field({ nullable: true }) @IsOptional() @IsBoolean() locked?: boolean;
 }
 
+/** Slow mode's longest gap between a member's posts: a day, as Discourse offers. */
+export const SLOW_MODE_MAX_SECONDS = 86_400;
+/** The shortest gap: less is no slower than posting limits already are. */
+export const SLOW_MODE_MIN_SECONDS = 10;
+
+@InputType()
+export class TopicSlowModeInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field(() => Int, { description: `Seconds each member waits between posts here: 10 to ${SLOW_MODE_MAX_SECONDS.toLocaleString('en')} (a day), or 0 to turn slow mode off.` })
+  @IsInt() @Min(0) @Max(SLOW_MODE_MAX_SECONDS)
+  seconds!: number;
+  @Field(() => Int, { nullable: true, description: 'Hours until slow mode ends by itself (1 to 8,760, a year); left out, it lasts until turned off. Not with 0 seconds.' })
+  @IsOptional() @IsInt() @Min(1) @Max(8_760)
+  durationHours?: number;
+}
+
 @InputType()
 export class MoveTopicInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
