@@ -83,6 +83,10 @@ export interface TopicFeedQuery {
   tag?: string;
   /** What leaves a topic out for the signed-in viewer (TopicFeedExclusions). */
   excluded: readonly TopicFeedExclusion[];
+  /** Only this board's topics (a topic's suggestions look there first). */
+  boardId?: string;
+  /** Topics to leave out (the topic being read, suggestions already made). */
+  notIds?: readonly string[];
 }
 
 /** Which topics a board list shows; the boards themselves are given to each read. */
@@ -199,6 +203,14 @@ export class TopicsRepository {
     params.push(f.spaceIds);
     const clauses = [`t.space_id = ANY($${params.length}::uuid[])`, FORUM_TOPICS_SQL, readableTopicAcrossSql(f.moderatedSpaceIds, f.viewerId, params)];
     if (f.tag) clauses.push(tagSql(f.tag, params));
+    if (f.boardId) {
+      params.push(f.boardId);
+      clauses.push(`t.board_id = $${params.length}::uuid`);
+    }
+    if (f.notIds?.length) {
+      params.push(f.notIds);
+      clauses.push(`t.id <> ALL($${params.length}::uuid[])`);
+    }
     let from = 'topics t';
     if (f.viewerId) {
       params.push(f.viewerId);

@@ -1,4 +1,6 @@
-import { Args, Context, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, Context, ID, Info, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { GraphQLResolveInfo, responsePathAsArray } from 'graphql';
+import { AppError } from '../../../core/src/errors';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
 import { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
@@ -13,6 +15,10 @@ import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicFeedArgs, TopicLi
 import { TopicConnection, TopicModel } from './topic.model';
 import { TopicsService } from './topics.service';
 import { Preloadable } from '../../../core/src/graphql/preloaded-fields';
+import { listOf } from '../../../core/src/graphql/limits';
+
+/** The most suggested topics a topic's page asks for. */
+const SUGGESTED_MAX = 10;
 
 @Resolver(() => TopicModel)
 export class TopicsResolver {
@@ -72,6 +78,26 @@ export class TopicsResolver {
   @ResolveField(() => Int, { nullable: true, description: 'Visible posts of others the viewer has not read yet (their own count as read); null when anonymous.' })
   unreadCount(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
     return this.loaders.unreadCount(ctx.viewer, t.id);
+  }
+
+  @ResolveField(() => [TopicModel], {
+    description:
+      'Suggested topics to read next, under a topic’s page (Discourse’s): for a signed-in member, topics with unread posts, then new topics, ' +
+      'each from this board first and then from every space they read; then the latest of this board. Never this topic, nor one muted or unreadable. ' +
+      `Forum topics only (ideas and articles get none). Asked of one topic at a time: under a list it is BAD_USER_INPUT. \`first\`: default 5, at most ${SUGGESTED_MAX}.`,
+    complexity: listOf(SUGGESTED_MAX),
+  })
+  suggestedTopics(
+    @Parent() t: TopicModel,
+    @Args('first', { type: () => Int, nullable: true }) first: number | undefined,
+    @Context() ctx: GqlContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<TopicModel[]> {
+    if (responsePathAsArray(info.path).some((key) => typeof key === 'number')) {
+      throw AppError.badField('suggestedTopics', 'is asked of one topic at a time, not of the topics of a list');
+    }
+    if (first != null && (!Number.isInteger(first) || first < 1 || first > SUGGESTED_MAX)) throw AppError.badField('first', `must be 1 to ${SUGGESTED_MAX}`);
+    return this.topics.suggested(ctx.viewer, t, first ?? 5);
   }
 
   @ResolveField(() => PostConnection, { description: 'Posts by number, the first post included.' })

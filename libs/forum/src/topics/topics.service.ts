@@ -18,7 +18,7 @@ import { topicFeedCursor, topicListCursor, TRENDING_TOPICS, validFeedCursor, val
 import { TopicFeedView, TopicKind, TopicSort } from '../forum.enums';
 import { CreateTopicInput, MarkReadInput, MoveTopicInput, SLOW_MODE_MIN_SECONDS, TopicFeedArgs, TopicListArgs, TopicSlowModeInput, TopicStatusInput } from './dto/topic.inputs';
 import { slowMode, TopicModel, TopicRow, toTopicModel } from './topic.model';
-import { TOPIC_COLUMNS, TopicListFilter, TopicsRepository } from './topics.repository';
+import { TOPIC_COLUMNS, TopicFeedQuery, TopicListFilter, TopicListRow, TopicsRepository } from './topics.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { TopicReadListeners } from '../read-listeners';
 import { TopicFeedExclusions } from '../feed-exclusions';
@@ -108,6 +108,41 @@ export class TopicsService {
       (r) => this.listed(viewer, r, ranks.get(r.space_id) ?? LEVEL_RANK.NONE),
       () => this.repo.feedCount(query),
     );
+  }
+
+  /**
+   * Topic.suggestedTopics, Discourse's "suggested topics" under a topic: for a signed-in
+   * member, topics with unread posts (UNREAD), then new ones (NEW), each from the topic's own
+   * board first and then from everywhere they read; then, for anyone, the latest of its
+   * board. Every step is a feed page (so what the viewer muted, may not read, or already got
+   * stays out) and runs only while the list is short: at most five statements. Forum topics
+   * only, as the feeds are: an idea or an article gets none (they have similar ideas and
+   * related articles).
+   */
+  async suggested(viewer: Viewer, topic: TopicModel, first: number): Promise<TopicModel[]> {
+    if (topic.kind !== TopicKind.DISCUSSION && topic.kind !== TopicKind.QUESTION) return [];
+    const readable = await this.access.readableSpaceIds(viewer);
+    if (readable.length === 0) return [];
+    const base = {
+      viewerId: viewer.id,
+      spaceIds: readable,
+      moderatedSpaceIds: await this.access.moderatedSpaceIds(viewer),
+      excluded: this.feedExclusions.all(),
+    };
+    const steps: Array<Pick<TopicFeedQuery, 'view' | 'boardId'>> = [
+      ...(viewer.id
+        ? [TopicFeedView.UNREAD, TopicFeedView.NEW].flatMap((view) => [{ view, boardId: topic.boardId }, { view }])
+        : []),
+      { view: TopicFeedView.LATEST, boardId: topic.boardId },
+    ];
+    const rows: TopicListRow[] = [];
+    for (const step of steps) {
+      if (rows.length >= first) break;
+      const notIds = [topic.id, ...rows.map((r) => r.id)];
+      rows.push(...(await this.repo.feedPage({ ...base, ...step, notIds }, first - rows.length)));
+    }
+    const ranks = await this.access.spaceRanks(viewer);
+    return rows.map((r) => this.listed(viewer, r, ranks.get(r.space_id) ?? LEVEL_RANK.NONE));
   }
 
   /** A topic of a list, with the author its statement joined (so `author` costs nothing more). */
