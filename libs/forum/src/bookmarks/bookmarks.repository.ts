@@ -47,20 +47,10 @@ export class BookmarksRepository {
     return row.n;
   }
 
-  /** The member's bookmark of a post, if any (read under the member's lock, `lockMember`). */
+  /** The member's bookmark of a post, if any (read under the member's lock, `UsersRepository.lockMember`). */
   async find(m: Queryable, userId: string, postId: string): Promise<{ note: string | null } | undefined> {
     const [row] = await m.query(`SELECT note FROM post_bookmarks WHERE user_id = $1 AND post_id = $2`, [userId, postId]);
     return row;
-  }
-
-  /**
-   * Locks the member's row until the transaction ends, so one member's bookmark writes count one
-   * after another (and an account being deleted waits, or is seen deleted): false when the
-   * account is gone.
-   */
-  async lockMember(m: Queryable, userId: string): Promise<boolean> {
-    const rows = await m.query(`SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE`, [userId]);
-    return rows.length > 0;
   }
 
   async save(m: Queryable, userId: string, postId: string, note: string | null): Promise<void> {

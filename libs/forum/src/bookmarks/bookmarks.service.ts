@@ -6,6 +6,7 @@ import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
+import { UsersRepository } from '../../../identity/src/users/users.repository';
 import { BOOKMARKS_CURSOR, validTimeIdCursor } from '../cursors';
 import { ForumLoaders } from '../forum.loaders';
 import { BOOKMARKS_PACE, Pacing } from '../pacing';
@@ -36,6 +37,7 @@ export class BookmarksService {
     private readonly access: AccessService,
     private readonly uow: UnitOfWork,
     private readonly pacing: Pacing,
+    private readonly users: UsersRepository,
   ) {}
 
   /**
@@ -48,7 +50,7 @@ export class BookmarksService {
     await this.pacing.check(viewer, BOOKMARKS_PACE, 'Too many bookmarks at once, try again shortly');
     const reader = await this.reader(viewer, userId);
     await this.uow.run(async (tx) => {
-      if (!(await this.repo.lockMember(tx, userId))) throw AppError.unauthenticated();
+      if (!(await this.users.lockMember(tx, userId))) throw AppError.unauthenticated();
       const existing = await this.repo.find(tx, userId, post.id);
       const note = input.note === undefined ? (existing?.note ?? null) : input.note || null;
       if (existing && existing.note === note) return; // nothing changes: nothing is written

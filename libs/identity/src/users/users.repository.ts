@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { UserRow } from './user.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
-import { rowsOf } from '../../../core/src/database/unit-of-work';
+import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
 
 /** The columns of a `UserRow`, under a table alias when given. */
 export const USER_COLUMNS = (alias?: string) =>
@@ -25,6 +25,16 @@ export class UsersRepository {
   async getByIds(ids: readonly string[]): Promise<UserRow[]> {
     if (ids.length === 0) return [];
     return this.ds.query(USERS_BY_ID, [ids]);
+  }
+
+  /**
+   * Locks the member's row until the transaction ends, so what one member keeps a limited
+   * number of (bookmarks, drafts) is counted one write after another (and an account being
+   * deleted waits, or is seen deleted): false when the account is gone.
+   */
+  async lockMember(m: Queryable, userId: string): Promise<boolean> {
+    const rows = await m.query(`SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE`, [userId]);
+    return rows.length > 0;
   }
 
   /**
