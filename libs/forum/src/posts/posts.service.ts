@@ -162,7 +162,11 @@ export class PostsService {
     );
   }
 
-  private async writableTopic(viewer: Viewer, topicId: string, what: 'reply' | 'edit'): Promise<{ topic: TopicModel; rank: number }> {
+  /**
+   * A topic the viewer may reply to or edit in: NOT_FOUND when they may
+   * not read it, FORBIDDEN when they may not post there or it is closed or locked for them.
+   */
+  async writableTopic(viewer: Viewer, topicId: string, what: 'reply' | 'edit'): Promise<{ topic: TopicModel; rank: number }> {
     const topic = await this.topics.get(viewer, topicId);
     const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
     const refusal = topicRefuses(topic, rank, what);
@@ -170,14 +174,17 @@ export class PostsService {
     return { topic, rank };
   }
 
+  /** The post a reply answers: one of its topic the viewer reads in full (BAD_USER_INPUT otherwise). */
+  async checkReplyTarget(viewer: Viewer, topic: TopicModel, postId: string): Promise<void> {
+    const target = await this.loaders.post(viewer, postId);
+    if (!target || target.topicId !== topic.id) throw AppError.badField('replyToPostId', 'must be a post of this topic');
+    // A placeholder (hidden from the replier, or deleted) is not something to answer.
+    if (target.view !== 'full' || target.state === ContentState.DELETED) throw AppError.badField('replyToPostId', 'must be a post you can read');
+  }
+
   async reply(viewer: Viewer, input: ReplyInput): Promise<PostModel> {
     const { topic, rank } = await this.writableTopic(viewer, input.topicId, 'reply');
-    if (input.replyToPostId) {
-      const target = await this.loaders.post(viewer, input.replyToPostId);
-      if (!target || target.topicId !== topic.id) throw AppError.badField('replyToPostId', 'must be a post of this topic');
-      // A placeholder (hidden from the replier, or deleted) is not something to answer.
-      if (target.view !== 'full' || target.state === ContentState.DELETED) throw AppError.badField('replyToPostId', 'must be a post you can read');
-    }
+    if (input.replyToPostId) await this.checkReplyTarget(viewer, topic, input.replyToPostId);
     const author = viewer.user!;
     // Before rendering and the posting checks; the transaction below decides for good.
     await this.assertSlowModeTurn(undefined, topic.id, author.id, topic.slowModeSeconds, rank);

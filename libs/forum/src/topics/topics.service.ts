@@ -9,7 +9,7 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
-import { BoardKinds } from '../board-kinds';
+import { BoardKindBehaviour, BoardKinds } from '../board-kinds';
 import { ContentWriter } from '../content-writer';
 import { PostingPolicy } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
@@ -183,12 +183,22 @@ export class TopicsService {
     );
   }
 
-  async create(viewer: Viewer, input: CreateTopicInput): Promise<TopicModel> {
-    const board = await this.spaces.board(viewer, input.boardId);
+  /**
+   * A board the viewer may start a topic in (createTopic): NOT_FOUND
+   * when they may not read it, FORBIDDEN when they may not post there; with their rank and
+   * the board kind's behaviour (none for forum boards).
+   */
+  async writableBoard(viewer: Viewer, boardId: string): Promise<{ board: BoardModel; rank: number; behaviour: BoardKindBehaviour | undefined }> {
+    const board = await this.spaces.board(viewer, boardId);
     if (!board) throw AppError.notFound('Board not found');
     const rank = await this.access.require(viewer, board.spaceId, AccessLevel.PARTICIPATE);
     const behaviour = board.kind === BoardKind.FORUM ? undefined : this.kinds.of(board.kind);
     if (board.kind !== BoardKind.FORUM && !behaviour) throw AppError.badField('boardId', `${board.kind.toLowerCase()} boards do not take topics`);
+    return { board, rank, behaviour };
+  }
+
+  async create(viewer: Viewer, input: CreateTopicInput): Promise<TopicModel> {
+    const { board, rank, behaviour } = await this.writableBoard(viewer, input.boardId);
     if (!behaviour && input.parentId) throw AppError.badField('parentId', 'only knowledge articles have a parent');
     if (behaviour && input.kind && input.kind !== behaviour.topicKind) throw AppError.badField('kind', `must be ${behaviour.topicKind} on this board`);
     if (!behaviour && input.kind && input.kind !== TopicKind.DISCUSSION && input.kind !== TopicKind.QUESTION) {

@@ -14,11 +14,12 @@ export const normalizeTag = ({ value }: { value: unknown }) => (typeof value ===
 
 export const TAG_RE = /^[a-z0-9][a-z0-9-]{0,29}$/;
 export const BODY_MAX = 100_000;
+export const TITLE_MAX = 200;
 
 @InputType()
 export class CreateTopicInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
-  @Field({ description: '3–200 characters.' }) @Transform(trim) @IsString() @Length(3, 200) @HasVisibleText() @IsSingleLine() title!: string;
+  @Field({ description: `3–${TITLE_MAX} characters.` }) @Transform(trim) @IsString() @Length(3, TITLE_MAX) @HasVisibleText() @IsSingleLine() title!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) @HasVisibleText() body!: string;
   @Field(() => TopicKind, {
     nullable: true,
