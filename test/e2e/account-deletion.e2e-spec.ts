@@ -30,6 +30,7 @@ const CLEANED: Array<[string, string]> = [
   ['topic_reads', 'user_id = $1'],
   ['user_visits', 'user_id = $1'],
   ['post_bookmarks', 'user_id = $1'],
+  ['drafts', 'user_id = $1'],
 ];
 /** What stays: the community's content and the moderation history. */
 const KEPT: Array<[string, string]> = [
@@ -75,7 +76,7 @@ describe('account deletion and anonymisation', () => {
   const signedIn = async (token: string) => expectOk(await t.gql(ME, {}, { token })).me?.id ?? null;
   const del = (u: TestUser, password: string) => t.gql(DELETE, { input: { password } }, { token: u.token, ip: freshIp() });
 
-  /** A member with a password and a bit of everything: content, votes, memberships, watches, news, ignores, a report, a bookmark. */
+  /** A member with a password and a bit of everything: content, votes, memberships, watches, news, ignores, a report, a bookmark, drafts (one posted since). */
   async function busyMember(role: 'MEMBER' | 'MODERATOR' | 'ADMIN' = 'MEMBER'): Promise<TestUser & { topicId: string; firstPostId: string; ideaId: string; otherTopicId: string }> {
     const group = await makeGroup(t);
     const u = await makeUser(t, { handle: `leaver${Date.now().toString(36).slice(-5)}${++seq}`, role, groups: [group], passwordHash: await hashPassword(PASSWORD) });
@@ -100,6 +101,9 @@ describe('account deletion and anonymisation', () => {
     await t.sql(`INSERT INTO email_preferences (user_id, kind, enabled) VALUES ($1, 'REACTIONS', false)`, [u.id]);
     expectOk(await t.gql(`mutation($i: MarkReadInput!) { markRead(input: $i) { id } }`, { i: { topicId: otherTopic.id, postNumber: 2 } }, { token: u.token }));
     expectOk(await t.gql(`mutation($i: BookmarkPostInput!) { bookmarkPost(input: $i) { id } }`, { i: { postId: otherTopic.firstPostId, note: `Ask ${other.handle} about it` } }, { token: u.token }));
+    const draft = `mutation($i: SaveDraftInput!) { saveDraft(input: $i) { id } }`;
+    expectOk(await t.gql(draft, { i: { target: { topicId: otherTopic.id }, sequence: 0, body: `Half a reply to ${other.handle}` } }, { token: u.token }));
+    expectOk(await t.gql(draft, { i: { target: { boardId: board }, sequence: 0, title: 'Never posted', body: 'Some thoughts' } }, { token: u.token }));
     await drain();
     // Ignoring each other once the news above is delivered (news of an ignored member is left out of lists).
     await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2), ($2, $1)`, [u.id, other.id]);

@@ -20,6 +20,8 @@ export const TOPIC_PAGE_CURSOR = 'posts';
 export const ACTIVITY_CURSOR = 'user-posts';
 /** The viewer's bookmarks (Query.bookmarks). */
 export const BOOKMARKS_CURSOR = 'bookmarks';
+/** The viewer's drafts (Query.drafts). */
+export const DRAFTS_CURSOR = 'drafts';
 
 /**
  * A list cursor is [pinned, sort key, id]; the sort key is PostgreSQL's text form of a
@@ -65,8 +67,8 @@ export function validPostNumberCursor(after: unknown[]): boolean {
 }
 
 /**
- * A cursor of [a time as PostgreSQL text, a post id]: profile activity (created_at) and
- * bookmarks (when bookmarked).
+ * A cursor of [a time as PostgreSQL text, an id]: profile activity (created_at, post id),
+ * bookmarks (when bookmarked, post id) and drafts (when last saved, draft id).
  */
 export function validTimeIdCursor(after: unknown[]): boolean {
   const [ts, id] = after;

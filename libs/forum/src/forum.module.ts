@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { JobScheduler } from '../../core/src/jobs';
 import { ContentModule } from '../../content/src/content.module';
 import { IdentityModule } from '../../identity/src/identity.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
@@ -7,6 +8,9 @@ import { BookmarksRepository } from './bookmarks/bookmarks.repository';
 import { BookmarksResolver } from './bookmarks/bookmarks.resolver';
 import { BookmarksService } from './bookmarks/bookmarks.service';
 import { ContentWriter } from './content-writer';
+import { DraftsRepository } from './drafts/drafts.repository';
+import { DraftsResolver } from './drafts/drafts.resolver';
+import { DRAFT_RETENTION_DAYS, DraftsService } from './drafts/drafts.service';
 import { ForumLoaders } from './forum.loaders';
 import { Pacing } from './pacing';
 import { PostingPolicy } from './posting-policy';
@@ -23,13 +27,22 @@ import { TagsService } from './tags/tags.service';
 import { UserSuggestionsResolver } from './mentions/user-suggestions.resolver';
 import { UserSuggestionsService } from './mentions/user-suggestions.service';
 
-/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks, tag counts and @mention suggestions. */
+/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks, drafts, tag counts and @mention suggestions. */
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, TagsService, UserSuggestionsService,
-    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, TagsResolver, UserSuggestionsResolver,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TagsService, UserSuggestionsService,
+    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, DraftsResolver, TagsResolver, UserSuggestionsResolver,
   ],
   exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners, TopicFeedExclusions],
 })
-export class ForumModule {}
+export class ForumModule implements OnModuleInit {
+  constructor(
+    private readonly jobs: JobScheduler,
+    private readonly drafts: DraftsRepository,
+  ) {}
+
+  onModuleInit(): void {
+    this.jobs.register('prune-drafts', 3600_000, () => this.drafts.pruneOlderThan(DRAFT_RETENTION_DAYS));
+  }
+}

@@ -11,12 +11,14 @@ export const EDITS_PACE: RateRule = { bucket: 'pace:edit', limit: 30, windowSeco
 export const VOTES_PACE: RateRule = { bucket: 'pace:vote', limit: 60, windowSeconds: 60 };
 /** Bookmarks a member adds, changes or removes: a reader going through a topic, not a script. */
 export const BOOKMARKS_PACE: RateRule = { bucket: 'pace:bookmark', limit: 60, windowSeconds: 60 };
+/** Draft saves and deletions: a composer autosaves every few seconds, in a tab or two at once. */
+export const DRAFTS_PACE: RateRule = { bucket: 'pace:draft', limit: 120, windowSeconds: 60 };
 
 /**
  * Paces what any member may repeat at will and others hear about (live events, notifications,
- * the search index): reactions, edits, idea votes; and bookmarks, which nobody else hears of
- * but each of which is a write. Posting has its own limits (PostingLimits); both are off with
- * POSTING_LIMITS=false.
+ * the search index): reactions, edits, idea votes; and bookmarks and drafts, which nobody
+ * else hears of but each of which is a write. Posting has its own limits (PostingLimits);
+ * both are off with POSTING_LIMITS=false.
  */
 @Injectable()
 export class Pacing {

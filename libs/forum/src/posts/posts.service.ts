@@ -10,6 +10,7 @@ import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKinds } from '../board-kinds';
 import { EDITS_PACE, Pacing, REACTIONS_PACE } from '../pacing';
 import { ContentWriter } from '../content-writer';
+import { DraftsRepository, replyDraft } from '../drafts/drafts.repository';
 import { heldReasons, PostingPolicy, StoredContribution } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { ACTIVITY_CURSOR, TOPIC_PAGE_CURSOR, validTimeIdCursor, validPostNumberCursor } from '../cursors';
@@ -89,6 +90,7 @@ export class PostsService {
     private readonly kinds: BoardKinds,
     private readonly pacing: Pacing,
     private readonly sessions: SessionsService,
+    private readonly drafts: DraftsRepository,
   ) {}
 
   async get(viewer: Viewer, id: string): Promise<PostModel> {
@@ -163,7 +165,7 @@ export class PostsService {
   }
 
   /**
-   * A topic the viewer may reply to or edit in: NOT_FOUND when they may
+   * A topic the viewer may reply to or edit in (and draft a reply to): NOT_FOUND when they may
    * not read it, FORBIDDEN when they may not post there or it is closed or locked for them.
    */
   async writableTopic(viewer: Viewer, topicId: string, what: 'reply' | 'edit'): Promise<{ topic: TopicModel; rank: number }> {
@@ -231,6 +233,9 @@ export class PostsService {
           number: post.number, replyToPostId: input.replyToPostId ?? null, mentionedUserIds, state,
         },
       });
+      // Posted: the author's draft of a reply here has served, unless the transaction fails
+      // after this (a refusal keeps it).
+      await this.drafts.discard(author.id, replyDraft(topic.id), tx);
       stored = { postId, topicId: topic.id, number: post.number, pending: verdict.pending };
       await this.policy.stored(tx, contribution, verdict, stored);
       return post;

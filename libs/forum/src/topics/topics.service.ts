@@ -10,6 +10,7 @@ import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { BoardKindBehaviour, BoardKinds } from '../board-kinds';
+import { DraftsRepository, newTopicDraft } from '../drafts/drafts.repository';
 import { ContentWriter } from '../content-writer';
 import { PostingPolicy } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
@@ -39,6 +40,7 @@ export class TopicsService {
     private readonly users: UsersLoader,
     private readonly reads: TopicReadListeners,
     private readonly feedExclusions: TopicFeedExclusions,
+    private readonly drafts: DraftsRepository,
   ) {}
 
   /** The topic if the viewer may see it; NOT_FOUND otherwise (missing and forbidden alike). */
@@ -184,7 +186,7 @@ export class TopicsService {
   }
 
   /**
-   * A board the viewer may start a topic in (createTopic): NOT_FOUND
+   * A board the viewer may start a topic in (createTopic, and a new topic's draft): NOT_FOUND
    * when they may not read it, FORBIDDEN when they may not post there; with their rank and
    * the board kind's behaviour (none for forum boards).
    */
@@ -232,6 +234,9 @@ export class TopicsService {
       const ids = { topicId, postId, boardId: board.id, spaceId: board.spaceId, authorId: author.id, state };
       await tx.emit({ type: 'topic.created', aggregateType: 'topic', aggregateId: topicId, version: 1, payload: ids });
       await tx.emit({ type: 'post.created', aggregateType: 'post', aggregateId: postId, version: 1, payload: { ...ids, number: 1, mentionedUserIds } });
+      // Posted: the author's draft of a topic in this board has served, unless the transaction
+      // fails after this (a refusal keeps it).
+      await this.drafts.discard(author.id, newTopicDraft(board.id), tx);
       await this.policy.stored(tx, contribution, verdict, stored);
       await behaviour?.created(tx, { ...planned, title: topic.title, topicId, postId, state });
       return topic;

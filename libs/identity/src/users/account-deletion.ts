@@ -109,8 +109,8 @@ export class AccountDeletionService {
       [user.id, await this.freeHandle(tx), DELETED_DISPLAY_NAME],
     );
     // What is about the person, not the community's: who they are with (groups, grants,
-    // ignores both ways), what they follow, read and keep (bookmarks), their settings and their
-    // news. Votes, reactions, ratings and credits stay with the content they count for.
+    // ignores both ways), what they follow, read, keep (bookmarks) and were writing (drafts), their
+    // settings and their news. Votes, reactions, ratings and credits stay with the content they count for.
     await tx.query(
       `WITH g AS (DELETE FROM group_members WHERE user_id = $1),
             sg AS (DELETE FROM space_grants WHERE user_id = $1),
@@ -121,7 +121,8 @@ export class AccountDeletionService {
             ep AS (DELETE FROM email_preferences WHERE user_id = $1),
             n AS (DELETE FROM notifications WHERE user_id = $1),
             tr AS (DELETE FROM topic_reads WHERE user_id = $1),
-            pb AS (DELETE FROM post_bookmarks WHERE user_id = $1)
+            pb AS (DELETE FROM post_bookmarks WHERE user_id = $1),
+            dr AS (DELETE FROM drafts WHERE user_id = $1)
        DELETE FROM user_visits WHERE user_id = $1`,
       [user.id],
     );
