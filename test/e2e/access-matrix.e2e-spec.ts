@@ -9,10 +9,10 @@ import { bootTestApp, GqlResult, TestApp } from '../support/test-app';
 type Outcome = 'OK' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'FORBIDDEN';
 type Viewer = 'anonymous' | 'customer' | 'partner' | 'employee' | 'spaceModerator' | 'globalModerator' | 'admin';
 type Visibility = 'PUBLIC' | 'MEMBERS' | 'RESTRICTED';
-type Action = 'readSpace' | 'listTopics' | 'readTopic' | 'readPost' | 'createTopic' | 'reply' | 'react' | 'moderate';
+type Action = 'readSpace' | 'listTopics' | 'readTopic' | 'readPost' | 'createTopic' | 'reply' | 'draftTopic' | 'draftReply' | 'react' | 'moderate';
 
 const VIEWERS: Viewer[] = ['anonymous', 'customer', 'partner', 'employee', 'spaceModerator', 'globalModerator', 'admin'];
-const ACTIONS: Action[] = ['readSpace', 'listTopics', 'readTopic', 'readPost', 'createTopic', 'reply', 'react', 'moderate'];
+const ACTIONS: Action[] = ['readSpace', 'listTopics', 'readTopic', 'readPost', 'createTopic', 'reply', 'draftTopic', 'draftReply', 'react', 'moderate'];
 
 /** The policy, written out by hand: what each viewer gets in each kind of space. */
 function expected(viewer: Viewer, visibility: Visibility, action: Action): Outcome {
@@ -23,6 +23,8 @@ function expected(viewer: Viewer, visibility: Visibility, action: Action): Outco
     visibility === 'PUBLIC' ||
     (visibility === 'MEMBERS' && viewer !== 'anonymous') ||
     (visibility === 'RESTRICTED' && viewer === 'employee');
+  // Drafts are a member's own: signing in comes first, whatever the target (it says nothing of it).
+  if (action.startsWith('draft') && viewer === 'anonymous') return 'UNAUTHENTICATED';
   if (!canRead) return 'NOT_FOUND';
   if (reads) return 'OK';
   if (viewer === 'anonymous') return 'UNAUTHENTICATED';
@@ -102,6 +104,13 @@ describe('the access matrix', () => {
         );
       case 'reply':
         return outcomeOf(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id } }`, { input: { topicId: s.topicId, body: `Reply by ${viewer}` } }, { token }), 'replyToTopic');
+      // A draft is saved where its author may post: the answers of createTopic and replyToTopic.
+      case 'draftTopic':
+      case 'draftReply': {
+        const target = action === 'draftTopic' ? { boardId: s.boardId } : { topicId: s.topicId };
+        const draft = `mutation($input: SaveDraftInput!) { saveDraft(input: $input) { id } }`;
+        return outcomeOf(await t.gql(draft, { input: { target, sequence: 0, body: `Draft by ${viewer}` } }, { token }), 'saveDraft');
+      }
       case 'react':
         return outcomeOf(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: s.postId, kind: 'LIKE' } }, { token }), 'react');
       case 'moderate':
