@@ -264,6 +264,19 @@ describe('drafts', () => {
       expectOk(await save(mod, { topicId: closed.id }, 0));
     });
 
+    it('refuses a silenced member’s saves, as it refuses their posts, and still lets them read and delete their drafts', async () => {
+      const u = await makeUser(t);
+      const topic = await createTopic(t, author.token, boardId);
+      await saved(u, { topicId: topic.id }, 0, { body: 'written before the silence' });
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [u.id]);
+      const before = await stored(u);
+      expectError(await save(u, { topicId: topic.id }, 1), 'FORBIDDEN');
+      expectError(await save(u, { boardId }, 0), 'FORBIDDEN');
+      expect(await stored(u)).toEqual(before);
+      expect((await get(u, { topicId: topic.id })).body).toBe('written before the silence');
+      expect(await del(u, { topicId: topic.id })).toBe(true);
+    });
+
     it('keeps a draft whose topic or board the member lost, with its text, without anything of the target', async () => {
       const u = await makeUser(t);
       const space = await makeSpace(t, 'MEMBERS');
