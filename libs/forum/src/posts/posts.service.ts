@@ -305,7 +305,7 @@ export class PostsService {
         const heading = (title: string, tags: string[]) => (post.number === 1 ? { title, tags } : {});
         await this.logModeration(
           tx,
-          viewer,
+          viewer.id,
           'post.edit',
           post,
           { bodySource: post.bodySourceText, ...heading(topic.title, topic.tags) },
@@ -424,12 +424,7 @@ export class PostsService {
     const moderator = rank >= LEVEL_RANK.MODERATE;
     if (!moderator && post.authorId !== viewer.id) throw AppError.forbidden('You can only delete your own posts');
     if (post.state === ContentState.DELETED) return post;
-    const row = await this.uow.run(async (tx) => {
-      const { changed } = await this.applyStateFrom(tx, viewer.id, post, topic, [ContentState.VISIBLE, ContentState.PENDING, ContentState.HIDDEN], ContentState.DELETED);
-      // A moderator removing someone else's post is a moderator action: it goes in the log.
-      if (changed && post.authorId !== viewer.id) await this.logModeration(tx, viewer, 'post.delete', post, { state: changed.was }, { state: ContentState.DELETED });
-      return changed;
-    });
+    const row = await this.uow.run((tx) => this.writeDelete(tx, viewer.id, post, topic));
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     if (!row) return post; // deleted meanwhile, by someone else: nothing more to do
     const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id, deletedFrom: row.deleted_from });
@@ -450,7 +445,7 @@ export class PostsService {
     const row = await this.uow.run(async (tx) => {
       const { changed } = await this.applyStateFrom(tx, viewer.id, post, topic, [ContentState.DELETED], ContentState.VISIBLE);
       // The state reached: a post hidden before its deletion comes back hidden.
-      if (changed) await this.logModeration(tx, viewer, 'post.restore', post, { state: ContentState.DELETED }, { state: changed.state });
+      if (changed) await this.logModeration(tx, viewer.id, 'post.restore', post, { state: ContentState.DELETED }, { state: changed.state });
       return changed;
     });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
@@ -469,9 +464,27 @@ export class PostsService {
     if (by !== viewer.id) throw AppError.forbidden(`Your own content another moderator ${undo === 'restore' ? 'deleted is restored' : 'hid is unhidden'} by another moderator`);
   }
 
+  /**
+   * Soft-deletes a post in `tx` as `actorId` decided (deletePost, or a DELETE topic timer
+   * firing on its topic's first post, `reason` saying so), from any state it may be deleted
+   * from. Null when it was deleted meanwhile. Callers check who may do it.
+   */
+  async writeDelete(
+    tx: Tx,
+    actorId: string | null,
+    post: { id: string; number: number; authorId: string | null; spaceId: string },
+    topic: { id: string; boardId: string; spaceId: string },
+    reason?: string,
+  ): Promise<(PostRow & { was: ContentState }) | null> {
+    const { changed } = await this.applyStateFrom(tx, actorId, post, topic, [ContentState.VISIBLE, ContentState.PENDING, ContentState.HIDDEN], ContentState.DELETED);
+    // A moderator removing someone else's post is a moderator action: it goes in the log.
+    if (changed && post.authorId !== actorId) await this.logModeration(tx, actorId, 'post.delete', post, { state: changed.was }, { state: ContentState.DELETED }, reason);
+    return changed;
+  }
+
   /** A moderator acting on someone else's post: the moderation log keeps it. */
-  private logModeration(tx: Tx, viewer: Viewer, action: string, post: PostModel, before: unknown, after: unknown): Promise<void> {
-    return this.audit.append(tx, { actorId: viewer.id, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, before, after });
+  private logModeration(tx: Tx, actorId: string | null, action: string, post: { id: string; spaceId: string }, before: unknown, after: unknown, reason?: string): Promise<void> {
+    return this.audit.append(tx, { actorId, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, reason: reason ?? null, before, after });
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
-import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, emptyConnection, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../../core/src/graphql/pagination';
 import { nestedCount, nestedPage } from '../../../core/src/graphql/nested-pages';
@@ -244,40 +244,23 @@ export class TopicsService {
     return toTopicModel(row, rank);
   }
 
-  async setStatus(viewer: Viewer, input: TopicStatusInput): Promise<TopicModel> {
-    const topic = await this.get(viewer, input.topicId);
+  /**
+   * The topic and the viewer's rank in its space if they may moderate it (setTopicStatus,
+   * moveTopic, topic timers): NOT_FOUND when they may not see it, FORBIDDEN (or
+   * UNAUTHENTICATED) when they see it without moderating it.
+   */
+  async moderated(viewer: Viewer, topicId: string): Promise<{ topic: TopicModel; rank: number }> {
+    const topic = await this.get(viewer, topicId);
     const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
+    return { topic, rank };
+  }
+
+  async setStatus(viewer: Viewer, input: TopicStatusInput): Promise<TopicModel> {
+    const { topic, rank } = await this.moderated(viewer, input.topicId);
     if (input.pinned == null && input.closed == null && input.locked == null) {
       throw AppError.badInput(['pinned', 'closed', 'locked'].map((field) => ({ field, message: 'give at least one of pinned, closed, locked' })));
     }
-    const row = await this.uow.run(async (tx) => {
-      const [updated] = await tx.query<TopicRow>(
-        `UPDATE topics t SET pinned = COALESCE($2, pinned), closed = COALESCE($3, closed), locked = COALESCE($4, locked),
-                version = version + 1, updated_at = now()
-          WHERE id = $1 AND (pinned, closed, locked) IS DISTINCT FROM (COALESCE($2, pinned), COALESCE($3, closed), COALESCE($4, locked))
-          RETURNING ${TOPIC_COLUMNS}`,
-        [topic.id, input.pinned ?? null, input.closed ?? null, input.locked ?? null],
-      );
-      // Already so (closing a closed topic): nothing is written, announced or logged.
-      if (!updated) return null;
-      await tx.emit({
-        type: 'topic.updated',
-        aggregateType: 'topic',
-        aggregateId: topic.id,
-        version: updated.version,
-        payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, pinned: updated.pinned, closed: updated.closed, locked: updated.locked },
-      });
-      await this.audit.append(tx, {
-        actorId: viewer.id,
-        action: 'topic.status',
-        targetType: 'topic',
-        targetId: topic.id,
-        spaceId: topic.spaceId,
-        before: { pinned: topic.pinned, closed: topic.closed, locked: topic.locked },
-        after: { pinned: updated.pinned, closed: updated.closed, locked: updated.locked },
-      });
-      return updated;
-    });
+    const row = await this.uow.run((tx) => this.writeStatus(tx, viewer.id, topic, input));
     if (!row) return topic;
     this.loaders.forget(viewer, { topicId: topic.id });
     return toTopicModel(row, rank);
@@ -291,8 +274,7 @@ export class TopicsService {
    * as a status change is; setting what already holds writes nothing.
    */
   async setSlowMode(viewer: Viewer, input: TopicSlowModeInput): Promise<TopicModel> {
-    const topic = await this.get(viewer, input.topicId);
-    const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
+    const { topic, rank } = await this.moderated(viewer, input.topicId);
     if (input.seconds > 0 && input.seconds < SLOW_MODE_MIN_SECONDS) throw AppError.badField('seconds', `must be 0 (off) or at least ${SLOW_MODE_MIN_SECONDS}`);
     if (input.seconds === 0 && input.durationHours != null) throw AppError.badField('durationHours', 'only with slow mode on (seconds above 0)');
     const before = { slowModeSeconds: topic.slowModeSeconds, slowModeUntil: topic.slowModeUntil };
@@ -324,14 +306,56 @@ export class TopicsService {
   }
 
   /**
+   * Pins, closes or locks a topic in `tx` as `actorId` decided (setTopicStatus, or a topic
+   * timer firing, with `reason` saying which): the change, its `topic.updated` event and its
+   * moderation log entry; null when the topic is already so (nothing is written, announced or
+   * logged). Callers check who may do it.
+   */
+  async writeStatus(
+    tx: Tx,
+    actorId: string | null,
+    topic: Pick<TopicModel, 'id' | 'spaceId' | 'boardId'>,
+    change: { pinned?: boolean | null; closed?: boolean | null; locked?: boolean | null },
+    reason?: string,
+  ): Promise<TopicRow | null> {
+    // The status it had, read under the update's own row lock (not as the caller read it earlier).
+    const [updated] = await tx.query<TopicRow & { was: { pinned: boolean; closed: boolean; locked: boolean } }>(
+      `UPDATE topics t SET pinned = COALESCE($2, t.pinned), closed = COALESCE($3, t.closed), locked = COALESCE($4, t.locked),
+              version = t.version + 1, updated_at = now()
+         FROM (SELECT pinned, closed, locked FROM topics WHERE id = $1 FOR NO KEY UPDATE) o
+        WHERE t.id = $1 AND (o.pinned, o.closed, o.locked) IS DISTINCT FROM (COALESCE($2, o.pinned), COALESCE($3, o.closed), COALESCE($4, o.locked))
+        RETURNING ${TOPIC_COLUMNS}, jsonb_build_object('pinned', o.pinned, 'closed', o.closed, 'locked', o.locked) AS was`,
+      [topic.id, change.pinned ?? null, change.closed ?? null, change.locked ?? null],
+    );
+    if (!updated) return null;
+    await tx.emit({
+      type: 'topic.updated',
+      aggregateType: 'topic',
+      aggregateId: topic.id,
+      version: updated.version,
+      payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, pinned: updated.pinned, closed: updated.closed, locked: updated.locked },
+    });
+    await this.audit.append(tx, {
+      actorId,
+      action: 'topic.status',
+      targetType: 'topic',
+      targetId: topic.id,
+      spaceId: topic.spaceId,
+      reason: reason ?? null,
+      before: updated.was,
+      after: { pinned: updated.pinned, closed: updated.closed, locked: updated.locked },
+    });
+    return updated;
+  }
+
+  /**
    * Moves a topic (all its posts, and its open review items) to another board of the same
    * kind, in the same space or another one. The mover moderates both: content may change
    * audience, so someone answerable for each side decides. Readers who lose access leave
    * the topic's live room; search re-indexes every post under the new space.
    */
   async move(viewer: Viewer, input: MoveTopicInput): Promise<TopicModel> {
-    const topic = await this.get(viewer, input.topicId);
-    await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
+    const { topic } = await this.moderated(viewer, input.topicId);
     const from = await this.spaces.board(viewer, topic.boardId);
     const to = await this.spaces.board(viewer, input.boardId);
     if (!to) throw AppError.notFound('Board not found');
