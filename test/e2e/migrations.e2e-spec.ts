@@ -48,11 +48,12 @@ describe('migrations', () => {
     await seedDemoCommunity(t.app);
     const [admin, member] = await t.sql(`SELECT id FROM users WHERE handle IN ('admin', 'carol') ORDER BY handle`);
     const [post] = await t.sql(`SELECT id FROM posts ORDER BY created_at LIMIT 1`);
-    // Rows of kinds later migrations added: a ban proposal, a held edit, a bookmark, a draft, an expiry already recorded.
+    // Rows of kinds later migrations added: a ban proposal, a held edit, a bookmark, a draft, a topic timer, an expiry already recorded.
     await t.sql(`INSERT INTO review_items (id, target_type, target_id, kind) VALUES (gen_random_uuid(), 'USER', $1, 'BAN_PROPOSAL')`, [member.id]);
     await t.sql(`INSERT INTO post_pending_edits (post_id, editor_id, base_revision, body_source, body_html) VALUES ($1, $2, 1, 'held', '<p>held</p>')`, [post.id, member.id]);
     await t.sql(`INSERT INTO post_bookmarks (user_id, post_id, note) VALUES ($1, $2, 'come back to it')`, [member.id, post.id]);
     await t.sql(`INSERT INTO drafts (id, user_id, topic_id, reply_to_post_id, body, sequence) SELECT gen_random_uuid(), $1, topic_id, id, 'half a reply', 3 FROM posts WHERE id = $2`, [member.id, post.id]);
+    await t.sql(`INSERT INTO topic_timers (id, topic_id, kind, due_at, set_by) SELECT gen_random_uuid(), topic_id, 'CLOSE', now() + interval '1 day', $2 FROM posts WHERE id = $1`, [post.id, admin.id]);
     await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, issued_by, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'cool off', $2, now() - interval '1 hour')`, [member.id, admin.id]);
     expect(await t.get(SanctionsService).handleExpired()).toBe(1);
     const before = (await t.sql(SCHEMA)).map((r) => r.item as string);

@@ -22,17 +22,20 @@ import { TopicsRepository } from './topics/topics.repository';
 import { TopicsService } from './topics/topics.service';
 import { TopicReadListeners } from './read-listeners';
 import { TopicFeedExclusions } from './feed-exclusions';
+import { TopicTimersRepository } from './timers/topic-timers.repository';
+import { TopicTimerResolver, TopicTimersResolver } from './timers/topic-timers.resolver';
+import { TIMER_CHECK_MS, TopicTimersService } from './timers/topic-timers.service';
 import { TagsResolver } from './tags/tags.resolver';
 import { TagsService } from './tags/tags.service';
 import { UserSuggestionsResolver } from './mentions/user-suggestions.resolver';
 import { UserSuggestionsService } from './mentions/user-suggestions.service';
 
-/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks, drafts, tag counts and @mention suggestions. */
+/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks, drafts, topic timers, tag counts and @mention suggestions. */
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TagsService, UserSuggestionsService,
-    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, DraftsResolver, TagsResolver, UserSuggestionsResolver,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TopicTimersRepository, TopicTimersService, TagsService, UserSuggestionsService,
+    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, DraftsResolver, TopicTimersResolver, TopicTimerResolver, TagsResolver, UserSuggestionsResolver,
   ],
   exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners, TopicFeedExclusions],
 })
@@ -40,9 +43,11 @@ export class ForumModule implements OnModuleInit {
   constructor(
     private readonly jobs: JobScheduler,
     private readonly drafts: DraftsRepository,
+    private readonly timers: TopicTimersService,
   ) {}
 
   onModuleInit(): void {
     this.jobs.register('prune-drafts', 3600_000, () => this.drafts.pruneOlderThan(DRAFT_RETENTION_DAYS));
+    this.jobs.register('fire-topic-timers', TIMER_CHECK_MS, () => this.timers.fireDue());
   }
 }

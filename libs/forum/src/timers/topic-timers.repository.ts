@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Tx } from '../../../core/src/database/unit-of-work';
+import { TopicTimerKind, TopicTimerRow } from './topic-timer.model';
+
+/**
+ * When a timer fires: its `due_at`, except that CLOSE_AFTER_LAST_POST waits for the topic's
+ * last activity plus its hours (`due_at` is then only the earliest the job looks at it).
+ */
+const DUE_SQL = `CASE WHEN tt.after_hours IS NULL THEN tt.due_at ELSE greatest(tt.due_at, t.last_activity_at + make_interval(hours => tt.after_hours)) END`;
+
+const TIMER_COLUMNS = `tt.id, tt.topic_id, tt.kind, ${DUE_SQL} AS due_at, tt.after_hours, tt.set_by, tt.created_at`;
+
+/** A due timer as the job claims it. */
+export interface DueTimerRow extends TopicTimerRow {
+  /** The stored lower bound, where DUE_SQL may be later (CLOSE_AFTER_LAST_POST after a reply). */
+  stored_due_at: Date;
+}
+
+/** Every query for topic timers. */
+@Injectable()
+export class TopicTimersRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** The timers of these topics, soonest first. */
+  async byTopicIds(topicIds: readonly string[]): Promise<Map<string, TopicTimerRow[]>> {
+    const rows: TopicTimerRow[] = await this.ds.query(
+      `SELECT ${TIMER_COLUMNS} FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id WHERE tt.topic_id = ANY($1::uuid[]) ORDER BY due_at, tt.kind`,
+      [topicIds],
+    );
+    const byTopic = new Map<string, TopicTimerRow[]>();
+    for (const r of rows) byTopic.set(r.topic_id, [...(byTopic.get(r.topic_id) ?? []), r]);
+    return byTopic;
+  }
+
+  /** The topic's timer of this kind, locked for the transaction (replacing or removing it). */
+  lockOne(tx: Tx, topicId: string, kind: TopicTimerKind): Promise<TopicTimerRow | undefined> {
+    return tx.one<TopicTimerRow>(
+      `SELECT ${TIMER_COLUMNS} FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id WHERE tt.topic_id = $1 AND tt.kind = $2 FOR UPDATE OF tt`,
+      [topicId, kind],
+    );
+  }
+
+  /**
+   * Sets the topic's timer of this kind, replacing any: at `at`, or for CLOSE_AFTER_LAST_POST
+   * (`afterHours`) at the topic's last activity plus those hours.
+   */
+  async upsert(tx: Tx, timer: { id: string; topicId: string; kind: TopicTimerKind; at: Date | null; afterHours: number | null; setBy: string }): Promise<TopicTimerRow> {
+    await tx.query(
+      `INSERT INTO topic_timers (id, topic_id, kind, due_at, after_hours, set_by)
+       SELECT $1, t.id, $3, COALESCE($4::timestamptz, t.last_activity_at + make_interval(hours => $5::int)), $5::int, $6 FROM topics t WHERE t.id = $2
+       ON CONFLICT (topic_id, kind) DO UPDATE
+         SET due_at = EXCLUDED.due_at, after_hours = EXCLUDED.after_hours, set_by = EXCLUDED.set_by, created_at = now()`,
+      [timer.id, timer.topicId, timer.kind, timer.at, timer.afterHours, timer.setBy],
+    );
+    return (await this.lockOne(tx, timer.topicId, timer.kind))!;
+  }
+
+  async remove(tx: Tx, id: string): Promise<void> {
+    await tx.query(`DELETE FROM topic_timers WHERE id = $1`, [id]);
+  }
+
+  /**
+   * The soonest timer stored as due by `now`, locked; one another transaction holds is
+   * skipped (SKIP LOCKED), so two workers never fire one twice. `skip`: timers that failed
+   * in this run.
+   */
+  claimDue(tx: Tx, now: Date, skip: readonly string[]): Promise<DueTimerRow | undefined> {
+    return tx.one<DueTimerRow>(
+      `SELECT ${TIMER_COLUMNS}, tt.due_at AS stored_due_at
+         FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id
+        WHERE tt.due_at <= $1 AND tt.id <> ALL($2::uuid[])
+        ORDER BY tt.due_at LIMIT 1
+          FOR UPDATE OF tt SKIP LOCKED`,
+      [now, skip],
+    );
+  }
+
+  /** A CLOSE_AFTER_LAST_POST timer whose topic had a post since: stored at its time now, to be looked at again then. */
+  async postpone(tx: Tx, id: string): Promise<void> {
+    await tx.query(`UPDATE topic_timers tt SET due_at = ${DUE_SQL} FROM topics t WHERE tt.id = $1 AND t.id = tt.topic_id`, [id]);
+  }
+}

@@ -1,0 +1,43 @@
+import { Args, Context, Mutation, Parent, ResolveField, Resolver } from '@nestjs/graphql';
+import { GqlContext } from '../../../core/src/graphql/context';
+import { UserModel } from '../../../identity/src/users/user.model';
+import { UsersLoader } from '../../../identity/src/users/users.loader';
+import { TopicModel } from '../topics/topic.model';
+import { RemoveTopicTimerInput, SetTopicTimerInput } from './dto/topic-timer.inputs';
+import { TopicTimerModel } from './topic-timer.model';
+import { TopicTimersService } from './topic-timers.service';
+
+@Resolver(() => TopicModel)
+export class TopicTimersResolver {
+  constructor(private readonly service: TopicTimersService) {}
+
+  @ResolveField(() => [TopicTimerModel], {
+    description: 'Changes planned for this topic, soonest first: CLOSE, OPEN and CLOSE_AFTER_LAST_POST for everyone who reads it; UNPIN and DELETE for those who may moderate it.',
+  })
+  timers(@Parent() t: TopicModel, @Context() ctx: GqlContext): Promise<TopicTimerModel[]> {
+    return this.service.ofTopic(ctx.viewer, t);
+  }
+
+  @Mutation(() => TopicModel, {
+    description:
+      'Those who may setTopicStatus on the topic: plan a change to it (one timer per kind; setting one again replaces it). It is made when due as the moderator who set it, if they still may, and dropped if it no longer applies. A time past or more than a year ahead is BAD_USER_INPUT.',
+  })
+  setTopicTimer(@Args('input') input: SetTopicTimerInput, @Context() ctx: GqlContext): Promise<TopicModel> {
+    return this.service.set(ctx.viewer, input);
+  }
+
+  @Mutation(() => TopicModel, { description: 'Those who may setTopicStatus on the topic: remove its timer of this kind (none there changes nothing).' })
+  removeTopicTimer(@Args('input') input: RemoveTopicTimerInput, @Context() ctx: GqlContext): Promise<TopicModel> {
+    return this.service.remove(ctx.viewer, input);
+  }
+}
+
+@Resolver(() => TopicTimerModel)
+export class TopicTimerResolver {
+  constructor(private readonly users: UsersLoader) {}
+
+  @ResolveField(() => UserModel, { nullable: true, description: 'The moderator it is done as; null for those who do not moderate the topic.' })
+  setBy(@Parent() timer: TopicTimerModel, @Context() ctx: GqlContext): Promise<UserModel | null> | null {
+    return timer.shownToModerator ? this.users.load(ctx.viewer, timer.setById) : null;
+  }
+}

@@ -1,0 +1,193 @@
+import { Injectable, Logger } from '@nestjs/common';
+import DataLoader from 'dataloader';
+import { LEVEL_RANK } from '../../../access/src/access-level';
+import { AuditLog } from '../../../core/src/audit/audit-log';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { newId } from '../../../core/src/ids';
+import { SessionsService } from '../../../identity/src/sessions/sessions.service';
+import { ContentState } from '../forum.enums';
+import { ForumLoaders } from '../forum.loaders';
+import { PostsService } from '../posts/posts.service';
+import { TopicModel } from '../topics/topic.model';
+import { TopicsService } from '../topics/topics.service';
+import { RemoveTopicTimerInput, SetTopicTimerInput, TIMER_MAX_HOURS } from './dto/topic-timer.inputs';
+import { PUBLIC_TIMER_KINDS, TopicTimerKind, TopicTimerModel, TopicTimerRow, toTopicTimerModel } from './topic-timer.model';
+import { DueTimerRow, TopicTimersRepository } from './topic-timers.repository';
+
+/** How often the worker looks for due timers: a timer fires within this of its time. */
+export const TIMER_CHECK_MS = 30_000;
+
+/** Most timers one run of the job handles; the rest wait for the next run. */
+const TIMERS_PER_RUN = 500;
+
+/** What a due timer came to. */
+type Outcome = 'fired' | 'dropped' | 'postponed';
+
+/**
+ * Topic timers: a moderator plans a change to a topic (close, reopen, close once quiet,
+ * unpin, delete) and the worker makes it when it is due, through the very path the manual
+ * change takes (TopicsService.writeStatus, PostsService.writeDelete), as the moderator who
+ * set it, so its event, log entry, live push and index update are the manual change's.
+ */
+@Injectable()
+export class TopicTimersService {
+  private readonly log = new Logger('TopicTimers');
+
+  constructor(
+    private readonly repo: TopicTimersRepository,
+    private readonly topics: TopicsService,
+    private readonly posts: PostsService,
+    private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
+    private readonly sessions: SessionsService,
+    private readonly loaders: ForumLoaders,
+  ) {}
+
+  /**
+   * The topic's timers this viewer is told of: CLOSE, OPEN and CLOSE_AFTER_LAST_POST to
+   * everyone who reads the topic (as Discourse says "This topic will close in 3 days"), UNPIN
+   * and DELETE to those who may moderate it only.
+   */
+  async ofTopic(viewer: Viewer, topic: TopicModel): Promise<TopicTimerModel[]> {
+    const loader = viewer.memoize('loader:topicTimers', () => new DataLoader<string, TopicTimerRow[]>(async (ids) => {
+      const byTopic = await this.repo.byTopicIds(ids);
+      return ids.map((id) => byTopic.get(id) ?? []);
+    }));
+    const moderator = topic.viewerRank >= LEVEL_RANK.MODERATE;
+    return (await loader.load(topic.id))
+      .filter((r) => moderator || PUBLIC_TIMER_KINDS.includes(r.kind))
+      .map((r) => Object.assign(toTopicTimerModel(r), { shownToModerator: moderator }));
+  }
+
+  /** Sets the topic's timer of this kind, replacing any; those who may setTopicStatus on it only. */
+  async set(viewer: Viewer, input: SetTopicTimerInput): Promise<TopicModel> {
+    const { topic } = await this.topics.moderated(viewer, input.topicId);
+    const at = this.dueAt(input);
+    await this.uow.run(async (tx) => {
+      const before = await this.repo.lockOne(tx, topic.id, input.kind);
+      const after = await this.repo.upsert(tx, {
+        id: newId(),
+        topicId: topic.id,
+        kind: input.kind,
+        at,
+        afterHours: at ? null : input.afterHours!,
+        setBy: viewer.id!,
+      });
+      await this.logChange(tx, viewer.id, 'topic.timer_set', topic, before, after);
+    });
+    this.forget(viewer, topic.id);
+    return topic;
+  }
+
+  /** Removes the topic's timer of this kind; none there changes and logs nothing. */
+  async remove(viewer: Viewer, input: RemoveTopicTimerInput): Promise<TopicModel> {
+    const { topic } = await this.topics.moderated(viewer, input.topicId);
+    await this.uow.run(async (tx) => {
+      const before = await this.repo.lockOne(tx, topic.id, input.kind);
+      if (!before) return;
+      await this.repo.remove(tx, before.id);
+      await this.logChange(tx, viewer.id, 'topic.timer_remove', topic, before, undefined);
+    });
+    this.forget(viewer, topic.id);
+    return topic;
+  }
+
+  /**
+   * When a timer asked for fires (null: CLOSE_AFTER_LAST_POST, which counts from the topic's
+   * last activity). BAD_USER_INPUT for a time past, or more than TIMER_MAX_HOURS ahead.
+   */
+  private dueAt(input: SetTopicTimerInput): Date | null {
+    const quiet = input.kind === TopicTimerKind.CLOSE_AFTER_LAST_POST;
+    if (quiet && input.at) throw AppError.badField('at', 'CLOSE_AFTER_LAST_POST counts from the last post: give afterHours');
+    if (quiet || !input.at) {
+      if (!input.afterHours) throw AppError.badField('afterHours', quiet ? 'is required for CLOSE_AFTER_LAST_POST' : 'give at or afterHours');
+      return quiet ? null : new Date(Date.now() + input.afterHours * 3600_000);
+    }
+    if (input.afterHours) throw AppError.badField('afterHours', 'give at or afterHours, not both');
+    const ms = input.at.getTime() - Date.now();
+    if (!(ms > 0)) throw AppError.badField('at', 'must be in the future');
+    if (ms > TIMER_MAX_HOURS * 3600_000) throw AppError.badField('at', 'must be at most a year ahead');
+    return input.at;
+  }
+
+  private logChange(tx: Tx, actorId: string | null, action: string, topic: TopicModel, before: TopicTimerRow | undefined, after: TopicTimerRow | undefined): Promise<void> {
+    const shown = (r: TopicTimerRow | undefined) => r && { kind: r.kind, at: r.due_at, afterHours: r.after_hours, setBy: r.set_by };
+    return this.audit.append(tx, { actorId, action, targetType: 'topic', targetId: topic.id, spaceId: topic.spaceId, before: shown(before) ?? null, after: shown(after) ?? null });
+  }
+
+  private forget(viewer: Viewer, topicId: string): void {
+    viewer.peek<DataLoader<string, TopicTimerRow[]>>('loader:topicTimers')?.clear(topicId);
+  }
+
+  /**
+   * Handles every timer due by `now` (the worker's job, every TIMER_CHECK_MS; tests pass a
+   * later `now` rather than wait), each in a transaction of its own that claims it
+   * (SKIP LOCKED: two workers never handle one twice) and fires it, drops it or, for
+   * CLOSE_AFTER_LAST_POST after a new post, postpones it. A timer that fails is left for the
+   * next run.
+   */
+  async fireDue(now = new Date()): Promise<Record<Outcome, number>> {
+    const counts: Record<Outcome, number> = { fired: 0, dropped: 0, postponed: 0 };
+    // Timers this run is done with but that stay (failed, or postponed to a time it may already have reached).
+    const skip: string[] = [];
+    for (let i = 0; i < TIMERS_PER_RUN; i++) {
+      let claimed: DueTimerRow | undefined;
+      try {
+        const outcome = await this.uow.run(async (tx) => {
+          claimed = await this.repo.claimDue(tx, now, skip);
+          return claimed ? this.handle(tx, claimed, now) : null;
+        });
+        if (!outcome) break;
+        counts[outcome]++;
+        if (outcome === 'postponed') skip.push(claimed!.id);
+      } catch (err) {
+        if (!claimed) throw err;
+        this.log.warn({ err, timerId: claimed.id, topicId: claimed.topic_id }, 'a topic timer failed; the next run tries it again');
+        skip.push(claimed.id);
+      }
+    }
+    return counts;
+  }
+
+  private async handle(tx: Tx, timer: DueTimerRow, now: Date): Promise<Outcome> {
+    // A post since it was stored: a quiet-close timer waits for the quiet its hours ask for.
+    if (timer.due_at > now) {
+      await this.repo.postpone(tx, timer.id);
+      return 'postponed';
+    }
+    await this.repo.remove(tx, timer.id);
+    // Done as its setter, if they may still moderate the topic where it is now (a moderator
+    // demoted, suspended or gone, or a topic moved out of their spaces, drops it), with the
+    // manual change's own check.
+    const setter = await this.sessions.viewerForUser(timer.set_by);
+    const moderated = setter && (await this.topics.moderated(setter, timer.topic_id).catch((err: unknown) => {
+      if (err instanceof AppError) return null;
+      throw err;
+    }));
+    if (!moderated || moderated.topic.state === ContentState.DELETED) return 'dropped';
+    const { topic } = moderated;
+    const reason = `topic timer: ${timer.kind}`;
+    const change = await this.apply(tx, setter, timer.kind, topic, reason);
+    return change ? 'fired' : 'dropped';
+  }
+
+  /** The timer's change, as the manual one writes it; null when the topic is already so. */
+  private async apply(tx: Tx, setter: Viewer, kind: TopicTimerKind, topic: TopicModel, reason: string): Promise<unknown> {
+    const actorId = setter.id;
+    switch (kind) {
+      case TopicTimerKind.CLOSE:
+      case TopicTimerKind.CLOSE_AFTER_LAST_POST:
+        return this.topics.writeStatus(tx, actorId, topic, { closed: true }, reason);
+      case TopicTimerKind.OPEN:
+        return this.topics.writeStatus(tx, actorId, topic, { closed: false }, reason);
+      case TopicTimerKind.UNPIN:
+        return this.topics.writeStatus(tx, actorId, topic, { pinned: false }, reason);
+      case TopicTimerKind.DELETE: {
+        const first = await this.loaders.firstPost(setter, topic.id);
+        return first && this.posts.writeDelete(tx, actorId, first, topic, reason);
+      }
+    }
+  }
+}

@@ -1,0 +1,308 @@
+import { AddressInfo } from 'node:net';
+import { io, Socket } from 'socket.io-client';
+import { LEVEL_RANK } from '../../libs/access/src/access-level';
+import { JobScheduler } from '../../libs/core/src/jobs';
+import { newId } from '../../libs/core/src/ids';
+import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
+
+const HOUR = 3600_000;
+const SET = `mutation($i: SetTopicTimerInput!) { setTopicTimer(input: $i) { id timers { kind at afterHours } } }`;
+const REMOVE = `mutation($i: RemoveTopicTimerInput!) { removeTopicTimer(input: $i) { id timers { kind } } }`;
+const STATUS = `mutation($i: TopicStatusInput!) { setTopicStatus(input: $i) { id } }`;
+const TOPIC = `query($id: ID!) { topic(id: $id) { state closed pinned lastActivityAt timers { kind at afterHours setBy { id } } } }`;
+
+describe('topic timers', () => {
+  let t: TestApp;
+  let author: TestUser;
+  let member: TestUser;
+  let mod: TestUser;
+  let spaceAdmin: TestUser;
+  let globalMod: TestUser;
+  let otherSpaceMod: TestUser;
+  let outsider: TestUser;
+  let spaceId: string;
+  let boardId: string;
+  let restrictedBoard: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    author = await makeUser(t);
+    member = await makeUser(t);
+    mod = await makeUser(t);
+    spaceAdmin = await makeUser(t);
+    globalMod = await makeUser(t, { role: 'MODERATOR' });
+    otherSpaceMod = await makeUser(t);
+    outsider = await makeUser(t);
+    spaceId = (await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }, { userId: spaceAdmin.id, level: 'ADMIN' }])).id;
+    boardId = await makeBoard(t, spaceId);
+    await makeSpace(t, 'PUBLIC', [{ userId: otherSpaceMod.id, level: 'MODERATE' }]);
+    const staff = await makeGroup(t);
+    restrictedBoard = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ groupId: staff, level: 'PARTICIPATE' }, { userId: mod.id, level: 'MODERATE' }])).id);
+    await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [staff, author.id]);
+  });
+  // Firing handles every due timer of the database: each test starts with none.
+  afterEach(() => t.sql(`DELETE FROM topic_timers`));
+  afterAll(() => t.close());
+
+  const timers = () => t.get(TopicTimersService);
+  /** Fires what is due `hours` from now, as the job will then. */
+  const fire = (hours: number) => timers().fireDue(new Date(Date.now() + hours * HOUR));
+  const setTimer = async (topicId: string, kind: string, extra: { at?: string; afterHours?: number }, token = mod.token) =>
+    expectOk(await t.gql(SET, { i: { topicId, kind, ...extra } }, { token })).setTopicTimer;
+  const read = async (topicId: string, token?: string) => expectOk(await t.gql(TOPIC, { id: topicId }, { token })).topic;
+  const written = async () =>
+    (await t.sql(`SELECT (SELECT count(*) FROM topic_timers)::int AS timers, (SELECT count(*) FROM moderation_log)::int AS log, (SELECT count(*) FROM outbox)::int AS outbox, (SELECT coalesce(sum(version), 0) FROM topics)::int AS versions`))[0];
+  const logOf = (topicId: string, postId: string, since: Mark = { outbox: 0, log: 0 }) =>
+    t.sql(`SELECT action, actor_id, reason, before, after FROM moderation_log WHERE target_id = ANY($1::uuid[]) AND id > $2 ORDER BY id`, [[topicId, postId], since.log]);
+
+  /**
+   * What a change left behind, with the topic's own ids taken out so two topics compare: its
+   * outbox events and its moderation log entries (timers' own entries aside, and reasons aside).
+   */
+  async function effects(topic: { id: string; firstPostId: string }, since: Mark) {
+    const events = await t.sql(`SELECT type, payload FROM outbox WHERE id > $1 AND (aggregate_id = $2 OR payload->>'topicId' = $2::text) ORDER BY id`, [since.outbox, topic.id]);
+    const log = (await logOf(topic.id, topic.firstPostId, since)).filter((e) => !e.action.startsWith('topic.timer_'));
+    const anonymous = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll(topic.id, 'TOPIC').replaceAll(topic.firstPostId, 'POST'));
+    return { events: anonymous(events), log: log.map((e) => anonymous({ action: e.action, actor: e.actor_id, before: e.before, after: e.after })) };
+  }
+  type Mark = { outbox: number; log: number };
+  /** Where the outbox and the log are now: what comes after is a change's. */
+  const mark = async (): Promise<Mark> => {
+    const [m] = await t.sql(`SELECT (SELECT coalesce(max(id), 0) FROM outbox) AS outbox, (SELECT coalesce(max(id), 0) FROM moderation_log) AS log`);
+    return { outbox: Number(m.outbox), log: Number(m.log) };
+  };
+
+  type KindCase = { kind: string; prepare?: (topicId: string) => Promise<unknown>; manual: (topic: { id: string; firstPostId: string }) => Promise<unknown>; after: Record<string, unknown> };
+  const status = async (topicId: string, i: Record<string, boolean>) => expectOk(await t.gql(STATUS, { i: { topicId, ...i } }, { token: mod.token }));
+  const cases: KindCase[] = [
+    { kind: 'CLOSE', manual: (tp) => status(tp.id, { closed: true }), after: { closed: true } },
+    { kind: 'OPEN', prepare: (id) => status(id, { closed: true }), manual: (tp) => status(tp.id, { closed: false }), after: { closed: false } },
+    { kind: 'CLOSE_AFTER_LAST_POST', manual: (tp) => status(tp.id, { closed: true }), after: { closed: true } },
+    { kind: 'UNPIN', prepare: (id) => status(id, { pinned: true }), manual: (tp) => status(tp.id, { pinned: false }), after: { pinned: false } },
+    {
+      kind: 'DELETE',
+      manual: async (tp) => expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: tp.firstPostId }, { token: mod.token })),
+      after: { state: 'DELETED' },
+    },
+  ];
+
+  it.each(cases)('fires $kind when due, with the manual change’s effects (event, log entry as the moderator who set it)', async ({ kind, prepare, manual, after }) => {
+    const byHand = await createTopic(t, author.token, boardId);
+    const timed = await createTopic(t, author.token, boardId);
+    await prepare?.(byHand.id);
+    await prepare?.(timed.id);
+    let since = await mark();
+    await manual(byHand);
+    const manualEffects = await effects(byHand, since);
+
+    const beforeTimer = await mark();
+    await setTimer(timed.id, kind, { afterHours: 2 });
+    expect(await fire(1)).toEqual({ fired: 0, dropped: 0, postponed: 0 });
+    const untouched = await read(timed.id, mod.token);
+    expect(untouched.timers).toEqual([expect.objectContaining({ kind })]);
+    since = await mark();
+    expect(await fire(3)).toEqual({ fired: 1, dropped: 0, postponed: 0 });
+    expect(await read(timed.id, mod.token)).toMatchObject({ ...after, timers: [] });
+    const timerEffects = await effects(timed, since);
+    expect(manualEffects.events.length).toBeGreaterThan(0);
+    expect(manualEffects.log).toHaveLength(1);
+    expect(timerEffects).toEqual(manualEffects);
+    expect(timerEffects.log[0].actor).toBe(mod.id);
+    // The log says a timer did it, and that it was set.
+    const entries = await logOf(timed.id, timed.firstPostId, beforeTimer);
+    expect(entries.map((e) => [e.action, e.actor_id, e.reason])).toEqual([
+      ['topic.timer_set', mod.id, null],
+      [kind === 'DELETE' ? 'post.delete' : 'topic.status', mod.id, `topic timer: ${kind}`],
+    ]);
+    expect(entries[0].after).toMatchObject({ kind, afterHours: kind === 'CLOSE_AFTER_LAST_POST' ? 2 : null, setBy: mod.id });
+  });
+
+  it('pushes the change to the topic’s live room as a manual change does', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    const s: Socket = io(url, { path: '/socket.io', transports: ['websocket'], auth: { token: member.token }, reconnection: false, forceNew: true });
+    try {
+      await new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('connect_error', reject));
+      expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      const updated = new Promise((resolve) => s.once('topic:updated', resolve));
+      await setTimer(topic.id, 'CLOSE', { afterHours: 1 });
+      await fire(2);
+      expect(await updated).toMatchObject({ topicId: topic.id, closed: true });
+    } finally {
+      s.disconnect();
+    }
+  });
+
+  it('runs as the fire-topic-timers job, every 30 seconds (each tick, no job_runs record)', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    await setTimer(topic.id, 'CLOSE', { afterHours: 1 });
+    expect(t.get(JobScheduler).names()).toContain('fire-topic-timers');
+    expect(await t.get(JobScheduler).runNow('fire-topic-timers')).toBe(true);
+    expect((await read(topic.id)).closed).toBe(false); // not due yet
+    await t.sql(`UPDATE topic_timers SET due_at = now() - interval '1 second' WHERE topic_id = $1`, [topic.id]);
+    expect(await t.get(JobScheduler).runNow('fire-topic-timers')).toBe(true);
+    expect((await read(topic.id)).closed).toBe(true);
+    expect(await t.sql(`SELECT 1 FROM job_runs WHERE name = 'fire-topic-timers'`)).toEqual([]);
+  });
+
+  it('CLOSE_AFTER_LAST_POST counts from the last post: a reply moves its time, and it fires only after that much quiet', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const set = await setTimer(topic.id, 'CLOSE_AFTER_LAST_POST', { afterHours: 24 });
+    const first = await read(topic.id);
+    expect(set.timers).toEqual([{ kind: 'CLOSE_AFTER_LAST_POST', at: new Date(Date.parse(first.lastActivityAt) + 24 * HOUR).toISOString(), afterHours: 24 }]);
+    // Ten quiet hours go by...
+    await t.sql(`UPDATE topics SET last_activity_at = last_activity_at - interval '10 hours' WHERE id = $1`, [topic.id]);
+    await t.sql(`UPDATE topic_timers SET due_at = due_at - interval '10 hours' WHERE topic_id = $1`, [topic.id]);
+    // ...then a reply: the topic now closes 24 hours after it.
+    await reply(t, member.token, topic.id, 'still going');
+    const replied = await read(topic.id);
+    expect(Date.parse(replied.lastActivityAt)).toBeGreaterThan(Date.parse(first.lastActivityAt));
+    expect(Date.parse(replied.timers[0].at)).toBe(Date.parse(replied.lastActivityAt) + 24 * HOUR);
+    // 20 hours on, 24 since the topic started but not since the reply: it waits, stored at its new time.
+    expect(await fire(20)).toEqual({ fired: 0, dropped: 0, postponed: 1 });
+    expect((await read(topic.id)).closed).toBe(false);
+    const [stored] = await t.sql(`SELECT due_at FROM topic_timers WHERE topic_id = $1`, [topic.id]);
+    expect(stored.due_at.getTime()).toBe(Date.parse(replied.lastActivityAt) + 24 * HOUR);
+    expect(await fire(20)).toEqual({ fired: 0, dropped: 0, postponed: 0 });
+    expect(await fire(25)).toEqual({ fired: 1, dropped: 0, postponed: 0 });
+    expect((await read(topic.id)).closed).toBe(true);
+  });
+
+  it('keeps one timer per kind: setting again replaces it, removing takes it away, and both are logged', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const soon = new Date(Date.now() + 2 * HOUR).toISOString();
+    const later = new Date(Date.now() + 5 * HOUR).toISOString();
+    expect((await setTimer(topic.id, 'CLOSE', { at: soon })).timers).toEqual([{ kind: 'CLOSE', at: soon, afterHours: null }]);
+    await setTimer(topic.id, 'UNPIN', { afterHours: 48 });
+    const replaced = await setTimer(topic.id, 'CLOSE', { at: later }, spaceAdmin.token);
+    expect(replaced.timers.map((x: { kind: string; at: string }) => [x.kind, x.at])).toEqual([['CLOSE', later], ['UNPIN', expect.any(String)]]);
+    expect(await t.sql(`SELECT kind, set_by FROM topic_timers WHERE topic_id = $1 ORDER BY kind`, [topic.id])).toEqual([
+      { kind: 'CLOSE', set_by: spaceAdmin.id },
+      { kind: 'UNPIN', set_by: mod.id },
+    ]);
+    // The replaced time no longer counts.
+    expect(await fire(3)).toEqual({ fired: 0, dropped: 0, postponed: 0 });
+    expect((await read(topic.id)).closed).toBe(false);
+    const removed = expectOk(await t.gql(REMOVE, { i: { topicId: topic.id, kind: 'CLOSE' } }, { token: mod.token })).removeTopicTimer;
+    expect(removed.timers).toEqual([{ kind: 'UNPIN' }]);
+    const before = await written();
+    // Nothing to remove: nothing written.
+    expectOk(await t.gql(REMOVE, { i: { topicId: topic.id, kind: 'CLOSE' } }, { token: mod.token }));
+    expect(await written()).toEqual(before);
+    expect(await fire(6)).toEqual({ fired: 0, dropped: 0, postponed: 0 });
+    expect((await read(topic.id)).closed).toBe(false);
+    const log = await logOf(topic.id, topic.firstPostId);
+    expect(log.map((e) => [e.action, e.actor_id, e.before?.at ?? null, e.after?.at ?? null])).toEqual([
+      ['topic.timer_set', mod.id, null, soon],
+      ['topic.timer_set', mod.id, null, expect.any(String)],
+      ['topic.timer_set', spaceAdmin.id, soon, later],
+      ['topic.timer_remove', mod.id, later, null],
+    ]);
+  });
+
+  it('answers everyone else exactly as setTopicStatus does, and writes nothing', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const hidden = await createTopic(t, author.token, restrictedBoard);
+    await setTimer(topic.id, 'CLOSE', { afterHours: 3 });
+    const codeOf = (res: GqlResult) => res.errors?.[0]?.extensions.code ?? 'OK';
+    const before = await written();
+    for (const [who, token] of [['author', author.token], ['member', member.token], ['anonymous', undefined], ['moderator elsewhere', otherSpaceMod.token]] as const) {
+      for (const target of [topic.id, hidden.id]) {
+        const manual = codeOf(await t.gql(STATUS, { i: { topicId: target, pinned: false, closed: false } }, { token }));
+        expect([who, manual]).not.toEqual([who, 'OK']);
+        expect([who, codeOf(await t.gql(SET, { i: { topicId: target, kind: 'OPEN', afterHours: 2 } }, { token }))]).toEqual([who, manual]);
+        expect([who, codeOf(await t.gql(REMOVE, { i: { topicId: target, kind: 'CLOSE' } }, { token }))]).toEqual([who, manual]);
+      }
+    }
+    expect(codeOf(await t.gql(SET, { i: { topicId: hidden.id, kind: 'OPEN', afterHours: 2 } }, { token: outsider.token }))).toBe('NOT_FOUND');
+    expect(codeOf(await t.gql(SET, { i: { topicId: topic.id, kind: 'OPEN', afterHours: 2 } }, { token: author.token }))).toBe('FORBIDDEN');
+    expect(await written()).toEqual(before);
+    // Those setTopicStatus lets through: the space's moderators and admins, global moderators.
+    for (const who of [mod, spaceAdmin, globalMod]) await setTimer(topic.id, 'UNPIN', { afterHours: 2 }, who.token);
+  });
+
+  it.each([
+    ['a time past', { at: new Date(Date.now() - 60_000).toISOString() }, 'at'],
+    ['more than a year ahead', { at: new Date(Date.now() + 367 * 24 * HOUR).toISOString() }, 'at'],
+    ['both a time and hours', { at: new Date(Date.now() + HOUR).toISOString(), afterHours: 2 }, 'afterHours'],
+    ['neither', {}, 'afterHours'],
+    ['no hours', { kind: 'CLOSE_AFTER_LAST_POST' }, 'afterHours'],
+    ['a time for CLOSE_AFTER_LAST_POST', { kind: 'CLOSE_AFTER_LAST_POST', at: new Date(Date.now() + HOUR).toISOString() }, 'at'],
+    ['zero hours', { afterHours: 0 }, 'afterHours'],
+    ['past a year of hours', { afterHours: 8761 }, 'afterHours'],
+  ])('refuses %s with BAD_USER_INPUT and writes nothing, leaving the timer there', async (_what, extra, field) => {
+    const topic = await createTopic(t, author.token, boardId);
+    await setTimer(topic.id, 'CLOSE', { afterHours: 3 });
+    await setTimer(topic.id, 'CLOSE_AFTER_LAST_POST', { afterHours: 5 });
+    const before = await written();
+    const stored = await t.sql(`SELECT * FROM topic_timers ORDER BY kind`);
+    const err = expectError(await t.gql(SET, { i: { topicId: topic.id, kind: 'CLOSE', ...extra } }, { token: mod.token }), 'BAD_USER_INPUT');
+    expect(err.extensions.fields?.map((f) => f.field)).toEqual([field]);
+    expect(await written()).toEqual(before);
+    expect(await t.sql(`SELECT * FROM topic_timers ORDER BY kind`)).toEqual(stored);
+  });
+
+  it('drops a timer that no longer applies, writing nothing but its removal', async () => {
+    const open = await createTopic(t, author.token, boardId);
+    const deleted = await createTopic(t, author.token, boardId);
+    const demoted = await createTopic(t, author.token, boardId);
+    const exMod = await makeUser(t);
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES ($1, $2, $3, $4)`, [newId(), spaceId, exMod.id, LEVEL_RANK.MODERATE]);
+    await setTimer(open.id, 'OPEN', { afterHours: 1 });
+    await setTimer(deleted.id, 'CLOSE', { afterHours: 1 });
+    await setTimer(demoted.id, 'CLOSE', { afterHours: 1 }, exMod.token);
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.firstPostId }, { token: author.token }));
+    await t.sql(`DELETE FROM space_grants WHERE user_id = $1`, [exMod.id]);
+    const before = await written();
+    expect(await fire(2)).toEqual({ fired: 0, dropped: 3, postponed: 0 });
+    expect(await written()).toEqual({ ...before, timers: before.timers - 3 });
+    expect(await t.sql(`SELECT state, closed FROM topics WHERE id = ANY($1::uuid[]) ORDER BY state`, [[open.id, deleted.id, demoted.id]])).toEqual([
+      { state: 'DELETED', closed: false },
+      { state: 'VISIBLE', closed: false },
+      { state: 'VISIBLE', closed: false },
+    ]);
+  });
+
+  it('goes with its topic when the topic row goes', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    await setTimer(topic.id, 'CLOSE', { afterHours: 1 });
+    const [fk] = await t.sql(
+      `SELECT confdeltype FROM pg_constraint WHERE conrelid = 'topic_timers'::regclass AND confrelid = 'topics'::regclass AND contype = 'f'`,
+    );
+    expect(fk.confdeltype).toBe('c');
+    await t.sql(`DELETE FROM topics WHERE id = $1`, [topic.id]);
+    expect(await t.sql(`SELECT 1 FROM topic_timers WHERE topic_id = $1`, [topic.id])).toEqual([]);
+  });
+
+  it('fires each timer once when workers run at the same time', async () => {
+    const topics = await Promise.all(Array.from({ length: 12 }, () => createTopic(t, author.token, boardId)));
+    for (const topic of topics) await setTimer(topic.id, 'CLOSE', { afterHours: 1 });
+    const runs = await Promise.all([fire(2), fire(2), fire(2)]);
+    const total = (k: 'fired' | 'dropped' | 'postponed') => runs.reduce((n, r) => n + r[k], 0);
+    expect([total('fired'), total('dropped'), total('postponed')]).toEqual([12, 0, 0]);
+    const ids = topics.map((x) => x.id);
+    const perTopic = await t.sql(
+      `SELECT (SELECT count(*) FROM moderation_log WHERE target_id = t.id AND action = 'topic.status')::int AS log,
+              (SELECT count(*) FROM outbox WHERE aggregate_id = t.id AND type = 'topic.updated')::int AS events, t.closed
+         FROM topics t WHERE t.id = ANY($1::uuid[])`,
+      [ids],
+    );
+    expect(perTopic).toEqual(ids.map(() => ({ log: 1, events: 1, closed: true })));
+  });
+
+  it('tells readers of CLOSE and OPEN timers, and only moderators of UNPIN and DELETE ones and of who set them', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    await setTimer(topic.id, 'CLOSE', { afterHours: 10 });
+    await setTimer(topic.id, 'UNPIN', { afterHours: 20 });
+    await setTimer(topic.id, 'DELETE', { afterHours: 30 });
+    const kinds = async (token?: string) => (await read(topic.id, token)).timers.map((x: { kind: string; setBy: { id: string } | null }) => [x.kind, x.setBy?.id ?? null]);
+    expect(await kinds(member.token)).toEqual([['CLOSE', null]]);
+    expect(await kinds(author.token)).toEqual([['CLOSE', null]]);
+    expect(await kinds()).toEqual([['CLOSE', null]]);
+    expect(await kinds(mod.token)).toEqual([['CLOSE', mod.id], ['UNPIN', mod.id], ['DELETE', mod.id]]);
+    expect(await kinds(globalMod.token)).toEqual([['CLOSE', mod.id], ['UNPIN', mod.id], ['DELETE', mod.id]]);
+  });
+});
