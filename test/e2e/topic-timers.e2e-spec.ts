@@ -293,6 +293,22 @@ describe('topic timers', () => {
     expect(perTopic).toEqual(ids.map(() => ({ log: 1, events: 1, closed: true })));
   });
 
+  it('reads the timers of a whole board page in one statement, and their setters in one more', async () => {
+    const board = await makeBoard(t, spaceId);
+    const LIST = (fields: string) => `query($id: ID!) { board(id: $id) { topics(first: 50) { edges { node { id ${fields} } } } } }`;
+    const cost = async (fields: string) => (await t.countStatements(async () => expectOk(await t.gql(LIST(fields), { id: board }, { token: mod.token })))).count;
+    for (const size of [2, 6]) {
+      while ((await t.sql(`SELECT count(*)::int AS n FROM topics WHERE board_id = $1`, [board]))[0].n < size) {
+        const topic = await createTopic(t, author.token, board);
+        await setTimer(topic.id, 'CLOSE', { afterHours: 5 });
+        await setTimer(topic.id, 'UNPIN', { afterHours: 6 });
+      }
+      const page = expectOk(await t.gql(LIST('timers { kind setBy { id } }'), { id: board }, { token: mod.token })).board.topics.edges;
+      expect(page.map((e: { node: { timers: unknown[] } }) => e.node.timers.length)).toEqual(Array(size).fill(2));
+      expect([size, (await cost('timers { kind setBy { id } }')) - (await cost(''))]).toEqual([size, 1 + 1]); // the timers, then their setters' users
+    }
+  });
+
   it('tells readers of CLOSE and OPEN timers, and only moderators of UNPIN and DELETE ones and of who set them', async () => {
     const topic = await createTopic(t, author.token, boardId);
     await setTimer(topic.id, 'CLOSE', { afterHours: 10 });
