@@ -266,6 +266,25 @@ describe('topic timers', () => {
     ]);
   });
 
+  it('follows a topic moved where its setter still moderates, and is dropped once it is moved out of their reach', async () => {
+    const MOVE = `mutation($i: MoveTopicInput!) { moveTopic(input: $i) { id } }`;
+    const staysWithMod = await createTopic(t, author.token, boardId);
+    const leavesMod = await createTopic(t, author.token, boardId);
+    await setTimer(staysWithMod.id, 'CLOSE', { afterHours: 1 });
+    await setTimer(leavesMod.id, 'CLOSE', { afterHours: 1 });
+    const sameSpaceBoard = await makeBoard(t, spaceId);
+    const elsewhere = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    expectOk(await t.gql(MOVE, { i: { topicId: staysWithMod.id, boardId: sameSpaceBoard } }, { token: globalMod.token }));
+    expectOk(await t.gql(MOVE, { i: { topicId: leavesMod.id, boardId: elsewhere } }, { token: globalMod.token }));
+    expect(await fire(2)).toEqual({ fired: 1, dropped: 1, postponed: 0 });
+    expect(await t.sql(`SELECT id, closed FROM topics WHERE id = ANY($1::uuid[]) ORDER BY closed`, [[staysWithMod.id, leavesMod.id]])).toEqual([
+      { id: leavesMod.id, closed: false },
+      { id: staysWithMod.id, closed: true },
+    ]);
+    expect((await logOf(leavesMod.id, leavesMod.firstPostId)).map((e) => e.action)).toEqual(['topic.timer_set', 'topic.move']);
+    expect(await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 AND type = 'topic.updated'`, [leavesMod.id])).toEqual([]);
+  });
+
   it('goes with its topic when the topic row goes', async () => {
     const topic = await createTopic(t, author.token, boardId);
     await setTimer(topic.id, 'CLOSE', { afterHours: 1 });
