@@ -21,15 +21,18 @@ import { UsersLoader } from './users/users.loader';
 import { UsersRepository } from './users/users.repository';
 import { UsersResolver } from './users/users.resolver';
 import { UsersService } from './users/users.service';
+import { ProfileScreening } from './users/profile-screening';
+import { ContentModule } from '../../content/src/content.module';
 
 /** Accounts (passwords and their resets, e-mail address confirmation and change, deletion and anonymisation), sessions, groups and global roles. */
 @Module({
+  imports: [ContentModule],
   providers: [
-    SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, PasswordsService, AccountMailer, PasswordResetMail,
+    ProfileScreening, SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, PasswordsService, AccountMailer, PasswordResetMail,
     EmailVerificationService, EmailVerificationMail, EmailChangeService, EmailChangeMail, EmailChangeNotice, GroupsService, IgnoresService, AccountDeletionService,
     AuthResolver, UsersResolver, GroupsResolver,
   ],
-  exports: [SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, IgnoresService],
+  exports: [ProfileScreening, SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, IgnoresService],
 })
 export class IdentityModule implements OnModuleInit {
   constructor(

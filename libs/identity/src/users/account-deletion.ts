@@ -104,6 +104,7 @@ export class AccountDeletionService {
   private async anonymize(tx: Tx, user: UserRow): Promise<UserRow> {
     const [row] = await tx.query<UserRow>(
       `UPDATE users SET handle = $2, display_name = $3, email = NULL, password_hash = NULL, email_verified_at = NULL, pending_email = NULL, pending_email_at = NULL,
+              bio = NULL, bio_html = NULL, location = NULL, website = NULL,
               digest_sent_at = NULL, role = 'MEMBER', trust_level_locked = false, deleted_at = now(), updated_at = now()
         WHERE id = $1 RETURNING ${USER_COLUMNS()}`,
       [user.id, await this.freeHandle(tx), DELETED_DISPLAY_NAME],

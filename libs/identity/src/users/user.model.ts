@@ -33,6 +33,21 @@ export interface UserRow {
   created_at: Date;
 }
 
+/**
+ * What a member tells about themselves (`updateProfile`) and when they were last seen: read
+ * apart from UserRow, which every author a list joins in carries, and only for the users a
+ * request asks these fields of (UsersLoader.profile).
+ */
+export interface ProfileRow {
+  id: string;
+  /** The bio's markdown as its author wrote it: shown to them alone, to edit. */
+  bio: string | null;
+  bio_html: string | null;
+  location: string | null;
+  website: string | null;
+  last_seen_at: Date | null;
+}
+
 /** A user's columns selected beside another row under an `a_` prefix: the author of a post or topic. */
 export type AuthorColumns = { [K in keyof UserRow as `a_${K}`]: UserRow[K] };
 

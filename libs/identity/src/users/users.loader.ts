@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { Viewer } from '../../../core/src/graphql/viewer';
-import { AuthorColumns, authorOf, toUserModel, UserModel } from './user.model';
+import { AuthorColumns, authorOf, ProfileRow, toUserModel, UserModel } from './user.model';
 import { UsersRepository } from './users.repository';
 
 /**
@@ -36,5 +36,23 @@ export class UsersLoader {
 
   load(viewer: Viewer, id: string): Promise<UserModel | null> {
     return this.for(viewer).load(id);
+  }
+
+  /** A user's profile (bio, location, website, last seen), batched for every user of a list. */
+  profile(viewer: Viewer, id: string): Promise<ProfileRow | null> {
+    const loader = viewer.memoize(
+      'loader:profiles',
+      () =>
+        new DataLoader<string, ProfileRow | null>(async (ids) => {
+          const byId = new Map((await this.repo.profiles(ids)).map((r) => [r.id, r]));
+          return ids.map((id) => byId.get(id) ?? null);
+        }),
+    );
+    return loader.load(id);
+  }
+
+  /** Forgets a profile read earlier in the request (it just changed). */
+  forgetProfile(viewer: Viewer, id: string): void {
+    viewer.peek<DataLoader<string, ProfileRow | null>>('loader:profiles')?.clear(id);
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { UserRow } from './user.model';
+import { ProfileRow, UserRow } from './user.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
 import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
 
@@ -9,6 +9,15 @@ export const USER_COLUMNS = (alias?: string) =>
   ['id', 'email', 'handle', 'display_name', 'role', 'trust_level', 'is_placeholder', 'created_at'].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
 const COLUMNS = USER_COLUMNS();
 const USERS_BY_ID = prepared('users.by_id', `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::uuid[])`);
+
+/**
+ * The profile columns of a user `u` (ProfileRow). Last seen is the latest use of a session
+ * (touched every few minutes, kept 90 days after it ends), else the latest day of a visit
+ * (kept for trust levels); none for a deleted account, whose sessions linger for IP bans.
+ */
+export const PROFILE_COLUMNS = `u.id, u.bio, u.bio_html, u.location, u.website,
+  CASE WHEN u.deleted_at IS NULL THEN GREATEST((SELECT max(s.last_used_at) FROM sessions s WHERE s.user_id = u.id),
+                                               (SELECT max(v.day) FROM user_visits v WHERE v.user_id = u.id)::timestamptz) END AS last_seen_at`;
 
 export interface EmailStatus {
   verified: boolean;
@@ -25,6 +34,12 @@ export class UsersRepository {
   async getByIds(ids: readonly string[]): Promise<UserRow[]> {
     if (ids.length === 0) return [];
     return this.ds.query(USERS_BY_ID, [ids]);
+  }
+
+  /** The profiles of these users, in one statement however many a list asks for. */
+  profiles(ids: readonly string[]): Promise<ProfileRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.ds.query(`SELECT ${PROFILE_COLUMNS} FROM users u WHERE u.id = ANY($1::uuid[])`, [ids]);
   }
 
   /**

@@ -63,8 +63,11 @@ export class UsersResolver {
 
   @Mutation(() => UserModel, {
     description:
-      'The signed-in member’s profile: the name shown next to their handle (null fields stay as they are; a request that ' +
-      'changes nothing is BAD_USER_INPUT). FORBIDDEN while silenced site-wide; 10 changes an hour.',
+      'The signed-in member’s profile: the name shown next to their handle, a bio, a location and a website (null fields stay as ' +
+      'they are, an empty text clears a field but the name; a request that changes nothing is BAD_USER_INPUT). The texts it sets ' +
+      'are screened by the site’s watched words: a BLOCK or REQUIRE_APPROVAL rule, or a CENSOR rule outside the bio, refuses ' +
+      'the change (BAD_USER_INPUT naming the field and the rule’s public reason) and writes nothing; CENSOR masks words in ' +
+      '`bioHtml`. FORBIDDEN while silenced site-wide; 10 changes an hour.',
   })
   updateProfile(@Args('input') input: UpdateProfileInput, @Context() ctx: GqlContext): Promise<UserModel> {
     return this.users.updateProfile(ctx.viewer, input);
@@ -114,6 +117,45 @@ export class UsersResolver {
   })
   async pendingEmail(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> {
     return this.isSelf(user, ctx) ? (await this.users.emailStatus(ctx.viewer, user.id)).pending : null;
+  }
+
+  @ResolveField(() => String, {
+    nullable: true,
+    description: 'The bio’s markdown as written, to edit it (`updateProfile`). Only for the user themself; null for everybody else (they read `bioHtml`).',
+  })
+  async bio(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> {
+    return this.isSelf(user, ctx) ? ((await this.loader.profile(ctx.viewer, user.id))?.bio ?? null) : null;
+  }
+
+  @ResolveField(() => String, {
+    nullable: true,
+    description: 'The bio rendered and sanitized as posts are (links to other sites carry rel="nofollow ugc noopener"), censored words masked; null when unset.',
+  })
+  async bioHtml(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> {
+    return (await this.loader.profile(ctx.viewer, user.id))?.bio_html ?? null;
+  }
+
+  @ResolveField(() => String, { nullable: true, description: 'Where the member says they are (plain text, one line); null when unset.' })
+  async location(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> {
+    return (await this.loader.profile(ctx.viewer, user.id))?.location ?? null;
+  }
+
+  @ResolveField(() => String, {
+    nullable: true,
+    description: 'The member’s website, an http(s) address; null when unset. Link it with rel="nofollow ugc noopener", as links in posts are.',
+  })
+  async website(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> {
+    return (await this.loader.profile(ctx.viewer, user.id))?.website ?? null;
+  }
+
+  @ResolveField(() => Date, {
+    nullable: true,
+    description:
+      'When the member last used the site, to within a few minutes (else the day of their last visit); null for a deleted ' +
+      'account and for one never signed in to (imported placeholders).',
+  })
+  async lastSeenAt(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<Date | null> {
+    return (await this.loader.profile(ctx.viewer, user.id))?.last_seen_at ?? null;
   }
 
   /** Whether the viewer is the user: the only one their address and its state are shown to. */

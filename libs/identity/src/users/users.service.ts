@@ -9,6 +9,9 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AccessService, SILENCED } from '../../../access/src/access.service';
 import { UpdateProfileInput } from './dto/update-profile.input';
+import { ContentRenderer } from '../../../content/src/renderer';
+import { ProfileChange, ProfileScreening } from './profile-screening';
+import { UsersLoader } from './users.loader';
 
 /** Profile changes a member may make in an hour: a name changed on every page view is someone passing for others. */
 export const PROFILE_CHANGES_PER_USER: RateRule = { bucket: 'profile:user', limit: 10, windowSeconds: 3600 };
@@ -21,27 +24,56 @@ export class UsersService {
     private readonly audit: AuditLog,
     private readonly limiter: RateLimiter,
     private readonly access: AccessService,
+    private readonly renderer: ContentRenderer,
+    private readonly screening: ProfileScreening,
+    private readonly loader: UsersLoader,
   ) {}
 
   /**
-   * The signed-in member's own profile (for now, the name shown next to their handle; the
-   * handle stays, as mentions and links are written with it). A member silenced site-wide may
-   * not change it (FORBIDDEN): a name is shown with everything they wrote. A request that asks
-   * nothing is BAD_USER_INPUT and writes nothing.
+   * The signed-in member's own profile: the name shown next to their handle (the handle stays,
+   * as mentions and links are written with it), a bio in markdown, a location and a website.
+   * Null leaves a field as it is, an empty text clears it (the name cannot be cleared). The bio
+   * goes through the posts' renderer and sanitizer, and its mentions notify nobody. The texts it
+   * sets are screened first (ProfileScreening: the site's watched words); a refusal writes
+   * nothing and costs no change of the hour. A member silenced site-wide may not change any of
+   * it (FORBIDDEN): a name is shown with everything they wrote, and a profile is read by
+   * anyone. A request that asks nothing is BAD_USER_INPUT and writes nothing.
    */
   async updateProfile(viewer: Viewer, input: UpdateProfileInput): Promise<UserModel> {
     if (!viewer.user || !viewer.sessionId) throw AppError.unauthenticated();
     const userId = viewer.user.id;
-    if (input.displayName == null) throw AppError.badField('displayName', 'give something to change');
+    if (input.displayName == null && input.bio == null && input.location == null && input.website == null) {
+      throw AppError.badField('input', 'give something to change');
+    }
     if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
+    const change: ProfileChange = {
+      viewer,
+      displayName: input.displayName ?? undefined,
+      bio: input.bio ? { source: input.bio, html: this.renderer.render(input.bio).html } : undefined,
+      location: input.location || undefined,
+      website: input.website || undefined,
+    };
+    const verdict = await this.screening.evaluate(change);
+    const bioHtml = change.bio ? (verdict.bioHtml ?? change.bio.html) : null;
     const row = await this.uow.run(async (tx) => {
       await this.limiter.hitWithin(tx.manager, [[PROFILE_CHANGES_PER_USER, userId]]);
-      return tx.one<UserRow>(
-        `UPDATE users SET display_name = $2, updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING ${USER_COLUMNS()}`,
-        [userId, input.displayName],
+      // Each of $3, $5 and $6 is null to leave its column alone, '' to clear it ($4 is the bio's HTML,
+      // which may be empty for a bio of only link definitions).
+      const updated = await tx.one<UserRow>(
+        `UPDATE users SET display_name = COALESCE($2, display_name),
+                bio = CASE WHEN $3::text IS NULL THEN bio ELSE NULLIF($3, '') END,
+                bio_html = CASE WHEN $3::text IS NULL THEN bio_html WHEN $3 = '' THEN NULL ELSE $4 END,
+                location = CASE WHEN $5::text IS NULL THEN location ELSE NULLIF($5, '') END,
+                website = CASE WHEN $6::text IS NULL THEN website ELSE NULLIF($6, '') END,
+                updated_at = now()
+          WHERE id = $1 AND deleted_at IS NULL RETURNING ${USER_COLUMNS()}`,
+        [userId, input.displayName ?? null, input.bio ?? null, bioHtml, input.location ?? null, input.website ?? null],
       );
+      if (updated) await this.screening.stored(tx, change, verdict);
+      return updated;
     });
     if (!row) throw AppError.unauthenticated();
+    this.loader.forgetProfile(viewer, userId);
     return Object.assign(toUserModel(row), { isAuthenticatedSelf: true });
   }
 

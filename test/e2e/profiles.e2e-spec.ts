@@ -1,0 +1,135 @@
+import { makeUser, TestUser } from '../factories';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { id displayName bio bioHtml location website } }`;
+const PROFILE = `query($h: String!) { user(handle: $h) { id displayName bio bioHtml location website lastSeenAt } }`;
+const ANONYMIZE = `mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`;
+
+describe('profiles', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+  });
+  afterAll(() => t.close());
+
+  const update = (u: TestUser, input: Record<string, unknown>) => t.gql(UPDATE, { input }, { token: u.token });
+  const stored = async (u: TestUser) =>
+    (await t.sql(`SELECT display_name, bio, bio_html, location, website FROM users WHERE id = $1`, [u.id]))[0];
+
+  describe('bio, location and website', () => {
+    it('sets them, shows the bio’s source to its author alone, and clears each with an empty text', async () => {
+      const u = await makeUser(t);
+      const other = await makeUser(t);
+      const set = expectOk(await update(u, { bio: 'I make **maps**.', location: '  Lyon, France  ', website: 'https://maps.example.org/me' })).updateProfile;
+      expect(set).toMatchObject({ bio: 'I make **maps**.', bioHtml: '<p>I make <strong>maps</strong>.</p>\n', location: 'Lyon, France', website: 'https://maps.example.org/me' });
+      // Others read the rendering, never the source; so does someone signed out.
+      for (const token of [other.token, undefined]) {
+        expect(expectOk(await t.gql(PROFILE, { h: u.handle }, { token })).user).toMatchObject({
+          bio: null, bioHtml: '<p>I make <strong>maps</strong>.</p>\n', location: 'Lyon, France', website: 'https://maps.example.org/me',
+        });
+      }
+      expect(expectOk(await t.gql(PROFILE, { h: u.handle }, { token: u.token })).user.bio).toBe('I make **maps**.');
+
+      // Null leaves a field alone; an empty text (or, trimmed, blank) clears it.
+      expectOk(await update(u, { location: '' }));
+      expect(await stored(u)).toMatchObject({ bio: 'I make **maps**.', location: null, website: 'https://maps.example.org/me' });
+      expectOk(await update(u, { bio: '', website: '   ' }));
+      expect(await stored(u)).toMatchObject({ bio: null, bio_html: null, location: null, website: null });
+      expect(expectOk(await t.gql(PROFILE, { h: u.handle }, { token: other.token })).user).toMatchObject({ bioHtml: null, location: null, website: null });
+    });
+
+    it('refuses what is not valid and writes nothing, not even the valid fields beside it', async () => {
+      const u = await makeUser(t);
+      expectOk(await update(u, { bio: 'Before', location: 'Before', website: 'https://before.example.org' }));
+      const before = await stored(u);
+      const bad: Array<[string, unknown]> = [
+        ['bio', 'x'.repeat(3001)],
+        ['bio', '   \n\u200b '],
+        ['location', 'y'.repeat(101)],
+        ['location', 'two\nlines'],
+        ['location', 'right\u202eto left'],
+        ['website', 'javascript:alert(1)'],
+        ['website', 'ftp://files.example.org'],
+        ['website', 'example.org'],
+        ['website', 'https://user:secret@example.org'],
+        ['website', 'not an address'],
+        ['website', `https://example.org/${'p'.repeat(300)}`],
+      ];
+      for (const [field, value] of bad) {
+        const err = expectError(await update(u, { displayName: 'Changed', [field]: value }), 'BAD_USER_INPUT');
+        expect(err.extensions.fields?.map((f) => f.field)).toContain(field);
+      }
+      expect(await stored(u)).toEqual(before);
+      // At the limits, accepted.
+      expectOk(await update(u, { bio: 'b'.repeat(3000), location: 'l'.repeat(100), website: `http://example.org/${'p'.repeat(281)}` }));
+    });
+
+    it('renders the bio as posts are: no script, no javascript: links, other sites’ links marked, and mentions notify nobody', async () => {
+      const u = await makeUser(t);
+      const mentioned = await makeUser(t);
+      const bio = [
+        '<script>alert(1)</script> <img src=x onerror=alert(2)>',
+        '[click](javascript:alert(3)) [data](data:text/html;base64,PHNjcmlwdD4=) [mine](/u/me)',
+        '[site](https://example.org) and http://autolinked.example.com',
+        `Say hi to @${mentioned.handle}`,
+      ].join('\n\n');
+      const html: string = expectOk(await update(u, { bio })).updateProfile.bioHtml;
+      // Paragraphs and links only, none of them with a handler or a script's URL: the hostile parts stay text.
+      const tags = [...html.matchAll(/<([a-z0-9]+)([^>]*)>/gi)];
+      expect(new Set(tags.map((m) => m[1]))).toEqual(new Set(['p', 'a']));
+      for (const [, , attributes] of tags) expect(attributes).not.toMatch(/\son\w*=|javascript:|data:/i);
+      expect(html).toContain('[click](javascript:alert(3))');
+      expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+      expect(html).toContain('<a href="https://example.org" rel="nofollow ugc noopener">site</a>');
+      expect(html).toContain('<a href="http://autolinked.example.com" rel="nofollow ugc noopener">');
+      expect(html).toContain('<a href="/u/me">mine</a>');
+      expect(html).toContain(`<a class="mention" href="/u/${mentioned.handle}" data-handle="${mentioned.handle}">@${mentioned.handle}</a>`);
+      expect((await stored(u)).bio_html).toBe(html);
+      // Nothing was written for the mention: no notification, nothing waiting in the outbox to make one.
+      expect(await t.sql(`SELECT count(*)::int AS n FROM notifications WHERE user_id = $1`, [mentioned.id])).toEqual([{ n: 0 }]);
+      expect(await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE payload::text LIKE '%' || $1 || '%'`, [mentioned.id])).toEqual([{ n: 0 }]);
+    });
+
+    it('stays as it is while its member is silenced site-wide', async () => {
+      const u = await makeUser(t);
+      expectOk(await update(u, { bio: 'Kept', location: 'Kept', website: 'https://kept.example.org' }));
+      const before = await stored(u);
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [u.id]);
+      for (const input of [{ bio: 'Changed' }, { location: '' }, { website: 'https://changed.example.org' }]) {
+        expectError(await update(u, input), 'FORBIDDEN');
+      }
+      expect(await stored(u)).toEqual(before);
+    });
+
+    it('goes with the account when it is anonymised, and the database holds a deleted account to that', async () => {
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      const u = await makeUser(t);
+      const other = await makeUser(t);
+      expectOk(await update(u, { bio: 'About me', location: 'Here', website: 'https://me.example.org' }));
+      expect(expectOk(await t.gql(PROFILE, { h: u.handle }, { token: other.token })).user.lastSeenAt).not.toBeNull();
+      expectOk(await t.gql(ANONYMIZE, { id: u.id }, { token: admin.token }));
+      expect(await stored(u)).toMatchObject({ bio: null, bio_html: null, location: null, website: null });
+      const [{ handle }] = await t.sql(`SELECT handle FROM users WHERE id = $1`, [u.id]);
+      expect(expectOk(await t.gql(PROFILE, { h: handle }, { token: other.token })).user).toMatchObject({ bioHtml: null, location: null, website: null, lastSeenAt: null });
+      await expect(t.sql(`UPDATE users SET location = 'Back' WHERE id = $1`, [u.id])).rejects.toThrow(/users_deleted_tells_nothing/);
+    });
+  });
+
+  describe('last seen', () => {
+    it('is the latest use of a session, else the latest day of a visit, and null for one never seen', async () => {
+      const u = await makeUser(t);
+      const viewer = await makeUser(t);
+      const seen = async (h: string) => expectOk(await t.gql(PROFILE, { h }, { token: viewer.token })).user.lastSeenAt;
+      await t.sql(`UPDATE sessions SET last_used_at = '2026-01-02T03:04:05Z' WHERE user_id = $1`, [u.id]);
+      await t.sql(`DELETE FROM user_visits WHERE user_id = $1`, [u.id]);
+      expect(await seen(u.handle)).toBe('2026-01-02T03:04:05.000Z');
+      // Sessions pruned: the visit days remain.
+      await t.sql(`DELETE FROM sessions WHERE user_id = $1`, [u.id]);
+      await t.sql(`INSERT INTO user_visits (user_id, day) VALUES ($1, '2025-12-30'), ($1, '2025-11-01')`, [u.id]);
+      expect(new Date(await seen(u.handle)).getTime()).toBe(new Date((await t.sql(`SELECT '2025-12-30'::date::timestamptz AS d`))[0].d).getTime());
+      await t.sql(`DELETE FROM user_visits WHERE user_id = $1`, [u.id]);
+      expect(await seen(u.handle)).toBeNull();
+    });
+  });
+});
