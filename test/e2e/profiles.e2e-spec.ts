@@ -1,9 +1,10 @@
-import { makeUser, TestUser } from '../factories';
+import { makeSpace, makeUser, TestUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { id displayName bio bioHtml location website } }`;
 const PROFILE = `query($h: String!) { user(handle: $h) { id displayName bio bioHtml location website lastSeenAt } }`;
 const ANONYMIZE = `mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`;
+const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
 
 describe('profiles', () => {
   let t: TestApp;
@@ -113,6 +114,81 @@ describe('profiles', () => {
       const [{ handle }] = await t.sql(`SELECT handle FROM users WHERE id = $1`, [u.id]);
       expect(expectOk(await t.gql(PROFILE, { h: handle }, { token: other.token })).user).toMatchObject({ bioHtml: null, location: null, website: null, lastSeenAt: null });
       await expect(t.sql(`UPDATE users SET location = 'Back' WHERE id = $1`, [u.id])).rejects.toThrow(/users_deleted_tells_nothing/);
+    });
+  });
+
+  describe('watched words', () => {
+    const rules: Record<string, string> = {};
+
+    beforeAll(async () => {
+      const staff = await makeUser(t, { role: 'MODERATOR' });
+      for (const [pattern, action, publicReason] of [
+        ['crypto*', 'BLOCK', 'No crypto promotions here'],
+        ['darn', 'CENSOR', 'Mind your language'],
+        ['competitorx', 'REQUIRE_APPROVAL', 'Mentions of competitors are reviewed'],
+        ['refund', 'FLAG', 'Refund requests go to support'],
+      ]) {
+        rules[action] = expectOk(await t.gql(RULE, { input: { pattern, kind: 'WORD', action, publicReason } }, { token: staff.token })).createWatchedWord.id;
+      }
+      // A space's own rule is for what is posted there: a profile belongs to no space.
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: staff.id, level: 'MODERATE' }]);
+      expectOk(await t.gql(RULE, { input: { spaceId: space.id, pattern: 'gardening', kind: 'WORD', action: 'BLOCK', publicReason: 'Off topic here' } }, { token: staff.token }));
+    });
+
+    const profileChanges = async (u: TestUser) =>
+      (await t.sql(`SELECT count(*)::int AS n FROM rate_events WHERE bucket = 'profile:user' AND key = $1`, [u.id]))[0].n as number;
+
+    it('refuses a blocked word in any field, naming the field and the rule’s reason, and writes nothing', async () => {
+      const u = await makeUser(t);
+      expectOk(await update(u, { displayName: 'Plain name', bio: 'Plain bio', location: 'Plain place', website: 'https://plain.example.org' }));
+      const before = await stored(u);
+      const cases: Array<[string, Record<string, string>]> = [
+        ['displayName', { displayName: 'CRYPTÔ King' }],
+        ['bio', { bio: 'Ask me about **cryptocoins**', location: 'Fine place' }],
+        // Spelt with an entity, the word shows in the rendered bio all the same.
+        ['bio', { bio: 'Ask me about cr&#121;ptocoins' }],
+        ['location', { location: 'Cryptoland', displayName: 'Fine name' }],
+        ['website', { website: 'https://crypto.example.org' }],
+      ];
+      for (const [field, input] of cases) {
+        const err = expectError(await update(u, input), 'BAD_USER_INPUT');
+        expect(err.message).toBe('Your profile was refused: No crypto promotions here');
+        expect(err.extensions.fields).toEqual([{ field, message: 'Your profile was refused: No crypto promotions here' }]);
+      }
+      expect(await stored(u)).toEqual(before);
+      // Refusals cost none of the hour's changes, and the moderation log notes one per rule a while.
+      expect(await profileChanges(u)).toBe(1);
+      const logged = await t.sql(`SELECT after FROM moderation_log WHERE action = 'automod.block' AND target_id = $1`, [u.id]);
+      expect(logged).toEqual([{ after: { ruleId: rules.BLOCK, kind: 'profile', field: 'displayName' } }]);
+    });
+
+    it('masks a censored word in the bio and keeps its source, but refuses one where nothing can be masked', async () => {
+      const u = await makeUser(t);
+      const other = await makeUser(t);
+      const res = expectOk(await update(u, { bio: 'Well **darn**, DARN it. Darnell is fine.' })).updateProfile;
+      expect(res.bioHtml).toBe('<p>Well <strong>■■■■</strong>, ■■■■ it. Darnell is fine.</p>\n');
+      expect(res.bio).toBe('Well **darn**, DARN it. Darnell is fine.');
+      expect(expectOk(await t.gql(PROFILE, { h: u.handle }, { token: other.token })).user.bioHtml).toBe(res.bioHtml);
+      expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'automod.censor' AND target_type = 'user' AND target_id = $1`, [u.id])).toEqual([{ n: 1 }]);
+      for (const [field, input] of [['displayName', { displayName: 'Darn Smith' }], ['location', { location: 'Darn' }], ['website', { website: 'https://darn.example.org' }], ['bio', { bio: 'Well d&#97;rn' }]] as const) {
+        const err = expectError(await update(u, input), 'BAD_USER_INPUT');
+        expect(err.extensions.fields).toEqual([{ field, message: 'Your profile was refused: Mind your language' }]);
+      }
+      expect((await stored(u)).bio_html).toBe(res.bioHtml);
+    });
+
+    it('refuses what a rule would hold for approval, lets a flagged word through to the review queue, and ignores spaces’ rules', async () => {
+      const u = await makeUser(t);
+      const err = expectError(await update(u, { bio: 'Better than CompetitorX' }), 'BAD_USER_INPUT');
+      expect(err.message).toBe('Your profile was refused: Mentions of competitors are reviewed');
+      expect((await stored(u)).bio).toBeNull();
+
+      expect(expectOk(await update(u, { location: 'Refund desk' })).updateProfile.location).toBe('Refund desk');
+      const items = await t.sql(`SELECT space_id, target_type, kind, status FROM review_items WHERE target_id = $1`, [u.id]);
+      expect(items).toEqual([{ space_id: null, target_type: 'USER', kind: 'AUTOMOD', status: 'PENDING' }]);
+      expect(await t.sql(`SELECT after FROM moderation_log WHERE action = 'automod.flag' AND target_id = $1`, [u.id])).toEqual([{ after: { ruleIds: [rules.FLAG] } }]);
+
+      expect(expectOk(await update(u, { bio: 'I love gardening' })).updateProfile.bioHtml).toBe('<p>I love gardening</p>\n');
     });
   });
 

@@ -23,6 +23,7 @@ import { ModerationLogService } from './audit/moderation-log.service';
 import { SanctionsResolver } from './sanctions/sanctions.resolver';
 import { SanctionsService } from './sanctions/sanctions.service';
 import { UnacknowledgedWarningRule } from './sanctions/warnings-rule';
+import { ProfileScreening } from '../../identity/src/users/profile-screening';
 
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
@@ -41,15 +42,21 @@ export class ModerationModule implements OnModuleInit {
     private readonly spam: SpamFilter,
     private readonly sanctions: SanctionsService,
     private readonly warnings: UnacknowledgedWarningRule,
+    private readonly profiles: ProfileScreening,
   ) {}
 
-  /** Plug the posting rules into the forum's content pipeline. */
+  /** Plug the posting rules into the forum's content pipeline, and the watched words into profile changes. */
   onModuleInit(): void {
     this.policy.register(this.warnings);
     this.policy.register(this.watchedWords);
     this.policy.register(this.limits);
     this.policy.register(this.premoderation);
     this.policy.register(this.spam);
+    this.profiles.register({
+      name: 'watched-words',
+      check: (c, verdict) => this.watchedWords.checkProfile(c, verdict),
+      stored: (tx, c, verdict) => this.watchedWords.profileStored(tx, c, verdict),
+    });
     this.jobs.register('recompute-trust-levels', 3600_000, () => this.trust.recompute());
     this.jobs.register('handle-expired-sanctions', 60_000, () => this.sanctions.handleExpired());
   }

@@ -19,6 +19,7 @@ import { compile, fold, matchAll, Matches, MatchTimeout, RuleKind, validatePatte
 import { trim } from '../../../core/src/graphql/transforms';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
+import { ProfileChange, ProfileVerdict } from '../../../identity/src/users/profile-screening';
 
 export type WatchAction = 'BLOCK' | 'CENSOR' | 'REQUIRE_APPROVAL' | 'FLAG';
 const ACTIONS: WatchAction[] = ['BLOCK', 'CENSOR', 'REQUIRE_APPROVAL', 'FLAG'];
@@ -69,6 +70,18 @@ interface Part {
   text: string;
   maskable: boolean;
 }
+
+/**
+ * Whose text is screened, where, and as what: a contribution to a space, or a member's profile
+ * (in no space: the site's rules alone apply).
+ */
+type Screening = { viewer: Viewer; spaceId: string | null; kind: Contribution['kind'] | 'profile' };
+
+/**
+ * What refuses a profile change beside BLOCK: REQUIRE_APPROVAL, since nothing holds a profile
+ * for a moderator to approve, and what a profile shows must not go up without one.
+ */
+const PROFILE_REFUSING: WatchAction[] = ['BLOCK', 'REQUIRE_APPROVAL'];
 
 interface Screened {
   matched: Row[];
@@ -167,17 +180,9 @@ export class WatchedWordsRule implements PostingCheck {
     const parts: Part[] = [{ field: 'body', text: c.body, maskable: true }];
     if (c.title != null) parts.push({ field: 'title', text: c.title, maskable: true });
     if (c.tags?.length) parts.push({ field: 'tags', text: c.tags.join(' '), maskable: false });
-    // The rules are read once for both passes.
-    const rules = await this.rulesFor(c.spaceId);
-    const screened = await this.screen(c, parts, ACTIONS, rules);
-    if (!screened) return;
-    // The body as readers will get it: rendered once, screened, and kept as the verdict's HTML.
-    const maskedHtml = screened.masked[0] === null ? null : this.renderer.render(screened.masked[0]).html;
-    const shown = screened.timedOut ? null : await this.screen(c, [{ field: 'body', text: htmlToText(maskedHtml ?? c.rendered.html), maskable: false }], ACTIONS, rules);
-    if (shown) {
-      screened.timedOut ||= shown.timedOut;
-      screened.matched.push(...shown.matched.filter((r) => !screened.matched.includes(r)));
-    }
+    const twice = await this.screenTwice(c, parts, c.rendered.html, await this.rulesFor(c.spaceId));
+    if (!twice) return;
+    const { screened, maskedHtml } = twice;
     const reasons = new Set(verdict.reasons);
     if (screened.timedOut) {
       verdict.pending = true;
@@ -198,6 +203,60 @@ export class WatchedWordsRule implements PostingCheck {
       else verdict.title = masked;
     });
     verdict.reasons = [...reasons];
+  }
+
+  /**
+   * `parts` screened as written, then the first, a markdown body rendered as `html`, as readers
+   * will get it (rendered with censored words masked, markup gone, entities decoded), under the
+   * same rules (read once for both passes): the matches of both, and the masked body's HTML
+   * (null when nothing was masked). Without `html`, no part is a body and one pass is enough.
+   */
+  private async screenTwice(s: Screening, parts: Part[], html: string | null, rules: Row[], refusing?: WatchAction[]): Promise<{ screened: Screened; maskedHtml: string | null } | null> {
+    const screened = await this.screen(s, parts, ACTIONS, rules, refusing);
+    if (!screened) return null;
+    if (html === null) return { screened, maskedHtml: null };
+    const maskedHtml = screened.masked[0] === null ? null : this.renderer.render(screened.masked[0]).html;
+    const shown = screened.timedOut ? null : await this.screen(s, [{ field: parts[0].field, text: htmlToText(maskedHtml ?? html), maskable: false }], ACTIONS, rules, refusing);
+    if (shown) {
+      screened.timedOut ||= shown.timedOut;
+      screened.matched.push(...shown.matched.filter((r) => !screened.matched.includes(r)));
+    }
+    return { screened, maskedHtml };
+  }
+
+  /**
+   * A member's profile change (ProfileScreening) against the site's rules (a profile belongs to
+   * no space), as a post is screened: BLOCK refuses it, naming the field and the rule's public
+   * reason, and so does REQUIRE_APPROVAL (PROFILE_REFUSING). CENSOR masks the bio, as it masks a
+   * body (screened as written and as readers get it); the name, the location and the website
+   * cannot be masked (a name of ■ would stand beside every post, and an address would break),
+   * so a censored word there refuses the change, as in a tag. FLAG lets it through and puts the
+   * member in the review queue (`profileStored`). Matching that runs out of time is CONFLICT:
+   * nobody would review the profile before it shows.
+   */
+  async checkProfile(c: ProfileChange, verdict: ProfileVerdict): Promise<void> {
+    const parts: Part[] = [];
+    if (c.bio) parts.push({ field: 'bio', text: c.bio.source, maskable: true });
+    if (c.displayName != null) parts.push({ field: 'displayName', text: c.displayName, maskable: false });
+    if (c.location != null) parts.push({ field: 'location', text: c.location, maskable: false });
+    if (c.website != null) parts.push({ field: 'website', text: c.website, maskable: false });
+    if (parts.length === 0) return;
+    const s: Screening = { viewer: c.viewer, spaceId: null, kind: 'profile' };
+    const twice = await this.screenTwice(s, parts, c.bio?.html ?? null, await this.rulesFor(null), PROFILE_REFUSING);
+    if (!twice) return;
+    if (twice.screened.timedOut) throw AppError.conflict('Automatic checks could not finish; try again');
+    const reasons = new Set(verdict.reasons);
+    for (const rule of twice.screened.matched) {
+      if (rule.action === 'FLAG') reasons.add(`flag:${rule.id}`);
+      if (rule.action === 'CENSOR') reasons.add(`censor:${rule.id}`);
+    }
+    verdict.reasons = [...reasons];
+    if (twice.maskedHtml !== null) verdict.bioHtml = twice.maskedHtml;
+  }
+
+  /** A profile's FLAG rules put its member in the review queue, site-wide; censoring is logged. */
+  async profileStored(tx: Tx, c: ProfileChange, verdict: ProfileVerdict): Promise<void> {
+    await this.recordRulings(tx, verdict.reasons, null, { type: ReportTargetType.USER, id: c.viewer.id! });
   }
 
   /**
@@ -222,18 +281,18 @@ export class WatchedWordsRule implements PostingCheck {
     return screened?.masked[0] ?? text;
   }
 
-  private rulesFor(spaceId: string): Promise<Row[]> {
+  private rulesFor(spaceId: string | null): Promise<Row[]> {
     return this.ds.query(`SELECT * FROM watched_words WHERE space_id IS NULL OR space_id = $1 ORDER BY created_at, id`, [spaceId]);
   }
 
   /**
    * The space's and the site's rules (those with one of `actions`) over every part in one
-   * time-budgeted run. Throws on a BLOCK (or a CENSOR in a part that cannot be masked), after
-   * logging the refusal. Otherwise
+   * time-budgeted run. Throws on a BLOCK (or another of `refusing`, or a CENSOR in a part that
+   * cannot be masked), after logging the refusal. Otherwise
    * returns the rules that matched, each part masked where a CENSOR rule hit it (null when
    * nothing was), and whether matching ran out of time (then nothing matched). Null without rules.
    */
-  private async screen(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, parts: Part[], actions: WatchAction[] = ACTIONS, all?: Row[]): Promise<Screened | null> {
+  private async screen(c: Screening, parts: Part[], actions: WatchAction[] = ACTIONS, all?: Row[], refusing: WatchAction[] = ['BLOCK']): Promise<Screened | null> {
     const rules = (all ?? (await this.rulesFor(c.spaceId))).filter((r) => actions.includes(r.action));
     if (rules.length === 0) return null;
     const folds = parts.map((p) => fold(p.text));
@@ -252,7 +311,7 @@ export class WatchedWordsRule implements PostingCheck {
       for (const [i, rule] of rules.entries()) {
         if (hits[p][i].length === 0) continue;
         matched.add(rule);
-        if (rule.action === 'BLOCK' || (rule.action === 'CENSOR' && !part.maskable)) await this.refuse(c, rule, part.field);
+        if (refusing.includes(rule.action) || (rule.action === 'CENSOR' && !part.maskable)) await this.refuse(c, rule, part.field);
         if (rule.action === 'CENSOR') censor.push(...hits[p][i].map(([a, b]) => [folds[p].origin[a], folds[p].origin[b]] as [number, number]));
       }
       masked.push(censor.length ? maskRanges(part.text, censor) : null);
@@ -265,28 +324,34 @@ export class WatchedWordsRule implements PostingCheck {
    * rule in REFUSALS_LOGGED_EVERY_MINUTES (refused posts cost no rate limit, so a script retrying one
    * would otherwise fill the append-only log).
    */
-  private async refuse(c: Pick<Contribution, 'viewer' | 'spaceId' | 'kind'>, rule: Row, field: string): Promise<never> {
+  private async refuse(c: Screening, rule: Row, field: string): Promise<never> {
     // Once per user and rule a while: the throttle decides, atomically, with no log search.
     if ((await this.limiter.throttle([[REFUSALS_LOGGED, `${c.viewer.id}:${rule.id}`]])) === 0) {
       await this.uow.run((tx) =>
         this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind, field } }),
       );
     }
-    throw AppError.badField(field, `Your post was refused: ${rule.public_reason}`);
+    throw AppError.badField(field, `Your ${c.kind === 'profile' ? 'profile' : 'post'} was refused: ${rule.public_reason}`);
   }
 
   /** FLAG rules put the post in the review queue, as an automatic report would; censoring is logged. */
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
-    const flags = verdict.reasons.filter((r) => r.startsWith('flag:'));
-    const censored = verdict.reasons.filter((r) => r.startsWith('censor:'));
+    await this.recordRulings(tx, verdict.reasons, c.spaceId, { type: ReportTargetType.POST, id: s.postId });
+  }
+
+  /** The CENSOR and FLAG rules a verdict's reasons name, logged, and the flags opened as an AUTOMOD review item on `target`. */
+  private async recordRulings(tx: Tx, reasons: string[], spaceId: string | null, target: { type: ReportTargetType.POST | ReportTargetType.USER; id: string }): Promise<void> {
+    const flags = reasons.filter((r) => r.startsWith('flag:'));
+    const censored = reasons.filter((r) => r.startsWith('censor:'));
+    const targetType = target.type.toLowerCase();
     if (censored.length > 0) {
-      await this.audit.append(tx, { actorId: null, action: 'automod.censor', targetType: 'post', targetId: s.postId, spaceId: c.spaceId, after: { ruleIds: censored.map((r) => r.slice(7)) } });
+      await this.audit.append(tx, { actorId: null, action: 'automod.censor', targetType, targetId: target.id, spaceId, after: { ruleIds: censored.map((r) => r.slice(7)) } });
     }
     if (flags.length === 0) return;
     await this.reviewItems.open(tx, {
-      spaceId: c.spaceId, targetType: ReportTargetType.POST, targetId: s.postId, kind: 'AUTOMOD', actorId: null, action: 'flagged by automod', note: flags.map((f) => f.slice(5)).join(', '),
+      spaceId, targetType: target.type, targetId: target.id, kind: 'AUTOMOD', actorId: null, action: 'flagged by automod', note: flags.map((f) => f.slice(5)).join(', '),
     });
-    await this.audit.append(tx, { actorId: null, action: 'automod.flag', targetType: 'post', targetId: s.postId, spaceId: c.spaceId, after: { ruleIds: flags.map((f) => f.slice(5)) } });
+    await this.audit.append(tx, { actorId: null, action: 'automod.flag', targetType, targetId: target.id, spaceId, after: { ruleIds: flags.map((f) => f.slice(5)) } });
   }
 }
 
