@@ -143,9 +143,12 @@ describe('the access matrix', () => {
       expect(text).not.toContain('RESTRICTED');
       expect(text).not.toContain(internal.slug);
     }
-    // The author's profile counts only what the customer may read (PUBLIC and MEMBERS: 2 posts each).
-    const profile = await t.gql(`query($h: String!) { user(handle: $h) { posts { totalCount } } }`, { h: author.handle }, { token });
-    expect(profile.data.user.posts.totalCount).toBe(4);
+    // The author's profile counts only what the customer may read (PUBLIC and MEMBERS: a topic and a reply each).
+    const profile = await t.gql(`query($h: String!) { user(handle: $h) { posts { totalCount } topicCount postCount } }`, { h: author.handle }, { token });
+    expect(profile.data.user).toEqual({ posts: { totalCount: 4 }, topicCount: 2, postCount: 2 });
+    // An employee reads the internal space's as well.
+    const inside = await t.gql(`query($h: String!) { user(handle: $h) { topicCount postCount } }`, { h: author.handle }, { token: users.employee.token });
+    expect(inside.data.user).toEqual({ topicCount: 3, postCount: 3 });
   });
 
   it('filters in SQL exactly as contentView decides, in every case', async () => {

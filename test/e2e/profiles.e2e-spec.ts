@@ -1,4 +1,5 @@
-import { makeSpace, makeUser, TestUser } from '../factories';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { id displayName bio bioHtml location website } }`;
@@ -189,6 +190,78 @@ describe('profiles', () => {
       expect(await t.sql(`SELECT after FROM moderation_log WHERE action = 'automod.flag' AND target_id = $1`, [u.id])).toEqual([{ after: { ruleIds: [rules.FLAG] } }]);
 
       expect(expectOk(await update(u, { bio: 'I love gardening' })).updateProfile.bioHtml).toBe('<p>I love gardening</p>\n');
+    });
+  });
+
+  describe('activity counts', () => {
+    const COUNTS = `query($h: String!) { user(handle: $h) { topicCount postCount posts(first: 1) { totalCount } } }`;
+
+    it('count only what the viewer may read, as User.posts lists it', async () => {
+      const employees = await makeGroup(t);
+      const author = await makeUser(t, { groups: [employees] });
+      const colleague = await makeUser(t, { groups: [employees] });
+      const customer = await makeUser(t);
+      const mod = await makeUser(t);
+      const open = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+      const internal = await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }]);
+      const openBoard = await makeBoard(t, open.id);
+      const a = await createTopic(t, author.token, openBoard);
+      await reply(t, author.token, a.id);
+      await setPostState(t, (await reply(t, author.token, a.id)).id, 'HIDDEN');
+      const hiddenTopic = await createTopic(t, author.token, openBoard);
+      await reply(t, author.token, hiddenTopic.id);
+      await setTopicState(t, hiddenTopic.id, 'HIDDEN');
+      const c = await createTopic(t, author.token, await makeBoard(t, internal.id));
+      await reply(t, author.token, c.id);
+      // Someone else's posts count for them, not for the author.
+      await reply(t, colleague.token, a.id);
+
+      const expected: Array<[string, string | undefined, number, number]> = [
+        // The visible topic and reply in the open space.
+        ['anonymous', undefined, 1, 1],
+        ['customer', customer.token, 1, 1],
+        // The internal space's too.
+        ['colleague', colleague.token, 2, 2],
+        // What is hidden in the space they moderate, not the internal space.
+        ['moderator', mod.token, 2, 3],
+        // Their own hidden posts as well: everything.
+        ['author', author.token, 3, 4],
+      ];
+      for (const [who, token, topics, replies] of expected) {
+        const user = expectOk(await t.gql(COUNTS, { h: author.handle }, { token })).user;
+        expect({ who, ...user }).toEqual({ who, topicCount: topics, postCount: replies, posts: { totalCount: topics + replies } });
+      }
+    });
+
+    it('cost the same few statements for a list of users, however long, with every profile field', async () => {
+      const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+      const LIST = `{ ignoredUsers { id bioHtml location website lastSeenAt topicCount postCount posts(first: 1) { totalCount } } }`;
+      const listOf = async (n: number) => {
+        const viewer = await makeUser(t);
+        for (let i = 0; i < n; i++) {
+          const u = await makeUser(t);
+          expectOk(await update(u, { bio: `Bio ${i}`, location: `Place ${i}` }));
+          const topic = await createTopic(t, u.token, board);
+          for (let k = 0; k < i % 3; k++) await reply(t, u.token, topic.id);
+          await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2)`, [viewer.id, u.id]);
+        }
+        let users: any[] = [];
+        const cost = await t.countStatements(async () => (users = expectOk(await t.gql(LIST, {}, { token: viewer.token })).ignoredUsers));
+        expect(users).toHaveLength(n);
+        for (const u of users) {
+          const i = Number(u.location.slice('Place '.length));
+          expect(u).toMatchObject({ bioHtml: `<p>Bio ${i}</p>\n`, topicCount: 1, postCount: i % 3, posts: { totalCount: 1 + (i % 3) } });
+          expect(u.lastSeenAt).not.toBeNull();
+        }
+        return cost;
+      };
+      const two = await listOf(2);
+      const seven = await listOf(7);
+      expect(seven.count).toBe(two.count);
+      // The profiles once for every user; the counts once for topicCount and postCount together,
+      // and once more for totalCount, which is asked after its page, in a later batch.
+      expect(seven.statements.filter((q) => /\bbio_html\b/.test(q))).toHaveLength(1);
+      expect(seven.statements.filter((q) => /FILTER \(WHERE p\.number = 1\)/.test(q))).toHaveLength(2);
     });
   });
 

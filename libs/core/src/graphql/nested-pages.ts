@@ -31,9 +31,23 @@ export function nestedCount(
   parentId: string,
   load: (parentIds: readonly string[]) => Promise<Map<string, number>>,
 ): Promise<number> {
-  const loader = viewer.memoize(`nested-count:${key}`, () => new DataLoader<string, number>(async (ids) => {
+  return nestedCounts(viewer, key, parentId, load, 0);
+}
+
+/**
+ * `nestedCount` for several counts of a parent read in one statement (a profile's topics and
+ * replies): `load` answers them per parent, and parents it leaves out get `none`.
+ */
+export function nestedCounts<T>(
+  viewer: Viewer,
+  key: string,
+  parentId: string,
+  load: (parentIds: readonly string[]) => Promise<Map<string, T>>,
+  none: T,
+): Promise<T> {
+  const loader = viewer.memoize(`nested-count:${key}`, () => new DataLoader<string, T>(async (ids) => {
     const counts = await load([...new Set(ids)]);
-    return ids.map((id) => counts.get(id) ?? 0);
+    return ids.map((id) => counts.get(id) ?? none);
   }, { cache: false }));
   return loader.load(parentId);
 }

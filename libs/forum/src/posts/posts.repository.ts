@@ -47,6 +47,12 @@ export interface ActivityReader {
   moderated: string[];
 }
 
+/** A profile's activity as one reader may read it: topics started (first posts) and replies. */
+export interface ActivityCounts {
+  topics: number;
+  replies: number;
+}
+
 @Injectable()
 export class PostsRepository {
   constructor(private readonly ds: DataSource) {}
@@ -168,14 +174,18 @@ export class PostsRepository {
     );
   }
 
-  /** How many posts of each author the reader may read (authors with none are missing from the map). */
-  async activityCounts(authorIds: readonly string[], reader: ActivityReader): Promise<Map<string, number>> {
-    const rows: Array<{ author_id: string; n: number }> = await this.ds.query(
-      `SELECT p.author_id, count(*)::int AS n FROM unnest($1::uuid[]) AS a(id) JOIN posts p ON p.author_id = a.id JOIN topics t ON t.id = p.topic_id
+  /**
+   * How many of each author's posts the reader may read, as `activityPages` lists them: the
+   * topics they started (first posts) and their replies (authors with none are missing from the map).
+   */
+  async activityCounts(authorIds: readonly string[], reader: ActivityReader): Promise<Map<string, ActivityCounts>> {
+    const rows: Array<{ author_id: string; topics: number; replies: number }> = await this.ds.query(
+      `SELECT p.author_id, count(*) FILTER (WHERE p.number = 1)::int AS topics, count(*) FILTER (WHERE p.number > 1)::int AS replies
+         FROM unnest($1::uuid[]) AS a(id) JOIN posts p ON p.author_id = a.id JOIN topics t ON t.id = p.topic_id
         WHERE ${this.activityWhere('a.id')} GROUP BY p.author_id`,
       [authorIds, ...this.readerParams(reader)],
     );
-    return new Map(rows.map((r) => [r.author_id, r.n]));
+    return new Map(rows.map((r) => [r.author_id, { topics: r.topics, replies: r.replies }]));
   }
 
   async pendingEdits(postIds: readonly string[]): Promise<Map<string, PendingEditModel>> {

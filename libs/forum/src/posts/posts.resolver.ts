@@ -1,4 +1,4 @@
-import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, Context, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { LEVEL_RANK } from '../../../access/src/access-level';
 import { AppError } from '../../../core/src/errors';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
@@ -142,5 +142,19 @@ export class UserActivityResolver {
   @ResolveField(() => PostConnection, { description: 'The user’s posts that the viewer may read, newest first.' })
   posts(@Parent() user: UserModel, @Args() args: PageArgs, @Context() ctx: GqlContext): Promise<Connection<PostModel>> {
     return this.service.activity(ctx.viewer, user.id, args);
+  }
+
+  @ResolveField(() => Int, {
+    description: 'How many topics the user started that the viewer may read (the first posts `posts` lists): one in a space the viewer does not read, or hidden from them, is not counted.',
+  })
+  async topicCount(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<number> {
+    return (await this.service.activityCounts(ctx.viewer, user.id)).topics;
+  }
+
+  @ResolveField(() => Int, {
+    description: 'How many replies (posts after a topic’s first) the user wrote that the viewer may read (the others `posts` lists).',
+  })
+  async postCount(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<number> {
+    return (await this.service.activityCounts(ctx.viewer, user.id)).replies;
   }
 }

@@ -4,7 +4,7 @@ import { AccessService } from '../../../access/src/access.service';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, emptyConnection, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
-import { nestedCount, nestedPage } from '../../../core/src/graphql/nested-pages';
+import { nestedCount, nestedCounts, nestedPage } from '../../../core/src/graphql/nested-pages';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKinds } from '../board-kinds';
@@ -20,7 +20,7 @@ import { slowMode, TopicModel, TopicRow } from '../topics/topic.model';
 import { TopicsService } from '../topics/topics.service';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
-import { POST_COLUMNS, PostPageRow, PostsRepository } from './posts.repository';
+import { ActivityCounts, ActivityReader, POST_COLUMNS, PostPageRow, PostsRepository } from './posts.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { RenderedContent } from '../../../content/src/renderer';
@@ -74,6 +74,8 @@ export function topicRefuses(topic: Pick<TopicModel, 'locked' | 'closed'>, rank:
 
 /** Most changed posts one `topic:sync` sends back; past them, `changesHaveMore` asks the client to reload the page. */
 export const SYNC_CHANGES = 200;
+
+const NO_ACTIVITY: ActivityCounts = { topics: 0, replies: 0 };
 
 @Injectable()
 export class PostsService {
@@ -150,7 +152,7 @@ export class PostsService {
     const after = decodeCursor(args.after, ACTIVITY_CURSOR, 2) as [string, string] | undefined;
     if (after && !validTimeIdCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     const ranks = await this.access.spaceRanks(viewer);
-    const reader = { viewerId: viewer.id, readable: await this.access.readableSpaceIds(viewer), moderated: await this.access.moderatedSpaceIds(viewer) };
+    const reader = await this.activityReader(viewer);
     // Asked of every user of a list (authors, reporters), one statement for all of them.
     const key = `activity:${size}:${after?.join(',') ?? ''}`;
     const rows = await nestedPage(viewer, key, authorId, (ids) => this.repo.activityPages(ids, reader, size + 1, after), (r) => r.author_id);
@@ -160,8 +162,26 @@ export class PostsService {
       ACTIVITY_CURSOR,
       (r) => [r.k_ts, r.id],
       (r) => toPostModel(r, 'full', ranks.get(r.space_id) ?? 0),
-      () => nestedCount(viewer, 'activity', authorId, (ids) => this.repo.activityCounts(ids, reader)),
+      async () => {
+        const counts = await this.activityCounts(viewer, authorId);
+        return counts.topics + counts.replies;
+      },
     );
+  }
+
+  /**
+   * How many of a user's topics and replies this viewer may read: what `activity` lists,
+   * counted (its totalCount is their sum), in one statement for every user a request asks it
+   * of, whichever of the counts it asks.
+   */
+  async activityCounts(viewer: Viewer, authorId: string): Promise<ActivityCounts> {
+    const reader = await this.activityReader(viewer);
+    return nestedCounts(viewer, 'activity', authorId, (ids) => this.repo.activityCounts(ids, reader), NO_ACTIVITY);
+  }
+
+  /** Who reads a profile's activity (the spaces they read and moderate are read once per request). */
+  private async activityReader(viewer: Viewer): Promise<ActivityReader> {
+    return { viewerId: viewer.id, readable: await this.access.readableSpaceIds(viewer), moderated: await this.access.moderatedSpaceIds(viewer) };
   }
 
   /**
