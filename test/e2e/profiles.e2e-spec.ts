@@ -191,6 +191,18 @@ describe('profiles', () => {
 
       expect(expectOk(await update(u, { bio: 'I love gardening' })).updateProfile.bioHtml).toBe('<p>I love gardening</p>\n');
     });
+
+    it('refuses a change whose matching runs out of time (CONFLICT), since nobody would review it before it shows', async () => {
+      const u = await makeUser(t);
+      // Written straight to the table, as an old or imported rule might be.
+      await t.sql(`INSERT INTO watched_words (id, space_id, pattern, kind, action, public_reason) VALUES (gen_random_uuid(), NULL, '(b+)+$', 'REGEX', 'FLAG', 'slow')`);
+      try {
+        expectError(await update(u, { location: `${'b'.repeat(40)}!` }), 'CONFLICT');
+        expect((await stored(u)).location).toBeNull();
+      } finally {
+        await t.sql(`DELETE FROM watched_words WHERE pattern = '(b+)+$'`);
+      }
+    });
   });
 
   describe('activity counts', () => {
