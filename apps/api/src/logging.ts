@@ -11,12 +11,14 @@ export const REDACT_PATHS = [
   '*.password',
   '*.token',
   '*.appealToken',
+  '*.inviteToken',
   // An error's details, should one ever be logged whole.
   '*.details.extensions.appealToken',
   '*.*.details.extensions.appealToken',
   'password',
   'token',
   'appealToken',
+  'inviteToken',
 ];
 
 /**

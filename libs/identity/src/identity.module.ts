@@ -23,14 +23,17 @@ import { UsersResolver } from './users/users.resolver';
 import { UsersService } from './users/users.service';
 import { ProfileScreening } from './users/profile-screening';
 import { ContentModule } from '../../content/src/content.module';
+import { InviteMail } from './invites/invite-mail';
+import { InvitesResolver } from './invites/invites.resolver';
+import { InvitesService } from './invites/invites.service';
 
-/** Accounts (passwords and their resets, e-mail address confirmation and change, deletion and anonymisation), sessions, groups and global roles. */
+/** Accounts (passwords and their resets, e-mail address confirmation and change, deletion and anonymisation), sessions, groups, invitations and global roles. */
 @Module({
   imports: [ContentModule],
   providers: [
     ProfileScreening, SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, PasswordsService, AccountMailer, PasswordResetMail,
     EmailVerificationService, EmailVerificationMail, EmailChangeService, EmailChangeMail, EmailChangeNotice, GroupsService, IgnoresService, AccountDeletionService,
-    AuthResolver, UsersResolver, GroupsResolver,
+    InvitesService, InviteMail, AuthResolver, UsersResolver, GroupsResolver, InvitesResolver,
   ],
   exports: [ProfileScreening, SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, IgnoresService],
 })
@@ -44,6 +47,7 @@ export class IdentityModule implements OnModuleInit {
     private readonly verificationMail: EmailVerificationMail,
     private readonly changeMail: EmailChangeMail,
     private readonly changeNotice: EmailChangeNotice,
+    private readonly inviteMail: InviteMail,
   ) {}
 
   onModuleInit(): void {
@@ -56,5 +60,6 @@ export class IdentityModule implements OnModuleInit {
     this.handlers.register(this.verificationMail);
     this.handlers.register(this.changeNotice);
     this.handlers.register(this.changeMail);
+    this.handlers.register(this.inviteMail);
   }
 }

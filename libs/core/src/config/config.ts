@@ -69,6 +69,10 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(50) @Max(60000)
   MEILI_TIMEOUT_MS = 1500;
 
+  /** Who may sign up: anyone (`open`), or only with an invitation (`invite`: createInvite). */
+  @IsIn(['open', 'invite'])
+  SIGN_UP: 'open' | 'invite' = 'open';
+
   /** Searches one user may run per minute (all API nodes together); one IP may run twice as many. */
   @Transform(toInt) @IsInt() @Min(1) @Max(100000)
   SEARCH_RATE_PER_MINUTE = 120;

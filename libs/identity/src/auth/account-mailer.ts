@@ -35,18 +35,19 @@ export class AccountMailer {
    * outbox to retry and log, without what the mail server's error may quote (the address) or
    * what the message held (a link). A refusal for good (`refusedForGood`) is logged by its
    * codes and not tried again, since it would only be refused again; an address refused for
-   * good goes on the bounce list if it is the account's (a change's new address is not yet).
+   * good goes on the bounce list if it is the account's (a change's new address is not yet);
+   * `userId` is null for an address no account has yet (an invitation's).
    */
-  async send(what: string, userId: string, message: { to: string; subject: string; text: string }): Promise<void> {
+  async send(what: string, userId: string | null, message: { to: string; subject: string; text: string }): Promise<void> {
     try {
       // The recipient as an address, not a header to parse: a stored `a<b@example.org>` must not go to b.
       await this.transport!.sendMail({ from: this.config.MAIL_FROM, ...message, to: { name: '', address: message.to } });
     } catch (err) {
       const e = err as RefusalError;
       const forGood = refusedForGood(e);
-      if (!forGood) throw new Error(`${what} e-mail for user ${userId} not sent (${String(e.code ?? 'error')}${e.responseCode ? ` ${String(e.responseCode)}` : ''})`);
+      if (!forGood) throw new Error(`${what} e-mail${userId ? ` for user ${userId}` : ''} not sent (${String(e.code ?? 'error')}${e.responseCode ? ` ${String(e.responseCode)}` : ''})`);
       this.log.warn({ userId, code: e.code, responseCode: e.responseCode, permanent: e.permanent }, `${what} e-mail refused for good; it is not tried again`);
-      if (forGood === 'ADDRESS') await this.users.markEmailBounced(userId, message.to);
+      if (forGood === 'ADDRESS' && userId) await this.users.markEmailBounced(userId, message.to);
     }
   }
 }
@@ -77,8 +78,18 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
     private readonly mailer: AccountMailer,
   ) {}
 
-  /** The account, or null when there is nothing to send it. */
-  protected abstract load(userId: string): Promise<U | null | undefined>;
+  /** The account (or what else the e-mail is about), or null when there is nothing to send it. */
+  protected abstract load(subjectId: string): Promise<U | null | undefined>;
+
+  /** What an event's e-mail is about: the account its payload names, unless a kind says otherwise. */
+  protected subjectOf(event: OutboxEvent): string {
+    return String(event.payload.userId);
+  }
+
+  /** The account the e-mail goes to, if it is one's (its bounce is the account's). */
+  protected accountOf(subjectId: string): string | null {
+    return subjectId;
+  }
 
   /** The message, with a link good for `ttlSeconds` from now. */
   protected abstract message(user: U & { email: string }, ttlSeconds: number): Promise<{ subject: string; text: string }>;
@@ -92,7 +103,7 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
       const claimed = await this.ds.query(`INSERT INTO account_mails_sent (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1`, [event.id]);
       if (claimed.length === 0) continue; // sent already, on an earlier try of its batch
       try {
-        await this.send(String(event.payload.userId), event.createdAt);
+        await this.send(this.subjectOf(event), event.createdAt);
       } catch (err) {
         await this.ds.query(`DELETE FROM account_mails_sent WHERE id = $1`, [event.id]);
         throw err;
@@ -110,6 +121,6 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
       return;
     }
     const { subject, text } = await this.message(user as U & { email: string }, ttl);
-    await this.mailer.send(this.what, userId, { to: user.email, subject, text });
+    await this.mailer.send(this.what, this.accountOf(userId), { to: user.email, subject, text });
   }
 }

@@ -14,6 +14,8 @@ import { SignInInput, SignUpInput } from './dto/auth.inputs';
 import { SignedTokens } from '../../../core/src/signed-tokens';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { EmailVerificationService } from './email-verification';
+import { InvitesService } from '../invites/invites.service';
+import { AppConfig } from '../../../core/src/config/config';
 
 /** What a suspended member's refused sign-in hands out: a token to appeal with, for an hour. */
 export const APPEAL_TOKEN_PURPOSE = 'appeal';
@@ -95,6 +97,8 @@ export class AuthService {
     private readonly tokens: SignedTokens,
     private readonly audit: AuditLog,
     private readonly verification: EmailVerificationService,
+    private readonly invites: InvitesService,
+    private readonly config: AppConfig,
   ) {}
 
   async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
@@ -111,15 +115,21 @@ export class AuthService {
       [normalizeEmail(input.email), [meta.ip, networkOf(meta.ip)]],
     );
     if (banned[0].hit) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
-    // Signed in at once; the address is confirmed by the link e-mailed to it, before any news goes there.
+    if (this.config.SIGN_UP === 'invite' && !input.inviteToken) throw AppError.forbidden('Sign-ups are by invitation only: open the link of yours');
+    // An invitation e-mailed to this very address vouches for it; checked now for a clear
+    // refusal before any work, and redeemed (under its lock, so counted) with the account.
+    const emailVerified = input.inviteToken ? (await this.invites.check(input.inviteToken, input.email)).emailBound : false;
+    // Signed in at once; an address no invitation vouched for is confirmed by the link e-mailed
+    // to it, before any news goes there.
     const result = await this.createAccount(
       input,
       'MEMBER',
       async (m, userId) => {
-        await this.verification.request(m, userId);
+        if (input.inviteToken) await this.invites.redeemIn(new Tx(m), input.inviteToken, { id: userId, email: input.email });
+        if (!emailVerified) await this.verification.request(m, userId);
         return this.sessions.issue(userId, meta, m);
       },
-      { emailVerified: false },
+      { emailVerified },
     );
     return { token: result.extra, user: Object.assign(result.user, { isAuthenticatedSelf: true }) };
   }

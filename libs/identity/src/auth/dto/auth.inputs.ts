@@ -28,8 +28,15 @@ function ShowsAsItIs(): PropertyDecorator {
 }
 
 /** An e-mail address as accounts hold it (sign-up, password resets): composed (NFC), as typed otherwise. */
-function AccountEmail(): PropertyDecorator {
-  return applyDecorators(Field(), Transform(trimmedComposed), IsEmail({}, { message: 'must be a valid e-mail address' }), ShowsAsItIs(), MaxLength(254));
+export function AccountEmail(field: { nullable?: boolean; description?: string } = {}): PropertyDecorator {
+  return applyDecorators(
+    Field(field),
+    ...(field.nullable ? [IsOptional()] : []),
+    Transform(trimmedComposed),
+    IsEmail({}, { message: 'must be a valid e-mail address' }),
+    ShowsAsItIs(),
+    MaxLength(254),
+  );
 }
 
 /**
@@ -60,6 +67,10 @@ export class SignUpInput {
 
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 60) @IsSingleLine() @HasVisibleText()
   displayName?: string;
+
+  @Field({ nullable: true, description: 'An invitation’s token (its link’s `token`): joins its groups, and confirms the address when the invitation was e-mailed to it. Required when sign-ups are by invitation only (SIGN_UP=invite).' })
+  @IsOptional() @IsString() @MaxLength(200)
+  inviteToken?: string;
 }
 
 @InputType()

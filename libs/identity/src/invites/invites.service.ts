@@ -1,0 +1,198 @@
+import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
+import { DataSource } from 'typeorm';
+import { AuditLog } from '../../../core/src/audit/audit-log';
+import { AppConfig } from '../../../core/src/config/config';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid, newId } from '../../../core/src/ids';
+import { SignedTokens } from '../../../core/src/signed-tokens';
+import { normalizeEmail } from '../auth/auth.service';
+import { GroupModel, GroupRow, toGroupModel } from '../groups/group.model';
+import { SELECT_GROUP } from '../groups/groups.service';
+import { CreateInviteInput } from './dto/invite.inputs';
+import { INVITE_COLUMNS, InvitationModel, InviteModel, InviteRow, InviteState, inviteState, toInviteModel } from './invite.model';
+
+/** The outbox event that e-mails an invitation to its address (InviteMail). */
+export const INVITE_CREATED = 'invite.created';
+const INVITE_PURPOSE = 'invite';
+const INVITES_CURSOR = 'invites';
+
+/** Why an invitation cannot be redeemed, as its holder is told. */
+const REFUSED: Record<Exclude<InviteState, InviteState.ACTIVE>, string> = {
+  USED_UP: 'has been used already',
+  EXPIRED: 'has expired',
+  REVOKED: 'was withdrawn',
+};
+
+/**
+ * Invitations (Discourse's invites). An admin invites an address (e-mailed the link, and the
+ * only one that may redeem it, once) or makes a link for up to 1,000 people, into groups, for
+ * 1–90 days. Its token is the invitation's id sealed with a key of its own (SignedTokens), so
+ * admins can copy the link again and nothing secret is stored; whether it still works is the
+ * row's (revoked, used up, expired). Redeeming it, at sign-up or signed in, joins its groups
+ * in the transaction that counts the use under the row's lock: a link for five lets five in,
+ * however many try at once. With SIGN_UP=invite it is the only way to sign up.
+ */
+@Injectable()
+export class InvitesService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+    private readonly tokens: SignedTokens,
+    private readonly audit: AuditLog,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(viewer: Viewer, input: CreateInviteInput): Promise<InviteModel> {
+    this.requireAdmin(viewer);
+    const email = input.email ? normalizeEmail(input.email) : null;
+    const maxUses = input.maxUses ?? 1;
+    if (email && maxUses !== 1) throw AppError.badField('maxUses', 'an invitation by e-mail is used once');
+    const groupIds = [...new Set(input.groupIds ?? [])];
+    const found: Array<{ id: string }> = groupIds.length ? await this.ds.query(`SELECT id FROM groups WHERE id = ANY($1::uuid[])`, [groupIds]) : [];
+    if (found.length !== groupIds.length) throw AppError.badField('groupIds', 'each must be an existing group');
+    if (email) {
+      const [taken] = await this.ds.query(`SELECT 1 FROM users WHERE lower(email) = lower($1)`, [email]);
+      if (taken) throw AppError.badField('email', 'already has an account: add it to the groups instead');
+    }
+    const id = newId();
+    const row = await this.uow.run(async (tx) => {
+      const [created] = await tx.query<InviteRow>(
+        `INSERT INTO invites AS i (id, created_by, email, max_uses, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(days => $5))
+         RETURNING ${INVITE_COLUMNS}`,
+        [id, viewer.id, email, maxUses, input.expiresInDays ?? 7],
+      );
+      if (groupIds.length) await tx.query(`INSERT INTO invite_groups (invite_id, group_id) SELECT $1, unnest($2::uuid[])`, [id, groupIds]);
+      if (email) await tx.emit({ type: INVITE_CREATED, aggregateType: 'invite', aggregateId: id, payload: { inviteId: id } });
+      await this.audit.append(tx, {
+        actorId: viewer.id, action: 'invite.create', targetType: 'invite', targetId: id, spaceId: null,
+        after: { email, maxUses, groupIds, expiresAt: created.expires_at },
+      });
+      return { ...created, group_ids: [...groupIds].sort() };
+    });
+    return toInviteModel(row);
+  }
+
+  /** Admins: every invitation, newest first. */
+  async list(viewer: Viewer, args: PageArgs): Promise<Connection<InviteModel>> {
+    this.requireAdmin(viewer);
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, INVITES_CURSOR, 1);
+    if (after && !isUuid(after[0])) throw AppError.badField('after', 'is not a valid cursor');
+    const rows: InviteRow[] = await this.ds.query(
+      `SELECT ${INVITE_COLUMNS} FROM invites i WHERE ($1::uuid IS NULL OR i.id < $1::uuid) ORDER BY i.id DESC LIMIT $2`,
+      [after?.[0] ?? null, size + 1],
+    );
+    return toConnection(rows, size, INVITES_CURSOR, (r) => [r.id], toInviteModel, async () => (await this.ds.query(`SELECT count(*)::int AS n FROM invites`))[0].n);
+  }
+
+  /** Admins: withdraws an invitation; redeemed uses stay. */
+  async revoke(viewer: Viewer, id: string): Promise<InviteModel> {
+    this.requireAdmin(viewer);
+    if (!isUuid(id)) throw AppError.badField('id', 'must be an invitation id');
+    const row = await this.uow.run(async (tx) => {
+      const [revoked] = await tx.query<InviteRow>(`UPDATE invites i SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING ${INVITE_COLUMNS}`, [id]);
+      if (revoked) await this.audit.append(tx, { actorId: viewer.id, action: 'invite.revoke', targetType: 'invite', targetId: id, spaceId: null });
+      return revoked ?? (await tx.query<InviteRow>(`SELECT ${INVITE_COLUMNS} FROM invites i WHERE id = $1`, [id]))[0];
+    });
+    if (!row) throw AppError.notFound('Invitation not found');
+    return toInviteModel(row);
+  }
+
+  /** The link an invitation's holder opens (the app's page reads `token` from it). */
+  async link(inviteId: string): Promise<string> {
+    return `${this.config.publicUrl}/invite?token=${await this.tokens.seal(INVITE_PURPOSE, inviteId)}`;
+  }
+
+  /** An invitation as its holder sees it; NOT_FOUND for a token that is not one. */
+  async invitation(token: string): Promise<InvitationModel> {
+    const row = await this.byToken(this.ds, token, false);
+    if (!row) throw AppError.notFound('Invitation not found');
+    const [info] = await this.ds.query(
+      `SELECT (SELECT display_name FROM users WHERE id = $1 AND deleted_at IS NULL) AS invited_by,
+              ARRAY(SELECT name FROM groups WHERE id = ANY($2::uuid[]) ORDER BY name) AS groups`,
+      [row.created_by, row.group_ids],
+    );
+    return Object.assign(new InvitationModel(), { state: inviteState(row), expiresAt: row.expires_at, email: row.email, groups: info.groups, invitedBy: info.invited_by });
+  }
+
+  /**
+   * Checks an invitation before an account is made for `email` (sign-up): BAD_USER_INPUT on
+   * `inviteToken` when it cannot be redeemed by that address. Whether it was e-mailed to it
+   * (so the address needs no confirming).
+   */
+  async check(token: string, email: string): Promise<{ emailBound: boolean }> {
+    const row = await this.byToken(this.ds, token, false);
+    return { emailBound: this.redeemable(row, email) };
+  }
+
+  /** A signed-in member redeems an invitation: whether it was redeemed now (false: they had before). */
+  async redeem(viewer: Viewer, token: string): Promise<boolean> {
+    if (!viewer.id) throw AppError.unauthenticated();
+    const userId = viewer.id;
+    return this.uow.run(async (tx) => {
+      const [me] = await tx.query<{ email: string | null }>(`SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL`, [userId]);
+      if (!me) throw AppError.unauthenticated();
+      return this.redeemIn(tx, token, { id: userId, email: me.email });
+    });
+  }
+
+  /**
+   * Redeems an invitation for a member in `tx`: counts the use under the invitation's lock,
+   * records it, and joins its groups (each in the moderation log, as the admin who invited).
+   * BAD_USER_INPUT on `inviteToken` when it cannot be redeemed by them; a member redeeming
+   * one again changes nothing. Whether it was redeemed now.
+   */
+  async redeemIn(tx: Tx, token: string, member: { id: string; email: string | null }): Promise<boolean> {
+    const row = await this.byToken(tx, token, true);
+    const [again] = row ? await tx.query(`SELECT 1 FROM invite_redemptions WHERE invite_id = $1 AND user_id = $2`, [row.id, member.id]) : [];
+    if (again) return false;
+    this.redeemable(row, member.email);
+    await tx.query(`UPDATE invites SET uses = uses + 1 WHERE id = $1`, [row!.id]);
+    await tx.query(`INSERT INTO invite_redemptions (invite_id, user_id) VALUES ($1, $2)`, [row!.id, member.id]);
+    const joined = await tx.query<{ group_id: string }>(
+      `INSERT INTO group_members (group_id, user_id) SELECT unnest($1::uuid[]), $2 ON CONFLICT DO NOTHING RETURNING group_id`,
+      [row!.group_ids, member.id],
+    );
+    for (const { group_id: groupId } of joined) {
+      await this.audit.append(tx, { actorId: row!.created_by, action: 'group.member_add', targetType: 'user', targetId: member.id, spaceId: null, reason: 'invitation', after: { groupId, inviteId: row!.id } });
+    }
+    return true;
+  }
+
+  /** The invitation a token names, or null (locked for the redeeming transaction when `lock`). */
+  private async byToken(m: { query(sql: string, params?: unknown[]): Promise<any> }, token: string, lock: boolean): Promise<InviteRow | null> {
+    const id = await this.tokens.unseal(INVITE_PURPOSE, token);
+    if (!id || !isUuid(id)) return null;
+    const [row] = await m.query(`SELECT ${INVITE_COLUMNS} FROM invites i WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+    return row ?? null;
+  }
+
+  /** Refuses what `email` may not redeem; whether the invitation was for that very address. */
+  private redeemable(row: InviteRow | null, email: string | null): boolean {
+    if (!row) throw AppError.badField('inviteToken', 'is not a valid invitation');
+    const state = inviteState(row);
+    if (state !== InviteState.ACTIVE) throw AppError.badField('inviteToken', `This invitation ${REFUSED[state]}`);
+    if (row.email === null) return false;
+    if (!email || normalizeEmail(email).toLowerCase() !== row.email.toLowerCase()) throw AppError.badField('inviteToken', 'is for another e-mail address');
+    return true;
+  }
+
+  /** Invite.groups: the groups of every invitation a request lists, in one statement. */
+  groupsOf(viewer: Viewer, invite: InviteModel): Promise<GroupModel[]> {
+    const loader = viewer.memoize('loader:inviteGroups', () => new DataLoader<string, GroupModel | null>(async (ids) => {
+      const rows: GroupRow[] = await this.ds.query(`${SELECT_GROUP} WHERE g.id = ANY($1::uuid[])`, [ids]);
+      const byId = new Map(rows.map((r) => [r.id, toGroupModel(r)]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }));
+    return loader.loadMany(invite.groupIds).then((groups) => groups.filter((g): g is GroupModel => g instanceof GroupModel));
+  }
+
+  private requireAdmin(viewer: Viewer): void {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    if (!viewer.isAdmin) throw AppError.forbidden('Only admins manage invitations');
+  }
+}

@@ -1,0 +1,176 @@
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic } from '../factories/forum';
+import { freshIp } from '../support/fresh-ip';
+import { smtpServer } from '../support/smtp-server';
+import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
+
+const CREATE = `mutation($input: CreateInviteInput!) { createInvite(input: $input) { id email maxUses uses state expiresAt link groups { slug } createdBy { id } } }`;
+const INVITATION = `query($token: String!) { invitation(token: $token) { state email groups invitedBy expiresAt } }`;
+const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token user { id handle } } }`;
+const REDEEM = `mutation($token: String!) { redeemInvite(token: $token) }`;
+const ME = `{ me { id emailVerified } }`;
+
+const tokenOf = (link: string) => new URL(link).searchParams.get('token')!;
+
+describe('invitations', () => {
+  let t: TestApp;
+  let smtp: Awaited<ReturnType<typeof smtpServer>>;
+  let admin: TestUser;
+  let partners: string;
+  let partnerTopic: string;
+  let seq = 0;
+
+  beforeAll(async () => {
+    smtp = await smtpServer();
+    t = await bootTestApp({ SMTP_URL: smtp.url, PUBLIC_URL: 'https://community.example' });
+    admin = await makeUser(t, { role: 'ADMIN' });
+    partners = await makeGroup(t, 'partners');
+    const space = await makeSpace(t, 'RESTRICTED', [{ groupId: partners, level: 'PARTICIPATE' }]);
+    partnerTopic = (await createTopic(t, admin.token, await makeBoard(t, space.id), { title: 'For partners only' })).id;
+  });
+  afterAll(async () => {
+    await t.close();
+    await smtp.close();
+  });
+
+  const invite = async (input: Record<string, unknown>) => expectOk(await t.gql(CREATE, { input }, { token: admin.token })).createInvite;
+  const signUp = (inviteToken: string | undefined, extra: { email?: string; handle?: string } = {}): Promise<GqlResult> => {
+    const n = `${Date.now().toString(36).slice(-4)}${++seq}`;
+    return t.gql(SIGN_UP, { input: { email: extra.email ?? `new${n}@example.com`, handle: extra.handle ?? `newbie${n}`, password: 'a long enough password', inviteToken } }, { ip: freshIp() });
+  };
+  const readsPartnerTopic = async (token: string) => !(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: partnerTopic }, { token })).errors;
+  const counts = async () => (await t.sql(`SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM group_members)::int AS members, (SELECT coalesce(sum(uses), 0)::int FROM invites) AS uses`))[0];
+
+  it('lets a link bring in as many as it allows, into its groups, and no more', async () => {
+    const created = await invite({ groupIds: [partners], maxUses: 2, expiresInDays: 3 });
+    expect(created).toMatchObject({ email: null, maxUses: 2, uses: 0, state: 'ACTIVE', groups: [{ slug: 'partners' }], createdBy: { id: admin.id } });
+    expect(created.link).toMatch(/^https:\/\/community\.example\/invite\?token=/);
+    const token = tokenOf(created.link);
+    expect(expectOk(await t.gql(INVITATION, { token })).invitation).toMatchObject({ state: 'ACTIVE', email: null, groups: ['partners'], invitedBy: expect.any(String) });
+    for (let i = 0; i < 2; i++) {
+      const { signUp: joined } = expectOk(await signUp(token));
+      expect(await readsPartnerTopic(joined.token)).toBe(true);
+      // A link vouches for nobody's address: it waits for its own confirmation.
+      expect(expectOk(await t.gql(ME, {}, { token: joined.token })).me.emailVerified).toBe(false);
+    }
+    const before = await counts();
+    const third = await signUp(token);
+    expectError(third, 'BAD_USER_INPUT');
+    expect(third.errors![0].extensions!.fields).toEqual([{ field: 'inviteToken', message: 'This invitation has been used already' }]);
+    expect(await counts()).toEqual(before);
+    expect(expectOk(await t.gql(INVITATION, { token })).invitation.state).toBe('USED_UP');
+    const log = await t.sql(`SELECT action, reason FROM moderation_log WHERE action IN ('invite.create', 'group.member_add') AND (target_id = $1::uuid OR after->>'inviteId' = $1::text) ORDER BY id`, [created.id]);
+    expect(log).toEqual([{ action: 'invite.create', reason: null }, { action: 'group.member_add', reason: 'invitation' }, { action: 'group.member_add', reason: 'invitation' }]);
+  });
+
+  it('lets one of several sign-ups at once use the last place', async () => {
+    const token = tokenOf((await invite({ groupIds: [partners] })).link);
+    const results = await Promise.all([1, 2, 3, 4].map(() => signUp(token)));
+    expect(results.filter((r) => !r.errors)).toHaveLength(1);
+    expect(results.filter((r) => r.errors?.[0].extensions?.code === 'BAD_USER_INPUT')).toHaveLength(3);
+    const [{ uses }] = await t.sql(`SELECT uses FROM invites ORDER BY id DESC LIMIT 1`);
+    expect(uses).toBe(1);
+  });
+
+  it('e-mails an invitation to its address, which alone may redeem it and needs no confirming then', async () => {
+    const n = ++seq;
+    const address = `invited${n}@Example.ORG`;
+    const before = smtp.mails.length;
+    const created = await invite({ email: address, groupIds: [partners] });
+    expect(created.email).toBe(`invited${n}@example.org`);
+    await t.get(OutboxWorker).drain();
+    const mails = smtp.mails.slice(before).filter((m) => m.to.some((to) => to.toLowerCase() === address.toLowerCase()));
+    expect(mails).toHaveLength(1);
+    expect(mails[0].text).toContain(created.link);
+    expect(mails[0].text).toContain('partners');
+    const token = tokenOf(created.link);
+    expect(expectOk(await t.gql(INVITATION, { token })).invitation.email).toBe(created.email);
+    const other = await signUp(token, { email: `someone${n}@example.org` });
+    expect(other.errors![0].extensions!.fields).toEqual([{ field: 'inviteToken', message: 'is for another e-mail address' }]);
+    // The domain is the address's to fold: Example.ORG and example.org are one.
+    const { signUp: joined } = expectOk(await signUp(token, { email: `invited${n}@EXAMPLE.org` }));
+    expect(expectOk(await t.gql(ME, {}, { token: joined.token })).me.emailVerified).toBe(true);
+    expect(await readsPartnerTopic(joined.token)).toBe(true);
+    // No confirmation e-mail was queued for an address the invitation vouched for.
+    expect(await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 AND type LIKE '%verification%'`, [joined.user.id])).toEqual([]);
+  });
+
+  it('lets a signed-in member redeem one, once, into its groups', async () => {
+    const member = await makeUser(t);
+    const token = tokenOf((await invite({ groupIds: [partners], maxUses: 5 })).link);
+    expect(await readsPartnerTopic(member.token)).toBe(false);
+    expect(expectOk(await t.gql(REDEEM, { token }, { token: member.token })).redeemInvite).toBe(true);
+    expect(await readsPartnerTopic(member.token)).toBe(true);
+    expect(expectOk(await t.gql(REDEEM, { token }, { token: member.token })).redeemInvite).toBe(false);
+    expect((await t.sql(`SELECT uses FROM invites WHERE id = (SELECT invite_id FROM invite_redemptions WHERE user_id = $1)`, [member.id]))[0].uses).toBe(1);
+    expectError(await t.gql(REDEEM, { token }), 'UNAUTHENTICATED');
+    // One for an address is not for another member.
+    const bound = tokenOf((await invite({ email: `elsewhere${++seq}@example.org` })).link);
+    expectError(await t.gql(REDEEM, { token: bound }, { token: member.token }), 'BAD_USER_INPUT');
+  });
+
+  it('refuses what was withdrawn, expired or forged, and writes nothing', async () => {
+    const revoked = await invite({ groupIds: [partners], maxUses: 3 });
+    expect(expectOk(await t.gql(`mutation($id: ID!) { revokeInvite(id: $id) { state revokedAt } }`, { id: revoked.id }, { token: admin.token })).revokeInvite.state).toBe('REVOKED');
+    const expired = await invite({ maxUses: 3 });
+    await t.sql(`UPDATE invites SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.id]);
+    const good = tokenOf((await invite({})).link);
+    const forged = good.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    const before = await counts();
+    const messages: string[] = [];
+    for (const token of [tokenOf(revoked.link), tokenOf(expired.link), forged, 'not-a-token']) {
+      const res = await signUp(token);
+      expectError(res, 'BAD_USER_INPUT');
+      messages.push(res.errors![0].extensions!.fields![0].message);
+    }
+    expect(messages).toEqual(['This invitation was withdrawn', 'This invitation has expired', 'is not a valid invitation', 'is not a valid invitation']);
+    expect(await counts()).toEqual(before);
+    expectError(await t.gql(INVITATION, { token: forged }), 'NOT_FOUND');
+  });
+
+  it('is for admins, and refuses bad input writing nothing', async () => {
+    const member = await makeUser(t);
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    const rows = async () => (await t.sql(`SELECT count(*)::int AS n FROM invites`))[0].n;
+    const before = await rows();
+    expectError(await t.gql(CREATE, { input: {} }), 'UNAUTHENTICATED');
+    expectError(await t.gql(CREATE, { input: {} }, { token: member.token }), 'FORBIDDEN');
+    expectError(await t.gql(CREATE, { input: {} }, { token: mod.token }), 'FORBIDDEN');
+    expectError(await t.gql(`{ invites { totalCount } }`, {}, { token: mod.token }), 'FORBIDDEN');
+    for (const input of [
+      { maxUses: 0 }, { maxUses: 1001 }, { expiresInDays: 0 }, { expiresInDays: 91 }, { email: 'not an address' },
+      { email: `two${++seq}@example.org`, maxUses: 2 }, { email: admin.email }, { groupIds: ['00000000-0000-7000-8000-000000000000'] }, { groupIds: ['nope'] },
+    ]) {
+      expectError(await t.gql(CREATE, { input }, { token: admin.token }), 'BAD_USER_INPUT');
+    }
+    expect(await rows()).toBe(before);
+  });
+
+  it('lists invitations for admins, newest first, in the same statements for two or eight', async () => {
+    const list = `query($first: Int) { invites(first: $first) { totalCount edges { node { id link groups { id } createdBy { id } } } } }`;
+    const extra = await makeGroup(t);
+    for (let i = 0; i < 8; i++) await invite({ groupIds: i % 2 ? [partners, extra] : [partners] });
+    const newest = (await t.sql(`SELECT id FROM invites ORDER BY id DESC LIMIT 2`)).map((r) => r.id);
+    const two = await t.countStatements(async () => expect(expectOk(await t.gql(list, { first: 2 }, { token: admin.token })).invites.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual(newest));
+    const eight = await t.countStatements(() => t.gql(list, { first: 8 }, { token: admin.token }));
+    expect(eight.count).toBe(two.count);
+  });
+
+  it('takes sign-ups by invitation only when SIGN_UP=invite', async () => {
+    const app = await bootTestApp({ SIGN_UP: 'invite' });
+    try {
+      const boss = await makeUser(app, { role: 'ADMIN' });
+      const users = async () => (await app.sql(`SELECT count(*)::int AS n FROM users`))[0].n;
+      const before = await users();
+      const open = await app.gql(SIGN_UP, { input: { email: 'walk-in@example.com', handle: 'walkin', password: 'a long enough password' } }, { ip: freshIp() });
+      expectError(open, 'FORBIDDEN');
+      expect(await users()).toBe(before);
+      const link = expectOk(await app.gql(CREATE, { input: {} }, { token: boss.token })).createInvite.link;
+      expectOk(await app.gql(SIGN_UP, { input: { email: 'invited@example.com', handle: 'invitedone', password: 'a long enough password', inviteToken: tokenOf(link) } }, { ip: freshIp() }));
+      expect(await users()).toBe(before + 1);
+    } finally {
+      await app.close();
+    }
+  });
+});
