@@ -25,17 +25,19 @@ import { TopicFeedExclusions } from './feed-exclusions';
 import { TopicTimersRepository } from './timers/topic-timers.repository';
 import { TopicTimerResolver, TopicTimersResolver } from './timers/topic-timers.resolver';
 import { TIMER_CHECK_MS, TopicTimersService } from './timers/topic-timers.service';
+import { GlobalPinsResolver } from './topics/global-pins.resolver';
+import { GlobalPinsService } from './topics/global-pins.service';
 import { TagsResolver } from './tags/tags.resolver';
 import { TagsService } from './tags/tags.service';
 import { UserSuggestionsResolver } from './mentions/user-suggestions.resolver';
 import { UserSuggestionsService } from './mentions/user-suggestions.service';
 
-/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks, drafts, topic timers, tag counts and @mention suggestions. */
+/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks, drafts, topic timers, site-wide pins, tag counts and @mention suggestions. */
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TopicTimersRepository, TopicTimersService, TagsService, UserSuggestionsService,
-    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, DraftsResolver, TopicTimersResolver, TopicTimerResolver, TagsResolver, UserSuggestionsResolver,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TopicTimersRepository, TopicTimersService, GlobalPinsService, TagsService, UserSuggestionsService,
+    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, DraftsResolver, TopicTimersResolver, TopicTimerResolver, GlobalPinsResolver, TagsResolver, UserSuggestionsResolver,
   ],
   exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners, TopicFeedExclusions],
 })

@@ -19,7 +19,7 @@ import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { PostModel } from '../../forum/src/posts/post.model';
 import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
-import { slowMode } from '../../forum/src/topics/topic.model';
+import { globalPin, slowMode } from '../../forum/src/topics/topic.model';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 
@@ -840,11 +840,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   private async pushTopic(topicId: string): Promise<void> {
     const [t] = await this.ds.query(
-      `SELECT id, board_id, title, pinned, closed, locked, accepted_post_id, state, slow_mode_seconds, slow_mode_until FROM topics WHERE id = $1`,
+      `SELECT id, board_id, title, pinned, closed, locked, accepted_post_id, state, slow_mode_seconds, slow_mode_until, pinned_globally_at, pinned_globally_until
+         FROM topics WHERE id = $1`,
       [topicId],
     );
     if (!t || t.state !== 'VISIBLE') return;
-    const payload = { topicId: t.id, title: t.title, pinned: t.pinned, closed: t.closed, locked: t.locked, acceptedPostId: t.accepted_post_id, ...slowMode(t) };
+    const payload = { topicId: t.id, title: t.title, pinned: t.pinned, closed: t.closed, locked: t.locked, acceptedPostId: t.accepted_post_id, ...slowMode(t), ...globalPin(t) };
     this.server.to(`topic:${t.id}`).to(`board:${t.board_id}`).emit('topic:updated', payload);
   }
 }

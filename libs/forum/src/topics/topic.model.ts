@@ -19,6 +19,10 @@ export class TopicModel {
   slowModeSeconds!: number;
   @Field(() => Date, { nullable: true, description: 'When slow mode ends by itself; null when it lasts until turned off, or is off.' })
   slowModeUntil!: Date | null;
+  @Field({ description: 'Pinned above every feed by site-wide moderators (setGlobalPin), as an announcement; false once unpinned or past its end.' })
+  pinnedGlobally!: boolean;
+  @Field(() => Date, { nullable: true, description: 'When the site-wide pin ends by itself; null when it lasts until unpinned, or is off.' })
+  pinnedGloballyUntil!: Date | null;
   @Field(() => [String]) tags!: string[];
   @Field(() => Int, { description: 'Visible replies (the first post not counted).' }) replyCount!: number;
   @Field(() => Int, { description: 'Reactions on the topic’s visible posts.' }) reactionCount!: number;
@@ -57,12 +61,20 @@ export interface TopicRow {
   created_at: Date;
   slow_mode_seconds: number;
   slow_mode_until: Date | null;
+  pinned_globally_at: Date | null;
+  pinned_globally_until: Date | null;
 }
 
 /** A topic's slow mode as it stands now: one whose end has passed is off. */
 export function slowMode(r: Pick<TopicRow, 'slow_mode_seconds' | 'slow_mode_until'>, now = Date.now()): Pick<TopicModel, 'slowModeSeconds' | 'slowModeUntil'> {
   const over = r.slow_mode_until !== null && new Date(r.slow_mode_until).getTime() <= now;
   return over || r.slow_mode_seconds === 0 ? { slowModeSeconds: 0, slowModeUntil: null } : { slowModeSeconds: r.slow_mode_seconds, slowModeUntil: r.slow_mode_until };
+}
+
+/** A topic's site-wide pin as it stands now: one whose end has passed is off. */
+export function globalPin(r: Pick<TopicRow, 'pinned_globally_at' | 'pinned_globally_until'>, now = Date.now()): Pick<TopicModel, 'pinnedGlobally' | 'pinnedGloballyUntil'> {
+  const on = r.pinned_globally_at !== null && (r.pinned_globally_until === null || new Date(r.pinned_globally_until).getTime() > now);
+  return on ? { pinnedGlobally: true, pinnedGloballyUntil: r.pinned_globally_until } : { pinnedGlobally: false, pinnedGloballyUntil: null };
 }
 
 export function toTopicModel(r: TopicRow, viewerRank: number): TopicModel {
@@ -77,6 +89,7 @@ export function toTopicModel(r: TopicRow, viewerRank: number): TopicModel {
     closed: r.closed,
     locked: r.locked,
     ...slowMode(r),
+    ...globalPin(r),
     tags: r.tags,
     replyCount: r.reply_count,
     reactionCount: r.reaction_count,

@@ -8,7 +8,7 @@ import { TopicFeedExclusion } from '../feed-exclusions';
 
 export const TOPIC_COLUMNS = `t.id, t.board_id, t.space_id, t.author_id, t.kind, t.title, t.state, t.pinned, t.closed, t.locked,
   t.tags, t.reply_count, t.reaction_count, t.last_post_number, t.last_activity_at, t.accepted_post_id, t.version, t.created_at,
-  t.slow_mode_seconds, t.slow_mode_until`;
+  t.slow_mode_seconds, t.slow_mode_until, t.pinned_globally_at, t.pinned_globally_until`;
 
 const TOPICS_BY_ID = prepared('topics.by_id', `SELECT ${TOPIC_COLUMNS} FROM topics t WHERE t.id = ANY($1::uuid[])`);
 

@@ -60,6 +60,16 @@ export class TopicSlowModeInput {
 }
 
 @InputType()
+export class GlobalPinInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field({ description: 'True pins it above every feed (again: it shows again to those who dismissed it); false unpins it.' })
+  @IsBoolean() pinned!: boolean;
+  @Field(() => Int, { nullable: true, description: 'Hours until the pin ends by itself (1 to 8,760, a year); left out, it lasts until unpinned. Only when pinning.' })
+  @IsOptional() @IsInt() @Min(1) @Max(8_760)
+  durationHours?: number;
+}
+
+@InputType()
 export class MoveTopicInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
   @Field(() => ID, { description: 'A board of the same kind, in this space or another one the moderator moderates.' })
