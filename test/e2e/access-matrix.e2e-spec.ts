@@ -65,7 +65,7 @@ describe('the access matrix', () => {
       const boardId = await makeBoard(t, s.id);
       const created = await t.gql(
         `mutation($input: CreateTopicInput!) { createTopic(input: $input) { id firstPost { id } } }`,
-        { input: { boardId, title: `A ${visibility} topic`, body: `Secret of the ${visibility} space` } },
+        { input: { boardId, title: `A ${visibility} topic`, body: `Secret of the ${visibility} space`, tags: [`${visibility.toLowerCase()}-only`] } },
         { token: author.token },
       );
       if (created.errors) throw new Error(JSON.stringify(created.errors));
@@ -126,23 +126,44 @@ describe('the access matrix', () => {
   it('never lets internal content reach a customer through any field', async () => {
     const internal = spaces.RESTRICTED;
     const token = users.customer.token;
-    const probes = [
-      t.gql(`query($id: ID!) { topic(id: $id) { title } }`, { id: internal.topicId }, { token }),
-      t.gql(`query($id: ID!) { post(id: $id) { bodyHtml topic { title } } }`, { id: internal.replyId }, { token }),
-      t.gql(`query($id: ID!) { board(id: $id) { name topics { totalCount edges { node { title } } } } }`, { id: internal.boardId }, { token }),
-      t.gql(`{ spaces { slug name boards { name topics { totalCount edges { node { title firstPost { bodyHtml } } } } } } }`, {}, { token }),
-      t.gql(`query($h: String!) { user(handle: $h) { posts(first: 100) { totalCount edges { node { bodyHtml topic { title } } } } } }`, { h: author.handle }, { token }),
+    // Every topic an announcement: the internal one must not be the customer's.
+    for (const s of Object.values(spaces)) {
+      const res = await t.gql(`mutation($input: GlobalPinInput!) { setGlobalPin(input: $input) { id } }`, { input: { topicId: s.topicId, pinned: true } }, { token: users.admin.token });
+      if (res.errors) throw new Error(JSON.stringify(res.errors));
+    }
+    // Each probe with what it must answer: data (the customer reads something there), or NOT_FOUND alone.
+    const probes: Array<[Promise<GqlResult>, 'data' | 'NOT_FOUND']> = [
+      [t.gql(`query($id: ID!) { topic(id: $id) { title } }`, { id: internal.topicId }, { token }), 'NOT_FOUND'],
+      [t.gql(`query($id: ID!) { post(id: $id) { bodyHtml topic { title } } }`, { id: internal.replyId }, { token }), 'NOT_FOUND'],
+      [t.gql(`query($id: ID!) { board(id: $id) { name topics { totalCount edges { node { title } } } } }`, { id: internal.boardId }, { token }), 'NOT_FOUND'],
+      [t.gql(`{ spaces { slug name boards { name topics(first: 5) { totalCount edges { node { title firstPost { bodyHtml } } } } } } }`, {}, { token }), 'data'],
+      [t.gql(`query($h: String!) { user(handle: $h) { posts(first: 100) { totalCount edges { node { bodyHtml topic { title } } } } } }`, { h: author.handle }, { token }), 'data'],
       ...['LATEST', 'UNREAD', 'NEW'].flatMap((view) =>
-        [{ view }, { view, spaceIds: [internal.id] }].map((f) =>
-          t.gql(`query($f: TopicFeedFilter) { topics(filter: $f, first: 100) { totalCount edges { node { id title } } } }`, { f }, { token }),
+        [{ view }, { view, spaceIds: [internal.id] }].map(
+          (f) => [t.gql(`query($f: TopicFeedFilter) { topics(filter: $f, first: 100) { totalCount edges { node { id title } } } }`, { f }, { token }), 'data'] as [Promise<GqlResult>, 'data'],
         ),
       ),
+      [t.gql(`{ tags(first: 200) { name topicCount } }`, {}, { token }), 'data'],
+      [t.gql(`query($ids: [ID!]) { tags(spaceIds: $ids) { name } }`, { ids: [internal.id] }, { token }), 'data'],
+      [t.gql(`{ pinnedTopics { id title firstPost { bodyHtml } } }`, {}, { token }), 'data'],
+      [t.gql(`query($id: ID!) { topic(id: $id) { suggestedTopics(first: 10) { id title } } }`, { id: spaces.PUBLIC.topicId }, { token }), 'data'],
+      [t.gql(`query($id: ID!, $p: String!) { userSuggestions(prefix: $p, topicId: $id) { handle } }`, { id: internal.topicId, p: author.handle.slice(0, 3) }, { token }), 'NOT_FOUND'],
+      [t.gql(`mutation($id: ID!) { dismissPinnedTopic(topicId: $id) }`, { id: internal.topicId }, { token }), 'NOT_FOUND'],
     ];
-    for (const res of await Promise.all(probes)) {
+    for (const [pending, answer] of probes) {
+      const res = await pending;
+      // A probe answered with some other error (a typo, a limit) would read nothing and prove nothing.
+      if (answer === 'data') expect(res.errors).toBeUndefined();
+      else expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
       const text = JSON.stringify(res);
       expect(text).not.toContain('RESTRICTED');
+      expect(text).not.toContain('restricted-only');
       expect(text).not.toContain(internal.slug);
     }
+    // The same probes read the internal topic for an employee: they can find it.
+    const employeeView = await t.gql(`{ tags(first: 200) { name } pinnedTopics { title } }`, {}, { token: users.employee.token });
+    expect(JSON.stringify(employeeView.data)).toContain('restricted-only');
+    expect(JSON.stringify(employeeView.data)).toContain('A RESTRICTED topic');
     // The author's profile counts only what the customer may read (PUBLIC and MEMBERS: a topic and a reply each).
     const profile = await t.gql(`query($h: String!) { user(handle: $h) { posts { totalCount } topicCount postCount } }`, { h: author.handle }, { token });
     expect(profile.data.user).toEqual({ posts: { totalCount: 4 }, topicCount: 2, postCount: 2 });
