@@ -31,15 +31,18 @@ import { TagsResolver } from './tags/tags.resolver';
 import { TagsService } from './tags/tags.service';
 import { UserSuggestionsResolver } from './mentions/user-suggestions.resolver';
 import { UserSuggestionsService } from './mentions/user-suggestions.service';
+import { PollsRepository } from './polls/polls.repository';
+import { PollOptionsResolver, PollsResolver } from './polls/polls.resolver';
+import { PollsService } from './polls/polls.service';
 
-/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks, drafts, topic timers, site-wide pins, tag counts and @mention suggestions. */
+/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks, drafts, topic timers, site-wide pins, tag counts, @mention suggestions and polls. */
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TopicTimersRepository, TopicTimersService, GlobalPinsService, TagsService, UserSuggestionsService,
-    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, DraftsResolver, TopicTimersResolver, TopicTimerResolver, GlobalPinsResolver, TagsResolver, UserSuggestionsResolver,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TopicTimersRepository, TopicTimersService, GlobalPinsService, TagsService, UserSuggestionsService, PollsRepository, PollsService,
+    TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, DraftsResolver, TopicTimersResolver, TopicTimerResolver, GlobalPinsResolver, TagsResolver, UserSuggestionsResolver, PollsResolver, PollOptionsResolver,
   ],
-  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners, TopicFeedExclusions],
+  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners, TopicFeedExclusions, PollsService],
 })
 export class ForumModule implements OnModuleInit {
   constructor(

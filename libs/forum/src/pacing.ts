@@ -9,6 +9,8 @@ export const REACTIONS_PACE: RateRule = { bucket: 'pace:react', limit: 60, windo
 export const EDITS_PACE: RateRule = { bucket: 'pace:edit', limit: 30, windowSeconds: 600 };
 /** Idea votes a member casts or withdraws. */
 export const VOTES_PACE: RateRule = { bucket: 'pace:vote', limit: 60, windowSeconds: 60 };
+/** Poll votes a member casts, changes or withdraws. */
+export const POLL_VOTES_PACE: RateRule = { bucket: 'pace:poll-vote', limit: 60, windowSeconds: 60 };
 /** Bookmarks a member adds, changes or removes: a reader going through a topic, not a script. */
 export const BOOKMARKS_PACE: RateRule = { bucket: 'pace:bookmark', limit: 60, windowSeconds: 60 };
 /** Draft saves and deletions: a composer autosaves every few seconds, in a tab or two at once. */
@@ -16,9 +18,9 @@ export const DRAFTS_PACE: RateRule = { bucket: 'pace:draft', limit: 120, windowS
 
 /**
  * Paces what any member may repeat at will and others hear about (live events, notifications,
- * the search index): reactions, edits, idea votes; and bookmarks and drafts, which nobody
- * else hears of but each of which is a write. Posting has its own limits (PostingLimits);
- * both are off with POSTING_LIMITS=false.
+ * the search index): reactions, edits, idea and poll votes; and bookmarks, which nobody else hears of
+ * but each of which is a write. Posting has its own limits (PostingLimits); both are off with
+ * POSTING_LIMITS=false.
  */
 @Injectable()
 export class Pacing {

@@ -111,7 +111,7 @@ export class AccountDeletionService {
     );
     // What is about the person, not the community's: who they are with (groups, grants,
     // ignores both ways), what they follow, read, keep (bookmarks) and were writing (drafts), their
-    // settings and their news. Votes, reactions, ratings and credits stay with the content they count for.
+    // settings and their news. Votes (idea and poll votes), reactions, ratings and credits stay with the content they count for.
     await tx.query(
       `WITH g AS (DELETE FROM group_members WHERE user_id = $1),
             sg AS (DELETE FROM space_grants WHERE user_id = $1),

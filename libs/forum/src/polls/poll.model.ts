@@ -1,0 +1,110 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+
+export enum PollKind {
+  SINGLE = 'SINGLE',
+  MULTIPLE = 'MULTIPLE',
+}
+registerEnumType(PollKind, { name: 'PollKind', description: 'SINGLE: a vote picks one option; MULTIPLE: between the poll’s minChoices and maxChoices.' });
+
+export enum PollResults {
+  ALWAYS = 'ALWAYS',
+  ON_VOTE = 'ON_VOTE',
+  ON_CLOSE = 'ON_CLOSE',
+  MODERATORS = 'MODERATORS',
+}
+registerEnumType(PollResults, {
+  name: 'PollResults',
+  description:
+    'Who sees a poll’s counts: ALWAYS everyone who reads it; ON_VOTE those who voted, and everyone once it is closed; ON_CLOSE everyone once it is closed; ' +
+    'MODERATORS only the space’s moderators. The post’s author and the space’s moderators always see them.',
+});
+
+@ObjectType('PollOption')
+export class PollOptionModel {
+  @Field(() => ID) id!: string;
+  @Field({ description: 'Plain text, never HTML: escape it where it is shown.' }) text!: string;
+  @Field(() => Int, { nullable: true, description: 'How many voters chose it; null when the poll’s results are hidden from the viewer.' })
+  voteCount!: number | null;
+
+  pollId!: string;
+  /** Whether its voters may be listed to this viewer (a poll with public voters whose results they see). */
+  votersListed!: boolean;
+}
+
+/** A poll in a post, as one viewer sees it. */
+@ObjectType('Poll', { description: 'A poll in a post (`createPoll`). Counts follow its `results` rule for each viewer.' })
+export class PollModel {
+  @Field(() => ID) id!: string;
+  @Field({ description: 'Plain text, never HTML.' }) question!: string;
+  @Field(() => PollKind) kind!: PollKind;
+  @Field(() => Int) minChoices!: number;
+  @Field(() => Int) maxChoices!: number;
+  @Field(() => PollResults) results!: PollResults;
+  @Field({ description: 'Whether those who see the counts see who voted for what (`PollOption.voters`).' }) publicVoters!: boolean;
+  @Field(() => [PollOptionModel], { description: 'In the order they were given.', complexity: 1 })
+  options!: PollOptionModel[];
+  @Field(() => Int, { nullable: true, description: 'How many members voted; null when the results are hidden from the viewer.' })
+  voterCount!: number | null;
+  @Field({ description: 'Whether the poll takes no more votes (closed by its author or a moderator, or past closesAt).' }) closed!: boolean;
+  @Field(() => Date, { nullable: true, description: 'When the poll closes by itself, if it does.' }) closesAt!: Date | null;
+  @Field(() => [ID], { description: 'The options the viewer chose (empty when they have not voted, or are signed out).' })
+  myChoice!: string[];
+  @Field({ description: 'Whether the viewer sees the counts (voteCount, voterCount) now.' }) resultsVisible!: boolean;
+
+  postId!: string;
+}
+
+/** A poll as its loader reads it, options included. */
+export interface PollRow {
+  id: string;
+  post_id: string;
+  question: string;
+  kind: PollKind;
+  min_choices: number;
+  max_choices: number;
+  results: PollResults;
+  public_voters: boolean;
+  closes_at: Date | null;
+  closed: boolean;
+  voter_count: number;
+  options: Array<{ id: string; text: string; vote_count: number }>;
+}
+
+/**
+ * Whether a viewer sees a poll's counts: its post's author and the space's moderators always;
+ * others as its `results` says (ON_VOTE once they voted, or once it closed).
+ */
+export function resultsVisible(poll: Pick<PollRow, 'results' | 'closed'>, viewer: { authorOrModerator: boolean; voted: boolean }): boolean {
+  if (viewer.authorOrModerator) return true;
+  switch (poll.results) {
+    case PollResults.ALWAYS:
+      return true;
+    case PollResults.ON_VOTE:
+      return viewer.voted || poll.closed;
+    case PollResults.ON_CLOSE:
+      return poll.closed;
+    default:
+      return false;
+  }
+}
+
+export function toPollModel(r: PollRow, myChoice: string[], visible: boolean): PollModel {
+  return Object.assign(new PollModel(), {
+    id: r.id,
+    question: r.question,
+    kind: r.kind,
+    minChoices: r.min_choices,
+    maxChoices: r.max_choices,
+    results: r.results,
+    publicVoters: r.public_voters,
+    options: r.options.map((o) =>
+      Object.assign(new PollOptionModel(), { id: o.id, text: o.text, voteCount: visible ? o.vote_count : null, pollId: r.id, votersListed: visible && r.public_voters }),
+    ),
+    voterCount: visible ? r.voter_count : null,
+    closed: r.closed,
+    closesAt: r.closes_at,
+    myChoice,
+    resultsVisible: visible,
+    postId: r.post_id,
+  });
+}

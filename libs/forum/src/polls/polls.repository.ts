@@ -1,0 +1,149 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
+import { PollKind, PollResults, PollRow } from './poll.model';
+
+/** Closed by hand, or past its closing time: read at query time, so no job closes a poll. */
+const CLOSED = `(pl.closed_at IS NOT NULL OR COALESCE(pl.closes_at <= now(), false))`;
+const POLL_COLUMNS = `pl.id, pl.post_id, pl.question, pl.kind, pl.min_choices, pl.max_choices, pl.results, pl.public_voters, pl.closes_at,
+  ${CLOSED} AS closed, pl.voter_count,
+  (SELECT json_agg(json_build_object('id', o.id, 'text', o.text, 'vote_count', o.vote_count) ORDER BY o.position)
+     FROM poll_options o WHERE o.poll_id = pl.id) AS options`;
+
+export interface NewPoll {
+  id: string;
+  postId: string;
+  question: string;
+  kind: PollKind;
+  minChoices: number;
+  maxChoices: number;
+  results: PollResults;
+  publicVoters: boolean;
+  closesAt: Date | null;
+  options: Array<{ id: string; text: string }>;
+}
+
+/** A poll as a live push reads it: its counts, its post's and topic's states. */
+export interface PollPushRow extends PollRow {
+  topic_id: string;
+  space_id: string;
+  author_id: string;
+  post_state: string;
+  topic_state: string;
+}
+
+@Injectable()
+export class PollsRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** The polls of these posts, with their options: one statement for a whole topic page. */
+  byPostIds(postIds: readonly string[]): Promise<PollRow[]> {
+    return this.ds.query(`SELECT ${POLL_COLUMNS} FROM polls pl WHERE pl.post_id = ANY($1::uuid[])`, [postIds]);
+  }
+
+  async byId(id: string, m: Queryable = this.ds): Promise<PollRow | undefined> {
+    const [row] = await m.query(`SELECT ${POLL_COLUMNS} FROM polls pl WHERE pl.id = $1`, [id]);
+    return row;
+  }
+
+  /** The user's chosen options, by poll, among these polls. */
+  async choicesAmong(userId: string, pollIds: readonly string[]): Promise<Map<string, string[]>> {
+    const rows: Array<{ poll_id: string; option_ids: string[] }> = await this.ds.query(
+      `SELECT v.poll_id, array_agg(v.option_id ORDER BY o.position) AS option_ids
+         FROM poll_votes v JOIN poll_options o ON o.id = v.option_id
+        WHERE v.user_id = $1 AND v.poll_id = ANY($2::uuid[]) GROUP BY v.poll_id`,
+      [userId, pollIds],
+    );
+    return new Map(rows.map((r) => [r.poll_id, r.option_ids]));
+  }
+
+  /** The first `first` voters of each option, in the order they voted: one statement for every option asked. */
+  async votersOf(optionIds: readonly string[], first: number): Promise<Map<string, string[]>> {
+    const rows: Array<{ option_id: string; user_id: string }> = await this.ds.query(
+      `SELECT option_id, user_id FROM (
+         SELECT v.option_id, v.user_id, row_number() OVER (PARTITION BY v.option_id ORDER BY v.created_at, v.user_id) AS n
+           FROM poll_votes v WHERE v.option_id = ANY($1::uuid[])) x
+        WHERE n <= $2 ORDER BY option_id, n`,
+      [optionIds, first],
+    );
+    const out = new Map<string, string[]>();
+    for (const r of rows) out.set(r.option_id, [...(out.get(r.option_id) ?? []), r.user_id]);
+    return out;
+  }
+
+  /** Adds the poll and its options; false when the post has one already. */
+  async insert(m: Queryable, p: NewPoll): Promise<boolean> {
+    const rows = await m.query(
+      `INSERT INTO polls (id, post_id, question, kind, min_choices, max_choices, results, public_voters, closes_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (post_id) DO NOTHING RETURNING id`,
+      [p.id, p.postId, p.question, p.kind, p.minChoices, p.maxChoices, p.results, p.publicVoters, p.closesAt],
+    );
+    if (rows.length === 0) return false;
+    await m.query(
+      `INSERT INTO poll_options (id, poll_id, position, text) SELECT o.id, $1, o.n, o.text FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS o(id, text, n)`,
+      [p.id, p.options.map((o) => o.id), p.options.map((o) => o.text)],
+    );
+    return true;
+  }
+
+  /** Locks the poll for a vote or a change: votes on one poll are counted one after another. Its state as it is now. */
+  async lock(m: Queryable, pollId: string): Promise<{ closed: boolean; version: number } | undefined> {
+    const [row] = await m.query(`SELECT ${CLOSED} AS closed, pl.version FROM polls pl WHERE pl.id = $1 FOR NO KEY UPDATE`, [pollId]);
+    return row;
+  }
+
+  /** The options the user chose in the poll (read under its lock). */
+  async choiceOf(m: Queryable, pollId: string, userId: string): Promise<string[]> {
+    const rows: Array<{ option_id: string }> = await m.query(`SELECT option_id FROM poll_votes WHERE poll_id = $1 AND user_id = $2`, [pollId, userId]);
+    return rows.map((r) => r.option_id);
+  }
+
+  /**
+   * Moves the user's choice from `removed` to `added` options and the counts with it, under the
+   * poll's lock (`lock`); `voterDelta` is +1 for a first vote, -1 for a withdrawn one. The poll's new version.
+   */
+  async changeChoice(m: Queryable, pollId: string, userId: string, removed: string[], added: string[], voterDelta: number): Promise<number> {
+    if (removed.length) await m.query(`DELETE FROM poll_votes WHERE poll_id = $1 AND user_id = $2 AND option_id = ANY($3::uuid[])`, [pollId, userId, removed]);
+    if (added.length) await m.query(`INSERT INTO poll_votes (poll_id, option_id, user_id) SELECT $1, unnest($3::uuid[]), $2`, [pollId, userId, added]);
+    await m.query(
+      `UPDATE poll_options SET vote_count = vote_count + CASE WHEN id = ANY($2::uuid[]) THEN 1 ELSE -1 END WHERE poll_id = $1 AND id = ANY($2::uuid[] || $3::uuid[])`,
+      [pollId, added, removed],
+    );
+    const [row] = await m.query(`UPDATE polls SET voter_count = voter_count + $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version`, [pollId, voterDelta]);
+    return row.version;
+  }
+
+  /** Closes or reopens the poll (reopening drops a closing time already past); the new version. */
+  async setClosed(m: Queryable, pollId: string, closed: boolean): Promise<number> {
+    const [row] = await m.query(
+      closed
+        ? `UPDATE polls SET closed_at = now(), version = version + 1, updated_at = now() WHERE id = $1 RETURNING version`
+        : `UPDATE polls SET closed_at = NULL, closes_at = CASE WHEN closes_at <= now() THEN NULL ELSE closes_at END, version = version + 1, updated_at = now()
+            WHERE id = $1 RETURNING version`,
+      [pollId],
+    );
+    return row.version;
+  }
+
+  /** Whether there was a poll to delete (its options and votes go with it). */
+  async remove(m: Queryable, pollId: string): Promise<boolean> {
+    return rowsOf(await m.query(`DELETE FROM polls WHERE id = $1 RETURNING id`, [pollId])).length > 0;
+  }
+
+  /** For a live push: the poll's counts with its post's and topic's states. */
+  async forPush(pollId: string): Promise<PollPushRow | undefined> {
+    const [poll]: PollPushRow[] = await this.ds.query(
+      `SELECT ${POLL_COLUMNS}, p.topic_id, p.space_id, p.author_id, p.state AS post_state, t.state AS topic_state
+         FROM polls pl JOIN posts p ON p.id = pl.post_id JOIN topics t ON t.id = p.topic_id WHERE pl.id = $1`,
+      [pollId],
+    );
+    return poll;
+  }
+
+  /** Which of these users voted in the poll. */
+  async votersAmong(pollId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows: Array<{ user_id: string }> = await this.ds.query(`SELECT DISTINCT user_id FROM poll_votes WHERE poll_id = $1 AND user_id = ANY($2::uuid[])`, [pollId, userIds]);
+    return new Set(rows.map((r) => r.user_id));
+  }
+}

@@ -1,0 +1,282 @@
+import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
+import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
+import { AccessService } from '../../../access/src/access.service';
+import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid, newId } from '../../../core/src/ids';
+import { UserModel } from '../../../identity/src/users/user.model';
+import { UsersLoader } from '../../../identity/src/users/users.loader';
+import { ContentState } from '../forum.enums';
+import { ForumLoaders } from '../forum.loaders';
+import { EDITS_PACE, Pacing, POLL_VOTES_PACE } from '../pacing';
+import { PostModel } from '../posts/post.model';
+import { topicRefuses } from '../posts/posts.service';
+import { TopicModel } from '../topics/topic.model';
+import { CreatePollInput, VotePollInput } from './dto/poll.inputs';
+import { PollKind, PollModel, PollOptionModel, PollRow, resultsVisible, toPollModel } from './poll.model';
+import { PollPushRow, PollsRepository } from './polls.repository';
+
+/** The furthest ahead a poll may close by itself. */
+const MAX_OPEN_DAYS = 365;
+/** Most voters one PollOption.voters lists. */
+export const MAX_VOTERS_LISTED = 100;
+
+const POLLS = 'loader:polls';
+const CHOICES = 'loader:pollChoices';
+
+/** The same option text, as polls compare them: trimmed, composed and case-folded. */
+const folded = (text: string) => text.trim().normalize('NFC').toLocaleLowerCase('und');
+
+/** The post a poll is in, with its topic and the viewer's rank there. */
+interface PollPlace {
+  post: PostModel;
+  topic: TopicModel;
+  rank: number;
+}
+
+/**
+ * Polls in posts (Discourse's poll). A post's author, or a moderator of its space, adds one poll
+ * to it while they may edit the post, and closes or reopens it. Members who may participate in
+ * the space vote on open polls of posts they read in full, each vote replacing their choice.
+ * Counts follow the poll's `results` rule for each viewer (`resultsVisible`), in fields and live
+ * pushes alike; search never indexes polls. Votes stay with the poll when their voter's account
+ * is deleted (as idea votes and reactions do): the voter shows as the anonymised account.
+ */
+@Injectable()
+export class PollsService {
+  constructor(
+    private readonly repo: PollsRepository,
+    private readonly loaders: ForumLoaders,
+    private readonly access: AccessService,
+    private readonly uow: UnitOfWork,
+    private readonly pacing: Pacing,
+    private readonly users: UsersLoader,
+  ) {}
+
+  /** Post.poll: the post's poll as the viewer sees it, null without one or for a placeholder. One statement a page (two signed in). */
+  async ofPost(viewer: Viewer, post: PostModel): Promise<PollModel | null> {
+    if (post.view !== 'full') return null;
+    const row = await this.pollsLoader(viewer).load(post.id);
+    if (!row) return null;
+    const myChoice = viewer.id ? await this.choicesLoader(viewer, viewer.id).load(row.id) : [];
+    const authorOrModerator = post.authorId === viewer.id || post.viewerRank >= LEVEL_RANK.MODERATE;
+    return toPollModel(row, myChoice, resultsVisible(row, { authorOrModerator, voted: myChoice.length > 0 }));
+  }
+
+  /** PollOption.voters: null unless the poll lists its voters and the viewer sees its results. */
+  async voters(viewer: Viewer, option: PollOptionModel, first: number): Promise<UserModel[] | null> {
+    if (!option.votersListed) return null;
+    const limit = Math.max(0, Math.min(first, MAX_VOTERS_LISTED));
+    if (limit === 0) return [];
+    const loader = viewer.memoize(`loader:pollVoters:${limit}`, () => new DataLoader<string, string[]>(async (ids) => {
+      const byOption = await this.repo.votersOf(ids, limit);
+      return ids.map((id) => byOption.get(id) ?? []);
+    }));
+    const users = await Promise.all((await loader.load(option.id)).map((id) => this.users.load(viewer, id)));
+    return users.filter((u): u is UserModel => !!u);
+  }
+
+  /** Adds a poll to a post (one per post: CONFLICT for a second). Every refusal writes nothing. */
+  async create(viewer: Viewer, input: CreatePollInput): Promise<PollModel> {
+    const { post, rank } = await this.managed(viewer, input.postId, 'postId');
+    const { minChoices, maxChoices } = this.checkPoll(input);
+    if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
+    const pollId = newId();
+    await this.uow.run(async (tx) => {
+      // The post as it is now, under a lock its deletion waits for.
+      const now = await tx.one<{ state: ContentState }>(`SELECT state FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
+      if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot take a poll; restore it first');
+      const added = await this.repo.insert(tx, {
+        id: pollId, postId: post.id, question: input.question, kind: input.kind, minChoices, maxChoices,
+        results: input.results, publicVoters: input.publicVoters, closesAt: input.closesAt ?? null,
+        options: input.options.map((text) => ({ id: newId(), text })),
+      });
+      if (!added) throw AppError.conflict('This post has a poll already');
+      await tx.emit(this.event('poll.updated', pollId, 1, post));
+    });
+    return this.reread(viewer, post);
+  }
+
+  /** Closes (or reopens) a poll: its post's author or the space's moderators. */
+  async setClosed(viewer: Viewer, pollId: string, closed: boolean): Promise<PollModel> {
+    const { post, rank } = await this.managedPoll(viewer, pollId);
+    if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
+    await this.uow.run(async (tx) => {
+      const now = await this.repo.lock(tx, pollId);
+      if (!now) throw AppError.notFound('Poll not found');
+      if (now.closed === closed) return; // as asked already: nothing is written
+      await tx.emit(this.event('poll.updated', pollId, await this.repo.setClosed(tx, pollId, closed), post));
+    });
+    return this.reread(viewer, post);
+  }
+
+  /** Removes a poll and its votes: its post's author or the space's moderators. */
+  async delete(viewer: Viewer, pollId: string): Promise<boolean> {
+    const { post, rank } = await this.managedPoll(viewer, pollId);
+    if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
+    const removed = await this.uow.run(async (tx) => {
+      const gone = await this.repo.remove(tx, pollId);
+      if (gone) await tx.emit(this.event('poll.deleted', pollId, 1, post));
+      return gone;
+    });
+    this.forget(viewer, post.id);
+    return removed;
+  }
+
+  /** Replaces the viewer's choice in an open poll (`optionIds` empty: withdraws it, as unvotePoll). */
+  async vote(viewer: Viewer, input: VotePollInput, withdraw = false): Promise<PollModel> {
+    const userId = this.member(viewer);
+    const { row, post, topic, rank } = await this.readablePoll(viewer, input.pollId);
+    await this.access.require(viewer, post.spaceId, AccessLevel.PARTICIPATE);
+    const locked = topicRefuses(topic, rank, 'edit');
+    if (locked) throw AppError.forbidden(locked);
+    if (post.state !== ContentState.VISIBLE || topic.state !== ContentState.VISIBLE) throw AppError.badField('pollId', 'this poll’s post takes no votes now');
+    if (row.closed) throw AppError.badField('pollId', 'this poll is closed');
+    const chosen = withdraw ? [] : this.checkChoice(row, input.optionIds);
+    await this.pacing.check(viewer, POLL_VOTES_PACE, 'Too many votes, try again shortly');
+    await this.uow.run(async (tx) => {
+      // Post first, then poll (the order of a post's deletion): a vote never lands on a post hidden meanwhile.
+      const state = await tx.one<{ state: ContentState }>(`SELECT state FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
+      if (state?.state !== ContentState.VISIBLE) throw AppError.badField('pollId', 'this poll’s post takes no votes now');
+      const now = await this.repo.lock(tx, row.id);
+      if (!now) throw AppError.notFound('Poll not found');
+      if (now.closed) throw AppError.badField('pollId', 'this poll is closed');
+      const before = await this.repo.choiceOf(tx, row.id, userId);
+      const removed = before.filter((id) => !chosen.includes(id));
+      const added = chosen.filter((id) => !before.includes(id));
+      if (removed.length === 0 && added.length === 0) return; // the same choice: nothing is written
+      const voterDelta = before.length === 0 ? 1 : chosen.length === 0 ? -1 : 0;
+      const version = await this.repo.changeChoice(tx, row.id, userId, removed, added, voterDelta);
+      await tx.emit(this.event('poll.voted', row.id, version, post));
+    });
+    return this.reread(viewer, post);
+  }
+
+  /** For a live push: the poll with its counts and its post's and topic's states. */
+  forPush(pollId: string): Promise<PollPushRow | undefined> {
+    return this.repo.forPush(pollId);
+  }
+
+  /** For a live push: which of these users voted in the poll. */
+  votersAmong(pollId: string, userIds: readonly string[]): Promise<Set<string>> {
+    return this.repo.votersAmong(pollId, userIds);
+  }
+
+  /**
+   * Whether everyone who may read the poll sees its counts now, whatever they did: its results
+   * are ALWAYS shown, or shown on voting or closing and it is closed.
+   */
+  static resultsPublic(poll: Pick<PollRow, 'results' | 'closed'>): boolean {
+    return resultsVisible(poll, { authorOrModerator: false, voted: false });
+  }
+
+  /** A poll the viewer may read in full, in a post and topic they read in full: anything else is NOT_FOUND. */
+  private async readablePoll(viewer: Viewer, pollId: string): Promise<PollPlace & { row: PollRow }> {
+    const row = isUuid(pollId) ? await this.repo.byId(pollId) : undefined;
+    const post = row ? await this.loaders.post(viewer, row.post_id) : null;
+    const topic = post?.view === 'full' ? await this.loaders.topic(viewer, post.topicId) : null;
+    if (!row || !post || !topic) throw AppError.notFound('Poll not found');
+    return { row, post, topic, rank: post.viewerRank };
+  }
+
+  private async managedPoll(viewer: Viewer, pollId: string): Promise<PollPlace> {
+    this.member(viewer);
+    const { row } = await this.readablePoll(viewer, pollId);
+    return this.managed(viewer, row.post_id, 'pollId');
+  }
+
+  /**
+   * A post whose poll the viewer may manage: they may edit it (its author, or a moderator of the
+   * space; not while silenced, nor in a locked topic unless they moderate) and it is not deleted.
+   */
+  private async managed(viewer: Viewer, postId: string, field: string): Promise<PollPlace> {
+    this.member(viewer);
+    const post = isUuid(postId) ? await this.loaders.post(viewer, postId) : null;
+    const topic = post?.view === 'full' ? await this.loaders.topic(viewer, post.topicId) : null;
+    if (!post || !topic) throw AppError.notFound(field === 'postId' ? 'Post not found' : 'Poll not found');
+    const rank = await this.access.require(viewer, post.spaceId, AccessLevel.PARTICIPATE);
+    if (rank < LEVEL_RANK.MODERATE && post.authorId !== viewer.id) throw AppError.forbidden('Only the post’s author or a moderator manages its poll');
+    const refusal = topicRefuses(topic, rank, 'edit');
+    if (refusal) throw AppError.forbidden(refusal);
+    if (post.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot take a poll; restore it first');
+    return { post, topic, rank };
+  }
+
+  /** The rules a poll's shape follows beyond each field's own: distinct options, coherent choices, a closing time ahead. */
+  private checkPoll(input: CreatePollInput): { minChoices: number; maxChoices: number } {
+    const seen = new Set<string>();
+    for (const text of input.options) {
+      const key = folded(text);
+      if (seen.has(key)) throw AppError.badField('options', `“${text}” is given twice (options differ by more than case and spaces)`);
+      seen.add(key);
+    }
+    let minChoices = 1;
+    let maxChoices = 1;
+    if (input.kind === PollKind.SINGLE) {
+      if ((input.minChoices ?? 1) !== 1 || (input.maxChoices ?? 1) !== 1) throw AppError.badField('maxChoices', 'a SINGLE poll takes exactly one choice: leave minChoices and maxChoices out');
+    } else {
+      minChoices = input.minChoices ?? 1;
+      maxChoices = input.maxChoices ?? input.options.length;
+      if (maxChoices > input.options.length) throw AppError.badField('maxChoices', `must be at most the number of options (${input.options.length})`);
+      if (minChoices > maxChoices) throw AppError.badField('minChoices', 'must be at most maxChoices');
+    }
+    if (input.closesAt) {
+      const at = input.closesAt.getTime();
+      if (Number.isNaN(at) || at <= Date.now()) throw AppError.badField('closesAt', 'must be in the future');
+      if (at > Date.now() + MAX_OPEN_DAYS * 86_400_000) throw AppError.badField('closesAt', `must be within ${MAX_OPEN_DAYS} days`);
+    }
+    return { minChoices, maxChoices };
+  }
+
+  /** The options a vote picks, checked against the poll: its own, each once, as many as its kind asks. */
+  private checkChoice(poll: PollRow, optionIds: readonly string[]): string[] {
+    const chosen = [...new Set(optionIds)];
+    if (chosen.length !== optionIds.length) throw AppError.badField('optionIds', 'names an option twice');
+    const own = new Set(poll.options.map((o) => o.id));
+    if (!chosen.every((id) => own.has(id))) throw AppError.badField('optionIds', 'must be options of this poll');
+    if (poll.kind === PollKind.SINGLE && chosen.length !== 1) throw AppError.badField('optionIds', 'this poll takes exactly one option');
+    if (chosen.length < poll.min_choices || chosen.length > poll.max_choices) {
+      throw AppError.badField('optionIds', poll.min_choices === poll.max_choices ? `pick exactly ${poll.min_choices} options` : `pick between ${poll.min_choices} and ${poll.max_choices} options`);
+    }
+    return chosen;
+  }
+
+  private event(type: string, pollId: string, version: number, post: PostModel) {
+    // No counts in the event: the live push reads them for each room (see LiveGateway.pushPoll).
+    return { type, aggregateType: 'poll', aggregateId: pollId, version, payload: { pollId, postId: post.id, topicId: post.topicId, spaceId: post.spaceId } };
+  }
+
+  private async reread(viewer: Viewer, post: PostModel): Promise<PollModel> {
+    this.forget(viewer, post.id);
+    const poll = await this.ofPost(viewer, post);
+    if (!poll) throw AppError.notFound('Poll not found');
+    return poll;
+  }
+
+  private forget(viewer: Viewer, postId: string): void {
+    viewer.peek<DataLoader<string, PollRow | null>>(POLLS)?.clear(postId);
+    viewer.forget(CHOICES);
+  }
+
+  private pollsLoader(viewer: Viewer): DataLoader<string, PollRow | null> {
+    return viewer.memoize(POLLS, () => new DataLoader<string, PollRow | null>(async (postIds) => {
+      const byPost = new Map((await this.repo.byPostIds(postIds)).map((r) => [r.post_id, r]));
+      return postIds.map((id) => byPost.get(id) ?? null);
+    }));
+  }
+
+  private choicesLoader(viewer: Viewer, userId: string): DataLoader<string, string[]> {
+    return viewer.memoize(CHOICES, () => new DataLoader<string, string[]>(async (pollIds) => {
+      const mine = await this.repo.choicesAmong(userId, pollIds);
+      return pollIds.map((id) => mine.get(id) ?? []);
+    }));
+  }
+
+  private member(viewer: Viewer): string {
+    if (!viewer.id) throw AppError.unauthenticated();
+    return viewer.id;
+  }
+}
+

@@ -1,0 +1,422 @@
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply, setPostState } from '../factories/forum';
+import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
+
+const POLL_FIELDS = `id question kind minChoices maxChoices results publicVoters closed closesAt voterCount myChoice resultsVisible
+  options { id text voteCount }`;
+const CREATE = `mutation($input: CreatePollInput!) { createPoll(input: $input) { ${POLL_FIELDS} } }`;
+const VOTE = `mutation($input: VotePollInput!) { votePoll(input: $input) { ${POLL_FIELDS} } }`;
+const UNVOTE = `mutation($id: ID!) { unvotePoll(pollId: $id) { ${POLL_FIELDS} } }`;
+const CLOSE = `mutation($id: ID!) { closePoll(pollId: $id) { ${POLL_FIELDS} } }`;
+const REOPEN = `mutation($id: ID!) { reopenPoll(pollId: $id) { ${POLL_FIELDS} } }`;
+const DELETE = `mutation($id: ID!) { deletePoll(pollId: $id) }`;
+const POST_POLL = `query($id: ID!) { post(id: $id) { id poll { ${POLL_FIELDS} } } }`;
+const VOTERS = `query($id: ID!) { post(id: $id) { poll { options { text voteCount voters(first: 10) { id handle displayName } } } } }`;
+
+/**
+ * Polls in posts: who may add, vote and see what, and that a refusal writes nothing.
+ */
+describe('polls', () => {
+  let t: TestApp;
+  let author: TestUser;
+  let moderator: TestUser;
+  let member: TestUser;
+  let spaceId: string;
+  let boardId: string;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    author = await makeUser(t);
+    member = await makeUser(t);
+    moderator = await makeUser(t);
+    spaceId = (await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }])).id;
+    boardId = await makeBoard(t, spaceId);
+  });
+  afterAll(() => t.close());
+
+  const input = (postId: string, patch: Record<string, unknown> = {}) => ({
+    postId,
+    question: 'Which day suits the meetup?',
+    options: ['Monday', 'Tuesday', 'Wednesday'],
+    kind: 'SINGLE',
+    results: 'ALWAYS',
+    publicVoters: false,
+    ...patch,
+  });
+  const create = (u: TestUser | null, postId: string, patch: Record<string, unknown> = {}) =>
+    t.gql(CREATE, { input: input(postId, patch) }, u ? { token: u.token } : {});
+  /** A new topic by the author whose first post carries a poll. */
+  async function pollIn(patch: Record<string, unknown> = {}, board = boardId, by = author) {
+    const topic = await createTopic(t, by.token, board);
+    const poll = expectOk(await create(by, topic.firstPostId, patch)).createPoll;
+    return { topic, postId: topic.firstPostId, poll, options: poll.options.map((o: any) => o.id as string) };
+  }
+  const vote = (u: TestUser | null, pollId: string, optionIds: string[]) => t.gql(VOTE, { input: { pollId, optionIds } }, u ? { token: u.token } : {});
+  const seen = async (u: TestUser | null, postId: string) => expectOk(await t.gql(POST_POLL, { id: postId }, u ? { token: u.token } : {})).post.poll;
+  const counts = (poll: any) => poll.options.map((o: any) => o.voteCount);
+  /** What the tables hold, to tell that a refusal wrote nothing. */
+  const rows = async () =>
+    (await t.sql(`SELECT (SELECT count(*) FROM polls)::int AS polls, (SELECT count(*) FROM poll_options)::int AS options,
+                         (SELECT count(*) FROM poll_votes)::int AS votes, (SELECT coalesce(sum(vote_count), 0) FROM poll_options)::int AS counted,
+                         (SELECT coalesce(sum(voter_count), 0) FROM polls)::int AS voters, (SELECT count(*) FROM outbox)::int AS outbox`))[0];
+  /** The stored counts of a poll agree with its votes. */
+  async function expectConsistent(pollId: string) {
+    const [c] = await t.sql(
+      `SELECT (SELECT voter_count FROM polls WHERE id = $1) AS voter_count, (SELECT count(DISTINCT user_id) FROM poll_votes WHERE poll_id = $1)::int AS voters,
+              (SELECT json_agg(vote_count ORDER BY position) FROM poll_options WHERE poll_id = $1) AS stored,
+              (SELECT json_agg((SELECT count(*) FROM poll_votes v WHERE v.option_id = o.id) ORDER BY position) FROM poll_options o WHERE poll_id = $1) AS actual`,
+      [pollId],
+    );
+    expect(c.voter_count).toBe(c.voters);
+    expect(c.stored).toEqual(c.actual);
+  }
+
+  describe('creating', () => {
+    it('adds a poll to the author’s post, plain text kept as written, shown on the post', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const poll = expectOk(await create(author, topic.firstPostId, { question: '  Bold <b>or</b> not?  ', options: ['<script>alert(1)</script>', ' **plain** '] })).createPoll;
+      expect(poll).toMatchObject({ question: 'Bold <b>or</b> not?', kind: 'SINGLE', minChoices: 1, maxChoices: 1, closed: false, closesAt: null, voterCount: 0, myChoice: [] });
+      expect(poll.options.map((o: any) => [o.text, o.voteCount])).toEqual([['<script>alert(1)</script>', 0], ['**plain**', 0]]);
+      expect((await seen(member, topic.firstPostId)).id).toBe(poll.id);
+      expect((await seen(null, topic.firstPostId)).question).toBe('Bold <b>or</b> not?');
+      // A post without one has none.
+      const r = await reply(t, author.token, topic.id, 'no poll here');
+      expect(await seen(member, r.id)).toBeNull();
+    });
+
+    it('lets a moderator add one to another’s post, but not another member; one poll per post (CONFLICT)', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const before = await rows();
+      expectError(await create(member, topic.firstPostId), 'FORBIDDEN');
+      expectError(await create(null, topic.firstPostId), 'UNAUTHENTICATED');
+      expect(await rows()).toEqual(before);
+      expectOk(await create(moderator, topic.firstPostId, { question: 'Moderated?' }));
+      const once = await rows();
+      expectError(await create(author, topic.firstPostId), 'CONFLICT');
+      expect(await rows()).toEqual(once);
+      expect((await seen(member, topic.firstPostId)).question).toBe('Moderated?');
+    });
+
+    it('answers NOT_FOUND for a post the member cannot read, and refuses a deleted post', async () => {
+      const staff = await makeGroup(t);
+      const insider = await makeUser(t, { groups: [staff] });
+      const secretBoard = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ groupId: staff, level: 'PARTICIPATE' }])).id);
+      const secret = await createTopic(t, insider.token, secretBoard);
+      const topic = await createTopic(t, author.token, boardId);
+      const r = await reply(t, author.token, topic.id, 'soon gone');
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: r.id }, { token: author.token }));
+      const before = await rows();
+      expectError(await create(member, secret.firstPostId), 'NOT_FOUND');
+      // Its author reads a placeholder now; a moderator reads it, but it takes no poll until restored.
+      expectError(await create(author, r.id), 'NOT_FOUND');
+      expectError(await create(moderator, r.id), 'CONFLICT');
+      expect(await rows()).toEqual(before);
+    });
+
+    const tooLate = () => new Date(Date.now() + 367 * 86_400_000).toISOString();
+    it.each([
+      ['one option', { options: ['Only'] }, 'options'],
+      ['21 options', { options: Array.from({ length: 21 }, (_, i) => `Option ${i}`) }, 'options'],
+      ['an option of 201 characters', { options: ['x'.repeat(201), 'y'] }, 'options'],
+      ['a blank option', { options: ['Yes', '   '] }, 'options'],
+      ['an option on two lines', { options: ['Yes\nNo', 'Maybe'] }, 'options'],
+      ['options the same but for case and spaces', { options: ['Yes', ' yES ', 'No'] }, 'options'],
+      ['a question of 301 characters', { question: 'q'.repeat(301) }, 'question'],
+      ['a blank question', { question: ' ' }, 'question'],
+      ['a closing time past', { closesAt: new Date(Date.now() - 60_000).toISOString() }, 'closesAt'],
+      ['a closing time beyond a year', { closesAt: tooLate() }, 'closesAt'],
+      ['a SINGLE poll with two choices', { maxChoices: 2 }, 'maxChoices'],
+      ['more choices than options', { kind: 'MULTIPLE', maxChoices: 4 }, 'maxChoices'],
+      ['a minimum above the maximum', { kind: 'MULTIPLE', minChoices: 3, maxChoices: 2 }, 'minChoices'],
+      ['no choice at all', { kind: 'MULTIPLE', minChoices: 0 }, 'minChoices'],
+      ['a bad post id', { postId: 'nope' }, 'postId'],
+    ])('refuses %s with BAD_USER_INPUT and writes nothing', async (_what, patch, field) => {
+      const topic = await createTopic(t, author.token, boardId);
+      const before = await rows();
+      const err = expectError(await t.gql(CREATE, { input: input(topic.firstPostId, patch) }, { token: author.token }), 'BAD_USER_INPUT');
+      expect(err.extensions.fields?.map((f) => f.field)).toContain(field);
+      expect(await rows()).toEqual(before);
+      // The same post takes a good poll afterwards: nothing was left half-written.
+      expectOk(await create(author, topic.firstPostId));
+    });
+  });
+
+  describe('voting', () => {
+    it('counts, changes and withdraws a SINGLE vote', async () => {
+      const { postId, poll, options: [mon, tue] } = await pollIn();
+      let answer = expectOk(await vote(member, poll.id, [mon])).votePoll;
+      expect(answer).toMatchObject({ myChoice: [mon], voterCount: 1 });
+      expect(counts(answer)).toEqual([1, 0, 0]);
+      answer = expectOk(await vote(member, poll.id, [tue])).votePoll;
+      expect(answer).toMatchObject({ myChoice: [tue], voterCount: 1 });
+      expect(counts(answer)).toEqual([0, 1, 0]);
+      expectOk(await vote(author, poll.id, [tue]));
+      expect(counts(await seen(moderator, postId))).toEqual([0, 2, 0]);
+      expectError(await vote(member, poll.id, [mon, tue]), 'BAD_USER_INPUT');
+      expectError(await vote(member, poll.id, []), 'BAD_USER_INPUT');
+      answer = expectOk(await t.gql(UNVOTE, { id: poll.id }, { token: member.token })).unvotePoll;
+      expect(answer).toMatchObject({ myChoice: [], voterCount: 1 });
+      expect(counts(answer)).toEqual([0, 1, 0]);
+      // Withdrawing again changes nothing.
+      expect(expectOk(await t.gql(UNVOTE, { id: poll.id }, { token: member.token })).unvotePoll.voterCount).toBe(1);
+      await expectConsistent(poll.id);
+    });
+
+    it('holds a MULTIPLE vote between its minimum and maximum, and the same choice again writes nothing', async () => {
+      const { poll, options } = await pollIn({ kind: 'MULTIPLE', options: ['A', 'B', 'C', 'D'], minChoices: 2, maxChoices: 3 });
+      expect(poll).toMatchObject({ minChoices: 2, maxChoices: 3 });
+      const before = await rows();
+      for (const bad of [[options[0]], options, [options[0], options[0]], [options[0], '01a207d7-22e1-733a-9303-5a2047c59e37']]) {
+        expectError(await vote(member, poll.id, bad), 'BAD_USER_INPUT');
+      }
+      expect(await rows()).toEqual(before);
+      let answer = expectOk(await vote(member, poll.id, [options[0], options[2]])).votePoll;
+      expect(answer.myChoice).toEqual([options[0], options[2]]);
+      expect(counts(answer)).toEqual([1, 0, 1, 0]);
+      answer = expectOk(await vote(member, poll.id, [options[1], options[2], options[3]])).votePoll;
+      expect(counts(answer)).toEqual([0, 1, 1, 1]);
+      expect(answer.voterCount).toBe(1);
+      const same = await t.countStatements(() => vote(member, poll.id, [options[3], options[1], options[2]]));
+      expect(same.statements.join('\n')).not.toMatch(/INSERT INTO poll_votes|DELETE FROM poll_votes|INSERT INTO outbox/);
+      await expectConsistent(poll.id);
+      // A MULTIPLE poll with no bounds given takes one to all of its options.
+      const open = await pollIn({ kind: 'MULTIPLE' });
+      expect(open.poll).toMatchObject({ minChoices: 1, maxChoices: 3 });
+      expectOk(await vote(member, open.poll.id, open.options));
+    });
+
+    it('refuses votes on a closed poll, closed by hand or by its time, until it is reopened', async () => {
+      const { postId, poll, options } = await pollIn({ closesAt: new Date(Date.now() + 3_600_000).toISOString() });
+      expectOk(await vote(member, poll.id, [options[0]]));
+      expectError(await t.gql(CLOSE, { id: poll.id }, { token: member.token }), 'FORBIDDEN');
+      expect(expectOk(await t.gql(CLOSE, { id: poll.id }, { token: author.token })).closePoll.closed).toBe(true);
+      const before = await rows();
+      expectError(await vote(member, poll.id, [options[1]]), 'BAD_USER_INPUT');
+      expectError(await t.gql(UNVOTE, { id: poll.id }, { token: member.token }), 'BAD_USER_INPUT');
+      expect(await rows()).toEqual(before);
+      expect(expectOk(await t.gql(REOPEN, { id: poll.id }, { token: moderator.token })).reopenPoll.closed).toBe(false);
+      expectOk(await vote(member, poll.id, [options[1]]));
+      // Its closing time passes: closed at once, with no job to run.
+      await t.sql(`UPDATE polls SET closes_at = now() - interval '1 second' WHERE id = $1`, [poll.id]);
+      expect((await seen(member, postId)).closed).toBe(true);
+      expectError(await vote(member, poll.id, [options[2]]), 'BAD_USER_INPUT');
+      // Reopened, it drops the time that passed.
+      expect(expectOk(await t.gql(REOPEN, { id: poll.id }, { token: author.token })).reopenPoll).toMatchObject({ closed: false, closesAt: null });
+      expect(counts(expectOk(await vote(member, poll.id, [options[2]])).votePoll)).toEqual([0, 0, 1]);
+    });
+
+    it('lets only members who may participate vote: not signed-out visitors, silenced or read-only members', async () => {
+      const silenced = await makeUser(t);
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [silenced.id]);
+      const readers = await makeGroup(t);
+      const reader = await makeUser(t, { groups: [readers] });
+      const writer = await makeUser(t, { groups: [readers] });
+      const restricted = await makeSpace(t, 'RESTRICTED', [{ groupId: readers, level: 'READ' }, { userId: writer.id, level: 'PARTICIPATE' }]);
+      const inPublic = await pollIn();
+      const inRestricted = await pollIn({}, await makeBoard(t, restricted.id), writer);
+      const before = await rows();
+      expectError(await vote(null, inPublic.poll.id, [inPublic.options[0]]), 'UNAUTHENTICATED');
+      expectError(await vote(silenced, inPublic.poll.id, [inPublic.options[0]]), 'FORBIDDEN');
+      expectError(await vote(reader, inRestricted.poll.id, [inRestricted.options[0]]), 'FORBIDDEN');
+      expect(await rows()).toEqual(before);
+      // They still read the poll, and ALWAYS shows them the counts.
+      expect(counts(await seen(silenced, inPublic.postId))).toEqual([0, 0, 0]);
+      expect(counts(await seen(reader, inRestricted.postId))).toEqual([0, 0, 0]);
+    });
+
+    it('answers NOT_FOUND to a customer who cannot read the post, and never shows them the poll', async () => {
+      const employees = await makeGroup(t);
+      const employee = await makeUser(t, { groups: [employees] });
+      const customer = await makeUser(t);
+      const internal = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }])).id);
+      const { postId, poll, options } = await pollIn({}, internal, employee);
+      expectOk(await vote(employee, poll.id, [options[0]]));
+      const before = await rows();
+      for (const res of [await vote(customer, poll.id, [options[0]]), await t.gql(UNVOTE, { id: poll.id }, { token: customer.token }), await t.gql(CLOSE, { id: poll.id }, { token: customer.token })]) {
+        expectError(res, 'NOT_FOUND');
+        expect(JSON.stringify(res)).not.toMatch(/voteCount|voterCount/);
+      }
+      // As for a poll that does not exist.
+      expectError(await vote(customer, '01a207d7-22e1-733a-9303-5a2047c59e37', [options[0]]), 'NOT_FOUND');
+      expect(await rows()).toEqual(before);
+      const res = await t.gql(POST_POLL, { id: postId }, { token: customer.token });
+      expectError(res, 'NOT_FOUND');
+      expect(res.data?.post ?? null).toBeNull();
+    });
+
+    it('keeps a hidden post’s poll from its readers: no poll, no votes; its author still sees it', async () => {
+      const { topic, poll, options } = await pollIn();
+      const r = await reply(t, author.token, topic.id, 'a reply with a poll');
+      const replyPoll = expectOk(await create(author, r.id)).createPoll;
+      expectOk(await vote(member, replyPoll.id, [replyPoll.options[0].id]));
+      await setPostState(t, r.id, 'HIDDEN');
+      expect(await seen(member, r.id)).toBeNull();
+      expect(await seen(null, r.id)).toBeNull();
+      expect((await seen(author, r.id)).options[0].voteCount).toBe(1);
+      const before = await rows();
+      expectError(await vote(member, replyPoll.id, [replyPoll.options[1].id]), 'NOT_FOUND');
+      // Its author sees it, but a hidden post takes no votes.
+      expectError(await vote(author, replyPoll.id, [replyPoll.options[1].id]), 'BAD_USER_INPUT');
+      expect(await rows()).toEqual(before);
+      // The topic's first post is untouched.
+      expectOk(await vote(member, poll.id, [options[0]]));
+    });
+
+    it('stays consistent when one member votes many times at once, and when many vote at once', async () => {
+      const { poll, options } = await pollIn();
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => vote(member, poll.id, [options[i % 3]])));
+      for (const a of answers) expectOk(a);
+      const mine = await t.sql(`SELECT option_id FROM poll_votes WHERE poll_id = $1 AND user_id = $2`, [poll.id, member.id]);
+      expect(mine).toHaveLength(1);
+      await expectConsistent(poll.id);
+      const voters = await Promise.all(Array.from({ length: 6 }, () => makeUser(t)));
+      await Promise.all(voters.map((u, i) => vote(u, poll.id, [options[i % 2]])));
+      const [stored] = await t.sql(`SELECT voter_count FROM polls WHERE id = $1`, [poll.id]);
+      expect(stored.voter_count).toBe(7);
+      await expectConsistent(poll.id);
+      const m = await makeUser(t);
+      const multi = await pollIn({ kind: 'MULTIPLE' });
+      await Promise.all([vote(m, multi.poll.id, [multi.options[0], multi.options[1]]), vote(m, multi.poll.id, [multi.options[2]]), t.gql(UNVOTE, { id: multi.poll.id }, { token: m.token })]);
+      await expectConsistent(multi.poll.id);
+    });
+
+    it('writes one poll.voted event, without counts, for each change', async () => {
+      const { poll, options } = await pollIn();
+      const u = await makeUser(t);
+      expectOk(await vote(u, poll.id, [options[0]]));
+      const events = await t.sql(`SELECT type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [poll.id]);
+      expect(events.map((e: any) => e.type)).toEqual(['poll.updated', 'poll.voted']);
+      expect(Object.keys(events[1].payload).sort()).toEqual(['pollId', 'postId', 'spaceId', 'topicId']);
+    });
+  });
+
+  describe('results', () => {
+    /** What voteCount, voterCount and resultsVisible each of them reads. */
+    async function sight(postId: string, who: Array<TestUser | null>) {
+      return Promise.all(
+        who.map(async (u) => {
+          const p = await seen(u, postId);
+          return p.resultsVisible ? (expect(p.voterCount).not.toBeNull(), counts(p).join(',')) : (expect([p.voterCount, ...counts(p)].every((c) => c === null)).toBe(true), 'hidden');
+        }),
+      );
+    }
+
+    it.each([
+      // mode, [non-voter, voter, moderator, author, anonymous] while open, then once closed
+      ['ALWAYS', ['1,0,0', '1,0,0', '1,0,0', '1,0,0', '1,0,0'], ['1,0,0', '1,0,0', '1,0,0', '1,0,0', '1,0,0']],
+      ['ON_VOTE', ['hidden', '1,0,0', '1,0,0', '1,0,0', 'hidden'], ['1,0,0', '1,0,0', '1,0,0', '1,0,0', '1,0,0']],
+      ['ON_CLOSE', ['hidden', 'hidden', '1,0,0', '1,0,0', 'hidden'], ['1,0,0', '1,0,0', '1,0,0', '1,0,0', '1,0,0']],
+      ['MODERATORS', ['hidden', 'hidden', '1,0,0', '1,0,0', 'hidden'], ['hidden', 'hidden', '1,0,0', '1,0,0', 'hidden']],
+    ])('%s shows the counts to whom it says', async (results, open, closed) => {
+      const { postId, poll, options } = await pollIn({ results });
+      const [bystander, voter] = [await makeUser(t), await makeUser(t)];
+      // The answer to the vote itself follows the rule too.
+      const answer = expectOk(await vote(voter, poll.id, [options[0]])).votePoll;
+      expect(answer.resultsVisible).toBe(open[1] !== 'hidden');
+      const who = [bystander, voter, moderator, author, null];
+      expect(await sight(postId, who)).toEqual(open);
+      expectOk(await t.gql(CLOSE, { id: poll.id }, { token: author.token }));
+      expect(await sight(postId, who)).toEqual(closed);
+    });
+
+    it('lists voters only for public-voter polls whose results the viewer sees; a deleted account shows anonymised, its vote kept', async () => {
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      const pub = await pollIn({ publicVoters: true, results: 'ON_VOTE' });
+      const [a, b] = [await makeUser(t), await makeUser(t)];
+      expectOk(await vote(a, pub.poll.id, [pub.options[0]]));
+      expectOk(await vote(b, pub.poll.id, [pub.options[0]]));
+      const listed = async (u: TestUser) => expectOk(await t.gql(VOTERS, { id: pub.postId }, { token: u.token })).post.poll.options;
+      expect((await listed(a))[0].voters.map((v: any) => v.id)).toEqual([a.id, b.id]);
+      // Results hidden from a non-voter: no voters either.
+      expect((await listed(member)).map((o: any) => o.voters)).toEqual([null, null, null]);
+      expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: a.id }, { token: admin.token }));
+      const after = (await listed(b))[0];
+      expect(after.voteCount).toBe(2);
+      expect(after.voters[0].id).toBe(a.id);
+      expect(after.voters[0].handle).toMatch(/^deleted-/);
+      expect(after.voters[0].handle).not.toBe(a.handle);
+      // Without public voters, nobody gets the list.
+      const secret = await pollIn({ publicVoters: false });
+      expectOk(await vote(b, secret.poll.id, [secret.options[0]]));
+      expect(expectOk(await t.gql(VOTERS, { id: secret.postId }, { token: moderator.token })).post.poll.options[0]).toMatchObject({ voteCount: 1, voters: null });
+    });
+
+    it('goes with deletePoll, its author or a moderator only', async () => {
+      const { postId, poll, options } = await pollIn();
+      expectOk(await vote(member, poll.id, [options[0]]));
+      expectError(await t.gql(DELETE, { id: poll.id }, { token: member.token }), 'FORBIDDEN');
+      expect(expectOk(await t.gql(DELETE, { id: poll.id }, { token: author.token })).deletePoll).toBe(true);
+      expect(await seen(member, postId)).toBeNull();
+      expect(await t.sql(`SELECT 1 FROM poll_votes WHERE poll_id = $1`, [poll.id])).toEqual([]);
+      // The post takes a new one.
+      expectOk(await create(author, postId));
+    });
+  });
+
+  describe('statement counts', () => {
+    const PAGE = `query($id: ID!) { topic(id: $id) { posts(first: 50) { edges { node { id poll { id question closed voterCount myChoice options { id text voteCount } } } } } } }`;
+    /** A topic of `n` posts, each with a poll the viewer voted in. */
+    async function topicWithPolls(n: number, viewer: TestUser): Promise<string> {
+      const topic = await createTopic(t, author.token, boardId);
+      const ids = [topic.firstPostId];
+      for (let i = 1; i < n; i++) ids.push((await reply(t, author.token, topic.id, `reply ${i}`)).id);
+      for (const id of ids) {
+        const poll = expectOk(await create(author, id, { results: 'ON_VOTE' })).createPoll;
+        expectOk(await vote(viewer, poll.id, [poll.options[1].id]));
+      }
+      return topic.id;
+    }
+
+    it('reads the polls of a topic page in two statements, whatever its size', async () => {
+      const viewer = await makeUser(t);
+      const [small, large] = [await topicWithPolls(2, viewer), await topicWithPolls(12, viewer)];
+      const cost = async (id: string, u: TestUser | null) => {
+        let res!: GqlResult;
+        const c = await t.countStatements(async () => (res = await t.gql(PAGE, { id }, u ? { token: u.token } : {})));
+        return { count: c.count, nodes: expectOk(res).topic.posts.edges.map((e: any) => e.node) };
+      };
+      const [few, many] = [await cost(small, viewer), await cost(large, viewer)];
+      expect(many.nodes).toHaveLength(12);
+      expect(many.nodes.every((n: any) => n.poll.voterCount === 1 && n.poll.myChoice.length === 1 && n.poll.options[1].voteCount === 1)).toBe(true);
+      expect(many.count).toBe(few.count);
+      const plain = await t.countStatements(() => t.gql(`query($id: ID!) { topic(id: $id) { posts(first: 50) { edges { node { id } } } } }`, { id: large }, { token: viewer.token }));
+      expect(many.count).toBeLessThanOrEqual(plain.count + 2);
+      // Signed out: the polls alone, one statement, counts hidden (ON_VOTE).
+      const anonymous = await cost(large, null);
+      expect(anonymous.nodes.every((n: any) => n.poll.voterCount === null && n.poll.myChoice.length === 0)).toBe(true);
+      expect(anonymous.count).toBe((await cost(small, null)).count);
+    });
+  });
+});
+
+describe('polls under the posting limits', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootTestApp({ POSTING_LIMITS: 'true' });
+  });
+  afterAll(() => t.close());
+
+  it('paces votes: a burst of 60, then RATE_LIMITED with the wait, writing nothing', async () => {
+    const author = await makeUser(t);
+    const u = await makeUser(t);
+    const topic = await createTopic(t, author.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id));
+    const poll = expectOk(
+      await t.gql(CREATE, { input: { postId: topic.firstPostId, question: 'Pace?', options: ['Yes', 'No'], kind: 'SINGLE', results: 'ALWAYS', publicVoters: false } }, { token: author.token }),
+    ).createPoll;
+    const [yes, no] = poll.options.map((o: any) => o.id);
+    // The budget refills meanwhile, so the refusal comes after 60 votes or a few more, never fewer.
+    let cast = 0;
+    let refused: GqlResult | undefined;
+    while (!refused && cast < 200) {
+      const res = await t.gql(VOTE, { input: { pollId: poll.id, optionIds: [cast % 2 === 0 ? yes : no] } }, { token: u.token });
+      if (res.errors) refused = res;
+      else cast++;
+    }
+    expect(cast).toBeGreaterThanOrEqual(60);
+    expect(expectError(refused!, 'RATE_LIMITED').extensions.retryAfterSeconds).toBeGreaterThan(0);
+    const expected = cast % 2 === 1 ? yes : no;
+    expect(await t.sql(`SELECT option_id FROM poll_votes WHERE user_id = $1`, [u.id])).toEqual([{ option_id: expected }]);
+    // Someone else's pace is their own.
+    expectOk(await t.gql(VOTE, { input: { pollId: poll.id, optionIds: [yes] } }, { token: author.token }));
+  });
+});
