@@ -1,5 +1,9 @@
+import { AddressInfo } from 'node:net';
+import { Socket } from 'socket.io-client';
+import { EventBus } from '../../libs/core/src/events';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
+import { connectLive } from '../support/live-client';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const POLL_FIELDS = `id question kind minChoices maxChoices results publicVoters closed closesAt voterCount myChoice resultsVisible
@@ -385,6 +389,83 @@ describe('polls', () => {
       const anonymous = await cost(large, null);
       expect(anonymous.nodes.every((n: any) => n.poll.voterCount === null && n.poll.myChoice.length === 0)).toBe(true);
       expect(anonymous.count).toBe((await cost(small, null)).count);
+    });
+  });
+
+  describe('live', () => {
+    let url: string;
+    const sockets: Socket[] = [];
+    beforeAll(() => {
+      url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    });
+    afterAll(() => sockets.forEach((s) => s.disconnect()));
+
+    const connect = (token?: string) => connectLive(url, sockets, token);
+    const join = async (s: Socket, topicId: string) => expect(await s.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+    /** Every poll:updated a socket hears from now on. */
+    const heard = (s: Socket) => {
+      const events: any[] = [];
+      s.on('poll:updated', (e: any) => events.push(e));
+      return events;
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 500));
+
+    it('pushes the counts of an ALWAYS poll to the topic’s room', async () => {
+      const { topic, postId, poll, options } = await pollIn();
+      const reader = await connect();
+      await join(reader, topic.id);
+      const got = new Promise<any>((resolve) => reader.once('poll:updated', resolve));
+      expectOk(await vote(member, poll.id, [options[2]]));
+      expect(await got).toEqual({
+        topicId: topic.id, postId, pollId: poll.id, closed: false, closesAt: null, voterCount: 1,
+        options: options.map((id: string, i: number) => ({ id, voteCount: i === 2 ? 1 : 0 })),
+      });
+    });
+
+    it('pushes hidden counts only to those who may see them: the author, and voters of an ON_VOTE poll', async () => {
+      const onVote = await pollIn({ results: 'ON_VOTE' });
+      const [voter, bystander] = [await makeUser(t), await makeUser(t)];
+      const [authorSocket, voterSocket, bystanderSocket, anonymous] = [await connect(author.token), await connect(voter.token), await connect(bystander.token), await connect()];
+      for (const s of [authorSocket, voterSocket, bystanderSocket, anonymous]) await join(s, onVote.topic.id);
+      const [toAuthor, toVoter, toBystander, toAnonymous] = [authorSocket, voterSocket, bystanderSocket, anonymous].map(heard);
+      expectOk(await vote(voter, onVote.poll.id, [onVote.options[0]]));
+      expectOk(await vote(member, onVote.poll.id, [onVote.options[1]]));
+      await settle();
+      expect(toAuthor.map((e) => e.voterCount)).toEqual([1, 2]);
+      // The voter's own vote arrives with counts (they see them from then on).
+      expect(toVoter.map((e) => e.voterCount)).toEqual([1, 2]);
+      // Others hear nothing of votes: how many pushes came would count them.
+      expect(toBystander).toEqual([]);
+      expect(toAnonymous).toEqual([]);
+      // Closing is news for everyone; ON_VOTE shows the counts once closed.
+      expectOk(await t.gql(CLOSE, { id: onVote.poll.id }, { token: author.token }));
+      await settle();
+      expect(toBystander).toEqual([expect.objectContaining({ pollId: onVote.poll.id, closed: true, voterCount: 2 })]);
+      expect(toAnonymous).toHaveLength(1);
+
+      const onClose = await pollIn({ results: 'ON_CLOSE' });
+      await join(authorSocket, onClose.topic.id);
+      await join(bystanderSocket, onClose.topic.id);
+      const [authorBefore, bystanderBefore] = [toAuthor.length, toBystander.length];
+      expectOk(await vote(voter, onClose.poll.id, [onClose.options[0]]));
+      await settle();
+      expect(toAuthor.slice(authorBefore).map((e) => [e.pollId, e.voterCount])).toEqual([[onClose.poll.id, 1]]);
+      expect(toBystander.slice(bystanderBefore)).toEqual([]);
+    });
+
+    it('pushes nothing about a poll in a hidden post', async () => {
+      const { topic, postId, poll, options } = await pollIn();
+      const reader = await connect((await makeUser(t)).token);
+      await join(reader, topic.id);
+      const events = heard(reader);
+      expectOk(await vote(member, poll.id, [options[0]]));
+      await settle();
+      expect(events).toHaveLength(1);
+      await setPostState(t, postId, 'HIDDEN');
+      // A vote committed just before the hide, whose event arrives after it, stays out of the room.
+      t.get(EventBus).publish({ type: 'poll.voted', aggregateType: 'poll', aggregateId: poll.id, payload: { pollId: poll.id, postId, topicId: topic.id, spaceId } });
+      await settle();
+      expect(events).toHaveLength(1);
     });
   });
 });

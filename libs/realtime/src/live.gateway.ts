@@ -19,6 +19,7 @@ import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { PostModel } from '../../forum/src/posts/post.model';
 import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
+import { PollsService } from '../../forum/src/polls/polls.service';
 import { globalPin, slowMode } from '../../forum/src/topics/topic.model';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
@@ -149,6 +150,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     private readonly access: AccessService,
     private readonly config: AppConfig,
     private readonly visibility: NotificationVisibility,
+    private readonly polls: PollsService,
   ) {}
 
   /** This process's live connections per user (`user:<id>`) or, without a session, per client network (`ip:<address, or IPv6 /64>`). */
@@ -683,6 +685,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         if (visible) this.server.to(`topic:${p.topicId}`).emit('reaction:updated', { topicId: p.topicId, postId: p.postId, counts: p.counts });
         return;
       }
+      case 'poll.voted':
+      case 'poll.updated':
+      case 'poll.deleted':
+        return this.pushPoll(e.type, p);
       case 'review.updated':
         this.server.to(p.spaceId ? `modqueue:${p.spaceId}` : GLOBAL_QUEUE).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.spaceId ?? null });
         return;
@@ -836,6 +842,42 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (!i || i.state !== 'VISIBLE') return;
     const payload = { topicId: i.id, status: i.status, voteCount: i.vote_count, mergedIntoId: i.merged_into };
     this.server.to(`topic:${i.id}`).to(`board:${i.board_id}`).emit('idea:updated', payload);
+  }
+
+  /**
+   * A poll's change to its topic's room (`poll:updated`), while its post and topic are visible.
+   * Counts go only where they may be seen: to the whole room when every reader sees them
+   * (PollsService.resultsPublic), otherwise to the room's sockets of the post's author and, for
+   * ON_VOTE, of its voters (one statement for the room). Moderators who are neither refetch:
+   * telling them apart would cost a session look-up per socket. Others hear of a vote on such
+   * a poll not at all (how many pushes came would count its votes), and of its creation,
+   * closing or reopening without counts.
+   */
+  private async pushPoll(type: string, p: Record<string, unknown>): Promise<void> {
+    const room = `topic:${p.topicId}`;
+    const base = { topicId: p.topicId, postId: p.postId, pollId: p.pollId };
+    if (type === 'poll.deleted') {
+      const [visible] = await this.ds.query(`SELECT 1 FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 AND p.state = 'VISIBLE' AND t.state = 'VISIBLE'`, [p.postId]);
+      if (visible) this.server.to(room).emit('poll:updated', { ...base, removed: true });
+      return;
+    }
+    const poll = await this.polls.forPush(String(p.pollId));
+    if (!poll || poll.post_state !== 'VISIBLE' || poll.topic_state !== 'VISIBLE') return;
+    const bare = { ...base, closed: poll.closed, closesAt: poll.closes_at };
+    const counted = { ...bare, voterCount: poll.voter_count, options: poll.options.map((o) => ({ id: o.id, voteCount: o.vote_count })) };
+    if (PollsService.resultsPublic(poll)) {
+      this.server.to(room).emit('poll:updated', counted);
+      return;
+    }
+    const sockets = await this.server.in(room).fetchSockets();
+    const userIds = [...new Set(sockets.map((s) => (s.data as SocketData).userId).filter((id): id is string => !!id))];
+    const voters = poll.results === 'ON_VOTE' ? await this.polls.votersAmong(poll.id, userIds) : new Set<string>();
+    for (const s of sockets) {
+      const userId = (s.data as SocketData).userId;
+      const sees = !!userId && (userId === poll.author_id || voters.has(userId));
+      if (sees) s.emit('poll:updated', counted);
+      else if (type === 'poll.updated') s.emit('poll:updated', bare);
+    }
   }
 
   private async pushTopic(topicId: string): Promise<void> {
