@@ -345,6 +345,14 @@ describe('polls', () => {
       expect(expectOk(await t.gql(VOTERS, { id: secret.postId }, { token: moderator.token })).post.poll.options[0]).toMatchObject({ voteCount: 1, voters: null });
     });
 
+    it('counts every option a poll may hold, and their voters, in a query’s cost', async () => {
+      const { topic } = await pollIn({ publicVoters: true });
+      const page = (first: number) => `query($id: ID!) { topic(id: $id) { posts(first: 50) { edges { node { poll { options { text voters(first: ${first}) { handle } } } } } } } }`;
+      expectOk(await t.gql(page(1), { id: topic.id }, { token: member.token }));
+      // 50 posts × 20 options × 100 voters: refused before it runs.
+      expect(expectError(await t.gql(page(100), { id: topic.id }, { token: member.token }), 'BAD_USER_INPUT').message).toMatch(/too complex/);
+    });
+
     it('goes with deletePoll, its author or a moderator only', async () => {
       const { postId, poll, options } = await pollIn();
       expectOk(await vote(member, poll.id, [options[0]]));

@@ -1,4 +1,11 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { listOf } from '../../../core/src/graphql/limits';
+
+/** Limits a poll keeps (CHECKs on polls and poll_options hold the lengths too). */
+export const POLL_QUESTION_MAX = 300;
+export const POLL_OPTION_MAX = 200;
+export const POLL_OPTIONS_MIN = 2;
+export const POLL_OPTIONS_MAX = 20;
 
 export enum PollKind {
   SINGLE = 'SINGLE',
@@ -41,7 +48,8 @@ export class PollModel {
   @Field(() => Int) maxChoices!: number;
   @Field(() => PollResults) results!: PollResults;
   @Field({ description: 'Whether those who see the counts see who voted for what (`PollOption.voters`).' }) publicVoters!: boolean;
-  @Field(() => [PollOptionModel], { description: 'In the order they were given.', complexity: 1 })
+  // Each may list its voters: counted as many as a poll may hold.
+  @Field(() => [PollOptionModel], { description: 'In the order they were given.', complexity: listOf(POLL_OPTIONS_MAX) })
   options!: PollOptionModel[];
   @Field(() => Int, { nullable: true, description: 'How many members voted; null when the results are hidden from the viewer.' })
   voterCount!: number | null;

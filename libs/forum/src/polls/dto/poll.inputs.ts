@@ -3,13 +3,7 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsDate, IsEnum, IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { HasVisibleText, IsSingleLine, MaxCharacters } from '../../../../core/src/graphql/validators';
-import { PollKind, PollResults } from '../poll.model';
-
-/** Limits a poll keeps (CHECKs on polls and poll_options hold the lengths too). */
-export const POLL_QUESTION_MAX = 300;
-export const POLL_OPTION_MAX = 200;
-export const POLL_OPTIONS_MIN = 2;
-export const POLL_OPTIONS_MAX = 20;
+import { POLL_OPTION_MAX, POLL_OPTIONS_MAX, POLL_OPTIONS_MIN, POLL_QUESTION_MAX, PollKind, PollResults } from '../poll.model';
 
 const trimEach = ({ value }: { value: unknown }) => (Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim() : v)) : value);
 
