@@ -14,6 +14,7 @@ const UNVOTE = `mutation($id: ID!) { unvotePoll(pollId: $id) { ${POLL_FIELDS} } 
 const CLOSE = `mutation($id: ID!) { closePoll(pollId: $id) { ${POLL_FIELDS} } }`;
 const REOPEN = `mutation($id: ID!) { reopenPoll(pollId: $id) { ${POLL_FIELDS} } }`;
 const DELETE = `mutation($id: ID!) { deletePoll(pollId: $id) }`;
+const UPDATE = `mutation($input: UpdatePollInput!) { updatePoll(input: $input) { ${POLL_FIELDS} } }`;
 const POST_POLL = `query($id: ID!) { post(id: $id) { id poll { ${POLL_FIELDS} } } }`;
 const VOTERS = `query($id: ID!) { post(id: $id) { poll { options { text voteCount voters(first: 10) { id handle displayName } } } } }`;
 
@@ -115,6 +116,29 @@ describe('polls', () => {
       expectError(await create(author, r.id), 'NOT_FOUND');
       expectError(await create(moderator, r.id), 'CONFLICT');
       expect(await rows()).toEqual(before);
+    });
+
+    it('changes a poll with updatePoll while nobody has voted, and freezes it after the first vote (CONFLICT)', async () => {
+      const { postId, poll } = await pollIn();
+      const update = (u: TestUser, patch: Record<string, unknown> = {}) => {
+        const { postId: _post, ...shape } = input(postId, { question: 'Which days suit?', options: ['Thursday', 'Friday'], kind: 'MULTIPLE', results: 'ON_CLOSE', ...patch });
+        return t.gql(UPDATE, { input: { ...shape, pollId: poll.id } }, { token: u.token });
+      };
+      const before = await rows();
+      expectError(await update(member), 'FORBIDDEN');
+      expectError(await update(author, { options: ['Friday', 'friday '] }), 'BAD_USER_INPUT');
+      expect(await rows()).toEqual(before);
+      const changed = expectOk(await update(author)).updatePoll;
+      expect(changed).toMatchObject({ id: poll.id, question: 'Which days suit?', kind: 'MULTIPLE', minChoices: 1, maxChoices: 2, results: 'ON_CLOSE' });
+      expect(changed.options.map((o: any) => o.text)).toEqual(['Thursday', 'Friday']);
+      // The old options are gone: a vote naming one is refused.
+      expectError(await vote(member, poll.id, [poll.options[0].id]), 'BAD_USER_INPUT');
+      expectOk(await vote(member, poll.id, [changed.options[1].id]));
+      const voted = await rows();
+      expectError(await update(author, { question: 'Too late?' }), 'CONFLICT');
+      expectError(await update(moderator, { question: 'Too late?' }), 'CONFLICT');
+      expect(await rows()).toEqual(voted);
+      expect((await seen(author, postId)).question).toBe('Which days suit?');
     });
 
     const tooLate = () => new Date(Date.now() + 367 * 86_400_000).toISOString();

@@ -79,16 +79,33 @@ export class PollsRepository {
       [p.id, p.postId, p.question, p.kind, p.minChoices, p.maxChoices, p.results, p.publicVoters, p.closesAt],
     );
     if (rows.length === 0) return false;
+    await this.insertOptions(m, p);
+    return true;
+  }
+
+  /** Gives the poll (locked, with no votes) a new shape and new options; the new version. */
+  async replace(m: Queryable, p: Omit<NewPoll, 'postId'>): Promise<number> {
+    const [row] = await m.query(
+      `UPDATE polls SET question = $2, kind = $3, min_choices = $4, max_choices = $5, results = $6, public_voters = $7, closes_at = $8,
+              version = version + 1, updated_at = now()
+        WHERE id = $1 RETURNING version`,
+      [p.id, p.question, p.kind, p.minChoices, p.maxChoices, p.results, p.publicVoters, p.closesAt],
+    );
+    await m.query(`DELETE FROM poll_options WHERE poll_id = $1`, [p.id]);
+    await this.insertOptions(m, p);
+    return row.version;
+  }
+
+  private async insertOptions(m: Queryable, p: Pick<NewPoll, 'id' | 'options'>): Promise<void> {
     await m.query(
       `INSERT INTO poll_options (id, poll_id, position, text) SELECT o.id, $1, o.n, o.text FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS o(id, text, n)`,
       [p.id, p.options.map((o) => o.id), p.options.map((o) => o.text)],
     );
-    return true;
   }
 
   /** Locks the poll for a vote or a change: votes on one poll are counted one after another. Its state as it is now. */
-  async lock(m: Queryable, pollId: string): Promise<{ closed: boolean; version: number } | undefined> {
-    const [row] = await m.query(`SELECT ${CLOSED} AS closed, pl.version FROM polls pl WHERE pl.id = $1 FOR NO KEY UPDATE`, [pollId]);
+  async lock(m: Queryable, pollId: string): Promise<{ closed: boolean; voter_count: number } | undefined> {
+    const [row] = await m.query(`SELECT ${CLOSED} AS closed, pl.voter_count FROM polls pl WHERE pl.id = $1 FOR NO KEY UPDATE`, [pollId]);
     return row;
   }
 

@@ -2,7 +2,7 @@ import { Args, Context, ID, Int, Mutation, Parent, ResolveField, Resolver } from
 import { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { PostModel } from '../posts/post.model';
-import { CreatePollInput, VotePollInput } from './dto/poll.inputs';
+import { CreatePollInput, UpdatePollInput, VotePollInput } from './dto/poll.inputs';
 import { PollModel, PollOptionModel } from './poll.model';
 import { MAX_VOTERS_LISTED, PollsService } from './polls.service';
 
@@ -22,6 +22,15 @@ export class PollsResolver {
   })
   createPoll(@Args('input') input: CreatePollInput, @Context() ctx: GqlContext): Promise<PollModel> {
     return this.service.create(ctx.viewer, input);
+  }
+
+  @Mutation(() => PollModel, {
+    description:
+      'Replaces a poll’s question, options and settings (as createPoll takes them) while nobody has voted: once someone has, its options are frozen (CONFLICT). ' +
+      'Its post’s author or a moderator of the space, while they may edit the post.',
+  })
+  updatePoll(@Args('input') input: UpdatePollInput, @Context() ctx: GqlContext): Promise<PollModel> {
+    return this.service.update(ctx.viewer, input);
   }
 
   @Mutation(() => PollModel, {

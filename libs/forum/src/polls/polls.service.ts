@@ -14,9 +14,9 @@ import { EDITS_PACE, Pacing, POLL_VOTES_PACE } from '../pacing';
 import { PostModel } from '../posts/post.model';
 import { topicRefuses } from '../posts/posts.service';
 import { TopicModel } from '../topics/topic.model';
-import { CreatePollInput, VotePollInput } from './dto/poll.inputs';
+import { CreatePollInput, PollShapeInput, UpdatePollInput, VotePollInput } from './dto/poll.inputs';
 import { PollKind, PollModel, PollOptionModel, PollRow, resultsVisible, toPollModel } from './poll.model';
-import { PollPushRow, PollsRepository } from './polls.repository';
+import { NewPoll, PollPushRow, PollsRepository } from './polls.repository';
 
 /** The furthest ahead a poll may close by itself. */
 const MAX_OPEN_DAYS = 365;
@@ -81,20 +81,32 @@ export class PollsService {
   /** Adds a poll to a post (one per post: CONFLICT for a second). Every refusal writes nothing. */
   async create(viewer: Viewer, input: CreatePollInput): Promise<PollModel> {
     const { post, rank } = await this.managed(viewer, input.postId, 'postId');
-    const { minChoices, maxChoices } = this.checkPoll(input);
+    const shape = this.shapeOf(input);
     if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     const pollId = newId();
     await this.uow.run(async (tx) => {
       // The post as it is now, under a lock its deletion waits for.
       const now = await tx.one<{ state: ContentState }>(`SELECT state FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
       if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot take a poll; restore it first');
-      const added = await this.repo.insert(tx, {
-        id: pollId, postId: post.id, question: input.question, kind: input.kind, minChoices, maxChoices,
-        results: input.results, publicVoters: input.publicVoters, closesAt: input.closesAt ?? null,
-        options: input.options.map((text) => ({ id: newId(), text })),
-      });
-      if (!added) throw AppError.conflict('This post has a poll already');
+      if (!(await this.repo.insert(tx, { ...shape, id: pollId, postId: post.id }))) throw AppError.conflict('This post has a poll already');
       await tx.emit(this.event('poll.updated', pollId, 1, post));
+    });
+    return this.reread(viewer, post);
+  }
+
+  /**
+   * Replaces a poll's question, options and settings, as createPoll would set them, while nobody
+   * has voted (Discourse's rule: once someone has, the options are frozen, CONFLICT).
+   */
+  async update(viewer: Viewer, input: UpdatePollInput): Promise<PollModel> {
+    const { post, rank } = await this.managedPoll(viewer, input.pollId);
+    const shape = this.shapeOf(input);
+    if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
+    await this.uow.run(async (tx) => {
+      const now = await this.repo.lock(tx, input.pollId);
+      if (!now) throw AppError.notFound('Poll not found');
+      if (now.voter_count > 0) throw AppError.conflict('Members have voted in this poll: its options are frozen (close it, or delete it and create another)');
+      await tx.emit(this.event('poll.updated', input.pollId, await this.repo.replace(tx, { ...shape, id: input.pollId }), post));
     });
     return this.reread(viewer, post);
   }
@@ -143,6 +155,8 @@ export class PollsService {
       const now = await this.repo.lock(tx, row.id);
       if (!now) throw AppError.notFound('Poll not found');
       if (now.closed) throw AppError.badField('pollId', 'this poll is closed');
+      // Its options as they are now: updatePoll may have replaced them since they were checked.
+      if (!withdraw) this.checkChoice((await this.repo.byId(row.id, tx))!, chosen);
       const before = await this.repo.choiceOf(tx, row.id, userId);
       const removed = before.filter((id) => !chosen.includes(id));
       const added = chosen.filter((id) => !before.includes(id));
@@ -204,8 +218,8 @@ export class PollsService {
     return { post, topic, rank };
   }
 
-  /** The rules a poll's shape follows beyond each field's own: distinct options, coherent choices, a closing time ahead. */
-  private checkPoll(input: CreatePollInput): { minChoices: number; maxChoices: number } {
+  /** A poll's shape, checked by the rules beyond each field's own: distinct options, coherent choices, a closing time ahead. */
+  private shapeOf(input: PollShapeInput): Omit<NewPoll, 'id' | 'postId'> {
     const seen = new Set<string>();
     for (const text of input.options) {
       const key = folded(text);
@@ -227,7 +241,10 @@ export class PollsService {
       if (Number.isNaN(at) || at <= Date.now()) throw AppError.badField('closesAt', 'must be in the future');
       if (at > Date.now() + MAX_OPEN_DAYS * 86_400_000) throw AppError.badField('closesAt', `must be within ${MAX_OPEN_DAYS} days`);
     }
-    return { minChoices, maxChoices };
+    return {
+      question: input.question, kind: input.kind, minChoices, maxChoices, results: input.results, publicVoters: input.publicVoters,
+      closesAt: input.closesAt ?? null, options: input.options.map((text) => ({ id: newId(), text })),
+    };
   }
 
   /** The options a vote picks, checked against the poll: its own, each once, as many as its kind asks. */

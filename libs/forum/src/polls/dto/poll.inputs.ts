@@ -7,12 +7,9 @@ import { POLL_OPTION_MAX, POLL_OPTIONS_MAX, POLL_OPTIONS_MIN, POLL_QUESTION_MAX,
 
 const trimEach = ({ value }: { value: unknown }) => (Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim() : v)) : value);
 
-@InputType()
-export class CreatePollInput {
-  @Field(() => ID, { description: 'The post that carries the poll (one poll per post).' })
-  @IsUUID('all', { message: 'must be a post id' })
-  postId!: string;
-
+/** What a poll is made of, as createPoll sets it and updatePoll replaces it. */
+@InputType({ isAbstract: true })
+export abstract class PollShapeInput {
   @Field({ description: `Plain text, one line, up to ${POLL_QUESTION_MAX} characters.` })
   @Transform(trim) @IsString() @HasVisibleText() @IsSingleLine() @MaxCharacters(POLL_QUESTION_MAX)
   question!: string;
@@ -47,6 +44,18 @@ export class CreatePollInput {
   @Field({ description: 'Whether those who see the counts also see who chose each option.' })
   @IsBoolean()
   publicVoters!: boolean;
+}
+
+@InputType()
+export class CreatePollInput extends PollShapeInput {
+  @Field(() => ID, { description: 'The post that carries the poll (one poll per post).' })
+  @IsUUID('all', { message: 'must be a post id' })
+  postId!: string;
+}
+
+@InputType()
+export class UpdatePollInput extends PollShapeInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a poll id' }) pollId!: string;
 }
 
 @InputType()
