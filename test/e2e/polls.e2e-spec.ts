@@ -377,6 +377,21 @@ describe('polls', () => {
       expect(expectError(await t.gql(page(100), { id: topic.id }, { token: member.token }), 'BAD_USER_INPUT').message).toMatch(/too complex/);
     });
 
+    it('logs a moderator’s management of another’s poll in the moderation log, not its author’s', async () => {
+      const logged = async (postId: string) =>
+        (await t.sql(`SELECT action, actor_id, space_id FROM moderation_log WHERE target_id = $1 ORDER BY id`, [postId])).map((r: any) => [r.action, r.actor_id, r.space_id]);
+      const own = await pollIn();
+      expectOk(await t.gql(CLOSE, { id: own.poll.id }, { token: author.token }));
+      expectOk(await t.gql(DELETE, { id: own.poll.id }, { token: author.token }));
+      expect(await logged(own.postId)).toEqual([]);
+      const topic = await createTopic(t, author.token, boardId);
+      const poll = expectOk(await create(moderator, topic.firstPostId)).createPoll;
+      expectOk(await t.gql(CLOSE, { id: poll.id }, { token: moderator.token }));
+      expectOk(await t.gql(REOPEN, { id: poll.id }, { token: moderator.token }));
+      expectOk(await t.gql(DELETE, { id: poll.id }, { token: moderator.token }));
+      expect(await logged(topic.firstPostId)).toEqual(['poll.create', 'poll.close', 'poll.reopen', 'poll.delete'].map((a) => [a, moderator.id, spaceId]));
+    });
+
     it('goes with deletePoll, its author or a moderator only', async () => {
       const { postId, poll, options } = await pollIn();
       expectOk(await vote(member, poll.id, [options[0]]));

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
-import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AuditLog } from '../../../core/src/audit/audit-log';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
@@ -53,6 +54,7 @@ export class PollsService {
     private readonly uow: UnitOfWork,
     private readonly pacing: Pacing,
     private readonly users: UsersLoader,
+    private readonly audit: AuditLog,
   ) {}
 
   /** Post.poll: the post's poll as the viewer sees it, null without one or for a placeholder. One statement a page (two signed in). */
@@ -90,6 +92,7 @@ export class PollsService {
       if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot take a poll; restore it first');
       if (!(await this.repo.insert(tx, { ...shape, id: pollId, postId: post.id }))) throw AppError.conflict('This post has a poll already');
       await tx.emit(this.event('poll.updated', pollId, 1, post));
+      await this.logModeration(tx, viewer, post, 'poll.create', null, { pollId, question: shape.question, options: input.options });
     });
     return this.reread(viewer, post);
   }
@@ -106,7 +109,9 @@ export class PollsService {
       const now = await this.repo.lock(tx, input.pollId);
       if (!now) throw AppError.notFound('Poll not found');
       if (now.voter_count > 0) throw AppError.conflict('Members have voted in this poll: its options are frozen (close it, or delete it and create another)');
+      const was = (await this.repo.byId(input.pollId, tx))!;
       await tx.emit(this.event('poll.updated', input.pollId, await this.repo.replace(tx, { ...shape, id: input.pollId }), post));
+      await this.logModeration(tx, viewer, post, 'poll.update', { pollId: was.id, question: was.question, options: was.options.map((o) => o.text) }, { pollId: was.id, question: shape.question, options: input.options });
     });
     return this.reread(viewer, post);
   }
@@ -120,6 +125,7 @@ export class PollsService {
       if (!now) throw AppError.notFound('Poll not found');
       if (now.closed === closed) return; // as asked already: nothing is written
       await tx.emit(this.event('poll.updated', pollId, await this.repo.setClosed(tx, pollId, closed), post));
+      await this.logModeration(tx, viewer, post, closed ? 'poll.close' : 'poll.reopen', { pollId, closed: now.closed }, { pollId, closed });
     });
     return this.reread(viewer, post);
   }
@@ -129,9 +135,12 @@ export class PollsService {
     const { post, rank } = await this.managedPoll(viewer, pollId);
     if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     const removed = await this.uow.run(async (tx) => {
+      const was = await this.repo.byId(pollId, tx);
       const gone = await this.repo.remove(tx, pollId);
-      if (gone) await tx.emit(this.event('poll.deleted', pollId, 1, post));
-      return gone;
+      if (!gone || !was) return false;
+      await tx.emit(this.event('poll.deleted', pollId, 1, post));
+      await this.logModeration(tx, viewer, post, 'poll.delete', { pollId, question: was.question, options: was.options.map((o) => o.text), voterCount: was.voter_count }, null);
+      return true;
     });
     this.forget(viewer, post.id);
     return removed;
@@ -258,6 +267,12 @@ export class PollsService {
       throw AppError.badField('optionIds', poll.min_choices === poll.max_choices ? `pick exactly ${poll.min_choices} options` : `pick between ${poll.min_choices} and ${poll.max_choices} options`);
     }
     return chosen;
+  }
+
+  /** A moderator managing the poll of someone else's post: the moderation log keeps it (as it keeps their edits of it). */
+  private async logModeration(tx: Tx, viewer: Viewer, post: PostModel, action: string, before: unknown, after: unknown): Promise<void> {
+    if (post.authorId === viewer.id) return;
+    await this.audit.append(tx, { actorId: viewer.id, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, before, after });
   }
 
   private event(type: string, pollId: string, version: number, post: PostModel) {
