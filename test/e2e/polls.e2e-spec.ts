@@ -469,7 +469,7 @@ describe('polls', () => {
       });
     });
 
-    it('pushes hidden counts only to those who may see them: the author, and voters of an ON_VOTE poll', async () => {
+    it('pushes hidden counts only to those who may see them: the author, the space’s moderators, and voters of an ON_VOTE poll', async () => {
       const onVote = await pollIn({ results: 'ON_VOTE' });
       const [voter, bystander] = [await makeUser(t), await makeUser(t)];
       const [authorSocket, voterSocket, bystanderSocket, anonymous] = [await connect(author.token), await connect(voter.token), await connect(bystander.token), await connect()];
@@ -490,14 +490,25 @@ describe('polls', () => {
       expect(toBystander).toEqual([expect.objectContaining({ pollId: onVote.poll.id, closed: true, voterCount: 2 })]);
       expect(toAnonymous).toHaveLength(1);
 
+      // ON_CLOSE while open: the author and the space's moderators; not the voter, nor a
+      // moderator silenced there (who reads as a member), nor a moderator of another space.
       const onClose = await pollIn({ results: 'ON_CLOSE' });
-      await join(authorSocket, onClose.topic.id);
-      await join(bystanderSocket, onClose.topic.id);
-      const [authorBefore, bystanderBefore] = [toAuthor.length, toBystander.length];
+      const [silencedModerator, elsewhereModerator] = [await makeUser(t), await makeUser(t)];
+      await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, 3)`, [spaceId, silencedModerator.id]);
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at, space_id) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day', $2)`, [silencedModerator.id, spaceId]);
+      await makeSpace(t, 'PUBLIC', [{ userId: elsewhereModerator.id, level: 'MODERATE' }]);
+      const [moderatorSocket, silencedSocket, elsewhereSocket] = [await connect(moderator.token), await connect(silencedModerator.token), await connect(elsewhereModerator.token)];
+      const [toModerator, toSilenced, toElsewhere] = [heard(moderatorSocket), heard(silencedSocket), heard(elsewhereSocket)];
+      for (const s of [authorSocket, voterSocket, bystanderSocket, moderatorSocket, silencedSocket, elsewhereSocket]) await join(s, onClose.topic.id);
+      const [authorBefore, voterBefore, bystanderBefore] = [toAuthor.length, toVoter.length, toBystander.length];
       expectOk(await vote(voter, onClose.poll.id, [onClose.options[0]]));
       await settle();
       expect(toAuthor.slice(authorBefore).map((e) => [e.pollId, e.voterCount])).toEqual([[onClose.poll.id, 1]]);
+      expect(toModerator.map((e) => [e.pollId, e.voterCount])).toEqual([[onClose.poll.id, 1]]);
+      expect(toVoter.slice(voterBefore)).toEqual([]);
       expect(toBystander.slice(bystanderBefore)).toEqual([]);
+      expect(toSilenced).toEqual([]);
+      expect(toElsewhere).toEqual([]);
     });
 
     it('pushes nothing about a poll in a hidden post', async () => {

@@ -847,10 +847,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /**
    * A poll's change to its topic's room (`poll:updated`), while its post and topic are visible.
    * Counts go only where they may be seen: to the whole room when every reader sees them
-   * (PollsService.resultsPublic), otherwise to the room's sockets of the post's author and, for
-   * ON_VOTE, of its voters (one statement for the room). Moderators who are neither refetch:
-   * telling them apart would cost a session look-up per socket. Others hear of a vote on such
-   * a poll not at all (how many pushes came would count its votes), and of its creation,
+   * (PollsService.resultsPublic), otherwise to the room's sockets whose users see them as
+   * Post.poll would answer them (the post's author, the space's moderators, ON_VOTE's voters:
+   * PollsService.whoSeesResults, two statements for the room). Others hear of a vote on such a
+   * poll not at all (how many pushes came would count its votes), and of its creation, change,
    * closing or reopening without counts.
    */
   private async pushPoll(type: string, p: Record<string, unknown>): Promise<void> {
@@ -871,11 +871,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     }
     const sockets = await this.server.in(room).fetchSockets();
     const userIds = [...new Set(sockets.map((s) => (s.data as SocketData).userId).filter((id): id is string => !!id))];
-    const voters = poll.results === 'ON_VOTE' ? await this.polls.votersAmong(poll.id, userIds) : new Set<string>();
+    const sees = await this.polls.whoSeesResults(poll, userIds);
     for (const s of sockets) {
       const userId = (s.data as SocketData).userId;
-      const sees = !!userId && (userId === poll.author_id || voters.has(userId));
-      if (sees) s.emit('poll:updated', counted);
+      if (userId && sees.has(userId)) s.emit('poll:updated', counted);
       else if (type === 'poll.updated') s.emit('poll:updated', bare);
     }
   }

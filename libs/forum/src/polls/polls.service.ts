@@ -8,6 +8,7 @@ import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { UserModel } from '../../../identity/src/users/user.model';
+import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { ContentState } from '../forum.enums';
 import { ForumLoaders } from '../forum.loaders';
@@ -16,7 +17,7 @@ import { PostModel } from '../posts/post.model';
 import { topicRefuses } from '../posts/posts.service';
 import { TopicModel } from '../topics/topic.model';
 import { CreatePollInput, PollShapeInput, UpdatePollInput, VotePollInput } from './dto/poll.inputs';
-import { PollKind, PollModel, PollOptionModel, PollRow, resultsVisible, toPollModel } from './poll.model';
+import { PollKind, PollModel, PollOptionModel, PollResults, PollRow, resultsVisible, toPollModel } from './poll.model';
 import { NewPoll, PollPushRow, PollsRepository } from './polls.repository';
 
 /** The furthest ahead a poll may close by itself. */
@@ -55,6 +56,7 @@ export class PollsService {
     private readonly pacing: Pacing,
     private readonly users: UsersLoader,
     private readonly audit: AuditLog,
+    private readonly sessions: SessionsService,
   ) {}
 
   /** Post.poll: the post's poll as the viewer sees it, null without one or for a placeholder. One statement a page (two signed in). */
@@ -182,9 +184,24 @@ export class PollsService {
     return this.repo.forPush(pollId);
   }
 
-  /** For a live push: which of these users voted in the poll. */
-  votersAmong(pollId: string, userIds: readonly string[]): Promise<Set<string>> {
-    return this.repo.votersAmong(pollId, userIds);
+  /**
+   * For a live push: which of these users (the readers in the poll's topic room) see its counts
+   * now, by `resultsVisible` as Post.poll decides it, each as their access stands (a moderator
+   * silenced is no moderator here either). Two statements whatever their number: their access
+   * (`viewersForUsers`) and, for ON_VOTE, which of them voted.
+   */
+  async whoSeesResults(poll: PollPushRow, userIds: readonly string[]): Promise<Set<string>> {
+    const sees = new Set<string>();
+    if (userIds.length === 0) return sees;
+    const [viewers, voters] = await Promise.all([
+      this.sessions.viewersForUsers(userIds),
+      poll.results === PollResults.ON_VOTE ? this.repo.votersAmong(poll.id, userIds) : Promise.resolve(new Set<string>()),
+    ]);
+    for (const [id, viewer] of viewers) {
+      const authorOrModerator = id === poll.author_id || (await this.access.rankOn(viewer, poll.space_id)) >= LEVEL_RANK.MODERATE;
+      if (resultsVisible(poll, { authorOrModerator, voted: voters.has(id) })) sees.add(id);
+    }
+    return sees;
   }
 
   /**
