@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { EventBus } from '../../libs/core/src/events';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { connectLive } from '../support/live-client';
@@ -390,6 +391,18 @@ describe('polls', () => {
       expectOk(await t.gql(REOPEN, { id: poll.id }, { token: moderator.token }));
       expectOk(await t.gql(DELETE, { id: poll.id }, { token: moderator.token }));
       expect(await logged(topic.firstPostId)).toEqual(['poll.create', 'poll.close', 'poll.reopen', 'poll.delete'].map((a) => [a, moderator.id, spaceId]));
+    });
+
+    it('keeps polls out of search: neither their text nor their counts are indexed', async () => {
+      const topic = await createTopic(t, author.token, boardId, { title: 'Roasting day planning', body: 'Let us pick a quokkaberry roast' });
+      const poll = expectOk(await create(author, topic.firstPostId, { question: 'Zanzibarian or not?', options: ['Marmaladish', 'Other'], results: 'MODERATORS' })).createPoll;
+      expectOk(await vote(member, poll.id, [poll.options[0].id]));
+      await t.get(OutboxWorker).drain();
+      const found = async (q: string) =>
+        expectOk(await t.gql(`query($q: String!) { search(query: $q) { totalCount edges { node { snippetHtml } } } }`, { q }, { token: member.token })).search;
+      expect((await found('quokkaberry')).totalCount).toBe(1);
+      for (const word of ['Zanzibarian', 'Marmaladish']) expect((await found(word)).totalCount).toBe(0);
+      expect(JSON.stringify(await found('quokkaberry'))).not.toMatch(/Marmaladish|Zanzibarian/);
     });
 
     it('goes with deletePoll, its author or a moderator only', async () => {
