@@ -2,13 +2,14 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { io, Socket } from 'socket.io-client';
+import { Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { createClient } from 'redis';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { freePort } from '../support/free-port';
+import { connectLive, nextLiveEvent } from '../support/live-client';
 
 /**
  * Two API processes on one database and one Redis: node A is this test's app, node B a
@@ -66,23 +67,8 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body.data;
   };
-  function connect(token: string): Promise<Socket> {
-    const url = `http://127.0.0.1:${(a.http.address() as AddressInfo).port}`;
-    return new Promise((resolve, reject) => {
-      const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true });
-      sockets.push(s);
-      s.once('connect', () => resolve(s));
-      s.once('connect_error', reject);
-    });
-  }
-  const next = <T = any>(s: Socket, event: string) =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${event}`)), 5000);
-      s.once(event, (d: T) => {
-        clearTimeout(timer);
-        resolve(d);
-      });
-    });
+  const connect = (token: string) => connectLive(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`, sockets, token);
+  const next = nextLiveEvent;
 
   it('delivers a post created through node B to a client on node A, and a ban on B disconnects on A', async () => {
     const author = await makeUser(a);

@@ -12,3 +12,14 @@ export function connectLive(url: string, sockets: Socket[], token?: string): Pro
     s.once('connect_error', reject);
   });
 }
+
+/** The next `event` the client receives; rejects when none comes within `ms`. */
+export function nextLiveEvent<T = any>(s: Socket, event: string, ms = 5000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event}`)), ms);
+    s.once(event, (d: T) => {
+      clearTimeout(timer);
+      resolve(d);
+    });
+  });
+}
