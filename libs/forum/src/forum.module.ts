@@ -17,6 +17,7 @@ import { PostingPolicy } from './posting-policy';
 import { PostRevisionsResolver, PostsResolver, UserActivityResolver } from './posts/posts.resolver';
 import { PostsRepository } from './posts/posts.repository';
 import { PostsService } from './posts/posts.service';
+import { PostMovesService } from './posts/post-moves.service';
 import { BoardTopicsResolver, TopicsResolver } from './topics/topics.resolver';
 import { TopicsRepository } from './topics/topics.repository';
 import { TopicsService } from './topics/topics.service';
@@ -39,7 +40,7 @@ import { PollsService } from './polls/polls.service';
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TopicTimersRepository, TopicTimersService, GlobalPinsService, TagsService, UserSuggestionsService, PollsRepository, PollsService,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, PostMovesService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TopicTimersRepository, TopicTimersService, GlobalPinsService, TagsService, UserSuggestionsService, PollsRepository, PollsService,
     TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, DraftsResolver, TopicTimersResolver, TopicTimerResolver, GlobalPinsResolver, TagsResolver, UserSuggestionsResolver, PollsResolver, PollOptionsResolver,
   ],
   exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners, TopicFeedExclusions, PollsService],

@@ -661,6 +661,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       }
       case 'topic.updated':
         return this.pushTopic(String(p.topicId));
+      case 'post.moved': {
+        // Gone from the room of the topic it left (a held post only from those who saw it
+        // waiting; a deleted one went when it was deleted), then arrived where it went, to
+        // whoever may see it there as a new post would (pushPost); the room it left is not told
+        // where, which may be a topic it cannot read.
+        const [post] = await this.ds.query(`SELECT state, author_id FROM posts WHERE id = $1`, [p.postId]);
+        const removed = { topicId: p.topicId, postId: p.postId, placeholder: 'This post was moved to another topic.' };
+        if (post?.state === 'PENDING') this.server.to(`user:${post.author_id}`).to(`modqueue:${p.fromSpaceId}`).emit('post:removed', removed);
+        else if (post && post.state !== 'DELETED') this.server.to(`topic:${p.topicId}`).emit('post:removed', removed);
+        // The first post of a topic split off arrives on its board as a new topic would.
+        return this.pushPost('post:created', String(p.postId), p.newTopic === true && p.number === 1);
+      }
       case 'topic.moved':
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
         return this.recheckEverywhere({ kind: 'topic', id: String(p.topicId) }).then(async () => {

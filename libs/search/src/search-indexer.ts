@@ -16,7 +16,7 @@ export const INDEXED_EVENT_PREFIXES = ['post.', 'topic.'] as const;
 export const INDEXED_EVENT_TYPES = ['reaction.updated', 'space.updated'] as const;
 
 /** Events that change who may see a topic or a post (as `SearchService` leaves topics in flux out). */
-export const AUDIENCE_EVENT_TYPES = ['topic.moved', 'topic.hidden', 'topic.deleted', 'topic.pending', 'post.hidden', 'post.deleted', 'post.pending'];
+export const AUDIENCE_EVENT_TYPES = ['topic.moved', 'topic.hidden', 'topic.deleted', 'topic.pending', 'post.hidden', 'post.deleted', 'post.pending', 'post.moved'];
 
 export function isIndexedEvent(type: string): boolean {
   return INDEXED_EVENT_PREFIXES.some((p) => type.startsWith(p)) || (INDEXED_EVENT_TYPES as readonly string[]).includes(type);

@@ -13,12 +13,15 @@ import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
 import { PendingEditModel, PostConnection, PostModel, PostRevisionModel } from './post.model';
 import { noteForAuthor } from '../posting-policy';
 import { PostsService } from './posts.service';
+import { PostMovesService } from './post-moves.service';
+import { MovePostsInput } from './dto/move-posts.input';
 import { Preloadable } from '../../../core/src/graphql/preloaded-fields';
 
 @Resolver(() => PostModel)
 export class PostsResolver {
   constructor(
     private readonly posts: PostsService,
+    private readonly moves: PostMovesService,
     private readonly loaders: ForumLoaders,
     private readonly users: UsersLoader,
     private readonly ignores: IgnoresService,
@@ -112,6 +115,14 @@ export class PostsResolver {
   @Mutation(() => PostModel, { description: 'Moderators: bring a deleted post back.' })
   restorePost(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext) {
     return this.posts.restore(ctx.viewer, id);
+  }
+
+  @Mutation(() => TopicModel, {
+    description:
+      'Moderators of both topics’ spaces: move replies of one topic into another (appended, numbered after its last post) or split them into a new topic (the earliest opens it); returns where they went.',
+  })
+  movePosts(@Args('input') input: MovePostsInput, @Context() ctx: GqlContext) {
+    return this.moves.move(ctx.viewer, input);
   }
 
   @Mutation(() => PostModel, { description: 'Add one reaction of this kind to a visible post that is not yours (idempotent).' })

@@ -1,0 +1,223 @@
+import { Injectable } from '@nestjs/common';
+import { AccessLevel } from '../../../access/src/access-level';
+import { AccessService } from '../../../access/src/access.service';
+import { AuditLog } from '../../../core/src/audit/audit-log';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { newId } from '../../../core/src/ids';
+import { BoardKind } from '../../../spaces/src/boards/board.model';
+import { SpacesLoader } from '../../../spaces/src/spaces.loader';
+import { ForumLoaders } from '../forum.loaders';
+import { ContentState, TopicKind } from '../forum.enums';
+import { TopicModel, TopicRow, toTopicModel } from '../topics/topic.model';
+import { TOPIC_COLUMNS } from '../topics/topics.repository';
+import { TopicsService } from '../topics/topics.service';
+import { MovePostsInput } from './dto/move-posts.input';
+
+/** Where the moved posts go: an existing topic, or a new one in a board. */
+type Destination =
+  | { kind: 'topic'; topic: TopicModel; rank: number }
+  | { kind: 'new'; boardId: string; spaceId: string; title: string; tags: string[]; rank: number };
+
+/** A moved post as read under its row lock. */
+interface MovedRow {
+  id: string;
+  topic_id: string;
+  number: number;
+  author_id: string;
+  state: ContentState;
+  reaction_total: number;
+  created_at: Date;
+}
+
+/** The topics forum boards hold (moves of posts stay among them). */
+const FORUM_KINDS: readonly string[] = [TopicKind.DISCUSSION, TopicKind.QUESTION];
+
+/**
+ * Moderators move replies out of a topic (Discourse's "move posts"): split into a new topic,
+ * whose first post the earliest of them becomes, or merged into an existing one, appended
+ * after its last post. Posts keep their ids (links by id keep working) and take new numbers;
+ * the mover moderates both sides, as for moveTopic, since the posts may change audience.
+ */
+@Injectable()
+export class PostMovesService {
+  constructor(
+    private readonly topics: TopicsService,
+    private readonly loaders: ForumLoaders,
+    private readonly access: AccessService,
+    private readonly spaces: SpacesLoader,
+    private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async move(viewer: Viewer, input: MovePostsInput): Promise<TopicModel> {
+    if ((input.toTopicId == null) === (input.newTopic == null)) {
+      throw AppError.badInput(['toTopicId', 'newTopic'].map((field) => ({ field, message: 'give exactly one of toTopicId, newTopic' })));
+    }
+    const postIds = [...new Set(input.postIds)];
+    const posts = await Promise.all(postIds.map((id) => this.loaders.post(viewer, id)));
+    if (posts.some((p) => !p)) throw AppError.notFound('Post not found');
+    const sourceId = posts[0]!.topicId;
+    if (posts.some((p) => p!.topicId !== sourceId)) throw AppError.badField('postIds', 'must all be posts of one topic');
+    const { topic: source } = await this.topics.moderated(viewer, sourceId);
+    if (posts.some((p) => p!.number === 1)) throw AppError.badField('postIds', 'a topic’s first post moves with its topic: use moveTopic');
+    // A deleted topic's posts are not brought back by moving them out of it.
+    if (source.state === ContentState.DELETED) throw AppError.notFound('Topic not found');
+    if (!FORUM_KINDS.includes(source.kind)) throw AppError.badField('postIds', 'only posts of forum topics move');
+    const to = await this.destination(viewer, input, source);
+    const row = await this.uow.run((tx) => this.write(tx, viewer.id!, source, to, postIds));
+    this.loaders.forget(viewer, { topicId: source.id });
+    this.loaders.forget(viewer, { topicId: row.id });
+    for (const id of postIds) this.loaders.forget(viewer, { postId: id });
+    return toTopicModel(row, to.rank);
+  }
+
+  /** The destination, checked as moveTopic checks its board: NOT_FOUND unless the mover reads it, FORBIDDEN unless they moderate it. */
+  private async destination(viewer: Viewer, input: MovePostsInput, source: TopicModel): Promise<Destination> {
+    if (input.toTopicId) {
+      const { topic, rank } = await this.topics.moderated(viewer, input.toTopicId);
+      if (topic.state === ContentState.DELETED) throw AppError.notFound('Topic not found');
+      if (topic.id === source.id) throw AppError.badField('toTopicId', 'the posts are already in this topic');
+      if (!FORUM_KINDS.includes(topic.kind)) throw AppError.badField('toTopicId', 'must be a forum topic');
+      return { kind: 'topic', topic, rank };
+    }
+    const wanted = input.newTopic!;
+    const board = await this.spaces.board(viewer, wanted.boardId);
+    if (!board) throw AppError.notFound('Board not found');
+    const rank = await this.access.require(viewer, board.spaceId, AccessLevel.MODERATE, 'Board not found');
+    if (board.kind !== BoardKind.FORUM) throw AppError.badField('newTopic.boardId', 'must be a forum board');
+    return { kind: 'new', boardId: board.id, spaceId: board.spaceId, title: wanted.title, tags: wanted.tags ?? [], rank };
+  }
+
+  private async write(tx: Tx, actorId: string, source: TopicModel, to: Destination, postIds: string[]): Promise<TopicRow> {
+    // Both topics' rows first, in id order, as replies take a topic's row lock first: a reply
+    // to either waits for the move (and its number comes after the moved posts'), and two
+    // moves between the same topics cannot lock them crosswise.
+    const lockIds = to.kind === 'topic' ? [source.id, to.topic.id] : [source.id];
+    const locked = await tx.query<{ id: string; board_id: string; state: string; last_post_number: number }>(
+      `SELECT id, board_id, state, last_post_number FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [lockIds],
+    );
+    const here = new Map(locked.map((t) => [t.id, t]));
+    if (here.get(source.id)?.board_id !== source.boardId) throw AppError.conflict('The topic was moved meanwhile: read it again');
+    if (here.get(source.id)!.state === ContentState.DELETED) throw AppError.notFound('Topic not found');
+    if (to.kind === 'topic') {
+      const dest = here.get(to.topic.id);
+      if (!dest || dest.state === ContentState.DELETED) throw AppError.notFound('Topic not found');
+      if (dest.board_id !== to.topic.boardId) throw AppError.conflict('The destination topic was moved meanwhile: read it again');
+    }
+    const moved = await tx.query<MovedRow>(
+      `SELECT id, topic_id, number, author_id, state, reaction_total, created_at FROM posts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [postIds],
+    );
+    if (moved.length !== postIds.length || moved.some((p) => p.topic_id !== source.id)) throw AppError.conflict('Some of the posts were moved meanwhile: read the topic again');
+    // Appended in the order they were written.
+    moved.sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || a.id.localeCompare(b.id));
+    const first = moved[0];
+    let dest: { id: string; boardId: string; spaceId: string; base: number };
+    if (to.kind === 'new') {
+      // The earliest post opens the new topic: its author's, from when it was written.
+      if (first.state !== ContentState.VISIBLE) throw AppError.badField('postIds', 'the earliest post, which opens the new topic, must be visible');
+      const topicId = newId();
+      await tx.query(
+        `INSERT INTO topics (id, board_id, space_id, author_id, kind, title, tags, last_post_number, state, created_at, last_activity_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 'VISIBLE', $8, $8)`,
+        [topicId, to.boardId, to.spaceId, first.author_id, TopicKind.DISCUSSION, to.title, to.tags, first.created_at],
+      );
+      dest = { id: topicId, boardId: to.boardId, spaceId: to.spaceId, base: 0 };
+    } else {
+      dest = { id: to.topic.id, boardId: to.topic.boardId, spaceId: to.topic.spaceId, base: here.get(to.topic.id)!.last_post_number };
+    }
+    const ids = moved.map((p) => p.id);
+    // New numbers after the destination's last; a reply to a post left behind answers nothing
+    // any more, and neither does a new topic's first post.
+    const renumbered = await tx.query<{ id: string; number: number; version: number; was: number }>(
+      `UPDATE posts p SET topic_id = $2, space_id = $3, number = $4 + m.ord,
+              reply_to_post_id = CASE WHEN p.reply_to_post_id = ANY($1::uuid[]) AND $4 + m.ord > 1 THEN p.reply_to_post_id END,
+              version = p.version + 1, updated_at = now()
+         FROM unnest($1::uuid[]) WITH ORDINALITY AS m(id, ord), (SELECT id, number FROM posts WHERE id = ANY($1::uuid[])) o
+        WHERE p.id = m.id AND o.id = p.id
+        RETURNING p.id, p.number, p.version, o.number AS was`,
+      [ids, dest.id, dest.spaceId, dest.base],
+    );
+    const numbers = new Map(renumbered.map((r) => [r.id, r.number]));
+    // Replies left behind to a moved post answer nothing any more.
+    await tx.query(`UPDATE posts SET reply_to_post_id = NULL, updated_at = now() WHERE topic_id = $1 AND reply_to_post_id = ANY($2::uuid[])`, [source.id, ids]);
+    const visible = moved.filter((p) => p.state === ContentState.VISIBLE);
+    const replies = visible.length;
+    const reactions = visible.reduce((n, p) => n + p.reaction_total, 0);
+    // The source: counters less what left, its last number and activity what remains (a reply
+    // after this takes the number after the last post left), its accepted answer if it left.
+    const [src] = await tx.query<TopicRow>(
+      `UPDATE topics t SET reply_count = t.reply_count - $2, reaction_count = t.reaction_count - $3,
+              last_post_number = (SELECT COALESCE(max(number), 1) FROM posts WHERE topic_id = t.id),
+              last_activity_at = COALESCE((SELECT max(created_at) FROM posts WHERE topic_id = t.id AND state = 'VISIBLE'), t.created_at),
+              accepted_post_id = CASE WHEN t.accepted_post_id = ANY($4::uuid[]) THEN NULL ELSE t.accepted_post_id END,
+              version = t.version + 1, updated_at = now()
+        WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
+      [source.id, replies, reactions, ids],
+    );
+    // Readers past the source's new end: a reply taking a freed number must count as unread.
+    await tx.query(`UPDATE topic_reads SET last_read_number = $2, updated_at = now() WHERE topic_id = $1 AND last_read_number > $2`, [source.id, src.last_post_number]);
+    // The destination: the moved posts counted (a new topic's first post is no reply), its
+    // activity the latest of its own and theirs.
+    const lastVisible = visible.length ? visible[visible.length - 1].created_at : null;
+    const [row] = await tx.query<TopicRow>(
+      `UPDATE topics t SET reply_count = t.reply_count + $2, reaction_count = t.reaction_count + $3, last_post_number = $4,
+              last_activity_at = GREATEST(t.last_activity_at, COALESCE($5::timestamptz, t.last_activity_at)),
+              version = t.version + 1, updated_at = now()
+        WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
+      [dest.id, replies - (to.kind === 'new' ? 1 : 0), reactions, dest.base + moved.length, lastVisible],
+    );
+    // Notifications about a moved post open it where it is now.
+    await tx.query(
+      `UPDATE notifications n SET topic_id = p.topic_id,
+              data = CASE WHEN n.data ? 'number' THEN jsonb_set(n.data, '{number}', to_jsonb(p.number)) ELSE n.data END
+         FROM posts p WHERE p.id = n.post_id AND p.id = ANY($1::uuid[])`,
+      [ids],
+    );
+    if (dest.spaceId !== source.spaceId) {
+      // Open reports follow the posts into the moderators' queue of their new space.
+      await tx.query(`UPDATE review_items SET space_id = $2 WHERE status = 'PENDING' AND target_type = 'POST' AND target_id = ANY($1::uuid[])`, [ids, dest.spaceId]);
+    }
+    if (to.kind === 'new') {
+      const payload = { topicId: dest.id, postId: first.id, boardId: dest.boardId, spaceId: dest.spaceId, authorId: first.author_id, state: ContentState.VISIBLE };
+      await tx.emit({ type: 'topic.created', aggregateType: 'topic', aggregateId: dest.id, version: row.version, payload });
+    } else {
+      await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: dest.id, version: row.version, payload: { topicId: dest.id, spaceId: dest.spaceId, boardId: dest.boardId } });
+    }
+    await tx.emit({
+      type: 'topic.updated',
+      aggregateType: 'topic',
+      aggregateId: source.id,
+      version: src.version,
+      payload: { topicId: source.id, spaceId: source.spaceId, boardId: source.boardId },
+    });
+    // One per post: the search index files each under its new topic and space (an audience
+    // change, so searches leave the topic it left out until then), live rooms see it leave
+    // and arrive. `topicId` is the topic it left, where the index still has it.
+    for (const p of renumbered) {
+      await tx.emit({
+        type: 'post.moved',
+        aggregateType: 'post',
+        aggregateId: p.id,
+        version: p.version,
+        payload: {
+          postId: p.id, topicId: source.id, fromNumber: p.was, fromSpaceId: source.spaceId, fromBoardId: source.boardId,
+          toTopicId: dest.id, number: p.number, spaceId: dest.spaceId, boardId: dest.boardId, newTopic: to.kind === 'new',
+        },
+      });
+    }
+    await this.audit.append(tx, {
+      actorId,
+      action: 'posts.move',
+      targetType: 'topic',
+      targetId: dest.id,
+      spaceId: dest.spaceId,
+      before: { topicId: source.id, spaceId: source.spaceId, posts: moved.map((p) => ({ id: p.id, number: p.number })) },
+      after: { topicId: dest.id, spaceId: dest.spaceId, newTopic: to.kind === 'new', posts: moved.map((p) => ({ id: p.id, number: numbers.get(p.id) })) },
+    });
+    return row;
+  }
+}

@@ -1,0 +1,231 @@
+import { AddressInfo } from 'node:net';
+import { Socket } from 'socket.io-client';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, forumRowCounts, reply, setPostState } from '../factories/forum';
+import { connectLive, nextLiveEvent } from '../support/live-client';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const MOVE = `mutation($input: MovePostsInput!) {
+  movePosts(input: $input) { id title tags replyCount reactionCount createdAt author { id } firstPost { id number } space { id } }
+}`;
+const TOPIC = `query($id: ID!) {
+  topic(id: $id) { id replyCount reactionCount lastActivityAt unreadCount acceptedAnswer { id }
+    posts(first: 100) { edges { node { id number replyTo { id } } } } }
+}`;
+
+describe('moving posts to another topic', () => {
+  let t: TestApp;
+  let url: string;
+  const sockets: Socket[] = [];
+  let admin: TestUser;
+  let moderator: TestUser;
+  let customer: TestUser;
+  let other: TestUser;
+  let employee: TestUser;
+  let publicSpace: { id: string };
+  let internalSpace: { id: string };
+  let publicBoard: string;
+  let otherBoard: string;
+  let internalBoard: string;
+
+  const move = (input: Record<string, unknown>, user: TestUser) => t.gql(MOVE, { input }, { token: user.token });
+  const topic = async (id: string, user: TestUser = admin) => expectOk(await t.gql(TOPIC, { id }, { token: user.token })).topic;
+  const numbers = (tp: any) => tp.posts.edges.map((e: any) => [e.node.id, e.node.number]);
+  const drain = () => t.get(OutboxWorker).drain();
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    const employees = await makeGroup(t);
+    admin = await makeUser(t, { role: 'ADMIN' });
+    moderator = await makeUser(t);
+    customer = await makeUser(t);
+    other = await makeUser(t);
+    employee = await makeUser(t, { groups: [employees] });
+    publicSpace = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
+    internalSpace = await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }]);
+    publicBoard = await makeBoard(t, publicSpace.id);
+    otherBoard = await makeBoard(t, publicSpace.id);
+    internalBoard = await makeBoard(t, internalSpace.id);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
+
+  it('splits replies into a new topic: the earliest opens it, as its author wrote it then, and answers nothing left behind', async () => {
+    const source = await createTopic(t, customer.token, publicBoard, { title: 'Espresso grind size' });
+    const r1 = await reply(t, other.token, source.id, 'Finer than filter.');
+    const r2 = await reply(t, other.token, source.id, 'Off topic: which scale do you use?', r1.id);
+    const r3 = await reply(t, customer.token, source.id, 'A cheap kitchen scale.', r2.id);
+    const r4 = await reply(t, other.token, source.id, 'Cheap scales drift.', r3.id);
+    const [{ created_at }] = await t.sql(`SELECT created_at FROM posts WHERE id = $1`, [r2.id]);
+    const split = expectOk(await move({ postIds: [r3.id, r2.id], newTopic: { boardId: otherBoard, title: 'Coffee scales', tags: ['Scales'] } }, moderator)).movePosts;
+    expect(split).toMatchObject({
+      title: 'Coffee scales', tags: ['scales'], replyCount: 1, author: { id: other.id }, firstPost: { id: r2.id, number: 1 },
+      createdAt: created_at.toISOString(), space: { id: publicSpace.id },
+    });
+    const after = await topic(split.id);
+    expect(numbers(after)).toEqual([[r2.id, 1], [r3.id, 2]]);
+    // The first post answers nothing; a reply to a moved post still answers it.
+    expect(after.posts.edges.map((e: any) => e.node.replyTo?.id ?? null)).toEqual([null, r2.id]);
+    const left = await topic(source.id);
+    expect(numbers(left)).toEqual([[source.firstPostId, 1], [r1.id, 2], [r4.id, 5]]);
+    expect(left.replyCount).toBe(2);
+    // r4 answered a post that left: it answers nothing now.
+    expect(left.posts.edges[2].node.replyTo).toBeNull();
+    const [tag] = await t.sql(`SELECT topic_count FROM space_tags WHERE space_id = $1 AND tag = 'scales'`, [publicSpace.id]);
+    expect(tag.topic_count).toBe(1);
+    const [log] = await t.sql(`SELECT action, target_id, before, after FROM moderation_log WHERE action = 'posts.move' ORDER BY at DESC LIMIT 1`);
+    expect(log).toMatchObject({ target_id: split.id, before: { topicId: source.id, posts: [{ id: r2.id, number: 3 }, { id: r3.id, number: 4 }] }, after: { topicId: split.id, newTopic: true } });
+  });
+
+  it('merges replies into an existing topic, numbered after its last post, with both topics’ counters, last number and readers kept right', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    const keep = await reply(t, other.token, source.id, 'Stays here.');
+    const m1 = await reply(t, other.token, source.id, 'Moves first.');
+    const m2 = await reply(t, customer.token, source.id, 'Moves second.');
+    expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: m1.id, kind: 'LIKE' } }, { token: customer.token }));
+    const dest = await createTopic(t, other.token, otherBoard);
+    const d2 = await reply(t, customer.token, dest.id, 'Already here.');
+    // A reader who read the whole source, up to the posts about to leave.
+    expectOk(await t.gql(`mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`, { input: { topicId: source.id, postNumber: 4 } }, { token: admin.token }));
+    const merged = expectOk(await move({ postIds: [m2.id, m1.id], toTopicId: dest.id }, moderator)).movePosts;
+    expect(merged).toMatchObject({ id: dest.id, replyCount: 3, reactionCount: 1 });
+    expect(numbers(await topic(dest.id))).toEqual([[dest.firstPostId, 1], [d2.id, 2], [m1.id, 3], [m2.id, 4]]);
+    const left = await topic(source.id);
+    expect(left).toMatchObject({ replyCount: 1, reactionCount: 0, unreadCount: 0 });
+    const [src] = await t.sql(`SELECT last_post_number FROM topics WHERE id = $1`, [source.id]);
+    expect(src.last_post_number).toBe(2);
+    const [read] = await t.sql(`SELECT last_read_number FROM topic_reads WHERE topic_id = $1 AND user_id = $2`, [source.id, admin.id]);
+    expect(read.last_read_number).toBe(2);
+    // The next reply takes the number after what remains, and is unread for that reader.
+    const next = await reply(t, other.token, source.id, 'A new reply.');
+    expect(next.number).toBe(3);
+    expect((await topic(source.id)).unreadCount).toBe(1);
+    expect(keep.number).toBe(2);
+    // The post keeps its id: reading it by id finds it in its new topic.
+    const post = expectOk(await t.gql(`query($id: ID!) { post(id: $id) { number topic { id } } }`, { id: m1.id }, { token: customer.token })).post;
+    expect(post).toEqual({ number: 3, topic: { id: dest.id } });
+  });
+
+  it('un-accepts a moved accepted answer on the question it left', async () => {
+    const question = await createTopic(t, customer.token, publicBoard, { kind: 'QUESTION' });
+    const answer = await reply(t, other.token, question.id, 'The answer.');
+    expectOk(await t.gql(`mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`, { id: answer.id }, { token: customer.token }));
+    const dest = await createTopic(t, other.token, publicBoard);
+    expectOk(await move({ postIds: [answer.id], toTopicId: dest.id }, moderator));
+    expect((await topic(question.id)).acceptedAnswer).toBeNull();
+    expect((await topic(dest.id)).acceptedAnswer).toBeNull();
+  });
+
+  it('moves posts into another space’s audience: customers lose them everywhere, employees and search find them in the new topic', async () => {
+    const source = await createTopic(t, customer.token, publicBoard, { title: 'Grinder burrs' });
+    const leak = await reply(t, employee.token, source.id, 'quokkaburr supplier pricing is internal.');
+    const dest = await createTopic(t, employee.token, internalBoard, { title: 'Supplier notes' });
+    await drain();
+    expect((await t.gql(`query { search(query: "quokkaburr") { totalCount } }`, {}, { token: customer.token })).data.search.totalCount).toBe(1);
+    // A moderator of the public side alone may not move them into a space they cannot read.
+    expectError(await move({ postIds: [leak.id], toTopicId: dest.id }, moderator), 'NOT_FOUND');
+    expectOk(await move({ postIds: [leak.id], toTopicId: dest.id }, admin));
+    const SEARCH = `query { search(query: "quokkaburr") { totalCount edges { node { topic { id } post { id number } } } } }`;
+    // Not indexed again yet: the customer's search does not find it where it was.
+    expect((await t.gql(SEARCH, {}, { token: customer.token })).data.search.totalCount).toBe(0);
+    expectError(await t.gql(`query($id: ID!) { post(id: $id) { id } }`, { id: leak.id }, { token: customer.token }), 'NOT_FOUND');
+    expect(numbers(await topic(source.id, customer))).toEqual([[source.firstPostId, 1]]);
+    const activity = expectOk(await t.gql(`query($h: String!) { user(handle: $h) { posts { edges { node { id } } } } }`, { h: employee.handle }, { token: customer.token }));
+    expect(activity.user.posts.edges.map((e: any) => e.node.id)).not.toContain(leak.id);
+    await drain();
+    expect((await t.gql(SEARCH, {}, { token: customer.token })).data.search.totalCount).toBe(0);
+    const found = expectOk(await t.gql(SEARCH, {}, { token: employee.token })).search;
+    expect(found.edges.map((e: any) => e.node)).toEqual([{ topic: { id: dest.id }, post: { id: leak.id, number: 2 } }]);
+    const [{ space_id }] = await t.sql(`SELECT space_id FROM posts WHERE id = $1`, [leak.id]);
+    expect(space_id).toBe(internalSpace.id);
+  });
+
+  it('moves open reports on a moved post to the queue of its new space', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    const r = await reply(t, customer.token, source.id, 'Reported reply.');
+    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: r.id, reason: 'OFF_TOPIC' } }, { token: other.token }));
+    const dest = await createTopic(t, employee.token, internalBoard);
+    expectOk(await move({ postIds: [r.id], toTopicId: dest.id }, admin));
+    const [item] = await t.sql(`SELECT space_id FROM review_items WHERE target_id = $1 AND status = 'PENDING'`, [r.id]);
+    expect(item.space_id).toBe(internalSpace.id);
+  });
+
+  it('refuses, writing nothing: not a moderator of a side, a first post, posts of two topics, 0 or over 200 ids, both or neither destination, a deleted side', async () => {
+    const a = await createTopic(t, customer.token, publicBoard);
+    const ra = await reply(t, other.token, a.id);
+    const b = await createTopic(t, customer.token, publicBoard);
+    const rb = await reply(t, other.token, b.id);
+    const internal = await createTopic(t, employee.token, internalBoard);
+    const ideas = await makeBoard(t, publicSpace.id, 'IDEAS');
+    const gone = await createTopic(t, customer.token, publicBoard);
+    const goneReply = await reply(t, other.token, gone.id);
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: gone.firstPostId }, { token: admin.token }));
+    const before = await forumRowCounts(t);
+    const ids = (n: number) => Array.from({ length: n }, () => ra.id);
+    const cases: Array<[Record<string, unknown>, TestUser, string]> = [
+      [{ postIds: [ra.id], toTopicId: b.id }, customer, 'FORBIDDEN'],
+      [{ postIds: [ra.id], toTopicId: internal.id }, moderator, 'NOT_FOUND'],
+      [{ postIds: [ra.id], newTopic: { boardId: internalBoard, title: 'Elsewhere' } }, moderator, 'NOT_FOUND'],
+      [{ postIds: [a.firstPostId], toTopicId: b.id }, moderator, 'BAD_USER_INPUT'],
+      [{ postIds: [ra.id, rb.id], toTopicId: internal.id }, admin, 'BAD_USER_INPUT'],
+      [{ postIds: [], toTopicId: b.id }, moderator, 'BAD_USER_INPUT'],
+      [{ postIds: ids(201), toTopicId: b.id }, moderator, 'BAD_USER_INPUT'],
+      [{ postIds: [ra.id], toTopicId: b.id, newTopic: { boardId: publicBoard, title: 'Both' } }, moderator, 'BAD_USER_INPUT'],
+      [{ postIds: [ra.id] }, moderator, 'BAD_USER_INPUT'],
+      [{ postIds: [ra.id], toTopicId: a.id }, moderator, 'BAD_USER_INPUT'],
+      [{ postIds: [ra.id], newTopic: { boardId: ideas, title: 'An idea' } }, moderator, 'BAD_USER_INPUT'],
+      [{ postIds: [ra.id], toTopicId: gone.id }, moderator, 'NOT_FOUND'],
+      [{ postIds: [goneReply.id], toTopicId: b.id }, moderator, 'NOT_FOUND'],
+    ];
+    for (const [input, user, code] of cases) expectError(await move(input, user), code);
+    // A hidden earliest post cannot open a new topic.
+    await setPostState(t, ra.id, 'HIDDEN');
+    expectError(await move({ postIds: [ra.id], newTopic: { boardId: publicBoard, title: 'Hidden opener' } }, moderator), 'BAD_USER_INPUT');
+    expect(await forumRowCounts(t)).toEqual(before);
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'posts.move' AND target_id = ANY($1::uuid[])`, [[a.id, b.id, internal.id, gone.id]]);
+    expect(n).toBe(0);
+  });
+
+  it('keeps the destination’s numbers unique and consecutive under replies sent while moving', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    const moving = [];
+    for (let i = 0; i < 5; i++) moving.push((await reply(t, other.token, source.id, `Moving ${i}`)).id);
+    const dest = await createTopic(t, customer.token, otherBoard);
+    const results = await Promise.all([
+      move({ postIds: moving, toTopicId: dest.id }, moderator),
+      ...Array.from({ length: 6 }, (_, i) => t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { number } }`, { input: { topicId: dest.id, body: `Concurrent ${i}` } }, { token: customer.token })),
+    ]);
+    for (const r of results) expectOk(r);
+    const rows = await t.sql(`SELECT number FROM posts WHERE topic_id = $1 ORDER BY number`, [dest.id]);
+    expect(rows.map((r: any) => r.number)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    const [tp] = await t.sql(`SELECT last_post_number, reply_count FROM topics WHERE id = $1`, [dest.id]);
+    expect(tp).toEqual({ last_post_number: 12, reply_count: 11 });
+    // The moved posts stay in the order they were written.
+    const moved = await t.sql(`SELECT id FROM posts WHERE id = ANY($1::uuid[]) ORDER BY number`, [moving]);
+    expect(moved.map((r: any) => r.id)).toEqual(moving);
+  });
+
+  it('tells the room of the topic they left that they went, and the destination’s room that they arrived', async () => {
+    const connect = (token: string) => connectLive(url, sockets, token);
+    const source = await createTopic(t, customer.token, publicBoard);
+    const r = await reply(t, employee.token, source.id, 'Belongs with the staff notes.');
+    const dest = await createTopic(t, employee.token, internalBoard);
+    const reader = await connect(customer.token);
+    const staff = await connect(employee.token);
+    expect(await reader.timeout(5000).emitWithAck('topic:join', { topicId: source.id })).toEqual({ ok: true });
+    expect(await staff.timeout(5000).emitWithAck('topic:join', { topicId: dest.id })).toEqual({ ok: true });
+    const leaving = nextLiveEvent(reader, 'post:removed');
+    const arriving = nextLiveEvent(staff, 'post:created');
+    let leakedToReader = false;
+    reader.on('post:created', () => (leakedToReader = true));
+    expectOk(await move({ postIds: [r.id], toTopicId: dest.id }, admin));
+    expect(await leaving).toMatchObject({ topicId: source.id, postId: r.id });
+    expect(await arriving).toMatchObject({ topicId: dest.id, post: { id: r.id, number: 2, bodyHtml: expect.stringContaining('staff notes') } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(leakedToReader).toBe(false);
+  });
+});
