@@ -144,6 +144,22 @@ describe('moving posts to another topic', () => {
     expect(space_id).toBe(internalSpace.id);
   });
 
+  it('points notifications about a moved post at its new topic and number', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    await reply(t, customer.token, source.id, 'Filler.');
+    const r = await reply(t, customer.token, source.id, `@${other.handle} have a look.`);
+    await drain();
+    const [before] = await t.sql(`SELECT topic_id, data->>'number' AS number FROM notifications WHERE post_id = $1 AND user_id = $2`, [r.id, other.id]);
+    expect(before).toEqual({ topic_id: source.id, number: '3' });
+    const split = expectOk(await move({ postIds: [r.id], newTopic: { boardId: publicBoard, title: 'A look' } }, moderator)).movePosts;
+    const [after] = await t.sql(`SELECT topic_id, data->>'number' AS number FROM notifications WHERE post_id = $1 AND user_id = $2`, [r.id, other.id]);
+    expect(after).toEqual({ topic_id: split.id, number: '1' });
+    // Moving is no new post: nobody is told of it again.
+    await drain();
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM notifications WHERE post_id = $1`, [r.id]);
+    expect(n).toBe(1);
+  });
+
   it('moves open reports on a moved post to the queue of its new space', async () => {
     const source = await createTopic(t, customer.token, publicBoard);
     const r = await reply(t, customer.token, source.id, 'Reported reply.');
@@ -190,23 +206,54 @@ describe('moving posts to another topic', () => {
     expect(n).toBe(0);
   });
 
-  it('keeps the destination’s numbers unique and consecutive under replies sent while moving', async () => {
+  it('keeps both topics’ numbers unique, the destination’s consecutive, under replies waiting with the move for their rows', async () => {
     const source = await createTopic(t, customer.token, publicBoard);
-    const moving = [];
+    const moving: string[] = [];
     for (let i = 0; i < 5; i++) moving.push((await reply(t, other.token, source.id, `Moving ${i}`)).id);
     const dest = await createTopic(t, customer.token, otherBoard);
-    const results = await Promise.all([
-      move({ postIds: moving, toTopicId: dest.id }, moderator),
-      ...Array.from({ length: 6 }, (_, i) => t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { number } }`, { input: { topicId: dest.id, body: `Concurrent ${i}` } }, { token: customer.token })),
-    ]);
+    const REPLY = `mutation($input: ReplyInput!) { replyToTopic(input: $input) { number } }`;
+    const replyTo = (topicId: string, body: string) => t.gql(REPLY, { input: { topicId, body } }, { token: customer.token });
+    // Both topics held, so a reply queues before the move and others after it, all waiting at
+    // once (the tests' pool has five connections: the holder asks who waits itself).
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    const waiting = async (count: number) => {
+      for (let i = 0; i < 100; i++) {
+        const [{ n }] = await holder.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if (n >= count) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`fewer than ${count} statements waiting for a lock`);
+    };
+    let results;
+    try {
+      await holder.startTransaction();
+      await holder.query(`SELECT id FROM topics WHERE id = ANY($1::uuid[]) FOR UPDATE`, [[source.id, dest.id]]);
+      const before = replyTo(dest.id, 'Before');
+      await waiting(1);
+      const moved = move({ postIds: moving, toTopicId: dest.id }, moderator);
+      await waiting(2);
+      const after = [replyTo(dest.id, 'After'), replyTo(source.id, 'Stays')];
+      await waiting(4);
+      await holder.commitTransaction();
+      results = await Promise.all([before, moved, ...after]);
+    } finally {
+      await holder.release();
+    }
     for (const r of results) expectOk(r);
-    const rows = await t.sql(`SELECT number FROM posts WHERE topic_id = $1 ORDER BY number`, [dest.id]);
-    expect(rows.map((r: any) => r.number)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-    const [tp] = await t.sql(`SELECT last_post_number, reply_count FROM topics WHERE id = $1`, [dest.id]);
-    expect(tp).toEqual({ last_post_number: 12, reply_count: 11 });
-    // The moved posts stay in the order they were written.
-    const moved = await t.sql(`SELECT id FROM posts WHERE id = ANY($1::uuid[]) ORDER BY number`, [moving]);
+    const numbersOf = async (topicId: string) => (await t.sql(`SELECT number FROM posts WHERE topic_id = $1 ORDER BY number`, [topicId])).map((r: any) => r.number);
+    expect(await numbersOf(dest.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const [d] = await t.sql(`SELECT last_post_number, reply_count FROM topics WHERE id = $1`, [dest.id]);
+    expect(d).toEqual({ last_post_number: 8, reply_count: 7 });
+    // The source's reply took the number after its last post, whichever of it and the move went first.
+    const left = await numbersOf(source.id);
+    expect(left).toHaveLength(2);
+    const [s] = await t.sql(`SELECT last_post_number, reply_count FROM topics WHERE id = $1`, [source.id]);
+    expect(s).toEqual({ last_post_number: left[1], reply_count: 1 });
+    // The moved posts stay together, in the order they were written.
+    const moved = await t.sql(`SELECT id, number FROM posts WHERE id = ANY($1::uuid[]) ORDER BY number`, [moving]);
     expect(moved.map((r: any) => r.id)).toEqual(moving);
+    expect(moved[4].number - moved[0].number).toBe(4);
   });
 
   it('tells the room of the topic they left that they went, and the destination’s room that they arrived', async () => {
