@@ -150,6 +150,18 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
 
   await gql(tokens.alice, `mutation($i: TopicStatusInput!) { setTopicStatus(input: $i) { id } }`, { i: { topicId: q1.id, pinned: true } });
 
+  // The community manager's tools: a profile, an announcement above every feed, a poll, and a live Q&A in slow mode.
+  await gql(tokens.alice, `mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }`, {
+    i: { bio: 'Community manager at Acme. Ask me about **hubs**, sync and the roadmap.', location: 'Lyon' },
+  });
+  const welcome = await topic('alice', lounge, 'Welcome to the Acme Community', 'Start with the *Help & questions* board, and say hello here.', 'DISCUSSION', ['welcome']);
+  await gql(tokens.mod, `mutation($i: GlobalPinInput!) { setGlobalPin(input: $i) { id } }`, { i: { topicId: welcome.id, pinned: true } });
+  await gql(tokens.alice, `mutation($i: CreatePollInput!) { createPoll(input: $i) { id } }`, {
+    i: { postId: welcome.firstPost.id, question: 'How many Acme hubs do you run?', options: ['One', 'Two to five', 'More than five'], kind: 'SINGLE', results: 'ON_VOTE', publicVoters: false },
+  });
+  const qa = await topic('alice', lounge, 'Live Q&A with the hub team', 'Ask your questions below: the hub team answers live on Friday.', 'DISCUSSION', ['live-qa']);
+  await gql(tokens.alice, `mutation($i: TopicSlowModeInput!) { setTopicSlowMode(input: $i) { id } }`, { i: { topicId: qa.id, seconds: 60, durationHours: 72 } });
+
   // Ideas: votes from customers and employees, one planned with an official response, one merged duplicate.
   const vote = (who: string, topicId: string) => gql(tokens[who], `mutation($id: ID!) { voteIdea(topicId: $id) { id } }`, { id: topicId });
   const idea1 = await topic('carol', ideas, 'Dark mode for the dashboard', 'The dashboard is very bright at night. A dark theme would help.', 'IDEA', ['dashboard']);
