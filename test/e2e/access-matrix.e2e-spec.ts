@@ -9,10 +9,10 @@ import { bootTestApp, GqlResult, TestApp } from '../support/test-app';
 type Outcome = 'OK' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'FORBIDDEN';
 type Viewer = 'anonymous' | 'customer' | 'partner' | 'employee' | 'spaceModerator' | 'globalModerator' | 'admin';
 type Visibility = 'PUBLIC' | 'MEMBERS' | 'RESTRICTED';
-type Action = 'readSpace' | 'listTopics' | 'readTopic' | 'readPost' | 'createTopic' | 'reply' | 'draftTopic' | 'draftReply' | 'react' | 'moderate';
+type Action = 'readSpace' | 'listTopics' | 'readTopic' | 'readPost' | 'createTopic' | 'reply' | 'draftTopic' | 'draftReply' | 'react' | 'moderate' | 'movePosts';
 
 const VIEWERS: Viewer[] = ['anonymous', 'customer', 'partner', 'employee', 'spaceModerator', 'globalModerator', 'admin'];
-const ACTIONS: Action[] = ['readSpace', 'listTopics', 'readTopic', 'readPost', 'createTopic', 'reply', 'draftTopic', 'draftReply', 'react', 'moderate'];
+const ACTIONS: Action[] = ['readSpace', 'listTopics', 'readTopic', 'readPost', 'createTopic', 'reply', 'draftTopic', 'draftReply', 'react', 'moderate', 'movePosts'];
 
 /** The policy, written out by hand: what each viewer gets in each kind of space. */
 function expected(viewer: Viewer, visibility: Visibility, action: Action): Outcome {
@@ -28,7 +28,7 @@ function expected(viewer: Viewer, visibility: Visibility, action: Action): Outco
   if (!canRead) return 'NOT_FOUND';
   if (reads) return 'OK';
   if (viewer === 'anonymous') return 'UNAUTHENTICATED';
-  if (action === 'moderate') return ['admin', 'spaceModerator', 'globalModerator'].includes(viewer) ? 'OK' : 'FORBIDDEN';
+  if (action === 'moderate' || action === 'movePosts') return ['admin', 'spaceModerator', 'globalModerator'].includes(viewer) ? 'OK' : 'FORBIDDEN';
   return 'OK';
 }
 
@@ -42,11 +42,12 @@ describe('the access matrix', () => {
   let t: TestApp;
   const users = {} as Record<Exclude<Viewer, 'anonymous'>, TestUser>;
   let author: TestUser;
-  const spaces = {} as Record<Visibility, { id: string; slug: string; boardId: string; topicId: string; postId: string; replyId: string }>;
+  const spaces = {} as Record<Visibility, { id: string; slug: string; boardId: string; splitBoardId: string; topicId: string; postId: string; replyId: string }>;
+  let employees: string;
 
   beforeAll(async () => {
     t = await bootTestApp();
-    const employees = await makeGroup(t, 'employees');
+    employees = await makeGroup(t, 'employees');
     const customers = await makeGroup(t, 'customers');
     const partners = await makeGroup(t, 'partners');
     users.customer = await makeUser(t, { groups: [customers] });
@@ -76,7 +77,9 @@ describe('the access matrix', () => {
         { token: author.token },
       );
       if (reply.errors) throw new Error(JSON.stringify(reply.errors));
-      spaces[visibility] = { ...s, boardId, topicId, postId: created.data.createTopic.firstPost.id, replyId: reply.data.replyToTopic.id };
+      // Where moved posts go (movePosts splits them off into a new topic there), so the board's own list keeps its topic in view.
+      const splitBoardId = await makeBoard(t, s.id);
+      spaces[visibility] = { ...s, boardId, splitBoardId, topicId, postId: created.data.createTopic.firstPost.id, replyId: reply.data.replyToTopic.id };
     }
   });
   afterAll(() => t.close());
@@ -115,6 +118,14 @@ describe('the access matrix', () => {
         return outcomeOf(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: s.postId, kind: 'LIKE' } }, { token }), 'react');
       case 'moderate':
         return outcomeOf(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: s.topicId, pinned: true } }, { token }), 'setTopicStatus');
+      case 'movePosts': {
+        // A reply of its own to move, by a writer who may post in every space.
+        const writer = await makeUser(t, { groups: [employees] });
+        const written = await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id } }`, { input: { topicId: s.topicId, body: `To move, for ${viewer}` } }, { token: writer.token });
+        if (written.errors) throw new Error(JSON.stringify(written.errors));
+        const input = { postIds: [written.data.replyToTopic.id], newTopic: { boardId: s.splitBoardId, title: `Split off by ${viewer}` } };
+        return outcomeOf(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input }, { token }), 'movePosts');
+      }
     }
   }
 
