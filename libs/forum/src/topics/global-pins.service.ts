@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AccessService } from '../../../access/src/access.service';
-import { AuditLog } from '../../../core/src/audit/audit-log';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
@@ -30,7 +29,6 @@ export class GlobalPinsService {
     private readonly topics: TopicsService,
     private readonly access: AccessService,
     private readonly uow: UnitOfWork,
-    private readonly audit: AuditLog,
     private readonly loaders: ForumLoaders,
   ) {}
 
@@ -51,15 +49,7 @@ export class GlobalPinsService {
       );
       // Unpinning what is not pinned: nothing is written, announced or logged.
       if (!updated) return null;
-      const after = globalPin(updated);
-      await tx.emit({
-        type: 'topic.updated',
-        aggregateType: 'topic',
-        aggregateId: topic.id,
-        version: updated.version,
-        payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, ...after },
-      });
-      await this.audit.append(tx, { actorId: viewer.id, action: 'topic.global_pin', targetType: 'topic', targetId: topic.id, spaceId: topic.spaceId, before, after });
+      await this.topics.announceChange(tx, viewer.id, topic, updated.version, { action: 'topic.global_pin', before, after: globalPin(updated) });
       return updated;
     });
     if (!row) return topic;

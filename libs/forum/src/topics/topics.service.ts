@@ -289,15 +289,7 @@ export class TopicsService {
       );
       // Already so (turning off what is off): nothing is written, announced or logged.
       if (!updated) return null;
-      await tx.emit({
-        type: 'topic.updated',
-        aggregateType: 'topic',
-        aggregateId: topic.id,
-        version: updated.version,
-        payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, slowModeSeconds: updated.slow_mode_seconds, slowModeUntil: updated.slow_mode_until },
-      });
-      const after = slowMode(updated);
-      await this.audit.append(tx, { actorId: viewer.id, action: 'topic.slow_mode', targetType: 'topic', targetId: topic.id, spaceId: topic.spaceId, before, after });
+      await this.announceChange(tx, viewer.id, topic, updated.version, { action: 'topic.slow_mode', before, after: slowMode(updated) });
       return updated;
     });
     if (!row) return topic;
@@ -328,24 +320,40 @@ export class TopicsService {
       [topic.id, change.pinned ?? null, change.closed ?? null, change.locked ?? null],
     );
     if (!updated) return null;
+    const after = { pinned: updated.pinned, closed: updated.closed, locked: updated.locked };
+    await this.announceChange(tx, actorId, topic, updated.version, { action: 'topic.status', before: updated.was, after, reason });
+    return updated;
+  }
+
+  /**
+   * What follows a moderator's change to a topic's settings, written in `tx` (status, slow
+   * mode, a site-wide pin): its `topic.updated` event, carrying the settings as they now are
+   * (`after`), and its moderation log entry.
+   */
+  async announceChange(
+    tx: Tx,
+    actorId: string | null,
+    topic: Pick<TopicModel, 'id' | 'spaceId' | 'boardId'>,
+    version: number,
+    change: { action: string; before: Record<string, unknown>; after: Record<string, unknown>; reason?: string },
+  ): Promise<void> {
     await tx.emit({
       type: 'topic.updated',
       aggregateType: 'topic',
       aggregateId: topic.id,
-      version: updated.version,
-      payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, pinned: updated.pinned, closed: updated.closed, locked: updated.locked },
+      version,
+      payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, ...change.after },
     });
     await this.audit.append(tx, {
       actorId,
-      action: 'topic.status',
+      action: change.action,
       targetType: 'topic',
       targetId: topic.id,
       spaceId: topic.spaceId,
-      reason: reason ?? null,
-      before: updated.was,
-      after: { pinned: updated.pinned, closed: updated.closed, locked: updated.locked },
+      reason: change.reason ?? null,
+      before: change.before,
+      after: change.after,
     });
-    return updated;
   }
 
   /**
