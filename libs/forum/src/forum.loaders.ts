@@ -107,6 +107,15 @@ export class ForumLoaders {
     return loader.load(topicId);
   }
 
+  /** Topic.participants: the topic's most frequent writers, `limit` of them, batched for every topic a request asks it of. */
+  async participants(viewer: Viewer, topicId: string, limit: number): Promise<Array<{ user_id: string; posts: number }>> {
+    const loader = viewer.memoize(`loader:participants:${limit}`, () => new DataLoader<string, Array<{ user_id: string; posts: number }>>(async (ids) => {
+      const byTopic = await this.topics.participants(ids, limit);
+      return ids.map((id) => byTopic.get(id) ?? []);
+    }));
+    return loader.load(topicId);
+  }
+
   async revisions(viewer: Viewer, postId: string): Promise<PostRevisionModel[]> {
     const loader = viewer.memoize('loader:revisions', () => new DataLoader<string, PostRevisionModel[]>(async (ids) => {
       const byPost = await this.posts.revisions(ids);

@@ -40,6 +40,13 @@ export class TopicModel {
 
 export const TopicConnection = ConnectionType(TopicModel, 'Topic');
 
+/** One of a topic's most frequent writers (Topic.participants). */
+@ObjectType('TopicParticipant')
+export class TopicParticipantModel {
+  @Field(() => UserModel) user!: UserModel;
+  @Field(() => Int, { description: 'Their visible posts in the topic, its first post included.' }) posts!: number;
+}
+
 export interface TopicRow {
   id: string;
   board_id: string;

@@ -266,6 +266,23 @@ export class TopicsRepository {
     return new Set(rows.map((r) => r.id));
   }
 
+  /**
+   * Each topic's most frequent writers of visible posts (the topic map's posters), most posts
+   * first, then the latest to write; at most `limit` a topic, in one statement for them all.
+   */
+  async participants(topicIds: readonly string[], limit: number): Promise<Map<string, Array<{ user_id: string; posts: number }>>> {
+    const rows: Array<{ topic_id: string; user_id: string; posts: number }> = await this.ds.query(
+      `SELECT t.id AS topic_id, w.user_id, w.posts FROM unnest($1::uuid[]) AS t(id)
+         CROSS JOIN LATERAL (SELECT p.author_id AS user_id, count(*)::int AS posts FROM posts p
+                              WHERE p.topic_id = t.id AND p.state = 'VISIBLE' GROUP BY p.author_id
+                              ORDER BY count(*) DESC, max(p.created_at) DESC, p.author_id LIMIT $2) w`,
+      [topicIds, limit],
+    );
+    const byTopic = new Map<string, Array<{ user_id: string; posts: number }>>();
+    for (const r of rows) byTopic.set(r.topic_id, [...(byTopic.get(r.topic_id) ?? []), { user_id: r.user_id, posts: r.posts }]);
+    return byTopic;
+  }
+
   /** Visible posts of others after the viewer's last read one, per topic: what you wrote yourself you have read. */
   async unreadCounts(userId: string, topicIds: readonly string[]): Promise<Map<string, number>> {
     const rows: Array<{ id: string; unread: number }> = await this.ds.query(

@@ -12,13 +12,15 @@ import { ForumLoaders } from '../forum.loaders';
 import { PostConnection, PostModel } from '../posts/post.model';
 import { PostsService } from '../posts/posts.service';
 import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicFeedArgs, TopicListArgs, TopicSlowModeInput, TopicStatusInput } from './dto/topic.inputs';
-import { TopicConnection, TopicModel } from './topic.model';
+import { TopicConnection, TopicModel, TopicParticipantModel } from './topic.model';
 import { TopicsService } from './topics.service';
 import { Preloadable } from '../../../core/src/graphql/preloaded-fields';
 import { listOf } from '../../../core/src/graphql/limits';
 
 /** The most suggested topics a topic's page asks for. */
 const SUGGESTED_MAX = 10;
+/** The most participants a topic lists. */
+const PARTICIPANTS_MAX = 10;
 
 @Resolver(() => TopicModel)
 export class TopicsResolver {
@@ -98,6 +100,21 @@ export class TopicsResolver {
     }
     if (first != null && (!Number.isInteger(first) || first < 1 || first > SUGGESTED_MAX)) throw AppError.badField('first', `must be 1 to ${SUGGESTED_MAX}`);
     return this.topics.suggested(ctx.viewer, t, first ?? 5);
+  }
+
+  @ResolveField(() => [TopicParticipantModel], {
+    description: `The topic's most frequent writers of visible posts (Discourse's topic map), most posts first, then the latest to write. \`first\`: default 5, at most ${PARTICIPANTS_MAX}.`,
+    complexity: listOf(PARTICIPANTS_MAX),
+  })
+  async participants(
+    @Parent() t: TopicModel,
+    @Args('first', { type: () => Int, nullable: true }) first: number | undefined,
+    @Context() ctx: GqlContext,
+  ): Promise<TopicParticipantModel[]> {
+    if (first != null && (!Number.isInteger(first) || first < 1 || first > PARTICIPANTS_MAX)) throw AppError.badField('first', `must be 1 to ${PARTICIPANTS_MAX}`);
+    const writers = await this.loaders.participants(ctx.viewer, t.id, first ?? 5);
+    const users = await Promise.all(writers.map((w) => this.users.load(ctx.viewer, w.user_id)));
+    return writers.flatMap((w, i) => (users[i] ? [Object.assign(new TopicParticipantModel(), { user: users[i], posts: w.posts })] : []));
   }
 
   @ResolveField(() => PostConnection, { description: 'Posts by number, the first post included.' })
