@@ -31,6 +31,9 @@ export function listedViewSql(alias: string, params: { moderator: string; viewer
     OR NOT (${a}.state = 'PENDING' OR (${a}.state = 'DELETED' AND ${a}.deleted_from IS NOT DISTINCT FROM 'PENDING')))`;
 }
 
+/** A sanction (alias `sa`) not lifted and not expired. */
+const SANCTION_IN_FORCE = `sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now())`;
+
 /**
  * The single access policy. Every read and every write asks it; it answers for
  * all spaces at once (one statement per request, memoized on the viewer), so
@@ -71,8 +74,12 @@ export class AccessService {
    */
   static restrictionsSql(userIdExpr: string): string {
     return `(SELECT COALESCE(json_agg(json_build_array(sa.kind, sa.space_id)), '[]') FROM sanctions sa
-              WHERE sa.user_id = ${userIdExpr} AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN')
-                AND sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now()))`;
+              WHERE sa.user_id = ${userIdExpr} AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN') AND ${SANCTION_IN_FORCE})`;
+  }
+
+  /** SQL true when a suspension or ban in force keeps the user out of the whole site (as the sessions read restrictionsSql). */
+  static barredSiteWideSql(userIdExpr: string): string {
+    return `EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = ${userIdExpr} AND sa.space_id IS NULL AND sa.kind IN ('SUSPEND', 'BAN') AND ${SANCTION_IN_FORCE})`;
   }
 
   /** After a change to spaces or grants within a request, the next check reads them again. */

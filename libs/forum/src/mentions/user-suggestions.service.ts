@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AccessService } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
@@ -52,8 +53,7 @@ export class UserSuggestionsService {
         WHERE (u.handle LIKE $2 OR lower(u.display_name) LIKE $2 OR lower(u.display_name) LIKE '% ' || $2)
           AND u.deleted_at IS NULL AND NOT u.is_placeholder AND u.id <> $1
           AND NOT EXISTS (SELECT 1 FROM user_ignores i WHERE i.user_id = $1 AND i.ignored_user_id = u.id)
-          AND NOT EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = u.id AND sa.space_id IS NULL AND sa.kind IN ('SUSPEND', 'BAN')
-                            AND sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now()))
+          AND NOT ${AccessService.barredSiteWideSql('u.id')}
         ORDER BY pa.wrote_at DESC NULLS LAST, u.handle = $4 DESC, u.handle LIKE $2 DESC,
                  (SELECT max(v.day) FROM user_visits v WHERE v.user_id = u.id) DESC NULLS LAST, u.handle
         LIMIT $5`,
