@@ -11,16 +11,13 @@ import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ForumLoaders } from '../forum.loaders';
 import { PostConnection, PostModel } from '../posts/post.model';
 import { PostsService } from '../posts/posts.service';
-import { CreateTopicInput, MarkReadInput, MoveTopicInput, TopicFeedArgs, TopicListArgs, TopicSlowModeInput, TopicStatusInput } from './dto/topic.inputs';
+import {
+  CreateTopicInput, MarkReadInput, MoveTopicInput, PARTICIPANTS_MAX, ParticipantsArgs, SUGGESTED_MAX, SuggestedTopicsArgs, TopicFeedArgs, TopicListArgs, TopicSlowModeInput, TopicStatusInput,
+} from './dto/topic.inputs';
 import { TopicConnection, TopicModel, TopicParticipantModel } from './topic.model';
 import { TopicsService } from './topics.service';
 import { Preloadable } from '../../../core/src/graphql/preloaded-fields';
 import { listOf } from '../../../core/src/graphql/limits';
-
-/** The most suggested topics a topic's page asks for. */
-const SUGGESTED_MAX = 10;
-/** The most participants a topic lists. */
-const PARTICIPANTS_MAX = 10;
 
 @Resolver(() => TopicModel)
 export class TopicsResolver {
@@ -89,30 +86,19 @@ export class TopicsResolver {
       `Forum topics only (ideas and articles get none). Asked of one topic at a time: under a list it is BAD_USER_INPUT. \`first\`: default 5, at most ${SUGGESTED_MAX}.`,
     complexity: listOf(SUGGESTED_MAX),
   })
-  suggestedTopics(
-    @Parent() t: TopicModel,
-    @Args('first', { type: () => Int, nullable: true }) first: number | undefined,
-    @Context() ctx: GqlContext,
-    @Info() info: GraphQLResolveInfo,
-  ): Promise<TopicModel[]> {
+  suggestedTopics(@Parent() t: TopicModel, @Args() args: SuggestedTopicsArgs, @Context() ctx: GqlContext, @Info() info: GraphQLResolveInfo): Promise<TopicModel[]> {
     if (responsePathAsArray(info.path).some((key) => typeof key === 'number')) {
       throw AppError.badField('suggestedTopics', 'is asked of one topic at a time, not of the topics of a list');
     }
-    if (first != null && (!Number.isInteger(first) || first < 1 || first > SUGGESTED_MAX)) throw AppError.badField('first', `must be 1 to ${SUGGESTED_MAX}`);
-    return this.topics.suggested(ctx.viewer, t, first ?? 5);
+    return this.topics.suggested(ctx.viewer, t, args.first ?? 5);
   }
 
   @ResolveField(() => [TopicParticipantModel], {
     description: `The topic's most frequent writers of visible posts (Discourse's topic map), most posts first, then the latest to write. \`first\`: default 5, at most ${PARTICIPANTS_MAX}.`,
     complexity: listOf(PARTICIPANTS_MAX),
   })
-  async participants(
-    @Parent() t: TopicModel,
-    @Args('first', { type: () => Int, nullable: true }) first: number | undefined,
-    @Context() ctx: GqlContext,
-  ): Promise<TopicParticipantModel[]> {
-    if (first != null && (!Number.isInteger(first) || first < 1 || first > PARTICIPANTS_MAX)) throw AppError.badField('first', `must be 1 to ${PARTICIPANTS_MAX}`);
-    const writers = await this.loaders.participants(ctx.viewer, t.id, first ?? 5);
+  async participants(@Parent() t: TopicModel, @Args() args: ParticipantsArgs, @Context() ctx: GqlContext): Promise<TopicParticipantModel[]> {
+    const writers = await this.loaders.participants(ctx.viewer, t.id, args.first ?? 5);
     const users = await Promise.all(writers.map((w) => this.users.load(ctx.viewer, w.user_id)));
     return writers.flatMap((w, i) => (users[i] ? [Object.assign(new TopicParticipantModel(), { user: users[i], posts: w.posts })] : []));
   }

@@ -91,6 +91,24 @@ export class TopicListArgs extends PageArgs {
   tag?: string;
 }
 
+/** The most suggested topics a topic's page asks for, and the most participants a topic lists. */
+export const SUGGESTED_MAX = 10;
+export const PARTICIPANTS_MAX = 10;
+
+@ArgsType()
+export class SuggestedTopicsArgs {
+  @Field(() => Int, { nullable: true, description: `How many: default 5, at most ${SUGGESTED_MAX}.` })
+  @IsOptional() @IsInt() @Min(1) @Max(SUGGESTED_MAX)
+  first?: number;
+}
+
+@ArgsType()
+export class ParticipantsArgs {
+  @Field(() => Int, { nullable: true, description: `How many: default 5, at most ${PARTICIPANTS_MAX}.` })
+  @IsOptional() @IsInt() @Min(1) @Max(PARTICIPANTS_MAX)
+  first?: number;
+}
+
 @InputType()
 export class TopicFeedFilter {
   @Field(() => [ID], { nullable: true, description: 'Only these spaces (among those the viewer may read; others are ignored).' })
