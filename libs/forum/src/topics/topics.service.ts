@@ -89,17 +89,9 @@ export class TopicsService {
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, topicFeedCursor(view), 2) as [string, string] | undefined;
     if (after && !validFeedCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
-    const narrowed = (ids: string[]) => (f.spaceIds ? ids.filter((id) => f.spaceIds!.includes(id)) : ids);
-    const spaceIds = narrowed(await this.access.readableSpaceIds(viewer));
-    if (spaceIds.length === 0) return emptyConnection();
-    const query = {
-      view,
-      viewerId: viewer.id,
-      spaceIds,
-      moderatedSpaceIds: narrowed(await this.access.moderatedSpaceIds(viewer)),
-      tag: f.tag,
-      excluded: this.feedExclusions.all(),
-    };
+    const reader = await this.feedReader(viewer, f.spaceIds);
+    if (!reader) return emptyConnection();
+    const query = { ...reader, view, tag: f.tag };
     const ranks = await this.access.spaceRanks(viewer);
     const rows = await this.repo.feedPage(query, size + 1, after);
     return toConnection(
@@ -123,14 +115,8 @@ export class TopicsService {
    */
   async suggested(viewer: Viewer, topic: TopicModel, first: number): Promise<TopicModel[]> {
     if (topic.kind !== TopicKind.DISCUSSION && topic.kind !== TopicKind.QUESTION) return [];
-    const readable = await this.access.readableSpaceIds(viewer);
-    if (readable.length === 0) return [];
-    const base = {
-      viewerId: viewer.id,
-      spaceIds: readable,
-      moderatedSpaceIds: await this.access.moderatedSpaceIds(viewer),
-      excluded: this.feedExclusions.all(),
-    };
+    const base = await this.feedReader(viewer);
+    if (!base) return [];
     const steps: Array<Pick<TopicFeedQuery, 'view' | 'boardId'>> = [
       ...(viewer.id
         ? [TopicFeedView.UNREAD, TopicFeedView.NEW].flatMap((view) => [{ view, boardId: topic.boardId }, { view }])
@@ -145,6 +131,17 @@ export class TopicsService {
     }
     const ranks = await this.access.spaceRanks(viewer);
     return rows.map((r) => this.listed(viewer, r, ranks.get(r.space_id) ?? LEVEL_RANK.NONE));
+  }
+
+  /**
+   * Who reads a feed and where: the spaces the viewer reads (narrowed to `only`), those of them
+   * they moderate, and what they muted; null when there is no space to read.
+   */
+  private async feedReader(viewer: Viewer, only?: readonly string[]): Promise<Omit<TopicFeedQuery, 'view'> | null> {
+    const narrowed = (ids: string[]) => (only ? ids.filter((id) => only.includes(id)) : ids);
+    const spaceIds = narrowed(await this.access.readableSpaceIds(viewer));
+    if (spaceIds.length === 0) return null;
+    return { viewerId: viewer.id, spaceIds, moderatedSpaceIds: narrowed(await this.access.moderatedSpaceIds(viewer)), excluded: this.feedExclusions.all() };
   }
 
   /** A topic of a list, with the author its statement joined (so `author` costs nothing more). */
