@@ -145,6 +145,17 @@ describe('invitations', () => {
       expectError(await t.gql(CREATE, { input }, { token: admin.token }), 'BAD_USER_INPUT');
     }
     expect(await rows()).toBe(before);
+    // Withdrawing is theirs too; one withdrawn already is left as it is, and logged once.
+    const link = await invite({});
+    const revoke = (id: string, token?: string) => t.gql(`mutation($id: ID!) { revokeInvite(id: $id) { state } }`, { id }, { token });
+    expectError(await revoke(link.id), 'UNAUTHENTICATED');
+    expectError(await revoke(link.id, member.token), 'FORBIDDEN');
+    expectError(await revoke(link.id, mod.token), 'FORBIDDEN');
+    expectError(await revoke('nope', admin.token), 'BAD_USER_INPUT');
+    expectError(await revoke('00000000-0000-7000-8000-000000000000', admin.token), 'NOT_FOUND');
+    expect(expectOk(await revoke(link.id, admin.token)).revokeInvite.state).toBe('REVOKED');
+    expect(expectOk(await revoke(link.id, admin.token)).revokeInvite.state).toBe('REVOKED');
+    expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 ORDER BY id`, [link.id])).toEqual([{ action: 'invite.create' }, { action: 'invite.revoke' }]);
   });
 
   it('lists invitations for admins, newest first, in the same statements for two or eight', async () => {

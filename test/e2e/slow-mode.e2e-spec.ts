@@ -110,6 +110,7 @@ describe('slow mode (setTopicSlowMode)', () => {
     const open = await createTopic(t, member.token, board, { title: 'Not yours to slow' });
     const hidden = await createTopic(t, insider.token, internal, { title: 'Internal topic' });
     const before = [await trail(open.id), await trail(hidden.id)];
+    expectError(await t.gql(SLOW, { input: { topicId: open.id, seconds: 60 } }), 'UNAUTHENTICATED');
     expectError(await slow(member.token, { topicId: open.id, seconds: 60 }), 'FORBIDDEN');
     expectError(await slow(insider.token, { topicId: hidden.id, seconds: 60 }), 'FORBIDDEN');
     expectError(await slow(member.token, { topicId: hidden.id, seconds: 60 }), 'NOT_FOUND');

@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { AppConfig } from '../../../core/src/config/config';
-import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { Queryable, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
@@ -164,7 +164,7 @@ export class InvitesService {
   }
 
   /** The invitation a token names, or null (locked for the redeeming transaction when `lock`). */
-  private async byToken(m: { query(sql: string, params?: unknown[]): Promise<any> }, token: string, lock: boolean): Promise<InviteRow | null> {
+  private async byToken(m: Queryable, token: string, lock: boolean): Promise<InviteRow | null> {
     const id = await this.tokens.unseal(INVITE_PURPOSE, token);
     if (!id || !isUuid(id)) return null;
     const [row] = await m.query(`SELECT ${INVITE_COLUMNS} FROM invites i WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
