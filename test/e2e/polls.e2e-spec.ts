@@ -4,6 +4,7 @@ import { EventBus } from '../../libs/core/src/events';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
+import { draftArticle } from '../factories/knowledge';
 import { connectLive } from '../support/live-client';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
@@ -116,6 +117,29 @@ describe('polls', () => {
       // Its author reads a placeholder now; a moderator reads it, but it takes no poll until restored.
       expectError(await create(author, r.id), 'NOT_FOUND');
       expectError(await create(moderator, r.id), 'CONFLICT');
+      expect(await rows()).toEqual(before);
+    });
+
+    it('follows editPost’s rules: not in a locked topic unless moderating, never on an article’s opening post', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: topic.id, locked: true } }, { token: moderator.token }));
+      const before = await rows();
+      expectError(await create(author, topic.firstPostId), 'FORBIDDEN');
+      expect(await rows()).toEqual(before);
+      expectOk(await create(moderator, topic.firstPostId));
+      const articleId = await draftArticle(t, moderator.token, await makeBoard(t, spaceId, 'KNOWLEDGE'));
+      const opening = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { firstPost { id } } }`, { id: articleId }, { token: moderator.token })).topic.firstPost.id;
+      const refused = await create(moderator, opening);
+      expectError(refused, 'BAD_USER_INPUT');
+      expect(refused.errors![0].message).toMatch(/updateArticle/);
+    });
+
+    it('refuses a vote for an option of another poll, or for one option twice, writing nothing', async () => {
+      const a = await pollIn({ kind: 'MULTIPLE' });
+      const b = await pollIn();
+      const before = await rows();
+      expectError(await vote(member, a.poll.id, [b.options[0]]), 'BAD_USER_INPUT');
+      expectError(await vote(member, a.poll.id, [a.options[0], a.options[0]]), 'BAD_USER_INPUT');
       expect(await rows()).toEqual(before);
     });
 

@@ -14,7 +14,7 @@ import { ContentState } from '../forum.enums';
 import { ForumLoaders } from '../forum.loaders';
 import { EDITS_PACE, Pacing, POLL_VOTES_PACE } from '../pacing';
 import { PostModel } from '../posts/post.model';
-import { topicRefuses } from '../posts/posts.service';
+import { PostsService, topicRefuses } from '../posts/posts.service';
 import { TopicModel } from '../topics/topic.model';
 import { CreatePollInput, PollShapeInput, UpdatePollInput, VotePollInput } from './dto/poll.inputs';
 import { PollKind, PollModel, PollOptionModel, PollResults, PollRow, resultsVisible, toPollModel } from './poll.model';
@@ -57,6 +57,7 @@ export class PollsService {
     private readonly users: UsersLoader,
     private readonly audit: AuditLog,
     private readonly sessions: SessionsService,
+    private readonly posts: PostsService,
   ) {}
 
   /** Post.poll: the post's poll as the viewer sees it, null without one or for a placeholder. One statement a page (two signed in). */
@@ -233,15 +234,11 @@ export class PollsService {
    */
   private async managed(viewer: Viewer, postId: string, field: string): Promise<PollPlace> {
     this.member(viewer);
-    const post = isUuid(postId) ? await this.loaders.post(viewer, postId) : null;
-    const topic = post?.view === 'full' ? await this.loaders.topic(viewer, post.topicId) : null;
-    if (!post || !topic) throw AppError.notFound(field === 'postId' ? 'Post not found' : 'Poll not found');
-    const rank = await this.access.require(viewer, post.spaceId, AccessLevel.PARTICIPATE);
-    if (rank < LEVEL_RANK.MODERATE && post.authorId !== viewer.id) throw AppError.forbidden('Only the post’s author or a moderator manages its poll');
-    const refusal = topicRefuses(topic, rank, 'edit');
-    if (refusal) throw AppError.forbidden(refusal);
-    if (post.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot take a poll; restore it first');
-    return { post, topic, rank };
+    // A post the viewer sees only as a placeholder has no poll for them to manage.
+    const seen = isUuid(postId) ? await this.loaders.post(viewer, postId) : null;
+    if (seen?.view !== 'full') throw AppError.notFound(field === 'postId' ? 'Post not found' : 'Poll not found');
+    // Managing a post's poll is editing the post: the same rules, in one place.
+    return this.posts.editablePost(viewer, postId);
   }
 
   /** A poll's shape, checked by the rules beyond each field's own: distinct options, coherent choices, a closing time ahead. */

@@ -271,15 +271,25 @@ export class PostsService {
     if (wait > 0) throw AppError.rateLimited(wait, `This topic is in slow mode: you may post here again in ${formatWait(wait)}`);
   }
 
+  /**
+   * A post the viewer may change as an edit does (editPost, and a post's poll): its author or a
+   * moderator of the space, where they may post (not silenced; a locked topic only for
+   * moderators), not deleted, and not an article's opening post, which changes through
+   * updateArticle and its review. NOT_FOUND when they may not read it.
+   */
+  async editablePost(viewer: Viewer, postId: string): Promise<{ post: PostModel; topic: TopicModel; rank: number }> {
+    const post = await this.get(viewer, postId);
+    const { topic, rank } = await this.writableTopic(viewer, post.topicId, 'edit');
+    if (rank < LEVEL_RANK.MODERATE && post.authorId !== viewer.id) throw AppError.forbidden('You can only edit your own posts');
+    if (post.view !== 'full' || post.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
+    if (post.number === 1 && topic.kind === TopicKind.ARTICLE) throw AppError.badField('postId', 'an article is edited with updateArticle, which keeps its revisions and review');
+    return { post, topic, rank };
+  }
+
   /** Authors edit their own posts, moderators any; every edit keeps a revision. */
   async edit(viewer: Viewer, input: EditPostInput): Promise<PostModel> {
-    const post = await this.get(viewer, input.postId);
-    const { topic, rank } = await this.writableTopic(viewer, post.topicId, 'edit');
+    const { post, topic, rank } = await this.editablePost(viewer, input.postId);
     const moderator = rank >= LEVEL_RANK.MODERATE;
-    if (!moderator && post.authorId !== viewer.id) throw AppError.forbidden('You can only edit your own posts');
-    if (post.view !== 'full' || post.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
-    // An article's opening post mirrors its published revision: edits go through updateArticle and its review.
-    if (post.number === 1 && topic.kind === TopicKind.ARTICLE) throw AppError.badField('postId', 'an article is edited with updateArticle, which keeps its revisions and review');
     if ((input.title != null || input.tags != null) && post.number !== 1) {
       throw AppError.badField(input.title != null ? 'title' : 'tags', 'only the first post changes the topic’s title and tags');
     }
