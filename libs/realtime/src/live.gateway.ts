@@ -666,10 +666,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // waiting; a deleted one went when it was deleted), then arrived where it went, to
         // whoever may see it there as a new post would (pushPost); the room it left is not told
         // where, which may be a topic it cannot read.
-        const [post] = await this.ds.query(`SELECT state, author_id FROM posts WHERE id = $1`, [p.postId]);
+        // Its state and author as the move read them, in the event: no look-up per moved post.
         const removed = { topicId: p.topicId, postId: p.postId, placeholder: 'This post was moved to another topic.' };
-        if (post?.state === 'PENDING') this.server.to(`user:${post.author_id}`).to(`modqueue:${p.fromSpaceId}`).emit('post:removed', removed);
-        else if (post && post.state !== 'DELETED') this.server.to(`topic:${p.topicId}`).emit('post:removed', removed);
+        if (p.state === 'PENDING') this.server.to(`user:${p.authorId}`).to(`modqueue:${p.fromSpaceId}`).emit('post:removed', removed);
+        else if (p.state !== 'DELETED') this.server.to(`topic:${p.topicId}`).emit('post:removed', removed);
         // The first post of a topic split off arrives on its board as a new topic would.
         return this.pushPost('post:created', String(p.postId), p.newTopic === true && p.number === 1);
       }

@@ -132,15 +132,17 @@ export class PostMovesService {
     const ids = moved.map((p) => p.id);
     // New numbers after the destination's last; a reply to a post left behind answers nothing
     // any more, and neither does a new topic's first post.
-    const renumbered = await tx.query<{ id: string; number: number; version: number; was: number }>(
+    const renumbered = await tx.query<{ id: string; number: number; version: number }>(
       `UPDATE posts p SET topic_id = $2, space_id = $3, number = $4 + m.ord,
               reply_to_post_id = CASE WHEN p.reply_to_post_id = ANY($1::uuid[]) AND $4 + m.ord > 1 THEN p.reply_to_post_id END,
               version = p.version + 1, updated_at = now()
-         FROM unnest($1::uuid[]) WITH ORDINALITY AS m(id, ord), (SELECT id, number FROM posts WHERE id = ANY($1::uuid[])) o
-        WHERE p.id = m.id AND o.id = p.id
-        RETURNING p.id, p.number, p.version, o.number AS was`,
+         FROM unnest($1::uuid[]) WITH ORDINALITY AS m(id, ord)
+        WHERE p.id = m.id
+        RETURNING p.id, p.number, p.version`,
       [ids, dest.id, dest.spaceId, dest.base],
     );
+    // Each moved post as it was, read under its lock above: its number, state and author there.
+    const before = new Map(moved.map((p) => [p.id, p]));
     const numbers = new Map(renumbered.map((r) => [r.id, r.number]));
     // Replies left behind to a moved post answer nothing any more.
     await tx.query(`UPDATE posts SET reply_to_post_id = NULL, updated_at = now() WHERE topic_id = $1 AND reply_to_post_id = ANY($2::uuid[])`, [source.id, ids]);
@@ -204,8 +206,9 @@ export class PostMovesService {
         aggregateId: p.id,
         version: p.version,
         payload: {
-          postId: p.id, topicId: source.id, fromNumber: p.was, fromSpaceId: source.spaceId, fromBoardId: source.boardId,
+          postId: p.id, topicId: source.id, fromNumber: before.get(p.id)!.number, fromSpaceId: source.spaceId, fromBoardId: source.boardId,
           toTopicId: dest.id, number: p.number, spaceId: dest.spaceId, boardId: dest.boardId, newTopic: to.kind === 'new',
+          state: before.get(p.id)!.state, authorId: before.get(p.id)!.author_id,
         },
       });
     }
