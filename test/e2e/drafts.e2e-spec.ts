@@ -344,6 +344,21 @@ describe('drafts', () => {
       expect(await stored(u)).toEqual(before);
     });
 
+    it('refuses a reply draft answering a post its writer cannot read, hidden or deleted, writing nothing', async () => {
+      const u = await makeUser(t);
+      const topic = await createTopic(t, author.token, boardId);
+      const hidden = await reply(t, author.token, topic.id, 'Hidden by a moderator');
+      const deleted = await reply(t, author.token, topic.id, 'Deleted by its author');
+      await setPostState(t, hidden.id, 'HIDDEN');
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.id }, { token: author.token }));
+      const before = await stored(u);
+      for (const replyToPostId of [hidden.id, deleted.id]) {
+        const err = expectError(await t.gql(SAVE, { input: { target: { topicId: topic.id }, sequence: 0, body: 'An answer', replyToPostId } }, { token: u.token }), 'BAD_USER_INPUT');
+        expect(err.extensions.fields!.map((f) => f.field)).toEqual(['replyToPostId']);
+      }
+      expect(await stored(u)).toEqual(before);
+    });
+
     it('takes a body of exactly 100,000 characters and a title of 200', async () => {
       const u = await makeUser(t);
       const draft = await saved(u, { boardId }, 0, { title: 'é'.repeat(200), body: 'é'.repeat(100_000) });

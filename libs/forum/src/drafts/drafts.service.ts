@@ -14,6 +14,8 @@ import { DraftTargetInput, SaveDraftInput } from './dto/draft.inputs';
 
 /** How many drafts a member may keep: far more than anyone writes at once. One more is refused, never made room for. */
 export const MAX_DRAFTS = 100;
+/** What a member hears past DRAFTS_PACE, saving or deleting. */
+const DRAFTS_PACED = 'Too many draft saves and deletions at once, try again shortly';
 /** Drafts (and the sequences of posted or deleted ones) not saved for this long are pruned. */
 export const DRAFT_RETENTION_DAYS = 180;
 
@@ -42,7 +44,7 @@ export class DraftsService {
     const userId = this.member(viewer);
     const key = targetKey(input.target);
     const text = await this.checked(viewer, key, input);
-    await this.pacing.check(viewer, DRAFTS_PACE, 'Too many draft saves at once, try again shortly');
+    await this.pacing.check(viewer, DRAFTS_PACE, DRAFTS_PACED);
     const row = await this.uow.run(async (tx) => {
       if (!(await this.users.lockMember(tx, userId))) throw AppError.unauthenticated();
       const here = await this.repo.lockedRow(tx, userId, key);
@@ -72,7 +74,7 @@ export class DraftsService {
   async delete(viewer: Viewer, target: DraftTargetInput): Promise<boolean> {
     const userId = this.member(viewer);
     const key = targetKey(target);
-    await this.pacing.check(viewer, DRAFTS_PACE, 'Too many draft saves at once, try again shortly');
+    await this.pacing.check(viewer, DRAFTS_PACE, DRAFTS_PACED);
     return this.repo.discard(userId, key);
   }
 
@@ -88,7 +90,7 @@ export class DraftsService {
       size,
       DRAFTS_CURSOR,
       (r) => [r.k_ts, r.id],
-      (r) => toDraftModel({ ...r, body: r.body ?? '' }),
+      (r) => toDraftModel({ ...r, body: r.body! }),
       () => this.repo.count(userId),
     );
   }

@@ -58,13 +58,13 @@ interface PendingEditRow {
   created_at: Date;
 }
 
+/** A wait as the slow-mode refusal says it. */
+const formatWait = (s: number) => (s < 120 ? `${s} seconds` : s < 7_200 ? `${Math.ceil(s / 60)} minutes` : `${Math.ceil(s / 3_600)} hours`);
+
 /**
  * Why a topic takes no reply (or edit) from someone of `rank` in its space who may otherwise
  * participate, or null: a locked topic takes neither, a closed one no replies; moderators pass.
  */
-/** A wait as the slow-mode refusal says it. */
-const formatWait = (s: number) => (s < 120 ? `${s} seconds` : s < 7_200 ? `${Math.ceil(s / 60)} minutes` : `${Math.ceil(s / 3_600)} hours`);
-
 export function topicRefuses(topic: Pick<TopicModel, 'locked' | 'closed'>, rank: number, what: 'reply' | 'edit'): string | null {
   if (rank >= LEVEL_RANK.MODERATE) return null;
   if (topic.locked) return `This topic is locked: it takes no ${what === 'reply' ? 'replies' : 'edits'}`;
