@@ -3,6 +3,7 @@ import { io, Socket } from 'socket.io-client';
 import { LEVEL_RANK } from '../../libs/access/src/access-level';
 import { JobScheduler } from '../../libs/core/src/jobs';
 import { newId } from '../../libs/core/src/ids';
+import { TopicsService } from '../../libs/forum/src/topics/topics.service';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -264,6 +265,29 @@ describe('topic timers', () => {
       { state: 'VISIBLE', closed: false },
       { state: 'VISIBLE', closed: false },
     ]);
+  });
+
+  it('drops a timer whose setter is suspended since, and keeps one that failed for the next run', async () => {
+    const suspendedMod = await makeUser(t);
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES ($1, $2, $3, $4)`, [newId(), spaceId, suspendedMod.id, LEVEL_RANK.MODERATE]);
+    const theirs = await createTopic(t, author.token, boardId);
+    await setTimer(theirs.id, 'CLOSE', { afterHours: 1 }, suspendedMod.token);
+    await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SUSPEND', 'test', now() + interval '1 day')`, [suspendedMod.id]);
+    expect(await fire(2)).toEqual({ fired: 0, dropped: 1, postponed: 0 });
+    expect((await read(theirs.id)).closed).toBe(false);
+
+    const failing = await createTopic(t, author.token, boardId);
+    await setTimer(failing.id, 'CLOSE', { afterHours: 1 });
+    const topics = t.get(TopicsService);
+    const spy = jest.spyOn(topics, 'writeStatus').mockRejectedValueOnce(new Error('the database went away for a moment'));
+    try {
+      expect(await fire(2)).toEqual({ fired: 0, dropped: 0, postponed: 0 });
+      expect((await t.sql(`SELECT count(*)::int AS n FROM topic_timers WHERE topic_id = $1`, [failing.id]))[0].n).toBe(1);
+      expect(await fire(2)).toEqual({ fired: 1, dropped: 0, postponed: 0 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await read(failing.id)).closed).toBe(true);
   });
 
   it('follows a topic moved where its setter still moderates, and is dropped once it is moved out of their reach', async () => {
