@@ -7,7 +7,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 
-const DRAFT_FIELDS = `id sequence title body tags createdAt updatedAt target { boardId topicId } board { id name } topic { id title } replyTo { id bodyHtml }`;
+const DRAFT_FIELDS = `id sequence title body tags kind createdAt updatedAt target { boardId topicId } board { id name } topic { id title } replyTo { id bodyHtml }`;
 const SAVE = `mutation($input: SaveDraftInput!) { saveDraft(input: $input) { ${DRAFT_FIELDS} } }`;
 const GET = `query($target: DraftTargetInput!) { draft(target: $target) { ${DRAFT_FIELDS} } }`;
 const DELETE = `mutation($target: DraftTargetInput!) { deleteDraft(target: $target) }`;
@@ -15,7 +15,7 @@ const LIST = `query($first: Int, $after: String) { drafts(first: $first, after: 
   totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ${DRAFT_FIELDS} } } } }`;
 const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`;
 
-type Target = { boardId: string } | { topicId: string };
+type Target = { boardId: string } | { topicId: string } | { postId: string };
 
 /**
  * Drafts: a member's topic or reply in progress, kept on the server, guarded by sequences
@@ -39,7 +39,7 @@ describe('drafts', () => {
   });
   afterAll(() => t.close());
 
-  const save = (u: TestUser, target: Target, sequence: number, text: { body?: string; title?: string | null; tags?: string[] | null; replyToPostId?: string | null } = {}) =>
+  const save = (u: TestUser, target: Target, sequence: number, text: { body?: string; title?: string | null; tags?: string[] | null; replyToPostId?: string | null; kind?: string } = {}) =>
     t.gql(SAVE, { input: { target, sequence, body: text.body ?? 'Work in progress', ...text } }, { token: u.token });
   const saved = async (u: TestUser, target: Target, sequence: number, text: Parameters<typeof save>[3] = {}) => expectOk(await save(u, target, sequence, text)).saveDraft;
   const get = async (u: TestUser, target: Target) => expectOk(await t.gql(GET, { target }, { token: u.token })).draft;
@@ -47,7 +47,10 @@ describe('drafts', () => {
   const list = async (u: TestUser, first = 100, after?: string) => expectOk(await t.gql(LIST, { first, after }, { token: u.token })).drafts;
   /** Everything stored for a member, posted and deleted drafts' rows included, to see that a refusal wrote nothing. */
   const stored = (u: TestUser) =>
-    t.sql(`SELECT id, board_id, topic_id, reply_to_post_id, title, body, tags, sequence, created_at, updated_at FROM drafts WHERE user_id = $1 ORDER BY id`, [u.id]);
+    t.sql(
+      `SELECT id, board_id, topic_id, post_id, reply_to_post_id, title, body, tags, kind, base_edited_at, sequence, created_at, updated_at FROM drafts WHERE user_id = $1 ORDER BY id`,
+      [u.id],
+    );
   const conflict = (res: GqlResult) => {
     const err = expectError(res, 'CONFLICT');
     expect(res.data?.saveDraft ?? null).toBeNull();
@@ -387,22 +390,173 @@ describe('drafts', () => {
     });
   });
 
+  describe('edits, kinds and moved answers', () => {
+    const EDIT_FIELDS = `id sequence title body tags kind target { boardId topicId postId } post { id bodyHtml } postEditedSince topic { id } board { id }`;
+    const saveEdit = (u: TestUser, postId: string, sequence: number, text: Parameters<typeof save>[3] = {}) =>
+      t.gql(`mutation($input: SaveDraftInput!) { saveDraft(input: $input) { ${EDIT_FIELDS} } }`, { input: { target: { postId }, sequence, body: text.body ?? 'A better text', ...text } }, { token: u.token });
+    const getEdit = async (u: TestUser, postId: string) => expectOk(await t.gql(`query($target: DraftTargetInput!) { draft(target: $target) { ${EDIT_FIELDS} } }`, { target: { postId } }, { token: u.token })).draft;
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+
+    it('keeps a draft of an edit of the member’s own post, tells when the post was edited meanwhile, and ends it when the edit is made', async () => {
+      const u = await makeUser(t);
+      const topic = await createTopic(t, u.token, boardId, { title: 'An edited topic' });
+      const r = await reply(t, u.token, topic.id, 'First wording');
+      const draft = expectOk(await saveEdit(u, r.id, 0, { body: 'Second wording' })).saveDraft;
+      expect(draft).toMatchObject({ sequence: 1, body: 'Second wording', title: null, tags: [], kind: null, target: { boardId: null, topicId: null, postId: r.id }, post: { id: r.id }, postEditedSince: false, topic: null, board: null });
+      // A reply draft of the same topic is another draft.
+      await saved(u, { topicId: topic.id }, 0, { body: 'A new reply' });
+      expect((await list(u)).totalCount).toBe(2);
+
+      // A moderator edits the post meanwhile: the draft says so, and keeps its base across saves.
+      expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'The moderator’s wording' } }, { token: mod.token }));
+      expect(await getEdit(u, r.id)).toMatchObject({ sequence: 1, postEditedSince: true });
+      expect(expectOk(await saveEdit(u, r.id, 1, { body: 'Third wording' })).saveDraft).toMatchObject({ sequence: 2, postEditedSince: true });
+      // The moderator's edit did not end the member's draft; the member's own edit does.
+      expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'Third wording' } }, { token: u.token }));
+      expect(await getEdit(u, r.id)).toBeNull();
+      expect(conflict(await saveEdit(u, r.id, 2))).toBe(0);
+      expect((await get(u, { topicId: topic.id })).body).toBe('A new reply');
+      // A new draft of the next edit starts from the post as it is now.
+      expect(expectOk(await saveEdit(u, r.id, 0, { body: 'Fourth wording' })).saveDraft).toMatchObject({ postEditedSince: false });
+
+      // A first post's edit keeps a title and tags; a reply's takes neither.
+      const first = expectOk(await saveEdit(u, topic.firstPostId, 0, { title: 'A better title', tags: ['Renamed'] })).saveDraft;
+      expect(first).toMatchObject({ title: 'A better title', tags: ['renamed'], post: { id: topic.firstPostId } });
+      const before = await stored(u);
+      for (const [text, field] of [[{ title: 'No' }, 'title'], [{ tags: ['no'] }, 'tags'], [{ kind: 'QUESTION' }, 'kind'], [{ replyToPostId: topic.firstPostId }, 'replyToPostId']] as Array<[Parameters<typeof save>[3], string]>) {
+        const err = expectError(await saveEdit(u, r.id, 1, text), 'BAD_USER_INPUT');
+        expect(err.extensions.fields!.map((f) => f.field)).toEqual([field]);
+      }
+      expect(await stored(u)).toEqual(before);
+    });
+
+    it('ends the draft when its edit is held for approval too', async () => {
+      const u = await makeUser(t);
+      const r = await reply(t, u.token, (await createTopic(t, author.token, boardId)).id, 'Approved wording');
+      t.get(PostingPolicy).register({
+        name: 'test-holds-edits',
+        check: async (c, verdict) => {
+          if (c.kind === 'edit' && c.body.includes('hold this edit')) {
+            verdict.pending = true;
+            verdict.reasons.push('held for the test');
+          }
+        },
+      });
+      expectOk(await saveEdit(u, r.id, 0, { body: 'hold this edit please' }));
+      const edited = await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id pendingEdit { bodyHtml } } }`, { input: { postId: r.id, body: 'hold this edit please' } }, { token: u.token });
+      expect(expectOk(edited).editPost.pendingEdit).not.toBeNull();
+      expect(await getEdit(u, r.id)).toBeNull();
+    });
+
+    it('saves an edit’s draft only where editPost would take the edit, and writes nothing otherwise', async () => {
+      const u = await makeUser(t);
+      const topic = await createTopic(t, author.token, boardId);
+      const others = await reply(t, author.token, topic.id, 'Someone else’s words');
+      const mine = await reply(t, u.token, topic.id, 'My words, deleted');
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: mine.id }, { token: u.token }));
+      const staff = await makeGroup(t);
+      const secret = await createTopic(t, admin.token, await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ groupId: staff, level: 'PARTICIPATE' }])).id));
+      const before = await stored(u);
+      expectError(await saveEdit(u, others.id, 0), 'FORBIDDEN');
+      expectError(await saveEdit(u, mine.id, 0), 'CONFLICT');
+      expectNotFound(await saveEdit(u, secret.firstPostId, 0), 'saveDraft');
+      expectNotFound(await saveEdit(u, '01a207d7-22e1-733a-9303-5a2047c59e37', 0), 'saveDraft');
+      expect(await stored(u)).toEqual(before);
+      // A moderator may draft an edit of anyone's post, as they may edit it.
+      expect(expectOk(await saveEdit(mod, others.id, 0)).saveDraft).toMatchObject({ post: { id: others.id } });
+      // An article's opening post changes through updateArticle, never an edit: named as the draft's input has it.
+      const kb = await makeBoard(t, spaceId, 'KNOWLEDGE');
+      const article = expectOk(
+        await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id firstPost { id } } }`, { input: { boardId: kb, title: 'An article', body: 'Its text' } }, { token: admin.token }),
+      ).createTopic;
+      const err = expectError(await saveEdit(admin, article.firstPost.id, 0), 'BAD_USER_INPUT');
+      expect(err.extensions.fields!.map((f) => f.field)).toEqual(['target.postId']);
+    });
+
+    it('hides the post of an edit’s draft once the member may not read it, and keeps the text', async () => {
+      const u = await makeUser(t);
+      const space = await makeSpace(t, 'MEMBERS');
+      const r = await reply(t, u.token, (await createTopic(t, author.token, await makeBoard(t, space.id))).id, 'Soon out of reach');
+      expectOk(await saveEdit(u, r.id, 0, { body: 'My rewrite' }));
+      expectOk(await t.gql(`mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id } }`, { input: { spaceId: space.id, visibility: 'RESTRICTED' } }, { token: admin.token }));
+      const draft = await getEdit(u, r.id);
+      expect(draft).toMatchObject({ body: 'My rewrite', target: { postId: r.id }, post: null, postEditedSince: null });
+      expect(JSON.stringify(draft)).not.toContain('Soon out of reach');
+      const before = await stored(u);
+      expectNotFound(await saveEdit(u, r.id, 1), 'saveDraft');
+      expect(await stored(u)).toEqual(before);
+    });
+
+    it('keeps a new topic’s kind, as the board takes it', async () => {
+      const u = await makeUser(t);
+      const board = await makeBoard(t, spaceId);
+      expect(await saved(u, { boardId: board }, 0, { title: 'How do I?', kind: 'QUESTION' })).toMatchObject({ kind: 'QUESTION' });
+      expect(await saved(u, { boardId: board }, 1, { title: 'How do I?' })).toMatchObject({ kind: null });
+      const before = await stored(u);
+      for (const kind of ['IDEA', 'ARTICLE']) {
+        const err = expectError(await save(u, { boardId: board }, 2, { kind }), 'BAD_USER_INPUT');
+        expect(err.extensions.fields!.map((f) => f.field)).toEqual(['kind']);
+      }
+      const topic = await createTopic(t, author.token, board);
+      const err = expectError(await save(u, { topicId: topic.id }, 0, { kind: 'QUESTION' }), 'BAD_USER_INPUT');
+      expect(err.extensions.fields!.map((f) => f.field)).toEqual(['kind']);
+      expect(await stored(u)).toEqual(before);
+      // Posting the topic ends the draft, kind and all.
+      await saved(u, { boardId: board }, 2, { kind: 'QUESTION' });
+      await createTopic(t, u.token, board);
+      expect(await get(u, { boardId: board })).toBeNull();
+      expect((await stored(u)).find((r) => r.board_id === board)).toMatchObject({ body: null, kind: null });
+    });
+
+    it('deletes a draft only at the sequence given, when one is', async () => {
+      const u = await makeUser(t);
+      const target = { boardId: await makeBoard(t, spaceId) };
+      const DELETE_AT = `mutation($target: DraftTargetInput!, $sequence: Int) { deleteDraft(target: $target, sequence: $sequence) }`;
+      await saved(u, target, 0, { body: 'first' });
+      await saved(u, target, 1, { body: 'second, from another tab' });
+      const before = await stored(u);
+      const stale = expectError(await t.gql(DELETE_AT, { target, sequence: 1 }, { token: u.token }), 'CONFLICT');
+      expect((stale.extensions as { currentSequence?: number }).currentSequence).toBe(2);
+      expectError(await t.gql(DELETE_AT, { target, sequence: 0 }, { token: u.token }), 'BAD_USER_INPUT');
+      expect(await stored(u)).toEqual(before);
+      expect(expectOk(await t.gql(DELETE_AT, { target, sequence: 2 }, { token: u.token })).deleteDraft).toBe(true);
+      const gone = expectError(await t.gql(DELETE_AT, { target, sequence: 2 }, { token: u.token }), 'CONFLICT');
+      expect((gone.extensions as { currentSequence?: number }).currentSequence).toBe(0);
+    });
+
+    it('no longer answers a post moved out of the reply draft’s topic', async () => {
+      const u = await makeUser(t);
+      const topic = await createTopic(t, author.token, boardId);
+      const answered = await reply(t, author.token, topic.id, 'About to move');
+      await saved(u, { topicId: topic.id }, 0, { body: 'My answer', replyToPostId: answered.id });
+      expect((await get(u, { topicId: topic.id })).replyTo).toMatchObject({ id: answered.id });
+      expectOk(
+        await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [answered.id], newTopic: { title: 'Split off', boardId } } }, { token: mod.token }),
+      );
+      expect(await get(u, { topicId: topic.id })).toMatchObject({ body: 'My answer', replyTo: null });
+    });
+  });
+
   it('lists drafts with their boards, topics and answered posts in a fixed number of statements', async () => {
     const [few, many] = [await makeUser(t), await makeUser(t)];
     const fill = async (u: TestUser, n: number) => {
       for (let i = 0; i < n; i++) {
         const topic = await createTopic(t, author.token, boardId);
+        // Posted first: posting a reply ends the member's reply draft in the topic.
+        const own = await reply(t, u.token, topic.id, `to edit ${i}`);
         await saved(u, { topicId: topic.id }, 0, { body: `reply ${i}`, replyToPostId: topic.firstPostId });
         await saved(u, { boardId: await makeBoard(t, spaceId) }, 0, { title: `topic ${i}` });
+        await saved(u, { postId: own.id }, 0, { body: `edited ${i}` });
       }
     };
     await fill(few, 2);
     await fill(many, 15);
-    const q = `{ drafts(first: 100) { totalCount edges { node { id body board { name } topic { title author { handle } } replyTo { bodyHtml } } } } }`;
+    const q = `{ drafts(first: 100) { totalCount edges { node { id body board { name } topic { title author { handle } } replyTo { bodyHtml } post { bodyHtml } postEditedSince } } } }`;
     let answer: any;
     const small = await t.countStatements(() => t.gql(q, {}, { token: few.token }));
     const large = await t.countStatements(async () => (answer = expectOk(await t.gql(q, {}, { token: many.token }))));
-    expect(answer.drafts.totalCount).toBe(30);
+    expect(answer.drafts.totalCount).toBe(45);
+    expect(answer.drafts.edges.filter((e: any) => e.node.post?.bodyHtml && e.node.postEditedSince === false)).toHaveLength(15);
     expect(answer.drafts.edges.filter((e: any) => e.node.topic?.title && e.node.replyTo?.bodyHtml)).toHaveLength(15);
     expect(answer.drafts.edges.filter((e: any) => e.node.board?.name)).toHaveLength(15);
     expect(large.count).toBe(small.count);

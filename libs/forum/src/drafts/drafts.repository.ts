@@ -6,11 +6,13 @@ import { newId } from '../../../core/src/ids';
 import { DraftRow } from './draft.model';
 
 /** A draft's target as stored: the column that holds it and the board's or topic's id. */
-export type DraftKey = { column: 'board_id' | 'topic_id'; id: string };
+export type DraftKey = { column: 'board_id' | 'topic_id' | 'post_id'; id: string };
 
 /** The draft for a new topic in a board, or for a reply in a topic. */
 export const newTopicDraft = (boardId: string): DraftKey => ({ column: 'board_id', id: boardId });
 export const replyDraft = (topicId: string): DraftKey => ({ column: 'topic_id', id: topicId });
+/** The draft of an edit of a post. */
+export const editDraft = (postId: string): DraftKey => ({ column: 'post_id', id: postId });
 
 /** What a save writes. */
 export interface DraftText {
@@ -18,9 +20,13 @@ export interface DraftText {
   body: string;
   tags: string[];
   replyToPostId: string | null;
+  /** A new topic's kind, when chosen. */
+  kind: string | null;
+  /** An edit's draft: when the post was last edited (or written) as it stands now. Kept from the draft's first save. */
+  baseEditedAt: Date | null;
 }
 
-const COLUMNS = `id, board_id, topic_id, reply_to_post_id, title, body, tags, sequence, created_at, updated_at`;
+const COLUMNS = `id, board_id, topic_id, post_id, reply_to_post_id, title, body, tags, kind, base_edited_at, sequence, created_at, updated_at`;
 /** A draft being written (posted and deleted ones keep their row, without a body, for its sequence). */
 const LIVE = `body IS NOT NULL`;
 
@@ -57,17 +63,19 @@ export class DraftsRepository {
 
   /**
    * Writes the member's draft at a target with the next sequence: a new row, or the one there
-   * (a live draft, or what a posted or deleted one left, which starts afresh).
+   * (a live draft, or what a posted or deleted one left, which starts afresh). An edit's draft
+   * keeps the post's time it began from until it is posted or deleted.
    */
   async save(m: Queryable, userId: string, key: DraftKey, text: DraftText): Promise<DraftRow> {
     const [row] = await m.query(
-      `INSERT INTO drafts AS d (id, user_id, ${key.column}, title, body, tags, reply_to_post_id, sequence)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 1)
+      `INSERT INTO drafts AS d (id, user_id, ${key.column}, title, body, tags, reply_to_post_id, kind, base_edited_at, sequence)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
        ON CONFLICT (user_id, ${key.column}) WHERE ${key.column} IS NOT NULL DO UPDATE
-         SET title = excluded.title, body = excluded.body, tags = excluded.tags, reply_to_post_id = excluded.reply_to_post_id,
+         SET title = excluded.title, body = excluded.body, tags = excluded.tags, reply_to_post_id = excluded.reply_to_post_id, kind = excluded.kind,
+             base_edited_at = CASE WHEN d.body IS NULL THEN excluded.base_edited_at ELSE d.base_edited_at END,
              sequence = d.sequence + 1, updated_at = now(), created_at = CASE WHEN d.body IS NULL THEN now() ELSE d.created_at END
        RETURNING ${COLUMNS}`,
-      [newId(), userId, key.id, text.title, text.body, text.tags, text.replyToPostId],
+      [newId(), userId, key.id, text.title, text.body, text.tags, text.replyToPostId, text.kind, text.baseEditedAt],
     );
     return row;
   }
@@ -79,7 +87,7 @@ export class DraftsRepository {
    */
   async discard(userId: string, key: DraftKey, m: Queryable = this.ds): Promise<boolean> {
     const rows = await m.query(
-      `UPDATE drafts SET body = NULL, title = NULL, tags = '{}', reply_to_post_id = NULL, sequence = sequence + 1, updated_at = now()
+      `UPDATE drafts SET body = NULL, title = NULL, tags = '{}', reply_to_post_id = NULL, kind = NULL, base_edited_at = NULL, sequence = sequence + 1, updated_at = now()
         WHERE user_id = $1 AND ${key.column} = $2 AND ${LIVE} RETURNING 1`,
       [userId, key.id],
     );

@@ -8,7 +8,7 @@ import { PostModel } from '../posts/post.model';
 import { TopicModel } from '../topics/topic.model';
 import { DraftConnection, DraftModel } from './draft.model';
 import { DRAFT_RETENTION_DAYS, DraftsService, MAX_DRAFTS } from './drafts.service';
-import { DraftTargetInput, SaveDraftInput } from './dto/draft.inputs';
+import { DeleteDraftArgs, DraftTargetInput, SaveDraftInput } from './dto/draft.inputs';
 
 @Resolver(() => DraftModel)
 export class DraftsResolver {
@@ -45,10 +45,11 @@ export class DraftsResolver {
 
   @Mutation(() => Boolean, {
     description:
-      'Deletes the signed-in member’s draft for a target, whatever they may read now: true when there was one. A tab still holding it then gets CONFLICT on its next save.',
+      'Deletes the signed-in member’s draft for a target, whatever they may read now: true when there was one. A tab still holding it then gets CONFLICT on its next save. ' +
+      'Given `sequence`, a draft saved from elsewhere since (or posted or deleted) is CONFLICT with extensions.currentSequence, and stays.',
   })
-  deleteDraft(@Args('target') target: DraftTargetInput, @Context() ctx: GqlContext): Promise<boolean> {
-    return this.service.delete(ctx.viewer, target);
+  deleteDraft(@Args() args: DeleteDraftArgs, @Context() ctx: GqlContext): Promise<boolean> {
+    return this.service.delete(ctx.viewer, args);
   }
 
   @ResolveField(() => BoardModel, { nullable: true, description: 'A new topic’s draft: its board, while the member may read it; null otherwise.' })
@@ -61,10 +62,36 @@ export class DraftsResolver {
     return d.target.topicId ? this.loaders.topic(ctx.viewer, d.target.topicId) : null;
   }
 
-  @ResolveField(() => PostModel, { nullable: true, description: 'A reply’s draft: the post it answers, while the member may read it in full; null otherwise.' })
+  @ResolveField(() => PostModel, {
+    nullable: true,
+    description: 'A reply’s draft: the post it answers, while the member may read it in full and it stands in the draft’s topic (a post moved elsewhere is null); null otherwise.',
+  })
   async replyTo(@Parent() d: DraftModel, @Context() ctx: GqlContext): Promise<PostModel | null> {
     if (!d.replyToPostId) return null;
-    const post = await this.loaders.post(ctx.viewer, d.replyToPostId);
+    const post = await this.fullPost(ctx, d.replyToPostId);
+    return post?.topicId === d.target.topicId ? post : null;
+  }
+
+  @ResolveField(() => PostModel, { nullable: true, description: 'An edit’s draft: the post it edits, while the member may read it in full; null otherwise.' })
+  post(@Parent() d: DraftModel, @Context() ctx: GqlContext): Promise<PostModel | null> | null {
+    return d.target.postId ? this.fullPost(ctx, d.target.postId) : null;
+  }
+
+  @ResolveField(() => Boolean, {
+    nullable: true,
+    description:
+      'An edit’s draft: whether its post was edited (by anyone) since the draft began, so the edit would replace text the member has not seen. ' +
+      'Null for other drafts, and while the member may not read the post in full.',
+  })
+  async postEditedSince(@Parent() d: DraftModel, @Context() ctx: GqlContext): Promise<boolean | null> {
+    if (!d.target.postId || !d.baseEditedAt) return null;
+    const post = await this.fullPost(ctx, d.target.postId);
+    return post ? (post.editedAt ?? post.createdAt).getTime() !== d.baseEditedAt.getTime() : null;
+  }
+
+  /** A post as the viewer may read it in full, or null (batched with the page's other posts). */
+  private async fullPost(ctx: GqlContext, postId: string): Promise<PostModel | null> {
+    const post = await this.loaders.post(ctx.viewer, postId);
     return post?.view === 'full' ? post : null;
   }
 }

@@ -7,10 +7,10 @@ import { UsersRepository } from '../../../identity/src/users/users.repository';
 import { DRAFTS_CURSOR, validTimeIdCursor } from '../cursors';
 import { DRAFTS_PACE, Pacing } from '../pacing';
 import { PostsService } from '../posts/posts.service';
-import { TopicsService } from '../topics/topics.service';
+import { checkTopicKind, TopicsService } from '../topics/topics.service';
 import { DraftModel, toDraftModel } from './draft.model';
-import { DraftKey, DraftsRepository, DraftText, newTopicDraft, replyDraft } from './drafts.repository';
-import { DraftTargetInput, SaveDraftInput } from './dto/draft.inputs';
+import { DraftKey, DraftsRepository, DraftText, editDraft, newTopicDraft, replyDraft } from './drafts.repository';
+import { DeleteDraftArgs, DraftTargetInput, SaveDraftInput } from './dto/draft.inputs';
 
 /** How many drafts a member may keep: far more than anyone writes at once. One more is refused, never made room for. */
 export const MAX_DRAFTS = 100;
@@ -49,13 +49,7 @@ export class DraftsService {
       if (!(await this.users.lockMember(tx, userId))) throw AppError.unauthenticated();
       const here = await this.repo.lockedRow(tx, userId, key);
       const current = here?.body != null ? here.sequence : 0;
-      if (input.sequence !== current) {
-        throw new AppError(
-          ErrorCode.CONFLICT,
-          current === 0 ? 'This draft was posted or deleted meanwhile' : 'This draft was saved from elsewhere meanwhile: load it again',
-          { extensions: { currentSequence: current } },
-        );
-      }
+      if (input.sequence !== current) throw staleDraft(current);
       if (current === 0 && (await this.repo.count(userId, tx)) >= MAX_DRAFTS) {
         throw AppError.badField('target', `you have ${MAX_DRAFTS} drafts already: post or delete some first`);
       }
@@ -70,12 +64,21 @@ export class DraftsService {
     return row?.body != null ? toDraftModel({ ...row, body: row.body }) : null;
   }
 
-  /** Deletes the viewer's draft at a target, whatever they may read now: whether there was one. */
-  async delete(viewer: Viewer, target: DraftTargetInput): Promise<boolean> {
+  /**
+   * Deletes the viewer's draft at a target, whatever they may read now: whether there was one.
+   * Given the sequence the client saw, a draft saved since (or none at all) is CONFLICT.
+   */
+  async delete(viewer: Viewer, args: DeleteDraftArgs): Promise<boolean> {
     const userId = this.member(viewer);
-    const key = targetKey(target);
+    const key = targetKey(args.target);
     await this.pacing.check(viewer, DRAFTS_PACE, DRAFTS_PACED);
-    return this.repo.discard(userId, key);
+    if (args.sequence == null) return this.repo.discard(userId, key);
+    return this.uow.run(async (tx) => {
+      const here = await this.repo.lockedRow(tx, userId, key);
+      const current = here?.body != null ? here.sequence : 0;
+      if (args.sequence !== current) throw staleDraft(current);
+      return this.repo.discard(userId, key, tx);
+    });
   }
 
   /** The viewer's drafts, last saved first. */
@@ -97,20 +100,28 @@ export class DraftsService {
 
   /**
    * The text to store, once the target passed the posting checks: a board the member may start
-   * a topic in, a topic they may reply to (not closed or locked for them), a post of it they
-   * may answer. Anything they may not read is NOT_FOUND, as for posting.
+   * a topic in (with a kind it takes), a topic they may reply to (not closed or locked for
+   * them) and a post of it they may answer, a post they may edit now (editPost's checks). Anything
+   * they may not read is NOT_FOUND, as for posting.
    */
   private async checked(viewer: Viewer, key: DraftKey, input: SaveDraftInput): Promise<DraftText> {
+    const text = { title: null, body: input.body, tags: [], replyToPostId: null, kind: null, baseEditedAt: null };
+    if (key.column !== 'topic_id' && input.replyToPostId != null) throw AppError.badField('replyToPostId', 'only a reply’s draft answers a post');
+    if (key.column !== 'board_id' && input.kind != null) throw AppError.badField('kind', 'only a new topic’s draft has a kind');
     if (key.column === 'board_id') {
-      if (input.replyToPostId != null) throw AppError.badField('replyToPostId', 'only a reply’s draft answers a post');
-      await this.topics.writableBoard(viewer, key.id);
-      return { title: input.title ?? null, body: input.body, tags: input.tags ?? [], replyToPostId: null };
+      const { behaviour } = await underTarget(this.topics.writableBoard(viewer, key.id));
+      checkTopicKind(behaviour, input.kind);
+      return { ...text, title: input.title ?? null, tags: input.tags ?? [], kind: input.kind ?? null };
     }
-    if (input.title != null) throw AppError.badField('title', 'only a new topic’s draft has a title');
-    if (input.tags != null && input.tags.length > 0) throw AppError.badField('tags', 'only a new topic’s draft has tags');
-    const { topic } = await this.posts.writableTopic(viewer, key.id, 'reply');
+    if (key.column === 'post_id') {
+      const { post } = await underTarget(this.posts.editablePost(viewer, key.id));
+      if (post.number !== 1) headingsRefused(input, 'only a first post’s edit changes the topic’s');
+      return { ...text, title: input.title ?? null, tags: input.tags ?? [], baseEditedAt: post.editedAt ?? post.createdAt };
+    }
+    headingsRefused(input, 'only a new topic’s draft or a first post’s edit has a');
+    const { topic } = await underTarget(this.posts.writableTopic(viewer, key.id, 'reply'));
     if (input.replyToPostId != null) await this.posts.checkReplyTarget(viewer, topic, input.replyToPostId);
-    return { title: null, body: input.body, tags: [], replyToPostId: input.replyToPostId ?? null };
+    return { ...text, replyToPostId: input.replyToPostId ?? null };
   }
 
   private member(viewer: Viewer): string {
@@ -119,10 +130,39 @@ export class DraftsService {
   }
 }
 
+/** A save or deletion naming another sequence than the draft's current one (0: none). */
+function staleDraft(current: number): AppError {
+  return new AppError(ErrorCode.CONFLICT, current === 0 ? 'This draft was posted or deleted meanwhile' : 'This draft was saved from elsewhere meanwhile: load it again', {
+    extensions: { currentSequence: current },
+  });
+}
+
 /** The stored key of a target: exactly one of its ids. */
 function targetKey(target: DraftTargetInput): DraftKey {
-  if ((target.boardId == null) === (target.topicId == null)) {
-    throw AppError.badInput(['boardId', 'topicId'].map((f) => ({ field: `target.${f}`, message: 'give exactly one of boardId and topicId' })));
+  const keys = [target.boardId && newTopicDraft(target.boardId), target.topicId && replyDraft(target.topicId), target.postId && editDraft(target.postId)].filter((k) => !!k);
+  if (keys.length !== 1) {
+    throw AppError.badInput(['boardId', 'topicId', 'postId'].map((f) => ({ field: `target.${f}`, message: 'give exactly one of boardId, topicId and postId' })));
   }
-  return target.boardId != null ? newTopicDraft(target.boardId) : replyDraft(target.topicId!);
+  return keys[0];
+}
+
+/**
+ * The posting checks' answer, with a refusal of the board, topic or post itself named as the
+ * draft's input has it (`target.boardId`, not createTopic's `boardId`).
+ */
+async function underTarget<T>(check: Promise<T>): Promise<T> {
+  try {
+    return await check;
+  } catch (e) {
+    if (e instanceof AppError && e.details.fields) {
+      for (const f of e.details.fields) if (['boardId', 'topicId', 'postId'].includes(f.field)) f.field = `target.${f.field}`;
+    }
+    throw e;
+  }
+}
+
+/** Refuses a title or tags where the draft has none (`why` ends with the field's name). */
+function headingsRefused(input: SaveDraftInput, why: string): void {
+  if (input.title != null) throw AppError.badField('title', `${why} title`);
+  if (input.tags != null && input.tags.length > 0) throw AppError.badField('tags', `${why} tags`);
 }

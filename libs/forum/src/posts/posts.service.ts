@@ -10,7 +10,7 @@ import { isUuid, newId } from '../../../core/src/ids';
 import { BoardKinds } from '../board-kinds';
 import { EDITS_PACE, Pacing, REACTIONS_PACE } from '../pacing';
 import { ContentWriter } from '../content-writer';
-import { DraftsRepository, replyDraft } from '../drafts/drafts.repository';
+import { DraftsRepository, editDraft, replyDraft } from '../drafts/drafts.repository';
 import { heldReasons, PostingPolicy, StoredContribution } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { ACTIVITY_CURSOR, TOPIC_PAGE_CURSOR, validTimeIdCursor, validPostNumberCursor } from '../cursors';
@@ -314,6 +314,8 @@ export class PostsService {
       // is visible, and its edit waits too.
       const now = await tx.one<{ state: ContentState }>(`SELECT state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
       if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
+      // The editor's draft of this edit has served, whether the edit applies or waits.
+      await this.drafts.discard(viewer.id!, editDraft(post.id), tx);
       const held = verdict.pending && now.state === ContentState.VISIBLE;
       const stored = { postId: post.id, topicId: topic.id, number: post.number, pending: held };
       if (held) {

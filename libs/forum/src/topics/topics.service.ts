@@ -199,10 +199,7 @@ export class TopicsService {
   async create(viewer: Viewer, input: CreateTopicInput): Promise<TopicModel> {
     const { board, rank, behaviour } = await this.writableBoard(viewer, input.boardId);
     if (!behaviour && input.parentId) throw AppError.badField('parentId', 'only knowledge articles have a parent');
-    if (behaviour && input.kind && input.kind !== behaviour.topicKind) throw AppError.badField('kind', `must be ${behaviour.topicKind} on this board`);
-    if (!behaviour && input.kind && input.kind !== TopicKind.DISCUSSION && input.kind !== TopicKind.QUESTION) {
-      throw AppError.badField('kind', 'must be DISCUSSION or QUESTION on a forum board');
-    }
+    checkTopicKind(behaviour, input.kind);
     const planned = { viewer, board, title: input.title, rank, options: { parentId: input.parentId } };
     await behaviour?.validate?.(planned);
     const author = viewer.user!;
@@ -480,4 +477,14 @@ export class TopicsService {
     this.loaders.forget(viewer, { topicId: topic.id });
     return topic;
   }
+}
+
+/**
+ * A topic kind a board takes (createTopic, and a new topic's draft): a forum board's topics
+ * are discussions or questions, another kind of board's are its own kind. None given is fine.
+ */
+export function checkTopicKind(behaviour: BoardKindBehaviour | undefined, kind: TopicKind | null | undefined): void {
+  if (!kind) return;
+  if (behaviour && kind !== behaviour.topicKind) throw AppError.badField('kind', `must be ${behaviour.topicKind} on this board`);
+  if (!behaviour && kind !== TopicKind.DISCUSSION && kind !== TopicKind.QUESTION) throw AppError.badField('kind', 'must be DISCUSSION or QUESTION on a forum board');
 }
