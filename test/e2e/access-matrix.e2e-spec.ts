@@ -9,10 +9,10 @@ import { bootTestApp, GqlResult, TestApp } from '../support/test-app';
 type Outcome = 'OK' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'FORBIDDEN';
 type Viewer = 'anonymous' | 'customer' | 'partner' | 'employee' | 'spaceModerator' | 'globalModerator' | 'admin';
 type Visibility = 'PUBLIC' | 'MEMBERS' | 'RESTRICTED';
-type Action = 'readSpace' | 'listTopics' | 'readTopic' | 'readPost' | 'createTopic' | 'reply' | 'draftTopic' | 'draftReply' | 'react' | 'moderate' | 'movePosts';
+type Action = 'readSpace' | 'listTopics' | 'readTopic' | 'readPost' | 'createTopic' | 'reply' | 'draftTopic' | 'draftReply' | 'draftEdit' | 'react' | 'moderate' | 'movePosts';
 
 const VIEWERS: Viewer[] = ['anonymous', 'customer', 'partner', 'employee', 'spaceModerator', 'globalModerator', 'admin'];
-const ACTIONS: Action[] = ['readSpace', 'listTopics', 'readTopic', 'readPost', 'createTopic', 'reply', 'draftTopic', 'draftReply', 'react', 'moderate', 'movePosts'];
+const ACTIONS: Action[] = ['readSpace', 'listTopics', 'readTopic', 'readPost', 'createTopic', 'reply', 'draftTopic', 'draftReply', 'draftEdit', 'react', 'moderate', 'movePosts'];
 
 /** The policy, written out by hand: what each viewer gets in each kind of space. */
 function expected(viewer: Viewer, visibility: Visibility, action: Action): Outcome {
@@ -28,7 +28,8 @@ function expected(viewer: Viewer, visibility: Visibility, action: Action): Outco
   if (!canRead) return 'NOT_FOUND';
   if (reads) return 'OK';
   if (viewer === 'anonymous') return 'UNAUTHENTICATED';
-  if (action === 'moderate' || action === 'movePosts') return ['admin', 'spaceModerator', 'globalModerator'].includes(viewer) ? 'OK' : 'FORBIDDEN';
+  // Nobody in the matrix wrote the post: only moderators may edit it, so only they may draft the edit.
+  if (action === 'moderate' || action === 'movePosts' || action === 'draftEdit') return ['admin', 'spaceModerator', 'globalModerator'].includes(viewer) ? 'OK' : 'FORBIDDEN';
   return 'OK';
 }
 
@@ -107,10 +108,11 @@ describe('the access matrix', () => {
         );
       case 'reply':
         return outcomeOf(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id } }`, { input: { topicId: s.topicId, body: `Reply by ${viewer}` } }, { token }), 'replyToTopic');
-      // A draft is saved where its author may post: the answers of createTopic and replyToTopic.
+      // A draft is saved where its author may post: the answers of createTopic, replyToTopic and editPost.
       case 'draftTopic':
-      case 'draftReply': {
-        const target = action === 'draftTopic' ? { boardId: s.boardId } : { topicId: s.topicId };
+      case 'draftReply':
+      case 'draftEdit': {
+        const target = action === 'draftTopic' ? { boardId: s.boardId } : action === 'draftReply' ? { topicId: s.topicId } : { postId: s.replyId };
         const draft = `mutation($input: SaveDraftInput!) { saveDraft(input: $input) { id } }`;
         return outcomeOf(await t.gql(draft, { input: { target, sequence: 0, body: `Draft by ${viewer}` } }, { token }), 'saveDraft');
       }
