@@ -1,8 +1,9 @@
 import { AddressInfo } from 'node:net';
-import { io, Socket } from 'socket.io-client';
+import { Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { connectLive } from '../support/live-client';
 
 /** Paths of the forum and its live gateway that the main suites do not walk. */
 describe('forum: edits through automod, presence and sync', () => {
@@ -121,14 +122,7 @@ describe('forum: edits through automod, presence and sync', () => {
   });
 
   describe('live', () => {
-    function connect(token?: string): Promise<Socket> {
-      return new Promise((resolve, reject) => {
-        const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: token ? { token } : {}, reconnection: false, forceNew: true });
-        sockets.push(s);
-        s.once('connect', () => resolve(s));
-        s.once('connect_error', reject);
-      });
-    }
+    const connect = (token?: string) => connectLive(url, sockets, token);
     const ask = (s: Socket, event: string, body: unknown) => s.timeout(5000).emitWithAck(event, body);
     /** The next `presence` event whose count is `count`. */
     const presence = (s: Socket, count: number, ms = 3000) =>

@@ -1,8 +1,9 @@
 import { AddressInfo } from 'node:net';
-import { io, Socket } from 'socket.io-client';
+import { Socket } from 'socket.io-client';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { connectLive, nextLiveEvent } from '../support/live-client';
 
 const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token } }`;
 const REMOVE_MEMBER = `mutation($input: GroupMemberInput!) { removeGroupMember(input: $input) { memberCount } }`;
@@ -23,22 +24,8 @@ describe('identity: paths the main suite does not walk', () => {
     await t.close();
   });
 
-  function connect(token: string): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true });
-      sockets.push(s);
-      s.once('connect', () => resolve(s));
-      s.once('connect_error', reject);
-    });
-  }
-  const next = <T = any>(s: Socket, event: string, ms = 3000) =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${event} within ${ms} ms`)), ms);
-      s.once(event, (data: T) => {
-        clearTimeout(timer);
-        resolve(data);
-      });
-    });
+  const connect = (token: string) => connectLive(url, sockets, token);
+  const next = nextLiveEvent;
   const nothing = (s: Socket, event: string, ms = 400) =>
     new Promise<void>((resolve, reject) => {
       const onEvent = (data: unknown) => reject(new Error(`unexpected ${event}: ${JSON.stringify(data)}`));

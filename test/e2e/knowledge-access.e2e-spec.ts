@@ -1,10 +1,11 @@
 import { AddressInfo } from 'node:net';
-import { io, Socket } from 'socket.io-client';
+import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
+import { connectLive } from '../support/live-client';
 
 const BOARD = `query($b: ID!) { board(id: $b) { topics(first: 50) { totalCount edges { node { id title } } } articleTree { depth parentId topic { id title } } } }`;
 const SEARCH = `query($q: String!) { search(query: $q, first: 20) { totalCount edges { node { topic { id } } } } }`;
@@ -208,12 +209,6 @@ describe('knowledge base: who sees what', () => {
   });
 
   function connect(token?: string): Promise<Socket> {
-    const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
-    return new Promise((resolve, reject) => {
-      const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: token ? { token } : {}, reconnection: false, forceNew: true });
-      sockets.push(s);
-      s.once('connect', () => resolve(s));
-      s.once('connect_error', reject);
-    });
+    return connectLive(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, sockets, token);
   }
 });

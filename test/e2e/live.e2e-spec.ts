@@ -3,11 +3,12 @@ import { SessionsService } from '../../libs/identity/src/sessions/sessions.servi
 import { LiveGateway, ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
 import { ForumLoaders } from '../../libs/forum/src/forum.loaders';
 import { AddressInfo } from 'node:net';
-import { io, Socket } from 'socket.io-client';
+import { Socket } from 'socket.io-client';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle, kb, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+import { connectLive, nextLiveEvent } from '../support/live-client';
 
 describe('live updates over Socket.IO', () => {
   let t: TestApp;
@@ -32,23 +33,9 @@ describe('live updates over Socket.IO', () => {
     await t.close();
   });
 
-  function connect(token?: string): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: token ? { token } : {}, reconnection: false, forceNew: true });
-      sockets.push(s);
-      s.once('connect', () => resolve(s));
-      s.once('connect_error', reject);
-    });
-  }
+  const connect = (token?: string) => connectLive(url, sockets, token);
   const ask = (s: Socket, event: string, body: unknown) => s.timeout(5000).emitWithAck(event, body);
-  const next = <T = any>(s: Socket, event: string, ms = 3000) =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${event} within ${ms} ms`)), ms);
-      s.once(event, (data: T) => {
-        clearTimeout(timer);
-        resolve(data);
-      });
-    });
+  const next = nextLiveEvent;
   /** Moderator and member actions the rooms are expected to hear about. */
   const moderatePost = async (postId: string, action: string, token: string) =>
     expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId, action } }, { token }));
