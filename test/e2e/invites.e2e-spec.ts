@@ -129,15 +129,14 @@ describe('invitations', () => {
     expectError(await t.gql(INVITATION, { token: forged }), 'NOT_FOUND');
   });
 
-  it('is for admins, and refuses bad input writing nothing', async () => {
+  it('is for admins and trusted members, and refuses bad input writing nothing', async () => {
     const member = await makeUser(t);
-    const mod = await makeUser(t, { role: 'MODERATOR' });
     const rows = async () => (await t.sql(`SELECT count(*)::int AS n FROM invites`))[0].n;
     const before = await rows();
     expectError(await t.gql(CREATE, { input: {} }), 'UNAUTHENTICATED');
+    // Below INVITE_MIN_TRUST_LEVEL (2 by default): neither inviting nor a list.
     expectError(await t.gql(CREATE, { input: {} }, { token: member.token }), 'FORBIDDEN');
-    expectError(await t.gql(CREATE, { input: {} }, { token: mod.token }), 'FORBIDDEN');
-    expectError(await t.gql(`{ invites { totalCount } }`, {}, { token: mod.token }), 'FORBIDDEN');
+    expectError(await t.gql(`{ invites { totalCount } }`, {}, { token: member.token }), 'FORBIDDEN');
     for (const input of [
       { maxUses: 0 }, { maxUses: 1001 }, { expiresInDays: 0 }, { expiresInDays: 91 }, { email: 'not an address' },
       { email: `two${++seq}@example.org`, maxUses: 2 }, { email: admin.email }, { groupIds: ['00000000-0000-7000-8000-000000000000'] }, { groupIds: ['nope'] },
@@ -150,12 +149,91 @@ describe('invitations', () => {
     const revoke = (id: string, token?: string) => t.gql(`mutation($id: ID!) { revokeInvite(id: $id) { state } }`, { id }, { token });
     expectError(await revoke(link.id), 'UNAUTHENTICATED');
     expectError(await revoke(link.id, member.token), 'FORBIDDEN');
-    expectError(await revoke(link.id, mod.token), 'FORBIDDEN');
     expectError(await revoke('nope', admin.token), 'BAD_USER_INPUT');
     expectError(await revoke('00000000-0000-7000-8000-000000000000', admin.token), 'NOT_FOUND');
     expect(expectOk(await revoke(link.id, admin.token)).revokeInvite.state).toBe('REVOKED');
     expect(expectOk(await revoke(link.id, admin.token)).revokeInvite.state).toBe('REVOKED');
     expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 ORDER BY id`, [link.id])).toEqual([{ action: 'invite.create' }, { action: 'invite.revoke' }]);
+  });
+
+  describe('by members', () => {
+    const MINE = `query($first: Int) { invites(first: $first) { totalCount edges { node { id createdBy { id } } } } }`;
+    const revoke = (id: string, token: string) => t.gql(`mutation($id: ID!) { revokeInvite(id: $id) { state } }`, { id }, { token });
+    const rows = async () => (await t.sql(`SELECT count(*)::int AS n FROM invites`))[0].n;
+
+    it('lets members from trust level 2, and moderators, invite a few people into no group, and see and withdraw their own only', async () => {
+      const trusted = await makeUser(t, { trustLevel: 2 });
+      const mod = await makeUser(t, { role: 'MODERATOR', trustLevel: 0 });
+      const other = await makeUser(t, { trustLevel: 3 });
+      const link = expectOk(await t.gql(CREATE, { input: { maxUses: 10 } }, { token: trusted.token })).createInvite;
+      expect(link).toMatchObject({ maxUses: 10, groups: [], createdBy: { id: trusted.id }, state: 'ACTIVE' });
+      const byMod = expectOk(await t.gql(CREATE, { input: {} }, { token: mod.token })).createInvite;
+      expect(byMod.createdBy).toEqual({ id: mod.id });
+      const theirs = expectOk(await t.gql(CREATE, { input: {} }, { token: other.token })).createInvite;
+      const adminsOwn = await invite({ groupIds: [partners] });
+
+      // Refused: a bigger link, any group; nothing written.
+      const before = await rows();
+      for (const [input, field] of [[{ maxUses: 11 }, 'maxUses'], [{ groupIds: [partners] }, 'groupIds']] as Array<[Record<string, unknown>, string]>) {
+        const err = expectError(await t.gql(CREATE, { input }, { token: trusted.token }), 'BAD_USER_INPUT');
+        expect(err.extensions.fields!.map((f) => f.field)).toEqual([field]);
+      }
+      expect(await rows()).toBe(before);
+
+      // Each sees their own; the admin sees them all.
+      const mine = expectOk(await t.gql(MINE, { first: 50 }, { token: trusted.token })).invites;
+      expect(mine).toMatchObject({ totalCount: 1, edges: [{ node: { id: link.id, createdBy: { id: trusted.id } } }] });
+      const all = expectOk(await t.gql(MINE, { first: 100 }, { token: admin.token })).invites.edges.map((e: { node: { id: string } }) => e.node.id);
+      expect(all).toEqual(expect.arrayContaining([link.id, byMod.id, theirs.id, adminsOwn.id]));
+      // Another's, or the admin's, is NOT_FOUND to withdraw, and stays.
+      expectError(await revoke(theirs.id, trusted.token), 'NOT_FOUND');
+      expectError(await revoke(adminsOwn.id, trusted.token), 'NOT_FOUND');
+      expect(await t.sql(`SELECT count(*)::int AS n FROM invites WHERE id = ANY($1::uuid[]) AND revoked_at IS NOT NULL`, [[theirs.id, adminsOwn.id]])).toEqual([{ n: 0 }]);
+      expect(expectOk(await revoke(link.id, trusted.token)).revokeInvite.state).toBe('REVOKED');
+      // The admin withdraws a member's.
+      expect(expectOk(await revoke(theirs.id, admin.token)).revokeInvite.state).toBe('REVOKED');
+    });
+
+    it('brings a member’s invitee in, with no group', async () => {
+      const trusted = await makeUser(t, { trustLevel: 2 });
+      const link = expectOk(await t.gql(CREATE, { input: { maxUses: 2 } }, { token: trusted.token })).createInvite;
+      const joined = expectOk(await signUp(tokenOf(link.link))).signUp;
+      expect(await readsPartnerTopic(joined.token)).toBe(false);
+      expect(await t.sql(`SELECT uses FROM invites WHERE id = $1`, [link.id])).toEqual([{ uses: 1 }]);
+    });
+
+    it('refuses a silenced member, and a member past 10 invitations a day, writing nothing', async () => {
+      const silenced = await makeUser(t, { trustLevel: 4 });
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [silenced.id]);
+      const before = await rows();
+      expectError(await t.gql(CREATE, { input: {} }, { token: silenced.token }), 'FORBIDDEN');
+      expect(await rows()).toBe(before);
+
+      const busy = await makeUser(t, { trustLevel: 2 });
+      for (let i = 0; i < 10; i++) expectOk(await t.gql(CREATE, { input: {} }, { token: busy.token }));
+      const full = await rows();
+      const err = expectError(await t.gql(CREATE, { input: {} }, { token: busy.token }), 'RATE_LIMITED');
+      expect(err.extensions.retryAfterSeconds).toBeGreaterThan(0);
+      expect(await rows()).toBe(full);
+      // Admins are not counted.
+      for (let i = 0; i < 11; i++) await invite({});
+    });
+
+    it('leaves invitations to admins with INVITE_MIN_TRUST_LEVEL=admins, and lowers the bar with 0', async () => {
+      const closed = await bootTestApp({ INVITE_MIN_TRUST_LEVEL: 'admins' });
+      const open = await bootTestApp({ INVITE_MIN_TRUST_LEVEL: '0' });
+      try {
+        for (const role of ['MEMBER', 'MODERATOR'] as const) {
+          const u = await makeUser(closed, { role, trustLevel: 4 });
+          expectError(await closed.gql(CREATE, { input: {} }, { token: u.token }), 'FORBIDDEN');
+        }
+        const newcomer = await makeUser(open, { trustLevel: 0 });
+        expectOk(await open.gql(CREATE, { input: {} }, { token: newcomer.token }));
+      } finally {
+        await closed.close();
+        await open.close();
+      }
+    });
   });
 
   it('lists invitations for admins, newest first, in the same statements for two or eight', async () => {

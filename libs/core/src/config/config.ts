@@ -1,5 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
 import * as path from 'node:path';
 import { compileTrustProxy, TrustProxy } from '../http/client-address';
 
@@ -72,6 +72,16 @@ export class AppConfig {
   /** Who may sign up: anyone (`open`), or only with an invitation (`invite`: createInvite). */
   @IsIn(['open', 'invite'])
   SIGN_UP: 'open' | 'invite' = 'open';
+
+  /**
+   * Who may invite besides admins: members of this trust level or above, and global moderators
+   * (links for up to MEMBER_INVITE_MAX_USES people, no groups, MEMBER_INVITES_PER_DAY a day), or
+   * nobody (`admins`).
+   */
+  @Transform(({ value }) => (value === 'admins' ? value : toInt({ value })))
+  @ValidateIf((c: AppConfig) => c.INVITE_MIN_TRUST_LEVEL !== 'admins')
+  @IsInt({ message: 'must be a trust level (0-4) or admins' }) @Min(0) @Max(4)
+  INVITE_MIN_TRUST_LEVEL: number | 'admins' = 2;
 
   /** Searches one user may run per minute (all API nodes together); one IP may run twice as many. */
   @Transform(toInt) @IsInt() @Min(1) @Max(100000)

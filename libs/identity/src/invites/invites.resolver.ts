@@ -6,7 +6,7 @@ import { UserModel } from '../users/user.model';
 import { UsersLoader } from '../users/users.loader';
 import { CreateInviteInput } from './dto/invite.inputs';
 import { InvitationModel, InviteConnection, InviteModel } from './invite.model';
-import { InvitesService } from './invites.service';
+import { InvitesService, MEMBER_INVITE_MAX_USES, MEMBER_INVITES_PER_USER } from './invites.service';
 
 @Resolver(() => InviteModel)
 export class InvitesResolver {
@@ -17,19 +17,23 @@ export class InvitesResolver {
 
   @Mutation(() => InviteModel, {
     description:
-      'Admins: invite an address (e-mailed the link when SMTP_URL is set; only it may redeem it, once, and its sign-up needs no confirming) ' +
-      'or make a link for up to 1,000 people, into groups, valid 1–90 days (7 by default). An address that has an account already is BAD_USER_INPUT.',
+      'Invite an address (e-mailed the link when SMTP_URL is set; only it may redeem it, once, and its sign-up needs no confirming) ' +
+      'or make a link for up to 1,000 people, into groups, valid 1–90 days (7 by default). An address that has an account already is BAD_USER_INPUT. ' +
+      `Admins, and also global moderators and members of trust level INVITE_MIN_TRUST_LEVEL (2 by default) or above, not silenced: theirs bring in at most ${MEMBER_INVITE_MAX_USES} people ` +
+      `each, into no group, ${MEMBER_INVITES_PER_USER.limit} a day (RATE_LIMITED beyond). Anyone else is FORBIDDEN.`,
   })
   createInvite(@Args('input') input: CreateInviteInput, @Context() ctx: GqlContext): Promise<InviteModel> {
     return this.service.create(ctx.viewer, input);
   }
 
-  @Query(() => InviteConnection, { description: 'Admins: every invitation, newest first.' })
+  @Query(() => InviteConnection, { description: 'Every invitation for admins, their own for other inviters (see createInvite); newest first.' })
   invites(@Args() args: PageArgs, @Context() ctx: GqlContext): Promise<Connection<InviteModel>> {
     return this.service.list(ctx.viewer, args);
   }
 
-  @Mutation(() => InviteModel, { description: 'Admins: withdraw an invitation (its link stops working; those it let in stay).' })
+  @Mutation(() => InviteModel, {
+    description: 'Withdraw an invitation (its link stops working; those it let in stay): admins any, other inviters their own (another’s is NOT_FOUND).',
+  })
   revokeInvite(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<InviteModel> {
     return this.service.revoke(ctx.viewer, id);
   }
@@ -48,7 +52,7 @@ export class InvitesResolver {
     return this.service.redeem(ctx.viewer, token);
   }
 
-  @ResolveField(() => UserModel, { nullable: true, description: 'The admin who made it; null once their account is gone.' })
+  @ResolveField(() => UserModel, { nullable: true, description: 'Who made it; null once their account is gone.' })
   createdBy(@Parent() i: InviteModel, @Context() ctx: GqlContext): Promise<UserModel | null> | null {
     return i.createdById ? this.users.load(ctx.viewer, i.createdById) : null;
   }

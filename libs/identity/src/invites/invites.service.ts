@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
+import { AccessService, SILENCED } from '../../../access/src/access.service';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { AppConfig } from '../../../core/src/config/config';
 import { Queryable, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
@@ -8,6 +9,7 @@ import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { SignedTokens } from '../../../core/src/signed-tokens';
 import { normalizeEmail } from '../auth/auth.service';
 import { GroupModel, GroupRow, toGroupModel } from '../groups/group.model';
@@ -18,6 +20,10 @@ import { INVITE_COLUMNS, InvitationModel, InviteModel, InviteRow, InviteState, i
 /** The outbox event that e-mails an invitation to its address (InviteMail). */
 export const INVITE_CREATED = 'invite.created';
 const INVITE_PURPOSE = 'invite';
+/** How many people a member's link may bring in (admins': 1,000). */
+export const MEMBER_INVITE_MAX_USES = 10;
+/** Invitations a member (not an admin) may make a day. */
+export const MEMBER_INVITES_PER_USER: RateRule = { bucket: 'invite:user', limit: 10, windowSeconds: 86400 };
 const INVITES_CURSOR = 'invites';
 
 /** Why an invitation cannot be redeemed, as its holder is told. */
@@ -30,7 +36,10 @@ const REFUSED: Record<Exclude<InviteState, InviteState.ACTIVE>, string> = {
 /**
  * Invitations (Discourse's invites). An admin invites an address (e-mailed the link, and the
  * only one that may redeem it, once) or makes a link for up to 1,000 people, into groups, for
- * 1–90 days. Its token is the invitation's id sealed with a key of its own (SignedTokens), so
+ * 1–90 days. Members of INVITE_MIN_TRUST_LEVEL or above and global moderators invite too, as
+ * Discourse lets them: an address or a link for up to MEMBER_INVITE_MAX_USES people, into no
+ * group, MEMBER_INVITES_PER_USER a day (counted in the transaction that stores it), unless
+ * silenced site-wide; they list and withdraw their own. Its token is the invitation's id sealed with a key of its own (SignedTokens), so
  * admins can copy the link again and nothing secret is stored; whether it still works is the
  * row's (revoked, used up, expired). Redeeming it, at sign-up or signed in, joins its groups
  * in the transaction that counts the use under the row's lock: a link for five lets five in,
@@ -44,13 +53,17 @@ export class InvitesService {
     private readonly tokens: SignedTokens,
     private readonly audit: AuditLog,
     private readonly config: AppConfig,
+    private readonly access: AccessService,
+    private readonly limiter: RateLimiter,
   ) {}
 
   async create(viewer: Viewer, input: CreateInviteInput): Promise<InviteModel> {
-    this.requireAdmin(viewer);
+    const admin = await this.requireInviter(viewer);
     const email = input.email ? normalizeEmail(input.email) : null;
     const maxUses = input.maxUses ?? 1;
     if (email && maxUses !== 1) throw AppError.badField('maxUses', 'an invitation by e-mail is used once');
+    if (!admin && maxUses > MEMBER_INVITE_MAX_USES) throw AppError.badField('maxUses', `a member’s link brings in at most ${MEMBER_INVITE_MAX_USES} people`);
+    if (!admin && input.groupIds?.length) throw AppError.badField('groupIds', 'only admins invite into groups');
     const groupIds = [...new Set(input.groupIds ?? [])];
     const found: Array<{ id: string }> = groupIds.length ? await this.ds.query(`SELECT id FROM groups WHERE id = ANY($1::uuid[])`, [groupIds]) : [];
     if (found.length !== groupIds.length) throw AppError.badField('groupIds', 'each must be an existing group');
@@ -60,6 +73,7 @@ export class InvitesService {
     }
     const id = newId();
     const row = await this.uow.run(async (tx) => {
+      if (!admin) await this.limiter.hitWithin(tx, [[MEMBER_INVITES_PER_USER, viewer.id!]]);
       const [created] = await tx.query<InviteRow>(
         `INSERT INTO invites AS i (id, created_by, email, max_uses, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(days => $5))
          RETURNING ${INVITE_COLUMNS}`,
@@ -76,27 +90,31 @@ export class InvitesService {
     return toInviteModel(row);
   }
 
-  /** Admins: every invitation, newest first. */
+  /** Every invitation for admins, their own for other inviters; newest first. */
   async list(viewer: Viewer, args: PageArgs): Promise<Connection<InviteModel>> {
-    this.requireAdmin(viewer);
+    const mine = (await this.requireInviter(viewer)) ? null : viewer.id;
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, INVITES_CURSOR, 1);
     if (after && !isUuid(after[0])) throw AppError.badField('after', 'is not a valid cursor');
     const rows: InviteRow[] = await this.ds.query(
-      `SELECT ${INVITE_COLUMNS} FROM invites i WHERE ($1::uuid IS NULL OR i.id < $1::uuid) ORDER BY i.id DESC LIMIT $2`,
-      [after?.[0] ?? null, size + 1],
+      `SELECT ${INVITE_COLUMNS} FROM invites i WHERE ($1::uuid IS NULL OR i.id < $1::uuid) AND ($3::uuid IS NULL OR i.created_by = $3) ORDER BY i.id DESC LIMIT $2`,
+      [after?.[0] ?? null, size + 1, mine],
     );
-    return toConnection(rows, size, INVITES_CURSOR, (r) => [r.id], toInviteModel, async () => (await this.ds.query(`SELECT count(*)::int AS n FROM invites`))[0].n);
+    const total = async () => (await this.ds.query(`SELECT count(*)::int AS n FROM invites WHERE $1::uuid IS NULL OR created_by = $1`, [mine]))[0].n;
+    return toConnection(rows, size, INVITES_CURSOR, (r) => [r.id], toInviteModel, total);
   }
 
-  /** Admins: withdraws an invitation; redeemed uses stay. */
+  /** Withdraws an invitation (admins any, other inviters their own: another's is NOT_FOUND); redeemed uses stay. */
   async revoke(viewer: Viewer, id: string): Promise<InviteModel> {
-    this.requireAdmin(viewer);
+    const mine = (await this.requireInviter(viewer)) ? null : viewer.id;
     if (!isUuid(id)) throw AppError.badField('id', 'must be an invitation id');
     const row = await this.uow.run(async (tx) => {
-      const [revoked] = await tx.query<InviteRow>(`UPDATE invites i SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING ${INVITE_COLUMNS}`, [id]);
+      const [revoked] = await tx.query<InviteRow>(
+        `UPDATE invites i SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR created_by = $2) RETURNING ${INVITE_COLUMNS}`,
+        [id, mine],
+      );
       if (revoked) await this.audit.append(tx, { actorId: viewer.id, action: 'invite.revoke', targetType: 'invite', targetId: id, spaceId: null });
-      return revoked ?? (await tx.query<InviteRow>(`SELECT ${INVITE_COLUMNS} FROM invites i WHERE id = $1`, [id]))[0];
+      return revoked ?? (await tx.query<InviteRow>(`SELECT ${INVITE_COLUMNS} FROM invites i WHERE id = $1 AND ($2::uuid IS NULL OR created_by = $2)`, [id, mine]))[0];
     });
     if (!row) throw AppError.notFound('Invitation not found');
     return toInviteModel(row);
@@ -191,8 +209,17 @@ export class InvitesService {
     return loader.loadMany(invite.groupIds).then((groups) => groups.filter((g): g is GroupModel => g instanceof GroupModel));
   }
 
-  private requireAdmin(viewer: Viewer): void {
+  /**
+   * Refuses who may not invite: signed out, below INVITE_MIN_TRUST_LEVEL (global moderators
+   * excepted), silenced site-wide. Whether the viewer invites as an admin (any group, any size).
+   */
+  private async requireInviter(viewer: Viewer): Promise<boolean> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
-    if (!viewer.isAdmin) throw AppError.forbidden('Only admins manage invitations');
+    if (viewer.isAdmin) return true;
+    const min = this.config.INVITE_MIN_TRUST_LEVEL;
+    if (min === 'admins') throw AppError.forbidden('Only admins invite people here');
+    if (!viewer.isGlobalModerator && viewer.user!.trustLevel < min) throw AppError.forbidden(`Members invite people from trust level ${min}`);
+    if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
+    return false;
   }
 }
