@@ -728,7 +728,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    */
   private async pushPost(event: string, postId: string, arrived = false): Promise<void> {
     const [row] = await this.ds.query(
-      `SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts,
+      `SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki,
               u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_post_number, t.last_activity_at
          FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
       [postId],
@@ -738,7 +738,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       topicId: row.topic_id,
       post: {
         id: row.id, number: row.number, bodyHtml: row.body_html, createdAt: row.created_at, editedAt: row.edited_at,
-        replyToPostId: row.reply_to_post_id, reactions: row.reaction_counts,
+        replyToPostId: row.reply_to_post_id, reactions: row.reaction_counts, wiki: row.wiki,
         author: { id: row.author_id, handle: row.handle, displayName: row.display_name },
       },
     };

@@ -60,6 +60,8 @@ export class PostModel {
   // Held on the post row, at most one per reaction kind: one item to the complexity limit.
   @Field(() => [ReactionCountModel], { description: 'Counts per kind, most frequent first.', complexity: 1 })
   reactions!: ReactionCountModel[];
+  @Field({ description: 'A wiki post (setPostWiki): members from trust level 1 who may post in its topic edit it as its author does. False for a placeholder.' })
+  wiki!: boolean;
 
   topicId!: string;
   spaceId!: string;
@@ -97,6 +99,8 @@ export interface PostRow {
   edited_at: Date | null;
   version: number;
   created_at: Date;
+  /** Left out by statements that never serve an edit check (read as false). */
+  wiki?: boolean;
 }
 
 export function toPostModel(r: Omit<PostRow, 'body_source'> & { body_source?: string }, view: ContentView, viewerRank: number): PostModel {
@@ -120,6 +124,7 @@ export function toPostModel(r: Omit<PostRow, 'body_source'> & { body_source?: st
     authorId: r.author_id,
     replyToPostId: r.reply_to_post_id,
     bodySourceText: r.body_source,
+    wiki: full && r.wiki === true,
     view,
     viewerRank,
   });

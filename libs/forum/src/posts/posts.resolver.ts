@@ -12,7 +12,7 @@ import { TopicModel } from '../topics/topic.model';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
 import { PendingEditModel, PostConnection, PostModel, PostRevisionModel } from './post.model';
 import { noteForAuthor } from '../posting-policy';
-import { PostsService } from './posts.service';
+import { PostsService, WIKI_EDIT_MIN_TRUST, WIKI_SELF_MIN_TRUST } from './posts.service';
 import { PostMovesService } from './post-moves.service';
 import { MovePostsInput } from './dto/move-posts.input';
 import { Preloadable } from '../../../core/src/graphql/preloaded-fields';
@@ -102,9 +102,19 @@ export class PostsResolver {
     return this.posts.reply(ctx.viewer, input);
   }
 
-  @Mutation(() => PostModel, { description: 'Authors edit their own posts, moderators any. Each edit keeps a revision. An edit held for approval (pre-moderation, automod) leaves the post as it was and waits in pendingEdit.' })
+  @Mutation(() => PostModel, { description: 'Authors edit their own posts, moderators any, members from trust level 1 wiki posts. Each edit keeps a revision. An edit held for approval (pre-moderation, automod) leaves the post as it was and waits in pendingEdit.' })
   editPost(@Args('input') input: EditPostInput, @Context() ctx: GqlContext) {
     return this.posts.edit(ctx.viewer, input);
+  }
+
+  @Mutation(() => PostModel, {
+    description:
+      `Make a post a wiki (wiki: true), which members from trust level ${WIKI_EDIT_MIN_TRUST} who may post in its topic then edit as its author does (each edit a revision), ` +
+      `or a post again: moderators of its space, or its author from trust level ${WIKI_SELF_MIN_TRUST}, where they may edit it (FORBIDDEN otherwise; NOT_FOUND what they may not read; ` +
+      'an article’s opening post is BAD_USER_INPUT). Idempotent.',
+  })
+  setPostWiki(@Args('postId', { type: () => ID }) postId: string, @Args('wiki') wiki: boolean, @Context() ctx: GqlContext) {
+    return this.posts.setWiki(ctx.viewer, postId, wiki);
   }
 
   @Mutation(() => PostModel, { description: 'Soft delete (author or moderator). Deleting the first post deletes the topic.' })

@@ -77,6 +77,11 @@ export const SYNC_CHANGES = 200;
 
 const NO_ACTIVITY: ActivityCounts = { topics: 0, replies: 0 };
 
+/** Who may edit a wiki post besides its author and moderators: members from this trust level (Discourse's min_trust_to_edit_wiki_post). */
+export const WIKI_EDIT_MIN_TRUST = 1;
+/** Authors make their own posts wikis from this trust level (Discourse's min_trust_to_allow_self_wiki); moderators any. */
+export const WIKI_SELF_MIN_TRUST = 3;
+
 @Injectable()
 export class PostsService {
   constructor(
@@ -272,15 +277,17 @@ export class PostsService {
   }
 
   /**
-   * A post the viewer may change as an edit does (editPost, and a post's poll): its author or a
-   * moderator of the space, where they may post (not silenced; a locked topic only for
-   * moderators), not deleted, and not an article's opening post, which changes through
-   * updateArticle and its review. NOT_FOUND when they may not read it.
+   * A post the viewer may change as an edit does (editPost, an edit's draft, and a post's poll):
+   * its author, a moderator of the space, or anyone from WIKI_EDIT_MIN_TRUST when it is a
+   * visible wiki, where they may post (not silenced; a locked topic only for moderators), not
+   * deleted, and not an article's opening post, which changes through updateArticle and its
+   * review. NOT_FOUND when they may not read it.
    */
   async editablePost(viewer: Viewer, postId: string): Promise<{ post: PostModel; topic: TopicModel; rank: number }> {
     const post = await this.get(viewer, postId);
     const { topic, rank } = await this.writableTopic(viewer, post.topicId, 'edit');
-    if (rank < LEVEL_RANK.MODERATE && post.authorId !== viewer.id) throw AppError.forbidden('You can only edit your own posts');
+    const wikiEditor = post.wiki && post.state === ContentState.VISIBLE && (viewer.user?.trustLevel ?? 0) >= WIKI_EDIT_MIN_TRUST;
+    if (rank < LEVEL_RANK.MODERATE && post.authorId !== viewer.id && !wikiEditor) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
     if (post.view !== 'full' || post.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
     if (post.number === 1 && topic.kind === TopicKind.ARTICLE) throw AppError.badField('postId', 'an article is edited with updateArticle, which keeps its revisions and review');
     return { post, topic, rank };
@@ -332,7 +339,8 @@ export class PostsService {
       // moderator may have read is gone.
       const changedWaiting = updated.state === ContentState.PENDING && post.authorId === viewer.id;
       await this.policy.stored(tx, contribution, { ...verdict, pending: false }, { ...stored, withdrewHeldEdit, changedWaiting });
-      if (post.authorId !== viewer.id) {
+      // A moderator's edit of another's post is theirs to answer for; a wiki's editors are in its revisions.
+      if (post.authorId !== viewer.id && moderator) {
         // A first post's edit may retitle and retag its topic: those are logged with the text.
         const heading = (title: string, tags: string[]) => (post.number === 1 ? { title, tags } : {});
         await this.logModeration(
@@ -349,6 +357,38 @@ export class PostsService {
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     // A held edit leaves the post as it was (its pendingEdit field, read afresh, shows the edit).
     return row ? toPostModel(row, 'full', rank) : post;
+  }
+
+  /**
+   * Makes a post a wiki, or a wiki a post again (Discourse's): moderators of its space, or its
+   * author from WIKI_SELF_MIN_TRUST, where they may edit it (`editablePost`). Announced as an
+   * update of the post (live rooms), logged when a moderator does it to another's post.
+   */
+  async setWiki(viewer: Viewer, postId: string, wiki: boolean): Promise<PostModel> {
+    const { post, topic, rank } = await this.editablePost(viewer, postId);
+    const moderator = rank >= LEVEL_RANK.MODERATE;
+    if (!moderator && (post.authorId !== viewer.id || viewer.user!.trustLevel < WIKI_SELF_MIN_TRUST)) {
+      throw AppError.forbidden(`Moderators make posts wikis, and authors their own from trust level ${WIKI_SELF_MIN_TRUST}`);
+    }
+    if (post.wiki === wiki) return post;
+    const row = await this.uow.run(async (tx) => {
+      const [updated] = await tx.query<PostRow>(
+        `UPDATE posts p SET wiki = $2, version = version + 1, updated_at = now() WHERE id = $1 AND wiki <> $2 AND state <> 'DELETED' RETURNING ${POST_COLUMNS}`,
+        [post.id, wiki],
+      );
+      if (!updated) return null;
+      await tx.emit({
+        type: 'post.updated',
+        aggregateType: 'post',
+        aggregateId: post.id,
+        version: updated.version,
+        payload: { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, editorId: viewer.id },
+      });
+      if (post.authorId !== viewer.id) await this.logModeration(tx, viewer.id, 'post.wiki', post, { wiki: !wiki }, { wiki });
+      return updated;
+    });
+    this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
+    return row ? toPostModel(row, 'full', rank) : this.get(viewer, postId);
   }
 
   /**

@@ -1,0 +1,140 @@
+import { AddressInfo } from 'node:net';
+import { Socket } from 'socket.io-client';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply, setPostState } from '../factories/forum';
+import { connectLive, nextLiveEvent } from '../support/live-client';
+import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
+
+const WIKI = `mutation($postId: ID!, $wiki: Boolean!) { setPostWiki(postId: $postId, wiki: $wiki) { id wiki bodyHtml } }`;
+const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id bodyHtml } }`;
+const POST = `query($id: ID!) { post(id: $id) { id wiki bodyHtml revisions { editor { id } } } }`;
+
+/**
+ * Wiki posts (Discourse's): a moderator, or the author from trust level 3, makes a post a
+ * wiki, which members from trust level 1 who may post in its topic then edit as its author does.
+ */
+describe('wiki posts', () => {
+  let t: TestApp;
+  let author: TestUser;
+  let mod: TestUser;
+  let boardId: string;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    author = await makeUser(t, { trustLevel: 1 });
+    mod = await makeUser(t, { role: 'MODERATOR' });
+    boardId = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
+
+  const setWiki = (u: TestUser | undefined, postId: string, wiki: boolean) => t.gql(WIKI, { postId, wiki }, { token: u?.token });
+  const edit = (u: TestUser, postId: string, body: string) => t.gql(EDIT, { input: { postId, body } }, { token: u.token });
+  const post = async (id: string, u: TestUser = mod) => expectOk(await t.gql(POST, { id }, { token: u.token })).post;
+  const wikiRow = async (id: string) => (await t.sql(`SELECT wiki, version FROM posts WHERE id = $1`, [id]))[0];
+  const denied = async (res: GqlResult, code: string, postId: string) => {
+    const before = await wikiRow(postId);
+    expectError(res, code);
+    expect(await wikiRow(postId)).toEqual(before);
+  };
+
+  it('lets members from trust level 1 edit a wiki post as its author does, each edit a revision, until it is a post again', async () => {
+    const topic = await createTopic(t, author.token, boardId, { title: 'How we set up the VPN' });
+    const member = await makeUser(t, { trustLevel: 1 });
+    const newcomer = await makeUser(t, { trustLevel: 0 });
+    expectError(await edit(member, topic.firstPostId, 'Not mine to change'), 'FORBIDDEN');
+
+    expect(expectOk(await setWiki(mod, topic.firstPostId, true)).setPostWiki).toMatchObject({ id: topic.firstPostId, wiki: true });
+    expect(expectOk(await edit(member, topic.firstPostId, 'Step 1: install the **client**')).editPost.bodyHtml).toContain('<strong>client</strong>');
+    expect(expectOk(await edit(author, topic.firstPostId, 'Step 1: install the client. Step 2: sign in')).editPost.id).toBe(topic.firstPostId);
+    const read = await post(topic.firstPostId, member);
+    expect(read.wiki).toBe(true);
+    expect(read.revisions.map((r: { editor: { id: string } }) => r.editor.id)).toEqual([author.id, member.id, author.id]);
+    // Below trust level 1, a wiki is read-only, as a post is.
+    expectError(await edit(newcomer, topic.firstPostId, 'Vandalism'), 'FORBIDDEN');
+    // A member's edit of a wiki is no moderation: the log holds the moderator's wiki switch only.
+    expect(await t.sql(`SELECT action, actor_id FROM moderation_log WHERE target_id = $1 ORDER BY id`, [topic.firstPostId])).toEqual([{ action: 'post.wiki', actor_id: mod.id }]);
+
+    expect(expectOk(await setWiki(mod, topic.firstPostId, false)).setPostWiki.wiki).toBe(false);
+    expectError(await edit(member, topic.firstPostId, 'Too late'), 'FORBIDDEN');
+    expect((await post(topic.firstPostId)).bodyHtml).toContain('Step 2: sign in');
+  });
+
+  it('lets authors make their own posts wikis from trust level 3, moderators anyone’s, and nobody else; idempotent', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const veteran = await makeUser(t, { trustLevel: 3 });
+    const own = await reply(t, veteran.token, topic.id, 'My own how-to');
+    const other = await makeUser(t, { trustLevel: 4 });
+
+    await denied(await setWiki(undefined, topic.firstPostId, true), 'UNAUTHENTICATED', topic.firstPostId);
+    await denied(await setWiki(author, topic.firstPostId, true), 'FORBIDDEN', topic.firstPostId);
+    await denied(await setWiki(other, own.id, true), 'FORBIDDEN', own.id);
+    expect(expectOk(await setWiki(veteran, own.id, true)).setPostWiki.wiki).toBe(true);
+    const once = await wikiRow(own.id);
+    expect(expectOk(await setWiki(veteran, own.id, true)).setPostWiki.wiki).toBe(true);
+    expect(await wikiRow(own.id)).toEqual(once);
+    // The author's own switch is not a moderation action.
+    expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1`, [own.id])).toEqual([]);
+    // Once a wiki, another member edits it; still not theirs to switch back.
+    expectOk(await edit(other, own.id, 'Improved how-to'));
+    await denied(await setWiki(other, own.id, false), 'FORBIDDEN', own.id);
+  });
+
+  it('refuses what may not be edited, writing nothing: unreadable, deleted, an article, a locked topic, a silenced member', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const deleted = await reply(t, author.token, topic.id, 'Gone');
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.id }, { token: author.token }));
+    await denied(await setWiki(mod, deleted.id, true), 'CONFLICT', deleted.id);
+
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const secret = await makeSpace(t, 'RESTRICTED');
+    const hiddenTopic = await createTopic(t, admin.token, await makeBoard(t, secret.id));
+    const member = await makeUser(t, { trustLevel: 4 });
+    const res = await setWiki(member, hiddenTopic.firstPostId, true);
+    expectNotFound(res, 'setPostWiki');
+    expect(JSON.stringify(res)).not.toContain(hiddenTopic.id);
+    expectNotFound(await setWiki(mod, 'not-an-id', true), 'setPostWiki');
+
+    const kb = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'KNOWLEDGE');
+    const article = expectOk(
+      await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { firstPost { id } } }`, { input: { boardId: kb, title: 'An article', body: 'Its text' } }, { token: admin.token }),
+    ).createTopic.firstPost.id;
+    await denied(await setWiki(admin, article, true), 'BAD_USER_INPUT', article);
+
+    // A wiki in a topic locked since, or for a silenced member: read-only to them.
+    const wiki = await createTopic(t, author.token, boardId);
+    expectOk(await setWiki(mod, wiki.firstPostId, true));
+    const silenced = await makeUser(t, { trustLevel: 2 });
+    await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [silenced.id]);
+    expectError(await edit(silenced, wiki.firstPostId, 'Silenced words'), 'FORBIDDEN');
+    expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: wiki.id, locked: true } }, { token: mod.token }));
+    expectError(await edit(member, wiki.firstPostId, 'Locked words'), 'FORBIDDEN');
+    expect((await post(wiki.firstPostId)).bodyHtml).not.toMatch(/Silenced words|Locked words/);
+  });
+
+  it('keeps a hidden wiki to those who may see it: others neither read it as a wiki nor edit it', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const r = await reply(t, author.token, topic.id, 'A wiki soon hidden');
+    expectOk(await setWiki(mod, r.id, true));
+    await setPostState(t, r.id, 'HIDDEN');
+    const member = await makeUser(t, { trustLevel: 2 });
+    expect(await post(r.id, member)).toMatchObject({ wiki: false, bodyHtml: null });
+    expectError(await edit(member, r.id, 'Edited while hidden'), 'FORBIDDEN');
+    expect(await post(r.id, author)).toMatchObject({ wiki: true });
+  });
+
+  it('tells the topic’s room when a post becomes a wiki', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const reader = await makeUser(t);
+    const s = await connectLive(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, sockets, reader.token);
+    expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const updated = nextLiveEvent<{ topicId: string; post: { id: string; wiki: boolean } }>(s, 'post:updated');
+    expectOk(await setWiki(mod, topic.firstPostId, true));
+    await t.get(OutboxWorker).drain();
+    expect(await updated).toMatchObject({ topicId: topic.id, post: { id: topic.firstPostId, wiki: true } });
+  });
+});
