@@ -17,6 +17,12 @@ const LISTED = `b.user_id = $1 AND ${fullViewSql('p', { viewer: '$1', readable: 
   AND ${fullViewSql('t', { viewer: '$1', readable: '$2', moderated: '$3' })}`;
 const LISTED_FROM = `post_bookmarks b JOIN posts p ON p.id = b.post_id JOIN topics t ON t.id = p.topic_id`;
 
+/** Which bookmarks a list takes by their reminder: true those with one, false those without, undefined all. */
+function reminderSql(withReminder: boolean | null | undefined): string {
+  if (withReminder === undefined || withReminder === null) return '';
+  return ` AND b.remind_at IS ${withReminder ? 'NOT ' : ''}NULL`;
+}
+
 @Injectable()
 export class BookmarksRepository {
   constructor(private readonly ds: DataSource) {}
@@ -27,19 +33,19 @@ export class BookmarksRepository {
     return new Set(rows.map((r) => r.post_id));
   }
 
-  /** A keyset page of the member's listed bookmarks, newest first. */
-  page(reader: BookmarkReader, limit: number, after?: [string, string]): Promise<BookmarkRow[]> {
+  /** A keyset page of the member's listed bookmarks, newest first (`withReminder`: see reminderSql). */
+  page(reader: BookmarkReader, limit: number, after?: [string, string], withReminder?: boolean | null): Promise<BookmarkRow[]> {
     const keyset = after ? ` AND (b.created_at, b.post_id) < ($5::timestamptz, $6::uuid)` : '';
     return this.ds.query(
-      `SELECT ${POST_COLUMNS}, b.note, b.created_at AS bookmarked_at, b.created_at::text AS k_ts FROM ${LISTED_FROM}
-        WHERE ${LISTED}${keyset} ORDER BY b.created_at DESC, b.post_id DESC LIMIT $4`,
+      `SELECT ${POST_COLUMNS}, b.note, b.remind_at, b.created_at AS bookmarked_at, b.created_at::text AS k_ts FROM ${LISTED_FROM}
+        WHERE ${LISTED}${reminderSql(withReminder)}${keyset} ORDER BY b.created_at DESC, b.post_id DESC LIMIT $4`,
       [reader.viewerId, reader.readable, reader.moderated, limit, ...(after ?? [])],
     );
   }
 
-  /** How many bookmarks the member's list holds (`m`: inside a transaction that decides on it). */
-  async count(reader: BookmarkReader, m: Queryable = this.ds): Promise<number> {
-    const [row]: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM ${LISTED_FROM} WHERE ${LISTED}`, [
+  /** How many bookmarks the member's list holds (`m`: inside a transaction that decides on it; `withReminder`: see reminderSql). */
+  async count(reader: BookmarkReader, m: Queryable = this.ds, withReminder?: boolean | null): Promise<number> {
+    const [row]: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM ${LISTED_FROM} WHERE ${LISTED}${reminderSql(withReminder)}`, [
       reader.viewerId,
       reader.readable,
       reader.moderated,
@@ -48,16 +54,16 @@ export class BookmarksRepository {
   }
 
   /** The member's bookmark of a post, if any (read under the member's lock, `UsersRepository.lockMember`). */
-  async find(m: Queryable, userId: string, postId: string): Promise<{ note: string | null } | undefined> {
-    const [row] = await m.query(`SELECT note FROM post_bookmarks WHERE user_id = $1 AND post_id = $2`, [userId, postId]);
+  async find(m: Queryable, userId: string, postId: string): Promise<{ note: string | null; remind_at: Date | null } | undefined> {
+    const [row] = await m.query(`SELECT note, remind_at FROM post_bookmarks WHERE user_id = $1 AND post_id = $2`, [userId, postId]);
     return row;
   }
 
-  async save(m: Queryable, userId: string, postId: string, note: string | null): Promise<void> {
+  async save(m: Queryable, userId: string, postId: string, note: string | null, remindAt: Date | null): Promise<void> {
     await m.query(
-      `INSERT INTO post_bookmarks (user_id, post_id, note) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id, post_id) DO UPDATE SET note = excluded.note`,
-      [userId, postId, note],
+      `INSERT INTO post_bookmarks (user_id, post_id, note, remind_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_id, post_id) DO UPDATE SET note = excluded.note, remind_at = excluded.remind_at`,
+      [userId, postId, note, remindAt],
     );
   }
 

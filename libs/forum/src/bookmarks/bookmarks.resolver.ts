@@ -1,10 +1,10 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { GqlContext } from '../../../core/src/graphql/context';
-import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
+import { Connection } from '../../../core/src/graphql/pagination';
 import { PostModel } from '../posts/post.model';
 import { BookmarkConnection, BookmarkEdgeFields } from './bookmark.model';
 import { BookmarksService, MAX_BOOKMARKS } from './bookmarks.service';
-import { BookmarkPostInput } from './dto/bookmark.inputs';
+import { BookmarkPostInput, BookmarksArgs } from './dto/bookmark.inputs';
 
 @Resolver(() => PostModel)
 export class BookmarksResolver {
@@ -12,17 +12,19 @@ export class BookmarksResolver {
 
   @Query(() => BookmarkConnection, {
     description:
-      'The signed-in member’s bookmarks, newest first: each edge holds the post, its note and when it was bookmarked. ' +
-      'Only posts the member may read now are listed and counted; a bookmark of one they lost comes back with access.',
+      'The signed-in member’s bookmarks, newest first: each edge holds the post, its note, its reminder and when it was bookmarked. ' +
+      'Only posts the member may read now are listed and counted; a bookmark of one they lost comes back with access. ' +
+      '`withReminder` keeps those with (true) or without (false) a reminder to come.',
   })
-  bookmarks(@Args() args: PageArgs, @Context() ctx: GqlContext): Promise<Connection<PostModel, BookmarkEdgeFields>> {
+  bookmarks(@Args() args: BookmarksArgs, @Context() ctx: GqlContext): Promise<Connection<PostModel, BookmarkEdgeFields>> {
     return this.service.list(ctx.viewer, args);
   }
 
   @Mutation(() => PostModel, {
     description:
-      'Bookmarks a post the signed-in member may read (a topic’s first post bookmarks the topic), with an optional private note; ' +
-      `bookmarking it again changes the note. Private: nobody is told, and a silenced member may bookmark. At most ${MAX_BOOKMARKS.toLocaleString('en')} ` +
+      'Bookmarks a post the signed-in member may read (a topic’s first post bookmarks the topic), with an optional private note ' +
+      'and an optional reminder (`remindAt`); ' +
+      `bookmarking it again changes the note or the reminder. Private: nobody is told, and a silenced member may bookmark. At most ${MAX_BOOKMARKS.toLocaleString('en')} ` +
       'bookmarks (BAD_USER_INPUT beyond). A post the member may not read is NOT_FOUND.',
   })
   bookmarkPost(@Args('input') input: BookmarkPostInput, @Context() ctx: GqlContext): Promise<PostModel> {

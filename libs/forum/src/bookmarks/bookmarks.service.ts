@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { AccessService } from '../../../access/src/access.service';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
-import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Connection, decodeCursor, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
 import { UsersRepository } from '../../../identity/src/users/users.repository';
@@ -13,7 +13,7 @@ import { BOOKMARKS_PACE, Pacing } from '../pacing';
 import { PostModel, toPostModel } from '../posts/post.model';
 import { BookmarkEdgeFields } from './bookmark.model';
 import { BookmarkReader, BookmarksRepository } from './bookmarks.repository';
-import { BookmarkPostInput } from './dto/bookmark.inputs';
+import { BookmarkPostInput, BookmarksArgs, REMINDER_CLOCK_SLACK_MS, REMINDER_MAX_DAYS } from './dto/bookmark.inputs';
 
 /** How many bookmarks a member's list may hold: far more than anyone comes back to, and a bound on what it stores. */
 export const MAX_BOOKMARKS = 2_000;
@@ -41,11 +41,13 @@ export class BookmarksService {
   ) {}
 
   /**
-   * Bookmarks a post the viewer may read, or changes the note of their bookmark of it (a note
-   * left out stays; null or blank removes it). At most MAX_BOOKMARKS.
+   * Bookmarks a post the viewer may read, or changes the note or the reminder of their bookmark
+   * of it (either left out stays; null removes it, and so does a blank note). At most
+   * MAX_BOOKMARKS.
    */
   async bookmark(viewer: Viewer, input: BookmarkPostInput): Promise<PostModel> {
     const userId = this.member(viewer);
+    this.checkReminder(input.remindAt);
     const post = await this.readablePost(viewer, input.postId);
     await this.pacing.check(viewer, BOOKMARKS_PACE, 'Too many bookmarks at once, try again shortly');
     const reader = await this.reader(viewer, userId);
@@ -53,11 +55,13 @@ export class BookmarksService {
       if (!(await this.users.lockMember(tx, userId))) throw AppError.unauthenticated();
       const existing = await this.repo.find(tx, userId, post.id);
       const note = input.note === undefined ? (existing?.note ?? null) : input.note || null;
-      if (existing && existing.note === note) return; // nothing changes: nothing is written
+      const remindAt = input.remindAt === undefined ? (existing?.remind_at ?? null) : input.remindAt;
+      // Nothing changes: nothing is written.
+      if (existing && existing.note === note && existing.remind_at?.getTime() === remindAt?.getTime()) return;
       if (!existing && (await this.repo.count(reader, tx)) >= MAX_BOOKMARKS) {
         throw AppError.badField('postId', `you have ${MAX_BOOKMARKS.toLocaleString('en')} bookmarks already: remove some first`);
       }
-      await this.repo.save(tx, userId, post.id, note);
+      await this.repo.save(tx, userId, post.id, note, remindAt);
     });
     this.bookmarkedLoader(viewer, userId).clear(post.id).prime(post.id, true);
     return post;
@@ -74,14 +78,14 @@ export class BookmarksService {
     return removed;
   }
 
-  /** The viewer's bookmarks they may read now, newest first. */
-  async list(viewer: Viewer, args: PageArgs): Promise<Connection<PostModel, BookmarkEdgeFields>> {
+  /** The viewer's bookmarks they may read now, newest first (those with or without a reminder, if asked). */
+  async list(viewer: Viewer, args: BookmarksArgs): Promise<Connection<PostModel, BookmarkEdgeFields>> {
     const userId = this.member(viewer);
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, BOOKMARKS_CURSOR, 2) as [string, string] | undefined;
     if (after && !validTimeIdCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
     const reader = await this.reader(viewer, userId);
-    const rows = await this.repo.page(reader, size + 1, after);
+    const rows = await this.repo.page(reader, size + 1, after, args.withReminder);
     const ranks = await this.access.spaceRanks(viewer);
     // Every post listed is bookmarked: Post.bookmarked needs no look-up here.
     const loader = this.bookmarkedLoader(viewer, userId);
@@ -92,9 +96,17 @@ export class BookmarksService {
       BOOKMARKS_CURSOR,
       (r) => [r.k_ts, r.id],
       (r) => toPostModel(r, 'full', ranks.get(r.space_id) ?? 0),
-      () => this.repo.count(reader),
-      (r) => ({ note: r.note, bookmarkedAt: r.bookmarked_at }),
+      () => this.repo.count(reader, undefined, args.withReminder),
+      (r) => ({ note: r.note, bookmarkedAt: r.bookmarked_at, remindAt: r.remind_at }),
     );
+  }
+
+  /** A reminder's time must be ahead (within REMINDER_CLOCK_SLACK_MS) and at most REMINDER_MAX_DAYS ahead: BAD_USER_INPUT otherwise. */
+  private checkReminder(remindAt: Date | null | undefined): void {
+    if (!remindAt) return;
+    const ms = remindAt.getTime() - Date.now();
+    if (!(ms > -REMINDER_CLOCK_SLACK_MS)) throw AppError.badField('remindAt', 'must be in the future');
+    if (ms > REMINDER_MAX_DAYS * 86_400_000) throw AppError.badField('remindAt', `must be at most ${REMINDER_MAX_DAYS} days ahead`);
   }
 
   /**
