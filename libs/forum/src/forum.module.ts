@@ -6,7 +6,7 @@ import { SpacesModule } from '../../spaces/src/spaces.module';
 import { BoardKinds } from './board-kinds';
 import { BookmarksRepository } from './bookmarks/bookmarks.repository';
 import { BookmarksResolver } from './bookmarks/bookmarks.resolver';
-import { BookmarksService } from './bookmarks/bookmarks.service';
+import { BookmarksService, REMINDER_CHECK_MS } from './bookmarks/bookmarks.service';
 import { ContentWriter } from './content-writer';
 import { DraftsRepository } from './drafts/drafts.repository';
 import { DraftsResolver } from './drafts/drafts.resolver';
@@ -36,7 +36,7 @@ import { PollsRepository } from './polls/polls.repository';
 import { PollOptionsResolver, PollsResolver } from './polls/polls.resolver';
 import { PollsService } from './polls/polls.service';
 
-/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks, drafts, topic timers, site-wide pins, tag counts, @mention suggestions and polls. */
+/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks (and their reminders), drafts, topic timers, site-wide pins, tag counts, @mention suggestions and polls. */
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
@@ -50,10 +50,12 @@ export class ForumModule implements OnModuleInit {
     private readonly jobs: JobScheduler,
     private readonly drafts: DraftsRepository,
     private readonly timers: TopicTimersService,
+    private readonly bookmarks: BookmarksService,
   ) {}
 
   onModuleInit(): void {
     this.jobs.register('prune-drafts', 3600_000, () => this.drafts.pruneOlderThan(DRAFT_RETENTION_DAYS));
     this.jobs.register('fire-topic-timers', TIMER_CHECK_MS, () => this.timers.fireDue());
+    this.jobs.register('fire-bookmark-reminders', REMINDER_CHECK_MS, () => this.bookmarks.fireReminders());
   }
 }

@@ -17,7 +17,7 @@ import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notificatio
 import { escapeHtml } from '../../content/src/renderer';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
-  'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_RETURNED_TO_DRAFT', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
+  'BOOKMARK_REMINDER', 'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_RETURNED_TO_DRAFT', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
 const ALL = '*';
 /** The `SignedTokens` purpose of unsubscribe links (they never expire: old e-mails keep working). */
 const UNSUBSCRIBE = 'unsubscribe';
@@ -40,6 +40,7 @@ const LABELS: Record<string, string> = {
   SANCTION: 'A moderator sent you a notice',
   APPEAL_DECIDED: 'Your appeal was decided',
   REPORT_RESOLVED: 'A report you made was resolved',
+  BOOKMARK_REMINDER: 'A reminder you set on a bookmark is due',
   IDEA_STATUS: 'An idea you follow changed status',
   IDEA_MERGED: 'An idea you follow was merged into another',
   ARTICLE_SUBMITTED: 'An article was submitted for review',
@@ -69,6 +70,7 @@ const ABOUT: Record<string, string> = {
   SANCTION: 'moderators’ notices',
   APPEAL_DECIDED: 'your appeals',
   REPORT_RESOLVED: 'your reports',
+  BOOKMARK_REMINDER: 'your bookmark reminders',
   IDEA_STATUS: 'status changes of ideas you follow',
   IDEA_MERGED: 'ideas you follow being merged',
   ARTICLE_SUBMITTED: 'articles submitted for review',

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { BoardKinds } from '../../forum/src/board-kinds';
+import { BOOKMARK_REMINDER_DUE } from '../../forum/src/bookmarks/bookmarks.repository';
 import { effectiveWatchesSql, inheritedWatchesSql } from './watch-levels';
 import { mentionedGroupMembersSql, postGroupMentionsJsonSql } from './group-mentions';
 import { newId } from '../../core/src/ids';
@@ -42,14 +43,44 @@ export class NotificationsHandler implements OutboxHandler {
   ) {}
 
   handles(type: string): boolean {
-    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'post.deleted', 'post.rejected', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated'].includes(type);
+    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'post.deleted', 'post.rejected', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated', BOOKMARK_REMINDER_DUE].includes(type);
   }
 
   async handle(events: OutboxEvent[]): Promise<void> {
+    // Reminders come in batches (the job announces hundreds at once): delivered together.
+    const reminders = events.filter((e) => e.type === BOOKMARK_REMINDER_DUE);
     for (const e of events) {
+      if (e.type === BOOKMARK_REMINDER_DUE) continue;
       const drafts = await this.draftsFor(e);
       await this.deliver(drafts);
     }
+    if (reminders.length > 0) await this.deliver(await this.forBookmarkReminders(reminders));
+  }
+
+  /**
+   * Bookmark reminders that fired (`BookmarksService.fireReminders`), one statement for them
+   * all: each tells its owner of the post (in its topic as it is now, with the bookmark's note
+   * as it is now, if any). A bookmark removed since tells nothing; whether its owner may read
+   * the post is `deliver`'s check, as for every kind. One per reminder time, so a redelivered
+   * event doubles nothing.
+   */
+  private async forBookmarkReminders(events: OutboxEvent[]): Promise<NotificationDraft[]> {
+    const due = events.map((e) => e.payload as { userId: string; postId: string; remindAt: string });
+    const rows: Array<{ user_id: string; post_id: string; remind_at: string; topic_id: string; number: number; note: string | null }> = await this.ds.query(
+      `SELECT e.user_id, e.post_id, e.remind_at, p.topic_id, p.number, b.note
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS e(user_id, post_id, remind_at)
+         JOIN post_bookmarks b ON b.user_id = e.user_id AND b.post_id = e.post_id
+         JOIN posts p ON p.id = e.post_id`,
+      [due.map((d) => d.userId), due.map((d) => d.postId), due.map((d) => String(d.remindAt))],
+    );
+    return rows.map((r) => ({
+      userId: r.user_id,
+      kind: 'BOOKMARK_REMINDER',
+      topicId: r.topic_id,
+      postId: r.post_id,
+      data: r.note ? { number: r.number, note: r.note } : { number: r.number },
+      source: `bookmark-reminder:${r.post_id}:${r.remind_at}`,
+    }));
   }
 
   /**

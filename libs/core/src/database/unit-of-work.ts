@@ -22,10 +22,13 @@ export function rowsOf<T>(result: unknown): T[] {
  * The one statement that writes outbox events: `rows` (a VALUES list or a SELECT) yields
  * (type, aggregate_type, aggregate_id, version, payload); the statement answers how many it
  * wrote as `n`, and wakes the worker, which PostgreSQL delivers when the transaction commits.
- * Bulk writers (the importer) use it with a SELECT, `Tx.emit` with one row.
+ * Bulk writers (the importer) use it with a SELECT, `Tx.emit` with one row. `before`: named
+ * queries (`name AS (…)`, comma-separated) the SELECT may read, placed ahead in the statement's
+ * WITH, where PostgreSQL takes data-modifying ones (a claim that updates the rows it announces).
  */
-export function outboxInsertSql(rows: string): string {
-  return `WITH e AS (
+export function outboxInsertSql(rows: string, before?: string): string {
+  return `WITH ${before ? `${before},
+` : ''}e AS (
      INSERT INTO outbox (type, aggregate_type, aggregate_id, version, payload) ${rows} RETURNING id)
    SELECT (SELECT count(*)::int FROM e) AS n, pg_notify('${OUTBOX_CHANNEL}', '')`;
 }

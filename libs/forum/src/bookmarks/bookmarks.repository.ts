@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { fullViewSql } from '../../../access/src/access.service';
-import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
+import { outboxInsertSql, Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
 import { ActivityReader, POST_COLUMNS } from '../posts/posts.repository';
 import { BookmarkRow } from './bookmark.model';
 
@@ -16,6 +16,9 @@ export type BookmarkReader = ActivityReader & { viewerId: string };
 const LISTED = `b.user_id = $1 AND ${fullViewSql('p', { viewer: '$1', readable: '$2', moderated: '$3' })}
   AND ${fullViewSql('t', { viewer: '$1', readable: '$2', moderated: '$3' })}`;
 const LISTED_FROM = `post_bookmarks b JOIN posts p ON p.id = b.post_id JOIN topics t ON t.id = p.topic_id`;
+
+/** The outbox event a due reminder becomes: payload `{ userId, postId, remindAt }` (the notifications handler's). */
+export const BOOKMARK_REMINDER_DUE = 'bookmark.reminder_due';
 
 /** Which bookmarks a list takes by their reminder: true those with one, false those without, undefined all. */
 function reminderSql(withReminder: boolean | null | undefined): string {
@@ -53,9 +56,13 @@ export class BookmarksRepository {
     return row.n;
   }
 
-  /** The member's bookmark of a post, if any (read under the member's lock, `UsersRepository.lockMember`). */
+  /**
+   * The member's bookmark of a post, if any (read under the member's lock, `UsersRepository.lockMember`),
+   * locked for the transaction: a reminder the job is firing is read once cleared, so a change
+   * that keeps the reminder does not put back one that has fired (and the job skips it meanwhile).
+   */
   async find(m: Queryable, userId: string, postId: string): Promise<{ note: string | null; remind_at: Date | null } | undefined> {
-    const [row] = await m.query(`SELECT note, remind_at FROM post_bookmarks WHERE user_id = $1 AND post_id = $2`, [userId, postId]);
+    const [row] = await m.query(`SELECT note, remind_at FROM post_bookmarks WHERE user_id = $1 AND post_id = $2 FOR UPDATE`, [userId, postId]);
     return row;
   }
 
@@ -65,6 +72,27 @@ export class BookmarksRepository {
        ON CONFLICT (user_id, post_id) DO UPDATE SET note = excluded.note, remind_at = excluded.remind_at`,
       [userId, postId, note, remindAt],
     );
+  }
+
+  /**
+   * Fires up to `limit` reminders due by `now`, soonest first, in one statement: it claims them
+   * down the partial index (`FOR UPDATE SKIP LOCKED`: a reminder another worker holds is
+   * theirs), clears them, and writes a BOOKMARK_REMINDER_DUE outbox event for each, so a
+   * reminder is cleared exactly when its event is stored. Answers how many it fired.
+   */
+  async fireDue(now: Date, limit: number): Promise<number> {
+    const [row]: Array<{ n: number }> = await this.ds.query(
+      outboxInsertSql(
+        `SELECT '${BOOKMARK_REMINDER_DUE}', 'user', user_id, 1, jsonb_build_object('userId', user_id, 'postId', post_id, 'remindAt', remind_at) FROM cleared`,
+        `due AS (
+           SELECT user_id, post_id, remind_at FROM post_bookmarks WHERE remind_at <= $1 ORDER BY remind_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+         cleared AS (
+           UPDATE post_bookmarks b SET remind_at = NULL FROM due WHERE b.user_id = due.user_id AND b.post_id = due.post_id
+           RETURNING b.user_id, b.post_id, due.remind_at)`,
+      ),
+      [now, limit],
+    );
+    return row.n;
   }
 
   /** Whether there was a bookmark to remove. */

@@ -18,6 +18,13 @@ import { BookmarkPostInput, BookmarksArgs, REMINDER_CLOCK_SLACK_MS, REMINDER_MAX
 /** How many bookmarks a member's list may hold: far more than anyone comes back to, and a bound on what it stores. */
 export const MAX_BOOKMARKS = 2_000;
 
+/** How often the worker looks for due reminders: a reminder fires within this of its time. */
+export const REMINDER_CHECK_MS = 60_000;
+
+/** Reminders fired per statement, and statements per run at most (the rest wait for the next run). */
+const REMINDERS_PER_BATCH = 500;
+const REMINDER_BATCHES_PER_RUN = 20;
+
 const BOOKMARKED = 'loader:bookmarked';
 
 /**
@@ -99,6 +106,25 @@ export class BookmarksService {
       () => this.repo.count(reader, undefined, args.withReminder),
       (r) => ({ note: r.note, bookmarkedAt: r.bookmarked_at, remindAt: r.remind_at }),
     );
+  }
+
+  /**
+   * Fires every reminder due by `now` (the worker's `fire-bookmark-reminders` job, every
+   * REMINDER_CHECK_MS; tests pass a later `now` rather than wait): one statement per batch of
+   * REMINDERS_PER_BATCH claims, clears and announces them (`BookmarksRepository.fireDue`), and
+   * the notifications handler turns each announcement into a BOOKMARK_REMINDER for its owner,
+   * if they may read the post then. One they may not read is cleared all the same, untold: a
+   * reminder is for a moment, and one kept would come back long after it, when access does.
+   * Answers how many fired.
+   */
+  async fireReminders(now = new Date()): Promise<number> {
+    let fired = 0;
+    for (let i = 0; i < REMINDER_BATCHES_PER_RUN; i++) {
+      const n = await this.repo.fireDue(now, REMINDERS_PER_BATCH);
+      fired += n;
+      if (n < REMINDERS_PER_BATCH) break;
+    }
+    return fired;
   }
 
   /** A reminder's time must be ahead (within REMINDER_CLOCK_SLACK_MS) and at most REMINDER_MAX_DAYS ahead: BAD_USER_INPUT otherwise. */

@@ -34,8 +34,8 @@ export class BookmarkPostInput {
   @Field(() => Date, {
     nullable: true,
     description:
-      `When to be reminded of the post: in the future, at most ${REMINDER_MAX_DAYS} days ahead. ` +
-      'Given, it replaces the bookmark’s reminder; null removes it; left out, the reminder stays as it is.',
+      `When to be reminded of the post (a BOOKMARK_REMINDER notification, if they may still read it then): in the future, at most ${REMINDER_MAX_DAYS} days ahead. ` +
+      'Given, it replaces the bookmark’s reminder; null removes it; left out, the reminder stays as it is. A reminder fires once, then is cleared.',
   })
   @IsOptional() @IsDate({ message: 'must be a date and time' })
   remindAt?: Date | null;
