@@ -24,7 +24,7 @@ export class BookmarksResolver {
     description:
       'Bookmarks a post the signed-in member may read (a topic’s first post bookmarks the topic), with an optional private note ' +
       'and an optional reminder (`remindAt`: a BOOKMARK_REMINDER notification then, if they may still read the post); ' +
-      `bookmarking it again changes the note or the reminder. Private: nobody is told, and a silenced member may bookmark. At most ${MAX_BOOKMARKS.toLocaleString('en')} ` +
+      `bookmarking it again changes the note or the reminder. Private: nobody else is told, and a silenced member may bookmark. At most ${MAX_BOOKMARKS.toLocaleString('en')} ` +
       'bookmarks (BAD_USER_INPUT beyond). A post the member may not read is NOT_FOUND.',
   })
   bookmarkPost(@Args('input') input: BookmarkPostInput, @Context() ctx: GqlContext): Promise<PostModel> {
