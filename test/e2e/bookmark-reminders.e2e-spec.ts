@@ -245,6 +245,17 @@ describe('bookmark reminders', () => {
       expect(mail.text).toContain(`• A reminder you set on a bookmark is due — “A topic to come back to” ${t.config.publicUrl}/t/${topic.id}#post-2`);
       // The note is the member's own, in the app: the e-mail does not carry it.
       expect(mail.text).not.toContain('private words');
+
+      // Its e-mail can be turned off on its own, as every kind's.
+      const PREFERENCE = `mutation($input: EmailPreferenceInput!) { setEmailPreference(input: $input) { kind enabled } }`;
+      const prefs = expectOk(await t.gql(PREFERENCE, { input: { kind: 'BOOKMARK_REMINDER', enabled: false } }, { token: u.token })).setEmailPreference;
+      expect(prefs).toContainEqual({ kind: 'BOOKMARK_REMINDER', enabled: false });
+      expectOk(await bookmark(u, { postId: topic.firstPostId, remindAt: inMs(HOUR) }));
+      expect(await fire(2 * HOUR)).toBe(1);
+      await t.sql(`UPDATE notifications SET created_at = now() - interval '30 minutes' WHERE user_id = $1 AND emailed_at IS NULL`, [u.id]);
+      await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [u.id]);
+      expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === u.email)).toEqual([]);
+      expect((await rowsFor(u)).map((n) => n.post_id).sort()).toEqual([r.id, topic.firstPostId].sort());
     });
   });
 
