@@ -367,5 +367,22 @@ describe('bookmark reminders', () => {
       expect(many.delivery).toBe(few.delivery);
       expect(many.delivery).toBeLessThanOrEqual(12);
     });
+
+    it('takes a run past one batch of 500 in one statement more', async () => {
+      const u = await makeUser(t);
+      const topic = await createTopic(t, author.token, boardId);
+      await t.sql(
+        `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html)
+         SELECT gen_random_uuid(), $1, $2, 1 + g, $3, 'filler', '<p>filler</p>' FROM generate_series(1, 501) g`,
+        [topic.id, spaceId, author.id],
+      );
+      await t.sql(`INSERT INTO post_bookmarks (user_id, post_id, remind_at) SELECT $1, id, now() FROM posts WHERE topic_id = $2 AND number > 1`, [u.id, topic.id]);
+      let fired = 0;
+      const firing = await t.countStatements(async () => (fired = await t.get(BookmarksService).fireReminders()));
+      expect(fired).toBe(501);
+      expect(firing.count).toBe(2);
+      await t.get(OutboxWorker).drain();
+      expect((await rowsFor(u)).length).toBe(501);
+    });
   });
 });
