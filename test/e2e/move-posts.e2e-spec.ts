@@ -3,6 +3,7 @@ import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, forumRowCounts, reply, setPostState } from '../factories/forum';
+import { publishedArticle } from '../factories/knowledge';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -22,6 +23,7 @@ describe('moving posts to another topic', () => {
   let moderator: TestUser;
   let customer: TestUser;
   let other: TestUser;
+  let reader: TestUser;
   let employee: TestUser;
   let publicSpace: { id: string };
   let internalSpace: { id: string };
@@ -42,12 +44,20 @@ describe('moving posts to another topic', () => {
     moderator = await makeUser(t);
     customer = await makeUser(t);
     other = await makeUser(t);
+    reader = await makeUser(t);
     employee = await makeUser(t, { groups: [employees] });
     publicSpace = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
     internalSpace = await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }]);
     publicBoard = await makeBoard(t, publicSpace.id);
     otherBoard = await makeBoard(t, publicSpace.id);
     internalBoard = await makeBoard(t, internalSpace.id);
+    // Replies holding this word wait for a moderator's approval.
+    const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
+    for (const [pattern, action, publicReason] of [
+      ['holdthisreply', 'REQUIRE_APPROVAL', 'Held for a look'],
+    ]) {
+      expectOk(await t.gql(RULE, { input: { spaceId: publicSpace.id, pattern, kind: 'WORD', action, publicReason } }, { token: admin.token }));
+    }
   });
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
@@ -108,6 +118,154 @@ describe('moving posts to another topic', () => {
     // The post keeps its id: reading it by id finds it in its new topic.
     const post = expectOk(await t.gql(`query($id: ID!) { post(id: $id) { number topic { id } } }`, { id: m1.id }, { token: customer.token })).post;
     expect(post).toEqual({ number: 3, topic: { id: dest.id } });
+  });
+
+  /**
+   * A topic whose replies are of every kind: `keep` (visible, stays), then those that move:
+   * visible and liked, hidden (liked before), held for approval, deleted by its author,
+   * visible again (the latest). `other` wrote all but the last, which the topic's author wrote.
+   */
+  const mixedTopic = async (boardId: string) => {
+    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const like = async (postId: string, user: TestUser) =>
+      expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId, kind: 'LIKE' } }, { token: user.token }));
+    const source = await createTopic(t, customer.token, boardId);
+    const keep = await reply(t, other.token, source.id, 'Stays here.');
+    const visible = await reply(t, other.token, source.id, 'Moves, visible.');
+    await like(visible.id, customer);
+    const hidden = await reply(t, other.token, source.id, 'Moves, hidden.');
+    await like(hidden.id, reader);
+    expect(expectOk(await t.gql(MODERATE, { input: { postId: hidden.id, action: 'HIDE' } }, { token: moderator.token })).moderatePost.state).toBe('HIDDEN');
+    const held = await reply(t, other.token, source.id, 'Moves, holdthisreply.');
+    const deleted = await reply(t, other.token, source.id, 'Moves, deleted.');
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.id }, { token: other.token }));
+    const last = await reply(t, customer.token, source.id, 'Moves, visible, the latest.');
+    const states = await t.sql(`SELECT state FROM posts WHERE id = ANY($1::uuid[]) ORDER BY number`, [[visible.id, hidden.id, held.id, deleted.id, last.id]]);
+    expect(states.map((r: any) => r.state)).toEqual(['VISIBLE', 'HIDDEN', 'PENDING', 'DELETED', 'VISIBLE']);
+    /** The source as `user` sees it once they moved: its first post and `keep`, counted alone. */
+    const remains = async (user: TestUser) => {
+      const left = await view(source.id, user);
+      expect(left).toMatchObject({ replyCount: 1, reactionCount: 0, lastActivityAt: await createdAt(keep.id), ids: [source.firstPostId, keep.id], total: 2 });
+      return left;
+    };
+    return { source, remains, moving: [visible.id, hidden.id, held.id, deleted.id, last.id], visible, last };
+  };
+
+  const VIEW = `query($id: ID!, $h: String!) {
+    topic(id: $id) { replyCount reactionCount lastActivityAt unreadCount posts(first: 100) { totalCount edges { node { id } } } }
+    user(handle: $h) { postCount topicCount }
+  }`;
+  /** A topic as a viewer sees it: its counters, the posts listed to them, and `other`'s activity counts. */
+  const view = async (id: string, user: TestUser) => {
+    const data = expectOk(await t.gql(VIEW, { id, h: other.handle }, { token: user.token }));
+    const { posts, ...counters } = data.topic;
+    return { ...counters, ids: posts.edges.map((e: any) => e.node.id), total: posts.totalCount, activity: data.user };
+  };
+  /** The stored counters of a topic against what its posts add up to now. */
+  const recount = async (id: string) =>
+    (
+      await t.sql(
+        `SELECT t.reply_count = (SELECT count(*) FROM posts WHERE topic_id = t.id AND state = 'VISIBLE' AND number > 1)::int AS replies,
+                t.reaction_count = (SELECT COALESCE(sum(reaction_total), 0) FROM posts WHERE topic_id = t.id AND state = 'VISIBLE')::int AS reactions,
+                t.last_post_number = (SELECT max(number) FROM posts WHERE topic_id = t.id) AS last_number,
+                t.last_activity_at = (SELECT max(created_at) FROM posts WHERE topic_id = t.id AND state = 'VISIBLE') AS activity
+           FROM topics t WHERE t.id = $1`,
+        [id],
+      )
+    )[0];
+  const consistent = { replies: true, reactions: true, last_number: true, activity: true };
+  const createdAt = async (id: string) => (await t.sql(`SELECT created_at FROM posts WHERE id = $1`, [id]))[0].created_at.toISOString();
+
+  it('merges visible, hidden, held and deleted replies: every counter on both sides right, as their author, another member and a moderator see them', async () => {
+    const dest = await createTopic(t, customer.token, otherBoard);
+    const d2 = await reply(t, customer.token, dest.id, 'Already here.');
+    const { source, remains, moving, last } = await mixedTopic(publicBoard);
+    const MARK = `mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`;
+    expectOk(await t.gql(MARK, { input: { topicId: source.id, postNumber: 7 } }, { token: reader.token }));
+    expectOk(await t.gql(MARK, { input: { topicId: dest.id, postNumber: 2 } }, { token: reader.token }));
+    const viewers = [other, reader, moderator];
+    const before = await Promise.all(viewers.map(async (u) => ({ s: await view(source.id, u), d: await view(dest.id, u) })));
+    // The hidden post's like no longer counts; the held and deleted posts were never counted.
+    expect(before[2].s).toMatchObject({ replyCount: 3, reactionCount: 1 });
+
+    expectOk(await move({ postIds: moving, toTopicId: dest.id }, moderator));
+
+    for (const [i, u] of viewers.entries()) {
+      const s = await remains(u);
+      const d = await view(dest.id, u);
+      const was = before[i];
+      expect(d).toMatchObject({ replyCount: 3, reactionCount: 1, lastActivityAt: await createdAt(last.id) });
+      // Each sees in the destination exactly what they saw of the moved posts where they were, in order.
+      expect(d.ids).toEqual([...was.d.ids, ...was.s.ids.filter((id: string) => moving.includes(id))]);
+      expect(d.total).toBe(d.ids.length);
+      expect(s.total + d.total).toBe(was.s.total + was.d.total);
+      // The author's activity, as each viewer counts it, does not change with the posts' topic.
+      expect(s.activity).toEqual(was.s.activity);
+    }
+    // The author and moderators see the held post; the other member does not.
+    expect((await view(dest.id, other)).ids).toContain(moving[2]);
+    expect((await view(dest.id, reader)).ids).not.toContain(moving[2]);
+    expect((await view(dest.id, moderator)).total).toBe(7);
+    // Read to the end on both sides before: nothing unread where they left, the two visible posts of others where they went.
+    expect((await view(source.id, reader)).unreadCount).toBe(0);
+    expect((await view(dest.id, reader)).unreadCount).toBe(2);
+    expect(await recount(source.id)).toEqual(consistent);
+    expect(await recount(dest.id)).toEqual(consistent);
+    const [log] = await t.sql(`SELECT after FROM moderation_log WHERE action = 'posts.move' AND target_id = $1`, [dest.id]);
+    expect(log.after).toMatchObject({ topicId: dest.id, count: 5 });
+  });
+
+  it('splits visible, hidden, held and deleted replies into a new topic: every counter on both sides and the board’s right, as each viewer sees them', async () => {
+    const { source, remains, moving, visible, last } = await mixedTopic(publicBoard);
+    const BOARD = `query($id: ID!) { board(id: $id) { topics(first: 1) { totalCount } } }`;
+    const boardCount = async (u: TestUser) => expectOk(await t.gql(BOARD, { id: otherBoard }, { token: u.token })).board.topics.totalCount;
+    const viewers = [other, reader, moderator];
+    const before = await Promise.all(viewers.map(async (u) => ({ s: await view(source.id, u), board: await boardCount(u) })));
+
+    const split = expectOk(await move({ postIds: moving, newTopic: { boardId: otherBoard, title: 'A mixed bag', tags: ['mixed-bag'] } }, moderator)).movePosts;
+    expect(split).toMatchObject({ replyCount: 1, reactionCount: 1, author: { id: other.id }, firstPost: { id: visible.id, number: 1 }, createdAt: await createdAt(visible.id) });
+
+    for (const [i, u] of viewers.entries()) {
+      const s = await remains(u);
+      const d = await view(split.id, u);
+      const was = before[i];
+      expect(d).toMatchObject({ replyCount: 1, reactionCount: 1, lastActivityAt: await createdAt(last.id) });
+      expect(d.ids).toEqual(was.s.ids.filter((id: string) => moving.includes(id)));
+      expect(s.total + d.total).toBe(was.s.total);
+      // Their visible post that opens the new topic counts as a topic they started now, no longer as a reply.
+      expect(s.activity).toEqual({ postCount: was.s.activity.postCount - 1, topicCount: was.s.activity.topicCount + 1 });
+      expect(await boardCount(u)).toBe(was.board + 1);
+    }
+    expect(await recount(source.id)).toEqual(consistent);
+    expect(await recount(split.id)).toEqual(consistent);
+    const [tag] = await t.sql(`SELECT topic_count FROM space_tags WHERE space_id = $1 AND tag = 'mixed-bag'`, [publicSpace.id]);
+    expect(tag.topic_count).toBe(1);
+  });
+
+  it('moves only among forum topics: an idea’s or an article’s replies stay, nothing goes into an idea or an article, and nothing is written', async () => {
+    const ideas = await makeBoard(t, publicSpace.id, 'IDEAS');
+    const knowledge = await makeBoard(t, publicSpace.id, 'KNOWLEDGE');
+    const idea = await createTopic(t, customer.token, ideas, { title: 'Dark mode please' });
+    const ideaReply = await reply(t, other.token, idea.id, 'Yes please.');
+    const article = await publishedArticle(t, moderator.token, moderator.token, knowledge, { title: 'How to grind' });
+    const [{ id: articleFirst }] = await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [article]);
+    const forum = await createTopic(t, customer.token, publicBoard);
+    const forumReply = await reply(t, other.token, forum.id, 'A forum reply.');
+    const before = await forumRowCounts(t);
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ postIds: [ideaReply.id], toTopicId: forum.id }, 'postIds'],
+      [{ postIds: [ideaReply.id], newTopic: { boardId: publicBoard, title: 'From an idea' } }, 'postIds'],
+      [{ postIds: [idea.firstPostId], toTopicId: forum.id }, 'postIds'],
+      [{ postIds: [articleFirst], newTopic: { boardId: publicBoard, title: 'From an article' } }, 'postIds'],
+      [{ postIds: [forumReply.id], toTopicId: idea.id }, 'toTopicId'],
+      [{ postIds: [forumReply.id], toTopicId: article }, 'toTopicId'],
+      [{ postIds: [forumReply.id], newTopic: { boardId: knowledge, title: 'Into the knowledge base' } }, 'newTopic.boardId'],
+    ];
+    for (const [input, field] of cases) {
+      const err = expectError(await move(input, admin), 'BAD_USER_INPUT');
+      expect(err.extensions.fields?.map((f: any) => f.field)).toEqual([field]);
+    }
+    expect(await forumRowCounts(t)).toEqual(before);
   });
 
   it('un-accepts a moved accepted answer on the question it left', async () => {

@@ -117,13 +117,14 @@ export class PostMovesService {
     const first = moved[0];
     let dest: { id: string; boardId: string; spaceId: string; base: number };
     if (to.kind === 'new') {
-      // The earliest post opens the new topic: its author's, from when it was written.
+      // The earliest post opens the new topic: its author's, from when it was written (read
+      // from the row, not from the Date it was read into, which keeps milliseconds only).
       if (first.state !== ContentState.VISIBLE) throw AppError.badField('postIds', 'the earliest post, which opens the new topic, must be visible');
       const topicId = newId();
       await tx.query(
         `INSERT INTO topics (id, board_id, space_id, author_id, kind, title, tags, last_post_number, state, created_at, last_activity_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 'VISIBLE', $8, $8)`,
-        [topicId, to.boardId, to.spaceId, first.author_id, TopicKind.DISCUSSION, to.title, to.tags, first.created_at],
+         SELECT $1, $2, $3, $4, $5, $6, $7, 0, 'VISIBLE', p.created_at, p.created_at FROM posts p WHERE p.id = $8`,
+        [topicId, to.boardId, to.spaceId, first.author_id, TopicKind.DISCUSSION, to.title, to.tags, first.id],
       );
       dest = { id: topicId, boardId: to.boardId, spaceId: to.spaceId, base: 0 };
     } else {
@@ -163,14 +164,13 @@ export class PostMovesService {
     // Readers past the source's new end: a reply taking a freed number must count as unread.
     await tx.query(`UPDATE topic_reads SET last_read_number = $2, updated_at = now() WHERE topic_id = $1 AND last_read_number > $2`, [source.id, src.last_post_number]);
     // The destination: the moved posts counted (a new topic's first post is no reply), its
-    // activity the latest of its own and theirs.
-    const lastVisible = visible.length ? visible[visible.length - 1].created_at : null;
+    // activity the latest of its own and their visible ones' (as stored, to the microsecond).
     const [row] = await tx.query<TopicRow>(
       `UPDATE topics t SET reply_count = t.reply_count + $2, reaction_count = t.reaction_count + $3, last_post_number = $4,
-              last_activity_at = GREATEST(t.last_activity_at, COALESCE($5::timestamptz, t.last_activity_at)),
+              last_activity_at = GREATEST(t.last_activity_at, (SELECT max(created_at) FROM posts WHERE id = ANY($5::uuid[]) AND state = 'VISIBLE')),
               version = t.version + 1, updated_at = now()
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
-      [dest.id, replies - (to.kind === 'new' ? 1 : 0), reactions, dest.base + moved.length, lastVisible],
+      [dest.id, replies - (to.kind === 'new' ? 1 : 0), reactions, dest.base + moved.length, ids],
     );
     // Notifications about a moved post open it where it is now.
     await tx.query(
@@ -219,7 +219,10 @@ export class PostMovesService {
       targetId: dest.id,
       spaceId: dest.spaceId,
       before: { topicId: source.id, spaceId: source.spaceId, posts: moved.map((p) => ({ id: p.id, number: p.number })) },
-      after: { topicId: dest.id, spaceId: dest.spaceId, newTopic: to.kind === 'new', posts: moved.map((p) => ({ id: p.id, number: numbers.get(p.id) })) },
+      after: {
+        topicId: dest.id, spaceId: dest.spaceId, newTopic: to.kind === 'new', ...(to.kind === 'new' ? { title: to.title } : {}), count: moved.length,
+        posts: moved.map((p) => ({ id: p.id, number: numbers.get(p.id) })),
+      },
     });
     return row;
   }
