@@ -55,6 +55,8 @@ describe('moving posts to another topic', () => {
     const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
     for (const [pattern, action, publicReason] of [
       ['holdthisreply', 'REQUIRE_APPROVAL', 'Held for a look'],
+      ['forbiddenword', 'BLOCK', 'Not that word'],
+      ['darnword', 'CENSOR', 'Mind your language'],
     ]) {
       expectOk(await t.gql(RULE, { input: { spaceId: publicSpace.id, pattern, kind: 'WORD', action, publicReason } }, { token: admin.token }));
     }
@@ -266,6 +268,29 @@ describe('moving posts to another topic', () => {
       expect(err.extensions.fields?.map((f: any) => f.field)).toEqual([field]);
     }
     expect(await forumRowCounts(t)).toEqual(before);
+  });
+
+  it('screens a split’s new title and tags through watched words as a new topic’s: blocked or held refused with nothing written, censored masked', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    const r = await reply(t, other.token, source.id, 'Splits off.');
+    const before = await forumRowCounts(t);
+    const cases: Array<[Record<string, unknown>, string, string]> = [
+      [{ title: 'About the forbiddenword thing' }, 'newTopic.title', 'Your title was refused: Not that word'],
+      [{ title: 'About holdthisreply' }, 'newTopic.title', 'Your title was refused: Held for a look'],
+      // A tag cannot be masked: a censored word there is refused.
+      [{ title: 'A fine title', tags: ['darnword'] }, 'newTopic.tags', 'Your title was refused: Mind your language'],
+    ];
+    for (const [wanted, field, message] of cases) {
+      const err = expectError(await move({ postIds: [r.id], newTopic: { boardId: otherBoard, ...wanted } }, moderator), 'BAD_USER_INPUT');
+      expect(err.extensions.fields).toEqual([{ field, message }]);
+    }
+    expect(await forumRowCounts(t)).toEqual(before);
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'posts.move' AND before->>'topicId' = $1`, [source.id]);
+    expect(n).toBe(0);
+    const split = expectOk(await move({ postIds: [r.id], newTopic: { boardId: otherBoard, title: 'That Darnword issue' } }, moderator)).movePosts;
+    expect(split.title).toBe('That ■■■■■■■■ issue');
+    const [row] = await t.sql(`SELECT title FROM topics WHERE id = $1`, [split.id]);
+    expect(row.title).toBe('That ■■■■■■■■ issue');
   });
 
   it('un-accepts a moved accepted answer on the question it left', async () => {

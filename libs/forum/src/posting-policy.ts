@@ -21,6 +21,19 @@ export interface Contribution {
 /** Who is about to contribute, and where: what is known before the text is rendered. */
 export type Admission = Pick<Contribution, 'viewer' | 'spaceId' | 'kind' | 'rank'>;
 
+/**
+ * A topic's title and tags a moderator sets outside any post (the new topic movePosts splits
+ * off, whose first post is somebody else's and is not screened again), in a space; `fields`
+ * name them in a refusal.
+ */
+export interface TopicHeading {
+  viewer: Viewer;
+  spaceId: string;
+  title: string;
+  tags: string[];
+  fields: { title: string; tags: string };
+}
+
 /** A post back in the PENDING state, in its topic and space. */
 export interface WaitingPost {
   postId: string;
@@ -85,6 +98,11 @@ export interface PostingCheck {
   check(c: Contribution, verdict: Verdict): Promise<void>;
   /** A post waits for review again (restored after it was deleted while waiting, or rejected). */
   waitsAgain?(tx: Tx, p: WaitingPost): Promise<void>;
+  /**
+   * A heading nothing can hold for approval (`TopicHeading`): throws to refuse it, or answers
+   * its title as it may be stored (masked).
+   */
+  screenHeading?(h: TopicHeading): Promise<string>;
   stored?(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
 }
 
@@ -122,5 +140,12 @@ export class PostingPolicy {
 
   async waitsAgain(tx: Tx, p: WaitingPost): Promise<void> {
     for (const check of this.checks) await check.waitsAgain?.(tx, p);
+  }
+
+  /** The heading's title as every check lets it be stored (each screening the one before's); throws when one refuses it. */
+  async screenHeading(h: TopicHeading): Promise<string> {
+    let title = h.title;
+    for (const check of this.checks) if (check.screenHeading) title = await check.screenHeading({ ...h, title });
+    return title;
   }
 }

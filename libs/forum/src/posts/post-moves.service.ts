@@ -10,6 +10,7 @@ import { BoardKind } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ForumLoaders } from '../forum.loaders';
 import { ContentState, TopicKind } from '../forum.enums';
+import { PostingPolicy } from '../posting-policy';
 import { TopicModel, TopicRow, toTopicModel } from '../topics/topic.model';
 import { TOPIC_COLUMNS } from '../topics/topics.repository';
 import { TopicsService } from '../topics/topics.service';
@@ -49,6 +50,7 @@ export class PostMovesService {
     private readonly spaces: SpacesLoader,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
+    private readonly policy: PostingPolicy,
   ) {}
 
   async move(viewer: Viewer, input: MovePostsInput): Promise<TopicModel> {
@@ -87,7 +89,10 @@ export class PostMovesService {
     if (!board) throw AppError.notFound('Board not found');
     const rank = await this.access.require(viewer, board.spaceId, AccessLevel.MODERATE, 'Board not found');
     if (board.kind !== BoardKind.FORUM) throw AppError.badField('newTopic.boardId', 'must be a forum board');
-    return { kind: 'new', boardId: board.id, spaceId: board.spaceId, title: wanted.title, tags: wanted.tags ?? [], rank };
+    // Its title and tags go through watched words as a new topic's do (masked, or refused).
+    const tags = wanted.tags ?? [];
+    const title = await this.policy.screenHeading({ viewer, spaceId: board.spaceId, title: wanted.title, tags, fields: { title: 'newTopic.title', tags: 'newTopic.tags' } });
+    return { kind: 'new', boardId: board.id, spaceId: board.spaceId, title, tags, rank };
   }
 
   private async write(tx: Tx, actorId: string, source: TopicModel, to: Destination, postIds: string[]): Promise<TopicRow> {

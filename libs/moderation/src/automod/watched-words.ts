@@ -12,7 +12,7 @@ import { AppError } from '../../../core/src/errors';
 import { Connection, ConnectionType, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
-import { Contribution, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
+import { Contribution, PostingCheck, StoredContribution, TopicHeading, Verdict } from '../../../forum/src/posting-policy';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { compile, fold, matchAll, Matches, MatchTimeout, RuleKind, validatePattern } from './matcher';
@@ -72,16 +72,17 @@ interface Part {
 }
 
 /**
- * Whose text is screened, where, and as what: a contribution to a space, or a member's profile
- * (in no space: the site's rules alone apply).
+ * Whose text is screened, where, and as what: a contribution to a space, a topic's heading set
+ * outside any post (in a space), or a member's profile (in no space: the site's rules alone apply).
  */
-type Screening = { viewer: Viewer; spaceId: string | null; kind: Contribution['kind'] | 'profile' };
+type Screening = { viewer: Viewer; spaceId: string | null; kind: Contribution['kind'] | 'heading' | 'profile' };
 
 /**
- * What refuses a profile change beside BLOCK: REQUIRE_APPROVAL, since nothing holds a profile
- * for a moderator to approve, and what a profile shows must not go up without one.
+ * What refuses text nothing can hold beside BLOCK (a profile change, a split's topic heading):
+ * REQUIRE_APPROVAL, since nothing holds it for a moderator to approve, and what it shows must
+ * not go up without one.
  */
-const PROFILE_REFUSING: WatchAction[] = ['BLOCK', 'REQUIRE_APPROVAL'];
+const UNHELD_REFUSING: WatchAction[] = ['BLOCK', 'REQUIRE_APPROVAL'];
 
 interface Screened {
   matched: Row[];
@@ -227,7 +228,7 @@ export class WatchedWordsRule implements PostingCheck {
   /**
    * A member's profile change (ProfileScreening) against the site's rules (a profile belongs to
    * no space), as a post is screened: BLOCK refuses it, naming the field and the rule's public
-   * reason, and so does REQUIRE_APPROVAL (PROFILE_REFUSING). CENSOR masks the bio, as it masks a
+   * reason, and so does REQUIRE_APPROVAL (UNHELD_REFUSING). CENSOR masks the bio, as it masks a
    * body (screened as written and as readers get it); the name, the location and the website
    * cannot be masked (a name of ■ would stand beside every post, and an address would break),
    * so a censored word there refuses the change, as in a tag. FLAG lets it through and puts the
@@ -242,7 +243,7 @@ export class WatchedWordsRule implements PostingCheck {
     if (c.website != null) parts.push({ field: 'website', text: c.website, maskable: false });
     if (parts.length === 0) return;
     const s: Screening = { viewer: c.viewer, spaceId: null, kind: 'profile' };
-    const twice = await this.screenTwice(s, parts, c.bio?.html ?? null, await this.rulesFor(null), PROFILE_REFUSING);
+    const twice = await this.screenTwice(s, parts, c.bio?.html ?? null, await this.rulesFor(null), UNHELD_REFUSING);
     if (!twice) return;
     if (twice.screened.timedOut) throw AppError.conflict('Automatic checks could not finish; try again');
     const reasons = new Set(verdict.reasons);
@@ -252,6 +253,20 @@ export class WatchedWordsRule implements PostingCheck {
     }
     verdict.reasons = [...reasons];
     if (twice.maskedHtml !== null) verdict.bioHtml = twice.maskedHtml;
+  }
+
+  /**
+   * A topic's heading set outside any post (PostingCheck.screenHeading: a split's new topic),
+   * as a new topic's title and tags are screened, but with nothing to hold it: BLOCK and
+   * REQUIRE_APPROVAL refuse it (UNHELD_REFUSING), CENSOR masks the title and refuses a tag, FLAG
+   * lets it through (its mover is a moderator). Matching that runs out of time is CONFLICT.
+   */
+  async screenHeading(h: TopicHeading): Promise<string> {
+    const parts: Part[] = [{ field: h.fields.title, text: h.title, maskable: true }];
+    if (h.tags.length) parts.push({ field: h.fields.tags, text: h.tags.join(' '), maskable: false });
+    const screened = await this.screen({ viewer: h.viewer, spaceId: h.spaceId, kind: 'heading' }, parts, ACTIONS, undefined, UNHELD_REFUSING);
+    if (screened?.timedOut) throw AppError.conflict('Automatic checks could not finish; try again');
+    return screened?.masked[0] ?? h.title;
   }
 
   /** A profile's FLAG rules put its member in the review queue, site-wide; censoring is logged. */
@@ -331,7 +346,8 @@ export class WatchedWordsRule implements PostingCheck {
         this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind, field } }),
       );
     }
-    throw AppError.badField(field, `Your ${c.kind === 'profile' ? 'profile' : 'post'} was refused: ${rule.public_reason}`);
+    const what = c.kind === 'profile' ? 'profile' : c.kind === 'heading' ? 'title' : 'post';
+    throw AppError.badField(field, `Your ${what} was refused: ${rule.public_reason}`);
   }
 
   /** FLAG rules put the post in the review queue, as an automatic report would; censoring is logged. */
