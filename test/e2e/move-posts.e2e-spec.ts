@@ -458,4 +458,20 @@ describe('moving posts to another topic', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(leakedToReader).toBe(false);
   });
+
+  it('files moved posts anew in search even out of a busier topic: a document’s version, its post’s plus its topic’s, grows with the move', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    for (let i = 0; i < 3; i++) await reply(t, customer.token, source.id, `Filler ${i}.`);
+    const a = await reply(t, other.token, source.id, 'First quillmove reply.');
+    const held = await reply(t, other.token, source.id, 'Held quillmove holdthisreply.');
+    await drain();
+    const split = expectOk(await move({ postIds: [a.id, held.id], newTopic: { boardId: otherBoard, title: 'Quill moves' } }, moderator)).movePosts;
+    await drain();
+    const SEARCH = `query { search(query: "quillmove") { edges { node { topic { id } post { id } } } } }`;
+    const hits = expectOk(await t.gql(SEARCH, {}, { token: reader.token })).search.edges.map((e: any) => [e.node.topic.id, e.node.post.id]);
+    expect(hits).toEqual([[split.id, a.id]]);
+    // The held one too, for the moderators who search held posts.
+    const docs = await t.sql(`SELECT id, topic_id, post_number, state FROM search_documents WHERE id = ANY($1::uuid[]) ORDER BY post_number`, [[a.id, held.id]]);
+    expect(docs).toEqual([{ id: a.id, topic_id: split.id, post_number: 1, state: 'VISIBLE' }, { id: held.id, topic_id: split.id, post_number: 2, state: 'PENDING' }]);
+  });
 });

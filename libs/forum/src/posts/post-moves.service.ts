@@ -100,8 +100,8 @@ export class PostMovesService {
     // to either waits for the move (and its number comes after the moved posts'), and two
     // moves between the same topics cannot lock them crosswise.
     const lockIds = to.kind === 'topic' ? [source.id, to.topic.id] : [source.id];
-    const locked = await tx.query<{ id: string; board_id: string; state: string; last_post_number: number }>(
-      `SELECT id, board_id, state, last_post_number FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    const locked = await tx.query<{ id: string; board_id: string; state: string; last_post_number: number; version: number }>(
+      `SELECT id, board_id, state, last_post_number, version FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       [lockIds],
     );
     const here = new Map(locked.map((t) => [t.id, t]));
@@ -170,12 +170,15 @@ export class PostMovesService {
     await tx.query(`UPDATE topic_reads SET last_read_number = $2, updated_at = now() WHERE topic_id = $1 AND last_read_number > $2`, [source.id, src.last_post_number]);
     // The destination: the moved posts counted (a new topic's first post is no reply), its
     // activity the latest of its own and their visible ones' (as stored, to the microsecond).
+    // Its version passes the source's: a search document's version is its post's plus its
+    // topic's, and the index keeps the higher, so a moved post's must grow (its post's grew by
+    // one) or the index would keep it where it was.
     const [row] = await tx.query<TopicRow>(
       `UPDATE topics t SET reply_count = t.reply_count + $2, reaction_count = t.reaction_count + $3, last_post_number = $4,
               last_activity_at = GREATEST(t.last_activity_at, (SELECT max(created_at) FROM posts WHERE id = ANY($5::uuid[]) AND state = 'VISIBLE')),
-              version = t.version + 1, updated_at = now()
+              version = GREATEST(t.version, $6) + 1, updated_at = now()
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
-      [dest.id, replies - (to.kind === 'new' ? 1 : 0), reactions, dest.base + moved.length, ids],
+      [dest.id, replies - (to.kind === 'new' ? 1 : 0), reactions, dest.base + moved.length, ids, here.get(source.id)!.version],
     );
     // Notifications about a moved post open it where it is now.
     await tx.query(
