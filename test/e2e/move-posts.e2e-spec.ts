@@ -474,4 +474,38 @@ describe('moving posts to another topic', () => {
     const docs = await t.sql(`SELECT id, topic_id, post_number, state FROM search_documents WHERE id = ANY($1::uuid[]) ORDER BY post_number`, [[a.id, held.id]]);
     expect(docs).toEqual([{ id: a.id, topic_id: split.id, post_number: 1, state: 'VISIBLE' }, { id: held.id, topic_id: split.id, post_number: 2, state: 'PENDING' }]);
   });
+
+  it('tells of a move in one post.moved event naming every post, and rooms see each leave and arrive', async () => {
+    const connect = (token: string) => connectLive(url, sockets, token);
+    const source = await createTopic(t, customer.token, publicBoard);
+    const a = await reply(t, other.token, source.id, 'First reply.');
+    const b = await reply(t, other.token, source.id, 'Second reply.');
+    const held = await reply(t, other.token, source.id, 'Held: holdthisreply.');
+    const inSource = await connect(reader.token);
+    const onBoard = await connect(reader.token);
+    const author = await connect(other.token);
+    expect(await inSource.timeout(5000).emitWithAck('topic:join', { topicId: source.id })).toEqual({ ok: true });
+    expect(await onBoard.timeout(5000).emitWithAck('board:join', { boardId: otherBoard })).toEqual({ ok: true });
+    const removed: string[] = [];
+    const allRemoved = new Promise<void>((resolve) => inSource.on('post:removed', (e: any) => removed.push(e.postId) === 2 && resolve()));
+    const created = nextLiveEvent(onBoard, 'topic:created');
+    const heldArrives = nextLiveEvent(author, 'post:created');
+    const [{ last }] = await t.sql(`SELECT COALESCE(max(id), 0) AS last FROM outbox`);
+
+    const split = expectOk(await move({ postIds: [held.id, b.id, a.id], newTopic: { boardId: otherBoard, title: 'Three moved' } }, moderator)).movePosts;
+
+    // The move's events: the new topic, the source's update, and one post.moved naming all three by their new numbers.
+    const events = await t.sql(`SELECT type, aggregate_id, payload FROM outbox WHERE id > $1`, [last]);
+    expect(events.map((e: any) => e.type).sort()).toEqual(['post.moved', 'topic.created', 'topic.updated']);
+    const moved = events.find((e: any) => e.type === 'post.moved');
+    expect(moved).toMatchObject({ aggregate_id: source.id, payload: { topicId: source.id, toTopicId: split.id, newTopic: true } });
+    expect(moved.payload.posts.map((m: any) => [m.postId, m.fromNumber, m.number, m.state, m.authorId])).toEqual([
+      [a.id, 2, 1, 'VISIBLE', other.id], [b.id, 3, 2, 'VISIBLE', other.id], [held.id, 4, 3, 'PENDING', other.id],
+    ]);
+    // The visible ones leave the room; the held one never reached it, and arrives for its author (and moderators) alone.
+    await allRemoved;
+    expect(removed).toEqual([a.id, b.id]);
+    expect(await created).toMatchObject({ boardId: otherBoard, topic: { id: split.id, title: 'Three moved' } });
+    expect(await heldArrives).toMatchObject({ topicId: split.id, post: { id: held.id, number: 3, state: 'PENDING' } });
+  });
 });

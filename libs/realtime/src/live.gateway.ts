@@ -60,6 +60,30 @@ const RECHECK_WAIT_MS = 5_000;
 const SESSION_SWEEP_MS = 60_000;
 
 /** Events after which sockets' access is checked again (see `fence`). */
+/** A post as pushed to rooms, with its author and topic (`pushPosts`). */
+interface PushedPostRow {
+  id: string;
+  topic_id: string;
+  space_id: string;
+  number: number;
+  state: string;
+  body_html: string;
+  created_at: Date;
+  edited_at: Date | null;
+  reply_to_post_id: string | null;
+  reaction_counts: Record<string, number>;
+  wiki: boolean;
+  author_id: string;
+  handle: string;
+  display_name: string;
+  topic_state: string;
+  board_id: string;
+  title: string;
+  kind: string;
+  last_post_number: number;
+  last_activity_at: Date;
+}
+
 const ACCESS_EVENTS = new Set(['space.access_changed', 'user.role_changed', 'user.sanctioned', 'user.sessions_revoked', 'topic.moved']);
 
 /** A post leaving its readers' sight: the first post takes its topic's audience with it. */
@@ -662,16 +686,19 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'topic.updated':
         return this.pushTopic(String(p.topicId));
       case 'post.moved': {
-        // Gone from the room of the topic it left (a held post only from those who saw it
-        // waiting; a deleted one went when it was deleted), then arrived where it went, to
-        // whoever may see it there as a new post would (pushPost); the room it left is not told
-        // where, which may be a topic it cannot read.
-        // Its state and author as the move read them, in the event: no look-up per moved post.
-        const removed = { topicId: p.topicId, postId: p.postId, placeholder: 'This post was moved to another topic.' };
-        if (p.state === 'PENDING') this.server.to(`user:${p.authorId}`).to(`modqueue:${p.fromSpaceId}`).emit('post:removed', removed);
-        else if (p.state !== 'DELETED') this.server.to(`topic:${p.topicId}`).emit('post:removed', removed);
+        // One event per move, naming its posts. Each is gone from the room of the topic it left
+        // (a held post only from those who saw it waiting; a deleted one went when it was
+        // deleted), then arrived where it went, to whoever may see it there as a new post would
+        // (pushPosts, all in one look-up); the room it left is not told where, which may be a
+        // topic it cannot read. Their states and authors as the move read them, in the event.
+        const moved = p.posts as Array<{ postId: string; state: string; authorId: string }>;
+        for (const m of moved) {
+          const removed = { topicId: p.topicId, postId: m.postId, placeholder: 'This post was moved to another topic.' };
+          if (m.state === 'PENDING') this.server.to(`user:${m.authorId}`).to(`modqueue:${p.fromSpaceId}`).emit('post:removed', removed);
+          else if (m.state !== 'DELETED') this.server.to(`topic:${p.topicId}`).emit('post:removed', removed);
+        }
         // The first post of a topic split off arrives on its board as a new topic would.
-        return this.pushPost('post:created', String(p.postId), p.newTopic === true && p.number === 1);
+        return this.pushPosts('post:created', moved.map((m) => m.postId), (number) => p.newTopic === true && number === 1);
       }
       case 'topic.moved':
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
@@ -726,14 +753,23 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * A post that just became visible (`arrived`) also tells the board's room: `topic:created`
    * for a new topic, `topic:activity` for a reply, so open board lists can follow.
    */
-  private async pushPost(event: string, postId: string, arrived = false): Promise<void> {
-    const [row] = await this.ds.query(
+  private pushPost(event: string, postId: string, arrived = false): Promise<void> {
+    return this.pushPosts(event, [postId], () => arrived);
+  }
+
+  /** `pushPost` of several posts (those a move brought into one topic), read in one statement and pushed in number order; `arrived` by post number. */
+  private async pushPosts(event: string, postIds: string[], arrived: (number: number) => boolean): Promise<void> {
+    const rows: PushedPostRow[] = await this.ds.query(
       `SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki,
               u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_post_number, t.last_activity_at
-         FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
-      [postId],
+         FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`,
+      [postIds],
     );
-    if (!row) return;
+    for (const row of rows) this.pushRow(event, row, arrived(row.number));
+  }
+
+  /** One post's push (see `pushPost`). */
+  private pushRow(event: string, row: PushedPostRow, arrived: boolean): void {
     const payload = {
       topicId: row.topic_id,
       post: {

@@ -54,7 +54,15 @@ export class SearchIndexer implements OutboxHandler {
     const audienceTopics = new Set<string>();
     for (const e of events) {
       const audience = AUDIENCE_EVENT_TYPES.includes(e.type);
-      if (e.aggregateType === 'space') spaceIds.add(String(e.payload.spaceId ?? e.aggregateId));
+      // A move names the posts it moved (`post.moved`, one event per move): those alone, not the
+      // rest of the topic they left, are filed anew.
+      const named = e.type === 'post.moved' && Array.isArray(e.payload.posts) ? (e.payload.posts as Array<{ postId?: unknown }>).map((m) => m.postId).filter((id): id is string => typeof id === 'string') : null;
+      if (named) {
+        for (const id of named) {
+          postIds.add(id);
+          if (audience) audiencePosts.add(id);
+        }
+      } else if (e.aggregateType === 'space') spaceIds.add(String(e.payload.spaceId ?? e.aggregateId));
       else if (e.aggregateType === 'topic') {
         topicIds.add(e.aggregateId);
         if (audience) audienceTopics.add(e.aggregateId);

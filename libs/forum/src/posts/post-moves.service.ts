@@ -32,6 +32,31 @@ interface MovedRow {
   created_at: Date;
 }
 
+/** One post of a `post.moved` event: where it was (and as what), and its number now. */
+export type MovedPost = {
+  postId: string;
+  fromNumber: number;
+  number: number;
+  state: ContentState;
+  authorId: string;
+};
+
+/**
+ * The payload of `post.moved`, one event per move: from `topicId` (in `fromSpaceId`,
+ * `fromBoardId`) to `toTopicId` (in `spaceId`, `boardId`; `newTopic` when the move split it
+ * off), the posts by their new numbers.
+ */
+export type PostsMovedPayload = {
+  topicId: string;
+  fromSpaceId: string;
+  fromBoardId: string;
+  toTopicId: string;
+  spaceId: string;
+  boardId: string;
+  newTopic: boolean;
+  posts: MovedPost[];
+};
+
 /** The topics forum boards hold (moves of posts stay among them). */
 const FORUM_KINDS: readonly string[] = [TopicKind.DISCUSSION, TopicKind.QUESTION];
 
@@ -138,13 +163,13 @@ export class PostMovesService {
     const ids = moved.map((p) => p.id);
     // New numbers after the destination's last; a reply to a post left behind answers nothing
     // any more, and neither does a new topic's first post.
-    const renumbered = await tx.query<{ id: string; number: number; version: number }>(
+    const renumbered = await tx.query<{ id: string; number: number }>(
       `UPDATE posts p SET topic_id = $2, space_id = $3, number = $4 + m.ord,
               reply_to_post_id = CASE WHEN p.reply_to_post_id = ANY($1::uuid[]) AND $4 + m.ord > 1 THEN p.reply_to_post_id END,
               version = p.version + 1, updated_at = now()
          FROM unnest($1::uuid[]) WITH ORDINALITY AS m(id, ord)
         WHERE p.id = m.id
-        RETURNING p.id, p.number, p.version`,
+        RETURNING p.id, p.number`,
       [ids, dest.id, dest.spaceId, dest.base],
     );
     // Each moved post as it was, read under its lock above: its number, state and author there.
@@ -204,22 +229,18 @@ export class PostMovesService {
       version: src.version,
       payload: { topicId: source.id, spaceId: source.spaceId, boardId: source.boardId },
     });
-    // One per post: the search index files each under its new topic and space (an audience
-    // change, so searches leave the topic it left out until then), live rooms see it leave
-    // and arrive. `topicId` is the topic it left, where the index still has it.
-    for (const p of renumbered) {
-      await tx.emit({
-        type: 'post.moved',
-        aggregateType: 'post',
-        aggregateId: p.id,
-        version: p.version,
-        payload: {
-          postId: p.id, topicId: source.id, fromNumber: before.get(p.id)!.number, fromSpaceId: source.spaceId, fromBoardId: source.boardId,
-          toTopicId: dest.id, number: p.number, spaceId: dest.spaceId, boardId: dest.boardId, newTopic: to.kind === 'new',
-          state: before.get(p.id)!.state, authorId: before.get(p.id)!.author_id,
-        },
-      });
-    }
+    // One for the move, naming every moved post (as it was, read under its lock above, and
+    // its number now): the search index files each under its new topic and space (an audience
+    // change, so searches leave the topic it left out until then), live rooms see them leave
+    // and arrive. `topicId` is the topic they left, where the index still has them.
+    const movedPosts: MovedPost[] = renumbered
+      .map((r) => ({ postId: r.id, fromNumber: before.get(r.id)!.number, number: r.number, state: before.get(r.id)!.state, authorId: before.get(r.id)!.author_id }))
+      .sort((a, b) => a.number - b.number);
+    const moveEvent: PostsMovedPayload = {
+      topicId: source.id, fromSpaceId: source.spaceId, fromBoardId: source.boardId,
+      toTopicId: dest.id, spaceId: dest.spaceId, boardId: dest.boardId, newTopic: to.kind === 'new', posts: movedPosts,
+    };
+    await tx.emit({ type: 'post.moved', aggregateType: 'topic', aggregateId: source.id, version: src.version, payload: moveEvent });
     await this.audit.append(tx, {
       actorId,
       action: 'posts.move',
