@@ -127,6 +127,39 @@ describe('wiki posts', () => {
     expect(await post(r.id, author)).toMatchObject({ wiki: true });
   });
 
+  it('tells an author of others’ edits of their post, once an hour per post, but not of their own or of an ignored member’s', async () => {
+    const writer = await makeUser(t, { trustLevel: 1 });
+    const [editorA, editorB, ignored] = [await makeUser(t, { trustLevel: 2 }), await makeUser(t, { trustLevel: 2 }), await makeUser(t, { trustLevel: 2 })];
+    const topic = await createTopic(t, writer.token, boardId);
+    const other = await reply(t, writer.token, topic.id, 'Another of the writer’s posts');
+    expectOk(await setWiki(mod, topic.firstPostId, true));
+    expectOk(await setWiki(mod, other.id, true));
+    expectOk(await t.gql(`mutation($id: ID!) { ignoreUser(userId: $id) { id } }`, { id: ignored.id }, { token: writer.token }));
+    const drain = () => t.get(OutboxWorker).drain();
+    const edited = async () =>
+      expectOk(await t.gql(`{ notifications(first: 50) { edges { node { kind actor { id } post { id } data } } } }`, {}, { token: writer.token }))
+        .notifications.edges.map((e: any) => e.node)
+        .filter((n: any) => n.kind === 'POST_EDITED');
+
+    expectOk(await edit(writer, topic.firstPostId, 'The writer’s own change'));
+    expectOk(await edit(ignored, other.id, 'An ignored member’s change'));
+    await drain();
+    expect(await edited()).toEqual([]);
+
+    expectOk(await edit(editorA, topic.firstPostId, 'A first improvement'));
+    expectOk(await edit(editorB, topic.firstPostId, 'A second improvement, same hour'));
+    expectOk(await edit(mod, other.id, 'A moderator’s fix'));
+    await drain();
+    const told = await edited();
+    expect(told).toHaveLength(2);
+    expect(told).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ actor: { id: editorA.id }, post: { id: topic.firstPostId } }),
+        expect.objectContaining({ actor: { id: mod.id }, post: { id: other.id } }),
+      ]),
+    );
+  });
+
   it('tells the topic’s room when a post becomes a wiki', async () => {
     const topic = await createTopic(t, author.token, boardId);
     const reader = await makeUser(t);

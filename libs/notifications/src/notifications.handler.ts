@@ -109,7 +109,9 @@ export class NotificationsHandler implements OutboxHandler {
       case 'post.updated': {
         const mentioned = Array.isArray(p.mentionedUserIds) ? (p.mentionedUserIds as string[]) : [];
         const groups = Array.isArray(p.mentionedGroupIds) ? (p.mentionedGroupIds as string[]) : [];
-        return mentioned.length || groups.length ? this.forEditMentions(String(p.postId), mentioned, groups, typeof p.editorId === 'string' ? p.editorId : null) : [];
+        const editorId = typeof p.editorId === 'string' ? p.editorId : null;
+        const drafts = mentioned.length || groups.length ? await this.forEditMentions(String(p.postId), mentioned, groups, editorId) : [];
+        return p.textEdited === true && editorId ? [...drafts, ...(await this.forEditOf(String(p.postId), editorId, e.createdAt))] : drafts;
       }
       case 'post.hidden': {
         const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
@@ -231,6 +233,18 @@ export class NotificationsHandler implements OutboxHandler {
    * again; MUTED is respected. The one who mentions them is the editor (a moderator, say), not
    * necessarily the author.
    */
+  /**
+   * Someone else's edit of a post (a moderator's, a wiki editor's), told to its author as
+   * Discourse does: one notification per post an hour, naming the first editor in it (later
+   * edits in the hour find it delivered). Not for the author's own edits.
+   */
+  private async forEditOf(postId: string, editorId: string, at: string | Date): Promise<NotificationDraft[]> {
+    const [post] = await this.ds.query(`SELECT author_id, topic_id, number FROM posts WHERE id = $1`, [postId]);
+    if (!post || post.author_id === editorId) return [];
+    const hour = Math.floor(new Date(at).getTime() / 3_600_000);
+    return [{ userId: post.author_id, kind: 'POST_EDITED', topicId: post.topic_id, postId, actorId: editorId, data: { number: post.number }, source: `edited:${postId}:${hour}` }];
+  }
+
   private async forEditMentions(postId: string, mentioned: string[], groupIds: string[], editorId: string | null): Promise<NotificationDraft[]> {
     const rows: Array<{ user_id: string; slug: string | null; author_id: string; topic_id: string; number: number }> = await this.ds.query(
       `SELECT DISTINCT ON (u.user_id) u.user_id, u.slug, p.author_id, p.topic_id, p.number

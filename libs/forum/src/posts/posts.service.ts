@@ -417,7 +417,7 @@ export class PostsService {
       aggregateType: 'post',
       aggregateId: post.id,
       version: updated.version,
-      payload: { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, editorId: editor.id, mentionedUserIds, mentionedGroupIds },
+      payload: { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, editorId: editor.id, textEdited: true, mentionedUserIds, mentionedGroupIds },
     });
     return updated;
   }
