@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { LEVEL_RANK } from '../../libs/access/src/access-level';
+import { EventBus } from '../../libs/core/src/events';
 import { JobScheduler } from '../../libs/core/src/jobs';
 import { newId } from '../../libs/core/src/ids';
 import { TopicsService } from '../../libs/forum/src/topics/topics.service';
@@ -53,6 +54,14 @@ describe('topic timers', () => {
   const fire = (hours: number) => timers().fireDue(new Date(Date.now() + hours * HOUR));
   const setTimer = async (topicId: string, kind: string, extra: { at?: string; afterHours?: number }, token = mod.token) =>
     expectOk(await t.gql(SET, { i: { topicId, kind, ...extra } }, { token })).setTopicTimer;
+  /** A member given MODERATE in the space (to be demoted or suspended later). */
+  const newModerator = async () => {
+    const user = await makeUser(t);
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES ($1, $2, $3, $4)`, [newId(), spaceId, user.id, LEVEL_RANK.MODERATE]);
+    return user;
+  };
+  const suspend = (user: TestUser) =>
+    t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SUSPEND', 'test', now() + interval '1 day')`, [user.id]);
   const read = async (topicId: string, token?: string) => expectOk(await t.gql(TOPIC, { id: topicId }, { token })).topic;
   const written = async () =>
     (await t.sql(`SELECT (SELECT count(*) FROM topic_timers)::int AS timers, (SELECT count(*) FROM moderation_log)::int AS log, (SELECT count(*) FROM outbox)::int AS outbox, (SELECT coalesce(sum(version), 0) FROM topics)::int AS versions`))[0];
@@ -250,8 +259,7 @@ describe('topic timers', () => {
     const open = await createTopic(t, author.token, boardId);
     const deleted = await createTopic(t, author.token, boardId);
     const demoted = await createTopic(t, author.token, boardId);
-    const exMod = await makeUser(t);
-    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES ($1, $2, $3, $4)`, [newId(), spaceId, exMod.id, LEVEL_RANK.MODERATE]);
+    const exMod = await newModerator();
     await setTimer(open.id, 'OPEN', { afterHours: 1 });
     await setTimer(deleted.id, 'CLOSE', { afterHours: 1 });
     await setTimer(demoted.id, 'CLOSE', { afterHours: 1 }, exMod.token);
@@ -268,11 +276,10 @@ describe('topic timers', () => {
   });
 
   it('drops a timer whose setter is suspended since, and keeps one that failed for the next run', async () => {
-    const suspendedMod = await makeUser(t);
-    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES ($1, $2, $3, $4)`, [newId(), spaceId, suspendedMod.id, LEVEL_RANK.MODERATE]);
+    const suspendedMod = await newModerator();
     const theirs = await createTopic(t, author.token, boardId);
     await setTimer(theirs.id, 'CLOSE', { afterHours: 1 }, suspendedMod.token);
-    await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SUSPEND', 'test', now() + interval '1 day')`, [suspendedMod.id]);
+    await suspend(suspendedMod);
     expect(await fire(2)).toEqual({ fired: 0, dropped: 1, postponed: 0 });
     expect((await read(theirs.id)).closed).toBe(false);
 
@@ -307,6 +314,41 @@ describe('topic timers', () => {
     ]);
     expect((await logOf(leavesMod.id, leavesMod.firstPostId)).map((e) => e.action)).toEqual(['topic.timer_set', 'topic.move']);
     expect(await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 AND type = 'topic.updated'`, [leavesMod.id])).toEqual([]);
+  });
+
+  it('handles each due timer on one connection: its setter and topic are read in the transaction that claims it', async () => {
+    const closing = await createTopic(t, author.token, boardId);
+    const deleting = await createTopic(t, author.token, boardId);
+    const dropped = await createTopic(t, author.token, boardId);
+    const suspendedMod = await newModerator();
+    await setTimer(closing.id, 'CLOSE', { afterHours: 1 });
+    await setTimer(deleting.id, 'DELETE', { afterHours: 1 });
+    await setTimer(dropped.id, 'CLOSE', { afterHours: 1 }, suspendedMod.token);
+    await suspend(suspendedMod);
+    // A statement run on the pool rather than through a transaction's manager takes a connection
+    // of its own: while a timer's transaction is open, that is a second one. (The live pushes
+    // that follow each commit are held back here: they read on their own, after the firing.)
+    const outside: string[] = [];
+    const query = t.ds.query.bind(t.ds);
+    const spy = jest.spyOn(t.ds, 'query').mockImplementation((sql: string, params?: unknown[], runner?: unknown) => {
+      if (!runner) outside.push(sql);
+      return query(sql, params, runner as never);
+    });
+    const quiet = jest.spyOn(t.get(EventBus), 'publish').mockImplementation(() => undefined);
+    try {
+      expect(await fire(2)).toEqual({ fired: 2, dropped: 1, postponed: 0 });
+    } finally {
+      spy.mockRestore();
+      quiet.mockRestore();
+    }
+    expect(outside).toEqual([]);
+    expect(await t.sql(`SELECT id, state, closed FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id`, [[closing.id, deleting.id, dropped.id]])).toEqual(
+      [
+        { id: closing.id, state: 'VISIBLE', closed: true },
+        { id: deleting.id, state: 'DELETED', closed: false },
+        { id: dropped.id, state: 'VISIBLE', closed: false },
+      ].sort((a, b) => (a.id < b.id ? -1 : 1)),
+    );
   });
 
   it('goes with its topic when the topic row goes', async () => {

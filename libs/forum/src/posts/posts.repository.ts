@@ -94,9 +94,10 @@ export class PostsRepository {
     return this.ds.query(POSTS_BY_ID, [ids]);
   }
 
-  firstPosts(topicIds: readonly string[]): Promise<PostRow[]> {
+  /** The first posts of these topics; read through `m` when given (a caller's transaction). */
+  firstPosts(topicIds: readonly string[], m: Queryable = this.ds): Promise<PostRow[]> {
     if (topicIds.length === 0) return Promise.resolve([]);
-    return this.ds.query(`SELECT ${POST_COLUMNS} FROM posts p WHERE p.topic_id = ANY($1::uuid[]) AND p.number = 1`, [topicIds]);
+    return m.query(`SELECT ${POST_COLUMNS} FROM posts p WHERE p.topic_id = ANY($1::uuid[]) AND p.number = 1`, [topicIds]);
   }
 
   /**

@@ -9,6 +9,7 @@ import { newId } from '../../../core/src/ids';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { ContentState } from '../forum.enums';
 import { ForumLoaders } from '../forum.loaders';
+import { PostsRepository } from '../posts/posts.repository';
 import { PostsService } from '../posts/posts.service';
 import { TopicModel } from '../topics/topic.model';
 import { TopicsService } from '../topics/topics.service';
@@ -43,6 +44,7 @@ export class TopicTimersService {
     private readonly audit: AuditLog,
     private readonly sessions: SessionsService,
     private readonly loaders: ForumLoaders,
+    private readonly postRows: PostsRepository,
   ) {}
 
   /**
@@ -160,9 +162,10 @@ export class TopicTimersService {
     await this.repo.remove(tx, timer.id);
     // Done as its setter, if they may still moderate the topic where it is now (a moderator
     // demoted, suspended or gone, or a topic moved out of their spaces, drops it), with the
-    // manual change's own check.
-    const setter = await this.sessions.viewerForUser(timer.set_by);
-    const moderated = setter && (await this.topics.moderated(setter, timer.topic_id).catch((err: unknown) => {
+    // manual change's own check. Both are read in the claiming transaction: a firing holds one
+    // connection, and sees the setter and the topic as its own writes will.
+    const setter = await this.sessions.viewerForUser(timer.set_by, {}, tx);
+    const moderated = setter && (await this.topics.moderated(setter, timer.topic_id, tx).catch((err: unknown) => {
       if (err instanceof AppError) return null;
       throw err;
     }));
@@ -185,7 +188,8 @@ export class TopicTimersService {
       case TopicTimerKind.UNPIN:
         return this.topics.writeStatus(tx, actorId, topic, { pinned: false }, reason);
       case TopicTimerKind.DELETE: {
-        const first = await this.loaders.firstPost(setter, topic.id);
+        const [row] = await this.postRows.firstPosts([topic.id], tx);
+        const first = row && (await this.loaders.postFromRow(setter, row));
         return first && this.posts.writeDelete(tx, actorId, first, topic, reason);
       }
     }

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { NEW_TOPIC_DAYS, TopicFeedView, TopicSort } from '../forum.enums';
 import { TopicRow } from './topic.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
+import { Queryable } from '../../../core/src/database/unit-of-work';
 import { AUTHOR_COLUMNS, AuthorColumns } from '../../../identity/src/users/user.model';
 import { TopicFeedExclusion } from '../feed-exclusions';
 
@@ -129,9 +130,10 @@ function tagSql(tag: string, params: unknown[]): string {
 export class TopicsRepository {
   constructor(private readonly ds: DataSource) {}
 
-  getByIds(ids: readonly string[]): Promise<TopicRow[]> {
+  /** The topics with these ids; read through `m` when given (a caller's transaction). */
+  getByIds(ids: readonly string[], m: Queryable = this.ds): Promise<TopicRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return this.ds.query(TOPICS_BY_ID, [ids]);
+    return m.query(TOPICS_BY_ID, [ids]);
   }
 
   /** The filter's conditions on topics `t` of the board `boardSql` names. */

@@ -43,9 +43,19 @@ export class TopicsService {
     private readonly drafts: DraftsRepository,
   ) {}
 
-  /** The topic if the viewer may see it; NOT_FOUND otherwise (missing and forbidden alike). */
-  async get(viewer: Viewer, id: string): Promise<TopicModel> {
-    const topic = isUuid(id) ? await this.loaders.topic(viewer, id) : null;
+  /**
+   * The topic if the viewer may see it; NOT_FOUND otherwise (missing and forbidden alike).
+   * Read in `tx` when given (a caller already holding a transaction: no second connection, and
+   * the topic as that transaction sees it), otherwise through the request's loader.
+   */
+  async get(viewer: Viewer, id: string, tx?: Tx): Promise<TopicModel> {
+    let topic: TopicModel | null = null;
+    if (isUuid(id) && tx) {
+      const [row] = await this.repo.getByIds([id], tx);
+      topic = row ? await this.loaders.topicFromRow(viewer, row) : null;
+    } else if (isUuid(id)) {
+      topic = await this.loaders.topic(viewer, id);
+    }
     if (!topic) throw AppError.notFound('Topic not found');
     return topic;
   }
@@ -241,10 +251,10 @@ export class TopicsService {
   /**
    * The topic and the viewer's rank in its space if they may moderate it (setTopicStatus,
    * moveTopic, topic timers): NOT_FOUND when they may not see it, FORBIDDEN (or
-   * UNAUTHENTICATED) when they see it without moderating it.
+   * UNAUTHENTICATED) when they see it without moderating it. `tx`: read in it (see `get`).
    */
-  async moderated(viewer: Viewer, topicId: string): Promise<{ topic: TopicModel; rank: number }> {
-    const topic = await this.get(viewer, topicId);
+  async moderated(viewer: Viewer, topicId: string, tx?: Tx): Promise<{ topic: TopicModel; rank: number }> {
+    const topic = await this.get(viewer, topicId, tx);
     const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
     return { topic, rank };
   }

@@ -6,7 +6,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AccessService } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
 import { newId } from '../../../core/src/ids';
-import { rowsOf } from '../../../core/src/database/unit-of-work';
+import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
 import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
 import { prepared } from '../../../core/src/database/prepared-statements';
 
@@ -151,16 +151,17 @@ export class SessionsService {
    * targets), with the access policy preloaded; null for unknown users, and for users
    * suspended or banned site-wide, or whose account is deleted, unless `includeSuspended`
    * (callers judging what someone wrote, not whom to tell: a deleted account hears nothing).
+   * Read through `m` when given (a caller's transaction, so it holds no second connection).
    */
-  async viewerForUser(userId: string, opts: { includeSuspended?: boolean } = {}): Promise<Viewer | null> {
-    return (await this.viewersForUsers([userId], opts)).get(userId) ?? null;
+  async viewerForUser(userId: string, opts: { includeSuspended?: boolean } = {}, m: Queryable = this.ds): Promise<Viewer | null> {
+    return (await this.viewersForUsers([userId], opts, m)).get(userId) ?? null;
   }
 
   /** `viewerForUser` for many users in one statement (the recipients of a notification). */
-  async viewersForUsers(userIds: readonly string[], opts: { includeSuspended?: boolean } = {}): Promise<Map<string, Viewer>> {
+  async viewersForUsers(userIds: readonly string[], opts: { includeSuspended?: boolean } = {}, m: Queryable = this.ds): Promise<Map<string, Viewer>> {
     const viewers = new Map<string, Viewer>();
     if (userIds.length === 0) return viewers;
-    const rows: ViewerRow[] = await this.ds.query(
+    const rows: ViewerRow[] = await m.query(
       `SELECT ${VIEWER_COLUMNS} FROM users u ${USER_GROUPS} WHERE u.id = ANY($1::uuid[]) AND (u.deleted_at IS NULL OR $2)`,
       [userIds, opts.includeSuspended ?? false],
     );
