@@ -351,6 +351,21 @@ describe('topic timers', () => {
     );
   });
 
+  it('sets a timer reading the topic’s timers once (the one it replaces), answering the write with what it wrote', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const SET_ONLY = `mutation($i: SetTopicTimerInput!) { setTopicTimer(input: $i) { id } }`;
+    const timerStatements = async (i: Record<string, unknown>) => {
+      const { statements } = await t.countStatements(async () => expectOk(await t.gql(SET_ONLY, { i: { topicId: topic.id, ...i } }, { token: mod.token })));
+      return statements.filter((s) => /topic_timers/.test(s)).map((s) => s.trim().split(/\s/)[0]);
+    };
+    expect(await timerStatements({ kind: 'CLOSE_AFTER_LAST_POST', afterHours: 3 })).toEqual(['SELECT', 'INSERT']);
+    expect(await timerStatements({ kind: 'CLOSE_AFTER_LAST_POST', afterHours: 4 })).toEqual(['SELECT', 'INSERT']);
+    // The log holds the timer as written: for CLOSE_AFTER_LAST_POST, the last activity plus its hours.
+    const [{ at }] = await t.sql(`SELECT after->>'at' AS at FROM moderation_log WHERE target_id = $1 AND action = 'topic.timer_set' ORDER BY id DESC LIMIT 1`, [topic.id]);
+    const { lastActivityAt } = await read(topic.id, mod.token);
+    expect(Date.parse(at)).toBe(Date.parse(lastActivityAt) + 4 * HOUR);
+  });
+
   it('goes with its topic when the topic row goes', async () => {
     const topic = await createTopic(t, author.token, boardId);
     await setTimer(topic.id, 'CLOSE', { afterHours: 1 });

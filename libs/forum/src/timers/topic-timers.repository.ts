@@ -46,14 +46,17 @@ export class TopicTimersRepository {
    * (`afterHours`) at the topic's last activity plus those hours.
    */
   async upsert(tx: Tx, timer: { id: string; topicId: string; kind: TopicTimerKind; at: Date | null; afterHours: number | null; setBy: string }): Promise<TopicTimerRow> {
-    await tx.query(
+    // The row as written is the row as read: a CLOSE_AFTER_LAST_POST timer is stored at the
+    // topic's last activity plus its hours, which is what DUE_SQL answers for it until a reply.
+    const [row] = await tx.query<TopicTimerRow>(
       `INSERT INTO topic_timers (id, topic_id, kind, due_at, after_hours, set_by)
        SELECT $1, t.id, $3, COALESCE($4::timestamptz, t.last_activity_at + make_interval(hours => $5::int)), $5::int, $6 FROM topics t WHERE t.id = $2
        ON CONFLICT (topic_id, kind) DO UPDATE
-         SET due_at = EXCLUDED.due_at, after_hours = EXCLUDED.after_hours, set_by = EXCLUDED.set_by, created_at = now()`,
+         SET due_at = EXCLUDED.due_at, after_hours = EXCLUDED.after_hours, set_by = EXCLUDED.set_by, created_at = now()
+       RETURNING id, topic_id, kind, due_at, after_hours, set_by, created_at`,
       [timer.id, timer.topicId, timer.kind, timer.at, timer.afterHours, timer.setBy],
     );
-    return (await this.lockOne(tx, timer.topicId, timer.kind))!;
+    return row;
   }
 
   async remove(tx: Tx, id: string): Promise<void> {
