@@ -120,4 +120,35 @@ describe('migrations', () => {
     await t.sql(`UPDATE users SET email = 'bouncer.after@example.com' WHERE id = $1`, [user.id]);
     expect(await bouncing()).toBe(false);
   });
+
+  it('leaves each topic one status timer, the one set last, and lets two stand again once undone', async () => {
+    await undo(backTo('TopicStatusTimer1764892800000'));
+    const [topic] = await t.sql(
+      `WITH u AS (INSERT INTO users (id, handle, email, display_name) VALUES (gen_random_uuid(), 'timekeeper', 'timekeeper@example.com', 'Timekeeper') RETURNING id),
+            s AS (INSERT INTO spaces (id, slug, name, visibility) VALUES (gen_random_uuid(), 'timed', 'Timed', 'PUBLIC') RETURNING id),
+            b AS (INSERT INTO boards (id, space_id, kind, slug, name) SELECT gen_random_uuid(), s.id, 'FORUM', 'timed', 'Timed' FROM s RETURNING id, space_id)
+       INSERT INTO topics (id, board_id, space_id, author_id, kind, title) SELECT gen_random_uuid(), b.id, b.space_id, u.id, 'DISCUSSION', 'Timed' FROM b, u
+       RETURNING id, author_id`,
+    );
+    const timer = (kind: string, setHoursAgo: number) =>
+      t.sql(
+        `INSERT INTO topic_timers (id, topic_id, kind, due_at, after_hours, set_by, created_at)
+         VALUES (gen_random_uuid(), $1, $2, now() + interval '1 day', CASE WHEN $2 = 'CLOSE_AFTER_LAST_POST' THEN 5 END, $3, now() - make_interval(hours => $4))`,
+        [topic.id, kind, topic.author_id, setHoursAgo],
+      );
+    await timer('CLOSE', 3);
+    await timer('CLOSE_AFTER_LAST_POST', 1);
+    await timer('OPEN', 2);
+    await timer('UNPIN', 4);
+    expect((await migrateDatabase(t.db.url))[0]).toBe('TopicStatusTimer1764892800000');
+    expect(await t.sql(`SELECT kind, slot FROM topic_timers WHERE topic_id = $1 ORDER BY kind`, [topic.id])).toEqual([
+      { kind: 'CLOSE_AFTER_LAST_POST', slot: 'STATUS' },
+      { kind: 'UNPIN', slot: 'UNPIN' },
+    ]);
+    await undo(1);
+    await timer('CLOSE', 3);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM topic_timers WHERE topic_id = $1`, [topic.id])).toEqual([{ n: 3 }]);
+    await t.sql(`DELETE FROM topic_timers WHERE topic_id = $1 AND kind = 'CLOSE'`, [topic.id]);
+    await migrateDatabase(t.db.url);
+  });
 });

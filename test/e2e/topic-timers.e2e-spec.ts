@@ -246,7 +246,7 @@ describe('topic timers', () => {
   ])('refuses %s with BAD_USER_INPUT and writes nothing, leaving the timer there', async (_what, extra, field) => {
     const topic = await createTopic(t, author.token, boardId);
     await setTimer(topic.id, 'CLOSE', { afterHours: 3 });
-    await setTimer(topic.id, 'CLOSE_AFTER_LAST_POST', { afterHours: 5 });
+    await setTimer(topic.id, 'UNPIN', { afterHours: 5 });
     const before = await written();
     const stored = await t.sql(`SELECT * FROM topic_timers ORDER BY kind`);
     const err = expectError(await t.gql(SET, { i: { topicId: topic.id, kind: 'CLOSE', ...extra } }, { token: mod.token }), 'BAD_USER_INPUT');
@@ -364,6 +364,36 @@ describe('topic timers', () => {
     const [{ at }] = await t.sql(`SELECT after->>'at' AS at FROM moderation_log WHERE target_id = $1 AND action = 'topic.timer_set' ORDER BY id DESC LIMIT 1`, [topic.id]);
     const { lastActivityAt } = await read(topic.id, mod.token);
     expect(Date.parse(at)).toBe(Date.parse(lastActivityAt) + 4 * HOUR);
+  });
+
+  it('keeps one status timer per topic: CLOSE, OPEN and CLOSE_AFTER_LAST_POST replace each other, UNPIN and DELETE stand beside it', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    await setTimer(topic.id, 'UNPIN', { afterHours: 50 });
+    await setTimer(topic.id, 'DELETE', { afterHours: 60 });
+    const kinds = (set: { timers: Array<{ kind: string }> }) => set.timers.map((x) => x.kind).sort();
+    expect(kinds(await setTimer(topic.id, 'CLOSE', { afterHours: 2 }))).toEqual(['CLOSE', 'DELETE', 'UNPIN']);
+    expect(kinds(await setTimer(topic.id, 'CLOSE_AFTER_LAST_POST', { afterHours: 3 }))).toEqual(['CLOSE_AFTER_LAST_POST', 'DELETE', 'UNPIN']);
+    expect(kinds(await setTimer(topic.id, 'OPEN', { afterHours: 4 }, spaceAdmin.token))).toEqual(['DELETE', 'OPEN', 'UNPIN']);
+    expect(await t.sql(`SELECT kind, after_hours, set_by FROM topic_timers WHERE topic_id = $1 ORDER BY kind`, [topic.id])).toEqual([
+      { kind: 'DELETE', after_hours: null, set_by: mod.id },
+      { kind: 'OPEN', after_hours: null, set_by: spaceAdmin.id },
+      { kind: 'UNPIN', after_hours: null, set_by: mod.id },
+    ]);
+    // Each replacement is logged with the timer it replaced, whatever its kind.
+    const log = await t.sql(`SELECT before->>'kind' AS before, after->>'kind' AS after FROM moderation_log WHERE target_id = $1 AND action = 'topic.timer_set' ORDER BY id`, [topic.id]);
+    expect(log.slice(2)).toEqual([
+      { before: null, after: 'CLOSE' },
+      { before: 'CLOSE', after: 'CLOSE_AFTER_LAST_POST' },
+      { before: 'CLOSE_AFTER_LAST_POST', after: 'OPEN' },
+    ]);
+    // Removing a status kind the topic does not have (CLOSE, replaced) changes nothing.
+    const before = await written();
+    expect(kinds(expectOk(await t.gql(REMOVE, { i: { topicId: topic.id, kind: 'CLOSE' } }, { token: mod.token })).removeTopicTimer)).toEqual(['DELETE', 'OPEN', 'UNPIN']);
+    expect(await written()).toEqual(before);
+    // Two moderators setting different status timers at once leave one.
+    const other = await createTopic(t, author.token, boardId);
+    await Promise.all([setTimer(other.id, 'CLOSE', { afterHours: 2 }), setTimer(other.id, 'OPEN', { afterHours: 2 }, spaceAdmin.token), setTimer(other.id, 'CLOSE_AFTER_LAST_POST', { afterHours: 2 }, globalMod.token)]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM topic_timers WHERE topic_id = $1`, [other.id])).toEqual([{ n: 1 }]);
   });
 
   it('goes with its topic when the topic row goes', async () => {

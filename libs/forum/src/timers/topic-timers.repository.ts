@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Tx } from '../../../core/src/database/unit-of-work';
-import { TopicTimerKind, TopicTimerRow } from './topic-timer.model';
+import { TopicTimerKind, TopicTimerRow, timerSlot } from './topic-timer.model';
 
 /**
  * When a timer fires: its `due_at`, except that CLOSE_AFTER_LAST_POST waits for the topic's
@@ -33,17 +33,27 @@ export class TopicTimersRepository {
     return byTopic;
   }
 
-  /** The topic's timer of this kind, locked for the transaction (replacing or removing it). */
+  /** The topic's timer of this kind, locked for the transaction (removing it). */
   lockOne(tx: Tx, topicId: string, kind: TopicTimerKind): Promise<TopicTimerRow | undefined> {
-    return tx.one<TopicTimerRow>(
-      `SELECT ${TIMER_COLUMNS} FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id WHERE tt.topic_id = $1 AND tt.kind = $2 FOR UPDATE OF tt`,
-      [topicId, kind],
-    );
+    return this.lockWhere(tx, `tt.kind = $2`, [topicId, kind]);
   }
 
   /**
-   * Sets the topic's timer of this kind, replacing any: at `at`, or for CLOSE_AFTER_LAST_POST
-   * (`afterHours`) at the topic's last activity plus those hours.
+   * The timer a new one of this kind replaces, locked for the transaction: the topic's timer in
+   * the same slot (`timerSlot`: any status timer for a status kind, else one of that kind).
+   */
+  lockReplaced(tx: Tx, topicId: string, kind: TopicTimerKind): Promise<TopicTimerRow | undefined> {
+    return this.lockWhere(tx, `tt.slot = $2`, [topicId, timerSlot(kind)]);
+  }
+
+  private lockWhere(tx: Tx, condition: string, params: [string, string]): Promise<TopicTimerRow | undefined> {
+    return tx.one<TopicTimerRow>(`SELECT ${TIMER_COLUMNS} FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id WHERE tt.topic_id = $1 AND ${condition} FOR UPDATE OF tt`, params);
+  }
+
+  /**
+   * Sets the topic's timer of this kind, replacing the one in its slot (`lockReplaced`), of
+   * whatever kind: at `at`, or for CLOSE_AFTER_LAST_POST (`afterHours`) at the topic's last
+   * activity plus those hours.
    */
   async upsert(tx: Tx, timer: { id: string; topicId: string; kind: TopicTimerKind; at: Date | null; afterHours: number | null; setBy: string }): Promise<TopicTimerRow> {
     // The row as written is the row as read: a CLOSE_AFTER_LAST_POST timer is stored at the
@@ -51,8 +61,8 @@ export class TopicTimersRepository {
     const [row] = await tx.query<TopicTimerRow>(
       `INSERT INTO topic_timers (id, topic_id, kind, due_at, after_hours, set_by)
        SELECT $1, t.id, $3, COALESCE($4::timestamptz, t.last_activity_at + make_interval(hours => $5::int)), $5::int, $6 FROM topics t WHERE t.id = $2
-       ON CONFLICT (topic_id, kind) DO UPDATE
-         SET due_at = EXCLUDED.due_at, after_hours = EXCLUDED.after_hours, set_by = EXCLUDED.set_by, created_at = now()
+       ON CONFLICT (topic_id, slot) DO UPDATE
+         SET kind = EXCLUDED.kind, due_at = EXCLUDED.due_at, after_hours = EXCLUDED.after_hours, set_by = EXCLUDED.set_by, created_at = now()
        RETURNING id, topic_id, kind, due_at, after_hours, set_by, created_at`,
       [timer.id, timer.topicId, timer.kind, timer.at, timer.afterHours, timer.setBy],
     );

@@ -20,7 +20,7 @@ export class TopicTimersResolver {
 
   @Mutation(() => TopicModel, {
     description:
-      'Those who may setTopicStatus on the topic: plan a change to it (one timer per kind; setting one again replaces it). It is made when due as the moderator who set it, if they still may, and dropped if it no longer applies. A time past or more than a year ahead is BAD_USER_INPUT.',
+      'Those who may setTopicStatus on the topic: plan a change to it. A topic has one status timer (CLOSE, OPEN or CLOSE_AFTER_LAST_POST: setting any of them replaces the one there, as in Discourse) and at most one UNPIN and one DELETE timer beside it; setting one again replaces it. It is made when due as the moderator who set it, if they still may, and dropped if it no longer applies. A time past or more than a year ahead is BAD_USER_INPUT.',
   })
   setTopicTimer(@Args('input') input: SetTopicTimerInput, @Context() ctx: GqlContext): Promise<TopicModel> {
     return this.service.set(ctx.viewer, input);

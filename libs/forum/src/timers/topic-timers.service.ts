@@ -63,12 +63,16 @@ export class TopicTimersService {
       .map((r) => Object.assign(toTopicTimerModel(r), { shownToModerator: moderator }));
   }
 
-  /** Sets the topic's timer of this kind, replacing any; those who may setTopicStatus on it only. */
+  /**
+   * Sets the topic's timer of this kind, replacing the one in its slot (the topic's status timer
+   * for CLOSE, OPEN and CLOSE_AFTER_LAST_POST, whichever of them it is); those who may
+   * setTopicStatus on it only.
+   */
   async set(viewer: Viewer, input: SetTopicTimerInput): Promise<TopicModel> {
     const { topic } = await this.topics.moderated(viewer, input.topicId);
     const at = this.dueAt(input);
     await this.uow.run(async (tx) => {
-      const before = await this.repo.lockOne(tx, topic.id, input.kind);
+      const before = await this.repo.lockReplaced(tx, topic.id, input.kind);
       const after = await this.repo.upsert(tx, {
         id: newId(),
         topicId: topic.id,
