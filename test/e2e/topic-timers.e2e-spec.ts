@@ -396,6 +396,29 @@ describe('topic timers', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM topic_timers WHERE topic_id = $1`, [other.id])).toEqual([{ n: 1 }]);
   });
 
+  it('reads as gone a timer that would be dropped when due: its setter demoted, suspended or deleted, or its topic deleted', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const deletedTopic = await createTopic(t, author.token, boardId);
+    const [demoted, suspended, gone] = [await newModerator(), await newModerator(), await newModerator()];
+    await setTimer(topic.id, 'CLOSE', { afterHours: 5 }, demoted.token);
+    await setTimer(topic.id, 'UNPIN', { afterHours: 6 }, suspended.token);
+    await setTimer(topic.id, 'DELETE', { afterHours: 7 }, gone.token);
+    await setTimer(deletedTopic.id, 'OPEN', { afterHours: 5 });
+    const kinds = async (topicId: string, token?: string) => (await read(topicId, token)).timers.map((x: { kind: string }) => x.kind);
+    expect(await kinds(topic.id, mod.token)).toEqual(['CLOSE', 'UNPIN', 'DELETE']);
+    expect(await kinds(topic.id, member.token)).toEqual(['CLOSE']);
+    expect(await kinds(deletedTopic.id, mod.token)).toEqual(['OPEN']);
+    await t.sql(`DELETE FROM space_grants WHERE user_id = $1`, [demoted.id]);
+    await suspend(suspended);
+    await t.sql(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = $1`, [gone.id]);
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deletedTopic.firstPostId }, { token: author.token }));
+    expect(await kinds(topic.id, mod.token)).toEqual([]);
+    expect(await kinds(topic.id, member.token)).toEqual([]);
+    expect(await kinds(deletedTopic.id, mod.token)).toEqual([]);
+    // As the job finds them when they are due.
+    expect(await fire(8)).toEqual({ fired: 0, dropped: 4, postponed: 0 });
+  });
+
   it('goes with its topic when the topic row goes', async () => {
     const topic = await createTopic(t, author.token, boardId);
     await setTimer(topic.id, 'CLOSE', { afterHours: 1 });
@@ -423,7 +446,7 @@ describe('topic timers', () => {
     expect(perTopic).toEqual(ids.map(() => ({ log: 1, events: 1, closed: true })));
   });
 
-  it('reads the timers of a whole board page in one statement, and their setters in one more', async () => {
+  it('reads the timers of a whole board page in two statements (the timers, whether their setters still may), and their setters in one more', async () => {
     const board = await makeBoard(t, spaceId);
     const LIST = (fields: string) => `query($id: ID!) { board(id: $id) { topics(first: 50) { edges { node { id ${fields} } } } } }`;
     const cost = async (fields: string) => (await t.countStatements(async () => expectOk(await t.gql(LIST(fields), { id: board }, { token: mod.token })))).count;
@@ -435,7 +458,8 @@ describe('topic timers', () => {
       }
       const page = expectOk(await t.gql(LIST('timers { kind setBy { id } }'), { id: board }, { token: mod.token })).board.topics.edges;
       expect(page.map((e: { node: { timers: unknown[] } }) => e.node.timers.length)).toEqual(Array(size).fill(2));
-      expect([size, (await cost('timers { kind setBy { id } }')) - (await cost(''))]).toEqual([size, 1 + 1]); // the timers, then their setters' users
+      // The timers, their setters' access, then their setters' users.
+      expect([size, (await cost('timers { kind setBy { id } }')) - (await cost(''))]).toEqual([size, 1 + 1 + 1]);
     }
   });
 

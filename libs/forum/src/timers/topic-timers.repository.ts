@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Tx } from '../../../core/src/database/unit-of-work';
+import { ContentState } from '../forum.enums';
 import { TopicTimerKind, TopicTimerRow, timerSlot } from './topic-timer.model';
 
 /**
@@ -17,20 +18,24 @@ export interface DueTimerRow extends TopicTimerRow {
   stored_due_at: Date;
 }
 
+/** A timer as it is read, with its topic's space and state. */
+export interface ListedTimerRow extends TopicTimerRow {
+  space_id: string;
+  topic_state: ContentState;
+}
+
 /** Every query for topic timers. */
 @Injectable()
 export class TopicTimersRepository {
   constructor(private readonly ds: DataSource) {}
 
-  /** The timers of these topics, soonest first. */
-  async byTopicIds(topicIds: readonly string[]): Promise<Map<string, TopicTimerRow[]>> {
-    const rows: TopicTimerRow[] = await this.ds.query(
-      `SELECT ${TIMER_COLUMNS} FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id WHERE tt.topic_id = ANY($1::uuid[]) ORDER BY due_at, tt.kind`,
+  /** The timers of these topics, soonest first, with where their topic is and its state (whether it would still be carried out). */
+  byTopicIds(topicIds: readonly string[]): Promise<ListedTimerRow[]> {
+    return this.ds.query(
+      `SELECT ${TIMER_COLUMNS}, t.space_id, t.state AS topic_state FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id
+        WHERE tt.topic_id = ANY($1::uuid[]) ORDER BY due_at, tt.kind`,
       [topicIds],
     );
-    const byTopic = new Map<string, TopicTimerRow[]>();
-    for (const r of rows) byTopic.set(r.topic_id, [...(byTopic.get(r.topic_id) ?? []), r]);
-    return byTopic;
   }
 
   /** The topic's timer of this kind, locked for the transaction (removing it). */

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { LEVEL_RANK } from '../../../access/src/access-level';
+import { AccessService } from '../../../access/src/access.service';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -45,22 +46,41 @@ export class TopicTimersService {
     private readonly sessions: SessionsService,
     private readonly loaders: ForumLoaders,
     private readonly postRows: PostsRepository,
+    private readonly access: AccessService,
   ) {}
 
   /**
    * The topic's timers this viewer is told of: CLOSE, OPEN and CLOSE_AFTER_LAST_POST to
    * everyone who reads the topic (as Discourse says "This topic will close in 3 days"), UNPIN
-   * and DELETE to those who may moderate it only.
+   * and DELETE to those who may moderate it only; of those, the ones that still stand
+   * (`standing`). A list's topics cost two statements together.
    */
   async ofTopic(viewer: Viewer, topic: TopicModel): Promise<TopicTimerModel[]> {
     const loader = viewer.memoize('loader:topicTimers', () => new DataLoader<string, TopicTimerRow[]>(async (ids) => {
-      const byTopic = await this.repo.byTopicIds(ids);
-      return ids.map((id) => byTopic.get(id) ?? []);
+      const rows = await this.standing(ids);
+      return ids.map((id) => rows.filter((r) => r.topic_id === id));
     }));
     const moderator = topic.viewerRank >= LEVEL_RANK.MODERATE;
     return (await loader.load(topic.id))
       .filter((r) => moderator || PUBLIC_TIMER_KINDS.includes(r.kind))
       .map((r) => Object.assign(toTopicTimerModel(r), { shownToModerator: moderator }));
+  }
+
+  /**
+   * The timers of these topics that would be carried out as things stand, soonest first: those
+   * whose setter may still moderate the topic (not suspended, banned or deleted, and MODERATE in
+   * its space) on a topic not deleted, as `handle` finds when one comes due. The others are
+   * dropped then, and read as gone until then. Two statements for any number of topics: the
+   * timers, and their setters' access (none without timers).
+   */
+  private async standing(topicIds: readonly string[]): Promise<TopicTimerRow[]> {
+    const rows = await this.repo.byTopicIds(topicIds);
+    const setters = await this.sessions.viewersForUsers([...new Set(rows.map((r) => r.set_by))]);
+    const stands = await Promise.all(rows.map(async (r) => {
+      const setter = setters.get(r.set_by);
+      return !!setter && r.topic_state !== ContentState.DELETED && (await this.access.rankOn(setter, r.space_id)) >= LEVEL_RANK.MODERATE;
+    }));
+    return rows.filter((_, i) => stands[i]);
   }
 
   /**
