@@ -8,6 +8,7 @@ import { TopicsService } from '../../libs/forum/src/topics/topics.service';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { connectLive, nextLiveEvent } from '../support/live-client';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const HOUR = 3600_000;
@@ -143,6 +144,55 @@ describe('topic timers', () => {
       expect(await updated).toMatchObject({ topicId: topic.id, closed: true });
     } finally {
       s.disconnect();
+    }
+  });
+
+  it('tells the topic’s live room of a timer set or removed, each reader as Topic.timers answers them', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    const sockets: Socket[] = [];
+    try {
+      const [moderator, reader, anonymous, elsewhere] = await Promise.all([
+        connectLive(url, sockets, mod.token),
+        connectLive(url, sockets, member.token),
+        connectLive(url, sockets),
+        connectLive(url, sockets, globalMod.token),
+      ]);
+      for (const s of [moderator, reader, anonymous]) expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      const other = await createTopic(t, author.token, boardId);
+      expect(await elsewhere.timeout(5000).emitWithAck('topic:join', { topicId: other.id })).toEqual({ ok: true });
+      const heard = new Map<Socket, unknown[]>();
+      for (const s of [moderator, reader, anonymous, elsewhere]) {
+        heard.set(s, []);
+        s.on('topic:timers', (p: unknown) => heard.get(s)!.push(p));
+      }
+      const next = (...of: Socket[]) => Promise.all(of.map((s) => nextLiveEvent(s, 'topic:timers')));
+
+      // A status timer: every reader hears of it, the moderators also of who set it.
+      let coming = next(moderator, reader, anonymous);
+      await setTimer(topic.id, 'CLOSE', { afterHours: 2 });
+      const [toModerator, toReader, toAnonymous] = await coming;
+      const at = toModerator.timers[0]?.at;
+      expect(toModerator).toEqual({ topicId: topic.id, timers: [{ kind: 'CLOSE', at: expect.any(String), afterHours: null, setById: mod.id }] });
+      expect(toReader).toEqual({ topicId: topic.id, timers: [{ kind: 'CLOSE', at, afterHours: null, setById: null }] });
+      expect(toAnonymous).toEqual(toReader);
+      // An UNPIN timer: the moderators alone.
+      coming = next(moderator);
+      await setTimer(topic.id, 'UNPIN', { afterHours: 3 });
+      expect((await coming)[0].timers.map((x: { kind: string; setById: string }) => [x.kind, x.setById])).toEqual([['CLOSE', mod.id], ['UNPIN', mod.id]]);
+      // The status timer removed: everyone again, readers without the UNPIN one.
+      coming = next(moderator, reader, anonymous);
+      expectOk(await t.gql(REMOVE, { i: { topicId: topic.id, kind: 'CLOSE' } }, { token: mod.token }));
+      const [afterModerator, afterReader, afterAnonymous] = await coming;
+      expect(afterModerator.timers.map((x: { kind: string }) => x.kind)).toEqual(['UNPIN']);
+      expect([afterReader, afterAnonymous]).toEqual([{ topicId: topic.id, timers: [] }, { topicId: topic.id, timers: [] }]);
+      // Readers heard of nothing else (a push is sent to every socket of the room at once, and
+      // each socket's arrive in order), and a socket in another topic's room of nothing.
+      expect(heard.get(reader)).toEqual([toReader, afterReader]);
+      expect(heard.get(anonymous)).toEqual([toAnonymous, afterAnonymous]);
+      expect(heard.get(elsewhere)).toEqual([]);
+    } finally {
+      sockets.forEach((s) => s.disconnect());
     }
   });
 

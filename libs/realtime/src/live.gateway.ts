@@ -21,6 +21,8 @@ import { PostModel } from '../../forum/src/posts/post.model';
 import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
 import { PollsService } from '../../forum/src/polls/polls.service';
 import { globalPin, slowMode } from '../../forum/src/topics/topic.model';
+import { TopicTimerKind } from '../../forum/src/timers/topic-timer.model';
+import { TIMERS_CHANGED, TopicTimersService } from '../../forum/src/timers/topic-timers.service';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 
@@ -175,6 +177,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     private readonly config: AppConfig,
     private readonly visibility: NotificationVisibility,
     private readonly polls: PollsService,
+    private readonly timers: TopicTimersService,
   ) {}
 
   /** This process's live connections per user (`user:<id>`) or, without a session, per client network (`ip:<address, or IPv6 /64>`). */
@@ -685,6 +688,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       }
       case 'topic.updated':
         return this.pushTopic(String(p.topicId));
+      case TIMERS_CHANGED:
+        return this.pushTimers(String(p.topicId), p.kinds as TopicTimerKind[]);
       case 'post.moved': {
         // One event per move, naming its posts. Each is gone from the room of the topic it left
         // (a held post only from those who saw it waiting; a deleted one went when it was
@@ -924,6 +929,25 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       const userId = (s.data as SocketData).userId;
       if (userId && sees.has(userId)) s.emit('poll:updated', counted);
       else if (type === 'poll.updated') s.emit('poll:updated', bare);
+    }
+  }
+
+  /**
+   * A topic's timers after some were set or removed (`topic:timers`, the list as Topic.timers
+   * answers), to each socket in its room as its user may read them
+   * (TopicTimersService.forReaders): moderators of the space every timer and who set it, other
+   * readers the status timers, and only after a change to one. The room's sockets are every
+   * node's (through the adapter); their users are judged together.
+   */
+  private async pushTimers(topicId: string, kinds: TopicTimerKind[]): Promise<void> {
+    const sockets = await this.server.in(`topic:${topicId}`).fetchSockets();
+    if (sockets.length === 0) return;
+    const userOf = (s: { data: unknown }) => (s.data as SocketData).userId ?? null;
+    const userIds = [...new Set(sockets.map(userOf).filter((id): id is string => !!id))];
+    const lists = await this.timers.forReaders(topicId, userIds, sockets.some((s) => !userOf(s)), kinds);
+    for (const s of sockets) {
+      const timers = lists.get(userOf(s));
+      if (timers) s.emit('topic:timers', { topicId, timers });
     }
   }
 

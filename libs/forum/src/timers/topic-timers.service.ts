@@ -24,6 +24,25 @@ export const TIMER_CHECK_MS = 30_000;
 /** Most timers one run of the job handles; the rest wait for the next run. */
 const TIMERS_PER_RUN = 500;
 
+/** A timer as a live push shows it: as Topic.timers does, `setById` for moderators only. */
+export interface LiveTimer {
+  kind: TopicTimerKind;
+  at: Date;
+  afterHours: number | null;
+  setById: string | null;
+}
+
+/**
+ * The event a timer set or removed writes (the live gateway tells the topic's room). Not a
+ * `topic.` event: those re-index the topic's posts for search, which timers do not change.
+ */
+export const TIMERS_CHANGED = 'topic_timers.updated';
+
+/** Of a topic's timers, those its reader is told of: all to its moderators, the status timers' kinds (PUBLIC_TIMER_KINDS) to everyone else. */
+function shownTo<T extends { kind: TopicTimerKind }>(rows: T[], moderator: boolean): T[] {
+  return rows.filter((r) => moderator || PUBLIC_TIMER_KINDS.includes(r.kind));
+}
+
 /** What a due timer came to. */
 type Outcome = 'fired' | 'dropped' | 'postponed';
 
@@ -61,9 +80,31 @@ export class TopicTimersService {
       return ids.map((id) => rows.filter((r) => r.topic_id === id));
     }));
     const moderator = topic.viewerRank >= LEVEL_RANK.MODERATE;
-    return (await loader.load(topic.id))
-      .filter((r) => moderator || PUBLIC_TIMER_KINDS.includes(r.kind))
-      .map((r) => Object.assign(toTopicTimerModel(r), { shownToModerator: moderator }));
+    return shownTo(await loader.load(topic.id), moderator).map((r) => Object.assign(toTopicTimerModel(r), { shownToModerator: moderator }));
+  }
+
+  /**
+   * What a live push of a topic's timers (`topic:timers`) tells each reader in its room after
+   * timers of `kinds` were set or removed, by user id (anonymous readers under null): the list
+   * Topic.timers answers them (`ofTopic`'s rules), or null for whoever may not read the topic,
+   * and for whoever is shown none of `kinds` (a change to an UNPIN or DELETE timer is the
+   * moderators' business: a push to others would tell them of it). The same statements whatever
+   * the number of readers: their access, the topic, the timers and their setters' access (and the
+   * public spaces, for anonymous readers).
+   */
+  async forReaders(topicId: string, userIds: readonly string[], anonymous: boolean, kinds: readonly TopicTimerKind[]): Promise<Map<string | null, LiveTimer[] | null>> {
+    const readers: Array<[string | null, Viewer]> = [...(await this.sessions.viewersForUsers(userIds))];
+    if (anonymous) readers.push([null, Viewer.anonymous()]);
+    const told = new Map<string | null, LiveTimer[] | null>();
+    if (readers.length === 0) return told;
+    const topics = await this.loaders.topicForEach(readers.map(([, viewer]) => viewer), topicId);
+    const rows = topics.some((topic) => topic) ? await this.standing([topicId]) : [];
+    readers.forEach(([userId], i) => {
+      const moderator = !!topics[i] && topics[i].viewerRank >= LEVEL_RANK.MODERATE;
+      const shown = !!topics[i] && (moderator || kinds.some((k) => PUBLIC_TIMER_KINDS.includes(k)));
+      told.set(userId, shown ? shownTo(rows, moderator).map((r) => ({ kind: r.kind, at: r.due_at, afterHours: r.after_hours, setById: moderator ? r.set_by : null })) : null);
+    });
+    return told;
   }
 
   /**
@@ -102,6 +143,7 @@ export class TopicTimersService {
         setBy: viewer.id!,
       });
       await this.logChange(tx, viewer.id, 'topic.timer_set', topic, before, after);
+      await this.announce(tx, topic, [...new Set([after.kind, ...(before ? [before.kind] : [])])]);
     });
     this.forget(viewer, topic.id);
     return topic;
@@ -115,6 +157,7 @@ export class TopicTimersService {
       if (!before) return;
       await this.repo.remove(tx, before.id);
       await this.logChange(tx, viewer.id, 'topic.timer_remove', topic, before, undefined);
+      await this.announce(tx, topic, [before.kind]);
     });
     this.forget(viewer, topic.id);
     return topic;
@@ -141,6 +184,11 @@ export class TopicTimersService {
   private logChange(tx: Tx, actorId: string | null, action: string, topic: TopicModel, before: TopicTimerRow | undefined, after: TopicTimerRow | undefined): Promise<void> {
     const shown = (r: TopicTimerRow | undefined) => r && { kind: r.kind, at: r.due_at, afterHours: r.after_hours, setBy: r.set_by };
     return this.audit.append(tx, { actorId, action, targetType: 'topic', targetId: topic.id, spaceId: topic.spaceId, before: shown(before) ?? null, after: shown(after) ?? null });
+  }
+
+  /** Tells the topic's live room that its timers of `kinds` changed (TIMERS_CHANGED; the gateway decides who hears: `forReaders`). */
+  private announce(tx: Tx, topic: TopicModel, kinds: TopicTimerKind[]): Promise<void> {
+    return tx.emit({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, spaceId: topic.spaceId, kinds } });
   }
 
   private forget(viewer: Viewer, topicId: string): void {
