@@ -12,7 +12,8 @@ export class TopicTimersResolver {
   constructor(private readonly service: TopicTimersService) {}
 
   @ResolveField(() => [TopicTimerModel], {
-    description: 'Changes planned for this topic, soonest first: CLOSE, OPEN and CLOSE_AFTER_LAST_POST for everyone who reads it; UNPIN and DELETE for those who may moderate it.',
+    description:
+      'Changes planned for this topic, soonest first: CLOSE, OPEN and CLOSE_AFTER_LAST_POST (its one status timer) for everyone who reads it; UNPIN and DELETE for those who may moderate it. A timer that would be dropped when due (its setter no longer moderating the topic: demoted, suspended, account deleted; or the topic deleted) is left out. Setting or removing one sends `topic:timers` to the topic’s live room.',
   })
   timers(@Parent() t: TopicModel, @Context() ctx: GqlContext): Promise<TopicTimerModel[]> {
     return this.service.ofTopic(ctx.viewer, t);
