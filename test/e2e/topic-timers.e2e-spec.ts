@@ -469,6 +469,35 @@ describe('topic timers', () => {
     expect(await fire(8)).toEqual({ fired: 0, dropped: 4, postponed: 0 });
   });
 
+  it('has two moderators setting status timers at once take turns: the later logs the earlier’s as the one it replaced', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    // The topic row held: each set waits, with what it read so far, until it is let go.
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    let sets: Promise<unknown>[] = [];
+    try {
+      await holder.startTransaction();
+      await holder.query(`SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [topic.id]);
+      sets = [setTimer(topic.id, 'CLOSE', { afterHours: 2 }), setTimer(topic.id, 'OPEN', { afterHours: 3 }, spaceAdmin.token)];
+      const waiting = async () =>
+        (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0].n;
+      while ((await waiting()) < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      await holder.commitTransaction();
+      await Promise.all(sets);
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+      await Promise.allSettled(sets);
+    }
+    const log = await t.sql(`SELECT before->>'kind' AS before, after->>'kind' AS after FROM moderation_log WHERE target_id = $1 AND action = 'topic.timer_set' ORDER BY id`, [topic.id]);
+    const [stored] = await t.sql(`SELECT kind FROM topic_timers WHERE topic_id = $1`, [topic.id]);
+    expect(log).toEqual([
+      { before: null, after: log[0].after },
+      { before: log[0].after, after: stored.kind },
+    ]);
+    expect(log[0].after).not.toBe(stored.kind);
+  });
+
   it('goes with its topic when the topic row goes', async () => {
     const topic = await createTopic(t, author.token, boardId);
     await setTimer(topic.id, 'CLOSE', { afterHours: 1 });

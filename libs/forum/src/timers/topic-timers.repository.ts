@@ -44,6 +44,16 @@ export class TopicTimersRepository {
   }
 
   /**
+   * Holds, until the transaction ends, the right to set the topic's timers: a second set waits
+   * for the first to commit, so it finds (`lockReplaced`) and logs as replaced what the first
+   * wrote, where both would otherwise find nothing and the later one's upsert replace the
+   * earlier's unlogged. Removing and firing lock the rows they change instead.
+   */
+  async lockForSetting(tx: Tx, topicId: string): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:topic-timers:' || $1::text, 0))`, [topicId]);
+  }
+
+  /**
    * The timer a new one of this kind replaces, locked for the transaction: the topic's timer in
    * the same slot (`timerSlot`: any status timer for a status kind, else one of that kind).
    */

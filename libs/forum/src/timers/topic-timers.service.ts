@@ -133,6 +133,7 @@ export class TopicTimersService {
     const { topic } = await this.topics.moderated(viewer, input.topicId);
     const at = this.dueAt(input);
     await this.uow.run(async (tx) => {
+      await this.repo.lockForSetting(tx, topic.id);
       const before = await this.repo.lockReplaced(tx, topic.id, input.kind);
       const after = await this.repo.upsert(tx, {
         id: newId(),
