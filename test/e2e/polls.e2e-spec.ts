@@ -333,6 +333,58 @@ describe('polls', () => {
       await expectConsistent(multi.poll.id);
     });
 
+    it('reads the poll once under its lock for a vote or a withdrawal, then writes: no check runs twice', async () => {
+      const { poll, options } = await pollIn({ kind: 'MULTIPLE' });
+      const u = await makeUser(t);
+      const reads = (statements: string[]) => statements.filter((q) => /FROM polls /.test(q));
+      for (const run of [() => vote(u, poll.id, [options[0]]), () => vote(u, poll.id, [options[1], options[2]]), () => t.gql(UNVOTE, { id: poll.id }, { token: u.token })]) {
+        let res!: GqlResult;
+        const c = await t.countStatements(async () => (res = await run()));
+        expectOk(res);
+        // The one read under the lock decides, the answer is read once the vote committed; nothing else reads the poll.
+        const begin = c.statements.indexOf('START TRANSACTION');
+        const commit = c.statements.indexOf('COMMIT');
+        // Before the transaction, the session alone: no check reads the poll, its post or its topic ahead of the lock.
+        expect(begin).toBe(1);
+        // In it, the one read under the locks decides; then the voter's choice and the writes.
+        const inTx = c.statements.slice(begin + 1, commit);
+        expect(inTx[0]).toMatch(/FROM polls pl JOIN posts p .* FOR SHARE OF p FOR NO KEY UPDATE OF pl$/s);
+        expect(reads(inTx)).toHaveLength(1);
+        expect(inTx.filter((q) => /^SELECT/.test(q))).toHaveLength(2);
+        // After it, the answer reads the poll once (the live push's own read of it aside).
+        expect(reads(c.statements.slice(commit + 1)).filter((q) => !/WHERE pl\.id = \$1$/.test(q))).toEqual([expect.stringMatching(/pl\.post_id = ANY/)]);
+      }
+      await expectConsistent(poll.id);
+    });
+
+    it('refuses, writing nothing, a vote for options updatePoll replaced while the vote waited for the poll', async () => {
+      const { poll, options } = await pollIn();
+      const holder = t.ds.createQueryRunner();
+      await holder.connect();
+      const before = await rows();
+      let res!: GqlResult;
+      try {
+        await holder.startTransaction();
+        // What updatePoll does under the poll's lock: the options replaced by others.
+        await holder.query(`SELECT id FROM polls WHERE id = $1 FOR NO KEY UPDATE`, [poll.id]);
+        await holder.query(`DELETE FROM poll_options WHERE poll_id = $1`, [poll.id]);
+        await holder.query(`INSERT INTO poll_options (id, poll_id, position, text) VALUES (gen_random_uuid(), $1, 1, 'New one'), (gen_random_uuid(), $1, 2, 'New two')`, [poll.id]);
+        const voting = vote(member, poll.id, [options[0]]);
+        for (let i = 0; i < 100; i++) {
+          const [{ n }] = await holder.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+          if (n >= 1) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await holder.commitTransaction();
+        res = await voting;
+      } finally {
+        await holder.release();
+      }
+      expect(expectError(res, 'BAD_USER_INPUT').extensions.fields?.map((f) => f.field)).toEqual(['optionIds']);
+      expect({ ...(await rows()), options: before.options }).toEqual(before);
+      await expectConsistent(poll.id);
+    });
+
     it('writes one poll.voted event, without counts, for each change', async () => {
       const { poll, options } = await pollIn();
       const u = await makeUser(t);

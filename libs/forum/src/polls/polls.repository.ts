@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
+import { ContentState } from '../forum.enums';
 import { PollKind, PollResults, PollRow } from './poll.model';
 
 /** Closed by hand, or past its closing time: read at query time, so no job closes a poll. */
@@ -28,9 +29,21 @@ export interface PollPushRow extends PollRow {
   topic_id: string;
   space_id: string;
   author_id: string;
-  post_state: string;
-  topic_state: string;
+  post_state: ContentState;
+  topic_state: ContentState;
 }
+
+/** A poll as a vote reads it under its lock: with what decides whether the voter reads its post and topic, and whether they take votes. */
+export interface PollVoteRow extends PollPushRow {
+  post_deleted_from: ContentState | null;
+  topic_author_id: string;
+  topic_locked: boolean;
+  topic_closed: boolean;
+}
+
+/** A poll (`pl`) with its post (`p`) and topic (`t`), their states and authors, and `more` columns. */
+const withPlace = (more = '') => `SELECT ${POLL_COLUMNS}, p.topic_id, p.space_id, p.author_id, p.state AS post_state, t.state AS topic_state${more}
+  FROM polls pl JOIN posts p ON p.id = pl.post_id JOIN topics t ON t.id = p.topic_id`;
 
 @Injectable()
 export class PollsRepository {
@@ -109,6 +122,23 @@ export class PollsRepository {
     return row;
   }
 
+  /**
+   * A vote's one read of the poll: its shape, options and state, with its post's and topic's,
+   * under the post's share lock (taken first, as a post's deletion takes them: a vote never
+   * lands on a post hidden meanwhile) and the poll's row lock (votes on one poll are counted one
+   * after another). The poll's and the post's columns are as they are now; the options are as
+   * the statement began, which a concurrent updatePoll may have replaced (changeChoice checks
+   * the options it adds again).
+   */
+  async lockForVote(m: Queryable, pollId: string): Promise<PollVoteRow | undefined> {
+    const [row] = await m.query(
+      `${withPlace(', p.deleted_from AS post_deleted_from, t.author_id AS topic_author_id, t.locked AS topic_locked, t.closed AS topic_closed')}
+        WHERE pl.id = $1 FOR SHARE OF p FOR NO KEY UPDATE OF pl`,
+      [pollId],
+    );
+    return row;
+  }
+
   /** The options the user chose in the poll (read under its lock). */
   async choiceOf(m: Queryable, pollId: string, userId: string): Promise<string[]> {
     const rows: Array<{ option_id: string }> = await m.query(`SELECT option_id FROM poll_votes WHERE poll_id = $1 AND user_id = $2`, [pollId, userId]);
@@ -117,11 +147,16 @@ export class PollsRepository {
 
   /**
    * Moves the user's choice from `removed` to `added` options and the counts with it, under the
-   * poll's lock (`lock`); `voterDelta` is +1 for a first vote, -1 for a withdrawn one. The poll's new version.
+   * poll's lock (`lockForVote`); `voterDelta` is +1 for a first vote, -1 for a withdrawn one. The poll's new
+   * version, or null (nothing written) when an added option is no longer the poll's (updatePoll
+   * replaced them while the vote waited for the lock).
    */
-  async changeChoice(m: Queryable, pollId: string, userId: string, removed: string[], added: string[], voterDelta: number): Promise<number> {
+  async changeChoice(m: Queryable, pollId: string, userId: string, removed: string[], added: string[], voterDelta: number): Promise<number | null> {
     if (removed.length) await m.query(`DELETE FROM poll_votes WHERE poll_id = $1 AND user_id = $2 AND option_id = ANY($3::uuid[])`, [pollId, userId, removed]);
-    if (added.length) await m.query(`INSERT INTO poll_votes (poll_id, option_id, user_id) SELECT $1, unnest($3::uuid[]), $2`, [pollId, userId, added]);
+    if (added.length) {
+      const inserted = await m.query(`INSERT INTO poll_votes (poll_id, option_id, user_id) SELECT $1, o.id, $2 FROM poll_options o WHERE o.poll_id = $1 AND o.id = ANY($3::uuid[]) RETURNING option_id`, [pollId, userId, added]);
+      if (rowsOf(inserted).length !== added.length) return null;
+    }
     await m.query(
       `UPDATE poll_options SET vote_count = vote_count + CASE WHEN id = ANY($2::uuid[]) THEN 1 ELSE -1 END WHERE poll_id = $1 AND id = ANY($2::uuid[] || $3::uuid[])`,
       [pollId, added, removed],
@@ -149,11 +184,7 @@ export class PollsRepository {
 
   /** For a live push: the poll's counts with its post's and topic's states. */
   async forPush(pollId: string): Promise<PollPushRow | undefined> {
-    const [poll]: PollPushRow[] = await this.ds.query(
-      `SELECT ${POLL_COLUMNS}, p.topic_id, p.space_id, p.author_id, p.state AS post_state, t.state AS topic_state
-         FROM polls pl JOIN posts p ON p.id = pl.post_id JOIN topics t ON t.id = p.topic_id WHERE pl.id = $1`,
-      [pollId],
-    );
+    const [poll]: PollPushRow[] = await this.ds.query(`${withPlace()} WHERE pl.id = $1`, [pollId]);
     return poll;
   }
 

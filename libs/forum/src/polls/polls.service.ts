@@ -63,6 +63,11 @@ export class PollsService {
   /** Post.poll: the post's poll as the viewer sees it, null without one or for a placeholder. One statement a page (two signed in). */
   async ofPost(viewer: Viewer, post: PostModel): Promise<PollModel | null> {
     if (post.view !== 'full') return null;
+    return this.load(viewer, post);
+  }
+
+  /** The poll of a post the viewer reads in full, as they see it. */
+  private async load(viewer: Viewer, post: Pick<PostModel, 'id' | 'authorId' | 'viewerRank'>): Promise<PollModel | null> {
     const row = await this.pollsLoader(viewer).load(post.id);
     if (!row) return null;
     const myChoice = viewer.id ? await this.choicesLoader(viewer, viewer.id).load(row.id) : [];
@@ -149,35 +154,41 @@ export class PollsService {
     return removed;
   }
 
-  /** Replaces the viewer's choice in an open poll (`optionIds` empty: withdraws it, as unvotePoll). */
+  /**
+   * Replaces the viewer's choice in an open poll (`optionIds` empty: withdraws it, as unvotePoll).
+   * One read of the poll, under its lock in the vote's transaction (`lockForVote`), decides
+   * everything (whether the viewer reads it, may vote there, and the choice), then the write:
+   * nothing is read twice, and nothing decided before the lock can have changed since.
+   */
   async vote(viewer: Viewer, input: VotePollInput, withdraw = false): Promise<PollModel> {
     const userId = this.member(viewer);
-    const { row, post, topic, rank } = await this.readablePoll(viewer, input.pollId);
-    await this.access.require(viewer, post.spaceId, AccessLevel.PARTICIPATE);
-    const locked = topicRefuses(topic, rank, 'edit');
-    if (locked) throw AppError.forbidden(locked);
-    if (post.state !== ContentState.VISIBLE || topic.state !== ContentState.VISIBLE) throw AppError.badField('pollId', 'this poll’s post takes no votes now');
-    if (row.closed) throw AppError.badField('pollId', 'this poll is closed');
-    const chosen = withdraw ? [] : this.checkChoice(row, input.optionIds);
-    await this.pacing.check(viewer, POLL_VOTES_PACE, 'Too many votes, try again shortly');
-    await this.uow.run(async (tx) => {
-      // Post first, then poll (the order of a post's deletion): a vote never lands on a post hidden meanwhile.
-      const state = await tx.one<{ state: ContentState }>(`SELECT state FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
-      if (state?.state !== ContentState.VISIBLE) throw AppError.badField('pollId', 'this poll’s post takes no votes now');
-      const now = await this.repo.lock(tx, row.id);
-      if (!now) throw AppError.notFound('Poll not found');
-      if (now.closed) throw AppError.badField('pollId', 'this poll is closed');
-      // Its options as they are now: updatePoll may have replaced them since they were checked.
-      if (!withdraw) this.checkChoice((await this.repo.byId(row.id, tx))!, chosen);
+    if (!isUuid(input.pollId)) throw AppError.notFound('Poll not found');
+    const poll = await this.uow.run(async (tx) => {
+      const row = await this.repo.lockForVote(tx, input.pollId);
+      const rank = row ? await this.access.rankOn(viewer, row.space_id) : 0;
+      // Read in full, post and topic, as Post.poll shows it: anything else is a poll that does not exist.
+      const reads = (state: ContentState, authorId: string, deletedFrom: ContentState | null) => this.access.contentView(viewer, rank, { state, authorId, deletedFrom }) === 'full';
+      if (!row || !reads(row.topic_state, row.topic_author_id, null) || !reads(row.post_state, row.author_id, row.post_deleted_from)) throw AppError.notFound('Poll not found');
+      await this.access.require(viewer, row.space_id, AccessLevel.PARTICIPATE);
+      const locked = topicRefuses({ locked: row.topic_locked, closed: row.topic_closed }, rank, 'edit');
+      if (locked) throw AppError.forbidden(locked);
+      if (row.post_state !== ContentState.VISIBLE || row.topic_state !== ContentState.VISIBLE) throw AppError.badField('pollId', 'this poll’s post takes no votes now');
+      if (row.closed) throw AppError.badField('pollId', 'this poll is closed');
+      const chosen = withdraw ? [] : this.checkChoice(row, input.optionIds);
+      await this.pacing.check(viewer, POLL_VOTES_PACE, 'Too many votes, try again shortly');
       const before = await this.repo.choiceOf(tx, row.id, userId);
       const removed = before.filter((id) => !chosen.includes(id));
       const added = chosen.filter((id) => !before.includes(id));
-      if (removed.length === 0 && added.length === 0) return; // the same choice: nothing is written
+      if (removed.length === 0 && added.length === 0) return row; // the same choice: nothing is written
       const voterDelta = before.length === 0 ? 1 : chosen.length === 0 ? -1 : 0;
       const version = await this.repo.changeChoice(tx, row.id, userId, removed, added, voterDelta);
-      await tx.emit(this.event('poll.voted', row.id, version, post));
+      // updatePoll replaced the options while this vote waited for the lock.
+      if (version === null) throw AppError.badField('optionIds', 'must be options of this poll');
+      await tx.emit(this.event('poll.voted', row.id, version, { id: row.post_id, topicId: row.topic_id, spaceId: row.space_id }));
+      return row;
     });
-    return this.reread(viewer, post);
+    // The answer as Post.poll reads it now, the vote committed (its counts with everyone's votes).
+    return this.reread(viewer, { id: poll.post_id, authorId: poll.author_id, viewerRank: await this.access.rankOn(viewer, poll.space_id) });
   }
 
   /** For a live push: the poll with its counts and its post's and topic's states. */
@@ -289,14 +300,15 @@ export class PollsService {
     await this.audit.append(tx, { actorId: viewer.id, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, before, after });
   }
 
-  private event(type: string, pollId: string, version: number, post: PostModel) {
+  private event(type: string, pollId: string, version: number, post: Pick<PostModel, 'id' | 'topicId' | 'spaceId'>) {
     // No counts in the event: the live push reads them for each room (see LiveGateway.pushPoll).
     return { type, aggregateType: 'poll', aggregateId: pollId, version, payload: { pollId, postId: post.id, topicId: post.topicId, spaceId: post.spaceId } };
   }
 
-  private async reread(viewer: Viewer, post: PostModel): Promise<PollModel> {
+  /** The post's poll as the viewer sees it after they changed it (the post's own view was judged before). */
+  private async reread(viewer: Viewer, post: Pick<PostModel, 'id' | 'authorId' | 'viewerRank'>): Promise<PollModel> {
     this.forget(viewer, post.id);
-    const poll = await this.ofPost(viewer, post);
+    const poll = await this.load(viewer, post);
     if (!poll) throw AppError.notFound('Poll not found');
     return poll;
   }
