@@ -4,6 +4,8 @@ import { dataSourceOptions } from '../../libs/core/src/database/data-source';
 import { migrateDatabase } from '../../libs/core/src/database/migrate';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { migrations } from '../../migrations';
+import { makeBoard, makeSpace, makeUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
 import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
 
 /** The schema as a comparable list: columns, constraints and indexes, by name. */
@@ -145,10 +147,32 @@ describe('migrations', () => {
       { kind: 'CLOSE_AFTER_LAST_POST', slot: 'STATUS' },
       { kind: 'UNPIN', slot: 'UNPIN' },
     ]);
-    await undo(1);
+    await undo(backTo('TopicStatusTimer1764892800000'));
     await timer('CLOSE', 3);
     expect(await t.sql(`SELECT count(*)::int AS n FROM topic_timers WHERE topic_id = $1`, [topic.id])).toEqual([{ n: 3 }]);
     await t.sql(`DELETE FROM topic_timers WHERE topic_id = $1 AND kind = 'CLOSE'`, [topic.id]);
     await migrateDatabase(t.db.url);
+  });
+
+  it('marks the posts that carry a poll when it adds posts.has_poll', async () => {
+    // Posts written by a fresh process (the schema changed under this one's statements), two of which get a poll once the mark is undone.
+    const writer = await bootSecondNode(t);
+    try {
+      const author = await makeUser(writer);
+      const topic = await createTopic(writer, author.token, await makeBoard(writer, (await makeSpace(writer, 'PUBLIC')).id));
+      await reply(writer, author.token, topic.id, 'a reply with a poll');
+      await reply(writer, author.token, topic.id, 'a reply without');
+    } finally {
+      await writer.close();
+    }
+    await undo(backTo('PostHasPoll1764889200000'));
+    await t.sql(
+      `INSERT INTO polls (id, post_id, question, kind, min_choices, max_choices, results)
+       SELECT gen_random_uuid(), id, 'Before the mark?', 'SINGLE', 1, 1, 'ALWAYS' FROM posts WHERE number <= 2`,
+    );
+    const polled = (await t.sql(`SELECT post_id FROM polls ORDER BY post_id`)).map((r) => r.post_id);
+    expect(polled).toHaveLength(2);
+    expect((await migrateDatabase(t.db.url))[0]).toBe('PostHasPoll1764889200000');
+    expect((await t.sql(`SELECT id FROM posts WHERE has_poll ORDER BY id`)).map((r) => r.id)).toEqual(polled);
   });
 });

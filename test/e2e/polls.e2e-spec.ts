@@ -528,6 +528,45 @@ describe('polls', () => {
     });
   });
 
+  describe('pages without polls', () => {
+    const PAGE = `query($id: ID!) { topic(id: $id) { posts(first: 50) { edges { node { id poll { id question } } } } } }`;
+    /** The posts of a topic page with their polls, and the statements that read polls or choices for it. */
+    async function page(topicId: string, u: TestUser | null) {
+      let res!: GqlResult;
+      const c = await t.countStatements(async () => (res = await t.gql(PAGE, { id: topicId }, u ? { token: u.token } : {})));
+      const nodes = expectOk(res).topic.posts.edges.map((e: any) => e.node);
+      return { polls: nodes.filter((n: any) => n.poll).map((n: any) => [n.id, n.poll.question]), statements: c.statements.filter((q) => /FROM (polls|poll_votes)\b/.test(q)).length };
+    }
+
+    it('runs no polls statement for a page none of whose posts has a poll, and one (two signed in) once one has', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const r = await reply(t, author.token, topic.id, 'a reply that takes a poll');
+      await reply(t, author.token, topic.id, 'and one that does not');
+      expect(await page(topic.id, member)).toEqual({ polls: [], statements: 0 });
+      expect(await page(topic.id, null)).toEqual({ polls: [], statements: 0 });
+      const poll = expectOk(await create(author, r.id, { question: 'Halfway poll?' })).createPoll;
+      expect(await page(topic.id, member)).toEqual({ polls: [[r.id, 'Halfway poll?']], statements: 2 });
+      expect(await page(topic.id, null)).toEqual({ polls: [[r.id, 'Halfway poll?']], statements: 1 });
+      expectOk(await t.gql(DELETE, { id: poll.id }, { token: author.token }));
+      expect(await page(topic.id, member)).toEqual({ polls: [], statements: 0 });
+    });
+
+    it('keeps the mark right when a refused poll writes nothing, and when its post moves to another topic', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const r = await reply(t, author.token, topic.id, 'a reply with a poll, soon split off');
+      expectError(await create(author, r.id, { options: ['Same', 'same'] }), 'BAD_USER_INPUT');
+      expectOk(await create(author, r.id, { question: 'Travelling poll?' }));
+      // A second poll is refused: the post still has its first.
+      expectError(await create(moderator, r.id), 'CONFLICT');
+      expect(await t.sql(`SELECT has_poll FROM posts WHERE id = ANY($1::uuid[]) ORDER BY number`, [[topic.firstPostId, r.id]])).toEqual([{ has_poll: false }, { has_poll: true }]);
+      const split = expectOk(
+        await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [r.id], newTopic: { boardId, title: 'The poll on its own', tags: [] } } }, { token: moderator.token }),
+      ).movePosts;
+      expect(await page(topic.id, member)).toEqual({ polls: [], statements: 0 });
+      expect(await page(split.id, member)).toEqual({ polls: [[r.id, 'Travelling poll?']], statements: 2 });
+    });
+  });
+
   describe('live', () => {
     let url: string;
     const sockets: Socket[] = [];

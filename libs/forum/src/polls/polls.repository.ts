@@ -96,6 +96,15 @@ export class PollsRepository {
     return true;
   }
 
+  /**
+   * Marks the post as carrying a poll or not (`posts.has_poll`, which spares Post.poll its
+   * statement on pages without one), under the post's row lock; its state, or undefined.
+   */
+  async markPost(m: Queryable, postId: string, hasPoll: boolean): Promise<ContentState | undefined> {
+    const [row] = rowsOf<{ state: ContentState }>(await m.query(`UPDATE posts SET has_poll = $2 WHERE id = $1 RETURNING state`, [postId, hasPoll]));
+    return row?.state;
+  }
+
   /** Gives the poll (locked, with no votes) a new shape and new options; the new version. */
   async replace(m: Queryable, p: Omit<NewPoll, 'postId'>): Promise<number> {
     const [row] = await m.query(

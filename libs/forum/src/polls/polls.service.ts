@@ -60,9 +60,12 @@ export class PollsService {
     private readonly posts: PostsService,
   ) {}
 
-  /** Post.poll: the post's poll as the viewer sees it, null without one or for a placeholder. One statement a page (two signed in). */
+  /**
+   * Post.poll: the post's poll as the viewer sees it, null without one or for a placeholder. One
+   * statement a page (two signed in), none when no post on it has a poll (`posts.has_poll`).
+   */
   async ofPost(viewer: Viewer, post: PostModel): Promise<PollModel | null> {
-    if (post.view !== 'full') return null;
+    if (post.view !== 'full' || post.hasPoll === false) return null;
     return this.load(viewer, post);
   }
 
@@ -95,9 +98,9 @@ export class PollsService {
     if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     const pollId = newId();
     await this.uow.run(async (tx) => {
-      // The post as it is now, under a lock its deletion waits for.
-      const now = await tx.one<{ state: ContentState }>(`SELECT state FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
-      if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot take a poll; restore it first');
+      // The post as it is now, marked as carrying a poll (under a lock its deletion waits for).
+      const state = await this.repo.markPost(tx, post.id, true);
+      if (!state || state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot take a poll; restore it first');
       if (!(await this.repo.insert(tx, { ...shape, id: pollId, postId: post.id }))) throw AppError.conflict('This post has a poll already');
       await tx.emit(this.event('poll.updated', pollId, 1, post));
       await this.logModeration(tx, viewer, post, 'poll.create', null, { pollId, question: shape.question, options: input.options });
@@ -143,6 +146,8 @@ export class PollsService {
     const { post, rank } = await this.managedPoll(viewer, pollId);
     if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     const removed = await this.uow.run(async (tx) => {
+      // The post first, as a vote locks them: it carries no poll once this commits.
+      await this.repo.markPost(tx, post.id, false);
       const was = await this.repo.byId(pollId, tx);
       const gone = await this.repo.remove(tx, pollId);
       if (!gone || !was) return false;

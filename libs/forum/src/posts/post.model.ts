@@ -71,6 +71,8 @@ export class PostModel {
   bodySourceText!: string | undefined;
   view!: ContentView;
   viewerRank!: number;
+  /** Whether the post carries a poll (`posts.has_poll`); undefined when the statement that loaded it left it out. */
+  hasPoll!: boolean | undefined;
   /** Filled when the query that loaded the post already fetched them (the topic page). */
   preloaded?: { author: UserModel; myReactions: string[] };
   /**
@@ -101,6 +103,8 @@ export interface PostRow {
   created_at: Date;
   /** Left out by statements that never serve an edit check (read as false). */
   wiki?: boolean;
+  /** Whether a poll is in the post (kept by the poll's writes). */
+  has_poll?: boolean;
 }
 
 export function toPostModel(r: Omit<PostRow, 'body_source'> & { body_source?: string }, view: ContentView, viewerRank: number): PostModel {
@@ -125,6 +129,7 @@ export function toPostModel(r: Omit<PostRow, 'body_source'> & { body_source?: st
     replyToPostId: r.reply_to_post_id,
     bodySourceText: r.body_source,
     wiki: full && r.wiki === true,
+    hasPoll: r.has_poll,
     view,
     viewerRank,
   });
