@@ -493,6 +493,66 @@ describe('polls', () => {
     });
   });
 
+  describe('watched words', () => {
+    const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
+    let watchedBoard: string;
+    beforeAll(async () => {
+      const watched = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
+      watchedBoard = await makeBoard(t, watched.id);
+      for (const [pattern, action, publicReason] of [
+        ['crypto*', 'BLOCK', 'No crypto promotions here'],
+        ['darn', 'CENSOR', 'Mind your language'],
+        ['competitor', 'REQUIRE_APPROVAL', 'Mentions of competitors are reviewed'],
+        ['refund', 'FLAG', 'Refund requests go to support'],
+      ]) {
+        expectOk(await t.gql(RULE, { input: { spaceId: watched.id, pattern, kind: 'WORD', action, publicReason } }, { token: moderator.token }));
+      }
+    });
+    const refusal = (res: GqlResult) => {
+      const err = expectError(res, 'BAD_USER_INPUT');
+      return [err.extensions.fields?.map((f) => f.field), err.message];
+    };
+
+    it('refuses a blocked word, or one that needs approval, in the question or an option, naming the field, writing nothing', async () => {
+      const topic = await createTopic(t, author.token, watchedBoard);
+      const before = await rows();
+      expect(refusal(await create(author, topic.firstPostId, { question: 'Which CRYPTOcoin?' }))).toEqual([['question'], 'Your poll was refused: No crypto promotions here']);
+      expect(refusal(await create(author, topic.firstPostId, { options: ['Yes', 'Buy cryptocoins'] }))).toEqual([['options'], 'Your poll was refused: No crypto promotions here']);
+      // Nothing holds a poll for a moderator to approve: such a word refuses it, for a moderator too.
+      expect(refusal(await create(moderator, topic.firstPostId, { options: ['Us', 'The competitor'] }))).toEqual([['options'], 'Your poll was refused: Mentions of competitors are reviewed']);
+      expect(await rows()).toEqual(before);
+      // Another space's rules do not reach it.
+      expectOk(await create(author, (await createTopic(t, author.token, boardId)).firstPostId, { question: 'Which cryptocoin?' }));
+    });
+
+    it('masks a censored word where it is stored and shown, and flags the post for review', async () => {
+      const topic = await createTopic(t, author.token, watchedBoard);
+      const poll = expectOk(await create(author, topic.firstPostId, { question: 'Darn, which day?', options: ['Monday, darn it', 'A refund day'] })).createPoll;
+      expect([poll.question, ...poll.options.map((o: any) => o.text)]).toEqual(['■■■■, which day?', 'Monday, ■■■■ it', 'A refund day']);
+      const shown = await seen(member, topic.firstPostId);
+      expect(JSON.stringify(shown)).not.toMatch(/darn/i);
+      expect(await t.sql(`SELECT question FROM polls WHERE id = $1`, [poll.id])).toEqual([{ question: '■■■■, which day?' }]);
+      const logged = await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'automod.%' ORDER BY id`, [topic.firstPostId]);
+      expect(logged.map((r: any) => r.action)).toEqual(['automod.censor', 'automod.flag']);
+      expect(await t.sql(`SELECT kind FROM review_items WHERE target_id = $1`, [topic.firstPostId])).toEqual([{ kind: 'AUTOMOD' }]);
+      // Two options that differ only by what is masked are the same option.
+      expect(refusal(await create(author, (await createTopic(t, author.token, watchedBoard)).firstPostId, { options: ['darn', 'dárn'] }))).toEqual([['options'], '“■■■■” is given twice (options differ by more than case and spaces)']);
+    });
+
+    it('screens updatePoll as createPoll: a blocked word leaves the poll as it was, a censored one is masked', async () => {
+      const topic = await createTopic(t, author.token, watchedBoard);
+      const poll = expectOk(await create(author, topic.firstPostId)).createPoll;
+      const update = (patch: Record<string, unknown>) => {
+        const { postId: _post, ...shape } = input(topic.firstPostId, patch);
+        return t.gql(UPDATE, { input: { ...shape, pollId: poll.id } }, { token: author.token });
+      };
+      expect(refusal(await update({ options: ['Monday', 'crypto Tuesday'] }))).toEqual([['options'], 'Your poll was refused: No crypto promotions here']);
+      expect((await seen(member, topic.firstPostId)).options.map((o: any) => o.text)).toEqual(['Monday', 'Tuesday', 'Wednesday']);
+      const changed = expectOk(await update({ question: 'Which darn day?' })).updatePoll;
+      expect(changed.question).toBe('Which ■■■■ day?');
+    });
+  });
+
   describe('statement counts', () => {
     const PAGE = `query($id: ID!) { topic(id: $id) { posts(first: 50) { edges { node { id poll { id question closed voterCount myChoice options { id text voteCount } } } } } } }`;
     /** A topic of `n` posts, each with a poll the viewer voted in. */

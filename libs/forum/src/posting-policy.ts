@@ -87,6 +87,24 @@ export interface StoredContribution {
 }
 
 /**
+ * Plain texts beside a post about to be stored, which nothing holds for a moderator's approval
+ * (a poll's question and options): each with the input field it came from.
+ */
+export interface PlainTexts {
+  viewer: Viewer;
+  spaceId: string;
+  /** What they make up, as a refusal names it. */
+  what: 'poll';
+  texts: Array<{ field: string; text: string }>;
+}
+
+/** What checks made of plain texts: each as it will be stored (censored words masked), and notes for `plainStored` (`flag:<rule>`, `censor:<rule>`). */
+export interface PlainVerdict {
+  texts: string[];
+  reasons: string[];
+}
+
+/**
  * A step of the content pipeline between rendering and storing (automod, rate limits,
  * pre-moderation). `admit` runs first, before the text is rendered, and may refuse cheaply
  * (the pace of posting); `check` may throw (BLOCK, RATE_LIMITED) or ask to hold the post;
@@ -104,6 +122,10 @@ export interface PostingCheck {
    */
   screenHeading?(h: TopicHeading): Promise<string>;
   stored?(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
+  /** Screens plain texts (`PlainTexts`): may throw to refuse them, or replace them in `verdict` (masked). */
+  screenPlain?(p: PlainTexts, verdict: PlainVerdict): Promise<void>;
+  /** Inside the transaction storing the plain texts screened into `verdict`, beside the post `postId`. */
+  plainStored?(tx: Tx, p: PlainTexts, verdict: PlainVerdict, postId: string): Promise<void>;
 }
 
 /**
@@ -136,6 +158,23 @@ export class PostingPolicy {
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
     const own: Verdict = { ...verdict, reasons: [...verdict.reasons] };
     for (const check of this.checks) await check.stored?.(tx, c, own, s);
+  }
+
+  /**
+   * Plain texts beside a post (a poll's question and options) through the checks that screen
+   * them (watched words): refused as a post would be (BAD_USER_INPUT naming the field), or
+   * returned as they are to be stored (censored words masked). Nothing holds them for approval.
+   */
+  async screenPlain(p: PlainTexts): Promise<PlainVerdict> {
+    const verdict: PlainVerdict = { texts: p.texts.map((t) => t.text), reasons: [] };
+    for (const check of this.checks) await check.screenPlain?.({ ...p, texts: p.texts.map((t, i) => ({ field: t.field, text: verdict.texts[i] })) }, verdict);
+    return verdict;
+  }
+
+  /** Inside the storing transaction (which may run again): each run hands the checks a verdict of its own. */
+  async plainStored(tx: Tx, p: PlainTexts, verdict: PlainVerdict, postId: string): Promise<void> {
+    const own: PlainVerdict = { texts: [...verdict.texts], reasons: [...verdict.reasons] };
+    for (const check of this.checks) await check.plainStored?.(tx, p, own, postId);
   }
 
   async waitsAgain(tx: Tx, p: WaitingPost): Promise<void> {

@@ -18,7 +18,8 @@ export class PollsResolver {
   @Mutation(() => PollModel, {
     description:
       'Adds a poll to a post: its author or a moderator of the space, while they may edit it. One poll per post (CONFLICT for a second). ' +
-      'Options and question are plain text; a bad input is BAD_USER_INPUT and writes nothing.',
+      'Options and question are plain text; a bad input is BAD_USER_INPUT and writes nothing. They go through the watched words as a post does: ' +
+      'a blocked word, or one that needs approval (nothing holds a poll for it), is BAD_USER_INPUT naming `question` or `options`; a censored word is masked.',
   })
   createPoll(@Args('input') input: CreatePollInput, @Context() ctx: GqlContext): Promise<PollModel> {
     return this.service.create(ctx.viewer, input);

@@ -14,6 +14,7 @@ import { ContentState } from '../forum.enums';
 import { ForumLoaders } from '../forum.loaders';
 import { EDITS_PACE, Pacing, POLL_VOTES_PACE } from '../pacing';
 import { PostModel } from '../posts/post.model';
+import { PlainTexts, PostingPolicy } from '../posting-policy';
 import { PostsService, topicRefuses } from '../posts/posts.service';
 import { TopicModel } from '../topics/topic.model';
 import { CreatePollInput, PollShapeInput, UpdatePollInput, VotePollInput } from './dto/poll.inputs';
@@ -58,6 +59,7 @@ export class PollsService {
     private readonly audit: AuditLog,
     private readonly sessions: SessionsService,
     private readonly posts: PostsService,
+    private readonly policy: PostingPolicy,
   ) {}
 
   /**
@@ -94,7 +96,7 @@ export class PollsService {
   /** Adds a poll to a post (one per post: CONFLICT for a second). Every refusal writes nothing. */
   async create(viewer: Viewer, input: CreatePollInput): Promise<PollModel> {
     const { post, rank } = await this.managed(viewer, input.postId, 'postId');
-    const shape = this.shapeOf(input);
+    const { shape, stored } = await this.screenedShape(viewer, post, input);
     if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     const pollId = newId();
     await this.uow.run(async (tx) => {
@@ -103,7 +105,8 @@ export class PollsService {
       if (!state || state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot take a poll; restore it first');
       if (!(await this.repo.insert(tx, { ...shape, id: pollId, postId: post.id }))) throw AppError.conflict('This post has a poll already');
       await tx.emit(this.event('poll.updated', pollId, 1, post));
-      await this.logModeration(tx, viewer, post, 'poll.create', null, { pollId, question: shape.question, options: input.options });
+      await stored(tx);
+      await this.logModeration(tx, viewer, post, 'poll.create', null, { pollId, question: shape.question, options: shape.options.map((o) => o.text) });
     });
     return this.reread(viewer, post);
   }
@@ -114,7 +117,7 @@ export class PollsService {
    */
   async update(viewer: Viewer, input: UpdatePollInput): Promise<PollModel> {
     const { post, rank } = await this.managedPoll(viewer, input.pollId);
-    const shape = this.shapeOf(input);
+    const { shape, stored } = await this.screenedShape(viewer, post, input);
     if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     await this.uow.run(async (tx) => {
       const now = await this.repo.lock(tx, input.pollId);
@@ -122,7 +125,8 @@ export class PollsService {
       if (now.voter_count > 0) throw AppError.conflict('Members have voted in this poll: its options are frozen (close it, or delete it and create another)');
       const was = (await this.repo.byId(input.pollId, tx))!;
       await tx.emit(this.event('poll.updated', input.pollId, await this.repo.replace(tx, { ...shape, id: input.pollId }), post));
-      await this.logModeration(tx, viewer, post, 'poll.update', { pollId: was.id, question: was.question, options: was.options.map((o) => o.text) }, { pollId: was.id, question: shape.question, options: input.options });
+      await stored(tx);
+      await this.logModeration(tx, viewer, post, 'poll.update', { pollId: was.id, question: was.question, options: was.options.map((o) => o.text) }, { pollId: was.id, question: shape.question, options: shape.options.map((o) => o.text) });
     });
     return this.reread(viewer, post);
   }
@@ -255,6 +259,20 @@ export class PollsService {
     if (seen?.view !== 'full') throw AppError.notFound(field === 'postId' ? 'Post not found' : 'Poll not found');
     // Managing a post's poll is editing the post: the same rules, in one place.
     return this.posts.editablePost(viewer, postId);
+  }
+
+  /**
+   * A poll's texts screened as a post's are (`PostingPolicy.screenPlain`, the site's and the
+   * space's watched words: BLOCK and REQUIRE_APPROVAL refuse, naming `question` or `options`;
+   * CENSOR masks, as stored and shown, as a title is masked), then its shape checked on them as
+   * they will be stored (two options censored alike are the same option). `stored` records the
+   * screening's flags and censoring in the storing transaction.
+   */
+  private async screenedShape(viewer: Viewer, post: PostModel, input: PollShapeInput): Promise<{ shape: Omit<NewPoll, 'id' | 'postId'>; stored: (tx: Tx) => Promise<void> }> {
+    const texts: PlainTexts = { viewer, spaceId: post.spaceId, what: 'poll', texts: [{ field: 'question', text: input.question }, ...input.options.map((text) => ({ field: 'options', text }))] };
+    const verdict = await this.policy.screenPlain(texts);
+    const [question, ...options] = verdict.texts;
+    return { shape: this.shapeOf({ ...input, question, options }), stored: (tx) => this.policy.plainStored(tx, texts, verdict, post.id) };
   }
 
   /** A poll's shape, checked by the rules beyond each field's own: distinct options, coherent choices, a closing time ahead. */

@@ -12,7 +12,7 @@ import { AppError } from '../../../core/src/errors';
 import { Connection, ConnectionType, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
-import { Contribution, PostingCheck, StoredContribution, TopicHeading, Verdict } from '../../../forum/src/posting-policy';
+import { Contribution, PlainTexts, PlainVerdict, PostingCheck, StoredContribution, TopicHeading, Verdict } from '../../../forum/src/posting-policy';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { compile, fold, matchAll, Matches, MatchTimeout, RuleKind, validatePattern } from './matcher';
@@ -75,12 +75,12 @@ interface Part {
  * Whose text is screened, where, and as what: a contribution to a space, a topic's heading set
  * outside any post (in a space), or a member's profile (in no space: the site's rules alone apply).
  */
-type Screening = { viewer: Viewer; spaceId: string | null; kind: Contribution['kind'] | 'heading' | 'profile' };
+type Screening = { viewer: Viewer; spaceId: string | null; kind: Contribution['kind'] | 'heading' | 'profile' | PlainTexts['what'] };
 
 /**
- * What refuses text nothing can hold beside BLOCK (a profile change, a split's topic heading):
- * REQUIRE_APPROVAL, since nothing holds it for a moderator to approve, and what it shows must
- * not go up without one.
+ * What refuses text nothing can hold beside BLOCK (a profile change, a split's topic heading, a
+ * poll): REQUIRE_APPROVAL, since nothing holds it for a moderator to approve, and what it shows
+ * must not go up without one.
  */
 const UNHELD_REFUSING: WatchAction[] = ['BLOCK', 'REQUIRE_APPROVAL'];
 
@@ -246,12 +246,7 @@ export class WatchedWordsRule implements PostingCheck {
     const twice = await this.screenTwice(s, parts, c.bio?.html ?? null, await this.rulesFor(null), UNHELD_REFUSING);
     if (!twice) return;
     if (twice.screened.timedOut) throw AppError.conflict('Automatic checks could not finish; try again');
-    const reasons = new Set(verdict.reasons);
-    for (const rule of twice.screened.matched) {
-      if (rule.action === 'FLAG') reasons.add(`flag:${rule.id}`);
-      if (rule.action === 'CENSOR') reasons.add(`censor:${rule.id}`);
-    }
-    verdict.reasons = [...reasons];
+    verdict.reasons = withRulings(verdict.reasons, twice.screened.matched);
     if (twice.maskedHtml !== null) verdict.bioHtml = twice.maskedHtml;
   }
 
@@ -267,6 +262,29 @@ export class WatchedWordsRule implements PostingCheck {
     const screened = await this.screen({ viewer: h.viewer, spaceId: h.spaceId, kind: 'heading' }, parts, ACTIONS, undefined, UNHELD_REFUSING);
     if (screened?.timedOut) throw AppError.conflict('Automatic checks could not finish; try again');
     return screened?.masked[0] ?? h.title;
+  }
+
+  /**
+   * Plain texts beside a post (a poll's question and options) against the space's and the site's
+   * rules, as a post's title is screened: BLOCK refuses them, naming the field and the rule's
+   * public reason, and so does REQUIRE_APPROVAL (UNHELD_REFUSING: nothing holds a poll for a
+   * moderator); CENSOR masks them where it matches, as stored and shown; FLAG lets them through
+   * and puts the post in the review queue (`plainStored`). Matching that runs out of time is
+   * CONFLICT, as for a profile.
+   */
+  async screenPlain(p: PlainTexts, verdict: PlainVerdict): Promise<void> {
+    const screened = await this.screen({ viewer: p.viewer, spaceId: p.spaceId, kind: p.what }, p.texts.map((t) => ({ ...t, maskable: true })), ACTIONS, undefined, UNHELD_REFUSING);
+    if (!screened) return;
+    if (screened.timedOut) throw AppError.conflict('Automatic checks could not finish; try again');
+    verdict.reasons = withRulings(verdict.reasons, screened.matched);
+    screened.masked.forEach((masked, i) => {
+      if (masked !== null) verdict.texts[i] = masked;
+    });
+  }
+
+  /** Plain texts' FLAG rules put the post they are beside in the review queue; censoring is logged. */
+  async plainStored(tx: Tx, p: PlainTexts, verdict: PlainVerdict, postId: string): Promise<void> {
+    await this.recordRulings(tx, verdict.reasons, p.spaceId, { type: ReportTargetType.POST, id: postId });
   }
 
   /** A profile's FLAG rules put its member in the review queue, site-wide; censoring is logged. */
@@ -346,7 +364,7 @@ export class WatchedWordsRule implements PostingCheck {
         this.audit.append(tx, { actorId: null, action: 'automod.block', targetType: 'user', targetId: c.viewer.id, spaceId: c.spaceId, reason: rule.public_reason, after: { ruleId: rule.id, kind: c.kind, field } }),
       );
     }
-    const what = c.kind === 'profile' ? 'profile' : c.kind === 'heading' ? 'title' : 'post';
+    const what = c.kind === 'profile' || c.kind === 'poll' ? c.kind : c.kind === 'heading' ? 'title' : 'post';
     throw AppError.badField(field, `Your ${what} was refused: ${rule.public_reason}`);
   }
 
@@ -369,6 +387,13 @@ export class WatchedWordsRule implements PostingCheck {
     });
     await this.audit.append(tx, { actorId: null, action: 'automod.flag', targetType, targetId: target.id, spaceId, after: { ruleIds: flags.map((f) => f.slice(5)) } });
   }
+}
+
+/** `reasons` with the FLAG and CENSOR rules among `matched` noted (`flag:<rule>`, `censor:<rule>`) for `recordRulings`, each once. */
+function withRulings(reasons: string[], matched: Row[]): string[] {
+  const out = new Set(reasons);
+  for (const rule of matched) if (rule.action === 'FLAG' || rule.action === 'CENSOR') out.add(`${rule.action.toLowerCase()}:${rule.id}`);
+  return [...out];
 }
 
 /** `text` with each range replaced by as many ■ as it has characters (overlapping ranges merged). */
