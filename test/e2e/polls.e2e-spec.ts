@@ -2,6 +2,7 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { EventBus } from '../../libs/core/src/events';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';
@@ -697,6 +698,42 @@ describe('polls', () => {
       expect(toBystander.slice(bystanderBefore)).toEqual([]);
       expect(toSilenced).toEqual([]);
       expect(toElsewhere).toEqual([]);
+    });
+
+    it('pushes hidden counts to moderators by a group’s grant or a site-wide role, not to one silenced site-wide nor to a group of participants', async () => {
+      const [mods, helpers] = [await makeGroup(t), await makeGroup(t)];
+      const space = await makeSpace(t, 'PUBLIC', [{ groupId: mods, level: 'MODERATE' }, { groupId: helpers, level: 'PARTICIPATE' }]);
+      const { topic, poll, options } = await pollIn({ results: 'MODERATORS' }, await makeBoard(t, space.id));
+      const [groupModerator, globalModerator, admin, silencedGlobal, helper] = [
+        await makeUser(t, { groups: [mods] }), await makeUser(t, { role: 'MODERATOR' }), await makeUser(t, { role: 'ADMIN' }), await makeUser(t, { role: 'MODERATOR' }), await makeUser(t, { groups: [helpers] }),
+      ];
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [silencedGlobal.id]);
+      const who = [groupModerator, globalModerator, admin, silencedGlobal, helper];
+      const sockets = await Promise.all(who.map((u) => connect(u.token)));
+      for (const s of sockets) await join(s, topic.id);
+      const events = sockets.map(heard);
+      expectOk(await vote(helper, poll.id, [options[1]]));
+      await settle();
+      expect(events.map((e) => e.map((x) => x.voterCount))).toEqual([[1], [1], [1], [], []]);
+    });
+
+    it('reads the access of none but possible moderators to judge who sees hidden counts: one statement for a room of readers, voters and the author', async () => {
+      const { poll, options } = await pollIn({ results: 'ON_VOTE' });
+      const [voter, ...bystanders] = await Promise.all(Array.from({ length: 8 }, () => makeUser(t)));
+      // Written directly: a vote through the API would push, and its push's statements could land among those counted here.
+      await t.sql(`INSERT INTO poll_votes (poll_id, option_id, user_id) VALUES ($1, $2, $3)`, [poll.id, options[0], voter.id]);
+      const polls = t.get(PollsService);
+      const row = (await polls.forPush(poll.id))!;
+      const room = [author.id, voter.id, ...bystanders.map((b) => b.id)];
+      let sees!: Set<string>;
+      let cost = await t.countStatements(async () => (sees = await polls.whoSeesResults(row, room)));
+      expect([...sees].sort()).toEqual([author.id, voter.id].sort());
+      expect(cost.count).toBe(1);
+      expect(cost.statements.join('\n')).not.toMatch(/space_access/);
+      // A moderator of the space in the room: their access alone is read, in one more statement.
+      cost = await t.countStatements(async () => (sees = await polls.whoSeesResults(row, [...room, moderator.id])));
+      expect([...sees].sort()).toEqual([author.id, voter.id, moderator.id].sort());
+      expect(cost.count).toBe(2);
     });
 
     it('pushes nothing about a poll in a hidden post', async () => {

@@ -82,6 +82,18 @@ export class AccessService {
     return `EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = ${userIdExpr} AND sa.space_id IS NULL AND sa.kind IN ('SUSPEND', 'BAN') AND ${SANCTION_IN_FORCE})`;
   }
 
+  /**
+   * SQL true when the user's role or grants could make them a moderator of the space: a site-wide
+   * role, or a MODERATE (or higher) grant to them or a group of theirs. A superset of `rankOn >=
+   * MODERATE` (sanctions and a global moderator's reading the space are not judged here), to
+   * narrow whose access is worth loading before judging it.
+   */
+  static mayModerateSql(userIdExpr: string, spaceIdExpr: string): string {
+    return `(EXISTS (SELECT 1 FROM users mu WHERE mu.id = ${userIdExpr} AND mu.role IN ('MODERATOR', 'ADMIN'))
+      OR EXISTS (SELECT 1 FROM space_grants sg WHERE sg.space_id = ${spaceIdExpr} AND sg.level >= ${R.MODERATE}
+                  AND (sg.user_id = ${userIdExpr} OR sg.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = ${userIdExpr}))))`;
+  }
+
   /** After a change to spaces or grants within a request, the next check reads them again. */
   invalidate(viewer: Viewer): void {
     viewer.forget('access:spaceRanks');

@@ -902,7 +902,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * Counts go only where they may be seen: to the whole room when every reader sees them
    * (PollsService.resultsPublic), otherwise to the room's sockets whose users see them as
    * Post.poll would answer them (the post's author, the space's moderators, ON_VOTE's voters:
-   * PollsService.whoSeesResults, two statements for the room). Others hear of a vote on such a
+   * PollsService.whoSeesResults, at most two statements for the room, reading the access of its
+   * possible moderators alone). Others hear of a vote on such a
    * poll not at all (how many pushes came would count its votes), and of its creation, change,
    * closing or reopening without counts.
    */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
+import { AccessService } from '../../../access/src/access.service';
 import { ContentState } from '../forum.enums';
 import { PollKind, PollResults, PollRow } from './poll.model';
 
@@ -197,10 +198,20 @@ export class PollsRepository {
     return poll;
   }
 
-  /** Which of these users voted in the poll. */
-  async votersAmong(pollId: string, userIds: readonly string[]): Promise<Set<string>> {
-    if (userIds.length === 0) return new Set();
-    const rows: Array<{ user_id: string }> = await this.ds.query(`SELECT DISTINCT user_id FROM poll_votes WHERE poll_id = $1 AND user_id = ANY($2::uuid[])`, [pollId, userIds]);
-    return new Set(rows.map((r) => r.user_id));
+  /**
+   * Among these users (not deleted, nor barred from the whole site), those who may see the poll's
+   * hidden counts: `sure` when they do whatever their rank (its post's author; a voter when
+   * `votersSee`, ON_VOTE's rule), otherwise those whose role or grants could make them the
+   * space's moderators (`AccessService.mayModerateSql`), for their access to judge. Everyone
+   * else is left out: one statement, whatever their number, that loads no one's access.
+   */
+  async resultsCandidates(poll: Pick<PollPushRow, 'id' | 'author_id' | 'space_id'>, userIds: readonly string[], votersSee: boolean): Promise<Array<{ id: string; sure: boolean }>> {
+    return this.ds.query(
+      `SELECT u.id, s.sure FROM users u
+         CROSS JOIN LATERAL (SELECT u.id = $2 OR ($4 AND EXISTS (SELECT 1 FROM poll_votes v WHERE v.poll_id = $3 AND v.user_id = u.id)) AS sure) s
+        WHERE u.id = ANY($1::uuid[]) AND u.deleted_at IS NULL AND NOT ${AccessService.barredSiteWideSql('u.id')}
+          AND (s.sure OR ${AccessService.mayModerateSql('u.id', '$5::uuid')})`,
+      [userIds, poll.author_id, poll.id, votersSee, poll.space_id],
+    );
   }
 }

@@ -208,19 +208,22 @@ export class PollsService {
   /**
    * For a live push: which of these users (the readers in the poll's topic room) see its counts
    * now, by `resultsVisible` as Post.poll decides it, each as their access stands (a moderator
-   * silenced is no moderator here either). Two statements whatever their number: their access
-   * (`viewersForUsers`) and, for ON_VOTE, which of them voted.
+   * silenced is no moderator here either). At most two statements whatever their number, and
+   * no one's access loaded but those whose role or grants could make them the space's
+   * moderators: one statement picks the post's author and, for ON_VOTE, the voters, who see the
+   * counts whatever their rank, and those possible moderators (`resultsCandidates`); only the
+   * latter's access is then read (`viewersForUsers`) and judged. Everyone else sees no counts.
    */
   async whoSeesResults(poll: PollPushRow, userIds: readonly string[]): Promise<Set<string>> {
+    if (PollsService.resultsPublic(poll)) return new Set(userIds);
     const sees = new Set<string>();
     if (userIds.length === 0) return sees;
-    const [viewers, voters] = await Promise.all([
-      this.sessions.viewersForUsers(userIds),
-      poll.results === PollResults.ON_VOTE ? this.repo.votersAmong(poll.id, userIds) : Promise.resolve(new Set<string>()),
-    ]);
-    for (const [id, viewer] of viewers) {
-      const authorOrModerator = id === poll.author_id || (await this.access.rankOn(viewer, poll.space_id)) >= LEVEL_RANK.MODERATE;
-      if (resultsVisible(poll, { authorOrModerator, voted: voters.has(id) })) sees.add(id);
+    const candidates = await this.repo.resultsCandidates(poll, userIds, poll.results === PollResults.ON_VOTE);
+    for (const c of candidates) if (c.sure) sees.add(c.id);
+    const judged = candidates.filter((c) => !c.sure).map((c) => c.id);
+    for (const [id, viewer] of await this.sessions.viewersForUsers(judged)) {
+      const authorOrModerator = (await this.access.rankOn(viewer, poll.space_id)) >= LEVEL_RANK.MODERATE;
+      if (resultsVisible(poll, { authorOrModerator, voted: false })) sees.add(id);
     }
     return sees;
   }
