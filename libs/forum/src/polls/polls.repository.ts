@@ -126,7 +126,7 @@ export class PollsRepository {
     );
   }
 
-  /** Locks the poll for a vote or a change: votes on one poll are counted one after another. Its state as it is now. */
+  /** Locks the poll for a change (updatePoll, closing and reopening), one after another with votes (`lockForVote`). Its state as it is now. */
   async lock(m: Queryable, pollId: string): Promise<{ closed: boolean; voter_count: number } | undefined> {
     const [row] = await m.query(`SELECT ${CLOSED} AS closed, pl.voter_count FROM polls pl WHERE pl.id = $1 FOR NO KEY UPDATE`, [pollId]);
     return row;
