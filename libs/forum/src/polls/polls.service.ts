@@ -172,6 +172,7 @@ export class PollsService {
   async vote(viewer: Viewer, input: VotePollInput, withdraw = false): Promise<PollModel> {
     const userId = this.member(viewer);
     if (!isUuid(input.pollId)) throw AppError.notFound('Poll not found');
+    let paced = false;
     const poll = await this.uow.run(async (tx) => {
       const row = await this.repo.lockForVote(tx, input.pollId);
       const rank = row ? await this.access.rankOn(viewer, row.space_id) : 0;
@@ -184,7 +185,9 @@ export class PollsService {
       if (row.post_state !== ContentState.VISIBLE || row.topic_state !== ContentState.VISIBLE) throw AppError.badField('pollId', 'this poll’s post takes no votes now');
       if (row.closed) throw AppError.badField('pollId', 'this poll is closed');
       const chosen = withdraw ? [] : this.checkChoice(row, input.optionIds);
-      await this.pacing.check(viewer, POLL_VOTES_PACE, 'Too many votes, try again shortly');
+      // Paced once the vote is known to be good (a refusal costs nothing), and once only if the transaction runs again.
+      if (!paced) await this.pacing.check(viewer, POLL_VOTES_PACE, 'Too many votes, try again shortly');
+      paced = true;
       const before = await this.repo.choiceOf(tx, row.id, userId);
       const removed = before.filter((id) => !chosen.includes(id));
       const added = chosen.filter((id) => !before.includes(id));
