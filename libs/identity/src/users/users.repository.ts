@@ -19,6 +19,18 @@ export const PROFILE_COLUMNS = `u.id, u.bio, u.bio_html, u.location, u.website,
   CASE WHEN u.deleted_at IS NULL THEN GREATEST((SELECT max(s.last_used_at) FROM sessions s WHERE s.user_id = u.id),
                                                (SELECT max(v.day) FROM user_visits v WHERE v.user_id = u.id)::timestamptz) END AS last_seen_at`;
 
+/**
+ * A profile change as `updateProfile` stores it: each text is null to leave its column alone and
+ * '' to clear it; `bioHtml` is the bio's rendering (empty for a bio of only link definitions).
+ */
+export interface ProfileUpdate {
+  displayName: string | null;
+  bio: string | null;
+  bioHtml: string | null;
+  location: string | null;
+  website: string | null;
+}
+
 export interface EmailStatus {
   verified: boolean;
   bouncing: boolean;
@@ -40,6 +52,21 @@ export class UsersRepository {
   profiles(ids: readonly string[]): Promise<ProfileRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.ds.query(`SELECT ${PROFILE_COLUMNS} FROM users u WHERE u.id = ANY($1::uuid[])`, [ids]);
+  }
+
+  /** Stores a member's profile change (ProfileUpdate); undefined when the account is gone or deleted. */
+  async updateProfile(m: Queryable, userId: string, p: ProfileUpdate): Promise<UserRow | undefined> {
+    const res = await m.query(
+      `UPDATE users SET display_name = COALESCE($2, display_name),
+              bio = CASE WHEN $3::text IS NULL THEN bio ELSE NULLIF($3, '') END,
+              bio_html = CASE WHEN $3::text IS NULL THEN bio_html WHEN $3 = '' THEN NULL ELSE $4 END,
+              location = CASE WHEN $5::text IS NULL THEN location ELSE NULLIF($5, '') END,
+              website = CASE WHEN $6::text IS NULL THEN website ELSE NULLIF($6, '') END,
+              updated_at = now()
+        WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
+      [userId, p.displayName, p.bio, p.bioHtml, p.location, p.website],
+    );
+    return rowsOf<UserRow>(res)[0];
   }
 
   /**

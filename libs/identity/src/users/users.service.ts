@@ -4,7 +4,7 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
 import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
-import { EmailStatus, USER_COLUMNS, UsersRepository } from './users.repository';
+import { EmailStatus, UsersRepository } from './users.repository';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AccessService, SILENCED } from '../../../access/src/access.service';
@@ -57,18 +57,13 @@ export class UsersService {
     const bioHtml = change.bio ? (verdict.bioHtml ?? change.bio.html) : null;
     const row = await this.uow.run(async (tx) => {
       await this.limiter.hitWithin(tx.manager, [[PROFILE_CHANGES_PER_USER, userId]]);
-      // Each of $3, $5 and $6 is null to leave its column alone, '' to clear it ($4 is the bio's HTML,
-      // which may be empty for a bio of only link definitions).
-      const updated = await tx.one<UserRow>(
-        `UPDATE users SET display_name = COALESCE($2, display_name),
-                bio = CASE WHEN $3::text IS NULL THEN bio ELSE NULLIF($3, '') END,
-                bio_html = CASE WHEN $3::text IS NULL THEN bio_html WHEN $3 = '' THEN NULL ELSE $4 END,
-                location = CASE WHEN $5::text IS NULL THEN location ELSE NULLIF($5, '') END,
-                website = CASE WHEN $6::text IS NULL THEN website ELSE NULLIF($6, '') END,
-                updated_at = now()
-          WHERE id = $1 AND deleted_at IS NULL RETURNING ${USER_COLUMNS()}`,
-        [userId, input.displayName ?? null, input.bio ?? null, bioHtml, input.location ?? null, input.website ?? null],
-      );
+      const updated = await this.repo.updateProfile(tx, userId, {
+        displayName: input.displayName ?? null,
+        bio: input.bio ?? null,
+        bioHtml,
+        location: input.location ?? null,
+        website: input.website ?? null,
+      });
       if (updated) await this.screening.stored(tx, change, verdict);
       return updated;
     });
