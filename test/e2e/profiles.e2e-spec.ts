@@ -273,11 +273,47 @@ describe('profiles', () => {
       // The profiles once for every user; the counts once for topicCount and postCount together,
       // and once more for totalCount, which is asked after its page, in a later batch.
       expect(seven.statements.filter((q) => /\bbio_html\b/.test(q))).toHaveLength(1);
+      // Last seen (two subqueries a user) once for the whole list, apart from the profiles.
+      expect(seven.statements.filter((q) => /max\(v\.day\)/.test(q))).toHaveLength(1);
+      expect(seven.statements.filter((q) => /\bbio_html\b/.test(q) && /max\(v\.day\)/.test(q))).toEqual([]);
       expect(seven.statements.filter((q) => /FILTER \(WHERE p\.number = 1\)/.test(q))).toHaveLength(2);
     });
   });
 
   describe('last seen', () => {
+    it('is read only when asked for, once for a topic’s participants however many', async () => {
+      const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+      const viewer = await makeUser(t);
+      const PARTICIPANTS = (fields: string) => `query($id: ID!) { topic(id: $id) { participants(first: 10) { user { id ${fields} } } } }`;
+      const topicOf = async (n: number) => {
+        const writers = [];
+        for (let i = 0; i < n; i++) {
+          const w = await makeUser(t);
+          expectOk(await update(w, { bio: `Writer ${i}`, location: 'Somewhere', website: 'https://w.example.org' }));
+          writers.push(w);
+        }
+        const topic = await createTopic(t, writers[0].token, board);
+        for (const w of writers.slice(1)) await reply(t, w.token, topic.id);
+        return topic.id;
+      };
+      const lastSeenStatements = (statements: string[]) => statements.filter((q) => /max\(v\.day\)|FROM sessions s WHERE s\.user_id/.test(q));
+      const [two, seven] = [await topicOf(2), await topicOf(7)];
+      const costs = [];
+      for (const id of [two, seven]) {
+        let participants: any[] = [];
+        // The profile without last seen: none of its subqueries run.
+        const profile = await t.countStatements(async () => (participants = expectOk(await t.gql(PARTICIPANTS('bioHtml location website'), { id }, { token: viewer.token })).topic.participants));
+        expect(participants.every((p) => p.user.location === 'Somewhere')).toBe(true);
+        expect(lastSeenStatements(profile.statements)).toEqual([]);
+        // With it: one statement for all of them.
+        const seen = await t.countStatements(async () => (participants = expectOk(await t.gql(PARTICIPANTS('bioHtml lastSeenAt'), { id }, { token: viewer.token })).topic.participants));
+        expect(participants.every((p) => p.user.lastSeenAt !== null)).toBe(true);
+        expect(lastSeenStatements(seen.statements)).toHaveLength(1);
+        costs.push(seen.count);
+      }
+      expect(costs[1]).toBe(costs[0]);
+    });
+
     it('is the latest use of a session, else the latest day of a visit, and null for one never seen', async () => {
       const u = await makeUser(t);
       const viewer = await makeUser(t);

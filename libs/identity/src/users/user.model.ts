@@ -34,9 +34,9 @@ export interface UserRow {
 }
 
 /**
- * What a member tells about themselves (`updateProfile`) and when they were last seen: read
- * apart from UserRow, which every author a list joins in carries, and only for the users a
- * request asks these fields of (UsersLoader.profile).
+ * What a member tells about themselves (`updateProfile`): read apart from UserRow, which every
+ * author a list joins in carries, and only for the users a request asks these fields of
+ * (UsersLoader.profile).
  */
 export interface ProfileRow {
   id: string;
@@ -45,6 +45,11 @@ export interface ProfileRow {
   bio_html: string | null;
   location: string | null;
   website: string | null;
+}
+
+/** When a user was last seen (UsersLoader.lastSeen): read only for the users a request asks it of. */
+export interface LastSeenRow {
+  id: string;
   last_seen_at: Date | null;
 }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { Viewer } from '../../../core/src/graphql/viewer';
-import { AuthorColumns, authorOf, ProfileRow, toUserModel, UserModel } from './user.model';
+import { AuthorColumns, authorOf, LastSeenRow, ProfileRow, toUserModel, UserModel } from './user.model';
 import { UsersRepository } from './users.repository';
 
 /**
@@ -38,21 +38,30 @@ export class UsersLoader {
     return this.for(viewer).load(id);
   }
 
-  /** A user's profile (bio, location, website, last seen), batched for every user of a list. */
+  /** A user's profile (bio, location, website), batched for every user of a list. */
   profile(viewer: Viewer, id: string): Promise<ProfileRow | null> {
-    const loader = viewer.memoize(
-      'loader:profiles',
-      () =>
-        new DataLoader<string, ProfileRow | null>(async (ids) => {
-          const byId = new Map((await this.repo.profiles(ids)).map((r) => [r.id, r]));
-          return ids.map((id) => byId.get(id) ?? null);
-        }),
-    );
-    return loader.load(id);
+    return rowsById(viewer, 'loader:profiles', (ids) => this.repo.profiles(ids)).load(id);
+  }
+
+  /** When a user was last seen, batched for every user of a list; read only by the requests that ask for it. */
+  lastSeen(viewer: Viewer, id: string): Promise<LastSeenRow | null> {
+    return rowsById(viewer, 'loader:last-seen', (ids) => this.repo.lastSeen(ids)).load(id);
   }
 
   /** Forgets a profile read earlier in the request (it just changed). */
   forgetProfile(viewer: Viewer, id: string): void {
     viewer.peek<DataLoader<string, ProfileRow | null>>('loader:profiles')?.clear(id);
   }
+}
+
+/** The request's loader (under `key`) of rows by user id, one statement per batch; null for an unknown id. */
+function rowsById<T extends { id: string }>(viewer: Viewer, key: string, fetch: (ids: readonly string[]) => Promise<T[]>): DataLoader<string, T | null> {
+  return viewer.memoize(
+    key,
+    () =>
+      new DataLoader<string, T | null>(async (ids) => {
+        const byId = new Map((await fetch(ids)).map((r) => [r.id, r]));
+        return ids.map((id) => byId.get(id) ?? null);
+      }),
+  );
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { ProfileRow, UserRow } from './user.model';
+import { LastSeenRow, ProfileRow, UserRow } from './user.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
 import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
 
@@ -10,12 +10,16 @@ export const USER_COLUMNS = (alias?: string) =>
 const COLUMNS = USER_COLUMNS();
 const USERS_BY_ID = prepared('users.by_id', `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::uuid[])`);
 
+/** The profile columns of a user `u` (ProfileRow). */
+const PROFILE_COLUMNS = `u.id, u.bio, u.bio_html, u.location, u.website`;
+
 /**
- * The profile columns of a user `u` (ProfileRow). Last seen is the latest use of a session
- * (touched every few minutes, kept 90 days after it ends), else the latest day of a visit
- * (kept for trust levels); none for a deleted account, whose sessions linger for IP bans.
+ * When a user `u` was last seen (LastSeenRow): the latest use of a session (touched every few
+ * minutes, kept 90 days after it ends), else the latest day of a visit (kept for trust levels);
+ * none for a deleted account, whose sessions linger for IP bans. Two subqueries per user, so
+ * read apart from the profile and only when asked for.
  */
-export const PROFILE_COLUMNS = `u.id, u.bio, u.bio_html, u.location, u.website,
+const LAST_SEEN_COLUMNS = `u.id,
   CASE WHEN u.deleted_at IS NULL THEN GREATEST((SELECT max(s.last_used_at) FROM sessions s WHERE s.user_id = u.id),
                                                (SELECT max(v.day) FROM user_visits v WHERE v.user_id = u.id)::timestamptz) END AS last_seen_at`;
 
@@ -52,6 +56,12 @@ export class UsersRepository {
   profiles(ids: readonly string[]): Promise<ProfileRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.ds.query(`SELECT ${PROFILE_COLUMNS} FROM users u WHERE u.id = ANY($1::uuid[])`, [ids]);
+  }
+
+  /** When these users were last seen, in one statement however many a list asks for. */
+  lastSeen(ids: readonly string[]): Promise<LastSeenRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.ds.query(`SELECT ${LAST_SEEN_COLUMNS} FROM users u WHERE u.id = ANY($1::uuid[])`, [ids]);
   }
 
   /** Stores a member's profile change (ProfileUpdate); undefined when the account is gone or deleted. */

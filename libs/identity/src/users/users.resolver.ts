@@ -155,7 +155,7 @@ export class UsersResolver {
       'account and for one never signed in to (imported placeholders).',
   })
   async lastSeenAt(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<Date | null> {
-    return (await this.loader.profile(ctx.viewer, user.id))?.last_seen_at ?? null;
+    return (await this.loader.lastSeen(ctx.viewer, user.id))?.last_seen_at ?? null;
   }
 
   /** Whether the viewer is the user: the only one their address and its state are shown to. */
