@@ -163,6 +163,18 @@ describe('profiles', () => {
       expect(logged).toEqual([{ after: { ruleId: rules.BLOCK, kind: 'profile', field: 'displayName' } }]);
     });
 
+    it('refuses every attempt once the hour’s changes are spent, a blocked one too, before screening it (as posts are paced)', async () => {
+      const u = await makeUser(t);
+      await t.sql(`INSERT INTO rate_events (bucket, key) SELECT 'profile:user', $1 FROM generate_series(1, 10)`, [u.id]);
+      for (const input of [{ location: 'Plain place' }, { bio: 'All about crypto' }, { displayName: 'Darn Smith' }]) {
+        expect(expectError(await update(u, input), 'RATE_LIMITED').extensions.retryAfterSeconds).toBeGreaterThan(0);
+      }
+      expect(await stored(u)).toMatchObject({ bio: null, location: null });
+      // Never screened: no refusal logged, and none of them counted.
+      expect(await t.sql(`SELECT action FROM moderation_log WHERE action LIKE 'automod.%' AND target_id = $1`, [u.id])).toEqual([]);
+      expect(await profileChanges(u)).toBe(10);
+    });
+
     it('masks a censored word in the bio and keeps its source, but refuses one where nothing can be masked', async () => {
       const u = await makeUser(t);
       const other = await makeUser(t);

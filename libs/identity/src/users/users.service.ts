@@ -33,9 +33,10 @@ export class UsersService {
    * The signed-in member's own profile: the name shown next to their handle (the handle stays,
    * as mentions and links are written with it), a bio in markdown, a location and a website.
    * Null leaves a field as it is, an empty text clears it (the name cannot be cleared). The bio
-   * goes through the posts' renderer and sanitizer, and its mentions notify nobody. The texts it
-   * sets are screened first (ProfileScreening: the site's watched words); a refusal writes
-   * nothing and costs no change of the hour. A member silenced site-wide may not change any of
+   * goes through the posts' renderer and sanitizer, and its mentions notify nobody. As for posts,
+   * the hour's limit is looked at first (a spent hour is RATE_LIMITED before anything else is
+   * checked), then the texts it sets are screened (ProfileScreening: the site's watched words);
+   * a refusal writes nothing and, like a refused post, costs no change of the hour. A member silenced site-wide may not change any of
    * it (FORBIDDEN): a name is shown with everything they wrote, and a profile is read by
    * anyone. A request that asks nothing is BAD_USER_INPUT and writes nothing.
    */
@@ -46,6 +47,11 @@ export class UsersService {
       throw AppError.badField('input', 'give something to change');
     }
     if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
+    // As posts are paced (PostingLimits.admit): an hour's changes spent refuse the next attempt
+    // before it is rendered and screened, whatever it holds. This look is not the count: the
+    // transaction below counts, under its lock.
+    const wait = await this.limiter.retryAfter(PROFILE_CHANGES_PER_USER, userId);
+    if (wait > 0) throw AppError.rateLimited(wait);
     const change: ProfileChange = {
       viewer,
       displayName: input.displayName ?? undefined,
