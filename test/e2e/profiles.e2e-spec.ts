@@ -1,6 +1,9 @@
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { connectLive, nextLiveEvent } from '../support/live-client';
+import { AddressInfo } from 'node:net';
+import type { Socket } from 'socket.io-client';
 
 const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { id displayName bio bioHtml location website } }`;
 const PROFILE = `query($h: String!) { user(handle: $h) { id displayName bio bioHtml location website lastSeenAt } }`;
@@ -289,6 +292,129 @@ describe('profiles', () => {
       expect(seven.statements.filter((q) => /max\(v\.day\)/.test(q))).toHaveLength(1);
       expect(seven.statements.filter((q) => /\bbio_html\b/.test(q) && /max\(v\.day\)/.test(q))).toEqual([]);
       expect(seven.statements.filter((q) => /FILTER \(WHERE p\.number = 1\)/.test(q))).toHaveLength(2);
+    });
+  });
+
+  describe('hiding one’s profile', () => {
+    const FULL = `query($h: String!) {
+      user(handle: $h) { handle displayName bio bioHtml location website lastSeenAt topicCount postCount hideProfile posts(first: 5) { totalCount } }
+    }`;
+    const HIDE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { hideProfile } }`;
+    const sockets: Socket[] = [];
+    afterAll(() => sockets.forEach((s) => s.disconnect()));
+
+    /** A member with a full profile, a topic and a reply in a public space, who hides their profile. */
+    async function hiddenMember() {
+      const u = await makeUser(t);
+      const spaceMod = await makeUser(t);
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }]);
+      const topic = await createTopic(t, u.token, await makeBoard(t, space.id));
+      await reply(t, u.token, topic.id);
+      expectOk(await update(u, { bio: 'Quiet **one**', location: 'Nowhere', website: 'https://quiet.example.org' }));
+      expect(expectOk(await t.gql(HIDE, { input: { hideProfile: true } }, { token: u.token })).updateProfile).toEqual({ hideProfile: true });
+      return { u, spaceMod, topic };
+    }
+
+    it('shows others (signed out, members, a space’s moderator) only the handle, name and posts; the member, moderators and admins all of it', async () => {
+      const { u, spaceMod } = await hiddenMember();
+      const member = await makeUser(t);
+      const moderator = await makeUser(t, { role: 'MODERATOR' });
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      const shared = { handle: u.handle, displayName: `User ${u.handle}`, posts: { totalCount: 2 } };
+      const hidden = { ...shared, bio: null, bioHtml: null, location: null, website: null, lastSeenAt: null, topicCount: null, postCount: null, hideProfile: null };
+      const shown = { ...shared, bioHtml: '<p>Quiet <strong>one</strong></p>\n', location: 'Nowhere', website: 'https://quiet.example.org', topicCount: 1, postCount: 1, hideProfile: true };
+      const viewers: Array<[string, string | undefined, Record<string, unknown>]> = [
+        ['signed out', undefined, hidden],
+        ['member', member.token, hidden],
+        ['space moderator', spaceMod.token, hidden],
+        ['moderator', moderator.token, { ...shown, bio: null }],
+        ['admin', admin.token, { ...shown, bio: null }],
+        ['themself', u.token, { ...shown, bio: 'Quiet **one**' }],
+      ];
+      for (const [who, token, expected] of viewers) {
+        const user = expectOk(await t.gql(FULL, { h: u.handle }, { token })).user;
+        expect({ who, ...user, lastSeenAt: user.lastSeenAt === null ? null : 'set' }).toEqual({ who, ...expected, lastSeenAt: expected === hidden ? null : 'set' });
+      }
+      // Shown again once they stop hiding it; hideProfile alone is a change, and says false to staff.
+      expect(expectOk(await t.gql(HIDE, { input: { hideProfile: false } }, { token: u.token })).updateProfile).toEqual({ hideProfile: false });
+      expect(expectOk(await t.gql(FULL, { h: u.handle }, { token: member.token })).user).toMatchObject({ location: 'Nowhere', topicCount: 1, hideProfile: null });
+      expect(expectOk(await t.gql(FULL, { h: u.handle }, { token: moderator.token })).user.hideProfile).toBe(false);
+      expect(await t.sql(`SELECT hide_profile FROM users WHERE id = $1`, [u.id])).toEqual([{ hide_profile: false }]);
+    });
+
+    it('hides it in lists too (a topic’s participants), at the same few statements however long the list', async () => {
+      const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+      const viewer = await makeUser(t);
+      const moderator = await makeUser(t, { role: 'MODERATOR' });
+      const LIST = `query($id: ID!) { topic(id: $id) { participants(first: 10) { user { id location lastSeenAt topicCount postCount hideProfile } } } }`;
+      const topicOf = async (n: number) => {
+        const writers = [];
+        for (let i = 0; i < n; i++) {
+          const w = await makeUser(t);
+          expectOk(await update(w, { location: 'Here', hideProfile: i % 2 === 1 }));
+          writers.push(w);
+        }
+        const topic = await createTopic(t, writers[0].token, board);
+        for (const w of writers.slice(1)) await reply(t, w.token, topic.id);
+        return { id: topic.id, hidden: new Set(writers.filter((_, i) => i % 2 === 1).map((w) => w.id)) };
+      };
+      const costs = [];
+      for (const n of [2, 7]) {
+        const topic = await topicOf(n);
+        let participants: Array<{ user: Record<string, unknown> & { id: string } }> = [];
+        const cost = await t.countStatements(async () => (participants = expectOk(await t.gql(LIST, { id: topic.id }, { token: viewer.token })).topic.participants));
+        expect(participants).toHaveLength(n);
+        for (const { user } of participants) {
+          if (topic.hidden.has(user.id)) expect(user).toEqual({ id: user.id, location: null, lastSeenAt: null, topicCount: null, postCount: null, hideProfile: null });
+          else expect(user).toMatchObject({ location: 'Here', topicCount: expect.any(Number), hideProfile: null });
+        }
+        // The profiles (who hides) once, last seen once: not per user.
+        expect(cost.statements.filter((q) => /\bhide_profile\b/.test(q))).toHaveLength(1);
+        expect(cost.statements.filter((q) => /max\(v\.day\)/.test(q))).toHaveLength(1);
+        costs.push(cost.count);
+        const staff = expectOk(await t.gql(LIST, { id: topic.id }, { token: moderator.token })).topic.participants;
+        expect(staff.every((p: { user: { location: string | null } }) => p.user.location === 'Here')).toBe(true);
+      }
+      expect(costs[1]).toBe(costs[0]);
+    });
+
+    it('keeps the member out of a topic’s live presence and typing but for themself, moderators and admins', async () => {
+      const { u, topic } = await hiddenMember();
+      const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+      const member = await makeUser(t);
+      const visible = await makeUser(t);
+      const moderator = await makeUser(t, { role: 'MODERATOR' });
+      const join = async (s: Socket) => expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      /** The first presence that counts `n` readers (earlier joins' come first). */
+      const presenceOf = (s: Socket, n: number) =>
+        new Promise<{ count: number; users: Array<{ id: string }> }>((resolve) => {
+          const on = (p: { count: number; users: Array<{ id: string }> }) => {
+            if (p.count !== n) return;
+            s.off('presence', on);
+            resolve(p);
+          };
+          s.on('presence', on);
+        });
+      const [m, v, mod, anon] = [await connectLive(url, sockets, member.token), await connectLive(url, sockets, visible.token), await connectLive(url, sockets, moderator.token), await connectLive(url, sockets)];
+      for (const s of [m, v, mod, anon]) await join(s);
+      const h = await connectLive(url, sockets, u.token);
+      const seen = [m, mod, anon, h].map((s) => presenceOf(s, 5));
+      await join(h);
+      const [toMember, toModerator, toAnonymous, toThemself] = await Promise.all(seen);
+      const ids = (p: { users: Array<{ id: string }> }) => p.users.map((x) => x.id).sort();
+      // Counted (as an anonymous reader is), never named to others.
+      expect(ids(toMember)).toEqual([member.id, visible.id, moderator.id].sort());
+      expect(ids(toAnonymous)).toEqual(ids(toMember));
+      expect(ids(toModerator)).toEqual([member.id, visible.id, moderator.id, u.id].sort());
+      expect(ids(toThemself)).toEqual(ids(toModerator));
+
+      // Typing: the moderator hears of it; the member's next typing is the visible writer's.
+      const modHears = nextLiveEvent(mod, 'typing');
+      const memberHears = nextLiveEvent(m, 'typing');
+      expect(await h.timeout(5000).emitWithAck('typing', { topicId: topic.id })).toEqual({ ok: true });
+      expect((await modHears).user.id).toBe(u.id);
+      expect(await v.timeout(5000).emitWithAck('typing', { topicId: topic.id })).toEqual({ ok: true });
+      expect((await memberHears).user.id).toBe(visible.id);
     });
   });
 

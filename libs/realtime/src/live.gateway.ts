@@ -24,6 +24,7 @@ import { globalPin, slowMode } from '../../forum/src/topics/topic.model';
 import { TopicTimerKind } from '../../forum/src/timers/topic-timer.model';
 import { TIMERS_CHANGED, TopicTimersService } from '../../forum/src/timers/topic-timers.service';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
+import { UsersRepository } from '../../identity/src/users/users.repository';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 
 /** Most rooms one connection may be in at once (its own user room not counted). */
@@ -178,6 +179,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     private readonly visibility: NotificationVisibility,
     private readonly polls: PollsService,
     private readonly timers: TopicTimersService,
+    private readonly users: UsersRepository,
   ) {}
 
   /** This process's live connections per user (`user:<id>`) or, without a session, per client network (`ip:<address, or IPv6 /64>`). */
@@ -517,8 +519,26 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const topic = await this.forum.topic(viewer, topicId);
     const rank = topic ? await this.access.rankOn(viewer, topic.spaceId) : 0;
     if (!topic || rank < LEVEL_RANK.PARTICIPATE || topicRefuses(topic, rank, 'reply')) return { ok: false, code: 'FORBIDDEN' };
-    socket.to(`topic:${topicId}`).emit('typing', { topicId, user: { id: data.userId, handle: data.handle }, expiresInMs: 5000 });
+    const typing = { topicId, user: { id: data.userId, handle: data.handle }, expiresInMs: 5000 };
+    const room = `topic:${topicId}`;
+    if (!(await this.users.presenceFacts([data.userId])).get(data.userId)?.hidden) {
+      socket.to(room).emit('typing', typing);
+      return { ok: true };
+    }
+    // A member who hides their profile is seen writing only by themself (their other tabs),
+    // moderators and admins, as their presence is (see `presence`). Best effort, as presence is.
+    void this.typingToThoseWhoSee(socket.id, room, data.userId, typing).catch((err: unknown) => this.log.warn({ err, room }, 'typing not sent'));
     return { ok: true };
+  }
+
+  /** Typing of a member who hides their profile, to the room's sockets (the sender's aside) that see them. */
+  private async typingToThoseWhoSee(senderSocket: string, room: string, userId: string, typing: unknown): Promise<void> {
+    const sockets = (await this.server.in(room).fetchSockets()).filter((s) => s.id !== senderSocket);
+    const facts = await this.users.presenceFacts(signedInUsers(sockets));
+    for (const s of sockets) {
+      const viewerId = (s.data as SocketData).userId;
+      if (viewerId && (viewerId === userId || facts.get(viewerId)?.staff)) s.emit('typing', typing);
+    }
   }
 
   /**
@@ -552,26 +572,33 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /**
    * Who reads a topic: the signed-in people (once each, however many tabs they have open) and
-   * a count that adds the anonymous connections. Best effort: a failure is logged, never thrown.
+   * a count that adds the anonymous connections. A member who hides their profile is listed
+   * only to themself, moderators and admins (one statement reads who hides and who sees them);
+   * to others they count as an anonymous reader. Best effort: a failure is logged, never thrown.
    */
   private async presence(room: string): Promise<void> {
-    const sockets = await this.server.in(room).fetchSockets().catch((err: unknown) => {
+    try {
+      const sockets = await this.server.in(room).fetchSockets();
+      const users = new Map<string, string>();
+      let anonymous = 0;
+      for (const s of sockets) {
+        const d = s.data as SocketData;
+        if (d.userId) users.set(d.userId, d.handle ?? '');
+        else anonymous++;
+      }
+      const facts = await this.users.presenceFacts([...users.keys()]);
+      const message = (viewerId: string | undefined) => ({
+        topicId: room.slice('topic:'.length),
+        count: users.size + anonymous,
+        users: [...users]
+          .filter(([id]) => !facts.get(id)?.hidden || id === viewerId || (viewerId !== undefined && facts.get(viewerId)?.staff))
+          .map(([id, handle]) => ({ id, handle })),
+      });
+      if (![...facts.values()].some((f) => f.hidden)) this.server.to(room).emit('presence', message(undefined));
+      else for (const s of sockets) s.emit('presence', message((s.data as SocketData).userId));
+    } catch (err) {
       this.log.warn({ err, room }, 'presence not sent');
-      return null;
-    });
-    if (!sockets) return;
-    const users = new Map<string, string>();
-    let anonymous = 0;
-    for (const s of sockets) {
-      const d = s.data as SocketData;
-      if (d.userId) users.set(d.userId, d.handle ?? '');
-      else anonymous++;
     }
-    this.server.to(room).emit('presence', {
-      topicId: room.slice('topic:'.length),
-      count: users.size + anonymous,
-      users: [...users].map(([id, handle]) => ({ id, handle })),
-    });
   }
 
   /**
@@ -924,8 +951,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       return;
     }
     const sockets = await this.server.in(room).fetchSockets();
-    const userIds = [...new Set(sockets.map((s) => (s.data as SocketData).userId).filter((id): id is string => !!id))];
-    const sees = await this.polls.whoSeesResults(poll, userIds);
+    const sees = await this.polls.whoSeesResults(poll, signedInUsers(sockets));
     for (const s of sockets) {
       const userId = (s.data as SocketData).userId;
       if (userId && sees.has(userId)) s.emit('poll:updated', counted);
@@ -970,6 +996,11 @@ const GLOBAL_QUEUE = 'modqueue:global';
 /** The rooms a socket joined by asking (its own user room aside): the ones the cap and re-checks count. */
 function contentRooms(socket: { rooms: Set<string> }): string[] {
   return [...socket.rooms].filter((r) => r.startsWith('topic:') || r.startsWith('board:') || r.startsWith('modqueue:'));
+}
+
+/** The signed-in users of these sockets, once each. */
+function signedInUsers(sockets: Array<{ data: unknown }>): string[] {
+  return [...new Set(sockets.map((s) => (s.data as SocketData).userId).filter((id): id is string => !!id))];
 }
 
 function idOf(body: unknown, key: string): string | null {

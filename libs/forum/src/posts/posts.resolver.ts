@@ -158,7 +158,10 @@ export class PostRevisionsResolver {
 
 @Resolver(() => UserModel)
 export class UserActivityResolver {
-  constructor(private readonly service: PostsService) {}
+  constructor(
+    private readonly service: PostsService,
+    private readonly users: UsersLoader,
+  ) {}
 
   @ResolveField(() => PostConnection, { description: 'The user’s posts that the viewer may read, newest first.' })
   posts(@Parent() user: UserModel, @Args() args: PageArgs, @Context() ctx: GqlContext): Promise<Connection<PostModel>> {
@@ -166,16 +169,28 @@ export class UserActivityResolver {
   }
 
   @ResolveField(() => Int, {
-    description: 'How many topics the user started that the viewer may read (the first posts `posts` lists): one in a space the viewer does not read, or hidden from them, is not counted.',
+    nullable: true,
+    description:
+      'How many topics the user started that the viewer may read (the first posts `posts` lists): one in a space the viewer does not read, or hidden from them, is not counted. ' +
+      'Null for others when the member hides their profile (`hideProfile`), but to moderators and admins.',
   })
-  async topicCount(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<number> {
-    return (await this.service.activityCounts(ctx.viewer, user.id)).topics;
+  async topicCount(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<number | null> {
+    return (await this.shownCounts(user, ctx))?.topics ?? null;
   }
 
   @ResolveField(() => Int, {
-    description: 'How many replies (posts after a topic’s first) the user wrote that the viewer may read (the others `posts` lists).',
+    nullable: true,
+    description:
+      'How many replies (posts after a topic’s first) the user wrote that the viewer may read (the others `posts` lists). ' +
+      'Null for others when the member hides their profile (`hideProfile`), but to moderators and admins.',
   })
-  async postCount(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<number> {
-    return (await this.service.activityCounts(ctx.viewer, user.id)).replies;
+  async postCount(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<number | null> {
+    return (await this.shownCounts(user, ctx))?.replies ?? null;
+  }
+
+  /** The user's activity counts, or null when they hide their profile from the viewer (both read in the same batches, for a list). */
+  private async shownCounts(user: UserModel, ctx: GqlContext): Promise<{ topics: number; replies: number } | null> {
+    const [shown, counts] = await Promise.all([this.users.profileShown(ctx.viewer, user), this.service.activityCounts(ctx.viewer, user.id)]);
+    return shown ? counts : null;
   }
 }

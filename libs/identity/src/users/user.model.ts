@@ -45,6 +45,8 @@ export interface ProfileRow {
   bio_html: string | null;
   location: string | null;
   website: string | null;
+  /** Only the user, moderators and admins see the profile (UsersLoader.profileShown). */
+  hide_profile: boolean;
 }
 
 /** When a user was last seen (UsersLoader.lastSeen): read only for the users a request asks it of. */

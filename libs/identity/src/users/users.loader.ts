@@ -38,6 +38,15 @@ export class UsersLoader {
     return this.for(viewer).load(id);
   }
 
+  /**
+   * Whether the viewer sees the user's profile (bio, location, website, last seen, activity
+   * counts): always, unless the user hid it (`hideProfile`), and then only they, moderators and
+   * admins do (`seesHiddenProfile`, which costs no statement; anyone else reads the profile).
+   */
+  async profileShown(viewer: Viewer, user: UserModel): Promise<boolean> {
+    return seesHiddenProfile(viewer, user) || !(await this.profile(viewer, user.id))?.hide_profile;
+  }
+
   /** A user's profile (bio, location, website), batched for every user of a list. */
   profile(viewer: Viewer, id: string): Promise<ProfileRow | null> {
     return rowsById(viewer, 'loader:profiles', (ids) => this.repo.profiles(ids)).load(id);
@@ -52,6 +61,16 @@ export class UsersLoader {
   forgetProfile(viewer: Viewer, id: string): void {
     viewer.peek<DataLoader<string, ProfileRow | null>>('loader:profiles')?.clear(id);
   }
+}
+
+/** Whether the viewer is the user: the only one their address and its state are shown to. */
+export function isSelf(viewer: Viewer, user: UserModel): boolean {
+  return user.isAuthenticatedSelf === true || viewer.id === user.id;
+}
+
+/** Whether the viewer sees the user's profile even hidden (`hideProfile`): the user themself, moderators and admins. */
+export function seesHiddenProfile(viewer: Viewer, user: UserModel): boolean {
+  return isSelf(viewer, user) || viewer.isGlobalModerator;
 }
 
 /** The request's loader (under `key`) of rows by user id, one statement per batch; null for an unknown id. */

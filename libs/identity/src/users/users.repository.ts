@@ -11,7 +11,7 @@ const COLUMNS = USER_COLUMNS();
 const USERS_BY_ID = prepared('users.by_id', `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::uuid[])`);
 
 /** The profile columns of a user `u` (ProfileRow). */
-const PROFILE_COLUMNS = `u.id, u.bio, u.bio_html, u.location, u.website`;
+const PROFILE_COLUMNS = `u.id, u.bio, u.bio_html, u.location, u.website, u.hide_profile`;
 
 /**
  * When a user `u` was last seen (LastSeenRow): the latest use of a session (touched every few
@@ -33,6 +33,8 @@ export interface ProfileUpdate {
   bioHtml: string | null;
   location: string | null;
   website: string | null;
+  /** Null to leave it as it is. */
+  hideProfile: boolean | null;
 }
 
 export interface EmailStatus {
@@ -64,6 +66,19 @@ export class UsersRepository {
     return this.ds.query(`SELECT ${LAST_SEEN_COLUMNS} FROM users u WHERE u.id = ANY($1::uuid[])`, [ids]);
   }
 
+  /**
+   * For live rooms' presence and typing: of these users, who hides their profile (and so their
+   * presence) and who sees hidden ones anyway (moderators and admins, as `seesHiddenProfile`).
+   */
+  async presenceFacts(ids: readonly string[]): Promise<Map<string, { hidden: boolean; staff: boolean }>> {
+    if (ids.length === 0) return new Map();
+    const rows: Array<{ id: string; hidden: boolean; staff: boolean }> = await this.ds.query(
+      `SELECT id, hide_profile AS hidden, role IN ('MODERATOR', 'ADMIN') AS staff FROM users WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, { hidden: r.hidden, staff: r.staff }]));
+  }
+
   /** Stores a member's profile change (ProfileUpdate); undefined when the account is gone or deleted. */
   async updateProfile(m: Queryable, userId: string, p: ProfileUpdate): Promise<UserRow | undefined> {
     const res = await m.query(
@@ -72,9 +87,10 @@ export class UsersRepository {
               bio_html = CASE WHEN $3::text IS NULL THEN bio_html WHEN $3 = '' THEN NULL ELSE $4 END,
               location = CASE WHEN $5::text IS NULL THEN location ELSE NULLIF($5, '') END,
               website = CASE WHEN $6::text IS NULL THEN website ELSE NULLIF($6, '') END,
+              hide_profile = COALESCE($7, hide_profile),
               updated_at = now()
         WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
-      [userId, p.displayName, p.bio, p.bioHtml, p.location, p.website],
+      [userId, p.displayName, p.bio, p.bioHtml, p.location, p.website, p.hideProfile],
     );
     return rowsOf<UserRow>(res)[0];
   }

@@ -2,13 +2,16 @@ import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } fr
 import { GqlContext } from '../../../core/src/graphql/context';
 import { SetUserRoleInput } from './dto/set-user-role.input';
 import { UpdateProfileInput } from './dto/update-profile.input';
-import { UserModel } from './user.model';
+import { ProfileRow, UserModel } from './user.model';
 import { IgnoresService, MAX_IGNORED } from './ignores';
-import { UsersLoader } from './users.loader';
+import { isSelf, seesHiddenProfile, UsersLoader } from './users.loader';
 import { UsersService } from './users.service';
 import { AccountDeletionService } from './account-deletion';
 import { found } from '../../../core/src/errors';
 import { listOf } from '../../../core/src/graphql/limits';
+
+/** How the profile fields say that a member may hide them. */
+const HIDDEN = ', and for others when the member hides their profile (`hideProfile`) but to moderators and admins';
 
 @Resolver(() => UserModel)
 export class UsersResolver {
@@ -86,7 +89,7 @@ export class UsersResolver {
 
   @ResolveField(() => String, { nullable: true, description: 'Only for the user themself (as on `me`); null for everybody else, admins included.' })
   email(@Parent() user: UserModel, @Context() ctx: GqlContext): string | null {
-    return this.isSelf(user, ctx) ? user.emailAddress : null;
+    return isSelf(ctx.viewer, user) ? user.emailAddress : null;
   }
 
   @ResolveField(() => Boolean, {
@@ -96,7 +99,7 @@ export class UsersResolver {
       '`resendEmailVerification`). Only for the user themself; null for everybody else.',
   })
   async emailVerified(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<boolean | null> {
-    return this.isSelf(user, ctx) ? (await this.users.emailStatus(ctx.viewer, user.id)).verified : null;
+    return isSelf(ctx.viewer, user) ? (await this.users.emailStatus(ctx.viewer, user.id)).verified : null;
   }
 
   @ResolveField(() => Boolean, {
@@ -107,7 +110,7 @@ export class UsersResolver {
       'for the user themself; null for everybody else.',
   })
   async emailBouncing(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<boolean | null> {
-    return this.isSelf(user, ctx) ? (await this.users.emailStatus(ctx.viewer, user.id)).bouncing : null;
+    return isSelf(ctx.viewer, user) ? (await this.users.emailStatus(ctx.viewer, user.id)).bouncing : null;
   }
 
   @ResolveField(() => String, {
@@ -117,7 +120,7 @@ export class UsersResolver {
       'when none waits. Only for the user themself; null for everybody else.',
   })
   async pendingEmail(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> {
-    return this.isSelf(user, ctx) ? (await this.users.emailStatus(ctx.viewer, user.id)).pending : null;
+    return isSelf(ctx.viewer, user) ? (await this.users.emailStatus(ctx.viewer, user.id)).pending : null;
   }
 
   @ResolveField(() => String, {
@@ -125,42 +128,53 @@ export class UsersResolver {
     description: 'The bio’s markdown as written, to edit it (`updateProfile`). Only for the user themself; null for everybody else (they read `bioHtml`).',
   })
   async bio(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> {
-    return this.isSelf(user, ctx) ? ((await this.loader.profile(ctx.viewer, user.id))?.bio ?? null) : null;
+    return isSelf(ctx.viewer, user) ? ((await this.loader.profile(ctx.viewer, user.id))?.bio ?? null) : null;
   }
 
   @ResolveField(() => String, {
     nullable: true,
-    description: 'The bio rendered and sanitized as posts are (links to other sites carry rel="nofollow ugc noopener"), censored words masked; null when unset.',
+    description: `The bio rendered and sanitized as posts are (links to other sites carry rel="nofollow ugc noopener"), censored words masked; null when unset${HIDDEN}.`,
   })
   async bioHtml(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> {
-    return (await this.loader.profile(ctx.viewer, user.id))?.bio_html ?? null;
+    return (await this.shownProfile(user, ctx))?.bio_html ?? null;
   }
 
-  @ResolveField(() => String, { nullable: true, description: 'Where the member says they are (plain text, one line); null when unset.' })
+  @ResolveField(() => String, { nullable: true, description: `Where the member says they are (plain text, one line); null when unset${HIDDEN}.` })
   async location(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> {
-    return (await this.loader.profile(ctx.viewer, user.id))?.location ?? null;
+    return (await this.shownProfile(user, ctx))?.location ?? null;
   }
 
   @ResolveField(() => String, {
     nullable: true,
-    description: 'The member’s website, an http(s) address; null when unset. Link it with rel="nofollow ugc noopener", as links in posts are.',
+    description: `The member’s website, an http(s) address; null when unset${HIDDEN}. Link it with rel="nofollow ugc noopener", as links in posts are.`,
   })
   async website(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<string | null> {
-    return (await this.loader.profile(ctx.viewer, user.id))?.website ?? null;
+    return (await this.shownProfile(user, ctx))?.website ?? null;
   }
 
   @ResolveField(() => Date, {
     nullable: true,
     description:
       'When the member last used the site, to within a few minutes (else the day of their last visit); null for a deleted ' +
-      'account and for one never signed in to (imported placeholders).',
+      `account and for one never signed in to (imported placeholders)${HIDDEN}.`,
   })
   async lastSeenAt(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<Date | null> {
+    if (!(await this.loader.profileShown(ctx.viewer, user))) return null;
     return (await this.loader.lastSeen(ctx.viewer, user.id))?.last_seen_at ?? null;
   }
 
-  /** Whether the viewer is the user: the only one their address and its state are shown to. */
-  private isSelf(user: UserModel, ctx: GqlContext): boolean {
-    return user.isAuthenticatedSelf === true || ctx.viewer.id === user.id;
+  @ResolveField(() => Boolean, {
+    nullable: true,
+    description: 'Whether the member hides their profile (`updateProfile(input: { hideProfile })`). Only for the user themself, moderators and admins; null for everybody else.',
+  })
+  async hideProfile(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<boolean | null> {
+    if (!seesHiddenProfile(ctx.viewer, user)) return null;
+    return (await this.loader.profile(ctx.viewer, user.id))?.hide_profile ?? null;
+  }
+
+  /** The user's profile row, or null when they hide it from the viewer (UsersLoader.profileShown, in the same statement). */
+  private async shownProfile(user: UserModel, ctx: GqlContext): Promise<ProfileRow | null> {
+    const row = await this.loader.profile(ctx.viewer, user.id);
+    return row && (!row.hide_profile || seesHiddenProfile(ctx.viewer, user)) ? row : null;
   }
 }

@@ -31,7 +31,8 @@ export class UsersService {
 
   /**
    * The signed-in member's own profile: the name shown next to their handle (the handle stays,
-   * as mentions and links are written with it), a bio in markdown, a location and a website.
+   * as mentions and links are written with it), a bio in markdown, a location and a website,
+   * and whether to hide it from all but themselves and staff (UsersLoader.profileShown).
    * Null leaves a field as it is, an empty text clears it (the name cannot be cleared). The bio
    * goes through the posts' renderer and sanitizer, and its mentions notify nobody. As for posts,
    * the hour's limit is looked at first (a spent hour is RATE_LIMITED before anything else is
@@ -43,7 +44,7 @@ export class UsersService {
   async updateProfile(viewer: Viewer, input: UpdateProfileInput): Promise<UserModel> {
     if (!viewer.user || !viewer.sessionId) throw AppError.unauthenticated();
     const userId = viewer.user.id;
-    if (input.displayName == null && input.bio == null && input.location == null && input.website == null) {
+    if (input.displayName == null && input.bio == null && input.location == null && input.website == null && input.hideProfile == null) {
       throw AppError.badField('input', 'give something to change');
     }
     if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
@@ -69,6 +70,7 @@ export class UsersService {
         bioHtml,
         location: input.location ?? null,
         website: input.website ?? null,
+        hideProfile: input.hideProfile ?? null,
       });
       if (updated) await this.screening.stored(tx, change, verdict);
       return updated;

@@ -1,6 +1,6 @@
 import { Field, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsOptional, IsString, IsUrl, Length, ValidateIf } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, IsUrl, Length, ValidateIf } from 'class-validator';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { HasVisibleText, IsSingleLine, MaxCharacters } from '../../../../core/src/graphql/validators';
 
@@ -33,4 +33,13 @@ export class UpdateProfileInput {
   @Transform(trim) @setsText('website') @IsString() @MaxCharacters(WEBSITE_MAX)
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_valid_protocol: true, disallow_auth: true }, { message: 'must be an http:// or https:// address' })
   website?: string;
+
+  @Field({
+    nullable: true,
+    description:
+      'Hide my profile: others (signed in or not) get null for your bio, location, website, last seen and activity counts, and ' +
+      'do not see you in topics’ presence and typing; you, the moderators and the admins still do. Your handle, name and posts stay visible.',
+  })
+  @IsOptional() @IsBoolean()
+  hideProfile?: boolean;
 }
