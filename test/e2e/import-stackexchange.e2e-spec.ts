@@ -418,6 +418,56 @@ describe('import:stackexchange', () => {
       expect(Object.fromEntries(await bodies())).toEqual({ [a11]: 'Redacted by a moderator.', [a12]: 'Second answer, revised upstream' });
     });
 
+    it('brings users’ AboutMe, Location and WebsiteUrl into their profiles, sanitized and checked as updateProfile checks them', async () => {
+      const { dir, space, source } = await craft('profiles', ['Profile One', 'Profile Two', 'Profile Three']);
+      const long = Array.from({ length: 40 }, (_, i) => `<p>Paragraph ${i} ${'word '.repeat(20)}</p>`).join('\n');
+      const profiles: Record<string, Record<string, string>> = {
+        '1': {
+          AboutMe: '<p onclick="steal()">I roast <strong>beans</strong> <a href="javascript:alert(1)">here</a> and <a href="https://roast.example.org">there</a>.</p><script>alert(2)</script>',
+          Location: '  Paris,\n  France ',
+          WebsiteUrl: 'https://roast.example.org/me',
+        },
+        // Too long a place, a script's address: left out; a long bio is cut at a paragraph.
+        '2': { AboutMe: long, Location: 'x'.repeat(101), WebsiteUrl: 'javascript:alert(3)' },
+        // Nothing visible, and an address without its scheme: left out.
+        '-1': { AboutMe: '<p> \u200b </p>', Location: 'on the server farm', WebsiteUrl: 'meta.example.org' },
+      };
+      const withProfiles = (over: Record<string, Record<string, string>> = {}) =>
+        users(['Profile One', 'Profile Two', 'Profile Three']).map((u) => ({ ...u, ...profiles[u.Id], ...over[u.Id] }));
+      writeDumpFile(dir, 'Users.xml', 'users', withProfiles());
+      await run({ dir, space: space.slug });
+      const profileOf = async (ext: string) =>
+        one(`SELECT handle, bio, bio_html, location, website FROM users WHERE id = $1`, [await linked(source, 'user', ext)]);
+
+      const first = await profileOf('1');
+      expect(first).toMatchObject({
+        bio: 'I roast **beans** here and [there](https://roast.example.org).',
+        bio_html: '<p>I roast <strong>beans</strong> here and <a href="https://roast.example.org" rel="nofollow ugc noopener">there</a>.</p>\n',
+        location: 'Paris, France',
+        website: 'https://roast.example.org/me',
+      });
+      // As readers get it: the same rendering as a bio written here.
+      const PROFILE = `query($h: String!) { user(handle: $h) { bioHtml location website } }`;
+      expect(expectOk(await t.gql(PROFILE, { h: first.handle })).user).toEqual({ bioHtml: first.bio_html, location: 'Paris, France', website: 'https://roast.example.org/me' });
+
+      const second = await profileOf('2');
+      expect(second).toMatchObject({ location: null, website: null });
+      expect(Array.from(second.bio).length).toBeLessThanOrEqual(3000);
+      expect(second.bio).toMatch(/^Paragraph 0 word/);
+      expect(second.bio).toMatch(/word$/);
+      expect(second.bio_html.endsWith('</p>\n')).toBe(true);
+      expect(await profileOf('-1')).toMatchObject({ bio: null, bio_html: null, location: 'on the server farm', website: null });
+
+      // A re-run brings the dump's changes (and only counts those users as updated); one anonymised since keeps nothing.
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: await linked(source, 'user', '2') }, { token: admin.token }));
+      writeDumpFile(dir, 'Users.xml', 'users', withProfiles({ '1': { Location: 'Lyon' }, '2': { Location: 'Back again' } }));
+      const again = await run({ dir, space: space.slug });
+      expect(again.users).toEqual({ created: 0, updated: 1, unchanged: 2 });
+      expect(await profileOf('1')).toMatchObject({ location: 'Lyon', website: 'https://roast.example.org/me' });
+      expect(await profileOf('2')).toMatchObject({ bio: null, location: null, website: null });
+    });
+
     it('takes a dump that repeats an id as if the last row stood alone, however it is batched', async () => {
       const { dir, space, source } = await craft('repeats', ['Repeat One', 'Repeat Two', 'Repeat Three']);
       writeDumpFile(dir, 'Users.xml', 'users', [...users(['Repeat One', 'Repeat Two', 'Repeat Three']), { Id: '2', DisplayName: 'Repeat Two, again', CreationDate: '2019-01-02T00:00:00.000' }]);

@@ -8,6 +8,9 @@ import { ContentRenderer, sanitizeRendered } from '../../../content/src/renderer
 import { outboxInsertSql } from '../../../core/src/database/unit-of-work';
 import { newId } from '../../../core/src/ids';
 import { TAG_RE } from '../topics/dto/topic.inputs';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { BIO_MAX, UpdateProfileInput } from '../../../identity/src/users/dto/update-profile.input';
 
 /**
  * Imports a Stack Exchange data dump (the `Posts.xml`, `Users.xml`, … of one site) into a
@@ -271,6 +274,43 @@ export function convertDumpComment(text: string | undefined): { html: string; so
   return { html: renderer.render(source).html, source };
 }
 
+/** A user's profile as the dump tells it, in our columns; null for what it lacks or we refuse. */
+export interface DumpProfile {
+  bio: string | null;
+  bio_html: string | null;
+  location: string | null;
+  website: string | null;
+}
+
+/**
+ * A Users.xml row's profile: `AboutMe` is HTML as the site rendered it, so it goes the way
+ * imported posts go (sanitized, turned back into markdown, the source), and its HTML is our
+ * renderer's of that source, as `updateProfile` stores a bio; a source past BIO_MAX is cut at
+ * the last paragraph (else word) break that fits. `Location` (white space made one line) and
+ * `WebsiteUrl` are checked as `updateProfile` checks them (UpdateProfileInput's rules), and so
+ * is the bio: each that fails is left out, the others kept.
+ */
+export function convertDumpProfile(r: Row): DumpProfile {
+  const bio = fitBio(convertDumpBody(r.AboutMe).source);
+  const location = (r.Location ?? '').replace(/\s+/g, ' ').trim();
+  const website = (r.WebsiteUrl ?? '').trim();
+  const input = plainToInstance(UpdateProfileInput, { bio, location, website });
+  const refused = new Set(validateSync(input).map((e) => e.property));
+  const kept = (field: 'bio' | 'location' | 'website') => (refused.has(field) || !input[field] ? null : input[field]!);
+  const source = kept('bio');
+  return { bio: source, bio_html: source === null ? null : renderer.render(source).html, location: kept('location'), website: kept('website') };
+}
+
+/** A bio's markdown cut to BIO_MAX characters, at the last paragraph break that fits (else the last white space). */
+function fitBio(source: string): string {
+  const chars = Array.from(source.trim());
+  if (chars.length <= BIO_MAX) return chars.join('');
+  const head = chars.slice(0, BIO_MAX).join('');
+  const paragraph = head.lastIndexOf('\n\n');
+  const cut = paragraph > BIO_MAX / 2 ? paragraph : head.search(/\s\S*$/);
+  return (cut > 0 ? head.slice(0, cut) : head).trim();
+}
+
 interface Target {
   spaceId: string;
   boardId: string;
@@ -489,43 +529,50 @@ class StackExchangeImport {
   /**
    * Users.xml rows become placeholder accounts: no e-mail, no password, `is_placeholder`
    * (sign-in refuses them, e-mails and trust levels skip them), a handle derived from the
-   * display name and unique case-insensitively. A re-run refreshes display names of
-   * accounts that are still placeholders.
+   * display name and unique case-insensitively, and the profile the dump tells
+   * (convertDumpProfile). A re-run refreshes display names and profiles of accounts that are
+   * still placeholders.
    */
   private async importUsers(rows: Row[]): Promise<void> {
     const users = rows
       .filter((r) => r.Id)
-      .map((r) => ({ ext: r.Id, name: (r.DisplayName ?? '').trim().slice(0, 100), createdAt: parseDumpDate(r.CreationDate) }));
+      .map((r) => ({ ext: r.Id, name: (r.DisplayName ?? '').trim().slice(0, 100), createdAt: parseDumpDate(r.CreationDate), profile: convertDumpProfile(r) }));
     await this.transaction(async () => {
       const existing = new Map(
         (
-          await this.query<{ external_id: string; id: string; display_name: string; is_placeholder: boolean; deleted: boolean }>(
-            `SELECT l.external_id, u.id, u.display_name, u.is_placeholder, u.deleted_at IS NOT NULL AS deleted
+          await this.query<{ external_id: string; id: string; display_name: string; is_placeholder: boolean; deleted: boolean } & DumpProfile>(
+            `SELECT l.external_id, u.id, u.display_name, u.is_placeholder, u.deleted_at IS NOT NULL AS deleted, u.bio, u.bio_html, u.location, u.website
                FROM import_links l JOIN users u ON u.id = l.local_id
               WHERE l.source = $1 AND l.kind = 'user' AND l.external_id = ANY($2::text[])`,
             [this.source, users.map((u) => u.ext)],
           )
         ).map((r) => [r.external_id, r]),
       );
-      const renamed: Array<{ id: string; name: string }> = [];
+      const changed: Array<{ id: string; name: string } & DumpProfile> = [];
       const fresh: typeof users = [];
       for (const u of users) {
         const e = existing.get(u.ext);
-        if (!e) fresh.push(u);
-        // An account anonymised since (a GDPR request) keeps its neutral name.
-        else if (e.is_placeholder && !e.deleted && u.name && e.display_name !== u.name) renamed.push({ id: e.id, name: u.name });
+        if (!e) {
+          fresh.push(u);
+          continue;
+        }
+        const name = u.name || e.display_name;
+        const profileChanged = (['bio', 'bio_html', 'location', 'website'] as const).some((k) => e[k] !== u.profile[k]);
+        // An account anonymised since (a GDPR request) keeps its neutral name and empty profile.
+        if (e.is_placeholder && !e.deleted && (name !== e.display_name || profileChanged)) changed.push({ id: e.id, name, ...u.profile });
         else this.summary.users.unchanged++;
       }
-      if (renamed.length) {
+      if (changed.length) {
         await this.query(
-          `UPDATE users u SET display_name = r.name, updated_at = now() FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, name text) WHERE u.id = r.id`,
-          [JSON.stringify(renamed)],
+          `UPDATE users u SET display_name = r.name, bio = r.bio, bio_html = r.bio_html, location = r.location, website = r.website, updated_at = now()
+             FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, name text, bio text, bio_html text, location text, website text) WHERE u.id = r.id`,
+          [JSON.stringify(changed)],
         );
-        this.summary.users.updated += renamed.length;
+        this.summary.users.updated += changed.length;
       }
       if (!fresh.length) return;
       const handles = await this.pickHandles(fresh.map((u) => handleCandidates(u.name, u.ext)));
-      const created = fresh.map((u, i) => ({ id: newId(), ext: u.ext, handle: handles[i], name: u.name || handles[i], created_at: u.createdAt }));
+      const created = fresh.map((u, i) => ({ id: newId(), ext: u.ext, handle: handles[i], name: u.name || handles[i], created_at: u.createdAt, ...u.profile }));
       await this.insertPlaceholders(created);
       this.summary.users.created += created.length;
     });
@@ -545,11 +592,11 @@ class StackExchangeImport {
     });
   }
 
-  private async insertPlaceholders(users: Array<{ id: string; ext: string; handle: string; name: string; created_at: Date | null }>): Promise<void> {
+  private async insertPlaceholders(users: Array<{ id: string; ext: string; handle: string; name: string; created_at: Date | null } & Partial<DumpProfile>>): Promise<void> {
     await this.query(
-      `INSERT INTO users (id, email, handle, display_name, password_hash, is_placeholder, created_at)
-       SELECT r.id, NULL, r.handle, r.name, NULL, true, COALESCE(r.created_at, now())
-         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, handle text, name text, created_at timestamptz)`,
+      `INSERT INTO users (id, email, handle, display_name, password_hash, is_placeholder, created_at, bio, bio_html, location, website)
+       SELECT r.id, NULL, r.handle, r.name, NULL, true, COALESCE(r.created_at, now()), r.bio, r.bio_html, r.location, r.website
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, handle text, name text, created_at timestamptz, bio text, bio_html text, location text, website text)`,
       [JSON.stringify(users)],
     );
     await this.link(users.map((u) => ({ kind: 'user', ext: u.ext, id: u.id })));
