@@ -378,6 +378,23 @@ describe('profiles', () => {
       expect(costs[1]).toBe(costs[0]);
     });
 
+    it('does not let @mention suggestions order them by their last visit, but for moderators and admins', async () => {
+      const prefix = `hid${Date.now().toString(36).slice(-6)}`;
+      const recent = await makeUser(t, { handle: `${prefix}_b` });
+      const older = await makeUser(t, { handle: `${prefix}_a` });
+      await t.sql(`DELETE FROM user_visits WHERE user_id = ANY($1::uuid[])`, [[recent.id, older.id]]);
+      await t.sql(`INSERT INTO user_visits (user_id, day) VALUES ($1, current_date), ($2, current_date - 30)`, [recent.id, older.id]);
+      const SUGGEST = `query($p: String!) { userSuggestions(prefix: $p) { handle } }`;
+      const order = async (token: string) => expectOk(await t.gql(SUGGEST, { p: prefix }, { token })).userSuggestions.map((u: { handle: string }) => u.handle);
+      const member = await makeUser(t);
+      const moderator = await makeUser(t, { role: 'MODERATOR' });
+      expect(await order(member.token)).toEqual([recent.handle, older.handle]);
+      expectOk(await t.gql(HIDE, { input: { hideProfile: true } }, { token: recent.token }));
+      // As one never seen: after the member seen a month ago.
+      expect(await order(member.token)).toEqual([older.handle, recent.handle]);
+      expect(await order(moderator.token)).toEqual([recent.handle, older.handle]);
+    });
+
     it('keeps the member out of a topic’s live presence and typing but for themself, moderators and admins', async () => {
       const { u, topic } = await hiddenMember();
       const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;

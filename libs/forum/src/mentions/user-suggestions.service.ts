@@ -18,7 +18,9 @@ const likePrefix = (s: string) => `${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
  * @mention autocomplete (Discourse's user search in the composer): members whose handle, or a
  * word of whose display name, starts with what follows the @. Those who wrote visible posts
  * in the topic being replied to come first (latest writer first), then an exact handle, then
- * handles before names, then whoever visited most recently. Left out: the viewer, deleted
+ * handles before names, then whoever visited most recently (a member who hides their profile
+ * as one never seen, but to moderators and admins: the order would tell when they were last
+ * seen). Left out: the viewer, deleted
  * accounts, members barred from the whole site, imported placeholders (nobody to tell), and
  * members the viewer ignores. Profiles are public (`user(handle)`), so this tells nobody
  * anything new, but it lists them wholesale: signed-in members only, at the search rate.
@@ -55,9 +57,9 @@ export class UserSuggestionsService {
           AND NOT EXISTS (SELECT 1 FROM user_ignores i WHERE i.user_id = $1 AND i.ignored_user_id = u.id)
           AND NOT ${AccessService.barredSiteWideSql('u.id')}
         ORDER BY pa.wrote_at DESC NULLS LAST, u.handle = $4 DESC, u.handle LIKE $2 DESC,
-                 (SELECT max(v.day) FROM user_visits v WHERE v.user_id = u.id) DESC NULLS LAST, u.handle
+                 (SELECT max(v.day) FROM user_visits v WHERE v.user_id = u.id AND (NOT u.hide_profile OR $6)) DESC NULLS LAST, u.handle
         LIMIT $5`,
-      [viewer.id, likePrefix(args.prefix), args.topicId ?? null, args.prefix, args.first ?? SUGGESTIONS_DEFAULT],
+      [viewer.id, likePrefix(args.prefix), args.topicId ?? null, args.prefix, args.first ?? SUGGESTIONS_DEFAULT, viewer.isGlobalModerator],
     );
     return rows.map((r) => this.users.authorOf(viewer, r));
   }
