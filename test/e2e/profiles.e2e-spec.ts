@@ -432,6 +432,14 @@ describe('profiles', () => {
       expect((await modHears).user.id).toBe(u.id);
       expect(await v.timeout(5000).emitWithAck('typing', { topicId: topic.id })).toEqual({ ok: true });
       expect((await memberHears).user.id).toBe(visible.id);
+
+      // Showing the profile again, or hiding it, tells the rooms the member is in at once.
+      const shown = nextLiveEvent(m, 'presence');
+      expectOk(await t.gql(HIDE, { input: { hideProfile: false } }, { token: u.token }));
+      expect(ids(await shown)).toEqual([member.id, visible.id, moderator.id, u.id].sort());
+      const hiddenAgain = nextLiveEvent(m, 'presence');
+      expectOk(await t.gql(HIDE, { input: { hideProfile: true } }, { token: u.token }));
+      expect(await hiddenAgain).toMatchObject({ count: 5, users: expect.not.arrayContaining([expect.objectContaining({ id: u.id })]) });
     });
   });
 

@@ -601,6 +601,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     }
   }
 
+  /** Presence again in every topic room the user's sockets are in, on any node: they just hid or showed their profile. */
+  private async presenceAround(userId: string): Promise<void> {
+    const sockets = await this.server.in(`user:${userId}`).fetchSockets();
+    const rooms = new Set(sockets.flatMap((s) => [...s.rooms].filter((r) => r.startsWith('topic:'))));
+    await Promise.all([...rooms].map((room) => this.presence(room)));
+  }
+
   /**
    * Access re-checks under way. Content pushes wait for them: a reply committed just after a
    * revocation must not reach a socket whose re-check has not come round to it yet.
@@ -681,6 +688,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // (a reply right after a topic moved away) cannot overtake one.
     if (!changesAccess(e) && this.rechecks.size) await this.afterRechecks();
     switch (e.type) {
+      case 'user.profile_hidden':
+        return this.presenceAround(String(p.userId));
       case 'post.created':
       case 'post.approved':
       case 'post.restored':

@@ -73,6 +73,10 @@ export class UsersService {
         hideProfile: input.hideProfile ?? null,
       });
       if (updated) await this.screening.stored(tx, change, verdict);
+      // Live rooms the member is in tell their presence again, with or without them.
+      if (updated && input.hideProfile != null) {
+        await tx.emit({ type: 'user.profile_hidden', aggregateType: 'user', aggregateId: userId, payload: { userId, hidden: input.hideProfile } });
+      }
       return updated;
     });
     if (!row) throw AppError.unauthenticated();
