@@ -335,6 +335,9 @@ describe('profiles', () => {
         const user = expectOk(await t.gql(FULL, { h: u.handle }, { token })).user;
         expect({ who, ...user, lastSeenAt: user.lastSeenAt === null ? null : 'set' }).toEqual({ who, ...expected, lastSeenAt: expected === hidden ? null : 'set' });
       }
+      // Only a boolean; a refused request changes nothing.
+      for (const bad of ['yes', 1]) expectError(await t.gql(HIDE, { input: { hideProfile: bad, location: 'Elsewhere' } }, { token: u.token }), 'BAD_USER_INPUT');
+      expect(await t.sql(`SELECT hide_profile, location FROM users WHERE id = $1`, [u.id])).toEqual([{ hide_profile: true, location: 'Nowhere' }]);
       // Shown again once they stop hiding it; hideProfile alone is a change, and says false to staff.
       expect(expectOk(await t.gql(HIDE, { input: { hideProfile: false } }, { token: u.token })).updateProfile).toEqual({ hideProfile: false });
       expect(expectOk(await t.gql(FULL, { h: u.handle }, { token: member.token })).user).toMatchObject({ location: 'Nowhere', topicCount: 1, hideProfile: null });

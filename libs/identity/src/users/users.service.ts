@@ -34,12 +34,13 @@ export class UsersService {
    * as mentions and links are written with it), a bio in markdown, a location and a website,
    * and whether to hide it from all but themselves and staff (UsersLoader.profileShown).
    * Null leaves a field as it is, an empty text clears it (the name cannot be cleared). The bio
-   * goes through the posts' renderer and sanitizer, and its mentions notify nobody. As for posts,
-   * the hour's limit is looked at first (a spent hour is RATE_LIMITED before anything else is
-   * checked), then the texts it sets are screened (ProfileScreening: the site's watched words);
-   * a refusal writes nothing and, like a refused post, costs no change of the hour. A member silenced site-wide may not change any of
-   * it (FORBIDDEN): a name is shown with everything they wrote, and a profile is read by
-   * anyone. A request that asks nothing is BAD_USER_INPUT and writes nothing.
+   * goes through the posts' renderer and sanitizer, and its mentions notify nobody. As for
+   * posts, the hour's limit is looked at first (a spent hour is RATE_LIMITED before anything
+   * else is checked), then the texts it sets are screened (ProfileScreening: the site's watched
+   * words); a refusal writes nothing and, like a refused post, costs no change of the hour. A
+   * member silenced site-wide may not change any of it (FORBIDDEN): a name is shown with
+   * everything they wrote, and a profile is read by anyone. A request that asks nothing is
+   * BAD_USER_INPUT and writes nothing.
    */
   async updateProfile(viewer: Viewer, input: UpdateProfileInput): Promise<UserModel> {
     if (!viewer.user || !viewer.sessionId) throw AppError.unauthenticated();
