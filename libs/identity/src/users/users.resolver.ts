@@ -66,7 +66,8 @@ export class UsersResolver {
 
   @Mutation(() => UserModel, {
     description:
-      'The signed-in member’s profile: the name shown next to their handle, a bio, a location and a website (null fields stay as ' +
+      'The signed-in member’s profile: the name shown next to their handle, a bio, a location, a website and whether to hide them from ' +
+      'all but themself, moderators and admins (`hideProfile`) (null fields stay as ' +
       'they are, an empty text clears a field but the name; a request that changes nothing is BAD_USER_INPUT). The texts it sets ' +
       'are screened by the site’s watched words: a BLOCK or REQUIRE_APPROVAL rule, or a CENSOR rule outside the bio, refuses ' +
       'the change (BAD_USER_INPUT naming the field and the rule’s public reason) and writes nothing; CENSOR masks words in ' +
