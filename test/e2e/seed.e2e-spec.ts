@@ -36,12 +36,15 @@ describe('the demo seed', () => {
       ['Export hub history as CSV', 'NEW', 3],
     ]);
     expect(JSON.stringify(boards.find((b: { slug: string }) => b.slug === 'kb').articleTree)).toContain('Resetting the hub’s sync token');
-    // The community manager's tools: an announcement with a poll, a live Q&A in slow mode, a profile.
+    // The community manager's tools: an announcement with a poll, a live Q&A in slow mode, a wiki FAQ, a profile.
     const tools = expectOk(
-      await t.gql(`{ pinnedTopics { title firstPost { poll { question options { text } } } } topics(first: 100) { edges { node { title slowModeSeconds } } } user(handle: "alice") { bioHtml location } }`),
+      await t.gql(`{ pinnedTopics { title firstPost { poll { question options { text } } } } topics(first: 100) { edges { node { title slowModeSeconds firstPost { wiki } } } } user(handle: "alice") { bioHtml location } }`),
     );
     expect(tools.pinnedTopics).toEqual([{ title: 'Welcome to the Acme Community', firstPost: { poll: { question: 'How many Acme hubs do you run?', options: [{ text: 'One' }, { text: 'Two to five' }, { text: 'More than five' }] } } }]);
     expect(tools.topics.edges.find((e: { node: { title: string } }) => e.node.title === 'Live Q&A with the hub team').node.slowModeSeconds).toBe(60);
+    expect(tools.topics.edges.filter((e: { node: { firstPost: { wiki: boolean } } }) => e.node.firstPost.wiki).map((e: { node: { title: string } }) => e.node.title)).toEqual([
+      'Community FAQ: add what you see asked often',
+    ]);
     expect(tools.user).toEqual({ bioHtml: expect.stringContaining('<strong>hubs</strong>'), location: 'Lyon' });
 
     const before = (await t.sql(`SELECT count(*)::int AS n FROM posts`))[0].n;

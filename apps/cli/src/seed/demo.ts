@@ -150,7 +150,7 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
 
   await gql(tokens.alice, `mutation($i: TopicStatusInput!) { setTopicStatus(input: $i) { id } }`, { i: { topicId: q1.id, pinned: true } });
 
-  // The community manager's tools: a profile, an announcement above every feed, a poll, and a live Q&A in slow mode.
+  // The community manager's tools: a profile, an announcement above every feed, a poll, a live Q&A in slow mode, a wiki FAQ.
   await gql(tokens.alice, `mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }`, {
     i: { bio: 'Community manager at Acme. Ask me about **hubs**, sync and the roadmap.', location: 'Lyon' },
   });
@@ -161,6 +161,9 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
   });
   const qa = await topic('alice', lounge, 'Live Q&A with the hub team', 'Ask your questions below: the hub team answers live on Friday.', 'DISCUSSION', ['live-qa']);
   await gql(tokens.alice, `mutation($i: TopicSlowModeInput!) { setTopicSlowMode(input: $i) { id } }`, { i: { topicId: qa.id, seconds: 60, durationHours: 72 } });
+  // A FAQ the community writes together: a wiki post any member from trust level 1 may improve.
+  const faq = await topic('alice', help, 'Community FAQ: add what you see asked often', 'Questions asked again and again, with their answers. Anyone may improve this post.', 'DISCUSSION', ['faq']);
+  await gql(tokens.mod, `mutation($id: ID!) { setPostWiki(postId: $id, wiki: true) { id } }`, { id: faq.firstPost.id });
 
   // Ideas: votes from customers and employees, one planned with an official response, one merged duplicate.
   const vote = (who: string, topicId: string) => gql(tokens[who], `mutation($id: ID!) { voteIdea(topicId: $id) { id } }`, { id: topicId });
