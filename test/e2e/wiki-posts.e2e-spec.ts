@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { PostingPolicy } from '../../libs/forum/src/posting-policy';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
@@ -116,6 +117,35 @@ describe('wiki posts', () => {
     expect((await post(wiki.firstPostId)).bodyHtml).not.toMatch(/Silenced words|Locked words/);
   });
 
+  it('leaves a wiki’s poll and held edits to its author and moderators', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    expectOk(await setWiki(mod, topic.firstPostId, true));
+    const member = await makeUser(t, { trustLevel: 2 });
+    const CREATE_POLL = `mutation($input: CreatePollInput!) { createPoll(input: $input) { id } }`;
+    const poll = { postId: topic.firstPostId, question: 'Which day?', options: ['Monday', 'Friday'], kind: 'SINGLE', results: 'ALWAYS', publicVoters: false };
+    expectError(await t.gql(CREATE_POLL, { input: poll }, { token: member.token }), 'FORBIDDEN');
+    const pollId = expectOk(await t.gql(CREATE_POLL, { input: poll }, { token: author.token })).createPoll.id;
+    expectError(await t.gql(`mutation($id: ID!) { closePoll(pollId: $id) { id } }`, { id: pollId }, { token: member.token }), 'FORBIDDEN');
+    expectError(await t.gql(`mutation($id: ID!) { deletePoll(pollId: $id) }`, { id: pollId }, { token: member.token }), 'FORBIDDEN');
+    expect(await t.sql(`SELECT closed_at FROM polls WHERE id = $1`, [pollId])).toEqual([{ closed_at: null }]);
+
+    // An edit the posting checks would hold: the author's waits, a wiki editor's is refused and leaves the author's be.
+    t.get(PostingPolicy).register({
+      name: 'test-holds-wiki-edits',
+      check: async (c, verdict) => {
+        if (c.kind === 'edit' && c.body.includes('hold me')) {
+          verdict.pending = true;
+          verdict.reasons.push('held for the test');
+        }
+      },
+    });
+    const held = `mutation($input: EditPostInput!) { editPost(input: $input) { id pendingEdit { bodyHtml } } }`;
+    expect(expectOk(await t.gql(held, { input: { postId: topic.firstPostId, body: 'The author’s edit, hold me' } }, { token: author.token })).editPost.pendingEdit.bodyHtml).toContain('author’s edit');
+    const pending = await t.sql(`SELECT editor_id, body_source FROM post_pending_edits WHERE post_id = $1`, [topic.firstPostId]);
+    expectError(await edit(member, topic.firstPostId, 'A member’s edit, hold me'), 'FORBIDDEN');
+    expect(await t.sql(`SELECT editor_id, body_source FROM post_pending_edits WHERE post_id = $1`, [topic.firstPostId])).toEqual(pending);
+  });
+
   it('keeps a hidden wiki to those who may see it: others neither read it as a wiki nor edit it', async () => {
     const topic = await createTopic(t, author.token, boardId);
     const r = await reply(t, author.token, topic.id, 'A wiki soon hidden');
@@ -127,7 +157,7 @@ describe('wiki posts', () => {
     expect(await post(r.id, author)).toMatchObject({ wiki: true });
   });
 
-  it('tells an author of others’ edits of their post, once an hour per post, but not of their own or of an ignored member’s', async () => {
+  it('tells an author of others’ edits of their post, once an hour per post, not of their own, and of an ignored member’s too', async () => {
     const writer = await makeUser(t, { trustLevel: 1 });
     const [editorA, editorB, ignored] = [await makeUser(t, { trustLevel: 2 }), await makeUser(t, { trustLevel: 2 }), await makeUser(t, { trustLevel: 2 })];
     const topic = await createTopic(t, writer.token, boardId);
@@ -142,20 +172,21 @@ describe('wiki posts', () => {
         .filter((n: any) => n.kind === 'POST_EDITED');
 
     expectOk(await edit(writer, topic.firstPostId, 'The writer’s own change'));
-    expectOk(await edit(ignored, other.id, 'An ignored member’s change'));
     await drain();
     expect(await edited()).toEqual([]);
 
     expectOk(await edit(editorA, topic.firstPostId, 'A first improvement'));
     expectOk(await edit(editorB, topic.firstPostId, 'A second improvement, same hour'));
-    expectOk(await edit(mod, other.id, 'A moderator’s fix'));
+    // Ignoring someone does not hide that they changed one's post (a moderator may be a member one ignores).
+    expectOk(await edit(ignored, other.id, 'An ignored member’s change'));
+    expectOk(await edit(mod, other.id, 'A moderator’s fix, same hour'));
     await drain();
     const told = await edited();
     expect(told).toHaveLength(2);
     expect(told).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ actor: { id: editorA.id }, post: { id: topic.firstPostId } }),
-        expect.objectContaining({ actor: { id: mod.id }, post: { id: other.id } }),
+        expect.objectContaining({ actor: { id: ignored.id }, post: { id: other.id } }),
       ]),
     );
   });

@@ -74,13 +74,14 @@ export class RateLimiter {
    * moves the key's `tat` (when its budget is whole again) on by window / limit, and an event
    * that would push it more than a window ahead is refused. A refused event counts against no
    * rule: what it added to the rules that let it pass is taken back. One statement per event
-   * (two when refused), atomic per key, and no event rows.
+   * (two when refused), atomic per key, and no event rows. Given a transaction (`m`), it counts
+   * in it, on that connection: undone if it rolls back.
    */
-  async throttle(checks: Array<[RateRule, string]>): Promise<number> {
+  async throttle(checks: Array<[RateRule, string]>, m: Queryable = this.ds): Promise<number> {
     if (checks.length === 0) return 0;
     const unique = [...new Map(checks.map((c) => [`${c[0].bucket} ${c[1]}`, c])).values()];
     const every = (rule: RateRule) => rule.windowSeconds / rule.limit;
-    const counted: Array<{ bucket: string; key: string }> = await this.ds.query(
+    const counted: Array<{ bucket: string; key: string }> = await m.query(
       `INSERT INTO rate_tokens AS r (bucket, key, tat, burst_seconds)
        SELECT b, k, now() + make_interval(secs => every), burst FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS c(b, k, every, burst)
        ON CONFLICT (bucket, key) DO UPDATE SET tat = greatest(r.tat, now()) + (excluded.tat - now()), burst_seconds = excluded.burst_seconds
@@ -94,7 +95,7 @@ export class RateLimiter {
     const taken = unique.filter(([r, k]) => passed.has(`${r.bucket} ${k}`));
     // Give back what the passing rules took, and say when the refusing ones allow another:
     // once tat + every - window has passed.
-    const [{ wait }]: Array<{ wait: number | null }> = await this.ds.query(
+    const [{ wait }]: Array<{ wait: number | null }> = await m.query(
       `WITH back AS (
          UPDATE rate_tokens r SET tat = r.tat - make_interval(secs => c.every)
            FROM unnest($4::text[], $5::text[], $6::float8[]) AS c(b, k, every) WHERE r.bucket = c.b AND r.key = c.k
@@ -107,8 +108,8 @@ export class RateLimiter {
   }
 
   /** `throttle` that refuses: RATE_LIMITED, with the wait, when a rule is spent (nothing is counted then). */
-  async pace(checks: Array<[RateRule, string]>, message?: string): Promise<void> {
-    const wait = await this.throttle(checks);
+  async pace(checks: Array<[RateRule, string]>, message?: string, m: Queryable = this.ds): Promise<void> {
+    const wait = await this.throttle(checks, m);
     if (wait > 0) throw AppError.rateLimited(wait, message);
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../core/src/config/config';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
+import { Queryable } from '../../core/src/database/unit-of-work';
 
 /** Reactions a member gives or takes back, across all posts. */
 export const REACTIONS_PACE: RateRule = { bucket: 'pace:react', limit: 60, windowSeconds: 60 };
@@ -30,8 +31,9 @@ export class Pacing {
   ) {}
 
   /** RATE_LIMITED (with the wait) when the viewer has spent `rule`; counts one otherwise. */
-  async check(viewer: Viewer, rule: RateRule, message: string): Promise<void> {
+  /** Refuses past the rule's pace (RATE_LIMITED); inside a transaction (`m`), counted in it and undone with it. */
+  async check(viewer: Viewer, rule: RateRule, message: string, m?: Queryable): Promise<void> {
     if (!this.config.POSTING_LIMITS || !viewer.id) return;
-    await this.limiter.pace([[rule, viewer.id]], message);
+    await this.limiter.pace([[rule, viewer.id]], message, m);
   }
 }

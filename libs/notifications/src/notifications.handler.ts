@@ -228,15 +228,10 @@ export class NotificationsHandler implements OutboxHandler {
   }
 
   /**
-   * People an edit mentions, by name or through a group: under the post's source, so whoever
-   * already heard of the post (mentioned in it before, or told of it as a reply) is not told
-   * again; MUTED is respected. The one who mentions them is the editor (a moderator, say), not
-   * necessarily the author.
-   */
-  /**
    * Someone else's edit of a post (a moderator's, a wiki editor's), told to its author as
    * Discourse does: one notification per post an hour, naming the first editor in it (later
-   * edits in the hour find it delivered). Not for the author's own edits.
+   * edits in the hour find it delivered). Not for the author's own edits. Not ignorable: an
+   * author hears of any change to their post, whoever made it.
    */
   private async forEditOf(postId: string, editorId: string, at: string | Date): Promise<NotificationDraft[]> {
     const [post] = await this.ds.query(`SELECT author_id, topic_id, number FROM posts WHERE id = $1`, [postId]);
@@ -245,6 +240,12 @@ export class NotificationsHandler implements OutboxHandler {
     return [{ userId: post.author_id, kind: 'POST_EDITED', topicId: post.topic_id, postId, actorId: editorId, data: { number: post.number }, source: `edited:${postId}:${hour}` }];
   }
 
+  /**
+   * People an edit mentions, by name or through a group: under the post's source, so whoever
+   * already heard of the post (mentioned in it before, or told of it as a reply) is not told
+   * again; MUTED is respected. The one who mentions them is the editor (a moderator, say), not
+   * necessarily the author.
+   */
   private async forEditMentions(postId: string, mentioned: string[], groupIds: string[], editorId: string | null): Promise<NotificationDraft[]> {
     const rows: Array<{ user_id: string; slug: string | null; author_id: string; topic_id: string; number: number }> = await this.ds.query(
       `SELECT DISTINCT ON (u.user_id) u.user_id, u.slug, p.author_id, p.topic_id, p.number

@@ -237,7 +237,7 @@ async function tellRead(q: Queryable, userId: string, ids: string[]): Promise<vo
  * (an idea's status, an article's review), an accepted answer or a moderation notice reach
  * the member whoever took them: a space moderator they ignore still answers for the space.
  */
-export const IGNORABLE_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS', 'POST_EDITED', 'ARTICLE_FEEDBACK'];
+export const IGNORABLE_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS', 'ARTICLE_FEEDBACK'];
 
 /** A notification's columns as the SQL below reads them (alias `n` by default). */
 export interface NotificationColumns {

@@ -5,7 +5,7 @@ import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
 import { newId } from '../../../core/src/ids';
 import { DraftRow } from './draft.model';
 
-/** A draft's target as stored: the column that holds it and the board's or topic's id. */
+/** A draft's target as stored: the column that holds it and the board's, topic's or post's id. */
 export type DraftKey = { column: 'board_id' | 'topic_id' | 'post_id'; id: string };
 
 /** The draft for a new topic in a board, or for a reply in a topic. */

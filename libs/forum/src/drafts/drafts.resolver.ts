@@ -34,9 +34,9 @@ export class DraftsResolver {
 
   @Mutation(() => DraftModel, {
     description:
-      'Saves the signed-in member’s draft of a new topic in a board or of a reply in a topic, where they may post now (NOT_FOUND for what they may not read, ' +
-      'FORBIDDEN where they may not post, a closed or locked topic included). `sequence` must be the draft’s current one (0 for none): any other is CONFLICT ' +
-      'with extensions.currentSequence, and writes nothing. Each save raises the sequence. Posting the topic or reply deletes the draft. ' +
+      'Saves the signed-in member’s draft of a new topic in a board, of a reply in a topic, or of an edit of a post, where they may post now (NOT_FOUND for what they may not read, ' +
+      'FORBIDDEN where they may not post, a closed or locked topic included, or may not edit the post). `sequence` must be the draft’s current one (0 for none): any other is CONFLICT ' +
+      'with extensions.currentSequence, and writes nothing. Each save raises the sequence. Posting the topic, reply or edit deletes the draft. ' +
       `At most ${MAX_DRAFTS} drafts (BAD_USER_INPUT beyond).`,
   })
   saveDraft(@Args('input') input: SaveDraftInput, @Context() ctx: GqlContext): Promise<DraftModel> {

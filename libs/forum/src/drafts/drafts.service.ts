@@ -20,13 +20,13 @@ const DRAFTS_PACED = 'Too many draft saves and deletions at once, try again shor
 export const DRAFT_RETENTION_DAYS = 180;
 
 /**
- * Drafts (Discourse's): what a member is writing, a new topic or a reply, kept on the server
- * so a closed tab or another device does not lose it. One per member and target. Each save
- * names the sequence the client last saw; another (a tab that fell behind another one's
- * saves, or behind the draft's posting or deletion) is CONFLICT and writes nothing. A draft
- * is saved only where its member may post now (the checks createTopic and replyToTopic make
- * before the text is read), is private, stored as written, and goes when its topic or reply
- * is posted, in that transaction. What it is for is read through the usual access checks:
+ * Drafts (Discourse's): what a member is writing, a new topic, a reply or an edit of a post,
+ * kept on the server so a closed tab or another device does not lose it. One per member and
+ * target. Each save names the sequence the client last saw; another (a tab that fell behind
+ * another one's saves, or behind the draft's posting or deletion) is CONFLICT and writes
+ * nothing. A draft is saved only where its member may post now (the checks createTopic,
+ * replyToTopic and editPost make before the text is read), is private, stored as written, and
+ * goes when its topic, reply or edit is posted, in that transaction. What it is for is read through the usual access checks:
  * a draft outlives its member's access, but not the target's secrets.
  */
 @Injectable()

@@ -106,6 +106,11 @@ export class PollsRepository {
     return row?.state;
   }
 
+  /** Marks the post as carrying a poll exactly when one is in it now. */
+  async markPostAsIs(m: Queryable, postId: string): Promise<void> {
+    await m.query(`UPDATE posts p SET has_poll = EXISTS (SELECT 1 FROM polls WHERE post_id = p.id) WHERE id = $1`, [postId]);
+  }
+
   /** Gives the poll (locked, with no votes) a new shape and new options; the new version. */
   async replace(m: Queryable, p: Omit<NewPoll, 'postId'>): Promise<number> {
     const [row] = await m.query(

@@ -150,11 +150,15 @@ export class PollsService {
     const { post, rank } = await this.managedPoll(viewer, pollId);
     if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     const removed = await this.uow.run(async (tx) => {
-      // The post first, as a vote locks them: it carries no poll once this commits.
+      // The post first, as a vote locks them; its mark says what is left once the poll goes (another
+      // request may have deleted this poll and created the next one meanwhile).
       await this.repo.markPost(tx, post.id, false);
       const was = await this.repo.byId(pollId, tx);
       const gone = await this.repo.remove(tx, pollId);
-      if (!gone || !was) return false;
+      if (!gone || !was) {
+        await this.repo.markPostAsIs(tx, post.id);
+        return false;
+      }
       await tx.emit(this.event('poll.deleted', pollId, 1, post));
       await this.logModeration(tx, viewer, post, 'poll.delete', { pollId, question: was.question, options: was.options.map((o) => o.text), voterCount: was.voter_count }, null);
       return true;
@@ -172,7 +176,6 @@ export class PollsService {
   async vote(viewer: Viewer, input: VotePollInput, withdraw = false): Promise<PollModel> {
     const userId = this.member(viewer);
     if (!isUuid(input.pollId)) throw AppError.notFound('Poll not found');
-    let paced = false;
     const poll = await this.uow.run(async (tx) => {
       const row = await this.repo.lockForVote(tx, input.pollId);
       const rank = row ? await this.access.rankOn(viewer, row.space_id) : 0;
@@ -185,9 +188,10 @@ export class PollsService {
       if (row.post_state !== ContentState.VISIBLE || row.topic_state !== ContentState.VISIBLE) throw AppError.badField('pollId', 'this poll’s post takes no votes now');
       if (row.closed) throw AppError.badField('pollId', 'this poll is closed');
       const chosen = withdraw ? [] : this.checkChoice(row, input.optionIds);
-      // Paced once the vote is known to be good (a refusal costs nothing), and once only if the transaction runs again.
-      if (!paced) await this.pacing.check(viewer, POLL_VOTES_PACE, 'Too many votes, try again shortly');
-      paced = true;
+      // Paced once the vote is known to be good, in this transaction (on its connection: a second
+      // one, taken while the poll is locked, could wait on a pool that voters queued on the same
+      // lock have used up), so a vote refused after it, or a run undone by a deadlock, counts nothing.
+      await this.pacing.check(viewer, POLL_VOTES_PACE, 'Too many votes, try again shortly', tx);
       const before = await this.repo.choiceOf(tx, row.id, userId);
       const removed = before.filter((id) => !chosen.includes(id));
       const added = chosen.filter((id) => !before.includes(id));
@@ -256,15 +260,19 @@ export class PollsService {
 
   /**
    * A post whose poll the viewer may manage: they may edit it (its author, or a moderator of the
-   * space; not while silenced, nor in a locked topic unless they moderate) and it is not deleted.
+   * space, not a wiki's other editors; not while silenced, nor in a locked topic unless they
+   * moderate) and it is not deleted.
    */
   private async managed(viewer: Viewer, postId: string, field: string): Promise<PollPlace> {
     this.member(viewer);
     // A post the viewer sees only as a placeholder has no poll for them to manage.
     const seen = isUuid(postId) ? await this.loaders.post(viewer, postId) : null;
     if (seen?.view !== 'full') throw AppError.notFound(field === 'postId' ? 'Post not found' : 'Poll not found');
-    // Managing a post's poll is editing the post: the same rules, in one place.
-    return this.posts.editablePost(viewer, postId);
+    // Managing a post's poll is editing the post: the same rules, in one place; but a wiki's
+    // editors change its text, not its author's poll and the votes in it.
+    const place = await this.posts.editablePost(viewer, postId);
+    if (place.rank < LEVEL_RANK.MODERATE && place.post.authorId !== viewer.id) throw AppError.forbidden('Only its author and moderators manage a post’s poll');
+    return place;
   }
 
   /**
@@ -323,7 +331,7 @@ export class PollsService {
     return chosen;
   }
 
-  /** A moderator managing the poll of someone else's post: the moderation log keeps it (as it keeps their edits of it). */
+  /** A moderator managing the poll of someone else's post (only they may): the moderation log keeps it (as it keeps their edits of it). */
   private async logModeration(tx: Tx, viewer: Viewer, post: PostModel, action: string, before: unknown, after: unknown): Promise<void> {
     if (post.authorId === viewer.id) return;
     await this.audit.append(tx, { actorId: viewer.id, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, before, after });

@@ -301,9 +301,14 @@ export class PostsService {
       throw AppError.badField(input.title != null ? 'title' : 'tags', 'only the first post changes the topic’s title and tags');
     }
     if (!moderator) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
+    // Neither its author nor a moderator: editing a wiki (editablePost let them through for that alone).
+    const wikiEdit = !moderator && post.authorId !== viewer.id;
     const rendered = this.writer.render(input.body);
     const contribution = { viewer, spaceId: topic.spaceId, kind: 'edit' as const, body: input.body, title: input.title, tags: input.tags, rendered, rank };
     const verdict = await this.policy.evaluate(contribution);
+    // A held edit waits beside the post as its author's one edit in waiting, which only they and
+    // moderators read: a wiki's other editors cannot leave one there.
+    if (wikiEdit && verdict.pending) throw AppError.forbidden('This edit would wait for a moderator’s approval, and edits of others’ wiki posts cannot wait');
     const edit: PostEdit = {
       body: input.body,
       html: verdict.html ?? rendered.html,
@@ -319,8 +324,10 @@ export class PostsService {
       // meanwhile; a post still waiting (or hidden) is seen by nobody else: its edit applies.
       // Decided on the post as it is now, under its lock: one approved since the checks above
       // is visible, and its edit waits too.
-      const now = await tx.one<{ state: ContentState }>(`SELECT state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
+      const now = await tx.one<{ state: ContentState; wiki: boolean }>(`SELECT state, wiki FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
       if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
+      // A wiki made a post again, or hidden, since the checks above: no longer theirs to edit.
+      if (wikiEdit && !(now.wiki && now.state === ContentState.VISIBLE)) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
       // The editor's draft of this edit has served, whether the edit applies or waits.
       await this.drafts.discard(viewer.id!, editDraft(post.id), tx);
       const held = verdict.pending && now.state === ContentState.VISIBLE;
