@@ -134,9 +134,10 @@ describe('invitations', () => {
     const rows = async () => (await t.sql(`SELECT count(*)::int AS n FROM invites`))[0].n;
     const before = await rows();
     expectError(await t.gql(CREATE, { input: {} }), 'UNAUTHENTICATED');
-    // Below INVITE_MIN_TRUST_LEVEL (2 by default): neither inviting nor a list.
+    // Below INVITE_MIN_TRUST_LEVEL (2 by default): no inviting; the list holds only their own (none).
     expectError(await t.gql(CREATE, { input: {} }, { token: member.token }), 'FORBIDDEN');
-    expectError(await t.gql(`{ invites { totalCount } }`, {}, { token: member.token }), 'FORBIDDEN');
+    expect(expectOk(await t.gql(`{ invites { totalCount } }`, {}, { token: member.token })).invites.totalCount).toBe(0);
+    expectError(await t.gql(`{ invites { totalCount } }`), 'UNAUTHENTICATED');
     for (const input of [
       { maxUses: 0 }, { maxUses: 1001 }, { expiresInDays: 0 }, { expiresInDays: 91 }, { email: 'not an address' },
       { email: `two${++seq}@example.org`, maxUses: 2 }, { email: admin.email }, { groupIds: ['00000000-0000-7000-8000-000000000000'] }, { groupIds: ['nope'] },
@@ -148,7 +149,7 @@ describe('invitations', () => {
     const link = await invite({});
     const revoke = (id: string, token?: string) => t.gql(`mutation($id: ID!) { revokeInvite(id: $id) { state } }`, { id }, { token });
     expectError(await revoke(link.id), 'UNAUTHENTICATED');
-    expectError(await revoke(link.id, member.token), 'FORBIDDEN');
+    expectError(await revoke(link.id, member.token), 'NOT_FOUND');
     expectError(await revoke('nope', admin.token), 'BAD_USER_INPUT');
     expectError(await revoke('00000000-0000-7000-8000-000000000000', admin.token), 'NOT_FOUND');
     expect(expectOk(await revoke(link.id, admin.token)).revokeInvite.state).toBe('REVOKED');
@@ -217,6 +218,49 @@ describe('invitations', () => {
       expect(await rows()).toBe(full);
       // Admins are not counted.
       for (let i = 0; i < 11; i++) await invite({});
+    });
+
+    it('does not let a member’s invitation for an address vouch for it: the invitee confirms it as anyone does', async () => {
+      const trusted = await makeUser(t, { trustLevel: 2 });
+      const n = ++seq;
+      const created = expectOk(await t.gql(CREATE, { input: { email: `victim${n}@example.org` } }, { token: trusted.token })).createInvite;
+      expect(created.createdBy).toEqual({ id: trusted.id });
+      const { signUp: joined } = expectOk(await signUp(tokenOf(created.link), { email: `victim${n}@example.org` }));
+      expect(expectOk(await t.gql(ME, {}, { token: joined.token })).me.emailVerified).toBe(false);
+    });
+
+    it('counts a member’s every attempt, so asking which addresses have accounts is not free; banned addresses are refused', async () => {
+      const prober = await makeUser(t, { trustLevel: 2 });
+      for (let i = 0; i < 10; i++) {
+        const err = expectError(await t.gql(CREATE, { input: { email: admin.email } }, { token: prober.token }), 'BAD_USER_INPUT');
+        expect(err.extensions.fields).toEqual([{ field: 'email', message: 'already has an account: add it to the groups instead' }]);
+      }
+      expectError(await t.gql(CREATE, { input: { email: admin.email } }, { token: prober.token }), 'RATE_LIMITED');
+      const before = await rows();
+      const banned = `banned${++seq}@example.org`;
+      await t.sql(`INSERT INTO banned_emails (email_lower) VALUES ($1)`, [banned]);
+      const err = expectError(await t.gql(CREATE, { input: { email: banned } }, { token: (await makeUser(t, { trustLevel: 2 })).token }), 'BAD_USER_INPUT');
+      expect(err.extensions.fields).toEqual([{ field: 'email', message: 'cannot be invited' }]);
+      expect(await rows()).toBe(before);
+    });
+
+    it('stops a member’s links once they may no longer invite, and still lets them see and withdraw them', async () => {
+      const trusted = await makeUser(t, { trustLevel: 2 });
+      const link = expectOk(await t.gql(CREATE, { input: { maxUses: 5 } }, { token: trusted.token })).createInvite;
+      const token = tokenOf(link.link);
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [trusted.id]);
+      expect(expectOk(await t.gql(INVITATION, { token })).invitation.state).toBe('REVOKED');
+      const users = (await t.sql(`SELECT count(*)::int AS n FROM users`))[0].n;
+      const refused = await signUp(token);
+      expect(refused.errors![0].extensions!.fields).toEqual([{ field: 'inviteToken', message: 'This invitation was withdrawn' }]);
+      expect((await t.sql(`SELECT count(*)::int AS n FROM users`))[0].n).toBe(users);
+      expect(expectOk(await t.gql(MINE, { first: 10 }, { token: trusted.token })).invites.totalCount).toBe(1);
+      expect(expectOk(await revoke(link.id, trusted.token)).revokeInvite.state).toBe('REVOKED');
+      // Demoted below the level, too; an admin's link outlives nothing of the kind.
+      const demoted = await makeUser(t, { trustLevel: 2 });
+      const theirs = tokenOf(expectOk(await t.gql(CREATE, { input: {} }, { token: demoted.token })).createInvite.link);
+      await t.sql(`UPDATE users SET trust_level = 1 WHERE id = $1`, [demoted.id]);
+      expect(expectOk(await t.gql(INVITATION, { token: theirs })).invitation.state).toBe('REVOKED');
     });
 
     it('leaves invitations to admins with INVITE_MIN_TRUST_LEVEL=admins, and lowers the bar with 0', async () => {

@@ -47,7 +47,8 @@ export class InviteMail extends AccountMailHandler<Pending> {
   protected async load(inviteId: string): Promise<Pending | null> {
     const [row]: Pending[] = await this.ds.query(
       `SELECT i.id, i.email, false AS is_placeholder,
-              (SELECT display_name FROM users u WHERE u.id = i.created_by AND u.deleted_at IS NULL) AS invited_by,
+              (SELECT CASE WHEN u.role = 'ADMIN' THEN u.display_name ELSE u.display_name || ' (@' || u.handle || ')' END
+                 FROM users u WHERE u.id = i.created_by AND u.deleted_at IS NULL) AS invited_by,
               ARRAY(SELECT g.name FROM invite_groups ig JOIN groups g ON g.id = ig.group_id WHERE ig.invite_id = i.id ORDER BY g.name) AS groups
          FROM invites i WHERE i.id = $1 AND i.revoked_at IS NULL AND i.uses < i.max_uses AND i.expires_at > now()`,
       [inviteId],

@@ -9,10 +9,10 @@ export enum InviteState {
 }
 registerEnumType(InviteState, {
   name: 'InviteState',
-  description: 'ACTIVE: it may be redeemed. USED_UP: redeemed as often as it allows. EXPIRED: its time ran out. REVOKED: an admin took it back.',
+  description: 'ACTIVE: it may be redeemed. USED_UP: redeemed as often as it allows. EXPIRED: its time ran out. REVOKED: withdrawn (revokeInvite), or its maker, a member, may no longer invite (silenced, suspended, banned, below the trust level, account gone).',
 });
 
-/** An invitation as admins manage it (createInvite, invites, revokeInvite). */
+/** An invitation as its maker (or an admin) manages it (createInvite, invites, revokeInvite). */
 @ObjectType('Invite')
 export class InviteModel {
   @Field(() => ID) id!: string;
@@ -39,7 +39,7 @@ export class InvitationModel {
   email!: string | null;
   @Field(() => [String], { description: 'The names of the groups it joins.' })
   groups!: string[];
-  @Field(() => String, { nullable: true, description: 'The display name of the admin who invited; null once their account is gone.' })
+  @Field(() => String, { nullable: true, description: 'The display name of whoever invited; null once their account is gone.' })
   invitedBy!: string | null;
 }
 

@@ -20,19 +20,20 @@ export class InvitesResolver {
       'Invite an address (e-mailed the link when SMTP_URL is set; only it may redeem it, once, and its sign-up needs no confirming) ' +
       'or make a link for up to 1,000 people, into groups, valid 1–90 days (7 by default). An address that has an account already is BAD_USER_INPUT. ' +
       `Admins, and also global moderators and members of trust level INVITE_MIN_TRUST_LEVEL (2 by default) or above, not silenced: theirs bring in at most ${MEMBER_INVITE_MAX_USES} people ` +
-      `each, into no group, ${MEMBER_INVITES_PER_USER.limit} a day (RATE_LIMITED beyond). Anyone else is FORBIDDEN.`,
+      `each, into no group, ${MEMBER_INVITES_PER_USER.limit} attempts a day (RATE_LIMITED beyond; refused ones count), and their invitation for an address does not confirm it ` +
+      'for the invitee; their invitations stop letting anyone in (REVOKED) once they may no longer invite. Anyone else is FORBIDDEN; a banned address is BAD_USER_INPUT.',
   })
   createInvite(@Args('input') input: CreateInviteInput, @Context() ctx: GqlContext): Promise<InviteModel> {
     return this.service.create(ctx.viewer, input);
   }
 
-  @Query(() => InviteConnection, { description: 'Every invitation for admins, their own for other inviters (see createInvite); newest first.' })
+  @Query(() => InviteConnection, { description: 'Every invitation for admins, their own for other members; newest first.' })
   invites(@Args() args: PageArgs, @Context() ctx: GqlContext): Promise<Connection<InviteModel>> {
     return this.service.list(ctx.viewer, args);
   }
 
   @Mutation(() => InviteModel, {
-    description: 'Withdraw an invitation (its link stops working; those it let in stay): admins any, other inviters their own (another’s is NOT_FOUND).',
+    description: 'Withdraw an invitation (its link stops working; those it let in stay): admins any, other members their own (another’s is NOT_FOUND).',
   })
   revokeInvite(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext): Promise<InviteModel> {
     return this.service.revoke(ctx.viewer, id);

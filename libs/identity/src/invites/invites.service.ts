@@ -64,16 +64,22 @@ export class InvitesService {
     if (email && maxUses !== 1) throw AppError.badField('maxUses', 'an invitation by e-mail is used once');
     if (!admin && maxUses > MEMBER_INVITE_MAX_USES) throw AppError.badField('maxUses', `a member’s link brings in at most ${MEMBER_INVITE_MAX_USES} people`);
     if (!admin && input.groupIds?.length) throw AppError.badField('groupIds', 'only admins invite into groups');
+    // A member's attempt counts before anything is looked up: whether an address has an account
+    // is an answer, as at sign-up, and is not theirs to ask for free.
+    if (!admin) await this.limiter.reserve([[MEMBER_INVITES_PER_USER, viewer.id!]]);
     const groupIds = [...new Set(input.groupIds ?? [])];
     const found: Array<{ id: string }> = groupIds.length ? await this.ds.query(`SELECT id FROM groups WHERE id = ANY($1::uuid[])`, [groupIds]) : [];
     if (found.length !== groupIds.length) throw AppError.badField('groupIds', 'each must be an existing group');
     if (email) {
-      const [taken] = await this.ds.query(`SELECT 1 FROM users WHERE lower(email) = lower($1)`, [email]);
-      if (taken) throw AppError.badField('email', 'already has an account: add it to the groups instead');
+      const [found] = await this.ds.query(
+        `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1)) AS taken, EXISTS (SELECT 1 FROM banned_emails WHERE email_lower = lower($1)) AS banned`,
+        [email],
+      );
+      if (found.taken) throw AppError.badField('email', 'already has an account: add it to the groups instead');
+      if (found.banned) throw AppError.badField('email', 'cannot be invited');
     }
     const id = newId();
     const row = await this.uow.run(async (tx) => {
-      if (!admin) await this.limiter.hitWithin(tx, [[MEMBER_INVITES_PER_USER, viewer.id!]]);
       const [created] = await tx.query<InviteRow>(
         `INSERT INTO invites AS i (id, created_by, email, max_uses, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(days => $5))
          RETURNING ${INVITE_COLUMNS}`,
@@ -90,9 +96,9 @@ export class InvitesService {
     return toInviteModel(row);
   }
 
-  /** Every invitation for admins, their own for other inviters; newest first. */
+  /** Every invitation for admins, their own for other members (even once they may no longer invite); newest first. */
   async list(viewer: Viewer, args: PageArgs): Promise<Connection<InviteModel>> {
-    const mine = (await this.requireInviter(viewer)) ? null : viewer.id;
+    const mine = this.ownedBy(viewer);
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, INVITES_CURSOR, 1);
     if (after && !isUuid(after[0])) throw AppError.badField('after', 'is not a valid cursor');
@@ -104,9 +110,9 @@ export class InvitesService {
     return toConnection(rows, size, INVITES_CURSOR, (r) => [r.id], toInviteModel, total);
   }
 
-  /** Withdraws an invitation (admins any, other inviters their own: another's is NOT_FOUND); redeemed uses stay. */
+  /** Withdraws an invitation (admins any, other members their own: another's is NOT_FOUND); redeemed uses stay. */
   async revoke(viewer: Viewer, id: string): Promise<InviteModel> {
-    const mine = (await this.requireInviter(viewer)) ? null : viewer.id;
+    const mine = this.ownedBy(viewer);
     if (!isUuid(id)) throw AppError.badField('id', 'must be an invitation id');
     const row = await this.uow.run(async (tx) => {
       const [revoked] = await tx.query<InviteRow>(
@@ -134,7 +140,7 @@ export class InvitesService {
               ARRAY(SELECT name FROM groups WHERE id = ANY($2::uuid[]) ORDER BY name) AS groups`,
       [row.created_by, row.group_ids],
     );
-    return Object.assign(new InvitationModel(), { state: inviteState(row), expiresAt: row.expires_at, email: row.email, groups: info.groups, invitedBy: info.invited_by });
+    return Object.assign(new InvitationModel(), { state: stateOf(row), expiresAt: row.expires_at, email: row.email, groups: info.groups, invitedBy: info.invited_by });
   }
 
   /**
@@ -181,22 +187,39 @@ export class InvitesService {
     return true;
   }
 
-  /** The invitation a token names, or null (locked for the redeeming transaction when `lock`). */
-  private async byToken(m: Queryable, token: string, lock: boolean): Promise<InviteRow | null> {
+  /**
+   * The invitation a token names, or null (locked for the redeeming transaction when `lock`),
+   * with what its maker is now: an admin (whose invitation for an address proves the address),
+   * and whether they may still invite (else their invitations no longer let anyone in).
+   */
+  private async byToken(m: Queryable, token: string, lock: boolean): Promise<TokenRow | null> {
     const id = await this.tokens.unseal(INVITE_PURPOSE, token);
     if (!id || !isUuid(id)) return null;
-    const [row] = await m.query(`SELECT ${INVITE_COLUMNS} FROM invites i WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+    // Trust levels run 0–4: with `admins`, no member's level reaches 5.
+    const min = this.config.INVITE_MIN_TRUST_LEVEL === 'admins' ? 5 : this.config.INVITE_MIN_TRUST_LEVEL;
+    const [row] = await m.query(
+      `SELECT ${INVITE_COLUMNS},
+              COALESCE((SELECT u.role = 'ADMIN' FROM users u WHERE u.id = i.created_by AND u.deleted_at IS NULL), false) AS by_admin,
+              COALESCE((SELECT u.role = 'ADMIN' OR ((u.role = 'MODERATOR' OR u.trust_level >= $2) AND NOT EXISTS (
+                          SELECT 1 FROM sanctions sa WHERE sa.user_id = u.id AND sa.space_id IS NULL AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN')
+                             AND sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now())))
+                          FROM users u WHERE u.id = i.created_by AND u.deleted_at IS NULL), false) AS inviter_stands
+         FROM invites i WHERE id = $1${lock ? ' FOR UPDATE OF i' : ''}`,
+      [id, min],
+    );
     return row ?? null;
   }
 
-  /** Refuses what `email` may not redeem; whether the invitation was for that very address. */
-  private redeemable(row: InviteRow | null, email: string | null): boolean {
+  /** Refuses what `email` may not redeem; whether the invitation proves that address (an admin's, for it). */
+  private redeemable(row: TokenRow | null, email: string | null): boolean {
     if (!row) throw AppError.badField('inviteToken', 'is not a valid invitation');
-    const state = inviteState(row);
+    const state = stateOf(row);
     if (state !== InviteState.ACTIVE) throw AppError.badField('inviteToken', `This invitation ${REFUSED[state]}`);
     if (row.email === null) return false;
     if (!email || normalizeEmail(email).toLowerCase() !== row.email.toLowerCase()) throw AppError.badField('inviteToken', 'is for another e-mail address');
-    return true;
+    // Only an admin's invitation for an address stands for the address: a member could invite
+    // someone else's address to themselves, so their invitee confirms it as anyone does.
+    return row.by_admin;
   }
 
   /** Invite.groups: the groups of every invitation a request lists, in one statement. */
@@ -207,6 +230,12 @@ export class InvitesService {
       return ids.map((id) => byId.get(id) ?? null);
     }));
     return loader.loadMany(invite.groupIds).then((groups) => groups.filter((g): g is GroupModel => g instanceof GroupModel));
+  }
+
+  /** Whose invitations the viewer manages: null for an admin (everyone's), else their own. */
+  private ownedBy(viewer: Viewer): string | null {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    return viewer.isAdmin ? null : viewer.id;
   }
 
   /**
@@ -222,4 +251,13 @@ export class InvitesService {
     if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
     return false;
   }
+}
+
+/** An invitation as a token reads it: with what its maker is now. */
+type TokenRow = InviteRow & { by_admin: boolean; inviter_stands: boolean };
+
+/** An invitation's state for whoever holds its link: withdrawn, too, once its maker may no longer invite. */
+function stateOf(row: TokenRow): InviteState {
+  const state = inviteState(row);
+  return state === InviteState.ACTIVE && !row.inviter_stands ? InviteState.REVOKED : state;
 }
