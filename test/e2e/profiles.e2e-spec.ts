@@ -315,6 +315,17 @@ describe('profiles', () => {
       return { u, spaceMod, topic };
     }
 
+    it('tells the live rooms only when the setting changes', async () => {
+      const { u } = await hiddenMember();
+      const told = async () => (await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE type = 'user.profile_hidden' AND aggregate_id = $1`, [u.id]))[0].n;
+      expect(await told()).toBe(1);
+      expectOk(await t.gql(HIDE, { input: { hideProfile: true } }, { token: u.token }));
+      expectOk(await update(u, { location: 'Elsewhere' }));
+      expect(await told()).toBe(1);
+      expectOk(await t.gql(HIDE, { input: { hideProfile: false } }, { token: u.token }));
+      expect(await told()).toBe(2);
+    });
+
     it('shows others (signed out, members, a space’s moderator) only the handle, name and posts; the member, moderators and admins all of it', async () => {
       const { u, spaceMod } = await hiddenMember();
       const member = await makeUser(t);

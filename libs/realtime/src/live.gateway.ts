@@ -62,7 +62,6 @@ const RECHECK_WAIT_MS = 5_000;
 /** How often connections whose session expired are looked for (see closeExpired). */
 const SESSION_SWEEP_MS = 60_000;
 
-/** Events after which sockets' access is checked again (see `fence`). */
 /** A post as pushed to rooms, with its author and topic (`pushPosts`). */
 interface PushedPostRow {
   id: string;
@@ -87,6 +86,7 @@ interface PushedPostRow {
   last_activity_at: Date;
 }
 
+/** Events after which sockets' access is checked again (see `fence`). */
 const ACCESS_EVENTS = new Set(['space.access_changed', 'user.role_changed', 'user.sanctioned', 'user.sessions_revoked', 'topic.moved']);
 
 /** A post leaving its readers' sight: the first post takes its topic's audience with it. */

@@ -190,7 +190,7 @@ export class UserActivityResolver {
 
   /** The user's activity counts, or null when they hide their profile from the viewer (both read in the same batches, for a list). */
   private async shownCounts(user: UserModel, ctx: GqlContext): Promise<{ topics: number; replies: number } | null> {
-    const [shown, counts] = await Promise.all([this.users.profileShown(ctx.viewer, user), this.service.activityCounts(ctx.viewer, user.id)]);
-    return shown ? counts : null;
+    // Asked one after the other: a hidden profile's counts are never read (the check rides on the profile's own batch).
+    return (await this.users.profileShown(ctx.viewer, user)) ? this.service.activityCounts(ctx.viewer, user.id) : null;
   }
 }

@@ -80,19 +80,20 @@ export class UsersRepository {
   }
 
   /** Stores a member's profile change (ProfileUpdate); undefined when the account is gone or deleted. */
-  async updateProfile(m: Queryable, userId: string, p: ProfileUpdate): Promise<UserRow | undefined> {
+  async updateProfile(m: Queryable, userId: string, p: ProfileUpdate): Promise<(UserRow & { was_hidden: boolean }) | undefined> {
     const res = await m.query(
-      `UPDATE users SET display_name = COALESCE($2, display_name),
+      `WITH before AS (SELECT hide_profile FROM users WHERE id = $1)
+       UPDATE users SET display_name = COALESCE($2, display_name),
               bio = CASE WHEN $3::text IS NULL THEN bio ELSE NULLIF($3, '') END,
               bio_html = CASE WHEN $3::text IS NULL THEN bio_html WHEN $3 = '' THEN NULL ELSE $4 END,
               location = CASE WHEN $5::text IS NULL THEN location ELSE NULLIF($5, '') END,
               website = CASE WHEN $6::text IS NULL THEN website ELSE NULLIF($6, '') END,
               hide_profile = COALESCE($7, hide_profile),
               updated_at = now()
-        WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
+        WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}, (SELECT hide_profile FROM before) AS was_hidden`,
       [userId, p.displayName, p.bio, p.bioHtml, p.location, p.website, p.hideProfile],
     );
-    return rowsOf<UserRow>(res)[0];
+    return rowsOf<UserRow & { was_hidden: boolean }>(res)[0];
   }
 
   /**

@@ -74,8 +74,8 @@ export class UsersService {
         hideProfile: input.hideProfile ?? null,
       });
       if (updated) await this.screening.stored(tx, change, verdict);
-      // Live rooms the member is in tell their presence again, with or without them.
-      if (updated && input.hideProfile != null) {
+      // Live rooms the member is in tell their presence again, with or without them (when it changed).
+      if (updated && input.hideProfile != null && updated.was_hidden !== input.hideProfile) {
         await tx.emit({ type: 'user.profile_hidden', aggregateType: 'user', aggregateId: userId, payload: { userId, hidden: input.hideProfile } });
       }
       return updated;
