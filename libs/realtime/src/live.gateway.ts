@@ -979,8 +979,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const sockets = await this.server.in(`topic:${topicId}`).fetchSockets();
     if (sockets.length === 0) return;
     const userOf = (s: { data: unknown }) => (s.data as SocketData).userId ?? null;
-    const userIds = [...new Set(sockets.map(userOf).filter((id): id is string => !!id))];
-    const lists = await this.timers.forReaders(topicId, userIds, sockets.some((s) => !userOf(s)), kinds);
+    const lists = await this.timers.forReaders(topicId, signedInUsers(sockets), sockets.some((s) => !userOf(s)), kinds);
     for (const s of sockets) {
       const timers = lists.get(userOf(s));
       if (timers) s.emit('topic:timers', { topicId, timers });
