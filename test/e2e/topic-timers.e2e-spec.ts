@@ -5,7 +5,7 @@ import { EventBus } from '../../libs/core/src/events';
 import { JobScheduler } from '../../libs/core/src/jobs';
 import { newId } from '../../libs/core/src/ids';
 import { TopicsService } from '../../libs/forum/src/topics/topics.service';
-import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
+import { TIMERS_CHANGED, TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
@@ -71,14 +71,21 @@ describe('topic timers', () => {
 
   /**
    * What a change left behind, with the topic's own ids taken out so two topics compare: its
-   * outbox events and its moderation log entries (timers' own entries aside, and reasons aside).
+   * outbox events and its moderation log entries (timers' own events and entries aside, and
+   * reasons aside).
    */
   async function effects(topic: { id: string; firstPostId: string }, since: Mark) {
-    const events = await t.sql(`SELECT type, payload FROM outbox WHERE id > $1 AND (aggregate_id = $2 OR payload->>'topicId' = $2::text) ORDER BY id`, [since.outbox, topic.id]);
+    const events = await t.sql(
+      `SELECT type, payload FROM outbox WHERE id > $1 AND (aggregate_id = $2 OR payload->>'topicId' = $2::text) AND type <> $3 ORDER BY id`,
+      [since.outbox, topic.id, TIMERS_CHANGED],
+    );
     const log = (await logOf(topic.id, topic.firstPostId, since)).filter((e) => !e.action.startsWith('topic.timer_'));
     const anonymous = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll(topic.id, 'TOPIC').replaceAll(topic.firstPostId, 'POST'));
     return { events: anonymous(events), log: log.map((e) => anonymous({ action: e.action, actor: e.actor_id, before: e.before, after: e.after })) };
   }
+  /** The kinds each timers-changed event for a topic named since `since`. */
+  const timersChanged = async (topicId: string, since: Mark) =>
+    (await t.sql(`SELECT payload FROM outbox WHERE id > $1 AND type = $2 AND aggregate_id = $3 ORDER BY id`, [since.outbox, TIMERS_CHANGED, topicId])).map((r) => r.payload.kinds);
   type Mark = { outbox: number; log: number };
   /** Where the outbox and the log are now: what comes after is a change's. */
   const mark = async (): Promise<Mark> => {
@@ -118,6 +125,8 @@ describe('topic timers', () => {
     expect(await fire(3)).toEqual({ fired: 1, dropped: 0, postponed: 0 });
     expect(await read(timed.id, mod.token)).toMatchObject({ ...after, timers: [] });
     const timerEffects = await effects(timed, since);
+    // Besides, the room hears its timer went.
+    expect(await timersChanged(timed.id, since)).toEqual([[kind]]);
     expect(manualEffects.events.length).toBeGreaterThan(0);
     expect(manualEffects.log).toHaveLength(1);
     expect(timerEffects).toEqual(manualEffects);
@@ -221,8 +230,10 @@ describe('topic timers', () => {
     const replied = await read(topic.id);
     expect(Date.parse(replied.lastActivityAt)).toBeGreaterThan(Date.parse(first.lastActivityAt));
     expect(Date.parse(replied.timers[0].at)).toBe(Date.parse(replied.lastActivityAt) + 24 * HOUR);
-    // 20 hours on, 24 since the topic started but not since the reply: it waits, stored at its new time.
+    // 20 hours on, 24 since the topic started but not since the reply: it waits, stored at its new time, and its room hears so.
+    const since = await mark();
     expect(await fire(20)).toEqual({ fired: 0, dropped: 0, postponed: 1 });
+    expect(await timersChanged(topic.id, since)).toEqual([['CLOSE_AFTER_LAST_POST']]);
     expect((await read(topic.id)).closed).toBe(false);
     const [stored] = await t.sql(`SELECT due_at FROM topic_timers WHERE topic_id = $1`, [topic.id]);
     expect(stored.due_at.getTime()).toBe(Date.parse(replied.lastActivityAt) + 24 * HOUR);
@@ -305,7 +316,7 @@ describe('topic timers', () => {
     expect(await t.sql(`SELECT * FROM topic_timers ORDER BY kind`)).toEqual(stored);
   });
 
-  it('drops a timer that no longer applies, writing nothing but its removal', async () => {
+  it('drops a timer that no longer applies, writing nothing but its removal (and its room’s news of it)', async () => {
     const open = await createTopic(t, author.token, boardId);
     const deleted = await createTopic(t, author.token, boardId);
     const demoted = await createTopic(t, author.token, boardId);
@@ -316,8 +327,11 @@ describe('topic timers', () => {
     expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.firstPostId }, { token: author.token }));
     await t.sql(`DELETE FROM space_grants WHERE user_id = $1`, [exMod.id]);
     const before = await written();
+    const since = await mark();
     expect(await fire(2)).toEqual({ fired: 0, dropped: 3, postponed: 0 });
-    expect(await written()).toEqual({ ...before, timers: before.timers - 3 });
+    // Nothing but the removals, each told to its room.
+    expect(await written()).toEqual({ ...before, timers: before.timers - 3, outbox: before.outbox + 3 });
+    for (const [topic, kind] of [[open, 'OPEN'], [deleted, 'CLOSE'], [demoted, 'CLOSE']] as const) expect(await timersChanged(topic.id, since)).toEqual([[kind]]);
     expect(await t.sql(`SELECT state, closed FROM topics WHERE id = ANY($1::uuid[]) ORDER BY state`, [[open.id, deleted.id, demoted.id]])).toEqual([
       { state: 'DELETED', closed: false },
       { state: 'VISIBLE', closed: false },

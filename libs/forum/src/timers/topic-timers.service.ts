@@ -188,7 +188,7 @@ export class TopicTimersService {
   }
 
   /** Tells the topic's live room that its timers of `kinds` changed (TIMERS_CHANGED; the gateway decides who hears: `forReaders`). */
-  private announce(tx: Tx, topic: TopicModel, kinds: TopicTimerKind[]): Promise<void> {
+  private announce(tx: Tx, topic: { id: string; spaceId: string | null }, kinds: TopicTimerKind[]): Promise<void> {
     return tx.emit({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, spaceId: topic.spaceId, kinds } });
   }
 
@@ -230,9 +230,13 @@ export class TopicTimersService {
     // A post since it was stored: a quiet-close timer waits for the quiet its hours ask for.
     if (timer.due_at > now) {
       await this.repo.postpone(tx, timer.id);
+      // Its room shows the new time (the manual close waits for the quiet too).
+      await this.announce(tx, { id: timer.topic_id, spaceId: null }, [timer.kind]);
       return 'postponed';
     }
     await this.repo.remove(tx, timer.id);
+    // Fired or dropped, it is gone: its room stops showing it.
+    await this.announce(tx, { id: timer.topic_id, spaceId: null }, [timer.kind]);
     // Done as its setter, if they may still moderate the topic where it is now (a moderator
     // demoted, suspended or gone, or a topic moved out of their spaces, drops it), with the
     // manual change's own check. Both are read in the claiming transaction: a firing holds one
