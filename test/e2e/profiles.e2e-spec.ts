@@ -96,15 +96,18 @@ describe('profiles', () => {
       expect(await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE payload::text LIKE '%' || $1 || '%'`, [mentioned.id])).toEqual([{ n: 0 }]);
     });
 
-    it('stays as it is while its member is silenced site-wide', async () => {
+    it('stays as it is while its member is silenced site-wide, but may be hidden', async () => {
       const u = await makeUser(t);
       expectOk(await update(u, { bio: 'Kept', location: 'Kept', website: 'https://kept.example.org' }));
       const before = await stored(u);
       await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [u.id]);
-      for (const input of [{ bio: 'Changed' }, { location: '' }, { website: 'https://changed.example.org' }]) {
+      for (const input of [{ bio: 'Changed' }, { location: '' }, { website: 'https://changed.example.org' }, { bio: 'Changed', hideProfile: true }]) {
         expectError(await update(u, input), 'FORBIDDEN');
       }
       expect(await stored(u)).toEqual(before);
+      // Hiding it shows nothing new: that alone a silenced member may do.
+      expectOk(await t.gql(`mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { hideProfile } }`, { input: { hideProfile: true } }, { token: u.token }));
+      expect(await t.sql(`SELECT hide_profile FROM users WHERE id = $1`, [u.id])).toEqual([{ hide_profile: true }]);
     });
 
     it('goes with the account when it is anonymised, and the database holds a deleted account to that', async () => {

@@ -38,8 +38,8 @@ export class UsersService {
    * posts, the hour's limit is looked at first (a spent hour is RATE_LIMITED before anything
    * else is checked), then the texts it sets are screened (ProfileScreening: the site's watched
    * words); a refusal writes nothing and, like a refused post, costs no change of the hour. A
-   * member silenced site-wide may not change any of it (FORBIDDEN): a name is shown with
-   * everything they wrote, and a profile is read by anyone. A request that asks nothing is
+   * member silenced site-wide may not change any of it but whether it is hidden (FORBIDDEN): a
+   * name is shown with everything they wrote, and a profile is read by anyone. A request that asks nothing is
    * BAD_USER_INPUT and writes nothing.
    */
   async updateProfile(viewer: Viewer, input: UpdateProfileInput): Promise<UserModel> {
@@ -48,7 +48,9 @@ export class UsersService {
     if (input.displayName == null && input.bio == null && input.location == null && input.website == null && input.hideProfile == null) {
       throw AppError.badField('input', 'give something to change');
     }
-    if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
+    // Hiding the profile shows nothing new: a silenced member may do that alone.
+    const hidingOnly = input.displayName == null && input.bio == null && input.location == null && input.website == null;
+    if (!hidingOnly && (await this.access.silencedSiteWide(viewer))) throw AppError.forbidden(SILENCED);
     // As posts are paced (PostingLimits.admit): an hour's changes spent refuse the next attempt
     // before it is rendered and screened, whatever it holds. This look is not the count: the
     // transaction below counts, under its lock.
