@@ -71,7 +71,7 @@ export class UsersResolver {
       'they are, an empty text clears a field but the name; a request that changes nothing is BAD_USER_INPUT). The texts it sets ' +
       'are screened by the site’s watched words: a BLOCK or REQUIRE_APPROVAL rule, or a CENSOR rule outside the bio, refuses ' +
       'the change (BAD_USER_INPUT naming the field and the rule’s public reason) and writes nothing; CENSOR masks words in ' +
-      '`bioHtml`. FORBIDDEN while silenced site-wide; 10 changes an hour, and once they are spent every attempt is RATE_LIMITED ' +
+      '`bioHtml`. FORBIDDEN while silenced site-wide, but for hiding the profile; 10 changes an hour, and once they are spent every attempt is RATE_LIMITED ' +
       'before it is screened (refused changes do not count, as refused posts do not).',
   })
   updateProfile(@Args('input') input: UpdateProfileInput, @Context() ctx: GqlContext): Promise<UserModel> {
