@@ -594,8 +594,19 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           .filter(([id]) => !facts.get(id)?.hidden || id === viewerId || (viewerId !== undefined && facts.get(viewerId)?.staff))
           .map(([id, handle]) => ({ id, handle })),
       });
-      if (![...facts.values()].some((f) => f.hidden)) this.server.to(room).emit('presence', message(undefined));
-      else for (const s of sockets) s.emit('presence', message((s.data as SocketData).userId));
+      const everyone = message(undefined);
+      if (![...facts.values()].some((f) => f.hidden)) {
+        this.server.to(room).emit('presence', everyone);
+        return;
+      }
+      // The room at large gets one broadcast of the list without the hidden members; only the
+      // sockets that read more (staff, and hidden members, who see themselves) get their own.
+      const own = sockets.filter((s) => {
+        const id = (s.data as SocketData).userId;
+        return id !== undefined && (facts.get(id)?.staff || facts.get(id)?.hidden);
+      });
+      this.server.to(room).except(own.map((s) => s.id)).emit('presence', everyone);
+      for (const s of own) s.emit('presence', message((s.data as SocketData).userId));
     } catch (err) {
       this.log.warn({ err, room }, 'presence not sent');
     }
