@@ -337,10 +337,45 @@ describe('moving posts to another topic', () => {
     const split = expectOk(await move({ postIds: [r.id], newTopic: { boardId: publicBoard, title: 'A look' } }, moderator)).movePosts;
     const [after] = await t.sql(`SELECT topic_id, data->>'number' AS number FROM notifications WHERE post_id = $1 AND user_id = $2`, [r.id, other.id]);
     expect(after).toEqual({ topic_id: split.id, number: '1' });
-    // Moving is no new post: nobody is told of it again.
+    // Moving is no new post: nobody is told of it again (its author hears it was moved, below).
     await drain();
-    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM notifications WHERE post_id = $1`, [r.id]);
-    expect(n).toBe(1);
+    expect(await t.sql(`SELECT user_id, kind FROM notifications WHERE post_id = $1 ORDER BY kind`, [r.id])).toEqual([
+      { user_id: other.id, kind: 'MENTION' },
+      { user_id: customer.id, kind: 'POST_MOVED' },
+    ]);
+  });
+
+  it('tells the moved posts’ authors, once each, where their posts went, but not the mover, nor an author who may not read it there', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    const c1 = await reply(t, customer.token, source.id, 'First of mine.');
+    const o1 = await reply(t, other.token, source.id, 'Mine.');
+    const c2 = await reply(t, customer.token, source.id, 'Second of mine.');
+    const m1 = await reply(t, moderator.token, source.id, 'The mover’s own.');
+    await drain();
+    const since = (await t.sql(`SELECT coalesce(max(created_at), now()) AS at FROM notifications`))[0].at;
+    const split = expectOk(await move({ postIds: [c1.id, o1.id, c2.id, m1.id], newTopic: { boardId: publicBoard, title: 'Split off' } }, moderator)).movePosts;
+    await drain();
+    const told = await t.sql(
+      `SELECT user_id, topic_id, post_id, actor_id, data FROM notifications WHERE kind = 'POST_MOVED' AND created_at >= $1 AND topic_id = $2 ORDER BY user_id`,
+      [since, split.id],
+    );
+    expect(told).toEqual(
+      [
+        { user_id: customer.id, topic_id: split.id, post_id: c1.id, actor_id: moderator.id, data: { count: 2, number: 1 } },
+        { user_id: other.id, topic_id: split.id, post_id: o1.id, actor_id: moderator.id, data: { count: 1, number: 2 } },
+      ].sort((a, b) => a.user_id.localeCompare(b.user_id)),
+    );
+    // Read as any notification: the author opens the post where it is now.
+    const listed = expectOk(await t.gql(`{ notifications(first: 20) { edges { node { kind actor { id } topic { id } post { id } } } } }`, {}, { token: other.token }));
+    expect(listed.notifications.edges.map((e: any) => e.node)).toContainEqual({ kind: 'POST_MOVED', actor: { id: moderator.id }, topic: { id: split.id }, post: { id: o1.id } });
+
+    // Moved where its author may not read it: they are not told where.
+    const out = await reply(t, customer.token, source.id, 'Soon out of my reach.');
+    const dest = await createTopic(t, employee.token, internalBoard);
+    await drain();
+    expectOk(await move({ postIds: [out.id], toTopicId: dest.id }, admin));
+    await drain();
+    expect(await t.sql(`SELECT 1 FROM notifications WHERE kind = 'POST_MOVED' AND post_id = $1`, [out.id])).toEqual([]);
   });
 
   it('moves open reports on a moved post to the queue of its new space', async () => {

@@ -16,14 +16,14 @@ import { UsersRepository } from '../../identity/src/users/users.repository';
 import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notifications';
 import { escapeHtml } from '../../content/src/renderer';
 
-export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_EDITED', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
+export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_EDITED', 'POST_MOVED', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
   'BOOKMARK_REMINDER', 'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_RETURNED_TO_DRAFT', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
 const ALL = '*';
 /** The `SignedTokens` purpose of unsubscribe links (they never expire: old e-mails keep working). */
 const UNSUBSCRIBE = 'unsubscribe';
 
 /** Kinds whose label is what their actor did ("@ana mentioned you"); the rest are sentences of their own. */
-const ACTOR_KINDS = new Set(['MENTION', 'GROUP_MENTION', 'REPLY', 'QUOTED', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS', 'POST_EDITED']);
+const ACTOR_KINDS = new Set(['MENTION', 'GROUP_MENTION', 'REPLY', 'QUOTED', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS', 'POST_EDITED', 'POST_MOVED']);
 
 const LABELS: Record<string, string> = {
   MENTION: 'mentioned you',
@@ -35,6 +35,7 @@ const LABELS: Record<string, string> = {
   ANSWER_ACCEPTED: 'Your answer was accepted',
   REACTIONS: 'reacted to your post',
   POST_EDITED: 'edited your post',
+  POST_MOVED: 'moved your post to another topic',
   POST_HIDDEN: 'Your post was hidden by moderation',
   POST_APPROVED: 'Your post was approved and is now visible',
   POST_REMOVED: 'Your post was removed by moderation',
@@ -66,6 +67,7 @@ const ABOUT: Record<string, string> = {
   ANSWER_ACCEPTED: 'your accepted answers',
   REACTIONS: 'reactions to your posts',
   POST_EDITED: 'others’ edits of your posts',
+  POST_MOVED: 'your posts moved to other topics',
   POST_HIDDEN: 'your posts hidden by moderation',
   POST_APPROVED: 'your posts approved',
   POST_REMOVED: 'your posts removed by moderation',

@@ -43,7 +43,7 @@ export class NotificationsHandler implements OutboxHandler {
   ) {}
 
   handles(type: string): boolean {
-    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'post.deleted', 'post.rejected', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated', BOOKMARK_REMINDER_DUE].includes(type);
+    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'post.deleted', 'post.rejected', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated', 'post.moved', BOOKMARK_REMINDER_DUE].includes(type);
   }
 
   async handle(events: OutboxEvent[]): Promise<void> {
@@ -113,6 +113,8 @@ export class NotificationsHandler implements OutboxHandler {
         const drafts = mentioned.length || groups.length ? await this.forEditMentions(String(p.postId), mentioned, groups, editorId) : [];
         return p.textEdited === true && editorId ? [...drafts, ...(await this.forEditOf(String(p.postId), editorId, e.createdAt))] : drafts;
       }
+      case 'post.moved':
+        return movedPostsNotices(e);
       case 'post.hidden': {
         const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
         return post ? [{ userId: post.author_id, kind: 'POST_HIDDEN', topicId: post.topic_id, postId: p.postId, source: `hidden:${p.postId}:${e.version}` }] : [];
@@ -352,4 +354,23 @@ export class NotificationsHandler implements OutboxHandler {
       if (rows.length < round.length) this.log.debug({ delivered: rows.length, drafted: round.length }, 'some notifications were already delivered');
     }
   }
+}
+
+/**
+ * A move of posts, told to their authors as Discourse does ("moved your post"): one notice per
+ * author (the mover aside) naming the first of their posts where it went, with how many moved.
+ * Deleted ones are nobody's news; delivery checks each author may read the post where it is now.
+ */
+function movedPostsNotices(e: OutboxEvent): NotificationDraft[] {
+  const p = e.payload as { moverId?: unknown; toTopicId?: unknown; posts?: unknown };
+  if (typeof p.moverId !== 'string' || typeof p.toTopicId !== 'string' || !Array.isArray(p.posts)) return []; // an older event
+  const byAuthor = new Map<string, Array<{ postId: string; number: number }>>();
+  for (const m of p.posts as Array<{ postId: string; number: number; state: string; authorId: string }>) {
+    if (m.authorId === p.moverId || m.state === 'DELETED') continue;
+    byAuthor.set(m.authorId, [...(byAuthor.get(m.authorId) ?? []), m]);
+  }
+  return [...byAuthor].map(([userId, posts]) => {
+    const first = posts.reduce((a, b) => (b.number < a.number ? b : a));
+    return { userId, kind: 'POST_MOVED', topicId: p.toTopicId as string, postId: first.postId, actorId: p.moverId as string, data: { count: posts.length, number: first.number }, source: `moved:${first.postId}:${e.id}` };
+  });
 }

@@ -44,10 +44,11 @@ export type MovedPost = {
 /**
  * The payload of `post.moved`, one event per move: from `topicId` (in `fromSpaceId`,
  * `fromBoardId`) to `toTopicId` (in `spaceId`, `boardId`; `newTopic` when the move split it
- * off), the posts by their new numbers.
+ * off), by `moverId`, the posts by their new numbers.
  */
 export type PostsMovedPayload = {
   topicId: string;
+  moverId: string;
   fromSpaceId: string;
   fromBoardId: string;
   toTopicId: string;
@@ -237,7 +238,7 @@ export class PostMovesService {
       .map((r) => ({ postId: r.id, fromNumber: before.get(r.id)!.number, number: r.number, state: before.get(r.id)!.state, authorId: before.get(r.id)!.author_id }))
       .sort((a, b) => a.number - b.number);
     const moveEvent: PostsMovedPayload = {
-      topicId: source.id, fromSpaceId: source.spaceId, fromBoardId: source.boardId,
+      topicId: source.id, moverId: actorId, fromSpaceId: source.spaceId, fromBoardId: source.boardId,
       toTopicId: dest.id, spaceId: dest.spaceId, boardId: dest.boardId, newTopic: to.kind === 'new', posts: movedPosts,
     };
     await tx.emit({ type: 'post.moved', aggregateType: 'topic', aggregateId: source.id, version: src.version, payload: moveEvent });
