@@ -291,6 +291,9 @@ describe('moving posts to another topic', () => {
     expect(split.title).toBe('That ■■■■■■■■ issue');
     const [row] = await t.sql(`SELECT title FROM topics WHERE id = $1`, [split.id]);
     expect(row.title).toBe('That ■■■■■■■■ issue');
+    // Its censoring is logged on the new topic's first post, as a post's is; the refused attempts logged none.
+    const censored = await t.sql(`SELECT target_id, space_id FROM moderation_log WHERE action = 'automod.censor' AND target_id = ANY($1::uuid[])`, [[r.id, source.firstPostId]]);
+    expect(censored).toEqual([{ target_id: r.id, space_id: publicSpace.id }]);
   });
 
   it('un-accepts a moved accepted answer on the question it left', async () => {

@@ -34,6 +34,12 @@ export interface TopicHeading {
   fields: { title: string; tags: string };
 }
 
+/** A heading as screened: its title as it may be stored, and the rulings to record (`flag:`/`censor:` rule ids). */
+export interface ScreenedHeading {
+  title: string;
+  reasons: string[];
+}
+
 /** A post back in the PENDING state, in its topic and space. */
 export interface WaitingPost {
   postId: string;
@@ -118,9 +124,12 @@ export interface PostingCheck {
   waitsAgain?(tx: Tx, p: WaitingPost): Promise<void>;
   /**
    * A heading nothing can hold for approval (`TopicHeading`): throws to refuse it, or answers
-   * its title as it may be stored (masked).
+   * its title as it may be stored (masked), with what the check will record once it is
+   * (`headingStored`).
    */
-  screenHeading?(h: TopicHeading): Promise<string>;
+  screenHeading?(h: TopicHeading): Promise<ScreenedHeading>;
+  /** Inside the transaction storing a heading screened into `screened`, on the topic whose first post is `postId`. */
+  headingStored?(tx: Tx, h: TopicHeading, screened: ScreenedHeading, postId: string): Promise<void>;
   stored?(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
   /** Screens plain texts (`PlainTexts`): may throw to refuse them, or replace them in `verdict` (masked). */
   screenPlain?(p: PlainTexts, verdict: PlainVerdict): Promise<void>;
@@ -182,9 +191,19 @@ export class PostingPolicy {
   }
 
   /** The heading's title as every check lets it be stored (each screening the one before's); throws when one refuses it. */
-  async screenHeading(h: TopicHeading): Promise<string> {
-    let title = h.title;
-    for (const check of this.checks) if (check.screenHeading) title = await check.screenHeading({ ...h, title });
-    return title;
+  async screenHeading(h: TopicHeading): Promise<ScreenedHeading> {
+    const screened: ScreenedHeading = { title: h.title, reasons: [] };
+    for (const check of this.checks) {
+      if (!check.screenHeading) continue;
+      const next = await check.screenHeading({ ...h, title: screened.title });
+      screened.title = next.title;
+      screened.reasons.push(...next.reasons);
+    }
+    return screened;
+  }
+
+  /** Inside the storing transaction: each check records what its screening of the heading found. */
+  async headingStored(tx: Tx, h: TopicHeading, screened: ScreenedHeading, postId: string): Promise<void> {
+    for (const check of this.checks) await check.headingStored?.(tx, h, screened, postId);
   }
 }

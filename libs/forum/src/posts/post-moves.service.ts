@@ -19,7 +19,7 @@ import { MovePostsInput } from './dto/move-posts.input';
 /** Where the moved posts go: an existing topic, or a new one in a board. */
 type Destination =
   | { kind: 'topic'; topic: TopicModel; rank: number }
-  | { kind: 'new'; boardId: string; spaceId: string; title: string; tags: string[]; rank: number };
+  | { kind: 'new'; boardId: string; spaceId: string; title: string; tags: string[]; rank: number; stored: (tx: Tx, firstPostId: string) => Promise<void> };
 
 /** A moved post as read under its row lock. */
 interface MovedRow {
@@ -117,8 +117,9 @@ export class PostMovesService {
     if (board.kind !== BoardKind.FORUM) throw AppError.badField('newTopic.boardId', 'must be a forum board');
     // Its title and tags go through watched words as a new topic's do (masked, or refused).
     const tags = wanted.tags ?? [];
-    const title = await this.policy.screenHeading({ viewer, spaceId: board.spaceId, title: wanted.title, tags, fields: { title: 'newTopic.title', tags: 'newTopic.tags' } });
-    return { kind: 'new', boardId: board.id, spaceId: board.spaceId, title, tags, rank };
+    const heading = { viewer, spaceId: board.spaceId, title: wanted.title, tags, fields: { title: 'newTopic.title', tags: 'newTopic.tags' } };
+    const screened = await this.policy.screenHeading(heading);
+    return { kind: 'new', boardId: board.id, spaceId: board.spaceId, title: screened.title, tags, rank, stored: (tx, postId) => this.policy.headingStored(tx, heading, screened, postId) };
   }
 
   private async write(tx: Tx, actorId: string, source: TopicModel, to: Destination, postIds: string[]): Promise<TopicRow> {
@@ -158,6 +159,8 @@ export class PostMovesService {
         [topicId, to.boardId, to.spaceId, first.author_id, TopicKind.DISCUSSION, to.title, to.tags, first.id],
       );
       dest = { id: topicId, boardId: to.boardId, spaceId: to.spaceId, base: 0 };
+      // What screening its heading found (its title's censoring) is logged with it.
+      await to.stored(tx, first.id);
     } else {
       dest = { id: to.topic.id, boardId: to.topic.boardId, spaceId: to.topic.spaceId, base: here.get(to.topic.id)!.last_post_number };
     }

@@ -12,7 +12,7 @@ import { AppError } from '../../../core/src/errors';
 import { Connection, ConnectionType, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
-import { Contribution, PlainTexts, PlainVerdict, PostingCheck, StoredContribution, TopicHeading, Verdict } from '../../../forum/src/posting-policy';
+import { Contribution, PlainTexts, PlainVerdict, PostingCheck, ScreenedHeading, StoredContribution, TopicHeading, Verdict } from '../../../forum/src/posting-policy';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { compile, fold, matchAll, Matches, MatchTimeout, RuleKind, validatePattern } from './matcher';
@@ -256,12 +256,19 @@ export class WatchedWordsRule implements PostingCheck {
    * REQUIRE_APPROVAL refuse it (UNHELD_REFUSING), CENSOR masks the title and refuses a tag, FLAG
    * lets it through (its mover is a moderator). Matching that runs out of time is CONFLICT.
    */
-  async screenHeading(h: TopicHeading): Promise<string> {
+  async screenHeading(h: TopicHeading): Promise<ScreenedHeading> {
     const parts: Part[] = [{ field: h.fields.title, text: h.title, maskable: true }];
     if (h.tags.length) parts.push({ field: h.fields.tags, text: h.tags.join(' '), maskable: false });
     const screened = await this.screen({ viewer: h.viewer, spaceId: h.spaceId, kind: 'heading' }, parts, ACTIONS, undefined, UNHELD_REFUSING);
     if (screened?.timedOut) throw AppError.conflict('Automatic checks could not finish; try again');
-    return screened?.masked[0] ?? h.title;
+    // Its censoring is logged as a post's is; a FLAG is not queued, its mover being a moderator.
+    const reasons = withRulings([], screened?.matched ?? []).filter((r) => r.startsWith('censor:'));
+    return { title: screened?.masked[0] ?? h.title, reasons };
+  }
+
+  /** A heading's censoring, logged on the new topic's first post as a post's is. */
+  async headingStored(tx: Tx, h: TopicHeading, screened: ScreenedHeading, postId: string): Promise<void> {
+    await this.recordRulings(tx, screened.reasons, h.spaceId, { type: ReportTargetType.POST, id: postId });
   }
 
   /**
