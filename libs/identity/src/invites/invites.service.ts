@@ -38,12 +38,15 @@ const REFUSED: Record<Exclude<InviteState, InviteState.ACTIVE>, string> = {
  * only one that may redeem it, once) or makes a link for up to 1,000 people, into groups, for
  * 1–90 days. Members of INVITE_MIN_TRUST_LEVEL or above and global moderators invite too, as
  * Discourse lets them: an address or a link for up to MEMBER_INVITE_MAX_USES people, into no
- * group, MEMBER_INVITES_PER_USER a day (counted in the transaction that stores it), unless
- * silenced site-wide; they list and withdraw their own. Its token is the invitation's id sealed with a key of its own (SignedTokens), so
- * admins can copy the link again and nothing secret is stored; whether it still works is the
- * row's (revoked, used up, expired). Redeeming it, at sign-up or signed in, joins its groups
- * in the transaction that counts the use under the row's lock: a link for five lets five in,
- * however many try at once. With SIGN_UP=invite it is the only way to sign up.
+ * group, MEMBER_INVITES_PER_USER attempts a day (each counted before anything is looked up),
+ * unless silenced site-wide; they list and withdraw their own. Only an admin's invitation for
+ * an address confirms the address at sign-up, and a member's stops letting anyone in once they
+ * may no longer invite. Its token is the invitation's id sealed with a key of its own
+ * (SignedTokens), so its maker can copy the link again and nothing secret is stored; whether
+ * it still works is the row's (revoked, used up, expired) and its maker's. Redeeming it, at
+ * sign-up or signed in, joins its groups in the transaction that counts the use under the
+ * row's lock: a link for five lets five in, however many try at once. With SIGN_UP=invite it
+ * is the only way to sign up.
  */
 @Injectable()
 export class InvitesService {
