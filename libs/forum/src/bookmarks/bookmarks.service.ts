@@ -14,6 +14,7 @@ import { PostModel, toPostModel } from '../posts/post.model';
 import { BookmarkEdgeFields } from './bookmark.model';
 import { BookmarkReader, BookmarksRepository } from './bookmarks.repository';
 import { BookmarkPostInput, BookmarksArgs, REMINDER_CLOCK_SLACK_MS, REMINDER_MAX_DAYS } from './dto/bookmark.inputs';
+import { checkTimeAhead } from '../../../core/src/time-ahead';
 
 /** How many bookmarks a member's list may hold: far more than anyone comes back to, and a bound on what it stores. */
 export const MAX_BOOKMARKS = 2_000;
@@ -129,10 +130,7 @@ export class BookmarksService {
 
   /** A reminder's time must be ahead (within REMINDER_CLOCK_SLACK_MS) and at most REMINDER_MAX_DAYS ahead: BAD_USER_INPUT otherwise. */
   private checkReminder(remindAt: Date | null | undefined): void {
-    if (!remindAt) return;
-    const ms = remindAt.getTime() - Date.now();
-    if (!(ms > -REMINDER_CLOCK_SLACK_MS)) throw AppError.badField('remindAt', 'must be in the future');
-    if (ms > REMINDER_MAX_DAYS * 86_400_000) throw AppError.badField('remindAt', `must be at most ${REMINDER_MAX_DAYS} days ahead`);
+    if (remindAt) checkTimeAhead(remindAt, 'remindAt', REMINDER_MAX_DAYS, REMINDER_CLOCK_SLACK_MS);
   }
 
   /**

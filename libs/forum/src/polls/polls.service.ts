@@ -20,6 +20,7 @@ import { TopicModel } from '../topics/topic.model';
 import { CreatePollInput, PollShapeInput, UpdatePollInput, VotePollInput } from './dto/poll.inputs';
 import { PollKind, PollModel, PollOptionModel, PollResults, PollRow, resultsVisible, toPollModel } from './poll.model';
 import { NewPoll, PollPushRow, PollsRepository } from './polls.repository';
+import { checkTimeAhead } from '../../../core/src/time-ahead';
 
 /** The furthest ahead a poll may close by itself. */
 const MAX_OPEN_DAYS = 365;
@@ -308,9 +309,7 @@ export class PollsService {
       if (minChoices > maxChoices) throw AppError.badField('minChoices', 'must be at most maxChoices');
     }
     if (input.closesAt) {
-      const at = input.closesAt.getTime();
-      if (Number.isNaN(at) || at <= Date.now()) throw AppError.badField('closesAt', 'must be in the future');
-      if (at > Date.now() + MAX_OPEN_DAYS * 86_400_000) throw AppError.badField('closesAt', `must be within ${MAX_OPEN_DAYS} days`);
+      checkTimeAhead(input.closesAt, 'closesAt', MAX_OPEN_DAYS);
     }
     return {
       question: input.question, kind: input.kind, minChoices, maxChoices, results: input.results, publicVoters: input.publicVoters,

@@ -17,6 +17,7 @@ import { TopicsService } from '../topics/topics.service';
 import { RemoveTopicTimerInput, SetTopicTimerInput, TIMER_MAX_HOURS } from './dto/topic-timer.inputs';
 import { PUBLIC_TIMER_KINDS, TopicTimerKind, TopicTimerModel, TopicTimerRow, toTopicTimerModel } from './topic-timer.model';
 import { DueTimerRow, TopicTimersRepository } from './topic-timers.repository';
+import { checkTimeAhead } from '../../../core/src/time-ahead';
 
 /** How often the worker looks for due timers: a timer fires within this of its time. */
 export const TIMER_CHECK_MS = 30_000;
@@ -176,9 +177,7 @@ export class TopicTimersService {
       return quiet ? null : new Date(Date.now() + input.afterHours * 3600_000);
     }
     if (input.afterHours) throw AppError.badField('afterHours', 'give at or afterHours, not both');
-    const ms = input.at.getTime() - Date.now();
-    if (!(ms > 0)) throw AppError.badField('at', 'must be in the future');
-    if (ms > TIMER_MAX_HOURS * 3600_000) throw AppError.badField('at', 'must be at most a year ahead');
+    checkTimeAhead(input.at, 'at', TIMER_MAX_HOURS / 24);
     return input.at;
   }
 
