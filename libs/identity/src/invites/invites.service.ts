@@ -201,13 +201,12 @@ export class InvitesService {
     // Trust levels run 0–4: with `admins`, no member's level reaches 5.
     const min = this.config.INVITE_MIN_TRUST_LEVEL === 'admins' ? 5 : this.config.INVITE_MIN_TRUST_LEVEL;
     const [row] = await m.query(
-      `SELECT ${INVITE_COLUMNS},
-              COALESCE((SELECT u.role = 'ADMIN' FROM users u WHERE u.id = i.created_by AND u.deleted_at IS NULL), false) AS by_admin,
-              COALESCE((SELECT u.role = 'ADMIN' OR ((u.role = 'MODERATOR' OR u.trust_level >= $2) AND NOT EXISTS (
-                          SELECT 1 FROM sanctions sa WHERE sa.user_id = u.id AND sa.space_id IS NULL AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN')
-                             AND sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now())))
-                          FROM users u WHERE u.id = i.created_by AND u.deleted_at IS NULL), false) AS inviter_stands
-         FROM invites i WHERE id = $1${lock ? ' FOR UPDATE OF i' : ''}`,
+      `SELECT ${INVITE_COLUMNS}, COALESCE(maker.role = 'ADMIN', false) AS by_admin,
+              COALESCE(maker.role = 'ADMIN' OR ((maker.role = 'MODERATOR' OR maker.trust_level >= $2) AND NOT EXISTS (
+                SELECT 1 FROM sanctions sa WHERE sa.user_id = maker.id AND sa.space_id IS NULL AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN')
+                   AND sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now()))), false) AS inviter_stands
+         FROM invites i LEFT JOIN users maker ON maker.id = i.created_by AND maker.deleted_at IS NULL
+        WHERE i.id = $1${lock ? ' FOR UPDATE OF i' : ''}`,
       [id, min],
     );
     return row ?? null;
