@@ -114,6 +114,12 @@ describe('wiki posts', () => {
     expectError(await edit(silenced, wiki.firstPostId, 'Silenced words'), 'FORBIDDEN');
     expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: wiki.id, locked: true } }, { token: mod.token }));
     expectError(await edit(member, wiki.firstPostId, 'Locked words'), 'FORBIDDEN');
+    // Nor may its author, even from trust level 3, switch it in the locked topic; a moderator may.
+    const veteran = await makeUser(t, { trustLevel: 3 });
+    const own = await createTopic(t, veteran.token, boardId);
+    expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId: own.id, locked: true } }, { token: mod.token }));
+    await denied(await setWiki(veteran, own.firstPostId, true), 'FORBIDDEN', own.firstPostId);
+    expect(expectOk(await setWiki(mod, own.firstPostId, true)).setPostWiki.wiki).toBe(true);
     expect((await post(wiki.firstPostId)).bodyHtml).not.toMatch(/Silenced words|Locked words/);
   });
 
