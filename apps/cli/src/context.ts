@@ -48,7 +48,8 @@ export async function withDatabase<T>(fn: (env: CliEnv) => Promise<T>, opts: { m
 /** The services without the HTTP layer, for commands that act on the domain. */
 export async function withServices<T>(fn: (app: INestApplicationContext, env: CliEnv) => Promise<T>): Promise<T> {
   return withDatabase(async (env) => {
-    @Module({ imports: [CoreModule.forRoot({ config: env.config, databaseUrl: env.db.url }), ...FEATURE_MODULES] })
+    // A command's changes reach open pages through the API nodes (the live relay).
+    @Module({ imports: [CoreModule.forRoot({ config: env.config, databaseUrl: env.db.url, relayLiveEvents: true }), ...FEATURE_MODULES] })
     class CliModule {}
     // Closed on an interrupt even while it is being created: its pool would otherwise count as
     // another process's when the database stops after it.

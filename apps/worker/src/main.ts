@@ -9,13 +9,9 @@ import { runServer } from '../../api/src/process';
  * Signals are the process's before anything opens, before even its modules load (see the API's main).
  */
 runServer('The Parvis worker', async (config, log, signals) => {
-  const [{ Module }, { NestFactory }, { Logger, LoggerModule }, { FEATURE_MODULES }, { loggerOptions }, { CoreModule }, { openDatabase }, { OutboxWorker }, { JobScheduler }] = await Promise.all([
-    import('@nestjs/common'),
-    import('@nestjs/core'),
+  const [{ Logger }, { createWorkerContext }, { openDatabase }, { OutboxWorker }, { JobScheduler }] = await Promise.all([
     import('nestjs-pino'),
-    import('../../api/src/app.module.js'),
-    import('../../api/src/logging.js'),
-    import('../../../libs/core/src/core.module.js'),
+    import('./worker.module.js'),
     import('../../../libs/core/src/database/open.js'),
     import('../../../libs/core/src/outbox/outbox.js'),
     import('../../../libs/core/src/jobs.js'),
@@ -24,10 +20,7 @@ runServer('The Parvis worker', async (config, log, signals) => {
   signals.onStopOnceOpen(opening, (db) => db.stop());
   const db = await opening;
 
-  // Logs as the API logs: JSON through pino, at LOG_LEVEL, with the same redaction and error serializer.
-  @Module({ imports: [LoggerModule.forRoot(loggerOptions(config)), CoreModule.forRoot({ config, databaseUrl: db.url }), ...FEATURE_MODULES] })
-  class WorkerModule {}
-  const creating = NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true });
+  const creating = createWorkerContext(config, db.url);
   signals.onStopOnceOpen(creating, (app) => app.close());
   const app = await creating;
   app.useLogger(app.get(Logger));

@@ -3,6 +3,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from './config/config';
 import { dataSourceOptions, QueryCounter } from './database/data-source';
 import { UnitOfWork } from './database/unit-of-work';
+import { pruneLiveRelay, RELAY_LIVE_EVENTS } from './database/live-relay';
+import { DataSource } from 'typeorm';
 import { EventBus } from './events';
 import { OutboxHandlers, OutboxWorker } from './outbox/outbox';
 import { RateLimiter } from './rate-limit';
@@ -17,15 +19,22 @@ export interface CoreOptions {
   counter?: QueryCounter;
   /** Where logs go (stdout by default); tests capture them. */
   logStream?: NodeJS.WritableStream;
+  /**
+   * This process serves no live connections (the separate worker, the CLI): what it commits is
+   * relayed to the API nodes through `live_relay`, and one of them pushes it. The API leaves it
+   * off: its own gateway hears its in-process bus.
+   */
+  relayLiveEvents?: boolean;
 }
 
 /** Config, the database, transactions with the outbox, and in-process events. */
 @Global()
 @Module({})
 export class CoreModule {
-  constructor(jobs: JobScheduler, limiter: RateLimiter, outbox: OutboxWorker) {
+  constructor(jobs: JobScheduler, limiter: RateLimiter, outbox: OutboxWorker, ds: DataSource) {
     jobs.register('prune-rate-events', 3600_000, () => limiter.prune());
     jobs.register('prune-outbox', 3600_000, () => outbox.pruneProcessed());
+    jobs.register('prune-live-relay', 600_000, () => pruneLiveRelay(ds));
   }
 
   static forRoot(opts: CoreOptions): DynamicModule {
@@ -45,6 +54,7 @@ export class CoreModule {
       providers: [
         { provide: AppConfig, useValue: opts.config },
         { provide: QueryCounter, useValue: opts.counter ?? new QueryCounter() },
+        { provide: RELAY_LIVE_EVENTS, useValue: opts.relayLiveEvents ?? false },
         EventBus,
         UnitOfWork,
         OutboxHandlers,

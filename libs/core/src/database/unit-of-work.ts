@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../errors';
 import { DomainEvent, EventBus } from '../events';
+import { LIVE_RELAY_INSERT, RELAY_LIVE_EVENTS } from './live-relay';
 
 /** A DataSource, an EntityManager or a unit of work's Tx: whatever runs a statement. */
 export interface Queryable {
@@ -75,10 +76,13 @@ export class UnitOfWork {
   constructor(
     private readonly ds: DataSource,
     private readonly bus: EventBus,
+    @Optional() @Inject(RELAY_LIVE_EVENTS) private readonly relay: boolean = false,
   ) {}
 
   /**
-   * Runs `work` in a transaction; committed events are then published in-process. A
+   * Runs `work` in a transaction; committed events are then published in-process, and in a
+   * process without a live gateway (`relay`) also written to `live_relay` in the transaction,
+   * so an API node pushes them once they commit. A
    * transaction PostgreSQL aborted for a deadlock (or a serialization failure) runs again, up
    * to TRANSACTION_ATTEMPTS times in all; `work` must therefore read what it decides on inside
    * `tx`, as it should anyway. Past that, the caller gets CONFLICT, not an internal error.
@@ -89,7 +93,9 @@ export class UnitOfWork {
       try {
         const result = await this.ds.transaction(async (manager) => {
           tx = new Tx(manager);
-          return work(tx);
+          const done = await work(tx);
+          if (this.relay && tx.events.length) await manager.query(LIVE_RELAY_INSERT, [JSON.stringify(tx.events)]);
+          return done;
         });
         for (const event of tx.events) this.bus.publish(event);
         return result;

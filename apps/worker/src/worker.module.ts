@@ -1,0 +1,18 @@
+import { INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { AppConfig } from '../../../libs/core/src/config/config';
+import { CoreModule } from '../../../libs/core/src/core.module';
+import { FEATURE_MODULES } from '../../api/src/app.module';
+import { loggerOptions } from '../../api/src/logging';
+
+/**
+ * The worker's services: the API's feature modules without the HTTP layer or the live gateway.
+ * It serves no live connections, so what it commits is relayed to the API nodes (`live_relay`).
+ * Logs go as the API's do: JSON through pino, at LOG_LEVEL, with the same redaction and error serializer.
+ */
+export function createWorkerContext(config: AppConfig, databaseUrl: string): Promise<INestApplicationContext> {
+  @Module({ imports: [LoggerModule.forRoot(loggerOptions(config)), CoreModule.forRoot({ config, databaseUrl, relayLiveEvents: true }), ...FEATURE_MODULES] })
+  class WorkerModule {}
+  return NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true });
+}

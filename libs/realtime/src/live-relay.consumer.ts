@@ -1,0 +1,83 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { LIVE_RELAY_CHANNEL, LIVE_RELAY_CLAIM, RelayedEvent } from '../../core/src/database/live-relay';
+import { PgListener } from '../../core/src/database/pg-listener';
+import { rowsOf } from '../../core/src/database/unit-of-work';
+import { EventBus } from '../../core/src/events';
+
+/** Rows taken per statement. */
+const BATCH = 200;
+
+/**
+ * The API side of the live relay (`libs/core/src/database/live-relay.ts`): what the separate
+ * worker or a CLI command commits reaches this node's in-process bus, and so the live gateway,
+ * as if it had been committed here. Every API node listens; each row goes to the first node that
+ * claims it. Claims run one at a time per node, and once more when woken meanwhile, so nothing
+ * committed while a claim ran waits for the next wake-up.
+ */
+@Injectable()
+export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly log = new Logger('LiveRelay');
+  private listener?: PgListener;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly bus: EventBus,
+  ) {}
+
+  /** After every module's init, so the gateway already hears the bus when what waited is published. */
+  async onApplicationBootstrap(): Promise<void> {
+    const url = (this.ds.options as { url: string }).url;
+    this.listener = new PgListener(url, LIVE_RELAY_CHANNEL, () => this.kick(), { name: 'LiveRelay', onReconnect: () => this.kick() });
+    await this.listener.start();
+    this.kick();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    await this.listener?.stop();
+    await this.running;
+  }
+
+  /** Claims what is waiting (again after the claim under way, if one is). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.drain();
+        } catch (err) {
+          this.log.warn({ err }, 'live relay claim failed; the next wake-up tries again');
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => (this.running = undefined));
+  }
+
+  /** Resolves once no claim is under way (tests wait on it). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Takes every row waiting and publishes the fresh ones in commit order; returns how many it published. */
+  async drain(): Promise<number> {
+    let published = 0;
+    for (;;) {
+      const rows = rowsOf<RelayedEvent>(await this.ds.query(LIVE_RELAY_CLAIM, [BATCH]));
+      rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+      for (const row of rows) {
+        if (!row.fresh) continue;
+        this.bus.publish(row.event);
+        published++;
+      }
+      if (rows.length < BATCH || this.stopped) return published;
+    }
+  }
+}

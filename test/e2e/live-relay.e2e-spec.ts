@@ -1,0 +1,133 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { AddressInfo } from 'node:net';
+import { Socket } from 'socket.io-client';
+import { createWorkerContext } from '../../apps/worker/src/worker.module';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
+import { pruneLiveRelay } from '../../libs/core/src/database/live-relay';
+import { DomainEvent, EventBus } from '../../libs/core/src/events';
+import { newId } from '../../libs/core/src/ids';
+import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
+import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
+import { makeBoard, makeSpace, makeUser } from '../factories';
+import { createTopic } from '../factories/forum';
+import { connectLive, nextLiveEvent } from '../support/live-client';
+import { bootSecondNode, bootTestApp, expectOk, TestApp } from '../support/test-app';
+
+const HOUR = 3600_000;
+
+/**
+ * The live relay: what a process without a live gateway (the separate worker, here its real
+ * module set on the test's database) commits reaches the API nodes' live rooms, once.
+ */
+describe('the live relay from the worker process to the API nodes', () => {
+  let a: TestApp;
+  let worker: INestApplicationContext;
+  const sockets: Socket[] = [];
+  /** Every `test.relayed` event each API node's bus published, by node. */
+  const heard: Record<'a' | 'b', DomainEvent[]> = { a: [], b: [] };
+
+  beforeAll(async () => {
+    a = await bootTestApp();
+    a.get(EventBus).subscribe((e) => e.type === 'test.relayed' && heard.a.push(e));
+    worker = await createWorkerContext(a.config, a.db.url);
+  });
+  afterEach(() => {
+    heard.a.length = 0;
+    heard.b.length = 0;
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await worker?.close();
+    await a.close();
+  });
+
+  const emit = (aggregateId = newId()) =>
+    worker.get(UnitOfWork).run((tx) => tx.emit({ type: 'test.relayed', aggregateType: 'test', aggregateId, payload: { at: Date.now() } }));
+  /** Waits (polling, at most 10 s) until `done` holds. */
+  const until = async (done: () => boolean | Promise<boolean>) => {
+    for (let i = 0; i < 200 && !(await done()); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!(await done())) throw new Error('the relay did not deliver in time');
+  };
+  const waiting = async () => Number((await a.sql(`SELECT count(*)::int AS n FROM live_relay`))[0].n);
+
+  it('pushes a topic timer the worker fires to the topic’s live room on an API node', async () => {
+    const mod = await makeUser(a);
+    const reader = await makeUser(a);
+    const space = await makeSpace(a, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const topic = await createTopic(a, mod.token, await makeBoard(a, space.id));
+    const s = await connectLive(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`, sockets, reader.token);
+    expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const set = nextLiveEvent(s, 'topic:timers');
+    expectOk(await a.gql(`mutation($i: SetTopicTimerInput!) { setTopicTimer(input: $i) { id } }`, { i: { topicId: topic.id, kind: 'CLOSE', afterHours: 1 } }, { token: mod.token }));
+    expect(await set).toMatchObject({ topicId: topic.id, timers: [{ kind: 'CLOSE' }] });
+
+    const updated = nextLiveEvent(s, 'topic:updated', 10_000);
+    const timers = nextLiveEvent(s, 'topic:timers', 10_000);
+    // The worker's own services fire it, as its job would two hours from now.
+    expect(await worker.get(TopicTimersService).fireDue(new Date(Date.now() + 2 * HOUR))).toMatchObject({ fired: 1 });
+    expect(await updated).toMatchObject({ topicId: topic.id, closed: true });
+    expect(await timers).toEqual({ topicId: topic.id, timers: [] });
+    await until(async () => (await waiting()) === 0);
+  });
+
+  it('relays each committed event once, in commit order, and nothing of a transaction rolled back', async () => {
+    await expect(
+      worker.get(UnitOfWork).run(async (tx) => {
+        await tx.emit({ type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { rolledBack: true } });
+        throw new Error('changed its mind');
+      }),
+    ).rejects.toThrow('changed its mind');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(newId());
+      await emit(ids[i]);
+    }
+    await until(() => heard.a.length >= 5);
+    expect(heard.a.map((e) => e.aggregateId)).toEqual(ids);
+    expect(heard.a.some((e) => (e.payload as { rolledBack?: boolean }).rolledBack)).toBe(false);
+    expect(await waiting()).toBe(0);
+  });
+
+  it('drops an event claimed too late to be news, and housekeeping deletes what no node took', async () => {
+    await a.sql(
+      `INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes'), ($2, now() - interval '11 minutes')`,
+      [
+        { type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { stale: true } },
+        { type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { stale: true } },
+      ],
+    );
+    // Housekeeping first: only the row past ten minutes goes.
+    expect(await pruneLiveRelay(a.ds)).toBe(1);
+    expect(await waiting()).toBe(1);
+    const fresh = newId();
+    await emit(fresh);
+    await until(() => heard.a.length >= 1);
+    await until(async () => (await waiting()) === 0);
+    expect(heard.a.map((e) => e.aggregateId)).toEqual([fresh]);
+  });
+
+  describe('with a second API node', () => {
+    let b: TestApp | undefined;
+    afterAll(() => b?.close());
+
+    it('claims at start what was committed while no node listened, and shares the rest: each event goes to one node', async () => {
+      // Written as the worker writes it, but with no wake-up: as if it committed while no API node listened.
+      const missed = newId();
+      await a.sql(`INSERT INTO live_relay (event) VALUES ($1)`, [{ type: 'test.relayed', aggregateType: 'test', aggregateId: missed, payload: {} }]);
+      b = await bootSecondNode(a);
+      b.get(EventBus).subscribe((e) => e.type === 'test.relayed' && heard.b.push(e));
+      // Node B takes it as it starts (node A is never woken for it).
+      await until(async () => (await waiting()) === 0);
+      expect(heard.a).toEqual([]);
+      // (Node B may have published it before this test heard its bus.)
+      const heardOf = () => [...heard.a, ...heard.b].map((e) => e.aggregateId).filter((id) => id !== missed);
+
+      const ids = Array.from({ length: 30 }, () => newId());
+      await Promise.all(ids.map((id) => emit(id)));
+      await until(() => heardOf().length >= ids.length);
+      await Promise.all([a, b].map((node) => node.get(LiveRelayConsumer).idle()));
+      expect(heardOf().sort()).toEqual([...ids].sort());
+      expect(await waiting()).toBe(0);
+    });
+  });
+});
