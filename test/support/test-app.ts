@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { createApp } from '../../apps/api/src/app';
 import { AppConfig, loadConfig } from '../../libs/core/src/config/config';
 import { QueryCounter } from '../../libs/core/src/database/data-source';
+import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { createTestDatabase, TestDatabase } from '../setup/test-database';
 
 export interface GqlResult<T = any> {
@@ -53,12 +54,19 @@ export class TestApp {
     return { status: res.status, data: res.body.data, errors: res.body.errors, headers: res.headers };
   }
 
-  /** Counts the SQL statements `fn` causes. */
+  /**
+   * Counts the SQL statements `fn` causes. The live fan-outs under way before it (a push of an
+   * earlier reply, reading its post) finish first, and those `fn` sets off are waited for, so
+   * a count never depends on when a push got round to its statements.
+   */
   async countStatements(fn: () => Promise<unknown>): Promise<{ count: number; statements: string[] }> {
+    const live = this.get(LiveGateway);
+    await live.settled();
     this.counter.reset();
     this.counter.recording = true;
     try {
       await fn();
+      await live.settled();
       return { count: this.counter.count, statements: [...this.counter.statements] };
     } finally {
       this.counter.recording = false;

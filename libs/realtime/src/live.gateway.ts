@@ -263,18 +263,34 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   async onModuleInit(): Promise<void> {
-    this.unsubscribe = this.bus.subscribe((e) => void this.onEvent(e).catch((err) => this.log.error({ err, type: e.type }, 'live fan-out failed')));
+    this.unsubscribe = this.bus.subscribe((e) => this.track(this.onEvent(e).catch((err) => this.log.error({ err, type: e.type }, 'live fan-out failed'))));
     // Notifications are written by the outbox worker, possibly in another process: every API
     // node listens and pushes to its own sockets (local emit, so none is sent twice).
     this.listener = new PgListener(
       (this.ds.options as { url: string }).url,
       NOTIFY_CHANNEL,
-      (payload) => void this.pushNotification(payload).catch((err) => this.log.error({ err }, 'notification push failed')),
+      (payload) => this.track(this.pushNotification(payload).catch((err) => this.log.error({ err }, 'notification push failed'))),
       { name: 'LiveGateway' },
     );
     await this.listener.start();
     this.sweep = setInterval(() => void this.closeExpired().catch((err) => this.log.warn({ err }, 'session sweep failed')), SESSION_SWEEP_MS);
     this.sweep.unref();
+  }
+
+  /** Fan-outs under way: of committed events, and of notifications as their NOTIFY comes in. */
+  private readonly fanOuts = new Set<Promise<void>>();
+
+  private track(work: Promise<void>): void {
+    this.fanOuts.add(work);
+    void work.finally(() => this.fanOuts.delete(work));
+  }
+
+  /**
+   * Resolves once no fan-out is under way, those started meanwhile included. Tests count
+   * statements between two of these, so a push of an earlier change never lands in a count.
+   */
+  async settled(): Promise<void> {
+    while (this.fanOuts.size) await Promise.allSettled([...this.fanOuts]);
   }
 
   async onModuleDestroy(): Promise<void> {
