@@ -132,6 +132,118 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(a, 'typing', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
   });
 
+  type Presence = { count: number; users: Array<{ id: string; handle: string }> };
+
+  /**
+   * Holds the gateway's first presence run in the room of `holder` (at its read of who hides
+   * their profile, `presenceFacts`) until `release`, and counts the room's runs: those whose
+   * readers include `holder`, who stays in the room.
+   */
+  function holdPresence(holder: string) {
+    const users = (t.get(LiveGateway) as unknown as { users: { presenceFacts: (ids: readonly string[]) => Promise<unknown> } }).users;
+    const original = users.presenceFacts;
+    let runs = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const held = new Promise<void>((r) => (entered = r));
+    users.presenceFacts = async (ids) => {
+      const run = ids.includes(holder) ? ++runs : 0;
+      const facts = await original.call(users, ids);
+      if (run === 1) {
+        entered();
+        await gate;
+      }
+      return facts;
+    };
+    return { held, release, runs: () => runs, undo: () => void (users.presenceFacts = original) };
+  }
+
+  /** The client's `presence` events from now on, the last one first seen when `settled` answers. */
+  function presenceOf(s: Socket) {
+    let last: Presence | undefined;
+    const waiting: Array<{ ok: (p: Presence) => boolean; resolve: (p: Presence) => void }> = [];
+    s.on('presence', (p: Presence) => {
+      last = p;
+      for (const w of waiting.filter((w) => w.ok(p))) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(p);
+      }
+    });
+    return {
+      /** The first presence from now on that `ok` accepts; rejects when none comes within 5 s. */
+      until: (ok: (p: Presence) => boolean) =>
+        new Promise<Presence>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no such presence; last ${JSON.stringify(last)}`)), 5000);
+          waiting.push({ ok, resolve: (p) => (clearTimeout(timer), resolve(p)) });
+        }),
+      /** The last presence received, once the server has answered one more ack (so what it sent before is in). */
+      settled: async (topicId: string) => {
+        expect(await ask(s, 'topic:join', { topicId })).toEqual({ ok: true });
+        return last;
+      },
+    };
+  }
+
+  const sameReaders = (p: Presence | undefined, count: number, ids: string[]) => p?.count === count && p.users.map((u) => u.id).sort().join() === [...ids].sort().join();
+
+  it('coalesces presence while a room fills: one run under way, one after it, and the last tells everyone who is there', async () => {
+    const topic = await createTopic(t, author.token, publicBoard);
+    const holder = await makeUser(t);
+    const readers: TestUser[] = [];
+    for (let i = 0; i < 18; i++) readers.push(await makeUser(t));
+    const first = await connect(holder.token);
+    // Twenty arrivals: eighteen members and two anonymous readers.
+    const arrivals = [...(await Promise.all(readers.map((r) => connect(r.token)))), await connect(), await connect()];
+    const all = [first, ...arrivals];
+    const logs = all.map(presenceOf);
+    const ids = [holder, ...readers].map((u) => u.id);
+    const hold = holdPresence(holder.id);
+    try {
+      expect(await ask(first, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      await hold.held;
+      // All twenty arrive while the first run is held: each ack comes after its join asked for presence.
+      const full = logs.map((l) => l.until((p) => p.count === 21));
+      expect(await Promise.all(arrivals.map((s) => ask(s, 'topic:join', { topicId: topic.id })))).toEqual(arrivals.map(() => ({ ok: true })));
+      hold.release();
+      for (const p of await Promise.all(full)) expect(sameReaders(p, 21, ids)).toBe(true);
+      for (const l of logs) expect(sameReaders(await l.settled(topic.id), 21, ids)).toBe(true);
+      // The held run and one more: not one per arrival.
+      expect(hold.runs()).toBe(2);
+    } finally {
+      hold.undo();
+    }
+  });
+
+  it('ends with the right presence when readers leave or close their connection while a run is held', async () => {
+    const topic = await createTopic(t, author.token, publicBoard);
+    const [holder, stays, leaves, closes, late] = [await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t)];
+    const [h, a, b, c, d] = await Promise.all([holder, stays, leaves, closes, late].map((u) => connect(u.token)));
+    for (const s of [a, b, c]) expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const logs = [h, a, d].map(presenceOf);
+    const hold = holdPresence(holder.id);
+    try {
+      // The holder's join starts the run that is held (it read four readers).
+      expect(await ask(h, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      await hold.held;
+      const expected = [holder, stays, late].map((u) => u.id);
+      const final = logs.map((l) => l.until((p) => sameReaders(p, 3, expected)));
+      expect(await ask(b, 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
+      // The server has handled the close (and asked for presence) once its socket's `disconnect` fired.
+      const closed = new Promise<void>((resolve) => t.get(LiveGateway).server.sockets.sockets.get(c.id!)!.once('disconnect', () => resolve()));
+      c.disconnect();
+      await closed;
+      expect(await ask(d, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      hold.release();
+      await Promise.all(final);
+      // Nothing older came after it: the held run's list (four readers) went first.
+      for (const l of logs) expect(sameReaders(await l.settled(topic.id), 3, expected)).toBe(true);
+      expect(hold.runs()).toBe(2);
+    } finally {
+      hold.undo();
+    }
+  });
+
   it('lets only those who may reply say they are typing; leaving a room one is not in tells nobody', async () => {
     const readers = await makeGroup(t);
     const reader = await makeUser(t, { groups: [readers] });

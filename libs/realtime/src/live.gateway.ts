@@ -587,12 +587,49 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
+   * Topic rooms whose presence this node is sending, each with whether it was asked for again
+   * meanwhile (see `presence`). An entry lives only while a run is under way.
+   */
+  private readonly presenceRuns = new Map<string, { again: boolean; done: Promise<void> }>();
+
+  /**
+   * Sends a topic room's presence (`sendPresence`), coalesced per room on this node: while a run
+   * is under way, asking again only marks the room, and one more run follows the current one,
+   * whatever the number of asks. N readers arriving together (a live Q&A opening, a link posted
+   * in chat) cost a few runs, not N runs over a room growing to N, each telling the whole room;
+   * the trailing run reads the room after every ask it answers, so the last state is always
+   * sent, and an older run's list can never arrive after a newer one's. Each node coalesces its
+   * own joins and leaves; a run still reads the room on every node (`fetchSockets`). No timer:
+   * a run follows the one before at once. Resolves once the room's runs are done; never throws.
+   */
+  private presence(room: string): Promise<void> {
+    const under = this.presenceRuns.get(room);
+    if (under) {
+      under.again = true;
+      return under.done;
+    }
+    const run = { again: false, done: Promise.resolve() };
+    this.presenceRuns.set(room, run);
+    run.done = (async () => {
+      try {
+        do {
+          run.again = false;
+          await this.sendPresence(room);
+        } while (run.again);
+      } finally {
+        this.presenceRuns.delete(room);
+      }
+    })();
+    return run.done;
+  }
+
+  /**
    * Who reads a topic: the signed-in people (once each, however many tabs they have open) and
    * a count that adds the anonymous connections. A member who hides their profile is listed
    * only to themself, moderators and admins (one statement reads who hides and who sees them);
    * to others they count as an anonymous reader. Best effort: a failure is logged, never thrown.
    */
-  private async presence(room: string): Promise<void> {
+  private async sendPresence(room: string): Promise<void> {
     try {
       const sockets = await this.server.in(room).fetchSockets();
       const users = new Map<string, string>();
