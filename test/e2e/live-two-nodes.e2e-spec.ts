@@ -89,6 +89,33 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     await gone;
   });
 
+  it('tells a topic’s readers on both nodes who reads it: each node sends presence for its own joins and leaves, read from the whole cluster', async () => {
+    const [x, y] = [await makeUser(a), await makeUser(a)];
+    const topic = await createTopic(a, x.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));
+    /** The next presence counting `n` readers, as ids. */
+    const counting = (s: Socket, n: number) =>
+      new Promise<string[]>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no presence counting ${n}`)), 5000);
+        const on = (p: { count: number; users: Array<{ id: string }> }) => {
+          if (p.count !== n) return;
+          clearTimeout(timer);
+          s.off('presence', on);
+          resolve(p.users.map((u) => u.id).sort());
+        };
+        s.on('presence', on);
+      });
+    const onA = await connect(x.token);
+    const onB = await connectLive(bUrl, sockets, y.token);
+    expect(await onA.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const both = [counting(onA, 2), counting(onB, 2)];
+    expect(await onB.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    for (const ids of await Promise.all(both)) expect(ids).toEqual([x.id, y.id].sort());
+    // Closed on node B: node B tells the reader on node A.
+    const alone = counting(onA, 1);
+    onB.disconnect();
+    expect(await alone).toEqual([x.id]);
+  });
+
   /** A member of a RESTRICTED space, its admin, and the member's socket on node A in one of its topics' rooms. */
   async function readerOnA() {
     const admin = await makeUser(a, { role: 'ADMIN' });
