@@ -547,7 +547,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     return { ok: true };
   }
 
-  /** Typing of a member who hides their profile, to the room's sockets (the sender's aside) that see them. */
+  /**
+   * Typing of a member who hides their profile, to the room's sockets (the sender's aside) that
+   * see them. A `fetchSockets` of the room and a statement per ping: the typing limit (one a
+   * second per connection, looked at before any statement) bounds it, and it is of the order
+   * of the broadcast a shown member's ping costs. Who sees hidden members is not kept per room
+   * to save it: roles change, and other nodes' joins would not reach such a cache.
+   */
   private async typingToThoseWhoSee(senderSocket: string, room: string, userId: string, typing: unknown): Promise<void> {
     const sockets = (await this.server.in(room).fetchSockets()).filter((s) => s.id !== senderSocket);
     const facts = await this.users.presenceFacts(signedInUsers(sockets));
