@@ -604,9 +604,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * whatever the number of asks. N readers arriving together (a live Q&A opening, a link posted
    * in chat) cost a few runs, not N runs over a room growing to N, each telling the whole room;
    * the trailing run reads the room after every ask it answers, so the last state is always
-   * sent, and an older run's list can never arrive after a newer one's. Each node coalesces its
-   * own joins and leaves; a run still reads the room on every node (`fetchSockets`). No timer:
-   * a run follows the one before at once. Resolves once the room's runs are done; never throws.
+   * sent, and this node's older list can never arrive after its newer one. Each node coalesces
+   * its own joins and leaves; a run still reads the room on every node (`fetchSockets`). No
+   * timer: a run follows the one before at once. Resolves once the room's runs are done; never
+   * throws.
    */
   private presence(room: string): Promise<void> {
     const under = this.presenceRuns.get(room);
