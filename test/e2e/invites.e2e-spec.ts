@@ -220,6 +220,25 @@ describe('invitations', () => {
       for (let i = 0; i < 11; i++) await invite({});
     });
 
+    it('sends no e-mail for a member’s invitation once they are silenced, as its link then reads withdrawn', async () => {
+      const member = await makeUser(t, { trustLevel: 2 });
+      const n = ++seq;
+      const address = `quiet${n}@example.org`;
+      const created = expectOk(await t.gql(CREATE, { input: { email: address } }, { token: member.token })).createInvite;
+      // Silenced before the worker gets round to the e-mail.
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [member.id]);
+      const before = smtp.mails.length;
+      await t.get(OutboxWorker).drain();
+      expect(smtp.mails.slice(before).filter((m) => m.to.includes(address))).toEqual([]);
+      expect(expectOk(await t.gql(INVITATION, { token: tokenOf(created.link) })).invitation.state).toBe('REVOKED');
+      // Another member's, standing, goes.
+      const other = await makeUser(t, { trustLevel: 2 });
+      const sent = `sent${n}@example.org`;
+      expectOk(await t.gql(CREATE, { input: { email: sent } }, { token: other.token }));
+      await t.get(OutboxWorker).drain();
+      expect(smtp.mails.slice(before).filter((m) => m.to.includes(sent))).toHaveLength(1);
+    });
+
     it('does not let a member’s invitation for an address vouch for it: the invitee confirms it as anyone does', async () => {
       const trusted = await makeUser(t, { trustLevel: 2 });
       const n = ++seq;

@@ -195,19 +195,19 @@ export class InvitesService {
    * with what its maker is now: an admin (whose invitation for an address proves the address),
    * and whether they may still invite (else their invitations no longer let anyone in).
    */
+  /** The lowest trust level whose members' invitations stand (`makerStandsSql`): with `admins`, 5, which no member reaches (levels run 0–4). */
+  get makerMinTrustLevel(): number {
+    return this.config.INVITE_MIN_TRUST_LEVEL === 'admins' ? 5 : this.config.INVITE_MIN_TRUST_LEVEL;
+  }
+
   private async byToken(m: Queryable, token: string, lock: boolean): Promise<TokenRow | null> {
     const id = await this.tokens.unseal(INVITE_PURPOSE, token);
     if (!id || !isUuid(id)) return null;
-    // Trust levels run 0–4: with `admins`, no member's level reaches 5.
-    const min = this.config.INVITE_MIN_TRUST_LEVEL === 'admins' ? 5 : this.config.INVITE_MIN_TRUST_LEVEL;
     const [row] = await m.query(
-      `SELECT ${INVITE_COLUMNS}, COALESCE(maker.role = 'ADMIN', false) AS by_admin,
-              COALESCE(maker.role = 'ADMIN' OR ((maker.role = 'MODERATOR' OR maker.trust_level >= $2) AND NOT EXISTS (
-                SELECT 1 FROM sanctions sa WHERE sa.user_id = maker.id AND sa.space_id IS NULL AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN')
-                   AND sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now()))), false) AS inviter_stands
+      `SELECT ${INVITE_COLUMNS}, COALESCE(maker.role = 'ADMIN', false) AS by_admin, ${makerStandsSql('maker', '$2')} AS inviter_stands
          FROM invites i LEFT JOIN users maker ON maker.id = i.created_by AND maker.deleted_at IS NULL
         WHERE i.id = $1${lock ? ' FOR UPDATE OF i' : ''}`,
-      [id, min],
+      [id, this.makerMinTrustLevel],
     );
     return row ?? null;
   }
@@ -253,6 +253,17 @@ export class InvitesService {
     if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
     return false;
   }
+}
+
+/**
+ * SQL: whether an invitation's maker (`maker`, their users row LEFT JOINed, without deleted
+ * accounts) may still invite: an admin, or a global moderator or a member of trust level `min`
+ * (a parameter) or above, not silenced, suspended or banned site-wide.
+ */
+export function makerStandsSql(maker: string, min: string): string {
+  return `COALESCE(${maker}.role = 'ADMIN' OR ((${maker}.role = 'MODERATOR' OR ${maker}.trust_level >= ${min}) AND NOT EXISTS (
+            SELECT 1 FROM sanctions sa WHERE sa.user_id = ${maker}.id AND sa.space_id IS NULL AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN')
+               AND sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now()))), false)`;
 }
 
 /** An invitation as a token reads it: with what its maker is now. */
