@@ -104,6 +104,17 @@ describe('moderation: sanctions and the moderation log', () => {
     expectOk(await t.gql(SANCTION, { input: { ...base, userId: globalMod.id } }, { token: admin.token }));
   });
 
+  it('ranks the site role above a space’s own: a space admin does not sanction a global moderator there, who may sanction them', async () => {
+    const spaceAdmin = await makeUser(t);
+    const gm = await makeUser(t, { role: 'MODERATOR' });
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, 4)`, [spaceA.id, spaceAdmin.id]);
+    const base = { kind: 'WARNING', reason: 'Please stay on topic', spaceId: spaceA.id };
+    const before = await counts();
+    expectError(await t.gql(SANCTION, { input: { ...base, userId: gm.id } }, { token: spaceAdmin.token }), 'FORBIDDEN');
+    expect(await counts()).toEqual(before);
+    expectOk(await t.gql(SANCTION, { input: { ...base, userId: spaceAdmin.id } }, { token: gm.token }));
+  });
+
   it.each([
     [{ kind: 'SILENCE' }, 'durationHours'],
     [{ kind: 'WARNING', durationHours: 5 }, 'durationHours'],

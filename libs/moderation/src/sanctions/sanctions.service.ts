@@ -49,7 +49,10 @@ export class SanctionsService {
    * Who may sanction whom: a space's moderators within that space, global moderators
    * and admins anywhere; nobody sanctions an admin, themselves, or a moderator of the
    * same or higher rank (their rank from role and grants: a sanction they are under does not
-   * hand them to their peers). Lifting a sanction, or deciding its appeal, asks the same.
+   * hand them to their peers). Rank is the site role first, then the rank on the space: a
+   * space's admin does not sanction a global moderator there, whom the global moderator's
+   * role puts above every space's own staff (so two people never can sanction each other).
+   * Lifting a sanction, or deciding its appeal, asks the same.
    */
   private async authorize(viewer: Viewer, target: Viewer, spaceId: string | null): Promise<void> {
     if (!viewer.user) throw AppError.unauthenticated();
@@ -64,7 +67,7 @@ export class SanctionsService {
     }
     const actorRank = await this.access.require(viewer, spaceId, AccessLevel.MODERATE, 'Space not found');
     const targetRank = await this.access.baseRankOn(target, spaceId);
-    if (targetRank >= LEVEL_RANK.MODERATE && (targetPower >= actorPower && targetRank >= actorRank)) {
+    if (targetRank >= LEVEL_RANK.MODERATE && (targetPower > actorPower || (targetPower === actorPower && targetRank >= actorRank))) {
       throw AppError.forbidden('You cannot sanction a moderator of your rank');
     }
   }
