@@ -88,6 +88,25 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await waiting()).toBe(0);
   });
 
+  it('dates an event by its commit, not its transaction’s start: a long transaction’s events are news when they commit', async () => {
+    // Node A takes nothing while this looks at the row.
+    const held = jest.spyOn(a.get(LiveRelayConsumer), 'drain').mockResolvedValue(0);
+    try {
+      let began = '';
+      await worker.get(UnitOfWork).run(async (tx) => {
+        began = (await tx.query<{ now: string }>(`SELECT now()::text AS now`))[0].now;
+        await tx.query(`SELECT pg_sleep(0.3)`);
+        await tx.emit({ type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: {} });
+      });
+      const [row] = await a.sql(`SELECT created_at - $1::timestamptz >= interval '0.3 seconds' AS at_commit FROM live_relay`, [began]);
+      expect(row).toEqual({ at_commit: true });
+    } finally {
+      held.mockRestore();
+    }
+    await a.get(LiveRelayConsumer).drain();
+    expect(await waiting()).toBe(0);
+  });
+
   it('drops an event claimed too late to be news, and housekeeping deletes what no node took', async () => {
     await a.sql(
       `INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes'), ($2, now() - interval '11 minutes')`,

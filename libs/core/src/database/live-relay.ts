@@ -26,9 +26,12 @@ export const LIVE_RELAY_FRESH_SECONDS = 60;
 /**
  * A transaction's events, one row each in emission order, and a wake-up PostgreSQL delivers at
  * commit (nothing at all if the transaction rolls back). `$1`: the events as a JSON array.
+ * Written as the transaction ends, so the clock's time (not `now()`, the transaction's start)
+ * is about its commit's: a long transaction's events are not already stale when they commit.
  */
 export const LIVE_RELAY_INSERT = `WITH r AS (
-     INSERT INTO live_relay (event) SELECT e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n RETURNING id)
+     INSERT INTO live_relay (event, created_at)
+     SELECT e, clock_timestamp() FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n RETURNING id)
    SELECT (SELECT count(*)::int FROM r) AS n, pg_notify('${LIVE_RELAY_CHANNEL}', '')`;
 
 export interface RelayedEvent {
