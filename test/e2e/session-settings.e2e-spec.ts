@@ -58,3 +58,26 @@ describe('a database whose sessions default to another DateStyle and time zone',
     expect(createdAt).toBeLessThanOrEqual(Date.now() + 1000);
   });
 });
+
+/** A transaction left open doing nothing (a bug's await that never settles) must not hold its locks for good. */
+describe('a transaction left idle', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootTestAppOn(async () => undefined, { DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '300' });
+  });
+  afterAll(() => t.close());
+
+  it('has its session ended by PostgreSQL, its row locks with it, and the pool carries on', async () => {
+    const author = await makeUser(t);
+    expect(await t.sql(`SHOW idle_in_transaction_session_timeout`)).toEqual([{ idle_in_transaction_session_timeout: '300ms' }]);
+    const stuck = t.ds.transaction(async (m) => {
+      await m.query(`SELECT id FROM users WHERE id = $1 FOR UPDATE`, [author.id]);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await m.query(`SELECT 1`);
+    });
+    await expect(stuck).rejects.toThrow();
+    // The row it locked is free again, and the API answers.
+    await t.sql(`UPDATE users SET display_name = display_name WHERE id = $1`, [author.id]);
+    expectOk(await t.gql(`{ me { id } }`, {}, { token: author.token }));
+  });
+});

@@ -49,6 +49,10 @@ export class AppConfig {
   @Transform(toBool) @IsBoolean()
   DB_PREPARED_STATEMENTS = true;
 
+  /** A transaction idle this long has its session ended by PostgreSQL (its locks go with it); 0: never. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(86_400_000)
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+
   /** Redis, for live updates across several API processes (Socket.IO adapter). */
   @IsOptional() @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
   REDIS_URL?: string;

@@ -2,7 +2,7 @@ import { Logger as TypeOrmLogger } from 'typeorm';
 import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { migrations } from '../../../../migrations';
 import { PreparingClient } from './prepared-statements';
-import { applySessionSettings } from './session-settings';
+import { sessionSetup } from './session-settings';
 
 /**
  * Counts SQL statements. Tests read it to pin the cost of a page, so an N+1
@@ -41,6 +41,8 @@ export interface DataSourceSettings {
   counter?: QueryCounter;
   /** Run the texts registered with `prepared()` as named statements (default true). */
   preparedStatements?: boolean;
+  /** PostgreSQL ends a session whose transaction sat idle this long (`sessionSetup`); 0 or absent: never. */
+  idleInTransactionMs?: number;
 }
 
 export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOptions {
@@ -57,7 +59,7 @@ export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOpti
       max: s.poolSize ?? 10,
       application_name: 'parvis',
       // Before the pool hands a new connection out: cursors and dates read timestamps as ISO text.
-      onConnect: applySessionSettings,
+      onConnect: sessionSetup(s.idleInTransactionMs ?? 0),
       ...(s.preparedStatements === false ? {} : { Client: PreparingClient }),
     },
   };
