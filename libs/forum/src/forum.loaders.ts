@@ -98,11 +98,20 @@ export class ForumLoaders {
   }
 
   async unreadCount(viewer: Viewer, topicId: string): Promise<number | null> {
+    return (await this.readingOf(viewer, topicId))?.unread ?? null;
+  }
+
+  /** Topic.lastReadNumber: read with unreadCount, in one statement for every topic a request asks either of. */
+  async lastReadNumber(viewer: Viewer, topicId: string): Promise<number | null> {
+    return (await this.readingOf(viewer, topicId))?.lastRead ?? null;
+  }
+
+  private async readingOf(viewer: Viewer, topicId: string): Promise<{ unread: number; lastRead: number | null } | null> {
     const userId = viewer.id;
     if (!userId) return null;
-    const loader = viewer.memoize('loader:unread', () => new DataLoader<string, number>(async (ids) => {
+    const loader = viewer.memoize('loader:unread', () => new DataLoader<string, { unread: number; lastRead: number | null }>(async (ids) => {
       const counts = await this.topics.unreadCounts(userId, ids);
-      return ids.map((id) => counts.get(id) ?? 0);
+      return ids.map((id) => counts.get(id) ?? { unread: 0, lastRead: null });
     }));
     return loader.load(topicId);
   }

@@ -92,7 +92,12 @@ export class SearchService {
     const end = offset + result.hits.length;
     return {
       edges,
-      pageInfo: { hasNextPage: end < Math.min(result.total, SEARCH_OFFSET_MAX), endCursor: result.hits.length ? encodeCursor(list, [end]) : null },
+      pageInfo: {
+        hasNextPage: end < Math.min(result.total, SEARCH_OFFSET_MAX),
+        endCursor: result.hits.length ? encodeCursor(list, [end]) : null,
+        hasPreviousPage: offset > 0,
+        startCursor: edges.length ? edges[0].cursor : null,
+      },
       totalCount: result.total,
       facets: result.facets ?? emptyFacets,
       engine: result.engine,

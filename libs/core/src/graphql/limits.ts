@@ -28,7 +28,7 @@ export const searchOf =
     SEARCH_COST + childComplexity * Math.max(1, typeof args.first === 'number' ? args.first : defaultFirst);
 
 /**
- * Lists multiply the cost of what they contain: a `first: 100` page of posts with their
+ * Lists multiply the cost of what they contain: a `first: 100` (or `last: 100`) page of posts with their
  * authors costs 100x the author lookups. A paged field asked without `first` answers a
  * default page and counts as one; a list without paging counts as LIST_ESTIMATE items. A
  * connection's `edges` are its page, already counted at the connection. A field may set its
@@ -36,8 +36,9 @@ export const searchOf =
  */
 const listEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
   if (field.args.some((a) => a.name === 'first')) {
-    const first = typeof args.first === 'number' ? args.first : DEFAULT_PAGE_SIZE;
-    return 1 + childComplexity * Math.max(1, first);
+    // A list read backwards (`Topic.posts(last:)`) pages by `last`.
+    const size = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : DEFAULT_PAGE_SIZE;
+    return 1 + childComplexity * Math.max(1, size);
   }
   if (field.name !== 'edges' && isListType(getNullableType(field.type))) return 1 + childComplexity * LIST_ESTIMATE;
   return undefined;

@@ -37,12 +37,12 @@ describe('position-paged connections', () => {
     // 10,015 topics trending, 20 a page, five before the 10,000th: the page holds those five.
     const c = toOffsetConnection(rows(21, 10_015), 20, 9_995, at(10_000), (r) => r.id, async () => 10_015);
     expect(c.edges).toHaveLength(5);
-    expect(c.pageInfo).toEqual({ hasNextPage: false, endCursor: expect.any(String) });
+    expect(c.pageInfo).toEqual({ hasNextPage: false, endCursor: expect.any(String), hasPreviousPage: true, startCursor: c.edges[0].cursor });
     for (const cursor of [...c.edges.map((e) => e.cursor), c.pageInfo.endCursor!]) expect(offsetFromCursor(cursor, at(10_000))).toBeLessThanOrEqual(10_000);
     expect(offsetFromCursor(c.pageInfo.endCursor!, at(10_000))).toBe(10_000);
     // From there (the deepest cursor accepted) the list is empty.
     const end = toOffsetConnection(rows(21, 10_015), 20, 10_000, at(10_000), (r) => r.id, async () => 10_015);
-    expect([end.edges, end.pageInfo]).toEqual([[], { hasNextPage: false, endCursor: null }]);
+    expect([end.edges, end.pageInfo]).toEqual([[], { hasNextPage: false, endCursor: null, hasPreviousPage: true, startCursor: null }]);
   });
 
   it('counts lazily past the end, where no row carries the total', async () => {
@@ -61,7 +61,7 @@ describe('keyset-paged connections', () => {
       { cursor: encodeCursor('bookmarks', ['a']), node: 'A', note: 'x' },
       { cursor: encodeCursor('bookmarks', ['b']), node: 'B', note: null },
     ]);
-    expect(c.pageInfo).toEqual({ hasNextPage: true, endCursor: encodeCursor('bookmarks', ['b']) });
+    expect(c.pageInfo).toEqual({ hasNextPage: true, endCursor: encodeCursor('bookmarks', ['b']), hasPreviousPage: false, startCursor: encodeCursor('bookmarks', ['a']) });
   });
 });
 

@@ -22,6 +22,24 @@ export class PageArgs {
 export class PageInfo {
   @Field() hasNextPage!: boolean;
   @Field(() => String, { nullable: true }) endCursor!: string | null;
+  @Field({
+    description:
+      'Whether the list holds items ahead of this page: exact for `Topic.posts` (whichever way it pages) and for lists paged by position (search, trending); ' +
+      'other lists page forwards only and answer false, as Relay allows.',
+  })
+  hasPreviousPage!: boolean;
+  @Field(() => String, { nullable: true, description: 'The first edge’s cursor: the `before` of the page ahead, where a list pages backwards.' })
+  startCursor!: string | null;
+}
+
+/** A page's PageInfo from its edges: `hasPreviousPage` as the caller knows it. */
+export function pageInfoOf(edges: ReadonlyArray<{ cursor: string }>, hasNextPage: boolean, hasPreviousPage: boolean): PageInfo {
+  return {
+    hasNextPage,
+    hasPreviousPage,
+    startCursor: edges.length ? edges[0].cursor : null,
+    endCursor: edges.length ? edges[edges.length - 1].cursor : null,
+  };
 }
 
 /** An edge: its cursor and node, and `E`, what the edge says about its node in this list (a bookmark's note, say). */
@@ -36,7 +54,7 @@ export interface Connection<T, E extends object = object> {
 
 /** A connection with nothing in it (a list the viewer may not read, say). */
 export function emptyConnection<T>(): Connection<T> {
-  return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
+  return { edges: [], pageInfo: pageInfoOf([], false, false), totalCount: 0 };
 }
 
 /** Calls a function-valued field, so an expensive count runs only when a client asks for it. */
@@ -81,10 +99,10 @@ const listPart = (list: string) => list.split(':')[0];
 
 /**
  * The values of a cursor encodeCursor made for `list`, which holds `arity` of them; undefined
- * without a cursor. A forged cursor, or one of another list, is BAD_USER_INPUT; one of another
+ * without a cursor. A forged cursor, or one of another list, is BAD_USER_INPUT on `field`; one of another
  * order of this list says so. Each value still needs checking for its type before it reaches SQL.
  */
-export function decodeCursor(cursor: string | undefined, list: string, arity: number): unknown[] | undefined {
+export function decodeCursor(cursor: string | undefined, list: string, arity: number, field: 'after' | 'before' = 'after'): unknown[] | undefined {
   if (cursor === undefined || cursor === null) return undefined;
   let decoded: unknown;
   try {
@@ -94,9 +112,9 @@ export function decodeCursor(cursor: string | undefined, list: string, arity: nu
   }
   if (Array.isArray(decoded) && decoded[0] === list && decoded.length === arity + 1) return decoded.slice(1);
   if (Array.isArray(decoded) && typeof decoded[0] === 'string' && decoded[0] !== list && listPart(decoded[0]) === listPart(list)) {
-    throw AppError.badField('after', 'is not a valid cursor for this sort');
+    throw AppError.badField(field, 'is not a valid cursor for this sort');
   }
-  throw AppError.badField('after', 'is not a valid cursor');
+  throw AppError.badField(field, 'is not a valid cursor');
 }
 
 /**
@@ -148,9 +166,10 @@ export function toOffsetConnection<R extends { total: number }, N>(
   count: () => Promise<number>,
 ): Connection<N> {
   const page = rows.slice(0, Math.max(0, Math.min(size, max - offset)));
+  const edges = page.map((r, i) => ({ cursor: encodeCursor(list, [offset + i + 1]), node: toNode(r) }));
   return {
-    edges: page.map((r, i) => ({ cursor: encodeCursor(list, [offset + i + 1]), node: toNode(r) })),
-    pageInfo: { hasNextPage: rows.length > page.length && offset + page.length < max, endCursor: page.length ? encodeCursor(list, [offset + page.length]) : null },
+    edges,
+    pageInfo: pageInfoOf(edges, rows.length > page.length && offset + page.length < max, offset > 0),
     totalCount: rows.length ? rows[0].total : offset > 0 ? count : 0,
   };
 }
@@ -171,13 +190,11 @@ export function toConnection<R, N, E extends object = object>(
   toNode: (row: R) => N,
   totalCount: () => Promise<number>,
   edgeOf?: (row: R) => E,
+  /** Whether the page follows a cursor (`after`): Relay lets a forward list answer hasPreviousPage so. */
+  afterCursor = false,
 ): Connection<N, E> {
   const hasNextPage = rows.length > size;
   const page = hasNextPage ? rows.slice(0, size) : rows;
   const edges = page.map((r) => ({ ...(edgeOf?.(r) as E), cursor: encodeCursor(list, cursorOf(r)), node: toNode(r) }));
-  return {
-    edges,
-    pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
-    totalCount,
-  };
+  return { edges, pageInfo: pageInfoOf(edges, hasNextPage, afterCursor), totalCount };
 }

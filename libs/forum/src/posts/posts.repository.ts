@@ -24,14 +24,25 @@ const POSTS_BY_ID = prepared('posts.by_id', `SELECT ${POST_COLUMNS} FROM posts p
  * The topic page of the topic `topic` names ($2 a post number, $3 moderator, $4 viewer, $5
  * limit): the posts after $2 by default, or those `range` picks.
  */
-const topicPageSql = (topic: string, range = 'p.number > $2') => `SELECT ${PAGE_COLUMNS}, ${AUTHOR_COLUMNS},
+const topicPageSql = (topic: string, range = 'p.number > $2', order = 'p.number', limit = '$5') => `SELECT ${PAGE_COLUMNS}, ${AUTHOR_COLUMNS},
           CASE WHEN $4::uuid IS NULL THEN '{}'::text[]
                ELSE ARRAY(SELECT r.kind FROM reactions r WHERE r.post_id = p.id AND r.user_id = $4::uuid ORDER BY r.created_at) END AS my_kinds
      FROM posts p JOIN users u ON u.id = p.author_id
     WHERE p.topic_id = ${topic} AND ${range}
       AND ${listedViewSql('p', { moderator: '$3', viewer: '$4' })}
-    ORDER BY p.number
-    LIMIT $5`;
+    ORDER BY ${order}
+    LIMIT ${limit}`;
+
+/**
+ * Both sides of a post number in a topic ($2), as the topic page lists them: up to $5 posts
+ * before it (the nearest) and up to $6 from it on, in number order, each row saying on which
+ * side it is (`before_pivot`). One statement for a page opened at a post, or read backwards.
+ */
+const TOPIC_WINDOW = `SELECT w.* FROM (
+     (SELECT true AS before_pivot, b.* FROM (${topicPageSql('$1', 'p.number < $2', 'p.number DESC', '$5')}) b)
+     UNION ALL
+     (SELECT false, f.* FROM (${topicPageSql('$1', 'p.number >= $2', 'p.number', '$6')}) f)
+   ) w ORDER BY w.number`;
 
 const TOPIC_PAGE = prepared('posts.topic_page', topicPageSql('$1'));
 /** The same page of several topics ($1 their ids), for topics listed with their posts. */
@@ -108,6 +119,11 @@ export class PostsRepository {
    */
   topicPage(topicId: string, viewerId: string | null, moderator: boolean, afterNumber: number, limit: number): Promise<PostPageRow[]> {
     return this.ds.query(TOPIC_PAGE, [topicId, afterNumber, moderator, viewerId, limit]);
+  }
+
+  /** The posts of a topic on each side of post number `pivot`: `behind` of them before it, `from` from it on (TOPIC_WINDOW). */
+  topicWindow(topicId: string, viewerId: string | null, moderator: boolean, pivot: number, behind: number, from: number): Promise<Array<PostPageRow & { before_pivot: boolean }>> {
+    return this.ds.query(TOPIC_WINDOW, [topicId, pivot, moderator, viewerId, behind, from]);
   }
 
   /** `topicPage` of several topics in one statement; a topic's rows come out together. */

@@ -3,7 +3,7 @@ import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
-import { Connection, decodeCursor, emptyConnection, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Connection, decodeCursor, emptyConnection, encodeCursor, PageArgs, pageInfoOf, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { nestedCount, nestedCounts, nestedPage } from '../../../core/src/graphql/nested-pages';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
@@ -18,7 +18,7 @@ import { ForumLoaders } from '../forum.loaders';
 import { ContentState, ReactionKind, TopicKind } from '../forum.enums';
 import { slowMode, TopicModel, TopicRow } from '../topics/topic.model';
 import { TopicsService } from '../topics/topics.service';
-import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
+import { EditPostInput, ReactionInput, ReplyInput, TopicPostsArgs } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
 import { ActivityCounts, ActivityReader, POST_COLUMNS, PostPageRow, PostsRepository } from './posts.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
@@ -82,6 +82,41 @@ export const WIKI_EDIT_MIN_TRUST = 1;
 /** Authors make their own posts wikis from this trust level (Discourse's min_trust_to_allow_self_wiki); moderators any. */
 export const WIKI_SELF_MIN_TRUST = 3;
 
+/** How a topic's page is asked for (`Topic.posts`): checked, with its size. */
+type TopicPaging =
+  | { kind: 'forward'; size: number; afterNumber: number }
+  | { kind: 'near'; size: number; number: number }
+  | { kind: 'backward'; size: number; beforeNumber: number };
+
+/** Past any post number (the backwards read of a topic's end starts there). */
+const PAST_THE_END = 2 ** 31 - 1;
+
+function postNumberOf(cursor: string, field: 'after' | 'before'): number {
+  const values = decodeCursor(cursor, TOPIC_PAGE_CURSOR, 1, field);
+  if (!values || !validPostNumberCursor(values)) throw AppError.badField(field, 'is not a valid cursor');
+  return values[0] as number;
+}
+
+/** `Topic.posts`'s arguments, read one way: forwards (`first`, `after`), opened at a post (`near`, `first`) or backwards (`last`, `before`). */
+export function topicPaging(args: TopicPostsArgs): TopicPaging {
+  const given = (name: keyof TopicPostsArgs) => args[name] !== undefined && args[name] !== null;
+  const clash = (a: keyof TopicPostsArgs, b: keyof TopicPostsArgs) => {
+    if (given(a) && given(b)) throw AppError.badField(b, `cannot be given with ${a}`);
+  };
+  clash('first', 'last');
+  clash('after', 'before');
+  clash('after', 'last');
+  clash('first', 'before');
+  clash('near', 'after');
+  clash('near', 'before');
+  clash('near', 'last');
+  if (given('near')) return { kind: 'near', size: pageSize(args.first), number: args.near! };
+  if (given('last') || given('before')) {
+    return { kind: 'backward', size: pageSize(args.last), beforeNumber: args.before != null ? postNumberOf(args.before, 'before') : PAST_THE_END };
+  }
+  return { kind: 'forward', size: pageSize(args.first), afterNumber: args.after != null ? postNumberOf(args.after, 'after') : 0 };
+}
+
 @Injectable()
 export class PostsService {
   constructor(
@@ -106,27 +141,43 @@ export class PostsService {
     return post;
   }
 
-  async topicPage(viewer: Viewer, topic: TopicModel, args: PageArgs): Promise<Connection<PostModel>> {
-    const size = pageSize(args.first);
-    const after = decodeCursor(args.after, TOPIC_PAGE_CURSOR, 1);
-    if (after && !validPostNumberCursor(after)) throw AppError.badField('after', 'is not a valid cursor');
+  /**
+   * A topic's posts by number, as the viewer is shown them: forwards from `after` (the usual
+   * page, batched over every topic a list asks it of), or around a post number (`near`), or
+   * backwards (`last`, `before`), each in one statement (`topicWindow`).
+   */
+  async topicPage(viewer: Viewer, topic: TopicModel, args: TopicPostsArgs): Promise<Connection<PostModel>> {
+    const paging = topicPaging(args);
     // A topic the viewer may not read in full (one they just deleted) lists nothing.
     if (this.access.contentView(viewer, topic.viewerRank, { state: topic.state, authorId: topic.authorId, deletedFrom: null }) !== 'full') {
       return emptyConnection();
     }
     const moderator = topic.viewerRank >= LEVEL_RANK.MODERATE;
-    const afterNumber = (after?.[0] as number) ?? 0;
-    // Topics listed with their posts read every page in one statement (nestedPage).
     const key = (...page: unknown[]) => JSON.stringify(['posts', moderator, ...page]);
-    const rows = await nestedPage(viewer, key(afterNumber, size), topic.id, (ids) => this.repo.topicPages(ids, viewer.id, moderator, afterNumber, size + 1), (r) => r.topic_id);
-    return toConnection(
-      rows,
-      size,
-      TOPIC_PAGE_CURSOR,
-      (r) => [r.number],
-      (r) => this.pageNode(viewer, topic, r),
-      () => nestedCount(viewer, key(), topic.id, (ids) => this.repo.topicCounts(ids, viewer.id, moderator)),
-    );
+    const count = () => nestedCount(viewer, key(), topic.id, (ids) => this.repo.topicCounts(ids, viewer.id, moderator));
+    const node = (r: PostPageRow) => this.pageNode(viewer, topic, r);
+    if (paging.kind === 'forward') {
+      const { size, afterNumber } = paging;
+      // Topics listed with their posts read every page in one statement (nestedPage).
+      const rows = await nestedPage(viewer, key(afterNumber, size), topic.id, (ids) => this.repo.topicPages(ids, viewer.id, moderator, afterNumber, size + 1), (r) => r.topic_id);
+      // Post 1 is listed to whoever reads the topic: a page after any cursor has posts ahead of it.
+      return toConnection(rows, size, TOPIC_PAGE_CURSOR, (r) => [r.number], node, count, undefined, afterNumber > 0);
+    }
+    const { size } = paging;
+    const pivot = paging.kind === 'near' ? paging.number : paging.beforeNumber;
+    const rows = await this.repo.topicWindow(topic.id, viewer.id, moderator, pivot, size + 1, paging.kind === 'near' ? size + 1 : 1);
+    const behind = rows.filter((r) => r.before_pivot);
+    const from = rows.filter((r) => !r.before_pivot);
+    // Opened at a post: the page runs from it, unless nothing is there (past the last post),
+    // when it is the topic's last page, as a page read backwards from the end is.
+    const forwards = paging.kind === 'near' && from.length > 0;
+    const page = forwards ? from.slice(0, size) : behind.slice(Math.max(0, behind.length - size));
+    const edges = page.map((r) => ({ cursor: encodeCursor(TOPIC_PAGE_CURSOR, [r.number]), node: node(r) }));
+    return {
+      edges,
+      pageInfo: pageInfoOf(edges, forwards ? from.length > size : from.length > 0, forwards ? behind.length > 0 : behind.length > size),
+      totalCount: count,
+    };
   }
 
   /** A topic page's row as the viewer sees it, with what PostsResolver would load preloaded. */

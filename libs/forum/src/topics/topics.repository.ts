@@ -286,13 +286,15 @@ export class TopicsRepository {
   }
 
   /** Visible posts of others after the viewer's last read one, per topic: what you wrote yourself you have read. */
-  async unreadCounts(userId: string, topicIds: readonly string[]): Promise<Map<string, number>> {
-    const rows: Array<{ id: string; unread: number }> = await this.ds.query(
-      `SELECT t.id, (SELECT count(*) FROM posts p WHERE p.topic_id = t.id AND ${unreadPostSql('COALESCE(r.last_read_number, 0)', '$1')})::int AS unread
+  /** Per topic, the user's unread posts and the last post number they read (null: never opened). */
+  async unreadCounts(userId: string, topicIds: readonly string[]): Promise<Map<string, { unread: number; lastRead: number | null }>> {
+    const rows: Array<{ id: string; unread: number; last_read: number | null }> = await this.ds.query(
+      `SELECT t.id, (SELECT count(*) FROM posts p WHERE p.topic_id = t.id AND ${unreadPostSql('COALESCE(r.last_read_number, 0)', '$1')})::int AS unread,
+              r.last_read_number AS last_read
          FROM unnest($2::uuid[]) AS t(id)
          LEFT JOIN topic_reads r ON r.topic_id = t.id AND r.user_id = $1`,
       [userId, topicIds],
     );
-    return new Map(rows.map((r) => [r.id, r.unread]));
+    return new Map(rows.map((r) => [r.id, { unread: r.unread, lastRead: r.last_read }]));
   }
 }

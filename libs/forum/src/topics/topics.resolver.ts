@@ -1,7 +1,7 @@
 import { Args, Context, ID, Info, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { GraphQLResolveInfo, responsePathAsArray } from 'graphql';
 import { AppError } from '../../../core/src/errors';
-import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
+import { Connection } from '../../../core/src/graphql/pagination';
 import { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
@@ -11,6 +11,7 @@ import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ForumLoaders } from '../forum.loaders';
 import { PostConnection, PostModel } from '../posts/post.model';
 import { PostsService } from '../posts/posts.service';
+import { TopicPostsArgs } from '../posts/dto/post.inputs';
 import {
   CreateTopicInput, MarkReadInput, MoveTopicInput, PARTICIPANTS_MAX, ParticipantsArgs, SUGGESTED_MAX, SuggestedTopicsArgs, TopicFeedArgs, TopicListArgs, TopicSlowModeInput, TopicStatusInput,
 } from './dto/topic.inputs';
@@ -79,6 +80,14 @@ export class TopicsResolver {
     return this.loaders.unreadCount(ctx.viewer, t.id);
   }
 
+  @ResolveField(() => Int, {
+    nullable: true,
+    description: 'The number of the last post the viewer read here (`markRead`), to open the topic where they left off (`posts(near:)`); null when anonymous or never read.',
+  })
+  lastReadNumber(@Parent() t: TopicModel, @Context() ctx: GqlContext) {
+    return this.loaders.lastReadNumber(ctx.viewer, t.id);
+  }
+
   @ResolveField(() => [TopicModel], {
     description:
       'Suggested topics to read next, under a topic’s page (Discourse’s): for a signed-in member, topics with unread posts, then new topics, ' +
@@ -103,8 +112,16 @@ export class TopicsResolver {
     return writers.flatMap((w, i) => (users[i] ? [Object.assign(new TopicParticipantModel(), { user: users[i], posts: w.posts })] : []));
   }
 
-  @ResolveField(() => PostConnection, { description: 'Posts by number, the first post included.' })
-  posts(@Parent() t: TopicModel, @Args() args: PageArgs, @Context() ctx: GqlContext): Promise<Connection<PostModel>> {
+  @ResolveField(() => PostConnection, {
+    description:
+      'Posts by number, the first post included: forwards (`first`, `after`), opened at a post number (`near`), or backwards (`last`, `before`; `last` alone: the topic’s end). ' +
+      'Opened or read backwards, it is asked of one topic at a time: under a list it is BAD_USER_INPUT.',
+  })
+  posts(@Parent() t: TopicModel, @Args() args: TopicPostsArgs, @Context() ctx: GqlContext, @Info() info: GraphQLResolveInfo): Promise<Connection<PostModel>> {
+    const windowed = [args.near, args.last, args.before].some((a) => a !== undefined && a !== null);
+    if (windowed && responsePathAsArray(info.path).some((key) => typeof key === 'number')) {
+      throw AppError.badField('posts', 'is opened at a post, or read backwards, for one topic at a time, not for the topics of a list');
+    }
     return this.postsService.topicPage(ctx.viewer, t, args);
   }
 

@@ -1,10 +1,11 @@
-import { Field, ID, InputType } from '@nestjs/graphql';
+import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsEnum, IsOptional, IsString, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsEnum, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ReactionKind } from '../../forum.enums';
 import { BODY_MAX, normalizeTags, TAG_RE, TITLE_MAX } from '../../topics/dto/topic.inputs';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/validators';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageArgs } from '../../../../core/src/graphql/pagination';
 
 
 @InputType()
@@ -31,4 +32,29 @@ export class EditPostInput {
 export class ReactionInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
   @Field(() => ReactionKind) @IsEnum(ReactionKind) kind!: ReactionKind;
+}
+
+/**
+ * A topic's posts, read forwards (`first`, `after`), backwards (`last`, `before`: the posts
+ * ahead of a cursor, or the topic's last ones), or opened at a post number (`near`: a link to
+ * post 120 of a long thread, a notification, where the reader left off).
+ */
+@ArgsType()
+export class TopicPostsArgs extends PageArgs {
+  @Field(() => Int, { nullable: true, description: `Backwards: the last this many posts before \`before\` (or of the topic): default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}.` })
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_PAGE_SIZE)
+  last?: number;
+
+  @Field(() => String, { nullable: true, description: 'Backwards: the cursor of the first edge already seen (a page’s `startCursor`).' })
+  @IsOptional() @IsString() @MaxLength(500)
+  before?: string;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Open the topic at this post number: the page (of `first`) starts at the first post numbered so or more that the viewer is shown, or, past the last, is the topic’s last page. ' +
+      '`pageInfo.hasPreviousPage` and `startCursor` lead back from there.',
+  })
+  @IsOptional() @IsInt() @Min(1) @Max(2 ** 31 - 1)
+  near?: number;
 }
