@@ -330,6 +330,76 @@ describe('moving posts to another topic', () => {
     expect(space_id).toBe(internalSpace.id);
   });
 
+  it('logs a move across spaces in both spaces: each side’s moderators read their side, nothing of the other; a reader of both reads both', async () => {
+    const LOG = `{ moderationLog(first: 100) { edges { node { action targetId before after space { id } } } } }`;
+    const readsBoth = await makeGroup(t);
+    const modA = await makeUser(t);
+    const modB = await makeUser(t);
+    const globalBoth = await makeUser(t, { role: 'MODERATOR', groups: [readsBoth] });
+    const globalA = await makeUser(t, { role: 'MODERATOR' });
+    // Neither space reads the other: a moderator of one is no reader of the other.
+    const spaceA = await makeSpace(t, 'RESTRICTED', [{ userId: modA.id, level: 'MODERATE' }, { userId: globalA.id, level: 'READ' }, { groupId: readsBoth, level: 'READ' }]);
+    const spaceB = await makeSpace(t, 'RESTRICTED', [{ userId: modB.id, level: 'MODERATE' }, { groupId: readsBoth, level: 'READ' }]);
+    const boardA = await makeBoard(t, spaceA.id);
+    const boardA2 = await makeBoard(t, spaceA.id);
+    const boardB = await makeBoard(t, spaceB.id);
+    const splitFrom = await createTopic(t, admin.token, boardA);
+    const r1 = await reply(t, admin.token, splitFrom.id, 'Splits into the other space.');
+    const mergeFrom = await createTopic(t, admin.token, boardA);
+    const r2 = await reply(t, admin.token, mergeFrom.id, 'Merges into the other space.');
+    const mergeInto = await createTopic(t, admin.token, boardB);
+    const whole = await createTopic(t, admin.token, boardA);
+    const staysIn = await createTopic(t, admin.token, boardA);
+    const title = 'Bravo only heading';
+    const split = expectOk(await move({ postIds: [r1.id], newTopic: { boardId: boardB, title } }, admin)).movePosts;
+    expectOk(await move({ postIds: [r2.id], toTopicId: mergeInto.id }, admin));
+    const MOVE_TOPIC = `mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`;
+    expectOk(await t.gql(MOVE_TOPIC, { input: { topicId: whole.id, boardId: boardB } }, { token: admin.token }));
+    // Within a space, one entry tells both boards, as before.
+    expectOk(await t.gql(MOVE_TOPIC, { input: { topicId: staysIn.id, boardId: boardA2 } }, { token: admin.token }));
+
+    const logOf = async (u: TestUser) => expectOk(await t.gql(LOG, {}, { token: u.token })).moderationLog.edges.map((e: any) => e.node);
+    const moves = (entries: any[]) =>
+      entries
+        .filter((e) => ['posts.move', 'topic.move'].includes(e.action))
+        .map((e) => ({ action: e.action, targetId: e.targetId, space: e.space?.id ?? null, before: JSON.parse(e.before), after: JSON.parse(e.after) }));
+    const sideA = [
+      { action: 'topic.move', targetId: staysIn.id, space: spaceA.id, before: { boardId: boardA, spaceId: spaceA.id }, after: { boardId: boardA2, spaceId: spaceA.id } },
+      { action: 'topic.move', targetId: whole.id, space: spaceA.id, before: { boardId: boardA, spaceId: spaceA.id }, after: { anotherSpace: true } },
+      { action: 'posts.move', targetId: mergeFrom.id, space: spaceA.id, before: { topicId: mergeFrom.id, spaceId: spaceA.id, posts: [{ id: r2.id, number: 2 }] }, after: { anotherSpace: true, count: 1 } },
+      { action: 'posts.move', targetId: splitFrom.id, space: spaceA.id, before: { topicId: splitFrom.id, spaceId: spaceA.id, posts: [{ id: r1.id, number: 2 }] }, after: { anotherSpace: true, count: 1 } },
+    ];
+    const sideB = [
+      { action: 'topic.move', targetId: whole.id, space: spaceB.id, before: { anotherSpace: true }, after: { boardId: boardB, spaceId: spaceB.id } },
+      {
+        action: 'posts.move', targetId: mergeInto.id, space: spaceB.id, before: { anotherSpace: true },
+        after: { topicId: mergeInto.id, spaceId: spaceB.id, newTopic: false, count: 1, posts: [{ id: r2.id, number: 2 }] },
+      },
+      {
+        action: 'posts.move', targetId: split.id, space: spaceB.id, before: { anotherSpace: true },
+        after: { topicId: split.id, spaceId: spaceB.id, newTopic: true, title, count: 1, posts: [{ id: r1.id, number: 1 }] },
+      },
+    ];
+    // What only one side may know: its space, boards and topics (and a split's title).
+    const onlyA = [spaceA.id, boardA, boardA2, splitFrom.id, mergeFrom.id, staysIn.id];
+    const onlyB = [spaceB.id, boardB, split.id, mergeInto.id, title];
+    const mentions = (entries: any[], words: string[]) => words.filter((w) => JSON.stringify(entries).includes(w));
+
+    // A's moderators, and a global moderator reading A alone: content leaving A, and nothing of B anywhere in their log.
+    for (const u of [modA, globalA]) {
+      const entries = await logOf(u);
+      expect(moves(entries).filter((e) => e.space === spaceA.id)).toEqual(sideA);
+      expect(mentions(entries, onlyB)).toEqual([]);
+    }
+    // B's moderators: content arriving, and nothing of A.
+    const entriesB = await logOf(modB);
+    expect(moves(entriesB)).toEqual(sideB);
+    expect(mentions(entriesB, onlyA)).toEqual([]);
+    // A global moderator reading both: both sides, newest first (each move's source entry written first).
+    const both = moves(await logOf(globalBoth)).filter((e) => e.space === spaceA.id || e.space === spaceB.id);
+    expect(both).toEqual([sideA[0], sideB[0], sideA[1], sideB[1], sideA[2], sideB[2], sideA[3]]);
+  });
+
   it('points notifications about a moved post at its new topic and number', async () => {
     const source = await createTopic(t, customer.token, publicBoard);
     await reply(t, customer.token, source.id, 'Filler.');

@@ -14,6 +14,7 @@ import { PostingPolicy } from '../posting-policy';
 import { TopicModel, TopicRow, toTopicModel } from '../topics/topic.model';
 import { TOPIC_COLUMNS } from '../topics/topics.repository';
 import { TopicsService } from '../topics/topics.service';
+import { appendMove } from '../move-log';
 import { MovePostsInput } from './dto/move-posts.input';
 
 /** Where the moved posts go: an existing topic, or a new one in a board. */
@@ -245,17 +246,21 @@ export class PostMovesService {
       toTopicId: dest.id, spaceId: dest.spaceId, boardId: dest.boardId, newTopic: to.kind === 'new', posts: movedPosts,
     };
     await tx.emit({ type: 'post.moved', aggregateType: 'topic', aggregateId: source.id, version: src.version, payload: moveEvent });
-    await this.audit.append(tx, {
+    // Across spaces, each space's log tells its side alone (appendMove).
+    await appendMove(this.audit, tx, {
       actorId,
       action: 'posts.move',
       targetType: 'topic',
-      targetId: dest.id,
-      spaceId: dest.spaceId,
-      before: { topicId: source.id, spaceId: source.spaceId, posts: moved.map((p) => ({ id: p.id, number: p.number })) },
-      after: {
-        topicId: dest.id, spaceId: dest.spaceId, newTopic: to.kind === 'new', ...(to.kind === 'new' ? { title: to.title } : {}), count: moved.length,
-        posts: moved.map((p) => ({ id: p.id, number: numbers.get(p.id) })),
+      from: { spaceId: source.spaceId, targetId: source.id, state: { topicId: source.id, spaceId: source.spaceId, posts: moved.map((p) => ({ id: p.id, number: p.number })) } },
+      to: {
+        spaceId: dest.spaceId,
+        targetId: dest.id,
+        state: {
+          topicId: dest.id, spaceId: dest.spaceId, newTopic: to.kind === 'new', ...(to.kind === 'new' ? { title: to.title } : {}),
+          posts: moved.map((p) => ({ id: p.id, number: numbers.get(p.id) })),
+        },
       },
+      common: { count: moved.length },
     });
     return row;
   }

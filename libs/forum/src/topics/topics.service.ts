@@ -14,6 +14,7 @@ import { DraftsRepository, newTopicDraft } from '../drafts/drafts.repository';
 import { ContentWriter } from '../content-writer';
 import { PostingPolicy } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
+import { appendMove } from '../move-log';
 import { ForumLoaders } from '../forum.loaders';
 import { topicFeedCursor, topicListCursor, TRENDING_TOPICS, validFeedCursor, validListCursor } from '../cursors';
 import { TopicFeedView, TopicKind, TopicSort } from '../forum.enums';
@@ -402,14 +403,13 @@ export class TopicsService {
         version: moved.version,
         payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, spaceId: to.spaceId },
       });
-      await this.audit.append(tx, {
+      // Across spaces, each space's log tells its side alone (appendMove).
+      await appendMove(this.audit, tx, {
         actorId: viewer.id,
         action: 'topic.move',
         targetType: 'topic',
-        targetId: topic.id,
-        spaceId: to.spaceId,
-        before: { boardId: topic.boardId, spaceId: topic.spaceId },
-        after: { boardId: to.id, spaceId: to.spaceId },
+        from: { spaceId: topic.spaceId, targetId: topic.id, state: { boardId: topic.boardId, spaceId: topic.spaceId } },
+        to: { spaceId: to.spaceId, targetId: topic.id, state: { boardId: to.id, spaceId: to.spaceId } },
       });
       return moved;
     });
