@@ -296,6 +296,35 @@ describe('moving posts to another topic', () => {
     expect(censored).toEqual([{ target_id: r.id, space_id: publicSpace.id }]);
   });
 
+  it('sends a split whose new title or tags a FLAG rule matches to review: the new topic’s first post, as a flagged post goes', async () => {
+    const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
+    const input = { spaceId: publicSpace.id, pattern: 'lookatthis', kind: 'WORD', action: 'FLAG', publicReason: 'Worth a look' };
+    const rule = expectOk(await t.gql(RULE, { input }, { token: admin.token })).createWatchedWord.id;
+    const source = await createTopic(t, customer.token, publicBoard);
+    const r1 = await reply(t, other.token, source.id, 'Splits off under a flagged title.');
+    const r2 = await reply(t, other.token, source.id, 'Splits off under a flagged tag.');
+    const byTitle = expectOk(await move({ postIds: [r1.id], newTopic: { boardId: otherBoard, title: 'About LookAtThis' } }, moderator)).movePosts;
+    const byTag = expectOk(await move({ postIds: [r2.id], newTopic: { boardId: otherBoard, title: 'A plain title', tags: ['lookatthis'] } }, moderator)).movePosts;
+    // Let through as written: a flag masks nothing.
+    expect([byTitle.title, byTag.tags]).toEqual(['About LookAtThis', ['lookatthis']]);
+    // What a reply the rule flags gets, for comparison.
+    const flagged = await reply(t, other.token, source.id, 'A reply saying lookatthis.');
+    const reviewed = async (postId: string) => ({
+      items: await t.sql(
+        `SELECT i.kind, i.status, i.space_id, i.target_type, e.actor_id, e.action, e.note
+           FROM review_items i JOIN review_item_events e ON e.review_item_id = i.id WHERE i.target_id = $1`,
+        [postId],
+      ),
+      log: await t.sql(`SELECT action, actor_id, space_id, after FROM moderation_log WHERE target_id = $1 AND action LIKE 'automod.%'`, [postId]),
+    });
+    const asAPost = await reviewed(flagged.id);
+    expect(asAPost).toEqual({
+      items: [{ kind: 'AUTOMOD', status: 'PENDING', space_id: publicSpace.id, target_type: 'POST', actor_id: null, action: 'flagged by automod', note: rule }],
+      log: [{ action: 'automod.flag', actor_id: null, space_id: publicSpace.id, after: { ruleIds: [rule] } }],
+    });
+    for (const split of [byTitle, byTag]) expect(await reviewed(split.firstPost.id)).toEqual(asAPost);
+  });
+
   it('un-accepts a moved accepted answer on the question it left', async () => {
     const question = await createTopic(t, customer.token, publicBoard, { kind: 'QUESTION' });
     const answer = await reply(t, other.token, question.id, 'The answer.');

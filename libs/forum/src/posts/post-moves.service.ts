@@ -116,7 +116,7 @@ export class PostMovesService {
     if (!board) throw AppError.notFound('Board not found');
     const rank = await this.access.require(viewer, board.spaceId, AccessLevel.MODERATE, 'Board not found');
     if (board.kind !== BoardKind.FORUM) throw AppError.badField('newTopic.boardId', 'must be a forum board');
-    // Its title and tags go through watched words as a new topic's do (masked, or refused).
+    // Its title and tags go through watched words as a new topic's do (masked, or refused; flagged, its first post is reviewed).
     const tags = wanted.tags ?? [];
     const heading = { viewer, spaceId: board.spaceId, title: wanted.title, tags, fields: { title: 'newTopic.title', tags: 'newTopic.tags' } };
     const screened = await this.policy.screenHeading(heading);
@@ -160,7 +160,7 @@ export class PostMovesService {
         [topicId, to.boardId, to.spaceId, first.author_id, TopicKind.DISCUSSION, to.title, to.tags, first.id],
       );
       dest = { id: topicId, boardId: to.boardId, spaceId: to.spaceId, base: 0 };
-      // What screening its heading found (its title's censoring) is logged with it.
+      // What screening its heading found is recorded on its first post (censoring logged, a flag queued for review).
       await to.stored(tx, first.id);
     } else {
       dest = { id: to.topic.id, boardId: to.topic.boardId, spaceId: to.topic.spaceId, base: here.get(to.topic.id)!.last_post_number };

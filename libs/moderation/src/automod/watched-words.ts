@@ -254,19 +254,20 @@ export class WatchedWordsRule implements PostingCheck {
    * A topic's heading set outside any post (PostingCheck.screenHeading: a split's new topic),
    * as a new topic's title and tags are screened, but with nothing to hold it: BLOCK and
    * REQUIRE_APPROVAL refuse it (UNHELD_REFUSING), CENSOR masks the title and refuses a tag, FLAG
-   * lets it through (its mover is a moderator). Matching that runs out of time is CONFLICT.
+   * lets it through and puts the new topic's first post in the review queue (`headingStored`),
+   * as a flagged post goes there. Matching that runs out of time is CONFLICT.
    */
   async screenHeading(h: TopicHeading): Promise<ScreenedHeading> {
     const parts: Part[] = [{ field: h.fields.title, text: h.title, maskable: true }];
     if (h.tags.length) parts.push({ field: h.fields.tags, text: h.tags.join(' '), maskable: false });
     const screened = await this.screen({ viewer: h.viewer, spaceId: h.spaceId, kind: 'heading' }, parts, ACTIONS, undefined, UNHELD_REFUSING);
     if (screened?.timedOut) throw AppError.conflict('Automatic checks could not finish; try again');
-    // Its censoring is logged as a post's is; a FLAG is not queued, its mover being a moderator.
-    const reasons = withRulings([], screened?.matched ?? []).filter((r) => r.startsWith('censor:'));
+    // Recorded as a post's are: censoring logged, a flag sending the new topic's first post to review.
+    const reasons = withRulings([], screened?.matched ?? []);
     return { title: screened?.masked[0] ?? h.title, reasons };
   }
 
-  /** A heading's censoring, logged on the new topic's first post as a post's is. */
+  /** A heading's rulings on the new topic's first post, as a post's are: censoring logged, FLAG rules putting it in the review queue. */
   async headingStored(tx: Tx, h: TopicHeading, screened: ScreenedHeading, postId: string): Promise<void> {
     await this.recordRulings(tx, screened.reasons, h.spaceId, { type: ReportTargetType.POST, id: postId });
   }
