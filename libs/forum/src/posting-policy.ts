@@ -24,7 +24,7 @@ export type Admission = Pick<Contribution, 'viewer' | 'spaceId' | 'kind' | 'rank
 /**
  * A topic's title and tags a moderator sets outside any post (the new topic movePosts splits
  * off, whose first post is somebody else's and is not screened again), in a space; `fields`
- * name them in a refusal.
+ * name them in a refusal. Screened as plain texts (`PostingPolicy.screenHeading`).
  */
 export interface TopicHeading {
   viewer: Viewer;
@@ -34,10 +34,11 @@ export interface TopicHeading {
   fields: { title: string; tags: string };
 }
 
-/** A heading as screened: its title as it may be stored, and the rulings to record (`flag:`/`censor:` rule ids). */
+/** A heading as screened: its title as it may be stored, and the plain texts it was screened as with their verdict, for `headingStored`. */
 export interface ScreenedHeading {
   title: string;
-  reasons: string[];
+  plain: PlainTexts;
+  verdict: PlainVerdict;
 }
 
 /** A post back in the PENDING state, in its topic and space. */
@@ -94,14 +95,16 @@ export interface StoredContribution {
 
 /**
  * Plain texts beside a post about to be stored, which nothing holds for a moderator's approval
- * (a poll's question and options): each with the input field it came from.
+ * (a poll's question and options, a split's new topic heading): each with the input field it
+ * came from.
  */
 export interface PlainTexts {
   viewer: Viewer;
   spaceId: string;
-  /** What they make up, as a refusal names it. */
-  what: 'poll';
-  texts: Array<{ field: string; text: string }>;
+  /** What they make up, as a refusal names it (a heading's refusal names its title). */
+  what: 'poll' | 'heading';
+  /** `maskable: false` for a text that cannot be masked (a topic's tags): what a check would mask there, it refuses. */
+  texts: Array<{ field: string; text: string; maskable?: boolean }>;
 }
 
 /** What checks made of plain texts: each as it will be stored (censored words masked), and notes for `plainStored` (`flag:<rule>`, `censor:<rule>`). */
@@ -122,18 +125,13 @@ export interface PostingCheck {
   check(c: Contribution, verdict: Verdict): Promise<void>;
   /** A post waits for review again (restored after it was deleted while waiting, or rejected). */
   waitsAgain?(tx: Tx, p: WaitingPost): Promise<void>;
-  /**
-   * A heading nothing can hold for approval (`TopicHeading`): throws to refuse it, or answers
-   * its title as it may be stored (masked), with what the check will record once it is
-   * (`headingStored`).
-   */
-  screenHeading?(h: TopicHeading): Promise<ScreenedHeading>;
-  /** Inside the transaction storing a heading screened into `screened`, on the topic whose first post is `postId`. */
-  headingStored?(tx: Tx, h: TopicHeading, screened: ScreenedHeading, postId: string): Promise<void>;
   stored?(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
-  /** Screens plain texts (`PlainTexts`): may throw to refuse them, or replace them in `verdict` (masked). */
+  /**
+   * Screens plain texts (`PlainTexts`: a poll's, a split's heading): may throw to refuse them, or
+   * replace them in `verdict` (masked) and note what `plainStored` records.
+   */
   screenPlain?(p: PlainTexts, verdict: PlainVerdict): Promise<void>;
-  /** Inside the transaction storing the plain texts screened into `verdict`, beside the post `postId`. */
+  /** Inside the transaction storing the plain texts screened into `verdict`, beside (or opening the topic of) the post `postId`. */
   plainStored?(tx: Tx, p: PlainTexts, verdict: PlainVerdict, postId: string): Promise<void>;
 }
 
@@ -176,7 +174,7 @@ export class PostingPolicy {
    */
   async screenPlain(p: PlainTexts): Promise<PlainVerdict> {
     const verdict: PlainVerdict = { texts: p.texts.map((t) => t.text), reasons: [] };
-    for (const check of this.checks) await check.screenPlain?.({ ...p, texts: p.texts.map((t, i) => ({ field: t.field, text: verdict.texts[i] })) }, verdict);
+    for (const check of this.checks) await check.screenPlain?.({ ...p, texts: p.texts.map((t, i) => ({ ...t, text: verdict.texts[i] })) }, verdict);
     return verdict;
   }
 
@@ -190,20 +188,21 @@ export class PostingPolicy {
     for (const check of this.checks) await check.waitsAgain?.(tx, p);
   }
 
-  /** The heading's title as every check lets it be stored (each screening the one before's); throws when one refuses it. */
+  /**
+   * A heading is plain texts nothing holds (`screenPlain`): its title, and its tags as one text
+   * that cannot be masked. Answers the title as every check lets it be stored; throws when one
+   * refuses it.
+   */
   async screenHeading(h: TopicHeading): Promise<ScreenedHeading> {
-    const screened: ScreenedHeading = { title: h.title, reasons: [] };
-    for (const check of this.checks) {
-      if (!check.screenHeading) continue;
-      const next = await check.screenHeading({ ...h, title: screened.title });
-      screened.title = next.title;
-      screened.reasons.push(...next.reasons);
-    }
-    return screened;
+    const texts: PlainTexts['texts'] = [{ field: h.fields.title, text: h.title }];
+    if (h.tags.length) texts.push({ field: h.fields.tags, text: h.tags.join(' '), maskable: false });
+    const plain: PlainTexts = { viewer: h.viewer, spaceId: h.spaceId, what: 'heading', texts };
+    const verdict = await this.screenPlain(plain);
+    return { title: verdict.texts[0], plain, verdict };
   }
 
-  /** Inside the storing transaction: each check records what its screening of the heading found. */
-  async headingStored(tx: Tx, h: TopicHeading, screened: ScreenedHeading, postId: string): Promise<void> {
-    for (const check of this.checks) await check.headingStored?.(tx, h, screened, postId);
+  /** Inside the transaction storing a heading's topic, whose first post is `postId`: as `plainStored`, on that post. */
+  headingStored(tx: Tx, screened: ScreenedHeading, postId: string): Promise<void> {
+    return this.plainStored(tx, screened.plain, screened.verdict, postId);
   }
 }

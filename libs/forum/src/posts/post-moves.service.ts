@@ -120,7 +120,7 @@ export class PostMovesService {
     const tags = wanted.tags ?? [];
     const heading = { viewer, spaceId: board.spaceId, title: wanted.title, tags, fields: { title: 'newTopic.title', tags: 'newTopic.tags' } };
     const screened = await this.policy.screenHeading(heading);
-    return { kind: 'new', boardId: board.id, spaceId: board.spaceId, title: screened.title, tags, rank, stored: (tx, postId) => this.policy.headingStored(tx, heading, screened, postId) };
+    return { kind: 'new', boardId: board.id, spaceId: board.spaceId, title: screened.title, tags, rank, stored: (tx, postId) => this.policy.headingStored(tx, screened, postId) };
   }
 
   private async write(tx: Tx, actorId: string, source: TopicModel, to: Destination, postIds: string[]): Promise<TopicRow> {

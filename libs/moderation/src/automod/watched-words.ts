@@ -12,7 +12,7 @@ import { AppError } from '../../../core/src/errors';
 import { Connection, ConnectionType, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
-import { Contribution, PlainTexts, PlainVerdict, PostingCheck, ScreenedHeading, StoredContribution, TopicHeading, Verdict } from '../../../forum/src/posting-policy';
+import { Contribution, PlainTexts, PlainVerdict, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { compile, fold, matchAll, Matches, MatchTimeout, RuleKind, validatePattern } from './matcher';
@@ -72,10 +72,11 @@ interface Part {
 }
 
 /**
- * Whose text is screened, where, and as what: a contribution to a space, a topic's heading set
- * outside any post (in a space), or a member's profile (in no space: the site's rules alone apply).
+ * Whose text is screened, where, and as what: a contribution to a space, plain texts in a space
+ * (a poll, a topic's heading set outside any post), or a member's profile (in no space: the
+ * site's rules alone apply).
  */
-type Screening = { viewer: Viewer; spaceId: string | null; kind: Contribution['kind'] | 'heading' | 'profile' | PlainTexts['what'] };
+type Screening = { viewer: Viewer; spaceId: string | null; kind: Contribution['kind'] | 'profile' | PlainTexts['what'] };
 
 /**
  * What refuses text nothing can hold beside BLOCK (a profile change, a split's topic heading, a
@@ -251,37 +252,18 @@ export class WatchedWordsRule implements PostingCheck {
   }
 
   /**
-   * A topic's heading set outside any post (PostingCheck.screenHeading: a split's new topic),
-   * as a new topic's title and tags are screened, but with nothing to hold it: BLOCK and
-   * REQUIRE_APPROVAL refuse it (UNHELD_REFUSING), CENSOR masks the title and refuses a tag, FLAG
-   * lets it through and puts the new topic's first post in the review queue (`headingStored`),
-   * as a flagged post goes there. Matching that runs out of time is CONFLICT.
-   */
-  async screenHeading(h: TopicHeading): Promise<ScreenedHeading> {
-    const parts: Part[] = [{ field: h.fields.title, text: h.title, maskable: true }];
-    if (h.tags.length) parts.push({ field: h.fields.tags, text: h.tags.join(' '), maskable: false });
-    const screened = await this.screen({ viewer: h.viewer, spaceId: h.spaceId, kind: 'heading' }, parts, ACTIONS, undefined, UNHELD_REFUSING);
-    if (screened?.timedOut) throw AppError.conflict('Automatic checks could not finish; try again');
-    // Recorded as a post's are: censoring logged, a flag sending the new topic's first post to review.
-    const reasons = withRulings([], screened?.matched ?? []);
-    return { title: screened?.masked[0] ?? h.title, reasons };
-  }
-
-  /** A heading's rulings on the new topic's first post, as a post's are: censoring logged, FLAG rules putting it in the review queue. */
-  async headingStored(tx: Tx, h: TopicHeading, screened: ScreenedHeading, postId: string): Promise<void> {
-    await this.recordRulings(tx, screened.reasons, h.spaceId, { type: ReportTargetType.POST, id: postId });
-  }
-
-  /**
-   * Plain texts beside a post (a poll's question and options) against the space's and the site's
-   * rules, as a post's title is screened: BLOCK refuses them, naming the field and the rule's
-   * public reason, and so does REQUIRE_APPROVAL (UNHELD_REFUSING: nothing holds a poll for a
-   * moderator); CENSOR masks them where it matches, as stored and shown; FLAG lets them through
-   * and puts the post in the review queue (`plainStored`). Matching that runs out of time is
-   * CONFLICT, as for a profile.
+   * Plain texts nothing holds for a moderator (a poll's question and options beside its post; a
+   * split's new topic title and tags, PostingPolicy.screenHeading) against the space's and the
+   * site's rules, as a post's title and tags are screened: BLOCK refuses them, naming the field
+   * and the rule's public reason, and so does REQUIRE_APPROVAL (UNHELD_REFUSING); CENSOR masks
+   * them where it matches, as stored and shown, and refuses a text that cannot be masked (a
+   * tag); FLAG lets them through and puts the post in the review queue (`plainStored`: the
+   * poll's post, the split topic's first post), as a flagged post goes there. Matching that runs
+   * out of time is CONFLICT, as for a profile.
    */
   async screenPlain(p: PlainTexts, verdict: PlainVerdict): Promise<void> {
-    const screened = await this.screen({ viewer: p.viewer, spaceId: p.spaceId, kind: p.what }, p.texts.map((t) => ({ ...t, maskable: true })), ACTIONS, undefined, UNHELD_REFUSING);
+    const parts: Part[] = p.texts.map((t) => ({ field: t.field, text: t.text, maskable: t.maskable ?? true }));
+    const screened = await this.screen({ viewer: p.viewer, spaceId: p.spaceId, kind: p.what }, parts, ACTIONS, undefined, UNHELD_REFUSING);
     if (!screened) return;
     if (screened.timedOut) throw AppError.conflict('Automatic checks could not finish; try again');
     verdict.reasons = withRulings(verdict.reasons, screened.matched);
@@ -290,7 +272,7 @@ export class WatchedWordsRule implements PostingCheck {
     });
   }
 
-  /** Plain texts' FLAG rules put the post they are beside in the review queue; censoring is logged. */
+  /** Plain texts' FLAG rules put the post they are beside (or that opens their topic) in the review queue, as a post's do; censoring is logged. */
   async plainStored(tx: Tx, p: PlainTexts, verdict: PlainVerdict, postId: string): Promise<void> {
     await this.recordRulings(tx, verdict.reasons, p.spaceId, { type: ReportTargetType.POST, id: postId });
   }
