@@ -117,6 +117,26 @@ export function topicPaging(args: TopicPostsArgs): TopicPaging {
   return { kind: 'forward', size: pageSize(args.first), afterNumber: args.after != null ? postNumberOf(args.after, 'after') : 0 };
 }
 
+/**
+ * editPost's rules for a post in a topic the viewer may edit in (`writableTopic`): who edits it
+ * (its author, a moderator, or from WIKI_EDIT_MIN_TRUST anyone while it is a visible wiki:
+ * FORBIDDEN otherwise), and whether it takes an edit (not deleted, nor seen as a placeholder:
+ * CONFLICT; not an article's opening post, which updateArticle changes: BAD_USER_INPUT). Judged
+ * on the post as given: as the loaders read it (`editablePost`), or as read under its row lock
+ * by a caller that decides in its transaction (a poll's management).
+ */
+export function assertEditable(
+  viewer: Viewer,
+  rank: number,
+  post: Pick<PostModel, 'authorId' | 'wiki' | 'state' | 'view' | 'number'>,
+  topic: Pick<TopicModel, 'kind'>,
+): void {
+  const wikiEditor = post.wiki && post.state === ContentState.VISIBLE && (viewer.user?.trustLevel ?? 0) >= WIKI_EDIT_MIN_TRUST;
+  if (rank < LEVEL_RANK.MODERATE && post.authorId !== viewer.id && !wikiEditor) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
+  if (post.view !== 'full' || post.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
+  if (post.number === 1 && topic.kind === TopicKind.ARTICLE) throw AppError.badField('postId', 'an article is edited with updateArticle, which keeps its revisions and review');
+}
+
 @Injectable()
 export class PostsService {
   constructor(
@@ -328,19 +348,17 @@ export class PostsService {
   }
 
   /**
-   * A post the viewer may change as an edit does (editPost, an edit's draft, and a post's poll):
+   * A post the viewer may change as an edit does (editPost, an edit's draft, setPostWiki):
    * its author, a moderator of the space, or anyone from WIKI_EDIT_MIN_TRUST when it is a
    * visible wiki, where they may post (not silenced; a locked topic only for moderators), not
    * deleted, and not an article's opening post, which changes through updateArticle and its
-   * review. NOT_FOUND when they may not read it.
+   * review (`assertEditable`, which a post's poll judges under its locks too). NOT_FOUND when
+   * they may not read it.
    */
   async editablePost(viewer: Viewer, postId: string): Promise<{ post: PostModel; topic: TopicModel; rank: number }> {
     const post = await this.get(viewer, postId);
     const { topic, rank } = await this.writableTopic(viewer, post.topicId, 'edit');
-    const wikiEditor = post.wiki && post.state === ContentState.VISIBLE && (viewer.user?.trustLevel ?? 0) >= WIKI_EDIT_MIN_TRUST;
-    if (rank < LEVEL_RANK.MODERATE && post.authorId !== viewer.id && !wikiEditor) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
-    if (post.view !== 'full' || post.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
-    if (post.number === 1 && topic.kind === TopicKind.ARTICLE) throw AppError.badField('postId', 'an article is edited with updateArticle, which keeps its revisions and review');
+    assertEditable(viewer, rank, post, topic);
     return { post, topic, rank };
   }
 
