@@ -81,6 +81,45 @@ describe('polls', () => {
     expect(c.stored).toEqual(c.actual);
   }
 
+  /**
+   * A transaction of the test's own, holding a row lock as a competing mutation would (and
+   * changing what that mutation changes under it), on a connection of the app's pool.
+   * `waiting(n)` returns once n of the app's requests wait for a lock, and fails if they never
+   * do: a mutation that should queue behind the lock but runs ahead is caught there.
+   */
+  async function hold(sql: string, params: unknown[]) {
+    const qr = t.ds.createQueryRunner();
+    await qr.connect();
+    await qr.startTransaction();
+    await qr.query(sql, params);
+    return {
+      query: (q: string, p: unknown[] = []) => qr.query(q, p),
+      async waiting(n: number) {
+        for (let i = 0; i < 200; i++) {
+          // pg_stat_activity is read once per transaction unless its snapshot is cleared.
+          await qr.query(`SELECT pg_stat_clear_snapshot()`);
+          const [{ waiting }] = await qr.query(`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+          if (waiting >= n) return;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        throw new Error(`expected ${n} requests waiting for a lock`);
+      },
+      async release() {
+        if (qr.isTransactionActive) await qr.commitTransaction();
+        await qr.release();
+      },
+    };
+  }
+  /** Runs `race` with the lock held, releasing it whatever happens. */
+  async function holding<T>(sql: string, params: unknown[], race: (h: Awaited<ReturnType<typeof hold>>) => Promise<T>): Promise<T> {
+    const h = await hold(sql, params);
+    try {
+      return await race(h);
+    } finally {
+      await h.release();
+    }
+  }
+
   describe('creating', () => {
     it('adds a poll to the author’s post, plain text kept as written, shown on the post', async () => {
       const topic = await createTopic(t, author.token, boardId);
@@ -396,6 +435,207 @@ describe('polls', () => {
       const events = await t.sql(`SELECT type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [poll.id]);
       expect(events.map((e: any) => e.type)).toEqual(['poll.updated', 'poll.voted']);
       expect(Object.keys(events[1].payload).sort()).toEqual(['pollId', 'postId', 'spaceId', 'topicId']);
+    });
+  });
+
+  describe('races: each management decides under the post’s and the poll’s locks', () => {
+    const POST_LOCK = `SELECT 1 FROM posts WHERE id = $1 FOR NO KEY UPDATE`;
+    const POLL_LOCK = `SELECT 1 FROM polls WHERE id = $1 FOR NO KEY UPDATE`;
+    const update = (u: TestUser, pollId: string, patch: Record<string, unknown> = {}) => {
+      const { postId: _post, ...shape } = input('', { question: 'Which days suit now?', options: ['Thursday', 'Friday'], ...patch });
+      return t.gql(UPDATE, { input: { ...shape, pollId } }, { token: u.token });
+    };
+    /** The polls of a post, what is left of a poll's options and votes, and the post's mark. */
+    async function leftOf(postId: string, pollId: string) {
+      const [r] = await t.sql(
+        `SELECT ARRAY(SELECT question FROM polls WHERE post_id = $1 ORDER BY created_at) AS polls,
+                (SELECT count(*) FROM poll_options WHERE poll_id = $2)::int AS options, (SELECT count(*) FROM poll_votes WHERE poll_id = $2)::int AS votes,
+                (SELECT has_poll FROM posts WHERE id = $1) AS marked`,
+        [postId, pollId],
+      );
+      return r;
+    }
+    /** Votes naming an option that is not (or no longer) one of their poll's. */
+    const strayVotes = async (pollId: string) =>
+      (await t.sql(`SELECT count(*)::int AS n FROM poll_votes v WHERE v.poll_id = $1 AND NOT EXISTS (SELECT 1 FROM poll_options o WHERE o.id = v.option_id AND o.poll_id = v.poll_id)`, [pollId]))[0].n;
+
+    it('deletePoll and createPoll on one post go one after the other: a deletion finding the poll gone is NOT_FOUND, a second poll CONFLICT, nothing left behind', async () => {
+      // Two deletions of the poll and a new poll, queued in that order behind the post's lock.
+      const { postId, poll, options } = await pollIn();
+      expectOk(await vote(member, poll.id, [options[0]]));
+      const [first, second, created] = await holding(POST_LOCK, [postId], async (h) => {
+        const first = t.gql(DELETE, { id: poll.id }, { token: author.token });
+        await h.waiting(1);
+        const second = t.gql(DELETE, { id: poll.id }, { token: moderator.token });
+        await h.waiting(2);
+        const created = create(moderator, postId, { question: 'The next poll?' });
+        await h.waiting(3);
+        await h.release();
+        return Promise.all([first, second, created]);
+      });
+      expect(expectOk(first).deletePoll).toBe(true);
+      expectError(second, 'NOT_FOUND');
+      expectOk(created);
+      expect(await leftOf(postId, poll.id)).toEqual({ polls: ['The next poll?'], options: 0, votes: 0, marked: true });
+      // The gone poll's second deletion wrote nothing: no second event, no moderation log entry.
+      expect((await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [poll.id])).map((e: any) => e.type)).toEqual(['poll.updated', 'poll.voted', 'poll.deleted']);
+      expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action = 'poll.delete'`, [postId])).toEqual([]);
+
+      // A new poll queued before the deletion: the post has one, CONFLICT; then the deletion.
+      const other = await pollIn();
+      expectOk(await vote(member, other.poll.id, [other.options[1]]));
+      const [refused, deleted] = await holding(POST_LOCK, [other.postId], async (h) => {
+        const refused = create(moderator, other.postId, { question: 'A second one?' });
+        await h.waiting(1);
+        const deleted = t.gql(DELETE, { id: other.poll.id }, { token: author.token });
+        await h.waiting(2);
+        await h.release();
+        return Promise.all([refused, deleted]);
+      });
+      expectError(refused, 'CONFLICT');
+      expect(expectOk(deleted).deletePoll).toBe(true);
+      expect(await leftOf(other.postId, other.poll.id)).toEqual({ polls: [], options: 0, votes: 0, marked: false });
+    });
+
+    it('updatePoll and votePoll queue on the poll: a vote first freezes it (CONFLICT), an update first refuses the vote; no vote ever names a removed option', async () => {
+      const a = await pollIn();
+      const [voted, frozen] = await holding(POLL_LOCK, [a.poll.id], async (h) => {
+        const voted = vote(member, a.poll.id, [a.options[1]]);
+        await h.waiting(1);
+        const frozen = update(author, a.poll.id);
+        await h.waiting(2);
+        await h.release();
+        return Promise.all([voted, frozen]);
+      });
+      expect(counts(expectOk(voted).votePoll)).toEqual([0, 1, 0]);
+      expectError(frozen, 'CONFLICT');
+      expect((await seen(author, a.postId)).options.map((o: any) => o.id)).toEqual(a.options);
+      expect(await strayVotes(a.poll.id)).toBe(0);
+      await expectConsistent(a.poll.id);
+
+      const b = await pollIn();
+      const [changed, refused] = await holding(POLL_LOCK, [b.poll.id], async (h) => {
+        const changed = update(author, b.poll.id);
+        await h.waiting(1);
+        const refused = vote(member, b.poll.id, [b.options[0]]);
+        await h.waiting(2);
+        await h.release();
+        return Promise.all([changed, refused]);
+      });
+      const now = expectOk(changed).updatePoll;
+      expect(now.options.map((o: any) => o.text)).toEqual(['Thursday', 'Friday']);
+      expect(expectError(refused, 'BAD_USER_INPUT').extensions.fields?.map((f) => f.field)).toEqual(['optionIds']);
+      expect(await leftOf(b.postId, b.poll.id)).toEqual({ polls: ['Which days suit now?'], options: 2, votes: 0, marked: true });
+      // A vote for the new options counts.
+      expect(counts(expectOk(await vote(member, b.poll.id, [now.options[1].id])).votePoll)).toEqual([0, 1]);
+      expect(await strayVotes(b.poll.id)).toBe(0);
+      await expectConsistent(b.poll.id);
+    });
+
+    it('closePoll queued behind a deletePoll finds the poll gone (NOT_FOUND); a vote queued behind closePoll finds it closed, one ahead of it is counted', async () => {
+      const a = await pollIn();
+      const [deleted, closing] = await holding(POST_LOCK, [a.postId], async (h) => {
+        const deleted = t.gql(DELETE, { id: a.poll.id }, { token: author.token });
+        await h.waiting(1);
+        // closePoll takes the post's lock first too, so it waits behind the deletion.
+        const closing = t.gql(CLOSE, { id: a.poll.id }, { token: moderator.token });
+        await h.waiting(2);
+        await h.release();
+        return Promise.all([deleted, closing]);
+      });
+      expect(expectOk(deleted).deletePoll).toBe(true);
+      expectError(closing, 'NOT_FOUND');
+      expect(await leftOf(a.postId, a.poll.id)).toEqual({ polls: [], options: 0, votes: 0, marked: false });
+      expect((await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [a.poll.id])).map((e: any) => e.type)).toEqual(['poll.updated', 'poll.deleted']);
+      expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1`, [a.postId])).toEqual([]);
+
+      const b = await pollIn();
+      const [closed, late] = await holding(POLL_LOCK, [b.poll.id], async (h) => {
+        const closed = t.gql(CLOSE, { id: b.poll.id }, { token: author.token });
+        await h.waiting(1);
+        const late = vote(member, b.poll.id, [b.options[0]]);
+        await h.waiting(2);
+        await h.release();
+        return Promise.all([closed, late]);
+      });
+      expect(expectOk(closed).closePoll.closed).toBe(true);
+      expect(expectError(late, 'BAD_USER_INPUT').message).toMatch(/closed/);
+      expect(await leftOf(b.postId, b.poll.id)).toMatchObject({ votes: 0 });
+
+      const c = await pollIn();
+      const [early, closedAfter] = await holding(POLL_LOCK, [c.poll.id], async (h) => {
+        const early = vote(member, c.poll.id, [c.options[2]]);
+        await h.waiting(1);
+        const closedAfter = t.gql(CLOSE, { id: c.poll.id }, { token: author.token });
+        await h.waiting(2);
+        await h.release();
+        return Promise.all([early, closedAfter]);
+      });
+      expectOk(early);
+      expect(expectOk(closedAfter).closePoll).toMatchObject({ closed: true, voterCount: 1 });
+      await expectConsistent(c.poll.id);
+    });
+
+    it('judges a permission as it stands once the locks are held: a moderator demoted, an author silenced, or the post deleted, while the mutation waited', async () => {
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      const deputy = await makeUser(t);
+      const grant = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`;
+      const revoke = `mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`;
+      /** `run` by a moderator whose grant is revoked while it waits for the post's lock. */
+      async function demotedWhileWaiting(postId: string, run: () => Promise<GqlResult>): Promise<GqlResult> {
+        expectOk(await t.gql(grant, { input: { spaceId, userId: deputy.id, level: 'MODERATE' } }, { token: admin.token }));
+        return holding(POST_LOCK, [postId], async (h) => {
+          const pending = run();
+          await h.waiting(1);
+          expectOk(await t.gql(revoke, { input: { spaceId, userId: deputy.id } }, { token: admin.token }));
+          await h.release();
+          return pending;
+        });
+      }
+      const a = await pollIn();
+      // What polls hold (the grants and the new topic write events of their own).
+      const pollRows = async () => {
+        const { outbox: _events, ...held } = await rows();
+        return held;
+      };
+      const before = await pollRows();
+      expectError(await demotedWhileWaiting(a.postId, () => t.gql(CLOSE, { id: a.poll.id }, { token: deputy.token })), 'FORBIDDEN');
+      expectError(await demotedWhileWaiting(a.postId, () => t.gql(DELETE, { id: a.poll.id }, { token: deputy.token })), 'FORBIDDEN');
+      expectError(await demotedWhileWaiting(a.postId, () => update(deputy, a.poll.id)), 'FORBIDDEN');
+      const bare = await createTopic(t, author.token, boardId);
+      expectError(await demotedWhileWaiting(bare.firstPostId, () => create(deputy, bare.firstPostId)), 'FORBIDDEN');
+      expect(await pollRows()).toEqual(before);
+      expect((await seen(author, a.postId)).closed).toBe(false);
+      expect(await t.sql(`SELECT action FROM moderation_log WHERE actor_id = $1 AND action LIKE 'poll.%'`, [deputy.id])).toEqual([]);
+
+      // An author silenced in the space while their deletePoll waits: read-only now, FORBIDDEN.
+      const writer = await makeUser(t);
+      const own = await pollIn({}, boardId, writer);
+      const silenced = await holding(POST_LOCK, [own.postId], async (h) => {
+        const pending = t.gql(DELETE, { id: own.poll.id }, { token: writer.token });
+        await h.waiting(1);
+        await t.sql(`INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', $2, 'test', now() + interval '1 day')`, [writer.id, spaceId]);
+        await h.release();
+        return pending;
+      });
+      expect(expectError(silenced, 'FORBIDDEN').message).toMatch(/silenced/);
+      expect((await seen(writer, own.postId)).id).toBe(own.poll.id);
+
+      // The post deleted (as deletePost does it, under its lock) while its author's updatePoll waits:
+      // they read it as a placeholder now, so it has no poll for them; a moderator's is CONFLICT.
+      const topic = await createTopic(t, author.token, boardId);
+      const r = await reply(t, author.token, topic.id, 'a reply with a poll, soon deleted');
+      const poll = expectOk(await create(author, r.id)).createPoll;
+      const DELETE_POST = `UPDATE posts SET state = 'DELETED', deleted_from = state, deleted_at = now(), deleted_by = $2 WHERE id = $1`;
+      const gone = await holding(DELETE_POST, [r.id, moderator.id], async (h) => {
+        const pending = update(author, poll.id);
+        await h.waiting(1);
+        await h.release();
+        return pending;
+      });
+      expectError(gone, 'NOT_FOUND');
+      expect(expectError(await update(moderator, poll.id), 'CONFLICT').message).toMatch(/deleted post/);
+      expect((await seen(moderator, r.id)).question).toBe(poll.question);
     });
   });
 

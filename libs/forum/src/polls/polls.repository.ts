@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
 import { AccessService } from '../../../access/src/access.service';
-import { ContentState } from '../forum.enums';
+import { ContentState, TopicKind } from '../forum.enums';
 import { PollKind, PollResults, PollRow } from './poll.model';
 
 /** Closed by hand, or past its closing time: read at query time, so no job closes a poll. */
@@ -41,6 +41,38 @@ export interface PollVoteRow extends PollPushRow {
   topic_locked: boolean;
   topic_closed: boolean;
 }
+
+/** Where a poll is, or is to be added: its post and topic, with what decides who may manage a poll there (`PollsService.judge`). */
+export interface PollPlaceRow {
+  post_id: string;
+  topic_id: string;
+  space_id: string;
+  author_id: string;
+  post_state: ContentState;
+  post_deleted_from: ContentState | null;
+  post_number: number;
+  post_wiki: boolean;
+  topic_state: ContentState;
+  topic_author_id: string;
+  topic_locked: boolean;
+  topic_closed: boolean;
+  topic_kind: TopicKind;
+}
+
+/** A poll as its management (updatePoll, closePoll, reopenPoll, deletePoll) reads it: its state and its place. */
+export interface ManagedPollRow extends PollPlaceRow {
+  id: string;
+  question: string;
+  closed: boolean;
+  voter_count: number;
+}
+
+/** A post (`p`) and its topic (`t`) as a poll's place. */
+const PLACE_COLUMNS = `p.id AS post_id, p.topic_id, p.space_id, p.author_id, p.state AS post_state, p.deleted_from AS post_deleted_from,
+  p.number AS post_number, p.wiki AS post_wiki, t.state AS topic_state, t.author_id AS topic_author_id, t.locked AS topic_locked,
+  t.closed AS topic_closed, t.kind AS topic_kind`;
+const MANAGED_POLL = `SELECT pl.id, pl.question, ${CLOSED} AS closed, pl.voter_count, ${PLACE_COLUMNS}
+  FROM polls pl JOIN posts p ON p.id = pl.post_id JOIN topics t ON t.id = p.topic_id WHERE pl.id = $1`;
 
 /** A poll (`pl`) with its post (`p`) and topic (`t`), their states and authors, and `more` columns. */
 const withPlace = (more = '') => `SELECT ${POLL_COLUMNS}, p.topic_id, p.space_id, p.author_id, p.state AS post_state, t.state AS topic_state${more}
@@ -97,18 +129,23 @@ export class PollsRepository {
     return true;
   }
 
-  /**
-   * Marks the post as carrying a poll or not (`posts.has_poll`, which spares Post.poll its
-   * statement on pages without one), under the post's row lock; its state, or undefined.
-   */
-  async markPost(m: Queryable, postId: string, hasPoll: boolean): Promise<ContentState | undefined> {
-    const [row] = rowsOf<{ state: ContentState }>(await m.query(`UPDATE posts SET has_poll = $2 WHERE id = $1 RETURNING state`, [postId, hasPoll]));
-    return row?.state;
+  /** Where a post is, for a poll to be added to it: createPoll's first look, unlocked, before it screens the texts. */
+  async placeOfPost(postId: string): Promise<PollPlaceRow | undefined> {
+    const [row] = await this.ds.query(`SELECT ${PLACE_COLUMNS} FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`, [postId]);
+    return row;
   }
 
-  /** Marks the post as carrying a poll exactly when one is in it now. */
-  async markPostAsIs(m: Queryable, postId: string): Promise<void> {
-    await m.query(`UPDATE posts p SET has_poll = EXISTS (SELECT 1 FROM polls WHERE post_id = p.id) WHERE id = $1`, [postId]);
+  /**
+   * Marks the post as carrying a poll or not (`posts.has_poll`, which spares Post.poll its
+   * statement on pages without one), taking the post's row lock (NO KEY UPDATE, the first lock
+   * of createPoll and deletePoll); the post's place under that lock, or undefined. The post's
+   * columns are as they are now; the topic's as the statement began.
+   */
+  async markPost(m: Queryable, postId: string, hasPoll: boolean): Promise<PollPlaceRow | undefined> {
+    const [row] = rowsOf<PollPlaceRow>(
+      await m.query(`UPDATE posts p SET has_poll = $2 FROM topics t WHERE p.id = $1 AND t.id = p.topic_id RETURNING ${PLACE_COLUMNS}`, [postId, hasPoll]),
+    );
+    return row;
   }
 
   /** Gives the poll (locked, with no votes) a new shape and new options; the new version. */
@@ -131,9 +168,23 @@ export class PollsRepository {
     );
   }
 
-  /** Locks the poll for a change (updatePoll, closing and reopening), one after another with votes (`lockForVote`). Its state as it is now. */
-  async lock(m: Queryable, pollId: string): Promise<{ closed: boolean; voter_count: number } | undefined> {
-    const [row] = await m.query(`SELECT ${CLOSED} AS closed, pl.voter_count FROM polls pl WHERE pl.id = $1 FOR NO KEY UPDATE`, [pollId]);
+  /** The poll and its place as they stand, unlocked: updatePoll's first look, before it screens the texts. */
+  async managedPoll(pollId: string): Promise<ManagedPollRow | undefined> {
+    const [row] = await this.ds.query(MANAGED_POLL, [pollId]);
+    return row;
+  }
+
+  /**
+   * A poll's management reads the poll and its place as its transaction's first statement,
+   * locking them in the order every poll mutation takes them: the post's row, then the poll's
+   * (`lockForVote`, `markPost`). `post` is SHARE for a change that leaves the post be (updatePoll,
+   * closing, reopening), which therefore queues on the poll's row with votes, and NO KEY UPDATE
+   * for deletePoll, which clears the post's mark (taking it at once, not upgrading a share lock
+   * two deletions could both hold). The post's and the poll's columns are as they are now
+   * (undefined once the poll is gone); the topic's as the statement began.
+   */
+  async lockToManage(m: Queryable, pollId: string, post: 'SHARE' | 'NO KEY UPDATE'): Promise<ManagedPollRow | undefined> {
+    const [row] = await m.query(`${MANAGED_POLL} FOR ${post} OF p FOR NO KEY UPDATE OF pl`, [pollId]);
     return row;
   }
 

@@ -58,7 +58,11 @@ export class PollsResolver {
     return this.service.setClosed(ctx.viewer, pollId, false);
   }
 
-  @Mutation(() => Boolean, { description: 'Removes a poll and its votes: its post’s author or a moderator of the space. True when there was one.' })
+  @Mutation(() => Boolean, {
+    description:
+      'Removes a poll and its votes: its post’s author or a moderator of the space. True once removed; a poll gone already, ' +
+      'even one removed by a request this one waited for, is NOT_FOUND.',
+  })
   deletePoll(@Args('pollId', { type: () => ID }) pollId: string, @Context() ctx: GqlContext): Promise<boolean> {
     return this.service.delete(ctx.viewer, pollId);
   }

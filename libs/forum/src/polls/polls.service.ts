@@ -11,15 +11,13 @@ import { UserModel } from '../../../identity/src/users/user.model';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { ContentState } from '../forum.enums';
-import { ForumLoaders } from '../forum.loaders';
 import { EDITS_PACE, Pacing, POLL_VOTES_PACE } from '../pacing';
 import { PostModel } from '../posts/post.model';
 import { PlainTexts, PostingPolicy } from '../posting-policy';
-import { PostsService, topicRefuses } from '../posts/posts.service';
-import { TopicModel } from '../topics/topic.model';
+import { assertEditable, topicRefuses } from '../posts/posts.service';
 import { CreatePollInput, PollShapeInput, UpdatePollInput, VotePollInput } from './dto/poll.inputs';
 import { PollKind, PollModel, PollOptionModel, PollResults, PollRow, resultsVisible, toPollModel } from './poll.model';
-import { NewPoll, PollPushRow, PollsRepository } from './polls.repository';
+import { NewPoll, PollPlaceRow, PollPushRow, PollsRepository } from './polls.repository';
 import { checkTimeAhead } from '../../../core/src/time-ahead';
 
 /** The furthest ahead a poll may close by itself. */
@@ -33,13 +31,6 @@ const CHOICES = 'loader:pollChoices';
 /** The same option text, as polls compare them: trimmed, composed and case-folded. */
 const folded = (text: string) => text.trim().normalize('NFC').toLocaleLowerCase('und');
 
-/** The post a poll is in, with its topic and the viewer's rank there. */
-interface PollPlace {
-  post: PostModel;
-  topic: TopicModel;
-  rank: number;
-}
-
 /**
  * Polls in posts (Discourse's poll). A post's author, or a moderator of its space, adds one poll
  * to it while they may edit the post, and closes or reopens it. Members who may participate in
@@ -52,14 +43,12 @@ interface PollPlace {
 export class PollsService {
   constructor(
     private readonly repo: PollsRepository,
-    private readonly loaders: ForumLoaders,
     private readonly access: AccessService,
     private readonly uow: UnitOfWork,
     private readonly pacing: Pacing,
     private readonly users: UsersLoader,
     private readonly audit: AuditLog,
     private readonly sessions: SessionsService,
-    private readonly posts: PostsService,
     private readonly policy: PostingPolicy,
   ) {}
 
@@ -94,78 +83,93 @@ export class PollsService {
     return users.filter((u): u is UserModel => !!u);
   }
 
-  /** Adds a poll to a post (one per post: CONFLICT for a second). Every refusal writes nothing. */
+  /**
+   * Adds a poll to a post (one per post: CONFLICT for a second). Every refusal writes nothing.
+   * Judged first on the post as it stands (so its texts are screened only for someone who may
+   * add it, and against its space's words), then again, with the viewer's access as it stands
+   * then, under the post's lock in the transaction that adds it (`judgeUnderLock`).
+   */
   async create(viewer: Viewer, input: CreatePollInput): Promise<PollModel> {
-    const { post, rank } = await this.managed(viewer, input.postId, 'postId');
-    const { shape, stored } = await this.screenedShape(viewer, post, input);
-    if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
+    this.member(viewer);
+    const { place: seen } = await this.judge(viewer, isUuid(input.postId) ? await this.repo.placeOfPost(input.postId) : undefined, 'postId');
+    const { shape, stored } = await this.screenedShape(viewer, seen, input);
     const pollId = newId();
-    await this.uow.run(async (tx) => {
-      // The post as it is now, marked as carrying a poll (under a lock its deletion waits for).
-      const state = await this.repo.markPost(tx, post.id, true);
-      if (!state || state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot take a poll; restore it first');
-      if (!(await this.repo.insert(tx, { ...shape, id: pollId, postId: post.id }))) throw AppError.conflict('This post has a poll already');
-      await tx.emit(this.event('poll.updated', pollId, 1, post));
+    const { place, rank } = await this.uow.run(async (tx) => {
+      // The post marked as carrying a poll, under a lock its deletion, and a vote, wait for.
+      const { place, rank } = await this.judgeUnderLock(tx, viewer, await this.repo.markPost(tx, seen.post_id, true), 'postId', seen);
+      if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
+      if (!(await this.repo.insert(tx, { ...shape, id: pollId, postId: place.post_id }))) throw AppError.conflict('This post has a poll already');
+      await tx.emit(this.event('poll.updated', pollId, 1, place));
       await stored(tx);
-      await this.logModeration(tx, viewer, post, 'poll.create', null, { pollId, question: shape.question, options: shape.options.map((o) => o.text) });
+      await this.logModeration(tx, viewer, place, 'poll.create', null, { pollId, question: shape.question, options: shape.options.map((o) => o.text) });
+      return { place, rank };
     });
-    return this.reread(viewer, post);
+    return this.reread(viewer, place, rank);
   }
 
   /**
    * Replaces a poll's question, options and settings, as createPoll would set them, while nobody
-   * has voted (Discourse's rule: once someone has, the options are frozen, CONFLICT).
+   * has voted (Discourse's rule: once someone has, the options are frozen, CONFLICT). Judged as
+   * createPoll judges, on the poll as it stands, then under its locks (`lockToManage`).
    */
   async update(viewer: Viewer, input: UpdatePollInput): Promise<PollModel> {
-    const { post, rank } = await this.managedPoll(viewer, input.pollId);
-    const { shape, stored } = await this.screenedShape(viewer, post, input);
-    if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
-    await this.uow.run(async (tx) => {
-      const now = await this.repo.lock(tx, input.pollId);
-      if (!now) throw AppError.notFound('Poll not found');
-      if (now.voter_count > 0) throw AppError.conflict('Members have voted in this poll: its options are frozen (close it, or delete it and create another)');
-      const was = (await this.repo.byId(input.pollId, tx))!;
-      await tx.emit(this.event('poll.updated', input.pollId, await this.repo.replace(tx, { ...shape, id: input.pollId }), post));
+    this.member(viewer);
+    const { place: seen } = await this.judge(viewer, isUuid(input.pollId) ? await this.repo.managedPoll(input.pollId) : undefined, 'pollId');
+    const { shape, stored } = await this.screenedShape(viewer, seen, input);
+    const { place: poll, rank } = await this.uow.run(async (tx) => {
+      const { place: poll, rank } = await this.judgeUnderLock(tx, viewer, await this.repo.lockToManage(tx, seen.id, 'SHARE'), 'pollId', seen);
+      if (poll.voter_count > 0) throw AppError.conflict('Members have voted in this poll: its options are frozen (close it, or delete it and create another)');
+      if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
+      // The options it had, read under the lock (the first statement's are as it began), for the moderation log alone.
+      const was = this.logged(viewer, poll) ? await this.repo.byId(poll.id, tx) : undefined;
+      await tx.emit(this.event('poll.updated', poll.id, await this.repo.replace(tx, { ...shape, id: poll.id }), poll));
       await stored(tx);
-      await this.logModeration(tx, viewer, post, 'poll.update', { pollId: was.id, question: was.question, options: was.options.map((o) => o.text) }, { pollId: was.id, question: shape.question, options: shape.options.map((o) => o.text) });
-    });
-    return this.reread(viewer, post);
-  }
-
-  /** Closes (or reopens) a poll: its post's author or the space's moderators. */
-  async setClosed(viewer: Viewer, pollId: string, closed: boolean): Promise<PollModel> {
-    const { post, rank } = await this.managedPoll(viewer, pollId);
-    if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
-    await this.uow.run(async (tx) => {
-      const now = await this.repo.lock(tx, pollId);
-      if (!now) throw AppError.notFound('Poll not found');
-      if (now.closed === closed) return; // as asked already: nothing is written
-      await tx.emit(this.event('poll.updated', pollId, await this.repo.setClosed(tx, pollId, closed), post));
-      await this.logModeration(tx, viewer, post, closed ? 'poll.close' : 'poll.reopen', { pollId, closed: now.closed }, { pollId, closed });
-    });
-    return this.reread(viewer, post);
-  }
-
-  /** Removes a poll and its votes: its post's author or the space's moderators. */
-  async delete(viewer: Viewer, pollId: string): Promise<boolean> {
-    const { post, rank } = await this.managedPoll(viewer, pollId);
-    if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
-    const removed = await this.uow.run(async (tx) => {
-      // The post first, as a vote locks them; its mark says what is left once the poll goes (another
-      // request may have deleted this poll and created the next one meanwhile).
-      await this.repo.markPost(tx, post.id, false);
-      const was = await this.repo.byId(pollId, tx);
-      const gone = await this.repo.remove(tx, pollId);
-      if (!gone || !was) {
-        await this.repo.markPostAsIs(tx, post.id);
-        return false;
+      if (was) {
+        const texts = (question: string, options: Array<{ text: string }>) => ({ pollId: poll.id, question, options: options.map((o) => o.text) });
+        await this.logModeration(tx, viewer, poll, 'poll.update', texts(was.question, was.options), texts(shape.question, shape.options));
       }
-      await tx.emit(this.event('poll.deleted', pollId, 1, post));
-      await this.logModeration(tx, viewer, post, 'poll.delete', { pollId, question: was.question, options: was.options.map((o) => o.text), voterCount: was.voter_count }, null);
-      return true;
+      return { place: poll, rank };
     });
-    this.forget(viewer, post.id);
-    return removed;
+    return this.reread(viewer, poll, rank);
+  }
+
+  /** Closes (or reopens) a poll: its post's author or the space's moderators, decided under its locks (`lockToManage`). */
+  async setClosed(viewer: Viewer, pollId: string, closed: boolean): Promise<PollModel> {
+    this.member(viewer);
+    if (!isUuid(pollId)) throw AppError.notFound('Poll not found');
+    const { place: poll, rank } = await this.uow.run(async (tx) => {
+      const judged = await this.judgeUnderLock(tx, viewer, await this.repo.lockToManage(tx, pollId, 'SHARE'), 'pollId');
+      const { place: poll } = judged;
+      if (judged.rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
+      if (poll.closed === closed) return judged; // as asked already: nothing is written
+      await tx.emit(this.event('poll.updated', pollId, await this.repo.setClosed(tx, pollId, closed), poll));
+      await this.logModeration(tx, viewer, poll, closed ? 'poll.close' : 'poll.reopen', { pollId, closed: poll.closed }, { pollId, closed });
+      return judged;
+    });
+    return this.reread(viewer, poll, rank);
+  }
+
+  /**
+   * Removes a poll and its votes: its post's author or the space's moderators, decided under its
+   * locks (`lockToManage`, the post's taken for writing: its mark goes with the poll). A poll
+   * gone meanwhile, deleted by a request this one waited for, is NOT_FOUND, as it is afterwards.
+   */
+  async delete(viewer: Viewer, pollId: string): Promise<boolean> {
+    this.member(viewer);
+    if (!isUuid(pollId)) throw AppError.notFound('Poll not found');
+    const poll = await this.uow.run(async (tx) => {
+      const { place: poll, rank } = await this.judgeUnderLock(tx, viewer, await this.repo.lockToManage(tx, pollId, 'NO KEY UPDATE'), 'pollId');
+      if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
+      const was = this.logged(viewer, poll) ? await this.repo.byId(pollId, tx) : undefined;
+      await this.repo.remove(tx, pollId);
+      // The post's one poll is gone, and none can be added while its lock is held here.
+      await this.repo.markPost(tx, poll.post_id, false);
+      await tx.emit(this.event('poll.deleted', pollId, 1, poll));
+      if (was) await this.logModeration(tx, viewer, poll, 'poll.delete', { pollId, question: was.question, options: was.options.map((o) => o.text), voterCount: was.voter_count }, null);
+      return poll;
+    });
+    this.forget(viewer, poll.post_id);
+    return true;
   }
 
   /**
@@ -201,11 +205,11 @@ export class PollsService {
       const version = await this.repo.changeChoice(tx, row.id, userId, removed, added, voterDelta);
       // updatePoll replaced the options while this vote waited for the lock.
       if (version === null) throw AppError.badField('optionIds', 'must be options of this poll');
-      await tx.emit(this.event('poll.voted', row.id, version, { id: row.post_id, topicId: row.topic_id, spaceId: row.space_id }));
+      await tx.emit(this.event('poll.voted', row.id, version, row));
       return row;
     });
     // The answer as Post.poll reads it now, the vote committed (its counts with everyone's votes).
-    return this.reread(viewer, { id: poll.post_id, authorId: poll.author_id, viewerRank: await this.access.rankOn(viewer, poll.space_id) });
+    return this.reread(viewer, poll, await this.access.rankOn(viewer, poll.space_id));
   }
 
   /** For a live push: the poll with its counts and its post's and topic's states. */
@@ -244,36 +248,44 @@ export class PollsService {
     return resultsVisible(poll, { authorOrModerator: false, voted: false });
   }
 
-  /** A poll the viewer may read in full, in a post and topic they read in full: anything else is NOT_FOUND. */
-  private async readablePoll(viewer: Viewer, pollId: string): Promise<PollPlace & { row: PollRow }> {
-    const row = isUuid(pollId) ? await this.repo.byId(pollId) : undefined;
-    const post = row ? await this.loaders.post(viewer, row.post_id) : null;
-    const topic = post?.view === 'full' ? await this.loaders.topic(viewer, post.topicId) : null;
-    if (!row || !post || !topic) throw AppError.notFound('Poll not found');
-    return { row, post, topic, rank: post.viewerRank };
-  }
-
-  private async managedPoll(viewer: Viewer, pollId: string): Promise<PollPlace> {
-    this.member(viewer);
-    const { row } = await this.readablePoll(viewer, pollId);
-    return this.managed(viewer, row.post_id, 'pollId');
+  /**
+   * Whether the viewer may manage a poll in this place (add one, change, close, reopen or delete
+   * it), by their rank on its space: they read the post and its topic in full (NOT_FOUND
+   * otherwise) and may edit the post as editPost has it (`writableTopic`'s rules: participating,
+   * not silenced, an unlocked topic unless they moderate; then `assertEditable`'s: not deleted,
+   * not an article's opening post), and they are its author or a moderator: a wiki's other
+   * editors change its text, not its author's poll and the votes in it. The place, and the rank.
+   */
+  private async judge<P extends PollPlaceRow>(viewer: Viewer, place: P | undefined, field: 'postId' | 'pollId'): Promise<{ place: P; rank: number }> {
+    const rank = place ? await this.access.rankOn(viewer, place.space_id) : 0;
+    const reads = (state: ContentState, authorId: string, deletedFrom: ContentState | null) => this.access.contentView(viewer, rank, { state, authorId, deletedFrom }) === 'full';
+    // A post the viewer sees only as a placeholder has no poll for them to manage.
+    if (!place || !reads(place.topic_state, place.topic_author_id, null) || !reads(place.post_state, place.author_id, place.post_deleted_from)) {
+      throw AppError.notFound(field === 'postId' ? 'Post not found' : 'Poll not found');
+    }
+    await this.access.require(viewer, place.space_id, AccessLevel.PARTICIPATE);
+    const locked = topicRefuses({ locked: place.topic_locked, closed: place.topic_closed }, rank, 'edit');
+    if (locked) throw AppError.forbidden(locked);
+    assertEditable(viewer, rank, { authorId: place.author_id, wiki: place.post_wiki, state: place.post_state, view: 'full', number: place.post_number }, { kind: place.topic_kind });
+    if (rank < LEVEL_RANK.MODERATE && place.author_id !== viewer.id) throw AppError.forbidden('Only its author and moderators manage a post’s poll');
+    return { place, rank };
   }
 
   /**
-   * A post whose poll the viewer may manage: they may edit it (its author, or a moderator of the
-   * space, not a wiki's other editors; not while silenced, nor in a locked topic unless they
-   * moderate) and it is not deleted.
+   * `judge` in the mutation's transaction, on the place its first statement read under the
+   * post's lock, with the viewer's access as it stands now, read on the transaction's connection
+   * once that lock is held (`viewerForUser`): a moderator demoted, or a member silenced, while
+   * the mutation waited is judged as they are now, not as the request's session found them; an
+   * account deleted or barred meanwhile is signed out. `screened`: the place whose space's
+   * watched words screened the texts, which a post moved to another space since is not
+   * (CONFLICT: another try screens them there).
    */
-  private async managed(viewer: Viewer, postId: string, field: string): Promise<PollPlace> {
-    this.member(viewer);
-    // A post the viewer sees only as a placeholder has no poll for them to manage.
-    const seen = isUuid(postId) ? await this.loaders.post(viewer, postId) : null;
-    if (seen?.view !== 'full') throw AppError.notFound(field === 'postId' ? 'Post not found' : 'Poll not found');
-    // Managing a post's poll is editing the post: the same rules, in one place; but a wiki's
-    // editors change its text, not its author's poll and the votes in it.
-    const place = await this.posts.editablePost(viewer, postId);
-    if (place.rank < LEVEL_RANK.MODERATE && place.post.authorId !== viewer.id) throw AppError.forbidden('Only its author and moderators manage a post’s poll');
-    return place;
+  private async judgeUnderLock<P extends PollPlaceRow>(tx: Tx, viewer: Viewer, locked: P | undefined, field: 'postId' | 'pollId', screened?: PollPlaceRow): Promise<{ place: P; rank: number }> {
+    const now = await this.sessions.viewerForUser(viewer.id!, {}, tx);
+    if (!now) throw AppError.unauthenticated();
+    const judged = await this.judge(now, locked, field);
+    if (screened && screened.space_id !== judged.place.space_id) throw AppError.conflict('The post moved to another space meanwhile: try again');
+    return judged;
   }
 
   /**
@@ -283,11 +295,11 @@ export class PollsService {
    * they will be stored (two options censored alike are the same option). `stored` records the
    * screening's flags and censoring in the storing transaction.
    */
-  private async screenedShape(viewer: Viewer, post: PostModel, input: PollShapeInput): Promise<{ shape: Omit<NewPoll, 'id' | 'postId'>; stored: (tx: Tx) => Promise<void> }> {
-    const texts: PlainTexts = { viewer, spaceId: post.spaceId, what: 'poll', texts: [{ field: 'question', text: input.question }, ...input.options.map((text) => ({ field: 'options', text }))] };
+  private async screenedShape(viewer: Viewer, place: PollPlaceRow, input: PollShapeInput): Promise<{ shape: Omit<NewPoll, 'id' | 'postId'>; stored: (tx: Tx) => Promise<void> }> {
+    const texts: PlainTexts = { viewer, spaceId: place.space_id, what: 'poll', texts: [{ field: 'question', text: input.question }, ...input.options.map((text) => ({ field: 'options', text }))] };
     const verdict = await this.policy.screenPlain(texts);
     const [question, ...options] = verdict.texts;
-    return { shape: this.shapeOf({ ...input, question, options }), stored: (tx) => this.policy.plainStored(tx, texts, verdict, post.id) };
+    return { shape: this.shapeOf({ ...input, question, options }), stored: (tx) => this.policy.plainStored(tx, texts, verdict, place.post_id) };
   }
 
   /** A poll's shape, checked by the rules beyond each field's own: distinct options, coherent choices, a closing time ahead. */
@@ -330,21 +342,26 @@ export class PollsService {
     return chosen;
   }
 
-  /** A moderator managing the poll of someone else's post (only they may): the moderation log keeps it (as it keeps their edits of it). */
-  private async logModeration(tx: Tx, viewer: Viewer, post: PostModel, action: string, before: unknown, after: unknown): Promise<void> {
-    if (post.authorId === viewer.id) return;
-    await this.audit.append(tx, { actorId: viewer.id, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, before, after });
+  /** Whether the moderation log keeps the viewer's managing of a poll in this place: a moderator's, of someone else's post (only they may). */
+  private logged(viewer: Viewer, place: PollPlaceRow): boolean {
+    return place.author_id !== viewer.id;
   }
 
-  private event(type: string, pollId: string, version: number, post: Pick<PostModel, 'id' | 'topicId' | 'spaceId'>) {
+  /** The moderation log's entry for a moderator managing the poll of someone else's post (as it keeps their edits of it). */
+  private async logModeration(tx: Tx, viewer: Viewer, place: PollPlaceRow, action: string, before: unknown, after: unknown): Promise<void> {
+    if (!this.logged(viewer, place)) return;
+    await this.audit.append(tx, { actorId: viewer.id, action, targetType: 'post', targetId: place.post_id, spaceId: place.space_id, before, after });
+  }
+
+  private event(type: string, pollId: string, version: number, at: { post_id: string; topic_id: string; space_id: string }) {
     // No counts in the event: the live push reads them for each room (see LiveGateway.pushPoll).
-    return { type, aggregateType: 'poll', aggregateId: pollId, version, payload: { pollId, postId: post.id, topicId: post.topicId, spaceId: post.spaceId } };
+    return { type, aggregateType: 'poll', aggregateId: pollId, version, payload: { pollId, postId: at.post_id, topicId: at.topic_id, spaceId: at.space_id } };
   }
 
-  /** The post's poll as the viewer sees it after they changed it (the post's own view was judged before). */
-  private async reread(viewer: Viewer, post: Pick<PostModel, 'id' | 'authorId' | 'viewerRank'>): Promise<PollModel> {
-    this.forget(viewer, post.id);
-    const poll = await this.load(viewer, post);
+  /** The post's poll as the viewer sees it after they changed it, with their rank on its space (the post's own view was judged before). */
+  private async reread(viewer: Viewer, place: Pick<PollPlaceRow, 'post_id' | 'author_id'>, rank: number): Promise<PollModel> {
+    this.forget(viewer, place.post_id);
+    const poll = await this.load(viewer, { id: place.post_id, authorId: place.author_id, viewerRank: rank });
     if (!poll) throw AppError.notFound('Poll not found');
     return poll;
   }
