@@ -402,27 +402,16 @@ describe('polls', () => {
 
     it('refuses, writing nothing, a vote for options updatePoll replaced while the vote waited for the poll', async () => {
       const { poll, options } = await pollIn();
-      const holder = t.ds.createQueryRunner();
-      await holder.connect();
       const before = await rows();
-      let res!: GqlResult;
-      try {
-        await holder.startTransaction();
-        // What updatePoll does under the poll's lock: the options replaced by others.
-        await holder.query(`SELECT id FROM polls WHERE id = $1 FOR NO KEY UPDATE`, [poll.id]);
-        await holder.query(`DELETE FROM poll_options WHERE poll_id = $1`, [poll.id]);
-        await holder.query(`INSERT INTO poll_options (id, poll_id, position, text) VALUES (gen_random_uuid(), $1, 1, 'New one'), (gen_random_uuid(), $1, 2, 'New two')`, [poll.id]);
+      // What updatePoll does under the poll's lock: the options replaced by others.
+      const res = await holding(`SELECT id FROM polls WHERE id = $1 FOR NO KEY UPDATE`, [poll.id], async (h) => {
+        await h.query(`DELETE FROM poll_options WHERE poll_id = $1`, [poll.id]);
+        await h.query(`INSERT INTO poll_options (id, poll_id, position, text) VALUES (gen_random_uuid(), $1, 1, 'New one'), (gen_random_uuid(), $1, 2, 'New two')`, [poll.id]);
         const voting = vote(member, poll.id, [options[0]]);
-        for (let i = 0; i < 100; i++) {
-          const [{ n }] = await holder.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-          if (n >= 1) break;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        await holder.commitTransaction();
-        res = await voting;
-      } finally {
-        await holder.release();
-      }
+        await h.waiting(1);
+        await h.release();
+        return voting;
+      });
       expect(expectError(res, 'BAD_USER_INPUT').extensions.fields?.map((f) => f.field)).toEqual(['optionIds']);
       expect({ ...(await rows()), options: before.options }).toEqual(before);
       await expectConsistent(poll.id);
