@@ -12,7 +12,11 @@ import { PasswordResetMail } from './auth/password-reset-mail';
 import { PasswordsService } from './auth/passwords.service';
 import { AuthResolver } from './auth/auth.resolver';
 import { AuthService } from './auth/auth.service';
-import { GroupsResolver } from './groups/groups.resolver';
+import { GroupMembersService } from './groups/group-members.service';
+import { GroupMemberships } from './groups/group-memberships';
+import { GroupRequestsService } from './groups/group-requests.service';
+import { GroupsRepository } from './groups/groups.repository';
+import { GroupsResolver, UserGroupsResolver } from './groups/groups.resolver';
 import { GroupsService } from './groups/groups.service';
 import { SessionsService } from './sessions/sessions.service';
 import { AccountDeletionService } from './users/account-deletion';
@@ -32,8 +36,8 @@ import { InvitesService } from './invites/invites.service';
   imports: [ContentModule],
   providers: [
     ProfileScreening, SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, PasswordsService, AccountMailer, PasswordResetMail,
-    EmailVerificationService, EmailVerificationMail, EmailChangeService, EmailChangeMail, EmailChangeNotice, GroupsService, IgnoresService, AccountDeletionService,
-    InvitesService, InviteMail, AuthResolver, UsersResolver, GroupsResolver, InvitesResolver,
+    EmailVerificationService, EmailVerificationMail, EmailChangeService, EmailChangeMail, EmailChangeNotice, GroupsRepository, GroupMemberships, GroupsService, GroupMembersService, GroupRequestsService, IgnoresService, AccountDeletionService,
+    InvitesService, InviteMail, AuthResolver, UsersResolver, GroupsResolver, UserGroupsResolver, InvitesResolver,
   ],
   exports: [ProfileScreening, SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, IgnoresService],
 })

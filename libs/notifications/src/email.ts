@@ -17,13 +17,13 @@ import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notificatio
 import { escapeHtml } from '../../content/src/renderer';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_EDITED', 'POST_MOVED', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
-  'BOOKMARK_REMINDER', 'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_RETURNED_TO_DRAFT', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
+  'BOOKMARK_REMINDER', 'GROUP_MEMBERSHIP_REQUEST', 'GROUP_MEMBERSHIP_DECIDED', 'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_RETURNED_TO_DRAFT', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
 const ALL = '*';
 /** The `SignedTokens` purpose of unsubscribe links (they never expire: old e-mails keep working). */
 const UNSUBSCRIBE = 'unsubscribe';
 
 /** Kinds whose label is what their actor did ("@ana mentioned you"); the rest are sentences of their own. */
-const ACTOR_KINDS = new Set(['MENTION', 'GROUP_MENTION', 'REPLY', 'QUOTED', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS', 'POST_EDITED', 'POST_MOVED']);
+const ACTOR_KINDS = new Set(['MENTION', 'GROUP_MENTION', 'REPLY', 'QUOTED', 'WATCHED_REPLY', 'NEW_TOPIC', 'REACTIONS', 'POST_EDITED', 'POST_MOVED', 'GROUP_MEMBERSHIP_REQUEST']);
 
 const LABELS: Record<string, string> = {
   MENTION: 'mentioned you',
@@ -43,6 +43,8 @@ const LABELS: Record<string, string> = {
   APPEAL_DECIDED: 'Your appeal was decided',
   REPORT_RESOLVED: 'A report you made was resolved',
   BOOKMARK_REMINDER: 'A reminder you set on a bookmark is due',
+  GROUP_MEMBERSHIP_REQUEST: 'asked to join a group you manage',
+  GROUP_MEMBERSHIP_DECIDED: 'Your request to join a group was answered',
   IDEA_STATUS: 'An idea you follow changed status',
   IDEA_MERGED: 'An idea you follow was merged into another',
   ARTICLE_SUBMITTED: 'An article was submitted for review',
@@ -75,6 +77,8 @@ const ABOUT: Record<string, string> = {
   APPEAL_DECIDED: 'your appeals',
   REPORT_RESOLVED: 'your reports',
   BOOKMARK_REMINDER: 'your bookmark reminders',
+  GROUP_MEMBERSHIP_REQUEST: 'requests to join your groups',
+  GROUP_MEMBERSHIP_DECIDED: 'your requests to join groups',
   IDEA_STATUS: 'status changes of ideas you follow',
   IDEA_MERGED: 'ideas you follow being merged',
   ARTICLE_SUBMITTED: 'articles submitted for review',
@@ -251,7 +255,9 @@ export class EmailDigest {
         // One line per notification, whatever a title stored before titles were kept to one line
         // holds: who did it (a handle is one word), what, where, and a link to the very post.
         const anchor = n.number && n.number > 1 ? `#post-${n.number}` : '';
-        const where = n.title ? ` — “${oneLineTitle(n.title)}” ${this.config.publicUrl}/t/${n.topic_id}${anchor}` : '';
+        // A group's notices name the group (its name is one line, as titles are).
+        const group = typeof n.data?.groupName === 'string' ? ` — “${oneLineTitle(n.data.groupName)}”` : '';
+        const where = n.title ? ` — “${oneLineTitle(n.title)}” ${this.config.publicUrl}/t/${n.topic_id}${anchor}` : group;
         let what = LABELS[n.kind] ?? n.kind;
         if (ACTOR_KINDS.has(n.kind)) {
           const count = n.kind === 'REACTIONS' ? Math.max(1, Number(n.data?.count) || 1) : 1;

@@ -8,6 +8,7 @@ import { newId } from '../../core/src/ids';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility, READ_WITH_THE_TOPIC } from './notifications';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
+import { GROUP_REQUEST_DECIDED, GROUP_REQUESTED } from '../../identity/src/groups/group-requests.service';
 
 
 /** A notification to deliver; `source` makes delivery idempotent (one per user and source). */
@@ -43,7 +44,7 @@ export class NotificationsHandler implements OutboxHandler {
   ) {}
 
   handles(type: string): boolean {
-    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'post.deleted', 'post.rejected', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated', 'post.moved', BOOKMARK_REMINDER_DUE].includes(type);
+    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'post.deleted', 'post.rejected', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated', 'post.moved', BOOKMARK_REMINDER_DUE, GROUP_REQUESTED, GROUP_REQUEST_DECIDED].includes(type);
   }
 
   async handle(events: OutboxEvent[]): Promise<void> {
@@ -162,6 +163,10 @@ export class NotificationsHandler implements OutboxHandler {
         return [{ userId: p.userId, kind: 'SANCTION', data: { sanctionId: p.sanctionId, kind: p.kind, spaceId: p.spaceId ?? null }, source: `sanction:${p.sanctionId}` }];
       case 'appeal.decided':
         return [{ userId: p.userId, kind: 'APPEAL_DECIDED', data: { sanctionId: p.sanctionId, granted: p.granted }, source: `appeal:${p.sanctionId}` }];
+      case GROUP_REQUESTED:
+        return this.forGroupRequest(String(p.requestId));
+      case GROUP_REQUEST_DECIDED:
+        return this.forGroupDecision(String(p.requestId));
       case 'review.updated': {
         if (!p.status || p.status === 'PENDING') return [];
         // Not the moderator who settled it, should they have reported it too: they know.
@@ -174,6 +179,41 @@ export class NotificationsHandler implements OutboxHandler {
       }
     }
     return [];
+  }
+
+  /**
+   * A request to join a group, told to its owners, or to the admins when it has none (as
+   * Discourse), but the requester; not once it was withdrawn or decided (a late event). About no
+   * post or topic: it reaches its recipients whatever they read. One per request and recipient.
+   */
+  private async forGroupRequest(requestId: string): Promise<NotificationDraft[]> {
+    const rows: Array<{ recipient: string; user_id: string; handle: string; slug: string; name: string }> = await this.ds.query(
+      `WITH r AS (
+         SELECT r.user_id, r.group_id, u.handle, g.slug, g.name FROM group_requests r JOIN users u ON u.id = r.user_id JOIN groups g ON g.id = r.group_id
+          WHERE r.id = $1 AND r.decided_at IS NULL),
+       owners AS (SELECT gm.user_id FROM group_members gm JOIN r ON gm.group_id = r.group_id WHERE gm.owner)
+       SELECT o.recipient, r.* FROM r, (
+         SELECT user_id AS recipient FROM owners
+         UNION SELECT id FROM users WHERE role = 'ADMIN' AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM owners)) o
+        WHERE o.recipient <> r.user_id`,
+      [requestId],
+    );
+    return rows.map((r) => ({
+      userId: r.recipient,
+      kind: 'GROUP_MEMBERSHIP_REQUEST',
+      actorId: r.user_id,
+      data: { requestId, group: r.slug, groupName: r.name, requester: r.handle },
+      source: `group-request:${requestId}`,
+    }));
+  }
+
+  /** A decided request to join a group, told to its requester: accepted (they are in) or declined. */
+  private async forGroupDecision(requestId: string): Promise<NotificationDraft[]> {
+    const [r]: Array<{ user_id: string; accepted: boolean; slug: string; name: string }> = await this.ds.query(
+      `SELECT r.user_id, r.accepted, g.slug, g.name FROM group_requests r JOIN groups g ON g.id = r.group_id WHERE r.id = $1 AND r.decided_at IS NOT NULL`,
+      [requestId],
+    );
+    return r ? [{ userId: r.user_id, kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId, accepted: r.accepted, group: r.slug, groupName: r.name }, source: `group-request-decided:${requestId}` }] : [];
   }
 
   /** Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date. */

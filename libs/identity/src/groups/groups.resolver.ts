@@ -1,44 +1,121 @@
-import { Args, Context, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, Context, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { GqlContext } from '../../../core/src/graphql/context';
-import { CreateGroupInput, GroupMemberInput, UpdateGroupInput } from './dto/group.inputs';
-import { GROUP_MENTION_MAX_MEMBERS, GroupMentionable, GroupModel } from './group.model';
+import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
+import { UserModel } from '../users/user.model';
+import { CreateGroupInput, DecideGroupRequestInput, GroupMemberInput, GroupRequestInput, SetGroupOwnerInput, UpdateGroupInput } from './dto/group.inputs';
+import {
+  GROUP_MENTION_MAX_MEMBERS,
+  GroupMemberConnection,
+  GroupMemberModel,
+  GroupMembership,
+  GroupMentionable,
+  GroupModel,
+  GroupRequestConnection,
+  GroupRequestModel,
+} from './group.model';
+import { GroupMembersService } from './group-members.service';
+import { GroupRequestsService, GROUP_REQUESTS_PER_USER } from './group-requests.service';
 import { GroupsService } from './groups.service';
+
+/** Whom a group's member fields show to. */
+const SEES_MEMBERS = 'Null to those who may not see the group’s members (its `visibility`: a group met as an article’s owner, say); admins and its owners always do.';
 
 @Resolver(() => GroupModel)
 export class GroupsResolver {
-  constructor(private readonly service: GroupsService) {}
+  constructor(
+    private readonly service: GroupsService,
+    private readonly membership: GroupMembersService,
+    private readonly requestService: GroupRequestsService,
+  ) {}
 
-  @Query(() => [GroupModel], { description: 'Admins only.' })
+  @Query(() => [GroupModel], { description: 'Every group for admins; for others the groups they see (PUBLIC ones, SIGNED_IN ones when signed in, MEMBERS ones they are in, any they own), by name.' })
   groups(@Context() ctx: GqlContext): Promise<GroupModel[]> {
     return this.service.list(ctx.viewer);
   }
 
-  @Mutation(() => GroupModel, { description: 'Admins: create a group of users (employees, partners...), for space grants.' })
+  @Query(() => GroupModel, { nullable: true, description: 'A group by slug; NOT_FOUND when it does not exist or the viewer may not see it.' })
+  group(@Args('slug') slug: string, @Context() ctx: GqlContext): Promise<GroupModel> {
+    return this.service.bySlug(ctx.viewer, slug);
+  }
+
+  @Mutation(() => GroupModel, { description: 'Admins: create a group of users (employees, partners, an interest group...), for space grants; who sees it and how people join it.' })
   createGroup(@Args('input') input: CreateGroupInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.service.create(ctx.viewer, input);
   }
 
-  @Mutation(() => GroupModel, { description: 'Admins: rename a group, or change its description or who may @mention it. Logged.' })
+  @Mutation(() => GroupModel, { description: 'Admins: rename a group, or change its description, who may @mention it, who sees it or how people join it. Logged.' })
   updateGroup(@Args('input') input: UpdateGroupInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.service.update(ctx.viewer, input);
   }
 
-  @Mutation(() => GroupModel, { description: 'Admins: add a user to a group (grants given to the group apply to them at once).' })
+  @Mutation(() => GroupModel, { description: 'Admins and the group’s owners: add a user to a group (grants given to the group apply to them at once). Logged.' })
   addGroupMember(@Args('input') input: GroupMemberInput, @Context() ctx: GqlContext): Promise<GroupModel> {
-    return this.service.addMember(ctx.viewer, input);
+    return this.membership.addMember(ctx.viewer, input);
   }
 
-  @Mutation(() => GroupModel, { description: 'Admins: remove a user from a group; they leave live rooms the group opened.' })
+  @Mutation(() => GroupModel, {
+    description: 'Admins: remove a user from a group; its owners: remove a member who is not an owner, or themselves. They leave live rooms the group opened. Logged.',
+  })
   removeGroupMember(@Args('input') input: GroupMemberInput, @Context() ctx: GqlContext): Promise<GroupModel> {
-    return this.service.removeMember(ctx.viewer, input);
+    return this.membership.removeMember(ctx.viewer, input);
   }
 
-  // Others meet a group only as an article's owner (its name is shown there): how many people
-  // it holds (employees, partners) and who may ping it are the admins' to know.
+  @Mutation(() => GroupModel, { description: 'Admins: make a user an owner of a group (a member too, if they were not) or no longer one (they stay a member). Logged.' })
+  setGroupOwner(@Args('input') input: SetGroupOwnerInput, @Context() ctx: GqlContext): Promise<GroupModel> {
+    return this.membership.setOwner(ctx.viewer, input);
+  }
 
-  @ResolveField(() => Int, { nullable: true, description: 'Admins only; null for others.' })
-  memberCount(@Parent() group: GroupModel, @Context() ctx: GqlContext): number | null {
-    return ctx.viewer.isAdmin ? group.memberCount : null;
+  @Mutation(() => GroupModel, { description: 'Join an OPEN group you see (FORBIDDEN for another; already in it, nothing changes). Logged.' })
+  joinGroup(@Args('groupId', { type: () => ID }) groupId: string, @Context() ctx: GqlContext): Promise<GroupModel> {
+    return this.membership.join(ctx.viewer, groupId);
+  }
+
+  @Mutation(() => GroupModel, {
+    description: 'Leave an OPEN or REQUEST group (a CLOSED one is FORBIDDEN but to its owners: its owners and the admins manage who is in it); not in it, nothing changes. Logged; you leave live rooms the group opened.',
+  })
+  leaveGroup(@Args('groupId', { type: () => ID }) groupId: string, @Context() ctx: GqlContext): Promise<GroupModel> {
+    return this.membership.leave(ctx.viewer, groupId);
+  }
+
+  @Mutation(() => GroupModel, {
+    description:
+      `Ask to join a REQUEST group you see, with a message to its owners (who are told, or the admins when it has none). CONFLICT when you are in it or a request of yours waits; ` +
+      `FORBIDDEN while silenced, or for a group that is not REQUEST; ${GROUP_REQUESTS_PER_USER.limit} a day (RATE_LIMITED).`,
+  })
+  requestGroupMembership(@Args('input') input: GroupRequestInput, @Context() ctx: GqlContext): Promise<GroupModel> {
+    return this.requestService.request(ctx.viewer, input);
+  }
+
+  @Mutation(() => GroupModel, { description: 'Withdraw your request to join a group while it waits (none waiting, nothing changes).' })
+  withdrawGroupRequest(@Args('groupId', { type: () => ID }) groupId: string, @Context() ctx: GqlContext): Promise<GroupModel> {
+    return this.requestService.withdraw(ctx.viewer, groupId);
+  }
+
+  @Mutation(() => GroupModel, {
+    description: 'The group’s owners and the admins: accept a waiting request (the requester joins) or decline it; the requester is told. CONFLICT once it was decided; NOT_FOUND to others.',
+  })
+  decideGroupRequest(@Args('input') input: DecideGroupRequestInput, @Context() ctx: GqlContext): Promise<GroupModel> {
+    return this.requestService.decide(ctx.viewer, input);
+  }
+
+  @ResolveField(() => GroupMembership, { description: 'Where the viewer stands with the group (NONE when signed out).' })
+  viewerMembership(@Parent() group: GroupModel, @Context() ctx: GqlContext): Promise<GroupMembership> {
+    return this.service.standing(ctx.viewer, group);
+  }
+
+  @ResolveField(() => Int, { nullable: true, description: `How many members it has. ${SEES_MEMBERS}` })
+  async memberCount(@Parent() group: GroupModel, @Context() ctx: GqlContext): Promise<number | null> {
+    return (await this.service.seesMembers(ctx.viewer, group)) ? group.memberCount : null;
+  }
+
+  @ResolveField(() => GroupMemberConnection, { nullable: true, description: `Its members, owners first, then by when they joined. ${SEES_MEMBERS}` })
+  members(@Parent() group: GroupModel, @Args() args: PageArgs, @Context() ctx: GqlContext): Promise<Connection<GroupMemberModel> | null> {
+    return this.service.members(ctx.viewer, group, args);
+  }
+
+  @ResolveField(() => GroupRequestConnection, { nullable: true, description: 'The requests to join waiting for a decision, oldest first: to its owners and the admins (null to others).' })
+  requests(@Parent() group: GroupModel, @Args() args: PageArgs, @Context() ctx: GqlContext): Promise<Connection<GroupRequestModel> | null> {
+    return this.service.requests(ctx.viewer, group, args);
   }
 
   @ResolveField(() => GroupMentionable, {
@@ -47,5 +124,20 @@ export class GroupsResolver {
   })
   mentionable(@Parent() group: GroupModel, @Context() ctx: GqlContext): GroupMentionable | null {
     return ctx.viewer.isAdmin ? group.mentionable : null;
+  }
+}
+
+@Resolver(() => UserModel)
+export class UserGroupsResolver {
+  constructor(private readonly service: GroupsService) {}
+
+  @ResolveField(() => [GroupModel], {
+    nullable: true,
+    description:
+      'The groups the user is in whose members the viewer may see (a membership a group hides never shows), by name. ' +
+      'Null for others when the member hides their profile (`hideProfile`), but to moderators and admins.',
+  })
+  groups(@Parent() user: UserModel, @Context() ctx: GqlContext): Promise<GroupModel[] | null> {
+    return this.service.ofUser(ctx.viewer, user);
   }
 }

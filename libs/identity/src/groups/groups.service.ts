@@ -1,15 +1,30 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AuditLog } from '../../../core/src/audit/audit-log';
-import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
-import { AppError } from '../../../core/src/errors';
+import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError, found } from '../../../core/src/errors';
+import { validKeyValue } from '../../../core/src/graphql/cursor-values';
+import { nestedCount, nestedCounts, nestedPage } from '../../../core/src/graphql/nested-pages';
+import { Connection, decodeCursor, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
-import { GroupMentionable, GroupModel, GroupRow, toGroupModel } from './group.model';
-import { CreateGroupInput, GroupMemberInput, UpdateGroupInput } from './dto/group.inputs';
+import { UserModel } from '../users/user.model';
+import { UsersLoader } from '../users/users.loader';
+import { CreateGroupInput, UpdateGroupInput } from './dto/group.inputs';
+import {
+  GroupJoining,
+  GroupMemberModel,
+  GroupMembership,
+  GroupMentionable,
+  GroupModel,
+  GroupRequestModel,
+  GroupVisibility,
+  toGroupModel,
+} from './group.model';
+import { seesGroup } from './group-visibility';
+import { GroupsRepository } from './groups.repository';
 
-export const SELECT_GROUP = `SELECT g.id, g.slug, g.name, g.description, g.mentionable, g.created_at,
-  (SELECT count(*)::int FROM group_members gm WHERE gm.group_id = g.id) AS member_count FROM groups g`;
+const MEMBERS_CURSOR = 'group-members';
+const REQUESTS_CURSOR = 'group-requests';
 
 /**
  * A group that may be mentioned needs a slug a mention can name: as handles are, 3–30
@@ -22,13 +37,25 @@ function assertMentionable(slug: string, mentionable: GroupMentionable | undefin
   }
 }
 
-/** Groups are administered by global admins only. */
+/** People join or ask to join only a group they see: OPEN and REQUEST need it SIGNED_IN or PUBLIC (the table's CHECK too). */
+function assertJoinable(visibility: GroupVisibility, joining: GroupJoining): void {
+  if (joining !== GroupJoining.CLOSED && visibility !== GroupVisibility.SIGNED_IN && visibility !== GroupVisibility.PUBLIC) {
+    throw AppError.badField('joining', 'an OPEN or REQUEST group must be visible to those who join it: visibility SIGNED_IN or PUBLIC');
+  }
+}
+
+/**
+ * Groups: their settings (admins alone create and change them) and what the viewer reads of
+ * them, which `seesGroup` decides for the group and its members alike. Membership changes are
+ * GroupMembersService's and GroupRequestsService's.
+ */
 @Injectable()
 export class GroupsService {
   constructor(
-    private readonly ds: DataSource,
+    private readonly repo: GroupsRepository,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
+    private readonly users: UsersLoader,
   ) {}
 
   private requireAdmin(viewer: Viewer): void {
@@ -36,95 +63,139 @@ export class GroupsService {
     if (!viewer.isAdmin) throw AppError.forbidden('Only admins manage groups');
   }
 
+  /** Every group for an admin; for others those they see (PUBLIC, SIGNED_IN when signed in, MEMBERS of theirs, any they own). */
   async list(viewer: Viewer): Promise<GroupModel[]> {
-    this.requireAdmin(viewer);
-    const rows: GroupRow[] = await this.ds.query(`${SELECT_GROUP} ORDER BY g.name, g.id`);
-    return rows.map(toGroupModel);
+    return (await this.repo.list(viewer)).map(toGroupModel);
   }
 
-  private async get(id: string): Promise<GroupModel> {
-    const rows: GroupRow[] = await this.ds.query(`${SELECT_GROUP} WHERE g.id = $1`, [id]);
-    if (!rows[0]) throw AppError.notFound('Group not found');
-    return toGroupModel(rows[0]);
+  /** A group by slug: NOT_FOUND when it does not exist or the viewer may not see it. */
+  async bySlug(viewer: Viewer, slug: string): Promise<GroupModel> {
+    return toGroupModel(found(await this.repo.bySlug(viewer, slug), 'Group'));
+  }
+
+  /** A group the viewer just changed, or changed their place in (seen a moment ago, whatever they see of it now). */
+  async get(viewer: Viewer, id: string): Promise<GroupModel> {
+    return toGroupModel(found(await this.repo.byId(viewer, id), 'Group'));
   }
 
   async create(viewer: Viewer, input: CreateGroupInput): Promise<GroupModel> {
     this.requireAdmin(viewer);
     assertMentionable(input.slug, input.mentionable);
+    const settings = {
+      slug: input.slug,
+      name: input.name,
+      mentionable: input.mentionable ?? GroupMentionable.NOBODY,
+      visibility: input.visibility ?? GroupVisibility.OWNERS,
+      joining: input.joining ?? GroupJoining.CLOSED,
+    };
+    assertJoinable(settings.visibility, settings.joining);
     const id = newId();
     await this.uow.run(async (tx) => {
       const rows = await tx.query(
-        `INSERT INTO groups (id, slug, name, description, mentionable) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (slug) DO NOTHING RETURNING id`,
-        [id, input.slug, input.name, input.description ?? '', input.mentionable ?? GroupMentionable.NOBODY],
+        `INSERT INTO groups (id, slug, name, description, mentionable, visibility, joining) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slug) DO NOTHING RETURNING id`,
+        [id, settings.slug, settings.name, input.description ?? '', settings.mentionable, settings.visibility, settings.joining],
       );
       if (rows.length === 0) throw AppError.badField('slug', 'is taken');
-      await this.audit.append(tx, {
-        actorId: viewer.id, action: 'group.create', targetType: 'group', targetId: id, spaceId: null,
-        after: { slug: input.slug, name: input.name, mentionable: input.mentionable ?? GroupMentionable.NOBODY },
-      });
+      await this.audit.append(tx, { actorId: viewer.id, action: 'group.create', targetType: 'group', targetId: id, spaceId: null, after: settings });
     });
-    return this.get(id);
+    return this.get(viewer, id);
   }
 
-  /** Renames a group, or changes its description or who may mention it; logged with what it was. */
+  /**
+   * Renames a group, or changes its description, who may mention it, who sees it or how people
+   * join it; logged with what it was. Under the group's lock: a member joining as it closes
+   * either joined before, or is refused.
+   */
   async update(viewer: Viewer, input: UpdateGroupInput): Promise<GroupModel> {
     this.requireAdmin(viewer);
     // A field given as null changes nothing, as an absent one.
-    if (input.name == null && input.description == null && input.mentionable == null) {
-      throw AppError.badInput(['name', 'description', 'mentionable'].map((field) => ({ field, message: 'give at least one of name, description, mentionable' })));
+    const fields = ['name', 'description', 'mentionable', 'visibility', 'joining'] as const;
+    if (fields.every((f) => input[f] == null)) {
+      throw AppError.badInput(fields.map((field) => ({ field, message: `give at least one of ${fields.join(', ')}` })));
     }
     await this.uow.run(async (tx) => {
-      const [before] = await tx.query<{ slug: string; name: string; description: string; mentionable: GroupMentionable }>(
-        `SELECT slug, name, description, mentionable FROM groups WHERE id = $1 FOR UPDATE`,
-        [input.groupId],
-      );
+      type Settings = { name: string; description: string; mentionable: GroupMentionable; visibility: GroupVisibility; joining: GroupJoining };
+      const before = await tx.one<Settings & { slug: string }>(`SELECT slug, name, description, mentionable, visibility, joining FROM groups WHERE id = $1 FOR UPDATE`, [input.groupId]);
       if (!before) throw AppError.notFound('Group not found');
-      const after = { name: input.name ?? before.name, description: input.description ?? before.description, mentionable: input.mentionable ?? before.mentionable };
-      assertMentionable(before.slug, after.mentionable);
-      if (after.name === before.name && after.description === before.description && after.mentionable === before.mentionable) return; // nothing to change or log
-      await tx.query(`UPDATE groups SET name = $2, description = $3, mentionable = $4 WHERE id = $1`, [input.groupId, after.name, after.description, after.mentionable]);
-      await this.audit.append(tx, { actorId: viewer.id, action: 'group.update', targetType: 'group', targetId: input.groupId, spaceId: null, before, after });
+      const { slug, ...was } = before;
+      const after: Settings = { name: input.name ?? was.name, description: input.description ?? was.description, mentionable: input.mentionable ?? was.mentionable, visibility: input.visibility ?? was.visibility, joining: input.joining ?? was.joining };
+      assertMentionable(slug, after.mentionable);
+      assertJoinable(after.visibility, after.joining);
+      if (fields.every((f) => after[f] === was[f])) return; // nothing to change or log
+      await tx.query(`UPDATE groups SET name = $2, description = $3, mentionable = $4, visibility = $5, joining = $6 WHERE id = $1`, [
+        input.groupId, after.name, after.description, after.mentionable, after.visibility, after.joining,
+      ]);
+      await this.audit.append(tx, { actorId: viewer.id, action: 'group.update', targetType: 'group', targetId: input.groupId, spaceId: null, before: was, after });
     });
-    return this.get(input.groupId);
+    return this.get(viewer, input.groupId);
   }
 
-  async addMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
-    this.requireAdmin(viewer);
-    await this.assertExists(input);
-    await this.uow.run(async (tx) => {
-      const added = await tx.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING user_id`, [input.groupId, input.userId]);
-      if (added.length > 0) await this.logMembership(tx, viewer, 'group.member_add', input);
-    });
-    return this.get(input.groupId);
+  /**
+   * Where the viewer stands with the group: known already when the statement that read the group
+   * said it, else read for every group of the batch in one statement.
+   */
+  async standing(viewer: Viewer, group: GroupModel): Promise<GroupMembership> {
+    if (group.standing) return group.standing;
+    if (!viewer.id) return GroupMembership.NONE;
+    const me = viewer.id;
+    return nestedCounts(viewer, 'group-standing', group.id, (ids) => this.repo.standings(me, ids), GroupMembership.NONE);
   }
 
-  async removeMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
-    this.requireAdmin(viewer);
-    await this.assertExists(input);
-    await this.uow.run(async (tx) => {
-      const removed = await tx.query(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2 RETURNING user_id`, [input.groupId, input.userId]);
-      if (removed.length === 0) return;
-      await this.logMembership(tx, viewer, 'group.member_remove', input);
-      // The user may have lost access to the spaces the group holds grants on: live rooms check them again.
-      const spaces = await tx.query<{ space_id: string }>(`SELECT DISTINCT space_id FROM space_grants WHERE group_id = $1`, [input.groupId]);
-      for (const { space_id: spaceId } of spaces) {
-        await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: spaceId, payload: { spaceId } });
-      }
-    });
-    return this.get(input.groupId);
+  /** Whether the viewer sees the group's members (its count, its list): the rule that shows the group (a group met elsewhere, as an article's owner, may not be). */
+  async seesMembers(viewer: Viewer, group: GroupModel): Promise<boolean> {
+    // Where the viewer stands is asked only when it matters (a MEMBERS or OWNERS group).
+    return seesGroup(viewer, group.visibility, GroupMembership.NONE) || seesGroup(viewer, group.visibility, await this.standing(viewer, group));
   }
 
-  /** Group membership decides what restricted spaces a user reads: every change is in the moderation log. */
-  private logMembership(tx: Tx, viewer: Viewer, action: string, input: GroupMemberInput): Promise<void> {
-    return this.audit.append(tx, { actorId: viewer.id, action, targetType: 'user', targetId: input.userId, spaceId: null, after: { groupId: input.groupId } });
+  /** Whether the viewer manages the group's members and requests: an admin or one of its owners. */
+  async manages(viewer: Viewer, group: GroupModel): Promise<boolean> {
+    return viewer.isAdmin || (await this.standing(viewer, group)) === GroupMembership.OWNER;
   }
 
-  private async assertExists(input: GroupMemberInput): Promise<void> {
-    const rows: Array<{ g: boolean; u: boolean }> = await this.ds.query(
-      `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1) AS g, EXISTS (SELECT 1 FROM users WHERE id = $2) AS u`,
-      [input.groupId, input.userId],
+  /** A page of the group's members, owners first, then by when they joined; null to those who may not see them. */
+  async members(viewer: Viewer, group: GroupModel, args: PageArgs): Promise<Connection<GroupMemberModel> | null> {
+    if (!(await this.seesMembers(viewer, group))) return null;
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after, MEMBERS_CURSOR, 3) as [boolean, string, string] | undefined;
+    if (after && !(typeof after[0] === 'boolean' && validKeyValue(after[1], 'timestamptz') && validKeyValue(after[2], 'uuid'))) {
+      throw AppError.badField('after', 'is not a valid cursor');
+    }
+    // Asked of every group of a list, one statement for all of them.
+    const rows = await nestedPage(viewer, `group-members:${size}:${after?.join(',') ?? ''}`, group.id, (ids) => this.repo.memberPages(ids, size + 1, after), (r) => r.group_id);
+    return toConnection(
+      rows,
+      size,
+      MEMBERS_CURSOR,
+      (r) => [r.owner, r.k_ts, r.a_id],
+      (r) => Object.assign(new GroupMemberModel(), { user: this.users.authorOf(viewer, r), owner: r.owner, joinedAt: r.joined_at }),
+      async () => group.memberCount,
     );
-    if (!rows[0].g) throw AppError.notFound('Group not found');
-    if (!rows[0].u) throw AppError.notFound('User not found');
+  }
+
+  /** A page of the requests waiting in the group, oldest first: to its owners and the admins (null to others). */
+  async requests(viewer: Viewer, group: GroupModel, args: PageArgs): Promise<Connection<GroupRequestModel> | null> {
+    if (!(await this.manages(viewer, group))) return null;
+    const size = pageSize(args.first);
+    const after = idFromCursor(args.after, REQUESTS_CURSOR);
+    const rows = await nestedPage(viewer, `group-requests:${size}:${after ?? ''}`, group.id, (ids) => this.repo.requestPages(ids, size + 1, after), (r) => r.group_id);
+    return toConnection(
+      rows,
+      size,
+      REQUESTS_CURSOR,
+      (r) => [r.id],
+      (r) => Object.assign(new GroupRequestModel(), { id: r.id, user: this.users.authorOf(viewer, r), message: r.message, createdAt: r.created_at }),
+      () => nestedCount(viewer, 'group-requests', group.id, (ids) => this.repo.pendingCounts(ids)),
+    );
+  }
+
+  /**
+   * A user's groups the viewer sees the members of (so a membership the group hides never
+   * shows), by name; null when the user hides their profile from the viewer (`hideProfile`).
+   * One statement for every user of a list (and the profiles' one, shared with other fields).
+   */
+  async ofUser(viewer: Viewer, user: UserModel): Promise<GroupModel[] | null> {
+    if (!(await this.users.profileShown(viewer, user))) return null;
+    const rows = await nestedPage(viewer, 'user-groups', user.id, (ids) => this.repo.userGroups(viewer, ids), (r) => r.member_id);
+    return rows.map(toGroupModel);
   }
 }

@@ -13,7 +13,8 @@ import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { SignedTokens } from '../../../core/src/signed-tokens';
 import { normalizeEmail } from '../auth/auth.service';
 import { GroupModel, GroupRow, toGroupModel } from '../groups/group.model';
-import { SELECT_GROUP } from '../groups/groups.service';
+import { GroupMemberships } from '../groups/group-memberships';
+import { SELECT_GROUP } from '../groups/groups.repository';
 import { CreateInviteInput } from './dto/invite.inputs';
 import { INVITE_COLUMNS, InvitationModel, InviteModel, InviteRow, InviteState, inviteState, toInviteModel } from './invite.model';
 
@@ -58,6 +59,7 @@ export class InvitesService {
     private readonly config: AppConfig,
     private readonly access: AccessService,
     private readonly limiter: RateLimiter,
+    private readonly memberships: GroupMemberships,
   ) {}
 
   async create(viewer: Viewer, input: CreateInviteInput): Promise<InviteModel> {
@@ -180,12 +182,9 @@ export class InvitesService {
     this.redeemable(row, member.email);
     await tx.query(`UPDATE invites SET uses = uses + 1 WHERE id = $1`, [row!.id]);
     await tx.query(`INSERT INTO invite_redemptions (invite_id, user_id) VALUES ($1, $2)`, [row!.id, member.id]);
-    const joined = await tx.query<{ group_id: string }>(
-      `INSERT INTO group_members (group_id, user_id) SELECT unnest($1::uuid[]), $2 ON CONFLICT DO NOTHING RETURNING group_id`,
-      [row!.group_ids, member.id],
-    );
-    for (const { group_id: groupId } of joined) {
-      await this.audit.append(tx, { actorId: row!.created_by, action: 'group.member_add', targetType: 'user', targetId: member.id, spaceId: null, reason: 'invitation', after: { groupId, inviteId: row!.id } });
+    // Each as if the admin who invited added them: logged so, and a request of theirs to join goes.
+    for (const groupId of row!.group_ids) {
+      await this.memberships.add(tx, { groupId, userId: member.id, actorId: row!.created_by, reason: 'invitation', details: { inviteId: row!.id } });
     }
     return true;
   }

@@ -109,11 +109,12 @@ export class AccountDeletionService {
         WHERE id = $1 RETURNING ${USER_COLUMNS()}`,
       [user.id, await this.freeHandle(tx), DELETED_DISPLAY_NAME],
     );
-    // What is about the person, not the community's: who they are with (groups, grants,
+    // What is about the person, not the community's: who they are with (groups and requests to join them, grants,
     // ignores both ways), what they follow, read, keep (bookmarks) and were writing (drafts), their
     // settings and their news. Votes (idea and poll votes), reactions, ratings and credits stay with the content they count for.
     await tx.query(
       `WITH g AS (DELETE FROM group_members WHERE user_id = $1),
+            gr AS (DELETE FROM group_requests WHERE user_id = $1),
             sg AS (DELETE FROM space_grants WHERE user_id = $1),
             i AS (DELETE FROM user_ignores WHERE user_id = $1 OR ignored_user_id = $1),
             tw AS (DELETE FROM topic_watches WHERE user_id = $1),

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { TopicRow } from '../../../forum/src/topics/topic.model';
 import { readableTopicSql, TOPIC_COLUMNS } from '../../../forum/src/topics/topics.repository';
 import { GroupRow } from '../../../identity/src/groups/group.model';
-import { SELECT_GROUP } from '../../../identity/src/groups/groups.service';
+import { SELECT_GROUP } from '../../../identity/src/groups/groups.repository';
 import { ArticleRow, RevisionRow } from './article.model';
 
 export const REVISION_META = `r.id, r.topic_id, r.number, r.title, r.summary, r.author_id, r.note, r.restored_from_id, r.published_at, r.published_by, r.created_at`;

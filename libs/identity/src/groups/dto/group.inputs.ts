@@ -1,10 +1,15 @@
 import { Field, ID, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsEnum, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
-import { GroupMentionable } from '../group.model';
+import { IsBoolean, IsEnum, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import { GroupJoining, GroupMentionable, GroupVisibility } from '../group.model';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine, MaxCharacters } from '../../../../core/src/graphql/validators';
 
+/** How long a request's message may be (the table's CHECK counts the same characters). */
+export const GROUP_REQUEST_MESSAGE_MAX = 500;
+
+const VISIBILITIES = 'must be PUBLIC, SIGNED_IN, MEMBERS or OWNERS';
+const JOININGS = 'must be CLOSED, OPEN or REQUEST';
 
 @InputType()
 export class CreateGroupInput {
@@ -15,6 +20,12 @@ export class CreateGroupInput {
   @Field(() => GroupMentionable, { nullable: true, description: 'NOBODY when absent.' })
   @IsOptional() @IsEnum(GroupMentionable, { message: 'must be NOBODY, STAFF, MEMBERS or EVERYONE' })
   mentionable?: GroupMentionable;
+  @Field(() => GroupVisibility, { nullable: true, description: 'OWNERS when absent.' })
+  @IsOptional() @IsEnum(GroupVisibility, { message: VISIBILITIES })
+  visibility?: GroupVisibility;
+  @Field(() => GroupJoining, { nullable: true, description: 'CLOSED when absent; OPEN and REQUEST need visibility SIGNED_IN or PUBLIC.' })
+  @IsOptional() @IsEnum(GroupJoining, { message: JOININGS })
+  joining?: GroupJoining;
 }
 
 @InputType({ description: 'What to change; fields left out stay as they are.' })
@@ -25,10 +36,35 @@ export class UpdateGroupInput {
   @Field(() => GroupMentionable, { nullable: true })
   @IsOptional() @IsEnum(GroupMentionable, { message: 'must be NOBODY, STAFF, MEMBERS or EVERYONE' })
   mentionable?: GroupMentionable;
+  @Field(() => GroupVisibility, { nullable: true })
+  @IsOptional() @IsEnum(GroupVisibility, { message: VISIBILITIES })
+  visibility?: GroupVisibility;
+  @Field(() => GroupJoining, { nullable: true, description: 'OPEN and REQUEST need visibility SIGNED_IN or PUBLIC (as it is after the change).' })
+  @IsOptional() @IsEnum(GroupJoining, { message: JOININGS })
+  joining?: GroupJoining;
 }
 
 @InputType()
 export class GroupMemberInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
   @Field(() => ID) @IsUUID('all', { message: 'must be a user id' }) userId!: string;
+}
+
+@InputType()
+export class SetGroupOwnerInput extends GroupMemberInput {
+  @Field({ description: 'true makes them an owner (and a member, if they were not); false leaves them a member.' }) @IsBoolean() owner!: boolean;
+}
+
+@InputType()
+export class GroupRequestInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
+  @Field({ description: `To the group's owners: why you ask (plain text, 1–${GROUP_REQUEST_MESSAGE_MAX} characters).` })
+  @Transform(trim) @IsString() @HasVisibleText() @MaxCharacters(GROUP_REQUEST_MESSAGE_MAX)
+  message!: string;
+}
+
+@InputType()
+export class DecideGroupRequestInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a request id' }) requestId!: string;
+  @Field({ description: 'true adds the requester to the group; false declines.' }) @IsBoolean() accept!: boolean;
 }

@@ -1,0 +1,137 @@
+import { Injectable } from '@nestjs/common';
+import { AccessService } from '../../../access/src/access.service';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { isUuid } from '../../../core/src/ids';
+import { GroupMemberInput, SetGroupOwnerInput } from './dto/group.inputs';
+import { GroupJoining, GroupModel } from './group.model';
+import { GroupMemberships, LockedGroup } from './group-memberships';
+import { isMember } from './group-visibility';
+import { GroupsService } from './groups.service';
+
+/**
+ * Who is in a group, as Discourse's group owners run it: admins add and remove anyone and make
+ * owners; a group's owners add and remove its members (not another owner: only admins do, but
+ * themselves, which is leaving); members join an OPEN group and leave an OPEN or REQUEST one by
+ * themselves (a CLOSED group's membership is its owners' and the admins'). A group the viewer
+ * may not see is NOT_FOUND on every path. Each change runs under the group's lock
+ * (GroupMemberships.lock) and is logged; a removal makes live rooms check again.
+ */
+@Injectable()
+export class GroupMembersService {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly memberships: GroupMemberships,
+    private readonly groups: GroupsService,
+    private readonly access: AccessService,
+  ) {}
+
+  /** Admins and the group's owners add a member (grants given to the group apply to them at once). */
+  async addMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
+    requireSignedIn(viewer);
+    await this.uow.run(async (tx) => {
+      await this.requireManager(tx, viewer, await this.memberships.lock(tx, viewer, input.groupId));
+      await requireUser(tx, input.userId);
+      await this.memberships.add(tx, { groupId: input.groupId, userId: input.userId, actorId: viewer.id });
+    });
+    if (input.userId === viewer.id) this.ownGroupsChanged(viewer, input.groupId, true);
+    return this.groups.get(viewer, input.groupId);
+  }
+
+  /** Admins remove anyone; owners remove members who are not owners, and themselves (leaving). */
+  async removeMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
+    requireSignedIn(viewer);
+    const self = input.userId === viewer.id;
+    await this.uow.run(async (tx) => {
+      await this.requireManager(tx, viewer, await this.memberships.lock(tx, viewer, input.groupId));
+      await requireUser(tx, input.userId);
+      if (!viewer.isAdmin && !self) {
+        // Their row is locked: an admin making them an owner meanwhile waits, or comes first and this refuses.
+        const target = await tx.one<{ owner: boolean }>(`SELECT owner FROM group_members WHERE group_id = $1 AND user_id = $2 FOR UPDATE`, [input.groupId, input.userId]);
+        if (target?.owner) throw AppError.forbidden('Only admins remove an owner of a group');
+      }
+      await this.memberships.remove(tx, { groupId: input.groupId, userId: input.userId, actorId: viewer.id, reason: self ? 'left' : undefined });
+    });
+    if (self) this.ownGroupsChanged(viewer, input.groupId, false);
+    return this.groups.get(viewer, input.groupId);
+  }
+
+  /** Admins make a user an owner (a member, then, if they were not) or take it away (they stay a member). */
+  async setOwner(viewer: Viewer, input: SetGroupOwnerInput): Promise<GroupModel> {
+    requireSignedIn(viewer);
+    if (!viewer.isAdmin) throw AppError.forbidden('Only admins choose the owners of a group');
+    let joined = false;
+    await this.uow.run(async (tx) => {
+      await this.memberships.lock(tx, viewer, input.groupId);
+      await requireUser(tx, input.userId);
+      const change = { groupId: input.groupId, userId: input.userId, actorId: viewer.id };
+      joined = input.owner && (await this.memberships.add(tx, { ...change, reason: 'made owner' }));
+      await this.memberships.setOwner(tx, change, input.owner);
+    });
+    if (joined && input.userId === viewer.id) this.ownGroupsChanged(viewer, input.groupId, true);
+    return this.groups.get(viewer, input.groupId);
+  }
+
+  /** A signed-in member who sees an OPEN group joins it (again: nothing changes). */
+  async join(viewer: Viewer, groupId: string): Promise<GroupModel> {
+    requireSignedIn(viewer);
+    requireGroupId(groupId);
+    await this.uow.run(async (tx) => {
+      const group = await this.memberships.lock(tx, viewer, groupId);
+      if (group.joining === GroupJoining.REQUEST) throw AppError.forbidden('This group takes requests to join: ask with requestGroupMembership');
+      if (group.joining !== GroupJoining.OPEN) throw AppError.forbidden('Its owners and the admins add people to this group');
+      if (!isMember(group.standing)) await this.memberships.add(tx, { groupId, userId: viewer.id!, actorId: viewer.id, reason: 'joined' });
+    });
+    this.ownGroupsChanged(viewer, groupId, true);
+    return this.groups.get(viewer, groupId);
+  }
+
+  /**
+   * A member leaves an OPEN or REQUEST group (not in it: nothing changes); a CLOSED one's
+   * membership is its owners' and the admins': only they leave it (removeGroupMember too).
+   */
+  async leave(viewer: Viewer, groupId: string): Promise<GroupModel> {
+    requireSignedIn(viewer);
+    requireGroupId(groupId);
+    await this.uow.run(async (tx) => {
+      const group = await this.memberships.lock(tx, viewer, groupId);
+      if (group.joining === GroupJoining.CLOSED && !(await this.memberships.manages(tx, viewer, group))) {
+        throw AppError.forbidden('Its owners and the admins manage who is in this group');
+      }
+      if (isMember(group.standing)) await this.memberships.remove(tx, { groupId, userId: viewer.id!, actorId: viewer.id, reason: 'left' });
+    });
+    this.ownGroupsChanged(viewer, groupId, false);
+    return this.groups.get(viewer, groupId);
+  }
+
+  /** Refuses who may not manage the group's members (its owners and the admins may): the group is seen by then. */
+  private async requireManager(tx: Tx, viewer: Viewer, group: LockedGroup): Promise<void> {
+    if (!(await this.memberships.manages(tx, viewer, group))) {
+      throw AppError.forbidden('Only its owners and the admins add and remove its members');
+    }
+  }
+
+  /**
+   * The viewer's own groups changed: the rest of the request sees them as they are now (the
+   * session read them before), access to restricted spaces included.
+   */
+  private ownGroupsChanged(viewer: Viewer, groupId: string, member: boolean): void {
+    const user = viewer.user!;
+    user.groupIds = member ? [...new Set([...user.groupIds, groupId])] : user.groupIds.filter((id) => id !== groupId);
+    this.access.invalidate(viewer);
+  }
+}
+
+function requireSignedIn(viewer: Viewer): void {
+  if (!viewer.signedIn) throw AppError.unauthenticated();
+}
+
+/** A group id as an argument of its own (an input's are validated with it). */
+export function requireGroupId(groupId: string): void {
+  if (!isUuid(groupId)) throw AppError.badField('groupId', 'must be a group id');
+}
+
+async function requireUser(tx: Tx, userId: string): Promise<void> {
+  if (!(await tx.one(`SELECT 1 FROM users WHERE id = $1`, [userId]))) throw AppError.notFound('User not found');
+}

@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { AuditLog } from '../../../core/src/audit/audit-log';
+import { Tx } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { GroupJoining, GroupMembership, GroupVisibility } from './group.model';
+import { seesGroup, standingSql } from './group-visibility';
+
+/** A group as a change to its membership reads it, locked, with where the acting viewer stands. */
+export interface LockedGroup {
+  id: string;
+  slug: string;
+  name: string;
+  visibility: GroupVisibility;
+  joining: GroupJoining;
+  standing: GroupMembership;
+}
+
+/** One membership change, for the moderation log: who acted (null for the system), and why. */
+export interface MembershipChange {
+  groupId: string;
+  userId: string;
+  actorId: string | null;
+  /** 'joined', 'left', 'request accepted', 'invitation'...; none when an admin or owner simply acted. */
+  reason?: string;
+  /** More for the log entry's `after` (the invitation, the request). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The writes every way into or out of a group goes through (an admin's or owner's, joining,
+ * leaving, an accepted request, an invitation), in the caller's transaction: each change is in
+ * the moderation log, since membership decides who reads restricted spaces, and a removal makes
+ * the live rooms of the spaces the group holds grants on check their members again.
+ */
+@Injectable()
+export class GroupMemberships {
+  constructor(private readonly audit: AuditLog) {}
+
+  /**
+   * The group, locked FOR SHARE for the rest of `tx` (a change of its settings, which locks it
+   * FOR UPDATE, waits for this change or comes before it: nobody joins a group as it closes),
+   * with where the viewer stands. NOT_FOUND (saying `notFound`) when it does not exist or the
+   * viewer may not see it, unless `evenUnseen` says they know of it (a requester withdrawing).
+   */
+  async lock(tx: Tx, viewer: Viewer, groupId: string, opts: { notFound?: string; evenUnseen?: (standing: GroupMembership) => boolean } = {}): Promise<LockedGroup> {
+    const group = await tx.one<LockedGroup>(
+      `SELECT g.id, g.slug, g.name, g.visibility, g.joining, ${standingSql('g', '$2')} AS standing FROM groups g WHERE g.id = $1 FOR SHARE OF g`,
+      [groupId, viewer.id],
+    );
+    if (!group || !(seesGroup(viewer, group.visibility, group.standing) || opts.evenUnseen?.(group.standing))) throw AppError.notFound(opts.notFound ?? 'Group not found');
+    return group;
+  }
+
+  /**
+   * Whether the viewer may manage the group's members (an admin, or one of its owners). An
+   * owner's membership row is locked FOR SHARE, so an admin taking their ownership away waits
+   * for what they are doing, or comes first and this refuses.
+   */
+  async manages(tx: Tx, viewer: Viewer, group: LockedGroup): Promise<boolean> {
+    if (viewer.isAdmin) return true;
+    if (group.standing !== GroupMembership.OWNER) return false;
+    return !!(await tx.one(`SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 AND owner FOR SHARE`, [group.id, viewer.id]));
+  }
+
+  /**
+   * Adds a member; whether they were not one before (else nothing changes, nothing is logged).
+   * A request of theirs still waiting goes: they are in.
+   */
+  async add(tx: Tx, change: MembershipChange): Promise<boolean> {
+    // The request first: a decision holding it (and adding them itself) is waited for, not deadlocked with.
+    await tx.query(`DELETE FROM group_requests WHERE group_id = $1 AND user_id = $2 AND decided_at IS NULL`, [change.groupId, change.userId]);
+    const added = await tx.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING user_id`, [change.groupId, change.userId]);
+    if (added.length === 0) return false;
+    await this.log(tx, 'group.member_add', change);
+    return true;
+  }
+
+  /** Removes a member; whether they were one. Their access may have shrunk: the live rooms check again. */
+  async remove(tx: Tx, change: MembershipChange): Promise<boolean> {
+    const [removed] = await tx.query<{ owner: boolean }>(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2 RETURNING owner`, [change.groupId, change.userId]);
+    if (!removed) return false;
+    await this.log(tx, 'group.member_remove', change, removed.owner ? { owner: true } : undefined);
+    // The user may have lost access to the spaces the group holds grants on: live rooms check them again.
+    const spaces = await tx.query<{ space_id: string }>(`SELECT DISTINCT space_id FROM space_grants WHERE group_id = $1`, [change.groupId]);
+    for (const { space_id: spaceId } of spaces) {
+      await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: spaceId, payload: { spaceId } });
+    }
+    return true;
+  }
+
+  /** Makes a member an owner or takes it away; whether it changed (a member only: someone outside stays out). */
+  async setOwner(tx: Tx, change: MembershipChange, owner: boolean): Promise<boolean> {
+    const changed = await tx.query(`UPDATE group_members SET owner = $3 WHERE group_id = $1 AND user_id = $2 AND owner <> $3 RETURNING user_id`, [
+      change.groupId, change.userId, owner,
+    ]);
+    if (changed.length === 0) return false;
+    await this.log(tx, owner ? 'group.owner_add' : 'group.owner_remove', change);
+    return true;
+  }
+
+  /** Group membership decides what restricted spaces a user reads: every change is in the moderation log. */
+  private log(tx: Tx, action: string, change: MembershipChange, before?: Record<string, unknown>): Promise<void> {
+    return this.audit.append(tx, {
+      actorId: change.actorId, action, targetType: 'user', targetId: change.userId, spaceId: null, reason: change.reason ?? null,
+      before, after: { groupId: change.groupId, ...change.details },
+    });
+  }
+}

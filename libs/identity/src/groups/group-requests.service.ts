@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { AccessService, SILENCED } from '../../../access/src/access.service';
+import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { newId } from '../../../core/src/ids';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
+import { DecideGroupRequestInput, GroupRequestInput } from './dto/group.inputs';
+import { GroupJoining, GroupMembership, GroupModel } from './group.model';
+import { GroupMemberships } from './group-memberships';
+import { isMember } from './group-visibility';
+import { requireGroupId } from './group-members.service';
+import { GroupsService } from './groups.service';
+
+/** The outbox event of a new request to join a group: its owners (or the admins) are told (GROUP_MEMBERSHIP_REQUEST). */
+export const GROUP_REQUESTED = 'group.membership_requested';
+/** The outbox event of a decided request: its requester is told (GROUP_MEMBERSHIP_DECIDED). */
+export const GROUP_REQUEST_DECIDED = 'group.membership_decided';
+/** Requests to join a group a member may make a day (each tells the group's owners): refused ones do not count. */
+export const GROUP_REQUESTS_PER_USER: RateRule = { bucket: 'group-request:user', limit: 10, windowSeconds: 86400 };
+
+/**
+ * Requests to join a REQUEST group, as Discourse's: a signed-in member who sees the group asks
+ * with a message (not while silenced site-wide, GROUP_REQUESTS_PER_USER a day), may withdraw it
+ * while it waits, and an owner of the group or an admin accepts (which adds them) or declines
+ * it, once: a second decision, however close, is CONFLICT (the request's row is locked).
+ */
+@Injectable()
+export class GroupRequestsService {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly memberships: GroupMemberships,
+    private readonly groups: GroupsService,
+    private readonly access: AccessService,
+    private readonly limiter: RateLimiter,
+  ) {}
+
+  async request(viewer: Viewer, input: GroupRequestInput): Promise<GroupModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    // A request is words to the owners: a silenced member writes to nobody.
+    if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
+    await this.uow.run(async (tx) => {
+      const group = await this.memberships.lock(tx, viewer, input.groupId);
+      if (group.joining !== GroupJoining.REQUEST) {
+        throw AppError.forbidden(group.joining === GroupJoining.OPEN ? 'Anyone may join this group: joinGroup' : 'Its owners and the admins add people to this group');
+      }
+      if (isMember(group.standing)) throw AppError.conflict('You are in this group already');
+      if (group.standing === GroupMembership.REQUESTED) throw AppError.conflict('Your request to join this group waits already');
+      // Counted in this transaction: a request refused (here or below) counts nothing.
+      await this.limiter.hitWithin(tx, [[GROUP_REQUESTS_PER_USER, viewer.id!]]);
+      const id = newId();
+      const made = await tx.query(
+        `INSERT INTO group_requests (id, group_id, user_id, message) VALUES ($1, $2, $3, $4) ON CONFLICT (group_id, user_id) WHERE decided_at IS NULL DO NOTHING RETURNING id`,
+        [id, input.groupId, viewer.id, input.message],
+      );
+      if (made.length === 0) throw AppError.conflict('Your request to join this group waits already');
+      await tx.emit({ type: GROUP_REQUESTED, aggregateType: 'group', aggregateId: input.groupId, payload: { requestId: id, groupId: input.groupId, userId: viewer.id } });
+    });
+    return this.groups.get(viewer, input.groupId);
+  }
+
+  /** Withdraws the viewer's waiting request (none waiting: nothing changes), even from a group they no longer see. */
+  async withdraw(viewer: Viewer, groupId: string): Promise<GroupModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    requireGroupId(groupId);
+    await this.uow.run(async (tx) => {
+      await this.memberships.lock(tx, viewer, groupId, { evenUnseen: (standing) => standing === GroupMembership.REQUESTED });
+      await tx.query(`DELETE FROM group_requests WHERE group_id = $1 AND user_id = $2 AND decided_at IS NULL`, [groupId, viewer.id]);
+    });
+    return this.groups.get(viewer, groupId);
+  }
+
+  /**
+   * An owner of the group or an admin accepts (the requester joins) or declines a waiting
+   * request. A request of a group the viewer does not manage is NOT_FOUND, as one that does not
+   * exist; one decided already is CONFLICT.
+   */
+  async decide(viewer: Viewer, input: DecideGroupRequestInput): Promise<GroupModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    const groupId = await this.uow.run(async (tx) => {
+      const named = await tx.one<{ group_id: string }>(`SELECT group_id FROM group_requests WHERE id = $1`, [input.requestId]);
+      if (!named) throw AppError.notFound('Request not found');
+      // The group first, then the request, as every other path takes them.
+      const group = await this.memberships.lock(tx, viewer, named.group_id, { notFound: 'Request not found' });
+      if (!(await this.memberships.manages(tx, viewer, group))) throw AppError.notFound('Request not found');
+      const request = await tx.one<{ user_id: string; decided_at: Date | null }>(`SELECT user_id, decided_at FROM group_requests WHERE id = $1 FOR UPDATE`, [input.requestId]);
+      if (!request) throw AppError.notFound('Request not found');
+      if (request.decided_at) throw AppError.conflict('This request was decided already');
+      await tx.query(`UPDATE group_requests SET decided_at = now(), decided_by = $2, accepted = $3 WHERE id = $1`, [input.requestId, viewer.id, input.accept]);
+      if (input.accept) {
+        await this.memberships.add(tx, { groupId: group.id, userId: request.user_id, actorId: viewer.id, reason: 'request accepted', details: { requestId: input.requestId } });
+      }
+      await tx.emit({ type: GROUP_REQUEST_DECIDED, aggregateType: 'group', aggregateId: group.id, payload: { requestId: input.requestId, groupId: group.id, userId: request.user_id, accepted: input.accept } });
+      return group.id;
+    });
+    return this.groups.get(viewer, groupId);
+  }
+}

@@ -1,0 +1,504 @@
+import { AddressInfo } from 'node:net';
+import { Socket } from 'socket.io-client';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { GROUP_REQUESTS_PER_USER } from '../../libs/identity/src/groups/group-requests.service';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic } from '../factories/forum';
+import { publishedArticle } from '../factories/knowledge';
+import { connectLive, nextLiveEvent } from '../support/live-client';
+import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
+
+const GROUP = `query($slug: String!) { group(slug: $slug) { id slug visibility joining viewerMembership memberCount
+  members { totalCount edges { node { owner joinedAt user { handle } } } } } }`;
+const GROUPS = `{ groups { slug } }`;
+const USER_GROUPS = `query($h: String!) { user(handle: $h) { groups { slug } } }`;
+const JOIN = `mutation($id: ID!) { joinGroup(groupId: $id) { id viewerMembership memberCount } }`;
+const LEAVE = `mutation($id: ID!) { leaveGroup(groupId: $id) { id viewerMembership memberCount } }`;
+const REQUEST = `mutation($input: GroupRequestInput!) { requestGroupMembership(input: $input) { id viewerMembership } }`;
+const WITHDRAW = `mutation($id: ID!) { withdrawGroupRequest(groupId: $id) { id viewerMembership } }`;
+const DECIDE = `mutation($input: DecideGroupRequestInput!) { decideGroupRequest(input: $input) { id memberCount } }`;
+const ADD = `mutation($input: GroupMemberInput!) { addGroupMember(input: $input) { id memberCount } }`;
+const REMOVE = `mutation($input: GroupMemberInput!) { removeGroupMember(input: $input) { id memberCount } }`;
+const SET_OWNER = `mutation($input: SetGroupOwnerInput!) { setGroupOwner(input: $input) { id memberCount viewerMembership } }`;
+const CREATE = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id slug visibility joining } }`;
+const UPDATE = `mutation($input: UpdateGroupInput!) { updateGroup(input: $input) { id visibility joining } }`;
+const REQUESTS = `query($slug: String!, $first: Int, $after: String) { group(slug: $slug) { requests(first: $first, after: $after) {
+  totalCount pageInfo { hasNextPage endCursor } edges { node { id message createdAt user { handle } } } } } }`;
+const NOTIFICATIONS = `{ notifications(first: 50) { edges { node { kind data } } } }`;
+const TOPIC = `query($id: ID!) { topic(id: $id) { id } }`;
+const MISSING = '00000000-0000-4000-8000-000000000000';
+
+type Visibility = 'PUBLIC' | 'SIGNED_IN' | 'MEMBERS' | 'OWNERS';
+type Joining = 'CLOSED' | 'OPEN' | 'REQUEST';
+
+describe('groups: owners, visibility and self-service membership', () => {
+  let t: TestApp;
+  let url: string;
+  const sockets: Socket[] = [];
+  let admin: TestUser;
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    admin = await makeUser(t, { role: 'ADMIN' });
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
+
+  const drain = () => t.get(OutboxWorker).drain();
+  const as = (u: TestUser | undefined) => (u ? { token: u.token } : {});
+  /** A group written straight to the database: its settings, owners and members (joined in that order). */
+  const makeG = async (opts: { visibility?: Visibility; joining?: Joining; owners?: TestUser[]; members?: TestUser[] } = {}) => {
+    const id = await makeGroup(t);
+    await t.sql(`UPDATE groups SET visibility = $2, joining = $3 WHERE id = $1`, [id, opts.visibility ?? 'OWNERS', opts.joining ?? 'CLOSED']);
+    for (const o of opts.owners ?? []) await t.sql(`INSERT INTO group_members (group_id, user_id, owner) VALUES ($1, $2, true)`, [id, o.id]);
+    for (const m of opts.members ?? []) await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [id, m.id]);
+    const [{ slug }] = await t.sql(`SELECT slug FROM groups WHERE id = $1`, [id]);
+    return { id, slug: slug as string };
+  };
+  const users = (n: number) => Promise.all(Array.from({ length: n }, () => makeUser(t)));
+  const memberIds = async (groupId: string) => (await t.sql(`SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id`, [groupId])).map((r) => r.user_id);
+  const log = (groupId: string) =>
+    t.sql(`SELECT action, actor_id, target_id, reason, after FROM moderation_log WHERE action LIKE 'group.%' AND after->>'groupId' = $1 ORDER BY id`, [groupId]);
+  const heard = async (u: TestUser) =>
+    expectOk(await t.gql(NOTIFICATIONS, {}, as(u))).notifications.edges.map((e: any) => ({ kind: e.node.kind, data: JSON.parse(e.node.data) }));
+  const request = (u: TestUser, groupId: string, message = 'I work on the hub firmware') => t.gql(REQUEST, { input: { groupId, message } }, as(u));
+  const pendingOf = async (groupId: string, u: TestUser) =>
+    (await t.sql(`SELECT id FROM group_requests WHERE group_id = $1 AND user_id = $2 AND decided_at IS NULL`, [groupId, u.id]))[0]?.id as string | undefined;
+  /** Waits until `count` statements wait for a lock (asked on `q`, which holds one). */
+  const waiting = async (q: { query: (sql: string) => Promise<any> }, count: number) => {
+    for (let i = 0; i < 100; i++) {
+      const [{ n }] = await q.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      if (n >= count) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`fewer than ${count} statements waiting for a lock`);
+  };
+
+  describe('who sees a group', () => {
+    it('shows each visibility to its audience alone, the group and its members alike, on every read', async () => {
+      const [owner, member, outsider, author] = await users(4);
+      const viewers: Record<string, TestUser | undefined> = { anonymous: undefined, outsider, member, owner, admin };
+      const audience: Record<Visibility, string[]> = {
+        PUBLIC: ['anonymous', 'outsider', 'member', 'owner', 'admin'],
+        SIGNED_IN: ['outsider', 'member', 'owner', 'admin'],
+        MEMBERS: ['member', 'owner', 'admin'],
+        OWNERS: ['owner', 'admin'],
+      };
+      const groups = {} as Record<Visibility, { id: string; slug: string }>;
+      for (const v of Object.keys(audience) as Visibility[]) groups[v] = await makeG({ visibility: v, owners: [owner], members: [member] });
+      // A group met elsewhere (as an article's owner) is shown by name; its members only to its audience.
+      const kbBoard = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'KNOWLEDGE');
+      const article = await publishedArticle(t, author.token, admin.token, kbBoard);
+      const OWNER_OF = `query($id: ID!) { topic(id: $id) { article { owner { ... on Group { slug memberCount viewerMembership members { totalCount } } } } } }`;
+      const missing = expectError(await t.gql(GROUP, { slug: 'no-such-group' }, as(owner)), 'NOT_FOUND');
+
+      for (const [who, viewer] of Object.entries(viewers)) {
+        const listed = expectOk(await t.gql(GROUPS, {}, as(viewer))).groups.map((g: { slug: string }) => g.slug);
+        const ofMember = expectOk(await t.gql(USER_GROUPS, { h: member.handle }, as(viewer))).user.groups.map((g: { slug: string }) => g.slug);
+        const standing = who === 'owner' ? 'OWNER' : who === 'member' ? 'MEMBER' : 'NONE';
+        for (const v of Object.keys(audience) as Visibility[]) {
+          const g = groups[v];
+          const sees = audience[v].includes(who);
+          const res = await t.gql(GROUP, { slug: g.slug }, as(viewer));
+          if (sees) {
+            expect({ who, v, group: expectOk(res).group }).toEqual({
+              who, v,
+              group: {
+                id: g.id, slug: g.slug, visibility: v, joining: 'CLOSED', viewerMembership: standing, memberCount: 2,
+                members: { totalCount: 2, edges: [{ node: { owner: true, joinedAt: expect.any(String), user: { handle: owner.handle } } }, { node: { owner: false, joinedAt: expect.any(String), user: { handle: member.handle } } }] },
+              },
+            });
+          } else {
+            expectNotFound(res, 'group');
+            // Exactly as if it did not exist.
+            expect(res.errors![0].message).toBe(missing.message);
+          }
+          expect({ who, v, listed: listed.includes(g.slug) }).toEqual({ who, v, listed: sees });
+          expect({ who, v, onProfile: ofMember.includes(g.slug) }).toEqual({ who, v, onProfile: sees });
+          await t.sql(`UPDATE articles SET owner_user_id = NULL, owner_group_id = $2 WHERE topic_id = $1`, [article, g.id]);
+          const owned = expectOk(await t.gql(OWNER_OF, { id: article }, as(viewer))).topic.article.owner;
+          expect({ who, v, owned }).toEqual({ who, v, owned: { slug: g.slug, memberCount: sees ? 2 : null, viewerMembership: standing, members: sees ? { totalCount: 2 } : null } });
+        }
+      }
+    });
+
+    it('lists members owners first, then by when they joined, page by page', async () => {
+      const [o1, o2, ...ms] = await users(5);
+      const g = await makeG({ visibility: 'PUBLIC', members: [ms[0]] });
+      await t.sql(`INSERT INTO group_members (group_id, user_id, owner) VALUES ($1, $2, true)`, [g.id, o1.id]);
+      for (const m of ms.slice(1)) await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [g.id, m.id]);
+      await t.sql(`INSERT INTO group_members (group_id, user_id, owner) VALUES ($1, $2, true)`, [g.id, o2.id]);
+      const PAGE = `query($slug: String!, $after: String) { group(slug: $slug) { members(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { owner user { handle } } } } } }`;
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let page = 0; page < 3; page++) {
+        const members: any = expectOk(await t.gql(PAGE, { slug: g.slug, after }, {})).group.members;
+        expect(members.totalCount).toBe(5);
+        seen.push(...members.edges.map((e: any) => e.node.user.handle));
+        after = members.pageInfo.endCursor;
+        expect(members.pageInfo.hasNextPage).toBe(page < 2);
+      }
+      expect(seen).toEqual([o1, o2, ...ms].map((u) => u.handle));
+      expectError(await t.gql(PAGE, { slug: g.slug, after: 'forged' }), 'BAD_USER_INPUT');
+    });
+
+    it('keeps a member’s groups off their profile when they hide it, but for moderators and admins', async () => {
+      const [member, other] = await users(2);
+      const g = await makeG({ visibility: 'PUBLIC', members: [member] });
+      await t.sql(`UPDATE users SET hide_profile = true WHERE id = $1`, [member.id]);
+      expect(expectOk(await t.gql(USER_GROUPS, { h: member.handle }, as(other))).user.groups).toBeNull();
+      expect(expectOk(await t.gql(USER_GROUPS, { h: member.handle })).user.groups).toBeNull();
+      for (const viewer of [member, admin]) expect(expectOk(await t.gql(USER_GROUPS, { h: member.handle }, as(viewer))).user.groups).toEqual([{ slug: g.slug }]);
+      // The group's own list still shows them: a profile hides the profile.
+      expect(expectOk(await t.gql(GROUP, { slug: g.slug }, as(other))).group.members.totalCount).toBe(1);
+    });
+
+    it('answers a hidden group NOT_FOUND on every path, as a missing one', async () => {
+      const [owner, member, outsider] = await users(3);
+      for (const visibility of ['MEMBERS', 'OWNERS'] as const) {
+        const g = await makeG({ visibility, owners: [owner], members: [member] });
+        const viewer = visibility === 'OWNERS' ? member : outsider; // a member does not see an OWNERS group either
+        const paths: Array<(id: string) => Promise<GqlResult>> = [
+          (id) => t.gql(JOIN, { id }, as(viewer)),
+          (id) => t.gql(LEAVE, { id }, as(viewer)),
+          (id) => request(viewer, id),
+          (id) => t.gql(WITHDRAW, { id }, as(viewer)),
+          (id) => t.gql(ADD, { input: { groupId: id, userId: viewer.id } }, as(viewer)),
+          (id) => t.gql(REMOVE, { input: { groupId: id, userId: member.id } }, as(viewer)),
+        ];
+        for (const path of paths) {
+          const hidden = expectError(await path(g.id), 'NOT_FOUND');
+          expect(hidden.message).toBe(expectError(await path(MISSING), 'NOT_FOUND').message);
+        }
+        expectNotFound(await t.gql(GROUP, { slug: g.slug }, as(viewer)), 'group');
+      }
+      expect(await t.sql(`SELECT 1 FROM group_requests WHERE user_id = ANY($1::uuid[])`, [[member.id, outsider.id]])).toEqual([]);
+      // Signed out, a mutation asks for a sign-in first, whatever the group.
+      const open = await makeG({ visibility: 'PUBLIC', joining: 'OPEN' });
+      for (const id of [open.id, MISSING]) expectError(await t.gql(JOIN, { id }), 'UNAUTHENTICATED');
+      // A request is the group's managers' business: NOT_FOUND to anyone else, as a missing one.
+      const asking = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST', owners: [owner] });
+      expectOk(await request(member, asking.id));
+      const requestId = (await pendingOf(asking.id, member))!;
+      for (const who of [member, outsider]) {
+        const err = expectError(await t.gql(DECIDE, { input: { requestId, accept: true } }, as(who)), 'NOT_FOUND');
+        expect(err.message).toBe(expectError(await t.gql(DECIDE, { input: { requestId: MISSING, accept: true } }, as(who)), 'NOT_FOUND').message);
+      }
+      expect(await pendingOf(asking.id, member)).toBe(requestId);
+    });
+  });
+
+  describe('joining and leaving', () => {
+    it('joining an OPEN group opens the RESTRICTED space granted to it; leaving closes it and sends a live reader away', async () => {
+      const [member, writer] = await users(2);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'OPEN' });
+      const space = await makeSpace(t, 'RESTRICTED', [{ groupId: g.id, level: 'PARTICIPATE' }, { userId: writer.id, level: 'PARTICIPATE' }]);
+      const topic = await createTopic(t, writer.token, await makeBoard(t, space.id));
+      expectNotFound(await t.gql(TOPIC, { id: topic.id }, as(member)), 'topic');
+
+      expect(expectOk(await t.gql(JOIN, { id: g.id }, as(member))).joinGroup).toEqual({ id: g.id, viewerMembership: 'MEMBER', memberCount: 1 });
+      expect(expectOk(await t.gql(TOPIC, { id: topic.id }, as(member))).topic.id).toBe(topic.id);
+      // Again: nothing changes, nothing more is logged.
+      expect(expectOk(await t.gql(JOIN, { id: g.id }, as(member))).joinGroup.memberCount).toBe(1);
+
+      const s = await connectLive(url, sockets, member.token);
+      expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      const lost = nextLiveEvent(s, 'access:lost');
+      expect(expectOk(await t.gql(LEAVE, { id: g.id }, as(member))).leaveGroup).toEqual({ id: g.id, viewerMembership: 'NONE', memberCount: 0 });
+      expect(await lost).toEqual({ room: `topic:${topic.id}` });
+      expectNotFound(await t.gql(TOPIC, { id: topic.id }, as(member)), 'topic');
+
+      // Leaving again changes nobody's access: no event.
+      const events = async () => (await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE type = 'space.access_changed' AND aggregate_id = $1`, [space.id]))[0].n;
+      const before = await events();
+      expectOk(await t.gql(LEAVE, { id: g.id }, as(member)));
+      expect(await events()).toBe(before);
+      expect(await log(g.id)).toEqual([
+        { action: 'group.member_add', actor_id: member.id, target_id: member.id, reason: 'joined', after: { groupId: g.id } },
+        { action: 'group.member_remove', actor_id: member.id, target_id: member.id, reason: 'left', after: { groupId: g.id } },
+      ]);
+    });
+
+    it('joins OPEN groups only, and leaves OPEN and REQUEST groups; a CLOSED group’s members are its owners’ to manage', async () => {
+      const [member, owner, joiner] = await users(3);
+      const closed = await makeG({ visibility: 'SIGNED_IN', joining: 'CLOSED', owners: [owner], members: [member] });
+      const asking = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST', members: [member] });
+      for (const g of [closed, asking]) expectError(await t.gql(JOIN, { id: g.id }, as(joiner)), 'FORBIDDEN');
+      expectError(await t.gql(LEAVE, { id: closed.id }, as(member)), 'FORBIDDEN');
+      expect(await memberIds(closed.id)).toContain(member.id);
+      expect(expectOk(await t.gql(LEAVE, { id: asking.id }, as(member))).leaveGroup.viewerMembership).toBe('NONE');
+      // Its owner leaves a CLOSED group (it is theirs to manage).
+      expect(expectOk(await t.gql(LEAVE, { id: closed.id }, as(owner))).leaveGroup.viewerMembership).toBe('NONE');
+      expect(await memberIds(closed.id)).toEqual([member.id]);
+      expect(await t.sql(`SELECT 1 FROM group_members WHERE group_id = ANY($1::uuid[]) AND user_id = $2`, [[closed.id, asking.id], joiner.id])).toEqual([]);
+      for (const id of ['nope', '']) expect(expectError(await t.gql(JOIN, { id }, as(joiner)), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('groupId');
+    });
+
+    it('a join waiting on an admin closing the group is refused once it closes (the group’s row is locked)', async () => {
+      const joiner = await makeUser(t);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'OPEN' });
+      const holder = t.ds.createQueryRunner();
+      await holder.connect();
+      let res: GqlResult;
+      try {
+        await holder.startTransaction();
+        await holder.query(`UPDATE groups SET joining = 'CLOSED' WHERE id = $1`, [g.id]);
+        const join = t.gql(JOIN, { id: g.id }, as(joiner));
+        await waiting(holder, 1);
+        await holder.commitTransaction();
+        res = await join;
+      } finally {
+        await holder.release();
+      }
+      expectError(res, 'FORBIDDEN');
+      expect(await memberIds(g.id)).toEqual([]);
+    });
+  });
+
+  describe('owners', () => {
+    it('admins make owners (members, then); owners add and remove members, not other owners, and may leave; settings stay the admins’', async () => {
+      const [o1, o2, m, stranger] = await users(4);
+      const g = await makeG({ visibility: 'OWNERS', joining: 'CLOSED' });
+      expectError(await t.gql(SET_OWNER, { input: { groupId: g.id, userId: o1.id, owner: true } }, as(o1)), 'FORBIDDEN');
+      expect(expectOk(await t.gql(SET_OWNER, { input: { groupId: g.id, userId: o1.id, owner: true } }, as(admin))).setGroupOwner.memberCount).toBe(1);
+      expectOk(await t.gql(SET_OWNER, { input: { groupId: g.id, userId: o2.id, owner: true } }, as(admin)));
+      // Again: nothing changes.
+      expectOk(await t.gql(SET_OWNER, { input: { groupId: g.id, userId: o2.id, owner: true } }, as(admin)));
+      // The owner sees the group it owns (OWNERS), and adds to it though it is CLOSED.
+      expect(expectOk(await t.gql(GROUP, { slug: g.slug }, as(o1))).group.viewerMembership).toBe('OWNER');
+      expect(expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: m.id } }, as(o1))).addGroupMember.memberCount).toBe(3);
+      expect(expectError(await t.gql(ADD, { input: { groupId: g.id, userId: MISSING } }, as(o1)), 'NOT_FOUND').message).toMatch(/User/);
+      // A plain member sees nothing of an OWNERS group; a MEMBERS group they see, but may not manage.
+      expectError(await t.gql(ADD, { input: { groupId: g.id, userId: stranger.id } }, as(m)), 'NOT_FOUND');
+      const seen = await makeG({ visibility: 'MEMBERS', members: [m] });
+      expectError(await t.gql(ADD, { input: { groupId: seen.id, userId: stranger.id } }, as(m)), 'FORBIDDEN');
+      expectError(await t.gql(REMOVE, { input: { groupId: g.id, userId: o2.id } }, as(o1)), 'FORBIDDEN');
+      expectOk(await t.gql(REMOVE, { input: { groupId: g.id, userId: m.id } }, as(o1)));
+      for (const [q, input] of [[UPDATE, { groupId: g.id, name: 'Mine' }], [CREATE, { slug: 'owned-by-me', name: 'Mine' }]] as const) {
+        expectError(await t.gql(q, { input }, as(o1)), 'FORBIDDEN');
+      }
+      expectOk(await t.gql(SET_OWNER, { input: { groupId: g.id, userId: o2.id, owner: false } }, as(admin)));
+      expect(expectOk(await t.gql(GROUP, { slug: g.slug }, as(admin))).group.members.edges.map((e: any) => [e.node.user.handle, e.node.owner])).toEqual([
+        [o1.handle, true],
+        [o2.handle, false],
+      ]);
+      // No longer an owner of an OWNERS group: it is gone for them.
+      expectNotFound(await t.gql(GROUP, { slug: g.slug }, as(o2)), 'group');
+      // An owner removing themselves leaves, even a CLOSED group.
+      expectOk(await t.gql(REMOVE, { input: { groupId: g.id, userId: o1.id } }, as(o1)));
+      expect(await memberIds(g.id)).toEqual([o2.id]);
+      expect(await log(g.id)).toEqual([
+        { action: 'group.member_add', actor_id: admin.id, target_id: o1.id, reason: 'made owner', after: { groupId: g.id } },
+        { action: 'group.owner_add', actor_id: admin.id, target_id: o1.id, reason: null, after: { groupId: g.id } },
+        { action: 'group.member_add', actor_id: admin.id, target_id: o2.id, reason: 'made owner', after: { groupId: g.id } },
+        { action: 'group.owner_add', actor_id: admin.id, target_id: o2.id, reason: null, after: { groupId: g.id } },
+        { action: 'group.member_add', actor_id: o1.id, target_id: m.id, reason: null, after: { groupId: g.id } },
+        { action: 'group.member_remove', actor_id: o1.id, target_id: m.id, reason: null, after: { groupId: g.id } },
+        { action: 'group.owner_remove', actor_id: admin.id, target_id: o2.id, reason: null, after: { groupId: g.id } },
+        { action: 'group.member_remove', actor_id: o1.id, target_id: o1.id, reason: 'left', after: { groupId: g.id } },
+      ]);
+    });
+
+    it('lets admins set who sees a group and how people join, validated and logged; bad input writes nothing', async () => {
+      const slug = `interest-${Date.now().toString(36)}`;
+      const created = expectOk(await t.gql(CREATE, { input: { slug, name: 'Beta testers', visibility: 'PUBLIC', joining: 'REQUEST' } }, as(admin))).createGroup;
+      expect(created).toMatchObject({ slug, visibility: 'PUBLIC', joining: 'REQUEST' });
+      const defaults = expectOk(await t.gql(CREATE, { input: { slug: `${slug}-d`, name: 'Defaults' } }, as(admin))).createGroup;
+      expect(defaults).toMatchObject({ visibility: 'OWNERS', joining: 'CLOSED' });
+      const groups = async () => (await t.sql(`SELECT count(*)::int AS n FROM groups`))[0].n;
+      const before = await groups();
+      // Joining needs a group its joiners see: refused on `joining`.
+      for (const input of [{ slug: `${slug}-x`, name: 'X', joining: 'OPEN' }, { slug: `${slug}-y`, name: 'Y', joining: 'REQUEST', visibility: 'MEMBERS' }]) {
+        expect(expectError(await t.gql(CREATE, { input }, as(admin)), 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field)).toEqual(['joining']);
+      }
+      expect(expectError(await t.gql(UPDATE, { input: { groupId: created.id, visibility: 'MEMBERS' } }, as(admin)), 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field)).toEqual(['joining']);
+      expectError(await t.gql(UPDATE, { input: { groupId: created.id, joining: 'SOMETIMES' } }, as(admin)), 'BAD_USER_INPUT');
+      expectError(await t.gql(CREATE, { input: { slug: `${slug}-z`, name: 'Z', visibility: 'EVERYBODY' } }, as(admin)), 'BAD_USER_INPUT');
+      expect(await groups()).toBe(before);
+      expect(expectOk(await t.gql(UPDATE, { input: { groupId: created.id, visibility: 'MEMBERS', joining: 'CLOSED' } }, as(admin))).updateGroup).toMatchObject({ visibility: 'MEMBERS', joining: 'CLOSED' });
+      expect(await t.sql(`SELECT action, before, after FROM moderation_log WHERE target_id = $1 ORDER BY id`, [created.id])).toEqual([
+        { action: 'group.create', before: null, after: { slug, name: 'Beta testers', mentionable: 'NOBODY', visibility: 'PUBLIC', joining: 'REQUEST' } },
+        {
+          action: 'group.update',
+          before: { name: 'Beta testers', description: '', mentionable: 'NOBODY', visibility: 'PUBLIC', joining: 'REQUEST' },
+          after: { name: 'Beta testers', description: '', mentionable: 'NOBODY', visibility: 'MEMBERS', joining: 'CLOSED' },
+        },
+      ]);
+      // The table holds the rule too, for writes around the API.
+      await expect(t.sql(`UPDATE groups SET joining = 'OPEN' WHERE id = $1`, [created.id])).rejects.toThrow(/groups_joining_visible/);
+    });
+  });
+
+  describe('requests', () => {
+    it('a request tells the owners; accepting adds the requester, declining does not, and the requester hears which', async () => {
+      const [o1, o2, asker, declined, member] = await users(5);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [o1, o2], members: [member] });
+      expect(expectOk(await request(asker, g.id, '  I test the hub betas  \n')).requestGroupMembership.viewerMembership).toBe('REQUESTED');
+      expectError(await request(asker, g.id), 'CONFLICT');
+      expectError(await request(member, g.id), 'CONFLICT');
+      expectOk(await request(declined, g.id, 'me too'));
+      await drain();
+      const requestId = (await pendingOf(g.id, asker))!;
+      for (const owner of [o1, o2]) {
+        expect((await heard(owner)).filter((n: any) => n.data.requester === asker.handle)).toEqual([
+          { kind: 'GROUP_MEMBERSHIP_REQUEST', data: { requestId, group: g.slug, groupName: g.slug, requester: asker.handle } },
+        ]);
+      }
+      for (const u of [asker, member]) expect(await heard(u)).toEqual([]);
+      // Owners (and admins) read the requests, oldest first, whatever the group's visibility; others get null.
+      const list = expectOk(await t.gql(REQUESTS, { slug: g.slug, first: 1 }, as(o1))).group.requests;
+      expect(list).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: true }, edges: [{ node: { id: requestId, message: 'I test the hub betas', user: { handle: asker.handle } } }] });
+      const rest = expectOk(await t.gql(REQUESTS, { slug: g.slug, first: 1, after: list.pageInfo.endCursor }, as(admin))).group.requests;
+      expect(rest.edges.map((e: any) => e.node.user.handle)).toEqual([declined.handle]);
+      for (const u of [member, asker]) expect(expectOk(await t.gql(REQUESTS, { slug: g.slug }, as(u))).group.requests).toBeNull();
+
+      expect(expectOk(await t.gql(DECIDE, { input: { requestId, accept: true } }, as(o1))).decideGroupRequest.memberCount).toBe(4);
+      expectError(await t.gql(DECIDE, { input: { requestId, accept: false } }, as(o2)), 'CONFLICT');
+      const declinedId = (await pendingOf(g.id, declined))!;
+      expectOk(await t.gql(DECIDE, { input: { requestId: declinedId, accept: false } }, as(o2)));
+      expect(await memberIds(g.id)).toEqual([o1.id, o2.id, asker.id, member.id].sort());
+      expect(expectOk(await t.gql(GROUP, { slug: g.slug }, as(asker))).group.viewerMembership).toBe('MEMBER');
+      expect(expectOk(await t.gql(GROUP, { slug: g.slug }, as(declined))).group.viewerMembership).toBe('NONE');
+      await drain();
+      expect(await heard(asker)).toEqual([{ kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId, accepted: true, group: g.slug, groupName: g.slug } }]);
+      expect(await heard(declined)).toEqual([{ kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId: declinedId, accepted: false, group: g.slug, groupName: g.slug } }]);
+      expect(await log(g.id)).toEqual([
+        { action: 'group.member_add', actor_id: o1.id, target_id: asker.id, reason: 'request accepted', after: { groupId: g.id, requestId } },
+      ]);
+      // Delivered again (a redelivery), they double nothing.
+      await t.sql(`UPDATE outbox SET processed_at = NULL WHERE type IN ('group.membership_requested', 'group.membership_decided')`);
+      await drain();
+      for (const u of [o1, asker, declined]) expect((await heard(u)).length).toBe(u === o1 ? 2 : 1);
+      // Members of a REQUEST group leave by themselves.
+      expect(expectOk(await t.gql(LEAVE, { id: g.id }, as(asker))).leaveGroup.viewerMembership).toBe('NONE');
+    });
+
+    it('a request to a group without owners tells the admins; a withdrawn one tells nobody', async () => {
+      const [asker, other] = await users(2);
+      const g = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST' });
+      expectOk(await request(asker, g.id));
+      await drain();
+      expect((await heard(admin)).filter((n: any) => n.data.group === g.slug).map((n: any) => n.kind)).toEqual(['GROUP_MEMBERSHIP_REQUEST']);
+      // Withdrawn before the worker came round to it: nobody hears of it.
+      expectOk(await request(other, g.id));
+      expect(expectOk(await t.gql(WITHDRAW, { id: g.id }, as(other))).withdrawGroupRequest.viewerMembership).toBe('NONE');
+      expectOk(await t.gql(WITHDRAW, { id: g.id }, as(other)));
+      await drain();
+      expect((await heard(admin)).filter((n: any) => n.data.requester === other.handle)).toEqual([]);
+      // The admin decides it.
+      const requestId = (await pendingOf(g.id, asker))!;
+      expectOk(await t.gql(DECIDE, { input: { requestId, accept: true } }, as(admin)));
+      expect(await memberIds(g.id)).toEqual([asker.id]);
+    });
+
+    it('asks only of REQUEST groups, not while silenced, with a message of 1–500 characters; bad input writes nothing', async () => {
+      const [asker, silenced] = await users(2);
+      const g = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST' });
+      const rows = async () => (await t.sql(`SELECT (SELECT count(*) FROM group_requests)::int AS r, (SELECT count(*) FROM outbox WHERE type = 'group.membership_requested')::int AS o, (SELECT count(*) FROM rate_events WHERE bucket = $1)::int AS e`, [GROUP_REQUESTS_PER_USER.bucket]))[0];
+      const before = await rows();
+      for (const message of ['', '   ', '\u200b\u200b', 'x'.repeat(501), '👍'.repeat(501)]) {
+        expect([...new Set(expectError(await request(asker, g.id, message), 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field))]).toEqual(['message']);
+      }
+      expectError(await t.gql(REQUEST, { input: { groupId: 'nope', message: 'hi' } }, as(asker)), 'BAD_USER_INPUT');
+      expectError(await t.gql(DECIDE, { input: { requestId: 'nope', accept: true } }, as(admin)), 'BAD_USER_INPUT');
+      for (const joining of ['OPEN', 'CLOSED'] as const) expectError(await request(asker, (await makeG({ visibility: 'PUBLIC', joining })).id), 'FORBIDDEN');
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [silenced.id]);
+      expectError(await request(silenced, g.id), 'FORBIDDEN');
+      expectError(await request(undefined as unknown as TestUser, g.id), 'UNAUTHENTICATED');
+      expect(await rows()).toEqual(before);
+      expectOk(await request(asker, g.id, 'x'.repeat(500)));
+    });
+
+    it(`limits requests to ${GROUP_REQUESTS_PER_USER.limit} a day per member; refused ones do not count`, async () => {
+      const asker = await makeUser(t);
+      const g = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST' });
+      for (let i = 0; i < GROUP_REQUESTS_PER_USER.limit; i++) {
+        expectOk(await request(asker, g.id));
+        expectError(await request(asker, g.id), 'CONFLICT'); // waits already: not counted
+        expectOk(await t.gql(WITHDRAW, { id: g.id }, as(asker)));
+      }
+      const limited = expectError(await request(asker, g.id), 'RATE_LIMITED');
+      expect(limited.extensions.retryAfterSeconds).toBeGreaterThan(0);
+      expect(await pendingOf(g.id, asker)).toBeUndefined();
+    });
+
+    it('two owners deciding the same request at once: one wins, the other is CONFLICT (the request’s row is locked)', async () => {
+      const [o1, o2, asker] = await users(3);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [o1, o2] });
+      expectOk(await request(asker, g.id));
+      const requestId = (await pendingOf(g.id, asker))!;
+      const holder = t.ds.createQueryRunner();
+      await holder.connect();
+      let results: GqlResult[];
+      try {
+        await holder.startTransaction();
+        await holder.query(`SELECT 1 FROM group_requests WHERE id = $1 FOR UPDATE`, [requestId]);
+        const accept = t.gql(DECIDE, { input: { requestId, accept: true } }, as(o1));
+        const decline = t.gql(DECIDE, { input: { requestId, accept: false } }, as(o2));
+        await waiting(holder, 2);
+        await holder.commitTransaction();
+        results = await Promise.all([accept, decline]);
+      } finally {
+        await holder.release();
+      }
+      const codes = results.map((r) => r.errors?.[0]?.extensions.code ?? 'OK').sort();
+      expect(codes).toEqual(['CONFLICT', 'OK']);
+      const [decided] = await t.sql(`SELECT accepted, decided_by FROM group_requests WHERE id = $1`, [requestId]);
+      expect(await memberIds(g.id)).toEqual(decided.accepted ? [o1.id, o2.id, asker.id].sort() : [o1.id, o2.id].sort());
+      expect(await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE type = 'group.membership_decided' AND payload->>'requestId' = $1`, [requestId])).toEqual([{ n: 1 }]);
+    });
+
+    it('an account deleted takes its requests with it; joining another way closes a waiting request', async () => {
+      const [gone, invited] = await users(2);
+      const g = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST' });
+      for (const u of [gone, invited]) expectOk(await request(u, g.id));
+      expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, as(admin)));
+      expect(await pendingOf(g.id, gone)).toBeUndefined();
+      expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: invited.id } }, as(admin)));
+      expect(await pendingOf(g.id, invited)).toBeUndefined();
+      expect(expectOk(await t.gql(GROUP, { slug: g.slug }, as(invited))).group.viewerMembership).toBe('MEMBER');
+    });
+  });
+
+  describe('statement counts', () => {
+    it('groups { members } and a list of users’ groups cost the same whatever their number', async () => {
+      const viewer = await makeUser(t);
+      const QUERY = `{ groups { slug viewerMembership memberCount members(first: 10) { totalCount edges { node { owner joinedAt user { handle } } } } requests { totalCount } } }`;
+      const groupsWith = async (n: number) => {
+        for (let i = 0; i < n; i++) await makeG({ visibility: 'PUBLIC', owners: [viewer], members: await users(2) });
+      };
+      const cost = async () => {
+        let listed = 0;
+        const { count } = await t.countStatements(async () => (listed = expectOk(await t.gql(QUERY, {}, as(viewer))).groups.length));
+        return { count, listed };
+      };
+      await groupsWith(1);
+      const few = await cost();
+      await groupsWith(4);
+      const many = await cost();
+      expect(many.listed).toBeGreaterThan(few.listed);
+      expect(many.count).toBe(few.count);
+
+      // A list of users (a group's members) with their groups: one statement for all of them.
+      const MEMBERS = `query($slug: String!) { group(slug: $slug) { members(first: 50) { edges { node { user { handle groups { slug memberCount viewerMembership } } } } } } }`;
+      const listOf = async (n: number) => {
+        const people = await users(n);
+        const g = await makeG({ visibility: 'PUBLIC', members: people });
+        for (const p of people) await makeG({ visibility: 'SIGNED_IN', members: [p] });
+        let seen = 0;
+        const { count } = await t.countStatements(async () => {
+          const edges = expectOk(await t.gql(MEMBERS, { slug: g.slug }, as(viewer))).group.members.edges;
+          seen = edges.filter((e: any) => e.node.user.groups.length === 2).length;
+        });
+        return { count, seen };
+      };
+      const two = await listOf(2);
+      const eight = await listOf(8);
+      expect([two.seen, eight.seen]).toEqual([2, 8]);
+      expect(eight.count).toBe(two.count);
+    });
+  });
+});
