@@ -46,6 +46,14 @@ describe('the demo seed', () => {
       'Community FAQ: add what you see asked often',
     ]);
     expect(tools.user).toEqual({ bioHtml: expect.stringContaining('<strong>hubs</strong>'), location: 'Lyon' });
+    // An interest group anyone sees and asks to join, run by its owner: one request accepted, one waiting.
+    const beta = `{ group(slug: "beta-testers") { joining viewerMembership members { edges { node { owner user { handle } } } } requests { totalCount } } }`;
+    expect(expectOk(await t.gql(beta, {}, { token: await tokenOf('alice') })).group).toEqual({
+      joining: 'REQUEST', viewerMembership: 'OWNER',
+      members: { edges: [{ node: { owner: true, user: { handle: 'alice' } } }, { node: { owner: false, user: { handle: 'carol' } } }] },
+      requests: { totalCount: 1 },
+    });
+    expect(expectOk(await t.gql(beta, {}, { token: await tokenOf('dave') })).group).toMatchObject({ viewerMembership: 'REQUESTED', requests: null });
 
     const before = (await t.sql(`SELECT count(*)::int AS n FROM posts`))[0].n;
     await seedDemoCommunity(t.app);

@@ -87,6 +87,20 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
     await gql(admin, `mutation($i: GroupMemberInput!) { addGroupMember(input: $i) { id } }`, { i: { groupId: groups[p.group], userId: ids[p.handle] } });
   }
 
+  // An interest group customers ask to join, run by the community manager as its owner (Discourse's group owners).
+  const beta = (
+    await gql(admin, `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, {
+      i: { slug: 'beta-testers', name: 'Beta testers', description: 'Try hub firmware before it ships and tell the hub team what breaks.', visibility: 'PUBLIC', joining: 'REQUEST' },
+    })
+  ).createGroup.id as string;
+  await gql(admin, `mutation($i: SetGroupOwnerInput!) { setGroupOwner(input: $i) { id } }`, { i: { groupId: beta, userId: ids.alice, owner: true } });
+  const askToJoin = (who: string, message: string) =>
+    gql(tokens[who], `mutation($i: GroupRequestInput!) { requestGroupMembership(input: $i) { id } }`, { i: { groupId: beta, message } });
+  await askToJoin('carol', 'I run three hubs at home and would love to try the betas.');
+  const [carolsRequest] = (await gql(tokens.alice, `{ group(slug: "beta-testers") { requests { edges { node { id } } } } }`)).group.requests.edges;
+  await gql(tokens.alice, `mutation($i: DecideGroupRequestInput!) { decideGroupRequest(input: $i) { id } }`, { i: { requestId: carolsRequest.node.id, accept: true } });
+  await askToJoin('dave', 'Happy to test the CSV export early.');
+
   const createSpace = async (slug: string, name: string, description: string, visibility: string) =>
     (await gql(admin, `mutation($i: CreateSpaceInput!) { createSpace(input: $i) { id } }`, { i: { slug, name, description, visibility } })).createSpace.id as string;
   const grant = (spaceId: string, level: string, who: { groupId?: string; userId?: string }) =>
