@@ -1,3 +1,5 @@
+import { AutomaticGroupsService } from './groups/automatic-groups';
+import { AutomaticGroupsResolver } from './groups/automatic-groups.resolver';
 import { Module, OnModuleInit } from '@nestjs/common';
 import { JobScheduler } from '../../core/src/jobs';
 import { OUTBOX_RETENTION_DAYS, OutboxHandlers } from '../../core/src/outbox/outbox';
@@ -37,7 +39,7 @@ import { InvitesService } from './invites/invites.service';
   providers: [
     ProfileScreening, SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, PasswordsService, AccountMailer, PasswordResetMail,
     EmailVerificationService, EmailVerificationMail, EmailChangeService, EmailChangeMail, EmailChangeNotice, GroupsRepository, GroupMemberships, GroupsService, GroupMembersService, GroupRequestsService, IgnoresService, AccountDeletionService,
-    InvitesService, InviteMail, AuthResolver, UsersResolver, GroupsResolver, UserGroupsResolver, InvitesResolver,
+    InvitesService, InviteMail, AuthResolver, UsersResolver, GroupsResolver, UserGroupsResolver, InvitesResolver, AutomaticGroupsService, AutomaticGroupsResolver,
   ],
   exports: [ProfileScreening, SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, IgnoresService],
 })

@@ -1,3 +1,4 @@
+import { AutomaticGroupsService } from '../groups/automatic-groups';
 import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { DataSource, EntityManager } from 'typeorm';
@@ -99,6 +100,7 @@ export class AuthService {
     private readonly verification: EmailVerificationService,
     private readonly invites: InvitesService,
     private readonly config: AppConfig,
+    private readonly automaticGroups: AutomaticGroupsService,
   ) {}
 
   async signUp(input: SignUpInput, meta: { ip: string; userAgent?: string }): Promise<AuthResult> {
@@ -168,6 +170,8 @@ export class AuthService {
            RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
           [id, email, handle, input.displayName?.trim() || handle, passwordHash, role, opts.emailVerified],
         );
+        // A confirmed address at a group's automatic domain puts the account in that group at once.
+        if (opts.emailVerified) await this.automaticGroups.syncUser(new Tx(m), id);
         const extra = (inTx ? await inTx(m, id) : undefined) as X;
         return { user: toUserModel(rows[0]), extra };
       });

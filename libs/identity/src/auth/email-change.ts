@@ -1,3 +1,4 @@
+import { AutomaticGroupsService } from '../groups/automatic-groups';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
@@ -44,6 +45,7 @@ export class EmailChangeService {
     private readonly tokens: SignedTokens,
     private readonly limiter: RateLimiter,
     private readonly users: UsersRepository,
+    private readonly automaticGroups: AutomaticGroupsService,
   ) {}
 
   async request(viewer: Viewer, input: { newEmail: string; currentPassword: string }, meta: { ip: string }): Promise<UserModel> {
@@ -128,6 +130,8 @@ export class EmailChangeService {
           WHERE id = $1`,
         [claim.userId],
       );
+      // Groups joined by the old address's domain are left, those of the new one's joined.
+      await this.automaticGroups.syncUser(tx, claim.userId);
     }).catch((err: unknown) => {
       // Another account took the address between the check and the update.
       if ((err as { code?: string; constraint?: string }).code === '23505' && String((err as { constraint?: string }).constraint).includes('email')) throw taken('token');

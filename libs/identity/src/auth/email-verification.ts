@@ -1,3 +1,5 @@
+import { UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AutomaticGroupsService } from '../groups/automatic-groups';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { outboxInsertSql } from '../../../core/src/database/unit-of-work';
@@ -37,6 +39,8 @@ export class EmailVerificationService {
     private readonly tokens: SignedTokens,
     private readonly limiter: RateLimiter,
     private readonly users: UsersRepository,
+    private readonly uow: UnitOfWork,
+    private readonly automaticGroups: AutomaticGroupsService,
   ) {}
 
   /** Queues the confirmation e-mail, in the caller's transaction. */
@@ -57,7 +61,10 @@ export class EmailVerificationService {
     const [user]: Array<{ email: string | null; is_placeholder: boolean }> = await this.ds.query(`SELECT email, is_placeholder FROM users WHERE id = $1`, [userId]);
     if (!user?.email || user.is_placeholder || !stillBound(claim.fingerprint, userId, boundAddress(user.email))) throw badToken();
     // Opening it twice is harmless: the first confirmation's time stays.
-    await this.users.markEmailVerified(userId);
+    await this.uow.run(async (tx) => {
+      await this.users.markEmailVerified(userId, tx.manager);
+      await this.automaticGroups.syncUser(tx, userId);
+    });
     return true;
   }
 

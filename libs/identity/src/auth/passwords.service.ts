@@ -1,3 +1,4 @@
+import { AutomaticGroupsService } from '../groups/automatic-groups';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { outboxInsertSql, UnitOfWork } from '../../../core/src/database/unit-of-work';
@@ -45,6 +46,7 @@ export class PasswordsService {
     private readonly uow: UnitOfWork,
     private readonly tokens: SignedTokens,
     private readonly auth: AuthService,
+    private readonly automaticGroups: AutomaticGroupsService,
   ) {}
 
   /**
@@ -127,6 +129,7 @@ export class PasswordsService {
       const row = await this.users.setPasswordHash(user.id, passwordHash, tx.manager);
       // The link came to the account's address: whoever opened it reads that mailbox.
       await this.users.markEmailVerified(user.id, tx.manager);
+      await this.automaticGroups.syncUser(tx, user.id);
       if ((await this.sessions.revokeAllForUser(user.id, tx.manager)) > 0) await emitSessionsRevoked(tx, user.id);
       const token = await this.sessions.issue(user.id, meta, tx.manager);
       return { token, user: Object.assign(toUserModel(row!), { isAuthenticatedSelf: true }) };

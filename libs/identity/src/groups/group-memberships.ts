@@ -5,6 +5,7 @@ import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { GroupJoining, GroupMembership, GroupVisibility } from './group.model';
 import { seesGroup, standingSql } from './group-visibility';
+import { announceAccessLoss } from './group-access';
 
 /** A group as a change to its membership reads it, locked, with where the acting viewer stands. */
 export interface LockedGroup {
@@ -81,11 +82,7 @@ export class GroupMemberships {
     const [removed] = await tx.query<{ owner: boolean }>(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2 RETURNING owner`, [change.groupId, change.userId]);
     if (!removed) return false;
     await this.log(tx, 'group.member_remove', change, removed.owner ? { owner: true } : undefined);
-    // The user may have lost access to the spaces the group holds grants on: live rooms check them again.
-    const spaces = await tx.query<{ space_id: string }>(`SELECT DISTINCT space_id FROM space_grants WHERE group_id = $1`, [change.groupId]);
-    for (const { space_id: spaceId } of spaces) {
-      await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: spaceId, payload: { spaceId } });
-    }
+    await announceAccessLoss(tx, [change.groupId]);
     return true;
   }
 

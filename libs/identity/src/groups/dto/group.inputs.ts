@@ -1,6 +1,6 @@
 import { Field, ID, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsEnum, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
 import { GroupJoining, GroupMentionable, GroupVisibility } from '../group.model';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { HasVisibleText, IsSingleLine, MaxCharacters } from '../../../../core/src/graphql/validators';
@@ -67,4 +67,16 @@ export class GroupRequestInput {
 export class DecideGroupRequestInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a request id' }) requestId!: string;
   @Field({ description: 'true adds the requester to the group; false declines.' }) @IsBoolean() accept!: boolean;
+}
+
+/** A domain as an address ends: letters, digits and hyphens in dot-separated labels, a top-level label of letters. */
+const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+@InputType()
+export class SetGroupAutomaticDomainsInput {
+  @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
+  @Field(() => [String], { description: 'Up to 20 domains (brand.example: addresses @brand.example, not its subdomains); an empty list turns the rule off.' })
+  @Transform(({ value }) => (Array.isArray(value) ? value.map((d) => (typeof d === 'string' ? d.trim().toLowerCase().replace(/^@/, '') : d)) : value))
+  @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @Matches(DOMAIN_RE, { each: true, message: 'must be domains such as brand.example' })
+  domains!: string[];
 }

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import DataLoader from 'dataloader';
+import { AuditLog } from '../../../core/src/audit/audit-log';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
+import { Viewer } from '../../../core/src/graphql/viewer';
+import { SetGroupAutomaticDomainsInput } from './dto/group.inputs';
+import { announceAccessLoss } from './group-access';
+
+/** A users row's (`u`) confirmed address's domain, lowercased; null without a confirmed address (or for a deleted account). */
+const verifiedDomainSql = (u: string) =>
+  `CASE WHEN ${u}.email IS NOT NULL AND ${u}.email_verified_at IS NOT NULL AND ${u}.deleted_at IS NULL AND NOT ${u}.is_placeholder
+        THEN lower(split_part(${u}.email, '@', 2)) END`;
+
+/** Why the moderation log says a membership came or went. */
+const REASON = 'automatic membership by e-mail domain';
+
+/**
+ * Automatic group membership by e-mail domain, as Discourse has it: a group lists domains
+ * (`setGroupAutomaticDomains`), and every member whose confirmed address is at one of them is in
+ * it: those there when the list is set, and whoever confirms such an address later (a sign-up's
+ * link, an admin's invitation, a password reset, a changed address). The memberships the rule
+ * made follow it: when the list drops the domain, or the member's confirmed address moves to
+ * another domain, they end, and with them what the group's grants opened. People added by hand
+ * stay whatever their address, and so do the group's owners (an admin made them so).
+ */
+@Injectable()
+export class AutomaticGroupsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /**
+   * After a user's confirmed address may have changed (confirmed, replaced, an account created
+   * confirmed), in the same transaction: their automatic memberships follow its domain. Groups
+   * are held (FOR SHARE) while it decides, so a list being set meanwhile waits for it, or it
+   * for the list.
+   */
+  async syncUser(tx: Tx, userId: string): Promise<void> {
+    await tx.query(`SELECT id FROM groups FOR SHARE`);
+    const [me] = await tx.query<{ domain: string | null }>(`SELECT ${verifiedDomainSql('u')} AS domain FROM users u WHERE u.id = $1`, [userId]);
+    const domain = me?.domain ?? null;
+    // The rule's memberships of groups that do not list the domain now (all of them without one).
+    const removed = await tx.query<{ group_id: string }>(
+      `DELETE FROM group_members gm WHERE gm.user_id = $1 AND gm.via_domain IS NOT NULL AND NOT gm.owner
+          AND NOT EXISTS (SELECT 1 FROM groups g WHERE g.id = gm.group_id AND $2::text = ANY (g.automatic_domains))
+        RETURNING gm.group_id`,
+      [userId, domain],
+    );
+    let added: Array<{ group_id: string }> = [];
+    if (domain) {
+      // A group that lists both the old domain and the new one keeps the member, now by the new one.
+      await tx.query(`UPDATE group_members SET via_domain = $2 WHERE user_id = $1 AND via_domain IS NOT NULL AND via_domain <> $2`, [userId, domain]);
+      added = await tx.query<{ group_id: string }>(
+        `INSERT INTO group_members (group_id, user_id, via_domain)
+         SELECT g.id, $1, $2 FROM groups g WHERE $2 = ANY (g.automatic_domains)
+         ON CONFLICT DO NOTHING RETURNING group_id`,
+        [userId, domain],
+      );
+      // In, so a request of theirs still waiting goes (as GroupMemberships.add does).
+      if (added.length) await tx.query(`DELETE FROM group_requests WHERE user_id = $1 AND group_id = ANY ($2::uuid[]) AND decided_at IS NULL`, [userId, added.map((r) => r.group_id)]);
+    }
+    for (const { group_id: groupId } of added) {
+      await this.audit.append(tx, { actorId: null, action: 'group.member_add', targetType: 'user', targetId: userId, spaceId: null, reason: REASON, after: { groupId, domain } });
+    }
+    for (const { group_id: groupId } of removed) {
+      await this.audit.append(tx, { actorId: null, action: 'group.member_remove', targetType: 'user', targetId: userId, spaceId: null, reason: REASON, after: { groupId } });
+    }
+    await announceAccessLoss(tx, removed.map((r) => r.group_id));
+  }
+
+  /**
+   * Admins: the domains whose confirmed addresses put their members in the group. Members with
+   * such an address now join at once; those the rule put in for a domain no longer listed leave.
+   * One moderation-log entry names the change and everyone it added and removed.
+   */
+  async setDomains(viewer: Viewer, input: SetGroupAutomaticDomainsInput): Promise<void> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
+    if (!viewer.isAdmin) throw AppError.forbidden('Only admins manage groups');
+    const domains = [...new Set(input.domains)].sort();
+    await this.uow.run(async (tx) => {
+      const [group] = await tx.query<{ automatic_domains: string[] }>(`SELECT automatic_domains FROM groups WHERE id = $1 FOR UPDATE`, [input.groupId]);
+      if (!group) throw AppError.notFound('Group not found');
+      const before = [...group.automatic_domains].sort();
+      if (before.join('\n') === domains.join('\n')) return;
+      await tx.query(`UPDATE groups SET automatic_domains = $2 WHERE id = $1`, [input.groupId, domains]);
+      const removed = await tx.query<{ user_id: string }>(
+        `DELETE FROM group_members WHERE group_id = $1 AND via_domain IS NOT NULL AND NOT owner AND NOT (via_domain = ANY ($2::text[])) RETURNING user_id`,
+        [input.groupId, domains],
+      );
+      const added = await tx.query<{ user_id: string }>(
+        `INSERT INTO group_members (group_id, user_id, via_domain)
+         SELECT $1, m.id, m.domain FROM (SELECT u.id, ${verifiedDomainSql('u')} AS domain FROM users u) m
+          WHERE m.domain = ANY ($2::text[])
+         ON CONFLICT DO NOTHING RETURNING user_id`,
+        [input.groupId, domains],
+      );
+      if (added.length) await tx.query(`DELETE FROM group_requests WHERE group_id = $1 AND user_id = ANY ($2::uuid[]) AND decided_at IS NULL`, [input.groupId, added.map((r) => r.user_id)]);
+      await this.audit.append(tx, {
+        actorId: viewer.id, action: 'group.automatic_domains', targetType: 'group', targetId: input.groupId, spaceId: null,
+        before: { domains: before },
+        after: { domains, added: added.map((r) => r.user_id), removed: removed.map((r) => r.user_id) },
+      });
+      if (removed.length) await announceAccessLoss(tx, [input.groupId]);
+    });
+  }
+
+  /** Group.automaticDomains, for every group a request asks it of in one statement. */
+  domainsOf(viewer: Viewer, groupId: string): Promise<string[]> {
+    const loader = viewer.memoize('loader:groupDomains', () => new DataLoader<string, string[]>(async (ids) => {
+      const rows: Array<{ id: string; automatic_domains: string[] }> = await this.ds.query(`SELECT id, automatic_domains FROM groups WHERE id = ANY ($1::uuid[])`, [ids]);
+      const byId = new Map(rows.map((r) => [r.id, r.automatic_domains]));
+      return ids.map((id) => byId.get(id) ?? []);
+    }));
+    return loader.load(groupId);
+  }
+}

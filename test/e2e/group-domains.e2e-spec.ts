@@ -1,0 +1,151 @@
+import { AddressInfo } from 'node:net';
+import { Socket } from 'socket.io-client';
+import { EmailChangeService } from '../../libs/identity/src/auth/email-change';
+import { EmailVerificationService } from '../../libs/identity/src/auth/email-verification';
+import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic } from '../factories/forum';
+import { connectLive, nextLiveEvent } from '../support/live-client';
+import { freshIp } from '../support/fresh-ip';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+const SET = `mutation($input: SetGroupAutomaticDomainsInput!) { setGroupAutomaticDomains(input: $input) { id automaticDomains } }`;
+const TOPIC = `query($id: ID!) { topic(id: $id) { id } }`;
+
+/**
+ * Automatic group membership by e-mail domain (Discourse's): the employees group takes whoever
+ * confirms an address at the brand's domain, and lets go of whoever no longer has one.
+ */
+describe('groups: automatic membership by e-mail domain', () => {
+  let t: TestApp;
+  let admin: TestUser;
+  let seq = 0;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    admin = await makeUser(t, { role: 'ADMIN' });
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
+
+  /** A member whose address is `local@domain`, confirmed unless asked otherwise. */
+  const memberAt = async (domain: string, opts: { unverified?: boolean } = {}) => {
+    const u = await makeUser(t, { emailUnverified: opts.unverified });
+    const email = `person${++seq}@${domain}`;
+    await t.sql(`UPDATE users SET email = $2 WHERE id = $1`, [u.id, email]);
+    return { ...u, email };
+  };
+  /** An employees-only space: a group, its grant, a topic in it. */
+  const internal = async () => {
+    const group = await makeGroup(t);
+    const space = await makeSpace(t, 'RESTRICTED', [{ groupId: group, level: 'PARTICIPATE' }]);
+    const topic = await createTopic(t, admin.token, await makeBoard(t, space.id));
+    return { group, topic: topic.id };
+  };
+  const members = async (group: string) =>
+    (await t.sql(`SELECT user_id, via_domain FROM group_members WHERE group_id = $1 ORDER BY user_id`, [group])).map((r) => [r.user_id, r.via_domain]);
+  const reads = async (u: TestUser, topic: string) => !(await t.gql(TOPIC, { id: topic }, { token: u.token })).errors;
+  const setDomains = async (groupId: string, domains: string[]) => expectOk(await t.gql(SET, { input: { groupId, domains } }, { token: admin.token })).setGroupAutomaticDomains;
+
+  it('takes in the members with a confirmed address at a listed domain at once, and logs whom', async () => {
+    const { group, topic } = await internal();
+    const brand = 'brand1.example';
+    const [staff, staff2, unconfirmed, outsider, subdomain] = [
+      await memberAt(brand), await memberAt('BRAND1.example'), await memberAt(brand, { unverified: true }), await memberAt('other.example'), await memberAt(`eu.${brand}`),
+    ];
+    const handPicked = await memberAt('other.example');
+    await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [group, handPicked.id]);
+    expect(await reads(staff, topic)).toBe(false);
+
+    expect(await setDomains(group, [' @Brand1.Example ', brand])).toEqual({ id: group, automaticDomains: [brand] });
+    expect(await members(group)).toEqual(
+      [[staff.id, brand], [staff2.id, brand], [handPicked.id, null]].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+    );
+    expect(await reads(staff, topic)).toBe(true);
+    for (const u of [unconfirmed, outsider, subdomain]) expect(await reads(u, topic)).toBe(false);
+    const [entry] = await t.sql(`SELECT actor_id, after FROM moderation_log WHERE action = 'group.automatic_domains' AND target_id = $1`, [group]);
+    expect(entry.actor_id).toBe(admin.id);
+    expect(entry.after).toEqual({ domains: [brand], added: expect.arrayContaining([staff.id, staff2.id]), removed: [] });
+    expect(entry.after.added).toHaveLength(2);
+    // Members who may see the group see nothing of the rule.
+    await t.sql(`UPDATE groups SET visibility = 'PUBLIC' WHERE id = $1`, [group]);
+    expect(expectOk(await t.gql(`{ groups { id automaticDomains } }`, {}, { token: staff.token })).groups).toContainEqual({ id: group, automaticDomains: null });
+  });
+
+  it('takes in whoever confirms such an address later: the sign-up link, an admin’s invitation to it, a changed address', async () => {
+    const { group, topic } = await internal();
+    const brand = 'brand2.example';
+    await setDomains(group, [brand]);
+    const newcomer = await memberAt(brand, { unverified: true });
+    expect(await members(group)).toEqual([]);
+    const token = await t.get(EmailVerificationService).token({ id: newcomer.id, email: newcomer.email });
+    expectOk(await t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } }));
+    expect(await members(group)).toEqual([[newcomer.id, brand]]);
+    expect(await reads(newcomer, topic)).toBe(true);
+    const [logged] = await t.sql(`SELECT actor_id, reason FROM moderation_log WHERE action = 'group.member_add' AND target_id = $1`, [newcomer.id]);
+    expect(logged).toEqual({ actor_id: null, reason: 'automatic membership by e-mail domain' });
+
+    // An admin's invitation for such an address confirms it: the account is in from its sign-up.
+    const { link } = expectOk(await t.gql(`mutation($input: CreateInviteInput!) { createInvite(input: $input) { link } }`, { input: { email: `invited${seq}@${brand}` } }, { token: admin.token })).createInvite;
+    const joined = expectOk(await t.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`, {
+      input: { email: `invited${seq}@${brand}`, handle: `invited${seq}x`, password: 'a long enough password', inviteToken: new URL(link).searchParams.get('token') },
+    }, { ip: freshIp() })).signUp;
+    expect(await members(group)).toContainEqual([joined.user.id, brand]);
+
+    // Moving to a brand address joins; moving away leaves, and the open topic page is told.
+    const mover = await memberAt('other.example');
+    const move = async (to: string) => {
+      await t.sql(`UPDATE users SET pending_email = $2, pending_email_at = now() WHERE id = $1`, [mover.id, to]);
+      const link = await t.get(EmailChangeService).token({ id: mover.id, pendingEmail: to });
+      expectOk(await t.gql(`mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`, { input: { token: link } }));
+    };
+    await move(`mover${seq}@${brand}`);
+    expect(await members(group)).toContainEqual([mover.id, brand]);
+    const s = await connectLive(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, sockets, mover.token);
+    expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic })).toEqual({ ok: true });
+    const lost = nextLiveEvent(s, 'access:lost');
+    await move(`mover${seq}@elsewhere.example`);
+    expect(await lost).toEqual({ room: `topic:${topic}` });
+    expect((await members(group)).map(([id]) => id)).not.toContain(mover.id);
+    expect(await reads(mover, topic)).toBe(false);
+  });
+
+  it('lets go of those it took in when the list drops their domain, and keeps people added by hand', async () => {
+    const { group, topic } = await internal();
+    const [brand, partner] = ['brand3.example', 'partner3.example'];
+    const [a, b] = [await memberAt(brand), await memberAt(partner)];
+    const handPicked = await memberAt(brand);
+    const owner = await memberAt(brand);
+    await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [group, handPicked.id]);
+    await setDomains(group, [brand, partner]);
+    expect((await members(group)).length).toBe(4);
+    // One the rule took in was made an owner since: an admin's choice, which the rule does not undo.
+    expectOk(await t.gql(`mutation($i: SetGroupOwnerInput!) { setGroupOwner(input: $i) { id } }`, { i: { groupId: group, userId: owner.id, owner: true } }, { token: admin.token }));
+    await setDomains(group, [partner]);
+    expect(await members(group)).toEqual([[b.id, partner], [handPicked.id, null], [owner.id, brand]].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)));
+    expect(await reads(a, topic)).toBe(false);
+    expect(await reads(handPicked, topic)).toBe(true);
+    const [entry] = await t.sql(`SELECT before, after FROM moderation_log WHERE action = 'group.automatic_domains' AND target_id = $1 ORDER BY id DESC LIMIT 1`, [group]);
+    expect(entry).toEqual({ before: { domains: [brand, partner] }, after: { domains: [partner], added: [], removed: [a.id] } });
+    // Turned off: the rule's members go, the hand-picked one stays.
+    await setDomains(group, []);
+    expect(await members(group)).toEqual([[handPicked.id, null], [owner.id, brand]].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)));
+  });
+
+  it('is for admins, refuses what is not a domain, and writes nothing then', async () => {
+    const { group } = await internal();
+    const member = await memberAt('brand.example');
+    expectError(await t.gql(SET, { input: { groupId: group, domains: ['brand.example'] } }, { token: member.token }), 'FORBIDDEN');
+    expectError(await t.gql(SET, { input: { groupId: group, domains: ['brand.example'] } }), 'UNAUTHENTICATED');
+    for (const domains of [['not a domain'], ['brand'], ['brand..example'], ['-brand.example'], Array.from({ length: 21 }, (_, i) => `d${i}.example`)]) {
+      const err = expectError(await t.gql(SET, { input: { groupId: group, domains } }, { token: admin.token }), 'BAD_USER_INPUT');
+      expect(err.extensions.fields?.map((f) => f.field)).toEqual(['domains']);
+    }
+    expectError(await t.gql(SET, { input: { groupId: '00000000-0000-7000-8000-000000000000', domains: [] } }, { token: admin.token }), 'NOT_FOUND');
+    expect(await members(group)).toEqual([]);
+    expect(await t.sql(`SELECT automatic_domains FROM groups WHERE id = $1`, [group])).toEqual([{ automatic_domains: [] }]);
+    expect(expectOk(await t.gql(`{ groups { id automaticDomains } }`, {}, { token: admin.token })).groups).toContainEqual({ id: group, automaticDomains: [] });
+  });
+});
