@@ -20,6 +20,8 @@ export interface MoveEntry {
   from: MoveSide;
   to: MoveSide;
   common?: Record<string, unknown>;
+  /** Why, when not the mover's own act (`topic timer: PUBLISH_TO_BOARD`): on each entry. */
+  reason?: string;
 }
 
 /** What an entry says of the side its readers may not see. */
@@ -35,7 +37,7 @@ const ANOTHER_SPACE = { anotherSpace: true } as const;
  * same moved content (the topic, or the posts' ids).
  */
 export async function appendMove(audit: AuditLog, tx: Tx, m: MoveEntry): Promise<void> {
-  const entry = { actorId: m.actorId, action: m.action, targetType: m.targetType };
+  const entry = { actorId: m.actorId, action: m.action, targetType: m.targetType, reason: m.reason ?? null };
   if (m.from.spaceId === m.to.spaceId) {
     await audit.append(tx, { ...entry, targetId: m.to.targetId, spaceId: m.to.spaceId, before: m.from.state, after: { ...m.to.state, ...m.common } });
     return;

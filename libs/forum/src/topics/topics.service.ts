@@ -375,46 +375,64 @@ export class TopicsService {
     const rank = await this.access.require(viewer, to.spaceId, AccessLevel.MODERATE, 'Board not found');
     if (to.id === topic.boardId) throw AppError.badField('boardId', 'the topic is already in this board');
     if (from && to.kind !== from.kind) throw AppError.badField('boardId', `must be a ${from.kind.toLowerCase()} board, like the topic's own`);
-    const behaviour = from ? this.kinds.of(from.kind) : undefined;
-    const row = await this.uow.run(async (tx) => {
-      // Where it is now, locked: two moves at once must not both start from where it was (the
-      // second would leave its posts in the first one's space, or shift a tree twice).
-      const here = await tx.one<{ board_id: string }>(`SELECT board_id FROM topics WHERE id = $1 FOR UPDATE`, [topic.id]);
-      if (here?.board_id !== topic.boardId) throw AppError.conflict('The topic was moved meanwhile: read it again');
-      await behaviour?.beforeMove?.(tx, { topicId: topic.id, fromBoardId: topic.boardId, toBoardId: to.id, fromSpaceId: topic.spaceId, toSpaceId: to.spaceId });
-      const [moved] = await tx.query<TopicRow>(
-        `UPDATE topics t SET board_id = $2, space_id = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
-        [topic.id, to.id, to.spaceId],
-      );
-      if (to.spaceId !== topic.spaceId) {
-        await tx.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topic.id, to.spaceId]);
-        // Open reports follow the content into the moderators' queue of its new space.
-        await tx.query(
-          `UPDATE review_items SET space_id = $2
-            WHERE status = 'PENDING' AND ((target_type = 'TOPIC' AND target_id = $1)
-               OR (target_type = 'POST' AND target_id IN (SELECT id FROM posts WHERE topic_id = $1)))`,
-          [topic.id, to.spaceId],
-        );
-      }
-      await tx.emit({
-        type: 'topic.moved',
-        aggregateType: 'topic',
-        aggregateId: topic.id,
-        version: moved.version,
-        payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, spaceId: to.spaceId },
-      });
-      // Across spaces, each space's log tells its side alone (appendMove).
-      await appendMove(this.audit, tx, {
-        actorId: viewer.id,
-        action: 'topic.move',
-        targetType: 'topic',
-        from: { spaceId: topic.spaceId, targetId: topic.id, state: { boardId: topic.boardId, spaceId: topic.spaceId } },
-        to: { spaceId: to.spaceId, targetId: topic.id, state: { boardId: to.id, spaceId: to.spaceId } },
-      });
-      return moved;
-    });
+    const row = await this.uow.run((tx) => this.writeMove(tx, viewer.id, topic, to, from?.kind));
     this.loaders.forget(viewer, { topicId: topic.id });
     return toTopicModel(row, rank);
+  }
+
+  /**
+   * The move as moveTopic writes it, in `tx` as `actorId` decided (moveTopic, or a
+   * PUBLISH_TO_BOARD timer firing, with `reason` saying so): the topic, its posts and open
+   * review items, the `topic.moved` event and the log entries (one in each space across
+   * spaces). `fromKind`: the kind of the board it leaves, whose behaviour may refuse or follow
+   * the move. CONFLICT when the topic was moved meanwhile. Callers check who may do it, and that
+   * `to` is another board of the same kind.
+   */
+  async writeMove(
+    tx: Tx,
+    actorId: string | null,
+    topic: Pick<TopicModel, 'id' | 'spaceId' | 'boardId'>,
+    to: Pick<BoardModel, 'id' | 'spaceId'>,
+    fromKind: BoardKind | undefined,
+    reason?: string,
+  ): Promise<TopicRow> {
+    const behaviour = fromKind ? this.kinds.of(fromKind) : undefined;
+    // Where it is now, locked: two moves at once must not both start from where it was (the
+    // second would leave its posts in the first one's space, or shift a tree twice).
+    const here = await tx.one<{ board_id: string }>(`SELECT board_id FROM topics WHERE id = $1 FOR UPDATE`, [topic.id]);
+    if (here?.board_id !== topic.boardId) throw AppError.conflict('The topic was moved meanwhile: read it again');
+    await behaviour?.beforeMove?.(tx, { topicId: topic.id, fromBoardId: topic.boardId, toBoardId: to.id, fromSpaceId: topic.spaceId, toSpaceId: to.spaceId });
+    const [moved] = await tx.query<TopicRow>(
+      `UPDATE topics t SET board_id = $2, space_id = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
+      [topic.id, to.id, to.spaceId],
+    );
+    if (to.spaceId !== topic.spaceId) {
+      await tx.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topic.id, to.spaceId]);
+      // Open reports follow the content into the moderators' queue of its new space.
+      await tx.query(
+        `UPDATE review_items SET space_id = $2
+          WHERE status = 'PENDING' AND ((target_type = 'TOPIC' AND target_id = $1)
+             OR (target_type = 'POST' AND target_id IN (SELECT id FROM posts WHERE topic_id = $1)))`,
+        [topic.id, to.spaceId],
+      );
+    }
+    await tx.emit({
+      type: 'topic.moved',
+      aggregateType: 'topic',
+      aggregateId: topic.id,
+      version: moved.version,
+      payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, spaceId: to.spaceId },
+    });
+    // Across spaces, each space's log tells its side alone (appendMove).
+    await appendMove(this.audit, tx, {
+      actorId,
+      action: 'topic.move',
+      targetType: 'topic',
+      reason,
+      from: { spaceId: topic.spaceId, targetId: topic.id, state: { boardId: topic.boardId, spaceId: topic.spaceId } },
+      to: { spaceId: to.spaceId, targetId: topic.id, state: { boardId: to.id, spaceId: to.spaceId } },
+    });
+    return moved;
   }
 
   /** The topic's author (still a participant) or a moderator accepts one answer; it replaces any previous one. */
