@@ -1,7 +1,6 @@
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { LEVEL_RANK } from '../../libs/access/src/access-level';
-import { EventBus } from '../../libs/core/src/events';
 import { JobScheduler } from '../../libs/core/src/jobs';
 import { newId } from '../../libs/core/src/ids';
 import { TopicsService } from '../../libs/forum/src/topics/topics.service';
@@ -9,6 +8,7 @@ import { TIMERS_CHANGED, TopicTimersService } from '../../libs/forum/src/timers/
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
+import { poolStatementsOf } from '../support/pool-statements';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const HOUR = 3600_000;
@@ -390,23 +390,8 @@ describe('topic timers', () => {
     await setTimer(deleting.id, 'DELETE', { afterHours: 1 });
     await setTimer(dropped.id, 'CLOSE', { afterHours: 1 }, suspendedMod.token);
     await suspend(suspendedMod);
-    // A statement run on the pool rather than through a transaction's manager takes a connection
-    // of its own: while a timer's transaction is open, that is a second one. (The live pushes
-    // that follow each commit are held back here: they read on their own, after the firing.)
-    const outside: string[] = [];
-    const query = t.ds.query.bind(t.ds);
-    const spy = jest.spyOn(t.ds, 'query').mockImplementation((sql: string, params?: unknown[], runner?: unknown) => {
-      if (!runner) outside.push(sql);
-      return query(sql, params, runner as never);
-    });
-    const quiet = jest.spyOn(t.get(EventBus), 'publish').mockImplementation(() => undefined);
-    try {
-      expect(await fire(2)).toEqual({ fired: 2, dropped: 1, postponed: 0 });
-    } finally {
-      spy.mockRestore();
-      quiet.mockRestore();
-    }
-    expect(outside).toEqual([]);
+    // A statement run on the pool while a timer's transaction is open takes a second connection.
+    expect(await poolStatementsOf(t, async () => expect(await fire(2)).toEqual({ fired: 2, dropped: 1, postponed: 0 }))).toEqual([]);
     expect(await t.sql(`SELECT id, state, closed FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id`, [[closing.id, deleting.id, dropped.id]])).toEqual(
       [
         { id: closing.id, state: 'VISIBLE', closed: true },
