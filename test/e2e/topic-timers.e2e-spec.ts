@@ -182,8 +182,8 @@ describe('topic timers', () => {
       await setTimer(topic.id, 'CLOSE', { afterHours: 2 });
       const [toModerator, toReader, toAnonymous] = await coming;
       const at = toModerator.timers[0]?.at;
-      expect(toModerator).toEqual({ topicId: topic.id, timers: [{ kind: 'CLOSE', at: expect.any(String), afterHours: null, setById: mod.id }] });
-      expect(toReader).toEqual({ topicId: topic.id, timers: [{ kind: 'CLOSE', at, afterHours: null, setById: null }] });
+      expect(toModerator).toEqual({ topicId: topic.id, timers: [{ kind: 'CLOSE', at: expect.any(String), afterHours: null, setById: mod.id, boardId: null }] });
+      expect(toReader).toEqual({ topicId: topic.id, timers: [{ kind: 'CLOSE', at, afterHours: null, setById: null, boardId: null }] });
       expect(toAnonymous).toEqual(toReader);
       // An UNPIN timer: the moderators alone.
       coming = next(moderator);

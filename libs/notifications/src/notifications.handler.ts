@@ -9,6 +9,7 @@ import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility, READ_WITH_THE_TOPIC } from './notifications';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { GROUP_REQUEST_DECIDED, GROUP_REQUESTED } from '../../identity/src/groups/group-requests.service';
+import { TOPIC_PUBLISHED } from '../../forum/src/topics/topics.service';
 
 
 /** A notification to deliver; `source` makes delivery idempotent (one per user and source). */
@@ -44,7 +45,7 @@ export class NotificationsHandler implements OutboxHandler {
   ) {}
 
   handles(type: string): boolean {
-    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'post.deleted', 'post.rejected', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated', 'post.moved', BOOKMARK_REMINDER_DUE, GROUP_REQUESTED, GROUP_REQUEST_DECIDED].includes(type);
+    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'post.deleted', 'post.rejected', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated', 'post.moved', TOPIC_PUBLISHED, BOOKMARK_REMINDER_DUE, GROUP_REQUESTED, GROUP_REQUEST_DECIDED].includes(type);
   }
 
   async handle(events: OutboxEvent[]): Promise<void> {
@@ -99,6 +100,13 @@ export class NotificationsHandler implements OutboxHandler {
     const p = e.payload as Record<string, any>;
     switch (e.type) {
       case 'post.created':
+        return this.forNewPost(String(p.postId), false);
+      case TOPIC_PUBLISHED:
+        // A topic published to a board (a PUBLISH_TO_BOARD timer) is new there: its first post is
+        // announced as at its creation, where it is now. Under the same source, so whoever heard
+        // of it then (the private board's watchers, those it mentioned who could read it there)
+        // is not told again; those who could not read it then, and the new board's and its
+        // tags' watchers, are, if they may read it now.
         return this.forNewPost(String(p.postId), false);
       case 'post.approved': {
         // Others hear about it now, as if it were new; its author hears it was approved.

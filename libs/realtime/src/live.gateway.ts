@@ -21,6 +21,7 @@ import { PostModel } from '../../forum/src/posts/post.model';
 import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
 import { PollsService } from '../../forum/src/polls/polls.service';
 import { globalPin, slowMode } from '../../forum/src/topics/topic.model';
+import { TOPIC_PUBLISHED } from '../../forum/src/topics/topics.service';
 import { TopicTimerKind } from '../../forum/src/timers/topic-timer.model';
 import { TIMERS_CHANGED, TopicTimersService } from '../../forum/src/timers/topic-timers.service';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
@@ -769,6 +770,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'post.updated':
         // A first publication (an article leaving draft) arrives on its board as a new topic would.
         return this.pushPost('post:updated', String(p.postId), p.arrived === true);
+      case TOPIC_PUBLISHED:
+        // A topic published to a board (a PUBLISH_TO_BOARD timer; its move was pushed just before)
+        // arrives there as a new topic would; its room sees its first post dated anew.
+        return this.pushPost('post:updated', String(p.postId), true);
       case 'post.deleted':
       case 'post.hidden':
       case 'post.rejected':

@@ -6,11 +6,12 @@ export enum TopicTimerKind {
   CLOSE_AFTER_LAST_POST = 'CLOSE_AFTER_LAST_POST',
   UNPIN = 'UNPIN',
   DELETE = 'DELETE',
+  PUBLISH_TO_BOARD = 'PUBLISH_TO_BOARD',
 }
 registerEnumType(TopicTimerKind, {
   name: 'TopicTimerKind',
   description:
-    'What a topic timer does when it is due: CLOSE or OPEN the topic, CLOSE_AFTER_LAST_POST (close it once it has had no new visible post for `afterHours`), UNPIN it, or DELETE it (as deleting its first post does). CLOSE, OPEN and CLOSE_AFTER_LAST_POST are the topic\'s status timer, of which it has one (setting one replaces any of the three); UNPIN and DELETE stand beside it, one of each.',
+    'What a topic timer does when it is due: CLOSE or OPEN the topic, CLOSE_AFTER_LAST_POST (close it once it has had no new visible post for `afterHours`), UNPIN it, DELETE it (as deleting its first post does), or PUBLISH_TO_BOARD: move it to `boardId` (a forum board, as moveTopic would) and announce it there as a new topic, dated when it is published (Discourse\'s "publish to category", for content planned where only staff read it). CLOSE, OPEN and CLOSE_AFTER_LAST_POST are the topic\'s status timer, of which it has one (setting one replaces any of the three); UNPIN, DELETE and PUBLISH_TO_BOARD stand beside it, one of each.',
 });
 
 /** The kinds that make up a topic's one status timer (Discourse's): setting one replaces any other of them. */
@@ -40,7 +41,9 @@ export class TopicTimerModel {
   topicId!: string;
   /** The moderator it fires as; TopicTimer.setBy shows them to moderators only. */
   setById!: string;
-  /** Whether the viewer may moderate the topic (and so see setBy). */
+  /** PUBLISH_TO_BOARD: the board it moves the topic to (TopicTimer.board, for moderators only). */
+  boardId!: string | null;
+  /** Whether the viewer may moderate the topic (and so see setBy and board). */
   shownToModerator = false;
 }
 
@@ -52,6 +55,7 @@ export interface TopicTimerRow {
   after_hours: number | null;
   set_by: string;
   created_at: Date;
+  board_id: string | null;
 }
 
 export function toTopicTimerModel(r: TopicTimerRow): TopicTimerModel {
@@ -62,5 +66,6 @@ export function toTopicTimerModel(r: TopicTimerRow): TopicTimerModel {
     createdAt: r.created_at,
     topicId: r.topic_id,
     setById: r.set_by,
+    boardId: r.board_id,
   });
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Tx } from '../../../core/src/database/unit-of-work';
+import { BoardKind } from '../../../spaces/src/boards/board.model';
 import { ContentState } from '../forum.enums';
 import { TopicTimerKind, TopicTimerRow, timerSlot } from './topic-timer.model';
 
@@ -10,17 +11,31 @@ import { TopicTimerKind, TopicTimerRow, timerSlot } from './topic-timer.model';
  */
 const DUE_SQL = `CASE WHEN tt.after_hours IS NULL THEN tt.due_at ELSE greatest(tt.due_at, t.last_activity_at + make_interval(hours => tt.after_hours)) END`;
 
-const TIMER_COLUMNS = `tt.id, tt.topic_id, tt.kind, ${DUE_SQL} AS due_at, tt.after_hours, tt.set_by, tt.created_at`;
+const TIMER_COLUMNS = `tt.id, tt.topic_id, tt.kind, ${DUE_SQL} AS due_at, tt.after_hours, tt.set_by, tt.created_at, tt.board_id`;
+
+/**
+ * Where a PUBLISH_TO_BOARD timer sends its topic (null for the other kinds): its board's space
+ * and kind, joined on `b`, so whether the setter may still publish there costs nothing more.
+ */
+const TARGET_COLUMNS = `b.space_id AS board_space_id, b.kind AS board_kind`;
+const TARGET_JOIN = `LEFT JOIN boards b ON b.id = tt.board_id`;
+
+/** A PUBLISH_TO_BOARD timer's board, as TARGET_COLUMNS read it. */
+export interface TimerTarget {
+  board_space_id: string | null;
+  board_kind: BoardKind | null;
+}
 
 /** A due timer as the job claims it. */
-export interface DueTimerRow extends TopicTimerRow {
+export interface DueTimerRow extends TopicTimerRow, TimerTarget {
   /** The stored lower bound, where DUE_SQL may be later (CLOSE_AFTER_LAST_POST after a reply). */
   stored_due_at: Date;
 }
 
-/** A timer as it is read, with its topic's space and state. */
-export interface ListedTimerRow extends TopicTimerRow {
+/** A timer as it is read, with its topic's space, board and state, and where it would publish the topic. */
+export interface ListedTimerRow extends TopicTimerRow, TimerTarget {
   space_id: string;
+  topic_board_id: string;
   topic_state: ContentState;
 }
 
@@ -29,17 +44,18 @@ export interface ListedTimerRow extends TopicTimerRow {
 export class TopicTimersRepository {
   constructor(private readonly ds: DataSource) {}
 
-  /** The timers of these topics, soonest first, with where their topic is and its state (whether it would still be carried out). */
+  /** The timers of these topics, soonest first, with where their topic is, its state and their target (whether they would still be carried out). */
   byTopicIds(topicIds: readonly string[]): Promise<ListedTimerRow[]> {
     return this.ds.query(
-      `SELECT ${TIMER_COLUMNS}, t.space_id, t.state AS topic_state FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id
+      `SELECT ${TIMER_COLUMNS}, t.space_id, t.board_id AS topic_board_id, t.state AS topic_state, ${TARGET_COLUMNS}
+         FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id ${TARGET_JOIN}
         WHERE tt.topic_id = ANY($1::uuid[]) ORDER BY due_at, tt.kind`,
       [topicIds],
     );
   }
 
   /** The topic's timer of this kind, locked for the transaction (removing it). */
-  lockOne(tx: Tx, topicId: string, kind: TopicTimerKind): Promise<TopicTimerRow | undefined> {
+  lockOne(tx: Tx, topicId: string, kind: TopicTimerKind): Promise<(TopicTimerRow & TimerTarget) | undefined> {
     return this.lockWhere(tx, `tt.kind = $2`, [topicId, kind]);
   }
 
@@ -57,29 +73,36 @@ export class TopicTimersRepository {
    * The timer a new one of this kind replaces, locked for the transaction: the topic's timer in
    * the same slot (`timerSlot`: any status timer for a status kind, else one of that kind).
    */
-  lockReplaced(tx: Tx, topicId: string, kind: TopicTimerKind): Promise<TopicTimerRow | undefined> {
+  lockReplaced(tx: Tx, topicId: string, kind: TopicTimerKind): Promise<(TopicTimerRow & TimerTarget) | undefined> {
     return this.lockWhere(tx, `tt.slot = $2`, [topicId, timerSlot(kind)]);
   }
 
-  private lockWhere(tx: Tx, condition: string, params: [string, string]): Promise<TopicTimerRow | undefined> {
-    return tx.one<TopicTimerRow>(`SELECT ${TIMER_COLUMNS} FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id WHERE tt.topic_id = $1 AND ${condition} FOR UPDATE OF tt`, params);
+  private lockWhere(tx: Tx, condition: string, params: [string, string]): Promise<(TopicTimerRow & TimerTarget) | undefined> {
+    return tx.one<TopicTimerRow & TimerTarget>(
+      `SELECT ${TIMER_COLUMNS}, ${TARGET_COLUMNS} FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id ${TARGET_JOIN} WHERE tt.topic_id = $1 AND ${condition} FOR UPDATE OF tt`,
+      params,
+    );
   }
 
   /**
    * Sets the topic's timer of this kind, replacing the one in its slot (`lockReplaced`), of
    * whatever kind: at `at`, or for CLOSE_AFTER_LAST_POST (`afterHours`) at the topic's last
-   * activity plus those hours.
+   * activity plus those hours; `boardId` for PUBLISH_TO_BOARD.
    */
-  async upsert(tx: Tx, timer: { id: string; topicId: string; kind: TopicTimerKind; at: Date | null; afterHours: number | null; setBy: string }): Promise<TopicTimerRow> {
+  async upsert(
+    tx: Tx,
+    timer: { id: string; topicId: string; kind: TopicTimerKind; at: Date | null; afterHours: number | null; setBy: string; boardId: string | null },
+  ): Promise<TopicTimerRow & TimerTarget> {
     // The row as written is the row as read: a CLOSE_AFTER_LAST_POST timer is stored at the
     // topic's last activity plus its hours, which is what DUE_SQL answers for it until a reply.
-    const [row] = await tx.query<TopicTimerRow>(
-      `INSERT INTO topic_timers (id, topic_id, kind, due_at, after_hours, set_by)
-       SELECT $1, t.id, $3, COALESCE($4::timestamptz, t.last_activity_at + make_interval(hours => $5::int)), $5::int, $6 FROM topics t WHERE t.id = $2
+    const [row] = await tx.query<TopicTimerRow & TimerTarget>(
+      `INSERT INTO topic_timers (id, topic_id, kind, due_at, after_hours, set_by, board_id)
+       SELECT $1, t.id, $3, COALESCE($4::timestamptz, t.last_activity_at + make_interval(hours => $5::int)), $5::int, $6, $7 FROM topics t WHERE t.id = $2
        ON CONFLICT (topic_id, slot) DO UPDATE
-         SET kind = EXCLUDED.kind, due_at = EXCLUDED.due_at, after_hours = EXCLUDED.after_hours, set_by = EXCLUDED.set_by, created_at = now()
-       RETURNING id, topic_id, kind, due_at, after_hours, set_by, created_at`,
-      [timer.id, timer.topicId, timer.kind, timer.at, timer.afterHours, timer.setBy],
+         SET kind = EXCLUDED.kind, due_at = EXCLUDED.due_at, after_hours = EXCLUDED.after_hours, set_by = EXCLUDED.set_by, board_id = EXCLUDED.board_id, created_at = now()
+       RETURNING id, topic_id, kind, due_at, after_hours, set_by, created_at, board_id,
+                 (SELECT b.space_id FROM boards b WHERE b.id = board_id) AS board_space_id, (SELECT b.kind FROM boards b WHERE b.id = board_id) AS board_kind`,
+      [timer.id, timer.topicId, timer.kind, timer.at, timer.afterHours, timer.setBy, timer.boardId],
     );
     return row;
   }
@@ -95,8 +118,8 @@ export class TopicTimersRepository {
    */
   claimDue(tx: Tx, now: Date, skip: readonly string[]): Promise<DueTimerRow | undefined> {
     return tx.one<DueTimerRow>(
-      `SELECT ${TIMER_COLUMNS}, tt.due_at AS stored_due_at
-         FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id
+      `SELECT ${TIMER_COLUMNS}, tt.due_at AS stored_due_at, ${TARGET_COLUMNS}
+         FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id ${TARGET_JOIN}
         WHERE tt.due_at <= $1 AND tt.id <> ALL($2::uuid[])
         ORDER BY tt.due_at LIMIT 1
           FOR UPDATE OF tt SKIP LOCKED`,

@@ -2,6 +2,8 @@ import { Args, Context, Mutation, Parent, ResolveField, Resolver } from '@nestjs
 import { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
+import { BoardModel } from '../../../spaces/src/boards/board.model';
+import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { TopicModel } from '../topics/topic.model';
 import { RemoveTopicTimerInput, SetTopicTimerInput } from './dto/topic-timer.inputs';
 import { TopicTimerModel } from './topic-timer.model';
@@ -13,7 +15,7 @@ export class TopicTimersResolver {
 
   @ResolveField(() => [TopicTimerModel], {
     description:
-      'Changes planned for this topic, soonest first: CLOSE, OPEN and CLOSE_AFTER_LAST_POST (its one status timer) for everyone who reads it; UNPIN and DELETE for those who may moderate it. A timer that would be dropped when due (its setter no longer moderating the topic: demoted, suspended, account deleted; or the topic deleted) is left out. Setting or removing one sends `topic:timers` to the topic’s live room.',
+      'Changes planned for this topic, soonest first: CLOSE, OPEN and CLOSE_AFTER_LAST_POST (its one status timer) for everyone who reads it; UNPIN, DELETE and PUBLISH_TO_BOARD for those who may moderate it. A timer that would be dropped when due (its setter no longer moderating the topic: demoted, suspended, account deleted; or, for PUBLISH_TO_BOARD, no longer moderating the board it publishes to, or the topic already there; or the topic deleted) is left out. Setting or removing one sends `topic:timers` to the topic’s live room.',
   })
   timers(@Parent() t: TopicModel, @Context() ctx: GqlContext): Promise<TopicTimerModel[]> {
     return this.service.ofTopic(ctx.viewer, t);
@@ -21,7 +23,7 @@ export class TopicTimersResolver {
 
   @Mutation(() => TopicModel, {
     description:
-      'Those who may setTopicStatus on the topic: plan a change to it. A topic has one status timer (CLOSE, OPEN or CLOSE_AFTER_LAST_POST: setting any of them replaces the one there, as in Discourse) and at most one UNPIN and one DELETE timer beside it; setting one again replaces it. It is made when due as the moderator who set it, if they still may, and dropped if it no longer applies. A time past or more than a year ahead is BAD_USER_INPUT.',
+      'Those who may setTopicStatus on the topic: plan a change to it. A topic has one status timer (CLOSE, OPEN or CLOSE_AFTER_LAST_POST: setting any of them replaces the one there, as in Discourse) and at most one UNPIN, one DELETE and one PUBLISH_TO_BOARD timer beside it; setting one again replaces it. It is made when due as the moderator who set it, if they still may, and dropped if it no longer applies. A time past or more than a year ahead is BAD_USER_INPUT. PUBLISH_TO_BOARD takes `boardId`: a forum board other than the topic’s own, in a space you moderate (NOT_FOUND for one you may not read, BAD_USER_INPUT on `boardId` otherwise), for forum topics only (BAD_USER_INPUT on `kind`); when due the topic moves there as moveTopic moves it and is announced as new: dated then, at the top of the latest, its board’s and tags’ watchers told as of a new topic.',
   })
   setTopicTimer(@Args('input') input: SetTopicTimerInput, @Context() ctx: GqlContext): Promise<TopicModel> {
     return this.service.set(ctx.viewer, input);
@@ -35,10 +37,21 @@ export class TopicTimersResolver {
 
 @Resolver(() => TopicTimerModel)
 export class TopicTimerResolver {
-  constructor(private readonly users: UsersLoader) {}
+  constructor(
+    private readonly users: UsersLoader,
+    private readonly spaces: SpacesLoader,
+  ) {}
 
   @ResolveField(() => UserModel, { nullable: true, description: 'The moderator it is done as; null for those who do not moderate the topic.' })
   setBy(@Parent() timer: TopicTimerModel, @Context() ctx: GqlContext): Promise<UserModel | null> | null {
     return timer.shownToModerator ? this.users.load(ctx.viewer, timer.setById) : null;
+  }
+
+  @ResolveField(() => BoardModel, {
+    nullable: true,
+    description: 'PUBLISH_TO_BOARD: the board it publishes the topic to. Null for other kinds, for those who do not moderate the topic, and for a board in a space you may not read.',
+  })
+  board(@Parent() timer: TopicTimerModel, @Context() ctx: GqlContext): Promise<BoardModel | null> | null {
+    return timer.shownToModerator && timer.boardId ? this.spaces.board(ctx.viewer, timer.boardId) : null;
   }
 }

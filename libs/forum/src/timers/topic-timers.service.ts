@@ -16,8 +16,10 @@ import { TopicModel } from '../topics/topic.model';
 import { TopicsService } from '../topics/topics.service';
 import { RemoveTopicTimerInput, SetTopicTimerInput, TIMER_MAX_HOURS } from './dto/topic-timer.inputs';
 import { PUBLIC_TIMER_KINDS, TopicTimerKind, TopicTimerModel, TopicTimerRow, toTopicTimerModel } from './topic-timer.model';
-import { DueTimerRow, TopicTimersRepository } from './topic-timers.repository';
+import { DueTimerRow, ListedTimerRow, TimerTarget, TopicTimersRepository } from './topic-timers.repository';
 import { checkTimeAhead } from '../../../core/src/time-ahead';
+import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
+import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 
 /** How often the worker looks for due timers: a timer fires within this of its time. */
 export const TIMER_CHECK_MS = 30_000;
@@ -25,12 +27,16 @@ export const TIMER_CHECK_MS = 30_000;
 /** Most timers one run of the job handles; the rest wait for the next run. */
 const TIMERS_PER_RUN = 500;
 
-/** A timer as a live push shows it: as Topic.timers does, `setById` for moderators only. */
+/**
+ * A timer as a live push shows it: as Topic.timers does, `setById` for moderators only, and
+ * `boardId` (PUBLISH_TO_BOARD) for moderators who may read that board.
+ */
 export interface LiveTimer {
   kind: TopicTimerKind;
   at: Date;
   afterHours: number | null;
   setById: string | null;
+  boardId: string | null;
 }
 
 /**
@@ -47,11 +53,15 @@ function shownTo<T extends { kind: TopicTimerKind }>(rows: T[], moderator: boole
 /** What a due timer came to. */
 type Outcome = 'fired' | 'dropped' | 'postponed';
 
+/** What a log entry tells of a board a timer publishes to that is in another space than the topic (as appendMove does). */
+const ANOTHER_SPACE = { anotherSpace: true } as const;
+
 /**
  * Topic timers: a moderator plans a change to a topic (close, reopen, close once quiet,
- * unpin, delete) and the worker makes it when it is due, through the very path the manual
- * change takes (TopicsService.writeStatus, PostsService.writeDelete), as the moderator who
- * set it, so its event, log entry, live push and index update are the manual change's.
+ * unpin, delete, publish to another board) and the worker makes it when it is due, through
+ * the very path the manual change takes (TopicsService.writeStatus, PostsService.writeDelete,
+ * moveTopic's TopicsService.writeMove), as the moderator who set it, so its event, log entry,
+ * live push and index update are the manual change's.
  */
 @Injectable()
 export class TopicTimersService {
@@ -67,6 +77,7 @@ export class TopicTimersService {
     private readonly loaders: ForumLoaders,
     private readonly postRows: PostsRepository,
     private readonly access: AccessService,
+    private readonly spaces: SpacesLoader,
   ) {}
 
   /**
@@ -100,39 +111,73 @@ export class TopicTimersService {
     if (readers.length === 0) return told;
     const topics = await this.loaders.topicForEach(readers.map(([, viewer]) => viewer), topicId);
     const rows = topics.some((topic) => topic) ? await this.standing([topicId]) : [];
-    readers.forEach(([userId], i) => {
+    await Promise.all(readers.map(async ([userId, viewer], i) => {
       const moderator = !!topics[i] && topics[i].viewerRank >= LEVEL_RANK.MODERATE;
       const shown = !!topics[i] && (moderator || kinds.some((k) => PUBLIC_TIMER_KINDS.includes(k)));
-      told.set(userId, shown ? shownTo(rows, moderator).map((r) => ({ kind: r.kind, at: r.due_at, afterHours: r.after_hours, setById: moderator ? r.set_by : null })) : null);
-    });
+      if (!shown) {
+        told.set(userId, null);
+        return;
+      }
+      const listed = shownTo(rows, moderator).map(async (r): Promise<LiveTimer> => ({
+        kind: r.kind,
+        at: r.due_at,
+        afterHours: r.after_hours,
+        setById: moderator ? r.set_by : null,
+        boardId: moderator ? await this.boardShown(viewer, r) : null,
+      }));
+      told.set(userId, await Promise.all(listed));
+    }));
     return told;
+  }
+
+  /**
+   * The board a PUBLISH_TO_BOARD timer publishes to, for a moderator of its topic who may read
+   * it (TopicTimer.board answers them the same); null otherwise. Their access is loaded with
+   * them: this reads nothing.
+   */
+  private async boardShown(viewer: Viewer, timer: Pick<TopicTimerRow, 'board_id'> & TimerTarget): Promise<string | null> {
+    if (!timer.board_id || !timer.board_space_id) return null;
+    return (await this.access.rankOn(viewer, timer.board_space_id)) >= LEVEL_RANK.READ ? timer.board_id : null;
   }
 
   /**
    * The timers of these topics that would be carried out as things stand, soonest first: those
    * whose setter may still moderate the topic (not suspended, banned or deleted, and MODERATE in
-   * its space) on a topic not deleted, as `handle` finds when one comes due. The others are
-   * dropped then, and read as gone until then. Two statements for any number of topics: the
-   * timers, and their setters' access (none without timers).
+   * its space) on a topic not deleted, and, for PUBLISH_TO_BOARD, may still publish it to its
+   * board (`publishable`), as `handle` finds when one comes due. The others are dropped then,
+   * and read as gone until then. Two statements for any number of topics: the timers (with
+   * their boards), and their setters' access (none without timers).
    */
-  private async standing(topicIds: readonly string[]): Promise<TopicTimerRow[]> {
+  private async standing(topicIds: readonly string[]): Promise<ListedTimerRow[]> {
     const rows = await this.repo.byTopicIds(topicIds);
     const setters = await this.sessions.viewersForUsers([...new Set(rows.map((r) => r.set_by))]);
     const stands = await Promise.all(rows.map(async (r) => {
       const setter = setters.get(r.set_by);
-      return !!setter && r.topic_state !== ContentState.DELETED && (await this.access.rankOn(setter, r.space_id)) >= LEVEL_RANK.MODERATE;
+      if (!setter || r.topic_state === ContentState.DELETED || (await this.access.rankOn(setter, r.space_id)) < LEVEL_RANK.MODERATE) return false;
+      return r.kind !== TopicTimerKind.PUBLISH_TO_BOARD || this.publishable(setter, r, r.topic_board_id);
     }));
     return rows.filter((_, i) => stands[i]);
   }
 
   /**
+   * Whether `setter` may still publish a topic now in board `fromBoardId` to the timer's board:
+   * a forum board other than the topic's, in a space they moderate (moveTopic's rule for the
+   * board it reaches; the topic's own space is checked with the rest).
+   */
+  private async publishable(setter: Viewer, timer: Pick<TopicTimerRow, 'board_id'> & TimerTarget, fromBoardId: string): Promise<boolean> {
+    if (!timer.board_id || !timer.board_space_id || timer.board_kind !== BoardKind.FORUM || timer.board_id === fromBoardId) return false;
+    return (await this.access.rankOn(setter, timer.board_space_id)) >= LEVEL_RANK.MODERATE;
+  }
+
+  /**
    * Sets the topic's timer of this kind, replacing the one in its slot (the topic's status timer
    * for CLOSE, OPEN and CLOSE_AFTER_LAST_POST, whichever of them it is); those who may
-   * setTopicStatus on it only.
+   * setTopicStatus on it only, and for PUBLISH_TO_BOARD a board they may publish it to (`target`).
    */
   async set(viewer: Viewer, input: SetTopicTimerInput): Promise<TopicModel> {
     const { topic } = await this.topics.moderated(viewer, input.topicId);
     const at = this.dueAt(input);
+    const board = await this.target(viewer, topic, input);
     await this.uow.run(async (tx) => {
       await this.repo.lockForSetting(tx, topic.id);
       const before = await this.repo.lockReplaced(tx, topic.id, input.kind);
@@ -143,6 +188,7 @@ export class TopicTimersService {
         at,
         afterHours: at ? null : input.afterHours!,
         setBy: viewer.id!,
+        boardId: board?.id ?? null,
       });
       await this.logChange(tx, viewer.id, 'topic.timer_set', topic, before, after);
       await this.announce(tx, topic, [...new Set([after.kind, ...(before ? [before.kind] : [])])]);
@@ -166,6 +212,29 @@ export class TopicTimersService {
   }
 
   /**
+   * The board a PUBLISH_TO_BOARD timer asked for publishes the topic to (null for the other
+   * kinds, which take none): a forum board, not the topic's own, in a space the setter
+   * moderates, as moveTopic asks of the board a topic reaches (the topic's own space is
+   * `moderated`'s check); for forum topics only (ideas and articles have their own ways to
+   * reach readers). NOT_FOUND for a board the setter may not read; BAD_USER_INPUT otherwise.
+   * The topic's board and the target are read together (one statement).
+   */
+  private async target(viewer: Viewer, topic: TopicModel, input: SetTopicTimerInput): Promise<BoardModel | null> {
+    if (input.kind !== TopicTimerKind.PUBLISH_TO_BOARD) {
+      if (input.boardId) throw AppError.badField('boardId', 'only a PUBLISH_TO_BOARD timer takes a board');
+      return null;
+    }
+    if (!input.boardId) throw AppError.badField('boardId', 'is required for PUBLISH_TO_BOARD');
+    const [from, board] = await Promise.all([this.spaces.board(viewer, topic.boardId), this.spaces.board(viewer, input.boardId)]);
+    if (from?.kind !== BoardKind.FORUM) throw AppError.badField('kind', 'only forum topics are published to a board: ideas and articles reach their readers their own way');
+    if (!board) throw AppError.notFound('Board not found');
+    if (board.id === topic.boardId) throw AppError.badField('boardId', 'the topic is already in this board');
+    if (board.kind !== BoardKind.FORUM) throw AppError.badField('boardId', 'must be a forum board');
+    if ((await this.access.rankOn(viewer, board.spaceId)) < LEVEL_RANK.MODERATE) throw AppError.badField('boardId', 'must be in a space you moderate');
+    return board;
+  }
+
+  /**
    * When a timer asked for fires (null: CLOSE_AFTER_LAST_POST, which counts from the topic's
    * last activity). BAD_USER_INPUT for a time past, or more than TIMER_MAX_HOURS ahead.
    */
@@ -181,8 +250,21 @@ export class TopicTimersService {
     return input.at;
   }
 
-  private logChange(tx: Tx, actorId: string | null, action: string, topic: TopicModel, before: TopicTimerRow | undefined, after: TopicTimerRow | undefined): Promise<void> {
-    const shown = (r: TopicTimerRow | undefined) => r && { kind: r.kind, at: r.due_at, afterHours: r.after_hours, setBy: r.set_by };
+  /**
+   * A timer set, replaced or removed, in the topic's space's log. A board a timer publishes to
+   * is named there when it is in the same space; one in another space is `{ anotherSpace: true }`
+   * (the space's moderators may not read it: appendMove's rule).
+   */
+  private logChange(
+    tx: Tx,
+    actorId: string | null,
+    action: string,
+    topic: TopicModel,
+    before: (TopicTimerRow & TimerTarget) | undefined,
+    after: (TopicTimerRow & TimerTarget) | undefined,
+  ): Promise<void> {
+    const board = (r: TopicTimerRow & TimerTarget) => r.board_id && { board: r.board_space_id === topic.spaceId ? { boardId: r.board_id } : ANOTHER_SPACE };
+    const shown = (r: (TopicTimerRow & TimerTarget) | undefined) => r && { kind: r.kind, at: r.due_at, afterHours: r.after_hours, setBy: r.set_by, ...board(r) };
     return this.audit.append(tx, { actorId, action, targetType: 'topic', targetId: topic.id, spaceId: topic.spaceId, before: shown(before) ?? null, after: shown(after) ?? null });
   }
 
@@ -247,15 +329,18 @@ export class TopicTimersService {
     }));
     if (!moderated || moderated.topic.state === ContentState.DELETED) return 'dropped';
     const { topic } = moderated;
+    // A publication also needs the board it reaches as the setter may publish there now (the
+    // board read with the claim); one the topic is already in is done.
+    if (timer.kind === TopicTimerKind.PUBLISH_TO_BOARD && !(await this.publishable(setter, timer, topic.boardId))) return 'dropped';
     const reason = `topic timer: ${timer.kind}`;
-    const change = await this.apply(tx, setter, timer.kind, topic, reason);
+    const change = await this.apply(tx, setter, timer, topic, reason);
     return change ? 'fired' : 'dropped';
   }
 
   /** The timer's change, as the manual one writes it; null when the topic is already so. */
-  private async apply(tx: Tx, setter: Viewer, kind: TopicTimerKind, topic: TopicModel, reason: string): Promise<unknown> {
+  private async apply(tx: Tx, setter: Viewer, timer: DueTimerRow, topic: TopicModel, reason: string): Promise<unknown> {
     const actorId = setter.id;
-    switch (kind) {
+    switch (timer.kind) {
       case TopicTimerKind.CLOSE:
       case TopicTimerKind.CLOSE_AFTER_LAST_POST:
         return this.topics.writeStatus(tx, actorId, topic, { closed: true }, reason);
@@ -268,6 +353,8 @@ export class TopicTimersService {
         const first = row && (await this.loaders.postFromRow(setter, row));
         return first && this.posts.writeDelete(tx, actorId, first, topic, reason);
       }
+      case TopicTimerKind.PUBLISH_TO_BOARD:
+        return this.topics.writePublication(tx, actorId, topic, { id: timer.board_id!, spaceId: timer.board_space_id! }, reason);
     }
   }
 }

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { NEW_TOPIC_DAYS, TopicFeedView, TopicSort } from '../forum.enums';
 import { TopicRow } from './topic.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
-import { Queryable } from '../../../core/src/database/unit-of-work';
+import { Queryable, Tx } from '../../../core/src/database/unit-of-work';
 import { AUTHOR_COLUMNS, AuthorColumns } from '../../../identity/src/users/user.model';
 import { TopicFeedExclusion } from '../feed-exclusions';
 
@@ -134,6 +134,21 @@ export class TopicsRepository {
   getByIds(ids: readonly string[], m: Queryable = this.ds): Promise<TopicRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return m.query(TOPICS_BY_ID, [ids]);
+  }
+
+  /**
+   * Dates a topic anew, as if it were started now (a publication: `TopicsService.writePublication`):
+   * its `created_at` and `last_activity_at`, and its first post's `created_at`; its replies keep
+   * theirs. Answers the topic as it now is, with its first post's id.
+   */
+  async redateAsNew(tx: Tx, topicId: string): Promise<TopicRow & { first_post_id: string }> {
+    const [row] = await tx.query<TopicRow & { first_post_id: string }>(
+      `WITH first AS (UPDATE posts SET created_at = now() WHERE topic_id = $1 AND number = 1 RETURNING id)
+       UPDATE topics t SET created_at = now(), last_activity_at = now(), version = version + 1, updated_at = now()
+        WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}, (SELECT id FROM first) AS first_post_id`,
+      [topicId],
+    );
+    return row;
   }
 
   /** The filter's conditions on topics `t` of the board `boardSql` names. */

@@ -26,6 +26,12 @@ import { TopicReadListeners } from '../read-listeners';
 import { TopicFeedExclusions } from '../feed-exclusions';
 import { AuthorColumns } from '../../../identity/src/users/user.model';
 
+/**
+ * A topic moved to a board and dated anew there (`writePublication`): notifications and live
+ * pushes treat it as the topic's creation, search re-files it (a `topic.` event).
+ */
+export const TOPIC_PUBLISHED = 'topic.published';
+
 @Injectable()
 export class TopicsService {
   constructor(
@@ -433,6 +439,28 @@ export class TopicsService {
       to: { spaceId: to.spaceId, targetId: topic.id, state: { boardId: to.id, spaceId: to.spaceId } },
     });
     return moved;
+  }
+
+  /**
+   * Publishes a forum topic to another forum board, in `tx`, as a PUBLISH_TO_BOARD timer does
+   * (Discourse's "publish to category"): moved there through `writeMove` (its event and log
+   * entries, with `reason`), then dated now, as a new topic is: the topic's `created_at` and
+   * `last_activity_at` and its first post's `created_at` (replies written meanwhile keep their
+   * times: they were written then), so it heads the board's and the feeds' latest and counts as
+   * new; then `topic.published`, which announces it as a new topic (notifications as for its
+   * creation, `topic:created` to the board's live room). Callers check who may do it.
+   */
+  async writePublication(tx: Tx, actorId: string | null, topic: Pick<TopicModel, 'id' | 'spaceId' | 'boardId'>, to: Pick<BoardModel, 'id' | 'spaceId'>, reason: string): Promise<TopicRow> {
+    await this.writeMove(tx, actorId, topic, to, BoardKind.FORUM, reason);
+    const published = await this.repo.redateAsNew(tx, topic.id);
+    await tx.emit({
+      type: TOPIC_PUBLISHED,
+      aggregateType: 'topic',
+      aggregateId: topic.id,
+      version: published.version,
+      payload: { topicId: topic.id, postId: published.first_post_id, boardId: to.id, spaceId: to.spaceId, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, actorId },
+    });
+    return published;
   }
 
   /** The topic's author (still a participant) or a moderator accepts one answer; it replaces any previous one. */

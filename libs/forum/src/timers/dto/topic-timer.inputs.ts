@@ -15,6 +15,12 @@ export class SetTopicTimerInput {
   @Field(() => Int, { nullable: true, description: '1–8760 hours from now (CLOSE_AFTER_LAST_POST: from the topic’s last activity, moved by each new post).' })
   @IsOptional() @IsInt() @Min(1) @Max(TIMER_MAX_HOURS)
   afterHours?: number;
+  @Field(() => ID, {
+    nullable: true,
+    description: 'PUBLISH_TO_BOARD (required there, refused with any other kind): the forum board the topic is published to, other than its own, in a space you moderate.',
+  })
+  @IsOptional() @IsUUID('all', { message: 'must be a board id' })
+  boardId?: string;
 }
 
 @InputType()
