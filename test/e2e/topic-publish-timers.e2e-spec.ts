@@ -6,7 +6,7 @@ import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
-import { createTopic, reply } from '../factories/forum';
+import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { poolStatementsOf } from '../support/pool-statements';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
@@ -250,6 +250,23 @@ describe('topic timers: publishing to a board', () => {
     } finally {
       sockets.forEach((s) => s.disconnect());
     }
+  });
+
+  it('publishes a topic held for review, announcing it only once it is approved, as a held new topic is', async () => {
+    const news = await makeBoard(t, publicSpace);
+    const watcher = await makeUser(t);
+    expectOk(await t.gql(WATCH_BOARD, { input: { boardId: news, level: 'WATCHING_FIRST_POST' } }, { token: watcher.token }));
+    const held = await createTopic(t, staffer.token, staffBoard);
+    await setTopicState(t, held.id, 'PENDING');
+    await setPostState(t, held.firstPostId, 'PENDING');
+    expectOk(await publish(held.id, news));
+    expect(await fire(3)).toEqual({ fired: 1, dropped: 0, postponed: 0 });
+    await drain();
+    expect(await t.sql(`SELECT board_id FROM topics WHERE id = $1`, [held.id])).toEqual([{ board_id: news }]);
+    expect(await heard(watcher)).toEqual([]);
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: held.firstPostId, action: 'APPROVE' } }, { token: manager.token }));
+    await drain();
+    expect(await heard(watcher)).toEqual([`NEW_TOPIC ${held.id}`]);
   });
 
   it('tells the topic’s live room of it as Topic.timers does: its board to the moderators who may read it, nothing to other readers', async () => {
