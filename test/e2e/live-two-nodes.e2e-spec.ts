@@ -53,10 +53,14 @@ maybe('live updates across two API processes (Redis adapter)', () => {
   }, 120_000);
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
+    // Node B has 5 s to stop; the wait ends with it, leaving no timer behind to hold this worker.
     await new Promise<void>((resolve) => {
-      b?.once('exit', () => resolve());
+      const timer = setTimeout(resolve, 5000);
+      b?.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       b?.kill('SIGTERM');
-      setTimeout(resolve, 5000);
     });
     await a.close();
   });

@@ -297,6 +297,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe?.();
     if (this.sweep) clearInterval(this.sweep);
+    // Other nodes' re-checks will not be waited for any more: pushes held behind them go on (and
+    // end) now, rather than keeping the process up until the wait runs out.
+    for (const release of this.remoteFences.values()) release();
     await this.listener?.stop();
   }
 
