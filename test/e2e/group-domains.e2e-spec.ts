@@ -2,6 +2,7 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { EmailChangeService } from '../../libs/identity/src/auth/email-change';
 import { EmailVerificationService } from '../../libs/identity/src/auth/email-verification';
+import { PasswordsService } from '../../libs/identity/src/auth/passwords.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
@@ -132,6 +133,30 @@ describe('groups: automatic membership by e-mail domain', () => {
     // Turned off: the rule's members go, the hand-picked one stays.
     await setDomains(group, []);
     expect(await members(group)).toEqual([[handPicked.id, null], [owner.id, brand]].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)));
+  });
+
+  it('puts nobody back who was removed or left: a second confirmation, a password reset or another change of the list acts on a new domain only', async () => {
+    const { group, topic } = await internal();
+    const brand = 'brand5.example';
+    const [removed, stays] = [await memberAt(brand), await memberAt(brand)];
+    await setDomains(group, [brand]);
+    const REMOVE = `mutation($input: GroupMemberInput!) { removeGroupMember(input: $input) { id } }`;
+    expectOk(await t.gql(REMOVE, { input: { groupId: group, userId: removed.id } }, { token: admin.token }));
+    const inGroup = async () => (await members(group)).map(([id]) => id);
+    expect(await inGroup()).toEqual([stays.id]);
+
+    // The same address confirmed again, by its link or by a password reset's.
+    const token = await t.get(EmailVerificationService).token({ id: removed.id, email: removed.email });
+    expectOk(await t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } }));
+    const [creds] = await t.sql(`SELECT id, password_hash, email FROM users WHERE id = $1`, [removed.id]);
+    const reset = await t.get(PasswordsService).resetToken(creds);
+    expectOk(await t.gql(`mutation($input: ResetPasswordInput!) { resetPassword(input: $input) { token } }`, { input: { token: reset, newPassword: 'a long enough password' } }, { ip: freshIp() }));
+    // Another domain listed beside it: its people come in, not the one removed from this one.
+    const partner = await memberAt('partner5.example');
+    await setDomains(group, [brand, 'partner5.example']);
+    expect((await inGroup()).sort()).toEqual([stays.id, partner.id].sort());
+    expect(await reads(removed, topic)).toBe(false);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'group.member_add' AND target_id = $1`, [removed.id])).toEqual([{ n: 0 }]);
   });
 
   it('is for admins, refuses what is not a domain, and writes nothing then', async () => {

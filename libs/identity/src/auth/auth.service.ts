@@ -171,7 +171,7 @@ export class AuthService {
           [id, email, handle, input.displayName?.trim() || handle, passwordHash, role, opts.emailVerified],
         );
         // A confirmed address at a group's automatic domain puts the account in that group at once.
-        if (opts.emailVerified) await this.automaticGroups.syncUser(new Tx(m), id);
+        if (opts.emailVerified) await this.automaticGroups.syncUser(new Tx(m), id, null);
         const extra = (inTx ? await inTx(m, id) : undefined) as X;
         return { user: toUserModel(rows[0]), extra };
       });

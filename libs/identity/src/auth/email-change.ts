@@ -125,13 +125,12 @@ export class EmailChangeService {
       if (!stillBound(claim.fingerprint, claim.userId, boundAddress(user.pending_email))) throw badToken();
       const [other] = await tx.query(`SELECT 1 FROM users WHERE lower(email) = lower($1) AND id <> $2`, [user.pending_email, claim.userId]);
       if (other) throw taken('token');
-      await tx.query(
+      // Groups joined by the old address's domain are left, those of the new one's joined (at another domain).
+      await this.automaticGroups.following(tx, claim.userId, () => tx.query(
         `UPDATE users SET email = pending_email, email_verified_at = now(), pending_email = NULL, pending_email_at = NULL, updated_at = now()
           WHERE id = $1`,
         [claim.userId],
-      );
-      // Groups joined by the old address's domain are left, those of the new one's joined.
-      await this.automaticGroups.syncUser(tx, claim.userId);
+      ));
     }).catch((err: unknown) => {
       // Another account took the address between the check and the update.
       if ((err as { code?: string; constraint?: string }).code === '23505' && String((err as { constraint?: string }).constraint).includes('email')) throw taken('token');

@@ -62,8 +62,8 @@ export class EmailVerificationService {
     if (!user?.email || user.is_placeholder || !stillBound(claim.fingerprint, userId, boundAddress(user.email))) throw badToken();
     // Opening it twice is harmless: the first confirmation's time stays.
     await this.uow.run(async (tx) => {
-      await this.users.markEmailVerified(userId, tx.manager);
-      await this.automaticGroups.syncUser(tx, userId);
+      // Confirmed now (not again): its domain's groups take the account in.
+      await this.automaticGroups.following(tx, userId, () => this.users.markEmailVerified(userId, tx.manager));
     });
     return true;
   }

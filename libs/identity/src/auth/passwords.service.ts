@@ -128,8 +128,8 @@ export class PasswordsService {
       if (!locked || !stillBound(claim.fingerprint, locked.id, boundCredentials(locked))) throw badToken();
       const row = await this.users.setPasswordHash(user.id, passwordHash, tx.manager);
       // The link came to the account's address: whoever opened it reads that mailbox.
-      await this.users.markEmailVerified(user.id, tx.manager);
-      await this.automaticGroups.syncUser(tx, user.id);
+      // Confirmed now (not again): its domain's groups take the account in.
+      await this.automaticGroups.following(tx, user.id, () => this.users.markEmailVerified(user.id, tx.manager));
       if ((await this.sessions.revokeAllForUser(user.id, tx.manager)) > 0) await emitSessionsRevoked(tx, user.id);
       const token = await this.sessions.issue(user.id, meta, tx.manager);
       return { token, user: Object.assign(toUserModel(row!), { isAuthenticatedSelf: true }) };

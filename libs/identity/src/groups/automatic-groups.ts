@@ -34,15 +34,29 @@ export class AutomaticGroupsService {
   ) {}
 
   /**
-   * After a user's confirmed address may have changed (confirmed, replaced, an account created
-   * confirmed), in the same transaction: their automatic memberships follow its domain. Groups
-   * are held (FOR SHARE) while it decides, so a list being set meanwhile waits for it, or it
-   * for the list.
+   * Runs `write`, which may change a user's confirmed address (confirm it, replace it, reset the
+   * password with a link to it), then `syncUser` with the domain it had before: the rule acts
+   * only when the confirmed domain changed, so a member an admin or an owner removed, or who
+   * left, is not put back by a second confirmation link or a password reset.
    */
-  async syncUser(tx: Tx, userId: string): Promise<void> {
-    await tx.query(`SELECT id FROM groups FOR SHARE`);
+  async following<T>(tx: Tx, userId: string, write: () => Promise<T>): Promise<T> {
+    const [before] = await tx.query<{ domain: string | null }>(`SELECT ${verifiedDomainSql('u')} AS domain FROM users u WHERE u.id = $1`, [userId]);
+    const result = await write();
+    await this.syncUser(tx, userId, before?.domain ?? null);
+    return result;
+  }
+
+  /**
+   * After a user's confirmed address changed from one at `before` (null: none confirmed; a new
+   * account), in the same transaction: their automatic memberships follow its domain, when it is
+   * another one (else nothing changes). Groups are held (FOR SHARE) while it decides, so a list
+   * being set meanwhile waits for it, or it for the list.
+   */
+  async syncUser(tx: Tx, userId: string, before: string | null): Promise<void> {
     const [me] = await tx.query<{ domain: string | null }>(`SELECT ${verifiedDomainSql('u')} AS domain FROM users u WHERE u.id = $1`, [userId]);
     const domain = me?.domain ?? null;
+    if (domain === before) return;
+    await tx.query(`SELECT id FROM groups FOR SHARE`);
     // The rule's memberships of groups that do not list the domain now (all of them without one).
     const removed = await tx.query<{ group_id: string }>(
       `DELETE FROM group_members gm WHERE gm.user_id = $1 AND gm.via_domain IS NOT NULL AND NOT gm.owner
@@ -74,7 +88,8 @@ export class AutomaticGroupsService {
 
   /**
    * Admins: the domains whose confirmed addresses put their members in the group. Members with
-   * such an address now join at once; those the rule put in for a domain no longer listed leave.
+   * an address at a domain newly listed join at once; those the rule put in for a domain no
+   * longer listed leave.
    * One moderation-log entry names the change and everyone it added and removed.
    */
   async setDomains(viewer: Viewer, input: SetGroupAutomaticDomainsInput): Promise<void> {
@@ -91,12 +106,16 @@ export class AutomaticGroupsService {
         `DELETE FROM group_members WHERE group_id = $1 AND via_domain IS NOT NULL AND NOT owner AND NOT (via_domain = ANY ($2::text[])) RETURNING user_id`,
         [input.groupId, domains],
       );
-      const added = await tx.query<{ user_id: string }>(
+      // Only a domain the list did not hold takes people in: whoever is at one it held already
+      // came in when it was listed or when they confirmed, and is out now because they left or
+      // were removed, which another change of the list must not undo.
+      const listed = domains.filter((d) => !before.includes(d));
+      const added = listed.length === 0 ? [] : await tx.query<{ user_id: string }>(
         `INSERT INTO group_members (group_id, user_id, via_domain)
          SELECT $1, m.id, m.domain FROM (SELECT u.id, ${verifiedDomainSql('u')} AS domain FROM users u) m
           WHERE m.domain = ANY ($2::text[])
          ON CONFLICT DO NOTHING RETURNING user_id`,
-        [input.groupId, domains],
+        [input.groupId, listed],
       );
       if (added.length) await tx.query(`DELETE FROM group_requests WHERE group_id = $1 AND user_id = ANY ($2::uuid[]) AND decided_at IS NULL`, [input.groupId, added.map((r) => r.user_id)]);
       await this.audit.append(tx, {
