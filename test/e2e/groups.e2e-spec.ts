@@ -302,6 +302,21 @@ describe('groups: owners, visibility and self-service membership', () => {
       ]);
     });
 
+    it('puts no deleted account or imported placeholder in a group (NOT_FOUND, as a missing user), and writes nothing', async () => {
+      const [owner, gone, placeholder] = await users(3);
+      const g = await makeG({ visibility: 'MEMBERS', owners: [owner] });
+      expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, as(admin)));
+      await t.sql(`UPDATE users SET is_placeholder = true WHERE id = $1`, [placeholder.id]);
+      const missing = expectError(await t.gql(ADD, { input: { groupId: g.id, userId: MISSING } }, as(owner)), 'NOT_FOUND').message;
+      for (const u of [gone, placeholder]) {
+        for (const [q, input, by] of [[ADD, { groupId: g.id, userId: u.id }, owner], [ADD, { groupId: g.id, userId: u.id }, admin], [SET_OWNER, { groupId: g.id, userId: u.id, owner: true }, admin]] as const) {
+          expect(expectError(await t.gql(q, { input }, as(by)), 'NOT_FOUND').message).toBe(missing);
+        }
+      }
+      expect(await memberIds(g.id)).toEqual([owner.id]);
+      expect(await log(g.id)).toEqual([]);
+    });
+
     it('lets admins set who sees a group and how people join, validated and logged; bad input writes nothing', async () => {
       const slug = `interest-${Date.now().toString(36)}`;
       const created = expectOk(await t.gql(CREATE, { input: { slug, name: 'Beta testers', visibility: 'PUBLIC', joining: 'REQUEST' } }, as(admin))).createGroup;

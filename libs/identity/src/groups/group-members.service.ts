@@ -32,7 +32,7 @@ export class GroupMembersService {
     requireSignedIn(viewer);
     await this.uow.run(async (tx) => {
       await this.requireManager(tx, viewer, await this.memberships.lock(tx, viewer, input.groupId));
-      await requireUser(tx, input.userId);
+      await requireAccount(tx, input.userId);
       await this.memberships.add(tx, { groupId: input.groupId, userId: input.userId, actorId: viewer.id });
     });
     if (input.userId === viewer.id) this.ownGroupsChanged(viewer, input.groupId, true);
@@ -64,7 +64,7 @@ export class GroupMembersService {
     let joined = false;
     await this.uow.run(async (tx) => {
       await this.memberships.lock(tx, viewer, input.groupId);
-      await requireUser(tx, input.userId);
+      await (input.owner ? requireAccount(tx, input.userId) : requireUser(tx, input.userId));
       const change = { groupId: input.groupId, userId: input.userId, actorId: viewer.id };
       joined = input.owner && (await this.memberships.add(tx, { ...change, reason: 'made owner' }));
       await this.memberships.setOwner(tx, change, input.owner);
@@ -134,4 +134,15 @@ export function requireGroupId(groupId: string): void {
 
 async function requireUser(tx: Tx, userId: string): Promise<void> {
   if (!(await tx.one(`SELECT 1 FROM users WHERE id = $1`, [userId]))) throw AppError.notFound('User not found');
+}
+
+/**
+ * Someone who may be put in a group: an account people sign in to, not a deleted one (its
+ * memberships went with it) nor an imported author's placeholder; NOT_FOUND as a missing one.
+ * Its row is held FOR SHARE: an account being deleted meanwhile is deleted after this change
+ * (and takes the membership with it), or before it, and is refused.
+ */
+async function requireAccount(tx: Tx, userId: string): Promise<void> {
+  const live = await tx.one(`SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL AND NOT is_placeholder FOR SHARE`, [userId]);
+  if (!live) throw AppError.notFound('User not found');
 }
