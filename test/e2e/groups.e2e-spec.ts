@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { GROUP_JOINS_PER_USER } from '../../libs/identity/src/groups/group-members.service';
 import { GROUP_REQUESTS_PER_USER } from '../../libs/identity/src/groups/group-requests.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
@@ -235,6 +236,27 @@ describe('groups: owners, visibility and self-service membership', () => {
       expect(await memberIds(closed.id)).toEqual([member.id]);
       expect(await t.sql(`SELECT 1 FROM group_members WHERE group_id = ANY($1::uuid[]) AND user_id = $2`, [[closed.id, asking.id], joiner.id])).toEqual([]);
       for (const id of ['nope', '']) expect(expectError(await t.gql(JOIN, { id }, as(joiner)), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('groupId');
+    });
+
+    it(`limits joins and leaves to ${GROUP_JOINS_PER_USER.limit} an hour per member, together; one that changes nothing does not count`, async () => {
+      const member = await makeUser(t);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'OPEN' });
+      await makeSpace(t, 'RESTRICTED', [{ groupId: g.id, level: 'READ' }]);
+      for (let i = 0; i < GROUP_JOINS_PER_USER.limit / 2; i++) {
+        expectOk(await t.gql(JOIN, { id: g.id }, as(member)));
+        expectOk(await t.gql(JOIN, { id: g.id }, as(member))); // in already: not counted
+        expectOk(await t.gql(LEAVE, { id: g.id }, as(member)));
+      }
+      const events = async () => (await t.sql(`SELECT (SELECT count(*) FROM moderation_log WHERE after->>'groupId' = $1)::int AS logged, (SELECT count(*) FROM outbox WHERE type = 'space.access_changed')::int AS rechecks`, [g.id]))[0];
+      const before = await events();
+      const limited = expectError(await t.gql(JOIN, { id: g.id }, as(member)), 'RATE_LIMITED');
+      expect(limited.extensions.retryAfterSeconds).toBeGreaterThan(0);
+      expect(await memberIds(g.id)).toEqual([]);
+      expect(await events()).toEqual(before);
+      // Leaving is counted too: in by an admin's hand, out by themselves no more this hour.
+      expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: member.id } }, as(admin)));
+      expectError(await t.gql(LEAVE, { id: g.id }, as(member)), 'RATE_LIMITED');
+      expect(await memberIds(g.id)).toEqual([member.id]);
     });
 
     it('a join waiting on an admin closing the group is refused once it closes (the group’s row is locked)', async () => {

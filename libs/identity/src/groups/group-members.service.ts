@@ -4,11 +4,19 @@ import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
+import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { GroupMemberInput, SetGroupOwnerInput } from './dto/group.inputs';
 import { GroupJoining, GroupModel } from './group.model';
 import { GroupMemberships, LockedGroup } from './group-memberships';
 import { isMember } from './group-visibility';
 import { GroupsService } from './groups.service';
+
+/**
+ * Joins and leaves a member makes an hour, together (one that changes nothing does not count):
+ * each is a moderation-log entry, and a leave makes the live rooms of every space the group
+ * holds grants on check their members again, so joining and leaving in a loop is refused.
+ */
+export const GROUP_JOINS_PER_USER: RateRule = { bucket: 'group-join:user', limit: 30, windowSeconds: 3600 };
 
 /**
  * Who is in a group, as Discourse's group owners run it: admins add and remove anyone and make
@@ -25,6 +33,7 @@ export class GroupMembersService {
     private readonly memberships: GroupMemberships,
     private readonly groups: GroupsService,
     private readonly access: AccessService,
+    private readonly limiter: RateLimiter,
   ) {}
 
   /** Admins and the group's owners add a member (grants given to the group apply to them at once). */
@@ -73,7 +82,7 @@ export class GroupMembersService {
     return this.groups.get(viewer, input.groupId);
   }
 
-  /** A signed-in member who sees an OPEN group joins it (again: nothing changes). */
+  /** A signed-in member who sees an OPEN group joins it (again: nothing changes), GROUP_JOINS_PER_USER an hour with leaving. */
   async join(viewer: Viewer, groupId: string): Promise<GroupModel> {
     requireSignedIn(viewer);
     requireGroupId(groupId);
@@ -81,7 +90,9 @@ export class GroupMembersService {
       const group = await this.memberships.lock(tx, viewer, groupId);
       if (group.joining === GroupJoining.REQUEST) throw AppError.forbidden('This group takes requests to join: ask with requestGroupMembership');
       if (group.joining !== GroupJoining.OPEN) throw AppError.forbidden('Its owners and the admins add people to this group');
-      if (!isMember(group.standing)) await this.memberships.add(tx, { groupId, userId: viewer.id!, actorId: viewer.id, reason: 'joined' });
+      if (isMember(group.standing)) return;
+      await this.limiter.hitWithin(tx, [[GROUP_JOINS_PER_USER, viewer.id!]]);
+      await this.memberships.add(tx, { groupId, userId: viewer.id!, actorId: viewer.id, reason: 'joined' });
     });
     this.ownGroupsChanged(viewer, groupId, true);
     return this.groups.get(viewer, groupId);
@@ -99,7 +110,9 @@ export class GroupMembersService {
       if (group.joining === GroupJoining.CLOSED && !(await this.memberships.manages(tx, viewer, group))) {
         throw AppError.forbidden('Its owners and the admins manage who is in this group');
       }
-      if (isMember(group.standing)) await this.memberships.remove(tx, { groupId, userId: viewer.id!, actorId: viewer.id, reason: 'left' });
+      if (!isMember(group.standing)) return;
+      await this.limiter.hitWithin(tx, [[GROUP_JOINS_PER_USER, viewer.id!]]);
+      await this.memberships.remove(tx, { groupId, userId: viewer.id!, actorId: viewer.id, reason: 'left' });
     });
     this.ownGroupsChanged(viewer, groupId, false);
     return this.groups.get(viewer, groupId);

@@ -13,7 +13,7 @@ import {
   GroupRequestConnection,
   GroupRequestModel,
 } from './group.model';
-import { GroupMembersService } from './group-members.service';
+import { GROUP_JOINS_PER_USER, GroupMembersService } from './group-members.service';
 import { GroupRequestsService, GROUP_REQUESTS_PER_USER } from './group-requests.service';
 import { GroupsService } from './groups.service';
 
@@ -65,13 +65,17 @@ export class GroupsResolver {
     return this.membership.setOwner(ctx.viewer, input);
   }
 
-  @Mutation(() => GroupModel, { description: 'Join an OPEN group you see (FORBIDDEN for another; already in it, nothing changes). Logged.' })
+  @Mutation(() => GroupModel, {
+    description: `Join an OPEN group you see (FORBIDDEN for another; already in it, nothing changes). Logged. ${GROUP_JOINS_PER_USER.limit} joins and leaves an hour (RATE_LIMITED).`,
+  })
   joinGroup(@Args('groupId', { type: () => ID }) groupId: string, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.membership.join(ctx.viewer, groupId);
   }
 
   @Mutation(() => GroupModel, {
-    description: 'Leave an OPEN or REQUEST group (a CLOSED one is FORBIDDEN but to its owners: its owners and the admins manage who is in it); not in it, nothing changes. Logged; you leave live rooms the group opened.',
+    description:
+      'Leave an OPEN or REQUEST group (a CLOSED one is FORBIDDEN but to its owners: its owners and the admins manage who is in it); not in it, nothing changes. ' +
+      `Logged; you leave live rooms the group opened. Counts with joinGroup (${GROUP_JOINS_PER_USER.limit} an hour).`,
   })
   leaveGroup(@Args('groupId', { type: () => ID }) groupId: string, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.membership.leave(ctx.viewer, groupId);
