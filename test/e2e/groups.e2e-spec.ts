@@ -324,6 +324,50 @@ describe('groups: owners, visibility and self-service membership', () => {
       ]);
     });
 
+    it('lets only admins put people in a group that moderates a space: owners remove and decline, nobody joins or asks by themselves', async () => {
+      const [owner, member, asker, joiner, stranger] = await users(5);
+      const g = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST', owners: [owner], members: [member] });
+      expectOk(await request(asker, g.id));
+      const requestId = (await pendingOf(g.id, asker))!;
+      const space = await makeSpace(t, 'RESTRICTED');
+      const GRANT = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`;
+      // Reading is the owners' to hand out; moderating is not.
+      expectOk(await t.gql(GRANT, { input: { spaceId: space.id, groupId: g.id, level: 'READ' } }, as(admin)));
+      expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: joiner.id } }, as(owner)));
+      expectOk(await t.gql(REMOVE, { input: { groupId: g.id, userId: joiner.id } }, as(owner)));
+      for (const level of ['MODERATE', 'ADMIN']) {
+        expectOk(await t.gql(GRANT, { input: { spaceId: space.id, groupId: g.id, level } }, as(admin)));
+        expectError(await t.gql(ADD, { input: { groupId: g.id, userId: stranger.id } }, as(owner)), 'FORBIDDEN');
+        expectError(await t.gql(DECIDE, { input: { requestId, accept: true } }, as(owner)), 'FORBIDDEN');
+        expectError(await request(joiner, g.id), 'FORBIDDEN');
+      }
+      await t.sql(`UPDATE groups SET joining = 'OPEN' WHERE id = $1`, [g.id]);
+      expectError(await t.gql(JOIN, { id: g.id }, as(joiner)), 'FORBIDDEN');
+      expect(await memberIds(g.id)).toEqual([owner.id, member.id].sort());
+      expect(await t.sql(`SELECT user_id FROM group_requests WHERE group_id = $1`, [g.id])).toEqual([{ user_id: asker.id }]);
+      // Its owners still take people out and decline; admins add them.
+      expectOk(await t.gql(REMOVE, { input: { groupId: g.id, userId: member.id } }, as(owner)));
+      expectOk(await t.gql(DECIDE, { input: { requestId, accept: false } }, as(owner)));
+      expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: stranger.id } }, as(admin)));
+      expect(await memberIds(g.id)).toEqual([owner.id, stranger.id].sort());
+
+      // A grant being given waits for a change of the group's membership under way (its row is locked).
+      const other = await makeG({ visibility: 'PUBLIC', joining: 'OPEN' });
+      const holder = t.ds.createQueryRunner();
+      await holder.connect();
+      try {
+        await holder.startTransaction();
+        await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR SHARE`, [other.id]);
+        const granting = t.gql(GRANT, { input: { spaceId: space.id, groupId: other.id, level: 'MODERATE' } }, as(admin));
+        await waiting(holder, 1);
+        await holder.commitTransaction();
+        expectOk(await granting);
+      } finally {
+        await holder.release();
+      }
+      expectError(await t.gql(JOIN, { id: other.id }, as(joiner)), 'FORBIDDEN');
+    });
+
     it('puts no deleted account or imported placeholder in a group (NOT_FOUND, as a missing user), and writes nothing', async () => {
       const [owner, gone, placeholder] = await users(3);
       const g = await makeG({ visibility: 'MEMBERS', owners: [owner] });

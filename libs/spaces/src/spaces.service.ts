@@ -123,8 +123,11 @@ export class SpacesService {
     if (!input.level) throw AppError.badField('level', 'is required to grant access');
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.changingAccess(viewer, async (tx) => {
+      // A group's row is locked: a change of its membership (which holds it FOR SHARE, and lets
+      // only admins put people in a group that moderates a space) is over before its grant
+      // changes, or comes after and sees it.
       const exists = await tx.one<{ ok: boolean }>(
-        input.groupId ? `SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1) AS ok` : `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) AS ok`,
+        input.groupId ? `SELECT true AS ok FROM groups WHERE id = $1 FOR NO KEY UPDATE` : `SELECT true AS ok FROM users WHERE id = $1`,
         [input.groupId ?? input.userId],
       );
       if (!exists?.ok) throw AppError.notFound(input.groupId ? 'Group not found' : 'User not found');

@@ -36,11 +36,15 @@ export class GroupMembersService {
     private readonly limiter: RateLimiter,
   ) {}
 
-  /** Admins and the group's owners add a member (grants given to the group apply to them at once). */
+  /**
+   * Admins and the group's owners add a member (grants given to the group apply to them at
+   * once); to a group that moderates a space, admins alone (`mayAdmit`).
+   */
   async addMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
     requireSignedIn(viewer);
     await this.uow.run(async (tx) => {
       await this.requireManager(tx, viewer, await this.memberships.lock(tx, viewer, input.groupId));
+      if (!(await this.memberships.mayAdmit(tx, viewer, input.groupId))) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT);
       await requireAccount(tx, input.userId);
       await this.memberships.add(tx, { groupId: input.groupId, userId: input.userId, actorId: viewer.id });
     });
@@ -91,6 +95,7 @@ export class GroupMembersService {
       if (group.joining === GroupJoining.REQUEST) throw AppError.forbidden('This group takes requests to join: ask with requestGroupMembership');
       if (group.joining !== GroupJoining.OPEN) throw AppError.forbidden('Its owners and the admins add people to this group');
       if (isMember(group.standing)) return;
+      if (!(await this.memberships.mayAdmit(tx, viewer, groupId))) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT);
       await this.limiter.hitWithin(tx, [[GROUP_JOINS_PER_USER, viewer.id!]]);
       await this.memberships.add(tx, { groupId, userId: viewer.id!, actorId: viewer.id, reason: 'joined' });
     });

@@ -3,6 +3,7 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
+import { LEVEL_RANK } from '../../../access/src/access-level';
 import { GroupJoining, GroupMembership, GroupVisibility } from './group.model';
 import { seesGroup, standingSql } from './group-visibility';
 import { announceAccessLoss } from './group-access';
@@ -36,6 +37,9 @@ export interface MembershipChange {
  */
 @Injectable()
 export class GroupMemberships {
+  /** Why `mayAdmit` refuses. */
+  static readonly ADMINS_ADMIT = 'This group moderates a space: only admins put people in it';
+
   constructor(private readonly audit: AuditLog) {}
 
   /**
@@ -62,6 +66,20 @@ export class GroupMemberships {
     if (viewer.isAdmin) return true;
     if (group.standing !== GroupMembership.OWNER) return false;
     return !!(await tx.one(`SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 AND owner FOR SHARE`, [group.id, viewer.id]));
+  }
+
+  /**
+   * Whether the viewer may put people in the group themselves, by its grants: an admin always;
+   * anyone else (its owners, a member joining, accepting a request) only while it holds no grant
+   * of MODERATE or more on a space. Its members moderate, or run, that space: handing that out
+   * is the admins' decision, never a group owner's nor a self-service one. A grant given meanwhile
+   * is ordered with this change: `SpacesService.grant` locks the group's row FOR NO KEY UPDATE,
+   * which the FOR SHARE `lock` took holds off until this transaction ends, or it came first and
+   * is read here.
+   */
+  async mayAdmit(tx: Tx, viewer: Viewer, groupId: string): Promise<boolean> {
+    if (viewer.isAdmin) return true;
+    return !(await tx.one(`SELECT 1 FROM space_grants WHERE group_id = $1 AND level >= $2 LIMIT 1`, [groupId, LEVEL_RANK.MODERATE]));
   }
 
   /**

@@ -46,6 +46,8 @@ export class GroupRequestsService {
       }
       if (isMember(group.standing)) throw AppError.conflict('You are in this group already');
       if (group.standing === GroupMembership.REQUESTED) throw AppError.conflict('Your request to join this group waits already');
+      // Its owners could not accept it: admins add people to such a group by hand.
+      if (!(await this.memberships.mayAdmit(tx, viewer, group.id))) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT);
       // Counted in this transaction: a request refused (here or below) counts nothing.
       await this.limiter.hitWithin(tx, [[GROUP_REQUESTS_PER_USER, viewer.id!]]);
       const id = newId();
@@ -86,6 +88,8 @@ export class GroupRequestsService {
       const request = await tx.one<{ user_id: string; decided_at: Date | null }>(`SELECT user_id, decided_at FROM group_requests WHERE id = $1 FOR UPDATE`, [input.requestId]);
       if (!request) throw AppError.notFound('Request not found');
       if (request.decided_at) throw AppError.conflict('This request was decided already');
+      // Declining stays its owners' too.
+      if (input.accept && !(await this.memberships.mayAdmit(tx, viewer, group.id))) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT);
       await tx.query(`UPDATE group_requests SET decided_at = now(), decided_by = $2, accepted = $3 WHERE id = $1`, [input.requestId, viewer.id, input.accept]);
       if (input.accept) {
         await this.memberships.add(tx, { groupId: group.id, userId: request.user_id, actorId: viewer.id, reason: 'request accepted', details: { requestId: input.requestId } });

@@ -48,7 +48,7 @@ export class GroupsResolver {
     return this.service.update(ctx.viewer, input);
   }
 
-  @Mutation(() => GroupModel, { description: 'Admins and the group’s owners: add a user to a group (grants given to the group apply to them at once). Logged.' })
+  @Mutation(() => GroupModel, { description: 'Admins and the group’s owners: add a user to a group (grants given to the group apply to them at once). Logged. A group that holds a MODERATE or ADMIN grant on a space is filled by admins alone (FORBIDDEN to its owners; nobody joins it, asks to, or has a request accepted but by an admin).' })
   addGroupMember(@Args('input') input: GroupMemberInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.membership.addMember(ctx.viewer, input);
   }
