@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { EmailDigest } from '../../libs/notifications/src/email';
 import { GROUP_JOINS_PER_USER } from '../../libs/identity/src/groups/group-members.service';
 import { GROUP_REQUESTS_PER_USER } from '../../libs/identity/src/groups/group-requests.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
@@ -473,6 +474,42 @@ describe('groups: owners, visibility and self-service membership', () => {
       const requestId = (await pendingOf(g.id, asker))!;
       expectOk(await t.gql(DECIDE, { input: { requestId, accept: true } }, as(admin)));
       expect(await memberIds(g.id)).toEqual([asker.id]);
+    });
+
+    it('takes a request’s news from whoever may no longer see it: an owner no more, a requester the group is hidden from, a deleted requester', async () => {
+      const [o1, o2, asker, gone] = await users(4);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [o1, o2] });
+      for (const u of [asker, gone]) expectOk(await request(u, g.id));
+      await drain();
+      const ofGroup = async (u: TestUser) => (await heard(u)).filter((n: any) => n.data.group === g.slug);
+      const COUNTS = `{ all: notifications(first: 50) { totalCount } unread: notifications(first: 50, unreadOnly: true) { totalCount } }`;
+      const counts = async (u: TestUser) => expectOk(await t.gql(COUNTS, {}, as(u)));
+      expect((await ofGroup(o1)).map((n: any) => n.data.requester).sort()).toEqual([asker.handle, gone.handle].sort());
+      expect(await counts(o1)).toEqual({ all: { totalCount: 2 }, unread: { totalCount: 2 } });
+
+      // No longer an owner: the requests are not theirs, nor is the news of them (listed, counted, e-mailed).
+      expectOk(await t.gql(SET_OWNER, { input: { groupId: g.id, userId: o1.id, owner: false } }, as(admin)));
+      expect(await ofGroup(o1)).toEqual([]);
+      expect(await counts(o1)).toEqual({ all: { totalCount: 0 }, unread: { totalCount: 0 } });
+      await t.sql(`UPDATE notifications SET created_at = now() - interval '1 day' WHERE user_id = ANY($1::uuid[])`, [[o1.id, o2.id]]);
+      const mails = await t.get(EmailDigest).sendDue();
+      expect(mails.filter((m) => m.to === o1.email)).toEqual([]);
+      expect(mails.find((m) => m.to === o2.email)?.text).toContain(asker.handle);
+      // A requester's account deleted: its request, and the handle it had, are gone from the owners' news.
+      expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, as(admin)));
+      expect((await ofGroup(o2)).map((n: any) => n.data.requester)).toEqual([asker.handle]);
+
+      // The decision is the requester's while they see the group.
+      const requestId = (await pendingOf(g.id, asker))!;
+      expectOk(await t.gql(DECIDE, { input: { requestId, accept: false } }, as(o2)));
+      await drain();
+      expect((await ofGroup(asker)).map((n: any) => n.kind)).toEqual(['GROUP_MEMBERSHIP_DECIDED']);
+      expectOk(await t.gql(UPDATE, { input: { groupId: g.id, visibility: 'MEMBERS', joining: 'CLOSED' } }, as(admin)));
+      expect(await ofGroup(asker)).toEqual([]);
+      expect(await counts(asker)).toEqual({ all: { totalCount: 0 }, unread: { totalCount: 0 } });
+      expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, as(asker))).markNotificationsRead).toBe(0);
+      // Its owners, and the admins, still see it all.
+      expect((await ofGroup(o2)).map((n: any) => n.kind)).toEqual(['GROUP_MEMBERSHIP_REQUEST']);
     });
 
     it('asks only of REQUEST groups, not while silenced, with a message of 1–500 characters; bad input writes nothing', async () => {

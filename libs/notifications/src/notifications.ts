@@ -20,6 +20,7 @@ import { TopicModel } from '../../forum/src/topics/topic.model';
 import { normalizeTag, TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
 import { UsersLoader } from '../../identity/src/users/users.loader';
+import { seesGroupSql, standingSql } from '../../identity/src/groups/group-visibility';
 import { BoardModel } from '../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 import { ArgsType } from '@nestjs/graphql';
@@ -116,13 +117,34 @@ export interface NotificationAudience {
   readonly seesSql: string;
 }
 
+/** Kinds about a request to join a group (`data.requestId`), which `groupNoticeSql` shows. */
+export const GROUP_REQUEST_KINDS = ['GROUP_MEMBERSHIP_REQUEST', 'GROUP_MEMBERSHIP_DECIDED'];
+
+/**
+ * Whether a notice about a request to join a group (its `kind`, `requestId` as a uuid) still
+ * reaches the user `viewer` (SQL expressions): the request is still there (not withdrawn, its
+ * requester's account not deleted); a request, the news of the group's managers, while they
+ * still manage it (one of its owners, or an admin); a decision, the requester's, while they
+ * still see the group (`seesGroupSql`). An owner taken off the group, or a group hidden since,
+ * learns nothing more of it from its notices, as from its fields.
+ */
+function groupNoticeSql(viewer: string, kind: string, requestId: string): string {
+  return `EXISTS (
+    SELECT 1 FROM group_requests gr JOIN users gv ON gv.id = ${viewer}
+      CROSS JOIN LATERAL (SELECT g.visibility, ${standingSql('g', 'gv.id')} AS standing FROM groups g WHERE g.id = gr.group_id) gs
+     WHERE gr.id = ${requestId}
+       AND CASE WHEN ${kind} = 'GROUP_MEMBERSHIP_REQUEST' THEN gv.role = 'ADMIN' OR gs.standing = 'OWNER'
+                ELSE ${seesGroupSql('gs', { viewer: 'gv.id', admin: "gv.role = 'ADMIN'" })} END)`;
+}
+
 /**
  * The SQL rule below as a condition: $1 the viewer, $2 the spaces they read, $3 those they
  * moderate (for counting, alias `n`).
  */
 const CAN_READ = { viewer: '$1', readable: '$2', moderated: '$3' };
 const READABLE_NOTIFICATION_SQL = `(
-  (n.post_id IS NULL AND n.topic_id IS NULL)
+  (n.post_id IS NULL AND n.topic_id IS NULL
+    AND (n.kind NOT IN (${GROUP_REQUEST_KINDS.map((k) => `'${k}'`).join(', ')}) OR ${groupNoticeSql('$1::uuid', 'n.kind', "(n.data->>'requestId')::uuid")}))
   OR EXISTS (
     SELECT 1 FROM topics t
       LEFT JOIN posts p ON p.id = n.post_id
@@ -134,7 +156,7 @@ const READABLE_NOTIFICATION_SQL = `(
 /**
  * Whether a notification may be shown to its recipient: the post it is about must be readable
  * in full (its topic too), or, for one about a topic alone, the topic; one about neither only
- * needs a recipient. An audience a module registered (`register`) may narrow that further.
+ * needs a recipient, but for news of a request to join a group (`groupNoticeSql`). An audience a module registered (`register`) may narrow that further.
  * Access may change after a notification is written (a post hidden, a topic moved to a
  * restricted space, an article handed to another owner), so delivery, the in-app list and the
  * e-mail digest all ask `check`, and the counts `sql`, and nothing else.
@@ -143,7 +165,10 @@ const READABLE_NOTIFICATION_SQL = `(
 export class NotificationVisibility {
   private readonly audiences: NotificationAudience[] = [];
 
-  constructor(private readonly forum: ForumLoaders) {}
+  constructor(
+    private readonly forum: ForumLoaders,
+    private readonly ds: DataSource,
+  ) {}
 
   register(audience: NotificationAudience): void {
     this.audiences.push(audience);
@@ -185,8 +210,9 @@ export class NotificationVisibility {
     // Rows do not depend on who reads them: one viewer's loaders read them all, so every post
     // and topic of the run comes in one statement each, however many recipients they have.
     const rowsVia = items.find((n) => n.viewer)?.viewer ?? undefined;
-    await Promise.all(
-      [...groups.values()].map(async (group) => {
+    await Promise.all([
+      this.groupNotices(items, visible),
+      ...[...groups.values()].map(async (group) => {
         const viewers = group.map((i) => items[i].viewer!);
         const { postId, topicId } = items[group[0]];
         const seen = postId
@@ -194,8 +220,25 @@ export class NotificationVisibility {
           : (await this.forum.topicForEach(viewers, topicId!, rowsVia)).map((t) => t !== null);
         group.forEach((i, j) => (visible[i] = seen[j]));
       }),
-    );
+    ]);
     return visible;
+  }
+
+  /** Notices of requests to join groups among `items` (visible so far) that `groupNoticeSql` no longer lets through: one statement for all. */
+  private async groupNotices(items: readonly NotificationSubject[], visible: boolean[]): Promise<void> {
+    const asked = items.flatMap((n, i) => (visible[i] && GROUP_REQUEST_KINDS.includes(n.kind) ? [i] : []));
+    if (asked.length === 0) return;
+    const requestOf = (n: NotificationSubject) => {
+      const id = (n.data as { requestId?: unknown } | null)?.requestId;
+      return typeof id === 'string' && isUuid(id) ? id : null;
+    };
+    const rows: Array<{ i: string }> = await this.ds.query(
+      `SELECT x.i FROM unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS x(viewer, request, kind, i)
+        WHERE ${groupNoticeSql('x.viewer', 'x.kind', 'x.request')}`,
+      [asked.map((i) => items[i].viewer!.id), asked.map((i) => requestOf(items[i])), asked.map((i) => items[i].kind)],
+    );
+    const seen = new Set(rows.map((r) => Number(r.i) - 1));
+    asked.forEach((i, j) => (visible[i] = seen.has(j)));
   }
 }
 
