@@ -191,6 +191,34 @@ describe('groups: owners, visibility and self-service membership', () => {
       }
       expect(await pendingOf(asking.id, member)).toBe(requestId);
     });
+    it('keeps a hidden group’s moderation-log entries (settings, who came and went) from a global moderator, listed and counted', async () => {
+      const [moderator, member] = await Promise.all([makeUser(t, { role: 'MODERATOR' }), makeUser(t)]);
+      const made: Record<string, string> = {};
+      for (const visibility of ['OWNERS', 'PUBLIC'] as const) {
+        const slug = `logged-${visibility.toLowerCase()}-${Date.now().toString(36)}`;
+        made[visibility] = expectOk(await t.gql(CREATE, { input: { slug, name: slug, visibility } }, as(admin))).createGroup.id;
+        expectOk(await t.gql(ADD, { input: { groupId: made[visibility], userId: member.id } }, as(admin)));
+        expectOk(await t.gql(UPDATE, { input: { groupId: made[visibility], name: `${slug} renamed` } }, as(admin)));
+      }
+      const LOG = `query($after: String) { moderationLog(first: 50, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { action targetId after } } } }`;
+      const read = async (u: TestUser) => {
+        const entries: any[] = [];
+        let after: string | null = null;
+        let total = 0;
+        do {
+          const page: any = expectOk(await t.gql(LOG, { after }, as(u))).moderationLog;
+          total = page.totalCount;
+          entries.push(...page.edges.map((e: any) => e.node));
+          after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+        } while (after);
+        expect(entries.length).toBe(total);
+        const about = (id: string) => entries.filter((e) => e.targetId === id || JSON.parse(e.after ?? '{}').groupId === id).map((e) => e.action).sort();
+        return { hidden: about(made.OWNERS), shown: about(made.PUBLIC) };
+      };
+      const all = ['group.create', 'group.member_add', 'group.update'];
+      expect(await read(admin)).toEqual({ hidden: all, shown: all });
+      expect(await read(moderator)).toEqual({ hidden: [], shown: all });
+    });
   });
 
   describe('joining and leaving', () => {

@@ -8,10 +8,25 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
 import { AuditRow } from '../../../core/src/audit/audit-log';
 import { ModerationLogEntryModel, toLogModel } from './moderation-log.model';
+import { seesGroupSql, standingSql } from '../../../identity/src/groups/group-visibility';
+
+/**
+ * A site-wide entry about a group (`group.*`: its settings, who came and went, its domains)
+ * as its reader may see it (on a row of moderation_log, unaliased; `viewer` the SQL of their id):
+ * when they see the group, as `seesGroupSql` decides for its fields. A global moderator who is
+ * no admin meets no hidden group here either, nor who is in one.
+ */
+function groupEntrySeenSql(viewer: string): string {
+  return `(action NOT LIKE 'group.%' OR space_id IS NOT NULL OR EXISTS (
+    SELECT 1 FROM (SELECT g.visibility, ${standingSql('g', viewer)} AS standing FROM groups g
+                    WHERE g.id = CASE WHEN moderation_log.target_type = 'group' THEN moderation_log.target_id ELSE (moderation_log.after->>'groupId')::uuid END) g
+     WHERE ${seesGroupSql('g', { viewer, admin: 'false' })}))`;
+}
 
 /**
  * Reading the log: a space's moderators see that space's entries; global moderators
- * and admins also see site-wide entries (global sanctions) and every space they can read.
+ * and admins also see site-wide entries (global sanctions) and every space they can read,
+ * but for a global moderator those of groups they may not see (`groupEntrySeenSql`).
  */
 @Injectable()
 export class ModerationLogService {
@@ -37,7 +52,11 @@ export class ModerationLogService {
     const after = decodeCursor(args.after, 'moderation-log', 1);
     // The cursor holds the id as a string; String() of anything else (an array, say) could pass the pattern.
     if (after && !(typeof after[0] === 'string' && /^\d{1,18}$/.test(after[0]))) throw AppError.badField('after', 'is not a valid cursor');
-    const where = `(space_id = ANY($1::uuid[])${global ? ' OR space_id IS NULL' : ''})`;
+    // A global moderator's site-wide entries leave out the groups they do not see: the viewer is
+    // then the last parameter ($4 in the page's statement, $2 in the count's).
+    const groupsSeen = global && !viewer.isAdmin;
+    const where = (viewerParam: string) => `(space_id = ANY($1::uuid[])${global ? ' OR space_id IS NULL' : ''})${groupsSeen ? ` AND ${groupEntrySeenSql(`${viewerParam}::uuid`)}` : ''}`;
+    const seer = groupsSeen ? [viewer.id] : [];
     const page = (scope: string) => `(SELECT * FROM moderation_log WHERE ${scope} AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3)`;
     // A moderator of some spaces: newest first from each space's own index range, then merged
     // (one walk down the whole log would read every entry of other spaces on the way). A global
@@ -45,9 +64,9 @@ export class ModerationLogService {
     // range per space would read a page from each of thousands.
     const rows: AuditRow[] = await this.ds.query(
       global
-        ? page(where)
+        ? page(where('$4'))
         : `SELECT l.* FROM unnest($1::uuid[]) AS s(id) CROSS JOIN LATERAL ${page('space_id = s.id')} l ORDER BY id DESC LIMIT $3`,
-      [spaces, after ? after[0] : null, size + 1],
+      [spaces, after ? after[0] : null, size + 1, ...seer],
     );
     return toConnection(
       rows,
@@ -55,7 +74,7 @@ export class ModerationLogService {
       'moderation-log',
       (r) => [String(r.id)],
       toLogModel,
-      async () => (await this.ds.query(`SELECT count(*)::int AS n FROM moderation_log WHERE ${where}`, [spaces]))[0].n,
+      async () => (await this.ds.query(`SELECT count(*)::int AS n FROM moderation_log WHERE ${where('$2')}`, [spaces, ...seer]))[0].n,
     );
   }
 }
