@@ -47,6 +47,8 @@ describe('idea boards', () => {
     t = await bootTestApp();
     customers = await makeGroup(t, 'customers');
     employees = await makeGroup(t, 'employees');
+    // Votes are segmented by the groups the reader sees.
+    await t.sql(`UPDATE groups SET visibility = 'SIGNED_IN' WHERE id = ANY($1::uuid[])`, [[customers, employees]]);
     moderator = await makeUser(t, { groups: [employees] });
     admin = await makeUser(t);
     space = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }, { userId: admin.id, level: 'ADMIN' }]);
@@ -378,6 +380,21 @@ describe('idea boards', () => {
     expectOk(await t.gql(VOTE, { id }, { token: (await makeUser(t)).token }));
     expect((await idea(id, moderator)).votesBySegment).toEqual([{ segment: 'customers', count: 2 }, { segment: 'employees', count: 1 }, { segment: 'other', count: 1 }]);
     expect((await idea(id, await customer())).votesBySegment).toBeNull();
+  });
+
+  it('segments votes by the groups the reader sees: a hidden group’s members count under their other groups, or as other, in the field and the CSV', async () => {
+    const sBoard = await makeBoard(t, space.id, 'IDEAS');
+    const hidden = await makeGroup(t);
+    const [{ slug }] = await t.sql(`SELECT slug FROM groups WHERE id = $1`, [hidden]);
+    const id = await newIdea(await makeUser(t, { groups: [hidden] }), 'Hidden voters', { boardId: sBoard });
+    expectOk(await t.gql(VOTE, { id }, { token: (await makeUser(t, { groups: [hidden, customers] })).token }));
+    expect((await idea(id, moderator)).votesBySegment).toEqual([{ segment: 'customers', count: 1 }, { segment: 'other', count: 1 }]);
+    const csv: string = expectOk(await t.gql(`query($id: ID!) { ideasCsv(boardId: $id) }`, { id: sBoard }, { token: moderator.token })).ideasCsv;
+    expect(csv).not.toContain(slug);
+    expect(csv.split('\r\n').find((line) => line.startsWith(id))).toMatch(/,New,2,customers=1; other=1,/);
+    // A site admin sees every group, and so every segment.
+    const siteAdmin = await makeUser(t, { role: 'ADMIN' });
+    expect((await idea(id, siteAdmin)).votesBySegment).toEqual([{ segment: slug, count: 2 }, { segment: 'customers', count: 1 }]);
   });
 
   it('TRENDING counts the recent votes of ideas merged in, as the vote count does; Board.topics puts pinned ideas first', async () => {

@@ -85,7 +85,7 @@ export class IdeaStatusChangeModel {
 
 @ObjectType('SegmentCount')
 export class SegmentCountModel {
-  @Field({ description: 'A group’s slug (employees, customers, partners…) or `other` for voters in no group.' }) segment!: string;
+  @Field({ description: 'A group’s slug (employees, customers, partners…) or `other` for voters in no group the viewer sees.' }) segment!: string;
   @Field(() => Int) count!: number;
 }
 

@@ -83,7 +83,7 @@ export class IdeaDetailsResolver {
     return this.ideas.statusHistory(ctx.viewer, idea.topicId);
   }
 
-  @ResolveField(() => [SegmentCountModel], { nullable: true, description: 'Votes by the voters’ groups; the space’s moderators and admins only (null for others).' })
+  @ResolveField(() => [SegmentCountModel], { nullable: true, description: 'Votes by the voters’ groups that the viewer sees (a hidden group counts as none); the space’s moderators and admins only (null for others).' })
   votesBySegment(@Parent() idea: IdeaModel, @Context() ctx: GqlContext): Promise<SegmentCountModel[] | null> {
     return this.ideas.votesBySegment(ctx.viewer, idea);
   }

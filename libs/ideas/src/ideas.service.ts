@@ -23,6 +23,7 @@ import { readableTopicSql, TOPIC_COLUMNS } from '../../forum/src/topics/topics.r
 import { TopicsService } from '../../forum/src/topics/topics.service';
 import { BoardKind, BoardModel } from '../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
+import { seesGroupSql, standingSql } from '../../identity/src/groups/group-visibility';
 import {
   CLOSED_STATUSES,
   DEFAULT_STATUS_LABELS,
@@ -58,6 +59,16 @@ const GROUPS = `
     UNION ALL
     SELECT g.root, i.topic_id FROM grp g JOIN ideas i ON i.merged_into = g.member JOIN topics mt ON mt.id = i.topic_id AND mt.state = 'VISIBLE'
   )`;
+
+/**
+ * A CTE (`seen_groups(id, slug)`): the groups whose votes a viewer may count by, those they see
+ * (`seesGroupSql`; `viewer` and `admin` are SQL of their id and whether they are an admin). A
+ * hidden group is no segment: its members' votes count under their other groups, or `other`,
+ * and its slug never shows.
+ */
+const seenGroupsSql = (viewer: string, admin: string) => `seen_groups AS (
+  SELECT g.id, g.slug FROM (SELECT g.id, g.slug, g.visibility, ${standingSql('g', viewer)} AS standing FROM groups g) g
+   WHERE ${seesGroupSql('g', { viewer, admin })})`;
 
 /** As GROUPS, with every idea merged in, visible or not: what a member's withdrawal takes back. */
 const WHOLE_GROUPS = `
@@ -216,19 +227,18 @@ export class IdeasService implements BoardKindBehaviour {
     return loader.load(topicId);
   }
 
-  /** Votes by the voters' groups: for the space's moderators and admins only (null otherwise). */
+  /** Votes by the voters' groups they see (`seenGroupsSql`): for the space's moderators and admins only (null otherwise). */
   async votesBySegment(viewer: Viewer, idea: IdeaModel): Promise<SegmentCountModel[] | null> {
     if (idea.viewerRank < LEVEL_RANK.MODERATE) return null;
     const loader = viewer.memoize('loader:ideaSegments', () => new DataLoader<string, SegmentCountModel[]>(async (ids) => {
       const rows: Array<{ root: string; segment: string; count: number }> = await this.ds.query(
-        `${GROUPS}, voters AS (SELECT DISTINCT g.root, v.user_id FROM grp g JOIN idea_votes v ON v.topic_id = g.member)
+        `${GROUPS}, voters AS (SELECT DISTINCT g.root, v.user_id FROM grp g JOIN idea_votes v ON v.topic_id = g.member), ${seenGroupsSql('$2::uuid', '$3::boolean')}
          SELECT vo.root, COALESCE(gr.slug, 'other') AS segment, count(*)::int AS count
            FROM voters vo
-           LEFT JOIN group_members gm ON gm.user_id = vo.user_id
-           LEFT JOIN groups gr ON gr.id = gm.group_id
+           LEFT JOIN (group_members gm JOIN seen_groups gr ON gr.id = gm.group_id) ON gm.user_id = vo.user_id
           GROUP BY vo.root, COALESCE(gr.slug, 'other')
           ORDER BY vo.root, count DESC, segment`,
-        [ids],
+        [ids, viewer.id, viewer.isAdmin],
       );
       return ids.map((id) => rows.filter((r) => r.root === id).map((r) => ({ segment: r.segment, count: r.count })));
     }));
@@ -399,14 +409,15 @@ export class IdeasService implements BoardKindBehaviour {
            -- Visible merged ideas only, as GROUPS (and so the votes column) count them.
            SELECT g.root, i.topic_id FROM grp g JOIN ideas i ON i.merged_into = g.member JOIN topics mt ON mt.id = i.topic_id AND mt.state = 'VISIBLE'
          ), voters AS (SELECT DISTINCT g.root, v.user_id FROM grp g JOIN idea_votes v ON v.topic_id = g.member),
+         ${seenGroupsSql('$3::uuid', '$4::boolean')},
          segments AS (
            SELECT root, jsonb_object_agg(segment, n) AS segments FROM (
              SELECT vo.root, COALESCE(gr.slug, 'other') AS segment, count(*) AS n FROM voters vo
-               LEFT JOIN group_members gm ON gm.user_id = vo.user_id LEFT JOIN groups gr ON gr.id = gm.group_id
+               LEFT JOIN (group_members gm JOIN seen_groups gr ON gr.id = gm.group_id) ON gm.user_id = vo.user_id
               GROUP BY vo.root, COALESCE(gr.slug, 'other')) x GROUP BY root
          )
          SELECT b.*, s.segments FROM board_ideas b LEFT JOIN segments s ON s.root = b.id ORDER BY b.vote_count DESC, b.created_at, b.id`,
-        [board.id, args.statuses?.length ? args.statuses : null],
+        [board.id, args.statuses?.length ? args.statuses : null, viewer.id, viewer.isAdmin],
       );
     const labels = ideaSettingsOf(board).labels;
     const lines = [csvRow(['id', 'title', 'status', 'votes', 'votes_by_segment', 'created_at', 'status_changed_at'])];
