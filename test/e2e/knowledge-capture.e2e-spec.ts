@@ -361,8 +361,19 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
 
     it('reminds every member of an owner group; settings are for editors and validated', async () => {
       const team = await makeGroup(t);
+      // Seen by signed-in members, so an editor names it; one they do not see is no group to them.
+      await t.sql(`UPDATE groups SET visibility = 'SIGNED_IN' WHERE id = $1`, [team]);
       const [m1, m2] = [await makeUser(t, { groups: [team] }), await makeUser(t, { groups: [team] })];
       expectError(await api.settings(author.token, { topicId: id, ownerGroupId: team }), 'FORBIDDEN');
+      // A group the editor may not see is refused as a missing one, and nothing is written.
+      const hidden = await makeGroup(t);
+      const [before] = await t.sql(`SELECT version, owner_group_id FROM articles WHERE topic_id = $1`, [id]);
+      const refusals = [];
+      for (const ownerGroupId of [hidden, '00000000-0000-7000-8000-000000000000']) {
+        refusals.push(expectError(await api.settings(editor.token, { topicId: id, ownerGroupId }), 'BAD_USER_INPUT').extensions.fields);
+      }
+      expect(refusals[0]).toEqual(refusals[1]);
+      expect(await t.sql(`SELECT version, owner_group_id FROM articles WHERE topic_id = $1`, [id])).toEqual([before]);
       expect(expectError(await api.settings(editor.token, { topicId: id, ownerGroupId: team, ownerUserId: m1.id }), 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field)).toEqual(['ownerUserId', 'ownerGroupId']);
       expect(expectError(await api.settings(editor.token, { topicId: id, verificationIntervalDays: 0 }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('verificationIntervalDays');
       // An owner given as null is no setting: nothing asked, nothing written.
@@ -377,8 +388,8 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       });
       const q = `query($id: ID!) { topic(id: $id) { article { owner { __typename ... on Group { id memberCount mentionable } } verificationIntervalDays } } }`;
       topicOf(await api.settings(editor.token, { topicId: id, ownerGroupId: team, verificationIntervalDays: null }));
-      // Readers see which group keeps it, not how many it holds or who may ping it: that is the admins'.
-      expect(expectOk(await t.gql(q, { id }, { token: reader.token })).topic.article).toEqual({ owner: { __typename: 'Group', id: team, memberCount: null, mentionable: null }, verificationIntervalDays: 90 });
+      // Readers who see the group see which keeps it, and how many it holds; who may ping it is the admins'.
+      expect(expectOk(await t.gql(q, { id }, { token: reader.token })).topic.article).toEqual({ owner: { __typename: 'Group', id: team, memberCount: 2, mentionable: null }, verificationIntervalDays: 90 });
       expect(expectOk(await t.gql(q, { id }, { token: admin.token })).topic.article.owner).toEqual({ __typename: 'Group', id: team, memberCount: 2, mentionable: 'NOBODY' });
       topicOf(await api.verify(m2.token, id));
       await expire(id);

@@ -136,9 +136,10 @@ export class ArticleLoaders {
     });
   }
 
+  /** A group the viewer sees (null for one they may not: it does not exist for them). */
   group(viewer: Viewer, id: string): Promise<GroupModel | null> {
     return loader<string, GroupModel | null>(viewer, 'knowledge:groups', async (ids) => {
-      const byId = new Map((await this.repo.groupsByIds(ids)).map((r) => [r.id, toGroupModel(r)]));
+      const byId = new Map((await this.repo.groupsSeenByIds(viewer, ids)).map((r) => [r.id, toGroupModel(r)]));
       return ids.map((id) => byId.get(id) ?? null);
     }).load(id);
   }

@@ -2,8 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TopicRow } from '../../../forum/src/topics/topic.model';
 import { readableTopicSql, TOPIC_COLUMNS } from '../../../forum/src/topics/topics.repository';
-import { GroupRow } from '../../../identity/src/groups/group.model';
-import { SELECT_GROUP } from '../../../identity/src/groups/groups.repository';
+import { GroupMembership, GroupRow } from '../../../identity/src/groups/group.model';
+import { GROUP_COLUMNS } from '../../../identity/src/groups/groups.repository';
+import { seesGroupSql, standingSql } from '../../../identity/src/groups/group-visibility';
+import { Viewer } from '../../../core/src/graphql/viewer';
 import { ArticleRow, RevisionRow } from './article.model';
 
 export const REVISION_META = `r.id, r.topic_id, r.number, r.title, r.summary, r.author_id, r.note, r.restored_from_id, r.published_at, r.published_by, r.created_at`;
@@ -52,8 +54,16 @@ export class ArticlesRepository {
     );
   }
 
-  groupsByIds(ids: readonly string[]): Promise<GroupRow[]> {
-    return this.ds.query(`${SELECT_GROUP} WHERE g.id = ANY($1::uuid[])`, [ids]);
+  /**
+   * The groups among `ids` the viewer sees (`seesGroupSql`), with where they stand: an article's
+   * owner group, and one an editor names as its owner, is no more shown than anywhere else.
+   */
+  groupsSeenByIds(viewer: Viewer, ids: readonly string[]): Promise<Array<GroupRow & { standing: GroupMembership }>> {
+    return this.ds.query(
+      `SELECT * FROM (SELECT ${GROUP_COLUMNS}, ${standingSql('g', '$2')} AS standing FROM groups g WHERE g.id = ANY($1::uuid[])) g
+        WHERE ${seesGroupSql('g', { viewer: '$2', admin: '$3' })}`,
+      [ids, viewer.id, viewer.isAdmin],
+    );
   }
 
   credits(topicIds: readonly string[]): Promise<Array<{ topic_id: string; user_id: string; role: string }>> {

@@ -285,7 +285,10 @@ export class ArticleDetailsResolver {
     return breadcrumbsOf(tree, a.topicId).map((id) => topics.get(id)!);
   }
 
-  @ResolveField(() => ArticleOwner, { nullable: true, description: 'Who keeps it current (verifies it, hears about feedback and due dates).' })
+  @ResolveField(() => ArticleOwner, {
+    nullable: true,
+    description: 'Who keeps it current (verifies it, hears about feedback and due dates). A group only to those who see it (its `visibility`); null to others, as when it has no owner.',
+  })
   async owner(@Parent() a: ArticleModel, @Context() ctx: GqlContext) {
     if (a.row.owner_user_id) return this.users.load(ctx.viewer, a.row.owner_user_id);
     if (a.row.owner_group_id) return this.loaders.group(ctx.viewer, a.row.owner_group_id);

@@ -70,7 +70,7 @@ export class ArticleSettingsInput {
   @Field(() => ID, { nullable: true, description: 'The owner becomes this user (who must be able to read the space).' })
   @IsOptional() @IsUUID('all', { message: 'must be a user id' })
   ownerUserId?: string;
-  @Field(() => ID, { nullable: true, description: 'The owner becomes this group.' }) @IsOptional() @IsUUID('all', { message: 'must be a group id' }) ownerGroupId?: string;
+  @Field(() => ID, { nullable: true, description: 'The owner becomes this group (one the editor sees: any other is refused as a missing one).' }) @IsOptional() @IsUUID('all', { message: 'must be a group id' }) ownerGroupId?: string;
   @Field(() => Int, { nullable: true, description: `Days between verifications (1–${MAX_VERIFICATION_DAYS}); null for the space’s default.` })
   @IsOptional() @IsInt() @Min(1) @Max(MAX_VERIFICATION_DAYS)
   verificationIntervalDays?: number | null;
