@@ -26,6 +26,8 @@ describe('invitations', () => {
     t = await bootTestApp({ SMTP_URL: smtp.url, PUBLIC_URL: 'https://community.example' });
     admin = await makeUser(t, { role: 'ADMIN' });
     partners = await makeGroup(t, 'partners');
+    // Its members see it: an invitation into it names it.
+    await t.sql(`UPDATE groups SET visibility = 'MEMBERS' WHERE id = $1`, [partners]);
     const space = await makeSpace(t, 'RESTRICTED', [{ groupId: partners, level: 'PARTICIPATE' }]);
     partnerTopic = (await createTopic(t, admin.token, await makeBoard(t, space.id), { title: 'For partners only' })).id;
   });
@@ -62,6 +64,23 @@ describe('invitations', () => {
     expect(expectOk(await t.gql(INVITATION, { token })).invitation.state).toBe('USED_UP');
     const log = await t.sql(`SELECT action, reason FROM moderation_log WHERE action IN ('invite.create', 'group.member_add') AND (target_id = $1::uuid OR after->>'inviteId' = $1::text) ORDER BY id`, [created.id]);
     expect(log).toEqual([{ action: 'invite.create', reason: null }, { action: 'group.member_add', reason: 'invitation' }, { action: 'group.member_add', reason: 'invitation' }]);
+  });
+
+  it('names to its holder, and in its e-mail, only the groups their members see, not one seen by its owners alone', async () => {
+    const board = await makeGroup(t, `board-${++seq}`);
+    const n = ++seq;
+    const address = `director${n}@example.org`;
+    const before = smtp.mails.length;
+    const created = await invite({ email: address, groupIds: [partners, board] });
+    expect(created.groups.map((g: { slug: string }) => g.slug).sort()).toEqual(['partners', `board-${seq - 1}`].sort());
+    expect(expectOk(await t.gql(INVITATION, { token: tokenOf(created.link) })).invitation.groups).toEqual(['partners']);
+    await t.get(OutboxWorker).drain();
+    const [mail] = smtp.mails.slice(before).filter((m) => m.to.includes(address));
+    expect(mail.text).toContain('partners');
+    expect(mail.text).not.toContain(`board-${seq - 1}`);
+    // Redeemed, it takes them into both all the same.
+    const { signUp: joined } = expectOk(await signUp(tokenOf(created.link), { email: address }));
+    expect(await t.sql(`SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id`, [joined.user.id])).toEqual([partners, board].sort().map((group_id) => ({ group_id })));
   });
 
   it('lets one of several sign-ups at once use the last place', async () => {

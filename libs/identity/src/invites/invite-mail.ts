@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { OutboxEvent } from '../../../core/src/outbox/outbox';
 import { AccountMailer, AccountMailHandler } from '../auth/account-mailer';
 import { INVITE_MAX_DAYS } from './dto/invite.inputs';
-import { INVITE_CREATED, InvitesService, makerStandsSql } from './invites.service';
+import { INVITE_CREATED, InvitesService, makerStandsSql, namedToInviteesSql } from './invites.service';
 
 interface Pending {
   id: string;
@@ -49,7 +49,7 @@ export class InviteMail extends AccountMailHandler<Pending> {
     const [row]: Pending[] = await this.ds.query(
       `SELECT i.id, i.email, false AS is_placeholder,
               CASE WHEN maker.role = 'ADMIN' THEN maker.display_name ELSE maker.display_name || ' (@' || maker.handle || ')' END AS invited_by,
-              ARRAY(SELECT g.name FROM invite_groups ig JOIN groups g ON g.id = ig.group_id WHERE ig.invite_id = i.id ORDER BY g.name) AS groups
+              ARRAY(SELECT g.name FROM invite_groups ig JOIN groups g ON g.id = ig.group_id WHERE ig.invite_id = i.id AND ${namedToInviteesSql('g')} ORDER BY g.name) AS groups
          FROM invites i LEFT JOIN users maker ON maker.id = i.created_by AND maker.deleted_at IS NULL
         WHERE i.id = $1 AND i.revoked_at IS NULL AND i.uses < i.max_uses AND i.expires_at > now() AND ${makerStandsSql('maker', '$2')}`,
       [inviteId, this.invites.makerMinTrustLevel],

@@ -37,7 +37,7 @@ export class InvitationModel {
   @Field() expiresAt!: Date;
   @Field(() => String, { nullable: true, description: 'The address it is for: sign up with it. Null for a link.' })
   email!: string | null;
-  @Field(() => [String], { description: 'The names of the groups it joins.' })
+  @Field(() => [String], { description: 'The names of the groups it joins that their members see (one seen by its owners alone is not named).' })
   groups!: string[];
   @Field(() => String, { nullable: true, description: 'The display name of whoever invited; null once their account is gone.' })
   invitedBy!: string | null;

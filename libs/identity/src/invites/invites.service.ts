@@ -24,6 +24,13 @@ const INVITE_PURPOSE = 'invite';
 /** How many people a member's link may bring in (admins': 1,000). */
 export const MEMBER_INVITE_MAX_USES = 10;
 /** Invitations a member (not an admin) may make a day. */
+/**
+ * Which of an invitation's groups its holder (and its e-mail) is told of, as SQL on groups `g`:
+ * those its members see (`visibility`), since the holder becomes one. A group seen by its
+ * owners alone (OWNERS) is no more named to someone it takes in than shown to them once in it.
+ */
+export const namedToInviteesSql = (g: string) => `${g}.visibility <> 'OWNERS'`;
+
 export const MEMBER_INVITES_PER_USER: RateRule = { bucket: 'invite:user', limit: 10, windowSeconds: 86400 };
 const INVITES_CURSOR = 'invites';
 
@@ -142,7 +149,7 @@ export class InvitesService {
     if (!row) throw AppError.notFound('Invitation not found');
     const [info] = await this.ds.query(
       `SELECT (SELECT display_name FROM users WHERE id = $1 AND deleted_at IS NULL) AS invited_by,
-              ARRAY(SELECT name FROM groups WHERE id = ANY($2::uuid[]) ORDER BY name) AS groups`,
+              ARRAY(SELECT g.name FROM groups g WHERE g.id = ANY($2::uuid[]) AND ${namedToInviteesSql('g')} ORDER BY g.name) AS groups`,
       [row.created_by, row.group_ids],
     );
     return Object.assign(new InvitationModel(), { state: stateOf(row), expiresAt: row.expires_at, email: row.email, groups: info.groups, invitedBy: info.invited_by });
