@@ -29,10 +29,10 @@ describe('@group mentions', () => {
   const drain = () => t.get(OutboxWorker).drain();
   const heard = async (u: TestUser) =>
     expectOk(await t.gql(LIST, {}, { token: u.token })).notifications.edges.map((e: any) => ({ kind: e.node.kind, group: JSON.parse(e.node.data).group, post: e.node.post?.id }));
-  /** A group of `members` new users, mentionable as given. */
-  const group = async (mentionable: string | undefined, members: TestUser[]) => {
+  /** A group of `members` new users, mentionable as given, that its members see (MEMBERS, unless given). */
+  const group = async (mentionable: string | undefined, members: TestUser[], visibility = 'MEMBERS') => {
     const slug = `team-${randomBytes(4).toString('hex')}`;
-    const g = expectOk(await t.gql(CREATE_GROUP, { input: { slug, name: slug, mentionable } }, { token: admin.token })).createGroup;
+    const g = expectOk(await t.gql(CREATE_GROUP, { input: { slug, name: slug, mentionable, visibility } }, { token: admin.token })).createGroup;
     for (const m of members) expectOk(await t.gql(`mutation($input: GroupMemberInput!) { addGroupMember(input: $input) { id } }`, { input: { groupId: g.id, userId: m.id } }, { token: admin.token }));
     return g as { id: string; slug: string; mentionable: string };
   };
@@ -53,6 +53,18 @@ describe('@group mentions', () => {
     expect(await heard(insider)).toEqual([{ kind: 'GROUP_MENTION', group: g.slug, post: inside.firstPostId }, { kind: 'GROUP_MENTION', group: g.slug, post: post.id }]);
     // a is not in the restricted space: nothing of it reached them, stored or not.
     expect(await t.sql(`SELECT 1 FROM notifications WHERE user_id = $1 AND post_id = $2`, [a.id, inside.firstPostId])).toHaveLength(0);
+  });
+
+  it('tells only the members who see the group: of one seen by its owners alone (OWNERS), its owners and the admins', async () => {
+    const [member, owner, writer] = await users(3);
+    const g = await group('EVERYONE', [member, admin], 'OWNERS');
+    expectOk(await t.gql(`mutation($input: SetGroupOwnerInput!) { setGroupOwner(input: $input) { id } }`, { input: { groupId: g.id, userId: owner.id, owner: true } }, { token: admin.token }));
+    const topic = await createTopic(t, author.token, board);
+    const post = await reply(t, writer.token, topic.id, `@${g.slug} anyone?`);
+    await drain();
+    for (const u of [owner, admin]) expect((await heard(u)).filter((n: any) => n.post === post.id)).toEqual([{ kind: 'GROUP_MENTION', group: g.slug, post: post.id }]);
+    expect(await heard(member)).toEqual([]);
+    expect(await t.sql(`SELECT 1 FROM notifications WHERE user_id = $1`, [member.id])).toEqual([]);
   });
 
   it('tells nobody when the writer may not mention the group: NOBODY (the default), MEMBERS to outsiders, STAFF to members', async () => {

@@ -424,7 +424,8 @@ describe('knowledge base: revisions and review', () => {
   it('notifies people mentioned in an article, by name or through a group, when it is first published, not while it is a draft', async () => {
     const mentioned = await makeUser(t);
     const team = await makeGroup(t);
-    await t.sql(`UPDATE groups SET mentionable = 'EVERYONE' WHERE id = $1`, [team]);
+    // Its members see it: a mention of it tells them.
+    await t.sql(`UPDATE groups SET mentionable = 'EVERYONE', visibility = 'MEMBERS' WHERE id = $1`, [team]);
     const member = await makeUser(t, { groups: [team] });
     await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [team, mentioned.id]);
     const [{ slug }] = await t.sql(`SELECT slug FROM groups WHERE id = $1`, [team]);
