@@ -112,6 +112,9 @@ export class AccountDeletionService {
     // What is about the person, not the community's: who they are with (groups and requests to join them, grants,
     // ignores both ways), what they follow, read, keep (bookmarks) and were writing (drafts), their
     // settings and their news. Votes (idea and poll votes), reactions, ratings and credits stay with the content they count for.
+    // Group memberships go around GroupMemberships on purpose: no `group.member_remove` entries
+    // (the log names the account by `user.anonymize` alone, not the groups it was in) and no
+    // `space.access_changed` (the account's live connections are closed below, with its sessions).
     await tx.query(
       `WITH g AS (DELETE FROM group_members WHERE user_id = $1),
             gr AS (DELETE FROM group_requests WHERE user_id = $1),
