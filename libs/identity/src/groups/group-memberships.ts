@@ -37,8 +37,8 @@ export interface MembershipChange {
  */
 @Injectable()
 export class GroupMemberships {
-  /** Why `mayAdmit` refuses. */
-  static readonly ADMINS_ADMIT = 'This group moderates a space: only admins put people in it';
+  /** Why `mayAdmit` refuses (not which grant: a space's grants are its admins' to read). */
+  static readonly ADMINS_ADMIT = 'Only admins put people in this group';
 
   constructor(private readonly audit: AuditLog) {}
 
