@@ -2,6 +2,7 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { EmailChangeService } from '../../libs/identity/src/auth/email-change';
 import { EmailVerificationService } from '../../libs/identity/src/auth/email-verification';
+import { AUTOMATIC_LOG_IDS_MAX } from '../../libs/identity/src/groups/automatic-groups';
 import { PasswordsService } from '../../libs/identity/src/auth/passwords.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
@@ -68,7 +69,7 @@ describe('groups: automatic membership by e-mail domain', () => {
     for (const u of [unconfirmed, outsider, subdomain]) expect(await reads(u, topic)).toBe(false);
     const [entry] = await t.sql(`SELECT actor_id, after FROM moderation_log WHERE action = 'group.automatic_domains' AND target_id = $1`, [group]);
     expect(entry.actor_id).toBe(admin.id);
-    expect(entry.after).toEqual({ domains: [brand], added: expect.arrayContaining([staff.id, staff2.id]), removed: [] });
+    expect(entry.after).toEqual({ domains: [brand], added: expect.arrayContaining([staff.id, staff2.id]), addedCount: 2, removed: [], removedCount: 0 });
     expect(entry.after.added).toHaveLength(2);
     // Members who may see the group see nothing of the rule.
     await t.sql(`UPDATE groups SET visibility = 'PUBLIC' WHERE id = $1`, [group]);
@@ -129,7 +130,7 @@ describe('groups: automatic membership by e-mail domain', () => {
     expect(await reads(a, topic)).toBe(false);
     expect(await reads(handPicked, topic)).toBe(true);
     const [entry] = await t.sql(`SELECT before, after FROM moderation_log WHERE action = 'group.automatic_domains' AND target_id = $1 ORDER BY id DESC LIMIT 1`, [group]);
-    expect(entry).toEqual({ before: { domains: [brand, partner] }, after: { domains: [partner], added: [], removed: [a.id] } });
+    expect(entry).toEqual({ before: { domains: [brand, partner] }, after: { domains: [partner], added: [], addedCount: 0, removed: [a.id], removedCount: 1 } });
     // Turned off: the rule's members go, the hand-picked one stays.
     await setDomains(group, []);
     expect(await members(group)).toEqual([[handPicked.id, null], [owner.id, brand]].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)));
@@ -157,6 +158,27 @@ describe('groups: automatic membership by e-mail domain', () => {
     expect((await inGroup()).sort()).toEqual([stays.id, partner.id].sort());
     expect(await reads(removed, topic)).toBe(false);
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'group.member_add' AND target_id = $1`, [removed.id])).toEqual([{ n: 0 }]);
+  });
+
+  it('takes in a whole company at once, its log entry naming the first thousand and counting all', async () => {
+    const { group } = await internal();
+    await t.sql(
+      `INSERT INTO users (id, email, handle, display_name, role, trust_level, email_verified_at)
+       SELECT gen_random_uuid(), 'staff' || i || '@bulk.example', 'bulkstaff' || i, 'Staff ' || i, 'MEMBER', 1, now() FROM generate_series(1, $1::int) i`,
+      [AUTOMATIC_LOG_IDS_MAX + 1],
+    );
+    await setDomains(group, ['bulk.example']);
+    expect((await members(group)).length).toBe(AUTOMATIC_LOG_IDS_MAX + 1);
+    const [entry] = await t.sql(`SELECT after FROM moderation_log WHERE action = 'group.automatic_domains' AND target_id = $1`, [group]);
+    expect([entry.after.added.length, entry.after.addedCount]).toEqual([AUTOMATIC_LOG_IDS_MAX, AUTOMATIC_LOG_IDS_MAX + 1]);
+    // The accounts are found by their confirmed domain's index, not by reading every account.
+    await t.sql(`ANALYZE users`);
+    const plan = (await t.sql(
+      `EXPLAIN SELECT u.id FROM users u WHERE lower(split_part(u.email, '@', 2)) = ANY ($1::text[])
+          AND u.email IS NOT NULL AND u.email_verified_at IS NOT NULL AND u.deleted_at IS NULL AND NOT u.is_placeholder`,
+      [['nobody.example']],
+    )).map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).toContain('users_confirmed_domain_idx');
   });
 
   it('is for admins, refuses what is not a domain, and writes nothing then', async () => {

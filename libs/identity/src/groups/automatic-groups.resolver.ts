@@ -16,7 +16,7 @@ export class AutomaticGroupsResolver {
   @Mutation(() => GroupModel, {
     description:
       'Admins: members whose confirmed e-mail address is at one of these domains are in the group, those there now at once and whoever confirms such an address later; ' +
-      'those it put in leave when the list drops their domain or their address moves elsewhere (people added by hand, and owners, stay). Logged with everyone it added and removed.',
+      'those it put in leave when the list drops their domain or their address moves elsewhere (people added by hand, and owners, stay). Logged with the first 1,000 it added and removed, and how many.',
   })
   async setGroupAutomaticDomains(@Args('input') input: SetGroupAutomaticDomainsInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     await this.automatic.setDomains(ctx.viewer, input);

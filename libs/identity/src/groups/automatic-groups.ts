@@ -13,6 +13,9 @@ const verifiedDomainSql = (u: string) =>
   `CASE WHEN ${u}.email IS NOT NULL AND ${u}.email_verified_at IS NOT NULL AND ${u}.deleted_at IS NULL AND NOT ${u}.is_placeholder
         THEN lower(split_part(${u}.email, '@', 2)) END`;
 
+/** How many of the people a change of the list adds (and removes) its moderation-log entry names; it counts them all. */
+export const AUTOMATIC_LOG_IDS_MAX = 1000;
+
 /** Why the moderation log says a membership came or went. */
 const REASON = 'automatic membership by e-mail domain';
 
@@ -111,9 +114,11 @@ export class AutomaticGroupsService {
       // were removed, which another change of the list must not undo.
       const listed = domains.filter((d) => !before.includes(d));
       const added = listed.length === 0 ? [] : await tx.query<{ user_id: string }>(
+        // The conditions of users_confirmed_domain_idx, spelled as it is, so the index finds them.
         `INSERT INTO group_members (group_id, user_id, via_domain)
-         SELECT $1, m.id, m.domain FROM (SELECT u.id, ${verifiedDomainSql('u')} AS domain FROM users u) m
-          WHERE m.domain = ANY ($2::text[])
+         SELECT $1, u.id, lower(split_part(u.email, '@', 2)) FROM users u
+          WHERE lower(split_part(u.email, '@', 2)) = ANY ($2::text[])
+            AND u.email IS NOT NULL AND u.email_verified_at IS NOT NULL AND u.deleted_at IS NULL AND NOT u.is_placeholder
          ON CONFLICT DO NOTHING RETURNING user_id`,
         [input.groupId, listed],
       );
@@ -121,7 +126,12 @@ export class AutomaticGroupsService {
       await this.audit.append(tx, {
         actorId: viewer.id, action: 'group.automatic_domains', targetType: 'group', targetId: input.groupId, spaceId: null,
         before: { domains: before },
-        after: { domains, added: added.map((r) => r.user_id), removed: removed.map((r) => r.user_id) },
+        // A whole company can come in at once: the entry names the first of them, and how many.
+        after: {
+          domains,
+          added: added.slice(0, AUTOMATIC_LOG_IDS_MAX).map((r) => r.user_id), addedCount: added.length,
+          removed: removed.slice(0, AUTOMATIC_LOG_IDS_MAX).map((r) => r.user_id), removedCount: removed.length,
+        },
       });
       if (removed.length) await announceAccessLoss(tx, [input.groupId]);
     });
