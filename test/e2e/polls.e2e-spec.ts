@@ -392,8 +392,10 @@ describe('polls', () => {
         // In it, the one read under the locks decides; then the voter's choice and the writes.
         const inTx = statements.slice(begin + 1, commit);
         expect(inTx[0]).toMatch(/FROM polls pl JOIN posts p .* FOR SHARE OF p FOR NO KEY UPDATE OF pl$/s);
+        // Then the voter's access as it stands under the locks (viewerForUser), read once.
+        expect(inTx[1]).toMatch(/FROM users u .*WHERE u\.id = ANY/s);
         expect(reads(inTx)).toHaveLength(1);
-        expect(inTx.filter((q) => /^SELECT/.test(q))).toHaveLength(2);
+        expect(inTx.filter((q) => /^SELECT/.test(q))).toHaveLength(3);
         // After it, the answer reads the poll once.
         expect(reads(statements.slice(commit + 1))).toEqual([expect.stringMatching(/pl\.post_id = ANY/)]);
       }
@@ -625,6 +627,36 @@ describe('polls', () => {
       expectError(gone, 'NOT_FOUND');
       expect(expectError(await update(moderator, poll.id), 'CONFLICT').message).toMatch(/deleted post/);
       expect((await seen(moderator, r.id)).question).toBe(poll.question);
+    });
+
+    it('judges a vote with the voter’s access as it stands once the locks are held: silenced site-wide or in the space, or a grant revoked, while it waited', async () => {
+      const silence = (userId: string, where: string | null) =>
+        t.sql(`INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', $2, 'test', now() + interval '1 day')`, [userId, where]);
+      /** A vote by `voter` on the poll, `meanwhile` done while it waits for the poll's lock. */
+      const voteWhileWaiting = (voter: TestUser, p: { poll: any; options: string[] }, meanwhile: () => Promise<unknown>) =>
+        holding(POLL_LOCK, [p.poll.id], async (h) => {
+          const pending = vote(voter, p.poll.id, [p.options[0]]);
+          await h.waiting(1);
+          await meanwhile();
+          await h.release();
+          return pending;
+        });
+      const a = await pollIn();
+      const [everywhere, here] = [await makeUser(t), await makeUser(t)];
+      const before = await rows();
+      expect(expectError(await voteWhileWaiting(everywhere, a, () => silence(everywhere.id, null)), 'FORBIDDEN').message).toMatch(/silenced/);
+      expect(expectError(await voteWhileWaiting(here, a, () => silence(here.id, spaceId)), 'FORBIDDEN').message).toMatch(/silenced/);
+      expect(await rows()).toEqual(before);
+
+      // A participant of a restricted space by a grant revoked while their vote waits: they read it no more.
+      const guest = await makeUser(t);
+      const restricted = await makeSpace(t, 'RESTRICTED', [{ userId: author.id, level: 'PARTICIPATE' }, { userId: guest.id, level: 'PARTICIPATE' }]);
+      const b = await pollIn({}, await makeBoard(t, restricted.id));
+      const beforeRevoked = await rows();
+      expectError(await voteWhileWaiting(guest, b, () => t.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [restricted.id, guest.id])), 'NOT_FOUND');
+      expect(await rows()).toEqual(beforeRevoked);
+      await expectConsistent(a.poll.id);
+      await expectConsistent(b.poll.id);
     });
   });
 

@@ -174,20 +174,27 @@ export class PollsService {
 
   /**
    * Replaces the viewer's choice in an open poll (`optionIds` empty: withdraws it, as unvotePoll).
-   * One read of the poll, under its lock in the vote's transaction (`lockForVote`), decides
-   * everything (whether the viewer reads it, may vote there, and the choice), then the write:
-   * nothing is read twice, and nothing decided before the lock can have changed since.
+   * One read of the poll, under its lock in the vote's transaction (`lockForVote`), and one of
+   * the voter's access once that lock is held, on the same connection (`viewerForUser`, as
+   * `judgeUnderLock` reads a manager's), decide everything (whether the voter reads it, may vote
+   * there, and the choice), then the write: nothing is read twice, and nothing decided before
+   * the lock can have changed since (a voter silenced, or whose grant was revoked, while the
+   * vote waited is judged as they are now; one suspended or banned meanwhile is signed out).
    */
   async vote(viewer: Viewer, input: VotePollInput, withdraw = false): Promise<PollModel> {
     const userId = this.member(viewer);
     if (!isUuid(input.pollId)) throw AppError.notFound('Poll not found');
     const poll = await this.uow.run(async (tx) => {
       const row = await this.repo.lockForVote(tx, input.pollId);
-      const rank = row ? await this.access.rankOn(viewer, row.space_id) : 0;
+      if (!row) throw AppError.notFound('Poll not found');
+      // The voter as they stand now the locks are held, not as the request's session found them.
+      const voter = await this.sessions.viewerForUser(userId, {}, tx);
+      if (!voter) throw AppError.unauthenticated();
+      const rank = await this.access.rankOn(voter, row.space_id);
       // Read in full, post and topic, as Post.poll shows it: anything else is a poll that does not exist.
-      const reads = (state: ContentState, authorId: string, deletedFrom: ContentState | null) => this.access.contentView(viewer, rank, { state, authorId, deletedFrom }) === 'full';
-      if (!row || !reads(row.topic_state, row.topic_author_id, null) || !reads(row.post_state, row.author_id, row.post_deleted_from)) throw AppError.notFound('Poll not found');
-      await this.access.require(viewer, row.space_id, AccessLevel.PARTICIPATE);
+      const reads = (state: ContentState, authorId: string, deletedFrom: ContentState | null) => this.access.contentView(voter, rank, { state, authorId, deletedFrom }) === 'full';
+      if (!reads(row.topic_state, row.topic_author_id, null) || !reads(row.post_state, row.author_id, row.post_deleted_from)) throw AppError.notFound('Poll not found');
+      await this.access.require(voter, row.space_id, AccessLevel.PARTICIPATE);
       const locked = topicRefuses({ locked: row.topic_locked, closed: row.topic_closed }, rank, 'edit');
       if (locked) throw AppError.forbidden(locked);
       if (row.post_state !== ContentState.VISIBLE || row.topic_state !== ContentState.VISIBLE) throw AppError.badField('pollId', 'this poll’s post takes no votes now');
