@@ -412,6 +412,38 @@ describe('groups: owners, visibility and self-service membership', () => {
       expect(await log(g.id)).toEqual([]);
     });
 
+    it('lets only admins put an account suspended or banned site-wide in a group: an owner is refused adding it or accepting its request, and writes nothing', async () => {
+      const [owner, suspended, banned, silenced, lifted, asker] = await users(6);
+      const sanction = (u: TestUser, kind: string, spaceId: string | null = null) =>
+        t.sql(`INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at) VALUES (gen_random_uuid(), $1, $2, $3, 'test', now() + interval '1 day') RETURNING id`, [u.id, kind, spaceId]);
+      await sanction(suspended, 'SUSPEND');
+      await sanction(banned, 'BAN');
+      await sanction(asker, 'BAN');
+      // Neither a silence nor a suspension lifted bars anyone from a group.
+      await sanction(silenced, 'SILENCE');
+      const [{ id: liftedId }] = await sanction(lifted, 'SUSPEND');
+      await t.sql(`UPDATE sanctions SET lifted_at = now() WHERE id = $1`, [liftedId]);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [owner] });
+      // The requester asked before the ban (written directly: a banned account is signed out).
+      const [{ id: requestId }] = await t.sql(`INSERT INTO group_requests (id, group_id, user_id, message) VALUES (gen_random_uuid(), $1, $2, 'let me in') RETURNING id`, [g.id, asker.id]);
+      for (const u of [suspended, banned]) {
+        expect(expectError(await t.gql(ADD, { input: { groupId: g.id, userId: u.id } }, as(owner)), 'FORBIDDEN').message).toBe('Only admins put an account suspended or banned site-wide in a group');
+      }
+      expect(expectError(await t.gql(DECIDE, { input: { requestId, accept: true } }, as(owner)), 'FORBIDDEN').message).toMatch(/suspended or banned/);
+      expect(await memberIds(g.id)).toEqual([owner.id]);
+      expect(await log(g.id)).toEqual([]);
+      expect(await pendingOf(g.id, asker)).toBe(requestId);
+      for (const u of [silenced, lifted]) expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: u.id } }, as(owner)));
+      // Admins, who see and lift sanctions, put anyone in; an owner still declines.
+      expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: suspended.id } }, as(admin)));
+      expectOk(await t.gql(SET_OWNER, { input: { groupId: g.id, userId: banned.id, owner: true } }, as(admin)));
+      expectOk(await t.gql(DECIDE, { input: { requestId, accept: false } }, as(owner)));
+      expect(new Set(await memberIds(g.id))).toEqual(new Set([owner.id, silenced.id, lifted.id, suspended.id, banned.id]));
+      const [{ id: again }] = await t.sql(`INSERT INTO group_requests (id, group_id, user_id, message) VALUES (gen_random_uuid(), $1, $2, 'again') RETURNING id`, [g.id, asker.id]);
+      expectOk(await t.gql(DECIDE, { input: { requestId: again, accept: true } }, as(admin)));
+      expect(await memberIds(g.id)).toContain(asker.id);
+    });
+
     it('lets admins set who sees a group and how people join, validated and logged; bad input writes nothing', async () => {
       const slug = `interest-${Date.now().toString(36)}`;
       const created = expectOk(await t.gql(CREATE, { input: { slug, name: 'Beta testers', visibility: 'PUBLIC', joining: 'REQUEST' } }, as(admin))).createGroup;

@@ -38,14 +38,15 @@ export class GroupMembersService {
 
   /**
    * Admins and the group's owners add a member (grants given to the group apply to them at
-   * once); to a group that moderates a space, admins alone (`mayAdmit`).
+   * once); to a group that moderates a space, or an account suspended or banned site-wide,
+   * admins alone (`mayAdmit`, `requireAdmissible`).
    */
   async addMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
     requireSignedIn(viewer);
     await this.uow.run(async (tx) => {
       await this.requireManager(tx, viewer, await this.memberships.lock(tx, viewer, input.groupId));
       if (!(await this.memberships.mayAdmit(tx, viewer, input.groupId))) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT);
-      await requireAccount(tx, input.userId);
+      await this.memberships.requireAdmissible(tx, viewer, input.userId);
       await this.memberships.add(tx, { groupId: input.groupId, userId: input.userId, actorId: viewer.id });
     });
     if (input.userId === viewer.id) this.ownGroupsChanged(viewer, input.groupId, true);
@@ -77,7 +78,7 @@ export class GroupMembersService {
     let joined = false;
     await this.uow.run(async (tx) => {
       await this.memberships.lock(tx, viewer, input.groupId);
-      await (input.owner ? requireAccount(tx, input.userId) : requireUser(tx, input.userId));
+      await (input.owner ? this.memberships.requireAdmissible(tx, viewer, input.userId) : requireUser(tx, input.userId));
       const change = { groupId: input.groupId, userId: input.userId, actorId: viewer.id };
       joined = input.owner && (await this.memberships.add(tx, { ...change, reason: 'made owner' }));
       await this.memberships.setOwner(tx, change, input.owner);
@@ -152,15 +153,4 @@ export function requireGroupId(groupId: string): void {
 
 async function requireUser(tx: Tx, userId: string): Promise<void> {
   if (!(await tx.one(`SELECT 1 FROM users WHERE id = $1`, [userId]))) throw AppError.notFound('User not found');
-}
-
-/**
- * Someone who may be put in a group: an account people sign in to, not a deleted one (its
- * memberships went with it) nor an imported author's placeholder; NOT_FOUND as a missing one.
- * Its row is held FOR SHARE: an account being deleted meanwhile is deleted after this change
- * (and takes the membership with it), or before it, and is refused.
- */
-async function requireAccount(tx: Tx, userId: string): Promise<void> {
-  const live = await tx.one(`SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL AND NOT is_placeholder FOR SHARE`, [userId]);
-  if (!live) throw AppError.notFound('User not found');
 }

@@ -4,6 +4,7 @@ import { Tx } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { LEVEL_RANK } from '../../../access/src/access-level';
+import { AccessService } from '../../../access/src/access.service';
 import { GroupJoining, GroupMembership, GroupVisibility } from './group.model';
 import { seesGroup, standingSql } from './group-visibility';
 import { announceAccessLoss } from './group-access';
@@ -39,6 +40,8 @@ export interface MembershipChange {
 export class GroupMemberships {
   /** Why `mayAdmit` refuses (not which grant: a space's grants are its admins' to read). */
   static readonly ADMINS_ADMIT = 'Only admins put people in this group';
+  /** Why `requireAdmissible` refuses an owner (not which sanction: a member's sanctions are the moderators' to read). */
+  static readonly ADMINS_ADMIT_BARRED = 'Only admins put an account suspended or banned site-wide in a group';
 
   constructor(private readonly audit: AuditLog) {}
 
@@ -80,6 +83,25 @@ export class GroupMemberships {
   async mayAdmit(tx: Tx, viewer: Viewer, groupId: string): Promise<boolean> {
     if (viewer.isAdmin) return true;
     return !(await tx.one(`SELECT 1 FROM space_grants WHERE group_id = $1 AND level >= $2 LIMIT 1`, [groupId, LEVEL_RANK.MODERATE]));
+  }
+
+  /**
+   * Refuses an account that may not be put in a group by the viewer: a deleted one (its
+   * memberships went with it) or an imported author's placeholder, for anyone (NOT_FOUND, as a
+   * missing one); one suspended or banned site-wide, for all but an admin (FORBIDDEN). Admins,
+   * who see and lift sanctions, put anyone in (as Discourse's staff do); a group's owners do
+   * not: membership does nothing while the account cannot sign in, a ban is meant to be final,
+   * and an owner adding a banned account back is abuse to stop, not to carry out. The account's
+   * row is held FOR SHARE: an account being deleted meanwhile is deleted after this change (and
+   * takes the membership with it), or before it, and is refused.
+   */
+  async requireAdmissible(tx: Tx, viewer: Viewer, userId: string): Promise<void> {
+    const account = await tx.one<{ barred: boolean }>(
+      `SELECT ${AccessService.barredSiteWideSql('u.id')} AS barred FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL AND NOT u.is_placeholder FOR SHARE OF u`,
+      [userId],
+    );
+    if (!account) throw AppError.notFound('User not found');
+    if (account.barred && !viewer.isAdmin) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT_BARRED);
   }
 
   /**

@@ -89,7 +89,11 @@ export class GroupRequestsService {
       if (!request) throw AppError.notFound('Request not found');
       if (request.decided_at) throw AppError.conflict('This request was decided already');
       // Declining stays its owners' too.
-      if (input.accept && !(await this.memberships.mayAdmit(tx, viewer, group.id))) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT);
+      if (input.accept) {
+        if (!(await this.memberships.mayAdmit(tx, viewer, group.id))) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT);
+        // A requester suspended or banned site-wide since they asked: an owner declines, an admin may still accept.
+        await this.memberships.requireAdmissible(tx, viewer, request.user_id);
+      }
       await tx.query(`UPDATE group_requests SET decided_at = now(), decided_by = $2, accepted = $3 WHERE id = $1`, [input.requestId, viewer.id, input.accept]);
       if (input.accept) {
         await this.memberships.add(tx, { groupId: group.id, userId: request.user_id, actorId: viewer.id, reason: 'request accepted', details: { requestId: input.requestId } });
