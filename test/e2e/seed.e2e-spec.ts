@@ -54,6 +54,10 @@ describe('the demo seed', () => {
       requests: { totalCount: 1 },
     });
     expect(expectOk(await t.gql(beta, {}, { token: await tokenOf('dave') })).group).toMatchObject({ viewerMembership: 'REQUESTED', requests: null });
+    // The community manager reads idea votes by segment: employees (her own group), customers and partners (hers to run), beta testers (public).
+    const [darkMode] = await t.sql(`SELECT id FROM topics WHERE title = 'Dark mode for the dashboard'`);
+    const bySegment = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { idea { votesBySegment { segment count } } } }`, { id: darkMode.id }, { token: await tokenOf('alice') }));
+    expect(bySegment.topic.idea.votesBySegment.map((s: { segment: string }) => s.segment).sort()).toEqual(['beta-testers', 'customers', 'employees', 'partners']);
 
     const before = (await t.sql(`SELECT count(*)::int AS n FROM posts`))[0].n;
     await seedDemoCommunity(t.app);

@@ -79,12 +79,17 @@ export async function seedDemoCommunity(app: INestApplication): Promise<DemoLogi
   const admin = tokens.admin;
 
   const groups: Record<string, string> = {};
-  for (const [slug, name] of [['employees', 'Employees'], ['customers', 'Customers'], ['partners', 'Partners']]) {
-    const d = await gql(admin, `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { slug, name } });
+  // Employees see one another (an internal directory); customers and partners are seen by their
+  // owner, the community manager, who reads idea votes by segment (a group one does not see is no segment).
+  for (const [slug, name, visibility] of [['employees', 'Employees', 'MEMBERS'], ['customers', 'Customers', 'OWNERS'], ['partners', 'Partners', 'OWNERS']]) {
+    const d = await gql(admin, `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { slug, name, visibility } });
     groups[slug] = d.createGroup.id;
   }
   for (const p of PEOPLE) {
     await gql(admin, `mutation($i: GroupMemberInput!) { addGroupMember(input: $i) { id } }`, { i: { groupId: groups[p.group], userId: ids[p.handle] } });
+  }
+  for (const slug of ['customers', 'partners']) {
+    await gql(admin, `mutation($i: SetGroupOwnerInput!) { setGroupOwner(input: $i) { id } }`, { i: { groupId: groups[slug], userId: ids.alice, owner: true } });
   }
 
   // An interest group customers ask to join, run by the community manager as its owner (Discourse's group owners).
