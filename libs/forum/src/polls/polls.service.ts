@@ -28,6 +28,9 @@ export const MAX_VOTERS_LISTED = 100;
 const POLLS = 'loader:polls';
 const CHOICES = 'loader:pollChoices';
 
+/** What `reachable` reads of a poll's post and topic: a vote's row and a management's place both carry it. */
+type PlaceState = Pick<PollPlaceRow, 'space_id' | 'author_id' | 'post_state' | 'post_deleted_from' | 'topic_state' | 'topic_author_id' | 'topic_locked' | 'topic_closed'>;
+
 /** The same option text, as polls compare them: trimmed, composed and case-folded. */
 const folded = (text: string) => text.trim().normalize('NFC').toLocaleLowerCase('und');
 
@@ -190,13 +193,7 @@ export class PollsService {
       // The voter as they stand now the locks are held, not as the request's session found them.
       const voter = await this.sessions.viewerForUser(userId, {}, tx);
       if (!voter) throw AppError.unauthenticated();
-      const rank = await this.access.rankOn(voter, row.space_id);
-      // Read in full, post and topic, as Post.poll shows it: anything else is a poll that does not exist.
-      const reads = (state: ContentState, authorId: string, deletedFrom: ContentState | null) => this.access.contentView(voter, rank, { state, authorId, deletedFrom }) === 'full';
-      if (!reads(row.topic_state, row.topic_author_id, null) || !reads(row.post_state, row.author_id, row.post_deleted_from)) throw AppError.notFound('Poll not found');
-      await this.access.require(voter, row.space_id, AccessLevel.PARTICIPATE);
-      const locked = topicRefuses({ locked: row.topic_locked, closed: row.topic_closed }, rank, 'edit');
-      if (locked) throw AppError.forbidden(locked);
+      const rank = await this.reachable(voter, row, 'Poll not found');
       if (row.post_state !== ContentState.VISIBLE || row.topic_state !== ContentState.VISIBLE) throw AppError.badField('pollId', 'this poll’s post takes no votes now');
       if (row.closed) throw AppError.badField('pollId', 'this poll is closed');
       const chosen = withdraw ? [] : this.checkChoice(row, input.optionIds);
@@ -256,23 +253,33 @@ export class PollsService {
   }
 
   /**
+   * What voting on a poll and managing one both ask of its place, by the viewer's rank on its
+   * space: they read its post and topic in full, as Post.poll shows it (NOT_FOUND `missing`
+   * otherwise: a post seen only as a placeholder has no poll for them), they participate there
+   * (not silenced), and its topic is neither locked nor closed unless they moderate. Their rank.
+   */
+  private async reachable(viewer: Viewer, place: PlaceState, missing: string): Promise<number> {
+    const rank = await this.access.rankOn(viewer, place.space_id);
+    const reads = (state: ContentState, authorId: string, deletedFrom: ContentState | null) => this.access.contentView(viewer, rank, { state, authorId, deletedFrom }) === 'full';
+    if (!reads(place.topic_state, place.topic_author_id, null) || !reads(place.post_state, place.author_id, place.post_deleted_from)) throw AppError.notFound(missing);
+    await this.access.require(viewer, place.space_id, AccessLevel.PARTICIPATE);
+    const locked = topicRefuses({ locked: place.topic_locked, closed: place.topic_closed }, rank, 'edit');
+    if (locked) throw AppError.forbidden(locked);
+    return rank;
+  }
+
+  /**
    * Whether the viewer may manage a poll in this place (add one, change, close, reopen or delete
-   * it), by their rank on its space: they read the post and its topic in full (NOT_FOUND
-   * otherwise) and may edit the post as editPost has it (`writableTopic`'s rules: participating,
-   * not silenced, an unlocked topic unless they moderate; then `assertEditable`'s: not deleted,
+   * it), by their rank on its space: they reach it as a voter does (`reachable`: read in full,
+   * NOT_FOUND otherwise; participating, not silenced, an unlocked topic unless they moderate, as
+   * editPost's `writableTopic` has it), may edit the post (`assertEditable`: not deleted,
    * not an article's opening post), and they are its author or a moderator: a wiki's other
    * editors change its text, not its author's poll and the votes in it. The place, and the rank.
    */
   private async judge<P extends PollPlaceRow>(viewer: Viewer, place: P | undefined, field: 'postId' | 'pollId'): Promise<{ place: P; rank: number }> {
-    const rank = place ? await this.access.rankOn(viewer, place.space_id) : 0;
-    const reads = (state: ContentState, authorId: string, deletedFrom: ContentState | null) => this.access.contentView(viewer, rank, { state, authorId, deletedFrom }) === 'full';
-    // A post the viewer sees only as a placeholder has no poll for them to manage.
-    if (!place || !reads(place.topic_state, place.topic_author_id, null) || !reads(place.post_state, place.author_id, place.post_deleted_from)) {
-      throw AppError.notFound(field === 'postId' ? 'Post not found' : 'Poll not found');
-    }
-    await this.access.require(viewer, place.space_id, AccessLevel.PARTICIPATE);
-    const locked = topicRefuses({ locked: place.topic_locked, closed: place.topic_closed }, rank, 'edit');
-    if (locked) throw AppError.forbidden(locked);
+    const missing = field === 'postId' ? 'Post not found' : 'Poll not found';
+    if (!place) throw AppError.notFound(missing);
+    const rank = await this.reachable(viewer, place, missing);
     assertEditable(viewer, rank, { authorId: place.author_id, wiki: place.post_wiki, state: place.post_state, view: 'full', number: place.post_number }, { kind: place.topic_kind });
     if (rank < LEVEL_RANK.MODERATE && place.author_id !== viewer.id) throw AppError.forbidden('Only its author and moderators manage a post’s poll');
     return { place, rank };
