@@ -187,7 +187,7 @@ export class PollsService {
   async vote(viewer: Viewer, input: VotePollInput, withdraw = false): Promise<PollModel> {
     const userId = this.member(viewer);
     if (!isUuid(input.pollId)) throw AppError.notFound('Poll not found');
-    const poll = await this.uow.run(async (tx) => {
+    const { poll, rank } = await this.uow.run(async (tx) => {
       const row = await this.repo.lockForVote(tx, input.pollId);
       if (!row) throw AppError.notFound('Poll not found');
       // The voter as they stand now the locks are held, not as the request's session found them.
@@ -204,16 +204,17 @@ export class PollsService {
       const before = await this.repo.choiceOf(tx, row.id, userId);
       const removed = before.filter((id) => !chosen.includes(id));
       const added = chosen.filter((id) => !before.includes(id));
-      if (removed.length === 0 && added.length === 0) return row; // the same choice: nothing is written
+      if (removed.length === 0 && added.length === 0) return { poll: row, rank }; // the same choice: nothing is written
       const voterDelta = before.length === 0 ? 1 : chosen.length === 0 ? -1 : 0;
       const version = await this.repo.changeChoice(tx, row.id, userId, removed, added, voterDelta);
       // updatePoll replaced the options while this vote waited for the lock.
       if (version === null) throw AppError.badField('optionIds', 'must be options of this poll');
       await tx.emit(this.event('poll.voted', row.id, version, row));
-      return row;
+      return { poll: row, rank };
     });
-    // The answer as Post.poll reads it now, the vote committed (its counts with everyone's votes).
-    return this.reread(viewer, poll, await this.access.rankOn(viewer, poll.space_id));
+    // The answer as Post.poll reads it now, the vote committed (its counts with everyone's
+    // votes), for the voter's rank as the vote judged it, as the management's answers are.
+    return this.reread(viewer, poll, rank);
   }
 
   /** For a live push: the poll with its counts and its post's and topic's states. */
