@@ -84,6 +84,8 @@ describe('paging a topic: opened at a post, backwards, and where the reader left
       [{ after: first.endCursor, before: first.endCursor }, 'before'],
       [{ near: 3, after: first.endCursor }, 'after'],
       [{ near: 3, last: 2 }, 'last'],
+      [{ near: 3, before: first.endCursor }, 'before'],
+      [{ after: first.endCursor, last: 2 }, 'last'],
       [{ first: 2, before: first.endCursor }, 'before'],
       [{ last: 2, before: 'bm90IGEgY3Vyc29y' }, 'before'],
       [{ last: 0 }, 'last'],
