@@ -24,8 +24,8 @@ export interface MoveEntry {
   reason?: string;
 }
 
-/** What an entry says of the side its readers may not see. */
-const ANOTHER_SPACE = { anotherSpace: true } as const;
+/** What an entry says of the side its readers may not see (a timer's log entry says it of the board it publishes to). */
+export const ANOTHER_SPACE = { anotherSpace: true } as const;
 
 /**
  * Logs a move. Within a space: one entry, on `to`'s target, with both sides. Across spaces: one

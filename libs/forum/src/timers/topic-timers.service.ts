@@ -20,6 +20,7 @@ import { DueTimerRow, ListedTimerRow, TimerTarget, TopicTimersRepository } from 
 import { checkTimeAhead } from '../../../core/src/time-ahead';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
+import { ANOTHER_SPACE } from '../move-log';
 
 /** How often the worker looks for due timers: a timer fires within this of its time. */
 export const TIMER_CHECK_MS = 30_000;
@@ -52,9 +53,6 @@ function shownTo<T extends { kind: TopicTimerKind }>(rows: T[], moderator: boole
 
 /** What a due timer came to. */
 type Outcome = 'fired' | 'dropped' | 'postponed';
-
-/** What a log entry tells of a board a timer publishes to that is in another space than the topic (as appendMove does). */
-const ANOTHER_SPACE = { anotherSpace: true } as const;
 
 /**
  * Topic timers: a moderator plans a change to a topic (close, reopen, close once quiet,
