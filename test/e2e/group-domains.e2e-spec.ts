@@ -160,6 +160,32 @@ describe('groups: automatic membership by e-mail domain', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'group.member_add' AND target_id = $1`, [removed.id])).toEqual([{ n: 0 }]);
   });
 
+  it('ends the waiting request to join of whoever it takes in, by a change of the list or by a confirmation, and logs each member it lets go', async () => {
+    const { group } = await internal();
+    await t.sql(`UPDATE groups SET visibility = 'SIGNED_IN', joining = 'REQUEST' WHERE id = $1`, [group]);
+    const brand = 'brand6.example';
+    const [listed, confirming] = [await memberAt(brand), await memberAt(brand, { unverified: true })];
+    const ASK = `mutation($input: GroupRequestInput!) { requestGroupMembership(input: $input) { viewerMembership } }`;
+    for (const u of [listed, confirming]) {
+      expect(expectOk(await t.gql(ASK, { input: { groupId: group, message: 'may I?' } }, { token: u.token })).requestGroupMembership.viewerMembership).toBe('REQUESTED');
+    }
+    const waiting = async () => (await t.sql(`SELECT user_id FROM group_requests WHERE group_id = $1 AND decided_at IS NULL`, [group])).map((r) => r.user_id);
+
+    await setDomains(group, [brand]);
+    expect(await waiting()).toEqual([confirming.id]);
+    const token = await t.get(EmailVerificationService).token({ id: confirming.id, email: confirming.email });
+    expectOk(await t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } }));
+    expect(await waiting()).toEqual([]);
+    expect((await members(group)).map(([id]) => id).sort()).toEqual([listed.id, confirming.id].sort());
+
+    // Moving to another domain: the member the rule took in leaves, logged as the rule's doing.
+    await t.sql(`UPDATE users SET pending_email = $2, pending_email_at = now() WHERE id = $1`, [confirming.id, `moved${seq}@elsewhere.example`]);
+    const link = await t.get(EmailChangeService).token({ id: confirming.id, pendingEmail: `moved${seq}@elsewhere.example` });
+    expectOk(await t.gql(`mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`, { input: { token: link } }));
+    const logged = await t.sql(`SELECT actor_id, reason, after FROM moderation_log WHERE action = 'group.member_remove' AND target_id = $1`, [confirming.id]);
+    expect(logged).toEqual([{ actor_id: null, reason: 'automatic membership by e-mail domain', after: { groupId: group } }]);
+  });
+
   it('takes in a whole company at once, its log entry naming the first thousand and counting all', async () => {
     const { group } = await internal();
     await t.sql(
