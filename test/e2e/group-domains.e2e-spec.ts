@@ -2,7 +2,7 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { EmailChangeService } from '../../libs/identity/src/auth/email-change';
 import { EmailVerificationService } from '../../libs/identity/src/auth/email-verification';
-import { AUTOMATIC_LOG_IDS_MAX } from '../../libs/identity/src/groups/automatic-groups';
+import { AUTOMATIC_LOG_IDS_MAX, AutomaticGroupsService } from '../../libs/identity/src/groups/automatic-groups';
 import { PasswordsService } from '../../libs/identity/src/auth/passwords.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
@@ -50,6 +50,16 @@ describe('groups: automatic membership by e-mail domain', () => {
     (await t.sql(`SELECT user_id, via_domain FROM group_members WHERE group_id = $1 ORDER BY user_id`, [group])).map((r) => [r.user_id, r.via_domain]);
   const reads = async (u: TestUser, topic: string) => !(await t.gql(TOPIC, { id: topic }, { token: u.token })).errors;
   const setDomains = async (groupId: string, domains: string[]) => expectOk(await t.gql(SET, { input: { groupId, domains } }, { token: admin.token })).setGroupAutomaticDomains;
+
+  /** Waits until a statement waits for a lock (asked on `q`, which holds one). */
+  const waitingForLock = async (q: { query: (sql: string) => Promise<any> }) => {
+    for (let i = 0; i < 100; i++) {
+      const [{ n }] = await q.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      if (n > 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('no statement waits for a lock');
+  };
 
   it('takes in the members with a confirmed address at a listed domain at once, and logs whom', async () => {
     const { group, topic } = await internal();
@@ -184,6 +194,43 @@ describe('groups: automatic membership by e-mail domain', () => {
     expectOk(await t.gql(`mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`, { input: { token: link } }));
     const logged = await t.sql(`SELECT actor_id, reason, after FROM moderation_log WHERE action = 'group.member_remove' AND target_id = $1`, [confirming.id]);
     expect(logged).toEqual([{ actor_id: null, reason: 'automatic membership by e-mail domain', after: { groupId: group } }]);
+  });
+
+  it('takes in one whose request an owner is accepting at that moment without deadlocking with the decision (the request is ended first)', async () => {
+    const { group } = await internal();
+    await t.sql(`UPDATE groups SET visibility = 'SIGNED_IN', joining = 'REQUEST' WHERE id = $1`, [group]);
+    const brand = 'brand7.example';
+    await setDomains(group, [brand]);
+    const asker = await memberAt(brand, { unverified: true });
+    const ASK = `mutation($input: GroupRequestInput!) { requestGroupMembership(input: $input) { id } }`;
+    expectOk(await t.gql(ASK, { input: { groupId: group, message: 'may I?' } }, { token: asker.token }));
+    const [{ id: requestId }] = await t.sql(`SELECT id FROM group_requests WHERE group_id = $1 AND user_id = $2`, [group, asker.id]);
+    // A decision as decideGroupRequest takes it: the request locked and decided, then its requester added.
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    // A deadlock would be retried (UnitOfWork) and end the same: the rule running once says there was none.
+    const runs = jest.spyOn(t.get(AutomaticGroupsService), 'syncUser');
+    let confirmed: Awaited<ReturnType<typeof t.gql>>;
+    let attempts = 0;
+    try {
+      await holder.startTransaction();
+      await holder.query(`SELECT 1 FROM group_requests WHERE id = $1 FOR UPDATE`, [requestId]);
+      await holder.query(`UPDATE group_requests SET decided_at = now(), decided_by = $2, accepted = true WHERE id = $1`, [requestId, admin.id]);
+      const token = await t.get(EmailVerificationService).token({ id: asker.id, email: asker.email });
+      const confirming = t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } });
+      await waitingForLock(holder);
+      await holder.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [group, asker.id]);
+      await holder.commitTransaction();
+      confirmed = await confirming;
+      attempts = runs.mock.calls.length;
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+      runs.mockRestore();
+    }
+    expectOk(confirmed);
+    expect(attempts).toBe(1);
+    expect(await members(group)).toEqual([[asker.id, null]]);
   });
 
   it('takes in a whole company at once, its log entry naming the first thousand and counting all', async () => {

@@ -7,6 +7,7 @@ import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { SetGroupAutomaticDomainsInput } from './dto/group.inputs';
 import { announceAccessLoss } from './group-access';
+import { GroupMemberships } from './group-memberships';
 
 /** A users row's (`u`) confirmed address's domain, lowercased; null without a confirmed address (or for a deleted account). */
 const verifiedDomainSql = (u: string) =>
@@ -34,6 +35,7 @@ export class AutomaticGroupsService {
     private readonly ds: DataSource,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
+    private readonly memberships: GroupMemberships,
   ) {}
 
   /**
@@ -52,41 +54,37 @@ export class AutomaticGroupsService {
   /**
    * After a user's confirmed address changed from one at `before` (null: none confirmed; a new
    * account), in the same transaction: their automatic memberships follow its domain, when it is
-   * another one (else nothing changes). Groups are held (FOR SHARE) while it decides, so a list
-   * being set meanwhile waits for it, or it for the list.
+   * another one (else nothing changes). The rule's own statements write the rows; GroupMemberships
+   * ends the requests of those it takes in and tells of every change, as for any other way in or out.
    */
   async syncUser(tx: Tx, userId: string, before: string | null): Promise<void> {
     const [me] = await tx.query<{ domain: string | null }>(`SELECT ${verifiedDomainSql('u')} AS domain FROM users u WHERE u.id = $1`, [userId]);
     const domain = me?.domain ?? null;
     if (domain === before) return;
-    await tx.query(`SELECT id FROM groups FOR SHARE`);
+    // Every group is held (FOR SHARE) while it decides, since any group's list may be gaining the
+    // domain: a list being set meanwhile (setDomains locks its group FOR UPDATE) waits for this,
+    // or this reads it set; either way the member is in or out as the list says.
+    const groups = await tx.query<{ id: string; listing: boolean }>(`SELECT id, COALESCE($1::text = ANY (automatic_domains), false) AS listing FROM groups FOR SHARE`, [domain]);
+    const listing = groups.filter((g) => g.listing).map((g) => g.id);
     // The rule's memberships of groups that do not list the domain now (all of them without one).
     const removed = await tx.query<{ group_id: string }>(
-      `DELETE FROM group_members gm WHERE gm.user_id = $1 AND gm.via_domain IS NOT NULL AND NOT gm.owner
-          AND NOT EXISTS (SELECT 1 FROM groups g WHERE g.id = gm.group_id AND $2::text = ANY (g.automatic_domains))
-        RETURNING gm.group_id`,
-      [userId, domain],
+      `DELETE FROM group_members WHERE user_id = $1 AND via_domain IS NOT NULL AND NOT owner AND NOT (group_id = ANY ($2::uuid[])) RETURNING group_id`,
+      [userId, listing],
     );
     let added: Array<{ group_id: string }> = [];
     if (domain) {
       // A group that lists both the old domain and the new one keeps the member, now by the new one.
       await tx.query(`UPDATE group_members SET via_domain = $2 WHERE user_id = $1 AND via_domain IS NOT NULL AND via_domain <> $2`, [userId, domain]);
-      added = await tx.query<{ group_id: string }>(
-        `INSERT INTO group_members (group_id, user_id, via_domain)
-         SELECT g.id, $1, $2 FROM groups g WHERE $2 = ANY (g.automatic_domains)
-         ON CONFLICT DO NOTHING RETURNING group_id`,
-        [userId, domain],
-      );
-      // In, so a request of theirs still waiting goes (as GroupMemberships.add does).
-      if (added.length) await tx.query(`DELETE FROM group_requests WHERE user_id = $1 AND group_id = ANY ($2::uuid[]) AND decided_at IS NULL`, [userId, added.map((r) => r.group_id)]);
+      await this.memberships.endRequests(tx, listing, [userId]);
+      if (listing.length) {
+        added = await tx.query<{ group_id: string }>(
+          `INSERT INTO group_members (group_id, user_id, via_domain) SELECT unnest($3::uuid[]), $1, $2 ON CONFLICT DO NOTHING RETURNING group_id`,
+          [userId, domain, listing],
+        );
+      }
     }
-    for (const { group_id: groupId } of added) {
-      await this.audit.append(tx, { actorId: null, action: 'group.member_add', targetType: 'user', targetId: userId, spaceId: null, reason: REASON, after: { groupId, domain } });
-    }
-    for (const { group_id: groupId } of removed) {
-      await this.audit.append(tx, { actorId: null, action: 'group.member_remove', targetType: 'user', targetId: userId, spaceId: null, reason: REASON, after: { groupId } });
-    }
-    await announceAccessLoss(tx, removed.map((r) => r.group_id));
+    const change = (groupId: string) => ({ groupId, userId, actorId: null, reason: REASON });
+    await this.memberships.recordRule(tx, added.map((r) => ({ ...change(r.group_id), details: { domain } })), removed.map((r) => change(r.group_id)));
   }
 
   /**
@@ -122,7 +120,8 @@ export class AutomaticGroupsService {
          ON CONFLICT DO NOTHING RETURNING user_id`,
         [input.groupId, listed],
       );
-      if (added.length) await tx.query(`DELETE FROM group_requests WHERE group_id = $1 AND user_id = ANY ($2::uuid[]) AND decided_at IS NULL`, [input.groupId, added.map((r) => r.user_id)]);
+      // Their waiting requests end after they are in: a decision holds the group FOR SHARE, which this waited for.
+      await this.memberships.endRequests(tx, [input.groupId], added.map((r) => r.user_id));
       await this.audit.append(tx, {
         actorId: viewer.id, action: 'group.automatic_domains', targetType: 'group', targetId: input.groupId, spaceId: null,
         before: { domains: before },

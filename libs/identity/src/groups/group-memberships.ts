@@ -109,8 +109,7 @@ export class GroupMemberships {
    * A request of theirs still waiting goes: they are in.
    */
   async add(tx: Tx, change: MembershipChange): Promise<boolean> {
-    // The request first: a decision holding it (and adding them itself) is waited for, not deadlocked with.
-    await tx.query(`DELETE FROM group_requests WHERE group_id = $1 AND user_id = $2 AND decided_at IS NULL`, [change.groupId, change.userId]);
+    await this.endRequests(tx, [change.groupId], [change.userId]);
     const added = await tx.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING user_id`, [change.groupId, change.userId]);
     if (added.length === 0) return false;
     await this.log(tx, 'group.member_add', change);
@@ -124,6 +123,27 @@ export class GroupMemberships {
     await this.log(tx, 'group.member_remove', change, removed.owner ? { owner: true } : undefined);
     await announceAccessLoss(tx, [change.groupId]);
     return true;
+  }
+
+  /**
+   * Ends the requests still waiting of each of `userIds` to each of `groupIds`: they are being
+   * put in. Before they are: a decision holding a request (and adding its requester itself) is
+   * waited for, not deadlocked with.
+   */
+  async endRequests(tx: Tx, groupIds: string[], userIds: string[]): Promise<void> {
+    if (!groupIds.length || !userIds.length) return;
+    await tx.query(`DELETE FROM group_requests WHERE group_id = ANY ($1::uuid[]) AND user_id = ANY ($2::uuid[]) AND decided_at IS NULL`, [groupIds, userIds]);
+  }
+
+  /**
+   * Memberships a statement of the automatic rule added and removed itself (AutomaticGroupsService),
+   * told as `add` and `remove` tell theirs: each in the moderation log, and the live rooms of the
+   * spaces the groups left hold grants on check again.
+   */
+  async recordRule(tx: Tx, added: MembershipChange[], removed: MembershipChange[]): Promise<void> {
+    for (const change of added) await this.log(tx, 'group.member_add', change);
+    for (const change of removed) await this.log(tx, 'group.member_remove', change);
+    await announceAccessLoss(tx, [...new Set(removed.map((c) => c.groupId))]);
   }
 
   /** Makes a member an owner or takes it away; whether it changed (a member only: someone outside stays out). */
