@@ -23,7 +23,6 @@ export const INVITE_CREATED = 'invite.created';
 const INVITE_PURPOSE = 'invite';
 /** How many people a member's link may bring in (admins': 1,000). */
 export const MEMBER_INVITE_MAX_USES = 10;
-/** Invitations a member (not an admin) may make a day. */
 /**
  * Which of an invitation's groups its holder (and its e-mail) is told of, as SQL on groups `g`:
  * those its members see (`visibility`), since the holder becomes one. A group seen by its
@@ -31,6 +30,7 @@ export const MEMBER_INVITE_MAX_USES = 10;
  */
 export const namedToInviteesSql = (g: string) => `${g}.visibility <> 'OWNERS'`;
 
+/** Invitations a member (not an admin) may make a day. */
 export const MEMBER_INVITES_PER_USER: RateRule = { bucket: 'invite:user', limit: 10, windowSeconds: 86400 };
 const INVITES_CURSOR = 'invites';
 
@@ -196,16 +196,16 @@ export class InvitesService {
     return true;
   }
 
-  /**
-   * The invitation a token names, or null (locked for the redeeming transaction when `lock`),
-   * with what its maker is now: an admin (whose invitation for an address proves the address),
-   * and whether they may still invite (else their invitations no longer let anyone in).
-   */
   /** The lowest trust level whose members' invitations stand (`makerStandsSql`): with `admins`, 5, which no member reaches (levels run 0–4). */
   get makerMinTrustLevel(): number {
     return this.config.INVITE_MIN_TRUST_LEVEL === 'admins' ? 5 : this.config.INVITE_MIN_TRUST_LEVEL;
   }
 
+  /**
+   * The invitation a token names, or null (locked for the redeeming transaction when `lock`),
+   * with what its maker is now: an admin (whose invitation for an address proves the address),
+   * and whether they may still invite (else their invitations no longer let anyone in).
+   */
   private async byToken(m: Queryable, token: string, lock: boolean): Promise<TokenRow | null> {
     const id = await this.tokens.unseal(INVITE_PURPOSE, token);
     if (!id || !isUuid(id)) return null;
