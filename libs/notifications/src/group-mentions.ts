@@ -1,17 +1,18 @@
 import { GROUP_MENTION_MAX_MEMBERS } from '../../identity/src/groups/group.model';
+import { memberSeesGroupSql } from '../../identity/src/groups/group-visibility';
 
 /**
  * The members told of a mention of the groups `groupIds` (SQL of a uuid[] or a subquery):
  * rows `(user_id, slug)`, for groups of at most GROUP_MENTION_MAX_MEMBERS members that may
  * still be mentioned (a group made NOBODY while a post waited for approval tells nobody).
- * Only the members who see the group (`seesGroup` for a member: all of them, but in a group of
+ * Only the members who see the group (`memberSeesGroupSql`: all of them, but in a group of
  * visibility OWNERS its owners and the admins alone): a notice naming a group its own plain
  * members may not see would tell them it exists, and that they are in it.
  */
 export function mentionedGroupMembersSql(groupIds: string): string {
   return `SELECT gm.user_id, g.slug FROM groups g JOIN group_members gm ON gm.group_id = g.id
            WHERE g.id = ANY(${groupIds}) AND g.mentionable <> 'NOBODY' AND (SELECT count(*) FROM group_members c WHERE c.group_id = g.id) <= ${GROUP_MENTION_MAX_MEMBERS}
-             AND (g.visibility <> 'OWNERS' OR gm.owner OR EXISTS (SELECT 1 FROM users ga WHERE ga.id = gm.user_id AND ga.role = 'ADMIN'))`;
+             AND ${memberSeesGroupSql('g', { owner: 'gm.owner', admin: "EXISTS (SELECT 1 FROM users ga WHERE ga.id = gm.user_id AND ga.role = 'ADMIN')" })}`;
 }
 
 /**

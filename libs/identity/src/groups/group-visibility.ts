@@ -32,6 +32,15 @@ export function seesGroupSql(g: string, p: { viewer: string; admin: string }): s
     OR (${g}.visibility = 'MEMBERS' AND ${g}.standing = 'MEMBER'))`;
 }
 
+/**
+ * `seesGroup` for a member of the group `g` (SQL on its row): every member sees it but in a group
+ * of visibility OWNERS, which its owners and the admins alone see; `owner` and `admin` are SQL
+ * booleans saying whether the member is one (cheapest test first).
+ */
+export function memberSeesGroupSql(g: string, p: { owner: string; admin: string }): string {
+  return `(${g}.visibility <> 'OWNERS' OR ${p.owner} OR ${p.admin})`;
+}
+
 /** SQL: where the user `viewer` (an SQL expression, null signed out) stands with the group `g` (a GroupMembership). */
 export function standingSql(g: string, viewer: string): string {
   return `COALESCE((SELECT CASE WHEN sm.owner THEN 'OWNER' ELSE 'MEMBER' END FROM group_members sm WHERE sm.group_id = ${g}.id AND sm.user_id = ${viewer}::uuid),

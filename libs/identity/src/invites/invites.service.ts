@@ -14,6 +14,7 @@ import { SignedTokens } from '../../../core/src/signed-tokens';
 import { normalizeEmail } from '../auth/auth.service';
 import { GroupModel, GroupRow, toGroupModel } from '../groups/group.model';
 import { GroupMemberships } from '../groups/group-memberships';
+import { memberSeesGroupSql } from '../groups/group-visibility';
 import { SELECT_GROUP } from '../groups/groups.repository';
 import { CreateInviteInput } from './dto/invite.inputs';
 import { INVITE_COLUMNS, InvitationModel, InviteModel, InviteRow, InviteState, inviteState, toInviteModel } from './invite.model';
@@ -25,10 +26,11 @@ const INVITE_PURPOSE = 'invite';
 export const MEMBER_INVITE_MAX_USES = 10;
 /**
  * Which of an invitation's groups its holder (and its e-mail) is told of, as SQL on groups `g`:
- * those its members see (`visibility`), since the holder becomes one. A group seen by its
- * owners alone (OWNERS) is no more named to someone it takes in than shown to them once in it.
+ * those its members see (`memberSeesGroupSql`), since the holder becomes one, a plain member. A
+ * group seen by its owners alone (OWNERS) is no more named to someone it takes in than shown to
+ * them once in it.
  */
-export const namedToInviteesSql = (g: string) => `${g}.visibility <> 'OWNERS'`;
+export const namedToInviteesSql = (g: string) => memberSeesGroupSql(g, { owner: 'false', admin: 'false' });
 
 /** Invitations a member (not an admin) may make a day. */
 export const MEMBER_INVITES_PER_USER: RateRule = { bucket: 'invite:user', limit: 10, windowSeconds: 86400 };
