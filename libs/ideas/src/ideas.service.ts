@@ -23,7 +23,7 @@ import { readableTopicSql, TOPIC_COLUMNS } from '../../forum/src/topics/topics.r
 import { TopicsService } from '../../forum/src/topics/topics.service';
 import { BoardKind, BoardModel } from '../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
-import { seesGroupSql, standingSql } from '../../identity/src/groups/group-visibility';
+import { seesGroupSql } from '../../identity/src/groups/group-visibility';
 import {
   CLOSED_STATUSES,
   DEFAULT_STATUS_LABELS,
@@ -67,8 +67,7 @@ const GROUPS = `
  * and its slug never shows.
  */
 const seenGroupsSql = (viewer: string, admin: string) => `seen_groups AS (
-  SELECT g.id, g.slug FROM (SELECT g.id, g.slug, g.visibility, ${standingSql('g', viewer)} AS standing FROM groups g) g
-   WHERE ${seesGroupSql('g', { viewer, admin })})`;
+  SELECT g.id, g.slug FROM groups g WHERE ${seesGroupSql('g', { viewer, admin })})`;
 
 /** As GROUPS, with every idea merged in, visible or not: what a member's withdrawal takes back. */
 const WHOLE_GROUPS = `

@@ -20,7 +20,7 @@ import { TopicModel } from '../../forum/src/topics/topic.model';
 import { normalizeTag, TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
 import { UsersLoader } from '../../identity/src/users/users.loader';
-import { seesGroupSql, standingSql } from '../../identity/src/groups/group-visibility';
+import { seesGroupSql } from '../../identity/src/groups/group-visibility';
 import { BoardModel } from '../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 import { ArgsType } from '@nestjs/graphql';
@@ -130,11 +130,11 @@ export const GROUP_REQUEST_KINDS = ['GROUP_MEMBERSHIP_REQUEST', 'GROUP_MEMBERSHI
  */
 function groupNoticeSql(viewer: string, kind: string, requestId: string): string {
   return `EXISTS (
-    SELECT 1 FROM group_requests gr JOIN users gv ON gv.id = ${viewer}
-      CROSS JOIN LATERAL (SELECT g.visibility, ${standingSql('g', 'gv.id')} AS standing FROM groups g WHERE g.id = gr.group_id) gs
+    SELECT 1 FROM group_requests gr JOIN users gv ON gv.id = ${viewer} JOIN groups g ON g.id = gr.group_id
      WHERE gr.id = ${requestId}
-       AND CASE WHEN ${kind} = 'GROUP_MEMBERSHIP_REQUEST' THEN gv.role = 'ADMIN' OR gs.standing = 'OWNER'
-                ELSE ${seesGroupSql('gs', { viewer: 'gv.id', admin: "gv.role = 'ADMIN'" })} END)`;
+       AND CASE WHEN ${kind} = 'GROUP_MEMBERSHIP_REQUEST'
+                THEN gv.role = 'ADMIN' OR EXISTS (SELECT 1 FROM group_members o WHERE o.group_id = g.id AND o.user_id = gv.id AND o.owner)
+                ELSE ${seesGroupSql('g', { viewer: 'gv.id', admin: "gv.role = 'ADMIN'" })} END)`;
 }
 
 /**

@@ -23,13 +23,14 @@ export function seesGroup(viewer: Viewer, visibility: GroupVisibility, standing:
 }
 
 /**
- * `seesGroup` in SQL, on a row (alias `g`) with the group's `visibility` and the viewer's
- * `standing` (standingSql); `viewer` is the viewer's id (null signed out), `admin` whether they
- * are an admin (SQL expressions, parameters say).
+ * `seesGroup` in SQL, a condition on a groups row (alias `g`), so any statement filters with it
+ * as it reads the groups: `viewer` is the viewer's id (null signed out), `admin` whether they are
+ * an admin (SQL expressions, parameters say). Their membership is looked up only when the
+ * visibility alone does not decide (an owner sees any group, a member a MEMBERS one).
  */
 export function seesGroupSql(g: string, p: { viewer: string; admin: string }): string {
-  return `(${p.admin} OR ${g}.standing = 'OWNER' OR ${g}.visibility = 'PUBLIC' OR (${g}.visibility = 'SIGNED_IN' AND ${p.viewer}::uuid IS NOT NULL)
-    OR (${g}.visibility = 'MEMBERS' AND ${g}.standing = 'MEMBER'))`;
+  return `(${p.admin} OR ${g}.visibility = 'PUBLIC' OR (${g}.visibility = 'SIGNED_IN' AND ${p.viewer}::uuid IS NOT NULL)
+    OR EXISTS (SELECT 1 FROM group_members sm WHERE sm.group_id = ${g}.id AND sm.user_id = ${p.viewer}::uuid AND (sm.owner OR ${g}.visibility = 'MEMBERS')))`;
 }
 
 /**

@@ -29,8 +29,8 @@ export class GroupsRepository {
    */
   private visible(viewer: Viewer, where: string, params: unknown[]): Promise<GroupStandingRow[]> {
     return this.ds.query(
-      `SELECT * FROM (SELECT ${GROUP_COLUMNS}, ${standingSql('g', '$1')} AS standing FROM groups g WHERE ${where}) g
-        WHERE ${seesGroupSql('g', { viewer: '$1', admin: '$2' })} ORDER BY g.name, g.id`,
+      `SELECT ${GROUP_COLUMNS}, ${standingSql('g', '$1')} AS standing FROM groups g
+        WHERE ${where} AND ${seesGroupSql('g', { viewer: '$1', admin: '$2' })} ORDER BY g.name, g.id`,
       [viewer.id, viewer.isAdmin, ...params],
     );
   }
@@ -65,9 +65,9 @@ export class GroupsRepository {
    */
   userGroups(viewer: Viewer, userIds: readonly string[]): Promise<Array<GroupStandingRow & { member_id: string }>> {
     return this.ds.query(
-      `SELECT * FROM (SELECT gm.user_id AS member_id, ${GROUP_COLUMNS}, ${standingSql('g', '$1')} AS standing
-                        FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE gm.user_id = ANY($3::uuid[])) g
-        WHERE ${seesGroupSql('g', { viewer: '$1', admin: '$2' })} ORDER BY g.name, g.id`,
+      `SELECT gm.user_id AS member_id, ${GROUP_COLUMNS}, ${standingSql('g', '$1')} AS standing
+         FROM group_members gm JOIN groups g ON g.id = gm.group_id
+        WHERE gm.user_id = ANY($3::uuid[]) AND ${seesGroupSql('g', { viewer: '$1', admin: '$2' })} ORDER BY g.name, g.id`,
       [viewer.id, viewer.isAdmin, userIds],
     );
   }

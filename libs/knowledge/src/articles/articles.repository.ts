@@ -60,8 +60,8 @@ export class ArticlesRepository {
    */
   groupsSeenByIds(viewer: Viewer, ids: readonly string[]): Promise<Array<GroupRow & { standing: GroupMembership }>> {
     return this.ds.query(
-      `SELECT * FROM (SELECT ${GROUP_COLUMNS}, ${standingSql('g', '$2')} AS standing FROM groups g WHERE g.id = ANY($1::uuid[])) g
-        WHERE ${seesGroupSql('g', { viewer: '$2', admin: '$3' })}`,
+      `SELECT ${GROUP_COLUMNS}, ${standingSql('g', '$2')} AS standing FROM groups g
+        WHERE g.id = ANY($1::uuid[]) AND ${seesGroupSql('g', { viewer: '$2', admin: '$3' })}`,
       [ids, viewer.id, viewer.isAdmin],
     );
   }

@@ -8,7 +8,7 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
 import { AuditRow } from '../../../core/src/audit/audit-log';
 import { ModerationLogEntryModel, toLogModel } from './moderation-log.model';
-import { seesGroupSql, standingSql } from '../../../identity/src/groups/group-visibility';
+import { seesGroupSql } from '../../../identity/src/groups/group-visibility';
 
 /**
  * A site-wide entry about a group (`group.*`: its settings, who came and went, its domains)
@@ -18,9 +18,9 @@ import { seesGroupSql, standingSql } from '../../../identity/src/groups/group-vi
  */
 function groupEntrySeenSql(viewer: string): string {
   return `(action NOT LIKE 'group.%' OR space_id IS NOT NULL OR EXISTS (
-    SELECT 1 FROM (SELECT g.visibility, ${standingSql('g', viewer)} AS standing FROM groups g
-                    WHERE g.id = CASE WHEN moderation_log.target_type = 'group' THEN moderation_log.target_id ELSE (moderation_log.after->>'groupId')::uuid END) g
-     WHERE ${seesGroupSql('g', { viewer, admin: 'false' })}))`;
+    SELECT 1 FROM groups g
+     WHERE g.id = CASE WHEN moderation_log.target_type = 'group' THEN moderation_log.target_id ELSE (moderation_log.after->>'groupId')::uuid END
+       AND ${seesGroupSql('g', { viewer, admin: 'false' })}))`;
 }
 
 /**
