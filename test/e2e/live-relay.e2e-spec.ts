@@ -125,6 +125,20 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(heard.a.map((e) => e.aggregateId)).toEqual([fresh]);
   });
 
+  it('claims what was committed while its LISTEN connection was down, once it is back', async () => {
+    const consumer = a.get(LiveRelayConsumer);
+    const listener = (consumer as unknown as { listener: { pid?: number } }).listener;
+    const pid = listener.pid;
+    await a.sql(`SELECT pg_terminate_backend($1)`, [pid]);
+    // Written as the worker writes it, but its wake-up is sent while no connection listens.
+    const missed = newId();
+    await a.sql(`INSERT INTO live_relay (event) VALUES ($1)`, [{ type: 'test.relayed', aggregateType: 'test', aggregateId: missed, payload: {} }]);
+    await until(() => listener.pid !== undefined && listener.pid !== pid);
+    await until(async () => (await waiting()) === 0);
+    await consumer.idle();
+    expect(heard.a.map((e) => e.aggregateId)).toEqual([missed]);
+  });
+
   describe('with a second API node', () => {
     let b: TestApp | undefined;
     afterAll(() => b?.close());
@@ -148,5 +162,27 @@ describe('the live relay from the worker process to the API nodes', () => {
       expect(heardOf().sort()).toEqual([...ids].sort());
       expect(await waiting()).toBe(0);
     });
+  });
+
+  it('pushes, once restarted, what was committed while it was down, in order, but not what went stale meanwhile', async () => {
+    // Node A's relay stops, as the node would; the worker goes on committing (its wake-ups unheard).
+    await a.get(LiveRelayConsumer).onModuleDestroy();
+    await a.sql(`INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes')`, [
+      { type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { stale: true } },
+    ]);
+    const fresh = [newId(), newId()];
+    for (const id of fresh) await emit(id);
+    expect(await waiting()).toBe(3);
+    expect(heard.a).toEqual([]);
+    // The node starts again: its relay claims at start, with no wake-up to prompt it.
+    const restarted = new LiveRelayConsumer(a.ds, a.get(EventBus));
+    try {
+      await restarted.onApplicationBootstrap();
+      await restarted.idle();
+      expect(heard.a.map((e) => e.aggregateId)).toEqual(fresh);
+      expect(await waiting()).toBe(0);
+    } finally {
+      await restarted.onModuleDestroy();
+    }
   });
 });
