@@ -8,7 +8,7 @@ import {
   StackExchangeProgress,
 } from '../../../../libs/forum/src/import/stackexchange';
 import { once } from '../../../../libs/core/src/database/embedded';
-import { applySessionSettings } from '../../../../libs/core/src/database/session-settings';
+import { sessionSetup } from '../../../../libs/core/src/database/session-settings';
 import { withDatabase } from '../context';
 import { onInterrupt } from '../interrupt';
 
@@ -58,7 +58,7 @@ export function registerImportCommands(program: Command): void {
     .option('--batch-size <n>', 'rows per transaction', parseBatchSize, 500)
     .action((dir: string, opts: { space: string; board?: string; source?: string; batchSize: number }) =>
       withDatabase(async ({ db }) => {
-        const pool = new Pool({ connectionString: db.url, max: 1, application_name: 'parvis-import', onConnect: applySessionSettings });
+        const pool = new Pool({ connectionString: db.url, max: 1, application_name: 'parvis-import', onConnect: sessionSetup() });
         // Interrupted, the import stops after the batch in flight and its connection closes before
         // the database is stopped: left open, it would count as another process's and keep the
         // cluster running.

@@ -59,7 +59,7 @@ export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOpti
       max: s.poolSize ?? 10,
       application_name: 'parvis',
       // Before the pool hands a new connection out: cursors and dates read timestamps as ISO text.
-      onConnect: sessionSetup(s.idleInTransactionMs ?? 0),
+      onConnect: sessionSetup(s.idleInTransactionMs),
       ...(s.preparedStatements === false ? {} : { Client: PreparingClient }),
     },
   };

@@ -11,21 +11,15 @@
  */
 export const SESSION_SETTINGS_SQL = `SET DateStyle = 'ISO, MDY'; SET TimeZone = UTC`;
 
-/** Applies SESSION_SETTINGS_SQL to a connection just opened (a pg Pool's `onConnect` hook takes it as is). */
-export async function applySessionSettings(client: { query(text: string): Promise<unknown> }): Promise<void> {
-  await client.query(SESSION_SETTINGS_SQL);
-}
-
 /**
- * The pool's `onConnect`: SESSION_SETTINGS_SQL, and with `idleInTransactionMs` (> 0) a limit
+ * A pool's `onConnect`: SESSION_SETTINGS_SQL, and with `idleInTransactionMs` (> 0) a limit
  * on how long a transaction may sit open doing nothing. A transaction left open by a bug (an
  * await that never settles between two statements) would otherwise hold its row locks, and
  * every write that needs them, until the process restarts; PostgreSQL ends its session
  * instead, the pool drops the connection, and the locks go.
  */
-export function sessionSetup(idleInTransactionMs: number): (client: { query(text: string): Promise<unknown> }) => Promise<void> {
-  if (!(idleInTransactionMs > 0)) return applySessionSettings;
-  const sql = `${SESSION_SETTINGS_SQL}; SET idle_in_transaction_session_timeout = ${Math.floor(idleInTransactionMs)}`;
+export function sessionSetup(idleInTransactionMs = 0): (client: { query(text: string): Promise<unknown> }) => Promise<void> {
+  const sql = idleInTransactionMs > 0 ? `${SESSION_SETTINGS_SQL}; SET idle_in_transaction_session_timeout = ${Math.floor(idleInTransactionMs)}` : SESSION_SETTINGS_SQL;
   return async (client) => {
     await client.query(sql);
   };
