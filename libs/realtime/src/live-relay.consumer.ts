@@ -4,6 +4,7 @@ import { LIVE_RELAY_CHANNEL, LIVE_RELAY_CLAIM, RelayedEvent } from '../../core/s
 import { PgListener } from '../../core/src/database/pg-listener';
 import { rowsOf } from '../../core/src/database/unit-of-work';
 import { EventBus } from '../../core/src/events';
+import { CoalescedRuns } from '../../core/src/coalesced-runs';
 
 /** Rows taken per statement. */
 const BATCH = 200;
@@ -19,8 +20,8 @@ const BATCH = 200;
 export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('LiveRelay');
   private listener?: PgListener;
-  private running?: Promise<void>;
-  private again = false;
+  /** The claims, one at a time (one key: this node's). */
+  private readonly claims = new CoalescedRuns<'relay'>();
   private stopped = false;
 
   constructor(
@@ -39,31 +40,25 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     await this.listener?.stop();
-    await this.running;
+    await this.idle();
   }
 
-  /** Claims what is waiting (again after the claim under way, if one is). */
+  /** Claims what is waiting (again after the claim under way, if one is: `CoalescedRuns`). */
   kick(): void {
     if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.drain();
-        } catch (err) {
-          this.log.warn({ err }, 'live relay claim failed; the next wake-up tries again');
-        }
-      } while (this.again && !this.stopped);
-    })().finally(() => (this.running = undefined));
+    void this.claims.run('relay', async () => {
+      if (this.stopped) return;
+      try {
+        await this.drain();
+      } catch (err) {
+        this.log.warn({ err }, 'live relay claim failed; the next wake-up tries again');
+      }
+    });
   }
 
   /** Resolves once no claim is under way (tests wait on it). */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
+  idle(): Promise<void> {
+    return this.claims.idle('relay');
   }
 
   /** Takes every row waiting and publishes the fresh ones in commit order; returns how many it published. */

@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { AppConfig } from '../../core/src/config/config';
 import { newId } from '../../core/src/ids';
+import { CoalescedRuns } from '../../core/src/coalesced-runs';
 import { PgListener } from '../../core/src/database/pg-listener';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { LiveErrorFilter } from './live-error.filter';
@@ -596,42 +597,22 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     };
   }
 
-  /**
-   * Topic rooms whose presence this node is sending, each with whether it was asked for again
-   * meanwhile (see `presence`). An entry lives only while a run is under way.
-   */
-  private readonly presenceRuns = new Map<string, { again: boolean; done: Promise<void> }>();
+  /** Topic rooms whose presence this node is sending (see `presence`). */
+  private readonly presenceRuns = new CoalescedRuns<string>();
 
   /**
-   * Sends a topic room's presence (`sendPresence`), coalesced per room on this node: while a run
-   * is under way, asking again only marks the room, and one more run follows the current one,
-   * whatever the number of asks. N readers arriving together (a live Q&A opening, a link posted
-   * in chat) cost a few runs, not N runs over a room growing to N, each telling the whole room;
-   * the trailing run reads the room after every ask it answers, so the last state is always
-   * sent, and this node's older list can never arrive after its newer one. Each node coalesces
-   * its own joins and leaves; a run still reads the room on every node (`fetchSockets`). No
-   * timer: a run follows the one before at once. Resolves once the room's runs are done; never
-   * throws.
+   * Sends a topic room's presence (`sendPresence`), coalesced per room on this node
+   * (`CoalescedRuns`): while a run is under way, asking again only marks the room, and one more
+   * run follows the current one, whatever the number of asks. N readers arriving together (a
+   * live Q&A opening, a link posted in chat) cost a few runs, not N runs over a room growing to
+   * N, each telling the whole room; the trailing run reads the room after every ask it answers,
+   * so the last state is always sent, and this node's older list can never arrive after its
+   * newer one. Each node coalesces its own joins and leaves; a run still reads the room on every
+   * node (`fetchSockets`). No timer: a run follows the one before at once. Resolves once the
+   * room's runs are done; never throws.
    */
   private presence(room: string): Promise<void> {
-    const under = this.presenceRuns.get(room);
-    if (under) {
-      under.again = true;
-      return under.done;
-    }
-    const run = { again: false, done: Promise.resolve() };
-    this.presenceRuns.set(room, run);
-    run.done = (async () => {
-      try {
-        do {
-          run.again = false;
-          await this.sendPresence(room);
-        } while (run.again);
-      } finally {
-        this.presenceRuns.delete(room);
-      }
-    })();
-    return run.done;
+    return this.presenceRuns.run(room, () => this.sendPresence(room));
   }
 
   /**
