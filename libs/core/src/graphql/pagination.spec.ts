@@ -56,7 +56,7 @@ describe('position-paged connections', () => {
 describe('keyset-paged connections', () => {
   it('gives each edge the fields its list adds, beside its cursor and node', () => {
     const rows = [{ id: 'a', note: 'x' }, { id: 'b', note: null }, { id: 'c', note: 'z' }];
-    const c = toConnection(rows, 2, 'bookmarks', (r) => [r.id], (r) => r.id.toUpperCase(), async () => 3, (r) => ({ note: r.note }));
+    const c = toConnection(rows, 2, 'bookmarks', (r) => [r.id], (r) => r.id.toUpperCase(), async () => 3, { edgeOf: (r) => ({ note: r.note }) });
     expect(c.edges).toEqual([
       { cursor: encodeCursor('bookmarks', ['a']), node: 'A', note: 'x' },
       { cursor: encodeCursor('bookmarks', ['b']), node: 'B', note: null },

@@ -180,7 +180,8 @@ export function pageSize(first: number | undefined): number {
 
 /**
  * Turns rows fetched with LIMIT size+1 into a connection whose cursors are `list`'s (see
- * encodeCursor); `edgeOf` gives each edge's own fields, for a connection that has some.
+ * encodeCursor). `edgeOf` gives each edge's own fields, for a connection that has some;
+ * `hasPreviousPage` is false unless the caller knows better (Relay lets a forward list say so).
  */
 export function toConnection<R, N, E extends object = object>(
   rows: R[],
@@ -189,12 +190,10 @@ export function toConnection<R, N, E extends object = object>(
   cursorOf: (row: R) => unknown[],
   toNode: (row: R) => N,
   totalCount: () => Promise<number>,
-  edgeOf?: (row: R) => E,
-  /** Whether the page follows a cursor (`after`): Relay lets a forward list answer hasPreviousPage so. */
-  afterCursor = false,
+  { edgeOf, hasPreviousPage = false }: { edgeOf?: (row: R) => E; hasPreviousPage?: boolean } = {},
 ): Connection<N, E> {
   const hasNextPage = rows.length > size;
   const page = hasNextPage ? rows.slice(0, size) : rows;
   const edges = page.map((r) => ({ ...(edgeOf?.(r) as E), cursor: encodeCursor(list, cursorOf(r)), node: toNode(r) }));
-  return { edges, pageInfo: pageInfoOf(edges, hasNextPage, afterCursor), totalCount };
+  return { edges, pageInfo: pageInfoOf(edges, hasNextPage, hasPreviousPage), totalCount };
 }

@@ -105,7 +105,7 @@ export class BookmarksService {
       (r) => [r.k_ts, r.id],
       (r) => toPostModel(r, 'full', ranks.get(r.space_id) ?? 0),
       () => this.repo.count(reader, undefined, args.withReminder),
-      (r) => ({ note: r.note, bookmarkedAt: r.bookmarked_at, remindAt: r.remind_at }),
+      { edgeOf: (r) => ({ note: r.note, bookmarkedAt: r.bookmarked_at, remindAt: r.remind_at }) },
     );
   }
 

@@ -181,7 +181,7 @@ export class PostsService {
       // Topics listed with their posts read every page in one statement (nestedPage).
       const rows = await nestedPage(viewer, key(afterNumber, size), topic.id, (ids) => this.repo.topicPages(ids, viewer.id, moderator, afterNumber, size + 1), (r) => r.topic_id);
       // Post 1 is listed to whoever reads the topic: a page after any cursor has posts ahead of it.
-      return toConnection(rows, size, TOPIC_PAGE_CURSOR, (r) => [r.number], node, count, undefined, afterNumber > 0);
+      return toConnection(rows, size, TOPIC_PAGE_CURSOR, (r) => [r.number], node, count, { hasPreviousPage: afterNumber > 0 });
     }
     const { size } = paging;
     const pivot = paging.kind === 'near' ? paging.number : paging.beforeNumber;
