@@ -2,6 +2,8 @@ import { createTopic, reply } from '../factories/forum';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { admin } from '../setup/test-database';
 import { bootTestAppOn, expectOk, TestApp } from '../support/test-app';
+import { types } from 'pg';
+import { PG_TYPES } from '../../libs/core/src/database/timestamps';
 
 /**
  * Cursors carry timestamps in PostgreSQL's text form and pg reads dates from text: both need
@@ -56,6 +58,17 @@ describe('a database whose sessions default to another DateStyle and time zone',
     const createdAt = new Date(topic.createdAt).getTime();
     expect(createdAt).toBeGreaterThanOrEqual(started - 1000);
     expect(createdAt).toBeLessThanOrEqual(Date.now() + 1000);
+  });
+
+  it("reads timestamptz through the pool's own parser as pg's general one reads the same text", async () => {
+    expect((t.ds.options.extra as { types?: unknown }).types).toBe(PG_TYPES);
+    const rows: { d: Date | number; s: string }[] = await t.ds.query(
+      `SELECT x AS d, x::text AS s FROM unnest(ARRAY[now(), '2026-12-04 19:20:59.559012+00', '2026-12-04 19:20:59+00', '1000-01-01 00:00:00.5+00',
+              '9999-12-31 23:59:59.999999+00', '0099-05-01 10:00:00+00', '0001-01-01 00:00:00+00 BC', 'infinity', '-infinity']::timestamptz[]) x`,
+    );
+    const pgParse = types.getTypeParser(1184, 'text') as (s: string) => Date | number;
+    expect(rows.map((r) => r.s)[1]).toBe('2026-12-04 19:20:59.559012+00');
+    for (const r of rows) expect([r.s, r.d instanceof Date ? r.d.getTime() : r.d]).toEqual([r.s, ((v) => (v instanceof Date ? v.getTime() : v))(pgParse(r.s))]);
   });
 });
 

@@ -3,6 +3,7 @@ import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConne
 import { migrations } from '../../../../migrations';
 import { PreparingClient } from './prepared-statements';
 import { sessionSetup } from './session-settings';
+import { PG_TYPES } from './timestamps';
 
 /**
  * Counts SQL statements. Tests read it to pin the cost of a page, so an N+1
@@ -60,6 +61,8 @@ export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOpti
       application_name: 'parvis',
       // Before the pool hands a new connection out: cursors and dates read timestamps as ISO text.
       onConnect: sessionSetup(s.idleInTransactionMs),
+      // timestamptz text parsed without pg's regular expressions (see parseTimestamptz).
+      types: PG_TYPES,
       ...(s.preparedStatements === false ? {} : { Client: PreparingClient }),
     },
   };
