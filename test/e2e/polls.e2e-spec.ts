@@ -1,5 +1,6 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
+import { LEVEL_RANK } from '../../libs/access/src/access-level';
 import { EventBus } from '../../libs/core/src/events';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
@@ -446,6 +447,15 @@ describe('polls', () => {
       );
       return r;
     }
+    /** A vote by `voter` on the poll, `meanwhile` done while it waits for the poll's lock. */
+    const voteWhileWaiting = (voter: TestUser, p: { poll: any; options: string[] }, meanwhile: () => Promise<unknown>) =>
+      holding(POLL_LOCK, [p.poll.id], async (h) => {
+        const pending = vote(voter, p.poll.id, [p.options[0]]);
+        await h.waiting(1);
+        await meanwhile();
+        await h.release();
+        return pending;
+      });
     /** Votes naming an option that is not (or no longer) one of their poll's. */
     const strayVotes = async (pollId: string) =>
       (await t.sql(`SELECT count(*)::int AS n FROM poll_votes v WHERE v.poll_id = $1 AND NOT EXISTS (SELECT 1 FROM poll_options o WHERE o.id = v.option_id AND o.poll_id = v.poll_id)`, [pollId]))[0].n;
@@ -632,15 +642,6 @@ describe('polls', () => {
     it('judges a vote with the voter’s access as it stands once the locks are held: silenced site-wide or in the space, or a grant revoked, while it waited', async () => {
       const silence = (userId: string, where: string | null) =>
         t.sql(`INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', $2, 'test', now() + interval '1 day')`, [userId, where]);
-      /** A vote by `voter` on the poll, `meanwhile` done while it waits for the poll's lock. */
-      const voteWhileWaiting = (voter: TestUser, p: { poll: any; options: string[] }, meanwhile: () => Promise<unknown>) =>
-        holding(POLL_LOCK, [p.poll.id], async (h) => {
-          const pending = vote(voter, p.poll.id, [p.options[0]]);
-          await h.waiting(1);
-          await meanwhile();
-          await h.release();
-          return pending;
-        });
       const a = await pollIn();
       const [everywhere, here] = [await makeUser(t), await makeUser(t)];
       const before = await rows();
@@ -657,6 +658,22 @@ describe('polls', () => {
       expect(await rows()).toEqual(beforeRevoked);
       await expectConsistent(a.poll.id);
       await expectConsistent(b.poll.id);
+    });
+
+    it('answers a vote with what it judged under the locks: a moderator demoted while their vote waited gets no hidden counts, one promoted gets them', async () => {
+      const deputy = await makeUser(t);
+      const risen = await makeUser(t);
+      await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, $3)`, [spaceId, deputy.id, LEVEL_RANK.MODERATE]);
+      const p = await pollIn({ results: 'ON_CLOSE' });
+      const demoted = expectOk(await voteWhileWaiting(deputy, p, () => t.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [spaceId, deputy.id]))).votePoll;
+      expect(demoted).toMatchObject({ resultsVisible: false, voterCount: null, myChoice: [p.options[0]] });
+      const promoted = expectOk(
+        await voteWhileWaiting(risen, p, () => t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, $3)`, [spaceId, risen.id, LEVEL_RANK.MODERATE])),
+      ).votePoll;
+      expect(promoted).toMatchObject({ resultsVisible: true, voterCount: 2 });
+      // As Post.poll reads it for each of them now.
+      expect((await seen(deputy, p.postId)).resultsVisible).toBe(false);
+      expect((await seen(risen, p.postId)).resultsVisible).toBe(true);
     });
   });
 
