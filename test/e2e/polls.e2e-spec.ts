@@ -19,6 +19,7 @@ const CLOSE = `mutation($id: ID!) { closePoll(pollId: $id) { ${POLL_FIELDS} } }`
 const REOPEN = `mutation($id: ID!) { reopenPoll(pollId: $id) { ${POLL_FIELDS} } }`;
 const DELETE = `mutation($id: ID!) { deletePoll(pollId: $id) }`;
 const UPDATE = `mutation($input: UpdatePollInput!) { updatePoll(input: $input) { ${POLL_FIELDS} } }`;
+const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { locked } }`;
 const POST_POLL = `query($id: ID!) { post(id: $id) { id poll { ${POLL_FIELDS} } } }`;
 const VOTERS = `query($id: ID!) { post(id: $id) { poll { options { text voteCount voters(first: 10) { id handle displayName } } } } }`;
 /** The live push's own read of a poll (LiveGateway.pushPoll), which may land among a request's statements whenever it runs. */
@@ -392,7 +393,7 @@ describe('polls', () => {
         expect(begin).toBe(1);
         // In it, the one read under the locks decides; then the voter's choice and the writes.
         const inTx = statements.slice(begin + 1, commit);
-        expect(inTx[0]).toMatch(/FROM polls pl JOIN posts p .* FOR SHARE OF p FOR NO KEY UPDATE OF pl$/s);
+        expect(inTx[0]).toMatch(/FROM polls pl JOIN posts p .* FOR KEY SHARE OF t FOR SHARE OF p FOR NO KEY UPDATE OF pl$/s);
         // Then the voter's access as it stands under the locks (viewerForUser), read once.
         expect(inTx[1]).toMatch(/FROM users u .*WHERE u\.id = ANY/s);
         expect(reads(inTx)).toHaveLength(1);
@@ -430,7 +431,7 @@ describe('polls', () => {
     });
   });
 
-  describe('races: each management decides under the post’s and the poll’s locks', () => {
+  describe('races: each management decides under the topic’s, the post’s and the poll’s locks', () => {
     const POST_LOCK = `SELECT 1 FROM posts WHERE id = $1 FOR NO KEY UPDATE`;
     const POLL_LOCK = `SELECT 1 FROM polls WHERE id = $1 FOR NO KEY UPDATE`;
     const update = (u: TestUser, pollId: string, patch: Record<string, unknown> = {}) => {
@@ -674,6 +675,53 @@ describe('polls', () => {
       // As Post.poll reads it for each of them now.
       expect((await seen(deputy, p.postId)).resultsVisible).toBe(false);
       expect((await seen(risen, p.postId)).resultsVisible).toBe(true);
+    });
+
+    it('queues a vote, and an author’s management of their polls, behind the topic being locked, and refuses them once it is', async () => {
+      const a = await pollIn();
+      const r = await reply(t, author.token, a.topic.id, 'a reply to carry a poll of its own');
+      const voter = await makeUser(t);
+      // What polls hold (the lock writes an event of its own).
+      const pollRows = async () => {
+        const { outbox: _events, ...held } = await rows();
+        return held;
+      };
+      const before = await pollRows();
+      // setTopicStatus locks the topic's row first, then logs its change: it holds the row while
+      // the log's table is held here, and the poll mutations sent next queue behind it.
+      const [locked, ...refused] = await holding(`LOCK TABLE moderation_log IN SHARE MODE`, [], async (h) => {
+        const locking = t.gql(STATUS, { input: { topicId: a.topic.id, locked: true } }, { token: moderator.token });
+        await h.waiting(1);
+        const pending = [vote(voter, a.poll.id, [a.options[0]]), t.gql(CLOSE, { id: a.poll.id }, { token: author.token }), create(author, r.id)];
+        await h.waiting(4);
+        await h.release();
+        return Promise.all([locking, ...pending]);
+      });
+      expect(expectOk(locked).setTopicStatus).toEqual({ locked: true });
+      for (const res of refused) expect(expectError(res, 'FORBIDDEN').message).toMatch(/locked/);
+      expect(await pollRows()).toEqual(before);
+      expect(await seen(member, a.postId)).toMatchObject({ closed: false, voterCount: 0 });
+    });
+
+    it('holds a topic’s locking back until the votes that found it open are counted', async () => {
+      const a = await pollIn();
+      const voter = await makeUser(t);
+      const [voted, locked] = await holding(POLL_LOCK, [a.poll.id], async (h) => {
+        // The vote holds the topic, its post and waits for the poll; the lock waits for the vote.
+        const voting = vote(voter, a.poll.id, [a.options[0]]);
+        await h.waiting(1);
+        const locking = t.gql(STATUS, { input: { topicId: a.topic.id, locked: true } }, { token: moderator.token });
+        await h.waiting(2);
+        await h.release();
+        return Promise.all([voting, locking]);
+      });
+      expect(expectOk(voted).votePoll).toMatchObject({ myChoice: [a.options[0]], voterCount: 1 });
+      expect(expectOk(locked).setTopicStatus).toEqual({ locked: true });
+      // Both are kept, in that order: the vote's event before the lock's.
+      const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = ANY($1::uuid[]) AND type IN ('poll.voted', 'topic.updated') ORDER BY id`, [[a.poll.id, a.topic.id]]);
+      expect(events.map((e: any) => e.type)).toEqual(['poll.voted', 'topic.updated']);
+      expectError(await vote(member, a.poll.id, [a.options[1]]), 'FORBIDDEN');
+      await expectConsistent(a.poll.id);
     });
   });
 

@@ -67,6 +67,17 @@ export interface ManagedPollRow extends PollPlaceRow {
   voter_count: number;
 }
 
+/**
+ * How a poll mutation locks its post's topic, first (topics before posts, as `movePosts` and
+ * moves take them): KEY SHARE, the one lock that waits for a change of the topic's `locked` or
+ * `closed` (`TopicsService.writeStatus` takes the row FOR UPDATE for it, as moves do) and for
+ * nothing else, so the vote reads them as they are once any such change committed, and a
+ * change waits for the votes that read them before it. A stronger share lock would also wait
+ * for replies and reactions, which update the topic's row after locking their post: a vote
+ * sharing the topic and then waiting for the post a reaction holds would deadlock with it.
+ */
+const TOPIC_LOCK = 'FOR KEY SHARE';
+
 /** A post (`p`) and its topic (`t`) as a poll's place. */
 const PLACE_COLUMNS = `p.id AS post_id, p.topic_id, p.space_id, p.author_id, p.state AS post_state, p.deleted_from AS post_deleted_from,
   p.number AS post_number, p.wiki AS post_wiki, t.state AS topic_state, t.author_id AS topic_author_id, t.locked AS topic_locked,
@@ -137,13 +148,19 @@ export class PollsRepository {
 
   /**
    * Marks the post as carrying a poll or not (`posts.has_poll`, which spares Post.poll its
-   * statement on pages without one), taking the post's row lock (NO KEY UPDATE, the first lock
-   * of createPoll and deletePoll); the post's place under that lock, or undefined. The post's
-   * columns are as they are now; the topic's as the statement began.
+   * statement on pages without one), taking the post's row lock (NO KEY UPDATE) after its
+   * topic's (KEY SHARE, `TOPIC_LOCK`), as every poll mutation takes them; the post's place
+   * under those locks, or undefined. The post's and the topic's columns are as they are now.
    */
   async markPost(m: Queryable, postId: string, hasPoll: boolean): Promise<PollPlaceRow | undefined> {
     const [row] = rowsOf<PollPlaceRow>(
-      await m.query(`UPDATE posts p SET has_poll = $2 FROM topics t WHERE p.id = $1 AND t.id = p.topic_id RETURNING ${PLACE_COLUMNS}`, [postId, hasPoll]),
+      await m.query(
+        // The topic locked in a subquery of its own: it is locked as it is scanned, before the update locks the post.
+        `UPDATE posts p SET has_poll = $2
+           FROM (SELECT id, state, author_id, locked, closed, kind FROM topics WHERE id = (SELECT topic_id FROM posts WHERE id = $1) ${TOPIC_LOCK}) t
+          WHERE p.id = $1 AND t.id = p.topic_id RETURNING ${PLACE_COLUMNS}`,
+        [postId, hasPoll],
+      ),
     );
     return row;
   }
@@ -176,30 +193,31 @@ export class PollsRepository {
 
   /**
    * A poll's management reads the poll and its place as its transaction's first statement,
-   * locking them in the order every poll mutation takes them: the post's row, then the poll's
-   * (`lockForVote`, `markPost`). `post` is SHARE for a change that leaves the post be (updatePoll,
-   * closing, reopening), which therefore queues on the poll's row with votes, and NO KEY UPDATE
-   * for deletePoll, which clears the post's mark (taking it at once, not upgrading a share lock
-   * two deletions could both hold). The post's and the poll's columns are as they are now
-   * (undefined once the poll is gone); the topic's as the statement began.
+   * locking them in the order every poll mutation takes them: the topic's row (`TOPIC_LOCK`),
+   * the post's, then the poll's (`lockForVote`, `markPost`). `post` is SHARE for a change that
+   * leaves the post be (updatePoll, closing, reopening), which therefore queues on the poll's
+   * row with votes, and NO KEY UPDATE for deletePoll, which clears the post's mark (taking it at
+   * once, not upgrading a share lock two deletions could both hold). The topic's, the post's and
+   * the poll's columns are as they are now (undefined once the poll is gone).
    */
   async lockToManage(m: Queryable, pollId: string, post: 'SHARE' | 'NO KEY UPDATE'): Promise<ManagedPollRow | undefined> {
-    const [row] = await m.query(`${MANAGED_POLL} FOR ${post} OF p FOR NO KEY UPDATE OF pl`, [pollId]);
+    const [row] = await m.query(`${MANAGED_POLL} ${TOPIC_LOCK} OF t FOR ${post} OF p FOR NO KEY UPDATE OF pl`, [pollId]);
     return row;
   }
 
   /**
    * A vote's one read of the poll: its shape, options and state, with its post's and topic's,
-   * under the post's share lock (taken first, as a post's deletion takes them: a vote never
-   * lands on a post hidden meanwhile) and the poll's row lock (votes on one poll are counted one
-   * after another). The poll's and the post's columns are as they are now; the options are as
-   * the statement began, which a concurrent updatePoll may have replaced (changeChoice checks
-   * the options it adds again).
+   * under the topic's lock (`TOPIC_LOCK`: a vote never lands in a topic locked meanwhile), the
+   * post's share lock (a vote never lands on a post hidden meanwhile) and the poll's row lock
+   * (votes on one poll are counted one after another), taken in that order. The poll's, the
+   * post's and the topic's `locked` and `closed` are as they are now; the options are as the
+   * statement began, which a concurrent updatePoll may have replaced (changeChoice checks the
+   * options it adds again).
    */
   async lockForVote(m: Queryable, pollId: string): Promise<PollVoteRow | undefined> {
     const [row] = await m.query(
       `${withPlace(', p.deleted_from AS post_deleted_from, t.author_id AS topic_author_id, t.locked AS topic_locked, t.closed AS topic_closed')}
-        WHERE pl.id = $1 FOR SHARE OF p FOR NO KEY UPDATE OF pl`,
+        WHERE pl.id = $1 ${TOPIC_LOCK} OF t FOR SHARE OF p FOR NO KEY UPDATE OF pl`,
       [pollId],
     );
     return row;

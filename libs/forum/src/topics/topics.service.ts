@@ -322,10 +322,14 @@ export class TopicsService {
     reason?: string,
   ): Promise<TopicRow | null> {
     // The status it had, read under the update's own row lock (not as the caller read it earlier).
+    // FOR UPDATE, stronger than the update needs: it is the lock a poll's vote or management
+    // waits for (their KEY SHARE on the topic, `PollsRepository`), so none of them reads the
+    // topic's locked and closed as they were before this change once it commits, and this
+    // change waits for those that read them before it.
     const [updated] = await tx.query<TopicRow & { was: { pinned: boolean; closed: boolean; locked: boolean } }>(
       `UPDATE topics t SET pinned = COALESCE($2, t.pinned), closed = COALESCE($3, t.closed), locked = COALESCE($4, t.locked),
               version = t.version + 1, updated_at = now()
-         FROM (SELECT pinned, closed, locked FROM topics WHERE id = $1 FOR NO KEY UPDATE) o
+         FROM (SELECT pinned, closed, locked FROM topics WHERE id = $1 FOR UPDATE) o
         WHERE t.id = $1 AND (o.pinned, o.closed, o.locked) IS DISTINCT FROM (COALESCE($2, o.pinned), COALESCE($3, o.closed), COALESCE($4, o.locked))
         RETURNING ${TOPIC_COLUMNS}, jsonb_build_object('pinned', o.pinned, 'closed', o.closed, 'locked', o.locked) AS was`,
       [topic.id, change.pinned ?? null, change.closed ?? null, change.locked ?? null],
