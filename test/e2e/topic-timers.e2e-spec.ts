@@ -404,16 +404,28 @@ describe('topic timers', () => {
   it('sets a timer reading the topic’s timers once (the one it replaces), answering the write with what it wrote', async () => {
     const topic = await createTopic(t, author.token, boardId);
     const SET_ONLY = `mutation($i: SetTopicTimerInput!) { setTopicTimer(input: $i) { id } }`;
+    /** The statements that touch the topic's timers, and the upsert among them. */
     const timerStatements = async (i: Record<string, unknown>) => {
       const { statements } = await t.countStatements(async () => expectOk(await t.gql(SET_ONLY, { i: { topicId: topic.id, ...i } }, { token: mod.token })));
-      return statements.filter((s) => /topic_timers/.test(s)).map((s) => s.trim().split(/\s/)[0]);
+      const touching = statements.filter((s) => /topic_timers/.test(s));
+      const upsert = touching.find((s) => /INSERT INTO topic_timers/.test(s));
+      return { kinds: touching.map((s) => (s === upsert ? 'upsert' : s.trim().split(/\s/)[0])), upsert: upsert ?? '' };
     };
-    expect(await timerStatements({ kind: 'CLOSE_AFTER_LAST_POST', afterHours: 3 })).toEqual(['SELECT', 'INSERT']);
-    expect(await timerStatements({ kind: 'CLOSE_AFTER_LAST_POST', afterHours: 4 })).toEqual(['SELECT', 'INSERT']);
+    // One read (the timer it replaces, locked), then the upsert, which answers with its row.
+    expect((await timerStatements({ kind: 'CLOSE_AFTER_LAST_POST', afterHours: 3 })).kinds).toEqual(['SELECT', 'upsert']);
+    expect((await timerStatements({ kind: 'CLOSE_AFTER_LAST_POST', afterHours: 4 })).kinds).toEqual(['SELECT', 'upsert']);
     // The log holds the timer as written: for CLOSE_AFTER_LAST_POST, the last activity plus its hours.
     const [{ at }] = await t.sql(`SELECT after->>'at' AS at FROM moderation_log WHERE target_id = $1 AND action = 'topic.timer_set' ORDER BY id DESC LIMIT 1`, [topic.id]);
     const { lastActivityAt } = await read(topic.id, mod.token);
     expect(Date.parse(at)).toBe(Date.parse(lastActivityAt) + 4 * HOUR);
+    // A publication's upsert answers with its board's space too (its log entry names a board of
+    // the topic's own space), reading the board once.
+    const news = await makeBoard(t, spaceId);
+    const publishing = await timerStatements({ kind: 'PUBLISH_TO_BOARD', afterHours: 2, boardId: news });
+    expect(publishing.kinds).toEqual(['SELECT', 'upsert']);
+    expect(publishing.upsert.match(/\bboards\b/g)).toHaveLength(1);
+    const [{ board }] = await t.sql(`SELECT after->'board' AS board FROM moderation_log WHERE target_id = $1 AND action = 'topic.timer_set' ORDER BY id DESC LIMIT 1`, [topic.id]);
+    expect(board).toEqual({ boardId: news });
   });
 
   it('keeps one status timer per topic: CLOSE, OPEN and CLOSE_AFTER_LAST_POST replace each other, UNPIN and DELETE stand beside it', async () => {

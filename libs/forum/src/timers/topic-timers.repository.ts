@@ -95,13 +95,15 @@ export class TopicTimersRepository {
   ): Promise<TopicTimerRow & TimerTarget> {
     // The row as written is the row as read: a CLOSE_AFTER_LAST_POST timer is stored at the
     // topic's last activity plus its hours, which is what DUE_SQL answers for it until a reply.
+    // Its target is joined once on what the write returns, as the reads join it (TARGET_COLUMNS).
     const [row] = await tx.query<TopicTimerRow & TimerTarget>(
-      `INSERT INTO topic_timers (id, topic_id, kind, due_at, after_hours, set_by, board_id)
-       SELECT $1, t.id, $3, COALESCE($4::timestamptz, t.last_activity_at + make_interval(hours => $5::int)), $5::int, $6, $7 FROM topics t WHERE t.id = $2
-       ON CONFLICT (topic_id, slot) DO UPDATE
-         SET kind = EXCLUDED.kind, due_at = EXCLUDED.due_at, after_hours = EXCLUDED.after_hours, set_by = EXCLUDED.set_by, board_id = EXCLUDED.board_id, created_at = now()
-       RETURNING id, topic_id, kind, due_at, after_hours, set_by, created_at, board_id,
-                 (SELECT b.space_id FROM boards b WHERE b.id = board_id) AS board_space_id, (SELECT b.kind FROM boards b WHERE b.id = board_id) AS board_kind`,
+      `WITH tt AS (
+         INSERT INTO topic_timers (id, topic_id, kind, due_at, after_hours, set_by, board_id)
+         SELECT $1, t.id, $3, COALESCE($4::timestamptz, t.last_activity_at + make_interval(hours => $5::int)), $5::int, $6, $7 FROM topics t WHERE t.id = $2
+         ON CONFLICT (topic_id, slot) DO UPDATE
+           SET kind = EXCLUDED.kind, due_at = EXCLUDED.due_at, after_hours = EXCLUDED.after_hours, set_by = EXCLUDED.set_by, board_id = EXCLUDED.board_id, created_at = now()
+         RETURNING id, topic_id, kind, due_at, after_hours, set_by, created_at, board_id)
+       SELECT tt.*, ${TARGET_COLUMNS} FROM tt ${TARGET_JOIN}`,
       [timer.id, timer.topicId, timer.kind, timer.at, timer.afterHours, timer.setBy, timer.boardId],
     );
     return row;
