@@ -5,6 +5,7 @@ import { LEVEL_RANK } from '../../libs/access/src/access-level';
 import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
+import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
@@ -200,6 +201,8 @@ describe('topic timers: publishing to a board', () => {
       expect(await staffReader.timeout(5000).emitWithAck('board:join', { boardId: drafts })).toEqual({ ok: true });
       const created = nextLiveEvent(publicReader, 'topic:created');
       const left = nextLiveEvent(staffReader, 'topic:moved');
+      const toBoard: string[] = [];
+      publicReader.onAny((event: string) => toBoard.push(event));
 
       expect(await fire(1)).toEqual({ fired: 0, dropped: 0, postponed: 0 });
       const [{ now: beforeFiring }] = await t.sql(`SELECT now()`);
@@ -209,6 +212,11 @@ describe('topic timers: publishing to a board', () => {
       // The board's live room sees it arrive as a new topic, the private board's see it leave.
       expect(await created).toEqual({ boardId: news, topic: expect.objectContaining({ id: topic.id, title, createdAt: expect.any(String) }) });
       expect(await left).toEqual({ topicId: topic.id });
+      // Once every push of the firing went out, and a round trip on the socket brought whatever
+      // was sent before it: the board's room heard of the topic once, as new, not as updated too.
+      await t.get(LiveGateway).settled();
+      expect(await publicReader.timeout(5000).emitWithAck('board:join', { boardId: news })).toEqual({ ok: true });
+      expect(toBoard).toEqual(['topic:created']);
       const published = await read(topic.id);
       expect((await created).topic.createdAt).toBe(published.createdAt);
 

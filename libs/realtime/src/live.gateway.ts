@@ -808,7 +808,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [p.topicId])).length) {
             this.server.to(`board:${p.fromBoardId}`).emit('topic:moved', { topicId: p.topicId });
           }
-          return this.pushTopic(String(p.topicId));
+          // A publication's new board hears of it once, as a new topic (topic.published, next).
+          return this.pushTopic(String(p.topicId), p.publishing !== true);
         });
       case 'idea.voted':
       case 'idea.status_changed':
@@ -1046,7 +1047,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     }
   }
 
-  private async pushTopic(topicId: string): Promise<void> {
+  /** A topic's settings as they now are (`topic:updated`), to its room and, unless `toBoard` is false, its board's. */
+  private async pushTopic(topicId: string, toBoard = true): Promise<void> {
     const [t] = await this.ds.query(
       `SELECT id, board_id, title, pinned, closed, locked, accepted_post_id, state, slow_mode_seconds, slow_mode_until, pinned_globally_at, pinned_globally_until
          FROM topics WHERE id = $1`,
@@ -1054,7 +1056,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     );
     if (!t || t.state !== 'VISIBLE') return;
     const payload = { topicId: t.id, title: t.title, pinned: t.pinned, closed: t.closed, locked: t.locked, acceptedPostId: t.accepted_post_id, ...slowMode(t), ...globalPin(t) };
-    this.server.to(`topic:${t.id}`).to(`board:${t.board_id}`).emit('topic:updated', payload);
+    this.server.to(toBoard ? [`topic:${t.id}`, `board:${t.board_id}`] : `topic:${t.id}`).emit('topic:updated', payload);
   }
 }
 

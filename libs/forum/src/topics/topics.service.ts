@@ -395,8 +395,10 @@ export class TopicsService {
    * PUBLISH_TO_BOARD timer firing, with `reason` saying so): the topic, its posts and open
    * review items, the `topic.moved` event and the log entries (one in each space across
    * spaces). `fromKind`: the kind of the board it leaves, whose behaviour may refuse or follow
-   * the move. CONFLICT when the topic was moved meanwhile. Callers check who may do it, and that
-   * `to` is another board of the same kind.
+   * the move. `publishing`: the move publishes the topic (`writePublication`), which its event
+   * says, so its new board's live room hears of it as a new topic alone, not as an update too.
+   * CONFLICT when the topic was moved meanwhile. Callers check who may do it, and that `to` is
+   * another board of the same kind.
    */
   async writeMove(
     tx: Tx,
@@ -404,7 +406,7 @@ export class TopicsService {
     topic: Pick<TopicModel, 'id' | 'spaceId' | 'boardId'>,
     to: Pick<BoardModel, 'id' | 'spaceId'>,
     fromKind: BoardKind | undefined,
-    reason?: string,
+    { reason, publishing = false }: { reason?: string; publishing?: boolean } = {},
   ): Promise<TopicRow> {
     const behaviour = fromKind ? this.kinds.of(fromKind) : undefined;
     // Where it is now, locked: two moves at once must not both start from where it was (the
@@ -431,7 +433,7 @@ export class TopicsService {
       aggregateType: 'topic',
       aggregateId: topic.id,
       version: moved.version,
-      payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, spaceId: to.spaceId },
+      payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, spaceId: to.spaceId, publishing },
     });
     // Across spaces, each space's log tells its side alone (appendMove).
     await appendMove(this.audit, tx, {
@@ -455,7 +457,7 @@ export class TopicsService {
    * creation, `topic:created` to the board's live room). Callers check who may do it.
    */
   async writePublication(tx: Tx, actorId: string | null, topic: Pick<TopicModel, 'id' | 'spaceId' | 'boardId'>, to: Pick<BoardModel, 'id' | 'spaceId'>, reason: string): Promise<TopicRow> {
-    await this.writeMove(tx, actorId, topic, to, BoardKind.FORUM, reason);
+    await this.writeMove(tx, actorId, topic, to, BoardKind.FORUM, { reason, publishing: true });
     const published = await this.repo.redateAsNew(tx, topic.id);
     await tx.emit({
       type: TOPIC_PUBLISHED,
