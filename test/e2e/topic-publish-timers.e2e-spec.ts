@@ -260,6 +260,42 @@ describe('topic timers: publishing to a board', () => {
     }
   });
 
+  it('publishes a topic as it reads then: its posts’ edits before are no edits to readers, their versions before for their authors and moderators alone', async () => {
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    const POST = `query($id: ID!) { post(id: $id) { createdAt editedAt revisions { number reason createdAt bodySource editor { id } } } }`;
+    const edit = async (u: TestUser, postId: string, body: string, reason: string) => expectOk(await t.gql(EDIT, { input: { postId, body, reason } }, { token: u.token }));
+    const post = async (postId: string, u: TestUser) => expectOk(await t.gql(POST, { id: postId }, { token: u.token })).post;
+    const topic = await createTopic(t, staffer.token, staffBoard, { body: 'First draft' });
+    const staffReply = await reply(t, manager.token, topic.id, 'A note on the draft');
+    await edit(staffer, topic.firstPostId, 'Second draft', 'checked with legal');
+    await edit(staffer, topic.firstPostId, 'The announcement', 'final wording');
+    await edit(manager, staffReply.id, 'A better note', 'rephrased');
+    expectOk(await publish(topic.id, publicBoard));
+    expect(await fire(3)).toEqual({ fired: 1, dropped: 0, postponed: 0 });
+
+    // A reader of the public board: the first post reads as new and unedited, its history one
+    // version, the one published (dated with the post, no private reason); the reply likewise.
+    const first = await post(topic.firstPostId, member);
+    expect(first).toEqual({ createdAt: first.createdAt, editedAt: null, revisions: [{ number: 1, reason: null, createdAt: first.createdAt, bodySource: null, editor: { id: staffer.id } }] });
+    const replied = await post(staffReply.id, member);
+    expect(replied).toEqual({ createdAt: replied.createdAt, editedAt: null, revisions: [{ number: 1, reason: null, createdAt: replied.createdAt, bodySource: null, editor: { id: manager.id } }] });
+    // Its author and the moderators keep the whole history, as it happened (before the post's date).
+    for (const u of [staffer, manager]) {
+      const full = await post(topic.firstPostId, u);
+      expect(full.editedAt).toBeNull();
+      expect(full.revisions.map((r: any) => [r.number, r.reason, r.bodySource])).toEqual([[1, null, 'First draft'], [2, 'checked with legal', 'Second draft'], [3, 'final wording', 'The announcement']]);
+      expect(full.revisions.every((r: any) => Date.parse(r.createdAt) < Date.parse(full.createdAt))).toBe(true);
+    }
+    expect((await post(staffReply.id, manager)).revisions.map((r: any) => r.reason)).toEqual([null, 'rephrased']);
+
+    // Edited once published: an edit to everyone, numbered on from the published version.
+    await edit(staffer, topic.firstPostId, 'The announcement, corrected', 'a typo');
+    const later = await post(topic.firstPostId, member);
+    expect(Date.parse(later.editedAt)).toBeGreaterThanOrEqual(Date.parse(later.createdAt));
+    expect(later.revisions.map((r: any) => [r.number, r.reason])).toEqual([[1, null], [2, 'a typo']]);
+    expect((await post(topic.firstPostId, manager)).revisions.map((r: any) => r.number)).toEqual([1, 2, 3, 4]);
+  });
+
   it('publishes a topic held for review, announcing it only once it is approved, as a held new topic is', async () => {
     const news = await makeBoard(t, publicSpace);
     const watcher = await makeUser(t);

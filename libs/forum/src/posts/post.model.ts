@@ -23,6 +23,22 @@ export class PostRevisionModel {
   tags!: string[] | null;
   @Field() createdAt!: Date;
   editorId!: string;
+  /** Replaced before its topic was published to a board: for the post's author and moderators only (`publishedHistory`). */
+  unpublished!: boolean;
+}
+
+/**
+ * A post's history as readers who are neither its author nor a moderator see it: without the
+ * versions it went through before its topic was published (`unpublished`), which they could not
+ * read, so it starts with the text it was published with, as version 1, dated as the post is
+ * and without the reason of the private edit that made it; the versions after it follow, numbered
+ * on. A post with no such versions shows its whole history.
+ */
+export function publishedHistory(revisions: PostRevisionModel[], postCreatedAt: Date): PostRevisionModel[] {
+  if (!revisions.some((r) => r.unpublished)) return revisions;
+  return revisions
+    .filter((r) => !r.unpublished)
+    .map((r, i) => Object.assign(new PostRevisionModel(), r, { number: i + 1 }, i === 0 ? { createdAt: postCreatedAt, reason: null } : {}));
 }
 
 @ObjectType('PendingEdit', {

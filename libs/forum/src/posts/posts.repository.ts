@@ -227,16 +227,16 @@ export class PostsRepository {
   }
 
   async revisions(postIds: readonly string[]): Promise<Map<string, PostRevisionModel[]>> {
-    const rows: Array<{ post_id: string; number: number; reason: string | null; body_source: string; title: string | null; tags: string[] | null; created_at: Date; editor_id: string }> =
+    const rows: Array<{ post_id: string; number: number; reason: string | null; body_source: string; title: string | null; tags: string[] | null; created_at: Date; editor_id: string; unpublished: boolean }> =
       await this.ds.query(
-        `SELECT post_id, number, reason, body_source, title, tags, created_at, editor_id FROM post_revisions
+        `SELECT post_id, number, reason, body_source, title, tags, created_at, editor_id, unpublished FROM post_revisions
           WHERE post_id = ANY($1::uuid[]) ORDER BY post_id, number`,
         [postIds],
       );
     const out = new Map<string, PostRevisionModel[]>();
     for (const r of rows) {
       const m = Object.assign(new PostRevisionModel(), {
-        number: r.number, reason: r.reason, bodySource: r.body_source, title: r.title, tags: r.tags, createdAt: r.created_at, editorId: r.editor_id,
+        number: r.number, reason: r.reason, bodySource: r.body_source, title: r.title, tags: r.tags, createdAt: r.created_at, editorId: r.editor_id, unpublished: r.unpublished,
       });
       out.set(r.post_id, [...(out.get(r.post_id) ?? []), m]);
     }

@@ -10,7 +10,7 @@ import { ForumLoaders } from '../forum.loaders';
 import { ReactionKind } from '../forum.enums';
 import { TopicModel } from '../topics/topic.model';
 import { EditPostInput, ReactionInput, ReplyInput } from './dto/post.inputs';
-import { PendingEditModel, PostConnection, PostModel, PostRevisionModel } from './post.model';
+import { PendingEditModel, PostConnection, PostModel, PostRevisionModel, publishedHistory } from './post.model';
 import { noteForAuthor } from '../posting-policy';
 import { PostsService, WIKI_EDIT_MIN_TRUST, WIKI_SELF_MIN_TRUST } from './posts.service';
 import { PostMovesService } from './post-moves.service';
@@ -78,13 +78,19 @@ export class PostsResolver {
     return this.loaders.myReactions(ctx.viewer, p.id);
   }
 
-  @ResolveField(() => [PostRevisionModel], { description: 'Every version of the post, oldest first; empty for a placeholder.' })
+  @ResolveField(() => [PostRevisionModel], {
+    description:
+      'Every version of the post, oldest first; empty for a placeholder. A topic published to a board (a PUBLISH_TO_BOARD timer) shows readers other than ' +
+      'the post’s author and moderators its history from the version it was published with, as version 1 dated as the post is: what it went through before is not theirs to read.',
+  })
   async revisions(@Parent() p: PostModel, @Context() ctx: GqlContext): Promise<PostRevisionModel[]> {
     if (p.view !== 'full') return [];
     const revisions = await this.loaders.revisions(ctx.viewer, p.id);
-    // Old versions may hold what an edit took out: their source and titles are for the author and moderators.
-    const sourceVisible = p.authorId === ctx.viewer.id || p.viewerRank >= LEVEL_RANK.MODERATE;
-    return sourceVisible ? revisions : revisions.map((r) => Object.assign(new PostRevisionModel(), r, { bodySource: null, title: null, tags: null }));
+    // Old versions may hold what an edit took out: their source and titles, and the versions
+    // before a publication, are for the author and moderators.
+    const fullHistory = p.authorId === ctx.viewer.id || p.viewerRank >= LEVEL_RANK.MODERATE;
+    if (fullHistory) return revisions;
+    return publishedHistory(revisions, p.createdAt).map((r) => Object.assign(new PostRevisionModel(), r, { bodySource: null, title: null, tags: null }));
   }
 
   @ResolveField(() => PendingEditModel, {
