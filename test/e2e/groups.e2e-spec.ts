@@ -650,8 +650,8 @@ describe('groups: owners, visibility and self-service membership', () => {
       };
       const cost = async () => {
         let listed = 0;
-        const { count } = await t.countStatements(async () => (listed = expectOk(await t.gql(QUERY, {}, as(viewer))).groups.length));
-        return { count, listed };
+        const { count, statements } = await t.countStatements(async () => (listed = expectOk(await t.gql(QUERY, {}, as(viewer))).groups.length));
+        return { count, listed, statements };
       };
       await groupsWith(1);
       const few = await cost();
@@ -659,6 +659,8 @@ describe('groups: owners, visibility and self-service membership', () => {
       const many = await cost();
       expect(many.listed).toBeGreaterThan(few.listed);
       expect(many.count).toBe(few.count);
+      // memberCount and totalCount read the groups' counters: no statement counts memberships.
+      expect(many.statements.filter((s) => /count\(\*\)(::int)?\s+FROM group_members/i.test(s))).toEqual([]);
 
       // A list of users (a group's members) with their groups: one statement for all of them.
       const MEMBERS = `query($slug: String!) { group(slug: $slug) { members(first: 50) { edges { node { user { handle groups { slug memberCount viewerMembership } } } } } } }`;

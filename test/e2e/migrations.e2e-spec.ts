@@ -4,7 +4,7 @@ import { dataSourceOptions } from '../../libs/core/src/database/data-source';
 import { migrateDatabase } from '../../libs/core/src/database/migrate';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { migrations } from '../../migrations';
-import { makeBoard, makeSpace, makeUser } from '../factories';
+import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
 
@@ -174,5 +174,22 @@ describe('migrations', () => {
     expect(polled).toHaveLength(2);
     expect((await migrateDatabase(t.db.url))[0]).toBe('PostHasPoll1764889200000');
     expect((await t.sql(`SELECT id FROM posts WHERE has_poll ORDER BY id`)).map((r) => r.id)).toEqual(polled);
+  });
+
+  it('counts every group’s members when it adds the member counters', async () => {
+    await undo(backTo('GroupMemberCounts1764943200000'));
+    // Memberships written with no counter to follow them, and a group nobody is in.
+    const [full, empty] = [await makeGroup(t), await makeGroup(t)];
+    const people = await Promise.all([makeUser(t), makeUser(t), makeUser(t)]);
+    for (const u of people) await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [full, u.id]);
+    await t.sql(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, [full, people[0].id]);
+    expect((await migrateDatabase(t.db.url))[0]).toBe('GroupMemberCounts1764943200000');
+    const counts = await t.sql(
+      `SELECT g.id, c.member_count AS counter, (SELECT count(*)::int FROM group_members gm WHERE gm.group_id = g.id) AS real
+         FROM groups g LEFT JOIN group_member_counts c ON c.group_id = g.id`,
+    );
+    expect(counts.filter((r) => r.counter !== r.real)).toEqual([]);
+    expect(counts.find((r) => r.id === full)).toMatchObject({ counter: 2 });
+    expect(counts.find((r) => r.id === empty)).toMatchObject({ counter: 0 });
   });
 });

@@ -1,5 +1,6 @@
 import { GROUP_MENTION_MAX_MEMBERS } from '../../identity/src/groups/group.model';
 import { memberSeesGroupSql } from '../../identity/src/groups/group-visibility';
+import { memberCountSql } from '../../identity/src/groups/groups.repository';
 
 /**
  * The members told of a mention of the groups `groupIds` (SQL of a uuid[] or a subquery):
@@ -11,7 +12,7 @@ import { memberSeesGroupSql } from '../../identity/src/groups/group-visibility';
  */
 export function mentionedGroupMembersSql(groupIds: string): string {
   return `SELECT gm.user_id, g.slug FROM groups g JOIN group_members gm ON gm.group_id = g.id
-           WHERE g.id = ANY(${groupIds}) AND g.mentionable <> 'NOBODY' AND (SELECT count(*) FROM group_members c WHERE c.group_id = g.id) <= ${GROUP_MENTION_MAX_MEMBERS}
+           WHERE g.id = ANY(${groupIds}) AND g.mentionable <> 'NOBODY' AND ${memberCountSql('g')} <= ${GROUP_MENTION_MAX_MEMBERS}
              AND ${memberSeesGroupSql('g', { owner: 'gm.owner', admin: "EXISTS (SELECT 1 FROM users ga WHERE ga.id = gm.user_id AND ga.role = 'ADMIN')" })}`;
 }
 

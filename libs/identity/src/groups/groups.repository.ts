@@ -5,9 +5,17 @@ import { AUTHOR_COLUMNS, AuthorColumns } from '../users/user.model';
 import { GroupMembership, GroupRow } from './group.model';
 import { seesGroupSql, standingSql } from './group-visibility';
 
+/**
+ * SQL: how many members the group `g` has, from its counter (kept by triggers on group_members,
+ * migration `group-member-counts`): one row, however large the group. A group never joined has none.
+ */
+export function memberCountSql(g: string): string {
+  return `COALESCE((SELECT c.member_count FROM group_member_counts c WHERE c.group_id = ${g}.id), 0)`;
+}
+
 /** A group's columns (GroupRow), for groups `g`; its member count is read with it. */
 export const GROUP_COLUMNS = `g.id, g.slug, g.name, g.description, g.visibility, g.joining, g.mentionable, g.created_at,
-  (SELECT count(*)::int FROM group_members gm WHERE gm.group_id = g.id) AS member_count`;
+  ${memberCountSql('g')} AS member_count`;
 export const SELECT_GROUP = `SELECT ${GROUP_COLUMNS} FROM groups g`;
 
 /** A group with where the viewer stands with it. */
