@@ -2,7 +2,7 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
-import { GROUP_JOINS_PER_USER } from '../../libs/identity/src/groups/group-members.service';
+import { GROUP_ADDS_PER_OWNER, GROUP_JOINS_PER_USER } from '../../libs/identity/src/groups/group-members.service';
 import { GROUP_REQUESTS_PER_USER } from '../../libs/identity/src/groups/group-requests.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
@@ -351,6 +351,33 @@ describe('groups: owners, visibility and self-service membership', () => {
         { action: 'group.owner_remove', actor_id: admin.id, target_id: o2.id, reason: null, after: { groupId: g.id } },
         { action: 'group.member_remove', actor_id: o1.id, target_id: o1.id, reason: 'left', after: { groupId: g.id } },
       ]);
+    });
+
+    it(`limits an owner to ${GROUP_ADDS_PER_OWNER.limit} members added an hour, in all their groups; a refused one writes nothing; admins are not limited`, async () => {
+      const owner = await makeUser(t);
+      const [g, other] = [await makeG({ visibility: 'MEMBERS', owners: [owner] }), await makeG({ visibility: 'MEMBERS', owners: [owner] })];
+      const people = await users(GROUP_ADDS_PER_OWNER.limit + 1);
+      for (const [i, p] of people.slice(0, -1).entries()) {
+        expectOk(await t.gql(ADD, { input: { groupId: i % 2 ? other.id : g.id, userId: p.id } }, as(owner)));
+      }
+      // In already: nothing changes, nothing counts.
+      expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: people[0].id } }, as(owner)));
+      const last = people[people.length - 1];
+      const state = async () => (await t.sql(
+        `SELECT (SELECT count(*) FROM group_members WHERE group_id = $1::uuid)::int AS members, (SELECT member_count FROM group_member_counts WHERE group_id = $1::uuid) AS counter,
+                (SELECT count(*) FROM moderation_log WHERE after->>'groupId' = $1::text)::int AS logged, (SELECT count(*) FROM rate_events WHERE key = $2)::int AS counted`,
+        [g.id, owner.id],
+      ))[0];
+      const before = await state();
+      expect(before).toMatchObject({ members: 1 + GROUP_ADDS_PER_OWNER.limit / 2, counter: 1 + GROUP_ADDS_PER_OWNER.limit / 2, counted: GROUP_ADDS_PER_OWNER.limit });
+      const limited = expectError(await t.gql(ADD, { input: { groupId: g.id, userId: last.id } }, as(owner)), 'RATE_LIMITED');
+      expect(limited.extensions.retryAfterSeconds).toBeGreaterThan(0);
+      expect(await state()).toEqual(before);
+      expect(await memberIds(g.id)).not.toContain(last.id);
+      // Removing is not limited; an admin adds whoever the owner could not.
+      expectOk(await t.gql(REMOVE, { input: { groupId: g.id, userId: people[0].id } }, as(owner)));
+      expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: last.id } }, as(admin)));
+      expect(await memberIds(g.id)).toContain(last.id);
     });
 
     it('lets only admins put people in a group that moderates a space: owners remove and decline, nobody joins or asks by themselves', async () => {

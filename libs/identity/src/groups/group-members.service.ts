@@ -19,6 +19,14 @@ import { GroupsService } from './groups.service';
 export const GROUP_JOINS_PER_USER: RateRule = { bucket: 'group-join:user', limit: 30, windowSeconds: 3600 };
 
 /**
+ * Members a group's owner who is no admin puts in groups an hour, together (an add that changes
+ * nothing does not count): each opens what the group's grants open to someone who did not ask,
+ * and is a moderation-log entry. Admins are not limited, as for invitations; a team larger than
+ * this comes in through an admin, an invitation or the e-mail domain rule.
+ */
+export const GROUP_ADDS_PER_OWNER: RateRule = { bucket: 'group-add:user', limit: 50, windowSeconds: 3600 };
+
+/**
  * Who is in a group, as Discourse's group owners run it: admins add and remove anyone and make
  * owners; a group's owners add and remove its members (not another owner: only admins do, but
  * themselves, which is leaving); members join an OPEN group and leave an OPEN or REQUEST one by
@@ -39,7 +47,8 @@ export class GroupMembersService {
   /**
    * Admins and the group's owners add a member (grants given to the group apply to them at
    * once); to a group that moderates a space, or an account suspended or banned site-wide,
-   * admins alone (`mayAdmit`, `requireAdmissible`).
+   * admins alone (`mayAdmit`, `requireAdmissible`). An owner adds GROUP_ADDS_PER_OWNER an hour:
+   * counted once the member is in, in the same transaction, so one refused is undone whole.
    */
   async addMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
     requireSignedIn(viewer);
@@ -47,7 +56,8 @@ export class GroupMembersService {
       await this.requireManager(tx, viewer, await this.memberships.lock(tx, viewer, input.groupId));
       if (!(await this.memberships.mayAdmit(tx, viewer, input.groupId))) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT);
       await this.memberships.requireAdmissible(tx, viewer, input.userId);
-      await this.memberships.add(tx, { groupId: input.groupId, userId: input.userId, actorId: viewer.id });
+      const added = await this.memberships.add(tx, { groupId: input.groupId, userId: input.userId, actorId: viewer.id });
+      if (added && !viewer.isAdmin) await this.limiter.hitWithin(tx, [[GROUP_ADDS_PER_OWNER, viewer.id!]]);
     });
     if (input.userId === viewer.id) this.ownGroupsChanged(viewer, input.groupId, true);
     return this.groups.get(viewer, input.groupId);

@@ -13,7 +13,7 @@ import {
   GroupRequestConnection,
   GroupRequestModel,
 } from './group.model';
-import { GROUP_JOINS_PER_USER, GroupMembersService } from './group-members.service';
+import { GROUP_ADDS_PER_OWNER, GROUP_JOINS_PER_USER, GroupMembersService } from './group-members.service';
 import { GroupRequestsService, GROUP_REQUESTS_PER_USER } from './group-requests.service';
 import { GroupsService } from './groups.service';
 
@@ -48,7 +48,11 @@ export class GroupsResolver {
     return this.service.update(ctx.viewer, input);
   }
 
-  @Mutation(() => GroupModel, { description: 'Admins and the group’s owners: add a user to a group (grants given to the group apply to them at once). Logged. A group that holds a MODERATE or ADMIN grant on a space is filled by admins alone (FORBIDDEN to its owners; nobody joins it, asks to, or has a request accepted but by an admin).' })
+  @Mutation(() => GroupModel, {
+    description:
+      'Admins and the group’s owners: add a user to a group (grants given to the group apply to them at once). Logged. A group that holds a MODERATE or ADMIN grant on a space is filled by admins alone (FORBIDDEN to its owners; nobody joins it, asks to, or has a request accepted but by an admin). ' +
+      `An owner who is not an admin adds ${GROUP_ADDS_PER_OWNER.limit} members an hour, in all their groups (RATE_LIMITED; adding a member already in counts nothing).`,
+  })
   addGroupMember(@Args('input') input: GroupMemberInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.membership.addMember(ctx.viewer, input);
   }
