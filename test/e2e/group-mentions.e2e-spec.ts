@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { AddressInfo } from 'node:net';
+import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { GROUP_MENTION_MAX_MEMBERS } from '../../libs/identity/src/groups/group.model';
 import { makeBoard, makeUser, makeSpace, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { connectLive, nextLiveEvent } from '../support/live-client';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const LIST = `{ notifications(first: 50) { edges { node { kind data post { id } } } } }`;
@@ -16,6 +19,7 @@ describe('@group mentions', () => {
   let moderator: TestUser;
   let author: TestUser;
   let board: string;
+  const sockets: Socket[] = [];
 
   beforeAll(async () => {
     t = await bootTestApp();
@@ -24,7 +28,10 @@ describe('@group mentions', () => {
     author = await makeUser(t);
     board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
 
   const drain = () => t.get(OutboxWorker).drain();
   const heard = async (u: TestUser) =>
@@ -65,6 +72,31 @@ describe('@group mentions', () => {
     for (const u of [owner, admin]) expect((await heard(u)).filter((n: any) => n.post === post.id)).toEqual([{ kind: 'GROUP_MENTION', group: g.slug, post: post.id }]);
     expect(await heard(member)).toEqual([]);
     expect(await t.sql(`SELECT 1 FROM notifications WHERE user_id = $1`, [member.id])).toEqual([]);
+  });
+
+  it('names the group of a mention only while its recipient still sees it: listed, counted and pushed as it is now', async () => {
+    const [kept, removed, owner, writer] = await users(4);
+    const g = await group('EVERYONE', [kept, removed]);
+    expectOk(await t.gql(`mutation($input: SetGroupOwnerInput!) { setGroupOwner(input: $input) { id } }`, { input: { groupId: g.id, userId: owner.id, owner: true } }, { token: admin.token }));
+    const topic = await createTopic(t, author.token, board);
+    const post = await reply(t, writer.token, topic.id, `@${g.slug} could you look?`);
+    await drain();
+    for (const u of [kept, removed, owner]) expect(await heard(u)).toEqual([{ kind: 'GROUP_MENTION', group: g.slug, post: post.id }]);
+    // Taken out of the (MEMBERS) group, which they no longer see: the news of the post stays, without the group.
+    expectOk(await t.gql(`mutation($input: GroupMemberInput!) { removeGroupMember(input: $input) { id } }`, { input: { groupId: g.id, userId: removed.id } }, { token: admin.token }));
+    expect(await heard(removed)).toEqual([{ kind: 'GROUP_MENTION', group: null, post: post.id }]);
+    expect(await heard(kept)).toEqual([{ kind: 'GROUP_MENTION', group: g.slug, post: post.id }]);
+    // The group seen by its owners alone: its plain members no longer learn its slug, its owner does.
+    expectOk(await t.gql(UPDATE_GROUP, { input: { groupId: g.id, visibility: 'OWNERS' } }, { token: admin.token }));
+    expect(await heard(kept)).toEqual([{ kind: 'GROUP_MENTION', group: null, post: post.id }]);
+    expect(await heard(owner)).toEqual([{ kind: 'GROUP_MENTION', group: g.slug, post: post.id }]);
+    const counts = expectOk(await t.gql(`{ notifications(unreadOnly: true) { totalCount } }`, {}, { token: kept.token })).notifications;
+    expect(counts.totalCount).toBe(1);
+    // A push of it after the change (a node that got to it late) reads it as the list does.
+    const s = await connectLive(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, sockets, kept.token);
+    const pushed = nextLiveEvent(s, 'notification');
+    await t.sql(`SELECT pg_notify('parvis_notifications', json_build_object('userId', user_id, 'id', id)::text) FROM notifications WHERE user_id = $1`, [kept.id]);
+    expect(await pushed).toMatchObject({ kind: 'GROUP_MENTION', postId: post.id, data: { group: null } });
   });
 
   it('tells nobody when the writer may not mention the group: NOBODY (the default), MEMBERS to outsiders, STAFF to members', async () => {

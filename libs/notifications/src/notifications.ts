@@ -44,7 +44,7 @@ registerEnumType(WatchLevel, {
 @ObjectType('Notification')
 export class NotificationModel {
   @Field(() => ID) id!: string;
-  @Field({ description: 'MENTION, GROUP_MENTION (data.group: the slug), QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_EDITED (someone else’s edit of your post, one per post an hour), POST_MOVED (a moderator moved your posts: data.count, the post the first), POST_HIDDEN, POST_APPROVED, POST_REMOVED, SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, BOOKMARK_REMINDER (data.note: the bookmark’s note, if any), GROUP_MEMBERSHIP_REQUEST (to a group’s owners, or the admins when it has none: data.requestId, data.group the slug, data.groupName, data.requester the handle), GROUP_MEMBERSHIP_DECIDED (to the requester: data.accepted, data.group, data.groupName, data.requestId), and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
+  @Field({ description: 'MENTION, GROUP_MENTION (data.group: the slug; null once you may no longer see the group), QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_EDITED (someone else’s edit of your post, one per post an hour), POST_MOVED (a moderator moved your posts: data.count, the post the first), POST_HIDDEN, POST_APPROVED, POST_REMOVED, SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, BOOKMARK_REMINDER (data.note: the bookmark’s note, if any), GROUP_MEMBERSHIP_REQUEST (to a group’s owners, or the admins when it has none: data.requestId, data.group the slug, data.groupName, data.requester the handle), GROUP_MEMBERSHIP_DECIDED (to the requester: data.accepted, data.group, data.groupName, data.requestId), and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
   @Field({ description: 'JSON with details (e.g. the reaction count).' }) data!: string;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) readAt!: Date | null;
@@ -323,12 +323,24 @@ export function fromIgnoredSql(n: NotificationColumns = N): string {
 }
 
 /**
+ * Whether the recipient of a GROUP_MENTION (columns as `fromIgnoredSql` takes them) may no longer
+ * see the group it names by its slug (`seesGroupSql`, as they are now: taken out of a MEMBERS
+ * group, the group made OWNERS); a group gone since reads as hidden.
+ */
+function mentionedGroupHiddenSql(n: NotificationColumns): string {
+  const admin = `EXISTS (SELECT 1 FROM users ga WHERE ga.id = ${n.userId} AND ga.role = 'ADMIN')`;
+  return `NOT EXISTS (SELECT 1 FROM groups g WHERE g.slug = ${n.data}->>'group' AND ${seesGroupSql('g', { viewer: n.userId, admin })})`;
+}
+
+/**
  * A notification's `data` and `actor_id` as its recipient sees them (columns as `fromIgnoredSql`
- * takes them), wherever they are read: a batch of reactions leaves out the reactors they ignore,
- * from its list and its count, and is named after the first reactor left (the first with an
- * account, as `withdrawReactor` names one). Anything else, and a batch with nobody ignored in
- * it, reads as stored. Only for rows `fromIgnoredSql` lets through: of a batch whose reactors
- * are all ignored, nothing is left to show.
+ * takes them), wherever they are read (the list, a live push, the e-mail): a batch of reactions
+ * leaves out the reactors they ignore, from its list and its count, and is named after the first
+ * reactor left (the first with an account, as `withdrawReactor` names one); a GROUP_MENTION of a
+ * group they may no longer see names none (`group` null): it is still news of a post they read,
+ * so it stays, listed and counted, but a slug would tell them of a group hidden from them.
+ * Anything else, and a batch with nobody ignored in it, reads as stored. Only for rows
+ * `fromIgnoredSql` lets through: of a batch whose reactors are all ignored, nothing is left to show.
  */
 export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: string } {
   const ignored = ignoresSql(n.userId, 'r.id::uuid');
@@ -339,6 +351,8 @@ export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: 
                'count', COALESCE((${n.data}->>'count')::int, count(*)) - count(*) FILTER (WHERE r.ignored))
              ELSE ${n.data} END
         FROM (SELECT r.id, r.i, ${ignored} AS ignored FROM ${reactorsSql(n)}) r)
+      WHEN ${n.kind} = 'GROUP_MENTION' AND jsonb_typeof(${n.data}->'group') = 'string' AND ${mentionedGroupHiddenSql(n)}
+      THEN ${n.data} || jsonb_build_object('group', null)
       ELSE ${n.data} END`,
     actorId: `CASE WHEN ${n.kind} = 'REACTIONS' AND ${ignoresSql(n.userId, n.actorId)} THEN (
       SELECT u.id FROM ${reactorsSql(n)} JOIN users u ON u.id = r.id::uuid WHERE NOT ${ignored} ORDER BY r.i LIMIT 1)
