@@ -65,6 +65,69 @@ describe('spaces, grants and boards', () => {
     expect(events.map((e) => e.type)).toEqual(['space.access_changed', 'space.access_changed', 'space.access_changed']);
   });
 
+  it('shows a space admin a grant to a group they may not see without naming it, and lets them revoke it by its id', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const spaceAdmin = await makeUser(t);
+    const hidden = await makeGroup(t); // visibility OWNERS: its owners and the admins see it
+    const shown = await makeGroup(t);
+    await t.sql(`UPDATE groups SET visibility = 'PUBLIC' WHERE id = $1`, [shown]);
+    const [{ slug: hiddenSlug }] = await t.sql(`SELECT slug FROM groups WHERE id = $1`, [hidden]);
+    const insider = await makeUser(t, { groups: [hidden] });
+    const space = await makeSpace(t, 'RESTRICTED', [{ userId: spaceAdmin.id, level: 'ADMIN' }]);
+    const other = await makeSpace(t, 'RESTRICTED', [{ groupId: hidden, level: 'READ' }]);
+    for (const groupId of [hidden, shown]) expectOk(await t.gql(GRANT, { input: { spaceId: space.id, groupId, level: 'READ' } }, { token: admin.token }));
+    const GRANTS = `query($s: String!) { space(slug: $s) { grants { id level groupId userId groupHidden } } }`;
+    const LOG = `query($s: ID!) { moderationLog(spaceId: $s, first: 20) { edges { node { action targetType targetId before after } } } }`;
+    const read = async (u: typeof admin) => {
+      const res = await t.gql(GRANTS, { s: space.slug }, { token: u.token });
+      const log = await t.gql(LOG, { s: space.id }, { token: u.token });
+      return { grants: expectOk(res).space.grants, log: expectOk(log).moderationLog.edges.map((e: any) => e.node), text: JSON.stringify([res, log]) };
+    };
+
+    // The site admin sees every group; the space admin sees that the grant is there, its level, and no more.
+    const byAdmin = await read(admin);
+    expect(byAdmin.grants.find((g: any) => g.groupId === hidden)).toMatchObject({ level: 'READ', groupHidden: false });
+    const bySpaceAdmin = await read(spaceAdmin);
+    const hiddenGrant = byAdmin.grants.find((g: any) => g.groupId === hidden);
+    expect(bySpaceAdmin.grants.map((g: any) => [g.groupId, g.userId, g.groupHidden])).toEqual([
+      [null, spaceAdmin.id, false],
+      [null, null, true],
+      [shown, null, false],
+    ]);
+    expect(bySpaceAdmin.grants[1]).toMatchObject({ id: hiddenGrant.id, level: 'READ' });
+    // Nor does the space's moderation log name it: the entry is there, the group is not.
+    expect(bySpaceAdmin.log.map((e: any) => [e.action, e.targetType, e.targetId, JSON.parse(e.after).groupId])).toEqual([
+      ['space.grant', 'group', shown, shown],
+      ['space.grant', 'group', null, null],
+    ]);
+    expect(bySpaceAdmin.text).not.toContain(hidden);
+    expect(bySpaceAdmin.text).not.toContain(hiddenSlug);
+
+    // Naming it is NOT_FOUND, as a group that does not exist; a grant id only revokes.
+    const missing = '00000000-0000-4000-8000-000000000000';
+    for (const [q, extra] of [[GRANT, { level: 'ADMIN' }], [REVOKE, {}]] as const) {
+      const refused = expectError(await t.gql(q, { input: { spaceId: space.id, groupId: hidden, ...extra } }, { token: spaceAdmin.token }), 'NOT_FOUND');
+      expect(refused.message).toBe(expectError(await t.gql(q, { input: { spaceId: space.id, groupId: missing, ...extra } }, { token: spaceAdmin.token }), 'NOT_FOUND').message);
+    }
+    expectError(await t.gql(GRANT, { input: { spaceId: space.id, grantId: hiddenGrant.id, level: 'ADMIN' } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(REVOKE, { input: { spaceId: space.id, grantId: hiddenGrant.id, groupId: shown } }, { token: spaceAdmin.token }), 'BAD_USER_INPUT');
+    // A grant of another space is not this one's to revoke: nothing changes.
+    const [otherGrant] = await t.sql(`SELECT id FROM space_grants WHERE space_id = $1`, [other.id]);
+    expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, grantId: otherGrant.id } }, { token: spaceAdmin.token }));
+    expect(await t.sql(`SELECT 1 FROM space_grants WHERE id = $1`, [otherGrant.id])).toHaveLength(1);
+
+    // Its id revokes it: the group's members read the space no more, and the log has it all (but for the group, to them).
+    expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: insider.token })).space.viewerAccess).toBe('READ');
+    expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, grantId: hiddenGrant.id } }, { token: spaceAdmin.token }));
+    expectNotFound(await t.gql(SPACE, { slug: space.slug }, { token: insider.token }), 'space');
+    expect((await read(spaceAdmin)).grants.map((g: any) => g.groupHidden)).toEqual([false, false]);
+    const [revoked] = await t.sql(`SELECT actor_id, target_id, before, after FROM moderation_log WHERE space_id = $1 AND action = 'space.revoke'`, [space.id]);
+    expect(revoked).toEqual({ actor_id: spaceAdmin.id, target_id: hidden, before: { groupId: hidden, level: 'READ' }, after: { groupId: hidden, level: null } });
+    const after = await read(spaceAdmin);
+    expect(after.log[0]).toMatchObject({ action: 'space.revoke', targetType: 'group', targetId: null });
+    expect(after.text).not.toContain(hidden);
+  });
+
   it('refuses grant input naming both or neither grantee, or an unknown level', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const space = await makeSpace(t, 'MEMBERS');

@@ -42,7 +42,7 @@ export class SpacesResolver {
     return this.loader.boardsOf(ctx.viewer, space.id);
   }
 
-  @ResolveField(() => [SpaceGrantModel], { nullable: true, description: 'Who has which access; space admins only (null otherwise).' })
+  @ResolveField(() => [SpaceGrantModel], { nullable: true, description: 'Who has which access; space admins only (null otherwise). A grant to a group you may not see is listed without it (`groupHidden`).' })
   grants(@Parent() space: SpaceModel, @Context() ctx: GqlContext): Promise<SpaceGrantModel[] | null> {
     return this.service.grants(ctx.viewer, space.id);
   }
@@ -57,12 +57,15 @@ export class SpacesResolver {
     return this.service.update(ctx.viewer, input);
   }
 
-  @Mutation(() => SpaceModel, { description: 'Space admins: give a group or a user a level (replaces an existing grant).' })
+  @Mutation(() => SpaceModel, { description: 'Space admins: give a group or a user a level (replaces an existing grant). A group you may not see is NOT_FOUND, as a missing one.' })
   grantSpaceAccess(@Args('input') input: SpaceGrantInput, @Context() ctx: GqlContext): Promise<SpaceModel> {
     return this.service.grant(ctx.viewer, input);
   }
 
-  @Mutation(() => SpaceModel, { description: 'Space admins: remove a group’s or a user’s grant.' })
+  @Mutation(() => SpaceModel, {
+    description:
+      'Space admins: remove a group’s or a user’s grant, or a grant by its id (`grantId`: how one to a group you may not see is removed; a group you may not see named is NOT_FOUND). None there, nothing changes.',
+  })
   revokeSpaceAccess(@Args('input') input: SpaceGrantInput, @Context() ctx: GqlContext): Promise<SpaceModel> {
     return this.service.revoke(ctx.viewer, input);
   }

@@ -13,8 +13,16 @@ import { SpaceGrantModel } from './spaces/space-grant.model';
 import { SpaceModel, SpaceRow, toSpaceModel } from './spaces/space.model';
 import { BOARD_COLUMNS, SPACE_COLUMNS, SpacesRepository } from './spaces.repository';
 import { AuditLog } from '../../core/src/audit/audit-log';
+import { seesGroupSql } from '../../identity/src/groups/group-visibility';
 
 const SPACE_RETURNING = `RETURNING ${SPACE_COLUMNS}`;
+
+/**
+ * SQL on a groups row `g`: whether the viewer ($2, an admin when $3) sees the group (identity's
+ * rule). A group they may not see is, to them, no group at all: NOT_FOUND when they name it in a
+ * grant, left unnamed in the grants they read.
+ */
+const SEES_GROUP = seesGroupSql('g', { viewer: '$2', admin: '$3' });
 
 /**
  * The per-request loader of spaces' moderation settings (kept by the moderation module, which
@@ -95,6 +103,11 @@ export class SpacesService {
     });
   }
 
+  /**
+   * A space's grants, to its admins. A grant to a group the viewer may not see (`seesGroupSql`:
+   * a space admin is not a site admin) is listed without the group (`groupHidden`): they run the
+   * space and may revoke it (by its id), but the group is not theirs to learn of.
+   */
   async grants(viewer: Viewer, spaceId: string): Promise<SpaceGrantModel[] | null> {
     if ((await this.access.rankOn(viewer, spaceId)) < LEVEL_RANK.ADMIN) return null;
     // Batched: an admin's list of spaces asks for each one's grants.
@@ -102,24 +115,32 @@ export class SpacesService {
       viewer,
       'space-grants',
       spaceId,
-      (ids): Promise<Array<{ id: string; space_id: string; level: number; group_id: string | null; user_id: string | null; created_at: Date }>> =>
-        this.ds.query(`SELECT id, space_id, level, group_id, user_id, created_at FROM space_grants WHERE space_id = ANY($1::uuid[]) ORDER BY created_at, id`, [ids]),
+      (ids): Promise<Array<{ id: string; space_id: string; level: number; group_id: string | null; user_id: string | null; created_at: Date; seen: boolean }>> =>
+        this.ds.query(
+          `SELECT sg.id, sg.space_id, sg.level, sg.group_id, sg.user_id, sg.created_at,
+                  sg.group_id IS NULL OR EXISTS (SELECT 1 FROM groups g WHERE g.id = sg.group_id AND ${SEES_GROUP}) AS seen
+             FROM space_grants sg WHERE sg.space_id = ANY($1::uuid[]) ORDER BY sg.created_at, sg.id`,
+          [ids, viewer.id, viewer.isAdmin],
+        ),
       (r) => r.space_id,
     );
-    return rows.map((r) => Object.assign(new SpaceGrantModel(), { id: r.id, level: levelOfRank(r.level), groupId: r.group_id, userId: r.user_id, createdAt: r.created_at }));
+    return rows.map((r) =>
+      Object.assign(new SpaceGrantModel(), { id: r.id, level: levelOfRank(r.level), groupId: r.seen ? r.group_id : null, userId: r.user_id, groupHidden: !r.seen, createdAt: r.created_at }),
+    );
   }
 
-  private checkGrantee(input: SpaceGrantInput): void {
-    if (!!input.groupId === !!input.userId) {
-      throw AppError.badInput([
-        { field: 'groupId', message: 'give exactly one of groupId or userId' },
-        { field: 'userId', message: 'give exactly one of groupId or userId' },
-      ]);
+  /** A grant names one grantee; a revocation may name the grant instead (`grantId`), which a grant cannot. */
+  private checkGrantee(input: SpaceGrantInput, revoking: boolean): void {
+    if (!revoking && input.grantId) throw AppError.badField('grantId', 'names a grant to revoke: grant to a groupId or a userId');
+    const fields = revoking ? (['groupId', 'userId', 'grantId'] as const) : (['groupId', 'userId'] as const);
+    if (fields.filter((f) => !!input[f]).length !== 1) {
+      const message = `give exactly one of ${fields.join(revoking ? ', ' : ' or ')}`;
+      throw AppError.badInput(fields.map((field) => ({ field, message })));
     }
   }
 
   async grant(viewer: Viewer, input: SpaceGrantInput): Promise<SpaceModel> {
-    this.checkGrantee(input);
+    this.checkGrantee(input, false);
     if (!input.level) throw AppError.badField('level', 'is required to grant access');
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.changingAccess(viewer, async (tx) => {
@@ -127,8 +148,8 @@ export class SpacesService {
       // only admins put people in a group that moderates a space) is over before its grant
       // changes, or comes after and sees it.
       const exists = await tx.one<{ ok: boolean }>(
-        input.groupId ? `SELECT true AS ok FROM groups WHERE id = $1 FOR NO KEY UPDATE` : `SELECT true AS ok FROM users WHERE id = $1`,
-        [input.groupId ?? input.userId],
+        input.groupId ? `SELECT true AS ok FROM groups g WHERE g.id = $1 AND ${SEES_GROUP} FOR NO KEY UPDATE OF g` : `SELECT true AS ok FROM users WHERE id = $1`,
+        input.groupId ? [input.groupId, viewer.id, viewer.isAdmin] : [input.userId],
       );
       if (!exists?.ok) throw AppError.notFound(input.groupId ? 'Group not found' : 'User not found');
       const conflict = input.groupId ? '(space_id, group_id) WHERE group_id IS NOT NULL' : '(space_id, user_id) WHERE user_id IS NOT NULL';
@@ -138,22 +159,34 @@ export class SpacesService {
          ON CONFLICT ${conflict} DO UPDATE SET level = EXCLUDED.level`,
         [newId(), input.spaceId, input.groupId ?? null, input.userId ?? null, LEVEL_RANK[input.level!]],
       );
-      if (previous !== input.level) await this.logGrant(tx, viewer, 'space.grant', input, previous, input.level!);
+      if (previous !== input.level) await this.logGrant(tx, viewer, 'space.grant', input.spaceId, input, previous, input.level!);
       return this.accessChanged(tx, input.spaceId);
     });
   }
 
+  /**
+   * Removes a grant, named by its grantee or by its own id (`grantId`: how a space admin revokes
+   * one to a group they may not see, which they cannot name); none there, nothing changes. A
+   * group named that the viewer may not see is NOT_FOUND, as a missing one.
+   */
   async revoke(viewer: Viewer, input: SpaceGrantInput): Promise<SpaceModel> {
-    this.checkGrantee(input);
+    this.checkGrantee(input, true);
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.changingAccess(viewer, async (tx) => {
-      const previous = await this.grantLevel(tx, input);
-      await tx.query(`DELETE FROM space_grants WHERE space_id = $1 AND (group_id = $2 OR user_id = $3)`, [
-        input.spaceId,
-        input.groupId ?? null,
-        input.userId ?? null,
-      ]);
-      if (previous) await this.logGrant(tx, viewer, 'space.revoke', input, previous, null);
+      if (input.groupId && !(await tx.one(`SELECT 1 FROM groups g WHERE g.id = $1 AND ${SEES_GROUP}`, [input.groupId, viewer.id, viewer.isAdmin]))) {
+        throw AppError.notFound('Group not found');
+      }
+      const named = input.grantId ? 'id = $2' : input.groupId ? 'group_id = $2' : 'user_id = $2';
+      const grant = await tx.one<{ id: string; level: number; group_id: string | null; user_id: string | null }>(
+        `SELECT id, level, group_id, user_id FROM space_grants WHERE space_id = $1 AND ${named} FOR UPDATE`,
+        [input.spaceId, input.grantId ?? input.groupId ?? input.userId],
+      );
+      if (grant) {
+        await tx.query(`DELETE FROM space_grants WHERE id = $1`, [grant.id]);
+        // Logged by its grantee, whichever way it was named (the log's reader hides a group they may not see).
+        const grantee = { groupId: grant.group_id ?? undefined, userId: grant.user_id ?? undefined };
+        await this.logGrant(tx, viewer, 'space.revoke', input.spaceId, grantee, levelOfRank(grant.level), null);
+      }
       return this.accessChanged(tx, input.spaceId);
     });
   }
@@ -168,10 +201,12 @@ export class SpacesService {
   }
 
   /** Grants decide who reads and who moderates: each change goes in the moderation log. */
-  private logGrant(tx: Tx, viewer: Viewer, action: string, input: SpaceGrantInput, before: AccessLevel | null, after: AccessLevel | null): Promise<void> {
-    const grantee = input.groupId ? { groupId: input.groupId } : { userId: input.userId };
+  private logGrant(
+    tx: Tx, viewer: Viewer, action: string, spaceId: string, to: { groupId?: string; userId?: string }, before: AccessLevel | null, after: AccessLevel | null,
+  ): Promise<void> {
+    const grantee = to.groupId ? { groupId: to.groupId } : { userId: to.userId };
     return this.audit.append(tx, {
-      actorId: viewer.id, action, targetType: input.groupId ? 'group' : 'user', targetId: input.groupId ?? input.userId ?? null, spaceId: input.spaceId,
+      actorId: viewer.id, action, targetType: to.groupId ? 'group' : 'user', targetId: to.groupId ?? to.userId ?? null, spaceId,
       before: { ...grantee, level: before }, after: { ...grantee, level: after },
     });
   }

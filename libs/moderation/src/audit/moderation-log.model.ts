@@ -9,7 +9,8 @@ export class ModerationLogEntryModel {
   @Field() at!: Date;
   @Field({ description: 'e.g. sanction.create, sanction.lift, post.hide' }) action!: string;
   @Field() targetType!: string;
-  @Field(() => ID, { nullable: true }) targetId!: string | null;
+  @Field(() => ID, { nullable: true, description: 'What it is about; null (with `groupId` null in before and after) for a space’s grant to a group you may not see.' })
+  targetId!: string | null;
   @Field(() => String, { nullable: true }) reason!: string | null;
   @Field(() => String, { nullable: true, description: 'JSON of the state before, where content changed.' }) before!: string | null;
   @Field(() => String, { nullable: true, description: 'JSON of the state after.' }) after!: string | null;

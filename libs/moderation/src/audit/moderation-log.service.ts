@@ -24,6 +24,22 @@ function groupEntrySeenSql(viewer: string): string {
 }
 
 /**
+ * Whether an entry of a space (`l`: a grant given to a group or taken back) is about a group its
+ * reader (`viewer`, the SQL of their id; no admin) may not see: it stays in the space's log, but
+ * without the group (`unnamedGroup`), as the space's grants list it.
+ */
+function spaceEntryOfHiddenGroupSql(l: string, viewer: string): string {
+  return `(${l}.space_id IS NOT NULL AND ${l}.target_type = 'group' AND NOT EXISTS (
+    SELECT 1 FROM groups g WHERE g.id = ${l}.target_id AND ${seesGroupSql('g', { viewer, admin: 'false' })}))`;
+}
+
+/** An entry without the group it names (its target, its `groupId` before and after). */
+function unnamedGroup(r: AuditRow): AuditRow {
+  const unnamed = (v: Record<string, unknown> | null) => (v && 'groupId' in v ? { ...v, groupId: null } : v);
+  return { ...r, target_id: null, before: unnamed(r.before as Record<string, unknown> | null), after: unnamed(r.after as Record<string, unknown> | null) };
+}
+
+/**
  * Reading the log: a space's moderators see that space's entries; global moderators
  * and admins also see site-wide entries (global sanctions) and every space they can read,
  * but for a global moderator those of groups they may not see (`groupEntrySeenSql`).
@@ -62,18 +78,20 @@ export class ModerationLogService {
     // (one walk down the whole log would read every entry of other spaces on the way). A global
     // moderator reads nearly every space: one walk down the log stops after a page, where a
     // range per space would read a page from each of thousands.
-    const rows: AuditRow[] = await this.ds.query(
-      global
-        ? page(where('$4'))
-        : `SELECT l.* FROM unnest($1::uuid[]) AS s(id) CROSS JOIN LATERAL ${page('space_id = s.id')} l ORDER BY id DESC LIMIT $3`,
-      [spaces, after ? after[0] : null, size + 1, ...seer],
+    const statement = global
+      ? page(where('$4'))
+      : `SELECT l.* FROM unnest($1::uuid[]) AS s(id) CROSS JOIN LATERAL ${page('space_id = s.id')} l ORDER BY id DESC LIMIT $3`;
+    // Who is no admin reads a grant to a group they may not see without the group: the viewer is $4 then.
+    const rows: Array<AuditRow & { group_hidden?: boolean }> = await this.ds.query(
+      viewer.isAdmin ? statement : `SELECT l.*, ${spaceEntryOfHiddenGroupSql('l', '$4::uuid')} AS group_hidden FROM (${statement}) l ORDER BY l.id DESC`,
+      [spaces, after ? after[0] : null, size + 1, ...(viewer.isAdmin ? [] : [viewer.id])],
     );
     return toConnection(
       rows,
       size,
       'moderation-log',
       (r) => [String(r.id)],
-      toLogModel,
+      (r) => toLogModel(r.group_hidden ? unnamedGroup(r) : r),
       async () => (await this.ds.query(`SELECT count(*)::int AS n FROM moderation_log WHERE ${where('$2')}`, [spaces, ...seer]))[0].n,
     );
   }

@@ -56,6 +56,12 @@ export class SpaceGrantInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
   @Field(() => ID, { nullable: true }) @IsOptional() @IsUUID('all', { message: 'must be a group id' }) groupId?: string;
   @Field(() => ID, { nullable: true }) @IsOptional() @IsUUID('all', { message: 'must be a user id' }) userId?: string;
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Revoking only, instead of groupId or userId: the grant’s id (SpaceGrant.id), how a grant to a group you may not see is revoked.',
+  })
+  @IsOptional() @IsUUID('all', { message: 'must be a grant id' })
+  grantId?: string;
   @Field(() => AccessLevel, { nullable: true, description: 'Required to grant; ignored when revoking.' })
   @IsOptional() @IsIn([AccessLevel.READ, AccessLevel.PARTICIPATE, AccessLevel.MODERATE, AccessLevel.ADMIN], {
     message: 'must be READ, PARTICIPATE, MODERATE or ADMIN',
