@@ -8,7 +8,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { freshIp } from '../support/fresh-ip';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const SET = `mutation($input: SetGroupAutomaticDomainsInput!) { setGroupAutomaticDomains(input: $input) { id automaticDomains } }`;
 const TOPIC = `query($id: ID!) { topic(id: $id) { id } }`;
@@ -51,14 +51,54 @@ describe('groups: automatic membership by e-mail domain', () => {
   const reads = async (u: TestUser, topic: string) => !(await t.gql(TOPIC, { id: topic }, { token: u.token })).errors;
   const setDomains = async (groupId: string, domains: string[]) => expectOk(await t.gql(SET, { input: { groupId, domains } }, { token: admin.token })).setGroupAutomaticDomains;
 
-  /** Waits until a statement waits for a lock (asked on `q`, which holds one). */
-  const waitingForLock = async (q: { query: (sql: string) => Promise<any> }) => {
+  /** How many statements wait for a lock now (read on a connection of its own: a transaction reads one snapshot of the server's activity). */
+  const lockWaits = async () =>
+    (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock'`))[0].n as number;
+  /** Waits until `count` statements wait for a lock. */
+  const waitFor = async (count: number) => {
     for (let i = 0; i < 100; i++) {
-      const [{ n }] = await q.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-      if (n > 0) return;
+      if ((await lockWaits()) >= count) return;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error('no statement waits for a lock');
+    throw new Error(`fewer than ${count} statements wait for a lock`);
+  };
+  /** Whether `work` ends ('done') or, first, `count` statements wait for a lock at once ('waiting': it is one of them). */
+  const doneOrWaiting = async (work: Promise<unknown>, count: number) => {
+    let done = false;
+    const ended = work.then(() => (done = true), () => (done = true));
+    for (let i = 0; i < 100; i++) {
+      if (done) return 'done';
+      if ((await lockWaits()) >= count) return 'waiting';
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 50))]);
+    }
+    throw new Error('neither ended nor waited for a lock');
+  };
+  /**
+   * Runs `change` (a write that holds an account, then locks every group) until it waits for
+   * `stall`, a group held on a connection of its own as a change of its settings holds it; then
+   * `list` (a list being set), which must not wait for the account the change holds. Whether the
+   * list ended or waited first, and how many times the rule ran (twice: a deadlock was tried
+   * again); both must succeed in the end.
+   */
+  const listWhileHeld = async (stall: string, change: () => Promise<GqlResult>, list: () => Promise<GqlResult>) => {
+    const runs = jest.spyOn(t.get(AutomaticGroupsService), 'syncUser');
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR UPDATE`, [stall]);
+      const changing = change();
+      await waitFor(1);
+      const listing = list();
+      const setting = await doneOrWaiting(listing, 2);
+      await holder.commitTransaction();
+      (await Promise.all([listing, changing])).forEach(expectOk);
+      return { setting, attempts: runs.mock.calls.length };
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+      runs.mockRestore();
+    }
   };
 
   it('takes in the members with a confirmed address at a listed domain at once, and logs whom', async () => {
@@ -218,7 +258,7 @@ describe('groups: automatic membership by e-mail domain', () => {
       await holder.query(`UPDATE group_requests SET decided_at = now(), decided_by = $2, accepted = true WHERE id = $1`, [requestId, admin.id]);
       const token = await t.get(EmailVerificationService).token({ id: asker.id, email: asker.email });
       const confirming = t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } });
-      await waitingForLock(holder);
+      await waitFor(1);
       await holder.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [group, asker.id]);
       await holder.commitTransaction();
       confirmed = await confirming;
@@ -231,6 +271,49 @@ describe('groups: automatic membership by e-mail domain', () => {
     expectOk(confirmed);
     expect(attempts).toBe(1);
     expect(await members(group)).toEqual([[asker.id, null]]);
+  });
+
+  it('sets a list while the member it takes in changes their address, without waiting for them: the change holds the account, then the groups', async () => {
+    // A group the change waits on (held as an admin changing its settings would) while it
+    // holds the member's account; created first, so the change has locked no later group.
+    const stall = await makeGroup(t);
+    const { group } = await internal();
+    const brand = 'brand8.example';
+    const mover = await memberAt(brand);
+    const to = `mover${seq}@elsewhere8.example`;
+    await t.sql(`UPDATE users SET pending_email = $2, pending_email_at = now() WHERE id = $1`, [mover.id, to]);
+    const link = await t.get(EmailChangeService).token({ id: mover.id, pendingEmail: to });
+    // The list takes the member in (their address is still at the brand's domain): it must not
+    // wait for the account the change holds, which waits for the groups.
+    const { setting, attempts } = await listWhileHeld(
+      stall,
+      () => t.gql(`mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`, { input: { token: link } }),
+      () => t.gql(SET, { input: { groupId: group, domains: [brand] } }, { token: admin.token }),
+    );
+    expect({ setting, attempts }).toEqual({ setting: 'done', attempts: 1 });
+    // The change came after the list, and read it: the member it took in has left again.
+    expect(await members(group)).toEqual([]);
+    const [entry] = await t.sql(`SELECT after FROM moderation_log WHERE action = 'group.automatic_domains' AND target_id = $1`, [group]);
+    expect(entry.after.added).toEqual([mover.id]);
+    expect(await t.sql(`SELECT reason FROM moderation_log WHERE action = 'group.member_remove' AND target_id = $1`, [mover.id])).toEqual([
+      { reason: 'automatic membership by e-mail domain' },
+    ]);
+  });
+
+  it('sets a list while the admin setting it resets their password (which confirms their address), without waiting for their account', async () => {
+    const stall = await makeGroup(t);
+    const { group } = await internal();
+    const boss = await makeUser(t, { role: 'ADMIN', emailUnverified: true });
+    await t.sql(`UPDATE users SET email = $2 WHERE id = $1`, [boss.id, `boss${++seq}@brand9.example`]);
+    const [creds] = await t.sql(`SELECT id, password_hash, email FROM users WHERE id = $1`, [boss.id]);
+    const reset = await t.get(PasswordsService).resetToken(creds);
+    // The list's log entry names the admin, whose account the reset holds.
+    const { setting, attempts } = await listWhileHeld(
+      stall,
+      () => t.gql(`mutation($input: ResetPasswordInput!) { resetPassword(input: $input) { token } }`, { input: { token: reset, newPassword: 'a long enough password' } }, { ip: freshIp() }),
+      () => t.gql(SET, { input: { groupId: group, domains: ['partner9.example'] } }, { token: boss.token }),
+    );
+    expect({ setting, attempts }).toEqual({ setting: 'done', attempts: 1 });
   });
 
   it('takes in a whole company at once, its log entry naming the first thousand and counting all', async () => {

@@ -6,7 +6,7 @@ import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { SignedTokens } from '../../../core/src/signed-tokens';
-import { USER_COLUMNS, UsersRepository } from '../users/users.repository';
+import { ACCOUNT_LOCK, USER_COLUMNS, UsersRepository } from '../users/users.repository';
 import { toUserModel, UserModel, UserRow } from '../users/user.model';
 import { normalizeEmail, recheckPassword } from './auth.service';
 import { readBound, signBound, stillBound } from './bound-tokens';
@@ -113,7 +113,7 @@ export class EmailChangeService {
     if (!claim) throw badToken();
     await this.uow.run(async (tx) => {
       const user = await tx.one<{ email: string | null; pending_email: string | null; is_placeholder: boolean; deleted_at: Date | null }>(
-        `SELECT email, pending_email, is_placeholder, deleted_at FROM users WHERE id = $1 FOR UPDATE`,
+        `SELECT email, pending_email, is_placeholder, deleted_at FROM users WHERE id = $1 ${ACCOUNT_LOCK}`,
         [claim.userId],
       );
       if (!user || user.is_placeholder || user.deleted_at) throw badToken();

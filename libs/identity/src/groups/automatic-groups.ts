@@ -61,10 +61,12 @@ export class AutomaticGroupsService {
     const [me] = await tx.query<{ domain: string | null }>(`SELECT ${verifiedDomainSql('u')} AS domain FROM users u WHERE u.id = $1`, [userId]);
     const domain = me?.domain ?? null;
     if (domain === before) return;
-    // Every group is held (FOR SHARE) while it decides, since any group's list may be gaining the
-    // domain: a list being set meanwhile (setDomains locks its group FOR UPDATE) waits for this,
-    // or this reads it set; either way the member is in or out as the list says.
-    const groups = await tx.query<{ id: string; listing: boolean }>(`SELECT id, COALESCE($1::text = ANY (automatic_domains), false) AS listing FROM groups FOR SHARE`, [domain]);
+    // Every group is held (FOR SHARE, in id order) while it decides, since any group's list may be
+    // gaining the domain: a list being set meanwhile (setDomains locks its group FOR UPDATE) waits
+    // for this, or this reads it set; either way the member is in or out as the list says. The
+    // caller holds the account (ACCOUNT_LOCK), which setDomains, taking the member in, never waits
+    // for: this waiting for its group is no deadlock.
+    const groups = await tx.query<{ id: string; listing: boolean }>(`SELECT id, COALESCE($1::text = ANY (automatic_domains), false) AS listing FROM groups ORDER BY id FOR SHARE`, [domain]);
     const listing = groups.filter((g) => g.listing).map((g) => g.id);
     // The rule's memberships of groups that do not list the domain now (all of them without one).
     const removed = await tx.query<{ group_id: string }>(

@@ -5,6 +5,18 @@ import { prepared } from '../../../core/src/database/prepared-statements';
 import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
 
 /** The columns of a `UserRow`, under a table alias when given. */
+/**
+ * How a transaction that changes an account holds its row when it may go on to lock groups (a
+ * confirmed address's automatic groups, the account's deletion): FOR NO KEY UPDATE. It excludes
+ * every other change of the row and every FOR SHARE reader (sign-in, `requireAdmissible`), but
+ * not the FOR KEY SHARE lock PostgreSQL takes on the row for a foreign key: a membership or a
+ * log entry naming the account, inserted while a group's row is held FOR UPDATE (`setDomains`,
+ * `updateGroup`). A transaction holding a group so never waits for an account, and an account's
+ * holder waiting for the group is no deadlock. (No key of `users` changes: its unique indexes are
+ * on expressions, so its updates take the same lock.)
+ */
+export const ACCOUNT_LOCK = 'FOR NO KEY UPDATE';
+
 export const USER_COLUMNS = (alias?: string) =>
   ['id', 'email', 'handle', 'display_name', 'role', 'trust_level', 'is_placeholder', 'created_at'].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
 const COLUMNS = USER_COLUMNS();
@@ -149,11 +161,11 @@ export class UsersRepository {
 
   /**
    * A user with their password hash, for changing or resetting the password; `lock` holds the
-   * row (FOR UPDATE) until the caller's transaction ends, so two changes decide one after the other.
+   * row (ACCOUNT_LOCK) until the caller's transaction ends, so two changes decide one after the other.
    */
   async findCredentials(userId: string, opts: { manager?: EntityManager; lock?: boolean } = {}): Promise<(UserRow & { password_hash: string | null }) | undefined> {
     const rows = await (opts.manager ?? this.ds.manager).query(
-      `SELECT ${COLUMNS}, password_hash FROM users WHERE id = $1${opts.lock ? ' FOR UPDATE' : ''}`,
+      `SELECT ${COLUMNS}, password_hash FROM users WHERE id = $1${opts.lock ? ` ${ACCOUNT_LOCK}` : ''}`,
       [userId],
     );
     return rows[0];
