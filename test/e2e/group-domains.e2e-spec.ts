@@ -316,6 +316,58 @@ describe('groups: automatic membership by e-mail domain', () => {
     expect({ setting, attempts }).toEqual({ setting: 'done', attempts: 1 });
   });
 
+  /** Runs `work` while a grant to `groupId` is being given (its row FOR NO KEY UPDATE, as grantSpaceAccess holds it): whether it ended or waited first. */
+  const whileGranting = async (groupId: string, spaceId: string, work: () => Promise<GqlResult>) => {
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR NO KEY UPDATE`, [groupId]);
+      await holder.query(`INSERT INTO space_grants (id, space_id, group_id, level) VALUES (gen_random_uuid(), $1, $2, 2)`, [spaceId, groupId]);
+      const working = work();
+      const outcome = await doneOrWaiting(working, 1);
+      await holder.commitTransaction();
+      expectOk(await working);
+      return outcome;
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+    }
+  };
+
+  it('confirms a new member’s address (the sign-up’s link, an admin’s invitation) without waiting for a grant being given to a group', async () => {
+    const { group } = await internal();
+    await setDomains(group, ['brand10.example']);
+    const elsewhere = await makeSpace(t, 'RESTRICTED');
+    const newcomer = await memberAt('brand10.example', { unverified: true });
+    const token = await t.get(EmailVerificationService).token({ id: newcomer.id, email: newcomer.email });
+    expect(await whileGranting(group, elsewhere.id, () => t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } }))).toBe('done');
+    expect(await members(group)).toContainEqual([newcomer.id, 'brand10.example']);
+
+    const email = `invited${++seq}@brand10.example`;
+    const { link } = expectOk(await t.gql(`mutation($input: CreateInviteInput!) { createInvite(input: $input) { link } }`, { input: { email } }, { token: admin.token })).createInvite;
+    const signUp = () => t.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`, {
+      input: { email, handle: `invited${seq}y`, password: 'a long enough password', inviteToken: new URL(link).searchParams.get('token') },
+    }, { ip: freshIp() });
+    expect(await whileGranting(group, (await makeSpace(t, 'RESTRICTED')).id, signUp)).toBe('done');
+    expect((await members(group)).length).toBe(2);
+  });
+
+  it('lets a member go while a grant is being given to the group only once it is given, and has the live rooms of its space check too', async () => {
+    const { group } = await internal();
+    const mover = await memberAt('brand11.example');
+    await setDomains(group, ['brand11.example']);
+    expect(await members(group)).toEqual([[mover.id, 'brand11.example']]);
+    const granted = await makeSpace(t, 'RESTRICTED');
+    const to = `mover${seq}@elsewhere11.example`;
+    await t.sql(`UPDATE users SET pending_email = $2, pending_email_at = now() WHERE id = $1`, [mover.id, to]);
+    const link = await t.get(EmailChangeService).token({ id: mover.id, pendingEmail: to });
+    const moving = () => t.gql(`mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`, { input: { token: link } });
+    expect(await whileGranting(group, granted.id, moving)).toBe('waiting');
+    expect(await members(group)).toEqual([]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE type = 'space.access_changed' AND aggregate_id = $1`, [granted.id])).toEqual([{ n: 1 }]);
+  });
+
   it('takes in a whole company at once, its log entry naming the first thousand and counting all', async () => {
     const { group } = await internal();
     await t.sql(

@@ -61,18 +61,24 @@ export class AutomaticGroupsService {
     const [me] = await tx.query<{ domain: string | null }>(`SELECT ${verifiedDomainSql('u')} AS domain FROM users u WHERE u.id = $1`, [userId]);
     const domain = me?.domain ?? null;
     if (domain === before) return;
-    // Every group is held (FOR SHARE, in id order) while it decides, since any group's list may be
-    // gaining the domain: a list being set meanwhile (setDomains locks its group FOR UPDATE) waits
-    // for this, or this reads it set; either way the member is in or out as the list says. The
-    // caller holds the account (ACCOUNT_LOCK), which setDomains, taking the member in, never waits
-    // for: this waiting for its group is no deadlock.
-    const groups = await tx.query<{ id: string; listing: boolean }>(`SELECT id, COALESCE($1::text = ANY (automatic_domains), false) AS listing FROM groups ORDER BY id FOR SHARE`, [domain]);
+    // Every group is held while it decides, since any group's list may be gaining the domain: a
+    // list being set meanwhile (setDomains locks its group FOR UPDATE) waits for this, or this
+    // reads it set; either way the member is in or out as the list says. FOR KEY SHARE, the
+    // weakest lock FOR UPDATE waits for: a grant being given (FOR NO KEY UPDATE) does not hold up
+    // a confirmation, and need not, since the rule takes people in whatever a group's grants (as
+    // an admin does). In id order. The caller holds the account (ACCOUNT_LOCK), which setDomains,
+    // taking the member in, never waits for: this waiting for its group is no deadlock.
+    const groups = await tx.query<{ id: string; listing: boolean }>(`SELECT id, COALESCE($1::text = ANY (automatic_domains), false) AS listing FROM groups ORDER BY id FOR KEY SHARE`, [domain]);
     const listing = groups.filter((g) => g.listing).map((g) => g.id);
     // The rule's memberships of groups that do not list the domain now (all of them without one).
     const removed = await tx.query<{ group_id: string }>(
       `DELETE FROM group_members WHERE user_id = $1 AND via_domain IS NOT NULL AND NOT owner AND NOT (group_id = ANY ($2::uuid[])) RETURNING group_id`,
       [userId, listing],
     );
+    // A loss is announced for the spaces the group holds grants on: the groups left are held FOR
+    // SHARE, as every other removal holds its group (GroupMemberships.lock), so a grant given
+    // meanwhile is read below or waits until the member is out.
+    if (removed.length) await tx.query(`SELECT 1 FROM groups WHERE id = ANY ($1::uuid[]) ORDER BY id FOR SHARE`, [removed.map((r) => r.group_id)]);
     let added: Array<{ group_id: string }> = [];
     if (domain) {
       // A group that lists both the old domain and the new one keeps the member, now by the new one.
