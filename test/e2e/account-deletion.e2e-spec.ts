@@ -148,8 +148,11 @@ describe('account deletion and anonymisation', () => {
     expect(await signedIn(otherSession)).toBeNull();
     // Live connections of those sessions are closed through this event.
     expect(await count('outbox', `type = 'user.sessions_revoked' AND aggregate_id = $1`, u.id)).toBe(1);
-    // A self-deletion is the owner's own act: nothing in the moderation log.
-    expect(await count('moderation_log', `target_id = $1`, u.id)).toBe(0);
+    // A self-deletion is the owner's own act: nothing in the moderation log but its leaving its
+    // group, logged as every membership change is, by the account's id.
+    expect(await t.sql(`SELECT action, actor_id, reason FROM moderation_log WHERE target_id = $1`, [u.id])).toEqual([
+      { action: 'group.member_remove', actor_id: u.id, reason: 'account deleted' },
+    ]);
   });
 
   it('leaves sign-in, resets and new notifications to nobody, and frees the handle and address', async () => {
@@ -234,7 +237,10 @@ describe('account deletion and anonymisation', () => {
     const row = await expectAnonymised(u, kept);
     expect(res.handle).toBe(row.handle);
     const entries = expectOk(await t.gql(LOG, {}, { token: admin.token })).moderationLog.edges.map((e: any) => e.node).filter((e: any) => e.targetId === u.id);
-    expect(entries).toEqual([{ action: 'user.anonymize', targetType: 'user', targetId: u.id, actor: { id: admin.id }, before: null, after: null, reason: null }]);
+    expect(entries).toEqual([
+      { action: 'user.anonymize', targetType: 'user', targetId: u.id, actor: { id: admin.id }, before: null, after: null, reason: null },
+      { action: 'group.member_remove', targetType: 'user', targetId: u.id, actor: { id: admin.id }, before: null, after: expect.stringMatching(/^\{"groupId":"[0-9a-f-]{36}"\}$/), reason: 'account deleted' },
+    ]);
     const stored = await t.sql(`SELECT to_jsonb(l) AS j FROM moderation_log l WHERE target_id = $1`, [u.id]);
     for (const secret of [u.handle, u.email, 'leaver']) expect(JSON.stringify(stored)).not.toContain(secret);
     // Once is enough: a second anonymisation is refused and writes nothing.
@@ -247,8 +253,27 @@ describe('account deletion and anonymisation', () => {
   it('takes a moderator’s role with their account, and logs the role it took', async () => {
     const u = await busyMember('MODERATOR');
     expect(expectOk(await t.gql(ANONYMIZE, { id: u.id }, { token: admin.token })).anonymizeUser.role).toBe('MEMBER');
-    const [entry] = await t.sql(`SELECT action, before, after FROM moderation_log WHERE target_id = $1`, [u.id]);
+    const [entry] = await t.sql(`SELECT action, before, after FROM moderation_log WHERE target_id = $1 AND action = 'user.anonymize'`, [u.id]);
     expect(entry).toEqual({ action: 'user.anonymize', before: { role: 'MODERATOR' }, after: null });
+  });
+
+  it('takes the account out of its groups as any removal does: each logged by ids alone, and the live rooms of the spaces they opened check again', async () => {
+    for (const byAdmin of [false, true]) {
+      const u = await busyMember();
+      const [member, owned] = [await makeGroup(t), await makeGroup(t)];
+      await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [member, u.id]);
+      await t.sql(`INSERT INTO group_members (group_id, user_id, owner) VALUES ($1, $2, true)`, [owned, u.id]);
+      const restricted = await makeSpace(t, 'RESTRICTED', [{ groupId: owned, level: 'PARTICIPATE' }]);
+      const [{ group_id: first }] = await t.sql(`SELECT group_id FROM group_members WHERE user_id = $1 AND group_id NOT IN ($2, $3)`, [u.id, member, owned]);
+      expectOk(byAdmin ? await t.gql(ANONYMIZE, { id: u.id }, { token: admin.token }) : await del(u, PASSWORD));
+      const actor = byAdmin ? admin.id : u.id;
+      const removals = await t.sql(`SELECT actor_id, target_type, target_id, reason, before, after FROM moderation_log WHERE action = 'group.member_remove' AND target_id = $1 ORDER BY after->>'groupId'`, [u.id]);
+      const entry = (groupId: string, before: unknown = null) => ({ actor_id: actor, target_type: 'user', target_id: u.id, reason: 'account deleted', before, after: { groupId } });
+      expect(removals).toEqual([entry(first), entry(member), entry(owned, { owner: true })].sort((a, b) => (a.after.groupId < b.after.groupId ? -1 : 1)));
+      expect(await count('outbox', `type = 'space.access_changed' AND aggregate_id = $1`, restricted.id)).toBe(1);
+      // Nothing about the person: the account and the groups by their ids.
+      for (const secret of [u.handle, u.email, 'leaver', 'Deleted user']) expect(JSON.stringify(removals)).not.toContain(secret);
+    }
   });
 
   it('refuses admins as targets, non-admins as actors, and ids of nobody, writing nothing', async () => {

@@ -316,6 +316,36 @@ describe('groups: automatic membership by e-mail domain', () => {
     expect({ setting, attempts }).toEqual({ setting: 'done', attempts: 1 });
   });
 
+  it('takes nobody in whose account is being deleted at that moment: the account ends in no group', async () => {
+    const { group } = await internal();
+    const brand = 'brand12.example';
+    const leaver = await memberAt(brand);
+    const elsewhere = await makeGroup(t);
+    await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [elsewhere, leaver.id]);
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    let results: GqlResult[] = [];
+    try {
+      // The deletion, holding the account, waits for one of its memberships (as an owner removing them holds it).
+      await holder.startTransaction();
+      await holder.query(`SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 FOR UPDATE`, [elsewhere, leaver.id]);
+      const deleting = t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: leaver.id }, { token: admin.token });
+      await waitFor(1);
+      // The list would take the account in (its address is at the domain until the deletion commits).
+      const listing = t.gql(SET, { input: { groupId: group, domains: [brand] } }, { token: admin.token });
+      await waitFor(2);
+      await holder.commitTransaction();
+      results = await Promise.all([deleting, listing]);
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+    }
+    results.forEach(expectOk);
+    expect(await t.sql(`SELECT group_id FROM group_members WHERE user_id = $1`, [leaver.id])).toEqual([]);
+    const [entry] = await t.sql(`SELECT after FROM moderation_log WHERE action = 'group.automatic_domains' AND target_id = $1`, [group]);
+    expect(entry.after.added).toEqual([]);
+  });
+
   /** Runs `work` while a grant to `groupId` is being given (its row FOR NO KEY UPDATE, as grantSpaceAccess holds it): whether it ended or waited first. */
   const whileGranting = async (groupId: string, spaceId: string, work: () => Promise<GqlResult>) => {
     const holder = t.ds.createQueryRunner();

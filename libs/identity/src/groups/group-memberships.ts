@@ -136,6 +136,26 @@ export class GroupMemberships {
   }
 
   /**
+   * Takes an account being deleted (AccountDeletionService, which holds its row with ACCOUNT_LOCK)
+   * out of every group and ends its requests, each membership told as `remove` tells one: in the
+   * moderation log, naming the account and the group by their ids alone (its `group.member_add`
+   * entries named as much; nothing of what the deletion erases), and the live rooms of the spaces
+   * the groups hold grants on check again. Every group is held FOR SHARE first, as every removal
+   * holds its group: a list of domains being set (FOR UPDATE) that takes the account in is over
+   * and its membership goes with the others, or it waits and finds the account deleted; a grant
+   * being given is announced with the loss, or waits for it.
+   */
+  async removeDeletedAccount(tx: Tx, userId: string, actorId: string | null): Promise<void> {
+    await tx.query(`SELECT count(*) FROM (SELECT 1 FROM groups ORDER BY id FOR SHARE) g`);
+    const removed = await tx.query<{ group_id: string; owner: boolean }>(`DELETE FROM group_members WHERE user_id = $1 RETURNING group_id, owner`, [userId]);
+    await tx.query(`DELETE FROM group_requests WHERE user_id = $1`, [userId]);
+    for (const { group_id: groupId, owner } of removed) {
+      await this.log(tx, 'group.member_remove', { groupId, userId, actorId, reason: 'account deleted' }, owner ? { owner: true } : undefined);
+    }
+    await announceAccessLoss(tx, removed.map((r) => r.group_id));
+  }
+
+  /**
    * Memberships a statement of the automatic rule added and removed itself (AutomaticGroupsService),
    * told as `add` and `remove` tell theirs: each in the moderation log, and the live rooms of the
    * spaces the groups left hold grants on check again.

@@ -9,7 +9,8 @@ import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { emitSessionsRevoked, recheckPassword } from '../auth/auth.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
-import { USER_COLUMNS, UsersRepository } from './users.repository';
+import { ACCOUNT_LOCK, USER_COLUMNS, UsersRepository } from './users.repository';
+import { GroupMemberships } from '../groups/group-memberships';
 
 /** What an anonymised account is called: its handle is `deleted-<8 hex>`, unique, and fits the handles' CHECK. */
 export const DELETED_DISPLAY_NAME = 'Deleted user';
@@ -38,6 +39,7 @@ export class AccountDeletionService {
     private readonly limiter: RateLimiter,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
+    private readonly memberships: GroupMemberships,
   ) {}
 
   /**
@@ -61,7 +63,7 @@ export class AccountDeletionService {
       if (!locked || locked.deleted_at) throw AppError.unauthenticated();
       if (locked.password_hash !== user.password_hash) throw AppError.conflict('Your password was changed meanwhile; try again');
       if (locked.role !== GlobalRoleEnum.MEMBER) throw staffRefused();
-      await this.anonymize(tx, locked);
+      await this.anonymize(tx, locked, userId);
     });
   }
 
@@ -79,7 +81,7 @@ export class AccountDeletionService {
       if (!locked) throw AppError.notFound('User not found');
       if (locked.role === GlobalRoleEnum.ADMIN) throw AppError.forbidden('Admins cannot be anonymised: make them a member first');
       if (locked.deleted_at) throw AppError.conflict('This account is deleted already');
-      const row = await this.anonymize(tx, locked);
+      const row = await this.anonymize(tx, locked, viewer.id);
       await this.audit.append(tx, {
         actorId: viewer.id,
         action: 'user.anonymize',
@@ -95,13 +97,13 @@ export class AccountDeletionService {
 
   private async lockUser(tx: Tx, userId: string) {
     return tx.one<UserRow & { password_hash: string | null; deleted_at: Date | null }>(
-      `SELECT ${USER_COLUMNS()}, password_hash, deleted_at FROM users WHERE id = $1 FOR UPDATE`,
+      `SELECT ${USER_COLUMNS()}, password_hash, deleted_at FROM users WHERE id = $1 ${ACCOUNT_LOCK}`,
       [userId],
     );
   }
 
   /** The anonymisation itself, in the caller's transaction, on the locked row of an account not deleted yet. */
-  private async anonymize(tx: Tx, user: UserRow): Promise<UserRow> {
+  private async anonymize(tx: Tx, user: UserRow, actorId: string | null): Promise<UserRow> {
     const [row] = await tx.query<UserRow>(
       `UPDATE users SET handle = $2, display_name = $3, email = NULL, password_hash = NULL, email_verified_at = NULL, pending_email = NULL, pending_email_at = NULL,
               bio = NULL, bio_html = NULL, location = NULL, website = NULL,
@@ -112,13 +114,11 @@ export class AccountDeletionService {
     // What is about the person, not the community's: who they are with (groups and requests to join them, grants,
     // ignores both ways), what they follow, read, keep (bookmarks) and were writing (drafts), their
     // settings and their news. Votes (idea and poll votes), reactions, ratings and credits stay with the content they count for.
-    // Group memberships go around GroupMemberships on purpose: no `group.member_remove` entries
-    // (the log names the account by `user.anonymize` alone, not the groups it was in) and no
-    // `space.access_changed` (the account's live connections are closed below, with its sessions).
+    // Its groups as any member leaves them (logged by ids alone, live rooms told), after its row:
+    // the account first, then the groups, as every write that holds an account takes them.
+    await this.memberships.removeDeletedAccount(tx, user.id, actorId);
     await tx.query(
-      `WITH g AS (DELETE FROM group_members WHERE user_id = $1),
-            gr AS (DELETE FROM group_requests WHERE user_id = $1),
-            sg AS (DELETE FROM space_grants WHERE user_id = $1),
+      `WITH sg AS (DELETE FROM space_grants WHERE user_id = $1),
             i AS (DELETE FROM user_ignores WHERE user_id = $1 OR ignored_user_id = $1),
             tw AS (DELETE FROM topic_watches WHERE user_id = $1),
             bw AS (DELETE FROM board_watches WHERE user_id = $1),
