@@ -4,6 +4,8 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { GROUP_ADDS_PER_OWNER, GROUP_JOINS_PER_USER } from '../../libs/identity/src/groups/group-members.service';
 import { GROUP_REQUESTS_PER_USER } from '../../libs/identity/src/groups/group-requests.service';
+import { GroupMemberships } from '../../libs/identity/src/groups/group-memberships';
+import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { publishedArticle } from '../factories/knowledge';
@@ -654,6 +656,42 @@ describe('groups: owners, visibility and self-service membership', () => {
       const [decided] = await t.sql(`SELECT accepted, decided_by FROM group_requests WHERE id = $1`, [requestId]);
       expect(await memberIds(g.id)).toEqual(decided.accepted ? [o1.id, o2.id, asker.id].sort() : [o1.id, o2.id].sort());
       expect(await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE type = 'group.membership_decided' AND payload->>'requestId' = $1`, [requestId])).toEqual([{ n: 1 }]);
+    });
+
+    it('accepting a request as its requester deletes their account: no deadlock (the account is locked before the request), and the account ends in no group', async () => {
+      const owner = await makeUser(t);
+      const asker = await makeUser(t, { passwordHash: await hashPassword('a long enough password') });
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [owner] });
+      const elsewhere = await makeG({ members: [asker] });
+      expectOk(await request(asker, g.id));
+      const requestId = (await pendingOf(g.id, asker))!;
+      const attempts = jest.spyOn(t.get(GroupMemberships), 'lock');
+      const holder = t.ds.createQueryRunner();
+      await holder.connect();
+      let results: GqlResult[] = [];
+      let decisions = 0;
+      try {
+        // The deletion, holding the account, waits for one of its memberships (as an owner removing them holds it)...
+        await holder.startTransaction();
+        await holder.query(`SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 FOR UPDATE`, [elsewhere.id, asker.id]);
+        const deleting = t.gql(`mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`, { input: { password: 'a long enough password' } }, as(asker));
+        await waiting(t.ds, 1);
+        // ...and the decision waits for the account, before it takes the request the deletion deletes next.
+        const accepting = t.gql(DECIDE, { input: { requestId, accept: true } }, as(owner));
+        await waiting(t.ds, 2);
+        await holder.commitTransaction();
+        results = await Promise.all([deleting, accepting]);
+        decisions = attempts.mock.calls.length;
+      } finally {
+        if (holder.isTransactionActive) await holder.rollbackTransaction();
+        await holder.release();
+        attempts.mockRestore();
+      }
+      expect(expectOk(results[0]).deleteMyAccount).toBe(true);
+      // Tried once (a deadlock is tried again): the account was gone, its request with it.
+      expect([results[1].errors?.[0]?.extensions.code, decisions]).toEqual(['NOT_FOUND', 1]);
+      expect(await t.sql(`SELECT group_id FROM group_members WHERE user_id = $1`, [asker.id])).toEqual([]);
+      expect(await t.sql(`SELECT id FROM group_requests WHERE user_id = $1`, [asker.id])).toEqual([]);
     });
 
     it('an account deleted takes its requests with it; joining another way closes a waiting request', async () => {

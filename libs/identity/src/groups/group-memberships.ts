@@ -93,14 +93,14 @@ export class GroupMemberships {
    * not: membership does nothing while the account cannot sign in, a ban is meant to be final,
    * and an owner adding a banned account back is abuse to stop, not to carry out. The account's
    * row is held FOR SHARE: an account being deleted meanwhile is deleted after this change (and
-   * takes the membership with it), or before it, and is refused.
+   * takes the membership with it), or before it, and is refused (NOT_FOUND saying `notFound`).
    */
-  async requireAdmissible(tx: Tx, viewer: Viewer, userId: string): Promise<void> {
+  async requireAdmissible(tx: Tx, viewer: Viewer, userId: string, opts: { notFound?: string } = {}): Promise<void> {
     const account = await tx.one<{ barred: boolean }>(
       `SELECT ${AccessService.barredSiteWideSql('u.id')} AS barred FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL AND NOT u.is_placeholder FOR SHARE OF u`,
       [userId],
     );
-    if (!account) throw AppError.notFound('User not found');
+    if (!account) throw AppError.notFound(opts.notFound ?? 'User not found');
     if (account.barred && !viewer.isAdmin) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT_BARRED);
   }
 

@@ -80,20 +80,24 @@ export class GroupRequestsService {
   async decide(viewer: Viewer, input: DecideGroupRequestInput): Promise<GroupModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const groupId = await this.uow.run(async (tx) => {
-      const named = await tx.one<{ group_id: string }>(`SELECT group_id FROM group_requests WHERE id = $1`, [input.requestId]);
+      // Who asked never changes: read before anything is locked.
+      const named = await tx.one<{ group_id: string; user_id: string }>(`SELECT group_id, user_id FROM group_requests WHERE id = $1`, [input.requestId]);
       if (!named) throw AppError.notFound('Request not found');
-      // The group first, then the request, as every other path takes them.
+      // The group, then (accepting) the requester's account, then the request: the order every
+      // path takes them in. An account's deletion holds the account, then deletes its requests:
+      // an acceptance waits for the account before it holds the request, not the other way round.
       const group = await this.memberships.lock(tx, viewer, named.group_id, { notFound: 'Request not found' });
       if (!(await this.memberships.manages(tx, viewer, group))) throw AppError.notFound('Request not found');
-      const request = await tx.one<{ user_id: string; decided_at: Date | null }>(`SELECT user_id, decided_at FROM group_requests WHERE id = $1 FOR UPDATE`, [input.requestId]);
-      if (!request) throw AppError.notFound('Request not found');
-      if (request.decided_at) throw AppError.conflict('This request was decided already');
       // Declining stays its owners' too.
       if (input.accept) {
         if (!(await this.memberships.mayAdmit(tx, viewer, group.id))) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT);
-        // A requester suspended or banned site-wide since they asked: an owner declines, an admin may still accept.
-        await this.memberships.requireAdmissible(tx, viewer, request.user_id);
+        // A requester suspended or banned site-wide since they asked: an owner declines, an admin
+        // may still accept. One whose account was deleted meanwhile took the request with it.
+        await this.memberships.requireAdmissible(tx, viewer, named.user_id, { notFound: 'Request not found' });
       }
+      const request = await tx.one<{ user_id: string; decided_at: Date | null }>(`SELECT user_id, decided_at FROM group_requests WHERE id = $1 FOR UPDATE`, [input.requestId]);
+      if (!request) throw AppError.notFound('Request not found');
+      if (request.decided_at) throw AppError.conflict('This request was decided already');
       await tx.query(`UPDATE group_requests SET decided_at = now(), decided_by = $2, accepted = $3 WHERE id = $1`, [input.requestId, viewer.id, input.accept]);
       if (input.accept) {
         await this.memberships.add(tx, { groupId: group.id, userId: request.user_id, actorId: viewer.id, reason: 'request accepted', details: { requestId: input.requestId } });
