@@ -8,6 +8,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { freshIp } from '../support/fresh-ip';
+import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const SET = `mutation($input: SetGroupAutomaticDomainsInput!) { setGroupAutomaticDomains(input: $input) { id automaticDomains } }`;
@@ -51,28 +52,6 @@ describe('groups: automatic membership by e-mail domain', () => {
   const reads = async (u: TestUser, topic: string) => !(await t.gql(TOPIC, { id: topic }, { token: u.token })).errors;
   const setDomains = async (groupId: string, domains: string[]) => expectOk(await t.gql(SET, { input: { groupId, domains } }, { token: admin.token })).setGroupAutomaticDomains;
 
-  /** How many statements wait for a lock now (read on a connection of its own: a transaction reads one snapshot of the server's activity). */
-  const lockWaits = async () =>
-    (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock'`))[0].n as number;
-  /** Waits until `count` statements wait for a lock. */
-  const waitFor = async (count: number) => {
-    for (let i = 0; i < 100; i++) {
-      if ((await lockWaits()) >= count) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`fewer than ${count} statements wait for a lock`);
-  };
-  /** Whether `work` ends ('done') or, first, `count` statements wait for a lock at once ('waiting': it is one of them). */
-  const doneOrWaiting = async (work: Promise<unknown>, count: number) => {
-    let done = false;
-    const ended = work.then(() => (done = true), () => (done = true));
-    for (let i = 0; i < 100; i++) {
-      if (done) return 'done';
-      if ((await lockWaits()) >= count) return 'waiting';
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 50))]);
-    }
-    throw new Error('neither ended nor waited for a lock');
-  };
   /**
    * Runs `change` (a write that holds an account, then locks every group) until it waits for
    * `stall`, a group held on a connection of its own as a change of its settings holds it; then
@@ -88,9 +67,9 @@ describe('groups: automatic membership by e-mail domain', () => {
       await holder.startTransaction();
       await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR UPDATE`, [stall]);
       const changing = change();
-      await waitFor(1);
+      await waitForLockWaits(t, 1);
       const listing = list();
-      const setting = await doneOrWaiting(listing, 2);
+      const setting = await doneOrWaiting(t, listing, 2);
       await holder.commitTransaction();
       (await Promise.all([listing, changing])).forEach(expectOk);
       return { setting, attempts: runs.mock.calls.length };
@@ -258,7 +237,7 @@ describe('groups: automatic membership by e-mail domain', () => {
       await holder.query(`UPDATE group_requests SET decided_at = now(), decided_by = $2, accepted = true WHERE id = $1`, [requestId, admin.id]);
       const token = await t.get(EmailVerificationService).token({ id: asker.id, email: asker.email });
       const confirming = t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } });
-      await waitFor(1);
+      await waitForLockWaits(t, 1);
       await holder.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [group, asker.id]);
       await holder.commitTransaction();
       confirmed = await confirming;
@@ -330,10 +309,10 @@ describe('groups: automatic membership by e-mail domain', () => {
       await holder.startTransaction();
       await holder.query(`SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 FOR UPDATE`, [elsewhere, leaver.id]);
       const deleting = t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: leaver.id }, { token: admin.token });
-      await waitFor(1);
+      await waitForLockWaits(t, 1);
       // The list would take the account in (its address is at the domain until the deletion commits).
       const listing = t.gql(SET, { input: { groupId: group, domains: [brand] } }, { token: admin.token });
-      await waitFor(2);
+      await waitForLockWaits(t, 2);
       await holder.commitTransaction();
       results = await Promise.all([deleting, listing]);
     } finally {
@@ -355,7 +334,7 @@ describe('groups: automatic membership by e-mail domain', () => {
       await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR NO KEY UPDATE`, [groupId]);
       await holder.query(`INSERT INTO space_grants (id, space_id, group_id, level) VALUES (gen_random_uuid(), $1, $2, 2)`, [spaceId, groupId]);
       const working = work();
-      const outcome = await doneOrWaiting(working, 1);
+      const outcome = await doneOrWaiting(t, working, 1);
       await holder.commitTransaction();
       expectOk(await working);
       return outcome;

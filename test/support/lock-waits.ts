@@ -1,0 +1,32 @@
+import { TestApp } from './test-app';
+
+/**
+ * How many statements of the test's database wait for a lock now. Read through the app's pool,
+ * never on a connection inside a transaction: there the server's activity is one snapshot, taken
+ * at the transaction's first look.
+ */
+export async function lockWaits(t: TestApp): Promise<number> {
+  const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock'`);
+  return n;
+}
+
+/** Waits until `count` statements wait for a lock at once. */
+export async function waitForLockWaits(t: TestApp, count: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await lockWaits(t)) >= count) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`fewer than ${count} statements wait for a lock`);
+}
+
+/** Whether `work` ends ('done') or, first, `count` statements wait for a lock at once ('waiting': it is one of them). */
+export async function doneOrWaiting(t: TestApp, work: Promise<unknown>, count: number): Promise<'done' | 'waiting'> {
+  let done = false;
+  const ended = work.then(() => (done = true), () => (done = true));
+  for (let i = 0; i < 100; i++) {
+    if (done) return 'done';
+    if ((await lockWaits(t)) >= count) return 'waiting';
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 50))]);
+  }
+  throw new Error('neither ended nor waited for a lock');
+}
