@@ -1,7 +1,9 @@
+import { AUDIT_LOCK } from '../../libs/core/src/audit/audit-log';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { freshIp } from '../support/fresh-ip';
+import { doneOrWaiting } from '../support/lock-waits';
 import { smtpServer } from '../support/smtp-server';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
@@ -127,6 +129,54 @@ describe('invitations', () => {
     // One for an address is not for another member.
     const bound = tokenOf((await invite({ email: `elsewhere${++seq}@example.org` })).link);
     expectError(await t.gql(REDEEM, { token: bound }, { token: member.token }), 'BAD_USER_INPUT');
+  });
+
+  /**
+   * Runs `work` while a grant to `groupId` is being given on a connection of its own (the group's
+   * row FOR NO KEY UPDATE, as grantSpaceAccess holds it, and the grant written): whether it ended
+   * or waited first, and whether the moderation log's lock was free meanwhile (a grant logs
+   * itself: a change holding that lock while it waits for the group would deadlock with it).
+   */
+  const whileGranting = async (groupId: string, work: () => Promise<GqlResult>) => {
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR NO KEY UPDATE`, [groupId]);
+      const space = await makeSpace(t, 'RESTRICTED');
+      await holder.query(`INSERT INTO space_grants (id, space_id, group_id, level) VALUES (gen_random_uuid(), $1, $2, 2)`, [space.id, groupId]);
+      const working = work();
+      const outcome = await doneOrWaiting(t, working, 1);
+      const [{ free }] = await holder.query(`SELECT pg_try_advisory_xact_lock($1) AS free`, [AUDIT_LOCK]);
+      await holder.commitTransaction();
+      return { outcome, logFree: free as boolean, result: await working };
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+    }
+  };
+
+  it('redeems one into its groups in turn with a grant being given to one (the group’s row is locked, as for any other way in)', async () => {
+    const member = await makeUser(t);
+    const group = await makeGroup(t);
+    const token = tokenOf((await invite({ groupIds: [group], maxUses: 5 })).link);
+    const { outcome, logFree, result } = await whileGranting(group, () => t.gql(REDEEM, { token }, { token: member.token }));
+    expect({ outcome, logFree }).toEqual({ outcome: 'waiting', logFree: true });
+    expect(expectOk(result).redeemInvite).toBe(true);
+    expect(await t.sql(`SELECT user_id FROM group_members WHERE group_id = $1`, [group])).toEqual([{ user_id: member.id }]);
+  });
+
+  it('signs up with an admin’s invitation into groups, at a domain a group takes in, with a grant being given to one: in turn, not holding the moderation log meanwhile', async () => {
+    const [invited, automatic] = [await makeGroup(t), await makeGroup(t)];
+    await t.sql(`UPDATE groups SET automatic_domains = '{brand.example}' WHERE id = $1`, [automatic]);
+    const email = `hire${++seq}@brand.example`;
+    const token = tokenOf((await invite({ email, groupIds: [invited] })).link);
+    const { outcome, logFree, result } = await whileGranting(invited, () => signUp(token, { email }));
+    expect({ outcome, logFree }).toEqual({ outcome: 'waiting', logFree: true });
+    const { id } = expectOk(result).signUp.user;
+    expect(await t.sql(`SELECT group_id, via_domain FROM group_members WHERE user_id = $1 ORDER BY group_id`, [id])).toEqual(
+      [{ group_id: invited, via_domain: null }, { group_id: automatic, via_domain: 'brand.example' }].sort((a, b) => (a.group_id < b.group_id ? -1 : 1)),
+    );
   });
 
   it('refuses what was withdrawn, expired or forged, and writes nothing', async () => {

@@ -6,7 +6,7 @@ import { Tx } from '../database/unit-of-work';
 import { newId } from '../ids';
 
 /** Advisory-lock key that serialises appends, so the hash chain never forks. */
-const AUDIT_LOCK = 0x61756469; // "audi"
+export const AUDIT_LOCK = 0x61756469; // "audi"
 
 export interface AuditEntryInput {
   /** Null for automatic actions (automod, expiry). */

@@ -170,9 +170,12 @@ export class AuthService {
            RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
           [id, email, handle, input.displayName?.trim() || handle, passwordHash, role, opts.emailVerified],
         );
-        // A confirmed address at a group's automatic domain puts the account in that group at once.
-        if (opts.emailVerified) await this.automaticGroups.syncUser(new Tx(m), id, null);
+        // A confirmed address at a group's automatic domain puts the account in that group at once:
+        // the groups are held now, the account put in them after `inTx` (which locks an invitation
+        // and its groups), so that nothing is waited for once the moderation log is written.
+        const sync = opts.emailVerified ? await this.automaticGroups.prepareSync(new Tx(m), id, null) : null;
         const extra = (inTx ? await inTx(m, id) : undefined) as X;
+        await sync?.();
         return { user: toUserModel(rows[0]), extra };
       });
     } catch (err) {

@@ -61,6 +61,17 @@ export class GroupMemberships {
   }
 
   /**
+   * Groups someone is put in on an admin's word rather than by the viewer (an invitation's, as
+   * the admin who made it), locked as `lock` locks one (FOR SHARE, in id order), whoever they
+   * are seen by: a change of their settings or a grant being given is over before, or waits.
+   * The ids of those that exist.
+   */
+  async lockAll(tx: Tx, groupIds: string[]): Promise<string[]> {
+    if (!groupIds.length) return [];
+    return (await tx.query<{ id: string }>(`SELECT id FROM groups WHERE id = ANY ($1::uuid[]) ORDER BY id FOR SHARE`, [groupIds])).map((g) => g.id);
+  }
+
+  /**
    * Whether the viewer may manage the group's members (an admin, or one of its owners). An
    * owner's membership row is locked FOR SHARE, so an admin taking their ownership away waits
    * for what they are doing, or comes first and this refuses.

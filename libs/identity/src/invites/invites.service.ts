@@ -172,7 +172,8 @@ export class InvitesService {
     if (!viewer.id) throw AppError.unauthenticated();
     const userId = viewer.id;
     return this.uow.run(async (tx) => {
-      const [me] = await tx.query<{ email: string | null }>(`SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL`, [userId]);
+      // Held (FOR SHARE) as an admin adding them would hold it: a deletion meanwhile comes first, or after.
+      const [me] = await tx.query<{ email: string | null }>(`SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE`, [userId]);
       if (!me) throw AppError.unauthenticated();
       return this.redeemIn(tx, token, { id: userId, email: me.email });
     });
@@ -189,10 +190,13 @@ export class InvitesService {
     const [again] = row ? await tx.query(`SELECT 1 FROM invite_redemptions WHERE invite_id = $1 AND user_id = $2`, [row.id, member.id]) : [];
     if (again) return false;
     this.redeemable(row, member.email);
+    // Its groups held as every way in holds a group, before anything is written or logged: a
+    // change of their settings or a grant being given to one is over, or waits for this.
+    const groupIds = await this.memberships.lockAll(tx, row!.group_ids);
     await tx.query(`UPDATE invites SET uses = uses + 1 WHERE id = $1`, [row!.id]);
     await tx.query(`INSERT INTO invite_redemptions (invite_id, user_id) VALUES ($1, $2)`, [row!.id, member.id]);
     // Each as if the admin who invited added them: logged so, and a request of theirs to join goes.
-    for (const groupId of row!.group_ids) {
+    for (const groupId of groupIds) {
       await this.memberships.add(tx, { groupId, userId: member.id, actorId: row!.created_by, reason: 'invitation', details: { inviteId: row!.id } });
     }
     return true;
