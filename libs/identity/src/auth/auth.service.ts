@@ -210,7 +210,7 @@ export class AuthService {
     await this.limiter.clear(SIGN_IN_PER_LOGIN, accountKey);
     await this.refuseSuspended(user.id);
     const token = await this.ds.transaction(async (m) => {
-      // Under a share lock on the account, which a password change or reset takes for update:
+      // Under a share lock on the account, which a password change or reset holds exclusively (ACCOUNT_LOCK):
       // a password replaced since it was checked here (signing every session out) refuses this
       // one too, instead of leaving it open on the old password.
       const [current]: Array<{ password_hash: string | null }> = await m.query(`SELECT password_hash FROM users WHERE id = $1 FOR SHARE`, [user.id]);

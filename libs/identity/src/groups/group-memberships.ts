@@ -32,9 +32,10 @@ export interface MembershipChange {
 
 /**
  * The writes every way into or out of a group goes through (an admin's or owner's, joining,
- * leaving, an accepted request, an invitation), in the caller's transaction: each change is in
- * the moderation log, since membership decides who reads restricted spaces, and a removal makes
- * the live rooms of the spaces the group holds grants on check their members again.
+ * leaving, an accepted request, an invitation, an account's deletion), in the caller's
+ * transaction: each change is in the moderation log, since membership decides who reads
+ * restricted spaces, and a removal makes the live rooms of the spaces the group holds grants on
+ * check their members again.
  */
 @Injectable()
 export class GroupMemberships {

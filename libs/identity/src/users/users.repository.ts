@@ -4,7 +4,6 @@ import { LastSeenRow, ProfileRow, UserRow } from './user.model';
 import { prepared } from '../../../core/src/database/prepared-statements';
 import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
 
-/** The columns of a `UserRow`, under a table alias when given. */
 /**
  * How a transaction that changes an account holds its row when it may go on to lock groups (a
  * confirmed address's automatic groups, the account's deletion): FOR NO KEY UPDATE. It excludes
@@ -17,6 +16,7 @@ import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
  */
 export const ACCOUNT_LOCK = 'FOR NO KEY UPDATE';
 
+/** The columns of a `UserRow`, under a table alias when given. */
 export const USER_COLUMNS = (alias?: string) =>
   ['id', 'email', 'handle', 'display_name', 'role', 'trust_level', 'is_placeholder', 'created_at'].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
 const COLUMNS = USER_COLUMNS();
