@@ -1,3 +1,4 @@
+import { MigrationInterface } from 'typeorm';
 import { newId } from '../../libs/core/src/ids';
 import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
 import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
@@ -5,6 +6,7 @@ import { SearchTermsMarks1764817200000 } from '../../migrations/1764817200000-se
 import { SearchTermsSegmented1764820800000 } from '../../migrations/1764820800000-search-terms-segmented';
 import { SearchTermsOptionalMarks1764828000000 } from '../../migrations/1764828000000-search-terms-optional-marks';
 import { SearchTermsLetterVariants1764835200000 } from '../../migrations/1764835200000-search-terms-letter-variants';
+import { SearchTermsFormatSeven1764954000000 } from '../../migrations/1764954000000-search-terms-format-7';
 import { searchDocument, searchEngineContract } from '../support/search-contract';
 import { bootTestApp, TestApp } from '../support/test-app';
 
@@ -23,6 +25,16 @@ if (process.env.MEILI_URL) {
   describe('search engine contract: meilisearch', () => {
     it.skip('runs when MEILI_URL is set (docker compose -f docker/compose.meilisearch.yml up)', () => undefined);
   });
+}
+
+/** Runs a migration's `up` on a test's database, as an upgrade does. */
+async function upgrade(t: TestApp, migration: MigrationInterface): Promise<void> {
+  const runner = t.ds.createQueryRunner();
+  try {
+    await migration.up(runner);
+  } finally {
+    await runner.release();
+  }
 }
 
 /** A test on the PostgreSQL engine alone, over a database of its own. */
@@ -65,12 +77,7 @@ describe('postgres engine: Chinese, Japanese and Thai letters', () => {
 
       // Runs an older release wrote (whole sentences, as PostgreSQL read them) go with the upgrade.
       await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('咖啡馆', $1), ('wi密码', $1), ('ฉันชอบกาแฟ', $1), ('コーヒー', $1), ('𠮷野家', $1)`, [space]);
-      const runner = t.ds.createQueryRunner();
-      try {
-        await new SearchTermsSegmented1764820800000().up(runner);
-      } finally {
-        await runner.release();
-      }
+      await upgrade(t, new SearchTermsSegmented1764820800000());
       expect(await terms()).toEqual(['cafe', '좋아해요', '커피를'].sort());
     }));
 });
@@ -166,12 +173,7 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
       // An older release's words (marks taken off) go with the upgrade, and the rebuild writes
       // the words again as the index holds them, though this process remembers writing them.
       await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('नमसत', $1), ('दनय', $1)`, [space]);
-      const runner = t.ds.createQueryRunner();
-      try {
-        await new SearchTermsMarks1764817200000().up(runner);
-      } finally {
-        await runner.release();
-      }
+      await upgrade(t, new SearchTermsMarks1764817200000());
       expect(await terms()).toEqual(['cafe', 'izmir']);
       await engine.upsert([greeting, voiced, unvoiced]);
       expect(await terms()).toEqual(['cafe', 'izmir', 'दुनिया', 'नमस्ते']);
@@ -190,12 +192,7 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
 
       // An older release's words (with their marks) go with the upgrade; the others stay.
       await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('كِتَابٌ', $1), ('שָׁלוֹם', $1), ('كتـاب', $1) ON CONFLICT DO NOTHING`, [space]);
-      const runner = t.ds.createQueryRunner();
-      try {
-        await new SearchTermsOptionalMarks1764828000000().up(runner);
-      } finally {
-        await runner.release();
-      }
+      await upgrade(t, new SearchTermsOptionalMarks1764828000000());
       expect(await terms()).toEqual(['جديد', 'كتاب', 'בראשית', 'שלום', 'नमस्ते'].sort());
       // Written again, the document puts its words back as they were.
       await engine.upsert([{ ...marked, version: 2 }]);
@@ -217,14 +214,28 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
 
       // An older release's words (as written) go with the upgrade; the others stay.
       await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('أحمد', $1), ('مدرسة', $1), ('على', $1), ('ٱلله', $1), ('إجابات', $1), ('آمال', $1) ON CONFLICT DO NOTHING`, [space]);
-      const runner = t.ds.createQueryRunner();
-      try {
-        await new SearchTermsLetterVariants1764835200000().up(runner);
-      } finally {
-        await runner.release();
-      }
+      await upgrade(t, new SearchTermsLetterVariants1764835200000());
       expect(await terms()).toEqual(folded);
       // Written again, the document puts its words back as they were.
+      await engine.upsert([{ ...written, version: 2 }]);
+      expect(await terms()).toEqual(folded);
+    }));
+
+  it('keeps œ, æ and ß (and their capitals) as two letters, as the index reads them, and the upgrade takes out the words kept with them', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const terms = async () => (await t.sql(`SELECT term FROM search_terms WHERE space_id = $1 ORDER BY term`, [space])).map((r) => r.term as string);
+      const folded = ['aesthetics', 'die', 'encyclopaedia', 'oeuvre', 'strasse', 'und'];
+      const written = searchDocument({ spaceId: space, title: 'Die STRAẞE und Œuvre', body: 'Encyclopædia ÆSTHETICS', language: 'simple' });
+      await engine.upsert([written]);
+      expect(await terms()).toEqual(folded);
+
+      // As an older release kept them (as written): those go with the upgrade, the others stay.
+      await t.sql(`DELETE FROM search_terms WHERE space_id = $1 AND term IN ('strasse', 'oeuvre', 'encyclopaedia', 'aesthetics')`, [space]);
+      await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('straße', $1), ('œuvre', $1), ('encyclopædia', $1), ('æsthetics', $1)`, [space]);
+      await upgrade(t, new SearchTermsFormatSeven1764954000000());
+      expect(await terms()).toEqual(['die', 'und']);
+      // The rebuild writes them again folded, though this process remembers writing them.
       await engine.upsert([{ ...written, version: 2 }]);
       expect(await terms()).toEqual(folded);
     }));

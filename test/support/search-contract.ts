@@ -287,6 +287,43 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       }
     });
 
+    it('finds words written with œ, æ or ß (or Œ, Æ, ẞ) as typed with oe, ae or ss, and the reverse, with typos and while typed, highlighted as written', async () => {
+      const folds = newId();
+      const inFolds = (title: string, body: string, language: SearchDocument['language']) => doc({ title, body, spaceId: folds, language });
+      const street = inFolds('Die STRAẞE ist gesperrt', 'Umleitung über die Hauptstraße bis Montag.', 'simple');
+      const strasbourg = inFolds('Strasbourg en train', 'Deux heures depuis Paris.', 'fr');
+      const oeuvre = inFolds('Une œuvre complète', 'Le chœur chante les Œuvres de Bach.', 'fr');
+      const encyclopedia = inFolds('Encyclopædia entries', 'The ÆSTHETICS volume is missing.', 'en');
+      const docs = [street, strasbourg, oeuvre, encyclopedia];
+      await engine.upsert(docs);
+      try {
+        const search = (query: string) => engine.search({ query, filters: { spaceIds: [folds] }, limit: 10, offset: 0 });
+        const found = async (query: string) => (await search(query)).hits.map((h) => h.id).sort();
+        // Written with the letter, typed with the two, in either case; and the reverse.
+        expect(await found('strasse ')).toEqual([street.id]);
+        expect(await found('STRASSE ')).toEqual([street.id]);
+        expect(await found('straße ')).toEqual([street.id]);
+        expect(await found('hauptstrasse ')).toEqual([street.id]);
+        expect(await found('oeuvre ')).toEqual([oeuvre.id]);
+        expect(await found('Œuvre ')).toEqual([oeuvre.id]);
+        expect(await found('choeur ')).toEqual([oeuvre.id]);
+        expect(await found('encyclopaedia ')).toEqual([encyclopedia.id]);
+        expect(await found('aesthetics ')).toEqual([encyclopedia.id]);
+        // With a typo, and while typed (another word, Strasbourg, starts the same way).
+        expect(await found('strsse ')).toEqual([street.id]);
+        expect(await found('oeuvrre ')).toEqual([oeuvre.id]);
+        expect(await found('stras')).toEqual([street.id, strasbourg.id].sort());
+        expect(await found('encyclopae')).toEqual([encyclopedia.id]);
+        // The word found is highlighted as written.
+        const snippet = async (query: string) => (await search(query)).hits[0]?.snippetHtml;
+        expect(await snippet('hauptstrasse ')).toContain('<mark>Hauptstraße</mark>');
+        expect(await snippet('choeur ')).toContain('<mark>chœur</mark>');
+        expect(await snippet('aesthetics ')).toContain('<mark>ÆSTHETICS</mark>');
+      } finally {
+        await engine.remove(docs.map((d) => d.id));
+      }
+    });
+
     describe('Chinese, Japanese and Thai, written without spaces: any part is found where its letters stand together', () => {
       const unspaced = newId();
       const inUnspaced = (title: string, body: string, language: SearchDocument['language'] = 'simple') => doc({ title, body, spaceId: unspaced, language });

@@ -78,6 +78,22 @@ const LETTER_VARIANTS: Array<[number, number]> = [
   [0x0649, 0x064a], // alef maksura: yeh
   [0x0671, 0x0627], // alef wasla: alef
 ];
+/**
+ * Latin letters that stand for two: the ligatures œ and æ, and ß (which began as one, of ſ and
+ * s), with their capitals. PostgreSQL's `unaccent`, in front of the index's stemmers, reads each
+ * as its two letters (œuvre as oeuvre, Straße as Strasse), as Meilisearch's tokenizer reads œ
+ * and æ; the vocabulary keeps, and looks typed words up, in that form too (`foldLigatures`).
+ */
+const LIGATURES = new Map([
+  ['œ', 'oe'], ['Œ', 'OE'], ['æ', 'ae'], ['Æ', 'AE'], ['ß', 'ss'], ['ẞ', 'SS'],
+]);
+const LIGATURE = new RegExp(`[${[...LIGATURES.keys()].join('')}]`, 'g');
+
+/** Text with each of œ, æ and ß (and Œ, Æ, ẞ) as its two letters, as `unaccent` reads them (see `LIGATURES`). */
+export function foldLigatures(text: string): string {
+  return text.replace(LIGATURE, (letter) => LIGATURES.get(letter)!);
+}
+
 const hex = (c: number) => c.toString(16).padStart(c > 0xffff ? 8 : 4, '0');
 const jsRanges = (ranges: Array<[number, number]>) => ranges.map(([a, b]) => `\\u{${a.toString(16)}}-\\u{${b.toString(16)}}`).join('');
 const sqlRanges = (ranges: Array<[number, number]>) => ranges.map(([a, b]) => [a, b].map((c) => (c > 0xffff ? `\\U${hex(c)}` : `\\u${hex(c)}`)).join('-')).join('');

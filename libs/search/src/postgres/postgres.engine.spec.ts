@@ -1,4 +1,4 @@
-import { compoundParts, termShare } from './postgres.engine';
+import { compoundParts, termShare, vocabularyWords } from './postgres.engine';
 
 describe('termShare (how common a query term is, from lexeme statistics)', () => {
   const freq = new Map([
@@ -46,5 +46,13 @@ describe('compoundParts (the words inside names the parser keeps whole)', () => 
     expect(compoundParts('A sentence. Another one: with a colon, and e-mail / slashes.')).toBe('');
     // A long word is read once, not once per letter (the body of a post may be 100,000 letters).
     expect(compoundParts(`${'x'.repeat(200_000)} ${'y-'.repeat(100_000)}`)).toBe('');
+  });
+});
+
+describe('vocabularyWords (the words typo tolerance and completions draw on)', () => {
+  it('folds Latin accents, and œ, æ and ß (and their capitals) into two letters, as unaccent does in the index', () => {
+    expect([...vocabularyWords('Die STRAẞE, Hauptstraße, Œuvre, cœur, Encyclopædia, ÆON, café')]).toEqual(
+      ['die', 'strasse', 'hauptstrasse', 'oeuvre', 'coeur', 'encyclopaedia', 'aeon', 'cafe'],
+    );
   });
 });

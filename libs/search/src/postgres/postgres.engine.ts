@@ -7,6 +7,7 @@ import {
   ParsedQuery,
   SEGMENTED_UNIT_SQL,
   foldLetterVariants,
+  foldLigatures,
   foldOptionalForms,
   hasPositiveTerms,
   holdsArabicOrHebrew,
@@ -95,21 +96,23 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * titles and bodies kept, composed (NFC), as queries and vocabulary words already were. 6: the
  * Arabic letter variants (alef with hamza or madda, alef wasla, alef maksura, teh marbuta) are
  * read as their base letters in the text indexed and in vocabulary words (`LETTER_VARIANTS`;
- * the words written with them are taken out by the migration search-terms-letter-variants).
+ * the words written with them are taken out by the migration search-terms-letter-variants). 7:
+ * vocabulary words have œ, æ and ß as two letters (`LIGATURES`), as the index's unaccent reads
+ * them (the words written with them are taken out by the migration search-terms-format-7).
  */
-export const POSTGRES_INDEX_FORMAT = 6;
+export const POSTGRES_INDEX_FORMAT = 7;
 
 /** Accents on Latin letters: what `unaccent` takes off (é, ñ, the dot of İ) and the others' marks it leaves. */
 const LATIN_ACCENTS = /(\p{Script=Latin})[\u0300-\u036f]+/gu;
 
 /**
- * Text with the accents of Latin letters folded, as the index's `unaccent` folds them. The
- * marks of other scripts stay, as they do in the index: a Devanagari vowel sign or a Japanese
- * voicing mark (が, not か) makes another word. Vocabulary words are written and looked up
- * in this form.
+ * Text with the accents of Latin letters folded, and œ, æ and ß written as two letters, as the
+ * index's `unaccent` folds them. The marks of other scripts stay, as they do in the index: a
+ * Devanagari vowel sign or a Japanese voicing mark (が, not か) makes another word. Vocabulary
+ * words are written and looked up in this form.
  */
 export function foldLatinAccents(text: string): string {
-  return text.normalize('NFD').replace(LATIN_ACCENTS, '$1').normalize('NFC');
+  return foldLigatures(text.normalize('NFD').replace(LATIN_ACCENTS, '$1').normalize('NFC'));
 }
 
 /**
