@@ -53,6 +53,7 @@ describe('search: text the index must survive', () => {
     // A stand-in external engine that answers from what it was sent last (stale), recording what it was asked.
     const external: SearchEngine = {
       name: 'stand-in',
+      format: 1,
       prepare: async () => undefined,
       upsert: async () => undefined,
       remove: async () => undefined,

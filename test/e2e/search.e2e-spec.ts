@@ -301,6 +301,7 @@ describe('search', () => {
     const engines = t.get(SearchEngines);
     const broken: SearchEngine = {
       name: 'meilisearch',
+      format: 1,
       prepare: async () => undefined,
       upsert: async () => { throw new Error('connect ECONNREFUSED'); },
       remove: async () => { throw new Error('connect ECONNREFUSED'); },
@@ -378,6 +379,48 @@ describe('search', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM search_documents`)).toEqual([{ n: 0 }]);
     await t.get(SearchAdmin).rebuild([t.get(SearchEngines).postgres]);
     expect((await search('nginx.conf', customer)).totalCount).toBe(1);
+  });
+
+  it('rebuilds the external engine’s index once after an upgrade changed what its documents hold, as PostgreSQL’s', async () => {
+    const engines = t.get(SearchEngines) as unknown as { external: SearchEngine | null };
+    const written: string[] = [];
+    let held = 0;
+    const external: SearchEngine = {
+      name: 'stand-in',
+      format: 2,
+      prepare: async () => undefined,
+      upsert: async (docs) => {
+        written.push(...docs.map((d) => d.id));
+        held = written.length;
+      },
+      remove: async () => undefined,
+      search: async () => ({ hits: [], total: 0, facets: null, engine: 'stand-in' }),
+      count: async () => held,
+      documentIds: async () => ({ ids: [], next: null }),
+      clear: async () => undefined,
+    };
+    engines.external = external;
+    const admin = t.get(SearchAdmin);
+    try {
+      // Just configured, it holds nothing: nothing is in an older format, the format is recorded.
+      expect(await admin.upgradeFormat()).toBe(false);
+      expect(await t.sql(`SELECT format FROM search_index_formats WHERE engine = 'stand-in'`)).toEqual([{ format: 2 }]);
+      // Written in format 2, then upgraded to 3: rebuilt once, PostgreSQL (current) left alone.
+      held = 1;
+      (external as { format: number }).format = 3;
+      expect(await admin.upgradeFormat()).toBe(true);
+      const [{ posts }] = await t.sql(`SELECT count(*)::int AS posts FROM posts`);
+      expect(written).toHaveLength(posts);
+      expect(await t.sql(`SELECT engine, format FROM search_index_formats ORDER BY engine`)).toEqual([
+        { engine: 'postgres', format: POSTGRES_INDEX_FORMAT },
+        { engine: 'stand-in', format: 3 },
+      ]);
+      expect(await admin.upgradeFormat()).toBe(false);
+      expect(written).toHaveLength(posts);
+    } finally {
+      engines.external = null;
+      await t.sql(`DELETE FROM search_index_formats WHERE engine = 'stand-in'`);
+    }
   });
 
   it('rate-limits searches per user', async () => {

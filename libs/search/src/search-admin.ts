@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { POSTGRES_INDEX_FORMAT } from './postgres/postgres.engine';
 import { SearchDocuments } from './search-documents';
 import { SearchEngine } from './search-engine';
 import { SearchEngines } from './search-engines';
@@ -74,39 +73,40 @@ export class SearchAdmin {
     await Promise.all(inFlight);
     if (failure) throw failure;
     for (const e of engines) await this.removeOrphans(e);
-    if (engines.includes(this.engines.postgres)) {
-      // Fresh statistics: the planner's estimates and the engine's term weights come from them.
-      await this.ds.query(`ANALYZE search_documents`);
-      await this.recordFormat();
-    }
+    // Fresh statistics: the planner's estimates and the engine's term weights come from them.
+    if (engines.includes(this.engines.postgres)) await this.ds.query(`ANALYZE search_documents`);
+    for (const e of engines) await this.recordFormat(e);
     return done;
   }
 
   /**
-   * Rebuilds the PostgreSQL index once after an upgrade changed what its documents hold
-   * (POSTGRES_INDEX_FORMAT above the one recorded): in the background, one batch in flight,
-   * search answering throughout, as Discourse reindexes after a search change. A job runs it
-   * at start and hourly (see SearchModule); `search:reindex` records the format too. Returns
-   * whether it rebuilt.
+   * Rebuilds an engine's index once after an upgrade changed what its documents hold (its
+   * `format` above the one recorded): in the background, one batch in flight, search answering
+   * throughout, as Discourse reindexes after a search change. A job runs it at start and hourly
+   * (see SearchModule); `search:reindex` records the format too. Returns whether it rebuilt.
    */
   async upgradeFormat(): Promise<boolean> {
-    const [row]: Array<{ format: number }> = await this.ds.query(`SELECT format FROM search_index_formats WHERE engine = $1`, [this.engines.postgres.name]);
-    if ((row?.format ?? 0) >= POSTGRES_INDEX_FORMAT) return false;
-    const [{ written }]: Array<{ written: boolean }> = await this.ds.query(`SELECT EXISTS (SELECT 1 FROM search_documents) AS written`);
-    // Nothing written yet (a new installation): nothing in an older format either.
-    if (!written) {
-      await this.recordFormat();
-      return false;
+    const rows: Array<{ engine: string; format: number }> = await this.ds.query(`SELECT engine, format FROM search_index_formats`);
+    const recorded = new Map(rows.map((r) => [r.engine, r.format]));
+    let rebuilt = false;
+    for (const engine of this.engines.all()) {
+      if ((recorded.get(engine.name) ?? 0) >= engine.format) continue;
+      // Nothing written yet (a new installation, an engine just configured): nothing in an older format either.
+      if ((await engine.count()) === 0) {
+        await this.recordFormat(engine);
+        continue;
+      }
+      await this.rebuild([engine], undefined, 1);
+      rebuilt = true;
     }
-    await this.rebuild([this.engines.postgres], undefined, 1);
-    return true;
+    return rebuilt;
   }
 
-  private async recordFormat(): Promise<void> {
+  private async recordFormat(engine: SearchEngine): Promise<void> {
     await this.ds.query(
       `INSERT INTO search_index_formats (engine, format) VALUES ($1, $2)
        ON CONFLICT (engine) DO UPDATE SET format = EXCLUDED.format, rebuilt_at = now()`,
-      [this.engines.postgres.name, POSTGRES_INDEX_FORMAT],
+      [engine.name, engine.format],
     );
   }
 

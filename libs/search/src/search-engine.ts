@@ -114,6 +114,11 @@ export interface SearchResult {
 
 export interface SearchEngine {
   readonly name: string;
+  /**
+   * What `upsert` writes for a post, as a number, bumped whenever that changes: an index written
+   * with an older one is rebuilt once (`SearchAdmin.upgradeFormat`, recorded in search_index_formats).
+   */
+  readonly format: number;
   /** Creates the index and applies its settings; safe to call on every start. */
   prepare(): Promise<void>;
   /** Inserts or replaces documents; a document older (lower version) than the stored one is ignored. */
@@ -137,4 +142,48 @@ export interface SearchEngine {
 export function markHighlights(text: string, open: string, close: string): string {
   const escaped = escapeHtml(text);
   return escaped.split(escapeHtml(open)).join('<mark>').split(escapeHtml(close)).join('</mark>');
+}
+
+/**
+ * A snippet cut from text whose letters were folded (`fold` reads each letter alone, as one
+ * letter or more), with its letters as `written` again. Each fragment between `delimiter`s, its
+ * highlight `marks` aside, stands in the folded text where it was cut from (fragments come in the
+ * text's order), and each folded letter there came from one letter of `written`, which it is
+ * shown as (a highlight mark among the letters one letter folded to stands after it). A
+ * fragment not found there (the text held a mark of ours) stays as it is.
+ */
+export function withLettersAsWritten(snippet: string, written: string | null | undefined, fold: (letter: string) => string, marks: string, delimiter: string): string {
+  if (!written) return snippet;
+  let folded = '';
+  // Per UTF-16 unit of the folded text: the letter as written where its folding starts, else ''.
+  const letters: string[] = [];
+  for (const letter of written) {
+    const f = fold(letter);
+    folded += f;
+    for (let i = 0; i < f.length; i++) letters.push(i === 0 ? letter : '');
+  }
+  const isMark = (c: string) => marks.includes(c);
+  let from = 0;
+  return snippet
+    .split(delimiter)
+    .map((fragment) => {
+      const plain = [...fragment].filter((c) => !isMark(c)).join('');
+      const at = plain ? folded.indexOf(plain, from) : -1;
+      if (at < 0) return fragment;
+      from = at;
+      let out = '';
+      for (const c of fragment) {
+        if (isMark(c)) {
+          out += c;
+          continue;
+        }
+        let letter = letters[from];
+        // A fragment starting inside a letter's folding shows that letter.
+        if (from === at) for (let i = from; letter === '' && i > 0; ) letter = letters[--i];
+        out += letter;
+        from += c.length;
+      }
+      return out;
+    })
+    .join(delimiter);
 }

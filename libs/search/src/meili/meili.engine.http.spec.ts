@@ -15,6 +15,7 @@ describe('MeiliSearchEngine over HTTP', () => {
   let down = false;
   let taskMs = 0;
   const tasks = new Map<number, { type: string; at: number; error?: { code: string; message: string } }>();
+  let searchAnswer: unknown = { hits: [], estimatedTotalHits: 0, processingTimeMs: 0, query: '' };
 
   const enqueue = (type: string, error?: { code: string; message: string }) => {
     const uid = tasks.size + 1;
@@ -45,6 +46,7 @@ describe('MeiliSearchEngine over HTTP', () => {
       if (req.method === 'PATCH' && path === '/indexes/contributions/settings') return send(202, enqueue('settingsUpdate'));
       if (req.method === 'POST' && path === '/indexes/contributions/documents/fetch') return send(200, { results: [], offset: 0, limit: 20, total: 0 });
       if (req.method === 'POST' && path === '/indexes/contributions/documents') return send(202, enqueue('documentAdditionOrUpdate'));
+      if (req.method === 'POST' && path === '/indexes/contributions/search') return send(200, searchAnswer);
       return send(404, { message: `no route ${req.method} ${path}`, code: 'not_found', type: 'invalid_request', link: '' });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -104,5 +106,27 @@ describe('MeiliSearchEngine over HTTP', () => {
     requests.length = 0;
     await Promise.all([engine.upsert([doc]), engine.upsert([{ ...doc, id: '01a23b00-0000-7000-8000-000000000009' }])]);
     expect(requests.filter((r) => r.method === 'POST' && r.path === '/indexes')).toHaveLength(1);
+  });
+
+  it('gives Meilisearch ß as ss, in documents and queries alike, and shows snippets and titles with ß as written', async () => {
+    const engine = new MeiliSearchEngine({ url });
+    const street = { ...doc, title: 'Die STRAẞE', body: 'Umleitung über die Hauptstraße … bis Montag, Fußweg frei.' };
+    await engine.upsert([street, { ...doc, id: '01a23b00-0000-7000-8000-000000000002', title: 'Plain', body: 'No sharp s here.' }]);
+    const [sent, plain] = requests.find((r) => r.method === 'POST' && r.path === '/indexes/contributions/documents')!.body;
+    expect(sent).toMatchObject({ title: 'Die STRASSE', body: 'Umleitung über die Hauptstrasse … bis Montag, Fussweg frei.', titleAsWritten: street.title, bodyAsWritten: street.body });
+    expect(plain).not.toHaveProperty('bodyAsWritten');
+    expect(plain).not.toHaveProperty('titleAsWritten');
+
+    // Meilisearch answers with the body as stored, cropped (…) and marked; the snippet shows it as written.
+    searchAnswer = {
+      hits: [{ id: doc.id, topicId: doc.topicId, postNumber: 1, spaceId: doc.spaceId, kind: 'DISCUSSION', title: 'Die STRASSE', titleAsWritten: street.title, bodyAsWritten: street.body,
+        _formatted: { body: '…die \u0001Hauptstrasse\u0002 … bis Montag, \u0001Fuss\u0002weg…' }, _rankingScore: 0.9 }],
+      estimatedTotalHits: 1, processingTimeMs: 1, query: 'hauptstrasse fuss',
+    };
+    const res = await engine.search({ query: 'HAUPTSTRAẞE fuß', filters: { spaceIds: [doc.spaceId] }, limit: 10, offset: 0 });
+    const asked = requests.find((r) => r.path === '/indexes/contributions/search')!.body;
+    expect(asked).toMatchObject({ q: 'HAUPTSTRASSE fuss', cropMarker: '…' });
+    expect(res.hits[0].title).toBe('Die STRAẞE');
+    expect(res.hits[0].snippetHtml).toBe('…die <mark>Hauptstraße</mark> … bis Montag, <mark>Fuß</mark>weg…');
   });
 });

@@ -1,6 +1,6 @@
 // `meilisearch` is ES modules only: its types are imported as such, the code on first use (see client()).
 import type { EnqueuedTaskPromise, Index, Meilisearch, SearchParams, Settings, Task } from 'meilisearch' with { 'resolution-mode': 'import' };
-import { FacetCount, SearchDocument, SearchEngine, SearchFacets, SearchRequest, SearchResult, markHighlights } from '../search-engine';
+import { FacetCount, SearchDocument, SearchEngine, SearchFacets, SearchRequest, SearchResult, markHighlights, withLettersAsWritten } from '../search-engine';
 
 export interface MeiliSearchEngineOptions {
   url: string;
@@ -17,12 +17,42 @@ export interface MeiliSearchEngineOptions {
  */
 const TASK_TIMEOUT_MS = 60_000;
 
-/** A document as Meilisearch stores it: dates as text and as epoch seconds (sortable), plus its ranking boost. */
-type StoredDocument = Omit<SearchDocument, 'createdAt'> & { createdAt: string; createdAtTs: number; boost: number };
+/**
+ * What `upsert` writes for a post, as a number: bumped whenever that changes, so that an index
+ * written by an older release is rebuilt once after an upgrade (`SearchAdmin.upgradeFormat`).
+ * 1: titles and bodies are stored with ß as ss (`foldSharpS`), with the text as written beside them.
+ */
+export const MEILI_INDEX_FORMAT = 1;
 
-/** What a hit carries back; bodies are only read through `_formatted`, cropped. */
-const RETRIEVED = ['id', 'topicId', 'postNumber', 'spaceId', 'kind', 'title'] as const;
+/**
+ * A document as Meilisearch stores it: dates as text and as epoch seconds (sortable), plus its
+ * ranking boost; title and body with ß folded (see foldSharpS), and as written where that differs.
+ */
+type StoredDocument = Omit<SearchDocument, 'createdAt'> & {
+  createdAt: string;
+  createdAtTs: number;
+  boost: number;
+  titleAsWritten?: string;
+  bodyAsWritten?: string;
+};
+
+/**
+ * What a hit carries back; bodies are read through `_formatted`, cropped, and as written only
+ * where they hold a ß (to show the snippet with it).
+ */
+const RETRIEVED = ['id', 'topicId', 'postNumber', 'spaceId', 'kind', 'title', 'titleAsWritten', 'bodyAsWritten'] as const;
 type RetrievedHit = Pick<StoredDocument, (typeof RETRIEVED)[number] | 'body'>;
+
+/**
+ * Meilisearch's tokenizer reads œ and æ as oe and ae, as PostgreSQL's unaccent does, but keeps
+ * ß, which unaccent reads as ss: Straße and Strasse would be two words, and no typo apart. ß
+ * (and ẞ) is written as ss (SS) in the titles and bodies given to it and in queries alike, and
+ * snippets show it again (`withLettersAsWritten`).
+ */
+const SHARP_S = /[ßẞ]/g;
+const foldSharpS = (text: string) => text.replace(SHARP_S, (letter) => (letter === 'ß' ? 'ss' : 'SS'));
+/** Where a snippet is cropped, Meilisearch's default marker, named so that the letters as written can be put back around it. */
+const CROP_MARKER = '…';
 
 /**
  * Highlight markers: control characters, so markHighlights can escape the text first and
@@ -64,6 +94,7 @@ const SETTINGS: Settings = {
  */
 export class MeiliSearchEngine implements SearchEngine {
   readonly name = 'meilisearch';
+  readonly format = MEILI_INDEX_FORMAT;
   private readonly indexUid: string;
   private readonly timeoutMs: number;
   private connection: Promise<Meilisearch> | null = null;
@@ -140,13 +171,14 @@ export class MeiliSearchEngine implements SearchEngine {
       attributesToHighlight: ['title', 'body'],
       attributesToCrop: ['body'],
       cropLength: SNIPPET_WORDS,
+      cropMarker: CROP_MARKER,
       highlightPreTag: MARK_OPEN,
       highlightPostTag: MARK_CLOSE,
       showRankingScore: true,
     };
     if (req.sort === 'NEWEST') params.sort = ['createdAtTs:desc'];
     if (req.facets) params.facets = ['kind', 'spaceId', 'tags'];
-    const res = await (await this.index()).search<RetrievedHit>(req.query, params);
+    const res = await (await this.index()).search<RetrievedHit>(foldSharpS(req.query), params);
     const facets: SearchFacets | null = req.facets
       ? {
           kinds: facetCounts(res.facetDistribution?.kind),
@@ -161,8 +193,8 @@ export class MeiliSearchEngine implements SearchEngine {
         postNumber: h.postNumber,
         spaceId: h.spaceId,
         kind: h.kind,
-        title: h.title,
-        snippetHtml: markHighlights(h._formatted?.body || h._formatted?.title || h.title, MARK_OPEN, MARK_CLOSE),
+        title: h.titleAsWritten ?? h.title,
+        snippetHtml: markHighlights(snippetOf(h), MARK_OPEN, MARK_CLOSE),
         score: h._rankingScore ?? 0,
       })),
       // offset/limit paging answers with an estimate, exact up to pagination.maxTotalHits.
@@ -229,14 +261,27 @@ function boostOf(doc: SearchDocument): number {
 }
 
 function toStored(doc: SearchDocument): StoredDocument {
-  return {
+  const title = doc.title.replace(MARKERS, '');
+  const body = doc.body.replace(MARKERS, '');
+  const stored: StoredDocument = {
     ...doc,
-    title: doc.title.replace(MARKERS, ''),
-    body: doc.body.replace(MARKERS, ''),
+    title: foldSharpS(title),
+    body: foldSharpS(body),
     createdAt: doc.createdAt.toISOString(),
     createdAtTs: Math.floor(doc.createdAt.getTime() / 1000),
     boost: boostOf(doc),
   };
+  if (stored.title !== title) stored.titleAsWritten = title;
+  if (stored.body !== body) stored.bodyAsWritten = body;
+  return stored;
+}
+
+/** A hit's snippet: its body's, cropped around the matches, else its title's, with the letters as written (see foldSharpS). */
+function snippetOf(h: RetrievedHit & { _formatted?: Partial<RetrievedHit> }): string {
+  const asWritten = (formatted: string, written: string | undefined) => withLettersAsWritten(formatted, written, foldSharpS, MARK_OPEN + MARK_CLOSE, CROP_MARKER);
+  if (h._formatted?.body) return asWritten(h._formatted.body, h.bodyAsWritten);
+  if (h._formatted?.title) return asWritten(h._formatted.title, h.titleAsWritten);
+  return h.titleAsWritten ?? h.title;
 }
 
 /** The filter for a request: the viewer's spaces, visible content unless moderating, then the chosen narrowing. */

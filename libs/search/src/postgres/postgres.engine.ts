@@ -16,7 +16,7 @@ import {
   separateSegmented,
   wordsOf,
 } from '../query-parser';
-import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights } from '../search-engine';
+import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights, withLettersAsWritten } from '../search-engine';
 
 const CONFIGS = { en: 'parvis_en', fr: 'parvis_fr', simple: 'parvis_simple' } as const;
 type Lang = keyof typeof CONFIGS;
@@ -248,33 +248,6 @@ function asWritten(headline: string): string {
     .replaceAll(COMPOUND_JOINT, '');
 }
 
-/** The highlight marks of a snippet, and anything but them (one UTF-16 unit at a time). */
-const HIGHLIGHTS = new RegExp(`[${HIGHLIGHT.open}${HIGHLIGHT.close}]`, 'g');
-const NOT_HIGHLIGHT = new RegExp(`[^${HIGHLIGHT.open}${HIGHLIGHT.close}]`, 'g');
-
-/**
- * A snippet (as `asWritten` gives it) cut from text whose Arabic letter variants were read as
- * their base letters, with those letters as `written` again. Folding them is one letter for
- * one: each fragment of the snippet, its highlights aside, stands in the folded text where it
- * was cut from (fragments come in the text's order), and `written` holds the letters as written
- * at the same places. A fragment not found there (the body held a highlight or angle mark of
- * ours) stays as it is.
- */
-function withLettersAsWritten(snippet: string, written: string | null): string {
-  if (written === null) return snippet;
-  const folded = foldLetterVariants(written);
-  let from = 0;
-  return snippet
-    .split(FRAGMENT_DELIMITER)
-    .map((fragment) => {
-      const at = folded.indexOf(fragment.replace(HIGHLIGHTS, ''), from);
-      if (at < 0) return fragment;
-      from = at;
-      return fragment.replace(NOT_HIGHLIGHT, () => written[from++]);
-    })
-    .join(FRAGMENT_DELIMITER);
-}
-
 /**
  * The default engine: PostgreSQL full-text search over `search_documents` (see the
  * search migration). Each document is stemmed under its space's language, with accents
@@ -284,6 +257,7 @@ function withLettersAsWritten(snippet: string, written: string | null): string {
  */
 export class PostgresSearchEngine implements SearchEngine {
   readonly name = 'postgres';
+  readonly format = POSTGRES_INDEX_FORMAT;
   private readonly knownTerms = new Set<string>();
   private knownSince = Date.now();
   /** The prune count (`search_terms_prunes`) `knownTerms` is good for: any other process's prune since voids it. */
@@ -784,7 +758,11 @@ export class PostgresSearchEngine implements SearchEngine {
       spaceId: h.spaceId as string,
       kind: h.kind as string,
       title: h.title as string,
-      snippetHtml: markHighlights(withLettersAsWritten(asWritten(h.snippet as string), h.written as string | null), HIGHLIGHT.open, HIGHLIGHT.close),
+      snippetHtml: markHighlights(
+        withLettersAsWritten(asWritten(h.snippet as string), h.written as string | null, foldLetterVariants, HIGHLIGHT.open + HIGHLIGHT.close, FRAGMENT_DELIMITER),
+        HIGHLIGHT.open,
+        HIGHLIGHT.close,
+      ),
       score: Number(h.score),
     }));
     const counts = (v: unknown) => (v as FacetCount[]).map((c) => ({ value: String(c.value), count: Number(c.count) }));
