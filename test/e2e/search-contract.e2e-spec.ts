@@ -139,6 +139,18 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
       expect(await terms()).toEqual(before);
     }));
 
+  it('holds the words of tags and numbers too, and drops a tag word a tag edit takes out', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const terms = async () => (await t.sql(`SELECT term FROM search_terms WHERE space_id = $1 ORDER BY term`, [space])).map((r) => r.term as string);
+      const doc = searchDocument({ spaceId: space, title: 'Port notes', body: 'Listen on 8080 or 443.', tags: ['reverse-proxy', 'nginx'] });
+      await engine.upsert([doc]);
+      expect(await terms()).toEqual(['443', '8080', 'listen', 'nginx', 'notes', 'port', 'proxy', 'reverse']);
+      // Only the tags change: the words of the one taken out go, the new one's come.
+      await engine.upsert([{ ...doc, tags: ['nginx', 'caddy'], version: 2 }]);
+      expect(await terms()).toEqual(['443', '8080', 'caddy', 'listen', 'nginx', 'notes', 'port']);
+    }));
+
   it('writes a word again that another indexing process pruned, though this one remembers writing it', () =>
     withPostgresEngine(async (engine, t) => {
       const other = new PostgresSearchEngine(t.ds); // a second worker

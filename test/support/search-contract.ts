@@ -324,6 +324,35 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       }
     });
 
+    it('tolerates typos of tag words and completes tags and numbers being typed, within the spaces searched', async () => {
+      const tagged = newId();
+      const restricted = newId();
+      const inTagged = (title: string, body: string, tags: string[] = []) => doc({ title, body, tags, spaceId: tagged });
+      const brew = inTagged('Morning routine', 'Nothing special today.', ['aeropress', 'pour-over']);
+      const plane = inTagged('Aeroplane coffee', 'Served at altitude.');
+      const port = inTagged('Proxy setup', 'It listens on port 8080 now.');
+      const fan = inTagged('Quiet cooling', 'An 80mm fan is enough.');
+      const siphon = doc({ title: 'Lab notes', body: 'Nothing to see.', tags: ['siphonbrew'], spaceId: restricted });
+      const docs = [brew, plane, port, fan, siphon];
+      await engine.upsert(docs);
+      try {
+        const found = async (query: string, spaceIds = [tagged]) => (await engine.search({ query, filters: { spaceIds }, limit: 10, offset: 0 })).hits.map((h) => h.id).sort();
+        // A word only a tag holds: with a typo, and while typed (another word starts the same way).
+        expect(await found('aerpress ')).toEqual([brew.id]);
+        expect(await found('aerop')).toEqual([brew.id, plane.id].sort());
+        // A number while typed (another word starts with its digits).
+        expect(await found('80')).toEqual([port.id, fan.id].sort());
+        expect(await found('808')).toEqual([port.id]);
+        // A number typed in full is no typo of another.
+        expect(await found('8081 ')).toEqual([]);
+        // A tag of a space not searched is no word to correct a typo to.
+        expect(await found('siphonbrw ')).toEqual([]);
+        expect(await found('siphonbrw ', [restricted])).toEqual([siphon.id]);
+      } finally {
+        await engine.remove(docs.map((d) => d.id));
+      }
+    });
+
     describe('Chinese, Japanese and Thai, written without spaces: any part is found where its letters stand together', () => {
       const unspaced = newId();
       const inUnspaced = (title: string, body: string, language: SearchDocument['language'] = 'simple') => doc({ title, body, spaceId: unspaced, language });

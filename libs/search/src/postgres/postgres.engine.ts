@@ -98,7 +98,8 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * read as their base letters in the text indexed and in vocabulary words (`LETTER_VARIANTS`;
  * the words written with them are taken out by the migration search-terms-letter-variants). 7:
  * vocabulary words have œ, æ and ß as two letters (`LIGATURES`), as the index's unaccent reads
- * them (the words written with them are taken out by the migration search-terms-format-7).
+ * them (the words written with them are taken out by the migration search-terms-format-7), and
+ * the words of tags and numbers are vocabulary words too.
  */
 export const POSTGRES_INDEX_FORMAT = 7;
 
@@ -116,14 +117,15 @@ export function foldLatinAccents(text: string): string {
 }
 
 /**
- * Lower-case words of 3–40 letters or digits (not numbers), Latin accents folded, as the
- * vocabulary keeps them. A letter of Chinese, Japanese or Thai (a word alone, see `wordsOf`)
- * is none: queries look for them in phrases, with no typo tolerance or completion.
+ * Lower-case words of 3–40 letters or digits, Latin accents folded, as the vocabulary keeps
+ * them. Numbers are words too: one being typed is completed from them (a typed number is never
+ * taken for a typo, see nearWords). A letter of Chinese, Japanese or Thai (a word alone, see
+ * `wordsOf`) is none: queries look for them in phrases, with no typo tolerance or completion.
  */
 export function vocabularyWords(text: string): Set<string> {
   const words = new Set<string>();
   for (const w of wordsOf(foldLatinAccents(text))) {
-    if (w.length >= 3 && w.length <= 40 && !/^\d+$/.test(w) && !isSegmented(w)) words.add(w);
+    if (w.length >= 3 && w.length <= 40 && !isSegmented(w)) words.add(w);
   }
   return words;
 }
@@ -153,9 +155,9 @@ export function compoundParts(text: string): string {
   return parts.join('\n');
 }
 
-/** The vocabulary words of a document as it is indexed (title, and the body up to what is kept). */
-function indexedWords(title: string, body: string): Set<string> {
-  return vocabularyWords(`${title} ${indexedBody(body)}`);
+/** The vocabulary words of a document as it is indexed (title, tags, and the body up to what is kept). */
+function indexedWords(title: string, tags: string[], body: string): Set<string> {
+  return vocabularyWords(`${title} ${tags.join(' ')} ${indexedBody(body)}`);
 }
 /**
  * The share of documents one term's tsquery text matches, from lexeme frequencies: its
@@ -277,7 +279,7 @@ export class PostgresSearchEngine implements SearchEngine {
     // and its snippets highlight what was found. Tags stay as given, for the tag filters.
     const docs = input.map((d) => ({ ...d, title: d.title.normalize('NFC'), body: d.body.normalize('NFC') }));
     // Each visible document's words, split once for both vocabulary steps.
-    const words = new Map(docs.filter((d) => d.state === 'VISIBLE').map((d) => [d.id, indexedWords(d.title, d.body)]));
+    const words = new Map(docs.filter((d) => d.state === 'VISIBLE').map((d) => [d.id, indexedWords(d.title, d.tags, d.body)]));
     const departing = await this.departingWords(docs, words);
     const rows = docs.map((d) => {
       // Words are read without the optional marks of Arabic and Hebrew and with the Arabic
@@ -352,25 +354,29 @@ export class PostgresSearchEngine implements SearchEngine {
 
   /**
    * The words visible documents are about to lose from their space: those of a document that
-   * leaves view (hidden, held, deleted, moved to another space) and those an edit takes out.
+   * leaves view (hidden, held, deleted, moved to another space) and those an edit (of its title,
+   * tags or body) takes out.
    * Read before the write, from the stored text; only documents of a newer version are
    * looked at, so a rebuild of an unchanged index reads nothing.
    */
   private async departingWords(docs: SearchDocument[], words: Map<string, Set<string>>): Promise<Departing[]> {
-    // Only documents whose words can go are read (out of view, moved, or a new title or body):
-    // a new version for a reaction or an accepted answer changes no word.
-    const old: Array<{ id: string; space_id: string; language: string; title: string; body: string }> = await this.ds.query(
-      `SELECT d.id, d.space_id, d.language, d.title, b.body
-         FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[]) AS x(id, version, space_id, state, title, body_md5)
+    // Only documents whose words can go are read (out of view, moved, or a new title, tags or
+    // body): a new version for a reaction or an accepted answer changes no word. Tags are
+    // compared as the words they make, joined.
+    const old: Array<{ id: string; space_id: string; language: string; title: string; tags: string[]; body: string }> = await this.ds.query(
+      `SELECT d.id, d.space_id, d.language, d.title, d.tags, b.body
+         FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(id, version, space_id, state, title, tags, body_md5)
          JOIN search_documents d ON d.id = x.id JOIN search_bodies b ON b.id = d.id
         WHERE d.state = 'VISIBLE' AND d.version < x.version
-          AND (x.state <> 'VISIBLE' OR d.space_id <> x.space_id OR d.title <> x.title OR md5(b.body) <> x.body_md5)`,
+          AND (x.state <> 'VISIBLE' OR d.space_id <> x.space_id OR d.title <> x.title OR array_to_string(d.tags, ' ') <> x.tags
+               OR md5(b.body) <> x.body_md5)`,
       [
         docs.map((d) => d.id),
         docs.map((d) => d.version),
         docs.map((d) => d.spaceId),
         docs.map((d) => d.state),
         docs.map((d) => d.title),
+        docs.map((d) => d.tags.join(' ')),
         docs.map((d) => createHash('md5').update(indexedBody(d.body)).digest('hex')),
       ],
     );
@@ -378,7 +384,7 @@ export class PostgresSearchEngine implements SearchEngine {
     return old.flatMap((o) => {
       const next = incoming.get(o.id);
       const stays = next?.spaceId === o.space_id ? (words.get(o.id) ?? new Set<string>()) : new Set<string>();
-      return [...indexedWords(o.title, o.body)].filter((w) => !stays.has(w)).map((term) => ({ term, spaceId: o.space_id, language: o.language }));
+      return [...indexedWords(o.title, o.tags, o.body)].filter((w) => !stays.has(w)).map((term) => ({ term, spaceId: o.space_id, language: o.language }));
     });
   }
 
@@ -448,17 +454,17 @@ export class PostgresSearchEngine implements SearchEngine {
   async remove(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     // The body goes with its document (ON DELETE CASCADE, after the statement): still there to return.
-    const gone: Array<{ space_id: string; language: string; state: string; title: string; body: string | null }> = rowsOf(
+    const gone: Array<{ space_id: string; language: string; state: string; title: string; tags: string[]; body: string | null }> = rowsOf(
       await this.ds.query(
         `DELETE FROM search_documents d WHERE d.id = ANY($1::uuid[])
-         RETURNING d.space_id, d.language, d.state, d.title, (SELECT b.body FROM search_bodies b WHERE b.id = d.id) AS body`,
+         RETURNING d.space_id, d.language, d.state, d.title, d.tags, (SELECT b.body FROM search_bodies b WHERE b.id = d.id) AS body`,
         [ids],
       ),
     );
     await this.pruneTerms(
       gone
         .filter((g) => g.state === 'VISIBLE')
-        .flatMap((g) => [...indexedWords(g.title, g.body ?? '')].map((term) => ({ term, spaceId: g.space_id, language: g.language }))),
+        .flatMap((g) => [...indexedWords(g.title, g.tags, g.body ?? '')].map((term) => ({ term, spaceId: g.space_id, language: g.language }))),
     );
   }
 
