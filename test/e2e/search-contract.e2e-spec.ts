@@ -27,10 +27,11 @@ if (process.env.MEILI_URL) {
   });
 }
 
-/** Runs a migration's `up` on a test's database, as an upgrade does. */
-async function upgrade(t: TestApp, migration: MigrationInterface): Promise<void> {
+/** Runs a migration's `up` on a test's database, as an upgrade does (`undoFirst`: its `down` first, for one that creates something). */
+async function upgrade(t: TestApp, migration: MigrationInterface, { undoFirst = false } = {}): Promise<void> {
   const runner = t.ds.createQueryRunner();
   try {
+    if (undoFirst) await migration.down(runner);
     await migration.up(runner);
   } finally {
     await runner.release();
@@ -102,7 +103,7 @@ describe('postgres engine: common words', () => {
     }));
 });
 
-describe('postgres engine: the vocabulary holds visible words only', () => {
+describe('postgres engine: the vocabulary holds visible words only (and the moderators’ the others)', () => {
   it('drops the words a document takes with it when hidden, edited, moved or removed, unless a visible document of the space still holds them', () =>
     withPostgresEngine(async (engine, t) => {
       const space = newId();
@@ -137,6 +138,35 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
       const before = await terms();
       await engine.upsert([{ ...edited, body: 'Rewritten entirely.', version: 2 }]);
       expect(await terms()).toEqual(before);
+    }));
+
+  it('keeps the words of pending, hidden and deleted documents in a vocabulary of their own, which they follow in and out of view', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const other = newId();
+      const terms = async (table: string, s = space) => (await t.sql(`SELECT term FROM ${table} WHERE space_id = $1 ORDER BY term`, [s])).map((r) => r.term as string);
+      const visible = () => terms('search_terms');
+      const moderated = () => terms('search_terms_moderated');
+      const held = searchDocument({ spaceId: space, title: 'Held quokkaword', body: 'zorbleflint', state: 'PENDING' });
+      const shown = searchDocument({ spaceId: space, title: 'Shown', body: 'zorbleflint too' });
+      await engine.upsert([held, shown]);
+      expect([await visible(), await moderated()]).toEqual([['shown', 'too', 'zorbleflint'], ['held', 'quokkaword', 'zorbleflint']]);
+      // Approved: its words join the visible vocabulary and leave the moderators'.
+      await engine.upsert([{ ...held, state: 'VISIBLE', version: 2 }]);
+      expect([await visible(), await moderated()]).toEqual([['held', 'quokkaword', 'shown', 'too', 'zorbleflint'], []]);
+      // Hidden: back, but a word a visible document still holds stays visible.
+      await engine.upsert([{ ...held, state: 'HIDDEN', version: 3 }]);
+      expect([await visible(), await moderated()]).toEqual([['shown', 'too', 'zorbleflint'], ['held', 'quokkaword', 'zorbleflint']]);
+      // Edited while hidden: the word the edit takes out goes. Deleted: nothing changes.
+      await engine.upsert([{ ...held, state: 'HIDDEN', body: 'rewritten', version: 4 }]);
+      await engine.upsert([{ ...held, state: 'DELETED', body: 'rewritten', version: 5 }]);
+      expect(await moderated()).toEqual(['held', 'quokkaword', 'rewritten']);
+      // Moved to another space: its words follow it. Removed: they go.
+      await engine.upsert([{ ...held, spaceId: other, state: 'DELETED', body: 'rewritten', version: 6 }]);
+      expect([await moderated(), await terms('search_terms_moderated', other)]).toEqual([[], ['held', 'quokkaword', 'rewritten']]);
+      await engine.remove([held.id]);
+      expect(await terms('search_terms_moderated', other)).toEqual([]);
+      expect(await visible()).toEqual(['shown', 'too', 'zorbleflint']);
     }));
 
   it('holds the words of tags and numbers too, and drops a tag word a tag edit takes out', () =>
@@ -245,7 +275,7 @@ describe('postgres engine: the vocabulary holds visible words only', () => {
       // As an older release kept them (as written): those go with the upgrade, the others stay.
       await t.sql(`DELETE FROM search_terms WHERE space_id = $1 AND term IN ('strasse', 'oeuvre', 'encyclopaedia', 'aesthetics')`, [space]);
       await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('straße', $1), ('œuvre', $1), ('encyclopædia', $1), ('æsthetics', $1)`, [space]);
-      await upgrade(t, new SearchTermsFormatSeven1764954000000());
+      await upgrade(t, new SearchTermsFormatSeven1764954000000(), { undoFirst: true });
       expect(await terms()).toEqual(['die', 'und']);
       // The rebuild writes them again folded, though this process remembers writing them.
       await engine.upsert([{ ...written, version: 2 }]);

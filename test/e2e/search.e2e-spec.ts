@@ -161,6 +161,24 @@ describe('search', () => {
     expect(await topicIds('kettle', customer)).toEqual([]);
   });
 
+  it('tolerates a moderator’s typo of a word only a hidden post holds when they ask for hidden posts, and nobody else’s', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Descaler brands', body: 'Which one works?' });
+    const spam = await reply(t, customer.token, topic.id, 'Buy quibblefrotz tablets now');
+    const named = await createTopic(t, customer.token, publicBoard, { title: 'Tablet names', body: 'We call ours quibblefrotx.' });
+    await drain();
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: spam.id, action: 'HIDE', reason: 'spam' } }, { token: moderator.token }));
+    await drain();
+    // Typed in full (a space after it): as a prefix, its stem would match anyway.
+    const moderating = { f: { includeModerated: true } };
+    expect((await topicIds('quibblefrots ', moderator, moderating)).sort()).toEqual([topic.id, named.id].sort());
+    // For anyone else (the moderator's own query without hidden posts included) the hidden word is
+    // a typo like any other, widened to the visible word alone: were it known, it would not be.
+    for (const viewer of [customer, undefined, employee, moderator]) {
+      expect(await topicIds('quibblefrotz ', viewer)).toEqual([named.id]);
+      expect(await topicIds('quibblefrots ', viewer)).toEqual([named.id]);
+    }
+  });
+
   it('follows title and tag edits on every post of the topic', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Milk frothing basics', body: 'Steam wand tips' });
     await reply(t, employee.token, topic.id, 'Purge the wand first.');

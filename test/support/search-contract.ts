@@ -141,6 +141,20 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       expect(await ids('zorblaxquint', {}, { spaceIds: [other] })).toEqual([secretWord.id]);
     });
 
+    it('tolerates typos of, and completes, words only non-visible posts hold in a moderator’s own query, and in nobody else’s', async () => {
+      // "zorblaxquint" is held by a hidden post here (and by a post of another space).
+      const moderating = { moderatedSpaceIds: [space] };
+      expect((await ids('zorblaxquinq', {}, moderating)).sort()).toEqual([nearMiss.id, hiddenWord.id].sort());
+      expect((await ids('zorblaxq', {}, moderating)).sort()).toEqual([nearMiss.id, hiddenWord.id].sort());
+      // For anyone else, a moderator of another space included, the hidden word is a typo like any
+      // other (were it known, it would not be), widened to and completed with the visible word alone.
+      for (const filters of [{}, { moderatedSpaceIds: [french] }]) {
+        expect(await ids('zorblaxquint ', {}, filters)).toEqual([nearMiss.id]);
+        expect(await ids('zorblaxquinq', {}, filters)).toEqual([nearMiss.id]);
+        expect(await ids('zorblaxq', {}, filters)).toEqual([nearMiss.id]);
+      }
+    });
+
     it('matches quoted phrases and excludes -words', async () => {
       expect((await ids('"burr grinder"')).sort()).toEqual([grinder.id, reply.id].sort());
       // A phrase lies within one field: not from a title's last word to the first tag or the body's first word.

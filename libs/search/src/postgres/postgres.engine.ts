@@ -98,8 +98,9 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * read as their base letters in the text indexed and in vocabulary words (`LETTER_VARIANTS`;
  * the words written with them are taken out by the migration search-terms-letter-variants). 7:
  * vocabulary words have œ, æ and ß as two letters (`LIGATURES`), as the index's unaccent reads
- * them (the words written with them are taken out by the migration search-terms-format-7), and
- * the words of tags and numbers are vocabulary words too.
+ * them (the words written with them are taken out by the migration search-terms-format-7), the
+ * words of tags and numbers are vocabulary words too, and those of pending, hidden and deleted
+ * documents go to the moderators' vocabulary (search_terms_moderated, see Vocabulary).
  */
 export const POSTGRES_INDEX_FORMAT = 7;
 
@@ -187,11 +188,37 @@ export function termShare(tsquery: string, freq: ReadonlyMap<string, number>, ra
   return phrase && rarest < Infinity ? rarest : sum;
 }
 
+/**
+ * The two vocabularies of a space: the words of its visible documents, which everyone's queries
+ * draw on, and those of its other documents (pending, hidden, deleted), which only a moderator's
+ * own query (`includeModerated`) draws on, as only it finds those documents. Kept apart, so that
+ * no word of content a searcher may not read ever widens a typo or completes a word for them.
+ */
+type Vocabulary = 'visible' | 'moderated';
+const VOCABULARIES: Vocabulary[] = ['visible', 'moderated'];
+const VOCABULARY_TABLE: Record<Vocabulary, string> = { visible: 'search_terms', moderated: 'search_terms_moderated' };
+/** The documents whose words a vocabulary holds, as a condition on `d` (search_documents). */
+const VOCABULARY_DOCUMENTS: Record<Vocabulary, string> = { visible: `d.state = 'VISIBLE'`, moderated: `d.state <> 'VISIBLE'` };
+const vocabularyOf = (state: string): Vocabulary => (state === 'VISIBLE' ? 'visible' : 'moderated');
+/** A vocabulary word, as the words an indexing process wrote are remembered. */
+const termKey = (vocabulary: Vocabulary, term: string, spaceId: string) => `${vocabulary} ${term} ${spaceId}`;
+
+/**
+ * The vocabulary a query draws on, as a FROM item of `term`s: the words of the visible documents
+ * of the spaces searched (`spaces`, a uuid[] parameter), and, for a moderator's own query only,
+ * those of the other documents of the spaces they moderate (`moderated`).
+ */
+function vocabularySql(spaces: string, moderated: string | null): string {
+  const visible = `SELECT term FROM ${VOCABULARY_TABLE.visible} WHERE space_id = ANY(${spaces}::uuid[])`;
+  return moderated ? `(${visible} UNION ALL SELECT term FROM ${VOCABULARY_TABLE.moderated} WHERE space_id = ANY(${moderated}::uuid[]))` : `(${visible})`;
+}
+
 /** A word a space's vocabulary may lose, with the language its documents are stemmed in. */
 interface Departing {
   term: string;
   spaceId: string;
   language: string;
+  vocabulary: Vocabulary;
 }
 
 /**
@@ -278,8 +305,8 @@ export class PostgresSearchEngine implements SearchEngine {
     // with letters and their marks apart (e and U+0301, Korean jamo) is found as one types it,
     // and its snippets highlight what was found. Tags stay as given, for the tag filters.
     const docs = input.map((d) => ({ ...d, title: d.title.normalize('NFC'), body: d.body.normalize('NFC') }));
-    // Each visible document's words, split once for both vocabulary steps.
-    const words = new Map(docs.filter((d) => d.state === 'VISIBLE').map((d) => [d.id, indexedWords(d.title, d.tags, d.body)]));
+    // Each document's words, split once for both vocabulary steps.
+    const words = new Map(docs.map((d) => [d.id, indexedWords(d.title, d.tags, d.body)]));
     const departing = await this.departingWords(docs, words);
     const rows = docs.map((d) => {
       // Words are read without the optional marks of Arabic and Hebrew and with the Arabic
@@ -353,23 +380,23 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
-   * The words visible documents are about to lose from their space: those of a document that
-   * leaves view (hidden, held, deleted, moved to another space) and those an edit (of its title,
-   * tags or body) takes out.
-   * Read before the write, from the stored text; only documents of a newer version are
-   * looked at, so a rebuild of an unchanged index reads nothing.
+   * The words documents are about to take out of their space's vocabularies (see Vocabulary):
+   * those of a document that goes from one to the other (hidden, held, deleted, or restored) or
+   * to another space, and those an edit (of its title, tags or body) takes out. Read before the
+   * write, from the stored text; only documents of a newer version are looked at, so a rebuild
+   * of an unchanged index reads nothing.
    */
   private async departingWords(docs: SearchDocument[], words: Map<string, Set<string>>): Promise<Departing[]> {
-    // Only documents whose words can go are read (out of view, moved, or a new title, tags or
-    // body): a new version for a reaction or an accepted answer changes no word. Tags are
-    // compared as the words they make, joined.
-    const old: Array<{ id: string; space_id: string; language: string; title: string; tags: string[]; body: string }> = await this.ds.query(
-      `SELECT d.id, d.space_id, d.language, d.title, d.tags, b.body
+    // Only documents whose words can go are read (in or out of view, moved, or a new title, tags
+    // or body): a new version for a reaction or an accepted answer, or a hidden post deleted,
+    // changes no word. Tags are compared as the words they make, joined.
+    const old: Array<{ id: string; space_id: string; language: string; state: string; title: string; tags: string[]; body: string }> = await this.ds.query(
+      `SELECT d.id, d.space_id, d.language, d.state, d.title, d.tags, b.body
          FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(id, version, space_id, state, title, tags, body_md5)
          JOIN search_documents d ON d.id = x.id JOIN search_bodies b ON b.id = d.id
-        WHERE d.state = 'VISIBLE' AND d.version < x.version
-          AND (x.state <> 'VISIBLE' OR d.space_id <> x.space_id OR d.title <> x.title OR array_to_string(d.tags, ' ') <> x.tags
-               OR md5(b.body) <> x.body_md5)`,
+        WHERE d.version < x.version
+          AND ((d.state = 'VISIBLE') <> (x.state = 'VISIBLE') OR d.space_id <> x.space_id OR d.title <> x.title
+               OR array_to_string(d.tags, ' ') <> x.tags OR md5(b.body) <> x.body_md5)`,
       [
         docs.map((d) => d.id),
         docs.map((d) => d.version),
@@ -383,48 +410,55 @@ export class PostgresSearchEngine implements SearchEngine {
     const incoming = new Map(docs.map((d) => [d.id, d]));
     return old.flatMap((o) => {
       const next = incoming.get(o.id);
-      const stays = next?.spaceId === o.space_id ? (words.get(o.id) ?? new Set<string>()) : new Set<string>();
-      return [...indexedWords(o.title, o.tags, o.body)].filter((w) => !stays.has(w)).map((term) => ({ term, spaceId: o.space_id, language: o.language }));
+      const vocabulary = vocabularyOf(o.state);
+      const staysIn = next?.spaceId === o.space_id && vocabularyOf(next.state) === vocabulary;
+      const stays = staysIn ? (words.get(o.id) ?? new Set<string>()) : new Set<string>();
+      return [...indexedWords(o.title, o.tags, o.body)].filter((w) => !stays.has(w)).map((term) => ({ term, spaceId: o.space_id, language: o.language, vocabulary }));
     });
   }
 
   /**
-   * Takes departing words out of their space's vocabulary unless a visible document of the
-   * space still holds them (one index probe each, under the space's language: a word whose
-   * stem another document holds stays). Stop words are kept: no query can tell them apart.
+   * Takes departing words out of their space's vocabulary unless a document of the space whose
+   * words it holds (see Vocabulary) still holds them (one index probe each, under the space's
+   * language: a word whose stem another document holds stays). Stop words are kept: no query
+   * can tell them apart.
    */
   private async pruneTerms(departing: Departing[]): Promise<void> {
     if (departing.length === 0) return;
-    const unique = new Map(departing.map((d) => [`${d.term} ${d.spaceId}`, d]));
-    const list = [...unique.values()];
+    const unique = new Map(departing.map((d) => [termKey(d.vocabulary, d.term, d.spaceId), d]));
     // Counted before the delete: an indexer that reads the count after this one's documents are
     // written either sees the count moved (and writes its words again), or is seen by the delete.
     const [{ n }]: Array<{ n: string }> = await this.ds.query(`SELECT nextval('search_terms_prunes')::text AS n`);
     // Our own prune alone since we last looked: our memory stays good (we forget what we prune).
     if (this.knownPrunes !== null && BigInt(n) === BigInt(this.knownPrunes) + 1n) this.knownPrunes = n;
-    const pruned: Array<{ term: string; space_id: string }> = rowsOf(
-      await this.ds.query(
-        `DELETE FROM search_terms t
-          USING unnest($1::text[], $2::uuid[], $3::text[]) AS c(term, space_id, language)
-          WHERE t.term = c.term AND t.space_id = c.space_id
-            AND numnode(plainto_tsquery(parvis_search_config(c.language), c.term)) > 0
-            AND NOT EXISTS (SELECT 1 FROM search_documents d
-                             WHERE d.space_id = c.space_id AND d.state = 'VISIBLE'
-                               AND d.tsv @@ plainto_tsquery(parvis_search_config(c.language), c.term))
-          RETURNING t.term, t.space_id`,
-        [list.map((d) => d.term), list.map((d) => d.spaceId), list.map((d) => d.language)],
-      ),
-    );
-    for (const p of pruned) this.knownTerms.delete(`${p.term} ${p.space_id}`);
+    for (const vocabulary of VOCABULARIES) {
+      const list = [...unique.values()].filter((d) => d.vocabulary === vocabulary);
+      if (list.length === 0) continue;
+      const pruned: Array<{ term: string; space_id: string }> = rowsOf(
+        await this.ds.query(
+          `DELETE FROM ${VOCABULARY_TABLE[vocabulary]} t
+            USING unnest($1::text[], $2::uuid[], $3::text[]) AS c(term, space_id, language)
+            WHERE t.term = c.term AND t.space_id = c.space_id
+              AND numnode(plainto_tsquery(parvis_search_config(c.language), c.term)) > 0
+              AND NOT EXISTS (SELECT 1 FROM search_documents d
+                               WHERE d.space_id = c.space_id AND ${VOCABULARY_DOCUMENTS[vocabulary]}
+                                 AND d.tsv @@ plainto_tsquery(parvis_search_config(c.language), c.term))
+            RETURNING t.term, t.space_id`,
+          [list.map((d) => d.term), list.map((d) => d.spaceId), list.map((d) => d.language)],
+        ),
+      );
+      for (const p of pruned) this.knownTerms.delete(termKey(vocabulary, p.term, p.space_id));
+    }
   }
 
   /**
-   * Adds the words of the documents everybody who reads their space may see (VISIBLE ones) to
-   * that space's vocabulary, which typo tolerance and completions draw on. Kept per space and
-   * for visible content only, so whether a word exists never says anything about content the
-   * searcher may not read. Words this process already wrote are skipped, so a steady stream of
-   * documents writes only new words; the memory is bounded and simply starts over when full.
-   * Terms are written in sorted order so concurrent indexers cannot deadlock on them.
+   * Adds the words of documents to their space's vocabulary, which typo tolerance and
+   * completions draw on: those everybody who reads the space may see (VISIBLE ones) to its
+   * visible one, the others to the moderators' (see Vocabulary). Kept per space, so whether a
+   * word exists never says anything about content the searcher may not read. Words this process
+   * already wrote are skipped, so a steady stream of documents writes only new words; the memory
+   * is bounded and simply starts over when full. Terms are written in sorted order so
+   * concurrent indexers cannot deadlock on them.
    */
   private async addTerms(docs: SearchDocument[], words: Map<string, Set<string>>): Promise<void> {
     // Another process pruned words since: some we remember writing may be gone.
@@ -434,19 +468,24 @@ export class PostgresSearchEngine implements SearchEngine {
       this.knownSince = Date.now();
       this.knownPrunes = n;
     }
-    const fresh = new Map<string, [string, string]>();
+    const fresh = new Map<string, { term: string; spaceId: string; vocabulary: Vocabulary }>();
     for (const d of docs) {
-      for (const word of words.get(d.id) ?? []) {
-        const key = `${word} ${d.spaceId}`;
-        if (!this.knownTerms.has(key)) fresh.set(key, [word, d.spaceId]);
+      const vocabulary = vocabularyOf(d.state);
+      for (const term of words.get(d.id) ?? []) {
+        const key = termKey(vocabulary, term, d.spaceId);
+        if (!this.knownTerms.has(key)) fresh.set(key, { term, spaceId: d.spaceId, vocabulary });
       }
     }
     if (fresh.size === 0) return;
     const keys = [...fresh.keys()].sort();
-    await this.ds.query(`INSERT INTO search_terms (term, space_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING`, [
-      keys.map((k) => fresh.get(k)![0]),
-      keys.map((k) => fresh.get(k)![1]),
-    ]);
+    for (const vocabulary of VOCABULARIES) {
+      const terms = keys.map((k) => fresh.get(k)!).filter((t) => t.vocabulary === vocabulary);
+      if (terms.length === 0) continue;
+      await this.ds.query(`INSERT INTO ${VOCABULARY_TABLE[vocabulary]} (term, space_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING`, [
+        terms.map((t) => t.term),
+        terms.map((t) => t.spaceId),
+      ]);
+    }
     if (this.knownTerms.size + keys.length > KNOWN_TERMS_MAX) this.knownTerms.clear();
     for (const k of keys) this.knownTerms.add(k);
   }
@@ -462,9 +501,9 @@ export class PostgresSearchEngine implements SearchEngine {
       ),
     );
     await this.pruneTerms(
-      gone
-        .filter((g) => g.state === 'VISIBLE')
-        .flatMap((g) => [...indexedWords(g.title, g.tags, g.body ?? '')].map((term) => ({ term, spaceId: g.space_id, language: g.language }))),
+      gone.flatMap((g) =>
+        [...indexedWords(g.title, g.tags, g.body ?? '')].map((term) => ({ term, spaceId: g.space_id, language: g.language, vocabulary: vocabularyOf(g.state) })),
+      ),
     );
   }
 
@@ -483,7 +522,7 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   async clear(): Promise<void> {
-    await this.ds.query(`TRUNCATE search_documents, search_bodies, search_terms`);
+    await this.ds.query(`TRUNCATE search_documents, search_bodies, ${VOCABULARIES.map((v) => VOCABULARY_TABLE[v]).join(', ')}`);
     this.knownTerms.clear();
   }
 
@@ -491,7 +530,12 @@ export class PostgresSearchEngine implements SearchEngine {
     const parsed = parseQuery(req.query);
     const empty: SearchResult = { hits: [], total: 0, facets: req.facets ? { kinds: [], spaces: [], tags: [] } : null, engine: this.name };
     if (!hasPositiveTerms(parsed) || req.filters.spaceIds.length === 0) return empty;
-    const [near, completions] = await Promise.all([this.nearWords(parsed, req.filters.spaceIds), this.completions(parsed, req.filters.spaceIds)]);
+    // A moderator's own query draws on the words of what it finds in the spaces they moderate too.
+    const moderated = (req.filters.moderatedSpaceIds ?? []).filter((id) => req.filters.spaceIds.includes(id));
+    const [near, completions] = await Promise.all([
+      this.nearWords(parsed, req.filters.spaceIds, moderated),
+      this.completions(parsed, req.filters.spaceIds, moderated),
+    ]);
     const compiled = await this.compile(parsed, near, completions);
     const all = await this.run(req, compiled, 'all');
     // Too few documents hold every word (a pasted question, say): documents holding some of
@@ -555,9 +599,10 @@ export class PostgresSearchEngine implements SearchEngine {
 
   /**
    * Closest indexed words for each word no document contains (typo tolerance), in the
-   * vocabulary of the spaces searched (see addTerms).
+   * vocabulary of the spaces searched (and, for a moderator's own query, of what it finds in
+   * the spaces they moderate: `moderated`; see Vocabulary).
    */
-  private async nearWords(q: ParsedQuery, spaceIds: string[]): Promise<Map<string, string[]>> {
+  private async nearWords(q: ParsedQuery, spaceIds: string[], moderated: string[]): Promise<Map<string, string[]>> {
     const candidates = q.words.filter((w) => [...w].length >= TYPO_MIN_LENGTH && !/^\d+$/.test(w) && !isSegmented(w));
     const near = new Map<string, string[]>();
     if (candidates.length === 0) return near;
@@ -565,18 +610,18 @@ export class PostgresSearchEngine implements SearchEngine {
     // a tenth as many candidates to the recheck, and the answer is the same.
     const rows: Array<{ word: string; near: string[] | null }> = await this.ds.transaction(async (m) => {
       await m.query(`SET LOCAL pg_trgm.similarity_threshold = ${TYPO_MIN_SIMILARITY}`);
+      const vocabulary = vocabularySql('$5', moderated.length ? '$7' : null);
       return m.query(
         `SELECT w.word,
-                CASE WHEN EXISTS (SELECT 1 FROM search_terms t WHERE t.term = w.term AND t.space_id = ANY($5::uuid[]))
+                CASE WHEN EXISTS (SELECT 1 FROM ${vocabulary} t WHERE t.term = w.term)
                        -- a word still being typed is fine as long as some indexed word starts with it
-                       OR (w.word = $4 AND EXISTS (SELECT 1 FROM search_terms t WHERE t.term >= w.term AND t.term < w.term || chr(1114111)
-                                                     AND t.space_id = ANY($5::uuid[])))
+                       OR (w.word = $4 AND EXISTS (SELECT 1 FROM ${vocabulary} t WHERE t.term >= w.term AND t.term < w.term || chr(1114111)))
                      THEN NULL
-                     ELSE ARRAY(SELECT t.term FROM search_terms t
-                                 WHERE t.term % w.term AND similarity(t.term, w.term) >= $2 AND t.space_id = ANY($5::uuid[])
+                     ELSE ARRAY(SELECT t.term FROM ${vocabulary} t
+                                 WHERE t.term % w.term AND similarity(t.term, w.term) >= $2
                                  GROUP BY t.term ORDER BY t.term <-> w.term, t.term LIMIT $3) END AS near
            FROM unnest($1::text[], $6::text[]) AS w(word, term)`,
-        [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds, candidates.map(foldLatinAccents)],
+        [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds, candidates.map(foldLatinAccents), ...(moderated.length ? [moderated] : [])],
       );
     });
     for (const r of rows) if (r.near?.length) near.set(r.word, r.near);
@@ -584,17 +629,17 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
-   * The vocabulary words (of the spaces searched) the query's last, unfinished word may
-   * become, when there are few enough of them to list (see PREFIX_EXPANSIONS); null keeps the
-   * prefix match.
+   * The vocabulary words (of the spaces searched, as nearWords reads them) the query's last,
+   * unfinished word may become, when there are few enough of them to list (see
+   * PREFIX_EXPANSIONS); null keeps the prefix match.
    */
-  private async completions(q: ParsedQuery, spaceIds: string[]): Promise<string[] | null> {
+  private async completions(q: ParsedQuery, spaceIds: string[], moderated: string[]): Promise<string[] | null> {
     if (!q.prefix) return null;
     const [row]: Array<{ words: string[] }> = await this.ds.query(
-      `SELECT ARRAY(SELECT DISTINCT t.term FROM search_terms t
-                     WHERE t.term >= $1 AND t.term < $1 || chr(1114111) AND t.space_id = ANY($3::uuid[])
+      `SELECT ARRAY(SELECT DISTINCT t.term FROM ${vocabularySql('$3', moderated.length ? '$4' : null)} t
+                     WHERE t.term >= $1 AND t.term < $1 || chr(1114111)
                      ORDER BY t.term LIMIT $2) AS words`,
-      [foldLatinAccents(q.prefix), PREFIX_EXPANSIONS + 1, spaceIds],
+      [foldLatinAccents(q.prefix), PREFIX_EXPANSIONS + 1, spaceIds, ...(moderated.length ? [moderated] : [])],
     );
     const words = row?.words ?? [];
     return words.length === 0 || words.length > PREFIX_EXPANSIONS ? null : words;
