@@ -239,6 +239,24 @@ describe('search', () => {
     expect(facets.tags).toEqual([{ value: 'pourover', count: 2 }, { value: 'kettles', count: 1 }]);
   });
 
+  it('pages past the hits its access check drops (the index a moment behind): the cursor counts them', async () => {
+    const older = await createTopic(t, customer.token, publicBoard, { title: 'Gravelbikeword one', body: 'Tyres.' });
+    const newer = await createTopic(t, customer.token, publicBoard, { title: 'Gravelbikeword two', body: 'Gears.' });
+    await drain();
+    // Hidden behind the index's back (no outbox event): the index still lists the newer post.
+    await t.sql(`UPDATE posts SET state = 'HIDDEN' WHERE id = $1`, [newer.firstPostId]);
+    try {
+      const page1 = await search('gravelbikeword', employee, { first: 1, sort: 'NEWEST' });
+      expect(page1.edges).toEqual([]);
+      expect(page1.pageInfo.hasNextPage).toBe(true);
+      const page2 = await search('gravelbikeword', employee, { first: 1, sort: 'NEWEST', after: page1.pageInfo.endCursor });
+      expect(page2.edges.map((e: any) => e.node.topic.id)).toEqual([older.id]);
+      expect(page2.pageInfo.hasNextPage).toBe(false);
+    } finally {
+      await t.sql(`UPDATE posts SET state = 'VISIBLE' WHERE id = $1`, [newer.firstPostId]);
+    }
+  });
+
   it('ranks accepted answers and title matches higher', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Sourdough starter', body: 'My starter smells odd', kind: 'QUESTION' });
     const plain = await reply(t, employee.token, topic.id, 'Feed the levain twice a day.');

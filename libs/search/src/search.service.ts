@@ -90,6 +90,12 @@ export class SearchService {
       edges.push({ cursor: encodeCursor(list, [offset + i + 1]), node });
     });
     const end = offset + result.hits.length;
+    // Built here, not with pageInfoOf or toOffsetConnection (core/graphql/pagination): the page
+    // ends where the engine's hits end, the ones dropped above included. pageInfoOf would take
+    // endCursor from the last edge, so the next page would read the dropped hits again, and a page
+    // whose hits were all dropped would have no endCursor though hasNextPage is true (the reader
+    // stuck). toOffsetConnection wants size + 1 rows carrying a window count, where the engine
+    // answers with `first` hits and its own total (an estimate past 1,000).
     return {
       edges,
       pageInfo: {
