@@ -8,6 +8,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { ReactionsActorStillReacting1764813600000 } from '../../migrations/1764813600000-reactions-actor-still-reacting';
+import { TopicRemovalNotices1764946800000 } from '../../migrations/1764946800000-topic-removal-notices';
 
 const LIST = `query($u: Boolean) { notifications(first: 50, unreadOnly: $u) { totalCount edges { node { id kind data readAt topic { id } post { id } actor { id } } } } }`;
 
@@ -357,8 +358,9 @@ describe('notifications and watching', () => {
     expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: ownDelete.id }, { token: writer.token }));
     await drain();
     const removals = expectOk(await t.gql(LIST, {}, { token: writer.token })).notifications.edges.map((e: any) => e.node).filter((n: any) => n.kind === 'POST_REMOVED');
+    // A removed topic is not the author's to open (topic: null): the notice names it, as it is titled now.
     expect(removals.map((n: any) => [n.topic?.id ?? null, JSON.parse(n.data)]).sort()).toEqual(
-      [[null, { rejected: true, title: 'Held and rejected' }], [open.id, { rejected: false, number: 2 }]].sort(),
+      [[null, { rejected: true, number: 1, title: 'Held and rejected' }], [open.id, { rejected: false, number: 2 }]].sort(),
     );
     await t.sql(`DELETE FROM notifications WHERE user_id = $1 AND kind = 'POST_REMOVED'`, [writer.id]);
 
@@ -388,6 +390,93 @@ describe('notifications and watching', () => {
     expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id } }`, { input: { id: appeal.id, decision: 'APPROVE', note: 'Fair point' } }, { token: judge.token }));
     await drain();
     expect(await kinds(member)).toEqual(['APPEAL_DECIDED', 'SANCTION', 'SANCTION']);
+  });
+
+  it('names a removed topic as it is titled now, and only while its author may still read its space: list, count, push and e-mail', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const writer = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC');
+    const topic = await createTopic(t, writer.token, await makeBoard(t, space.id), { title: 'A title with my phone number' });
+    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+    const remove = async () => {
+      expectOk(await t.gql(MODERATE, { input: { postId: topic.firstPostId, action: 'DELETE', reason: 'Off-topic' } }, { token: admin.token }));
+      await drain();
+    };
+    const removals = async (unreadOnly = false) => {
+      const list = expectOk(await t.gql(LIST, { u: unreadOnly }, { token: writer.token })).notifications;
+      return { total: list.totalCount, data: list.edges.filter((e: any) => e.node.kind === 'POST_REMOVED').map((e: any) => JSON.parse(e.node.data)) };
+    };
+    await remove();
+    expect(await removals()).toEqual({ total: 1, data: [{ rejected: false, number: 1, title: 'A title with my phone number' }] });
+    // Brought back, retitled by the moderator (the number taken out), removed again: both notices
+    // name it as it is now, the first one too, pushed live as it is read.
+    const s = io(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, { path: '/socket.io', transports: ['websocket'], auth: { token: writer.token }, reconnection: false, forceNew: true });
+    sockets.push(s);
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    const pushed: any[] = [];
+    s.on('notification', (n: any) => pushed.push(n));
+    const next = () => new Promise<void>((r) => s.once('notification', () => r()));
+    expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: admin.token }));
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: topic.firstPostId, body: 'The body', title: 'A title without it' } }, { token: admin.token }));
+    let arrived = next();
+    await remove();
+    await arrived;
+    const retitled = { rejected: false, number: 1, title: 'A title without it' };
+    expect(pushed.map((n) => [n.kind, n.topicId, n.data])).toEqual([['POST_REMOVED', topic.id, retitled]]);
+    expect(await removals(true)).toEqual({ total: 2, data: [retitled, retitled] });
+    // The e-mail names it too, without a link it would not open.
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [writer.id]);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === writer.email);
+    expect(mail.text.split('\n').filter((line) => line.startsWith('•'))).toEqual(Array(2).fill('• Your post was removed by moderation — “A title without it”'));
+
+    // Moved to a space the writer may not read: neither listed nor counted, marked read
+    // uncounted, e-mailed or pushed again.
+    const hidden = await makeSpace(t, 'RESTRICTED', [{ userId: admin.id, level: 'ADMIN' }]);
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: await makeBoard(t, hidden.id) } }, { token: admin.token }));
+    expect(await removals()).toEqual({ total: 0, data: [] });
+    expect(await removals(true)).toEqual({ total: 0, data: [] });
+    await t.sql(`UPDATE notifications SET emailed_at = NULL WHERE user_id = $1`, [writer.id]);
+    await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [writer.id]);
+    expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === writer.email)).toEqual([]);
+    // Announced again as delivery announces one, then another notification: only that one goes out.
+    const [first] = await t.sql(`SELECT id FROM notifications WHERE user_id = $1 AND kind = 'POST_REMOVED' LIMIT 1`, [writer.id]);
+    await t.sql(`SELECT pg_notify('parvis_notifications', json_build_object('userId', $1::uuid, 'id', $2::uuid)::text)`, [writer.id, first.id]);
+    const other = await createTopic(t, author.token, board);
+    arrived = next();
+    await t.sql(
+      `WITH n AS (INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source)
+                  VALUES (gen_random_uuid(), $1, 'MENTION', $2, $3, $4, '{}', 'removed-topic-control') RETURNING id, user_id)
+       SELECT pg_notify('parvis_notifications', json_build_object('userId', n.user_id, 'id', n.id)::text) FROM n`,
+      [writer.id, other.id, other.firstPostId, author.id],
+    );
+    await arrived;
+    expect(pushed.slice(1).map((n) => n.kind)).toEqual(['MENTION']);
+    await t.sql(`UPDATE notifications SET read_at = now() WHERE user_id = $1 AND kind = 'MENTION'`, [writer.id]);
+    expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: writer.token })).markNotificationsRead).toBe(0);
+  });
+
+  it('finds the topic of a removal notice stored with its title, and keeps no stored title (migration)', async () => {
+    const writer = await makeUser(t);
+    const topic = await createTopic(t, writer.token, board, { title: 'Titled now' });
+    await setTopicState(t, topic.id, 'DELETED');
+    await setPostState(t, topic.firstPostId, 'DELETED');
+    const old = (source: string) =>
+      t.sql(`INSERT INTO notifications (id, user_id, kind, data, source) VALUES (gen_random_uuid(), $1, 'POST_REMOVED', '{"rejected": false, "title": "Titled then"}', $2)`, [writer.id, source]);
+    await old(`removed:${topic.firstPostId}:3`);
+    await old('removed:01a207d7-22e1-733a-9303-5a2047c59e37:1');
+    const runner = t.ds.createQueryRunner();
+    try {
+      await new TopicRemovalNotices1764946800000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(await t.sql(`SELECT topic_id, data FROM notifications WHERE user_id = $1 ORDER BY topic_id NULLS LAST`, [writer.id])).toEqual([
+      { topic_id: topic.id, data: { rejected: false, number: 1 } },
+      { topic_id: null, data: { rejected: false } },
+    ]);
+    const listed = expectOk(await t.gql(LIST, {}, { token: writer.token })).notifications.edges.map((e: any) => JSON.parse(e.node.data));
+    expect(listed).toEqual(expect.arrayContaining([{ rejected: false, number: 1, title: 'Titled now' }, { rejected: false }]));
+    expect(listed).toHaveLength(2);
   });
 
   it('neither lists nor counts notifications about content the recipient can no longer read', async () => {

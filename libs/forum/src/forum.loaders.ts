@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { AccessService } from '../../access/src/access.service';
 import { Viewer } from '../../core/src/graphql/viewer';
+import { ContentState } from './forum.enums';
 import { PendingEditModel, PostModel, PostRevisionModel, PostRow, toPostModel } from './posts/post.model';
 import { PostsRepository } from './posts/posts.repository';
 import { TopicModel, TopicRow, toTopicModel } from './topics/topic.model';
@@ -76,6 +77,19 @@ export class ForumLoaders {
     if (viewers.length === 0) return [];
     const row = await this.topicRows(rowsVia).load(id);
     return row ? Promise.all(viewers.map((v) => this.topicFromRow(v, row))) : viewers.map(() => null);
+  }
+
+  /**
+   * For news of a topic's removal, which is about its being deleted: whether each viewer reads
+   * the topic as `topicForEach` judges it, a deleted topic judged as a hidden one (its author and
+   * the space's moderators read it, while they may read the space).
+   */
+  async removedTopicSeenBy(viewers: readonly Viewer[], id: string, rowsVia: Viewer = viewers[0]): Promise<boolean[]> {
+    if (viewers.length === 0) return [];
+    const row = await this.topicRows(rowsVia).load(id);
+    if (!row) return viewers.map(() => false);
+    const judged = row.state === ContentState.DELETED ? { ...row, state: ContentState.HIDDEN } : row;
+    return Promise.all(viewers.map(async (v) => (await this.topicFromRow(v, judged)) !== null));
   }
 
   async firstPost(viewer: Viewer, topicId: string): Promise<PostModel | null> {

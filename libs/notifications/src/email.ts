@@ -13,7 +13,7 @@ import { rowsOf } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
-import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notifications';
+import { asSeenSql, fromIgnoredSql, NotificationVisibility, removesTopic } from './notifications';
 import { escapeHtml } from '../../content/src/renderer';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_EDITED', 'POST_MOVED', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
@@ -257,7 +257,9 @@ export class EmailDigest {
         const anchor = n.number && n.number > 1 ? `#post-${n.number}` : '';
         // A group's notices name the group (its name is one line, as titles are).
         const group = typeof n.data?.groupName === 'string' ? ` — “${oneLineTitle(n.data.groupName)}”` : '';
-        const where = n.title ? ` — “${oneLineTitle(n.title)}” ${this.config.publicUrl}/t/${n.topic_id}${anchor}` : group;
+        // A removed topic is named (as it is titled now), not linked: its author, whom it is for, cannot open it.
+        const link = removesTopic(n.kind, n.data) ? '' : ` ${this.config.publicUrl}/t/${n.topic_id}${anchor}`;
+        const where = n.title ? ` — “${oneLineTitle(n.title)}”${link}` : group;
         let what = LABELS[n.kind] ?? n.kind;
         if (ACTOR_KINDS.has(n.kind)) {
           const count = n.kind === 'REACTIONS' ? Math.max(1, Number(n.data?.count) || 1) : 1;

@@ -131,18 +131,13 @@ export class NotificationsHandler implements OutboxHandler {
       case 'post.deleted':
       case 'post.rejected': {
         // Removed by someone else: a moderator deleted it, or rejected it while it waited. A removed
-        // post is nobody's to open, so the notice names the topic a reply was in, or the title of
-        // the author's own topic that went with its first post.
-        const [post] = await this.ds.query(
-          `SELECT p.author_id, p.topic_id, p.number, p.deleted_by, t.title FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 AND p.state = 'DELETED'`,
-          [p.postId],
-        );
+        // post is nobody's to open, so the notice is about its topic: the topic a reply was in, or
+        // the author's own topic that went with its first post (`removesTopic`), whose title is
+        // read as it is whenever the notice is (never stored: it may change, or go out of reach).
+        const [post] = await this.ds.query(`SELECT author_id, topic_id, number, deleted_by FROM posts WHERE id = $1 AND state = 'DELETED'`, [p.postId]);
         if (!post?.deleted_by || post.deleted_by === post.author_id) return [];
-        const rejected = e.type === 'post.rejected';
-        const source = `removed:${p.postId}:${e.version}`;
-        return post.number === 1
-          ? [{ userId: post.author_id, kind: 'POST_REMOVED', data: { rejected, title: post.title }, source }]
-          : [{ userId: post.author_id, kind: 'POST_REMOVED', topicId: post.topic_id, data: { rejected, number: post.number }, source }];
+        const data = { rejected: e.type === 'post.rejected', number: post.number };
+        return [{ userId: post.author_id, kind: 'POST_REMOVED', topicId: post.topic_id, data, source: `removed:${p.postId}:${e.version}` }];
       }
       case 'topic.updated': {
         if (!p.acceptedPostId) return [];
@@ -375,7 +370,7 @@ export class NotificationsHandler implements OutboxHandler {
              FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[])
                   AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source)
             -- Nothing a member the recipient ignores writes or reacts.
-            WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind', data: 'u.data' })}
+            WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind', data: 'u.data', topicId: 'u.topic_id' })}
            ON CONFLICT (user_id, source) DO UPDATE
              SET data = notifications.data || jsonb_build_object(
                           'count', (notifications.data->>'count')::int + 1,

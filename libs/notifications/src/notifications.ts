@@ -44,7 +44,7 @@ registerEnumType(WatchLevel, {
 @ObjectType('Notification')
 export class NotificationModel {
   @Field(() => ID) id!: string;
-  @Field({ description: 'MENTION, GROUP_MENTION (data.group: the slug; null once you may no longer see the group), QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_EDITED (someone else’s edit of your post, one per post an hour), POST_MOVED (a moderator moved your posts: data.count, the post the first), POST_HIDDEN, POST_APPROVED, POST_REMOVED, SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, BOOKMARK_REMINDER (data.note: the bookmark’s note, if any), GROUP_MEMBERSHIP_REQUEST (to a group’s owners, or the admins when it has none: data.requestId, data.group the slug, data.groupName, data.requester the handle), GROUP_MEMBERSHIP_DECIDED (to the requester: data.accepted, data.group, data.groupName, data.requestId), and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
+  @Field({ description: 'MENTION, GROUP_MENTION (data.group: the slug; null once you may no longer see the group), QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_EDITED (someone else’s edit of your post, one per post an hour), POST_MOVED (a moderator moved your posts: data.count, the post the first), POST_HIDDEN, POST_APPROVED, POST_REMOVED (data.number; a removed topic, number 1, is no longer yours to open: data.title names it as it is titled now), SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, BOOKMARK_REMINDER (data.note: the bookmark’s note, if any), GROUP_MEMBERSHIP_REQUEST (to a group’s owners, or the admins when it has none: data.requestId, data.group the slug, data.groupName, data.requester the handle), GROUP_MEMBERSHIP_DECIDED (to the requester: data.accepted, data.group, data.groupName, data.requestId), and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
   @Field({ description: 'JSON with details (e.g. the reaction count).' }) data!: string;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) readAt!: Date | null;
@@ -138,6 +138,21 @@ function groupNoticeSql(viewer: string, kind: string, requestId: string): string
 }
 
 /**
+ * Whether a notification tells of a topic's removal: its first post removed by a moderator
+ * (POST_REMOVED, `data.number` 1), which took the topic with it. It is about a deleted topic,
+ * which its author reads no more than anyone, so it is judged as if the topic were hidden: its
+ * author (whom it is for) and the space's moderators read it, while they may read the space.
+ * Its title is read as the topic has it now (`asSeenSql`), never as it was when it was removed.
+ */
+export function removesTopic(kind: string, data: unknown): boolean {
+  return kind === 'POST_REMOVED' && (data as { number?: unknown } | null)?.number === 1;
+}
+/** `removesTopic` in SQL, on a notification's `kind` and `data` columns. */
+function removesTopicSql(kind: string, data: string): string {
+  return `(${kind} = 'POST_REMOVED' AND ${data}->>'number' = '1')`;
+}
+
+/**
  * The SQL rule below as a condition: $1 the viewer, $2 the spaces they read, $3 those they
  * moderate (for counting, alias `n`).
  */
@@ -148,14 +163,17 @@ const READABLE_NOTIFICATION_SQL = `(
   OR EXISTS (
     SELECT 1 FROM topics t
       LEFT JOIN posts p ON p.id = n.post_id
+      -- A removed topic, judged as a hidden one (removesTopic).
+      CROSS JOIN LATERAL (SELECT t.space_id, t.author_id, 'HIDDEN'::text AS state) removed
      WHERE t.id = COALESCE(p.topic_id, n.topic_id)
        AND (n.post_id IS NULL OR p.id IS NOT NULL)
-       AND ${fullViewSql('t', CAN_READ)}
+       AND (${fullViewSql('t', CAN_READ)} OR (${removesTopicSql('n.kind', 'n.data')} AND t.state = 'DELETED' AND ${fullViewSql('removed', CAN_READ)}))
        AND (n.post_id IS NULL OR ${fullViewSql('p', CAN_READ)})))`;
 
 /**
  * Whether a notification may be shown to its recipient: the post it is about must be readable
- * in full (its topic too), or, for one about a topic alone, the topic; one about neither only
+ * in full (its topic too), or, for one about a topic alone, the topic (a removed one as if it were
+ * hidden, `removesTopic`); one about neither only
  * needs a recipient, but for news of a request to join a group (`groupNoticeSql`). An audience a module registered (`register`) may narrow that further.
  * Access may change after a notification is written (a post hidden, a topic moved to a
  * restricted space, an article handed to another owner), so delivery, the in-app list and the
@@ -202,7 +220,7 @@ export class NotificationVisibility {
     const groups = new Map<string, number[]>();
     items.forEach((n, i) => {
       if (!n.viewer || (!n.postId && !n.topicId)) return;
-      const key = n.postId ? `post ${n.postId}` : `topic ${n.topicId}`;
+      const key = n.postId ? `post ${n.postId}` : `${removesTopic(n.kind, n.data) ? 'removed ' : ''}topic ${n.topicId}`;
       const group = groups.get(key);
       if (group) group.push(i);
       else groups.set(key, [i]);
@@ -214,10 +232,12 @@ export class NotificationVisibility {
       this.groupNotices(items, visible),
       ...[...groups.values()].map(async (group) => {
         const viewers = group.map((i) => items[i].viewer!);
-        const { postId, topicId } = items[group[0]];
+        const { postId, topicId, kind, data } = items[group[0]];
         const seen = postId
           ? (await this.forum.postForEach(viewers, postId, rowsVia)).map((p) => p?.view === 'full')
-          : (await this.forum.topicForEach(viewers, topicId!, rowsVia)).map((t) => t !== null);
+          : removesTopic(kind, data)
+            ? await this.forum.removedTopicSeenBy(viewers, topicId!, rowsVia)
+            : (await this.forum.topicForEach(viewers, topicId!, rowsVia)).map((t) => t !== null);
         group.forEach((i, j) => (visible[i] = seen[j]));
       }),
     ]);
@@ -288,8 +308,9 @@ export interface NotificationColumns {
   actorId: string;
   kind: string;
   data: string;
+  topicId: string;
 }
-const N: NotificationColumns = { userId: 'n.user_id', actorId: 'n.actor_id', kind: 'n.kind', data: 'n.data' };
+const N: NotificationColumns = { userId: 'n.user_id', actorId: 'n.actor_id', kind: 'n.kind', data: 'n.data', topicId: 'n.topic_id' };
 
 /** Whether the recipient ignores a member (an id in SQL); staff are never ignored, even ones promoted since. */
 function ignoresSql(userId: string, memberId: string): string {
@@ -341,6 +362,10 @@ function mentionedGroupHiddenSql(n: NotificationColumns): string {
  * so it stays, listed and counted, but a slug would tell them of a group hidden from them.
  * Anything else, and a batch with nobody ignored in it, reads as stored. Only for rows
  * `fromIgnoredSql` lets through: of a batch whose reactors are all ignored, nothing is left to show.
+ * A topic's removal (`removesTopic`) carries the topic's `title` as it is now, and no removal ever
+ * the title stored in it (notices written before titles were read this way held one): only those
+ * `NotificationVisibility` lets through read the notice at all, so a topic moved out of their
+ * reach, or retitled, shows them no title it had.
  */
 export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: string } {
   const ignored = ignoresSql(n.userId, 'r.id::uuid');
@@ -353,6 +378,8 @@ export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: 
         FROM (SELECT r.id, r.i, ${ignored} AS ignored FROM ${reactorsSql(n)}) r)
       WHEN ${n.kind} = 'GROUP_MENTION' AND jsonb_typeof(${n.data}->'group') = 'string' AND ${mentionedGroupHiddenSql(n)}
       THEN ${n.data} || jsonb_build_object('group', null)
+      WHEN ${n.kind} = 'POST_REMOVED' THEN (${n.data} - 'title') || CASE WHEN ${removesTopicSql(n.kind, n.data)}
+        THEN COALESCE((SELECT jsonb_build_object('title', t.title) FROM topics t WHERE t.id = ${n.topicId}), '{}'::jsonb) ELSE '{}'::jsonb END
       ELSE ${n.data} END`,
     actorId: `CASE WHEN ${n.kind} = 'REACTIONS' AND ${ignoresSql(n.userId, n.actorId)} THEN (
       SELECT u.id FROM ${reactorsSql(n)} JOIN users u ON u.id = r.id::uuid WHERE NOT ${ignored} ORDER BY r.i LIMIT 1)
