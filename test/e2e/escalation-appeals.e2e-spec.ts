@@ -272,7 +272,7 @@ describe('moderation: the escalation ladder and appeals', () => {
     expectOk(await t.gql(APPEAL, { input: { sanctionId, message, appealToken: token } }));
     const [appeal] = await t.sql(`SELECT user_id, message FROM appeals WHERE sanction_id = $1`, [sanctionId]);
     expect(appeal).toEqual({ user_id: userId, message });
-    // Barred members get no notifications: the refused sign-in tells them where the appeal stands.
+    // Barred members cannot read their notifications: the refused sign-in tells them where the appeal stands.
     const signIn = async () => expectError(await t.gql(SIGN_IN, { input: { login: handle, password: 'suspended password 1' } }), 'FORBIDDEN').extensions.sanction as any;
     expect((await signIn()).appeal).toEqual({ status: 'PENDING', decisionNote: null, decidedAt: null });
     // A site-wide sanction's appeal is decided site-wide, by someone other than who issued it.

@@ -41,7 +41,7 @@ import { InvitesService } from './invites/invites.service';
     EmailVerificationService, EmailVerificationMail, EmailChangeService, EmailChangeMail, EmailChangeNotice, GroupsRepository, GroupMemberships, GroupsService, GroupMembersService, GroupRequestsService, IgnoresService, AccountDeletionService,
     InvitesService, InviteMail, AuthResolver, UsersResolver, GroupsResolver, UserGroupsResolver, InvitesResolver, AutomaticGroupsService, AutomaticGroupsResolver,
   ],
-  exports: [ProfileScreening, SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, IgnoresService],
+  exports: [ProfileScreening, SessionsService, UsersRepository, UsersLoader, UsersService, AuthService, IgnoresService, AccountMailer],
 })
 export class IdentityModule implements OnModuleInit {
   constructor(

@@ -22,13 +22,15 @@ import { ModerationLogResolver } from './audit/moderation-log.resolver';
 import { ModerationLogService } from './audit/moderation-log.service';
 import { SanctionsResolver } from './sanctions/sanctions.resolver';
 import { SanctionsService } from './sanctions/sanctions.service';
+import { SanctionMail } from './sanctions/sanction-mail';
+import { OutboxHandlers } from '../../core/src/outbox/outbox';
 import { UnacknowledgedWarningRule } from './sanctions/warnings-rule';
 import { ProfileScreening } from '../../identity/src/users/profile-screening';
 
 /** Moderation: reports and the review queue, moderator actions on posts, sanctions, and the tamper-evident log. */
 @Module({
   imports: [IdentityModule, SpacesModule, ForumModule, ContentModule],
-  providers: [SpaceModeration, SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, UnacknowledgedWarningRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReviewEventResolver, ReportResolver, ReviewItems],
+  providers: [SpaceModeration, SpamFilter, Escalation, AppealsService, AppealsResolver, TrustLevelService, TrustLevelResolver, PostingLimits, PremoderationRule, UnacknowledgedWarningRule, WatchedWordsRule, WatchedWordsService, WatchedWordsResolver, SpaceModerationResolver, ModerationNoteResolver, ModerationLogService, SanctionsService, SanctionMail, ReportsService, ModerationLogResolver, SanctionsResolver, ReviewResolver, ReviewEventResolver, ReportResolver, ReviewItems],
   exports: [SanctionsService, ReportsService, TrustLevelService, ReviewItems, WatchedWordsRule],
 })
 export class ModerationModule implements OnModuleInit {
@@ -43,6 +45,8 @@ export class ModerationModule implements OnModuleInit {
     private readonly sanctions: SanctionsService,
     private readonly warnings: UnacknowledgedWarningRule,
     private readonly profiles: ProfileScreening,
+    private readonly handlers: OutboxHandlers,
+    private readonly sanctionMail: SanctionMail,
   ) {}
 
   /** Plug the posting rules into the forum's content pipeline, and the watched words into profile changes. */
@@ -59,5 +63,6 @@ export class ModerationModule implements OnModuleInit {
     });
     this.jobs.register('recompute-trust-levels', 3600_000, () => this.trust.recompute());
     this.jobs.register('handle-expired-sanctions', 60_000, () => this.sanctions.handleExpired());
+    this.handlers.register(this.sanctionMail);
   }
 }

@@ -24,6 +24,9 @@ export interface NotificationDraft {
   source: string;
 }
 
+/** Kinds about the recipient's own standing, told to them while a sanction bars them from signing in too. */
+const STANDING_KINDS = ['SANCTION', 'APPEAL_DECIDED'];
+
 /** When one post concerns someone for several reasons, the one they hear is the highest. */
 const PRIORITY: Record<string, number> = { MENTION: 5, GROUP_MENTION: 4, REPLY: 3, QUOTED: 2, WATCHED_REPLY: 1, NEW_TOPIC: 1 };
 
@@ -87,12 +90,21 @@ export class NotificationsHandler implements OutboxHandler {
 
   /**
    * The drafts their recipients may see (`NotificationVisibility`): an existing user, not
-   * barred site-wide, who reads the post, or the topic, the notification is about.
-   * Recipients are loaded in one statement, and each post or topic once for all of them.
+   * barred site-wide, who reads the post, or the topic, the notification is about. News of
+   * the recipient's own standing (`STANDING_KINDS`) reaches them barred too (not a deleted
+   * account): a suspension or ban is theirs to hear of above all, in the list they read once
+   * they may sign in again (`SanctionMail` e-mails it at once). Recipients are loaded in one
+   * statement (two when both sorts are in one delivery), and each post or topic once for all.
    */
   private async readableDrafts(drafts: NotificationDraft[]): Promise<NotificationDraft[]> {
-    const viewers = await this.sessions.viewersForUsers([...new Set(drafts.map((d) => d.userId))]);
-    const visible = await this.visibility.check(drafts.map((d) => ({ viewer: viewers.get(d.userId) ?? null, postId: d.postId, topicId: d.topicId, kind: d.kind, data: d.data ?? null })));
+    const standing = (d: NotificationDraft) => STANDING_KINDS.includes(d.kind);
+    const recipients = (of: NotificationDraft[]) => [...new Set(of.map((d) => d.userId))];
+    const [viewers, barredToo] = await Promise.all([
+      this.sessions.viewersForUsers(recipients(drafts.filter((d) => !standing(d)))),
+      this.sessions.viewersForUsers(recipients(drafts.filter(standing)), { includeBarred: true }),
+    ]);
+    const viewerOf = (d: NotificationDraft) => (standing(d) ? barredToo : viewers).get(d.userId) ?? null;
+    const visible = await this.visibility.check(drafts.map((d) => ({ viewer: viewerOf(d), postId: d.postId, topicId: d.topicId, kind: d.kind, data: d.data ?? null })));
     return drafts.filter((_, i) => visible[i]);
   }
 

@@ -239,7 +239,7 @@ export class AuthService {
     const s = rows[0];
     if (!s) return;
     const expiresAt = s.expires_at ? new Date(s.expires_at).toISOString() : null;
-    // Barred members get no notifications: this is where they learn how their appeal went.
+    // Barred members cannot read their notifications (they wait for them): this is where they learn how their appeal went.
     const appeal = s.appeal_status ? { status: s.appeal_status, decisionNote: s.decision_note, decidedAt: s.decided_at ? new Date(s.decided_at).toISOString() : null } : null;
     throw new AppError(ErrorCode.FORBIDDEN, expiresAt ? `This account is suspended until ${expiresAt}` : 'This account is banned', {
       extensions: {

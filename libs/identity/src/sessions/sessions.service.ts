@@ -12,6 +12,12 @@ import { prepared } from '../../../core/src/database/prepared-statements';
 
 export const SESSION_COOKIE = 'parvis_session';
 
+/** Whom `viewersForUsers` answers for beyond members who may sign in (see `viewerForUser`). */
+export interface ViewersFor {
+  includeSuspended?: boolean;
+  includeBarred?: boolean;
+}
+
 /** Sliding expiry is written at most this often per session, so reads stay read-only. */
 const TOUCH_EVERY_MS = 5 * 60 * 1000;
 
@@ -151,14 +157,16 @@ export class SessionsService {
    * targets), with the access policy preloaded; null for unknown users, and for users
    * suspended or banned site-wide, or whose account is deleted, unless `includeSuspended`
    * (callers judging what someone wrote, not whom to tell: a deleted account hears nothing).
+   * `includeBarred` keeps those barred site-wide, not deleted accounts: for telling someone of
+   * their own standing (a sanction, an appeal's outcome), which a ban does not make less theirs.
    * Read through `m` when given (a caller's transaction, so it holds no second connection).
    */
-  async viewerForUser(userId: string, opts: { includeSuspended?: boolean } = {}, m: Queryable = this.ds): Promise<Viewer | null> {
+  async viewerForUser(userId: string, opts: ViewersFor = {}, m: Queryable = this.ds): Promise<Viewer | null> {
     return (await this.viewersForUsers([userId], opts, m)).get(userId) ?? null;
   }
 
   /** `viewerForUser` for many users in one statement (the recipients of a notification). */
-  async viewersForUsers(userIds: readonly string[], opts: { includeSuspended?: boolean } = {}, m: Queryable = this.ds): Promise<Map<string, Viewer>> {
+  async viewersForUsers(userIds: readonly string[], opts: ViewersFor = {}, m: Queryable = this.ds): Promise<Map<string, Viewer>> {
     const viewers = new Map<string, Viewer>();
     if (userIds.length === 0) return viewers;
     const rows: ViewerRow[] = await m.query(
@@ -166,7 +174,7 @@ export class SessionsService {
       [userIds, opts.includeSuspended ?? false],
     );
     for (const row of rows) {
-      if (!opts.includeSuspended && barredSiteWide(row.restrictions)) continue;
+      if (!opts.includeSuspended && !opts.includeBarred && barredSiteWide(row.restrictions)) continue;
       viewers.set(row.id, this.toViewer(row));
     }
     return viewers;
