@@ -181,6 +181,31 @@ describe('profiles', () => {
       expect(await profileChanges(u)).toBe(10);
     });
 
+    it('does not count hiding or showing the profile as a change of it, nor refuse it once the hour’s changes are spent', async () => {
+      const HIDE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { hideProfile } }`;
+      const hide = (u: TestUser, hideProfile: boolean) => t.gql(HIDE, { input: { hideProfile } }, { token: u.token });
+      const u = await makeUser(t);
+      expect(expectOk(await hide(u, true)).updateProfile).toEqual({ hideProfile: true });
+      expect(expectOk(await hide(u, false)).updateProfile).toEqual({ hideProfile: false });
+      expect(await profileChanges(u)).toBe(0);
+      // Changed with something else, it is that change, counted once.
+      expectOk(await update(u, { location: 'Somewhere', hideProfile: true }));
+      expect(await profileChanges(u)).toBe(1);
+      // The hour spent on changes: hiding (someone being harassed, say) is still taken at once.
+      const spent = await makeUser(t);
+      await t.sql(`INSERT INTO rate_events (bucket, key) SELECT 'profile:user', $1 FROM generate_series(1, 10)`, [spent.id]);
+      expectError(await update(spent, { location: 'Elsewhere', hideProfile: true }), 'RATE_LIMITED');
+      expect(expectOk(await hide(spent, true)).updateProfile).toEqual({ hideProfile: true });
+      expect(await profileChanges(spent)).toBe(10);
+      // Switching is paced on its own (each switch re-sends the member's live presence): ten at
+      // once, then RATE_LIMITED with the wait, writing nothing.
+      const switcher = await makeUser(t);
+      for (let i = 0; i < 10; i++) expectOk(await hide(switcher, i % 2 === 0));
+      expect(expectError(await hide(switcher, true), 'RATE_LIMITED').extensions.retryAfterSeconds).toBeGreaterThan(0);
+      expect(await t.sql(`SELECT hide_profile FROM users WHERE id = $1`, [switcher.id])).toEqual([{ hide_profile: false }]);
+      expect(await profileChanges(switcher)).toBe(0);
+    });
+
     it('masks a censored word in the bio and keeps its source, but refuses one where nothing can be masked', async () => {
       const u = await makeUser(t);
       const other = await makeUser(t);

@@ -15,6 +15,11 @@ import { UsersLoader } from './users.loader';
 
 /** Profile changes a member may make in an hour: a name changed on every page view is someone passing for others. */
 export const PROFILE_CHANGES_PER_USER: RateRule = { bucket: 'profile:user', limit: 10, windowSeconds: 3600 };
+/**
+ * Hiding or showing one's profile, which is no change of it (PROFILE_CHANGES_PER_USER): ten at
+ * once, then one a minute. Each switch re-sends presence to every live room the member is in.
+ */
+export const PROFILE_HIDING_PACE: RateRule = { bucket: 'pace:profile-hide', limit: 10, windowSeconds: 600 };
 
 @Injectable()
 export class UsersService {
@@ -39,7 +44,10 @@ export class UsersService {
    * else is checked), then the texts it sets are screened (ProfileScreening: the site's watched
    * words); a refusal writes nothing and, like a refused post, costs no change of the hour. A
    * member silenced site-wide may not change any of it but whether it is hidden (FORBIDDEN): a
-   * name is shown with everything they wrote, and a profile is read by anyone. A request that asks nothing is
+   * name is shown with everything they wrote, and a profile is read by anyone. Hiding or showing
+   * it alone changes nothing anyone reads of the member, so it is no change of the hour either,
+   * and never waits for one: someone who spent their hour must still be able to hide at once
+   * (it is paced on its own, PROFILE_HIDING_PACE). A request that asks nothing is
    * BAD_USER_INPUT and writes nothing.
    */
   async updateProfile(viewer: Viewer, input: UpdateProfileInput): Promise<UserModel> {
@@ -53,8 +61,9 @@ export class UsersService {
     if (!hidingOnly && (await this.access.silencedSiteWide(viewer))) throw AppError.forbidden(SILENCED);
     // As posts are paced (PostingLimits.admit): an hour's changes spent refuse the next attempt
     // before it is rendered and screened, whatever it holds. This look is not the count: the
-    // transaction below counts, under its lock.
-    const wait = await this.limiter.retryAfter(PROFILE_CHANGES_PER_USER, userId);
+    // transaction below counts, under its lock. Hiding alone is paced apart (see above).
+    if (hidingOnly) await this.limiter.pace([[PROFILE_HIDING_PACE, userId]]);
+    const wait = hidingOnly ? 0 : await this.limiter.retryAfter(PROFILE_CHANGES_PER_USER, userId);
     if (wait > 0) throw AppError.rateLimited(wait);
     const change: ProfileChange = {
       viewer,
@@ -66,7 +75,7 @@ export class UsersService {
     const verdict = await this.screening.evaluate(change);
     const bioHtml = change.bio ? (verdict.bioHtml ?? change.bio.html) : null;
     const row = await this.uow.run(async (tx) => {
-      await this.limiter.hitWithin(tx.manager, [[PROFILE_CHANGES_PER_USER, userId]]);
+      if (!hidingOnly) await this.limiter.hitWithin(tx.manager, [[PROFILE_CHANGES_PER_USER, userId]]);
       const updated = await this.repo.updateProfile(tx, userId, {
         displayName: input.displayName ?? null,
         bio: input.bio ?? null,
