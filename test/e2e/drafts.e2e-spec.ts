@@ -430,6 +430,25 @@ describe('drafts', () => {
       expect(await stored(u)).toEqual(before);
     });
 
+    it('keeps the version an edit’s draft began from through every later save, so the post’s change meanwhile stays told until the draft starts again', async () => {
+      // As Discourse's composer keeps the text it opened: later saves still grow from what the
+      // member first loaded, and nothing tells the server they have read the newer version since.
+      const u = await makeUser(t);
+      const mine = await reply(t, u.token, (await createTopic(t, author.token, boardId)).id, 'How to set it up');
+      const base = async () => (await t.sql(`SELECT base_edited_at FROM drafts WHERE user_id = $1 AND post_id = $2`, [u.id, mine.id]))[0].base_edited_at as Date;
+      expect(expectOk(await saveEdit(u, mine.id, 0, { body: 'How to set it up, step 1' })).saveDraft).toMatchObject({ sequence: 1, postEditedSince: false });
+      const began = await base();
+      expectOk(await t.gql(EDIT, { input: { postId: mine.id, body: 'How to set it up (the moderator’s fix)' } }, { token: mod.token }));
+      for (const [sequence, body] of [[1, 'How to set it up, steps 1 and 2'], [2, 'How to set it up, steps 1 to 3']] as const) {
+        expect(expectOk(await saveEdit(u, mine.id, sequence, { body })).saveDraft).toMatchObject({ sequence: sequence + 1, postEditedSince: true });
+      }
+      expect(await base()).toEqual(began);
+      // Begun again (deleted, or posted), it starts from the post as it is now.
+      expect(await del(u, { postId: mine.id })).toBe(true);
+      expect(expectOk(await saveEdit(u, mine.id, 0, { body: 'Steps 1 to 3, over the fix' })).saveDraft).toMatchObject({ sequence: 5, postEditedSince: false });
+      expect(await base()).not.toEqual(began);
+    });
+
     it('ends the draft when its edit is held for approval too', async () => {
       const u = await makeUser(t);
       const r = await reply(t, u.token, (await createTopic(t, author.token, boardId)).id, 'Approved wording');

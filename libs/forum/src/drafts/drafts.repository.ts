@@ -22,7 +22,12 @@ export interface DraftText {
   replyToPostId: string | null;
   /** A new topic's kind, when chosen. */
   kind: string | null;
-  /** An edit's draft: when the post was last edited (or written) as it stands now. Kept from the draft's first save. */
+  /**
+   * An edit's draft: when the post was last edited (or written) as it stands now. Kept from the
+   * draft's first save: later saves still grow from the text the member loaded then, and the
+   * server cannot tell that they have read a newer version since, so a change meanwhile stays
+   * told (`Draft.postEditedSince`) until the draft is posted or deleted and begun again.
+   */
   baseEditedAt: Date | null;
 }
 

@@ -81,6 +81,7 @@ export class DraftsResolver {
     nullable: true,
     description:
       'An edit’s draft: whether its post was edited (by anyone) since the draft began, so the edit would replace text the member has not seen. ' +
+      'Later saves keep the version the draft began from (their text grows from it); to begin from the post as it is now, delete the draft and save anew. ' +
       'Null for other drafts, and while the member may not read the post in full.',
   })
   async postEditedSince(@Parent() d: DraftModel, @Context() ctx: GqlContext): Promise<boolean | null> {
