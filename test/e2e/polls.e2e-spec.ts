@@ -8,6 +8,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';
 import { connectLive } from '../support/live-client';
+import { HeldLock, withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const POLL_FIELDS = `id question kind minChoices maxChoices results publicVoters closed closesAt voterCount myChoice resultsVisible
@@ -83,44 +84,8 @@ describe('polls', () => {
     expect(c.stored).toEqual(c.actual);
   }
 
-  /**
-   * A transaction of the test's own, holding a row lock as a competing mutation would (and
-   * changing what that mutation changes under it), on a connection of the app's pool.
-   * `waiting(n)` returns once n of the app's requests wait for a lock, and fails if they never
-   * do: a mutation that should queue behind the lock but runs ahead is caught there.
-   */
-  async function hold(sql: string, params: unknown[]) {
-    const qr = t.ds.createQueryRunner();
-    await qr.connect();
-    await qr.startTransaction();
-    await qr.query(sql, params);
-    return {
-      query: (q: string, p: unknown[] = []) => qr.query(q, p),
-      async waiting(n: number) {
-        for (let i = 0; i < 200; i++) {
-          // pg_stat_activity is read once per transaction unless its snapshot is cleared.
-          await qr.query(`SELECT pg_stat_clear_snapshot()`);
-          const [{ waiting }] = await qr.query(`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-          if (waiting >= n) return;
-          await new Promise((r) => setTimeout(r, 25));
-        }
-        throw new Error(`expected ${n} requests waiting for a lock`);
-      },
-      async release() {
-        if (qr.isTransactionActive) await qr.commitTransaction();
-        await qr.release();
-      },
-    };
-  }
-  /** Runs `race` with the lock held, releasing it whatever happens. */
-  async function holding<T>(sql: string, params: unknown[], race: (h: Awaited<ReturnType<typeof hold>>) => Promise<T>): Promise<T> {
-    const h = await hold(sql, params);
-    try {
-      return await race(h);
-    } finally {
-      await h.release();
-    }
-  }
+  /** Runs `race` with a row lock held in a transaction of the test's own (`withLockHeld`). */
+  const holding = <T>(sql: string, params: unknown[], race: (h: HeldLock) => Promise<T>) => withLockHeld(t, sql, params, race);
 
   describe('creating', () => {
     it('adds a poll to the author’s post, plain text kept as written, shown on the post', async () => {

@@ -5,6 +5,7 @@ import { PostingPolicy } from '../../libs/forum/src/posting-policy';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
+import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const WIKI = `mutation($postId: ID!, $wiki: Boolean!) { setPostWiki(postId: $postId, wiki: $wiki) { id wiki bodyHtml } }`;
@@ -161,6 +162,32 @@ describe('wiki posts', () => {
     expect(await post(r.id, member)).toMatchObject({ wiki: false, bodyHtml: null });
     expectError(await edit(member, r.id, 'Edited while hidden'), 'FORBIDDEN');
     expect(await post(r.id, author)).toMatchObject({ wiki: true });
+  });
+
+  it('refuses a member’s edit of a wiki made a post again after the edit was checked, before its transaction locked the post', async () => {
+    const topic = await createTopic(t, author.token, boardId);
+    const r = await reply(t, author.token, topic.id, 'A wiki about to be a post again');
+    expectOk(await setWiki(mod, r.id, true));
+    const member = await makeUser(t, { trustLevel: 1 });
+    const draft = { target: { postId: r.id }, sequence: 0, body: 'Racing words' };
+    expectOk(await t.gql(`mutation($input: SaveDraftInput!) { saveDraft(input: $input) { id } }`, { input: draft }, { token: member.token }));
+    const before = await t.sql(`SELECT body_source, version, (SELECT count(*)::int FROM post_revisions WHERE post_id = $1) AS revisions FROM posts WHERE id = $1`, [r.id]);
+    // The moderator's switch queues first behind a lock of the test's own, the member's edit
+    // (checked already: the post is a wiki until the switch commits) second; both then go on in
+    // that order, so the edit's transaction finds the post a post again.
+    const [unwiked, edited] = await withLockHeld(t, `SELECT 1 FROM posts WHERE id = $1 FOR UPDATE`, [r.id], async (h) => {
+      const unwiked = setWiki(mod, r.id, false);
+      await h.waiting(1);
+      const edited = edit(member, r.id, 'Racing words');
+      await h.waiting(2);
+      await h.release();
+      return Promise.all([unwiked, edited]);
+    });
+    expect(expectOk(unwiked).setPostWiki.wiki).toBe(false);
+    expectError(edited, 'FORBIDDEN');
+    // Nothing of the edit: no text, no revision, its version moved by the switch alone; the member's draft of it stays.
+    expect(await t.sql(`SELECT body_source, version - 1 AS version, (SELECT count(*)::int FROM post_revisions WHERE post_id = $1) AS revisions FROM posts WHERE id = $1`, [r.id])).toEqual(before);
+    expect(expectOk(await t.gql(`query($target: DraftTargetInput!) { draft(target: $target) { body } }`, { target: { postId: r.id } }, { token: member.token })).draft).toEqual({ body: 'Racing words' });
   });
 
   it('tells an author of others’ edits of their post, once an hour per post, not of their own, and of an ignored member’s too', async () => {
