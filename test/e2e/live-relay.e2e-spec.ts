@@ -4,6 +4,7 @@ import { Socket } from 'socket.io-client';
 import { createWorkerContext } from '../../apps/worker/src/worker.module';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { pruneLiveRelay } from '../../libs/core/src/database/live-relay';
+import { PgListener } from '../../libs/core/src/database/pg-listener';
 import { DomainEvent, EventBus } from '../../libs/core/src/events';
 import { newId } from '../../libs/core/src/ids';
 import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
@@ -127,7 +128,7 @@ describe('the live relay from the worker process to the API nodes', () => {
 
   it('claims what was committed while its LISTEN connection was down, once it is back', async () => {
     const consumer = a.get(LiveRelayConsumer);
-    const listener = (consumer as unknown as { listener: { pid?: number } }).listener;
+    const listener = a.get(PgListener);
     const pid = listener.pid;
     await a.sql(`SELECT pg_terminate_backend($1)`, [pid]);
     // Written as the worker writes it, but its wake-up is sent while no connection listens.
@@ -175,7 +176,7 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await waiting()).toBe(3);
     expect(heard.a).toEqual([]);
     // The node starts again: its relay claims at start, with no wake-up to prompt it.
-    const restarted = new LiveRelayConsumer(a.ds, a.get(EventBus));
+    const restarted = new LiveRelayConsumer(a.ds, a.get(EventBus), a.get(PgListener));
     try {
       await restarted.onApplicationBootstrap();
       await restarted.idle();

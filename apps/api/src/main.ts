@@ -29,7 +29,7 @@ runServer('Parvis', async (config, log, signals) => {
   if (config.workerInProcess) {
     const worker = app.get(OutboxWorker);
     const jobs = app.get(JobScheduler);
-    const starting = worker.start(db.url);
+    const starting = worker.start({ listen: true });
     signals.onStopOnceOpen(starting, () => worker.stop());
     await starting;
     jobs.start();

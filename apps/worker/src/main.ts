@@ -25,7 +25,7 @@ runServer('The Parvis worker', async (config, log, signals) => {
   const app = await creating;
   app.useLogger(app.get(Logger));
   const worker = app.get(OutboxWorker);
-  const starting = worker.start(db.url);
+  const starting = worker.start({ listen: true });
   signals.onStopOnceOpen(starting, () => worker.stop());
   await starting;
   const jobs = app.get(JobScheduler);

@@ -4,6 +4,7 @@ import { AppConfig } from './config/config';
 import { dataSourceOptions, QueryCounter } from './database/data-source';
 import { UnitOfWork } from './database/unit-of-work';
 import { pruneLiveRelay, RELAY_LIVE_EVENTS } from './database/live-relay';
+import { PgListener } from './database/pg-listener';
 import { DataSource } from 'typeorm';
 import { EventBus } from './events';
 import { OutboxHandlers, OutboxWorker } from './outbox/outbox';
@@ -56,6 +57,8 @@ export class CoreModule {
         { provide: AppConfig, useValue: opts.config },
         { provide: QueryCounter, useValue: opts.counter ?? new QueryCounter() },
         { provide: RELAY_LIVE_EVENTS, useValue: opts.relayLiveEvents ?? false },
+        // The process's one LISTEN connection, whatever the number of channels (opened with the first).
+        { provide: PgListener, useFactory: () => new PgListener(opts.databaseUrl) },
         EventBus,
         UnitOfWork,
         OutboxHandlers,
@@ -65,7 +68,7 @@ export class CoreModule {
         AuditLog,
         SignedTokens,
       ],
-      exports: [AppConfig, QueryCounter, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler, AuditLog, SignedTokens],
+      exports: [AppConfig, QueryCounter, PgListener, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler, AuditLog, SignedTokens],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { LIVE_RELAY_CHANNEL, LIVE_RELAY_CLAIM, RelayedEvent } from '../../core/src/database/live-relay';
-import { PgListener } from '../../core/src/database/pg-listener';
+import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
 import { rowsOf } from '../../core/src/database/unit-of-work';
 import { EventBus } from '../../core/src/events';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
@@ -19,7 +19,8 @@ const BATCH = 200;
 @Injectable()
 export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('LiveRelay');
-  private listener?: PgListener;
+  /** Woken by a NOTIFY on the relay, and after the listener reconnects (what was written meanwhile woke nobody). */
+  private readonly wakeUps: ChannelListener = { message: () => this.kick(), reconnected: () => this.kick() };
   /** The claims, one at a time (one key: this node's). */
   private readonly claims = new CoalescedRuns<'relay'>();
   private stopped = false;
@@ -27,19 +28,19 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
   constructor(
     private readonly ds: DataSource,
     private readonly bus: EventBus,
+    /** The node's one LISTEN connection (`CoreModule`). */
+    private readonly listener: PgListener,
   ) {}
 
   /** After every module's init, so the gateway already hears the bus when what waited is published. */
   async onApplicationBootstrap(): Promise<void> {
-    const url = (this.ds.options as { url: string }).url;
-    this.listener = new PgListener(url, LIVE_RELAY_CHANNEL, () => this.kick(), { name: 'LiveRelay', onReconnect: () => this.kick() });
-    await this.listener.start();
+    await this.listener.listen(LIVE_RELAY_CHANNEL, this.wakeUps);
     this.kick();
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    await this.listener?.stop();
+    await this.listener.unlisten(LIVE_RELAY_CHANNEL, this.wakeUps);
     await this.idle();
   }
 

@@ -4,7 +4,7 @@ import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, Subsc
 import { AppConfig } from '../../core/src/config/config';
 import { newId } from '../../core/src/ids';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
-import { PgListener } from '../../core/src/database/pg-listener';
+import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { LiveErrorFilter } from './live-error.filter';
 import type { Server, Socket } from 'socket.io';
@@ -166,7 +166,6 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   @WebSocketServer() server!: Server;
   private readonly log = new Logger('LiveGateway');
   private unsubscribe?: () => void;
-  private listener?: PgListener;
   private sweep?: NodeJS.Timeout;
 
   constructor(
@@ -182,6 +181,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     private readonly polls: PollsService,
     private readonly timers: TopicTimersService,
     private readonly users: UsersRepository,
+    /** The node's one LISTEN connection (`CoreModule`). */
+    private readonly listener: PgListener,
   ) {}
 
   /** This process's live connections per user (`user:<id>`) or, without a session, per client network (`ip:<address, or IPv6 /64>`). */
@@ -268,16 +269,15 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     this.unsubscribe = this.bus.subscribe((e) => this.track(this.onEvent(e).catch((err) => this.log.error({ err, type: e.type }, 'live fan-out failed'))));
     // Notifications are written by the outbox worker, possibly in another process: every API
     // node listens and pushes to its own sockets (local emit, so none is sent twice).
-    this.listener = new PgListener(
-      (this.ds.options as { url: string }).url,
-      NOTIFY_CHANNEL,
-      (payload) => this.track(this.pushNotification(payload).catch((err) => this.log.error({ err }, 'notification push failed'))),
-      { name: 'LiveGateway' },
-    );
-    await this.listener.start();
+    await this.listener.listen(NOTIFY_CHANNEL, this.notifications);
     this.sweep = setInterval(() => void this.closeExpired().catch((err) => this.log.warn({ err }, 'session sweep failed')), SESSION_SWEEP_MS);
     this.sweep.unref();
   }
+
+  /** Notifications, as their NOTIFY comes in. */
+  private readonly notifications: ChannelListener = {
+    message: (payload) => this.track(this.pushNotification(payload).catch((err) => this.log.error({ err }, 'notification push failed'))),
+  };
 
   /** Fan-outs under way: of committed events, and of notifications as their NOTIFY comes in. */
   private readonly fanOuts = new Set<Promise<void>>();
@@ -301,7 +301,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Other nodes' re-checks will not be waited for any more: pushes held behind them go on (and
     // end) now, rather than keeping the process up until the wait runs out.
     for (const release of this.remoteFences.values()) release();
-    await this.listener?.stop();
+    await this.listener.unlisten(NOTIFY_CHANNEL, this.notifications);
   }
 
   /**

@@ -1,5 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { PgListener } from '../database/pg-listener';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { ChannelListener, PgListener } from '../database/pg-listener';
 import { pruneInBatches } from '../database/prune';
 import { DataSource, EntityManager } from 'typeorm';
 import { OUTBOX_CHANNEL, rowsOf } from '../database/unit-of-work';
@@ -53,7 +53,9 @@ export const OUTBOX_MAX_ATTEMPTS = 20;
 export class OutboxWorker {
   private readonly log = new Logger('OutboxWorker');
   private running = false;
-  private listener?: PgListener;
+  private listening = false;
+  /** Woken by a NOTIFY on the outbox, and after the listener reconnects. */
+  private readonly wakeUps: ChannelListener = { message: () => this.kick(), reconnected: () => this.kick() };
   private timer?: NodeJS.Timeout;
   private wake?: () => void;
   private loop?: Promise<void>;
@@ -61,6 +63,8 @@ export class OutboxWorker {
   constructor(
     private readonly ds: DataSource,
     private readonly handlers: OutboxHandlers,
+    /** The process's LISTEN connection (`CoreModule`); without it, the worker only polls. */
+    @Optional() private readonly listener?: PgListener,
   ) {}
 
   batchSize = 100;
@@ -192,13 +196,14 @@ export class OutboxWorker {
     this.wake?.();
   }
 
-  async start(listenUrl?: string): Promise<void> {
+  /** Runs the loop; with `listen`, a NOTIFY on the outbox wakes it early (on the process's one LISTEN connection). */
+  async start(opts: { listen?: boolean } = {}): Promise<void> {
     if (this.running) return;
     this.running = true;
-    if (listenUrl) {
+    if (opts.listen && this.listener) {
       // Polling goes on regardless; the listener only wakes the loop early (and after a reconnect).
-      this.listener = new PgListener(listenUrl, OUTBOX_CHANNEL, () => this.kick(), { name: 'OutboxWorker', onReconnect: () => this.kick() });
-      await this.listener.start();
+      this.listening = true;
+      await this.listener.listen(OUTBOX_CHANNEL, this.wakeUps);
     }
     this.loop = this.run();
   }
@@ -224,7 +229,7 @@ export class OutboxWorker {
     this.running = false;
     this.kick();
     await this.loop;
-    await this.listener?.stop();
-    this.listener = undefined;
+    if (this.listening) await this.listener?.unlisten(OUTBOX_CHANNEL, this.wakeUps);
+    this.listening = false;
   }
 }
