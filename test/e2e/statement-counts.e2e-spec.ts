@@ -1,7 +1,10 @@
+import { AddressInfo } from 'node:net';
+import { Socket } from 'socket.io-client';
 import { EventBus } from '../../libs/core/src/events';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
-import { makeBoard, makeSpace, makeUser } from '../factories';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
+import { connectLive, nextLiveEvent } from '../support/live-client';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 /**
@@ -14,11 +17,21 @@ describe('statement counts and live pushes', () => {
   let postId: string;
   /** Opens the gate the post pushes wait at. */
   let open: () => void = () => undefined;
+  /** Opens the gate the presence runs wait at. */
+  let openPresence: () => void = () => undefined;
+  let reader: TestUser;
+  /** Topics whose rooms the presence tests join (made before the gates: their own pushes would wait there). */
+  const rooms: string[] = [];
+  const sockets: Socket[] = [];
 
   beforeAll(async () => {
     t = await bootTestApp();
     const author = await makeUser(t);
-    postId = (await createTopic(t, author.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id))).firstPostId;
+    reader = await makeUser(t);
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    postId = (await createTopic(t, author.token, board)).firstPostId;
+    for (let i = 0; i < 2; i++) rooms.push((await createTopic(t, author.token, board)).id);
+    await t.get(LiveGateway).settled();
     // Each post push waits at the gate before it reads its post (one statement).
     const gateway = t.get(LiveGateway) as unknown as { pushPosts: (...args: unknown[]) => Promise<void> };
     const pushPosts = gateway.pushPosts.bind(gateway);
@@ -26,8 +39,21 @@ describe('statement counts and live pushes', () => {
       await new Promise<void>((resolve) => (open = resolve));
       return pushPosts(...args);
     });
+    // Each presence run waits at its gate before it reads who is in the room (a statement).
+    const presence = t.get(LiveGateway) as unknown as { sendPresence: (room: string) => Promise<void> };
+    const sendPresence = presence.sendPresence.bind(presence);
+    jest.spyOn(presence, 'sendPresence').mockImplementation(async (room: string) => {
+      await new Promise<void>((resolve) => (openPresence = resolve));
+      return sendPresence(room);
+    });
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    // Closing connections asks for presence: not at a gate any more.
+    jest.restoreAllMocks();
+    openPresence();
+    for (const s of sockets) s.disconnect();
+    await t.close();
+  });
 
   const edited = () => t.get(EventBus).publish({ type: 'post.updated', aggregateType: 'post', aggregateId: postId, payload: { postId } });
   /** Opens the gate once the push is waiting at it, after whatever runs now. */
@@ -47,5 +73,30 @@ describe('statement counts and live pushes', () => {
     });
     expect(cost.statements).toHaveLength(1);
     expect(cost.statements[0]).toMatch(/^SELECT p\.id, p\.topic_id/);
+  });
+
+  describe('presence', () => {
+    const join = async (s: Socket, topicId: string) => expect(await s.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+    const connect = () => connectLive(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, sockets, reader.token);
+    const presenceRead = (statement: string) => /hide_profile/.test(statement);
+
+    it('leaves out the presence run of a join answered before the count, however late it reads', async () => {
+      const s = await connect();
+      await join(s, rooms[0]);
+      // The join is answered; its presence run waits at the gate, and the count waits for it.
+      const sent = nextLiveEvent(s, 'presence');
+      setTimeout(() => openPresence(), 50);
+      const cost = await t.countStatements(() => sent);
+      expect(cost.statements).toEqual([]);
+    });
+
+    it('counts the presence run of a join inside the count, however late it reads', async () => {
+      const s = await connect();
+      const cost = await t.countStatements(async () => {
+        await join(s, rooms[1]);
+        setTimeout(() => openPresence(), 50);
+      });
+      expect(cost.statements.filter(presenceRead)).toHaveLength(1);
+    });
   });
 });

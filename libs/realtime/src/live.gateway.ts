@@ -279,7 +279,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     message: (payload) => this.track(this.pushNotification(payload).catch((err) => this.log.error({ err }, 'notification push failed'))),
   };
 
-  /** Fan-outs under way: of committed events, and of notifications as their NOTIFY comes in. */
+  /** Fan-outs under way: of committed events, of notifications as their NOTIFY comes in, and topic rooms' presence runs. */
   private readonly fanOuts = new Set<Promise<void>>();
 
   private track(work: Promise<void>): void {
@@ -609,10 +609,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * so the last state is always sent, and this node's older list can never arrive after its
    * newer one. Each node coalesces its own joins and leaves; a run still reads the room on every
    * node (`fetchSockets`). No timer: a run follows the one before at once. Resolves once the
-   * room's runs are done; never throws.
+   * room's runs are done; never throws. The runs count as fan-outs (`settled`): a join's
+   * presence reads after its ack, and must not land in a statement count that follows it.
    */
   private presence(room: string): Promise<void> {
-    return this.presenceRuns.run(room, () => this.sendPresence(room));
+    const done = this.presenceRuns.run(room, () => this.sendPresence(room));
+    this.track(done);
+    return done;
   }
 
   /**
