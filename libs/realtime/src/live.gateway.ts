@@ -61,6 +61,12 @@ const isRecheck = (r: unknown): r is Recheck =>
 /** How long a push waits at most for access re-checks under way (see `fence`). */
 const RECHECK_WAIT_MS = 5_000;
 
+/**
+ * How long the gateway's shutdown waits at most for its fan-outs under way: their statements
+ * need the pool, which closes once every module is down.
+ */
+const SHUTDOWN_WAIT_MS = 5_000;
+
 /** How often connections whose session expired are looked for (see closeExpired). */
 const SESSION_SWEEP_MS = 60_000;
 
@@ -215,13 +221,15 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     server.on(FENCE_DONE, (id: unknown) => typeof id === 'string' && this.remoteFences.get(id)?.());
     // Another node's access change: this node re-checks its own connections, then says so.
     server.on(RECHECK, (r: unknown, ack?: (done: boolean) => void) => {
-      if (!isRecheck(r)) return ack?.(false);
-      this.recheckHere(r).then(
-        () => ack?.(true),
-        (err: unknown) => {
-          this.log.error({ err, recheck: r }, 'access re-check failed');
-          ack?.(false);
-        },
+      if (!isRecheck(r) || this.closing) return ack?.(false);
+      this.track(
+        this.recheckHere(r).then(
+          () => ack?.(true),
+          (err: unknown) => {
+            this.log.error({ err, recheck: r }, 'access re-check failed');
+            ack?.(false);
+          },
+        ),
       );
     });
     // The handshake's token is checked, and the connection counted against its user's (or
@@ -270,7 +278,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Notifications are written by the outbox worker, possibly in another process: every API
     // node listens and pushes to its own sockets (local emit, so none is sent twice).
     await this.listener.listen(NOTIFY_CHANNEL, this.notifications);
-    this.sweep = setInterval(() => void this.closeExpired().catch((err) => this.log.warn({ err }, 'session sweep failed')), SESSION_SWEEP_MS);
+    this.sweep = setInterval(() => this.track(this.closeExpired().then(() => undefined, (err) => this.log.warn({ err }, 'session sweep failed'))), SESSION_SWEEP_MS);
     this.sweep.unref();
   }
 
@@ -279,7 +287,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     message: (payload) => this.track(this.pushNotification(payload).catch((err) => this.log.error({ err }, 'notification push failed'))),
   };
 
-  /** Fan-outs under way: of committed events, of notifications as their NOTIFY comes in, and topic rooms' presence runs. */
+  /**
+   * Fan-outs under way: of committed events, of notifications as their NOTIFY comes in, topic
+   * rooms' presence runs, other nodes' re-checks and the session sweep.
+   */
   private readonly fanOuts = new Set<Promise<void>>();
 
   private track(work: Promise<void>): void {
@@ -295,13 +306,25 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     while (this.fanOuts.size) await Promise.allSettled([...this.fanOuts]);
   }
 
+  /** Shutting down: no new fan-out starts (presence, other nodes' re-checks). */
+  private closing = false;
+
   async onModuleDestroy(): Promise<void> {
+    this.closing = true;
     this.unsubscribe?.();
     if (this.sweep) clearInterval(this.sweep);
     // Other nodes' re-checks will not be waited for any more: pushes held behind them go on (and
     // end) now, rather than keeping the process up until the wait runs out.
     for (const release of this.remoteFences.values()) release();
     await this.listener.unlisten(NOTIFY_CHANNEL, this.notifications);
+    // The pool closes once every module is down: the fan-outs under way read first (a while at most).
+    if (this.fanOuts.size === 0) return;
+    this.log.log({ fanOuts: this.fanOuts.size }, 'waiting for the live pushes under way');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), SHUTDOWN_WAIT_MS)));
+    const done = await Promise.race([this.settled().then(() => true), late]);
+    clearTimeout(timer);
+    if (!done) this.log.warn({ fanOuts: this.fanOuts.size }, 'shutting down with live pushes still under way');
   }
 
   /**
@@ -613,6 +636,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * presence reads after its ack, and must not land in a statement count that follows it.
    */
   private presence(room: string): Promise<void> {
+    if (this.closing) return Promise.resolve();
     const done = this.presenceRuns.run(room, () => this.sendPresence(room));
     this.track(done);
     return done;
