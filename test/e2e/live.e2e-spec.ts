@@ -3,6 +3,7 @@ import { SessionsService } from '../../libs/identity/src/sessions/sessions.servi
 import { LiveGateway, ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
 import { ForumLoaders } from '../../libs/forum/src/forum.loaders';
 import { AddressInfo } from 'node:net';
+import { Client } from 'pg';
 import { Socket } from 'socket.io-client';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
@@ -140,16 +141,16 @@ describe('live updates over Socket.IO', () => {
    * readers include `holder`, who stays in the room.
    */
   function holdPresence(holder: string) {
-    const users = (t.get(LiveGateway) as unknown as { users: { presenceFacts: (ids: readonly string[]) => Promise<unknown> } }).users;
+    const users = (t.get(LiveGateway) as unknown as { users: { presenceFacts: (ids: readonly string[], ...rest: unknown[]) => Promise<unknown> } }).users;
     const original = users.presenceFacts;
     let runs = 0;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let entered!: () => void;
     const held = new Promise<void>((r) => (entered = r));
-    users.presenceFacts = async (ids) => {
+    users.presenceFacts = async (ids, ...rest) => {
       const run = ids.includes(holder) ? ++runs : 0;
-      const facts = await original.call(users, ids);
+      const facts = await original.call(users, ids, ...rest);
       if (run === 1) {
         entered();
         await gate;
@@ -242,6 +243,39 @@ describe('live updates over Socket.IO', () => {
     } finally {
       hold.undo();
     }
+  });
+
+  it('gives up on a presence read that blocks, so the room’s next run goes ahead', async () => {
+    const gateway = t.get(LiveGateway);
+    const bound = gateway.presenceStatementTimeoutMs;
+    gateway.presenceStatementTimeoutMs = 500;
+    const topic = await createTopic(t, author.token, publicBoard);
+    const reader = await connect((await makeUser(t)).token);
+    const log = presenceOf(reader);
+    expect(await ask(reader, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    await log.until((p) => p.count === 1);
+    // Another connection holds a lock that no read of the users table gets past.
+    const locker = new Client({ connectionString: t.db.url });
+    await locker.connect();
+    try {
+      await locker.query(`BEGIN`);
+      await locker.query(`LOCK TABLE users IN ACCESS EXCLUSIVE MODE`);
+      // An anonymous reader's join reads no user; the presence run it starts reads the signed-in one, and blocks.
+      expect(await ask(await connect(), 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      // With the lock still held, the run can only end by giving up.
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('the presence run is still blocked'), 15_000)));
+      expect(await Promise.race([gateway.settled().then(() => 'ended'), stuck])).toBe('ended');
+      clearTimeout(timer);
+    } finally {
+      await locker.query(`ROLLBACK`);
+      await locker.end();
+      gateway.presenceStatementTimeoutMs = bound;
+    }
+    // The room is not held: the next arrival's run tells everyone.
+    const three = log.until((p) => p.count === 3);
+    expect(await ask(await connect(), 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    await three;
   });
 
   it('lets only those who may reply say they are typing; leaving a room one is not in tells nobody', async () => {

@@ -645,7 +645,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /**
    * Who reads a topic: the signed-in people (once each, however many tabs they have open) and
    * a count that adds the anonymous connections. A member who hides their profile is listed
-   * only to themself, moderators and admins (one statement reads who hides and who sees them);
+   * only to themself, moderators and admins (one statement reads who hides and who sees them,
+   * bounded by `presenceStatementTimeoutMs`);
    * to others they count as an anonymous reader. Best effort: a failure is logged, never thrown.
    */
   private async sendPresence(room: string): Promise<void> {
@@ -658,7 +659,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         if (d.userId) users.set(d.userId, d.handle ?? '');
         else anonymous++;
       }
-      const facts = await this.users.presenceFacts([...users.keys()]);
+      const facts = await this.boundedPresenceFacts([...users.keys()]);
       const message = (viewerId: string | undefined) => ({
         topicId: room.slice('topic:'.length),
         count: users.size + anonymous,
@@ -682,6 +683,22 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     } catch (err) {
       this.log.warn({ err, room }, 'presence not sent');
     }
+  }
+
+  /**
+   * How long a presence run's read may take (its `statement_timeout`). One that blocks (behind a
+   * lock, say) would hold its room's runs, and so every later presence of the room on this
+   * node: it fails instead, and the room's next run goes ahead.
+   */
+  presenceStatementTimeoutMs = 5_000;
+
+  /** `presenceFacts` for a presence run, bounded by `presenceStatementTimeoutMs` (set for its own transaction). */
+  private async boundedPresenceFacts(ids: string[]): Promise<Map<string, { hidden: boolean; staff: boolean }>> {
+    if (ids.length === 0) return new Map();
+    return this.ds.transaction(async (m) => {
+      await m.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(this.presenceStatementTimeoutMs))}`);
+      return this.users.presenceFacts(ids, m);
+    });
   }
 
   /** Presence again in every topic room the user's sockets are in, on any node: they just hid or showed their profile. */

@@ -82,9 +82,9 @@ export class UsersRepository {
    * For live rooms' presence and typing: of these users, who hides their profile (and so their
    * presence) and who sees hidden ones anyway (moderators and admins, as `seesHiddenProfile`).
    */
-  async presenceFacts(ids: readonly string[]): Promise<Map<string, { hidden: boolean; staff: boolean }>> {
+  async presenceFacts(ids: readonly string[], q: Queryable = this.ds): Promise<Map<string, { hidden: boolean; staff: boolean }>> {
     if (ids.length === 0) return new Map();
-    const rows: Array<{ id: string; hidden: boolean; staff: boolean }> = await this.ds.query(
+    const rows: Array<{ id: string; hidden: boolean; staff: boolean }> = await q.query(
       `SELECT id, hide_profile AS hidden, role IN ('MODERATOR', 'ADMIN') AS staff FROM users WHERE id = ANY($1::uuid[])`,
       [ids],
     );
