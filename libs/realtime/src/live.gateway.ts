@@ -63,9 +63,11 @@ const RECHECK_WAIT_MS = 5_000;
 
 /**
  * How long the gateway's shutdown waits at most for its fan-outs under way: their statements
- * need the pool, which closes once every module is down.
+ * need the pool, which closes once every module is down. Longer than the Redis adapter's
+ * requests wait for other nodes (5 s), so a presence run waiting on a node that does not
+ * answer ends first.
  */
-const SHUTDOWN_WAIT_MS = 5_000;
+const SHUTDOWN_WAIT_MS = 6_000;
 
 /** How often connections whose session expired are looked for (see closeExpired). */
 const SESSION_SWEEP_MS = 60_000;
@@ -637,7 +639,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    */
   private presence(room: string): Promise<void> {
     if (this.closing) return Promise.resolve();
-    const done = this.presenceRuns.run(room, () => this.sendPresence(room));
+    // A run asked for before the node began to close has no run after it once it has.
+    const done = this.presenceRuns.run(room, () => (this.closing ? Promise.resolve() : this.sendPresence(room)));
     this.track(done);
     return done;
   }
