@@ -3,7 +3,7 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { freshIp } from '../support/fresh-ip';
-import { doneOrWaiting } from '../support/lock-waits';
+import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
 import { smtpServer } from '../support/smtp-server';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
@@ -196,6 +196,114 @@ describe('invitations', () => {
     expect(messages).toEqual(['This invitation was withdrawn', 'This invitation has expired', 'is not a valid invitation', 'is not a valid invitation']);
     expect(await counts()).toEqual(before);
     expectError(await t.gql(INVITATION, { token: forged }), 'NOT_FOUND');
+  });
+
+  describe('once their maker may no longer do what they do', () => {
+    const SET_ROLE = `mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { role } }`;
+    const WITHDRAWN = [{ field: 'inviteToken', message: 'This invitation was withdrawn' }];
+    const setRole = async (u: TestUser, role: 'MEMBER' | 'MODERATOR') => expectOk(await t.gql(SET_ROLE, { input: { userId: u.id, role } }, { token: admin.token }));
+    const sanction = (u: TestUser, kind: 'SUSPEND' | 'BAN') =>
+      t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, $2, 'test', CASE WHEN $2 = 'SUSPEND' THEN now() + interval '1 day' END)`, [u.id, kind]);
+    const anonymise = async (u: TestUser) => expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: u.id }, { token: admin.token }));
+    /** What redeeming the invitation would write: accounts, its uses and redemptions, memberships, log entries naming it. */
+    const written = async (inviteId: string) => (await t.sql(
+      `SELECT (SELECT count(*) FROM users)::int AS users, (SELECT uses FROM invites WHERE id = $1) AS uses,
+              (SELECT count(*) FROM invite_redemptions WHERE invite_id = $1)::int AS redemptions, (SELECT count(*) FROM group_members)::int AS members,
+              (SELECT count(*) FROM moderation_log WHERE after->>'inviteId' = $1::text)::int AS logged`,
+      [inviteId],
+    ))[0];
+    /** An admin's invitation for five into a plain group and one whose members moderate a space. */
+    const intoGroups = async (maker: TestUser) => {
+      const [plain, moderating] = [await makeGroup(t), await makeGroup(t)];
+      await makeSpace(t, 'RESTRICTED', [{ groupId: moderating, level: 'MODERATE' }]);
+      return expectOk(await t.gql(CREATE, { input: { groupIds: [plain, moderating], maxUses: 5 } }, { token: maker.token })).createInvite;
+    };
+    /** The two ways to redeem one: signing up with it, and a member (made now) signed in. */
+    const redeemers = async (): Promise<Array<(token: string) => Promise<GqlResult>>> => {
+      const member = await makeUser(t);
+      return [(token) => signUp(token), (token) => t.gql(REDEEM, { token }, { token: member.token })];
+    };
+
+    it('refuses, as withdrawn and whole, an admin’s invitation into groups once they are no admin (a moderator still invites, into no group), writing nothing', async () => {
+      const maker = await makeUser(t, { role: 'ADMIN' });
+      const created = await intoGroups(maker);
+      const link = tokenOf(expectOk(await t.gql(CREATE, { input: { maxUses: 5 } }, { token: maker.token })).createInvite.link);
+      const token = tokenOf(created.link);
+      await setRole(maker, 'MODERATOR');
+      expect(expectOk(await t.gql(INVITATION, { token })).invitation.state).toBe('REVOKED');
+      const ways = await redeemers();
+      const before = await written(created.id);
+      for (const redeem of ways) expect((await redeem(token)).errors?.[0].extensions.fields).toEqual(WITHDRAWN);
+      expect(await written(created.id)).toEqual(before);
+      // Their link into no group still lets people in, as a moderator's would.
+      expect(expectOk(await t.gql(INVITATION, { token: link })).invitation.state).toBe('ACTIVE');
+      expectOk(await signUp(link));
+    });
+
+    it('refuses an admin’s invitation once a suspension or ban stands on them, as one from before they were made admin again', async () => {
+      for (const kind of ['SUSPEND', 'BAN'] as const) {
+        const maker = await makeUser(t, { role: 'ADMIN' });
+        const token = tokenOf(expectOk(await t.gql(CREATE, { input: { maxUses: 5 } }, { token: maker.token })).createInvite.link);
+        await sanction(maker, kind);
+        expect(expectOk(await t.gql(INVITATION, { token })).invitation.state).toBe('REVOKED');
+        expect((await signUp(token)).errors?.[0].extensions.fields).toEqual(WITHDRAWN);
+      }
+    });
+
+    /**
+     * Runs `redeem` while the invitation's row is held on a connection of its own, so that it has
+     * read the invitation and its maker and waits for the row; meanwhile `change` changes the
+     * maker and commits. Then lets it go on, and answers what it answered.
+     */
+    const redeemWhileChanging = async (inviteId: string, redeem: () => Promise<GqlResult>, change: () => Promise<unknown>) => {
+      const holder = t.ds.createQueryRunner();
+      await holder.connect();
+      try {
+        await holder.startTransaction();
+        await holder.query(`SELECT 1 FROM invites WHERE id = $1 FOR UPDATE`, [inviteId]);
+        const redeeming = redeem();
+        await waitForLockWaits(t, 1);
+        await change();
+        await holder.commitTransaction();
+        return await redeeming;
+      } finally {
+        if (holder.isTransactionActive) await holder.rollbackTransaction();
+        await holder.release();
+      }
+    };
+
+    const changes: Array<[string, (maker: TestUser) => Promise<unknown>]> = [
+      ['demoted', (maker) => setRole(maker, 'MODERATOR')],
+      ['demoted and suspended site-wide', async (maker) => { await setRole(maker, 'MODERATOR'); await sanction(maker, 'SUSPEND'); }],
+      ['demoted and banned site-wide', async (maker) => { await setRole(maker, 'MODERATOR'); await sanction(maker, 'BAN'); }],
+      ['demoted and deleted', async (maker) => { await setRole(maker, 'MODERATOR'); await anonymise(maker); }],
+    ];
+    it.each(changes)('refuses an admin’s invitation into groups whose maker was %s while it was being redeemed, writing nothing', async (_, change) => {
+      for (const redeem of await redeemers()) {
+        const maker = await makeUser(t, { role: 'ADMIN' });
+        const created = await intoGroups(maker);
+        const before = await written(created.id);
+        const result = await redeemWhileChanging(created.id, () => redeem(tokenOf(created.link)), () => change(maker));
+        expect(result.errors?.[0].extensions.fields).toEqual(WITHDRAWN);
+        expect(await written(created.id)).toEqual(before);
+      }
+    });
+
+    const memberChanges: Array<[string, (maker: TestUser) => Promise<unknown>]> = [
+      ['suspended site-wide', (maker) => sanction(maker, 'SUSPEND')],
+      ['banned site-wide', (maker) => sanction(maker, 'BAN')],
+      ['deleted', anonymise],
+    ];
+    it.each(memberChanges)('refuses a member’s link whose maker was %s while it was being redeemed, writing nothing', async (_, change) => {
+      for (const redeem of await redeemers()) {
+        const maker = await makeUser(t, { trustLevel: 2 });
+        const created = expectOk(await t.gql(CREATE, { input: { maxUses: 5 } }, { token: maker.token })).createInvite;
+        const before = await written(created.id);
+        const result = await redeemWhileChanging(created.id, () => redeem(tokenOf(created.link)), () => change(maker));
+        expect(result.errors?.[0].extensions.fields).toEqual(WITHDRAWN);
+        expect(await written(created.id)).toEqual(before);
+      }
+    });
   });
 
   it('is for admins and trusted members, and refuses bad input writing nothing', async () => {

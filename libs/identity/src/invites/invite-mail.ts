@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { OutboxEvent } from '../../../core/src/outbox/outbox';
 import { AccountMailer, AccountMailHandler } from '../auth/account-mailer';
 import { INVITE_MAX_DAYS } from './dto/invite.inputs';
-import { INVITE_CREATED, InvitesService, makerStandsSql, namedToInviteesSql } from './invites.service';
+import { INVITE_CREATED, InvitesService, inviteStandsSql, namedToInviteesSql } from './invites.service';
 
 interface Pending {
   id: string;
@@ -18,7 +18,8 @@ interface Pending {
  * E-mails an invitation to the address it is for, an outbox consumer like the account
  * e-mails (nothing of the message reaches the log; one e-mail per invitation, however often
  * the event is handled). Nothing goes once it was withdrawn, used or expired, or once its maker
- * may no longer invite (silenced since, say: the link would read as withdrawn); no account has
+ * may no longer do what it does (silenced since, say, or an admin's into groups once they are no
+ * admin: the link would read as withdrawn); no account has
  * the address yet, so a refusal for good marks none.
  */
 @Injectable()
@@ -51,7 +52,7 @@ export class InviteMail extends AccountMailHandler<Pending> {
               CASE WHEN maker.role = 'ADMIN' THEN maker.display_name ELSE maker.display_name || ' (@' || maker.handle || ')' END AS invited_by,
               ARRAY(SELECT g.name FROM invite_groups ig JOIN groups g ON g.id = ig.group_id WHERE ig.invite_id = i.id AND ${namedToInviteesSql('g')} ORDER BY g.name) AS groups
          FROM invites i LEFT JOIN users maker ON maker.id = i.created_by AND maker.deleted_at IS NULL
-        WHERE i.id = $1 AND i.revoked_at IS NULL AND i.uses < i.max_uses AND i.expires_at > now() AND ${makerStandsSql('maker', '$2')}`,
+        WHERE i.id = $1 AND i.revoked_at IS NULL AND i.uses < i.max_uses AND i.expires_at > now() AND ${inviteStandsSql('i', 'maker', '$2')}`,
       [inviteId, this.invites.makerMinTrustLevel],
     );
     return row ?? null;

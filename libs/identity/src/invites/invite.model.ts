@@ -9,7 +9,7 @@ export enum InviteState {
 }
 registerEnumType(InviteState, {
   name: 'InviteState',
-  description: 'ACTIVE: it may be redeemed. USED_UP: redeemed as often as it allows. EXPIRED: its time ran out. REVOKED: withdrawn (revokeInvite), or its maker, a member, may no longer invite (silenced, suspended, banned, below the trust level, account gone).',
+  description: 'ACTIVE: it may be redeemed. USED_UP: redeemed as often as it allows. EXPIRED: its time ran out. REVOKED: withdrawn (revokeInvite), or its maker may no longer do what it does: invite at all (suspended, banned or gone; a member silenced or below the trust level), or, for one into groups, put people in them (they are no admin).',
 });
 
 /** An invitation as its maker (or an admin) manages it (createInvite, invites, revokeInvite). */

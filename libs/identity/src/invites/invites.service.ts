@@ -50,13 +50,15 @@ const REFUSED: Record<Exclude<InviteState, InviteState.ACTIVE>, string> = {
  * Discourse lets them: an address or a link for up to MEMBER_INVITE_MAX_USES people, into no
  * group, MEMBER_INVITES_PER_USER attempts a day (each counted before anything is looked up),
  * unless silenced site-wide; they list and withdraw their own. Only an admin's invitation for
- * an address confirms the address at sign-up, and a member's stops letting anyone in once they
- * may no longer invite. Its token is the invitation's id sealed with a key of its own
- * (SignedTokens), so its maker can copy the link again and nothing secret is stored; whether
- * it still works is the row's (revoked, used up, expired) and its maker's. Redeeming it, at
- * sign-up or signed in, joins its groups in the transaction that counts the use under the
- * row's lock: a link for five lets five in, however many try at once. With SIGN_UP=invite it
- * is the only way to sign up.
+ * an address confirms the address at sign-up. An invitation stops letting anyone in once its
+ * maker may no longer do what it does (`inviteStandsSql`): invite at all, or, into groups, put
+ * people in them (an admin demoted); it reads as withdrawn, and is refused whole. Its token is
+ * the invitation's id sealed with a key of its own (SignedTokens), so its maker can copy the
+ * link again and nothing secret is stored; whether it still works is the row's (revoked, used
+ * up, expired) and its maker's. Redeeming it, at sign-up or signed in, joins its groups in the
+ * transaction that counts the use under the row's lock (its maker read again once the row and
+ * the groups are held): a link for five lets five in, however many try at once. With
+ * SIGN_UP=invite it is the only way to sign up.
  */
 @Injectable()
 export class InvitesService {
@@ -180,9 +182,10 @@ export class InvitesService {
   }
 
   /**
-   * Redeems an invitation for a member in `tx`: counts the use under the invitation's lock,
-   * records it, and joins its groups (each in the moderation log, as the admin who invited).
-   * BAD_USER_INPUT on `inviteToken` when it cannot be redeemed by them; a member redeeming
+   * Redeems an invitation for a member in `tx`: counts the use under the invitation's lock, if
+   * its maker may still do what it does (read again once its groups are held too), records it,
+   * and joins its groups (each in the moderation log, as the admin who invited). BAD_USER_INPUT
+   * on `inviteToken` when it cannot be redeemed by them, writing nothing; a member redeeming
    * one again changes nothing. Whether it was redeemed now.
    */
   async redeemIn(tx: Tx, token: string, member: { id: string; email: string | null }): Promise<boolean> {
@@ -193,7 +196,15 @@ export class InvitesService {
     // Its groups held as every way in holds a group, before anything is written or logged: a
     // change of their settings or a grant being given to one is over, or waits for this.
     const groupIds = await this.memberships.lockAll(tx, row!.group_ids);
-    await tx.query(`UPDATE invites SET uses = uses + 1 WHERE id = $1`, [row!.id]);
+    // The use counted only if its maker may still do all it does, read again now that all is
+    // held: a demotion, a sanction or a deletion that came while this waited (for the row, a
+    // group) refuses it whole, as withdrawn, before anything is written.
+    const counted = await tx.query(
+      `UPDATE invites i SET uses = i.uses + 1 FROM users maker
+        WHERE i.id = $1 AND maker.id = i.created_by AND maker.deleted_at IS NULL AND ${inviteStandsSql('i', 'maker', '$2')} RETURNING i.id`,
+      [row!.id, this.makerMinTrustLevel],
+    );
+    if (!counted.length) throw refused(InviteState.REVOKED);
     await tx.query(`INSERT INTO invite_redemptions (invite_id, user_id) VALUES ($1, $2)`, [row!.id, member.id]);
     // Each as if the admin who invited added them: logged so, and a request of theirs to join goes.
     for (const groupId of groupIds) {
@@ -210,13 +221,13 @@ export class InvitesService {
   /**
    * The invitation a token names, or null (locked for the redeeming transaction when `lock`),
    * with what its maker is now: an admin (whose invitation for an address proves the address),
-   * and whether they may still invite (else their invitations no longer let anyone in).
+   * and whether they may still do what it does (else it no longer lets anyone in).
    */
   private async byToken(m: Queryable, token: string, lock: boolean): Promise<TokenRow | null> {
     const id = await this.tokens.unseal(INVITE_PURPOSE, token);
     if (!id || !isUuid(id)) return null;
     const [row] = await m.query(
-      `SELECT ${INVITE_COLUMNS}, COALESCE(maker.role = 'ADMIN', false) AS by_admin, ${makerStandsSql('maker', '$2')} AS inviter_stands
+      `SELECT ${INVITE_COLUMNS}, COALESCE(maker.role = 'ADMIN', false) AS by_admin, ${inviteStandsSql('i', 'maker', '$2')} AS inviter_stands
          FROM invites i LEFT JOIN users maker ON maker.id = i.created_by AND maker.deleted_at IS NULL
         WHERE i.id = $1${lock ? ' FOR UPDATE OF i' : ''}`,
       [id, this.makerMinTrustLevel],
@@ -228,7 +239,7 @@ export class InvitesService {
   private redeemable(row: TokenRow | null, email: string | null): boolean {
     if (!row) throw AppError.badField('inviteToken', 'is not a valid invitation');
     const state = stateOf(row);
-    if (state !== InviteState.ACTIVE) throw AppError.badField('inviteToken', `This invitation ${REFUSED[state]}`);
+    if (state !== InviteState.ACTIVE) throw refused(state);
     if (row.email === null) return false;
     if (!email || normalizeEmail(email).toLowerCase() !== row.email.toLowerCase()) throw AppError.badField('inviteToken', 'is for another e-mail address');
     // Only an admin's invitation for an address stands for the address: a member could invite
@@ -269,19 +280,35 @@ export class InvitesService {
 
 /**
  * SQL: whether an invitation's maker (`maker`, their users row LEFT JOINed, without deleted
- * accounts) may still invite: an admin, or a global moderator or a member of trust level `min`
- * (a parameter) or above, not silenced, suspended or banned site-wide.
+ * accounts) may still invite, as `createInvite` lets them: not suspended or banned site-wide
+ * (such an account is signed out), and an admin, or a global moderator or a member of trust
+ * level `min` (a parameter) or above, not silenced site-wide.
  */
 export function makerStandsSql(maker: string, min: string): string {
-  return `COALESCE(${maker}.role = 'ADMIN' OR ((${maker}.role = 'MODERATOR' OR ${maker}.trust_level >= ${min}) AND NOT EXISTS (
-            SELECT 1 FROM sanctions sa WHERE sa.user_id = ${maker}.id AND sa.space_id IS NULL AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN')
-               AND sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now()))), false)`;
+  return `COALESCE(NOT ${AccessService.barredSiteWideSql(`${maker}.id`)} AND (${maker}.role = 'ADMIN' OR ((${maker}.role = 'MODERATOR' OR ${maker}.trust_level >= ${min}) AND NOT EXISTS (
+            SELECT 1 FROM sanctions sa WHERE sa.user_id = ${maker}.id AND sa.space_id IS NULL AND sa.kind = 'SILENCE'
+               AND sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now())))), false)`;
 }
 
-/** An invitation as a token reads it: with what its maker is now. */
+/**
+ * SQL: whether invitation `i`'s maker (`maker`, as for `makerStandsSql`) may still do all it
+ * does: invite at all, and put people into each of its groups, which `createInvite` leaves to
+ * admins. An invitation one of whose groups they may no longer fill stands for none of them: it
+ * is refused whole, never half-applied.
+ */
+export function inviteStandsSql(i: string, maker: string, min: string): string {
+  return `(${makerStandsSql(maker, min)} AND (${maker}.role = 'ADMIN' OR NOT EXISTS (SELECT 1 FROM invite_groups ig WHERE ig.invite_id = ${i}.id)))`;
+}
+
+/** An invitation as a token reads it: with what its maker is now, and whether they may still do what it does. */
 type TokenRow = InviteRow & { by_admin: boolean; inviter_stands: boolean };
 
-/** An invitation's state for whoever holds its link: withdrawn, too, once its maker may no longer invite. */
+/** Why an invitation in `state` cannot be redeemed, as its holder is told. */
+function refused(state: Exclude<InviteState, InviteState.ACTIVE>): AppError {
+  return AppError.badField('inviteToken', `This invitation ${REFUSED[state]}`);
+}
+
+/** An invitation's state for whoever holds its link: withdrawn, too, once its maker may no longer do what it does (`inviteStandsSql`). */
 function stateOf(row: TokenRow): InviteState {
   const state = inviteState(row);
   return state === InviteState.ACTIVE && !row.inviter_stands ? InviteState.REVOKED : state;
