@@ -6,6 +6,8 @@ import { freshIp } from '../support/fresh-ip';
 import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
 import { smtpServer } from '../support/smtp-server';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
+// After the app (through test-app), which loads auth.service first: invites.service imports it back.
+import { InvitesService } from '../../libs/identity/src/invites/invites.service';
 
 const CREATE = `mutation($input: CreateInviteInput!) { createInvite(input: $input) { id email maxUses uses state expiresAt link groups { slug } createdBy { id } } }`;
 const INVITATION = `query($token: String!) { invitation(token: $token) { state email groups invitedBy expiresAt } }`;
@@ -177,6 +179,43 @@ describe('invitations', () => {
     expect(await t.sql(`SELECT group_id, via_domain FROM group_members WHERE user_id = $1 ORDER BY group_id`, [id])).toEqual(
       [{ group_id: invited, via_domain: null }, { group_id: automatic, via_domain: 'brand.example' }].sort((a, b) => (a.group_id < b.group_id ? -1 : 1)),
     );
+  });
+
+  it('signs up again from the start when a deadlock ends its first attempt: one account, one use, one membership, one confirmation e-mail', async () => {
+    const group = await makeGroup(t);
+    const created = await invite({ groupIds: [group], maxUses: 5 });
+    const attempts = jest.spyOn(t.get(InvitesService), 'redeemIn');
+    const holder = t.ds.createQueryRunner();
+    await holder.connect();
+    let result: GqlResult;
+    let runs = 0;
+    try {
+      await holder.startTransaction();
+      // This side waits long before it looks for a deadlock: the sign-up, which waits first, finds it and is its victim.
+      await holder.query(`SET LOCAL deadlock_timeout = '1min'`);
+      // The group held as a change of its settings holds it: the sign-up, holding the invitation's row, waits for it...
+      await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR UPDATE`, [group]);
+      const signingUp = signUp(tokenOf(created.link));
+      await waitForLockWaits(t, 1);
+      // ...and this waits for the invitation's row, until the deadlock ends the sign-up's first attempt.
+      await holder.query(`SELECT 1 FROM invites WHERE id = $1 FOR UPDATE`, [created.id]);
+      await holder.commitTransaction();
+      result = await signingUp;
+      runs = attempts.mock.calls.length;
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+      attempts.mockRestore();
+    }
+    const { token, user } = expectOk(result).signUp;
+    expect(runs).toBe(2);
+    expect(expectOk(await t.gql(ME, {}, { token })).me.id).toBe(user.id);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM users WHERE handle = $1`, [user.handle])).toEqual([{ n: 1 }]);
+    expect(await t.sql(`SELECT uses, (SELECT count(*)::int FROM invite_redemptions WHERE invite_id = $1) AS redemptions FROM invites WHERE id = $1`, [created.id])).toEqual([{ uses: 1, redemptions: 1 }]);
+    expect(await t.sql(`SELECT user_id FROM group_members WHERE group_id = $1`, [group])).toEqual([{ user_id: user.id }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'group.member_add' AND target_id = $1`, [user.id])).toEqual([{ n: 1 }]);
+    expect(await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1`, [user.id])).toEqual([{ type: 'user.email_verification_requested' }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1`, [user.id])).toEqual([{ n: 1 }]);
   });
 
   it('refuses what was withdrawn, expired or forged, and writes nothing', async () => {

@@ -1,7 +1,7 @@
 import { AutomaticGroupsService } from '../groups/automatic-groups';
 import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError, ErrorCode } from '../../../core/src/errors';
 import { networkOf } from '../../../core/src/http/client-address';
@@ -126,10 +126,10 @@ export class AuthService {
     const result = await this.createAccount(
       input,
       'MEMBER',
-      async (m, userId) => {
-        if (input.inviteToken) await this.invites.redeemIn(new Tx(m), input.inviteToken, { id: userId, email: input.email });
-        if (!emailVerified) await this.verification.request(m, userId);
-        return this.sessions.issue(userId, meta, m);
+      async (tx, userId) => {
+        if (input.inviteToken) await this.invites.redeemIn(tx, input.inviteToken, { id: userId, email: input.email });
+        if (!emailVerified) await this.verification.request(tx.manager, userId);
+        return this.sessions.issue(userId, meta, tx.manager);
       },
       { emailVerified },
     );
@@ -140,11 +140,14 @@ export class AuthService {
    * Creates an account (sign-up and the CLI's admin:create). `inTx` runs in the same
    * transaction with the new user's id, e.g. to open the first session. An account an
    * operator creates has its address confirmed (`emailVerified`); a sign-up's waits for its link.
+   * A unit of work: a deadlock or a serialization failure (it takes an invitation's and groups'
+   * locks) runs it again from the start, so `inTx` writes only through `tx` (its e-mails and
+   * events go out once, after commit, through the outbox) and the id stays the same.
    */
   async createAccount<X = undefined>(
     input: SignUpInput,
     role: 'MEMBER' | 'MODERATOR' | 'ADMIN',
-    inTx?: (m: EntityManager, userId: string) => Promise<X>,
+    inTx?: (tx: Tx, userId: string) => Promise<X>,
     opts: { emailVerified: boolean } = { emailVerified: true },
   ): Promise<{ user: UserModel; extra: X }> {
     checkPassword(input);
@@ -163,8 +166,8 @@ export class AuthService {
     const passwordHash = await hashPassword(input.password);
     const id = newId();
     try {
-      return await this.ds.transaction(async (m) => {
-        const rows: UserRow[] = await m.query(
+      return await this.uow.run(async (tx) => {
+        const rows = await tx.query<UserRow>(
           `INSERT INTO users (id, email, handle, display_name, password_hash, role, email_verified_at)
            VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::boolean THEN now() END)
            RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
@@ -173,8 +176,8 @@ export class AuthService {
         // A confirmed address at a group's automatic domain puts the account in that group at once:
         // the groups are held now, the account put in them after `inTx` (which locks an invitation
         // and its groups), so that nothing is waited for once the moderation log is written.
-        const sync = opts.emailVerified ? await this.automaticGroups.prepareSync(new Tx(m), id, null) : null;
-        const extra = (inTx ? await inTx(m, id) : undefined) as X;
+        const sync = opts.emailVerified ? await this.automaticGroups.prepareSync(tx, id, null) : null;
+        const extra = (inTx ? await inTx(tx, id) : undefined) as X;
         await sync?.();
         return { user: toUserModel(rows[0]), extra };
       });
