@@ -1,5 +1,6 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
+import { AUDIT_LOCK } from '../../libs/core/src/audit/audit-log';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { GROUP_ADDS_PER_OWNER, GROUP_JOINS_PER_USER } from '../../libs/identity/src/groups/group-members.service';
@@ -10,6 +11,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic } from '../factories/forum';
 import { publishedArticle } from '../factories/knowledge';
 import { connectLive, nextLiveEvent } from '../support/live-client';
+import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const GROUP = `query($slug: String!) { group(slug: $slug) { id slug visibility joining viewerMembership memberCount
@@ -692,6 +694,42 @@ describe('groups: owners, visibility and self-service membership', () => {
       expect([results[1].errors?.[0]?.extensions.code, decisions]).toEqual(['NOT_FOUND', 1]);
       expect(await t.sql(`SELECT group_id FROM group_members WHERE user_id = $1`, [asker.id])).toEqual([]);
       expect(await t.sql(`SELECT id FROM group_requests WHERE user_id = $1`, [asker.id])).toEqual([]);
+    });
+
+    const ownDeletions: Array<[string, Joining, (u: TestUser, groupId: string) => Promise<GqlResult>]> = [
+      ['joining an OPEN group', 'OPEN', (u, groupId) => t.gql(JOIN, { id: groupId }, as(u))],
+      ['asking to join a REQUEST group', 'REQUEST', (u, groupId) => request(u, groupId)],
+    ];
+    it.each(ownDeletions)('%s while one’s own account is being deleted: waits for the account (held after the group), finds it gone, and leaves nothing behind', async (_, joining, join) => {
+      const member = await makeUser(t, { passwordHash: await hashPassword('a long enough password') });
+      const g = await makeG({ visibility: 'PUBLIC', joining });
+      // A membership elsewhere, whose end the deletion logs.
+      await makeG({ members: [member] });
+      const holder = t.ds.createQueryRunner();
+      await holder.connect();
+      let outcome: 'done' | 'waiting' | undefined;
+      let results: GqlResult[] = [];
+      try {
+        // The deletion, holding the account (and the groups, FOR SHARE), waits for the moderation log...
+        await holder.startTransaction();
+        await holder.query(`SELECT pg_advisory_xact_lock($1)`, [AUDIT_LOCK]);
+        const deleting = t.gql(`mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`, { input: { password: 'a long enough password' } }, as(member));
+        await waitForLockWaits(t, 1);
+        // ...and the join, on the session the deletion has not ended yet, waits for the account before it writes anything.
+        const joiningNow = join(member, g.id);
+        outcome = await doneOrWaiting(t, joiningNow, 2);
+        await holder.commitTransaction();
+        results = await Promise.all([deleting, joiningNow]);
+      } finally {
+        if (holder.isTransactionActive) await holder.rollbackTransaction();
+        await holder.release();
+      }
+      expect(outcome).toBe('waiting');
+      expect(expectOk(results[0]).deleteMyAccount).toBe(true);
+      expectError(results[1], 'UNAUTHENTICATED');
+      expect(await t.sql(`SELECT group_id FROM group_members WHERE user_id = $1`, [member.id])).toEqual([]);
+      expect(await t.sql(`SELECT id FROM group_requests WHERE user_id = $1`, [member.id])).toEqual([]);
+      expect(await log(g.id)).toEqual([]);
     });
 
     it('an account deleted takes its requests with it; joining another way closes a waiting request', async () => {

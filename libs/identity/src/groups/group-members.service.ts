@@ -102,7 +102,8 @@ export class GroupMembersService {
     requireSignedIn(viewer);
     requireGroupId(groupId);
     await this.uow.run(async (tx) => {
-      const group = await this.memberships.lock(tx, viewer, groupId);
+      // Their account held too: one being deleted meanwhile is not left in the group.
+      const group = await this.memberships.lock(tx, viewer, groupId, { self: true });
       if (group.joining === GroupJoining.REQUEST) throw AppError.forbidden('This group takes requests to join: ask with requestGroupMembership');
       if (group.joining !== GroupJoining.OPEN) throw AppError.forbidden('Its owners and the admins add people to this group');
       if (isMember(group.standing)) return;

@@ -51,12 +51,26 @@ export class GroupMemberships {
    * FOR UPDATE, waits for this change or comes before it: nobody joins a group as it closes),
    * with where the viewer stands. NOT_FOUND (saying `notFound`) when it does not exist or the
    * viewer may not see it, unless `evenUnseen` says they know of it (a requester withdrawing).
+   * With `self` (the viewer putting themselves in: joining, asking to join), their own account
+   * is held FOR SHARE too, after the group, in the same statement (group, account, request: the
+   * order every path takes them in). FOR SHARE, not KEY SHARE: it is what waits for an account's
+   * deletion (ACCOUNT_LOCK), which then either comes after this change and takes its membership
+   * or request with it, or came first, and this finds the account gone (UNAUTHENTICATED).
    */
-  async lock(tx: Tx, viewer: Viewer, groupId: string, opts: { notFound?: string; evenUnseen?: (standing: GroupMembership) => boolean } = {}): Promise<LockedGroup> {
-    const group = await tx.one<LockedGroup>(
-      `SELECT g.id, g.slug, g.name, g.visibility, g.joining, ${standingSql('g', '$2')} AS standing FROM groups g WHERE g.id = $1 FOR SHARE OF g`,
+  async lock(
+    tx: Tx,
+    viewer: Viewer,
+    groupId: string,
+    opts: { notFound?: string; evenUnseen?: (standing: GroupMembership) => boolean; self?: boolean } = {},
+  ): Promise<LockedGroup> {
+    const group = await tx.one<LockedGroup & { gone?: boolean }>(
+      opts.self
+        ? `SELECT g.id, g.slug, g.name, g.visibility, g.joining, ${standingSql('g', '$2')} AS standing, me.deleted_at IS NOT NULL AS gone
+             FROM groups g JOIN users me ON me.id = $2 WHERE g.id = $1 FOR SHARE OF g, me`
+        : `SELECT g.id, g.slug, g.name, g.visibility, g.joining, ${standingSql('g', '$2')} AS standing FROM groups g WHERE g.id = $1 FOR SHARE OF g`,
       [groupId, viewer.id],
     );
+    if (group?.gone) throw AppError.unauthenticated();
     if (!group || !(seesGroup(viewer, group.visibility, group.standing) || opts.evenUnseen?.(group.standing))) throw AppError.notFound(opts.notFound ?? 'Group not found');
     return group;
   }

@@ -40,7 +40,8 @@ export class GroupRequestsService {
     // A request is words to the owners: a silenced member writes to nobody.
     if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
     await this.uow.run(async (tx) => {
-      const group = await this.memberships.lock(tx, viewer, input.groupId);
+      // Their account held too: one being deleted meanwhile leaves no request behind.
+      const group = await this.memberships.lock(tx, viewer, input.groupId, { self: true });
       if (group.joining !== GroupJoining.REQUEST) {
         throw AppError.forbidden(group.joining === GroupJoining.OPEN ? 'Anyone may join this group: joinGroup' : 'Its owners and the admins add people to this group');
       }
