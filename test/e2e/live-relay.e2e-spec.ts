@@ -109,16 +109,23 @@ describe('the live relay from the worker process to the API nodes', () => {
   });
 
   it('drops an event claimed too late to be news, and housekeeping deletes what no node took', async () => {
-    await a.sql(
-      `INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes'), ($2, now() - interval '11 minutes')`,
-      [
-        { type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { stale: true } },
-        { type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { stale: true } },
-      ],
-    );
-    // Housekeeping first: only the row past ten minutes goes.
-    expect(await pruneLiveRelay(a.ds)).toBe(1);
-    expect(await waiting()).toBe(1);
+    // Node A takes nothing until housekeeping has looked: any wake-up meanwhile would claim both rows.
+    const held = jest.spyOn(a.get(LiveRelayConsumer), 'drain').mockResolvedValue(0);
+    try {
+      await a.get(LiveRelayConsumer).idle();
+      await a.sql(
+        `INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes'), ($2, now() - interval '11 minutes')`,
+        [
+          { type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { stale: true } },
+          { type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { stale: true } },
+        ],
+      );
+      // Housekeeping first: only the row past ten minutes goes.
+      expect(await pruneLiveRelay(a.ds)).toBe(1);
+      expect(await waiting()).toBe(1);
+    } finally {
+      held.mockRestore();
+    }
     const fresh = newId();
     await emit(fresh);
     await until(() => heard.a.length >= 1);
