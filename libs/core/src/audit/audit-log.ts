@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { Tx } from '../database/unit-of-work';
 import { newId } from '../ids';
 
-/** Advisory-lock key that serialises appends, so the hash chain never forks. */
+/** Advisory-lock key that serialises appends, so the hash chain never forks (held from a transaction's appending, at its end, to its commit). */
 export const AUDIT_LOCK = 0x61756469; // "audi"
 
 export interface AuditEntryInput {
@@ -70,6 +70,11 @@ export interface VerifyResult {
   problem?: { id: string; what: 'altered' | 'broken-chain' | 'end-mismatch' };
 }
 
+/** A copy of what an entry's `before` or `after` says as it is appended (jsonb's form: a caller may change the object before commit). */
+function snapshot(value: unknown): unknown {
+  return value === undefined || value === null ? null : JSON.parse(JSON.stringify(value));
+}
+
 /**
  * The append-only moderation log. A trigger refuses UPDATE and DELETE; the hash chain
  * makes any change made around it (a superuser, a restored dump) detectable.
@@ -78,32 +83,57 @@ export interface VerifyResult {
 export class AuditLog {
   constructor(private readonly ds: DataSource) {}
 
+  /**
+   * Adds an entry to `tx`'s, which are written together, in call order, as the transaction's last
+   * statements before it commits (`Tx.deferred`), and not at all if it fails. Writing them takes
+   * the log's lock, which every logging transaction waits for, to the commit: taken at the end, it
+   * is held for the commit alone, and no lock is waited for while it is held (one waited for after
+   * it could be held by a grant or a change of settings waiting for the log itself).
+   */
   async append(tx: Tx, e: AuditEntryInput): Promise<void> {
-    await tx.query(`SELECT pg_advisory_xact_lock($1)`, [AUDIT_LOCK]);
-    // The head names the last entry: the one this one follows.
-    const head = await tx.one<{ last_hash: string | null }>(`SELECT last_hash FROM moderation_log_head`);
-    const row = {
-      at: new Date(),
-      actor_id: e.actorId,
-      action: e.action,
-      target_type: e.targetType,
-      target_id: e.targetId,
-      space_id: e.spaceId,
-      reason: e.reason ?? null,
-      before: e.before ?? null,
-      after: e.after ?? null,
-    };
-    const prev = head?.last_hash ?? null;
-    const hash = entryHash(prev, row);
-    // The entry and the head that now names and counts it, in one statement (still under the lock).
+    tx.deferred<AuditEntryInput>(this, (entries) => this.write(tx, entries)).push({ ...e, before: snapshot(e.before), after: snapshot(e.after) });
+  }
+
+  /** A transaction's entries, appended at its end, in order, under the log's lock. */
+  private async write(tx: Tx, entries: AuditEntryInput[]): Promise<void> {
+    // The rows the entries' foreign keys hold FOR KEY SHARE (their actors, their spaces) are held
+    // first, and only then the log's lock: a change of settings holds its space FOR UPDATE, a change
+    // of role its user, and then logs; taken after the log's lock, they would be a deadlock with it.
+    // (The lock is taken on the row the two counts make, so after both.)
+    const ids = (key: 'actorId' | 'spaceId') => [...new Set(entries.map((e) => e[key]).filter((id): id is string => id !== null))];
     await tx.query(
-      `WITH e AS (
-         INSERT INTO moderation_log (entry_id, at, actor_id, action, target_type, target_id, space_id, reason, before, after, prev_hash, hash)
-         VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id)
-       UPDATE moderation_log_head SET last_id = (SELECT id FROM e), last_hash = $11, entries = entries + 1`,
-      [row.at, row.actor_id, row.action, row.target_type, row.target_id, row.space_id, row.reason,
-       row.before === null ? null : JSON.stringify(row.before), row.after === null ? null : JSON.stringify(row.after), prev, hash, newId()],
+      `SELECT pg_advisory_xact_lock($1)
+         FROM (SELECT count(*) FROM (SELECT FROM users WHERE id = ANY ($2::uuid[]) FOR KEY SHARE) r) actors_held,
+              (SELECT count(*) FROM (SELECT FROM spaces WHERE id = ANY ($3::uuid[]) FOR KEY SHARE) r) spaces_held`,
+      [AUDIT_LOCK, ids('actorId'), ids('spaceId')],
     );
+    // The head names the last entry: the one the first of these follows.
+    const head = await tx.one<{ last_hash: string | null }>(`SELECT last_hash FROM moderation_log_head`);
+    let prev = head?.last_hash ?? null;
+    for (const e of entries) {
+      const row = {
+        at: new Date(),
+        actor_id: e.actorId,
+        action: e.action,
+        target_type: e.targetType,
+        target_id: e.targetId,
+        space_id: e.spaceId,
+        reason: e.reason ?? null,
+        before: e.before ?? null,
+        after: e.after ?? null,
+      };
+      const hash = entryHash(prev, row);
+      // The entry and the head that now names and counts it, in one statement (still under the lock).
+      await tx.query(
+        `WITH e AS (
+           INSERT INTO moderation_log (entry_id, at, actor_id, action, target_type, target_id, space_id, reason, before, after, prev_hash, hash)
+           VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id)
+         UPDATE moderation_log_head SET last_id = (SELECT id FROM e), last_hash = $11, entries = entries + 1`,
+        [row.at, row.actor_id, row.action, row.target_type, row.target_id, row.space_id, row.reason,
+         row.before === null ? null : JSON.stringify(row.before), row.after === null ? null : JSON.stringify(row.after), prev, hash, newId()],
+      );
+      prev = hash;
+    }
   }
 
   /**

@@ -34,10 +34,38 @@ export function outboxInsertSql(rows: string, before?: string): string {
    SELECT (SELECT count(*)::int FROM e) AS n, pg_notify('${OUTBOX_CHANNEL}', '')`;
 }
 
+/** The transactions `UnitOfWork.run` runs, and so finishes (`Tx.deferred`). */
+const runByUnitOfWork = new WeakSet<Tx>();
+
 /** One database transaction; events emitted here are stored in the outbox with the rows. */
 export class Tx {
   readonly events: DomainEvent[] = [];
+  /** What `deferred` collected, by key, in the order first asked for, with what writes it. */
+  private readonly pending = new Map<object, { items: unknown[]; finish: (items: unknown[]) => Promise<void> }>();
+  private finishing = false;
+
   constructor(readonly manager: EntityManager) {}
+
+  /**
+   * The list `key` keeps in this transaction, for writes to make as its last statements, just
+   * before it commits: `finish` gets the list then (lists in the order first asked for), and
+   * never when the transaction fails. For a write whose lock every transaction contends for (the
+   * moderation log's): taken last, it is held only for the commit, and nothing is waited for
+   * while it is held. Only in `UnitOfWork.run`, which finishes its transactions.
+   */
+  deferred<T>(key: object, finish: (items: T[]) => Promise<void>): T[] {
+    if (!runByUnitOfWork.has(this)) throw new Error('Tx.deferred needs a transaction run by UnitOfWork.run, which writes what it collects');
+    if (this.finishing) throw new Error('Tx.deferred after the transaction began to finish');
+    let list = this.pending.get(key);
+    if (!list) this.pending.set(key, (list = { items: [], finish: finish as (items: unknown[]) => Promise<void> }));
+    return list.items as T[];
+  }
+
+  /** Makes the deferred writes (`UnitOfWork.run`, as the transaction's last statements). */
+  async finish(): Promise<void> {
+    this.finishing = true;
+    for (const { items, finish } of this.pending.values()) if (items.length) await finish(items);
+  }
 
   /** Rows of a statement (TypeORM answers UPDATE/DELETE with [rows, count]; this evens it out). */
   async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -86,6 +114,8 @@ export class UnitOfWork {
    * transaction PostgreSQL aborted for a deadlock (or a serialization failure) runs again, up
    * to TRANSACTION_ATTEMPTS times in all; `work` must therefore read what it decides on inside
    * `tx`, as it should anyway. Past that, the caller gets CONFLICT, not an internal error.
+   * What `work` deferred (`Tx.deferred`) is written after it, as the last statements before
+   * COMMIT; an attempt that fails writes none of it, and the next starts with nothing deferred.
    */
   async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -93,8 +123,11 @@ export class UnitOfWork {
       try {
         const result = await this.ds.transaction(async (manager) => {
           tx = new Tx(manager);
+          runByUnitOfWork.add(tx);
           const done = await work(tx);
           if (this.relay && tx.events.length) await manager.query(LIVE_RELAY_INSERT, [JSON.stringify(tx.events)]);
+          // Last: the moderation log's entries, whose lock is then held only for the commit.
+          await tx.finish();
           return done;
         });
         for (const event of tx.events) this.bus.publish(event);

@@ -166,6 +166,7 @@ export class AuthService {
     const passwordHash = await hashPassword(input.password);
     const id = newId();
     try {
+      // Through the unit of work, which writes the moderation log's entries (group memberships) as it commits.
       return await this.uow.run(async (tx) => {
         const rows = await tx.query<UserRow>(
           `INSERT INTO users (id, email, handle, display_name, password_hash, role, email_verified_at)
