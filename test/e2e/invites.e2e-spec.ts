@@ -135,18 +135,21 @@ describe('invitations', () => {
 
   /**
    * Runs `work` while a grant to `groupId` is being given on a connection of its own (the group's
-   * row FOR NO KEY UPDATE, as grantSpaceAccess holds it, and the grant written): whether it ended
-   * or waited first, and whether the moderation log's lock was free meanwhile (a grant logs
-   * itself: a change holding that lock while it waits for the group would deadlock with it).
+   * row FOR NO KEY UPDATE, as grantSpaceAccess holds it, and the grant written), or with `settings`
+   * while its settings change (FOR UPDATE, as updateGroup and setDomains hold it): whether it ended
+   * or waited first, and whether the moderation log's lock was free meanwhile (both log
+   * themselves: a change holding that lock while it waits for the group would deadlock with them).
    */
-  const whileGranting = async (groupId: string, work: () => Promise<GqlResult>) => {
+  const whileChanging = async (groupId: string, work: () => Promise<GqlResult>, as: 'grant' | 'settings' = 'grant') => {
     const holder = t.ds.createQueryRunner();
     await holder.connect();
     try {
       await holder.startTransaction();
-      await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR NO KEY UPDATE`, [groupId]);
-      const space = await makeSpace(t, 'RESTRICTED');
-      await holder.query(`INSERT INTO space_grants (id, space_id, group_id, level) VALUES (gen_random_uuid(), $1, $2, 2)`, [space.id, groupId]);
+      await holder.query(`SELECT 1 FROM groups WHERE id = $1 ${as === 'grant' ? 'FOR NO KEY UPDATE' : 'FOR UPDATE'}`, [groupId]);
+      if (as === 'grant') {
+        const space = await makeSpace(t, 'RESTRICTED');
+        await holder.query(`INSERT INTO space_grants (id, space_id, group_id, level) VALUES (gen_random_uuid(), $1, $2, 2)`, [space.id, groupId]);
+      }
       const working = work();
       const outcome = await doneOrWaiting(t, working, 1);
       const [{ free }] = await holder.query(`SELECT pg_try_advisory_xact_lock($1) AS free`, [AUDIT_LOCK]);
@@ -162,7 +165,7 @@ describe('invitations', () => {
     const member = await makeUser(t);
     const group = await makeGroup(t);
     const token = tokenOf((await invite({ groupIds: [group], maxUses: 5 })).link);
-    const { outcome, logFree, result } = await whileGranting(group, () => t.gql(REDEEM, { token }, { token: member.token }));
+    const { outcome, logFree, result } = await whileChanging(group, () => t.gql(REDEEM, { token }, { token: member.token }));
     expect({ outcome, logFree }).toEqual({ outcome: 'waiting', logFree: true });
     expect(expectOk(result).redeemInvite).toBe(true);
     expect(await t.sql(`SELECT user_id FROM group_members WHERE group_id = $1`, [group])).toEqual([{ user_id: member.id }]);
@@ -173,7 +176,7 @@ describe('invitations', () => {
     await t.sql(`UPDATE groups SET automatic_domains = '{brand.example}' WHERE id = $1`, [automatic]);
     const email = `hire${++seq}@brand.example`;
     const token = tokenOf((await invite({ email, groupIds: [invited] })).link);
-    const { outcome, logFree, result } = await whileGranting(invited, () => signUp(token, { email }));
+    const { outcome, logFree, result } = await whileChanging(invited, () => signUp(token, { email }));
     expect({ outcome, logFree }).toEqual({ outcome: 'waiting', logFree: true });
     const { id } = expectOk(result).signUp.user;
     expect(await t.sql(`SELECT group_id, via_domain FROM group_members WHERE user_id = $1 ORDER BY group_id`, [id])).toEqual(
@@ -216,6 +219,21 @@ describe('invitations', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'group.member_add' AND target_id = $1`, [user.id])).toEqual([{ n: 1 }]);
     expect(await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1`, [user.id])).toEqual([{ type: 'user.email_verification_requested' }]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1`, [user.id])).toEqual([{ n: 1 }]);
+  });
+
+  it('signs up with an admin’s invitation into a group, at a domain another group takes in, while that group’s settings change: in turn, not holding the moderation log meanwhile', async () => {
+    const [invited, automatic] = [await makeGroup(t), await makeGroup(t)];
+    await t.sql(`UPDATE groups SET automatic_domains = '{corp.example}' WHERE id = $1`, [automatic]);
+    const email = `staff${++seq}@corp.example`;
+    const token = tokenOf((await invite({ email, groupIds: [invited] })).link);
+    // The invitation's membership is logged before the rule holds every group: the entry waits for the commit.
+    const { outcome, logFree, result } = await whileChanging(automatic, () => signUp(token, { email }), 'settings');
+    expect({ outcome, logFree }).toEqual({ outcome: 'waiting', logFree: true });
+    const { id } = expectOk(result).signUp.user;
+    expect(await t.sql(`SELECT action, after->>'groupId' AS group_id FROM moderation_log WHERE target_id = $1 ORDER BY id`, [id])).toEqual([
+      { action: 'group.member_add', group_id: invited },
+      { action: 'group.member_add', group_id: automatic },
+    ]);
   });
 
   it('refuses what was withdrawn, expired or forged, and writes nothing', async () => {

@@ -174,12 +174,10 @@ export class AuthService {
            RETURNING id, email, handle, display_name, role, trust_level, is_placeholder, created_at`,
           [id, email, handle, input.displayName?.trim() || handle, passwordHash, role, opts.emailVerified],
         );
-        // A confirmed address at a group's automatic domain puts the account in that group at once:
-        // the groups are held now, the account put in them after `inTx` (which locks an invitation
-        // and its groups), so that nothing is waited for once the moderation log is written.
-        const sync = opts.emailVerified ? await this.automaticGroups.prepareSync(tx, id, null) : null;
         const extra = (inTx ? await inTx(tx, id) : undefined) as X;
-        await sync?.();
+        // A confirmed address at a group's automatic domain puts the account in that group at once
+        // (after an invitation's groups: one the invitation names too keeps it as the invitation's).
+        if (opts.emailVerified) await this.automaticGroups.syncUser(tx, id, null);
         return { user: toUserModel(rows[0]), extra };
       });
     } catch (err) {

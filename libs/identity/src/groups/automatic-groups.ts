@@ -58,21 +58,9 @@ export class AutomaticGroupsService {
    * ends the requests of those it takes in and tells of every change, as for any other way in or out.
    */
   async syncUser(tx: Tx, userId: string, before: string | null): Promise<void> {
-    await (await this.prepareSync(tx, userId, before))?.();
-  }
-
-  /**
-   * `syncUser` in two steps, for a transaction with more to lock (at sign-up, an invitation and
-   * its groups): the groups are held now, and the function it answers (null: the domain did not
-   * change) makes and logs the changes once the rest is locked. Logging holds the moderation
-   * log's lock until the transaction ends, and a lock waited for after it could be held by a
-   * change that waits for the log itself (a grant, a change of settings): a deadlock. The
-   * changes wait for nothing more but the groups the member leaves (a new account leaves none).
-   */
-  async prepareSync(tx: Tx, userId: string, before: string | null): Promise<(() => Promise<void>) | null> {
     const [me] = await tx.query<{ domain: string | null }>(`SELECT ${verifiedDomainSql('u')} AS domain FROM users u WHERE u.id = $1`, [userId]);
     const domain = me?.domain ?? null;
-    if (domain === before) return null;
+    if (domain === before) return;
     // Every group is held while it decides, since any group's list may be gaining the domain: a
     // list being set meanwhile (setDomains locks its group FOR UPDATE) waits for this, or this
     // reads it set; either way the member is in or out as the list says. FOR KEY SHARE, the
@@ -82,11 +70,6 @@ export class AutomaticGroupsService {
     // taking the member in, never waits for: this waiting for its group is no deadlock.
     const groups = await tx.query<{ id: string; listing: boolean }>(`SELECT id, COALESCE($1::text = ANY (automatic_domains), false) AS listing FROM groups ORDER BY id FOR KEY SHARE`, [domain]);
     const listing = groups.filter((g) => g.listing).map((g) => g.id);
-    return () => this.applySync(tx, userId, domain, listing);
-  }
-
-  /** What `prepareSync` prepared: the member's automatic memberships follow `domain`, which the groups `listing` list. */
-  private async applySync(tx: Tx, userId: string, domain: string | null, listing: string[]): Promise<void> {
     // The rule's memberships of groups that do not list the domain now (all of them without one).
     const removed = await tx.query<{ group_id: string }>(
       `DELETE FROM group_members WHERE user_id = $1 AND via_domain IS NOT NULL AND NOT owner AND NOT (group_id = ANY ($2::uuid[])) RETURNING group_id`,
