@@ -2,11 +2,13 @@ import { MigrationInterface } from 'typeorm';
 import { newId } from '../../libs/core/src/ids';
 import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
 import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
+import { foldAsUnaccent } from '../../libs/search/src/query-parser';
 import { SearchTermsMarks1764817200000 } from '../../migrations/1764817200000-search-terms-marks';
 import { SearchTermsSegmented1764820800000 } from '../../migrations/1764820800000-search-terms-segmented';
 import { SearchTermsOptionalMarks1764828000000 } from '../../migrations/1764828000000-search-terms-optional-marks';
 import { SearchTermsLetterVariants1764835200000 } from '../../migrations/1764835200000-search-terms-letter-variants';
 import { SearchTermsFormatSeven1764954000000 } from '../../migrations/1764954000000-search-terms-format-7';
+import { SearchTermsFormatEight1764964800000 } from '../../migrations/1764964800000-search-terms-format-8';
 import { searchDocument, searchEngineContract } from '../support/search-contract';
 import { bootTestApp, TestApp } from '../support/test-app';
 
@@ -195,7 +197,7 @@ describe('postgres engine: the vocabulary holds visible words only (and the mode
       expect(await terms()).toContain('zorblaxian');
     }));
 
-  it('keeps the marks of non-Latin letters as the index does, folding the accents of Latin ones only', () =>
+  it('keeps the marks of letters as the index does (Devanagari, Japanese), folding only the accents unaccent takes off', () =>
     withPostgresEngine(async (engine, t) => {
       const space = newId();
       const terms = async () => (await t.sql(`SELECT term FROM search_terms WHERE space_id = $1 ORDER BY term`, [space])).map((r) => r.term as string);
@@ -278,6 +280,47 @@ describe('postgres engine: the vocabulary holds visible words only (and the mode
       await upgrade(t, new SearchTermsFormatSeven1764954000000(), { undoFirst: true });
       expect(await terms()).toEqual(['die', 'und']);
       // The rebuild writes them again folded, though this process remembers writing them.
+      await engine.upsert([{ ...written, version: 2 }]);
+      expect(await terms()).toEqual(folded);
+    }));
+
+  it('reads every letter and digit as the database’s unaccent does, but those it reads as an apostrophe or another sign', () =>
+    withPostgresEngine(async (_engine, t) => {
+      const letters: string[] = [];
+      for (let c = 0; c <= 0x10ffff; c++) {
+        if (c >= 0xd800 && c <= 0xdfff) continue;
+        const letter = String.fromCodePoint(c);
+        if (/[\p{L}\p{Nd}\p{Nl}]/u.test(letter) && letter.normalize('NFC') === letter) letters.push(letter);
+      }
+      // And accents no letter composes with, which unaccent drops after any letter (a Russian stress mark).
+      const texts = [...letters, 'молоко\u0301', 'q\u0303', 'i\u0307zmir'];
+      const differ: Array<{ text: string; unaccented: string }> = await t.sql(
+        `SELECT x.text, unaccent(x.text) AS unaccented FROM unnest($1::text[], $2::text[]) AS x(text, folded) WHERE unaccent(x.text) <> x.folded`,
+        [texts, texts.map(foldAsUnaccent)],
+      );
+      expect(differ.sort((a, b) => (a.text < b.text ? -1 : 1))).toEqual(
+        [['ŉ', "'n"], ['ʹ', "'"], ['ʺ', '"'], ['ʻ', "'"], ['ʼ', "'"], ['ʽ', "'"], ['ˆ', '^'], ['ˈ', "'"], ['ˋ', '`'], ['ː', ':']]
+          .map(([text, unaccented]) => ({ text, unaccented }))
+          .sort((a, b) => (a.text < b.text ? -1 : 1)),
+      );
+    }));
+
+  it('keeps ø, ł, đ, þ, ı and the other letters unaccent reads otherwise as it reads them, and the upgrade takes out the words kept as written', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const terms = async (table = 'search_terms') => (await t.sql(`SELECT term FROM ${table} WHERE space_id = $1 ORDER BY term`, [space])).map((r) => r.term as string);
+      const folded = ['diyarbakir', 'hamrun', 'kobenhavn', 'lodz', 'thorsmork', 'trip', 'καφες'];
+      const written = searchDocument({ spaceId: space, title: 'Trip to København, Łódź', body: 'Þórsmörk, Diyarbakır, Ħamrun: καφές', language: 'simple' });
+      await engine.upsert([written]);
+      expect(await terms()).toEqual(folded);
+
+      // As an older release kept them (as written), in either vocabulary: those go with the upgrade, the others stay.
+      await t.sql(`DELETE FROM search_terms WHERE space_id = $1 AND term <> 'trip'`, [space]);
+      await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('københavn', $1), ('łódź', $1), ('þorsmork', $1), ('diyarbakır', $1), ('ħamrun', $1), ('καφές', $1)`, [space]);
+      await t.sql(`INSERT INTO search_terms_moderated (term, space_id) VALUES ('łódź', $1), ('ølstue', $1), ('kept', $1)`, [space]);
+      await upgrade(t, new SearchTermsFormatEight1764964800000());
+      expect([await terms(), await terms('search_terms_moderated')]).toEqual([['trip'], ['kept']]);
+      // The rebuild writes them again as unaccent reads them, though this process remembers writing them.
       await engine.upsert([{ ...written, version: 2 }]);
       expect(await terms()).toEqual(folded);
     }));

@@ -64,6 +64,16 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
     });
     const ids = async (query: string, over: Partial<SearchRequest> = {}, filters: Partial<SearchRequest['filters']> = {}) =>
       (await engine.search(req(query, over, filters))).hits.map((h) => h.id);
+    /** A maker of documents of one space, in one language. */
+    const inSpace = (spaceId: string) => (title: string, body: string, language: SearchDocument['language']) => doc({ title, body, spaceId, language });
+    /** Searches one space alone: the ids found (sorted), and the first hit's snippet. */
+    const searchIn = (spaceId: string) => {
+      const search = (query: string) => engine.search({ query, filters: { spaceIds: [spaceId] }, limit: 10, offset: 0 });
+      return {
+        found: async (query: string) => (await search(query)).hits.map((h) => h.id).sort(),
+        snippet: async (query: string) => (await search(query)).hits[0]?.snippetHtml,
+      };
+    };
 
     beforeAll(async () => {
       ({ engine, close } = await make());
@@ -303,7 +313,7 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
 
     it('finds words written with œ, æ or ß (or Œ, Æ, ẞ) as typed with oe, ae or ss, and the reverse, with typos and while typed, highlighted as written', async () => {
       const folds = newId();
-      const inFolds = (title: string, body: string, language: SearchDocument['language']) => doc({ title, body, spaceId: folds, language });
+      const inFolds = inSpace(folds);
       const street = inFolds('Die STRAẞE ist gesperrt', 'Umleitung über die Hauptstraße bis Montag.', 'simple');
       const strasbourg = inFolds('Strasbourg en train', 'Deux heures depuis Paris.', 'fr');
       const oeuvre = inFolds('Une œuvre complète', 'Le chœur chante les Œuvres de Bach.', 'fr');
@@ -311,8 +321,7 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       const docs = [street, strasbourg, oeuvre, encyclopedia];
       await engine.upsert(docs);
       try {
-        const search = (query: string) => engine.search({ query, filters: { spaceIds: [folds] }, limit: 10, offset: 0 });
-        const found = async (query: string) => (await search(query)).hits.map((h) => h.id).sort();
+        const { found, snippet } = searchIn(folds);
         // Written with the letter, typed with the two, in either case; and the reverse.
         expect(await found('strasse ')).toEqual([street.id]);
         expect(await found('STRASSE ')).toEqual([street.id]);
@@ -329,10 +338,37 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
         expect(await found('stras')).toEqual([street.id, strasbourg.id].sort());
         expect(await found('encyclopae')).toEqual([encyclopedia.id]);
         // The word found is highlighted as written.
-        const snippet = async (query: string) => (await search(query)).hits[0]?.snippetHtml;
         expect(await snippet('hauptstrasse ')).toContain('<mark>Hauptstraße</mark>');
         expect(await snippet('choeur ')).toContain('<mark>chœur</mark>');
         expect(await snippet('aesthetics ')).toContain('<mark>ÆSTHETICS</mark>');
+      } finally {
+        await engine.remove(docs.map((d) => d.id));
+      }
+    });
+
+    it('finds words written with ø, ł, þ or ı (or Ø, Ł, Þ) as typed with o, l, th or i, and the reverse, with typos and while typed, highlighted as written', async () => {
+      const letters = newId();
+      const inLetters = inSpace(letters);
+      const copenhagen = inLetters('Weekend in København', 'We took the train from København over the ØRESUND bridge.', 'simple');
+      const lodz = inLetters('Łódź by night', 'The old factories of Łódź are lofts now.', 'simple');
+      const lodge = inLetters('Ski lodge rentals', 'A lodge close to the slopes.', 'en');
+      const iceland = inLetters('Hiking to Þórsmörk', 'Three days on foot to Þórsmörk.', 'simple');
+      const walls = inLetters('Diyarbakır walls', 'The walls of Diyarbakır are long.', 'simple');
+      const docs = [copenhagen, lodz, lodge, iceland, walls];
+      await engine.upsert(docs);
+      try {
+        const { found, snippet } = searchIn(letters);
+        const finds: Array<[string, SearchDocument[]]> = [
+          // Written with the letter, typed without it, in either case; and the reverse.
+          ['kobenhavn ', [copenhagen]], ['oresund ', [copenhagen]], ['LODZ ', [lodz]], ['thorsmork ', [iceland]], ['diyarbakir ', [walls]], ['Łódź ', [lodz]],
+          // With a typo, and while typed (another word, lodge, starts the same way).
+          ['kobenhvn ', [copenhagen]], ['thorsmrk ', [iceland]], ['lod', [lodz, lodge]], ['kobenh', [copenhagen]],
+        ];
+        for (const [query, expected] of finds) expect([query, await found(query)]).toEqual([query, expected.map((d) => d.id).sort()]);
+        // The word found is highlighted as written.
+        for (const [query, word] of [['lodz ', 'Łódź'], ['thorsmrk ', 'Þórsmörk'], ['kobenh', 'København'], ['diyarbakir ', 'Diyarbakır']]) {
+          expect([query, await snippet(query)]).toEqual([query, expect.stringContaining(`<mark>${word}</mark>`)]);
+        }
       } finally {
         await engine.remove(docs.map((d) => d.id));
       }

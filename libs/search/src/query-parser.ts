@@ -79,19 +79,87 @@ const LETTER_VARIANTS: Array<[number, number]> = [
   [0x0671, 0x0627], // alef wasla: alef
 ];
 /**
- * Latin letters that stand for two: the ligatures œ and æ, and ß (which began as one, of ſ and
- * s), with their capitals. PostgreSQL's `unaccent`, in front of the index's stemmers, reads each
- * as its two letters (œuvre as oeuvre, Straße as Strasse), as Meilisearch's tokenizer reads œ
- * and æ; the vocabulary keeps, and looks typed words up, in that form too (`foldLigatures`).
+ * Letters PostgreSQL's `unaccent` (in front of the index's stemmers) reads otherwise than as their
+ * base letter (the letter without its marks, é as e): letters that stand for two (œ, æ, ß, ĳ, þ as
+ * oe, ae, ss, ij, th; ǆ, ﬁ), letters with a stroke, bar, hook or tail, which no decomposition takes
+ * off (ø, ł, đ, ħ, ŧ as o, l, d, h, t), others written like a plain one (ı, ŀ, ſ, ð, ŋ as i, l, s,
+ * d, n), small capitals, the letters and digits of other fonts (ℂ, fullwidth Ａ and ０), Roman
+ * numerals (Ⅻ as XII), and Cyrillic ё (as е; й stays й). Keyed by what they are read as. Read off
+ * PostgreSQL 15's unaccent.rules, and checked against the database's own `unaccent` for every
+ * letter and digit (test/e2e/search-contract.e2e-spec.ts), as are `KEPT_WHOLE` and the base
+ * letters `foldAsUnaccent` reads. Letters it reads as something else than letters (ŉ as 'n, the
+ * modifier letters ʼ and ʻ as ') are not here: the index's word keeps the apostrophe then, which
+ * no word typed without them reaches, so they stay as written wherever words are looked up.
  */
-const LIGATURES = new Map([
-  ['œ', 'oe'], ['Œ', 'OE'], ['æ', 'ae'], ['Æ', 'AE'], ['ß', 'ss'], ['ẞ', 'SS'],
+const UNACCENT_READINGS: Record<string, string> = {
+  '0': '〇０', '1': '１', '2': '２', '3': '３', '4': '４', '5': '５', '6': '６', '7': '７', '8': '８', '9': '９',
+  A: 'ȺᴀＡ', a: 'ᶏẚⱥａ', AA: 'Ꜳ', aa: 'ꜳ', AE: 'Æᴁ', ae: 'æ', AO: 'Ꜵ', ao: 'ꜵ', AU: 'Ꜷ', au: 'ꜷ', AV: 'ꜸꜺ',
+  av: 'ꜹꜻ', AY: 'Ꜽ', ay: 'ꜽ',
+  B: 'ƁƂɃʙᴃℬＢ', b: 'ƀƃɓᵬᶀｂ',
+  C: 'ƇȻᴄℂℭⅭꞒＣ', c: 'ƈȼɕⅽꞓｃ',
+  D: 'ÐĐƉƊƋᴅᴆⅅⅮꝹＤ', d: 'ðđƌȡɖɗᵭᶁᶑⅆⅾꝱꝺｄ', db: 'ȸ', DZ: 'ǄǱ', Dz: 'ǅǲ', dz: 'ǆǳʣʥ',
+  E: 'ƐɆᴇℰＥ', e: 'ɇɛᶒᶓℯⅇⱸｅ',
+  F: 'ƑℱꜰꝻＦ', f: 'ƒᵮᶂꝼｆ', ff: 'ﬀ', ffi: 'ﬃ', ffl: 'ﬄ', fi: 'ﬁ', fl: 'ﬂ',
+  G: 'ƓǤɢʛꞠＧ', g: 'ǥɠɡᶃℊꞡｇ',
+  H: 'ĦʜℋℍⱧꞪＨ', h: 'ħɦɧℎⱨｈ', hv: 'ƕ',
+  I: 'ƖƗɪᵻℐℑⅠＩ', i: 'ıɨᶖℹⅈⅰｉ', II: 'Ⅱ', ii: 'ⅱ', III: 'Ⅲ', iii: 'ⅲ', IJ: 'Ĳ', ij: 'ĳ', IV: 'Ⅳ', iv: 'ⅳ',
+  IX: 'Ⅸ', ix: 'ⅸ',
+  J: 'ɈᴊＪ', j: 'ȷɉɟʝⅉｊ',
+  K: 'ƘᴋⱩꝀꝂꝄꞢＫ', k: 'ƙᶄⱪꝁꝃꝅꞣｋ',
+  L: 'ĿŁȽʟᴌℒⅬⱠⱢꝆꝈＬ', l: 'ŀłƚȴɫɬɭᶅℓⅼⱡꝇꝉꝲｌ', LJ: 'Ǉ', Lj: 'ǈ', lj: 'ǉ', LL: 'Ỻ', ll: 'ỻ', ls: 'ʪ', lz: 'ʫ',
+  M: 'ᴍℳⅯⱮＭ', m: 'ɱᵯᶆⅿꝳｍ',
+  N: 'ŊƝɴℕꞐꞤＮ', n: 'ŋƞȵɲɳᵰᶇꝴꞑꞥｎ', NJ: 'Ǌ', Nj: 'ǋ', nj: 'ǌ',
+  O: 'ØᴏꝊꝌＯ', o: 'øℴⱺꝋꝍｏ', OE: 'Œɶ', oe: 'œ', OI: 'Ƣ', oi: 'ƣ', OO: 'Ꝏ', oo: 'ꝏ',
+  P: 'ƤᴘℙⱣꝐꝒꝔＰ', p: 'ƥᵱᵽᶈꝑꝓꝕｐ',
+  Q: 'ℚꝖꝘＱ', q: 'ĸʠꝗꝙｑ', qp: 'ȹ',
+  R: 'ɌʀℛℜℝⱤꝶꞦＲ', r: 'ɍɼɽɾᵲᵳᶉꝵꞧｒ',
+  S: 'ⱾꜱꞨＳ', s: 'ſȿʂᵴᶊẜẝꞩｓ', SS: 'ẞ', ss: 'ß', st: 'ﬅﬆ',
+  T: 'ŦƬƮȾᴛꞆＴ', t: 'ŧƫƭȶʈᵵⱦꝷꞇｔ', TH: 'ÞꝤꝦ', th: 'þᵺꝥꝧ', ts: 'ʦ',
+  U: 'ɄᴜᵾＵ', u: 'ʉᶙｕ', ue: 'ᵫ',
+  V: 'ƲᴠỼⅤꝞＶ', v: 'ʋᶌỽⅴⱱⱴꝟｖ', VI: 'Ⅵ', vi: 'ⅵ', VII: 'Ⅶ', vii: 'ⅶ', VIII: 'Ⅷ', viii: 'ⅷ', VY: 'Ꝡ',
+  vy: 'ꝡ',
+  W: 'ᴡⱲＷ', w: 'ⱳｗ',
+  X: 'ⅩＸ', x: 'ᶍℌⅹｘ', XI: 'Ⅺ', xi: 'ⅺ', XII: 'Ⅻ', xii: 'ⅻ',
+  Y: 'ƳɎʏỾＹ', y: 'ƴɏỿｙ',
+  Z: 'ƵȤᴢℤℨⱫⱿＺ', z: 'ƶȥɀʐʑᵶᶎⱬｚ',
+  'Е': 'Ё', 'е': 'ё',
+};
+/** Letters with marks that `unaccent` keeps as they are, where their base letter would be read otherwise (ǣ is not ae there, nor ǿ o). */
+const KEPT_WHOLE = 'ǢǣǮǯǼǽǾǿϓϔẛ';
+const READINGS = new Map<string, string>([
+  ...Object.entries(UNACCENT_READINGS).flatMap(([reading, letters]) => [...letters].map((letter): [string, string] => [letter, reading])),
+  ...[...KEPT_WHOLE].map((letter): [string, string] => [letter, letter]),
 ]);
-const LIGATURE = new RegExp(`[${[...LIGATURES.keys()].join('')}]`, 'g');
+const READ_OTHERWISE = new RegExp(`[${[...READINGS.keys()].join('')}]`, 'gu');
+const NOT_ASCII = /[^\u0000-\u007f]/gu;
+const COMBINING_MARK = /[\u0300-\u036f]/gu;
+/** Scripts whose letters `unaccent` reads without their marks (ά as α, é as e), but for those in READINGS: not Cyrillic (й stays й) nor any other. */
+const UNMARKED_SCRIPTS = /[\p{Script=Latin}\p{Script=Greek}]/u;
 
-/** Text with each of œ, æ and ß (and Œ, Æ, ẞ) as its two letters, as `unaccent` reads them (see `LIGATURES`). */
-export function foldLigatures(text: string): string {
-  return text.replace(LIGATURE, (letter) => LIGATURES.get(letter)!);
+/** Text with each letter of `UNACCENT_READINGS` as `unaccent` reads it (ø as o, Ł as L, ß as ss), and the others as they are. */
+export function foldLetters(text: string): string {
+  return text.replace(READ_OTHERWISE, (letter) => READINGS.get(letter)!);
+}
+
+/**
+ * Text as the index's `unaccent` reads it (once composed, NFC): each letter of
+ * `UNACCENT_READINGS` as it says, other Latin and Greek letters without their marks (é as e,
+ * ά as α), and the combining accents no letter took up (U+0300 to U+036F, after any letter)
+ * left out. The marks of other scripts stay, as they do there: a Devanagari vowel sign or a
+ * Japanese voicing mark (が, not か) makes another word.
+ */
+export function foldAsUnaccent(text: string): string {
+  return text.normalize('NFC').replace(NOT_ASCII, (c) => {
+    const reading = READINGS.get(c);
+    if (reading !== undefined) return reading;
+    if (c >= '\u0300' && c <= '\u036f') return '';
+    return UNMARKED_SCRIPTS.test(c) ? c.normalize('NFD').replace(COMBINING_MARK, '') : c;
+  });
+}
+
+/** A word as `wordsOf` gives them, as `unaccent` reads it, lower case (ᴀ reads as A): the form vocabulary words are kept and looked up in. */
+export function unaccentedWord(word: string): string {
+  return lowerCase(foldAsUnaccent(word));
 }
 
 const hex = (c: number) => c.toString(16).padStart(c > 0xffff ? 8 : 4, '0');

@@ -55,4 +55,12 @@ describe('vocabularyWords (the words typo tolerance and completions draw on)', (
       ['die', 'strasse', 'hauptstrasse', 'oeuvre', 'coeur', 'encyclopaedia', 'aeon', 'cafe'],
     );
   });
+
+  it('reads every other letter as unaccent does too: ø, ł, đ, þ, ı, ħ, ŧ, ŀ, ĳ, ſ and their capitals, Greek accents, ё', () => {
+    expect([...vocabularyWords('København ØRESUND Łódź Đakovo Þórsmörk Diyarbakır Ħamrun Ŧŧxx paŀla Ĳssel ſtraße καφές ёлка')]).toEqual(
+      ['kobenhavn', 'oresund', 'lodz', 'dakovo', 'thorsmork', 'diyarbakir', 'hamrun', 'ttxx', 'palla', 'ijssel', 'strasse', 'καφες', 'елка'],
+    );
+    // Not those it keeps whole, nor the marks of scripts it leaves alone; ŉ, read as 'n there, stays as written.
+    expect([...vocabularyWords('ǣsc नमस्ते йогурт ŉabc')]).toEqual(['ǣsc', 'नमस्ते', 'йогурт', 'ŉabc']);
+  });
 });

@@ -6,14 +6,15 @@ import {
   OPTIONAL_MARK_SQL,
   ParsedQuery,
   SEGMENTED_UNIT_SQL,
+  foldAsUnaccent,
   foldLetterVariants,
-  foldLigatures,
   foldOptionalForms,
   hasPositiveTerms,
   holdsArabicOrHebrew,
   isSegmented,
   parseQuery,
   separateSegmented,
+  unaccentedWord,
   wordsOf,
 } from '../query-parser';
 import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights, withLettersAsWritten } from '../search-engine';
@@ -97,35 +98,26 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * Arabic letter variants (alef with hamza or madda, alef wasla, alef maksura, teh marbuta) are
  * read as their base letters in the text indexed and in vocabulary words (`LETTER_VARIANTS`;
  * the words written with them are taken out by the migration search-terms-letter-variants). 7:
- * vocabulary words have œ, æ and ß as two letters (`LIGATURES`), as the index's unaccent reads
- * them (the words written with them are taken out by the migration search-terms-format-7), the
- * words of tags and numbers are vocabulary words too, and those of pending, hidden and deleted
- * documents go to the moderators' vocabulary (search_terms_moderated, see Vocabulary).
+ * vocabulary words have œ, æ and ß as two letters, as the index's unaccent reads them (the words
+ * written with them are taken out by the migration search-terms-format-7), the words of tags and
+ * numbers are vocabulary words too, and those of pending, hidden and deleted documents go to the
+ * moderators' vocabulary (search_terms_moderated, see Vocabulary). 8: vocabulary words have every
+ * letter as unaccent reads it (`foldAsUnaccent`): ø, ł, đ, þ, ı and the others of
+ * `UNACCENT_READINGS`, Greek letters without their accents, ё as е (the words written otherwise
+ * are taken out by the migration search-terms-format-8).
  */
-export const POSTGRES_INDEX_FORMAT = 7;
-
-/** Accents on Latin letters: what `unaccent` takes off (é, ñ, the dot of İ) and the others' marks it leaves. */
-const LATIN_ACCENTS = /(\p{Script=Latin})[\u0300-\u036f]+/gu;
+export const POSTGRES_INDEX_FORMAT = 8;
 
 /**
- * Text with the accents of Latin letters folded, and œ, æ and ß written as two letters, as the
- * index's `unaccent` folds them. The marks of other scripts stay, as they do in the index: a
- * Devanagari vowel sign or a Japanese voicing mark (が, not か) makes another word. Vocabulary
- * words are written and looked up in this form.
- */
-export function foldLatinAccents(text: string): string {
-  return foldLigatures(text.normalize('NFD').replace(LATIN_ACCENTS, '$1').normalize('NFC'));
-}
-
-/**
- * Lower-case words of 3–40 letters or digits, Latin accents folded, as the vocabulary keeps
- * them. Numbers are words too: one being typed is completed from them (a typed number is never
- * taken for a typo, see nearWords). A letter of Chinese, Japanese or Thai (a word alone, see
+ * Lower-case words of 3–40 letters or digits, as the index's `unaccent` reads them
+ * (`foldAsUnaccent`: é, ø, ł, þ, œ as e, o, l, th, oe), as the vocabulary keeps them (and
+ * typed words are looked up, `unaccentedWord`). Numbers are words too: one being typed is
+ * completed from them (a typed number is never taken for a typo, see nearWords). A letter of Chinese, Japanese or Thai (a word alone, see
  * `wordsOf`) is none: queries look for them in phrases, with no typo tolerance or completion.
  */
 export function vocabularyWords(text: string): Set<string> {
   const words = new Set<string>();
-  for (const w of wordsOf(foldLatinAccents(text))) {
+  for (const w of wordsOf(foldAsUnaccent(text))) {
     if (w.length >= 3 && w.length <= 40 && !isSegmented(w)) words.add(w);
   }
   return words;
@@ -621,7 +613,7 @@ export class PostgresSearchEngine implements SearchEngine {
                                  WHERE t.term % w.term AND similarity(t.term, w.term) >= $2
                                  GROUP BY t.term ORDER BY t.term <-> w.term, t.term LIMIT $3) END AS near
            FROM unnest($1::text[], $6::text[]) AS w(word, term)`,
-        [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds, candidates.map(foldLatinAccents), ...(moderated.length ? [moderated] : [])],
+        [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds, candidates.map(unaccentedWord), ...(moderated.length ? [moderated] : [])],
       );
     });
     for (const r of rows) if (r.near?.length) near.set(r.word, r.near);
@@ -639,7 +631,7 @@ export class PostgresSearchEngine implements SearchEngine {
       `SELECT ARRAY(SELECT DISTINCT t.term FROM ${vocabularySql('$3', moderated.length ? '$4' : null)} t
                      WHERE t.term >= $1 AND t.term < $1 || chr(1114111)
                      ORDER BY t.term LIMIT $2) AS words`,
-      [foldLatinAccents(q.prefix), PREFIX_EXPANSIONS + 1, spaceIds, ...(moderated.length ? [moderated] : [])],
+      [unaccentedWord(q.prefix), PREFIX_EXPANSIONS + 1, spaceIds, ...(moderated.length ? [moderated] : [])],
     );
     const words = row?.words ?? [];
     return words.length === 0 || words.length > PREFIX_EXPANSIONS ? null : words;
