@@ -129,4 +129,22 @@ describe('MeiliSearchEngine over HTTP', () => {
     expect(res.hits[0].title).toBe('Die STRAẞE');
     expect(res.hits[0].snippetHtml).toBe('…die <mark>Hauptstraße</mark> … bis Montag, <mark>Fuß</mark>weg…');
   });
+
+  it('gives Meilisearch ø, ł, þ, ı and the other letters unaccent reads otherwise as it reads them, and shows them as written', async () => {
+    const engine = new MeiliSearchEngine({ url });
+    const trip = { ...doc, title: 'København – Łódź', body: 'Via ØRESUND, then Þórsmörk and Diyarbakır.' };
+    await engine.upsert([trip]);
+    const [sent] = requests.find((r) => r.method === 'POST' && r.path === '/indexes/contributions/documents')!.body;
+    expect(sent).toMatchObject({ title: 'Kobenhavn – Lódź', body: 'Via ORESUND, then THórsmörk and Diyarbakir.', titleAsWritten: trip.title, bodyAsWritten: trip.body });
+
+    searchAnswer = {
+      hits: [{ id: doc.id, topicId: doc.topicId, postNumber: 1, spaceId: doc.spaceId, kind: 'DISCUSSION', title: sent.title, titleAsWritten: trip.title, bodyAsWritten: trip.body,
+        _formatted: { body: 'Via \u0001ORESUND\u0002, then \u0001THórsm\u0002örk…' }, _rankingScore: 0.9 }],
+      estimatedTotalHits: 1, processingTimeMs: 1, query: 'oresund thorsm',
+    };
+    const res = await engine.search({ query: 'Øresund þórsm', filters: { spaceIds: [doc.spaceId] }, limit: 10, offset: 0 });
+    expect(requests.find((r) => r.path === '/indexes/contributions/search')!.body).toMatchObject({ q: 'Oresund thórsm' });
+    expect(res.hits[0].title).toBe(trip.title);
+    expect(res.hits[0].snippetHtml).toBe('Via <mark>ØRESUND</mark>, then <mark>Þórsm</mark>örk…');
+  });
 });

@@ -1,5 +1,6 @@
 // `meilisearch` is ES modules only: its types are imported as such, the code on first use (see client()).
 import type { EnqueuedTaskPromise, Index, Meilisearch, SearchParams, Settings, Task } from 'meilisearch' with { 'resolution-mode': 'import' };
+import { foldLetters } from '../query-parser';
 import { FacetCount, SearchDocument, SearchEngine, SearchFacets, SearchRequest, SearchResult, markHighlights, withLettersAsWritten } from '../search-engine';
 
 export interface MeiliSearchEngineOptions {
@@ -20,13 +21,15 @@ const TASK_TIMEOUT_MS = 60_000;
 /**
  * What `upsert` writes for a post, as a number: bumped whenever that changes, so that an index
  * written by an older release is rebuilt once after an upgrade (`SearchAdmin.upgradeFormat`).
- * 1: titles and bodies are stored with ß as ss (`foldSharpS`), with the text as written beside them.
+ * 1: titles and bodies are stored with ß as ss, with the text as written beside them. 2: and with
+ * every other letter PostgreSQL's unaccent reads otherwise than its base letter as it reads it
+ * (`foldLetters`: ø, ł, đ, þ, ı as o, l, d, th, i...).
  */
-export const MEILI_INDEX_FORMAT = 1;
+export const MEILI_INDEX_FORMAT = 2;
 
 /**
  * A document as Meilisearch stores it: dates as text and as epoch seconds (sortable), plus its
- * ranking boost; title and body with ß folded (see foldSharpS), and as written where that differs.
+ * ranking boost; title and body with letters folded (see foldLetters), and as written where that differs.
  */
 type StoredDocument = Omit<SearchDocument, 'createdAt'> & {
   createdAt: string;
@@ -38,19 +41,21 @@ type StoredDocument = Omit<SearchDocument, 'createdAt'> & {
 
 /**
  * What a hit carries back; bodies are read through `_formatted`, cropped, and as written only
- * where they hold a ß (to show the snippet with it).
+ * where they hold a letter folded (to show the snippet with it).
  */
 const RETRIEVED = ['id', 'topicId', 'postNumber', 'spaceId', 'kind', 'title', 'titleAsWritten', 'bodyAsWritten'] as const;
 type RetrievedHit = Pick<StoredDocument, (typeof RETRIEVED)[number] | 'body'>;
 
 /**
- * Meilisearch's tokenizer reads œ and æ as oe and ae, as PostgreSQL's unaccent does, but keeps
- * ß, which unaccent reads as ss: Straße and Strasse would be two words, and no typo apart. ß
- * (and ẞ) is written as ss (SS) in the titles and bodies given to it and in queries alike, and
- * snippets show it again (`withLettersAsWritten`).
+ * Meilisearch's tokenizer (charabia) decomposes letters (NFKD), takes the non-spacing marks off
+ * Latin ones and reads œ and æ as oe and ae, as PostgreSQL's unaccent does; but it keeps the
+ * letters no decomposition makes plain, which unaccent reads otherwise: ß, ø, ł, ħ, ŧ, þ (its
+ * normalizers for Đ, Ð and ı are optional features of charabia, which a build of Meilisearch may
+ * leave out). Straße and Strasse, København and Kobenhavn would be two words, and no typo
+ * apart. Titles and bodies given to it, and queries alike, have the letters of PostgreSQL's
+ * table of them (`foldLetters`, the one its vocabulary reads them with) as unaccent reads them,
+ * and snippets and titles show them as written again (`withLettersAsWritten`).
  */
-const SHARP_S = /[ßẞ]/g;
-const foldSharpS = (text: string) => text.replace(SHARP_S, (letter) => (letter === 'ß' ? 'ss' : 'SS'));
 /** Where a snippet is cropped, Meilisearch's default marker, named so that the letters as written can be put back around it. */
 const CROP_MARKER = '…';
 
@@ -178,7 +183,7 @@ export class MeiliSearchEngine implements SearchEngine {
     };
     if (req.sort === 'NEWEST') params.sort = ['createdAtTs:desc'];
     if (req.facets) params.facets = ['kind', 'spaceId', 'tags'];
-    const res = await (await this.index()).search<RetrievedHit>(foldSharpS(req.query), params);
+    const res = await (await this.index()).search<RetrievedHit>(foldLetters(req.query), params);
     const facets: SearchFacets | null = req.facets
       ? {
           kinds: facetCounts(res.facetDistribution?.kind),
@@ -265,8 +270,8 @@ function toStored(doc: SearchDocument): StoredDocument {
   const body = doc.body.replace(MARKERS, '');
   const stored: StoredDocument = {
     ...doc,
-    title: foldSharpS(title),
-    body: foldSharpS(body),
+    title: foldLetters(title),
+    body: foldLetters(body),
     createdAt: doc.createdAt.toISOString(),
     createdAtTs: Math.floor(doc.createdAt.getTime() / 1000),
     boost: boostOf(doc),
@@ -276,9 +281,9 @@ function toStored(doc: SearchDocument): StoredDocument {
   return stored;
 }
 
-/** A hit's snippet: its body's, cropped around the matches, else its title's, with the letters as written (see foldSharpS). */
+/** A hit's snippet: its body's, cropped around the matches, else its title's, with the letters as written (see foldLetters). */
 function snippetOf(h: RetrievedHit & { _formatted?: Partial<RetrievedHit> }): string {
-  const asWritten = (formatted: string, written: string | undefined) => withLettersAsWritten(formatted, written, foldSharpS, MARK_OPEN + MARK_CLOSE, CROP_MARKER);
+  const asWritten = (formatted: string, written: string | undefined) => withLettersAsWritten(formatted, written, foldLetters, MARK_OPEN + MARK_CLOSE, CROP_MARKER);
   if (h._formatted?.body) return asWritten(h._formatted.body, h.bodyAsWritten);
   if (h._formatted?.title) return asWritten(h._formatted.title, h.titleAsWritten);
   return h.titleAsWritten ?? h.title;
