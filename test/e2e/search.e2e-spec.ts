@@ -171,6 +171,8 @@ describe('search', () => {
     // Typed in full (a space after it): as a prefix, its stem would match anyway.
     const moderating = { f: { includeModerated: true } };
     expect((await topicIds('quibblefrots ', moderator, moderating)).sort()).toEqual([topic.id, named.id].sort());
+    // The hidden word itself finds the visible word close to it too: only a visible post makes a word known.
+    expect((await topicIds('quibblefrotz ', moderator, moderating)).sort()).toEqual([topic.id, named.id].sort());
     // For anyone else (the moderator's own query without hidden posts included) the hidden word is
     // a typo like any other, widened to the visible word alone: were it known, it would not be.
     for (const viewer of [customer, undefined, employee, moderator]) {

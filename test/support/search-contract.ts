@@ -156,6 +156,10 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
       const moderating = { moderatedSpaceIds: [space] };
       expect((await ids('zorblaxquinq', {}, moderating)).sort()).toEqual([nearMiss.id, hiddenWord.id].sort());
       expect((await ids('zorblaxq', {}, moderating)).sort()).toEqual([nearMiss.id, hiddenWord.id].sort());
+      // Typed in full, or still being typed, the hidden word finds its close visible word too: no
+      // visible post holds it, which is what makes a word a typo, for everybody.
+      expect((await ids('zorblaxquint ', {}, moderating)).sort()).toEqual([nearMiss.id, hiddenWord.id].sort());
+      expect((await ids('zorblaxquint', {}, moderating)).sort()).toEqual([nearMiss.id, hiddenWord.id].sort());
       // For anyone else, a moderator of another space included, the hidden word is a typo like any
       // other (were it known, it would not be), widened to and completed with the visible word alone.
       for (const filters of [{}, { moderatedSpaceIds: [french] }]) {

@@ -590,9 +590,13 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
-   * Closest indexed words for each word no document contains (typo tolerance), in the
-   * vocabulary of the spaces searched (and, for a moderator's own query, of what it finds in
-   * the spaces they moderate: `moderated`; see Vocabulary).
+   * Closest indexed words for each word no visible document of the spaces searched holds (typo
+   * tolerance), in the vocabulary of those spaces (and, for a moderator's own query, of what it
+   * finds in the spaces they moderate: `moderated`; see Vocabulary). Whether a word is a typo is
+   * decided by the visible vocabulary alone, for everyone: in a moderator's own query, a word
+   * only pending, hidden or deleted posts hold is widened too (to itself among its neighbours),
+   * as a word no document holds is, rather than taken as known. Its close visible words are
+   * found with it, as Meilisearch, which adds typo matches to every word, finds them.
    */
   private async nearWords(q: ParsedQuery, spaceIds: string[], moderated: string[]): Promise<Map<string, string[]>> {
     const candidates = q.words.filter((w) => [...w].length >= TYPO_MIN_LENGTH && !/^\d+$/.test(w) && !isSegmented(w));
@@ -602,12 +606,13 @@ export class PostgresSearchEngine implements SearchEngine {
     // a tenth as many candidates to the recheck, and the answer is the same.
     const rows: Array<{ word: string; near: string[] | null }> = await this.ds.transaction(async (m) => {
       await m.query(`SET LOCAL pg_trgm.similarity_threshold = ${TYPO_MIN_SIMILARITY}`);
+      const visible = vocabularySql('$5', null);
       const vocabulary = vocabularySql('$5', moderated.length ? '$7' : null);
       return m.query(
         `SELECT w.word,
-                CASE WHEN EXISTS (SELECT 1 FROM ${vocabulary} t WHERE t.term = w.term)
-                       -- a word still being typed is fine as long as some indexed word starts with it
-                       OR (w.word = $4 AND EXISTS (SELECT 1 FROM ${vocabulary} t WHERE t.term >= w.term AND t.term < w.term || chr(1114111)))
+                CASE WHEN EXISTS (SELECT 1 FROM ${visible} t WHERE t.term = w.term)
+                       -- a word still being typed is fine as long as some visible word starts with it
+                       OR (w.word = $4 AND EXISTS (SELECT 1 FROM ${visible} t WHERE t.term >= w.term AND t.term < w.term || chr(1114111)))
                      THEN NULL
                      ELSE ARRAY(SELECT t.term FROM ${vocabulary} t
                                  WHERE t.term % w.term AND similarity(t.term, w.term) >= $2
