@@ -122,7 +122,7 @@ const UNACCENT_READINGS: Record<string, string> = {
   X: 'ⅩＸ', x: 'ᶍℌⅹｘ', XI: 'Ⅺ', xi: 'ⅺ', XII: 'Ⅻ', xii: 'ⅻ',
   Y: 'ƳɎʏỾＹ', y: 'ƴɏỿｙ',
   Z: 'ƵȤᴢℤℨⱫⱿＺ', z: 'ƶȥɀʐʑᵶᶎⱬｚ',
-  'Е': 'Ё', 'е': 'ё',
+  'Е': 'Ё', 'е': 'ё', // Cyrillic
 };
 /** Letters with marks that `unaccent` keeps as they are, where their base letter would be read otherwise (ǣ is not ae there, nor ǿ o). */
 const KEPT_WHOLE = 'ǢǣǮǯǼǽǾǿϓϔẛ';
@@ -131,8 +131,9 @@ const READINGS = new Map<string, string>([
   ...[...KEPT_WHOLE].map((letter): [string, string] => [letter, letter]),
 ]);
 const READ_OTHERWISE = new RegExp(`[${[...READINGS.keys()].join('')}]`, 'gu');
-const NOT_ASCII = /[^\u0000-\u007f]/gu;
 const COMBINING_MARK = /[\u0300-\u036f]/gu;
+/** What `foldAsUnaccent` may change: the letters above, Latin and Greek letters outside ASCII, combining accents (not the rest, a long Chinese body, say). */
+const UNACCENTABLE = new RegExp(`[[\\p{Script=Latin}\\p{Script=Greek}\\u0300-\\u036f${[...READINGS.keys()].join('')}]--[\\u0000-\\u007f]]`, 'gv');
 /** Scripts whose letters `unaccent` reads without their marks (ά as α, é as e), but for those in READINGS: not Cyrillic (й stays й) nor any other. */
 const UNMARKED_SCRIPTS = /[\p{Script=Latin}\p{Script=Greek}]/u;
 
@@ -149,7 +150,7 @@ export function foldLetters(text: string): string {
  * Japanese voicing mark (が, not か) makes another word.
  */
 export function foldAsUnaccent(text: string): string {
-  return text.normalize('NFC').replace(NOT_ASCII, (c) => {
+  return text.normalize('NFC').replace(UNACCENTABLE, (c) => {
     const reading = READINGS.get(c);
     if (reading !== undefined) return reading;
     if (c >= '\u0300' && c <= '\u036f') return '';
