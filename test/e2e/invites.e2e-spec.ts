@@ -307,6 +307,28 @@ describe('invitations', () => {
       }
     });
 
+    it('lists to a maker no longer an admin, among their invitations, only the groups they still see', async () => {
+      const maker = await makeUser(t, { role: 'ADMIN' });
+      const [shown, hidden] = [await makeGroup(t), await makeGroup(t)]; // OWNERS: its owners and the admins see it
+      await t.sql(`UPDATE groups SET visibility = 'PUBLIC' WHERE id = $1`, [shown]);
+      const [{ slug: hiddenSlug }] = await t.sql(`SELECT slug FROM groups WHERE id = $1`, [hidden]);
+      const created = expectOk(await t.gql(CREATE, { input: { groupIds: [shown, hidden], maxUses: 5 } }, { token: maker.token })).createInvite;
+      const LIST = `{ invites(first: 50) { edges { node { id groups { id slug name } } } } }`;
+      const groupsOf = async (u: TestUser) => {
+        const res = await t.gql(LIST, {}, { token: u.token });
+        const node = expectOk(res).invites.edges.map((e: any) => e.node).find((n: any) => n.id === created.id);
+        return { ids: node.groups.map((g: { id: string }) => g.id).sort(), text: JSON.stringify(res) };
+      };
+      expect((await groupsOf(maker)).ids).toEqual([shown, hidden].sort());
+      await setRole(maker, 'MODERATOR');
+      // Still theirs to list and withdraw; the group they may no longer see is, to them, no group.
+      const seen = await groupsOf(maker);
+      expect(seen.ids).toEqual([shown]);
+      expect(seen.text).not.toContain(hidden);
+      expect(seen.text).not.toContain(hiddenSlug);
+      expect((await groupsOf(admin)).ids).toEqual([shown, hidden].sort());
+    });
+
     /**
      * Runs `redeem` while the invitation's row is held on a connection of its own, so that it has
      * read the invitation and its maker and waits for the row; meanwhile `change` changes the

@@ -58,7 +58,7 @@ export class InvitesResolver {
     return i.createdById ? this.users.load(ctx.viewer, i.createdById) : null;
   }
 
-  @ResolveField(() => [GroupModel], { description: 'The groups it joins.' })
+  @ResolveField(() => [GroupModel], { description: 'The groups it joins that you see (all of them, to an admin).' })
   groups(@Parent() i: InviteModel, @Context() ctx: GqlContext): Promise<GroupModel[]> {
     return this.service.groupsOf(ctx.viewer, i);
   }

@@ -14,7 +14,7 @@ import { SignedTokens } from '../../../core/src/signed-tokens';
 import { normalizeEmail } from '../auth/auth.service';
 import { GroupModel, GroupRow, toGroupModel } from '../groups/group.model';
 import { GroupMemberships } from '../groups/group-memberships';
-import { memberSeesGroupSql } from '../groups/group-visibility';
+import { memberSeesGroupSql, seesGroupSql } from '../groups/group-visibility';
 import { SELECT_GROUP } from '../groups/groups.repository';
 import { CreateInviteInput } from './dto/invite.inputs';
 import { INVITE_COLUMNS, InvitationModel, InviteModel, InviteRow, InviteState, inviteState, toInviteModel } from './invite.model';
@@ -247,10 +247,17 @@ export class InvitesService {
     return row.by_admin;
   }
 
-  /** Invite.groups: the groups of every invitation a request lists, in one statement. */
+  /**
+   * Invite.groups: the groups of every invitation a request lists, in one statement; those the
+   * viewer sees (`seesGroupSql`). An admin sees them all; a maker who is no admin any more (whose
+   * invitation into groups no longer stands) still lists their own, but a group they may no
+   * longer see is, to them, no group, as on every other path.
+   */
   groupsOf(viewer: Viewer, invite: InviteModel): Promise<GroupModel[]> {
     const loader = viewer.memoize('loader:inviteGroups', () => new DataLoader<string, GroupModel | null>(async (ids) => {
-      const rows: GroupRow[] = await this.ds.query(`${SELECT_GROUP} WHERE g.id = ANY($1::uuid[])`, [ids]);
+      const rows: GroupRow[] = await this.ds.query(`${SELECT_GROUP} WHERE g.id = ANY($1::uuid[]) AND ${seesGroupSql('g', { viewer: '$2', admin: '$3' })}`, [
+        ids, viewer.id, viewer.isAdmin,
+      ]);
       const byId = new Map(rows.map((r) => [r.id, toGroupModel(r)]));
       return ids.map((id) => byId.get(id) ?? null);
     }));
