@@ -368,6 +368,25 @@ describe('invitations', () => {
       }
     });
 
+    it('does not take an address as confirmed on an invitation whose maker stopped being an admin while it was being redeemed: the sign-up writes nothing, and one again waits for the link', async () => {
+      const maker = await makeUser(t, { role: 'ADMIN' });
+      const n = ++seq;
+      const email = `hired${n}@brand-demoted.example`;
+      // A group takes that domain in: a confirmed address there opens it.
+      const automatic = await makeGroup(t);
+      await t.sql(`UPDATE groups SET automatic_domains = '{brand-demoted.example}' WHERE id = $1`, [automatic]);
+      const created = expectOk(await t.gql(CREATE, { input: { email } }, { token: maker.token })).createInvite;
+      const before = await written(created.id);
+      // Checked before the account is made (an admin's, for this address: it vouches), redeemed once a moderator's (it does not).
+      const result = await redeemWhileChanging(created.id, () => signUp(tokenOf(created.link), { email, handle: `hired${n}` }), () => setRole(maker, 'MODERATOR'));
+      expectError(result, 'CONFLICT');
+      expect(await written(created.id)).toEqual(before);
+      // Again: a moderator's invitation still lets them in, and their address waits for its own link.
+      const { signUp: joined } = expectOk(await signUp(tokenOf(created.link), { email, handle: `hired${n}` }));
+      expect(expectOk(await t.gql(ME, {}, { token: joined.token })).me.emailVerified).toBe(false);
+      expect(await t.sql(`SELECT user_id FROM group_members WHERE group_id = $1`, [automatic])).toEqual([]);
+    });
+
     const memberChanges: Array<[string, (maker: TestUser) => Promise<unknown>]> = [
       ['suspended site-wide', (maker) => sanction(maker, 'SUSPEND')],
       ['banned site-wide', (maker) => sanction(maker, 'BAN')],

@@ -127,7 +127,13 @@ export class AuthService {
       input,
       'MEMBER',
       async (tx, userId) => {
-        if (input.inviteToken) await this.invites.redeemIn(tx, input.inviteToken, { id: userId, email: input.email });
+        if (input.inviteToken) {
+          const { vouches } = await this.invites.redeemIn(tx, input.inviteToken, { id: userId, email: input.email });
+          // The account was made with its address confirmed (and its domain's groups held) on the
+          // check's word, read before this transaction: a maker no longer an admin once the
+          // invitation is held vouches for it no more. Nothing is written; again, it is not taken so.
+          if (emailVerified && !vouches) throw AppError.conflict('This invitation changed meanwhile: sign up again');
+        }
         if (!emailVerified) await this.verification.request(tx.manager, userId);
         return this.sessions.issue(userId, meta, tx.manager);
       },

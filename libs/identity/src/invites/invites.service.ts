@@ -177,7 +177,7 @@ export class InvitesService {
       // Held (FOR SHARE) as an admin adding them would hold it: a deletion meanwhile comes first, or after.
       const [me] = await tx.query<{ email: string | null }>(`SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE`, [userId]);
       if (!me) throw AppError.unauthenticated();
-      return this.redeemIn(tx, token, { id: userId, email: me.email });
+      return (await this.redeemIn(tx, token, { id: userId, email: me.email })).redeemed;
     });
   }
 
@@ -186,12 +186,14 @@ export class InvitesService {
    * its maker may still do what it does (read again once its groups are held too), records it,
    * and joins its groups (each in the moderation log, as the admin who invited). BAD_USER_INPUT
    * on `inviteToken` when it cannot be redeemed by them, writing nothing; a member redeeming
-   * one again changes nothing. Whether it was redeemed now.
+   * one again changes nothing. Whether it was redeemed now, and whether it vouches for the
+   * member's address (an admin's, for it), as its maker is once all is held: a sign-up that
+   * took the address as confirmed on the word of `check`, read before, asks it again.
    */
-  async redeemIn(tx: Tx, token: string, member: { id: string; email: string | null }): Promise<boolean> {
+  async redeemIn(tx: Tx, token: string, member: { id: string; email: string | null }): Promise<{ redeemed: boolean; vouches: boolean }> {
     const row = await this.byToken(tx, token, true);
     const [again] = row ? await tx.query(`SELECT 1 FROM invite_redemptions WHERE invite_id = $1 AND user_id = $2`, [row.id, member.id]) : [];
-    if (again) return false;
+    if (again) return { redeemed: false, vouches: false };
     this.redeemable(row, member.email);
     // Its groups held as every way in holds a group, before anything is written or logged: a
     // change of their settings or a grant being given to one is over, or waits for this.
@@ -199,18 +201,18 @@ export class InvitesService {
     // The use counted only if its maker may still do all it does, read again now that all is
     // held: a demotion, a sanction or a deletion that came while this waited (for the row, a
     // group) refuses it whole, as withdrawn, before anything is written.
-    const counted = await tx.query(
+    const [counted] = await tx.query<{ by_admin: boolean }>(
       `UPDATE invites i SET uses = i.uses + 1 FROM users maker
-        WHERE i.id = $1 AND maker.id = i.created_by AND maker.deleted_at IS NULL AND ${inviteStandsSql('i', 'maker', '$2')} RETURNING i.id`,
+        WHERE i.id = $1 AND maker.id = i.created_by AND maker.deleted_at IS NULL AND ${inviteStandsSql('i', 'maker', '$2')} RETURNING maker.role = 'ADMIN' AS by_admin`,
       [row!.id, this.makerMinTrustLevel],
     );
-    if (!counted.length) throw refused(InviteState.REVOKED);
+    if (!counted) throw refused(InviteState.REVOKED);
     await tx.query(`INSERT INTO invite_redemptions (invite_id, user_id) VALUES ($1, $2)`, [row!.id, member.id]);
     // Each as if the admin who invited added them: logged so, and a request of theirs to join goes.
     for (const groupId of groupIds) {
       await this.memberships.add(tx, { groupId, userId: member.id, actorId: row!.created_by, reason: 'invitation', details: { inviteId: row!.id } });
     }
-    return true;
+    return { redeemed: true, vouches: row!.email !== null && counted.by_admin };
   }
 
   /** The lowest trust level whose members' invitations stand (`makerStandsSql`): with `admins`, 5, which no member reaches (levels run 0–4). */
