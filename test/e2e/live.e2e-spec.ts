@@ -278,6 +278,45 @@ describe('live updates over Socket.IO', () => {
     await three;
   });
 
+  it('counts a hidden member’s typing, sent on after its answer to those who see them, among the fan-outs settled() waits for', async () => {
+    const gateway = t.get(LiveGateway);
+    const topic = await createTopic(t, author.token, publicBoard);
+    const hidden = await makeUser(t);
+    await t.sql(`UPDATE users SET hide_profile = true WHERE id = $1`, [hidden.id]);
+    const writer = await connect(hidden.token);
+    const admin = await connect((await makeUser(t, { role: 'ADMIN' })).token);
+    for (const s of [writer, admin]) expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    await gateway.settled();
+    // Its sending (a read of the room and of who sees hidden members) waits at a gate once begun.
+    const sender = gateway as unknown as { typingToThoseWhoSee: (...args: unknown[]) => Promise<void> };
+    const send = sender.typingToThoseWhoSee.bind(sender);
+    let entered!: () => void;
+    const begun = new Promise<void>((resolve) => (entered = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const held = jest.spyOn(sender, 'typingToThoseWhoSee').mockImplementation(async (...args: unknown[]) => {
+      entered();
+      await gate;
+      return send(...args);
+    });
+    try {
+      const heard = next(admin, 'typing');
+      expect(await ask(writer, 'typing', { topicId: topic.id })).toEqual({ ok: true });
+      await begun;
+      let settled = false;
+      const settling = gateway.settled().then(() => (settled = true));
+      // Whatever is under way with the gate shut: the typing still is.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(settled).toBe(false);
+      open();
+      await settling;
+      expect((await heard).user.id).toBe(hidden.id);
+    } finally {
+      open();
+      held.mockRestore();
+    }
+  });
+
   it('lets only those who may reply say they are typing; leaving a room one is not in tells nobody', async () => {
     const readers = await makeGroup(t);
     const reader = await makeUser(t, { groups: [readers] });

@@ -291,7 +291,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /**
    * Fan-outs under way: of committed events, of notifications as their NOTIFY comes in, topic
-   * rooms' presence runs, other nodes' re-checks and the session sweep.
+   * rooms' presence runs, a hidden member's typing, other nodes' re-checks and the session sweep.
    */
   private readonly fanOuts = new Set<Promise<void>>();
 
@@ -572,8 +572,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       return { ok: true };
     }
     // A member who hides their profile is seen writing only by themself (their other tabs),
-    // moderators and admins, as their presence is (see `presence`). Best effort, as presence is.
-    void this.typingToThoseWhoSee(socket.id, room, data.userId, typing).catch((err: unknown) => this.log.warn({ err, room }, 'typing not sent'));
+    // moderators and admins, as their presence is (see `presence`). Best effort, as presence is;
+    // a fan-out (`settled`), as presence runs are: it reads after this answer.
+    this.track(this.typingToThoseWhoSee(socket.id, room, data.userId, typing).catch((err: unknown) => this.log.warn({ err, room }, 'typing not sent')));
     return { ok: true };
   }
 
