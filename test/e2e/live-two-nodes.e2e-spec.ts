@@ -10,6 +10,7 @@ import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { freePort } from '../support/free-port';
 import { connectLive, nextLiveEvent } from '../support/live-client';
+import { killRedisClients, redisClientIds, redisClientName } from '../support/redis-clients';
 
 /**
  * Two API processes on one database and one Redis: node A is this test's app, node B a
@@ -170,18 +171,26 @@ maybe('live updates across two API processes (Redis adapter)', () => {
   }, 20_000);
 
   it('checks its connections again once its Redis subscription comes back: what it missed meanwhile is not missed', async () => {
+    const url = process.env.REDIS_URL!;
     const { space, topic, onA, member } = await readerOnA();
-    // Lost while cut off: the grant goes with no re-check reaching node A.
-    await a.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id]);
-    const lost = next(onA, 'access:lost');
-    // Node A's subscriber connection (and node B's) dropped by Redis; they reconnect on their own.
-    const admin = createClient({ url: process.env.REDIS_URL });
-    await admin.connect();
+    // Another subscriber of the same Redis (another suite, another developer's run): left alone.
+    const bystander = createClient({ url, name: `${prefix}-bystander` });
+    bystander.on('error', () => undefined);
+    await bystander.connect();
     try {
-      await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+      await bystander.subscribe(`${prefix}:bystander`, () => undefined);
+      const [bystanderId] = await redisClientIds(url, `${prefix}-bystander`, 'PUBSUB');
+      expect(bystanderId).toBeDefined();
+      // Lost while cut off: the grant goes with no re-check reaching node A.
+      await a.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id]);
+      const lost = next(onA, 'access:lost');
+      // Node A's subscriber connection dropped by Redis, and no other; it reconnects on its own.
+      expect(await killRedisClients(url, redisClientName(a.get(LiveGateway).server), 'PUBSUB')).toHaveLength(1);
+      expect(await lost).toEqual({ room: `topic:${topic.id}` });
+      // The same connection, never dropped (a client reconnecting gets a new id).
+      expect(await redisClientIds(url, `${prefix}-bystander`, 'PUBSUB')).toEqual([bystanderId]);
     } finally {
-      await admin.quit();
+      await bystander.close();
     }
-    expect(await lost).toEqual({ room: `topic:${topic.id}` });
   }, 20_000);
 });

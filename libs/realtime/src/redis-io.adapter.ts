@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -14,6 +16,12 @@ export class RedisIoAdapter extends IoAdapter {
   private clients: Array<ReturnType<typeof createClient>> = [];
   private readonly log = new Logger('RedisIoAdapter');
   private resubscribed?: () => void;
+  /**
+   * The name both of this node's Redis connections carry (CLIENT SETNAME, again after each
+   * reconnect), so `CLIENT LIST` tells which process holds which: `<key prefix>-<host>-<pid>-<random>`,
+   * the random part since nodes may share a host, and containers a pid.
+   */
+  readonly clientName: string;
 
   constructor(
     app: INestApplicationContext,
@@ -21,6 +29,9 @@ export class RedisIoAdapter extends IoAdapter {
     private readonly prefix: string,
   ) {
     super(app);
+    // Redis takes no spaces or control characters in a name.
+    const safe = (s: string) => s.replace(/[^\w.:-]/g, '_');
+    this.clientName = `${safe(prefix)}-${safe(hostname())}-${process.pid}-${randomBytes(3).toString('hex')}`;
   }
 
   /**
@@ -29,7 +40,7 @@ export class RedisIoAdapter extends IoAdapter {
    * logged (never the URL: it may carry a password) while the client reconnects.
    */
   async connect(timeoutMs = 10_000): Promise<void> {
-    const pub = createClient({ url: this.url });
+    const pub = createClient({ url: this.url, name: this.clientName });
     const sub = pub.duplicate();
     let lastError: { message?: string } | null = null;
     let connected = false;
@@ -55,6 +66,7 @@ export class RedisIoAdapter extends IoAdapter {
       clearTimeout(timer);
     }
     connected = true;
+    this.log.log(`Redis connected, its clients named ${this.clientName}`);
     // Pub/sub keeps nothing for a subscriber that was away: whatever other nodes said while
     // this one was cut off (re-checks of access among them) is lost, so it is told to catch up.
     sub.on('ready', () => {
