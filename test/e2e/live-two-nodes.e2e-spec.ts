@@ -10,7 +10,8 @@ import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { freePort } from '../support/free-port';
 import { connectLive, nextLiveEvent } from '../support/live-client';
-import { killRedisClients, redisClientIds, redisClientName } from '../support/redis-clients';
+import { askRoomsOverAndOver, killRedisClients, nodeRedis, redisClientIds } from '../support/redis-clients';
+import { recordUnhandledRejections } from '../support/unhandled-rejections';
 
 /**
  * Two API processes on one database and one Redis: node A is this test's app, node B a
@@ -185,12 +186,42 @@ maybe('live updates across two API processes (Redis adapter)', () => {
       await a.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id]);
       const lost = next(onA, 'access:lost');
       // Node A's subscriber connection dropped by Redis, and no other; it reconnects on its own.
-      expect(await killRedisClients(url, redisClientName(a.get(LiveGateway).server), 'PUBSUB')).toHaveLength(1);
+      expect(await killRedisClients(url, nodeRedis(a.get(LiveGateway).server).name, 'PUBSUB')).toHaveLength(1);
       expect(await lost).toEqual({ room: `topic:${topic.id}` });
       // The same connection, never dropped (a client reconnecting gets a new id).
       expect(await redisClientIds(url, `${prefix}-bystander`, 'PUBSUB')).toEqual([bystanderId]);
     } finally {
       await bystander.close();
     }
+  }, 20_000);
+
+  it('keeps running when Redis drops its publisher with answers under way, and publishes again once it is back', async () => {
+    const url = process.env.REDIS_URL!;
+    const author = await makeUser(a);
+    const topic = await createTopic(a, author.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));
+    const onB = await connectLive(bUrl, sockets, (await makeUser(a)).token);
+    expect(await onB.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const { name, publisher } = nodeRedis(a.get(LiveGateway).server);
+    const unhandled = recordUnhandledRejections();
+    try {
+      // Node A answers another node's requests, one after another, through its publisher.
+      const asker = await askRoomsOverAndOver(url, prefix);
+      try {
+        // (Not `events.once`, which fails on the 'error' a drop emits first.)
+        const back = new Promise((resolve) => publisher.once('ready', resolve));
+        expect(await killRedisClients(url, name, 'NORMAL')).toHaveLength(1);
+        // Reconnected: the connection lost, and the publishes under way with it, are behind it.
+        await back;
+      } finally {
+        await asker.stop();
+      }
+    } finally {
+      await unhandled.stop();
+    }
+    expect(unhandled.reasons.map(String)).toEqual([]);
+    // A reply through node A reaches the reader on node B.
+    const received = next(onB, 'post:created');
+    const r = expectOk(await a.gql(`mutation($i: ReplyInput!) { replyToTopic(input: $i) { id } }`, { i: { topicId: topic.id, body: 'after the drop' } }, { token: author.token }));
+    expect((await received).post.id).toBe(r.replyToTopic.id);
   }, 20_000);
 });

@@ -4,12 +4,15 @@ import type { Server } from 'socket.io';
 type RedisClient = ReturnType<typeof createClient>;
 type ClientType = 'NORMAL' | 'PUBSUB';
 
-/** The name a node's Redis connections carry (`RedisIoAdapter.clientName`), read from its Socket.IO server's adapter. */
-export function redisClientName(server: Server): string {
-  const adapter = server.of('/').adapter as unknown as { pubClient?: RedisClient };
-  const name = adapter.pubClient?.options?.name;
-  if (!name) throw new Error('this node has no named Redis client (no REDIS_URL?)');
-  return name;
+/**
+ * A node's publisher, read from its Socket.IO server's adapter, and the name both its Redis
+ * connections carry (`RedisIoAdapter.clientName`).
+ */
+export function nodeRedis(server: Server): { name: string; publisher: RedisClient } {
+  const publisher = (server.of('/').adapter as unknown as { pubClient?: RedisClient }).pubClient;
+  const name = publisher?.options?.name;
+  if (!publisher || !name) throw new Error('this node has no named Redis client (no REDIS_URL?)');
+  return { name, publisher };
 }
 
 /** Runs `fn` on a Redis client of its own (an operator's `redis-cli`, say), closed after. */
@@ -43,4 +46,38 @@ export function killRedisClients(url: string, name: string, type: ClientType): P
     for (const id of ids) await admin.clientKill({ filter: 'ID', id });
     return ids;
   });
+}
+
+/**
+ * Another node of the cluster `prefix` asking the others for their rooms, again and again until
+ * stopped: each node answers each request at once, through its publisher. Resolves once one
+ * answered.
+ */
+export async function askRoomsOverAndOver(url: string, prefix: string): Promise<{ stop: () => Promise<void> }> {
+  const asker = createClient({ url });
+  const answers = asker.duplicate();
+  for (const c of [asker, answers]) {
+    c.on('error', () => undefined);
+    await c.connect();
+  }
+  let answered!: () => void;
+  const first = new Promise<void>((resolve) => (answered = resolve));
+  await answers.subscribe(`${prefix}:socket.io-response#/#`, () => answered());
+  const request = JSON.stringify({ uid: 'asker', requestId: 'rooms', type: 1 /* ALL_ROOMS */ });
+  let asking = true;
+  const asked = (async () => {
+    while (asking) await Promise.all(Array.from({ length: 20 }, () => asker.publish(`${prefix}:socket.io-request#/#`, request)));
+  })();
+  const stop = async () => {
+    asking = false;
+    await asked;
+    await Promise.all([asker.close(), answers.close()]);
+  };
+  try {
+    await first;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stop };
 }

@@ -73,6 +73,15 @@ export class RedisIoAdapter extends IoAdapter {
       this.log.warn('Redis subscription restored; messages sent meanwhile were lost');
       this.resubscribed?.();
     });
+    // The adapter publishes (broadcasts, its answers to other nodes' requests) without handling
+    // the reply: a publish refused (the publisher closed under a late answer, or its connection
+    // lost with the publish under way) would be an unhandled rejection, which ends the process.
+    const publish = pub.publish.bind(pub);
+    Object.assign(pub, { publish: (...args: Parameters<typeof publish>) => publish(...args).catch((err: Error) => this.notPublished(err)) });
+    pub.on('ready', () => {
+      if (this.lost > 1) this.log.warn(`${this.lost} Redis publishes were lost with the connection`);
+      this.lost = 0;
+    });
     this.clients = [pub, sub];
     this.adapterConstructor = createAdapter(pub, sub, { key: `${this.prefix}:socket.io` });
   }
@@ -89,6 +98,7 @@ export class RedisIoAdapter extends IoAdapter {
   }
 
   override async close(server: Server): Promise<void> {
+    // Socket.IO's close: the adapter unsubscribes (without waiting for Redis to answer).
     await super.close(server);
     await this.quit();
   }
@@ -98,9 +108,35 @@ export class RedisIoAdapter extends IoAdapter {
     await this.quit();
   }
 
-  private async quit(): Promise<void> {
-    const clients = this.clients;
-    this.clients = [];
-    await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
+  /** Set once the clients close: a publish refused from then on is expected. */
+  private closing?: Promise<void>;
+
+  /** Publishes lost since the publisher was last ready: logged once, then counted. */
+  private lost = 0;
+
+  private notPublished(err: Error): void {
+    if (this.closing) return;
+    if (this.lost++ === 0) this.log.warn(`Redis publish failed: ${err.message}; the message is lost`);
+  }
+
+  private quit(): Promise<void> {
+    this.closing ??= this.closeClients();
+    return this.closing;
+  }
+
+  /**
+   * The subscriber first, then the publisher: other nodes' requests go on arriving until Redis
+   * answers the adapter's unsubscribes, and each is answered through the publisher. Closed first,
+   * it refused those answers, the unhandled rejections ending a node on SIGTERM.
+   */
+  private async closeClients(): Promise<void> {
+    const [pub, sub] = this.clients;
+    if (!pub || !sub) return;
+    // Closes once its commands under way (the unsubscribes) are answered: what Redis delivered
+    // before them has been handled by then, its answers published.
+    await sub.close();
+    // Answers given after an await (a fetch of this node's sockets) go out too.
+    await new Promise((resolve) => setImmediate(resolve));
+    await pub.close();
   }
 }
