@@ -6,7 +6,7 @@ import { Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { createClient } from 'redis';
-import { LiveGateway } from '../../libs/realtime/src/live.gateway';
+import { FENCE_DONE, LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { freePort } from '../support/free-port';
 import { connectLive, nextLiveEvent } from '../support/live-client';
@@ -159,13 +159,20 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     // A third "node" that listens for the cluster's requests and never answers one (frozen, or going down).
     const frozen = createClient({ url: process.env.REDIS_URL });
     await frozen.connect();
-    await frozen.subscribe(`${prefix}:socket.io-request#/#`, () => undefined);
+    let revoked = false;
+    let lifted!: () => void;
+    const fenceLifted = new Promise<void>((resolve) => (lifted = resolve));
+    await frozen.subscribe(`${prefix}:socket.io-request#/#`, (message) => revoked && message.includes(JSON.stringify(FENCE_DONE)) && lifted());
     try {
       const { admin, member, space, topic, onA } = await readerOnA();
       const lost = next(onA, 'access:lost');
       // Revoked through node B: node A re-checks its own connections at once.
+      revoked = true;
       await gqlB(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, admin.token);
       expect(await lost).toEqual({ room: `topic:${topic.id}` });
+      // Every node holds its pushes until node B's re-check is over, which waits for the frozen
+      // node's answer as long as the adapter does (5 s): over before the next test pushes anything.
+      await fenceLifted;
     } finally {
       await frozen.quit();
     }

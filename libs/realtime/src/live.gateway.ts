@@ -45,7 +45,7 @@ type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
 
 /** Server-side events between API nodes: an access re-check started, and done (see `fence`). */
 const FENCE_START = 'parvis:fence';
-const FENCE_DONE = 'parvis:fence-done';
+export const FENCE_DONE = 'parvis:fence-done';
 /** Server-side event asking every other API node to re-check its own connections (see `recheckEverywhere`). */
 const RECHECK = 'parvis:recheck';
 
