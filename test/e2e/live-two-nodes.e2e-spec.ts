@@ -9,6 +9,7 @@ import { createClient } from 'redis';
 import { FENCE_DONE, LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { freePort } from '../support/free-port';
+import { HeldRedis, holdableRedis } from '../support/redis-proxy';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { askRoomsOverAndOver, killRedisClients, nodeRedis, redisClientIds } from '../support/redis-clients';
 import { recordUnhandledRejections } from '../support/unhandled-rejections';
@@ -27,6 +28,8 @@ maybe('live updates across two API processes (Redis adapter)', () => {
   let a: TestApp;
   let b: ChildProcess;
   let bUrl: string;
+  /** Node B's way to Redis, which a test can hold. */
+  let bRedis: HeldRedis;
   let prefix: string;
   const sockets: Socket[] = [];
 
@@ -36,9 +39,10 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
     const port = await freePort();
     bUrl = `http://127.0.0.1:${port}`;
+    bRedis = await holdableRedis(process.env.REDIS_URL!);
     b = spawn(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], {
       env: {
-        ...process.env, NODE_ENV: 'test', DATABASE_URL: a.db.url, REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1',
+        ...process.env, NODE_ENV: 'test', DATABASE_URL: a.db.url, REDIS_URL: bRedis.url, REDIS_KEY_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1',
         LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', MIGRATE_ON_START: 'false', WORKER_IN_PROCESS: 'false', POSTING_LIMITS: 'false',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -64,6 +68,7 @@ maybe('live updates across two API processes (Redis adapter)', () => {
       });
       b?.kill('SIGTERM');
     });
+    await bRedis?.close();
     await a.close();
   });
 
@@ -133,23 +138,39 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     return { admin, member, space, topic, onA };
   }
 
-  it('holds a reply committed through node B while node A re-checks a revocation: it never reaches the reader who lost access', async () => {
+  it('holds a reply committed through node B while node A re-checks a revocation, though node B hears from Redis late: it never reaches the reader who lost access', async () => {
     const { admin, member, space, topic, onA } = await readerOnA();
+    // A reader who keeps access, on node A too: once they have the reply, it has been pushed.
+    const keeper = await connect(admin.token);
+    expect(await keeper.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
     const heard: string[] = [];
     onA.on('post:created', () => heard.push('post:created'));
     onA.on('access:lost', () => heard.push('access:lost'));
-    // A slow re-check on node A, as with many sockets in the space's rooms.
+    const lost = next(onA, 'access:lost');
+    // Node A's re-check waits until the reply through node B is answered (as with many sockets in the space's rooms).
+    let recheckNow!: () => void;
+    const gate = new Promise<void>((resolve) => (recheckNow = resolve));
     const gateway = a.get(LiveGateway) as unknown as { recheck: (...args: unknown[]) => Promise<void> };
     const original = gateway.recheck;
     gateway.recheck = async (...args: unknown[]) => {
-      await new Promise((r) => setTimeout(r, 500));
+      await gate;
       return original.apply(gateway, args);
     };
+    // Node B hears from Redis a second late (a busy Redis, a slow link): a revocation answered at
+    // once would leave it pushing the reply before it knows of the re-check.
+    bRedis.hold();
+    const late = setTimeout(() => bRedis.release(), 1000);
     try {
       expect(expectOk(await a.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }))).toBeTruthy();
+      const pushed = next(keeper, 'post:created');
       await gqlB(`mutation($i: ReplyInput!) { replyToTopic(input: $i) { id } }`, { i: { topicId: topic.id, body: 'secret, through node B' } }, admin.token);
-      await new Promise((r) => setTimeout(r, 1200));
+      recheckNow();
+      await lost;
+      await pushed;
     } finally {
+      clearTimeout(late);
+      bRedis.release();
+      recheckNow();
       gateway.recheck = original;
     }
     expect(heard).toEqual(['access:lost']);

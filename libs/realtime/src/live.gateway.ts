@@ -219,7 +219,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   afterInit(server: Server): void {
     // Re-checks under way on other nodes (see `fence`).
-    server.on(FENCE_START, (id: unknown) => this.remoteFenceStarted(id));
+    server.on(FENCE_START, (id: unknown, ack?: (held: boolean) => void) => {
+      this.remoteFenceStarted(id);
+      ack?.(true);
+    });
     server.on(FENCE_DONE, (id: unknown) => typeof id === 'string' && this.remoteFences.get(id)?.());
     // Another node's access change: this node re-checks its own connections, then says so.
     server.on(RECHECK, (r: unknown, ack?: (done: boolean) => void) => {
@@ -398,7 +401,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * at most that long and keeps nobody from being sent away elsewhere.
    */
   private recheckEverywhere(r: Recheck): Promise<void> {
-    return this.fence(Promise.all([this.recheckHere(r), this.askNodes(r)]).then(() => undefined));
+    return this.fence(() => Promise.all([this.recheckHere(r), this.askNodes(r)]).then(() => undefined));
   }
 
   private async askNodes(r: Recheck): Promise<void> {
@@ -722,14 +725,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * Registers a re-check (synchronously, before the event that started it yields), here and
    * on every other API node: pushes start wherever a change was committed and reach sockets on
    * every node, so a reply committed through another node just after a revocation through this
-   * one must wait for this node's re-check too. The other nodes hear of it before the change's
-   * own request is answered (it is sent before this handler yields), and hold their pushes
-   * until it is done, or RECHECK_WAIT_MS.
+   * one must wait for this node's re-check too. The other nodes hold their pushes until it is
+   * done, or RECHECK_WAIT_MS; the change's own request is answered once they all said they do
+   * (`holdPublisher`), or the adapter gave up on those that did not answer. Merely sent, the
+   * news could arrive after the reply's push had gone out: a client answered at once can reply
+   * through another node before Redis has delivered it there. Announced before the re-check
+   * starts, so the other nodes hold their pushes before they are asked to re-check.
    */
-  private fence(work: Promise<void>): Promise<void> {
-    this.rechecks.set(work, Date.now());
+  private fence(recheck: () => Promise<void>): Promise<void> {
     const id = newId();
-    this.tellNodes(FENCE_START, id);
+    this.bus.holdPublisher(this.announceFence(id));
+    const work = recheck();
+    this.rechecks.set(work, Date.now());
     const done = () => {
       this.rechecks.delete(work);
       this.tellNodes(FENCE_DONE, id);
@@ -740,6 +747,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /** Re-checks under way on other nodes, by id: resolving one lets this node's pushes go on. */
   private readonly remoteFences = new Map<string, () => void>();
+
+  /** Tells the other API nodes of a re-check started here; resolves once they hold their pushes for it. */
+  private async announceFence(id: string): Promise<void> {
+    if (!this.config.REDIS_URL || !this.server) return;
+    try {
+      // The adapter gives up on nodes that have not answered after its requestsTimeout (5 s).
+      await this.server.serverSideEmitWithAck(FENCE_START, id);
+    } catch (err) {
+      this.log.warn({ err }, 'some API nodes did not say they hold their pushes for an access re-check');
+    }
+  }
 
   /** Tells the other API nodes (a no-op on a single node, whose adapter has no cluster). */
   private tellNodes(event: string, id: string): void {

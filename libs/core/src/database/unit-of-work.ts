@@ -130,7 +130,9 @@ export class UnitOfWork {
           await tx.finish();
           return done;
         });
-        for (const event of tx.events) this.bus.publish(event);
+        // A listener may hold the answer back a moment: the live gateway, until every API node
+        // holds its pushes for an access re-check this change set off.
+        await this.bus.publishAll(tx.events);
         return result;
       } catch (err) {
         const state = sqlState(err);
