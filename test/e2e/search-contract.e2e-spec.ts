@@ -284,7 +284,15 @@ describe('postgres engine: the vocabulary holds visible words only (and the mode
       expect(await terms()).toEqual(folded);
     }));
 
-  it('reads every letter and digit as the database’s unaccent does, but those it reads as an apostrophe or another sign', () =>
+  /**
+   * unaccent's rules come with the server: UNACCENT_READINGS was read off PostgreSQL 15's, and
+   * later releases read more letters (PostgreSQL 18, which the embedded server runs, folds ª, µ,
+   * superscripts and hundreds more; 18 reads ℌ as H where 15 read it as x, so it is left as
+   * written). On any release no letter is folded otherwise than the database folds it; on 15 every
+   * letter and digit is folded as it is, but ℌ and those it reads as an apostrophe or another sign,
+   * which stay as written.
+   */
+  it('reads no letter or digit otherwise than the database’s unaccent does, and on PostgreSQL 15 every one as it does, but those it reads as a sign', () =>
     withPostgresEngine(async (_engine, t) => {
       const letters: string[] = [];
       for (let c = 0; c <= 0x10ffff; c++) {
@@ -298,10 +306,15 @@ describe('postgres engine: the vocabulary holds visible words only (and the mode
         `SELECT x.text, unaccent(x.text) AS unaccented FROM unnest($1::text[], $2::text[]) AS x(text, folded) WHERE unaccent(x.text) <> x.folded`,
         [texts, texts.map(foldAsUnaccent)],
       );
-      expect(differ.sort((a, b) => (a.text < b.text ? -1 : 1))).toEqual(
-        [['ŉ', "'n"], ['ʹ', "'"], ['ʺ', '"'], ['ʻ', "'"], ['ʼ', "'"], ['ʽ', "'"], ['ˆ', '^'], ['ˈ', "'"], ['ˋ', '`'], ['ː', ':']]
+      const byText = (a: { text: string }, b: { text: string }) => (a.text < b.text ? -1 : 1);
+      // Folded, but not as the database folds it: never.
+      expect(differ.filter((d) => foldAsUnaccent(d.text) !== d.text)).toEqual([]);
+      const [{ major }] = await t.sql(`SELECT current_setting('server_version_num')::int / 10000 AS major`);
+      if (major !== 15) return;
+      expect(differ.sort(byText)).toEqual(
+        [['ŉ', "'n"], ['ℌ', 'x'], ['ʹ', "'"], ['ʺ', '"'], ['ʻ', "'"], ['ʼ', "'"], ['ʽ', "'"], ['ˆ', '^'], ['ˈ', "'"], ['ˋ', '`'], ['ː', ':']]
           .map(([text, unaccented]) => ({ text, unaccented }))
-          .sort((a, b) => (a.text < b.text ? -1 : 1)),
+          .sort(byText),
       );
     }));
 
