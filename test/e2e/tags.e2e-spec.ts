@@ -1,5 +1,7 @@
+import { newId } from '../../libs/core/src/ids';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, setTopicState } from '../factories/forum';
+import { waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const TAGS = `query($spaceIds: [ID!], $prefix: String, $first: Int) { tags(spaceIds: $spaceIds, prefix: $prefix, first: $first) { name topicCount } }`;
@@ -33,6 +35,26 @@ describe('tags in use (Query.tags)', () => {
   }
   const stored = (spaceIds: string[]) =>
     t.sql(`SELECT space_id, tag, topic_count AS n FROM space_tags WHERE space_id = ANY($1::uuid[]) ORDER BY 1, 2`, [spaceIds]);
+
+  /** Two public spaces with a forum board each. */
+  async function twoSpaces() {
+    const a = await makeSpace(t, 'PUBLIC');
+    const b = await makeSpace(t, 'PUBLIC');
+    return { a, b, boardA: await makeBoard(t, a.id), boardB: await makeBoard(t, b.id), spaces: [a.id, b.id] };
+  }
+
+  type Row = { id?: string; board: string; tags: string[]; state?: string };
+  /** Topics written in one INSERT statement (as an import writes them), in the order given; their ids in that order. */
+  async function insertTopics(run: (q: string, p: unknown[]) => Promise<any>, authorId: string, rows: Row[]): Promise<string[]> {
+    const inserted: Array<{ id: string }> = await run(
+      `INSERT INTO topics (id, board_id, space_id, author_id, kind, title, tags, state)
+       SELECT coalesce(x.id, gen_random_uuid()), b.id, b.space_id, $1, 'DISCUSSION', 'Imported topic ' || x.n, x.tags, coalesce(x.state, 'VISIBLE')
+         FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, board uuid, tags text[], state text, n int) JOIN boards b ON b.id = x.board
+        ORDER BY x.n RETURNING id`,
+      [authorId, JSON.stringify(rows.map((r, n) => ({ ...r, n })))],
+    );
+    return inserted.map((r) => r.id);
+  }
 
   describe('who counts what', () => {
     let author: TestUser;
@@ -88,11 +110,7 @@ describe('tags in use (Query.tags)', () => {
   it('follows topics as they are tagged, retagged, hidden, held, deleted, restored and moved, through the forum’s own mutations', async () => {
     const mod = await makeUser(t, { role: 'MODERATOR' });
     const author = await makeUser(t);
-    const a = await makeSpace(t, 'PUBLIC');
-    const b = await makeSpace(t, 'PUBLIC');
-    const boardA = await makeBoard(t, a.id);
-    const boardB = await makeBoard(t, b.id);
-    const spaces = [a.id, b.id];
+    const { a, b, boardA, boardB, spaces } = await twoSpaces();
     const one = await createTopic(t, author.token, boardA, { title: 'The first tagged topic', tags: ['alpha', 'beta'] });
     const two = await createTopic(t, author.token, boardA, { title: 'The second tagged topic', tags: ['alpha'] });
     expect(await counts(mod.token, spaces)).toEqual({ alpha: 2, beta: 1 });
@@ -149,5 +167,98 @@ describe('tags in use (Query.tags)', () => {
     expect(many.count).toBe(one.count);
     expect(one.count).toBe(2);
     expect(many.statements.filter((s) => /space_tags/.test(s))).toHaveLength(1);
+  });
+
+  it('counts a multi-row insert and a multi-row delete of topics with overlapping tags exactly', async () => {
+    const author = await makeUser(t);
+    const { a, b, boardA, boardB, spaces } = await twoSpaces();
+    await insertTopics((q, p) => t.sql(q, p), author.id, [{ board: boardA, tags: ['red'] }]);
+    const ids = await insertTopics((q, p) => t.sql(q, p), author.id, [
+      { board: boardA, tags: ['red', 'green'] },
+      { board: boardA, tags: ['green', 'blue'] },
+      { board: boardB, tags: ['red'] },
+      { board: boardA, tags: ['blue', 'red', 'green'] },
+      { board: boardB, tags: ['red', 'green'] },
+      { board: boardA, tags: [] },
+      { board: boardA, tags: ['red', 'violet'], state: 'PENDING' },
+    ]);
+    expect(await stored(spaces)).toEqual(await recount(spaces));
+    expect(await counts(undefined, [a.id])).toEqual({ red: 3, green: 3, blue: 2 });
+    expect(await counts(undefined, [b.id])).toEqual({ red: 2, green: 1 });
+
+    // One DELETE: the first two, a topic of the other space, the untagged and the pending one.
+    await t.sql(`DELETE FROM topics WHERE id = ANY($1::uuid[])`, [[ids[0], ids[1], ids[4], ids[5], ids[6]]]);
+    expect(await stored(spaces)).toEqual(await recount(spaces));
+    expect(await counts(undefined, [a.id])).toEqual({ red: 2, green: 1, blue: 1 });
+    expect(await counts(undefined, [b.id])).toEqual({ red: 1 });
+    await t.sql(`DELETE FROM topics WHERE space_id = ANY($1::uuid[])`, [spaces]);
+    expect(await stored(spaces)).toEqual([]);
+  });
+
+  type Run = (q: string, p: unknown[]) => Promise<any>;
+  /**
+   * Two writers whose statements cross: `first` runs in a transaction left open, `second` on
+   * another connection until it waits for a lock, then `firstAgain` in the first transaction,
+   * which commits. How `firstAgain` and `second` ended ('done' or the error's code).
+   */
+  async function crossing(first: (run: Run) => Promise<unknown>, second: (run: Run) => Promise<unknown>, firstAgain: (run: Run) => Promise<unknown>) {
+    const outcome = (work: Promise<unknown>) => work.then(() => 'done', (e: { code?: string }) => e.code ?? String(e));
+    const one = t.ds.createQueryRunner();
+    const two = t.ds.createQueryRunner();
+    try {
+      await one.connect();
+      await two.connect();
+      await one.startTransaction();
+      const runOne: Run = (q, p) => one.query(q, p);
+      await first(runOne);
+      const secondDone = outcome(second((q, p) => two.query(q, p)));
+      await waitForLockWaits(t, 1);
+      const again = await outcome(firstAgain(runOne));
+      await one.commitTransaction();
+      return [again, await secondDone];
+    } finally {
+      if (one.isTransactionActive) await one.rollbackTransaction();
+      await one.release();
+      await two.release();
+    }
+  }
+
+  it('lets two multi-row inserts of the same tags in crossing row orders both go through: each statement locks its counters in tag order', async () => {
+    const author = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC');
+    const board = await makeBoard(t, space.id);
+    const outcomes = await crossing(
+      // The first import's transaction takes the counter of "xylem" and holds it.
+      (run) => insertTopics(run, author.id, [{ board, tags: ['xylem'] }, { board, tags: ['xylem', 'amber'] }]),
+      // The second writes "yarrow" then "xylem" in one statement, and must wait for the first's "xylem"...
+      (run) => insertTopics(run, author.id, [{ board, tags: ['yarrow'] }, { board, tags: ['xylem'] }]),
+      // ...then the first writes "yarrow": row by row, the second would hold it while waiting for
+      // the first (a deadlock, 40P01); in tag order, the second holds nothing yet.
+      (run) => insertTopics(run, author.id, [{ board, tags: ['yarrow'] }]),
+    );
+    expect(outcomes).toEqual(['done', 'done']);
+    expect(await stored([space.id])).toEqual(await recount([space.id]));
+    expect(await counts(undefined, [space.id])).toEqual({ amber: 1, xylem: 3, yarrow: 2 });
+  });
+
+  it('lets a multi-row delete go through beside a writer taking its tags in the crossing order', async () => {
+    const author = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC');
+    const board = await makeBoard(t, space.id);
+    // Ids in time order, written in that order: the delete meets the "yarrow" topic first, by id or by place.
+    const gone = [newId(), newId()];
+    await insertTopics((q, p) => t.sql(q, p), author.id, [
+      { id: gone[0], board, tags: ['yarrow'] },
+      { id: gone[1], board, tags: ['xylem'] },
+      { board, tags: ['xylem', 'yarrow'] },
+    ]);
+    const outcomes = await crossing(
+      (run) => insertTopics(run, author.id, [{ board, tags: ['xylem'] }]),
+      (run) => run(`DELETE FROM topics WHERE id = ANY($1::uuid[])`, [gone]),
+      (run) => insertTopics(run, author.id, [{ board, tags: ['yarrow'] }]),
+    );
+    expect(outcomes).toEqual(['done', 'done']);
+    expect(await stored([space.id])).toEqual(await recount([space.id]));
+    expect(await counts(undefined, [space.id])).toEqual({ xylem: 2, yarrow: 2 });
   });
 });
