@@ -401,11 +401,6 @@ async function insertTopicBatch(c: Client, planner: Planner, j0: number, j1: num
       accepted.post.push(postId(j * POSTS_PER_TOPIC + 1));
     }
   }
-  // One connection's topics at a time: their tags' counters (space_tags, kept by a row trigger)
-  // are locked row by row, so two batches of thousands of topics would lock them in crossing
-  // orders and deadlock. The posts, the bulk of the work, still go in side by side.
-  await c.query('BEGIN');
-  await c.query(`SELECT pg_advisory_xact_lock(hashtext('bench-search-topics'))`);
   await c.query(
     `INSERT INTO topics (id, board_id, space_id, author_id, kind, title, tags, reply_count, reaction_count, last_post_number,
                          last_activity_at, created_at, updated_at)
@@ -415,7 +410,6 @@ async function insertTopicBatch(c: Client, planner: Planner, j0: number, j1: num
                    $10::timestamptz[], $11::timestamptz[]) AS x(id, board, space, author, kind, title, tags, posts, reactions, created, last)`,
     [t.id, t.board, t.space, t.author, t.kind, t.title, tTags, tPosts, tReactions, tCreated, tLast],
   );
-  await c.query('COMMIT');
   await c.query(
     `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html, reaction_counts, reaction_total, created_at, updated_at)
      SELECT id, topic, space, number, author, source, html,
