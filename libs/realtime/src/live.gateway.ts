@@ -748,14 +748,27 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /** Re-checks under way on other nodes, by id: resolving one lets this node's pushes go on. */
   private readonly remoteFences = new Map<string, () => void>();
 
-  /** Tells the other API nodes of a re-check started here; resolves once they hold their pushes for it. */
+  /**
+   * How long a change's answer waits for the other nodes to say they hold their pushes. The
+   * adapter's own requestsTimeout (5 s) only starts once Redis has counted the nodes: with Redis
+   * unreachable that count waits for the reconnection (or fails, and the adapter then never
+   * answers), and the change would wait with it.
+   */
+  fenceAckWaitMs = 6_000;
+
+  /** Tells the other API nodes of a re-check started here; resolves once they hold their pushes for it, or after `fenceAckWaitMs`. */
   private async announceFence(id: string): Promise<void> {
     if (!this.config.REDIS_URL || !this.server) return;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.fenceAckWaitMs} ms`)), this.fenceAckWaitMs);
+    });
     try {
-      // The adapter gives up on nodes that have not answered after its requestsTimeout (5 s).
-      await this.server.serverSideEmitWithAck(FENCE_START, id);
+      await Promise.race([this.server.serverSideEmitWithAck(FENCE_START, id), gaveUp]);
     } catch (err) {
       this.log.warn({ err }, 'some API nodes did not say they hold their pushes for an access re-check');
+    } finally {
+      clearTimeout(timer);
     }
   }
 
