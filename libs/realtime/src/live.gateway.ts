@@ -407,8 +407,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private async askNodes(r: Recheck): Promise<void> {
     if (!this.config.REDIS_URL || !this.server) return;
     try {
-      // The adapter gives up on nodes that have not answered after its requestsTimeout (5 s).
-      await this.server.serverSideEmitWithAck(RECHECK, r);
+      await this.askWithin(RECHECK, r);
     } catch (err) {
       this.log.warn({ err, recheck: r }, 'some API nodes did not re-check their connections in time');
     }
@@ -749,26 +748,33 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private readonly remoteFences = new Map<string, () => void>();
 
   /**
-   * How long a change's answer waits for the other nodes to say they hold their pushes. The
+   * How long a request to the other nodes (a fence, a re-check) waits for their answers. The
    * adapter's own requestsTimeout (5 s) only starts once Redis has counted the nodes: with Redis
    * unreachable that count waits for the reconnection (or fails, and the adapter then never
-   * answers), and the change would wait with it.
+   * answers), and a change's answer, or a ban's disconnect after its re-check, would wait with it.
    */
-  fenceAckWaitMs = 6_000;
+  nodesAnswerWaitMs = 6_000;
 
-  /** Tells the other API nodes of a re-check started here; resolves once they hold their pushes for it, or after `fenceAckWaitMs`. */
-  private async announceFence(id: string): Promise<void> {
-    if (!this.config.REDIS_URL || !this.server) return;
+  /** `serverSideEmitWithAck`, failing once the other nodes have not all answered within `nodesAnswerWaitMs`. */
+  private async askWithin(event: string, arg: unknown): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.fenceAckWaitMs} ms`)), this.fenceAckWaitMs);
+      timer = setTimeout(() => reject(new Error(`the other API nodes did not answer within ${this.nodesAnswerWaitMs} ms`)), this.nodesAnswerWaitMs);
     });
     try {
-      await Promise.race([this.server.serverSideEmitWithAck(FENCE_START, id), gaveUp]);
-    } catch (err) {
-      this.log.warn({ err }, 'some API nodes did not say they hold their pushes for an access re-check');
+      await Promise.race([this.server.serverSideEmitWithAck(event, arg), gaveUp]);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Tells the other API nodes of a re-check started here; resolves once they hold their pushes for it, or `askWithin` gave up. */
+  private async announceFence(id: string): Promise<void> {
+    if (!this.config.REDIS_URL || !this.server) return;
+    try {
+      await this.askWithin(FENCE_START, id);
+    } catch (err) {
+      this.log.warn({ err }, 'some API nodes did not say they hold their pushes for an access re-check');
     }
   }
 
