@@ -87,8 +87,10 @@ export class AuditLog {
    * Adds an entry to `tx`'s, which are written together, in call order, as the transaction's last
    * statements before it commits (`Tx.deferred`), and not at all if it fails. Writing them takes
    * the log's lock, which every logging transaction waits for, to the commit: taken at the end, it
-   * is held for the commit alone, and no lock is waited for while it is held (one waited for after
-   * it could be held by a grant or a change of settings waiting for the log itself).
+   * is held for the commit alone, and no lock the transaction's own statements take is waited for
+   * while it is held (one waited for after it could be held by a grant or a change of settings
+   * waiting for the log itself); only COMMIT's deferred work follows it (the group counters' fold,
+   * in group order, held by other commits alone, which never wait for the log; foreign-key checks).
    */
   async append(tx: Tx, e: AuditEntryInput): Promise<void> {
     tx.deferred<AuditEntryInput>(this, (entries) => this.write(tx, entries)).push({ ...e, before: snapshot(e.before), after: snapshot(e.after) });

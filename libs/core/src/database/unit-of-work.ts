@@ -50,8 +50,9 @@ export class Tx {
    * The list `key` keeps in this transaction, for writes to make as its last statements, just
    * before it commits: `finish` gets the list then (lists in the order first asked for), and
    * never when the transaction fails. For a write whose lock every transaction contends for (the
-   * moderation log's): taken last, it is held only for the commit, and nothing is waited for
-   * while it is held. Only in `UnitOfWork.run`, which finishes its transactions.
+   * moderation log's): taken last, it is held only for the commit, and no statement of the
+   * transaction waits for a lock while it is held (COMMIT's deferred triggers still run after it).
+   * Only in `UnitOfWork.run`, which finishes its transactions.
    */
   deferred<T>(key: object, finish: (items: T[]) => Promise<void>): T[] {
     if (!runByUnitOfWork.has(this)) throw new Error('Tx.deferred needs a transaction run by UnitOfWork.run, which writes what it collects');
