@@ -55,7 +55,7 @@ export class SanctionMail extends AccountMailHandler<Barring> {
     const [row]: Barring[] = await this.ds.query(
       `SELECT u.handle, u.email, u.is_placeholder, s.kind, s.reason, s.expires_at
          FROM sanctions s JOIN users u ON u.id = s.user_id
-        WHERE s.id::text = $2 AND s.user_id::text = $1 AND s.space_id IS NULL AND s.kind IN ('SUSPEND', 'BAN')
+        WHERE s.id = $2::uuid AND s.user_id = $1::uuid AND s.space_id IS NULL AND s.kind IN ('SUSPEND', 'BAN')
           AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now())
           AND u.deleted_at IS NULL AND u.email_verified_at IS NOT NULL AND u.email_bounced_at IS NULL`,
       [userId, sanctionId],
