@@ -116,6 +116,11 @@ describe('spaces, grants and boards', () => {
     expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, grantId: otherGrant.id } }, { token: spaceAdmin.token }));
     expect(await t.sql(`SELECT 1 FROM space_grants WHERE id = $1`, [otherGrant.id])).toHaveLength(1);
 
+    // A reader of the space (here through that very grant) may not revoke it by its id.
+    const byReader = await t.gql(REVOKE, { input: { spaceId: space.id, grantId: hiddenGrant.id } }, { token: insider.token });
+    expect(['FORBIDDEN', 'NOT_FOUND']).toContain(byReader.errors?.[0]?.extensions?.code);
+    expect(await t.sql(`SELECT 1 FROM space_grants WHERE id = $1`, [hiddenGrant.id])).toHaveLength(1);
+
     // Its id revokes it: the group's members read the space no more, and the log has it all (but for the group, to them).
     expect(expectOk(await t.gql(SPACE, { slug: space.slug }, { token: insider.token })).space.viewerAccess).toBe('READ');
     expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, grantId: hiddenGrant.id } }, { token: spaceAdmin.token }));
