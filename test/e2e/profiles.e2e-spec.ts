@@ -206,6 +206,28 @@ describe('profiles', () => {
       expect(await profileChanges(switcher)).toBe(0);
     });
 
+    it('spends nothing of the hiding pace on a request that changes nothing (a client retrying), but every real switch, however they race', async () => {
+      const HIDE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { hideProfile } }`;
+      const hide = (u: TestUser, hideProfile: boolean) => t.gql(HIDE, { input: { hideProfile } }, { token: u.token });
+      const switches = async (u: TestUser) =>
+        (await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE type = 'user.profile_hidden' AND aggregate_id = $1`, [u.id]))[0].n;
+      const retrier = await makeUser(t);
+      // Nine switches spent (shown, hidden, …, hidden), then the same hiding asked again and again.
+      for (let i = 0; i < 9; i++) expectOk(await hide(retrier, i % 2 === 0));
+      for (let i = 0; i < 12; i++) expect(expectOk(await hide(retrier, true)).updateProfile).toEqual({ hideProfile: true });
+      expect(expectOk(await hide(retrier, false)).updateProfile).toEqual({ hideProfile: false }); // the tenth switch
+      expect(expectOk(await hide(retrier, false)).updateProfile).toEqual({ hideProfile: false }); // no switch: still taken
+      expectError(await hide(retrier, true), 'RATE_LIMITED');
+      expect(await switches(retrier)).toBe(10);
+      // Real switches racing one another, and no-ops racing them, never get past the pace.
+      const racer = await makeUser(t);
+      const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => hide(racer, i % 2 === 0)));
+      expect(answers.filter((a) => a.errors?.length && a.errors[0].extensions.code !== 'RATE_LIMITED')).toEqual([]);
+      expect(await switches(racer)).toBeLessThanOrEqual(10);
+      const [{ hide_profile: now }] = await t.sql(`SELECT hide_profile FROM users WHERE id = $1`, [racer.id]);
+      expect(expectOk(await hide(racer, now)).updateProfile).toEqual({ hideProfile: now });
+    });
+
     it('masks a censored word in the bio and keeps its source, but refuses one where nothing can be masked', async () => {
       const u = await makeUser(t);
       const other = await makeUser(t);

@@ -109,6 +109,16 @@ export class UsersRepository {
   }
 
   /**
+   * Locks the member's row until the transaction ends (as `lockMember`) and reads whether their
+   * profile is hidden now: undefined when the account is gone. A hiding asked under this lock is
+   * a switch or not as the row stays until the transaction ends, whatever races it.
+   */
+  async lockProfileHidden(m: Queryable, userId: string): Promise<boolean | undefined> {
+    const rows: Array<{ hide_profile: boolean }> = await m.query(`SELECT hide_profile FROM users WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE`, [userId]);
+    return rows[0]?.hide_profile;
+  }
+
+  /**
    * Locks the member's row until the transaction ends, so what one member keeps a limited
    * number of (bookmarks, drafts) is counted one write after another (and an account being
    * deleted waits, or is seen deleted): false when the account is gone.

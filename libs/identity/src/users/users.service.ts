@@ -47,8 +47,12 @@ export class UsersService {
    * name is shown with everything they wrote, and a profile is read by anyone. Hiding or showing
    * it alone changes nothing anyone reads of the member, so it is no change of the hour either,
    * and never waits for one: someone who spent their hour must still be able to hide at once
-   * (it is paced on its own, PROFILE_HIDING_PACE). A request that asks nothing is
-   * BAD_USER_INPUT and writes nothing.
+   * (it is paced on its own, PROFILE_HIDING_PACE). Only a switch spends of that pace: asking for
+   * the setting the profile already has (a client retrying its call) is answered as a success and
+   * costs nothing. Whether it switches is read under the member's row lock, in the transaction
+   * that paces and writes it, so two requests racing each other are judged one after the other
+   * and no real switch passes for a no-op. A request that asks nothing is BAD_USER_INPUT and
+   * writes nothing.
    */
   async updateProfile(viewer: Viewer, input: UpdateProfileInput): Promise<UserModel> {
     if (!viewer.user || !viewer.sessionId) throw AppError.unauthenticated();
@@ -61,8 +65,7 @@ export class UsersService {
     if (!hidingOnly && (await this.access.silencedSiteWide(viewer))) throw AppError.forbidden(SILENCED);
     // As posts are paced (PostingLimits.admit): an hour's changes spent refuse the next attempt
     // before it is rendered and screened, whatever it holds. This look is not the count: the
-    // transaction below counts, under its lock. Hiding alone is paced apart (see above).
-    if (hidingOnly) await this.limiter.pace([[PROFILE_HIDING_PACE, userId]]);
+    // transaction below counts, under its lock. Hiding alone is paced apart, in the transaction (see above).
     const wait = hidingOnly ? 0 : await this.limiter.retryAfter(PROFILE_CHANGES_PER_USER, userId);
     if (wait > 0) throw AppError.rateLimited(wait);
     const change: ProfileChange = {
@@ -76,6 +79,12 @@ export class UsersService {
     const bioHtml = change.bio ? (verdict.bioHtml ?? change.bio.html) : null;
     const row = await this.uow.run(async (tx) => {
       if (!hidingOnly) await this.limiter.hitWithin(tx.manager, [[PROFILE_CHANGES_PER_USER, userId]]);
+      else {
+        // A switch, seen under the row's lock, spends of the pace in this transaction (given back
+        // if it rolls back); a no-op nothing. RATE_LIMITED rolls everything back.
+        const hidden = await this.repo.lockProfileHidden(tx.manager, userId);
+        if (hidden !== undefined && hidden !== input.hideProfile) await this.limiter.pace([[PROFILE_HIDING_PACE, userId]], undefined, tx.manager);
+      }
       const updated = await this.repo.updateProfile(tx, userId, {
         displayName: input.displayName ?? null,
         bio: input.bio ?? null,
