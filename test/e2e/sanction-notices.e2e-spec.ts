@@ -1,6 +1,7 @@
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeSpace, makeUser, TestUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { smtpServer } from '../support/smtp-server';
@@ -101,6 +102,54 @@ describe('telling sanctioned members', () => {
     // Told in the app all the same (read once it is lifted).
     expectOk(await t.gql(LIFT, { id: suspension }, { token: admin.token }));
     for (const u of [lifted, unconfirmed]) expect((await notices(u)).map((n) => n.kind)).toEqual(['SANCTION']);
+  });
+
+  /** What the notification digest e-mails `u` once their news is due: its lines. */
+  async function digestTo(u: TestUser): Promise<string[][]> {
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [u.id]);
+    const sent = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === u.email);
+    return sent.map((m) => m.text.split('\n').filter((line) => line.startsWith('• ')));
+  }
+
+  it('never e-mails a sanction again in the digest once it was e-mailed on its own, however soon it ends; the rest of the news still goes', async () => {
+    // Lifted, or run out, before the digest's delay: the member may read their list again, and
+    // would have had the same sanction in a second e-mail.
+    const lifted = await makeUser(t);
+    let sanctionId = '';
+    expect(await mailsTo(lifted, async () => (sanctionId = await sanction(lifted.id, { kind: 'SUSPEND', durationHours: 48 })))).toHaveLength(1);
+    expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
+    expect(await digestTo(lifted)).toEqual([]);
+    expect(await t.sql(`SELECT kind, emailed_at IS NOT NULL AS handled FROM notifications WHERE user_id = $1`, [lifted.id])).toEqual([{ kind: 'SANCTION', handled: true }]);
+    // Nothing was sent, so nothing holds back their next e-mail.
+    expect(await t.sql(`SELECT digest_sent_at FROM users WHERE id = $1`, [lifted.id])).toEqual([{ digest_sent_at: null }]);
+
+    const ranOut = await makeUser(t);
+    expect(await mailsTo(ranOut, async () => (sanctionId = await sanction(ranOut.id, { kind: 'SUSPEND', durationHours: 1 })))).toHaveLength(1);
+    await t.sql(`UPDATE sanctions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [sanctionId]);
+    // Other news due with it still goes, alone.
+    await t.sql(`INSERT INTO notifications (id, user_id, kind, data, source) VALUES (gen_random_uuid(), $1, 'REPORT_RESOLVED', '{}', $2)`, [ranOut.id, `test:${ranOut.id}`]);
+    expect(await digestTo(ranOut)).toEqual([['• A report you made was resolved']]);
+  });
+
+  it('e-mails a sanction in the digest when it was not e-mailed on its own (lifted before the worker ran, refused by the mail server), once', async () => {
+    const quick = await makeUser(t);
+    expect(await mailsTo(quick, async () => expectOk(await t.gql(LIFT, { id: await sanction(quick.id, { kind: 'SUSPEND', durationHours: 2 }) }, { token: admin.token })))).toEqual([]);
+    expect(await digestTo(quick)).toEqual([['• A moderator sent you a notice']]);
+    await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [quick.id]);
+    expect(await digestTo(quick)).toEqual([]);
+    // Refused by the mail server (for now; the outbox tries again while it is in force): not
+    // marked e-mailed, so the digest tells it once it ends.
+    const refused = await makeUser(t);
+    smtp.refuse.set(refused.email, '451 4.3.0 Temporary failure');
+    let sanctionId = '';
+    expect(await mailsTo(refused, async () => (sanctionId = await sanction(refused.id, { kind: 'SUSPEND', durationHours: 2 })))).toEqual([]);
+    smtp.refuse.delete(refused.email);
+    expect(await t.sql(`SELECT emailed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed_at: null }]);
+    expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
+    // The outbox's retry, due now (and its notice delivered, which the failed try held back).
+    await t.sql(`UPDATE outbox SET available_at = now() WHERE processed_at IS NULL AND type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]);
+    expect(await mailsTo(refused, async () => undefined)).toEqual([]);
+    expect(await digestTo(refused)).toEqual([['• A moderator sent you a notice']]);
   });
 
   it('tells a deleted account nothing', async () => {

@@ -237,11 +237,13 @@ export class EmailDigest {
       else byUser.set(r.user_id, [r]);
     }
     const viewers = await this.sessions.viewersForUsers([...byUser.keys()]);
+    // Read after the viewers, never before (see `emailedOnTheirOwn`).
+    const emailedAlready = await this.emailedOnTheirOwn(rows);
     // Access is checked again at sending time, as the in-app list does: a topic moved out of
     // reach, or a post since hidden or deleted, is not mentioned. Every recipient at once, so
     // a post that notified many is read once.
     const visible = await this.visibility.check(rows.map((n) => ({ viewer: viewers.get(n.user_id) ?? null, postId: n.post_id, topicId: n.topic_id, kind: n.kind, data: n.data })));
-    const readable = new Set(rows.filter((_, i) => visible[i]).map((n) => n.id));
+    const readable = new Set(rows.filter((n, i) => visible[i] && !emailedAlready.has(n.id)).map((n) => n.id));
     const sent: SentEmail[] = [];
     // Users stamped by the claim who were sent nothing (nothing left they may read): the stamp
     // goes, so it holds back no later e-mail. One whose message was refused keeps it: the retry
@@ -330,6 +332,28 @@ export class EmailDigest {
     }
     if (unsent.length) await this.ds.query(`UPDATE users SET digest_sent_at = NULL WHERE id = ANY($1::uuid[])`, [unsent]);
     return sent;
+  }
+
+  /**
+   * Of the claimed rows, the SANCTION notices whose sanction was e-mailed on its own
+   * (`SanctionMail` marks it, `sanctions.emailed_at`): they stay handled and are not e-mailed
+   * again. A sanction not e-mailed so (lifted before the worker ran, refused by the mail server,
+   * or one in a space) is not marked, and its notice goes as any. One statement, and only when
+   * a run claimed such notices.
+   *
+   * Read after the recipients' viewers: `SanctionMail` marks a sanction only while it is in
+   * force, when its member is barred and gets nothing from the digest. So a digest that found
+   * the member free to read their notice (the sanction over) finds any mark made before that,
+   * and no mark comes after it: a sanction e-mailed at the last moment is never e-mailed twice.
+   */
+  private async emailedOnTheirOwn(rows: ReadonlyArray<{ id: string; kind: string; data: any }>): Promise<Set<string>> {
+    const notices = rows.filter((n) => n.kind === 'SANCTION' && typeof n.data?.sanctionId === 'string' && isUuid(n.data.sanctionId));
+    if (notices.length === 0) return new Set();
+    const emailed: Array<{ id: string }> = await this.ds.query(`SELECT id FROM sanctions WHERE id = ANY($1::uuid[]) AND emailed_at IS NOT NULL`, [
+      [...new Set(notices.map((n) => n.data.sanctionId as string))],
+    ]);
+    const ids = new Set(emailed.map((r) => r.id));
+    return new Set(notices.filter((n) => ids.has(n.data.sanctionId)).map((n) => n.id));
   }
 }
 

@@ -36,18 +36,21 @@ export class AccountMailer {
    * what the message held (a link). A refusal for good (`refusedForGood`) is logged by its
    * codes and not tried again, since it would only be refused again; an address refused for
    * good goes on the bounce list if it is the account's (a change's new address is not yet);
-   * `userId` is null for an address no account has yet (an invitation's).
+   * `userId` is null for an address no account has yet (an invitation's). True once the server
+   * took it, false when it refused it for good.
    */
-  async send(what: string, userId: string | null, message: { to: string; subject: string; text: string }): Promise<void> {
+  async send(what: string, userId: string | null, message: { to: string; subject: string; text: string }): Promise<boolean> {
     try {
       // The recipient as an address, not a header to parse: a stored `a<b@example.org>` must not go to b.
       await this.transport!.sendMail({ from: this.config.MAIL_FROM, ...message, to: { name: '', address: message.to } });
+      return true;
     } catch (err) {
       const e = err as RefusalError;
       const forGood = refusedForGood(e);
       if (!forGood) throw new Error(`${what} e-mail${userId ? ` for user ${userId}` : ''} not sent (${String(e.code ?? 'error')}${e.responseCode ? ` ${String(e.responseCode)}` : ''})`);
       this.log.warn({ userId, code: e.code, responseCode: e.responseCode, permanent: e.permanent }, `${what} e-mail refused for good; it is not tried again`);
       if (forGood === 'ADDRESS' && userId) await this.users.markEmailBounced(userId, message.to);
+      return false;
     }
   }
 }
@@ -94,6 +97,21 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
   /** The message, with a link good for `ttlSeconds` from now. */
   protected abstract message(user: U & { email: string }, ttlSeconds: number): Promise<{ subject: string; text: string }>;
 
+  /**
+   * Just before a message goes out, once everything else allowed it: false sends nothing. For a
+   * kind that others must know was e-mailed on its own (a sanction, which the notification
+   * digest then never e-mails again) to record that, before the send as `account_mails_sent`
+   * is: a worker dying between the two loses the e-mail rather than sending it twice.
+   */
+  protected sending(_subjectId: string): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  /** The message `sending` let go was not sent (refused, for now or for good): takes back what it recorded. */
+  protected unsent(_subjectId: string): Promise<void> {
+    return Promise.resolve();
+  }
+
   handles(type: string): boolean {
     return type === this.eventType;
   }
@@ -121,6 +139,12 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
       return;
     }
     const { subject, text } = await this.message(user as U & { email: string }, ttl);
-    await this.mailer.send(this.what, this.accountOf(userId), { to: user.email, subject, text });
+    if (!(await this.sending(userId))) return;
+    let sent = false;
+    try {
+      sent = await this.mailer.send(this.what, this.accountOf(userId), { to: user.email, subject, text });
+    } finally {
+      if (!sent) await this.unsent(userId);
+    }
   }
 }

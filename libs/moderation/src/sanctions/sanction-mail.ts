@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../core/src/config/config';
 import { OutboxEvent } from '../../../core/src/outbox/outbox';
+import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { AccountMailer, AccountMailHandler } from '../../../identity/src/auth/account-mailer';
 
 interface Barring {
@@ -25,6 +26,12 @@ const SANCTION_MAIL_TTL_SECONDS = 7 * 86_400;
  * account e-mails are (`AccountMailHandler`: once per sanction, nothing of it in the log), to a
  * confirmed address that does not bounce, as the digest would; not once the sanction was lifted
  * or ran out, nor for a sanction in one space (the member still signs in, and reads it there).
+ *
+ * A sanction e-mailed here is marked so (`sanctions.emailed_at`, see `sending`), and the digest
+ * never e-mails its SANCTION notice: once the sanction ends, that notice is theirs to read, and
+ * it would otherwise reach the digest too (a sanction lifted or run out within the digest's
+ * delay was e-mailed twice). One not e-mailed here (lifted before the worker ran, refused by the
+ * mail server) is not marked, and the digest e-mails it as any notice.
  */
 @Injectable()
 export class SanctionMail extends AccountMailHandler<Barring> {
@@ -61,6 +68,30 @@ export class SanctionMail extends AccountMailHandler<Barring> {
       [userId, sanctionId],
     );
     return row ?? null;
+  }
+
+  /**
+   * Marks the sanction e-mailed, in one statement with a last look that it is still in force
+   * (nothing goes out for one lifted since `load`). A sanction is marked only while it bars the
+   * member, whom the digest then sends nothing: a digest that could e-mail its notice found it
+   * ended, so it finds this mark too, as it reads the marks after the member's standing.
+   */
+  protected override async sending(subject: string): Promise<boolean> {
+    const [userId, sanctionId] = subject.split(' ');
+    const marked = await this.ds.query(
+      `UPDATE sanctions SET emailed_at = now()
+        WHERE id = $2::uuid AND user_id = $1::uuid AND emailed_at IS NULL
+          AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+        RETURNING 1`,
+      [userId, sanctionId],
+    );
+    return rowsOf(marked).length > 0;
+  }
+
+  /** Refused by the mail server: the digest may e-mail its notice after all. */
+  protected override async unsent(subject: string): Promise<void> {
+    const [userId, sanctionId] = subject.split(' ');
+    await this.ds.query(`UPDATE sanctions SET emailed_at = NULL WHERE id = $2::uuid AND user_id = $1::uuid`, [userId, sanctionId]);
   }
 
   protected async message(s: Barring & { email: string }) {
