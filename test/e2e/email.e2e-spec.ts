@@ -250,6 +250,71 @@ describe('notification e-mails', () => {
     expect(mail.text).not.toContain('Launch plan under embargo');
   });
 
+  it('links a removed post or topic when its author may read it when the e-mail goes out (restored, or a reply’s topic), and names nothing they may not', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const writer = await makeUser(t);
+    const remove = async (postId: string) =>
+      expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId, action: 'DELETE', reason: 'Off-topic' } }, { token: admin.token }));
+    const restore = async (id: string) => expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id }, { token: admin.token }));
+    const host = await createTopic(t, admin.token, board, { title: 'Topic of removed replies' });
+    const [gone, back] = [await reply(t, writer.token, host.id, 'removed for good'), await reply(t, writer.token, host.id, 'removed, then restored')];
+    const elsewhere = await createTopic(t, admin.token, board, { title: 'A topic taken out of reach' });
+    const backThere = await reply(t, writer.token, elsewhere.id, 'removed, restored, its topic taken out of reach');
+    const [goneTopic, backTopic, movedTopic] = [
+      await createTopic(t, writer.token, board, { title: 'A topic still removed' }),
+      await createTopic(t, writer.token, board, { title: 'A topic restored' }),
+      await createTopic(t, writer.token, board, { title: 'A topic moved out of reach' }),
+    ];
+    for (const id of [gone.id, back.id, backThere.id, goneTopic.firstPostId, backTopic.firstPostId, movedTopic.firstPostId]) await remove(id);
+    await t.get(OutboxWorker).drain(); // the notices, then what became of the posts
+    for (const id of [back.id, backThere.id, backTopic.firstPostId]) await restore(id);
+    const hidden = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ userId: admin.id, level: 'ADMIN' }])).id);
+    for (const topicId of [movedTopic.id, elsewhere.id]) {
+      expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId, boardId: hidden } }, { token: admin.token }));
+    }
+    await t.get(OutboxWorker).drain();
+    await age(writer.id);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === writer.email);
+    const removed = 'Your post was removed by moderation';
+    expect(mail.text.split('\n').filter((line) => line.startsWith('• ')).sort()).toEqual(
+      [
+        // A reply: its topic, which its author reads; the very post once it is back.
+        `• ${removed} — “Topic of removed replies” https://community.example/t/${host.id}`,
+        `• ${removed} — “Topic of removed replies” https://community.example/t/${host.id}#post-3`,
+        // A topic: named while removed (its author cannot open it), linked once it is back.
+        `• ${removed} — “A topic still removed”`,
+        `• ${removed} — “A topic restored” https://community.example/t/${backTopic.id}`,
+      ].sort(),
+    );
+    // Neither the topic moved while removed nor the restored reply's topic taken out of reach: no title, no link.
+    for (const secret of [movedTopic.id, 'moved out of reach', elsewhere.id, 'taken out of reach']) expect(mail.text).not.toContain(secret);
+  });
+
+  it('judges where to link removals for every recipient of a run together: more of them cost no more statements', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const digest = t.get(EmailDigest);
+    const costFor = async (n: number) => {
+      const writers = await Promise.all(Array.from({ length: n }, () => makeUser(t)));
+      const posts = [];
+      for (const w of writers) {
+        const topic = await createTopic(t, admin.token, board, { title: `Removals ${n}` });
+        posts.push((await reply(t, w.token, topic.id, 'removed, then restored')).id, (await createTopic(t, w.token, board, { title: `Removed ${n}` })).firstPostId);
+      }
+      for (const postId of posts) {
+        expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId, action: 'DELETE', reason: 'Off-topic' } }, { token: admin.token }));
+      }
+      await t.get(OutboxWorker).drain();
+      for (const [i, id] of posts.entries()) if (i % 2 === 0) expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id }, { token: admin.token }));
+      for (const w of writers) await age(w.id);
+      let sent: Array<{ to: string; text: string }> = [];
+      const cost = await t.countStatements(async () => (sent = await digest.sendDue()));
+      expect(sent.filter((m) => writers.some((w) => w.email === m.to) && m.text.includes('#post-2'))).toHaveLength(n);
+      return cost.count;
+    };
+    await costFor(1); // whatever else was due goes, and the unsubscribe key is loaded
+    expect(await costFor(5)).toBe(await costFor(2));
+  });
+
   it('takes what nobody will e-mail out of the due set, instead of reading it again every run', async () => {
     const [placeholder, optedOut, member] = [await makeUser(t), await makeUser(t), await makeUser(t)];
     await t.sql(`UPDATE users SET is_placeholder = true WHERE id = $1`, [placeholder.id]);

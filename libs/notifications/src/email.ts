@@ -13,7 +13,8 @@ import { rowsOf } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
-import { asSeenSql, fromIgnoredSql, NotificationVisibility, removesTopic } from './notifications';
+import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notifications';
+import { Viewer } from '../../core/src/graphql/viewer';
 import { escapeHtml } from '../../content/src/renderer';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_EDITED', 'POST_MOVED', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
@@ -182,7 +183,7 @@ export class EmailDigest {
    * nobody waits behind others who are tried run after run.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
-    type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
+    type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; source: string; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
     // What nobody will e-mail (placeholder accounts, no address, one not confirmed yet or on the
     // bounce list, that kind turned off, news from someone the user has since ignored) leaves the
     // due set at once (`emailed_at` means handled), or every run would read it again. Unignoring,
@@ -226,7 +227,7 @@ export class EmailDigest {
          UPDATE notifications n SET emailed_at = now()
            FROM due
           WHERE n.id = due.id
-         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, due.data, due.email, due.title, due.actor, due.number, due.created_at`,
+         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.source, due.data, due.email, due.title, due.actor, due.number, due.created_at`,
         [this.config.EMAIL_DELAY_MINUTES, users],
       ),
     ).sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
@@ -244,6 +245,7 @@ export class EmailDigest {
     // a post that notified many is read once.
     const visible = await this.visibility.check(rows.map((n) => ({ viewer: viewers.get(n.user_id) ?? null, postId: n.post_id, topicId: n.topic_id, kind: n.kind, data: n.data })));
     const readable = new Set(rows.filter((n, i) => visible[i] && !emailedAlready.has(n.id)).map((n) => n.id));
+    const removals = await this.removalLinks(rows.filter((n) => n.kind === 'POST_REMOVED' && readable.has(n.id)), viewers);
     const sent: SentEmail[] = [];
     // Users stamped by the claim who were sent nothing (nothing left they may read): the stamp
     // goes, so it holds back no later e-mail. One whose message was refused keeps it: the retry
@@ -259,8 +261,10 @@ export class EmailDigest {
         const anchor = n.number && n.number > 1 ? `#post-${n.number}` : '';
         // A group's notices name the group (its name is one line, as titles are).
         const group = typeof n.data?.groupName === 'string' ? ` — “${oneLineTitle(n.data.groupName)}”` : '';
-        // A removed topic is named (as it is titled now), not linked: its author, whom it is for, cannot open it.
-        const link = removesTopic(n.kind, n.data) ? '' : ` ${this.config.publicUrl}/t/${n.topic_id}${anchor}`;
+        // A removal is linked only where its author may read now (`removalLinks`): a removed topic
+        // is named (as it is titled now), not linked, while its author cannot open it.
+        const path = n.kind === 'POST_REMOVED' ? removals.get(n.id) : `/t/${n.topic_id}${anchor}`;
+        const link = path ? ` ${this.config.publicUrl}${path}` : '';
         const where = n.title ? ` — “${oneLineTitle(n.title)}”${link}` : group;
         let what = LABELS[n.kind] ?? n.kind;
         if (ACTOR_KINDS.has(n.kind)) {
@@ -332,6 +336,55 @@ export class EmailDigest {
     }
     if (unsent.length) await this.ds.query(`UPDATE users SET digest_sent_at = NULL WHERE id = ANY($1::uuid[])`, [unsent]);
     return sent;
+  }
+
+  /**
+   * Where the e-mail links each POST_REMOVED notice (ones `NotificationVisibility` let through,
+   * so named by their topic's title as it is now), judged as Discourse links such news: to
+   * whatever the recipient may read when the e-mail goes out, and to nothing else. The removed
+   * post itself (`removed:<post id>:…`, its source), where it is in the notice's topic, when they
+   * read it in full (restored since, or staff); else the topic, when they read it as a topic (a
+   * reply's topic; a removed topic once it is restored, never while it is deleted, which only
+   * names it); else no link. The same `check` every notice passes, with the post, and with the
+   * topic judged as itself rather than as a removed one (`removesTopic`): one read of the posts,
+   * and each post and topic read once for the run.
+   */
+  private async removalLinks(
+    items: ReadonlyArray<{ id: string; user_id: string; topic_id: string | null; source: string }>,
+    viewers: Map<string, Viewer>,
+  ): Promise<Map<string, string>> {
+    const links = new Map<string, string>();
+    const about = items.filter((n) => n.topic_id);
+    if (about.length === 0) return links;
+    const postIdOf = (n: { source: string }) => {
+      const id = /^removed:([^:]+):/.exec(n.source)?.[1];
+      return id && isUuid(id) ? id : null;
+    };
+    const ids = [...new Set(about.map(postIdOf).filter((id): id is string => id !== null))];
+    const rows: Array<{ id: string; topic_id: string; number: number }> = ids.length
+      ? await this.ds.query(`SELECT id, topic_id, number FROM posts WHERE id = ANY($1::uuid[])`, [ids])
+      : [];
+    const posts = new Map(rows.map((p) => [p.id, p]));
+    // Still in the topic the notice names (and titles): one moved since is not linked from it.
+    const postOf = (n: { topic_id: string | null; source: string }) => {
+      const post = posts.get(postIdOf(n) ?? '');
+      return post && post.topic_id === n.topic_id ? post : null;
+    };
+    const seen = await this.visibility.check(
+      about.flatMap((n) => {
+        const viewer = viewers.get(n.user_id) ?? null;
+        return [
+          { viewer: postOf(n) ? viewer : null, postId: postOf(n)?.id ?? null, topicId: n.topic_id, kind: 'POST_REMOVED', data: null },
+          { viewer, postId: null, topicId: n.topic_id, kind: 'POST_REMOVED', data: null },
+        ];
+      }),
+    );
+    about.forEach((n, i) => {
+      const post = postOf(n);
+      if (post && seen[2 * i]) links.set(n.id, `/t/${post.topic_id}${post.number > 1 ? `#post-${post.number}` : ''}`);
+      else if (seen[2 * i + 1]) links.set(n.id, `/t/${n.topic_id}`);
+    });
+    return links;
   }
 
   /**
