@@ -4,6 +4,7 @@ import { LEVEL_RANK } from '../../libs/access/src/access-level';
 import { EventBus } from '../../libs/core/src/events';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
+import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';
@@ -265,6 +266,36 @@ describe('polls', () => {
       // Reopened, it drops the time that passed.
       expect(expectOk(await t.gql(REOPEN, { id: poll.id }, { token: author.token })).reopenPoll).toMatchObject({ closed: false, closesAt: null });
       expect(counts(expectOk(await vote(member, poll.id, [options[2]])).votePoll)).toEqual([0, 0, 1]);
+    });
+
+    it('refuses votes, changes and withdrawals in a closed topic (FORBIDDEN) but for its moderators, closed by hand or by its timer, while its polls are still managed', async () => {
+      const TIMER = `mutation($i: SetTopicTimerInput!) { setTopicTimer(input: $i) { id } }`;
+      const CLOSED = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { closed } }`;
+      const a = await pollIn({ kind: 'MULTIPLE' });
+      const voter = await makeUser(t);
+      expectOk(await vote(voter, a.poll.id, [a.options[0]]));
+      expect(expectOk(await t.gql(CLOSED, { input: { topicId: a.topic.id, closed: true } }, { token: moderator.token })).setTopicStatus).toEqual({ closed: true });
+      const before = await rows();
+      for (const res of [await vote(member, a.poll.id, [a.options[1]]), await vote(voter, a.poll.id, [a.options[1]]), await t.gql(UNVOTE, { id: a.poll.id }, { token: voter.token })]) {
+        expect(expectError(res, 'FORBIDDEN').message).toBe('This topic is closed: its polls take no votes');
+      }
+      expect(await rows()).toEqual(before);
+      expect(await seen(voter, a.postId)).toMatchObject({ closed: false, voterCount: 1, myChoice: [a.options[0]] });
+      // Its moderators still vote there, as they still reply there.
+      expect(expectOk(await vote(moderator, a.poll.id, [a.options[1]])).votePoll.voterCount).toBe(2);
+      // Its author still closes and reopens the poll (the topic still takes edits: Discourse's toggle_status refuses only an archived topic).
+      expect(expectOk(await t.gql(CLOSE, { id: a.poll.id }, { token: author.token })).closePoll.closed).toBe(true);
+      expect(expectOk(await t.gql(REOPEN, { id: a.poll.id }, { token: author.token })).reopenPoll.closed).toBe(false);
+      // Opened again: votes are taken again.
+      expectOk(await t.gql(CLOSED, { input: { topicId: a.topic.id, closed: false } }, { token: moderator.token }));
+      expect(expectOk(await vote(member, a.poll.id, [a.options[2]])).votePoll.voterCount).toBe(3);
+
+      // Closed by its timer, as a moderator's CLOSE timer fires.
+      const b = await pollIn();
+      expectOk(await t.gql(TIMER, { i: { topicId: b.topic.id, kind: 'CLOSE', afterHours: 1 } }, { token: moderator.token }));
+      expect(await t.get(TopicTimersService).fireDue(new Date(Date.now() + 2 * 3_600_000))).toMatchObject({ fired: 1 });
+      expect(expectError(await vote(member, b.poll.id, [b.options[0]]), 'FORBIDDEN').message).toMatch(/closed/);
+      expect(await seen(member, b.postId)).toMatchObject({ voterCount: 0 });
     });
 
     it('lets only members who may participate vote: not signed-out visitors, silenced or read-only members', async () => {
@@ -668,24 +699,50 @@ describe('polls', () => {
       expect(await seen(member, a.postId)).toMatchObject({ closed: false, voterCount: 0 });
     });
 
-    it('holds a topic’s locking back until the votes that found it open are counted', async () => {
+    it('queues votes and withdrawals behind the topic being closed, and refuses them once it is; its author’s management queued with them goes on', async () => {
+      const CLOSING = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { closed } }`;
+      const a = await pollIn();
+      const [early, late] = [await makeUser(t), await makeUser(t)];
+      expectOk(await vote(early, a.poll.id, [a.options[0]]));
+      const before = await rows();
+      // setTopicStatus holds the topic's row while the log's table is held here; the votes queue behind it.
+      const [closed, managed, ...refused] = await holding(`LOCK TABLE moderation_log IN SHARE MODE`, [], async (h) => {
+        const closing = t.gql(CLOSING, { input: { topicId: a.topic.id, closed: true } }, { token: moderator.token });
+        await h.waiting(1);
+        // As many as the app's pool (five connections, one of them the holder's) lets wait at once.
+        const pending = [t.gql(CLOSE, { id: a.poll.id }, { token: author.token }), vote(late, a.poll.id, [a.options[1]]), t.gql(UNVOTE, { id: a.poll.id }, { token: early.token })];
+        await h.waiting(4);
+        await h.release();
+        return Promise.all([closing, ...pending]);
+      });
+      expect(expectOk(closed).setTopicStatus).toEqual({ closed: true });
+      expect(expectOk(managed).closePoll).toMatchObject({ closed: true, voterCount: 1 });
+      for (const res of refused) expect(expectError(res, 'FORBIDDEN').message).toMatch(/topic is closed/);
+      const { outbox: _events, ...held } = await rows();
+      const { outbox: _before, ...heldBefore } = before;
+      expect(held).toEqual(heldBefore);
+      expect(await seen(early, a.postId)).toMatchObject({ closed: true, voterCount: 1, myChoice: [a.options[0]] });
+      await expectConsistent(a.poll.id);
+    });
+
+    it.each(['locked', 'closed'])('holds a topic’s status change (%s) back until the votes that found it open are counted', async (status) => {
       const a = await pollIn();
       const voter = await makeUser(t);
-      const [voted, locked] = await holding(POLL_LOCK, [a.poll.id], async (h) => {
-        // The vote holds the topic, its post and waits for the poll; the lock waits for the vote.
+      const [voted, changed] = await holding(POLL_LOCK, [a.poll.id], async (h) => {
+        // The vote holds the topic, its post and waits for the poll; the status change waits for the vote.
         const voting = vote(voter, a.poll.id, [a.options[0]]);
         await h.waiting(1);
-        const locking = t.gql(STATUS, { input: { topicId: a.topic.id, locked: true } }, { token: moderator.token });
+        const changing = t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { ${status} } }`, { input: { topicId: a.topic.id, [status]: true } }, { token: moderator.token });
         await h.waiting(2);
         await h.release();
-        return Promise.all([voting, locking]);
+        return Promise.all([voting, changing]);
       });
       expect(expectOk(voted).votePoll).toMatchObject({ myChoice: [a.options[0]], voterCount: 1 });
-      expect(expectOk(locked).setTopicStatus).toEqual({ locked: true });
-      // Both are kept, in that order: the vote's event before the lock's.
+      expect(expectOk(changed).setTopicStatus).toEqual({ [status]: true });
+      // Both are kept, in that order: the vote's event before the status change's.
       const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = ANY($1::uuid[]) AND type IN ('poll.voted', 'topic.updated') ORDER BY id`, [[a.poll.id, a.topic.id]]);
       expect(events.map((e: any) => e.type)).toEqual(['poll.voted', 'topic.updated']);
-      expectError(await vote(member, a.poll.id, [a.options[1]]), 'FORBIDDEN');
+      expect(expectError(await vote(member, a.poll.id, [a.options[1]]), 'FORBIDDEN').message).toMatch(status);
       await expectConsistent(a.poll.id);
     });
   });

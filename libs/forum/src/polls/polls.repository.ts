@@ -207,7 +207,7 @@ export class PollsRepository {
 
   /**
    * A vote's one read of the poll: its shape, options and state, with its post's and topic's,
-   * under the topic's lock (`TOPIC_LOCK`: a vote never lands in a topic locked meanwhile), the
+   * under the topic's lock (`TOPIC_LOCK`: a vote never lands in a topic locked or closed meanwhile), the
    * post's share lock (a vote never lands on a post hidden meanwhile) and the poll's row lock
    * (votes on one poll are counted one after another), taken in that order. The poll's, the
    * post's and the topic's `locked` and `closed` are as they are now; the options are as the

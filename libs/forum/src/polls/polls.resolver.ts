@@ -37,13 +37,13 @@ export class PollsResolver {
   @Mutation(() => PollModel, {
     description:
       'Votes in an open poll, replacing the viewer’s earlier choice: members who may participate in the space, on a visible post they read. ' +
-      'A poll they may not read is NOT_FOUND; a silenced or read-only member is FORBIDDEN.',
+      'A poll they may not read is NOT_FOUND; a silenced or read-only member is FORBIDDEN, and so is a vote in a locked or closed topic but for the space’s moderators.',
   })
   votePoll(@Args('input') input: VotePollInput, @Context() ctx: GqlContext): Promise<PollModel> {
     return this.service.vote(ctx.viewer, input);
   }
 
-  @Mutation(() => PollModel, { description: 'Withdraws the viewer’s vote from an open poll (nothing changes when they had none).' })
+  @Mutation(() => PollModel, { description: 'Withdraws the viewer’s vote from an open poll (nothing changes when they had none), where votePoll would take one: not in a locked or closed topic but for the space’s moderators (FORBIDDEN).' })
   unvotePoll(@Args('pollId', { type: () => ID }) pollId: string, @Context() ctx: GqlContext): Promise<PollModel> {
     return this.service.vote(ctx.viewer, { pollId, optionIds: [] }, true);
   }

@@ -193,7 +193,7 @@ export class PollsService {
       // The voter as they stand now the locks are held, not as the request's session found them.
       const voter = await this.sessions.viewerForUser(userId, {}, tx);
       if (!voter) throw AppError.unauthenticated();
-      const rank = await this.reachable(voter, row, 'Poll not found');
+      const rank = await this.reachable(voter, row, 'Poll not found', 'vote');
       if (row.post_state !== ContentState.VISIBLE || row.topic_state !== ContentState.VISIBLE) throw AppError.badField('pollId', 'this poll’s post takes no votes now');
       if (row.closed) throw AppError.badField('pollId', 'this poll is closed');
       const chosen = withdraw ? [] : this.checkChoice(row, input.optionIds);
@@ -257,15 +257,21 @@ export class PollsService {
    * What voting on a poll and managing one both ask of its place, by the viewer's rank on its
    * space: they read its post and topic in full, as Post.poll shows it (NOT_FOUND `missing`
    * otherwise: a post seen only as a placeholder has no poll for them), they participate there
-   * (not silenced), and its topic is neither locked nor closed unless they moderate. Their rank.
+   * (not silenced), and its topic takes what they do unless they moderate (`topicRefuses`,
+   * FORBIDDEN): a locked topic neither votes nor management, a closed one no votes (Discourse's
+   * "topic must be open to vote") but still its polls' management, as it still takes edits of
+   * its posts (Discourse leaves closing and reopening a poll, and editing the post that holds
+   * it, open in a closed topic). Both read `locked` and `closed` under the topic's lock
+   * (`TOPIC_LOCK`), which waits for a status change under way (`TopicsService.writeStatus`),
+   * so a vote racing the topic's closing is either counted before it or refused. Their rank.
    */
-  private async reachable(viewer: Viewer, place: PlaceState, missing: string): Promise<number> {
+  private async reachable(viewer: Viewer, place: PlaceState, missing: string, what: 'vote' | 'edit'): Promise<number> {
     const rank = await this.access.rankOn(viewer, place.space_id);
     const reads = (state: ContentState, authorId: string, deletedFrom: ContentState | null) => this.access.contentView(viewer, rank, { state, authorId, deletedFrom }) === 'full';
     if (!reads(place.topic_state, place.topic_author_id, null) || !reads(place.post_state, place.author_id, place.post_deleted_from)) throw AppError.notFound(missing);
     await this.access.require(viewer, place.space_id, AccessLevel.PARTICIPATE);
-    const locked = topicRefuses({ locked: place.topic_locked, closed: place.topic_closed }, rank, 'edit');
-    if (locked) throw AppError.forbidden(locked);
+    const refusal = topicRefuses({ locked: place.topic_locked, closed: place.topic_closed }, rank, what);
+    if (refusal) throw AppError.forbidden(refusal);
     return rank;
   }
 
@@ -280,7 +286,7 @@ export class PollsService {
   private async judge<P extends PollPlaceRow>(viewer: Viewer, place: P | undefined, field: 'postId' | 'pollId'): Promise<{ place: P; rank: number }> {
     const missing = field === 'postId' ? 'Post not found' : 'Poll not found';
     if (!place) throw AppError.notFound(missing);
-    const rank = await this.reachable(viewer, place, missing);
+    const rank = await this.reachable(viewer, place, missing, 'edit');
     assertEditable(viewer, rank, { authorId: place.author_id, wiki: place.post_wiki, state: place.post_state, view: 'full', number: place.post_number }, { kind: place.topic_kind });
     if (rank < LEVEL_RANK.MODERATE && place.author_id !== viewer.id) throw AppError.forbidden('Only its author and moderators manage a post’s poll');
     return { place, rank };

@@ -62,13 +62,16 @@ interface PendingEditRow {
 const formatWait = (s: number) => (s < 120 ? `${s} seconds` : s < 7_200 ? `${Math.ceil(s / 60)} minutes` : `${Math.ceil(s / 3_600)} hours`);
 
 /**
- * Why a topic takes no reply (or edit) from someone of `rank` in its space who may otherwise
- * participate, or null: a locked topic takes neither, a closed one no replies; moderators pass.
+ * Why a topic takes no reply, edit or poll vote from someone of `rank` in its space who may
+ * otherwise participate, or null: a locked topic takes none of them; a closed one no replies and
+ * no votes in its posts' polls (Discourse's "topic must be open to vote"), though its posts are
+ * still edited (and their polls managed); moderators pass, as they reply in a closed topic.
  */
-export function topicRefuses(topic: Pick<TopicModel, 'locked' | 'closed'>, rank: number, what: 'reply' | 'edit'): string | null {
+export function topicRefuses(topic: Pick<TopicModel, 'locked' | 'closed'>, rank: number, what: 'reply' | 'edit' | 'vote'): string | null {
   if (rank >= LEVEL_RANK.MODERATE) return null;
-  if (topic.locked) return `This topic is locked: it takes no ${what === 'reply' ? 'replies' : 'edits'}`;
+  if (topic.locked) return `This topic is locked: it takes no ${what === 'reply' ? 'replies' : what === 'vote' ? 'votes' : 'edits'}`;
   if (topic.closed && what === 'reply') return 'This topic is closed: it takes no new replies';
+  if (topic.closed && what === 'vote') return 'This topic is closed: its polls take no votes';
   return null;
 }
 
