@@ -296,6 +296,32 @@ describe('topic timers: publishing to a board', () => {
     expect((await post(topic.firstPostId, manager)).revisions.map((r: any) => r.number)).toEqual([1, 2, 3, 4]);
   });
 
+  it('never shows readers who edited a post before its publication: the version it was published with is its author’s, though a moderator wrote it', async () => {
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    const POST = `query($id: ID!) { post(id: $id) { editedAt revisions { number reason editor { id } } } }`;
+    const edit = async (u: TestUser, postId: string, body: string, reason: string) => expectOk(await t.gql(EDIT, { input: { postId, body, reason } }, { token: u.token }));
+    const post = async (postId: string, u: TestUser) => expectOk(await t.gql(POST, { id: postId }, { token: u.token })).post;
+    const topic = await createTopic(t, staffer.token, staffBoard, { body: 'A draft by the staffer' });
+    const staffReply = await reply(t, staffer.token, topic.id, 'A reply by the staffer');
+    // The staff space's moderators put the last hand to both, privately: the versions published are theirs.
+    await edit(manager, topic.firstPostId, 'The announcement, as the manager worded it', 'house style');
+    await edit(staffMod, staffReply.id, 'A reply, as the moderator worded it', 'tone');
+    expectOk(await publish(topic.id, publicBoard));
+    expect(await fire(3)).toEqual({ fired: 1, dropped: 0, postponed: 0 });
+
+    // A reader of the public board: one version of each, by its author, unedited.
+    expect(await post(topic.firstPostId, member)).toEqual({ editedAt: null, revisions: [{ number: 1, reason: null, editor: { id: staffer.id } }] });
+    expect(await post(staffReply.id, member)).toEqual({ editedAt: null, revisions: [{ number: 1, reason: null, editor: { id: staffer.id } }] });
+    // Its author and the moderators keep the history as it happened, with its editors.
+    for (const u of [staffer, manager]) {
+      expect((await post(topic.firstPostId, u)).revisions).toEqual([{ number: 1, reason: null, editor: { id: staffer.id } }, { number: 2, reason: 'house style', editor: { id: manager.id } }]);
+      expect((await post(staffReply.id, u)).revisions.map((r: any) => r.editor.id)).toEqual([staffer.id, staffMod.id]);
+    }
+    // A moderator's edit once published is an edit to everyone, by whom it was.
+    await edit(manager, topic.firstPostId, 'The announcement, corrected', 'a typo');
+    expect((await post(topic.firstPostId, member)).revisions).toEqual([{ number: 1, reason: null, editor: { id: staffer.id } }, { number: 2, reason: 'a typo', editor: { id: manager.id } }]);
+  });
+
   it('publishes a topic held for review, announcing it only once it is approved, as a held new topic is', async () => {
     const news = await makeBoard(t, publicSpace);
     const watcher = await makeUser(t);

@@ -30,15 +30,18 @@ export class PostRevisionModel {
 /**
  * A post's history as readers who are neither its author nor a moderator see it: without the
  * versions it went through before its topic was published (`unpublished`), which they could not
- * read, so it starts with the text it was published with, as version 1, dated as the post is
- * and without the reason of the private edit that made it; the versions after it follow, numbered
- * on. A post with no such versions shows its whole history.
+ * read, so it starts with the text it was published with, as version 1, as the post's own first
+ * version reads: dated as the post is, by its author, without the reason of the private edit
+ * that made it. That edit's editor (a staff member's, a wiki editor's) is no more theirs to learn
+ * than the edit itself: the editor a first version names is always the post's author, so
+ * nothing tells them it was edited before they could read it. The versions after it follow,
+ * numbered on, each with its editor. A post with no such versions shows its whole history.
  */
-export function publishedHistory(revisions: PostRevisionModel[], postCreatedAt: Date): PostRevisionModel[] {
+export function publishedHistory(revisions: PostRevisionModel[], post: Pick<PostModel, 'createdAt' | 'authorId'>): PostRevisionModel[] {
   if (!revisions.some((r) => r.unpublished)) return revisions;
   return revisions
     .filter((r) => !r.unpublished)
-    .map((r, i) => Object.assign(new PostRevisionModel(), r, { number: i + 1 }, i === 0 ? { createdAt: postCreatedAt, reason: null } : {}));
+    .map((r, i) => Object.assign(new PostRevisionModel(), r, { number: i + 1 }, i === 0 ? { createdAt: post.createdAt, reason: null, editorId: post.authorId } : {}));
 }
 
 @ObjectType('PendingEdit', {

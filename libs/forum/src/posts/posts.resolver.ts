@@ -81,7 +81,7 @@ export class PostsResolver {
   @ResolveField(() => [PostRevisionModel], {
     description:
       'Every version of the post, oldest first; empty for a placeholder. A topic published to a board (a PUBLISH_TO_BOARD timer) shows readers other than ' +
-      'the post’s author and moderators its history from the version it was published with, as version 1 dated as the post is: what it went through before is not theirs to read.',
+      'the post’s author and moderators its history from the version it was published with, as version 1 dated as the post is, by its author: what it went through before, and who edited it then, is not theirs to read.',
   })
   async revisions(@Parent() p: PostModel, @Context() ctx: GqlContext): Promise<PostRevisionModel[]> {
     if (p.view !== 'full') return [];
@@ -90,7 +90,7 @@ export class PostsResolver {
     // before a publication, are for the author and moderators.
     const fullHistory = p.authorId === ctx.viewer.id || p.viewerRank >= LEVEL_RANK.MODERATE;
     if (fullHistory) return revisions;
-    return publishedHistory(revisions, p.createdAt).map((r) => Object.assign(new PostRevisionModel(), r, { bodySource: null, title: null, tags: null }));
+    return publishedHistory(revisions, p).map((r) => Object.assign(new PostRevisionModel(), r, { bodySource: null, title: null, tags: null }));
   }
 
   @ResolveField(() => PendingEditModel, {
