@@ -83,6 +83,11 @@ describe('topic timers: publishing to a board', () => {
     (await t.sql(`SELECT (SELECT count(*) FROM topic_timers)::int AS timers, (SELECT count(*) FROM moderation_log)::int AS log, (SELECT count(*) FROM outbox)::int AS outbox, (SELECT coalesce(sum(version), 0) FROM topics)::int AS versions`))[0];
   const logOf = (topicId: string) => t.sql(`SELECT action, actor_id, space_id, reason, before, after FROM moderation_log WHERE target_id = $1 ORDER BY id`, [topicId]);
   const word = () => `zq${randomBytes(5).toString('hex')}`;
+  /** Edits a post as `u`. */
+  const edit = async (u: TestUser, postId: string, body: string, reason: string) =>
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId, body, reason } }, { token: u.token }));
+  /** Reads these fields of a post, as `u` reads it. */
+  const postAs = (fields: string) => async (postId: string, u: TestUser) => expectOk(await t.gql(`query($id: ID!) { post(id: $id) { ${fields} } }`, { id: postId }, { token: u.token })).post;
   /** A member given MODERATE in a space (to be demoted later). */
   const moderatorOf = async (...spaceIds: string[]) => {
     const user = await makeUser(t);
@@ -261,10 +266,7 @@ describe('topic timers: publishing to a board', () => {
   });
 
   it('publishes a topic as it reads then: its posts’ edits before are no edits to readers, their versions before for their authors and moderators alone', async () => {
-    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
-    const POST = `query($id: ID!) { post(id: $id) { createdAt editedAt revisions { number reason createdAt bodySource editor { id } } } }`;
-    const edit = async (u: TestUser, postId: string, body: string, reason: string) => expectOk(await t.gql(EDIT, { input: { postId, body, reason } }, { token: u.token }));
-    const post = async (postId: string, u: TestUser) => expectOk(await t.gql(POST, { id: postId }, { token: u.token })).post;
+    const post = postAs(`createdAt editedAt revisions { number reason createdAt bodySource editor { id } }`);
     const topic = await createTopic(t, staffer.token, staffBoard, { body: 'First draft' });
     const staffReply = await reply(t, manager.token, topic.id, 'A note on the draft');
     await edit(staffer, topic.firstPostId, 'Second draft', 'checked with legal');
@@ -297,10 +299,7 @@ describe('topic timers: publishing to a board', () => {
   });
 
   it('never shows readers who edited a post before its publication: the version it was published with is its author’s, though a moderator wrote it', async () => {
-    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
-    const POST = `query($id: ID!) { post(id: $id) { editedAt revisions { number reason editor { id } } } }`;
-    const edit = async (u: TestUser, postId: string, body: string, reason: string) => expectOk(await t.gql(EDIT, { input: { postId, body, reason } }, { token: u.token }));
-    const post = async (postId: string, u: TestUser) => expectOk(await t.gql(POST, { id: postId }, { token: u.token })).post;
+    const post = postAs(`editedAt revisions { number reason editor { id } }`);
     const topic = await createTopic(t, staffer.token, staffBoard, { body: 'A draft by the staffer' });
     const staffReply = await reply(t, staffer.token, topic.id, 'A reply by the staffer');
     // The staff space's moderators put the last hand to both, privately: the versions published are theirs.
