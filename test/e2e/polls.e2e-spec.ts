@@ -9,6 +9,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';
 import { connectLive } from '../support/live-client';
+import { doneOrWaiting } from '../support/lock-waits';
 import { HeldLock, withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
@@ -389,7 +390,7 @@ describe('polls', () => {
         expect(begin).toBe(1);
         // In it, the one read under the locks decides; then the voter's choice and the writes.
         const inTx = statements.slice(begin + 1, commit);
-        expect(inTx[0]).toMatch(/FROM polls pl JOIN posts p .* FOR KEY SHARE OF t FOR SHARE OF p FOR NO KEY UPDATE OF pl$/s);
+        expect(inTx[0]).toMatch(/FROM polls pl JOIN posts p .* FOR KEY SHARE OF t FOR SHARE OF fp FOR SHARE OF p FOR NO KEY UPDATE OF pl$/s);
         // Then the voter's access as it stands under the locks (viewerForUser), read once.
         expect(inTx[1]).toMatch(/FROM users u .*WHERE u\.id = ANY/s);
         expect(reads(inTx)).toHaveLength(1);
@@ -723,6 +724,68 @@ describe('polls', () => {
       expect(held).toEqual(heldBefore);
       expect(await seen(early, a.postId)).toMatchObject({ closed: true, voterCount: 1, myChoice: [a.options[0]] });
       await expectConsistent(a.poll.id);
+    });
+
+    describe('a vote on a reply’s poll and the topic hidden through its first post at once', () => {
+      const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+      const hide = (postId: string) => t.gql(MODERATE, { input: { postId, action: 'HIDE', reason: 'off topic' } }, { token: moderator.token });
+      /** A topic by the author whose reply carries a poll. */
+      async function replyPoll() {
+        const topic = await createTopic(t, author.token, boardId);
+        const r = await reply(t, author.token, topic.id, 'a reply that asks the room');
+        const poll = expectOk(await create(author, r.id)).createPoll;
+        return { topic, postId: r.id, poll, options: poll.options.map((o: any) => o.id as string) };
+      }
+      /** The vote's and the topic's events on the outbox, in the order they committed. */
+      const eventsOf = async (a: { topic: { id: string }; poll: { id: string } }) =>
+        (await t.sql(`SELECT type FROM outbox WHERE aggregate_id = ANY($1::uuid[]) AND type IN ('poll.voted', 'topic.hidden') ORDER BY id`, [[a.poll.id, a.topic.id]])).map((e: any) => e.type);
+
+      it('holds the hiding back until a vote that found the topic visible, and waits for the poll, is counted: never counted in a topic hidden before it commits', async () => {
+        const a = await replyPoll();
+        const voter = await makeUser(t);
+        const [voted, hidden, hiding] = await holding(POLL_LOCK, [a.poll.id], async (h) => {
+          // The vote reads the topic visible, then waits for the poll.
+          const voting = vote(voter, a.poll.id, [a.options[0]]);
+          await h.waiting(1);
+          const hiding = hide(a.topic.firstPostId);
+          // The hiding waits for the vote (it went through at once, its topic hidden under the waiting vote, without the fix).
+          const was = await doneOrWaiting(t, hiding, 2);
+          await h.release();
+          return [await voting, await hiding, was];
+        });
+        expect(hiding).toBe('waiting');
+        expect(expectOk(voted).votePoll).toMatchObject({ myChoice: [a.options[0]], voterCount: 1 });
+        expect(expectOk(hidden).moderatePost).toEqual({ state: 'HIDDEN' });
+        expect(await eventsOf(a)).toEqual(['poll.voted', 'topic.hidden']);
+        // Hidden now: no more votes, the poll gone from the member's sight.
+        expectError(await vote(member, a.poll.id, [a.options[1]]), 'NOT_FOUND');
+        await expectConsistent(a.poll.id);
+      });
+
+      it('queues a vote behind a hiding under way, and judges it on the hidden topic: NOT_FOUND, nothing counted', async () => {
+        const a = await replyPoll();
+        const voter = await makeUser(t);
+        const before = await rows();
+        // The hiding has hidden the first post and the topic, and waits to log it.
+        const [hidden, voted, voting] = await holding(`LOCK TABLE moderation_log IN SHARE MODE`, [], async (h) => {
+          const hiding = hide(a.topic.firstPostId);
+          await h.waiting(1);
+          const voting = vote(voter, a.poll.id, [a.options[0]]);
+          // The vote waits for the hiding (it read the topic as its statement began, visible, and was counted at once, without the fix).
+          const was = await doneOrWaiting(t, voting, 2);
+          await h.release();
+          return [await hiding, await voting, was];
+        });
+        expect(voting).toBe('waiting');
+        expect(expectOk(hidden).moderatePost).toEqual({ state: 'HIDDEN' });
+        expectError(voted, 'NOT_FOUND');
+        const { outbox: _events, ...held } = await rows();
+        const { outbox: _before, ...heldBefore } = before;
+        expect(held).toEqual(heldBefore);
+        expect(await eventsOf(a)).toEqual(['topic.hidden']);
+        // The author still reads the poll of their hidden topic, untouched.
+        expect(await seen(author, a.postId)).toMatchObject({ voterCount: 0 });
+      });
     });
 
     it.each(['locked', 'closed'])('holds a topic’s status change (%s) back until the votes that found it open are counted', async (status) => {

@@ -85,9 +85,13 @@ const PLACE_COLUMNS = `p.id AS post_id, p.topic_id, p.space_id, p.author_id, p.s
 const MANAGED_POLL = `SELECT pl.id, pl.question, ${CLOSED} AS closed, pl.voter_count, ${PLACE_COLUMNS}
   FROM polls pl JOIN posts p ON p.id = pl.post_id JOIN topics t ON t.id = p.topic_id WHERE pl.id = $1`;
 
-/** A poll (`pl`) with its post (`p`) and topic (`t`), their states and authors, and `more` columns. */
-const withPlace = (more = '') => `SELECT ${POLL_COLUMNS}, p.topic_id, p.space_id, p.author_id, p.state AS post_state, t.state AS topic_state${more}
-  FROM polls pl JOIN posts p ON p.id = pl.post_id JOIN topics t ON t.id = p.topic_id`;
+/**
+ * A poll (`pl`) with its post (`p`) and topic (`t`), their states and authors, and `more` columns;
+ * `firstPost`: the topic's state read from its first post (`fp`, joined), which it mirrors.
+ */
+const withPlace = (more = '', firstPost = false) => `SELECT ${POLL_COLUMNS}, p.topic_id, p.space_id, p.author_id, p.state AS post_state,
+  ${firstPost ? 'fp' : 't'}.state AS topic_state${more}
+  FROM polls pl JOIN posts p ON p.id = pl.post_id JOIN topics t ON t.id = p.topic_id${firstPost ? ' JOIN posts fp ON fp.topic_id = t.id AND fp.number = 1' : ''}`;
 
 @Injectable()
 export class PollsRepository {
@@ -207,17 +211,29 @@ export class PollsRepository {
 
   /**
    * A vote's one read of the poll: its shape, options and state, with its post's and topic's,
-   * under the topic's lock (`TOPIC_LOCK`: a vote never lands in a topic locked or closed meanwhile), the
-   * post's share lock (a vote never lands on a post hidden meanwhile) and the poll's row lock
-   * (votes on one poll are counted one after another), taken in that order. The poll's, the
-   * post's and the topic's `locked` and `closed` are as they are now; the options are as the
-   * statement began, which a concurrent updatePoll may have replaced (changeChoice checks the
-   * options it adds again).
+   * under the topic's lock (`TOPIC_LOCK`: a vote never lands in a topic locked or closed
+   * meanwhile), the share lock of the topic's first post, then of the poll's post (a vote never
+   * lands on a post hidden meanwhile, nor in a topic hidden meanwhile through its first post) and
+   * the poll's row lock (votes on one poll are counted one after another), taken in that order.
+   *
+   * The topic's state is read from its first post (`withPlace`'s `firstPost`), not from the
+   * topic's row: moderating the first post (`PostsService.applyState`: hiding, deleting, holding
+   * it) writes the topic's `state` under the post's lock and with a non-key update, which the
+   * topic's KEY SHARE does not wait for, so the topic's row as this statement locked it could
+   * still be the one from before a hiding under way, or one that committed while the vote
+   * waited for the poll (the row is not read again unless a lock waited for its own change).
+   * The first post's share lock waits for such a moderation under way, and the post is then read
+   * as it committed; one begun after waits for this vote. A vote on a reply's poll is therefore
+   * counted before the topic is hidden, or judged on the hidden topic (NOT_FOUND to those who
+   * may not read it), never counted in a topic hidden before it commits. (A poll on the first
+   * post is the same row, locked once more.) The poll's, the posts' and the topic's `locked` and
+   * `closed` are as they are now; the options are as the statement began, which a concurrent
+   * updatePoll may have replaced (changeChoice checks the options it adds again).
    */
   async lockForVote(m: Queryable, pollId: string): Promise<PollVoteRow | undefined> {
     const [row] = await m.query(
-      `${withPlace(', p.deleted_from AS post_deleted_from, t.author_id AS topic_author_id, t.locked AS topic_locked, t.closed AS topic_closed')}
-        WHERE pl.id = $1 ${TOPIC_LOCK} OF t FOR SHARE OF p FOR NO KEY UPDATE OF pl`,
+      `${withPlace(', p.deleted_from AS post_deleted_from, t.author_id AS topic_author_id, t.locked AS topic_locked, t.closed AS topic_closed', true)}
+        WHERE pl.id = $1 ${TOPIC_LOCK} OF t FOR SHARE OF fp FOR SHARE OF p FOR NO KEY UPDATE OF pl`,
       [pollId],
     );
     return row;
