@@ -53,7 +53,7 @@ export class PollModel {
   options!: PollOptionModel[];
   @Field(() => Int, { nullable: true, description: 'How many members voted; null when the results are hidden from the viewer.' })
   voterCount!: number | null;
-  @Field({ description: 'Whether the poll takes no more votes (closed by its author or a moderator, or past closesAt).' }) closed!: boolean;
+  @Field({ description: 'Whether the poll takes no more votes (closed by its author or a moderator, or past closesAt). An open poll in a locked or closed topic (Topic.locked, Topic.closed) takes none either, but from the space’s moderators.' }) closed!: boolean;
   @Field(() => Date, { nullable: true, description: 'When the poll closes by itself, if it does.' }) closesAt!: Date | null;
   @Field(() => [ID], { description: 'The options the viewer chose (empty when they have not voted, or are signed out).' })
   myChoice!: string[];
