@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { GroupMentionIds1764997200000 } from '../../migrations/1764997200000-group-mention-ids';
 import { GROUP_MENTION_MAX_MEMBERS } from '../../libs/identity/src/groups/group.model';
 import { makeBoard, makeUser, makeSpace, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -37,8 +38,7 @@ describe('@group mentions', () => {
   const heard = async (u: TestUser) =>
     expectOk(await t.gql(LIST, {}, { token: u.token })).notifications.edges.map((e: any) => ({ kind: e.node.kind, group: JSON.parse(e.node.data).group, post: e.node.post?.id }));
   /** A group of `members` new users, mentionable as given, that its members see (MEMBERS, unless given). */
-  const group = async (mentionable: string | undefined, members: TestUser[], visibility = 'MEMBERS') => {
-    const slug = `team-${randomBytes(4).toString('hex')}`;
+  const group = async (mentionable: string | undefined, members: TestUser[], visibility = 'MEMBERS', slug = `team-${randomBytes(4).toString('hex')}`) => {
     const g = expectOk(await t.gql(CREATE_GROUP, { input: { slug, name: slug, mentionable, visibility } }, { token: admin.token })).createGroup;
     for (const m of members) expectOk(await t.gql(`mutation($input: GroupMemberInput!) { addGroupMember(input: $input) { id } }`, { input: { groupId: g.id, userId: m.id } }, { token: admin.token }));
     return g as { id: string; slug: string; mentionable: string };
@@ -97,6 +97,57 @@ describe('@group mentions', () => {
     const pushed = nextLiveEvent(s, 'notification');
     await t.sql(`SELECT pg_notify('parvis_notifications', json_build_object('userId', user_id, 'id', id)::text) FROM notifications WHERE user_id = $1`, [kept.id]);
     expect(await pushed).toMatchObject({ kind: 'GROUP_MENTION', postId: post.id, data: { group: null } });
+  });
+
+  it('names the group a mention was of by what it is now: renamed, by its new slug; its old slug taken by another group, not that one; gone, none', async () => {
+    const [member, leaver, writer] = await users(3);
+    const g = await group('EVERYONE', [member, leaver]);
+    const topic = await createTopic(t, author.token, board);
+    const post = await reply(t, writer.token, topic.id, `@${g.slug} could you look?`);
+    await drain();
+    const told = async (u: TestUser) => expectOk(await t.gql(LIST, {}, { token: u.token })).notifications.edges.map((e: any) => JSON.parse(e.node.data));
+    expect(await told(member)).toEqual([expect.objectContaining({ number: post.number, group: g.slug, groupId: g.id })]);
+    // Given a new slug (no mutation does it; a data fix may): still the group its member sees, as it is named now.
+    const renamed = `${g.slug}-renamed`;
+    await t.sql(`UPDATE groups SET slug = $2 WHERE id = $1`, [g.id, renamed]);
+    expect(await heard(member)).toEqual([{ kind: 'GROUP_MENTION', group: renamed, post: post.id }]);
+    // Its old slug now another group's, one `leaver` is in, while they were taken out of the group mentioned:
+    // the other group is not the one the post named, so they are told of none.
+    await group('EVERYONE', [leaver], 'MEMBERS', g.slug);
+    expectOk(await t.gql(`mutation($input: GroupMemberInput!) { removeGroupMember(input: $input) { id } }`, { input: { groupId: g.id, userId: leaver.id } }, { token: admin.token }));
+    expect(await told(leaver)).toEqual([expect.objectContaining({ number: post.number, group: null, groupId: null })]);
+    expect(await heard(member)).toEqual([{ kind: 'GROUP_MENTION', group: renamed, post: post.id }]);
+    // The group gone: none, for anyone.
+    await t.sql(`DELETE FROM groups WHERE id = $1`, [g.id]);
+    expect(await heard(member)).toEqual([{ kind: 'GROUP_MENTION', group: null, post: post.id }]);
+  });
+
+  it('gives notices stored with a slug the id of the group that has it, and none of them a slug (migration)', async () => {
+    const [member, writer] = await users(2);
+    const g = await group('EVERYONE', [member]);
+    const topic = await createTopic(t, author.token, board);
+    const post = await reply(t, writer.token, topic.id, 'mentions written before notices named groups by id');
+    const old = (slug: string, source: string) =>
+      t.sql(
+        `INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source)
+         VALUES (gen_random_uuid(), $1, 'GROUP_MENTION', $2, $3, $4, jsonb_build_object('number', $5::int, 'approved', false, 'group', $6::text), $7)`,
+        [member.id, topic.id, post.id, writer.id, post.number, slug, source],
+      );
+    await old(g.slug, 'group-mention-ids-resolved');
+    await old(`gone-${randomBytes(4).toString('hex')}`, 'group-mention-ids-gone');
+    const runner = t.ds.createQueryRunner();
+    try {
+      await new GroupMentionIds1764997200000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(await t.sql(`SELECT source, data FROM notifications WHERE user_id = $1 ORDER BY source DESC`, [member.id])).toEqual([
+      { source: 'group-mention-ids-resolved', data: { number: post.number, approved: false, groupId: g.id } },
+      { source: 'group-mention-ids-gone', data: { number: post.number, approved: false } },
+    ]);
+    // Renamed since: the notice follows the group, not the slug it was written with.
+    await t.sql(`UPDATE groups SET slug = $2 WHERE id = $1`, [g.id, `${g.slug}-renamed`]);
+    expect((await heard(member)).map((n: any) => n.group).sort()).toEqual([`${g.slug}-renamed`, null].sort());
   });
 
   it('tells nobody when the writer may not mention the group: NOBODY (the default), MEMBERS to outsiders, STAFF to members', async () => {

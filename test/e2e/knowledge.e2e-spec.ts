@@ -437,6 +437,8 @@ describe('knowledge base: revisions and review', () => {
     await drain();
     expect(await kinds(mentioned, id)).toEqual(['MENTION']);
     expect(await kinds(member, id)).toEqual(['GROUP_MENTION']);
+    const told = expectOk(await t.gql(NOTIFICATIONS, {}, { token: member.token })).notifications.edges.filter((e: any) => e.node.topic?.id === id);
+    expect(JSON.parse(told[0].node.data)).toEqual({ number: 1, article: true, group: slug, groupId: team });
     // A group only staff may mention, named by a member's draft: publishing by an admin (staff) does not make it the admin’s mention.
     await t.sql(`UPDATE groups SET mentionable = 'STAFF' WHERE id = $1`, [team]);
     const staffOnly = await draftArticle(t, author.token, board, { body: `Ask @${slug} about this one` });

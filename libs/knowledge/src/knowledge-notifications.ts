@@ -39,7 +39,7 @@ interface Facts {
   contributors: string[];
   credited: string[];
   mentioned: string[];
-  /** Members of the groups the article mentions, with the group's slug (see mentionedGroupMembersSql). */
+  /** Members of the groups the article mentions, with the group's id (see postGroupMentionsJsonSql). */
   group_mentioned: Array<[string, string]>;
   /** Watch levels on the article as notifications apply them (its own, else its board's and tags'). */
   watchers: Array<[string, string]>;
@@ -173,8 +173,8 @@ export class KnowledgeNotifications implements OutboxHandler {
         if (told(userId)) drafts.push({ ...base, userId, kind: 'MENTION', actorId: f.author_id, data: { number: 1, article: true }, source: `post:${f.post_id}` });
       }
       // After the named ones: someone both named and in a mentioned group hears it once, as a mention.
-      for (const [userId, group] of f.group_mentioned) {
-        if (told(userId)) drafts.push({ ...base, userId, kind: 'GROUP_MENTION', actorId: f.author_id, data: { number: 1, article: true, group }, source: `post:${f.post_id}` });
+      for (const [userId, groupId] of f.group_mentioned) {
+        if (told(userId)) drafts.push({ ...base, userId, kind: 'GROUP_MENTION', actorId: f.author_id, data: { number: 1, article: true, groupId }, source: `post:${f.post_id}` });
       }
     }
     return drafts;

@@ -264,8 +264,8 @@ export class NotificationsHandler implements OutboxHandler {
       if ((PRIORITY[kind] ?? 0) > (PRIORITY[reasons.get(userId) ?? ''] ?? 0)) reasons.set(userId, kind);
     };
     for (const u of post.mentioned as string[]) add(u, 'MENTION');
-    for (const [u, slug] of post.group_mentioned as Array<[string, string]>) {
-      if (!groupOf.has(u)) groupOf.set(u, slug);
+    for (const [u, groupId] of post.group_mentioned as Array<[string, string]>) {
+      if (!groupOf.has(u)) groupOf.set(u, groupId);
       add(u, 'GROUP_MENTION');
     }
     for (const u of post.quoted as string[]) add(u, 'QUOTED');
@@ -278,7 +278,7 @@ export class NotificationsHandler implements OutboxHandler {
     }
     const drafts: NotificationDraft[] = [];
     for (const [userId, kind] of reasons) {
-      const data = kind === 'GROUP_MENTION' ? { number: post.number, approved, group: groupOf.get(userId) } : { number: post.number, approved };
+      const data = kind === 'GROUP_MENTION' ? { number: post.number, approved, groupId: groupOf.get(userId) } : { number: post.number, approved };
       drafts.push({ userId, kind, topicId: post.topic_id, postId, actorId: post.author_id, data, source: `post:${postId}` });
     }
     return drafts;
@@ -304,11 +304,11 @@ export class NotificationsHandler implements OutboxHandler {
    * necessarily the author.
    */
   private async forEditMentions(postId: string, mentioned: string[], groupIds: string[], editorId: string | null): Promise<NotificationDraft[]> {
-    const rows: Array<{ user_id: string; slug: string | null; author_id: string; topic_id: string; number: number }> = await this.ds.query(
-      `SELECT DISTINCT ON (u.user_id) u.user_id, u.slug, p.author_id, p.topic_id, p.number
+    const rows: Array<{ user_id: string; group_id: string | null; author_id: string; topic_id: string; number: number }> = await this.ds.query(
+      `SELECT DISTINCT ON (u.user_id) u.user_id, u.group_id, p.author_id, p.topic_id, p.number
          FROM posts p,
-              (SELECT user_id, NULL::text AS slug FROM unnest($2::uuid[]) AS n(user_id)
-               UNION ALL SELECT user_id, slug FROM (${mentionedGroupMembersSql('$4::uuid[]')}) g) AS u
+              (SELECT user_id, NULL::uuid AS group_id, NULL::text AS slug FROM unnest($2::uuid[]) AS n(user_id)
+               UNION ALL SELECT user_id, group_id, slug FROM (${mentionedGroupMembersSql('$4::uuid[]')}) g) AS u
         WHERE p.id = $1 AND p.state = 'VISIBLE' AND u.user_id <> p.author_id AND u.user_id IS DISTINCT FROM $3::uuid
           AND NOT EXISTS (SELECT 1 FROM (${effectiveWatchesSql('p.topic_id')}) w WHERE w.user_id = u.user_id AND w.level = 'MUTED')
         ORDER BY u.user_id, u.slug NULLS FIRST`,
@@ -316,11 +316,11 @@ export class NotificationsHandler implements OutboxHandler {
     );
     return rows.map((r) => ({
       userId: r.user_id,
-      kind: r.slug === null ? 'MENTION' : 'GROUP_MENTION',
+      kind: r.group_id === null ? 'MENTION' : 'GROUP_MENTION',
       topicId: r.topic_id,
       postId,
       actorId: editorId ?? r.author_id,
-      data: r.slug === null ? { number: r.number, edited: true } : { number: r.number, edited: true, group: r.slug },
+      data: r.group_id === null ? { number: r.number, edited: true } : { number: r.number, edited: true, groupId: r.group_id },
       source: `post:${postId}`,
     }));
   }
