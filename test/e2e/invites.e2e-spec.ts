@@ -307,6 +307,49 @@ describe('invitations', () => {
       }
     });
 
+    it('lists an invitation as its link reads and redemption decides it: withdrawn once its maker may no longer do what it does, in the same statements for two or eight', async () => {
+      const LIST = `query($first: Int) { invites(first: $first) { edges { node { id state } } } }`;
+      const create = async (maker: TestUser, input: Record<string, unknown> = {}) => expectOk(await t.gql(CREATE, { input: { maxUses: 5, ...input } }, { token: maker.token })).createInvite;
+      const [demoted, suspended, banned] = await Promise.all([0, 1, 2].map(() => makeUser(t, { role: 'ADMIN' })));
+      const [deleted, silenced, lowered] = await Promise.all([0, 1, 2].map(() => makeUser(t, { trustLevel: 2 })));
+      const cases: Array<{ name: string; invite: { id: string; link: string }; state: string }> = [
+        { name: 'standing', invite: await create(admin), state: 'ACTIVE' },
+        { name: 'demoted, into groups', invite: await intoGroups(demoted), state: 'REVOKED' },
+        { name: 'demoted, into no group', invite: await create(demoted), state: 'ACTIVE' },
+        { name: 'suspended', invite: await create(suspended), state: 'REVOKED' },
+        { name: 'banned', invite: await create(banned), state: 'REVOKED' },
+        { name: 'deleted', invite: await create(deleted), state: 'REVOKED' },
+        { name: 'silenced', invite: await create(silenced), state: 'REVOKED' },
+        { name: 'below the trust level', invite: await create(lowered), state: 'REVOKED' },
+      ];
+      await setRole(demoted, 'MODERATOR');
+      await sanction(suspended, 'SUSPEND');
+      await sanction(banned, 'BAN');
+      await anonymise(deleted);
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', now() + interval '1 day')`, [silenced.id]);
+      await t.sql(`UPDATE users SET trust_level = 1 WHERE id = $1`, [lowered.id]);
+      const stateIn = async (token: string, id: string) =>
+        expectOk(await t.gql(LIST, { first: 50 }, { token })).invites.edges.find((e: { node: { id: string } }) => e.node.id === id)?.node.state;
+      for (const c of cases) {
+        const listed = await stateIn(admin.token, c.invite.id);
+        expect({ name: c.name, listed }).toEqual({ name: c.name, listed: c.state });
+        expect({ name: c.name, link: expectOk(await t.gql(INVITATION, { token: tokenOf(c.invite.link) })).invitation.state }).toEqual({ name: c.name, link: c.state });
+      }
+      // Makers still signed in list their own as the admins do.
+      expect(await stateIn(silenced.token, cases[6].invite.id)).toBe('REVOKED');
+      expect(await stateIn(demoted.token, cases[1].invite.id)).toBe('REVOKED');
+      expect(await stateIn(demoted.token, cases[2].invite.id)).toBe('ACTIVE');
+      // Eight invitations of seven makers, standing or not, cost what two do: the makers are read with the page.
+      const two = await t.countStatements(() => t.gql(LIST, { first: 2 }, { token: admin.token }));
+      const eight = await t.countStatements(() => t.gql(LIST, { first: 8 }, { token: admin.token }));
+      expect(eight.count).toBe(two.count);
+      // And redemption decides as the list said.
+      for (const c of cases) {
+        const redeemed = await signUp(tokenOf(c.invite.link));
+        expect({ name: c.name, refused: redeemed.errors?.[0].extensions.fields ?? null }).toEqual({ name: c.name, refused: c.state === 'ACTIVE' ? null : WITHDRAWN });
+      }
+    });
+
     it('lists to a maker no longer an admin, among their invitations, only the groups they still see', async () => {
       const maker = await makeUser(t, { role: 'ADMIN' });
       const [shown, hidden] = [await makeGroup(t), await makeGroup(t)]; // OWNERS: its owners and the admins see it

@@ -53,16 +53,23 @@ export interface InviteRow {
   revoked_at: Date | null;
   created_at: Date;
   group_ids: string[];
+  /** Whether its maker may still do what it does (`inviteStandsSql`, read with the row: `inviterStandsSql`). */
+  inviter_stands: boolean;
 }
 
 export const INVITE_COLUMNS = `i.id, i.created_by, i.email, i.max_uses, i.uses, i.expires_at, i.revoked_at, i.created_at,
   ARRAY(SELECT ig.group_id FROM invite_groups ig WHERE ig.invite_id = i.id ORDER BY ig.group_id) AS group_ids`;
 
-export function inviteState(r: Pick<InviteRow, 'revoked_at' | 'uses' | 'max_uses' | 'expires_at'>, now = Date.now()): InviteState {
+/**
+ * An invitation's state, as redeeming it would find it: withdrawn, too, once its maker may no
+ * longer do what it does (`inviter_stands`, `inviteStandsSql`), though nobody revoked it. Its
+ * maker and the admins list it so, its holder reads it so, and redemption refuses it so.
+ */
+export function inviteState(r: Pick<InviteRow, 'revoked_at' | 'uses' | 'max_uses' | 'expires_at' | 'inviter_stands'>, now = Date.now()): InviteState {
   if (r.revoked_at) return InviteState.REVOKED;
   if (r.uses >= r.max_uses) return InviteState.USED_UP;
   if (new Date(r.expires_at).getTime() <= now) return InviteState.EXPIRED;
-  return InviteState.ACTIVE;
+  return r.inviter_stands ? InviteState.ACTIVE : InviteState.REVOKED;
 }
 
 export function toInviteModel(r: InviteRow): InviteModel {

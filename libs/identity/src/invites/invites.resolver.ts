@@ -27,7 +27,9 @@ export class InvitesResolver {
     return this.service.create(ctx.viewer, input);
   }
 
-  @Query(() => InviteConnection, { description: 'Every invitation for admins, their own for other members; newest first.' })
+  @Query(() => InviteConnection, {
+    description: 'Every invitation for admins, their own for other members; newest first. Each in the state redeeming it would find: REVOKED too once its maker may no longer do what it does.',
+  })
   invites(@Args() args: PageArgs, @Context() ctx: GqlContext): Promise<Connection<InviteModel>> {
     return this.service.list(ctx.viewer, args);
   }

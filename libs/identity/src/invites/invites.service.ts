@@ -98,8 +98,8 @@ export class InvitesService {
     const row = await this.uow.run(async (tx) => {
       const [created] = await tx.query<InviteRow>(
         `INSERT INTO invites AS i (id, created_by, email, max_uses, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(days => $5))
-         RETURNING ${INVITE_COLUMNS}`,
-        [id, viewer.id, email, maxUses, input.expiresInDays ?? 7],
+         RETURNING ${INVITE_COLUMNS}, ${inviterStandsSql('i', '$6')}`,
+        [id, viewer.id, email, maxUses, input.expiresInDays ?? 7, this.makerMinTrustLevel],
       );
       if (groupIds.length) await tx.query(`INSERT INTO invite_groups (invite_id, group_id) SELECT $1, unnest($2::uuid[])`, [id, groupIds]);
       if (email) await tx.emit({ type: INVITE_CREATED, aggregateType: 'invite', aggregateId: id, payload: { inviteId: id } });
@@ -112,15 +112,20 @@ export class InvitesService {
     return toInviteModel(row);
   }
 
-  /** Every invitation for admins, their own for other members (even once they may no longer invite); newest first. */
+  /**
+   * Every invitation for admins, their own for other members (even once they may no longer
+   * invite); newest first. Each in the state redeeming it would find (`inviteState`): whether its
+   * maker still stands is read with the page, in its one statement.
+   */
   async list(viewer: Viewer, args: PageArgs): Promise<Connection<InviteModel>> {
     const mine = this.ownedBy(viewer);
     const size = pageSize(args.first);
     const after = decodeCursor(args.after, INVITES_CURSOR, 1);
     if (after && !isUuid(after[0])) throw AppError.badField('after', 'is not a valid cursor');
     const rows: InviteRow[] = await this.ds.query(
-      `SELECT ${INVITE_COLUMNS} FROM invites i WHERE ($1::uuid IS NULL OR i.id < $1::uuid) AND ($3::uuid IS NULL OR i.created_by = $3) ORDER BY i.id DESC LIMIT $2`,
-      [after?.[0] ?? null, size + 1, mine],
+      `SELECT ${INVITE_COLUMNS}, ${inviterStandsSql('i', '$4')}
+         FROM invites i WHERE ($1::uuid IS NULL OR i.id < $1::uuid) AND ($3::uuid IS NULL OR i.created_by = $3) ORDER BY i.id DESC LIMIT $2`,
+      [after?.[0] ?? null, size + 1, mine, this.makerMinTrustLevel],
     );
     const total = async () => (await this.ds.query(`SELECT count(*)::int AS n FROM invites WHERE $1::uuid IS NULL OR created_by = $1`, [mine]))[0].n;
     return toConnection(rows, size, INVITES_CURSOR, (r) => [r.id], toInviteModel, total);
@@ -131,12 +136,16 @@ export class InvitesService {
     const mine = this.ownedBy(viewer);
     if (!isUuid(id)) throw AppError.badField('id', 'must be an invitation id');
     const row = await this.uow.run(async (tx) => {
+      // Revoked, whatever its maker is now: `inviter_stands` is read only to fill the row.
       const [revoked] = await tx.query<InviteRow>(
-        `UPDATE invites i SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR created_by = $2) RETURNING ${INVITE_COLUMNS}`,
-        [id, mine],
+        `UPDATE invites i SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR created_by = $2) RETURNING ${INVITE_COLUMNS}, ${inviterStandsSql('i', '$3')}`,
+        [id, mine, this.makerMinTrustLevel],
       );
       if (revoked) await this.audit.append(tx, { actorId: viewer.id, action: 'invite.revoke', targetType: 'invite', targetId: id, spaceId: null });
-      return revoked ?? (await tx.query<InviteRow>(`SELECT ${INVITE_COLUMNS} FROM invites i WHERE id = $1 AND ($2::uuid IS NULL OR created_by = $2)`, [id, mine]))[0];
+      return (
+        revoked ??
+        (await tx.query<InviteRow>(`SELECT ${INVITE_COLUMNS}, ${inviterStandsSql('i', '$3')} FROM invites i WHERE id = $1 AND ($2::uuid IS NULL OR created_by = $2)`, [id, mine, this.makerMinTrustLevel]))[0]
+      );
     });
     if (!row) throw AppError.notFound('Invitation not found');
     return toInviteModel(row);
@@ -156,7 +165,7 @@ export class InvitesService {
               ARRAY(SELECT g.name FROM groups g WHERE g.id = ANY($2::uuid[]) AND ${namedToInviteesSql('g')} ORDER BY g.name) AS groups`,
       [row.created_by, row.group_ids],
     );
-    return Object.assign(new InvitationModel(), { state: stateOf(row), expiresAt: row.expires_at, email: row.email, groups: info.groups, invitedBy: info.invited_by });
+    return Object.assign(new InvitationModel(), { state: inviteState(row), expiresAt: row.expires_at, email: row.email, groups: info.groups, invitedBy: info.invited_by });
   }
 
   /**
@@ -229,7 +238,7 @@ export class InvitesService {
     const id = await this.tokens.unseal(INVITE_PURPOSE, token);
     if (!id || !isUuid(id)) return null;
     const [row] = await m.query(
-      `SELECT ${INVITE_COLUMNS}, COALESCE(maker.role = 'ADMIN', false) AS by_admin, ${inviteStandsSql('i', 'maker', '$2')} AS inviter_stands
+      `SELECT ${INVITE_COLUMNS}, ${inviterStandsSql('i', '$2')}, COALESCE(maker.role = 'ADMIN', false) AS by_admin
          FROM invites i LEFT JOIN users maker ON maker.id = i.created_by AND maker.deleted_at IS NULL
         WHERE i.id = $1${lock ? ' FOR UPDATE OF i' : ''}`,
       [id, this.makerMinTrustLevel],
@@ -240,7 +249,7 @@ export class InvitesService {
   /** Refuses what `email` may not redeem; whether the invitation proves that address (an admin's, for it). */
   private redeemable(row: TokenRow | null, email: string | null): boolean {
     if (!row) throw AppError.badField('inviteToken', 'is not a valid invitation');
-    const state = stateOf(row);
+    const state = inviteState(row);
     if (state !== InviteState.ACTIVE) throw refused(state);
     if (row.email === null) return false;
     if (!email || normalizeEmail(email).toLowerCase() !== row.email.toLowerCase()) throw AppError.badField('inviteToken', 'is for another e-mail address');
@@ -309,16 +318,20 @@ export function inviteStandsSql(i: string, maker: string, min: string): string {
   return `(${makerStandsSql(maker, min)} AND (${maker}.role = 'ADMIN' OR NOT EXISTS (SELECT 1 FROM invite_groups ig WHERE ig.invite_id = ${i}.id)))`;
 }
 
-/** An invitation as a token reads it: with what its maker is now, and whether they may still do what it does. */
-type TokenRow = InviteRow & { by_admin: boolean; inviter_stands: boolean };
+/**
+ * SQL, a column `inviter_stands`: whether invitation `i`'s maker may still do all it does
+ * (`inviteStandsSql`, their account gone: no), `min` as `makerStandsSql` takes it. Read with
+ * every invitation row (`InviteRow`), so each path that shows its state (the list, createInvite,
+ * revokeInvite, its link) shows what redeeming it would find, with no statement of its own.
+ */
+function inviterStandsSql(i: string, min: string): string {
+  return `COALESCE((SELECT ${inviteStandsSql(i, 'maker', min)} FROM users maker WHERE maker.id = ${i}.created_by AND maker.deleted_at IS NULL), false) AS inviter_stands`;
+}
+
+/** An invitation as a token reads it: with what its maker is now (an admin or not). */
+type TokenRow = InviteRow & { by_admin: boolean };
 
 /** Why an invitation in `state` cannot be redeemed, as its holder is told. */
 function refused(state: Exclude<InviteState, InviteState.ACTIVE>): AppError {
   return AppError.badField('inviteToken', `This invitation ${REFUSED[state]}`);
-}
-
-/** An invitation's state for whoever holds its link: withdrawn, too, once its maker may no longer do what it does (`inviteStandsSql`). */
-function stateOf(row: TokenRow): InviteState {
-  const state = inviteState(row);
-  return state === InviteState.ACTIVE && !row.inviter_stands ? InviteState.REVOKED : state;
 }
