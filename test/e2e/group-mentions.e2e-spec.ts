@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
-import { GroupMentionIds1764997200000 } from '../../migrations/1764997200000-group-mention-ids';
+import { GroupMentionsAndWithdrawnRequests1764997200000 } from '../../migrations/1764997200000-group-mentions-and-withdrawn-requests';
 import { GROUP_MENTION_MAX_MEMBERS } from '../../libs/identity/src/groups/group.model';
 import { makeBoard, makeUser, makeSpace, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -122,7 +122,7 @@ describe('@group mentions', () => {
     expect(await heard(member)).toEqual([{ kind: 'GROUP_MENTION', group: null, post: post.id }]);
   });
 
-  it('gives notices stored with a slug the id of the group that has it, and none of them a slug (migration)', async () => {
+  it('gives notices stored with a slug the id of the group that has it, and none of them a slug (migration, down and up)', async () => {
     const [member, writer] = await users(2);
     const g = await group('EVERYONE', [member]);
     const topic = await createTopic(t, author.token, board);
@@ -135,9 +135,12 @@ describe('@group mentions', () => {
       );
     await old(g.slug, 'group-mention-ids-resolved');
     await old(`gone-${randomBytes(4).toString('hex')}`, 'group-mention-ids-gone');
+    // Undone and done again: the notices stored by id already go back to a slug and return.
     const runner = t.ds.createQueryRunner();
     try {
-      await new GroupMentionIds1764997200000().up(runner);
+      const migration = new GroupMentionsAndWithdrawnRequests1764997200000();
+      await migration.down(runner);
+      await migration.up(runner);
     } finally {
       await runner.release();
     }

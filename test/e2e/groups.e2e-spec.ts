@@ -550,7 +550,7 @@ describe('groups: owners, visibility and self-service membership', () => {
     });
 
     it('a request to a group without owners tells the admins; a withdrawn one tells nobody', async () => {
-      const [asker, other] = await users(2);
+      const [asker, other, late] = await users(3);
       const g = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST' });
       expectOk(await request(asker, g.id));
       await drain();
@@ -561,10 +561,55 @@ describe('groups: owners, visibility and self-service membership', () => {
       expectOk(await t.gql(WITHDRAW, { id: g.id }, as(other)));
       await drain();
       expect((await heard(admin)).filter((n: any) => n.data.requester === other.handle)).toEqual([]);
+      // Withdrawn once the admins were told: its news goes (the request is kept, marked withdrawn).
+      expectOk(await request(late, g.id));
+      await drain();
+      expect((await heard(admin)).filter((n: any) => n.data.requester === late.handle).map((n: any) => n.kind)).toEqual(['GROUP_MEMBERSHIP_REQUEST']);
+      expectOk(await t.gql(WITHDRAW, { id: g.id }, as(late)));
+      expect((await heard(admin)).filter((n: any) => n.data.requester === late.handle)).toEqual([]);
       // The admin decides it.
       const requestId = (await pendingOf(g.id, asker))!;
       expectOk(await t.gql(DECIDE, { input: { requestId, accept: true } }, as(admin)));
       expect(await memberIds(g.id)).toEqual([asker.id]);
+    });
+
+    it('tells a manager deciding a request that no longer waits (withdrawn, or decided) CONFLICT before anything they may not do; anyone else NOT_FOUND, as a missing one', async () => {
+      const [owner, formerOwner, member, outsider, asker, decided] = await users(6);
+      const g = await makeG({ visibility: 'MEMBERS', joining: 'CLOSED', owners: [owner, formerOwner], members: [member] });
+      // Asked while the group took requests (written directly: a REQUEST group is seen by all signed in).
+      const ask = async (u: TestUser) => (await t.sql(`INSERT INTO group_requests (id, group_id, user_id, message) VALUES (gen_random_uuid(), $1, $2, 'let me in') RETURNING id`, [g.id, u.id]))[0].id as string;
+      const withdrawnId = await ask(asker);
+      const decidedId = await ask(decided);
+      expectOk(await t.gql(WITHDRAW, { id: g.id }, as(asker)));
+      expectOk(await t.gql(DECIDE, { input: { requestId: decidedId, accept: false } }, as(owner)));
+      expectOk(await t.gql(SET_OWNER, { input: { groupId: g.id, userId: formerOwner.id, owner: false } }, as(admin)));
+      // Accepting is what an owner may no longer do here (a group moderating a space: admins alone put people in), and the decided requester is banned since.
+      const space = await makeSpace(t, 'RESTRICTED');
+      expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, groupId: g.id, level: 'MODERATE' } }, as(admin)));
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason) VALUES (gen_random_uuid(), $1, 'BAN', 'test')`, [decided.id]);
+      const before = await t.sql(`SELECT id, decided_at, accepted, decided_by FROM group_requests WHERE group_id = $1 ORDER BY id`, [g.id]);
+      for (const [requestId, said] of [[withdrawnId, 'This request was withdrawn'], [decidedId, 'This request was decided already']]) {
+        for (const accept of [true, false]) {
+          for (const manager of [owner, admin]) {
+            expect(expectError(await t.gql(DECIDE, { input: { requestId, accept } }, as(manager)), 'CONFLICT').message).toBe(said);
+          }
+          // Who may not manage the group learns nothing of it: not its plain member, not an owner no more, not an outsider it is hidden from.
+          for (const who of [member, formerOwner, outsider]) {
+            const err = expectError(await t.gql(DECIDE, { input: { requestId, accept } }, as(who)), 'NOT_FOUND');
+            expect(err.message).toBe(expectError(await t.gql(DECIDE, { input: { requestId: MISSING, accept } }, as(who)), 'NOT_FOUND').message);
+          }
+        }
+      }
+      expect(await t.sql(`SELECT id, decided_at, accepted, decided_by FROM group_requests WHERE group_id = $1 ORDER BY id`, [g.id])).toEqual(before);
+      expect(await memberIds(g.id)).toEqual([owner.id, formerOwner.id, member.id].sort());
+      // Withdrawn, it no longer waits: the requester may ask again (of a group taking requests, moderating nothing), and that one is decided as any.
+      await t.sql(`DELETE FROM space_grants WHERE group_id = $1`, [g.id]);
+      await t.sql(`UPDATE groups SET visibility = 'SIGNED_IN', joining = 'REQUEST' WHERE id = $1`, [g.id]);
+      expectOk(await request(asker, g.id));
+      const again = (await pendingOf(g.id, asker))!;
+      expect(again).not.toBe(withdrawnId);
+      expectOk(await t.gql(DECIDE, { input: { requestId: again, accept: true } }, as(admin)));
+      expect(await memberIds(g.id)).toContain(asker.id);
     });
 
     it('takes a request’s news from whoever may no longer see it: an owner no more, a requester the group is hidden from, a deleted requester', async () => {

@@ -94,13 +94,15 @@ export class GroupsResolver {
     return this.requestService.request(ctx.viewer, input);
   }
 
-  @Mutation(() => GroupModel, { description: 'Withdraw your request to join a group while it waits (none waiting, nothing changes).' })
+  @Mutation(() => GroupModel, { description: 'Withdraw your request to join a group while it waits (none waiting, nothing changes); you may ask again. Its managers deciding it are told CONFLICT.' })
   withdrawGroupRequest(@Args('groupId', { type: () => ID }) groupId: string, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.requestService.withdraw(ctx.viewer, groupId);
   }
 
   @Mutation(() => GroupModel, {
-    description: 'The group’s owners and the admins: accept a waiting request (the requester joins) or decline it; the requester is told. CONFLICT once it was decided; NOT_FOUND to others.',
+    description:
+      'The group’s owners and the admins: accept a waiting request (the requester joins) or decline it; the requester is told. ' +
+      'CONFLICT once it was decided or withdrawn, before anything FORBIDDEN (an owner accepting into a group only admins fill, or a requester barred since); NOT_FOUND to others, as a missing request.',
   })
   decideGroupRequest(@Args('input') input: DecideGroupRequestInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.requestService.decide(ctx.viewer, input);

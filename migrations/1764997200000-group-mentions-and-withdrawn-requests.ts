@@ -1,6 +1,8 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
+ * Two things about groups that the client read wrongly because the database had forgotten them.
+ *
  * A GROUP_MENTION was stored with the group's slug (`data.group`), and whether its recipient
  * still saw the group was judged by finding the group of that slug: a group given a new slug
  * since read as hidden to its own members, and a group that took the old slug was judged (and
@@ -9,11 +11,20 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * of the group that has their slug now, which for nearly all of them is the group mentioned
  * (no mutation changes a slug or deletes a group: only a data fix could have moved one, and a
  * notice so moved cannot be told apart now); those whose slug no group has any more name none,
- * as a group gone does. No notice keeps a stored slug. Data only; down gives them back their
- * slug, as their group is named now.
+ * as a group gone does. No notice keeps a stored slug.
+ *
+ * A request to join a group that its requester withdrew was deleted, so a manager deciding it
+ * afterwards was told NOT_FOUND, as if it had never been, where it no longer waits (CONFLICT).
+ * A withdrawal now ends it as a decision does (`decided_at`, when it stopped waiting), marked
+ * `withdrawn`, with no decision and nobody who decided: every read of the waiting requests
+ * (`decided_at IS NULL`, the partial indexes) is unchanged. Requests withdrawn before this were
+ * deleted and stay unknown.
+ *
+ * Down gives the notices back their slug, as their group is named now, and forgets the
+ * withdrawn requests, as it did.
  */
-export class GroupMentionIds1764997200000 implements MigrationInterface {
-  name = 'GroupMentionIds1764997200000';
+export class GroupMentionsAndWithdrawnRequests1764997200000 implements MigrationInterface {
+  name = 'GroupMentionsAndWithdrawnRequests1764997200000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
@@ -22,9 +33,20 @@ export class GroupMentionIds1764997200000 implements MigrationInterface {
        WHERE n.kind = 'GROUP_MENTION' AND NOT n.data ? 'groupId' AND g.slug = n.data->>'group'
     `);
     await q.query(`UPDATE notifications SET data = data - 'group' WHERE kind = 'GROUP_MENTION' AND data ? 'group'`);
+    await q.query(`
+      ALTER TABLE group_requests
+        ADD COLUMN withdrawn boolean NOT NULL DEFAULT false,
+        DROP CONSTRAINT group_requests_check,
+        ADD CONSTRAINT group_requests_state CHECK (CASE WHEN withdrawn THEN decided_at IS NOT NULL AND accepted IS NULL AND decided_by IS NULL
+                                                   ELSE (decided_at IS NULL) = (accepted IS NULL) END)
+    `);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`
+      DELETE FROM group_requests WHERE withdrawn;
+      ALTER TABLE group_requests DROP CONSTRAINT group_requests_state, DROP COLUMN withdrawn, ADD CONSTRAINT group_requests_check CHECK ((decided_at IS NULL) = (accepted IS NULL))
+    `);
     // Compared as text: a groupId of another shape never reaches a uuid cast.
     await q.query(`
       UPDATE notifications n SET data = (n.data - 'groupId') || jsonb_build_object('group', g.slug)
