@@ -922,7 +922,11 @@ async function explain(ds: DataSource, readable: string[], query: string): Promi
     transaction: <T>(fn: (m: EntityManager) => Promise<T>) =>
       ds.transaction((m) => fn(recorder((sql, params) => m.query(sql, params)) as unknown as EntityManager)),
   } as unknown as DataSource;
-  await new PostgresSearchEngine(recording).search(requestFor(query, readable));
+  const engine = new PostgresSearchEngine(recording);
+  // The server's letter folding is read once per process (on first use), not for each query.
+  await engine.formatFingerprint();
+  captured.length = 0;
+  await engine.search(requestFor(query, readable));
   const out: Array<{ statementMs: number; plan: string[] }> = [];
   for (const { sql, params, settings } of captured) {
     // The tsquery compilation touches no table; the total's estimate is an EXPLAIN already.

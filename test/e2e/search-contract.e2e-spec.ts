@@ -2,7 +2,9 @@ import { MigrationInterface } from 'typeorm';
 import { newId } from '../../libs/core/src/ids';
 import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
 import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
-import { foldAsUnaccent } from '../../libs/search/src/query-parser';
+import { readUnaccentFolding } from '../../libs/search/src/postgres/unaccent-folding';
+import { foldLetters } from '../../libs/search/src/query-parser';
+import { SearchDocument } from '../../libs/search/src/search-engine';
 import { SearchTermsMarks1764817200000 } from '../../migrations/1764817200000-search-terms-marks';
 import { SearchTermsSegmented1764820800000 } from '../../migrations/1764820800000-search-terms-segmented';
 import { SearchTermsOptionalMarks1764828000000 } from '../../migrations/1764828000000-search-terms-optional-marks';
@@ -285,14 +287,15 @@ describe('postgres engine: the vocabulary holds visible words only (and the mode
     }));
 
   /**
-   * unaccent's rules come with the server: UNACCENT_READINGS was read off PostgreSQL 15's, and
-   * later releases read more letters (PostgreSQL 18, which the embedded server runs, folds ª, µ,
-   * superscripts and hundreds more; 18 reads ℌ as H where 15 read it as x, so it is left as
-   * written). On any release no letter is folded otherwise than the database folds it; on 15 every
-   * letter and digit is folded as it is, but ℌ and those it reads as an apostrophe or another sign,
-   * which stay as written.
+   * unaccent's rules come with the server, and differ between releases: PostgreSQL 16 and later
+   * read ª, µ, superscripts and hundreds more letters that 15 keeps, and 18 (the embedded
+   * server's) reads ℌ as H where 15 read x. The vocabulary folds letters with the rules it reads
+   * off the server (readUnaccentFolding): on every release, every letter and digit as its unaccent
+   * does, but those it reads as an apostrophe or another sign, which stay as written. The table
+   * Meilisearch's documents are folded with (UNACCENT_READINGS, foldLetters) was read off 15's
+   * rules: no release reads any of its letters otherwise.
    */
-  it('reads no letter or digit otherwise than the database’s unaccent does, and on PostgreSQL 15 every one as it does, but those it reads as a sign', () =>
+  it('reads every letter and digit as the database’s unaccent does, but those it reads as a sign; and Meilisearch’s table reads none otherwise', () =>
     withPostgresEngine(async (_engine, t) => {
       const letters: string[] = [];
       for (let c = 0; c <= 0x10ffff; c++) {
@@ -302,20 +305,21 @@ describe('postgres engine: the vocabulary holds visible words only (and the mode
       }
       // And accents no letter composes with, which unaccent drops after any letter (a Russian stress mark).
       const texts = [...letters, 'молоко\u0301', 'q\u0303', 'i\u0307zmir'];
-      const differ: Array<{ text: string; unaccented: string }> = await t.sql(
-        `SELECT x.text, unaccent(x.text) AS unaccented FROM unnest($1::text[], $2::text[]) AS x(text, folded) WHERE unaccent(x.text) <> x.folded`,
-        [texts, texts.map(foldAsUnaccent)],
-      );
+      const folding = await readUnaccentFolding(t.ds);
+      const differ = async (fold: (text: string) => string): Promise<Array<{ text: string; unaccented: string }>> =>
+        t.sql(`SELECT x.text, unaccent(x.text) AS unaccented FROM unnest($1::text[], $2::text[]) AS x(text, folded) WHERE unaccent(x.text) <> x.folded`, [
+          texts,
+          texts.map(fold),
+        ]);
       const byText = (a: { text: string }, b: { text: string }) => (a.text < b.text ? -1 : 1);
-      // Folded, but not as the database folds it: never.
-      expect(differ.filter((d) => foldAsUnaccent(d.text) !== d.text)).toEqual([]);
-      const [{ major }] = await t.sql(`SELECT current_setting('server_version_num')::int / 10000 AS major`);
-      if (major !== 15) return;
-      expect(differ.sort(byText)).toEqual(
-        [['ŉ', "'n"], ['ℌ', 'x'], ['ʹ', "'"], ['ʺ', '"'], ['ʻ', "'"], ['ʼ', "'"], ['ʽ', "'"], ['ˆ', '^'], ['ˈ', "'"], ['ˋ', '`'], ['ː', ':']]
-          .map(([text, unaccented]) => ({ text, unaccented }))
-          .sort(byText),
-      );
+      const asSigns = (await differ(folding.fold)).sort(byText);
+      // Folded otherwise than the database folds it: never. Left as written: only those it reads with a sign.
+      expect(asSigns.filter((d) => folding.fold(d.text) !== d.text || /^[\p{L}\p{Nd}\p{Nl}\p{M}]*$/u.test(d.unaccented))).toEqual([]);
+      // Those, on 15 as on 18 (ℌ, which 15 reads as x and 18 as H, is folded as each reads it).
+      const signs = [['ŉ', "'n"], ['ʹ', "'"], ['ʺ', '"'], ['ʻ', "'"], ['ʼ', "'"], ['ʽ', "'"], ['ˆ', '^'], ['ˈ', "'"], ['ˋ', '`'], ['ː', ':']];
+      expect(asSigns).toEqual(signs.map(([text, unaccented]) => ({ text, unaccented })).sort(byText));
+      // Meilisearch's table: none of its letters folded otherwise than the database folds it.
+      expect((await differ(foldLetters)).filter((d) => foldLetters(d.text) !== d.text)).toEqual([]);
     }));
 
   it('keeps ø, ł, đ, þ, ı and the other letters unaccent reads otherwise as it reads them, and the upgrade takes out the words kept as written', () =>
@@ -336,5 +340,38 @@ describe('postgres engine: the vocabulary holds visible words only (and the mode
       // The rebuild writes them again as unaccent reads them, though this process remembers writing them.
       await engine.upsert([{ ...written, version: 2 }]);
       expect(await terms()).toEqual(folded);
+    }));
+
+  /**
+   * What the index holds is read by the server's unaccent: on PostgreSQL 16 and later (18 is the
+   * embedded server's) that reads ª, µ and superscript letters too, and the vocabulary, which typo
+   * tolerance and completions draw on, must hold the words as it reads them. Were they kept as
+   * written, a typo of Kʷak̓ʷala would be widened to nothing (kʷakʷala is far from kwakwla), and
+   * kwakw, which Kwakwaka'wakw completes, would be completed without it.
+   */
+  it('gives words holding ª, µ or superscript letters typo tolerance and completions, as the server’s unaccent reads them', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const doc = (title: string, body: string) => searchDocument({ spaceId: space, title, body, language: 'simple' });
+      const kwakwala = doc('Kʷak̓ʷala lessons', 'Weekly, in the library.');
+      const kwakwakawakw = doc('Art of the Kwakwaka’wakw', 'Masks and poles.');
+      const ordem = doc('Ordem Nªcional', 'Os estatutos.');
+      const nacionalismo = doc('Nacionalismo', 'Um ensaio.');
+      const torrent = doc('µTorrent settings', 'Limits and queues.');
+      await engine.upsert([kwakwala, kwakwakawakw, ordem, nacionalismo, torrent]);
+      const found = async (query: string) => (await engine.search({ query, filters: { spaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id).sort();
+      const folding = await readUnaccentFolding(t.ds);
+      const finds: Array<[string, SearchDocument[]]> =
+        folding.word('kʷaª') === 'kwaa'
+          ? [
+              // With a typo (µ typed as the Greek letter unaccent reads it as), and while typed (another word starts the same way).
+              ['kwakwla ', [kwakwala, kwakwakawakw]], ['nacinal ', [ordem]], ['μtorent ', [torrent]],
+              ['kwakw', [kwakwala, kwakwakawakw]], ['naciona', [ordem, nacionalismo]], ['μtorr', [torrent]],
+            ]
+          : // PostgreSQL 15 reads none of them otherwise: they are words of their own, found as written.
+            [['kʷakʷla ', [kwakwala]], ['kʷakʷ', [kwakwala]], ['nªcinal ', [ordem]], ['nªciona', [ordem]], ['µtorent ', [torrent]], ['µtorr', [torrent]]];
+      const results: Array<[string, string[]]> = [];
+      for (const [query] of finds) results.push([query, await found(query)]);
+      expect(results).toEqual(finds.map(([query, expected]) => [query, expected.map((d) => d.id).sort()]));
     }));
 });

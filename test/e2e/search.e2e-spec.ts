@@ -419,6 +419,41 @@ describe('search', () => {
     expect((await search('nginx.conf', customer)).totalCount).toBe(1);
   });
 
+  it('rebuilds the vocabulary once when the server’s unaccent reads letters otherwise than the folding it was written with', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Ferry to København', body: 'Crossing the Øresund by train.' });
+    await drain();
+    const terms = async () =>
+      (await t.sql(`SELECT term FROM search_terms WHERE space_id = $1 AND term IN ('kobenhavn', 'københavn', 'oresund', 'øresund') ORDER BY term`, [publicSpace.id])).map(
+        (r) => r.term as string,
+      );
+    const recorded = () => t.sql(`SELECT format, fingerprint FROM search_index_formats WHERE engine = 'postgres'`);
+    const foundByTypo = async () => (await topicIds('kobenhvn', customer)).includes(topic.id);
+    expect([await terms(), await foundByTypo()]).toEqual([['kobenhavn', 'oresund'], true]);
+    // As written with a folding that kept ø (as this release keeps ª on PostgreSQL 15, and 18 reads it
+    // as a): recorded with none (a release that folded with a table of its own) or another fingerprint.
+    const writtenOtherwise = async (fingerprint: string | null) => {
+      await t.sql(`DELETE FROM search_terms WHERE space_id = $1 AND term IN ('kobenhavn', 'oresund')`, [publicSpace.id]);
+      await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('københavn', $1), ('øresund', $1) ON CONFLICT DO NOTHING`, [publicSpace.id]);
+      await t.sql(`UPDATE search_index_formats SET fingerprint = $1 WHERE engine = 'postgres'`, [fingerprint]);
+    };
+    await t.get(SearchAdmin).upgradeFormat();
+    await writtenOtherwise(null);
+    expect([await terms(), await foundByTypo()]).toEqual([['københavn', 'øresund'], false]);
+    // The job (as the worker runs it soon after start) takes the words out, rebuilds, and records the folding's fingerprint.
+    expect(await t.get(JobScheduler).runNow('search-index-format')).toBe(true);
+    expect([await terms(), await foundByTypo()]).toEqual([['kobenhavn', 'oresund'], true]);
+    const fingerprint = await t.get(SearchEngines).postgres.formatFingerprint();
+    expect(await recorded()).toEqual([{ format: POSTGRES_INDEX_FORMAT, fingerprint }]);
+    // Once: with the folding the same, nothing is rebuilt, nor taken out.
+    await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('københavn', $1)`, [publicSpace.id]);
+    expect(await t.get(SearchAdmin).upgradeFormat()).toBe(false);
+    expect(await terms()).toEqual(['kobenhavn', 'københavn', 'oresund']);
+    // Another fingerprint (the server upgraded since): once more.
+    await writtenOtherwise('another');
+    expect(await t.get(SearchAdmin).upgradeFormat()).toBe(true);
+    expect([await terms(), await recorded()]).toEqual([['kobenhavn', 'oresund'], [{ format: POSTGRES_INDEX_FORMAT, fingerprint }]]);
+  });
+
   it('rebuilds the external engine’s index once after an upgrade changed what its documents hold, as PostgreSQL’s', async () => {
     const engines = t.get(SearchEngines) as unknown as { external: SearchEngine | null };
     const written: string[] = [];

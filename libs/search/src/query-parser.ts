@@ -80,18 +80,17 @@ const LETTER_VARIANTS: Array<[number, number]> = [
 ];
 /**
  * Letters PostgreSQL's `unaccent` (in front of the index's stemmers) reads otherwise than as their
- * base letter (the letter without its marks, é as e): letters that stand for two (œ, æ, ß, ĳ, þ as
- * oe, ae, ss, ij, th; ǆ, ﬁ), letters with a stroke, bar, hook or tail, which no decomposition takes
- * off (ø, ł, đ, ħ, ŧ as o, l, d, h, t), others written like a plain one (ı, ŀ, ſ, ð, ŋ as i, l, s,
- * d, n), small capitals, the letters and digits of other fonts (ℂ, fullwidth Ａ and ０), Roman
- * numerals (Ⅻ as XII), and Cyrillic ё (as е; й stays й). Keyed by what they are read as. Read off
- * PostgreSQL 15's unaccent.rules, and checked against the database's own `unaccent` for every
- * letter and digit (test/e2e/search-contract.e2e-spec.ts), as are `KEPT_WHOLE` and the base
- * letters `foldAsUnaccent` reads. Letters it reads as something else than letters (ŉ as 'n, the
- * modifier letters ʼ and ʻ as ') are not here: the index's word keeps the apostrophe then, which
- * no word typed without them reaches, so they stay as written wherever words are looked up. Nor is
- * ℌ, which 15 reads as x and 18 (the embedded server's) as H. Later releases read more letters than
- * 15 (ª, µ, superscripts…): those stay as written in the vocabulary there, as before this table.
+ * base letter (the letter without its marks, é as e), which Meilisearch's tokenizer keeps: letters
+ * that stand for two (œ, æ, ß, ĳ, þ as oe, ae, ss, ij, th; ǆ, ﬁ), letters with a stroke, bar, hook
+ * or tail, which no decomposition takes off (ø, ł, đ, ħ, ŧ as o, l, d, h, t), others written like a
+ * plain one (ı, ŀ, ſ, ð, ŋ as i, l, s, d, n), small capitals, the letters and digits of other fonts
+ * (ℂ, fullwidth Ａ and ０), Roman numerals (Ⅻ as XII), and Cyrillic ё (as е; й stays й). Keyed by
+ * what they are read as. The Meilisearch engine folds its documents and queries with them
+ * (`foldLetters`), so that both engines find Straße as strasse and København as kobenhavn. Read off
+ * PostgreSQL 15's unaccent.rules, which later releases keep (they read more letters, and ℌ as H
+ * where 15 read x, so it is not here); test/e2e/search-contract.e2e-spec.ts checks each
+ * against the database's own `unaccent`. The PostgreSQL engine's vocabulary reads letters with
+ * the connected server's own rules instead (`UnaccentFolding`).
  */
 const UNACCENT_READINGS: Record<string, string> = {
   '0': '〇０', '1': '１', '2': '２', '3': '３', '4': '４', '5': '５', '6': '６', '7': '７', '8': '８', '9': '９',
@@ -126,43 +125,14 @@ const UNACCENT_READINGS: Record<string, string> = {
   Z: 'ƵȤᴢℤℨⱫⱿＺ', z: 'ƶȥɀʐʑᵶᶎⱬｚ',
   'Е': 'Ё', 'е': 'ё', // Cyrillic
 };
-/** Letters with marks that `unaccent` keeps as they are, where their base letter would be read otherwise (ǣ is not ae there, nor ǿ o). */
-const KEPT_WHOLE = 'ǢǣǮǯǼǽǾǿϓϔẛ';
-const READINGS = new Map<string, string>([
-  ...Object.entries(UNACCENT_READINGS).flatMap(([reading, letters]) => [...letters].map((letter): [string, string] => [letter, reading])),
-  ...[...KEPT_WHOLE].map((letter): [string, string] => [letter, letter]),
-]);
+const READINGS = new Map<string, string>(
+  Object.entries(UNACCENT_READINGS).flatMap(([reading, letters]) => [...letters].map((letter): [string, string] => [letter, reading])),
+);
 const READ_OTHERWISE = new RegExp(`[${[...READINGS.keys()].join('')}]`, 'gu');
-const COMBINING_MARK = /[\u0300-\u036f]/gu;
-/** What `foldAsUnaccent` may change: the letters above, Latin and Greek letters outside ASCII, combining accents (not the rest, a long Chinese body, say). */
-const UNACCENTABLE = new RegExp(`[[\\p{Script=Latin}\\p{Script=Greek}\\u0300-\\u036f${[...READINGS.keys()].join('')}]--[\\u0000-\\u007f]]`, 'gv');
-/** Scripts whose letters `unaccent` reads without their marks (ά as α, é as e), but for those in READINGS: not Cyrillic (й stays й) nor any other. */
-const UNMARKED_SCRIPTS = /[\p{Script=Latin}\p{Script=Greek}]/u;
 
 /** Text with each letter of `UNACCENT_READINGS` as `unaccent` reads it (ø as o, Ł as L, ß as ss), and the others as they are. */
 export function foldLetters(text: string): string {
   return text.replace(READ_OTHERWISE, (letter) => READINGS.get(letter)!);
-}
-
-/**
- * Text as the index's `unaccent` reads it (once composed, NFC): each letter of
- * `UNACCENT_READINGS` as it says, other Latin and Greek letters without their marks (é as e,
- * ά as α), and the combining accents no letter took up (U+0300 to U+036F, after any letter)
- * left out. The marks of other scripts stay, as they do there: a Devanagari vowel sign or a
- * Japanese voicing mark (が, not か) makes another word.
- */
-export function foldAsUnaccent(text: string): string {
-  return text.normalize('NFC').replace(UNACCENTABLE, (c) => {
-    const reading = READINGS.get(c);
-    if (reading !== undefined) return reading;
-    if (c >= '\u0300' && c <= '\u036f') return '';
-    return UNMARKED_SCRIPTS.test(c) ? c.normalize('NFD').replace(COMBINING_MARK, '') : c;
-  });
-}
-
-/** A word as `wordsOf` gives them, as `unaccent` reads it, lower case (ᴀ reads as A): the form vocabulary words are kept and looked up in. */
-export function unaccentedWord(word: string): string {
-  return lowerCase(foldAsUnaccent(word));
 }
 
 const hex = (c: number) => c.toString(16).padStart(c > 0xffff ? 8 : 4, '0');
@@ -265,7 +235,7 @@ export function parseQuery(input: string): ParsedQuery {
  * to ς (final sigma) where the index has σ. Its İ becomes i and a combining dot, kept in the
  * word (a mark), which the index's unaccent removes as it does from İ itself.
  */
-function lowerCase(text: string): string {
+export function lowerCase(text: string): string {
   return text.replace(/Σ/g, 'σ').toLowerCase();
 }
 

@@ -81,16 +81,20 @@ export class SearchAdmin {
 
   /**
    * Rebuilds an engine's index once after an upgrade changed what its documents hold (its
-   * `format` above the one recorded): in the background, one batch in flight, search answering
-   * throughout, as Discourse reindexes after a search change. A job runs it at start and hourly
-   * (see SearchModule); `search:reindex` records the format too. Returns whether it rebuilt.
+   * `format` above the one recorded, or its `formatFingerprint` another than the one recorded: a
+   * PostgreSQL server upgraded to a release whose `unaccent` reads more letters): in the
+   * background, one batch in flight, search answering throughout, as Discourse reindexes after a
+   * search change. A job runs it at start and hourly (see SearchModule); `search:reindex` records
+   * the format too. Returns whether it rebuilt.
    */
   async upgradeFormat(): Promise<boolean> {
-    const rows: Array<{ engine: string; format: number }> = await this.ds.query(`SELECT engine, format FROM search_index_formats`);
-    const recorded = new Map(rows.map((r) => [r.engine, r.format]));
+    const rows: Array<{ engine: string; format: number; fingerprint: string | null }> = await this.ds.query(`SELECT engine, format, fingerprint FROM search_index_formats`);
+    const recorded = new Map(rows.map((r) => [r.engine, r]));
     let rebuilt = false;
     for (const engine of this.engines.all()) {
-      if ((recorded.get(engine.name) ?? 0) >= engine.format) continue;
+      const was = recorded.get(engine.name);
+      const fingerprint = (await engine.formatFingerprint?.()) ?? null;
+      if (was && was.format >= engine.format && was.fingerprint === fingerprint) continue;
       // Nothing written yet (a new installation, an engine just configured): nothing in an older format either.
       if ((await engine.count()) === 0) {
         await this.recordFormat(engine);
@@ -102,11 +106,12 @@ export class SearchAdmin {
     return rebuilt;
   }
 
+  /** Records the format an engine's index now holds, with the fingerprint of what its server read it with. */
   private async recordFormat(engine: SearchEngine): Promise<void> {
     await this.ds.query(
-      `INSERT INTO search_index_formats (engine, format) VALUES ($1, $2)
-       ON CONFLICT (engine) DO UPDATE SET format = EXCLUDED.format, rebuilt_at = now()`,
-      [engine.name, engine.format],
+      `INSERT INTO search_index_formats (engine, format, fingerprint) VALUES ($1, $2, $3)
+       ON CONFLICT (engine) DO UPDATE SET format = EXCLUDED.format, fingerprint = EXCLUDED.fingerprint, rebuilt_at = now()`,
+      [engine.name, engine.format, (await engine.formatFingerprint?.()) ?? null],
     );
   }
 

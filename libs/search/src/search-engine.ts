@@ -119,6 +119,14 @@ export interface SearchEngine {
    * with an older one is rebuilt once (`SearchAdmin.upgradeFormat`, recorded in search_index_formats).
    */
   readonly format: number;
+  /**
+   * What else decides what `upsert` writes, read off the engine's server, as a short string: the
+   * PostgreSQL engine's letter folding, whose rules come with the server's `unaccent` and differ
+   * between its releases. An index recorded with another (in search_index_formats) is rebuilt once,
+   * as one of an older `format` is. Read anew on each call. Engines whose documents depend on
+   * nothing but `format` have none.
+   */
+  formatFingerprint?(): Promise<string>;
   /** Creates the index and applies its settings; safe to call on every start. */
   prepare(): Promise<void>;
   /** Inserts or replaces documents; a document older (lower version) than the stored one is ignored. */

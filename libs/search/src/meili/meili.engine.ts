@@ -52,9 +52,9 @@ type RetrievedHit = Pick<StoredDocument, (typeof RETRIEVED)[number] | 'body'>;
  * letters no decomposition makes plain, which unaccent reads otherwise: ß, ø, ł, ħ, ŧ, þ (its
  * normalizers for Đ, Ð and ı are optional features of charabia, which a build of Meilisearch may
  * leave out). Straße and Strasse, København and Kobenhavn would be two words, and no typo
- * apart. Titles and bodies given to it, and queries alike, have the letters of PostgreSQL's
- * table of them (`foldLetters`, the one its vocabulary reads them with) as unaccent reads them,
- * and snippets and titles show them as written again (`withLettersAsWritten`).
+ * apart. Titles and bodies given to it, and queries alike, have the letters of a table of them
+ * read off PostgreSQL's rules (`foldLetters`) as unaccent reads them, and snippets and titles
+ * show them as written again (`withLettersAsWritten`).
  */
 /** Where a snippet is cropped, Meilisearch's default marker, named so that the letters as written can be put back around it. */
 const CROP_MARKER = '…';

@@ -6,7 +6,6 @@ import {
   OPTIONAL_MARK_SQL,
   ParsedQuery,
   SEGMENTED_UNIT_SQL,
-  foldAsUnaccent,
   foldLetterVariants,
   foldOptionalForms,
   hasPositiveTerms,
@@ -14,10 +13,10 @@ import {
   isSegmented,
   parseQuery,
   separateSegmented,
-  unaccentedWord,
   wordsOf,
 } from '../query-parser';
 import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights, withLettersAsWritten } from '../search-engine';
+import { UnaccentFolding, readUnaccentFolding } from './unaccent-folding';
 
 const CONFIGS = { en: 'parvis_en', fr: 'parvis_fr', simple: 'parvis_simple' } as const;
 type Lang = keyof typeof CONFIGS;
@@ -82,6 +81,12 @@ const PREFIX_EXPANSIONS = 200;
 /** Vocabulary words remembered as already written, per process, and for how long (forgotten at once when another process prunes any). */
 const KNOWN_TERMS_MAX = 500_000;
 const KNOWN_TERMS_TTL_MS = 3600_000;
+/**
+ * How long an engine folds letters with the server's `unaccent` rules as it read them (see
+ * `PostgresSearchEngine.folding`): a server upgraded under running processes (from 15 to 18, say)
+ * has its new rules followed within the hour by each of them.
+ */
+const FOLDING_TTL_MS = 3600_000;
 
 /**
  * What `upsert` writes for a post, as a number: bumped whenever that changes (not for changes
@@ -102,22 +107,26 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * written with them are taken out by the migration search-terms-format-7), the words of tags and
  * numbers are vocabulary words too, and those of pending, hidden and deleted documents go to the
  * moderators' vocabulary (search_terms_moderated, see Vocabulary). 8: vocabulary words have every
- * letter as unaccent reads it (`foldAsUnaccent`): ø, ł, đ, þ, ı and the others of
- * `UNACCENT_READINGS`, Greek letters without their accents, ё as е (the words written otherwise
- * are taken out by the migration search-terms-format-8).
+ * letter as unaccent reads it: ø, ł, đ, þ, ı and the other letters of a table read off PostgreSQL
+ * 15's rules, Greek letters without their accents, ё as е (the words written otherwise are taken
+ * out by the migration search-terms-format-8). Since, the vocabulary folds letters with the
+ * connected server's own rules (`UnaccentFolding`), which differ between its releases: what it
+ * was written with is recorded beside this number (`formatFingerprint`), and another folding
+ * rebuilds it as a higher number does (`prepare` takes out the words folded otherwise first).
  */
 export const POSTGRES_INDEX_FORMAT = 8;
 
 /**
- * Lower-case words of 3–40 letters or digits, as the index's `unaccent` reads them
- * (`foldAsUnaccent`: é, ø, ł, þ, œ as e, o, l, th, oe), as the vocabulary keeps them (and
- * typed words are looked up, `unaccentedWord`). Numbers are words too: one being typed is
- * completed from them (a typed number is never taken for a typo, see nearWords). A letter of Chinese, Japanese or Thai (a word alone, see
- * `wordsOf`) is none: queries look for them in phrases, with no typo tolerance or completion.
+ * Lower-case words of 3–40 letters or digits, as the index's `unaccent` reads them (`folding`,
+ * the connected server's: é, ø, ł, þ, œ, ª as e, o, l, th, oe, a), as the vocabulary keeps them
+ * (and typed words are looked up, `UnaccentFolding.word`). Numbers are words too: one being typed
+ * is completed from them (a typed number is never taken for a typo, see nearWords). A letter of
+ * Chinese, Japanese or Thai (a word alone, see `wordsOf`) is none: queries look for them in
+ * phrases, with no typo tolerance or completion.
  */
-export function vocabularyWords(text: string): Set<string> {
+export function vocabularyWords(text: string, folding: UnaccentFolding): Set<string> {
   const words = new Set<string>();
-  for (const w of wordsOf(foldAsUnaccent(text))) {
+  for (const w of wordsOf(folding.fold(text))) {
     if (w.length >= 3 && w.length <= 40 && !isSegmented(w)) words.add(w);
   }
   return words;
@@ -149,8 +158,8 @@ export function compoundParts(text: string): string {
 }
 
 /** The vocabulary words of a document as it is indexed (title, tags, and the body up to what is kept). */
-function indexedWords(title: string, tags: string[], body: string): Set<string> {
-  return vocabularyWords(`${title} ${tags.join(' ')} ${indexedBody(body)}`);
+function indexedWords(title: string, tags: string[], body: string, folding: UnaccentFolding): Set<string> {
+  return vocabularyWords(`${title} ${tags.join(' ')} ${indexedBody(body)}`, folding);
 }
 /**
  * The share of documents one term's tsquery text matches, from lexeme frequencies: its
@@ -284,11 +293,57 @@ export class PostgresSearchEngine implements SearchEngine {
   /** The prune count (`search_terms_prunes`) `knownTerms` is good for: any other process's prune since voids it. */
   private knownPrunes: string | null = null;
   private lexemeStats: { at: number; freq: Map<string, number>; floor: number } | null = null;
+  /** The server's letter folding as last read (or being read), and when. */
+  private foldingRead: { at: number; folding: Promise<UnaccentFolding> } | null = null;
 
   constructor(private readonly ds: DataSource) {}
 
+  /**
+   * Before a rebuild (the schema comes from migrations; nothing else is set up at run time): when
+   * the vocabulary was written with another letter folding than the server's now (the fingerprint
+   * recorded with the index differs, or none was: a server upgraded from PostgreSQL 15 to 18, or an
+   * index written by a release that folded letters with a table of its own), every word the
+   * server's `unaccent` reads otherwise goes, from both vocabularies, for the rebuild to write it
+   * again as the folding now reads it (as the migration search-terms-format-8 did). Those kept as
+   * written on purpose (a letter read as a sign, see `unaccentFolding`) go too, and come back.
+   * Words are lower case, and only one with a letter outside ASCII can change. The prune count
+   * moves first, so that no running indexer goes on believing it wrote the words taken out. Until
+   * the rebuild has written them again, those words get no typo tolerance and complete by prefix
+   * match alone.
+   */
   async prepare(): Promise<void> {
-    // The schema comes from migrations; nothing to set up at run time.
+    const { fingerprint } = await this.readFolding();
+    const [recorded]: Array<{ fingerprint: string | null }> = await this.ds.query(`SELECT fingerprint FROM search_index_formats WHERE engine = $1`, [this.name]);
+    if (recorded?.fingerprint === fingerprint) return;
+    await this.ds.query(`SELECT nextval('search_terms_prunes')`);
+    for (const vocabulary of VOCABULARIES) {
+      await this.ds.query(`DELETE FROM ${VOCABULARY_TABLE[vocabulary]} WHERE octet_length(term) <> char_length(term) AND unaccent(term) <> term`);
+    }
+  }
+
+  /** The fingerprint of the server's letter folding (see `UnaccentFolding`), read anew, and used from now on. */
+  async formatFingerprint(): Promise<string> {
+    return (await this.readFolding()).fingerprint;
+  }
+
+  /**
+   * The connected server's letter folding, which vocabulary words are kept and looked up with: read
+   * on first use (about 50 ms, see `readUnaccentFolding`), and again once FOLDING_TTL_MS has passed.
+   * Each process (API, worker, CLI) reads its own, from the one server they share.
+   */
+  private folding(): Promise<UnaccentFolding> {
+    if (this.foldingRead && Date.now() - this.foldingRead.at < FOLDING_TTL_MS) return this.foldingRead.folding;
+    return this.readFolding();
+  }
+
+  private readFolding(): Promise<UnaccentFolding> {
+    const read = { at: Date.now(), folding: readUnaccentFolding(this.ds) };
+    this.foldingRead = read;
+    // A read that failed (the database out of reach) is not kept: the next use reads again.
+    read.folding.catch(() => {
+      if (this.foldingRead === read) this.foldingRead = null;
+    });
+    return read.folding;
   }
 
   async upsert(input: SearchDocument[]): Promise<void> {
@@ -297,9 +352,10 @@ export class PostgresSearchEngine implements SearchEngine {
     // with letters and their marks apart (e and U+0301, Korean jamo) is found as one types it,
     // and its snippets highlight what was found. Tags stay as given, for the tag filters.
     const docs = input.map((d) => ({ ...d, title: d.title.normalize('NFC'), body: d.body.normalize('NFC') }));
-    // Each document's words, split once for both vocabulary steps.
-    const words = new Map(docs.map((d) => [d.id, indexedWords(d.title, d.tags, d.body)]));
-    const departing = await this.departingWords(docs, words);
+    // Each document's words, split once for both vocabulary steps, with one folding.
+    const folding = await this.folding();
+    const words = new Map(docs.map((d) => [d.id, indexedWords(d.title, d.tags, d.body, folding)]));
+    const departing = await this.departingWords(docs, words, folding);
     const rows = docs.map((d) => {
       // Words are read without the optional marks of Arabic and Hebrew and with the Arabic
       // letter variants as their base letters, as queries read them.
@@ -378,7 +434,7 @@ export class PostgresSearchEngine implements SearchEngine {
    * write, from the stored text; only documents of a newer version are looked at, so a rebuild
    * of an unchanged index reads nothing.
    */
-  private async departingWords(docs: SearchDocument[], words: Map<string, Set<string>>): Promise<Departing[]> {
+  private async departingWords(docs: SearchDocument[], words: Map<string, Set<string>>, folding: UnaccentFolding): Promise<Departing[]> {
     // Only documents whose words can go are read (in or out of view, moved, or a new title, tags
     // or body): a new version for a reaction or an accepted answer, or a hidden post deleted,
     // changes no word. Tags are compared as the words they make, joined.
@@ -405,7 +461,7 @@ export class PostgresSearchEngine implements SearchEngine {
       const vocabulary = vocabularyOf(o.state);
       const staysIn = next?.spaceId === o.space_id && vocabularyOf(next.state) === vocabulary;
       const stays = staysIn ? (words.get(o.id) ?? new Set<string>()) : new Set<string>();
-      return [...indexedWords(o.title, o.tags, o.body)].filter((w) => !stays.has(w)).map((term) => ({ term, spaceId: o.space_id, language: o.language, vocabulary }));
+      return [...indexedWords(o.title, o.tags, o.body, folding)].filter((w) => !stays.has(w)).map((term) => ({ term, spaceId: o.space_id, language: o.language, vocabulary }));
     });
   }
 
@@ -484,6 +540,7 @@ export class PostgresSearchEngine implements SearchEngine {
 
   async remove(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
+    const folding = await this.folding();
     // The body goes with its document (ON DELETE CASCADE, after the statement): still there to return.
     const gone: Array<{ space_id: string; language: string; state: string; title: string; tags: string[]; body: string | null }> = rowsOf(
       await this.ds.query(
@@ -494,7 +551,7 @@ export class PostgresSearchEngine implements SearchEngine {
     );
     await this.pruneTerms(
       gone.flatMap((g) =>
-        [...indexedWords(g.title, g.tags, g.body ?? '')].map((term) => ({ term, spaceId: g.space_id, language: g.language, vocabulary: vocabularyOf(g.state) })),
+        [...indexedWords(g.title, g.tags, g.body ?? '', folding)].map((term) => ({ term, spaceId: g.space_id, language: g.language, vocabulary: vocabularyOf(g.state) })),
       ),
     );
   }
@@ -524,9 +581,10 @@ export class PostgresSearchEngine implements SearchEngine {
     if (!hasPositiveTerms(parsed) || req.filters.spaceIds.length === 0) return empty;
     // A moderator's own query draws on the words of what it finds in the spaces they moderate too.
     const moderated = (req.filters.moderatedSpaceIds ?? []).filter((id) => req.filters.spaceIds.includes(id));
+    const folding = await this.folding();
     const [near, completions] = await Promise.all([
-      this.nearWords(parsed, req.filters.spaceIds, moderated),
-      this.completions(parsed, req.filters.spaceIds, moderated),
+      this.nearWords(parsed, req.filters.spaceIds, moderated, folding),
+      this.completions(parsed, req.filters.spaceIds, moderated, folding),
     ]);
     const compiled = await this.compile(parsed, near, completions);
     const all = await this.run(req, compiled, 'all');
@@ -598,7 +656,7 @@ export class PostgresSearchEngine implements SearchEngine {
    * as a word no document holds is, rather than taken as known. Its close visible words are
    * found with it, as Meilisearch, which adds typo matches to every word, finds them.
    */
-  private async nearWords(q: ParsedQuery, spaceIds: string[], moderated: string[]): Promise<Map<string, string[]>> {
+  private async nearWords(q: ParsedQuery, spaceIds: string[], moderated: string[], folding: UnaccentFolding): Promise<Map<string, string[]>> {
     const candidates = q.words.filter((w) => [...w].length >= TYPO_MIN_LENGTH && !/^\d+$/.test(w) && !isSegmented(w));
     const near = new Map<string, string[]>();
     if (candidates.length === 0) return near;
@@ -618,7 +676,7 @@ export class PostgresSearchEngine implements SearchEngine {
                                  WHERE t.term % w.term AND similarity(t.term, w.term) >= $2
                                  GROUP BY t.term ORDER BY t.term <-> w.term, t.term LIMIT $3) END AS near
            FROM unnest($1::text[], $6::text[]) AS w(word, term)`,
-        [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds, candidates.map(unaccentedWord), ...(moderated.length ? [moderated] : [])],
+        [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds, candidates.map(folding.word), ...(moderated.length ? [moderated] : [])],
       );
     });
     for (const r of rows) if (r.near?.length) near.set(r.word, r.near);
@@ -630,13 +688,13 @@ export class PostgresSearchEngine implements SearchEngine {
    * unfinished word may become, when there are few enough of them to list (see
    * PREFIX_EXPANSIONS); null keeps the prefix match.
    */
-  private async completions(q: ParsedQuery, spaceIds: string[], moderated: string[]): Promise<string[] | null> {
+  private async completions(q: ParsedQuery, spaceIds: string[], moderated: string[], folding: UnaccentFolding): Promise<string[] | null> {
     if (!q.prefix) return null;
     const [row]: Array<{ words: string[] }> = await this.ds.query(
       `SELECT ARRAY(SELECT DISTINCT t.term FROM ${vocabularySql('$3', moderated.length ? '$4' : null)} t
                      WHERE t.term >= $1 AND t.term < $1 || chr(1114111)
                      ORDER BY t.term LIMIT $2) AS words`,
-      [unaccentedWord(q.prefix), PREFIX_EXPANSIONS + 1, spaceIds, ...(moderated.length ? [moderated] : [])],
+      [folding.word(q.prefix), PREFIX_EXPANSIONS + 1, spaceIds, ...(moderated.length ? [moderated] : [])],
     );
     const words = row?.words ?? [];
     return words.length === 0 || words.length > PREFIX_EXPANSIONS ? null : words;

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { lowerCase } from '../query-parser';
+
+/**
+ * Letters as the index's `unaccent` reads them, in JavaScript: the vocabulary keeps its words so
+ * (`vocabularyWords`) and looks typed words up so, as typo tolerance and completions must meet the
+ * words the index holds. `unaccent`'s rules come with the server, and differ between releases
+ * (PostgreSQL 16 and later read ª, µ, superscript and mathematical letters and hundreds more that
+ * 15 keeps, and 18 reads ℌ as H where 15 read x): they are read off the connected server
+ * (`readUnaccentFolding`), never assumed.
+ */
+export interface UnaccentFolding {
+  /**
+   * What sets this folding apart from another, as a short string: recorded with the index
+   * (search_index_formats), so that a server whose `unaccent` reads letters otherwise (an
+   * upgrade from 15 to 18, say) has the vocabulary rebuilt once (`SearchAdmin.upgradeFormat`).
+   */
+  readonly fingerprint: string;
+  /**
+   * Text as the index's `unaccent` reads it (once composed, NFC): each letter, digit or mark it
+   * reads otherwise as it reads it (é, ø, ß, ª, ᵃ as e, o, ss, a, a; combining accents as
+   * nothing), the others as written.
+   */
+  fold(text: string): string;
+  /** A word as `wordsOf` gives them, folded and lower case (ᴀ reads as A): the form vocabulary words are kept and looked up in. */
+  word(word: string): string;
+}
+
+/** What can be in a word (see `wordsOf`): letters, digits, letter numbers and marks. */
+const WORD_CHARACTER = /^[\p{L}\p{Nd}\p{Nl}\p{M}]$/u;
+const WORD_CHARACTERS = /^[\p{L}\p{Nd}\p{Nl}\p{M}]*$/u;
+
+/**
+ * A folding from the server's readings of single code points (what `unaccent` gives for each one
+ * it changes). `unaccent` replaces each character of a text on its own (its rules have one
+ * character on the left, on every release), so those readings fold any text as it does. Only
+ * characters that can be in a word, read as such characters (or as nothing: combining accents),
+ * are folded: the others cannot be in a vocabulary word (² or ½, read as 2 or 1/2, separate
+ * words before unaccent sees them), and a letter read as a sign (ŉ as 'n, the modifier letters
+ * ʼ and ʻ as ') is kept in the index's word with it, which no typed word without it reaches:
+ * such letters stay as written wherever words are looked up.
+ */
+export function unaccentFolding(readings: Iterable<readonly [string, string]>): UnaccentFolding {
+  const table = new Map<string, string>();
+  for (const [letter, reading] of readings) {
+    if (WORD_CHARACTER.test(letter) && WORD_CHARACTERS.test(reading) && reading !== letter) table.set(letter, reading);
+  }
+  const sorted = [...table].sort(([a], [b]) => a.codePointAt(0)! - b.codePointAt(0)!);
+  const fingerprint = createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+  const foldable = table.size ? new RegExp(`[${sorted.map(([letter]) => `\\u{${letter.codePointAt(0)!.toString(16)}}`).join('')}]`, 'gu') : null;
+  const fold = (text: string) => {
+    const composed = text.normalize('NFC');
+    return foldable ? composed.replace(foldable, (letter) => table.get(letter)!) : composed;
+  };
+  return { fingerprint, fold, word: (word) => lowerCase(fold(word)) };
+}
+
+/**
+ * The code points whose readings are read off the server, as ranges: the Basic Multilingual
+ * Plane and the Supplementary one (every script written with letters, the mathematical and other
+ * font letters among them), and the tags and variation selectors of plane 14, but not the
+ * surrogates, nor the Chinese characters of planes 2 and 3 (each a word of its own, never a
+ * vocabulary word, see `wordsOf`) and the private use planes. Newline separates the characters
+ * given to `unaccent` at once (`readUnaccentFolding`), and is no letter.
+ */
+const READ_RANGES: Array<[number, number]> = [
+  [0x0001, 0x0009], [0x000b, 0xd7ff], [0xe000, 0x1ffff], [0xe0000, 0xe0fff],
+];
+/** How many characters are given to `unaccent` at once (some hundred calls, not a hundred thousand). */
+const READ_CHUNK = 1024;
+
+/**
+ * The connected server's folding (see `unaccentFolding`), read in one statement: the characters
+ * of READ_RANGES are given to `unaccent` a chunk at a time, joined by newlines, and only the
+ * chunks it changes come back (about a dozen), to be compared character by character here.
+ * About 50 ms of the server's time (one call per character took ten times as long, and reading
+ * every plane twenty times); an engine reads it once in a while (`PostgresSearchEngine.folding`).
+ */
+export async function readUnaccentFolding(ds: DataSource): Promise<UnaccentFolding> {
+  const rows: Array<{ written: string; unaccented: string }> = await ds.query(
+    `SELECT x.written, x.unaccented
+       FROM unnest($1::int[], $2::int[]) AS r(first, last),
+            generate_series(r.first, r.last, $3) AS s(start),
+            LATERAL (SELECT string_agg(chr(c), E'\\n') AS written FROM generate_series(s.start, least(s.start + $3 - 1, r.last)) AS c) AS chunk,
+            LATERAL (SELECT chunk.written, unaccent(chunk.written) AS unaccented) AS x
+      WHERE x.unaccented <> x.written`,
+    [READ_RANGES.map(([first]) => first), READ_RANGES.map(([, last]) => last), READ_CHUNK],
+  );
+  const readings: Array<[string, string]> = [];
+  for (const { written, unaccented } of rows) {
+    const letters = written.split('\n');
+    const read = unaccented.split('\n');
+    // Never so on any release (no rule reads a newline or as one), but a folding read wrong would be worse than none.
+    if (read.length !== letters.length) throw new Error('unaccent read a newline otherwise: its foldings cannot be read one by one');
+    letters.forEach((letter, i) => {
+      if (read[i] !== letter) readings.push([letter, read[i]]);
+    });
+  }
+  return unaccentFolding(readings);
+}
