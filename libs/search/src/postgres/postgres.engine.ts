@@ -328,7 +328,7 @@ export class PostgresSearchEngine implements SearchEngine {
 
   /**
    * The connected server's letter folding, which vocabulary words are kept and looked up with: read
-   * on first use (about 50 ms, see `readUnaccentFolding`), and again once FOLDING_TTL_MS has passed.
+   * on first use (a fifth of a second at most, see `readUnaccentFolding`), and again once FOLDING_TTL_MS has passed.
    * Each process (API, worker, CLI) reads its own, from the one server they share.
    */
   private folding(): Promise<UnaccentFolding> {
