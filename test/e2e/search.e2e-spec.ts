@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { newId } from '../../libs/core/src/ids';
 import { JobScheduler } from '../../libs/core/src/jobs';
 import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
@@ -452,6 +453,35 @@ describe('search', () => {
     await writtenOtherwise('another');
     expect(await t.get(SearchAdmin).upgradeFormat()).toBe(true);
     expect([await terms(), await recorded()]).toEqual([['kobenhavn', 'oresund'], [{ format: POSTGRES_INDEX_FORMAT, fingerprint }]]);
+  });
+
+  it('reads the server’s letter folding again after an hour beside the queries, which go on with the rules last read', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Tram to Århus', body: 'Hourly from the station.' });
+    await drain();
+    expect(await topicIds('arhu', customer)).toContain(topic.id);
+    // The folding's read (the only statement with unaccent over chunks of letters) never answers:
+    // a search that waited for it would never answer either.
+    const ds = t.get(DataSource);
+    const query = ds.query.bind(ds);
+    let reads = 0;
+    const held = jest.spyOn(ds, 'query').mockImplementation(((sql: string, params?: unknown[]) => {
+      if (sql.includes('unaccent(chunk.written)')) {
+        reads++;
+        return new Promise(() => undefined);
+      }
+      return query(sql, params);
+    }) as typeof ds.query);
+    const hourLater = Date.now() + 3600_000 + 1000;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => hourLater);
+    try {
+      expect(await topicIds('arhu', customer)).toContain(topic.id);
+      expect(await topicIds('arhus', customer)).toContain(topic.id);
+      // One read under way, not one per query.
+      expect(reads).toBe(1);
+    } finally {
+      clock.mockRestore();
+      held.mockRestore();
+    }
   });
 
   it('rebuilds the external engine’s index once after an upgrade changed what its documents hold, as PostgreSQL’s', async () => {

@@ -87,6 +87,8 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * has its new rules followed within the hour by each of them.
  */
 const FOLDING_TTL_MS = 3600_000;
+/** How soon a folding read again after FOLDING_TTL_MS, that failed, is tried once more. */
+const FOLDING_RETRY_MS = 60_000;
 
 /**
  * What `upsert` writes for a post, as a number: bumped whenever that changes (not for changes
@@ -295,6 +297,8 @@ export class PostgresSearchEngine implements SearchEngine {
   private lexemeStats: { at: number; freq: Map<string, number>; floor: number } | null = null;
   /** The server's letter folding as last read (or being read), and when. */
   private foldingRead: { at: number; folding: Promise<UnaccentFolding> } | null = null;
+  /** The hourly read of the folding under way, if one is (see `folding`). */
+  private foldingRefresh: Promise<void> | null = null;
 
   constructor(private readonly ds: DataSource) {}
 
@@ -328,12 +332,31 @@ export class PostgresSearchEngine implements SearchEngine {
 
   /**
    * The connected server's letter folding, which vocabulary words are kept and looked up with: read
-   * on first use (a fifth of a second at most, see `readUnaccentFolding`), and again once FOLDING_TTL_MS has passed.
+   * on first use (a fifth of a second at most, see `readUnaccentFolding`), and again, in the
+   * background, once FOLDING_TTL_MS has passed.
    * Each process (API, worker, CLI) reads its own, from the one server they share.
    */
   private folding(): Promise<UnaccentFolding> {
-    if (this.foldingRead && Date.now() - this.foldingRead.at < FOLDING_TTL_MS) return this.foldingRead.folding;
-    return this.readFolding();
+    const last = this.foldingRead;
+    if (!last) return this.readFolding();
+    if (Date.now() - last.at >= FOLDING_TTL_MS && !this.foldingRefresh) {
+      // Read again beside the request, which goes on with the rules as last read: no search or
+      // write waits for the read once an hour. A failed read keeps them, and is tried again a
+      // minute later.
+      this.foldingRefresh = readUnaccentFolding(this.ds)
+        .then(
+          (folding) => {
+            if (this.foldingRead === last) this.foldingRead = { at: Date.now(), folding: Promise.resolve(folding) };
+          },
+          () => {
+            last.at = Date.now() - FOLDING_TTL_MS + FOLDING_RETRY_MS;
+          },
+        )
+        .finally(() => {
+          this.foldingRefresh = null;
+        });
+    }
+    return last.folding;
   }
 
   private readFolding(): Promise<UnaccentFolding> {
