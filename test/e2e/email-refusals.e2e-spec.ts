@@ -84,6 +84,72 @@ describe('notification e-mails the mail server refuses', () => {
     expect(await unread(gone)).toBe(3);
   });
 
+  /**
+   * Users, one per reply, whose notification e-mail the server refuses with it (at the end of
+   * DATA, or at RCPT TO), all tried in one run: what became of each (tried once, not delivered),
+   * as `[reply, bouncing, handled]`.
+   */
+  const refusedWith = async (phase: 'RCPT TO' | 'DATA', replies: string[]) => {
+    await nothingElseDue();
+    const users = await Promise.all(replies.map(() => makeUser(t)));
+    users.forEach((u, i) => (phase === 'DATA' ? smtp.refuseData : smtp.refuse).set(u.email, replies[i].replace('<to>', `<${u.email}>`)));
+    for (const u of users) await note(u);
+    expect(await t.get(EmailDigest).sendDue()).toEqual([]);
+    expect(users.map((u) => [tried(u), delivered(u)])).toEqual(users.map(() => [1, 0]));
+    return Promise.all(users.map(async (u, i) => [replies[i], await bouncing(u), (await state(u)).handled]));
+  };
+
+  it('puts an address refused at DATA on the bounce list when the status code says the mailbox is not there (5.1.x of the recipient, 5.2.1), whatever the text', async () => {
+    const replies = [
+      '550 5.1.1 <to>: Recipient address rejected: User unknown in local recipient table',
+      // A reply of several lines (Gmail's), in another language (the text is never read).
+      '550-5.1.1 Das E-Mail-Konto existiert nicht.\r\n550 5.1.1 https://support.example/mail/?p=NoSuchUser',
+      '550 5.1.2 Host unknown',
+      '550 5.1.6 Recipient no longer on server',
+      '556 5.1.10 Recipient address has null MX',
+      '550 5.2.1 Mailbox disabled, not accepting messages',
+    ];
+    expect(await refusedWith('DATA', replies)).toEqual(replies.map((r) => [r, true, true]));
+    // Logged by its status code too, which quotes nobody.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.map((line) => JSON.parse(line)).filter((entry) => entry.status === '5.1.10')).toEqual([expect.objectContaining({ level: 40, code: 'EMESSAGE', responseCode: 556, permanent: true })]);
+  });
+
+  it('leaves an address refused at DATA off the bounce list when the status code is about the message, policy or a full mailbox, or there is none: that message alone stays handled', async () => {
+    const replies = [
+      '554 5.7.1 <to>: Message rejected as spam by content filtering',
+      '550 5.7.26 Unauthenticated email from parvis.example is not accepted due to its DMARC policy',
+      '554 5.6.0 Message content rejected',
+      '552 5.3.4 Message size exceeds fixed maximum message size',
+      // Mailbox full: RFC 3463 calls it a persistent transient failure; its owner can make room.
+      '552 5.2.2 <to>: Mailbox full',
+      '554 Transaction failed',
+    ];
+    expect(await refusedWith('DATA', replies)).toEqual(replies.map((r) => [r, false, true]));
+  });
+
+  it('tries again a message refused at DATA for now (4xx, whatever its status), or for our sender’s address, and marks nothing', async () => {
+    const replies = ['451 4.1.1 <to>: Recipient address rejected: unverified address: lookup failed', '452 4.2.2 Mailbox over quota', '550 5.1.8 <noreply@parvis.example>: Sender address rejected: Domain not found'];
+    expect(await refusedWith('DATA', replies)).toEqual(replies.map((r) => [r, false, false]));
+  });
+
+  it('reads the status code at RCPT TO too: a blocked host, a full mailbox or a refused sender marks no address; a refusal of the recipient without one still does', async () => {
+    const replies = [
+      '554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.example',
+      '552 5.2.2 <to>: Mailbox full',
+      '550 5.1.8 <noreply@parvis.example>: Sender address rejected: Domain not found',
+      '550 5.4.1 Recipient address rejected: Access denied',
+      '550 No such user here',
+    ];
+    expect(await refusedWith('RCPT TO', replies)).toEqual([
+      [replies[0], false, true],
+      [replies[1], false, true],
+      [replies[2], false, false],
+      [replies[3], true, true],
+      [replies[4], true, true],
+    ]);
+  });
+
   it('marks an address only while it is the user’s: one changed while the server refused it starts clean', async () => {
     await nothingElseDue();
     const moving = await makeUser(t);

@@ -15,18 +15,25 @@ export interface SmtpServer {
    * a function answering it, to do something first while the client waits for the reply.
    */
   refuse: Map<string, string | (() => Promise<string>)>;
+  /**
+   * Addresses whose messages are refused only once their content is in, each with the reply to
+   * the end of DATA ("550 5.1.1 user unknown"), as servers that check recipients late do.
+   */
+  refuseData: Map<string, string>;
   close: () => Promise<void>;
 }
 
 /**
  * A mail server for the application's SMTP_URL: just enough SMTP (RFC 5321) to take messages,
  * so the e-mails go out through the real transport and are read here as a mailbox would. It
- * refuses the recipients in `refuse` with their reply, as a real server would a bad address.
+ * refuses the recipients in `refuse` with their reply, as a real server would a bad address, and
+ * the messages to those in `refuseData` with theirs once the message is in.
  */
 export async function smtpServer(): Promise<SmtpServer> {
   const mails: Mail[] = [];
   const recipients: string[] = [];
   const refuse: SmtpServer['refuse'] = new Map();
+  const refuseData: SmtpServer['refuseData'] = new Map();
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -45,6 +52,13 @@ export async function smtpServer(): Promise<SmtpServer> {
         if (data) {
           if (line !== '.') {
             data.push(line.startsWith('.') ? line.slice(1) : line);
+            continue;
+          }
+          const refusal = to.map((address) => refuseData.get(address)).find((r) => r !== undefined);
+          if (refusal) {
+            data = null;
+            to = [];
+            reply(refusal);
             continue;
           }
           const raw = data.join('\r\n');
@@ -89,6 +103,7 @@ export async function smtpServer(): Promise<SmtpServer> {
     mails,
     recipients,
     refuse,
+    refuseData,
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));

@@ -8,7 +8,7 @@ import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
 import { GqlContext } from '../../core/src/graphql/context';
 import { isUuid } from '../../core/src/ids';
-import { RefusalError, refusedForGood } from '../../core/src/mail-refusals';
+import { enhancedStatus, RefusalError, refusedForGood } from '../../core/src/mail-refusals';
 import { rowsOf } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
@@ -314,7 +314,7 @@ export class EmailDigest {
         const e = err as RefusalError;
         const forGood = refusedForGood(e);
         this.log.warn(
-          { userId, code: e.code, responseCode: e.responseCode, permanent: e.permanent },
+          { userId, code: e.code, responseCode: e.responseCode, status: enhancedStatus(e), permanent: e.permanent },
           forGood === 'ADDRESS'
             ? 'e-mail address refused for good; no e-mail goes to it until it changes or is confirmed again'
             : forGood

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import nodemailer, { Transporter } from 'nodemailer';
 import { AppConfig } from '../../../core/src/config/config';
-import { RefusalError, refusedForGood } from '../../../core/src/mail-refusals';
+import { enhancedStatus, RefusalError, refusedForGood } from '../../../core/src/mail-refusals';
 import { OutboxEvent, OutboxHandler } from '../../../core/src/outbox/outbox';
 import { UsersRepository } from '../users/users.repository';
 
@@ -48,7 +48,7 @@ export class AccountMailer {
       const e = err as RefusalError;
       const forGood = refusedForGood(e);
       if (!forGood) throw new Error(`${what} e-mail${userId ? ` for user ${userId}` : ''} not sent (${String(e.code ?? 'error')}${e.responseCode ? ` ${String(e.responseCode)}` : ''})`);
-      this.log.warn({ userId, code: e.code, responseCode: e.responseCode, permanent: e.permanent }, `${what} e-mail refused for good; it is not tried again`);
+      this.log.warn({ userId, code: e.code, responseCode: e.responseCode, status: enhancedStatus(e), permanent: e.permanent }, `${what} e-mail refused for good; it is not tried again`);
       if (forGood === 'ADDRESS' && userId) await this.users.markEmailBounced(userId, message.to);
       return false;
     }
