@@ -455,6 +455,62 @@ describe('notifications and watching', () => {
     expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: writer.token })).markNotificationsRead).toBe(0);
   });
 
+  it('shows the topic of a removal notice once its recipient may read it again (restored), as its e-mail links it; none, nor its title, while it is removed or out of reach; a page costs the same whatever it holds', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+    const PAGE = `{ notifications(first: 50) { edges { node { kind data topic { id title } } } } }`;
+    const hidden = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ userId: admin.id, level: 'ADMIN' }])).id);
+    /** A writer with `n` removed topics, their removals' news delivered: every other one restored; of those, with `outOfReach`, the last moved to a space the writer may not read. */
+    const removedTopicsOf = async (n: number, outOfReach = false) => {
+      const writer = await makeUser(t);
+      const topics = [];
+      for (let i = 0; i < n; i++) {
+        const title = `Removed topic ${i} of ${n}`;
+        topics.push({ ...(await createTopic(t, writer.token, board, { title })), title });
+      }
+      for (const topic of topics) expectOk(await t.gql(MODERATE, { input: { postId: topic.firstPostId, action: 'DELETE', reason: 'Off-topic' } }, { token: admin.token }));
+      await drain();
+      const restored = topics.filter((_, i) => i % 2 === 0);
+      for (const topic of restored) expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: admin.token }));
+      if (outOfReach) {
+        expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: restored.at(-1)!.id, boardId: hidden } }, { token: admin.token }));
+      }
+      await drain();
+      return { writer, topics, restored };
+    };
+    const removals = async (writer: TestUser) =>
+      expectOk(await t.gql(PAGE, {}, { token: writer.token }))
+        .notifications.edges.map((e: any) => e.node)
+        .filter((n: any) => n.kind === 'POST_REMOVED')
+        .map((n: any) => [JSON.parse(n.data).title, n.topic]);
+
+    const { writer, topics } = await removedTopicsOf(5, true);
+    const [back, still, backToo, stillToo, moved] = topics;
+    expect((await removals(writer)).sort()).toEqual(
+      [
+        [back.title, { id: back.id, title: back.title }],
+        [backToo.title, { id: backToo.id, title: backToo.title }],
+        [still.title, null],
+        [stillToo.title, null],
+      ].sort(),
+    );
+    // The one restored then moved out of reach is not listed at all: neither its topic nor its title.
+    expect(JSON.stringify(await removals(writer))).not.toContain(moved.id);
+    expect(JSON.stringify(expectOk(await t.gql(PAGE, {}, { token: writer.token })))).not.toContain(moved.title);
+    // The e-mail of the same notices links the very topics the app shows, and no other.
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [writer.id]);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === writer.email);
+    expect([...mail.text.matchAll(/\/t\/([0-9a-f-]{36})/g)].map((m) => m[1]).sort()).toEqual([back.id, backToo.id].sort());
+
+    // A page of such news costs the same number of statements, however many topics it shows or hides.
+    const costFor = async (n: number) => {
+      const { writer: w } = await removedTopicsOf(n);
+      return (await t.countStatements(() => t.gql(PAGE, {}, { token: w.token }))).count;
+    };
+    await costFor(1);
+    expect(await costFor(6)).toBe(await costFor(2));
+  });
+
   it('finds the topic of a removal notice stored with its title, and keeps no stored title (migration)', async () => {
     const writer = await makeUser(t);
     const topic = await createTopic(t, writer.token, board, { title: 'Titled now' });
