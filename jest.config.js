@@ -1,6 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // Jest's node environment, with a worker's quick exit once its event loop is empty: see the file.
+  testEnvironment: '<rootDir>/test/setup/test-environment.js',
   rootDir: __dirname,
   // Type-checking is `npm run typecheck`'s job; here files are only transpiled, one by one.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json', diagnostics: false }] },
