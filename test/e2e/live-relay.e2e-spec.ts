@@ -8,6 +8,7 @@ import { PgListener } from '../../libs/core/src/database/pg-listener';
 import { DomainEvent, EventBus } from '../../libs/core/src/events';
 import { newId } from '../../libs/core/src/ids';
 import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
+import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
@@ -183,7 +184,7 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await waiting()).toBe(3);
     expect(heard.a).toEqual([]);
     // The node starts again: its relay claims at start, with no wake-up to prompt it.
-    const restarted = new LiveRelayConsumer(a.ds, a.get(EventBus), a.get(PgListener));
+    const restarted = new LiveRelayConsumer(a.ds, a.get(EventBus), a.get(PgListener), a.get(LiveGateway));
     try {
       await restarted.onApplicationBootstrap();
       await restarted.idle();

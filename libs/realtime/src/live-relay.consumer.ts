@@ -1,10 +1,17 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { LIVE_RELAY_CHANNEL, LIVE_RELAY_CLAIM, RelayedEvent } from '../../core/src/database/live-relay';
+import {
+  LIVE_RELAY_ACCESS,
+  LIVE_RELAY_CHANNEL,
+  LIVE_RELAY_CLAIM,
+  LIVE_RELAY_CLAIM_AFTER_OTHERS,
+  RelayedEvent,
+} from '../../core/src/database/live-relay';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
-import { rowsOf } from '../../core/src/database/unit-of-work';
+import { rowsOf, sqlState } from '../../core/src/database/unit-of-work';
 import { EventBus } from '../../core/src/events';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
+import { LiveGateway } from './live.gateway';
 
 /** Rows taken per statement. */
 const BATCH = 200;
@@ -15,27 +22,58 @@ const BATCH = 200;
  * as if it had been committed here. Every API node listens; each row goes to the first node that
  * claims it. Claims run one at a time per node, and once more when woken meanwhile, so nothing
  * committed while a claim ran waits for the next wake-up.
+ *
+ * An access change (a revoked grant, a ban, a space made RESTRICTED) reaches every node at once,
+ * through the wake-up PostgreSQL sends them all at commit (`LIVE_RELAY_ACCESS`), but only one node
+ * claims it and asks the others, through Redis, to hold their pushes for its re-check. Until
+ * that news reached them, the others went on pushing what was committed through them, a reply
+ * included, to a reader the worker had just sent away: nothing waited for them to hold their
+ * pushes, as an access change's answer waits in the API. So every node woken by such a change
+ * holds its own pushes (`LiveGateway.holdPushesUntil`) until its claim that answers the wake-up
+ * is over; the node that takes the change commits its claim only once every node has said it
+ * holds its pushes for the change's re-check (`EventBus.publishAll`, as an API request's answer
+ * waits), and the others' claims wait for its rows instead of skipping them
+ * (`LIVE_RELAY_CLAIM_AFTER_OTHERS`). Each node's own hold thus hands over to the re-check's:
+ * from the wake-up on, no push of its goes out before the re-check is over (or waited for long
+ * enough, as the API's are: `fence`).
  */
 @Injectable()
 export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('LiveRelay');
-  /** Woken by a NOTIFY on the relay, and after the listener reconnects (what was written meanwhile woke nobody). */
-  private readonly wakeUps: ChannelListener = { message: () => this.kick(), reconnected: () => this.kick() };
+  /**
+   * Woken by a NOTIFY on the relay, and after the listener reconnects (what was written meanwhile
+   * woke nobody; it may have changed access, so that claim is held for as an access change's is).
+   */
+  private readonly wakeUps: ChannelListener = {
+    message: (payload) => this.wake(payload === LIVE_RELAY_ACCESS),
+    reconnected: () => this.wake(true),
+  };
   /** The claims, one at a time (one key: this node's). */
   private readonly claims = new CoalescedRuns<'relay'>();
   private stopped = false;
+  /** The next claim answers an access change's wake-up: it waits for the rows other nodes are claiming. */
+  private afterOthers = false;
+
+  /**
+   * How long a claim waits at most for the rows another node is claiming (its `lock_timeout`):
+   * longer than that node's claim waits for the others to hold their pushes (six seconds,
+   * `LiveGateway.nodesAnswerWaitMs`). A node frozen with its claim open does not stop the relay:
+   * past the wait, the claim takes what it does not hold.
+   */
+  othersWaitMs = 10_000;
 
   constructor(
     private readonly ds: DataSource,
     private readonly bus: EventBus,
     /** The node's one LISTEN connection (`CoreModule`). */
     private readonly listener: PgListener,
+    private readonly live: LiveGateway,
   ) {}
 
   /** After every module's init, so the gateway already hears the bus when what waited is published. */
   async onApplicationBootstrap(): Promise<void> {
     await this.listener.listen(LIVE_RELAY_CHANNEL, this.wakeUps);
-    this.kick();
+    void this.kick();
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -44,10 +82,20 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
     await this.idle();
   }
 
-  /** Claims what is waiting (again after the claim under way, if one is: `CoalescedRuns`). */
-  kick(): void {
-    if (this.stopped) return;
-    void this.claims.run('relay', async () => {
+  /** A wake-up: after an access change, this node's pushes wait for the claim that answers it. */
+  private wake(accessChanged: boolean): void {
+    if (!accessChanged) return void this.kick();
+    this.afterOthers = true;
+    this.live.holdPushesUntil(this.kick());
+  }
+
+  /**
+   * Claims what is waiting (again after the claim under way, if one is: `CoalescedRuns`); resolves
+   * once the claim that answers this call is over.
+   */
+  kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return this.claims.run('relay', async () => {
       if (this.stopped) return;
       try {
         await this.drain();
@@ -64,16 +112,40 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
 
   /** Takes every row waiting and publishes the fresh ones in commit order; returns how many it published. */
   async drain(): Promise<number> {
+    let afterOthers = this.afterOthers;
+    this.afterOthers = false;
     let published = 0;
     for (;;) {
-      const rows = rowsOf<RelayedEvent>(await this.ds.query(LIVE_RELAY_CLAIM, [BATCH]));
-      rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-      for (const row of rows) {
-        if (!row.fresh) continue;
-        this.bus.publish(row.event);
-        published++;
+      let claimed: { rows: number; published: number };
+      try {
+        claimed = await this.claim(afterOthers);
+      } catch (err) {
+        // lock_not_available: the wait ran out.
+        if (!afterOthers || sqlState(err) !== '55P03') throw err;
+        this.log.warn(`rows another API node is claiming stayed locked over ${this.othersWaitMs} ms; claiming the others`);
+        afterOthers = false;
+        continue;
       }
-      if (rows.length < BATCH || this.stopped) return published;
+      published += claimed.published;
+      if (claimed.rows < BATCH || this.stopped) return published;
     }
+  }
+
+  /**
+   * One batch, in a transaction of its own: published in commit order, and committed once this
+   * node's bus listeners are done holding its publisher, which the live gateway does until every
+   * API node holds its pushes for the re-checks of the batch's access changes. Another node's
+   * claim after an access change waits for these rows till then (`LIVE_RELAY_CLAIM_AFTER_OTHERS`).
+   */
+  private claim(afterOthers: boolean): Promise<{ rows: number; published: number }> {
+    return this.ds.transaction(async (m) => {
+      if (afterOthers) await m.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.othersWaitMs))}`);
+      const rows = rowsOf<RelayedEvent>(await m.query(afterOthers ? LIVE_RELAY_CLAIM_AFTER_OTHERS : LIVE_RELAY_CLAIM, [BATCH]));
+      rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+      const fresh = rows.filter((row) => row.fresh).map((row) => row.event);
+      // The rows are taken whatever a listener does with them: a relay event is pushed once at most.
+      await this.bus.publishAll(fresh).catch((err: unknown) => this.log.error({ err }, 'a relayed event’s publication failed'));
+      return { rows: rows.length, published: fresh.length };
+    });
   }
 }

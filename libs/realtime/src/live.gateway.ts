@@ -5,6 +5,7 @@ import { AppConfig } from '../../core/src/config/config';
 import { newId } from '../../core/src/ids';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
+import { changesAccess } from '../../core/src/database/live-relay';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { LiveErrorFilter } from './live-error.filter';
 import type { Server, Socket } from 'socket.io';
@@ -95,16 +96,6 @@ interface PushedPostRow {
   last_post_number: number;
   last_activity_at: Date;
 }
-
-/** Events after which sockets' access is checked again (see `fence`). */
-const ACCESS_EVENTS = new Set(['space.access_changed', 'user.role_changed', 'user.sanctioned', 'user.sessions_revoked', 'topic.moved']);
-
-/** A post leaving its readers' sight: the first post takes its topic's audience with it. */
-const REMOVAL_EVENTS = new Set(['post.deleted', 'post.hidden', 'post.rejected', 'post.pending']);
-
-/** Whether the event changes who may see what, so that later pushes wait for its re-check. */
-const changesAccess = (e: DomainEvent): boolean =>
-  ACCESS_EVENTS.has(e.type) || (REMOVAL_EVENTS.has(e.type) && (e.payload as { number?: unknown }).number === 1);
 
 interface SocketData {
   /** The client's address behind the trusted proxies (TRUST_PROXY), as HTTP requests see it. */
@@ -742,6 +733,21 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     };
     work.then(done, done);
     return work;
+  }
+
+  /**
+   * Holds this node's pushes, as a re-check under way does, until `work` is settled (or
+   * RECHECK_WAIT_MS): the live relay's claim after an access change another process committed,
+   * which this node heard of before the node that takes it could ask for a fence
+   * (`LiveRelayConsumer`). Registered at once, so every push that has not started waits.
+   */
+  holdPushesUntil(work: Promise<unknown>): void {
+    const held = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.rechecks.set(held, Date.now());
+    void held.finally(() => this.rechecks.delete(held));
   }
 
   /** Re-checks under way on other nodes, by id: resolving one lets this node's pushes go on. */

@@ -7,11 +7,34 @@ import { pruneInBatches } from './prune';
  * `CoreOptions.relayLiveEvents`), and API nodes claim them (`LiveRelayConsumer`, lib realtime)
  * and publish them on their own in-process bus, so the live gateway pushes them as if they had
  * been committed there. Each row is claimed by one node only: with the Redis adapter that node's
- * pushes and re-checks reach every node, as for an event committed on it.
+ * pushes and re-checks reach every node, as for an event committed on it. An access change's
+ * wake-up reaches every node, which holds its pushes until that node's fence does
+ * (`LIVE_RELAY_ACCESS`, `LiveRelayConsumer`).
  */
 
 /** Where a process without a live gateway announces committed events for API nodes to push. */
 export const LIVE_RELAY_CHANNEL = 'parvis_live';
+
+/**
+ * The wake-up's payload when the transaction changed who may see what (`changesAccess`): every
+ * API node hears it at once and holds its live pushes until the node that claims the change has
+ * had every node hold them for its re-check (`LiveRelayConsumer`). Any other wake-up's is empty.
+ */
+export const LIVE_RELAY_ACCESS = 'access';
+
+/** Events after which live connections' access is checked again (the live gateway's `fence`). */
+const ACCESS_EVENTS = new Set(['space.access_changed', 'user.role_changed', 'user.sanctioned', 'user.sessions_revoked', 'topic.moved']);
+
+/** A post leaving its readers' sight: the first post takes its topic's audience with it. */
+const REMOVAL_EVENTS = new Set(['post.deleted', 'post.hidden', 'post.rejected', 'post.pending']);
+
+/**
+ * Whether the event changes who may see what, so that live pushes wait for its re-check: here,
+ * for the process that commits it decides its relay wake-up's payload, and the live gateway
+ * reads it too.
+ */
+export const changesAccess = (e: DomainEvent): boolean =>
+  ACCESS_EVENTS.has(e.type) || (REMOVAL_EVENTS.has(e.type) && (e.payload as { number?: unknown }).number === 1);
 
 /** Injection token: true in processes that relay their committed events (`CoreOptions.relayLiveEvents`). */
 export const RELAY_LIVE_EVENTS = Symbol('RELAY_LIVE_EVENTS');
@@ -25,14 +48,18 @@ export const LIVE_RELAY_FRESH_SECONDS = 60;
 
 /**
  * A transaction's events, one row each in emission order, and a wake-up PostgreSQL delivers at
- * commit (nothing at all if the transaction rolls back). `$1`: the events as a JSON array.
+ * commit (nothing at all if the transaction rolls back). `$1`: the events as a JSON array; `$2`:
+ * the wake-up's payload (`LIVE_RELAY_ACCESS` or empty, `relayWakeUp`).
  * Written as the transaction ends, so the clock's time (not `now()`, the transaction's start)
  * is about its commit's: a long transaction's events are not already stale when they commit.
  */
 export const LIVE_RELAY_INSERT = `WITH r AS (
      INSERT INTO live_relay (event, created_at)
      SELECT e, clock_timestamp() FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n RETURNING id)
-   SELECT (SELECT count(*)::int FROM r) AS n, pg_notify('${LIVE_RELAY_CHANNEL}', '')`;
+   SELECT (SELECT count(*)::int FROM r) AS n, pg_notify('${LIVE_RELAY_CHANNEL}', $2::text)`;
+
+/** The payload of the relay's wake-up for a transaction's events (`LIVE_RELAY_INSERT`'s `$2`). */
+export const relayWakeUp = (events: DomainEvent[]): string => (events.some(changesAccess) ? LIVE_RELAY_ACCESS : '');
 
 export interface RelayedEvent {
   id: string;
@@ -40,13 +67,23 @@ export interface RelayedEvent {
   fresh: boolean;
 }
 
-/**
- * Takes up to `$1` rows off the relay, oldest first, skipping those another node is taking; the
- * rows go with the statement, so no other node can have them.
- */
-export const LIVE_RELAY_CLAIM = `WITH c AS (SELECT id FROM live_relay ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+const claim = (lock: string) => `WITH c AS (SELECT id FROM live_relay ORDER BY id LIMIT $1 ${lock})
    DELETE FROM live_relay r USING c WHERE r.id = c.id
    RETURNING r.id, r.event, r.created_at > now() - make_interval(secs => ${LIVE_RELAY_FRESH_SECONDS}) AS fresh`;
+
+/**
+ * Takes up to `$1` rows off the relay, oldest first, skipping those another node is taking; the
+ * rows go with the claiming transaction, so no other node can have them.
+ */
+export const LIVE_RELAY_CLAIM = claim('FOR UPDATE SKIP LOCKED');
+
+/**
+ * `LIVE_RELAY_CLAIM`, but waiting for the rows another node is taking instead of skipping them:
+ * that node commits its claim once every API node holds its pushes for the access re-checks its
+ * rows set off, so when this returns, those are held here too (the rows it took are gone by then,
+ * and left out). Bounded by the transaction's `lock_timeout`.
+ */
+export const LIVE_RELAY_CLAIM_AFTER_OTHERS = claim('FOR UPDATE');
 
 /**
  * Rows no API node took (none was running): kept a few minutes past freshness, then deleted by

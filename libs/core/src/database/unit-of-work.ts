@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../errors';
 import { DomainEvent, EventBus } from '../events';
-import { LIVE_RELAY_INSERT, RELAY_LIVE_EVENTS } from './live-relay';
+import { LIVE_RELAY_INSERT, RELAY_LIVE_EVENTS, relayWakeUp } from './live-relay';
 
 /** A DataSource, an EntityManager or a unit of work's Tx: whatever runs a statement. */
 export interface Queryable {
@@ -94,7 +94,7 @@ export class Tx {
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
 export const TRANSACTION_ATTEMPTS = 3;
 
-function sqlState(err: unknown): string | undefined {
+export function sqlState(err: unknown): string | undefined {
   const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
   const code = e?.driverError?.code ?? e?.code;
   return typeof code === 'string' ? code : undefined;
@@ -126,7 +126,7 @@ export class UnitOfWork {
           tx = new Tx(manager);
           runByUnitOfWork.add(tx);
           const done = await work(tx);
-          if (this.relay && tx.events.length) await manager.query(LIVE_RELAY_INSERT, [JSON.stringify(tx.events)]);
+          if (this.relay && tx.events.length) await manager.query(LIVE_RELAY_INSERT, [JSON.stringify(tx.events), relayWakeUp(tx.events)]);
           // Last: the moderation log's entries, whose lock is then held only for the commit.
           await tx.finish();
           return done;
