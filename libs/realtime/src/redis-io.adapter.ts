@@ -6,6 +6,8 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 import type { Server, ServerOptions } from 'socket.io';
 
+type Client = ReturnType<typeof createClient>;
+
 /**
  * Socket.IO across several API processes: rooms, broadcasts, fetchSockets and
  * disconnects go through Redis pub/sub, so an event committed on one node reaches
@@ -13,7 +15,7 @@ import type { Server, ServerOptions } from 'socket.io';
  */
 export class RedisIoAdapter extends IoAdapter {
   private adapterConstructor?: ReturnType<typeof createAdapter>;
-  private clients: Array<ReturnType<typeof createClient>> = [];
+  private clients: Client[] = [];
   private readonly log = new Logger('RedisIoAdapter');
   private resubscribed?: () => void;
   /**
@@ -77,11 +79,19 @@ export class RedisIoAdapter extends IoAdapter {
     // the reply: a publish refused (the publisher closed under a late answer, or its connection
     // lost with the publish under way) would be an unhandled rejection, which ends the process.
     const publish = pub.publish.bind(pub);
-    Object.assign(pub, { publish: (...args: Parameters<typeof publish>) => publish(...args).catch((err: Error) => this.notPublished(err)) });
+    Object.assign(pub, { publish: (...args: Parameters<typeof publish>) => this.underWay(pub, publish(...args).catch((err: Error) => this.notPublished(err))) });
     pub.on('ready', () => {
       if (this.lost > 1) this.log.warn(`${this.lost} Redis publishes were lost with the connection`);
       this.lost = 0;
     });
+    // The adapter unsubscribes as Socket.IO closes, without handling the reply either: refused
+    // once closing stops waiting for it (`closeWithin`), it would end the process too.
+    for (const name of ['unsubscribe', 'pUnsubscribe'] as const) {
+      const unsubscribe = (sub[name] as (...args: unknown[]) => Promise<unknown>).bind(sub);
+      Object.assign(sub, {
+        [name]: (...args: unknown[]) => this.underWay(sub, unsubscribe(...args).catch((err: Error) => this.log.debug(`Redis unsubscribe not answered: ${err.message}`))),
+      });
+    }
     this.clients = [pub, sub];
     this.adapterConstructor = createAdapter(pub, sub, { key: `${this.prefix}:socket.io` });
   }
@@ -124,6 +134,29 @@ export class RedisIoAdapter extends IoAdapter {
     return this.closing;
   }
 
+  /** Each client's commands whose answers closing waits for: the adapter's publishes and unsubscribes. */
+  private readonly pending = new Map<Client, Set<Promise<unknown>>>();
+
+  /** Counts `command` (which never rejects) among the client's commands under way until it is answered. */
+  private underWay<T>(client: Client, command: Promise<T>): Promise<T> {
+    let pending = this.pending.get(client);
+    if (!pending) this.pending.set(client, (pending = new Set()));
+    const under = pending;
+    under.add(command);
+    void command.finally(() => under.delete(command));
+    return command;
+  }
+
+  /**
+   * How long closing waits for Redis to answer a client's commands under way (the adapter's
+   * unsubscribes, its publishes) before it drops the connection anyway. node-redis's own close
+   * waits for every answer with no limit: with Redis no longer answering (a network cut that
+   * drops packets, a server stuck, or the connection lost with the unsubscribes queued for its
+   * return) the node's shutdown waited until the process's deadline ended it, the database's
+   * cleanup never run.
+   */
+  closeWaitMs = 2_000;
+
   /**
    * The subscriber first, then the publisher: other nodes' requests go on arriving until Redis
    * answers the adapter's unsubscribes, and each is answered through the publisher. Closed first,
@@ -132,11 +165,28 @@ export class RedisIoAdapter extends IoAdapter {
   private async closeClients(): Promise<void> {
     const [pub, sub] = this.clients;
     if (!pub || !sub) return;
-    // Closes once its commands under way (the unsubscribes) are answered: what Redis delivered
-    // before them has been handled by then, its answers published.
-    await sub.close();
+    // Closes once the unsubscribes are answered: what Redis delivered before them has been
+    // handled by then, its answers published.
+    await this.closeWithin(sub, 'subscriber');
     // Answers given after an await (a fetch of this node's sockets) go out too.
     await new Promise((resolve) => setImmediate(resolve));
-    await pub.close();
+    await this.closeWithin(pub, 'publisher');
+  }
+
+  /**
+   * Closes the client once its commands under way are answered, or after `closeWaitMs` without
+   * their answers, which it refuses (their callers handle that: `underWay`'s never reject, the
+   * adapter's own node counts fail as with a lost connection).
+   */
+  private async closeWithin(client: Client, which: string): Promise<void> {
+    const pending = [...(this.pending.get(client) ?? [])];
+    if (pending.length) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.closeWaitMs)));
+      const answered = await Promise.race([Promise.allSettled(pending).then(() => true), late]);
+      clearTimeout(timer);
+      if (!answered) this.log.warn(`Redis did not answer the ${which}'s last commands within ${this.closeWaitMs} ms; closing without them`);
+    }
+    if (client.isOpen) client.destroy();
   }
 }
