@@ -10,6 +10,9 @@ import { newId } from '../../libs/core/src/ids';
 import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
+import { SanctionKind } from '../../libs/moderation/src/sanctions/sanction.model';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
@@ -132,6 +135,53 @@ describe('the live relay from the worker process to the API nodes', () => {
     await until(() => heard.a.length >= 1);
     await until(async () => (await waiting()) === 0);
     expect(heard.a.map((e) => e.aggregateId)).toEqual([fresh]);
+  });
+
+  it('still re-checks an access change claimed too late to be news: the reader who lost access leaves the room', async () => {
+    const admin = await makeUser(a, { role: 'ADMIN' });
+    const member = await makeUser(a);
+    const space = await makeSpace(a, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
+    const topic = await createTopic(a, admin.token, await makeBoard(a, space.id));
+    const s = await connectLive(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`, sockets, member.token);
+    expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    // Revoked by the worker two minutes ago, as if no API node had claimed it since (their LISTEN and claims failing).
+    const held = jest.spyOn(a.get(LiveRelayConsumer), 'drain').mockResolvedValue(0);
+    try {
+      await a.get(LiveRelayConsumer).idle();
+      await a.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id]);
+      await a.sql(`INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes')`, [
+        { type: 'space.access_changed', aggregateType: 'space', aggregateId: space.id, payload: { spaceId: space.id } },
+      ]);
+    } finally {
+      held.mockRestore();
+    }
+    const lost = nextLiveEvent(s, 'access:lost');
+    await a.get(LiveRelayConsumer).drain();
+    expect(await lost).toEqual({ room: `topic:${topic.id}` });
+    expect(await waiting()).toBe(0);
+  });
+
+  it('closes, for a site-wide ban claimed too late to be news, the connections whose session no longer opens', async () => {
+    const mod = await makeUser(a, { role: 'MODERATOR' });
+    const banned = await makeUser(a);
+    const s = await connectLive(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`, sockets, banned.token);
+    // The worker's own services ban them; node A claims nothing until the row is two minutes old.
+    const held = jest.spyOn(a.get(LiveRelayConsumer), 'drain').mockResolvedValue(0);
+    try {
+      const viewer = await worker.get(SessionsService).viewerForUser(mod.id);
+      await worker.get(SanctionsService).sanction(viewer!, { userId: banned.id, kind: SanctionKind.BAN, reason: 'Raid' });
+      await a.get(LiveRelayConsumer).idle();
+      await a.sql(`UPDATE live_relay SET created_at = now() - interval '2 minutes'`);
+    } finally {
+      held.mockRestore();
+    }
+    const revoked = nextLiveEvent(s, 'session:revoked');
+    const gone = nextLiveEvent(s, 'disconnect');
+    await a.get(LiveRelayConsumer).drain();
+    // Closed by the re-check of its session, as a revocation's is (not told of a ban it no longer reads as news).
+    expect(await revoked).toEqual({ reason: 'signed out or revoked' });
+    await gone;
+    expect(await waiting()).toBe(0);
   });
 
   it('claims what was committed while its LISTEN connection was down, once it is back', async () => {

@@ -1,15 +1,17 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
+  changesAccess,
   LIVE_RELAY_ACCESS,
   LIVE_RELAY_CHANNEL,
   LIVE_RELAY_CLAIM,
   LIVE_RELAY_CLAIM_AFTER_OTHERS,
+  RELAYED_LATE,
   RelayedEvent,
 } from '../../core/src/database/live-relay';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
 import { rowsOf, sqlState } from '../../core/src/database/unit-of-work';
-import { EventBus } from '../../core/src/events';
+import { DomainEvent, EventBus } from '../../core/src/events';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
 import { LiveGateway } from './live.gateway';
 
@@ -110,7 +112,7 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
     return this.claims.idle('relay');
   }
 
-  /** Takes every row waiting and publishes the fresh ones in commit order; returns how many it published. */
+  /** Takes every row waiting and publishes the fresh ones (and late access changes) in commit order; returns how many it published. */
   async drain(): Promise<number> {
     let afterOthers = this.afterOthers;
     this.afterOthers = false;
@@ -142,10 +144,13 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
       if (afterOthers) await m.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.othersWaitMs))}`);
       const rows = rowsOf<RelayedEvent>(await m.query(afterOthers ? LIVE_RELAY_CLAIM_AFTER_OTHERS : LIVE_RELAY_CLAIM, [BATCH]));
       rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-      const fresh = rows.filter((row) => row.fresh).map((row) => row.event);
+      // What is no longer news is dropped, but for access changes: their re-checks (RELAYED_LATE).
+      const events = rows.flatMap((row): DomainEvent[] =>
+        row.fresh ? [row.event] : changesAccess(row.event) ? [{ ...row.event, payload: { ...row.event.payload, [RELAYED_LATE]: true } }] : [],
+      );
       // The rows are taken whatever a listener does with them: a relay event is pushed once at most.
-      await this.bus.publishAll(fresh).catch((err: unknown) => this.log.error({ err }, 'a relayed event’s publication failed'));
-      return { rows: rows.length, published: fresh.length };
+      await this.bus.publishAll(events).catch((err: unknown) => this.log.error({ err }, 'a relayed event’s publication failed'));
+      return { rows: rows.length, published: events.length };
     });
   }
 }

@@ -5,7 +5,7 @@ import { AppConfig } from '../../core/src/config/config';
 import { newId } from '../../core/src/ids';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
-import { changesAccess } from '../../core/src/database/live-relay';
+import { changesAccess, RELAYED_LATE } from '../../core/src/database/live-relay';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { LiveErrorFilter } from './live-error.filter';
 import type { Server, Socket } from 'socket.io';
@@ -58,6 +58,13 @@ interface Recheck {
 
 const isRecheck = (r: unknown): r is Recheck =>
   !!r && typeof r === 'object' && ['space', 'topic', 'user', 'revoked'].includes((r as Recheck).kind) && typeof (r as Recheck).id === 'string';
+
+/** The access changes that ask for one re-check and nothing else, late or not (see `onEvent`). */
+const RECHECKS = new Map<string, (p: Record<string, unknown>) => Recheck>([
+  ['space.access_changed', (p) => ({ kind: 'space', id: String(p.spaceId) })],
+  ['user.role_changed', (p) => ({ kind: 'user', id: String(p.userId) })],
+  ['user.sessions_revoked', (p) => ({ kind: 'revoked', id: String(p.userId) })],
+]);
 
 /** How long a push waits at most for access re-checks under way (see `fence`). */
 const RECHECK_WAIT_MS = 5_000;
@@ -834,6 +841,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Those re-checks are fenced before the handler first yields, so a push of the next event
     // (a reply right after a topic moved away) cannot overtake one.
     if (!changesAccess(e) && this.rechecks.size) await this.afterRechecks();
+    const recheck = RECHECKS.get(e.type);
+    if (recheck) return this.recheckEverywhere(recheck(p));
+    if (p[RELAYED_LATE] === true) return this.recheckLate(e);
     switch (e.type) {
       case 'user.profile_hidden':
         return this.presenceAround(String(p.userId));
@@ -924,12 +934,6 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'review.updated':
         this.server.to(p.spaceId ? `modqueue:${p.spaceId}` : GLOBAL_QUEUE).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.spaceId ?? null });
         return;
-      case 'space.access_changed':
-        return this.recheckEverywhere({ kind: 'space', id: String(p.spaceId) });
-      case 'user.role_changed':
-        return this.recheckEverywhere({ kind: 'user', id: String(p.userId) });
-      case 'user.sessions_revoked':
-        return this.recheckEverywhere({ kind: 'revoked', id: String(p.userId) });
       case 'user.sanctioned':
         // A space sanction, or a site-wide silence (a silenced global moderator leaves the site-wide review room).
         if (p.spaceId || p.kind === 'SILENCE') await this.recheckEverywhere({ kind: 'user', id: String(p.userId) });
@@ -938,6 +942,24 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           this.server.in(`user:${p.userId}`).disconnectSockets(true);
         }
         return;
+    }
+  }
+
+  /**
+   * An access change the live relay delivered too late to be news (RELAYED_LATE), other than
+   * those asking for a re-check alone (RECHECKS): only its re-checks, which read access as it is now, fenced as always; nothing it would have pushed or
+   * announced (a removed post restored since, a ban lifted since: a site-wide sanction closes the
+   * connections whose session no longer opens, as a revocation's re-check does, rather than all
+   * of its user's).
+   */
+  private recheckLate(e: DomainEvent): Promise<void> {
+    const p = e.payload as Record<string, unknown>;
+    switch (e.type) {
+      case 'user.sanctioned':
+        return Promise.all([this.recheckEverywhere({ kind: 'revoked', id: String(p.userId) }), this.recheckEverywhere({ kind: 'user', id: String(p.userId) })]).then(() => undefined);
+      default:
+        // A topic moved, or hidden through its first post.
+        return this.recheckEverywhere({ kind: 'topic', id: String(p.topicId) });
     }
   }
 

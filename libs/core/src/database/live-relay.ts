@@ -47,6 +47,14 @@ export const RELAY_LIVE_EVENTS = Symbol('RELAY_LIVE_EVENTS');
 export const LIVE_RELAY_FRESH_SECONDS = 60;
 
 /**
+ * Set (true) in the payload of an access change claimed later than LIVE_RELAY_FRESH_SECONDS: it
+ * is published all the same, for its re-checks alone, which read access as it is now (so a late
+ * one cannot undo a newer state); dropped, it left a reader who lost access in the rooms they
+ * were in, hearing what was pushed there for as long as they stayed.
+ */
+export const RELAYED_LATE = 'relayedLate';
+
+/**
  * A transaction's events, one row each in emission order, and a wake-up PostgreSQL delivers at
  * commit (nothing at all if the transaction rolls back). `$1`: the events as a JSON array; `$2`:
  * the wake-up's payload (`LIVE_RELAY_ACCESS` or empty, `relayWakeUp`).
