@@ -184,6 +184,43 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await waiting()).toBe(0);
   });
 
+  it('after an access change’s wake-up, waits for the rows another node is claiming, but not for ever: past the wait it takes the rest', async () => {
+    const consumer = a.get(LiveRelayConsumer);
+    const [locked, free] = [newId(), newId()];
+    const frozen = a.ds.createQueryRunner();
+    await frozen.connect();
+    const wait = consumer.othersWaitMs;
+    try {
+      // Node A takes nothing until the first row is locked: a wake-up meanwhile (an earlier test's) would claim both.
+      const held = jest.spyOn(consumer, 'drain').mockResolvedValue(0);
+      try {
+        await consumer.idle();
+        // Written as the worker writes them, but with no wake-up yet.
+        const rows = await a.sql(`INSERT INTO live_relay (event) VALUES ($1), ($2) RETURNING id`, [
+          { type: 'test.relayed', aggregateType: 'test', aggregateId: locked, payload: {} },
+          { type: 'test.relayed', aggregateType: 'test', aggregateId: free, payload: {} },
+        ]);
+        // Another node's claim of the first row, frozen with its transaction open.
+        await frozen.startTransaction();
+        await frozen.query(`SELECT id FROM live_relay WHERE id = $1 FOR UPDATE`, [rows[0].id]);
+      } finally {
+        held.mockRestore();
+      }
+      consumer.othersWaitMs = 300;
+      await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
+      await until(() => heard.a.length >= 1);
+      expect(heard.a.map((e) => e.aggregateId)).toEqual([free]);
+    } finally {
+      consumer.othersWaitMs = wait;
+      await frozen.rollbackTransaction().catch(() => undefined);
+      await frozen.release();
+    }
+    // The frozen claim gone (rolled back), the row is taken at the next wake-up.
+    await consumer.kick();
+    expect(heard.a.map((e) => e.aggregateId)).toEqual([free, locked]);
+    expect(await waiting()).toBe(0);
+  });
+
   it('claims what was committed while its LISTEN connection was down, once it is back', async () => {
     const consumer = a.get(LiveRelayConsumer);
     const listener = a.get(PgListener);
