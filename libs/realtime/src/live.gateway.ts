@@ -947,10 +947,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /**
    * An access change the live relay delivered too late to be news (RELAYED_LATE), other than
-   * those asking for a re-check alone (RECHECKS): only its re-checks, which read access as it is now, fenced as always; nothing it would have pushed or
-   * announced (a removed post restored since, a ban lifted since: a site-wide sanction closes the
-   * connections whose session no longer opens, as a revocation's re-check does, rather than all
-   * of its user's).
+   * those asking for a re-check alone (RECHECKS): only its re-checks, which read access as it is
+   * now, fenced as always; nothing it would have pushed or announced (a removed post restored
+   * since, a ban lifted since: a site-wide sanction closes the connections whose session no
+   * longer opens, as a revocation's re-check does, rather than all of its user's).
    */
   private recheckLate(e: DomainEvent): Promise<void> {
     const p = e.payload as Record<string, unknown>;

@@ -179,14 +179,16 @@ export class RedisIoAdapter extends IoAdapter {
    * adapter's own node counts fail as with a lost connection).
    */
   private async closeWithin(client: Client, which: string): Promise<void> {
-    const pending = [...(this.pending.get(client) ?? [])];
-    if (pending.length) {
+    const pending = this.pending.get(client);
+    const deadline = Date.now() + this.closeWaitMs;
+    // Those sent meanwhile (answers to requests handled as the subscriber closed) are waited for too.
+    while (pending?.size && Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.closeWaitMs)));
-      const answered = await Promise.race([Promise.allSettled(pending).then(() => true), late]);
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())));
+      await Promise.race([Promise.allSettled([...pending]), late]);
       clearTimeout(timer);
-      if (!answered) this.log.warn(`Redis did not answer the ${which}'s last commands within ${this.closeWaitMs} ms; closing without them`);
     }
+    if (pending?.size) this.log.warn(`Redis did not answer the ${which}'s last commands within ${this.closeWaitMs} ms; closing without them`);
     if (client.isOpen) client.destroy();
   }
 }
