@@ -3,6 +3,7 @@ import { Socket } from 'socket.io-client';
 import { LEVEL_RANK } from '../../libs/access/src/access-level';
 import { EventBus } from '../../libs/core/src/events';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { PollsRepository } from '../../libs/forum/src/polls/polls.repository';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
@@ -726,16 +727,31 @@ describe('polls', () => {
       await expectConsistent(a.poll.id);
     });
 
+    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    /** A moderator hides the post (the topic's first post: the topic with it). */
+    const hide = (postId: string) => t.gql(MODERATE, { input: { postId, action: 'HIDE', reason: 'off topic' } }, { token: moderator.token });
+    /** A topic by the author whose reply, by `by`, carries a poll. */
+    async function replyPoll(by = author) {
+      const topic = await createTopic(t, author.token, boardId);
+      const r = await reply(t, by.token, topic.id, 'a reply that asks the room');
+      const poll = expectOk(await create(by, r.id)).createPoll;
+      return { topic, postId: r.id, poll, options: poll.options.map((o: any) => o.id as string) };
+    }
+    /**
+     * `first` queued behind a lock the test holds (`sql`), then `second`: their answers, and
+     * whether `second` ended or, first, waited for a lock too (for `first`) while it was held.
+     */
+    const queuedBehind = (sql: string, params: unknown[], first: () => Promise<GqlResult>, second: () => Promise<GqlResult>) =>
+      holding(sql, params, async (h): Promise<[GqlResult, GqlResult, 'done' | 'waiting']> => {
+        const one = first();
+        await h.waiting(1);
+        const two = second();
+        const was = await doneOrWaiting(t, two, 2);
+        await h.release();
+        return [await one, await two, was];
+      });
+
     describe('a vote on a reply’s poll and the topic hidden through its first post at once', () => {
-      const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
-      const hide = (postId: string) => t.gql(MODERATE, { input: { postId, action: 'HIDE', reason: 'off topic' } }, { token: moderator.token });
-      /** A topic by the author whose reply carries a poll. */
-      async function replyPoll() {
-        const topic = await createTopic(t, author.token, boardId);
-        const r = await reply(t, author.token, topic.id, 'a reply that asks the room');
-        const poll = expectOk(await create(author, r.id)).createPoll;
-        return { topic, postId: r.id, poll, options: poll.options.map((o: any) => o.id as string) };
-      }
       /** The vote's and the topic's events on the outbox, in the order they committed. */
       const eventsOf = async (a: { topic: { id: string }; poll: { id: string } }) =>
         (await t.sql(`SELECT type FROM outbox WHERE aggregate_id = ANY($1::uuid[]) AND type IN ('poll.voted', 'topic.hidden') ORDER BY id`, [[a.poll.id, a.topic.id]])).map((e: any) => e.type);
@@ -743,16 +759,9 @@ describe('polls', () => {
       it('holds the hiding back until a vote that found the topic visible, and waits for the poll, is counted: never counted in a topic hidden before it commits', async () => {
         const a = await replyPoll();
         const voter = await makeUser(t);
-        const [voted, hidden, hiding] = await holding(POLL_LOCK, [a.poll.id], async (h) => {
-          // The vote reads the topic visible, then waits for the poll.
-          const voting = vote(voter, a.poll.id, [a.options[0]]);
-          await h.waiting(1);
-          const hiding = hide(a.topic.firstPostId);
-          // The hiding waits for the vote (it went through at once, its topic hidden under the waiting vote, without the fix).
-          const was = await doneOrWaiting(t, hiding, 2);
-          await h.release();
-          return [await voting, await hiding, was];
-        });
+        // The vote reads the topic visible, then waits for the poll; the hiding waits for the vote
+        // (it went through at once, its topic hidden under the waiting vote, without the fix).
+        const [voted, hidden, hiding] = await queuedBehind(POLL_LOCK, [a.poll.id], () => vote(voter, a.poll.id, [a.options[0]]), () => hide(a.topic.firstPostId));
         expect(hiding).toBe('waiting');
         expect(expectOk(voted).votePoll).toMatchObject({ myChoice: [a.options[0]], voterCount: 1 });
         expect(expectOk(hidden).moderatePost).toEqual({ state: 'HIDDEN' });
@@ -766,16 +775,9 @@ describe('polls', () => {
         const a = await replyPoll();
         const voter = await makeUser(t);
         const before = await rows();
-        // The hiding has hidden the first post and the topic, and waits to log it.
-        const [hidden, voted, voting] = await holding(`LOCK TABLE moderation_log IN SHARE MODE`, [], async (h) => {
-          const hiding = hide(a.topic.firstPostId);
-          await h.waiting(1);
-          const voting = vote(voter, a.poll.id, [a.options[0]]);
-          // The vote waits for the hiding (it read the topic as its statement began, visible, and was counted at once, without the fix).
-          const was = await doneOrWaiting(t, voting, 2);
-          await h.release();
-          return [await hiding, await voting, was];
-        });
+        // The hiding has hidden the first post and the topic, and waits to log it; the vote waits for
+        // the hiding (it read the topic as its statement began, visible, and was counted at once, without the fix).
+        const [hidden, voted, voting] = await queuedBehind(`LOCK TABLE moderation_log IN SHARE MODE`, [], () => hide(a.topic.firstPostId), () => vote(voter, a.poll.id, [a.options[0]]));
         expect(voting).toBe('waiting');
         expect(expectOk(hidden).moderatePost).toEqual({ state: 'HIDDEN' });
         expectError(voted, 'NOT_FOUND');
@@ -786,6 +788,101 @@ describe('polls', () => {
         // The author still reads the poll of their hidden topic, untouched.
         expect(await seen(author, a.postId)).toMatchObject({ voterCount: 0 });
       });
+    });
+
+    describe('a poll’s management on a reply and the topic hidden through its first post at once', () => {
+      type Place = { writer: TestUser; topic: { id: string; firstPostId: string }; postId: string; poll: any };
+      /** Each management by the reply's author: of its poll, or, createPoll, of a poll added to it. */
+      const MANAGEMENTS: Array<[string, (a: Place) => Promise<GqlResult>]> = [
+        ['createPoll', (a) => create(a.writer, a.postId, { question: 'A second thought?' })],
+        ['updatePoll', (a) => update(a.writer, a.poll.id)],
+        ['closePoll', (a) => t.gql(CLOSE, { id: a.poll.id }, { token: a.writer.token })],
+        ['reopenPoll', (a) => t.gql(REOPEN, { id: a.poll.id }, { token: a.writer.token })],
+        ['deletePoll', (a) => t.gql(DELETE, { id: a.poll.id }, { token: a.writer.token })],
+      ];
+      /**
+       * A reply by a member of their own in the author's topic (hidden, the topic is NOT_FOUND to
+       * them), ready for `what`: without a poll for createPoll, with a closed one for reopenPoll.
+       */
+      async function ready(what: string): Promise<Place> {
+        const writer = await makeUser(t);
+        if (what !== 'createPoll') {
+          const a = await replyPoll(writer);
+          if (what === 'reopenPoll') expectOk(await t.gql(CLOSE, { id: a.poll.id }, { token: writer.token }));
+          return { writer, ...a };
+        }
+        const topic = await createTopic(t, author.token, boardId);
+        return { writer, topic, postId: (await reply(t, writer.token, topic.id, 'a reply that will ask the room')).id, poll: null };
+      }
+      /** The last event on the outbox, to read those after it (`eventsSince`). */
+      const lastEvent = async () => (await t.sql(`SELECT coalesce(max(id), 0)::text AS id FROM outbox`))[0].id as string;
+      /** The topic's polls' events and its hiding after `since`, in the order they committed. */
+      const eventsSince = async (topicId: string, since: string) =>
+        (await t.sql(`SELECT type FROM outbox WHERE id > $2::bigint AND payload->>'topicId' = $1 AND (aggregate_type = 'poll' OR type = 'topic.hidden') ORDER BY id`, [topicId, since])).map((e: any) => e.type);
+      /** What polls hold (a hiding writes events of its own). */
+      const pollRows = async () => {
+        const { outbox: _events, ...held } = await rows();
+        return held;
+      };
+
+      it.each(MANAGEMENTS)('%s queued behind a hiding of the topic under way is judged on the hidden topic: NOT_FOUND to the reply’s author, nothing written', async (what, manage) => {
+        const a = await ready(what);
+        const [before, since] = [await pollRows(), await lastEvent()];
+        // The hiding has hidden the first post and the topic, and waits to log it; the management waits
+        // for the hiding (it read the topic as its statement began, visible, and went through at once, without the fix).
+        const [hidden, managed, managing] = await queuedBehind(`LOCK TABLE moderation_log IN SHARE MODE`, [], () => hide(a.topic.firstPostId), () => manage(a));
+        expect(managing).toBe('waiting');
+        expect(expectOk(hidden).moderatePost).toEqual({ state: 'HIDDEN' });
+        expectError(managed, 'NOT_FOUND');
+        expect(await pollRows()).toEqual(before);
+        expect(await eventsSince(a.topic.id, since)).toEqual(['topic.hidden']);
+      });
+
+      it.each(MANAGEMENTS)('%s holds back a hiding of the topic begun while it waits, and is done first', async (what, manage) => {
+        const a = await ready(what);
+        const since = await lastEvent();
+        // The management holds the topic, its first post and the reply, and waits to write the poll; the hiding
+        // waits for the management (it went through at once, hiding the topic under the waiting management, without the fix).
+        const [managed, hidden, hiding] = await queuedBehind(`LOCK TABLE polls IN SHARE MODE`, [], () => manage(a), () => hide(a.topic.firstPostId));
+        expect(hiding).toBe('waiting');
+        expectOk(managed);
+        expect(expectOk(hidden).moderatePost).toEqual({ state: 'HIDDEN' });
+        expect(await eventsSince(a.topic.id, since)).toEqual([what === 'deletePoll' ? 'poll.deleted' : 'poll.updated', 'topic.hidden']);
+      });
+    });
+
+    it('two deletions of a poll, or two new polls, on a topic’s first post or on a reply, queued behind a share lock of the post (a vote’s), go one after the other: no deadlock', async () => {
+      const repo = t.get(PollsRepository);
+      const [managed, marked] = [jest.spyOn(repo, 'lockToManage'), jest.spyOn(repo, 'markPost')];
+      /** `first`, then `second`, queued behind a share lock of the post; their answers. */
+      const queued = (postId: string, first: () => Promise<GqlResult>, second: () => Promise<GqlResult>) =>
+        holding(`SELECT 1 FROM posts WHERE id = $1 FOR SHARE`, [postId], async (h) => {
+          const one = first();
+          await h.waiting(1);
+          const two = second();
+          await h.waiting(2);
+          await h.release();
+          return Promise.all([one, two]);
+        });
+      try {
+        for (const a of [await pollIn(), await replyPoll()]) {
+          managed.mockClear();
+          marked.mockClear();
+          const [deleted, gone] = await queued(a.postId, () => t.gql(DELETE, { id: a.poll.id }, { token: author.token }), () => t.gql(DELETE, { id: a.poll.id }, { token: moderator.token }));
+          // Each ran once (one PostgreSQL aborted for a deadlock runs again, UnitOfWork), the first queued first.
+          expect(managed).toHaveBeenCalledTimes(2);
+          expect(expectOk(deleted).deletePoll).toBe(true);
+          expectError(gone, 'NOT_FOUND');
+          const [created, second] = await queued(a.postId, () => create(author, a.postId, { question: 'Again?' }), () => create(moderator, a.postId, { question: 'Once more?' }));
+          // The deletion's mark cleared, and each creation's once.
+          expect(marked).toHaveBeenCalledTimes(3);
+          expectOk(created);
+          expectError(second, 'CONFLICT');
+        }
+      } finally {
+        managed.mockRestore();
+        marked.mockRestore();
+      }
     });
 
     it.each(['locked', 'closed'])('holds a topic’s status change (%s) back until the votes that found it open are counted', async (status) => {

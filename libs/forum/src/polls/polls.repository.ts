@@ -78,12 +78,31 @@ export interface ManagedPollRow extends PollPlaceRow {
  */
 const TOPIC_LOCK = 'FOR KEY SHARE';
 
-/** A post (`p`) and its topic (`t`) as a poll's place. */
-const PLACE_COLUMNS = `p.id AS post_id, p.topic_id, p.space_id, p.author_id, p.state AS post_state, p.deleted_from AS post_deleted_from,
-  p.number AS post_number, p.wiki AS post_wiki, t.state AS topic_state, t.author_id AS topic_author_id, t.locked AS topic_locked,
+/**
+ * A post (`p`) and its topic (`t`) as a poll's place; `topicState`, the SQL its `topic_state` is
+ * read from (the topic's row, unless locked: `FIRST_POST_STATE`).
+ */
+const placeColumns = (topicState = 't.state') => `p.id AS post_id, p.topic_id, p.space_id, p.author_id, p.state AS post_state, p.deleted_from AS post_deleted_from,
+  p.number AS post_number, p.wiki AS post_wiki, ${topicState} AS topic_state, t.author_id AS topic_author_id, t.locked AS topic_locked,
   t.closed AS topic_closed, t.kind AS topic_kind`;
-const MANAGED_POLL = `SELECT pl.id, pl.question, ${CLOSED} AS closed, pl.voter_count, ${PLACE_COLUMNS}
+const POLL_AND_PLACE = `SELECT pl.id, pl.question, ${CLOSED} AS closed, pl.voter_count`;
+const MANAGED_POLL = `${POLL_AND_PLACE}, ${placeColumns()}
   FROM polls pl JOIN posts p ON p.id = pl.post_id JOIN topics t ON t.id = p.topic_id WHERE pl.id = $1`;
+
+/**
+ * A poll mutation's locks before its post's, each in a subquery of its own, locked as it is
+ * scanned (so before the statement's own locks, and before an update's): the topic's row
+ * (`TOPIC_LOCK`), as `t`, then, joined laterally on it (so always after it), its first post's
+ * share lock, as `fp`, unless the post the poll is on (`postId`, SQL) is that first post: its
+ * own lock then covers it, and a share lock taken before it would be upgraded by the NO KEY
+ * UPDATE that `markPost` and `deletePoll` take on the post, which two of them could both hold
+ * and deadlock on. The topic's state is then read from `fp`, or from the post itself when it is
+ * the first (`FIRST_POST_STATE`): see `lockToManage`.
+ */
+const placeLocks = (topicId: string, postId: string) => `(SELECT id, author_id, locked, closed, kind FROM topics WHERE id = ${topicId} ${TOPIC_LOCK}) t
+  LEFT JOIN LATERAL (SELECT state FROM posts WHERE topic_id = t.id AND number = 1 AND id <> ${postId} FOR SHARE) fp ON true`;
+/** The topic's state as its first post has it, under that post's lock (`placeLocks`): `fp`'s, or the post's own when it is the first. */
+const FIRST_POST_STATE = 'COALESCE(fp.state, p.state)';
 
 /**
  * A poll (`pl`) with its post (`p`) and topic (`t`), their states and authors, and `more` columns;
@@ -146,23 +165,25 @@ export class PollsRepository {
 
   /** Where a post is, for a poll to be added to it: createPoll's first look, unlocked, before it screens the texts. */
   async placeOfPost(postId: string): Promise<PollPlaceRow | undefined> {
-    const [row] = await this.ds.query(`SELECT ${PLACE_COLUMNS} FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`, [postId]);
+    const [row] = await this.ds.query(`SELECT ${placeColumns()} FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`, [postId]);
     return row;
   }
 
   /**
    * Marks the post as carrying a poll or not (`posts.has_poll`, which spares Post.poll its
    * statement on pages without one), taking the post's row lock (NO KEY UPDATE) after its
-   * topic's (KEY SHARE, `TOPIC_LOCK`), as every poll mutation takes them; the post's place
-   * under those locks, or undefined. The post's and the topic's columns are as they are now.
+   * topic's (KEY SHARE, `TOPIC_LOCK`) and its topic's first post's (SHARE, unless it is that
+   * post: `placeLocks`), as every poll mutation takes them; the post's place under those locks,
+   * or undefined. The post's and the topic's columns are as they are now, the topic's state
+   * read from its first post (`lockToManage` says why).
    */
   async markPost(m: Queryable, postId: string, hasPoll: boolean): Promise<PollPlaceRow | undefined> {
     const [row] = rowsOf<PollPlaceRow>(
       await m.query(
-        // The topic locked in a subquery of its own: it is locked as it is scanned, before the update locks the post.
+        // The topic and the first post locked in subqueries of their own, as they are scanned, before the update locks the post.
         `UPDATE posts p SET has_poll = $2
-           FROM (SELECT id, state, author_id, locked, closed, kind FROM topics WHERE id = (SELECT topic_id FROM posts WHERE id = $1) ${TOPIC_LOCK}) t
-          WHERE p.id = $1 AND t.id = p.topic_id RETURNING ${PLACE_COLUMNS}`,
+           FROM ${placeLocks('(SELECT topic_id FROM posts WHERE id = $1)', '$1')}
+          WHERE p.id = $1 AND t.id = p.topic_id RETURNING ${placeColumns(FIRST_POST_STATE)}`,
         [postId, hasPoll],
       ),
     );
@@ -197,15 +218,35 @@ export class PollsRepository {
 
   /**
    * A poll's management reads the poll and its place as its transaction's first statement,
-   * locking them in the order every poll mutation takes them: the topic's row (`TOPIC_LOCK`),
-   * the post's, then the poll's (`lockForVote`, `markPost`). `post` is SHARE for a change that
-   * leaves the post be (updatePoll, closing, reopening), which therefore queues on the poll's
-   * row with votes, and NO KEY UPDATE for deletePoll, which clears the post's mark (taking it at
-   * once, not upgrading a share lock two deletions could both hold). The topic's, the post's and
-   * the poll's columns are as they are now (undefined once the poll is gone).
+   * locking them in the order every poll mutation takes them (`lockForVote`, `markPost`): the
+   * topic's row (`TOPIC_LOCK`), its first post's (SHARE) unless the poll is on it, the post's,
+   * then the poll's. `post` is SHARE for a change that leaves the post be (updatePoll, closing,
+   * reopening), which therefore queues on the poll's row with votes, and NO KEY UPDATE for
+   * deletePoll, which clears the post's mark (taking it at once, not upgrading a share lock two
+   * deletions could both hold: which is why the first post is not share-locked first when it is
+   * the poll's own post, `placeLocks`). The topic's, the posts' and the poll's columns are as
+   * they are now (undefined once the poll is gone, or its post moved to another topic meanwhile).
+   *
+   * The topic's state is read from its first post (`FIRST_POST_STATE`), as a vote reads it, not
+   * from the topic's row: moderating the first post (`PostsService.applyState`) writes it there
+   * under that post's lock with a non-key update the topic's KEY SHARE does not wait for, so the
+   * topic's row could predate a hiding under way, or one that committed while this waited for
+   * the post or the poll. The first post's lock (the post's own, when the poll is on it) waits
+   * for a hiding under way and reads the post as it committed; one begun after waits for this
+   * management: a management racing its topic's hiding acts before it, or is judged on the
+   * hidden topic (NOT_FOUND to whoever may not read it), never acts in a topic hidden before it
+   * commits. (When the post's or the poll's lock waits for a change of its row, PostgreSQL checks
+   * the row as it is now against the subqueries' rows as they were locked: `t.id = p.topic_id`
+   * then leaves out a post moved meanwhile, which a move under way could only do before this
+   * statement locked the topic, as moves lock topics first.)
    */
   async lockToManage(m: Queryable, pollId: string, post: 'SHARE' | 'NO KEY UPDATE'): Promise<ManagedPollRow | undefined> {
-    const [row] = await m.query(`${MANAGED_POLL} ${TOPIC_LOCK} OF t FOR ${post} OF p FOR NO KEY UPDATE OF pl`, [pollId]);
+    const [row] = await m.query(
+      `${POLL_AND_PLACE}, ${placeColumns(FIRST_POST_STATE)}
+         FROM polls pl JOIN posts p ON p.id = pl.post_id CROSS JOIN LATERAL ${placeLocks('p.topic_id', 'p.id')}
+        WHERE pl.id = $1 AND t.id = p.topic_id FOR ${post} OF p FOR NO KEY UPDATE OF pl`,
+      [pollId],
+    );
     return row;
   }
 
