@@ -455,32 +455,61 @@ describe('search', () => {
     expect([await terms(), await recorded()]).toEqual([['kobenhavn', 'oresund'], [{ format: POSTGRES_INDEX_FORMAT, fingerprint }]]);
   });
 
+  /**
+   * The server's letter folding read (the only statement with unaccent over chunks of letters)
+   * answered by `read` instead, every other statement as it is: how many were made, and the undo.
+   */
+  const foldingReads = (read: () => Promise<never>) => {
+    const ds = t.get(DataSource);
+    const query = ds.query.bind(ds);
+    let made = 0;
+    const spy = jest.spyOn(ds, 'query').mockImplementation(((sql: string, params?: unknown[]) => {
+      if (!sql.includes('unaccent(chunk.written)')) return query(sql, params);
+      made++;
+      return read();
+    }) as typeof ds.query);
+    return { made: () => made, restore: () => spy.mockRestore() };
+  };
+
   it('reads the server’s letter folding again after an hour beside the queries, which go on with the rules last read', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Tram to Århus', body: 'Hourly from the station.' });
     await drain();
     expect(await topicIds('arhu', customer)).toContain(topic.id);
-    // The folding's read (the only statement with unaccent over chunks of letters) never answers:
-    // a search that waited for it would never answer either.
-    const ds = t.get(DataSource);
-    const query = ds.query.bind(ds);
-    let reads = 0;
-    const held = jest.spyOn(ds, 'query').mockImplementation(((sql: string, params?: unknown[]) => {
-      if (sql.includes('unaccent(chunk.written)')) {
-        reads++;
-        return new Promise(() => undefined);
-      }
-      return query(sql, params);
-    }) as typeof ds.query);
+    // The folding's read never answers: a search that waited for it would never answer either.
+    const reads = foldingReads(() => new Promise(() => undefined));
     const hourLater = Date.now() + 3600_000 + 1000;
     const clock = jest.spyOn(Date, 'now').mockImplementation(() => hourLater);
     try {
       expect(await topicIds('arhu', customer)).toContain(topic.id);
       expect(await topicIds('arhus', customer)).toContain(topic.id);
       // One read under way, not one per query.
-      expect(reads).toBe(1);
+      expect(reads.made()).toBe(1);
     } finally {
       clock.mockRestore();
-      held.mockRestore();
+      reads.restore();
+    }
+  });
+
+  it('answers queries while the hourly job reads the server’s letter folding for its fingerprint, with the rules last read, whether that read fails or never ends', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Boat to Ærøskøbing', body: 'Twice a day from Svendborg.' });
+    await drain();
+    expect(await topicIds('aerosko', customer)).toContain(topic.id);
+    let read: () => Promise<never> = () => Promise.reject(new Error('connection lost'));
+    const reads = foldingReads(() => read());
+    try {
+      // The job's read fails: the job fails (and runs again later), queries go on with the rules read before.
+      await expect(t.get(SearchAdmin).upgradeFormat()).rejects.toThrow('connection lost');
+      expect(await topicIds('aerosko', customer)).toContain(topic.id);
+      expect(await topicIds('aeroskobng', customer)).toContain(topic.id);
+      // The job's read never answers: neither does the job, but queries do.
+      read = () => new Promise(() => undefined);
+      void t.get(SearchAdmin).upgradeFormat();
+      expect(await topicIds('aerosko', customer)).toContain(topic.id);
+      expect(await topicIds('aeroskobng', customer)).toContain(topic.id);
+      // The job's two reads; none for the queries.
+      expect(reads.made()).toBe(2);
+    } finally {
+      reads.restore();
     }
   });
 

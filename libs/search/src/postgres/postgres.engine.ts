@@ -316,7 +316,7 @@ export class PostgresSearchEngine implements SearchEngine {
    * match alone.
    */
   async prepare(): Promise<void> {
-    const { fingerprint } = await this.readFolding();
+    const fingerprint = await this.formatFingerprint();
     const [recorded]: Array<{ fingerprint: string | null }> = await this.ds.query(`SELECT fingerprint FROM search_index_formats WHERE engine = $1`, [this.name]);
     if (recorded?.fingerprint === fingerprint) return;
     await this.ds.query(`SELECT nextval('search_terms_prunes')`);
@@ -325,9 +325,17 @@ export class PostgresSearchEngine implements SearchEngine {
     }
   }
 
-  /** The fingerprint of the server's letter folding (see `UnaccentFolding`), read anew, and used from now on. */
+  /**
+   * The fingerprint of the server's letter folding (see `UnaccentFolding`), read anew, and used
+   * from now on once read. The hourly job asks for it (`SearchAdmin.upgradeFormat`), in the API's
+   * process too when it runs the worker: queries and writes go on with the rules as last read
+   * while it is read, as they do while `folding` reads them again, and a read that fails fails the
+   * job alone (they would wait for it, and fail with it).
+   */
   async formatFingerprint(): Promise<string> {
-    return (await this.readFolding()).fingerprint;
+    const folding = await readUnaccentFolding(this.ds);
+    this.foldingRead = { at: Date.now(), folding: Promise.resolve(folding) };
+    return folding.fingerprint;
   }
 
   /**
