@@ -9,6 +9,7 @@ import { createTopic, reply, setPostState, setTopicState } from '../factories/fo
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { ReactionsActorStillReacting1764813600000 } from '../../migrations/1764813600000-reactions-actor-still-reacting';
 import { TopicRemovalNotices1764946800000 } from '../../migrations/1764946800000-topic-removal-notices';
+import { NotificationSubjectIds1765008000000 } from '../../migrations/1765008000000-notification-subject-ids';
 
 const LIST = `query($u: Boolean) { notifications(first: 50, unreadOnly: $u) { totalCount edges { node { id kind data readAt topic { id } post { id } actor { id } } } } }`;
 
@@ -509,6 +510,123 @@ describe('notifications and watching', () => {
     };
     await costFor(1);
     expect(await costFor(6)).toBe(await costFor(2));
+  });
+
+  it('shows the removed post of a removal notice once its recipient may read it in full (restored, or staff), as its e-mail links it; none, nor its words, while they may not; a page costs the same whatever it holds', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+    const remove = async (postId: string) => expectOk(await t.gql(MODERATE, { input: { postId, action: 'DELETE', reason: 'Off-topic' } }, { token: admin.token }));
+    const restore = async (id: string) => expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id }, { token: admin.token }));
+    const PAGE = `{ notifications(first: 50) { edges { node { kind data topic { id } post { id number state bodyHtml } } } } }`;
+    const removals = async (u: TestUser): Promise<Array<{ topic: string | null; number: number; post: any }>> =>
+      expectOk(await t.gql(PAGE, {}, { token: u.token }))
+        .notifications.edges.map((e: any) => e.node)
+        .filter((n: any) => n.kind === 'POST_REMOVED')
+        .map((n: any) => ({ topic: n.topic?.id ?? null, number: JSON.parse(n.data).number, post: n.post }));
+    const byPlace = (a: { topic: string | null; number: number }, b: { topic: string | null; number: number }) => `${a.topic} ${a.number}`.localeCompare(`${b.topic} ${b.number}`);
+
+    const writer = await makeUser(t);
+    const host = await createTopic(t, admin.token, board, { title: 'Topic of removed replies' });
+    const gone = await reply(t, writer.token, host.id, 'Removed for good, words nobody reads again');
+    const back = await reply(t, writer.token, host.id, 'Removed, then restored');
+    const moved = await reply(t, writer.token, host.id, 'Removed, restored, then moved to another topic');
+    const [goneTopic, backTopic] = [await createTopic(t, writer.token, board, { title: 'A topic still removed', body: 'A removed first post nobody reads' }), await createTopic(t, writer.token, board, { title: 'A topic restored' })];
+    for (const id of [gone.id, back.id, moved.id, goneTopic.firstPostId, backTopic.firstPostId]) await remove(id);
+    await drain();
+    for (const id of [back.id, moved.id, backTopic.firstPostId]) await restore(id);
+    const other = await createTopic(t, admin.token, board, { title: 'Where a restored reply went' });
+    expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [moved.id], toTopicId: other.id } }, { token: admin.token }));
+    await drain();
+    const shown = (await removals(writer)).sort(byPlace);
+    expect(shown).toEqual(
+      [
+        // Restored: the post itself, as its author reads it.
+        { topic: host.id, number: back.number, post: { id: back.id, number: back.number, state: 'VISIBLE', bodyHtml: expect.stringContaining('Removed, then restored') } },
+        { topic: backTopic.id, number: 1, post: { id: backTopic.firstPostId, number: 1, state: 'VISIBLE', bodyHtml: expect.stringContaining('The body') } },
+        // Still removed: nothing of it, not even a placeholder.
+        { topic: host.id, number: gone.number, post: null },
+        { topic: null, number: 1, post: null },
+        // Restored, but no longer in the topic the notice names.
+        { topic: host.id, number: moved.number, post: null },
+      ].sort(byPlace),
+    );
+    const page = JSON.stringify(expectOk(await t.gql(PAGE, {}, { token: writer.token })));
+    for (const secret of ['words nobody reads', 'A removed first post', gone.id, goneTopic.firstPostId]) expect(page).not.toContain(secret);
+    // The e-mail of the same notices links the very posts the app shows (a topic's first post as the topic), and their topics otherwise.
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [writer.id]);
+    const [mail] = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === writer.email);
+    const links = mail.text
+      .split('\n')
+      .filter((line) => line.startsWith('• Your post was removed'))
+      .map((line) => /\s\S+(\/t\/\S+)$/.exec(line)?.[1] ?? null);
+    expect(links.sort()).toEqual(
+      [
+        // The posts the app shows, and no other:
+        `/t/${host.id}#post-${back.number}`,
+        `/t/${backTopic.id}`,
+        // where it shows none, the topic it shows,
+        `/t/${host.id}`,
+        `/t/${host.id}`,
+        // and nothing for a topic still removed.
+        null,
+      ].sort(),
+    );
+
+    // Staff read a removed post in full: a moderator's own removed reply shows while it is removed.
+    const moderator = await makeUser(t, { role: 'MODERATOR' });
+    const theirs = await reply(t, moderator.token, host.id, 'A moderator’s reply, removed by an admin');
+    await remove(theirs.id);
+    await drain();
+    expect(await removals(moderator)).toEqual([
+      { topic: host.id, number: theirs.number, post: { id: theirs.id, number: theirs.number, state: 'DELETED', bodyHtml: expect.stringContaining('removed by an admin') } },
+    ]);
+
+    // A page of such news costs the same number of statements, however many posts it shows or hides.
+    const costFor = async (n: number) => {
+      const w = await makeUser(t);
+      const topic = await createTopic(t, admin.token, board, { title: `Removals ${n}` });
+      const replies = [];
+      for (let i = 0; i < n; i++) replies.push(await reply(t, w.token, topic.id, `removed reply ${i} of ${n}`));
+      for (const r of replies) await remove(r.id);
+      await drain();
+      for (const r of replies.filter((_, i) => i % 2 === 0)) await restore(r.id);
+      expect((await removals(w)).filter((r) => r.post).length).toBe(Math.ceil(n / 2));
+      return (await t.countStatements(() => t.gql(PAGE, {}, { token: w.token }))).count;
+    };
+    await costFor(1);
+    expect(await costFor(6)).toBe(await costFor(2));
+  });
+
+  it('gives removal notices stored without their post the post of their source, where it is still there (migration, down and up)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const writer = await makeUser(t);
+    const host = await createTopic(t, admin.token, board, { title: 'Replies removed before notices kept them' });
+    const back = await reply(t, writer.token, host.id, 'Removed before the notices kept their post, restored since');
+    const old = (source: string) =>
+      t.sql(`INSERT INTO notifications (id, user_id, kind, topic_id, data, source) VALUES (gen_random_uuid(), $1, 'POST_REMOVED', $2, jsonb_build_object('rejected', false, 'number', $3::int), $4)`, [
+        writer.id,
+        host.id,
+        back.number,
+        source,
+      ]);
+    await old(`removed:${back.id}:3`);
+    await old('removed:01a207d7-22e1-733a-9303-5a2047c59e37:1');
+    await old('removed:not-a-post:1');
+    const runner = t.ds.createQueryRunner();
+    try {
+      const migration = new NotificationSubjectIds1765008000000();
+      await migration.down(runner);
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(await t.sql(`SELECT source, removed_post_id FROM notifications WHERE user_id = $1 ORDER BY source`, [writer.id])).toEqual([
+      { source: 'removed:01a207d7-22e1-733a-9303-5a2047c59e37:1', removed_post_id: null },
+      { source: `removed:${back.id}:3`, removed_post_id: back.id },
+      { source: 'removed:not-a-post:1', removed_post_id: null },
+    ]);
+    const posts = expectOk(await t.gql(LIST, {}, { token: writer.token })).notifications.edges.map((e: any) => e.node.post?.id ?? null);
+    expect(posts.sort()).toEqual([back.id, null, null].sort());
   });
 
   it('finds the topic of a removal notice stored with its title, and keeps no stored title (migration)', async () => {

@@ -183,7 +183,7 @@ export class EmailDigest {
    * nobody waits behind others who are tried run after run.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
-    type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; source: string; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
+    type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; removed_post_id: string | null; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
     // What nobody will e-mail (placeholder accounts, no address, one not confirmed yet or on the
     // bounce list, that kind turned off, news from someone the user has since ignored) leaves the
     // due set at once (`emailed_at` means handled), or every run would read it again. Unignoring,
@@ -227,7 +227,7 @@ export class EmailDigest {
          UPDATE notifications n SET emailed_at = now()
            FROM due
           WHERE n.id = due.id
-         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.source, due.data, due.email, due.title, due.actor, due.number, due.created_at`,
+         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.removed_post_id, due.data, due.email, due.title, due.actor, due.number, due.created_at`,
         [this.config.EMAIL_DELAY_MINUTES, users],
       ),
     ).sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
@@ -342,47 +342,29 @@ export class EmailDigest {
    * Where the e-mail links each POST_REMOVED notice (ones `NotificationVisibility` let through,
    * so named by their topic's title as it is now), judged as Discourse links such news: to
    * whatever the recipient may read when the e-mail goes out, and to nothing else. The removed
-   * post itself (`removed:<post id>:…`, its source), where it is in the notice's topic, when they
-   * read it in full (restored since, or staff); else the topic, when they read it as a topic (a
-   * reply's topic; a removed topic once it is restored, never while it is deleted, which only
-   * names it); else no link. The same `check` every notice passes, with the post, and with the
-   * topic judged as itself rather than as a removed one (`removesTopic`): one read of the posts,
-   * and each post and topic read once for the run.
+   * post itself (`removed_post_id`) when `NotificationVisibility.removedPosts` gives it (they
+   * read it in full, restored since or staff, still in the notice's topic: what the app shows
+   * as the notice's `post`); else the topic, when they read it as a topic (a reply's topic; a
+   * removed topic once it is restored, never while it is deleted, which only names it); else
+   * no link. The topic through the same `check` every notice passes, judged as itself rather than
+   * as a removed one (`removesTopic`). Each post and topic read once for the run.
    */
   private async removalLinks(
-    items: ReadonlyArray<{ id: string; user_id: string; topic_id: string | null; source: string }>,
+    items: ReadonlyArray<{ id: string; user_id: string; topic_id: string | null; removed_post_id: string | null }>,
     viewers: Map<string, Viewer>,
   ): Promise<Map<string, string>> {
     const links = new Map<string, string>();
     const about = items.filter((n) => n.topic_id);
     if (about.length === 0) return links;
-    const postIdOf = (n: { source: string }) => {
-      const id = /^removed:([^:]+):/.exec(n.source)?.[1];
-      return id && isUuid(id) ? id : null;
-    };
-    const ids = [...new Set(about.map(postIdOf).filter((id): id is string => id !== null))];
-    const rows: Array<{ id: string; topic_id: string; number: number }> = ids.length
-      ? await this.ds.query(`SELECT id, topic_id, number FROM posts WHERE id = ANY($1::uuid[])`, [ids])
-      : [];
-    const posts = new Map(rows.map((p) => [p.id, p]));
-    // Still in the topic the notice names (and titles): one moved since is not linked from it.
-    const postOf = (n: { topic_id: string | null; source: string }) => {
-      const post = posts.get(postIdOf(n) ?? '');
-      return post && post.topic_id === n.topic_id ? post : null;
-    };
-    const seen = await this.visibility.check(
-      about.flatMap((n) => {
-        const viewer = viewers.get(n.user_id) ?? null;
-        return [
-          { viewer: postOf(n) ? viewer : null, postId: postOf(n)?.id ?? null, topicId: n.topic_id, kind: 'POST_REMOVED', data: null },
-          { viewer, postId: null, topicId: n.topic_id, kind: 'POST_REMOVED', data: null },
-        ];
-      }),
-    );
+    const viewerOf = (n: { user_id: string }) => viewers.get(n.user_id) ?? null;
+    const [posts, topics] = await Promise.all([
+      this.visibility.removedPosts(about.map((n) => ({ viewer: viewerOf(n), postId: n.removed_post_id, topicId: n.topic_id }))),
+      this.visibility.check(about.map((n) => ({ viewer: viewerOf(n), postId: null, topicId: n.topic_id, kind: 'POST_REMOVED', data: null }))),
+    ]);
     about.forEach((n, i) => {
-      const post = postOf(n);
-      if (post && seen[2 * i]) links.set(n.id, `/t/${post.topic_id}${post.number > 1 ? `#post-${post.number}` : ''}`);
-      else if (seen[2 * i + 1]) links.set(n.id, `/t/${n.topic_id}`);
+      const post = posts[i];
+      if (post) links.set(n.id, `/t/${post.topicId}${post.number > 1 ? `#post-${post.number}` : ''}`);
+      else if (topics[i]) links.set(n.id, `/t/${n.topic_id}`);
     });
     return links;
   }

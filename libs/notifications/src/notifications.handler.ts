@@ -18,6 +18,12 @@ export interface NotificationDraft {
   kind: string;
   topicId?: string | null;
   postId?: string | null;
+  /**
+   * The post a removal (POST_REMOVED) is of, which is not what the notice is about (`postId`: a
+   * removed post is nobody's to open, so the notice is about its topic): the app and the e-mail
+   * show it only once its recipient reads it in full again (`NotificationVisibility.removedPosts`).
+   */
+  removedPostId?: string | null;
   actorId?: string | null;
   data?: Record<string, unknown>;
   /** Makes delivery idempotent: one notification per user and source. */
@@ -146,10 +152,11 @@ export class NotificationsHandler implements OutboxHandler {
         // post is nobody's to open, so the notice is about its topic: the topic a reply was in, or
         // the author's own topic that went with its first post (`removesTopic`), whose title is
         // read as it is whenever the notice is (never stored: it may change, or go out of reach).
+        // The post is kept beside it (`removedPostId`), shown only once it may be read again.
         const [post] = await this.ds.query(`SELECT author_id, topic_id, number, deleted_by FROM posts WHERE id = $1 AND state = 'DELETED'`, [p.postId]);
         if (!post?.deleted_by || post.deleted_by === post.author_id) return [];
         const data = { rejected: e.type === 'post.rejected', number: post.number };
-        return [{ userId: post.author_id, kind: 'POST_REMOVED', topicId: post.topic_id, data, source: `removed:${p.postId}:${e.version}` }];
+        return [{ userId: post.author_id, kind: 'POST_REMOVED', topicId: post.topic_id, removedPostId: String(p.postId), data, source: `removed:${p.postId}:${e.version}` }];
       }
       case 'topic.updated': {
         if (!p.acceptedPostId) return [];
@@ -375,12 +382,12 @@ export class NotificationsHandler implements OutboxHandler {
       // neither counted, nor pushed, nor e-mailed.
       const rows = await this.ds.query(
         `WITH n AS (
-           INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source, read_at)
+           INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id, read_at)
            SELECT u.*, CASE WHEN u.kind = ANY($9::text[]) AND NOT COALESCE((u.data->>'edited')::boolean, false) AND EXISTS (
                     SELECT 1 FROM posts p JOIN topic_reads r ON r.topic_id = p.topic_id AND r.user_id = u.user_id
                      WHERE p.id = u.post_id AND r.last_read_number >= p.number AND (p.edited_at IS NULL OR r.updated_at >= p.edited_at)) THEN now() END
-             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[])
-                  AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source)
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[], $10::uuid[])
+                  AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id)
             -- Nothing a member the recipient ignores writes or reacts.
             WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind', data: 'u.data', topicId: 'u.topic_id' })}
            ON CONFLICT (user_id, source) DO UPDATE
@@ -404,6 +411,7 @@ export class NotificationsHandler implements OutboxHandler {
           round.map((d) => JSON.stringify(d.data ?? {})),
           round.map((d) => d.source),
           READ_WITH_THE_TOPIC,
+          round.map((d) => d.removedPostId ?? null),
         ],
       );
       if (rows.length < round.length) this.log.debug({ delivered: rows.length, drafted: round.length }, 'some notifications were already delivered');

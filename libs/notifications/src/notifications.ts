@@ -44,12 +44,14 @@ registerEnumType(WatchLevel, {
 @ObjectType('Notification')
 export class NotificationModel {
   @Field(() => ID) id!: string;
-  @Field({ description: 'MENTION, GROUP_MENTION (data.group: the group’s slug as it is now, data.groupId its id; both null once you may no longer see the group, or it is gone), QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_EDITED (someone else’s edit of your post, one per post an hour), POST_MOVED (a moderator moved your posts: data.count, the post the first), POST_HIDDEN, POST_APPROVED, POST_REMOVED (data.number; a removed topic, number 1, is no longer yours to open: data.title names it as it is titled now), SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, BOOKMARK_REMINDER (data.note: the bookmark’s note, if any), GROUP_MEMBERSHIP_REQUEST (to a group’s owners, or the admins when it has none: data.requestId, data.group the slug, data.groupName, data.requester the handle), GROUP_MEMBERSHIP_DECIDED (to the requester: data.accepted, data.group, data.groupName, data.requestId), and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
+  @Field({ description: 'MENTION, GROUP_MENTION (data.group: the group’s slug as it is now, data.groupId its id; both null once you may no longer see the group, or it is gone), QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_EDITED (someone else’s edit of your post, one per post an hour), POST_MOVED (a moderator moved your posts: data.count, the post the first), POST_HIDDEN, POST_APPROVED, POST_REMOVED (data.number; a removed topic, number 1, is no longer yours to open: data.title names it as it is titled now; post is the removed post once you may read it in full again, restored, and null until then), SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, BOOKMARK_REMINDER (data.note: the bookmark’s note, if any), GROUP_MEMBERSHIP_REQUEST (to a group’s owners, or the admins when it has none: data.requestId, data.group the slug, data.groupName, data.requester the handle), GROUP_MEMBERSHIP_DECIDED (to the requester: data.accepted, data.group, data.groupName, data.requestId), and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
   @Field({ description: 'JSON with details (e.g. the reaction count).' }) data!: string;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) readAt!: Date | null;
   topicId!: string | null;
   postId!: string | null;
+  /** The post a removal (POST_REMOVED) is of, shown as `post` only while its recipient reads it in full (`removedPosts`). */
+  removedPostId!: string | null;
   actorId!: string | null;
 }
 export const NotificationConnection = ConnectionType(NotificationModel, 'Notification');
@@ -215,6 +217,37 @@ export class NotificationVisibility {
     return visible;
   }
 
+  /**
+   * The post each removal notice (POST_REMOVED) is of (its `removed_post_id`), as its recipient
+   * reads it now, when they read it in full (restored since, or staff) while it is still in the
+   * notice's topic (one moved since is not what the notice's topic and title point at); else null.
+   * Decided by `check`, as every notice about a post is (the post readable in full, its topic too,
+   * then the audiences), and by nothing else: the app's `Notification.post` and the e-mail's link
+   * (`EmailDigest.removalLinks`) both ask this. A post not readable in full (still removed, hidden
+   * from its author, or out of their reach) gives nothing, no placeholder either. Each post and
+   * its topic are read once for all the items, through the forum's loaders, the rows memoized on
+   * the viewer `check` reads them through: a run of the e-mail, or a page of notices (one call per
+   * notice, which the loaders batch), costs the same statements however many it holds.
+   */
+  async removedPosts(items: ReadonlyArray<{ viewer: Viewer | null; postId: string | null; topicId: string | null }>): Promise<Array<PostModel | null>> {
+    const asked = items.map((n) => (n.viewer && n.postId && n.topicId ? { viewer: n.viewer, postId: n.postId, topicId: n.topicId } : null));
+    const seen = await this.check(asked.map((n) => ({ viewer: n?.viewer ?? null, postId: n?.postId ?? null, topicId: n?.topicId ?? null, kind: 'POST_REMOVED', data: null })));
+    // The same viewer `readable` read the rows through (the first with a viewer): nothing is read again.
+    const rowsVia = asked.find((n) => n)?.viewer;
+    const byPost = new Map<string, number[]>();
+    asked.forEach((n, i) => {
+      if (n && seen[i]) byPost.set(n.postId, [...(byPost.get(n.postId) ?? []), i]);
+    });
+    const posts: Array<PostModel | null> = items.map(() => null);
+    await Promise.all(
+      [...byPost].map(async ([postId, group]) => {
+        const read = await this.forum.postForEach(group.map((i) => asked[i]!.viewer), postId, rowsVia);
+        group.forEach((i, j) => (posts[i] = read[j]?.topicId === asked[i]!.topicId ? read[j] : null));
+      }),
+    );
+    return posts;
+  }
+
   private async readable(items: readonly NotificationSubject[]): Promise<boolean[]> {
     const visible = items.map((n) => !!n.viewer && !n.postId && !n.topicId);
     const groups = new Map<string, number[]>();
@@ -270,6 +303,7 @@ interface Row {
   read_at: Date | null;
   topic_id: string | null;
   post_id: string | null;
+  removed_post_id: string | null;
   actor_id: string | null;
   k_ts: string;
 }
@@ -451,7 +485,7 @@ export class NotificationsService {
     const where = `n.user_id = $1 ${args.unreadOnly ? 'AND n.read_at IS NULL' : ''} AND NOT ${fromIgnoredSql()}`;
     const seen = asSeenSql();
     const rows: Row[] = await this.ds.query(
-      `SELECT id, kind, ${seen.data} AS data, created_at, read_at, topic_id, post_id, ${seen.actorId} AS actor_id, created_at::text AS k_ts FROM notifications n
+      `SELECT id, kind, ${seen.data} AS data, created_at, read_at, topic_id, post_id, removed_post_id, ${seen.actorId} AS actor_id, created_at::text AS k_ts FROM notifications n
         WHERE ${where} ${after ? 'AND (created_at, id) < ($3::timestamptz, $4::uuid)' : ''}
         ORDER BY created_at DESC, id DESC LIMIT $2`,
       after ? [viewer.id, size + 1, after[0], after[1]] : [viewer.id, size + 1],
@@ -466,7 +500,7 @@ export class NotificationsService {
       size,
       'notifications',
       (r) => [r.k_ts, r.id],
-      (r) => Object.assign(new NotificationModel(), { id: r.id, kind: r.kind, data: JSON.stringify(r.data), createdAt: r.created_at, readAt: r.read_at, topicId: r.topic_id, postId: r.post_id, actorId: r.actor_id }),
+      (r) => Object.assign(new NotificationModel(), { id: r.id, kind: r.kind, data: JSON.stringify(r.data), createdAt: r.created_at, readAt: r.read_at, topicId: r.topic_id, postId: r.post_id, removedPostId: r.removed_post_id, actorId: r.actor_id }),
       async () => {
         const spaces = await this.spacesAt(viewer);
         const [row] = await this.ds.query(`SELECT count(*)::int AS n FROM notifications n WHERE ${where} AND ${this.visibility.sql()}`, [
@@ -615,6 +649,7 @@ export class NotificationsResolver {
     private readonly service: NotificationsService,
     private readonly forum: ForumLoaders,
     private readonly users: UsersLoader,
+    private readonly visibility: NotificationVisibility,
   ) {}
 
   @Query(() => NotificationConnection, { description: 'The viewer’s notifications, newest first.' })
@@ -654,8 +689,12 @@ export class NotificationsResolver {
     return n.topicId ? this.forum.topic(ctx.viewer, n.topicId) : null;
   }
 
-  @ResolveField(() => PostModel, { nullable: true })
-  post(@Parent() n: NotificationModel, @Context() ctx: GqlContext) {
+  @ResolveField(() => PostModel, {
+    nullable: true,
+    description: 'The post it is about, as you read it now. For a removal (POST_REMOVED), the removed post once you may read it in full again (restored), and null while you may not.',
+  })
+  async post(@Parent() n: NotificationModel, @Context() ctx: GqlContext) {
+    if (n.removedPostId) return (await this.visibility.removedPosts([{ viewer: ctx.viewer, postId: n.removedPostId, topicId: n.topicId }]))[0];
     return n.postId ? this.forum.post(ctx.viewer, n.postId) : null;
   }
 
