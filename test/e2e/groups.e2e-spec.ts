@@ -7,6 +7,8 @@ import { GROUP_ADDS_PER_OWNER, GROUP_JOINS_PER_USER } from '../../libs/identity/
 import { GROUP_REQUESTS_PER_USER } from '../../libs/identity/src/groups/group-requests.service';
 import { GroupMemberships } from '../../libs/identity/src/groups/group-memberships';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { NotificationSubjectIds1765008000000 } from '../../migrations/1765008000000-notification-subject-ids';
+import { redoMigration } from '../support/migrations';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { publishedArticle } from '../factories/knowledge';
@@ -517,7 +519,7 @@ describe('groups: owners, visibility and self-service membership', () => {
       const requestId = (await pendingOf(g.id, asker))!;
       for (const owner of [o1, o2]) {
         expect((await heard(owner)).filter((n: any) => n.data.requester === asker.handle)).toEqual([
-          { kind: 'GROUP_MEMBERSHIP_REQUEST', data: { requestId, group: g.slug, groupName: g.slug, requester: asker.handle } },
+          { kind: 'GROUP_MEMBERSHIP_REQUEST', data: { requestId, groupId: g.id, group: g.slug, groupName: g.slug, requester: asker.handle } },
         ]);
       }
       for (const u of [asker, member]) expect(await heard(u)).toEqual([]);
@@ -536,8 +538,8 @@ describe('groups: owners, visibility and self-service membership', () => {
       expect(expectOk(await t.gql(GROUP, { slug: g.slug }, as(asker))).group.viewerMembership).toBe('MEMBER');
       expect(expectOk(await t.gql(GROUP, { slug: g.slug }, as(declined))).group.viewerMembership).toBe('NONE');
       await drain();
-      expect(await heard(asker)).toEqual([{ kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId, accepted: true, group: g.slug, groupName: g.slug } }]);
-      expect(await heard(declined)).toEqual([{ kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId: declinedId, accepted: false, group: g.slug, groupName: g.slug } }]);
+      expect(await heard(asker)).toEqual([{ kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId, accepted: true, groupId: g.id, group: g.slug, groupName: g.slug } }]);
+      expect(await heard(declined)).toEqual([{ kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId: declinedId, accepted: false, groupId: g.id, group: g.slug, groupName: g.slug } }]);
       expect(await log(g.id)).toEqual([
         { action: 'group.member_add', actor_id: o1.id, target_id: asker.id, reason: 'request accepted', after: { groupId: g.id, requestId } },
       ]);
@@ -646,6 +648,69 @@ describe('groups: owners, visibility and self-service membership', () => {
       expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, as(asker))).markNotificationsRead).toBe(0);
       // Its owners, and the admins, still see it all.
       expect((await ofGroup(o2)).map((n: any) => n.kind)).toEqual(['GROUP_MEMBERSHIP_REQUEST']);
+    });
+
+    it('names the group of a request’s news as it is now, by its id: renamed, or given a new slug, in the list, a push and the e-mail', async () => {
+      const [owner, asker] = await users(2);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [owner] });
+      expectOk(await request(asker, g.id));
+      await drain();
+      const requestId = (await pendingOf(g.id, asker))!;
+      expectOk(await t.gql(DECIDE, { input: { requestId, accept: true } }, as(owner)));
+      await drain();
+      // Stored by the group's id alone: neither its slug nor its name, which may change.
+      expect(await t.sql(`SELECT kind, data FROM notifications WHERE data->>'requestId' = $1 ORDER BY kind DESC`, [requestId])).toEqual([
+        { kind: 'GROUP_MEMBERSHIP_REQUEST', data: { requestId, groupId: g.id, requester: asker.handle } },
+        { kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId, accepted: true, groupId: g.id } },
+      ]);
+      // Renamed by an admin, and given a new slug (no mutation does it; a data fix may).
+      expectOk(await t.gql(`mutation($input: UpdateGroupInput!) { updateGroup(input: $input) { id } }`, { input: { groupId: g.id, name: 'Hub firmware testers' } }, as(admin)));
+      const slug = `${g.slug}-renamed`;
+      await t.sql(`UPDATE groups SET slug = $2 WHERE id = $1`, [g.id, slug]);
+      const now = { groupId: g.id, group: slug, groupName: 'Hub firmware testers' };
+      expect(await heard(owner)).toEqual([{ kind: 'GROUP_MEMBERSHIP_REQUEST', data: { requestId, ...now, requester: asker.handle } }]);
+      expect(await heard(asker)).toEqual([{ kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId, accepted: true, ...now } }]);
+      // A push of it now (a node that got to it late) reads it as the list does.
+      const s = await connectLive(url, sockets, owner.token);
+      const pushed = nextLiveEvent(s, 'notification');
+      await t.sql(`SELECT pg_notify('parvis_notifications', json_build_object('userId', user_id, 'id', id)::text) FROM notifications WHERE user_id = $1`, [owner.id]);
+      expect(await pushed).toMatchObject({ kind: 'GROUP_MEMBERSHIP_REQUEST', data: now });
+      // The e-mail names it as it is named now.
+      await t.sql(`UPDATE notifications SET created_at = now() - interval '1 day' WHERE user_id = ANY($1::uuid[])`, [[owner.id, asker.id]]);
+      const mails = await t.get(EmailDigest).sendDue();
+      for (const u of [owner, asker]) {
+        const text = mails.find((m) => m.to === u.email)!.text;
+        expect(text).toContain('— “Hub firmware testers”');
+        expect(text).not.toContain(`“${g.slug}”`);
+      }
+    });
+
+    it('gives news of requests stored with a slug and name their request’s group by id, and none of them a slug or name (migration, down and up)', async () => {
+      const [owner, asker, other] = await users(3);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [owner] });
+      expectOk(await request(asker, g.id));
+      const requestId = (await pendingOf(g.id, asker))!;
+      const gone = '01a207d7-22e1-733a-9303-5a2047c59e37';
+      const old = (requestId: string, source: string) =>
+        t.sql(
+          `INSERT INTO notifications (id, user_id, kind, actor_id, data, source)
+           VALUES (gen_random_uuid(), $1, 'GROUP_MEMBERSHIP_REQUEST', $2, jsonb_build_object('requestId', $3::text, 'group', 'slug-then', 'groupName', 'Name then', 'requester', $4::text), $5)`,
+          [owner.id, asker.id, requestId, asker.handle, source],
+        );
+      await old(requestId, 'request-group-ids-resolved');
+      await old(gone, 'request-group-ids-gone');
+      // A slug taken since by another group names nothing: the request says which group it was.
+      const taken = await makeG({ visibility: 'PUBLIC', owners: [other] });
+      await t.sql(`UPDATE groups SET slug = 'slug-then' WHERE id = $1`, [taken.id]);
+      // Undone and done again: the notices stored by id already go back to a slug and name, and return.
+      await redoMigration(t, new NotificationSubjectIds1765008000000());
+      expect(await t.sql(`SELECT source, data FROM notifications WHERE user_id = $1 AND source LIKE 'request-group-ids-%' ORDER BY source DESC`, [owner.id])).toEqual([
+        { source: 'request-group-ids-resolved', data: { requestId, groupId: g.id, requester: asker.handle } },
+        { source: 'request-group-ids-gone', data: { requestId: gone, requester: asker.handle } },
+      ]);
+      expect((await heard(owner)).filter((n: any) => n.data.requestId === requestId).map((n: any) => n.data)).toEqual([
+        { requestId, groupId: g.id, group: g.slug, groupName: g.slug, requester: asker.handle },
+      ]);
     });
 
     it('asks only of REQUEST groups, not while silenced, with a message of 1–500 characters; bad input writes nothing', async () => {

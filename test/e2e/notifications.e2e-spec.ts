@@ -10,6 +10,7 @@ import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app
 import { ReactionsActorStillReacting1764813600000 } from '../../migrations/1764813600000-reactions-actor-still-reacting';
 import { TopicRemovalNotices1764946800000 } from '../../migrations/1764946800000-topic-removal-notices';
 import { NotificationSubjectIds1765008000000 } from '../../migrations/1765008000000-notification-subject-ids';
+import { redoMigration } from '../support/migrations';
 
 const LIST = `query($u: Boolean) { notifications(first: 50, unreadOnly: $u) { totalCount edges { node { id kind data readAt topic { id } post { id } actor { id } } } } }`;
 
@@ -612,14 +613,7 @@ describe('notifications and watching', () => {
     await old(`removed:${back.id}:3`);
     await old('removed:01a207d7-22e1-733a-9303-5a2047c59e37:1');
     await old('removed:not-a-post:1');
-    const runner = t.ds.createQueryRunner();
-    try {
-      const migration = new NotificationSubjectIds1765008000000();
-      await migration.down(runner);
-      await migration.up(runner);
-    } finally {
-      await runner.release();
-    }
+    await redoMigration(t, new NotificationSubjectIds1765008000000());
     expect(await t.sql(`SELECT source, removed_post_id FROM notifications WHERE user_id = $1 ORDER BY source`, [writer.id])).toEqual([
       { source: 'removed:01a207d7-22e1-733a-9303-5a2047c59e37:1', removed_post_id: null },
       { source: `removed:${back.id}:3`, removed_post_id: back.id },

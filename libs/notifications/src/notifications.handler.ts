@@ -207,11 +207,13 @@ export class NotificationsHandler implements OutboxHandler {
    * A request to join a group, told to its owners, or to the admins when it has none (as
    * Discourse), but the requester; not once it was withdrawn or decided (a late event). About no
    * post or topic: it reaches its recipients whatever they read. One per request and recipient.
+   * Both kinds store the group's id (`data.groupId`), never its slug or name, which may change
+   * after the notice is written: `asSeenSql` names the group as it is when read.
    */
   private async forGroupRequest(requestId: string): Promise<NotificationDraft[]> {
-    const rows: Array<{ recipient: string; user_id: string; handle: string; slug: string; name: string }> = await this.ds.query(
+    const rows: Array<{ recipient: string; user_id: string; handle: string; group_id: string }> = await this.ds.query(
       `WITH r AS (
-         SELECT r.user_id, r.group_id, u.handle, g.slug, g.name FROM group_requests r JOIN users u ON u.id = r.user_id JOIN groups g ON g.id = r.group_id
+         SELECT r.user_id, r.group_id, u.handle FROM group_requests r JOIN users u ON u.id = r.user_id
           WHERE r.id = $1 AND r.decided_at IS NULL),
        owners AS (SELECT gm.user_id FROM group_members gm JOIN r ON gm.group_id = r.group_id WHERE gm.owner)
        SELECT o.recipient, r.* FROM r, (
@@ -224,18 +226,18 @@ export class NotificationsHandler implements OutboxHandler {
       userId: r.recipient,
       kind: 'GROUP_MEMBERSHIP_REQUEST',
       actorId: r.user_id,
-      data: { requestId, group: r.slug, groupName: r.name, requester: r.handle },
+      data: { requestId, groupId: r.group_id, requester: r.handle },
       source: `group-request:${requestId}`,
     }));
   }
 
   /** A decided request to join a group, told to its requester: accepted (they are in) or declined. */
   private async forGroupDecision(requestId: string): Promise<NotificationDraft[]> {
-    const [r]: Array<{ user_id: string; accepted: boolean; slug: string; name: string }> = await this.ds.query(
-      `SELECT r.user_id, r.accepted, g.slug, g.name FROM group_requests r JOIN groups g ON g.id = r.group_id WHERE r.id = $1 AND r.decided_at IS NOT NULL`,
+    const [r]: Array<{ user_id: string; accepted: boolean; group_id: string }> = await this.ds.query(
+      `SELECT r.user_id, r.accepted, r.group_id FROM group_requests r WHERE r.id = $1 AND r.decided_at IS NOT NULL`,
       [requestId],
     );
-    return r ? [{ userId: r.user_id, kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId, accepted: r.accepted, group: r.slug, groupName: r.name }, source: `group-request-decided:${requestId}` }] : [];
+    return r ? [{ userId: r.user_id, kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId, accepted: r.accepted, groupId: r.group_id }, source: `group-request-decided:${requestId}` }] : [];
   }
 
   /** Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date. */

@@ -44,7 +44,7 @@ registerEnumType(WatchLevel, {
 @ObjectType('Notification')
 export class NotificationModel {
   @Field(() => ID) id!: string;
-  @Field({ description: 'MENTION, GROUP_MENTION (data.group: the group’s slug as it is now, data.groupId its id; both null once you may no longer see the group, or it is gone), QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_EDITED (someone else’s edit of your post, one per post an hour), POST_MOVED (a moderator moved your posts: data.count, the post the first), POST_HIDDEN, POST_APPROVED, POST_REMOVED (data.number; a removed topic, number 1, is no longer yours to open: data.title names it as it is titled now; post is the removed post once you may read it in full again, restored, and null until then), SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, BOOKMARK_REMINDER (data.note: the bookmark’s note, if any), GROUP_MEMBERSHIP_REQUEST (to a group’s owners, or the admins when it has none: data.requestId, data.group the slug, data.groupName, data.requester the handle), GROUP_MEMBERSHIP_DECIDED (to the requester: data.accepted, data.group, data.groupName, data.requestId), and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
+  @Field({ description: 'MENTION, GROUP_MENTION (data.group: the group’s slug as it is now, data.groupId its id; both null once you may no longer see the group, or it is gone), QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_EDITED (someone else’s edit of your post, one per post an hour), POST_MOVED (a moderator moved your posts: data.count, the post the first), POST_HIDDEN, POST_APPROVED, POST_REMOVED (data.number; a removed topic, number 1, is no longer yours to open: data.title names it as it is titled now; post is the removed post once you may read it in full again, restored, and null until then), SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, BOOKMARK_REMINDER (data.note: the bookmark’s note, if any), GROUP_MEMBERSHIP_REQUEST (to a group’s owners, or the admins when it has none: data.requestId, data.group the slug and data.groupName the name as they are now, data.groupId its id, data.requester the handle), GROUP_MEMBERSHIP_DECIDED (to the requester: data.accepted, data.group, data.groupName, data.groupId, data.requestId; for both, group, groupName and groupId are null once you may no longer see the group), and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
   @Field({ description: 'JSON with details (e.g. the reaction count).' }) data!: string;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) readAt!: Date | null;
@@ -378,19 +378,23 @@ export function fromIgnoredSql(n: NotificationColumns = N): string {
 }
 
 /**
- * The group a GROUP_MENTION is of (columns as `fromIgnoredSql` takes them), as a jsonb
- * `{ group, groupId }` to lay over its data: its slug and id as they are now while its recipient
- * still sees it (`seesGroupSql`, as they are now: taken out of a MEMBERS group, the group made
- * OWNERS), both null once they may not, or once it is gone. Found by the id stored with the
- * notice (`data.groupId`), never by a slug: a group given a new slug since is still the one
- * mentioned, and one that took its old slug is not (notices stored with a slug alone were given
- * the id by migration 1764997200000; those whose group was already gone name none).
+ * The group a notice names by its id (`data.groupId`; columns as `fromIgnoredSql` takes them),
+ * as a jsonb to lay over its data: its slug (`group`) and id, and with `named` its name
+ * (`groupName`), as they are now while its recipient still sees it (`seesGroupSql`, as they are
+ * now: taken out of a MEMBERS group, the group made OWNERS), all null once they may not, or once
+ * it is gone. Found by the id stored with the notice, never by a slug: a group given a new slug
+ * since is still the one named, and one that took its old slug is not. Read for a GROUP_MENTION
+ * (notices stored with a slug alone were given the id by migration 1764997200000; those whose
+ * group was already gone name none) and, named, for news of a request to join a group
+ * (`GROUP_REQUEST_KINDS`, renamed by `updateGroup` as often as an admin likes; stored ones were
+ * given their request's group by migration 1765008000000).
  */
-function mentionedGroupSql(n: NotificationColumns): string {
+function groupAsNowSql(n: NotificationColumns, named: boolean): string {
   const admin = `EXISTS (SELECT 1 FROM users ga WHERE ga.id = ${n.userId} AND ga.role = 'ADMIN')`;
-  return `COALESCE((SELECT jsonb_build_object('group', g.slug, 'groupId', g.id) FROM groups g
+  const fields: Array<[string, string]> = [['group', 'g.slug'], ['groupId', 'g.id'], ...(named ? [['groupName', 'g.name'] as [string, string]] : [])];
+  return `COALESCE((SELECT jsonb_build_object(${fields.map(([key, column]) => `'${key}', ${column}`).join(', ')}) FROM groups g
                      WHERE g.id = (${n.data}->>'groupId')::uuid AND ${seesGroupSql('g', { viewer: n.userId, admin })}),
-                   '{"group": null, "groupId": null}'::jsonb)`;
+                   jsonb_build_object(${fields.map(([key]) => `'${key}', null`).join(', ')}))`;
 }
 
 /**
@@ -398,9 +402,11 @@ function mentionedGroupSql(n: NotificationColumns): string {
  * takes them), wherever they are read (the list, a live push, the e-mail): a batch of reactions
  * leaves out the reactors they ignore, from its list and its count, and is named after the first
  * reactor left (the first with an account, as `withdrawReactor` names one); a GROUP_MENTION names
- * its group as it is now (`mentionedGroupSql`), and a group they may no longer see not at all
+ * its group as it is now (`groupAsNowSql`), and a group they may no longer see not at all
  * (`group` and `groupId` null): it is still news of a post they read, so it stays, listed and
- * counted, but a slug would tell them of a group hidden from them.
+ * counted, but a slug would tell them of a group hidden from them. News of a request to join a
+ * group names it so too, with its name as it is now (`groupName`; such news is shown at all only
+ * while `groupNoticeSql` holds).
  * Anything else, and a batch with nobody ignored in it, reads as stored. Only for rows
  * `fromIgnoredSql` lets through: of a batch whose reactors are all ignored, nothing is left to show.
  * A topic's removal (`removesTopic`) carries the topic's `title` as it is now, and no removal ever
@@ -417,7 +423,8 @@ export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: 
                'count', COALESCE((${n.data}->>'count')::int, count(*)) - count(*) FILTER (WHERE r.ignored))
              ELSE ${n.data} END
         FROM (SELECT r.id, r.i, ${ignored} AS ignored FROM ${reactorsSql(n)}) r)
-      WHEN ${n.kind} = 'GROUP_MENTION' THEN ${n.data} || ${mentionedGroupSql(n)}
+      WHEN ${n.kind} = 'GROUP_MENTION' THEN ${n.data} || ${groupAsNowSql(n, false)}
+      WHEN ${n.kind} IN (${GROUP_REQUEST_KINDS.map((k) => `'${k}'`).join(', ')}) THEN ${n.data} || ${groupAsNowSql(n, true)}
       WHEN ${n.kind} = 'POST_REMOVED' THEN (${n.data} - 'title') || CASE WHEN ${removesTopicSql(n.kind, n.data)}
         THEN COALESCE((SELECT jsonb_build_object('title', t.title) FROM topics t WHERE t.id = ${n.topicId}), '{}'::jsonb) ELSE '{}'::jsonb END
       ELSE ${n.data} END`,
