@@ -105,6 +105,24 @@ describe('postgres engine: common words', () => {
       expect(rare.hits.map((h) => h.id)).toEqual([docs[3].id]);
       expect(rare.total).toBe(1);
     }));
+
+  it('takes a pasted question’s candidates from the posts holding its rarer words, by their weight, not the newest 1,000 holding any', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const start = Date.parse('2026-01-01T00:00:00Z');
+      // Twenty words, each in 70 of 1,500 posts (under 5%: selective), one per post: 1,400
+      // posts hold one word of the question each, newer than the one post holding four.
+      const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima', 'mike', 'november', 'oscar', 'papa', 'quebec', 'romeo', 'sierra', 'tango'];
+      const docs = Array.from({ length: 1500 }, (_, i) =>
+        searchDocument({ spaceId: space, title: `Post ${i}`, body: i < 1400 ? words[i % words.length] : 'filler', createdAt: new Date(start + (i + 1) * 60_000) }),
+      );
+      const old = searchDocument({ spaceId: space, title: 'Post', body: 'alpha bravo charlie delta', createdAt: new Date(start) });
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      await engine.upsert([old]);
+      await t.sql(`ANALYZE search_documents`);
+      const res = await engine.search({ query: `${words.join(' ')} `, filters: { spaceIds: [space] }, limit: 5, offset: 0 });
+      expect(res.hits[0].id).toBe(old.id);
+    }));
 });
 
 describe('postgres engine: the vocabulary holds visible words only (and the moderators’ the others)', () => {

@@ -41,14 +41,28 @@ interface Compiled {
 interface TermWeights {
   /** Per positive term: log(1 + 1 / document frequency). */
   idf: number[];
-  /** Indexes of the terms that pick candidates (the selective ones, or all when none is). */
+  /** Indexes of the terms that pick candidates (the rarest selective ones, or all when none is selective). */
   candidates: number[];
+  /**
+   * Whether the candidates are the matches that hold the most weight of the query's terms
+   * (true when the candidate terms are expected in at most RANKED_CANDIDATES documents),
+   * rather than the newest.
+   */
+  ranked: boolean;
 }
 
 /** A query whose every word this many documents hold lists only those (else those holding some words follow). */
 const EVERY_WORD_ENOUGH = 100;
 /** A term in at most this share of documents is selective enough to pick candidates on its own. */
 const SELECTIVE_FREQUENCY = 0.05;
+/**
+ * A query missing words takes its candidates from the documents holding its rarest terms, as
+ * many of them (rarest first) as are expected in at most this many documents, and keeps the
+ * CANDIDATES of those holding the most weight of the query's terms: a pasted question's
+ * relevant posts are the ones holding its rare words, whatever their date. Each of them is
+ * weighed term by term, so this bounds that work.
+ */
+const RANKED_CANDIDATES = 5000;
 /** How long lexeme statistics are trusted before they are read again. */
 const STATS_TTL_MS = 5 * 60_000;
 
@@ -294,7 +308,7 @@ export class PostgresSearchEngine implements SearchEngine {
   private knownSince = Date.now();
   /** The prune count (`search_terms_prunes`) `knownTerms` is good for: any other process's prune since voids it. */
   private knownPrunes: string | null = null;
-  private lexemeStats: { at: number; freq: Map<string, number>; floor: number } | null = null;
+  private lexemeStats: { at: number; freq: Map<string, number>; floor: number; documents: number } | null = null;
   /** The server's letter folding as last read (or being read), and when. */
   private foldingRead: { at: number; folding: Promise<UnaccentFolding> } | null = null;
   /** The hourly read of the folding under way, if one is (see `folding`). */
@@ -631,12 +645,27 @@ export class PostgresSearchEngine implements SearchEngine {
    * Inverse document frequencies of the query's terms, from PostgreSQL's own statistics
    * on the tsvector column (the most common lexemes and their frequencies, kept by ANALYZE):
    * a word in half the posts says little, a rare one says much. Terms in few enough posts
-   * choose the candidates; each matched term adds its weight to the score.
+   * choose the candidates (the rarest first, see RANKED_CANDIDATES); each matched term adds
+   * its weight to the score.
    */
   private async weigh(compiled: Compiled): Promise<TermWeights> {
     const freqs = await this.termFrequencies(compiled);
-    const selective = freqs.map((f, i) => (f <= SELECTIVE_FREQUENCY ? i : -1)).filter((i) => i >= 0);
-    return { idf: freqs.map((f) => Math.log(1 + 1 / f)), candidates: selective.length > 0 ? selective : freqs.map((_, i) => i) };
+    const { documents } = await this.stats();
+    const idf = freqs.map((f) => Math.log(1 + 1 / f));
+    // The selective terms, rarest first, as long as the documents they are expected in stay
+    // within RANKED_CANDIDATES (the rarest always: if it alone is in more, candidates are the
+    // newest matches of the selective terms, as for common words).
+    const selective = freqs.map((f, i) => ({ f, i })).filter(({ f }) => f <= SELECTIVE_FREQUENCY).sort((a, b) => a.f - b.f || a.i - b.i);
+    if (selective.length === 0) return { idf, candidates: freqs.map((_, i) => i), ranked: false };
+    const candidates: number[] = [];
+    let expected = 0;
+    for (const { f, i } of selective) {
+      if (candidates.length > 0 && expected + f * documents > RANKED_CANDIDATES) break;
+      expected += f * documents;
+      candidates.push(i);
+    }
+    if (expected > RANKED_CANDIDATES) return { idf, candidates: selective.map(({ i }) => i).sort((a, b) => a - b), ranked: false };
+    return { idf, candidates: candidates.sort((a, b) => a - b), ranked: true };
   }
 
   /**
@@ -661,10 +690,11 @@ export class PostgresSearchEngine implements SearchEngine {
     return Math.min(1, (weights?.candidates ?? freqs.map((_, i) => i)).reduce((sum, i) => sum + freqs[i], 0));
   }
 
-  private async stats(): Promise<{ freq: Map<string, number>; floor: number }> {
+  private async stats(): Promise<{ freq: Map<string, number>; floor: number; documents: number }> {
     if (this.lexemeStats && Date.now() - this.lexemeStats.at < STATS_TTL_MS) return this.lexemeStats;
     const [row] = await this.ds.query(
-      `SELECT most_common_elems::text::text[] AS lexemes, most_common_elem_freqs AS freqs
+      `SELECT most_common_elems::text::text[] AS lexemes, most_common_elem_freqs AS freqs,
+              (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'search_documents'::regclass) AS documents
          FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'search_documents' AND attname = 'tsv'`,
     );
     const freq = new Map<string, number>();
@@ -674,7 +704,7 @@ export class PostgresSearchEngine implements SearchEngine {
     // Lexemes outside the list are rarer than its rarest entry (the array ends with min, max and null frequency).
     const listed = freqs.slice(0, lexemes.length);
     const floor = listed.length ? Math.min(...listed) / 2 : 0.001;
-    this.lexemeStats = { at: Date.now(), freq, floor };
+    this.lexemeStats = { at: Date.now(), freq, floor, documents: Number(row?.documents ?? 0) };
     return this.lexemeStats;
   }
 
@@ -821,19 +851,33 @@ export class PostgresSearchEngine implements SearchEngine {
     // many rows match: rare words go through the GIN index, common ones down the date index.
     const matches = `d.tsv @@ ($1::tsquery || $2::tsquery || $3::tsquery) AND ${where.join(' AND ')}`;
     const filterParams = params.slice();
-    const candidates = await this.candidates(matches, filterParams, (await this.density(compiled, mode, weights)) >= COMMON_FREQUENCY);
+    const idf = weights?.idf ?? compiled.each.en.map(() => 1);
+    // The weight of the query's terms a document holds (each term's idf), over the per-language term lists.
+    const matchedBy = (param: (value: unknown) => string, terms = compiled.each.en.map((_, i) => i)) => {
+      const of = <T>(list: T[]) => param(terms.map((i) => list[i]));
+      return `(SELECT coalesce(sum(x.idf), 0) FROM unnest(CASE d.language WHEN 'en' THEN ${of(compiled.each.en)}::tsquery[] WHEN 'fr' THEN ${of(compiled.each.fr)}::tsquery[]
+                                        ELSE ${of(compiled.each.simple)}::tsquery[] END, ${of(idf)}::float8[]) AS x(term, idf) WHERE d.tsv @@ x.term)`;
+    };
+    // Words missing, and the rarest expected in few enough documents: the candidates are those
+    // of their matches holding the most weight of the query's terms (see RANKED_CANDIDATES).
+    let rank: { sql: string; params: unknown[] } | null = null;
+    if (weights?.ranked) {
+      const rankParams = filterParams.slice();
+      const sql = matchedBy((value) => {
+        rankParams.push(value);
+        return `$${rankParams.length}`;
+      }, weights.candidates);
+      rank = { sql, params: rankParams };
+    }
+    const common = !rank && (await this.density(compiled, mode, weights)) >= COMMON_FREQUENCY;
+    const candidates = await this.candidates(matches, filterParams, common, rank);
     // The filters are applied: the main statement works on the candidates and the tsqueries alone.
     params.splice(3);
     const candParam = p(candidates.ids);
     // With words missing, documents holding more (and rarer) of them come first, whatever the sort
     // (as Meilisearch's `words` rule comes before `sort`).
     const order = req.sort === 'NEWEST' ? `${mode === 'any' ? 'matched DESC, ' : ''}created_at DESC, id DESC` : mode === 'any' ? 'score * matched DESC, id' : 'score DESC, id';
-    const idf = weights?.idf ?? compiled.each.en.map(() => 1);
-    const matched =
-      mode === 'any'
-        ? `(SELECT coalesce(sum(x.idf), 0) FROM unnest(CASE d.language WHEN 'en' THEN ${p(compiled.each.en)}::tsquery[] WHEN 'fr' THEN ${p(compiled.each.fr)}::tsquery[]
-                                        ELSE ${p(compiled.each.simple)}::tsquery[] END, ${p(idf)}::float8[]) AS x(term, idf) WHERE d.tsv @@ x.term)`
-        : '0';
+    const matched = mode === 'any' ? matchedBy(p) : '0';
     const limit = p(req.limit);
     const offset = p(req.offset);
     // The snippet is cut from the body as it was indexed when the query holds letters of unspaced
@@ -856,8 +900,9 @@ export class PostgresSearchEngine implements SearchEngine {
            (SELECT coalesce(json_agg(json_build_object('value', tag, 'count', n) ORDER BY n DESC, tag), '[]')
               FROM (SELECT tag, count(*) AS n FROM m, unnest(m.tags) AS tag GROUP BY tag ORDER BY n DESC, tag LIMIT ${TOP_TAGS}) t) AS tags`
       : '';
-    // Candidates are the newest CANDIDATES matches: ranking, totals and facets never cost
-    // more than that, however common the words. ts_rank's weights are {D, C, B, A}: title (A)
+    // Candidates are at most CANDIDATES matches (the newest, or with words missing, those holding
+    // the most weight of them): ranking, totals and facets never cost more than that, however
+    // common the words. ts_rank's weights are {D, C, B, A}: title (A)
     // counts most, then tags (B), then the body (C).
     const [row] = await this.ds.query(
       `WITH q AS (
@@ -912,16 +957,22 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
-   * The newest CANDIDATES matches. The planner cannot be trusted to choose here (it guesses
-   * the frequency of uncommon and misspelt words), so both paths are forced: first the GIN
-   * index, reading at most DENSE matches; if there are that many, the words are common and
-   * the date index finds the newest matches after a short walk.
+   * The newest CANDIDATES matches, or with `rank`, the CANDIDATES matches it scores highest
+   * (then the newest). The planner cannot be trusted to choose here (it guesses the frequency
+   * of uncommon and misspelt words), so both paths are forced: first the GIN index, reading at
+   * most DENSE matches; if there are that many, the words are common and the date index finds
+   * the newest matches after a short walk (ranked or not: the statistics were wrong).
    */
-  private async candidates(matches: string, params: unknown[], common: boolean): Promise<{ ids: string[]; capped: boolean; seen: number }> {
+  private async candidates(
+    matches: string,
+    params: unknown[],
+    common: boolean,
+    rank: { sql: string; params: unknown[] } | null,
+  ): Promise<{ ids: string[]; capped: boolean; seen: number }> {
     return this.ds.transaction(async (m) => {
       await m.query(`SET LOCAL enable_seqscan = off`);
       if (!common) {
-        const gin = await this.ginCandidates(m, matches, params);
+        const gin = await this.ginCandidates(m, matches, rank?.params ?? params, rank?.sql ?? null);
         if (gin.seen < DENSE) return { ids: gin.ids, capped: gin.seen > CANDIDATES, seen: gin.seen };
       }
       await m.query(`SET LOCAL enable_indexscan = on`);
@@ -935,15 +986,16 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
-   * Up to DENSE matches through the GIN index; PostgreSQL keeps the newest CANDIDATES of them
-   * and counts them all, so only those ids travel (not thousands of rows to sort here).
+   * Up to DENSE matches through the GIN index; PostgreSQL keeps the CANDIDATES of them `rank`
+   * (an expression on `d`, over `params`) scores highest, then the newest, and counts them all,
+   * so only those ids travel (not thousands of rows to sort here).
    */
-  private async ginCandidates(m: EntityManager, matches: string, params: unknown[]): Promise<{ ids: string[]; seen: number }> {
+  private async ginCandidates(m: EntityManager, matches: string, params: unknown[], rank: string | null): Promise<{ ids: string[]; seen: number }> {
     await m.query(`SET LOCAL enable_indexscan = off`);
     const rows: Array<{ id: string; seen: number }> = await m.query(
       `SELECT x.id, count(*) OVER ()::int AS seen
-         FROM (SELECT d.id, d.created_at FROM search_documents d WHERE ${matches} LIMIT ${DENSE}) x
-        ORDER BY x.created_at DESC, x.id DESC
+         FROM (SELECT d.id, d.created_at, ${rank ?? '0'} AS rank FROM search_documents d WHERE ${matches} LIMIT ${DENSE}) x
+        ORDER BY x.rank DESC, x.created_at DESC, x.id DESC
         LIMIT ${CANDIDATES}`,
       params,
     );
