@@ -25,6 +25,8 @@ interface EngineScore {
   ndcg10: number;
   /** Relevant threads found anywhere in the first RESULTS hits, over all relevant threads. */
   recall: number;
+  /** Milliseconds per query (the engine's search call), mean and 95th percentile. */
+  ms: { mean: number; p95: number };
 }
 
 /**
@@ -84,10 +86,13 @@ async function score(engine: SearchEngine, questions: Awaited<ReturnType<typeof 
   const ndcgs: number[] = [];
   let found = 0;
   let relevantTotal = 0;
+  const times: number[] = [];
   for (const q of questions) {
     const relevant = new Set([...q.labels].filter(([, label]) => RELEVANT_LABELS.has(label)).map(([id]) => id));
     if (relevant.size === 0) continue; // no judged answer: average precision is undefined
+    const began = performance.now();
     const result = await engine.search({ query: `${q.subject}\n${q.body}`, filters: { spaceIds: [spaceId] }, limit: RESULTS, offset: 0 });
+    times.push(performance.now() - began);
     // A person sees threads: a thread ranks where its best-matching post does.
     const ranked: string[] = [];
     for (const h of result.hits) {
@@ -99,7 +104,9 @@ async function score(engine: SearchEngine, questions: Awaited<ReturnType<typeof 
     found += ranked.filter((id) => relevant.has(id)).length;
     relevantTotal += relevant.size;
   }
-  return { engine: engine.name, questions: aps.length, map: mean(aps), ndcg10: mean(ndcgs), recall: relevantTotal ? found / relevantTotal : 0 };
+  times.sort((a, b) => a - b);
+  const ms = { mean: mean(times), p95: times[Math.min(times.length - 1, Math.floor(times.length * 0.95))] ?? 0 };
+  return { engine: engine.name, questions: aps.length, map: mean(aps), ndcg10: mean(ndcgs), recall: relevantTotal ? found / relevantTotal : 0, ms };
 }
 
 export function registerEvalSearchCommands(program: Command): void {
@@ -111,9 +118,11 @@ export function registerEvalSearchCommands(program: Command): void {
     .action(async (file: string, opts: { engine: string }) => {
       const began = Date.now();
       const scores = await evaluate(resolve(file), opts.engine);
-      console.log(`engine        questions    MAP  nDCG@10  recall@${RESULTS}`);
+      console.log(`engine        questions    MAP  nDCG@10  recall@${RESULTS}  ms/query  p95 ms`);
       for (const s of scores) {
-        console.log(`${s.engine.padEnd(12)}  ${String(s.questions).padStart(9)}  ${s.map.toFixed(3)}  ${s.ndcg10.toFixed(3).padStart(7)}  ${s.recall.toFixed(3).padStart(9)}`);
+        console.log(
+          `${s.engine.padEnd(12)}  ${String(s.questions).padStart(9)}  ${s.map.toFixed(3)}  ${s.ndcg10.toFixed(3).padStart(7)}  ${s.recall.toFixed(3).padStart(10)}  ${s.ms.mean.toFixed(0).padStart(8)}  ${s.ms.p95.toFixed(0).padStart(6)}`,
+        );
       }
       console.log(`(${((Date.now() - began) / 1000).toFixed(1)} s)`);
     });
