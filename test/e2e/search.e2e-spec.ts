@@ -490,6 +490,32 @@ describe('search', () => {
     }
   });
 
+  it('gives up on an hourly read of the letter folding that never answers, and reads again later', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Bus to Tromsø', body: 'Every evening.' });
+    await drain();
+    expect(await topicIds('tromso', customer)).toContain(topic.id);
+    const engine = t.get(SearchEngines).postgres as unknown as { foldingReadWaitMs: number; foldingRefresh: Promise<void> | null };
+    const wait = engine.foldingReadWaitMs;
+    engine.foldingReadWaitMs = 200;
+    // Forgets the read the test before left waiting for ever (given up on only a minute later).
+    engine.foldingRefresh = null;
+    const reads = foldingReads(() => new Promise(() => undefined));
+    let now = Date.now() + 3600_000 + 1000;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      expect(await topicIds('tromso', customer)).toContain(topic.id);
+      await new Promise((r) => setTimeout(r, 500));
+      // Given up on: tried again a minute later (without the give-up, never again).
+      now += 61_000;
+      expect(await topicIds('tromso', customer)).toContain(topic.id);
+      expect(reads.made()).toBe(2);
+    } finally {
+      clock.mockRestore();
+      reads.restore();
+      engine.foldingReadWaitMs = wait;
+    }
+  });
+
   it('answers queries while the hourly job reads the server’s letter folding for its fingerprint, with the rules last read, whether that read fails or never ends', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Boat to Ærøskøbing', body: 'Twice a day from Svendborg.' });
     await drain();

@@ -103,6 +103,8 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
 const FOLDING_TTL_MS = 3600_000;
 /** How soon a folding read again after FOLDING_TTL_MS, that failed, is tried once more. */
 const FOLDING_RETRY_MS = 60_000;
+/** How long the hourly read of the folding is waited for before it counts as failed. */
+const FOLDING_READ_WAIT_MS = 60_000;
 
 /**
  * What `upsert` writes for a post, as a number: bumped whenever that changes (not for changes
@@ -313,6 +315,8 @@ export class PostgresSearchEngine implements SearchEngine {
   private foldingRead: { at: number; folding: Promise<UnaccentFolding> } | null = null;
   /** The hourly read of the folding under way, if one is (see `folding`). */
   private foldingRefresh: Promise<void> | null = null;
+  /** FOLDING_READ_WAIT_MS (a field, so that a test need not wait a minute). */
+  private readonly foldingReadWaitMs = FOLDING_READ_WAIT_MS;
 
   constructor(private readonly ds: DataSource) {}
 
@@ -365,7 +369,14 @@ export class PostgresSearchEngine implements SearchEngine {
       // Read again beside the request, which goes on with the rules as last read: no search or
       // write waits for the read once an hour. A failed read keeps them, and is tried again a
       // minute later.
-      this.foldingRefresh = readUnaccentFolding(this.ds)
+      // A read that never answers (a database that stopped answering) is given up on after a
+      // while like a failed one, so that later reads are tried.
+      let timer: NodeJS.Timeout | undefined;
+      const givenUp = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the letter folding read did not answer')), this.foldingReadWaitMs);
+        timer.unref();
+      });
+      this.foldingRefresh = Promise.race([readUnaccentFolding(this.ds), givenUp])
         .then(
           (folding) => {
             if (this.foldingRead === last) this.foldingRead = { at: Date.now(), folding: Promise.resolve(folding) };
@@ -375,6 +386,7 @@ export class PostgresSearchEngine implements SearchEngine {
           },
         )
         .finally(() => {
+          clearTimeout(timer);
           this.foldingRefresh = null;
         });
     }
