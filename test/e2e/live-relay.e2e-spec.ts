@@ -16,6 +16,7 @@ import { SanctionKind } from '../../libs/moderation/src/sanctions/sanction.model
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
+import { waitForLockWaits } from '../support/lock-waits';
 import { bootSecondNode, bootTestApp, expectOk, TestApp } from '../support/test-app';
 
 const HOUR = 3600_000;
@@ -258,6 +259,43 @@ describe('the live relay from the worker process to the API nodes', () => {
       expect(heardOf().sort()).toEqual([...ids].sort());
       expect(await waiting()).toBe(0);
     });
+  });
+
+  it('leaves, as its node stops, the rows its claim was still waiting for to the nodes that stay: its gateway no longer hears them', async () => {
+    const consumer = a.get(LiveRelayConsumer);
+    // A node going down, whose claim after an access change waits for the rows another node's claim holds.
+    const leaving = new LiveRelayConsumer(a.ds, a.get(EventBus), a.get(PgListener), a.get(LiveGateway));
+    const id = newId();
+    const frozen = a.ds.createQueryRunner();
+    await frozen.connect();
+    // Node A takes nothing meanwhile: it is the node that stays.
+    const held = jest.spyOn(consumer, 'drain').mockResolvedValue(0);
+    try {
+      await consumer.idle();
+      const [row] = await a.sql(`INSERT INTO live_relay (event) VALUES ($1) RETURNING id`, [{ type: 'test.relayed', aggregateType: 'test', aggregateId: id, payload: {} }]);
+      await frozen.startTransaction();
+      await frozen.query(`SELECT id FROM live_relay WHERE id = $1 FOR UPDATE`, [row.id]);
+      // Its claim at start skips the locked row; the access change's wake-up waits for it.
+      await leaving.onApplicationBootstrap();
+      await leaving.idle();
+      await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
+      await waitForLockWaits(a, 1);
+      // The node begins to stop (its gateway, stopping alongside, no longer hears the bus); then the other claim ends.
+      const stopping = leaving.onModuleDestroy();
+      await frozen.rollbackTransaction();
+      await stopping;
+      expect(heard.a).toEqual([]);
+      expect(await waiting()).toBe(1);
+    } finally {
+      held.mockRestore();
+      if (frozen.isTransactionActive) await frozen.rollbackTransaction();
+      await frozen.release();
+      await leaving.onModuleDestroy();
+    }
+    // The node that stays takes it.
+    await consumer.kick();
+    expect(heard.a.map((e) => e.aggregateId)).toEqual([id]);
+    expect(await waiting()).toBe(0);
   });
 
   it('pushes, once restarted, what was committed while it was down, in order, but not what went stale meanwhile', async () => {

@@ -19,6 +19,12 @@ import { LiveGateway } from './live.gateway';
 const BATCH = 200;
 
 /**
+ * Thrown by a claim that got its rows once the node had begun to stop: its transaction rolls
+ * back, and the rows stay for the nodes that go on (or this one's next start).
+ */
+class Stopping extends Error {}
+
+/**
  * The API side of the live relay (`libs/core/src/database/live-relay.ts`): what the separate
  * worker or a CLI command commits reaches this node's in-process bus, and so the live gateway,
  * as if it had been committed here. Every API node listens; each row goes to the first node that
@@ -122,6 +128,7 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
       try {
         claimed = await this.claim(afterOthers);
       } catch (err) {
+        if (err instanceof Stopping) return published;
         // lock_not_available: the wait ran out.
         if (!afterOthers || sqlState(err) !== '55P03') throw err;
         this.log.warn(`rows another API node is claiming stayed locked over ${this.othersWaitMs} ms; claiming the others`);
@@ -143,6 +150,10 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
     return this.ds.transaction(async (m) => {
       if (afterOthers) await m.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.othersWaitMs))}`);
       const rows = rowsOf<RelayedEvent>(await m.query(afterOthers ? LIVE_RELAY_CLAIM_AFTER_OTHERS : LIVE_RELAY_CLAIM, [BATCH]));
+      // The node began to stop while the claim ran (it may have waited seconds for another node's
+      // rows): its gateway, stopping alongside, no longer hears the bus, so what it published
+      // now would be lost for every node, an access change's re-check with it. Left instead.
+      if (this.stopped) throw new Stopping();
       rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
       // What is no longer news is dropped, but for access changes: their re-checks (RELAYED_LATE).
       const events = rows.flatMap((row): DomainEvent[] =>
