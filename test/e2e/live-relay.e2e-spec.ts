@@ -222,6 +222,45 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await waiting()).toBe(0);
   });
 
+  it('holds its pushes after an access change’s wake-up until the claim that answers it is over, not until every claim asked for later is', async () => {
+    const consumer = a.get(LiveRelayConsumer);
+    const gateway = a.get(LiveGateway);
+    const drain = consumer.drain.bind(consumer);
+    await consumer.idle();
+    const holds: Array<Promise<unknown>> = [];
+    const hold = jest.spyOn(gateway, 'holdPushesUntil').mockImplementation((work) => void holds.push(work));
+    let runs = 0;
+    let nextStarted!: () => void;
+    const started = new Promise<void>((resolve) => (nextStarted = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // The claim answering the wake-up is woken again meanwhile (the worker busy committing): the next claim hangs.
+    const claims = jest.spyOn(consumer, 'drain').mockImplementation(async () => {
+      if (++runs === 1) {
+        void consumer.kick();
+        return drain();
+      }
+      nextStarted();
+      await gate;
+      return 0;
+    });
+    try {
+      await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
+      await started;
+      expect(holds).toHaveLength(1);
+      let over = false;
+      void holds[0].then(() => (over = true));
+      await new Promise((resolve) => setImmediate(resolve));
+      // The answering claim is over: the pushes go on, whatever the claims after it do.
+      expect(over).toBe(true);
+    } finally {
+      open();
+      await consumer.idle();
+      claims.mockRestore();
+      hold.mockRestore();
+    }
+  });
+
   it('claims what was committed while its LISTEN connection was down, once it is back', async () => {
     const consumer = a.get(LiveRelayConsumer);
     const listener = a.get(PgListener);

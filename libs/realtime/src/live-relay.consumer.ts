@@ -88,27 +88,46 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
     this.stopped = true;
     await this.listener.unlisten(LIVE_RELAY_CHANNEL, this.wakeUps);
     await this.idle();
+    // Each claim releases the holds it answers; any left (a claim asked for that never ran) go now.
+    for (const release of this.answering.splice(0)) release();
   }
 
-  /** A wake-up: after an access change, this node's pushes wait for the claim that answers it. */
+  /**
+   * Releases of this node's pushes held after access changes' wake-ups (`wake`), which the next
+   * claim to start answers: each is released once that claim is over.
+   */
+  private answering: Array<() => void> = [];
+
+  /**
+   * A wake-up: after an access change, this node's pushes wait for the claim that answers it
+   * (the next to start), and no longer: `kick`'s promise also waits for every claim asked for
+   * meanwhile, which under a worker committing steadily would hold them the whole wait
+   * (RECHECK_WAIT_MS) after each access change.
+   */
   private wake(accessChanged: boolean): void {
     if (!accessChanged) return void this.kick();
+    if (this.stopped) return;
     this.afterOthers = true;
-    this.live.holdPushesUntil(this.kick());
+    this.live.holdPushesUntil(new Promise<void>((resolve) => this.answering.push(resolve)));
+    void this.kick();
   }
 
   /**
    * Claims what is waiting (again after the claim under way, if one is: `CoalescedRuns`); resolves
-   * once the claim that answers this call is over.
+   * once no claim is under way, those asked for meanwhile included.
    */
   kick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return this.claims.run('relay', async () => {
-      if (this.stopped) return;
+      // The holds this claim answers: those asked for before it starts, as its `afterOthers`.
+      const answered = this.answering.splice(0);
       try {
+        if (this.stopped) return;
         await this.drain();
       } catch (err) {
         this.log.warn({ err }, 'live relay claim failed; the next wake-up tries again');
+      } finally {
+        for (const release of answered) release();
       }
     });
   }
