@@ -1,4 +1,4 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplicationContext, Logger } from '@nestjs/common';
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { createWorkerContext } from '../../apps/worker/src/worker.module';
@@ -191,7 +191,11 @@ describe('the live relay from the worker process to the API nodes', () => {
     const frozen = a.ds.createQueryRunner();
     await frozen.connect();
     const wait = consumer.othersWaitMs;
+    // Whether the claim waited for the locked row (and gave up), rather than skipping it at once.
+    const warned = jest.spyOn((consumer as unknown as { log: Logger }).log, 'warn');
     try {
+      // Set first: a claim woken as soon as node A takes rows again waits this long.
+      consumer.othersWaitMs = 300;
       // Node A takes nothing until the first row is locked: a wake-up meanwhile (an earlier test's) would claim both.
       const held = jest.spyOn(consumer, 'drain').mockResolvedValue(0);
       try {
@@ -207,11 +211,12 @@ describe('the live relay from the worker process to the API nodes', () => {
       } finally {
         held.mockRestore();
       }
-      consumer.othersWaitMs = 300;
       await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
       await until(() => heard.a.length >= 1);
       expect(heard.a.map((e) => e.aggregateId)).toEqual([free]);
+      expect(warned).toHaveBeenCalledWith(expect.stringContaining('stayed locked over 300 ms'));
     } finally {
+      warned.mockRestore();
       consumer.othersWaitMs = wait;
       await frozen.rollbackTransaction().catch(() => undefined);
       await frozen.release();
