@@ -4,6 +4,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic } from '../factories/forum';
 import { freshIp } from '../support/fresh-ip';
 import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { withLockHeld } from '../support/row-locks';
 import { smtpServer } from '../support/smtp-server';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 // After the app (through test-app), which loads auth.service first: invites.service imports it back.
@@ -141,11 +142,7 @@ describe('invitations', () => {
    * themselves: a change holding that lock while it waits for the group would deadlock with them).
    */
   const whileChanging = async (groupId: string, work: () => Promise<GqlResult>, as: 'grant' | 'settings' = 'grant') => {
-    const holder = t.ds.createQueryRunner();
-    await holder.connect();
-    try {
-      await holder.startTransaction();
-      await holder.query(`SELECT 1 FROM groups WHERE id = $1 ${as === 'grant' ? 'FOR NO KEY UPDATE' : 'FOR UPDATE'}`, [groupId]);
+    return withLockHeld(t, `SELECT 1 FROM groups WHERE id = $1 ${as === 'grant' ? 'FOR NO KEY UPDATE' : 'FOR UPDATE'}`, [groupId], async (holder) => {
       if (as === 'grant') {
         const space = await makeSpace(t, 'RESTRICTED');
         await holder.query(`INSERT INTO space_grants (id, space_id, group_id, level) VALUES (gen_random_uuid(), $1, $2, 2)`, [space.id, groupId]);
@@ -153,12 +150,9 @@ describe('invitations', () => {
       const working = work();
       const outcome = await doneOrWaiting(t, working, 1);
       const [{ free }] = await holder.query(`SELECT pg_try_advisory_xact_lock($1) AS free`, [AUDIT_LOCK]);
-      await holder.commitTransaction();
-      return { outcome, logFree: free as boolean, result: await working };
-    } finally {
-      if (holder.isTransactionActive) await holder.rollbackTransaction();
       await holder.release();
-    }
+      return { outcome, logFree: free as boolean, result: await working };
+    });
   };
 
   it('redeems one into its groups in turn with a grant being given to one (the group’s row is locked, as for any other way in)', async () => {
@@ -188,26 +182,22 @@ describe('invitations', () => {
     const group = await makeGroup(t);
     const created = await invite({ groupIds: [group], maxUses: 5 });
     const attempts = jest.spyOn(t.get(InvitesService), 'redeemIn');
-    const holder = t.ds.createQueryRunner();
-    await holder.connect();
     let result: GqlResult;
     let runs = 0;
     try {
-      await holder.startTransaction();
       // This side waits long before it looks for a deadlock: the sign-up, which waits first, finds it and is its victim.
-      await holder.query(`SET LOCAL deadlock_timeout = '1min'`);
-      // The group held as a change of its settings holds it: the sign-up, holding the invitation's row, waits for it...
-      await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR UPDATE`, [group]);
-      const signingUp = signUp(tokenOf(created.link));
-      await waitForLockWaits(t, 1);
-      // ...and this waits for the invitation's row, until the deadlock ends the sign-up's first attempt.
-      await holder.query(`SELECT 1 FROM invites WHERE id = $1 FOR UPDATE`, [created.id]);
-      await holder.commitTransaction();
-      result = await signingUp;
+      result = await withLockHeld(t, `SET LOCAL deadlock_timeout = '1min'`, [], async (holder) => {
+        // The group held as a change of its settings holds it: the sign-up, holding the invitation's row, waits for it...
+        await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR UPDATE`, [group]);
+        const signingUp = signUp(tokenOf(created.link));
+        await waitForLockWaits(t, 1);
+        // ...and this waits for the invitation's row, until the deadlock ends the sign-up's first attempt.
+        await holder.query(`SELECT 1 FROM invites WHERE id = $1 FOR UPDATE`, [created.id]);
+        await holder.release();
+        return signingUp;
+      });
       runs = attempts.mock.calls.length;
     } finally {
-      if (holder.isTransactionActive) await holder.rollbackTransaction();
-      await holder.release();
       attempts.mockRestore();
     }
     const { token, user } = expectOk(result).signUp;
