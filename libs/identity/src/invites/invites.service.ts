@@ -238,7 +238,8 @@ export class InvitesService {
     const id = await this.tokens.unseal(INVITE_PURPOSE, token);
     if (!id || !isUuid(id)) return null;
     const [row] = await m.query(
-      `SELECT ${INVITE_COLUMNS}, ${inviterStandsSql('i', '$2')}, COALESCE(maker.role = 'ADMIN', false) AS by_admin
+      // Its maker joined once for both: `inviter_stands` as `inviterStandsSql` reads it (no maker, a deleted one: false).
+      `SELECT ${INVITE_COLUMNS}, ${inviteStandsSql('i', 'maker', '$2')} AS inviter_stands, COALESCE(maker.role = 'ADMIN', false) AS by_admin
          FROM invites i LEFT JOIN users maker ON maker.id = i.created_by AND maker.deleted_at IS NULL
         WHERE i.id = $1${lock ? ' FOR UPDATE OF i' : ''}`,
       [id, this.makerMinTrustLevel],
