@@ -97,7 +97,7 @@ export class SearchAdmin {
       if (was && was.format >= engine.format && was.fingerprint === fingerprint) continue;
       // Nothing written yet (a new installation, an engine just configured): nothing in an older format either.
       if ((await engine.count()) === 0) {
-        await this.recordFormat(engine);
+        await this.recordFormat(engine, fingerprint);
         continue;
       }
       await this.rebuild([engine], undefined, 1);
@@ -106,12 +106,15 @@ export class SearchAdmin {
     return rebuilt;
   }
 
-  /** Records the format an engine's index now holds, with the fingerprint of what its server read it with. */
-  private async recordFormat(engine: SearchEngine): Promise<void> {
+  /**
+   * Records the format an engine's index now holds, with the fingerprint of what its server read it
+   * with: the one given when it was just read (its read is a statement over every letter), else read.
+   */
+  private async recordFormat(engine: SearchEngine, fingerprint?: string | null): Promise<void> {
     await this.ds.query(
       `INSERT INTO search_index_formats (engine, format, fingerprint) VALUES ($1, $2, $3)
        ON CONFLICT (engine) DO UPDATE SET format = EXCLUDED.format, fingerprint = EXCLUDED.fingerprint, rebuilt_at = now()`,
-      [engine.name, engine.format, (await engine.formatFingerprint?.()) ?? null],
+      [engine.name, engine.format, fingerprint ?? (await engine.formatFingerprint?.()) ?? null],
     );
   }
 
