@@ -3,7 +3,7 @@ import { newId } from '../../libs/core/src/ids';
 import { JobScheduler } from '../../libs/core/src/jobs';
 import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { RateLimiter } from '../../libs/core/src/rate-limit';
-import { POSTGRES_INDEX_FORMAT } from '../../libs/search/src/postgres/postgres.engine';
+import { POSTGRES_INDEX_FORMAT, PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
 import { SearchEngine } from '../../libs/search/src/search-engine';
 import { SearchAdmin } from '../../libs/search/src/search-admin';
 import { SearchDocuments } from '../../libs/search/src/search-documents';
@@ -495,6 +495,23 @@ describe('search', () => {
       clock.mockRestore();
       reads.restore();
     }
+  });
+
+  it('reads the server’s letter folding again on the next use when its first read failed (the database out of reach), not keeping the failure', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Ferry to Ålesund', body: 'Along the fjord.' });
+    await drain();
+    // A process started while the database was out of reach: its first use reads the folding, and fails.
+    const engine = new PostgresSearchEngine(t.get(DataSource));
+    const request = { query: 'alesund ', filters: { spaceIds: [publicSpace.id] }, limit: 10, offset: 0 };
+    const reads = foldingReads(() => Promise.reject(new Error('connection lost')));
+    try {
+      await expect(engine.search(request)).rejects.toThrow('connection lost');
+      expect(reads.made()).toBe(1);
+    } finally {
+      reads.restore();
+    }
+    // The database back: the next use reads it again, rather than failing with the read kept.
+    expect((await engine.search(request)).hits.map((h) => h.id)).toContain(topic.firstPostId);
   });
 
   it('gives up on an hourly read of the letter folding that never answers, and reads again later', async () => {
