@@ -56,6 +56,17 @@ const alive = (pid: number) => {
 const databases = async (names: string[]) =>
   (await admin((c) => c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1) ORDER BY datname', [names]))).rows.map((r) => r.datname);
 
+/** The sessions holding, or waiting for, the run lock of `token`. */
+const lockHolders = async (token: string) =>
+  (
+    await admin((c) =>
+      c.query<{ pid: number }>(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2::bigint::oid AND objsubid = 2`, [
+        RUN_LOCK_CLASS,
+        Number.parseInt(token, 16),
+      ]),
+    )
+  ).rows.map((r) => r.pid);
+
 /**
  * What a killed test run leaves (its global teardown never ran) is cleared by the next run's
  * global setup, and only that: a run that may still be alive, on this machine or another
@@ -107,9 +118,7 @@ describe('left-overs of killed test runs', () => {
   it("drops the databases of a killed run, and keeps a live run's, this run's own and those whose run cannot be told", async () => {
     const dead = await killedRun<{ token: string; name: string }>(['database', adminUrl()]);
     // The server ends the killed run's session (and lets go of its lock) once it reads the closed socket.
-    const stillLocked = async () =>
-      (await admin((c) => c.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2::bigint::oid AND objsubid = 2`, [RUN_LOCK_CLASS, Number.parseInt(dead.token, 16)]))).rowCount! > 0;
-    while (await stillLocked()) await new Promise((r) => setTimeout(r, 50));
+    while ((await lockHolders(dead.token)).length > 0) await new Promise((r) => setTimeout(r, 50));
 
     // Another run at work at the same time (another checkout's suite, or another machine's).
     const live = await holdRunLock(adminUrl());
@@ -135,6 +144,37 @@ describe('left-overs of killed test runs', () => {
       await live.release();
     }
   }, 120_000);
+
+  it("takes its lock again when the session holding it is lost, and lets go of it on release", async () => {
+    const warnings: string[] = [];
+    const run = await holdRunLock(adminUrl(), (m) => warnings.push(m));
+    try {
+      const [first] = await lockHolders(run.token);
+      expect(first).toBeDefined();
+      // As a server restart or a network cut would: the session ends under the run.
+      await admin((c) => c.query('SELECT pg_terminate_backend($1)', [first]));
+      let again: number[] = [];
+      while ((again = (await lockHolders(run.token)).filter((p) => p !== first)).length === 0) await new Promise((r) => setTimeout(r, 50));
+      expect(again).toHaveLength(1);
+      expect(warnings[0]).toMatch(/lost the session holding this run's lock/);
+    } finally {
+      await run.release();
+    }
+    expect(await lockHolders(run.token)).toEqual([]);
+  });
+
+  it('lets go of its lock on release even while it is taking it again after a lost session', async () => {
+    const warnings: string[] = [];
+    const run = await holdRunLock(adminUrl(), (m) => warnings.push(m));
+    const [first] = await lockHolders(run.token);
+    await admin((c) => c.query('SELECT pg_terminate_backend($1)', [first]));
+    // Released as soon as the loss is seen: the new session is still being opened.
+    while (warnings.length === 0) await new Promise((r) => setImmediate(r));
+    await run.release();
+    // Give a late re-lock every chance to land.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await lockHolders(run.token)).toEqual([]);
+  });
 
   it("stops and removes the embedded cluster of a killed run, and keeps a live run's and an unmarked one", async () => {
     const dead = await killedRun<{ dataDir: string; postmaster: number }>(['embedded', parent, String(await freePort())]);

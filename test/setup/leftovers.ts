@@ -63,12 +63,15 @@ export async function holdRunLock(url: string, warn: (m: string) => void = (m) =
   };
   let held = await lock();
   const token = held.token;
+  /** The lock being taken again, if it is: `release` waits for it, and the session it opens is ended. */
+  let retaking: Promise<void> | undefined;
   const watch = (client: Client) =>
     client.on('error', (err) => {
       if (released) return;
       warn(`parvis tests: lost the session holding this run's lock (${err.message}); another run starting now may take this run's databases for left over. Taking it again.`);
-      lock(token).then(
-        (again) => {
+      retaking = lock(token).then(
+        async (again) => {
+          if (released) return again.client.end();
           held = again;
           watch(again.client);
         },
@@ -80,6 +83,7 @@ export async function holdRunLock(url: string, warn: (m: string) => void = (m) =
     token,
     release: async () => {
       released = true;
+      await retaking;
       await held.client.end();
     },
   };
