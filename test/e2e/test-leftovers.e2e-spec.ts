@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import ts from 'typescript';
 import { admin, adminUrl } from '../setup/test-database';
-import { dropLeftoverDatabases, EMBEDDED_DIR_PREFIX, holdRunLock, markEmbeddedDir, processIdentity, removeLeftoverEmbeddedDirs, RUN_LOCK_CLASS, runPrefix } from '../setup/leftovers';
+import { dropLeftoverDatabases, EMBEDDED_DIR_PREFIX, holdRunLock, markEmbeddedDir, pidAlive, processIdentity, removeLeftoverEmbeddedDirs, RUN_LOCK_CLASS, runPrefix } from '../setup/leftovers';
 import { freePort } from '../support/free-port';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -43,15 +43,6 @@ const path = require('node:path');
   }
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-};
 
 const databases = async (names: string[]) =>
   (await admin((c) => c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1) ORDER BY datname', [names]))).rows.map((r) => r.datname);
@@ -96,7 +87,7 @@ describe('left-overs of killed test runs', () => {
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     // A server a failed test left running.
-    for (const pid of postmasters) if (alive(pid)) process.kill(pid, 'SIGQUIT');
+    for (const pid of postmasters) if (pidAlive(pid)) process.kill(pid, 'SIGQUIT');
     rmSync(parent, { recursive: true, force: true });
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
@@ -180,7 +171,7 @@ describe('left-overs of killed test runs', () => {
     const dead = await killedRun<{ dataDir: string; postmaster: number }>(['embedded', parent, String(await freePort())]);
     postmasters.push(dead.postmaster);
     // The server is the killed run's child, not killed with it: it runs on, its files stay.
-    expect(alive(dead.postmaster)).toBe(true);
+    expect(pidAlive(dead.postmaster)).toBe(true);
     // This process stands for a live run; a directory being made has no mark yet.
     const live = mkdtempSync(path.join(parent, EMBEDDED_DIR_PREFIX));
     markEmbeddedDir(live);
@@ -189,7 +180,7 @@ describe('left-overs of killed test runs', () => {
     const removed = await removeLeftoverEmbeddedDirs(parent);
 
     expect(removed).toEqual([dead.dataDir]);
-    expect(alive(dead.postmaster)).toBe(false);
+    expect(pidAlive(dead.postmaster)).toBe(false);
     expect([dead.dataDir, live, unmarked].map(existsSync)).toEqual([false, true, true]);
   }, 120_000);
 

@@ -160,7 +160,7 @@ export function processIdentity(pid = process.pid): ProcessIdentity {
 }
 
 /** A zombie (exited, not yet reaped: a container's init may never reap) counts as gone. */
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
