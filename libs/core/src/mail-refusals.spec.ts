@@ -1,4 +1,4 @@
-import { enhancedStatus, refusedForGood } from './mail-refusals';
+import { enhancedStatus, Refusal, refusedForGood } from './mail-refusals';
 
 describe('refusedForGood', () => {
   it('holds a permanent refusal of the recipient’s address or of the message', () => {
@@ -42,45 +42,49 @@ describe('refusedForGood', () => {
     expect(enhancedStatus({ code: 'ECONNECTION', command: 'CONN' })).toBeNull();
   });
 
-  /** What each reply makes of a refusal, as `[reply, at RCPT TO, at DATA]`. */
-  const judged = (replies: string[]) => replies.map((reply) => [reply, refusedForGood(at('RCPT TO', reply)), refusedForGood(at('DATA', reply))]);
+  /** Every reply makes of a refusal `atRcpt` at RCPT TO and `atData` at DATA (compared as `[reply, at RCPT TO, at DATA]`, so a failure names the reply). */
+  const expectJudged = (replies: string[], atRcpt: Refusal | null, atData: Refusal | null) =>
+    expect(replies.map((reply) => [reply, refusedForGood(at('RCPT TO', reply)), refusedForGood(at('DATA', reply))])).toEqual(replies.map((r) => [r, atRcpt, atData]));
 
   it('counts a destination address status as the address, at DATA as at RCPT TO', () => {
-    const replies = [
-      '550 5.1.1 <a@example.org>: Recipient address rejected: User unknown',
-      '550-5.1.1 The email account that you tried to reach does not exist.\n550 5.1.1 https://support.example/answer',
-      '550 5.1.2 Host unknown',
-      '553 5.1.3 Bad destination mailbox address syntax',
-      '550 5.1.4 Destination mailbox address ambiguous',
-      '550 5.1.6 Mailbox has moved',
-      '556 5.1.10 Recipient address has null MX',
-      '550 5.2.1 Mailbox disabled, not accepting messages',
-    ];
-    expect(judged(replies)).toEqual(replies.map((r) => [r, 'ADDRESS', 'ADDRESS']));
+    expectJudged(
+      [
+        '550 5.1.1 <a@example.org>: Recipient address rejected: User unknown',
+        '550-5.1.1 The email account that you tried to reach does not exist.\n550 5.1.1 https://support.example/answer',
+        '550 5.1.2 Host unknown',
+        '553 5.1.3 Bad destination mailbox address syntax',
+        '550 5.1.4 Destination mailbox address ambiguous',
+        '550 5.1.6 Mailbox has moved',
+        '556 5.1.10 Recipient address has null MX',
+        '550 5.2.1 Mailbox disabled, not accepting messages',
+      ],
+      'ADDRESS',
+      'ADDRESS',
+    );
   });
 
   it('counts a refusal of the message, its content, its size or a full mailbox as the message, at RCPT TO as at DATA', () => {
-    const replies = [
-      '554 5.7.1 Service unavailable; client host blocked using a blocklist',
-      '550 5.7.26 Unauthenticated email is not accepted from this domain',
-      '554 5.6.0 Message content rejected',
-      '552 5.3.4 Message size exceeds fixed maximum message size',
-      '552 5.2.2 Mailbox full',
-      '552 5.2.3 Message length exceeds administrative limit',
-    ];
-    expect(judged(replies)).toEqual(replies.map((r) => [r, 'MESSAGE', 'MESSAGE']));
+    expectJudged(
+      [
+        '554 5.7.1 Service unavailable; client host blocked using a blocklist',
+        '550 5.7.26 Unauthenticated email is not accepted from this domain',
+        '554 5.6.0 Message content rejected',
+        '552 5.3.4 Message size exceeds fixed maximum message size',
+        '552 5.2.2 Mailbox full',
+        '552 5.2.3 Message length exceeds administrative limit',
+      ],
+      'MESSAGE',
+      'MESSAGE',
+    );
   });
 
   it('leaves a status about our own sender for another try, at either phase', () => {
-    const replies = ['550 5.1.8 <noreply@example.net>: Sender address rejected: Domain not found', '553 5.1.7 Bad sender address syntax', '550 5.1.11 Sender address has null MX'];
-    expect(judged(replies)).toEqual(replies.map((r) => [r, null, null]));
+    expectJudged(['550 5.1.8 <noreply@example.net>: Sender address rejected: Domain not found', '553 5.1.7 Bad sender address syntax', '550 5.1.11 Sender address has null MX'], null, null);
   });
 
   it('leaves a refusal without a telling status to its phase: the address at RCPT TO, the message at DATA; for now whatever its status when it is 4xx', () => {
-    const vague = ['550 5.4.1 Recipient address rejected: Access denied', '550 5.0.0 Rejected', '550 5.5.0 mailbox unavailable', '550 No such user here', '550 4.1.1 odd'];
-    expect(judged(vague)).toEqual(vague.map((r) => [r, 'ADDRESS', 'MESSAGE']));
-    const forNow = ['451 4.1.1 Recipient lookup failed, try again later', '452 4.2.2 Mailbox full', '450 4.7.1 Greylisted', '451 5.1.1 odd'];
-    expect(judged(forNow)).toEqual(forNow.map((r) => [r, null, null]));
+    expectJudged(['550 5.4.1 Recipient address rejected: Access denied', '550 5.0.0 Rejected', '550 5.5.0 mailbox unavailable', '550 No such user here', '550 4.1.1 odd'], 'ADDRESS', 'MESSAGE');
+    expectJudged(['451 4.1.1 Recipient lookup failed, try again later', '452 4.2.2 Mailbox full', '450 4.7.1 Greylisted', '451 5.1.1 odd'], null, null);
     // Our own setup, whatever status it gives.
     expect(refusedForGood({ code: 'EAUTH', command: 'AUTH PLAIN', response: '535 5.7.8 Authentication credentials invalid', responseCode: 535, permanent: true })).toBeNull();
     expect(refusedForGood({ code: 'EENVELOPE', command: 'MAIL FROM', response: '550 5.1.1 odd', responseCode: 550, permanent: true })).toBeNull();
