@@ -109,8 +109,8 @@ export class UsersRepository {
   }
 
   /**
-   * Locks the member's row until the transaction ends (as `lockMember`) and reads whether their
-   * profile is hidden now: undefined when the account is gone. A hiding asked under this lock is
+   * Locks the member's row until the transaction ends (`lockMember` is this lock) and reads whether
+   * their profile is hidden now: undefined when the account is gone. A hiding asked under this lock is
    * a switch or not as the row stays until the transaction ends, whatever races it.
    */
   async lockProfileHidden(m: Queryable, userId: string): Promise<boolean | undefined> {
@@ -124,8 +124,7 @@ export class UsersRepository {
    * deleted waits, or is seen deleted): false when the account is gone.
    */
   async lockMember(m: Queryable, userId: string): Promise<boolean> {
-    const rows = await m.query(`SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE`, [userId]);
-    return rows.length > 0;
+    return (await this.lockProfileHidden(m, userId)) !== undefined;
   }
 
   /**
