@@ -152,6 +152,23 @@ describe('telling sanctioned members', () => {
     expect(await digestTo(refused)).toEqual([['• A moderator sent you a notice']]);
   });
 
+  it('e-mails a sanction in the digest once it ends when the mail server refused its message for good, and marks no address', async () => {
+    // Refused for good, but not the address (the content, at DATA): not tried again by the
+    // outbox, and the mark `sending` made is taken back, so the digest tells it once it ends.
+    const refused = await makeUser(t);
+    smtp.refuseData.set(refused.email, '554 5.6.0 Message content rejected');
+    let sanctionId = '';
+    try {
+      expect(await mailsTo(refused, async () => (sanctionId = await sanction(refused.id, { kind: 'SUSPEND', durationHours: 2 })))).toEqual([]);
+    } finally {
+      smtp.refuseData.delete(refused.email);
+    }
+    expect(await t.sql(`SELECT emailed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed_at: null }]);
+    expect(await t.sql(`SELECT email_bounced_at FROM users WHERE id = $1`, [refused.id])).toEqual([{ email_bounced_at: null }]);
+    expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
+    expect(await digestTo(refused)).toEqual([['• A moderator sent you a notice']]);
+  });
+
   it('tells a deleted account nothing', async () => {
     const gone = await makeUser(t);
     expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, { token: admin.token }));
