@@ -48,24 +48,29 @@ export class SanctionMail extends AccountMailHandler<Barring> {
     super(ds, mailer);
   }
 
-  /** The member and the sanction, as `<user id> <sanction id>`. */
+  /** The member and the sanction, as `<user id> <sanction id>` (read back by `idsOf`). */
   protected override subjectOf(event: OutboxEvent): string {
     return `${String(event.payload.userId)} ${String(event.payload.sanctionId)}`;
   }
 
+  /** The `[user id, sanction id]` of a subject `subjectOf` wrote, as every statement here takes them (`$1`, `$2`). */
+  private idsOf(subject: string): [string, string] {
+    const [userId, sanctionId] = subject.split(' ');
+    return [userId, sanctionId];
+  }
+
   protected override accountOf(subject: string): string {
-    return subject.split(' ')[0];
+    return this.idsOf(subject)[0];
   }
 
   protected async load(subject: string): Promise<Barring | null> {
-    const [userId, sanctionId] = subject.split(' ');
     const [row]: Barring[] = await this.ds.query(
       `SELECT u.handle, u.email, u.is_placeholder, s.kind, s.reason, s.expires_at
          FROM sanctions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $2::uuid AND s.user_id = $1::uuid AND s.space_id IS NULL AND s.kind IN ('SUSPEND', 'BAN')
           AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now())
           AND u.deleted_at IS NULL AND u.email_verified_at IS NOT NULL AND u.email_bounced_at IS NULL`,
-      [userId, sanctionId],
+      this.idsOf(subject),
     );
     return row ?? null;
   }
@@ -77,21 +82,19 @@ export class SanctionMail extends AccountMailHandler<Barring> {
    * ended, so it finds this mark too, as it reads the marks after the member's standing.
    */
   protected override async sending(subject: string): Promise<boolean> {
-    const [userId, sanctionId] = subject.split(' ');
     const marked = await this.ds.query(
       `UPDATE sanctions SET emailed_at = now()
         WHERE id = $2::uuid AND user_id = $1::uuid AND emailed_at IS NULL
           AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())
         RETURNING 1`,
-      [userId, sanctionId],
+      this.idsOf(subject),
     );
     return rowsOf(marked).length > 0;
   }
 
   /** Refused by the mail server: the digest may e-mail its notice after all. */
   protected override async unsent(subject: string): Promise<void> {
-    const [userId, sanctionId] = subject.split(' ');
-    await this.ds.query(`UPDATE sanctions SET emailed_at = NULL WHERE id = $2::uuid AND user_id = $1::uuid`, [userId, sanctionId]);
+    await this.ds.query(`UPDATE sanctions SET emailed_at = NULL WHERE id = $2::uuid AND user_id = $1::uuid`, this.idsOf(subject));
   }
 
   protected async message(s: Barring & { email: string }) {
