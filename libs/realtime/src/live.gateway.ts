@@ -4,6 +4,7 @@ import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, Subsc
 import { AppConfig } from '../../core/src/config/config';
 import { newId } from '../../core/src/ids';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
+import { settleWithin } from '../../core/src/settle-within';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
 import { changesAccess, RELAYED_LATE } from '../../core/src/database/live-relay';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
@@ -818,13 +819,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   private async afterRechecks(): Promise<void> {
-    const deadline = Date.now() + RECHECK_WAIT_MS;
-    while (this.rechecks.size && Date.now() < deadline) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())));
-      await Promise.race([Promise.allSettled([...this.rechecks.keys()]), late]);
-      clearTimeout(timer);
-    }
+    await settleWithin(this.rechecks, Date.now() + RECHECK_WAIT_MS);
     // A re-check still running past the wait is no longer waited for by anything.
     for (const [work, since] of this.rechecks) {
       if (Date.now() - since >= RECHECK_WAIT_MS) {

@@ -5,6 +5,7 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 import type { Server, ServerOptions } from 'socket.io';
+import { settleWithin } from '../../core/src/settle-within';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -180,14 +181,8 @@ export class RedisIoAdapter extends IoAdapter {
    */
   private async closeWithin(client: Client, which: string): Promise<void> {
     const pending = this.pending.get(client);
-    const deadline = Date.now() + this.closeWaitMs;
     // Those sent meanwhile (answers to requests handled as the subscriber closed) are waited for too.
-    while (pending?.size && Date.now() < deadline) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())));
-      await Promise.race([Promise.allSettled([...pending]), late]);
-      clearTimeout(timer);
-    }
+    if (pending) await settleWithin(pending, Date.now() + this.closeWaitMs);
     if (pending?.size) this.log.warn(`Redis did not answer the ${which}'s last commands within ${this.closeWaitMs} ms; closing without them`);
     if (client.isOpen) client.destroy();
   }
