@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
+import { testRedisPrefix } from '../support/redis-clients';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 
@@ -17,7 +17,7 @@ maybe('access changes while Redis does not answer', () => {
   let t: TestApp;
   const sockets: Socket[] = [];
   beforeAll(async () => {
-    t = await bootTestApp({ REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: `parvis-test-${randomBytes(4).toString('hex')}` });
+    t = await bootTestApp({ REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: testRedisPrefix() });
   });
   afterAll(async () => {
     for (const s of sockets) s.disconnect();

@@ -1,5 +1,4 @@
 import { INestApplicationContext } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { createWorkerContext } from '../../apps/worker/src/worker.module';
@@ -10,6 +9,7 @@ import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { HeldRedis, holdableRedis } from '../support/redis-proxy';
+import { testRedisPrefix } from '../support/redis-clients';
 import { bootSecondNode, bootTestApp, expectOk, TestApp } from '../support/test-app';
 
 /**
@@ -28,7 +28,7 @@ maybe('an access change the worker commits, with two API nodes', () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    const prefix = `parvis-test-${randomBytes(4).toString('hex')}`;
+    const prefix = testRedisPrefix();
     a = await bootTestApp({ REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: prefix });
     bRedis = await holdableRedis(process.env.REDIS_URL!);
     b = await bootSecondNode(a, { REDIS_URL: bRedis.url, REDIS_KEY_PREFIX: prefix });

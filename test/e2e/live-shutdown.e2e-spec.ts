@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
 import { Socket } from 'socket.io-client';
@@ -8,7 +7,7 @@ import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { connectLive } from '../support/live-client';
 import { logSink } from '../support/log-sink';
-import { askRoomsOverAndOver } from '../support/redis-clients';
+import { askRoomsOverAndOver, testRedisPrefix } from '../support/redis-clients';
 import { holdableRedis } from '../support/redis-proxy';
 import { bootTestApp } from '../support/test-app';
 import { recordUnhandledRejections } from '../support/unhandled-rejections';
@@ -66,7 +65,7 @@ describe('live updates as a node shuts down', () => {
    * its request's timer holding the process, and read a pool (or a Redis client) closed meanwhile.
    */
   (process.env.REDIS_URL ? it : it.skip)('leaves no presence run behind it as its connections close, even with a node that does not answer', async () => {
-    const prefix = `parvis-test-${randomBytes(4).toString('hex')}`;
+    const prefix = testRedisPrefix();
     const node = await bootTestApp({ LOG_LEVEL: 'info', REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: prefix }, sink);
     const readers = [await makeUser(node), await makeUser(node)];
     const topic = await createTopic(node, readers[0].token, await makeBoard(node, (await makeSpace(node, 'PUBLIC')).id));
@@ -104,7 +103,7 @@ describe('live updates as a node shuts down', () => {
    */
   (process.env.REDIS_URL ? it : it.skip)('answers or drops the requests still coming in as it closes: none is left an unhandled rejection', async () => {
     const url = process.env.REDIS_URL!;
-    const prefix = `parvis-test-${randomBytes(4).toString('hex')}`;
+    const prefix = testRedisPrefix();
     const node = await bootTestApp({ REDIS_URL: url, REDIS_KEY_PREFIX: prefix });
     const unhandled = recordUnhandledRejections();
     let closing: Promise<void> | undefined;
@@ -131,7 +130,7 @@ describe('live updates as a node shuts down', () => {
   (process.env.REDIS_URL ? it : it.skip)('closes though Redis no longer answers its unsubscribes, leaving no rejection unhandled', async () => {
     // The node's way to Redis, whose answers the test can hold back (no other client of the shared Redis is touched).
     const redis = await holdableRedis(process.env.REDIS_URL!);
-    const node = await bootTestApp({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: `parvis-test-${randomBytes(4).toString('hex')}` });
+    const node = await bootTestApp({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: testRedisPrefix() });
     const unhandled = recordUnhandledRejections();
     try {
       redis.hold();

@@ -1,5 +1,4 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { Socket } from 'socket.io-client';
@@ -11,7 +10,7 @@ import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { freePort } from '../support/free-port';
 import { HeldRedis, holdableRedis } from '../support/redis-proxy';
 import { connectLive, nextLiveEvent } from '../support/live-client';
-import { askRoomsOverAndOver, killRedisClients, nodeRedis, redisClientIds } from '../support/redis-clients';
+import { askRoomsOverAndOver, killRedisClients, nodeRedis, redisClientIds, testRedisPrefix } from '../support/redis-clients';
 import { recordUnhandledRejections } from '../support/unhandled-rejections';
 
 /**
@@ -34,7 +33,7 @@ maybe('live updates across two API processes (Redis adapter)', () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    prefix = `parvis-test-${randomBytes(4).toString('hex')}`;
+    prefix = testRedisPrefix();
     a = await bootTestApp({ REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: prefix });
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
     const port = await freePort();

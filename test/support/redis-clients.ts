@@ -1,8 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import type { Server } from 'socket.io';
 
 type RedisClient = ReturnType<typeof createClient>;
 type ClientType = 'NORMAL' | 'PUBSUB';
+
+/**
+ * A Redis key prefix (REDIS_KEY_PREFIX) of a suite's own: the Redis is shared, so its nodes hear
+ * only one another, and a test's cleanup touches nothing else's.
+ */
+export const testRedisPrefix = (): string => `parvis-test-${randomBytes(4).toString('hex')}`;
 
 /**
  * A node's publisher, read from its Socket.IO server's adapter, and the name both its Redis
