@@ -55,6 +55,26 @@ describe('the live relay from the worker process to the API nodes', () => {
     if (!(await done())) throw new Error('the relay did not deliver in time');
   };
   const waiting = async () => Number((await a.sql(`SELECT count(*)::int AS n FROM live_relay`))[0].n);
+  /** A member of a RESTRICTED space, live in a topic of it on node A. */
+  const memberInRestrictedTopic = async () => {
+    const admin = await makeUser(a, { role: 'ADMIN' });
+    const member = await makeUser(a);
+    const space = await makeSpace(a, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
+    const topic = await createTopic(a, admin.token, await makeBoard(a, space.id));
+    const s = await connectLive(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`, sockets, member.token);
+    expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    return { member, space, topic, s };
+  };
+  /** Runs `work` while node A claims nothing (as if its LISTEN and claims failed). */
+  const unclaimed = async (work: () => Promise<unknown>) => {
+    const held = jest.spyOn(a.get(LiveRelayConsumer), 'drain').mockResolvedValue(0);
+    try {
+      await a.get(LiveRelayConsumer).idle();
+      await work();
+    } finally {
+      held.mockRestore();
+    }
+  };
 
   it('pushes a topic timer the worker fires to the topic’s live room on an API node', async () => {
     const mod = await makeUser(a);
@@ -139,23 +159,32 @@ describe('the live relay from the worker process to the API nodes', () => {
   });
 
   it('still re-checks an access change claimed too late to be news: the reader who lost access leaves the room', async () => {
-    const admin = await makeUser(a, { role: 'ADMIN' });
-    const member = await makeUser(a);
-    const space = await makeSpace(a, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
-    const topic = await createTopic(a, admin.token, await makeBoard(a, space.id));
-    const s = await connectLive(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`, sockets, member.token);
-    expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const { member, space, topic, s } = await memberInRestrictedTopic();
     // Revoked by the worker two minutes ago, as if no API node had claimed it since (their LISTEN and claims failing).
-    const held = jest.spyOn(a.get(LiveRelayConsumer), 'drain').mockResolvedValue(0);
-    try {
-      await a.get(LiveRelayConsumer).idle();
+    await unclaimed(async () => {
       await a.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id]);
       await a.sql(`INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes')`, [
         { type: 'space.access_changed', aggregateType: 'space', aggregateId: space.id, payload: { spaceId: space.id } },
       ]);
-    } finally {
-      held.mockRestore();
-    }
+    });
+    const lost = nextLiveEvent(s, 'access:lost');
+    await a.get(LiveRelayConsumer).drain();
+    expect(await lost).toEqual({ room: `topic:${topic.id}` });
+    expect(await waiting()).toBe(0);
+  });
+
+  it('still re-checks a topic moved out of a reader’s sight, claimed too late to be news: the reader leaves its room', async () => {
+    const { space, topic, s } = await memberInRestrictedTopic();
+    const elsewhere = await makeBoard(a, (await makeSpace(a, 'RESTRICTED')).id);
+    // Moved by the worker two minutes ago into a space the member may not read, as if no API node had claimed it since.
+    await unclaimed(async () => {
+      const to = (await a.sql(`SELECT id, space_id FROM boards WHERE id = $1`, [elsewhere]))[0];
+      await a.sql(`UPDATE topics SET board_id = $2, space_id = $3 WHERE id = $1`, [topic.id, to.id, to.space_id]);
+      await a.sql(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topic.id, to.space_id]);
+      await a.sql(`INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes')`, [
+        { type: 'topic.moved', aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, fromSpaceId: space.id, spaceId: to.space_id, boardId: to.id } },
+      ]);
+    });
     const lost = nextLiveEvent(s, 'access:lost');
     await a.get(LiveRelayConsumer).drain();
     expect(await lost).toEqual({ room: `topic:${topic.id}` });
