@@ -2,6 +2,7 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { EmailDigest } from '../../libs/notifications/src/email';
+import { SanctionMail } from '../../libs/moderation/src/sanctions/sanction-mail';
 import { makeSpace, makeUser, TestUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { smtpServer } from '../support/smtp-server';
@@ -154,7 +155,7 @@ describe('telling sanctioned members', () => {
 
   it('e-mails a sanction in the digest once it ends when the mail server refused its message for good, and marks no address', async () => {
     // Refused for good, but not the address (the content, at DATA): not tried again by the
-    // outbox, and the mark `sending` made is taken back, so the digest tells it once it ends.
+    // outbox, and the claim `sending` made is taken back, so the digest tells it once it ends.
     const refused = await makeUser(t);
     smtp.refuseData.set(refused.email, '554 5.6.0 Message content rejected');
     let sanctionId = '';
@@ -167,6 +168,56 @@ describe('telling sanctioned members', () => {
     expect(await t.sql(`SELECT email_bounced_at FROM users WHERE id = $1`, [refused.id])).toEqual([{ email_bounced_at: null }]);
     expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
     expect(await digestTo(refused)).toEqual([['• A moderator sent you a notice']]);
+  });
+
+  /**
+   * A worker that claimed a sanction's e-mail and died before the send: `SanctionMail`'s own
+   * claim, made as the worker makes it (the outbox event not yet handled, as a dead worker's
+   * rolled-back batch leaves it), and never followed by the send.
+   */
+  const claimAndDie = (userId: string, sanctionId: string) => (t.get(SanctionMail) as unknown as { sending(subject: string): Promise<boolean> }).sending(`${userId} ${sanctionId}`);
+  /** The claim's lease over, as it is once the dead worker's time ran out. */
+  const leaseRunOut = (sanctionId: string) => t.sql(`UPDATE sanctions SET email_claimed_at = now() - interval '16 minutes' WHERE id = $1`, [sanctionId]);
+  /** The sanction's outbox event, due now whatever back-off a failed try gave it. */
+  const redeliverNow = (sanctionId: string) => t.sql(`UPDATE outbox SET available_at = now() WHERE processed_at IS NULL AND type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]);
+
+  it('e-mails a sanction whose worker died between its claim and the send once the claim runs out, once, and never in the digest too', async () => {
+    const member = await makeUser(t);
+    const sanctionId = await sanction(member.id, { kind: 'SUSPEND', durationHours: 48 });
+    expect(await claimAndDie(member.id, sanctionId)).toBe(true);
+    // The event delivered again while the claim holds: nothing is sent, and it is tried again later.
+    expect(await mailsTo(member, async () => undefined)).toEqual([]);
+    expect(await t.sql(`SELECT processed_at IS NULL AS waiting, last_error LIKE '%claimed by another worker%' AS why FROM outbox WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId])).toEqual([
+      { waiting: true, why: true },
+    ]);
+    expect(await t.sql(`SELECT emailed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed_at: null }]);
+    // Once it ran out, the next delivery takes it over and sends it, marked e-mailed only then.
+    await leaseRunOut(sanctionId);
+    await redeliverNow(sanctionId);
+    const mails = await mailsTo(member, async () => undefined);
+    expect(mails.map((m) => m.text.includes(`A moderator suspended your account @${member.handle}`))).toEqual([true]);
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed, email_claimed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed: true, email_claimed_at: null }]);
+    // Handled: no later delivery sends it again, nor the digest once the suspension ends.
+    await t.sql(`UPDATE outbox SET processed_at = NULL, available_at = now() WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]);
+    expect(await mailsTo(member, async () => undefined)).toEqual([]);
+    expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
+    expect(await digestTo(member)).toEqual([]);
+  });
+
+  it('holds back in the digest the notice of a sanction whose e-mail is claimed, and e-mails it once the claim ran out unsent, once', async () => {
+    // Claimed, then lifted before the dead worker's claim ran out: the sanction's own e-mail no
+    // longer goes, and the digest tells it in its stead, but only once nobody may still be sending it.
+    const member = await makeUser(t);
+    const sanctionId = await sanction(member.id, { kind: 'SUSPEND', durationHours: 48 });
+    expect(await claimAndDie(member.id, sanctionId)).toBe(true);
+    // The event delivered again sends nothing now that the sanction is over (and delivers its notice).
+    expect(await mailsTo(member, () => t.gql(LIFT, { id: sanctionId }, { token: admin.token }))).toEqual([]);
+    expect(await digestTo(member)).toEqual([]);
+    expect(await t.sql(`SELECT emailed_at FROM notifications WHERE user_id = $1 AND kind = 'SANCTION'`, [member.id])).toEqual([{ emailed_at: null }]);
+    await leaseRunOut(sanctionId);
+    expect(await digestTo(member)).toEqual([['• A moderator sent you a notice']]);
+    await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [member.id]);
+    expect(await digestTo(member)).toEqual([]);
   });
 
   it('tells a deleted account nothing', async () => {

@@ -32,7 +32,7 @@ export function listedViewSql(alias: string, params: { moderator: string; viewer
 }
 
 /** A sanction (alias `sa`) not lifted and not expired. */
-const SANCTION_IN_FORCE = `sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now())`;
+export const SANCTION_IN_FORCE = `sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now())`;
 
 /**
  * The single access policy. Every read and every write asks it; it answers for

@@ -13,6 +13,7 @@ import { rowsOf } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
+import { MAIL_CLAIM_LEASE_SECONDS } from '../../identity/src/auth/account-mailer';
 import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notifications';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { escapeHtml } from '../../content/src/renderer';
@@ -239,12 +240,15 @@ export class EmailDigest {
     }
     const viewers = await this.sessions.viewersForUsers([...byUser.keys()]);
     // Read after the viewers, never before (see `emailedOnTheirOwn`).
-    const emailedAlready = await this.emailedOnTheirOwn(rows);
+    const { emailed: emailedAlready, claimed } = await this.emailedOnTheirOwn(rows);
+    // A sanction whose own e-mail is under way (or whose worker died before the send, until its
+    // claim runs out): its notice goes back to the due set, for a later run to e-mail or not.
+    if (claimed.size) await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [[...claimed]]);
     // Access is checked again at sending time, as the in-app list does: a topic moved out of
     // reach, or a post since hidden or deleted, is not mentioned. Every recipient at once, so
     // a post that notified many is read once.
     const visible = await this.visibility.check(rows.map((n) => ({ viewer: viewers.get(n.user_id) ?? null, postId: n.post_id, topicId: n.topic_id, kind: n.kind, data: n.data })));
-    const readable = new Set(rows.filter((n, i) => visible[i] && !emailedAlready.has(n.id)).map((n) => n.id));
+    const readable = new Set(rows.filter((n, i) => visible[i] && !emailedAlready.has(n.id) && !claimed.has(n.id)).map((n) => n.id));
     const removals = await this.removalLinks(rows.filter((n) => n.kind === 'POST_REMOVED' && readable.has(n.id)), viewers);
     const sent: SentEmail[] = [];
     // Users stamped by the claim who were sent nothing (nothing left they may read): the stamp
@@ -370,25 +374,32 @@ export class EmailDigest {
   }
 
   /**
-   * Of the claimed rows, the SANCTION notices whose sanction was e-mailed on its own
-   * (`SanctionMail` marks it, `sanctions.emailed_at`): they stay handled and are not e-mailed
-   * again. A sanction not e-mailed so (lifted before the worker ran, refused by the mail server,
-   * or one in a space) is not marked, and its notice goes as any. One statement, and only when
-   * a run claimed such notices.
+   * Of the claimed rows, the SANCTION notices whose sanction was e-mailed on its own (`emailed`:
+   * `SanctionMail` marks it, `sanctions.emailed_at`, once the mail server took it): they stay
+   * handled and are not e-mailed again; and those whose sanction's own e-mail is claimed by a
+   * worker (`claimed`: `sanctions.email_claimed_at`, within its lease), which may yet send it or
+   * may have died: held back, to be read again by a later run. A sanction not e-mailed so
+   * (lifted before the worker ran, refused by the mail server, its claim run out unsent, or one
+   * in a space) is neither, and its notice goes as any. One statement, and only when a run
+   * claimed such notices.
    *
-   * Read after the recipients' viewers: `SanctionMail` marks a sanction only while it is in
+   * Read after the recipients' viewers: `SanctionMail` claims a sanction only while it is in
    * force, when its member is barred and gets nothing from the digest. So a digest that found
-   * the member free to read their notice (the sanction over) finds any mark made before that,
-   * and no mark comes after it: a sanction e-mailed at the last moment is never e-mailed twice.
+   * the member free to read their notice (the sanction over) finds any claim or mark made before
+   * that, and none comes after it: a sanction e-mailed at the last moment is never e-mailed
+   * twice, unless its worker outlived its claim's lease in the send.
    */
-  private async emailedOnTheirOwn(rows: ReadonlyArray<{ id: string; kind: string; data: any }>): Promise<Set<string>> {
+  private async emailedOnTheirOwn(rows: ReadonlyArray<{ id: string; kind: string; data: any }>): Promise<{ emailed: Set<string>; claimed: Set<string> }> {
     const notices = rows.filter((n) => n.kind === 'SANCTION' && typeof n.data?.sanctionId === 'string' && isUuid(n.data.sanctionId));
-    if (notices.length === 0) return new Set();
-    const emailed: Array<{ id: string }> = await this.ds.query(`SELECT id FROM sanctions WHERE id = ANY($1::uuid[]) AND emailed_at IS NOT NULL`, [
-      [...new Set(notices.map((n) => n.data.sanctionId as string))],
-    ]);
-    const ids = new Set(emailed.map((r) => r.id));
-    return new Set(notices.filter((n) => ids.has(n.data.sanctionId)).map((n) => n.id));
+    if (notices.length === 0) return { emailed: new Set(), claimed: new Set() };
+    const sanctions: Array<{ id: string; emailed: boolean }> = await this.ds.query(
+      `SELECT id, emailed_at IS NOT NULL AS emailed FROM sanctions
+        WHERE id = ANY($1::uuid[]) AND (emailed_at IS NOT NULL OR email_claimed_at > now() - make_interval(secs => $2))`,
+      [[...new Set(notices.map((n) => n.data.sanctionId as string))], MAIL_CLAIM_LEASE_SECONDS],
+    );
+    const emailed = new Map(sanctions.map((r) => [r.id, r.emailed]));
+    const of = (done: boolean) => new Set(notices.filter((n) => emailed.get(n.data.sanctionId) === done).map((n) => n.id));
+    return { emailed: of(true), claimed: of(false) };
   }
 }
 

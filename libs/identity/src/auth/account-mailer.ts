@@ -7,6 +7,14 @@ import { OutboxEvent, OutboxHandler } from '../../../core/src/outbox/outbox';
 import { UsersRepository } from '../users/users.repository';
 
 /**
+ * How long an e-mail's own claim holds (`AccountMailHandler.claimsItsOwn`: a sanction's,
+ * `sanctions.email_claimed_at`) before another worker may take it over: longer than any send may
+ * take (nodemailer gives up on a silent server after 10 minutes), so a claim that ran out is one
+ * whose worker died before the mail server took the message.
+ */
+export const MAIL_CLAIM_LEASE_SECONDS = 15 * 60;
+
+/**
  * The SMTP transport of the account e-mails (password resets, address confirmations), through
  * SMTP_URL and MAIL_FROM, the settings the notification digest sends with; identity sits below
  * notifications, so it builds its own transport from them rather than borrowing the digest's.
@@ -67,6 +75,9 @@ export class AccountMailer {
  * because another event of its batch failed, sends nothing twice. A message the server
  * refuses is un-recorded, to be tried again; a worker that dies between the record and the
  * send loses that one e-mail rather than sending it twice. Records go with their outbox events.
+ * A kind that claims its e-mail itself (`claimsItsOwn`: a sanction's, with a lease another
+ * worker takes over) records nothing there, so that the event, delivered again after such a
+ * death, can send it.
  */
 export abstract class AccountMailHandler<U extends { email: string | null; is_placeholder: boolean }> implements OutboxHandler {
   abstract readonly name: string;
@@ -98,13 +109,25 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
   protected abstract message(user: U & { email: string }, ttlSeconds: number): Promise<{ subject: string; text: string }>;
 
   /**
+   * Whether `sending` claims each e-mail itself, in place of the event's record in
+   * `account_mails_sent` (which would keep the event, delivered again after a worker died
+   * between the record and the send, from sending it).
+   */
+  protected readonly claimsItsOwn: boolean = false;
+
+  /**
    * Just before a message goes out, once everything else allowed it: false sends nothing. For a
-   * kind that others must know was e-mailed on its own (a sanction, which the notification
-   * digest then never e-mails again) to record that, before the send as `account_mails_sent`
-   * is: a worker dying between the two loses the e-mail rather than sending it twice.
+   * kind that others must know is being e-mailed on its own (a sanction, which the notification
+   * digest then never e-mails again) to claim it; it may throw for the outbox to try the event
+   * again later (a claim another worker still holds).
    */
   protected sending(_subjectId: string): Promise<boolean> {
     return Promise.resolve(true);
+  }
+
+  /** The mail server took the message `sending` let go: what a claim is for is done. */
+  protected sent(_subjectId: string): Promise<void> {
+    return Promise.resolve();
   }
 
   /** The message `sending` let go was not sent (refused, for now or for good): takes back what it recorded. */
@@ -118,6 +141,10 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
 
   async handle(events: OutboxEvent[]): Promise<void> {
     for (const event of events) {
+      if (this.claimsItsOwn) {
+        await this.send(this.subjectOf(event), event.createdAt);
+        continue;
+      }
       const claimed = await this.ds.query(`INSERT INTO account_mails_sent (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1`, [event.id]);
       if (claimed.length === 0) continue; // sent already, on an earlier try of its batch
       try {
@@ -146,5 +173,6 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
     } finally {
       if (!sent) await this.unsent(userId);
     }
+    if (sent) await this.sent(userId);
   }
 }

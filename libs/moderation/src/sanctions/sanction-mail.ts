@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { SANCTION_IN_FORCE } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
 import { OutboxEvent } from '../../../core/src/outbox/outbox';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
-import { AccountMailer, AccountMailHandler } from '../../../identity/src/auth/account-mailer';
+import { AccountMailer, AccountMailHandler, MAIL_CLAIM_LEASE_SECONDS } from '../../../identity/src/auth/account-mailer';
 
 interface Barring {
   handle: string;
@@ -27,16 +28,24 @@ const SANCTION_MAIL_TTL_SECONDS = 7 * 86_400;
  * confirmed address that does not bounce, as the digest would; not once the sanction was lifted
  * or ran out, nor for a sanction in one space (the member still signs in, and reads it there).
  *
- * A sanction e-mailed here is marked so (`sanctions.emailed_at`, see `sending`), and the digest
- * never e-mails its SANCTION notice: once the sanction ends, that notice is theirs to read, and
- * it would otherwise reach the digest too (a sanction lifted or run out within the digest's
- * delay was e-mailed twice). One not e-mailed here (lifted before the worker ran, refused by the
- * mail server) is not marked, and the digest e-mails it as any notice.
+ * A sanction e-mailed here is marked so (`sanctions.emailed_at`, once the mail server took it),
+ * and the digest never e-mails its SANCTION notice: once the sanction ends, that notice is theirs
+ * to read, and it would otherwise reach the digest too (a sanction lifted or run out within the
+ * digest's delay was e-mailed twice). One not e-mailed here (lifted before the worker ran,
+ * refused by the mail server) is not marked, and the digest e-mails it as any notice.
+ *
+ * At least once, and not twice in practice: the e-mail is claimed first (`sending`), with a
+ * lease of MAIL_CLAIM_LEASE_SECONDS, and no record in `account_mails_sent` (`claimsItsOwn`).
+ * A worker that dies between the claim and the send has its outbox event delivered again, which
+ * waits (throws, for the outbox's back-off) while the claim holds and takes it over once it ran
+ * out, if the sanction is still in force; once it ended, the digest, which holds back the notice
+ * of a sanction under a claim, e-mails it.
  */
 @Injectable()
 export class SanctionMail extends AccountMailHandler<Barring> {
   readonly name = 'sanction-mail';
   protected readonly eventType = 'user.sanctioned';
+  protected override readonly claimsItsOwn = true;
   protected readonly what = 'sanction';
   protected readonly ttlSeconds = SANCTION_MAIL_TTL_SECONDS;
 
@@ -76,25 +85,42 @@ export class SanctionMail extends AccountMailHandler<Barring> {
   }
 
   /**
-   * Marks the sanction e-mailed, in one statement with a last look that it is still in force
-   * (nothing goes out for one lifted since `load`). A sanction is marked only while it bars the
-   * member, whom the digest then sends nothing: a digest that could e-mail its notice found it
-   * ended, so it finds this mark too, as it reads the marks after the member's standing.
+   * Claims the sanction's e-mail, in one statement with a last look that it is still in force
+   * (nothing goes out for one lifted since `load`) and not e-mailed yet, unless another worker's
+   * claim still holds: then this throws, and the outbox tries the event again later, which takes
+   * the claim over once it ran out (its worker died before the send). A sanction is claimed only
+   * while it bars the member, whom the digest then sends nothing: a digest that could e-mail its
+   * notice found it ended, so it finds this claim too, as it reads claims after the member's
+   * standing.
    */
   protected override async sending(subject: string): Promise<boolean> {
-    const marked = await this.ds.query(
-      `UPDATE sanctions SET emailed_at = now()
-        WHERE id = $2::uuid AND user_id = $1::uuid AND emailed_at IS NULL
-          AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+    const ids = this.idsOf(subject);
+    const claimed = await this.ds.query(
+      `UPDATE sanctions sa SET email_claimed_at = now()
+        WHERE sa.id = $2::uuid AND sa.user_id = $1::uuid AND sa.emailed_at IS NULL AND ${SANCTION_IN_FORCE}
+          AND (sa.email_claimed_at IS NULL OR sa.email_claimed_at <= now() - make_interval(secs => $3))
         RETURNING 1`,
-      this.idsOf(subject),
+      [...ids, MAIL_CLAIM_LEASE_SECONDS],
     );
-    return rowsOf(marked).length > 0;
+    if (rowsOf(claimed).length > 0) return true;
+    const [held] = await this.ds.query(
+      `SELECT sa.email_claimed_at + make_interval(secs => $3) AS until FROM sanctions sa
+        WHERE sa.id = $2::uuid AND sa.user_id = $1::uuid AND sa.emailed_at IS NULL AND ${SANCTION_IN_FORCE}
+          AND sa.email_claimed_at > now() - make_interval(secs => $3)`,
+      [...ids, MAIL_CLAIM_LEASE_SECONDS],
+    );
+    if (held) throw new Error(`sanction e-mail for user ${ids[0]} claimed by another worker until ${new Date(held.until).toISOString()}; tried again then`);
+    return false;
   }
 
-  /** Refused by the mail server: the digest may e-mail its notice after all. */
+  /** The mail server took it: e-mailed, and the digest never e-mails its notice. */
+  protected override async sent(subject: string): Promise<void> {
+    await this.ds.query(`UPDATE sanctions SET emailed_at = now(), email_claimed_at = NULL WHERE id = $2::uuid AND user_id = $1::uuid`, this.idsOf(subject));
+  }
+
+  /** Refused by the mail server: the claim goes, and the digest may e-mail its notice after all. */
   protected override async unsent(subject: string): Promise<void> {
-    await this.ds.query(`UPDATE sanctions SET emailed_at = NULL WHERE id = $2::uuid AND user_id = $1::uuid`, this.idsOf(subject));
+    await this.ds.query(`UPDATE sanctions SET email_claimed_at = NULL WHERE id = $2::uuid AND user_id = $1::uuid AND emailed_at IS NULL`, this.idsOf(subject));
   }
 
   protected async message(s: Barring & { email: string }) {
