@@ -3,7 +3,8 @@ import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { SanctionMail } from '../../libs/moderation/src/sanctions/sanction-mail';
-import { makeSpace, makeUser, TestUser } from '../factories';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { smtpServer } from '../support/smtp-server';
 
@@ -105,9 +106,9 @@ describe('telling sanctioned members', () => {
     for (const u of [lifted, unconfirmed]) expect((await notices(u)).map((n) => n.kind)).toEqual(['SANCTION']);
   });
 
-  /** What the notification digest e-mails `u` once their news is due: its lines. */
+  /** What the notification digest e-mails `u` once their news is due (older news left as old as it is): its lines. */
   async function digestTo(u: TestUser): Promise<string[][]> {
-    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [u.id]);
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1 AND created_at > now() - interval '20 minutes'`, [u.id]);
     const sent = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === u.email);
     return sent.map((m) => m.text.split('\n').filter((line) => line.startsWith('• ')));
   }
@@ -168,6 +169,37 @@ describe('telling sanctioned members', () => {
     expect(await t.sql(`SELECT email_bounced_at FROM users WHERE id = $1`, [refused.id])).toEqual([{ email_bounced_at: null }]);
     expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
     expect(await digestTo(refused)).toEqual([['• A moderator sent you a notice']]);
+  });
+
+  it('keeps a suspended member’s news for when the suspension ends, then e-mails what is still unread and theirs to read, in one message; news a week old is old by then', async () => {
+    const [open, soonRestricted] = [await makeSpace(t, 'PUBLIC'), await makeSpace(t, 'PUBLIC')];
+    const member = await makeUser(t);
+    const other = await makeUser(t);
+    const kept = await createTopic(t, member.token, await makeBoard(t, open.id), { title: 'Kept news' });
+    const hidden = await createTopic(t, member.token, await makeBoard(t, soonRestricted.id), { title: 'Out of reach since' });
+    await drain();
+    await reply(t, other.token, kept.id, 'a reply');
+    await reply(t, other.token, hidden.id, 'another reply');
+    await drain();
+    // News that waited a week for its e-mail (refused for now all that time, say).
+    await t.sql(`INSERT INTO notifications (id, user_id, kind, data, source, created_at) VALUES (gen_random_uuid(), $1, 'REPORT_RESOLVED', '{}', $2, now() - interval '8 days')`, [member.id, `test:${member.id}`]);
+    // Suspended before the digest's delay passed: the suspension is e-mailed at once, the news waits.
+    let sanctionId = '';
+    expect(await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'SUSPEND', durationHours: 48 })))).toHaveLength(1);
+    expect(await digestTo(member)).toEqual([]);
+    expect(await t.sql(`SELECT kind, emailed_at IS NULL AS waiting FROM notifications WHERE user_id = $1 ORDER BY created_at, kind`, [member.id])).toEqual([
+      { kind: 'REPORT_RESOLVED', waiting: false },
+      { kind: 'SANCTION', waiting: true },
+      { kind: 'WATCHED_REPLY', waiting: true },
+      { kind: 'WATCHED_REPLY', waiting: true },
+    ]);
+    expect(await t.sql(`SELECT digest_sent_at FROM users WHERE id = $1`, [member.id])).toEqual([{ digest_sent_at: null }]);
+    // Once it ends: what they may still read, in one message, and not the suspension again.
+    expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
+    await t.sql(`UPDATE spaces SET visibility = 'RESTRICTED' WHERE id = $1`, [soonRestricted.id]);
+    expect(await digestTo(member)).toEqual([[`• @${other.handle} replied in a topic you watch — “Kept news” https://community.example/t/${kept.id}#post-2`]]);
+    await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [member.id]);
+    expect(await digestTo(member)).toEqual([]);
   });
 
   /**

@@ -16,6 +16,7 @@ import { UsersRepository } from '../../identity/src/users/users.repository';
 import { MAIL_CLAIM_LEASE_SECONDS } from '../../identity/src/auth/account-mailer';
 import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notifications';
 import { Viewer } from '../../core/src/graphql/viewer';
+import { AccessService } from '../../access/src/access.service';
 import { escapeHtml } from '../../content/src/renderer';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_EDITED', 'POST_MOVED', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
@@ -107,6 +108,12 @@ function oneLineTitle(title: string): string {
   return title.replace(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu, '').replace(/[\s\p{Cc}]+/gu, ' ');
 }
 
+/**
+ * How long news may wait for its e-mail (a member barred site-wide meanwhile, a mail server
+ * refusing for now): older than that, it is old by then, and stays in the app alone.
+ */
+const NEWS_MAX_AGE_DAYS = 7;
+
 export interface SentEmail {
   to: string;
   subject: string;
@@ -182,20 +189,30 @@ export class EmailDigest {
    * one e-mail per EMAIL_DELAY_MINUTES (`users.digest_sent_at`, stamped by the claim, refused or
    * not): news arriving meanwhile goes in the next one. Users are taken by their oldest due news, so
    * nobody waits behind others who are tried run after run.
+   *
+   * A member barred site-wide (suspended or banned) is sent nothing, as Discourse sends a
+   * suspended member no notification e-mail: they may open nothing it would link. Their news
+   * (what came before the barring and was not yet e-mailed, and news of their own standing,
+   * SANCTION and APPEAL_DECIDED, the only news they are given while barred) is not claimed but
+   * waits; once the barring ends, the next run e-mails what is still unread and theirs to read
+   * then, in one message, and none of it that waited more than NEWS_MAX_AGE_DAYS.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
     type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; removed_post_id: string | null; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
-    // What nobody will e-mail (placeholder accounts, no address, one not confirmed yet or on the
-    // bounce list, that kind turned off, news from someone the user has since ignored) leaves the
-    // due set at once (`emailed_at` means handled), or every run would read it again. Unignoring,
-    // or an address off the bounce list, brings no such news to e-mail: it is old by then.
+    // What nobody will e-mail (placeholder or deleted accounts, no address, one not confirmed yet
+    // or on the bounce list, that kind turned off, news from someone the user has since ignored,
+    // news that waited NEWS_MAX_AGE_DAYS) leaves the due set at once (`emailed_at` means handled),
+    // or every run would read it again. Unignoring, or an address off the bounce list, brings no
+    // such news to e-mail: it is old by then.
     await this.ds.query(
       `UPDATE notifications n SET emailed_at = now()
          FROM users u
         WHERE u.id = n.user_id AND n.read_at IS NULL AND n.emailed_at IS NULL
-          AND (u.email IS NULL OR u.is_placeholder OR u.email_verified_at IS NULL OR u.email_bounced_at IS NOT NULL
+          AND (u.email IS NULL OR u.is_placeholder OR u.deleted_at IS NOT NULL OR u.email_verified_at IS NULL OR u.email_bounced_at IS NOT NULL
+               OR n.created_at < now() - make_interval(days => $1)
                OR EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
                OR ${fromIgnoredSql()})`,
+      [NEWS_MAX_AGE_DAYS],
     );
     // One statement chooses the users, claims their due rows (those alone are locked) and
     // reads them: a single transaction, so the locks end with it. Whose news has waited longest
@@ -209,6 +226,8 @@ export class EmailDigest {
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
               -- One e-mail per user per delay at most: news that trickles in waits for the next.
               AND (cu.digest_sent_at IS NULL OR cu.digest_sent_at < now() - make_interval(mins => $1))
+              -- A member barred site-wide reads nothing: their news waits, unclaimed, for the barring to end.
+              AND NOT ${AccessService.barredSiteWideSql('cu.id')}
             GROUP BY n.user_id
             ORDER BY min(n.created_at), n.user_id LIMIT $2
          ), due AS (
@@ -241,9 +260,11 @@ export class EmailDigest {
     const viewers = await this.sessions.viewersForUsers([...byUser.keys()]);
     // Read after the viewers, never before (see `emailedOnTheirOwn`).
     const { emailed: emailedAlready, claimed } = await this.emailedOnTheirOwn(rows);
-    // A sanction whose own e-mail is under way (or whose worker died before the send, until its
-    // claim runs out): its notice goes back to the due set, for a later run to e-mail or not.
-    if (claimed.size) await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [[...claimed]]);
+    // Back to the due set, for a later run: the notice of a sanction whose own e-mail is under way
+    // (or whose worker died before the send, until its claim runs out), and the news of a member
+    // barred site-wide since the claim chose them (no viewer), which waits as theirs does.
+    const later = rows.filter((n) => claimed.has(n.id) || !viewers.has(n.user_id)).map((n) => n.id);
+    if (later.length) await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [later]);
     // Access is checked again at sending time, as the in-app list does: a topic moved out of
     // reach, or a post since hidden or deleted, is not mentioned. Every recipient at once, so
     // a post that notified many is read once.
