@@ -136,6 +136,7 @@ describe('notification e-mails the mail server refuses', () => {
   it('reads the status code at RCPT TO too: a blocked host, a full mailbox or a refused sender marks no address; a refusal of the recipient without one still does', async () => {
     const replies = [
       '554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.example',
+      '550 5.7.1 <to>: Recipient address rejected: Access denied',
       '552 5.2.2 <to>: Mailbox full',
       '550 5.1.8 <noreply@parvis.example>: Sender address rejected: Domain not found',
       '550 5.4.1 Recipient address rejected: Access denied',
@@ -144,10 +145,30 @@ describe('notification e-mails the mail server refuses', () => {
     expect(await refusedWith('RCPT TO', replies)).toEqual([
       [replies[0], false, true],
       [replies[1], false, true],
-      [replies[2], false, false],
-      [replies[3], true, true],
+      [replies[2], false, true],
+      [replies[3], false, false],
       [replies[4], true, true],
+      [replies[5], true, true],
     ]);
+  });
+
+  it('drops only the message a policy refuses at RCPT TO (5.7.1): the address is not marked, and later news goes once the server takes it', async () => {
+    await nothingElseDue();
+    const u = await makeUser(t);
+    smtp.refuse.set(u.email, `550 5.7.1 <${u.email}>: Recipient address rejected: Access denied`);
+    await note(u);
+    const digest = t.get(EmailDigest);
+    await digest.sendDue();
+    expect([tried(u), delivered(u), await bouncing(u)]).toEqual([1, 0, false]);
+    // Not tried again: the same refusal would come.
+    await delayPassed(u);
+    await digest.sendDue();
+    expect(tried(u)).toBe(1);
+    smtp.refuse.delete(u.email);
+    await note(u);
+    await delayPassed(u);
+    const [mail, ...more] = (await digest.sendDue()).filter((m) => m.to === u.email);
+    expect([mail.text.split('\n').filter((line) => line.startsWith('• ')), more]).toEqual([['• A moderator sent you a notice'], []]);
   });
 
   it('marks an address only while it is the user’s: one changed while the server refused it starts clean', async () => {

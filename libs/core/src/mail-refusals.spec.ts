@@ -67,6 +67,9 @@ describe('refusedForGood', () => {
     expectJudged(
       [
         '554 5.7.1 Service unavailable; client host blocked using a blocklist',
+        // A policy of the recipient's (or a relay not relaying for us): not the mailbox, never tried again.
+        '550 5.7.1 <a@example.org>: Recipient address rejected: Access denied',
+        '554 5.7.1 <a@example.org>: Relay access denied',
         '550 5.7.26 Unauthenticated email is not accepted from this domain',
         '554 5.6.0 Message content rejected',
         '552 5.3.4 Message size exceeds fixed maximum message size',

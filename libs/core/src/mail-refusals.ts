@@ -72,6 +72,14 @@ const SENDER_STATUSES = new Set(['1.7', '1.8', '1.11']);
  * a message longer than the mailbox takes (X.2.3), the destination mail system (X.3.x: full, not
  * taking mail, a message too big, X.3.4), the content (X.6.x), policy or security (X.7.x: a
  * blocklisted sender host, DMARC, spam filtering), which may be about our content or our domain.
+ *
+ * Security or policy (X.7.x) is the message at RCPT TO too. X.7.1, "delivery not authorized",
+ * which RFC 3463 calls "useful only as a permanent error", is there a refusal of our host (a
+ * blocklist), of this sender for this recipient, or a relay not relaying for us; none says the
+ * mailbox is gone, and a blocklisting of our host would put every address of a provider on the
+ * bounce list, so no address is marked. Nor is the message tried again, as a permanent refusal
+ * would only come again: later news is tried as ever. The reply's text alone could tell a relay
+ * refusing us from a recipient's policy, and it is not read.
  */
 function notTheAddress(subject: number, detail: number): boolean {
   return subject === 3 || subject === 6 || subject === 7 || (subject === 2 && (detail === 2 || detail === 3));
