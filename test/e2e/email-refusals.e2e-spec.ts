@@ -139,6 +139,7 @@ describe('notification e-mails the mail server refuses', () => {
       '550 5.7.1 <to>: Recipient address rejected: Access denied',
       '552 5.2.2 <to>: Mailbox full',
       '550 5.1.8 <noreply@parvis.example>: Sender address rejected: Domain not found',
+      '550 5.7.27 Sender address has null MX',
       '550 5.4.1 Recipient address rejected: Access denied',
       '550 No such user here',
     ];
@@ -147,8 +148,9 @@ describe('notification e-mails the mail server refuses', () => {
       [replies[1], false, true],
       [replies[2], false, true],
       [replies[3], false, false],
-      [replies[4], true, true],
+      [replies[4], false, false],
       [replies[5], true, true],
+      [replies[6], true, true],
     ]);
   });
 

@@ -82,7 +82,7 @@ describe('refusedForGood', () => {
   });
 
   it('leaves a status about our own sender for another try, at either phase', () => {
-    expectJudged(['550 5.1.8 <noreply@example.net>: Sender address rejected: Domain not found', '553 5.1.7 Bad sender address syntax', '550 5.1.11 Sender address has null MX'], null, null);
+    expectJudged(['550 5.1.8 <noreply@example.net>: Sender address rejected: Domain not found', '553 5.1.7 Bad sender address syntax', '550 5.1.11 Sender address has null MX', '550 5.7.27 Sender address has null MX'], null, null);
   });
 
   it('leaves a refusal without a telling status to its phase: the address at RCPT TO, the message at DATA; for now whatever its status when it is 4xx', () => {

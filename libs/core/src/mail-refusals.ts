@@ -59,11 +59,12 @@ const ADDRESS_STATUSES = new Set(['1.1', '1.2', '1.3', '1.4', '1.6', '1.10', '2.
 
 /**
  * Statuses about our sender's address, not the recipient's: bad sender's mailbox address syntax
- * (X.1.7), bad sender's system address (X.1.8), a sender's domain with a null MX (X.1.11, RFC 7505).
- * Our own setup, as a refused MAIL FROM is (Postfix, for one, refuses an unknown sender domain
- * only at RCPT TO): once it is put right, the message can go.
+ * (X.1.7), bad sender's system address (X.1.8), a sender's domain with a null MX (X.1.11, and
+ * X.7.27, the code RFC 7505 gives a server refusing mail from such a domain). Our own setup, as a
+ * refused MAIL FROM is (Postfix, for one, refuses an unknown sender domain only at RCPT TO): once
+ * it is put right, the message can go.
  */
-const SENDER_STATUSES = new Set(['1.7', '1.8', '1.11']);
+const SENDER_STATUSES = new Set(['1.7', '1.8', '1.11', '7.27']);
 
 /**
  * Permanent statuses that say what was refused is not the address: a full mailbox (X.2.2, which
