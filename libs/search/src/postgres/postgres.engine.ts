@@ -664,19 +664,19 @@ export class PostgresSearchEngine implements SearchEngine {
     const freqs = await this.termFrequencies(compiled);
     const { documents } = await this.stats();
     const idf = freqs.map((f) => Math.log(1 + 1 / f));
-    // The selective terms, rarest first, as long as the documents they are expected in stay
-    // within RANKED_CANDIDATES (the rarest always: if it alone is in more, candidates are the
-    // newest matches of the selective terms, as for common words).
     const selective = freqs.map((f, i) => ({ f, i })).filter(({ f }) => f <= SELECTIVE_FREQUENCY).sort((a, b) => a.f - b.f || a.i - b.i);
     if (selective.length === 0) return { idf, candidates: freqs.map((_, i) => i), ranked: false };
+    // The rarest alone expected in more than RANKED_CANDIDATES: candidates are the newest matches
+    // of the selective terms, as for common words.
+    if (selective[0].f * documents > RANKED_CANDIDATES) return { idf, candidates: selective.map(({ i }) => i).sort((a, b) => a - b), ranked: false };
+    // Else the selective terms, rarest first, as long as the documents they are expected in stay within it.
     const candidates: number[] = [];
     let expected = 0;
     for (const { f, i } of selective) {
-      if (candidates.length > 0 && expected + f * documents > RANKED_CANDIDATES) break;
+      if (expected + f * documents > RANKED_CANDIDATES) break;
       expected += f * documents;
       candidates.push(i);
     }
-    if (expected > RANKED_CANDIDATES) return { idf, candidates: selective.map(({ i }) => i).sort((a, b) => a - b), ranked: false };
     return { idf, candidates: candidates.sort((a, b) => a - b), ranked: true };
   }
 
