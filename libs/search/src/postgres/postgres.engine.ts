@@ -130,9 +130,11 @@ const FOLDING_READ_WAIT_MS = 60_000;
  * out by the migration search-terms-format-8). Since, the vocabulary folds letters with the
  * connected server's own rules (`UnaccentFolding`), which differ between its releases: what it
  * was written with is recorded beside this number (`formatFingerprint`), and another folding
- * rebuilds it as a higher number does (`prepare` takes out the words folded otherwise first).
+ * rebuilds it as a higher number does (`prepare` takes out the words folded otherwise first). 9:
+ * words holding digits (Straße42, ø2-øl) are indexed with their letters as unaccent reads them, as
+ * the vocabulary keeps them (the migration search-numwords-unaccented).
  */
-export const POSTGRES_INDEX_FORMAT = 8;
+export const POSTGRES_INDEX_FORMAT = 9;
 
 /**
  * Lower-case words of 3–40 letters or digits, as the index's `unaccent` reads them (`folding`,
