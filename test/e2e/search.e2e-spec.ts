@@ -393,6 +393,23 @@ describe('search', () => {
     expect(() => admin.targets('elastic')).toThrow(/Unknown or unconfigured engine/);
   });
 
+  /**
+   * The server's letter folding read (the only statement with unaccent over chunks of letters)
+   * answered by `read` instead (made as it is without one), every other statement as it is: how
+   * many were made, and the undo.
+   */
+  const foldingReads = (read?: () => Promise<never>) => {
+    const ds = t.get(DataSource);
+    const query = ds.query.bind(ds);
+    let made = 0;
+    const spy = jest.spyOn(ds, 'query').mockImplementation(((sql: string, params?: unknown[]) => {
+      if (!sql.includes('unaccent(chunk.written)')) return query(sql, params);
+      made++;
+      return read ? read() : query(sql, params);
+    }) as typeof ds.query);
+    return { made: () => made, restore: () => spy.mockRestore() };
+  };
+
   it('rebuilds the index once after an upgrade changed what its documents hold', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Proxy upgrade', body: 'Edit /etc/nginx/nginx.conf first.' });
     await drain();
@@ -402,8 +419,16 @@ describe('search', () => {
     await older();
     await t.sql(`DELETE FROM search_index_formats`);
     expect((await search('nginx.conf', customer)).totalCount).toBe(0);
-    // The job (as the worker runs it soon after start) rebuilds, and records the format.
-    expect(await t.get(JobScheduler).runNow('search-index-format')).toBe(true);
+    // The job (as the worker runs it soon after start) rebuilds, and records the format. The server's
+    // letter folding (a statement over every letter) is read once for it: to compare its fingerprint,
+    // to prepare the rebuild and to record it.
+    const rebuildReads = foldingReads();
+    try {
+      expect(await t.get(JobScheduler).runNow('search-index-format')).toBe(true);
+      expect(rebuildReads.made()).toBe(1);
+    } finally {
+      rebuildReads.restore();
+    }
     expect((await search('nginx.conf', customer)).totalCount).toBe(1);
     expect(await t.sql(`SELECT engine, format FROM search_index_formats`)).toEqual([{ engine: 'postgres', format: POSTGRES_INDEX_FORMAT }]);
     // Once: with the format current, it rebuilds nothing.
@@ -413,13 +438,13 @@ describe('search', () => {
     // An empty index (a new installation) holds nothing older: the format is recorded, nothing rebuilt.
     await t.sql(`DELETE FROM search_index_formats`);
     await t.sql(`TRUNCATE search_documents CASCADE`);
-    // The server's letter folding is read once for it (a statement over every letter), not again to record it.
-    const fingerprintReads = jest.spyOn(t.get(SearchEngines).postgres, 'formatFingerprint');
+    // The server's letter folding is read once for it, not again to record it.
+    const emptyReads = foldingReads();
     try {
       expect(await t.get(SearchAdmin).upgradeFormat()).toBe(false);
-      expect(fingerprintReads).toHaveBeenCalledTimes(1);
+      expect(emptyReads.made()).toBe(1);
     } finally {
-      fingerprintReads.mockRestore();
+      emptyReads.restore();
     }
     expect(await t.sql(`SELECT format FROM search_index_formats`)).toEqual([{ format: POSTGRES_INDEX_FORMAT }]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM search_documents`)).toEqual([{ n: 0 }]);
@@ -450,7 +475,7 @@ describe('search', () => {
     // The job (as the worker runs it soon after start) takes the words out, rebuilds, and records the folding's fingerprint.
     expect(await t.get(JobScheduler).runNow('search-index-format')).toBe(true);
     expect([await terms(), await foundByTypo()]).toEqual([['kobenhavn', 'oresund'], true]);
-    const fingerprint = await t.get(SearchEngines).postgres.formatFingerprint();
+    const { fingerprint } = await t.get(SearchEngines).folding.read();
     expect(await recorded()).toEqual([{ format: POSTGRES_INDEX_FORMAT, fingerprint }]);
     // Once: with the folding the same, nothing is rebuilt, nor taken out.
     await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('københavn', $1)`, [publicSpace.id]);
@@ -461,22 +486,6 @@ describe('search', () => {
     expect(await t.get(SearchAdmin).upgradeFormat()).toBe(true);
     expect([await terms(), await recorded()]).toEqual([['kobenhavn', 'oresund'], [{ format: POSTGRES_INDEX_FORMAT, fingerprint }]]);
   });
-
-  /**
-   * The server's letter folding read (the only statement with unaccent over chunks of letters)
-   * answered by `read` instead, every other statement as it is: how many were made, and the undo.
-   */
-  const foldingReads = (read: () => Promise<never>) => {
-    const ds = t.get(DataSource);
-    const query = ds.query.bind(ds);
-    let made = 0;
-    const spy = jest.spyOn(ds, 'query').mockImplementation(((sql: string, params?: unknown[]) => {
-      if (!sql.includes('unaccent(chunk.written)')) return query(sql, params);
-      made++;
-      return read();
-    }) as typeof ds.query);
-    return { made: () => made, restore: () => spy.mockRestore() };
-  };
 
   it('reads the server’s letter folding again after an hour beside the queries, which go on with the rules last read', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Tram to Århus', body: 'Hourly from the station.' });
@@ -518,11 +527,11 @@ describe('search', () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Bus to Tromsø', body: 'Every evening.' });
     await drain();
     expect(await topicIds('tromso', customer)).toContain(topic.id);
-    const engine = t.get(SearchEngines).postgres as unknown as { foldingReadWaitMs: number; foldingRefresh: Promise<void> | null };
-    const wait = engine.foldingReadWaitMs;
-    engine.foldingReadWaitMs = 200;
+    const folding = t.get(SearchEngines).postgres.serverFolding as unknown as { readWaitMs: number; refresh: Promise<void> | null };
+    const wait = folding.readWaitMs;
+    folding.readWaitMs = 200;
     // Forgets the read the test before left waiting for ever (given up on only a minute later).
-    engine.foldingRefresh = null;
+    folding.refresh = null;
     const reads = foldingReads(() => new Promise(() => undefined));
     let now = Date.now() + 3600_000 + 1000;
     const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
@@ -536,7 +545,7 @@ describe('search', () => {
     } finally {
       clock.mockRestore();
       reads.restore();
-      engine.foldingReadWaitMs = wait;
+      folding.readWaitMs = wait;
     }
   });
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { UnaccentFolding } from './postgres/unaccent-folding';
 import { SearchDocuments } from './search-documents';
 import { SearchEngine } from './search-engine';
 import { SearchEngines } from './search-engines';
@@ -40,11 +41,20 @@ export class SearchAdmin {
    * Writes every post's current document, in id order and in batches (`concurrency` batches
    * in flight: building documents and computing vectors use both the API's and the
    * database's cores), then removes every engine's documents of posts that no longer exist.
-   * Documents are replaced in place, so search keeps answering throughout.
+   * Documents are replaced in place, so search keeps answering throughout. The server's letter
+   * folding is read once for it (a statement over every letter), unless it was just read (`folding`),
+   * and the engines are prepared with it and their formats recorded with it.
    */
-  async rebuild(engines: SearchEngine[], progress: (done: number, total: number) => void = () => undefined, concurrency = 2): Promise<number> {
+  async rebuild(
+    engines: SearchEngine[],
+    progress: (done: number, total: number) => void = () => undefined,
+    concurrency = 2,
+    folding?: UnaccentFolding,
+  ): Promise<number> {
     const [{ n: total }] = await this.ds.query(`SELECT count(*)::int AS n FROM posts`);
-    for (const e of engines) await e.prepare();
+    // Read anew: the documents are written with it from now on (see ServerFolding.read).
+    const readFolding = folding ?? (await this.engines.folding.read());
+    for (const e of engines) await e.prepare(readFolding);
     let after: string | null = null;
     let done = 0;
     progress(0, total);
@@ -75,7 +85,7 @@ export class SearchAdmin {
     for (const e of engines) await this.removeOrphans(e);
     // Fresh statistics: the planner's estimates and the engine's term weights come from them.
     if (engines.includes(this.engines.postgres)) await this.ds.query(`ANALYZE search_documents`);
-    for (const e of engines) await this.recordFormat(e);
+    for (const e of engines) await this.recordFormat(e, readFolding);
     return done;
   }
 
@@ -90,31 +100,29 @@ export class SearchAdmin {
   async upgradeFormat(): Promise<boolean> {
     const rows: Array<{ engine: string; format: number; fingerprint: string | null }> = await this.ds.query(`SELECT engine, format, fingerprint FROM search_index_formats`);
     const recorded = new Map(rows.map((r) => [r.engine, r]));
+    // Read once, for every engine, for the rebuild and to record it.
+    const folding = await this.engines.folding.read();
     let rebuilt = false;
     for (const engine of this.engines.all()) {
       const was = recorded.get(engine.name);
-      const fingerprint = (await engine.formatFingerprint?.()) ?? null;
-      if (was && was.format >= engine.format && was.fingerprint === fingerprint) continue;
+      if (was && was.format >= engine.format && was.fingerprint === (engine.formatFingerprint?.(folding) ?? null)) continue;
       // Nothing written yet (a new installation, an engine just configured): nothing in an older format either.
       if ((await engine.count()) === 0) {
-        await this.recordFormat(engine, fingerprint);
+        await this.recordFormat(engine, folding);
         continue;
       }
-      await this.rebuild([engine], undefined, 1);
+      await this.rebuild([engine], undefined, 1, folding);
       rebuilt = true;
     }
     return rebuilt;
   }
 
-  /**
-   * Records the format an engine's index now holds, with the fingerprint of what its server read it
-   * with: the one given when it was just read (its read is a statement over every letter), else read.
-   */
-  private async recordFormat(engine: SearchEngine, fingerprint?: string | null): Promise<void> {
+  /** Records the format an engine's index now holds, with its fingerprint under the letter folding it was written with. */
+  private async recordFormat(engine: SearchEngine, folding: UnaccentFolding): Promise<void> {
     await this.ds.query(
       `INSERT INTO search_index_formats (engine, format, fingerprint) VALUES ($1, $2, $3)
        ON CONFLICT (engine) DO UPDATE SET format = EXCLUDED.format, fingerprint = EXCLUDED.fingerprint, rebuilt_at = now()`,
-      [engine.name, engine.format, fingerprint ?? (await engine.formatFingerprint?.()) ?? null],
+      [engine.name, engine.format, engine.formatFingerprint?.(folding) ?? null],
     );
   }
 

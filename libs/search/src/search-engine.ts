@@ -1,4 +1,5 @@
 import { escapeHtml } from '../../content/src/renderer';
+import { UnaccentFolding } from './postgres/unaccent-folding';
 /**
  * The search port. Every engine (Postgres, Meilisearch) implements it and passes the
  * same contract suite (test/search/engine-contract.ts). Engines know nothing about
@@ -120,15 +121,19 @@ export interface SearchEngine {
    */
   readonly format: number;
   /**
-   * What else decides what `upsert` writes, read off the engine's server, as a short string: the
-   * PostgreSQL engine's letter folding, whose rules come with the server's `unaccent` and differ
-   * between its releases. An index recorded with another (in search_index_formats) is rebuilt once,
-   * as one of an older `format` is. Read anew on each call. Engines whose documents depend on
-   * nothing but `format` have none.
+   * What else decides what `upsert` writes, as a short string, under the letter folding read off
+   * the PostgreSQL server (`ServerFolding`), whose rules come with its `unaccent` and differ between
+   * its releases: the PostgreSQL engine's vocabulary is written with it. An index recorded with
+   * another (in search_index_formats) is rebuilt once, as one of an older `format` is. The caller
+   * reads the folding, once for every engine and every step of a rebuild (it is a statement over
+   * every letter). Engines whose documents depend on nothing but `format` have none.
    */
-  formatFingerprint?(): Promise<string>;
-  /** Creates the index and applies its settings; safe to call on every start. */
-  prepare(): Promise<void>;
+  formatFingerprint?(folding: UnaccentFolding): string;
+  /**
+   * Creates the index and applies its settings; safe to call on every start. Before a rebuild, given
+   * the letter folding read for it (see `formatFingerprint`), which the engine reads itself without.
+   */
+  prepare(folding?: UnaccentFolding): Promise<void>;
   /** Inserts or replaces documents; a document older (lower version) than the stored one is ignored. */
   upsert(docs: SearchDocument[]): Promise<void>;
   /** Removes documents outright (content that no longer exists at all). */

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../../core/src/config/config';
 import { MeiliSearchEngine } from './meili/meili.engine';
 import { PostgresSearchEngine } from './postgres/postgres.engine';
+import { ServerFolding } from './postgres/unaccent-folding';
 import { SearchEngine } from './search-engine';
 
 /**
@@ -16,9 +17,12 @@ export class SearchEngines implements OnApplicationBootstrap {
   private readonly log = new Logger('Search');
   readonly postgres: PostgresSearchEngine;
   readonly external: SearchEngine | null;
+  /** The server's letter folding, as this process holds it: what the PostgreSQL engine's vocabulary is written and read with. */
+  readonly folding: ServerFolding;
 
   constructor(ds: DataSource, config: AppConfig) {
-    this.postgres = new PostgresSearchEngine(ds);
+    this.folding = new ServerFolding(ds);
+    this.postgres = new PostgresSearchEngine(ds, this.folding);
     this.external = config.MEILI_URL
       ? new MeiliSearchEngine({ url: config.MEILI_URL, apiKey: config.MEILI_MASTER_KEY, index: config.MEILI_INDEX, timeoutMs: config.MEILI_TIMEOUT_MS })
       : null;

@@ -16,7 +16,7 @@ import {
   wordsOf,
 } from '../query-parser';
 import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights, withLettersAsWritten } from '../search-engine';
-import { UnaccentFolding, readUnaccentFolding } from './unaccent-folding';
+import { ServerFolding, UnaccentFolding } from './unaccent-folding';
 
 const CONFIGS = { en: 'parvis_en', fr: 'parvis_fr', simple: 'parvis_simple' } as const;
 type Lang = keyof typeof CONFIGS;
@@ -95,16 +95,6 @@ const PREFIX_EXPANSIONS = 200;
 /** Vocabulary words remembered as already written, per process, and for how long (forgotten at once when another process prunes any). */
 const KNOWN_TERMS_MAX = 500_000;
 const KNOWN_TERMS_TTL_MS = 3600_000;
-/**
- * How long an engine folds letters with the server's `unaccent` rules as it read them (see
- * `PostgresSearchEngine.folding`): a server upgraded under running processes (from 15 to 18, say)
- * has its new rules followed within the hour by each of them.
- */
-const FOLDING_TTL_MS = 3600_000;
-/** How soon a folding read again after FOLDING_TTL_MS, that failed, is tried once more. */
-const FOLDING_RETRY_MS = 60_000;
-/** How long the hourly read of the folding is waited for before it counts as failed. */
-const FOLDING_READ_WAIT_MS = 60_000;
 
 /**
  * What `upsert` writes for a post, as a number: bumped whenever that changes (not for changes
@@ -313,18 +303,17 @@ export class PostgresSearchEngine implements SearchEngine {
   /** The prune count (`search_terms_prunes`) `knownTerms` is good for: any other process's prune since voids it. */
   private knownPrunes: string | null = null;
   private lexemeStats: { at: number; freq: Map<string, number>; floor: number; documents: number } | null = null;
-  /** The server's letter folding as last read (or being read), and when. */
-  private foldingRead: { at: number; folding: Promise<UnaccentFolding> } | null = null;
-  /** The hourly read of the folding under way, if one is (see `folding`). */
-  private foldingRefresh: Promise<void> | null = null;
-  /** FOLDING_READ_WAIT_MS (a field, so that a test need not wait a minute). */
-  private readonly foldingReadWaitMs = FOLDING_READ_WAIT_MS;
 
-  constructor(private readonly ds: DataSource) {}
+  /** `serverFolding`: the letter folding vocabulary words are kept and looked up with, the connected server's. */
+  constructor(
+    private readonly ds: DataSource,
+    readonly serverFolding = new ServerFolding(ds),
+  ) {}
 
   /**
-   * Before a rebuild (the schema comes from migrations; nothing else is set up at run time): when
-   * the vocabulary was written with another letter folding than the server's now (the fingerprint
+   * Before a rebuild (the schema comes from migrations; nothing else is set up at run time), given
+   * the letter folding it writes with (read for it, else read here): when the vocabulary was
+   * written with another letter folding than that one (the fingerprint
    * recorded with the index differs, or none was: a server upgraded from PostgreSQL 15 to 18, or an
    * index written by a release that folded letters with a table of its own), every word the
    * server's `unaccent` reads otherwise goes, from both vocabularies, for the rebuild to write it
@@ -335,8 +324,8 @@ export class PostgresSearchEngine implements SearchEngine {
    * the rebuild has written them again, those words get no typo tolerance and complete by prefix
    * match alone.
    */
-  async prepare(): Promise<void> {
-    const fingerprint = await this.formatFingerprint();
+  async prepare(folding?: UnaccentFolding): Promise<void> {
+    const fingerprint = this.formatFingerprint(folding ?? (await this.serverFolding.read()));
     const [recorded]: Array<{ fingerprint: string | null }> = await this.ds.query(`SELECT fingerprint FROM search_index_formats WHERE engine = $1`, [this.name]);
     if (recorded?.fingerprint === fingerprint) return;
     await this.ds.query(`SELECT nextval('search_terms_prunes')`);
@@ -346,63 +335,13 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
-   * The fingerprint of the server's letter folding (see `UnaccentFolding`), read anew, and used
-   * from now on once read. The hourly job asks for it (`SearchAdmin.upgradeFormat`), in the API's
-   * process too when it runs the worker: queries and writes go on with the rules as last read
-   * while it is read, as they do while `folding` reads them again, and a read that fails fails the
-   * job alone (they would wait for it, and fail with it).
+   * The vocabulary is written with the server's letter folding itself: its fingerprint. The hourly
+   * job reads the folding for it (`SearchAdmin.upgradeFormat`, `ServerFolding.read`), in the API's
+   * process too when it runs the worker: queries and writes go on with the rules as last read while
+   * it is read, and a read that fails fails the job alone (they would wait for it, and fail with it).
    */
-  async formatFingerprint(): Promise<string> {
-    const folding = await readUnaccentFolding(this.ds);
-    this.foldingRead = { at: Date.now(), folding: Promise.resolve(folding) };
+  formatFingerprint(folding: UnaccentFolding): string {
     return folding.fingerprint;
-  }
-
-  /**
-   * The connected server's letter folding, which vocabulary words are kept and looked up with: read
-   * on first use (a fifth of a second at most, see `readUnaccentFolding`), and again, in the
-   * background, once FOLDING_TTL_MS has passed.
-   * Each process (API, worker, CLI) reads its own, from the one server they share.
-   */
-  private folding(): Promise<UnaccentFolding> {
-    const last = this.foldingRead;
-    if (!last) return this.readFolding();
-    if (Date.now() - last.at >= FOLDING_TTL_MS && !this.foldingRefresh) {
-      // Read again beside the request, which goes on with the rules as last read: no search or
-      // write waits for the read once an hour. A failed read keeps them, and is tried again a
-      // minute later.
-      // A read that never answers (a database that stopped answering) is given up on after a
-      // while like a failed one, so that later reads are tried.
-      let timer: NodeJS.Timeout | undefined;
-      const givenUp = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('the letter folding read did not answer')), this.foldingReadWaitMs);
-        timer.unref();
-      });
-      this.foldingRefresh = Promise.race([readUnaccentFolding(this.ds), givenUp])
-        .then(
-          (folding) => {
-            if (this.foldingRead === last) this.foldingRead = { at: Date.now(), folding: Promise.resolve(folding) };
-          },
-          () => {
-            last.at = Date.now() - FOLDING_TTL_MS + FOLDING_RETRY_MS;
-          },
-        )
-        .finally(() => {
-          clearTimeout(timer);
-          this.foldingRefresh = null;
-        });
-    }
-    return last.folding;
-  }
-
-  private readFolding(): Promise<UnaccentFolding> {
-    const read = { at: Date.now(), folding: readUnaccentFolding(this.ds) };
-    this.foldingRead = read;
-    // A read that failed (the database out of reach) is not kept: the next use reads again.
-    read.folding.catch(() => {
-      if (this.foldingRead === read) this.foldingRead = null;
-    });
-    return read.folding;
   }
 
   async upsert(input: SearchDocument[]): Promise<void> {
@@ -412,7 +351,7 @@ export class PostgresSearchEngine implements SearchEngine {
     // and its snippets highlight what was found. Tags stay as given, for the tag filters.
     const docs = input.map((d) => ({ ...d, title: d.title.normalize('NFC'), body: d.body.normalize('NFC') }));
     // Each document's words, split once for both vocabulary steps, with one folding.
-    const folding = await this.folding();
+    const folding = await this.serverFolding.current();
     const words = new Map(docs.map((d) => [d.id, indexedWords(d.title, d.tags, d.body, folding)]));
     const departing = await this.departingWords(docs, words, folding);
     const rows = docs.map((d) => {
@@ -599,7 +538,7 @@ export class PostgresSearchEngine implements SearchEngine {
 
   async remove(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const folding = await this.folding();
+    const folding = await this.serverFolding.current();
     // The body goes with its document (ON DELETE CASCADE, after the statement): still there to return.
     const gone: Array<{ space_id: string; language: string; state: string; title: string; tags: string[]; body: string | null }> = rowsOf(
       await this.ds.query(
@@ -640,7 +579,7 @@ export class PostgresSearchEngine implements SearchEngine {
     if (!hasPositiveTerms(parsed) || req.filters.spaceIds.length === 0) return empty;
     // A moderator's own query draws on the words of what it finds in the spaces they moderate too.
     const moderated = (req.filters.moderatedSpaceIds ?? []).filter((id) => req.filters.spaceIds.includes(id));
-    const folding = await this.folding();
+    const folding = await this.serverFolding.current();
     const [near, completions] = await Promise.all([
       this.nearWords(parsed, req.filters.spaceIds, moderated, folding),
       this.completions(parsed, req.filters.spaceIds, moderated, folding),

@@ -77,7 +77,7 @@ const READ_CHUNK = 1024;
  * Some 30 to 80 ms of the server's time on PostgreSQL 15, 70 to 190 ms on the embedded 18 (more
  * rules), on a busy machine (one call per character took about twice as long, and reading all
  * seventeen planes ten times as long); an engine reads it once in a while
- * (`PostgresSearchEngine.folding`).
+ * (`ServerFolding`).
  */
 export async function readUnaccentFolding(ds: DataSource): Promise<UnaccentFolding> {
   const rows: Array<{ written: string; unaccented: string }> = await ds.query(
@@ -100,4 +100,84 @@ export async function readUnaccentFolding(ds: DataSource): Promise<UnaccentFoldi
     });
   }
   return unaccentFolding(readings);
+}
+
+/**
+ * How long a process folds letters with the server's `unaccent` rules as it read them (see
+ * `ServerFolding`): a server upgraded under running processes (from 15 to 18, say) has its new
+ * rules followed within the hour by each of them.
+ */
+const FOLDING_TTL_MS = 3600_000;
+/** How soon a folding read again after FOLDING_TTL_MS, that failed, is tried once more. */
+const FOLDING_RETRY_MS = 60_000;
+/** How long the hourly read of the folding is waited for before it counts as failed. */
+const FOLDING_READ_WAIT_MS = 60_000;
+
+/**
+ * The connected server's letter folding as a process holds it (`current`): read on first use (a
+ * fifth of a second at most, see `readUnaccentFolding`), and again, in the background, once
+ * FOLDING_TTL_MS has passed. Each process (API, worker, CLI) reads its own, from the one server
+ * they share.
+ */
+export class ServerFolding {
+  /** The folding as last read (or being read), and when. */
+  private lastRead: { at: number; folding: Promise<UnaccentFolding> } | null = null;
+  /** The hourly read under way, if one is (see `current`). */
+  private refresh: Promise<void> | null = null;
+  /** FOLDING_READ_WAIT_MS (a field, so that a test need not wait a minute). */
+  private readonly readWaitMs = FOLDING_READ_WAIT_MS;
+
+  constructor(private readonly ds: DataSource) {}
+
+  /** The folding as last read, read first if it never was (or its first read failed). */
+  current(): Promise<UnaccentFolding> {
+    const last = this.lastRead;
+    if (!last) return this.readFirst();
+    if (Date.now() - last.at >= FOLDING_TTL_MS && !this.refresh) {
+      // Read again beside the request, which goes on with the rules as last read: no search or
+      // write waits for the read once an hour. A failed read keeps them, and is tried again a
+      // minute later.
+      // A read that never answers (a database that stopped answering) is given up on after a
+      // while like a failed one, so that later reads are tried.
+      let timer: NodeJS.Timeout | undefined;
+      const givenUp = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the letter folding read did not answer')), this.readWaitMs);
+        timer.unref();
+      });
+      this.refresh = Promise.race([readUnaccentFolding(this.ds), givenUp])
+        .then(
+          (folding) => {
+            if (this.lastRead === last) this.lastRead = { at: Date.now(), folding: Promise.resolve(folding) };
+          },
+          () => {
+            last.at = Date.now() - FOLDING_TTL_MS + FOLDING_RETRY_MS;
+          },
+        )
+        .finally(() => {
+          clearTimeout(timer);
+          this.refresh = null;
+        });
+    }
+    return last.folding;
+  }
+
+  /**
+   * The folding read anew, and used from now on once read. Uses meanwhile go on with the rules as
+   * last read (they do not wait for it), and a read that fails leaves them as they were.
+   */
+  async read(): Promise<UnaccentFolding> {
+    const folding = await readUnaccentFolding(this.ds);
+    this.lastRead = { at: Date.now(), folding: Promise.resolve(folding) };
+    return folding;
+  }
+
+  private readFirst(): Promise<UnaccentFolding> {
+    const read = { at: Date.now(), folding: readUnaccentFolding(this.ds) };
+    this.lastRead = read;
+    // A read that failed (the database out of reach) is not kept: the next use reads again.
+    read.folding.catch(() => {
+      if (this.lastRead === read) this.lastRead = null;
+    });
+    return read.folding;
+  }
 }
