@@ -1,9 +1,8 @@
 import { MigrationInterface } from 'typeorm';
 import { newId } from '../../libs/core/src/ids';
-import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
+import { MeiliSearchEngine, meiliFolding } from '../../libs/search/src/meili/meili.engine';
 import { PostgresSearchEngine, vocabularyWords } from '../../libs/search/src/postgres/postgres.engine';
-import { readUnaccentFolding } from '../../libs/search/src/postgres/unaccent-folding';
-import { foldLetters } from '../../libs/search/src/query-parser';
+import { ServerFolding, readUnaccentFolding } from '../../libs/search/src/postgres/unaccent-folding';
 import { SearchDocument } from '../../libs/search/src/search-engine';
 import { SearchTermsMarks1764817200000 } from '../../migrations/1764817200000-search-terms-marks';
 import { SearchTermsSegmented1764820800000 } from '../../migrations/1764820800000-search-terms-segmented';
@@ -22,8 +21,19 @@ searchEngineContract('postgres', async () => {
 // Meilisearch cannot run everywhere: the same contract runs when MEILI_URL names one (see README).
 if (process.env.MEILI_URL) {
   searchEngineContract('meilisearch', async () => {
-    const engine = new MeiliSearchEngine({ url: process.env.MEILI_URL!, apiKey: process.env.MEILI_MASTER_KEY, index: `parvis_test_${process.pid}_${Date.now()}` });
-    return { engine, close: () => engine.deleteIndex() };
+    // Its letters are folded as the PostgreSQL server reads them (meiliFolding): the test's database's.
+    const t = await bootTestApp();
+    const engine = new MeiliSearchEngine(
+      { url: process.env.MEILI_URL!, apiKey: process.env.MEILI_MASTER_KEY, index: `parvis_test_${process.pid}_${Date.now()}` },
+      new ServerFolding(t.ds),
+    );
+    return {
+      engine,
+      close: async () => {
+        await engine.deleteIndex();
+        await t.close();
+      },
+    };
   });
 } else {
   describe('search engine contract: meilisearch', () => {
@@ -40,6 +50,25 @@ async function upgrade(t: TestApp, migration: MigrationInterface, { undoFirst = 
   } finally {
     await runner.release();
   }
+}
+
+/**
+ * Every letter and digit (composed), and accents no letter composes with, which unaccent drops
+ * after any letter (a Russian stress mark).
+ */
+function lettersAndDigits(): string[] {
+  const texts: string[] = [];
+  for (let c = 0; c <= 0x10ffff; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) continue;
+    const letter = String.fromCodePoint(c);
+    if (/[\p{L}\p{Nd}\p{Nl}]/u.test(letter) && letter.normalize('NFC') === letter) texts.push(letter);
+  }
+  return [...texts, 'молоко\u0301', 'q\u0303', 'i\u0307zmir'];
+}
+
+/** The texts the database's `unaccent` reads otherwise than `fold` does, with its reading. */
+function unaccentedOtherwise(t: TestApp, texts: string[], fold: (text: string) => string): Promise<Array<{ text: string; unaccented: string }>> {
+  return t.sql(`SELECT x.text, unaccent(x.text) AS unaccented FROM unnest($1::text[], $2::text[]) AS x(text, folded) WHERE unaccent(x.text) <> x.folded`, [texts, texts.map(fold)]);
 }
 
 /** A test on the PostgreSQL engine alone, over a database of its own. */
@@ -309,35 +338,46 @@ describe('postgres engine: the vocabulary holds visible words only (and the mode
    * read ª, µ, superscripts and hundreds more letters that 15 keeps, and 18 (the embedded
    * server's) reads ℌ as H where 15 read x. The vocabulary folds letters with the rules it reads
    * off the server (readUnaccentFolding): on every release, every letter and digit as its unaccent
-   * does, but those it reads as an apostrophe or another sign, which stay as written. The table
-   * Meilisearch's documents are folded with (UNACCENT_READINGS, foldLetters) was read off 15's
-   * rules: no release reads any of its letters otherwise.
+   * does, but those it reads as an apostrophe or another sign, which stay as written.
    */
-  it('reads every letter and digit as the database’s unaccent does, but those it reads as a sign; and Meilisearch’s table reads none otherwise', () =>
+  it('reads every letter and digit as the database’s unaccent does, but those it reads as a sign', () =>
     withPostgresEngine(async (_engine, t) => {
-      const letters: string[] = [];
-      for (let c = 0; c <= 0x10ffff; c++) {
-        if (c >= 0xd800 && c <= 0xdfff) continue;
-        const letter = String.fromCodePoint(c);
-        if (/[\p{L}\p{Nd}\p{Nl}]/u.test(letter) && letter.normalize('NFC') === letter) letters.push(letter);
-      }
-      // And accents no letter composes with, which unaccent drops after any letter (a Russian stress mark).
-      const texts = [...letters, 'молоко\u0301', 'q\u0303', 'i\u0307zmir'];
       const folding = await readUnaccentFolding(t.ds);
-      const differ = async (fold: (text: string) => string): Promise<Array<{ text: string; unaccented: string }>> =>
-        t.sql(`SELECT x.text, unaccent(x.text) AS unaccented FROM unnest($1::text[], $2::text[]) AS x(text, folded) WHERE unaccent(x.text) <> x.folded`, [
-          texts,
-          texts.map(fold),
-        ]);
       const byText = (a: { text: string }, b: { text: string }) => (a.text < b.text ? -1 : 1);
-      const asSigns = (await differ(folding.fold)).sort(byText);
+      const asSigns = (await unaccentedOtherwise(t, lettersAndDigits(), folding.fold)).sort(byText);
       // Folded otherwise than the database folds it: never. Left as written: only those it reads with a sign.
       expect(asSigns.filter((d) => folding.fold(d.text) !== d.text || /^[\p{L}\p{Nd}\p{Nl}\p{M}]*$/u.test(d.unaccented))).toEqual([]);
       // Those, on 15 as on 18 (ℌ, which 15 reads as x and 18 as H, is folded as each reads it).
       const signs = [['ŉ', "'n"], ['ʹ', "'"], ['ʺ', '"'], ['ʻ', "'"], ['ʼ', "'"], ['ʽ', "'"], ['ˆ', '^'], ['ˈ', "'"], ['ˋ', '`'], ['ː', ':']];
       expect(asSigns).toEqual(signs.map(([text, unaccented]) => ({ text, unaccented })).sort(byText));
-      // Meilisearch's table: none of its letters folded otherwise than the database folds it.
-      expect((await differ(foldLetters)).filter((d) => foldLetters(d.text) !== d.text)).toEqual([]);
+    }));
+
+  /**
+   * Meilisearch is given titles, bodies and queries with the letters as the server's unaccent reads
+   * them (meiliFolding, over the folding read off the server, which differs between releases), but
+   * for those its tokenizer reads so itself: it takes the marks off Latin, Greek, Arabic, Hebrew and
+   * Thai letters (charabia's non-spacing mark normalizer). Once it has, every letter and digit reads
+   * as the PostgreSQL index reads it; and none it reads so itself is folded, so that a text with
+   * nothing else to fold (French, German) is stored once, not again as written.
+   */
+  it('gives Meilisearch every letter and digit as the server’s unaccent reads it, but those its tokenizer reads so itself', () =>
+    withPostgresEngine(async (_engine, t) => {
+      const folding = await readUnaccentFolding(t.ds);
+      const meili = meiliFolding(folding);
+      // As its tokenizer reads a text: the marks off Latin, Greek, Arabic, Hebrew and Thai letters.
+      const tokenized = (text: string) =>
+        [...text].map((c) => (/[\p{Script=Latin}\p{Script=Greek}\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Thai}]/u.test(c) ? c.normalize('NFD').replace(/\p{Mn}/gu, '') : c)).join('');
+      const texts = lettersAndDigits();
+      // Read otherwise than the database reads it, once the tokenizer has: only what the index's folding keeps as written (read as a sign, above).
+      const readOtherwise = (await unaccentedOtherwise(t, texts, meili.fold)).filter((d) => tokenized(meili.fold(d.text)) !== tokenized(d.unaccented));
+      expect(readOtherwise.filter((d) => folding.fold(d.text) !== d.text || /^[\p{L}\p{Nd}\p{Nl}\p{M}]*$/u.test(d.unaccented))).toEqual([]);
+      // Folded where the tokenizer reads it so itself: none.
+      expect(texts.filter((text) => meili.fold(text) !== text && tokenized(meili.fold(text)) === tokenized(text))).toEqual([]);
+      // The letters it keeps, as the server reads them (ß, ø, ł as ss, o, l on every release, Cyrillic ё as е); those it reads so itself, as written.
+      const kept = 'Straße København Łeba ёлка';
+      expect(meili.fold(kept)).toBe(folding.fold(kept));
+      expect(meili.fold(kept)).not.toBe(kept);
+      expect(meili.fold('Le café über Ελλάδα')).toBe('Le café über Ελλάδα');
     }));
 
   it('keeps ø, ł, đ, þ, ı and the other letters unaccent reads otherwise as it reads them, and the upgrade takes out the words kept as written', () =>

@@ -78,63 +78,6 @@ const LETTER_VARIANTS: Array<[number, number]> = [
   [0x0649, 0x064a], // alef maksura: yeh
   [0x0671, 0x0627], // alef wasla: alef
 ];
-/**
- * Letters PostgreSQL's `unaccent` (in front of the index's stemmers) reads otherwise than as their
- * base letter (the letter without its marks, é as e), which Meilisearch's tokenizer keeps: letters
- * that stand for two (œ, æ, ß, ĳ, þ as oe, ae, ss, ij, th; ǆ, ﬁ), letters with a stroke, bar, hook
- * or tail, which no decomposition takes off (ø, ł, đ, ħ, ŧ as o, l, d, h, t), others written like a
- * plain one (ı, ŀ, ſ, ð, ŋ as i, l, s, d, n), small capitals, the letters and digits of other fonts
- * (ℂ, fullwidth Ａ and ０), Roman numerals (Ⅻ as XII), and Cyrillic ё (as е; й stays й). Keyed by
- * what they are read as. The Meilisearch engine folds its documents and queries with them
- * (`foldLetters`), so that both engines find Straße as strasse and København as kobenhavn. Read off
- * PostgreSQL 15's unaccent.rules, which later releases keep (they read more letters, and ℌ as H
- * where 15 read x, so it is not here); test/e2e/search-contract.e2e-spec.ts checks each
- * against the database's own `unaccent`. The PostgreSQL engine's vocabulary reads letters with
- * the connected server's own rules instead (`UnaccentFolding`).
- */
-const UNACCENT_READINGS: Record<string, string> = {
-  '0': '〇０', '1': '１', '2': '２', '3': '３', '4': '４', '5': '５', '6': '６', '7': '７', '8': '８', '9': '９',
-  A: 'ȺᴀＡ', a: 'ᶏẚⱥａ', AA: 'Ꜳ', aa: 'ꜳ', AE: 'Æᴁ', ae: 'æ', AO: 'Ꜵ', ao: 'ꜵ', AU: 'Ꜷ', au: 'ꜷ', AV: 'ꜸꜺ',
-  av: 'ꜹꜻ', AY: 'Ꜽ', ay: 'ꜽ',
-  B: 'ƁƂɃʙᴃℬＢ', b: 'ƀƃɓᵬᶀｂ',
-  C: 'ƇȻᴄℂℭⅭꞒＣ', c: 'ƈȼɕⅽꞓｃ',
-  D: 'ÐĐƉƊƋᴅᴆⅅⅮꝹＤ', d: 'ðđƌȡɖɗᵭᶁᶑⅆⅾꝱꝺｄ', db: 'ȸ', DZ: 'ǄǱ', Dz: 'ǅǲ', dz: 'ǆǳʣʥ',
-  E: 'ƐɆᴇℰＥ', e: 'ɇɛᶒᶓℯⅇⱸｅ',
-  F: 'ƑℱꜰꝻＦ', f: 'ƒᵮᶂꝼｆ', ff: 'ﬀ', ffi: 'ﬃ', ffl: 'ﬄ', fi: 'ﬁ', fl: 'ﬂ',
-  G: 'ƓǤɢʛꞠＧ', g: 'ǥɠɡᶃℊꞡｇ',
-  H: 'ĦʜℋℍⱧꞪＨ', h: 'ħɦɧℎⱨｈ', hv: 'ƕ',
-  I: 'ƖƗɪᵻℐℑⅠＩ', i: 'ıɨᶖℹⅈⅰｉ', II: 'Ⅱ', ii: 'ⅱ', III: 'Ⅲ', iii: 'ⅲ', IJ: 'Ĳ', ij: 'ĳ', IV: 'Ⅳ', iv: 'ⅳ',
-  IX: 'Ⅸ', ix: 'ⅸ',
-  J: 'ɈᴊＪ', j: 'ȷɉɟʝⅉｊ',
-  K: 'ƘᴋⱩꝀꝂꝄꞢＫ', k: 'ƙᶄⱪꝁꝃꝅꞣｋ',
-  L: 'ĿŁȽʟᴌℒⅬⱠⱢꝆꝈＬ', l: 'ŀłƚȴɫɬɭᶅℓⅼⱡꝇꝉꝲｌ', LJ: 'Ǉ', Lj: 'ǈ', lj: 'ǉ', LL: 'Ỻ', ll: 'ỻ', ls: 'ʪ', lz: 'ʫ',
-  M: 'ᴍℳⅯⱮＭ', m: 'ɱᵯᶆⅿꝳｍ',
-  N: 'ŊƝɴℕꞐꞤＮ', n: 'ŋƞȵɲɳᵰᶇꝴꞑꞥｎ', NJ: 'Ǌ', Nj: 'ǋ', nj: 'ǌ',
-  O: 'ØᴏꝊꝌＯ', o: 'øℴⱺꝋꝍｏ', OE: 'Œɶ', oe: 'œ', OI: 'Ƣ', oi: 'ƣ', OO: 'Ꝏ', oo: 'ꝏ',
-  P: 'ƤᴘℙⱣꝐꝒꝔＰ', p: 'ƥᵱᵽᶈꝑꝓꝕｐ',
-  Q: 'ℚꝖꝘＱ', q: 'ĸʠꝗꝙｑ', qp: 'ȹ',
-  R: 'ɌʀℛℜℝⱤꝶꞦＲ', r: 'ɍɼɽɾᵲᵳᶉꝵꞧｒ',
-  S: 'ⱾꜱꞨＳ', s: 'ſȿʂᵴᶊẜẝꞩｓ', SS: 'ẞ', ss: 'ß', st: 'ﬅﬆ',
-  T: 'ŦƬƮȾᴛꞆＴ', t: 'ŧƫƭȶʈᵵⱦꝷꞇｔ', TH: 'ÞꝤꝦ', th: 'þᵺꝥꝧ', ts: 'ʦ',
-  U: 'ɄᴜᵾＵ', u: 'ʉᶙｕ', ue: 'ᵫ',
-  V: 'ƲᴠỼⅤꝞＶ', v: 'ʋᶌỽⅴⱱⱴꝟｖ', VI: 'Ⅵ', vi: 'ⅵ', VII: 'Ⅶ', vii: 'ⅶ', VIII: 'Ⅷ', viii: 'ⅷ', VY: 'Ꝡ',
-  vy: 'ꝡ',
-  W: 'ᴡⱲＷ', w: 'ⱳｗ',
-  X: 'ⅩＸ', x: 'ᶍⅹｘ', XI: 'Ⅺ', xi: 'ⅺ', XII: 'Ⅻ', xii: 'ⅻ',
-  Y: 'ƳɎʏỾＹ', y: 'ƴɏỿｙ',
-  Z: 'ƵȤᴢℤℨⱫⱿＺ', z: 'ƶȥɀʐʑᵶᶎⱬｚ',
-  'Е': 'Ё', 'е': 'ё', // Cyrillic
-};
-const READINGS = new Map<string, string>(
-  Object.entries(UNACCENT_READINGS).flatMap(([reading, letters]) => [...letters].map((letter): [string, string] => [letter, reading])),
-);
-const READ_OTHERWISE = new RegExp(`[${[...READINGS.keys()].join('')}]`, 'gu');
-
-/** Text with each letter of `UNACCENT_READINGS` as `unaccent` reads it (ø as o, Ł as L, ß as ss), and the others as they are. */
-export function foldLetters(text: string): string {
-  return text.replace(READ_OTHERWISE, (letter) => READINGS.get(letter)!);
-}
-
 const hex = (c: number) => c.toString(16).padStart(c > 0xffff ? 8 : 4, '0');
 const jsRanges = (ranges: Array<[number, number]>) => ranges.map(([a, b]) => `\\u{${a.toString(16)}}-\\u{${b.toString(16)}}`).join('');
 const sqlRanges = (ranges: Array<[number, number]>) => ranges.map(([a, b]) => [a, b].map((c) => (c > 0xffff ? `\\U${hex(c)}` : `\\u${hex(c)}`)).join('-')).join('');

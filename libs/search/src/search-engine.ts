@@ -123,7 +123,7 @@ export interface SearchEngine {
   /**
    * What else decides what `upsert` writes, as a short string, under the letter folding read off
    * the PostgreSQL server (`ServerFolding`), whose rules come with its `unaccent` and differ between
-   * its releases: the PostgreSQL engine's vocabulary is written with it. An index recorded with
+   * its releases: the PostgreSQL engine's vocabulary and Meilisearch's documents are written with it. An index recorded with
    * another (in search_index_formats) is rebuilt once, as one of an older `format` is. The caller
    * reads the folding, once for every engine and every step of a rebuild (it is a statement over
    * every letter). Engines whose documents depend on nothing but `format` have none.

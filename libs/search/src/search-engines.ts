@@ -17,14 +17,14 @@ export class SearchEngines implements OnApplicationBootstrap {
   private readonly log = new Logger('Search');
   readonly postgres: PostgresSearchEngine;
   readonly external: SearchEngine | null;
-  /** The server's letter folding, as this process holds it: what the PostgreSQL engine's vocabulary is written and read with. */
+  /** The server's letter folding, as this process holds it: what the PostgreSQL engine's vocabulary, and Meilisearch's documents and queries, are written and read with. */
   readonly folding: ServerFolding;
 
   constructor(ds: DataSource, config: AppConfig) {
     this.folding = new ServerFolding(ds);
     this.postgres = new PostgresSearchEngine(ds, this.folding);
     this.external = config.MEILI_URL
-      ? new MeiliSearchEngine({ url: config.MEILI_URL, apiKey: config.MEILI_MASTER_KEY, index: config.MEILI_INDEX, timeoutMs: config.MEILI_TIMEOUT_MS })
+      ? new MeiliSearchEngine({ url: config.MEILI_URL, apiKey: config.MEILI_MASTER_KEY, index: config.MEILI_INDEX, timeoutMs: config.MEILI_TIMEOUT_MS }, this.folding)
       : null;
   }
 

@@ -1,6 +1,7 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { searchDocument } from '../../../../test/support/search-contract';
+import { unaccentFolding } from '../postgres/unaccent-folding';
 import { MeiliSearchEngine } from './meili.engine';
 
 /**
@@ -59,24 +60,36 @@ describe('MeiliSearchEngine over HTTP', () => {
     taskMs = 0;
   });
 
+  /**
+   * Some letters as a PostgreSQL server's unaccent reads them (this spec runs without a database;
+   * the e2e suite reads the whole folding off one): letters Meilisearch's tokenizer keeps (ß, ø, ł,
+   * þ, ı, Cyrillic ё), one that PostgreSQL 16 and later read (ª), and accents it takes off itself.
+   */
+  const readings: Array<[string, string]> = [
+    ['ß', 'ss'], ['ẞ', 'SS'], ['ø', 'o'], ['Ø', 'O'], ['Ł', 'L'], ['þ', 'th'], ['Þ', 'TH'], ['ı', 'i'], ['ё', 'е'], ['ª', 'a'],
+    ['é', 'e'], ['ó', 'o'], ['ö', 'o'], ['ü', 'u'], ['ź', 'z'],
+  ];
+  const folding = unaccentFolding(readings);
+  const serverFolding = { current: async () => folding };
+
   const doc = searchDocument({ id: '01a23b00-0000-7000-8000-000000000001', title: 'Grinders', body: 'Burr grinders', spaceId: '01a23b00-0000-7000-8000-000000000003', createdAt: new Date('2026-01-01T00:00:00Z') });
 
   it('sends settings where a requested sort orders matches before typo, proximity and word position', async () => {
-    await new MeiliSearchEngine({ url }).prepare();
+    await new MeiliSearchEngine({ url }, serverFolding).prepare();
     const settings = requests.find((r) => r.method === 'PATCH')!.body;
     expect(settings.rankingRules.slice(0, 2)).toEqual(['words', 'sort']);
     expect(settings.sortableAttributes).toContain('createdAtTs');
   });
 
   it('waits for a slow write longer than a query may take', async () => {
-    const engine = new MeiliSearchEngine({ url, timeoutMs: 200 });
+    const engine = new MeiliSearchEngine({ url, timeoutMs: 200 }, serverFolding);
     taskMs = 700;
     await expect(engine.upsert([doc])).resolves.toBeUndefined();
     expect(requests.filter((r) => r.path === '/indexes/contributions/documents')).toHaveLength(1);
   });
 
   it('prepares the index with the first write when it could not at start-up', async () => {
-    const engine = new MeiliSearchEngine({ url });
+    const engine = new MeiliSearchEngine({ url }, serverFolding);
     down = true;
     await expect(engine.prepare()).rejects.toThrow();
     await expect(engine.upsert([doc])).rejects.toThrow();
@@ -99,7 +112,7 @@ describe('MeiliSearchEngine over HTTP', () => {
   });
 
   it('shares one preparation between writes at the same moment', async () => {
-    const engine = new MeiliSearchEngine({ url });
+    const engine = new MeiliSearchEngine({ url }, serverFolding);
     down = true;
     await expect(engine.prepare()).rejects.toThrow();
     down = false;
@@ -109,7 +122,7 @@ describe('MeiliSearchEngine over HTTP', () => {
   });
 
   it('gives Meilisearch ß as ss, in documents and queries alike, and shows snippets and titles with ß as written', async () => {
-    const engine = new MeiliSearchEngine({ url });
+    const engine = new MeiliSearchEngine({ url }, serverFolding);
     const street = { ...doc, title: 'Die STRAẞE', body: 'Umleitung über die Hauptstraße … bis Montag, Fußweg frei.' };
     await engine.upsert([street, { ...doc, id: '01a23b00-0000-7000-8000-000000000002', title: 'Plain', body: 'No sharp s here.' }]);
     const [sent, plain] = requests.find((r) => r.method === 'POST' && r.path === '/indexes/contributions/documents')!.body;
@@ -131,7 +144,7 @@ describe('MeiliSearchEngine over HTTP', () => {
   });
 
   it('gives Meilisearch ø, ł, þ, ı and the other letters unaccent reads otherwise as it reads them, and shows them as written', async () => {
-    const engine = new MeiliSearchEngine({ url });
+    const engine = new MeiliSearchEngine({ url }, serverFolding);
     const trip = { ...doc, title: 'København – Łódź', body: 'Via ØRESUND, then Þórsmörk and Diyarbakır.' };
     await engine.upsert([trip]);
     const [sent] = requests.find((r) => r.method === 'POST' && r.path === '/indexes/contributions/documents')!.body;
@@ -146,5 +159,26 @@ describe('MeiliSearchEngine over HTTP', () => {
     expect(requests.find((r) => r.path === '/indexes/contributions/search')!.body).toMatchObject({ q: 'Oresund thórsm' });
     expect(res.hits[0].title).toBe(trip.title);
     expect(res.hits[0].snippetHtml).toBe('Via <mark>ØRESUND</mark>, then <mark>Þórsm</mark>örk…');
+  });
+
+  it('gives Meilisearch the letters as the server reads them, whatever its release, and leaves it the accents it takes off itself', async () => {
+    const engine = new MeiliSearchEngine({ url }, serverFolding);
+    const tree = { ...doc, title: 'Nª 5: ёлка', body: 'Le café, über alles.' };
+    await engine.upsert([tree]);
+    const [sent] = requests.find((r) => r.method === 'POST' && r.path === '/indexes/contributions/documents')!.body;
+    expect(sent).toMatchObject({ title: 'Na 5: елка', body: 'Le café, über alles.', titleAsWritten: tree.title });
+    expect(sent).not.toHaveProperty('bodyAsWritten');
+    await engine.search({ query: 'ёлка café', filters: { spaceIds: [doc.spaceId] }, limit: 10, offset: 0 });
+    expect(requests.find((r) => r.path === '/indexes/contributions/search')!.body).toMatchObject({ q: 'елка café' });
+  });
+
+  it('records the folding it was given its documents with: another rebuilds the index when what it is given changes, not otherwise', () => {
+    const engine = new MeiliSearchEngine({ url }, serverFolding);
+    const fingerprint = (more: Array<[string, string]>) => engine.formatFingerprint(unaccentFolding([...readings, ...more]));
+    // An accent its tokenizer takes off itself: nothing it is given changes.
+    expect(fingerprint([['à', 'a']])).toBe(fingerprint([]));
+    // A letter read as another (ℌ, which PostgreSQL 15 reads as x and 18 as H), or a Cyrillic accent: what it is given changes.
+    expect(fingerprint([['ℌ', 'x']])).not.toBe(fingerprint([['ℌ', 'H']]));
+    expect(fingerprint([['й', 'и']])).not.toBe(fingerprint([]));
   });
 });

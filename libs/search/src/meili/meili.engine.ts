@@ -1,6 +1,6 @@
 // `meilisearch` is ES modules only: its types are imported as such, the code on first use (see client()).
 import type { EnqueuedTaskPromise, Index, Meilisearch, SearchParams, Settings, Task } from 'meilisearch' with { 'resolution-mode': 'import' };
-import { foldLetters } from '../query-parser';
+import { ServerFolding, UnaccentFolding, unaccentFolding } from '../postgres/unaccent-folding';
 import { FacetCount, SearchDocument, SearchEngine, SearchFacets, SearchRequest, SearchResult, markHighlights, withLettersAsWritten } from '../search-engine';
 
 export interface MeiliSearchEngineOptions {
@@ -23,13 +23,16 @@ const TASK_TIMEOUT_MS = 60_000;
  * written by an older release is rebuilt once after an upgrade (`SearchAdmin.upgradeFormat`).
  * 1: titles and bodies are stored with ß as ss, with the text as written beside them. 2: and with
  * every other letter PostgreSQL's unaccent reads otherwise than its base letter as it reads it
- * (`foldLetters`: ø, ł, đ, þ, ı as o, l, d, th, i...).
+ * (a table read off PostgreSQL 15's rules: ø, ł, đ, þ, ı as o, l, d, th, i...). 3: with the letters
+ * as the connected server's own unaccent reads them (`meiliFolding`), composed (NFC); what they
+ * were written with is recorded beside this number (`formatFingerprint`), and another folding
+ * rebuilds the index as a higher number does.
  */
-export const MEILI_INDEX_FORMAT = 2;
+export const MEILI_INDEX_FORMAT = 3;
 
 /**
  * A document as Meilisearch stores it: dates as text and as epoch seconds (sortable), plus its
- * ranking boost; title and body with letters folded (see foldLetters), and as written where that differs.
+ * ranking boost; title and body with letters folded (see meiliFolding), and as written where that differs.
  */
 type StoredDocument = Omit<SearchDocument, 'createdAt'> & {
   createdAt: string;
@@ -47,15 +50,36 @@ const RETRIEVED = ['id', 'topicId', 'postNumber', 'spaceId', 'kind', 'title', 't
 type RetrievedHit = Pick<StoredDocument, (typeof RETRIEVED)[number] | 'body'>;
 
 /**
- * Meilisearch's tokenizer (charabia) decomposes letters (NFKD), takes the non-spacing marks off
- * Latin ones and reads œ and æ as oe and ae, as PostgreSQL's unaccent does; but it keeps the
- * letters no decomposition makes plain, which unaccent reads otherwise: ß, ø, ł, ħ, ŧ, þ (its
- * normalizers for Đ, Ð and ı are optional features of charabia, which a build of Meilisearch may
- * leave out). Straße and Strasse, København and Kobenhavn would be two words, and no typo
- * apart. Titles and bodies given to it, and queries alike, have the letters of a table of them
- * read off PostgreSQL's rules (`foldLetters`) as unaccent reads them, and snippets and titles
- * show them as written again (`withLettersAsWritten`).
+ * The letters whose non-spacing marks Meilisearch's tokenizer (charabia) takes off itself, as
+ * unaccent takes off accents: those of Latin, Greek, Arabic, Hebrew and Thai.
  */
+const MARKS_TAKEN_OFF = /^[\p{Script=Latin}\p{Script=Greek}\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Thai}]$/u;
+/** Text with the marks Meilisearch's tokenizer takes off taken off (é, ö, ά as e, o, α). */
+const marksTakenOff = (text: string) => [...text].map((c) => (MARKS_TAKEN_OFF.test(c) ? c.normalize('NFD').replace(/\p{Mn}/gu, '') : c)).join('');
+const meiliFoldings = new WeakMap<UnaccentFolding, UnaccentFolding>();
+
+/**
+ * The letters Meilisearch is given as the PostgreSQL server's `unaccent` reads them (`server`, the
+ * folding read off it, see `ServerFolding`), so that both engines read every letter alike, on any
+ * release. Its tokenizer (charabia) decomposes letters and takes the marks off Latin, Greek,
+ * Arabic, Hebrew and Thai ones (é as e), but keeps the letters no decomposition makes plain,
+ * which unaccent reads otherwise: ß, ø, ł, ħ, ŧ, þ (its normalizers for Đ, Ð and ı are optional
+ * features of charabia, which a build of Meilisearch may leave out), Cyrillic ё, and, on
+ * PostgreSQL 16 and later, ª, µ and superscript letters. Straße and Strasse, København and
+ * Kobenhavn would be two words, and no typo apart. Titles and bodies given to it, and queries
+ * alike, are folded with every reading of the server's but those of letters it takes the marks off
+ * itself (so that a French or German text, which has nothing else to fold, is stored once, not
+ * again as written), and snippets and titles show them as written again (`withLettersAsWritten`).
+ */
+export function meiliFolding(server: UnaccentFolding): UnaccentFolding {
+  let folding = meiliFoldings.get(server);
+  if (!folding) {
+    folding = unaccentFolding([...server.readings].filter(([letter, reading]) => marksTakenOff(letter) !== marksTakenOff(reading)));
+    meiliFoldings.set(server, folding);
+  }
+  return folding;
+}
+
 /** Where a snippet is cropped, Meilisearch's default marker, named so that the letters as written can be put back around it. */
 const CROP_MARKER = '…';
 
@@ -106,9 +130,18 @@ export class MeiliSearchEngine implements SearchEngine {
   /** The last preparation, done or under way; null while none succeeded or is running. */
   private ready: Promise<void> | null = null;
 
-  constructor(private readonly opts: MeiliSearchEngineOptions) {
+  /** `serverFolding`: the PostgreSQL server's letter folding, shared with the PostgreSQL engine (see meiliFolding). */
+  constructor(
+    private readonly opts: MeiliSearchEngineOptions,
+    private readonly serverFolding: Pick<ServerFolding, 'current'>,
+  ) {
     this.indexUid = opts.index ?? 'contributions';
     this.timeoutMs = opts.timeoutMs ?? 1500;
+  }
+
+  /** Its documents are written with the server's letter folding, as far as Meilisearch is given it (`meiliFolding`). */
+  formatFingerprint(folding: UnaccentFolding): string {
+    return meiliFolding(folding).fingerprint;
   }
 
   prepare(): Promise<void> {
@@ -155,7 +188,8 @@ export class MeiliSearchEngine implements SearchEngine {
       if ((latest.get(id)?.version ?? Infinity) < version) latest.delete(id);
     }
     if (latest.size === 0) return;
-    await this.settle(index.addDocuments([...latest.values()].map(toStored), { primaryKey: 'id' }));
+    const folding = meiliFolding(await this.serverFolding.current());
+    await this.settle(index.addDocuments([...latest.values()].map((doc) => toStored(doc, folding)), { primaryKey: 'id' }));
   }
 
   async remove(ids: string[]): Promise<void> {
@@ -183,7 +217,8 @@ export class MeiliSearchEngine implements SearchEngine {
     };
     if (req.sort === 'NEWEST') params.sort = ['createdAtTs:desc'];
     if (req.facets) params.facets = ['kind', 'spaceId', 'tags'];
-    const res = await (await this.index()).search<RetrievedHit>(foldLetters(req.query), params);
+    const folding = meiliFolding(await this.serverFolding.current());
+    const res = await (await this.index()).search<RetrievedHit>(folding.fold(req.query), params);
     const facets: SearchFacets | null = req.facets
       ? {
           kinds: facetCounts(res.facetDistribution?.kind),
@@ -199,7 +234,7 @@ export class MeiliSearchEngine implements SearchEngine {
         spaceId: h.spaceId,
         kind: h.kind,
         title: h.titleAsWritten ?? h.title,
-        snippetHtml: markHighlights(snippetOf(h), MARK_OPEN, MARK_CLOSE),
+        snippetHtml: markHighlights(snippetOf(h, folding), MARK_OPEN, MARK_CLOSE),
         score: h._rankingScore ?? 0,
       })),
       // offset/limit paging answers with an estimate, exact up to pagination.maxTotalHits.
@@ -265,13 +300,13 @@ function boostOf(doc: SearchDocument): number {
   return (doc.accepted ? 2 : 0) + Math.log1p(Math.max(0, doc.reactions));
 }
 
-function toStored(doc: SearchDocument): StoredDocument {
+function toStored(doc: SearchDocument, folding: UnaccentFolding): StoredDocument {
   const title = doc.title.replace(MARKERS, '');
   const body = doc.body.replace(MARKERS, '');
   const stored: StoredDocument = {
     ...doc,
-    title: foldLetters(title),
-    body: foldLetters(body),
+    title: folding.fold(title),
+    body: folding.fold(body),
     createdAt: doc.createdAt.toISOString(),
     createdAtTs: Math.floor(doc.createdAt.getTime() / 1000),
     boost: boostOf(doc),
@@ -281,9 +316,9 @@ function toStored(doc: SearchDocument): StoredDocument {
   return stored;
 }
 
-/** A hit's snippet: its body's, cropped around the matches, else its title's, with the letters as written (see foldLetters). */
-function snippetOf(h: RetrievedHit & { _formatted?: Partial<RetrievedHit> }): string {
-  const asWritten = (formatted: string, written: string | undefined) => withLettersAsWritten(formatted, written, foldLetters, MARK_OPEN + MARK_CLOSE, CROP_MARKER);
+/** A hit's snippet: its body's, cropped around the matches, else its title's, with the letters as written (see meiliFolding). */
+function snippetOf(h: RetrievedHit & { _formatted?: Partial<RetrievedHit> }, folding: UnaccentFolding): string {
+  const asWritten = (formatted: string, written: string | undefined) => withLettersAsWritten(formatted, written, folding.fold, MARK_OPEN + MARK_CLOSE, CROP_MARKER);
   if (h._formatted?.body) return asWritten(h._formatted.body, h.bodyAsWritten);
   if (h._formatted?.title) return asWritten(h._formatted.title, h.titleAsWritten);
   return h.titleAsWritten ?? h.title;

@@ -25,6 +25,8 @@ export interface UnaccentFolding {
   fold(text: string): string;
   /** A word as `wordsOf` gives them, folded and lower case (ᴀ reads as A): the form vocabulary words are kept and looked up in. */
   word(word: string): string;
+  /** Each letter, digit or mark `fold` reads otherwise, with its reading (from which another folding may be made). */
+  readonly readings: ReadonlyMap<string, string>;
 }
 
 /** What can be in a word (see `wordsOf`): letters, digits, letter numbers and marks. */
@@ -53,7 +55,7 @@ export function unaccentFolding(readings: Iterable<readonly [string, string]>): 
     const composed = text.normalize('NFC');
     return foldable ? composed.replace(foldable, (letter) => table.get(letter)!) : composed;
   };
-  return { fingerprint, fold, word: (word) => lowerCase(fold(word)) };
+  return { fingerprint, fold, word: (word) => lowerCase(fold(word)), readings: table };
 }
 
 /**
