@@ -206,6 +206,14 @@ describe('groups: automatic membership by e-mail domain', () => {
     expectOk(await t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } }));
     expect(await waiting()).toEqual([]);
     expect((await members(group)).map(([id]) => id).sort()).toEqual([listed.id, confirming.id].sort());
+    // Ended, not deleted: deciding either is CONFLICT (they are in), nothing changed.
+    const ended = await t.sql(`SELECT id, ended, accepted FROM group_requests WHERE group_id = $1 ORDER BY id`, [group]);
+    expect(ended.map((r) => [r.ended, r.accepted])).toEqual([['JOINED', null], ['JOINED', null]]);
+    const DECIDE = `mutation($input: DecideGroupRequestInput!) { decideGroupRequest(input: $input) { id } }`;
+    for (const { id } of ended) {
+      expect(expectError(await t.gql(DECIDE, { input: { requestId: id, accept: false } }, { token: admin.token }), 'CONFLICT').message).toBe('Its requester is in the group already');
+    }
+    expect(await t.sql(`SELECT id, ended, accepted FROM group_requests WHERE group_id = $1 ORDER BY id`, [group])).toEqual(ended);
 
     // Moving to another domain: the member the rule took in leaves, logged as the rule's doing.
     await t.sql(`UPDATE users SET pending_email = $2, pending_email_at = now() WHERE id = $1`, [confirming.id, `moved${seq}@elsewhere.example`]);

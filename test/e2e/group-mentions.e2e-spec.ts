@@ -3,10 +3,12 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { GroupMentionsAndWithdrawnRequests1764997200000 } from '../../migrations/1764997200000-group-mentions-and-withdrawn-requests';
+import { GroupRequestEndings1765018800000 } from '../../migrations/1765018800000-group-request-endings';
 import { GROUP_MENTION_MAX_MEMBERS } from '../../libs/identity/src/groups/group.model';
 import { makeBoard, makeUser, makeSpace, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
+import { redoMigration } from '../support/migrations';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const LIST = `{ notifications(first: 50) { edges { node { kind data post { id } } } } }`;
@@ -135,15 +137,9 @@ describe('@group mentions', () => {
       );
     await old(g.slug, 'group-mention-ids-resolved');
     await old(`gone-${randomBytes(4).toString('hex')}`, 'group-mention-ids-gone');
-    // Undone and done again: the notices stored by id already go back to a slug and return.
-    const runner = t.ds.createQueryRunner();
-    try {
-      const migration = new GroupMentionsAndWithdrawnRequests1764997200000();
-      await migration.down(runner);
-      await migration.up(runner);
-    } finally {
-      await runner.release();
-    }
+    // Undone and done again (the later one that replaced its `withdrawn` too): the notices stored
+    // by id already go back to a slug and return.
+    await redoMigration(t, new GroupMentionsAndWithdrawnRequests1764997200000(), new GroupRequestEndings1765018800000());
     expect(await t.sql(`SELECT source, data FROM notifications WHERE user_id = $1 ORDER BY source DESC`, [member.id])).toEqual([
       { source: 'group-mention-ids-resolved', data: { number: post.number, approved: false, groupId: g.id } },
       { source: 'group-mention-ids-gone', data: { number: post.number, approved: false } },

@@ -8,6 +8,7 @@ import { GROUP_REQUESTS_PER_USER } from '../../libs/identity/src/groups/group-re
 import { GroupMemberships } from '../../libs/identity/src/groups/group-memberships';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { NotificationSubjectIds1765008000000 } from '../../migrations/1765008000000-notification-subject-ids';
+import { GroupRequestEndings1765018800000 } from '../../migrations/1765018800000-group-request-endings';
 import { redoMigration } from '../support/migrations';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
@@ -713,6 +714,24 @@ describe('groups: owners, visibility and self-service membership', () => {
       ]);
     });
 
+    it('keeps withdrawn requests withdrawn, and forgets those that ended otherwise (as they were deleted) when undone (migration, down and up)', async () => {
+      const [withdrawing, joining, deleted, waiting, accepted] = await users(5);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST' });
+      for (const u of [withdrawing, joining, deleted, waiting, accepted]) expectOk(await request(u, g.id));
+      const acceptedId = (await pendingOf(g.id, accepted))!;
+      expectOk(await t.gql(DECIDE, { input: { requestId: acceptedId, accept: true } }, as(admin)));
+      expectOk(await t.gql(WITHDRAW, { id: g.id }, as(withdrawing)));
+      expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: joining.id } }, as(admin)));
+      expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: deleted.id }, as(admin)));
+      const states = () => t.sql(`SELECT user_id, ended, accepted FROM group_requests WHERE group_id = $1 ORDER BY user_id`, [g.id]);
+      const before = await states();
+      expect(before.map((r) => r.ended).sort()).toEqual(['ACCOUNT_DELETED', 'JOINED', 'WITHDRAWN', null, null].sort());
+      await redoMigration(t, new GroupRequestEndings1765018800000());
+      expect(await states()).toEqual(before.filter((r) => r.user_id !== joining.id && r.user_id !== deleted.id));
+      const withdrawnId = (await t.sql(`SELECT id FROM group_requests WHERE user_id = $1`, [withdrawing.id]))[0].id;
+      expect(expectError(await t.gql(DECIDE, { input: { requestId: withdrawnId, accept: true } }, as(admin)), 'CONFLICT').message).toBe('This request was withdrawn');
+    });
+
     it('asks only of REQUEST groups, not while silenced, with a message of 1–500 characters; bad input writes nothing', async () => {
       const [asker, silenced] = await users(2);
       const g = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST' });
@@ -800,10 +819,10 @@ describe('groups: owners, visibility and self-service membership', () => {
         attempts.mockRestore();
       }
       expect(expectOk(results[0]).deleteMyAccount).toBe(true);
-      // Tried once (a deadlock is tried again): the account was gone, its request with it.
-      expect([results[1].errors?.[0]?.extensions.code, decisions]).toEqual(['NOT_FOUND', 1]);
+      // Tried once (a deadlock is tried again): the account was gone, its request ended with it.
+      expect([results[1].errors?.[0]?.extensions.code, results[1].errors?.[0]?.message, decisions]).toEqual(['CONFLICT', 'Its requester’s account was deleted', 1]);
       expect(await t.sql(`SELECT group_id FROM group_members WHERE user_id = $1`, [asker.id])).toEqual([]);
-      expect(await t.sql(`SELECT id FROM group_requests WHERE user_id = $1`, [asker.id])).toEqual([]);
+      expect(await t.sql(`SELECT id, ended, accepted FROM group_requests WHERE user_id = $1`, [asker.id])).toEqual([{ id: requestId, ended: 'ACCOUNT_DELETED', accepted: null }]);
     });
 
     const ownDeletions: Array<[string, Joining, (u: TestUser, groupId: string) => Promise<GqlResult>]> = [
@@ -842,15 +861,76 @@ describe('groups: owners, visibility and self-service membership', () => {
       expect(await log(g.id)).toEqual([]);
     });
 
-    it('an account deleted takes its requests with it; joining another way closes a waiting request', async () => {
-      const [gone, invited] = await users(2);
-      const g = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST' });
-      for (const u of [gone, invited]) expectOk(await request(u, g.id));
-      expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, as(admin)));
-      expect(await pendingOf(g.id, gone)).toBeUndefined();
-      expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: invited.id } }, as(admin)));
-      expect(await pendingOf(g.id, invited)).toBeUndefined();
-      expect(expectOk(await t.gql(GROUP, { slug: g.slug }, as(invited))).group.viewerMembership).toBe('MEMBER');
+    it('keeps a request that ends without a decision, saying how to a manager deciding it (CONFLICT), listed nowhere as waiting; NOT_FOUND once its group is gone', async () => {
+      const owner = await makeUser(t);
+      const leaving = await makeUser(t, { passwordHash: await hashPassword('a long enough password') });
+      const [byAdmin, byOwner, madeOwner, invited, joiner, anonymized, decided] = await users(7);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [owner] });
+      const askers = [byAdmin, byOwner, madeOwner, invited, joiner, anonymized, leaving, decided];
+      for (const u of askers) expectOk(await request(u, g.id));
+      const ids = new Map<TestUser, string>();
+      for (const u of askers) ids.set(u, (await pendingOf(g.id, u))!);
+      await drain();
+      expect((await heard(owner)).filter((n: any) => n.kind === 'GROUP_MEMBERSHIP_REQUEST')).toHaveLength(askers.length);
+      expectOk(await t.gql(DECIDE, { input: { requestId: ids.get(decided), accept: false } }, as(owner)));
+
+      // Put in another way: by an admin, by an owner, made an owner, by an invitation, joining the group once opened.
+      expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: byAdmin.id } }, as(admin)));
+      expectOk(await t.gql(ADD, { input: { groupId: g.id, userId: byOwner.id } }, as(owner)));
+      expectOk(await t.gql(SET_OWNER, { input: { groupId: g.id, userId: madeOwner.id, owner: true } }, as(admin)));
+      const { link } = expectOk(await t.gql(`mutation($input: CreateInviteInput!) { createInvite(input: $input) { link } }`, { input: { groupIds: [g.id] } }, as(admin))).createInvite;
+      expect(expectOk(await t.gql(`mutation($token: String!) { redeemInvite(token: $token) }`, { token: new URL(link).searchParams.get('token') }, as(invited))).redeemInvite).toBe(true);
+      await t.sql(`UPDATE groups SET joining = 'OPEN' WHERE id = $1`, [g.id]);
+      expect(expectOk(await t.gql(JOIN, { id: g.id }, as(joiner))).joinGroup.viewerMembership).toBe('MEMBER');
+      await t.sql(`UPDATE groups SET joining = 'REQUEST' WHERE id = $1`, [g.id]);
+      // Accounts deleted: by an admin, by their owner; and one whose request was decided before.
+      for (const u of [anonymized, decided]) expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: u.id }, as(admin)));
+      expectOk(await t.gql(`mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`, { input: { password: 'a long enough password' } }, as(leaving)));
+
+      // Kept, ended (no decision, nobody who decided), the deleted accounts' without what they wrote.
+      const rows = await t.sql(`SELECT id, ended, accepted, decided_by, decided_at IS NOT NULL AS over, message IS NOT NULL AS worded FROM group_requests WHERE group_id = $1 ORDER BY id`, [g.id]);
+      const ended = (u: TestUser, how: string | null, worded: boolean) => ({ id: ids.get(u), ended: how, accepted: how ? null : false, decided_by: how ? null : owner.id, over: true, worded });
+      expect(rows).toEqual(
+        [
+          ...[byAdmin, byOwner, madeOwner, invited, joiner].map((u) => ended(u, 'JOINED', true)),
+          ...[anonymized, leaving].map((u) => ended(u, 'ACCOUNT_DELETED', false)),
+          ended(decided, null, false),
+        ].sort((a, b) => a.id!.localeCompare(b.id!)),
+      );
+      // None waits: not in the group's list nor its count, nor in anyone's standing, nor in its owners' news.
+      expect(expectOk(await t.gql(REQUESTS, { slug: g.slug }, as(owner))).group.requests).toEqual({ totalCount: 0, pageInfo: { hasNextPage: false, endCursor: null }, edges: [] });
+      for (const u of [byAdmin, byOwner, invited, joiner]) expect(expectOk(await t.gql(GROUP, { slug: g.slug }, as(u))).group.viewerMembership).toBe('MEMBER');
+      expect((await heard(owner)).filter((n: any) => n.kind === 'GROUP_MEMBERSHIP_REQUEST')).toEqual([]);
+
+      // Decided, each is CONFLICT saying how it ended, to its owners and the admins, and changes nothing.
+      const said: Array<[TestUser, string]> = [
+        ...[byAdmin, byOwner, madeOwner, invited, joiner].map((u) => [u, 'Its requester is in the group already'] as [TestUser, string]),
+        [anonymized, 'Its requester’s account was deleted'],
+        [leaving, 'Its requester’s account was deleted'],
+        [decided, 'This request was decided already'],
+      ];
+      const members = await memberIds(g.id);
+      for (const [u, message] of said) {
+        for (const manager of [owner, admin]) {
+          for (const accept of [true, false]) {
+            expect({ u: u.handle, message: expectError(await t.gql(DECIDE, { input: { requestId: ids.get(u), accept } }, as(manager)), 'CONFLICT').message }).toEqual({ u: u.handle, message });
+          }
+        }
+        // To a member who does not manage the group, as a missing one.
+        const err = expectError(await t.gql(DECIDE, { input: { requestId: ids.get(u), accept: true } }, as(byAdmin)), 'NOT_FOUND');
+        expect(err.message).toBe(expectError(await t.gql(DECIDE, { input: { requestId: MISSING, accept: true } }, as(byAdmin)), 'NOT_FOUND').message);
+      }
+      expect(await t.sql(`SELECT id, ended, accepted, decided_by, decided_at IS NOT NULL AS over, message IS NOT NULL AS worded FROM group_requests WHERE group_id = $1 ORDER BY id`, [g.id])).toEqual(rows);
+      expect(await memberIds(g.id)).toEqual(members);
+
+      // A group gone takes its requests with it: NOT_FOUND, as a missing one.
+      const gone = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [owner] });
+      expectOk(await request(byOwner, gone.id));
+      const goneId = (await pendingOf(gone.id, byOwner))!;
+      await t.sql(`DELETE FROM groups WHERE id = $1`, [gone.id]);
+      expect(expectError(await t.gql(DECIDE, { input: { requestId: goneId, accept: true } }, as(admin)), 'NOT_FOUND').message).toBe(
+        expectError(await t.gql(DECIDE, { input: { requestId: MISSING, accept: true } }, as(admin)), 'NOT_FOUND').message,
+      );
     });
   });
 

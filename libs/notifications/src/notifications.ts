@@ -124,16 +124,18 @@ export const GROUP_REQUEST_KINDS = ['GROUP_MEMBERSHIP_REQUEST', 'GROUP_MEMBERSHI
 
 /**
  * Whether a notice about a request to join a group (its `kind`, `requestId` as a uuid) still
- * reaches the user `viewer` (SQL expressions): the request is still there (not withdrawn, which
- * keeps it marked `withdrawn`; its requester's account not deleted); a request, the news of the group's managers, while they
- * still manage it (one of its owners, or an admin); a decision, the requester's, while they
- * still see the group (`seesGroupSql`). An owner taken off the group, or a group hidden since,
- * learns nothing more of it from its notices, as from its fields.
+ * reaches the user `viewer` (SQL expressions): the request is still there, did not end without a
+ * decision (`ended`: withdrawn, its requester put in another way or their account deleted, which
+ * keep it), and its requester's account was not deleted since it was decided; a request, the
+ * news of the group's managers, while they still manage it (one of its owners, or an admin); a
+ * decision, the requester's, while they still see the group (`seesGroupSql`). An owner taken off
+ * the group, or a group hidden since, learns nothing more of it from its notices, as from its
+ * fields.
  */
 function groupNoticeSql(viewer: string, kind: string, requestId: string): string {
   return `EXISTS (
-    SELECT 1 FROM group_requests gr JOIN users gv ON gv.id = ${viewer} JOIN groups g ON g.id = gr.group_id
-     WHERE gr.id = ${requestId} AND NOT gr.withdrawn
+    SELECT 1 FROM group_requests gr JOIN users gv ON gv.id = ${viewer} JOIN groups g ON g.id = gr.group_id JOIN users gu ON gu.id = gr.user_id
+     WHERE gr.id = ${requestId} AND gr.ended IS NULL AND gu.deleted_at IS NULL
        AND CASE WHEN ${kind} = 'GROUP_MEMBERSHIP_REQUEST'
                 THEN gv.role = 'ADMIN' OR EXISTS (SELECT 1 FROM group_members o WHERE o.group_id = g.id AND o.user_id = gv.id AND o.owner)
                 ELSE ${seesGroupSql('g', { viewer: 'gv.id', admin: "gv.role = 'ADMIN'" })} END)`;

@@ -19,6 +19,11 @@ export interface LockedGroup {
   standing: GroupMembership;
 }
 
+/** An account an admin or owner puts in a group, as `holdAccount` read it: whether it is suspended or banned site-wide. */
+export interface HeldAccount {
+  barred: boolean;
+}
+
 /** One membership change, for the moderation log: who acted (null for the system), and why. */
 export interface MembershipChange {
   groupId: string;
@@ -122,10 +127,22 @@ export class GroupMemberships {
    * takes the membership with it), or before it, and is refused (NOT_FOUND saying `notFound`).
    */
   async requireAdmissible(tx: Tx, viewer: Viewer, userId: string, opts: { notFound?: string } = {}): Promise<void> {
-    const account = await tx.one<{ barred: boolean }>(
+    GroupMemberships.judgeAdmissible(viewer, await this.holdAccount(tx, userId), opts);
+  }
+
+  /**
+   * `requireAdmissible` in two steps, for a caller that reads something else between them (a
+   * decision, its request): the account held FOR SHARE, undefined when deleted or a placeholder...
+   */
+  async holdAccount(tx: Tx, userId: string): Promise<HeldAccount | undefined> {
+    return tx.one<HeldAccount>(
       `SELECT ${AccessService.barredSiteWideSql('u.id')} AS barred FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL AND NOT u.is_placeholder FOR SHARE OF u`,
       [userId],
     );
+  }
+
+  /** ...then judged: NOT_FOUND (saying `notFound`) when there is none, FORBIDDEN when barred, but to an admin. */
+  static judgeAdmissible(viewer: Viewer, account: HeldAccount | undefined, opts: { notFound?: string } = {}): void {
     if (!account) throw AppError.notFound(opts.notFound ?? 'User not found');
     if (account.barred && !viewer.isAdmin) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT_BARRED);
   }
@@ -153,17 +170,19 @@ export class GroupMemberships {
 
   /**
    * Ends the requests still waiting of each of `userIds` to each of `groupIds`: they are being
-   * put in. Before they are: a decision holding a request (and adding its requester itself) is
-   * waited for, not deadlocked with.
+   * put in. Kept, ended JOINED (a manager deciding one is told it waits no more, not that it never
+   * was). Before they are put in: a decision holding a request (and adding its requester itself)
+   * is waited for, not deadlocked with.
    */
   async endRequests(tx: Tx, groupIds: string[], userIds: string[]): Promise<void> {
     if (!groupIds.length || !userIds.length) return;
-    await tx.query(`DELETE FROM group_requests WHERE group_id = ANY ($1::uuid[]) AND user_id = ANY ($2::uuid[]) AND decided_at IS NULL`, [groupIds, userIds]);
+    await tx.query(`UPDATE group_requests SET decided_at = now(), ended = 'JOINED' WHERE group_id = ANY ($1::uuid[]) AND user_id = ANY ($2::uuid[]) AND decided_at IS NULL`, [groupIds, userIds]);
   }
 
   /**
    * Takes an account being deleted (AccountDeletionService, which holds its row with ACCOUNT_LOCK)
-   * out of every group and ends its requests, each membership told as `remove` tells one: in the
+   * out of every group and ends its requests (kept, those waiting ended ACCOUNT_DELETED, every
+   * one without the message the person wrote), each membership told as `remove` tells one: in the
    * moderation log, naming the account and the group by their ids alone (its `group.member_add`
    * entries named as much; nothing of what the deletion erases), and the live rooms of the spaces
    * the groups hold grants on check again. Every group is held FOR SHARE first, as every removal
@@ -174,7 +193,10 @@ export class GroupMemberships {
   async removeDeletedAccount(tx: Tx, userId: string, actorId: string | null): Promise<void> {
     await tx.query(`SELECT count(*) FROM (SELECT 1 FROM groups ORDER BY id FOR SHARE) g`);
     const removed = await tx.query<{ group_id: string; owner: boolean }>(`DELETE FROM group_members WHERE user_id = $1 RETURNING group_id, owner`, [userId]);
-    await tx.query(`DELETE FROM group_requests WHERE user_id = $1`, [userId]);
+    await tx.query(
+      `UPDATE group_requests SET message = NULL, decided_at = COALESCE(decided_at, now()), ended = CASE WHEN decided_at IS NULL THEN 'ACCOUNT_DELETED' ELSE ended END WHERE user_id = $1`,
+      [userId],
+    );
     for (const { group_id: groupId, owner } of removed) {
       await this.log(tx, 'group.member_remove', { groupId, userId, actorId, reason: 'account deleted' }, owner ? { owner: true } : undefined);
     }

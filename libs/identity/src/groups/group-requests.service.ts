@@ -24,7 +24,8 @@ export const GROUP_REQUESTS_PER_USER: RateRule = { bucket: 'group-request:user',
  * with a message (not while silenced site-wide, GROUP_REQUESTS_PER_USER a day), may withdraw it
  * while it waits, and an owner of the group or an admin accepts (which adds them) or declines
  * it, once: a second decision, however close, is CONFLICT (the request's row is locked), and
- * so is deciding one withdrawn (kept, `withdrawn`, so its managers are told so).
+ * so is deciding one that ended otherwise (withdrawn, its requester put in another way or their
+ * account deleted: kept, `ended` saying how, so its managers are told so).
  */
 @Injectable()
 export class GroupRequestsService {
@@ -66,7 +67,7 @@ export class GroupRequestsService {
   /**
    * Withdraws the viewer's waiting request (none waiting: nothing changes), even from a group
    * they no longer see. It ends as a decision ends one (`decided_at`: it waits no more, and they
-   * may ask again), marked `withdrawn` rather than deleted: a manager who goes on to decide it
+   * may ask again), ended WITHDRAWN rather than deleted: a manager who goes on to decide it
    * is told it was withdrawn (CONFLICT), not that it never was.
    */
   async withdraw(viewer: Viewer, groupId: string): Promise<GroupModel> {
@@ -74,7 +75,7 @@ export class GroupRequestsService {
     requireGroupId(groupId);
     await this.uow.run(async (tx) => {
       await this.memberships.lock(tx, viewer, groupId, { evenUnseen: (standing) => standing === GroupMembership.REQUESTED });
-      await tx.query(`UPDATE group_requests SET decided_at = now(), withdrawn = true WHERE group_id = $1 AND user_id = $2 AND decided_at IS NULL`, [groupId, viewer.id]);
+      await tx.query(`UPDATE group_requests SET decided_at = now(), ended = 'WITHDRAWN' WHERE group_id = $1 AND user_id = $2 AND decided_at IS NULL`, [groupId, viewer.id]);
     });
     return this.groups.get(viewer, groupId);
   }
@@ -83,7 +84,7 @@ export class GroupRequestsService {
    * An owner of the group or an admin accepts (the requester joins) or declines a waiting
    * request. A request of a group the viewer does not manage (nor see) is NOT_FOUND, as one that
    * does not exist, before anything else is said of it; to those who manage it, one that waits no
-   * more (decided, withdrawn) is CONFLICT before what they may not do (FORBIDDEN: an owner
+   * more (decided, withdrawn, its requester in already or deleted) is CONFLICT before what they may not do (FORBIDDEN: an owner
    * accepting into a group only admins fill, or a requester barred since): that would not decide
    * it either, and the client is to refresh its list, not to ask an admin.
    */
@@ -92,10 +93,10 @@ export class GroupRequestsService {
     const groupId = await this.uow.run(async (tx) => {
       // Who asked never changes: read before anything is locked, with whether it still waits
       // (a request that waits no more never waits again; one decided meanwhile is found below).
-      const named = await tx.one<RequestState & { group_id: string; user_id: string }>(`SELECT group_id, user_id, decided_at, withdrawn FROM group_requests WHERE id = $1`, [input.requestId]);
+      const named = await tx.one<RequestState & { group_id: string; user_id: string }>(`SELECT group_id, user_id, decided_at, ended FROM group_requests WHERE id = $1`, [input.requestId]);
       if (!named) throw AppError.notFound('Request not found');
       // The group, then (accepting) the requester's account, then the request: the order every
-      // path takes them in. An account's deletion holds the account, then deletes its requests:
+      // path takes them in. An account's deletion holds the account, then ends its requests:
       // an acceptance waits for the account before it holds the request, not the other way round.
       const group = await this.memberships.lock(tx, viewer, named.group_id, { notFound: 'Request not found' });
       if (!(await this.memberships.manages(tx, viewer, group))) throw AppError.notFound('Request not found');
@@ -103,14 +104,17 @@ export class GroupRequestsService {
       // do: as read unlocked above (the request is locked below, after the requester's account,
       // in the order every path takes them), and read again there.
       requireWaiting(named);
+      // Accepting, the requester's account is held before the request: one deleted meanwhile
+      // ended the request (ACCOUNT_DELETED), which the locked read below finds.
+      const account = input.accept ? await this.memberships.holdAccount(tx, named.user_id) : undefined;
+      const request = requireWaiting(await tx.one<RequestState & { user_id: string }>(`SELECT user_id, decided_at, ended FROM group_requests WHERE id = $1 FOR UPDATE`, [input.requestId]));
       // Declining stays its owners' too.
       if (input.accept) {
         if (!(await this.memberships.mayAdmit(tx, viewer, group.id))) throw AppError.forbidden(GroupMemberships.ADMINS_ADMIT);
         // A requester suspended or banned site-wide since they asked: an owner declines, an admin
-        // may still accept. One whose account was deleted meanwhile took the request with it.
-        await this.memberships.requireAdmissible(tx, viewer, named.user_id, { notFound: 'Request not found' });
+        // may still accept.
+        GroupMemberships.judgeAdmissible(viewer, account, { notFound: 'Request not found' });
       }
-      const request = requireWaiting(await tx.one<RequestState & { user_id: string }>(`SELECT user_id, decided_at, withdrawn FROM group_requests WHERE id = $1 FOR UPDATE`, [input.requestId]));
       await tx.query(`UPDATE group_requests SET decided_at = now(), decided_by = $2, accepted = $3 WHERE id = $1`, [input.requestId, viewer.id, input.accept]);
       if (input.accept) {
         await this.memberships.add(tx, { groupId: group.id, userId: request.user_id, actorId: viewer.id, reason: 'request accepted', details: { requestId: input.requestId } });
@@ -122,19 +126,29 @@ export class GroupRequestsService {
   }
 }
 
+/** How a request ended without a decision (`group_requests.ended`). */
+type RequestEnding = 'WITHDRAWN' | 'JOINED' | 'ACCOUNT_DELETED';
+
 /** A request as `decide` reads it: whether it waits still. */
 interface RequestState {
   decided_at: Date | null;
-  withdrawn: boolean;
+  ended: RequestEnding | null;
 }
 
+/** What a manager deciding a request that ended without a decision is told. */
+const ENDED: Record<RequestEnding, string> = {
+  WITHDRAWN: 'This request was withdrawn',
+  JOINED: 'Its requester is in the group already',
+  ACCOUNT_DELETED: 'Its requester’s account was deleted',
+};
+
 /**
- * The request, if it waits still: CONFLICT once it was decided or withdrawn, NOT_FOUND once it is
- * gone (its requester's account deleted meanwhile took it with it).
+ * The request, if it waits still: CONFLICT once it was decided or ended otherwise (saying how),
+ * NOT_FOUND once it is gone (its group deleted took it with it).
  */
 function requireWaiting<R extends RequestState>(request: R | undefined): R {
   if (!request) throw AppError.notFound('Request not found');
-  if (request.withdrawn) throw AppError.conflict('This request was withdrawn');
+  if (request.ended) throw AppError.conflict(ENDED[request.ended]);
   if (request.decided_at) throw AppError.conflict('This request was decided already');
   return request;
 }

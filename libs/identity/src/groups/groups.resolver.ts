@@ -102,7 +102,7 @@ export class GroupsResolver {
   @Mutation(() => GroupModel, {
     description:
       'The group’s owners and the admins: accept a waiting request (the requester joins) or decline it; the requester is told. ' +
-      'CONFLICT once it was decided or withdrawn, before anything FORBIDDEN (an owner accepting into a group only admins fill, or a requester barred since); NOT_FOUND to others, as a missing request.',
+      'CONFLICT once it waits no more (decided, withdrawn, its requester put in the group another way or their account deleted), before anything FORBIDDEN (an owner accepting into a group only admins fill, or a requester barred since); NOT_FOUND to others, as a missing request.',
   })
   decideGroupRequest(@Args('input') input: DecideGroupRequestInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.requestService.decide(ctx.viewer, input);

@@ -115,7 +115,8 @@ export class AccountDeletionService {
     // ignores both ways), what they follow, read, keep (bookmarks) and were writing (drafts), their
     // settings and their news. Votes (idea and poll votes), reactions, ratings and credits stay with the content they count for.
     // Its groups as any member leaves them (logged by ids alone, live rooms told), after its row:
-    // the account first, then the groups, as every write that holds an account takes them.
+    // the account first, then the groups, as every write that holds an account takes them. Its
+    // requests stay, ended and without their messages, so deciding one is CONFLICT, not NOT_FOUND.
     await this.memberships.removeDeletedAccount(tx, user.id, actorId);
     await tx.query(
       `WITH sg AS (DELETE FROM space_grants WHERE user_id = $1),
