@@ -9,6 +9,7 @@ import { createTopic } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { freshIp } from '../support/fresh-ip';
 import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const SET = `mutation($input: SetGroupAutomaticDomainsInput!) { setGroupAutomaticDomains(input: $input) { id automaticDomains } }`;
@@ -232,27 +233,23 @@ describe('groups: automatic membership by e-mail domain', () => {
     const ASK = `mutation($input: GroupRequestInput!) { requestGroupMembership(input: $input) { id } }`;
     expectOk(await t.gql(ASK, { input: { groupId: group, message: 'may I?' } }, { token: asker.token }));
     const [{ id: requestId }] = await t.sql(`SELECT id FROM group_requests WHERE group_id = $1 AND user_id = $2`, [group, asker.id]);
-    // A decision as decideGroupRequest takes it: the request locked and decided, then its requester added.
-    const holder = t.ds.createQueryRunner();
-    await holder.connect();
     // A deadlock would be retried (UnitOfWork) and end the same: the rule running once says there was none.
     const runs = jest.spyOn(t.get(AutomaticGroupsService), 'syncUser');
-    let confirmed: Awaited<ReturnType<typeof t.gql>>;
+    let confirmed: GqlResult;
     let attempts = 0;
     try {
-      await holder.startTransaction();
-      await holder.query(`SELECT 1 FROM group_requests WHERE id = $1 FOR UPDATE`, [requestId]);
-      await holder.query(`UPDATE group_requests SET decided_at = now(), decided_by = $2, accepted = true WHERE id = $1`, [requestId, admin.id]);
-      const token = await t.get(EmailVerificationService).token({ id: asker.id, email: asker.email });
-      const confirming = t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } });
-      await waitForLockWaits(t, 1);
-      await holder.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [group, asker.id]);
-      await holder.commitTransaction();
-      confirmed = await confirming;
+      // A decision as decideGroupRequest takes it: the request locked and decided, then its requester added.
+      confirmed = await withLockHeld(t, `SELECT 1 FROM group_requests WHERE id = $1 FOR UPDATE`, [requestId], async (holder) => {
+        await holder.query(`UPDATE group_requests SET decided_at = now(), decided_by = $2, accepted = true WHERE id = $1`, [requestId, admin.id]);
+        const token = await t.get(EmailVerificationService).token({ id: asker.id, email: asker.email });
+        const confirming = t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } });
+        await holder.waiting(1);
+        await holder.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [group, asker.id]);
+        await holder.release();
+        return confirming;
+      });
       attempts = runs.mock.calls.length;
     } finally {
-      if (holder.isTransactionActive) await holder.rollbackTransaction();
-      await holder.release();
       runs.mockRestore();
     }
     expectOk(confirmed);
