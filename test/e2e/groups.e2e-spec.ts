@@ -15,6 +15,7 @@ import { createTopic } from '../factories/forum';
 import { publishedArticle } from '../factories/knowledge';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const GROUP = `query($slug: String!) { group(slug: $slug) { id slug visibility joining viewerMembership memberCount
@@ -76,15 +77,6 @@ describe('groups: owners, visibility and self-service membership', () => {
   const request = (u: TestUser, groupId: string, message = 'I work on the hub firmware') => t.gql(REQUEST, { input: { groupId, message } }, as(u));
   const pendingOf = async (groupId: string, u: TestUser) =>
     (await t.sql(`SELECT id FROM group_requests WHERE group_id = $1 AND user_id = $2 AND decided_at IS NULL`, [groupId, u.id]))[0]?.id as string | undefined;
-  /** Waits until `count` statements wait for a lock (asked on `q`, which holds one). */
-  const waiting = async (q: { query: (sql: string) => Promise<any> }, count: number) => {
-    for (let i = 0; i < 100; i++) {
-      const [{ n }] = await q.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-      if (n >= count) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`fewer than ${count} statements waiting for a lock`);
-  };
 
   describe('who sees a group', () => {
     it('shows each visibility to its audience alone, the group and its members alike, on every read', async () => {
@@ -298,19 +290,12 @@ describe('groups: owners, visibility and self-service membership', () => {
     it('a join waiting on an admin closing the group is refused once it closes (the group’s row is locked)', async () => {
       const joiner = await makeUser(t);
       const g = await makeG({ visibility: 'SIGNED_IN', joining: 'OPEN' });
-      const holder = t.ds.createQueryRunner();
-      await holder.connect();
-      let res: GqlResult;
-      try {
-        await holder.startTransaction();
-        await holder.query(`UPDATE groups SET joining = 'CLOSED' WHERE id = $1`, [g.id]);
+      const res = await withLockHeld(t, `UPDATE groups SET joining = 'CLOSED' WHERE id = $1`, [g.id], async (holder) => {
         const join = t.gql(JOIN, { id: g.id }, as(joiner));
-        await waiting(holder, 1);
-        await holder.commitTransaction();
-        res = await join;
-      } finally {
+        await holder.waiting(1);
         await holder.release();
-      }
+        return join;
+      });
       expectError(res, 'FORBIDDEN');
       expect(await memberIds(g.id)).toEqual([]);
     });
@@ -416,18 +401,13 @@ describe('groups: owners, visibility and self-service membership', () => {
 
       // A grant being given waits for a change of the group's membership under way (its row is locked).
       const other = await makeG({ visibility: 'PUBLIC', joining: 'OPEN' });
-      const holder = t.ds.createQueryRunner();
-      await holder.connect();
-      try {
-        await holder.startTransaction();
-        await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR SHARE`, [other.id]);
+      const granted = await withLockHeld(t, `SELECT 1 FROM groups WHERE id = $1 FOR SHARE`, [other.id], async (holder) => {
         const granting = t.gql(GRANT, { input: { spaceId: space.id, groupId: other.id, level: 'MODERATE' } }, as(admin));
-        await waiting(holder, 1);
-        await holder.commitTransaction();
-        expectOk(await granting);
-      } finally {
+        await holder.waiting(1);
         await holder.release();
-      }
+        return granting;
+      });
+      expectOk(granted);
       expectError(await t.gql(JOIN, { id: other.id }, as(joiner)), 'FORBIDDEN');
     });
 
@@ -768,20 +748,13 @@ describe('groups: owners, visibility and self-service membership', () => {
       const g = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [o1, o2] });
       expectOk(await request(asker, g.id));
       const requestId = (await pendingOf(g.id, asker))!;
-      const holder = t.ds.createQueryRunner();
-      await holder.connect();
-      let results: GqlResult[];
-      try {
-        await holder.startTransaction();
-        await holder.query(`SELECT 1 FROM group_requests WHERE id = $1 FOR UPDATE`, [requestId]);
+      const results = await withLockHeld(t, `SELECT 1 FROM group_requests WHERE id = $1 FOR UPDATE`, [requestId], async (holder) => {
         const accept = t.gql(DECIDE, { input: { requestId, accept: true } }, as(o1));
         const decline = t.gql(DECIDE, { input: { requestId, accept: false } }, as(o2));
-        await waiting(holder, 2);
-        await holder.commitTransaction();
-        results = await Promise.all([accept, decline]);
-      } finally {
+        await holder.waiting(2);
         await holder.release();
-      }
+        return Promise.all([accept, decline]);
+      });
       const codes = results.map((r) => r.errors?.[0]?.extensions.code ?? 'OK').sort();
       expect(codes).toEqual(['CONFLICT', 'OK']);
       const [decided] = await t.sql(`SELECT accepted, decided_by FROM group_requests WHERE id = $1`, [requestId]);
@@ -797,25 +770,21 @@ describe('groups: owners, visibility and self-service membership', () => {
       expectOk(await request(asker, g.id));
       const requestId = (await pendingOf(g.id, asker))!;
       const attempts = jest.spyOn(t.get(GroupMemberships), 'lock');
-      const holder = t.ds.createQueryRunner();
-      await holder.connect();
       let results: GqlResult[] = [];
       let decisions = 0;
       try {
         // The deletion, holding the account, waits for one of its memberships (as an owner removing them holds it)...
-        await holder.startTransaction();
-        await holder.query(`SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 FOR UPDATE`, [elsewhere.id, asker.id]);
-        const deleting = t.gql(`mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`, { input: { password: 'a long enough password' } }, as(asker));
-        await waiting(t.ds, 1);
-        // ...and the decision waits for the account, before it takes the request the deletion deletes next.
-        const accepting = t.gql(DECIDE, { input: { requestId, accept: true } }, as(owner));
-        await waiting(t.ds, 2);
-        await holder.commitTransaction();
-        results = await Promise.all([deleting, accepting]);
+        results = await withLockHeld(t, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 FOR UPDATE`, [elsewhere.id, asker.id], async (holder) => {
+          const deleting = t.gql(`mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`, { input: { password: 'a long enough password' } }, as(asker));
+          await holder.waiting(1);
+          // ...and the decision waits for the account, before it takes the request the deletion ends next.
+          const accepting = t.gql(DECIDE, { input: { requestId, accept: true } }, as(owner));
+          await holder.waiting(2);
+          await holder.release();
+          return Promise.all([deleting, accepting]);
+        });
         decisions = attempts.mock.calls.length;
       } finally {
-        if (holder.isTransactionActive) await holder.rollbackTransaction();
-        await holder.release();
         attempts.mockRestore();
       }
       expect(expectOk(results[0]).deleteMyAccount).toBe(true);
