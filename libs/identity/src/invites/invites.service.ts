@@ -135,17 +135,17 @@ export class InvitesService {
   async revoke(viewer: Viewer, id: string): Promise<InviteModel> {
     const mine = this.ownedBy(viewer);
     if (!isUuid(id)) throw AppError.badField('id', 'must be an invitation id');
+    // Which invitation the viewer may revoke (any, for an admin; else their own) and what is
+    // answered of it, for the revocation and for the read of one revoked already alike.
+    const theirs = `id = $1 AND ($2::uuid IS NULL OR created_by = $2)`;
+    const answered = `${INVITE_COLUMNS}, ${inviterStandsSql('i', '$3')}`;
+    const params = [id, mine, this.makerMinTrustLevel];
     const row = await this.uow.run(async (tx) => {
       // Revoked, whatever its maker is now: `inviter_stands` is read only to fill the row.
-      const [revoked] = await tx.query<InviteRow>(
-        `UPDATE invites i SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR created_by = $2) RETURNING ${INVITE_COLUMNS}, ${inviterStandsSql('i', '$3')}`,
-        [id, mine, this.makerMinTrustLevel],
-      );
+      const [revoked] = await tx.query<InviteRow>(`UPDATE invites i SET revoked_at = now() WHERE ${theirs} AND revoked_at IS NULL RETURNING ${answered}`, params);
       if (revoked) await this.audit.append(tx, { actorId: viewer.id, action: 'invite.revoke', targetType: 'invite', targetId: id, spaceId: null });
-      return (
-        revoked ??
-        (await tx.query<InviteRow>(`SELECT ${INVITE_COLUMNS}, ${inviterStandsSql('i', '$3')} FROM invites i WHERE id = $1 AND ($2::uuid IS NULL OR created_by = $2)`, [id, mine, this.makerMinTrustLevel]))[0]
-      );
+      // Revoked already (or not theirs: none): answered as it is.
+      return revoked ?? (await tx.query<InviteRow>(`SELECT ${answered} FROM invites i WHERE ${theirs}`, params))[0];
     });
     if (!row) throw AppError.notFound('Invitation not found');
     return toInviteModel(row);
