@@ -62,21 +62,17 @@ describe('groups: automatic membership by e-mail domain', () => {
    */
   const listWhileHeld = async (stall: string, change: () => Promise<GqlResult>, list: () => Promise<GqlResult>) => {
     const runs = jest.spyOn(t.get(AutomaticGroupsService), 'syncUser');
-    const holder = t.ds.createQueryRunner();
-    await holder.connect();
     try {
-      await holder.startTransaction();
-      await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR UPDATE`, [stall]);
-      const changing = change();
-      await waitForLockWaits(t, 1);
-      const listing = list();
-      const setting = await doneOrWaiting(t, listing, 2);
-      await holder.commitTransaction();
-      (await Promise.all([listing, changing])).forEach(expectOk);
-      return { setting, attempts: runs.mock.calls.length };
+      return await withLockHeld(t, `SELECT 1 FROM groups WHERE id = $1 FOR UPDATE`, [stall], async (holder) => {
+        const changing = change();
+        await waitForLockWaits(t, 1);
+        const listing = list();
+        const setting = await doneOrWaiting(t, listing, 2);
+        await holder.release();
+        (await Promise.all([listing, changing])).forEach(expectOk);
+        return { setting, attempts: runs.mock.calls.length };
+      });
     } finally {
-      if (holder.isTransactionActive) await holder.rollbackTransaction();
-      await holder.release();
       runs.mockRestore();
     }
   };
@@ -306,24 +302,16 @@ describe('groups: automatic membership by e-mail domain', () => {
     const leaver = await memberAt(brand);
     const elsewhere = await makeGroup(t);
     await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [elsewhere, leaver.id]);
-    const holder = t.ds.createQueryRunner();
-    await holder.connect();
-    let results: GqlResult[] = [];
-    try {
-      // The deletion, holding the account, waits for one of its memberships (as an owner removing them holds it).
-      await holder.startTransaction();
-      await holder.query(`SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 FOR UPDATE`, [elsewhere, leaver.id]);
+    // The deletion, holding the account, waits for one of its memberships (as an owner removing them holds it).
+    const results = await withLockHeld(t, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 FOR UPDATE`, [elsewhere, leaver.id], async (holder) => {
       const deleting = t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: leaver.id }, { token: admin.token });
       await waitForLockWaits(t, 1);
       // The list would take the account in (its address is at the domain until the deletion commits).
       const listing = t.gql(SET, { input: { groupId: group, domains: [brand] } }, { token: admin.token });
       await waitForLockWaits(t, 2);
-      await holder.commitTransaction();
-      results = await Promise.all([deleting, listing]);
-    } finally {
-      if (holder.isTransactionActive) await holder.rollbackTransaction();
       await holder.release();
-    }
+      return Promise.all([deleting, listing]);
+    });
     results.forEach(expectOk);
     expect(await t.sql(`SELECT group_id FROM group_members WHERE user_id = $1`, [leaver.id])).toEqual([]);
     const [entry] = await t.sql(`SELECT after FROM moderation_log WHERE action = 'group.automatic_domains' AND target_id = $1`, [group]);
@@ -332,21 +320,14 @@ describe('groups: automatic membership by e-mail domain', () => {
 
   /** Runs `work` while a grant to `groupId` is being given (its row FOR NO KEY UPDATE, as grantSpaceAccess holds it): whether it ended or waited first. */
   const whileGranting = async (groupId: string, spaceId: string, work: () => Promise<GqlResult>) => {
-    const holder = t.ds.createQueryRunner();
-    await holder.connect();
-    try {
-      await holder.startTransaction();
-      await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR NO KEY UPDATE`, [groupId]);
+    return withLockHeld(t, `SELECT 1 FROM groups WHERE id = $1 FOR NO KEY UPDATE`, [groupId], async (holder) => {
       await holder.query(`INSERT INTO space_grants (id, space_id, group_id, level) VALUES (gen_random_uuid(), $1, $2, 2)`, [spaceId, groupId]);
       const working = work();
       const outcome = await doneOrWaiting(t, working, 1);
-      await holder.commitTransaction();
+      await holder.release();
       expectOk(await working);
       return outcome;
-    } finally {
-      if (holder.isTransactionActive) await holder.rollbackTransaction();
-      await holder.release();
-    }
+    });
   };
 
   it('confirms a new member’s address (the sign-up’s link, an admin’s invitation) without waiting for a grant being given to a group', async () => {
