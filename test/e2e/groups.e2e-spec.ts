@@ -803,25 +803,16 @@ describe('groups: owners, visibility and self-service membership', () => {
       const g = await makeG({ visibility: 'PUBLIC', joining });
       // A membership elsewhere, whose end the deletion logs.
       await makeG({ members: [member] });
-      const holder = t.ds.createQueryRunner();
-      await holder.connect();
-      let outcome: 'done' | 'waiting' | undefined;
-      let results: GqlResult[] = [];
-      try {
-        // The deletion, holding the account (and the groups, FOR SHARE), waits for the moderation log...
-        await holder.startTransaction();
-        await holder.query(`SELECT pg_advisory_xact_lock($1)`, [AUDIT_LOCK]);
+      // The deletion, holding the account (and the groups, FOR SHARE), waits for the moderation log...
+      const { outcome, results } = await withLockHeld(t, `SELECT pg_advisory_xact_lock($1)`, [AUDIT_LOCK], async (holder) => {
         const deleting = t.gql(`mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`, { input: { password: 'a long enough password' } }, as(member));
         await waitForLockWaits(t, 1);
         // ...and the join, on the session the deletion has not ended yet, waits for the account before it writes anything.
         const joiningNow = join(member, g.id);
-        outcome = await doneOrWaiting(t, joiningNow, 2);
-        await holder.commitTransaction();
-        results = await Promise.all([deleting, joiningNow]);
-      } finally {
-        if (holder.isTransactionActive) await holder.rollbackTransaction();
+        const outcome = await doneOrWaiting(t, joiningNow, 2);
         await holder.release();
-      }
+        return { outcome, results: await Promise.all([deleting, joiningNow]) };
+      });
       expect(outcome).toBe('waiting');
       expect(expectOk(results[0]).deleteMyAccount).toBe(true);
       expectError(results[1], 'UNAUTHENTICATED');
