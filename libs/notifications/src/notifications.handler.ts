@@ -205,8 +205,9 @@ export class NotificationsHandler implements OutboxHandler {
 
   /**
    * A request to join a group, told to its owners, or to the admins when it has none (as
-   * Discourse), but the requester; not once it was withdrawn or decided (a late event). About no
-   * post or topic: it reaches its recipients whatever they read. One per request and recipient.
+   * Discourse), but the requester; not once it waits no more (decided, withdrawn, or ended
+   * otherwise: a late event). About no post or topic: it reaches its recipients whatever they
+   * read. One per request and recipient.
    * Both kinds store the group's id (`data.groupId`), never its slug or name, which may change
    * after the notice is written: `asSeenSql` names the group as it is when read.
    */
