@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { NAME_WALK } from '../../libs/forum/src/mentions/user-suggestions.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
@@ -88,6 +89,23 @@ describe('@mention suggestions (Query.userSuggestions)', () => {
     // Without a topic: the exact handle first, then handles by last visit, then the name.
     expect(await suggest(viewer.token, s)).toEqual([exact.handle, visitor.handle, quiet.handle, hidden.handle, replier.handle, starter.handle, byName.handle]);
     expect(await suggest(viewer.token, s, { first: 2 })).toEqual([exact.handle, visitor.handle]);
+  });
+
+  it('finds names past the latest visitors the names are first looked for among, and a page of them when one found there is left out', async () => {
+    const s = stem();
+    const viewer = await makeUser(t);
+    // The latest visitors but those of today, none of whom matches.
+    await t.sql(
+      `WITH f AS (INSERT INTO users (id, handle, display_name) SELECT gen_random_uuid(), $1 || g, 'Filler' FROM generate_series(1, $2::int) g RETURNING id)
+       INSERT INTO user_visits (user_id, day) SELECT id, current_date - 1 FROM f`,
+      [`f${stem()}`, NAME_WALK],
+    );
+    const [ignored, seen, early] = await Promise.all(['a', 'b', 'c'].map((x) => named(`n${s}${x}`, `Zed ${s}${x}`)));
+    await t.sql(`DELETE FROM user_visits WHERE user_id = $1`, [early.id]);
+    await t.sql(`INSERT INTO user_visits (user_id, day) VALUES ($1, current_date - 30)`, [early.id]);
+    expect(await suggest(viewer.token, s)).toEqual([ignored.handle, seen.handle, early.handle]);
+    await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2)`, [viewer.id, ignored.id]);
+    expect(await suggest(viewer.token, s, { first: 2 })).toEqual([seen.handle, early.handle]);
   });
 
   it('refuses a topic the viewer may not read as NOT_FOUND, and never lists its writers first', async () => {

@@ -14,6 +14,9 @@ import { SUGGESTIONS_DEFAULT, UserSuggestionsArgs } from './user-suggestion.args
 /** LIKE's own characters, escaped (a prefix may hold `_`, and `\` is LIKE's escape). */
 const likePrefix = (s: string) => `${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+/** How many of the latest visitors the names' branch walks before it sorts the matches instead (see `suggest`). */
+export const NAME_WALK = 1000;
+
 /**
  * @mention autocomplete (Discourse's user search in the composer): members whose handle, or a
  * word of whose display name, starts with what follows the @. Those who wrote visible posts
@@ -45,21 +48,46 @@ export class UserSuggestionsService {
     if (!viewer.id) throw AppError.unauthenticated();
     if (args.topicId && !(await this.loaders.topic(viewer, args.topicId))) throw AppError.notFound('Topic not found');
     await this.limiter.pace([[this.perUser, viewer.id], [this.perIp, networkOf(viewer.ip)]], 'Too many look-ups, try again shortly');
+    // The last visit as the viewer may order by it (staff see a hidden profile's too), written
+    // as the two indexes of migration `mention-order-by-last-visit` hold it: a branch ordered
+    // by it can walk one in order and stop at a page, however many members match.
+    const lastVisit = viewer.isGlobalModerator ? 'u.last_visit_on' : '(CASE WHEN u.hide_profile THEN NULL ELSE u.last_visit_on END)';
+    const order = `${lastVisit} DESC NULLS LAST, u.handle`;
+    const byName = `(lower(u.display_name) LIKE $2 OR lower(u.display_name) LIKE '% ' || $2)`;
+    const eligible = `u.deleted_at IS NULL AND NOT u.is_placeholder AND u.id <> $1
+          AND NOT EXISTS (SELECT 1 FROM user_ignores i WHERE i.user_id = $1 AND i.ignored_user_id = u.id)
+          AND NOT ${AccessService.barredSiteWideSql('u.id')}`;
+    // The page is among the topic's writers, the exact handle, and the first page of handles
+    // and of names in visit order (each comes before whatever its branch left out). Handles:
+    // the planner weighs a prefix by the handles' statistics, walking the index for a common
+    // one and sorting a rare one's few matches. A word's start (LIKE '% a%') it cannot weigh,
+    // and it walked every member for a rare one: so names are looked for among the NAME_WALK
+    // latest visitors (two pages' worth, so that a few ignored or barred ones among them do not
+    // matter, and checked after the walk, which they would make sort), and only when less than
+    // a page of those is left are the names' matches sorted (by the day plus nothing, which no
+    // index holds, so that they are found by name).
     const rows: AuthorColumns[] = await this.ds.query(
       `WITH participants AS (
          SELECT p.author_id, max(p.created_at) AS wrote_at FROM posts p
           WHERE p.topic_id = $3::uuid AND p.state = 'VISIBLE' GROUP BY p.author_id
+       ), named_recently AS (
+         SELECT u.id FROM (SELECT u.id, u.handle, u.display_name, ${lastVisit} AS seen FROM users u
+                            WHERE u.deleted_at IS NULL AND NOT u.is_placeholder ORDER BY ${order} LIMIT ${NAME_WALK}) u
+          WHERE ${byName} AND u.id <> $1 ORDER BY u.seen DESC NULLS LAST, u.handle LIMIT 2 * $5
+       ), candidates AS (
+         SELECT author_id AS id FROM participants
+         UNION SELECT u.id FROM users u WHERE u.handle = $4 AND u.deleted_at IS NULL
+         UNION (SELECT u.id FROM users u WHERE u.handle LIKE $2 AND ${eligible} ORDER BY ${order} LIMIT $5)
+         UNION SELECT id FROM named_recently
+         UNION SELECT named.id FROM (SELECT FROM named_recently r JOIN users u ON u.id = r.id WHERE ${eligible} HAVING count(*) < $5) few, LATERAL (
+                 SELECT u.id FROM users u WHERE ${byName} AND ${eligible} ORDER BY ${lastVisit} + 0 DESC NULLS LAST, u.handle LIMIT $5) named
        )
-       SELECT ${AUTHOR_COLUMNS} FROM users u
+       SELECT ${AUTHOR_COLUMNS} FROM candidates c JOIN users u ON u.id = c.id
          LEFT JOIN participants pa ON pa.author_id = u.id
-        WHERE (u.handle LIKE $2 OR lower(u.display_name) LIKE $2 OR lower(u.display_name) LIKE '% ' || $2)
-          AND u.deleted_at IS NULL AND NOT u.is_placeholder AND u.id <> $1
-          AND NOT EXISTS (SELECT 1 FROM user_ignores i WHERE i.user_id = $1 AND i.ignored_user_id = u.id)
-          AND NOT ${AccessService.barredSiteWideSql('u.id')}
-        ORDER BY pa.wrote_at DESC NULLS LAST, u.handle = $4 DESC, u.handle LIKE $2 DESC,
-                 (SELECT max(v.day) FROM user_visits v WHERE v.user_id = u.id AND (NOT u.hide_profile OR $6)) DESC NULLS LAST, u.handle
+        WHERE (u.handle LIKE $2 OR ${byName}) AND ${eligible}
+        ORDER BY pa.wrote_at DESC NULLS LAST, u.handle = $4 DESC, u.handle LIKE $2 DESC, ${order}
         LIMIT $5`,
-      [viewer.id, likePrefix(args.prefix), args.topicId ?? null, args.prefix, args.first ?? SUGGESTIONS_DEFAULT, viewer.isGlobalModerator],
+      [viewer.id, likePrefix(args.prefix), args.topicId ?? null, args.prefix, args.first ?? SUGGESTIONS_DEFAULT],
     );
     return rows.map((r) => this.users.authorOf(viewer, r));
   }
