@@ -195,6 +195,54 @@ describe('tags in use (Query.tags)', () => {
     expect(await stored(spaces)).toEqual([]);
   });
 
+  it('counts a multi-row update of topics’ tags, states and spaces exactly, and leaves the counters alone when none of those changed', async () => {
+    const author = await makeUser(t);
+    const { a, b, boardA, boardB, spaces } = await twoSpaces();
+    const ids = await insertTopics((q, p) => t.sql(q, p), author.id, [
+      { board: boardA, tags: ['red', 'green'] },
+      { board: boardA, tags: ['green', 'blue'] },
+      { board: boardB, tags: ['red'] },
+      { board: boardA, tags: ['blue'], state: 'PENDING' },
+      { board: boardA, tags: ['red'] },
+    ]);
+    // One UPDATE: a retag (red kept), a hide, a move to the other space, a pending one shown, and one untouched.
+    await t.sql(
+      `UPDATE topics t SET tags = x.tags, state = x.state, space_id = b.space_id, board_id = b.id
+         FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, tags text[], state text, board uuid) JOIN boards b ON b.id = x.board WHERE t.id = x.id`,
+      [JSON.stringify([
+        { id: ids[0], tags: ['red', 'violet'], state: 'VISIBLE', board: boardA },
+        { id: ids[1], tags: ['green', 'blue'], state: 'HIDDEN', board: boardA },
+        { id: ids[2], tags: ['red'], state: 'VISIBLE', board: boardA },
+        { id: ids[3], tags: ['blue', 'amber'], state: 'VISIBLE', board: boardB },
+        { id: ids[4], tags: ['red'], state: 'VISIBLE', board: boardA },
+      ])],
+    );
+    expect(await stored(spaces)).toEqual(await recount(spaces));
+    expect(await counts(undefined, [a.id])).toEqual({ red: 3, violet: 1 });
+    expect(await counts(undefined, [b.id])).toEqual({ blue: 1, amber: 1 });
+
+    // Held counters do not stop an update of other columns, nor one setting tags, state and space to what they were.
+    // (A lock wait would end in 55P03 rather than hang.)
+    const holder = t.ds.createQueryRunner();
+    const writer = t.ds.createQueryRunner();
+    try {
+      await holder.connect();
+      await writer.connect();
+      await holder.startTransaction();
+      await holder.query(`SELECT 1 FROM space_tags WHERE space_id = ANY($1::uuid[]) FOR UPDATE`, [spaces]);
+      await writer.startTransaction();
+      await writer.query(`SET LOCAL lock_timeout = '10s'`);
+      await writer.query(`UPDATE topics SET title = title || ' (edited)', tags = tags, state = state, space_id = space_id WHERE id = ANY($1::uuid[])`, [ids]);
+      await writer.commitTransaction();
+    } finally {
+      if (writer.isTransactionActive) await writer.rollbackTransaction();
+      await holder.rollbackTransaction();
+      await holder.release();
+      await writer.release();
+    }
+    expect(await stored(spaces)).toEqual(await recount(spaces));
+  });
+
   type Run = (q: string, p: unknown[]) => Promise<any>;
   /**
    * Two writers whose statements cross: `first` runs in a transaction left open, `second` on
