@@ -2,7 +2,7 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../../../libs/core/src/config/config';
-import { GqlContext } from '../../../libs/core/src/graphql/context';
+import type { GqlContext } from '../../../libs/core/src/graphql/context';
 import { formatGraphQLError, requestIdOf, requestIdsOfErrors } from '../../../libs/core/src/graphql/errors';
 import { complexityLimitPlugin, depthLimitRule, MAX_QUERY_TOKENS, inputTextPlugin } from '../../../libs/core/src/graphql/limits';
 import { withPreloadedFields } from '../../../libs/core/src/graphql/preloaded-fields';

@@ -1,5 +1,5 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../core/src/graphql/context';
+import type { GqlContext } from '../../core/src/graphql/context';
 import { Connection } from '../../core/src/graphql/pagination';
 import { TopicConnection, TopicModel } from '../../forum/src/topics/topic.model';
 import { userField } from '../../identity/src/users/user-field';

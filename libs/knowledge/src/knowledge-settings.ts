@@ -8,7 +8,7 @@ import { AccessService } from '../../access/src/access.service';
 import { AuditLog } from '../../core/src/audit/audit-log';
 import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
-import { GqlContext } from '../../core/src/graphql/context';
+import type { GqlContext } from '../../core/src/graphql/context';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { SpaceModel } from '../../spaces/src/spaces/space.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';

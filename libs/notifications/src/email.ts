@@ -6,7 +6,7 @@ import nodemailer, { Transporter } from 'nodemailer';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
-import { GqlContext } from '../../core/src/graphql/context';
+import type { GqlContext } from '../../core/src/graphql/context';
 import { isUuid } from '../../core/src/ids';
 import { enhancedStatus, RefusalError, refusedForGood } from '../../core/src/mail-refusals';
 import { rowsOf } from '../../core/src/database/unit-of-work';

@@ -6,7 +6,7 @@ import { IsBoolean, IsEnum, IsOptional, IsUUID, Matches } from 'class-validator'
 import { DataSource } from 'typeorm';
 import { AppError } from '../../core/src/errors';
 import { pruneInBatches } from '../../core/src/database/prune';
-import { GqlContext } from '../../core/src/graphql/context';
+import type { GqlContext } from '../../core/src/graphql/context';
 import { Connection, ConnectionType, decodeCursor, PageArgs, pageSize, toConnection } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { Queryable } from '../../core/src/database/unit-of-work';

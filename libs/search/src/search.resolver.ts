@@ -1,6 +1,7 @@
 import { Args, Context, Info, Query, Resolver } from '@nestjs/graphql';
-import { GraphQLResolveInfo, Kind, SelectionSetNode } from 'graphql';
-import { GqlContext } from '../../core/src/graphql/context';
+import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import { Kind } from 'graphql';
+import type { GqlContext } from '../../core/src/graphql/context';
 import { searchOf } from '../../core/src/graphql/limits';
 import { DEFAULT_PAGE_SIZE } from '../../core/src/graphql/pagination';
 import { TopicModel } from '../../forum/src/topics/topic.model';

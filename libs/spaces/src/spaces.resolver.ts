@@ -1,6 +1,6 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { AccessLevel } from '../../access/src/access-level';
-import { GqlContext } from '../../core/src/graphql/context';
+import type { GqlContext } from '../../core/src/graphql/context';
 import { isUuid } from '../../core/src/ids';
 import { BoardModel } from './boards/board.model';
 import { CreateBoardInput, CreateSpaceInput, SpaceGrantInput, UpdateBoardInput, UpdateSpaceInput } from './dto/space.inputs';

@@ -1,5 +1,5 @@
 import { Args, Context, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
 import { BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';

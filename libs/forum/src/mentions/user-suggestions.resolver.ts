@@ -1,5 +1,5 @@
 import { Args, Context, Query, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { SUGGESTIONS_MAX, UserSuggestionsArgs } from './user-suggestion.args';
 import { UserSuggestionsService } from './user-suggestions.service';

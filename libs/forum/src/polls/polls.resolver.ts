@@ -1,5 +1,5 @@
 import { Args, Context, ID, Int, Mutation, Parent, ResolveField, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { PostModel } from '../posts/post.model';
 import { CreatePollInput, UpdatePollInput, VotePollInput } from './dto/poll.inputs';

@@ -2,7 +2,7 @@ import { Args, Context, ID, Int, Mutation, Parent, Query, ResolveField, Resolver
 import { LEVEL_RANK } from '../../../access/src/access-level';
 import { AppError } from '../../../core/src/errors';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { IgnoresService } from '../../../identity/src/users/ignores';
 import { UsersLoader } from '../../../identity/src/users/users.loader';

@@ -1,5 +1,5 @@
 import { Args, Context, Mutation, Parent, ResolveField, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { BoardModel } from '../../../spaces/src/boards/board.model';

@@ -1,5 +1,5 @@
 import { Args, Context, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { GlobalPinInput } from './dto/topic.inputs';
 import { GlobalPinsService, PINNED_TOPICS_MAX } from './global-pins.service';
 import { TopicModel } from './topic.model';

@@ -1,8 +1,9 @@
 import { Args, Context, ID, Info, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { GraphQLResolveInfo, responsePathAsArray } from 'graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { responsePathAsArray } from 'graphql';
 import { AppError } from '../../../core/src/errors';
 import { Connection } from '../../../core/src/graphql/pagination';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { BoardModel } from '../../../spaces/src/boards/board.model';

@@ -1,5 +1,5 @@
 import { Args, Context, ID, Int, Mutation, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { SESSION_COOKIE, SessionsService, tokenFrom } from '../sessions/sessions.service';
 import { UserModel } from '../users/user.model';
 import { AuthService } from './auth.service';

@@ -1,5 +1,5 @@
 import { Args, Context, Mutation, Parent, ResolveField, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { AutomaticGroupsService } from './automatic-groups';
 import { SetGroupAutomaticDomainsInput } from './dto/group.inputs';
 import { GroupModel } from './group.model';

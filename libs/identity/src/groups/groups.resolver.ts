@@ -1,5 +1,5 @@
 import { Args, Context, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
 import { UserModel } from '../users/user.model';
 import { CreateGroupInput, DecideGroupRequestInput, GroupMemberInput, GroupRequestInput, SetGroupOwnerInput, UpdateGroupInput } from './dto/group.inputs';

@@ -1,6 +1,6 @@
 import { Type } from '@nestjs/common';
 import { Context, Parent, ResolveField, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from './user.model';
 import { UsersLoader } from './users.loader';
 

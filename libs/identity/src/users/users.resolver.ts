@@ -1,5 +1,5 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { SetUserRoleInput } from './dto/set-user-role.input';
 import { UpdateProfileInput } from './dto/update-profile.input';
 import { ProfileRow, UserModel } from './user.model';

@@ -1,8 +1,9 @@
 import { Args, ArgsType, Context, Field, ID, Info, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { GraphQLResolveInfo, responsePathAsArray } from 'graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { responsePathAsArray } from 'graphql';
 import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { AppError } from '../../../core/src/errors';
 import { listOf, SEARCH_COST, searchOf } from '../../../core/src/graphql/limits';
 import { ReviewItemModel, toReviewItemModel } from '../../../moderation/src/reports/review.model';

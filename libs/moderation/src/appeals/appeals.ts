@@ -6,7 +6,7 @@ import { HasVisibleText } from '../../../core/src/graphql/validators';
 import { DataSource } from 'typeorm';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { SanctionModel } from '../sanctions/sanction.model';

@@ -1,6 +1,6 @@
 import { Args, Context, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Connection } from '../../../core/src/graphql/pagination';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { SpaceModel } from '../../../spaces/src/spaces/space.model';

@@ -1,5 +1,5 @@
 import { Args, Context, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { SpacePageArgs } from '../space-page.args';
 import { WatchedWordConnection, WatchedWordInput, WatchedWordModel, WatchedWordsService } from './watched-words';
 

@@ -2,7 +2,7 @@ import { Context, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../../access/src/access-level';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { PostModel } from '../../../forum/src/posts/post.model';
 import { noteForAuthor } from '../../../forum/src/posting-policy';

@@ -1,7 +1,7 @@
 import { Context, Field, Float, Int, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { SpaceModel } from '../../../spaces/src/spaces/space.model';
 import { SpaceModeration } from '../space-moderation';
 

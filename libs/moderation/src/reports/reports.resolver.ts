@@ -1,6 +1,6 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Connection } from '../../../core/src/graphql/pagination';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { PostModel } from '../../../forum/src/posts/post.model';
 import { TopicModel } from '../../../forum/src/topics/topic.model';

@@ -1,5 +1,5 @@
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { PageArgs } from '../../../core/src/graphql/pagination';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';

@@ -5,7 +5,7 @@ import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from
 import { DataSource } from 'typeorm';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
-import { GqlContext } from '../../../core/src/graphql/context';
+import type { GqlContext } from '../../../core/src/graphql/context';
 import { GlobalRole, ROLE_POWER, Viewer } from '../../../core/src/graphql/viewer';
 import { toUserModel, UserModel, UserRow } from '../../../identity/src/users/user.model';
 import { AuditLog } from '../../../core/src/audit/audit-log';
