@@ -230,6 +230,23 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(second.pageInfo.hasNextPage).toBe(false);
     });
 
+    it('takes readers’ feedback from an owner who left the team: not listed, counted or e-mailed', async () => {
+      const [first, next, critic] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+      const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Feedback handed over' });
+      await drain(); // its publication is announced before the owner changes
+      topicOf(await api.settings(editor.token, { topicId: article, ownerUserId: first.id }));
+      topicOf(await api.rate(critic.token, { topicId: article, helpful: false, comment: 'The port number is wrong' }));
+      await drain();
+      expect(await notifications(first, article)).toEqual([expect.objectContaining({ kind: 'ARTICLE_FEEDBACK', actor: { handle: critic.handle } })]);
+      // Handed to someone else: who found it unhelpful is the team's to know (Article.feedback), no longer theirs.
+      topicOf(await api.settings(editor.token, { topicId: article, ownerUserId: next.id }));
+      expect(await notifications(first, article)).toEqual([]);
+      const counted = `{ all: notifications(first: 50) { totalCount } unread: notifications(first: 50, unreadOnly: true) { totalCount } }`;
+      expect(expectOk(await t.gql(counted, {}, { token: first.token }))).toEqual({ all: { totalCount: 0 }, unread: { totalCount: 0 } });
+      await t.sql(`UPDATE notifications SET created_at = now() - interval '1 day' WHERE user_id = $1`, [first.id]);
+      expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === first.email)).toEqual([]);
+    });
+
     it('closes open feedback when a new revision is published', async () => {
       topicOf(await api.rate((await makeUser(t)).token, { topicId: id, helpful: false, comment: 'Screenshots missing' }));
       const [open] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`, [id]);

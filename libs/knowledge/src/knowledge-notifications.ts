@@ -182,15 +182,18 @@ export class KnowledgeNotifications implements OutboxHandler {
 }
 
 /**
- * Review steps (submitted, changes asked for, sent back to draft, unarchived to a draft) are
- * the article team's news, even when the article itself is published for all: someone who
+ * Review steps (submitted, changes asked for, sent back to draft, unarchived to a draft) and
+ * readers' "not helpful" feedback (who sent it: Article.feedback is the team's) are the article
+ * team's news, even when the article itself is published for all: someone who
  * left the team since (an owner replaced, a member who left the owner group, an editor no
  * more) no longer sees them, nor counts them, nor gets them by e-mail. The team is as
  * ArticleLoaders.access has it: the author, the owner (or the owner group's members), editors.
  */
 @Injectable()
 export class ArticleTeamAudience implements NotificationAudience {
-  private static readonly STEPS = [ARTICLE_NOTIFICATION_KINDS.SUBMITTED, ARTICLE_NOTIFICATION_KINDS.CHANGES_REQUESTED, ARTICLE_NOTIFICATION_KINDS.RETURNED_TO_DRAFT] as string[];
+  private static readonly STEPS = [
+    ARTICLE_NOTIFICATION_KINDS.SUBMITTED, ARTICLE_NOTIFICATION_KINDS.CHANGES_REQUESTED, ARTICLE_NOTIFICATION_KINDS.RETURNED_TO_DRAFT, ARTICLE_NOTIFICATION_KINDS.FEEDBACK,
+  ] as string[];
 
   readonly narrowsSql = `(n.kind IN (${ArticleTeamAudience.STEPS.map((k) => `'${k}'`).join(', ')})
     OR (n.kind = '${ARTICLE_NOTIFICATION_KINDS.UNARCHIVED}' AND n.data->>'to' IS DISTINCT FROM '${ArticleState.PUBLISHED}'))`;
