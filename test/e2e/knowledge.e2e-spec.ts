@@ -384,6 +384,27 @@ describe('knowledge base: revisions and review', () => {
     }
   });
 
+  it('does not announce a new article to board watchers who ignore its author, as a new topic is not', async () => {
+    const writer = await makeUser(t);
+    const [firstPosts, boardWatcher, other] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const watch = (u: TestUser, level: string) =>
+      t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level } }, { token: u.token });
+    const ignore = (u: TestUser, op: 'ignoreUser' | 'unignoreUser') => t.gql(`mutation($id: ID!) { ${op}(userId: $id) { id } }`, { id: writer.id }, { token: u.token });
+    for (const [u, level] of [[firstPosts, 'WATCHING_FIRST_POST'], [boardWatcher, 'WATCHING'], [other, 'WATCHING_FIRST_POST']] as const) expectOk(await watch(u, level));
+    expectOk(await ignore(firstPosts, 'ignoreUser'));
+    const id = await publishedArticle(t, writer.token, editor.token, board, { title: 'Written by someone ignored' });
+    await drain();
+    expect(await kinds(firstPosts, id)).toEqual([]);
+    for (const u of [other, boardWatcher, writer]) expect(await kinds(u, id)).toEqual(['ARTICLE_PUBLISHED']);
+    // Ignored once it was delivered, it leaves the list; unignored, it comes back, as any notice an ignore hides.
+    expectOk(await ignore(boardWatcher, 'ignoreUser'));
+    expect(await kinds(boardWatcher, id)).toEqual([]);
+    expectOk(await ignore(boardWatcher, 'unignoreUser'));
+    expect(await kinds(boardWatcher, id)).toEqual(['ARTICLE_PUBLISHED']);
+    expectOk(await ignore(firstPosts, 'unignoreUser'));
+    for (const u of [firstPosts, boardWatcher, other]) expectOk(await watch(u, 'NORMAL'));
+  });
+
   it('tells the team when an edit takes an article out of review, and nobody else', async () => {
     const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Edited in review' });
     await t.gql(`mutation($input: WatchInput!) { watchTopic(input: $input) { id } }`, { input: { topicId: id, level: 'WATCHING' } }, { token: reader.token });

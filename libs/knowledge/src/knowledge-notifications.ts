@@ -158,13 +158,19 @@ export class KnowledgeNotifications implements OutboxHandler {
     } else {
       return [];
     }
+    // Those told of a first publication only as watchers of its board or tags (or of the draft)
+    // hear of its author's new topic, as NEW_TOPIC tells of one: not if they ignore the author
+    // (fromIgnoredSql reads `writerId`). Its team and the people it credits hear of the step.
+    const announced = p.firstPublication ? new Set([...watching, ...firstPosts]) : new Set<string>();
+    for (const userId of [f.author_id, ...this.owners(f), ...f.contributors, ...f.credited]) announced.delete(userId);
     const drafts: NotificationDraft[] = [];
     for (const userId of new Set(recipients)) {
       if (userId === p.actorId || muted.has(userId)) continue;
       if (teamOnly && !(await this.onTeam(userId, f))) continue;
       // A reader never saw a draft or a review (Article.state shows them PUBLISHED or ARCHIVED): the state it left is not theirs to learn.
       const from = teamOnly || this.named(userId, f) || READER_STATES.includes(p.from) ? p.from : null;
-      drafts.push({ ...base, userId, kind, actorId: p.actorId ?? null, data: { from, to, reason: p.reason ?? null }, source: `article:${p.eventId}` });
+      const data = { from, to, reason: p.reason ?? null, ...(announced.has(userId) ? { writerId: f.author_id } : {}) };
+      drafts.push({ ...base, userId, kind, actorId: p.actorId ?? null, data, source: `article:${p.eventId}` });
     }
     // Mentions in an article notify when readers can first see them: at its first publication.
     if (kind === ARTICLE_NOTIFICATION_KINDS.PUBLISHED && p.firstPublication) {

@@ -368,15 +368,19 @@ function reactorsSql(n: NotificationColumns): string {
 /**
  * Whether a notification (its columns, alias `n` by default) is of IGNORABLE_KINDS and its actor
  * a member its recipient ignores, or, for a batch of reactions, whether its recipient ignores
- * every one of its reactors (one that holds someone else is shown as `asSeenSql` presents it).
+ * every one of its reactors (one that holds someone else is shown as `asSeenSql` presents it);
+ * or, of any kind, whether it brings the words of a member its recipient ignores other than its
+ * actor (`data.writerId`: an article's first publication announced to those watching its board
+ * or tags, which an editor makes, is its author's new topic, as NEW_TOPIC is).
  * Such news is not delivered, and what came before the ignore is left out wherever
  * notifications are read or counted (the list, its counts, markRead's count, the e-mail, a
  * live push), so unignoring brings it back and nothing has to be rewritten when either happens.
  */
 export function fromIgnoredSql(n: NotificationColumns = N): string {
-  return `(${n.kind} IN (${IGNORABLE_KINDS.map((k) => `'${k}'`).join(', ')}) AND CASE WHEN ${n.kind} = 'REACTIONS'
+  return `((${n.kind} IN (${IGNORABLE_KINDS.map((k) => `'${k}'`).join(', ')}) AND CASE WHEN ${n.kind} = 'REACTIONS'
     THEN NOT EXISTS (SELECT 1 FROM ${reactorsSql(n)} WHERE NOT ${ignoresSql(n.userId, 'r.id::uuid')})
-    ELSE ${ignoresSql(n.userId, n.actorId)} END)`;
+    ELSE ${ignoresSql(n.userId, n.actorId)} END)
+    OR (${n.data}->>'writerId' IS NOT NULL AND ${ignoresSql(n.userId, `(${n.data}->>'writerId')::uuid`)}))`;
 }
 
 /**
