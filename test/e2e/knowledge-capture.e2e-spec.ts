@@ -216,6 +216,24 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(topicOf(await api.get(reader.token, id))).toMatchObject({ state: 'VISIBLE', firstPost: { state: 'VISIBLE' } });
     });
 
+    it('leaves an author silenced in the space reading their article’s feedback item, not deciding it (FORBIDDEN, nothing written)', async () => {
+      const writer = await makeUser(t);
+      const article = await publishedArticle(t, writer.token, editor.token, board, { title: 'Written before a silence' });
+      topicOf(await api.rate((await makeUser(t)).token, { topicId: article, helpful: false, comment: 'The screenshots are outdated' }));
+      const OPEN = `query($id: ID!) { topic(id: $id) { article { openFeedback { id status } } } }`;
+      const item = expectOk(await t.gql(OPEN, { id: article }, { token: writer.token })).topic.article.openFeedback;
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', $2, now() + interval '1 day')`, [writer.id, spaceId]);
+      // Silenced, they still read the space, and the item on their article...
+      expect(expectOk(await t.gql(OPEN, { id: article }, { token: writer.token })).topic.article.openFeedback).toEqual(item);
+      // ...but settle nothing in it, as a silenced moderator settles nothing.
+      const state = () => t.sql(`SELECT status, claimed_by, (SELECT count(*)::int FROM review_item_events WHERE review_item_id = $1) AS events FROM review_items WHERE id = $1`, [item.id]);
+      const before = await state();
+      expect(expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: writer.token }), 'FORBIDDEN').message).toMatch(/silenced/);
+      expectError(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: writer.token }), 'FORBIDDEN');
+      expect(await state()).toEqual(before);
+      expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: editor.token }));
+    });
+
     it('pages an article’s feedback past its first page, newest first', async () => {
       const paged = await publishedArticle(t, author.token, editor.token, board, { title: 'Feedback over pages' });
       for (const comment of ['oldest remark', 'middle remark', 'newest remark']) {

@@ -1,4 +1,6 @@
 import { Module, OnModuleInit } from '@nestjs/common';
+import { AccessLevel } from '../../access/src/access-level';
+import { AccessService } from '../../access/src/access.service';
 import { JobScheduler } from '../../core/src/jobs';
 import { OutboxHandlers } from '../../core/src/outbox/outbox';
 import { BoardKinds } from '../../forum/src/board-kinds';
@@ -55,6 +57,7 @@ export class KnowledgeModule implements OnModuleInit {
     private readonly loaders: ArticleLoaders,
     private readonly visibility: NotificationVisibility,
     private readonly teamAudience: ArticleTeamAudience,
+    private readonly access: AccessService,
   ) {}
 
   /** Plug articles into the forum's createTopic, and the worker's outbox and schedule. */
@@ -64,7 +67,13 @@ export class KnowledgeModule implements OnModuleInit {
     this.visibility.register(this.teamAudience);
     this.handlers.register(this.treeKeeper);
     this.jobs.register('knowledge-verification-reminders', VERIFICATION_REMINDER_EVERY_MS, () => this.reminders.remindDue());
-    // "Not helpful" comments are the article team's to settle, whether or not they moderate.
-    this.reviewItems.allowDeciders('ARTICLE_FEEDBACK', (viewer, item) => this.loaders.onTeam(viewer, item.target_id));
+    // "Not helpful" comments are the article team's to settle, whether or not they moderate; one
+    // silenced in the space settles nothing there, as a silenced moderator does not (FORBIDDEN:
+    // they still read the item, Article.openFeedback).
+    this.reviewItems.allowDeciders('ARTICLE_FEEDBACK', async (viewer, item) => {
+      if (!(await this.loaders.onTeam(viewer, item.target_id))) return false;
+      if (item.space_id) await this.access.require(viewer, item.space_id, AccessLevel.PARTICIPATE);
+      return true;
+    });
   }
 }
