@@ -724,3 +724,26 @@ describe('idea boards', () => {
     expectOk(await t.gql(SIMILAR, { t: 'outlook', b: internal }, { token: moderator.token }));
   });
 });
+
+describe('idea votes under the posting limits', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootTestApp({ POSTING_LIMITS: 'true' });
+  });
+  afterAll(() => t.close());
+
+  it('a refused vote or withdrawal spends nothing of the voter’s pace', async () => {
+    const moderator = await makeUser(t);
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }])).id, 'IDEAS');
+    const done = (await createTopic(t, moderator.token, board, { title: 'Shipped already', body: 'It is done' })).id;
+    expectOk(await t.gql(SET_STATUS, { input: { topicId: done, status: 'COMPLETED' } }, { token: moderator.token }));
+    const voter = await makeUser(t);
+    const pace = () => t.sql(`SELECT tat FROM rate_tokens WHERE bucket = 'pace:vote' AND key = $1`, [voter.id]);
+    for (const q of [VOTE, UNVOTE]) expectError(await t.gql(q, { id: done }, { token: voter.token }), 'BAD_USER_INPUT');
+    expect(await pace()).toEqual([]);
+    // A vote that counts spends it.
+    const open = (await createTopic(t, moderator.token, board, { title: 'Still open', body: 'Vote for it' })).id;
+    expectOk(await t.gql(VOTE, { id: open }, { token: voter.token }));
+    expect(await pace()).toHaveLength(1);
+  });
+});
