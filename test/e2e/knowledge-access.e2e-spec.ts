@@ -154,6 +154,45 @@ describe('knowledge base: who sees what', () => {
     });
   });
 
+  it('leaves an editor sanctioned in the space no editor’s view: silenced, a reader’s; suspended, nothing', async () => {
+    const editor = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }, { userId: publicEditor.id, level: 'MODERATE' }]);
+    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const published = await publishedArticle(t, writer.token, publicEditor.token, board, { title: 'Router reset steps' });
+    topicOf(await api.update(writer.token, { topicId: published, body: 'draft words marmoset' }));
+    topicOf(await api.submit(writer.token, published));
+    const draft = await draftArticle(t, writer.token, board, { title: 'Unannounced firmware', body: 'Codename ocelot' });
+    await t.sql(`UPDATE articles SET verified_until = now() - interval '1 day' WHERE topic_id = $1`, [published]);
+    await drain();
+    const sanction = (kind: string) =>
+      t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES (gen_random_uuid(), $1, $2, 'test', $3, now() + interval '1 day') RETURNING id`, [editor.id, kind, space.id]);
+    const REVIEW = `query($s: ID!) { articlesInReview(spaceId: $s) { totalCount edges { node { id } } } }`;
+    const VIEW = `query($id: ID!) { topic(id: $id) { article { state hasUnpublishedChanges currentRevision { bodyHtml } revisions { number } history { action } viewerIsEditor } } }`;
+    // Before: the editor's view.
+    expect(ids(expectOk(await t.gql(REVIEW, { s: space.id }, { token: editor.token })).articlesInReview.edges)).toEqual([published]);
+    expect(topicOf(await api.get(editor.token, draft)).id).toBe(draft);
+    const [silence] = await sanction('SILENCE');
+    expectError(await t.gql(REVIEW, { s: space.id }, { token: editor.token }), 'FORBIDDEN');
+    expectError(await api.get(editor.token, draft), 'NOT_FOUND');
+    const view = expectOk(await t.gql(VIEW, { id: published }, { token: editor.token })).topic.article;
+    expect(view).toEqual({ state: 'PUBLISHED', hasUnpublishedChanges: false, currentRevision: { bodyHtml: expect.not.stringContaining('marmoset') }, revisions: [{ number: 1 }], history: null, viewerIsEditor: false });
+    expect(expectOk(await t.gql(BOARD, { b: board }, { token: editor.token })).board.articleTree.map((n: any) => n.topic.id)).toEqual([published]);
+    expect(ids(expectOk(await t.gql(STALE, { s: space.id }, { token: editor.token })).staleArticles.edges)).toEqual([published]);
+    expectError(await api.publish(editor.token, published), 'FORBIDDEN');
+    expectError(await t.gql(`query { search(query: "marmoset ocelot", filter: { includeModerated: true }) { totalCount } }`, {}, { token: editor.token }), 'FORBIDDEN');
+    await t.sql(`UPDATE sanctions SET lifted_at = now() WHERE id = $1`, [silence.id]);
+    await sanction('SUSPEND');
+    for (const res of [
+      await api.get(editor.token, published),
+      await t.gql(REVIEW, { s: space.id }, { token: editor.token }),
+      await t.gql(STALE, { s: space.id }, { token: editor.token }),
+      await t.gql(`query($b: ID!) { articleBySlug(boardId: $b, slug: "router-reset-steps") { id } }`, { b: board }, { token: editor.token }),
+      await api.publish(editor.token, published),
+    ]) expectError(res, 'NOT_FOUND');
+    expect((await t.gql(BOARD, { b: board }, { token: editor.token })).data.board).toBeNull();
+    expect(await t.sql(`SELECT state FROM articles WHERE topic_id = $1`, [published])).toEqual([{ state: 'IN_REVIEW' }]);
+  });
+
   describe('statement counts', () => {
     const PAGE = `query($id: ID!) { topic(id: $id) { id title firstPost { bodyHtml author { handle } }
       article { state slug verified verificationIntervalDays helpful { yes no } viewerRating { helpful }
