@@ -101,6 +101,49 @@ describe('idea boards', () => {
     expectOk(await t.gql(VOTE, { id }, { token: (await makeUser(t, { groups: [employees] })).token }));
   });
 
+  it('leaves a moderator sanctioned in the space no moderator’s view: silenced, a reader’s; suspended, nothing', async () => {
+    const mod = await makeUser(t);
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const b = await makeBoard(t, s.id, 'IDEAS');
+    const [a, dup] = [await newIdea(await customer(), 'Dark mode', { boardId: b }), await newIdea(await customer(), 'Night theme', { boardId: b })];
+    const held = await newIdea(await customer(), 'Held for approval', { boardId: b });
+    await t.sql(`UPDATE topics SET state = 'PENDING' WHERE id = $1`, [held]);
+    await t.sql(`UPDATE posts SET state = 'PENDING' WHERE topic_id = $1`, [held]);
+    expectOk(await t.gql(SET_STATUS, { input: { topicId: a, status: 'PLANNED' } }, { token: mod.token }));
+    const sanction = (kind: string) =>
+      t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES (gen_random_uuid(), $1, $2, 'test', $3, now() + interval '1 day') RETURNING id`, [mod.id, kind, s.id]);
+    const CSV = `query($id: ID!) { ideasCsv(boardId: $id) }`;
+    const ROADMAP = `query($id: ID!) { roadmap(spaceId: $id) { planned { id } } }`;
+    const writes = async () => ({
+      forum: await forumRowCounts(t),
+      ideas: await t.sql(`SELECT topic_id, status, vote_count, merged_into FROM ideas WHERE topic_id = ANY($1::uuid[]) ORDER BY topic_id`, [[a, dup, held]]),
+      votes: (await t.sql(`SELECT count(*)::int AS n FROM idea_votes`))[0].n,
+    });
+    const before = await writes();
+    const [silence] = await sanction('SILENCE');
+    expectError(await t.gql(CSV, { id: b }, { token: mod.token }), 'FORBIDDEN');
+    expectError(await t.gql(SET_STATUS, { input: { topicId: dup, status: 'DECLINED' } }, { token: mod.token }), 'FORBIDDEN');
+    expectError(await t.gql(MERGE, { input: { sourceId: dup, targetId: a } }, { token: mod.token }), 'FORBIDDEN');
+    expectError(await t.gql(VOTE, { id: dup }, { token: mod.token }), 'FORBIDDEN');
+    expectError(await t.gql(IDEA, { id: held }, { token: mod.token }), 'NOT_FOUND');
+    expect((await idea(a, mod)).votesBySegment).toBeNull();
+    const list = expectOk(await t.gql(LIST, { id: b, sort: 'NEWEST' }, { token: mod.token })).board.ideas;
+    expect(list.edges.map((e: any) => e.node.id).sort()).toEqual([a, dup].sort());
+    expect(list.totalCount).toBe(2);
+    await t.sql(`UPDATE sanctions SET lifted_at = now() WHERE id = $1`, [silence.id]);
+    await sanction('SUSPEND');
+    for (const res of [
+      await t.gql(CSV, { id: b }, { token: mod.token }),
+      await t.gql(ROADMAP, { id: s.id }, { token: mod.token }),
+      await t.gql(IDEA, { id: a }, { token: mod.token }),
+      await t.gql(VOTE, { id: a }, { token: mod.token }),
+      await t.gql(MERGE, { input: { sourceId: dup, targetId: a } }, { token: mod.token }),
+      await t.gql(SET_STATUS, { input: { topicId: dup, status: 'DECLINED' } }, { token: mod.token }),
+    ]) expectError(res, 'NOT_FOUND');
+    expect((await t.gql(LIST, { id: b }, { token: mod.token })).data.board).toBeNull();
+    expect(await writes()).toEqual(before);
+  });
+
   it('enforces a board’s vote budget; votes return when their idea closes', async () => {
     const budgetBoard = await makeBoard(t, space.id, 'IDEAS');
     const settings = `mutation($input: UpdateIdeaBoardInput!) { updateIdeaBoard(input: $input) { id ideaSettings { voteBudget statusLabels { status label } } } }`;
