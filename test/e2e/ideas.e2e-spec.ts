@@ -359,6 +359,25 @@ describe('idea boards', () => {
     expect(csv.split('\r\n').find((line) => line.startsWith(target))).toMatch(new RegExp(`^${target},Budget target,New,1,customers=1,`));
   });
 
+  it('pushes live no idea a reader may not open: one merged into an idea hidden since names none', async () => {
+    const [inner, middle, target] = [await newIdea(await customer(), 'Inner twin'), await newIdea(await customer(), 'Middle twin'), await newIdea(await customer(), 'Target hidden later')];
+    expectOk(await t.gql(MERGE, { input: { sourceId: inner, targetId: middle } }, { token: moderator.token }));
+    expectOk(await t.gql(MERGE, { input: { sourceId: middle, targetId: target } }, { token: moderator.token }));
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+    const firstPost = async (id: string) => (await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [id]))[0].id;
+    expectOk(await t.gql(MOD, { input: { postId: await firstPost(target), action: 'HIDE' } }, { token: moderator.token }));
+    const reader = await customer();
+    expect((await idea(middle, reader)).mergedInto).toBeNull();
+    const s = io(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, { auth: { token: reader.token }, transports: ['websocket'] });
+    sockets.push(s);
+    await new Promise<void>((resolve) => s.on('connect', () => resolve()));
+    expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: middle })).toEqual({ ok: true });
+    const live = new Promise<any>((resolve) => s.on('idea:updated', (p: any) => p.topicId === middle && resolve(p)));
+    // Hiding the inner duplicate recounts the ideas its chain runs through, and pushes them.
+    expectOk(await t.gql(MOD, { input: { postId: await firstPost(inner), action: 'HIDE' } }, { token: moderator.token }));
+    expect(await live).toEqual({ topicId: middle, status: 'MERGED', voteCount: 1, mergedIntoId: null });
+  });
+
   it('unmerging from the middle of a chain recounts every idea along it', async () => {
     // first -> middle -> last: each author votes for their own idea.
     const first = await newIdea(await customer(), 'Chain first');

@@ -1091,10 +1091,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     return left;
   }
 
-  /** An idea's status and votes, to its topic's and board's rooms, while the topic is visible. */
+  /**
+   * An idea's status and votes, to its topic's and board's rooms, while the topic is visible;
+   * the idea it is merged into only while that one is visible too (`IdeaDetails.mergedInto` is
+   * null for a reader of a hidden one, and the rooms hold readers).
+   */
   private async pushIdea(topicId: string): Promise<void> {
     const [i] = await this.ds.query(
-      `SELECT t.id, t.board_id, t.state, i.status, i.vote_count, i.merged_into FROM ideas i JOIN topics t ON t.id = i.topic_id WHERE i.topic_id = $1`,
+      `SELECT t.id, t.board_id, t.state, i.status, i.vote_count,
+              (SELECT mt.id FROM topics mt WHERE mt.id = i.merged_into AND mt.state = 'VISIBLE') AS merged_into
+         FROM ideas i JOIN topics t ON t.id = i.topic_id WHERE i.topic_id = $1`,
       [topicId],
     );
     if (!i || i.state !== 'VISIBLE') return;
