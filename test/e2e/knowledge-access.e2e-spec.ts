@@ -86,6 +86,25 @@ describe('knowledge base: who sees what', () => {
     });
   });
 
+  it('does not name the asker of an internal thread once its promoted answer is moved where the public reads it', async () => {
+    const internalForum = await makeBoard(t, internalSpace.id);
+    const question = await createTopic(t, employee.token, internalForum, { title: 'Who signs off on refunds?', kind: 'QUESTION' });
+    const answer = await reply(t, internalEditor.token, question.id, 'Refunds over 500 need the finance lead.');
+    expectOk(await t.gql(`mutation($p: ID!) { acceptAnswer(postId: $p) { id } }`, { p: answer.id }, { token: employee.token }));
+    const id = topicOf(await api.promote(employee.token, { postId: answer.id, boardId: await makeBoard(t, publicSpace.id, 'KNOWLEDGE'), title: 'Refund sign-off' })).id;
+    topicOf(await api.publish(publicEditor.token, id));
+    // An admin splits the answer off into a public topic: the answer is the public's to read now, the thread it came from is not.
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, {
+      input: { postIds: [answer.id], newTopic: { boardId: await makeBoard(t, publicSpace.id), title: 'Refund sign-off, answered' } },
+    }, { token: admin.token }));
+    const CREDITS = `query($id: ID!) { topic(id: $id) { article { credits { role user { handle } } } } }`;
+    expect(expectOk(await t.gql(CREDITS, { id }, { token: customer.token })).topic.article.credits).toEqual([]);
+    expect(expectOk(await t.gql(CREDITS, { id }, { token: employee.token })).topic.article.credits).toEqual([
+      { role: 'ANSWER', user: { handle: internalEditor.handle } }, { role: 'QUESTION', user: { handle: employee.handle } },
+    ]);
+  });
+
   describe('drafts', () => {
     let parent: string;
     let draft: string;

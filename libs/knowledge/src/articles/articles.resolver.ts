@@ -360,8 +360,11 @@ export class ArticleDetailsResolver {
     description: 'Whom a promoted article credits: the answer’s and the question’s authors; empty for a viewer who may not read the thread it came from.',
   })
   async credits(@Parent() a: ArticleModel, @Context() ctx: GqlContext): Promise<ArticleCreditModel[]> {
-    // Who wrote in a thread is part of the thread: a viewer who may not read it does not learn it here.
+    // Who wrote in a thread is part of the thread: a viewer who may not read it does not learn it
+    // here. The thread itself, not only the post: a moderator may have moved the answer out of it
+    // since (movePosts), where those who may not read the thread read the answer.
     if (a.row.promoted_from_post_id && !(await this.promotedFrom(a, ctx))) return [];
+    if (a.row.promoted_from_topic_id && !(await this.forum.topic(ctx.viewer, a.row.promoted_from_topic_id))) return [];
     return (await this.loaders.credits(ctx.viewer, a.topicId)).map((c) => Object.assign(new ArticleCreditModel(), { role: c.role as CreditRole, userId: c.user_id }));
   }
 
