@@ -433,6 +433,23 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       for (const m of [m1, m2]) expect((await notifications(m, id)).map((n: any) => n.kind)).toEqual(['ARTICLE_VERIFICATION_DUE']);
     });
 
+    it('names an owner group in the article’s history only to those who see the group, as its owner field does', async () => {
+      const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Kept by a private group' });
+      const privateGroup = await makeGroup(t);
+      // Seen by its members alone; the editor is one, the author is not.
+      await t.sql(`UPDATE groups SET visibility = 'MEMBERS' WHERE id = $1`, [privateGroup]);
+      await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [privateGroup, editor.id]);
+      topicOf(await api.settings(editor.token, { topicId: article, ownerGroupId: privateGroup, verificationIntervalDays: 45 }));
+      const HISTORY = `query($id: ID!) { topic(id: $id) { article { owner { __typename } history { action note } } } }`;
+      const seen = async (u: TestUser) => expectOk(await t.gql(HISTORY, { id: article }, { token: u.token })).topic.article;
+      const settingsNotes = (a: any) => a.history.filter((e: any) => e.action === 'SETTINGS_CHANGED').map((e: any) => e.note);
+      expect(settingsNotes(await seen(editor))).toEqual([`owner: group ${privateGroup}; verification every 45 days`]);
+      const forAuthor = await seen(author);
+      expect(forAuthor.owner).toBeNull();
+      expect(settingsNotes(forAuthor)).toEqual(['verification every 45 days']);
+      expect(JSON.stringify(forAuthor)).not.toContain(privateGroup);
+    });
+
     it('takes an article’s review steps from someone who left its team: not listed, counted or marked as theirs', async () => {
       const [first, next] = [await makeUser(t), await makeUser(t)];
       const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Handed over' });

@@ -23,7 +23,7 @@ import {
 } from './article.model';
 import { breadcrumbsOf } from './article-tree';
 import { ArticleLoaders } from './article.loaders';
-import { ArticleDiff, ArticlesService } from './articles.service';
+import { ArticleDiff, ArticlesService, settingsNoteAsSeen } from './articles.service';
 import {
   ArticleBySlugArgs, ArticleChangesInput, ArticleDiffArgs, ArticleSettingsInput, MoveArticleInput, PromotePostInput, RateArticleInput, SpaceArticlesArgs,
   UpdateArticleInput,
@@ -337,12 +337,16 @@ export class ArticleDetailsResolver {
   @ResolveField(() => [ArticleEventModel], { nullable: true, description: 'Every step of the article, oldest first: for the article’s team and editors (null otherwise).' })
   async history(@Parent() a: ArticleModel, @Context() ctx: GqlContext): Promise<ArticleEventModel[] | null> {
     if (!a.access.team) return null;
-    return (await this.loaders.events(ctx.viewer, a.topicId)).map((e) =>
+    // An owner group is named only to those who see it (Article.owner), its settings step's note too.
+    const seesGroup = async (id: string) => !!(await this.loaders.group(ctx.viewer, id));
+    const events = await this.loaders.events(ctx.viewer, a.topicId);
+    const notes = await Promise.all(events.map((e) => (e.action === ArticleEventAction.SETTINGS_CHANGED && e.note ? settingsNoteAsSeen(e.note, seesGroup) : e.note)));
+    return events.map((e, i) =>
       Object.assign(new ArticleEventModel(), {
         action: e.action as ArticleEventAction,
         fromState: e.from_state as ArticleState | null,
         toState: e.to_state as ArticleState | null,
-        note: e.note,
+        note: notes[i],
         at: e.at,
         actorId: e.actor_id,
         revisionId: e.revision_id,

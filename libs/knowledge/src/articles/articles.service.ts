@@ -52,6 +52,26 @@ export interface ArticleDiff {
   sourceVisible: boolean;
 }
 
+/** How a SETTINGS_CHANGED step's note joins its parts, and names an owner group (see `settingsNoteAsSeen`). */
+const SETTINGS_NOTE_SEPARATOR = '; ';
+const ownerGroupNote = (groupId: string) => `owner: group ${groupId}`;
+const OWNER_GROUP_NOTE = /^owner: group ([0-9a-f-]{36})$/;
+
+/**
+ * A SETTINGS_CHANGED step's note as a viewer may read it: without the owner group it names when
+ * they do not see that group (`seesGroup`), as `Article.owner` is null to them.
+ */
+export async function settingsNoteAsSeen(note: string, seesGroup: (id: string) => Promise<boolean>): Promise<string | null> {
+  const parts = await Promise.all(
+    note.split(SETTINGS_NOTE_SEPARATOR).map(async (part) => {
+      const group = OWNER_GROUP_NOTE.exec(part)?.[1];
+      return group && !(await seesGroup(group)) ? null : part;
+    }),
+  );
+  const shown = parts.filter((p): p is string => p !== null);
+  return shown.length ? shown.join(SETTINGS_NOTE_SEPARATOR) : null;
+}
+
 /** Workflow refusals name the article: it is the input that cannot take the step. */
 const refuse = (message: string) => AppError.badField('topicId', message);
 
@@ -594,9 +614,9 @@ export class ArticlesService {
           WHERE topic_id = $1`,
         [input.topicId, !!owner, owner?.user ?? null, owner?.group ?? null, interval, interval ?? settings.verificationIntervalDays],
       );
-      const note = [owner && `owner: ${owner.user ? `user ${owner.user}` : `group ${owner.group}`}`, input.verificationIntervalDays !== undefined && `verification every ${interval ?? `${settings.verificationIntervalDays} (space default)`} days`]
+      const note = [owner && (owner.user ? `owner: user ${owner.user}` : ownerGroupNote(owner.group!)), input.verificationIntervalDays !== undefined && `verification every ${interval ?? `${settings.verificationIntervalDays} (space default)`} days`]
         .filter(Boolean)
-        .join('; ');
+        .join(SETTINGS_NOTE_SEPARATOR);
       await this.writes.record(tx, input.topicId, viewer.id, ArticleEventAction.SETTINGS_CHANGED, { note });
     });
     return this.fresh(viewer, ctx);
