@@ -31,6 +31,14 @@ describe('knowledge base: who sees what', () => {
 
   const drain = () => t.get(OutboxWorker).drain();
   const ids = (edges: any[]) => edges.map((e: any) => e.node?.id ?? e.node.topic.id);
+  /** An internal question's accepted answer (the internal editor's, to the employee), promoted by the employee into a public knowledge board: the draft's id. */
+  const promotedInternalAnswer = async (question: string, answerBody: string, title: string) => {
+    const thread = await createTopic(t, employee.token, await makeBoard(t, internalSpace.id), { title: question, kind: 'QUESTION' });
+    const answer = await reply(t, internalEditor.token, thread.id, answerBody);
+    expectOk(await t.gql(`mutation($p: ID!) { acceptAnswer(postId: $p) { id } }`, { p: answer.id }, { token: employee.token }));
+    const id: string = topicOf(await api.promote(employee.token, { postId: answer.id, boardId: await makeBoard(t, publicSpace.id, 'KNOWLEDGE'), title })).id;
+    return { answer, id };
+  };
 
   beforeAll(async () => {
     t = await bootTestApp();
@@ -71,12 +79,7 @@ describe('knowledge base: who sees what', () => {
   });
 
   it('does not name the people of an internal thread to those who may not read it, when its answer becomes a public article', async () => {
-    const internalForum = await makeBoard(t, internalSpace.id);
-    const question = await createTopic(t, employee.token, internalForum, { title: 'Who owns the status page?', kind: 'QUESTION' });
-    const answer = await reply(t, internalEditor.token, question.id, 'The platform team owns it; page them for changes.');
-    expectOk(await t.gql(`mutation($p: ID!) { acceptAnswer(postId: $p) { id } }`, { p: answer.id }, { token: employee.token }));
-    const board = await makeBoard(t, publicSpace.id, 'KNOWLEDGE');
-    const id = topicOf(await api.promote(employee.token, { postId: answer.id, boardId: board, title: 'Changing the status page' })).id;
+    const { answer, id } = await promotedInternalAnswer('Who owns the status page?', 'The platform team owns it; page them for changes.', 'Changing the status page');
     topicOf(await api.publish(publicEditor.token, id));
     const CREDITS = `query($id: ID!) { topic(id: $id) { title article { promotedFrom { id } credits { role user { handle } } } } }`;
     expect(expectOk(await t.gql(CREDITS, { id }, { token: customer.token })).topic).toEqual({ title: 'Changing the status page', article: { promotedFrom: null, credits: [] } });
@@ -86,12 +89,22 @@ describe('knowledge base: who sees what', () => {
     });
   });
 
+  it('does not point the editors of a public article at the internal post it was promoted from, in its history either', async () => {
+    const { answer, id } = await promotedInternalAnswer('Where are the VPN keys kept?', 'In the vault, under ops.', 'VPN keys');
+    const HISTORY = `query($id: ID!) { topic(id: $id) { article { promotedFrom { id } history { action note } } } }`;
+    // The public space's editor reviews the draft, and may not read the thread it came from.
+    const forEditor = expectOk(await t.gql(HISTORY, { id }, { token: publicEditor.token })).topic.article;
+    expect(forEditor.promotedFrom).toBeNull();
+    expect(forEditor.history.find((e: any) => e.action === 'PROMOTED')).toEqual({ action: 'PROMOTED', note: null });
+    expect(JSON.stringify(forEditor)).not.toContain(answer.id);
+    // Its promoter reads the thread, and where it came from.
+    expect(expectOk(await t.gql(HISTORY, { id }, { token: employee.token })).topic.article.history.find((e: any) => e.action === 'PROMOTED')).toEqual({
+      action: 'PROMOTED', note: `from post ${answer.id}`,
+    });
+  });
+
   it('does not name the asker of an internal thread once its promoted answer is moved where the public reads it', async () => {
-    const internalForum = await makeBoard(t, internalSpace.id);
-    const question = await createTopic(t, employee.token, internalForum, { title: 'Who signs off on refunds?', kind: 'QUESTION' });
-    const answer = await reply(t, internalEditor.token, question.id, 'Refunds over 500 need the finance lead.');
-    expectOk(await t.gql(`mutation($p: ID!) { acceptAnswer(postId: $p) { id } }`, { p: answer.id }, { token: employee.token }));
-    const id = topicOf(await api.promote(employee.token, { postId: answer.id, boardId: await makeBoard(t, publicSpace.id, 'KNOWLEDGE'), title: 'Refund sign-off' })).id;
+    const { answer, id } = await promotedInternalAnswer('Who signs off on refunds?', 'Refunds over 500 need the finance lead.', 'Refund sign-off');
     topicOf(await api.publish(publicEditor.token, id));
     // An admin splits the answer off into a public topic: the answer is the public's to read now, the thread it came from is not.
     const admin = await makeUser(t, { role: 'ADMIN' });

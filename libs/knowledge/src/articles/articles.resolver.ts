@@ -337,10 +337,16 @@ export class ArticleDetailsResolver {
   @ResolveField(() => [ArticleEventModel], { nullable: true, description: 'Every step of the article, oldest first: for the article’s team and editors (null otherwise).' })
   async history(@Parent() a: ArticleModel, @Context() ctx: GqlContext): Promise<ArticleEventModel[] | null> {
     if (!a.access.team) return null;
-    // An owner group is named only to those who see it (Article.owner), its settings step's note too.
+    // An owner group is named only to those who see it (Article.owner), its settings step's note
+    // too; the post an article was promoted from only to those who read it (promotedFrom).
     const seesGroup = async (id: string) => !!(await this.loaders.group(ctx.viewer, id));
+    const noteAsSeen = async (e: { action: string; note: string | null }): Promise<string | null> => {
+      if (e.action === ArticleEventAction.SETTINGS_CHANGED && e.note) return settingsNoteAsSeen(e.note, seesGroup);
+      if (e.action === ArticleEventAction.PROMOTED) return (await this.threadShown(a, ctx)) ? e.note : null;
+      return e.note;
+    };
     const events = await this.loaders.events(ctx.viewer, a.topicId);
-    const notes = await Promise.all(events.map((e) => (e.action === ArticleEventAction.SETTINGS_CHANGED && e.note ? settingsNoteAsSeen(e.note, seesGroup) : e.note)));
+    const notes = await Promise.all(events.map(noteAsSeen));
     return events.map((e, i) =>
       Object.assign(new ArticleEventModel(), {
         action: e.action as ArticleEventAction,
@@ -364,12 +370,19 @@ export class ArticleDetailsResolver {
     description: 'Whom a promoted article credits: the answer’s and the question’s authors; empty for a viewer who may not read the thread it came from.',
   })
   async credits(@Parent() a: ArticleModel, @Context() ctx: GqlContext): Promise<ArticleCreditModel[]> {
-    // Who wrote in a thread is part of the thread: a viewer who may not read it does not learn it
-    // here. The thread itself, not only the post: a moderator may have moved the answer out of it
-    // since (movePosts), where those who may not read the thread read the answer.
-    if (a.row.promoted_from_post_id && !(await this.promotedFrom(a, ctx))) return [];
-    if (a.row.promoted_from_topic_id && !(await this.forum.topic(ctx.viewer, a.row.promoted_from_topic_id))) return [];
+    // Who wrote in a thread is part of the thread: a viewer who may not read it does not learn it here.
+    if (!(await this.threadShown(a, ctx))) return [];
     return (await this.loaders.credits(ctx.viewer, a.topicId)).map((c) => Object.assign(new ArticleCreditModel(), { role: c.role as CreditRole, userId: c.user_id }));
+  }
+
+  /**
+   * Whether the viewer may read where a promoted article came from: the post, in full, and the
+   * thread it was promoted from (a moderator may have moved the answer out of it since, with
+   * movePosts, where those who may not read the thread read it). True for an article not promoted.
+   */
+  private async threadShown(a: ArticleModel, ctx: GqlContext): Promise<boolean> {
+    if (a.row.promoted_from_post_id && !(await this.promotedFrom(a, ctx))) return false;
+    return !a.row.promoted_from_topic_id || !!(await this.forum.topic(ctx.viewer, a.row.promoted_from_topic_id));
   }
 
   @ResolveField(() => Boolean, { description: 'The viewer may write revisions (the article’s author, its owner, editors).' })
