@@ -111,6 +111,22 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(expectError(await api.move(editor.token, { topicId: a1, parentId: a2 }), 'BAD_USER_INPUT').extensions.fields![0].message).toBe('is archived');
     });
 
+    it('names the parent an article was moved under in its history only to those who see that parent', async () => {
+      const own = await makeBoard(t, spaceId, 'KNOWLEDGE');
+      const mine = await publishedArticle(t, author.token, editor.token, own, { title: 'Moved under a draft' });
+      const theirs = await draftArticle(t, (await makeUser(t)).token, own, { title: 'Someone else’s draft' });
+      topicOf(await api.move(editor.token, { topicId: mine, parentId: theirs, position: 0 }));
+      const HISTORY = `query($id: ID!) { topic(id: $id) { article { parent { id } history { action note } } } }`;
+      const seen = async (u: TestUser) => expectOk(await t.gql(HISTORY, { id: mine }, { token: u.token })).topic.article;
+      const moves = (a: any) => a.history.filter((e: any) => e.action === 'MOVED').map((e: any) => e.note);
+      expect(moves(await seen(editor))).toEqual([`under ${theirs}, position 0`]);
+      // Its author, on its team, may not see the other member's draft it now sits under.
+      const forAuthor = await seen(author);
+      expect(forAuthor.parent).toBeNull();
+      expect(moves(forAuthor)).toEqual(['position 0']);
+      expect(JSON.stringify(forAuthor)).not.toContain(theirs);
+    });
+
     it('follows an article moved to another knowledge board by a moderator (its children stay)', async () => {
       const target = await makeBoard(t, spaceId, 'KNOWLEDGE');
       const res = await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: a1, boardId: target } }, { token: editor.token });

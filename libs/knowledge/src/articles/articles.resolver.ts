@@ -23,7 +23,7 @@ import {
 } from './article.model';
 import { breadcrumbsOf } from './article-tree';
 import { ArticleLoaders } from './article.loaders';
-import { ArticleDiff, ArticlesService, settingsNoteAsSeen } from './articles.service';
+import { ArticleDiff, ArticlesService, movedNoteAsSeen, settingsNoteAsSeen } from './articles.service';
 import {
   ArticleBySlugArgs, ArticleChangesInput, ArticleDiffArgs, ArticleSettingsInput, MoveArticleInput, PromotePostInput, RateArticleInput, SpaceArticlesArgs,
   UpdateArticleInput,
@@ -338,10 +338,13 @@ export class ArticleDetailsResolver {
   async history(@Parent() a: ArticleModel, @Context() ctx: GqlContext): Promise<ArticleEventModel[] | null> {
     if (!a.access.team) return null;
     // An owner group is named only to those who see it (Article.owner), its settings step's note
-    // too; the post an article was promoted from only to those who read it (promotedFrom).
+    // too; the post an article was promoted from only to those who read it (promotedFrom), and
+    // the article it was moved under only to those who see that one (the tree).
     const seesGroup = async (id: string) => !!(await this.loaders.group(ctx.viewer, id));
+    const seesArticle = async (id: string) => !!(await this.forum.topic(ctx.viewer, id));
     const noteAsSeen = async (e: { action: string; note: string | null }): Promise<string | null> => {
       if (e.action === ArticleEventAction.SETTINGS_CHANGED && e.note) return settingsNoteAsSeen(e.note, seesGroup);
+      if (e.action === ArticleEventAction.MOVED && e.note) return movedNoteAsSeen(e.note, seesArticle);
       if (e.action === ArticleEventAction.PROMOTED) return (await this.threadShown(a, ctx)) ? e.note : null;
       return e.note;
     };

@@ -72,6 +72,19 @@ export async function settingsNoteAsSeen(note: string, seesGroup: (id: string) =
   return shown.length ? shown.join(SETTINGS_NOTE_SEPARATOR) : null;
 }
 
+/** A MOVED step's note: where the article went (see `movedNoteAsSeen`). */
+const movedNote = (parentId: string | null, position: number) => (parentId ? `under ${parentId}, position ${position}` : `top level, position ${position}`);
+const MOVED_UNDER_NOTE = /^under ([0-9a-f-]{36}), (position \d+)$/;
+
+/**
+ * A MOVED step's note as a viewer may read it: without the parent it names when they may not
+ * see that article (another member's draft, to an author on the team), as the tree leaves it out.
+ */
+export async function movedNoteAsSeen(note: string, seesArticle: (id: string) => Promise<boolean>): Promise<string> {
+  const under = MOVED_UNDER_NOTE.exec(note);
+  return under && !(await seesArticle(under[1])) ? under[2] : note;
+}
+
 /** Workflow refusals name the article: it is the input that cannot take the step. */
 const refuse = (message: string) => AppError.badField('topicId', message);
 
@@ -550,7 +563,7 @@ export class ArticlesService {
         `UPDATE articles a SET position = o.n - 1 FROM unnest($1::uuid[]) WITH ORDINALITY AS o(id, n) WHERE a.topic_id = o.id AND a.position <> o.n - 1`,
         [order],
       );
-      await this.writes.record(tx, row.topic_id, viewer.id, ArticleEventAction.MOVED, { note: parentId ? `under ${parentId}, position ${order.indexOf(row.topic_id)}` : `top level, position ${order.indexOf(row.topic_id)}` });
+      await this.writes.record(tx, row.topic_id, viewer.id, ArticleEventAction.MOVED, { note: movedNote(parentId, order.indexOf(row.topic_id)) });
     });
     return this.fresh(viewer, ctx, true);
   }
