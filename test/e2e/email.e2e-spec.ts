@@ -368,3 +368,34 @@ describe('notification e-mails', () => {
   });
 });
 
+
+describe('notification e-mails a week apart', () => {
+  // EMAIL_DELAY_MINUTES at its most, a week: news is e-mailed a week after it came, or up to a
+  // week later still when the one e-mail per delay held it back, and none of it is old by then.
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootTestApp({ EMAIL_DELAY_MINUTES: '10080', PUBLIC_URL: 'https://community.example' });
+  });
+  afterAll(() => t.close());
+
+  let seq = 0;
+  /** A notice of `u`'s that came `age` ago (an SQL interval). */
+  const noteAgo = (userId: string, age: string) =>
+    t.sql(`INSERT INTO notifications (id, user_id, kind, data, source, created_at) VALUES (gen_random_uuid(), $1, 'SANCTION', '{}', $2, now() - $3::interval)`, [userId, `weekly:${seq++}`, age]);
+  const mine = async (u: { email: string }) => (await t.get(EmailDigest).sendDue()).filter((m) => m.to === u.email).map((m) => m.subject);
+
+  it('e-mails news once the week’s delay passed, and news the last e-mail held back for another week, and drops only what waited a week past that', async () => {
+    const user = await makeUser(t);
+    await noteAgo(user.id, '7 days 1 minute');
+    expect(await mine(user)).toEqual(['1 new notification on Parvis']);
+    // Came six days before that e-mail went: due since, held back by it until now.
+    await t.sql(`UPDATE users SET digest_sent_at = now() - interval '7 days 1 minute' WHERE id = $1`, [user.id]);
+    await noteAgo(user.id, '13 days');
+    expect(await mine(user)).toEqual(['1 new notification on Parvis']);
+    // A week past the latest it would have gone: old by then, and handled unsent.
+    await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [user.id]);
+    await noteAgo(user.id, '21 days 1 minute');
+    expect(await mine(user)).toEqual([]);
+    expect(await t.sql(`SELECT count(*)::int AS waiting FROM notifications WHERE user_id = $1 AND emailed_at IS NULL`, [user.id])).toEqual([{ waiting: 0 }]);
+  });
+});

@@ -109,8 +109,11 @@ function oneLineTitle(title: string): string {
 }
 
 /**
- * How long news may wait for its e-mail (a member barred site-wide meanwhile, a mail server
- * refusing for now): older than that, it is old by then, and stays in the app alone.
+ * How long news may wait for its e-mail beyond the latest it goes in normal operation (a member
+ * barred site-wide meanwhile, a mail server refusing for now): older than that, it is old by
+ * then, and stays in the app alone. Counted from twice EMAIL_DELAY_MINUTES after it came (it is
+ * due after one delay, and the one e-mail per delay may hold it back for another), so that no
+ * delay, up to its most of a week, drops news that nothing held up.
  */
 const NEWS_MAX_AGE_DAYS = 7;
 
@@ -195,13 +198,14 @@ export class EmailDigest {
    * (what came before the barring and was not yet e-mailed, and news of their own standing,
    * SANCTION and APPEAL_DECIDED, the only news they are given while barred) is not claimed but
    * waits; once the barring ends, the next run e-mails what is still unread and theirs to read
-   * then, in one message, and none of it that waited more than NEWS_MAX_AGE_DAYS.
+   * then, in one message, and none of it that waited more than NEWS_MAX_AGE_DAYS past when it
+   * would have gone.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
     type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; removed_post_id: string | null; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
     // What nobody will e-mail (placeholder or deleted accounts, no address, one not confirmed yet
     // or on the bounce list, that kind turned off, news from someone the user has since ignored,
-    // news that waited NEWS_MAX_AGE_DAYS) leaves the due set at once (`emailed_at` means handled),
+    // news that waited NEWS_MAX_AGE_DAYS past when it would have gone) leaves the due set at once (`emailed_at` means handled),
     // or every run would read it again. Unignoring, or an address off the bounce list, brings no
     // such news to e-mail: it is old by then.
     await this.ds.query(
@@ -209,10 +213,10 @@ export class EmailDigest {
          FROM users u
         WHERE u.id = n.user_id AND n.read_at IS NULL AND n.emailed_at IS NULL
           AND (u.email IS NULL OR u.is_placeholder OR u.deleted_at IS NOT NULL OR u.email_verified_at IS NULL OR u.email_bounced_at IS NOT NULL
-               OR n.created_at < now() - make_interval(days => $1)
+               OR n.created_at < now() - make_interval(days => $1, mins => 2 * $2)
                OR EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
                OR ${fromIgnoredSql()})`,
-      [NEWS_MAX_AGE_DAYS],
+      [NEWS_MAX_AGE_DAYS, this.config.EMAIL_DELAY_MINUTES],
     );
     // One statement chooses the users, claims their due rows (those alone are locked) and
     // reads them: a single transaction, so the locks end with it. Whose news has waited longest
