@@ -202,6 +202,38 @@ describe('telling sanctioned members', () => {
     expect(await digestTo(member)).toEqual([]);
   });
 
+  it('puts back the news of a member barred between the digest’s claim and its read of who may read what, for when the barring ends', async () => {
+    const member = await makeUser(t);
+    await t.sql(`INSERT INTO notifications (id, user_id, kind, data, source, created_at) VALUES (gen_random_uuid(), $1, 'REPORT_RESOLVED', '{}', $2, now() - interval '20 minutes')`, [member.id, `test:${member.id}`]);
+    // Suspended just after the claim chose them (their rows marked, their stamp set), before their viewer is read.
+    const sessions = t.get(SessionsService);
+    const read = sessions.viewersForUsers.bind(sessions);
+    let sanctionId = '';
+    let barred = false;
+    const barring = jest.spyOn(sessions, 'viewersForUsers').mockImplementation(async (userIds, ...rest) => {
+      // Once, at the digest's read (the sanction's own reads of viewers go through as they are).
+      if (userIds.includes(member.id) && !barred) {
+        barred = true;
+        sanctionId = await sanction(member.id, { kind: 'SUSPEND', durationHours: 48 });
+      }
+      return read(userIds, ...rest);
+    });
+    let sent: string[] = [];
+    try {
+      sent = (await t.get(EmailDigest).sendDue()).map((m) => m.to);
+    } finally {
+      barring.mockRestore();
+    }
+    expect([sanctionId !== '', sent.includes(member.email)]).toEqual([true, false]);
+    // Neither handled nor stamped: it waits, as a barred member's news does.
+    expect(await t.sql(`SELECT n.emailed_at, u.digest_sent_at FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.user_id = $1`, [member.id])).toEqual([
+      { emailed_at: null, digest_sent_at: null },
+    ]);
+    await drain();
+    expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
+    expect(await digestTo(member)).toEqual([['• A report you made was resolved']]);
+  });
+
   /**
    * A worker that claimed a sanction's e-mail and died before the send: `SanctionMail`'s own
    * claim, made as the worker makes it (the outbox event not yet handled, as a dead worker's
