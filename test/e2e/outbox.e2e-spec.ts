@@ -149,4 +149,19 @@ describe('the transactional outbox', () => {
     expect(rows).toEqual([{ type: 'test.poison', done: false, attempts: 1, delayed: true, last_error: 'cannot handle this one' }]);
     await w.ds.destroy();
   });
+
+  it('gives an event to every handler though one of them fails, and keeps it to be tried again', async () => {
+    await t.sql(`UPDATE outbox SET processed_at = now()`);
+    await t.get(UnitOfWork).run((tx) => tx.emit({ type: 'test.shared', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-000000000008', payload: {} }));
+    // A handler that must wait (a mail server refusing for now), registered before one that need not.
+    const w = await workerOn(t.db.url, async () => {
+      throw new Error('not now');
+    });
+    const after: string[] = [];
+    (w.worker as unknown as { handlers: OutboxHandlers }).handlers.register({ name: 'after', handles: () => true, handle: async (events) => void after.push(...events.map((e) => e.type)) });
+    expect(await w.worker.drain()).toBe(0);
+    expect(after).toEqual(['test.shared']);
+    expect(await t.sql(`SELECT attempts, last_error FROM outbox WHERE type = 'test.shared' AND processed_at IS NULL`)).toEqual([{ attempts: 1, last_error: 'not now' }]);
+    await w.ds.destroy();
+  });
 });

@@ -255,6 +255,8 @@ describe('telling sanctioned members', () => {
       { waiting: true, why: true },
     ]);
     expect(await t.sql(`SELECT emailed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed_at: null }]);
+    // The e-mail waiting holds back none of the event's other work: its notice is there already.
+    expect(await t.sql(`SELECT kind FROM notifications WHERE user_id = $1`, [member.id])).toEqual([{ kind: 'SANCTION' }]);
     // Once it ran out, the next delivery takes it over and sends it, marked e-mailed only then.
     await leaseRunOut(sanctionId);
     await redeliverNow(sanctionId);

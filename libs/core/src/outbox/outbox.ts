@@ -138,11 +138,25 @@ export class OutboxWorker {
     }));
   }
 
+  /**
+   * Gives the events to every handler that takes them, in the order they registered, even once
+   * one of them failed; the first failure is thrown after they all ran, and the events are tried
+   * again (with every handler: each is idempotent). So one handler that must wait (a mail server
+   * refusing for now, a sanction's e-mail another worker claimed) holds back no other's work on
+   * the same events, such as the notification of that sanction.
+   */
   private async deliver(events: OutboxEvent[]): Promise<void> {
+    let failed: { err: unknown } | undefined;
     for (const h of this.handlers.all()) {
       const mine = events.filter((e) => h.handles(e.type));
-      if (mine.length > 0) await h.handle(mine);
+      if (mine.length === 0) continue;
+      try {
+        await h.handle(mine);
+      } catch (err) {
+        failed ??= { err };
+      }
     }
+    if (failed) throw failed.err;
   }
 
   private async markProcessed(m: EntityManager, events: OutboxEvent[]): Promise<void> {
