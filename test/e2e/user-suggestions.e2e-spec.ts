@@ -108,6 +108,25 @@ describe('@mention suggestions (Query.userSuggestions)', () => {
     expect(await suggest(viewer.token, s, { first: 2 })).toEqual([seen.handle, early.handle]);
   });
 
+  it('orders a member who hides their profile as never seen for members, by handle or by name, and by their last visit for moderators and admins', async () => {
+    const s = stem();
+    const member = await makeUser(t);
+    const moderator = await makeUser(t, { role: 'MODERATOR' });
+    // By handle alone the hidden one comes first; by visit, for staff, too.
+    const hidden = await named(`${s}a`, `Zed ${s}na`);
+    const shown = await named(`${s}b`, `Zed ${s}nb`);
+    const [hiddenByName, shownByName] = await Promise.all(['a', 'b'].map((x) => named(`n${x}${s}`, `Zed ${s}x${x}`)));
+    const visits = [hidden, shown, hiddenByName, shownByName].map((u) => u.id);
+    await t.sql(`DELETE FROM user_visits WHERE user_id = ANY($1::uuid[])`, [visits]);
+    await t.sql(`INSERT INTO user_visits (user_id, day) SELECT unnest($1::uuid[]), current_date - 30`, [[shown.id, shownByName.id]]);
+    await t.sql(`INSERT INTO user_visits (user_id, day) SELECT unnest($1::uuid[]), current_date`, [[hidden.id, hiddenByName.id]]);
+    await t.sql(`UPDATE users SET hide_profile = true WHERE id = ANY($1::uuid[])`, [[hidden.id, hiddenByName.id]]);
+    expect(await suggest(member.token, s)).toEqual([shown.handle, hidden.handle, shownByName.handle, hiddenByName.handle]);
+    expect(await suggest(member.token, `${s}x`)).toEqual([shownByName.handle, hiddenByName.handle]);
+    expect(await suggest(moderator.token, s)).toEqual([hidden.handle, shown.handle, hiddenByName.handle, shownByName.handle]);
+    expect(await suggest(moderator.token, `${s}x`)).toEqual([hiddenByName.handle, shownByName.handle]);
+  });
+
   it('refuses a topic the viewer may not read as NOT_FOUND, and never lists its writers first', async () => {
     const s = stem();
     const employees = await makeGroup(t);
