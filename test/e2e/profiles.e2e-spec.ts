@@ -2,6 +2,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { connectLive, nextLiveEvent } from '../support/live-client';
+import { withLockHeld } from '../support/row-locks';
 import { AddressInfo } from 'node:net';
 import type { Socket } from 'socket.io-client';
 
@@ -554,6 +555,25 @@ describe('profiles', () => {
       expect(new Date(await seen(u.handle)).getTime()).toBe(new Date((await t.sql(`SELECT '2025-12-30'::date::timestamptz AS d`))[0].d).getTime());
       await t.sql(`DELETE FROM user_visits WHERE user_id = $1`, [u.id]);
       expect(await seen(u.handle)).toBeNull();
+    });
+
+    /**
+     * `users.last_visit_on` (kept for @mention suggestions) skips a member's row held at the
+     * instant of the visit and keeps the day before until the next visit: last seen reads the
+     * visits themselves, which tell the day however the visit was written.
+     */
+    it('is the latest visit day when the visit could not take the member’s row (held at that instant), their sessions pruned', async () => {
+      const u = await makeUser(t);
+      const viewer = await makeUser(t);
+      const seen = async (h: string) => expectOk(await t.gql(PROFILE, { h }, { token: viewer.token })).user.lastSeenAt;
+      await t.sql(`DELETE FROM sessions WHERE user_id = $1`, [u.id]);
+      await t.sql(`DELETE FROM user_visits WHERE user_id = $1`, [u.id]);
+      await t.sql(`INSERT INTO user_visits (user_id, day) VALUES ($1, '2025-11-01')`, [u.id]);
+      await withLockHeld(t, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, [u.id], () =>
+        t.sql(`INSERT INTO user_visits (user_id, day) VALUES ($1, '2025-12-30')`, [u.id]),
+      );
+      expect((await t.sql(`SELECT last_visit_on::text AS day FROM users WHERE id = $1`, [u.id]))[0].day).toBe('2025-11-01');
+      expect(new Date(await seen(u.handle)).getTime()).toBe(new Date((await t.sql(`SELECT '2025-12-30'::date::timestamptz AS d`))[0].d).getTime());
     });
   });
 });

@@ -29,7 +29,10 @@ const PROFILE_COLUMNS = `u.id, u.bio, u.bio_html, u.location, u.website, u.hide_
  * When a user `u` was last seen (LastSeenRow): the latest use of a session (touched every few
  * minutes, kept 90 days after it ends), else the latest day of a visit (kept for trust levels);
  * none for a deleted account, whose sessions linger for IP bans. Two subqueries per user, so
- * read apart from the profile and only when asked for.
+ * read apart from the profile and only when asked for. Not `users.last_visit_on`: its trigger
+ * skips a member's row held at the instant of the visit (migration mention-order-by-last-visit),
+ * which keeps the day before until the next visit, and once the session of that visit is pruned
+ * last seen would go back to that day.
  */
 const LAST_SEEN_COLUMNS = `u.id,
   CASE WHEN u.deleted_at IS NULL THEN GREATEST((SELECT max(s.last_used_at) FROM sessions s WHERE s.user_id = u.id),
