@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { NAME_WALK } from '../../libs/forum/src/mentions/user-suggestions.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
+import { MentionOrderByLastVisit1765026000000 } from '../../migrations/1765026000000-mention-order-by-last-visit';
+import { doneOrWaiting } from '../support/lock-waits';
+import { redoMigration } from '../support/migrations';
+import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const SUGGEST = `query($prefix: String!, $topicId: ID, $first: Int) { userSuggestions(prefix: $prefix, topicId: $topicId, first: $first) { id handle displayName } }`;
@@ -125,6 +129,49 @@ describe('@mention suggestions (Query.userSuggestions)', () => {
     expect(await suggest(member.token, `${s}x`)).toEqual([shownByName.handle, hiddenByName.handle]);
     expect(await suggest(moderator.token, s)).toEqual([hidden.handle, shown.handle, hiddenByName.handle, shownByName.handle]);
     expect(await suggest(moderator.token, `${s}x`)).toEqual([hiddenByName.handle, shownByName.handle]);
+  });
+
+  /**
+   * The session touch that writes a day's visit holds the session's row when the trigger comes
+   * to the member's; a password change or an account deletion holds the member's row, then
+   * revokes their sessions. The visit takes the row SKIP LOCKED: it does not wait (they would
+   * deadlock), and the day on the row stays the one before until the next visit.
+   */
+  it('writes a day’s visit without waiting for the member’s row held meanwhile (as a password change revoking their sessions does), the day on the row a visit behind', async () => {
+    const u = await makeUser(t);
+    const day = async () => (await t.sql(`SELECT last_visit_on::text AS day, (current_date - 3)::text AS before FROM users WHERE id = $1`, [u.id]))[0];
+    await t.sql(`DELETE FROM user_visits WHERE user_id = $1`, [u.id]);
+    await t.sql(`INSERT INTO user_visits (user_id, day) VALUES ($1, current_date - 3)`, [u.id]);
+    // Last used an hour ago: the next request touches the session, and writes today's visit.
+    await t.sql(`UPDATE sessions SET last_used_at = now() - interval '1 hour' WHERE user_id = $1`, [u.id]);
+    await withLockHeld(t, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, [u.id], async (h) => {
+      expect(await doneOrWaiting(t, suggest(u.token, stem()), 1)).toBe('done');
+      await h.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1`, [u.id]);
+    });
+    expect((await t.sql(`SELECT count(*)::int AS n FROM user_visits WHERE user_id = $1 AND day = current_date`, [u.id]))[0].n).toBe(1);
+    const { day: kept, before } = await day();
+    expect(kept).toBe(before);
+  });
+
+  it('takes each member’s latest visit day onto their row when migrated over existing visits, and none for one never seen', async () => {
+    const s = stem();
+    const [many, none, stale] = await Promise.all(['m', 'n', 's'].map((x) => makeUser(t, { handle: `${s}${x}` })));
+    await t.sql(`DELETE FROM user_visits WHERE user_id = ANY($1::uuid[])`, [[many.id, none.id, stale.id]]);
+    await t.sql(`INSERT INTO user_visits (user_id, day) SELECT $1, current_date - g FROM generate_series(2, 9) g`, [many.id]);
+    await t.sql(`INSERT INTO user_visits (user_id, day) VALUES ($1, current_date - 20)`, [stale.id]);
+    // A row a visit behind (its visit written while the row was held).
+    await t.sql(`UPDATE users SET last_visit_on = current_date - 40 WHERE id = $1`, [stale.id]);
+    await redoMigration(t, new MentionOrderByLastVisit1765026000000());
+    const rows = await t.sql(
+      `SELECT handle, (current_date - last_visit_on) AS ago FROM users WHERE id = ANY($1::uuid[]) ORDER BY handle`,
+      [[many.id, none.id, stale.id]],
+    );
+    expect(rows).toEqual([{ handle: many.handle, ago: 2 }, { handle: none.handle, ago: null }, { handle: stale.handle, ago: 20 }]);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM users u WHERE u.last_visit_on IS DISTINCT FROM (SELECT max(v.day) FROM user_visits v WHERE v.user_id = u.id)`))[0].n).toBe(0);
+    // The triggers are back: a visit moves the day.
+    await t.sql(`INSERT INTO user_visits (user_id, day) VALUES ($1, current_date - 1)`, [none.id]);
+    expect((await t.sql(`SELECT (current_date - last_visit_on) AS ago FROM users WHERE id = $1`, [none.id]))[0].ago).toBe(1);
+    expect(await suggest((await makeUser(t)).token, s)).toEqual([none.handle, many.handle, stale.handle]);
   });
 
   it('refuses a topic the viewer may not read as NOT_FOUND, and never lists its writers first', async () => {
