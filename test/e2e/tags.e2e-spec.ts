@@ -1,7 +1,8 @@
 import { newId } from '../../libs/core/src/ids';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, setTopicState } from '../factories/forum';
-import { waitForLockWaits } from '../support/lock-waits';
+import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const TAGS = `query($spaceIds: [ID!], $prefix: String, $first: Int) { tags(spaceIds: $spaceIds, prefix: $prefix, first: $first) { name topicCount } }`;
@@ -222,24 +223,10 @@ describe('tags in use (Query.tags)', () => {
     expect(await counts(undefined, [b.id])).toEqual({ blue: 1, amber: 1 });
 
     // Held counters do not stop an update of other columns, nor one setting tags, state and space to what they were.
-    // (A lock wait would end in 55P03 rather than hang.)
-    const holder = t.ds.createQueryRunner();
-    const writer = t.ds.createQueryRunner();
-    try {
-      await holder.connect();
-      await writer.connect();
-      await holder.startTransaction();
-      await holder.query(`SELECT 1 FROM space_tags WHERE space_id = ANY($1::uuid[]) FOR UPDATE`, [spaces]);
-      await writer.startTransaction();
-      await writer.query(`SET LOCAL lock_timeout = '10s'`);
-      await writer.query(`UPDATE topics SET title = title || ' (edited)', tags = tags, state = state, space_id = space_id WHERE id = ANY($1::uuid[])`, [ids]);
-      await writer.commitTransaction();
-    } finally {
-      if (writer.isTransactionActive) await writer.rollbackTransaction();
-      await holder.rollbackTransaction();
-      await holder.release();
-      await writer.release();
-    }
+    await withLockHeld(t, `SELECT 1 FROM space_tags WHERE space_id = ANY($1::uuid[]) FOR UPDATE`, [spaces], async () => {
+      const edit = t.sql(`UPDATE topics SET title = title || ' (edited)', tags = tags, state = state, space_id = space_id WHERE id = ANY($1::uuid[])`, [ids]);
+      expect(await doneOrWaiting(t, edit, 1)).toBe('done');
+    });
     expect(await stored(spaces)).toEqual(await recount(spaces));
   });
 
