@@ -70,7 +70,7 @@ describe('account deletion and anonymisation', () => {
     return out;
   };
   const userRow = async (id: string) =>
-    (await t.sql(`SELECT handle, display_name, email, password_hash, email_verified_at, role, deleted_at FROM users WHERE id = $1`, [id]))[0];
+    (await t.sql(`SELECT handle, display_name, email, password_hash, email_verified_at, role, deleted_at, last_visit_on FROM users WHERE id = $1`, [id]))[0];
   const logSize = async () => (await t.sql(`SELECT count(*)::int AS n FROM moderation_log`))[0].n as number;
   const liveSessions = (id: string) => count('sessions', 'user_id = $1 AND revoked_at IS NULL', id);
   const signedIn = async (token: string) => expectOk(await t.gql(ME, {}, { token })).me?.id ?? null;
@@ -107,12 +107,14 @@ describe('account deletion and anonymisation', () => {
     await drain();
     // Ignoring each other once the news above is delivered (news of an ignored member is left out of lists).
     await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2), ($2, $1)`, [u.id, other.id]);
+    // Their sessions counted visits, which their row keeps the last of (users.last_visit_on).
+    expect((await userRow(u.id)).last_visit_on).not.toBeNull();
     return { ...u, topicId: topic.id, firstPostId: topic.firstPostId, ideaId: idea.id, otherTopicId: otherTopic.id };
   }
 
   async function expectAnonymised(u: TestUser & { topicId: string }, before: Record<string, number>) {
     const row = await userRow(u.id);
-    expect(row).toMatchObject({ display_name: 'Deleted user', email: null, password_hash: null, email_verified_at: null, role: 'MEMBER' });
+    expect(row).toMatchObject({ display_name: 'Deleted user', email: null, password_hash: null, email_verified_at: null, role: 'MEMBER', last_visit_on: null });
     expect(row.handle).toMatch(/^deleted-[0-9a-f]{8}$/);
     expect(row.deleted_at).not.toBeNull();
     for (const [key, n] of Object.entries(await counts(CLEANED, u.id))) expect([key, n]).toEqual([key, 0]);
