@@ -4,6 +4,8 @@ import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { makeGroup, makeUser } from '../factories';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 import { freshIp } from '../support/fresh-ip';
+import { doneOrWaiting } from '../support/lock-waits';
+import { withLockHeld } from '../support/row-locks';
 
 const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token user { id handle displayName role email } } }`;
 const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token user { id handle } } }`;
@@ -192,6 +194,24 @@ describe('accounts and sessions', () => {
     const [s] = await t.sql(`SELECT expires_at > now() + interval '29 days' AS extended FROM sessions WHERE user_id = $1`, [u.id]);
     expect(s.extended).toBe(true);
     await t.sql(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [u.id]);
+    expect(expectOk(await t.gql(ME, {}, { token: u.token })).me).toBeNull();
+  });
+
+  it('neither extends a session revoked while its touch waited for it nor counts a visit by it', async () => {
+    const u = await makeUser(t);
+    await t.sql(`UPDATE sessions SET last_used_at = now() - interval '1 hour', expires_at = now() + interval '1 day' WHERE user_id = $1`, [u.id]);
+    await t.sql(`DELETE FROM user_visits WHERE user_id = $1`, [u.id]);
+    // Revoked (as a password change or an account deletion does) in a transaction the request's read does not see yet.
+    let seen: Promise<unknown> = Promise.resolve();
+    await withLockHeld(t, `UPDATE sessions SET revoked_at = now() WHERE user_id = $1`, [u.id], async () => {
+      seen = t.gql(ME, {}, { token: u.token });
+      expect(await doneOrWaiting(t, seen, 1)).toBe('waiting');
+    });
+    // It goes on once the revocation is committed (as the viewer it read).
+    await seen;
+    const [s] = await t.sql(`SELECT expires_at < now() + interval '2 days' AS kept FROM sessions WHERE user_id = $1`, [u.id]);
+    expect(s.kept).toBe(true);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM user_visits WHERE user_id = $1`, [u.id]))[0].n).toBe(0);
     expect(expectOk(await t.gql(ME, {}, { token: u.token })).me).toBeNull();
   });
 

@@ -123,9 +123,11 @@ export class SessionsService {
     if (!row) return Viewer.anonymous(ip);
     const renew = Date.now() - new Date(row.last_used_at).getTime() > TOUCH_EVERY_MS;
     if (renew) {
-      // Also counts the day as a visit (trust levels use visit days).
+      // Also counts the day as a visit (trust levels use visit days). Not once revoked: a
+      // revocation committed while this waited for the session's row (an account deletion, which
+      // empties the visits) is read again here, and neither extends it nor counts a visit.
       await this.ds.query(
-        `WITH touched AS (UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => $2) WHERE id = $1 RETURNING user_id)
+        `WITH touched AS (UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => $2) WHERE id = $1 AND revoked_at IS NULL RETURNING user_id)
          INSERT INTO user_visits (user_id, day) SELECT user_id, current_date FROM touched ON CONFLICT DO NOTHING`,
         [row.session_id, this.ttlMs / 1000],
       );
