@@ -4,6 +4,8 @@ import { SessionsService } from '../../libs/identity/src/sessions/sessions.servi
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { freshIp } from '../support/fresh-ip';
+import { doneOrWaiting } from '../support/lock-waits';
+import { holdLock } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const DELETE = `mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`;
@@ -178,6 +180,40 @@ describe('account deletion and anonymisation', () => {
     const topic = expectOk(await t.gql(TOPIC, { id: u.topicId }, { token: other.token })).topic;
     expect(topic.author.id).toBe(u.id);
     expect(topic.author.handle).toMatch(/^deleted-/);
+  });
+
+  /**
+   * A session of the account used while its deletion runs: the request read it live, and its
+   * touch counts a visit. One touched before the deletion revokes it is emptied with the other
+   * visits; one that waited for the revocation writes nothing (the session is revoked by then).
+   */
+  it('leaves no visit of the account behind when one of its sessions is used while the deletion waits for another', async () => {
+    const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
+    const sessionIds = async () => (await t.sql(`SELECT id FROM sessions WHERE user_id = $1`, [u.id])).map((r) => r.id as string);
+    const [first] = await sessionIds();
+    const signIn = async () => expectOk(await t.gql(SIGN_IN, { input: { login: u.handle, password: PASSWORD } }, { ip: freshIp() })).signIn.token as string;
+    await signIn();
+    const [held] = (await sessionIds()).filter((id) => id !== first);
+    const used = await signIn();
+    // Due for its touch, which counts the day's visit.
+    await t.sql(`UPDATE sessions SET last_used_at = now() - interval '1 hour' WHERE user_id = $1 AND id <> ALL($2::uuid[])`, [u.id, [first, held]]);
+    await t.sql(`DELETE FROM user_visits WHERE user_id = $1`, [u.id]);
+    const holder = await holdLock(t, `SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, [held]);
+    let deleted: Promise<unknown> | null = null;
+    let touched: Promise<unknown> | null = null;
+    try {
+      deleted = del(u, PASSWORD);
+      await holder.waiting(1);
+      // The request reads its session live (the deletion is not committed) and touches it, or waits for its revocation.
+      touched = t.gql(ME, {}, { token: used });
+      await doneOrWaiting(t, touched, 2);
+    } finally {
+      await holder.release();
+    }
+    expect(await deleted).toBeTruthy();
+    await touched;
+    expect(await signedIn(used)).toBeNull();
+    expect([await count('user_visits', 'user_id = $1', u.id), (await userRow(u.id)).last_visit_on]).toEqual([0, null]);
   });
 
   it('refuses a wrong password as sign-in does, counts it, and writes nothing else', async () => {

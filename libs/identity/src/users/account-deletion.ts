@@ -118,6 +118,12 @@ export class AccountDeletionService {
     // the account first, then the groups, as every write that holds an account takes them. Its
     // requests stay, ended and without their messages, so deciding one is CONFLICT, not NOT_FOUND.
     await this.memberships.removeDeletedAccount(tx, user.id, actorId);
+    // Its sessions revoked before its visits go: a request that read one live before this commits
+    // touches it, counting a visit, either before the revocation (a visit the statement below then
+    // empties) or after this commits (and finds it revoked: no visit, see SessionsService.resolve).
+    // Ended sessions keep their addresses until they are pruned (90 days), as every ended
+    // session does: an IP ban of the account reads them.
+    if ((await this.sessions.revokeAllForUser(user.id, tx.manager)) > 0) await emitSessionsRevoked(tx, user.id);
     await tx.query(
       `WITH sg AS (DELETE FROM space_grants WHERE user_id = $1),
             i AS (DELETE FROM user_ignores WHERE user_id = $1 OR ignored_user_id = $1),
@@ -132,9 +138,6 @@ export class AccountDeletionService {
        DELETE FROM user_visits WHERE user_id = $1`,
       [user.id],
     );
-    // Ended sessions keep their addresses until they are pruned (90 days), as every ended
-    // session does: an IP ban of the account reads them.
-    if ((await this.sessions.revokeAllForUser(user.id, tx.manager)) > 0) await emitSessionsRevoked(tx, user.id);
     await tx.emit({ type: USER_ANONYMIZED, aggregateType: 'user', aggregateId: user.id, payload: { userId: user.id } });
     return row;
   }
