@@ -102,7 +102,7 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
    * A wake-up: after an access change, this node's pushes wait for the claim that answers it
    * (the next to start), and no longer (`answering`). `kick`'s promise would also wait for every
    * claim asked for meanwhile: under a worker committing steadily, that held them the whole wait
-   * (RECHECK_WAIT_MS) after each access change.
+   * (`LiveGateway.recheckWaitMs`) after each access change.
    */
   private wake(accessChanged: boolean): void {
     if (!accessChanged) return void this.kick();

@@ -67,9 +67,6 @@ const RECHECKS = new Map<string, (p: Record<string, unknown>) => Recheck>([
   ['user.sessions_revoked', (p) => ({ kind: 'revoked', id: String(p.userId) })],
 ]);
 
-/** How long a push waits at most for access re-checks under way (see `fence`). */
-const RECHECK_WAIT_MS = 5_000;
-
 /**
  * How long the gateway's shutdown waits at most for its fan-outs under way: their statements
  * need the pool, which closes once every module is down. Longer than the Redis adapter's
@@ -395,7 +392,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /**
    * An access change's re-check, on every API node: this node re-checks its own connections
    * while every other node re-checks its own (RECHECK), and the fence holds pushes, here and
-   * on the other nodes, until all have answered, or RECHECK_WAIT_MS. Each node looks only at
+   * on the other nodes, until all have answered, or `recheckWaitMs`. Each node looks only at
    * its own sockets, so a node that does not answer (frozen, going down) delays the others
    * at most that long and keeps nobody from being sent away elsewhere.
    */
@@ -724,7 +721,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * on every other API node: pushes start wherever a change was committed and reach sockets on
    * every node, so a reply committed through another node just after a revocation through this
    * one must wait for this node's re-check too. The other nodes hold their pushes until it is
-   * done, or RECHECK_WAIT_MS; the change's own request is answered once they all said they do
+   * done, or `recheckWaitMs`; the change's own request is answered once they all said they do
    * (`holdPublisher`), or the adapter gave up on those that did not answer. Merely sent, the
    * news could arrive after the reply's push had gone out: a client answered at once can reply
    * through another node before Redis has delivered it there. Announced before the re-check
@@ -745,7 +742,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /**
    * Holds this node's pushes, as a re-check under way does, until `work` is settled (or
-   * RECHECK_WAIT_MS): the live relay's claim after an access change another process committed,
+   * `recheckWaitMs`): the live relay's claim after an access change another process committed,
    * which this node heard of before the node that takes it could ask for a fence
    * (`LiveRelayConsumer`). Registered at once, so every push that has not started waits.
    */
@@ -757,6 +754,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     this.rechecks.set(held, Date.now());
     void held.finally(() => this.rechecks.delete(held));
   }
+
+  /**
+   * How long a push waits at most for an access re-check under way, this node's or another's
+   * (see `fence`): one that hangs must not stop every push.
+   */
+  recheckWaitMs = 5_000;
 
   /** Re-checks under way on other nodes, by id: resolving one lets this node's pushes go on. */
   private readonly remoteFences = new Map<string, () => void>();
@@ -802,13 +805,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     }
   }
 
-  /** Another node's re-check: held like one of ours, until it says it is done, or RECHECK_WAIT_MS. */
+  /** Another node's re-check: held like one of ours, until it says it is done, or `recheckWaitMs`. */
   private remoteFenceStarted(id: unknown): void {
     if (typeof id !== 'string' || this.remoteFences.has(id)) return;
     let timer: NodeJS.Timeout | undefined;
     const work = new Promise<void>((resolve) => {
       this.remoteFences.set(id, resolve);
-      timer = setTimeout(resolve, RECHECK_WAIT_MS);
+      timer = setTimeout(resolve, this.recheckWaitMs);
       timer.unref();
     }).finally(() => {
       clearTimeout(timer);
@@ -819,10 +822,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   private async afterRechecks(): Promise<void> {
-    await settleWithin(this.rechecks, Date.now() + RECHECK_WAIT_MS);
+    await settleWithin(this.rechecks, Date.now() + this.recheckWaitMs);
     // A re-check still running past the wait is no longer waited for by anything.
     for (const [work, since] of this.rechecks) {
-      if (Date.now() - since >= RECHECK_WAIT_MS) {
+      if (Date.now() - since >= this.recheckWaitMs) {
         this.rechecks.delete(work);
         this.log.warn('an access re-check is taking longer than pushes wait for it');
       }
