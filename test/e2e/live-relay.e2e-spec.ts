@@ -14,7 +14,7 @@ import { SessionsService } from '../../libs/identity/src/sessions/sessions.servi
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { SanctionKind } from '../../libs/moderation/src/sanctions/sanction.model';
 import { makeBoard, makeSpace, makeUser } from '../factories';
-import { createTopic } from '../factories/forum';
+import { createTopic, reply } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { waitForLockWaits } from '../support/lock-waits';
 import { bootSecondNode, bootTestApp, expectOk, TestApp } from '../support/test-app';
@@ -63,7 +63,7 @@ describe('the live relay from the worker process to the API nodes', () => {
     const topic = await createTopic(a, admin.token, await makeBoard(a, space.id));
     const s = await connectLive(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`, sockets, member.token);
     expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
-    return { member, space, topic, s };
+    return { admin, member, space, topic, s };
   };
   /** Runs `work` while node A claims nothing (as if its LISTEN and claims failed). */
   const unclaimed = async (work: () => Promise<unknown>) => {
@@ -292,6 +292,67 @@ describe('the live relay from the worker process to the API nodes', () => {
       await consumer.idle();
       claims.mockRestore();
       hold.mockRestore();
+    }
+  });
+
+  it('holds a reply after an access change’s wake-up for as long as its claim waits for the change, past the wait for re-checks: it never reaches the reader who lost access', async () => {
+    const consumer = a.get(LiveRelayConsumer);
+    const gateway = a.get(LiveGateway);
+    const { admin, member, space, topic, s } = await memberInRestrictedTopic();
+    const heardHere: string[] = [];
+    s.on('post:created', () => heardHere.push('post:created'));
+    s.on('access:lost', () => heardHere.push('access:lost'));
+    const frozen = a.ds.createQueryRunner();
+    await frozen.connect();
+    const wait = gateway.recheckWaitMs;
+    try {
+      // Re-checks are waited for two seconds; the claim waits for another node's rows ten (othersWaitMs).
+      gateway.recheckWaitMs = 2_000;
+      // The worker revoked the member's grant; another node's claim has taken its row and is slow to commit.
+      await unclaimed(async () => {
+        await a.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id]);
+        const [row] = await a.sql(`INSERT INTO live_relay (event) VALUES ($1) RETURNING id`, [
+          { type: 'space.access_changed', aggregateType: 'space', aggregateId: space.id, payload: { spaceId: space.id } },
+        ]);
+        await frozen.startTransaction();
+        await frozen.query(`SELECT id FROM live_relay WHERE id = $1 FOR UPDATE`, [row.id]);
+      });
+      await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
+      // Node A's claim answering the wake-up waits for the row; a reply committed through node A meanwhile is held.
+      await waitForLockWaits(a, 1);
+      await reply(a, admin.token, topic.id);
+      // Longer than a re-check is waited for: the reply is still held, as the claim still waits for the change.
+      await new Promise((resolve) => setTimeout(resolve, gateway.recheckWaitMs + 1_000));
+      // The other node's claim ends without the row (rolled back, as by a node that stops): node A takes it.
+      await frozen.rollbackTransaction();
+      await consumer.idle();
+      await gateway.settled();
+      // What the server sent before this answer has arrived.
+      expect(await s.timeout(5000).emitWithAck('topic:leave', { topicId: newId() })).toEqual({ ok: true });
+      expect(heardHere).toEqual(['access:lost']);
+    } finally {
+      gateway.recheckWaitMs = wait;
+      if (frozen.isTransactionActive) await frozen.rollbackTransaction();
+      await frozen.release();
+    }
+    expect(await waiting()).toBe(0);
+  });
+
+  it('lets pushes go on, saying why, once a claim answering an access change’s wake-up is still under way past the hold’s wait: a hung claim holds nothing for ever', async () => {
+    const gateway = a.get(LiveGateway);
+    const { admin, topic } = await memberInRestrictedTopic();
+    const s = await connectLive(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`, sockets, admin.token);
+    expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const warned = jest.spyOn((gateway as unknown as { log: Logger }).log, 'warn');
+    try {
+      // A claim that never ends (a statement the database never answers).
+      gateway.holdPushesUntil(new Promise(() => undefined), 300);
+      const created = nextLiveEvent(s, 'post:created');
+      await reply(a, admin.token, topic.id);
+      await created;
+      expect(warned).toHaveBeenCalledWith('the live relay’s claim answering an access change’s wake-up is still under way after 300 ms: pushes no longer wait for it');
+    } finally {
+      warned.mockRestore();
     }
   });
 

@@ -18,6 +18,9 @@ import { LiveGateway } from './live.gateway';
 /** Rows taken per statement. */
 const BATCH = 200;
 
+/** What a claim's statements take, on top of its waits, as `holdWaitMs` counts it. */
+const CLAIM_STATEMENTS_MS = 1_000;
+
 /**
  * Thrown by a claim that got its rows once the node had begun to stop: its transaction rolls
  * back, and the rows stay for the nodes that go on (or this one's next start).
@@ -70,6 +73,19 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
    */
   othersWaitMs = 10_000;
 
+  /**
+   * How long this node's pushes wait at most for the claim answering an access change's wake-up
+   * (`LiveGateway.holdPushesUntil`): what that claim may wait, for the rows other nodes are
+   * claiming (`othersWaitMs`), then for every node to hold its pushes for the re-checks of what it
+   * took (`LiveGateway.nodesAnswerWaitMs`), and its statements. Shorter, the hold ended while the
+   * claim still waited for the change, and pushes reached readers it was to send away; a claim
+   * still under way past it hangs (a statement never answered), and pushes go on without it
+   * (logged by the gateway) rather than never.
+   */
+  get holdWaitMs(): number {
+    return this.othersWaitMs + this.live.nodesAnswerWaitMs + CLAIM_STATEMENTS_MS;
+  }
+
   constructor(
     private readonly ds: DataSource,
     private readonly bus: EventBus,
@@ -102,13 +118,13 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
    * A wake-up: after an access change, this node's pushes wait for the claim that answers it
    * (the next to start), and no longer (`answering`). `kick`'s promise would also wait for every
    * claim asked for meanwhile: under a worker committing steadily, that held them the whole wait
-   * (`LiveGateway.recheckWaitMs`) after each access change.
+   * (`holdWaitMs`) after each access change.
    */
   private wake(accessChanged: boolean): void {
     if (!accessChanged) return void this.kick();
     if (this.stopped) return;
     this.afterOthers = true;
-    this.live.holdPushesUntil(new Promise<void>((resolve) => this.answering.push(resolve)));
+    this.live.holdPushesUntil(new Promise<void>((resolve) => this.answering.push(resolve)), this.holdWaitMs);
     void this.kick();
   }
 
@@ -150,7 +166,9 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
         if (err instanceof Stopping) return published;
         // lock_not_available: the wait ran out.
         if (!afterOthers || sqlState(err) !== '55P03') throw err;
-        this.log.warn(`rows another API node is claiming stayed locked over ${this.othersWaitMs} ms; claiming the others`);
+        this.log.warn(
+          `rows another API node is claiming stayed locked over ${this.othersWaitMs} ms; claiming the others: pushes held here for an access change go on once this claim ends, without that node’s re-checks`,
+        );
         afterOthers = false;
         continue;
       }

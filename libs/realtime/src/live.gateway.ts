@@ -711,10 +711,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * Access re-checks under way. Content pushes wait for them: a reply committed just after a
-   * revocation must not reach a socket whose re-check has not come round to it yet.
+   * Access re-checks under way, and the other holds on pushes (`holdPushesUntil`). Content
+   * pushes wait for them: a reply committed just after a revocation must not reach a socket
+   * whose re-check has not come round to it yet. Each is waited for until its own deadline
+   * (`afterRechecks`).
    */
-  private readonly rechecks = new Map<Promise<void>, number>();
+  private readonly rechecks = new Map<Promise<void>, PushHold>();
+
+  /** Registers a hold on pushes, waited for at most `waitMs` from now (`afterRechecks`). */
+  private holdPushes(work: Promise<void>, waitMs: number, what: string): void {
+    this.rechecks.set(work, { until: Date.now() + waitMs, waitMs, what });
+  }
 
   /**
    * Registers a re-check (synchronously, before the event that started it yields), here and
@@ -731,7 +738,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const id = newId();
     this.bus.holdPublisher(this.announceFence(id));
     const work = recheck();
-    this.rechecks.set(work, Date.now());
+    this.holdPushes(work, this.recheckWaitMs, 'an access re-check');
     const done = () => {
       this.rechecks.delete(work);
       this.tellNodes(FENCE_DONE, id);
@@ -741,17 +748,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * Holds this node's pushes, as a re-check under way does, until `work` is settled (or
-   * `recheckWaitMs`): the live relay's claim after an access change another process committed,
+   * Holds this node's pushes, as a re-check under way does, until `work` is settled, or `waitMs`
+   * have passed: the live relay's claim after an access change another process committed,
    * which this node heard of before the node that takes it could ask for a fence
-   * (`LiveRelayConsumer`). Registered at once, so every push that has not started waits.
+   * (`LiveRelayConsumer`, whose claim's own waits `waitMs` covers). Registered at once, so every
+   * push that has not started waits.
    */
-  holdPushesUntil(work: Promise<unknown>): void {
+  holdPushesUntil(work: Promise<unknown>, waitMs: number): void {
     const held = work.then(
       () => undefined,
       () => undefined,
     );
-    this.rechecks.set(held, Date.now());
+    this.holdPushes(held, waitMs, 'the live relay’s claim answering an access change’s wake-up');
     void held.finally(() => this.rechecks.delete(held));
   }
 
@@ -818,17 +826,21 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       this.remoteFences.delete(id);
       this.rechecks.delete(work);
     });
-    this.rechecks.set(work, Date.now());
+    this.holdPushes(work, this.recheckWaitMs, 'another API node’s access re-check');
   }
 
+  /**
+   * Waits for the holds on pushes under way, each until its own deadline at most: the latest of
+   * theirs bounds the wait, and those registered meanwhile are waited for within it. A hold still
+   * under way past its deadline is no longer waited for by anything, and said so.
+   */
   private async afterRechecks(): Promise<void> {
-    await settleWithin(this.rechecks, Date.now() + this.recheckWaitMs);
-    // A re-check still running past the wait is no longer waited for by anything.
-    for (const [work, since] of this.rechecks) {
-      if (Date.now() - since >= this.recheckWaitMs) {
-        this.rechecks.delete(work);
-        this.log.warn('an access re-check is taking longer than pushes wait for it');
-      }
+    await settleWithin(this.rechecks, Math.max(...[...this.rechecks.values()].map((h) => h.until)));
+    const now = Date.now();
+    for (const [work, hold] of this.rechecks) {
+      if (now < hold.until) continue;
+      this.rechecks.delete(work);
+      this.log.warn(`${hold.what} is still under way after ${hold.waitMs} ms: pushes no longer wait for it`);
     }
   }
 
@@ -1043,7 +1055,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     })();
     // Held as every re-check is (here only: the other nodes missed nothing), so no push goes
     // to a room a connection may have lost while this node was cut off.
-    this.rechecks.set(work, Date.now());
+    this.holdPushes(work, this.recheckWaitMs, 'a re-check of every connection');
     try {
       await work;
     } catch (err) {
@@ -1175,6 +1187,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const payload = { topicId: t.id, title: t.title, pinned: t.pinned, closed: t.closed, locked: t.locked, acceptedPostId: t.accepted_post_id, ...slowMode(t), ...globalPin(t) };
     this.server.to(toBoard ? [`topic:${t.id}`, `board:${t.board_id}`] : `topic:${t.id}`).emit('topic:updated', payload);
   }
+}
+
+/** A hold on pushes (`LiveGateway.rechecks`): waited for until when at most, and what it is, for the log. */
+interface PushHold {
+  until: number;
+  waitMs: number;
+  what: string;
 }
 
 /** The site-wide review queue's room (items of no space), for global moderators. */
