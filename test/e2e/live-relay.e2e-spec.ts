@@ -191,6 +191,25 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await waiting()).toBe(0);
   });
 
+  it('fails loudly, rather than re-check nobody, on an access change claimed too late to be news whose payload lacks the id its re-check needs', async () => {
+    const gateway = a.get(LiveGateway);
+    const topicId = newId();
+    await unclaimed(() =>
+      a.sql(`INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes')`, [
+        { type: 'topic.moved', aggregateType: 'topic', aggregateId: topicId, payload: { fromSpaceId: newId() } },
+      ]),
+    );
+    const failed = jest.spyOn((gateway as unknown as { log: Logger }).log, 'error');
+    try {
+      await a.get(LiveRelayConsumer).drain();
+      await gateway.settled();
+      expect(failed).toHaveBeenCalledWith({ err: new Error(`the access change's payload has no topicId`), type: 'topic.moved' }, 'live fan-out failed');
+    } finally {
+      failed.mockRestore();
+    }
+    expect(await waiting()).toBe(0);
+  });
+
   it('closes, for a site-wide ban claimed too late to be news, the connections whose session no longer opens', async () => {
     const mod = await makeUser(a, { role: 'MODERATOR' });
     const banned = await makeUser(a);

@@ -6,7 +6,7 @@ import { newId } from '../../core/src/ids';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
 import { settleWithin } from '../../core/src/settle-within';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
-import { changesAccess, RELAYED_LATE } from '../../core/src/database/live-relay';
+import { AccessChangeType, changesAccess, isAccessChangeType, RELAYED_LATE } from '../../core/src/database/live-relay';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { LiveErrorFilter } from './live-error.filter';
 import type { Server, Socket } from 'socket.io';
@@ -60,12 +60,48 @@ interface Recheck {
 const isRecheck = (r: unknown): r is Recheck =>
   !!r && typeof r === 'object' && ['space', 'topic', 'user', 'revoked'].includes((r as Recheck).kind) && typeof (r as Recheck).id === 'string';
 
-/** The access changes that ask for one re-check and nothing else, late or not (see `onEvent`). */
-const RECHECKS = new Map<string, (p: Record<string, unknown>) => Recheck>([
-  ['space.access_changed', (p) => ({ kind: 'space', id: String(p.spaceId) })],
-  ['user.role_changed', (p) => ({ kind: 'user', id: String(p.userId) })],
-  ['user.sessions_revoked', (p) => ({ kind: 'revoked', id: String(p.userId) })],
+type Payload = Record<string, unknown>;
+
+/**
+ * The id `key` of an access change's payload. Missing, it throws (the fan-out fails, logged with
+ * the event's type) rather than re-check nobody under the id "undefined", in silence.
+ */
+function payloadId(p: Payload, key: string): string {
+  const id = p[key];
+  if (typeof id !== 'string' || id === '') throw new Error(`the access change's payload has no ${key}`);
+  return id;
+}
+
+const spaceRecheck = (p: Payload): Recheck => ({ kind: 'space', id: payloadId(p, 'spaceId') });
+const userRecheck = (p: Payload): Recheck => ({ kind: 'user', id: payloadId(p, 'userId') });
+const revokedRecheck = (p: Payload): Recheck => ({ kind: 'revoked', id: payloadId(p, 'userId') });
+const topicRecheck = (p: Payload): Recheck[] => [{ kind: 'topic', id: payloadId(p, 'topicId') }];
+
+/** The access changes that ask for one re-check and nothing else (see `onEvent`). */
+const RECHECKS = new Map<string, (p: Payload) => Recheck>([
+  ['space.access_changed', spaceRecheck],
+  ['user.role_changed', userRecheck],
+  ['user.sessions_revoked', revokedRecheck],
 ]);
+
+/**
+ * The re-checks of an access change the live relay delivered too late to be news (`recheckLate`),
+ * by type: every type `changesAccess` may be true of has its entry, or this does not compile, so
+ * an access change added there is not published late to re-check nothing.
+ */
+const LATE_RECHECKS: { readonly [T in AccessChangeType]: (p: Payload) => Recheck[] } = {
+  'space.access_changed': (p) => [spaceRecheck(p)],
+  'user.role_changed': (p) => [userRecheck(p)],
+  'user.sessions_revoked': (p) => [revokedRecheck(p)],
+  // Not the ban's disconnect of all of its user's connections: those whose session no longer opens close.
+  'user.sanctioned': (p) => [revokedRecheck(p), userRecheck(p)],
+  // A topic moved, or hidden, deleted or held through its first post.
+  'topic.moved': topicRecheck,
+  'post.deleted': topicRecheck,
+  'post.hidden': topicRecheck,
+  'post.rejected': topicRecheck,
+  'post.pending': topicRecheck,
+};
 
 /**
  * How long the gateway's shutdown waits at most for its fan-outs under way: their statements
@@ -851,9 +887,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Those re-checks are fenced before the handler first yields, so a push of the next event
     // (a reply right after a topic moved away) cannot overtake one.
     if (!changesAccess(e) && this.rechecks.size) await this.afterRechecks();
+    if (p[RELAYED_LATE] === true) return this.recheckLate(e);
     const recheck = RECHECKS.get(e.type);
     if (recheck) return this.recheckEverywhere(recheck(p));
-    if (p[RELAYED_LATE] === true) return this.recheckLate(e);
     switch (e.type) {
       case 'user.profile_hidden':
         return this.presenceAround(String(p.userId));
@@ -956,21 +992,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * An access change the live relay delivered too late to be news (RELAYED_LATE), other than
-   * those asking for a re-check alone (RECHECKS): only its re-checks, which read access as it is
-   * now, fenced as always; nothing it would have pushed or announced (a removed post restored
-   * since, a ban lifted since: a site-wide sanction closes the connections whose session no
-   * longer opens, as a revocation's re-check does, rather than all of its user's).
+   * An access change the live relay delivered too late to be news (RELAYED_LATE): only its
+   * re-checks (`LATE_RECHECKS`), which read access as it is now, fenced as always; nothing it
+   * would have pushed or announced (a removed post restored since, a ban lifted since). An event
+   * of another type, or one whose payload lacks an id its re-check needs, fails (logged) before
+   * anything is fenced.
    */
   private recheckLate(e: DomainEvent): Promise<void> {
-    const p = e.payload as Record<string, unknown>;
-    switch (e.type) {
-      case 'user.sanctioned':
-        return Promise.all([this.recheckEverywhere({ kind: 'revoked', id: String(p.userId) }), this.recheckEverywhere({ kind: 'user', id: String(p.userId) })]).then(() => undefined);
-      default:
-        // A topic moved, or hidden through its first post.
-        return this.recheckEverywhere({ kind: 'topic', id: String(p.topicId) });
-    }
+    if (!isAccessChangeType(e.type)) throw new Error(`${e.type} was relayed late, but is no access change`);
+    const rechecks = LATE_RECHECKS[e.type](e.payload);
+    return Promise.all(rechecks.map((r) => this.recheckEverywhere(r))).then(() => undefined);
   }
 
   /**

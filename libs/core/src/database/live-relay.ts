@@ -23,10 +23,23 @@ export const LIVE_RELAY_CHANNEL = 'parvis_live';
 export const LIVE_RELAY_ACCESS = 'access';
 
 /** Events after which live connections' access is checked again (the live gateway's `fence`). */
-const ACCESS_EVENTS = new Set(['space.access_changed', 'user.role_changed', 'user.sanctioned', 'user.sessions_revoked', 'topic.moved']);
+const ACCESS_EVENT_TYPES = ['space.access_changed', 'user.role_changed', 'user.sanctioned', 'user.sessions_revoked', 'topic.moved'] as const;
 
 /** A post leaving its readers' sight: the first post takes its topic's audience with it. */
-const REMOVAL_EVENTS = new Set(['post.deleted', 'post.hidden', 'post.rejected', 'post.pending']);
+const REMOVAL_EVENT_TYPES = ['post.deleted', 'post.hidden', 'post.rejected', 'post.pending'] as const;
+
+/**
+ * The types of the events `changesAccess` may be true of: the live gateway re-checks each as its
+ * type says, late ones included (`LiveGateway`'s `LATE_RECHECKS`, which does not compile without
+ * an entry for every one).
+ */
+export type AccessChangeType = (typeof ACCESS_EVENT_TYPES)[number] | (typeof REMOVAL_EVENT_TYPES)[number];
+
+const ACCESS_EVENTS: ReadonlySet<string> = new Set(ACCESS_EVENT_TYPES);
+const REMOVAL_EVENTS: ReadonlySet<string> = new Set(REMOVAL_EVENT_TYPES);
+
+/** Whether `changesAccess` may be true of events of this type. */
+export const isAccessChangeType = (type: string): type is AccessChangeType => ACCESS_EVENTS.has(type) || REMOVAL_EVENTS.has(type);
 
 /**
  * Whether the event changes who may see what, so that live pushes wait for its re-check: here,
