@@ -13,6 +13,8 @@ import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.ser
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { SanctionKind } from '../../libs/moderation/src/sanctions/sanction.model';
+import { PostsService } from '../../libs/forum/src/posts/posts.service';
+import { ContentState } from '../../libs/forum/src/forum.enums';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
@@ -190,6 +192,35 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await lost).toEqual({ room: `topic:${topic.id}` });
     expect(await waiting()).toBe(0);
   });
+
+  for (const removal of ['post.hidden', 'post.deleted'] as const) {
+    it(`still re-checks a topic whose first post the worker removed (${removal}), claimed too late to be news: the reader leaves its room, told nothing else`, async () => {
+      const { admin, space, topic, s } = await memberInRestrictedTopic();
+      const heardHere: string[] = [];
+      for (const event of ['post:removed', 'access:lost']) s.on(event, () => heardHere.push(event));
+      const [first] = await a.sql(`SELECT p.id, p.author_id, t.board_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1`, [topic.id]);
+      const post = { id: first.id, number: 1, authorId: first.author_id, spaceId: space.id };
+      const where = { id: topic.id, boardId: first.board_id, spaceId: space.id };
+      // The worker's own services remove it; node A claims nothing until its rows are two minutes old.
+      await unclaimed(async () => {
+        const posts = worker.get(PostsService);
+        await worker.get(UnitOfWork).run((tx) =>
+          removal === 'post.hidden' ? posts.applyState(tx, null, post, where, ContentState.HIDDEN) : posts.writeDelete(tx, admin.id, post, where),
+        );
+        await a.get(LiveRelayConsumer).idle();
+        await a.sql(`UPDATE live_relay SET created_at = now() - interval '2 minutes'`);
+      });
+      expect((await a.sql(`SELECT event->>'type' AS type FROM live_relay ORDER BY id`)).map((r) => r.type)).toContain(removal);
+      const lost = nextLiveEvent(s, 'access:lost');
+      await a.get(LiveRelayConsumer).drain();
+      expect(await lost).toEqual({ room: `topic:${topic.id}` });
+      await a.get(LiveGateway).settled();
+      // What the server sent before this answer has arrived: the re-check alone, not the removal it is no longer news of.
+      expect(await s.timeout(5000).emitWithAck('topic:leave', { topicId: newId() })).toEqual({ ok: true });
+      expect(heardHere).toEqual(['access:lost']);
+      expect(await waiting()).toBe(0);
+    });
+  }
 
   it('fails loudly, rather than re-check nobody, on an access change claimed too late to be news whose payload lacks the id its re-check needs', async () => {
     const gateway = a.get(LiveGateway);
