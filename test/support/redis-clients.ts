@@ -88,3 +88,18 @@ export async function askRoomsOverAndOver(url: string, prefix: string): Promise<
   }
   return { stop };
 }
+
+/**
+ * A Redis user of its own, allowed every command and key but no pub/sub channel (as an ACL that
+ * forgot the adapter's channels would have it), and the URL to sign in as them with a password
+ * nothing may log (`secret`). `drop` deletes the user.
+ */
+export async function redisUserWithoutChannels(url: string): Promise<{ url: string; secret: string; drop: () => Promise<void> }> {
+  const user = `parvis-test-nosub-${randomBytes(4).toString('hex')}`;
+  const secret = `not-to-be-logged-${randomBytes(4).toString('hex')}`;
+  await asAdmin(url, (admin) => admin.sendCommand(['ACL', 'SETUSER', user, 'on', `>${secret}`, '~*', 'resetchannels', '+@all']));
+  const signedIn = new URL(url);
+  signedIn.username = user;
+  signedIn.password = secret;
+  return { url: signedIn.toString(), secret, drop: () => asAdmin(url, (admin) => admin.sendCommand(['ACL', 'DELUSER', user])).then(() => undefined) };
+}

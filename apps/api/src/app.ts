@@ -44,8 +44,9 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   // One trust function for Express's req.ip and the live gateway's client addresses.
   app.set('trust proxy', config.trustProxy);
   app.useGlobalPipes(inputValidationPipe());
+  let adapter: RedisIoAdapter | undefined;
   if (config.REDIS_URL) {
-    const adapter = new RedisIoAdapter(app, config.REDIS_URL, config.REDIS_KEY_PREFIX);
+    adapter = new RedisIoAdapter(app, config.REDIS_URL, config.REDIS_KEY_PREFIX);
     await adapter.connect();
     app.useWebSocketAdapter(adapter);
     // Access re-checks other nodes asked for while this one was cut off from Redis are lost:
@@ -53,6 +54,12 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
     adapter.onResubscribed(() => void app.get(LiveGateway).recheckAll());
   }
   await app.init();
+  // The adapter subscribed as the gateway's server was made: a node deaf to the others fails to
+  // start, its modules closed, rather than serve (RedisIoAdapter.subscribed).
+  await adapter?.subscribed().catch(async (err: unknown) => {
+    await app.close();
+    throw err;
+  });
   return app;
 }
 

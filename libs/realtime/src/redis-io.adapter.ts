@@ -93,8 +93,49 @@ export class RedisIoAdapter extends IoAdapter {
         [name]: (...args: unknown[]) => this.underWay(sub, unsubscribe(...args).catch((err: Error) => this.log.debug(`Redis unsubscribe not answered: ${err.message}`))),
       });
     }
+    // The adapter subscribes as Socket.IO's server is made, without handling the replies either:
+    // refused (an ACL without its channels), that was an unhandled rejection, ending the process
+    // with no word of Redis. Kept for `subscribed`, which start-up waits for.
+    for (const name of ['subscribe', 'pSubscribe'] as const) {
+      const subscribe = (sub[name] as (...args: unknown[]) => Promise<unknown>).bind(sub);
+      Object.assign(sub, {
+        [name]: (...args: unknown[]) => {
+          const answer = subscribe(...args);
+          this.subscriptions.push(answer);
+          answer.catch((err: Error) => this.serving && this.log.error(`Redis refused the live adapter a subscription: ${err.message}`));
+          return answer;
+        },
+      });
+    }
     this.clients = [pub, sub];
     this.adapterConstructor = createAdapter(pub, sub, { key: `${this.prefix}:socket.io` });
+  }
+
+  /** The adapter's subscriptions not yet looked at by `subscribed`. */
+  private subscriptions: Array<Promise<unknown>> = [];
+  /** Set once `subscribed` has succeeded: a subscription refused from then on is logged. */
+  private serving = false;
+
+  /**
+   * Resolves once Redis has accepted the subscriptions the adapter asked for as Socket.IO's
+   * server was made (`app.init`), or fails within `timeoutMs` naming the cause (never the URL):
+   * a node that cannot hear the others (their broadcasts, their re-check requests) must not
+   * serve, and a refusal (an ACL, say) does not go away by retrying. Start-up waits for it.
+   */
+  async subscribed(timeoutMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis (REDIS_URL) did not answer the live adapter's subscriptions within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const answered = Promise.all(this.subscriptions.splice(0)).catch((err: Error) => {
+      throw new Error(`Redis (REDIS_URL) refused the live adapter's subscriptions: ${err.message}`);
+    });
+    try {
+      await Promise.race([answered, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.serving = true;
   }
 
   /** What to do once the subscription comes back after a drop (the live gateway re-checks its connections). */
