@@ -10,6 +10,7 @@ import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
 import { makeUser } from '../factories';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { bootTestApp, TestApp } from '../support/test-app';
+import { recordUnhandledRejections } from '../support/unhandled-rejections';
 
 describe('PgListener', () => {
   let t: TestApp;
@@ -63,6 +64,29 @@ describe('PgListener', () => {
       await listener.stop();
     }
     expect(listener.pid).toBeUndefined();
+  });
+
+  it('tells every owner of its reconnection though one of them fails, leaving no unhandled rejection', async () => {
+    const listener = new PgListener(t.db.url);
+    const failing: ChannelListener = {
+      message: () => undefined,
+      reconnected: () => {
+        throw new Error('an owner that fails to catch up');
+      },
+    };
+    const after = owner();
+    const rejections = recordUnhandledRejections();
+    try {
+      expect(await listener.listen('parvis_test_one', failing)).toBe(true);
+      expect(await listener.listen('parvis_test_two', after.listener)).toBe(true);
+      const pid = listener.pid;
+      await t.sql(`SELECT pg_terminate_backend($1)`, [pid]);
+      expect(await until(() => after.heard.reconnects === 1 && listener.pid !== undefined && listener.pid !== pid)).toBe(true);
+    } finally {
+      await listener.stop();
+      await rejections.stop();
+    }
+    expect(rejections.reasons).toEqual([]);
   });
 
   describe('on an API node', () => {

@@ -117,18 +117,25 @@ export class PgListener implements OnApplicationShutdown {
     this.retryMs = FIRST_RETRY_MS;
     if (reconnecting) {
       this.log.log(`listening on ${channels.join(', ')} again`);
-      for (const owners of this.channels.values()) for (const owner of owners) owner.reconnected?.();
+      for (const [channel, owners] of this.channels) for (const owner of owners) this.safely(channel, 'a reconnection handler', () => owner.reconnected?.());
     }
     return true;
   }
 
   private tell(channel: string, payload: string | undefined): void {
-    for (const owner of this.channels.get(channel) ?? []) {
-      try {
-        owner.message(payload);
-      } catch (err) {
-        this.log.error({ err, channel }, 'a NOTIFY handler failed');
-      }
+    for (const owner of this.channels.get(channel) ?? []) this.safely(channel, 'a NOTIFY handler', () => owner.message(payload));
+  }
+
+  /**
+   * Runs an owner's handler: one that throws is logged, and the other owners are told all the
+   * same (a reconnection's handler throwing out of the retry's timer was an unhandled rejection,
+   * which ends the process, and the owners after it never caught up).
+   */
+  private safely(channel: string, what: string, handler: () => void): void {
+    try {
+      handler();
+    } catch (err) {
+      this.log.error({ err, channel }, `${what} failed`);
     }
   }
 
