@@ -101,8 +101,9 @@ export class RedisIoAdapter extends IoAdapter {
       Object.assign(sub, {
         [name]: (...args: unknown[]) => {
           const answer = subscribe(...args);
-          this.subscriptions.push(answer);
+          // Handled here; before start-up is over, reported by `subscribed` instead.
           answer.catch((err: Error) => this.serving && this.log.error(`Redis refused the live adapter a subscription: ${err.message}`));
+          if (!this.serving) this.subscriptions.push(answer);
           return answer;
         },
       });
