@@ -67,6 +67,32 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
     return { admin, member, space, topic, s };
   };
+  /** What `s` has heard, once what the server sent it before answering a request of its own has arrived. */
+  const flushed = async (s: Socket, heard: string[]) => {
+    expect(await s.timeout(5000).emitWithAck('topic:leave', { topicId: newId() })).toEqual({ ok: true });
+    return heard;
+  };
+  /**
+   * A member live in a topic of a RESTRICTED space, whose grant the worker revoked, the relay row
+   * of which another node's claim has taken and holds, its transaction open (`frozen`: the test
+   * ends it); `heard` lists what the member hears of replies and of lost access, in order.
+   */
+  const revokedUnderAnotherClaim = async () => {
+    const { admin, member, space, topic, s } = await memberInRestrictedTopic();
+    const heard: string[] = [];
+    for (const event of ['post:created', 'access:lost']) s.on(event, () => heard.push(event));
+    const frozen = a.ds.createQueryRunner();
+    await frozen.connect();
+    await unclaimed(async () => {
+      await a.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id]);
+      const [row] = await a.sql(`INSERT INTO live_relay (event) VALUES ($1) RETURNING id`, [
+        { type: 'space.access_changed', aggregateType: 'space', aggregateId: space.id, payload: { spaceId: space.id } },
+      ]);
+      await frozen.startTransaction();
+      await frozen.query(`SELECT id FROM live_relay WHERE id = $1 FOR UPDATE`, [row.id]);
+    });
+    return { admin, topic, s, heard, frozen };
+  };
   /** Runs `work` while node A claims nothing (as if its LISTEN and claims failed). */
   const unclaimed = async (work: () => Promise<unknown>) => {
     const held = jest.spyOn(a.get(LiveRelayConsumer), 'drain').mockResolvedValue(0);
@@ -215,9 +241,8 @@ describe('the live relay from the worker process to the API nodes', () => {
       await a.get(LiveRelayConsumer).drain();
       expect(await lost).toEqual({ room: `topic:${topic.id}` });
       await a.get(LiveGateway).settled();
-      // What the server sent before this answer has arrived: the re-check alone, not the removal it is no longer news of.
-      expect(await s.timeout(5000).emitWithAck('topic:leave', { topicId: newId() })).toEqual({ ok: true });
-      expect(heardHere).toEqual(['access:lost']);
+      // The re-check alone, not the removal it is no longer news of.
+      expect(await flushed(s, heardHere)).toEqual(['access:lost']);
       expect(await waiting()).toBe(0);
     });
   }
@@ -306,6 +331,31 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await waiting()).toBe(0);
   });
 
+  it('checks every connection again once its claim gives up waiting for the rows another node holds, before its pushes go on: the reader who lost access leaves, a reply never reaches them', async () => {
+    const consumer = a.get(LiveRelayConsumer);
+    const { admin, topic, s, heard: heardHere, frozen } = await revokedUnderAnotherClaim();
+    const wait = consumer.othersWaitMs;
+    try {
+      // Set first: the claim woken next waits this long.
+      consumer.othersWaitMs = 1_000;
+      await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
+      await waitForLockWaits(a, 1);
+      // A reply committed through node A while its claim waits: held.
+      await reply(a, admin.token, topic.id);
+      await consumer.idle();
+      await a.get(LiveGateway).settled();
+      // The frozen claim still holds the change.
+      expect(await flushed(s, heardHere)).toEqual(['access:lost']);
+    } finally {
+      consumer.othersWaitMs = wait;
+      if (frozen.isTransactionActive) await frozen.rollbackTransaction();
+      await frozen.release();
+    }
+    // The frozen claim gone, the change is taken at the next wake-up (its re-check finds nobody left to send away).
+    await consumer.kick();
+    expect(await waiting()).toBe(0);
+  });
+
   it('holds its pushes after an access change’s wake-up until the claim that answers it is over, not until every claim asked for later is', async () => {
     const consumer = a.get(LiveRelayConsumer);
     const gateway = a.get(LiveGateway);
@@ -348,25 +398,12 @@ describe('the live relay from the worker process to the API nodes', () => {
   it('holds a reply after an access change’s wake-up for as long as its claim waits for the change, past the wait for re-checks: it never reaches the reader who lost access', async () => {
     const consumer = a.get(LiveRelayConsumer);
     const gateway = a.get(LiveGateway);
-    const { admin, member, space, topic, s } = await memberInRestrictedTopic();
-    const heardHere: string[] = [];
-    s.on('post:created', () => heardHere.push('post:created'));
-    s.on('access:lost', () => heardHere.push('access:lost'));
-    const frozen = a.ds.createQueryRunner();
-    await frozen.connect();
+    // Another node's claim has taken the revocation's row and is slow to commit.
+    const { admin, topic, s, heard: heardHere, frozen } = await revokedUnderAnotherClaim();
     const wait = gateway.recheckWaitMs;
     try {
       // Re-checks are waited for two seconds; the claim waits for another node's rows ten (othersWaitMs).
       gateway.recheckWaitMs = 2_000;
-      // The worker revoked the member's grant; another node's claim has taken its row and is slow to commit.
-      await unclaimed(async () => {
-        await a.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id]);
-        const [row] = await a.sql(`INSERT INTO live_relay (event) VALUES ($1) RETURNING id`, [
-          { type: 'space.access_changed', aggregateType: 'space', aggregateId: space.id, payload: { spaceId: space.id } },
-        ]);
-        await frozen.startTransaction();
-        await frozen.query(`SELECT id FROM live_relay WHERE id = $1 FOR UPDATE`, [row.id]);
-      });
       await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
       // Node A's claim answering the wake-up waits for the row; a reply committed through node A meanwhile is held.
       await waitForLockWaits(a, 1);
@@ -377,9 +414,7 @@ describe('the live relay from the worker process to the API nodes', () => {
       await frozen.rollbackTransaction();
       await consumer.idle();
       await gateway.settled();
-      // What the server sent before this answer has arrived.
-      expect(await s.timeout(5000).emitWithAck('topic:leave', { topicId: newId() })).toEqual({ ok: true });
-      expect(heardHere).toEqual(['access:lost']);
+      expect(await flushed(s, heardHere)).toEqual(['access:lost']);
     } finally {
       gateway.recheckWaitMs = wait;
       if (frozen.isTransactionActive) await frozen.rollbackTransaction();

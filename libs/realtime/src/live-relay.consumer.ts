@@ -69,21 +69,23 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
    * How long a claim waits at most for the rows another node is claiming (its `lock_timeout`):
    * longer than that node's claim waits for the others to hold their pushes (six seconds,
    * `LiveGateway.nodesAnswerWaitMs`). A node frozen with its claim open does not stop the relay:
-   * past the wait, the claim takes what it does not hold.
+   * past the wait, the claim checks every connection of its node again (the rows it waited for
+   * may hold the access change it answers), then takes what it does not hold.
    */
   othersWaitMs = 10_000;
 
   /**
    * How long this node's pushes wait at most for the claim answering an access change's wake-up
-   * (`LiveGateway.holdPushesUntil`): what that claim may wait, for the rows other nodes are
-   * claiming (`othersWaitMs`), then for every node to hold its pushes for the re-checks of what it
-   * took (`LiveGateway.nodesAnswerWaitMs`), and its statements. Shorter, the hold ended while the
-   * claim still waited for the change, and pushes reached readers it was to send away; a claim
-   * still under way past it hangs (a statement never answered), and pushes go on without it
-   * (logged by the gateway) rather than never.
+   * (`LiveGateway.holdPushesUntil`): what that claim may wait, one after the other, for the rows
+   * other nodes are claiming (`othersWaitMs`), past that for its re-check of every connection
+   * (`LiveGateway.recheckWaitMs`), then for every node to hold its pushes for the re-checks of
+   * what it took (`LiveGateway.nodesAnswerWaitMs`), and its statements. Shorter, the hold ended
+   * while the claim still waited for the change, and pushes reached readers it was to send away;
+   * a claim still under way past it hangs (a statement never answered), and pushes go on without
+   * it (logged by the gateway) rather than never.
    */
   get holdWaitMs(): number {
-    return this.othersWaitMs + this.live.nodesAnswerWaitMs + CLAIM_STATEMENTS_MS;
+    return this.othersWaitMs + this.live.recheckWaitMs + this.live.nodesAnswerWaitMs + CLAIM_STATEMENTS_MS;
   }
 
   constructor(
@@ -166,9 +168,11 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
         if (err instanceof Stopping) return published;
         // lock_not_available: the wait ran out.
         if (!afterOthers || sqlState(err) !== '55P03') throw err;
-        this.log.warn(
-          `rows another API node is claiming stayed locked over ${this.othersWaitMs} ms; claiming the others: pushes held here for an access change go on once this claim ends, without that node’s re-checks`,
-        );
+        // Those rows may hold the access change this claim answers: committed, so access has
+        // changed already, but its re-check is that node's to run. Every connection here is
+        // checked again instead, before the pushes held for it go on.
+        this.log.warn(`rows another API node is claiming stayed locked over ${this.othersWaitMs} ms; checking every connection here again, then claiming the others`);
+        await this.live.recheckAllFenced();
         afterOthers = false;
         continue;
       }

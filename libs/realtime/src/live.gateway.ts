@@ -1098,6 +1098,20 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     return left;
   }
 
+  /**
+   * `recheckAll`, fenced as an access change's re-check is (`fence`): every node holds its pushes
+   * until it is over, or `recheckWaitMs`. For the live relay's claim that gave up waiting for
+   * another node's rows (`LiveRelayConsumer`): they may hold an access change this node heard of,
+   * whose re-check that node has not run, while access itself has changed already.
+   */
+  async recheckAllFenced(): Promise<number> {
+    let left = 0;
+    await this.fence(async () => {
+      left = await this.recheckAll();
+    });
+    return left;
+  }
+
   /** After a topic changed audience (moved, or hidden through its first post): its room is checked again. */
   private async recheckTopicRoom(topicId: string): Promise<void> {
     for (const socket of await this.server.local.in(`topic:${topicId}`).fetchSockets()) {
