@@ -63,6 +63,8 @@ describe('the live relay from the worker process to the API nodes', () => {
     const member = await makeUser(a);
     const space = await makeSpace(a, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
     const topic = await createTopic(a, admin.token, await makeBoard(a, space.id));
+    // The topic's own first post is pushed before the member joins: they hear only what comes next.
+    await a.get(LiveGateway).settled();
     const s = await connectLive(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`, sockets, member.token);
     expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
     return { admin, member, space, topic, s };
@@ -92,6 +94,21 @@ describe('the live relay from the worker process to the API nodes', () => {
       await frozen.query(`SELECT id FROM live_relay WHERE id = $1 FOR UPDATE`, [row.id]);
     });
     return { admin, topic, s, heard, frozen };
+  };
+  /**
+   * An access change's wake-up, as the worker's commit sends it: returns once node A has heard it
+   * (it holds its pushes) and a claim waits for the rows another claim holds. A reply committed
+   * before node A hears of the change is pushed unheld, as the design leaves it.
+   */
+  const wakeForAccess = async () => {
+    const hold = jest.spyOn(a.get(LiveGateway), 'holdPushesUntil');
+    try {
+      await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
+      await until(() => hold.mock.calls.length > 0);
+    } finally {
+      hold.mockRestore();
+    }
+    await waitForLockWaits(a, 1);
   };
   /** Runs `work` while node A claims nothing (as if its LISTEN and claims failed). */
   const unclaimed = async (work: () => Promise<unknown>) => {
@@ -338,8 +355,7 @@ describe('the live relay from the worker process to the API nodes', () => {
     try {
       // Set first: the claim woken next waits this long.
       consumer.othersWaitMs = 1_000;
-      await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
-      await waitForLockWaits(a, 1);
+      await wakeForAccess();
       // A reply committed through node A while its claim waits: held.
       await reply(a, admin.token, topic.id);
       await consumer.idle();
@@ -404,9 +420,8 @@ describe('the live relay from the worker process to the API nodes', () => {
     try {
       // Re-checks are waited for two seconds; the claim waits for another node's rows ten (othersWaitMs).
       gateway.recheckWaitMs = 2_000;
-      await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
       // Node A's claim answering the wake-up waits for the row; a reply committed through node A meanwhile is held.
-      await waitForLockWaits(a, 1);
+      await wakeForAccess();
       await reply(a, admin.token, topic.id);
       // Longer than a re-check is waited for: the reply is still held, as the claim still waits for the change.
       await new Promise((resolve) => setTimeout(resolve, gateway.recheckWaitMs + 1_000));
