@@ -63,14 +63,11 @@ describe('telling sanctioned members', () => {
     expect(await notices(member)).toEqual([{ kind: 'SANCTION', data: { sanctionId, kind: 'SUSPEND', spaceId: null } }]);
   });
 
-  it('tells a member banned site-wide the same, and the outcome of their appeal in their notifications', async () => {
-    const password = 'a banned password';
-    const member = await makeUser(t, { passwordHash: await hashPassword(password) });
-    let sanctionId = '';
-    const [mail] = await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'BAN', banEmail: true })));
-    expect(mail.text).toContain(`A moderator banned your account @${member.handle} on Parvis.`);
-    expect(mail.text).toContain('You can no longer sign in.');
-    // As the e-mail says: the refused sign-in hands them what appeals.
+  /**
+   * `member`, barred site-wide by `sanctionId`, appeals it as the sanction's e-mail says (the
+   * refused sign-in hands them what appeals), and another admin rejects the appeal; its news delivered.
+   */
+  async function appealRejected(member: TestUser, password: string, sanctionId: string): Promise<void> {
     const refused = expectError(await t.gql(`mutation($input: SignInInput!) { signIn(input: $input) { token } }`, { input: { login: member.handle, password } }), 'FORBIDDEN');
     const appeal = { sanctionId, message: 'Those were my own listings', appealToken: refused.extensions.appealToken };
     expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: appeal }));
@@ -79,6 +76,16 @@ describe('telling sanctioned members', () => {
     const item = queue.find((e: any) => e.node.kind === 'APPEAL' && e.node.targetId === sanctionId).node;
     expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id } }`, { input: { id: item.id, decision: 'REJECT', note: 'They were not' } }, { token: judge.token }));
     await drain();
+  }
+
+  it('tells a member banned site-wide the same, and the outcome of their appeal in their notifications', async () => {
+    const password = 'a banned password';
+    const member = await makeUser(t, { passwordHash: await hashPassword(password) });
+    let sanctionId = '';
+    const [mail] = await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'BAN', banEmail: true })));
+    expect(mail.text).toContain(`A moderator banned your account @${member.handle} on Parvis.`);
+    expect(mail.text).toContain('You can no longer sign in.');
+    await appealRejected(member, password, sanctionId);
     expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
     expect(await notices(member)).toEqual([
       { kind: 'APPEAL_DECIDED', data: { sanctionId, granted: false } },
@@ -106,11 +113,16 @@ describe('telling sanctioned members', () => {
     for (const u of [lifted, unconfirmed]) expect((await notices(u)).map((n) => n.kind)).toEqual(['SANCTION']);
   });
 
-  /** What the notification digest e-mails `u` once their news is due (older news left as old as it is): its lines. */
-  async function digestTo(u: TestUser): Promise<string[][]> {
+  /** A run of the notification digest once `u`'s news is due (older news left as old as it is): every message it sent. */
+  async function digestRun(u: TestUser) {
     await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1 AND created_at > now() - interval '20 minutes'`, [u.id]);
-    const sent = (await t.get(EmailDigest).sendDue()).filter((m) => m.to === u.email);
-    return sent.map((m) => m.text.split('\n').filter((line) => line.startsWith('• ')));
+    return t.get(EmailDigest).sendDue();
+  }
+  /** The notices a digest's message lists. */
+  const bullets = (text: string) => text.split('\n').filter((line) => line.startsWith('• '));
+  /** What the notification digest e-mails `u` once their news is due: its lines. */
+  async function digestTo(u: TestUser): Promise<string[][]> {
+    return (await digestRun(u)).filter((m) => m.to === u.email).map((m) => bullets(m.text));
   }
 
   it('never e-mails a sanction again in the digest once it was e-mailed on its own, however soon it ends; the rest of the news still goes', async () => {
@@ -200,6 +212,55 @@ describe('telling sanctioned members', () => {
     expect(await digestTo(member)).toEqual([[`• @${other.handle} replied in a topic you watch — “Kept news” https://community.example/t/${kept.id}#post-2`]]);
     await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [member.id]);
     expect(await digestTo(member)).toEqual([]);
+  });
+
+  it('e-mails a banned member the outcome of their appeal while the ban stands, once, with none of their other news, and links nothing', async () => {
+    const password = 'a banned password';
+    const member = await makeUser(t, { passwordHash: await hashPassword(password) });
+    const other = await makeUser(t);
+    const topic = await createTopic(t, member.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id), { title: 'Waiting news' });
+    await drain();
+    await reply(t, other.token, topic.id, 'a reply');
+    await drain();
+    let sanctionId = '';
+    expect(await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'BAN' })))).toHaveLength(1);
+    await appealRejected(member, password, sanctionId);
+    // The digest's run, as the mail server gets it: one message, the outcome alone.
+    const before = smtp.mails.length;
+    const [sent, ...more] = (await digestRun(member)).filter((m) => m.to === member.email);
+    expect(more).toEqual([]);
+    expect(smtp.mails.slice(before).filter((m) => m.to.includes(member.email))).toHaveLength(1);
+    expect(bullets(sent.text)).toEqual(['• Your appeal was denied: the sanction stands']);
+    // No link but the unsubscribe links, which need no sign-in.
+    expect(sent.text.match(/https?:\/\/\S+/g)!.every((url) => url.startsWith('https://community.example/unsubscribe?token='))).toBe(true);
+    // Their other news waits for the ban to end, the ban's notice too (e-mailed on its own).
+    expect(await t.sql(`SELECT kind, emailed_at IS NULL AS waiting FROM notifications WHERE user_id = $1 ORDER BY kind`, [member.id])).toEqual([
+      { kind: 'APPEAL_DECIDED', waiting: false },
+      { kind: 'SANCTION', waiting: true },
+      { kind: 'WATCHED_REPLY', waiting: true },
+    ]);
+    // Not again: neither a later run, once the one e-mail per delay would let one go, nor once the ban ends.
+    await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [member.id]);
+    expect(await digestTo(member)).toEqual([]);
+    expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
+    await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [member.id]);
+    expect(await digestTo(member)).toEqual([[`• @${other.handle} replied in a topic you watch — “Waiting news” https://community.example/t/${topic.id}#post-2`]]);
+  });
+
+  it('e-mails a banned member the notice of a sanction not e-mailed on its own (one in a space) while the ban stands, one e-mail per delay; the ban’s own notice waits', async () => {
+    const member = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC');
+    expect(await mailsTo(member, () => sanction(member.id, { kind: 'BAN' }))).toHaveLength(1);
+    expect(await mailsTo(member, () => sanction(member.id, { kind: 'BAN', spaceId: space.id }))).toEqual([]);
+    // An e-mail of theirs went within the delay: this one waits for the next.
+    await t.sql(`UPDATE users SET digest_sent_at = now() - interval '5 minutes' WHERE id = $1`, [member.id]);
+    expect(await digestTo(member)).toEqual([]);
+    await t.sql(`UPDATE users SET digest_sent_at = now() - interval '16 minutes' WHERE id = $1`, [member.id]);
+    expect(await digestTo(member)).toEqual([['• A moderator sent you a notice']]);
+    expect(await t.sql(`SELECT n.data->>'spaceId' AS space, n.emailed_at IS NULL AS waiting FROM notifications n WHERE n.user_id = $1 ORDER BY n.data->>'spaceId' NULLS FIRST`, [member.id])).toEqual([
+      { space: null, waiting: true },
+      { space: space.id, waiting: false },
+    ]);
   });
 
   it('puts back the news of a member barred between the digest’s claim and its read of who may read what, for when the barring ends', async () => {

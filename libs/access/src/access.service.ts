@@ -77,9 +77,14 @@ export class AccessService {
               WHERE sa.user_id = ${userIdExpr} AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN') AND ${SANCTION_IN_FORCE})`;
   }
 
-  /** SQL true when a suspension or ban in force keeps the user out of the whole site (as the sessions read restrictionsSql). */
-  static barredSiteWideSql(userIdExpr: string): string {
-    return `EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = ${userIdExpr} AND sa.space_id IS NULL AND sa.kind IN ('SUSPEND', 'BAN') AND ${SANCTION_IN_FORCE})`;
+  /**
+   * SQL true when a suspension or ban in force keeps the user out of the whole site (as the
+   * sessions read restrictionsSql); with `sanctionIdText` (SQL text, such as a notice's
+   * `data->>'sanctionId'`), when that sanction does.
+   */
+  static barredSiteWideSql(userIdExpr: string, sanctionIdText?: string): string {
+    const which = sanctionIdText ? ` AND sa.id::text = ${sanctionIdText}` : '';
+    return `EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = ${userIdExpr}${which} AND sa.space_id IS NULL AND sa.kind IN ('SUSPEND', 'BAN') AND ${SANCTION_IN_FORCE})`;
   }
 
   /**

@@ -15,6 +15,7 @@ import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
 import { MAIL_CLAIM_LEASE_SECONDS } from '../../identity/src/auth/account-mailer';
 import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notifications';
+import { STANDING_KINDS } from './notifications.handler';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { AccessService } from '../../access/src/access.service';
 import { escapeHtml } from '../../content/src/renderer';
@@ -43,6 +44,7 @@ const LABELS: Record<string, string> = {
   POST_APPROVED: 'Your post was approved and is now visible',
   POST_REMOVED: 'Your post was removed by moderation',
   SANCTION: 'A moderator sent you a notice',
+  // The line when the notice holds no outcome (`appealOutcome`).
   APPEAL_DECIDED: 'Your appeal was decided',
   REPORT_RESOLVED: 'A report you made was resolved',
   BOOKMARK_REMINDER: 'A reminder you set on a bookmark is due',
@@ -106,6 +108,30 @@ export function unsubscribeScope(kind: string): string {
  */
 function oneLineTitle(title: string): string {
   return title.replace(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu, '').replace(/[\s\p{Cc}]+/gu, ' ');
+}
+
+/**
+ * An appeal's notice as the e-mail tells it: how it went (`data.granted`), for a member whose ban
+ * stands reads it nowhere else but in the refusal of their sign-in.
+ */
+function appealOutcome(data: { granted?: unknown } | null): string {
+  if (data?.granted === true) return 'Your appeal was granted: the sanction was lifted';
+  if (data?.granted === false) return 'Your appeal was denied: the sanction stands';
+  return LABELS.APPEAL_DECIDED;
+}
+
+/**
+ * SQL true when the notice `n` of the user `u` may be claimed for e-mail now: any, unless `u` is
+ * barred site-wide, who is e-mailed news of their own standing alone (`STANDING_KINDS`), the only
+ * news they are given while barred: an appeal's outcome, a sanction's notice. Not the notice of a
+ * sanction that bars them now: that one is `SanctionMail`'s to e-mail on its own while it is in
+ * force (it may still: refused for now, or its worker's claim not run out), and it waits for the
+ * barring to end as their other news does. Sanctions only end, so a notice claimed here is of
+ * one that `SanctionMail` never claims after (see `emailedOnTheirOwn`).
+ */
+function mailableNowSql(n: string, u: string): string {
+  return `(NOT ${AccessService.barredSiteWideSql(`${u}.id`)}
+           OR (${n}.kind = ANY($3::text[]) AND NOT (${n}.kind = 'SANCTION' AND ${AccessService.barredSiteWideSql(`${u}.id`, `${n}.data->>'sanctionId'`)})))`;
 }
 
 /**
@@ -193,13 +219,17 @@ export class EmailDigest {
    * not): news arriving meanwhile goes in the next one. Users are taken by their oldest due news, so
    * nobody waits behind others who are tried run after run.
    *
-   * A member barred site-wide (suspended or banned) is sent nothing, as Discourse sends a
-   * suspended member no notification e-mail: they may open nothing it would link. Their news
-   * (what came before the barring and was not yet e-mailed, and news of their own standing,
-   * SANCTION and APPEAL_DECIDED, the only news they are given while barred) is not claimed but
-   * waits; once the barring ends, the next run e-mails what is still unread and theirs to read
-   * then, in one message, and none of it that waited more than NEWS_MAX_AGE_DAYS past when it
-   * would have gone.
+   * A member barred site-wide (suspended or banned) is sent news of their own standing alone
+   * (`mailableNowSql`): an appeal's outcome, the notice of a sanction not e-mailed on its own
+   * (one in a space, say), as Discourse and Khoros tell a member how their appeal went. They may
+   * open nothing else an e-mail would link, and such news links nothing (its unsubscribe links
+   * need no sign-in). It is claimed, marked and paced as any news (the delay, one e-mail per
+   * EMAIL_DELAY_MINUTES, the address and the preferences for its kind), so it goes once, and
+   * not again once the barring ends. Their other news (what came before the barring and was not
+   * yet e-mailed, and the notice of the sanction barring them, e-mailed on its own) is not
+   * claimed but waits; once the barring ends, the next run e-mails what is still unread and
+   * theirs to read then, in one message, and none of it that waited more than
+   * NEWS_MAX_AGE_DAYS past when it would have gone.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
     type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; removed_post_id: string | null; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
@@ -230,8 +260,8 @@ export class EmailDigest {
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
               -- One e-mail per user per delay at most: news that trickles in waits for the next.
               AND (cu.digest_sent_at IS NULL OR cu.digest_sent_at < now() - make_interval(mins => $1))
-              -- A member barred site-wide reads nothing: their news waits, unclaimed, for the barring to end.
-              AND NOT ${AccessService.barredSiteWideSql('cu.id')}
+              -- A member barred site-wide is claimed news of their own standing alone: the rest waits, unclaimed, for the barring to end.
+              AND ${mailableNowSql('n', 'cu')}
             GROUP BY n.user_id
             ORDER BY min(n.created_at), n.user_id LIMIT $2
          ), due AS (
@@ -244,6 +274,7 @@ export class EmailDigest {
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
               -- Ignored since the statement above ran: the next run takes it out of the due set.
               AND NOT ${fromIgnoredSql()}
+              AND ${mailableNowSql('n', 'u')}
             FOR UPDATE OF n SKIP LOCKED
          ), stamped AS (
            UPDATE users SET digest_sent_at = now() WHERE id IN (SELECT user_id FROM due)
@@ -252,7 +283,7 @@ export class EmailDigest {
            FROM due
           WHERE n.id = due.id
          RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.removed_post_id, due.data, due.email, due.title, due.actor, due.number, due.created_at`,
-        [this.config.EMAIL_DELAY_MINUTES, users],
+        [this.config.EMAIL_DELAY_MINUTES, users, STANDING_KINDS],
       ),
     ).sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
     const byUser = new Map<string, Due[]>();
@@ -262,17 +293,21 @@ export class EmailDigest {
       else byUser.set(r.user_id, [r]);
     }
     const viewers = await this.sessions.viewersForUsers([...byUser.keys()]);
-    // Read after the viewers, never before (see `emailedOnTheirOwn`).
+    // Members barred site-wide (the claim took news of their own standing alone, unless the
+    // barring came after it): read as barred members are for that news, and for nothing else.
+    const barred = await this.sessions.viewersForUsers([...byUser.keys()].filter((id) => !viewers.has(id)), { includeBarred: true });
+    const viewerOf = (n: Due) => viewers.get(n.user_id) ?? (STANDING_KINDS.includes(n.kind) ? barred.get(n.user_id) : undefined) ?? null;
+    // Read after the claim, never before (see `emailedOnTheirOwn`).
     const { emailed: emailedAlready, claimed } = await this.emailedOnTheirOwn(rows);
     // Back to the due set, for a later run: the notice of a sanction whose own e-mail is under way
-    // (or whose worker died before the send, until its claim runs out), and the news of a member
-    // barred site-wide since the claim chose them (no viewer), which waits as theirs does.
-    const later = rows.filter((n) => claimed.has(n.id) || !viewers.has(n.user_id)).map((n) => n.id);
+    // (or whose worker died before the send, until its claim runs out), and the other news of a
+    // member barred site-wide since the claim chose them (no viewer), which waits as theirs does.
+    const later = rows.filter((n) => claimed.has(n.id) || !viewerOf(n)).map((n) => n.id);
     if (later.length) await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [later]);
     // Access is checked again at sending time, as the in-app list does: a topic moved out of
     // reach, or a post since hidden or deleted, is not mentioned. Every recipient at once, so
     // a post that notified many is read once.
-    const visible = await this.visibility.check(rows.map((n) => ({ viewer: viewers.get(n.user_id) ?? null, postId: n.post_id, topicId: n.topic_id, kind: n.kind, data: n.data })));
+    const visible = await this.visibility.check(rows.map((n) => ({ viewer: viewerOf(n), postId: n.post_id, topicId: n.topic_id, kind: n.kind, data: n.data })));
     const readable = new Set(rows.filter((n, i) => visible[i] && !emailedAlready.has(n.id) && !claimed.has(n.id)).map((n) => n.id));
     const removals = await this.removalLinks(rows.filter((n) => n.kind === 'POST_REMOVED' && readable.has(n.id)), viewers);
     const sent: SentEmail[] = [];
@@ -281,7 +316,6 @@ export class EmailDigest {
     // waits out the delay like any next e-mail.
     const unsent: string[] = [];
     for (const [userId, items] of byUser) {
-      const viewer = viewers.get(userId) ?? null;
       const lines: string[] = [];
       items.forEach((n) => {
         if (!readable.has(n.id)) return;
@@ -295,7 +329,7 @@ export class EmailDigest {
         const path = n.kind === 'POST_REMOVED' ? removals.get(n.id) : `/t/${n.topic_id}${anchor}`;
         const link = path ? ` ${this.config.publicUrl}${path}` : '';
         const where = n.title ? ` — “${oneLineTitle(n.title)}”${link}` : group;
-        let what = LABELS[n.kind] ?? n.kind;
+        let what = n.kind === 'APPEAL_DECIDED' ? appealOutcome(n.data) : (LABELS[n.kind] ?? n.kind);
         if (ACTOR_KINDS.has(n.kind)) {
           const count = n.kind === 'REACTIONS' ? Math.max(1, Number(n.data?.count) || 1) : 1;
           const others = count > 1 ? ` and ${count - 1} other${count > 2 ? 's' : ''}` : '';
@@ -303,7 +337,7 @@ export class EmailDigest {
         }
         lines.push(`• ${what}${where}`);
       });
-      if (lines.length === 0 || !viewer) {
+      if (lines.length === 0) {
         unsent.push(userId);
         continue;
       }
@@ -408,11 +442,13 @@ export class EmailDigest {
    * in a space) is neither, and its notice goes as any. One statement, and only when a run
    * claimed such notices.
    *
-   * Read after the recipients' viewers: `SanctionMail` claims a sanction only while it is in
-   * force, when its member is barred and gets nothing from the digest. So a digest that found
-   * the member free to read their notice (the sanction over) finds any claim or mark made before
-   * that, and none comes after it: a sanction e-mailed at the last moment is never e-mailed
-   * twice, unless its worker outlived its claim's lease in the send.
+   * Read after the claim: `SanctionMail` claims a sanction only while it is in force, barring its
+   * member, and the claim takes no notice of such a sanction (`mailableNowSql`: a member barred
+   * is claimed news of their own standing, but not the notice of what bars them; one not barred
+   * has no such sanction). So a digest that claimed a notice did so once its sanction could no
+   * longer be claimed (sanctions only end), and finds any claim or mark made before that: a
+   * sanction e-mailed at the last moment is never e-mailed twice, unless its worker outlived its
+   * claim's lease in the send.
    */
   private async emailedOnTheirOwn(rows: ReadonlyArray<{ id: string; kind: string; data: any }>): Promise<{ emailed: Set<string>; claimed: Set<string> }> {
     const notices = rows.filter((n) => n.kind === 'SANCTION' && typeof n.data?.sanctionId === 'string' && isUuid(n.data.sanctionId));

@@ -30,8 +30,11 @@ export interface NotificationDraft {
   source: string;
 }
 
-/** Kinds about the recipient's own standing, told to them while a sanction bars them from signing in too. */
-const STANDING_KINDS = ['SANCTION', 'APPEAL_DECIDED'];
+/**
+ * Kinds about the recipient's own standing, told to them while a sanction bars them from signing
+ * in too (and e-mailed to them meanwhile, `EmailDigest.sendDue`).
+ */
+export const STANDING_KINDS = ['SANCTION', 'APPEAL_DECIDED'];
 
 /** When one post concerns someone for several reasons, the one they hear is the highest. */
 const PRIORITY: Record<string, number> = { MENTION: 5, GROUP_MENTION: 4, REPLY: 3, QUOTED: 2, WATCHED_REPLY: 1, NEW_TOPIC: 1 };
