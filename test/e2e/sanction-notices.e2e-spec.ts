@@ -1,7 +1,7 @@
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
-import { EmailDigest } from '../../libs/notifications/src/email';
+import { EmailDigest, SentEmail } from '../../libs/notifications/src/email';
 import { SanctionMail } from '../../libs/moderation/src/sanctions/sanction-mail';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -263,10 +263,11 @@ describe('telling sanctioned members', () => {
     ]);
   });
 
-  it('puts back the news of a member barred between the digest’s claim and its read of who may read what, for when the barring ends', async () => {
-    const member = await makeUser(t);
-    await t.sql(`INSERT INTO notifications (id, user_id, kind, data, source, created_at) VALUES (gen_random_uuid(), $1, 'REPORT_RESOLVED', '{}', $2, now() - interval '20 minutes')`, [member.id, `test:${member.id}`]);
-    // Suspended just after the claim chose them (their rows marked, their stamp set), before their viewer is read.
+  /**
+   * A run of the digest in which `member` is suspended just after the claim chose them (their
+   * rows marked, their stamp set), before their viewer is read: the messages it sent, and the suspension.
+   */
+  async function digestBarringAtItsRead(member: TestUser): Promise<{ sent: SentEmail[]; sanctionId: string }> {
     const sessions = t.get(SessionsService);
     const read = sessions.viewersForUsers.bind(sessions);
     let sanctionId = '';
@@ -279,13 +280,23 @@ describe('telling sanctioned members', () => {
       }
       return read(userIds, ...rest);
     });
-    let sent: string[] = [];
     try {
-      sent = (await t.get(EmailDigest).sendDue()).map((m) => m.to);
+      const sent = await t.get(EmailDigest).sendDue();
+      expect(sanctionId).not.toBe('');
+      return { sent, sanctionId };
     } finally {
       barring.mockRestore();
     }
-    expect([sanctionId !== '', sent.includes(member.email)]).toEqual([true, false]);
+  }
+  /** News of `kind` for `u`, due. */
+  const dueNews = (u: TestUser, kind: string, data: Record<string, unknown> = {}) =>
+    t.sql(`INSERT INTO notifications (id, user_id, kind, data, source, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, now() - interval '20 minutes')`, [u.id, kind, data, `test:${kind}:${u.id}`]);
+
+  it('puts back the news of a member barred between the digest’s claim and its read of who may read what, for when the barring ends', async () => {
+    const member = await makeUser(t);
+    await dueNews(member, 'REPORT_RESOLVED');
+    const { sent, sanctionId } = await digestBarringAtItsRead(member);
+    expect(sent.map((m) => m.to)).not.toContain(member.email);
     // Neither handled nor stamped: it waits, as a barred member's news does.
     expect(await t.sql(`SELECT n.emailed_at, u.digest_sent_at FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.user_id = $1`, [member.id])).toEqual([
       { emailed_at: null, digest_sent_at: null },
@@ -293,6 +304,18 @@ describe('telling sanctioned members', () => {
     await drain();
     expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
     expect(await digestTo(member)).toEqual([['• A report you made was resolved']]);
+  });
+
+  it('e-mails a member barred between the digest’s claim and its read of who may read what the news of their own standing it claimed, and puts back the rest', async () => {
+    const member = await makeUser(t);
+    await dueNews(member, 'REPORT_RESOLVED');
+    await dueNews(member, 'APPEAL_DECIDED', { sanctionId: '0190a0a0-0000-7000-8000-000000000000', granted: false });
+    const { sent } = await digestBarringAtItsRead(member);
+    expect(sent.filter((m) => m.to === member.email).map((m) => bullets(m.text))).toEqual([['• Your appeal was denied: the sanction stands']]);
+    expect(await t.sql(`SELECT n.kind, n.emailed_at IS NULL AS waiting, u.digest_sent_at IS NOT NULL AS stamped FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.user_id = $1 ORDER BY n.kind`, [member.id])).toEqual([
+      { kind: 'APPEAL_DECIDED', waiting: false, stamped: true },
+      { kind: 'REPORT_RESOLVED', waiting: true, stamped: true },
+    ]);
   });
 
   /**
