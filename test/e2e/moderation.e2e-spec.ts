@@ -298,6 +298,25 @@ describe('moderation: sanctions and the moderation log', () => {
     await t.sql(`ALTER TABLE moderation_log ENABLE TRIGGER moderation_log_no_change`);
   });
 
+  it('keeps a space’s log from a global moderator silenced there, in the log of everything within reach too', async () => {
+    const gm = await makeUser(t, { role: 'MODERATOR' });
+    const member = await makeUser(t);
+    expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'WARNING', reason: 'A note only space A reads', spaceId: spaceA.id } }, { token: modA.token }));
+    expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'WARNING', reason: 'A note space B reads', spaceId: spaceB.id } }, { token: admin.token }));
+    const q = `query($s: ID) { moderationLog(spaceId: $s, first: 100) { totalCount edges { node { reason space { id } } } } }`;
+    expect(expectOk(await t.gql(q, {}, { token: gm.token })).moderationLog.edges.map((e: any) => e.node.reason)).toContain('A note only space A reads');
+    expectOk(await t.gql(SANCTION, { input: { userId: gm.id, kind: 'SILENCE', reason: 'Cool off in A', durationHours: 24, spaceId: spaceA.id } }, { token: admin.token }));
+    // Silenced in A, they read A as a member does: not its log, asked for by its id or with everything else.
+    expectError(await t.gql(q, { s: spaceA.id }, { token: gm.token }), 'FORBIDDEN');
+    const all = expectOk(await t.gql(q, {}, { token: gm.token })).moderationLog;
+    const reasons = all.edges.map((e: any) => e.node.reason);
+    expect(reasons).toContain('A note space B reads');
+    expect(reasons).not.toContain('A note only space A reads');
+    expect(all.edges.filter((e: any) => e.node.space?.id === spaceA.id)).toEqual([]);
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE space_id IS DISTINCT FROM $1`, [spaceA.id]);
+    expect(all.totalCount).toBe(n);
+  });
+
   it('logs moderators’ forum actions on others’ content', async () => {
     const author = await makeUser(t);
     const topic = await createTopic(t, author.token, boardA, { body: 'original words' });

@@ -41,8 +41,9 @@ function unnamedGroup(r: AuditRow): AuditRow {
 
 /**
  * Reading the log: a space's moderators see that space's entries; global moderators
- * and admins also see site-wide entries (global sanctions) and every space they can read,
- * but for a global moderator those of groups they may not see (`groupEntrySeenSql`).
+ * and admins also see site-wide entries (global sanctions) and every space they moderate
+ * (each they can read, but one they are silenced in), but for a global moderator those of
+ * groups they may not see (`groupEntrySeenSql`).
  */
 @Injectable()
 export class ModerationLogService {
@@ -61,7 +62,9 @@ export class ModerationLogService {
       spaces = [spaceId];
     } else {
       global = await this.access.moderatesSiteWide(viewer);
-      spaces = global ? await this.access.readableSpaceIds(viewer) : await this.access.moderatedSpaceIds(viewer);
+      // The spaces they moderate, site-wide powers or not: a global moderator silenced in a space
+      // reads it as a member does, and its log as `spaceId` would answer them (FORBIDDEN).
+      spaces = await this.access.moderatedSpaceIds(viewer);
       if (!global && spaces.length === 0) throw AppError.forbidden('Only moderators read the moderation log');
     }
     const size = pageSize(args.first);
