@@ -8,7 +8,7 @@ import { Socket } from 'socket.io-client';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle, kb, topicOf } from '../factories/knowledge';
-import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 
 describe('live updates over Socket.IO', () => {
@@ -876,6 +876,33 @@ describe('live updates over Socket.IO', () => {
     const lost = next(s, 'access:lost');
     expectOk(await t.gql(`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id role } }`, { input: { userId: mod.id, role: 'MEMBER' } }, { token: admin.token }));
     expect(await lost).toEqual({ room: `modqueue:${space.id}` });
+  });
+
+  it('takes a space moderator out of its review room when their grant is revoked or a silence there comes, and the queue’s news stops reaching them', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const revoked = await makeUser(t);
+    const silenced = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: revoked.id, level: 'MODERATE' }, { userId: silenced.id, level: 'MODERATE' }]);
+    const board = await makeBoard(t, space.id);
+    const topic = await createTopic(t, (await makeUser(t)).token, board);
+    const [r, s] = [await connect(revoked.token), await connect(silenced.token)];
+    for (const socket of [r, s]) expect(await ask(socket, 'review:join', { spaceId: space.id })).toEqual({ ok: true });
+    const lost = [next(r, 'access:lost'), next(s, 'access:lost')];
+    expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: revoked.id } }, { token: admin.token }));
+    expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: silenced.id, kind: 'SILENCE', reason: 'Cooling off for a day', durationHours: 24, spaceId: space.id } }, { token: admin.token }));
+    expect(await Promise.all(lost)).toEqual([{ room: `modqueue:${space.id}` }, { room: `modqueue:${space.id}` }]);
+    // A report since reaches neither, live or by asking; a room they ask for again is refused.
+    const quiet = [nothing(r, 'review:updated'), nothing(s, 'review:updated')];
+    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'SPAM' } }, { token: (await makeUser(t)).token }));
+    await Promise.all(quiet);
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1`, [topic.id]);
+    for (const [u, socket] of [[revoked, r], [silenced, s]] as const) {
+      expect(await ask(socket, 'review:join', { spaceId: space.id })).toEqual({ ok: false, code: 'NOT_FOUND' });
+      expectError(await t.gql(`query($s: ID) { reviewQueue(spaceId: $s) { totalCount } }`, { s: space.id }, { token: u.token }), 'FORBIDDEN');
+      expectError(await t.gql(`query { reviewQueue { totalCount } }`, {}, { token: u.token }), 'FORBIDDEN');
+      expectError(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: u.token }), 'NOT_FOUND');
+    }
+    expect(await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1`, [item.id])).toEqual([{ action: 'reported' }]);
   });
 
   it('takes a global moderator silenced site-wide out of the site-wide review room', async () => {
