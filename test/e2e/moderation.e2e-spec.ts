@@ -76,6 +76,29 @@ describe('moderation: sanctions and the moderation log', () => {
     expectOk(await t.gql(CREATE, { input: { boardId: boardA, title: 'Back again', body: 'x' } }, { token: member.token }));
   });
 
+  it('answers a lift of a sanction out of the lifter’s sight as if there were none, writing nothing', async () => {
+    const member = await makeUser(t);
+    const reader = await makeUser(t);
+    const inA = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SILENCE', reason: 'Cooling off in A', durationHours: 24, spaceId: spaceA.id } }, { token: modA.token })).sanctionUser;
+    const inB = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SILENCE', reason: 'Cooling off in B', durationHours: 24, spaceId: spaceB.id } }, { token: globalMod.token })).sanctionUser;
+    const siteWide = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SILENCE', reason: 'Cooling off everywhere', durationHours: 24 } }, { token: globalMod.token })).sanctionUser;
+    // userSanctions shows modA their space's sanction alone, and a reader none.
+    const SEEN = `query($u: ID!) { userSanctions(userId: $u) { totalCount edges { node { id } } } }`;
+    expect(expectOk(await t.gql(SEEN, { u: member.id }, { token: modA.token })).userSanctions.edges).toEqual([{ node: { id: inA.id } }]);
+    const before = await counts();
+    const unseen = 'Sanction not found';
+    for (const [id, token] of [[inB.id, modA.token], [siteWide.id, modA.token], [inA.id, reader.token], [siteWide.id, reader.token]]) {
+      expect(expectError(await t.gql(LIFT, { id }, { token }), 'NOT_FOUND').message).toBe(unseen);
+    }
+    expect(await counts()).toEqual(before);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1 AND lifted_at IS NULL`, [member.id])).toEqual([{ n: 3 }]);
+    // Whom it names may still not be theirs to release: seen, and refused.
+    const peer = await makeUser(t, { role: 'MODERATOR' });
+    const onPeer = expectOk(await t.gql(SANCTION, { input: { userId: peer.id, kind: 'SILENCE', reason: 'Cooling off in A', durationHours: 24, spaceId: spaceA.id } }, { token: admin.token })).sanctionUser;
+    expectError(await t.gql(LIFT, { id: onPeer.id }, { token: modA.token }), 'FORBIDDEN');
+    expect(expectOk(await t.gql(LIFT, { id: inA.id }, { token: modA.token })).liftSanction.active).toBe(false);
+  });
+
   it('lifts a sanction once when two moderators lift it at the same moment', async () => {
     const member = await makeUser(t);
     const s = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SILENCE', reason: 'Cooling off', durationHours: 24, spaceId: spaceA.id } }, { token: modA.token })).sanctionUser;

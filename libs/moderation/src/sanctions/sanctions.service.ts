@@ -183,7 +183,8 @@ export class SanctionsService {
   async lift(viewer: Viewer, id: string): Promise<SanctionModel> {
     if (!viewer.user) throw AppError.unauthenticated();
     const s = await this.load(id);
-    if (!s) throw AppError.notFound('Sanction not found');
+    // Only its member and those who read it in userSanctions learn that it exists.
+    if (!s || (s.user_id !== viewer.id && !(await this.seesSanction(viewer, s)))) throw AppError.notFound('Sanction not found');
     if (s.user_id === viewer.id) throw AppError.forbidden('You cannot lift a sanction on yourself; appeal it instead');
     const target = await this.targetViewer(s.user_id);
     await this.authorize(viewer, target!, s.space_id).catch((err: AppError) => {
@@ -259,6 +260,11 @@ export class SanctionsService {
   async mine(viewer: Viewer, args: PageArgs): Promise<Connection<SanctionModel>> {
     if (!viewer.id) throw AppError.unauthenticated();
     return this.page('my-sanctions', `user_id = $1`, [viewer.id], args);
+  }
+
+  /** Whether `ofUser` shows the viewer this sanction: a site-wide one to site-wide moderators, a space's to its moderators. */
+  private async seesSanction(viewer: Viewer, s: { space_id: string | null }): Promise<boolean> {
+    return s.space_id === null ? this.access.moderatesSiteWide(viewer) : (await this.access.rankOn(viewer, s.space_id)) >= LEVEL_RANK.MODERATE;
   }
 
   /** A user's sanctions, for moderators: site-wide ones and those in spaces the viewer moderates, newest first. */
