@@ -671,6 +671,33 @@ describe('notifications and watching', () => {
     expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: owner.token })).markNotificationsRead).toBe(1);
   });
 
+  it('tells a reporter the outcome of their report only while they read the space it was decided in', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [modB, insider, outsider] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const spaceB = await makeSpace(t, 'RESTRICTED', [{ userId: modB.id, level: 'MODERATE' }, { userId: insider.id, level: 'PARTICIPATE' }]);
+    const staffTopic = await createTopic(t, modB.token, await makeBoard(t, spaceB.id), { title: 'Staff only' });
+    const topic = await createTopic(t, author.token, board, { title: 'Where the rude reply was' });
+    const rude = await reply(t, (await makeUser(t)).token, topic.id, 'a rude reply');
+    for (const u of [insider, outsider]) {
+      expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: rude.id, reason: 'ABUSE' } }, { token: u.token }));
+    }
+    // Moved into a space the outsider does not read, and decided there by its moderator.
+    expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [rude.id], toTopicId: staffTopic.id } }, { token: admin.token }));
+    const item = expectOk(await t.gql(`query($s: ID) { reviewQueue(spaceId: $s) { edges { node { id targetId } } } }`, { s: spaceB.id }, { token: modB.token })).reviewQueue.edges.find((e: any) => e.node.targetId === rude.id).node;
+    expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id } }`, { input: { id: item.id, decision: 'APPROVE', action: 'HIDE' } }, { token: modB.token }));
+    await drain();
+    expect(await kinds(outsider)).toEqual([]);
+    expect(await t.sql(`SELECT 1 FROM notifications WHERE user_id = $1`, [outsider.id])).toEqual([]);
+    expect(await kinds(insider)).toEqual(['REPORT_RESOLVED']);
+    // Told, then out of the space: neither listed nor counted any more.
+    await t.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [spaceB.id, insider.id]);
+    for (const unreadOnly of [false, true]) {
+      const after = expectOk(await t.gql(LIST, { u: unreadOnly }, { token: insider.token })).notifications;
+      expect([after.edges, after.totalCount]).toEqual([[], 0]);
+    }
+    expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: insider.token })).markNotificationsRead).toBe(0);
+  });
+
   it('does not deliver a notification about a topic alone to someone who cannot read the topic', async () => {
     const recipient = await makeUser(t);
     const readable = await createTopic(t, author.token, board, { title: 'Open to all' });

@@ -142,6 +142,15 @@ function groupNoticeSql(viewer: string, kind: string, requestId: string): string
 }
 
 /**
+ * The outcome of a report (`data.reviewItemId`, the item its report was gathered on), about
+ * neither a post nor a topic: told and shown while its reporter reads the space the item is in
+ * now. Reported content a moderator moved to a space the reporter does not read is decided
+ * there, by its moderators, and the reporter learns nothing of it (it goes with its open review
+ * items); one out of the reporter's reach since (their access gone) goes from their list too.
+ */
+const REPORT_RESOLVED = 'REPORT_RESOLVED';
+
+/**
  * Whether a notification tells of a topic's removal: its first post removed by a moderator
  * (POST_REMOVED, `data.number` 1), which took the topic with it. It is about a deleted topic,
  * which its author reads no more than anyone, so it is judged as if the topic were hidden: its
@@ -163,7 +172,9 @@ function removesTopicSql(kind: string, data: string): string {
 const CAN_READ = { viewer: '$1', readable: '$2', moderated: '$3' };
 const READABLE_NOTIFICATION_SQL = `(
   (n.post_id IS NULL AND n.topic_id IS NULL
-    AND (n.kind NOT IN (${GROUP_REQUEST_KINDS.map((k) => `'${k}'`).join(', ')}) OR ${groupNoticeSql('$1::uuid', 'n.kind', "(n.data->>'requestId')::uuid")}))
+    AND (n.kind NOT IN (${GROUP_REQUEST_KINDS.map((k) => `'${k}'`).join(', ')}) OR ${groupNoticeSql('$1::uuid', 'n.kind', "(n.data->>'requestId')::uuid")})
+    AND (n.kind <> '${REPORT_RESOLVED}' OR NOT EXISTS (
+      SELECT 1 FROM review_items ri WHERE ri.id = (n.data->>'reviewItemId')::uuid AND ri.space_id IS NOT NULL AND NOT (ri.space_id = ANY($2::uuid[])))))
   OR EXISTS (
     SELECT 1 FROM topics t
       LEFT JOIN posts p ON p.id = n.post_id
@@ -190,6 +201,7 @@ export class NotificationVisibility {
   constructor(
     private readonly forum: ForumLoaders,
     private readonly ds: DataSource,
+    private readonly access: AccessService,
   ) {}
 
   register(audience: NotificationAudience): void {
@@ -265,6 +277,7 @@ export class NotificationVisibility {
     const rowsVia = items.find((n) => n.viewer)?.viewer ?? undefined;
     await Promise.all([
       this.groupNotices(items, visible),
+      this.reportOutcomes(items, visible),
       ...[...groups.values()].map(async (group) => {
         const viewers = group.map((i) => items[i].viewer!);
         const { postId, topicId, kind, data } = items[group[0]];
@@ -294,6 +307,24 @@ export class NotificationVisibility {
     );
     const seen = new Set(rows.map((r) => Number(r.i) - 1));
     asked.forEach((i, j) => (visible[i] = seen.has(j)));
+  }
+
+  /** Outcomes of reports (REPORT_RESOLVED) among `items` (visible so far) decided in a space their reporter does not read: one statement for all. */
+  private async reportOutcomes(items: readonly NotificationSubject[], visible: boolean[]): Promise<void> {
+    const asked = items.flatMap((n, i) => (visible[i] && n.kind === REPORT_RESOLVED ? [i] : []));
+    if (asked.length === 0) return;
+    const itemOf = (n: NotificationSubject) => {
+      const id = (n.data as { reviewItemId?: unknown } | null)?.reviewItemId;
+      return typeof id === 'string' && isUuid(id) ? id : null;
+    };
+    const rows: Array<{ id: string; space_id: string | null }> = await this.ds.query(`SELECT id, space_id FROM review_items WHERE id = ANY($1::uuid[])`, [
+      [...new Set(asked.map((i) => itemOf(items[i])).filter((id) => id !== null))],
+    ]);
+    const spaceOf = new Map(rows.map((r) => [r.id, r.space_id]));
+    for (const i of asked) {
+      const spaceId = spaceOf.get(itemOf(items[i]) ?? '');
+      if (spaceId && (await this.access.rankOn(items[i].viewer!, spaceId)) < LEVEL_RANK.READ) visible[i] = false;
+    }
   }
 }
 
