@@ -265,6 +265,27 @@ describe('moderation: reports and the review queue', () => {
     expect(answers.filter((a) => a.errors?.[0]?.extensions.code === 'RATE_LIMITED').length).toBe(3);
   });
 
+  it('counts a refused report against nothing: not the day’s limit, not the queue', async () => {
+    const r = await member();
+    const spent = async () => (await t.sql(`SELECT count(*)::int AS n FROM rate_events WHERE bucket = $1 AND key = $2`, [REPORTS_PER_DAY.bucket, r.id]))[0].n;
+    const written = `SELECT (SELECT count(*) FROM reports)::int AS r, (SELECT count(*) FROM review_items)::int AS i, (SELECT count(*) FROM review_item_events)::int AS e`;
+    const kept = await createTopic(t, author.token, board);
+    const reported = await createTopic(t, author.token, board);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: kept.id, reason: 'SPAM' } }, { token: r.token }));
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: reported.id, reason: 'SPAM' } }, { token: r.token }));
+    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === kept.id).node;
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT' } }, { token: mod.token }));
+    const secret = await createTopic(t, mod.token, await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ userId: mod.id, level: 'MODERATE' }])).id));
+    const [tokens, rows] = [await spent(), await t.sql(written)];
+    expect(tokens).toBe(2);
+    // Refused before the count (unseen, their own) and after it, in its transaction (reported already, kept by a moderator).
+    expectError(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: secret.id, reason: 'SPAM' } }, { token: r.token }), 'NOT_FOUND');
+    expectError(await t.gql(REPORT, { input: { targetType: 'USER', targetId: r.id, reason: 'SPAM' } }, { token: r.token }), 'BAD_USER_INPUT');
+    expectError(await t.gql(REPORT, { input: { targetType: 'POST', targetId: reported.firstPostId, reason: 'ABUSE' } }, { token: r.token }), 'CONFLICT');
+    expectError(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: kept.id, reason: 'ABUSE' } }, { token: r.token }), 'CONFLICT');
+    expect([await spent(), await t.sql(written)]).toEqual([tokens, rows]);
+  });
+
   it('lets moderators act on posts directly, logging before and after', async () => {
     const topic = await createTopic(t, author.token, board);
     const p = await reply(t, author.token, topic.id, 'to be hidden');
