@@ -151,4 +151,25 @@ describe('automod: watched words', () => {
       expect(expectError(await t.gql(query, {}, { token: mod.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'spaceId', message: 'must be a space id' }]);
     }
   });
+
+  it('answers a deletion of a rule out of the deleter’s sight as if there were none, deleting nothing', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const otherMod = await makeUser(t);
+    await makeSpace(t, 'PUBLIC', [{ userId: otherMod.id, level: 'MODERATE' }]);
+    const rule = (spaceId: string | null) => ({ spaceId, pattern: `unseen${Math.random().toString(36).slice(2, 8)}`, kind: 'WORD', action: 'FLAG', publicReason: 'Reviewed' });
+    const inSpace = expectOk(await t.gql(RULE, { input: rule(space.id) }, { token: mod.token })).createWatchedWord.id;
+    const siteWide = expectOk(await t.gql(RULE, { input: rule(null) }, { token: admin.token })).createWatchedWord.id;
+    const DELETE = `mutation($id: ID!) { deleteWatchedWord(id: $id) }`;
+    const state = async () => t.sql(`SELECT (SELECT count(*) FROM watched_words)::int AS w, (SELECT count(*) FROM moderation_log)::int AS l`);
+    const before = await state();
+    // A reader of the space, a moderator of another, the space's own moderator for a site-wide rule: none of them lists it.
+    for (const [id, token] of [[inSpace, member.token], [inSpace, otherMod.token], [siteWide, mod.token], [siteWide, member.token]]) {
+      expect(expectError(await t.gql(DELETE, { id }, { token }), 'NOT_FOUND').message).toBe('Rule not found');
+    }
+    // Signed out: told to sign in, whether the rule exists or not.
+    for (const id of [inSpace, '00000000-0000-4000-8000-000000000000']) expectError(await t.gql(DELETE, { id }), 'UNAUTHENTICATED');
+    expect(await state()).toEqual(before);
+    expect(expectOk(await t.gql(DELETE, { id: inSpace }, { token: mod.token })).deleteWatchedWord).toBe(true);
+    expect(expectOk(await t.gql(DELETE, { id: siteWide }, { token: admin.token })).deleteWatchedWord).toBe(true);
+  });
 });

@@ -140,9 +140,13 @@ export class WatchedWordsService {
   }
 
   async delete(viewer: Viewer, id: string): Promise<boolean> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const rows: Row[] = isUuid(id) ? await this.ds.query(`SELECT * FROM watched_words WHERE id = $1`, [id]) : [];
+    // Who may not list a rule (`watchedWords` of its space, or the site-wide ones) learns nothing of it: NOT_FOUND, as for none.
     if (!rows[0]) throw AppError.notFound('Rule not found');
-    await this.authorize(viewer, rows[0].space_id);
+    await this.authorize(viewer, rows[0].space_id).catch((err: AppError) => {
+      throw err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND' ? AppError.notFound('Rule not found') : err;
+    });
     await this.uow.run(async (tx) => {
       await tx.query(`DELETE FROM watched_words WHERE id = $1`, [id]);
       await this.audit.append(tx, { actorId: viewer.id, action: 'automod.rule_delete', targetType: 'watched_word', targetId: id, spaceId: rows[0].space_id, before: toModel(rows[0]) });
