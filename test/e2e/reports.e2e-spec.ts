@@ -265,6 +265,29 @@ describe('moderation: reports and the review queue', () => {
     expect(answers.filter((a) => a.errors?.[0]?.extensions.code === 'RATE_LIMITED').length).toBe(3);
   });
 
+  it('leaves the claims of the space content left behind it: its new space’s moderators decide it at once', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const otherBoard = await makeBoard(t, otherSpace.id);
+    const into = await createTopic(t, author.token, otherBoard);
+    const topic = await createTopic(t, author.token, board);
+    const rude = await reply(t, author.token, topic.id, 'a rude reply');
+    const moved = await createTopic(t, author.token, board);
+    for (const [targetType, targetId] of [['POST', rude.id], ['TOPIC', moved.id]]) {
+      expectOk(await t.gql(REPORT, { input: { targetType, targetId, reason: 'ABUSE' } }, { token: (await member()).token }));
+    }
+    const items = await t.sql(`SELECT id FROM review_items WHERE target_id = ANY($1::uuid[]) ORDER BY target_type`, [[rude.id, moved.id]]);
+    for (const { id } of items) expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id }, { token: mod.token }));
+    expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [rude.id], toTopicId: into.id } }, { token: admin.token }));
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: moved.id, boardId: otherBoard } }, { token: admin.token }));
+    // The claimant no longer moderates where they are: nobody holds them, and the new space's moderator decides them.
+    const queue = expectOk(await t.gql(QUEUE, { s: otherSpace.id }, { token: otherMod.token })).reviewQueue.edges.map((e: any) => e.node).filter((n: any) => items.some((i) => i.id === n.id));
+    expect(queue.map((n: any) => n.claimedBy)).toEqual([null, null]);
+    for (const { id } of items) {
+      expectError(await t.gql(RESOLVE, { input: { id, decision: 'REJECT' } }, { token: mod.token }), 'NOT_FOUND');
+      expect(expectOk(await t.gql(RESOLVE, { input: { id, decision: 'REJECT' } }, { token: otherMod.token })).resolveReviewItem.status).toBe('REJECTED');
+    }
+  });
+
   it('counts a refused report against nothing: not the day’s limit, not the queue', async () => {
     const r = await member();
     const spent = async () => (await t.sql(`SELECT count(*)::int AS n FROM rate_events WHERE bucket = $1 AND key = $2`, [REPORTS_PER_DAY.bucket, r.id]))[0].n;
