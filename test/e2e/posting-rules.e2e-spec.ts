@@ -1,6 +1,7 @@
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { CREATE_TOPIC, REPLY } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';
+import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('posting rules: limits by trust level and pre-moderation', () => {
@@ -151,6 +152,34 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectError(await t.gql(UPDATE_ARTICLE, { input: { topicId: article, body: 'second' } }, { token: member.token }), 'RATE_LIMITED');
     expect(await t.sql(`SELECT count(*)::int AS n FROM article_revisions WHERE topic_id = $1`, [article])).toEqual([{ n: 1 }]);
     expectOk(await t.gql(UPDATE_ARTICLE, { input: { topicId: article, body: 'second, by an editor' } }, { token: mod.token }));
+  });
+
+  it('spends nothing of the edit or reaction pace on an edit or a reaction refused for another reason', async () => {
+    const newbie = await makeUser(t, { trustLevel: 0 });
+    const own = expectOk(await topic(newbie.token, 'a post with one link: https://a.example')).createTopic;
+    const pace = (bucket: string, u: TestUser) => t.sql(`SELECT tat FROM rate_tokens WHERE bucket = $1 AND key = $2`, [bucket, u.id]);
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    const links = 'see https://a.example, https://b.example and https://c.example';
+    expectError(await t.gql(EDIT, { input: { postId: own.firstPost.id, body: links } }, { token: newbie.token }), 'BAD_USER_INPUT');
+    expect(await pace('pace:edit', newbie)).toEqual([]);
+    // A reaction that finds its post hidden while it waited for it is refused, and spends nothing either.
+    const reactor = await makeUser(t, { trustLevel: 2 });
+    const REACT = `mutation($input: ReactionInput!) { react(input: $input) { id } }`;
+    const refused = await withLockHeld(t, `SELECT id FROM posts WHERE id = $1 FOR UPDATE`, [own.firstPost.id], async (h) => {
+      const reacting = t.gql(REACT, { input: { postId: own.firstPost.id, kind: 'LIKE' } }, { token: reactor.token });
+      await h.waiting(1);
+      await h.query(`UPDATE posts SET state = 'HIDDEN' WHERE id = $1`, [own.firstPost.id]);
+      await h.release();
+      return reacting;
+    });
+    expectError(refused, 'BAD_USER_INPUT');
+    expect(await pace('pace:react', reactor)).toEqual([]);
+    // One that counts spends it; so does an edit that goes through.
+    await t.sql(`UPDATE posts SET state = 'VISIBLE' WHERE id = $1`, [own.firstPost.id]);
+    expectOk(await t.gql(REACT, { input: { postId: own.firstPost.id, kind: 'LIKE' } }, { token: reactor.token }));
+    expect(await pace('pace:react', reactor)).toHaveLength(1);
+    expectOk(await t.gql(EDIT, { input: { postId: own.firstPost.id, body: 'no links now' } }, { token: newbie.token }));
+    expect(await pace('pace:edit', newbie)).toHaveLength(1);
   });
 
   it('holds new members’ posts for approval under NEW_USERS pre-moderation', async () => {

@@ -372,7 +372,6 @@ export class PostsService {
     if ((input.title != null || input.tags != null) && post.number !== 1) {
       throw AppError.badField(input.title != null ? 'title' : 'tags', 'only the first post changes the topic’s title and tags');
     }
-    if (!moderator) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     // Neither its author nor a moderator: editing a wiki (editablePost let them through for that alone).
     const wikiEdit = !moderator && post.authorId !== viewer.id;
     const rendered = this.writer.render(input.body);
@@ -392,6 +391,8 @@ export class PostsService {
     // Every edit reaches the checks' `stored` step, as new posts do: pre-moderation opens the
     // review item, FLAG and CENSOR rules act on an edit that brings their words in.
     const row = await this.uow.run(async (tx) => {
+      // Counted in the edit's transaction: an edit refused (by the checks above or below) spends nothing.
+      if (!moderator) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
       // An edit the policy holds waits beside a visible post, which keeps its approved text
       // meanwhile; a post still waiting (or hidden) is seen by nobody else: its edit applies.
       // Decided on the post as it is now, under its lock: one approved since the checks above
@@ -730,10 +731,11 @@ export class PostsService {
     const rank = await this.access.require(viewer, post.spaceId, AccessLevel.PARTICIPATE);
     if (post.view !== 'full' || post.state !== ContentState.VISIBLE) throw AppError.badField('postId', 'this post cannot take reactions');
     if (post.authorId === viewer.id) throw AppError.forbidden('You cannot react to your own post');
-    await this.pacing.check(viewer, REACTIONS_PACE, 'Too many reactions, try again shortly');
     const kind: ReactionKind = input.kind;
     const topic = await this.topics.get(viewer, post.topicId);
     const row = await this.uow.run(async (tx) => {
+      // Counted in the reaction's transaction: one refused below spends nothing.
+      await this.pacing.check(viewer, REACTIONS_PACE, 'Too many reactions, try again shortly', tx);
       // Lock the post first (same order as deletion: post, then topic) and re-check its state,
       // so a reaction never lands on a post deleted meanwhile and the topic's counter stays right.
       const current = await tx.one<{ state: string }>(`SELECT state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
