@@ -1,3 +1,4 @@
+import { MAX_BOOKMARKS } from '../../libs/forum/src/bookmarks/bookmarks.service';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { CREATE_TOPIC, REPLY } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';
@@ -180,6 +181,42 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(await pace('pace:react', reactor)).toHaveLength(1);
     expectOk(await t.gql(EDIT, { input: { postId: own.firstPost.id, body: 'no links now' } }, { token: newbie.token }));
     expect(await pace('pace:edit', newbie)).toHaveLength(1);
+  });
+
+  it('spends nothing of a member’s pace on an article revision, a draft’s save or deletion, or a bookmark refused for another reason', async () => {
+    const member = await makeUser(t, { trustLevel: 2 });
+    const pace = (bucket: string) => t.sql(`SELECT tat FROM rate_tokens WHERE bucket = $1 AND key = $2`, [bucket, member.id]);
+    // A revision from a stale base (CONFLICT, found under the article's lock).
+    const article = await draftArticle(t, member.token, await makeBoard(t, space.id, 'KNOWLEDGE'), { title: 'A paced article', body: 'first' });
+    const UPDATE_ARTICLE = `mutation($input: UpdateArticleInput!) { updateArticle(input: $input) { id } }`;
+    const stale = '00000000-0000-7000-8000-000000000000';
+    expectError(await t.gql(UPDATE_ARTICLE, { input: { topicId: article, body: 'second', baseRevisionId: stale } }, { token: member.token }), 'CONFLICT');
+    expect(await pace('pace:edit')).toEqual([]);
+    // A draft saved or deleted with a sequence that is not the live one's (CONFLICT).
+    const SAVE = `mutation($input: SaveDraftInput!) { saveDraft(input: $input) { sequence } }`;
+    const DELETE = `mutation($target: DraftTargetInput!, $sequence: Int) { deleteDraft(target: $target, sequence: $sequence) }`;
+    const target = { boardId: board };
+    expectError(await t.gql(SAVE, { input: { target, sequence: 7, body: 'work in progress' } }, { token: member.token }), 'CONFLICT');
+    expectError(await t.gql(DELETE, { target, sequence: 7 }, { token: member.token }), 'CONFLICT');
+    expect(await pace('pace:draft')).toEqual([]);
+    // A bookmark past the limit.
+    await waitOut(member);
+    const filled = expectOk(await topic(member.token, 'a topic to bookmark')).createTopic;
+    await t.sql(
+      `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html)
+       SELECT gen_random_uuid(), $1, $2, 100 + g, $3, 'filler', '<p>filler</p>' FROM generate_series(1, $4::int) g`,
+      [filled.id, space.id, member.id, MAX_BOOKMARKS],
+    );
+    await t.sql(`INSERT INTO post_bookmarks (user_id, post_id) SELECT $1, id FROM posts WHERE topic_id = $2 AND number > 100`, [member.id, filled.id]);
+    const BOOKMARK = `mutation($input: BookmarkPostInput!) { bookmarkPost(input: $input) { id } }`;
+    expectError(await t.gql(BOOKMARK, { input: { postId: filled.firstPost.id } }, { token: member.token }), 'BAD_USER_INPUT');
+    expect(await pace('pace:bookmark')).toEqual([]);
+    // Those that go through spend it.
+    expectOk(await t.gql(UPDATE_ARTICLE, { input: { topicId: article, body: 'second' } }, { token: member.token }));
+    expectOk(await t.gql(SAVE, { input: { target, sequence: 0, body: 'work in progress' } }, { token: member.token }));
+    await t.sql(`DELETE FROM post_bookmarks WHERE user_id = $1 AND post_id IN (SELECT id FROM posts WHERE topic_id = $2 AND number = 101)`, [member.id, filled.id]);
+    expectOk(await t.gql(BOOKMARK, { input: { postId: filled.firstPost.id } }, { token: member.token }));
+    for (const bucket of ['pace:edit', 'pace:draft', 'pace:bookmark']) expect(await pace(bucket)).toHaveLength(1);
   });
 
   it('holds new members’ posts for approval under NEW_USERS pre-moderation', async () => {

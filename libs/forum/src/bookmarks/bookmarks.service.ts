@@ -57,9 +57,10 @@ export class BookmarksService {
     const userId = this.member(viewer);
     this.checkReminder(input.remindAt);
     const post = await this.readablePost(viewer, input.postId);
-    await this.pacing.check(viewer, BOOKMARKS_PACE, 'Too many bookmarks at once, try again shortly');
     const reader = await this.reader(viewer, userId);
     await this.uow.run(async (tx) => {
+      // Counted in the bookmark's transaction: one refused below (over the limit) spends nothing.
+      await this.pacing.check(viewer, BOOKMARKS_PACE, 'Too many bookmarks at once, try again shortly', tx);
       if (!(await this.users.lockMember(tx, userId))) throw AppError.unauthenticated();
       const existing = await this.repo.find(tx, userId, post.id);
       const note = input.note === undefined ? (existing?.note ?? null) : input.note || null;

@@ -44,8 +44,9 @@ export class DraftsService {
     const userId = this.member(viewer);
     const key = targetKey(input.target);
     const text = await this.checked(viewer, key, input);
-    await this.pacing.check(viewer, DRAFTS_PACE, DRAFTS_PACED);
     const row = await this.uow.run(async (tx) => {
+      // Counted in the save's transaction: a save refused below (stale, over the limit) spends nothing.
+      await this.pacing.check(viewer, DRAFTS_PACE, DRAFTS_PACED, tx);
       if (!(await this.users.lockMember(tx, userId))) throw AppError.unauthenticated();
       const here = await this.repo.lockedRow(tx, userId, key);
       const current = here?.body != null ? here.sequence : 0;
@@ -71,9 +72,14 @@ export class DraftsService {
   async delete(viewer: Viewer, args: DeleteDraftArgs): Promise<boolean> {
     const userId = this.member(viewer);
     const key = targetKey(args.target);
-    await this.pacing.check(viewer, DRAFTS_PACE, DRAFTS_PACED);
-    if (args.sequence == null) return this.repo.discard(userId, key);
+    if (args.sequence == null) {
+      // Nothing refuses it past this point: paced, then one statement.
+      await this.pacing.check(viewer, DRAFTS_PACE, DRAFTS_PACED);
+      return this.repo.discard(userId, key);
+    }
     return this.uow.run(async (tx) => {
+      // Counted in the deletion's transaction: one refused as stale spends nothing.
+      await this.pacing.check(viewer, DRAFTS_PACE, DRAFTS_PACED, tx);
       const here = await this.repo.lockedRow(tx, userId, key);
       const current = here?.body != null ? here.sequence : 0;
       if (args.sequence !== current) throw staleDraft(current);

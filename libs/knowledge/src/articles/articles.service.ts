@@ -253,7 +253,6 @@ export class ArticlesService {
     if (change.title === undefined && change.body === undefined && change.summary === undefined) {
       throw AppError.badInput(['title', 'body', 'summary'].map((field) => ({ field, message: 'give at least one of title, body, summary' })));
     }
-    await this.paceRevisions(viewer, ctx);
     return this.saveRevision(viewer, ctx, change, { action: ArticleEventAction.EDITED, note: input.note ?? null, baseRevisionId: input.baseRevisionId });
   }
 
@@ -263,18 +262,12 @@ export class ArticlesService {
     if (topicId && topicId !== rev.topic_id) throw AppError.badField('revisionId', 'is a revision of another article');
     await this.requireTeam(viewer, ctx);
     if (rev.id === ctx.row.current_revision_id) throw AppError.badField('revisionId', 'is already the current revision');
-    await this.paceRevisions(viewer, ctx);
     return this.saveRevision(
       viewer,
       ctx,
       { title: rev.title, body: rev.body_source, summary: rev.summary },
       { action: ArticleEventAction.RESTORED, note: `restored from revision ${rev.number}`, restoredFrom: rev },
     );
-  }
-
-  /** Revisions are kept for good: a writer who is not an editor makes them at the pace of post edits (shared with them). */
-  private async paceRevisions(viewer: Viewer, ctx: ArticleContext): Promise<void> {
-    if (!ctx.access.editor) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly');
   }
 
   private async saveRevision(
@@ -298,6 +291,10 @@ export class ArticlesService {
     if (opts.note && !opts.restoredFrom) opts = { ...opts, note: await screen('note', opts.note) };
     const ref = this.ref(ctx);
     await this.uow.run(async (tx) => {
+      // Revisions are kept for good: a writer who is not an editor makes them at the pace of post
+      // edits (shared with them), counted here so that a refused one (checks above, archived,
+      // stale, the same content) spends nothing.
+      if (!ctx.access.editor) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
       const row = await this.writes.lock(tx, ref.topicId);
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it before editing');
       if (opts.baseRevisionId && opts.baseRevisionId !== row.current_revision_id) {
