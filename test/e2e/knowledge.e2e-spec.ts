@@ -328,6 +328,20 @@ describe('knowledge base: revisions and review', () => {
     expect(topicOf(await api.unarchive(editor.token, id)).article).toMatchObject({ state: 'DRAFT', submittedAt: null });
   });
 
+  it('leaves archived articles out of the board’s suggestions of similar topics, and brings them back unarchived', async () => {
+    const SIMILAR = `query($t: String!, $b: ID) { similarTopics(title: $t, boardId: $b) { id } }`;
+    const kbBoard = await makeBoard(t, spaceId, 'KNOWLEDGE');
+    const archived = await publishedArticle(t, author.token, editor.token, kbBoard, { title: 'Rotate the signing keys' });
+    const kept = await publishedArticle(t, author.token, editor.token, kbBoard, { title: 'Signing keys and their rotation' });
+    topicOf(await api.archive(editor.token, archived));
+    await drain();
+    const similar = async (u: TestUser) => expectOk(await t.gql(SIMILAR, { t: 'rotate signing keys', b: kbBoard }, { token: u.token })).similarTopics.map((x: any) => x.id);
+    for (const u of [reader, editor]) expect(await similar(u)).toEqual([kept]);
+    topicOf(await api.unarchive(editor.token, archived));
+    await drain();
+    expect(await similar(reader)).toEqual(expect.arrayContaining([archived, kept]));
+  });
+
   it('notifies workflow steps on drafts to the article’s team only, and publications to every watcher', async () => {
     const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Watched article' });
     await drain(); // the first publication is announced before they start watching

@@ -57,6 +57,11 @@ export interface BoardKindBehaviour {
   readonly announcesTopics?: boolean;
   /** A condition on a topic (alias `t`) that the board's topic lists add: merged ideas stay out of them. */
   readonly listedSql?: string;
+  /**
+   * A condition on a topic (alias `t`) that the board's suggestions of similar topics add to
+   * `listedSql`'s: archived articles stay in their board's lists but leave its suggestions.
+   */
+  readonly suggestedSql?: string;
   /** `Board.topics(sort: TRENDING)`, for kinds that have a notion of trending (idea boards). */
   trending?(viewer: Viewer, board: BoardModel, args: { first?: number; after?: string; tag?: string }): Promise<Connection<TopicModel>>;
   /**

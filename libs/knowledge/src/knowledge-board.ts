@@ -32,6 +32,8 @@ export class KnowledgeBoard implements BoardKindBehaviour {
   readonly topicKind = TopicKind.ARTICLE;
   /** Knowledge notifications announce an article when it is first published. */
   readonly announcesTopics = true;
+  /** Archived articles leave the board's suggestions (still listed, and reachable by their link). */
+  readonly suggestedSql = `NOT EXISTS (SELECT 1 FROM articles sa WHERE sa.topic_id = t.id AND sa.state = '${ArticleState.ARCHIVED}')`;
   /** Promotions in progress, by request (a request's mutations run one after the other). */
   private readonly promotions = new WeakMap<Viewer, Promotion>();
 

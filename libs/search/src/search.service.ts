@@ -113,7 +113,8 @@ export class SearchService {
   /**
    * Topics whose title or opening post resemble a title being typed, to head off duplicates.
    * With a board, only that board's topics, as its lists show them (an idea board's lists
-   * leave merged ideas out: suggesting one would send the writer to an idea taking no votes).
+   * leave merged ideas out: suggesting one would send the writer to an idea taking no votes),
+   * and as its kind suggests them (a knowledge board's archived articles are not).
    */
   async similarTopics(viewer: Viewer, args: SimilarTopicsArgs): Promise<TopicModel[]> {
     this.checkQuery(args.title, 'title');
@@ -142,7 +143,7 @@ export class SearchService {
       const topics = await Promise.all(result.hits.map((h) => this.forum.topic(viewer, h.topicId)));
       // The board as the topic is now: the index may lag a moment behind a move.
       const visible = topics.filter((t): t is TopicModel => t !== null && t.state === 'VISIBLE' && (!board || t.boardId === board.id));
-      const listed = board ? await this.topics.listedOn(board, visible.map((t) => t.id)) : null;
+      const listed = board ? await this.topics.suggestedOn(board, visible.map((t) => t.id)) : null;
       for (const t of visible) if (!listed || listed.has(t.id)) found.set(t.id, t);
       offset += result.hits.length;
       if (result.hits.length < limit || offset >= result.total) break;

@@ -166,10 +166,15 @@ export class TopicsService {
     return Object.assign(toTopicModel(r, rank), { preloaded: { author: this.users.authorOf(viewer, r) } });
   }
 
-  /** Which of these topics of `board` its lists show, by the board kind's own condition (merged ideas are left out). */
-  async listedOn(board: BoardModel, topicIds: string[]): Promise<Set<string>> {
-    const kindSql = this.kinds.of(board.kind)?.listedSql;
-    return kindSql ? this.repo.listedAmong(topicIds, kindSql) : new Set(topicIds);
+  /**
+   * Which of these topics of `board` it suggests as similar ones: those its lists show, by the
+   * board kind's own condition (merged ideas are left out), and its kind suggests (archived
+   * articles are not).
+   */
+  async suggestedOn(board: BoardModel, topicIds: string[]): Promise<Set<string>> {
+    const kind = this.kinds.of(board.kind);
+    const conditions = [kind?.listedSql, kind?.suggestedSql].filter((c): c is string => !!c);
+    return conditions.length ? this.repo.listedAmong(topicIds, conditions.map((c) => `(${c})`).join(' AND ')) : new Set(topicIds);
   }
 
   /** Which of a board's topics its lists show this viewer (the board kind may add a condition). */
