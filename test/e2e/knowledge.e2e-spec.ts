@@ -241,6 +241,24 @@ describe('knowledge base: revisions and review', () => {
     });
   });
 
+  it('names the revision a published one restored only to those who may see that one: readers not an unpublished one', async () => {
+    const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Restored in the dark', body: 'first, published' });
+    topicOf(await api.update(author.token, { topicId: id, body: 'second, never published' }));
+    topicOf(await api.update(author.token, { topicId: id, body: 'third' }));
+    const q = `query($id: ID!) { topic(id: $id) { article { revisions { number restoredFromNumber note } } } }`;
+    const revisions = async (u: TestUser) => expectOk(await t.gql(q, { id }, { token: u.token })).topic.article.revisions;
+    const revisionId = async (n: number) => (await t.sql(`SELECT id FROM article_revisions WHERE topic_id = $1 AND number = $2`, [id, n]))[0].id as string;
+    topicOf(await api.restore(author.token, await revisionId(2), id));
+    topicOf(await api.publish(editor.token, id));
+    const restore = { number: 4, restoredFromNumber: 2, note: 'restored from revision 2' };
+    expect((await revisions(author))[0]).toEqual(restore);
+    expect(await revisions(reader)).toEqual([{ number: 4, restoredFromNumber: null, note: null }, { number: 1, restoredFromNumber: null, note: null }]);
+    // A published one is theirs to know of.
+    topicOf(await api.restore(author.token, await revisionId(1), id));
+    topicOf(await api.publish(editor.token, id));
+    expect((await revisions(reader))[0]).toEqual({ number: 5, restoredFromNumber: 1, note: 'restored from revision 1' });
+  });
+
   it('lets only the article’s team edit a published article', async () => {
     const id = await publishedArticle(t, author.token, editor.token, board);
     const before = await writes();

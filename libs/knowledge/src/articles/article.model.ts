@@ -100,7 +100,8 @@ export class ArticleRevisionModel {
   @Field(() => Int, { description: '1 for the first version, then one more for each.' }) number!: number;
   @Field() title!: string;
   @Field({ description: 'A short abstract shown in lists and search results.' }) summary!: string;
-  @Field(() => String, { nullable: true, description: 'A note on what changed.' }) note!: string | null;
+  /** A note on what changed (ArticleRevisionResolver.note). */
+  note!: string | null;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true, description: 'When this revision became the published one (null for drafts).' })
   publishedAt!: Date | null;

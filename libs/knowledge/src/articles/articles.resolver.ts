@@ -4,6 +4,7 @@ import { responsePathAsArray } from 'graphql';
 import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
 import type { GqlContext } from '../../../core/src/graphql/context';
+import type { Viewer } from '../../../core/src/graphql/viewer';
 import { AppError } from '../../../core/src/errors';
 import { listOf, SEARCH_COST, searchOf } from '../../../core/src/graphql/limits';
 import { ReviewItemModel, toReviewItemModel } from '../../../moderation/src/reports/review.model';
@@ -19,7 +20,7 @@ import { PromotionService } from '../promotion.service';
 import { RELATED_MAX, RelatedArticles } from '../related-articles';
 import {
   ArticleChangesRequestModel, ArticleCreditModel, ArticleEventAction, ArticleEventModel, ArticleModel, ArticleOwner, ArticleRatingConnection,
-  ArticleRatingModel, ArticleRevisionModel, ArticleState, CreditRole, DiffLineKind, toRevisionModel,
+  ArticleRatingModel, ArticleRevisionModel, ArticleState, CreditRole, DiffLineKind, RevisionRow, toRevisionModel,
 } from './article.model';
 import { breadcrumbsOf } from './article-tree';
 import { ArticleLoaders } from './article.loaders';
@@ -432,9 +433,21 @@ export class ArticleRevisionResolver {
     return r.sourceVisible ? ((await this.loaders.revision(ctx.viewer, r.id))?.body_source ?? null) : null;
   }
 
-  @ResolveField(() => Int, { nullable: true, description: 'The number of the revision this one restored.' })
+  @ResolveField(() => String, { nullable: true, description: 'A note on what changed.' })
+  async note(@Parent() r: ArticleRevisionModel, @Context() ctx: GqlContext): Promise<string | null> {
+    // A restore's note names the revision it restored: not to those who may not see that one.
+    return !r.restoredFromId || (await this.restoredFrom(ctx.viewer, r)) ? r.note : null;
+  }
+
+  @ResolveField(() => Int, { nullable: true, description: 'The number of the revision this one restored; null to readers when that one was never published.' })
   async restoredFromNumber(@Parent() r: ArticleRevisionModel, @Context() ctx: GqlContext): Promise<number | null> {
-    return r.restoredFromId ? ((await this.loaders.revision(ctx.viewer, r.restoredFromId))?.number ?? null) : null;
+    return (await this.restoredFrom(ctx.viewer, r))?.number ?? null;
+  }
+
+  /** The revision `r` restored, when the viewer may see it as visibleRevision judges: any for the article's team, a published one for everyone else. */
+  private async restoredFrom(viewer: Viewer, r: ArticleRevisionModel): Promise<RevisionRow | null> {
+    const from = r.restoredFromId ? await this.loaders.revision(viewer, r.restoredFromId) : null;
+    return from && (r.sourceVisible || from.published_at) ? from : null;
   }
 }
 
