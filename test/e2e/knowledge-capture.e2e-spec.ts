@@ -488,6 +488,30 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect((await notifications(author, article)).map((n: any) => n.kind)).toEqual(expect.arrayContaining(['ARTICLE_CHANGES_REQUESTED']));
     });
 
+    it('takes a verification reminder from an owner replaced since: not listed, counted or e-mailed; the author keeps theirs while nobody owns it', async () => {
+      const [first, next] = [await makeUser(t), await makeUser(t)];
+      const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Verified by its owner of the day' });
+      await drain();
+      topicOf(await api.settings(editor.token, { topicId: article, ownerUserId: first.id }));
+      await expire(article);
+      expect(await t.get(VerificationReminders).remindDue()).toBe(1);
+      await drain();
+      expect((await notifications(first, article)).map((n: any) => n.kind)).toEqual(['ARTICLE_VERIFICATION_DUE']);
+      const counted = `{ all: notifications(first: 50) { totalCount } unread: notifications(first: 50, unreadOnly: true) { totalCount } }`;
+      const before = expectOk(await t.gql(counted, {}, { token: first.token }));
+      topicOf(await api.settings(editor.token, { topicId: article, ownerUserId: next.id }));
+      expect(await notifications(first, article)).toEqual([]);
+      expect(expectOk(await t.gql(counted, {}, { token: first.token }))).toEqual({ all: { totalCount: before.all.totalCount - 1 }, unread: { totalCount: before.unread.totalCount - 1 } });
+      await t.sql(`UPDATE notifications SET created_at = now() - interval '1 day' WHERE user_id = $1`, [first.id]);
+      expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === first.email)).toEqual([]);
+      // An article nobody owns is its author's to verify: their reminder stays theirs.
+      const unowned = await publishedArticle(t, author.token, editor.token, board, { title: 'Verified by its author' });
+      await expire(unowned);
+      expect(await t.get(VerificationReminders).remindDue()).toBe(1);
+      await drain();
+      expect((await notifications(author, unowned)).map((n: any) => n.kind)).toContain('ARTICLE_VERIFICATION_DUE');
+    });
+
     it('moves due dates when the space’s default interval changes', async () => {
       const article = await publishedArticle(t, author.token, editor.token, board);
       expectOk(await api.spaceSettings(admin.token, { spaceId, verificationIntervalDays: 7 }));

@@ -222,3 +222,30 @@ export class ArticleTeamAudience implements NotificationAudience {
   }
 }
 
+/**
+ * "An article you own is due for verification" is for its owners as they are now (the owner, the
+ * owner group's members, the author while nobody owns it; `ownsArticle`), as its reminder is
+ * written for the owners of the day: an owner replaced, or a member who left the owner group, no
+ * longer sees it, nor counts it, nor gets it by e-mail.
+ */
+@Injectable()
+export class ArticleOwnerAudience implements NotificationAudience {
+  readonly narrowsSql = `n.kind = '${ARTICLE_NOTIFICATION_KINDS.VERIFICATION_DUE}'`;
+
+  readonly seesSql = `EXISTS (
+    SELECT 1 FROM articles a JOIN topics t ON t.id = a.topic_id
+     WHERE a.topic_id = n.topic_id
+       AND CASE WHEN a.owner_user_id IS NOT NULL THEN a.owner_user_id = $1::uuid
+                WHEN a.owner_group_id IS NOT NULL THEN EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = a.owner_group_id AND gm.user_id = $1::uuid)
+                ELSE t.author_id = $1::uuid END)`;
+
+  constructor(private readonly loaders: ArticleLoaders) {}
+
+  narrows(kind: string): boolean {
+    return kind === ARTICLE_NOTIFICATION_KINDS.VERIFICATION_DUE;
+  }
+
+  sees(items: ReadonlyArray<{ viewer: Viewer; topicId: string }>): Promise<boolean[]> {
+    return Promise.all(items.map((n) => this.loaders.owns(n.viewer, n.topicId)));
+  }
+}

@@ -18,7 +18,7 @@ import {
 } from './articles/articles.resolver';
 import { ArticlesService } from './articles/articles.service';
 import { KnowledgeBoard } from './knowledge-board';
-import { ArticleTeamAudience, KnowledgeNotifications } from './knowledge-notifications';
+import { ArticleOwnerAudience, ArticleTeamAudience, KnowledgeNotifications } from './knowledge-notifications';
 import { KnowledgeTreeKeeper } from './knowledge-tree-keeper';
 import { KnowledgeSettingsResolver, KnowledgeSettingsService } from './knowledge-settings';
 import { PromotionService } from './promotion.service';
@@ -38,7 +38,7 @@ export const VERIFICATION_REMINDER_EVERY_MS = 15 * 60_000;
   imports: [IdentityModule, SpacesModule, ForumModule, NotificationsModule, SearchModule, ModerationModule],
   providers: [
     ArticlesRepository, ArticleLoaders, ArticleWrites, ArticlesService, KnowledgeSettingsService, KnowledgeBoard, PromotionService, RelatedArticles,
-    VerificationReminders, KnowledgeNotifications, ArticleTeamAudience, KnowledgeTreeKeeper,
+    VerificationReminders, KnowledgeNotifications, ArticleTeamAudience, ArticleOwnerAudience, KnowledgeTreeKeeper,
     KnowledgeResolver, TopicArticleResolver, BoardArticlesResolver, ArticleDetailsResolver, ArticleRevisionResolver, KnowledgeSettingsResolver,
     ...ARTICLE_USER_FIELDS,
   ],
@@ -57,6 +57,7 @@ export class KnowledgeModule implements OnModuleInit {
     private readonly loaders: ArticleLoaders,
     private readonly visibility: NotificationVisibility,
     private readonly teamAudience: ArticleTeamAudience,
+    private readonly ownerAudience: ArticleOwnerAudience,
     private readonly access: AccessService,
   ) {}
 
@@ -65,6 +66,7 @@ export class KnowledgeModule implements OnModuleInit {
     this.kinds.register(this.board);
     this.handlers.register(this.notifications);
     this.visibility.register(this.teamAudience);
+    this.visibility.register(this.ownerAudience);
     this.handlers.register(this.treeKeeper);
     this.jobs.register('knowledge-verification-reminders', VERIFICATION_REMINDER_EVERY_MS, () => this.reminders.remindDue());
     // "Not helpful" comments are the article team's to settle, whether or not they moderate; one

@@ -19,6 +19,13 @@ export interface BoardTree {
   topics: Map<string, TopicModel>;
 }
 
+/** Whether the viewer owns an article: its owner, a member of its owner group, or its author while nobody owns it. */
+export function ownsArticle(viewer: Viewer, row: ArticleRow, authorId: string | null): boolean {
+  const { owner_user_id: user, owner_group_id: group } = row;
+  if (!user && !group) return viewer.id !== null && viewer.id === authorId;
+  return viewer.id === user || (!!group && !!viewer.user?.groupIds.includes(group));
+}
+
 function loader<K, V>(viewer: Viewer, key: string, batch: (keys: readonly K[]) => Promise<V[]>): DataLoader<K, V> {
   return viewer.memoize(key, () => new DataLoader<K, V>(batch));
 }
@@ -161,6 +168,13 @@ export class ArticleLoaders {
     const topic = await this.forum.topic(viewer, topicId);
     const row = topic ? await this.row(viewer, topic.id) : null;
     return !!topic && !!row && this.access(viewer, topic, row).team;
+  }
+
+  /** Whether the viewer owns the article behind a topic they can read now (`ownsArticle`: whom verification reminders are for). */
+  async owns(viewer: Viewer, topicId: string): Promise<boolean> {
+    const topic = await this.forum.topic(viewer, topicId);
+    const row = topic ? await this.row(viewer, topic.id) : null;
+    return !!topic && !!row && ownsArticle(viewer, row, topic.authorId);
   }
 
   credits(viewer: Viewer, topicId: string): Promise<Array<{ user_id: string; role: string }>> {

@@ -18,7 +18,7 @@ import { SessionsService } from '../../../identity/src/sessions/sessions.service
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { KnowledgeSettingsService } from '../knowledge-settings';
 import { ArticleAccess, ArticleEventAction, ArticleModel, ArticleRatingModel, ArticleRow, ArticleState, RevisionRow } from './article.model';
-import { ArticleLoaders } from './article.loaders';
+import { ArticleLoaders, ownsArticle } from './article.loaders';
 import { ArticleRef, ArticleWrites } from './article-writes';
 import { ArticlesRepository } from './articles.repository';
 import { ArticleChangesInput, ArticleSettingsInput, MoveArticleInput, RateArticleInput, SpaceArticlesArgs, UpdateArticleInput } from './dto/article.inputs';
@@ -237,9 +237,7 @@ export class ArticlesService {
   canVerify(viewer: Viewer, ctx: { row: ArticleRow; topic: TopicModel; access: ArticleAccess }): boolean {
     if (ctx.access.editor) return true;
     if (!viewer.id || ctx.access.rank < LEVEL_RANK.PARTICIPATE) return false;
-    const { owner_user_id: user, owner_group_id: group } = ctx.row;
-    if (!user && !group) return viewer.id === ctx.topic.authorId;
-    return viewer.id === user || (!!group && !!viewer.user?.groupIds.includes(group));
+    return ownsArticle(viewer, ctx.row, ctx.topic.authorId);
   }
 
   // ---------------------------------------------------------------- revisions
