@@ -340,6 +340,25 @@ describe('idea boards', () => {
     expect((await idea(target)).voteCount).toBe(2);
   });
 
+  it('names the duplicate in a merge’s notice only while its reader may read it: not once it is hidden, but to its author', async () => {
+    const author = await customer();
+    const voter = await customer();
+    const duplicate = await newIdea(author, 'Hidden duplicate');
+    const target = await newIdea(await customer(), 'The idea it went into');
+    expectOk(await t.gql(VOTE, { id: duplicate }, { token: voter.token }));
+    expectOk(await t.gql(MERGE, { input: { sourceId: duplicate, targetId: target } }, { token: moderator.token }));
+    await drain();
+    const merged = async (u: TestUser) => (await notificationKinds(u)).filter((n: any) => n.kind === 'IDEA_MERGED' && n.topic?.id === target).map((n: any) => n.data);
+    expect(await merged(voter)).toEqual([{ sourceId: duplicate, targetId: target }]);
+    const firstPost = (await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [duplicate]))[0].id;
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+    expectOk(await t.gql(MOD, { input: { postId: firstPost, action: 'HIDE' } }, { token: moderator.token }));
+    expect(await merged(voter)).toEqual([{ sourceId: null, targetId: target }]);
+    expect(await merged(author)).toEqual([{ sourceId: duplicate, targetId: target }]);
+    expectOk(await t.gql(MOD, { input: { postId: firstPost, action: 'UNHIDE' } }, { token: moderator.token }));
+    expect(await merged(voter)).toEqual([{ sourceId: duplicate, targetId: target }]);
+  });
+
   it('a hidden merged idea’s votes leave the CSV’s segments and its voters’ budgets too', async () => {
     const budgetBoard = await makeBoard(t, space.id, 'IDEAS');
     expectOk(await t.gql(`mutation($input: UpdateIdeaBoardInput!) { updateIdeaBoard(input: $input) { id } }`, { input: { boardId: budgetBoard, voteBudget: 1 } }, { token: admin.token }));

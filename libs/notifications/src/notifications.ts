@@ -435,6 +435,19 @@ function groupAsNowSql(n: NotificationColumns, named: boolean): string {
 }
 
 /**
+ * The duplicate an IDEA_MERGED notice names (`data.sourceId`), while its recipient may read it
+ * as a topic: visible, or hidden or pending and theirs (`fullViewSql`'s author rule), in the space
+ * of the idea it went into, which the notice is about and its recipient reads (else they read no
+ * notice at all); else null. A space's moderators read a hidden duplicate too, but their ranks
+ * are not at hand here: they are given none, as any reader.
+ */
+function mergedSourceAsSeenSql(n: NotificationColumns): string {
+  return `(SELECT st.id FROM topics st JOIN topics tt ON tt.id = ${n.topicId} AND tt.space_id = st.space_id
+            WHERE st.id = (${n.data}->>'sourceId')::uuid
+              AND (st.state = 'VISIBLE' OR (st.author_id = ${n.userId} AND st.state IN ('PENDING', 'HIDDEN'))))`;
+}
+
+/**
  * A notification's `data` and `actor_id` as its recipient sees them (columns as `fromIgnoredSql`
  * takes them), wherever they are read (the list, a live push, the e-mail): a batch of reactions
  * leaves out the reactors they ignore, from its list and its count, and is named after the first
@@ -443,7 +456,8 @@ function groupAsNowSql(n: NotificationColumns, named: boolean): string {
  * (`group` and `groupId` null): it is still news of a post they read, so it stays, listed and
  * counted, but a slug would tell them of a group hidden from them. News of a request to join a
  * group names it so too, with its name as it is now (`groupName`; such news is shown at all only
- * while `groupNoticeSql` holds).
+ * while `groupNoticeSql` holds). An idea's merge names the duplicate only while they may read it
+ * (`mergedSourceAsSeenSql`: `sourceId` null once it is hidden or deleted).
  * Anything else, and a batch with nobody ignored in it, reads as stored. Only for rows
  * `fromIgnoredSql` lets through: of a batch whose reactors are all ignored, nothing is left to show.
  * A topic's removal (`removesTopic`) carries the topic's `title` as it is now, and no removal ever
@@ -462,6 +476,7 @@ export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: 
         FROM (SELECT r.id, r.i, ${ignored} AS ignored FROM ${reactorsSql(n)}) r)
       WHEN ${n.kind} = 'GROUP_MENTION' THEN ${n.data} || ${groupAsNowSql(n, false)}
       WHEN ${n.kind} IN (${GROUP_REQUEST_KINDS.map((k) => `'${k}'`).join(', ')}) THEN ${n.data} || ${groupAsNowSql(n, true)}
+      WHEN ${n.kind} = 'IDEA_MERGED' THEN ${n.data} || jsonb_build_object('sourceId', ${mergedSourceAsSeenSql(n)})
       WHEN ${n.kind} = 'POST_REMOVED' THEN (${n.data} - 'title') || CASE WHEN ${removesTopicSql(n.kind, n.data)}
         THEN COALESCE((SELECT jsonb_build_object('title', t.title) FROM topics t WHERE t.id = ${n.topicId}), '{}'::jsonb) ELSE '{}'::jsonb END
       ELSE ${n.data} END`,
