@@ -391,8 +391,6 @@ export class PostsService {
     // Every edit reaches the checks' `stored` step, as new posts do: pre-moderation opens the
     // review item, FLAG and CENSOR rules act on an edit that brings their words in.
     const row = await this.uow.run(async (tx) => {
-      // Counted in the edit's transaction: an edit refused (by the checks above or below) spends nothing.
-      if (!moderator) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
       // An edit the policy holds waits beside a visible post, which keeps its approved text
       // meanwhile; a post still waiting (or hidden) is seen by nobody else: its edit applies.
       // Decided on the post as it is now, under its lock: one approved since the checks above
@@ -401,6 +399,9 @@ export class PostsService {
       if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
       // A wiki made a post again, or hidden, since the checks above: no longer theirs to edit.
       if (wikiEdit && !(now.wiki && now.state === ContentState.VISIBLE)) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
+      // Counted in the edit's transaction, after the post's lock as a poll's management counts it:
+      // an edit refused (by the checks above) spends nothing.
+      if (!moderator) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
       // The editor's draft of this edit has served, whether the edit applies or waits.
       await this.drafts.discard(viewer.id!, editDraft(post.id), tx);
       const held = verdict.pending && now.state === ContentState.VISIBLE;

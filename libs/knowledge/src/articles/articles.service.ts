@@ -289,11 +289,12 @@ export class ArticlesService {
     if (opts.note && !opts.restoredFrom) opts = { ...opts, note: await screen('note', opts.note) };
     const ref = this.ref(ctx);
     await this.uow.run(async (tx) => {
-      // Revisions are kept for good: a writer who is not an editor makes them at the pace of post
-      // edits (shared with them), counted here so that a refused one (checks above, archived,
-      // stale, the same content) spends nothing.
-      if (!ctx.access.editor) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
       const row = await this.writes.lock(tx, ref.topicId);
+      // Revisions are kept for good: a writer who is not an editor makes them at the pace of post
+      // edits (shared with them), counted in the transaction, after the article's lock as edits
+      // and polls count it after their locks, so that a refused one (checks above, archived, stale,
+      // the same content) spends nothing.
+      if (!ctx.access.editor) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it before editing');
       if (opts.baseRevisionId && opts.baseRevisionId !== row.current_revision_id) {
         throw AppError.conflict('Someone saved a newer revision of this article meanwhile: start from that one');
