@@ -310,6 +310,25 @@ describe('search', () => {
     expect(many.count).toBe(few.count);
   });
 
+  it('states the statement count of a typo and of a search-as-you-type query: planner settings cost no round trips of their own', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Calibrating the refractometer', body: 'Refractometer readings drift with temperature.' });
+    await drain();
+    const engine = t.get(SearchEngines).postgres;
+    const request = (query: string) => ({ query, filters: { spaceIds: [publicSpace.id], moderatedSpaceIds: [] }, limit: 20, offset: 0, facets: true });
+    // The letter folding and the lexeme statistics are read on first use, not for each search.
+    await engine.search(request('refractometr '));
+    // The typo's close words (its pg_trgm threshold set inside that statement), the tsqueries, the
+    // candidates (a transaction: begin, its planner settings in one, the read, commit), the page.
+    const typo = await t.countStatements(() => engine.search(request('refractometr ')));
+    expect(typo.statements.filter((sql) => /^\s*SET\b/i.test(sql))).toEqual([`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off`]);
+    expect(typo.count).toBe(7);
+    expect((await engine.search(request('refractometr '))).hits.map((h) => h.topicId)).toEqual([topic.id]);
+    // Completions and the typo check of the other word, the tsqueries, then every word required
+    // (one match: too few), then any word: candidates and page each.
+    const typing = await t.countStatements(() => engine.search(request('calibrating refra')));
+    expect(typing.count).toBe(13);
+  });
+
   it('indexes at least once: a worker killed mid-batch loses nothing', async () => {
     const indexer = t.get(SearchIndexer);
     const original = indexer.handle.bind(indexer);

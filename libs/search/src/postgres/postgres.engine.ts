@@ -675,24 +675,24 @@ export class PostgresSearchEngine implements SearchEngine {
     const near = new Map<string, string[]>();
     if (candidates.length === 0) return near;
     // The trigram index filters on pg_trgm's own threshold (0.3 by default): at ours, it hands
-    // a tenth as many candidates to the recheck, and the answer is the same.
-    const rows: Array<{ word: string; near: string[] | null }> = await this.ds.transaction(async (m) => {
-      await m.query(`SET LOCAL pg_trgm.similarity_threshold = ${TYPO_MIN_SIMILARITY}`);
-      const visible = vocabularySql('$5', null);
-      const vocabulary = vocabularySql('$5', moderated.length ? '$7' : null);
-      return m.query(
-        `SELECT w.word,
-                CASE WHEN EXISTS (SELECT 1 FROM ${visible} t WHERE t.term = w.term)
-                       -- a word still being typed is fine as long as some visible word starts with it
-                       OR (w.word = $4 AND EXISTS (SELECT 1 FROM ${visible} t WHERE t.term >= w.term AND t.term < w.term || chr(1114111)))
-                     THEN NULL
-                     ELSE ARRAY(SELECT t.term FROM ${vocabulary} t
-                                 WHERE t.term % w.term AND similarity(t.term, w.term) >= $2
-                                 GROUP BY t.term ORDER BY t.term <-> w.term, t.term LIMIT $3) END AS near
-           FROM unnest($1::text[], $6::text[]) AS w(word, term)`,
-        [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds, candidates.map(folding.word), ...(moderated.length ? [moderated] : [])],
-      );
-    });
+    // a tenth as many candidates to the recheck, and the answer is the same. It is set for this statement
+    // alone (set_config's is_local: the statement is its transaction), in its WHERE, which runs
+    // for each word before the word's lookups: no transaction, no SET round trips.
+    const visible = vocabularySql('$5', null);
+    const vocabulary = vocabularySql('$5', moderated.length ? '$7' : null);
+    const rows: Array<{ word: string; near: string[] | null }> = await this.ds.query(
+      `SELECT w.word,
+              CASE WHEN EXISTS (SELECT 1 FROM ${visible} t WHERE t.term = w.term)
+                     -- a word still being typed is fine as long as some visible word starts with it
+                     OR (w.word = $4 AND EXISTS (SELECT 1 FROM ${visible} t WHERE t.term >= w.term AND t.term < w.term || chr(1114111)))
+                   THEN NULL
+                   ELSE ARRAY(SELECT t.term FROM ${vocabulary} t
+                               WHERE t.term % w.term AND similarity(t.term, w.term) >= $2
+                               GROUP BY t.term ORDER BY t.term <-> w.term, t.term LIMIT $3) END AS near
+         FROM unnest($1::text[], $6::text[]) AS w(word, term)
+        WHERE set_config('pg_trgm.similarity_threshold', '${TYPO_MIN_SIMILARITY}', true) IS NOT NULL`,
+      [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds, candidates.map(folding.word), ...(moderated.length ? [moderated] : [])],
+    );
     for (const r of rows) if (r.near?.length) near.set(r.word, r.near);
     return near;
   }
@@ -922,14 +922,13 @@ export class PostgresSearchEngine implements SearchEngine {
     common: boolean,
     rank: { sql: string; params: unknown[] } | null,
   ): Promise<{ ids: string[]; capped: boolean; seen: number }> {
+    // Each path's planner settings go in one round trip (statements without parameters may be several).
     return this.ds.transaction(async (m) => {
-      await m.query(`SET LOCAL enable_seqscan = off`);
       if (!common) {
         const gin = await this.ginCandidates(m, matches, rank?.params ?? params, rank?.sql ?? null);
         if (gin.seen < DENSE) return { ids: gin.ids, capped: gin.seen > CANDIDATES, seen: gin.seen };
       }
-      await m.query(`SET LOCAL enable_indexscan = on`);
-      await m.query(`SET LOCAL enable_bitmapscan = off`);
+      await m.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_bitmapscan = off`);
       const newest: Array<{ id: string }> = await m.query(
         `SELECT d.id FROM search_documents d WHERE ${matches} ORDER BY d.created_at DESC LIMIT ${CANDIDATES}`,
         params,
@@ -944,7 +943,7 @@ export class PostgresSearchEngine implements SearchEngine {
    * so only those ids travel (not thousands of rows to sort here).
    */
   private async ginCandidates(m: EntityManager, matches: string, params: unknown[], rank: string | null): Promise<{ ids: string[]; seen: number }> {
-    await m.query(`SET LOCAL enable_indexscan = off`);
+    await m.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off`);
     const rows: Array<{ id: string; seen: number }> = await m.query(
       `SELECT x.id, count(*) OVER ()::int AS seen
          FROM (SELECT d.id, d.created_at, ${rank ?? '0'} AS rank FROM search_documents d WHERE ${matches} LIMIT ${DENSE}) x
