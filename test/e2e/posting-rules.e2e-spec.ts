@@ -155,6 +155,48 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectOk(await t.gql(UPDATE_ARTICLE, { input: { topicId: article, body: 'second, by an editor' } }, { token: mod.token }));
   });
 
+  it('refuses an edit or an article revision past the edit pace before rendering, checking or opening a transaction, and looks at the pace without spending it', async () => {
+    const member = await makeUser(t, { trustLevel: 2 });
+    const own = expectOk(await topic(member.token, 'a post to edit past the pace')).createTopic;
+    await waitOut(member);
+    const article = await draftArticle(t, member.token, await makeBoard(t, space.id, 'KNOWLEDGE'), { title: 'An article past the pace', body: 'first' });
+    const first = (await t.sql(`SELECT id FROM article_revisions WHERE topic_id = $1`, [article]))[0].id;
+    expectOk(await t.gql(`mutation($input: UpdateArticleInput!) { updateArticle(input: $input) { id } }`, { input: { topicId: article, body: 'second' } }, { token: member.token }));
+    const tat = async () => (await t.sql(`SELECT extract(epoch FROM tat)::float8 AS at FROM rate_tokens WHERE bucket = 'pace:edit' AND key = $1`, [member.id]))[0]?.at as number;
+    // The whole window spent, an hour ahead.
+    await t.sql(`INSERT INTO rate_tokens (bucket, key, tat, burst_seconds) VALUES ('pace:edit', $1, now() + interval '1 hour', 600)
+                 ON CONFLICT (bucket, key) DO UPDATE SET tat = EXCLUDED.tat, burst_seconds = EXCLUDED.burst_seconds`, [member.id]);
+    const spent = await tat();
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    const UPDATE_ARTICLE = `mutation($input: UpdateArticleInput!) { updateArticle(input: $input) { id } }`;
+    const RESTORE = `mutation($id: ID!) { restoreArticleRevision(revisionId: $id) { id } }`;
+    const long = Array.from({ length: 200 }, (_, i) => `**paragraph ${i}** with [a link](https://example.com/${i})`).join('\n\n');
+    const attempts = {
+      edit: () => t.gql(EDIT, { input: { postId: own.firstPost.id, body: long } }, { token: member.token }),
+      revision: () => t.gql(UPDATE_ARTICLE, { input: { topicId: article, body: long, summary: 'a summary' } }, { token: member.token }),
+      restore: () => t.gql(RESTORE, { id: first }, { token: member.token }),
+    };
+    for (const [what, attempt] of Object.entries(attempts)) {
+      let answer: unknown;
+      const cost = await t.countStatements(async () => (answer = await attempt()));
+      expect([what, (answer as { errors?: Array<{ extensions: { code: string } }> }).errors?.[0]?.extensions.code]).toEqual([what, 'RATE_LIMITED']);
+      // Nothing of the render's or the posting checks' work (the space's moderation settings, its
+      // watched words, the spam filter), no transaction, and nothing written.
+      const costly = cost.statements.filter((q) => /^(BEGIN|START TRANSACTION|INSERT|UPDATE|DELETE)\b|moderation FROM spaces|watched_words|spam_models/i.test(q.trim()));
+      expect([what, costly]).toEqual([what, []]);
+    }
+    expect(await tat()).toBe(spent);
+    expect(await t.sql(`SELECT body_source FROM posts WHERE id = $1`, [own.firstPost.id])).toEqual([{ body_source: 'a post to edit past the pace' }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM article_revisions WHERE topic_id = $1`, [article])).toEqual([{ n: 2 }]);
+    // Within the pace, the look spends nothing: an edit takes one interval (600 s / 30), once.
+    await t.sql(`UPDATE rate_tokens SET tat = now() + interval '5 minutes' WHERE bucket = 'pace:edit' AND key = $1`, [member.id]);
+    for (const attempt of [attempts.edit, attempts.revision]) {
+      const before = await tat();
+      expectOk(await attempt());
+      expect((await tat()) - before).toBeCloseTo(20, 3);
+    }
+  });
+
   it('spends nothing of the edit or reaction pace on an edit or a reaction refused for another reason', async () => {
     const newbie = await makeUser(t, { trustLevel: 0 });
     const own = expectOk(await topic(newbie.token, 'a post with one link: https://a.example')).createTopic;

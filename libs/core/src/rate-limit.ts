@@ -107,6 +107,22 @@ export class RateLimiter {
     return Math.max(1, Math.ceil(wait ?? 0));
   }
 
+  /**
+   * What `throttle` would answer, without counting: the seconds to wait when a rule is spent
+   * already, 0 otherwise. One read, no lock and no write, for a cheap refusal before costly work;
+   * it is not the count (parallel requests may all pass it): `throttle` decides.
+   */
+  async throttleWait(checks: Array<[RateRule, string]>, m: Queryable = this.ds): Promise<number> {
+    if (checks.length === 0) return 0;
+    const [{ wait }]: Array<{ wait: number | null }> = await m.query(
+      `SELECT max(extract(epoch FROM r.tat - now()) + c.every - c.burst)::float8 AS wait
+         FROM rate_tokens r JOIN unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS c(b, k, every, burst) ON r.bucket = c.b AND r.key = c.k
+        WHERE greatest(r.tat, now()) + make_interval(secs => c.every) > now() + make_interval(secs => c.burst)`,
+      [checks.map(([r]) => r.bucket), checks.map(([, k]) => k), checks.map(([r]) => r.windowSeconds / r.limit), checks.map(([r]) => r.windowSeconds)],
+    );
+    return wait == null ? 0 : Math.max(1, Math.ceil(wait));
+  }
+
   /** `throttle` that refuses: RATE_LIMITED, with the wait, when a rule is spent (nothing is counted then). */
   async pace(checks: Array<[RateRule, string]>, message?: string, m: Queryable = this.ds): Promise<void> {
     const wait = await this.throttle(checks, m);

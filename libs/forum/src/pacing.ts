@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../core/src/config/config';
+import { AppError } from '../../core/src/errors';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { Queryable } from '../../core/src/database/unit-of-work';
@@ -30,10 +31,20 @@ export class Pacing {
     private readonly config: AppConfig,
   ) {}
 
-  /** RATE_LIMITED (with the wait) when the viewer has spent `rule`; counts one otherwise. */
   /** Refuses past the rule's pace (RATE_LIMITED); inside a transaction (`m`), counted in it and undone with it. */
   async check(viewer: Viewer, rule: RateRule, message: string, m?: Queryable): Promise<void> {
     if (!this.config.POSTING_LIMITS || !viewer.id) return;
     await this.limiter.pace([[rule, viewer.id]], message, m);
+  }
+
+  /**
+   * Before costly work (rendering, automod, the spam filter), as posting's `admit`: RATE_LIMITED
+   * when the viewer has spent `rule` already. A read that counts nothing: `check`, in the
+   * transaction, still counts and decides (parallel requests may all pass this look).
+   */
+  async admit(viewer: Viewer, rule: RateRule, message: string): Promise<void> {
+    if (!this.config.POSTING_LIMITS || !viewer.id) return;
+    const wait = await this.limiter.throttleWait([[rule, viewer.id]]);
+    if (wait > 0) throw AppError.rateLimited(wait, message);
   }
 }

@@ -374,6 +374,9 @@ export class PostsService {
     }
     // Neither its author nor a moderator: editing a wiki (editablePost let them through for that alone).
     const wikiEdit = !moderator && post.authorId !== viewer.id;
+    // Before rendering and the posting checks, as posting's pace is looked at (`admit`): a flood of
+    // edits past the pace costs a read each. The transaction below counts, and decides.
+    if (!moderator) await this.pacing.admit(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     const rendered = this.writer.render(input.body);
     const contribution = { viewer, spaceId: topic.spaceId, kind: 'edit' as const, body: input.body, title: input.title, tags: input.tags, rendered, rank };
     const verdict = await this.policy.evaluate(contribution);

@@ -274,6 +274,9 @@ export class ArticlesService {
     change: { title?: string; body?: string; summary?: string },
     opts: { action: ArticleEventAction; note: string | null; baseRevisionId?: string; restoredFrom?: FullRevision },
   ): Promise<TopicModel> {
+    // Before rendering and automod, as an edit looks (`Pacing.admit`): a flood of revisions past
+    // the pace costs a read each. The transaction below counts, and decides.
+    if (!ctx.access.editor) await this.pacing.admit(viewer, EDITS_PACE, 'Too many edits, try again shortly');
     let html: string | undefined;
     if (change.body !== undefined || change.title != null) {
       const body = change.body ?? '';
