@@ -288,6 +288,50 @@ describe('moderation: reports and the review queue', () => {
     }
   });
 
+  it('holds a claim only while its claimant may still handle the item: one who lost the right keeps nobody off it', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [revoked, silenced, suspended, deleted] = [await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t)];
+    const demoted = await makeUser(t, { role: 'MODERATOR' });
+    const grant = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`;
+    for (const u of [revoked, silenced, suspended, deleted]) expectOk(await t.gql(grant, { input: { spaceId: space.id, userId: u.id, level: 'MODERATE' } }, { token: admin.token }));
+    const claimants = [revoked, silenced, suspended, deleted, demoted];
+    const topic = await createTopic(t, author.token, board);
+    const items: string[] = [];
+    for (const u of claimants) {
+      const rude = await reply(t, author.token, topic.id, `a rude reply for ${u.id}`);
+      expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: rude.id, reason: 'ABUSE' } }, { token: (await member()).token }));
+      const [{ id }] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1`, [rude.id]);
+      expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id }, { token: u.token }));
+      items.push(id);
+    }
+    // Each loses the right to handle the item another way.
+    expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: revoked.id } }, { token: admin.token }));
+    const sanction = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
+    expectOk(await t.gql(sanction, { input: { userId: silenced.id, kind: 'SILENCE', reason: 'Heated', durationHours: 24, spaceId: space.id } }, { token: admin.token }));
+    expectOk(await t.gql(sanction, { input: { userId: suspended.id, kind: 'SUSPEND', reason: 'Raid', durationHours: 24, spaceId: space.id } }, { token: admin.token }));
+    expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: deleted.id }, { token: admin.token }));
+    expectOk(await t.gql(`mutation($id: ID!, $role: GlobalRole!) { setUserRole(input: { userId: $id, role: $role }) { id } }`, { id: demoted.id, role: 'MEMBER' }, { token: admin.token }));
+    // Nobody is shown as holding them, and another moderator claims and decides each at once.
+    const queue = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod2.token })).reviewQueue.edges.map((e: any) => e.node).filter((n: any) => items.includes(n.id));
+    expect(queue.map((n: any) => n.claimedBy)).toEqual(items.map(() => null));
+    for (const id of items) {
+      expect(expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id claimedBy { id } } }`, { id }, { token: mod2.token })).claimReviewItem.claimedBy).toEqual({ id: mod2.id });
+      expect(expectOk(await t.gql(RESOLVE, { input: { id, decision: 'REJECT' } }, { token: mod2.token })).resolveReviewItem.status).toBe('REJECTED');
+    }
+  });
+
+  it('keeps a claim whose claimant still moderates: another moderator is CONFLICT until it runs out', async () => {
+    const topic = await createTopic(t, author.token, board);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'ABUSE' } }, { token: (await member()).token }));
+    const [{ id }] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1`, [topic.id]);
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id }, { token: mod.token }));
+    const [node] = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod2.token })).reviewQueue.edges.map((e: any) => e.node).filter((n: any) => n.id === id);
+    expect(node.claimedBy).toEqual({ id: mod.id });
+    expectError(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id }, { token: mod2.token }), 'CONFLICT');
+    expectError(await t.gql(RESOLVE, { input: { id, decision: 'REJECT' } }, { token: mod2.token }), 'CONFLICT');
+    expect(expectOk(await t.gql(RESOLVE, { input: { id, decision: 'REJECT' } }, { token: mod.token })).resolveReviewItem.status).toBe('REJECTED');
+  });
+
   it('counts a refused report against nothing: not the day’s limit, not the queue', async () => {
     const r = await member();
     const spent = async () => (await t.sql(`SELECT count(*)::int AS n FROM rate_events WHERE bucket = $1 AND key = $2`, [REPORTS_PER_DAY.bucket, r.id]))[0].n;

@@ -26,7 +26,7 @@ import {
   ReportModel, ReportRow, ReportTargetType, ReviewAction, ReviewDecision, ReviewEventModel, ReviewItemModel, ReviewItemRow,
   ReviewSort, ReviewStatus, toReportModel, toReviewItemModel,
 } from './review.model';
-import { REVIEW_ITEM_COLUMNS, ReviewItems } from './review-items';
+import { CLAIM_HOLDS_SQL, REVIEW_ITEM_COLUMNS, ReviewItems } from './review-items';
 
 export const REPORTS_PER_DAY: RateRule = { bucket: 'report:user', limit: 20, windowSeconds: 86_400 };
 const CLAIM_MINUTES = 30;
@@ -217,7 +217,10 @@ export class ReportsService {
     return toReportModel(report);
   }
 
-  /** A claim by another moderator that has not expired yet keeps everyone else off the item. */
+  /**
+   * A claim by another moderator that holds (not run out, its claimant still able to handle the
+   * item: CLAIM_HOLDS_SQL, which REVIEW_ITEM_COLUMNS applies) keeps everyone else off the item.
+   */
   private assertUnclaimedByOthers(viewer: Viewer, item: ReviewItemRow): void {
     if (item.claimed_by && item.claimed_by !== viewer.id && item.claimed_until && new Date(item.claimed_until) > new Date()) {
       throw AppError.conflict('Another moderator is handling this item');
@@ -593,7 +596,7 @@ export class ReportsService {
       `SELECT ${REVIEW_ITEM_COLUMNS} FROM review_items
         WHERE status = 'PENDING' AND kind IN ('REPORTS', 'AUTOMOD')
           AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))
-          AND (claimed_by IS NULL OR claimed_by = $3 OR claimed_until <= now())
+          AND (claimed_by = $3 OR NOT ${CLAIM_HOLDS_SQL})
         ORDER BY id FOR UPDATE`,
       [post.id, post.number === 1 ? post.topicId : null, viewer.id],
     );

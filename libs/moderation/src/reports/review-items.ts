@@ -1,11 +1,39 @@
 import { Injectable } from '@nestjs/common';
+import { LEVEL_RANK } from '../../../access/src/access-level';
+import { SANCTION_IN_FORCE } from '../../../access/src/access.service';
 import { AppError } from '../../../core/src/errors';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
 import { ReportTargetType, ReviewItemRow } from './review.model';
 
-export const REVIEW_ITEM_COLUMNS = `id, space_id, target_type, target_id, kind, status, score, auto_hidden, claimed_by, claimed_until,
+/**
+ * SQL true while a review item's claim (`review_items`, unaliased) holds: it has not run out,
+ * and its claimant may still handle the item, as `lockItem` would judge them now (`rankOn` >=
+ * MODERATE in its space, or site-wide moderation for a space-less item; only an admin for a
+ * BAN_PROPOSAL). A claimant whose grant was taken away, who was silenced, suspended or banned
+ * there, demoted, or whose account was deleted keeps nobody off the item and is shown as its
+ * claimant to nobody. Every place that reads or checks a claim asks this (REVIEW_ITEM_COLUMNS,
+ * `assertHeldUnclaimed`, moderatePost's upholding of open reports). Kinds another module also
+ * lets decide (ARTICLE_FEEDBACK: an article's team) keep a claim until it runs out, as the
+ * module's decider is not SQL.
+ */
+export const CLAIM_HOLDS_SQL = `(review_items.claimed_by IS NOT NULL AND review_items.claimed_until > now() AND (review_items.kind = 'ARTICLE_FEEDBACK'
+  OR EXISTS (SELECT 1 FROM users cu WHERE cu.id = review_items.claimed_by AND cu.deleted_at IS NULL
+    AND (cu.role = 'ADMIN' OR (review_items.kind <> 'BAN_PROPOSAL'
+      AND NOT EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = cu.id AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN')
+                       AND (sa.space_id IS NULL OR sa.space_id = review_items.space_id) AND ${SANCTION_IN_FORCE})
+      AND CASE WHEN review_items.space_id IS NULL THEN cu.role = 'MODERATOR'
+        ELSE EXISTS (SELECT 1 FROM spaces csp WHERE csp.id = review_items.space_id AND (
+          (SELECT COALESCE(max(sg.level), 0) FROM space_grants sg WHERE sg.space_id = csp.id
+              AND (sg.user_id = cu.id OR sg.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = cu.id))) >= ${LEVEL_RANK.MODERATE}
+          OR (cu.role = 'MODERATOR' AND (csp.visibility <> 'RESTRICTED' OR EXISTS (SELECT 1 FROM space_grants sg WHERE sg.space_id = csp.id AND sg.level >= ${LEVEL_RANK.READ}
+              AND (sg.user_id = cu.id OR sg.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = cu.id)))))))
+        END)))))`;
+
+/** An item's columns, its claim (`claimed_by`, `claimed_until`) only while it holds (CLAIM_HOLDS_SQL). */
+export const REVIEW_ITEM_COLUMNS = `id, space_id, target_type, target_id, kind, status, score, auto_hidden,
+  CASE WHEN ${CLAIM_HOLDS_SQL} THEN review_items.claimed_by END AS claimed_by, CASE WHEN ${CLAIM_HOLDS_SQL} THEN review_items.claimed_until END AS claimed_until,
   resolved_by, resolved_at, decision_note, created_at`;
 
 export type ReviewItemKind = 'REPORTS' | 'PENDING_CONTENT' | 'AUTOMOD' | 'BAN_PROPOSAL' | 'APPEAL' | 'ARTICLE_FEEDBACK';
@@ -97,7 +125,7 @@ export class ReviewItems {
    */
   async assertHeldUnclaimed(tx: Tx, post: { id: string; number: number; topicId: string }, moderatorId: string): Promise<void> {
     const claimed = await tx.query(
-      `SELECT 1 FROM review_items WHERE ${HELD_ITEMS} AND claimed_by <> $3 AND claimed_until > now() FOR UPDATE`,
+      `SELECT 1 FROM review_items WHERE ${HELD_ITEMS} AND claimed_by <> $3 AND ${CLAIM_HOLDS_SQL} FOR UPDATE`,
       [post.id, post.number === 1 ? post.topicId : null, moderatorId],
     );
     if (claimed.length > 0) throw AppError.conflict('Another moderator is handling this item');
