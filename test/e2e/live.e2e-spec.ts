@@ -501,6 +501,39 @@ describe('live updates over Socket.IO', () => {
     await silence;
   });
 
+  it('tells both spaces’ review rooms of open items that follow moved content: the old one that it left, the new one that it arrived', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [fromMod, toMod] = [await makeUser(t), await makeUser(t)];
+    const from = await makeSpace(t, 'PUBLIC', [{ userId: fromMod.id, level: 'MODERATE' }]);
+    const to = await makeSpace(t, 'RESTRICTED', [{ userId: toMod.id, level: 'MODERATE' }]);
+    const [fromBoard, toBoard] = [await makeBoard(t, from.id), await makeBoard(t, to.id)];
+    const [fm, tm] = [await connect(fromMod.token), await connect(toMod.token)];
+    expect(await ask(fm, 'review:join', { spaceId: from.id })).toEqual({ ok: true });
+    expect(await ask(tm, 'review:join', { spaceId: to.id })).toEqual({ ok: true });
+    const report = async (targetType: string, targetId: string) => {
+      const queued = next(fm, 'review:updated');
+      expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType, targetId, reason: 'ABUSE' } }, { token: (await makeUser(t)).token }));
+      return (await queued).reviewItemId;
+    };
+    const topic = await createTopic(t, author.token, fromBoard);
+    const rude = await reply(t, author.token, topic.id, 'a rude reply');
+    const replyItem = await report('POST', rude.id);
+    const into = await createTopic(t, admin.token, toBoard);
+    let left = next(fm, 'review:updated');
+    let arrived = next(tm, 'review:updated');
+    expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [rude.id], toTopicId: into.id } }, { token: admin.token }));
+    // Ids alone, each room its own space's: the old space's moderators learn nothing of where it went.
+    expect(await left).toEqual({ reviewItemId: replyItem, spaceId: from.id });
+    expect(await arrived).toEqual({ reviewItemId: replyItem, spaceId: to.id });
+
+    const topicItem = await report('TOPIC', topic.id);
+    left = next(fm, 'review:updated');
+    arrived = next(tm, 'review:updated');
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: toBoard } }, { token: admin.token }));
+    expect(await left).toEqual({ reviewItemId: topicItem, spaceId: from.id });
+    expect(await arrived).toEqual({ reviewItemId: topicItem, spaceId: to.id });
+  });
+
   it('tells a board’s room about new topics and replies, never about held ones, until it leaves', async () => {
     const { mod, board } = await premoderatedSpace();
     const openBoard = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);

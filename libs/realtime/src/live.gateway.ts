@@ -979,6 +979,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.pushPoll(e.type, p);
       case 'review.updated':
         this.server.to(p.spaceId ? `modqueue:${p.spaceId}` : GLOBAL_QUEUE).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.spaceId ?? null });
+        // An item that followed its content into another space (movePosts, moveTopic) left the old
+        // space's queue: its room hears it too, with its own space's id, never the new one's
+        // (a space its moderators may not read).
+        if (p.fromSpaceId && p.fromSpaceId !== p.spaceId) {
+          this.server.to(`modqueue:${p.fromSpaceId}`).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.fromSpaceId });
+        }
         return;
       case 'user.sanctioned':
         // A space sanction, or a site-wide silence (a silenced global moderator leaves the site-wide review room).

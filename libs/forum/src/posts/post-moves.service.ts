@@ -15,6 +15,7 @@ import { TopicModel, TopicRow, toTopicModel } from '../topics/topic.model';
 import { TOPIC_COLUMNS } from '../topics/topics.repository';
 import { TopicsService } from '../topics/topics.service';
 import { appendMove } from '../move-log';
+import { moveOpenReviewItems } from '../moved-review-items';
 import { MovePostsInput } from './dto/move-posts.input';
 
 /** Where the moved posts go: an existing topic, or a new one in a board. */
@@ -218,12 +219,8 @@ export class PostMovesService {
       [ids],
     );
     if (dest.spaceId !== source.spaceId) {
-      // Open reports follow the posts into the moderators' queue of their new space, free of
-      // the claims of the old one's moderators (who may not act on them there).
-      await tx.query(
-        `UPDATE review_items SET space_id = $2, claimed_by = NULL, claimed_until = NULL WHERE status = 'PENDING' AND target_type = 'POST' AND target_id = ANY($1::uuid[])`,
-        [ids, dest.spaceId],
-      );
+      // Open reports follow the posts into the moderators' queue of their new space.
+      await moveOpenReviewItems(tx, `target_type = 'POST' AND target_id = ANY($1::uuid[])`, ids, source.spaceId, dest.spaceId);
     }
     if (to.kind === 'new') {
       const payload = { topicId: dest.id, postId: first.id, boardId: dest.boardId, spaceId: dest.spaceId, authorId: first.author_id, state: ContentState.VISIBLE };

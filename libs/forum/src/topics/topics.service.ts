@@ -15,6 +15,7 @@ import { ContentWriter } from '../content-writer';
 import { PostingPolicy } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { appendMove } from '../move-log';
+import { moveOpenReviewItems } from '../moved-review-items';
 import { ForumLoaders } from '../forum.loaders';
 import { topicFeedCursor, topicListCursor, TRENDING_TOPICS, validFeedCursor, validListCursor } from '../cursors';
 import { TopicFeedView, TopicKind, TopicSort } from '../forum.enums';
@@ -425,13 +426,11 @@ export class TopicsService {
     );
     if (to.spaceId !== topic.spaceId) {
       await tx.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topic.id, to.spaceId]);
-      // Open reports follow the content into the moderators' queue of its new space, free of
-      // the claims of the old one's moderators (who may not act on them there).
-      await tx.query(
-        `UPDATE review_items SET space_id = $2, claimed_by = NULL, claimed_until = NULL
-          WHERE status = 'PENDING' AND ((target_type = 'TOPIC' AND target_id = $1)
-             OR (target_type = 'POST' AND target_id IN (SELECT id FROM posts WHERE topic_id = $1)))`,
-        [topic.id, to.spaceId],
+      // Open reports follow the content into the moderators' queue of its new space.
+      await moveOpenReviewItems(
+        tx,
+        `(target_type = 'TOPIC' AND target_id = $1) OR (target_type = 'POST' AND target_id IN (SELECT id FROM posts WHERE topic_id = $1))`,
+        topic.id, topic.spaceId, to.spaceId,
       );
     }
     await tx.emit({
