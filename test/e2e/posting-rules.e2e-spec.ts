@@ -389,6 +389,38 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect((await t.sql(`SELECT body_source FROM posts WHERE id = $1`, [held.id]))[0].body_source).toBe('a held reply');
   });
 
+  it('lets moderatePost act on content whose item was claimed by a moderator who may no longer handle it', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const gone = await makeUser(t);
+    const GRANT = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`;
+    expectOk(await t.gql(GRANT, { input: { spaceId: s.id, userId: gone.id, level: 'MODERATE' } }, { token: admin.token }));
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    const b = await makeBoard(t, s.id);
+    const starter = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id } }`, { input: { boardId: b, title: 'Staff topic', body: 'x' } }, { token: mod.token })).createTopic;
+    const member = await makeUser(t, { trustLevel: 3 });
+    const write = async (body: string) => {
+      await waitOut(member);
+      return expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id } }`, { input: { topicId: starter.id, body } }, { token: member.token })).replyToTopic;
+    };
+    const held = await write('a held reply');
+    const reported = await write('a reply to report');
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`, { input: { postId: reported.id, action: 'APPROVE' } }, { token: mod.token }));
+    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: reported.id, reason: 'ABUSE' } }, { token: (await makeUser(t)).token }));
+    const items = await t.sql(`SELECT id FROM review_items WHERE status = 'PENDING' AND target_id = ANY($1::uuid[]) ORDER BY kind`, [[held.id, reported.id]]);
+    expect(items).toHaveLength(2);
+    for (const { id } of items) expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id }, { token: gone.token }));
+    expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: s.id, userId: gone.id } }, { token: admin.token }));
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    // Held content: the claim of one who no longer moderates here holds nobody back.
+    expect(expectOk(await t.gql(MOD, { input: { postId: held.id, action: 'APPROVE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
+    // Reported content hidden by hand: its reports are upheld, the lapsed claim notwithstanding.
+    expect(expectOk(await t.gql(MOD, { input: { postId: reported.id, action: 'HIDE' } }, { token: mod.token })).moderatePost.state).toBe('HIDDEN');
+    expect((await t.sql(`SELECT status, resolved_by FROM review_items WHERE id = ANY($1::uuid[]) ORDER BY kind`, [items.map((i: any) => i.id)]))).toEqual([
+      { status: 'APPROVED', resolved_by: mod.id },
+      { status: 'APPROVED', resolved_by: mod.id },
+    ]);
+  });
+
   it('counts held content approved as the topic’s activity now; unhiding moves nothing', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
