@@ -149,13 +149,18 @@ export async function seedOrReuse(
   url: string,
   embedded: boolean,
   state: DbState,
-  opts: { staleReason: string; seeding: string; seed: () => Promise<void> },
+  opts: { staleReason: string; seeding: string; seed: () => Promise<void>; keepOnly?: string },
 ): Promise<{ reused: boolean; seedSeconds: number | null }> {
   const reset = envFlag('BENCH_RESET');
   if (state === 'seeded' && !reset) {
     log('reusing the existing seed (same schema, size and seed version); BENCH_RESET=1 rebuilds it');
     await migrateDatabase(url);
     return { reused: true, seedSeconds: null };
+  }
+  // Asked to reuse what is there (`keepOnly` names the setting that asks): a stale seed is
+  // refused rather than wiped, so a rerun from an older build never costs a seed that took long.
+  if (opts.keepOnly && state === 'stale' && !reset) {
+    throw new BenchError(`${opts.keepOnly} asks to reuse the seed, but ${opts.staleReason}: run without it to seed again, or with BENCH_RESET=1`);
   }
   if (state === 'foreign' && !embedded && !reset) {
     throw new BenchError(

@@ -25,7 +25,7 @@
  * BENCH_DOCS (default 1000000; smaller for smoke runs), BENCH_SEQUENTIAL_DOCS (default 50000),
  * BENCH_INDEX_CONCURRENCY (default 2), BENCH_CLIENTS (default 20), BENCH_DURATION (s, default 30),
  * BENCH_WARMUP (s, default 3), BENCH_SKIP_INDEX=1 (keep an index that already holds every post:
- * latency-only reruns), BENCH_EXPLAIN=1 (EXPLAIN ANALYZE the slowest query of each type),
+ * latency-only reruns; a stale seed is then refused, never wiped), BENCH_EXPLAIN=1 (EXPLAIN ANALYZE the slowest query of each type),
  * BENCH_RESET=1 (re-seed; with DATABASE_URL it is needed to wipe a database that holds
  * something other than this benchmark's seed).
  */
@@ -507,6 +507,7 @@ async function prepareDatabase(url: string, embedded: boolean, planner: Planner)
     staleReason: 'the seed is incomplete or predates the schema, size or seed version',
     seeding: `seeding ${USERS} users, ${SPACES.length} spaces, ${TOPICS.toLocaleString('en')} topics, ${DOCS.toLocaleString('en')} posts...`,
     seed: () => seed(url, planner, fp),
+    keepOnly: SKIP_INDEX ? 'BENCH_SKIP_INDEX=1' : undefined,
   });
   return withClient(url, async (c) => {
     const r = (
