@@ -155,13 +155,19 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectOk(await t.gql(UPDATE_ARTICLE, { input: { topicId: article, body: 'second, by an editor' } }, { token: mod.token }));
   });
 
-  it('refuses an edit or an article revision past the edit pace before rendering, checking or opening a transaction, and looks at the pace without spending it', async () => {
+  it('refuses an edit, an article revision or a poll’s creation or update past the edit pace before rendering, checking or opening a transaction, and looks at the pace without spending it', async () => {
     const member = await makeUser(t, { trustLevel: 2 });
     const own = expectOk(await topic(member.token, 'a post to edit past the pace')).createTopic;
     await waitOut(member);
     const article = await draftArticle(t, member.token, await makeBoard(t, space.id, 'KNOWLEDGE'), { title: 'An article past the pace', body: 'first' });
     const first = (await t.sql(`SELECT id FROM article_revisions WHERE topic_id = $1`, [article]))[0].id;
     expectOk(await t.gql(`mutation($input: UpdateArticleInput!) { updateArticle(input: $input) { id } }`, { input: { topicId: article, body: 'second' } }, { token: member.token }));
+    const CREATE_POLL = `mutation($input: CreatePollInput!) { createPoll(input: $input) { id } }`;
+    const UPDATE_POLL = `mutation($input: UpdatePollInput!) { updatePoll(input: $input) { id } }`;
+    const poll = { question: 'Which day suits the meetup?', options: ['Monday', 'Tuesday', 'Wednesday'], kind: 'SINGLE', results: 'ALWAYS', publicVoters: false };
+    await waitOut(member);
+    const polled = expectOk(await topic(member.token, 'a post whose poll is managed past the pace')).createTopic;
+    const managed = expectOk(await t.gql(CREATE_POLL, { input: { ...poll, postId: polled.firstPost.id } }, { token: member.token })).createPoll.id;
     const tat = async () => (await t.sql(`SELECT extract(epoch FROM tat)::float8 AS at FROM rate_tokens WHERE bucket = 'pace:edit' AND key = $1`, [member.id]))[0]?.at as number;
     // The whole window spent, an hour ahead.
     await t.sql(`INSERT INTO rate_tokens (bucket, key, tat, burst_seconds) VALUES ('pace:edit', $1, now() + interval '1 hour', 600)
@@ -175,6 +181,8 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
       edit: () => t.gql(EDIT, { input: { postId: own.firstPost.id, body: long } }, { token: member.token }),
       revision: () => t.gql(UPDATE_ARTICLE, { input: { topicId: article, body: long, summary: 'a summary' } }, { token: member.token }),
       restore: () => t.gql(RESTORE, { id: first }, { token: member.token }),
+      'poll creation': () => t.gql(CREATE_POLL, { input: { ...poll, postId: own.firstPost.id } }, { token: member.token }),
+      'poll update': () => t.gql(UPDATE_POLL, { input: { ...poll, pollId: managed, question: 'Which evening suits the meetup?' } }, { token: member.token }),
     };
     for (const [what, attempt] of Object.entries(attempts)) {
       let answer: unknown;
@@ -188,6 +196,9 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(await tat()).toBe(spent);
     expect(await t.sql(`SELECT body_source FROM posts WHERE id = $1`, [own.firstPost.id])).toEqual([{ body_source: 'a post to edit past the pace' }]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM article_revisions WHERE topic_id = $1`, [article])).toEqual([{ n: 2 }]);
+    expect(await t.sql(`SELECT post_id, question FROM polls WHERE post_id = ANY($1::uuid[])`, [[own.firstPost.id, polled.firstPost.id]])).toEqual([
+      { post_id: polled.firstPost.id, question: poll.question },
+    ]);
     // Within the pace, the look spends nothing: an edit takes one interval (600 s / 30), once.
     await t.sql(`UPDATE rate_tokens SET tat = now() + interval '5 minutes' WHERE bucket = 'pace:edit' AND key = $1`, [member.id]);
     for (const attempt of [attempts.edit, attempts.revision]) {

@@ -94,7 +94,8 @@ export class PollsService {
    */
   async create(viewer: Viewer, input: CreatePollInput): Promise<PollModel> {
     this.member(viewer);
-    const { place: seen } = await this.judge(viewer, isUuid(input.postId) ? await this.repo.placeOfPost(input.postId) : undefined, 'postId');
+    const { place: seen, rank: seenRank } = await this.judge(viewer, isUuid(input.postId) ? await this.repo.placeOfPost(input.postId) : undefined, 'postId');
+    await this.admitEdit(viewer, seenRank);
     const { shape, stored } = await this.screenedShape(viewer, seen, input);
     const pollId = newId();
     const { place, rank } = await this.uow.run(async (tx) => {
@@ -117,7 +118,8 @@ export class PollsService {
    */
   async update(viewer: Viewer, input: UpdatePollInput): Promise<PollModel> {
     this.member(viewer);
-    const { place: seen } = await this.judge(viewer, isUuid(input.pollId) ? await this.repo.managedPoll(input.pollId) : undefined, 'pollId');
+    const { place: seen, rank: seenRank } = await this.judge(viewer, isUuid(input.pollId) ? await this.repo.managedPoll(input.pollId) : undefined, 'pollId');
+    await this.admitEdit(viewer, seenRank);
     const { shape, stored } = await this.screenedShape(viewer, seen, input);
     const { place: poll, rank } = await this.uow.run(async (tx) => {
       const { place: poll, rank } = await this.judgeUnderLock(tx, viewer, await this.repo.lockToManage(tx, seen.id, 'SHARE'), 'pollId', seen);
@@ -134,6 +136,15 @@ export class PollsService {
       return { place: poll, rank };
     });
     return this.reread(viewer, poll, rank);
+  }
+
+  /**
+   * A look at the edit pace before the texts are screened (`Pacing.admit`, as an edit's before
+   * its render): a member past it is refused without the watched words' work, and nothing is
+   * spent; the count in the storing transaction still decides. Moderators are not paced.
+   */
+  private async admitEdit(viewer: Viewer, rank: number): Promise<void> {
+    if (rank < LEVEL_RANK.MODERATE) await this.pacing.admit(viewer, EDITS_PACE, 'Too many edits, try again shortly');
   }
 
   /** Closes (or reopens) a poll: its post's author or the space's moderators, decided under its locks (`lockToManage`). */
