@@ -579,9 +579,9 @@ describe('search', () => {
       await expect(t.get(SearchAdmin).upgradeFormat()).rejects.toThrow('connection lost');
       expect(await topicIds('aerosko', customer)).toContain(topic.id);
       expect(await topicIds('aeroskobng', customer)).toContain(topic.id);
-      // The job's read never answers: neither does the job, but queries do.
+      // The job's read never answers: neither does the job (until it gives up, a test below), but queries do.
       read = () => new Promise(() => undefined);
-      void t.get(SearchAdmin).upgradeFormat();
+      t.get(SearchAdmin).upgradeFormat().catch(() => undefined);
       expect(await topicIds('aerosko', customer)).toContain(topic.id);
       expect(await topicIds('aeroskobng', customer)).toContain(topic.id);
       // The job's two reads; none for the queries.
@@ -589,6 +589,21 @@ describe('search', () => {
     } finally {
       reads.restore();
     }
+  });
+
+  it('gives up the hourly job’s read of the letter folding that never answers, as a failed one, and reads again on its next run', async () => {
+    const folding = t.get(SearchEngines).postgres.serverFolding as unknown as { readWaitMs: number };
+    const wait = folding.readWaitMs;
+    folding.readWaitMs = 200;
+    const reads = foldingReads(() => new Promise(() => undefined));
+    try {
+      await expect(t.get(SearchAdmin).upgradeFormat()).rejects.toThrow('the letter folding read did not answer');
+    } finally {
+      reads.restore();
+      folding.readWaitMs = wait;
+    }
+    // The database back: the job's next run reads and answers.
+    await expect(t.get(SearchAdmin).upgradeFormat()).resolves.toEqual(expect.any(Boolean));
   });
 
   it('rebuilds the external engine’s index once after an upgrade changed what its documents hold, as PostgreSQL’s', async () => {

@@ -139,14 +139,7 @@ export class ServerFolding {
       // Read again beside the request, which goes on with the rules as last read: no search or
       // write waits for the read once an hour. A failed read keeps them, and is tried again a
       // minute later.
-      // A read that never answers (a database that stopped answering) is given up on after a
-      // while like a failed one, so that later reads are tried.
-      let timer: NodeJS.Timeout | undefined;
-      const givenUp = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('the letter folding read did not answer')), this.readWaitMs);
-        timer.unref();
-      });
-      this.refresh = Promise.race([readUnaccentFolding(this.ds), givenUp])
+      this.refresh = this.readWithin()
         .then(
           (folding) => {
             if (this.lastRead === last) this.lastRead = { at: Date.now(), folding: Promise.resolve(folding) };
@@ -156,7 +149,6 @@ export class ServerFolding {
           },
         )
         .finally(() => {
-          clearTimeout(timer);
           this.refresh = null;
         });
     }
@@ -165,16 +157,31 @@ export class ServerFolding {
 
   /**
    * The folding read anew, and used from now on once read. Uses meanwhile go on with the rules as
-   * last read (they do not wait for it), and a read that fails leaves them as they were.
+   * last read (they do not wait for it), and a read that fails, or is given up on, leaves them as
+   * they were.
    */
   async read(): Promise<UnaccentFolding> {
-    const folding = await readUnaccentFolding(this.ds);
+    const folding = await this.readWithin();
     this.lastRead = { at: Date.now(), folding: Promise.resolve(folding) };
     return folding;
   }
 
+  /**
+   * One read of the folding, given up on after `readWaitMs` as a failed one is: a database that
+   * stopped answering neither keeps a job (or the hourly refresh) waiting for ever nor stops
+   * later reads from being tried.
+   */
+  private readWithin(): Promise<UnaccentFolding> {
+    let timer: NodeJS.Timeout | undefined;
+    const givenUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the letter folding read did not answer')), this.readWaitMs);
+      timer.unref();
+    });
+    return Promise.race([readUnaccentFolding(this.ds), givenUp]).finally(() => clearTimeout(timer));
+  }
+
   private readFirst(): Promise<UnaccentFolding> {
-    const read = { at: Date.now(), folding: readUnaccentFolding(this.ds) };
+    const read = { at: Date.now(), folding: this.readWithin() };
     this.lastRead = read;
     // A read that failed (the database out of reach) is not kept: the next use reads again.
     read.folding.catch(() => {
