@@ -321,10 +321,13 @@ export class NotificationVisibility {
       [...new Set(asked.map((i) => itemOf(items[i])).filter((id) => id !== null))],
     ]);
     const spaceOf = new Map(rows.map((r) => [r.id, r.space_id]));
-    for (const i of asked) {
-      const spaceId = spaceOf.get(itemOf(items[i]) ?? '');
-      if (spaceId && (await this.access.rankOn(items[i].viewer!, spaceId)) < LEVEL_RANK.READ) visible[i] = false;
-    }
+    // Each recipient's ranks are read once (memoized on their viewer), every recipient's at once.
+    await Promise.all(
+      asked.map(async (i) => {
+        const spaceId = spaceOf.get(itemOf(items[i]) ?? '');
+        if (spaceId && (await this.access.rankOn(items[i].viewer!, spaceId)) < LEVEL_RANK.READ) visible[i] = false;
+      }),
+    );
   }
 }
 
