@@ -122,16 +122,17 @@ function appealOutcome(data: { granted?: unknown } | null): string {
 
 /**
  * SQL true when the notice `n` of the user `u` may be claimed for e-mail now: any, unless `u` is
- * barred site-wide, who is e-mailed news of their own standing alone (`STANDING_KINDS`), the only
+ * barred site-wide, who is e-mailed news of their own standing alone (`STANDING_KINDS`, the
+ * parameter `standingKinds` of the statement), the only
  * news they are given while barred: an appeal's outcome, a sanction's notice. Not the notice of a
  * sanction that bars them now: that one is `SanctionMail`'s to e-mail on its own while it is in
  * force (it may still: refused for now, or its worker's claim not run out), and it waits for the
  * barring to end as their other news does. Sanctions only end, so a notice claimed here is of
  * one that `SanctionMail` never claims after (see `emailedOnTheirOwn`).
  */
-function mailableNowSql(n: string, u: string): string {
+function mailableNowSql(n: string, u: string, standingKinds: string): string {
   return `(NOT ${AccessService.barredSiteWideSql(`${u}.id`)}
-           OR (${n}.kind = ANY($3::text[]) AND NOT (${n}.kind = 'SANCTION' AND ${AccessService.barredSiteWideSql(`${u}.id`, `${n}.data->>'sanctionId'`)})))`;
+           OR (${n}.kind = ANY(${standingKinds}::text[]) AND NOT (${n}.kind = 'SANCTION' AND ${AccessService.barredSiteWideSql(`${u}.id`, `${n}.data->>'sanctionId'`)})))`;
 }
 
 /**
@@ -261,7 +262,7 @@ export class EmailDigest {
               -- One e-mail per user per delay at most: news that trickles in waits for the next.
               AND (cu.digest_sent_at IS NULL OR cu.digest_sent_at < now() - make_interval(mins => $1))
               -- A member barred site-wide is claimed news of their own standing alone: the rest waits, unclaimed, for the barring to end.
-              AND ${mailableNowSql('n', 'cu')}
+              AND ${mailableNowSql('n', 'cu', '$3')}
             GROUP BY n.user_id
             ORDER BY min(n.created_at), n.user_id LIMIT $2
          ), due AS (
@@ -274,7 +275,7 @@ export class EmailDigest {
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
               -- Ignored since the statement above ran: the next run takes it out of the due set.
               AND NOT ${fromIgnoredSql()}
-              AND ${mailableNowSql('n', 'u')}
+              AND ${mailableNowSql('n', 'u', '$3')}
             FOR UPDATE OF n SKIP LOCKED
          ), stamped AS (
            UPDATE users SET digest_sent_at = now() WHERE id IN (SELECT user_id FROM due)
