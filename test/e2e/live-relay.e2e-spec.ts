@@ -96,6 +96,28 @@ describe('the live relay from the worker process to the API nodes', () => {
     return { admin, topic, s, heard, frozen };
   };
   /**
+   * Revokes a reader's access under another node's claim, wakes node A for it with `tune` applied and
+   * replies through node A; `then` runs while that claim may still hold the change. The claim is
+   * rolled back and released, and `untune` run, whatever `then` does.
+   */
+  const replyUnderAnotherClaim = async (
+    tune: () => unknown,
+    untune: () => unknown,
+    then: (held: Awaited<ReturnType<typeof revokedUnderAnotherClaim>>) => Promise<void>,
+  ) => {
+    const held = await revokedUnderAnotherClaim();
+    try {
+      tune();
+      await wakeForAccess();
+      await reply(a, held.admin.token, held.topic.id);
+      await then(held);
+    } finally {
+      untune();
+      if (held.frozen.isTransactionActive) await held.frozen.rollbackTransaction();
+      await held.frozen.release();
+    }
+  };
+  /**
    * An access change's wake-up, as the worker's commit sends it: returns once node A has heard it
    * (it holds its pushes) and a claim waits for the rows another claim holds. A reply committed
    * before node A hears of the change is pushed unheld, as the design leaves it.
@@ -350,23 +372,18 @@ describe('the live relay from the worker process to the API nodes', () => {
 
   it('checks every connection again once its claim gives up waiting for the rows another node holds, before its pushes go on: the reader who lost access leaves, a reply never reaches them', async () => {
     const consumer = a.get(LiveRelayConsumer);
-    const { admin, topic, s, heard: heardHere, frozen } = await revokedUnderAnotherClaim();
     const wait = consumer.othersWaitMs;
-    try {
-      // Set first: the claim woken next waits this long.
-      consumer.othersWaitMs = 1_000;
-      await wakeForAccess();
-      // A reply committed through node A while its claim waits: held.
-      await reply(a, admin.token, topic.id);
-      await consumer.idle();
-      await a.get(LiveGateway).settled();
-      // The frozen claim still holds the change.
-      expect(await flushed(s, heardHere)).toEqual(['access:lost']);
-    } finally {
-      consumer.othersWaitMs = wait;
-      if (frozen.isTransactionActive) await frozen.rollbackTransaction();
-      await frozen.release();
-    }
+    // Set first: the claim woken next waits this long.
+    await replyUnderAnotherClaim(
+      () => (consumer.othersWaitMs = 1_000),
+      () => (consumer.othersWaitMs = wait),
+      async ({ s, heard }) => {
+        await consumer.idle();
+        await a.get(LiveGateway).settled();
+        // The frozen claim still holds the change.
+        expect(await flushed(s, heard)).toEqual(['access:lost']);
+      },
+    );
     // The frozen claim gone, the change is taken at the next wake-up (its re-check finds nobody left to send away).
     await consumer.kick();
     expect(await waiting()).toBe(0);
@@ -415,26 +432,22 @@ describe('the live relay from the worker process to the API nodes', () => {
     const consumer = a.get(LiveRelayConsumer);
     const gateway = a.get(LiveGateway);
     // Another node's claim has taken the revocation's row and is slow to commit.
-    const { admin, topic, s, heard: heardHere, frozen } = await revokedUnderAnotherClaim();
     const wait = gateway.recheckWaitMs;
-    try {
-      // Re-checks are waited for two seconds; the claim waits for another node's rows ten (othersWaitMs).
-      gateway.recheckWaitMs = 2_000;
-      // Node A's claim answering the wake-up waits for the row; a reply committed through node A meanwhile is held.
-      await wakeForAccess();
-      await reply(a, admin.token, topic.id);
-      // Longer than a re-check is waited for: the reply is still held, as the claim still waits for the change.
-      await new Promise((resolve) => setTimeout(resolve, gateway.recheckWaitMs + 1_000));
-      // The other node's claim ends without the row (rolled back, as by a node that stops): node A takes it.
-      await frozen.rollbackTransaction();
-      await consumer.idle();
-      await gateway.settled();
-      expect(await flushed(s, heardHere)).toEqual(['access:lost']);
-    } finally {
-      gateway.recheckWaitMs = wait;
-      if (frozen.isTransactionActive) await frozen.rollbackTransaction();
-      await frozen.release();
-    }
+    // Re-checks are waited for two seconds; the claim waits for another node's rows ten (othersWaitMs).
+    // Node A's claim answering the wake-up waits for the row; a reply committed through node A meanwhile is held.
+    await replyUnderAnotherClaim(
+      () => (gateway.recheckWaitMs = 2_000),
+      () => (gateway.recheckWaitMs = wait),
+      async ({ s, heard, frozen }) => {
+        // Longer than a re-check is waited for: the reply is still held, as the claim still waits for the change.
+        await new Promise((resolve) => setTimeout(resolve, gateway.recheckWaitMs + 1_000));
+        // The other node's claim ends without the row (rolled back, as by a node that stops): node A takes it.
+        await frozen.rollbackTransaction();
+        await consumer.idle();
+        await gateway.settled();
+        expect(await flushed(s, heard)).toEqual(['access:lost']);
+      },
+    );
     expect(await waiting()).toBe(0);
   });
 
