@@ -4,7 +4,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * What the search vocabularies need for the PostgreSQL index format 8.
  *
  * Their words kept as written letters the index's unaccent reads otherwise: ø, ł, đ, þ, ı, ħ, ŧ,
- * ŀ, ĳ, ſ and the other letters of the table query-parser.ts held then, the accents of Greek
+ * ŀ, ĳ, ſ and the other letters of UNACCENT_READINGS (query-parser.ts), the accents of Greek
  * letters, ё, and combining accents written apart: a typo of København or Łódź was widened to
  * nothing, and kobenh or lod was completed without them. Vocabulary words are now read as
  * unaccent reads them, so every word unaccent would change goes, from both vocabularies (words
