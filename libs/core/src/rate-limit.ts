@@ -10,6 +10,32 @@ export interface RateRule {
 }
 
 /**
+ * The cell rate algorithm's formula, written once for `throttle` (which counts) and
+ * `throttleWait` (which only looks), as SQL over a key's `tat` (when its budget is whole again)
+ * and a rule's `every` (window / limit) and `burst` (its window), in seconds: one more event
+ * moves `tat` on to `next`, and is taken when that is at most `burst` ahead of now; one that is
+ * not may come once tat + every - burst has passed, `wait` seconds from now.
+ */
+function cellRate(tat: string, every: string, burst: string): { next: string; takes: string; wait: string } {
+  const next = `greatest(${tat}, now()) + make_interval(secs => ${every})`;
+  return {
+    next,
+    takes: `${next} <= now() + make_interval(secs => ${burst})`,
+    wait: `extract(epoch FROM ${tat} - now()) + ${every} - ${burst}`,
+  };
+}
+
+/** The parameters `cellRate`'s statements take for `checks`: buckets, keys, each rule's `every` and `burst`. */
+function tokenParams(checks: Array<[RateRule, string]>): [string[], string[], number[], number[]] {
+  return [checks.map(([r]) => r.bucket), checks.map(([, k]) => k), checks.map(([r]) => r.windowSeconds / r.limit), checks.map(([r]) => r.windowSeconds)];
+}
+
+/** The seconds `throttle` and `throttleWait` answer for the largest `wait` of the rules that refused (null: none did). */
+function waitSeconds(wait: number | null): number {
+  return wait == null ? 0 : Math.max(1, Math.ceil(wait));
+}
+
+/**
  * Sliding-window limits kept in PostgreSQL, so every API node sees the same counts: a rule
  * refuses once `limit` events fell in its window, saying when the oldest of them leaves it
  * (`hitWithin` checks and counts in the caller's transaction, `reserve` on its own; `throttle`
@@ -80,31 +106,31 @@ export class RateLimiter {
   async throttle(checks: Array<[RateRule, string]>, m: Queryable = this.ds): Promise<number> {
     if (checks.length === 0) return 0;
     const unique = [...new Map(checks.map((c) => [`${c[0].bucket} ${c[1]}`, c])).values()];
-    const every = (rule: RateRule) => rule.windowSeconds / rule.limit;
+    // The upsert sees its row's input as `excluded` alone: the interval its tat was given is its `every`.
+    const upsert = cellRate('r.tat', 'extract(epoch FROM excluded.tat - now())::float8', 'excluded.burst_seconds');
     const counted: Array<{ bucket: string; key: string }> = await m.query(
       `INSERT INTO rate_tokens AS r (bucket, key, tat, burst_seconds)
        SELECT b, k, now() + make_interval(secs => every), burst FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS c(b, k, every, burst)
-       ON CONFLICT (bucket, key) DO UPDATE SET tat = greatest(r.tat, now()) + (excluded.tat - now()), burst_seconds = excluded.burst_seconds
-        WHERE greatest(r.tat, now()) + (excluded.tat - now()) <= now() + make_interval(secs => excluded.burst_seconds)
+       ON CONFLICT (bucket, key) DO UPDATE SET tat = ${upsert.next}, burst_seconds = excluded.burst_seconds
+        WHERE ${upsert.takes}
        RETURNING bucket, key`,
-      [unique.map(([r]) => r.bucket), unique.map(([, k]) => k), unique.map(([r]) => every(r)), unique.map(([r]) => r.windowSeconds)],
+      tokenParams(unique),
     );
     const passed = new Set(counted.map((c) => `${c.bucket} ${c.key}`));
     const refused = unique.filter(([r, k]) => !passed.has(`${r.bucket} ${k}`));
     if (refused.length === 0) return 0;
     const taken = unique.filter(([r, k]) => passed.has(`${r.bucket} ${k}`));
-    // Give back what the passing rules took, and say when the refusing ones allow another:
-    // once tat + every - window has passed.
+    // Give back what the passing rules took, and say when the refusing ones allow another.
     const [{ wait }]: Array<{ wait: number | null }> = await m.query(
       `WITH back AS (
          UPDATE rate_tokens r SET tat = r.tat - make_interval(secs => c.every)
-           FROM unnest($4::text[], $5::text[], $6::float8[]) AS c(b, k, every) WHERE r.bucket = c.b AND r.key = c.k
+           FROM unnest($5::text[], $6::text[], $7::float8[]) AS c(b, k, every) WHERE r.bucket = c.b AND r.key = c.k
        )
-       SELECT max(extract(epoch FROM r.tat - now()) + c.every - r.burst_seconds)::float8 AS wait
-         FROM rate_tokens r JOIN unnest($1::text[], $2::text[], $3::float8[]) AS c(b, k, every) ON r.bucket = c.b AND r.key = c.k`,
-      [refused.map(([r]) => r.bucket), refused.map(([, k]) => k), refused.map(([r]) => every(r)), taken.map(([r]) => r.bucket), taken.map(([, k]) => k), taken.map(([r]) => every(r))],
+       SELECT max(${cellRate('r.tat', 'c.every', 'c.burst').wait})::float8 AS wait
+         FROM rate_tokens r JOIN unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS c(b, k, every, burst) ON r.bucket = c.b AND r.key = c.k`,
+      [...tokenParams(refused), ...tokenParams(taken).slice(0, 3)],
     );
-    return Math.max(1, Math.ceil(wait ?? 0));
+    return Math.max(1, waitSeconds(wait));
   }
 
   /**
@@ -114,13 +140,14 @@ export class RateLimiter {
    */
   async throttleWait(checks: Array<[RateRule, string]>, m: Queryable = this.ds): Promise<number> {
     if (checks.length === 0) return 0;
+    const token = cellRate('r.tat', 'c.every', 'c.burst');
     const [{ wait }]: Array<{ wait: number | null }> = await m.query(
-      `SELECT max(extract(epoch FROM r.tat - now()) + c.every - c.burst)::float8 AS wait
+      `SELECT max(${token.wait})::float8 AS wait
          FROM rate_tokens r JOIN unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS c(b, k, every, burst) ON r.bucket = c.b AND r.key = c.k
-        WHERE greatest(r.tat, now()) + make_interval(secs => c.every) > now() + make_interval(secs => c.burst)`,
-      [checks.map(([r]) => r.bucket), checks.map(([, k]) => k), checks.map(([r]) => r.windowSeconds / r.limit), checks.map(([r]) => r.windowSeconds)],
+        WHERE NOT (${token.takes})`,
+      tokenParams(checks),
     );
-    return wait == null ? 0 : Math.max(1, Math.ceil(wait));
+    return waitSeconds(wait);
   }
 
   /** `throttle` that refuses: RATE_LIMITED, with the wait, when a rule is spent (nothing is counted then). */
