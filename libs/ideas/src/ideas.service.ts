@@ -446,9 +446,10 @@ export class IdeasService implements BoardKindBehaviour {
     const refusal = topicRefuses(topic, rank, 'edit');
     if (refusal) throw AppError.forbidden(refusal);
     if (topic.state !== 'VISIBLE') throw AppError.badField('topicId', 'this idea is not open for votes');
+    const pace = await this.pacing.guard(viewer, VOTES_PACE, { lookFirst: false });
     const votedOn = await this.uow.run(async (tx) => {
       // Counted in the vote's transaction: a vote refused below (closed, merged, over budget) spends nothing.
-      await this.pacing.check(viewer, VOTES_PACE, 'Too many votes, try again shortly', tx);
+      await pace.count(tx);
       const idea = await this.lockIdea(tx, topic.id);
       // Again as the topic is now: it may have been locked since the check above.
       const lockedSince = topicRefuses(idea, rank, 'edit');

@@ -58,9 +58,10 @@ export class BookmarksService {
     this.checkReminder(input.remindAt);
     const post = await this.readablePost(viewer, input.postId);
     const reader = await this.reader(viewer, userId);
+    const pace = await this.pacing.guard(viewer, BOOKMARKS_PACE, { lookFirst: false });
     await this.uow.run(async (tx) => {
       // Counted in the bookmark's transaction: one refused below (over the limit) spends nothing.
-      await this.pacing.check(viewer, BOOKMARKS_PACE, 'Too many bookmarks at once, try again shortly', tx);
+      await pace.count(tx);
       if (!(await this.users.lockMember(tx, userId))) throw AppError.unauthenticated();
       const existing = await this.repo.find(tx, userId, post.id);
       const note = input.note === undefined ? (existing?.note ?? null) : input.note || null;
@@ -81,7 +82,8 @@ export class BookmarksService {
     const userId = this.member(viewer);
     if (!isUuid(postId)) throw AppError.badField('postId', 'must be a post id');
     const post = await this.readablePost(viewer, postId);
-    await this.pacing.check(viewer, BOOKMARKS_PACE, 'Too many bookmarks at once, try again shortly');
+    // Nothing refuses it past this point: paced, then one statement.
+    await (await this.pacing.guard(viewer, BOOKMARKS_PACE, { lookFirst: false })).count();
     const removed = await this.repo.remove(userId, post.id);
     this.bookmarkedLoader(viewer, userId).clear(post.id).prime(post.id, false);
     return removed;

@@ -14,8 +14,6 @@ import { DeleteDraftArgs, DraftTargetInput, SaveDraftInput } from './dto/draft.i
 
 /** How many drafts a member may keep: far more than anyone writes at once. One more is refused, never made room for. */
 export const MAX_DRAFTS = 100;
-/** What a member hears past DRAFTS_PACE, saving or deleting. */
-const DRAFTS_PACED = 'Too many draft saves and deletions at once, try again shortly';
 /** Drafts (and the sequences of posted or deleted ones) not saved for this long are pruned. */
 export const DRAFT_RETENTION_DAYS = 180;
 
@@ -44,9 +42,10 @@ export class DraftsService {
     const userId = this.member(viewer);
     const key = targetKey(input.target);
     const text = await this.checked(viewer, key, input);
+    const pace = await this.pacing.guard(viewer, DRAFTS_PACE, { lookFirst: false });
     const row = await this.uow.run(async (tx) => {
       // Counted in the save's transaction: a save refused below (stale, over the limit) spends nothing.
-      await this.pacing.check(viewer, DRAFTS_PACE, DRAFTS_PACED, tx);
+      await pace.count(tx);
       if (!(await this.users.lockMember(tx, userId))) throw AppError.unauthenticated();
       const here = await this.repo.lockedRow(tx, userId, key);
       const current = here?.body != null ? here.sequence : 0;
@@ -72,14 +71,15 @@ export class DraftsService {
   async delete(viewer: Viewer, args: DeleteDraftArgs): Promise<boolean> {
     const userId = this.member(viewer);
     const key = targetKey(args.target);
+    const pace = await this.pacing.guard(viewer, DRAFTS_PACE, { lookFirst: false });
     if (args.sequence == null) {
       // Nothing refuses it past this point: paced, then one statement.
-      await this.pacing.check(viewer, DRAFTS_PACE, DRAFTS_PACED);
+      await pace.count();
       return this.repo.discard(userId, key);
     }
     return this.uow.run(async (tx) => {
       // Counted in the deletion's transaction: one refused as stale spends nothing.
-      await this.pacing.check(viewer, DRAFTS_PACE, DRAFTS_PACED, tx);
+      await pace.count(tx);
       const here = await this.repo.lockedRow(tx, userId, key);
       const current = here?.body != null ? here.sequence : 0;
       if (args.sequence !== current) throw staleDraft(current);

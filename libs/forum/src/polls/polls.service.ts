@@ -11,7 +11,7 @@ import { UserModel } from '../../../identity/src/users/user.model';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { ContentState } from '../forum.enums';
-import { EDITS_PACE, Pacing, POLL_VOTES_PACE } from '../pacing';
+import { EDITS_PACE, PaceCount, Pacing, POLL_VOTES_PACE } from '../pacing';
 import { PostModel } from '../posts/post.model';
 import { PlainTexts, PostingPolicy } from '../posting-policy';
 import { assertEditable, topicRefuses } from '../posts/posts.service';
@@ -95,13 +95,13 @@ export class PollsService {
   async create(viewer: Viewer, input: CreatePollInput): Promise<PollModel> {
     this.member(viewer);
     const { place: seen, rank: seenRank } = await this.judge(viewer, isUuid(input.postId) ? await this.repo.placeOfPost(input.postId) : undefined, 'postId');
-    await this.admitEdit(viewer, seenRank);
+    const pace = await this.guardEdit(viewer, seenRank);
     const { shape, stored } = await this.screenedShape(viewer, seen, input);
     const pollId = newId();
     const { place, rank } = await this.uow.run(async (tx) => {
       // The post marked as carrying a poll, under a lock its deletion, and a vote, wait for.
       const { place, rank } = await this.judgeUnderLock(tx, viewer, await this.repo.markPost(tx, seen.post_id, true), 'postId', seen);
-      if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
+      await pace.count(tx, rank >= LEVEL_RANK.MODERATE);
       if (!(await this.repo.insert(tx, { ...shape, id: pollId, postId: place.post_id }))) throw AppError.conflict('This post has a poll already');
       await tx.emit(this.event('poll.updated', pollId, 1, place));
       await stored(tx);
@@ -119,12 +119,12 @@ export class PollsService {
   async update(viewer: Viewer, input: UpdatePollInput): Promise<PollModel> {
     this.member(viewer);
     const { place: seen, rank: seenRank } = await this.judge(viewer, isUuid(input.pollId) ? await this.repo.managedPoll(input.pollId) : undefined, 'pollId');
-    await this.admitEdit(viewer, seenRank);
+    const pace = await this.guardEdit(viewer, seenRank);
     const { shape, stored } = await this.screenedShape(viewer, seen, input);
     const { place: poll, rank } = await this.uow.run(async (tx) => {
       const { place: poll, rank } = await this.judgeUnderLock(tx, viewer, await this.repo.lockToManage(tx, seen.id, 'SHARE'), 'pollId', seen);
       if (poll.voter_count > 0) throw AppError.conflict('Members have voted in this poll: its options are frozen (close it, or delete it and create another)');
-      if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
+      await pace.count(tx, rank >= LEVEL_RANK.MODERATE);
       // The options it had, read under the lock (the first statement's are as it began), for the moderation log alone.
       const was = this.logged(viewer, poll) ? await this.repo.byId(poll.id, tx) : undefined;
       await tx.emit(this.event('poll.updated', poll.id, await this.repo.replace(tx, { ...shape, id: poll.id }), poll));
@@ -139,22 +139,25 @@ export class PollsService {
   }
 
   /**
-   * A look at the edit pace before the texts are screened (`Pacing.admit`, as an edit's before
-   * its render): a member past it is refused without the watched words' work, and nothing is
-   * spent; the count in the storing transaction still decides. Moderators are not paced.
+   * The edit pace of a poll's creation or update, looked at before its texts are screened (as
+   * an edit's before its render): a member past it is refused without the watched words' work,
+   * and nothing is spent. Counted in the storing transaction, for the rank found there under
+   * the locks (moderators are not paced).
    */
-  private async admitEdit(viewer: Viewer, rank: number): Promise<void> {
-    if (rank < LEVEL_RANK.MODERATE) await this.pacing.admit(viewer, EDITS_PACE, 'Too many edits, try again shortly');
+  private guardEdit(viewer: Viewer, seenRank: number): Promise<PaceCount> {
+    return this.pacing.guard(viewer, EDITS_PACE, { exempt: seenRank >= LEVEL_RANK.MODERATE });
   }
 
   /** Closes (or reopens) a poll: its post's author or the space's moderators, decided under its locks (`lockToManage`). */
   async setClosed(viewer: Viewer, pollId: string, closed: boolean): Promise<PollModel> {
     this.member(viewer);
     if (!isUuid(pollId)) throw AppError.notFound('Poll not found');
+    // Nothing costly comes before the count: who manages the poll is known under its locks.
+    const pace = await this.pacing.guard(viewer, EDITS_PACE, { lookFirst: false });
     const { place: poll, rank } = await this.uow.run(async (tx) => {
       const judged = await this.judgeUnderLock(tx, viewer, await this.repo.lockToManage(tx, pollId, 'SHARE'), 'pollId');
       const { place: poll } = judged;
-      if (judged.rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
+      await pace.count(tx, judged.rank >= LEVEL_RANK.MODERATE);
       if (poll.closed === closed) return judged; // as asked already: nothing is written
       await tx.emit(this.event('poll.updated', pollId, await this.repo.setClosed(tx, pollId, closed), poll));
       await this.logModeration(tx, viewer, poll, closed ? 'poll.close' : 'poll.reopen', { pollId, closed: poll.closed }, { pollId, closed });
@@ -171,9 +174,10 @@ export class PollsService {
   async delete(viewer: Viewer, pollId: string): Promise<boolean> {
     this.member(viewer);
     if (!isUuid(pollId)) throw AppError.notFound('Poll not found');
+    const pace = await this.pacing.guard(viewer, EDITS_PACE, { lookFirst: false });
     const poll = await this.uow.run(async (tx) => {
       const { place: poll, rank } = await this.judgeUnderLock(tx, viewer, await this.repo.lockToManage(tx, pollId, 'NO KEY UPDATE'), 'pollId');
-      if (rank < LEVEL_RANK.MODERATE) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
+      await pace.count(tx, rank >= LEVEL_RANK.MODERATE);
       const was = this.logged(viewer, poll) ? await this.repo.byId(pollId, tx) : undefined;
       await this.repo.remove(tx, pollId);
       // The post's one poll is gone, and none can be added while its lock is held here.
@@ -198,6 +202,7 @@ export class PollsService {
   async vote(viewer: Viewer, input: VotePollInput, withdraw = false): Promise<PollModel> {
     const userId = this.member(viewer);
     if (!isUuid(input.pollId)) throw AppError.notFound('Poll not found');
+    const pace = await this.pacing.guard(viewer, POLL_VOTES_PACE, { lookFirst: false });
     const { poll, rank } = await this.uow.run(async (tx) => {
       const row = await this.repo.lockForVote(tx, input.pollId);
       if (!row) throw AppError.notFound('Poll not found');
@@ -211,7 +216,7 @@ export class PollsService {
       // Paced once the vote is known to be good, in this transaction (on its connection: a second
       // one, taken while the poll is locked, could wait on a pool that voters queued on the same
       // lock have used up), so a vote refused after it, or a run undone by a deadlock, counts nothing.
-      await this.pacing.check(viewer, POLL_VOTES_PACE, 'Too many votes, try again shortly', tx);
+      await pace.count(tx);
       const before = await this.repo.choiceOf(tx, row.id, userId);
       const removed = before.filter((id) => !chosen.includes(id));
       const added = chosen.filter((id) => !before.includes(id));

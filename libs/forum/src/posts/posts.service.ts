@@ -374,9 +374,8 @@ export class PostsService {
     }
     // Neither its author nor a moderator: editing a wiki (editablePost let them through for that alone).
     const wikiEdit = !moderator && post.authorId !== viewer.id;
-    // Before rendering and the posting checks, as posting's pace is looked at (`admit`): a flood of
-    // edits past the pace costs a read each. The transaction below counts, and decides.
-    if (!moderator) await this.pacing.admit(viewer, EDITS_PACE, 'Too many edits, try again shortly');
+    // Looked at before rendering and the posting checks, counted in the transaction below.
+    const pace = await this.pacing.guard(viewer, EDITS_PACE, { exempt: moderator });
     const rendered = this.writer.render(input.body);
     const contribution = { viewer, spaceId: topic.spaceId, kind: 'edit' as const, body: input.body, title: input.title, tags: input.tags, rendered, rank };
     const verdict = await this.policy.evaluate(contribution);
@@ -404,7 +403,7 @@ export class PostsService {
       if (wikiEdit && !(now.wiki && now.state === ContentState.VISIBLE)) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
       // Counted in the edit's transaction, after the post's lock as a poll's management counts it:
       // an edit refused (by the checks above) spends nothing.
-      if (!moderator) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
+      await pace.count(tx);
       // The editor's draft of this edit has served, whether the edit applies or waits.
       await this.drafts.discard(viewer.id!, editDraft(post.id), tx);
       const held = verdict.pending && now.state === ContentState.VISIBLE;
@@ -737,9 +736,10 @@ export class PostsService {
     if (post.authorId === viewer.id) throw AppError.forbidden('You cannot react to your own post');
     const kind: ReactionKind = input.kind;
     const topic = await this.topics.get(viewer, post.topicId);
+    const pace = await this.pacing.guard(viewer, REACTIONS_PACE, { lookFirst: false });
     const row = await this.uow.run(async (tx) => {
       // Counted in the reaction's transaction: one refused below spends nothing.
-      await this.pacing.check(viewer, REACTIONS_PACE, 'Too many reactions, try again shortly', tx);
+      await pace.count(tx);
       // Lock the post first (same order as deletion: post, then topic) and re-check its state,
       // so a reaction never lands on a post deleted meanwhile and the topic's counter stays right.
       const current = await tx.one<{ state: string }>(`SELECT state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);

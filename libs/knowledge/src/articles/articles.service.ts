@@ -274,9 +274,8 @@ export class ArticlesService {
     change: { title?: string; body?: string; summary?: string },
     opts: { action: ArticleEventAction; note: string | null; baseRevisionId?: string; restoredFrom?: FullRevision },
   ): Promise<TopicModel> {
-    // Before rendering and automod, as an edit looks (`Pacing.admit`): a flood of revisions past
-    // the pace costs a read each. The transaction below counts, and decides.
-    if (!ctx.access.editor) await this.pacing.admit(viewer, EDITS_PACE, 'Too many edits, try again shortly');
+    // Looked at before rendering and automod, as an edit's pace; counted in the transaction below.
+    const pace = await this.pacing.guard(viewer, EDITS_PACE, { exempt: ctx.access.editor });
     let html: string | undefined;
     if (change.body !== undefined || change.title != null) {
       const body = change.body ?? '';
@@ -297,7 +296,7 @@ export class ArticlesService {
       // edits (shared with them), counted in the transaction, after the article's lock as edits
       // and polls count it after their locks, so that a refused one (checks above, archived, stale,
       // the same content) spends nothing.
-      if (!ctx.access.editor) await this.pacing.check(viewer, EDITS_PACE, 'Too many edits, try again shortly', tx);
+      await pace.count(tx);
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it before editing');
       if (opts.baseRevisionId && opts.baseRevisionId !== row.current_revision_id) {
         throw AppError.conflict('Someone saved a newer revision of this article meanwhile: start from that one');
