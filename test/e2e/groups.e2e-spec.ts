@@ -24,6 +24,8 @@ const GROUPS = `{ groups { slug } }`;
 const USER_GROUPS = `query($h: String!) { user(handle: $h) { groups { slug } } }`;
 const JOIN = `mutation($id: ID!) { joinGroup(groupId: $id) { id viewerMembership memberCount } }`;
 const LEAVE = `mutation($id: ID!) { leaveGroup(groupId: $id) { id viewerMembership memberCount } }`;
+const LEAVE_FULL = `mutation($id: ID!) { leaveGroup(groupId: $id) { id name viewerMembership memberCount } }`;
+const WITHDRAW_FULL = `mutation($id: ID!) { withdrawGroupRequest(groupId: $id) { id name viewerMembership memberCount } }`;
 const REQUEST = `mutation($input: GroupRequestInput!) { requestGroupMembership(input: $input) { id viewerMembership } }`;
 const WITHDRAW = `mutation($id: ID!) { withdrawGroupRequest(groupId: $id) { id viewerMembership } }`;
 const DECIDE = `mutation($input: DecideGroupRequestInput!) { decideGroupRequest(input: $input) { id memberCount } }`;
@@ -299,6 +301,23 @@ describe('groups: owners, visibility and self-service membership', () => {
       expectError(res, 'FORBIDDEN');
       expect(await memberIds(g.id)).toEqual([]);
     });
+
+    it('leaving answers the group as the leaver sees it now: as it is to one who still sees it, null to an owner who no longer does (the leave made all the same)', async () => {
+      const [member, owner, other] = await users(3);
+      // Still seen after: a SIGNED_IN group's member.
+      const seen = await makeG({ visibility: 'SIGNED_IN', joining: 'OPEN', members: [member, other] });
+      expect(expectOk(await t.gql(LEAVE_FULL, { id: seen.id }, as(member))).leaveGroup).toEqual({ id: seen.id, name: seen.slug, viewerMembership: 'NONE', memberCount: 1 });
+      // Not seen after: an owner leaving their OWNERS, or MEMBERS, group learns nothing more of it.
+      for (const visibility of ['OWNERS', 'MEMBERS'] as const) {
+        const hidden = await makeG({ visibility, joining: 'CLOSED', owners: [owner], members: [other] });
+        expect(expectOk(await t.gql(LEAVE_FULL, { id: hidden.id }, as(owner)))).toEqual({ leaveGroup: null });
+        expect(await memberIds(hidden.id)).toEqual([other.id]);
+        expect((await log(hidden.id)).map((e: any) => [e.action, e.target_id, e.reason])).toEqual([['group.member_remove', owner.id, 'left']]);
+        expectNotFound(await t.gql(GROUP, { slug: hidden.slug }, as(owner)), 'group');
+        // Again: a group they do not see, NOT_FOUND as a missing one.
+        expectNotFound(await t.gql(LEAVE_FULL, { id: hidden.id }, as(owner)), 'leaveGroup');
+      }
+    });
   });
 
   describe('owners', () => {
@@ -554,6 +573,21 @@ describe('groups: owners, visibility and self-service membership', () => {
       const requestId = (await pendingOf(g.id, asker))!;
       expectOk(await t.gql(DECIDE, { input: { requestId, accept: true } }, as(admin)));
       expect(await memberIds(g.id)).toEqual([asker.id]);
+    });
+
+    it('withdrawing answers the group as the requester sees it now: as it is to one who still sees it, null for a group hidden from them since they asked (withdrawn all the same)', async () => {
+      const [asker, member] = await users(2);
+      const seen = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST', members: [member] });
+      expectOk(await request(asker, seen.id));
+      expect(expectOk(await t.gql(WITHDRAW_FULL, { id: seen.id }, as(asker))).withdrawGroupRequest).toEqual({ id: seen.id, name: seen.slug, viewerMembership: 'NONE', memberCount: 1 });
+      // Asked while the group took requests, hidden from them since (written directly: a request left waiting when a group stopped taking them).
+      const hidden = await makeG({ visibility: 'MEMBERS', joining: 'CLOSED', members: [member] });
+      await t.sql(`INSERT INTO group_requests (id, group_id, user_id, message) VALUES (gen_random_uuid(), $1, $2, 'let me in')`, [hidden.id, asker.id]);
+      expect(expectOk(await t.gql(WITHDRAW_FULL, { id: hidden.id }, as(asker)))).toEqual({ withdrawGroupRequest: null });
+      expect(await t.sql(`SELECT ended FROM group_requests WHERE group_id = $1 AND user_id = $2`, [hidden.id, asker.id])).toEqual([{ ended: 'WITHDRAWN' }]);
+      // Nothing waits now: the group is no more theirs to name than anyone's (NOT_FOUND, as a missing one).
+      expectNotFound(await t.gql(WITHDRAW_FULL, { id: hidden.id }, as(asker)), 'withdrawGroupRequest');
+      expectNotFound(await t.gql(WITHDRAW_FULL, { id: MISSING }, as(asker)), 'withdrawGroupRequest');
     });
 
     it('tells a manager deciding a request that no longer waits (withdrawn, or decided) CONFLICT before anything they may not do; anyone else NOT_FOUND, as a missing one', async () => {

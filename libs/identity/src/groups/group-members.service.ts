@@ -118,8 +118,10 @@ export class GroupMembersService {
   /**
    * A member leaves an OPEN or REQUEST group (not in it: nothing changes); a CLOSED one's
    * membership is its owners' and the admins': only they leave it (removeGroupMember too).
+   * Answers the group as they see it now: null once they do not (an owner leaving a MEMBERS or
+   * OWNERS group), so nothing of it reaches them after they left.
    */
-  async leave(viewer: Viewer, groupId: string): Promise<GroupModel> {
+  async leave(viewer: Viewer, groupId: string): Promise<GroupModel | null> {
     requireSignedIn(viewer);
     requireGroupId(groupId);
     await this.uow.run(async (tx) => {
@@ -132,7 +134,7 @@ export class GroupMembersService {
       await this.memberships.remove(tx, { groupId, userId: viewer.id!, actorId: viewer.id, reason: 'left' });
     });
     this.ownGroupsChanged(viewer, groupId, false);
-    return this.groups.get(viewer, groupId);
+    return this.groups.seenNow(viewer, groupId);
   }
 
   /** Refuses who may not manage the group's members (its owners and the admins may): the group is seen by then. */

@@ -68,16 +68,17 @@ export class GroupRequestsService {
    * Withdraws the viewer's waiting request (none waiting: nothing changes), even from a group
    * they no longer see. It ends as a decision ends one (`decided_at`: it waits no more, and they
    * may ask again), ended WITHDRAWN rather than deleted: a manager who goes on to decide it
-   * is told it was withdrawn (CONFLICT), not that it never was.
+   * is told it was withdrawn (CONFLICT), not that it never was. Answers the group as they see it
+   * now: null for one they do not (it was hidden from them since they asked).
    */
-  async withdraw(viewer: Viewer, groupId: string): Promise<GroupModel> {
+  async withdraw(viewer: Viewer, groupId: string): Promise<GroupModel | null> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     requireGroupId(groupId);
     await this.uow.run(async (tx) => {
       await this.memberships.lock(tx, viewer, groupId, { evenUnseen: (standing) => standing === GroupMembership.REQUESTED });
       await tx.query(`UPDATE group_requests SET decided_at = now(), ended = 'WITHDRAWN' WHERE group_id = $1 AND user_id = $2 AND decided_at IS NULL`, [groupId, viewer.id]);
     });
-    return this.groups.get(viewer, groupId);
+    return this.groups.seenNow(viewer, groupId);
   }
 
   /**

@@ -52,6 +52,11 @@ export class GroupsRepository {
     return (await this.visible(viewer, 'g.slug = $3', [slug]))[0] ?? null;
   }
 
+  /** A group by id if the viewer sees it now (`seesGroupSql`), with where they stand. */
+  async seenById(viewer: Viewer, id: string): Promise<GroupStandingRow | null> {
+    return (await this.visible(viewer, 'g.id = $3', [id]))[0] ?? null;
+  }
+
   /** A group whether or not the viewer sees it (what a change they made returns), with where they stand. */
   async byId(viewer: Viewer, id: string): Promise<GroupStandingRow | null> {
     const [row] = await this.ds.query(`SELECT ${GROUP_COLUMNS}, ${standingSql('g', '$2')} AS standing FROM groups g WHERE g.id = $1`, [id, viewer.id]);

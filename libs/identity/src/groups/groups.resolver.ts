@@ -77,11 +77,13 @@ export class GroupsResolver {
   }
 
   @Mutation(() => GroupModel, {
+    nullable: true,
     description:
       'Leave an OPEN or REQUEST group (a CLOSED one is FORBIDDEN but to its owners: its owners and the admins manage who is in it); not in it, nothing changes. ' +
-      `Logged; you leave live rooms the group opened. Counts with joinGroup (${GROUP_JOINS_PER_USER.limit} an hour).`,
+      `Logged; you leave live rooms the group opened. Counts with joinGroup (${GROUP_JOINS_PER_USER.limit} an hour). ` +
+      'Answers the group as you see it now: null once you no longer see it (an owner leaving a MEMBERS or OWNERS group); the leave is made all the same.',
   })
-  leaveGroup(@Args('groupId', { type: () => ID }) groupId: string, @Context() ctx: GqlContext): Promise<GroupModel> {
+  leaveGroup(@Args('groupId', { type: () => ID }) groupId: string, @Context() ctx: GqlContext): Promise<GroupModel | null> {
     return this.membership.leave(ctx.viewer, groupId);
   }
 
@@ -94,8 +96,13 @@ export class GroupsResolver {
     return this.requestService.request(ctx.viewer, input);
   }
 
-  @Mutation(() => GroupModel, { description: 'Withdraw your request to join a group while it waits (none waiting, nothing changes); you may ask again. Its managers deciding it are told CONFLICT.' })
-  withdrawGroupRequest(@Args('groupId', { type: () => ID }) groupId: string, @Context() ctx: GqlContext): Promise<GroupModel> {
+  @Mutation(() => GroupModel, {
+    nullable: true,
+    description:
+      'Withdraw your request to join a group while it waits (none waiting, nothing changes); you may ask again. Its managers deciding it are told CONFLICT. ' +
+      'Answers the group as you see it now: null when you no longer see it (hidden from you since you asked); the request is withdrawn all the same.',
+  })
+  withdrawGroupRequest(@Args('groupId', { type: () => ID }) groupId: string, @Context() ctx: GqlContext): Promise<GroupModel | null> {
     return this.requestService.withdraw(ctx.viewer, groupId);
   }
 

@@ -78,6 +78,16 @@ export class GroupsService {
     return toGroupModel(found(await this.repo.byId(viewer, id), 'Group'));
   }
 
+  /**
+   * A group as the viewer sees it now, null once they do not: what leaving or withdrawing returns,
+   * since either may take the group from their sight (an owner leaving a MEMBERS or OWNERS group,
+   * a request withdrawn from a group hidden since it was made).
+   */
+  async seenNow(viewer: Viewer, id: string): Promise<GroupModel | null> {
+    const row = await this.repo.seenById(viewer, id);
+    return row ? toGroupModel(row) : null;
+  }
+
   async create(viewer: Viewer, input: CreateGroupInput): Promise<GroupModel> {
     this.requireAdmin(viewer);
     assertMentionable(input.slug, input.mentionable);
