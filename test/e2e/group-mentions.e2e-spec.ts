@@ -4,6 +4,7 @@ import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { GroupMentionsAndWithdrawnRequests1764997200000 } from '../../migrations/1764997200000-group-mentions-and-withdrawn-requests';
 import { GroupRequestEndings1765018800000 } from '../../migrations/1765018800000-group-request-endings';
+import { GroupRequestsEndedBySwitch1765076400000 } from '../../migrations/1765076400000-group-requests-ended-by-switch';
 import { GROUP_MENTION_MAX_MEMBERS } from '../../libs/identity/src/groups/group.model';
 import { makeBoard, makeUser, makeSpace, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -139,7 +140,7 @@ describe('@group mentions', () => {
     await old(`gone-${randomBytes(4).toString('hex')}`, 'group-mention-ids-gone');
     // Undone and done again (the later one that replaced its `withdrawn` too): the notices stored
     // by id already go back to a slug and return.
-    await redoMigration(t, new GroupMentionsAndWithdrawnRequests1764997200000(), new GroupRequestEndings1765018800000());
+    await redoMigration(t, new GroupMentionsAndWithdrawnRequests1764997200000(), new GroupRequestEndings1765018800000(), new GroupRequestsEndedBySwitch1765076400000());
     expect(await t.sql(`SELECT source, data FROM notifications WHERE user_id = $1 ORDER BY source DESC`, [member.id])).toEqual([
       { source: 'group-mention-ids-resolved', data: { number: post.number, approved: false, groupId: g.id } },
       { source: 'group-mention-ids-gone', data: { number: post.number, approved: false } },

@@ -9,6 +9,7 @@ import { GroupMemberships } from '../../libs/identity/src/groups/group-membershi
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { NotificationSubjectIds1765008000000 } from '../../migrations/1765008000000-notification-subject-ids';
 import { GroupRequestEndings1765018800000 } from '../../migrations/1765018800000-group-request-endings';
+import { GroupRequestsEndedBySwitch1765076400000 } from '../../migrations/1765076400000-group-requests-ended-by-switch';
 import { redoMigration } from '../support/migrations';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
@@ -740,10 +741,100 @@ describe('groups: owners, visibility and self-service membership', () => {
       const states = () => t.sql(`SELECT user_id, ended, accepted FROM group_requests WHERE group_id = $1 ORDER BY user_id`, [g.id]);
       const before = await states();
       expect(before.map((r) => r.ended).sort()).toEqual(['ACCOUNT_DELETED', 'JOINED', 'WITHDRAWN', null, null].sort());
-      await redoMigration(t, new GroupRequestEndings1765018800000());
+      await redoMigration(t, new GroupRequestEndings1765018800000(), new GroupRequestsEndedBySwitch1765076400000());
       expect(await states()).toEqual(before.filter((r) => r.user_id !== joining.id && r.user_id !== deleted.id));
       const withdrawnId = (await t.sql(`SELECT id FROM group_requests WHERE user_id = $1`, [withdrawing.id]))[0].id;
       expect(expectError(await t.gql(DECIDE, { input: { requestId: withdrawnId, accept: true } }, as(admin)), 'CONFLICT').message).toBe('This request was withdrawn');
+    });
+
+    it('a group that stops taking requests (REQUEST to OPEN or CLOSED) ends those waiting as it switches, tells each requester what it became, and leaves its managers none to decide', async () => {
+      const [owner, a1, a2, a3, a4, declined] = await users(6);
+      const toOpen = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [owner] });
+      const toClosed = await makeG({ visibility: 'PUBLIC', joining: 'REQUEST', owners: [owner] });
+      const hidden = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST', owners: [owner] });
+      for (const u of [a1, a2, declined]) expectOk(await request(u, toOpen.id));
+      expectOk(await request(a3, toClosed.id));
+      expectOk(await request(a4, hidden.id));
+      await drain();
+      const declinedId = (await pendingOf(toOpen.id, declined))!;
+      expectOk(await t.gql(DECIDE, { input: { requestId: declinedId, accept: false } }, as(owner)));
+      const ids = { a1: (await pendingOf(toOpen.id, a1))!, a2: (await pendingOf(toOpen.id, a2))!, a3: (await pendingOf(toClosed.id, a3))!, a4: (await pendingOf(hidden.id, a4))! };
+      const requestNews = async () => (await heard(owner)).filter((n: any) => n.kind === 'GROUP_MEMBERSHIP_REQUEST').map((n: any) => n.data.requester).sort();
+      expect(await requestNews()).toEqual([a1, a2, declined, a3, a4].map((u) => u.handle).sort());
+      expect(expectOk(await t.gql(REQUESTS, { slug: toOpen.slug }, as(owner))).group.requests.totalCount).toBe(2);
+
+      // Bad input writes nothing: the requests still wait.
+      expectError(await t.gql(UPDATE, { input: { groupId: toOpen.id, joining: 'OPEN', visibility: 'OWNERS' } }, as(admin)), 'BAD_USER_INPUT');
+      // A change that keeps it taking requests ends none.
+      expectOk(await t.gql(UPDATE, { input: { groupId: toOpen.id, visibility: 'PUBLIC' } }, as(admin)));
+      expect(await pendingOf(toOpen.id, a1)).toBe(ids.a1);
+
+      const live = await connectLive(url, sockets, a1.token);
+      const pushed = nextLiveEvent(live, 'notification');
+      expectOk(await t.gql(UPDATE, { input: { groupId: toOpen.id, joining: 'OPEN' } }, as(admin)));
+      expectOk(await t.gql(UPDATE, { input: { groupId: toClosed.id, joining: 'CLOSED' } }, as(admin)));
+      expectOk(await t.gql(UPDATE, { input: { groupId: hidden.id, joining: 'CLOSED', visibility: 'OWNERS' } }, as(admin)));
+      // Ended in the switch's transaction, kept (how they ended said), the decided one untouched.
+      const rows = await t.sql(`SELECT id, ended, decided_at IS NOT NULL AS over, accepted FROM group_requests WHERE id = ANY($1::uuid[]) ORDER BY id`, [[...Object.values(ids), declinedId]]);
+      expect(rows).toEqual([...Object.values(ids).map((id) => ({ id, ended: 'JOINING_CHANGED', over: true, accepted: null })), { id: declinedId, ended: null, over: true, accepted: false }].sort((x, y) => (x.id < y.id ? -1 : 1)));
+      const switchLog = await t.sql(`SELECT after->>'requestsEnded' AS n FROM moderation_log WHERE action = 'group.update' AND target_id = $1 ORDER BY id DESC LIMIT 1`, [toOpen.id]);
+      expect(switchLog).toEqual([{ n: '2' }]);
+      // Its managers have none left to decide: the list, its count, their news of them; deciding one is CONFLICT, saying why.
+      for (const g of [toOpen, toClosed]) expect(expectOk(await t.gql(REQUESTS, { slug: g.slug }, as(owner))).group.requests).toMatchObject({ totalCount: 0, edges: [] });
+      expect(await requestNews()).toEqual([declined.handle]);
+      expect(expectError(await t.gql(DECIDE, { input: { requestId: ids.a1, accept: true } }, as(owner)), 'CONFLICT').message).toBe('This group no longer takes requests');
+      expect(expectOk(await t.gql(GROUP, { slug: toOpen.slug }, as(a1))).group.viewerMembership).toBe('NONE');
+
+      // Each requester is told what the group became (pushed live too); one the group is hidden from now, nothing.
+      await drain();
+      const closedNews = (n: { kind: string; data: any }, g: { id: string; slug: string }, requestId: string, joining: string) =>
+        expect(n).toEqual({ kind: 'GROUP_REQUEST_CLOSED', data: { requestId, groupId: g.id, group: g.slug, groupName: g.slug, joining } });
+      for (const [u, id] of [[a1, ids.a1], [a2, ids.a2]] as const) {
+        const news = await heard(u);
+        expect(news.length).toBe(1);
+        closedNews(news[0], toOpen, id, 'OPEN');
+      }
+      expect(await pushed).toMatchObject({ kind: 'GROUP_REQUEST_CLOSED', data: { requestId: ids.a1, joining: 'OPEN', groupName: toOpen.slug } });
+      const [news3] = await heard(a3);
+      closedNews(news3, toClosed, ids.a3, 'CLOSED');
+      expect(await heard(a4)).toEqual([]);
+      expect(await heard(declined)).toEqual([{ kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId: declinedId, accepted: false, groupId: toOpen.id, group: toOpen.slug, groupName: toOpen.slug } }]);
+      // Delivered again, it doubles nothing.
+      await t.sql(`UPDATE outbox SET processed_at = NULL WHERE type = 'group.membership_request_closed'`);
+      await drain();
+      expect((await heard(a1)).length).toBe(1);
+      // E-mailed as it is: whether they may join by themselves.
+      await t.sql(`UPDATE notifications SET created_at = now() - interval '1 day' WHERE user_id = ANY($1::uuid[])`, [[a1.id, a3.id]]);
+      const mails = await t.get(EmailDigest).sendDue();
+      expect(mails.find((m) => m.to === a1.email)!.text).toContain('A group you asked to join is open now: your request was closed, join it yourself — “' + toOpen.slug + '”');
+      expect(mails.find((m) => m.to === a3.email)!.text).toContain('A group you asked to join no longer takes requests: your request was closed — “' + toClosed.slug + '”');
+      // Open now: they join by themselves.
+      expect(expectOk(await t.gql(JOIN, { id: toOpen.id }, as(a1))).joinGroup.viewerMembership).toBe('MEMBER');
+    });
+
+    it('ends requests left waiting in a group that no longer takes requests, and tells their requesters; forgets them when undone (migration, down and up)', async () => {
+      const [asker, waiting] = await users(2);
+      const g = await makeG({ visibility: 'SIGNED_IN', joining: 'CLOSED' });
+      const open = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST' });
+      // Left waiting by a switch made before (written directly), and one in a group taking requests.
+      const [{ id: leftId }] = await t.sql(`INSERT INTO group_requests (id, group_id, user_id, message) VALUES (gen_random_uuid(), $1, $2, 'let me in') RETURNING id`, [g.id, asker.id]);
+      expectOk(await request(waiting, open.id));
+      await redoMigration(t, new GroupRequestsEndedBySwitch1765076400000());
+      expect(await t.sql(`SELECT ended, decided_at IS NOT NULL AS over FROM group_requests WHERE id = $1`, [leftId])).toEqual([{ ended: 'JOINING_CHANGED', over: true }]);
+      expect(await pendingOf(open.id, waiting)).toBeDefined();
+      await drain();
+      expect(await heard(asker)).toEqual([{ kind: 'GROUP_REQUEST_CLOSED', data: { requestId: leftId, groupId: g.id, group: g.slug, groupName: g.slug, joining: 'CLOSED' } }]);
+      // Undone: the code before knows no such ending, nor its news.
+      const runner = t.ds.createQueryRunner();
+      try {
+        await new GroupRequestsEndedBySwitch1765076400000().down(runner);
+        expect(await t.sql(`SELECT 1 FROM group_requests WHERE id = $1`, [leftId])).toEqual([]);
+        expect(await t.sql(`SELECT 1 FROM notifications WHERE kind = 'GROUP_REQUEST_CLOSED'`)).toEqual([]);
+      } finally {
+        await new GroupRequestsEndedBySwitch1765076400000().up(runner);
+        await runner.release();
+      }
+      expect(await pendingOf(open.id, waiting)).toBeDefined();
     });
 
     it('asks only of REQUEST groups, not while silenced, with a message of 1–500 characters; bad input writes nothing', async () => {

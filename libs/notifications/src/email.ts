@@ -21,7 +21,7 @@ import { AccessService } from '../../access/src/access.service';
 import { escapeHtml } from '../../content/src/renderer';
 
 export const NOTIFICATION_KINDS = ['MENTION', 'GROUP_MENTION', 'QUOTED', 'REPLY', 'WATCHED_REPLY', 'NEW_TOPIC', 'ANSWER_ACCEPTED', 'REACTIONS', 'POST_EDITED', 'POST_MOVED', 'POST_HIDDEN', 'POST_APPROVED', 'POST_REMOVED', 'SANCTION', 'APPEAL_DECIDED', 'REPORT_RESOLVED',
-  'BOOKMARK_REMINDER', 'GROUP_MEMBERSHIP_REQUEST', 'GROUP_MEMBERSHIP_DECIDED', 'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_RETURNED_TO_DRAFT', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
+  'BOOKMARK_REMINDER', 'GROUP_MEMBERSHIP_REQUEST', 'GROUP_MEMBERSHIP_DECIDED', 'GROUP_REQUEST_CLOSED', 'IDEA_STATUS', 'IDEA_MERGED', 'ARTICLE_SUBMITTED', 'ARTICLE_CHANGES_REQUESTED', 'ARTICLE_RETURNED_TO_DRAFT', 'ARTICLE_PUBLISHED', 'ARTICLE_ARCHIVED', 'ARTICLE_UNARCHIVED', 'ARTICLE_VERIFICATION_DUE', 'ARTICLE_FEEDBACK'];
 const ALL = '*';
 /** The `SignedTokens` purpose of unsubscribe links (they never expire: old e-mails keep working). */
 const UNSUBSCRIBE = 'unsubscribe';
@@ -50,6 +50,8 @@ const LABELS: Record<string, string> = {
   BOOKMARK_REMINDER: 'A reminder you set on a bookmark is due',
   GROUP_MEMBERSHIP_REQUEST: 'asked to join a group you manage',
   GROUP_MEMBERSHIP_DECIDED: 'Your request to join a group was answered',
+  // The line when the notice says nothing of what the group became (`requestClosedLine`).
+  GROUP_REQUEST_CLOSED: 'A group you asked to join no longer takes requests',
   IDEA_STATUS: 'An idea you follow changed status',
   IDEA_MERGED: 'An idea you follow was merged into another',
   ARTICLE_SUBMITTED: 'An article was submitted for review',
@@ -84,6 +86,7 @@ const ABOUT: Record<string, string> = {
   BOOKMARK_REMINDER: 'your bookmark reminders',
   GROUP_MEMBERSHIP_REQUEST: 'requests to join your groups',
   GROUP_MEMBERSHIP_DECIDED: 'your requests to join groups',
+  GROUP_REQUEST_CLOSED: 'groups you asked to join no longer taking requests',
   IDEA_STATUS: 'status changes of ideas you follow',
   IDEA_MERGED: 'ideas you follow being merged',
   ARTICLE_SUBMITTED: 'articles submitted for review',
@@ -118,6 +121,13 @@ function appealOutcome(data: { granted?: unknown } | null): string {
   if (data?.granted === true) return 'Your appeal was granted: the sanction was lifted';
   if (data?.granted === false) return 'Your appeal was denied: the sanction stands';
   return LABELS.APPEAL_DECIDED;
+}
+
+/** A request closed by its group's switch (`data.joining`), as the e-mail tells it: whether they may now join by themselves. */
+function requestClosedLine(data: { joining?: unknown } | null): string {
+  if (data?.joining === 'OPEN') return 'A group you asked to join is open now: your request was closed, join it yourself';
+  if (data?.joining === 'CLOSED') return 'A group you asked to join no longer takes requests: your request was closed';
+  return LABELS.GROUP_REQUEST_CLOSED;
 }
 
 /**
@@ -330,7 +340,7 @@ export class EmailDigest {
         const path = n.kind === 'POST_REMOVED' ? removals.get(n.id) : `/t/${n.topic_id}${anchor}`;
         const link = path ? ` ${this.config.publicUrl}${path}` : '';
         const where = n.title ? ` — “${oneLineTitle(n.title)}”${link}` : group;
-        let what = n.kind === 'APPEAL_DECIDED' ? appealOutcome(n.data) : (LABELS[n.kind] ?? n.kind);
+        let what = n.kind === 'APPEAL_DECIDED' ? appealOutcome(n.data) : n.kind === 'GROUP_REQUEST_CLOSED' ? requestClosedLine(n.data) : (LABELS[n.kind] ?? n.kind);
         if (ACTOR_KINDS.has(n.kind)) {
           const count = n.kind === 'REACTIONS' ? Math.max(1, Number(n.data?.count) || 1) : 1;
           const others = count > 1 ? ` and ${count - 1} other${count > 2 ? 's' : ''}` : '';

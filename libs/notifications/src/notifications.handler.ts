@@ -9,6 +9,7 @@ import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility, READ_WITH_THE_TOPIC } from './notifications';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { GROUP_REQUEST_DECIDED, GROUP_REQUESTED } from '../../identity/src/groups/group-requests.service';
+import { GROUP_REQUEST_CLOSED } from '../../identity/src/groups/group-memberships';
 import { TOPIC_PUBLISHED } from '../../forum/src/topics/topics.service';
 
 
@@ -57,7 +58,7 @@ export class NotificationsHandler implements OutboxHandler {
   ) {}
 
   handles(type: string): boolean {
-    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'post.deleted', 'post.rejected', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated', 'post.moved', TOPIC_PUBLISHED, BOOKMARK_REMINDER_DUE, GROUP_REQUESTED, GROUP_REQUEST_DECIDED].includes(type);
+    return ['post.created', 'post.approved', 'post.updated', 'post.hidden', 'post.deleted', 'post.rejected', 'topic.updated', 'reaction.updated', 'user.sanctioned', 'appeal.decided', 'review.updated', 'post.moved', TOPIC_PUBLISHED, BOOKMARK_REMINDER_DUE, GROUP_REQUESTED, GROUP_REQUEST_DECIDED, GROUP_REQUEST_CLOSED].includes(type);
   }
 
   async handle(events: OutboxEvent[]): Promise<void> {
@@ -192,6 +193,8 @@ export class NotificationsHandler implements OutboxHandler {
         return this.forGroupRequest(String(p.requestId));
       case GROUP_REQUEST_DECIDED:
         return this.forGroupDecision(String(p.requestId));
+      case GROUP_REQUEST_CLOSED:
+        return this.forGroupRequestClosed(String(p.requestId), p.joining === 'OPEN' ? 'OPEN' : 'CLOSED');
       case 'review.updated': {
         if (!p.status || p.status === 'PENDING') return [];
         // Not the moderator who settled it, should they have reported it too: they know.
@@ -242,6 +245,19 @@ export class NotificationsHandler implements OutboxHandler {
       [requestId],
     );
     return r ? [{ userId: r.user_id, kind: 'GROUP_MEMBERSHIP_DECIDED', data: { requestId, accepted: r.accepted, groupId: r.group_id }, source: `group-request-decided:${requestId}` }] : [];
+  }
+
+  /**
+   * A request ended because its group stopped taking requests, told to its requester with what
+   * the group became (`data.joining`): OPEN, they may join it themselves; CLOSED, the request was
+   * closed. Shown as a decision is, while they see the group (`groupNoticeSql`).
+   */
+  private async forGroupRequestClosed(requestId: string, joining: 'OPEN' | 'CLOSED'): Promise<NotificationDraft[]> {
+    const [r]: Array<{ user_id: string; group_id: string }> = await this.ds.query(
+      `SELECT r.user_id, r.group_id FROM group_requests r WHERE r.id = $1 AND r.ended = 'JOINING_CHANGED'`,
+      [requestId],
+    );
+    return r ? [{ userId: r.user_id, kind: 'GROUP_REQUEST_CLOSED', data: { requestId, groupId: r.group_id, joining }, source: `group-request-closed:${requestId}` }] : [];
   }
 
   /** Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date. */

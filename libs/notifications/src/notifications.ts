@@ -44,7 +44,7 @@ registerEnumType(WatchLevel, {
 @ObjectType('Notification')
 export class NotificationModel {
   @Field(() => ID) id!: string;
-  @Field({ description: 'MENTION, GROUP_MENTION (data.group: the group’s slug as it is now, data.groupId its id; both null once you may no longer see the group, or it is gone), QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_EDITED (someone else’s edit of your post, one per post an hour), POST_MOVED (a moderator moved your posts: data.count, the post the first), POST_HIDDEN, POST_APPROVED, POST_REMOVED (data.number; a removed topic, number 1, is no longer yours to open: data.title names it as it is titled now; post is the removed post once you may read it in full again, restored, and null until then), SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, BOOKMARK_REMINDER (data.note: the bookmark’s note, if any), GROUP_MEMBERSHIP_REQUEST (to a group’s owners, or the admins when it has none: data.requestId, data.group the slug and data.groupName the name as they are now, data.groupId its id, data.requester the handle), GROUP_MEMBERSHIP_DECIDED (to the requester: data.accepted, data.group, data.groupName, data.groupId, data.requestId; for both, group, groupName and groupId are null once you may no longer see the group), and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
+  @Field({ description: 'MENTION, GROUP_MENTION (data.group: the group’s slug as it is now, data.groupId its id; both null once you may no longer see the group, or it is gone), QUOTED, REPLY, WATCHED_REPLY, NEW_TOPIC, ANSWER_ACCEPTED, REACTIONS, POST_EDITED (someone else’s edit of your post, one per post an hour), POST_MOVED (a moderator moved your posts: data.count, the post the first), POST_HIDDEN, POST_APPROVED, POST_REMOVED (data.number; a removed topic, number 1, is no longer yours to open: data.title names it as it is titled now; post is the removed post once you may read it in full again, restored, and null until then), SANCTION, APPEAL_DECIDED, REPORT_RESOLVED, BOOKMARK_REMINDER (data.note: the bookmark’s note, if any), GROUP_MEMBERSHIP_REQUEST (to a group’s owners, or the admins when it has none: data.requestId, data.group the slug and data.groupName the name as they are now, data.groupId its id, data.requester the handle), GROUP_MEMBERSHIP_DECIDED (to the requester: data.accepted, data.group, data.groupName, data.groupId, data.requestId), GROUP_REQUEST_CLOSED (to the requester, when the group stopped taking requests and their waiting request was ended: data.joining, OPEN (join it yourself) or CLOSED (its owners add people), data.group, data.groupName, data.groupId, data.requestId; shown while you see the group); for the three, group, groupName and groupId are null once you may no longer see the group, and the kinds idea boards and the knowledge base add (see the README)' }) kind!: string;
   @Field({ description: 'JSON with details (e.g. the reaction count).' }) data!: string;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) readAt!: Date | null;
@@ -120,22 +120,24 @@ export interface NotificationAudience {
 }
 
 /** Kinds about a request to join a group (`data.requestId`), which `groupNoticeSql` shows. */
-export const GROUP_REQUEST_KINDS = ['GROUP_MEMBERSHIP_REQUEST', 'GROUP_MEMBERSHIP_DECIDED'];
+export const GROUP_REQUEST_KINDS = ['GROUP_MEMBERSHIP_REQUEST', 'GROUP_MEMBERSHIP_DECIDED', 'GROUP_REQUEST_CLOSED'];
 
 /**
  * Whether a notice about a request to join a group (its `kind`, `requestId` as a uuid) still
  * reaches the user `viewer` (SQL expressions): the request is still there, did not end without a
  * decision (`ended`: withdrawn, its requester put in another way or their account deleted, which
- * keep it), and its requester's account was not deleted since it was decided; a request, the
+ * keep it) but for GROUP_REQUEST_CLOSED, the news of its ending because the group stopped taking
+ * requests (JOINING_CHANGED), and its requester's account was not deleted since; a request, the
  * news of the group's managers, while they still manage it (one of its owners, or an admin); a
- * decision, the requester's, while they still see the group (`seesGroupSql`). An owner taken off
+ * decision or a closing, the requester's, while they still see the group (`seesGroupSql`). An owner taken off
  * the group, or a group hidden since, learns nothing more of it from its notices, as from its
  * fields.
  */
 function groupNoticeSql(viewer: string, kind: string, requestId: string): string {
   return `EXISTS (
     SELECT 1 FROM group_requests gr JOIN users gv ON gv.id = ${viewer} JOIN groups g ON g.id = gr.group_id JOIN users gu ON gu.id = gr.user_id
-     WHERE gr.id = ${requestId} AND gr.ended IS NULL AND gu.deleted_at IS NULL
+     WHERE gr.id = ${requestId} AND gu.deleted_at IS NULL
+       AND (CASE WHEN ${kind} = 'GROUP_REQUEST_CLOSED' THEN gr.ended = 'JOINING_CHANGED' ELSE gr.ended IS NULL END)
        AND CASE WHEN ${kind} = 'GROUP_MEMBERSHIP_REQUEST'
                 THEN gv.role = 'ADMIN' OR EXISTS (SELECT 1 FROM group_members o WHERE o.group_id = g.id AND o.user_id = gv.id AND o.owner)
                 ELSE ${seesGroupSql('g', { viewer: 'gv.id', admin: "gv.role = 'ADMIN'" })} END)`;

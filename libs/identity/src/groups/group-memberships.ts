@@ -19,6 +19,12 @@ export interface LockedGroup {
   standing: GroupMembership;
 }
 
+/**
+ * The outbox event of a request ended because its group no longer takes requests (switched from
+ * REQUEST to OPEN or CLOSED): its requester is told (GROUP_REQUEST_CLOSED).
+ */
+export const GROUP_REQUEST_CLOSED = 'group.membership_request_closed';
+
 /** An account an admin or owner puts in a group, as `holdAccount` read it: whether it is suspended or banned site-wide. */
 export interface HeldAccount {
   barred: boolean;
@@ -177,6 +183,26 @@ export class GroupMemberships {
   async endRequests(tx: Tx, groupIds: string[], userIds: string[]): Promise<void> {
     if (!groupIds.length || !userIds.length) return;
     await tx.query(`UPDATE group_requests SET decided_at = now(), ended = 'JOINED' WHERE group_id = ANY ($1::uuid[]) AND user_id = ANY ($2::uuid[]) AND decided_at IS NULL`, [groupIds, userIds]);
+  }
+
+  /**
+   * Ends every request waiting in a group that no longer takes requests (`updateGroup` switching
+   * it from REQUEST to `joining`, OPEN or CLOSED), in the switch's transaction, the group's row
+   * held FOR UPDATE (a request or a decision holds it FOR SHARE first: it came before, or finds
+   * the group switched). Kept, ended JOINING_CHANGED (as Discourse closes them: nobody is left
+   * waiting on a decision that no longer comes; a manager deciding one is told so, CONFLICT),
+   * and each requester is told what the group became (GROUP_REQUEST_CLOSED): OPEN, they may join
+   * it themselves; CLOSED, the request was closed. How many ended.
+   */
+  async endRequestsOnSwitch(tx: Tx, groupId: string, joining: GroupJoining): Promise<number> {
+    const ended = await tx.query<{ id: string; user_id: string }>(
+      `UPDATE group_requests SET decided_at = now(), ended = 'JOINING_CHANGED' WHERE group_id = $1 AND decided_at IS NULL RETURNING id, user_id`,
+      [groupId],
+    );
+    for (const r of ended) {
+      await tx.emit({ type: GROUP_REQUEST_CLOSED, aggregateType: 'group', aggregateId: groupId, payload: { requestId: r.id, groupId, userId: r.user_id, joining } });
+    }
+    return ended.length;
   }
 
   /**

@@ -128,7 +128,7 @@ export class GroupRequestsService {
 }
 
 /** How a request ended without a decision (`group_requests.ended`). */
-type RequestEnding = 'WITHDRAWN' | 'JOINED' | 'ACCOUNT_DELETED';
+type RequestEnding = 'WITHDRAWN' | 'JOINED' | 'ACCOUNT_DELETED' | 'JOINING_CHANGED';
 
 /** A request as `decide` reads it: whether it waits still. */
 interface RequestState {
@@ -141,6 +141,7 @@ const ENDED: Record<RequestEnding, string> = {
   WITHDRAWN: 'This request was withdrawn',
   JOINED: 'Its requester is in the group already',
   ACCOUNT_DELETED: 'Its requester’s account was deleted',
+  JOINING_CHANGED: 'This group no longer takes requests',
 };
 
 /**

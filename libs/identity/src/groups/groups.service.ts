@@ -20,6 +20,7 @@ import {
   GroupVisibility,
   toGroupModel,
 } from './group.model';
+import { GroupMemberships } from './group-memberships';
 import { seesGroup } from './group-visibility';
 import { GroupsRepository } from './groups.repository';
 
@@ -56,6 +57,7 @@ export class GroupsService {
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
     private readonly users: UsersLoader,
+    private readonly memberships: GroupMemberships,
   ) {}
 
   private requireAdmin(viewer: Viewer): void {
@@ -114,7 +116,9 @@ export class GroupsService {
   /**
    * Renames a group, or changes its description, who may mention it, who sees it or how people
    * join it; logged with what it was. Under the group's lock: a member joining as it closes
-   * either joined before, or is refused.
+   * either joined before, or is refused. A group that stops taking requests (REQUEST to OPEN or
+   * CLOSED) ends those waiting in the same transaction, their requesters told
+   * (`GroupMemberships.endRequestsOnSwitch`); the log entry counts them (`after.requestsEnded`).
    */
   async update(viewer: Viewer, input: UpdateGroupInput): Promise<GroupModel> {
     this.requireAdmin(viewer);
@@ -135,7 +139,12 @@ export class GroupsService {
       await tx.query(`UPDATE groups SET name = $2, description = $3, mentionable = $4, visibility = $5, joining = $6 WHERE id = $1`, [
         input.groupId, after.name, after.description, after.mentionable, after.visibility, after.joining,
       ]);
-      await this.audit.append(tx, { actorId: viewer.id, action: 'group.update', targetType: 'group', targetId: input.groupId, spaceId: null, before: was, after });
+      const switched = was.joining === GroupJoining.REQUEST && after.joining !== GroupJoining.REQUEST;
+      const requestsEnded = switched ? await this.memberships.endRequestsOnSwitch(tx, input.groupId, after.joining) : 0;
+      await this.audit.append(tx, {
+        actorId: viewer.id, action: 'group.update', targetType: 'group', targetId: input.groupId, spaceId: null, before: was,
+        after: requestsEnded ? { ...after, requestsEnded } : after,
+      });
     });
     return this.get(viewer, input.groupId);
   }
