@@ -43,7 +43,11 @@ export class GroupsResolver {
     return this.service.create(ctx.viewer, input);
   }
 
-  @Mutation(() => GroupModel, { description: 'Admins: rename a group, or change its description, who may @mention it, who sees it or how people join it. Logged.' })
+  @Mutation(() => GroupModel, {
+    description:
+      'Admins: rename a group, or change its description, who may @mention it, who sees it or how people join it. Logged. ' +
+      'Switching joining from REQUEST to OPEN or CLOSED ends the requests waiting in it, and tells each requester (GROUP_REQUEST_CLOSED).',
+  })
   updateGroup(@Args('input') input: UpdateGroupInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.service.update(ctx.viewer, input);
   }
@@ -109,7 +113,7 @@ export class GroupsResolver {
   @Mutation(() => GroupModel, {
     description:
       'The group’s owners and the admins: accept a waiting request (the requester joins) or decline it; the requester is told. ' +
-      'CONFLICT once it waits no more (decided, withdrawn, its requester put in the group another way or their account deleted), before anything FORBIDDEN (an owner accepting into a group only admins fill, or a requester barred since); NOT_FOUND to others, as a missing request.',
+      'CONFLICT once it waits no more (decided, withdrawn, its requester put in the group another way or their account deleted, the group no longer taking requests), before anything FORBIDDEN (an owner accepting into a group only admins fill, or a requester barred since); NOT_FOUND to others, as a missing request.',
   })
   decideGroupRequest(@Args('input') input: DecideGroupRequestInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.requestService.decide(ctx.viewer, input);
