@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { AppConfig } from '../../libs/core/src/config/config';
 import { newId } from '../../libs/core/src/ids';
 import { JobScheduler } from '../../libs/core/src/jobs';
 import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
@@ -540,6 +541,41 @@ describe('search', () => {
     }
     // The database back: the next use reads it again, rather than failing with the read kept.
     expect((await engine.search(request)).hits.map((h) => h.id)).toContain(topic.firstPostId);
+  });
+
+  it('reads the server’s letter folding at start-up, so that no search waits for it; a start-up whose read fails goes on, and the first search reads it again', async () => {
+    const topic = await createTopic(t, customer.token, publicBoard, { title: 'Train to Kraków', body: 'Overnight from Gdańsk.' });
+    await drain();
+    const request = { query: 'krakow ', filters: { spaceIds: [publicSpace.id] }, limit: 10, offset: 0 };
+    const started = foldingReads();
+    try {
+      // A process's engines, as the application's start-up leaves them: the folding read once, at start.
+      const engines = new SearchEngines(t.get(DataSource), t.get(AppConfig));
+      await engines.onApplicationBootstrap();
+      expect(started.made()).toBe(1);
+      expect((await engines.postgres.search(request)).hits.map((h) => h.id)).toContain(topic.firstPostId);
+      expect(started.made()).toBe(1);
+    } finally {
+      started.restore();
+    }
+    // PostgreSQL out of reach at start: the start-up does not fail, and the failure is not kept.
+    const failed = foldingReads(() => Promise.reject(new Error('connection lost')));
+    const engines = new SearchEngines(t.get(DataSource), t.get(AppConfig));
+    try {
+      await expect(engines.onApplicationBootstrap()).resolves.toBeUndefined();
+      // Its read ends (a search meanwhile would share it, and its failure).
+      await expect(engines.folding.current()).rejects.toThrow('connection lost');
+      expect(failed.made()).toBe(1);
+    } finally {
+      failed.restore();
+    }
+    const again = foldingReads();
+    try {
+      expect((await engines.postgres.search(request)).hits.map((h) => h.id)).toContain(topic.firstPostId);
+      expect(again.made()).toBe(1);
+    } finally {
+      again.restore();
+    }
   });
 
   it('gives up on an hourly read of the letter folding that never answers, and reads again later', async () => {

@@ -44,6 +44,13 @@ export class SearchEngines implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // The server's letter folding is read now, in the background, not by the first search (a
+    // Meilisearch query waits for it, with its time limit): a start-up with PostgreSQL slow or out
+    // of reach goes on, and a failed read is not kept, so the first use reads it again.
+    this.folding.current().then(
+      () => undefined,
+      (err) => this.log.warn({ err }, 'the letter folding could not be read at start-up; the first search reads it again'),
+    );
     // Settings are applied in the background: a Meilisearch that is down must not stop the API from starting.
     if (this.external) {
       this.external.prepare().then(
