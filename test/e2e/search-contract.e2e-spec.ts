@@ -15,7 +15,8 @@ import { bootTestApp, TestApp } from '../support/test-app';
 
 searchEngineContract('postgres', async () => {
   const t = await bootTestApp();
-  return { engine: new PostgresSearchEngine(t.ds), close: () => t.close() };
+  const folding = new ServerFolding(t.ds);
+  return { engine: new PostgresSearchEngine(t.ds, folding), folding, close: () => t.close() };
 });
 
 // Meilisearch cannot run everywhere: the same contract runs when MEILI_URL names one (see README).
@@ -23,12 +24,11 @@ if (process.env.MEILI_URL) {
   searchEngineContract('meilisearch', async () => {
     // Its letters are folded as the PostgreSQL server reads them (meiliFolding): the test's database's.
     const t = await bootTestApp();
-    const engine = new MeiliSearchEngine(
-      { url: process.env.MEILI_URL!, apiKey: process.env.MEILI_MASTER_KEY, index: `parvis_test_${process.pid}_${Date.now()}` },
-      new ServerFolding(t.ds),
-    );
+    const folding = new ServerFolding(t.ds);
+    const engine = new MeiliSearchEngine({ url: process.env.MEILI_URL!, apiKey: process.env.MEILI_MASTER_KEY, index: `parvis_test_${process.pid}_${Date.now()}` }, folding);
     return {
       engine,
+      folding,
       close: async () => {
         await engine.deleteIndex();
         await t.close();

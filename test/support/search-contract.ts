@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { newId } from '../../libs/core/src/ids';
+import { ServerFolding } from '../../libs/search/src/postgres/unaccent-folding';
 import { SearchDocument, SearchEngine, SearchRequest } from '../../libs/search/src/search-engine';
 
 /** A visible English document of a new topic in `spaceId`, as the indexer writes them; `over` sets the rest. */
@@ -24,11 +25,16 @@ export function searchDocument(over: Partial<SearchDocument> & { title: string; 
 
 /**
  * What every search engine must do, whatever it is. Runs against PostgreSQL always and
- * against Meilisearch when MEILI_URL is set (test/e2e/search-contract.e2e-spec.ts).
+ * against Meilisearch when MEILI_URL is set (test/e2e/search-contract.e2e-spec.ts). `folding`: the
+ * server's letter folding the engine writes with, which it is prepared with as a rebuild does.
  */
-export function searchEngineContract(name: string, make: () => Promise<{ engine: SearchEngine; close: () => Promise<void> }>): void {
+export function searchEngineContract(
+  name: string,
+  make: () => Promise<{ engine: SearchEngine; folding: Pick<ServerFolding, 'current'>; close: () => Promise<void> }>,
+): void {
   describe(`search engine contract: ${name}`, () => {
     let engine: SearchEngine;
+    let folding: Pick<ServerFolding, 'current'>;
     let close: () => Promise<void>;
     const space = newId();
     const other = newId();
@@ -76,8 +82,8 @@ export function searchEngineContract(name: string, make: () => Promise<{ engine:
     };
 
     beforeAll(async () => {
-      ({ engine, close } = await make());
-      await engine.prepare();
+      ({ engine, folding, close } = await make());
+      await engine.prepare(await folding.current());
       await engine.clear();
       await engine.upsert(all);
     });

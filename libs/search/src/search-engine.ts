@@ -131,9 +131,9 @@ export interface SearchEngine {
   formatFingerprint?(folding: UnaccentFolding): string;
   /**
    * Creates the index and applies its settings; safe to call on every start. Before a rebuild, given
-   * the letter folding read for it (see `formatFingerprint`), which the engine reads itself without.
+   * the letter folding the rebuild writes with (see `formatFingerprint`): every caller has it.
    */
-  prepare(folding?: UnaccentFolding): Promise<void>;
+  prepare(folding: UnaccentFolding): Promise<void>;
   /** Inserts or replaces documents; a document older (lower version) than the stored one is ignored. */
   upsert(docs: SearchDocument[]): Promise<void>;
   /** Removes documents outright (content that no longer exists at all). */

@@ -16,7 +16,8 @@ import { SearchEngine } from './search-engine';
 export class SearchEngines implements OnApplicationBootstrap {
   private readonly log = new Logger('Search');
   readonly postgres: PostgresSearchEngine;
-  readonly external: SearchEngine | null;
+  /** Meilisearch when MEILI_URL is set: prepared (its settings applied) at start-up, which needs no letter folding. */
+  readonly external: MeiliSearchEngine | null;
   /** The server's letter folding, as this process holds it: what the PostgreSQL engine's vocabulary, and Meilisearch's documents and queries, are written and read with. */
   readonly folding: ServerFolding;
 

@@ -144,6 +144,7 @@ export class MeiliSearchEngine implements SearchEngine {
     return meiliFolding(folding).fingerprint;
   }
 
+  /** Creates the index and applies its settings: the letter folding a rebuild writes with changes neither (its documents are folded as they are written). */
   prepare(): Promise<void> {
     const run = (async () => {
       const client = await this.client();

@@ -312,7 +312,7 @@ export class PostgresSearchEngine implements SearchEngine {
 
   /**
    * Before a rebuild (the schema comes from migrations; nothing else is set up at run time), given
-   * the letter folding it writes with (read for it, else read here): when the vocabulary was
+   * the letter folding it writes with: when the vocabulary was
    * written with another letter folding than that one (the fingerprint
    * recorded with the index differs, or none was: a server upgraded from PostgreSQL 15 to 18, or an
    * index written by a release that folded letters with a table of its own), every word the
@@ -324,8 +324,8 @@ export class PostgresSearchEngine implements SearchEngine {
    * the rebuild has written them again, those words get no typo tolerance and complete by prefix
    * match alone.
    */
-  async prepare(folding?: UnaccentFolding): Promise<void> {
-    const fingerprint = this.formatFingerprint(folding ?? (await this.serverFolding.read()));
+  async prepare(folding: UnaccentFolding): Promise<void> {
+    const fingerprint = this.formatFingerprint(folding);
     const [recorded]: Array<{ fingerprint: string | null }> = await this.ds.query(`SELECT fingerprint FROM search_index_formats WHERE engine = $1`, [this.name]);
     if (recorded?.fingerprint === fingerprint) return;
     await this.ds.query(`SELECT nextval('search_terms_prunes')`);
