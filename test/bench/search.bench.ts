@@ -925,7 +925,7 @@ async function explain(ds: DataSource, readable: string[], query: string): Promi
   } as unknown as DataSource;
   const engine = new PostgresSearchEngine(recording);
   // The server's letter folding is read once per process (on first use), not for each query.
-  await engine.serverFolding.read();
+  await engine.serverFolding.current();
   captured.length = 0;
   await engine.search(requestFor(query, readable));
   const out: Array<{ statementMs: number; plan: string[] }> = [];

@@ -35,8 +35,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const template = process.env.PARVIS_TEST_TEMPLATE!;
+/**
+ * A database of its own for a test file: the migrated template's clone, or (`empty`) a database
+ * with nothing in it (no extension, no table), for a test that builds what it needs.
+ */
+export async function createTestDatabase({ empty = false } = {}): Promise<TestDatabase> {
+  const template = empty ? 'template0' : process.env.PARVIS_TEST_TEMPLATE!;
   const name = `${process.env.PARVIS_TEST_PREFIX}${randomBytes(5).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)} TEMPLATE ${c.escapeIdentifier(template)}`));
   return {

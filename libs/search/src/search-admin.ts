@@ -42,8 +42,8 @@ export class SearchAdmin {
    * in flight: building documents and computing vectors use both the API's and the
    * database's cores), then removes every engine's documents of posts that no longer exist.
    * Documents are replaced in place, so search keeps answering throughout. The server's letter
-   * folding is read once for it (a statement over every letter), unless it was just read (`folding`),
-   * and the engines are prepared with it and their formats recorded with it.
+   * folding, as this process holds it (`ServerFolding.current`, unless the caller took it:
+   * `folding`), is what the engines are prepared with and their formats recorded with.
    */
   async rebuild(
     engines: SearchEngine[],
@@ -52,8 +52,8 @@ export class SearchAdmin {
     folding?: UnaccentFolding,
   ): Promise<number> {
     const [{ n: total }] = await this.ds.query(`SELECT count(*)::int AS n FROM posts`);
-    // Read anew: the documents are written with it from now on (see ServerFolding.read).
-    const readFolding = folding ?? (await this.engines.folding.read());
+    // The one the documents are written with (see ServerFolding), held since it was last read.
+    const readFolding = folding ?? (await this.engines.folding.current());
     for (const e of engines) await e.prepare(readFolding);
     let after: string | null = null;
     let done = 0;
@@ -95,13 +95,15 @@ export class SearchAdmin {
    * PostgreSQL server upgraded to a release whose `unaccent` reads more letters): in the
    * background, one batch in flight, search answering throughout, as Discourse reindexes after a
    * search change. A job runs it at start and hourly (see SearchModule); `search:reindex` records
-   * the format too. Returns whether it rebuilt.
+   * the format too. It compares the fingerprint of the folding the process writes with, as it holds
+   * it (it reads none of its own: `ServerFolding` reads it again hourly, and a server's changed
+   * rules reach the job's next run once read). Returns whether it rebuilt.
    */
   async upgradeFormat(): Promise<boolean> {
     const rows: Array<{ engine: string; format: number; fingerprint: string | null }> = await this.ds.query(`SELECT engine, format, fingerprint FROM search_index_formats`);
     const recorded = new Map(rows.map((r) => [r.engine, r]));
-    // Read once, for every engine, for the rebuild and to record it.
-    const folding = await this.engines.folding.read();
+    // One folding, for every engine, for the rebuild and to record it.
+    const folding = await this.engines.folding.current();
     let rebuilt = false;
     for (const engine of this.engines.all()) {
       const was = recorded.get(engine.name);

@@ -336,9 +336,8 @@ export class PostgresSearchEngine implements SearchEngine {
 
   /**
    * The vocabulary is written with the server's letter folding itself: its fingerprint. The hourly
-   * job reads the folding for it (`SearchAdmin.upgradeFormat`, `ServerFolding.read`), in the API's
-   * process too when it runs the worker: queries and writes go on with the rules as last read while
-   * it is read, and a read that fails fails the job alone (they would wait for it, and fail with it).
+   * job compares it (`SearchAdmin.upgradeFormat`) with the folding as the process holds it
+   * (`ServerFolding.current`, read again hourly), which its writes use too.
    */
   formatFingerprint(folding: UnaccentFolding): string {
     return folding.fingerprint;

@@ -112,19 +112,21 @@ export async function readUnaccentFolding(ds: DataSource): Promise<UnaccentFoldi
 const FOLDING_TTL_MS = 3600_000;
 /** How soon a folding read again after FOLDING_TTL_MS, that failed, is tried once more. */
 const FOLDING_RETRY_MS = 60_000;
-/** How long the hourly read of the folding is waited for before it counts as failed. */
+/** How long a read of the folding is waited for before it counts as failed. */
 const FOLDING_READ_WAIT_MS = 60_000;
 
 /**
  * The connected server's letter folding as a process holds it (`current`): read on first use (a
- * fifth of a second at most, see `readUnaccentFolding`), and again, in the background, once
- * FOLDING_TTL_MS has passed. Each process (API, worker, CLI) reads its own, from the one server
- * they share.
+ * fifth of a second at most, see `readUnaccentFolding`; the application reads it at start-up, see
+ * `SearchEngines`), and again, in the background, once FOLDING_TTL_MS has passed. That is the one
+ * way it is read again: every use of it (queries, writes, the hourly `search-index-format` job
+ * and rebuilds, which record its fingerprint) takes it from here. Each process (API, worker, CLI)
+ * reads its own, from the one server they share.
  */
 export class ServerFolding {
   /** The folding as last read (or being read), and when. */
   private lastRead: { at: number; folding: Promise<UnaccentFolding> } | null = null;
-  /** The hourly read under way, if one is (see `current`). */
+  /** The read once FOLDING_TTL_MS has passed, under way, if one is (see `current`). */
   private refresh: Promise<void> | null = null;
   /** FOLDING_READ_WAIT_MS (a field, so that a test need not wait a minute). */
   private readonly readWaitMs = FOLDING_READ_WAIT_MS;
@@ -156,20 +158,9 @@ export class ServerFolding {
   }
 
   /**
-   * The folding read anew, and used from now on once read. Uses meanwhile go on with the rules as
-   * last read (they do not wait for it), and a read that fails, or is given up on, leaves them as
-   * they were.
-   */
-  async read(): Promise<UnaccentFolding> {
-    const folding = await this.readWithin();
-    this.lastRead = { at: Date.now(), folding: Promise.resolve(folding) };
-    return folding;
-  }
-
-  /**
    * One read of the folding, given up on after `readWaitMs` as a failed one is: a database that
-   * stopped answering neither keeps a job (or the hourly refresh) waiting for ever nor stops
-   * later reads from being tried.
+   * stopped answering neither keeps a first use (a job's, a search's) nor the hourly refresh
+   * waiting for ever, nor stops later reads from being tried.
    */
   private readWithin(): Promise<UnaccentFolding> {
     let timer: NodeJS.Timeout | undefined;
