@@ -1,5 +1,7 @@
 import { DataSource } from 'typeorm';
-import { ServerFolding } from '../../libs/search/src/postgres/unaccent-folding';
+import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
+import { FoldingUnavailableError, ServerFolding } from '../../libs/search/src/postgres/unaccent-folding';
+import { SearchRequest } from '../../libs/search/src/search-engine';
 import { createTestDatabase, TestDatabase } from '../setup/test-database';
 
 /**
@@ -44,5 +46,30 @@ describe('the server’s letter folding', () => {
     } finally {
       clock.mockRestore();
     }
+  });
+
+  describe('when it cannot be read, a Meilisearch query', () => {
+    // No Meilisearch at this address: a query that reached it would fail with a connection error instead.
+    const nowhere = { url: 'http://127.0.0.1:9', timeoutMs: 200 };
+    const request: SearchRequest = { query: 'Straße', filters: { spaceIds: ['00000000-0000-0000-0000-000000000001'] }, limit: 10, offset: 0 };
+
+    it('fails as the folding could not be read, before asking Meilisearch, when the read fails', async () => {
+      await ds.query(`DROP FUNCTION IF EXISTS unaccent(text)`);
+      const engine = new MeiliSearchEngine(nowhere, new ServerFolding(ds));
+      const failure = engine.search(request);
+      await expect(failure).rejects.toBeInstanceOf(FoldingUnavailableError);
+      await expect(failure).rejects.toThrow(/^the letter folding could not be read: function unaccent\(text\) does not exist/);
+    });
+
+    it('fails as the folding could not be read, before asking Meilisearch, when the read does not answer', async () => {
+      // The chunk of letters holding A takes seconds: the read is given up on long before.
+      await unaccentReads(`CASE WHEN strpos($1, 'A') > 0 THEN (SELECT $1 FROM pg_sleep(2)) ELSE $1 END`);
+      const folding = new ServerFolding(ds);
+      (folding as unknown as { readWaitMs: number }).readWaitMs = 200;
+      const engine = new MeiliSearchEngine(nowhere, folding);
+      const failure = engine.search(request);
+      await expect(failure).rejects.toBeInstanceOf(FoldingUnavailableError);
+      await expect(failure).rejects.toThrow('the letter folding could not be read: no answer after 200 ms');
+    });
   });
 });

@@ -4,6 +4,7 @@ import { newId } from '../../libs/core/src/ids';
 import { JobScheduler } from '../../libs/core/src/jobs';
 import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { RateLimiter } from '../../libs/core/src/rate-limit';
+import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
 import { POSTGRES_INDEX_FORMAT, PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
 import { SearchEngine } from '../../libs/search/src/search-engine';
 import { SearchAdmin } from '../../libs/search/src/search-admin';
@@ -388,6 +389,29 @@ describe('search', () => {
     }
   });
 
+  it('answers INTERNAL rather than asking PostgreSQL when the letter folding a Meilisearch query needs cannot be read: PostgreSQL’s engine needs it as much', async () => {
+    const engines = t.get(SearchEngines) as unknown as { external: SearchEngine | null };
+    const folding = t.get(SearchEngines).folding;
+    const held = folding as unknown as { lastRead: unknown };
+    const lastRead = held.lastRead;
+    // A process that holds no folding yet (PostgreSQL out of reach at start), whose read fails again.
+    held.lastRead = null;
+    // No Meilisearch there: a query that reached it would fail otherwise, and fall back.
+    engines.external = new MeiliSearchEngine({ url: 'http://127.0.0.1:9', timeoutMs: 200 }, folding);
+    const reads = foldingReads(() => Promise.reject(new Error('connection lost')));
+    try {
+      const res = await t.gql(SEARCH, { q: 'quetzalword' }, { token: (await makeUser(t)).token });
+      expectError(res, 'INTERNAL');
+      expect(res.errors![0].extensions.correlationId).toEqual(expect.any(String));
+      // Meilisearch's read alone: PostgreSQL's engine was not sent the query, to read it again and fail.
+      expect(reads.made()).toBe(1);
+    } finally {
+      reads.restore();
+      engines.external = null;
+      held.lastRead = lastRead;
+    }
+  });
+
   it('rebuilds the index from the database, dropping documents of posts that no longer exist', async () => {
     const postgres = t.get(SearchEngines).postgres;
     const [sample] = await t.sql(`SELECT id FROM posts LIMIT 1`);
@@ -612,7 +636,7 @@ describe('search', () => {
     folding.readWaitMs = 200;
     const reads = foldingReads(() => new Promise(() => undefined));
     try {
-      await expect(admin.upgradeFormat()).rejects.toThrow('the letter folding read did not answer');
+      await expect(admin.upgradeFormat()).rejects.toThrow('the letter folding could not be read: no answer after 200 ms');
     } finally {
       reads.restore();
     }

@@ -12,6 +12,7 @@ import { TopicModel } from '../../forum/src/topics/topic.model';
 import { TopicsService } from '../../forum/src/topics/topics.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
+import { FoldingUnavailableError } from './postgres/unaccent-folding';
 import { hasPositiveTerms, parseQuery, titleTerms } from './query-parser';
 import { SearchFilters, SearchRequest, SearchResult } from './search-engine';
 import { SearchEngines } from './search-engines';
@@ -160,6 +161,9 @@ export class SearchService {
     try {
       return await primary.search(external);
     } catch (err) {
+      // Not the external engine's failure: PostgreSQL's engine needs the same folding, and would
+      // only wait for another read of it. The client gets INTERNAL with a correlation id (API.md).
+      if (err instanceof FoldingUnavailableError) throw err;
       this.log.warn({ err }, `${primary.name} failed; PostgreSQL answers this query`);
       return this.engines.postgres.search(req);
     }

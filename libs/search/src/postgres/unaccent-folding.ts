@@ -116,6 +116,19 @@ const FOLDING_RETRY_MS = 60_000;
 const FOLDING_READ_WAIT_MS = 60_000;
 
 /**
+ * The server's letter folding could not be read (the read failed, or did not answer within a
+ * minute) when nothing was held yet: whatever needs it cannot go on, whichever engine it is for
+ * (Meilisearch's documents and queries are folded with it as PostgreSQL's vocabulary is), so a
+ * Meilisearch query failing so is not sent to PostgreSQL (`SearchService.query`).
+ */
+export class FoldingUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`the letter folding could not be read: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'FoldingUnavailableError';
+  }
+}
+
+/**
  * The connected server's letter folding as a process holds it (`current`): read on first use (a
  * fifth of a second at most, see `readUnaccentFolding`; the application reads it at start-up, see
  * `SearchEngines`), and again, in the background, once FOLDING_TTL_MS has passed. That is the one
@@ -165,10 +178,14 @@ export class ServerFolding {
   private readWithin(): Promise<UnaccentFolding> {
     let timer: NodeJS.Timeout | undefined;
     const givenUp = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('the letter folding read did not answer')), this.readWaitMs);
+      timer = setTimeout(() => reject(new Error(`no answer after ${this.readWaitMs} ms`)), this.readWaitMs);
       timer.unref();
     });
-    return Promise.race([readUnaccentFolding(this.ds), givenUp]).finally(() => clearTimeout(timer));
+    return Promise.race([readUnaccentFolding(this.ds), givenUp])
+      .catch((err: unknown) => {
+        throw new FoldingUnavailableError(err);
+      })
+      .finally(() => clearTimeout(timer));
   }
 
   private readFirst(): Promise<UnaccentFolding> {
