@@ -19,4 +19,11 @@ describe('withLettersAsWritten (a snippet cut from folded text, shown with its l
     expect(withLettersAsWritten('[Strasse] ist zu', 'Die Straße endet.', fold, marks, '…')).toBe('[Strasse] ist zu');
     expect(withLettersAsWritten('[x]', undefined, fold, marks, '…')).toBe('[x]');
   });
+
+  it('places fragments of a text written with letters and their accents apart, as the folded text was composed (NFC) before folding', () => {
+    // As Meilisearch's documents are folded: composed first, é kept, ß as ss, an accent alone as nothing.
+    const folding = (letter: string) => letter.normalize('NFC').replace('ß', 'ss').replace('\u0301', '');
+    const written = 'Cafe\u0301 an der Straße';
+    expect(withLettersAsWritten('Café an der [Strasse]', written, folding, marks, '…')).toBe('Café an der [Straße]');
+  });
 });

@@ -159,7 +159,9 @@ export function markHighlights(text: string, open: string, close: string): strin
 
 /**
  * A snippet cut from text whose letters were folded (`fold` reads each letter alone, as one
- * letter or more), with its letters as `written` again. Each fragment between `delimiter`s, its
+ * letter or more), with its letters as `written` again. The folded text was composed (NFC) first,
+ * as `written` is here: letters written with their accents apart (e and U+0301) are one letter
+ * there, and read apart they would fold to other text, where no fragment would be found. Each fragment between `delimiter`s, its
  * highlight `marks` aside, stands in the folded text where it was cut from (fragments come in the
  * text's order), and each folded letter there came from one letter of `written`, which it is
  * shown as (a highlight mark among the letters one letter folded to stands after it). A
@@ -170,7 +172,7 @@ export function withLettersAsWritten(snippet: string, written: string | null | u
   let folded = '';
   // Per UTF-16 unit of the folded text: the letter as written where its folding starts, else ''.
   const letters: string[] = [];
-  for (const letter of written) {
+  for (const letter of written.normalize('NFC')) {
     const f = fold(letter);
     folded += f;
     for (let i = 0; i < f.length; i++) letters.push(i === 0 ? letter : '');

@@ -143,6 +143,25 @@ describe('MeiliSearchEngine over HTTP', () => {
     expect(res.hits[0].snippetHtml).toBe('…die <mark>Hauptstraße</mark> … bis Montag, <mark>Fuß</mark>weg…');
   });
 
+  it('stores a text written with letters and their accents apart composed, and shows its snippet with the letters as written, not as folded', async () => {
+    const engine = new MeiliSearchEngine({ url }, serverFolding);
+    const cafe = { ...doc, title: 'Cafe\u0301', body: 'Cafe\u0301 an der Straße' };
+    await engine.upsert([cafe]);
+    const [sent] = requests.find((r) => r.method === 'POST' && r.path === '/indexes/contributions/documents')!.body;
+    // Composed alone, the title has nothing folded: no title as written.
+    expect(sent).toMatchObject({ title: 'Café', body: 'Café an der Strasse', bodyAsWritten: 'Café an der Straße' });
+    expect(sent).not.toHaveProperty('titleAsWritten');
+
+    // A document stored before, with the body as written apart, is shown as written all the same.
+    searchAnswer = {
+      hits: [{ id: doc.id, topicId: doc.topicId, postNumber: 1, spaceId: doc.spaceId, kind: 'DISCUSSION', title: 'Café', bodyAsWritten: cafe.body,
+        _formatted: { body: 'Café an der \u0001Strasse\u0002' }, _rankingScore: 0.9 }],
+      estimatedTotalHits: 1, processingTimeMs: 1, query: 'strasse',
+    };
+    const res = await engine.search({ query: 'Straße', filters: { spaceIds: [doc.spaceId] }, limit: 10, offset: 0 });
+    expect(res.hits[0].snippetHtml).toBe('Café an der <mark>Straße</mark>');
+  });
+
   it('gives Meilisearch ø, ł, þ, ı and the other letters unaccent reads otherwise as it reads them, and shows them as written', async () => {
     const engine = new MeiliSearchEngine({ url }, serverFolding);
     const trip = { ...doc, title: 'København – Łódź', body: 'Via ØRESUND, then Þórsmörk and Diyarbakır.' };

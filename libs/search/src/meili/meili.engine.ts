@@ -302,8 +302,9 @@ function boostOf(doc: SearchDocument): number {
 }
 
 function toStored(doc: SearchDocument, folding: UnaccentFolding): StoredDocument {
-  const title = doc.title.replace(MARKERS, '');
-  const body = doc.body.replace(MARKERS, '');
+  // Composed, as folded: the text as written is kept only where a letter was folded.
+  const title = doc.title.replace(MARKERS, '').normalize('NFC');
+  const body = doc.body.replace(MARKERS, '').normalize('NFC');
   const stored: StoredDocument = {
     ...doc,
     title: folding.fold(title),
