@@ -1,5 +1,6 @@
 import { AccessService, fullViewSql, listedViewSql } from '../../libs/access/src/access.service';
-import { ContentState, LEVEL_RANK } from '../../libs/access/src/access-level';
+import { AccessLevel, ContentState, LEVEL_RANK } from '../../libs/access/src/access-level';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { newId } from '../../libs/core/src/ids';
 import { readableTopicSql } from '../../libs/forum/src/topics/topics.repository';
 import { Viewer as RequestViewer } from '../../libs/core/src/graphql/viewer';
@@ -260,6 +261,48 @@ describe('the access matrix', () => {
               const shown = access.contentView(viewer, moderator ? LEVEL_RANK.MODERATE : LEVEL_RANK.PARTICIPATE, { state, authorId: author, deletedFrom }) !== 'none';
               if (row.listed !== shown) mismatches.push({ signedIn, moderator, state, deletedFrom, mine, listed: row.listed });
             }
+    expect(mismatches).toEqual([]);
+  });
+  it('judges in SQL who holds a level and who moderates (holdsSql, moderatesSql) exactly as rankOn and moderatesSiteWide do, sanctions included', async () => {
+    const access = t.get(AccessService);
+    const sessions = t.get(SessionsService);
+    const sanction = (userId: string, kind: string, spaceId: string | null) =>
+      t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES ($1, $2, $3, 'test', $4, now() + interval '1 day')`, [newId(), userId, kind, spaceId]);
+    const grant = (userId: string, spaceId: string, level: string) => t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES ($1, $2, $3, $4)`, [newId(), spaceId, userId, LEVEL_RANK[level as keyof typeof LEVEL_RANK]]);
+    const silencedHere = await makeUser(t);
+    const suspendedHere = await makeUser(t);
+    const silencedEverywhere = await makeUser(t, { role: 'MODERATOR' });
+    const lapsed = await makeUser(t, { role: 'MODERATOR' });
+    const deleted = await makeUser(t, { role: 'MODERATOR' });
+    for (const v of ['PUBLIC', 'MEMBERS', 'RESTRICTED'] as Visibility[]) {
+      await grant(silencedHere.id, spaces[v].id, 'MODERATE');
+      await grant(suspendedHere.id, spaces[v].id, 'MODERATE');
+    }
+    await sanction(silencedHere.id, 'SILENCE', spaces.MEMBERS.id);
+    await sanction(suspendedHere.id, 'SUSPEND', spaces.RESTRICTED.id);
+    await sanction(silencedEverywhere.id, 'SILENCE', null);
+    // Lifted and run out: they take nothing.
+    await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES ($1, $2, 'SILENCE', 'old', NULL, now() - interval '1 minute')`, [newId(), lapsed.id]);
+    await t.sql(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = $1`, [deleted.id]);
+    const people = [...Object.values(users), author, silencedHere, suspendedHere, silencedEverywhere, lapsed, deleted];
+    const spaceIds = [...Object.values(spaces).map((s) => s.id), null];
+    const mismatches: unknown[] = [];
+    for (const u of people) {
+      const viewer = await sessions.viewerForUser(u.id);
+      for (const spaceId of spaceIds) {
+        const [row] = await t.sql(
+          `SELECT ${AccessService.moderatesSql('$1::uuid', '$2::uuid')} AS moderates,
+                  ${AccessService.holdsSql('$1::uuid', '$2::uuid', AccessLevel.READ)} AS reads,
+                  ${AccessService.holdsSql('$1::uuid', '$2::uuid', AccessLevel.PARTICIPATE)} AS participates`,
+          [u.id, spaceId],
+        );
+        const rank = viewer && spaceId ? await access.rankOn(viewer, spaceId) : LEVEL_RANK.NONE;
+        const moderates = !viewer ? false : spaceId ? rank >= LEVEL_RANK.MODERATE : await access.moderatesSiteWide(viewer);
+        const expected = { moderates, reads: !!spaceId && rank >= LEVEL_RANK.READ, participates: !!spaceId && rank >= LEVEL_RANK.PARTICIPATE };
+        const got = { moderates: row.moderates, reads: spaceId ? row.reads : false, participates: spaceId ? row.participates : false };
+        if (JSON.stringify(got) !== JSON.stringify(expected)) mismatches.push({ user: u.handle, spaceId, got, expected });
+      }
+    }
     expect(mismatches).toEqual([]);
   });
 });

@@ -99,6 +99,40 @@ export class AccessService {
                   AND (sg.user_id = ${userIdExpr} OR sg.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = ${userIdExpr}))))`;
   }
 
+  /**
+   * SQL true when the user holds `needed` (or more) on the space now, as `rankOn` judges it from
+   * their session: their role, their grants and their groups' (the space's visibility as a floor,
+   * a global moderator moderating what they read), less what a sanction in force takes (a
+   * suspension or ban everything, a silence all but reading), on the space or site-wide. A deleted
+   * account holds nothing; an admin holds everything. A test holds it to `rankOn` (access matrix).
+   */
+  static holdsSql(userIdExpr: string, spaceIdExpr: string, needed: AccessLevel): string {
+    const want = R[needed];
+    const kinds = want > R.READ ? `'SILENCE', 'SUSPEND', 'BAN'` : `'SUSPEND', 'BAN'`;
+    return `EXISTS (SELECT 1 FROM users au WHERE au.id = ${userIdExpr} AND au.deleted_at IS NULL
+      AND (au.role = 'ADMIN' OR NOT EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = au.id AND sa.kind IN (${kinds})
+                                             AND (sa.space_id IS NULL OR sa.space_id = ${spaceIdExpr}) AND ${SANCTION_IN_FORCE}))
+      AND (SELECT CASE WHEN au.role = 'ADMIN' THEN ${R.ADMIN} WHEN au.role = 'MODERATOR' AND b.rank >= ${R.READ} THEN GREATEST(b.rank, ${R.MODERATE}) ELSE b.rank END
+             FROM (SELECT GREATEST(CASE WHEN asp.visibility = 'RESTRICTED' THEN ${R.NONE} ELSE ${R.PARTICIPATE} END,
+                     COALESCE((SELECT max(sg.level) FROM space_grants sg WHERE sg.space_id = asp.id
+                                AND (sg.user_id = au.id OR sg.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = au.id))), ${R.NONE})) AS rank
+                     FROM spaces asp WHERE asp.id = ${spaceIdExpr}) b) >= ${want})`;
+  }
+
+  /**
+   * SQL true when the user moderates the space now (`holdsSql` MODERATE: `rankOn >= MODERATE`),
+   * or, where the space is null, has site-wide moderation powers (`moderatesSiteWide`: a global
+   * moderator's or admin's role, no site-wide silence, suspension or ban in force). The one SQL
+   * definition of "may moderate there", for rules judged in a statement (who holds a review
+   * item's claim). A test holds it to `rankOn` and `moderatesSiteWide`.
+   */
+  static moderatesSql(userIdExpr: string, spaceIdExpr: string): string {
+    return `(CASE WHEN ${spaceIdExpr} IS NULL
+      THEN EXISTS (SELECT 1 FROM users au WHERE au.id = ${userIdExpr} AND au.deleted_at IS NULL AND (au.role = 'ADMIN' OR (au.role = 'MODERATOR'
+             AND NOT EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = au.id AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN') AND sa.space_id IS NULL AND ${SANCTION_IN_FORCE}))))
+      ELSE ${AccessService.holdsSql(userIdExpr, spaceIdExpr, AccessLevel.MODERATE)} END)`;
+  }
+
   /** After a change to spaces or grants within a request, the next check reads them again. */
   invalidate(viewer: Viewer): void {
     viewer.forget('access:spaceRanks');

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { LEVEL_RANK } from '../../../access/src/access-level';
-import { SANCTION_IN_FORCE } from '../../../access/src/access.service';
+import { AccessService } from '../../../access/src/access.service';
 import { AppError } from '../../../core/src/errors';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { Viewer } from '../../../core/src/graphql/viewer';
@@ -9,27 +8,19 @@ import { ReportTargetType, ReviewItemRow } from './review.model';
 
 /**
  * SQL true while a review item's claim (`review_items`, unaliased) holds: it has not run out,
- * and its claimant may still handle the item, as `lockItem` would judge them now (`rankOn` >=
- * MODERATE in its space, or site-wide moderation for a space-less item; only an admin for a
- * BAN_PROPOSAL). A claimant whose grant was taken away, who was silenced, suspended or banned
- * there, demoted, or whose account was deleted keeps nobody off the item and is shown as its
- * claimant to nobody. Every place that reads or checks a claim asks this (REVIEW_ITEM_COLUMNS,
- * `assertHeldUnclaimed`, moderatePost's upholding of open reports). Kinds another module also
- * lets decide (ARTICLE_FEEDBACK: an article's team) keep a claim until it runs out, as the
- * module's decider is not SQL.
+ * and its claimant may still handle the item, as `lockItem` would judge them now: who moderates
+ * its space, or the site for a space-less item (`AccessService.moderatesSql`, the access policy's
+ * own SQL), only an admin for a BAN_PROPOSAL. A claimant whose grant was taken away, who was
+ * silenced, suspended or banned there, demoted, or whose account was deleted keeps nobody off
+ * the item and is shown as its claimant to nobody. Every place that reads or checks a claim asks
+ * this (REVIEW_ITEM_COLUMNS, `assertHeldUnclaimed`, moderatePost's upholding of open reports).
+ * Kinds another module also lets decide (ARTICLE_FEEDBACK: an article's team) keep a claim until
+ * it runs out, as the module's decider is not SQL.
  */
 export const CLAIM_HOLDS_SQL = `(review_items.claimed_by IS NOT NULL AND review_items.claimed_until > now() AND (review_items.kind = 'ARTICLE_FEEDBACK'
-  OR EXISTS (SELECT 1 FROM users cu WHERE cu.id = review_items.claimed_by AND cu.deleted_at IS NULL
-    AND (cu.role = 'ADMIN' OR (review_items.kind <> 'BAN_PROPOSAL'
-      AND NOT EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = cu.id AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN')
-                       AND (sa.space_id IS NULL OR sa.space_id = review_items.space_id) AND ${SANCTION_IN_FORCE})
-      AND CASE WHEN review_items.space_id IS NULL THEN cu.role = 'MODERATOR'
-        ELSE EXISTS (SELECT 1 FROM spaces csp WHERE csp.id = review_items.space_id AND (
-          (SELECT COALESCE(max(sg.level), 0) FROM space_grants sg WHERE sg.space_id = csp.id
-              AND (sg.user_id = cu.id OR sg.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = cu.id))) >= ${LEVEL_RANK.MODERATE}
-          OR (cu.role = 'MODERATOR' AND (csp.visibility <> 'RESTRICTED' OR EXISTS (SELECT 1 FROM space_grants sg WHERE sg.space_id = csp.id AND sg.level >= ${LEVEL_RANK.READ}
-              AND (sg.user_id = cu.id OR sg.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = cu.id)))))))
-        END)))))`;
+  OR CASE WHEN review_items.kind = 'BAN_PROPOSAL'
+       THEN EXISTS (SELECT 1 FROM users cu WHERE cu.id = review_items.claimed_by AND cu.deleted_at IS NULL AND cu.role = 'ADMIN')
+       ELSE ${AccessService.moderatesSql('review_items.claimed_by', 'review_items.space_id')} END))`;
 
 /** An item's columns, its claim (`claimed_by`, `claimed_until`) only while it holds (CLAIM_HOLDS_SQL). */
 export const REVIEW_ITEM_COLUMNS = `id, space_id, target_type, target_id, kind, status, score, auto_hidden,
