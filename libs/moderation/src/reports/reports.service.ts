@@ -24,7 +24,7 @@ import { SpaceModeration } from '../space-moderation';
 import { ModeratePostInput, ModerationAction, ReportInput, ResolveReviewInput, ReviewQueueArgs } from './dto/report.inputs';
 import {
   ReportModel, ReportRow, ReportTargetType, ReviewAction, ReviewDecision, ReviewEventModel, ReviewItemModel, ReviewItemRow,
-  ReviewSort, ReviewStatus, toReportModel, toReviewItemModel,
+  ReviewSort, ReviewStatus, heldClaim, toReportModel, toReviewItemModel,
 } from './review.model';
 import { CLAIM_HOLDS_SQL, REVIEW_ITEM_COLUMNS, ReviewItems } from './review-items';
 
@@ -222,7 +222,8 @@ export class ReportsService {
    * item: CLAIM_HOLDS_SQL, which REVIEW_ITEM_COLUMNS applies) keeps everyone else off the item.
    */
   private assertUnclaimedByOthers(viewer: Viewer, item: ReviewItemRow): void {
-    if (item.claimed_by && item.claimed_by !== viewer.id && item.claimed_until && new Date(item.claimed_until) > new Date()) {
+    const claim = heldClaim(item);
+    if (claim && claim.by !== viewer.id) {
       throw AppError.conflict('Another moderator is handling this item');
     }
   }

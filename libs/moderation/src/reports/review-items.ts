@@ -22,9 +22,13 @@ export const CLAIM_HOLDS_SQL = `(review_items.claimed_by IS NOT NULL AND review_
        THEN EXISTS (SELECT 1 FROM users cu WHERE cu.id = review_items.claimed_by AND cu.deleted_at IS NULL AND cu.role = 'ADMIN')
        ELSE ${AccessService.moderatesSql('review_items.claimed_by', 'review_items.space_id')} END))`;
 
-/** An item's columns, its claim (`claimed_by`, `claimed_until`) only while it holds (CLAIM_HOLDS_SQL). */
+/**
+ * An item's columns, its claimant (`claimed_by`) only while the claim holds (CLAIM_HOLDS_SQL),
+ * judged once per row: `claimed_until` is read with it alone (`heldClaim`), so the rule, a few
+ * subqueries, is not run a second time for the other column.
+ */
 export const REVIEW_ITEM_COLUMNS = `id, space_id, target_type, target_id, kind, status, score, auto_hidden,
-  CASE WHEN ${CLAIM_HOLDS_SQL} THEN review_items.claimed_by END AS claimed_by, CASE WHEN ${CLAIM_HOLDS_SQL} THEN review_items.claimed_until END AS claimed_until,
+  CASE WHEN ${CLAIM_HOLDS_SQL} THEN review_items.claimed_by END AS claimed_by, claimed_until,
   resolved_by, resolved_at, decision_note, created_at`;
 
 export type ReviewItemKind = 'REPORTS' | 'PENDING_CONTENT' | 'AUTOMOD' | 'BAN_PROPOSAL' | 'APPEAL' | 'ARTICLE_FEEDBACK';

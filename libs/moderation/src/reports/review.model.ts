@@ -99,7 +99,9 @@ export interface ReviewItemRow {
   status: ReviewStatus;
   score: string;
   auto_hidden: boolean;
+  /** The claimant while the claim holds (REVIEW_ITEM_COLUMNS), else null. */
   claimed_by: string | null;
+  /** When the last claim runs out: the claim's only with `claimed_by` (`heldClaim`). */
   claimed_until: Date | null;
   resolved_by: string | null;
   resolved_at: Date | null;
@@ -107,7 +109,13 @@ export interface ReviewItemRow {
   created_at: Date;
 }
 
+/** The claim on an item that holds now: its claimant (null once it does not hold) and its end. */
+export function heldClaim(r: ReviewItemRow): { by: string; until: Date } | null {
+  return r.claimed_by && r.claimed_until && new Date(r.claimed_until) > new Date() ? { by: r.claimed_by, until: r.claimed_until } : null;
+}
+
 export function toReviewItemModel(r: ReviewItemRow): ReviewItemModel {
+  const claim = heldClaim(r);
   return Object.assign(new ReviewItemModel(), {
     id: r.id,
     targetType: r.target_type,
@@ -116,12 +124,12 @@ export function toReviewItemModel(r: ReviewItemRow): ReviewItemModel {
     status: r.status,
     score: Number(r.score),
     autoHidden: r.auto_hidden,
-    claimedUntil: r.claimed_until && new Date(r.claimed_until) > new Date() ? r.claimed_until : null,
+    claimedUntil: claim?.until ?? null,
     resolvedAt: r.resolved_at,
     decisionNote: r.decision_note,
     createdAt: r.created_at,
     spaceId: r.space_id,
-    claimedById: r.claimed_until && new Date(r.claimed_until) > new Date() ? r.claimed_by : null,
+    claimedById: claim?.by ?? null,
     resolvedById: r.resolved_by,
   });
 }
