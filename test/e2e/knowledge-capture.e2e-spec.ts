@@ -250,6 +250,32 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: editor.token }));
     });
 
+    it('holds a claim on feedback only while its claimant may still handle it: an editor who lost the space, or a writer silenced there, keeps nobody off it', async () => {
+      const [writer, lapsing] = [await makeUser(t), await makeUser(t)];
+      await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, 3)`, [spaceId, lapsing.id]);
+      const article = await publishedArticle(t, writer.token, editor.token, board, { title: 'Claimed, then let go' });
+      topicOf(await api.rate((await makeUser(t)).token, { topicId: article, helpful: false, comment: 'Step 2 fails' }));
+      const OPEN = `query($id: ID!) { topic(id: $id) { article { openFeedback { id claimedBy { id } } } } }`;
+      const open = async (u: TestUser) => expectOk(await t.gql(OPEN, { id: article }, { token: u.token })).topic.article.openFeedback;
+      const CLAIM = `mutation($id: ID!) { claimReviewItem(id: $id) { id claimedBy { id } } }`;
+      const claim = (u: TestUser, id: string) => t.gql(CLAIM, { id }, { token: u.token });
+      const { id } = await open(writer);
+      expectOk(await claim(lapsing, id));
+      // While the editor may handle it, their claim keeps the article's team off it.
+      expect((await open(writer)).claimedBy).toEqual({ id: lapsing.id });
+      expectError(await claim(writer, id), 'CONFLICT');
+      // Their grant goes: nobody is shown holding it, and the writer claims it at once.
+      await t.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [spaceId, lapsing.id]);
+      expect((await open(writer)).claimedBy).toBeNull();
+      expect(expectOk(await claim(writer, id)).claimReviewItem.claimedBy).toEqual({ id: writer.id });
+      expectError(await claim(editor, id), 'CONFLICT');
+      // The writer silenced in the space holds it no more: the editor takes it.
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', $2, now() + interval '1 day')`, [writer.id, spaceId]);
+      expect((await open(editor)).claimedBy).toBeNull();
+      expect(expectOk(await claim(editor, id)).claimReviewItem.claimedBy).toEqual({ id: editor.id });
+      expectOk(await t.gql(RESOLVE, { input: { id, decision: 'IGNORE' } }, { token: editor.token }));
+    });
+
     it('pages an article’s feedback past its first page, newest first', async () => {
       const paged = await publishedArticle(t, author.token, editor.token, board, { title: 'Feedback over pages' });
       for (const comment of ['oldest remark', 'middle remark', 'newest remark']) {

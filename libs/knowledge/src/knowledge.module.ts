@@ -10,7 +10,7 @@ import { NotificationsModule } from '../../notifications/src/notifications.modul
 import { NotificationVisibility } from '../../notifications/src/notifications';
 import { SearchModule } from '../../search/src/search.module';
 import { SpacesModule } from '../../spaces/src/spaces.module';
-import { ArticleLoaders } from './articles/article.loaders';
+import { ArticleLoaders, onNamedTeamSql } from './articles/article.loaders';
 import { ArticleWrites } from './articles/article-writes';
 import { ArticlesRepository } from './articles/articles.repository';
 import {
@@ -76,6 +76,6 @@ export class KnowledgeModule implements OnModuleInit {
       if (!(await this.loaders.onTeam(viewer, item.target_id))) return false;
       if (item.space_id) await this.access.require(viewer, item.space_id, AccessLevel.PARTICIPATE);
       return true;
-    });
+    }, (claimant) => onNamedTeamSql(claimant, 'review_items.target_id'));
   }
 }

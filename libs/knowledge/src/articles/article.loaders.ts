@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
-import { LEVEL_RANK } from '../../../access/src/access-level';
+import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
+import { AccessService, fullViewSql } from '../../../access/src/access.service';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { TopicModel } from '../../../forum/src/topics/topic.model';
 import { GroupModel, toGroupModel } from '../../../identity/src/groups/group.model';
 import { ArticleAccess, ArticleModel, ArticleRow, ArticleState, RevisionRow } from './article.model';
-import { REVIEW_ITEM_COLUMNS } from '../../../moderation/src/reports/review-items';
+import { ReviewItems } from '../../../moderation/src/reports/review-items';
 import { ReviewItemRow } from '../../../moderation/src/reports/review.model';
 import { TreeEntry, viewerTree, ViewerTree } from './article-tree';
 import { articleFromJson, ArticlesRepository, TreeRow } from './articles.repository';
@@ -17,6 +18,20 @@ export interface BoardTree {
   tree: ViewerTree;
   /** Every shown article (archived ones included: they are reachable, just out of the tree). */
   topics: Map<string, TopicModel>;
+}
+
+/**
+ * SQL true when the user (`userIdExpr`) is on the named team of the article behind a topic
+ * (`topicIdExpr`), reads it in full, and participates in its space now: `onTeam` with a
+ * participant's rank, less the editors (its space's moderators), whom `AccessService.moderatesSql`
+ * answers for. Who decides its feedback (ARTICLE_FEEDBACK) besides them, for a claim's holding.
+ */
+export function onNamedTeamSql(userIdExpr: string, topicIdExpr: string): string {
+  return `EXISTS (SELECT 1 FROM topics kt JOIN articles ka ON ka.topic_id = kt.id WHERE kt.id = ${topicIdExpr}
+    AND (kt.author_id = ${userIdExpr} OR ka.owner_user_id = ${userIdExpr}
+         OR ka.owner_group_id IN (SELECT kgm.group_id FROM group_members kgm WHERE kgm.user_id = ${userIdExpr}))
+    AND ${AccessService.holdsSql(userIdExpr, 'kt.space_id', AccessLevel.PARTICIPATE)}
+    AND ${fullViewSql('kt', { viewer: userIdExpr, readable: 'ARRAY[kt.space_id]', moderated: `'{}'` })})`;
 }
 
 /** Whether the viewer owns an article: its owner, a member of its owner group, or its author while nobody owns it. */
@@ -48,6 +63,7 @@ export class ArticleLoaders {
     private readonly repo: ArticlesRepository,
     private readonly forum: ForumLoaders,
     private readonly ds: DataSource,
+    private readonly reviewItems: ReviewItems,
   ) {}
 
   private rows(viewer: Viewer): DataLoader<string, ArticleRow | null> {
@@ -155,7 +171,7 @@ export class ArticleLoaders {
   openFeedback(viewer: Viewer, topicId: string): Promise<ReviewItemRow | null> {
     return loader<string, ReviewItemRow | null>(viewer, 'knowledge:openFeedback', async (ids) => {
       const rows: ReviewItemRow[] = await this.ds.query(
-        `SELECT ${REVIEW_ITEM_COLUMNS} FROM review_items WHERE target_type = 'TOPIC' AND target_id = ANY($1::uuid[]) AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`,
+        `SELECT ${this.reviewItems.columns()} FROM review_items WHERE target_type = 'TOPIC' AND target_id = ANY($1::uuid[]) AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`,
         [ids],
       );
       const byTopic = new Map(rows.map((r) => [r.target_id, r]));

@@ -26,7 +26,7 @@ import {
   ReportModel, ReportRow, ReportTargetType, ReviewAction, ReviewDecision, ReviewEventModel, ReviewItemModel, ReviewItemRow,
   ReviewSort, ReviewStatus, heldClaim, toReportModel, toReviewItemModel,
 } from './review.model';
-import { CLAIM_HOLDS_SQL, REVIEW_ITEM_COLUMNS, ReviewItems } from './review-items';
+import { ReviewItems } from './review-items';
 
 export const REPORTS_PER_DAY: RateRule = { bucket: 'report:user', limit: 20, windowSeconds: 86_400 };
 const CLAIM_MINUTES = 30;
@@ -219,7 +219,7 @@ export class ReportsService {
 
   /**
    * A claim by another moderator that holds (not run out, its claimant still able to handle the
-   * item: CLAIM_HOLDS_SQL, which REVIEW_ITEM_COLUMNS applies) keeps everyone else off the item.
+   * item: `ReviewItems.claimHoldsSql`, which its `columns` apply) keeps everyone else off the item.
    */
   private assertUnclaimedByOthers(viewer: Viewer, item: ReviewItemRow): void {
     const claim = heldClaim(item);
@@ -260,7 +260,7 @@ export class ReportsService {
     // Only the values the sort's keyset reads: an unused parameter has no type PostgreSQL can infer.
     if (after) params.push(...(bySort ? after : after.slice(1)));
     const rows: Array<ReviewItemRow & { k_ts: string }> = await this.ds.query(
-      `SELECT ${REVIEW_ITEM_COLUMNS}, created_at::text AS k_ts FROM review_items
+      `SELECT ${this.reviewItems.columns()}, created_at::text AS k_ts FROM review_items
         WHERE ${where} ${after ? `AND ${keyset}` : ''} ORDER BY ${order} LIMIT $3`,
       params,
     );
@@ -276,7 +276,7 @@ export class ReportsService {
 
   /** An item the viewer may handle, locked for update within `tx`. */
   private async lockItem(tx: Tx, viewer: Viewer, id: string): Promise<ReviewItemRow> {
-    const item = isUuid(id) ? await tx.one<ReviewItemRow>(`SELECT ${REVIEW_ITEM_COLUMNS} FROM review_items WHERE id = $1 FOR UPDATE`, [id]) : undefined;
+    const item = isUuid(id) ? await tx.one<ReviewItemRow>(`SELECT ${this.reviewItems.columns()} FROM review_items WHERE id = $1 FOR UPDATE`, [id]) : undefined;
     if (!item) throw AppError.notFound('Review item not found');
     const ok = item.space_id
       ? (await this.access.rankOn(viewer, item.space_id)) >= LEVEL_RANK.MODERATE
@@ -306,7 +306,7 @@ export class ReportsService {
       this.assertUnclaimedByOthers(viewer, item);
       const [claimed] = await tx.query<ReviewItemRow>(
         `UPDATE review_items SET claimed_by = $2, claimed_until = now() + make_interval(mins => ${CLAIM_MINUTES}), updated_at = now()
-          WHERE id = $1 RETURNING ${REVIEW_ITEM_COLUMNS}`,
+          WHERE id = $1 RETURNING ${this.reviewItems.columns()}`,
         [id, viewer.id],
       );
       await this.reviewItems.record(tx, id, viewer.id, 'claimed');
@@ -382,7 +382,7 @@ export class ReportsService {
       await tx.query(`UPDATE reports SET status = $2 WHERE review_item_id = $1 AND status = 'OPEN'`, [item.id, reportStatus]);
       const [resolved] = await tx.query<ReviewItemRow>(
         `UPDATE review_items SET status = $2, resolved_by = $3, resolved_at = now(), decision_note = $4, claimed_by = NULL, claimed_until = NULL, updated_at = now()
-          WHERE id = $1 RETURNING ${REVIEW_ITEM_COLUMNS}`,
+          WHERE id = $1 RETURNING ${this.reviewItems.columns()}`,
         [item.id, status, viewer.id, input.note ?? null],
       );
       await this.teachSpamFilter(tx, item, input.decision);
@@ -594,10 +594,10 @@ export class ReportsService {
    */
   private async upholdOpenReports(tx: Tx, viewer: Viewer, post: { id: string; number: number; topicId: string }, input: ModeratePostInput): Promise<void> {
     const items = await tx.query<ReviewItemRow>(
-      `SELECT ${REVIEW_ITEM_COLUMNS} FROM review_items
+      `SELECT ${this.reviewItems.columns()} FROM review_items
         WHERE status = 'PENDING' AND kind IN ('REPORTS', 'AUTOMOD')
           AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))
-          AND (claimed_by = $3 OR NOT ${CLAIM_HOLDS_SQL})
+          AND (claimed_by = $3 OR NOT ${this.reviewItems.claimHoldsSql()})
         ORDER BY id FOR UPDATE`,
       [post.id, post.number === 1 ? post.topicId : null, viewer.id],
     );

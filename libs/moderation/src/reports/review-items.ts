@@ -6,31 +6,6 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
 import { ReportTargetType, ReviewItemRow } from './review.model';
 
-/**
- * SQL true while a review item's claim (`review_items`, unaliased) holds: it has not run out,
- * and its claimant may still handle the item, as `lockItem` would judge them now: who moderates
- * its space, or the site for a space-less item (`AccessService.moderatesSql`, the access policy's
- * own SQL), only an admin for a BAN_PROPOSAL. A claimant whose grant was taken away, who was
- * silenced, suspended or banned there, demoted, or whose account was deleted keeps nobody off
- * the item and is shown as its claimant to nobody. Every place that reads or checks a claim asks
- * this (REVIEW_ITEM_COLUMNS, `assertHeldUnclaimed`, moderatePost's upholding of open reports).
- * Kinds another module also lets decide (ARTICLE_FEEDBACK: an article's team) keep a claim until
- * it runs out, as the module's decider is not SQL.
- */
-export const CLAIM_HOLDS_SQL = `(review_items.claimed_by IS NOT NULL AND review_items.claimed_until > now() AND (review_items.kind = 'ARTICLE_FEEDBACK'
-  OR CASE WHEN review_items.kind = 'BAN_PROPOSAL'
-       THEN EXISTS (SELECT 1 FROM users cu WHERE cu.id = review_items.claimed_by AND cu.deleted_at IS NULL AND cu.role = 'ADMIN')
-       ELSE ${AccessService.moderatesSql('review_items.claimed_by', 'review_items.space_id')} END))`;
-
-/**
- * An item's columns, its claimant (`claimed_by`) only while the claim holds (CLAIM_HOLDS_SQL),
- * judged once per row: `claimed_until` is read with it alone (`heldClaim`), so the rule, a few
- * subqueries, is not run a second time for the other column.
- */
-export const REVIEW_ITEM_COLUMNS = `id, space_id, target_type, target_id, kind, status, score, auto_hidden,
-  CASE WHEN ${CLAIM_HOLDS_SQL} THEN review_items.claimed_by END AS claimed_by, claimed_until,
-  resolved_by, resolved_at, decision_note, created_at`;
-
 export type ReviewItemKind = 'REPORTS' | 'PENDING_CONTENT' | 'AUTOMOD' | 'BAN_PROPOSAL' | 'APPEAL' | 'ARTICLE_FEEDBACK';
 
 export interface ReviewItemOpening {
@@ -50,6 +25,14 @@ export interface ReviewItemOpening {
 /** Whether a viewer who moderates nothing may still claim and decide this item. */
 export type ReviewDecider = (viewer: Viewer, item: ReviewItemRow) => Promise<boolean>;
 
+/**
+ * The same decider in SQL, for a claimant (`claimant`, SQL naming a user id) of an item
+ * (`review_items`, unaliased): true while they may decide it now, as the decider would judge
+ * them. A claim holds only while its claimant may handle the item (`claimHoldsSql`), whoever
+ * lets them.
+ */
+export type ReviewDeciderSql = (claimant: string) => string;
+
 /** The pending PENDING_CONTENT items of a post ($1), or of its topic ($2) for a first post. */
 const HELD_ITEMS = `kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))`;
 
@@ -61,18 +44,48 @@ const HELD_ITEMS = `kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target
  */
 @Injectable()
 export class ReviewItems {
-  private readonly deciders = new Map<ReviewItemKind, ReviewDecider>();
+  private readonly deciders = new Map<ReviewItemKind, { decider: ReviewDecider; sql: ReviewDeciderSql }>();
 
   /**
    * Lets a module say who, besides the space's moderators, claims and decides items of a kind
-   * (the knowledge base: an article's team its feedback). Moderation never depends on them.
+   * (the knowledge base: an article's team its feedback), in JS for a viewer and in SQL for a
+   * claimant, the two holding the same answer. Moderation never depends on them.
    */
-  allowDeciders(kind: ReviewItemKind, decider: ReviewDecider): void {
-    this.deciders.set(kind, decider);
+  allowDeciders(kind: ReviewItemKind, decider: ReviewDecider, sql: ReviewDeciderSql): void {
+    this.deciders.set(kind, { decider, sql });
+  }
+
+  /**
+   * SQL true while a review item's claim (`review_items`, unaliased) holds: it has not run out,
+   * and its claimant may still handle the item, as `lockItem` would judge them now: who moderates
+   * its space, or the site for a space-less item (`AccessService.moderatesSql`, the access policy's
+   * own SQL), or whom a module lets decide the kind (`allowDeciders`), only an admin for a
+   * BAN_PROPOSAL. A claimant whose grant was taken away, who was silenced, suspended or banned
+   * there, demoted, taken off an article's team, or whose account was deleted keeps nobody off
+   * the item and is shown as its claimant to nobody. Every place that reads or checks a claim asks
+   * this (`columns`, `assertHeldUnclaimed`, moderatePost's upholding of open reports).
+   */
+  claimHoldsSql(): string {
+    const claimant = 'review_items.claimed_by';
+    const others = [...this.deciders].map(([kind, d]) => `\n         OR (review_items.kind = '${kind}' AND ${d.sql(claimant)})`).join('');
+    return `(${claimant} IS NOT NULL AND review_items.claimed_until > now() AND CASE WHEN review_items.kind = 'BAN_PROPOSAL'
+       THEN EXISTS (SELECT 1 FROM users cu WHERE cu.id = ${claimant} AND cu.deleted_at IS NULL AND cu.role = 'ADMIN')
+       ELSE ${AccessService.moderatesSql(claimant, 'review_items.space_id')}${others} END)`;
+  }
+
+  /**
+   * An item's columns (`review_items`, unaliased), its claimant (`claimed_by`) only while the claim
+   * holds (`claimHoldsSql`), judged once per row: `claimed_until` is read plain and counts only with
+   * it (`heldClaim`), so the rule, a few subqueries, is not run a second time for the other column.
+   */
+  columns(): string {
+    return `id, space_id, target_type, target_id, kind, status, score, auto_hidden,
+  CASE WHEN ${this.claimHoldsSql()} THEN review_items.claimed_by END AS claimed_by, claimed_until,
+  resolved_by, resolved_at, decision_note, created_at`;
   }
 
   mayDecide(viewer: Viewer, item: ReviewItemRow): Promise<boolean> {
-    const decider = this.deciders.get(item.kind as ReviewItemKind);
+    const decider = this.deciders.get(item.kind as ReviewItemKind)?.decider;
     return decider ? decider(viewer, item) : Promise.resolve(false);
   }
 
@@ -81,7 +94,7 @@ export class ReviewItems {
       `INSERT INTO review_items (id, space_id, target_type, target_id, kind, score) VALUES ($1, $2, $3, $4, $5, COALESCE($6::numeric, 0))
        ON CONFLICT (target_type, target_id, kind) WHERE status = 'PENDING'
        DO UPDATE SET score = review_items.score + COALESCE($6::numeric, 0), updated_at = now()
-       RETURNING ${REVIEW_ITEM_COLUMNS}`,
+       RETURNING ${this.columns()}`,
       [newId(), o.spaceId, o.targetType, o.targetId, o.kind, o.score ?? null],
     );
     await this.record(tx, item.id, o.actorId, o.action, o.note);
@@ -120,7 +133,7 @@ export class ReviewItems {
    */
   async assertHeldUnclaimed(tx: Tx, post: { id: string; number: number; topicId: string }, moderatorId: string): Promise<void> {
     const claimed = await tx.query(
-      `SELECT 1 FROM review_items WHERE ${HELD_ITEMS} AND claimed_by <> $3 AND ${CLAIM_HOLDS_SQL} FOR UPDATE`,
+      `SELECT 1 FROM review_items WHERE ${HELD_ITEMS} AND claimed_by <> $3 AND ${this.claimHoldsSql()} FOR UPDATE`,
       [post.id, post.number === 1 ? post.topicId : null, moderatorId],
     );
     if (claimed.length > 0) throw AppError.conflict('Another moderator is handling this item');

@@ -99,7 +99,7 @@ export interface ReviewItemRow {
   status: ReviewStatus;
   score: string;
   auto_hidden: boolean;
-  /** The claimant while the claim holds (REVIEW_ITEM_COLUMNS), else null. */
+  /** The claimant while the claim holds (`ReviewItems.columns`), else null. */
   claimed_by: string | null;
   /** When the last claim runs out: the claim's only with `claimed_by` (`heldClaim`). */
   claimed_until: Date | null;
