@@ -532,6 +532,23 @@ describe('live updates over Socket.IO', () => {
     expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: toBoard } }, { token: admin.token }));
     expect(await left).toEqual({ reviewItemId: topicItem, spaceId: from.id });
     expect(await arrived).toEqual({ reviewItemId: topicItem, spaceId: to.id });
+
+    // A move of several items (one review.moved): each room hears of each, in id order, with its own space's id alone.
+    const other = await createTopic(t, author.token, fromBoard);
+    const several = [await report('TOPIC', other.id), await report('POST', (await reply(t, author.token, other.id, 'rude again')).id)].sort();
+    const heard = (s: Socket) => {
+      const got: unknown[] = [];
+      s.on('review:updated', (d) => got.push(d));
+      return got;
+    };
+    const [fromHeard, toHeard] = [heard(fm), heard(tm)];
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: other.id, boardId: toBoard } }, { token: admin.token }));
+    await new Promise<void>((resolve) => {
+      const tick = () => (fromHeard.length >= 2 && toHeard.length >= 2 ? resolve() : setTimeout(tick, 20));
+      tick();
+    });
+    expect(fromHeard).toEqual(several.map((reviewItemId) => ({ reviewItemId, spaceId: from.id })));
+    expect(toHeard).toEqual(several.map((reviewItemId) => ({ reviewItemId, spaceId: to.id })));
   });
 
   it('tells a board’s room about new topics and replies, never about held ones, until it leaves', async () => {

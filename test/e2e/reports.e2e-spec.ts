@@ -288,6 +288,30 @@ describe('moderation: reports and the review queue', () => {
     }
   });
 
+  it('keeps the claim of a moved item’s claimant who may still handle it there, and writes one event for a move’s items', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const both = await makeUser(t);
+    const grant = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`;
+    for (const s of [space.id, otherSpace.id]) expectOk(await t.gql(grant, { input: { spaceId: s, userId: both.id, level: 'MODERATE' } }, { token: admin.token }));
+    const topic = await createTopic(t, author.token, board);
+    const replies = [await reply(t, author.token, topic.id, 'rude one'), await reply(t, author.token, topic.id, 'rude two')];
+    for (const r of replies) expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: r.id, reason: 'ABUSE' } }, { token: (await member()).token }));
+    const items: string[] = (await t.sql(`SELECT id FROM review_items WHERE target_id = ANY($1::uuid[]) ORDER BY id`, [replies.map((r) => r.id)])).map((r: any) => r.id);
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: items[0] }, { token: both.token }));
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: items[1] }, { token: mod.token }));
+    const [{ last }] = await t.sql(`SELECT COALESCE(max(id), 0) AS last FROM outbox`);
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: await makeBoard(t, otherSpace.id) } }, { token: admin.token }));
+    // One event for the move, naming its items in order; none item by item.
+    const events = await t.sql(`SELECT type, payload FROM outbox WHERE id > $1 AND type IN ('review.moved', 'review.updated') ORDER BY id`, [last]);
+    expect(events).toEqual([{ type: 'review.moved', payload: { reviewItemIds: items, spaceId: otherSpace.id, fromSpaceId: space.id } }]);
+    // The claim rule judges the claims where the items are now: the moderator of both spaces still holds theirs, the old space's moderator nothing.
+    const queue = expectOk(await t.gql(QUEUE, { s: otherSpace.id }, { token: otherMod.token })).reviewQueue.edges.map((e: any) => e.node).filter((n: any) => items.includes(n.id));
+    expect(queue.map((n: any) => [n.id, n.claimedBy])).toEqual(expect.arrayContaining([[items[0], { id: both.id }], [items[1], null]]));
+    expectError(await t.gql(RESOLVE, { input: { id: items[0], decision: 'REJECT' } }, { token: otherMod.token }), 'CONFLICT');
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: items[1], decision: 'REJECT' } }, { token: otherMod.token })).resolveReviewItem.status).toBe('REJECTED');
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: items[0], decision: 'REJECT' } }, { token: both.token })).resolveReviewItem.status).toBe('REJECTED');
+  });
+
   it('holds a claim only while its claimant may still handle the item: one who lost the right keeps nobody off it', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const [revoked, silenced, suspended, deleted] = [await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t)];

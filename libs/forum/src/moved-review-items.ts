@@ -1,19 +1,25 @@
 import { Tx } from '../../core/src/database/unit-of-work';
 
+/** The event of open review items that followed their content into another space (one per move). */
+export const REVIEW_ITEMS_MOVED = 'review.moved';
+
 /**
  * Open review items on content moved into another space (`movePosts`, `moveTopic`) follow it
- * into its new space's queue, free of the claims of the old one's moderators (who may not act
- * on them there). Both spaces' live review rooms hear of each (`review.updated` with
- * `fromSpaceId`): the old one that it left, the new one that it arrived, each with its own
- * space's id alone. `targets`: the items' condition, on `$1`; the new space is `$2`.
+ * into its new space's queue. Their claims are left to the claim rule (`ReviewItems.claimHoldsSql`),
+ * which judges a claimant against the item's space as it is now: the old space's moderators, who
+ * may not act on the items there, hold nothing and keep nobody off them; a claimant who may
+ * (a global moderator, a moderator of both spaces) keeps theirs. One `review.moved` for the move
+ * (`reviewItemIds`, in id order, `spaceId`, `fromSpaceId`): both spaces' live review rooms hear
+ * of each item, the old one that it left, the new one that it arrived, each with its own space's
+ * id alone. `targets`: the items' condition, on `$1`; the new space is `$2`.
  */
 export async function moveOpenReviewItems(tx: Tx, targets: string, target: unknown, from: string, to: string): Promise<void> {
   const moved = await tx.query<{ id: string }>(
-    `UPDATE review_items SET space_id = $2, claimed_by = NULL, claimed_until = NULL, updated_at = now()
-      WHERE status = 'PENDING' AND (${targets}) RETURNING id`,
+    `WITH moved AS (UPDATE review_items SET space_id = $2, updated_at = now() WHERE status = 'PENDING' AND (${targets}) RETURNING id)
+     SELECT id FROM moved ORDER BY id`,
     [target, to],
   );
-  for (const { id } of moved) {
-    await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: id, payload: { reviewItemId: id, spaceId: to, fromSpaceId: from } });
-  }
+  if (moved.length === 0) return;
+  const reviewItemIds = moved.map((m) => m.id);
+  await tx.emit({ type: REVIEW_ITEMS_MOVED, aggregateType: 'space', aggregateId: to, payload: { reviewItemIds, spaceId: to, fromSpaceId: from } });
 }

@@ -25,6 +25,7 @@ import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service'
 import { PollsService } from '../../forum/src/polls/polls.service';
 import { globalPin, slowMode } from '../../forum/src/topics/topic.model';
 import { TOPIC_PUBLISHED } from '../../forum/src/topics/topics.service';
+import { REVIEW_ITEMS_MOVED } from '../../forum/src/moved-review-items';
 import { TopicTimerKind } from '../../forum/src/timers/topic-timer.model';
 import { TIMERS_CHANGED, TopicTimersService } from '../../forum/src/timers/topic-timers.service';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
@@ -979,13 +980,24 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.pushPoll(e.type, p);
       case 'review.updated':
         this.server.to(p.spaceId ? `modqueue:${p.spaceId}` : GLOBAL_QUEUE).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.spaceId ?? null });
-        // An item that followed its content into another space (movePosts, moveTopic) left the old
-        // space's queue: its room hears it too, with its own space's id, never the new one's
-        // (a space its moderators may not read).
+        // (Written before review.moved, one per item, with `fromSpaceId`: told as review.moved tells it.)
         if (p.fromSpaceId && p.fromSpaceId !== p.spaceId) {
           this.server.to(`modqueue:${p.fromSpaceId}`).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.fromSpaceId });
         }
         return;
+      case REVIEW_ITEMS_MOVED: {
+        // One event per move (movePosts, moveTopic), its items in id order. Each room hears of
+        // each item with its own space's id alone: the new one that it arrived, the old one that
+        // it left, never the new one's (a space its moderators may not read). The client
+        // contract is one `review:updated` per item, so each room gets them in a row.
+        const ids = p.reviewItemIds as string[];
+        const rooms = [p.spaceId, ...(p.fromSpaceId !== p.spaceId ? [p.fromSpaceId] : [])] as string[];
+        for (const spaceId of rooms) {
+          const room = this.server.to(`modqueue:${spaceId}`);
+          for (const reviewItemId of ids) room.emit('review:updated', { reviewItemId, spaceId });
+        }
+        return;
+      }
       case 'user.sanctioned':
         // A space sanction, or a site-wide silence (a silenced global moderator leaves the site-wide review room).
         if (p.spaceId || p.kind === 'SILENCE') await this.recheckEverywhere({ kind: 'user', id: String(p.userId) });
