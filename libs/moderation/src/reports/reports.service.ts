@@ -64,6 +64,17 @@ interface Target {
 const ONLY_ADMINS_BAN = 'Only an admin decides a proposed ban';
 
 /**
+ * What a decision makes of an item and of the open reports gathered on it: the one mapping that
+ * resolveReviewItem and moderatePost's upholding of open reports both write (and so what the
+ * reporters are told, REPORT_RESOLVED, and what their record counts, `weigh`).
+ */
+const OUTCOMES: Record<ReviewDecision, { item: ReviewStatus; reports: 'UPHELD' | 'REJECTED' | 'IGNORED' }> = {
+  APPROVE: { item: ReviewStatus.APPROVED, reports: 'UPHELD' },
+  REJECT: { item: ReviewStatus.REJECTED, reports: 'REJECTED' },
+  IGNORE: { item: ReviewStatus.IGNORED, reports: 'IGNORED' },
+};
+
+/**
  * An appeal goes to a moderator other than the one who sanctioned: who issued it, or, for an
  * automatic sanction, whose decision triggered it. They may neither decide nor claim it.
  */
@@ -331,8 +342,7 @@ export class ReportsService {
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       this.assertUnclaimedByOthers(viewer, item);
       await this.assertNotOffender(tx, viewer, item);
-      const status = { APPROVE: ReviewStatus.APPROVED, REJECT: ReviewStatus.REJECTED, IGNORE: ReviewStatus.IGNORED }[input.decision];
-      const reportStatus = { APPROVE: 'UPHELD', REJECT: 'REJECTED', IGNORE: 'IGNORED' }[input.decision];
+      const { item: status, reports: reportStatus } = OUTCOMES[input.decision];
       const post = item.target_type === ReportTargetType.USER || item.target_type === ReportTargetType.SANCTION ? null : await this.moderationTarget(tx, item);
       let action = 'none';
       if (item.kind === 'APPEAL') {
@@ -602,17 +612,18 @@ export class ReportsService {
       [post.id, post.number === 1 ? post.topicId : null, viewer.id],
     );
     const done = input.action === ModerationAction.DELETE ? 'deleted' : 'hidden';
+    const upheld = OUTCOMES[ReviewDecision.APPROVE];
     for (const item of items) {
-      await tx.query(`UPDATE reports SET status = 'UPHELD' WHERE review_item_id = $1 AND status = 'OPEN'`, [item.id]);
+      await tx.query(`UPDATE reports SET status = $2 WHERE review_item_id = $1 AND status = 'OPEN'`, [item.id, upheld.reports]);
       await tx.query(
-        `UPDATE review_items SET status = 'APPROVED', resolved_by = $2, resolved_at = now(), decision_note = $3, claimed_by = NULL, claimed_until = NULL, updated_at = now() WHERE id = $1`,
-        [item.id, viewer.id, input.reason ?? null],
+        `UPDATE review_items SET status = $4, resolved_by = $2, resolved_at = now(), decision_note = $3, claimed_by = NULL, claimed_until = NULL, updated_at = now() WHERE id = $1`,
+        [item.id, viewer.id, input.reason ?? null, upheld.item],
       );
       await this.teachSpamFilter(tx, item, ReviewDecision.APPROVE);
       const offender = await this.offenderOf(tx, item);
       const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, viewer.id, item.id) : null;
       await this.reviewItems.record(tx, item.id, viewer.id, `resolved: approve (${done} with moderatePost${escalated ? `; escalation: ${escalated}` : ''})`, input.reason ?? null);
-      await this.reviewItems.changed(tx, { id: item.id, spaceId: item.space_id, status: ReviewStatus.APPROVED });
+      await this.reviewItems.changed(tx, { id: item.id, spaceId: item.space_id, status: upheld.item });
     }
   }
 
