@@ -1,4 +1,8 @@
+import { LEVEL_RANK } from '../../libs/access/src/access-level';
+import { AccessService } from '../../libs/access/src/access.service';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
 import { FEEDBACK_PER_HOUR } from '../../libs/knowledge/src/articles/articles.service';
 import { VerificationReminders } from '../../libs/knowledge/src/verification';
 import { EmailDigest } from '../../libs/notifications/src/email';
@@ -274,6 +278,38 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect((await open(editor)).claimedBy).toBeNull();
       expect(expectOk(await claim(editor, id)).claimReviewItem.claimedBy).toEqual({ id: editor.id });
       expectOk(await t.gql(RESOLVE, { input: { id, decision: 'IGNORE' } }, { token: editor.token }));
+    });
+
+    it('judges a feedback claim in SQL as lockItem judges its claimant in JS (its space’s moderators, or the article’s team while they participate)', async () => {
+      const [writer, owner, member, outsider, silenced, restricted] = [await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t)];
+      const group = await makeGroup(t);
+      await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [group, member.id]);
+      const article = await publishedArticle(t, writer.token, editor.token, board, { title: 'Whose feedback is it' });
+      topicOf(await api.settings(editor.token, { topicId: article, ownerUserId: owner.id }));
+      const grouped = await publishedArticle(t, silenced.token, editor.token, board, { title: 'A group’s article' });
+      await t.sql(`UPDATE articles SET owner_user_id = NULL, owner_group_id = $2 WHERE topic_id = $1`, [grouped, group]);
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', $2, now() + interval '1 day')`, [silenced.id, spaceId]);
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES (gen_random_uuid(), $1, 'SUSPEND', 'test', $2, now() + interval '1 day')`, [restricted.id, spaceId]);
+      const items = [];
+      for (const topicId of [article, grouped]) {
+        topicOf(await api.rate((await makeUser(t)).token, { topicId, helpful: false, comment: 'Unclear' }));
+        items.push((await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`, [topicId]))[0].id);
+      }
+      const reviewItems = t.get(ReviewItems);
+      const sessions = t.get(SessionsService);
+      const access = t.get(AccessService);
+      const mismatches: unknown[] = [];
+      for (const id of items) {
+        for (const u of [writer, owner, member, outsider, silenced, restricted, editor, reader, admin]) {
+          await t.sql(`UPDATE review_items SET claimed_by = $2, claimed_until = now() + interval '10 minutes' WHERE id = $1`, [id, u.id]);
+          const [row] = await t.sql(`SELECT ${reviewItems.columns()} FROM review_items WHERE id = $1`, [id]);
+          const viewer = (await sessions.viewerForUser(u.id))!;
+          const mayHandle = (await access.rankOn(viewer, spaceId)) >= LEVEL_RANK.MODERATE || (await reviewItems.mayDecide(viewer, row).catch(() => false));
+          if ((row.claimed_by === u.id) !== mayHandle) mismatches.push({ id, user: u.handle, sql: row.claimed_by === u.id, js: mayHandle });
+        }
+        await t.sql(`UPDATE review_items SET claimed_by = NULL, claimed_until = NULL WHERE id = $1`, [id]);
+      }
+      expect(mismatches).toEqual([]);
     });
 
     it('pages an article’s feedback past its first page, newest first', async () => {
