@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { Client } from 'pg';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
 import { OUTBOX_CHANNEL, UnitOfWork } from '../../libs/core/src/database/unit-of-work';
-import { OUTBOX_MAX_ATTEMPTS, OutboxEvent, OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { OUTBOX_MAX_ATTEMPTS, OutboxEvent, OutboxHandlers, OutboxWait, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeUser } from '../factories';
 import { bootTestApp, expectError, TestApp } from '../support/test-app';
 
@@ -162,6 +162,37 @@ describe('the transactional outbox', () => {
     expect(await w.worker.drain()).toBe(0);
     expect(after).toEqual(['test.shared']);
     expect(await t.sql(`SELECT attempts, last_error FROM outbox WHERE type = 'test.shared' AND processed_at IS NULL`)).toEqual([{ attempts: 1, last_error: 'not now' }]);
+    await w.ds.destroy();
+  });
+
+  it('lets an event wait for work another worker holds without counting a failed attempt, and counts a failure beside the wait', async () => {
+    await t.sql(`UPDATE outbox SET processed_at = now()`);
+    await t.get(UnitOfWork).run((tx) => tx.emit({ type: 'test.held', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-000000000009', payload: {} }));
+    // One try short of parking, from failures before.
+    await t.sql(`UPDATE outbox SET attempts = $1 WHERE type = 'test.held'`, [OUTBOX_MAX_ATTEMPTS - 1]);
+    const [{ until }] = await t.sql(`SELECT date_trunc('milliseconds', now() + interval '10 minutes') AS until`);
+    let alsoFails = false;
+    const w = await workerOn(t.db.url, async () => {
+      throw new OutboxWait('held by another worker', until);
+    });
+    (w.worker as unknown as { handlers: OutboxHandlers }).handlers.register({
+      name: 'beside',
+      handles: () => true,
+      handle: async () => {
+        if (alsoFails) throw new Error('a failure of its own');
+      },
+    });
+    const state = async () =>
+      (await t.sql(`SELECT attempts, available_at = $1 AS at_its_end, available_at = 'infinity'::timestamptz AS parked, last_error FROM outbox WHERE type = 'test.held' AND processed_at IS NULL`, [until]))[0];
+    for (let i = 0; i < 3; i++) {
+      expect(await w.worker.drain()).toBe(0);
+      expect(await state()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS - 1, at_its_end: true, parked: false, last_error: 'held by another worker' });
+      await t.sql(`UPDATE outbox SET available_at = now() WHERE type = 'test.held'`);
+    }
+    // A failure beside the wait is one: this, the event's last try, parks it.
+    alsoFails = true;
+    expect(await w.worker.drain()).toBe(0);
+    expect(await state()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS, at_its_end: false, parked: true, last_error: 'a failure of its own' });
     await w.ds.destroy();
   });
 });

@@ -1,4 +1,4 @@
-import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { OUTBOX_MAX_ATTEMPTS, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { EmailDigest, SentEmail } from '../../libs/notifications/src/email';
@@ -326,8 +326,9 @@ describe('telling sanctioned members', () => {
   const claimAndDie = (userId: string, sanctionId: string) => (t.get(SanctionMail) as unknown as { sending(subject: string): Promise<boolean> }).sending(`${userId} ${sanctionId}`);
   /** The claim's lease over, as it is once the dead worker's time ran out. */
   const leaseRunOut = (sanctionId: string) => t.sql(`UPDATE sanctions SET email_claimed_at = now() - interval '16 minutes' WHERE id = $1`, [sanctionId]);
-  /** The sanction's outbox event, due now whatever back-off a failed try gave it. */
-  const redeliverNow = (sanctionId: string) => t.sql(`UPDATE outbox SET available_at = now() WHERE processed_at IS NULL AND type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]);
+  /** The sanction's outbox event, due now whatever back-off a failed try gave it (not once parked). */
+  const redeliverNow = (sanctionId: string) =>
+    t.sql(`UPDATE outbox SET available_at = now() WHERE processed_at IS NULL AND available_at <> 'infinity' AND type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]);
 
   it('e-mails a sanction whose worker died between its claim and the send once the claim runs out, once, and never in the digest too', async () => {
     const member = await makeUser(t);
@@ -352,6 +353,43 @@ describe('telling sanctioned members', () => {
     expect(await mailsTo(member, async () => undefined)).toEqual([]);
     expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
     expect(await digestTo(member)).toEqual([]);
+  });
+
+  it('never parks a ban’s e-mail while a dead worker’s claim holds it, however often its event failed before: it goes once the claim runs out', async () => {
+    // The mail server refused it for now, try after try, until its event was three tries short of parking.
+    const member = await makeUser(t);
+    smtp.refuse.set(member.email, '451 4.3.0 Temporary failure');
+    let sanctionId = '';
+    try {
+      expect(await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'BAN' })))).toEqual([]);
+      for (let tried = 1; tried < OUTBOX_MAX_ATTEMPTS - 3; tried++) {
+        await redeliverNow(sanctionId);
+        await drain();
+      }
+    } finally {
+      smtp.refuse.delete(member.email);
+    }
+    const event = async () =>
+      (await t.sql(`SELECT attempts, available_at = 'infinity'::timestamptz AS parked, processed_at IS NOT NULL AS done FROM outbox WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]))[0];
+    expect(await event()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS - 3, parked: false, done: false });
+    // Then a worker claims it and dies before the send. Its event, delivered again and again while
+    // the claim holds, waits for it: no failed attempt counted, so never parked, and due again when it runs out.
+    expect(await claimAndDie(member.id, sanctionId)).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      await redeliverNow(sanctionId);
+      expect(await mailsTo(member, async () => undefined)).toEqual([]);
+    }
+    expect(await event()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS - 3, parked: false, done: false });
+    // (To the millisecond: the wait's end goes through a JavaScript Date.)
+    expect(await t.sql(`SELECT abs(extract(epoch FROM o.available_at - (s.email_claimed_at + interval '15 minutes'))) < 0.001 AS at_lease_end FROM outbox o JOIN sanctions s ON s.id::text = o.payload->>'sanctionId' WHERE s.id = $1 AND o.type = 'user.sanctioned'`, [sanctionId])).toEqual([
+      { at_lease_end: true },
+    ]);
+    // Once it ran out, the event takes it over and the ban is e-mailed, once.
+    await leaseRunOut(sanctionId);
+    await redeliverNow(sanctionId);
+    const mails = await mailsTo(member, async () => undefined);
+    expect(mails.map((m) => m.text.includes(`A moderator banned your account @${member.handle}`))).toEqual([true]);
+    expect(await event()).toMatchObject({ parked: false, done: true });
   });
 
   it('holds back in the digest the notice of a sanction whose e-mail is claimed, and e-mails it once the claim ran out unsent, once', async () => {

@@ -38,6 +38,23 @@ export class OutboxHandlers {
 
 const MAX_BACKOFF_SECONDS = 300;
 
+/**
+ * Thrown by a handler whose work on an event another worker holds until `until` (a claim with a
+ * lease, such as a sanction's e-mail): the event is tried again then, when the claim is taken
+ * over if its worker died. Not a failure: it does not count towards parking, nor push the back-off
+ * further. Counted, an event that had failed for other reasons before (a mail server refusing for
+ * now) could be parked while the claim held, and the work its dead holder left never done.
+ */
+export class OutboxWait extends Error {
+  constructor(
+    message: string,
+    readonly until: Date,
+  ) {
+    super(message);
+    this.name = 'OutboxWait';
+  }
+}
+
 /** How long processed outbox events are kept. */
 export const OUTBOX_RETENTION_DAYS = 7;
 /** Failed deliveries of one event before it is parked (with the doubling delay capped at 5 min, about an hour). */
@@ -143,20 +160,25 @@ export class OutboxWorker {
    * one of them failed; the first failure is thrown after they all ran, and the events are tried
    * again (with every handler: each is idempotent). So one handler that must wait (a mail server
    * refusing for now, a sanction's e-mail another worker claimed) holds back no other's work on
-   * the same events, such as the notification of that sanction.
+   * the same events, such as the notification of that sanction. A failure is thrown before any
+   * wait (`OutboxWait`): the events are tried again all the same, and the failure counts; with
+   * waits alone, the one that ends last.
    */
   private async deliver(events: OutboxEvent[]): Promise<void> {
     let failed: { err: unknown } | undefined;
+    let wait: OutboxWait | undefined;
     for (const h of this.handlers.all()) {
       const mine = events.filter((e) => h.handles(e.type));
       if (mine.length === 0) continue;
       try {
         await h.handle(mine);
       } catch (err) {
-        failed ??= { err };
+        if (!(err instanceof OutboxWait)) failed ??= { err };
+        else if (!wait || err.until > wait.until) wait = err;
       }
     }
     if (failed) throw failed.err;
+    if (wait) throw wait;
   }
 
   private async markProcessed(m: EntityManager, events: OutboxEvent[]): Promise<void> {
@@ -167,8 +189,20 @@ export class OutboxWorker {
    * Pushes events back with a delay that doubles with each attempt, keeping the error for
    * operators. After OUTBOX_MAX_ATTEMPTS (about an hour of retries) an event is parked: it
    * waits, unprocessed and never pruned, until `npm run parvis -- outbox:retry` (retryParked).
+   * A wait (`OutboxWait`) is no attempt: the events are due again when it ends (a second on at
+   * least), with their attempts and back-off as they were.
    */
   private async delay(q: { query: (sql: string, params?: unknown[]) => Promise<unknown> }, ids: string[], err: unknown): Promise<void> {
+    if (err instanceof OutboxWait) {
+      this.log.warn({ until: err.until }, `outbox delivery waits: ${err.message}`);
+      if (ids.length === 0) return;
+      await q.query(`UPDATE outbox SET last_error = $2, available_at = GREATEST($3::timestamptz, now() + interval '1 second') WHERE id = ANY($1::bigint[])`, [
+        ids,
+        err.message.slice(0, 2000),
+        err.until,
+      ]);
+      return;
+    }
     this.log.error({ err }, 'outbox delivery failed; it will be retried');
     if (ids.length === 0) return;
     const parked = rowsOf<{ id: string; type: string; parked: boolean }>(

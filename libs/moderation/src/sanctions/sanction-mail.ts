@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { SANCTION_IN_FORCE } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
-import { OutboxEvent } from '../../../core/src/outbox/outbox';
+import { OutboxEvent, OutboxWait } from '../../../core/src/outbox/outbox';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { AccountMailer, AccountMailHandler, MAIL_CLAIM_LEASE_SECONDS } from '../../../identity/src/auth/account-mailer';
 
@@ -37,8 +37,8 @@ const SANCTION_MAIL_TTL_SECONDS = 7 * 86_400;
  * At least once, and not twice in practice: the e-mail is claimed first (`sending`), with a
  * lease of MAIL_CLAIM_LEASE_SECONDS, and no record in `account_mails_sent` (`claimsItsOwn`).
  * A worker that dies between the claim and the send has its outbox event delivered again, which
- * waits (throws, for the outbox's back-off) while the claim holds and takes it over once it ran
- * out, if the sanction is still in force; once it ended, the digest, which holds back the notice
+ * waits (`OutboxWait`: due again when the lease ends, no failed attempt counted, so never parked
+ * meanwhile) while the claim holds and takes it over once it ran out, if the sanction is still in force; once it ended, the digest, which holds back the notice
  * of a sanction under a claim, e-mails it.
  */
 @Injectable()
@@ -87,8 +87,10 @@ export class SanctionMail extends AccountMailHandler<Barring> {
   /**
    * Claims the sanction's e-mail, in one statement with a last look that it is still in force
    * (nothing goes out for one lifted since `load`) and not e-mailed yet, unless another worker's
-   * claim still holds: then this throws, and the outbox tries the event again later, which takes
-   * the claim over once it ran out (its worker died before the send). A sanction is claimed only
+   * claim still holds: then this throws a wait (`OutboxWait`), and the outbox tries the event
+   * again when the claim runs out, counting no failed attempt meanwhile (an event that had failed
+   * often before is not parked while it waits), and takes the claim over then (its worker died
+   * before the send). A sanction is claimed only
    * while it bars the member, whom the digest then sends nothing: a digest that could e-mail its
    * notice found it ended, so it finds this claim too, as it reads claims after the member's
    * standing.
@@ -109,7 +111,7 @@ export class SanctionMail extends AccountMailHandler<Barring> {
           AND sa.email_claimed_at > now() - make_interval(secs => $3)`,
       [...ids, MAIL_CLAIM_LEASE_SECONDS],
     );
-    if (held) throw new Error(`sanction e-mail for user ${ids[0]} claimed by another worker until ${new Date(held.until).toISOString()}; tried again then`);
+    if (held) throw new OutboxWait(`sanction e-mail for user ${ids[0]} claimed by another worker until ${new Date(held.until).toISOString()}; tried again then`, new Date(held.until));
     return false;
   }
 
