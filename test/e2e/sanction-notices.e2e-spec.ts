@@ -166,21 +166,37 @@ describe('telling sanctioned members', () => {
     expect(await digestTo(refused)).toEqual([['• A moderator sent you a notice']]);
   });
 
-  it('e-mails a sanction in the digest once it ends when the mail server refused its message for good, and marks no address', async () => {
+  it('e-mails a ban’s notice in the digest while it stands when the mail server refused its own e-mail for good, once, and marks no address', async () => {
     // Refused for good, but not the address (the content, at DATA): not tried again by the
-    // outbox, and the claim `sending` made is taken back, so the digest tells it once it ends.
+    // outbox, and given up, so the digest tells it by the normal path, though the ban never ends.
     const refused = await makeUser(t);
+    const other = await makeUser(t);
+    const topic = await createTopic(t, refused.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id), { title: 'News that waits' });
+    await drain();
+    await reply(t, other.token, topic.id, 'a reply');
+    await drain();
     smtp.refuseData.set(refused.email, '554 5.6.0 Message content rejected');
     let sanctionId = '';
     try {
-      expect(await mailsTo(refused, async () => (sanctionId = await sanction(refused.id, { kind: 'SUSPEND', durationHours: 2 })))).toEqual([]);
+      expect(await mailsTo(refused, async () => (sanctionId = await sanction(refused.id, { kind: 'BAN' })))).toEqual([]);
     } finally {
       smtp.refuseData.delete(refused.email);
     }
-    expect(await t.sql(`SELECT emailed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed_at: null }]);
+    expect(await t.sql(`SELECT emailed_at, email_claimed_at, email_given_up_at IS NOT NULL AS given_up FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([
+      { emailed_at: null, email_claimed_at: null, given_up: true },
+    ]);
     expect(await t.sql(`SELECT email_bounced_at FROM users WHERE id = $1`, [refused.id])).toEqual([{ email_bounced_at: null }]);
-    expectOk(await t.gql(LIFT, { id: sanctionId }, { token: admin.token }));
+    // Its event delivered again claims nothing and sends nothing.
+    await t.sql(`UPDATE outbox SET processed_at = NULL, available_at = now() WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]);
+    expect(await mailsTo(refused, async () => undefined)).toEqual([]);
+    // The digest, while the ban stands: its notice alone (the rest of their news waits), once.
     expect(await digestTo(refused)).toEqual([['• A moderator sent you a notice']]);
+    expect(await t.sql(`SELECT kind, emailed_at IS NULL AS waiting FROM notifications WHERE user_id = $1 ORDER BY kind`, [refused.id])).toEqual([
+      { kind: 'SANCTION', waiting: false },
+      { kind: 'WATCHED_REPLY', waiting: true },
+    ]);
+    await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [refused.id]);
+    expect(await digestTo(refused)).toEqual([]);
   });
 
   it('keeps a suspended member’s news for when the suspension ends, then e-mails what is still unread and theirs to read, in one message; news a week old is old by then', async () => {

@@ -135,14 +135,18 @@ function requestClosedLine(data: { joining?: unknown } | null): string {
  * barred site-wide, who is e-mailed news of their own standing alone (`STANDING_KINDS`, the
  * parameter `standingKinds` of the statement), the only
  * news they are given while barred: an appeal's outcome, a sanction's notice. Not the notice of a
- * sanction that bars them now: that one is `SanctionMail`'s to e-mail on its own while it is in
- * force (it may still: refused for now, or its worker's claim not run out), and it waits for the
- * barring to end as their other news does. Sanctions only end, so a notice claimed here is of
- * one that `SanctionMail` never claims after (see `emailedOnTheirOwn`).
+ * sanction that bars them now, unless `SanctionMail` gave its e-mail up (`email_given_up_at`: the
+ * mail server refused it for good): that one is `SanctionMail`'s to e-mail on its own while it is
+ * in force (it may still: refused for now, or its worker's claim not run out), and it waits for the
+ * barring to end as their other news does. Sanctions only end, and a sanction given up is never
+ * claimed again, so a notice claimed here is of one that `SanctionMail` never claims after (see
+ * `emailedOnTheirOwn`).
  */
 function mailableNowSql(n: string, u: string, standingKinds: string): string {
+  const givenUp = `EXISTS (SELECT 1 FROM sanctions g WHERE g.id::text = ${n}.data->>'sanctionId' AND g.email_given_up_at IS NOT NULL)`;
   return `(NOT ${AccessService.barredSiteWideSql(`${u}.id`)}
-           OR (${n}.kind = ANY(${standingKinds}::text[]) AND NOT (${n}.kind = 'SANCTION' AND ${AccessService.barredSiteWideSql(`${u}.id`, `${n}.data->>'sanctionId'`)})))`;
+           OR (${n}.kind = ANY(${standingKinds}::text[])
+               AND NOT (${n}.kind = 'SANCTION' AND ${AccessService.barredSiteWideSql(`${u}.id`, `${n}.data->>'sanctionId'`)} AND NOT ${givenUp})))`;
 }
 
 /**
@@ -237,7 +241,8 @@ export class EmailDigest {
    * need no sign-in). It is claimed, marked and paced as any news (the delay, one e-mail per
    * EMAIL_DELAY_MINUTES, the address and the preferences for its kind), so it goes once, and
    * not again once the barring ends. Their other news (what came before the barring and was not
-   * yet e-mailed, and the notice of the sanction barring them, e-mailed on its own) is not
+   * yet e-mailed, and the notice of the sanction barring them, e-mailed on its own unless that was
+   * given up) is not
    * claimed but waits; once the barring ends, the next run e-mails what is still unread and
    * theirs to read then, in one message, and none of it that waited more than
    * NEWS_MAX_AGE_DAYS past when it would have gone.
@@ -455,9 +460,10 @@ export class EmailDigest {
    *
    * Read after the claim: `SanctionMail` claims a sanction only while it is in force, barring its
    * member, and the claim takes no notice of such a sanction (`mailableNowSql`: a member barred
-   * is claimed news of their own standing, but not the notice of what bars them; one not barred
-   * has no such sanction). So a digest that claimed a notice did so once its sanction could no
-   * longer be claimed (sanctions only end), and finds any claim or mark made before that: a
+   * is claimed news of their own standing, but not the notice of what bars them, unless its e-mail
+   * was given up, which is never claimed again; one not barred has no such sanction). So a digest
+   * that claimed a notice did so once its sanction could no longer be claimed (sanctions only end,
+   * and giving up is for good), and finds any claim or mark made before that: a
    * sanction e-mailed at the last moment is never e-mailed twice, unless its worker outlived its
    * claim's lease in the send.
    */

@@ -135,6 +135,15 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
     return Promise.resolve();
   }
 
+  /**
+   * The mail server refused the message for good (after `unsent`): it is not tried again. For a
+   * kind whose news others hold back while it may still go (a sanction's, which the digest then
+   * e-mails by the normal path) to say so.
+   */
+  protected gaveUp(_subjectId: string): Promise<void> {
+    return Promise.resolve();
+  }
+
   handles(type: string): boolean {
     return type === this.eventType;
   }
@@ -173,6 +182,8 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
     } finally {
       if (!sent) await this.unsent(userId);
     }
+    // Refused for now, the send threw (tried again by the outbox); false is a refusal for good.
     if (sent) await this.sent(userId);
+    else await this.gaveUp(userId);
   }
 }

@@ -32,7 +32,9 @@ const SANCTION_MAIL_TTL_SECONDS = 7 * 86_400;
  * and the digest never e-mails its SANCTION notice: once the sanction ends, that notice is theirs
  * to read, and it would otherwise reach the digest too (a sanction lifted or run out within the
  * digest's delay was e-mailed twice). One not e-mailed here (lifted before the worker ran,
- * refused by the mail server) is not marked, and the digest e-mails it as any notice.
+ * refused by the mail server) is not marked, and the digest e-mails it as any notice: once it no
+ * longer bars its member, or at once when the mail server refused it for good, which this marks
+ * (`sanctions.email_given_up_at`: given up, never claimed again).
  *
  * At least once, and not twice in practice: the e-mail is claimed first (`sending`), with a
  * lease of MAIL_CLAIM_LEASE_SECONDS, and no record in `account_mails_sent` (`claimsItsOwn`).
@@ -99,7 +101,7 @@ export class SanctionMail extends AccountMailHandler<Barring> {
     const ids = this.idsOf(subject);
     const claimed = await this.ds.query(
       `UPDATE sanctions sa SET email_claimed_at = now()
-        WHERE sa.id = $2::uuid AND sa.user_id = $1::uuid AND sa.emailed_at IS NULL AND ${SANCTION_IN_FORCE}
+        WHERE sa.id = $2::uuid AND sa.user_id = $1::uuid AND sa.emailed_at IS NULL AND sa.email_given_up_at IS NULL AND ${SANCTION_IN_FORCE}
           AND (sa.email_claimed_at IS NULL OR sa.email_claimed_at <= now() - make_interval(secs => $3))
         RETURNING 1`,
       [...ids, MAIL_CLAIM_LEASE_SECONDS],
@@ -123,6 +125,22 @@ export class SanctionMail extends AccountMailHandler<Barring> {
   /** Refused by the mail server: the claim goes, and the digest may e-mail its notice after all. */
   protected override async unsent(subject: string): Promise<void> {
     await this.ds.query(`UPDATE sanctions SET email_claimed_at = NULL WHERE id = $2::uuid AND user_id = $1::uuid AND emailed_at IS NULL`, this.idsOf(subject));
+  }
+
+  /**
+   * Refused for good: never claimed again (`sending`), and the digest, which can now tell this
+   * from an e-mail that may still go, e-mails its notice by the normal path at once, barring or
+   * not (`email_given_up_at`, read by `mailableNowSql`). Unless another worker claimed it since
+   * the claim went, which cannot happen for a sanction this worker's event holds, but a live claim
+   * is never overruled.
+   */
+  protected override async gaveUp(subject: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE sanctions SET email_given_up_at = now()
+        WHERE id = $2::uuid AND user_id = $1::uuid AND emailed_at IS NULL
+          AND (email_claimed_at IS NULL OR email_claimed_at <= now() - make_interval(secs => $3))`,
+      [...this.idsOf(subject), MAIL_CLAIM_LEASE_SECONDS],
+    );
   }
 
   protected async message(s: Barring & { email: string }) {
