@@ -408,6 +408,32 @@ describe('telling sanctioned members', () => {
     expect(await event()).toMatchObject({ parked: false, done: true });
   });
 
+  it('gives a ban’s e-mail up when the mail server refuses it for now on its event’s last try, so that the digest e-mails its notice while the ban stands', async () => {
+    const member = await makeUser(t);
+    smtp.refuse.set(member.email, '451 4.3.0 Temporary failure');
+    let sanctionId = '';
+    try {
+      expect(await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'BAN' })))).toEqual([]);
+      for (let tried = 1; tried < OUTBOX_MAX_ATTEMPTS; tried++) {
+        await redeliverNow(sanctionId);
+        expect(await mailsTo(member, async () => undefined)).toEqual([]);
+      }
+    } finally {
+      smtp.refuse.delete(member.email);
+    }
+    // Parked, as any event failing that often; given up, never claimed again, and the digest tells it.
+    expect(await t.sql(`SELECT attempts, available_at = 'infinity'::timestamptz AS parked FROM outbox WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId])).toEqual([
+      { attempts: OUTBOX_MAX_ATTEMPTS, parked: true },
+    ]);
+    expect(await t.sql(`SELECT emailed_at, email_claimed_at, email_given_up_at IS NOT NULL AS given_up FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([
+      { emailed_at: null, email_claimed_at: null, given_up: true },
+    ]);
+    expect(await digestTo(member)).toEqual([['• A moderator sent you a notice']]);
+    // An operator putting the event back in line sends nothing again.
+    await t.get(OutboxWorker).retryParked();
+    expect(await mailsTo(member, async () => undefined)).toEqual([]);
+  });
+
   it('holds back in the digest the notice of a sanction whose e-mail is claimed, and e-mails it once the claim ran out unsent, once', async () => {
     // Claimed, then lifted before the dead worker's claim ran out: the sanction's own e-mail no
     // longer goes, and the digest tells it in its stead, but only once nobody may still be sending it.

@@ -60,6 +60,9 @@ export const OUTBOX_RETENTION_DAYS = 7;
 /** Failed deliveries of one event before it is parked (with the doubling delay capped at 5 min, about an hour). */
 export const OUTBOX_MAX_ATTEMPTS = 20;
 
+/** Whether the event is parked if this delivery of it fails (a wait, `OutboxWait`, aside). */
+export const isLastTry = (event: OutboxEvent): boolean => event.attempts + 1 >= OUTBOX_MAX_ATTEMPTS;
+
 /**
  * Consumes the outbox in id order, in batches claimed with FOR UPDATE SKIP LOCKED so
  * several workers can run side by side. A batch is marked processed in the same

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import nodemailer, { Transporter } from 'nodemailer';
 import { AppConfig } from '../../../core/src/config/config';
 import { enhancedStatus, RefusalError, refusedForGood } from '../../../core/src/mail-refusals';
-import { OutboxEvent, OutboxHandler } from '../../../core/src/outbox/outbox';
+import { isLastTry, OutboxEvent, OutboxHandler } from '../../../core/src/outbox/outbox';
 import { UsersRepository } from '../users/users.repository';
 
 /**
@@ -136,9 +136,9 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
   }
 
   /**
-   * The mail server refused the message for good (after `unsent`): it is not tried again. For a
-   * kind whose news others hold back while it may still go (a sanction's, which the digest then
-   * e-mails by the normal path) to say so.
+   * The message will not be tried again (after `unsent`): the mail server refused it for good, or
+   * for now on its outbox event's last try before parking. For a kind whose news others hold back
+   * while it may still go (a sanction's, which the digest then e-mails by the normal path) to say so.
    */
   protected gaveUp(_subjectId: string): Promise<void> {
     return Promise.resolve();
@@ -151,13 +151,13 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
   async handle(events: OutboxEvent[]): Promise<void> {
     for (const event of events) {
       if (this.claimsItsOwn) {
-        await this.send(this.subjectOf(event), event.createdAt);
+        await this.send(this.subjectOf(event), event.createdAt, isLastTry(event));
         continue;
       }
       const claimed = await this.ds.query(`INSERT INTO account_mails_sent (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1`, [event.id]);
       if (claimed.length === 0) continue; // sent already, on an earlier try of its batch
       try {
-        await this.send(this.subjectOf(event), event.createdAt);
+        await this.send(this.subjectOf(event), event.createdAt, isLastTry(event));
       } catch (err) {
         await this.ds.query(`DELETE FROM account_mails_sent WHERE id = $1`, [event.id]);
         throw err;
@@ -165,7 +165,8 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
     }
   }
 
-  private async send(userId: string, requestedAt: Date): Promise<void> {
+  /** `lastTry`: the outbox parks the event if this delivery fails (a refusal for now is then given up too). */
+  private async send(userId: string, requestedAt: Date, lastTry: boolean): Promise<void> {
     const user = await this.load(userId);
     if (!user?.email || user.is_placeholder) return;
     const ttl = this.ttlSeconds - Math.floor((Date.now() - new Date(requestedAt).getTime()) / 1000);
@@ -179,11 +180,18 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
     let sent = false;
     try {
       sent = await this.mailer.send(this.what, this.accountOf(userId), { to: user.email, subject, text });
-    } finally {
-      if (!sent) await this.unsent(userId);
+    } catch (err) {
+      // Refused for now: tried again by the outbox, unless it parks the event now, when nothing
+      // tries it again until an operator puts it back (`outbox:retry`).
+      await this.unsent(userId);
+      if (lastTry) await this.gaveUp(userId);
+      throw err;
     }
-    // Refused for now, the send threw (tried again by the outbox); false is a refusal for good.
+    // False is a refusal for good.
     if (sent) await this.sent(userId);
-    else await this.gaveUp(userId);
+    else {
+      await this.unsent(userId);
+      await this.gaveUp(userId);
+    }
   }
 }
