@@ -1,6 +1,6 @@
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
-import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
@@ -178,6 +178,63 @@ describe('notifications and watching', () => {
     for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 300));
     expect(got).toEqual([shown.id]);
+  });
+
+  it('pushes a notification live once, however often its outbox batch is tried again after another handler failed', async () => {
+    const [owner, replier, fan] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const topic = await createTopic(t, owner.token, board);
+    await drain();
+    const s = io(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, { path: '/socket.io', transports: ['websocket'], auth: { token: owner.token }, reconnection: false, forceNew: true });
+    sockets.push(s);
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    const pushed: Array<{ id: string; kind: string; postId: string | null }> = [];
+    s.on('notification', (n: any) => pushed.push({ id: n.id, kind: n.kind, postId: n.postId }));
+    // A handler after the notifications' that fails on a reply's and a reaction's events: their
+    // batch fails, is tried again event by event, then later again, each time with every handler.
+    let failing = true;
+    let failures = 0;
+    t.get(OutboxHandlers).register({
+      name: 'test-flaky-after-notifications',
+      handles: (type) => type === 'post.created' || type === 'reaction.updated',
+      handle: async () => {
+        if (!failing) return;
+        failures++;
+        throw new Error('flaky');
+      },
+    });
+    let r: { id: string };
+    try {
+      r = await reply(t, replier.token, topic.id, 'a reply');
+      expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: topic.firstPostId, kind: 'LIKE' } }, { token: fan.token }));
+      await drain();
+      await t.sql(`UPDATE outbox SET available_at = now() WHERE processed_at IS NULL`);
+      await drain();
+      failing = false;
+      await t.sql(`UPDATE outbox SET available_at = now() WHERE processed_at IS NULL`);
+      await drain();
+    } finally {
+      failing = false;
+    }
+    // Twice the batch of the two, then each event alone: the notifications' handler ran five times on each.
+    expect(failures).toBe(6);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE processed_at IS NULL`)).toEqual([{ n: 0 }]);
+    // A later notice, whose NOTIFY comes after every earlier one: once it is pushed, and the pushes
+    // under way are done, and the server answered an acknowledged message on the same connection,
+    // every push that was coming has come.
+    const later = await reply(t, replier.token, topic.id, 'a later reply');
+    await drain();
+    for (let i = 0; !pushed.some((n) => n.postId === later.id); i++) {
+      if (i > 100) throw new Error('the later notice was never pushed');
+      await new Promise((done) => s.once('notification', done));
+    }
+    await t.get(LiveGateway).settled();
+    await new Promise((done) => s.emit('topic:join', { topicId: topic.id }, done));
+    expect(pushed.map((n) => [n.kind, n.postId])).toEqual([
+      ['WATCHED_REPLY', r.id],
+      ['REACTIONS', topic.firstPostId],
+      ['WATCHED_REPLY', later.id],
+    ]);
+    expect(new Set(pushed.map((n) => n.id)).size).toBe(3);
   });
 
   it('batches reactions, marks read, and pushes live to the user’s room', async () => {
