@@ -434,6 +434,34 @@ describe('telling sanctioned members', () => {
     expect(await mailsTo(member, async () => undefined)).toEqual([]);
   });
 
+  it('e-mails a sanction twice, as one message (one Message-ID), when its worker dies after the mail server took it and before it was marked: at least once, never lost', async () => {
+    const member = await makeUser(t);
+    const mail = t.get(SanctionMail) as unknown as { sent(subject: string): Promise<void> };
+    // The server took it; the worker dies before the mark (its claim stays, for the lease to run out).
+    const dies = jest.spyOn(mail, 'sent').mockRejectedValueOnce(new Error('the worker died'));
+    let sanctionId = '';
+    let first: Awaited<ReturnType<typeof mailsTo>>;
+    try {
+      first = await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'SUSPEND', durationHours: 48 })));
+    } finally {
+      dies.mockRestore();
+    }
+    expect(first).toHaveLength(1);
+    expect(await t.sql(`SELECT emailed_at, email_claimed_at IS NOT NULL AS claimed FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed_at: null, claimed: true }]);
+    // Nobody can tell it went: once the claim ran out, the event sends it again, and marks it.
+    await redeliverNow(sanctionId);
+    expect(await mailsTo(member, async () => undefined)).toEqual([]);
+    await leaseRunOut(sanctionId);
+    await redeliverNow(sanctionId);
+    const again = await mailsTo(member, async () => undefined);
+    expect(again).toHaveLength(1);
+    // The field unfolded (nodemailer folds a long one onto the next line).
+    const messageId = (m: { head: string }) => /^Message-ID:\s*(\S+)\s*$/im.exec(m.head.replace(/\r\n[ \t]+/g, ' '))?.[1];
+    expect(messageId(first[0])).toBe(`<sanction-${sanctionId}@community.example>`);
+    expect(messageId(again[0])).toBe(messageId(first[0]));
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed: true }]);
+  });
+
   it('holds back in the digest the notice of a sanction whose e-mail is claimed, and e-mails it once the claim ran out unsent, once', async () => {
     // Claimed, then lifted before the dead worker's claim ran out: the sanction's own e-mail no
     // longer goes, and the digest tells it in its stead, but only once nobody may still be sending it.

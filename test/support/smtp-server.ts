@@ -2,6 +2,8 @@ import { createServer, Server, Socket } from 'node:net';
 
 export interface Mail {
   to: string[];
+  /** The message's header as it came: its lines joined by CRLF, folded ones as folded. */
+  head: string;
   text: string;
 }
 
@@ -65,7 +67,7 @@ export async function smtpServer(): Promise<SmtpServer> {
           const [head, ...body] = raw.split('\r\n\r\n');
           const qp = /content-transfer-encoding:\s*quoted-printable/i.test(head);
           const text = body.join('\r\n\r\n');
-          mails.push({ to, text: qp ? text.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))) : text });
+          mails.push({ to, head, text: qp ? text.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))) : text });
           data = null;
           to = [];
           reply('250 queued');

@@ -47,7 +47,7 @@ export class AccountMailer {
    * `userId` is null for an address no account has yet (an invitation's). True once the server
    * took it, false when it refused it for good.
    */
-  async send(what: string, userId: string | null, message: { to: string; subject: string; text: string }): Promise<boolean> {
+  async send(what: string, userId: string | null, message: { to: string; subject: string; text: string; messageId?: string }): Promise<boolean> {
     try {
       // The recipient as an address, not a header to parse: a stored `a<b@example.org>` must not go to b.
       await this.transport!.sendMail({ from: this.config.MAIL_FROM, ...message, to: { name: '', address: message.to } });
@@ -105,8 +105,11 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
     return subjectId;
   }
 
-  /** The message, with a link good for `ttlSeconds` from now. */
-  protected abstract message(user: U & { email: string }, ttlSeconds: number): Promise<{ subject: string; text: string }>;
+  /**
+   * The message, with a link good for `ttlSeconds` from now; with a `messageId` (`<…@…>`) of its
+   * own for a kind that may be sent twice (at least once), so that a second copy is the same message.
+   */
+  protected abstract message(user: U & { email: string }, ttlSeconds: number): Promise<{ subject: string; text: string; messageId?: string }>;
 
   /**
    * Whether `sending` claims each e-mail itself, in place of the event's record in
@@ -175,11 +178,11 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
       this.log.warn({ userId }, `${this.what} e-mail not sent: no SMTP_URL configured`);
       return;
     }
-    const { subject, text } = await this.message(user as U & { email: string }, ttl);
+    const { subject, text, messageId } = await this.message(user as U & { email: string }, ttl);
     if (!(await this.sending(userId))) return;
     let sent = false;
     try {
-      sent = await this.mailer.send(this.what, this.accountOf(userId), { to: user.email, subject, text });
+      sent = await this.mailer.send(this.what, this.accountOf(userId), { to: user.email, subject, text, messageId });
     } catch (err) {
       // Refused for now: tried again by the outbox, unless it parks the event now, when nothing
       // tries it again until an operator puts it back (`outbox:retry`).

@@ -7,6 +7,7 @@ import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { AccountMailer, AccountMailHandler, MAIL_CLAIM_LEASE_SECONDS } from '../../../identity/src/auth/account-mailer';
 
 interface Barring {
+  id: string;
   handle: string;
   email: string | null;
   is_placeholder: boolean;
@@ -77,7 +78,7 @@ export class SanctionMail extends AccountMailHandler<Barring> {
 
   protected async load(subject: string): Promise<Barring | null> {
     const [row]: Barring[] = await this.ds.query(
-      `SELECT u.handle, u.email, u.is_placeholder, s.kind, s.reason, s.expires_at
+      `SELECT s.id, u.handle, u.email, u.is_placeholder, s.kind, s.reason, s.expires_at
          FROM sanctions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $2::uuid AND s.user_id = $1::uuid AND s.space_id IS NULL AND s.kind IN ('SUSPEND', 'BAN')
           AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now())
@@ -156,6 +157,12 @@ export class SanctionMail extends AccountMailHandler<Barring> {
       s.kind === 'BAN' ? 'You can no longer sign in.' : 'Until then you cannot sign in.',
       `To appeal, sign in with your password at ${this.config.publicUrl}: instead of signing you in, Parvis shows you this sanction and lets you appeal it.`,
     ].join('\n');
-    return { subject: s.kind === 'BAN' ? 'Your account on Parvis is banned' : 'Your account on Parvis is suspended', text };
+    return {
+      subject: s.kind === 'BAN' ? 'Your account on Parvis is banned' : 'Your account on Parvis is suspended',
+      text,
+      // One per sanction: sent twice (a worker dying after the server took it, before `sent`),
+      // the second copy is the same message to the mail systems that keep one per Message-ID.
+      messageId: `<sanction-${s.id}@${new URL(this.config.publicUrl).hostname}>`,
+    };
   }
 }
