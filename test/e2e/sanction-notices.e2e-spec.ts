@@ -346,6 +346,22 @@ describe('telling sanctioned members', () => {
   const redeliverNow = (sanctionId: string) =>
     t.sql(`UPDATE outbox SET available_at = now() WHERE processed_at IS NULL AND available_at <> 'infinity' AND type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]);
 
+  /** A ban of `member` whose e-mail the mail server refused for now on each of its event's first `tries` deliveries: the ban. */
+  async function banRefusedForNow(member: TestUser, tries: number): Promise<string> {
+    smtp.refuse.set(member.email, '451 4.3.0 Temporary failure');
+    try {
+      let sanctionId = '';
+      expect(await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'BAN' })))).toEqual([]);
+      for (let tried = 1; tried < tries; tried++) {
+        await redeliverNow(sanctionId);
+        expect(await mailsTo(member, async () => undefined)).toEqual([]);
+      }
+      return sanctionId;
+    } finally {
+      smtp.refuse.delete(member.email);
+    }
+  }
+
   it('e-mails a sanction whose worker died between its claim and the send once the claim runs out, once, and never in the digest too', async () => {
     const member = await makeUser(t);
     const sanctionId = await sanction(member.id, { kind: 'SUSPEND', durationHours: 48 });
@@ -374,17 +390,7 @@ describe('telling sanctioned members', () => {
   it('never parks a ban’s e-mail while a dead worker’s claim holds it, however often its event failed before: it goes once the claim runs out', async () => {
     // The mail server refused it for now, try after try, until its event was three tries short of parking.
     const member = await makeUser(t);
-    smtp.refuse.set(member.email, '451 4.3.0 Temporary failure');
-    let sanctionId = '';
-    try {
-      expect(await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'BAN' })))).toEqual([]);
-      for (let tried = 1; tried < OUTBOX_MAX_ATTEMPTS - 3; tried++) {
-        await redeliverNow(sanctionId);
-        await drain();
-      }
-    } finally {
-      smtp.refuse.delete(member.email);
-    }
+    const sanctionId = await banRefusedForNow(member, OUTBOX_MAX_ATTEMPTS - 3);
     const event = async () =>
       (await t.sql(`SELECT attempts, available_at = 'infinity'::timestamptz AS parked, processed_at IS NOT NULL AS done FROM outbox WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]))[0];
     expect(await event()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS - 3, parked: false, done: false });
@@ -410,17 +416,7 @@ describe('telling sanctioned members', () => {
 
   it('gives a ban’s e-mail up when the mail server refuses it for now on its event’s last try, so that the digest e-mails its notice while the ban stands', async () => {
     const member = await makeUser(t);
-    smtp.refuse.set(member.email, '451 4.3.0 Temporary failure');
-    let sanctionId = '';
-    try {
-      expect(await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'BAN' })))).toEqual([]);
-      for (let tried = 1; tried < OUTBOX_MAX_ATTEMPTS; tried++) {
-        await redeliverNow(sanctionId);
-        expect(await mailsTo(member, async () => undefined)).toEqual([]);
-      }
-    } finally {
-      smtp.refuse.delete(member.email);
-    }
+    const sanctionId = await banRefusedForNow(member, OUTBOX_MAX_ATTEMPTS);
     // Parked, as any event failing that often; given up, never claimed again, and the digest tells it.
     expect(await t.sql(`SELECT attempts, available_at = 'infinity'::timestamptz AS parked FROM outbox WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId])).toEqual([
       { attempts: OUTBOX_MAX_ATTEMPTS, parked: true },
