@@ -185,6 +185,62 @@ describe('search', () => {
     }
   });
 
+  describe('typo tolerance as Meilisearch counts typos (a swap of two neighbours is one; none under 5 letters, one from 5, two from 9)', () => {
+    // Every query ends with a space: typed in full, a word is matched whole, not as a prefix.
+    it('finds a word whose letters are swapped near its start, which trigram similarity put out of reach', async () => {
+      const topic = await createTopic(t, customer.token, publicBoard, { title: 'Python packaging', body: 'Which database driver do you use?' });
+      await drain();
+      expect(await topicIds('pyhton ', customer)).toEqual([topic.id]);
+      expect(await topicIds('databsae ', customer)).toEqual([topic.id]);
+      expect(await topicIds('ptyhon packaging ', customer)).toEqual([topic.id]);
+    });
+
+    it('allows one typo from 5 letters and none under, two from 9 letters and one under', async () => {
+      const topic = await createTopic(t, customer.token, publicBoard, { title: 'A lemur in a yurt', body: 'The saxophonist and the clarinet player.' });
+      await drain();
+      expect(await topicIds('lmeur ', customer)).toEqual([topic.id]);
+      expect(await topicIds('lemru ', customer)).toEqual([topic.id]);
+      expect(await topicIds('yrut ', customer)).toEqual([]);
+      expect(await topicIds('yurr ', customer)).toEqual([]);
+      expect(await topicIds('sxaophonsit ', customer)).toEqual([topic.id]);
+      expect(await topicIds('saxophnoist ', customer)).toEqual([topic.id]);
+      expect(await topicIds('sxaohponsit ', customer)).toEqual([]);
+      expect(await topicIds('clarniet ', customer)).toEqual([topic.id]);
+      expect(await topicIds('lcarinte ', customer)).toEqual([]);
+    });
+
+    it('ranks a word typed as written above its close words', async () => {
+      const typo = await createTopic(t, customer.token, publicBoard, { title: 'Quartzote countertops', body: 'Quartzote quartzote quartzote.' });
+      const exact = await createTopic(t, customer.token, publicBoard, { title: 'Polished stone', body: 'A quartzite slab.' });
+      await drain();
+      expect((await topicIds('quartzite ', customer))[0]).toBe(exact.id);
+      expect((await topicIds('quartzote ', customer))[0]).toBe(typo.id);
+      // Neither typed as written: both are one typo away.
+      expect((await topicIds('quartzate ', customer)).sort()).toEqual([typo.id, exact.id].sort());
+    });
+
+    it('never widens a typo to a word of content the searcher may not see', async () => {
+      // Three words one typo from what is typed, in an internal topic (or a hidden post), would
+      // take every place among the closest words, ahead of the public word two typos away: the
+      // public topic would not be found, telling the searcher those words exist.
+      const internal = await createTopic(t, employee.token, internalBoard, { title: 'Quillwork roadmap', body: 'quillworx and quilworks' });
+      const quillwork = await createTopic(t, customer.token, publicBoard, { title: 'Quillwerkz kits', body: 'Any good ones?' });
+      const tinderbox = await createTopic(t, customer.token, publicBoard, { title: 'Tindarbaxes', body: 'Old ones.' });
+      const held = await createTopic(t, customer.token, publicBoard, { title: 'Fire starters', body: 'Which?' });
+      const spam = await reply(t, customer.token, held.id, 'tinderboxe tinderboxez tindeboxes for sale');
+      await drain();
+      expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: spam.id, action: 'HIDE', reason: 'spam' } }, { token: moderator.token }));
+      await drain();
+      for (const viewer of [customer, undefined, moderator]) {
+        expect(await topicIds('quillworks ', viewer)).toEqual([quillwork.id]);
+        expect(await topicIds('tinderboxes ', viewer)).toEqual([tinderbox.id]);
+      }
+      // Those who may see them find them, through the words one typo away.
+      expect(await topicIds('quillworks ', employee)).toEqual([internal.id]);
+      expect(await topicIds('tinderboxes ', moderator, { f: { includeModerated: true } })).toEqual([held.id]);
+    });
+  });
+
   it('follows title and tag edits on every post of the topic', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Milk frothing basics', body: 'Steam wand tips' });
     await reply(t, employee.token, topic.id, 'Purge the wand first.');
@@ -320,7 +376,7 @@ describe('search', () => {
     const request = (query: string) => ({ query, filters: { spaceIds: [publicSpace.id], moderatedSpaceIds: [] }, limit: 20, offset: 0, facets: true });
     // The letter folding and the lexeme statistics are read on first use, not for each search.
     await engine.search(request('refractometr '));
-    // The typo's close words (its pg_trgm threshold set inside that statement), the tsqueries, the
+    // The typo's close words (one statement, whatever their number), the tsqueries, the
     // candidates (a transaction: begin, its planner settings in one, the read, commit), the page.
     const typo = await t.countStatements(() => engine.search(request('refractometr ')));
     expect(typo.statements.filter((sql) => /^\s*SET\b/i.test(sql))).toEqual([`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off`]);

@@ -1,4 +1,4 @@
-import { compoundParts, termShare, vocabularyWords } from './postgres.engine';
+import { compoundParts, termShare, typoDistance, typosAllowed, vocabularyWords } from './postgres.engine';
 import { unaccentFolding } from './unaccent-folding';
 
 describe('termShare (how common a query term is, from lexeme statistics)', () => {
@@ -60,5 +60,27 @@ describe('vocabularyWords (the words typo tolerance and completions draw on)', (
     );
     // A combining accent written apart, read as nothing; letters the folding does not read, as written.
     expect([...vocabularyWords('cafe\u0301 नमस्ते йогурт', folding)]).toEqual(['cafe', 'नमस्ते', 'йогурт']);
+  });
+});
+
+describe('typoDistance and typosAllowed (typo tolerance as Meilisearch counts typos)', () => {
+  const distances = (pairs: Array<[string, string]>, max: number) => pairs.map(([a, b]) => typoDistance(a, b, max));
+
+  it('counts two neighbours swapped as one typo, anywhere in the word', () => {
+    expect(distances([['pyhton', 'python'], ['databsae', 'database'], ['ptyhon', 'python'], ['yptohn', 'python']], 2)).toEqual([1, 1, 1, 2]);
+  });
+
+  it('counts a letter inserted, deleted or replaced as one, over letters rather than UTF-16 units', () => {
+    expect(distances([['pythn', 'python'], ['pythoon', 'python'], ['pithon', 'python'], ['python', 'python']], 2)).toEqual([1, 1, 1, 0]);
+    expect(typoDistance('𝒶bcde', 'xbcde', 1)).toBe(1);
+  });
+
+  it('answers max + 1 past max', () => {
+    expect(distances([['abcdef', 'uvwxyz'], ['kitten', 'sitting']], 2)).toEqual([3, 3]);
+    expect(typoDistance('abc', 'abcdefgh', 1)).toBe(2);
+  });
+
+  it('allows no typo under 5 letters, one from 5, two from 9', () => {
+    expect(['teh', 'pyth', 'pyhto', 'databsae', 'refractmeter', 'développe', 'développ'].map(typosAllowed)).toEqual([0, 0, 1, 1, 2, 2, 1]);
   });
 });

@@ -66,10 +66,29 @@ const RANKED_CANDIDATES = 5000;
 /** How long lexeme statistics are trusted before they are read again. */
 const STATS_TTL_MS = 5 * 60_000;
 
-/** Typo tolerance: a word of at least this many letters that no document contains is widened to close indexed words. */
-const TYPO_MIN_LENGTH = 4;
-const TYPO_MIN_SIMILARITY = 0.4;
+/**
+ * Typo tolerance, as Meilisearch's: a word no document contains is widened to the vocabulary
+ * words within one typo of it when it has ONE_TYPO_LETTERS letters or more, two from
+ * TWO_TYPOS_LETTERS (see typosAllowed), the closest TYPO_ALTERNATIVES of them.
+ */
+const ONE_TYPO_LETTERS = 5;
+const TWO_TYPOS_LETTERS = 9;
 const TYPO_ALTERNATIVES = 3;
+/**
+ * The vocabulary words a typed word's typo keys find are read, most alike (trigram similarity)
+ * first, up to this many, before their distance is checked: a bound on the work of a word
+ * whose keys many words share. Well above what they find (on a 100,000-post seed, 12 on
+ * average, 127 at most): a swap near the start, which makes a word unlike its typo by
+ * trigrams, must not be cut.
+ */
+const TYPO_CANDIDATES = 1000;
+/**
+ * The typo keys a vocabulary word is indexed under (the migration search-terms-typo-keys): the
+ * words made by deleting up to two of its first 7 letters when it has 7 letters or more (the
+ * shortest a word of TWO_TYPOS_LETTERS reaches with two typos), one otherwise. A word within k
+ * typos of it shares one of them with the typed word's keys of up to k deletions.
+ */
+const VOCABULARY_TYPO_KEYS = `parvis_typo_keys(t.term, CASE WHEN char_length(t.term) >= 7 THEN 2 ELSE 1 END)`;
 /** Only this much of a long body is indexed (a tsvector holds at most 1 MB). */
 const BODY_INDEX_CHARS = 100_000;
 const HIGHLIGHT = { open: '\u0001', close: '\u0002' };
@@ -125,6 +144,40 @@ const KNOWN_TERMS_TTL_MS = 3600_000;
  * the vocabulary keeps them (the migration search-numwords-unaccented).
  */
 export const POSTGRES_INDEX_FORMAT = 9;
+
+/** How many typos a word (as looked up in the vocabulary) may hold: none under ONE_TYPO_LETTERS letters, then one, two from TWO_TYPOS_LETTERS. */
+export function typosAllowed(word: string): number {
+  const letters = [...word].length;
+  return letters >= TWO_TYPOS_LETTERS ? 2 : letters >= ONE_TYPO_LETTERS ? 1 : 0;
+}
+
+/**
+ * The number of typos between two words, as Meilisearch counts them: a letter inserted,
+ * deleted or replaced, or two neighbours swapped, is one (optimal string alignment distance,
+ * over code points). Past `max` it answers max + 1 as soon as it knows.
+ */
+export function typoDistance(a: string, b: string, max: number): number {
+  const x = [...a];
+  const y = [...b];
+  if (Math.abs(x.length - y.length) > max) return max + 1;
+  // Three rows of the table: two back (for swaps), the last, and this one.
+  let before: number[] = [];
+  let last = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i];
+    let least = i;
+    for (let j = 1; j <= y.length; j++) {
+      let d = Math.min(last[j] + 1, row[j - 1] + 1, last[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) d = Math.min(d, before[j - 2] + 1);
+      row.push(d);
+      least = Math.min(least, d);
+    }
+    if (least > max) return max + 1;
+    before = last;
+    last = row;
+  }
+  return Math.min(last[y.length], max + 1);
+}
 
 /**
  * Lower-case words of 3–40 letters or digits, as the index's `unaccent` reads them (`folding`,
@@ -668,31 +721,52 @@ export class PostgresSearchEngine implements SearchEngine {
    * only pending, hidden or deleted posts hold is widened too (to itself among its neighbours),
    * as a word no document holds is, rather than taken as known. Its close visible words are
    * found with it, as Meilisearch, which adds typo matches to every word, finds them.
+   *
+   * Close words are those within the typos the word may hold (typosAllowed), the fewest typos
+   * first. They are found through their typo keys (VOCABULARY_TYPO_KEYS, a GIN index), not by
+   * reading the vocabulary: the words sharing a key with the typed word's are few, and only
+   * their distance is computed (typoDistance).
    */
   private async nearWords(q: ParsedQuery, spaceIds: string[], moderated: string[], folding: UnaccentFolding): Promise<Map<string, string[]>> {
-    const candidates = q.words.filter((w) => [...w].length >= TYPO_MIN_LENGTH && !/^\d+$/.test(w) && !isSegmented(w));
+    const candidates = q.words
+      .filter((w) => !/^\d+$/.test(w) && !isSegmented(w))
+      .map((word) => ({ word, term: folding.word(word) }))
+      .map((w) => ({ ...w, typos: typosAllowed(w.term) }))
+      .filter((w) => w.typos > 0);
     const near = new Map<string, string[]>();
     if (candidates.length === 0) return near;
-    // The trigram index filters on pg_trgm's own threshold (0.3 by default): at ours, it hands
-    // a tenth as many candidates to the recheck, and the answer is the same. It is set for this statement
-    // alone (set_config's is_local: the statement is its transaction), in its WHERE, which runs
-    // for each word before the word's lookups: no transaction, no SET round trips.
     const visible = vocabularySql('$5', null);
     const vocabulary = vocabularySql('$5', moderated.length ? '$7' : null);
-    const rows: Array<{ word: string; near: string[] | null }> = await this.ds.query(
-      `SELECT w.word,
+    const rows: Array<{ word: string; term: string; typos: number; near: string[] | null }> = await this.ds.query(
+      `SELECT w.word, w.term, w.typos,
               CASE WHEN EXISTS (SELECT 1 FROM ${visible} t WHERE t.term = w.term)
                      -- a word still being typed is fine as long as some visible word starts with it
                      OR (w.word = $4 AND EXISTS (SELECT 1 FROM ${visible} t WHERE t.term >= w.term AND t.term < w.term || chr(1114111)))
                    THEN NULL
                    ELSE ARRAY(SELECT t.term FROM ${vocabulary} t
-                               WHERE t.term % w.term AND similarity(t.term, w.term) >= $2
-                               GROUP BY t.term ORDER BY t.term <-> w.term, t.term LIMIT $3) END AS near
-         FROM unnest($1::text[], $6::text[]) AS w(word, term)
-        WHERE set_config('pg_trgm.similarity_threshold', '${TYPO_MIN_SIMILARITY}', true) IS NOT NULL`,
-      [candidates, TYPO_MIN_SIMILARITY, TYPO_ALTERNATIVES, q.prefix ?? '', spaceIds, candidates.map(folding.word), ...(moderated.length ? [moderated] : [])],
+                               WHERE ${VOCABULARY_TYPO_KEYS} && parvis_typo_keys(w.term, w.typos)
+                                 AND abs(char_length(t.term) - char_length(w.term)) <= w.typos
+                               GROUP BY t.term ORDER BY similarity(t.term, w.term) DESC, t.term LIMIT $2) END AS near
+         FROM unnest($1::text[], $3::text[], $6::int[]) AS w(word, term, typos)`,
+      [
+        candidates.map((w) => w.word),
+        TYPO_CANDIDATES,
+        candidates.map((w) => w.term),
+        q.prefix ?? '',
+        spaceIds,
+        candidates.map((w) => w.typos),
+        ...(moderated.length ? [moderated] : []),
+      ],
     );
-    for (const r of rows) if (r.near?.length) near.set(r.word, r.near);
+    for (const r of rows) {
+      // The fewest typos first, then the most alike (the order read).
+      const close = (r.near ?? [])
+        .map((term, order) => ({ term, order, typos: typoDistance(term, r.term, r.typos) }))
+        .filter((c) => c.typos <= r.typos)
+        .sort((a, b) => a.typos - b.typos || a.order - b.order)
+        .slice(0, TYPO_ALTERNATIVES);
+      if (close.length) near.set(r.word, close.map((c) => c.term));
+    }
     return near;
   }
 
