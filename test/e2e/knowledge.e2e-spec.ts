@@ -346,18 +346,21 @@ describe('knowledge base: revisions and review', () => {
     expect(topicOf(await api.unarchive(editor.token, id)).article).toMatchObject({ state: 'DRAFT', submittedAt: null });
   });
 
-  it('leaves archived articles out of the board’s suggestions of similar topics, and brings them back unarchived', async () => {
-    const SIMILAR = `query($t: String!, $b: ID) { similarTopics(title: $t, boardId: $b) { id } }`;
+  it('leaves archived articles out of suggestions of similar topics, with a board or without, and brings them back unarchived', async () => {
+    const SIMILAR = `query($t: String!, $b: ID, $s: ID) { similarTopics(title: $t, boardId: $b, spaceId: $s) { id } }`;
     const kbBoard = await makeBoard(t, spaceId, 'KNOWLEDGE');
     const archived = await publishedArticle(t, author.token, editor.token, kbBoard, { title: 'Rotate the signing keys' });
     const kept = await publishedArticle(t, author.token, editor.token, kbBoard, { title: 'Signing keys and their rotation' });
     topicOf(await api.archive(editor.token, archived));
     await drain();
-    const similar = async (u: TestUser) => expectOk(await t.gql(SIMILAR, { t: 'rotate signing keys', b: kbBoard }, { token: u.token })).similarTopics.map((x: any) => x.id);
-    for (const u of [reader, editor]) expect(await similar(u)).toEqual([kept]);
+    const similar = async (u: TestUser, where: { b?: string; s?: string }) =>
+      expectOk(await t.gql(SIMILAR, { t: 'rotate signing keys', ...where }, { token: u.token })).similarTopics.map((x: any) => x.id);
+    // The board's suggestions, the space's and every readable space's alike, editors' as readers'.
+    const wheres = [{ b: kbBoard }, { s: spaceId }, {}];
+    for (const u of [reader, editor]) for (const where of wheres) expect(await similar(u, where)).toEqual([kept]);
     topicOf(await api.unarchive(editor.token, archived));
     await drain();
-    expect(await similar(reader)).toEqual(expect.arrayContaining([archived, kept]));
+    for (const where of wheres) expect(await similar(reader, where)).toEqual(expect.arrayContaining([archived, kept]));
   });
 
   it('notifies workflow steps on drafts to the article’s team only, and publications to every watcher', async () => {

@@ -93,6 +93,18 @@ export class BoardKinds {
     return this.behaviours.get(kind);
   }
 
+  /**
+   * Every kind's `suggestedSql` as one condition on a topic (alias `t`), each holding for the
+   * topics of its own kind's boards: for suggestions drawn from boards of any kind (similarTopics
+   * without a board). Undefined when no kind has one.
+   */
+  suggestedAnywhereSql(): string | undefined {
+    const own = [...this.behaviours.values()]
+      .filter((b) => b.suggestedSql)
+      .map((b) => `(NOT EXISTS (SELECT 1 FROM boards kb WHERE kb.id = t.board_id AND kb.kind = '${b.boardKind}') OR (${b.suggestedSql}))`);
+    return own.length ? own.join(' AND ') : undefined;
+  }
+
   /** Tells every kind that a topic's first post moved (see `firstPostStateChanged`). */
   async firstPostStateChanged(tx: Tx, change: { topicId: string; from: string; to: string }): Promise<void> {
     for (const b of this.behaviours.values()) if (b.firstPostStateChanged) await b.firstPostStateChanged(tx, change);

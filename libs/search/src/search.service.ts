@@ -19,7 +19,7 @@ import { SearchEngines } from './search-engines';
 import { AUDIENCE_EVENT_TYPES } from './search-indexer';
 import { SEARCH_OFFSET_MAX, SearchArgs, SearchConnectionModel, SearchHitModel, SearchSort, SimilarTopicsArgs } from './search.model';
 
-/** Pages of hits similarTopics reads at most when a board's kind leaves some of its topics out of its lists. */
+/** Pages of hits similarTopics reads at most when board kinds leave some of their topics out of its suggestions. */
 const SIMILAR_ROUNDS = 4;
 
 /** Most topics in flux a search leaves out (see `topicsInFlux`). */
@@ -115,7 +115,9 @@ export class SearchService {
    * Topics whose title or opening post resemble a title being typed, to head off duplicates.
    * With a board, only that board's topics, as its lists show them (an idea board's lists
    * leave merged ideas out: suggesting one would send the writer to an idea taking no votes),
-   * and as its kind suggests them (a knowledge board's archived articles are not).
+   * and as its kind suggests them (a knowledge board's archived articles are not). Without a
+   * board, topics of every board, each as its board's kind suggests it (no archived articles;
+   * merged ideas are, lists not being asked).
    */
   async similarTopics(viewer: Viewer, args: SimilarTopicsArgs): Promise<TopicModel[]> {
     this.checkQuery(args.title, 'title');
@@ -129,11 +131,11 @@ export class SearchService {
     const words = titleTerms(args.title);
     if (words.length === 0) return [];
     const limit = args.first ?? 5;
-    // A board's kind may leave some of its topics out of its lists (merged ideas), and those may
-    // fill the best hits, duplicates being what merged ideas are: look a few pages further.
-    const rounds = board ? SIMILAR_ROUNDS : 1;
+    // A board's kind may leave some of its topics out of its lists (merged ideas) or its
+    // suggestions (archived articles), and those may fill the best hits, duplicates being what
+    // merged ideas are: look a few pages further.
     const found = new Map<string, TopicModel>();
-    for (let round = 0, offset = 0; round < rounds && found.size < limit; round++) {
+    for (let round = 0, offset = 0; round < SIMILAR_ROUNDS && found.size < limit; round++) {
       const result = await this.query({
         query: `${words.join(' ')} `,
         filters: { spaceIds, boardIds: board ? [board.id] : undefined, topicsOnly: true },
@@ -144,8 +146,9 @@ export class SearchService {
       const topics = await Promise.all(result.hits.map((h) => this.forum.topic(viewer, h.topicId)));
       // The board as the topic is now: the index may lag a moment behind a move.
       const visible = topics.filter((t): t is TopicModel => t !== null && t.state === 'VISIBLE' && (!board || t.boardId === board.id));
-      const listed = board ? await this.topics.suggestedOn(board, visible.map((t) => t.id)) : null;
-      for (const t of visible) if (!listed || listed.has(t.id)) found.set(t.id, t);
+      const ids = visible.map((t) => t.id);
+      const suggested = board ? await this.topics.suggestedOn(board, ids) : await this.topics.suggestedAnywhere(ids);
+      for (const t of visible) if (suggested.has(t.id)) found.set(t.id, t);
       offset += result.hits.length;
       if (result.hits.length < limit || offset >= result.total) break;
     }

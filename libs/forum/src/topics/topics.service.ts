@@ -178,6 +178,16 @@ export class TopicsService {
     return conditions.length ? this.repo.listedAmong(topicIds, conditions.map((c) => `(${c})`).join(' AND ')) : new Set(topicIds);
   }
 
+  /**
+   * Which of these topics, of boards of any kind, their boards' kinds suggest as similar ones
+   * (archived articles are not). Their lists' conditions are not asked: across boards, merged
+   * ideas are suggested as any topic is.
+   */
+  async suggestedAnywhere(topicIds: string[]): Promise<Set<string>> {
+    const sql = this.kinds.suggestedAnywhereSql();
+    return sql ? this.repo.listedAmong(topicIds, sql) : new Set(topicIds);
+  }
+
   /** Which of a board's topics its lists show this viewer (the board kind may add a condition). */
   private listFilter(viewer: Viewer, board: BoardModel, rank: number, tag: string | undefined): TopicListFilter {
     return { viewerId: viewer.id, moderator: rank >= LEVEL_RANK.MODERATE, tag, kindSql: this.kinds.of(board.kind)?.listedSql };
