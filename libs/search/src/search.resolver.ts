@@ -28,7 +28,7 @@ export class SearchResolver {
     return this.search.search(ctx.viewer, args, { facets: selects(info, 'facets') });
   }
 
-  @Query(() => [TopicModel], { description: 'Existing topics resembling a title being typed, best first.', complexity: searchOf(5) })
+  @Query(() => [TopicModel], { description: 'Existing topics resembling a title being typed, best first. Archived knowledge-base articles are not suggested, with a board or without.', complexity: searchOf(5) })
   similarTopics(@Args() args: SimilarTopicsArgs, @Context() ctx: GqlContext): Promise<TopicModel[]> {
     return this.search.similarTopics(ctx.viewer, args);
   }
