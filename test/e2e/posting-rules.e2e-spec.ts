@@ -236,7 +236,7 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(await pace('pace:edit', newbie)).toHaveLength(1);
   });
 
-  it('spends nothing of a member’s pace on an article revision, a draft’s save or deletion, or a bookmark refused for another reason', async () => {
+  it('spends nothing of a member’s pace on an article revision refused for another reason or changing nothing, a draft’s save or deletion, or a bookmark refused for another reason', async () => {
     const member = await makeUser(t, { trustLevel: 2 });
     const pace = (bucket: string) => t.sql(`SELECT tat FROM rate_tokens WHERE bucket = $1 AND key = $2`, [bucket, member.id]);
     // A revision from a stale base (CONFLICT, found under the article's lock).
@@ -244,6 +244,10 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     const UPDATE_ARTICLE = `mutation($input: UpdateArticleInput!) { updateArticle(input: $input) { id } }`;
     const stale = '00000000-0000-7000-8000-000000000000';
     expectError(await t.gql(UPDATE_ARTICLE, { input: { topicId: article, body: 'second', baseRevisionId: stale } }, { token: member.token }), 'CONFLICT');
+    expect(await pace('pace:edit')).toEqual([]);
+    // Nor an edit that changes nothing: it makes no revision, so it costs none of the pace.
+    expectOk(await t.gql(UPDATE_ARTICLE, { input: { topicId: article, title: 'A paced article', body: 'first' } }, { token: member.token }));
+    expect(await t.sql(`SELECT count(*)::int AS n FROM article_revisions WHERE topic_id = $1`, [article])).toEqual([{ n: 1 }]);
     expect(await pace('pace:edit')).toEqual([]);
     // A draft saved or deleted with a sequence that is not the live one's (CONFLICT).
     const SAVE = `mutation($input: SaveDraftInput!) { saveDraft(input: $input) { sequence } }`;

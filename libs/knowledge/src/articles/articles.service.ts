@@ -292,11 +292,6 @@ export class ArticlesService {
     const ref = this.ref(ctx);
     await this.uow.run(async (tx) => {
       const row = await this.writes.lock(tx, ref.topicId);
-      // Revisions are kept for good: a writer who is not an editor makes them at the pace of post
-      // edits (shared with them), counted in the transaction, after the article's lock as edits
-      // and polls count it after their locks, so that a refused one (checks above, archived, stale,
-      // the same content) spends nothing.
-      await pace.count(tx);
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it before editing');
       if (opts.baseRevisionId && opts.baseRevisionId !== row.current_revision_id) {
         throw AppError.conflict('Someone saved a newer revision of this article meanwhile: start from that one');
@@ -310,8 +305,14 @@ export class ArticlesService {
       };
       if (next.title === current.title && next.summary === current.summary && next.body_source === current.body_source) {
         if (opts.restoredFrom) throw AppError.badField('revisionId', 'has the same content as the current revision');
-        return; // nothing changed: no empty revision
+        return; // nothing changed: no empty revision, and none of the pace spent
       }
+      // Revisions are kept for good: a writer who is not an editor makes them at the pace of post
+      // edits (shared with them), counted in the transaction, after the article's lock as edits
+      // and polls count it after their locks, and once the revision is known to be made, so that
+      // a refused one (checks above, archived, stale, the same content) and an edit that changes
+      // nothing spend nothing.
+      await pace.count(tx);
       const [rev] = await tx.query<FullRevision>(
         `INSERT INTO article_revisions (id, topic_id, number, title, summary, body_source, body_html, author_id, note, restored_from_id)
          VALUES ($1, $2, (SELECT max(number) + 1 FROM article_revisions WHERE topic_id = $2), $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
