@@ -26,10 +26,13 @@ describe('tags in use (Query.tags)', () => {
   const counts = async (token: string | undefined, spaceIds: string[]): Promise<Counts> =>
     Object.fromEntries((await tags(token, { spaceIds, first: 200 })).map((r) => [r.name, r.topicCount]));
 
-  /** What space_tags must hold for these spaces, counted from the topics themselves. */
+  /**
+   * What space_tags must hold for these spaces, counted from the topics themselves: topics, not
+   * tags, so a tag a topic carries twice counts once (as the triggers count it).
+   */
   async function recount(spaceIds: string[]): Promise<Array<{ space_id: string; tag: string; n: number }>> {
     return t.sql(
-      `SELECT t.space_id, tag, count(*)::int AS n FROM topics t, unnest(t.tags) tag
+      `SELECT t.space_id, tag, count(DISTINCT t.id)::int AS n FROM topics t, unnest(t.tags) tag
         WHERE t.space_id = ANY($1::uuid[]) AND t.state = 'VISIBLE' GROUP BY 1, 2 ORDER BY 1, 2`,
       [spaceIds],
     );
@@ -193,6 +196,25 @@ describe('tags in use (Query.tags)', () => {
     expect(await counts(undefined, [a.id])).toEqual({ red: 2, green: 1, blue: 1 });
     expect(await counts(undefined, [b.id])).toEqual({ red: 1 });
     await t.sql(`DELETE FROM topics WHERE space_id = ANY($1::uuid[])`, [spaces]);
+    expect(await stored(spaces)).toEqual([]);
+  });
+
+  it('counts a tag a topic carries twice once, inserted, retagged, moved and deleted', async () => {
+    const author = await makeUser(t);
+    const { a, b, boardA, boardB, spaces } = await twoSpaces();
+    const [twice, once] = await insertTopics((q, p) => t.sql(q, p), author.id, [
+      { board: boardA, tags: ['red', 'red', 'green'] },
+      { board: boardA, tags: ['red'] },
+    ]);
+    expect(await stored(spaces)).toEqual(await recount(spaces));
+    expect(await counts(undefined, [a.id])).toEqual({ red: 2, green: 1 });
+    await t.sql(`UPDATE topics SET tags = '{green,green,blue,green}' WHERE id = $1`, [twice]);
+    expect(await stored(spaces)).toEqual(await recount(spaces));
+    expect(await counts(undefined, [a.id])).toEqual({ red: 1, green: 1, blue: 1 });
+    await t.sql(`UPDATE topics SET space_id = $2, board_id = $3 WHERE id = $1`, [twice, b.id, boardB]);
+    expect(await stored(spaces)).toEqual(await recount(spaces));
+    expect(await counts(undefined, [b.id])).toEqual({ green: 1, blue: 1 });
+    await t.sql(`DELETE FROM topics WHERE id = ANY($1::uuid[])`, [[twice, once]]);
     expect(await stored(spaces)).toEqual([]);
   });
 
