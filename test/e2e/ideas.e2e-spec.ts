@@ -359,6 +359,37 @@ describe('idea boards', () => {
     expect(await merged(voter)).toEqual([{ sourceId: duplicate, targetId: target }]);
   });
 
+  it('tells a merge’s followers, members and the space’s moderators alike, nothing of its ideas once they went where they do not read', async () => {
+    const MOVE = `mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`;
+    const globalAdmin = await makeUser(t, { role: 'ADMIN' });
+    const spaceMod = await customer();
+    const ideasBoard = await makeBoard(t, (await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }, { userId: admin.id, level: 'ADMIN' }])).id, 'IDEAS');
+    const internal = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }])).id, 'IDEAS');
+    const voter = await customer();
+    const duplicate = await newIdea(await customer(), 'Parting duplicate', { boardId: ideasBoard });
+    const target = await newIdea(await customer(), 'Parting target', { boardId: ideasBoard });
+    for (const u of [voter, spaceMod]) expectOk(await t.gql(VOTE, { id: duplicate }, { token: u.token }));
+    expectOk(await t.gql(MERGE, { input: { sourceId: duplicate, targetId: target } }, { token: admin.token }));
+    // Before the merge's notices go out, the ideas part and the duplicate moves to a space neither reads.
+    expectOk(await t.gql(UNMERGE, { id: duplicate }, { token: admin.token }));
+    expectOk(await t.gql(MOVE, { input: { topicId: duplicate, boardId: internal } }, { token: globalAdmin.token }));
+    const s = io(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, { auth: { token: spaceMod.token }, transports: ['websocket'] });
+    sockets.push(s);
+    await new Promise<void>((resolve) => s.on('connect', () => resolve()));
+    const pushed = new Promise<any>((resolve) => s.on('notification', (n: any) => n.kind === 'IDEA_MERGED' && resolve(n)));
+    await drain();
+    const data = (await pushed).data;
+    expect(typeof data === 'string' ? JSON.parse(data) : data).toEqual({ sourceId: null, targetId: target });
+    const merged = async (u: TestUser) => (await notificationKinds(u)).filter((n: any) => n.kind === 'IDEA_MERGED' && n.topic?.id === target).map((n: any) => n.data);
+    for (const u of [voter, spaceMod]) expect(await merged(u)).toEqual([{ sourceId: null, targetId: target }]);
+    // The target goes there too: the notice is theirs no more, neither listed nor counted.
+    const total = async (u: TestUser) => expectOk(await t.gql(`{ notifications(first: 1) { totalCount } }`, {}, { token: u.token })).notifications.totalCount;
+    const before = await Promise.all([voter, spaceMod].map(total));
+    expectOk(await t.gql(MOVE, { input: { topicId: target, boardId: internal } }, { token: globalAdmin.token }));
+    for (const u of [voter, spaceMod]) expect(await merged(u)).toEqual([]);
+    expect(await Promise.all([voter, spaceMod].map(total))).toEqual(before.map((n) => n - 1));
+  });
+
   it('a hidden merged idea’s votes leave the CSV’s segments and its voters’ budgets too', async () => {
     const budgetBoard = await makeBoard(t, space.id, 'IDEAS');
     expectOk(await t.gql(`mutation($input: UpdateIdeaBoardInput!) { updateIdeaBoard(input: $input) { id } }`, { input: { boardId: budgetBoard, voteBudget: 1 } }, { token: admin.token }));
