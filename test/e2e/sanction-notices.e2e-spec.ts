@@ -458,6 +458,26 @@ describe('telling sanctioned members', () => {
     expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed: true }]);
   });
 
+  it('claims a sanction’s e-mail in one statement, whether it takes the claim, finds another worker’s, or finds the sanction over', async () => {
+    const member = await makeUser(t);
+    const sanctionId = await sanction(member.id, { kind: 'SUSPEND', durationHours: 48 });
+    const claim = async () => {
+      let outcome: boolean | string = false;
+      const cost = await t.countStatements(async () => {
+        outcome = await claimAndDie(member.id, sanctionId).catch((err: Error) => err.message);
+      });
+      return { outcome, count: cost.count };
+    };
+    expect(await claim()).toEqual({ outcome: true, count: 1 });
+    const held = await claim();
+    expect(held.count).toBe(1);
+    expect(held.outcome).toMatch(/claimed by another worker until/);
+    await leaseRunOut(sanctionId);
+    expect(await claim()).toEqual({ outcome: true, count: 1 });
+    await t.sql(`UPDATE sanctions SET email_claimed_at = NULL, lifted_at = now() WHERE id = $1`, [sanctionId]);
+    expect(await claim()).toEqual({ outcome: false, count: 1 });
+  });
+
   it('holds back in the digest the notice of a sanction whose e-mail is claimed, and e-mails it once the claim ran out unsent, once', async () => {
     // Claimed, then lifted before the dead worker's claim ran out: the sanction's own e-mail no
     // longer goes, and the digest tells it in its stead, but only once nobody may still be sending it.

@@ -3,7 +3,6 @@ import { DataSource } from 'typeorm';
 import { SANCTION_IN_FORCE } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
 import { OutboxEvent, OutboxWait } from '../../../core/src/outbox/outbox';
-import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { AccountMailer, AccountMailHandler, MAIL_CLAIM_LEASE_SECONDS } from '../../../identity/src/auth/account-mailer';
 
 interface Barring {
@@ -101,21 +100,24 @@ export class SanctionMail extends AccountMailHandler<Barring> {
    */
   protected override async sending(subject: string): Promise<boolean> {
     const ids = this.idsOf(subject);
-    const claimed = await this.ds.query(
-      `UPDATE sanctions sa SET email_claimed_at = now()
-        WHERE sa.id = $2::uuid AND sa.user_id = $1::uuid AND sa.emailed_at IS NULL AND sa.email_given_up_at IS NULL AND ${SANCTION_IN_FORCE}
-          AND (sa.email_claimed_at IS NULL OR sa.email_claimed_at <= now() - make_interval(secs => $3))
-        RETURNING 1`,
+    // The sanction's row is locked first (a claim under way is waited for, then read as it
+    // committed), so one that is not claimed here is answered with the claim that holds it, if
+    // any, by the same statement, which is the claim alone when it is free.
+    const [row]: Array<{ claimed: boolean; until: Date | null }> = await this.ds.query(
+      `WITH mine AS (
+         SELECT sa.id, sa.email_claimed_at FROM sanctions sa
+          WHERE sa.id = $2::uuid AND sa.user_id = $1::uuid AND sa.emailed_at IS NULL AND sa.email_given_up_at IS NULL AND ${SANCTION_IN_FORCE}
+          FOR UPDATE
+       ), claim AS (
+         UPDATE sanctions sa SET email_claimed_at = now() FROM mine
+          WHERE sa.id = mine.id AND (mine.email_claimed_at IS NULL OR mine.email_claimed_at <= now() - make_interval(secs => $3))
+          RETURNING sa.id
+       )
+       SELECT EXISTS (SELECT 1 FROM claim) AS claimed, (SELECT mine.email_claimed_at + make_interval(secs => $3) FROM mine) AS until`,
       [...ids, MAIL_CLAIM_LEASE_SECONDS],
     );
-    if (rowsOf(claimed).length > 0) return true;
-    const [held] = await this.ds.query(
-      `SELECT sa.email_claimed_at + make_interval(secs => $3) AS until FROM sanctions sa
-        WHERE sa.id = $2::uuid AND sa.user_id = $1::uuid AND sa.emailed_at IS NULL AND ${SANCTION_IN_FORCE}
-          AND sa.email_claimed_at > now() - make_interval(secs => $3)`,
-      [...ids, MAIL_CLAIM_LEASE_SECONDS],
-    );
-    if (held) throw new OutboxWait(`sanction e-mail for user ${ids[0]} claimed by another worker until ${new Date(held.until).toISOString()}; tried again then`, new Date(held.until));
+    if (row.claimed) return true;
+    if (row.until) throw new OutboxWait(`sanction e-mail for user ${ids[0]} claimed by another worker until ${new Date(row.until).toISOString()}; tried again then`, new Date(row.until));
     return false;
   }
 
