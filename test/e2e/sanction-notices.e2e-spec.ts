@@ -1,7 +1,9 @@
 import { OUTBOX_MAX_ATTEMPTS, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
-import { EmailDigest, SentEmail } from '../../libs/notifications/src/email';
+import { EmailDigest, mailableNowSql, SentEmail } from '../../libs/notifications/src/email';
+import { STANDING_KINDS } from '../../libs/notifications/src/notifications.handler';
+import { AccessService } from '../../libs/access/src/access.service';
 import { SanctionMail } from '../../libs/moderation/src/sanctions/sanction-mail';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -492,6 +494,30 @@ describe('telling sanctioned members', () => {
     expect(await digestTo(member)).toEqual([['• A moderator sent you a notice']]);
     await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [member.id]);
     expect(await digestTo(member)).toEqual([]);
+  });
+
+  it('judges what a member may be e-mailed now from one read of their barring sanctions, as two reads judged it', async () => {
+    const [free, banned, twice] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const ban = await sanction(banned.id, { kind: 'BAN' });
+    const inSpace = await sanction(banned.id, { kind: 'SUSPEND', durationHours: 48, spaceId: (await makeSpace(t, 'PUBLIC')).id });
+    const [first, second] = [await sanction(twice.id, { kind: 'SUSPEND', durationHours: 48 }), await sanction(twice.id, { kind: 'BAN' })];
+    const cases: Array<[TestUser, string, Record<string, unknown>]> = [];
+    for (const u of [free, banned, twice]) {
+      for (const kind of ['MENTION', 'APPEAL_DECIDED', 'SANCTION']) cases.push([u, kind, {}]);
+      for (const sanctionId of [ban, inSpace, first, second]) cases.push([u, 'SANCTION', { sanctionId }]);
+    }
+    const values = cases.map((_, i) => `(${i}, $${3 * i + 2}::uuid, $${3 * i + 3}, $${3 * i + 4}::jsonb)`).join(', ');
+    const params = [STANDING_KINDS, ...cases.flatMap(([u, kind, data]) => [u.id, kind, JSON.stringify(data)])];
+    const judged = (condition: string) => t.sql(`SELECT n.i, ${condition} AS ok FROM (VALUES ${values}) n(i, user_id, kind, data) JOIN users u ON u.id = n.user_id ORDER BY n.i`, params);
+    // The judgement as it was written with two reads of the sanctions.
+    const twoReads = `(NOT ${AccessService.barredSiteWideSql('u.id')}
+      OR (n.kind = ANY($1::text[]) AND NOT (n.kind = 'SANCTION' AND ${AccessService.barredSiteWideSql('u.id', `n.data->>'sanctionId'`)})))`;
+    const now = await judged(mailableNowSql('n', 'u', '$1'));
+    expect(now).toEqual(await judged(twoReads));
+    expect(now.filter((r) => r.ok).length).toBeGreaterThan(0);
+    expect(now.filter((r) => !r.ok).length).toBeGreaterThan(0);
+    const [plan] = await t.sql(`EXPLAIN (FORMAT JSON) SELECT n.i FROM (VALUES ${values}) n(i, user_id, kind, data) JOIN users u ON u.id = n.user_id WHERE ${mailableNowSql('n', 'u', '$1')}`, params);
+    expect(JSON.stringify(plan['QUERY PLAN']).match(/"Relation Name":"sanctions"/g)).toHaveLength(1);
   });
 
   it('tells a deleted account nothing', async () => {

@@ -84,7 +84,16 @@ export class AccessService {
    */
   static barredSiteWideSql(userIdExpr: string, sanctionIdText?: string): string {
     const which = sanctionIdText ? ` AND sa.id::text = ${sanctionIdText}` : '';
-    return `EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = ${userIdExpr}${which} AND sa.space_id IS NULL AND sa.kind IN ('SUSPEND', 'BAN') AND ${SANCTION_IN_FORCE})`;
+    return `EXISTS (SELECT 1 FROM ${AccessService.barringSql(userIdExpr)}${which})`;
+  }
+
+  /**
+   * SQL `sanctions sa WHERE …`: the suspensions and bans in force that keep the user out of the
+   * whole site (those `barredSiteWideSql` looks for), for a caller asking more than one thing of
+   * them in one read.
+   */
+  static barringSql(userIdExpr: string): string {
+    return `sanctions sa WHERE sa.user_id = ${userIdExpr} AND sa.space_id IS NULL AND sa.kind IN ('SUSPEND', 'BAN') AND ${SANCTION_IN_FORCE}`;
   }
 
   /**

@@ -142,11 +142,13 @@ function requestClosedLine(data: { joining?: unknown } | null): string {
  * claimed again, so a notice claimed here is of one that `SanctionMail` never claims after (see
  * `emailedOnTheirOwn`).
  */
-function mailableNowSql(n: string, u: string, standingKinds: string): string {
-  const givenUp = `EXISTS (SELECT 1 FROM sanctions g WHERE g.id::text = ${n}.data->>'sanctionId' AND g.email_given_up_at IS NOT NULL)`;
-  return `(NOT ${AccessService.barredSiteWideSql(`${u}.id`)}
-           OR (${n}.kind = ANY(${standingKinds}::text[])
-               AND NOT (${n}.kind = 'SANCTION' AND ${AccessService.barredSiteWideSql(`${u}.id`, `${n}.data->>'sanctionId'`)} AND NOT ${givenUp})))`;
+export function mailableNowSql(n: string, u: string, standingKinds: string): string {
+  // One read of the member's barring sanctions answers both whether they are barred and whether
+  // the notice is of one of those not given up by `SanctionMail` (an aggregate without GROUP BY: one row, none barring them too).
+  return `(SELECT count(*) = 0
+                  OR (${n}.kind = ANY(${standingKinds}::text[])
+                      AND NOT (${n}.kind = 'SANCTION' AND count(*) FILTER (WHERE sa.id::text = ${n}.data->>'sanctionId' AND sa.email_given_up_at IS NULL) > 0))
+             FROM ${AccessService.barringSql(`${u}.id`)})`;
 }
 
 /**
