@@ -281,22 +281,34 @@ describe('telling sanctioned members', () => {
     ]);
   });
 
+  it('reads the viewers of a digest run once, members barred site-wide among them', async () => {
+    const [banned, free] = [await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC');
+    expect(await mailsTo(banned, () => sanction(banned.id, { kind: 'BAN' }))).toHaveLength(1);
+    for (const u of [banned, free]) expect(await mailsTo(u, () => sanction(u.id, { kind: 'SILENCE', durationHours: 2, spaceId: space.id }))).toEqual([]);
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = ANY($1::uuid[])`, [[banned.id, free.id]]);
+    let sent: SentEmail[] = [];
+    const { statements } = await t.countStatements(async () => (sent = await t.get(EmailDigest).sendDue()));
+    expect([banned, free].map((u) => sent.filter((m) => m.to === u.email).map((m) => bullets(m.text)))).toEqual([[['• A moderator sent you a notice']], [['• A moderator sent you a notice']]]);
+    expect(statements.filter((sql) => /FROM users u .*WHERE u\.id = ANY\(\$1::uuid\[\]\) AND \(u\.deleted_at IS NULL OR \$2\)/s.test(sql))).toHaveLength(1);
+  });
+
   /**
    * A run of the digest in which `member` is suspended just after the claim chose them (their
    * rows marked, their stamp set), before their viewer is read: the messages it sent, and the suspension.
    */
   async function digestBarringAtItsRead(member: TestUser): Promise<{ sent: SentEmail[]; sanctionId: string }> {
     const sessions = t.get(SessionsService);
-    const read = sessions.viewersForUsers.bind(sessions);
+    const read = sessions.recipientsOf.bind(sessions);
     let sanctionId = '';
     let barred = false;
-    const barring = jest.spyOn(sessions, 'viewersForUsers').mockImplementation(async (userIds, ...rest) => {
-      // Once, at the digest's read (the sanction's own reads of viewers go through as they are).
+    const barring = jest.spyOn(sessions, 'recipientsOf').mockImplementation(async (userIds) => {
+      // Once, at the digest's read.
       if (userIds.includes(member.id) && !barred) {
         barred = true;
         sanctionId = await sanction(member.id, { kind: 'SUSPEND', durationHours: 48 });
       }
-      return read(userIds, ...rest);
+      return read(userIds);
     });
     try {
       const sent = await t.get(EmailDigest).sendDue();

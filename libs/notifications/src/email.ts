@@ -310,10 +310,9 @@ export class EmailDigest {
       if (items) items.push(r);
       else byUser.set(r.user_id, [r]);
     }
-    const viewers = await this.sessions.viewersForUsers([...byUser.keys()]);
     // Members barred site-wide (the claim took news of their own standing alone, unless the
     // barring came after it): read as barred members are for that news, and for nothing else.
-    const barred = await this.sessions.viewersForUsers([...byUser.keys()].filter((id) => !viewers.has(id)), { includeBarred: true });
+    const { viewers, barred } = await this.sessions.recipientsOf([...byUser.keys()]);
     const viewerOf = (n: Due) => viewers.get(n.user_id) ?? (STANDING_KINDS.includes(n.kind) ? barred.get(n.user_id) : undefined) ?? null;
     // Read after the claim, never before (see `emailedOnTheirOwn`).
     const { emailed: emailedAlready, claimed } = await this.emailedOnTheirOwn(rows);

@@ -170,16 +170,28 @@ export class SessionsService {
   /** `viewerForUser` for many users in one statement (the recipients of a notification). */
   async viewersForUsers(userIds: readonly string[], opts: ViewersFor = {}, m: Queryable = this.ds): Promise<Map<string, Viewer>> {
     const viewers = new Map<string, Viewer>();
-    if (userIds.length === 0) return viewers;
-    const rows: ViewerRow[] = await m.query(
-      `SELECT ${VIEWER_COLUMNS} FROM users u ${USER_GROUPS} WHERE u.id = ANY($1::uuid[]) AND (u.deleted_at IS NULL OR $2)`,
-      [userIds, opts.includeSuspended ?? false],
-    );
-    for (const row of rows) {
+    for (const row of await this.viewerRows(userIds, opts.includeSuspended ?? false, m)) {
       if (!opts.includeSuspended && !opts.includeBarred && barredSiteWide(row.restrictions)) continue;
       viewers.set(row.id, this.toViewer(row));
     }
     return viewers;
+  }
+
+  /**
+   * For telling users their news, in one statement: `viewersForUsers` of them (`viewers`), and
+   * apart the members barred site-wide (`barred`, as `includeBarred` keeps them), whom only news
+   * of their own standing reaches.
+   */
+  async recipientsOf(userIds: readonly string[]): Promise<{ viewers: Map<string, Viewer>; barred: Map<string, Viewer> }> {
+    const viewers = new Map<string, Viewer>();
+    const barred = new Map<string, Viewer>();
+    for (const row of await this.viewerRows(userIds, false, this.ds)) (barredSiteWide(row.restrictions) ? barred : viewers).set(row.id, this.toViewer(row));
+    return { viewers, barred };
+  }
+
+  private async viewerRows(userIds: readonly string[], includeDeleted: boolean, m: Queryable): Promise<ViewerRow[]> {
+    if (userIds.length === 0) return [];
+    return m.query(`SELECT ${VIEWER_COLUMNS} FROM users u ${USER_GROUPS} WHERE u.id = ANY($1::uuid[]) AND (u.deleted_at IS NULL OR $2)`, [userIds, includeDeleted]);
   }
 
   /**
