@@ -6,6 +6,7 @@ import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { RateLimiter } from '../../libs/core/src/rate-limit';
 import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
 import { POSTGRES_INDEX_FORMAT, PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
+import { parseQuery } from '../../libs/search/src/query-parser';
 import { SearchEngine } from '../../libs/search/src/search-engine';
 import { SearchAdmin } from '../../libs/search/src/search-admin';
 import { SearchDocuments } from '../../libs/search/src/search-documents';
@@ -386,6 +387,25 @@ describe('search', () => {
     // (one match: too few), then any word: candidates and page each.
     const typing = await t.countStatements(() => engine.search(request('calibrating refra')));
     expect(typing.count).toBe(13);
+  });
+
+  it('weighs the words of a query some documents lack from one read of the lexeme statistics, however soon they are read again', async () => {
+    const engine = t.get(SearchEngines).postgres;
+    type Internals = { lexemeStats: unknown; stats(): Promise<unknown>; compile(q: unknown, near: Map<string, string[]>, completions: null): Promise<unknown>; weigh(compiled: unknown): Promise<unknown> };
+    const internals = engine as unknown as Internals;
+    const compiled = await internals.compile(parseQuery('calibrating refractometer readings'), new Map(), null);
+    // Statistics gone stale at every look (their time to live over): each look reads them again.
+    const read = internals.stats.bind(engine);
+    const stale = jest.spyOn(internals, 'stats').mockImplementation(() => {
+      internals.lexemeStats = null;
+      return read();
+    });
+    try {
+      const { statements } = await t.countStatements(() => internals.weigh(compiled));
+      expect(statements.filter((sql) => sql.includes('pg_stats'))).toHaveLength(1);
+    } finally {
+      stale.mockRestore();
+    }
   });
 
   it('indexes at least once: a worker killed mid-batch loses nothing', async () => {

@@ -65,6 +65,12 @@ const SELECTIVE_FREQUENCY = 0.05;
 const RANKED_CANDIDATES = 5000;
 /** How long lexeme statistics are trusted before they are read again. */
 const STATS_TTL_MS = 5 * 60_000;
+/** PostgreSQL's statistics of the indexed lexemes (see `stats`): each listed one's share of documents, the share taken for the rest, how many documents. */
+interface LexemeStats {
+  freq: Map<string, number>;
+  floor: number;
+  documents: number;
+}
 
 /**
  * Typo tolerance, as Meilisearch's: a word no document contains is widened to the vocabulary
@@ -355,7 +361,7 @@ export class PostgresSearchEngine implements SearchEngine {
   private knownSince = Date.now();
   /** The prune count (`search_terms_prunes`) `knownTerms` is good for: any other process's prune since voids it. */
   private knownPrunes: string | null = null;
-  private lexemeStats: { at: number; freq: Map<string, number>; floor: number; documents: number } | null = null;
+  private lexemeStats: (LexemeStats & { at: number }) | null = null;
 
   /** `serverFolding`: the letter folding vocabulary words are kept and looked up with, the connected server's. */
   constructor(
@@ -654,8 +660,10 @@ export class PostgresSearchEngine implements SearchEngine {
    * its weight to the score.
    */
   private async weigh(compiled: Compiled): Promise<TermWeights> {
-    const freqs = await this.termFrequencies(compiled);
-    const { documents } = await this.stats();
+    // One read of the statistics for the shares and the document count alike.
+    const stats = await this.stats();
+    const freqs = this.termFrequencies(compiled, stats);
+    const { documents } = stats;
     const idf = freqs.map((f) => Math.log(1 + 1 / f));
     const selective = freqs.map((f, i) => ({ f, i })).filter(({ f }) => f <= SELECTIVE_FREQUENCY).sort((a, b) => a.f - b.f || a.i - b.i);
     if (selective.length === 0) return { idf, candidates: freqs.map((_, i) => i), ranked: false };
@@ -678,8 +686,7 @@ export class PostgresSearchEngine implements SearchEngine {
    * alternatives (typo candidates) add up, a prefix counts every listed lexeme it starts, and
    * lexemes too rare to be listed count as half the rarest listed one.
    */
-  private async termFrequencies(compiled: Compiled, unlisted?: number): Promise<number[]> {
-    const stats = await this.stats();
+  private termFrequencies(compiled: Compiled, stats: LexemeStats, unlisted?: number): number[] {
     const rare = unlisted ?? stats.floor;
     return compiled.each.en.map((_, i) => Math.min(1, Math.max(rare, ...LANGS.map((l) => termShare(compiled.each[l][i] ?? '', stats.freq, rare)))));
   }
@@ -689,13 +696,13 @@ export class PostgresSearchEngine implements SearchEngine {
    * how candidates are found: a wrong "rare" costs one bounded GIN read before the date index.
    */
   private async density(compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<number> {
-    const freqs = await this.termFrequencies(compiled, 0);
+    const freqs = this.termFrequencies(compiled, await this.stats(), 0);
     // Every term required: words are taken as independent, so shares multiply.
     if (mode === 'all') return freqs.reduce((product, f) => product * f, 1);
     return Math.min(1, (weights?.candidates ?? freqs.map((_, i) => i)).reduce((sum, i) => sum + freqs[i], 0));
   }
 
-  private async stats(): Promise<{ freq: Map<string, number>; floor: number; documents: number }> {
+  private async stats(): Promise<LexemeStats> {
     if (this.lexemeStats && Date.now() - this.lexemeStats.at < STATS_TTL_MS) return this.lexemeStats;
     const [row] = await this.ds.query(
       `SELECT most_common_elems::text::text[] AS lexemes, most_common_elem_freqs AS freqs,
