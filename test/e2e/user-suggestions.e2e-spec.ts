@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { NAME_WALK } from '../../libs/forum/src/mentions/user-suggestions.service';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { MentionOrderByLastVisit1765026000000 } from '../../migrations/1765026000000-mention-order-by-last-visit';
@@ -135,7 +136,8 @@ describe('@mention suggestions (Query.userSuggestions)', () => {
    * The session touch that writes a day's visit holds the session's row when the trigger comes
    * to the member's; a password change or an account deletion holds the member's row, then
    * revokes their sessions. The visit takes the row SKIP LOCKED: it does not wait (they would
-   * deadlock), and the day on the row stays the one before until the next visit.
+   * deadlock), and the day on the row stays the one before until the member's next sign-in or
+   * session touch (below).
    */
   it('writes a day’s visit without waiting for the member’s row held meanwhile (as a password change revoking their sessions does), the day on the row a visit behind', async () => {
     const u = await makeUser(t);
@@ -151,6 +153,29 @@ describe('@mention suggestions (Query.userSuggestions)', () => {
     expect((await t.sql(`SELECT count(*)::int AS n FROM user_visits WHERE user_id = $1 AND day = current_date`, [u.id]))[0].n).toBe(1);
     const { day: kept, before } = await day();
     expect(kept).toBe(before);
+  });
+
+  it('catches the day on the row up at the member’s next session touch or sign-in once a visit was written while the row was held', async () => {
+    const [touching, signing] = [await makeUser(t), await makeUser(t)];
+    const ids = [touching.id, signing.id];
+    const days = async () => (await t.sql(`SELECT current_date - last_visit_on AS ago FROM users WHERE id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], id)`, [ids])).map((r) => r.ago);
+    await t.sql(`DELETE FROM user_visits WHERE user_id = ANY($1::uuid[])`, [ids]);
+    await t.sql(`INSERT INTO user_visits (user_id, day) SELECT unnest($1::uuid[]), current_date - 3`, [ids]);
+    const aged = () => t.sql(`UPDATE sessions SET last_used_at = now() - interval '1 hour' WHERE user_id = ANY($1::uuid[])`, [ids]);
+    await aged();
+    // Today's visits written while their rows are held: the rows stay on the day before.
+    await withLockHeld(t, `SELECT 1 FROM users WHERE id = ANY($1::uuid[]) FOR NO KEY UPDATE`, [ids], async () => {
+      for (const u of [touching, signing]) expect(await doneOrWaiting(t, suggest(u.token, stem()), 1)).toBe('done');
+    });
+    expect((await t.sql(`SELECT count(*)::int AS n FROM user_visits WHERE user_id = ANY($1::uuid[]) AND day = current_date`, [ids]))[0].n).toBe(2);
+    expect(await days()).toEqual([3, 3]);
+    // Today's visit is there already, so nothing is inserted for the triggers to follow; the
+    // next touch of a session, or a sign-in, catches the row up all the same.
+    await aged();
+    await suggest(touching.token, stem());
+    await t.get(SessionsService).issue(signing.id, {});
+    expect(await days()).toEqual([0, 0]);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM users u WHERE u.id = ANY($1::uuid[]) AND u.last_visit_on IS DISTINCT FROM (SELECT max(v.day) FROM user_visits v WHERE v.user_id = u.id)`, [ids]))[0].n).toBe(0);
   });
 
   it('takes each member’s latest visit day onto their row when migrated over existing visits, and none for one never seen', async () => {

@@ -69,6 +69,23 @@ export function tokenFrom(req: { headers: { authorization?: string }; cookies?: 
   return typeof cookie === 'string' && cookie.length > 0 ? cookie : undefined;
 }
 
+/**
+ * SQL, the last part of a statement that writes today's visit of the user `visitor` (a CTE
+ * answering `user_id`) names: their row's `last_visit_on` brought up to today if it is behind.
+ * The triggers on `user_visits` take the member's row SKIP LOCKED (migration
+ * `mention-order-by-last-visit`: a wait could deadlock with a password change or an account
+ * deletion), so a visit written while it was held left the day before on it, and a later visit
+ * that day inserts nothing for them to follow. Every sign-in and session touch (every few
+ * minutes of use) looks again, SKIP LOCKED too, so the row catches up at the member's next one.
+ */
+function visitDayCaughtUp(visitor: string): string {
+  return `UPDATE users u SET last_visit_on = current_date
+      FROM (SELECT l.id FROM users l JOIN ${visitor} v ON v.user_id = l.id
+             WHERE l.last_visit_on IS NULL OR l.last_visit_on < current_date
+             FOR NO KEY UPDATE OF l SKIP LOCKED) behind
+     WHERE u.id = behind.id`;
+}
+
 /** How long an ended (expired or revoked) session is kept. */
 const SESSION_RETENTION_DAYS = 90;
 
@@ -94,8 +111,9 @@ export class SessionsService {
     // Also counts the day as a visit (trust levels use visit days).
     await (manager ?? this.ds.manager).query(
       `WITH s AS (INSERT INTO sessions (id, user_id, token_hash, expires_at, ip, user_agent)
-                  VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6) RETURNING user_id)
-       INSERT INTO user_visits (user_id, day) SELECT user_id, current_date FROM s ON CONFLICT DO NOTHING`,
+                  VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6) RETURNING user_id),
+            visit AS (INSERT INTO user_visits (user_id, day) SELECT user_id, current_date FROM s ON CONFLICT DO NOTHING)
+       ${visitDayCaughtUp('s')}`,
       [newId(), userId, hashToken(token), this.ttlMs / 1000, meta.ip ?? null, meta.userAgent?.slice(0, 500) ?? null],
     );
     return token;
@@ -127,8 +145,9 @@ export class SessionsService {
       // revocation committed while this waited for the session's row (an account deletion, which
       // empties the visits) is read again here, and neither extends it nor counts a visit.
       await this.ds.query(
-        `WITH touched AS (UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => $2) WHERE id = $1 AND revoked_at IS NULL RETURNING user_id)
-         INSERT INTO user_visits (user_id, day) SELECT user_id, current_date FROM touched ON CONFLICT DO NOTHING`,
+        `WITH touched AS (UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => $2) WHERE id = $1 AND revoked_at IS NULL RETURNING user_id),
+              visit AS (INSERT INTO user_visits (user_id, day) SELECT user_id, current_date FROM touched ON CONFLICT DO NOTHING)
+         ${visitDayCaughtUp('touched')}`,
         [row.session_id, this.ttlMs / 1000],
       );
     }

@@ -31,8 +31,7 @@ const PROFILE_COLUMNS = `u.id, u.bio, u.bio_html, u.location, u.website, u.hide_
  * none for a deleted account, whose sessions linger for IP bans. Two subqueries per user, so
  * read apart from the profile and only when asked for. Not `users.last_visit_on`: its trigger
  * skips a member's row held at the instant of the visit (migration mention-order-by-last-visit),
- * which keeps the day before until the next visit, and once the session of that visit is pruned
- * last seen would go back to that day.
+ * which keeps the day before until the member's next sign-in or session touch catches it up.
  */
 const LAST_SEEN_COLUMNS = `u.id,
   CASE WHEN u.deleted_at IS NULL THEN GREATEST((SELECT max(s.last_used_at) FROM sessions s WHERE s.user_id = u.id),
