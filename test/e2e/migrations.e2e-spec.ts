@@ -177,10 +177,12 @@ describe('migrations', () => {
   });
 
   it('counts every group’s members when it adds the member counters', async () => {
+    // The people made first: the app signs them in as the latest schema has it (a sign-in
+    // brings users.last_visit_on up to date, a column of a later migration).
+    const people = await Promise.all([makeUser(t), makeUser(t), makeUser(t)]);
     await undo(backTo('GroupMemberCounts1764943200000'));
     // Memberships written with no counter to follow them, and a group nobody is in.
     const [full, empty] = [await makeGroup(t), await makeGroup(t)];
-    const people = await Promise.all([makeUser(t), makeUser(t), makeUser(t)]);
     for (const u of people) await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [full, u.id]);
     await t.sql(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, [full, people[0].id]);
     expect((await migrateDatabase(t.db.url))[0]).toBe('GroupMemberCounts1764943200000');
