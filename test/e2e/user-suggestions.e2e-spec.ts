@@ -4,6 +4,7 @@ import { SessionsService } from '../../libs/identity/src/sessions/sessions.servi
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { MentionOrderByLastVisit1765026000000 } from '../../migrations/1765026000000-mention-order-by-last-visit';
+import { LastVisitCatchUp1765069200000 } from '../../migrations/1765069200000-last-visit-catch-up';
 import { doneOrWaiting } from '../support/lock-waits';
 import { redoMigration } from '../support/migrations';
 import { withLockHeld } from '../support/row-locks';
@@ -197,6 +198,25 @@ describe('@mention suggestions (Query.userSuggestions)', () => {
     await t.sql(`INSERT INTO user_visits (user_id, day) VALUES ($1, current_date - 1)`, [none.id]);
     expect((await t.sql(`SELECT (current_date - last_visit_on) AS ago FROM users WHERE id = $1`, [none.id]))[0].ago).toBe(1);
     expect(await suggest((await makeUser(t)).token, s)).toEqual([none.handle, many.handle, stale.handle]);
+  });
+
+  it('catches up the rows left behind before sign-ins and touches caught them up (migration), and writes none that are not', async () => {
+    const s = stem();
+    const [behind, never, current] = await Promise.all(['b', 'n', 'c'].map((x) => makeUser(t, { handle: `${s}${x}` })));
+    const ids = [behind.id, never.id, current.id];
+    await t.sql(`DELETE FROM user_visits WHERE user_id = ANY($1::uuid[])`, [ids]);
+    await t.sql(`INSERT INTO user_visits (user_id, day) SELECT unnest($1::uuid[]), current_date - 2`, [[behind.id, current.id]]);
+    // Rows as a visit written while they were held left them: a day behind, and one never seen with a day.
+    await t.sql(`UPDATE users SET last_visit_on = current_date - 9 WHERE id = $1`, [behind.id]);
+    await t.sql(`UPDATE users SET last_visit_on = current_date - 5 WHERE id = $1`, [never.id]);
+    const versions = async () => new Map<string, string>((await t.sql(`SELECT id, xmin::text AS v FROM users WHERE id = ANY($1::uuid[])`, [ids])).map((r) => [r.id, r.v]));
+    const before = await versions();
+    await redoMigration(t, new LastVisitCatchUp1765069200000());
+    const rows = await t.sql(`SELECT handle, (current_date - last_visit_on) AS ago FROM users WHERE id = ANY($1::uuid[]) ORDER BY handle`, [ids]);
+    expect(rows).toEqual([{ handle: behind.handle, ago: 2 }, { handle: current.handle, ago: 2 }, { handle: never.handle, ago: null }]);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM users u WHERE u.last_visit_on IS DISTINCT FROM (SELECT max(v.day) FROM user_visits v WHERE v.user_id = u.id)`))[0].n).toBe(0);
+    const after = await versions();
+    expect(ids.map((id) => before.get(id) === after.get(id))).toEqual([false, false, true]);
   });
 
   it('refuses a topic the viewer may not read as NOT_FOUND, and never lists its writers first', async () => {
