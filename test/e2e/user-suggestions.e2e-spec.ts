@@ -240,19 +240,46 @@ describe('@mention suggestions (Query.userSuggestions)', () => {
     }
   });
 
-  it('costs the same statements for one match or twenty, with or without writers in the topic', async () => {
+  /** A viewer, and `count` members whose handles start with `s`, the first `wrote` of whom wrote in `topic`. */
+  async function topicWriters(count: number, wrote: number) {
     const s = stem();
     const viewer = await makeUser(t);
     const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
     const writers: TestUser[] = [];
-    for (let i = 0; i < 20; i++) writers.push(await makeUser(t, { handle: `${s}w${i}` }));
+    for (let i = 0; i < count; i++) writers.push(await makeUser(t, { handle: `${s}w${i}` }));
     const topic = await createTopic(t, writers[0].token, board, { title: 'Many writers' });
-    for (const w of writers.slice(1, 10)) await reply(t, w.token, topic.id, 'Me too');
+    for (const w of writers.slice(1, wrote)) await reply(t, w.token, topic.id, 'Me too');
+    return { s, viewer, writers, topic };
+  }
+
+  it('costs the same statements for one match or twenty, with or without writers in the topic', async () => {
+    const { s, viewer, topic } = await topicWriters(20, 10);
     const one = await t.countStatements(async () => expect(await suggest(viewer.token, `${s}w19`)).toHaveLength(1));
     const many = await t.countStatements(async () => expect(await suggest(viewer.token, s, { first: 20, topicId: topic.id })).toHaveLength(20));
     // The topic's access check is the one more.
     expect(many.count).toBeLessThanOrEqual(one.count + 1);
     expect(many.statements.filter((q) => /FROM users u/.test(q))).toHaveLength(1);
+  });
+
+  it('checks each candidate once for whom nobody may mention (the viewer, deleted, placeholders, barred, ignored)', async () => {
+    const { s, viewer, writers, topic } = await topicWriters(12, 4);
+    // Their names hold the stem too: every one of them is found by name as well.
+    await t.sql(`UPDATE users SET display_name = 'Writer ' || handle WHERE id = ANY($1::uuid[])`, [writers.map((w) => w.id)]);
+    const { statements } = await t.countStatements(async () => expect(await suggest(viewer.token, s, { first: 10, topicId: topic.id })).toHaveLength(10));
+    const [sql] = statements.filter((q) => /FROM users u/.test(q));
+    const [plan] = await t.sql(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, [viewer.id, `${s}%`, topic.id, s, 10]);
+    const probes: Record<string, number> = {};
+    const walk = (node: any) => {
+      if (node['Relation Name']) probes[node['Relation Name']] = (probes[node['Relation Name']] ?? 0) + node['Actual Loops'];
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk(plan['QUERY PLAN'][0].Plan);
+    // Each branch looks up in the ignores and the sanctions at most the members it finds: the
+    // writers (4), the handles (12) and the names among the latest visitors (12). The page's
+    // candidates checked again at the end, and the names counted again for the fallback, made
+    // it 12 + 12 more.
+    expect(probes.user_ignores).toBeLessThanOrEqual(4 + 12 + 12);
+    expect(probes.sanctions).toBeLessThanOrEqual(4 + 12 + 12);
   });
 
   it('is rate-limited per member', async () => {

@@ -62,29 +62,28 @@ export class UserSuggestionsService {
     // the planner weighs a prefix by the handles' statistics, walking the index for a common
     // one and sorting a rare one's few matches. A word's start (LIKE '% a%') it cannot weigh,
     // and it walked every member for a rare one: so names are looked for among the NAME_WALK
-    // latest visitors (two pages' worth, so that a few ignored or barred ones among them do not
-    // matter, and checked after the walk, which they would make sort), and only when less than
-    // a page of those is left are the names' matches sorted (by the day plus nothing, which no
-    // index holds, so that they are found by name).
+    // latest visitors (ignored or barred ones left out after the walk, which they would make
+    // sort), and only when less than a page of those is left are the names' matches sorted (by
+    // the day plus nothing, which no index holds, so that they are found by name). Whom nobody
+    // may mention (`eligible`) each branch leaves out, and the page does not check again.
     const rows: AuthorColumns[] = await this.ds.query(
       `WITH participants AS (
          SELECT p.author_id, max(p.created_at) AS wrote_at FROM posts p
           WHERE p.topic_id = $3::uuid AND p.state = 'VISIBLE' GROUP BY p.author_id
        ), named_recently AS (
-         SELECT u.id FROM (SELECT u.id, u.handle, u.display_name, ${lastVisit} AS seen FROM users u
+         SELECT u.id FROM (SELECT u.id, u.handle, u.display_name, u.is_placeholder, u.deleted_at, ${lastVisit} AS seen FROM users u
                             WHERE u.deleted_at IS NULL AND NOT u.is_placeholder ORDER BY ${order} LIMIT ${NAME_WALK}) u
-          WHERE ${byName} AND u.id <> $1 ORDER BY u.seen DESC NULLS LAST, u.handle LIMIT 2 * $5
+          WHERE ${byName} AND ${eligible} ORDER BY u.seen DESC NULLS LAST, u.handle LIMIT 2 * $5
        ), candidates AS (
-         SELECT author_id AS id FROM participants
-         UNION SELECT u.id FROM users u WHERE u.handle = $4 AND u.deleted_at IS NULL
+         SELECT u.id FROM users u WHERE (u.id IN (SELECT author_id FROM participants) OR u.handle = $4) AND ${eligible}
          UNION (SELECT u.id FROM users u WHERE u.handle LIKE $2 AND ${eligible} ORDER BY ${order} LIMIT $5)
          UNION SELECT id FROM named_recently
-         UNION SELECT named.id FROM (SELECT FROM named_recently r JOIN users u ON u.id = r.id WHERE ${eligible} HAVING count(*) < $5) few, LATERAL (
+         UNION SELECT named.id FROM (SELECT FROM named_recently HAVING count(*) < $5) few, LATERAL (
                  SELECT u.id FROM users u WHERE ${byName} AND ${eligible} ORDER BY ${lastVisit} + 0 DESC NULLS LAST, u.handle LIMIT $5) named
        )
        SELECT ${AUTHOR_COLUMNS} FROM candidates c JOIN users u ON u.id = c.id
          LEFT JOIN participants pa ON pa.author_id = u.id
-        WHERE (u.handle LIKE $2 OR ${byName}) AND ${eligible}
+        WHERE u.handle LIKE $2 OR ${byName}
         ORDER BY pa.wrote_at DESC NULLS LAST, u.handle = $4 DESC, u.handle LIKE $2 DESC, ${order}
         LIMIT $5`,
       [viewer.id, likePrefix(args.prefix), args.topicId ?? null, args.prefix, args.first ?? SUGGESTIONS_DEFAULT],
