@@ -100,14 +100,14 @@ export class SanctionMail extends AccountMailHandler<Barring> {
    */
   protected override async sending(subject: string): Promise<boolean> {
     const ids = this.idsOf(subject);
-    // The sanction's row is locked first (a claim under way is waited for, then read as it
-    // committed), so one that is not claimed here is answered with the claim that holds it, if
-    // any, by the same statement, which is the claim alone when it is free.
+    // The sanction's row is locked first, as strongly as the update locks it (a claim under way
+    // is waited for, then read as it committed), so one that is not claimed here is answered
+    // with the claim that holds it, if any, by the same statement: the claim alone when free.
     const [row]: Array<{ claimed: boolean; until: Date | null }> = await this.ds.query(
       `WITH mine AS (
          SELECT sa.id, sa.email_claimed_at FROM sanctions sa
           WHERE sa.id = $2::uuid AND sa.user_id = $1::uuid AND sa.emailed_at IS NULL AND sa.email_given_up_at IS NULL AND ${SANCTION_IN_FORCE}
-          FOR UPDATE
+          FOR NO KEY UPDATE
        ), claim AS (
          UPDATE sanctions sa SET email_claimed_at = now() FROM mine
           WHERE sa.id = mine.id AND (mine.email_claimed_at IS NULL OR mine.email_claimed_at <= now() - make_interval(secs => $3))
