@@ -148,6 +148,17 @@ export function searchEngineContract(
       expect(await ids('conica')).toEqual([reply.id]);
     });
 
+    it('counts a typo on a word’s first letter as two, as Meilisearch does', async () => {
+      // "community" (9 letters) may hold two typos: a first letter replaced is both of them.
+      expect(await ids('kommunity ')).toEqual([community.id]);
+      expect(await ids('kommunitu ')).toEqual([]);
+      // "grinder" and "espresso" (7 and 8 letters) hold one: none on their first letter.
+      expect((await ids('grindr ')).sort()).toEqual([grinder.id, blade.id, reply.id].sort());
+      expect(await ids('rginder ')).toEqual([]);
+      expect(await ids('xspresso ')).toEqual([]);
+      expect(await ids('spresso ')).toEqual([]);
+    });
+
     it('tolerates typos alike whether or not a word occurs where the searcher may not look', async () => {
       // "zorblaxquint" occurs only in another space and in a hidden post: for this searcher it is
       // a typo like any other, widened to the close word they may read. Were it not, an empty

@@ -66,13 +66,23 @@ describe('vocabularyWords (the words typo tolerance and completions draw on)', (
 describe('typoDistance and typosAllowed (typo tolerance as Meilisearch counts typos)', () => {
   const distances = (pairs: Array<[string, string]>, max: number) => pairs.map(([a, b]) => typoDistance(a, b, max));
 
-  it('counts two neighbours swapped as one typo, anywhere in the word', () => {
-    expect(distances([['pyhton', 'python'], ['databsae', 'database'], ['ptyhon', 'python'], ['yptohn', 'python']], 2)).toEqual([1, 1, 1, 2]);
+  it('counts two neighbours swapped as one typo, anywhere after the first letter', () => {
+    expect(distances([['pyhton', 'python'], ['databsae', 'database'], ['ptyhon', 'python'], ['pythno', 'python']], 2)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('counts a typo on the first letter as two, as Meilisearch does (its first letter is never a typo of one)', () => {
+    // Replaced, deleted, inserted or swapped with the second.
+    expect(distances([['xython', 'python'], ['ython', 'python'], ['apython', 'python'], ['ypthon', 'python']], 1)).toEqual([2, 2, 2, 2]);
+    expect(distances([['xython', 'python'], ['ypthon', 'python'], ['yptohn', 'python'], ['xythno', 'python']], 2)).toEqual([2, 2, 3, 3]);
+    // Letters, not UTF-16 units: a first letter outside the BMP, and one of two units that share their first.
+    expect(typoDistance('𝒷bcdef', '𝒶bcdef', 2)).toBe(2);
+    expect(typoDistance('𝒶bcdef', '𝒶bcdxf', 2)).toBe(1);
+    expect(typoDistance('écrire', 'ecrire', 2)).toBe(2);
   });
 
   it('counts a letter inserted, deleted or replaced as one, over letters rather than UTF-16 units', () => {
     expect(distances([['pythn', 'python'], ['pythoon', 'python'], ['pithon', 'python'], ['python', 'python']], 2)).toEqual([1, 1, 1, 0]);
-    expect(typoDistance('𝒶bcde', 'xbcde', 1)).toBe(1);
+    expect(typoDistance('a𝒶cde', 'axcde', 1)).toBe(1);
   });
 
   it('answers max + 1 past max', () => {

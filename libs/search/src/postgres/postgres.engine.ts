@@ -160,11 +160,21 @@ export function typosAllowed(word: string): number {
 /**
  * The number of typos between two words, as Meilisearch counts them: a letter inserted,
  * deleted or replaced, or two neighbours swapped, is one (optimal string alignment distance,
- * over code points). Past `max` it answers max + 1 as soon as it knows.
+ * over code points), and words whose first letters differ are one typo further apart
+ * (Meilisearch counts a typo on the first letter as two: within one typo of a word of 5 to 8
+ * letters, a word starts with its first letter; within two of a longer one, it does too or is
+ * one typo from it). Past `max` it answers max + 1 as soon as it knows.
  */
 export function typoDistance(a: string, b: string, max: number): number {
   const x = [...a];
   const y = [...b];
+  const firstLetter = x[0] === y[0] ? 0 : 1;
+  if (firstLetter > max) return max + 1;
+  return Math.min(alignmentDistance(x, y, max - firstLetter) + firstLetter, max + 1);
+}
+
+/** The optimal string alignment distance of two words (as their letters), or max + 1 once it is past max. */
+function alignmentDistance(x: string[], y: string[], max: number): number {
   if (Math.abs(x.length - y.length) > max) return max + 1;
   // Three rows of the table: two back (for swaps), the last, and this one.
   let before: number[] = [];
