@@ -211,6 +211,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   } catch (err) {
     lines.push(`  TRUST_PROXY: must be true, false, a hop count or addresses and subnets (${(err as Error).message})`);
   }
+  // The pattern lets through what is no URL ("https://", a space in the host): e-mails link to it,
+  // and a sanction's Message-ID takes its host (SanctionMail), which would fail every try.
+  if (config.PUBLIC_URL && !errors.some((e) => e.property === 'PUBLIC_URL') && !URL.canParse(config.PUBLIC_URL)) {
+    lines.push('  PUBLIC_URL: must be an http(s) URL');
+  }
   if (lines.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
