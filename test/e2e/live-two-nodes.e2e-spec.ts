@@ -126,6 +126,16 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     expect(await alone).toEqual([x.id]);
   });
 
+  it('limits a member’s typing across nodes: their tab on node B is refused within the second of their ping through node A', async () => {
+    const writer = await makeUser(a);
+    const topic = await createTopic(a, writer.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));
+    const onA = await connect(writer.token);
+    const onB = await connectLive(bUrl, sockets, writer.token);
+    for (const s of [onA, onB]) expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    expect(await onA.timeout(5000).emitWithAck('typing', { topicId: topic.id })).toEqual({ ok: true });
+    expect(await onB.timeout(5000).emitWithAck('typing', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
+  });
+
   /** A member of a RESTRICTED space, its admin, and the member's socket on node A in one of its topics' rooms. */
   async function readerOnA() {
     const admin = await makeUser(a, { role: 'ADMIN' });

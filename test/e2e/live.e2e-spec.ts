@@ -133,6 +133,26 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(a, 'typing', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
   });
 
+  it('limits typing per member, not per connection: a second tab of the same member is refused within the second', async () => {
+    const topic = await createTopic(t, author.token, publicBoard);
+    const writer = await makeUser(t);
+    const [tab1, tab2] = [await connect(writer.token), await connect(writer.token)];
+    const reader = await connect((await makeUser(t)).token);
+    for (const s of [tab1, tab2, reader]) expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const heard: string[] = [];
+    reader.on('typing', (p: { user: { id: string } }) => heard.push(p.user.id));
+    expect(await ask(tab1, 'typing', { topicId: topic.id })).toEqual({ ok: true });
+    expect(await ask(tab2, 'typing', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
+    // Another member is not held back by it; once their typing arrives, the writer's one ping has too (same node, same room).
+    const someoneElse = await makeUser(t);
+    const other = await connect(someoneElse.token);
+    expect(await ask(other, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const theirs = next(reader, 'typing');
+    expect(await ask(other, 'typing', { topicId: topic.id })).toEqual({ ok: true });
+    expect((await theirs).user.id).toBe(someoneElse.id);
+    expect(heard).toEqual([writer.id, someoneElse.id]);
+  });
+
   type Presence = { count: number; users: Array<{ id: string; handle: string }> };
 
   /**

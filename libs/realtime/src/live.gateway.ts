@@ -8,6 +8,7 @@ import { settleWithin } from '../../core/src/settle-within';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
 import { AccessChangeType, changesAccess, isAccessChangeType, RELAYED_LATE } from '../../core/src/database/live-relay';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
+import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { LiveErrorFilter } from './live-error.filter';
 import type { Server, Socket } from 'socket.io';
 import { asSeenSql, fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility } from '../../notifications/src/notifications';
@@ -34,8 +35,10 @@ import { SpacesLoader } from '../../spaces/src/spaces.loader';
 
 /** Most rooms one connection may be in at once (its own user room not counted). */
 export const MAX_ROOMS_PER_SOCKET = 50;
-/** A client's typing events reach others at most this often. */
+/** A member's typing events reach others at most this often, whatever their connections and nodes. */
 const TYPING_EVERY_MS = 1000;
+/** The typing limit across API nodes: one ping a second per member (`RateLimiter.throttle`, a row of `rate_tokens`). */
+export const TYPING_PACE: RateRule = { bucket: 'live:typing', limit: 1, windowSeconds: TYPING_EVERY_MS / 1000 };
 /**
  * Joins, leaves and syncs one connection may ask for in a window: each costs a session
  * look-up and access checks, and a join or leave tells the whole room (presence). Enough
@@ -145,7 +148,6 @@ interface SocketData {
   token?: string;
   userId?: string;
   handle?: string;
-  lastTyping?: number;
   roomOps?: { since: number; count: number };
   /** Joins still being checked: they hold their place under MAX_ROOMS_PER_SOCKET. */
   joining?: number;
@@ -224,6 +226,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     private readonly users: UsersRepository,
     /** The node's one LISTEN connection (`CoreModule`). */
     private readonly listener: PgListener,
+    private readonly limiter: RateLimiter,
   ) {}
 
   /** This process's live connections per user (`user:<id>`) or, without a session, per client network (`ip:<address, or IPv6 /64>`). */
@@ -316,7 +319,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Notifications are written by the outbox worker, possibly in another process: every API
     // node listens and pushes to its own sockets (local emit, so none is sent twice).
     await this.listener.listen(NOTIFY_CHANNEL, this.notifications);
-    this.sweep = setInterval(() => this.track(this.closeExpired().then(() => undefined, (err) => this.log.warn({ err }, 'session sweep failed'))), SESSION_SWEEP_MS);
+    this.sweep = setInterval(() => {
+      this.forgetTyping();
+      this.track(this.closeExpired().then(() => undefined, (err) => this.log.warn({ err }, 'session sweep failed')));
+    }, SESSION_SWEEP_MS);
     this.sweep.unref();
   }
 
@@ -592,9 +598,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (!topicId) return { ok: false, code: 'BAD_USER_INPUT' };
     if (!data.userId) return { ok: false, code: 'UNAUTHENTICATED' };
     if (!socket.rooms.has(`topic:${topicId}`)) return { ok: false, code: 'NOT_FOUND' };
-    const now = Date.now();
-    if (data.lastTyping && now - data.lastTyping < TYPING_EVERY_MS) return { ok: false, code: 'RATE_LIMITED' };
-    data.lastTyping = now;
+    if (!(await this.mayType(data.userId))) return { ok: false, code: 'RATE_LIMITED' };
     // Who may not reply (a READ grant, a silence, a closed or locked topic) is not writing one.
     const viewer = await this.viewerOf(socket);
     const topic = await this.forum.topic(viewer, topicId);
@@ -613,10 +617,34 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     return { ok: true };
   }
 
+  /** When each member's last typing ping was let through on this node (`mayType`); swept with the sessions. */
+  private readonly lastTyping = new Map<string, number>();
+
+  /**
+   * Whether the member may send a typing ping now: at most one a second per member, not per
+   * connection, so tabs and connections (on any node) do not multiply it. This node's own record
+   * refuses first, with no statement, so a flood through one node costs nothing; what it lets
+   * through (one a second per member and node) is counted across nodes by one statement
+   * (`TYPING_PACE`). A ping refused here is not counted.
+   */
+  private async mayType(userId: string): Promise<boolean> {
+    const now = Date.now();
+    const last = this.lastTyping.get(userId);
+    if (last !== undefined && now - last < TYPING_EVERY_MS) return false;
+    this.lastTyping.set(userId, now);
+    return (await this.limiter.throttle([[TYPING_PACE, userId]])) === 0;
+  }
+
+  /** Forgets the typing records older than the limit's second (the session sweep's). */
+  private forgetTyping(): void {
+    const now = Date.now();
+    for (const [userId, at] of this.lastTyping) if (now - at >= TYPING_EVERY_MS) this.lastTyping.delete(userId);
+  }
+
   /**
    * Typing of a member who hides their profile, to the room's sockets (the sender's aside) that
    * see them. A `fetchSockets` of the room and a statement per ping: the typing limit (one a
-   * second per connection, looked at before any statement) bounds it, and it is of the order
+   * second per member, looked at before any other statement) bounds it, and it is of the order
    * of the broadcast a shown member's ping costs. Who sees hidden members is not kept per room
    * to save it: roles change, and other nodes' joins would not reach such a cache.
    */
