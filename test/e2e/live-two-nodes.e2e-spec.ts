@@ -5,7 +5,8 @@ import { Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { createClient } from 'redis';
-import { FENCE_DONE, LiveGateway } from '../../libs/realtime/src/live.gateway';
+import { FENCE_DONE, LiveGateway, PRESENCE_ASK } from '../../libs/realtime/src/live.gateway';
+import { UsersRepository } from '../../libs/identity/src/users/users.repository';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { freePort } from '../support/free-port';
 import { HeldRedis, holdableRedis } from '../support/redis-proxy';
@@ -99,7 +100,7 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     await gone;
   });
 
-  it('tells a topic’s readers on both nodes who reads it: each node sends presence for its own joins and leaves, read from the whole cluster', async () => {
+  it('tells a topic’s readers on both nodes who reads it: each node sends presence to its own readers after any node’s joins and leaves, read from the whole cluster', async () => {
     const [x, y] = [await makeUser(a), await makeUser(a)];
     const topic = await createTopic(a, x.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));
     /** The next presence counting `n` readers, as ids. */
@@ -134,6 +135,78 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     for (const s of [onA, onB]) expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
     expect(await onA.timeout(5000).emitWithAck('typing', { topicId: topic.id })).toEqual({ ok: true });
     expect(await onB.timeout(5000).emitWithAck('typing', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
+  });
+
+  it('never leaves a reader listed after they left through the other node, though a run of this node read the room before they left and sends late', async () => {
+    const [x, o] = [await makeUser(a), await makeUser(a)];
+    const topic = await createTopic(a, x.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));
+    type Presence = { count: number; users: Array<{ id: string }> };
+    const onB = await connectLive(bUrl, sockets, x.token);
+    const first = next<Presence>(onB, 'presence');
+    expect(await onB.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    expect((await first).count).toBe(1);
+    // What the reader on node A hears, in order; and whether its run's list has gone out yet.
+    const onA = await connect(o.token);
+    const heard: Presence[] = [];
+    let released = false;
+    let afterRelease!: () => void;
+    const caughtUp = new Promise<void>((resolve, reject) => {
+      afterRelease = resolve;
+      setTimeout(() => reject(new Error(`no presence without x after node A's held run; heard ${JSON.stringify(heard)}`)), 10_000).unref();
+    });
+    caughtUp.catch(() => undefined);
+    let gotOne!: () => void;
+    const toldOne = new Promise<void>((resolve) => (gotOne = resolve));
+    onA.on('presence', (p: Presence) => {
+      heard.push(p);
+      if (p.count !== 1) return;
+      gotOne();
+      if (released) afterRelease();
+    });
+    // Node B asking the other nodes for the room's presence, seen on Redis.
+    const watcher = createClient({ url: process.env.REDIS_URL });
+    await watcher.connect();
+    let asked!: () => void;
+    const askSeen = new Promise<void>((resolve) => (asked = resolve));
+    let left = false;
+    // (A pattern: a subscriber of the channel itself would count as a node the adapter waits for.)
+    await watcher.pSubscribe(`${prefix}:socket.io-request#/#`, (m) => left && m.includes(JSON.stringify(PRESENCE_ASK)) && m.includes(topic.id) && asked());
+    // Node A's run for the join below reads the room (x still in it), then waits at its read of who hides their profile.
+    const users = a.get(UsersRepository);
+    const read = users.presenceFacts.bind(users);
+    let entered!: () => void;
+    const holding = new Promise<void>((resolve) => (entered = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let calls = 0;
+    const held = jest.spyOn(users, 'presenceFacts').mockImplementation(async (...args: Parameters<typeof read>) => {
+      if (++calls === 1) {
+        entered();
+        await gate;
+      }
+      return read(...args);
+    });
+    try {
+      expect(await onA.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      await holding;
+      // x leaves through node B while node A's run holds a list with them in it.
+      left = true;
+      expect(await onB.timeout(5000).emitWithAck('topic:leave', { topicId: topic.id })).toEqual({ ok: true });
+      // Node B's word of the leave is out: its own list (sent to the whole room, before), or its ask to node A.
+      await Promise.race([toldOne, askSeen]);
+      released = true;
+      open();
+      // Whatever node A's held run sends, a list without x comes after it.
+      await caughtUp;
+      await a.get(LiveGateway).settled();
+      // Anything node A sent to this reader has arrived before the answer to a later request.
+      expect(await onA.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      expect(heard[heard.length - 1]).toEqual({ topicId: topic.id, count: 1, users: [{ id: o.id, handle: expect.any(String) }] });
+    } finally {
+      open();
+      held.mockRestore();
+      await watcher.quit();
+    }
   });
 
   /** A member of a RESTRICTED space, its admin, and the member's socket on node A in one of its topics' rooms. */

@@ -54,6 +54,8 @@ const FENCE_START = 'parvis:fence';
 export const FENCE_DONE = 'parvis:fence-done';
 /** Server-side event asking every other API node to re-check its own connections (see `recheckEverywhere`). */
 const RECHECK = 'parvis:recheck';
+/** Server-side event asking every other API node to send a topic room's presence to its own connections (see `presence`). */
+export const PRESENCE_ASK = 'parvis:presence';
 
 /** An access re-check, as nodes ask it of each other. */
 interface Recheck {
@@ -260,6 +262,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       ack?.(true);
     });
     server.on(FENCE_DONE, (id: unknown) => typeof id === 'string' && this.remoteFences.get(id)?.());
+    // A join or leave on another node: this node's own connections in the room hear of it from this node.
+    server.on(PRESENCE_ASK, (room: unknown) => {
+      if (typeof room === 'string' && room.startsWith('topic:') && isUuid(room.slice('topic:'.length))) void this.presenceHere(room);
+    });
     // Another node's access change: this node re-checks its own connections, then says so.
     server.on(RECHECK, (r: unknown, ack?: (done: boolean) => void) => {
       if (!isRecheck(r) || this.closing) return ack?.(false);
@@ -690,23 +696,44 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private readonly presenceRuns = new CoalescedRuns<string>();
 
   /**
-   * Sends a topic room's presence (`sendPresence`), coalesced per room on this node
-   * (`CoalescedRuns`): while a run is under way, asking again only marks the room, and one more
-   * run follows the current one, whatever the number of asks. N readers arriving together (a
-   * live Q&A opening, a link posted in chat) cost a few runs, not N runs over a room growing to
-   * N, each telling the whole room; the trailing run reads the room after every ask it answers,
-   * so the last state is always sent, and this node's older list can never arrive after its
-   * newer one. Each node coalesces its own joins and leaves; a run still reads the room on every
-   * node (`fetchSockets`). No timer: a run follows the one before at once. Resolves once the
-   * room's runs are done; never throws. The runs count as fan-outs (`settled`): a join's
-   * presence reads after its ack, and must not land in a statement count that follows it.
+   * After a join or leave of a topic room (or a change to who may see a member in it): every
+   * node sends the room's presence to its own connections in it, this one here (`presenceHere`),
+   * the others when they hear of it (PRESENCE_ASK). One node's runs are one after another, each
+   * reading the room later than the one before, so a connection, which hears only from its own
+   * node, never gets an older list after a newer one: when each node sent the room to everyone,
+   * a run of one node that read the room before a leave on another could send its list after
+   * the other node's, and the reader who left stayed listed. Resolves once this node's runs are
+   * done; never throws.
    */
   private presence(room: string): Promise<void> {
     if (this.closing) return Promise.resolve();
+    this.tellNodes(PRESENCE_ASK, room);
+    return this.presenceHere(room);
+  }
+
+  /**
+   * Sends a topic room's presence to this node's connections in it (`sendPresence`), coalesced
+   * per room on this node (`CoalescedRuns`): while a run is under way, asking again only marks
+   * the room, and one more run follows the current one, whatever the number of asks. N readers
+   * arriving together (a live Q&A opening, a link posted in chat) cost a few runs, not N runs
+   * over a room growing to N; the trailing run reads the room after every ask it answers, so the
+   * last state is always sent, and an older list can never arrive after a newer one. A run
+   * reads the room on every node (`fetchSockets`); a node with no connection in the room runs
+   * none. No timer: a run follows the one before at once. Resolves once the room's runs are
+   * done; never throws. The runs count as fan-outs (`settled`): a join's presence reads after
+   * its ack, and must not land in a statement count that follows it.
+   */
+  private presenceHere(room: string): Promise<void> {
+    if (this.closing || !this.hasLocal(room)) return Promise.resolve();
     // A run asked for before the node began to close has no run after it once it has.
-    const done = this.presenceRuns.run(room, () => (this.closing ? Promise.resolve() : this.sendPresence(room)));
+    const done = this.presenceRuns.run(room, () => (this.closing || !this.hasLocal(room) ? Promise.resolve() : this.sendPresence(room)));
     this.track(done);
     return done;
+  }
+
+  /** Whether any of this node's connections is in the room. */
+  private hasLocal(room: string): boolean {
+    return !!this.server?.sockets.adapter.rooms.get(room)?.size;
   }
 
   /**
@@ -735,17 +762,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           .map(([id, handle]) => ({ id, handle })),
       });
       const everyone = message(undefined);
+      // This node's connections only: the other nodes send theirs (`presence`).
       if (![...facts.values()].some((f) => f.hidden)) {
-        this.server.to(room).emit('presence', everyone);
+        this.server.local.to(room).emit('presence', everyone);
         return;
       }
       // The room at large gets one broadcast of the list without the hidden members; only the
       // sockets that read more (staff, and hidden members, who see themselves) get their own.
       const own = sockets.filter((s) => {
         const id = (s.data as SocketData).userId;
-        return id !== undefined && (facts.get(id)?.staff || facts.get(id)?.hidden);
+        return this.server.sockets.sockets.has(s.id) && id !== undefined && (facts.get(id)?.staff || facts.get(id)?.hidden);
       });
-      this.server.to(room).except(own.map((s) => s.id)).emit('presence', everyone);
+      this.server.local.to(room).except(own.map((s) => s.id)).emit('presence', everyone);
       for (const s of own) s.emit('presence', message((s.data as SocketData).userId));
     } catch (err) {
       this.log.warn({ err, room }, 'presence not sent');
@@ -869,12 +897,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /** Tells the other API nodes (a no-op on a single node, whose adapter has no cluster). */
-  private tellNodes(event: string, id: string): void {
+  private tellNodes(event: string, arg: string): void {
     if (!this.config.REDIS_URL || !this.server) return;
     try {
-      this.server.serverSideEmit(event, id);
+      this.server.serverSideEmit(event, arg);
     } catch (err) {
-      this.log.warn({ err }, 'could not tell the other nodes of an access re-check');
+      this.log.warn({ err, event }, 'could not tell the other nodes');
     }
   }
 
