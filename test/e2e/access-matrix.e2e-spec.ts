@@ -1,6 +1,7 @@
 import { AccessService, fullViewSql, listedViewSql } from '../../libs/access/src/access.service';
 import { AccessLevel, ContentState, LEVEL_RANK } from '../../libs/access/src/access-level';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
 import { newId } from '../../libs/core/src/ids';
 import { readableTopicSql } from '../../libs/forum/src/topics/topics.repository';
 import { Viewer as RequestViewer } from '../../libs/core/src/graphql/viewer';
@@ -284,7 +285,20 @@ describe('the access matrix', () => {
     // Lifted and run out: they take nothing.
     await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES ($1, $2, 'SILENCE', 'old', NULL, now() - interval '1 minute')`, [newId(), lapsed.id]);
     await t.sql(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = $1`, [deleted.id]);
-    const people = [...Object.values(users), author, silencedHere, suspendedHere, silencedEverywhere, lapsed, deleted];
+    // Made an admin while a ban stood (setRole does not look at sanctions): the session is anonymous,
+    // so they hold nothing anywhere; an admin silenced site-wide still holds everything.
+    const bannedAdmin = await makeUser(t, { role: 'ADMIN' });
+    const silencedAdmin = await makeUser(t, { role: 'ADMIN' });
+    await sanction(bannedAdmin.id, 'BAN', null);
+    await sanction(silencedAdmin.id, 'SILENCE', null);
+    // Moderating through a group's grant, banned from one of those spaces.
+    const moderators = await makeGroup(t, 'matrix-moderators');
+    const groupModerator = await makeUser(t, { groups: [moderators] });
+    for (const v of ['PUBLIC', 'MEMBERS', 'RESTRICTED'] as Visibility[]) {
+      await t.sql(`INSERT INTO space_grants (id, space_id, group_id, level) VALUES ($1, $2, $3, $4)`, [newId(), spaces[v].id, moderators, LEVEL_RANK.MODERATE]);
+    }
+    await sanction(groupModerator.id, 'BAN', spaces.PUBLIC.id);
+    const people = [...Object.values(users), author, silencedHere, suspendedHere, silencedEverywhere, lapsed, deleted, bannedAdmin, silencedAdmin, groupModerator];
     const spaceIds = [...Object.values(spaces).map((s) => s.id), null];
     const mismatches: unknown[] = [];
     for (const u of people) {
@@ -302,6 +316,13 @@ describe('the access matrix', () => {
         const got = { moderates: row.moderates, reads: spaceId ? row.reads : false, participates: spaceId ? row.participates : false };
         if (JSON.stringify(got) !== JSON.stringify(expected)) mismatches.push({ user: u.handle, spaceId, got, expected });
       }
+      // A proposed ban's claim holds for an admin alone, as lockItem and claim judge them (an admin's session).
+      const [ban] = await t.sql(
+        `SELECT ${t.get(ReviewItems).claimHoldsSql()} AS holds
+           FROM (SELECT 'BAN_PROPOSAL'::text AS kind, $1::uuid AS claimed_by, now() + interval '1 minute' AS claimed_until, NULL::uuid AS space_id, NULL::uuid AS target_id) review_items`,
+        [u.id],
+      );
+      if (ban.holds !== !!viewer?.isAdmin) mismatches.push({ user: u.handle, banProposal: ban.holds });
     }
     expect(mismatches).toEqual([]);
   });

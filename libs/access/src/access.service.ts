@@ -35,6 +35,14 @@ export function listedViewSql(alias: string, params: { moderator: string; viewer
 export const SANCTION_IN_FORCE = `sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now())`;
 
 /**
+ * Whether the sanction `sa` leaves the admin `u` (a users row's alias) their powers: all but a
+ * suspension or ban site-wide, which ends their session (`SessionsService`), as anyone's.
+ */
+function adminSpared(u: string): string {
+  return `(${u}.role = 'ADMIN' AND (sa.space_id IS NOT NULL OR sa.kind = 'SILENCE'))`;
+}
+
+/**
  * The single access policy. Every read and every write asks it; it answers for
  * all spaces at once (one statement per request, memoized on the viewer), so
  * lists, DataLoaders and counts filter with the same set.
@@ -113,14 +121,16 @@ export class AccessService {
    * their session: their role, their grants and their groups' (the space's visibility as a floor,
    * a global moderator moderating what they read), less what a sanction in force takes (a
    * suspension or ban everything, a silence all but reading), on the space or site-wide. A deleted
-   * account holds nothing; an admin holds everything. A test holds it to `rankOn` (access matrix).
+   * account holds nothing; an admin holds everything, but for a suspension or ban site-wide (one
+   * made an admin while it stood), which leaves their session anonymous (`adminSpared`). A test
+   * holds it to `rankOn` (access matrix).
    */
   static holdsSql(userIdExpr: string, spaceIdExpr: string, needed: AccessLevel): string {
     const want = R[needed];
     const kinds = want > R.READ ? `'SILENCE', 'SUSPEND', 'BAN'` : `'SUSPEND', 'BAN'`;
     return `EXISTS (SELECT 1 FROM users au WHERE au.id = ${userIdExpr} AND au.deleted_at IS NULL
-      AND (au.role = 'ADMIN' OR NOT EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = au.id AND sa.kind IN (${kinds})
-                                             AND (sa.space_id IS NULL OR sa.space_id = ${spaceIdExpr}) AND ${SANCTION_IN_FORCE}))
+      AND NOT EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = au.id AND sa.kind IN (${kinds})
+                       AND (sa.space_id IS NULL OR sa.space_id = ${spaceIdExpr}) AND ${SANCTION_IN_FORCE} AND NOT ${adminSpared('au')})
       AND (SELECT CASE WHEN au.role = 'ADMIN' THEN ${R.ADMIN} WHEN au.role = 'MODERATOR' AND b.rank >= ${R.READ} THEN GREATEST(b.rank, ${R.MODERATE}) ELSE b.rank END
              FROM (SELECT GREATEST(CASE WHEN asp.visibility = 'RESTRICTED' THEN ${R.NONE} ELSE ${R.PARTICIPATE} END,
                      COALESCE((SELECT max(sg.level) FROM space_grants sg WHERE sg.space_id = asp.id
@@ -131,14 +141,16 @@ export class AccessService {
   /**
    * SQL true when the user moderates the space now (`holdsSql` MODERATE: `rankOn >= MODERATE`),
    * or, where the space is null, has site-wide moderation powers (`moderatesSiteWide`: a global
-   * moderator's or admin's role, no site-wide silence, suspension or ban in force). The one SQL
+   * moderator's or admin's role, no site-wide suspension or ban in force, nor a site-wide silence
+   * of a moderator). The one SQL
    * definition of "may moderate there", for rules judged in a statement (who holds a review
    * item's claim). A test holds it to `rankOn` and `moderatesSiteWide`.
    */
   static moderatesSql(userIdExpr: string, spaceIdExpr: string): string {
     return `(CASE WHEN ${spaceIdExpr} IS NULL
-      THEN EXISTS (SELECT 1 FROM users au WHERE au.id = ${userIdExpr} AND au.deleted_at IS NULL AND (au.role = 'ADMIN' OR (au.role = 'MODERATOR'
-             AND NOT EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = au.id AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN') AND sa.space_id IS NULL AND ${SANCTION_IN_FORCE}))))
+      THEN EXISTS (SELECT 1 FROM users au WHERE au.id = ${userIdExpr} AND au.deleted_at IS NULL AND au.role IN ('ADMIN', 'MODERATOR')
+             AND NOT EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = au.id AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN') AND sa.space_id IS NULL
+                              AND ${SANCTION_IN_FORCE} AND NOT ${adminSpared('au')}))
       ELSE ${AccessService.holdsSql(userIdExpr, spaceIdExpr, AccessLevel.MODERATE)} END)`;
   }
 
