@@ -754,6 +754,34 @@ describe('live updates over Socket.IO', () => {
   const revoke = async (space: { id: string }, member: TestUser, admin: TestUser) =>
     expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }));
 
+  it('sends no presence to a hidden member taken out of the room while a run that read them in it was held', async () => {
+    const { admin, member, space, topic, s } = await memberOfRestricted();
+    await t.sql(`UPDATE users SET hide_profile = true WHERE id = $1`, [member.id]);
+    const heard: string[] = [];
+    s.on('presence', (p: { topicId: string }) => heard.push(`presence ${p.topicId}`));
+    s.on('access:lost', (p: { room: string }) => heard.push(`lost ${p.room}`));
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    await t.get(LiveGateway).settled();
+    const a = await connect(admin.token);
+    const hold = holdPresence(admin.id);
+    try {
+      // The admin's join starts a run that read the member in the room (hidden: sent their own list), held.
+      expect(await ask(a, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      await hold.held;
+      const lost = next(s, 'access:lost');
+      await revoke(space, member, admin);
+      await lost;
+      hold.release();
+      await t.get(LiveGateway).settled();
+      // Whatever the server sent the member before this answer has arrived.
+      expect(await ask(s, 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
+      expect(heard.slice(heard.indexOf(`lost topic:${topic.id}`))).toEqual([`lost topic:${topic.id}`]);
+    } finally {
+      hold.release();
+      hold.undo();
+    }
+  });
+
   it('removes a user from a space’s rooms when they lose access to it', async () => {
     const { admin, member, space, topic, s } = await memberOfRestricted();
     expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });

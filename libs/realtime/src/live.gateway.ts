@@ -774,7 +774,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.server.sockets.sockets.has(s.id) && id !== undefined && (facts.get(id)?.staff || facts.get(id)?.hidden);
       });
       this.server.local.to(room).except(own.map((s) => s.id)).emit('presence', everyone);
-      for (const s of own) s.emit('presence', message((s.data as SocketData).userId));
+      // Each to the socket itself, so only if it is still in the room: one taken out since the
+      // read above (its access re-checked away) must not hear who reads a topic it cannot see.
+      for (const s of own) if (this.server.sockets.sockets.get(s.id)?.rooms.has(room)) s.emit('presence', message((s.data as SocketData).userId));
     } catch (err) {
       this.log.warn({ err, room }, 'presence not sent');
     }
