@@ -1,11 +1,13 @@
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationInterface } from 'typeorm';
 import { seedDemoCommunity } from '../../apps/cli/src/seed/demo';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
 import { migrateDatabase } from '../../libs/core/src/database/migrate';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { migrations } from '../../migrations';
+import { SearchTermsTypoKeys1765083600000 } from '../../migrations/1765083600000-search-terms-typo-keys';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { redoMigration } from '../support/migrations';
 import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
 
 /** The schema as a comparable list: columns, constraints and indexes, by name. */
@@ -32,12 +34,19 @@ describe('migrations', () => {
   let t: TestApp;
   afterAll(() => t?.close());
 
-  /** Undoes the newest `count` migrations, newest first. */
+  /**
+   * Undoes the newest `count` migrations, newest first, each in its own transaction unless it
+   * declares it runs in none (`transaction = false`, as the runner honours it on the way up).
+   */
   const undo = async (count: number) => {
     const ds = new DataSource(dataSourceOptions({ url: t.db.url, poolSize: 1 }));
     await ds.initialize();
     try {
-      for (let i = 0; i < count; i++) await ds.undoLastMigration({ transaction: 'each' });
+      for (let i = 0; i < count; i++) {
+        const [last] = await ds.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`);
+        const own = migrations.find((m) => m.name === last?.name) as (new () => MigrationInterface) | undefined;
+        await ds.undoLastMigration({ transaction: own && new own().transaction === false ? 'none' : 'each' });
+      }
     } finally {
       await ds.destroy();
     }
@@ -193,5 +202,50 @@ describe('migrations', () => {
     expect(counts.filter((r) => r.counter !== r.real)).toEqual([]);
     expect(counts.find((r) => r.id === full)).toMatchObject({ counter: 2 });
     expect(counts.find((r) => r.id === empty)).toMatchObject({ counter: 0 });
+  });
+
+  it('builds the typo-key indexes again over an invalid one a failed concurrent build left, and drops the trigram ones only then', async () => {
+    await undo(backTo('SearchTermsTypoKeys1765083600000'));
+    const [space] = await t.sql(`SELECT id FROM spaces LIMIT 1`);
+    await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('kaboom', $1) ON CONFLICT DO NOTHING`, [space.id]);
+    // A run that failed midway: its function there, and the first index's concurrent build failed
+    // on a row (here a function that throws for one word), leaving the index INVALID.
+    await t.sql(`
+      CREATE FUNCTION parvis_typo_keys(word text, deletions int) RETURNS text[] LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+      BEGIN
+        IF word = 'kaboom' THEN RAISE EXCEPTION 'the build fails here'; END IF;
+        RETURN ARRAY[word];
+      END $$`);
+    await expect(t.sql(`CREATE INDEX CONCURRENTLY search_terms_typo_keys_idx ON search_terms USING gin (parvis_typo_keys(term, CASE WHEN char_length(term) >= 7 THEN 2 ELSE 1 END))`)).rejects.toThrow(
+      'the build fails here',
+    );
+    const indexes = () =>
+      t.sql(
+        `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE c.relname ~ '^search_terms(_moderated)?_(typo_keys|trgm)_idx$' ORDER BY 1`,
+      );
+    expect(await indexes()).toEqual([
+      { name: 'search_terms_moderated_trgm_idx', valid: true },
+      { name: 'search_terms_trgm_idx', valid: true },
+      { name: 'search_terms_typo_keys_idx', valid: false },
+    ]);
+    expect(await migrateDatabase(t.db.url)).toEqual(['SearchTermsTypoKeys1765083600000']);
+    expect(await indexes()).toEqual([
+      { name: 'search_terms_moderated_typo_keys_idx', valid: true },
+      { name: 'search_terms_typo_keys_idx', valid: true },
+    ]);
+    // Undone (concurrently, outside a transaction) and applied again, to the same indexes.
+    await undo(1);
+    expect(await indexes()).toEqual([
+      { name: 'search_terms_moderated_trgm_idx', valid: true },
+      { name: 'search_terms_trgm_idx', valid: true },
+    ]);
+    await migrateDatabase(t.db.url);
+    // And by a test's redoMigration, on a runner of its own outside any transaction.
+    await redoMigration(t, new SearchTermsTypoKeys1765083600000());
+    expect(await indexes()).toEqual([
+      { name: 'search_terms_moderated_typo_keys_idx', valid: true },
+      { name: 'search_terms_typo_keys_idx', valid: true },
+    ]);
   });
 });
