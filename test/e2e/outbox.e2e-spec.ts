@@ -165,15 +165,16 @@ describe('the transactional outbox', () => {
     await w.ds.destroy();
   });
 
-  it('lets an event wait for work another worker holds without counting a failed attempt, and counts a failure beside the wait', async () => {
+  it('lets an event wait for work another worker holds without counting a failed attempt, and counts a failure beside the wait, parking it only once the wait is over', async () => {
     await t.sql(`UPDATE outbox SET processed_at = now()`);
     await t.get(UnitOfWork).run((tx) => tx.emit({ type: 'test.held', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-000000000009', payload: {} }));
     // One try short of parking, from failures before.
     await t.sql(`UPDATE outbox SET attempts = $1 WHERE type = 'test.held'`, [OUTBOX_MAX_ATTEMPTS - 1]);
     const [{ until }] = await t.sql(`SELECT date_trunc('milliseconds', now() + interval '10 minutes') AS until`);
     let alsoFails = false;
+    let held = true;
     const w = await workerOn(t.db.url, async () => {
-      throw new OutboxWait('held by another worker', until);
+      if (held) throw new OutboxWait('held by another worker', until);
     });
     (w.worker as unknown as { handlers: OutboxHandlers }).handlers.register({
       name: 'beside',
@@ -189,10 +190,16 @@ describe('the transactional outbox', () => {
       expect(await state()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS - 1, at_its_end: true, parked: false, last_error: 'held by another worker' });
       await t.sql(`UPDATE outbox SET available_at = now() WHERE type = 'test.held'`);
     }
-    // A failure beside the wait is one: this, the event's last try, parks it.
+    // A failure beside the wait is one, but on the event's last try it parks nothing while the
+    // wait is pending: the event is due at the wait's end, so the work waited for is not left undone.
     alsoFails = true;
     expect(await w.worker.drain()).toBe(0);
-    expect(await state()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS, at_its_end: false, parked: true, last_error: 'a failure of its own' });
+    expect(await state()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS, at_its_end: true, parked: false, last_error: 'a failure of its own' });
+    // The wait over (the held work done), the failure, with no wait beside it, parks the event.
+    held = false;
+    await t.sql(`UPDATE outbox SET available_at = now() WHERE type = 'test.held'`);
+    expect(await w.worker.drain()).toBe(0);
+    expect(await state()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS + 1, at_its_end: false, parked: true, last_error: 'a failure of its own' });
     await w.ds.destroy();
   });
 });

@@ -1,4 +1,4 @@
-import { OUTBOX_MAX_ATTEMPTS, OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { OUTBOX_MAX_ATTEMPTS, OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { EmailDigest, mailableNowSql, SentEmail } from '../../libs/notifications/src/email';
@@ -360,6 +360,19 @@ describe('telling sanctioned members', () => {
   const redeliverNow = (sanctionId: string) =>
     t.sql(`UPDATE outbox SET available_at = now() WHERE processed_at IS NULL AND available_at <> 'infinity' AND type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]);
 
+  /** The sanction's outbox event: its failed attempts, whether it is parked, whether it is done. */
+  const sanctionEvent = async (sanctionId: string) =>
+    (await t.sql(`SELECT attempts, available_at = 'infinity'::timestamptz AS parked, processed_at IS NOT NULL AS done FROM outbox WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]))[0];
+  /** Whether the sanction's event is due when its e-mail's claim runs out (to the millisecond: the wait's end goes through a JavaScript Date). */
+  const dueAtLeaseEnd = async (sanctionId: string) =>
+    (
+      await t.sql(
+        `SELECT abs(extract(epoch FROM o.available_at - (s.email_claimed_at + interval '15 minutes'))) < 0.001 AS at_lease_end
+           FROM outbox o JOIN sanctions s ON s.id::text = o.payload->>'sanctionId' WHERE s.id = $1 AND o.type = 'user.sanctioned'`,
+        [sanctionId],
+      )
+    )[0].at_lease_end as boolean;
+
   /** A ban of `member` whose e-mail the mail server refused for now on each of its event's first `tries` deliveries: the ban. */
   async function banRefusedForNow(member: TestUser, tries: number): Promise<string> {
     smtp.refuse.set(member.email, '451 4.3.0 Temporary failure');
@@ -405,8 +418,7 @@ describe('telling sanctioned members', () => {
     // The mail server refused it for now, try after try, until its event was three tries short of parking.
     const member = await makeUser(t);
     const sanctionId = await banRefusedForNow(member, OUTBOX_MAX_ATTEMPTS - 3);
-    const event = async () =>
-      (await t.sql(`SELECT attempts, available_at = 'infinity'::timestamptz AS parked, processed_at IS NOT NULL AS done FROM outbox WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [sanctionId]))[0];
+    const event = () => sanctionEvent(sanctionId);
     expect(await event()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS - 3, parked: false, done: false });
     // Then a worker claims it and dies before the send. Its event, delivered again and again while
     // the claim holds, waits for it: no failed attempt counted, so never parked, and due again when it runs out.
@@ -416,15 +428,46 @@ describe('telling sanctioned members', () => {
       expect(await mailsTo(member, async () => undefined)).toEqual([]);
     }
     expect(await event()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS - 3, parked: false, done: false });
-    // (To the millisecond: the wait's end goes through a JavaScript Date.)
-    expect(await t.sql(`SELECT abs(extract(epoch FROM o.available_at - (s.email_claimed_at + interval '15 minutes'))) < 0.001 AS at_lease_end FROM outbox o JOIN sanctions s ON s.id::text = o.payload->>'sanctionId' WHERE s.id = $1 AND o.type = 'user.sanctioned'`, [sanctionId])).toEqual([
-      { at_lease_end: true },
-    ]);
+    expect(await dueAtLeaseEnd(sanctionId)).toBe(true);
     // Once it ran out, the event takes it over and the ban is e-mailed, once.
     await leaseRunOut(sanctionId);
     await redeliverNow(sanctionId);
     const mails = await mailsTo(member, async () => undefined);
     expect(mails.map((m) => m.text.includes(`A moderator banned your account @${member.handle}`))).toEqual([true]);
+    expect(await event()).toMatchObject({ parked: false, done: true });
+  });
+
+  it('never parks a ban’s event while its e-mail waits on a dead worker’s claim, even when another handler fails on its last try: the failure counts, and the e-mail goes once the claim runs out', async () => {
+    const member = await makeUser(t);
+    const sanctionId = await banRefusedForNow(member, OUTBOX_MAX_ATTEMPTS - 1);
+    const event = () => sanctionEvent(sanctionId);
+    expect(await event()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS - 1, parked: false, done: false });
+    // Another handler of the event fails, on its last try, while the e-mail waits for a dead worker's claim.
+    let failing = true;
+    t.get(OutboxHandlers).register({
+      name: `failing-for-${sanctionId}`,
+      handles: (type) => type === 'user.sanctioned',
+      handle: async (events) => {
+        if (failing && events.some((e) => e.payload.sanctionId === sanctionId)) throw new Error('another handler fails');
+      },
+    });
+    expect(await claimAndDie(member.id, sanctionId)).toBe(true);
+    await redeliverNow(sanctionId);
+    expect(await mailsTo(member, async () => undefined)).toEqual([]);
+    // The failure counted, but the event is due again when the claim runs out, not parked.
+    expect(await event()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS, parked: false, done: false });
+    expect(await dueAtLeaseEnd(sanctionId)).toBe(true);
+    // Once it ran out, the e-mail is taken over and sent, once; the other handler still failing, the event is parked then.
+    await leaseRunOut(sanctionId);
+    await redeliverNow(sanctionId);
+    const mails = await mailsTo(member, async () => undefined);
+    expect(mails.map((m) => m.text.includes(`A moderator banned your account @${member.handle}`))).toEqual([true]);
+    expect(await event()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS + 1, parked: true, done: false });
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed, email_claimed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed: true, email_claimed_at: null }]);
+    // Put back in line once the other handler is fixed: nothing is sent again.
+    failing = false;
+    await t.get(OutboxWorker).retryParked();
+    expect(await mailsTo(member, async () => undefined)).toEqual([]);
     expect(await event()).toMatchObject({ parked: false, done: true });
   });
 

@@ -55,6 +55,23 @@ export class OutboxWait extends Error {
   }
 }
 
+/**
+ * A delivery in which a handler failed while another waited (`OutboxWait`): the failure counts
+ * towards parking, but the event is not parked while the wait is pending, and is due again no
+ * sooner than its end. Parked then, the waiting work (a dead worker's claim of a sanction's
+ * e-mail, to take over once its lease ends) would be left undone, neither done nor given up,
+ * until an operator put the event back in line.
+ */
+class FailedWhileWaiting extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly wait: OutboxWait,
+  ) {
+    super(String((failure as Error)?.message ?? failure));
+    this.name = 'FailedWhileWaiting';
+  }
+}
+
 /** How long processed outbox events are kept. */
 export const OUTBOX_RETENTION_DAYS = 7;
 /** Failed deliveries of one event before it is parked (with the doubling delay capped at 5 min, about an hour). */
@@ -164,7 +181,8 @@ export class OutboxWorker {
    * again (with every handler: each is idempotent). So one handler that must wait (a mail server
    * refusing for now, a sanction's e-mail another worker claimed) holds back no other's work on
    * the same events, such as the notification of that sanction. A failure is thrown before any
-   * wait (`OutboxWait`): the events are tried again all the same, and the failure counts; with
+   * wait (`OutboxWait`): the events are tried again all the same, and the failure counts, but
+   * with a wait beside it (`FailedWhileWaiting`) they are not parked before the wait ends; with
    * waits alone, the one that ends last.
    */
   private async deliver(events: OutboxEvent[]): Promise<void> {
@@ -180,7 +198,7 @@ export class OutboxWorker {
         else if (!wait || err.until > wait.until) wait = err;
       }
     }
-    if (failed) throw failed.err;
+    if (failed) throw wait ? new FailedWhileWaiting(failed.err, wait) : failed.err;
     if (wait) throw wait;
   }
 
@@ -193,7 +211,9 @@ export class OutboxWorker {
    * operators. After OUTBOX_MAX_ATTEMPTS (about an hour of retries) an event is parked: it
    * waits, unprocessed and never pruned, until `npm run parvis -- outbox:retry` (retryParked).
    * A wait (`OutboxWait`) is no attempt: the events are due again when it ends (a second on at
-   * least), with their attempts and back-off as they were.
+   * least), with their attempts and back-off as they were. A failure beside a wait
+   * (`FailedWhileWaiting`) counts, but parks nothing: the events are due again at the later of
+   * their back-off and the wait's end, and parked on a failed try with no wait pending.
    */
   private async delay(q: { query: (sql: string, params?: unknown[]) => Promise<unknown> }, ids: string[], err: unknown): Promise<void> {
     if (err instanceof OutboxWait) {
@@ -206,16 +226,20 @@ export class OutboxWorker {
       ]);
       return;
     }
-    this.log.error({ err }, 'outbox delivery failed; it will be retried');
+    const waiting = err instanceof FailedWhileWaiting ? err.wait.until : null;
+    const failure = err instanceof FailedWhileWaiting ? err.failure : err;
+    this.log.error({ err: failure, waiting }, 'outbox delivery failed; it will be retried');
     if (ids.length === 0) return;
+    const backOff = `now() + make_interval(secs => LEAST(${MAX_BACKOFF_SECONDS}, power(2, attempts)))`;
     const parked = rowsOf<{ id: string; type: string; parked: boolean }>(
       await q.query(
         `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
-                available_at = CASE WHEN attempts + 1 >= $3 THEN 'infinity'::timestamptz
-                                    ELSE now() + make_interval(secs => LEAST(${MAX_BACKOFF_SECONDS}, power(2, attempts))) END
+                available_at = CASE WHEN $4::timestamptz IS NOT NULL THEN GREATEST($4::timestamptz, ${backOff})
+                                    WHEN attempts + 1 >= $3 THEN 'infinity'::timestamptz
+                                    ELSE ${backOff} END
           WHERE id = ANY($1::bigint[])
           RETURNING id, type, available_at = 'infinity'::timestamptz AS parked`,
-        [ids, String((err as Error)?.message ?? err).slice(0, 2000), OUTBOX_MAX_ATTEMPTS],
+        [ids, String((failure as Error)?.message ?? failure).slice(0, 2000), OUTBOX_MAX_ATTEMPTS, waiting],
       ),
     ).filter((r) => r.parked);
     if (parked.length) {

@@ -41,7 +41,7 @@ const SANCTION_MAIL_TTL_SECONDS = 7 * 86_400;
  * lease of MAIL_CLAIM_LEASE_SECONDS, and no record in `account_mails_sent` (`claimsItsOwn`).
  * A worker that dies between the claim and the send has its outbox event delivered again, which
  * waits (`OutboxWait`: due again when the lease ends, no failed attempt counted, so never parked
- * meanwhile) while the claim holds and takes it over once it ran out, if the sanction is still in force; once it ended, the digest, which holds back the notice
+ * meanwhile, not even when another handler of the event fails on its last try) while the claim holds and takes it over once it ran out, if the sanction is still in force; once it ended, the digest, which holds back the notice
  * of a sanction under a claim, e-mails it.
  */
 @Injectable()
