@@ -66,10 +66,20 @@ export class SearchTermsTypoKeys1765083600000 implements MigrationInterface {
 /** CONCURRENTLY when the runner is in no transaction (as this migration runs), plain inside one. */
 const concurrently = (q: QueryRunner) => (q.isTransactionActive ? '' : ' CONCURRENTLY');
 
-/** Builds index `name` ON `on`, unless a valid one is there; an invalid one (a failed concurrent build) is dropped first. */
+/**
+ * Builds index `name` ON `on`, unless a valid one is there; an invalid one (a failed concurrent
+ * build) is dropped first. Unless another session is building it still (an index is invalid
+ * while built, too: a second process migrating at the same time): then this fails, rather than
+ * drop the index under that build and wait on it.
+ */
 async function buildIndex(q: QueryRunner, name: string, on: string): Promise<void> {
-  const [found]: Array<{ valid: boolean }> = await q.query(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)`, [name]);
+  const [found]: Array<{ valid: boolean; building: boolean }> = await q.query(
+    `SELECT i.indisvalid AS valid, EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid AND p.pid <> pg_backend_pid()) AS building
+       FROM pg_index i WHERE i.indexrelid = to_regclass($1)`,
+    [name],
+  );
   if (found?.valid) return;
+  if (found?.building) throw new Error(`index ${name} is being built by another session (another process migrating?); run the migrations again once it is done`);
   if (found) await dropIndex(q, name);
   await q.query(`CREATE INDEX${concurrently(q)} ${name} ON ${on}`);
 }

@@ -248,4 +248,27 @@ describe('migrations', () => {
       { name: 'search_terms_typo_keys_idx', valid: true },
     ]);
   });
+
+  it('leaves a typo-key index another process is building concurrently alone: the second run fails, the first completes', async () => {
+    await undo(backTo('SearchTermsTypoKeys1765083600000'));
+    const [space] = await t.sql(`SELECT id FROM spaces LIMIT 1`);
+    // A write under way holds the first run's concurrent build at its wait for writers, its index still invalid.
+    const writer = t.ds.createQueryRunner();
+    await writer.startTransaction();
+    await writer.query(`INSERT INTO search_terms (term, space_id) VALUES ('inflight', $1) ON CONFLICT DO NOTHING`, [space.id]);
+    const first = migrateDatabase(t.db.url);
+    const building = async () =>
+      (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_create_index WHERE index_relid = to_regclass('search_terms_typo_keys_idx')`))[0].n as number;
+    while ((await building()) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(migrateDatabase(t.db.url)).rejects.toThrow('index search_terms_typo_keys_idx is being built by another session');
+    await writer.rollbackTransaction();
+    await writer.release();
+    expect(await first).toEqual(['SearchTermsTypoKeys1765083600000']);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM migrations WHERE name = 'SearchTermsTypoKeys1765083600000'`)).toEqual([{ n: 1 }]);
+    const valid = await t.sql(`SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname ~ '^search_terms(_moderated)?_typo_keys_idx$' ORDER BY 1`);
+    expect(valid).toEqual([
+      { name: 'search_terms_moderated_typo_keys_idx', valid: true },
+      { name: 'search_terms_typo_keys_idx', valid: true },
+    ]);
+  });
 });
