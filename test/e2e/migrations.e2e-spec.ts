@@ -89,6 +89,18 @@ describe('migrations', () => {
     expect((await t.sql(SCHEMA)).map((r) => r.item as string)).toEqual(before);
   }, 120_000);
 
+  it('applies each pending migration once when processes migrate the same database together', async () => {
+    const before = (await t.sql(SCHEMA)).map((r) => r.item as string);
+    const back = 4;
+    await undo(back);
+    // Three processes starting at once (nodes, a worker): one applies what is pending, the others find nothing left.
+    const runs = await Promise.all([migrateDatabase(t.db.url), migrateDatabase(t.db.url), migrateDatabase(t.db.url)]);
+    expect(runs.map((r) => r.length).sort()).toEqual([0, 0, back]);
+    expect(await t.sql(`SELECT name, count(*)::int AS n FROM migrations GROUP BY name HAVING count(*) > 1`)).toEqual([]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM migrations`)).toEqual([{ n: migrations.length }]);
+    expect((await t.sql(SCHEMA)).map((r) => r.item as string)).toEqual(before);
+  }, 120_000);
+
   it('composes stored e-mail addresses, unless the composed one is another account’s, and bans them both ways', async () => {
     // Back to before ComposedEmails: the addresses below are written as an older release wrote them.
     await undo(backTo('ComposedEmails1764810000000'));
@@ -249,7 +261,7 @@ describe('migrations', () => {
     ]);
   });
 
-  it('leaves a typo-key index another process is building concurrently alone: the second run fails, the first completes', async () => {
+  it('leaves a typo-key index another process is building concurrently alone: a second run waits for the first, a runner outside the lock fails', async () => {
     await undo(backTo('SearchTermsTypoKeys1765083600000'));
     const [space] = await t.sql(`SELECT id FROM spaces LIMIT 1`);
     // A write under way holds the first run's concurrent build at its wait for writers, its index still invalid.
@@ -260,10 +272,19 @@ describe('migrations', () => {
     const building = async () =>
       (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_create_index WHERE index_relid = to_regclass('search_terms_typo_keys_idx')`))[0].n as number;
     while ((await building()) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-    await expect(migrateDatabase(t.db.url)).rejects.toThrow('index search_terms_typo_keys_idx is being built by another session');
+    // Another process migrating waits its turn (migrateDatabase's advisory lock) and then finds nothing pending.
+    const second = migrateDatabase(t.db.url);
+    // A runner that does not take that lock (a hand-run migration) is refused rather than drop the index under the build.
+    const outside = t.ds.createQueryRunner();
+    try {
+      await expect(new SearchTermsTypoKeys1765083600000().up(outside)).rejects.toThrow('index search_terms_typo_keys_idx is being built by another session');
+    } finally {
+      await outside.release();
+    }
     await writer.rollbackTransaction();
     await writer.release();
     expect(await first).toEqual(['SearchTermsTypoKeys1765083600000']);
+    expect(await second).toEqual([]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM migrations WHERE name = 'SearchTermsTypoKeys1765083600000'`)).toEqual([{ n: 1 }]);
     const valid = await t.sql(`SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname ~ '^search_terms(_moderated)?_typo_keys_idx$' ORDER BY 1`);
     expect(valid).toEqual([
