@@ -5,7 +5,7 @@ import { Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { createClient } from 'redis';
-import { FENCE_DONE, LiveGateway, PRESENCE_ASK } from '../../libs/realtime/src/live.gateway';
+import { FENCE_DONE, LiveGateway, PRESENCE_ASK, ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
 import { UsersRepository } from '../../libs/identity/src/users/users.repository';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { freePort } from '../support/free-port';
@@ -207,6 +207,20 @@ maybe('live updates across two API processes (Redis adapter)', () => {
       held.mockRestore();
       await watcher.quit();
     }
+  });
+
+  it('counts a member’s joins, leaves and syncs across nodes: once spent through node A, their tab on node B is slowed down too', async () => {
+    const member = await makeUser(a);
+    const topic = await createTopic(a, member.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));
+    const onA = await connect(member.token);
+    const onB = await connectLive(bUrl, sockets, member.token);
+    for (let i = 0; i < ROOM_OPS_PER_WINDOW; i++) expect(await onA.timeout(5000).emitWithAck(i % 2 ? 'topic:leave' : 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    // The count across nodes lets a spent budget back at its pace (a twelfth of it a second): node B
+    // lets through what came back while node A spent it, and slows the tab down well before its own
+    // window would (node B alone would let it have the whole window).
+    let passed = 0;
+    while (passed < ROOM_OPS_PER_WINDOW && (await onB.timeout(5000).emitWithAck(passed % 2 ? 'topic:leave' : 'topic:join', { topicId: topic.id })).ok) passed++;
+    expect(passed).toBeLessThan(ROOM_OPS_PER_WINDOW);
   });
 
   /** A member of a RESTRICTED space, its admin, and the member's socket on node A in one of its topics' rooms. */

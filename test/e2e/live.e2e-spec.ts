@@ -743,6 +743,17 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 0 })).toEqual({ ok: false, code: 'RATE_LIMITED' });
   });
 
+  it('counts joins, leaves and syncs per member, not per connection: a second tab of a member who spent the window is slowed down too', async () => {
+    const topic = await createTopic(t, author.token, publicBoard);
+    const member = await makeUser(t);
+    const [tab1, tab2] = [await connect(member.token), await connect(member.token)];
+    for (let i = 0; i < ROOM_OPS_PER_WINDOW; i++) expect(await ask(tab1, i % 2 ? 'topic:leave' : 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    expect(await ask(tab2, 'topic:join', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
+    expect(await ask(tab2, 'topic:sync', { topicId: topic.id, afterNumber: 0 })).toEqual({ ok: false, code: 'RATE_LIMITED' });
+    // Someone else is not held back by it.
+    expect(await ask(await connect((await makeUser(t)).token), 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+  });
+
   /** A member's socket, connected, and a topic of a RESTRICTED space they read until an admin revokes their grant. */
   async function memberOfRestricted(): Promise<{ admin: TestUser; member: TestUser; space: { id: string }; topic: { id: string }; s: Socket }> {
     const admin = await makeUser(t, { role: 'ADMIN' });

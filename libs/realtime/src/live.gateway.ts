@@ -40,12 +40,15 @@ const TYPING_EVERY_MS = 1000;
 /** The typing limit across API nodes: one ping a second per member (`RateLimiter.throttle`, a row of `rate_tokens`). */
 export const TYPING_PACE: RateRule = { bucket: 'live:typing', limit: 1, windowSeconds: TYPING_EVERY_MS / 1000 };
 /**
- * Joins, leaves and syncs one connection may ask for in a window: each costs a session
- * look-up and access checks, and a join or leave tells the whole room (presence). Enough
- * for a reconnecting client to rejoin and sync its 50 rooms at once.
+ * Joins, leaves and syncs one member (or one anonymous connection) may ask for in a window,
+ * whatever their connections and nodes: each costs a session look-up and access checks, and a
+ * join or leave tells the whole room (presence). Enough for a reconnecting client to rejoin and
+ * sync its 50 rooms at once.
  */
 export const ROOM_OPS_PER_WINDOW = 120;
 const ROOM_OPS_WINDOW_MS = 10_000;
+/** The room-op limit across API nodes, per member (`RateLimiter.throttle`, a row of `rate_tokens`; see `spendRoomOp`). */
+export const ROOM_OPS_PACE: RateRule = { bucket: 'live:room-ops', limit: ROOM_OPS_PER_WINDOW, windowSeconds: ROOM_OPS_WINDOW_MS / 1000 };
 
 type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
 
@@ -150,17 +153,23 @@ interface SocketData {
   token?: string;
   userId?: string;
   handle?: string;
-  roomOps?: { since: number; count: number };
+  /** An anonymous connection's room ops in its window (a member's are counted per member: `LiveGateway.roomOps`). */
+  roomOps?: RoomOps;
   /** Joins still being checked: they hold their place under MAX_ROOMS_PER_SOCKET. */
   joining?: number;
 }
 
-/** Counts one room operation of a connection; false when its budget for the window is spent. */
-function spendRoomOp(socket: Socket): boolean {
-  const data = socket.data as SocketData;
-  const now = Date.now();
-  if (!data.roomOps || now - data.roomOps.since >= ROOM_OPS_WINDOW_MS) data.roomOps = { since: now, count: 0 };
-  return ++data.roomOps.count <= ROOM_OPS_PER_WINDOW;
+/** Room ops counted in a window that began at `since`. */
+interface RoomOps {
+  since: number;
+  count: number;
+}
+
+/** The window `ops` counts one more room op in: a new one once its window has passed. */
+function withRoomOp(ops: RoomOps | undefined, now: number): RoomOps {
+  const window = !ops || now - ops.since >= ROOM_OPS_WINDOW_MS ? { since: now, count: 0 } : ops;
+  window.count++;
+  return window;
 }
 
 const SLOW_DOWN: Ack = { ok: false, code: 'RATE_LIMITED' };
@@ -326,7 +335,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // node listens and pushes to its own sockets (local emit, so none is sent twice).
     await this.listener.listen(NOTIFY_CHANNEL, this.notifications);
     this.sweep = setInterval(() => {
-      this.forgetTyping();
+      this.forgetPaces();
       this.track(this.closeExpired().then(() => undefined, (err) => this.log.warn({ err }, 'session sweep failed')));
     }, SESSION_SWEEP_MS);
     this.sweep.unref();
@@ -539,7 +548,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async topicJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const topicId = idOf(body, 'topicId');
     if (!topicId) return { ok: false, code: 'BAD_USER_INPUT' };
-    if (!spendRoomOp(socket)) return SLOW_DOWN;
+    if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
     return this.join(socket, `topic:${topicId}`, async () => !!(await this.forum.topic(await this.viewerOf(socket), topicId)));
   }
 
@@ -547,7 +556,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async topicLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const topicId = idOf(body, 'topicId');
     if (!topicId) return { ok: false, code: 'BAD_USER_INPUT' };
-    if (!spendRoomOp(socket)) return SLOW_DOWN;
+    if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
     await this.leave(socket, `topic:${topicId}`);
     return { ok: true };
   }
@@ -556,14 +565,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async boardJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const boardId = idOf(body, 'boardId');
     if (!boardId) return { ok: false, code: 'BAD_USER_INPUT' };
-    if (!spendRoomOp(socket)) return SLOW_DOWN;
+    if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
     return this.join(socket, `board:${boardId}`, async () => !!(await this.spaces.board(await this.viewerOf(socket), boardId)));
   }
 
   /** A space's review queue, for its moderators: `review:updated` and held posts arrive here. */
   @SubscribeMessage('review:join')
   async reviewJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
-    if (!spendRoomOp(socket)) return SLOW_DOWN;
+    if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
     // Without a space: the site-wide queue (reports on users, ban proposals), for global moderators.
     if (body && typeof body === 'object' && (body as Record<string, unknown>).spaceId === undefined) {
       return this.join(socket, GLOBAL_QUEUE, async () => this.access.moderatesSiteWide(await this.viewerOf(socket)));
@@ -576,7 +585,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /** Leaves a space's review room (`{ spaceId }`), or the site-wide one (`{}`). */
   @SubscribeMessage('review:leave')
   async reviewLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
-    if (!spendRoomOp(socket)) return SLOW_DOWN;
+    if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
     if (body && typeof body === 'object' && (body as Record<string, unknown>).spaceId === undefined) {
       await this.leave(socket, GLOBAL_QUEUE);
       return { ok: true };
@@ -591,7 +600,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   async boardLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
     const boardId = idOf(body, 'boardId');
     if (!boardId) return { ok: false, code: 'BAD_USER_INPUT' };
-    if (!spendRoomOp(socket)) return SLOW_DOWN;
+    if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
     await this.leave(socket, `board:${boardId}`);
     return { ok: true };
   }
@@ -641,10 +650,35 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     return (await this.limiter.throttle([[TYPING_PACE, userId]])) === 0;
   }
 
-  /** Forgets the typing records older than the limit's second (the session sweep's). */
-  private forgetTyping(): void {
+  /** Forgets the typing and room-op records whose window has passed (the session sweep's). */
+  private forgetPaces(): void {
     const now = Date.now();
     for (const [userId, at] of this.lastTyping) if (now - at >= TYPING_EVERY_MS) this.lastTyping.delete(userId);
+    for (const [userId, ops] of this.roomOps) if (now - ops.since >= ROOM_OPS_WINDOW_MS) this.roomOps.delete(userId);
+  }
+
+  /** Each member's room ops in their window on this node (`spendRoomOp`); swept with the sessions. */
+  private readonly roomOps = new Map<string, RoomOps>();
+
+  /**
+   * Counts one join, leave or sync; false when the budget for the window is spent. A member's
+   * budget is theirs, not their connection's, so tabs and connections (on any node) do not
+   * multiply it, as typing's (`mayType`): this node's own window refuses first, with no
+   * statement, and what it lets through is counted across nodes by one statement
+   * (`ROOM_OPS_PACE`). An anonymous connection has no one to share with: its budget is its own,
+   * on its node (anonymous connections are capped per client network, LIVE_MAX_ANONYMOUS_PER_IP).
+   */
+  private async spendRoomOp(socket: Socket): Promise<boolean> {
+    const data = socket.data as SocketData;
+    const now = Date.now();
+    if (!data.userId) {
+      data.roomOps = withRoomOp(data.roomOps, now);
+      return data.roomOps.count <= ROOM_OPS_PER_WINDOW;
+    }
+    const ops = withRoomOp(this.roomOps.get(data.userId), now);
+    this.roomOps.set(data.userId, ops);
+    if (ops.count > ROOM_OPS_PER_WINDOW) return false;
+    return (await this.limiter.throttle([[ROOM_OPS_PACE, data.userId]])) === 0;
   }
 
   /**
@@ -676,7 +710,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const since = (body as { since?: unknown } | null)?.since ?? null;
     // A post number, as a topic page's cursor holds one; a mark as an earlier sync gave it.
     if (!topicId || !validPostNumberCursor([after]) || !validSyncMark(since)) return { ok: false, code: 'BAD_USER_INPUT' };
-    if (!spendRoomOp(socket)) return SLOW_DOWN;
+    if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
     const viewer = await this.viewerOf(socket);
     const topic = await this.forum.topic(viewer, topicId);
     if (!topic) return { ok: false, code: 'NOT_FOUND' };
