@@ -298,7 +298,7 @@ describe('the live relay from the worker process to the API nodes', () => {
     try {
       await a.get(LiveRelayConsumer).drain();
       await gateway.settled();
-      expect(failed).toHaveBeenCalledWith({ err: new Error(`the access change's payload has no topicId`), type: 'topic.moved' }, 'live fan-out failed');
+      expect(failed).toHaveBeenCalledWith({ err: new Error(`the event's payload has no topicId`), type: 'topic.moved' }, 'live fan-out failed');
     } finally {
       failed.mockRestore();
     }

@@ -743,6 +743,23 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 0 })).toEqual({ ok: false, code: 'RATE_LIMITED' });
   });
 
+  it('fails loudly, rather than act on the id "undefined", on an event whose payload lacks an id it needs', async () => {
+    const gateway = t.get(LiveGateway);
+    const failed = jest.spyOn((gateway as unknown as { log: { error: (...args: unknown[]) => void } }).log, 'error');
+    try {
+      const events = [
+        { type: 'user.profile_hidden', payload: { hidden: true }, missing: 'userId' },
+        { type: 'topic.moved', payload: { fromBoardId: publicBoard }, missing: 'topicId' },
+        { type: 'user.sanctioned', payload: { kind: 'SILENCE', spaceId: null }, missing: 'userId' },
+      ];
+      for (const e of events) t.get(EventBus).publish({ type: e.type, aggregateType: 'test', aggregateId: author.id, payload: e.payload });
+      await gateway.settled();
+      for (const e of events) expect(failed).toHaveBeenCalledWith({ err: new Error(`the event's payload has no ${e.missing}`), type: e.type }, 'live fan-out failed');
+    } finally {
+      failed.mockRestore();
+    }
+  });
+
   it('counts joins, leaves and syncs per member, not per connection: a second tab of a member who spent the window is slowed down too', async () => {
     const topic = await createTopic(t, author.token, publicBoard);
     const member = await makeUser(t);

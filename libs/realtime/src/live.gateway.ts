@@ -72,12 +72,13 @@ const isRecheck = (r: unknown): r is Recheck =>
 type Payload = Record<string, unknown>;
 
 /**
- * The id `key` of an access change's payload. Missing, it throws (the fan-out fails, logged with
- * the event's type) rather than re-check nobody under the id "undefined", in silence.
+ * The id `key` of an event's payload, as the gateway reads every id it acts on. Missing, it
+ * throws (the fan-out fails, logged with the event's type) rather than re-check, push or send
+ * presence to nobody under the id "undefined", in silence.
  */
 function payloadId(p: Payload, key: string): string {
   const id = p[key];
-  if (typeof id !== 'string' || id === '') throw new Error(`the access change's payload has no ${key}`);
+  if (typeof id !== 'string' || id === '') throw new Error(`the event's payload has no ${key}`);
   return id;
 }
 
@@ -985,19 +986,19 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (recheck) return this.recheckEverywhere(recheck(p));
     switch (e.type) {
       case 'user.profile_hidden':
-        return this.presenceAround(String(p.userId));
+        return this.presenceAround(payloadId(p, 'userId'));
       case 'post.created':
       case 'post.approved':
       case 'post.restored':
       case 'post.unhidden':
-        return this.pushPost(e.type === 'post.created' ? 'post:created' : 'post:updated', String(p.postId), e.type === 'post.created' || e.type === 'post.approved');
+        return this.pushPost(e.type === 'post.created' ? 'post:created' : 'post:updated', payloadId(p, 'postId'), e.type === 'post.created' || e.type === 'post.approved');
       case 'post.updated':
         // A first publication (an article leaving draft) arrives on its board as a new topic would.
-        return this.pushPost('post:updated', String(p.postId), p.arrived === true);
+        return this.pushPost('post:updated', payloadId(p, 'postId'), p.arrived === true);
       case TOPIC_PUBLISHED:
         // A topic published to a board (a PUBLISH_TO_BOARD timer; its move was pushed just before)
         // arrives there as a new topic would; its room sees its first post dated anew.
-        return this.pushPost('post:updated', String(p.postId), true);
+        return this.pushPost('post:updated', payloadId(p, 'postId'), true);
       case 'post.deleted':
       case 'post.hidden':
       case 'post.rejected':
@@ -1019,13 +1020,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         }
         // The first post takes its topic with it: readers who can no longer open the topic
         // leave its room (no more reactions, presence or typing from it).
-        if (p.number === 1) return this.recheckEverywhere({ kind: 'topic', id: String(p.topicId) });
+        if (p.number === 1) return this.recheckEverywhere({ kind: 'topic', id: payloadId(p, 'topicId') });
         return;
       }
       case 'topic.updated':
-        return this.pushTopic(String(p.topicId));
+        return this.pushTopic(payloadId(p, 'topicId'));
       case TIMERS_CHANGED:
-        return this.pushTimers(String(p.topicId), p.kinds as TopicTimerKind[]);
+        return this.pushTimers(payloadId(p, 'topicId'), p.kinds as TopicTimerKind[]);
       case 'post.moved': {
         // One event per move, naming its posts. Each is gone from the room of the topic it left
         // (a held post only from those who saw it waiting; a deleted one went when it was
@@ -1043,21 +1044,21 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       }
       case 'topic.moved':
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
-        return this.recheckEverywhere({ kind: 'topic', id: String(p.topicId) }).then(async () => {
+        return this.recheckEverywhere({ kind: 'topic', id: payloadId(p, 'topicId') }).then(async () => {
           // Only a topic everyone in the old board's room may see is announced there.
           if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [p.topicId])).length) {
             this.server.to(`board:${p.fromBoardId}`).emit('topic:moved', { topicId: p.topicId });
           }
           // A publication's new board hears of it once, as a new topic (topic.published, next).
-          return this.pushTopic(String(p.topicId), p.publishing !== true);
+          return this.pushTopic(payloadId(p, 'topicId'), p.publishing !== true);
         });
       case 'idea.voted':
       case 'idea.status_changed':
-        return this.pushIdea(String(p.topicId));
+        return this.pushIdea(payloadId(p, 'topicId'));
       case 'idea.merged':
       case 'idea.unmerged':
-        await this.pushIdea(String(p.topicId));
-        return this.pushIdea(String(p.targetId));
+        await this.pushIdea(payloadId(p, 'topicId'));
+        return this.pushIdea(payloadId(p, 'targetId'));
       case 'reaction.updated': {
         // Only about a post everyone in the room reads in full: a hidden or held one's reactions are not
         // the room's business. (A topic hidden as a whole has already sent away who may not read
@@ -1090,14 +1091,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         }
         return;
       }
-      case 'user.sanctioned':
+      case 'user.sanctioned': {
+        const userId = payloadId(p, 'userId');
         // A space sanction, or a site-wide silence (a silenced global moderator leaves the site-wide review room).
-        if (p.spaceId || p.kind === 'SILENCE') await this.recheckEverywhere({ kind: 'user', id: String(p.userId) });
+        if (p.spaceId || p.kind === 'SILENCE') await this.recheckEverywhere({ kind: 'user', id: userId });
         if (p.spaceId === null && (p.kind === 'SUSPEND' || p.kind === 'BAN')) {
-          this.server.to(`user:${p.userId}`).emit('session:revoked', { reason: p.kind === 'BAN' ? 'banned' : 'suspended' });
-          this.server.in(`user:${p.userId}`).disconnectSockets(true);
+          this.server.to(`user:${userId}`).emit('session:revoked', { reason: p.kind === 'BAN' ? 'banned' : 'suspended' });
+          this.server.in(`user:${userId}`).disconnectSockets(true);
         }
         return;
+      }
     }
   }
 
@@ -1296,7 +1299,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       if (visible) this.server.to(room).emit('poll:updated', { ...base, removed: true });
       return;
     }
-    const poll = await this.polls.forPush(String(p.pollId));
+    const poll = await this.polls.forPush(payloadId(p, 'pollId'));
     if (!poll || poll.post_state !== 'VISIBLE' || poll.topic_state !== 'VISIBLE') return;
     const bare = { ...base, closed: poll.closed, closesAt: poll.closes_at };
     const counted = { ...bare, voterCount: poll.voter_count, options: poll.options.map((o) => ({ id: o.id, voteCount: o.vote_count })) };
