@@ -1,3 +1,4 @@
+import { NestApplication } from '@nestjs/core';
 import { Client } from 'pg';
 import { redisUserWithoutChannels, testRedisPrefix } from '../support/redis-clients';
 import { bootTestAppOn } from '../support/test-app';
@@ -34,5 +35,27 @@ maybe('an API node whose Redis refuses the live adapter its subscriptions', () =
       await db?.drop();
     }
     expect(rejections.reasons).toEqual([]);
+  });
+
+  it('names Redis’s refusal, not a failure to close behind it', async () => {
+    const user = await redisUserWithoutChannels(process.env.REDIS_URL!);
+    const close = NestApplication.prototype.close;
+    const closing = jest.spyOn(NestApplication.prototype, 'close').mockImplementation(async function (this: NestApplication) {
+      await close.call(this);
+      throw new Error('the close failed too');
+    });
+    let db: TestDatabase | undefined;
+    try {
+      const failure = await bootTestAppOn(async (created) => void (db = created), { REDIS_URL: user.url, REDIS_KEY_PREFIX: testRedisPrefix() }).then(
+        () => null,
+        (err: Error) => err,
+      );
+      expect(closing).toHaveBeenCalledTimes(1);
+      expect(failure?.message).toMatch(/^Redis \(REDIS_URL\) refused the live adapter's subscriptions: NOPERM/);
+    } finally {
+      closing.mockRestore();
+      await user.drop();
+      await db?.drop();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
@@ -56,8 +56,9 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   await app.init();
   // The adapter subscribed as the gateway's server was made: a node deaf to the others fails to
   // start, its modules closed, rather than serve (RedisIoAdapter.subscribed).
+  // Its cause is what the process must say: a close that fails too is logged, not thrown in its place.
   await adapter?.subscribed().catch(async (err: unknown) => {
-    await app.close();
+    await app.close().catch((closeErr: unknown) => new NestLogger('createApp').error({ err: closeErr }, 'closing the application after a failed start failed'));
     throw err;
   });
   return app;
