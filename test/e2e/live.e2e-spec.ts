@@ -743,6 +743,34 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 0 })).toEqual({ ok: false, code: 'RATE_LIMITED' });
   });
 
+  it('holds a push that is waiting for a hold on pushes for one registered meanwhile too, until that one is done, past the first one’s wait', async () => {
+    const gateway = t.get(LiveGateway);
+    const topic = await createTopic(t, author.token, publicBoard);
+    const s = await connect((await makeUser(t)).token);
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const heard: string[] = [];
+    s.on('post:created', () => heard.push('post:created'));
+    const warned = jest.spyOn((gateway as unknown as { log: { warn: (...args: unknown[]) => void } }).log, 'warn').mockImplementation(() => undefined);
+    let release!: () => void;
+    try {
+      // A hold that never ends, waited for 300 ms: the reply's push begins to wait for it.
+      gateway.holdPushesUntil(new Promise(() => undefined), 300);
+      await reply(t, author.token, topic.id);
+      // Then another, waited for far longer, registered while the push waits.
+      gateway.holdPushesUntil(new Promise<void>((resolve) => (release = resolve)), 20_000);
+      // Well past the first one's wait: the push still waits for the second.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      heard.push('released');
+      const created = next(s, 'post:created');
+      release();
+      await created;
+      expect(heard).toEqual(['released', 'post:created']);
+    } finally {
+      release?.();
+      warned.mockRestore();
+    }
+  });
+
   it('fails loudly, rather than act on the id "undefined", on an event whose payload lacks an id it needs', async () => {
     const gateway = t.get(LiveGateway);
     const failed = jest.spyOn((gateway as unknown as { log: { error: (...args: unknown[]) => void } }).log, 'error');

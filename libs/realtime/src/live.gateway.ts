@@ -960,17 +960,23 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * Waits for the holds on pushes under way, each until its own deadline at most: the latest of
-   * theirs bounds the wait, and those registered meanwhile are waited for within it. A hold still
-   * under way past its deadline is no longer waited for by anything, and said so.
+   * Waits for the holds on pushes under way, each until its own deadline at most, those
+   * registered while it waits included (each until its own deadline too: a re-check that started
+   * after the push began to wait is waited for as one found at first; the wait was bounded by
+   * the deadlines of the holds found at first, so the push could go out in the middle of a later
+   * re-check). Looked at again whenever the soonest deadline passes. A hold still under way past
+   * its deadline is no longer waited for by anything, and said so.
    */
   private async afterRechecks(): Promise<void> {
-    await settleWithin(this.rechecks, Math.max(...[...this.rechecks.values()].map((h) => h.until)));
-    const now = Date.now();
-    for (const [work, hold] of this.rechecks) {
-      if (now < hold.until) continue;
-      this.rechecks.delete(work);
-      this.log.warn(`${hold.what} is still under way after ${hold.waitMs} ms: pushes no longer wait for it`);
+    for (;;) {
+      const now = Date.now();
+      for (const [work, hold] of this.rechecks) {
+        if (now < hold.until) continue;
+        this.rechecks.delete(work);
+        this.log.warn(`${hold.what} is still under way after ${hold.waitMs} ms: pushes no longer wait for it`);
+      }
+      if (this.rechecks.size === 0) return;
+      await settleWithin(this.rechecks, Math.min(...[...this.rechecks.values()].map((h) => h.until)));
     }
   }
 
