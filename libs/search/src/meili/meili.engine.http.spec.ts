@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { searchDocument } from '../../../../test/support/search-contract';
-import { unaccentFolding } from '../postgres/unaccent-folding';
+import { FoldingUnavailableError, unaccentFolding } from '../postgres/unaccent-folding';
 import { MeiliSearchEngine } from './meili.engine';
 
 /**
@@ -119,6 +119,22 @@ describe('MeiliSearchEngine over HTTP', () => {
     requests.length = 0;
     await Promise.all([engine.upsert([doc]), engine.upsert([{ ...doc, id: '01a23b00-0000-7000-8000-000000000009' }])]);
     expect(requests.filter((r) => r.method === 'POST' && r.path === '/indexes')).toHaveLength(1);
+  });
+
+  it('reads the letter folding before it contacts Meilisearch: a write that cannot have it fails without a call', async () => {
+    let readable = false;
+    const engine = new MeiliSearchEngine({ url }, {
+      current: async () => {
+        if (!readable) throw new FoldingUnavailableError(new Error('unaccent unreachable'));
+        return folding;
+      },
+    });
+    await expect(engine.upsert([doc])).rejects.toBeInstanceOf(FoldingUnavailableError);
+    expect(requests).toEqual([]);
+    // Once it can be read, the same engine writes (preparing the index first).
+    readable = true;
+    await engine.upsert([doc]);
+    expect(requests.filter((r) => r.method === 'POST' && r.path === '/indexes/contributions/documents')).toHaveLength(1);
   });
 
   it('gives Meilisearch ß as ss, in documents and queries alike, and shows snippets and titles with ß as written', async () => {

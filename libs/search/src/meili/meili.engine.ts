@@ -171,6 +171,8 @@ export class MeiliSearchEngine implements SearchEngine {
 
   async upsert(docs: SearchDocument[]): Promise<void> {
     if (docs.length === 0) return;
+    // The folding first: a write that cannot have it (FoldingUnavailableError) fails before Meilisearch is contacted.
+    const folding = meiliFolding(await this.serverFolding.current());
     await this.ensurePrepared();
     const latest = new Map<string, SearchDocument>();
     for (const doc of docs) {
@@ -189,7 +191,6 @@ export class MeiliSearchEngine implements SearchEngine {
       if ((latest.get(id)?.version ?? Infinity) < version) latest.delete(id);
     }
     if (latest.size === 0) return;
-    const folding = meiliFolding(await this.serverFolding.current());
     await this.settle(index.addDocuments([...latest.values()].map((doc) => toStored(doc, folding)), { primaryKey: 'id' }));
   }
 
