@@ -220,6 +220,31 @@ describe('search', () => {
       expect((await topicIds('quartzate ', customer)).sort()).toEqual([typo.id, exact.id].sort());
     });
 
+    it('ranks the word as typed, then one typo, then two, as Meilisearch’s typo rule does, a rare known word widened too', async () => {
+      // Each ahead of the next by typos alone: the two-typo match is the newest and has it in its title.
+      const exact = await createTopic(t, customer.token, publicBoard, { title: 'Loom notes', body: 'Threading the zephyrloom.' });
+      const one = await createTopic(t, customer.token, publicBoard, { title: 'Loom parts', body: 'A zephyrlom heddle.' });
+      const two = await createTopic(t, customer.token, publicBoard, { title: 'Zepyhrlom', body: 'Warp and weft.' });
+      await drain();
+      expect(await topicIds('zephyrloom ', customer)).toEqual([exact.id, one.id, two.id]);
+      // Newest first when asked: the sort comes before typos.
+      expect(await topicIds('zephyrloom ', customer, { sort: 'NEWEST' })).toEqual([two.id, one.id, exact.id]);
+      // With another word, which only the two-typo match lacks: it follows those holding both, in typo order.
+      expect(await topicIds('zephyrloom loom ', customer)).toEqual([exact.id, one.id, two.id]);
+    });
+
+    it('widens a known word only while few documents hold it', async () => {
+      const typo = await createTopic(t, customer.token, publicBoard, { title: 'Gantrycrane', body: 'Old photos.' });
+      const many = [];
+      for (let i = 0; i < 11; i++) many.push((await createTopic(t, customer.token, publicBoard, { title: `Gantrycrano ${i}`, body: 'Lifting.' })).id);
+      await drain();
+      // Eleven documents hold it: its close word is left out, as before.
+      expect((await topicIds('gantrycrano ', customer)).sort()).toEqual(many.sort());
+      // A typo of both finds both.
+      expect(await topicIds('gantrycranx ', customer, { first: 20 })).toHaveLength(12);
+      expect(await topicIds('gantrycrane ', customer)).toEqual([typo.id, ...(await topicIds('gantrycrano ', customer))]);
+    });
+
     it('never widens a typo to a word of content the searcher may not see', async () => {
       // Three words one typo from what is typed, in an internal topic (or a hidden post), would
       // take every place among the closest words, ahead of the public word two typos away: the

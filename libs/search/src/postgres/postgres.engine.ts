@@ -36,6 +36,19 @@ interface Compiled {
   segmented: boolean;
   /** Whether a term holds Arabic or Hebrew letters (whose snippets need their optional forms folded, see foldOptionalForms). */
   folded: boolean;
+  /**
+   * Per positive term widened to close words (see nearWords), its matches by typos (null for the
+   * others): `exact`, the word as typed (and the hidden word itself in a moderator's query),
+   * `one`, its close words one typo away (null when none); a term matched by neither is matched
+   * two typos away. Null when no term is widened.
+   */
+  typoLevels: { exact: Record<Lang, Array<string | null>>; one: Record<Lang, Array<string | null>> } | null;
+}
+
+/** A close word of a typed word (see nearWords), and how many typos apart they are. */
+interface CloseWord {
+  term: string;
+  typos: number;
 }
 
 interface TermWeights {
@@ -80,6 +93,30 @@ interface LexemeStats {
 const ONE_TYPO_LETTERS = 5;
 const TWO_TYPOS_LETTERS = 9;
 const TYPO_ALTERNATIVES = 3;
+/**
+ * A word some visible document holds is widened to its close words too (as Meilisearch lists
+ * typo matches below exact ones) only when at most this many visible documents of the spaces
+ * searched hold it, and only to close words the lexeme statistics do not list in more: a known
+ * word widened to a common one would flood its candidates (and the newest of them would push its
+ * own matches out).
+ */
+const TYPOS_OF_KNOWN_WORD_DOCUMENTS = 10;
+/**
+ * Matches are ranked by their typos (see run), and rare known words widened, only in a query of at
+ * most this many terms: a lookup, where a typo of a rare word is a document the searcher may well
+ * mean. A pasted question holds many rare words, which carry it already, and many widened ones:
+ * on the SemEval file of the README, both there changed no figure (MAP, nDCG@10, recall@100) and
+ * cost 1.3 to 2.5 times the time per query (each widened term tested again per document, and
+ * the typo lookup's known-word checks); limited so, they cost nothing there.
+ */
+const TYPO_RANKED_QUERY_TERMS = 3;
+/**
+ * With words missing, in a short query (TYPO_RANKED_QUERY_TERMS), a term matched through a close
+ * word counts this share of its weight, by typos (none, one, two): a document holding the word as
+ * typed ranks above one holding a typo of it, as Meilisearch's `typo` rule orders them (with every
+ * word matched, that order is kept strictly, see run).
+ */
+const TYPO_WEIGHTS = [1, 0.5, 0.25];
 /**
  * The vocabulary words a typed word's typo keys find are read, most alike (trigram similarity)
  * first, up to this many, before their distance is checked: a bound on the work of a word
@@ -648,8 +685,10 @@ export class PostgresSearchEngine implements SearchEngine {
     // A moderator's own query draws on the words of what it finds in the spaces they moderate too.
     const moderated = (req.filters.moderatedSpaceIds ?? []).filter((id) => req.filters.spaceIds.includes(id));
     const folding = await this.serverFolding.current();
+    // Read now (once in STATS_TTL_MS, as run would read them anyway): which known words may be widened.
+    const stats = await this.stats();
     const [near, completions] = await Promise.all([
-      this.nearWords(parsed, req.filters.spaceIds, moderated, folding),
+      this.nearWords(parsed, req.filters.spaceIds, moderated, folding, stats),
       this.completions(parsed, req.filters.spaceIds, moderated, folding),
     ]);
     const compiled = await this.compile(parsed, near, completions);
@@ -739,41 +778,77 @@ export class PostgresSearchEngine implements SearchEngine {
    * as a word no document holds is, rather than taken as known. Its close visible words are
    * found with it, as Meilisearch, which adds typo matches to every word, finds them.
    *
+   * A word visible documents hold is widened too when it is rare, in a short query
+   * (TYPO_RANKED_QUERY_TERMS): at most TYPOS_OF_KNOWN_WORD_DOCUMENTS visible documents of the spaces searched hold it (a probe of
+   * the index, bounded, in the same statement; not for a stop word, nor for one the lexeme
+   * statistics list in more documents, which is not probed), and then only to close words those
+   * statistics do not list in more (`stats`): its matches rank above theirs (see run), and no
+   * common close word floods its candidates.
+   *
    * Close words are those within the typos the word may hold (typosAllowed), the fewest typos
    * first. They are found through their typo keys (VOCABULARY_TYPO_KEYS, a GIN index), not by
    * reading the vocabulary: the words sharing a key with the typed word's are few, and only
    * their distance is computed (typoDistance).
    */
-  private async nearWords(q: ParsedQuery, spaceIds: string[], moderated: string[], folding: UnaccentFolding): Promise<Map<string, string[]>> {
+  private async nearWords(q: ParsedQuery, spaceIds: string[], moderated: string[], folding: UnaccentFolding, stats: LexemeStats): Promise<Map<string, CloseWord[]>> {
     const candidates = q.words
       .filter((w) => !/^\d+$/.test(w) && !isSegmented(w))
       .map((word) => ({ word, term: folding.word(word) }))
       .map((w) => ({ ...w, typos: typosAllowed(w.term) }))
       .filter((w) => w.typos > 0);
-    const near = new Map<string, string[]>();
+    const near = new Map<string, CloseWord[]>();
     if (candidates.length === 0) return near;
     const visible = vocabularySql('$5', null);
-    const vocabulary = vocabularySql('$5', moderated.length ? '$7' : null);
+    // A known word is widened only in a short query, so a long one's statement is as it was (and as fast).
+    const widenKnown = q.words.length + q.phrases.length <= TYPO_RANKED_QUERY_TERMS;
+    const params: unknown[] = [
+      candidates.map((w) => w.word),
+      TYPO_CANDIDATES,
+      candidates.map((w) => w.term),
+      q.prefix ?? '',
+      spaceIds,
+      candidates.map((w) => w.typos),
+    ];
+    const p = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    let rare = 'NULL';
+    if (widenKnown) {
+      // The lexemes in more documents than a known word may be widened from, or to.
+      const common = p([...stats.freq].filter(([, f]) => f * stats.documents > TYPOS_OF_KNOWN_WORD_DOCUMENTS).map(([x]) => x));
+      const probe = p(TYPOS_OF_KNOWN_WORD_DOCUMENTS + 1);
+      const lexemes = (term: string) =>
+        `ARRAY(SELECT unnest(tsvector_to_array(to_tsvector('${CONFIGS.en}', ${term}) || to_tsvector('${CONFIGS.fr}', ${term}) || to_tsvector('${CONFIGS.simple}', ${term}))))`;
+      const anyLanguage = LANGS.map((l) => `plainto_tsquery('${CONFIGS[l]}', w.term)`).join(' || ');
+      // A known word is widened when rare: not the word being typed, no stop word, not listed as
+      // common, and in few visible documents (fewer than the probe's limit; a bounded probe), to
+      // close words not listed as common, itself left out.
+      rare = `CASE WHEN w.word <> $4
+                        AND numnode(plainto_tsquery('${CONFIGS.en}', w.term)) > 0 AND numnode(plainto_tsquery('${CONFIGS.fr}', w.term)) > 0
+                        AND NOT (${lexemes('w.term')} && ${common}::text[])
+                        AND (SELECT count(*) FROM (SELECT 1 FROM search_documents d
+                                                    WHERE d.tsv @@ (${anyLanguage}) AND d.space_id = ANY($5::uuid[]) AND d.state = 'VISIBLE'
+                                                    LIMIT ${probe}) x) < ${probe}
+                   THEN ARRAY(SELECT t.term FROM %VOCABULARY% t
+                               WHERE ${VOCABULARY_TYPO_KEYS} && parvis_typo_keys(w.term, w.typos)
+                                 AND abs(char_length(t.term) - char_length(w.term)) <= w.typos
+                                 AND t.term <> w.term AND NOT (${lexemes('t.term')} && ${common}::text[])
+                               GROUP BY t.term ORDER BY similarity(t.term, w.term) DESC, t.term LIMIT $2) END`;
+    }
+    const vocabulary = vocabularySql('$5', moderated.length ? p(moderated) : null);
     const rows: Array<{ word: string; term: string; typos: number; near: string[] | null }> = await this.ds.query(
       `SELECT w.word, w.term, w.typos,
               CASE WHEN EXISTS (SELECT 1 FROM ${visible} t WHERE t.term = w.term)
                      -- a word still being typed is fine as long as some visible word starts with it
                      OR (w.word = $4 AND EXISTS (SELECT 1 FROM ${visible} t WHERE t.term >= w.term AND t.term < w.term || chr(1114111)))
-                   THEN NULL
+                   THEN ${rare.replace('%VOCABULARY%', vocabulary)}
                    ELSE ARRAY(SELECT t.term FROM ${vocabulary} t
                                WHERE ${VOCABULARY_TYPO_KEYS} && parvis_typo_keys(w.term, w.typos)
                                  AND abs(char_length(t.term) - char_length(w.term)) <= w.typos
                                GROUP BY t.term ORDER BY similarity(t.term, w.term) DESC, t.term LIMIT $2) END AS near
          FROM unnest($1::text[], $3::text[], $6::int[]) AS w(word, term, typos)`,
-      [
-        candidates.map((w) => w.word),
-        TYPO_CANDIDATES,
-        candidates.map((w) => w.term),
-        q.prefix ?? '',
-        spaceIds,
-        candidates.map((w) => w.typos),
-        ...(moderated.length ? [moderated] : []),
-      ],
+      params,
     );
     for (const r of rows) {
       // The fewest typos first, then the most alike (the order read).
@@ -782,7 +857,7 @@ export class PostgresSearchEngine implements SearchEngine {
         .filter((c) => c.typos <= r.typos)
         .sort((a, b) => a.typos - b.typos || a.order - b.order)
         .slice(0, TYPO_ALTERNATIVES);
-      if (close.length) near.set(r.word, close.map((c) => c.term));
+      if (close.length) near.set(r.word, close.map((c) => ({ term: c.term, typos: c.typos })));
     }
     return near;
   }
@@ -808,15 +883,18 @@ export class PostgresSearchEngine implements SearchEngine {
    * The query as tsqueries per language (stemming differs, so each document is matched with
    * its own): every term required, any term enough, and each positive term on its own.
    */
-  private async compile(q: ParsedQuery, near: Map<string, string[]>, completions: string[] | null): Promise<Compiled> {
+  private async compile(q: ParsedQuery, near: Map<string, CloseWord[]>, completions: string[] | null): Promise<Compiled> {
     const params: string[] = [];
     const p = (value: string) => {
       params.push(value);
       return `$${params.length}`;
     };
     const positive: Array<(cfg: string) => string> = [];
+    // Per positive term, its matches by typos when it is widened (see Compiled.typoLevels).
+    const levels: Array<((cfg: string) => { exact: string; one: string }) | null> = [];
     for (const w of q.words) {
-      const alternatives = (near.get(w) ?? []).map(p);
+      const close = near.get(w) ?? [];
+      const alternatives = close.map((c) => p(c.term));
       // w holds letters, digits and marks only (see parseQuery), and so do vocabulary words; the prefix
       // itself stays among its completions (a two-letter word is not in the vocabulary).
       // Completions are many words with few stems (distance, distances, distant...): they are
@@ -835,12 +913,20 @@ export class PostgresSearchEngine implements SearchEngine {
           : w === q.prefix
             ? `to_tsquery('${cfg}', ${exact})`
             : `plainto_tsquery('${cfg}', ${exact})`;
+      const alternative = (cfg: string, typos: number) => alternatives.filter((_, i) => close[i].typos === typos).map((a) => `plainto_tsquery('${cfg}', ${a})`);
       positive.push((cfg) => `(${[own(cfg), ...alternatives.map((a) => `plainto_tsquery('${cfg}', ${a})`)].join(' || ')})`);
+      // The hidden word itself (in a moderator's query, see nearWords) is no typo. An empty level
+      // (a stop word, no close word) is NULL: it matches nothing.
+      const level = (parts: string[]) => (parts.length ? `nullif((${parts.join(' || ')})::text, '')` : 'NULL::text');
+      levels.push(close.length ? (cfg) => ({ exact: level([own(cfg), ...alternative(cfg, 0)]), one: level(alternative(cfg, 1)) }) : null);
     }
     for (const phrase of q.phrases) {
       const param = p(phrase.join(' '));
       positive.push((cfg) => `phraseto_tsquery('${cfg}', ${param})`);
+      levels.push(null);
     }
+    // Only a short query's matches are ranked by typos (TYPO_RANKED_QUERY_TERMS).
+    const widened = positive.length <= TYPO_RANKED_QUERY_TERMS && levels.some((l) => l !== null);
     const excluded = q.excluded.map((words) => p(words.join(' ')));
     const expression = (cfg: string, join: string) => {
       const pos = positive.map((f) => f(cfg)).join(join);
@@ -851,6 +937,9 @@ export class PostgresSearchEngine implements SearchEngine {
       `${expression(CONFIGS[l], ' && ')} AS all_${l}`,
       `${expression(CONFIGS[l], ' || ')} AS any_${l}`,
       `ARRAY[${positive.map((f) => `(${f(CONFIGS[l])})::text`).join(', ')}] AS terms_${l}`,
+      ...(widened
+        ? (['exact', 'one'] as const).map((key) => `ARRAY[${levels.map((level) => (level ? level(CONFIGS[l])[key] : 'NULL::text')).join(', ')}]::text[] AS ${key}_${l}`)
+        : []),
     ]);
     if (excluded.length) columns.push(...LANGS.map((l) => `(${excluded.map((x) => `!! phraseto_tsquery('${CONFIGS[l]}', ${x})`).join(' && ')})::text AS excl_${l}`));
     const [row] = await this.ds.query(`SELECT ${columns.join(', ')}`, params);
@@ -865,6 +954,7 @@ export class PostgresSearchEngine implements SearchEngine {
       terms: positive.length,
       segmented: terms.some(isSegmented),
       folded: terms.some(holdsArabicOrHebrew),
+      typoLevels: widened ? { exact: pick('exact'), one: pick('one') } : null,
     };
   }
 
@@ -895,11 +985,28 @@ export class PostgresSearchEngine implements SearchEngine {
     const matches = `d.tsv @@ ($1::tsquery || $2::tsquery || $3::tsquery) AND ${where.join(' AND ')}`;
     const filterParams = params.slice();
     const idf = weights?.idf ?? compiled.each.en.map(() => 1);
-    // The weight of the query's terms a document holds (each term's idf), over the per-language term lists.
-    const matchedBy = (param: (value: unknown) => string, terms = compiled.each.en.map((_, i) => i)) => {
-      const of = <T>(list: T[]) => param(terms.map((i) => list[i]));
-      return `(SELECT coalesce(sum(x.idf), 0) FROM unnest(CASE d.language WHEN 'en' THEN ${of(compiled.each.en)}::tsquery[] WHEN 'fr' THEN ${of(compiled.each.fr)}::tsquery[]
-                                        ELSE ${of(compiled.each.simple)}::tsquery[] END, ${of(idf)}::float8[]) AS x(term, idf) WHERE d.tsv @@ x.term)`;
+    const levels = compiled.typoLevels;
+    // Per-language lists of the terms (`terms`), each document's in its language.
+    const perLanguage = (param: (value: unknown) => string, lists: Record<Lang, unknown[]>, terms: number[]) => {
+      const of = (l: Lang) => param(terms.map((i) => lists[l][i]));
+      return `CASE d.language WHEN 'en' THEN ${of('en')}::tsquery[] WHEN 'fr' THEN ${of('fr')}::tsquery[] ELSE ${of('simple')}::tsquery[] END`;
+    };
+    // How many typos a matched widened term is matched with (see Compiled.typoLevels), on x.exact
+    // and x.one (a term matched by neither level is two typos away).
+    const typosOfTerm = `CASE WHEN d.tsv @@ x.exact THEN 0 WHEN d.tsv @@ x.one THEN 1 ELSE 2 END`;
+    // The weight of the query's terms a document holds (each term's idf), over the per-language
+    // term lists; `byTypos`: a widened term counts its TYPO_WEIGHTS share by the typos it is matched with.
+    const matchedBy = (param: (value: unknown) => string, terms = compiled.each.en.map((_, i) => i), byTypos = false) => {
+      const weighted = byTypos && levels !== null;
+      const weight = weighted ? `x.idf * CASE WHEN x.exact IS NULL AND x.one IS NULL THEN 1 ELSE (${param(TYPO_WEIGHTS)}::float8[])[1 + ${typosOfTerm}] END` : 'x.idf';
+      const typoLists = weighted ? `, ${perLanguage(param, levels.exact, terms)}, ${perLanguage(param, levels.one, terms)}` : '';
+      return `(SELECT coalesce(sum(${weight}), 0) FROM unnest(${perLanguage(param, compiled.each, terms)}, ${param(terms.map((i) => idf[i]))}::float8[]${typoLists})
+                 AS x(term, idf${weighted ? ', exact, one' : ''}) WHERE d.tsv @@ x.term)`;
+    };
+    // With every term matched: the typos of the document's matches, summed over the widened terms.
+    const typosBy = (param: (value: unknown) => string) => {
+      const widened = levels!.exact.en.flatMap((exact, i) => (exact !== null || levels!.one.en[i] !== null ? [i] : []));
+      return `(SELECT coalesce(sum(${typosOfTerm}), 0) FROM unnest(${perLanguage(param, levels!.exact, widened)}, ${perLanguage(param, levels!.one, widened)}) AS x(exact, one))`;
     };
     // Words missing, and the rarest expected in few enough documents: the candidates are those
     // of their matches holding the most weight of the query's terms (see RANKED_CANDIDATES).
@@ -913,14 +1020,26 @@ export class PostgresSearchEngine implements SearchEngine {
       rank = { sql, params: rankParams };
     }
     const common = !rank && (await this.density(compiled, mode, weights)) >= COMMON_FREQUENCY;
+    // Every word required, some widened, and rare enough for the GIN path: the candidates are the
+    // matches with the fewest typos, then the newest, so that newer typo matches never push the
+    // word as typed out of them.
+    if (!rank && !common && mode === 'all' && levels) {
+      const rankParams = filterParams.slice();
+      rank = { sql: `-${typosBy((value) => { rankParams.push(value); return `$${rankParams.length}`; })}`, params: rankParams };
+    }
     const candidates = await this.candidates(matches, filterParams, common, rank);
     // The filters are applied: the main statement works on the candidates and the tsqueries alone.
     params.splice(3);
     const candParam = p(candidates.ids);
     // With words missing, documents holding more (and rarer) of them come first, whatever the sort
-    // (as Meilisearch's `words` rule comes before `sort`).
-    const order = req.sort === 'NEWEST' ? `${mode === 'any' ? 'matched DESC, ' : ''}created_at DESC, id DESC` : mode === 'any' ? 'score * matched DESC, id' : 'score DESC, id';
-    const matched = mode === 'any' ? matchedBy(p) : '0';
+    // (as Meilisearch's `words` rule comes before `sort`), in a short query those holding them as
+    // typed above those holding typos of them (TYPO_WEIGHTS). With every word matched, the fewest
+    // typos come first, then the best score (as Meilisearch's `typo` rule comes before
+    // `attribute`), unless the sort is NEWEST (its `sort` comes before `typo`).
+    const order =
+      req.sort === 'NEWEST' ? `${mode === 'any' ? 'matched DESC, ' : ''}created_at DESC, id DESC` : mode === 'any' ? 'score * matched DESC, id' : 'typos, score DESC, id';
+    const matched = mode === 'any' ? matchedBy(p, undefined, req.sort !== 'NEWEST') : '0';
+    const typos = mode === 'all' && levels && req.sort !== 'NEWEST' ? typosBy(p) : '0';
     const limit = p(req.limit);
     const offset = p(req.offset);
     // The snippet is cut from the body as it was indexed when the query holds letters of unspaced
@@ -958,7 +1077,8 @@ export class PostgresSearchEngine implements SearchEngine {
                   * (1 + 0.1 * ln(1 + d.reactions))
                   * (0.75 + 0.25 / (1 + extract(epoch FROM now() - d.created_at) / 31557600))
                   AS score,
-                ${matched} AS matched
+                ${matched} AS matched,
+                ${typos} AS typos
            FROM unnest(${candParam}::uuid[]) AS c(id) JOIN search_documents d ON d.id = c.id, q
           WHERE d.tsv @@ CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END
        ), page AS (
