@@ -106,8 +106,8 @@ const TYPOS_OF_KNOWN_WORD_DOCUMENTS = 10;
  * most this many terms: a lookup, where a typo of a rare word is a document the searcher may well
  * mean. A pasted question holds many rare words, which carry it already, and many widened ones:
  * on the SemEval file of the README, both there changed no figure (MAP, nDCG@10, recall@100) and
- * cost 1.3 to 2.5 times the time per query (each widened term tested again per document, and
- * the typo lookup's known-word checks); limited so, they cost nothing there.
+ * cost 1.3 to 2.5 times the time per query under load (mostly the typo lookup's known-word
+ * checks, a little the per-document typo weights); limited so, a long query runs as before.
  */
 const TYPO_RANKED_QUERY_TERMS = 3;
 /**
