@@ -350,8 +350,8 @@ describe('groups: owners, visibility and self-service membership', () => {
       ]);
       // No longer an owner of an OWNERS group: it is gone for them.
       expectNotFound(await t.gql(GROUP, { slug: g.slug }, as(o2)), 'group');
-      // An owner removing themselves leaves, even a CLOSED group.
-      expectOk(await t.gql(REMOVE, { input: { groupId: g.id, userId: o1.id } }, as(o1)));
+      // An owner leaves, even a CLOSED group (removing themselves from this OWNERS group is refused: leaveGroup's, next test).
+      expect(expectOk(await t.gql(LEAVE, { id: g.id }, as(o1)))).toEqual({ leaveGroup: null });
       expect(await memberIds(g.id)).toEqual([o2.id]);
       expect(await log(g.id)).toEqual([
         { action: 'group.member_add', actor_id: admin.id, target_id: o1.id, reason: 'made owner', after: { groupId: g.id } },
@@ -363,6 +363,27 @@ describe('groups: owners, visibility and self-service membership', () => {
         { action: 'group.owner_remove', actor_id: admin.id, target_id: o2.id, reason: null, after: { groupId: g.id } },
         { action: 'group.member_remove', actor_id: o1.id, target_id: o1.id, reason: 'left', after: { groupId: g.id } },
       ]);
+    });
+
+    it('an owner removing themselves from a group they would no longer see (MEMBERS, OWNERS) is BAD_USER_INPUT pointing to leaveGroup, nothing written; one they still see answers it', async () => {
+      const [owner, other] = await users(2);
+      const REMOVE_FULL = `mutation($input: GroupMemberInput!) { removeGroupMember(input: $input) { id name viewerMembership memberCount } }`;
+      for (const visibility of ['OWNERS', 'MEMBERS'] as const) {
+        const hidden = await makeG({ visibility, joining: 'CLOSED', owners: [owner], members: [other] });
+        const err = expectError(await t.gql(REMOVE_FULL, { input: { groupId: hidden.id, userId: owner.id } }, as(owner)), 'BAD_USER_INPUT');
+        expect(err.extensions.fields).toEqual([{ field: 'userId', message: expect.stringMatching(/leaveGroup/) }]);
+        expect(await memberIds(hidden.id)).toEqual([owner.id, other.id].sort());
+        expect(await log(hidden.id)).toEqual([]);
+        // leaveGroup does it, answering null.
+        expect(expectOk(await t.gql(LEAVE_FULL, { id: hidden.id }, as(owner)))).toEqual({ leaveGroup: null });
+        expect(await memberIds(hidden.id)).toEqual([other.id]);
+      }
+      // Still seen once out (SIGNED_IN): removed, and answered as they see it now.
+      const seen = await makeG({ visibility: 'SIGNED_IN', joining: 'CLOSED', owners: [owner], members: [other] });
+      expect(expectOk(await t.gql(REMOVE_FULL, { input: { groupId: seen.id, userId: owner.id } }, as(owner))).removeGroupMember).toEqual({ id: seen.id, name: seen.slug, viewerMembership: 'NONE', memberCount: 1 });
+      // An admin sees every group: removing themselves from an OWNERS one answers it.
+      const mine = await makeG({ visibility: 'OWNERS', owners: [admin] });
+      expect(expectOk(await t.gql(REMOVE_FULL, { input: { groupId: mine.id, userId: admin.id } }, as(admin))).removeGroupMember).toEqual({ id: mine.id, name: mine.slug, viewerMembership: 'NONE', memberCount: 0 });
     });
 
     it(`limits an owner to ${GROUP_ADDS_PER_OWNER.limit} members added an hour, in all their groups; a refused one writes nothing; admins are not limited`, async () => {

@@ -6,9 +6,9 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid } from '../../../core/src/ids';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { GroupMemberInput, SetGroupOwnerInput } from './dto/group.inputs';
-import { GroupJoining, GroupModel } from './group.model';
+import { GroupJoining, GroupMembership, GroupModel } from './group.model';
 import { GroupMemberships, LockedGroup } from './group-memberships';
-import { isMember } from './group-visibility';
+import { isMember, seesGroup } from './group-visibility';
 import { GroupsService } from './groups.service';
 
 /**
@@ -63,12 +63,21 @@ export class GroupMembersService {
     return this.groups.get(viewer, input.groupId);
   }
 
-  /** Admins remove anyone; owners remove members who are not owners, and themselves (leaving). */
+  /**
+   * Admins remove anyone; owners remove members who are not owners, and themselves (leaving) from
+   * a group they still see once out of it. Leaving one they would no longer see (MEMBERS, OWNERS)
+   * is leaveGroup's, which answers null then: this answers the group (Group!), so it refuses that
+   * (BAD_USER_INPUT on userId, nothing written) rather than hand them a group hidden from them.
+   */
   async removeMember(viewer: Viewer, input: GroupMemberInput): Promise<GroupModel> {
     requireSignedIn(viewer);
     const self = input.userId === viewer.id;
     await this.uow.run(async (tx) => {
-      await this.requireManager(tx, viewer, await this.memberships.lock(tx, viewer, input.groupId));
+      const group = await this.memberships.lock(tx, viewer, input.groupId);
+      await this.requireManager(tx, viewer, group);
+      if (self && !seesGroup(viewer, group.visibility, GroupMembership.NONE)) {
+        throw AppError.badField('userId', 'is you, and you would no longer see this group: leave it with leaveGroup');
+      }
       await requireUser(tx, input.userId);
       if (!viewer.isAdmin && !self) {
         // Their row is locked: an admin making them an owner meanwhile waits, or comes first and this refuses.

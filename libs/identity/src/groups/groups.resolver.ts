@@ -62,7 +62,7 @@ export class GroupsResolver {
   }
 
   @Mutation(() => GroupModel, {
-    description: 'Admins: remove a user from a group; its owners: remove a member who is not an owner, or themselves. They leave live rooms the group opened. Logged.',
+    description: 'Admins: remove a user from a group; its owners: remove a member who is not an owner, or themselves from a group they still see once out (from a MEMBERS or OWNERS one: BAD_USER_INPUT, leave it with leaveGroup). They leave live rooms the group opened. Logged.',
   })
   removeGroupMember(@Args('input') input: GroupMemberInput, @Context() ctx: GqlContext): Promise<GroupModel> {
     return this.membership.removeMember(ctx.viewer, input);
