@@ -216,6 +216,35 @@ describe('account deletion and anonymisation', () => {
     expect([await count('user_visits', 'user_id = $1', u.id), (await userRow(u.id)).last_visit_on]).toEqual([0, null]);
   });
 
+  /**
+   * A read mark written as the account is deleted: its request read the session live, and its
+   * insert waits (here on the topic, held) while the deletion runs. The mark holds the account
+   * (FOR SHARE) before it writes, so the deletion waits for it and takes the mark with the rest.
+   */
+  it('leaves no read mark of the account behind when one is written while the deletion runs', async () => {
+    const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
+    const theirs = await createTopic(t, other.token, board, { title: `Read while leaving ${++seq}`, body: 'Hello' });
+    const MARK = `mutation($i: MarkReadInput!) { markRead(input: $i) { id } }`;
+    const holder = await holdLock(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [theirs.id]);
+    let marked: Promise<unknown> | null = null;
+    let deleted: Promise<unknown> | null = null;
+    try {
+      marked = t.gql(MARK, { i: { topicId: theirs.id, postNumber: 1 } }, { token: u.token });
+      await holder.waiting(1);
+      deleted = del(u, PASSWORD);
+      await doneOrWaiting(t, deleted, 2);
+    } finally {
+      await holder.release();
+    }
+    expectOk((await deleted) as any);
+    expect(((await marked) as any).errors ?? []).toEqual([]);
+    expect((await userRow(u.id)).deleted_at).not.toBeNull();
+    expect(await count('topic_reads', 'user_id = $1', u.id)).toBe(0);
+    // Once deleted, its session is gone: a mark is refused and writes nothing.
+    expectError(await t.gql(MARK, { i: { topicId: theirs.id, postNumber: 1 } }, { token: u.token }), 'UNAUTHENTICATED');
+    expect(await count('topic_reads', 'user_id = $1', u.id)).toBe(0);
+  });
+
   it('refuses a wrong password as sign-in does, counts it, and writes nothing else', async () => {
     const u = await busyMember();
     const row = await userRow(u.id);

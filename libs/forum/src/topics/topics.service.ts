@@ -23,6 +23,7 @@ import { CreateTopicInput, MarkReadInput, MoveTopicInput, SLOW_MODE_MIN_SECONDS,
 import { slowMode, TopicModel, TopicRow, toTopicModel } from './topic.model';
 import { TOPIC_COLUMNS, TopicFeedQuery, TopicListFilter, TopicListRow, TopicsRepository } from './topics.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
+import { UsersRepository } from '../../../identity/src/users/users.repository';
 import { TopicReadListeners } from '../read-listeners';
 import { TopicFeedExclusions } from '../feed-exclusions';
 import { AuthorColumns } from '../../../identity/src/users/user.model';
@@ -49,6 +50,7 @@ export class TopicsService {
     private readonly reads: TopicReadListeners,
     private readonly feedExclusions: TopicFeedExclusions,
     private readonly drafts: DraftsRepository,
+    private readonly members: UsersRepository,
   ) {}
 
   /**
@@ -541,6 +543,8 @@ export class TopicsService {
     if (!viewer.id) throw AppError.unauthenticated();
     const topic = await this.get(viewer, input.topicId);
     await this.uow.run(async (tx) => {
+      // Their account held: a deletion running meanwhile waits and takes the mark, or came first (UNAUTHENTICATED).
+      if (!(await this.members.holdMember(tx, viewer.id!))) throw AppError.unauthenticated();
       const [read] = await tx.query<{ was: number; now: number }>(
         `WITH was AS (SELECT last_read_number FROM topic_reads WHERE user_id = $1 AND topic_id = $2)
          INSERT INTO topic_reads (user_id, topic_id, last_read_number) VALUES ($1, $2, LEAST($3::int, $4::int))

@@ -130,6 +130,18 @@ export class UsersRepository {
   }
 
   /**
+   * Holds the member's row FOR SHARE until the transaction ends, for a write of theirs that
+   * limits nothing (a read mark): such writes do not wait for each other, but an account being
+   * deleted (ACCOUNT_LOCK) waits for them, so its cleanup takes what they wrote, or they wait
+   * for it and find it gone. A foreign key alone takes FOR KEY SHARE, which the deletion does
+   * not wait for. False when the account is gone.
+   */
+  async holdMember(m: Queryable, userId: string): Promise<boolean> {
+    const rows: unknown[] = await m.query(`SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE`, [userId]);
+    return rows.length > 0;
+  }
+
+  /**
    * Confirms the user's e-mail address (a first confirmation's time stays) and takes it off the
    * bounce list: a link opened from the mailbox shows that it receives mail.
    */
