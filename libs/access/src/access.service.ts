@@ -131,11 +131,21 @@ export class AccessService {
     return `EXISTS (SELECT 1 FROM users au WHERE au.id = ${userIdExpr} AND au.deleted_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = au.id AND sa.kind IN (${kinds})
                        AND (sa.space_id IS NULL OR sa.space_id = ${spaceIdExpr}) AND ${SANCTION_IN_FORCE} AND NOT ${adminSpared('au')})
-      AND (SELECT CASE WHEN au.role = 'ADMIN' THEN ${R.ADMIN} WHEN au.role = 'MODERATOR' AND b.rank >= ${R.READ} THEN GREATEST(b.rank, ${R.MODERATE}) ELSE b.rank END
+      AND ${AccessService.baseRankSql('au.id', 'au.role', spaceIdExpr)} >= ${want})`;
+  }
+
+  /**
+   * SQL (a scalar subquery) yielding the user's rank on the space from their role and grants
+   * alone, as `baseRankOn` (no sanction taken off): an admin's ADMIN, the space's visibility as a
+   * floor, their grants and their groups', a global moderator moderating what they read. Null for
+   * no such space. `userIdExpr` and `roleExpr` name the user's id and role (SQL).
+   */
+  static baseRankSql(userIdExpr: string, roleExpr: string, spaceIdExpr: string): string {
+    return `(SELECT CASE WHEN ${roleExpr} = 'ADMIN' THEN ${R.ADMIN} WHEN ${roleExpr} = 'MODERATOR' AND b.rank >= ${R.READ} THEN GREATEST(b.rank, ${R.MODERATE}) ELSE b.rank END
              FROM (SELECT GREATEST(CASE WHEN asp.visibility = 'RESTRICTED' THEN ${R.NONE} ELSE ${R.PARTICIPATE} END,
                      COALESCE((SELECT max(sg.level) FROM space_grants sg WHERE sg.space_id = asp.id
-                                AND (sg.user_id = au.id OR sg.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = au.id))), ${R.NONE})) AS rank
-                     FROM spaces asp WHERE asp.id = ${spaceIdExpr}) b) >= ${want})`;
+                                AND (sg.user_id = ${userIdExpr} OR sg.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = ${userIdExpr}))), ${R.NONE})) AS rank
+                     FROM spaces asp WHERE asp.id = ${spaceIdExpr}) b)`;
   }
 
   /**
