@@ -243,6 +243,37 @@ describe('moderation: the escalation ladder and appeals', () => {
     expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', note: 'upheld twice, fairly' } }, { token: mod2.token }));
   });
 
+  it('holds a claim on an appeal only while its claimant may decide it: one outranked by the appellant since, or its issuer, keeps nobody off it', async () => {
+    const CLAIM = `mutation($id: ID!) { claimReviewItem(id: $id) { id claimedBy { id } } }`;
+    const CLAIMED = `query($s: ID) { reviewQueue(spaceId: $s, first: 100) { edges { node { id claimedBy { id } } } } }`;
+    const claimedBy = async (id: string) => expectOk(await t.gql(CLAIMED, { s: space.id }, { token: admin.token })).reviewQueue.edges.find((e: any) => e.node.id === id).node.claimedBy;
+    const appealItem = async (issuer: TestUser) => {
+      const user = await makeUser(t);
+      const s = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'SILENCE', reason: 'Heated', durationHours: 48, spaceId: space.id } }, { token: issuer.token })).sanctionUser;
+      expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: s.id, message: 'I was quoting someone else' } }, { token: user.token }));
+      const [{ id }] = await t.sql(`SELECT id FROM review_items WHERE kind = 'APPEAL' AND target_id = $1`, [s.id]);
+      return { user, id: id as string };
+    };
+    // mod2 claims; the appellant is then made a moderator of the space, as high as mod2 there: mod2 may no longer lift the silence.
+    const outranked = await appealItem(mod);
+    expect(expectOk(await t.gql(CLAIM, { id: outranked.id }, { token: mod2.token })).claimReviewItem.claimedBy).toEqual({ id: mod2.id });
+    expect(await claimedBy(outranked.id)).toEqual({ id: mod2.id });
+    expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: outranked.user.id, level: 'MODERATE' } }, { token: admin.token }));
+    expectError(await t.gql(RESOLVE, { input: { id: outranked.id, decision: 'REJECT' } }, { token: mod2.token }), 'FORBIDDEN');
+    // Their claim keeps nobody off: shown to nobody, and an admin claims and decides it at once.
+    expect(await claimedBy(outranked.id)).toBeNull();
+    expect(expectOk(await t.gql(CLAIM, { id: outranked.id }, { token: admin.token })).claimReviewItem.claimedBy).toEqual({ id: admin.id });
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: outranked.id, decision: 'REJECT', note: 'upheld' } }, { token: admin.token })).resolveReviewItem.status).toBe('REJECTED');
+    // A claim by the sanction's issuer (claimReviewItem refuses one; written here as a row) holds nothing either.
+    const issued = await appealItem(mod);
+    await t.sql(`UPDATE review_items SET claimed_by = $2, claimed_until = now() + interval '10 minutes' WHERE id = $1`, [issued.id, mod.id]);
+    expect(await claimedBy(issued.id)).toBeNull();
+    expect(expectOk(await t.gql(CLAIM, { id: issued.id }, { token: mod2.token })).claimReviewItem.claimedBy).toEqual({ id: mod2.id });
+    // One who may decide it keeps others off, as ever.
+    expect(await claimedBy(issued.id)).toEqual({ id: mod2.id });
+    expectError(await t.gql(CLAIM, { id: issued.id }, { token: admin.token }), 'CONFLICT');
+  });
+
   it('lets a member suspended site-wide, who cannot sign in, appeal with the token the refused sign-in returns', async () => {
     const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`;
     const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token } }`;

@@ -4,6 +4,7 @@ import { AppError } from '../../../core/src/errors';
 import { Tx } from '../../../core/src/database/unit-of-work';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
+import { mayDecideAppealSql } from '../sanctions/appeal-deciders';
 import { ReportTargetType, ReviewItemRow } from './review.model';
 
 export type ReviewItemKind = 'REPORTS' | 'PENDING_CONTENT' | 'AUTOMOD' | 'BAN_PROPOSAL' | 'APPEAL' | 'ARTICLE_FEEDBACK';
@@ -60,7 +61,9 @@ export class ReviewItems {
    * and its claimant may still handle the item, as `lockItem` would judge them now: who moderates
    * its space, or the site for a space-less item (`AccessService.moderatesSql`, the access policy's
    * own SQL), or whom a module lets decide the kind (`allowDeciders`), only an admin for a
-   * BAN_PROPOSAL (one not barred site-wide, whose session is anonymous). A claimant whose grant was taken away, who was silenced, suspended or banned
+   * BAN_PROPOSAL (one not barred site-wide, whose session is anonymous), and for an APPEAL only
+   * such a moderator who may decide it (`mayDecideAppealSql`: not the sanction's issuer, one who
+   * could lift it). A claimant whose grant was taken away, who was silenced, suspended or banned
    * there, demoted, taken off an article's team, or whose account was deleted keeps nobody off
    * the item and is shown as its claimant to nobody. Every place that reads or checks a claim asks
    * this (`columns`, `assertHeldUnclaimed`, moderatePost's upholding of open reports).
@@ -70,6 +73,8 @@ export class ReviewItems {
     const others = [...this.deciders].map(([kind, d]) => `\n         OR (review_items.kind = '${kind}' AND ${d.sql(claimant)})`).join('');
     return `(${claimant} IS NOT NULL AND review_items.claimed_until > now() AND CASE WHEN review_items.kind = 'BAN_PROPOSAL'
        THEN EXISTS (SELECT 1 FROM users cu WHERE cu.id = ${claimant} AND cu.deleted_at IS NULL AND cu.role = 'ADMIN' AND NOT ${AccessService.barredSiteWideSql('cu.id')})
+       WHEN review_items.kind = 'APPEAL'
+       THEN ${AccessService.moderatesSql(claimant, 'review_items.space_id')} AND ${mayDecideAppealSql(claimant, 'review_items.target_id')}
        ELSE ${AccessService.moderatesSql(claimant, 'review_items.space_id')}${others} END)`;
   }
 
