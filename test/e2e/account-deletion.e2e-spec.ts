@@ -77,6 +77,25 @@ describe('account deletion and anonymisation', () => {
   const liveSessions = (id: string) => count('sessions', 'user_id = $1 AND revoked_at IS NULL', id);
   const signedIn = async (token: string) => expectOk(await t.gql(ME, {}, { token })).me?.id ?? null;
   const del = (u: TestUser, password: string) => t.gql(DELETE, { input: { password } }, { token: u.token, ip: freshIp() });
+  /**
+   * A write of the member's (`write`) held back on a lock the test holds (`hold`) while their
+   * account is deleted: the deletion waits for the write or ends first. Answers the write's result.
+   */
+  const writtenWhileDeleting = async (u: TestUser, hold: string, params: unknown[], write: () => Promise<any>) => {
+    const holder = await holdLock(t, hold, params);
+    let written: Promise<any> | null = null;
+    let deleted: Promise<unknown> | null = null;
+    try {
+      written = write();
+      await holder.waiting(1);
+      deleted = del(u, PASSWORD);
+      await doneOrWaiting(t, deleted, 2);
+    } finally {
+      await holder.release();
+    }
+    expectOk((await deleted) as any);
+    return written;
+  };
 
   /** A member with a password and a bit of everything: content, votes, memberships, watches, news, ignores, a report, a bookmark, drafts (one posted since). */
   async function busyMember(role: 'MEMBER' | 'MODERATOR' | 'ADMIN' = 'MEMBER'): Promise<TestUser & { topicId: string; firstPostId: string; ideaId: string; otherTopicId: string }> {
@@ -225,24 +244,55 @@ describe('account deletion and anonymisation', () => {
     const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
     const theirs = await createTopic(t, other.token, board, { title: `Read while leaving ${++seq}`, body: 'Hello' });
     const MARK = `mutation($i: MarkReadInput!) { markRead(input: $i) { id } }`;
-    const holder = await holdLock(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [theirs.id]);
-    let marked: Promise<unknown> | null = null;
-    let deleted: Promise<unknown> | null = null;
-    try {
-      marked = t.gql(MARK, { i: { topicId: theirs.id, postNumber: 1 } }, { token: u.token });
-      await holder.waiting(1);
-      deleted = del(u, PASSWORD);
-      await doneOrWaiting(t, deleted, 2);
-    } finally {
-      await holder.release();
-    }
-    expectOk((await deleted) as any);
-    expect(((await marked) as any).errors ?? []).toEqual([]);
+    const marked = await writtenWhileDeleting(u, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [theirs.id], () =>
+      t.gql(MARK, { i: { topicId: theirs.id, postNumber: 1 } }, { token: u.token }),
+    );
+    expect(marked.errors ?? []).toEqual([]);
     expect((await userRow(u.id)).deleted_at).not.toBeNull();
     expect(await count('topic_reads', 'user_id = $1', u.id)).toBe(0);
     // Once deleted, its session is gone: a mark is refused and writes nothing.
     expectError(await t.gql(MARK, { i: { topicId: theirs.id, postNumber: 1 } }, { token: u.token }), 'UNAUTHENTICATED');
     expect(await count('topic_reads', 'user_id = $1', u.id)).toBe(0);
+  });
+
+  /**
+   * Watches written as the account is deleted, held back on what they need past the account
+   * (the topic, the board, the member's tag-watch lock): each holds the account first, so the
+   * deletion waits for it and takes the watch with the rest.
+   */
+  it('leaves no watch of the account behind when one is set while the deletion runs', async () => {
+    const theirs = await createTopic(t, other.token, board, { title: `Watched while leaving ${++seq}`, body: 'Hello' });
+    const races: Array<[string, string, (u: TestUser) => unknown[], string, unknown]> = [
+      ['topic_watches', `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, () => [theirs.id], `mutation($i: WatchInput!) { watchTopic(input: $i) { id } }`, { topicId: theirs.id, level: 'WATCHING' }],
+      ['board_watches', `SELECT 1 FROM boards WHERE id = $1 FOR UPDATE`, () => [board], `mutation($i: WatchBoardInput!) { watchBoard(input: $i) { id } }`, { boardId: board, level: 'WATCHING' }],
+      ['tag_watches', `SELECT pg_advisory_xact_lock(hashtextextended('parvis:tag-watches:' || $1::text, 0))`, (u) => [u.id], `mutation($i: WatchTagInput!) { watchTag(input: $i) { tag } }`, { tag: 'farewell', level: 'WATCHING' }],
+    ];
+    for (const [table, hold, params, mutation, input] of races) {
+      const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
+      await writtenWhileDeleting(u, hold, params(u), () => t.gql(mutation, { i: input }, { token: u.token }));
+      expect([table, await count(table, 'user_id = $1', u.id)]).toEqual([table, 0]);
+    }
+  });
+
+  /** An ignore set while the deletion holds the account (waiting here on another session's row) waits for it, and finds the account gone. */
+  it('leaves no ignore of the account behind when one is set while the deletion runs', async () => {
+    const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
+    const [held] = (await t.sql(`SELECT id FROM sessions WHERE user_id = $1`, [u.id])).map((r) => r.id as string);
+    const used = expectOk(await t.gql(SIGN_IN, { input: { login: u.handle, password: PASSWORD } }, { ip: freshIp() })).signIn.token as string;
+    const holder = await holdLock(t, `SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, [held]);
+    let ignored: Promise<any> | null = null;
+    let deleted: Promise<unknown> | null = null;
+    try {
+      deleted = del(u, PASSWORD);
+      await holder.waiting(1);
+      ignored = t.gql(`mutation($id: ID!) { ignoreUser(userId: $id) { id } }`, { id: other.id }, { token: used });
+      await doneOrWaiting(t, ignored, 2);
+    } finally {
+      await holder.release();
+    }
+    expectOk((await deleted) as any);
+    expectError(await ignored!, 'UNAUTHENTICATED');
+    expect(await count('user_ignores', 'user_id = $1 OR ignored_user_id = $1', u.id)).toBe(0);
   });
 
   it('refuses a wrong password as sign-in does, counts it, and writes nothing else', async () => {

@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { Args, Context, Field, ID, InputType, Int, Mutation, ObjectType, Parent, Query, registerEnumType, ResolveField, Resolver } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEnum, IsOptional, IsUUID, Matches } from 'class-validator';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../../core/src/errors';
 import { pruneInBatches } from '../../core/src/database/prune';
 import type { GqlContext } from '../../core/src/graphql/context';
@@ -20,6 +20,7 @@ import { TopicModel } from '../../forum/src/topics/topic.model';
 import { normalizeTag, TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
 import { UsersLoader } from '../../identity/src/users/users.loader';
+import { UsersRepository } from '../../identity/src/users/users.repository';
 import { seesGroupSql } from '../../identity/src/groups/group-visibility';
 import { BoardModel } from '../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
@@ -502,6 +503,7 @@ export class NotificationsService {
     private readonly spaces: SpacesLoader,
     private readonly access: AccessService,
     private readonly visibility: NotificationVisibility,
+    private readonly members: UsersRepository,
   ) {}
 
   /**
@@ -608,10 +610,12 @@ export class NotificationsService {
     if (input.level === WatchLevel.WATCHING_FIRST_POST) throw AppError.badField('level', 'WATCHING_FIRST_POST is for boards and tags; a topic has one first post');
     const topic = await this.forum.topic(viewer, input.topicId);
     if (!topic) throw AppError.notFound('Topic not found');
-    await this.ds.query(
-      `INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id, topic_id) DO UPDATE SET level = EXCLUDED.level, via_merge_of = NULL, updated_at = now()`,
-      [viewer.id, topic.id, input.level],
+    await this.asMember(viewer, (m) =>
+      m.query(
+        `INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id, topic_id) DO UPDATE SET level = EXCLUDED.level, via_merge_of = NULL, updated_at = now()`,
+        [viewer.id, topic.id, input.level],
+      ),
     );
     viewer.peek<DataLoader<string, WatchLevel>>(WATCH_LEVELS)?.clear(topic.id);
     return topic;
@@ -621,10 +625,12 @@ export class NotificationsService {
     if (!viewer.id) throw AppError.unauthenticated();
     const board = await this.spaces.board(viewer, input.boardId);
     if (!board) throw AppError.notFound('Board not found');
-    await this.ds.query(
-      `INSERT INTO board_watches (user_id, board_id, level) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id, board_id) DO UPDATE SET level = EXCLUDED.level, updated_at = now()`,
-      [viewer.id, board.id, input.level],
+    await this.asMember(viewer, (m) =>
+      m.query(
+        `INSERT INTO board_watches (user_id, board_id, level) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id, board_id) DO UPDATE SET level = EXCLUDED.level, updated_at = now()`,
+        [viewer.id, board.id, input.level],
+      ),
     );
     viewer.peek<DataLoader<string, WatchLevel>>(BOARD_WATCH_LEVELS)?.clear(board.id);
     // Every topic of the board may follow it: later fields of the request read levels afresh.
@@ -644,7 +650,7 @@ export class NotificationsService {
       return Object.assign(new TagWatchModel(), { tag: input.tag, level: WatchLevel.NORMAL });
     }
     // One member's tag watches change one at a time, so two requests cannot both pass the cap.
-    const rows = await this.ds.transaction(async (tx) => {
+    const rows = await this.asMember(viewer, async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:tag-watches:' || $1::text, 0))`, [viewer.id]);
       return tx.query(
         `INSERT INTO tag_watches (user_id, tag, level)
@@ -659,6 +665,18 @@ export class NotificationsService {
     if (rows.length === 0) throw AppError.badField('tag', `you can watch or mute at most ${TAG_WATCHES_MAX} tags; set one you no longer follow to NORMAL first`);
     viewer.forget(WATCH_LEVELS);
     return Object.assign(new TagWatchModel(), { tag: input.tag, level: input.level });
+  }
+
+  /**
+   * A write of the viewer's own (a watch), in a transaction holding their account first
+   * (`UsersRepository.holdMember`): an account deletion under way waits for it and takes what it
+   * wrote, or it waits for the deletion and finds the account gone (UNAUTHENTICATED, nothing written).
+   */
+  private asMember<T>(viewer: Viewer, write: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.ds.transaction(async (m) => {
+      if (!(await this.members.holdMember(m, viewer.id!))) throw AppError.unauthenticated();
+      return write(m);
+    });
   }
 
   /** The tags the viewer watches, tracks or mutes, by name. */
