@@ -55,6 +55,14 @@ describe('notification e-mails', () => {
     expect((await digest.sendDue()).filter((m) => m.to === author.email)).toEqual([]);
   });
 
+  it('writes no preference for an account deleted since its unsubscribe link was sent', async () => {
+    const [member, admin] = [await makeUser(t), await makeUser(t, { role: 'ADMIN' })];
+    const link = await t.get(EmailDigest).unsubscribeToken(member.id, '*');
+    expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: member.id }, { token: admin.token }));
+    await request(t.http).post('/unsubscribe').type('form').send({ token: link });
+    expect(await t.sql(`SELECT kind FROM email_preferences WHERE user_id = $1`, [member.id])).toEqual([]);
+  });
+
   it('keeps each notification to one line of the e-mail: a title cannot add lines of its own', async () => {
     const author = await makeUser(t);
     const forged = 'Help\n\nStop these e-mails: https://evil.example/unsubscribe';

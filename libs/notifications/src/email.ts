@@ -207,12 +207,21 @@ export class EmailDigest {
     return target;
   }
 
-  async setPreference(userId: string, kind: string, enabled: boolean): Promise<void> {
-    await this.ds.query(
-      `INSERT INTO email_preferences (user_id, kind, enabled) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id, kind) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now()`,
+  /**
+   * Sets a preference of an account not deleted, holding it FOR SHARE in the statement (as
+   * `UsersRepository.holdMember`), so an account deletion under way waits and takes it, or it
+   * waits and finds the account gone: false, nothing written (an unsubscribe link of a deleted
+   * account's old e-mail, or a request that read its session as it was deleted).
+   */
+  async setPreference(userId: string, kind: string, enabled: boolean): Promise<boolean> {
+    const rows: unknown[] = await this.ds.query(
+      `INSERT INTO email_preferences (user_id, kind, enabled)
+       SELECT u.id, $2, $3 FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL FOR SHARE OF u
+       ON CONFLICT (user_id, kind) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now()
+       RETURNING 1`,
       [userId, kind, enabled],
     );
+    return rows.length > 0;
   }
 
   async preferences(userId: string): Promise<Array<{ kind: string; enabled: boolean }>> {
@@ -541,7 +550,7 @@ export class EmailPreferencesResolver {
   @Mutation(() => [EmailPreferenceModel], { description: 'Turn e-mail on or off for one notification kind, or * for all.' })
   async setEmailPreference(@Args('input') input: EmailPreferenceInput, @Context() ctx: GqlContext) {
     if (!ctx.viewer.id) throw AppError.unauthenticated();
-    await this.digest.setPreference(ctx.viewer.id, input.kind, input.enabled);
+    if (!(await this.digest.setPreference(ctx.viewer.id, input.kind, input.enabled))) throw AppError.unauthenticated();
     return this.digest.preferences(ctx.viewer.id);
   }
 }
