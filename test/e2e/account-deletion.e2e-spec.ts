@@ -274,6 +274,16 @@ describe('account deletion and anonymisation', () => {
     }
   });
 
+  it('leaves no watch of the account behind when its last post is delivered after the deletion', async () => {
+    const u = await makeUser(t);
+    const theirs = await createTopic(t, other.token, board, { title: `Replied then left ${++seq}`, body: 'Hello' });
+    await drain();
+    await reply(t, u.token, theirs.id, 'A last word');
+    expectOk(await t.gql(ANONYMIZE, { id: u.id }, { token: admin.token }));
+    await drain();
+    expect(await count('topic_watches', 'user_id = $1', u.id)).toBe(0);
+  });
+
   /** An ignore set while the deletion holds the account (waiting here on another session's row) waits for it, and finds the account gone. */
   it('leaves no ignore of the account behind when one is set while the deletion runs', async () => {
     const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });

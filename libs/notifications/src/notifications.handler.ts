@@ -277,9 +277,14 @@ export class NotificationsHandler implements OutboxHandler {
     if (post.number === 1 && this.kinds.of(post.board_kind)?.announcesTopics) return [];
     // Authors watch their topics; repliers track them (unless they chose otherwise, or watch the
     // whole board or one of the topic's tags: tracking the topic would hear less than that does).
+    // Not an author whose account was deleted since they posted: their account is held FOR SHARE
+    // (as UsersRepository.holdMember), so a deletion under way waits and takes the watch, or is found.
     await this.ds.query(
       `INSERT INTO topic_watches (user_id, topic_id, level)
-       SELECT $1, $2, $3 WHERE $3 = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM (${inheritedWatchesSql('$2::uuid')}) i WHERE i.user_id = $1 AND i.level = 'WATCHING')
+       SELECT au.id, $2, $3 FROM users au
+        WHERE au.id = $1 AND au.deleted_at IS NULL
+          AND ($3 = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM (${inheritedWatchesSql('$2::uuid')}) i WHERE i.user_id = $1 AND i.level = 'WATCHING'))
+          FOR SHARE OF au
        -- A follow a merge copied becomes theirs once they post here (an unmerge leaves it).
        ON CONFLICT (user_id, topic_id) DO UPDATE SET via_merge_of = NULL WHERE topic_watches.via_merge_of IS NOT NULL`,
       [post.author_id, post.topic_id, post.number === 1 ? 'WATCHING' : 'TRACKING'],
