@@ -220,29 +220,23 @@ describe('search', () => {
       expect((await topicIds('quartzate ', customer)).sort()).toEqual([typo.id, exact.id].sort());
     });
 
-    it('ranks the word as typed, then one typo, then two, as Meilisearch’s typo rule does, a rare known word widened too', async () => {
-      // Each ahead of the next by typos alone: the two-typo match is the newest and has it in its title.
-      const exact = await createTopic(t, customer.token, publicBoard, { title: 'Loom notes', body: 'Threading the zephyrloom.' });
+    it('ranks one typo ahead of two, as Meilisearch’s typo rule does, and widens no word some document holds', async () => {
+      // Ahead by typos alone: the two-typo match is the newest and has it in its title.
       const one = await createTopic(t, customer.token, publicBoard, { title: 'Loom parts', body: 'A zephyrlom heddle.' });
       const two = await createTopic(t, customer.token, publicBoard, { title: 'Zepyhrlom', body: 'Warp and weft.' });
       await drain();
-      expect(await topicIds('zephyrloom ', customer)).toEqual([exact.id, one.id, two.id]);
+      expect(await topicIds('zephyrloom ', customer)).toEqual([one.id, two.id]);
       // Newest first when asked: the sort comes before typos.
-      expect(await topicIds('zephyrloom ', customer, { sort: 'NEWEST' })).toEqual([two.id, one.id, exact.id]);
-      // With another word, which only the two-typo match lacks: it follows those holding both, in typo order.
-      expect(await topicIds('zephyrloom loom ', customer)).toEqual([exact.id, one.id, two.id]);
-    });
-
-    it('widens a known word only while few documents hold it', async () => {
-      const typo = await createTopic(t, customer.token, publicBoard, { title: 'Gantrycrane', body: 'Old photos.' });
-      const many = [];
-      for (let i = 0; i < 11; i++) many.push((await createTopic(t, customer.token, publicBoard, { title: `Gantrycrano ${i}`, body: 'Lifting.' })).id);
+      expect(await topicIds('zephyrloom ', customer, { sort: 'NEWEST' })).toEqual([two.id, one.id]);
+      // With another word, which only the two-typo match lacks: it follows the one holding both.
+      expect(await topicIds('zephyrloom loom ', customer)).toEqual([one.id, two.id]);
+      // Once a document holds the word as typed, it is taken as written (a rare known word widened
+      // cost rare-word queries on the search bench about 8 times their time at p99).
+      const exact = await createTopic(t, customer.token, publicBoard, { title: 'Loom notes', body: 'Threading the zephyrloom.' });
       await drain();
-      // Eleven documents hold it: its close word is left out, as before.
-      expect((await topicIds('gantrycrano ', customer)).sort()).toEqual(many.sort());
-      // A typo of both finds both.
-      expect(await topicIds('gantrycranx ', customer, { first: 20 })).toHaveLength(12);
-      expect(await topicIds('gantrycrane ', customer)).toEqual([typo.id, ...(await topicIds('gantrycrano ', customer))]);
+      expect(await topicIds('zephyrloom ', customer)).toEqual([exact.id]);
+      // A typo of all three finds them, the fewest typos first.
+      expect((await topicIds('zephyrloon ', customer))[0]).toBe(exact.id);
     });
 
     it('never widens a typo to a word of content the searcher may not see', async () => {

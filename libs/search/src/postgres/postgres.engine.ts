@@ -94,20 +94,10 @@ const ONE_TYPO_LETTERS = 5;
 const TWO_TYPOS_LETTERS = 9;
 const TYPO_ALTERNATIVES = 3;
 /**
- * A word some visible document holds is widened to its close words too (as Meilisearch lists
- * typo matches below exact ones) only when at most this many visible documents of the spaces
- * searched hold it, and only to close words the lexeme statistics do not list in more: a known
- * word widened to a common one would flood its candidates (and the newest of them would push its
- * own matches out).
- */
-const TYPOS_OF_KNOWN_WORD_DOCUMENTS = 10;
-/**
- * Matches are ranked by their typos (see run), and rare known words widened, only in a query of at
- * most this many terms: a lookup, where a typo of a rare word is a document the searcher may well
- * mean. A pasted question holds many rare words, which carry it already, and many widened ones:
- * on the SemEval file of the README, both there changed no figure (MAP, nDCG@10, recall@100) and
- * cost 1.3 to 2.5 times the time per query under load (mostly the typo lookup's known-word
- * checks, a little the per-document typo weights); limited so, a long query runs as before.
+ * Matches are ranked by their typos (see run) only in a query of at most this many terms: a
+ * lookup. A pasted question holds many rare words, which carry it already, and many widened ones:
+ * on the SemEval file of the README, ranking them so changed no figure (MAP, nDCG@10, recall@100)
+ * and cost time per query under load; limited so, a long query runs as before.
  */
 const TYPO_RANKED_QUERY_TERMS = 3;
 /**
@@ -688,7 +678,7 @@ export class PostgresSearchEngine implements SearchEngine {
     // Read now (once in STATS_TTL_MS, as run would read them anyway): which known words may be widened.
     const stats = await this.stats();
     const [near, completions] = await Promise.all([
-      this.nearWords(parsed, req.filters.spaceIds, moderated, folding, stats),
+      this.nearWords(parsed, req.filters.spaceIds, moderated, folding),
       this.completions(parsed, req.filters.spaceIds, moderated, folding),
     ]);
     const compiled = await this.compile(parsed, near, completions);
@@ -778,19 +768,16 @@ export class PostgresSearchEngine implements SearchEngine {
    * as a word no document holds is, rather than taken as known. Its close visible words are
    * found with it, as Meilisearch, which adds typo matches to every word, finds them.
    *
-   * A word visible documents hold is widened too when it is rare, in a short query
-   * (TYPO_RANKED_QUERY_TERMS): at most TYPOS_OF_KNOWN_WORD_DOCUMENTS visible documents of the spaces searched hold it (a probe of
-   * the index, bounded, in the same statement; not for a stop word, nor for one the lexeme
-   * statistics list in more documents, which is not probed), and then only to close words those
-   * statistics do not list in more (`stats`): its matches rank above theirs (see run), and no
-   * common close word floods its candidates.
+   * A word visible documents hold is not widened, however rare: measured on the search bench
+   * (1M posts, 20 clients), widening rare known words (those at most 10 visible documents hold)
+   * took rare-word queries from 345 to 2,692 ms at p99 and added a dozen near-miss hits to each.
    *
    * Close words are those within the typos the word may hold (typosAllowed), the fewest typos
    * first. They are found through their typo keys (VOCABULARY_TYPO_KEYS, a GIN index), not by
    * reading the vocabulary: the words sharing a key with the typed word's are few, and only
    * their distance is computed (typoDistance).
    */
-  private async nearWords(q: ParsedQuery, spaceIds: string[], moderated: string[], folding: UnaccentFolding, stats: LexemeStats): Promise<Map<string, CloseWord[]>> {
+  private async nearWords(q: ParsedQuery, spaceIds: string[], moderated: string[], folding: UnaccentFolding): Promise<Map<string, CloseWord[]>> {
     const candidates = q.words
       .filter((w) => !/^\d+$/.test(w) && !isSegmented(w))
       .map((word) => ({ word, term: folding.word(word) }))
@@ -799,8 +786,6 @@ export class PostgresSearchEngine implements SearchEngine {
     const near = new Map<string, CloseWord[]>();
     if (candidates.length === 0) return near;
     const visible = vocabularySql('$5', null);
-    // A known word is widened only in a short query, so a long one's statement is as it was (and as fast).
-    const widenKnown = q.words.length + q.phrases.length <= TYPO_RANKED_QUERY_TERMS;
     const params: unknown[] = [
       candidates.map((w) => w.word),
       TYPO_CANDIDATES,
@@ -813,36 +798,13 @@ export class PostgresSearchEngine implements SearchEngine {
       params.push(value);
       return `$${params.length}`;
     };
-    let rare = 'NULL';
-    if (widenKnown) {
-      // The lexemes in more documents than a known word may be widened from, or to.
-      const common = p([...stats.freq].filter(([, f]) => f * stats.documents > TYPOS_OF_KNOWN_WORD_DOCUMENTS).map(([x]) => x));
-      const probe = p(TYPOS_OF_KNOWN_WORD_DOCUMENTS + 1);
-      const lexemes = (term: string) =>
-        `ARRAY(SELECT unnest(tsvector_to_array(to_tsvector('${CONFIGS.en}', ${term}) || to_tsvector('${CONFIGS.fr}', ${term}) || to_tsvector('${CONFIGS.simple}', ${term}))))`;
-      const anyLanguage = LANGS.map((l) => `plainto_tsquery('${CONFIGS[l]}', w.term)`).join(' || ');
-      // A known word is widened when rare: not the word being typed, no stop word, not listed as
-      // common, and in few visible documents (fewer than the probe's limit; a bounded probe), to
-      // close words not listed as common, itself left out.
-      rare = `CASE WHEN w.word <> $4
-                        AND numnode(plainto_tsquery('${CONFIGS.en}', w.term)) > 0 AND numnode(plainto_tsquery('${CONFIGS.fr}', w.term)) > 0
-                        AND NOT (${lexemes('w.term')} && ${common}::text[])
-                        AND (SELECT count(*) FROM (SELECT 1 FROM search_documents d
-                                                    WHERE d.tsv @@ (${anyLanguage}) AND d.space_id = ANY($5::uuid[]) AND d.state = 'VISIBLE'
-                                                    LIMIT ${probe}) x) < ${probe}
-                   THEN ARRAY(SELECT t.term FROM %VOCABULARY% t
-                               WHERE ${VOCABULARY_TYPO_KEYS} && parvis_typo_keys(w.term, w.typos)
-                                 AND abs(char_length(t.term) - char_length(w.term)) <= w.typos
-                                 AND t.term <> w.term AND NOT (${lexemes('t.term')} && ${common}::text[])
-                               GROUP BY t.term ORDER BY similarity(t.term, w.term) DESC, t.term LIMIT $2) END`;
-    }
     const vocabulary = vocabularySql('$5', moderated.length ? p(moderated) : null);
     const rows: Array<{ word: string; term: string; typos: number; near: string[] | null }> = await this.ds.query(
       `SELECT w.word, w.term, w.typos,
               CASE WHEN EXISTS (SELECT 1 FROM ${visible} t WHERE t.term = w.term)
                      -- a word still being typed is fine as long as some visible word starts with it
                      OR (w.word = $4 AND EXISTS (SELECT 1 FROM ${visible} t WHERE t.term >= w.term AND t.term < w.term || chr(1114111)))
-                   THEN ${rare.replace('%VOCABULARY%', vocabulary)}
+                   THEN NULL
                    ELSE ARRAY(SELECT t.term FROM ${vocabulary} t
                                WHERE ${VOCABULARY_TYPO_KEYS} && parvis_typo_keys(w.term, w.typos)
                                  AND abs(char_length(t.term) - char_length(w.term)) <= w.typos
