@@ -80,4 +80,22 @@ describe('RateLimiter.throttleWait', () => {
     expect(refused).toBeGreaterThan(10);
     expect(passed).toBeGreaterThan(10);
   });
+
+  it('admits as throttle counts, in one statement when one rule refuses, giving back what passing rules took', async () => {
+    let statements = 0;
+    const counted = { query: (sql: string, params?: unknown[]) => (statements++, ds.query(sql, params)) };
+    const once: RateRule = { bucket: 'test:admit-once', limit: 1, windowSeconds: 60 };
+    const roomy: RateRule = { bucket: 'test:admit-roomy', limit: 100, windowSeconds: 60 };
+    const tat = async () => (await ds.query(`SELECT tat FROM rate_tokens WHERE bucket = $1 AND key = 'k'`, [roomy.bucket]))[0].tat as Date;
+    expect(await limiter.admits([[once, 'k']], counted)).toBe(true);
+    statements = 0;
+    expect(await limiter.admits([[once, 'k']], counted)).toBe(false);
+    expect(statements).toBe(1);
+    expect(await limiter.throttle([[once, 'k']])).toBeGreaterThan(0);
+    // Refused by one rule, the other's count is taken back: its token is where it was.
+    expect(await limiter.admits([[roomy, 'k']])).toBe(true);
+    const before = await tat();
+    expect(await limiter.admits([[roomy, 'k'], [once, 'k']])).toBe(false);
+    expect(await tat()).toEqual(before);
+  });
 });

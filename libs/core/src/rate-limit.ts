@@ -35,6 +35,10 @@ function waitSeconds(wait: number | null): number {
   return wait == null ? 0 : Math.max(1, Math.ceil(wait));
 }
 
+/** Takes back one event from the rules that let a refused one pass: their buckets, keys and `every` are parameters `$first` on. */
+const giveBack = (first: number) => `UPDATE rate_tokens r SET tat = r.tat - make_interval(secs => c.every)
+           FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::float8[]) AS c(b, k, every) WHERE r.bucket = c.b AND r.key = c.k`;
+
 /**
  * Sliding-window limits kept in PostgreSQL, so every API node sees the same counts: a rule
  * refuses once `limit` events fell in its window, saying when the oldest of them leaves it
@@ -100,11 +104,37 @@ export class RateLimiter {
    * moves the key's `tat` (when its budget is whole again) on by window / limit, and an event
    * that would push it more than a window ahead is refused. A refused event counts against no
    * rule: what it added to the rules that let it pass is taken back. One statement per event
-   * (two when refused), atomic per key, and no event rows. Given a transaction (`m`), it counts
+   * (two when refused; `admits` reads no wait), atomic per key, and no event rows. Given a transaction (`m`), it counts
    * in it, on that connection: undone if it rolls back.
    */
   async throttle(checks: Array<[RateRule, string]>, m: Queryable = this.ds): Promise<number> {
-    if (checks.length === 0) return 0;
+    const { refused, taken } = await this.count(checks, m);
+    if (refused.length === 0) return 0;
+    // Give back what the passing rules took, and say when the refusing ones allow another.
+    const [{ wait }]: Array<{ wait: number | null }> = await m.query(
+      `WITH back AS (${giveBack(5)})
+       SELECT max(${cellRate('r.tat', 'c.every', 'c.burst').wait})::float8 AS wait
+         FROM rate_tokens r JOIN unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS c(b, k, every, burst) ON r.bucket = c.b AND r.key = c.k`,
+      [...tokenParams(refused), ...tokenParams(taken).slice(0, 3)],
+    );
+    return Math.max(1, waitSeconds(wait));
+  }
+
+  /**
+   * `throttle` for a caller that needs no wait (a live event refused with a code alone): whether
+   * the event may run, counted as `throttle` counts it. A refusal reads no wait, so one rule
+   * costs one statement either way; the rules that let a refused event pass get theirs back.
+   */
+  async admits(checks: Array<[RateRule, string]>, m: Queryable = this.ds): Promise<boolean> {
+    const { refused, taken } = await this.count(checks, m);
+    if (refused.length === 0) return true;
+    if (taken.length > 0) await m.query(giveBack(1), tokenParams(taken).slice(0, 3));
+    return false;
+  }
+
+  /** Counts one event against every rule (one statement): the rules that refused it and those that took it. */
+  private async count(checks: Array<[RateRule, string]>, m: Queryable): Promise<{ refused: Array<[RateRule, string]>; taken: Array<[RateRule, string]> }> {
+    if (checks.length === 0) return { refused: [], taken: [] };
     const unique = [...new Map(checks.map((c) => [`${c[0].bucket} ${c[1]}`, c])).values()];
     // The upsert sees its row's input as `excluded` alone: the interval its tat was given is its `every`.
     const upsert = cellRate('r.tat', 'extract(epoch FROM excluded.tat - now())::float8', 'excluded.burst_seconds');
@@ -117,20 +147,10 @@ export class RateLimiter {
       tokenParams(unique),
     );
     const passed = new Set(counted.map((c) => `${c.bucket} ${c.key}`));
-    const refused = unique.filter(([r, k]) => !passed.has(`${r.bucket} ${k}`));
-    if (refused.length === 0) return 0;
-    const taken = unique.filter(([r, k]) => passed.has(`${r.bucket} ${k}`));
-    // Give back what the passing rules took, and say when the refusing ones allow another.
-    const [{ wait }]: Array<{ wait: number | null }> = await m.query(
-      `WITH back AS (
-         UPDATE rate_tokens r SET tat = r.tat - make_interval(secs => c.every)
-           FROM unnest($5::text[], $6::text[], $7::float8[]) AS c(b, k, every) WHERE r.bucket = c.b AND r.key = c.k
-       )
-       SELECT max(${cellRate('r.tat', 'c.every', 'c.burst').wait})::float8 AS wait
-         FROM rate_tokens r JOIN unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS c(b, k, every, burst) ON r.bucket = c.b AND r.key = c.k`,
-      [...tokenParams(refused), ...tokenParams(taken).slice(0, 3)],
-    );
-    return Math.max(1, waitSeconds(wait));
+    return {
+      refused: unique.filter(([r, k]) => !passed.has(`${r.bucket} ${k}`)),
+      taken: unique.filter(([r, k]) => passed.has(`${r.bucket} ${k}`)),
+    };
   }
 
   /**

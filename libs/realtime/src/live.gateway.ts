@@ -648,7 +648,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const last = this.lastTyping.get(userId);
     if (last !== undefined && now - last < TYPING_EVERY_MS) return false;
     this.lastTyping.set(userId, now);
-    return (await this.limiter.throttle([[TYPING_PACE, userId]])) === 0;
+    return this.limiter.admits([[TYPING_PACE, userId]]);
   }
 
   /** Forgets the typing and room-op records whose window has passed (the session sweep's). */
@@ -679,7 +679,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const ops = withRoomOp(this.roomOps.get(data.userId), now);
     this.roomOps.set(data.userId, ops);
     if (ops.count > ROOM_OPS_PER_WINDOW) return false;
-    return (await this.limiter.throttle([[ROOM_OPS_PACE, data.userId]])) === 0;
+    return this.limiter.admits([[ROOM_OPS_PACE, data.userId]]);
   }
 
   /**
