@@ -23,7 +23,6 @@ import { CreateTopicInput, MarkReadInput, MoveTopicInput, SLOW_MODE_MIN_SECONDS,
 import { slowMode, TopicModel, TopicRow, toTopicModel } from './topic.model';
 import { TOPIC_COLUMNS, TopicFeedQuery, TopicListFilter, TopicListRow, TopicsRepository } from './topics.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
-import { UsersRepository } from '../../../identity/src/users/users.repository';
 import { TopicReadListeners } from '../read-listeners';
 import { TopicFeedExclusions } from '../feed-exclusions';
 import { AuthorColumns } from '../../../identity/src/users/user.model';
@@ -50,7 +49,6 @@ export class TopicsService {
     private readonly reads: TopicReadListeners,
     private readonly feedExclusions: TopicFeedExclusions,
     private readonly drafts: DraftsRepository,
-    private readonly members: UsersRepository,
   ) {}
 
   /**
@@ -543,16 +541,19 @@ export class TopicsService {
     if (!viewer.id) throw AppError.unauthenticated();
     const topic = await this.get(viewer, input.topicId);
     await this.uow.run(async (tx) => {
-      // Their account held: a deletion running meanwhile waits and takes the mark, or came first (UNAUTHENTICATED).
-      if (!(await this.members.holdMember(tx, viewer.id!))) throw AppError.unauthenticated();
+      // Their account held in the same statement (as UsersRepository.holdMember holds it): a
+      // deletion running meanwhile waits and takes the mark, or came first, and nothing is
+      // written (UNAUTHENTICATED).
       const [read] = await tx.query<{ was: number; now: number }>(
-        `WITH was AS (SELECT last_read_number FROM topic_reads WHERE user_id = $1 AND topic_id = $2)
-         INSERT INTO topic_reads (user_id, topic_id, last_read_number) VALUES ($1, $2, LEAST($3::int, $4::int))
+        `WITH held AS (SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE),
+              was AS (SELECT last_read_number FROM topic_reads WHERE user_id = $1 AND topic_id = $2)
+         INSERT INTO topic_reads (user_id, topic_id, last_read_number) SELECT $1, $2, LEAST($3::int, $4::int) FROM held
          ON CONFLICT (user_id, topic_id) DO UPDATE
            SET last_read_number = GREATEST(topic_reads.last_read_number, EXCLUDED.last_read_number), updated_at = now()
          RETURNING COALESCE((SELECT last_read_number FROM was), 0) AS was, last_read_number AS now`,
         [viewer.id, topic.id, input.postNumber, topic.lastPostNumber],
       );
+      if (!read) throw AppError.unauthenticated();
       if (read.now > read.was) await this.reads.advanced(tx, { userId: viewer.id!, topicId: topic.id, from: read.was, to: read.now });
     });
     this.loaders.forget(viewer, { topicId: topic.id });
