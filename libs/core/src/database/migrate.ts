@@ -5,7 +5,7 @@ import { dataSourceOptions } from './data-source';
  * The advisory lock key migrations run under (an arbitrary constant: 'parvis' read as hex-ish
  * digits). Advisory locks are per database, so runs on other databases never wait on it.
  */
-export const MIGRATION_LOCK_KEY = 0x7a7215;
+const MIGRATION_LOCK_KEY = 0x7a7215;
 /** How long a run waits before asking for the lock again. */
 const LOCK_RETRY_MS = 200;
 
