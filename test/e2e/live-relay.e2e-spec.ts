@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { createWorkerContext } from '../../apps/worker/src/worker.module';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
-import { pruneLiveRelay } from '../../libs/core/src/database/live-relay';
+import { LIVE_EVENT_TYPES, pruneLiveRelay } from '../../libs/core/src/database/live-relay';
 import { PgListener } from '../../libs/core/src/database/pg-listener';
 import { DomainEvent, EventBus } from '../../libs/core/src/events';
 import { newId } from '../../libs/core/src/ids';
@@ -24,6 +24,18 @@ import { bootSecondNode, bootTestApp, expectOk, TestApp } from '../support/test-
 const HOUR = 3600_000;
 
 /**
+ * An event the test relays: of a type the live gateway acts on (the relay carries no other),
+ * about no idea, so the gateway pushes it nowhere.
+ */
+const probe = (aggregateId: string, payload: Record<string, unknown>): DomainEvent => ({
+  type: 'idea.voted',
+  aggregateType: 'test',
+  aggregateId,
+  payload: { topicId: aggregateId, ...payload },
+});
+const isProbe = (e: DomainEvent) => e.type === 'idea.voted' && e.aggregateType === 'test';
+
+/**
  * The live relay: what a process without a live gateway (the separate worker, here its real
  * module set on the test's database) commits reaches the API nodes' live rooms, once.
  */
@@ -31,12 +43,12 @@ describe('the live relay from the worker process to the API nodes', () => {
   let a: TestApp;
   let worker: INestApplicationContext;
   const sockets: Socket[] = [];
-  /** Every `test.relayed` event each API node's bus published, by node. */
+  /** Every `probe` event each API node's bus published, by node. */
   const heard: Record<'a' | 'b', DomainEvent[]> = { a: [], b: [] };
 
   beforeAll(async () => {
     a = await bootTestApp();
-    a.get(EventBus).subscribe((e) => e.type === 'test.relayed' && heard.a.push(e));
+    a.get(EventBus).subscribe((e) => isProbe(e) && heard.a.push(e));
     worker = await createWorkerContext(a.config, a.db.url);
   });
   afterEach(() => {
@@ -50,7 +62,7 @@ describe('the live relay from the worker process to the API nodes', () => {
   });
 
   const emit = (aggregateId = newId()) =>
-    worker.get(UnitOfWork).run((tx) => tx.emit({ type: 'test.relayed', aggregateType: 'test', aggregateId, payload: { at: Date.now() } }));
+    worker.get(UnitOfWork).run((tx) => tx.emit(probe(aggregateId, { at: Date.now() })));
   /** Waits (polling, at most 10 s) until `done` holds. */
   const until = async (done: () => boolean | Promise<boolean>) => {
     for (let i = 0; i < 200 && !(await done()); i++) await new Promise((r) => setTimeout(r, 50));
@@ -166,7 +178,7 @@ describe('the live relay from the worker process to the API nodes', () => {
   it('relays each committed event once, in commit order, and nothing of a transaction rolled back', async () => {
     await expect(
       worker.get(UnitOfWork).run(async (tx) => {
-        await tx.emit({ type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { rolledBack: true } });
+        await tx.emit(probe(newId(), { rolledBack: true }));
         throw new Error('changed its mind');
       }),
     ).rejects.toThrow('changed its mind');
@@ -181,6 +193,32 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await waiting()).toBe(0);
   });
 
+  it('writes no relay row for an event the live gateway does not act on, alone or beside one it does', async () => {
+    const unpushed = () => ({ type: 'user.sanction_lifted', aggregateType: 'test', aggregateId: newId(), payload: { userId: newId() } });
+    await unclaimed(async () => {
+      await worker.get(UnitOfWork).run((tx) => tx.emit(unpushed()));
+      expect(await waiting()).toBe(0);
+      const pushed = newId();
+      await worker.get(UnitOfWork).run(async (tx) => {
+        await tx.emit(unpushed());
+        await tx.emit(probe(pushed, {}));
+        await tx.emit(unpushed());
+      });
+      const rows = await a.sql(`WITH d AS (DELETE FROM live_relay RETURNING event->>'type' AS type, event->>'aggregateId' AS id) SELECT type, id FROM d`);
+      expect(rows).toEqual([{ type: 'idea.voted', id: pushed }]);
+    });
+  });
+
+  it('writes a relay row for every type of event the live gateway acts on, in the order emitted', async () => {
+    await unclaimed(async () => {
+      await worker.get(UnitOfWork).run(async (tx) => {
+        for (const type of LIVE_EVENT_TYPES) await tx.emit({ type, aggregateType: 'test', aggregateId: newId(), payload: {} });
+      });
+      const rows = await a.sql(`WITH d AS (DELETE FROM live_relay RETURNING id, event->>'type' AS type) SELECT type FROM d ORDER BY id`);
+      expect(rows.map((r: { type: string }) => r.type)).toEqual([...LIVE_EVENT_TYPES]);
+    });
+  });
+
   it('dates an event by its commit, not its transaction’s start: a long transaction’s events are news when they commit', async () => {
     // Node A takes nothing while this looks at the row.
     const held = jest.spyOn(a.get(LiveRelayConsumer), 'drain').mockResolvedValue(0);
@@ -189,7 +227,7 @@ describe('the live relay from the worker process to the API nodes', () => {
       await worker.get(UnitOfWork).run(async (tx) => {
         began = (await tx.query<{ now: string }>(`SELECT now()::text AS now`))[0].now;
         await tx.query(`SELECT pg_sleep(0.3)`);
-        await tx.emit({ type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: {} });
+        await tx.emit(probe(newId(), {}));
       });
       const [row] = await a.sql(`SELECT created_at - $1::timestamptz >= interval '0.3 seconds' AS at_commit FROM live_relay`, [began]);
       expect(row).toEqual({ at_commit: true });
@@ -208,8 +246,8 @@ describe('the live relay from the worker process to the API nodes', () => {
       await a.sql(
         `INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes'), ($2, now() - interval '11 minutes')`,
         [
-          { type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { stale: true } },
-          { type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { stale: true } },
+          probe(newId(), { stale: true }),
+          probe(newId(), { stale: true }),
         ],
       );
       // Housekeeping first: only the row past ten minutes goes.
@@ -345,8 +383,8 @@ describe('the live relay from the worker process to the API nodes', () => {
         await consumer.idle();
         // Written as the worker writes them, but with no wake-up yet.
         const rows = await a.sql(`INSERT INTO live_relay (event) VALUES ($1), ($2) RETURNING id`, [
-          { type: 'test.relayed', aggregateType: 'test', aggregateId: locked, payload: {} },
-          { type: 'test.relayed', aggregateType: 'test', aggregateId: free, payload: {} },
+          probe(locked, {}),
+          probe(free, {}),
         ]);
         // Another node's claim of the first row, frozen with its transaction open.
         await frozen.startTransaction();
@@ -476,7 +514,7 @@ describe('the live relay from the worker process to the API nodes', () => {
     await a.sql(`SELECT pg_terminate_backend($1)`, [pid]);
     // Written as the worker writes it, but its wake-up is sent while no connection listens.
     const missed = newId();
-    await a.sql(`INSERT INTO live_relay (event) VALUES ($1)`, [{ type: 'test.relayed', aggregateType: 'test', aggregateId: missed, payload: {} }]);
+    await a.sql(`INSERT INTO live_relay (event) VALUES ($1)`, [probe(missed, {})]);
     await until(() => listener.pid !== undefined && listener.pid !== pid);
     await until(async () => (await waiting()) === 0);
     await consumer.idle();
@@ -490,9 +528,9 @@ describe('the live relay from the worker process to the API nodes', () => {
     it('claims at start what was committed while no node listened, and shares the rest: each event goes to one node', async () => {
       // Written as the worker writes it, but with no wake-up: as if it committed while no API node listened.
       const missed = newId();
-      await a.sql(`INSERT INTO live_relay (event) VALUES ($1)`, [{ type: 'test.relayed', aggregateType: 'test', aggregateId: missed, payload: {} }]);
+      await a.sql(`INSERT INTO live_relay (event) VALUES ($1)`, [probe(missed, {})]);
       b = await bootSecondNode(a);
-      b.get(EventBus).subscribe((e) => e.type === 'test.relayed' && heard.b.push(e));
+      b.get(EventBus).subscribe((e) => isProbe(e) && heard.b.push(e));
       // Node B takes it as it starts (node A is never woken for it).
       await until(async () => (await waiting()) === 0);
       expect(heard.a).toEqual([]);
@@ -519,7 +557,7 @@ describe('the live relay from the worker process to the API nodes', () => {
     const held = jest.spyOn(consumer, 'drain').mockResolvedValue(0);
     try {
       await consumer.idle();
-      const [row] = await a.sql(`INSERT INTO live_relay (event) VALUES ($1) RETURNING id`, [{ type: 'test.relayed', aggregateType: 'test', aggregateId: id, payload: {} }]);
+      const [row] = await a.sql(`INSERT INTO live_relay (event) VALUES ($1) RETURNING id`, [probe(id, {})]);
       await frozen.startTransaction();
       await frozen.query(`SELECT id FROM live_relay WHERE id = $1 FOR UPDATE`, [row.id]);
       // Its claim at start skips the locked row; the access change's wake-up waits for it.
@@ -549,7 +587,7 @@ describe('the live relay from the worker process to the API nodes', () => {
     // Node A's relay stops, as the node would; the worker goes on committing (its wake-ups unheard).
     await a.get(LiveRelayConsumer).onModuleDestroy();
     await a.sql(`INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes')`, [
-      { type: 'test.relayed', aggregateType: 'test', aggregateId: newId(), payload: { stale: true } },
+      probe(newId(), { stale: true }),
     ]);
     const fresh = [newId(), newId()];
     for (const id of fresh) await emit(id);

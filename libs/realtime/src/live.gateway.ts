@@ -6,7 +6,7 @@ import { newId } from '../../core/src/ids';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
 import { settleWithin } from '../../core/src/settle-within';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
-import { AccessChangeType, changesAccess, isAccessChangeType, RELAYED_LATE } from '../../core/src/database/live-relay';
+import { AccessChangeType, changesAccess, isAccessChangeType, isLiveEventType, RELAYED_LATE } from '../../core/src/database/live-relay';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { LiveErrorFilter } from './live-error.filter';
@@ -88,11 +88,11 @@ const revokedRecheck = (p: Payload): Recheck => ({ kind: 'revoked', id: payloadI
 const topicRecheck = (p: Payload): Recheck[] => [{ kind: 'topic', id: payloadId(p, 'topicId') }];
 
 /** The access changes that ask for one re-check and nothing else (see `onEvent`). */
-const RECHECKS = new Map<string, (p: Payload) => Recheck>([
-  ['space.access_changed', spaceRecheck],
-  ['user.role_changed', userRecheck],
-  ['user.sessions_revoked', revokedRecheck],
-]);
+const RECHECKS = {
+  'space.access_changed': spaceRecheck,
+  'user.role_changed': userRecheck,
+  'user.sessions_revoked': revokedRecheck,
+} as const;
 
 /**
  * The re-checks of an access change the live relay delivered too late to be news (`recheckLate`),
@@ -981,6 +981,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   private async onEvent(e: DomainEvent): Promise<void> {
+    // The types the live relay carries (LIVE_EVENT_TYPES), each with its case below, and no other:
+    // a case for a type missing there, or one of them without its case, does not compile.
+    const type = e.type;
+    if (!isLiveEventType(type)) return;
     const p = e.payload as Record<string, unknown>;
     // Events that change who may see what re-check first; everything else waits for their
     // re-checks (a few seconds at most: one that hangs must not stop every push).
@@ -988,9 +992,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // (a reply right after a topic moved away) cannot overtake one.
     if (!changesAccess(e) && this.rechecks.size) await this.afterRechecks();
     if (p[RELAYED_LATE] === true) return this.recheckLate(e);
-    const recheck = RECHECKS.get(e.type);
-    if (recheck) return this.recheckEverywhere(recheck(p));
-    switch (e.type) {
+    switch (type) {
+      case 'space.access_changed':
+      case 'user.role_changed':
+      case 'user.sessions_revoked':
+        return this.recheckEverywhere(RECHECKS[type](p));
       case 'user.profile_hidden':
         return this.presenceAround(payloadId(p, 'userId'));
       case 'post.created':
@@ -1107,6 +1113,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         }
         return;
       }
+      default:
+        return unhandled(type);
     }
   }
 
@@ -1366,6 +1374,11 @@ const GLOBAL_QUEUE = 'modqueue:global';
 /** The rooms a socket joined by asking (its own user room aside): the ones the cap and re-checks count. */
 function contentRooms(socket: { rooms: Set<string> }): string[] {
   return [...socket.rooms].filter((r) => r.startsWith('topic:') || r.startsWith('board:') || r.startsWith('modqueue:'));
+}
+
+/** A relayed type without its case in `onEvent`: only reachable (and compiled) if LIVE_EVENT_TYPES gained one. */
+function unhandled(type: never): never {
+  throw new Error(`${String(type)} is relayed to the live gateway, which has no case for it`);
 }
 
 /** The signed-in users of these sockets, once each. */

@@ -9,7 +9,8 @@ import { pruneInBatches } from './prune';
  * been committed there. Each row is claimed by one node only: with the Redis adapter that node's
  * pushes and re-checks reach every node, as for an event committed on it. An access change's
  * wake-up reaches every node, which holds its pushes until that node's fence does
- * (`LIVE_RELAY_ACCESS`, `LiveRelayConsumer`).
+ * (`LIVE_RELAY_ACCESS`, `LiveRelayConsumer`). Only the events the gateway acts on are written
+ * (`LIVE_EVENT_TYPES`): an API node would publish any other to nobody.
  */
 
 /** Where a process without a live gateway announces committed events for API nodes to push. */
@@ -37,6 +38,49 @@ export type AccessChangeType = (typeof ACCESS_EVENT_TYPES)[number] | (typeof REM
 
 const ACCESS_EVENTS: ReadonlySet<string> = new Set(ACCESS_EVENT_TYPES);
 const REMOVAL_EVENTS: ReadonlySet<string> = new Set(REMOVAL_EVENT_TYPES);
+
+/**
+ * The event types the live gateway acts on (pushes, announces or re-checks for), and so the only
+ * ones a process without a gateway relays (`relayedEvents`): an API node would publish any other
+ * to nobody. The gateway's one source too: it acts on no other type, and its dispatch
+ * (`LiveGateway.onEvent`, a switch over `LiveEventType`) does not compile with a case for a type
+ * missing here, nor without a case for each type here. The access changes are among them, so
+ * `LATE_RECHECKS`' types are.
+ */
+export const LIVE_EVENT_TYPES = [
+  ...ACCESS_EVENT_TYPES,
+  ...REMOVAL_EVENT_TYPES,
+  'user.profile_hidden',
+  'post.created',
+  'post.approved',
+  'post.restored',
+  'post.unhidden',
+  'post.updated',
+  'post.moved',
+  'topic.published',
+  'topic.updated',
+  'topic_timers.updated',
+  'idea.voted',
+  'idea.status_changed',
+  'idea.merged',
+  'idea.unmerged',
+  'reaction.updated',
+  'poll.voted',
+  'poll.updated',
+  'poll.deleted',
+  'review.updated',
+  'review.moved',
+] as const;
+
+export type LiveEventType = (typeof LIVE_EVENT_TYPES)[number];
+
+const LIVE_EVENTS: ReadonlySet<string> = new Set(LIVE_EVENT_TYPES);
+
+/** Whether the live gateway acts on events of this type (`LIVE_EVENT_TYPES`). */
+export const isLiveEventType = (type: string): type is LiveEventType => LIVE_EVENTS.has(type);
+
+/** The events of a transaction a process without a live gateway writes to the relay, in their order. */
+export const relayedEvents = (events: DomainEvent[]): DomainEvent[] => events.filter((e) => LIVE_EVENTS.has(e.type));
 
 /** Whether `changesAccess` may be true of events of this type. */
 export const isAccessChangeType = (type: string): type is AccessChangeType => ACCESS_EVENTS.has(type) || REMOVAL_EVENTS.has(type);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../errors';
 import { DomainEvent, EventBus } from '../events';
-import { LIVE_RELAY_INSERT, RELAY_LIVE_EVENTS, relayWakeUp } from './live-relay';
+import { LIVE_RELAY_INSERT, RELAY_LIVE_EVENTS, relayedEvents, relayWakeUp } from './live-relay';
 
 /** A DataSource, an EntityManager or a unit of work's Tx: whatever runs a statement. */
 export interface Queryable {
@@ -110,8 +110,8 @@ export class UnitOfWork {
 
   /**
    * Runs `work` in a transaction; committed events are then published in-process, and in a
-   * process without a live gateway (`relay`) also written to `live_relay` in the transaction,
-   * so an API node pushes them once they commit. A
+   * process without a live gateway (`relay`) those the gateway acts on (`relayedEvents`) are also
+   * written to `live_relay` in the transaction, so an API node pushes them once they commit. A
    * transaction PostgreSQL aborted for a deadlock (or a serialization failure) runs again, up
    * to TRANSACTION_ATTEMPTS times in all; `work` must therefore read what it decides on inside
    * `tx`, as it should anyway. Past that, the caller gets CONFLICT, not an internal error.
@@ -126,7 +126,8 @@ export class UnitOfWork {
           tx = new Tx(manager);
           runByUnitOfWork.add(tx);
           const done = await work(tx);
-          if (this.relay && tx.events.length) await manager.query(LIVE_RELAY_INSERT, [JSON.stringify(tx.events), relayWakeUp(tx.events)]);
+          const relayed = this.relay ? relayedEvents(tx.events) : [];
+          if (relayed.length) await manager.query(LIVE_RELAY_INSERT, [JSON.stringify(relayed), relayWakeUp(relayed)]);
           // Last: the moderation log's entries, whose lock is then held only for the commit.
           await tx.finish();
           return done;
