@@ -1,3 +1,5 @@
+import { execFileSync, spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { DataSource, MigrationInterface } from 'typeorm';
 import { seedDemoCommunity } from '../../apps/cli/src/seed/demo';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
@@ -53,6 +55,23 @@ describe('migrations', () => {
   };
   /** How many migrations to undo to be back to before `name`. */
   const backTo = (name: string) => migrations.length - migrations.findIndex((m) => m.name === name);
+  /**
+   * The typo-key migration undone, then applied again by a run (`first`, as a starting node's)
+   * that holds the migration lock while its concurrent index build waits for `writer`'s write,
+   * under way (its index still invalid) until the test ends that transaction.
+   */
+  const typoKeysBuildUnderWay = async () => {
+    await undo(backTo('SearchTermsTypoKeys1765083600000'));
+    const [space] = await t.sql(`SELECT id FROM spaces LIMIT 1`);
+    const writer = t.ds.createQueryRunner();
+    await writer.startTransaction();
+    await writer.query(`INSERT INTO search_terms (term, space_id) VALUES ('inflight', $1) ON CONFLICT DO NOTHING`, [space.id]);
+    const first = migrateDatabase(t.db.url);
+    const building = async () =>
+      (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_create_index WHERE index_relid = to_regclass('search_terms_typo_keys_idx')`))[0].n as number;
+    while ((await building()) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    return { writer, first };
+  };
 
   it('undo to nothing on a populated database and apply again to the same schema', async () => {
     t = await bootTestApp();
@@ -262,16 +281,8 @@ describe('migrations', () => {
   });
 
   it('leaves a typo-key index another process is building concurrently alone: a second run waits for the first, a runner outside the lock fails', async () => {
-    await undo(backTo('SearchTermsTypoKeys1765083600000'));
-    const [space] = await t.sql(`SELECT id FROM spaces LIMIT 1`);
     // A write under way holds the first run's concurrent build at its wait for writers, its index still invalid.
-    const writer = t.ds.createQueryRunner();
-    await writer.startTransaction();
-    await writer.query(`INSERT INTO search_terms (term, space_id) VALUES ('inflight', $1) ON CONFLICT DO NOTHING`, [space.id]);
-    const first = migrateDatabase(t.db.url);
-    const building = async () =>
-      (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_create_index WHERE index_relid = to_regclass('search_terms_typo_keys_idx')`))[0].n as number;
-    while ((await building()) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    const { writer, first } = await typoKeysBuildUnderWay();
     // Another process migrating waits its turn (migrateDatabase's advisory lock) and then finds nothing pending.
     const second = migrateDatabase(t.db.url);
     // A runner that does not take that lock (a hand-run migration) is refused rather than drop the index under the build.
@@ -292,4 +303,34 @@ describe('migrations', () => {
       { name: 'search_terms_typo_keys_idx', valid: true },
     ]);
   });
+
+  it('runs `parvis migrate` (the CLI) under the same lock: started while a node migrates, it waits its turn and finds nothing left', async () => {
+    const root = path.join(__dirname, '../..');
+    execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+    // A node's run holds the lock, its concurrent index build kept waiting.
+    const { writer, first: node } = await typoKeysBuildUnderWay();
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'warn' };
+      delete env.REDIS_URL;
+      const cli = spawn(process.execPath, [path.join(root, 'dist/apps/cli/src/main.js'), 'migrate'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      cli.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
+      // Both asking for the lock: the node's run (which has it) and the command's (which waits).
+      const asking = async () =>
+        (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'SELECT pg_try_advisory_lock%'`))[0].n as number;
+      while ((await asking()) < 2 && cli.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
+      // Still waiting, nothing applied: a command outside the lock would have run the migration beside the build (and been refused).
+      expect([cli.exitCode, out]).toEqual([null, '']);
+      await writer.rollbackTransaction();
+      expect(await node).toEqual(['SearchTermsTypoKeys1765083600000']);
+      expect([await exited, out.trim()]).toEqual([0, 'The database schema is up to date.']);
+    } finally {
+      if (writer.isTransactionActive) await writer.rollbackTransaction();
+      await writer.release();
+      await node.catch(() => undefined);
+    }
+    expect(await t.sql(`SELECT count(*)::int AS n FROM migrations WHERE name = 'SearchTermsTypoKeys1765083600000'`)).toEqual([{ n: 1 }]);
+  }, 180_000);
 });
