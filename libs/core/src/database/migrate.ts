@@ -10,9 +10,10 @@ const MIGRATION_LOCK_KEY = 0x7a7215;
 const LOCK_RETRY_MS = 200;
 
 /**
- * Applies pending migrations; returns the names applied. Processes starting together (several
- * API nodes, a worker, a CLI) take turns under one advisory lock: the first applies what is
- * pending, each next one finds nothing left, instead of two runners applying the same migration
+ * Applies pending migrations; returns the names applied. The one way migrations run (the API's
+ * start, `parvis migrate` and every other CLI command, tests, benches): processes starting
+ * together (several API nodes, a CLI command) take turns under one advisory lock: the first
+ * applies what is pending, each next one finds nothing left, instead of two runners applying the same migration
  * (a failed `CREATE TABLE … already exists`, or one recorded twice). The lock is held on a
  * connection of its own, so a migration that runs outside a transaction (`transaction = false`,
  * its indexes built CONCURRENTLY) runs under it as well; it goes with that connection if the
