@@ -395,6 +395,31 @@ export function searchEngineContract(
       }
     });
 
+    it('highlights every spelling of the word found, each as written where it stands, also past an ellipsis the author wrote', async () => {
+      const spellings = newId();
+      const inSpellings = inSpace(spellings);
+      const street = inSpellings('Straßennamen', 'Die Straße heißt im Süden Strasse, in Versalien STRASSE oder STRAẞE.', 'simple');
+      const cafe = inSpellings('Cafés', 'Un café au Café de Flore, puis un cafe au CAFE du coin.', 'fr');
+      const ahmed = inSpellings('رسالة', 'كتب أحمد إلى احمد وإلى أحمد', 'simple');
+      // A passage repeated, the name written first without hamza, then with it, then without it
+      // again, just after an ellipsis of the author's: the snippet's second fragment holds the
+      // last, written so, and its text up to the ellipsis is also found before the one with hamza.
+      const filler = 'the cat sat on the mat. ';
+      const repeated = inSpellings('تقرير', `${filler}احمد ${filler.repeat(8)}أحمد ${filler.repeat(8)}… احمد … وصل`, 'simple');
+      const docs = [street, cafe, ahmed, repeated];
+      await engine.upsert(docs);
+      try {
+        const { snippet } = searchIn(spellings);
+        const marked = async (query: string) => [...((await snippet(query)) ?? '').matchAll(/<mark>(.*?)<\/mark>/g)].map((m) => m[1]);
+        expect(await marked('strasse ')).toEqual(['Straße', 'Strasse', 'STRASSE', 'STRAẞE']);
+        expect(await marked('CAFÉ ')).toEqual(['café', 'Café', 'cafe', 'CAFE']);
+        expect(await marked('كتب احمد')).toEqual(['كتب', 'أحمد', 'احمد', 'أحمد']);
+        expect(await snippet('"احمد وصل"')).toContain('… <mark>احمد</mark> … <mark>وصل</mark>');
+      } finally {
+        await engine.remove(docs.map((d) => d.id));
+      }
+    });
+
     it('tolerates typos of tag words and completes tags and numbers being typed, within the spaces searched', async () => {
       const tagged = newId();
       const restricted = newId();

@@ -166,6 +166,12 @@ export function markHighlights(text: string, open: string, close: string): strin
  * text's order), and each folded letter there came from one letter of `written`, which it is
  * shown as (a highlight mark among the letters one letter folded to stands after it). A
  * fragment not found there (the text held a mark of ours) stays as it is.
+ *
+ * The `delimiter` must be one no text holds (a control character, see searchableText): a fragment
+ * is looked for whole, at the first place after the one before where its folded text stands, as
+ * the engines choose the first of windows alike. Split at an ellipsis the author wrote, its pieces
+ * were looked for one by one, and a piece also found before the place it was cut from (the same
+ * words written with another letter form: Straße, then Strasse) showed the letters written there.
  */
 export function withLettersAsWritten(snippet: string, written: string | null | undefined, fold: (letter: string) => string, marks: string, delimiter: string): string {
   if (!written) return snippet;

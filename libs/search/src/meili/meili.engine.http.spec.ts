@@ -16,6 +16,7 @@ describe('MeiliSearchEngine over HTTP', () => {
   let down = false;
   let taskMs = 0;
   const tasks = new Map<number, { type: string; at: number; error?: { code: string; message: string } }>();
+  /** What a search answers: as it is, or made from the request (its crop marker, say). */
   let searchAnswer: unknown = { hits: [], estimatedTotalHits: 0, processingTimeMs: 0, query: '' };
 
   const enqueue = (type: string, error?: { code: string; message: string }) => {
@@ -47,7 +48,7 @@ describe('MeiliSearchEngine over HTTP', () => {
       if (req.method === 'PATCH' && path === '/indexes/contributions/settings') return send(202, enqueue('settingsUpdate'));
       if (req.method === 'POST' && path === '/indexes/contributions/documents/fetch') return send(200, { results: [], offset: 0, limit: 20, total: 0 });
       if (req.method === 'POST' && path === '/indexes/contributions/documents') return send(202, enqueue('documentAdditionOrUpdate'));
-      if (req.method === 'POST' && path === '/indexes/contributions/search') return send(200, searchAnswer);
+      if (req.method === 'POST' && path === '/indexes/contributions/search') return send(200, typeof searchAnswer === 'function' ? searchAnswer(body) : searchAnswer);
       return send(404, { message: `no route ${req.method} ${path}`, code: 'not_found', type: 'invalid_request', link: '' });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -146,15 +147,16 @@ describe('MeiliSearchEngine over HTTP', () => {
     expect(plain).not.toHaveProperty('bodyAsWritten');
     expect(plain).not.toHaveProperty('titleAsWritten');
 
-    // Meilisearch answers with the body as stored, cropped (…) and marked; the snippet shows it as written.
-    searchAnswer = {
+    // Meilisearch answers with the body as stored, cropped (with the marker asked for, shown as …) and marked; the snippet shows it as written.
+    searchAnswer = ({ cropMarker }: { cropMarker: string }) => ({
       hits: [{ id: doc.id, topicId: doc.topicId, postNumber: 1, spaceId: doc.spaceId, kind: 'DISCUSSION', title: 'Die STRASSE', titleAsWritten: street.title, bodyAsWritten: street.body,
-        _formatted: { body: '…die \u0001Hauptstrasse\u0002 … bis Montag, \u0001Fuss\u0002weg…' }, _rankingScore: 0.9 }],
+        _formatted: { body: `${cropMarker}die \u0001Hauptstrasse\u0002 … bis Montag, \u0001Fuss\u0002weg${cropMarker}` }, _rankingScore: 0.9 }],
       estimatedTotalHits: 1, processingTimeMs: 1, query: 'hauptstrasse fuss',
-    };
+    });
     const res = await engine.search({ query: 'HAUPTSTRAẞE fuß', filters: { spaceIds: [doc.spaceId] }, limit: 10, offset: 0 });
     const asked = requests.find((r) => r.path === '/indexes/contributions/search')!.body;
-    expect(asked).toMatchObject({ q: 'HAUPTSTRASSE fuss', cropMarker: '…' });
+    // A marker no stored text holds: an ellipsis the author wrote is never taken for it.
+    expect(asked).toMatchObject({ q: 'HAUPTSTRASSE fuss', cropMarker: '\u0007' });
     expect(res.hits[0].title).toBe('Die STRAẞE');
     expect(res.hits[0].snippetHtml).toBe('…die <mark>Hauptstraße</mark> … bis Montag, <mark>Fuß</mark>weg…');
   });
@@ -178,6 +180,19 @@ describe('MeiliSearchEngine over HTTP', () => {
     expect(res.hits[0].snippetHtml).toBe('Café an der <mark>Straße</mark>');
   });
 
+  it('shows each highlighted word as written where it stands, though the text up to an ellipsis of the author’s is found before it written another way', async () => {
+    const engine = new MeiliSearchEngine({ url }, serverFolding);
+    // The crop window starts at the second passage; cut at the author's ellipsis, its start is also the first's.
+    const body = `Die Straße… ist zu. ${'Lange Umleitung. '.repeat(20)}Die Strasse… ist zu, sagt er.`;
+    searchAnswer = (asked: { cropMarker: string }) => ({
+      hits: [{ id: doc.id, topicId: doc.topicId, postNumber: 1, spaceId: doc.spaceId, kind: 'DISCUSSION', title: 'Umleitung', bodyAsWritten: body,
+        _formatted: { body: `${asked.cropMarker}Die \u0001Strasse\u0002… ist zu, \u0001sagt\u0002 er.` }, _rankingScore: 0.9 }],
+      estimatedTotalHits: 1, processingTimeMs: 1, query: 'strasse sagt',
+    });
+    const res = await engine.search({ query: 'strasse sagt', filters: { spaceIds: [doc.spaceId] }, limit: 10, offset: 0 });
+    expect(res.hits[0].snippetHtml).toBe('…Die <mark>Strasse</mark>… ist zu, <mark>sagt</mark> er.');
+  });
+
   it('gives Meilisearch ø, ł, þ, ı and the other letters unaccent reads otherwise as it reads them, and shows them as written', async () => {
     const engine = new MeiliSearchEngine({ url }, serverFolding);
     const trip = { ...doc, title: 'København – Łódź', body: 'Via ØRESUND, then Þórsmörk and Diyarbakır.' };
@@ -185,11 +200,11 @@ describe('MeiliSearchEngine over HTTP', () => {
     const [sent] = requests.find((r) => r.method === 'POST' && r.path === '/indexes/contributions/documents')!.body;
     expect(sent).toMatchObject({ title: 'Kobenhavn – Lódź', body: 'Via ORESUND, then THórsmörk and Diyarbakir.', titleAsWritten: trip.title, bodyAsWritten: trip.body });
 
-    searchAnswer = {
+    searchAnswer = ({ cropMarker }: { cropMarker: string }) => ({
       hits: [{ id: doc.id, topicId: doc.topicId, postNumber: 1, spaceId: doc.spaceId, kind: 'DISCUSSION', title: sent.title, titleAsWritten: trip.title, bodyAsWritten: trip.body,
-        _formatted: { body: 'Via \u0001ORESUND\u0002, then \u0001THórsm\u0002örk…' }, _rankingScore: 0.9 }],
+        _formatted: { body: `Via \u0001ORESUND\u0002, then \u0001THórsm\u0002örk${cropMarker}` }, _rankingScore: 0.9 }],
       estimatedTotalHits: 1, processingTimeMs: 1, query: 'oresund thorsm',
-    };
+    });
     const res = await engine.search({ query: 'Øresund þórsm', filters: { spaceIds: [doc.spaceId] }, limit: 10, offset: 0 });
     expect(requests.find((r) => r.path === '/indexes/contributions/search')!.body).toMatchObject({ q: 'Oresund thórsm' });
     expect(res.hits[0].title).toBe(trip.title);

@@ -80,16 +80,23 @@ export function meiliFolding(server: UnaccentFolding): UnaccentFolding {
   return folding;
 }
 
-/** Where a snippet is cropped, Meilisearch's default marker, named so that the letters as written can be put back around it. */
-const CROP_MARKER = '…';
+/**
+ * Where a snippet is cropped: a control character, which no stored text holds (see
+ * searchableText), so that the letters as written can be put back around it, the window it marks
+ * found again whole where an ellipsis the author wrote may stand (withLettersAsWritten). Shown as
+ * CROP_SHOWN, Meilisearch's default marker.
+ */
+const CROP_MARKER = '\u0007';
+const CROP_SHOWN = '…';
 
 /**
  * Highlight markers: control characters, so markHighlights can escape the text first and
- * then turn them into `<mark>`. They are stripped from indexed text, so a post cannot forge one.
+ * then turn them into `<mark>`. They are stripped from indexed text, so a post cannot forge one
+ * (nor a CROP_MARKER).
  */
 const MARK_OPEN = '\u0001';
 const MARK_CLOSE = '\u0002';
-const MARKERS = /[\u0001\u0002]/g;
+const MARKERS = /[\u0001\u0002\u0007]/g;
 
 /** Words in a snippet, as PostgreSQL's headline gives about as much. */
 const SNIPPET_WORDS = 30;
@@ -321,7 +328,8 @@ function toStored(doc: SearchDocument, folding: UnaccentFolding): StoredDocument
 
 /** A hit's snippet: its body's, cropped around the matches, else its title's, with the letters as written (see meiliFolding). */
 function snippetOf(h: RetrievedHit & { _formatted?: Partial<RetrievedHit> }, folding: UnaccentFolding): string {
-  const asWritten = (formatted: string, written: string | undefined) => withLettersAsWritten(formatted, written, folding.fold, MARK_OPEN + MARK_CLOSE, CROP_MARKER);
+  const asWritten = (formatted: string, written: string | undefined) =>
+    withLettersAsWritten(formatted, written, folding.fold, MARK_OPEN + MARK_CLOSE, CROP_MARKER).replaceAll(CROP_MARKER, CROP_SHOWN);
   if (h._formatted?.body) return asWritten(h._formatted.body, h.bodyAsWritten);
   if (h._formatted?.title) return asWritten(h._formatted.title, h.titleAsWritten);
   return h.titleAsWritten ?? h.title;

@@ -125,7 +125,13 @@ const VOCABULARY_TYPO_KEYS = `parvis_typo_keys(t.term, CASE WHEN char_length(t.t
 /** Only this much of a long body is indexed (a tsvector holds at most 1 MB). */
 const BODY_INDEX_CHARS = 100_000;
 const HIGHLIGHT = { open: '\u0001', close: '\u0002' };
-const FRAGMENT_DELIMITER = ' … ';
+/**
+ * Between a headline's fragments: a control character, which no indexed text holds (see
+ * searchableText), so that each fragment is found again whole in the text it was cut from
+ * (withLettersAsWritten), where an ellipsis the author wrote may stand. Shown as FRAGMENT_SEPARATOR.
+ */
+const FRAGMENT_DELIMITER = '\u0007';
+const FRAGMENT_SEPARATOR = ' … ';
 const HEADLINE_OPTIONS = `StartSel=${HIGHLIGHT.open}, StopSel=${HIGHLIGHT.close}, MaxWords=30, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter="${FRAGMENT_DELIMITER}"`;
 const TOP_TAGS = 20;
 /**
@@ -1066,7 +1072,10 @@ export class PostgresSearchEngine implements SearchEngine {
       kind: h.kind as string,
       title: h.title as string,
       snippetHtml: markHighlights(
-        withLettersAsWritten(asWritten(h.snippet as string), h.written as string | null, foldLetterVariants, HIGHLIGHT.open + HIGHLIGHT.close, FRAGMENT_DELIMITER),
+        withLettersAsWritten(asWritten(h.snippet as string), h.written as string | null, foldLetterVariants, HIGHLIGHT.open + HIGHLIGHT.close, FRAGMENT_DELIMITER).replaceAll(
+          FRAGMENT_DELIMITER,
+          FRAGMENT_SEPARATOR,
+        ),
         HIGHLIGHT.open,
         HIGHLIGHT.close,
       ),
