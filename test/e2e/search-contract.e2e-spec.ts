@@ -135,6 +135,18 @@ describe('postgres engine: common words', () => {
       expect(rare.total).toBe(1);
     }));
 
+  it('counts exactly 1,000 matches as 1,000 whether statistics send the query down the date index or the GIN index', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const docs = Array.from({ length: 1000 }, (_, i) => searchDocument({ spaceId: space, title: `Widget number ${i}`, body: 'A widget.' }));
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      const total = async (searcher: PostgresSearchEngine) => (await searcher.search({ query: 'widget ', filters: { spaceIds: [space] }, limit: 5, offset: 0 })).total;
+      // No statistics yet: the word is taken for a rare one (GIN); then, analysed, for a common one (date index).
+      const rare = await total(engine);
+      await t.sql(`ANALYZE search_documents`);
+      expect([rare, await total(new PostgresSearchEngine(t.ds))]).toEqual([1000, 1000]);
+    }));
+
   it('takes a pasted question’s candidates from the posts holding its rarer words, by their weight, not the newest 1,000 holding any', () =>
     withPostgresEngine(async (engine, t) => {
       const space = newId();
@@ -468,3 +480,4 @@ describe('postgres engine: the vocabulary holds visible words only (and the mode
       expect(results).toEqual(finds.map(([query, expected]) => [query, expected.map((d) => d.id).sort()]));
     }));
 });
+

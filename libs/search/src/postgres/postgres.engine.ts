@@ -1110,11 +1110,14 @@ export class PostgresSearchEngine implements SearchEngine {
         if (gin.seen < DENSE) return { ids: gin.ids, capped: gin.seen > CANDIDATES, seen: gin.seen };
       }
       await m.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_bitmapscan = off`);
+      // One match past CANDIDATES tells whether there are more, as the GIN path's count does: exactly
+      // CANDIDATES matches are counted as such on either path (statistics choose it, see run).
       const newest: Array<{ id: string }> = await m.query(
-        `SELECT d.id FROM search_documents d WHERE ${matches} ORDER BY d.created_at DESC LIMIT ${CANDIDATES}`,
+        `SELECT d.id FROM search_documents d WHERE ${matches} ORDER BY d.created_at DESC LIMIT ${CANDIDATES + 1}`,
         params,
       );
-      return { ids: newest.map((r) => r.id), capped: newest.length >= CANDIDATES, seen: common ? newest.length : DENSE };
+      const capped = newest.length > CANDIDATES;
+      return { ids: newest.slice(0, CANDIDATES).map((r) => r.id), capped, seen: common ? newest.length : DENSE };
     });
   }
 
