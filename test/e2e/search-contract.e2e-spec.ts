@@ -147,6 +147,40 @@ describe('postgres engine: common words', () => {
       expect([rare, await total(new PostgresSearchEngine(t.ds))]).toEqual([1000, 1000]);
     }));
 
+  /**
+   * The statistics choosing a path are the whole table's, unreadable posts included (architecture.md,
+   * Search): with every word held by 100 posts or more and at most 1,000 matches, what a searcher
+   * gets must not depend on them. (With fewer, they pick which terms find candidates: not so yet.)
+   */
+  it('answers a query whose words 100 posts hold alike whichever path statistics choose, whatever unreadable posts hold', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const other = newId();
+      const start = Date.parse('2026-01-01T00:00:00Z');
+      const readable = Array.from({ length: 150 }, (_, i) =>
+        searchDocument({ spaceId: space, tags: [i % 3 ? 'gadgets' : 'tools'], title: `Widget ${i}`, body: i % 2 ? 'A blue widget.' : 'A widget, blue and small.', createdAt: new Date(start + i * 60_000) }),
+      );
+      const unreadable = [
+        ...Array.from({ length: 300 }, (_, i) => searchDocument({ spaceId: other, title: `Blue widget ${i}`, body: 'blue widget', createdAt: new Date(start + i * 30_000) })),
+        ...Array.from({ length: 50 }, (_, i) => searchDocument({ spaceId: space, title: `Hidden blue widget ${i}`, body: 'blue widget', state: 'HIDDEN', createdAt: new Date(start + i * 30_000) })),
+      ];
+      await engine.upsert(readable);
+      const answer = async (searcher: PostgresSearchEngine) => {
+        const res = await searcher.search({ query: 'blue widget', filters: { spaceIds: [space] }, limit: 20, offset: 0, facets: true });
+        return { ids: res.hits.map((h) => h.id), total: res.total, facets: res.facets };
+      };
+      // No statistics: the GIN path. Then the date path (every post holds the words), with and
+      // without unreadable posts holding them.
+      const first = await answer(engine);
+      expect(first.total).toBe(150);
+      await t.sql(`ANALYZE search_documents`);
+      const analysed = await answer(new PostgresSearchEngine(t.ds));
+      await engine.upsert(unreadable);
+      await t.sql(`ANALYZE search_documents`);
+      const crowded = await answer(new PostgresSearchEngine(t.ds));
+      expect([analysed, crowded]).toEqual([first, first]);
+    }));
+
   it('takes a pasted question’s candidates from the posts holding its rarer words, by their weight, not the newest 1,000 holding any', () =>
     withPostgresEngine(async (engine, t) => {
       const space = newId();
