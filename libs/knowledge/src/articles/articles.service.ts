@@ -449,19 +449,14 @@ export class ArticlesService {
    * new revision).
    */
   private async settleReviewItems(tx: Tx, viewer: Viewer, ref: ArticleRef, revisionNumber: number): Promise<void> {
-    const note = `published revision ${revisionNumber} of the article`;
-    const items = await tx.query<{ id: string }>(
-      `WITH done AS (
-         UPDATE review_items SET status = 'APPROVED', resolved_by = $2, resolved_at = now(), decision_note = $3,
-                claimed_by = NULL, claimed_until = NULL, updated_at = now()
-          WHERE status = 'PENDING' AND ((target_type = 'TOPIC' AND target_id = $1 AND kind IN ('PENDING_CONTENT', 'ARTICLE_FEEDBACK'))
-             OR (target_type = 'POST' AND kind = 'PENDING_CONTENT' AND target_id = (SELECT id FROM posts WHERE topic_id = $1 AND number = 1)))
-          RETURNING id)
-       INSERT INTO review_item_events (review_item_id, actor_id, action, note) SELECT id, $2, 'resolved: approve (article published)', $3 FROM done
-       RETURNING review_item_id AS id`,
-      [ref.topicId, viewer.id, note],
-    );
-    for (const item of items) await this.reviewItems.changed(tx, { id: item.id, spaceId: ref.spaceId, status: 'APPROVED' });
+    await this.reviewItems.approvePending(tx, {
+      where: `(target_type = 'TOPIC' AND target_id = $4 AND kind IN ('PENDING_CONTENT', 'ARTICLE_FEEDBACK'))
+           OR (target_type = 'POST' AND kind = 'PENDING_CONTENT' AND target_id = (SELECT id FROM posts WHERE topic_id = $4 AND number = 1))`,
+      params: [ref.topicId],
+      resolvedBy: viewer.id,
+      action: 'resolved: approve (article published)',
+      note: `published revision ${revisionNumber} of the article`,
+    });
   }
 
   async archive(viewer: Viewer, topicId: string): Promise<TopicModel> {

@@ -108,6 +108,30 @@ export class ReviewItems {
   }
 
   /**
+   * Approves the pending items `where` picks (a condition on `review_items`, unaliased, its
+   * parameters `params` from $4 on) outside the queue's own decision, settled by what answered
+   * them (a sanction lifted answers its appeal, a published revision its article's feedback and
+   * pre-moderation hold): `resolvedBy` resolves them, with `note` as the decision's note, their
+   * claims go, and each gets a line in its history (`action`, `note`) in the same statement, then
+   * `review.updated` for its space's live review room and its reporters. Returns the ids settled:
+   * none for an item settled meanwhile.
+   */
+  async approvePending(tx: Tx, o: { where: string; params: unknown[]; resolvedBy: string | null; action: string; note: string | null }): Promise<string[]> {
+    const items = await tx.query<{ id: string; space_id: string | null }>(
+      `WITH done AS (
+         UPDATE review_items SET status = 'APPROVED', resolved_by = $1, resolved_at = now(), decision_note = $2,
+                claimed_by = NULL, claimed_until = NULL, updated_at = now()
+          WHERE status = 'PENDING' AND (${o.where})
+          RETURNING id, space_id),
+       history AS (INSERT INTO review_item_events (review_item_id, actor_id, action, note) SELECT id, $1, $3, $2 FROM done)
+       SELECT id, space_id FROM done ORDER BY id`,
+      [o.resolvedBy, o.note, o.action, ...o.params],
+    );
+    for (const i of items) await this.changed(tx, { id: i.id, spaceId: i.space_id, status: 'APPROVED' });
+    return items.map((i) => i.id);
+  }
+
+  /**
    * Settles the pending PENDING_CONTENT item of a post (or, for a first post, of its topic)
    * outside the queue's own decision: a moderator deciding on the post itself (CONFLICT while
    * another moderator's claim on the item holds), or its author withdrawing a held edit with

@@ -167,15 +167,9 @@ export class SanctionsService {
     );
     if (!appeal) return;
     if (appeal.review_item_id) {
-      const settled = await tx.query(
-        `UPDATE review_items SET status = 'APPROVED', resolved_by = $2, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
-          WHERE id = $1 AND status = 'PENDING' RETURNING id`,
-        [appeal.review_item_id, viewer.id],
-      );
-      if (settled.length) {
-        await this.reviewItems.record(tx, appeal.review_item_id, viewer.id, 'resolved: approve (sanction lifted with liftSanction)');
-        await this.reviewItems.changed(tx, { id: appeal.review_item_id, spaceId: s.space_id, status: 'APPROVED' });
-      }
+      await this.reviewItems.approvePending(tx, {
+        where: 'id = $4', params: [appeal.review_item_id], resolvedBy: viewer.id, action: 'resolved: approve (sanction lifted with liftSanction)', note: null,
+      });
     }
     await tx.emit({ type: 'appeal.decided', aggregateType: 'user', aggregateId: s.user_id, payload: { userId: s.user_id, sanctionId: s.id, granted: true } });
   }
