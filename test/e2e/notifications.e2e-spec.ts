@@ -755,6 +755,32 @@ describe('notifications and watching', () => {
     expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: insider.token })).markNotificationsRead).toBe(0);
   });
 
+  it('shows a report’s outcome by one rule in the list (check) and its count and marking (SQL): every outcome, decided where its reporter reads, where they do not, site-wide, or gone', async () => {
+    const reporter = await makeUser(t);
+    const [readable, unread] = [await makeSpace(t, 'PUBLIC'), await makeSpace(t, 'RESTRICTED')];
+    const expected: string[] = [];
+    const told = async (itemId: string, status: string) =>
+      t.sql(`INSERT INTO notifications (id, user_id, kind, data, source) VALUES (gen_random_uuid(), $1, 'REPORT_RESOLVED', jsonb_build_object('reviewItemId', $2::text, 'status', $3::text), $4)`, [
+        reporter.id, itemId, status, `test:${itemId}`,
+      ]);
+    for (const status of ['APPROVED', 'REJECTED', 'IGNORED']) {
+      for (const spaceId of [readable.id, unread.id, null]) {
+        const [{ id }] = await t.sql(`INSERT INTO review_items (id, space_id, target_type, target_id, kind, status) VALUES (gen_random_uuid(), $1, 'POST', gen_random_uuid(), 'REPORTS', $2) RETURNING id`, [spaceId, status]);
+        await told(id, status);
+        if (spaceId !== unread.id) expected.push(id);
+      }
+    }
+    const [{ id: gone }] = await t.sql(`SELECT gen_random_uuid() AS id`);
+    await told(gone, 'APPROVED');
+    expected.push(gone);
+    for (const unreadOnly of [false, true]) {
+      const listed = expectOk(await t.gql(LIST, { u: unreadOnly }, { token: reporter.token })).notifications;
+      expect(listed.edges.map((e: any) => JSON.parse(e.node.data).reviewItemId).sort()).toEqual([...expected].sort());
+      expect(listed.totalCount).toBe(expected.length);
+    }
+    expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: reporter.token })).markNotificationsRead).toBe(expected.length);
+  });
+
   it('does not deliver a notification about a topic alone to someone who cannot read the topic', async () => {
     const recipient = await makeUser(t);
     const readable = await createTopic(t, author.token, board, { title: 'Open to all' });

@@ -154,6 +154,17 @@ function groupNoticeSql(viewer: string, kind: string, requestId: string): string
 const REPORT_RESOLVED = 'REPORT_RESOLVED';
 
 /**
+ * The rule above, the one place it is said: SQL true while the outcome of a report, its item
+ * `itemId` (SQL naming a uuid), is shown to a reporter who reads the spaces `readable` (SQL, a
+ * uuid[]): its item is in one of them, or in none (the site-wide queue), or gone. The count
+ * (`sql`, the spaces of the viewer's session as $2) and `check` (each recipient's, from theirs)
+ * both ask it, so the list, its count and every delivery agree.
+ */
+function reportOutcomeShownSql(itemId: string, readable: string): string {
+  return `NOT EXISTS (SELECT 1 FROM review_items ri WHERE ri.id = ${itemId} AND ri.space_id IS NOT NULL AND NOT (ri.space_id = ANY(${readable})))`;
+}
+
+/**
  * Whether a notification tells of a topic's removal: its first post removed by a moderator
  * (POST_REMOVED, `data.number` 1), which took the topic with it. It is about a deleted topic,
  * which its author reads no more than anyone, so it is judged as if the topic were hidden: its
@@ -176,8 +187,7 @@ const CAN_READ = { viewer: '$1', readable: '$2', moderated: '$3' };
 const READABLE_NOTIFICATION_SQL = `(
   (n.post_id IS NULL AND n.topic_id IS NULL
     AND (n.kind NOT IN (${GROUP_REQUEST_KINDS.map((k) => `'${k}'`).join(', ')}) OR ${groupNoticeSql('$1::uuid', 'n.kind', "(n.data->>'requestId')::uuid")})
-    AND (n.kind <> '${REPORT_RESOLVED}' OR NOT EXISTS (
-      SELECT 1 FROM review_items ri WHERE ri.id = (n.data->>'reviewItemId')::uuid AND ri.space_id IS NOT NULL AND NOT (ri.space_id = ANY($2::uuid[])))))
+    AND (n.kind <> '${REPORT_RESOLVED}' OR ${reportOutcomeShownSql("(n.data->>'reviewItemId')::uuid", '$2::uuid[]')}))
   OR EXISTS (
     SELECT 1 FROM topics t
       LEFT JOIN posts p ON p.id = n.post_id
@@ -312,7 +322,11 @@ export class NotificationVisibility {
     asked.forEach((i, j) => (visible[i] = seen.has(j)));
   }
 
-  /** Outcomes of reports (REPORT_RESOLVED) among `items` (visible so far) decided in a space their reporter does not read: one statement for all. */
+  /**
+   * Outcomes of reports (REPORT_RESOLVED) among `items` (visible so far) that `reportOutcomeShownSql`
+   * no longer shows, each recipient judged on the spaces they read (`readableSpaceIds`, read once per
+   * viewer, as the count reads them): one statement for all.
+   */
   private async reportOutcomes(items: readonly NotificationSubject[], visible: boolean[]): Promise<void> {
     const asked = items.flatMap((n, i) => (visible[i] && n.kind === REPORT_RESOLVED ? [i] : []));
     if (asked.length === 0) return;
@@ -320,17 +334,17 @@ export class NotificationVisibility {
       const id = (n.data as { reviewItemId?: unknown } | null)?.reviewItemId;
       return typeof id === 'string' && isUuid(id) ? id : null;
     };
-    const rows: Array<{ id: string; space_id: string | null }> = await this.ds.query(`SELECT id, space_id FROM review_items WHERE id = ANY($1::uuid[])`, [
-      [...new Set(asked.map((i) => itemOf(items[i])).filter((id) => id !== null))],
-    ]);
-    const spaceOf = new Map(rows.map((r) => [r.id, r.space_id]));
-    // Each recipient's ranks are read once (memoized on their viewer), every recipient's at once.
-    await Promise.all(
-      asked.map(async (i) => {
-        const spaceId = spaceOf.get(itemOf(items[i]) ?? '');
-        if (spaceId && (await this.access.rankOn(items[i].viewer!, spaceId)) < LEVEL_RANK.READ) visible[i] = false;
-      }),
+    // Each recipient's spaces once (a PostgreSQL array literal of uuids), their items pointing at them.
+    const readerOf = new Map(asked.map((i) => [items[i].viewer!, 0]));
+    [...readerOf.keys()].forEach((v, k) => readerOf.set(v, k + 1));
+    const readable = await Promise.all([...readerOf.keys()].map(async (v) => `{${(await this.access.readableSpaceIds(v)).join(',')}}`));
+    const rows: Array<{ i: string }> = await this.ds.query(
+      `SELECT x.i FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS x(item, reader, i)
+        WHERE ${reportOutcomeShownSql('x.item', '($3::text[])[x.reader]::uuid[]')}`,
+      [asked.map((i) => itemOf(items[i])), asked.map((i) => readerOf.get(items[i].viewer!)), readable],
     );
+    const shown = new Set(rows.map((r) => Number(r.i) - 1));
+    asked.forEach((i, j) => (visible[i] = shown.has(j)));
   }
 }
 
