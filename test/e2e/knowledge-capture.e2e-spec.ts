@@ -312,6 +312,34 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(mismatches).toEqual([]);
     });
 
+    it('lets the article’s team decide its feedback by their rights in the article’s space, where the article is read, not in the space its item was filed under (a rating racing a move)', async () => {
+      const [writer, silenced] = [await makeUser(t), await makeUser(t)];
+      const [elsewhere, open] = [await makeSpace(t, 'RESTRICTED'), await makeSpace(t, 'PUBLIC')];
+      const CLAIM = `mutation($id: ID!) { claimReviewItem(id: $id) { id claimedBy { id } } }`;
+      const reviewItems = t.get(ReviewItems);
+      const filed = async (author: TestUser, title: string, filedUnder: string) => {
+        const article = await publishedArticle(t, author.token, editor.token, board, { title });
+        topicOf(await api.rate((await makeUser(t)).token, { topicId: article, helpful: false, comment: 'Out of date' }));
+        // A rating reads the article's space before its transaction: a move committing meanwhile leaves its item under the old one.
+        const [{ id }] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`, [article]);
+        await t.sql(`UPDATE review_items SET space_id = $2 WHERE id = $1`, [id, filedUnder]);
+        return id as string;
+      };
+      const holder = async (id: string) => (await t.sql(`SELECT ${reviewItems.columns()} FROM review_items WHERE id = $1`, [id]))[0].claimed_by;
+      // Its writer participates in the article's space, not in the one its item names: they decide it, and their claim holds.
+      const away = await filed(writer, 'Filed away', elsewhere.id);
+      expect(expectOk(await t.gql(CLAIM, { id: away }, { token: writer.token })).claimReviewItem.claimedBy).toEqual({ id: writer.id });
+      expect(await holder(away)).toBe(writer.id);
+      expectOk(await t.gql(RESOLVE, { input: { id: away, decision: 'IGNORE' } }, { token: writer.token }));
+      // Silenced in the article's space, participating in the one its item names: they decide nothing, and would hold no claim.
+      const near = await filed(silenced, 'Filed near', open.id);
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', $2, now() + interval '1 day')`, [silenced.id, spaceId]);
+      expect(expectError(await t.gql(CLAIM, { id: near }, { token: silenced.token }), 'FORBIDDEN').message).toMatch(/silenced/);
+      await t.sql(`UPDATE review_items SET claimed_by = $2, claimed_until = now() + interval '10 minutes' WHERE id = $1`, [near, silenced.id]);
+      expect(await holder(near)).toBeNull();
+      await t.sql(`UPDATE review_items SET status = 'IGNORED', claimed_by = NULL, claimed_until = NULL WHERE id = $1`, [near]);
+    });
+
     it('pages an article’s feedback past its first page, newest first', async () => {
       const paged = await publishedArticle(t, author.token, editor.token, board, { title: 'Feedback over pages' });
       for (const comment of ['oldest remark', 'middle remark', 'newest remark']) {

@@ -71,10 +71,13 @@ export class KnowledgeModule implements OnModuleInit {
     this.jobs.register('knowledge-verification-reminders', VERIFICATION_REMINDER_EVERY_MS, () => this.reminders.remindDue());
     // "Not helpful" comments are the article team's to settle, whether or not they moderate; one
     // silenced in the space settles nothing there, as a silenced moderator does not (FORBIDDEN:
-    // they still read the item, Article.openFeedback).
+    // they still read the item, Article.openFeedback). The space is the article's, where the team's
+    // rights are and the article is read (as onNamedTeamSql judges a claim), not the one the item
+    // names: a rating that read the article's space before a move committed files it under the old one.
     this.reviewItems.allowDeciders('ARTICLE_FEEDBACK', async (viewer, item) => {
-      if (!(await this.loaders.onTeam(viewer, item.target_id))) return false;
-      if (item.space_id) await this.access.require(viewer, item.space_id, AccessLevel.PARTICIPATE);
+      const topic = await this.loaders.teamTopic(viewer, item.target_id);
+      if (!topic) return false;
+      await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
       return true;
     }, (claimant) => onNamedTeamSql(claimant, 'review_items.target_id'));
   }

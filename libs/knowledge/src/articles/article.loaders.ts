@@ -181,9 +181,14 @@ export class ArticleLoaders {
 
   /** Whether the viewer is on the team of the article behind a topic they can read (decides its feedback). */
   async onTeam(viewer: Viewer, topicId: string): Promise<boolean> {
+    return (await this.teamTopic(viewer, topicId)) !== null;
+  }
+
+  /** The topic of an article the viewer can read and is on the team of (`onTeam`), as they read it; else null. */
+  async teamTopic(viewer: Viewer, topicId: string): Promise<TopicModel | null> {
     const topic = await this.forum.topic(viewer, topicId);
     const row = topic ? await this.row(viewer, topic.id) : null;
-    return !!topic && !!row && this.access(viewer, topic, row).team;
+    return topic && row && this.access(viewer, topic, row).team ? topic : null;
   }
 
   /** Whether the viewer owns the article behind a topic they can read now (`ownsArticle`: whom verification reminders are for). */
