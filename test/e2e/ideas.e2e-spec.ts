@@ -359,6 +359,31 @@ describe('idea boards', () => {
     expect(await merged(voter)).toEqual([{ sourceId: duplicate, targetId: target }]);
   });
 
+  it('names a hidden or deleted duplicate in a merge’s notice to the space’s moderators, who read it, and to no other reader', async () => {
+    const [voter, spaceMod] = [await customer(), await customer()];
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, 3)`, [space.id, spaceMod.id]);
+    const duplicate = await newIdea(await customer(), 'Duplicate moderators still see');
+    const target = await newIdea(await customer(), 'Where it went');
+    for (const u of [voter, spaceMod]) expectOk(await t.gql(VOTE, { id: duplicate }, { token: u.token }));
+    expectOk(await t.gql(MERGE, { input: { sourceId: duplicate, targetId: target } }, { token: moderator.token }));
+    await drain();
+    const merged = async (u: TestUser) => (await notificationKinds(u)).filter((n: any) => n.kind === 'IDEA_MERGED' && n.topic?.id === target).map((n: any) => n.data.sourceId);
+    const firstPost = (await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [duplicate]))[0].id;
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+    for (const action of ['HIDE', 'DELETE']) {
+      expectOk(await t.gql(MOD, { input: { postId: firstPost, action } }, { token: moderator.token }));
+      // The moderator reads the duplicate as it is now, and is named it; the voter, who does not, is not.
+      expect(expectOk(await t.gql(IDEA, { id: duplicate }, { token: spaceMod.token })).topic).not.toBeNull();
+      expect(await merged(spaceMod)).toEqual([duplicate]);
+      expect(await merged(voter)).toEqual([null]);
+      expectOk(await t.gql(MOD, { input: { postId: firstPost, action: action === 'HIDE' ? 'UNHIDE' : 'RESTORE' } }, { token: moderator.token }));
+    }
+    // Silenced in the space, they moderate it no more and read only what any reader does.
+    expectOk(await t.gql(MOD, { input: { postId: firstPost, action: 'HIDE' } }, { token: moderator.token }));
+    await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', $2, now() + interval '1 day')`, [spaceMod.id, space.id]);
+    expect(await merged(spaceMod)).toEqual([null]);
+  });
+
   it('tells a merge’s followers, members and the space’s moderators alike, nothing of its ideas once they went where they do not read', async () => {
     const MOVE = `mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`;
     const globalAdmin = await makeUser(t, { role: 'ADMIN' });

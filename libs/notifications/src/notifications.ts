@@ -12,7 +12,7 @@ import { Viewer } from '../../core/src/graphql/viewer';
 import { Queryable } from '../../core/src/database/unit-of-work';
 import { isUuid } from '../../core/src/ids';
 import { AccessService, fullViewSql } from '../../access/src/access.service';
-import { LEVEL_RANK } from '../../access/src/access-level';
+import { AccessLevel, LEVEL_RANK } from '../../access/src/access-level';
 import { validKeyValue } from '../../forum/src/cursors';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { PostModel } from '../../forum/src/posts/post.model';
@@ -456,15 +456,16 @@ function groupAsNowSql(n: NotificationColumns, named: boolean): string {
 
 /**
  * The duplicate an IDEA_MERGED notice names (`data.sourceId`), while its recipient may read it
- * as a topic: visible, or hidden or pending and theirs (`fullViewSql`'s author rule), in the space
- * of the idea it went into, which the notice is about and its recipient reads (else they read no
- * notice at all); else null. A space's moderators read a hidden duplicate too, but their ranks
- * are not at hand here: they are given none, as any reader.
+ * in full as a topic (`fullViewSql`'s rule), in the space of the idea it went into, which the
+ * notice is about and its recipient reads (else they read no notice at all): visible, or hidden or
+ * pending and theirs, or in any state to those who moderate the space now (`AccessService.holdsSql`,
+ * the access policy's SQL for `rankOn`: not one silenced there); else null.
  */
 function mergedSourceAsSeenSql(n: NotificationColumns): string {
   return `(SELECT st.id FROM topics st JOIN topics tt ON tt.id = ${n.topicId} AND tt.space_id = st.space_id
             WHERE st.id = (${n.data}->>'sourceId')::uuid
-              AND (st.state = 'VISIBLE' OR (st.author_id = ${n.userId} AND st.state IN ('PENDING', 'HIDDEN'))))`;
+              AND (st.state = 'VISIBLE' OR (st.author_id = ${n.userId} AND st.state IN ('PENDING', 'HIDDEN'))
+                   OR ${AccessService.holdsSql(n.userId, 'st.space_id', AccessLevel.MODERATE)}))`;
 }
 
 /**
@@ -477,7 +478,8 @@ function mergedSourceAsSeenSql(n: NotificationColumns): string {
  * counted, but a slug would tell them of a group hidden from them. News of a request to join a
  * group names it so too, with its name as it is now (`groupName`; such news is shown at all only
  * while `groupNoticeSql` holds). An idea's merge names the duplicate only while they may read it
- * (`mergedSourceAsSeenSql`: `sourceId` null once it is hidden or deleted).
+ * (`mergedSourceAsSeenSql`: `sourceId` null once it is hidden or deleted, but to those who
+ * still read it so: its author a hidden one, its space's moderators either).
  * Anything else, and a batch with nobody ignored in it, reads as stored. Only for rows
  * `fromIgnoredSql` lets through: of a batch whose reactors are all ignored, nothing is left to show.
  * A topic's removal (`removesTopic`) carries the topic's `title` as it is now, and no removal ever
