@@ -7,7 +7,7 @@ import { AccessService } from '../../libs/access/src/access.service';
 import { SanctionMail } from '../../libs/moderation/src/sanctions/sanction-mail';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { bootSecondNode, bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { smtpServer } from '../support/smtp-server';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
@@ -485,6 +485,31 @@ describe('telling sanctioned members', () => {
     // An operator putting the event back in line sends nothing again.
     await t.get(OutboxWorker).retryParked();
     expect(await mailsTo(member, async () => undefined)).toEqual([]);
+  });
+
+  it('gives a ban’s e-mail up when its event is handled too late to send it, or where no SMTP is configured, as when refused for good: the digest e-mails its notice while the ban stands', async () => {
+    const givenUp = async (sanctionId: string) =>
+      (await t.sql(`SELECT emailed_at, email_claimed_at, email_given_up_at IS NOT NULL AS given_up FROM sanctions WHERE id = $1`, [sanctionId]))[0];
+    // Its event handled more than a week after it was written (a backlog replayed): too late to e-mail.
+    const late = await makeUser(t);
+    const lateBan = await sanction(late.id, { kind: 'BAN' });
+    await t.sql(`UPDATE outbox SET created_at = now() - interval '8 days' WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [lateBan]);
+    expect(await mailsTo(late, async () => undefined)).toEqual([]);
+    expect(await givenUp(lateBan)).toEqual({ emailed_at: null, email_claimed_at: null, given_up: true });
+    expect(await digestTo(late)).toEqual([['• A moderator sent you a notice']]);
+    // Its event handled by a node with no SMTP_URL: nothing can go, and nothing tries again.
+    const unsent = await makeUser(t);
+    const bare = await bootSecondNode(t, { PUBLIC_URL: 'https://community.example' });
+    let bareBan = '';
+    try {
+      bareBan = await sanction(unsent.id, { kind: 'BAN' });
+      await bare.get(OutboxWorker).drain();
+    } finally {
+      await bare.close();
+    }
+    expect(await sanctionEvent(bareBan)).toMatchObject({ done: true });
+    expect(await givenUp(bareBan)).toEqual({ emailed_at: null, email_claimed_at: null, given_up: true });
+    expect(await digestTo(unsent)).toEqual([['• A moderator sent you a notice']]);
   });
 
   it('e-mails a sanction twice, as one message (one Message-ID), when its worker dies after the mail server took it and before it was marked: at least once, never lost', async () => {

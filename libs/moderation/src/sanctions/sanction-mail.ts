@@ -34,8 +34,9 @@ const SANCTION_MAIL_TTL_SECONDS = 7 * 86_400;
  * digest's delay was e-mailed twice). One not e-mailed here (lifted before the worker ran,
  * refused by the mail server) is not marked, and the digest e-mails it as any notice: once it no
  * longer bars its member, or at once when the mail server refused it for good, or for now on its
- * outbox event's last try before parking, which this marks (`sanctions.email_given_up_at`: given
- * up, never claimed again).
+ * outbox event's last try before parking, or when it was not sent for good (its event handled more
+ * than SANCTION_MAIL_TTL_SECONDS late, or no SMTP_URL configured), which this marks
+ * (`sanctions.email_given_up_at`: given up, never claimed again).
  *
  * At least once, and not twice in practice: the e-mail is claimed first (`sending`), with a
  * lease of MAIL_CLAIM_LEASE_SECONDS, and no record in `account_mails_sent` (`claimsItsOwn`).
@@ -132,7 +133,8 @@ export class SanctionMail extends AccountMailHandler<Barring> {
   }
 
   /**
-   * Refused for good, or for now on its event's last try before the outbox parks it: never claimed
+   * Refused for good, or for now on its event's last try before the outbox parks it, or not sent
+   * for good (too late, no SMTP; unclaimed then): never claimed
    * again (`sending`), and the digest, which can now tell this
    * from an e-mail that may still go, e-mails its notice by the normal path at once, barring or
    * not (`email_given_up_at`, read by `mailableNowSql`). Unless another worker claimed it since
