@@ -5,9 +5,11 @@ import { EmailDigest, mailableNowSql, SentEmail } from '../../libs/notifications
 import { STANDING_KINDS } from '../../libs/notifications/src/notifications.handler';
 import { AccessService } from '../../libs/access/src/access.service';
 import { SanctionMail } from '../../libs/moderation/src/sanctions/sanction-mail';
+import { SanctionEmailGivenUpBefore1765119600000 } from '../../migrations/1765119600000-sanction-email-given-up-before';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { bootSecondNode, bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { redoMigration } from '../support/migrations';
 import { smtpServer } from '../support/smtp-server';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
@@ -177,13 +179,7 @@ describe('telling sanctioned members', () => {
     await drain();
     await reply(t, other.token, topic.id, 'a reply');
     await drain();
-    smtp.refuseData.set(refused.email, '554 5.6.0 Message content rejected');
-    let sanctionId = '';
-    try {
-      expect(await mailsTo(refused, async () => (sanctionId = await sanction(refused.id, { kind: 'BAN' })))).toEqual([]);
-    } finally {
-      smtp.refuseData.delete(refused.email);
-    }
+    const sanctionId = await banRefusedBy(refused, smtp.refuseData, '554 5.6.0 Message content rejected');
     expect(await t.sql(`SELECT emailed_at, email_claimed_at, email_given_up_at IS NOT NULL AS given_up FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([
       { emailed_at: null, email_claimed_at: null, given_up: true },
     ]);
@@ -373,6 +369,18 @@ describe('telling sanctioned members', () => {
       )
     )[0].at_lease_end as boolean;
 
+  /** A ban of `member` whose e-mail the mail server refuses with `reply`, at RCPT TO (`smtp.refuse`) or DATA (`smtp.refuseData`): the ban. */
+  async function banRefusedBy(member: TestUser, refusals: { set(address: string, reply: string): unknown; delete(address: string): unknown }, reply: string): Promise<string> {
+    refusals.set(member.email, reply);
+    try {
+      let sanctionId = '';
+      expect(await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'BAN' })))).toEqual([]);
+      return sanctionId;
+    } finally {
+      refusals.delete(member.email);
+    }
+  }
+
   /** A ban of `member` whose e-mail the mail server refused for now on each of its event's first `tries` deliveries: the ban. */
   async function banRefusedForNow(member: TestUser, tries: number): Promise<string> {
     smtp.refuse.set(member.email, '451 4.3.0 Temporary failure');
@@ -485,6 +493,44 @@ describe('telling sanctioned members', () => {
     // An operator putting the event back in line sends nothing again.
     await t.get(OutboxWorker).retryParked();
     expect(await mailsTo(member, async () => undefined)).toEqual([]);
+  });
+
+  it('marks given up the e-mails of barring sanctions given up before the mark existed, from what the outbox and the bounce list kept; again, nothing changes (migration, down and up)', async () => {
+    // Refused for now until its event was parked, the sanction e-mail's refusal its last error.
+    const parkedMember = await makeUser(t);
+    const parked = await banRefusedForNow(parkedMember, OUTBOX_MAX_ATTEMPTS);
+    // Its address refused for good: on the bounce list since its event was written.
+    const bouncedMember = await makeUser(t);
+    const bounced = await banRefusedBy(bouncedMember, smtp.refuse, '550 5.1.1 No such user');
+    // Not marked: one e-mailed; one parked as refused, but lifted since; one whose event was
+    // parked by another handler's failure, the e-mail never tried; one whose address bounced
+    // before it was made (nothing was sent to it, nor refused).
+    const sentMember = await makeUser(t);
+    let sent = '';
+    expect(await mailsTo(sentMember, async () => (sent = await sanction(sentMember.id, { kind: 'BAN' })))).toHaveLength(1);
+    const lifted = await banRefusedForNow(await makeUser(t), OUTBOX_MAX_ATTEMPTS);
+    expectOk(await t.gql(LIFT, { id: lifted }, { token: admin.token }));
+    await drain();
+    const otherMember = await makeUser(t);
+    const other = await sanction(otherMember.id, { kind: 'BAN' });
+    await t.sql(`UPDATE outbox SET attempts = $2, available_at = 'infinity', last_error = 'another handler fails' WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [other, OUTBOX_MAX_ATTEMPTS]);
+    const bouncingMember = await makeUser(t);
+    await t.sql(`UPDATE users SET email_bounced_at = now() - interval '1 day' WHERE id = $1`, [bouncingMember.id]);
+    let bouncing = '';
+    expect(await mailsTo(bouncingMember, async () => (bouncing = await sanction(bouncingMember.id, { kind: 'BAN' })))).toEqual([]);
+    // As a release before the mark left them.
+    const all = [parked, bounced, sent, lifted, other, bouncing];
+    await t.sql(`UPDATE sanctions SET email_given_up_at = NULL WHERE id = ANY($1::uuid[])`, [all]);
+    const marks = async () =>
+      Object.fromEntries((await t.sql(`SELECT id, email_given_up_at FROM sanctions WHERE id = ANY($1::uuid[])`, [all])).map((r) => [r.id as string, r.email_given_up_at as Date | null]));
+    await redoMigration(t, new SanctionEmailGivenUpBefore1765119600000());
+    const marked = await marks();
+    expect(Object.keys(marked).filter((id) => marked[id] !== null).sort()).toEqual([parked, bounced].sort());
+    // The digest tells the parked ban's notice while the ban stands.
+    expect(await digestTo(parkedMember)).toEqual([['• A moderator sent you a notice']]);
+    // Run again (and undone first, which leaves the marks): the same marks, as they were.
+    await redoMigration(t, new SanctionEmailGivenUpBefore1765119600000());
+    expect(await marks()).toEqual(marked);
   });
 
   it('gives a ban’s e-mail up when its event is handled too late to send it, or where no SMTP is configured, as when refused for good: the digest e-mails its notice while the ban stands', async () => {
