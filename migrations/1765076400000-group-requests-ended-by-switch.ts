@@ -9,7 +9,12 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * (`group.membership_request_closed`, with what the group is now).
  *
  * Down forgets the requests ended so, and their news (a kind the code before does not read as
- * news of a request), as the endings' migration forgot those it did not know.
+ * news of a request), as the endings' migration forgot those it did not know, and the outbox
+ * events that told of them (`group.membership_request_closed`, processed or still waiting: no
+ * handler before reads them, and each names a request down deletes). It cannot take back only
+ * what up wrote: up's requests, notices and events carry nothing that tells them from those a
+ * switch (`updateGroup`) wrote since, and the code before can keep none of either, so all of
+ * them go. What was pushed live or e-mailed of them stays told.
  */
 export class GroupRequestsEndedBySwitch1765076400000 implements MigrationInterface {
   name = 'GroupRequestsEndedBySwitch1765076400000';
@@ -33,6 +38,7 @@ export class GroupRequestsEndedBySwitch1765076400000 implements MigrationInterfa
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DELETE FROM outbox WHERE type = 'group.membership_request_closed'`);
     await q.query(`DELETE FROM notifications WHERE kind = 'GROUP_REQUEST_CLOSED'`);
     await q.query(`DELETE FROM group_requests WHERE ended = 'JOINING_CHANGED'`);
     await q.query(`

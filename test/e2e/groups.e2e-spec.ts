@@ -845,12 +845,19 @@ describe('groups: owners, visibility and self-service membership', () => {
       expect(await pendingOf(open.id, waiting)).toBeDefined();
       await drain();
       expect(await heard(asker)).toEqual([{ kind: 'GROUP_REQUEST_CLOSED', data: { requestId: leftId, groupId: g.id, group: g.slug, groupName: g.slug, joining: 'CLOSED' } }]);
+      // A switch since, whose event the worker has not reached yet.
+      const [late] = await users(1);
+      const switched = await makeG({ visibility: 'SIGNED_IN', joining: 'REQUEST' });
+      expectOk(await request(late, switched.id));
+      expectOk(await t.gql(UPDATE, { input: { groupId: switched.id, joining: 'OPEN' } }, as(admin)));
       // Undone: the code before knows no such ending, nor its news.
       const runner = t.ds.createQueryRunner();
       try {
         await new GroupRequestsEndedBySwitch1765076400000().down(runner);
         expect(await t.sql(`SELECT 1 FROM group_requests WHERE id = $1`, [leftId])).toEqual([]);
         expect(await t.sql(`SELECT 1 FROM notifications WHERE kind = 'GROUP_REQUEST_CLOSED'`)).toEqual([]);
+        // Nor the events that told of them (up's, delivered here, and one a switch wrote and the worker has not reached), which no handler before reads.
+        expect(await t.sql(`SELECT 1 FROM outbox WHERE type = 'group.membership_request_closed'`)).toEqual([]);
       } finally {
         await new GroupRequestsEndedBySwitch1765076400000().up(runner);
         await runner.release();
