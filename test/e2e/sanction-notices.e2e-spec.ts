@@ -533,7 +533,7 @@ describe('telling sanctioned members', () => {
     expect(await marks()).toEqual(marked);
   });
 
-  it('gives a ban’s e-mail up when its event is handled too late to send it, or where no SMTP is configured, as when refused for good: the digest e-mails its notice while the ban stands', async () => {
+  it('gives a ban’s e-mail up when its event is handled too late to send it, to an address not confirmed, or where no SMTP is configured, as when refused for good: the digest e-mails its notice while the ban stands', async () => {
     const givenUp = async (sanctionId: string) =>
       (await t.sql(`SELECT emailed_at, email_claimed_at, email_given_up_at IS NOT NULL AS given_up FROM sanctions WHERE id = $1`, [sanctionId]))[0];
     // Its event handled more than a week after it was written (a backlog replayed): too late to e-mail.
@@ -543,6 +543,14 @@ describe('telling sanctioned members', () => {
     expect(await mailsTo(late, async () => undefined)).toEqual([]);
     expect(await givenUp(lateBan)).toEqual({ emailed_at: null, email_claimed_at: null, given_up: true });
     expect(await digestTo(late)).toEqual([['• A moderator sent you a notice']]);
+    // Its event handled while the member's address was not confirmed: nothing went, and nothing tries
+    // again; once it is confirmed (the ban standing), the digest tells the notice.
+    const unconfirmed = await makeUser(t, { emailUnverified: true });
+    let unconfirmedBan = '';
+    expect(await mailsTo(unconfirmed, async () => (unconfirmedBan = await sanction(unconfirmed.id, { kind: 'BAN' })))).toEqual([]);
+    expect(await givenUp(unconfirmedBan)).toEqual({ emailed_at: null, email_claimed_at: null, given_up: true });
+    await t.sql(`UPDATE users SET email_verified_at = now() WHERE id = $1`, [unconfirmed.id]);
+    expect(await digestTo(unconfirmed)).toEqual([['• A moderator sent you a notice']]);
     // Its event handled by a node with no SMTP_URL: nothing can go, and nothing tries again.
     const unsent = await makeUser(t);
     const bare = await bootSecondNode(t, { PUBLIC_URL: 'https://community.example' });

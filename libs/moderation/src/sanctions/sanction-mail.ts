@@ -34,8 +34,9 @@ const SANCTION_MAIL_TTL_SECONDS = 7 * 86_400;
  * digest's delay was e-mailed twice). One not e-mailed here (lifted before the worker ran,
  * refused by the mail server) is not marked, and the digest e-mails it as any notice: once it no
  * longer bars its member, or at once when the mail server refused it for good, or for now on its
- * outbox event's last try before parking, or when it was not sent for good (its event handled more
- * than SANCTION_MAIL_TTL_SECONDS late, or no SMTP_URL configured), which this marks
+ * outbox event's last try before parking, or when it was not sent for good (its member had no
+ * confirmed address that does not bounce when its event was handled, the event came more than
+ * SANCTION_MAIL_TTL_SECONDS late, or no SMTP_URL is configured), which this marks
  * (`sanctions.email_given_up_at`: given up, never claimed again).
  *
  * At least once, and not twice in practice: the e-mail is claimed first (`sending`), with a
@@ -134,7 +135,7 @@ export class SanctionMail extends AccountMailHandler<Barring> {
 
   /**
    * Refused for good, or for now on its event's last try before the outbox parks it, or not sent
-   * for good (too late, no SMTP; unclaimed then): never claimed
+   * for good (nothing to send it to, too late, no SMTP; unclaimed then): never claimed
    * again (`sending`), and the digest, which can now tell this
    * from an e-mail that may still go, e-mails its notice by the normal path at once, barring or
    * not (`email_given_up_at`, read by `mailableNowSql`). Unless another worker claimed it since
