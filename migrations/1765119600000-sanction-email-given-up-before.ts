@@ -14,10 +14,17 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   last error (`sanction e-mail … not sent`): refused, for now, on the last try before parking,
  *   which the code now gives up. A parked event whose last error is another handler's says
  *   nothing of the e-mail (`deliver` keeps the first failure), and is left alone;
- * - its member's address on the bounce list since the event was written: an address refused for
- *   good after the sanction was made (a refusal for good of the message itself, or an e-mail
- *   skipped because no SMTP_URL was set or its event came a week late, left nothing behind that
- *   tells it from one sent before `emailed_at` existed, and is left alone).
+ * - handled (processed) or parked, its member with no address it could go to: on the bounce list
+ *   (an address refused for good, this e-mail's or another's), not confirmed, none, a placeholder's,
+ *   or the account deleted. `SanctionMail` sends nothing to such an address, and now gives its
+ *   e-mail up when its event finds it so. The address is judged as it is now: one confirmed (or
+ *   taken off the bounce list) since its event was handled is left alone, as nothing says
+ *   whether it was sent to.
+ *
+ * A refusal for good of the message itself, or an e-mail skipped because no SMTP_URL was set or
+ * its event came a week late, left nothing behind that tells it from one sent before `emailed_at`
+ * existed (unmarked, as that migration says), and is left alone: marking one of those would have
+ * the digest e-mail a ban already e-mailed again while it stands.
  *
  * Run twice, it marks nothing more: a marked sanction is left as it is. Down leaves the marks: it
  * cannot tell them from those `SanctionMail` wrote since (both are `now()` of their writing), and
@@ -39,8 +46,10 @@ export class SanctionEmailGivenUpBefore1765119600000 implements MigrationInterfa
          AND EXISTS (
            SELECT 1 FROM outbox o
             WHERE o.type = 'user.sanctioned' AND o.payload->>'sanctionId' = s.id::text
-              AND ((o.processed_at IS NULL AND o.available_at = 'infinity'::timestamptz AND o.last_error LIKE 'sanction e-mail % not sent%')
-                   OR u.email_bounced_at >= o.created_at))
+              AND (o.processed_at IS NOT NULL OR o.available_at = 'infinity'::timestamptz)
+              AND ((o.processed_at IS NULL AND o.last_error LIKE 'sanction e-mail % not sent%')
+                   OR u.email_bounced_at IS NOT NULL OR u.email_verified_at IS NULL OR u.email IS NULL
+                   OR u.is_placeholder OR u.deleted_at IS NOT NULL))
     `);
   }
 

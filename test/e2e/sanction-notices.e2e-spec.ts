@@ -495,37 +495,42 @@ describe('telling sanctioned members', () => {
     expect(await mailsTo(member, async () => undefined)).toEqual([]);
   });
 
-  it('marks given up the e-mails of barring sanctions given up before the mark existed, from what the outbox and the bounce list kept; again, nothing changes (migration, down and up)', async () => {
+  it('marks given up the e-mails of barring sanctions given up before the mark existed, from what the outbox and the member’s address say; again, nothing changes (migration, down and up)', async () => {
     // Refused for now until its event was parked, the sanction e-mail's refusal its last error.
     const parkedMember = await makeUser(t);
     const parked = await banRefusedForNow(parkedMember, OUTBOX_MAX_ATTEMPTS);
-    // Its address refused for good: on the bounce list since its event was written.
+    // Its event handled, with nothing to send it to, as SanctionMail now gives up: its address
+    // refused for good (on the bounce list since), on the bounce list already, or not confirmed.
     const bouncedMember = await makeUser(t);
     const bounced = await banRefusedBy(bouncedMember, smtp.refuse, '550 5.1.1 No such user');
-    // Not marked: one e-mailed; one parked as refused, but lifted since; one whose event was
-    // parked by another handler's failure, the e-mail never tried; one whose address bounced
-    // before it was made (nothing was sent to it, nor refused).
+    const bouncingMember = await makeUser(t);
+    await t.sql(`UPDATE users SET email_bounced_at = now() - interval '1 day' WHERE id = $1`, [bouncingMember.id]);
+    let bouncing = '';
+    expect(await mailsTo(bouncingMember, async () => (bouncing = await sanction(bouncingMember.id, { kind: 'BAN' })))).toEqual([]);
+    const unconfirmedMember = await makeUser(t, { emailUnverified: true });
+    let unconfirmed = '';
+    expect(await mailsTo(unconfirmedMember, async () => (unconfirmed = await sanction(unconfirmedMember.id, { kind: 'BAN' })))).toEqual([]);
+    // Not marked: one e-mailed, even unmarked (as before sanctions.emailed_at: nothing tells it
+    // from one refused for good); one parked as refused, but lifted since; one whose event was
+    // parked by another handler's failure, its e-mail never tried.
     const sentMember = await makeUser(t);
     let sent = '';
     expect(await mailsTo(sentMember, async () => (sent = await sanction(sentMember.id, { kind: 'BAN' })))).toHaveLength(1);
+    await t.sql(`UPDATE sanctions SET emailed_at = NULL WHERE id = $1`, [sent]);
     const lifted = await banRefusedForNow(await makeUser(t), OUTBOX_MAX_ATTEMPTS);
     expectOk(await t.gql(LIFT, { id: lifted }, { token: admin.token }));
     await drain();
     const otherMember = await makeUser(t);
     const other = await sanction(otherMember.id, { kind: 'BAN' });
     await t.sql(`UPDATE outbox SET attempts = $2, available_at = 'infinity', last_error = 'another handler fails' WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [other, OUTBOX_MAX_ATTEMPTS]);
-    const bouncingMember = await makeUser(t);
-    await t.sql(`UPDATE users SET email_bounced_at = now() - interval '1 day' WHERE id = $1`, [bouncingMember.id]);
-    let bouncing = '';
-    expect(await mailsTo(bouncingMember, async () => (bouncing = await sanction(bouncingMember.id, { kind: 'BAN' })))).toEqual([]);
     // As a release before the mark left them.
-    const all = [parked, bounced, sent, lifted, other, bouncing];
+    const all = [parked, bounced, bouncing, unconfirmed, sent, lifted, other];
     await t.sql(`UPDATE sanctions SET email_given_up_at = NULL WHERE id = ANY($1::uuid[])`, [all]);
     const marks = async () =>
       Object.fromEntries((await t.sql(`SELECT id, email_given_up_at FROM sanctions WHERE id = ANY($1::uuid[])`, [all])).map((r) => [r.id as string, r.email_given_up_at as Date | null]));
     await redoMigration(t, new SanctionEmailGivenUpBefore1765119600000());
     const marked = await marks();
-    expect(Object.keys(marked).filter((id) => marked[id] !== null).sort()).toEqual([parked, bounced].sort());
+    expect(Object.keys(marked).filter((id) => marked[id] !== null).sort()).toEqual([parked, bounced, bouncing, unconfirmed].sort());
     // The digest tells the parked ban's notice while the ban stands.
     expect(await digestTo(parkedMember)).toEqual([['• A moderator sent you a notice']]);
     // Run again (and undone first, which leaves the marks): the same marks, as they were.
