@@ -1,5 +1,6 @@
 import { EventBus } from '../../libs/core/src/events';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { UsersRepository } from '../../libs/identity/src/users/users.repository';
 import { LiveGateway, ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
 import { ForumLoaders } from '../../libs/forum/src/forum.loaders';
 import { AddressInfo } from 'node:net';
@@ -331,6 +332,51 @@ describe('live updates over Socket.IO', () => {
       open();
       await settling;
       expect((await heard).user.id).toBe(hidden.id);
+    } finally {
+      open();
+      held.mockRestore();
+    }
+  });
+
+  it('sends a hidden member’s typing to no socket that left the room while those who see them were read', async () => {
+    const gateway = t.get(LiveGateway);
+    const topic = await createTopic(t, author.token, publicBoard);
+    const hidden = await makeUser(t);
+    await t.sql(`UPDATE users SET hide_profile = true WHERE id = $1`, [hidden.id]);
+    const leaver = await makeUser(t, { role: 'ADMIN' });
+    const writer = await connect(hidden.token);
+    const gone = await connect(leaver.token);
+    const stays = await connect((await makeUser(t, { role: 'MODERATOR' })).token);
+    for (const s of [writer, gone, stays]) expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    await gateway.settled();
+    // The sending's read of who sees hidden members (the room's users, the leaver among them) waits at a gate.
+    const users = (gateway as unknown as { users: UsersRepository }).users;
+    const facts = users.presenceFacts.bind(users);
+    let entered!: () => void;
+    const begun = new Promise<void>((resolve) => (entered = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const held = jest.spyOn(users, 'presenceFacts').mockImplementation(async (ids, q) => {
+      if (q === undefined && ids.includes(leaver.id)) {
+        entered();
+        await gate;
+      }
+      return facts(ids, q);
+    });
+    try {
+      const heard: unknown[] = [];
+      gone.on('typing', (p: unknown) => heard.push(p));
+      const staffHears = next(stays, 'typing');
+      expect(await ask(writer, 'typing', { topicId: topic.id })).toEqual({ ok: true });
+      await begun;
+      // Out of the room after it was read, before the typing goes out.
+      expect(await ask(gone, 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
+      open();
+      await gateway.settled();
+      expect((await staffHears).user.id).toBe(hidden.id);
+      // One more answer on the same connection: a typing sent before it would have arrived first.
+      expect(await ask(gone, 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
+      expect(heard).toEqual([]);
     } finally {
       open();
       held.mockRestore();

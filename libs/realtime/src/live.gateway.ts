@@ -694,7 +694,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const facts = await this.users.presenceFacts(signedInUsers(sockets));
     for (const s of sockets) {
       const viewerId = (s.data as SocketData).userId;
-      if (viewerId && (viewerId === userId || facts.get(viewerId)?.staff)) s.emit('typing', typing);
+      if (!viewerId || (viewerId !== userId && !facts.get(viewerId)?.staff)) continue;
+      // Each to the socket itself, so only if it is still in the room, as presence does: one of
+      // this node's that left since the read above (or was sent away) must not hear it. Another
+      // node's socket is sent to as read (this node cannot look at its rooms).
+      const local = this.server.sockets.sockets.get(s.id);
+      if (local && !local.rooms.has(room)) continue;
+      s.emit('typing', typing);
     }
   }
 
