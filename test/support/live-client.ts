@@ -1,4 +1,5 @@
 import { io, Socket } from 'socket.io-client';
+import { TYPING_PACE } from '../../libs/realtime/src/live.gateway';
 
 /**
  * A real Socket.IO client on the test API (`url`), signed in with `token` or anonymous, kept
@@ -22,4 +23,19 @@ export function nextLiveEvent<T = any>(s: Socket, event: string, ms = 5000): Pro
       resolve(d);
     });
   });
+}
+
+/**
+ * Holds open the typing window the member's last ping opened, as if that ping had just been
+ * let through: their `TYPING_PACE` budget (a row of `rate_tokens`, which every API node reads)
+ * is whole again only in an hour. A test's next ping then falls in the window however slowly
+ * the machine got there, not only within the second.
+ */
+export async function holdTypingWindow(sql: (text: string, params: unknown[]) => Promise<unknown[]>, userId: string): Promise<void> {
+  const held = await sql(
+    `WITH held AS (UPDATE rate_tokens SET tat = now() + interval '1 hour' WHERE bucket = $1 AND key = $2 RETURNING key) SELECT key FROM held`,
+    [TYPING_PACE.bucket, userId],
+  );
+  // The ping was counted where every node looks.
+  if (held.length !== 1) throw new Error(`no typing ping of ${userId} was counted`);
 }
