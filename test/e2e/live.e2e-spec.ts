@@ -65,6 +65,39 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(anon, 'topic:join', { topicId: 'nope' })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
   });
 
+  it('answers BAD_USER_INPUT to every room event whose id is not a UUID, first: joining nothing, costing no statement (nor room op)', async () => {
+    const gateway = t.get(LiveGateway);
+    const member = await makeUser(t, { role: 'ADMIN' });
+    const s = await connect(member.token);
+    const topic = await createTopic(t, author.token, publicBoard);
+    const valid = { topicId: topic.id, boardId: publicBoard, spaceId: (await t.sql(`SELECT space_id FROM boards WHERE id = $1`, [publicBoard]))[0].space_id };
+    const bad = ['nope', '', 42, null, ['a'], { id: topic.id }, `${topic.id} `, `${topic.id}'--`, 'x'.repeat(36)];
+    const events: Array<[string, 'topicId' | 'boardId' | 'spaceId', Record<string, unknown>]> = [
+      ['topic:join', 'topicId', {}],
+      ['topic:leave', 'topicId', {}],
+      ['board:join', 'boardId', {}],
+      ['board:leave', 'boardId', {}],
+      ['review:join', 'spaceId', {}],
+      ['review:leave', 'spaceId', {}],
+      ['typing', 'topicId', {}],
+      ['topic:sync', 'topicId', { afterNumber: 0 }],
+    ];
+    const before = [...gateway.server.sockets.sockets.get(s.id!)!.rooms].sort();
+    const { count } = await t.countStatements(async () => {
+      for (const [event, key, rest] of events) {
+        for (const id of bad) expect([event, id, await ask(s, event, { ...rest, [key]: id })]).toEqual([event, id, { ok: false, code: 'BAD_USER_INPUT' }]);
+        // Nor a body that is no object (the site-wide review room takes an object without spaceId).
+        for (const body of ['text', 7, null]) expect([event, body, await ask(s, event, body)]).toEqual([event, body, { ok: false, code: 'BAD_USER_INPUT' }]);
+      }
+    });
+    expect(count).toBe(0);
+    expect([...gateway.server.sockets.sockets.get(s.id!)!.rooms].sort()).toEqual(before);
+    // The same events with good ids are let in.
+    for (const [event, key] of [['topic:join', 'topicId'], ['board:join', 'boardId'], ['review:join', 'spaceId']] as const) {
+      expect(await ask(s, event, { [key]: valid[key] })).toEqual({ ok: true });
+    }
+  });
+
   it('pushes new replies to the topic room after commit, with rendered HTML and author', async () => {
     const topic = await createTopic(t, author.token, publicBoard);
     const watcher = await connect((await makeUser(t)).token);

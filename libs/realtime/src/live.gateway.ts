@@ -573,27 +573,24 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /** A space's review queue, for its moderators: `review:updated` and held posts arrive here. */
   @SubscribeMessage('review:join')
   async reviewJoin(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    const queue = reviewQueueOf(body);
+    if (!queue) return { ok: false, code: 'BAD_USER_INPUT' };
     if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
-    // Without a space: the site-wide queue (reports on users, ban proposals), for global moderators.
-    if (body && typeof body === 'object' && (body as Record<string, unknown>).spaceId === undefined) {
-      return this.join(socket, GLOBAL_QUEUE, async () => this.access.moderatesSiteWide(await this.viewerOf(socket)));
-    }
-    const spaceId = idOf(body, 'spaceId');
-    if (!spaceId) return { ok: false, code: 'BAD_USER_INPUT' };
-    return this.join(socket, `modqueue:${spaceId}`, async () => (await this.access.rankOn(await this.viewerOf(socket), spaceId)) >= LEVEL_RANK.MODERATE);
+    const { room, spaceId } = queue;
+    return this.join(socket, room, async () => {
+      const viewer = await this.viewerOf(socket);
+      // Without a space: the site-wide queue (reports on users, ban proposals), for global moderators.
+      return spaceId ? (await this.access.rankOn(viewer, spaceId)) >= LEVEL_RANK.MODERATE : this.access.moderatesSiteWide(viewer);
+    });
   }
 
   /** Leaves a space's review room (`{ spaceId }`), or the site-wide one (`{}`). */
   @SubscribeMessage('review:leave')
   async reviewLeave(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    const queue = reviewQueueOf(body);
+    if (!queue) return { ok: false, code: 'BAD_USER_INPUT' };
     if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
-    if (body && typeof body === 'object' && (body as Record<string, unknown>).spaceId === undefined) {
-      await this.leave(socket, GLOBAL_QUEUE);
-      return { ok: true };
-    }
-    const spaceId = idOf(body, 'spaceId');
-    if (!spaceId) return { ok: false, code: 'BAD_USER_INPUT' };
-    await this.leave(socket, `modqueue:${spaceId}`);
+    await this.leave(socket, queue.room);
     return { ok: true };
   }
 
@@ -1390,6 +1387,17 @@ function unhandled(type: never): never {
 /** The signed-in users of these sockets, once each. */
 function signedInUsers(sockets: Array<{ data: unknown }>): string[] {
   return [...new Set(sockets.map((s) => (s.data as SocketData).userId).filter((id): id is string => !!id))];
+}
+
+/**
+ * The review queue a `review:join` or `review:leave` names: a space's (`{ spaceId }`), the
+ * site-wide one (an object without `spaceId`), or none (bad input, answered before anything is
+ * spent on it, as the other room events' are).
+ */
+function reviewQueueOf(body: unknown): { room: string; spaceId: string | null } | null {
+  if (body && typeof body === 'object' && (body as Record<string, unknown>).spaceId === undefined) return { room: GLOBAL_QUEUE, spaceId: null };
+  const spaceId = idOf(body, 'spaceId');
+  return spaceId ? { room: `modqueue:${spaceId}`, spaceId } : null;
 }
 
 function idOf(body: unknown, key: string): string | null {
