@@ -859,10 +859,24 @@ describe('live updates over Socket.IO', () => {
     const gateway = t.get(LiveGateway);
     const failed = jest.spyOn((gateway as unknown as { log: { error: (...args: unknown[]) => void } }).log, 'error');
     try {
+      // Otherwise whole (a visible topic and reply), so each would have gone to a room of "undefined".
+      const topic = await createTopic(t, author.token, publicBoard);
+      const r = await reply(t, author.token, topic.id);
+      const [{ space_id: spaceId }] = await t.sql(`SELECT space_id FROM boards WHERE id = $1`, [publicBoard]);
+      const removal = { topicId: topic.id, postId: r.id, boardId: publicBoard, spaceId, number: 2, authorId: author.id, from: 'VISIBLE' };
+      const without = (payload: Record<string, unknown>, key: string) => Object.fromEntries(Object.entries(payload).filter(([k]) => k !== key));
       const events = [
         { type: 'user.profile_hidden', payload: { hidden: true }, missing: 'userId' },
         { type: 'topic.moved', payload: { fromBoardId: publicBoard }, missing: 'topicId' },
         { type: 'user.sanctioned', payload: { kind: 'SILENCE', spaceId: null }, missing: 'userId' },
+        { type: 'topic.moved', payload: { topicId: topic.id, boardId: publicBoard, spaceId, fromSpaceId: spaceId }, missing: 'fromBoardId' },
+        { type: 'post.hidden', payload: without(removal, 'topicId'), missing: 'topicId' },
+        { type: 'post.rejected', payload: { ...without(removal, 'authorId'), from: 'PENDING' }, missing: 'authorId' },
+        { type: 'post.deleted', payload: { ...without(removal, 'spaceId'), from: 'PENDING' }, missing: 'spaceId' },
+        { type: 'post.moved', payload: { topicId: topic.id, posts: [{ postId: r.id, state: 'PENDING', authorId: author.id }] }, missing: 'fromSpaceId' },
+        { type: 'reaction.updated', payload: { postId: r.id, counts: { THANKS: 1 } }, missing: 'topicId' },
+        { type: 'poll.deleted', payload: { pollId: r.id, postId: r.id }, missing: 'topicId' },
+        { type: 'review.moved', payload: { reviewItemIds: [r.id], spaceId }, missing: 'fromSpaceId' },
       ];
       for (const e of events) t.get(EventBus).publish({ type: e.type, aggregateType: 'test', aggregateId: author.id, payload: e.payload });
       await gateway.settled();

@@ -1021,21 +1021,23 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // Only a post the room saw: one removed while it waited (rejected, withdrawn), or put
         // back to waiting after that, never reached its readers, its id included (Topic.posts
         // leaves it out too).
+        // Every id read before anything is sent, so one missing fails before the re-check too.
+        const topicId = payloadId(p, 'topicId');
         const removed = {
-          topicId: p.topicId,
-          postId: p.postId,
+          topicId,
+          postId: payloadId(p, 'postId'),
           placeholder: e.type === 'post.hidden' ? 'This post was hidden by a moderator.' : 'This post is not available.',
         };
         if (p.from === 'PENDING') {
           // Those who saw it waiting (its author, the space's moderators) see it go.
-          this.server.to(`user:${p.authorId}`).to(`modqueue:${p.spaceId}`).emit('post:removed', removed);
+          this.server.to(`user:${payloadId(p, 'authorId')}`).to(`modqueue:${payloadId(p, 'spaceId')}`).emit('post:removed', removed);
         } else if (p.from !== 'DELETED') {
           // (From DELETED here is back to waiting: the room saw it go when it was deleted.)
-          this.server.to(`topic:${p.topicId}`).emit('post:removed', removed);
+          this.server.to(`topic:${topicId}`).emit('post:removed', removed);
         }
         // The first post takes its topic with it: readers who can no longer open the topic
         // leave its room (no more reactions, presence or typing from it).
-        if (p.number === 1) return this.recheckEverywhere({ kind: 'topic', id: payloadId(p, 'topicId') });
+        if (p.number === 1) return this.recheckEverywhere({ kind: 'topic', id: topicId });
         return;
       }
       case 'topic.updated':
@@ -1048,25 +1050,28 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // deleted), then arrived where it went, to whoever may see it there as a new post would
         // (pushPosts, all in one look-up); the room it left is not told where, which may be a
         // topic it cannot read. Their states and authors as the move read them, in the event.
-        const moved = p.posts as Array<{ postId: string; state: string; authorId: string }>;
+        const [topicId, fromSpaceId] = [payloadId(p, 'topicId'), payloadId(p, 'fromSpaceId')];
+        const moved = (p.posts as Payload[]).map((m) => ({ postId: payloadId(m, 'postId'), state: m.state, authorId: payloadId(m, 'authorId') }));
         for (const m of moved) {
-          const removed = { topicId: p.topicId, postId: m.postId, placeholder: 'This post was moved to another topic.' };
-          if (m.state === 'PENDING') this.server.to(`user:${m.authorId}`).to(`modqueue:${p.fromSpaceId}`).emit('post:removed', removed);
-          else if (m.state !== 'DELETED') this.server.to(`topic:${p.topicId}`).emit('post:removed', removed);
+          const removed = { topicId, postId: m.postId, placeholder: 'This post was moved to another topic.' };
+          if (m.state === 'PENDING') this.server.to(`user:${m.authorId}`).to(`modqueue:${fromSpaceId}`).emit('post:removed', removed);
+          else if (m.state !== 'DELETED') this.server.to(`topic:${topicId}`).emit('post:removed', removed);
         }
         // The first post of a topic split off arrives on its board as a new topic would.
         return this.pushPosts('post:created', moved.map((m) => m.postId), (number) => p.newTopic === true && number === 1);
       }
-      case 'topic.moved':
+      case 'topic.moved': {
+        const [topicId, fromBoardId] = [payloadId(p, 'topicId'), payloadId(p, 'fromBoardId')];
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
-        return this.recheckEverywhere({ kind: 'topic', id: payloadId(p, 'topicId') }).then(async () => {
+        return this.recheckEverywhere({ kind: 'topic', id: topicId }).then(async () => {
           // Only a topic everyone in the old board's room may see is announced there.
-          if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [p.topicId])).length) {
-            this.server.to(`board:${p.fromBoardId}`).emit('topic:moved', { topicId: p.topicId });
+          if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [topicId])).length) {
+            this.server.to(`board:${fromBoardId}`).emit('topic:moved', { topicId });
           }
           // A publication's new board hears of it once, as a new topic (topic.published, next).
-          return this.pushTopic(payloadId(p, 'topicId'), p.publishing !== true);
+          return this.pushTopic(topicId, p.publishing !== true);
         });
+      }
       case 'idea.voted':
       case 'idea.status_changed':
         return this.pushIdea(payloadId(p, 'topicId'));
@@ -1078,8 +1083,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // Only about a post everyone in the room reads in full: a hidden or held one's reactions are not
         // the room's business. (A topic hidden as a whole has already sent away who may not read
         // it: that re-check is fenced, so this waited for it.)
-        const [visible] = await this.ds.query(`SELECT 1 FROM posts WHERE id = $1 AND state = 'VISIBLE'`, [p.postId]);
-        if (visible) this.server.to(`topic:${p.topicId}`).emit('reaction:updated', { topicId: p.topicId, postId: p.postId, counts: p.counts });
+        const [topicId, postId] = [payloadId(p, 'topicId'), payloadId(p, 'postId')];
+        const [visible] = await this.ds.query(`SELECT 1 FROM posts WHERE id = $1 AND state = 'VISIBLE'`, [postId]);
+        if (visible) this.server.to(`topic:${topicId}`).emit('reaction:updated', { topicId, postId, counts: p.counts });
         return;
       }
       case 'poll.voted':
@@ -1099,7 +1105,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // it left, never the new one's (a space its moderators may not read). The client
         // contract is one `review:updated` per item, so each room gets them in a row.
         const ids = p.reviewItemIds as string[];
-        const rooms = [p.spaceId, ...(p.fromSpaceId !== p.spaceId ? [p.fromSpaceId] : [])] as string[];
+        const [to, from] = [payloadId(p, 'spaceId'), payloadId(p, 'fromSpaceId')];
+        const rooms = [to, ...(from !== to ? [from] : [])];
         for (const spaceId of rooms) {
           const room = this.server.to(`modqueue:${spaceId}`);
           for (const reviewItemId of ids) room.emit('review:updated', { reviewItemId, spaceId });
@@ -1309,14 +1316,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * closing or reopening without counts.
    */
   private async pushPoll(type: string, p: Record<string, unknown>): Promise<void> {
-    const room = `topic:${p.topicId}`;
-    const base = { topicId: p.topicId, postId: p.postId, pollId: p.pollId };
+    const base = { topicId: payloadId(p, 'topicId'), postId: payloadId(p, 'postId'), pollId: payloadId(p, 'pollId') };
+    const room = `topic:${base.topicId}`;
     if (type === 'poll.deleted') {
-      const [visible] = await this.ds.query(`SELECT 1 FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 AND p.state = 'VISIBLE' AND t.state = 'VISIBLE'`, [p.postId]);
+      const [visible] = await this.ds.query(`SELECT 1 FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 AND p.state = 'VISIBLE' AND t.state = 'VISIBLE'`, [base.postId]);
       if (visible) this.server.to(room).emit('poll:updated', { ...base, removed: true });
       return;
     }
-    const poll = await this.polls.forPush(payloadId(p, 'pollId'));
+    const poll = await this.polls.forPush(base.pollId);
     if (!poll || poll.post_state !== 'VISIBLE' || poll.topic_state !== 'VISIBLE') return;
     const bare = { ...base, closed: poll.closed, closesAt: poll.closes_at };
     const counted = { ...bare, voterCount: poll.voter_count, options: poll.options.map((o) => ({ id: o.id, voteCount: o.vote_count })) };
