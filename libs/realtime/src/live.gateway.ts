@@ -59,6 +59,14 @@ export const FENCE_DONE = 'parvis:fence-done';
 const RECHECK = 'parvis:recheck';
 /** Server-side event asking every other API node to send a topic room's presence to its own connections (see `presence`). */
 export const PRESENCE_ASK = 'parvis:presence';
+/**
+ * Server-side event of a node shutting down, naming the topic rooms its readers left: every
+ * other node sends their presence to its own connections, and says when it has (see `handOffPresence`).
+ */
+export const PRESENCE_GONE = 'parvis:presence-gone';
+
+/** Whether an id from another node names a topic room. */
+const isTopicRoom = (room: unknown): room is string => typeof room === 'string' && room.startsWith('topic:') && isUuid(room.slice('topic:'.length));
 
 /** An access re-check, as nodes ask it of each other. */
 interface Recheck {
@@ -120,6 +128,13 @@ const LATE_RECHECKS: { readonly [T in AccessChangeType]: (p: Payload) => Recheck
  * answer ends first.
  */
 const SHUTDOWN_WAIT_MS = 6_000;
+
+/**
+ * How long after asking the other nodes for a topic room's presence a node shutting down asks
+ * them again (`handOffPresence`): longer than Apollo's drain may take (ten seconds) to end its
+ * connections before the gateway hears of the shutdown.
+ */
+const PRESENCE_ASKED_MS = 15_000;
 
 /** How often connections whose session expired are looked for (see closeExpired). */
 const SESSION_SWEEP_MS = 60_000;
@@ -274,7 +289,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     server.on(FENCE_DONE, (id: unknown) => typeof id === 'string' && this.remoteFences.get(id)?.());
     // A join or leave on another node: this node's own connections in the room hear of it from this node.
     server.on(PRESENCE_ASK, (room: unknown) => {
-      if (typeof room === 'string' && room.startsWith('topic:') && isUuid(room.slice('topic:'.length))) void this.presenceHere(room);
+      if (isTopicRoom(room)) void this.presenceHere(room);
+    });
+    // Another node shutting down: its readers left these rooms; it waits for this node's runs.
+    server.on(PRESENCE_GONE, (rooms: unknown, ack?: (done: boolean) => void) => {
+      if (!Array.isArray(rooms) || this.closing) return ack?.(false);
+      void Promise.all(rooms.filter(isTopicRoom).map((room) => this.presenceHere(room))).then(() => ack?.(true));
     });
     // Another node's access change: this node re-checks its own connections, then says so.
     server.on(RECHECK, (r: unknown, ack?: (done: boolean) => void) => {
@@ -368,6 +388,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /** Shutting down: no new fan-out starts (presence, other nodes' re-checks). */
   private closing = false;
+  /** Shutting down: this node's readers leaving their topic rooms, as the other nodes hear of it (`handOffPresence`). */
+  private handingOff?: Promise<void>;
 
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
@@ -376,8 +398,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Other nodes' re-checks will not be waited for any more: pushes held behind them go on (and
     // end) now, rather than keeping the process up until the wait runs out.
     for (const release of this.remoteFences.values()) release();
+    // Meanwhile, the other nodes' readers learn that this node's readers are gone.
+    const handOff = (this.handingOff ??= this.handOffPresence());
     await this.listener.unlisten(NOTIFY_CHANNEL, this.notifications);
-    // The pool closes once every module is down: the fan-outs under way read first (a while at most).
+    await Promise.all([handOff, this.fanOutsDone()]);
+  }
+
+  /** The pool closes once every module is down: the fan-outs under way read first (a while at most). */
+  private async fanOutsDone(): Promise<void> {
     if (this.fanOuts.size === 0) return;
     this.log.log({ fanOuts: this.fanOuts.size }, 'waiting for the live pushes under way');
     let timer: NodeJS.Timeout | undefined;
@@ -385,6 +413,38 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const done = await Promise.race([this.settled().then(() => true), late]);
     clearTimeout(timer);
     if (!done) this.log.warn({ fanOuts: this.fanOuts.size }, 'shutting down with live pushes still under way');
+  }
+
+  /**
+   * When this node last asked the other nodes for a topic room's presence (`presence`), for
+   * `handOffPresence`; entries older than PRESENCE_ASKED_MS are swept with the sessions.
+   */
+  private readonly presenceAsked = new Map<string, number>();
+
+  /**
+   * A node shutting down takes its connections out of their topic rooms, then asks every other
+   * node (PRESENCE_GONE) to send those rooms' presence to its own readers, and waits for their
+   * answers (`askWithin`) while it still answers their reads of the room: their runs read the
+   * room through this node too (`fetchSockets`), and would otherwise list its readers until the
+   * next join or leave, or wait for an answer that never comes once it has stopped listening
+   * (and send nothing). The rooms its connections left just before (Apollo's drain ends
+   * WebSocket connections before the gateway hears of the shutdown: each leaving asked the other
+   * nodes already, whose runs may read through this node as it goes) are asked again. Never throws.
+   */
+  private async handOffPresence(): Promise<void> {
+    if (!this.config.REDIS_URL || !this.server) return;
+    const now = Date.now();
+    const rooms = new Set([...this.presenceAsked].filter(([, at]) => now - at < PRESENCE_ASKED_MS).map(([room]) => room));
+    for (const room of this.server.sockets.adapter.rooms.keys()) if (room.startsWith('topic:')) rooms.add(room);
+    if (rooms.size === 0) return;
+    // Connections still open (long-polling ones: the drain waits for their requests) leave now;
+    // they close with the server, and reconnect to another node.
+    this.server.local.socketsLeave([...rooms]);
+    try {
+      await this.askWithin(PRESENCE_GONE, [...rooms]);
+    } catch (err) {
+      this.log.warn({ err, rooms: rooms.size }, 'some API nodes did not send presence again before this node went');
+    }
   }
 
   /**
@@ -653,6 +713,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const now = Date.now();
     for (const [userId, at] of this.lastTyping) if (now - at >= TYPING_EVERY_MS) this.lastTyping.delete(userId);
     for (const [userId, ops] of this.roomOps) if (now - ops.since >= ROOM_OPS_WINDOW_MS) this.roomOps.delete(userId);
+    for (const [room, at] of this.presenceAsked) if (now - at >= PRESENCE_ASKED_MS) this.presenceAsked.delete(room);
   }
 
   /** Each member's room ops in their window on this node (`spendRoomOp`); swept with the sessions. */
@@ -746,6 +807,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private presence(room: string): Promise<void> {
     if (this.closing) return Promise.resolve();
     this.tellNodes(PRESENCE_ASK, room);
+    if (this.config.REDIS_URL) this.presenceAsked.set(room, Date.now());
     return this.presenceHere(room);
   }
 
