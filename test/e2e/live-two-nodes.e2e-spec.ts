@@ -1,7 +1,7 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { Socket } from 'socket.io-client';
+import { io, Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { createClient } from 'redis';
@@ -43,7 +43,7 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     b = spawn(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], {
       env: {
         ...process.env, NODE_ENV: 'test', DATABASE_URL: a.db.url, REDIS_URL: bRedis.url, REDIS_KEY_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', MIGRATE_ON_START: 'false', WORKER_IN_PROCESS: 'false', POSTING_LIMITS: 'false',
+        LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', MIGRATE_ON_START: 'false', WORKER_IN_PROCESS: 'false', POSTING_LIMITS: 'false', TRUST_PROXY: 'loopback',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
@@ -223,6 +223,32 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     let passed = 0;
     while (passed < ROOM_OPS_PER_WINDOW && (await onB.timeout(5000).emitWithAck(passed % 2 ? 'topic:leave' : 'topic:join', { topicId: topic.id })).ok) passed++;
     expect(passed).toBeLessThan(ROOM_OPS_PER_WINDOW);
+  });
+
+  it('counts an anonymous client’s joins, leaves and syncs per client address across connections and nodes: once spent through node A, its other connections are slowed down too', async () => {
+    const topic = await createTopic(a, (await makeUser(a)).token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));
+    // Both nodes trust their loopback proxy (TRUST_PROXY=loopback): the address is the one it forwards.
+    const from = (url: string) =>
+      new Promise<Socket>((resolve, reject) => {
+        const s = io(url, { path: '/socket.io', transports: ['websocket'], extraHeaders: { 'x-forwarded-for': '198.51.100.77' }, reconnection: false, forceNew: true });
+        sockets.push(s);
+        s.once('connect', () => resolve(s));
+        s.once('connect_error', reject);
+      });
+    const first = await from(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`);
+    const second = await from(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`);
+    const onB = await from(bUrl);
+    const op = (s: Socket, i: number) => s.timeout(5000).emitWithAck(i % 2 ? 'topic:leave' : 'topic:join', { topicId: topic.id });
+    for (let i = 0; i < ROOM_OPS_PER_WINDOW; i++) expect(await op(first, i)).toEqual({ ok: true });
+    // Another connection from the same address, on the same node, is refused at once: it is the same client's budget.
+    expect(await op(second, 0)).toEqual({ ok: false, code: 'RATE_LIMITED' });
+    // Node B lets through only what came back meanwhile (see the member's case above), well short of a window of its own.
+    let passed = 0;
+    while (passed < ROOM_OPS_PER_WINDOW && (await op(onB, passed)).ok) passed++;
+    expect(passed).toBeLessThan(ROOM_OPS_PER_WINDOW);
+    // Another address has a budget of its own.
+    const elsewhere = await connectLive(bUrl, sockets);
+    expect(await op(elsewhere, 0)).toEqual({ ok: true });
   });
 
   /** A member of a RESTRICTED space, its admin, and the member's socket on node A in one of its topics' rooms. */

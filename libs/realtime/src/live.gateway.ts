@@ -40,15 +40,17 @@ const TYPING_EVERY_MS = 1000;
 /** The typing limit across API nodes: one ping a second per member (`RateLimiter.throttle`, a row of `rate_tokens`). */
 export const TYPING_PACE: RateRule = { bucket: 'live:typing', limit: 1, windowSeconds: TYPING_EVERY_MS / 1000 };
 /**
- * Joins, leaves and syncs one member (or one anonymous connection) may ask for in a window,
- * whatever their connections and nodes: each costs a session look-up and access checks, and a
- * join or leave tells the whole room (presence). Enough for a reconnecting client to rejoin and
- * sync its 50 rooms at once.
+ * Joins, leaves and syncs one member (or, without a session, one client network) may ask for in
+ * a window, whatever their connections and nodes: each costs a session look-up and access checks,
+ * and a join or leave tells the whole room (presence). Enough for a reconnecting client to rejoin
+ * and sync its 50 rooms at once.
  */
 export const ROOM_OPS_PER_WINDOW = 120;
 const ROOM_OPS_WINDOW_MS = 10_000;
 /** The room-op limit across API nodes, per member (`RateLimiter.throttle`, a row of `rate_tokens`; see `spendRoomOp`). */
 export const ROOM_OPS_PACE: RateRule = { bucket: 'live:room-ops', limit: ROOM_OPS_PER_WINDOW, windowSeconds: ROOM_OPS_WINDOW_MS / 1000 };
+/** The same limit for connections without a session, per client network (`networkOf`), as per-address limits count them. */
+export const ANONYMOUS_ROOM_OPS_PACE: RateRule = { ...ROOM_OPS_PACE, bucket: 'live:room-ops:ip' };
 
 type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
 
@@ -169,8 +171,6 @@ interface SocketData {
   token?: string;
   userId?: string;
   handle?: string;
-  /** An anonymous connection's room ops in its window (a member's are counted per member: `LiveGateway.roomOps`). */
-  roomOps?: RoomOps;
   /** Joins still being checked: they hold their place under MAX_ROOMS_PER_SOCKET. */
   joining?: number;
 }
@@ -712,11 +712,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private forgetPaces(): void {
     const now = Date.now();
     for (const [userId, at] of this.lastTyping) if (now - at >= TYPING_EVERY_MS) this.lastTyping.delete(userId);
-    for (const [userId, ops] of this.roomOps) if (now - ops.since >= ROOM_OPS_WINDOW_MS) this.roomOps.delete(userId);
+    for (const [key, ops] of this.roomOps) if (now - ops.since >= ROOM_OPS_WINDOW_MS) this.roomOps.delete(key);
     for (const [room, at] of this.presenceAsked) if (now - at >= PRESENCE_ASKED_MS) this.presenceAsked.delete(room);
   }
 
-  /** Each member's room ops in their window on this node (`spendRoomOp`); swept with the sessions. */
+  /**
+   * Room ops in their window on this node (`spendRoomOp`), per member (`user:<id>`) or, without a
+   * session, per client network (`ip:<address, or IPv6 /64>`), as `holders`; swept with the sessions.
+   */
   private readonly roomOps = new Map<string, RoomOps>();
 
   /**
@@ -724,20 +727,20 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * budget is theirs, not their connection's, so tabs and connections (on any node) do not
    * multiply it, as typing's (`mayType`): this node's own window refuses first, with no
    * statement, and what it lets through is counted across nodes by one statement
-   * (`ROOM_OPS_PACE`). An anonymous connection has no one to share with: its budget is its own,
-   * on its node (anonymous connections are capped per client network, LIVE_MAX_ANONYMOUS_PER_IP).
+   * (`ROOM_OPS_PACE`). Without a session the budget is the client network's (its address behind
+   * the trusted proxies, an IPv6 one's /64: `networkOf`, as HTTP's per-address limits and the
+   * anonymous connection cap count it), counted the same way (`ANONYMOUS_ROOM_OPS_PACE`): per
+   * connection, a client that opened the LIVE_MAX_ANONYMOUS_PER_IP connections a node allows it,
+   * on every node, had as many budgets.
    */
   private async spendRoomOp(socket: Socket): Promise<boolean> {
-    const data = socket.data as SocketData;
-    const now = Date.now();
-    if (!data.userId) {
-      data.roomOps = withRoomOp(data.roomOps, now);
-      return data.roomOps.count <= ROOM_OPS_PER_WINDOW;
-    }
-    const ops = withRoomOp(this.roomOps.get(data.userId), now);
-    this.roomOps.set(data.userId, ops);
+    const { userId, address } = socket.data as SocketData;
+    const [rule, key] = userId ? [ROOM_OPS_PACE, userId] : [ANONYMOUS_ROOM_OPS_PACE, networkOf(address)];
+    const local = `${userId ? 'user' : 'ip'}:${key}`;
+    const ops = withRoomOp(this.roomOps.get(local), Date.now());
+    this.roomOps.set(local, ops);
     if (ops.count > ROOM_OPS_PER_WINDOW) return false;
-    return this.limiter.admits([[ROOM_OPS_PACE, data.userId]]);
+    return this.limiter.admits([[rule, key]]);
   }
 
   /**
