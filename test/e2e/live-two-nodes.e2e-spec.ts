@@ -1,4 +1,4 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { io, Socket } from 'socket.io-client';
@@ -8,6 +8,7 @@ import { createClient } from 'redis';
 import { FENCE_DONE, LiveGateway, PRESENCE_ASK, ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
 import { UsersRepository } from '../../libs/identity/src/users/users.repository';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+import { buildDistOnce } from '../support/dist';
 import { freePort } from '../support/free-port';
 import { HeldRedis, holdableRedis } from '../support/redis-proxy';
 import { connectLive, holdTypingWindow, nextLiveEvent } from '../support/live-client';
@@ -36,7 +37,7 @@ maybe('live updates across two API processes (Redis adapter)', () => {
   beforeAll(async () => {
     prefix = testRedisPrefix();
     a = await bootTestApp({ REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: prefix });
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+    await buildDistOnce();
     const port = await freePort();
     bUrl = `http://127.0.0.1:${port}`;
     bRedis = await holdableRedis(process.env.REDIS_URL!);

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { DataSource, MigrationInterface } from 'typeorm';
 import { seedDemoCommunity } from '../../apps/cli/src/seed/demo';
@@ -9,6 +9,7 @@ import { migrations } from '../../migrations';
 import { SearchTermsTypoKeys1765083600000 } from '../../migrations/1765083600000-search-terms-typo-keys';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { buildDistOnce } from '../support/dist';
 import { redoMigration } from '../support/migrations';
 import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
 
@@ -308,7 +309,7 @@ describe('migrations', () => {
 
   it('runs `parvis migrate` (the CLI) under the same lock: started while a node migrates, it waits its turn and finds nothing left', async () => {
     const root = path.join(__dirname, '../..');
-    execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+    await buildDistOnce();
     // A node's run holds the lock, its concurrent index build kept waiting.
     const { writer, first: node } = await typoKeysBuildUnderWay();
     try {

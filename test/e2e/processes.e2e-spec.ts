@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { datasetPath } from '../support/datasets';
+import { buildDistOnce } from '../support/dist';
 import { freePort } from '../support/free-port';
 
 const ROOT = path.join(__dirname, '../..');
@@ -17,8 +18,8 @@ describe('the CLI and the worker as processes on the embedded database', () => {
   let cli: ChildProcess | undefined;
   let env: NodeJS.ProcessEnv;
 
-  beforeAll(() => {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+  beforeAll(async () => {
+    await buildDistOnce();
     dataDir = mkdtempSync(path.join(tmpdir(), 'parvis-cli-interrupt-'));
   }, 120_000);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
