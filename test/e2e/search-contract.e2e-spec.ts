@@ -116,6 +116,19 @@ describe('postgres engine: Chinese, Japanese and Thai letters', () => {
     }));
 });
 
+/**
+ * The path each of `searcher`'s searches took to its candidates, in order: `date` when the
+ * statistics called its words common, else `gin` (which falls back to the date index past 20,000
+ * matches, more than these tests hold). The searches themselves are untouched.
+ */
+function pathsOf(searcher: PostgresSearchEngine): () => Array<'date' | 'gin'> {
+  const spy = jest.spyOn(searcher as unknown as { candidates: (...args: unknown[]) => Promise<unknown> }, 'candidates');
+  return () => spy.mock.calls.map((args) => (args[2] ? 'date' : 'gin'));
+}
+
+/** No statistics until the test asks for them: autovacuum (on in CI) analysing the table early would send every search down one path. */
+const noAutoAnalyse = (t: TestApp) => t.sql(`ALTER TABLE search_documents SET (autovacuum_enabled = false)`);
+
 describe('postgres engine: common words', () => {
   it('ranks and counts at most the newest 1,000 matches and estimates the total past them', () =>
     withPostgresEngine(async (engine, t) => {
@@ -137,14 +150,19 @@ describe('postgres engine: common words', () => {
 
   it('counts exactly 1,000 matches as 1,000 whether statistics send the query down the date index or the GIN index', () =>
     withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
       const space = newId();
       const docs = Array.from({ length: 1000 }, (_, i) => searchDocument({ spaceId: space, title: `Widget number ${i}`, body: 'A widget.' }));
       for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
       const total = async (searcher: PostgresSearchEngine) => (await searcher.search({ query: 'widget ', filters: { spaceIds: [space] }, limit: 5, offset: 0 })).total;
       // No statistics yet: the word is taken for a rare one (GIN); then, analysed, for a common one (date index).
+      const rarePath = pathsOf(engine);
       const rare = await total(engine);
       await t.sql(`ANALYZE search_documents`);
-      expect([rare, await total(new PostgresSearchEngine(t.ds))]).toEqual([1000, 1000]);
+      const analysed = new PostgresSearchEngine(t.ds);
+      const commonPath = pathsOf(analysed);
+      expect([rare, await total(analysed)]).toEqual([1000, 1000]);
+      expect([rarePath(), commonPath()]).toEqual([['gin'], ['date']]);
     }));
 
   /**
@@ -154,6 +172,7 @@ describe('postgres engine: common words', () => {
    */
   it('answers a query whose words 100 posts hold alike whichever path statistics choose, whatever unreadable posts hold', () =>
     withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
       const space = newId();
       const other = newId();
       const start = Date.parse('2026-01-01T00:00:00Z');
@@ -171,14 +190,17 @@ describe('postgres engine: common words', () => {
       };
       // No statistics: the GIN path. Then the date path (every post holds the words), with and
       // without unreadable posts holding them.
-      const first = await answer(engine);
+      const searchers = [engine, new PostgresSearchEngine(t.ds), new PostgresSearchEngine(t.ds)];
+      const paths = searchers.map(pathsOf);
+      const first = await answer(searchers[0]);
       expect(first.total).toBe(150);
       await t.sql(`ANALYZE search_documents`);
-      const analysed = await answer(new PostgresSearchEngine(t.ds));
+      const analysed = await answer(searchers[1]);
       await engine.upsert(unreadable);
       await t.sql(`ANALYZE search_documents`);
-      const crowded = await answer(new PostgresSearchEngine(t.ds));
+      const crowded = await answer(searchers[2]);
       expect([analysed, crowded]).toEqual([first, first]);
+      expect(paths.map((taken) => taken())).toEqual([['gin'], ['date'], ['date']]);
     }));
 
   it('takes a pasted question’s candidates from the posts holding its rarer words, by their weight, not the newest 1,000 holding any', () =>
