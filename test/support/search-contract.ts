@@ -395,6 +395,21 @@ export function searchEngineContract(
       }
     });
 
+    it('shows where a snippet is cut as an ellipsis, and none of the engine’s markers, with nothing folded to put back as written', async () => {
+      const cut = newId();
+      const filler = 'nothing to see here. '.repeat(40);
+      const long = inSpace(cut)('Quarterly notes', `The zephyrine report ${filler}came with the quokkaline appendix ${filler}and more.`, 'en');
+      await engine.upsert([long]);
+      try {
+        const shown = (await searchIn(cut).snippet('zephyrine quokkaline ')) ?? '';
+        expect(shown).toMatch(/<mark>(zephyrine|quokkaline)<\/mark>/);
+        expect(shown).toContain('…');
+        expect(shown).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/);
+      } finally {
+        await engine.remove([long.id]);
+      }
+    });
+
     it('highlights every spelling of the word found, each as written where it stands, also past an ellipsis the author wrote', async () => {
       const spellings = newId();
       const inSpellings = inSpace(spellings);

@@ -180,6 +180,17 @@ describe('MeiliSearchEngine over HTTP', () => {
     expect(res.hits[0].snippetHtml).toBe('Café an der <mark>Straße</mark>');
   });
 
+  it('shows where Meilisearch cropped as an ellipsis, its marker never, with nothing folded to put back as written', async () => {
+    const engine = new MeiliSearchEngine({ url }, serverFolding);
+    searchAnswer = (asked: { cropMarker: string }) => ({
+      hits: [{ id: doc.id, topicId: doc.topicId, postNumber: 1, spaceId: doc.spaceId, kind: 'DISCUSSION', title: 'Notes',
+        _formatted: { body: `${asked.cropMarker}the \u0001quarterly\u0002 report… came late${asked.cropMarker}` }, _rankingScore: 0.9 }],
+      estimatedTotalHits: 1, processingTimeMs: 1, query: 'quarterly',
+    });
+    const res = await engine.search({ query: 'quarterly', filters: { spaceIds: [doc.spaceId] }, limit: 10, offset: 0 });
+    expect(res.hits[0].snippetHtml).toBe('…the <mark>quarterly</mark> report… came late…');
+  });
+
   it('shows each highlighted word as written where it stands, though the text up to an ellipsis of the author’s is found before it written another way', async () => {
     const engine = new MeiliSearchEngine({ url }, serverFolding);
     // The crop window starts at the second passage; cut at the author's ellipsis, its start is also the first's.
