@@ -6,10 +6,12 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { PollsRepository } from '../../libs/forum/src/polls/polls.repository';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
+import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';
-import { connectLive } from '../support/live-client';
+import { connectLive, nextLiveEvent } from '../support/live-client';
+import { gateCalls } from '../support/gates';
 import { doneOrWaiting } from '../support/lock-waits';
 import { HeldLock, withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
@@ -1226,6 +1228,34 @@ describe('polls', () => {
       expectOk(await vote(helper, poll.id, [options[1]]));
       await settle();
       expect(events.map((e) => e.map((x) => x.voterCount))).toEqual([[1], [1], [1], [], []]);
+    });
+
+    it('sends a poll’s news to no socket that left the room while who sees its counts was read', async () => {
+      const gateway = t.get(LiveGateway);
+      const { topic, postId, poll } = await pollIn({ results: 'MODERATORS' });
+      const [leavingModerator, leavingReader, reader] = [await makeUser(t, { role: 'MODERATOR' }), await makeUser(t), await makeUser(t)];
+      const [goneModerator, goneReader, staysModerator, staysReader] = await Promise.all([leavingModerator, leavingReader, moderator, reader].map((u) => connect(u.token)));
+      for (const s of [goneModerator, goneReader, staysModerator, staysReader]) await join(s, topic.id);
+      await gateway.settled();
+      const gone = [goneModerator, goneReader].map(heard);
+      // The push's read of who sees the counts (the room's users, the leavers among them) waits at a gate.
+      const gate = gateCalls(t.get(PollsService), 'whoSeesResults', (_poll, ids: string[]) => ids.includes(leavingModerator.id));
+      try {
+        const [counted, bare] = [nextLiveEvent(staysModerator, 'poll:updated'), nextLiveEvent(staysReader, 'poll:updated')];
+        t.get(EventBus).publish({ type: 'poll.updated', aggregateType: 'poll', aggregateId: poll.id, payload: { pollId: poll.id, postId, topicId: topic.id, spaceId } });
+        await gate.begun;
+        // Out of the room after it was read, before the news goes out.
+        for (const s of [goneModerator, goneReader]) expect(await s.timeout(5000).emitWithAck('topic:leave', { topicId: topic.id })).toEqual({ ok: true });
+        gate.open();
+        await gateway.settled();
+        expect(await counted).toMatchObject({ pollId: poll.id, voterCount: 0 });
+        expect(await bare).not.toHaveProperty('voterCount');
+        // One more answer on each connection: news sent before it would have arrived first.
+        for (const s of [goneModerator, goneReader]) expect(await s.timeout(5000).emitWithAck('topic:leave', { topicId: topic.id })).toEqual({ ok: true });
+        expect(gone).toEqual([[], []]);
+      } finally {
+        gate.restore();
+      }
     });
 
     it('reads the access of none but possible moderators to judge who sees hidden counts: one statement for a room of readers, voters and the author', async () => {

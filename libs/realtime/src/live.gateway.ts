@@ -755,14 +755,22 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const facts = await this.users.presenceFacts(signedInUsers(sockets));
     for (const s of sockets) {
       const viewerId = (s.data as SocketData).userId;
-      if (!viewerId || (viewerId !== userId && !facts.get(viewerId)?.staff)) continue;
-      // Each to the socket itself, so only if it is still in the room, as presence does: one of
-      // this node's that left since the read above (or was sent away) must not hear it. Another
-      // node's socket is sent to as read (this node cannot look at its rooms).
-      const local = this.server.sockets.sockets.get(s.id);
-      if (local && !local.rooms.has(room)) continue;
-      s.emit('typing', typing);
+      if (viewerId && (viewerId === userId || facts.get(viewerId)?.staff)) this.toStillIn(room, s, 'typing', typing);
     }
+  }
+
+  /**
+   * Sends to one socket of a room as read by `fetchSockets` (a push that tells each its own, or
+   * only some), only if it is still in the room: one of this node's that left since that read (or
+   * was sent away on lost access) hears nothing, as a broadcast to the room would not reach it.
+   * Another node's socket is sent to as read (this node cannot look at its rooms). Typing of
+   * hidden members, polls' counts and topics' timers go so; presence's own lists, to this node's
+   * sockets only, look at the room the same way.
+   */
+  private toStillIn(room: string, s: { id: string; emit: (event: string, payload: unknown) => unknown }, event: string, payload: unknown): void {
+    const local = this.server.sockets.sockets.get(s.id);
+    if (local && !local.rooms.has(room)) return;
+    s.emit(event, payload);
   }
 
   /**
@@ -1378,7 +1386,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * PollsService.whoSeesResults, at most two statements for the room, reading the access of its
    * possible moderators alone). Others hear of a vote on such a
    * poll not at all (how many pushes came would count its votes), and of its creation, change,
-   * closing or reopening without counts.
+   * closing or reopening without counts. Each socket is sent its own by `toStillIn`: one of this
+   * node's that left the room while those statements ran hears nothing.
    */
   private async pushPoll(type: string, p: Record<string, unknown>): Promise<void> {
     const base = { topicId: payloadId(p, 'topicId'), postId: payloadId(p, 'postId'), pollId: payloadId(p, 'pollId') };
@@ -1400,8 +1409,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const sees = await this.polls.whoSeesResults(poll, signedInUsers(sockets));
     for (const s of sockets) {
       const userId = (s.data as SocketData).userId;
-      if (userId && sees.has(userId)) s.emit('poll:updated', counted);
-      else if (type === 'poll.updated') s.emit('poll:updated', bare);
+      if (userId && sees.has(userId)) this.toStillIn(room, s, 'poll:updated', counted);
+      else if (type === 'poll.updated') this.toStillIn(room, s, 'poll:updated', bare);
     }
   }
 

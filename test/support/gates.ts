@@ -1,0 +1,38 @@
+/** A method's calls held at a gate (`gateCalls`). */
+export interface CallGate {
+  /** Resolves once the first call held has reached the gate. */
+  begun: Promise<void>;
+  /** Lets the calls held go on (the method itself then runs), and every later one. */
+  open: () => void;
+  /** Opens the gate and puts the method back. */
+  restore: () => void;
+}
+
+/**
+ * Holds the calls of `object[method]` that `when` picks at a gate before the method itself runs,
+ * so a test can change something between a caller's start and its end (a socket leaving a room
+ * while a push reads who may hear it). Other calls go through at once.
+ */
+export function gateCalls(object: object, method: string, when: (...args: any[]) => boolean = () => true): CallGate {
+  const target = object as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const real = target[method].bind(object);
+  let entered!: () => void;
+  const begun = new Promise<void>((resolve) => (entered = resolve));
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const spy = jest.spyOn(target, method).mockImplementation(async (...args: unknown[]) => {
+    if (when(...args)) {
+      entered();
+      await gate;
+    }
+    return real(...args);
+  });
+  return {
+    begun,
+    open,
+    restore: () => {
+      open();
+      spy.mockRestore();
+    },
+  };
+}
