@@ -5,9 +5,12 @@ import { JobScheduler } from '../../libs/core/src/jobs';
 import { newId } from '../../libs/core/src/ids';
 import { TopicsService } from '../../libs/forum/src/topics/topics.service';
 import { TIMERS_CHANGED, TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
+import { EventBus } from '../../libs/core/src/events';
+import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
+import { gateCalls } from '../support/gates';
 import { poolStatementsOf } from '../support/pool-statements';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
@@ -201,6 +204,39 @@ describe('topic timers', () => {
       expect(heard.get(anonymous)).toEqual([toAnonymous, afterAnonymous]);
       expect(heard.get(elsewhere)).toEqual([]);
     } finally {
+      sockets.forEach((s) => s.disconnect());
+    }
+  });
+
+  it('tells no socket that left the room while its readers were judged of the timers', async () => {
+    const gateway = t.get(LiveGateway);
+    const topic = await createTopic(t, author.token, boardId);
+    await setTimer(topic.id, 'CLOSE', { afterHours: 2 });
+    const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    const sockets: Socket[] = [];
+    const gate = gateCalls(timers(), 'forReaders', (_topicId, ids: string[]) => ids.includes(globalMod.id));
+    try {
+      const [goneModerator, goneReader, staysModerator, staysReader] = await Promise.all([globalMod, outsider, mod, member].map((u) => connectLive(url, sockets, u.token)));
+      const ask = (s: Socket, event: string) => s.timeout(5000).emitWithAck(event, { topicId: topic.id });
+      for (const s of [goneModerator, goneReader, staysModerator, staysReader]) expect(await ask(s, 'topic:join')).toEqual({ ok: true });
+      await gateway.settled();
+      const gone: unknown[] = [];
+      for (const s of [goneModerator, goneReader]) s.on('topic:timers', (p: unknown) => gone.push(p));
+      const [toModerator, toReader] = [nextLiveEvent(staysModerator, 'topic:timers'), nextLiveEvent(staysReader, 'topic:timers')];
+      // The push's judging of the room's readers (the leavers among them) waits at a gate.
+      t.get(EventBus).publish({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, spaceId, kinds: ['CLOSE'] } });
+      await gate.begun;
+      // Out of the room after it was read, before the timers go out.
+      for (const s of [goneModerator, goneReader]) expect(await ask(s, 'topic:leave')).toEqual({ ok: true });
+      gate.open();
+      await gateway.settled();
+      expect((await toModerator).timers.map((x: { setById: string }) => x.setById)).toEqual([mod.id]);
+      expect((await toReader).timers.map((x: { setById: string }) => x.setById)).toEqual([null]);
+      // One more answer on each connection: timers sent before it would have arrived first.
+      for (const s of [goneModerator, goneReader]) expect(await ask(s, 'topic:leave')).toEqual({ ok: true });
+      expect(gone).toEqual([]);
+    } finally {
+      gate.restore();
       sockets.forEach((s) => s.disconnect());
     }
   });

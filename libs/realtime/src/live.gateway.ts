@@ -1419,16 +1419,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * answers), to each socket in its room as its user may read them
    * (TopicTimersService.forReaders): moderators of the space every timer and who set it, other
    * readers the status timers, and only after a change to one. The room's sockets are every
-   * node's (through the adapter); their users are judged together.
+   * node's (through the adapter); their users are judged together. Each socket is sent its own by
+   * `toStillIn`: one of this node's that left the room while they were judged hears nothing.
    */
   private async pushTimers(topicId: string, kinds: TopicTimerKind[]): Promise<void> {
-    const sockets = await this.server.in(`topic:${topicId}`).fetchSockets();
+    const room = `topic:${topicId}`;
+    const sockets = await this.server.in(room).fetchSockets();
     if (sockets.length === 0) return;
     const userOf = (s: { data: unknown }) => (s.data as SocketData).userId ?? null;
     const lists = await this.timers.forReaders(topicId, signedInUsers(sockets), sockets.some((s) => !userOf(s)), kinds);
     for (const s of sockets) {
       const timers = lists.get(userOf(s));
-      if (timers) s.emit('topic:timers', { topicId, timers });
+      if (timers) this.toStillIn(room, s, 'topic:timers', { topicId, timers });
     }
   }
 
