@@ -11,6 +11,7 @@ import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle, kb, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { connectLive, holdTypingWindow, nextLiveEvent } from '../support/live-client';
+import { gateCalls } from '../support/gates';
 
 describe('live updates over Socket.IO', () => {
   let t: TestApp;
@@ -347,32 +348,19 @@ describe('live updates over Socket.IO', () => {
     for (const s of [writer, admin]) expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
     await gateway.settled();
     // Its sending (a read of the room and of who sees hidden members) waits at a gate once begun.
-    const sender = gateway as unknown as { typingToThoseWhoSee: (...args: unknown[]) => Promise<void> };
-    const send = sender.typingToThoseWhoSee.bind(sender);
-    let entered!: () => void;
-    const begun = new Promise<void>((resolve) => (entered = resolve));
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const held = jest.spyOn(sender, 'typingToThoseWhoSee').mockImplementation(async (...args: unknown[]) => {
-      entered();
-      await gate;
-      return send(...args);
-    });
+    const gate = gateCalls(gateway, 'typingToThoseWhoSee');
     try {
       const heard = next(admin, 'typing');
       expect(await ask(writer, 'typing', { topicId: topic.id })).toEqual({ ok: true });
-      await begun;
-      let settled = false;
-      const settling = gateway.settled().then(() => (settled = true));
-      // Whatever is under way with the gate shut: the typing still is.
-      await new Promise((r) => setTimeout(r, 50));
-      expect(settled).toBe(false);
-      open();
-      await settling;
+      await gate.begun;
+      // Asked while the sending is held, settled() ends only after it: had the typing not been
+      // counted among the fan-outs, it would end at once, the sending still at its gate.
+      const settling = gateway.settled().then(() => gate.ended);
+      gate.open();
+      expect(await settling).toBe(1);
       expect((await heard).user.id).toBe(hidden.id);
     } finally {
-      open();
-      held.mockRestore();
+      gate.restore();
     }
   });
 

@@ -6,6 +6,8 @@ export interface CallGate {
   open: () => void;
   /** Opens the gate and puts the method back. */
   restore: () => void;
+  /** How many calls the gate saw (held or not) have ended, the method itself done. */
+  readonly ended: number;
 }
 
 /**
@@ -25,14 +27,22 @@ export function gateCalls(object: object, method: string, when: (...args: any[])
       entered();
       await gate;
     }
-    return real(...args);
+    try {
+      return await real(...args);
+    } finally {
+      ended++;
+    }
   });
+  let ended = 0;
   return {
     begun,
     open,
     restore: () => {
       open();
       spy.mockRestore();
+    },
+    get ended() {
+      return ended;
     },
   };
 }
