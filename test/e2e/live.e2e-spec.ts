@@ -377,35 +377,23 @@ describe('live updates over Socket.IO', () => {
     await gateway.settled();
     // The sending's read of who sees hidden members (the room's users, the leaver among them) waits at a gate.
     const users = (gateway as unknown as { users: UsersRepository }).users;
-    const facts = users.presenceFacts.bind(users);
-    let entered!: () => void;
-    const begun = new Promise<void>((resolve) => (entered = resolve));
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const held = jest.spyOn(users, 'presenceFacts').mockImplementation(async (ids, q) => {
-      if (q === undefined && ids.includes(leaver.id)) {
-        entered();
-        await gate;
-      }
-      return facts(ids, q);
-    });
+    const gate = gateCalls(users, 'presenceFacts', (ids: string[], q: unknown) => q === undefined && ids.includes(leaver.id));
     try {
       const heard: unknown[] = [];
       gone.on('typing', (p: unknown) => heard.push(p));
       const staffHears = next(stays, 'typing');
       expect(await ask(writer, 'typing', { topicId: topic.id })).toEqual({ ok: true });
-      await begun;
+      await gate.begun;
       // Out of the room after it was read, before the typing goes out.
       expect(await ask(gone, 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
-      open();
+      gate.open();
       await gateway.settled();
       expect((await staffHears).user.id).toBe(hidden.id);
       // One more answer on the same connection: a typing sent before it would have arrived first.
       expect(await ask(gone, 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
       expect(heard).toEqual([]);
     } finally {
-      open();
-      held.mockRestore();
+      gate.restore();
     }
   });
 
