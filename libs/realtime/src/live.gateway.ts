@@ -764,8 +764,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * only some), only if it is still in the room: one of this node's that left since that read (or
    * was sent away on lost access) hears nothing, as a broadcast to the room would not reach it.
    * Another node's socket is sent to as read (this node cannot look at its rooms). Typing of
-   * hidden members, polls' counts and topics' timers go so; presence's own lists, to this node's
-   * sockets only, look at the room the same way.
+   * hidden members, polls' counts, topics' timers and presence's own lists (to this node's
+   * sockets only) go so.
    */
   private toStillIn(room: string, s: { id: string; emit: (event: string, payload: unknown) => unknown }, event: string, payload: unknown): void {
     const local = this.server.sockets.sockets.get(s.id);
@@ -885,9 +885,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.server.sockets.sockets.has(s.id) && id !== undefined && (facts.get(id)?.staff || facts.get(id)?.hidden);
       });
       this.server.local.to(room).except(own.map((s) => s.id)).emit('presence', everyone);
-      // Each to the socket itself, so only if it is still in the room: one taken out since the
-      // read above (its access re-checked away) must not hear who reads a topic it cannot see.
-      for (const s of own) if (this.server.sockets.sockets.get(s.id)?.rooms.has(room)) s.emit('presence', message((s.data as SocketData).userId));
+      // Each to the socket itself, so only if it is still in the room (`toStillIn`: they are all
+      // this node's): one taken out since the read above (its access re-checked away) must not
+      // hear who reads a topic it cannot see.
+      for (const s of own) this.toStillIn(room, s, 'presence', message((s.data as SocketData).userId));
     } catch (err) {
       this.log.warn({ err, room }, 'presence not sent');
     }
