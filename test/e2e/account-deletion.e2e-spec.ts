@@ -305,6 +305,25 @@ describe('account deletion and anonymisation', () => {
     expect(await count('user_ignores', 'user_id = $1 OR ignored_user_id = $1', u.id)).toBe(0);
   });
 
+  /**
+   * An ignore of the account set while it is deleted, held back on the ignoring member's own row
+   * (which it locks for its cap): it holds the ignored account too, so the deletion waits and
+   * takes the ignore, or came first and the ignore is NOT_FOUND. Both orders of the two accounts' ids.
+   */
+  it('leaves no ignore of the account behind when someone ignores it while the deletion runs', async () => {
+    for (const leaverFirst of [true, false]) {
+      // Ids are time-ordered: the account made first has the lower id.
+      const made = [await makeUser(t, { passwordHash: await hashPassword(PASSWORD) }), await makeUser(t, { passwordHash: await hashPassword(PASSWORD) })];
+      const [u, me] = leaverFirst ? made : [made[1], made[0]];
+      expect(u.id < me.id).toBe(leaverFirst);
+      const ignored = await writtenWhileDeleting(u, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [me.id], () =>
+        t.gql(`mutation($id: ID!) { ignoreUser(userId: $id) { id } }`, { id: u.id }, { token: me.token }),
+      );
+      if (ignored.errors) expectError(ignored, 'NOT_FOUND');
+      expect([leaverFirst, await count('user_ignores', 'ignored_user_id = $1', u.id)]).toEqual([leaverFirst, 0]);
+    }
+  });
+
   it('refuses a wrong password as sign-in does, counts it, and writes nothing else', async () => {
     const u = await busyMember();
     const row = await userRow(u.id);

@@ -43,9 +43,18 @@ export class IgnoresService {
     if (target.role !== GlobalRoleEnum.MEMBER) throw AppError.forbidden('Moderators and admins cannot be ignored');
     await this.ds.transaction(async (m) => {
       // Under a lock on the member's own row, so parallel requests cannot pass the cap together,
-      // and an account deletion under way is waited for and found (nothing written), or waits and takes the ignore.
-      const me = await m.query(`SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, [viewer.id]);
-      if (me.length === 0) throw AppError.unauthenticated();
+      // and with the ignored account held FOR SHARE (`holdMember`): a deletion of either under
+      // way is waited for and found (nothing written: UNAUTHENTICATED for the member's,
+      // NOT_FOUND for the ignored one's), or waits and takes the ignore. Both in id order, so
+      // two members ignoring each other at once wait for one another instead of deadlocking.
+      const lockMe = async () => {
+        const me = await m.query(`SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, [viewer.id]);
+        if (me.length === 0) throw AppError.unauthenticated();
+      };
+      const holdTarget = async () => {
+        if (!(await this.users.holdMember(m, target.id))) throw AppError.notFound('User not found');
+      };
+      for (const lock of viewer.id! < target.id ? [lockMe, holdTarget] : [holdTarget, lockMe]) await lock();
       const [{ n }]: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM user_ignores WHERE user_id = $1`, [viewer.id]);
       const inserted = await m.query(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [viewer.id, target.id]);
       if (inserted.length > 0 && n >= MAX_IGNORED) throw AppError.badField('userId', `you ignore ${MAX_IGNORED} people already`);
