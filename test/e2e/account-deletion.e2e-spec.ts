@@ -284,6 +284,25 @@ describe('account deletion and anonymisation', () => {
     expect(await count('topic_watches', 'user_id = $1', u.id)).toBe(0);
   });
 
+  /**
+   * A topic or a reply written as its author's account is deleted, held back on its board or
+   * topic: the read mark its author gets on it is not left behind (the post either came first and
+   * stays, its mark going with the account, or found the account gone and was not written).
+   */
+  it('leaves no read mark of the account behind when it posts while the deletion runs', async () => {
+    const theirs = await createTopic(t, other.token, board, { title: `Replied while leaving ${++seq}`, body: 'Hello' });
+    const races: Array<[string, string, string, string, unknown]> = [
+      ['a topic', `SELECT 1 FROM boards WHERE id = $1 FOR UPDATE`, board, `mutation($i: CreateTopicInput!) { createTopic(input: $i) { id } }`, { boardId: board, title: `Posted while leaving ${seq}`, body: 'Goodbye' }],
+      ['a reply', `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, theirs.id, `mutation($i: ReplyInput!) { replyToTopic(input: $i) { id } }`, { topicId: theirs.id, body: 'A last word' }],
+    ];
+    for (const [what, hold, id, mutation, input] of races) {
+      const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
+      const posted = await writtenWhileDeleting(u, hold, [id], () => t.gql(mutation, { i: input }, { token: u.token }));
+      if (posted.errors) expectError(posted, 'UNAUTHENTICATED');
+      expect([what, await count('topic_reads', 'user_id = $1', u.id)]).toEqual([what, 0]);
+    }
+  });
+
   /** An ignore set while the deletion holds the account (waiting here on another session's row) waits for it, and finds the account gone. */
   it('leaves no ignore of the account behind when one is set while the deletion runs', async () => {
     const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });

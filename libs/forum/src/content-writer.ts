@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ContentState } from '../../access/src/access-level';
 import { AccessService } from '../../access/src/access.service';
 import { Tx } from '../../core/src/database/unit-of-work';
+import { AppError } from '../../core/src/errors';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { newId } from '../../core/src/ids';
 import { RenderedContent } from '../../content/src/renderer';
@@ -23,6 +24,17 @@ export class ContentWriter {
 
   render(markdown: string): RenderedContent {
     return this.renderer.render(markdown);
+  }
+
+  /**
+   * Holds a new post's author's account (`UsersRepository.holdMember`, FOR SHARE) before
+   * anything of the post is written, the account first as every write that holds one: a
+   * deletion under way waits and takes what the post leaves of the person (its read mark,
+   * `markOwnPostRead`), or came first, and nothing is written (UNAUTHENTICATED). The post's
+   * foreign key alone takes FOR KEY SHARE, which the deletion does not wait for.
+   */
+  async holdAuthor(tx: Tx, authorId: string): Promise<void> {
+    if (!(await this.users.holdMember(tx, authorId))) throw AppError.unauthenticated();
   }
 
   /**

@@ -297,6 +297,7 @@ export class PostsService {
     const postId = newId();
     let stored!: StoredContribution;
     const row = await this.uow.run(async (tx) => {
+      await this.writer.holdAuthor(tx, author.id);
       // The row lock taken here serialises concurrent replies (distinct, consecutive numbers),
       // and the state it returns is the one the reply lands in: a topic closed, locked or
       // deleted since the checks above refuses the reply and the whole transaction rolls back.

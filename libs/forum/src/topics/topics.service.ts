@@ -246,6 +246,7 @@ export class TopicsService {
     const postId = newId();
     const stored = { postId, topicId, number: 1, pending: verdict.pending };
     const row = await this.uow.run(async (tx) => {
+      await this.writer.holdAuthor(tx, author.id);
       const [topic] = await tx.query<TopicRow>(
         `INSERT INTO topics AS t (id, board_id, space_id, author_id, kind, title, tags, last_post_number, state)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) RETURNING ${TOPIC_COLUMNS}`,
