@@ -303,6 +303,21 @@ describe('account deletion and anonymisation', () => {
     }
   });
 
+  /**
+   * A space grant given to the account as it is deleted, held back on its space (the grant's
+   * foreign key): it holds the account, so the deletion waits and takes it, or came first and the
+   * grant is NOT_FOUND. Either way no grant of the account is left, for the space's admins to see.
+   */
+  it('leaves no space grant of the account behind when one is given while the deletion runs', async () => {
+    const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
+    const restricted = await makeSpace(t, 'RESTRICTED');
+    const granted = await writtenWhileDeleting(u, `SELECT 1 FROM spaces WHERE id = $1 FOR UPDATE`, [restricted.id], () =>
+      t.gql(`mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`, { input: { spaceId: restricted.id, userId: u.id, level: 'READ' } }, { token: admin.token }),
+    );
+    if (granted.errors) expectError(granted, 'NOT_FOUND');
+    expect(await count('space_grants', 'user_id = $1', u.id)).toBe(0);
+  });
+
   /** An ignore set while the deletion holds the account (waiting here on another session's row) waits for it, and finds the account gone. */
   it('leaves no ignore of the account behind when one is set while the deletion runs', async () => {
     const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });

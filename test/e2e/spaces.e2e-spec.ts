@@ -133,7 +133,7 @@ describe('spaces, grants and boards', () => {
     expect(after.text).not.toContain(hidden);
   });
 
-  it('refuses grant input naming both or neither grantee, or an unknown level', async () => {
+  it('refuses grant input naming both or neither grantee, an unknown level, or a deleted account', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const space = await makeSpace(t, 'MEMBERS');
     const g = await makeGroup(t);
@@ -142,7 +142,12 @@ describe('spaces, grants and boards', () => {
     expectError(await t.gql(GRANT, { input: { spaceId: space.id, groupId: g, level: 'NONE' } }, { token: admin.token }), 'BAD_USER_INPUT');
     expectError(await t.gql(GRANT, { input: { spaceId: space.id, groupId: g } }, { token: admin.token }), 'BAD_USER_INPUT');
     expectError(await t.gql(GRANT, { input: { spaceId: space.id, groupId: admin.id, level: 'READ' } }, { token: admin.token }), 'NOT_FOUND');
+    // A deleted account, as one that never was.
+    const gone = await makeUser(t);
+    expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, { token: admin.token }));
+    expectError(await t.gql(GRANT, { input: { spaceId: space.id, userId: gone.id, level: 'READ' } }, { token: admin.token }), 'NOT_FOUND');
     expect((await t.sql(`SELECT count(*)::int AS n FROM space_grants WHERE space_id = $1`, [space.id]))[0].n).toBe(0);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'space.grant' AND space_id = $1`, [space.id]))[0].n).toBe(0);
   });
 
   it('lets space admins (by grant) create boards and update the space', async () => {
