@@ -17,6 +17,9 @@ const TOPIC = `query($id: ID!) { topic(id: $id) { author { id handle displayName
 const NOTIFICATIONS = `{ notifications(first: 50) { edges { node { kind actor { id handle displayName email } } } } }`;
 const LOG = `{ moderationLog(first: 50) { edges { node { action targetType targetId actor { id } before after reason } } } }`;
 
+const PIN = `mutation($i: GlobalPinInput!) { setGlobalPin(input: $i) { id } }`;
+const DISMISS_PIN = `mutation($id: ID!) { dismissPinnedTopic(topicId: $id) }`;
+
 const PASSWORD = 'a long enough password';
 
 /** Every table the anonymisation empties of the account's rows, and where the account is named. */
@@ -33,6 +36,7 @@ const CLEANED: Array<[string, string]> = [
   ['user_visits', 'user_id = $1'],
   ['post_bookmarks', 'user_id = $1'],
   ['drafts', 'user_id = $1'],
+  ['topic_pin_dismissals', 'user_id = $1'],
 ];
 /** What stays: the community's content and the moderation history. */
 const KEPT: Array<[string, string]> = [
@@ -125,6 +129,9 @@ describe('account deletion and anonymisation', () => {
     const draft = `mutation($i: SaveDraftInput!) { saveDraft(input: $i) { id } }`;
     expectOk(await t.gql(draft, { i: { target: { topicId: otherTopic.id }, sequence: 0, body: `Half a reply to ${other.handle}` } }, { token: u.token }));
     expectOk(await t.gql(draft, { i: { target: { boardId: board }, sequence: 0, title: 'Never posted', body: 'Some thoughts' } }, { token: u.token }));
+    // An announcement they put away for themselves.
+    expectOk(await t.gql(PIN, { i: { topicId: otherTopic.id, pinned: true } }, { token: admin.token }));
+    expect(expectOk(await t.gql(DISMISS_PIN, { id: otherTopic.id }, { token: u.token })).dismissPinnedTopic).toBe(true);
     await drain();
     // Ignoring each other once the news above is delivered (news of an ignored member is left out of lists).
     await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2), ($2, $1)`, [u.id, other.id]);
@@ -316,6 +323,15 @@ describe('account deletion and anonymisation', () => {
     );
     if (granted.errors) expectError(granted, 'NOT_FOUND');
     expect(await count('space_grants', 'user_id = $1', u.id)).toBe(0);
+  });
+
+  /** An announcement dismissed as the account is deleted, held back on its topic: the dismissal holds the account, so the deletion takes it. */
+  it('leaves no dismissed announcement of the account behind when one is dismissed while the deletion runs', async () => {
+    const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
+    const theirs = await createTopic(t, other.token, board, { title: `Dismissed while leaving ${++seq}`, body: 'Hello' });
+    expectOk(await t.gql(PIN, { i: { topicId: theirs.id, pinned: true } }, { token: admin.token }));
+    await writtenWhileDeleting(u, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [theirs.id], () => t.gql(DISMISS_PIN, { id: theirs.id }, { token: u.token }));
+    expect(await count('topic_pin_dismissals', 'user_id = $1', u.id)).toBe(0);
   });
 
   /** An ignore set while the deletion holds the account (waiting here on another session's row) waits for it, and finds the account gone. */

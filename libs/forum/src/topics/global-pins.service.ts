@@ -78,10 +78,15 @@ export class GlobalPinsService {
     const topic = await this.topics.get(viewer, topicId);
     if (!viewer.id) throw AppError.unauthenticated();
     if (!topic.pinnedGlobally) return false;
-    await this.ds.query(
-      `INSERT INTO topic_pin_dismissals (user_id, topic_id) VALUES ($1, $2) ON CONFLICT (user_id, topic_id) DO UPDATE SET dismissed_at = now()`,
+    // Their account held in the statement (as UsersRepository.holdMember holds it): a deletion
+    // under way waits and takes the dismissal, or came first, and nothing is written.
+    const rows: unknown[] = await this.ds.query(
+      `WITH held AS (SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE)
+       INSERT INTO topic_pin_dismissals (user_id, topic_id) SELECT id, $2 FROM held
+       ON CONFLICT (user_id, topic_id) DO UPDATE SET dismissed_at = now() RETURNING 1`,
       [viewer.id, topic.id],
     );
+    if (rows.length === 0) throw AppError.unauthenticated();
     return true;
   }
 }

@@ -112,7 +112,7 @@ export class AccountDeletionService {
       [user.id, await this.freeHandle(tx), DELETED_DISPLAY_NAME],
     );
     // What is about the person, not the community's: who they are with (groups and requests to join them, grants,
-    // ignores both ways), what they follow, read, keep (bookmarks) and were writing (drafts), their
+    // ignores both ways), what they follow, read (and the announcements they put away), keep (bookmarks) and were writing (drafts), their
     // settings and their news. Votes (idea and poll votes), reactions, ratings and credits stay with the content they count for.
     // Its groups as any member leaves them (logged by ids alone, live rooms told), after its row:
     // the account first, then the groups, as every write that holds an account takes them. Its
@@ -134,7 +134,8 @@ export class AccountDeletionService {
             n AS (DELETE FROM notifications WHERE user_id = $1),
             tr AS (DELETE FROM topic_reads WHERE user_id = $1),
             pb AS (DELETE FROM post_bookmarks WHERE user_id = $1),
-            dr AS (DELETE FROM drafts WHERE user_id = $1)
+            dr AS (DELETE FROM drafts WHERE user_id = $1),
+            pd AS (DELETE FROM topic_pin_dismissals WHERE user_id = $1)
        DELETE FROM user_visits WHERE user_id = $1`,
       [user.id],
     );
