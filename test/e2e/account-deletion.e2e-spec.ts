@@ -5,7 +5,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply } from '../factories/forum';
 import { freshIp } from '../support/fresh-ip';
 import { doneOrWaiting } from '../support/lock-waits';
-import { holdLock } from '../support/row-locks';
+import { holdLock, withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const DELETE = `mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`;
@@ -332,6 +332,32 @@ describe('account deletion and anonymisation', () => {
     expectOk(await t.gql(PIN, { i: { topicId: theirs.id, pinned: true } }, { token: admin.token }));
     await writtenWhileDeleting(u, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [theirs.id], () => t.gql(DISMISS_PIN, { id: theirs.id }, { token: u.token }));
     expect(await count('topic_pin_dismissals', 'user_id = $1', u.id)).toBe(0);
+  });
+
+  /**
+   * An idea merged while one of its watchers' account is deleted: the merge gives the source's
+   * watchers a watch of the target, and waits (here for its log entry, on its space) before it
+   * commits. The watches it copies hold their accounts, so the deletion waits and takes the copy.
+   */
+  it('leaves no watch of the account behind when an idea it watches is merged while the deletion runs', async () => {
+    const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
+    const ideas = await makeSpace(t, 'PUBLIC');
+    const ideasBoard = await makeBoard(t, ideas.id, 'IDEAS');
+    const source = await createTopic(t, other.token, ideasBoard, { title: `Merged while leaving ${++seq}`, body: 'A duplicate' });
+    const target = await createTopic(t, other.token, ideasBoard, { title: `Kept while leaving ${seq}`, body: 'The original' });
+    expectOk(await t.gql(`mutation($i: WatchInput!) { watchTopic(input: $i) { id } }`, { i: { topicId: source.id, level: 'WATCHING' } }, { token: u.token }));
+    const MERGE = `mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`;
+    const merging = withLockHeld(t, `SELECT 1 FROM spaces WHERE id = $1 FOR UPDATE`, [ideas.id], async (holder) => {
+      const merged = t.gql(MERGE, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token });
+      await holder.waiting(1);
+      const deleted = del(u, PASSWORD);
+      await doneOrWaiting(t, deleted, 2);
+      return { merged, deleted };
+    });
+    const { merged, deleted } = await merging;
+    expectOk((await deleted) as any);
+    expectOk(await merged);
+    expect(await count('topic_watches', 'user_id = $1', u.id)).toBe(0);
   });
 
   /** An ignore set while the deletion holds the account (waiting here on another session's row) waits for it, and finds the account gone. */

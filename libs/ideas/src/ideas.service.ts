@@ -573,10 +573,14 @@ export class IdeasService implements BoardKindBehaviour {
       const changeId = newId();
       await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, $3, 'MERGED', $4)`, [changeId, source.id, s.status, viewer.id]);
       await this.recount(tx, target.id);
-      // Marked as the merge's (via_merge_of), so an unmerge takes back exactly these.
+      // Marked as the merge's (via_merge_of), so an unmerge takes back exactly these. Each
+      // watcher's account held FOR SHARE (as UsersRepository.holdMember holds one, in id order):
+      // a deletion under way waits and takes the copy, or came first and its watch is not copied.
       await tx.query(
         `INSERT INTO topic_watches (user_id, topic_id, level, via_merge_of)
-         SELECT user_id, $2, level, $1 FROM topic_watches WHERE topic_id = $1 AND level IN ('WATCHING', 'TRACKING')
+         SELECT w.user_id, $2, w.level, $1 FROM topic_watches w JOIN users u ON u.id = w.user_id AND u.deleted_at IS NULL
+          WHERE w.topic_id = $1 AND w.level IN ('WATCHING', 'TRACKING')
+          ORDER BY w.user_id FOR SHARE OF u
          ON CONFLICT (user_id, topic_id) DO NOTHING`,
         [source.id, target.id],
       );
