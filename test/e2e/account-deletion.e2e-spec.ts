@@ -1,4 +1,5 @@
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
@@ -358,6 +359,21 @@ describe('account deletion and anonymisation', () => {
     expectOk((await deleted) as any);
     expectOk(await merged);
     expect(await count('topic_watches', 'user_id = $1', u.id)).toBe(0);
+  });
+
+  /**
+   * News delivered to the account as it is deleted: the delivery found it a recipient, and its
+   * insert waits (here on the topic, its foreign key) while the deletion runs. The insert holds
+   * the recipients' accounts, so the deletion waits and takes the notification with the rest.
+   */
+  it('leaves no notification of the account behind when one is delivered while the deletion runs', async () => {
+    const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
+    const theirs = await createTopic(t, other.token, board, { title: `Told while leaving ${++seq}`, body: `Hello @${u.handle}` });
+    await drain();
+    await t.sql(`DELETE FROM notifications WHERE user_id = $1`, [u.id]);
+    const news = { userId: u.id, kind: 'MENTION', topicId: theirs.id, postId: theirs.firstPostId, actorId: other.id, source: `race:${theirs.id}` };
+    await writtenWhileDeleting(u, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [theirs.id], () => t.get(NotificationsHandler).deliver([news]));
+    expect(await count('notifications', 'user_id = $1', u.id)).toBe(0);
   });
 
   /** An ignore set while the deletion holds the account (waiting here on another session's row) waits for it, and finds the account gone. */

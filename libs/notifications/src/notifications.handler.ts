@@ -406,7 +406,10 @@ export class NotificationsHandler implements OutboxHandler {
     for (const round of rounds) {
       // News of a post its recipient has read already, as it is now (a live client marks it
       // read as it arrives, before this runs; an edit since is not read), is born read:
-      // neither counted, nor pushed, nor e-mailed.
+      // neither counted, nor pushed, nor e-mailed. Each recipient's account is held FOR SHARE (as
+      // UsersRepository.holdMember holds one, in id order) and not deleted: a deletion that
+      // began since the recipients were read waits and takes the notification, or came first and
+      // the recipient is left out.
       const rows = await this.ds.query(
         `WITH n AS (
            INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id, read_at)
@@ -415,8 +418,10 @@ export class NotificationsHandler implements OutboxHandler {
                      WHERE p.id = u.post_id AND r.last_read_number >= p.number AND (p.edited_at IS NULL OR r.updated_at >= p.edited_at)) THEN now() END
              FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[], $10::uuid[])
                   AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id)
+             JOIN users recipient ON recipient.id = u.user_id AND recipient.deleted_at IS NULL
             -- Nothing a member the recipient ignores writes or reacts.
             WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind', data: 'u.data', topicId: 'u.topic_id' })}
+            ORDER BY u.user_id FOR SHARE OF recipient
            ON CONFLICT (user_id, source) DO UPDATE
              SET data = notifications.data || jsonb_build_object(
                           'count', (notifications.data->>'count')::int + 1,
