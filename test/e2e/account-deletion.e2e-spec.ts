@@ -1,6 +1,7 @@
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { EmailVerificationService } from '../../libs/identity/src/auth/email-verification';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -414,6 +415,31 @@ describe('account deletion and anonymisation', () => {
       if (ignored.errors) expectError(ignored, 'NOT_FOUND');
       expect([leaverFirst, await count('user_ignores', 'ignored_user_id = $1', u.id)]).toEqual([leaverFirst, 0]);
     }
+  });
+
+  /**
+   * An address confirmation link opened as the account is deleted: its check read the address
+   * before the deletion committed, and its write waited for the account (held by the deletion,
+   * which waits here on one of its sessions). It finds the account deleted and confirms nothing.
+   */
+  it('confirms no address of the account when a confirmation link is opened while the deletion runs', async () => {
+    const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD), emailUnverified: true });
+    const token = await t.get(EmailVerificationService).token({ id: u.id, email: u.email });
+    const [held] = (await t.sql(`SELECT id FROM sessions WHERE user_id = $1`, [u.id])).map((r) => r.id as string);
+    const holder = await holdLock(t, `SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, [held]);
+    let verified: Promise<any> | null = null;
+    let deleted: Promise<unknown> | null = null;
+    try {
+      deleted = del(u, PASSWORD);
+      await holder.waiting(1);
+      verified = t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } });
+      await doneOrWaiting(t, verified, 2);
+    } finally {
+      await holder.release();
+    }
+    expectOk((await deleted) as any);
+    expectError(await verified!, 'BAD_USER_INPUT');
+    expect((await userRow(u.id)).email_verified_at).toBeNull();
   });
 
   it('refuses a wrong password as sign-in does, counts it, and writes nothing else', async () => {

@@ -62,8 +62,9 @@ export class EmailVerificationService {
     if (!user?.email || user.is_placeholder || !stillBound(claim.fingerprint, userId, boundAddress(user.email))) throw badToken();
     // Opening it twice is harmless: the first confirmation's time stays.
     await this.uow.run(async (tx) => {
-      // Confirmed now (not again): its domain's groups take the account in.
-      await this.automaticGroups.following(tx, userId, () => this.users.markEmailVerified(userId, tx.manager));
+      // Confirmed now (not again): its domain's groups take the account in. An account deleted
+      // since the check above (its deletion held the row this waited for) confirms nothing.
+      if (!(await this.automaticGroups.following(tx, userId, () => this.users.markEmailVerified(userId, tx.manager)))) throw badToken();
     });
     return true;
   }

@@ -143,13 +143,16 @@ export class UsersRepository {
 
   /**
    * Confirms the user's e-mail address (a first confirmation's time stays) and takes it off the
-   * bounce list: a link opened from the mailbox shows that it receives mail.
+   * bounce list: a link opened from the mailbox shows that it receives mail. Not for a deleted
+   * account (false), whose confirmation its deletion cleared: an update that waited for the
+   * deletion's lock finds it deleted once it has the row.
    */
-  async markEmailVerified(userId: string, manager?: EntityManager): Promise<void> {
-    await (manager ?? this.ds.manager).query(
-      `UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()), email_bounced_at = NULL WHERE id = $1`,
+  async markEmailVerified(userId: string, manager?: EntityManager): Promise<boolean> {
+    const rows = await (manager ?? this.ds.manager).query(
+      `UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()), email_bounced_at = NULL WHERE id = $1 AND deleted_at IS NULL RETURNING 1`,
       [userId],
     );
+    return rowsOf(rows).length > 0;
   }
 
   /** Whether the user's e-mail address is confirmed, whether it is on the bounce list, and the address a change waits for. */
