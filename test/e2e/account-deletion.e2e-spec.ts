@@ -102,6 +102,26 @@ describe('account deletion and anonymisation', () => {
     expectOk((await deleted) as any);
     return written;
   };
+  /**
+   * A request (`write`) made while the member's account is being deleted, the deletion holding
+   * the account and waiting on one of its sessions (`session`, held by the test): the request
+   * waits for the deletion or ends first. Answers the request's result.
+   */
+  const madeWhileDeletionWaits = async (u: TestUser, session: string, write: () => Promise<any>) => {
+    const holder = await holdLock(t, `SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, [session]);
+    let made: Promise<any> | null = null;
+    let deleted: Promise<unknown> | null = null;
+    try {
+      deleted = del(u, PASSWORD);
+      await holder.waiting(1);
+      made = write();
+      await doneOrWaiting(t, made, 2);
+    } finally {
+      await holder.release();
+    }
+    expectOk((await deleted) as any);
+    return made;
+  };
 
   /** A member with a password and a bit of everything: content, votes, memberships, watches, news, ignores, a report, a bookmark, drafts (one posted since). */
   async function busyMember(role: 'MEMBER' | 'MODERATOR' | 'ADMIN' = 'MEMBER'): Promise<TestUser & { topicId: string; firstPostId: string; ideaId: string; otherTopicId: string }> {
@@ -226,20 +246,8 @@ describe('account deletion and anonymisation', () => {
     // Due for its touch, which counts the day's visit.
     await t.sql(`UPDATE sessions SET last_used_at = now() - interval '1 hour' WHERE user_id = $1 AND id <> ALL($2::uuid[])`, [u.id, [first, held]]);
     await t.sql(`DELETE FROM user_visits WHERE user_id = $1`, [u.id]);
-    const holder = await holdLock(t, `SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, [held]);
-    let deleted: Promise<unknown> | null = null;
-    let touched: Promise<unknown> | null = null;
-    try {
-      deleted = del(u, PASSWORD);
-      await holder.waiting(1);
-      // The request reads its session live (the deletion is not committed) and touches it, or waits for its revocation.
-      touched = t.gql(ME, {}, { token: used });
-      await doneOrWaiting(t, touched, 2);
-    } finally {
-      await holder.release();
-    }
-    expect(await deleted).toBeTruthy();
-    await touched;
+    // The request reads its session live (the deletion is not committed) and touches it, or waits for its revocation.
+    await madeWhileDeletionWaits(u, held, () => t.gql(ME, {}, { token: used }));
     expect(await signedIn(used)).toBeNull();
     expect([await count('user_visits', 'user_id = $1', u.id), (await userRow(u.id)).last_visit_on]).toEqual([0, null]);
   });
@@ -382,19 +390,8 @@ describe('account deletion and anonymisation', () => {
     const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
     const [held] = (await t.sql(`SELECT id FROM sessions WHERE user_id = $1`, [u.id])).map((r) => r.id as string);
     const used = expectOk(await t.gql(SIGN_IN, { input: { login: u.handle, password: PASSWORD } }, { ip: freshIp() })).signIn.token as string;
-    const holder = await holdLock(t, `SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, [held]);
-    let ignored: Promise<any> | null = null;
-    let deleted: Promise<unknown> | null = null;
-    try {
-      deleted = del(u, PASSWORD);
-      await holder.waiting(1);
-      ignored = t.gql(`mutation($id: ID!) { ignoreUser(userId: $id) { id } }`, { id: other.id }, { token: used });
-      await doneOrWaiting(t, ignored, 2);
-    } finally {
-      await holder.release();
-    }
-    expectOk((await deleted) as any);
-    expectError(await ignored!, 'UNAUTHENTICATED');
+    const ignored = await madeWhileDeletionWaits(u, held, () => t.gql(`mutation($id: ID!) { ignoreUser(userId: $id) { id } }`, { id: other.id }, { token: used }));
+    expectError(ignored, 'UNAUTHENTICATED');
     expect(await count('user_ignores', 'user_id = $1 OR ignored_user_id = $1', u.id)).toBe(0);
   });
 
@@ -426,19 +423,8 @@ describe('account deletion and anonymisation', () => {
     const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD), emailUnverified: true });
     const token = await t.get(EmailVerificationService).token({ id: u.id, email: u.email });
     const [held] = (await t.sql(`SELECT id FROM sessions WHERE user_id = $1`, [u.id])).map((r) => r.id as string);
-    const holder = await holdLock(t, `SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, [held]);
-    let verified: Promise<any> | null = null;
-    let deleted: Promise<unknown> | null = null;
-    try {
-      deleted = del(u, PASSWORD);
-      await holder.waiting(1);
-      verified = t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } });
-      await doneOrWaiting(t, verified, 2);
-    } finally {
-      await holder.release();
-    }
-    expectOk((await deleted) as any);
-    expectError(await verified!, 'BAD_USER_INPUT');
+    const verified = await madeWhileDeletionWaits(u, held, () => t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } }));
+    expectError(verified, 'BAD_USER_INPUT');
     expect((await userRow(u.id)).email_verified_at).toBeNull();
   });
 
