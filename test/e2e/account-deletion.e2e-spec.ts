@@ -1,4 +1,5 @@
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { EmailDigest } from '../../libs/notifications/src/email';
 import { NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { EmailVerificationService } from '../../libs/identity/src/auth/email-verification';
@@ -426,6 +427,24 @@ describe('account deletion and anonymisation', () => {
     const verified = await madeWhileDeletionWaits(u, held, () => t.gql(`mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) }`, { input: { token } }));
     expectError(verified, 'BAD_USER_INPUT');
     expect((await userRow(u.id)).email_verified_at).toBeNull();
+  });
+
+  /**
+   * The e-mail digest run while the account is deleted, with news of the account due: the
+   * deletion holds the account (waiting here on one of its sessions) and is to delete that news.
+   * The digest leaves a member whose account is held alone, for a later run, rather than claim
+   * their news and then wait for their account, which the deletion would wait for in turn.
+   */
+  it('lets the e-mail digest run while the deletion runs, both ending, and nothing mailed to the account', async () => {
+    const u = await makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
+    await createTopic(t, other.token, board, { title: `Mailed while leaving ${++seq}`, body: `Hello @${u.handle}` });
+    await drain();
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [u.id]);
+    expect(await count('notifications', 'user_id = $1 AND emailed_at IS NULL', u.id)).toBeGreaterThan(0);
+    const [held] = (await t.sql(`SELECT id FROM sessions WHERE user_id = $1`, [u.id])).map((r) => r.id as string);
+    const mailed: Array<{ to: string }> = await madeWhileDeletionWaits(u, held, () => t.get(EmailDigest).sendDue());
+    expect(mailed.filter((m) => m.to === u.email)).toEqual([]);
+    expect(await count('notifications', 'user_id = $1', u.id)).toBe(0);
   });
 
   it('refuses a wrong password as sign-in does, counts it, and writes nothing else', async () => {

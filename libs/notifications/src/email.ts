@@ -302,7 +302,10 @@ export class EmailDigest {
               -- Ignored since the statement above ran: the next run takes it out of the due set.
               AND NOT ${fromIgnoredSql()}
               AND ${mailableNowSql('n', 'u', '$3')}
-            FOR UPDATE OF n SKIP LOCKED
+            -- The member's row too, as stamped updates it, and skipped when held: an account being
+            -- deleted (ACCOUNT_LOCK) is to delete these very rows, so claiming them and then waiting
+            -- for the account would be a deadlock with it. A member held otherwise waits for the next run.
+            FOR UPDATE OF n SKIP LOCKED FOR NO KEY UPDATE OF u SKIP LOCKED
          ), stamped AS (
            UPDATE users SET digest_sent_at = now() WHERE id IN (SELECT user_id FROM due)
          )
