@@ -571,6 +571,27 @@ describe('telling sanctioned members', () => {
     expect(await digestTo(unsent)).toEqual([['• A moderator sent you a notice']]);
   });
 
+  it('reads a sanction that bars nobody site-wide (a warning, a silence, a ban in one space) in one statement, and marks no e-mail of it given up', async () => {
+    const member = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC');
+    const ids: string[] = [];
+    expect(await mailsTo(member, async () => {
+      ids.push(await sanction(member.id, { kind: 'WARNING' }));
+      ids.push(await sanction(member.id, { kind: 'SILENCE', durationHours: 2 }));
+      ids.push(await sanction(member.id, { kind: 'BAN', spaceId: space.id }));
+    })).toEqual([]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE id = ANY($1::uuid[]) AND email_given_up_at IS NOT NULL`, [ids])).toEqual([{ n: 0 }]);
+    const events = await t.sql(
+      `SELECT id::text AS id, type, aggregate_type, aggregate_id, version, payload, created_at FROM outbox WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = ANY($1::text[])`,
+      [ids],
+    );
+    expect(events).toHaveLength(3);
+    for (const e of events) {
+      const event = { id: e.id, type: e.type, aggregateType: e.aggregate_type, aggregateId: e.aggregate_id, version: e.version, payload: e.payload, createdAt: e.created_at, attempts: 0 };
+      expect((await t.countStatements(() => t.get(SanctionMail).handle([event]))).count).toBe(1);
+    }
+  });
+
   it('e-mails a sanction twice, as one message (one Message-ID), when its worker dies after the mail server took it and before it was marked: at least once, never lost', async () => {
     const member = await makeUser(t);
     const mail = t.get(SanctionMail) as unknown as { sent(subject: string): Promise<void> };

@@ -141,9 +141,10 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
   /**
    * The message will not be tried again (after `unsent`): the mail server refused it for good, or
    * for now on its outbox event's last try before parking; or it was never let go (`sending` not
-   * asked): `load` found nothing to send (for a sanction: lifted or run out, or its member with no
-   * confirmed address that does not bounce), its event came later than `ttlSeconds` after the
-   * request, or no SMTP_URL is configured.
+   * asked): `load` found no address to send it to (for a sanction barring its member: none
+   * confirmed that does not bounce; not when `load` finds nothing at all, for a sanction one
+   * lifted, run out, or barring nobody site-wide), its event came later than `ttlSeconds` after
+   * the request, or no SMTP_URL is configured.
    * For a kind whose news others hold back while it may still go (a sanction's, which the digest
    * then e-mails by the normal path) to say so. The other kinds keep no such mark: their event's
    * record in `account_mails_sent` stays, refused for good or skipped alike.
@@ -176,9 +177,11 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
   /** `lastTry`: the outbox parks the event if this delivery fails (a refusal for now is then given up too). */
   private async send(userId: string, requestedAt: Date, lastTry: boolean): Promise<void> {
     // Nothing to send it to, too late, or nowhere to send it: the event is handled and never
-    // delivered again, so the e-mail is given up as one refused for good is.
+    // delivered again, so the e-mail is given up as one refused for good is. Nothing to send at
+    // all (`load` null: for a sanction, none that bars its member now) gives nothing up.
     const user = await this.load(userId);
-    if (!user?.email || user.is_placeholder) return this.gaveUp(userId);
+    if (!user) return;
+    if (!user.email || user.is_placeholder) return this.gaveUp(userId);
     const ttl = this.ttlSeconds - Math.floor((Date.now() - new Date(requestedAt).getTime()) / 1000);
     if (ttl <= 0) return this.gaveUp(userId);
     if (!this.mailer.configured) {

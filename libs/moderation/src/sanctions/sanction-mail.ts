@@ -77,13 +77,19 @@ export class SanctionMail extends AccountMailHandler<Barring> {
     return this.idsOf(subject)[0];
   }
 
+  /**
+   * The sanction while it bars its member site-wide, with their address only when it may be
+   * e-mailed (confirmed, not bouncing, the account not deleted): null otherwise, so that a warning,
+   * a silence, a sanction in one space or one over reads in this one statement and marks nothing
+   * given up (`gaveUp`, asked for a barring sanction with no address).
+   */
   protected async load(subject: string): Promise<Barring | null> {
     const [row]: Barring[] = await this.ds.query(
-      `SELECT s.id, u.handle, u.email, u.is_placeholder, s.kind, s.reason, s.expires_at
+      `SELECT s.id, u.handle, CASE WHEN u.deleted_at IS NULL AND u.email_verified_at IS NOT NULL AND u.email_bounced_at IS NULL THEN u.email END AS email,
+              u.is_placeholder, s.kind, s.reason, s.expires_at
          FROM sanctions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $2::uuid AND s.user_id = $1::uuid AND s.space_id IS NULL AND s.kind IN ('SUSPEND', 'BAN')
-          AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now())
-          AND u.deleted_at IS NULL AND u.email_verified_at IS NOT NULL AND u.email_bounced_at IS NULL`,
+          AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now())`,
       this.idsOf(subject),
     );
     return row ?? null;
