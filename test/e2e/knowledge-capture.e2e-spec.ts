@@ -9,7 +9,8 @@ import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
-import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
+import { withLockHeld } from '../support/row-locks';
+import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const TREE = `query($b: ID!, $all: Boolean) { board(id: $b) { articleTree(includeArchived: $all) { depth parentId topic { id } } } }`;
 const NOTIFICATIONS = `{ notifications(first: 50) { edges { node { kind data actor { handle } topic { id } } } } }`;
@@ -320,7 +321,7 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       const filed = async (author: TestUser, title: string, filedUnder: string) => {
         const article = await publishedArticle(t, author.token, editor.token, board, { title });
         topicOf(await api.rate((await makeUser(t)).token, { topicId: article, helpful: false, comment: 'Out of date' }));
-        // A rating reads the article's space before its transaction: a move committing meanwhile leaves its item under the old one.
+        // An item naming another space than its article's (as a rating racing a move once filed it, before it held the topic's row).
         const [{ id }] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`, [article]);
         await t.sql(`UPDATE review_items SET space_id = $2 WHERE id = $1`, [id, filedUnder]);
         return id as string;
@@ -338,6 +339,44 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       await t.sql(`UPDATE review_items SET claimed_by = $2, claimed_until = now() + interval '10 minutes' WHERE id = $1`, [near, silenced.id]);
       expect(await holder(near)).toBeNull();
       await t.sql(`UPDATE review_items SET status = 'IGNORED', claimed_by = NULL, claimed_until = NULL WHERE id = $1`, [near]);
+    });
+
+    it('rates an article moved to another space while the rating waited as it stands there: judged on that space, its feedback refused (screened by the old space’s words) rather than filed under the old space', async () => {
+      const there = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
+      const thereBoard = await makeBoard(t, there, 'KNOWLEDGE');
+      const [critic, voter, silenced] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+      await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', $2, now() + interval '1 day')`, [silenced.id, there]);
+      // The rating reads the article in its old space, then waits for the topic's row, which a
+      // move holds (moveTopic locks it FOR UPDATE, then the article's row) and moves under it.
+      const racingAMove = (article: string, rating: () => Promise<GqlResult>) =>
+        withLockHeld(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [article], async (h) => {
+          await h.query(`UPDATE topics SET board_id = $2, space_id = $3, version = version + 1 WHERE id = $1`, [article, thereBoard, there]);
+          await h.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [article, there]);
+          await h.query(`UPDATE articles SET board_id = $2, parent_id = NULL, version = version + 1 WHERE topic_id = $1`, [article, thereBoard]);
+          const rated = rating();
+          await h.waiting(1);
+          await h.release();
+          return rated;
+        });
+      const written = async (article: string) => ({
+        ratings: await t.sql(`SELECT user_id, helpful, comment FROM article_ratings WHERE topic_id = $1 ORDER BY user_id`, [article]),
+        items: await t.sql(`SELECT space_id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK'`, [article]),
+        counts: await t.sql(`SELECT helpful_yes, helpful_no FROM articles WHERE topic_id = $1`, [article]),
+      });
+      // Feedback screened by the old space's watched words: CONFLICT, nothing written; tried again, it is filed where the article is.
+      const commented = await publishedArticle(t, author.token, editor.token, board, { title: 'Moved while criticised' });
+      expect(expectError(await racingAMove(commented, () => api.rate(critic.token, { topicId: commented, helpful: false, comment: 'Wrong port' })), 'CONFLICT').message).toMatch(/moved/);
+      expect(await written(commented)).toEqual({ ratings: [], items: [], counts: [{ helpful_yes: 0, helpful_no: 0 }] });
+      topicOf(await api.rate(critic.token, { topicId: commented, helpful: false, comment: 'Wrong port' }));
+      expect((await written(commented)).items).toEqual([{ space_id: there }]);
+      // A plain vote is judged on the space it moved to: taken from a member who participates there...
+      const voted = await publishedArticle(t, author.token, editor.token, board, { title: 'Moved while voted on' });
+      topicOf(await racingAMove(voted, () => api.rate(voter.token, { topicId: voted, helpful: true })));
+      // ...refused to one silenced there, though they participate where it was.
+      const refused = await publishedArticle(t, author.token, editor.token, board, { title: 'Moved under a silenced reader' });
+      expect(expectError(await racingAMove(refused, () => api.rate(silenced.token, { topicId: refused, helpful: true })), 'FORBIDDEN').message).toMatch(/silenced/);
+      expect(await written(voted)).toEqual({ ratings: [{ user_id: voter.id, helpful: true, comment: null }], items: [], counts: [{ helpful_yes: 1, helpful_no: 0 }] });
+      expect(await written(refused)).toEqual({ ratings: [], items: [], counts: [{ helpful_yes: 0, helpful_no: 0 }] });
     });
 
     it('pages an article’s feedback past its first page, newest first', async () => {

@@ -49,6 +49,21 @@ export class ArticleWrites {
     return row;
   }
 
+  /**
+   * `lock`, after holding the article's topic FOR KEY SHARE (topics before articles, the order
+   * moveTopic takes them in: no deadlock), with the space the topic is in as held: a move waits
+   * for the transaction, or committed first and is seen here. KEY SHARE, as polls hold a topic:
+   * it waits for moves and nothing else (replies and edits update the topic's row too).
+   */
+  async lockInSpace(tx: Tx, topicId: string): Promise<ArticleRow & { space_id: string }> {
+    const row = await tx.one<ArticleRow & { space_id: string }>(
+      `SELECT a.*, t.space_id FROM (SELECT id, space_id FROM topics WHERE id = $1 FOR KEY SHARE) t JOIN articles a ON a.topic_id = t.id FOR UPDATE OF a`,
+      [topicId],
+    );
+    if (!row) throw AppError.notFound('Article not found');
+    return row;
+  }
+
   /** A slug for `title` that no article of the board holds or held. Call under lockBoard. */
   async freeSlug(tx: Tx, boardId: string, title: string): Promise<string> {
     const base = slugify(title);

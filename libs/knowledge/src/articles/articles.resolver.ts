@@ -181,7 +181,7 @@ export class KnowledgeResolver {
     return this.articles.updateSettings(ctx.viewer, input);
   }
 
-  @Mutation(() => TopicModel, { description: '“Was this helpful?” One vote per reader (voting again replaces it).' })
+  @Mutation(() => TopicModel, { description: '“Was this helpful?” One vote per reader (voting again replaces it). An article moved to another space while the vote was on its way is rated there: FORBIDDEN for a reader who may not participate there, CONFLICT for a comment (screened by the old space’s rules: rate again).' })
   rateArticle(@Args('input') input: RateArticleInput, @Context() ctx: GqlContext) {
     return this.articles.rate(ctx.viewer, input);
   }

@@ -639,15 +639,22 @@ export class ArticlesService {
     const ctx = await this.context(viewer, input.topicId);
     if (!viewer.signedIn) throw AppError.unauthenticated();
     await this.access.require(viewer, ctx.topic.spaceId, AccessLevel.PARTICIPATE);
-    const ref = this.ref(ctx);
     // Automod's BLOCK rules refuse a comment as they refuse a post, and its CENSOR rules mask it.
     const comment = input.comment == null ? null : await this.automod.screenNote({ viewer, spaceId: ctx.topic.spaceId, kind: 'edit' }, 'comment', input.comment);
     await this.uow.run(async (tx) => {
-      // Decided on the locked row: an article archived while the vote waited takes no vote.
-      const row = await this.writes.lock(tx, ref.topicId);
+      // Decided on the locked row: an article archived while the vote waited takes no vote. And
+      // in the space it is in as held: one moved meanwhile is judged, and its feedback filed,
+      // there, where its moderators and team look (the checks above read the old space).
+      const row = await this.writes.lockInSpace(tx, ctx.topic.id);
       if (!row.published_revision_id) throw refuse('is not published: only published articles are rated');
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived');
       if (ctx.topic.authorId === viewer.id) throw AppError.forbidden('You cannot rate your own article');
+      const ref: ArticleRef = { topicId: row.topic_id, boardId: row.board_id, spaceId: row.space_id };
+      if (ref.spaceId !== ctx.topic.spaceId) {
+        await this.access.require(viewer, ref.spaceId, AccessLevel.PARTICIPATE, 'Article not found');
+        // Its comment was screened by the old space's watched words: another try screens it here.
+        if (comment !== null) throw AppError.conflict('The article moved to another space while your rating was on its way: rate it again');
+      }
       const old = await tx.one<{ helpful: boolean; comment: string | null }>(`SELECT helpful, comment FROM article_ratings WHERE topic_id = $1 AND user_id = $2`, [ref.topicId, viewer.id]);
       await tx.query(
         `INSERT INTO article_ratings (topic_id, user_id, helpful, comment) VALUES ($1, $2, $3, $4)
