@@ -1,6 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-const VOCABULARIES = ['search_terms', 'search_terms_moderated'];
+export const VOCABULARIES = ['search_terms', 'search_terms_moderated'];
 
 /**
  * Typo tolerance finds a word's close vocabulary words by edit distance (transpositions
@@ -36,22 +36,9 @@ export class SearchTermsTypoKeys1765083600000 implements MigrationInterface {
   readonly transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      CREATE OR REPLACE FUNCTION parvis_typo_keys(word text, deletions int) RETURNS text[]
-        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-        SELECT array_agg(DISTINCT k ORDER BY k) FROM (
-          SELECT left(word, 7) AS k
-          UNION ALL
-          SELECT overlay(left(word, 7) PLACING '' FROM i FOR 1)
-            FROM generate_series(1, char_length(left(word, 7))) AS i WHERE deletions >= 1
-          UNION ALL
-          SELECT overlay(overlay(left(word, 7) PLACING '' FROM j FOR 1) PLACING '' FROM i FOR 1)
-            FROM generate_series(1, char_length(left(word, 7))) AS i, generate_series(i + 1, char_length(left(word, 7))) AS j
-           WHERE deletions >= 2
-        ) AS keys(k)
-      $$`);
+    await q.query(typoKeysFunction('parvis_typo_keys', 1));
     for (const table of VOCABULARIES) {
-      await buildIndex(q, `${table}_typo_keys_idx`, `${table} USING gin (parvis_typo_keys(term, CASE WHEN char_length(term) >= 7 THEN 2 ELSE 1 END))`);
+      await buildIndex(q, `${table}_typo_keys_idx`, typoKeysIndex(table, 'parvis_typo_keys'));
     }
     for (const table of VOCABULARIES) await dropIndex(q, `${table}_trgm_idx`);
   }
@@ -63,6 +50,37 @@ export class SearchTermsTypoKeys1765083600000 implements MigrationInterface {
   }
 }
 
+/**
+ * CREATE OR REPLACE of the typo-key function `name(word, deletions)`: the first 7 letters of the
+ * word, with up to `deletions` of them deleted from letter `from` on; from letter 2 on, also,
+ * for two deletions, those 7 without their first letter (the migration
+ * search-terms-typo-keys-first-letter says why).
+ */
+export function typoKeysFunction(name: string, from: 1 | 2): string {
+  const letters = `char_length(left(word, 7))`;
+  return `
+      CREATE OR REPLACE FUNCTION ${name}(word text, deletions int) RETURNS text[]
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT array_agg(DISTINCT k ORDER BY k) FROM (
+          SELECT left(word, 7) AS k
+          UNION ALL${from === 2 ? `
+          SELECT substr(left(word, 7), 2) WHERE deletions >= 2
+          UNION ALL` : ''}
+          SELECT overlay(left(word, 7) PLACING '' FROM i FOR 1)
+            FROM generate_series(${from}, ${letters}) AS i WHERE deletions >= 1
+          UNION ALL
+          SELECT overlay(overlay(left(word, 7) PLACING '' FROM j FOR 1) PLACING '' FROM i FOR 1)
+            FROM generate_series(${from}, ${letters}) AS i, generate_series(i + 1, ${letters}) AS j
+           WHERE deletions >= 2
+        ) AS keys(k)
+      $$`;
+}
+
+/** What a vocabulary's typo-key index is built ON, with `fn`: two deletions for a word of 7 letters or more, one otherwise. */
+export function typoKeysIndex(table: string, fn: string): string {
+  return `${table} USING gin (${fn}(term, CASE WHEN char_length(term) >= 7 THEN 2 ELSE 1 END))`;
+}
+
 /** CONCURRENTLY when the runner is in no transaction (as this migration runs), plain inside one. */
 const concurrently = (q: QueryRunner) => (q.isTransactionActive ? '' : ' CONCURRENTLY');
 
@@ -72,7 +90,7 @@ const concurrently = (q: QueryRunner) => (q.isTransactionActive ? '' : ' CONCURR
  * while built, too: a second process migrating at the same time): then this fails, rather than
  * drop the index under that build and wait on it.
  */
-async function buildIndex(q: QueryRunner, name: string, on: string): Promise<void> {
+export async function buildIndex(q: QueryRunner, name: string, on: string): Promise<void> {
   const [found]: Array<{ valid: boolean; building: boolean }> = await q.query(
     `SELECT i.indisvalid AS valid, EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid AND p.pid <> pg_backend_pid()) AS building
        FROM pg_index i WHERE i.indexrelid = to_regclass($1)`,
@@ -84,6 +102,6 @@ async function buildIndex(q: QueryRunner, name: string, on: string): Promise<voi
   await q.query(`CREATE INDEX${concurrently(q)} ${name} ON ${on}`);
 }
 
-async function dropIndex(q: QueryRunner, name: string): Promise<void> {
+export async function dropIndex(q: QueryRunner, name: string): Promise<void> {
   await q.query(`DROP INDEX${concurrently(q)} IF EXISTS ${name}`);
 }

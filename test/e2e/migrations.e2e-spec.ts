@@ -7,6 +7,7 @@ import { migrateDatabase } from '../../libs/core/src/database/migrate';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { migrations } from '../../migrations';
 import { SearchTermsTypoKeys1765083600000 } from '../../migrations/1765083600000-search-terms-typo-keys';
+import { SearchTermsTypoKeysFirstLetter1765134000000 } from '../../migrations/1765134000000-search-terms-typo-keys-first-letter';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { buildDistOnce } from '../support/dist';
@@ -57,19 +58,19 @@ describe('migrations', () => {
   /** How many migrations to undo to be back to before `name`. */
   const backTo = (name: string) => migrations.length - migrations.findIndex((m) => m.name === name);
   /**
-   * The typo-key migration undone, then applied again by a run (`first`, as a starting node's)
+   * The newest typo-key migration (search-terms-typo-keys-first-letter) undone, then applied again by a run (`first`, as a starting node's)
    * that holds the migration lock while its concurrent index build waits for `writer`'s write,
    * under way (its index still invalid) until the test ends that transaction.
    */
   const typoKeysBuildUnderWay = async () => {
-    await undo(backTo('SearchTermsTypoKeys1765083600000'));
+    await undo(backTo('SearchTermsTypoKeysFirstLetter1765134000000'));
     const [space] = await t.sql(`SELECT id FROM spaces LIMIT 1`);
     const writer = t.ds.createQueryRunner();
     await writer.startTransaction();
     await writer.query(`INSERT INTO search_terms (term, space_id) VALUES ('inflight', $1) ON CONFLICT DO NOTHING`, [space.id]);
     const first = migrateDatabase(t.db.url);
     const building = async () =>
-      (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_create_index WHERE index_relid = to_regclass('search_terms_typo_keys_idx')`))[0].n as number;
+      (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_progress_create_index WHERE index_relid = to_regclass('search_terms_typo_keys_v2_idx')`))[0].n as number;
     while ((await building()) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
     return { writer, first };
   };
@@ -238,48 +239,52 @@ describe('migrations', () => {
     expect(counts.find((r) => r.id === empty)).toMatchObject({ counter: 0 });
   });
 
-  it('builds the typo-key indexes again over an invalid one a failed concurrent build left, and drops the trigram ones only then', async () => {
-    await undo(backTo('SearchTermsTypoKeys1765083600000'));
+  it('builds the typo-key indexes again over an invalid one a failed concurrent build left, and drops the former ones only then', async () => {
+    await undo(backTo('SearchTermsTypoKeysFirstLetter1765134000000'));
     const [space] = await t.sql(`SELECT id FROM spaces LIMIT 1`);
     await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('kaboom', $1) ON CONFLICT DO NOTHING`, [space.id]);
     // A run that failed midway: its function there, and the first index's concurrent build failed
     // on a row (here a function that throws for one word), leaving the index INVALID.
     await t.sql(`
-      CREATE FUNCTION parvis_typo_keys(word text, deletions int) RETURNS text[] LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+      CREATE FUNCTION parvis_typo_keys_v2(word text, deletions int) RETURNS text[] LANGUAGE plpgsql IMMUTABLE STRICT AS $$
       BEGIN
         IF word = 'kaboom' THEN RAISE EXCEPTION 'the build fails here'; END IF;
         RETURN ARRAY[word];
       END $$`);
-    await expect(t.sql(`CREATE INDEX CONCURRENTLY search_terms_typo_keys_idx ON search_terms USING gin (parvis_typo_keys(term, CASE WHEN char_length(term) >= 7 THEN 2 ELSE 1 END))`)).rejects.toThrow(
-      'the build fails here',
-    );
+    await expect(
+      t.sql(`CREATE INDEX CONCURRENTLY search_terms_typo_keys_v2_idx ON search_terms USING gin (parvis_typo_keys_v2(term, CASE WHEN char_length(term) >= 7 THEN 2 ELSE 1 END))`),
+    ).rejects.toThrow('the build fails here');
     const indexes = () =>
       t.sql(
         `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-          WHERE c.relname ~ '^search_terms(_moderated)?_(typo_keys|trgm)_idx$' ORDER BY 1`,
+          WHERE c.relname ~ '^search_terms(_moderated)?_(typo_keys|typo_keys_v2|trgm)_idx$' ORDER BY 1`,
       );
     expect(await indexes()).toEqual([
-      { name: 'search_terms_moderated_trgm_idx', valid: true },
-      { name: 'search_terms_trgm_idx', valid: true },
-      { name: 'search_terms_typo_keys_idx', valid: false },
+      { name: 'search_terms_moderated_typo_keys_idx', valid: true },
+      { name: 'search_terms_typo_keys_idx', valid: true },
+      { name: 'search_terms_typo_keys_v2_idx', valid: false },
     ]);
-    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('SearchTermsTypoKeys1765083600000'));
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('SearchTermsTypoKeysFirstLetter1765134000000'));
+    expect(await indexes()).toEqual([
+      { name: 'search_terms_moderated_typo_keys_v2_idx', valid: true },
+      { name: 'search_terms_typo_keys_v2_idx', valid: true },
+    ]);
+    // Built with the migration's function, which replaced the one that failed.
+    expect(await t.sql(`SELECT parvis_typo_keys_v2('kaboom', 1) AS keys`)).toEqual([{ keys: ['kabom', 'kaboo', 'kaboom', 'kaoom', 'kboom'] }]);
+    // Undone (concurrently, outside a transaction) and applied again, to the same indexes.
+    await undo(backTo('SearchTermsTypoKeysFirstLetter1765134000000'));
     expect(await indexes()).toEqual([
       { name: 'search_terms_moderated_typo_keys_idx', valid: true },
       { name: 'search_terms_typo_keys_idx', valid: true },
-    ]);
-    // Undone (concurrently, outside a transaction) and applied again, to the same indexes.
-    await undo(backTo('SearchTermsTypoKeys1765083600000'));
-    expect(await indexes()).toEqual([
-      { name: 'search_terms_moderated_trgm_idx', valid: true },
-      { name: 'search_terms_trgm_idx', valid: true },
     ]);
     await migrateDatabase(t.db.url);
-    // And by a test's redoMigration, on a runner of its own outside any transaction.
-    await redoMigration(t, new SearchTermsTypoKeys1765083600000());
+    // And by a test's redoMigration, on a runner of its own outside any transaction; the
+    // migration before it too (search-terms-typo-keys, trigrams to typo keys), which builds the
+    // former indexes and drops the trigram ones the same way.
+    await redoMigration(t, new SearchTermsTypoKeys1765083600000(), new SearchTermsTypoKeysFirstLetter1765134000000());
     expect(await indexes()).toEqual([
-      { name: 'search_terms_moderated_typo_keys_idx', valid: true },
-      { name: 'search_terms_typo_keys_idx', valid: true },
+      { name: 'search_terms_moderated_typo_keys_v2_idx', valid: true },
+      { name: 'search_terms_typo_keys_v2_idx', valid: true },
     ]);
   });
 
@@ -291,19 +296,19 @@ describe('migrations', () => {
     // A runner that does not take that lock (a hand-run migration) is refused rather than drop the index under the build.
     const outside = t.ds.createQueryRunner();
     try {
-      await expect(new SearchTermsTypoKeys1765083600000().up(outside)).rejects.toThrow('index search_terms_typo_keys_idx is being built by another session');
+      await expect(new SearchTermsTypoKeysFirstLetter1765134000000().up(outside)).rejects.toThrow('index search_terms_typo_keys_v2_idx is being built by another session');
     } finally {
       await outside.release();
     }
     await writer.rollbackTransaction();
     await writer.release();
-    expect(await first).toEqual(fromOn('SearchTermsTypoKeys1765083600000'));
+    expect(await first).toEqual(fromOn('SearchTermsTypoKeysFirstLetter1765134000000'));
     expect(await second).toEqual([]);
-    expect(await t.sql(`SELECT count(*)::int AS n FROM migrations WHERE name = 'SearchTermsTypoKeys1765083600000'`)).toEqual([{ n: 1 }]);
-    const valid = await t.sql(`SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname ~ '^search_terms(_moderated)?_typo_keys_idx$' ORDER BY 1`);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM migrations WHERE name = 'SearchTermsTypoKeysFirstLetter1765134000000'`)).toEqual([{ n: 1 }]);
+    const valid = await t.sql(`SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname ~ '^search_terms(_moderated)?_typo_keys(_v2)?_idx$' ORDER BY 1`);
     expect(valid).toEqual([
-      { name: 'search_terms_moderated_typo_keys_idx', valid: true },
-      { name: 'search_terms_typo_keys_idx', valid: true },
+      { name: 'search_terms_moderated_typo_keys_v2_idx', valid: true },
+      { name: 'search_terms_typo_keys_v2_idx', valid: true },
     ]);
   });
 
@@ -327,13 +332,13 @@ describe('migrations', () => {
       // Still waiting, nothing applied: a command outside the lock would have run the migration beside the build (and been refused).
       expect([cli.exitCode, out]).toEqual([null, '']);
       await writer.rollbackTransaction();
-      expect(await node).toEqual(fromOn('SearchTermsTypoKeys1765083600000'));
+      expect(await node).toEqual(fromOn('SearchTermsTypoKeysFirstLetter1765134000000'));
       expect([await exited, out.trim()]).toEqual([0, 'The database schema is up to date.']);
     } finally {
       if (writer.isTransactionActive) await writer.rollbackTransaction();
       await writer.release();
       await node.catch(() => undefined);
     }
-    expect(await t.sql(`SELECT count(*)::int AS n FROM migrations WHERE name = 'SearchTermsTypoKeys1765083600000'`)).toEqual([{ n: 1 }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM migrations WHERE name = 'SearchTermsTypoKeysFirstLetter1765134000000'`)).toEqual([{ n: 1 }]);
   }, 180_000);
 });

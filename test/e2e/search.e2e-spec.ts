@@ -210,6 +210,25 @@ describe('search', () => {
       expect(await topicIds('lcarinte ', customer)).toEqual([]);
     });
 
+    it('finds a long word through a typo on its first letter (replaced, added before it, missing or swapped with the next), which counts two', async () => {
+      const topic = await createTopic(t, customer.token, publicBoard, { title: 'Saccharimeter readings', body: 'Quinquennial calibration.' });
+      await drain();
+      for (const typed of ['xaccharimeter ', 'xsaccharimeter ', 'accharimeter ', 'asccharimeter ', 'xuinquennial ']) {
+        expect(await topicIds(typed, customer)).toEqual([topic.id]);
+      }
+      // One more typo, anywhere, is three.
+      expect(await topicIds('xaccharimetar ', customer)).toEqual([]);
+    });
+
+    it('indexes a vocabulary word under its first 7 letters with up to two of letters 2 to 7 deleted, and without its first letter', async () => {
+      // 1 + 1 + 6 + 15 keys for a word of 7 different letters (29 when any letter could go).
+      const [{ keys }] = await t.sql(`SELECT parvis_typo_keys_v2('calibration', 2) AS keys`);
+      expect(keys).toHaveLength(23);
+      expect(keys.filter((k: string) => !k.startsWith('c'))).toEqual(['alibra']);
+      const [{ short }] = await t.sql(`SELECT parvis_typo_keys_v2('lemur', 1) AS short`);
+      expect(short).toEqual(['lemr', 'lemu', 'lemur', 'leur', 'lmur']);
+    });
+
     it('ranks a word typed as written above its close words', async () => {
       const typo = await createTopic(t, customer.token, publicBoard, { title: 'Quartzote countertops', body: 'Quartzote quartzote quartzote.' });
       const exact = await createTopic(t, customer.token, publicBoard, { title: 'Polished stone', body: 'A quartzite slab.' });

@@ -116,12 +116,14 @@ const TYPO_WEIGHTS = [1, 0.5, 0.25];
  */
 const TYPO_CANDIDATES = 1000;
 /**
- * The typo keys a vocabulary word is indexed under (the migration search-terms-typo-keys): the
- * words made by deleting up to two of its first 7 letters when it has 7 letters or more (the
- * shortest a word of TWO_TYPOS_LETTERS reaches with two typos), one otherwise. A word within k
- * typos of it shares one of them with the typed word's keys of up to k deletions.
+ * The typo keys a vocabulary word is indexed under (the migration search-terms-typo-keys-first-letter):
+ * its first 7 letters with up to two of letters 2 to 7 deleted, and without their first letter,
+ * when it has 7 letters or more (the shortest a word of TWO_TYPOS_LETTERS reaches with two
+ * typos), with up to one of letters 2 to 7 deleted otherwise. A word within k typos of it
+ * (typoDistance, a typo on the first letter counting two) shares one of them with the typed
+ * word's keys for k.
  */
-const VOCABULARY_TYPO_KEYS = `parvis_typo_keys(t.term, CASE WHEN char_length(t.term) >= 7 THEN 2 ELSE 1 END)`;
+const VOCABULARY_TYPO_KEYS = `parvis_typo_keys_v2(t.term, CASE WHEN char_length(t.term) >= 7 THEN 2 ELSE 1 END)`;
 /** Only this much of a long body is indexed (a tsvector holds at most 1 MB). */
 const BODY_INDEX_CHARS = 100_000;
 const HIGHLIGHT = { open: '\u0001', close: '\u0002' };
@@ -812,7 +814,7 @@ export class PostgresSearchEngine implements SearchEngine {
                      OR (w.word = $4 AND EXISTS (SELECT 1 FROM ${visible} t WHERE t.term >= w.term AND t.term < w.term || chr(1114111)))
                    THEN NULL
                    ELSE ARRAY(SELECT t.term FROM ${vocabulary} t
-                               WHERE ${VOCABULARY_TYPO_KEYS} && parvis_typo_keys(w.term, w.typos)
+                               WHERE ${VOCABULARY_TYPO_KEYS} && parvis_typo_keys_v2(w.term, w.typos)
                                  AND abs(char_length(t.term) - char_length(w.term)) <= w.typos
                                GROUP BY t.term ORDER BY similarity(t.term, w.term) DESC, t.term LIMIT $2) END AS near
          FROM unnest($1::text[], $3::text[], $6::int[]) AS w(word, term, typos)`,
