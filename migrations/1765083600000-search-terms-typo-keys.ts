@@ -36,7 +36,20 @@ export class SearchTermsTypoKeys1765083600000 implements MigrationInterface {
   readonly transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(typoKeysFunction('parvis_typo_keys', 1));
+    await q.query(`
+      CREATE OR REPLACE FUNCTION parvis_typo_keys(word text, deletions int) RETURNS text[]
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT array_agg(DISTINCT k ORDER BY k) FROM (
+          SELECT left(word, 7) AS k
+          UNION ALL
+          SELECT overlay(left(word, 7) PLACING '' FROM i FOR 1)
+            FROM generate_series(1, char_length(left(word, 7))) AS i WHERE deletions >= 1
+          UNION ALL
+          SELECT overlay(overlay(left(word, 7) PLACING '' FROM j FOR 1) PLACING '' FROM i FOR 1)
+            FROM generate_series(1, char_length(left(word, 7))) AS i, generate_series(i + 1, char_length(left(word, 7))) AS j
+           WHERE deletions >= 2
+        ) AS keys(k)
+      $$`);
     for (const table of VOCABULARIES) {
       await buildIndex(q, `${table}_typo_keys_idx`, typoKeysIndex(table, 'parvis_typo_keys'));
     }
@@ -48,32 +61,6 @@ export class SearchTermsTypoKeys1765083600000 implements MigrationInterface {
     for (const table of VOCABULARIES) await dropIndex(q, `${table}_typo_keys_idx`);
     await q.query(`DROP FUNCTION IF EXISTS parvis_typo_keys(text, int)`);
   }
-}
-
-/**
- * CREATE OR REPLACE of the typo-key function `name(word, deletions)`: the first 7 letters of the
- * word, with up to `deletions` of them deleted from letter `from` on; from letter 2 on, also,
- * for two deletions, those 7 without their first letter (the migration
- * search-terms-typo-keys-first-letter says why).
- */
-export function typoKeysFunction(name: string, from: 1 | 2): string {
-  const letters = `char_length(left(word, 7))`;
-  return `
-      CREATE OR REPLACE FUNCTION ${name}(word text, deletions int) RETURNS text[]
-        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-        SELECT array_agg(DISTINCT k ORDER BY k) FROM (
-          SELECT left(word, 7) AS k
-          UNION ALL${from === 2 ? `
-          SELECT substr(left(word, 7), 2) WHERE deletions >= 2
-          UNION ALL` : ''}
-          SELECT overlay(left(word, 7) PLACING '' FROM i FOR 1)
-            FROM generate_series(${from}, ${letters}) AS i WHERE deletions >= 1
-          UNION ALL
-          SELECT overlay(overlay(left(word, 7) PLACING '' FROM j FOR 1) PLACING '' FROM i FOR 1)
-            FROM generate_series(${from}, ${letters}) AS i, generate_series(i + 1, ${letters}) AS j
-           WHERE deletions >= 2
-        ) AS keys(k)
-      $$`;
 }
 
 /** What a vocabulary's typo-key index is built ON, with `fn`: two deletions for a word of 7 letters or more, one otherwise. */
