@@ -189,6 +189,8 @@ function withRoomOp(ops: RoomOps | undefined, now: number): RoomOps {
 }
 
 const SLOW_DOWN: Ack = { ok: false, code: 'RATE_LIMITED' };
+/** A join once the node is shutting down (`handOffPresence`): the client joins again once reconnected to another node. */
+const GOING_AWAY: Ack = { ok: false, code: 'UNAVAILABLE' };
 
 /** A notification as it is pushed to its recipient's sockets. */
 interface NotificationRow {
@@ -582,6 +584,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   private async join(socket: Socket, room: string, allowed: () => Promise<boolean>): Promise<Ack> {
     if (socket.rooms.has(room)) return { ok: true };
+    if (this.closing) return GOING_AWAY;
     const data = socket.data as SocketData;
     // Parallel joins each hold a place while they are checked, so together they cannot pass the limit.
     if (this.roomCount(socket) + (data.joining ?? 0) >= MAX_ROOMS_PER_SOCKET) return { ok: false, code: 'RATE_LIMITED' };
@@ -589,6 +592,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     let allowedFirst: boolean;
     try {
       allowedFirst = await allowed();
+      // Checked while the node began to close: its hand-off of presence took every connection
+      // out of its topic rooms, and one put back now would stay listed on the other nodes.
+      if (this.closing) return GOING_AWAY;
       // In the room now (or refused): it counts as a room from here on, not as a join.
       if (allowedFirst) await socket.join(room);
     } finally {
@@ -601,6 +607,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       await socket.leave(room);
       return { ok: false, code: 'NOT_FOUND' };
     }
+    // Taken out again by the hand-off meanwhile.
+    if (this.closing) return GOING_AWAY;
     if (room.startsWith('topic:')) void this.presence(room);
     return { ok: true };
   }
