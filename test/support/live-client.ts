@@ -1,4 +1,5 @@
 import { io, Socket } from 'socket.io-client';
+import type { RateRule } from '../../libs/core/src/rate-limit';
 import { TYPING_PACE } from '../../libs/realtime/src/live.gateway';
 
 /**
@@ -26,16 +27,21 @@ export function nextLiveEvent<T = any>(s: Socket, event: string, ms = 5000): Pro
 }
 
 /**
- * Holds open the typing window the member's last ping opened, as if that ping had just been
- * let through: their `TYPING_PACE` budget (a row of `rate_tokens`, which every API node reads)
- * is whole again only in an hour. A test's next ping then falls in the window however slowly
- * the machine got there, not only within the second.
+ * Holds open the window a pace's (`RateRule`) last let-through opened for `key`, as if it had
+ * just been spent: its row of `rate_tokens`, which every API node reads, is whole again only in
+ * an hour. A test's next try then falls in the window however slowly the machine got there.
+ * Throws when nothing was counted under that bucket and key.
  */
-export async function holdTypingWindow(sql: (text: string, params: unknown[]) => Promise<unknown[]>, userId: string): Promise<void> {
+export async function holdPace(sql: (text: string, params: unknown[]) => Promise<unknown[]>, rule: RateRule, key: string): Promise<void> {
   const held = await sql(
     `WITH held AS (UPDATE rate_tokens SET tat = now() + interval '1 hour' WHERE bucket = $1 AND key = $2 RETURNING key) SELECT key FROM held`,
-    [TYPING_PACE.bucket, userId],
+    [rule.bucket, key],
   );
-  // The ping was counted where every node looks.
-  if (held.length !== 1) throw new Error(`no typing ping of ${userId} was counted`);
+  // Counted where every node looks.
+  if (held.length !== 1) throw new Error(`nothing of ${key} was counted in ${rule.bucket}`);
+}
+
+/** Holds open the typing window the member's last ping opened (`holdPace` of `TYPING_PACE`). */
+export function holdTypingWindow(sql: (text: string, params: unknown[]) => Promise<unknown[]>, userId: string): Promise<void> {
+  return holdPace(sql, TYPING_PACE, userId);
 }
