@@ -1,6 +1,6 @@
 import { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
-import { Socket } from 'socket.io-client';
+import { io, Socket } from 'socket.io-client';
 import { EventBus } from '../../libs/core/src/events';
 import { ForumLoaders } from '../../libs/forum/src/forum.loaders';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
@@ -59,8 +59,38 @@ describe('live updates as a node shuts down', () => {
   });
 
   /**
-   * Apollo's drain ends every connection with no HTTP request under way, the live ones
-   * included, before the gateway hears the node is closing: each reader's leaving asks for a
+   * A long-polling connection always has a request under way (its poll, answered at the next
+   * ping, 25 s on): Apollo's drain waited its whole ten seconds for it, then cut it, and the
+   * process's cleanups have ten seconds in all, so every shutdown with such a reader was ended
+   * by the deadline (exit 1), before the gateway's hand-off, the Redis clients' close and the
+   * database's. The gateway closes its connections as the drain begins: the reader is told
+   * (`io server disconnect`), not cut (`transport close`).
+   */
+  it('closes its long-polling connections as the HTTP drain begins, rather than have it wait for their polls', async () => {
+    const node = await bootTestApp();
+    const topic = await createTopic(node, (await makeUser(node)).token, await makeBoard(node, (await makeSpace(node, 'PUBLIC')).id));
+    const polling = io(`http://127.0.0.1:${(node.http.address() as AddressInfo).port}`, { path: '/socket.io', transports: ['polling'], reconnection: false, forceNew: true });
+    sockets.push(polling);
+    await new Promise<void>((resolve, reject) => {
+      polling.once('connect', () => resolve());
+      polling.once('connect_error', reject);
+    });
+    expect(await polling.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const live = node.get(LiveGateway);
+    await live.settled();
+    // Its poll is under way: the server holds it (nothing to send), writable until the next ping.
+    const conn = () => live.server.sockets.sockets.get(polling.id!)?.conn as unknown as { transport: { name: string; writable: boolean } } | undefined;
+    while (!conn()?.transport.writable) await new Promise((r) => setTimeout(r, 20));
+    expect(conn()?.transport.name).toBe('polling');
+    const reason = new Promise<string>((resolve) => polling.once('disconnect', (r: string) => resolve(r)));
+    await node.close();
+    expect(await reason).toBe('io server disconnect');
+  }, 30_000);
+
+  /**
+   * Apollo's drain ended every connection with no HTTP request under way, the live ones
+   * included, before the gateway heard the node was closing (it now closes them itself as the
+   * drain begins, `closeConnections`, closing first): each reader's leaving asked for a
    * presence run, which with Redis reads the room on every node. Against a node that does not
    * answer, such a run waits five seconds, and another was due after it: it outlived the node,
    * its request's timer holding the process, and read a pool (or a Redis client) closed meanwhile.
@@ -99,10 +129,9 @@ describe('live updates as a node shuts down', () => {
    * A node's readers leave every topic room as it goes: the other nodes' readers must not go on
    * seeing them there until some later join or leave. Those still connected once the gateway
    * was closing told the other nodes nothing as their connections closed. (Apollo's drain, which
-   * runs first as the modules stand, ends the WebSocket ones before; but each of their leavings
-   * then had the other nodes read the room through the node as it went, and a read it no longer
-   * answered sent nothing. Here the gateway hears of the shutdown first, as it would in another
-   * order of the modules.)
+   * ran first, ended the WebSocket ones before; but each of their leavings then had the other
+   * nodes read the room through the node as it went, and a read it no longer answered sent
+   * nothing. Here the gateway hears of the shutdown first, as it now does as the drain begins.)
    */
   (process.env.REDIS_URL ? it : it.skip)('tells the other nodes its readers left as it shuts down: their readers’ presence drops them', async () => {
     const prefix = testRedisPrefix();

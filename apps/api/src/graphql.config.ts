@@ -1,5 +1,7 @@
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
+import { ModuleRef } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../../../libs/core/src/config/config';
 import type { GqlContext } from '../../../libs/core/src/graphql/context';
@@ -7,9 +9,27 @@ import { formatGraphQLError, requestIdOf, requestIdsOfErrors } from '../../../li
 import { complexityLimitPlugin, depthLimitRule, MAX_QUERY_TOKENS, inputTextPlugin } from '../../../libs/core/src/graphql/limits';
 import { withPreloadedFields } from '../../../libs/core/src/graphql/preloaded-fields';
 import { SESSION_COOKIE, SessionsService, tokenFrom } from '../../../libs/identity/src/sessions/sessions.service';
+import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
 
 
-export function graphqlOptions(sessions: SessionsService, config: AppConfig): ApolloDriverConfig {
+/**
+ * Closes the live connections as Apollo's drain begins (`LiveGateway.closeConnections`): a
+ * long-polling one's poll would hold the drain for its whole ten seconds. Looked up when the
+ * drain begins (its module exports nothing for GraphQL's to inject).
+ */
+function liveConnectionsDrain(modules: ModuleRef): ApolloServerPlugin {
+  return {
+    async serverWillStart() {
+      return {
+        async drainServer() {
+          modules.get(LiveGateway, { strict: false }).closeConnections();
+        },
+      };
+    },
+  };
+}
+
+export function graphqlOptions(sessions: SessionsService, config: AppConfig, modules: ModuleRef): ApolloDriverConfig {
   const introspection = config.graphqlIde || config.NODE_ENV !== 'production';
   return {
     driver: ApolloDriver,
@@ -24,7 +44,7 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig): Ap
     transformSchema: withPreloadedFields,
     // Apollo's cache-control plugin wraps every field resolver to compute cache hints we
     // do not use (responses are per-viewer); turning it off removes that per-field cost.
-    plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), inputTextPlugin(), ApolloServerPluginCacheControlDisabled(), requestIdsOfErrors()],
+    plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), inputTextPlugin(), ApolloServerPluginCacheControlDisabled(), requestIdsOfErrors(), liveConnectionsDrain(modules)],
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },
     // No automatic persisted queries: no client of ours sends them, and Apollo's cache would
     // hold any text anyone sends; asked for, they are refused (PERSISTED_QUERY_NOT_SUPPORTED,

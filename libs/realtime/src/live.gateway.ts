@@ -133,8 +133,8 @@ const SHUTDOWN_WAIT_MS = 6_000;
 
 /**
  * How long after asking the other nodes for a topic room's presence a node shutting down asks
- * them again (`handOffPresence`): longer than Apollo's drain may take (ten seconds) to end its
- * connections before the gateway hears of the shutdown.
+ * them again (`handOffPresence`): leavings just before the shutdown, whose runs on the other
+ * nodes may read the room through this node as it goes.
  */
 const PRESENCE_ASKED_MS = 15_000;
 
@@ -393,7 +393,28 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /** Shutting down: this node's readers leaving their topic rooms, as the other nodes hear of it (`handOffPresence`). */
   private handingOff?: Promise<void>;
 
-  async onModuleDestroy(): Promise<void> {
+  /** Shutting down, once (`onModuleDestroy`, or `closeConnections` before it). */
+  private destroying?: Promise<void>;
+
+  onModuleDestroy(): Promise<void> {
+    return (this.destroying ??= this.destroy());
+  }
+
+  /**
+   * Apollo's drain (GraphQL's shutdown, before the modules') begins: the gateway starts closing
+   * (its readers' presence handed over, `handOffPresence`) and closes this node's connections,
+   * which reconnect to another node. The drain waits for every HTTP request under way, for ten
+   * seconds at most, and a long-polling connection always has one (its poll, answered at the next
+   * ping): with such a reader, the drain took its whole ten seconds, and the process's cleanups
+   * ran out of theirs (CLEANUP_DEADLINE_MS) before the gateway's hand-off, the Redis clients'
+   * close and the database's cleanup were reached.
+   */
+  closeConnections(): void {
+    void this.onModuleDestroy();
+    this.server?.local.disconnectSockets(true);
+  }
+
+  private async destroy(): Promise<void> {
     this.closing = true;
     this.unsubscribe?.();
     if (this.sweep) clearInterval(this.sweep);
@@ -429,8 +450,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * answers (`askWithin`) while it still answers their reads of the room: their runs read the
    * room through this node too (`fetchSockets`), and would otherwise list its readers until the
    * next join or leave, or wait for an answer that never comes once it has stopped listening
-   * (and send nothing). The rooms its connections left just before (Apollo's drain ends
-   * WebSocket connections before the gateway hears of the shutdown: each leaving asked the other
+   * (and send nothing). The rooms its connections left just before (each leaving asked the other
    * nodes already, whose runs may read through this node as it goes) are asked again. Never throws.
    */
   private async handOffPresence(): Promise<void> {
@@ -439,8 +459,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const rooms = new Set([...this.presenceAsked].filter(([, at]) => now - at < PRESENCE_ASKED_MS).map(([room]) => room));
     for (const room of this.server.sockets.adapter.rooms.keys()) if (room.startsWith('topic:')) rooms.add(room);
     if (rooms.size === 0) return;
-    // Connections still open (long-polling ones: the drain waits for their requests) leave now;
-    // they close with the server, and reconnect to another node.
+    // Connections still open leave now; they are closed next (`closeConnections`), or with the
+    // server, and reconnect to another node.
     this.server.local.socketsLeave([...rooms]);
     try {
       await this.askWithin(PRESENCE_GONE, [...rooms]);
