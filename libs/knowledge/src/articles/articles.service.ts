@@ -388,8 +388,17 @@ export class ArticlesService {
     this.requireEditor(viewer, ctx, 'publish articles');
     const settings = await this.settings.of(ctx.topic.spaceId, { viewer });
     const ref = this.ref(ctx);
-    // The board first, then the row, as moveArticle and moveTopic take them: no deadlock.
-    const lockBoard = (tx: Tx) => this.writes.lockBoard(tx, ctx.topic.boardId);
+    // The topic's row, then its board, then the article's row: the order moveTopic takes them in
+    // (writeMove, then KnowledgeBoard.beforeMove), so a publication and a move wait for each other
+    // rather than deadlock; and the board is the one the topic is in as held (a move committed
+    // since the checks above is seen). moveArticle takes the board, then the row, as here.
+    let topic!: { state: string; board_id: string };
+    const lockTopicAndBoard = async (tx: Tx) => {
+      const held = await tx.one<{ state: string; board_id: string }>(`SELECT state, board_id FROM topics WHERE id = $1 FOR UPDATE`, [topicId]);
+      if (!held) throw AppError.notFound('Article not found');
+      topic = held;
+      await this.writes.lockBoard(tx, topic.board_id);
+    };
     await this.transition(viewer, ctx, ArticleEventAction.PUBLISHED, async (tx, row) => {
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it first');
       if (row.current_revision_id === row.published_revision_id) throw refuse('is already published: there is no newer revision');
@@ -405,8 +414,7 @@ export class ArticlesService {
           throw AppError.forbidden('This space requires two-person review: an editor who did not write or submit these changes publishes them');
         }
       }
-      const topic = await tx.one<{ state: string }>(`SELECT state FROM topics WHERE id = $1 FOR UPDATE`, [topicId]);
-      if (topic?.state === 'HIDDEN' || topic?.state === 'DELETED') throw refuse(`was ${topic.state.toLowerCase()} by a moderator: restore it first`);
+      if (topic.state === 'HIDDEN' || topic.state === 'DELETED') throw refuse(`was ${topic.state.toLowerCase()} by a moderator: restore it first`);
       // Members may each draft from one post (none sees the other's draft); the board publishes one
       // of them. Checked under the board's lock, which publishing holds.
       if (!row.first_published_at) {
@@ -439,7 +447,7 @@ export class ArticlesService {
       await this.writes.mirror(tx, viewer, ref, rev, true, writer);
       await this.settleReviewItems(tx, viewer, ref, rev.number);
       return { to: ArticleState.PUBLISHED, revisionId: rev.id, firstPublication: !row.first_published_at };
-    }, lockBoard);
+    }, lockTopicAndBoard);
     return this.fresh(viewer, ctx, true);
   }
 
@@ -490,7 +498,7 @@ export class ArticlesService {
     ctx: ArticleContext,
     action: ArticleEventAction,
     step: (tx: Tx, row: ArticleRow) => Promise<{ to: ArticleState; reason?: string; revisionId?: string; firstPublication?: boolean }>,
-    /** Locks to take before the article's row (always in the board → row order). */
+    /** Locks to take before the article's row (in the topic → board → row order moveTopic takes them in). */
     before?: (tx: Tx) => Promise<void>,
   ): Promise<void> {
     const ref = this.ref(ctx);
