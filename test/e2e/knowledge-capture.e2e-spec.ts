@@ -34,6 +34,21 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
   const notifications = async (u: TestUser, topicId: string) =>
     expectOk(await t.gql(NOTIFICATIONS, {}, { token: u.token })).notifications.edges.map((e: any) => e.node).filter((n: any) => n.topic?.id === topicId);
   const articleRows = async () => (await t.sql(`SELECT topic_id, parent_id, position, version FROM articles ORDER BY topic_id`));
+  /**
+   * Runs `call` (which reads the article in its space, then waits) while a move of the article to
+   * `to` holds its topic's row, as moveTopic locks it FOR UPDATE (then the article's row), and
+   * answers once the move commits.
+   */
+  const racingAMove = (article: string, to: { board: string; space: string }, call: () => Promise<GqlResult>) =>
+    withLockHeld(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [article], async (h) => {
+      await h.query(`UPDATE topics SET board_id = $2, space_id = $3, version = version + 1 WHERE id = $1`, [article, to.board, to.space]);
+      await h.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [article, to.space]);
+      await h.query(`UPDATE articles SET board_id = $2, parent_id = NULL, version = version + 1 WHERE topic_id = $1`, [article, to.board]);
+      const answer = call();
+      await h.waiting(1);
+      await h.release();
+      return answer;
+    });
 
   beforeAll(async () => {
     t = await bootTestApp();
@@ -371,18 +386,8 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       const thereBoard = await makeBoard(t, there, 'KNOWLEDGE');
       const [critic, voter, silenced] = [await makeUser(t), await makeUser(t), await makeUser(t)];
       await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', 'test', $2, now() + interval '1 day')`, [silenced.id, there]);
-      // The rating reads the article in its old space, then waits for the topic's row, which a
-      // move holds (moveTopic locks it FOR UPDATE, then the article's row) and moves under it.
-      const racingAMove = (article: string, rating: () => Promise<GqlResult>) =>
-        withLockHeld(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [article], async (h) => {
-          await h.query(`UPDATE topics SET board_id = $2, space_id = $3, version = version + 1 WHERE id = $1`, [article, thereBoard, there]);
-          await h.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [article, there]);
-          await h.query(`UPDATE articles SET board_id = $2, parent_id = NULL, version = version + 1 WHERE topic_id = $1`, [article, thereBoard]);
-          const rated = rating();
-          await h.waiting(1);
-          await h.release();
-          return rated;
-        });
+      // The rating reads the article in its old space, then waits for the topic's row, which a move holds.
+      const moved = (article: string, rating: () => Promise<GqlResult>) => racingAMove(article, { board: thereBoard, space: there }, rating);
       const written = async (article: string) => ({
         ratings: await t.sql(`SELECT user_id, helpful, comment FROM article_ratings WHERE topic_id = $1 ORDER BY user_id`, [article]),
         items: await t.sql(`SELECT space_id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK'`, [article]),
@@ -390,16 +395,16 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       });
       // Feedback screened by the old space's watched words: CONFLICT, nothing written; tried again, it is filed where the article is.
       const commented = await publishedArticle(t, author.token, editor.token, board, { title: 'Moved while criticised' });
-      expect(expectError(await racingAMove(commented, () => api.rate(critic.token, { topicId: commented, helpful: false, comment: 'Wrong port' })), 'CONFLICT').message).toMatch(/moved/);
+      expect(expectError(await moved(commented, () => api.rate(critic.token, { topicId: commented, helpful: false, comment: 'Wrong port' })), 'CONFLICT').message).toMatch(/moved/);
       expect(await written(commented)).toEqual({ ratings: [], items: [], counts: [{ helpful_yes: 0, helpful_no: 0 }] });
       topicOf(await api.rate(critic.token, { topicId: commented, helpful: false, comment: 'Wrong port' }));
       expect((await written(commented)).items).toEqual([{ space_id: there }]);
       // A plain vote is judged on the space it moved to: taken from a member who participates there...
       const voted = await publishedArticle(t, author.token, editor.token, board, { title: 'Moved while voted on' });
-      topicOf(await racingAMove(voted, () => api.rate(voter.token, { topicId: voted, helpful: true })));
+      topicOf(await moved(voted, () => api.rate(voter.token, { topicId: voted, helpful: true })));
       // ...refused to one silenced there, though they participate where it was.
       const refused = await publishedArticle(t, author.token, editor.token, board, { title: 'Moved under a silenced reader' });
-      expect(expectError(await racingAMove(refused, () => api.rate(silenced.token, { topicId: refused, helpful: true })), 'FORBIDDEN').message).toMatch(/silenced/);
+      expect(expectError(await moved(refused, () => api.rate(silenced.token, { topicId: refused, helpful: true })), 'FORBIDDEN').message).toMatch(/silenced/);
       expect(await written(voted)).toEqual({ ratings: [{ user_id: voter.id, helpful: true, comment: null }], items: [], counts: [{ helpful_yes: 1, helpful_no: 0 }] });
       expect(await written(refused)).toEqual({ ratings: [], items: [], counts: [{ helpful_yes: 0, helpful_no: 0 }] });
     });
@@ -664,6 +669,23 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(await t.get(VerificationReminders).remindDue()).toBe(1);
       await drain();
       expect((await notifications(author, unowned)).map((n: any) => n.kind)).toContain('ARTICLE_VERIFICATION_DUE');
+    });
+
+    it('refuses to verify, or change the settings of, an article moved to another space while the request waited (CONFLICT, nothing written): who may and the default interval were read in the old space', async () => {
+      const there = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
+      const thereBoard = await makeBoard(t, there, 'KNOWLEDGE');
+      const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Verified while moved' });
+      const settled = () => t.sql(`SELECT verified_at, verified_by, verified_until, owner_user_id, verification_interval_days FROM articles WHERE topic_id = $1`, [article]);
+      const before = await settled();
+      expect(expectError(await racingAMove(article, { board: thereBoard, space: there }, () => api.verify(editor.token, article)), 'CONFLICT').message).toMatch(/moved/);
+      expect(await settled()).toEqual(before);
+      // Back where it was, while the settings wait (read in `there`).
+      expect(expectError(await racingAMove(article, { board, space: spaceId }, () => api.settings(editor.token, { topicId: article, verificationIntervalDays: 3 })), 'CONFLICT').message).toMatch(/moved/);
+      expect(await settled()).toEqual(before);
+      // Tried again, each is judged where the article is.
+      topicOf(await api.settings(editor.token, { topicId: article, verificationIntervalDays: 3 }));
+      topicOf(await api.verify(editor.token, article));
+      expect((await settled())[0].verification_interval_days).toBe(3);
     });
 
     it('moves due dates when the space’s default interval changes', async () => {

@@ -171,12 +171,12 @@ export class KnowledgeResolver {
     return this.articles.move(ctx.viewer, input);
   }
 
-  @Mutation(() => TopicModel, { description: 'The owner (or an editor) confirms the article is current: verified for another interval.' })
+  @Mutation(() => TopicModel, { description: 'The owner (or an editor) confirms the article is current: verified for another interval. CONFLICT when the article moved to another space while this was on its way (judged in the old space): try again.' })
   verifyArticle(@Args('topicId', { type: () => ID }) topicId: string, @Context() ctx: GqlContext) {
     return this.articles.verify(ctx.viewer, topicId);
   }
 
-  @Mutation(() => TopicModel, { description: 'Editors: the article’s owner (a user or a group) and verification interval.' })
+  @Mutation(() => TopicModel, { description: 'Editors: the article’s owner (a user or a group) and verification interval. CONFLICT when the article moved to another space while this was on its way (judged in the old space): try again.' })
   updateArticleSettings(@Args('input') input: ArticleSettingsInput, @Context() ctx: GqlContext) {
     return this.articles.updateSettings(ctx.viewer, input);
   }

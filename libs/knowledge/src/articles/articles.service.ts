@@ -87,6 +87,12 @@ export async function movedNoteAsSeen(note: string, seesArticle: (id: string) =>
 
 /** Workflow refusals name the article: it is the input that cannot take the step. */
 const refuse = (message: string) => AppError.badField('topicId', message);
+/**
+ * For a step judged (who may take it, the space's settings) on the space read before its
+ * transaction, whose article then moved to another one (`ArticleWrites.lockInSpace` tells): taken
+ * again, it is judged there.
+ */
+const movedMeanwhile = () => AppError.conflict('The article moved to another space meanwhile: read it again and retry');
 
 /** [a timestamptz in PostgreSQL's text form, as the page's `k_ts` column gives it, an id]. */
 const validTsCursor = (c: unknown[] | undefined): c is [string, string] => !!c && validKeyValue(c[0], 'timestamptz') && validKeyValue(c[1], 'uuid');
@@ -578,7 +584,10 @@ export class ArticlesService {
     if (!this.canVerify(viewer, ctx)) throw AppError.forbidden('Only the article’s owner and the space’s editors verify it');
     const settings = await this.settings.of(ctx.topic.spaceId, { viewer });
     await this.uow.run(async (tx) => {
-      const row = await this.writes.lock(tx, topicId);
+      // In the space it is in as held (topics before articles, as moveTopic): who may verify and
+      // the default interval were read in the space above.
+      const row = await this.writes.lockInSpace(tx, topicId);
+      if (row.space_id !== ctx.topic.spaceId) throw movedMeanwhile();
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived');
       if (!row.published_revision_id) throw refuse('is not published yet: publishing verifies it');
       await tx.query(
@@ -613,7 +622,9 @@ export class ArticlesService {
     const settings = await this.settings.of(ctx.topic.spaceId, { viewer });
     const owner = input.ownerUserId || input.ownerGroupId ? { user: input.ownerUserId ?? null, group: input.ownerGroupId ?? null } : null;
     await this.uow.run(async (tx) => {
-      const row = await this.writes.lock(tx, input.topicId);
+      // As verify: the editor, the owner's access and the default interval were judged in the space above.
+      const row = await this.writes.lockInSpace(tx, input.topicId);
+      if (row.space_id !== ctx.topic.spaceId) throw movedMeanwhile();
       // A draft never published is seen by its author and the editors only (the forum's rule for
       // pending topics): an owner could neither see nor edit it.
       if (owner && !row.first_published_at) {
