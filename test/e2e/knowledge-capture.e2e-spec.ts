@@ -173,29 +173,43 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(await t.sql(`SELECT slug FROM articles WHERE topic_id = $1`, [stray])).toEqual([{ slug }]);
     });
 
-    it('publishes an article a move holds behind the move, taking its locks in moveTopic’s order (topic, board, article): the move’s next locks are free, no deadlock', async () => {
-      const target = await makeBoard(t, spaceId, 'KNOWLEDGE');
-      const id = await draftArticle(t, author.token, board, { title: 'Published while moved' });
-      const boardLock = `hashtextextended('parvis:knowledge-board:' || $1::text, 0)`;
-      // The test's transaction takes the locks moveTopic takes, in its order (writeMove: the
-      // topic's row; KnowledgeBoard.beforeMove: both boards, then the article's row), while the
-      // publication waits for the topic's row: what it took before that, the move waits for.
-      const published = await withLockHeld(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [id], async (h) => {
-        const publishing = api.publish(editor.token, id);
+    /**
+     * Runs `write` on article `id` while the test's transaction takes the locks moveTopic takes, in
+     * its order (writeMove: the topic's row; KnowledgeBoard.beforeMove: both boards, then the
+     * article's row): once the write waits for the topic's row, whatever it took before that, the
+     * move would wait for (a deadlock), so each must be free. The move to `target` then commits.
+     */
+    const writtenBehindAMove = (id: string, target: string, write: () => Promise<GqlResult>) =>
+      withLockHeld(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [id], async (h) => {
+        const writing = write();
         await h.waiting(1);
         const free: boolean[] = [];
-        for (const b of [board, target].sort()) free.push((await h.query(`SELECT pg_try_advisory_xact_lock(${boardLock}) AS free`, [b]))[0].free);
-        expect(free).toEqual([true, true]);
-        const [{ free: rowFree }] = await h.query(`SELECT count(*)::int = 1 AS free FROM (SELECT 1 FROM articles WHERE topic_id = $1 FOR UPDATE SKIP LOCKED) a`, [id]);
-        expect(rowFree).toBe(true);
+        for (const b of [board, target].sort()) {
+          free.push((await h.query(`SELECT pg_try_advisory_xact_lock(hashtextextended('parvis:knowledge-board:' || $1::text, 0)) AS free`, [b]))[0].free);
+        }
+        free.push((await h.query(`SELECT count(*)::int = 1 AS free FROM (SELECT 1 FROM articles WHERE topic_id = $1 FOR UPDATE SKIP LOCKED) a`, [id]))[0].free);
+        expect(free).toEqual([true, true, true]);
         await h.query(`UPDATE topics SET board_id = $2, version = version + 1 WHERE id = $1`, [id, target]);
         await h.query(`UPDATE articles SET board_id = $2, parent_id = NULL, position = 0, version = version + 1 WHERE topic_id = $1`, [id, target]);
         await h.release();
-        return topicOf(await publishing);
+        return topicOf(await writing);
       });
+
+    it('publishes an article a move holds behind the move, taking its locks in moveTopic’s order (topic, board, article): the move’s next locks are free, no deadlock', async () => {
+      const target = await makeBoard(t, spaceId, 'KNOWLEDGE');
+      const id = await draftArticle(t, author.token, board, { title: 'Published while moved' });
+      const published = await writtenBehindAMove(id, target, () => api.publish(editor.token, id));
       expect(published.article.state).toBe('PUBLISHED');
       // Published in the board it moved to, its slug there (the board locked is the one it is in as held).
       expect(await t.sql(`SELECT board_id, slug FROM article_slugs WHERE topic_id = $1`, [id])).toEqual([{ board_id: target, slug: 'published-while-moved' }]);
+    });
+
+    it('saves a draft’s revision behind a move holding its topic without holding the article’s row meanwhile (the draft writes its topic: topic before article, as moveTopic), no deadlock', async () => {
+      const target = await makeBoard(t, spaceId, 'KNOWLEDGE');
+      const id = await draftArticle(t, author.token, board, { title: 'Edited while moved' });
+      const edited = await writtenBehindAMove(id, target, () => api.update(author.token, { topicId: id, title: 'Edited while moved, again' }));
+      expect(edited.title).toBe('Edited while moved, again');
+      expect(await t.sql(`SELECT board_id FROM articles WHERE topic_id = $1`, [id])).toEqual([{ board_id: target }]);
     });
   });
 

@@ -297,7 +297,10 @@ export class ArticlesService {
     if (opts.note && !opts.restoredFrom) opts = { ...opts, note: await screen('note', opts.note) };
     const ref = this.ref(ctx);
     await this.uow.run(async (tx) => {
-      const row = await this.writes.lock(tx, ref.topicId);
+      // The topic's row before the article's, as moveTopic takes them (a draft's revision writes
+      // its topic below): holding the article's row and then waiting for the topic's, while a move
+      // held the topic and waited for the article, was a deadlock.
+      const row = await this.writes.lockInSpace(tx, ref.topicId);
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it before editing');
       if (opts.baseRevisionId && opts.baseRevisionId !== row.current_revision_id) {
         throw AppError.conflict('Someone saved a newer revision of this article meanwhile: start from that one');
