@@ -702,6 +702,14 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect((await settled())[0].verification_interval_days).toBe(3);
     });
 
+    it('refuses to publish an article moved to another space while the publication waited (CONFLICT, nothing written): its editors and two-person rule were read in the old space', async () => {
+      const there = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
+      const draft = await draftArticle(t, author.token, board, { title: 'Published while moved away' });
+      expect(expectError(await racingAMove(draft, { board: await makeBoard(t, there, 'KNOWLEDGE'), space: there }, () => api.publish(editor.token, draft)), 'CONFLICT').message).toMatch(/moved/);
+      expect(await t.sql(`SELECT state, published_revision_id FROM articles WHERE topic_id = $1`, [draft])).toEqual([{ state: 'DRAFT', published_revision_id: null }]);
+      expect(topicOf(await api.publish(editor.token, draft)).article.state).toBe('PUBLISHED');
+    });
+
     it('moves due dates when the space’s default interval changes', async () => {
       const article = await publishedArticle(t, author.token, editor.token, board);
       expectOk(await api.spaceSettings(admin.token, { spaceId, verificationIntervalDays: 7 }));

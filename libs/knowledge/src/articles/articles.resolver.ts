@@ -150,7 +150,7 @@ export class KnowledgeResolver {
   }
 
   @Mutation(() => TopicModel, {
-    description: 'Editors: publish the current revision. With two-person review, only a submitted article, by an editor who did not write or submit the changes.',
+    description: 'Editors: publish the current revision. With two-person review, only a submitted article, by an editor who did not write or submit the changes. CONFLICT when the article moved to another space while this was on its way (judged in the old space): try again.',
   })
   publishArticle(@Args() args: PublishArgs, @Context() ctx: GqlContext) {
     return this.articles.publish(ctx.viewer, args.topicId, args.revisionId);

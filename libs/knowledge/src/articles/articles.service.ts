@@ -400,11 +400,13 @@ export class ArticlesService {
     // The topic's row, then its board, then the article's row: the order moveTopic takes them in
     // (writeMove, then KnowledgeBoard.beforeMove), so a publication and a move wait for each other
     // rather than deadlock; and the board is the one the topic is in as held (a move committed
-    // since the checks above is seen). moveArticle takes the board, then the row, as here.
+    // since the checks above is seen). moveArticle takes the board, then the row, as here. One
+    // moved to another space meanwhile was judged (its editors, two-person review) in the old one.
     let topic!: { state: string; board_id: string };
     const lockTopicAndBoard = async (tx: Tx) => {
-      const held = await tx.one<{ state: string; board_id: string }>(`SELECT state, board_id FROM topics WHERE id = $1 FOR UPDATE`, [topicId]);
+      const held = await tx.one<{ state: string; board_id: string; space_id: string }>(`SELECT state, board_id, space_id FROM topics WHERE id = $1 FOR UPDATE`, [topicId]);
       if (!held) throw AppError.notFound('Article not found');
+      if (held.space_id !== ctx.topic.spaceId) throw movedMeanwhile();
       topic = held;
       await this.writes.lockBoard(tx, topic.board_id);
     };
