@@ -710,6 +710,20 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(topicOf(await api.publish(editor.token, draft)).article.state).toBe('PUBLISHED');
     });
 
+    it('refuses a workflow step (submit, archive) on an article moved to another space while it waited (CONFLICT, nothing written): who may take it was read in the old space', async () => {
+      const there = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
+      const thereBoard = await makeBoard(t, there, 'KNOWLEDGE');
+      const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Archived while moved away' });
+      const state = async () => (await t.sql(`SELECT state FROM articles WHERE topic_id = $1`, [article]))[0].state;
+      expect(expectError(await racingAMove(article, { board: thereBoard, space: there }, () => api.archive(editor.token, article)), 'CONFLICT').message).toMatch(/moved/);
+      expect(await state()).toBe('PUBLISHED');
+      topicOf(await api.update(author.token, { topicId: article, title: 'Archived while moved away, edited' }));
+      expect(expectError(await racingAMove(article, { board, space: spaceId }, () => api.submit(author.token, article)), 'CONFLICT').message).toMatch(/moved/);
+      expect(await state()).toBe('DRAFT');
+      topicOf(await api.submit(author.token, article));
+      expect(await state()).toBe('IN_REVIEW');
+    });
+
     it('moves due dates when the space’s default interval changes', async () => {
       const article = await publishedArticle(t, author.token, editor.token, board);
       expectOk(await api.spaceSettings(admin.token, { spaceId, verificationIntervalDays: 7 }));

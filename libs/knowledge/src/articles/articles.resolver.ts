@@ -139,12 +139,12 @@ export class KnowledgeResolver {
     return this.articles.restore(ctx.viewer, args.revisionId, args.topicId);
   }
 
-  @Mutation(() => TopicModel, { description: 'DRAFT → IN_REVIEW (the article’s team and editors).' })
+  @Mutation(() => TopicModel, { description: 'DRAFT → IN_REVIEW (the article’s team and editors). CONFLICT when the article moved to another space while this was on its way (judged in the old space): try again.' })
   submitArticle(@Args('topicId', { type: () => ID }) topicId: string, @Context() ctx: GqlContext) {
     return this.articles.submit(ctx.viewer, topicId);
   }
 
-  @Mutation(() => TopicModel, { description: 'Editors: IN_REVIEW → DRAFT, with the reason for the authors.' })
+  @Mutation(() => TopicModel, { description: 'Editors: IN_REVIEW → DRAFT, with the reason for the authors. CONFLICT when the article moved to another space while this was on its way (judged in the old space): try again.' })
   requestArticleChanges(@Args('input') input: ArticleChangesInput, @Context() ctx: GqlContext) {
     return this.articles.requestChanges(ctx.viewer, input);
   }
@@ -156,12 +156,12 @@ export class KnowledgeResolver {
     return this.articles.publish(ctx.viewer, args.topicId, args.revisionId);
   }
 
-  @Mutation(() => TopicModel, { description: 'Editors: retire an article (still reachable by its link, out of the tree and suggestions).' })
+  @Mutation(() => TopicModel, { description: 'Editors: retire an article (still reachable by its link, out of the tree and suggestions). CONFLICT when the article moved to another space while this was on its way (judged in the old space): try again.' })
   archiveArticle(@Args('topicId', { type: () => ID }) topicId: string, @Context() ctx: GqlContext) {
     return this.articles.archive(ctx.viewer, topicId);
   }
 
-  @Mutation(() => TopicModel, { description: 'Editors: bring an archived article back (PUBLISHED, or DRAFT when it has unpublished changes).' })
+  @Mutation(() => TopicModel, { description: 'Editors: bring an archived article back (PUBLISHED, or DRAFT when it has unpublished changes). CONFLICT when the article moved to another space while this was on its way (judged in the old space): try again.' })
   unarchiveArticle(@Args('topicId', { type: () => ID }) topicId: string, @Context() ctx: GqlContext) {
     return this.articles.unarchive(ctx.viewer, topicId);
   }

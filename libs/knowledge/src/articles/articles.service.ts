@@ -515,7 +515,10 @@ export class ArticlesService {
     const ref = this.ref(ctx);
     await this.uow.run(async (tx) => {
       await before?.(tx);
-      const row = await this.writes.lock(tx, ref.topicId);
+      // In the space it is in as held (topics before articles, moveTopic's order): who may take
+      // the step was judged in the space read before; one moved since is taken again there.
+      const row = await this.writes.lockInSpace(tx, ref.topicId);
+      if (row.space_id !== ref.spaceId) throw movedMeanwhile();
       const t = await step(tx, row);
       const [{ version }] = await tx.query<{ version: number }>(
         `UPDATE articles SET version = version + 1, updated_at = now() WHERE topic_id = $1 RETURNING version`,
