@@ -260,10 +260,11 @@ describe('ignoring a member', () => {
     expect(await t.sql(`SELECT 1 FROM user_ignores WHERE user_id = $1`, [me.id])).toEqual([]);
   });
 
-  it('answers NOT_FOUND for a deleted account, writing nothing', async () => {
+  it('answers NOT_FOUND for a deleted account, ignored or unignored, writing nothing', async () => {
     const [me, admin, gone] = [await makeUser(t), await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
     expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, { token: admin.token }));
     expectError(await t.gql(IGNORE, { id: gone.id }, { token: me.token }), 'NOT_FOUND');
+    expectError(await t.gql(UNIGNORE, { id: gone.id }, { token: me.token }), 'NOT_FOUND');
     expect(await t.sql(`SELECT 1 FROM user_ignores WHERE user_id = $1`, [me.id])).toEqual([]);
   });
 

@@ -65,7 +65,15 @@ export class IgnoresService {
 
   async unignore(viewer: Viewer, userId: string): Promise<UserModel> {
     const target = await this.target(viewer, userId);
-    await this.ds.query(`DELETE FROM user_ignores WHERE user_id = $1 AND ignored_user_id = $2`, [viewer.id, target.id]);
+    // A deleted account is NOT_FOUND, as for `ignore`, and nothing is written: its deletion
+    // removed every ignore of it (AccountDeletionService.anonymize), so none is left to clear. One statement.
+    const live: unknown[] = await this.ds.query(
+      `WITH live AS (SELECT 1 FROM users WHERE id = $2 AND deleted_at IS NULL),
+            d AS (DELETE FROM user_ignores WHERE user_id = $1 AND ignored_user_id = $2 AND EXISTS (SELECT 1 FROM live))
+       SELECT 1 FROM live`,
+      [viewer.id, target.id],
+    );
+    if (live.length === 0) throw AppError.notFound('User not found');
     viewer.forget('ignored-ids');
     return target;
   }
