@@ -133,7 +133,7 @@ describe('spaces, grants and boards', () => {
     expect(after.text).not.toContain(hidden);
   });
 
-  it('refuses grant input naming both or neither grantee, an unknown level, or a deleted account', async () => {
+  it('refuses grant input naming both or neither grantee, an unknown level, a deleted account or an imported placeholder', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const space = await makeSpace(t, 'MEMBERS');
     const g = await makeGroup(t);
@@ -146,6 +146,10 @@ describe('spaces, grants and boards', () => {
     const gone = await makeUser(t);
     expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, { token: admin.token }));
     expectError(await t.gql(GRANT, { input: { spaceId: space.id, userId: gone.id, level: 'READ' } }, { token: admin.token }), 'NOT_FOUND');
+    // An imported author's placeholder account, as group admissions refuse it (it cannot sign in).
+    const placeholder = await makeUser(t);
+    await t.sql(`UPDATE users SET is_placeholder = true WHERE id = $1`, [placeholder.id]);
+    expect(expectError(await t.gql(GRANT, { input: { spaceId: space.id, userId: placeholder.id, level: 'READ' } }, { token: admin.token }), 'NOT_FOUND').message).toBe('User not found');
     expect((await t.sql(`SELECT count(*)::int AS n FROM space_grants WHERE space_id = $1`, [space.id]))[0].n).toBe(0);
     expect((await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'space.grant' AND space_id = $1`, [space.id]))[0].n).toBe(0);
   });

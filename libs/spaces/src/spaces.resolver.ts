@@ -57,7 +57,7 @@ export class SpacesResolver {
     return this.service.update(ctx.viewer, input);
   }
 
-  @Mutation(() => SpaceModel, { description: 'Space admins: give a group or a user a level (replaces an existing grant). A group you may not see, or a deleted account, is NOT_FOUND, as a missing one.' })
+  @Mutation(() => SpaceModel, { description: 'Space admins: give a group or a user a level (replaces an existing grant). A group you may not see, a deleted account or the placeholder account of an imported author is NOT_FOUND, as a missing one.' })
   grantSpaceAccess(@Args('input') input: SpaceGrantInput, @Context() ctx: GqlContext): Promise<SpaceModel> {
     return this.service.grant(ctx.viewer, input);
   }

@@ -148,11 +148,13 @@ export class SpacesService {
       // only admins put people in a group that moderates a space) is over before its grant
       // changes, or comes after and sees it. A user's account is held FOR SHARE (as
       // UsersRepository.holdMember): a deleted one is NOT_FOUND, as a missing one, and a deletion
-      // under way waits and takes the grant with the account's others.
+      // under way waits and takes the grant with the account's others. An imported author's
+      // placeholder account (which cannot sign in) is NOT_FOUND too, as group admissions refuse it
+      // (GroupMemberships.holdAccount).
       const exists = await tx.one<{ ok: boolean }>(
         input.groupId
           ? `SELECT true AS ok FROM groups g WHERE g.id = $1 AND ${SEES_GROUP} FOR NO KEY UPDATE OF g`
-          : `SELECT true AS ok FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE`,
+          : `SELECT true AS ok FROM users WHERE id = $1 AND deleted_at IS NULL AND NOT is_placeholder FOR SHARE`,
         input.groupId ? [input.groupId, viewer.id, viewer.isAdmin] : [input.userId],
       );
       if (!exists?.ok) throw AppError.notFound(input.groupId ? 'Group not found' : 'User not found');
