@@ -7,6 +7,8 @@ import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { kb, publishedArticle, topicOf } from '../factories/knowledge';
+import { IgnoresOfDeletedAccounts1765137600000 } from '../../migrations/1765137600000-ignores-of-deleted-accounts';
+import { redoMigration } from '../support/migrations';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const IGNORE = `mutation($id: ID!) { ignoreUser(userId: $id) { id ignoredByMe } }`;
@@ -266,6 +268,18 @@ describe('ignoring a member', () => {
     expectError(await t.gql(IGNORE, { id: gone.id }, { token: me.token }), 'NOT_FOUND');
     expectError(await t.gql(UNIGNORE, { id: gone.id }, { token: me.token }), 'NOT_FOUND');
     expect(await t.sql(`SELECT 1 FROM user_ignores WHERE user_id = $1`, [me.id])).toEqual([]);
+  });
+
+  it('drops, by migration, the ignores of or by deleted accounts earlier releases could leave, and keeps the others', async () => {
+    const [me, admin, gone, goneToo, kept] = [await makeUser(t), await makeUser(t, { role: 'ADMIN' }), await makeUser(t), await makeUser(t), await makeUser(t)];
+    expectOk(await t.gql(IGNORE, { id: kept.id }, { token: me.token }));
+    for (const u of [gone, goneToo]) expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: u.id }, { token: admin.token }));
+    // As an earlier release could leave them: an ignore of a deleted account, and one by another.
+    await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2), ($3, $1)`, [me.id, gone.id, goneToo.id]);
+    await redoMigration(t, new IgnoresOfDeletedAccounts1765137600000());
+    const rows = await t.sql(`SELECT user_id, ignored_user_id FROM user_ignores WHERE $1 IN (user_id, ignored_user_id) ORDER BY 1, 2`, [me.id]);
+    expect(rows).toEqual([{ user_id: me.id, ignored_user_id: kept.id }]);
+    expect(expectOk(await t.gql(`{ ignoredUsers { id } }`, {}, { token: me.token })).ignoredUsers).toEqual([{ id: kept.id }]);
   });
 
   it(`ignores at most ${MAX_IGNORED} people; ignoring one again is harmless`, async () => {
