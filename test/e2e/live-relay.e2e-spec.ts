@@ -209,6 +209,29 @@ describe('the live relay from the worker process to the API nodes', () => {
     });
   });
 
+  it('publishes of the rows it claims only the types the live gateway acts on, and takes the others’ rows all the same', async () => {
+    // An older worker, during a rolling upgrade, still writes types no longer relayed.
+    const unlisted = newId();
+    const listed = newId();
+    const published: DomainEvent[] = [];
+    let count = 0;
+    const unsubscribe = a.get(EventBus).subscribe((e) => [unlisted, listed].includes(e.aggregateId) && published.push(e));
+    try {
+      await unclaimed(() =>
+        a.sql(`INSERT INTO live_relay (event) VALUES ($1), ($2)`, [
+          { type: 'user.sanction_lifted', aggregateType: 'test', aggregateId: unlisted, payload: { userId: newId() } },
+          probe(listed, {}),
+        ]),
+      );
+      count = await a.get(LiveRelayConsumer).drain();
+    } finally {
+      unsubscribe();
+    }
+    expect(published.map((e) => [e.type, e.aggregateId])).toEqual([['idea.voted', listed]]);
+    expect(count).toBe(1);
+    expect(await waiting()).toBe(0);
+  });
+
   it('writes a relay row for every type of event the live gateway acts on, in the order emitted', async () => {
     await unclaimed(async () => {
       await worker.get(UnitOfWork).run(async (tx) => {

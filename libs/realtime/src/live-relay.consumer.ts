@@ -8,6 +8,7 @@ import {
   LIVE_RELAY_CLAIM_AFTER_OTHERS,
   RELAYED_LATE,
   RelayedEvent,
+  relayedEvents,
 } from '../../core/src/database/live-relay';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
 import { rowsOf, sqlState } from '../../core/src/database/unit-of-work';
@@ -155,7 +156,10 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
     return this.claims.idle('relay');
   }
 
-  /** Takes every row waiting and publishes the fresh ones (and late access changes) in commit order; returns how many it published. */
+  /**
+   * Takes every row waiting and publishes the fresh ones (and late access changes) of the types
+   * the relay carries in commit order; returns how many it published.
+   */
   async drain(): Promise<number> {
     let afterOthers = this.afterOthers;
     this.afterOthers = false;
@@ -197,8 +201,12 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
       if (this.stopped) throw new Stopping();
       rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
       // What is no longer news is dropped, but for access changes: their re-checks (RELAYED_LATE).
-      const events = rows.flatMap((row): DomainEvent[] =>
-        row.fresh ? [row.event] : changesAccess(row.event) ? [{ ...row.event, payload: { ...row.event.payload, [RELAYED_LATE]: true } }] : [],
+      // So is any type the gateway does not act on (`relayedEvents`, LIVE_EVENT_TYPES), which an
+      // older worker may still have written during a rolling upgrade: its row is taken all the same.
+      const events = relayedEvents(
+        rows.flatMap((row): DomainEvent[] =>
+          row.fresh ? [row.event] : changesAccess(row.event) ? [{ ...row.event, payload: { ...row.event.payload, [RELAYED_LATE]: true } }] : [],
+        ),
       );
       // The rows are taken whatever a listener does with them: a relay event is pushed once at most.
       await this.bus.publishAll(events).catch((err: unknown) => this.log.error({ err }, 'a relayed event’s publication failed'));

@@ -10,7 +10,8 @@ import { pruneInBatches } from './prune';
  * pushes and re-checks reach every node, as for an event committed on it. An access change's
  * wake-up reaches every node, which holds its pushes until that node's fence does
  * (`LIVE_RELAY_ACCESS`, `LiveRelayConsumer`). Only the events the gateway acts on are written
- * (`LIVE_EVENT_TYPES`): an API node would publish any other to nobody.
+ * (`LIVE_EVENT_TYPES`): an API node would publish any other to nobody, and publishes none it
+ * claims (`LiveRelayConsumer`).
  */
 
 /** Where a process without a live gateway announces committed events for API nodes to push. */
@@ -79,7 +80,11 @@ const LIVE_EVENTS: ReadonlySet<string> = new Set(LIVE_EVENT_TYPES);
 /** Whether the live gateway acts on events of this type (`LIVE_EVENT_TYPES`). */
 export const isLiveEventType = (type: string): type is LiveEventType => LIVE_EVENTS.has(type);
 
-/** The events of a transaction a process without a live gateway writes to the relay, in their order. */
+/**
+ * Of `events`, in their order, those the relay carries: what a process without a live gateway
+ * writes of a transaction's, and what an API node publishes of the rows it claims (an older
+ * worker may have written others during a rolling upgrade).
+ */
 export const relayedEvents = (events: DomainEvent[]): DomainEvent[] => events.filter((e) => LIVE_EVENTS.has(e.type));
 
 /** Whether `changesAccess` may be true of events of this type. */
