@@ -3,7 +3,7 @@ import { createClient } from 'redis';
 import { io, Socket } from 'socket.io-client';
 import { EventBus } from '../../libs/core/src/events';
 import { ForumLoaders } from '../../libs/forum/src/forum.loaders';
-import { LiveGateway } from '../../libs/realtime/src/live.gateway';
+import { LiveGateway, PRESENCE_GONE_AT_ONCE } from '../../libs/realtime/src/live.gateway';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { connectLive } from '../support/live-client';
@@ -19,6 +19,18 @@ import { recordUnhandledRejections } from '../support/unhandled-rejections';
  * the first of the process, whose logger takes every log line written outside a request, the
  * later nodes' too.)
  */
+/** Two nodes on one Redis, under a key prefix of their own: the one that stays and the one that goes. */
+async function bootTwoNodes(): Promise<{ staying: TestApp; going: TestApp }> {
+  const redis = { REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: testRedisPrefix() };
+  const staying = await bootTestApp(redis);
+  try {
+    return { staying, going: await bootSecondNode(staying, redis) };
+  } catch (err) {
+    await staying.close();
+    throw err;
+  }
+}
+
 describe('live updates as a node shuts down', () => {
   const { lines, sink } = logSink();
   const sockets: Socket[] = [];
@@ -134,12 +146,9 @@ describe('live updates as a node shuts down', () => {
    * nothing. Here the gateway hears of the shutdown first, as it now does as the drain begins.)
    */
   (process.env.REDIS_URL ? it : it.skip)('tells the other nodes its readers left as it shuts down: their readers’ presence drops them', async () => {
-    const prefix = testRedisPrefix();
-    const redis = { REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: prefix };
-    const staying = await bootTestApp(redis);
-    let going: TestApp | undefined;
+    const { staying, ...second } = await bootTwoNodes();
+    let going: TestApp | undefined = second.going;
     try {
-      going = await bootSecondNode(staying, redis);
       const [x, y] = [await makeUser(staying), await makeUser(staying)];
       const topic = await createTopic(staying, x.token, await makeBoard(staying, (await makeSpace(staying, 'PUBLIC')).id));
       const urlOf = (n: TestApp) => `http://127.0.0.1:${(n.http.address() as AddressInfo).port}`;
@@ -179,6 +188,62 @@ describe('live updates as a node shuts down', () => {
   }, 30_000);
 
   /**
+   * A node handing over thousands of rooms had every other node run presence for all of them at
+   * once, each a read of the room through every node and a transaction: a burst on each node's
+   * pool as the nodes restart one after the other. The receiving node runs them a few at a time
+   * (PRESENCE_GONE_AT_ONCE), and every room's presence is still sent.
+   */
+  (process.env.REDIS_URL ? it : it.skip)('runs the presence of the rooms a node hands over as it goes a few at a time, and sends each', async () => {
+    const { staying, ...second } = await bootTwoNodes();
+    let going: TestApp | undefined = second.going;
+    try {
+      const [x, y] = [await makeUser(staying), await makeUser(staying)];
+      const board = await makeBoard(staying, (await makeSpace(staying, 'PUBLIC')).id);
+      const topics: string[] = [];
+      for (let i = 0; i < PRESENCE_GONE_AT_ONCE * 3 + 1; i++) topics.push((await createTopic(staying, x.token, board)).id);
+      const urlOf = (n: TestApp) => `http://127.0.0.1:${(n.http.address() as AddressInfo).port}`;
+      type Presence = { topicId: string; count: number; users: Array<{ id: string }> };
+      // A reader on each node in every room; the last list each room sent the one that stays.
+      const onStaying = await connectLive(urlOf(staying), sockets, x.token);
+      const onGoing = await connectLive(urlOf(going), sockets, y.token);
+      const last = new Map<string, Presence>();
+      onStaying.on('presence', (p: Presence) => last.set(p.topicId, p));
+      for (const topicId of topics) {
+        for (const s of [onStaying, onGoing]) expect(await s.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+      }
+      await going.get(LiveGateway).settled();
+      await staying.get(LiveGateway).settled();
+      // How many presence runs the node that stays has under way at once.
+      const gateway = staying.get(LiveGateway) as unknown as { sendPresence: (room: string) => Promise<void> };
+      const sendPresence = gateway.sendPresence.bind(gateway);
+      let under = 0;
+      let most = 0;
+      const ran = new Set<string>();
+      jest.spyOn(gateway, 'sendPresence').mockImplementation(async (room: string) => {
+        most = Math.max(most, ++under);
+        ran.add(room);
+        try {
+          await sendPresence(room);
+        } finally {
+          under--;
+        }
+      });
+      await going.get(LiveGateway).onModuleDestroy();
+      expect(most).toBe(PRESENCE_GONE_AT_ONCE);
+      expect([...ran].sort()).toEqual(topics.map((id) => `topic:${id}`).sort());
+      await going.close();
+      going = undefined;
+      await staying.get(LiveGateway).settled();
+      // Anything the node sent this reader has arrived before the answer to a later request.
+      expect(await onStaying.timeout(5000).emitWithAck('topic:join', { topicId: topics[0] })).toEqual({ ok: true });
+      for (const topicId of topics) expect(last.get(topicId)).toEqual({ topicId, count: 1, users: [{ id: x.id, handle: expect.any(String) }] });
+    } finally {
+      await going?.close();
+      await staying.close();
+    }
+  }, 60_000);
+
+  /**
    * A join checked while the node hands its readers over put its socket back in the topic room
    * after the hand-off took every connection out: the other nodes' later reads of the room went
    * on listing that reader, who left nothing to say otherwise as the node went (its leaving runs
@@ -186,13 +251,10 @@ describe('live updates as a node shuts down', () => {
    * is refused instead; the client joins again once it has reconnected to another node.
    */
   (process.env.REDIS_URL ? it : it.skip)('puts no connection back in a topic room once it has handed its readers over', async () => {
-    const prefix = testRedisPrefix();
-    const redis = { REDIS_URL: process.env.REDIS_URL!, REDIS_KEY_PREFIX: prefix };
-    const staying = await bootTestApp(redis);
-    let going: TestApp | undefined;
+    const { staying, ...second } = await bootTwoNodes();
+    let going: TestApp | undefined = second.going;
     let open: () => void = () => undefined;
     try {
-      going = await bootSecondNode(staying, redis);
       const [x, y, z] = [await makeUser(staying), await makeUser(staying), await makeUser(staying)];
       const topic = await createTopic(staying, x.token, await makeBoard(staying, (await makeSpace(staying, 'PUBLIC')).id));
       const urlOf = (n: TestApp) => `http://127.0.0.1:${(n.http.address() as AddressInfo).port}`;

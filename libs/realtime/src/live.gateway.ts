@@ -138,6 +138,25 @@ const SHUTDOWN_WAIT_MS = 6_000;
  */
 const PRESENCE_ASKED_MS = 15_000;
 
+/**
+ * How many topic rooms' presence a node runs at once for another node shutting down
+ * (PRESENCE_GONE): each run reads the room through every node and takes a pool connection for its
+ * transaction. A node handing over thousands of rooms would otherwise have each other node run
+ * them all at once, as every node restarts in turn. Four of the pool's ten (DB_POOL_SIZE) leave
+ * the rest to requests; runs of a few milliseconds still answer a few thousand rooms within the
+ * sender's wait.
+ */
+export const PRESENCE_GONE_AT_ONCE = 4;
+
+/** Runs `work` on each item in order, `atOnce` at most at a time; resolves once all are done. `work` must not throw. */
+async function eachAtOnce<T>(items: readonly T[], atOnce: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, atOnce), items.length) }, worker));
+}
+
 /** How often connections whose session expired are looked for (see closeExpired). */
 const SESSION_SWEEP_MS = 60_000;
 
@@ -296,7 +315,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Another node shutting down: its readers left these rooms; it waits for this node's runs.
     server.on(PRESENCE_GONE, (rooms: unknown, ack?: (done: boolean) => void) => {
       if (!Array.isArray(rooms) || this.closing) return ack?.(false);
-      void Promise.all(rooms.filter(isTopicRoom).map((room) => this.presenceHere(room))).then(() => ack?.(true));
+      void eachAtOnce(rooms.filter(isTopicRoom), PRESENCE_GONE_AT_ONCE, (room) => this.presenceHere(room)).then(() => ack?.(true));
     });
     // Another node's access change: this node re-checks its own connections, then says so.
     server.on(RECHECK, (r: unknown, ack?: (done: boolean) => void) => {
