@@ -710,6 +710,33 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(topicOf(await api.publish(editor.token, draft)).article.state).toBe('PUBLISHED');
     });
 
+    it('publishes under the space’s settings as a settings change committed while it waited left them (two-person review switched on: refused; a new default interval: used), holding no article’s row meanwhile', async () => {
+      const here = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
+      const hereBoard = await makeBoard(t, here, 'KNOWLEDGE');
+      const own = await draftArticle(t, editor.token, hereBoard, { title: 'Published alone while the rule changed' });
+      const other = await draftArticle(t, editor.token, hereBoard, { title: 'Published while the interval changed' });
+      // The test's transaction holds the space's row as setKnowledgeSettings' UPDATE does, and
+      // changes the settings under it; the publication (its checks read the old ones) waits.
+      const racingSettings = (knowledge: Record<string, unknown>, draft: string, call = () => api.publish(editor.token, draft)) =>
+        withLockHeld(t, `SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE`, [here], async (h) => {
+          await h.query(`UPDATE spaces SET knowledge = knowledge || $2::jsonb WHERE id = $1`, [here, JSON.stringify(knowledge)]);
+          const answer = call();
+          await h.waiting(1);
+          // The settings' next locks (the articles' rows, for their due dates) are free: no deadlock.
+          const [{ free }] = await h.query(`SELECT count(*)::int = 1 AS free FROM (SELECT 1 FROM articles WHERE topic_id = $1 FOR UPDATE SKIP LOCKED) a`, [draft]);
+          expect(free).toBe(true);
+          await h.release();
+          return answer;
+        });
+      expect(expectError(await racingSettings({ twoPersonReview: true }, own), 'BAD_USER_INPUT').message).toMatch(/two-person review/);
+      expect(await t.sql(`SELECT state, published_revision_id FROM articles WHERE topic_id = $1`, [own])).toEqual([{ state: 'DRAFT', published_revision_id: null }]);
+      await t.sql(`UPDATE spaces SET knowledge = '{}' WHERE id = $1`, [here]);
+      const PUBLISH = `mutation($id: ID!) { publishArticle(topicId: $id) { article { state verificationIntervalDays } } }`;
+      const published = await racingSettings({ verificationIntervalDays: 7 }, other, () => t.gql(PUBLISH, { id: other }, { token: editor.token }));
+      expect(expectOk(published).publishArticle.article).toEqual({ state: 'PUBLISHED', verificationIntervalDays: 7 });
+      expect(await t.sql(`SELECT verified_until - verified_at AS due FROM articles WHERE topic_id = $1`, [other])).toEqual([{ due: expect.objectContaining({ days: 7 }) }]);
+    });
+
     it('refuses a workflow step (submit, archive) on an article moved to another space while it waited (CONFLICT, nothing written): who may take it was read in the old space', async () => {
       const there = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
       const thereBoard = await makeBoard(t, there, 'KNOWLEDGE');

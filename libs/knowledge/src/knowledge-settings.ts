@@ -51,21 +51,34 @@ export class KnowledgeSettingsService {
   ) {}
 
   async of(spaceId: string, scope: { viewer?: Viewer; tx?: Tx } = {}): Promise<KnowledgeSettings> {
-    if (scope.viewer && !scope.tx) {
-      // Batched per request: a list of spaces asking for their settings costs one statement.
-      const loader = scope.viewer.memoize('loader:knowledge-settings', () => new DataLoader<string, KnowledgeSettings>(async (ids) => {
-        const rows: Array<{ id: string; knowledge: Record<string, unknown> | null }> = await this.ds.query(
-          `SELECT id, knowledge FROM spaces WHERE id = ANY($1::uuid[])`,
-          [ids],
-        );
-        const byId = new Map(rows.map((r) => [r.id, r.knowledge]));
-        return ids.map((id) => toSettings(byId.get(id) ?? null));
-      }));
-      return loader.load(spaceId);
-    }
+    if (scope.viewer && !scope.tx) return this.loader(scope.viewer).load(spaceId);
     const sql = `SELECT knowledge FROM spaces WHERE id = $1`;
     const rows: Array<{ knowledge: Record<string, unknown> | null }> = scope.tx ? await scope.tx.query(sql, [spaceId]) : await this.ds.query(sql, [spaceId]);
     return toSettings(rows[0]?.knowledge ?? null);
+  }
+
+  /**
+   * The settings as they stand in `tx`, the space's row held FOR SHARE: a change (`set`, which
+   * updates that row) waits for the transaction, or committed first and is read here. The
+   * viewer's request reads them so from then on (no second statement).
+   */
+  async held(tx: Tx, spaceId: string, viewer: Viewer): Promise<KnowledgeSettings> {
+    const row = await tx.one<{ knowledge: Record<string, unknown> | null }>(`SELECT knowledge FROM spaces WHERE id = $1 FOR SHARE`, [spaceId]);
+    const settings = toSettings(row?.knowledge ?? null);
+    this.loader(viewer).clear(spaceId).prime(spaceId, settings);
+    return settings;
+  }
+
+  /** Batched per request: a list of spaces asking for their settings costs one statement. */
+  private loader(viewer: Viewer): DataLoader<string, KnowledgeSettings> {
+    return viewer.memoize('loader:knowledge-settings', () => new DataLoader<string, KnowledgeSettings>(async (ids) => {
+      const rows: Array<{ id: string; knowledge: Record<string, unknown> | null }> = await this.ds.query(
+        `SELECT id, knowledge FROM spaces WHERE id = ANY($1::uuid[])`,
+        [ids],
+      );
+      const byId = new Map(rows.map((r) => [r.id, r.knowledge]));
+      return ids.map((id) => toSettings(byId.get(id) ?? null));
+    }));
   }
 
   /** Space admins. A new default interval moves the due dates of the articles that use it. */

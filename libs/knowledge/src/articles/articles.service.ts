@@ -16,7 +16,7 @@ import { EDITS_PACE, Pacing } from '../../../forum/src/pacing';
 import { TopicModel, TopicRow } from '../../../forum/src/topics/topic.model';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
-import { KnowledgeSettingsService } from '../knowledge-settings';
+import { KnowledgeSettings, KnowledgeSettingsService } from '../knowledge-settings';
 import { ArticleAccess, ArticleEventAction, ArticleModel, ArticleRatingModel, ArticleRow, ArticleState, RevisionRow } from './article.model';
 import { ArticleLoaders, ownsArticle } from './article.loaders';
 import { ArticleRef, ArticleWrites } from './article-writes';
@@ -395,15 +395,18 @@ export class ArticlesService {
   async publish(viewer: Viewer, topicId: string, revisionId?: string): Promise<TopicModel> {
     const ctx = await this.context(viewer, topicId);
     this.requireEditor(viewer, ctx, 'publish articles');
-    const settings = await this.settings.of(ctx.topic.spaceId, { viewer });
     const ref = this.ref(ctx);
-    // The topic's row, then its board, then the article's row: the order moveTopic takes them in
+    // The space's row FOR SHARE (its knowledge settings: two-person review, the default interval,
+    // as setKnowledgeSettings left them; it updates that row, then articles' rows), then the
+    // topic's row, then its board, then the article's row: the order moveTopic takes them in
     // (writeMove, then KnowledgeBoard.beforeMove), so a publication and a move wait for each other
     // rather than deadlock; and the board is the one the topic is in as held (a move committed
     // since the checks above is seen). moveArticle takes the board, then the row, as here. One
     // moved to another space meanwhile was judged (its editors, two-person review) in the old one.
+    let settings!: KnowledgeSettings;
     let topic!: { state: string; board_id: string };
-    const lockTopicAndBoard = async (tx: Tx) => {
+    const lockSettingsTopicAndBoard = async (tx: Tx) => {
+      settings = await this.settings.held(tx, ctx.topic.spaceId, viewer);
       const held = await tx.one<{ state: string; board_id: string; space_id: string }>(`SELECT state, board_id, space_id FROM topics WHERE id = $1 FOR UPDATE`, [topicId]);
       if (!held) throw AppError.notFound('Article not found');
       if (held.space_id !== ctx.topic.spaceId) throw movedMeanwhile();
@@ -458,7 +461,7 @@ export class ArticlesService {
       await this.writes.mirror(tx, viewer, ref, rev, true, writer);
       await this.settleReviewItems(tx, viewer, ref, rev.number);
       return { to: ArticleState.PUBLISHED, revisionId: rev.id, firstPublication: !row.first_published_at };
-    }, lockTopicAndBoard);
+    }, lockSettingsTopicAndBoard);
     return this.fresh(viewer, ctx, true);
   }
 
@@ -509,7 +512,7 @@ export class ArticlesService {
     ctx: ArticleContext,
     action: ArticleEventAction,
     step: (tx: Tx, row: ArticleRow) => Promise<{ to: ArticleState; reason?: string; revisionId?: string; firstPublication?: boolean }>,
-    /** Locks to take before the article's row (in the topic → board → row order moveTopic takes them in). */
+    /** Locks to take before the article's row (in the (space →) topic → board → row order; docs/architecture.md). */
     before?: (tx: Tx) => Promise<void>,
   ): Promise<void> {
     const ref = this.ref(ctx);
