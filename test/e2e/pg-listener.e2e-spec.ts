@@ -93,7 +93,8 @@ describe('PgListener', () => {
     /** The node's connections that LISTEN (their last statement a LISTEN). */
     const listening = async () => (await t.sql<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ~ '^LISTEN '`)).map((r) => r.pid);
     const relayed: DomainEvent[] = [];
-    beforeAll(() => t.get(EventBus).subscribe((e) => void (e.type === 'test.relayed' && relayed.push(e))));
+    // Relay probes: of a type the live gateway acts on (the relay carries no other), about no idea, so pushed nowhere.
+    beforeAll(() => t.get(EventBus).subscribe((e) => void (e.type === 'idea.voted' && e.aggregateType === 'test' && relayed.push(e))));
 
     /** Notifications reach a socket on the node (a read mark, as `markRead` sends it), and the live relay's rows reach its bus. */
     async function bothChannelsWork(s: Socket, userId: string, missed?: string) {
@@ -101,7 +102,7 @@ describe('PgListener', () => {
       await t.sql(`SELECT pg_notify($1, $2)`, [NOTIFY_CHANNEL, JSON.stringify({ userId, read: [userId] })]);
       expect(await read).toEqual({ ids: [userId] });
       const id = newId();
-      await t.sql(`WITH r AS (INSERT INTO live_relay (event) VALUES ($1)) SELECT pg_notify($2, '')`, [{ type: 'test.relayed', aggregateType: 'test', aggregateId: id, payload: {} }, LIVE_RELAY_CHANNEL]);
+      await t.sql(`WITH r AS (INSERT INTO live_relay (event) VALUES ($1)) SELECT pg_notify($2, '')`, [{ type: 'idea.voted', aggregateType: 'test', aggregateId: id, payload: { topicId: id } }, LIVE_RELAY_CHANNEL]);
       expect(await until(() => relayed.some((e) => e.aggregateId === id))).toBe(true);
       await t.get(LiveRelayConsumer).idle();
       expect(relayed.map((e) => e.aggregateId)).toEqual([...(missed ? [missed] : []), id]);
@@ -121,7 +122,7 @@ describe('PgListener', () => {
         await t.sql(`SELECT pg_terminate_backend($1)`, [pid]);
         // Written while nothing listens: no wake-up reaches the node, which claims it once it listens again.
         const missed = newId();
-        await t.sql(`INSERT INTO live_relay (event) VALUES ($1)`, [{ type: 'test.relayed', aggregateType: 'test', aggregateId: missed, payload: {} }]);
+        await t.sql(`INSERT INTO live_relay (event) VALUES ($1)`, [{ type: 'idea.voted', aggregateType: 'test', aggregateId: missed, payload: { topicId: missed } }]);
         expect(await until(async () => (await listening()).length === 1 && !(await listening()).includes(pid))).toBe(true);
         expect(await listening()).toEqual([t.get(PgListener).pid]);
         expect(await until(() => relayed.length === 1)).toBe(true);
