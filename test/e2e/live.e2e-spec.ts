@@ -1,7 +1,7 @@
 import { EventBus } from '../../libs/core/src/events';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../libs/identity/src/users/users.repository';
-import { LiveGateway, ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
+import { LiveGateway, PRESENCE_RUNS_AT_ONCE, ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
 import { ForumLoaders } from '../../libs/forum/src/forum.loaders';
 import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
@@ -11,7 +11,7 @@ import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle, kb, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { connectLive, holdTypingWindow, nextLiveEvent } from '../support/live-client';
-import { gateCalls } from '../support/gates';
+import { countCalls, gateCalls } from '../support/gates';
 
 describe('live updates over Socket.IO', () => {
   let t: TestApp;
@@ -142,6 +142,28 @@ describe('live updates over Socket.IO', () => {
     for (let i = 0; i < 51; i++) topics.push((await createTopic(t, author.token, publicBoard)).id);
     for (let i = 0; i < 50; i++) expect(await ask(c, 'topic:join', { topicId: topics[i] })).toEqual({ ok: true });
     expect(await ask(c, 'topic:join', { topicId: topics[50] })).toEqual({ ok: false, code: 'RATE_LIMITED' });
+  });
+
+  it('runs the presence of every room a member hiding their profile reads a few at a time, and sends each', async () => {
+    const member = await makeUser(t);
+    const topics: string[] = [];
+    for (let i = 0; i < PRESENCE_RUNS_AT_ONCE * 2 + 1; i++) topics.push((await createTopic(t, author.token, publicBoard)).id);
+    const s = await connectLive(url, sockets, member.token);
+    for (const topicId of topics) expect(await s.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+    const live = t.get(LiveGateway);
+    await live.settled();
+    // How many presence runs are under way at once, and for which rooms.
+    const runs = countCalls(live, 'sendPresence');
+    try {
+      const HIDE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { hideProfile } }`;
+      expect(expectOk(await t.gql(HIDE, { input: { hideProfile: true } }, { token: member.token })).updateProfile).toEqual({ hideProfile: true });
+      while (runs.firstArgs.size < topics.length) await new Promise((resolve) => setTimeout(resolve, 20));
+      await live.settled();
+    } finally {
+      runs.restore();
+    }
+    expect(runs.most).toBe(PRESENCE_RUNS_AT_ONCE);
+    expect([...runs.firstArgs].sort()).toEqual(topics.map((id) => `topic:${id}`).sort());
   });
 
   it('shows presence and typing, throttled', async () => {

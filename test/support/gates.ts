@@ -46,3 +46,38 @@ export function gateCalls(object: object, method: string, when: (...args: any[])
     },
   };
 }
+
+/** A method's calls counted as they run (`countCalls`). */
+export interface CallCount {
+  /** The most calls under way at once so far. */
+  readonly most: number;
+  /** The first argument of every call so far. */
+  readonly firstArgs: ReadonlySet<unknown>;
+  /** Puts the method back. */
+  restore: () => void;
+}
+
+/** Counts the calls of `object[method]` under way at once (each still runs the method itself). */
+export function countCalls(object: object, method: string): CallCount {
+  const target = object as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const real = target[method].bind(object);
+  let under = 0;
+  let most = 0;
+  const firstArgs = new Set<unknown>();
+  const spy = jest.spyOn(target, method).mockImplementation(async (...args: unknown[]) => {
+    most = Math.max(most, ++under);
+    firstArgs.add(args[0]);
+    try {
+      return await real(...args);
+    } finally {
+      under--;
+    }
+  });
+  return {
+    get most() {
+      return most;
+    },
+    firstArgs,
+    restore: () => spy.mockRestore(),
+  };
+}

@@ -139,14 +139,15 @@ const SHUTDOWN_WAIT_MS = 6_000;
 const PRESENCE_ASKED_MS = 15_000;
 
 /**
- * How many topic rooms' presence a node runs at once for another node shutting down
- * (PRESENCE_GONE): each run reads the room through every node and takes a pool connection for its
- * transaction. A node handing over thousands of rooms would otherwise have each other node run
- * them all at once, as every node restarts in turn. Four of the pool's ten (DB_POOL_SIZE) leave
- * the rest to requests; runs of a few milliseconds still answer a few thousand rooms within the
- * sender's wait.
+ * How many topic rooms' presence a node runs at once when one event asks for many rooms: another
+ * node shutting down (PRESENCE_GONE), or a member who hid or showed their profile in every room
+ * their connections are in (`presenceAround`). Each run reads the room through every node and
+ * takes a pool connection for its transaction. A node handing over thousands of rooms would
+ * otherwise have each other node run them all at once, as every node restarts in turn. Four of
+ * the pool's ten (DB_POOL_SIZE) leave the rest to requests; runs of a few milliseconds still
+ * answer a few thousand rooms within the sender's wait.
  */
-export const PRESENCE_GONE_AT_ONCE = 4;
+export const PRESENCE_RUNS_AT_ONCE = 4;
 
 /** Runs `work` on each item in order, `atOnce` at most at a time; resolves once all are done. `work` must not throw. */
 async function eachAtOnce<T>(items: readonly T[], atOnce: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -315,7 +316,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Another node shutting down: its readers left these rooms; it waits for this node's runs.
     server.on(PRESENCE_GONE, (rooms: unknown, ack?: (done: boolean) => void) => {
       if (!Array.isArray(rooms) || this.closing) return ack?.(false);
-      void eachAtOnce(rooms.filter(isTopicRoom), PRESENCE_GONE_AT_ONCE, (room) => this.presenceHere(room)).then(() => ack?.(true));
+      void eachAtOnce(rooms.filter(isTopicRoom), PRESENCE_RUNS_AT_ONCE, (room) => this.presenceHere(room)).then(() => ack?.(true));
     });
     // Another node's access change: this node re-checks its own connections, then says so.
     server.on(RECHECK, (r: unknown, ack?: (done: boolean) => void) => {
@@ -957,11 +958,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     });
   }
 
-  /** Presence again in every topic room the user's sockets are in, on any node: they just hid or showed their profile. */
+  /** Presence again in every topic room the user's sockets are in, on any node (PRESENCE_RUNS_AT_ONCE at a time): they just hid or showed their profile. */
   private async presenceAround(userId: string): Promise<void> {
     const sockets = await this.server.in(`user:${userId}`).fetchSockets();
     const rooms = new Set(sockets.flatMap((s) => [...s.rooms].filter((r) => r.startsWith('topic:'))));
-    await Promise.all([...rooms].map((room) => this.presence(room)));
+    await eachAtOnce([...rooms], PRESENCE_RUNS_AT_ONCE, (room) => this.presence(room));
   }
 
   /**
