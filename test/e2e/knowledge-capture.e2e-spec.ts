@@ -50,6 +50,23 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       return answer;
     });
 
+  /**
+   * Runs `call` on `article` while a transaction holds `space`'s row as setKnowledgeSettings'
+   * UPDATE does and changes its settings (`knowledge`) under it; `call`, whose checks read the old
+   * ones, waits, and answers once the change commits. Meanwhile the article's row is free (the
+   * settings' next lock, for its due date): no deadlock.
+   */
+  const racingSettings = (space: string, knowledge: Record<string, unknown>, article: string, call: () => Promise<GqlResult>) =>
+    withLockHeld(t, `SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE`, [space], async (h) => {
+      await h.query(`UPDATE spaces SET knowledge = knowledge || $2::jsonb WHERE id = $1`, [space, JSON.stringify(knowledge)]);
+      const answer = call();
+      await h.waiting(1);
+      const [{ free }] = await h.query(`SELECT count(*)::int = 1 AS free FROM (SELECT 1 FROM articles WHERE topic_id = $1 FOR UPDATE SKIP LOCKED) a`, [article]);
+      expect(free).toBe(true);
+      await h.release();
+      return answer;
+    });
+
   beforeAll(async () => {
     t = await bootTestApp();
     api = kb(t);
@@ -715,26 +732,25 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       const hereBoard = await makeBoard(t, here, 'KNOWLEDGE');
       const own = await draftArticle(t, editor.token, hereBoard, { title: 'Published alone while the rule changed' });
       const other = await draftArticle(t, editor.token, hereBoard, { title: 'Published while the interval changed' });
-      // The test's transaction holds the space's row as setKnowledgeSettings' UPDATE does, and
-      // changes the settings under it; the publication (its checks read the old ones) waits.
-      const racingSettings = (knowledge: Record<string, unknown>, draft: string, call = () => api.publish(editor.token, draft)) =>
-        withLockHeld(t, `SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE`, [here], async (h) => {
-          await h.query(`UPDATE spaces SET knowledge = knowledge || $2::jsonb WHERE id = $1`, [here, JSON.stringify(knowledge)]);
-          const answer = call();
-          await h.waiting(1);
-          // The settings' next locks (the articles' rows, for their due dates) are free: no deadlock.
-          const [{ free }] = await h.query(`SELECT count(*)::int = 1 AS free FROM (SELECT 1 FROM articles WHERE topic_id = $1 FOR UPDATE SKIP LOCKED) a`, [draft]);
-          expect(free).toBe(true);
-          await h.release();
-          return answer;
-        });
-      expect(expectError(await racingSettings({ twoPersonReview: true }, own), 'BAD_USER_INPUT').message).toMatch(/two-person review/);
+      expect(expectError(await racingSettings(here, { twoPersonReview: true }, own, () => api.publish(editor.token, own)), 'BAD_USER_INPUT').message).toMatch(/two-person review/);
       expect(await t.sql(`SELECT state, published_revision_id FROM articles WHERE topic_id = $1`, [own])).toEqual([{ state: 'DRAFT', published_revision_id: null }]);
       await t.sql(`UPDATE spaces SET knowledge = '{}' WHERE id = $1`, [here]);
       const PUBLISH = `mutation($id: ID!) { publishArticle(topicId: $id) { article { state verificationIntervalDays } } }`;
-      const published = await racingSettings({ verificationIntervalDays: 7 }, other, () => t.gql(PUBLISH, { id: other }, { token: editor.token }));
+      const published = await racingSettings(here, { verificationIntervalDays: 7 }, other, () => t.gql(PUBLISH, { id: other }, { token: editor.token }));
       expect(expectOk(published).publishArticle.article).toEqual({ state: 'PUBLISHED', verificationIntervalDays: 7 });
       expect(await t.sql(`SELECT verified_until - verified_at AS due FROM articles WHERE topic_id = $1`, [other])).toEqual([{ due: expect.objectContaining({ days: 7 }) }]);
+    });
+
+    it('verifies, and sets an article back to the space’s default interval, under the default a settings change committed while they waited left', async () => {
+      const here = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
+      const hereBoard = await makeBoard(t, here, 'KNOWLEDGE');
+      const article = await publishedArticle(t, author.token, editor.token, hereBoard, { title: 'Verified while the interval changed' });
+      const due = async () => (await t.sql(`SELECT verified_until - verified_at AS due FROM articles WHERE topic_id = $1`, [article]))[0].due;
+      topicOf(await racingSettings(here, { verificationIntervalDays: 7 }, article, () => api.verify(editor.token, article)));
+      expect(await due()).toEqual(expect.objectContaining({ days: 7 }));
+      topicOf(await api.settings(editor.token, { topicId: article, verificationIntervalDays: 3 }));
+      topicOf(await racingSettings(here, { verificationIntervalDays: 11 }, article, () => api.settings(editor.token, { topicId: article, verificationIntervalDays: null })));
+      expect(await due()).toEqual(expect.objectContaining({ days: 11 }));
     });
 
     it('refuses a workflow step (submit, archive) on an article moved to another space while it waited (CONFLICT, nothing written): who may take it was read in the old space', async () => {

@@ -593,10 +593,11 @@ export class ArticlesService {
     const ctx = await this.context(viewer, topicId);
     if (!viewer.signedIn) throw AppError.unauthenticated();
     if (!this.canVerify(viewer, ctx)) throw AppError.forbidden('Only the article’s owner and the space’s editors verify it');
-    const settings = await this.settings.of(ctx.topic.spaceId, { viewer });
     await this.uow.run(async (tx) => {
-      // In the space it is in as held (topics before articles, as moveTopic): who may verify and
-      // the default interval were read in the space above.
+      // The space's default interval as held (its row FOR SHARE, first, as publish takes it: a
+      // setKnowledgeSettings under way is waited for); then the article in the space it is in as
+      // held (topics before articles, as moveTopic): who may verify was judged in the space above.
+      const settings = await this.settings.held(tx, ctx.topic.spaceId, viewer);
       const row = await this.writes.lockInSpace(tx, topicId);
       if (row.space_id !== ctx.topic.spaceId) throw movedMeanwhile();
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived');
@@ -630,10 +631,11 @@ export class ArticlesService {
       }
     }
     if (input.ownerGroupId && !(await this.loaders.group(viewer, input.ownerGroupId))) throw AppError.badField('ownerGroupId', 'must be a group');
-    const settings = await this.settings.of(ctx.topic.spaceId, { viewer });
     const owner = input.ownerUserId || input.ownerGroupId ? { user: input.ownerUserId ?? null, group: input.ownerGroupId ?? null } : null;
     await this.uow.run(async (tx) => {
-      // As verify: the editor, the owner's access and the default interval were judged in the space above.
+      // As verify: the default interval as held, then the article; the editor and the owner's
+      // access were judged in the space above.
+      const settings = await this.settings.held(tx, ctx.topic.spaceId, viewer);
       const row = await this.writes.lockInSpace(tx, input.topicId);
       if (row.space_id !== ctx.topic.spaceId) throw movedMeanwhile();
       // A draft never published is seen by its author and the editors only (the forum's rule for
