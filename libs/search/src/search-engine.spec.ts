@@ -1,10 +1,10 @@
-import { withLettersAsWritten } from './search-engine';
+import { SNIPPET_CUT, withLettersAsWritten } from './search-engine';
 
 describe('withLettersAsWritten (a snippet cut from folded text, shown with its letters as written)', () => {
   const fold = (letter: string) => (letter === 'ß' ? 'ss' : letter === 'Æ' ? 'AE' : letter);
   const marks = '[]';
-  /** Between fragments, as both engines pass it (FRAGMENT_DELIMITER, CROP_MARKER): a character no text holds. */
-  const cut = '\u0007';
+  /** Between fragments, as both engines pass it. */
+  const cut = SNIPPET_CUT;
 
   it('puts each folded letter back, fragment by fragment, astral letters and highlights kept', () => {
     const written = 'Die Straße 😀 nach Ærø. Die Straße endet.';

@@ -158,6 +158,14 @@ export function markHighlights(text: string, open: string, close: string): strin
 }
 
 /**
+ * Where an engine cuts a snippet (between a PostgreSQL headline's fragments, at a Meilisearch
+ * crop): a control character, which no indexed text holds (see searchableText), so that each
+ * fragment is found again whole in the text it was cut from (`withLettersAsWritten`, its
+ * `delimiter`), where an ellipsis the author wrote may stand. Each engine shows it as an ellipsis.
+ */
+export const SNIPPET_CUT = '\u0007';
+
+/**
  * A snippet cut from text whose letters were folded (`fold` reads each letter alone, as one
  * letter or more), with its letters as `written` again. The folded text was composed (NFC) first,
  * as `written` is here: letters written with their accents apart (e and U+0301) are one letter

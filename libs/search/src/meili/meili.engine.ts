@@ -1,7 +1,7 @@
 // `meilisearch` is ES modules only: its types are imported as such, the code on first use (see client()).
 import type { EnqueuedTaskPromise, Index, Meilisearch, SearchParams, Settings, Task } from 'meilisearch' with { 'resolution-mode': 'import' };
 import { ServerFolding, UnaccentFolding, unaccentFolding } from '../postgres/unaccent-folding';
-import { FacetCount, SearchDocument, SearchEngine, SearchFacets, SearchRequest, SearchResult, markHighlights, withLettersAsWritten } from '../search-engine';
+import { FacetCount, SearchDocument, SearchEngine, SearchFacets, SearchRequest, SearchResult, markHighlights, SNIPPET_CUT, withLettersAsWritten } from '../search-engine';
 
 export interface MeiliSearchEngineOptions {
   url: string;
@@ -80,13 +80,8 @@ export function meiliFolding(server: UnaccentFolding): UnaccentFolding {
   return folding;
 }
 
-/**
- * Where a snippet is cropped: a control character, which no stored text holds (see
- * searchableText), so that the letters as written can be put back around it, the window it marks
- * found again whole where an ellipsis the author wrote may stand (withLettersAsWritten). Shown as
- * CROP_SHOWN, Meilisearch's default marker.
- */
-const CROP_MARKER = '\u0007';
+/** Where a snippet is cropped: SNIPPET_CUT, shown as CROP_SHOWN, Meilisearch's default marker. */
+const CROP_MARKER = SNIPPET_CUT;
 const CROP_SHOWN = '…';
 
 /**

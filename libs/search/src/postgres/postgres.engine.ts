@@ -15,7 +15,7 @@ import {
   separateSegmented,
   wordsOf,
 } from '../query-parser';
-import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights, withLettersAsWritten } from '../search-engine';
+import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights, SNIPPET_CUT, withLettersAsWritten } from '../search-engine';
 import { ServerFolding, UnaccentFolding } from './unaccent-folding';
 
 const CONFIGS = { en: 'parvis_en', fr: 'parvis_fr', simple: 'parvis_simple' } as const;
@@ -127,12 +127,8 @@ const VOCABULARY_TYPO_KEYS = `parvis_typo_keys_v2(t.term, CASE WHEN char_length(
 /** Only this much of a long body is indexed (a tsvector holds at most 1 MB). */
 const BODY_INDEX_CHARS = 100_000;
 const HIGHLIGHT = { open: '\u0001', close: '\u0002' };
-/**
- * Between a headline's fragments: a control character, which no indexed text holds (see
- * searchableText), so that each fragment is found again whole in the text it was cut from
- * (withLettersAsWritten), where an ellipsis the author wrote may stand. Shown as FRAGMENT_SEPARATOR.
- */
-const FRAGMENT_DELIMITER = '\u0007';
+/** Between a headline's fragments: SNIPPET_CUT, shown as FRAGMENT_SEPARATOR. */
+const FRAGMENT_DELIMITER = SNIPPET_CUT;
 const FRAGMENT_SEPARATOR = ' … ';
 const HEADLINE_OPTIONS = `StartSel=${HIGHLIGHT.open}, StopSel=${HIGHLIGHT.close}, MaxWords=30, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter="${FRAGMENT_DELIMITER}"`;
 const TOP_TAGS = 20;
