@@ -1,4 +1,6 @@
+import { GrantsToPlaceholders1765152000000 } from '../../migrations/1765152000000-grants-to-placeholders';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
+import { redoMigration } from '../support/migrations';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 
 const CREATE_SPACE = `mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id slug visibility viewerAccess } }`;
@@ -152,6 +154,23 @@ describe('spaces, grants and boards', () => {
     expect(expectError(await t.gql(GRANT, { input: { spaceId: space.id, userId: placeholder.id, level: 'READ' } }, { token: admin.token }), 'NOT_FOUND').message).toBe('User not found');
     expect((await t.sql(`SELECT count(*)::int AS n FROM space_grants WHERE space_id = $1`, [space.id]))[0].n).toBe(0);
     expect((await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'space.grant' AND space_id = $1`, [space.id]))[0].n).toBe(0);
+  });
+
+  it('drops the grants earlier releases gave placeholders (migration 1765152000000), which ranked them and showed to admins', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [mod, member, placeholder] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'MEMBERS', [{ userId: mod.id, level: 'MODERATE' }, { userId: member.id, level: 'READ' }]);
+    await t.sql(`UPDATE users SET is_placeholder = true WHERE id = $1`, [placeholder.id]);
+    // As an earlier release could write it: a placeholder made a moderator of the space.
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, 3)`, [space.id, placeholder.id]);
+    await redoMigration(t, new GrantsToPlaceholders1765152000000());
+    const rows = await t.sql(`SELECT user_id FROM space_grants WHERE space_id = $1 ORDER BY level DESC`, [space.id]);
+    expect(rows.map((r) => r.user_id)).toEqual([mod.id, member.id]);
+    const listed = expectOk(await t.gql(`query($s: String!) { space(slug: $s) { grants { userId } } }`, { s: space.slug }, { token: admin.token })).space.grants;
+    expect(listed.map((g: any) => g.userId).sort()).toEqual([mod.id, member.id].sort());
+    // No longer the moderators' peer: they may sanction the account there.
+    const input = { userId: placeholder.id, kind: 'SILENCE', reason: 'Imported spam', durationHours: 1, spaceId: space.id };
+    expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input }, { token: mod.token }));
   });
 
   it('lets space admins (by grant) create boards and update the space', async () => {
