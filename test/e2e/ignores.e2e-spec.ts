@@ -270,6 +270,20 @@ describe('ignoring a member', () => {
     expect(await t.sql(`SELECT 1 FROM user_ignores WHERE user_id = $1`, [me.id])).toEqual([]);
   });
 
+  it('ignores an imported author (a placeholder) as anyone: their posts fold away, they are listed, and unignoring them works', async () => {
+    const [me, author] = [await makeUser(t), await makeUser(t)];
+    const imported = await createTopic(t, author.token, board);
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL WHERE id = $1`, [author.id]);
+    const POST = `query($id: ID!) { post(id: $id) { fromIgnoredUser author { ignoredByMe } } }`;
+    const folded = async () => expectOk(await t.gql(POST, { id: imported.firstPostId }, { token: me.token })).post;
+    expect(expectOk(await t.gql(IGNORE, { id: author.id }, { token: me.token })).ignoreUser).toEqual({ id: author.id, ignoredByMe: true });
+    expect(await folded()).toEqual({ fromIgnoredUser: true, author: { ignoredByMe: true } });
+    expect(expectOk(await t.gql(`{ ignoredUsers { id } }`, {}, { token: me.token })).ignoredUsers).toEqual([{ id: author.id }]);
+    expect(expectOk(await t.gql(UNIGNORE, { id: author.id }, { token: me.token })).unignoreUser).toEqual({ id: author.id, ignoredByMe: false });
+    expect(await folded()).toEqual({ fromIgnoredUser: false, author: { ignoredByMe: false } });
+    expect(await t.sql(`SELECT 1 FROM user_ignores WHERE user_id = $1`, [me.id])).toEqual([]);
+  });
+
   it('drops, by migration, the ignores of or by deleted accounts earlier releases could leave, and keeps the others', async () => {
     const [me, admin, gone, goneToo, kept] = [await makeUser(t), await makeUser(t, { role: 'ADMIN' }), await makeUser(t), await makeUser(t), await makeUser(t)];
     expectOk(await t.gql(IGNORE, { id: kept.id }, { token: me.token }));

@@ -17,6 +17,9 @@ export const MAX_IGNORED = 500;
  * unignoring brings them back), and your pages can fold their posts
  * away (`Post.fromIgnoredUser`). It is private: they are not told, and nobody else sees it.
  * Staff (site-wide moderators and admins) cannot be ignored: their notices must reach people.
+ * An imported author's placeholder account can, as anyone: it notifies nobody (imports notify
+ * no one), but folding its old posts away is what a reader may want, so it is listed, counted
+ * toward the cap and unignored as any other.
  */
 @Injectable()
 export class IgnoresService {
