@@ -1,5 +1,5 @@
 import { makeUser } from '../factories';
-import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const SET_ROLE = `mutation($id: ID!, $role: GlobalRole!) { setUserRole(input: { userId: $id, role: $role }) { id role } }`;
 
@@ -27,5 +27,20 @@ describe('admins stepping down', () => {
     const [a, b] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
     expectOk(await t.gql(SET_ROLE, { id: b.id, role: 'ADMIN' }, { token: a.token }));
     expect(expectOk(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token })).setUserRole.role).toBe('MEMBER');
+  });
+
+  it('makes no deleted account nor imported placeholder staff (NOT_FOUND), so neither stands in for the last admin', async () => {
+    await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
+    const [a, gone, placeholder] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t), await makeUser(t)];
+    expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, { token: a.token }));
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL WHERE id = $1`, [placeholder.id]);
+    for (const [u, role] of [[gone, 'ADMIN'], [placeholder, 'ADMIN'], [placeholder, 'MODERATOR']] as const) {
+      expect(expectError(await t.gql(SET_ROLE, { id: u.id, role }, { token: a.token }), 'NOT_FOUND').message).toBe('User not found');
+    }
+    // Making them members changes nothing and is no error.
+    expect(expectOk(await t.gql(SET_ROLE, { id: placeholder.id, role: 'MEMBER' }, { token: a.token })).setUserRole.role).toBe('MEMBER');
+    expect(await t.sql(`SELECT role FROM users WHERE id = ANY($1::uuid[])`, [[gone.id, placeholder.id]])).toEqual([{ role: 'MEMBER' }, { role: 'MEMBER' }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'user.role_change' AND target_id = ANY($1::uuid[])`, [[gone.id, placeholder.id]])).toEqual([{ n: 0 }]);
+    expectError(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token }), 'CONFLICT');
   });
 });

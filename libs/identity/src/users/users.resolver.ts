@@ -59,7 +59,11 @@ export class UsersResolver {
     return ctx.viewer.id ? (await this.ignores.ignoredIds(ctx.viewer)).has(user.id) : null;
   }
 
-  @Mutation(() => UserModel, { description: 'Admins only: change a user’s global role.' })
+  @Mutation(() => UserModel, {
+    description:
+      'Admins only: change a user’s global role. A deleted account or an imported author’s placeholder (neither can sign in) is ' +
+      'NOT_FOUND for any role but MEMBER. The last admin cannot step down (CONFLICT).',
+  })
   setUserRole(@Args('input') input: SetUserRoleInput, @Context() ctx: GqlContext): Promise<UserModel> {
     return this.users.setRole(ctx.viewer, input.userId, input.role);
   }

@@ -125,8 +125,13 @@ export class UsersService {
     if (!isUuid(userId)) throw AppError.notFound('User not found');
     return this.uow.run(async (tx) => {
       const m = tx.manager;
-      const rows: UserRow[] = await m.query(`SELECT * FROM users WHERE id = $1 FOR UPDATE`, [userId]);
+      const rows: Array<UserRow & { deleted_at: Date | null }> = await m.query(`SELECT * FROM users WHERE id = $1 FOR UPDATE`, [userId]);
       if (!rows[0]) throw AppError.notFound('User not found');
+      // A deleted account or an imported author's placeholder cannot sign in: staff, it would act
+      // for nobody, yet count as the admin the last one leaves behind and be a peer no moderator
+      // may sanction. NOT_FOUND, as a grant or a group admission of it; made a member, it is left
+      // as it is. A deletion under way holds the row (ACCOUNT_LOCK): it is waited for and found.
+      if ((rows[0].deleted_at || rows[0].is_placeholder) && role !== GlobalRoleEnum.MEMBER) throw AppError.notFound('User not found');
       if (rows[0].role === GlobalRoleEnum.ADMIN && role !== GlobalRoleEnum.ADMIN) {
         // Demotions of admins one at a time, each counting after the one before committed: two
         // admins stepping down at once would each count the other and leave none.
