@@ -43,4 +43,16 @@ describe('admins stepping down', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'user.role_change' AND target_id = ANY($1::uuid[])`, [[gone.id, placeholder.id]])).toEqual([{ n: 0 }]);
     expectError(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token }), 'CONFLICT');
   });
+
+  it('counts only admins who can sign in as the ones left: an earlier release’s deleted or placeholder admin is demoted, not counted', async () => {
+    await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
+    const [a, gone, placeholder] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t), await makeUser(t)];
+    expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, { token: a.token }));
+    // As an earlier release could leave them: made admins once deleted, or as placeholders.
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL WHERE id = $1`, [placeholder.id]);
+    await t.sql(`UPDATE users SET role = 'ADMIN' WHERE id = ANY($1::uuid[])`, [[gone.id, placeholder.id]]);
+    expectError(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token }), 'CONFLICT');
+    for (const u of [gone, placeholder]) expect(expectOk(await t.gql(SET_ROLE, { id: u.id, role: 'MEMBER' }, { token: a.token })).setUserRole.role).toBe('MEMBER');
+    expect(await t.sql(`SELECT id FROM users WHERE role = 'ADMIN'`)).toEqual([{ id: a.id }]);
+  });
 });

@@ -131,12 +131,17 @@ export class UsersService {
       // for nobody, yet count as the admin the last one leaves behind and be a peer no moderator
       // may sanction. NOT_FOUND, as a grant or a group admission of it; made a member, it is left
       // as it is. A deletion under way holds the row (ACCOUNT_LOCK): it is waited for and found.
-      if ((rows[0].deleted_at || rows[0].is_placeholder) && role !== GlobalRoleEnum.MEMBER) throw AppError.notFound('User not found');
-      if (rows[0].role === GlobalRoleEnum.ADMIN && role !== GlobalRoleEnum.ADMIN) {
+      const signsIn = !rows[0].deleted_at && !rows[0].is_placeholder;
+      if (!signsIn && role !== GlobalRoleEnum.MEMBER) throw AppError.notFound('User not found');
+      if (signsIn && rows[0].role === GlobalRoleEnum.ADMIN && role !== GlobalRoleEnum.ADMIN) {
         // Demotions of admins one at a time, each counting after the one before committed: two
-        // admins stepping down at once would each count the other and leave none.
+        // admins stepping down at once would each count the other and leave none. Only admins who
+        // can sign in count (an earlier release made deleted accounts and placeholders admins),
+        // and demoting one of those others leaves the site as many as it had.
         await m.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:admin-demotion', 0))`);
-        const admins: Array<{ n: number }> = await m.query(`SELECT count(*)::int AS n FROM users WHERE role = 'ADMIN'`);
+        const admins: Array<{ n: number }> = await m.query(
+          `SELECT count(*)::int AS n FROM users WHERE role = 'ADMIN' AND deleted_at IS NULL AND NOT is_placeholder`,
+        );
         if (admins[0].n <= 1) throw AppError.conflict('The last admin cannot be demoted');
       }
       const updated = rowsOf<UserRow>(await m.query(
