@@ -8,6 +8,8 @@ import { makeBoard, makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { datasetPath } from '../support/datasets';
 import { freshIp } from '../support/fresh-ip';
+import { doneOrWaiting } from '../support/lock-waits';
+import { holdLock } from '../support/row-locks';
 
 /** Used in place (never copied): the first six weeks of coffee.stackexchange.com, Posts.xml only. */
 const COFFEE = datasetPath('stackexchange-coffee');
@@ -487,6 +489,31 @@ describe('import:stackexchange', () => {
       await run({ dir, space: space.slug });
       expect(await one(`SELECT handle, display_name FROM users WHERE id = $1`, [userId])).toEqual({ handle: anonymised.handle, display_name: 'Deleted user' });
       expect(await one(`SELECT display_name FROM users WHERE id = $1`, [await linked(source, 'user', '1')])).toEqual({ display_name: 'Gdpr One' });
+    });
+
+    it('leaves an account anonymised while a re-run reads it as it is: the run’s rename waits for the deletion and finds it deleted', async () => {
+      const { dir, space, source } = await craft('anonymised-meanwhile', ['Gdpr Four', 'Gdpr Five', 'Gdpr Six']);
+      await run({ dir, space: space.slug });
+      const [admin, reader] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
+      const userId = (await linked(source, 'user', '2'))!;
+      writeDumpFile(dir, 'Users.xml', 'users', users(['Gdpr Four', 'Gdpr Five, renamed', 'Gdpr Six']));
+      // The deletion held after it rewrote the account's row, on the ignore of it it is to delete.
+      await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2)`, [reader.id, userId]);
+      const holder = await holdLock(t, `SELECT 1 FROM user_ignores WHERE ignored_user_id = $1 FOR UPDATE`, [userId]);
+      let anonymised: Promise<any> | null = null;
+      let rerun: Promise<unknown> | null = null;
+      try {
+        anonymised = t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: userId }, { token: admin.token });
+        await holder.waiting(1);
+        rerun = run({ dir, space: space.slug });
+        expect(await doneOrWaiting(t, rerun, 2)).toBe('waiting');
+      } finally {
+        await holder.release();
+      }
+      expectOk(await anonymised);
+      const summary = await rerun;
+      expect(await one(`SELECT display_name, deleted_at IS NOT NULL AS deleted FROM users WHERE id = $1`, [userId])).toEqual({ display_name: 'Deleted user', deleted: true });
+      expect(summary).toMatchObject({ users: { created: 0, updated: 0, unchanged: 3 } });
     });
 
     it('lets a first run that imported nothing choose nothing for good', async () => {

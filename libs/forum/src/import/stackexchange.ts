@@ -563,12 +563,17 @@ class StackExchangeImport {
         else this.summary.users.unchanged++;
       }
       if (changed.length) {
-        await this.query(
+        // Judged again on the row itself: an account anonymised after the read above (its deletion
+        // holds the row; this waits for it, then sees it deleted) keeps its neutral name.
+        const updated = await this.query(
           `UPDATE users u SET display_name = r.name, bio = r.bio, bio_html = r.bio_html, location = r.location, website = r.website, updated_at = now()
-             FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, name text, bio text, bio_html text, location text, website text) WHERE u.id = r.id`,
+             FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, name text, bio text, bio_html text, location text, website text)
+            WHERE u.id = r.id AND u.is_placeholder AND u.deleted_at IS NULL
+            RETURNING u.id`,
           [JSON.stringify(changed)],
         );
-        this.summary.users.updated += changed.length;
+        this.summary.users.updated += updated.length;
+        this.summary.users.unchanged += changed.length - updated.length;
       }
       if (!fresh.length) return;
       const handles = await this.pickHandles(fresh.map((u) => handleCandidates(u.name, u.ext)));
