@@ -36,20 +36,7 @@ export class SearchTermsTypoKeys1765083600000 implements MigrationInterface {
   readonly transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      CREATE OR REPLACE FUNCTION parvis_typo_keys(word text, deletions int) RETURNS text[]
-        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-        SELECT array_agg(DISTINCT k ORDER BY k) FROM (
-          SELECT left(word, 7) AS k
-          UNION ALL
-          SELECT overlay(left(word, 7) PLACING '' FROM i FOR 1)
-            FROM generate_series(1, char_length(left(word, 7))) AS i WHERE deletions >= 1
-          UNION ALL
-          SELECT overlay(overlay(left(word, 7) PLACING '' FROM j FOR 1) PLACING '' FROM i FOR 1)
-            FROM generate_series(1, char_length(left(word, 7))) AS i, generate_series(i + 1, char_length(left(word, 7))) AS j
-           WHERE deletions >= 2
-        ) AS keys(k)
-      $$`);
+    await q.query(TYPO_KEYS_FUNCTION);
     for (const table of VOCABULARIES) {
       await buildIndex(q, `${table}_typo_keys_idx`, typoKeysIndex(table, 'parvis_typo_keys'));
     }
@@ -62,6 +49,25 @@ export class SearchTermsTypoKeys1765083600000 implements MigrationInterface {
     await q.query(`DROP FUNCTION IF EXISTS parvis_typo_keys(text, int)`);
   }
 }
+
+/**
+ * The statement creating `parvis_typo_keys`, as this migration creates it; the migration
+ * search-terms-typo-keys-former-dropped, which drops it, creates it again with it when undone.
+ */
+export const TYPO_KEYS_FUNCTION = `
+      CREATE OR REPLACE FUNCTION parvis_typo_keys(word text, deletions int) RETURNS text[]
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT array_agg(DISTINCT k ORDER BY k) FROM (
+          SELECT left(word, 7) AS k
+          UNION ALL
+          SELECT overlay(left(word, 7) PLACING '' FROM i FOR 1)
+            FROM generate_series(1, char_length(left(word, 7))) AS i WHERE deletions >= 1
+          UNION ALL
+          SELECT overlay(overlay(left(word, 7) PLACING '' FROM j FOR 1) PLACING '' FROM i FOR 1)
+            FROM generate_series(1, char_length(left(word, 7))) AS i, generate_series(i + 1, char_length(left(word, 7))) AS j
+           WHERE deletions >= 2
+        ) AS keys(k)
+      $$`;
 
 /** What a vocabulary's typo-key index is built ON, with `fn`: two deletions for a word of 7 letters or more, one otherwise. */
 export function typoKeysIndex(table: string, fn: string): string {

@@ -8,6 +8,7 @@ import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.
 import { migrations } from '../../migrations';
 import { SearchTermsTypoKeys1765083600000 } from '../../migrations/1765083600000-search-terms-typo-keys';
 import { SearchTermsTypoKeysFirstLetter1765134000000 } from '../../migrations/1765134000000-search-terms-typo-keys-first-letter';
+import { SearchTermsTypoKeysFormerDropped1765148400000 } from '../../migrations/1765148400000-search-terms-typo-keys-former-dropped';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { buildDistOnce } from '../support/dist';
@@ -58,7 +59,7 @@ describe('migrations', () => {
   /** How many migrations to undo to be back to before `name`. */
   const backTo = (name: string) => migrations.length - migrations.findIndex((m) => m.name === name);
   /**
-   * The newest typo-key migration (search-terms-typo-keys-first-letter) undone, then applied again by a run (`first`, as a starting node's)
+   * The newest typo-key index migration (search-terms-typo-keys-first-letter) undone, then applied again by a run (`first`, as a starting node's)
    * that holds the migration lock while its concurrent index build waits for `writer`'s write,
    * under way (its index still invalid) until the test ends that transaction.
    */
@@ -280,11 +281,35 @@ describe('migrations', () => {
     await migrateDatabase(t.db.url);
     // And by a test's redoMigration, on a runner of its own outside any transaction; the
     // migration before it too (search-terms-typo-keys, trigrams to typo keys), which builds the
-    // former indexes and drops the trigram ones the same way.
-    await redoMigration(t, new SearchTermsTypoKeys1765083600000(), new SearchTermsTypoKeysFirstLetter1765134000000());
+    // former indexes and drops the trigram ones the same way. The one after them
+    // (search-terms-typo-keys-former-dropped) undone first: it gives back the former function,
+    // which the first one's down builds its indexes with.
+    await redoMigration(t, new SearchTermsTypoKeys1765083600000(), new SearchTermsTypoKeysFirstLetter1765134000000(), new SearchTermsTypoKeysFormerDropped1765148400000());
     expect(await indexes()).toEqual([
       { name: 'search_terms_moderated_typo_keys_v2_idx', valid: true },
       { name: 'search_terms_typo_keys_v2_idx', valid: true },
+    ]);
+  });
+
+  it('drops the former typo-key function, and gives it back as search-terms-typo-keys made it when undone', async () => {
+    const former = async () =>
+      (await t.sql(`SELECT pg_get_functiondef(p) AS def FROM to_regprocedure('parvis_typo_keys(text, int)') AS p WHERE p IS NOT NULL`)).map((r) => r.def as string);
+    expect(await former()).toEqual([]);
+    await undo(backTo('SearchTermsTypoKeysFormerDropped1765148400000'));
+    const [given] = await former();
+    // Its keys, any of the 7 letters deleted (the first too, which the v2 keys keep).
+    expect(await t.sql(`SELECT parvis_typo_keys('kaboom', 1) AS keys`)).toEqual([{ keys: ['aboom', 'kabom', 'kaboo', 'kaboom', 'kaoom', 'kboom'] }]);
+    // The very function search-terms-typo-keys creates: that migration (and the one after it,
+    // whose down builds the former indexes with this function) undone and run again.
+    await redoMigration(t, new SearchTermsTypoKeys1765083600000(), new SearchTermsTypoKeysFirstLetter1765134000000());
+    expect(await former()).toEqual([given]);
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('SearchTermsTypoKeysFormerDropped1765148400000'));
+    expect(await former()).toEqual([]);
+    // The typo keys the engine looks words up with are there still, with their indexes.
+    expect(await t.sql(`SELECT parvis_typo_keys_v2('kaboom', 1) AS keys`)).toEqual([{ keys: ['kabom', 'kaboo', 'kaboom', 'kaoom', 'kboom'] }]);
+    expect(await t.sql(`SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indisvalid AND c.relname ~ '^search_terms(_moderated)?_typo_keys' ORDER BY 1`)).toEqual([
+      { name: 'search_terms_moderated_typo_keys_v2_idx' },
+      { name: 'search_terms_typo_keys_v2_idx' },
     ]);
   });
 
