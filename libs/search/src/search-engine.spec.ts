@@ -1,4 +1,4 @@
-import { SNIPPET_CUT, withLettersAsWritten } from './search-engine';
+import { SNIPPET_CUT, SNIPPET_MARK, snippetHtml, withLettersAsWritten } from './search-engine';
 
 describe('withLettersAsWritten (a snippet cut from folded text, shown with its letters as written)', () => {
   const fold = (letter: string) => (letter === 'ß' ? 'ss' : letter === 'Æ' ? 'AE' : letter);
@@ -33,5 +33,21 @@ describe('withLettersAsWritten (a snippet cut from folded text, shown with its l
     const folding = (letter: string) => letter.normalize('NFC').replace('ß', 'ss').replace('\u0301', '');
     const written = 'Cafe\u0301 an der Straße';
     expect(withLettersAsWritten('Café an der [Strasse]', written, folding, marks, cut)).toBe('Café an der [Straße]');
+  });
+});
+
+describe('snippetHtml (an engine\'s snippet as the client gets it)', () => {
+  const fold = (letter: string) => (letter === 'ß' ? 'ss' : letter);
+  const [cut, open, close] = [SNIPPET_CUT, SNIPPET_MARK.open, SNIPPET_MARK.close];
+
+  it('puts the letters back fragment by fragment, then shows the cuts, escapes the text and marks the matches', () => {
+    const written = 'Die Straße… <endet> & die Straße ist zu.';
+    const raw = `${cut}Die Strasse… <endet>${cut}die ${open}Strasse${close} ist${cut}`;
+    expect(snippetHtml(raw, written, fold, '…')).toBe('…Die Straße… &lt;endet&gt;…die <mark>Straße</mark> ist…');
+    expect(snippetHtml(raw, written, fold, ' … ')).toBe(' … Die Straße… &lt;endet&gt; … die <mark>Straße</mark> ist … ');
+  });
+
+  it('escapes and marks a text with nothing folded, as it is', () => {
+    expect(snippetHtml(`a ${open}"b"${close} 'c'`, null, fold, '…')).toBe('a <mark>&quot;b&quot;</mark> &#39;c&#39;');
   });
 });

@@ -152,10 +152,18 @@ export interface SearchEngine {
 }
 
 /** Escapes text for HTML, then turns the engine's highlight markers into `<mark>` tags. */
-export function markHighlights(text: string, open: string, close: string): string {
+function markHighlights(text: string, open: string, close: string): string {
   const escaped = escapeHtml(text);
   return escaped.split(escapeHtml(open)).join('<mark>').split(escapeHtml(close)).join('</mark>');
 }
+
+/**
+ * Around each match in a snippet as an engine gives it (PostgreSQL's `StartSel` and `StopSel`,
+ * Meilisearch's `highlightPreTag` and `highlightPostTag`): control characters, which no indexed
+ * text holds (see searchableText), so `snippetHtml` escapes the text first and then makes them
+ * `<mark>`, and a post cannot forge one.
+ */
+export const SNIPPET_MARK = { open: '\u0001', close: '\u0002' } as const;
 
 /**
  * Where an engine cuts a snippet (between a PostgreSQL headline's fragments, at a Meilisearch
@@ -215,4 +223,18 @@ export function withLettersAsWritten(snippet: string, written: string | null | u
       return out;
     })
     .join(delimiter);
+}
+
+/**
+ * A hit's snippet as HTML (`SearchHit.snippetHtml`), from the text an engine cut: its fragments
+ * between SNIPPET_CUTs, its matches between SNIPPET_MARKs, its letters folded with `fold` from
+ * `written` (or as written already: null). In this order, which both engines share: the letters
+ * as written again, the cuts still in (each fragment is looked for whole, an ellipsis the author
+ * wrote being text like any other, see withLettersAsWritten); then each cut shown as `cutShown`
+ * (an ellipsis: escaping leaves it as it is); then the text escaped, the marks made `<mark>`.
+ * A mark never spans a cut: both engines mark words inside the fragments they cut.
+ */
+export function snippetHtml(raw: string, written: string | null | undefined, fold: (letter: string) => string, cutShown: string): string {
+  const lettersAsWritten = withLettersAsWritten(raw, written, fold, SNIPPET_MARK.open + SNIPPET_MARK.close, SNIPPET_CUT);
+  return markHighlights(lettersAsWritten.replaceAll(SNIPPET_CUT, cutShown), SNIPPET_MARK.open, SNIPPET_MARK.close);
 }

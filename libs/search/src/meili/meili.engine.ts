@@ -1,7 +1,7 @@
 // `meilisearch` is ES modules only: its types are imported as such, the code on first use (see client()).
 import type { EnqueuedTaskPromise, Index, Meilisearch, SearchParams, Settings, Task } from 'meilisearch' with { 'resolution-mode': 'import' };
 import { ServerFolding, UnaccentFolding, unaccentFolding } from '../postgres/unaccent-folding';
-import { FacetCount, SearchDocument, SearchEngine, SearchFacets, SearchRequest, SearchResult, markHighlights, SNIPPET_CUT, withLettersAsWritten } from '../search-engine';
+import { FacetCount, SearchDocument, SearchEngine, SearchFacets, SearchRequest, SearchResult, SNIPPET_CUT, SNIPPET_MARK, snippetHtml } from '../search-engine';
 
 export interface MeiliSearchEngineOptions {
   url: string;
@@ -85,12 +85,11 @@ const CROP_MARKER = SNIPPET_CUT;
 const CROP_SHOWN = '…';
 
 /**
- * Highlight markers: control characters, so markHighlights can escape the text first and
- * then turn them into `<mark>`. They are stripped from indexed text, so a post cannot forge one
- * (nor a CROP_MARKER).
+ * Highlight markers: SNIPPET_MARK's control characters. They are stripped from indexed text, so
+ * a post cannot forge one (nor a CROP_MARKER).
  */
-const MARK_OPEN = '\u0001';
-const MARK_CLOSE = '\u0002';
+const MARK_OPEN = SNIPPET_MARK.open;
+const MARK_CLOSE = SNIPPET_MARK.close;
 const MARKERS = /[\u0001\u0002\u0007]/g;
 
 /** Words in a snippet, as PostgreSQL's headline gives about as much. */
@@ -238,7 +237,7 @@ export class MeiliSearchEngine implements SearchEngine {
         spaceId: h.spaceId,
         kind: h.kind,
         title: h.titleAsWritten ?? h.title,
-        snippetHtml: markHighlights(snippetOf(h, folding), MARK_OPEN, MARK_CLOSE),
+        snippetHtml: snippetOf(h, folding),
         score: h._rankingScore ?? 0,
       })),
       // offset/limit paging answers with an estimate, exact up to pagination.maxTotalHits.
@@ -321,13 +320,11 @@ function toStored(doc: SearchDocument, folding: UnaccentFolding): StoredDocument
   return stored;
 }
 
-/** A hit's snippet: its body's, cropped around the matches, else its title's, with the letters as written (see meiliFolding). */
+/** A hit's snippet, as HTML: its body's, cropped around the matches, else its title's, with the letters as written (see meiliFolding). */
 function snippetOf(h: RetrievedHit & { _formatted?: Partial<RetrievedHit> }, folding: UnaccentFolding): string {
-  const asWritten = (formatted: string, written: string | undefined) =>
-    withLettersAsWritten(formatted, written, folding.fold, MARK_OPEN + MARK_CLOSE, CROP_MARKER).replaceAll(CROP_MARKER, CROP_SHOWN);
-  if (h._formatted?.body) return asWritten(h._formatted.body, h.bodyAsWritten);
-  if (h._formatted?.title) return asWritten(h._formatted.title, h.titleAsWritten);
-  return h.titleAsWritten ?? h.title;
+  if (h._formatted?.body) return snippetHtml(h._formatted.body, h.bodyAsWritten, folding.fold, CROP_SHOWN);
+  if (h._formatted?.title) return snippetHtml(h._formatted.title, h.titleAsWritten, folding.fold, CROP_SHOWN);
+  return snippetHtml(h.titleAsWritten ?? h.title, null, folding.fold, CROP_SHOWN);
 }
 
 /** The filter for a request: the viewer's spaces, visible content unless moderating, then the chosen narrowing. */

@@ -15,7 +15,7 @@ import {
   separateSegmented,
   wordsOf,
 } from '../query-parser';
-import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, markHighlights, SNIPPET_CUT, withLettersAsWritten } from '../search-engine';
+import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, SNIPPET_CUT, SNIPPET_MARK, snippetHtml } from '../search-engine';
 import { ServerFolding, UnaccentFolding } from './unaccent-folding';
 
 const CONFIGS = { en: 'parvis_en', fr: 'parvis_fr', simple: 'parvis_simple' } as const;
@@ -126,7 +126,7 @@ const TYPO_CANDIDATES = 1000;
 const VOCABULARY_TYPO_KEYS = `parvis_typo_keys_v2(t.term, CASE WHEN char_length(t.term) >= 7 THEN 2 ELSE 1 END)`;
 /** Only this much of a long body is indexed (a tsvector holds at most 1 MB). */
 const BODY_INDEX_CHARS = 100_000;
-const HIGHLIGHT = { open: '\u0001', close: '\u0002' };
+const HIGHLIGHT = SNIPPET_MARK;
 /** Between a headline's fragments: SNIPPET_CUT, shown as FRAGMENT_SEPARATOR. */
 const FRAGMENT_DELIMITER = SNIPPET_CUT;
 const FRAGMENT_SEPARATOR = ' … ';
@@ -1069,14 +1069,7 @@ export class PostgresSearchEngine implements SearchEngine {
       spaceId: h.spaceId as string,
       kind: h.kind as string,
       title: h.title as string,
-      snippetHtml: markHighlights(
-        withLettersAsWritten(asWritten(h.snippet as string), h.written as string | null, foldLetterVariants, HIGHLIGHT.open + HIGHLIGHT.close, FRAGMENT_DELIMITER).replaceAll(
-          FRAGMENT_DELIMITER,
-          FRAGMENT_SEPARATOR,
-        ),
-        HIGHLIGHT.open,
-        HIGHLIGHT.close,
-      ),
+      snippetHtml: snippetHtml(asWritten(h.snippet as string), h.written as string | null, foldLetterVariants, FRAGMENT_SEPARATOR),
       score: Number(h.score),
     }));
     const counts = (v: unknown) => (v as FacetCount[]).map((c) => ({ value: String(c.value), count: Number(c.count) }));
