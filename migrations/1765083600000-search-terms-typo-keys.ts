@@ -52,7 +52,7 @@ export class SearchTermsTypoKeys1765083600000 implements MigrationInterface {
 
 /**
  * The statement creating `parvis_typo_keys`, as this migration creates it; the migration
- * search-terms-typo-keys-former-dropped, which drops it, creates it again with it when undone.
+ * search-terms-typo-keys-tidy, which drops it, creates it again with it when undone.
  */
 export const TYPO_KEYS_FUNCTION = `
       CREATE OR REPLACE FUNCTION parvis_typo_keys(word text, deletions int) RETURNS text[]

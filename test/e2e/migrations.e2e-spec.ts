@@ -8,7 +8,7 @@ import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.
 import { migrations } from '../../migrations';
 import { SearchTermsTypoKeys1765083600000 } from '../../migrations/1765083600000-search-terms-typo-keys';
 import { SearchTermsTypoKeysFirstLetter1765134000000 } from '../../migrations/1765134000000-search-terms-typo-keys-first-letter';
-import { SearchTermsTypoKeysFormerDropped1765148400000 } from '../../migrations/1765148400000-search-terms-typo-keys-former-dropped';
+import { SearchTermsTypoKeysTidy1765148400000 } from '../../migrations/1765148400000-search-terms-typo-keys-tidy';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { buildDistOnce } from '../support/dist';
@@ -282,9 +282,9 @@ describe('migrations', () => {
     // And by a test's redoMigration, on a runner of its own outside any transaction; the
     // migration before it too (search-terms-typo-keys, trigrams to typo keys), which builds the
     // former indexes and drops the trigram ones the same way. The one after them
-    // (search-terms-typo-keys-former-dropped) undone first: it gives back the former function,
+    // (search-terms-typo-keys-tidy) undone first: it gives back the former function,
     // which the first one's down builds its indexes with.
-    await redoMigration(t, new SearchTermsTypoKeys1765083600000(), new SearchTermsTypoKeysFirstLetter1765134000000(), new SearchTermsTypoKeysFormerDropped1765148400000());
+    await redoMigration(t, new SearchTermsTypoKeys1765083600000(), new SearchTermsTypoKeysFirstLetter1765134000000(), new SearchTermsTypoKeysTidy1765148400000());
     expect(await indexes()).toEqual([
       { name: 'search_terms_moderated_typo_keys_v2_idx', valid: true },
       { name: 'search_terms_typo_keys_v2_idx', valid: true },
@@ -295,7 +295,7 @@ describe('migrations', () => {
     const former = async () =>
       (await t.sql(`SELECT pg_get_functiondef(p) AS def FROM to_regprocedure('parvis_typo_keys(text, int)') AS p WHERE p IS NOT NULL`)).map((r) => r.def as string);
     expect(await former()).toEqual([]);
-    await undo(backTo('SearchTermsTypoKeysFormerDropped1765148400000'));
+    await undo(backTo('SearchTermsTypoKeysTidy1765148400000'));
     const [given] = await former();
     // Its keys, any of the 7 letters deleted (the first too, which the v2 keys keep).
     expect(await t.sql(`SELECT parvis_typo_keys('kaboom', 1) AS keys`)).toEqual([{ keys: ['aboom', 'kabom', 'kaboo', 'kaboom', 'kaoom', 'kboom'] }]);
@@ -303,7 +303,7 @@ describe('migrations', () => {
     // whose down builds the former indexes with this function) undone and run again.
     await redoMigration(t, new SearchTermsTypoKeys1765083600000(), new SearchTermsTypoKeysFirstLetter1765134000000());
     expect(await former()).toEqual([given]);
-    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('SearchTermsTypoKeysFormerDropped1765148400000'));
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('SearchTermsTypoKeysTidy1765148400000'));
     expect(await former()).toEqual([]);
     // The typo keys the engine looks words up with are there still, with their indexes.
     expect(await t.sql(`SELECT parvis_typo_keys_v2('kaboom', 1) AS keys`)).toEqual([{ keys: ['kabom', 'kaboo', 'kaboom', 'kaoom', 'kboom'] }]);
@@ -311,6 +311,30 @@ describe('migrations', () => {
       { name: 'search_terms_moderated_typo_keys_v2_idx' },
       { name: 'search_terms_typo_keys_v2_idx' },
     ]);
+  });
+
+  it('writes new words straight into the typo-key indexes, with no pending list for each lookup to read, and flushes what was pending', async () => {
+    const indexes = ['search_terms_moderated_typo_keys_v2_idx', 'search_terms_typo_keys_v2_idx'];
+    const options = async () => (await t.sql(`SELECT reloptions AS options FROM pg_class WHERE relname = ANY($1) ORDER BY relname`, [indexes])).map((r) => r.options);
+    // How many pages of new words were pending (gin_clean_pending_list moves them into the index).
+    const pending = async () => (await t.sql(`SELECT gin_clean_pending_list(i::regclass)::int AS n FROM unnest($1::text[]) AS i ORDER BY i`, [indexes])).map((r) => r.n as number);
+    const [space] = await t.sql(`SELECT id FROM spaces LIMIT 1`);
+    const write = async (term: string) => {
+      for (const table of ['search_terms', 'search_terms_moderated']) await t.sql(`INSERT INTO ${table} (term, space_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [term, space.id]);
+    };
+    expect(await options()).toEqual([['fastupdate=off'], ['fastupdate=off']]);
+    await write('zephyrloom');
+    expect(await pending()).toEqual([0, 0]);
+    // Undone: new words go to the pending list again.
+    await undo(backTo('SearchTermsTypoKeysTidy1765148400000'));
+    expect(await options()).toEqual([null, null]);
+    await write('zephyrloomed');
+    expect(await pending()).toEqual([1, 1]);
+    // Applied over a pending list: flushed.
+    await write('zephyrlooming');
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('SearchTermsTypoKeysTidy1765148400000'));
+    expect(await pending()).toEqual([0, 0]);
+    expect(await options()).toEqual([['fastupdate=off'], ['fastupdate=off']]);
   });
 
   it('leaves a typo-key index another process is building concurrently alone: a second run waits for the first, a runner outside the lock fails', async () => {
