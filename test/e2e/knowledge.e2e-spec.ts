@@ -2,6 +2,9 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { ARTICLE, draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
+import { BoardKinds } from '../../libs/forum/src/board-kinds';
+import { gateCalls } from '../support/gates';
+import { waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const DIFF = `query($from: ID!, $to: ID!) { articleRevisionDiff(fromId: $from, toId: $to) {
@@ -545,6 +548,53 @@ describe('knowledge base: revisions and review', () => {
       const [otherItem] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'PENDING_CONTENT' AND status = 'PENDING'`, [other]);
       expect(expectOk(await t.gql(RESOLVE, { input: { id: otherItem.id, decision: 'IGNORE' } }, { token: editor.token })).resolveReviewItem.status).toBe('IGNORED');
       expect(topicOf(await api.get(author.token, other)).article.state).toBe('DRAFT');
+    });
+  });
+
+  describe('publishing beside a moderator acting on the article’s post', () => {
+    /**
+     * Runs `act` on article `id`'s first post (moderatePost) up to where it holds the post's row
+     * (applyState asks the board kinds, before it writes the post and then the topic), publishes
+     * the article meanwhile, and once the publication waits (for the post, to mirror the revision
+     * into it) checks that the moderation's next lock, the topic's row as its UPDATE takes it, is
+     * free: held by the publication, it was a deadlock. Answers both once they are done.
+     */
+    const publishedBesideModeration = async (id: string, act: 'HIDE' | 'DELETE') => {
+      const postId = topicOf(await api.get(editor.token, id)).firstPost.id;
+      const gate = gateCalls(t.get(BoardKinds), 'firstPostState', (_tx: unknown, change: { topicId: string }) => change.topicId === id);
+      const running: Array<Promise<unknown>> = [];
+      try {
+        const acting = t.gql(MODERATE, { input: { postId, action: act } }, { token: editor2.token });
+        running.push(acting);
+        await gate.begun;
+        const publishing = api.publish(editor.token, id);
+        running.push(publishing);
+        await waitForLockWaits(t, 1);
+        const [{ free }] = await t.sql(`SELECT count(*)::int = 1 AS free FROM (SELECT 1 FROM topics WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED) x`, [id]);
+        expect(free).toBe(true);
+        gate.open();
+        return { acted: await acting, published: await publishing };
+      } finally {
+        gate.restore();
+        await Promise.allSettled(running);
+      }
+    };
+
+    it('a new revision published while a moderator hides the article waits for the hide, then is refused: no deadlock', async () => {
+      const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Hidden while republished' });
+      topicOf(await api.update(author.token, { topicId: id, body: 'a newer text' }));
+      const { acted, published } = await publishedBesideModeration(id, 'HIDE');
+      expect(expectOk(acted).moderatePost.state).toBe('HIDDEN');
+      expect(expectError(published, 'BAD_USER_INPUT').message).toMatch(/was hidden by a moderator/);
+      expect(await t.sql(`SELECT state, published_revision_id = current_revision_id AS current FROM articles WHERE topic_id = $1`, [id])).toEqual([{ state: 'DRAFT', current: false }]);
+    });
+
+    it('a first publication while a moderator deletes the draft waits for the deletion, then is refused: no deadlock', async () => {
+      const id = await draftArticle(t, author.token, board, { title: 'Deleted while first published' });
+      const { acted, published } = await publishedBesideModeration(id, 'DELETE');
+      expect(expectOk(acted).moderatePost.state).toBe('DELETED');
+      expect(expectError(published, 'BAD_USER_INPUT').message).toMatch(/was deleted by a moderator/);
+      expect(await t.sql(`SELECT state, first_published_at FROM articles WHERE topic_id = $1`, [id])).toEqual([{ state: 'DRAFT', first_published_at: null }]);
     });
   });
 

@@ -64,6 +64,17 @@ export class ArticleWrites {
     return row;
   }
 
+  /**
+   * The article's first post, locked as moderation locks it (`PostsService.applyState`, which
+   * then writes the topic's row), after the article's row (a revision mirrored into the post
+   * takes it there too); answers its state, the topic's, both written under this lock.
+   */
+  async lockFirstPost(tx: Tx, topicId: string): Promise<string> {
+    const post = await tx.one<{ state: string }>(`SELECT state FROM posts WHERE topic_id = $1 AND number = 1 FOR NO KEY UPDATE`, [topicId]);
+    if (!post) throw AppError.notFound('Article not found');
+    return post.state;
+  }
+
   /** A slug for `title` that no article of the board holds or held. Call under lockBoard. */
   async freeSlug(tx: Tx, boardId: string, title: string): Promise<string> {
     const base = slugify(title);

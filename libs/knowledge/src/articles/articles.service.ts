@@ -398,22 +398,27 @@ export class ArticlesService {
     const ref = this.ref(ctx);
     // The space's row FOR SHARE (its knowledge settings: two-person review, the default interval,
     // as setKnowledgeSettings left them; it updates that row, then articles' rows), then the
-    // topic's row, then its board, then the article's row: the order moveTopic takes them in
-    // (writeMove, then KnowledgeBoard.beforeMove), so a publication and a move wait for each other
-    // rather than deadlock; and the board is the one the topic is in as held (a move committed
-    // since the checks above is seen). moveArticle takes the board, then the row, as here. One
-    // moved to another space meanwhile was judged (its editors, two-person review) in the old one.
+    // topic's row, then its board, then the article's row, then the first post's: the order
+    // moveTopic takes them in (writeMove, then KnowledgeBoard.beforeMove, then the posts' rows
+    // across spaces), so a publication and a move wait for each other rather than deadlock; and
+    // the board is the one the topic is in as held (a move committed since the checks above is
+    // seen). moveArticle takes the board, then the row, as here. One moved to another space
+    // meanwhile was judged (its editors, two-person review) in the old one. The topic's row is
+    // held FOR KEY SHARE, which waits for moves alone: moderating the first post (applyState) and
+    // reacting to it lock the post, then update the topic, which a stronger lock held here while
+    // waiting for their post (to mirror the revision into it) made a deadlock.
     let settings!: KnowledgeSettings;
-    let topic!: { state: string; board_id: string };
     const lockSettingsTopicAndBoard = async (tx: Tx) => {
       settings = await this.settings.held(tx, ctx.topic.spaceId, viewer);
-      const held = await tx.one<{ state: string; board_id: string; space_id: string }>(`SELECT state, board_id, space_id FROM topics WHERE id = $1 FOR UPDATE`, [topicId]);
+      const held = await tx.one<{ board_id: string; space_id: string }>(`SELECT board_id, space_id FROM topics WHERE id = $1 FOR KEY SHARE`, [topicId]);
       if (!held) throw AppError.notFound('Article not found');
       if (held.space_id !== ctx.topic.spaceId) throw movedMeanwhile();
-      topic = held;
-      await this.writes.lockBoard(tx, topic.board_id);
+      await this.writes.lockBoard(tx, held.board_id);
     };
     await this.transition(viewer, ctx, ArticleEventAction.PUBLISHED, async (tx, row) => {
+      // Whether a moderator hid or deleted it, as its first post says under its lock (moderation
+      // writes the post's state and the topic's under it): decided on as it stands.
+      const shown = await this.writes.lockFirstPost(tx, topicId);
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it first');
       if (row.current_revision_id === row.published_revision_id) throw refuse('is already published: there is no newer revision');
       if (revisionId && revisionId !== row.current_revision_id) throw AppError.conflict('A newer revision was saved since: review it before publishing');
@@ -428,7 +433,7 @@ export class ArticlesService {
           throw AppError.forbidden('This space requires two-person review: an editor who did not write or submit these changes publishes them');
         }
       }
-      if (topic.state === 'HIDDEN' || topic.state === 'DELETED') throw refuse(`was ${topic.state.toLowerCase()} by a moderator: restore it first`);
+      if (shown === 'HIDDEN' || shown === 'DELETED') throw refuse(`was ${shown.toLowerCase()} by a moderator: restore it first`);
       // Members may each draft from one post (none sees the other's draft); the board publishes one
       // of them. Checked under the board's lock, which publishing holds.
       if (!row.first_published_at) {
