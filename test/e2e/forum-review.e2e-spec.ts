@@ -119,6 +119,19 @@ describe('forum: edits through automod, presence and sync', () => {
       expect((await t.sql(`SELECT state FROM posts WHERE id = $1`, [other.postId]))[0].state).toBe('DELETED');
       expect(await status(other.postId, 'PENDING_CONTENT')).toBe('REJECTED');
     });
+
+    it('decided with moderatePost, settles its held item as the queue and publishing settle theirs: the reason is the item’s decision note', async () => {
+      const QUEUE = `query($s: ID, $status: ReviewStatus) { reviewQueue(spaceId: $s, status: $status, first: 100) {
+        edges { node { targetId kind decisionNote history { action note } } } } }`;
+      const item = async (postId: string, status: string) =>
+        expectOk(await t.gql(QUEUE, { s: spaceId, status }, { token: mod.token })).reviewQueue.edges.map((e: any) => e.node).find((n: any) => n.targetId === postId && n.kind === 'PENDING_CONTENT');
+      const approved = await held();
+      expect(expectOk(await t.gql(MODERATE, { input: { postId: approved.postId, action: 'APPROVE', reason: 'fine after all' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
+      expect(await item(approved.postId, 'APPROVED')).toMatchObject({ decisionNote: 'fine after all', history: expect.arrayContaining([{ action: 'resolved: approve (moderatePost)', note: 'fine after all' }]) });
+      const deleted = await held();
+      expect(expectOk(await t.gql(MODERATE, { input: { postId: deleted.postId, action: 'DELETE', reason: 'off topic' } }, { token: mod.token })).moderatePost.state).toBe('DELETED');
+      expect(await item(deleted.postId, 'REJECTED')).toMatchObject({ decisionNote: 'off topic', history: expect.arrayContaining([{ action: 'resolved: delete (moderatePost)', note: 'off topic' }]) });
+    });
   });
 
   describe('live', () => {

@@ -34,8 +34,9 @@ export type ReviewDecider = (viewer: Viewer, item: ReviewItemRow) => Promise<boo
  */
 export type ReviewDeciderSql = (claimant: string) => string;
 
-/** The pending PENDING_CONTENT items of a post ($1), or of its topic ($2) for a first post. */
-const HELD_ITEMS = `kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))`;
+/** The pending PENDING_CONTENT items of a post (`postId`, a parameter), or of its topic (`topicId`) for a first post. */
+const heldItems = (postId: string, topicId: string) =>
+  `kind = 'PENDING_CONTENT' AND status = 'PENDING' AND ((target_type = 'POST' AND target_id = ${postId}) OR (target_type = 'TOPIC' AND target_id = ${topicId}))`;
 
 /**
  * The one way into the review queue, whoever sends content there (reports, pre-moderation,
@@ -116,44 +117,52 @@ export class ReviewItems {
    * `review.updated` for its space's live review room and its reporters. Returns the ids settled:
    * none for an item settled meanwhile.
    */
-  async approvePending(tx: Tx, o: { where: string; params: unknown[]; resolvedBy: string | null; action: string; note: string | null }): Promise<string[]> {
-    const items = await tx.query<{ id: string; space_id: string | null }>(
-      `WITH done AS (
-         UPDATE review_items SET status = 'APPROVED', resolved_by = $1, resolved_at = now(), decision_note = $2,
-                claimed_by = NULL, claimed_until = NULL, updated_at = now()
-          WHERE status = 'PENDING' AND (${o.where})
-          RETURNING id, space_id),
-       history AS (INSERT INTO review_item_events (review_item_id, actor_id, action, note) SELECT id, $1, $3, $2 FROM done)
-       SELECT id, space_id FROM done ORDER BY id`,
-      [o.resolvedBy, o.note, o.action, ...o.params],
-    );
-    for (const i of items) await this.changed(tx, { id: i.id, spaceId: i.space_id, status: 'APPROVED' });
-    return items.map((i) => i.id);
+  approvePending(tx: Tx, o: { where: string; params: unknown[]; resolvedBy: string | null; action: string; note: string | null }): Promise<string[]> {
+    return this.settle(tx, { ...o, status: 'APPROVED', actorId: o.resolvedBy });
   }
 
   /**
    * Settles the pending PENDING_CONTENT item of a post (or, for a first post, of its topic)
    * outside the queue's own decision: a moderator deciding on the post itself (CONFLICT while
    * another moderator's claim on the item holds), or its author withdrawing a held edit with
-   * one that needs no approval (`resolvedBy` null, IGNORED).
+   * one that needs no approval (`resolvedBy` null, IGNORED). Settled as `approvePending` settles
+   * (`settle`): `note` is the decision's note too.
    */
   async settleHeld(
     tx: Tx,
     post: { id: string; number: number; topicId: string },
     o: { status: 'APPROVED' | 'REJECTED' | 'IGNORED'; resolvedBy: string | null; actorId: string | null; action: string; note: string | null },
   ): Promise<void> {
-    const target = [post.id, post.number === 1 ? post.topicId : null];
     // A moderator deciding on the post respects another's claim on its item, as the queue does.
     if (o.resolvedBy) await this.assertHeldUnclaimed(tx, post, o.resolvedBy);
-    const items = await tx.query<{ id: string; space_id: string | null; status: string }>(
-      `UPDATE review_items SET status = $3, resolved_by = $4, resolved_at = now(), claimed_by = NULL, claimed_until = NULL, updated_at = now()
-        WHERE ${HELD_ITEMS} RETURNING id, space_id, status`,
-      [...target, o.status, o.resolvedBy],
+    await this.settle(tx, { ...o, where: heldItems('$4', '$5'), params: [post.id, post.number === 1 ? post.topicId : null] });
+  }
+
+  /**
+   * The one statement settling pending items outside the queue's own decision (`approvePending`,
+   * `settleHeld`): those `where` picks (its parameters `params` from $4 on) take `status`, resolved
+   * by `resolvedBy` with `note` as the decision's note, their claims gone, each with a line in its
+   * history (`actorId` did `action`, `note`) written by the same statement; then `review.updated`
+   * for each, in id order. Returns the ids settled.
+   */
+  private async settle(
+    tx: Tx,
+    o: { where: string; params: unknown[]; status: 'APPROVED' | 'REJECTED' | 'IGNORED'; resolvedBy: string | null; actorId: string | null; action: string; note: string | null },
+  ): Promise<string[]> {
+    const status = `$${4 + o.params.length}`;
+    const actor = `$${5 + o.params.length}`;
+    const items = await tx.query<{ id: string; space_id: string | null }>(
+      `WITH done AS (
+         UPDATE review_items SET status = ${status}, resolved_by = $1, resolved_at = now(), decision_note = $2,
+                claimed_by = NULL, claimed_until = NULL, updated_at = now()
+          WHERE status = 'PENDING' AND (${o.where})
+          RETURNING id, space_id),
+       history AS (INSERT INTO review_item_events (review_item_id, actor_id, action, note) SELECT id, ${actor}::uuid, $3, $2 FROM done)
+       SELECT id, space_id FROM done ORDER BY id`,
+      [o.resolvedBy, o.note, o.action, ...o.params, o.status, o.actorId],
     );
-    for (const i of items) {
-      await this.record(tx, i.id, o.actorId, o.action, o.note);
-      await this.changed(tx, { id: i.id, spaceId: i.space_id, status: i.status });
-    }
+    for (const i of items) await this.changed(tx, { id: i.id, spaceId: i.space_id, status: o.status });
+    return items.map((i) => i.id);
   }
 
   /**
@@ -162,7 +171,7 @@ export class ReviewItems {
    */
   async assertHeldUnclaimed(tx: Tx, post: { id: string; number: number; topicId: string }, moderatorId: string): Promise<void> {
     const claimed = await tx.query(
-      `SELECT 1 FROM review_items WHERE ${HELD_ITEMS} AND claimed_by <> $3 AND ${this.claimHoldsSql()} FOR UPDATE`,
+      `SELECT 1 FROM review_items WHERE ${heldItems('$1', '$2')} AND claimed_by <> $3 AND ${this.claimHoldsSql()} FOR UPDATE`,
       [post.id, post.number === 1 ? post.topicId : null, moderatorId],
     );
     if (claimed.length > 0) throw AppError.conflict('Another moderator is handling this item');
