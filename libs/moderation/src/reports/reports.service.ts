@@ -338,6 +338,7 @@ export class ReportsService {
   async resolve(viewer: Viewer, input: ResolveReviewInput): Promise<ReviewItemModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const row = await this.uow.run(async (tx) => {
+      await this.lockTargetPost(tx, input.id);
       const item = await this.lockItem(tx, viewer, input.id);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       this.assertUnclaimedByOthers(viewer, item);
@@ -520,6 +521,18 @@ export class ReportsService {
     if (standing) return 'already banned';
     await this.sanctions.issue(tx, viewer, ban);
     return 'banned';
+  }
+
+  /**
+   * The post the review item `id` is about (the first post for a topic) locked before the item's
+   * row, in the order every other writer takes them, the post and then its items (createReport,
+   * moderatePost, moveTopic, publishArticle settling an article's feedback): a decision holding
+   * the item while it waited for the post, held by one of them waiting for the item, deadlocked.
+   * An item's target never changes, so the one read here is the one locked below.
+   */
+  private async lockTargetPost(tx: Tx, id: string): Promise<void> {
+    const target = isUuid(id) ? await tx.one<ReviewItemRow>(`SELECT target_type, target_id FROM review_items WHERE id = $1`, [id]) : undefined;
+    if (target && (target.target_type === ReportTargetType.POST || target.target_type === ReportTargetType.TOPIC)) await this.moderationTarget(tx, target);
   }
 
   /** The post a review item acts on (the first post for a topic), with its topic, locked. */
