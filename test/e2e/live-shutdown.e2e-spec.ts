@@ -77,7 +77,11 @@ describe('live updates as a node shuts down', () => {
    * process's cleanups have ten seconds in all, so every shutdown with such a reader was ended
    * by the deadline (exit 1), before the gateway's hand-off, the Redis clients' close and the
    * database's. The gateway closes its connections as the drain begins: the reader is told
-   * (`io server disconnect`), not cut (`transport close`).
+   * (`io server disconnect`), not cut (`transport close`). Its poll answered with that, the
+   * connection's close waited for the next poll to carry Engine.IO's own close packet, which a
+   * client told to go never sends: the connection stayed closing, its ping and close timers
+   * (25 and 30 s) holding the process after the node had closed (Jest's "worker failed to
+   * exit"), and Socket.IO's own close cannot end a connection already closing.
    */
   it('closes its long-polling connections as the HTTP drain begins, rather than have it wait for their polls', async () => {
     const node = await bootTestApp();
@@ -96,8 +100,13 @@ describe('live updates as a node shuts down', () => {
     while (!conn()?.transport.writable) await new Promise((r) => setTimeout(r, 20));
     expect(conn()?.transport.name).toBe('polling');
     const reason = new Promise<string>((resolve) => polling.once('disconnect', (r: string) => resolve(r)));
+    const engine = live.server.engine;
+    const onServer = live.server.sockets.sockets.get(polling.id!)!.conn;
     await node.close();
     expect(await reason).toBe('io server disconnect');
+    // Closed with the node, its timers cleared: nothing of it is left to hold the process.
+    expect(onServer.readyState).toBe('closed');
+    expect(engine.clientsCount).toBe(0);
   }, 30_000);
 
   /**

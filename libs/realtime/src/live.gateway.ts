@@ -428,10 +428,22 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * ping): with such a reader, the drain took its whole ten seconds, and the process's cleanups
    * ran out of theirs (CLEANUP_DEADLINE_MS) before the gateway's hand-off, the Redis clients'
    * close and the database's cleanup were reached.
+   *
+   * Each reader is told first (Socket.IO's disconnect packet), then its Engine.IO connection
+   * closes. A long-polling one closes at once (discarded): its poll has just carried that
+   * packet, and an orderly close would wait for the next poll to carry Engine.IO's close
+   * packet, which a client told to go never sends, the connection left closing with its ping
+   * and close timers (25 and 30 s) holding the process after the node, since Socket.IO's own
+   * close ends no connection already closing. (One between polls has the packet still queued:
+   * its next poll finds the connection gone and it reconnects as after any cut.) A WebSocket
+   * one closes once its queue is written, as before.
    */
   closeConnections(): void {
     void this.onModuleDestroy();
-    this.server?.local.disconnectSockets(true);
+    if (!this.server) return;
+    const conns = [...this.server.sockets.sockets.values()].map((socket) => socket.conn);
+    this.server.local.disconnectSockets(false);
+    for (const conn of conns) conn.close(conn.transport.name === 'polling');
   }
 
   private async destroy(): Promise<void> {
