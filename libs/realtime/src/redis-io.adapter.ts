@@ -196,7 +196,10 @@ export class RedisIoAdapter extends IoAdapter {
    * waits for every answer with no limit: with Redis no longer answering (a network cut that
    * drops packets, a server stuck, or the connection lost with the unsubscribes queued for its
    * return) the node's shutdown waited until the process's deadline ended it, the database's
-   * cleanup never run.
+   * cleanup never run. One wait for both clients, not one each: after the gateway's hand-off
+   * (six seconds at most, for the other nodes' answers, which a silent Redis never brings) two
+   * waits of two seconds took the shutdown to the process's ten (CLEANUP_DEADLINE_MS), which
+   * then exited before the database's cleanup; one leaves it two.
    */
   closeWaitMs = 2_000;
 
@@ -208,24 +211,26 @@ export class RedisIoAdapter extends IoAdapter {
   private async closeClients(): Promise<void> {
     const [pub, sub] = this.clients;
     if (!pub || !sub) return;
+    const until = Date.now() + this.closeWaitMs;
     // Closes once the unsubscribes are answered: what Redis delivered before them has been
     // handled by then, its answers published.
-    await this.closeWithin(sub, 'subscriber');
+    await this.closeWithin(sub, 'subscriber', until);
     // Answers given after an await (a fetch of this node's sockets) go out too.
     await new Promise((resolve) => setImmediate(resolve));
-    await this.closeWithin(pub, 'publisher');
+    await this.closeWithin(pub, 'publisher', until);
   }
 
   /**
-   * Closes the client once its commands under way are answered, or after `closeWaitMs` without
-   * their answers, which it refuses (their callers handle that: `underWay`'s never reject, the
-   * adapter's own node counts fail as with a lost connection).
+   * Closes the client once its commands under way are answered, or at `until` (the clients'
+   * close began `closeWaitMs` before) without their answers, which it refuses (their callers
+   * handle that: `underWay`'s never reject, the adapter's own node counts fail as with a lost
+   * connection).
    */
-  private async closeWithin(client: Client, which: string): Promise<void> {
+  private async closeWithin(client: Client, which: string, until: number): Promise<void> {
     const pending = this.pending.get(client);
     // Those sent meanwhile (answers to requests handled as the subscriber closed) are waited for too.
-    if (pending) await settleWithin(pending, Date.now() + this.closeWaitMs);
-    if (pending?.size) this.log.warn(`Redis did not answer the ${which}'s last commands within ${this.closeWaitMs} ms; closing without them`);
+    if (pending) await settleWithin(pending, until);
+    if (pending?.size) this.log.warn(`Redis did not answer the ${which}'s last commands within the clients' ${this.closeWaitMs} ms; closing without them`);
     if (client.isOpen) client.destroy();
   }
 }
