@@ -52,6 +52,25 @@ describe('notifications and watching', () => {
     expect(await kinds(author)).toHaveLength(2);
   });
 
+  it('tells an imported author’s placeholder nothing: its mention still links, but no mention, reply, reaction, watched reply or sanction is stored for it', async () => {
+    const [placeholder, friend, writer, admin] = [await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t, { role: 'ADMIN' })];
+    // Its topic, which it watches (as its author; an import writes no watch, but nothing stops one).
+    const topic = await createTopic(t, placeholder.token, board);
+    await drain();
+    await t.sql(`UPDATE users SET is_placeholder = true WHERE id = $1`, [placeholder.id]);
+    const mention = await reply(t, writer.token, topic.id, `@${placeholder.handle} and @${friend.handle}, look`);
+    await reply(t, writer.token, topic.id, 'an answer to the imported post', topic.firstPostId);
+    await reply(t, writer.token, topic.id, 'news in the topic it watches');
+    expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: topic.firstPostId, kind: 'LIKE' } }, { token: friend.token }));
+    const input = { userId: placeholder.id, kind: 'SILENCE', reason: 'Imported spam', durationHours: 1 };
+    expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input }, { token: admin.token }));
+    await drain();
+    await drain();
+    expect(mention.bodyHtml).toContain(`href="/u/${placeholder.handle.toLowerCase()}"`);
+    expect(await t.sql(`SELECT kind FROM notifications WHERE user_id = $1`, [placeholder.id])).toEqual([]);
+    expect(await kinds(friend)).toEqual(['MENTION']);
+  });
+
   it('tells people an edit mentions, once, unless they heard of the post already or muted its topic', async () => {
     const writer = await makeUser(t);
     const [before, added, muting] = [await makeUser(t), await makeUser(t), await makeUser(t)];

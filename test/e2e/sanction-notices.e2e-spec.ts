@@ -286,7 +286,7 @@ describe('telling sanctioned members', () => {
     let sent: SentEmail[] = [];
     const { statements } = await t.countStatements(async () => (sent = await t.get(EmailDigest).sendDue()));
     expect([banned, free].map((u) => sent.filter((m) => m.to === u.email).map((m) => bullets(m.text)))).toEqual([[['• A moderator sent you a notice']], [['• A moderator sent you a notice']]]);
-    expect(statements.filter((sql) => /FROM users u .*WHERE u\.id = ANY\(\$1::uuid\[\]\) AND \(u\.deleted_at IS NULL OR \$2\)/s.test(sql))).toHaveLength(1);
+    expect(statements.filter((sql) => /FROM users u .*WHERE u\.id = ANY\(\$1::uuid\[\]\) AND \(\(u\.deleted_at IS NULL AND NOT u\.is_placeholder\) OR \$2\)/s.test(sql))).toHaveLength(1);
   });
 
   /**

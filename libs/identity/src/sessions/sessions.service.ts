@@ -176,10 +176,13 @@ export class SessionsService {
   /**
    * A viewer for a user who is not making the request (notification recipients, sanction
    * targets), with the access policy preloaded; null for unknown users, and for users
-   * suspended or banned site-wide, or whose account is deleted, unless `includeSuspended`
-   * (callers judging what someone wrote, not whom to tell: a deleted account hears nothing).
-   * `includeBarred` keeps those barred site-wide, not deleted accounts: for telling someone of
-   * their own standing (a sanction, an appeal's outcome), which a ban does not make less theirs.
+   * suspended or banned site-wide, or whose account is deleted or is an imported author's
+   * placeholder, unless `includeSuspended` (callers judging what someone wrote, not whom to
+   * tell: a deleted account hears nothing, and a placeholder, which nobody signs in to, has
+   * nobody to hear it, as Discourse tells a staged user nothing in the app).
+   * `includeBarred` keeps those barred site-wide, not deleted accounts nor placeholders: for
+   * telling someone of their own standing (a sanction, an appeal's outcome), which a ban does
+   * not make less theirs.
    * Read through `m` when given (a caller's transaction, so it holds no second connection).
    */
   async viewerForUser(userId: string, opts: ViewersFor = {}, m: Queryable = this.ds): Promise<Viewer | null> {
@@ -208,9 +211,10 @@ export class SessionsService {
     return { viewers, barred };
   }
 
+  /** `includeDeleted` keeps deleted accounts and placeholders too (`includeSuspended`). */
   private async viewerRows(userIds: readonly string[], includeDeleted: boolean, m: Queryable): Promise<ViewerRow[]> {
     if (userIds.length === 0) return [];
-    return m.query(`SELECT ${VIEWER_COLUMNS} FROM users u ${USER_GROUPS} WHERE u.id = ANY($1::uuid[]) AND (u.deleted_at IS NULL OR $2)`, [userIds, includeDeleted]);
+    return m.query(`SELECT ${VIEWER_COLUMNS} FROM users u ${USER_GROUPS} WHERE u.id = ANY($1::uuid[]) AND ((u.deleted_at IS NULL AND NOT u.is_placeholder) OR $2)`, [userIds, includeDeleted]);
   }
 
   /**
