@@ -9,11 +9,13 @@ import { migrations } from '../../migrations';
 import { SearchTermsTypoKeys1765083600000 } from '../../migrations/1765083600000-search-terms-typo-keys';
 import { SearchTermsTypoKeysFirstLetter1765134000000 } from '../../migrations/1765134000000-search-terms-typo-keys-first-letter';
 import { SearchTermsTypoKeysTidy1765148400000 } from '../../migrations/1765148400000-search-terms-typo-keys-tidy';
+import { PlaceholderGroupMemberships1765166400000 } from '../../migrations/1765166400000-placeholder-group-memberships';
+import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { buildDistOnce } from '../support/dist';
 import { redoMigration } from '../support/migrations';
-import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
+import { bootSecondNode, bootTestApp, expectOk, TestApp } from '../support/test-app';
 
 /** The schema as a comparable list: columns, constraints and indexes, by name. */
 const SCHEMA = `
@@ -238,6 +240,36 @@ describe('migrations', () => {
     expect(counts.filter((r) => r.counter !== r.real)).toEqual([]);
     expect(counts.find((r) => r.id === full)).toMatchObject({ counter: 2 });
     expect(counts.find((r) => r.id === empty)).toMatchObject({ counter: 0 });
+  });
+
+  it('takes imported authors’ placeholders out of the groups earlier releases put them in, counted and logged as the system’s removals (migration 1765166400000)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [member, placeholder, owning] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const slug = `placeholders-${Date.now()}`;
+    const [group, other] = [await makeGroup(t, slug), await makeGroup(t)];
+    await t.sql(`UPDATE users SET is_placeholder = true WHERE id = ANY ($1::uuid[])`, [[placeholder.id, owning.id]]);
+    // As an earlier release could write them: placeholders in two groups, one of them an owner.
+    await t.sql(
+      `INSERT INTO group_members (group_id, user_id, owner) VALUES ($1, $2, false), ($1, $3, false), ($1, $4, true), ($5, $3, false)`,
+      [group, member.id, placeholder.id, owning.id, other],
+    );
+    const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM moderation_log`);
+    await redoMigration(t, new PlaceholderGroupMemberships1765166400000());
+    expect(await t.sql(`SELECT group_id, user_id FROM group_members WHERE group_id = ANY ($1::uuid[])`, [[group, other]])).toEqual([{ group_id: group, user_id: member.id }]);
+    const counts = await t.sql(`SELECT group_id, member_count FROM group_member_counts WHERE group_id = ANY ($1::uuid[]) ORDER BY member_count DESC`, [[group, other]]);
+    expect(counts).toEqual([{ group_id: group, member_count: 1 }, { group_id: other, member_count: 0 }]);
+    const listed = expectOk(await t.gql(`query($s: String!) { group(slug: $s) { memberCount members { edges { node { user { id } } } } } }`, { s: slug }, { token: admin.token })).group;
+    expect(listed).toEqual({ memberCount: 1, members: { edges: [{ node: { user: { id: member.id } } }] } });
+    // One entry per membership, by no one (the system), as GroupMemberships.remove writes one; the chain still whole.
+    const entries = await t.sql(`SELECT actor_id, action, target_type, target_id, space_id, reason, before, after FROM moderation_log WHERE id > $1`, [last]);
+    const entry = (userId: string, groupId: string, before: unknown = null) =>
+      ({ actor_id: null, action: 'group.member_remove', target_type: 'user', target_id: userId, space_id: null, reason: 'placeholder account', before, after: { groupId } });
+    expect(entries).toHaveLength(3);
+    expect(entries).toEqual(expect.arrayContaining([entry(placeholder.id, group), entry(owning.id, group, { owner: true }), entry(placeholder.id, other)]));
+    expect(await t.get(AuditLog).verify()).toMatchObject({ ok: true });
+    // Run again, it finds nothing left and logs nothing.
+    await redoMigration(t, new PlaceholderGroupMemberships1765166400000());
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [last])).toEqual([{ n: 3 }]);
   });
 
   it('builds the typo-key indexes again over an invalid one a failed concurrent build left, and drops the former ones only then', async () => {
