@@ -3,6 +3,9 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic, reply, setTopicState } from '../factories/forum';
+import { NotificationVisibility } from '../../libs/notifications/src/notifications';
+import { gateCalls } from '../support/gates';
+import { waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('notification e-mails', () => {
@@ -353,6 +356,44 @@ describe('notification e-mails', () => {
     }
     await t.sql(`UPDATE users SET digest_sent_at = now() - interval '16 minutes' WHERE id = $1`, [user.id]);
     expect(await mine()).toEqual(['2 new notifications on Parvis']);
+  });
+
+  it('clears the stamps of users sent nothing in id order, as notifications hold recipients: no deadlock with a delivery to them', async () => {
+    const [first, second] = [await makeUser(t), await makeUser(t)].sort((a, b) => (a.id < b.id ? -1 : 1));
+    // News of a topic hidden since: both are claimed and stamped, then sent nothing, and the stamps go.
+    const topic = await createTopic(t, (await makeUser(t)).token, board, { title: 'Hidden before the e-mail' });
+    for (const u of [first, second]) {
+      await t.sql(`INSERT INTO notifications (id, user_id, kind, topic_id, data, source) VALUES (gen_random_uuid(), $1, 'VERIFICATION_DUE', $2, '{}', $3)`, [u.id, topic.id, `order:${u.id}`]);
+      await age(u.id);
+    }
+    await setTopicState(t, topic.id, 'HIDDEN');
+    // The first's row lies after the second's in the table, so that a scan of it meets the second first.
+    const behind = async () => (await t.sql(`SELECT (SELECT ctid FROM users WHERE id = $1) > (SELECT ctid FROM users WHERE id = $2) AS behind`, [first.id, second.id]))[0].behind;
+    for (let i = 0; i < 5 && !(await behind()); i++) await t.sql(`UPDATE users SET updated_at = now() WHERE id = $1`, [first.id]);
+    expect(await behind()).toBe(true);
+    // A delivery to both, between the claim and the clearing of the stamps: it holds the first's
+    // row (FOR SHARE, recipients in id order), then asks for the second's.
+    const gate = gateCalls(t.get(NotificationVisibility), 'check');
+    const delivery = t.ds.createQueryRunner();
+    await delivery.connect();
+    try {
+      const run = t.get(EmailDigest).sendDue();
+      await gate.begun;
+      await delivery.startTransaction();
+      await delivery.query(`SELECT 1 FROM users WHERE id = $1 FOR SHARE`, [first.id]);
+      gate.restore();
+      await waitForLockWaits(t, 1);
+      // Locked in id order, the clearing waits for the first's row holding no other: the
+      // delivery takes the second's and commits (locked in the table's order, it held the second's: a deadlock).
+      await delivery.query(`SELECT 1 FROM users WHERE id = $1 FOR SHARE`, [second.id]);
+      await delivery.commitTransaction();
+      expect((await run).filter((m) => m.to === first.email || m.to === second.email)).toEqual([]);
+    } finally {
+      gate.restore();
+      if (delivery.isTransactionActive) await delivery.rollbackTransaction();
+      await delivery.release();
+    }
+    expect(await t.sql(`SELECT digest_sent_at FROM users WHERE id = ANY($1::uuid[])`, [[first.id, second.id]])).toEqual([{ digest_sent_at: null }, { digest_sent_at: null }]);
   });
 
   it('takes whole users at a time, so one person’s notifications never split over two e-mails', async () => {

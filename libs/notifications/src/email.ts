@@ -426,7 +426,18 @@ export class EmailDigest {
       }
       sent.push({ to, subject: message.subject, text });
     }
-    if (unsent.length) await this.ds.query(`UPDATE users SET digest_sent_at = NULL WHERE id = ANY($1::uuid[])`, [unsent]);
+    // Their rows taken in id order, as every statement holding several members' rows takes them
+    // (a delivery holds its recipients FOR SHARE so): an UPDATE alone takes them in whatever order
+    // its scan meets them, and waiting for one while holding another was a deadlock with a delivery
+    // to two of them. The lock is the one the UPDATE takes (NO KEY), so it waits for nothing more.
+    if (unsent.length) {
+      await this.ds.query(
+        `UPDATE users u SET digest_sent_at = NULL
+           FROM (SELECT id FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE) held
+          WHERE u.id = held.id`,
+        [unsent],
+      );
+    }
     return sent;
   }
 
