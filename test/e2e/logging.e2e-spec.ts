@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeUser } from '../factories';
 import { logSink } from '../support/log-sink';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
@@ -49,6 +50,17 @@ describe('logs', () => {
     expect(logged.join('')).not.toContain(appealToken);
     // Client errors are answers, not server errors: nothing at level error (50) or above.
     expect(logged.map((l) => JSON.parse(l)).filter((l) => l.level >= 50)).toEqual([]);
+  });
+
+  it('write a sanction’s e-mail there outside production without SMTP_URL, as the digest writes its own', async () => {
+    const from = lines.length;
+    const member = await makeUser(t);
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'BAN', reason: 'Selling counterfeit tickets' } }, { token: admin.token }));
+    await t.get(OutboxWorker).drain();
+    await new Promise((r) => setTimeout(r, 50));
+    const logged = lines.slice(from).map((l) => JSON.parse(l)).filter((l) => l.msg === 'sanction e-mail (no SMTP_URL configured)');
+    expect(logged).toEqual([expect.objectContaining({ userId: member.id, to: member.email, subject: 'Your account on Parvis is banned', text: expect.stringContaining('Selling counterfeit tickets') })]);
   });
 
   it('leaves query strings, which may carry tokens, out of request logs', async () => {

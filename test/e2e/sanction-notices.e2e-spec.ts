@@ -538,7 +538,7 @@ describe('telling sanctioned members', () => {
     expect(await marks()).toEqual(marked);
   });
 
-  it('gives a ban’s e-mail up when its event is handled too late to send it, to an address not confirmed, or where no SMTP is configured, as when refused for good: the digest e-mails its notice while the ban stands', async () => {
+  it('gives a ban’s e-mail up when its event is handled too late to send it or to an address not confirmed, as when refused for good: the digest e-mails its notice while the ban stands', async () => {
     const givenUp = async (sanctionId: string) =>
       (await t.sql(`SELECT emailed_at, email_claimed_at, email_given_up_at IS NOT NULL AS given_up FROM sanctions WHERE id = $1`, [sanctionId]))[0];
     // Its event handled more than a week after it was written (a backlog replayed): too late to e-mail.
@@ -556,19 +556,60 @@ describe('telling sanctioned members', () => {
     expect(await givenUp(unconfirmedBan)).toEqual({ emailed_at: null, email_claimed_at: null, given_up: true });
     await t.sql(`UPDATE users SET email_verified_at = now() WHERE id = $1`, [unconfirmed.id]);
     expect(await digestTo(unconfirmed)).toEqual([['• A moderator sent you a notice']]);
-    // Its event handled by a node with no SMTP_URL: nothing can go, and nothing tries again.
-    const unsent = await makeUser(t);
-    const bare = await bootSecondNode(t, { PUBLIC_URL: 'https://community.example' });
-    let bareBan = '';
+  });
+
+  /**
+   * Bans `member` and has a second node with no SMTP_URL, in `env`, handle the ban's event, after
+   * `before` (given the sanction's id); the sanction's id.
+   */
+  async function banWithoutSmtp(member: TestUser, env: 'test' | 'production', before?: (sanctionId: string) => Promise<unknown>): Promise<string> {
+    const bare = await bootSecondNode(t, { NODE_ENV: env, PUBLIC_URL: 'https://community.example' });
     try {
-      bareBan = await sanction(unsent.id, { kind: 'BAN' });
+      const ban = await sanction(member.id, { kind: 'BAN' });
+      await before?.(ban);
       await bare.get(OutboxWorker).drain();
+      return ban;
     } finally {
       await bare.close();
     }
-    expect(await sanctionEvent(bareBan)).toMatchObject({ done: true });
-    expect(await givenUp(bareBan)).toEqual({ emailed_at: null, email_claimed_at: null, given_up: true });
-    expect(await digestTo(unsent)).toEqual([['• A moderator sent you a notice']]);
+  }
+
+  it('logs a ban’s e-mail on a node with no SMTP_URL outside production, as the digest logs its own, and counts it sent: the digest does not tell its notice again', async () => {
+    const member = await makeUser(t);
+    const ban = await banWithoutSmtp(member, 'test');
+    expect(await sanctionEvent(ban)).toMatchObject({ done: true });
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed, email_claimed_at, email_given_up_at FROM sanctions WHERE id = $1`, [ban])).toEqual([
+      { emailed: true, email_claimed_at: null, email_given_up_at: null },
+    ]);
+    expect(await digestTo(member)).toEqual([]);
+  });
+
+  it('leaves a ban’s e-mail to a node that has SMTP_URL when a production node without it handles its event: nothing given up, no attempt counted, sent by the other', async () => {
+    const member = await makeUser(t);
+    const ban = await banWithoutSmtp(member, 'production');
+    // Due again in a while (a wait: no failed attempt), neither claimed nor given up; the digest holds its notice back meanwhile.
+    expect(await sanctionEvent(ban)).toEqual({ attempts: 0, parked: false, done: false });
+    expect(await t.sql(`SELECT available_at > now() AS later FROM outbox WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [ban])).toEqual([{ later: true }]);
+    expect(await t.sql(`SELECT emailed_at, email_claimed_at, email_given_up_at FROM sanctions WHERE id = $1`, [ban])).toEqual([
+      { emailed_at: null, email_claimed_at: null, email_given_up_at: null },
+    ]);
+    expect(await digestTo(member)).toEqual([]);
+    // Once due, a node with SMTP_URL takes it and sends it, once.
+    await t.sql(`UPDATE outbox SET available_at = now() WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [ban]);
+    const mails = await mailsTo(member, async () => undefined);
+    expect(mails).toHaveLength(1);
+    expect(mails[0].head).toContain('Subject: Your account on Parvis is banned');
+    expect(await sanctionEvent(ban)).toMatchObject({ done: true });
+    expect(await digestTo(member)).toEqual([]);
+  });
+
+  it('gives a ban’s e-mail up on a production node without SMTP_URL once it is too late for any node to send it: the digest e-mails its notice while the ban stands', async () => {
+    const member = await makeUser(t);
+    // Its event handled more than a week after it was written.
+    const ban = await banWithoutSmtp(member, 'production', (id) => t.sql(`UPDATE outbox SET created_at = now() - interval '8 days' WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [id]));
+    expect(await sanctionEvent(ban)).toMatchObject({ done: true });
+    expect(await t.sql(`SELECT email_given_up_at IS NOT NULL AS given_up FROM sanctions WHERE id = $1`, [ban])).toEqual([{ given_up: true }]);
+    expect(await digestTo(member)).toEqual([['• A moderator sent you a notice']]);
   });
 
   it('reads a sanction that bars nobody site-wide (a warning, a silence, a ban in one space) in one statement, and marks no e-mail of it given up', async () => {

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import nodemailer, { Transporter } from 'nodemailer';
 import { AppConfig } from '../../../core/src/config/config';
 import { enhancedStatus, RefusalError, refusedForGood } from '../../../core/src/mail-refusals';
-import { isLastTry, OutboxEvent, OutboxHandler } from '../../../core/src/outbox/outbox';
+import { isLastTry, OutboxEvent, OutboxHandler, OutboxWait } from '../../../core/src/outbox/outbox';
 import { UsersRepository } from '../users/users.repository';
 
 /**
@@ -15,11 +15,20 @@ import { UsersRepository } from '../users/users.repository';
 export const MAIL_CLAIM_LEASE_SECONDS = 15 * 60;
 
 /**
+ * How long a production node with no SMTP_URL leaves an e-mail another node may send
+ * (`AccountMailHandler.waitsForSmtp`) before its event is due again: as long as the outbox's
+ * longest back-off, so a node that has SMTP_URL takes it within minutes.
+ */
+export const SMTP_WAIT_SECONDS = 5 * 60;
+
+/**
  * The SMTP transport of the account e-mails (password resets, address confirmations), through
  * SMTP_URL and MAIL_FROM, the settings the notification digest sends with; identity sits below
  * notifications, so it builds its own transport from them rather than borrowing the digest's.
- * Nothing of these messages ever reaches the log, in any environment: their links open or
- * vouch for an account.
+ * Nothing of these messages reaches the log, in any environment, their links opening or vouching
+ * for an account; but for a kind whose message links nothing of the sort (a sanction's,
+ * `AccountMailHandler.waitsForSmtp`), which without SMTP_URL goes to the log outside production
+ * as the digest's messages do (`toLog`).
  */
 @Injectable()
 export class AccountMailer {
@@ -36,6 +45,19 @@ export class AccountMailer {
   /** Whether e-mail can go out at all (SMTP_URL is set). */
   get configured(): boolean {
     return this.transport !== undefined;
+  }
+
+  /** Whether this is a production process, whose log takes no message (the digest's rule). */
+  get production(): boolean {
+    return this.config.NODE_ENV === 'production';
+  }
+
+  /**
+   * A message written to the log in place of sending it, outside production with no SMTP_URL
+   * (as the digest writes its own): only for a kind whose message opens and vouches for nothing.
+   */
+  toLog(what: string, userId: string | null, message: { to: string; subject: string; text: string }): void {
+    this.log.log({ userId, to: message.to, subject: message.subject, text: message.text }, `${what} e-mail (no SMTP_URL configured)`);
   }
 
   /**
@@ -68,7 +90,7 @@ export class AccountMailer {
  * payload names the user): to the account's address, unless it is a placeholder, has none, or
  * `load` finds nothing to send; with a link good for what is left of `ttlSeconds` since the
  * request, however late the worker gets to it. Without SMTP_URL the log only notes that one
- * was due, and no token is made.
+ * was due, and no token is made (a kind that `waitsForSmtp` aside).
  *
  * Each event is recorded before its e-mail goes out (`account_mails_sent`, outside the
  * outbox's transaction, so the record stays when that rolls back): an event handled again,
@@ -112,6 +134,18 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
   protected abstract message(user: U & { email: string }, ttlSeconds: number): Promise<{ subject: string; text: string; messageId?: string }>;
 
   /**
+   * Whether, with no SMTP_URL, the e-mail is not given up but left to a node that has it (a
+   * sanction's, which given up the digest only tells as "a notice" and which a member barred
+   * reads nowhere else): a production node leaves the event due again after SMTP_WAIT_SECONDS
+   * (`OutboxWait`: no failed attempt counted, never parked) for a node with SMTP_URL to send it,
+   * and gives it up only once it is too late for any node (`ttlSeconds`); outside production the
+   * message goes to the log, as the digest's do, and counts as sent. Only for a kind whose
+   * message opens and vouches for nothing (no token), since it may reach the log. The other kinds
+   * are given up at once.
+   */
+  protected readonly waitsForSmtp: boolean = false;
+
+  /**
    * Whether `sending` claims each e-mail itself, in place of the event's record in
    * `account_mails_sent` (which would keep the event, delivered again after a worker died
    * between the record and the send, from sending it).
@@ -144,7 +178,7 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
    * asked): `load` found no address to send it to (for a sanction barring its member: none
    * confirmed that does not bounce; not when `load` finds nothing at all, for a sanction one
    * lifted, run out, or barring nobody site-wide), its event came later than `ttlSeconds` after
-   * the request, or no SMTP_URL is configured.
+   * the request, or no SMTP_URL is configured (unless the kind `waitsForSmtp`).
    * For a kind whose news others hold back while it may still go (a sanction's, which the digest
    * then e-mails by the normal path) to say so. The other kinds keep no such mark: their event's
    * record in `account_mails_sent` stays, refused for good or skipped alike.
@@ -176,8 +210,9 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
 
   /** `lastTry`: the outbox parks the event if this delivery fails (a refusal for now is then given up too). */
   private async send(userId: string, requestedAt: Date, lastTry: boolean): Promise<void> {
-    // Nothing to send it to, too late, or nowhere to send it: the event is handled and never
-    // delivered again, so the e-mail is given up as one refused for good is. Nothing to send at
+    // Nothing to send it to, too late, or nowhere to send it (for a kind that `waitsForSmtp`, not
+    // here alone): the event is handled and never delivered again, so the e-mail is given up as
+    // one refused for good is. Nothing to send at
     // all (`load` null: for a sanction, none that bars its member now) gives nothing up.
     const user = await this.load(userId);
     if (!user) return;
@@ -185,11 +220,25 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
     const ttl = this.ttlSeconds - Math.floor((Date.now() - new Date(requestedAt).getTime()) / 1000);
     if (ttl <= 0) return this.gaveUp(userId);
     if (!this.mailer.configured) {
-      this.log.warn({ userId }, `${this.what} e-mail not sent: no SMTP_URL configured`);
-      return this.gaveUp(userId);
+      if (!this.waitsForSmtp) {
+        this.log.warn({ userId }, `${this.what} e-mail not sent: no SMTP_URL configured`);
+        return this.gaveUp(userId);
+      }
+      if (this.mailer.production) {
+        // Another process may have SMTP_URL: due again in a while, or once too late, whichever comes first.
+        const account = this.accountOf(userId);
+        this.log.warn({ userId: account }, `${this.what} e-mail not sent: no SMTP_URL configured; left for a process that has one`);
+        throw new OutboxWait(`${this.what} e-mail for user ${account} left for a process with SMTP_URL`, new Date(Date.now() + Math.min(SMTP_WAIT_SECONDS, ttl) * 1000));
+      }
+      // Outside production it goes to the log, below, once claimed as if it were sent.
     }
     const { subject, text, messageId } = await this.message(user as U & { email: string }, ttl);
     if (!(await this.sending(userId))) return;
+    if (!this.mailer.configured) {
+      // Outside production, for a kind that may go there (`waitsForSmtp`): the developer's to read, as the digest's are.
+      this.mailer.toLog(this.what, this.accountOf(userId), { to: user.email, subject, text });
+      return this.sent(userId);
+    }
     let sent = false;
     try {
       sent = await this.mailer.send(this.what, this.accountOf(userId), { to: user.email, subject, text, messageId });

@@ -35,9 +35,11 @@ const SANCTION_MAIL_TTL_SECONDS = 7 * 86_400;
  * refused by the mail server) is not marked, and the digest e-mails it as any notice: once it no
  * longer bars its member, or at once when the mail server refused it for good, or for now on its
  * outbox event's last try before parking, or when it was not sent for good (its member had no
- * confirmed address that does not bounce when its event was handled, the event came more than
- * SANCTION_MAIL_TTL_SECONDS late, or no SMTP_URL is configured), which this marks
- * (`sanctions.email_given_up_at`: given up, never claimed again).
+ * confirmed address that does not bounce when its event was handled, or the event came more than
+ * SANCTION_MAIL_TTL_SECONDS late), which this marks (`sanctions.email_given_up_at`: given up,
+ * never claimed again). A process with no SMTP_URL gives nothing up (`waitsForSmtp`): outside
+ * production it writes the message to the log, as the digest does, and marks it e-mailed; in
+ * production it leaves it to a process that has SMTP_URL until it is too late.
  *
  * At least once, and not twice in practice: the e-mail is claimed first (`sending`), with a
  * lease of MAIL_CLAIM_LEASE_SECONDS, and no record in `account_mails_sent` (`claimsItsOwn`).
@@ -51,6 +53,7 @@ export class SanctionMail extends AccountMailHandler<Barring> {
   readonly name = 'sanction-mail';
   protected readonly eventType = 'user.sanctioned';
   protected override readonly claimsItsOwn = true;
+  protected override readonly waitsForSmtp = true;
   protected readonly what = 'sanction';
   protected readonly ttlSeconds = SANCTION_MAIL_TTL_SECONDS;
 
@@ -141,7 +144,7 @@ export class SanctionMail extends AccountMailHandler<Barring> {
 
   /**
    * Refused for good, or for now on its event's last try before the outbox parks it, or not sent
-   * for good (nothing to send it to, too late, no SMTP; unclaimed then): never claimed
+   * for good (nothing to send it to, too late; unclaimed then): never claimed
    * again (`sending`), and the digest, which can now tell this
    * from an e-mail that may still go, e-mails its notice by the normal path at once, barring or
    * not (`email_given_up_at`, read by `mailableNowSql`). Unless another worker claimed it since
