@@ -66,6 +66,22 @@ describe('e-mail address confirmation', () => {
     expect((await digestTo(newcomer.email)).map((m) => m.subject)).toEqual(['1 new notification on Parvis']);
   });
 
+  it('e-mails news that came shortly before the address was confirmed, once due: only news due while it was not confirmed is handled unsent', async () => {
+    const newcomer = await signUp();
+    const token = await linkTokenFor(newcomer.email);
+    await createTopic(t, (await makeUser(t)).token, board, { body: `first welcome @${newcomer.handle}` });
+    await drain();
+    // A run while the address is not confirmed and the news not due: it stays due.
+    expect(await digestTo(newcomer.email)).toEqual([]);
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS handled FROM notifications WHERE user_id = $1`, [newcomer.id])).toEqual([{ handled: false }]);
+    // Confirmed within the delay: the news goes once due, as anyone's.
+    expect(expectOk(await t.gql(VERIFY, { input: { token } })).verifyEmail).toBe(true);
+    await age(newcomer.id);
+    const [mail, ...more] = await digestTo(newcomer.email);
+    expect(more).toEqual([]);
+    expect(mail.subject).toBe('1 new notification on Parvis');
+  });
+
   it('refuses a bad token, and a link sent to an address the account no longer has', async () => {
     expectError(await t.gql(VERIFY, { input: { token: 'not-a-token' } }), 'BAD_USER_INPUT');
     const newcomer = await signUp();

@@ -260,16 +260,21 @@ export class EmailDigest {
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
     type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; removed_post_id: string | null; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
-    // What nobody will e-mail (placeholder or deleted accounts, no address, one not confirmed yet
-    // or on the bounce list, that kind turned off, news from someone the user has since ignored,
-    // news that waited NEWS_MAX_AGE_DAYS past when it would have gone) leaves the due set at once (`emailed_at` means handled),
-    // or every run would read it again. Unignoring, or an address off the bounce list, brings no
-    // such news to e-mail: it is old by then.
+    // What nobody will e-mail (placeholder or deleted accounts, no address, that kind turned off,
+    // news from someone the user has since ignored, news that waited NEWS_MAX_AGE_DAYS past when
+    // it would have gone) leaves the due set at once (`emailed_at` means handled), or every run
+    // would read it again. Unignoring brings no such news to e-mail: it is old by then. An address
+    // not confirmed yet or on the bounce list is judged when the news is due, not before: news
+    // that came within the delay of its confirmation (a newcomer's first reply, say) goes once
+    // due, as anyone's, and news due while it was not confirmed leaves then, having waited no
+    // longer than anyone's not due yet; an address off the bounce list brings no such news to
+    // e-mail, old by then.
     await this.ds.query(
       `UPDATE notifications n SET emailed_at = now()
          FROM users u
         WHERE u.id = n.user_id AND n.read_at IS NULL AND n.emailed_at IS NULL
-          AND (u.email IS NULL OR u.is_placeholder OR u.deleted_at IS NOT NULL OR u.email_verified_at IS NULL OR u.email_bounced_at IS NOT NULL
+          AND (u.email IS NULL OR u.is_placeholder OR u.deleted_at IS NOT NULL
+               OR ((u.email_verified_at IS NULL OR u.email_bounced_at IS NOT NULL) AND n.created_at < now() - make_interval(mins => $2))
                OR n.created_at < now() - make_interval(days => $1, mins => 2 * $2)
                OR EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
                OR ${fromIgnoredSql()})`,
@@ -287,6 +292,8 @@ export class EmailDigest {
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
               -- One e-mail per user per delay at most: news that trickles in waits for the next.
               AND (cu.digest_sent_at IS NULL OR cu.digest_sent_at < now() - make_interval(mins => $1))
+              -- An address not to e-mail takes no place of the run's (news come due since the statement above: the next run handles it).
+              AND cu.email_verified_at IS NOT NULL AND cu.email_bounced_at IS NULL
               -- A member barred site-wide is claimed news of their own standing alone: the rest waits, unclaimed, for the barring to end.
               AND ${mailableNowSql('n', 'cu', '$3')}
             GROUP BY n.user_id
