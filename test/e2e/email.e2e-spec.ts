@@ -5,7 +5,8 @@ import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic, reply, setTopicState } from '../factories/forum';
 import { NotificationVisibility } from '../../libs/notifications/src/notifications';
 import { gateCalls } from '../support/gates';
-import { waitForLockWaits } from '../support/lock-waits';
+import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { holdLock, withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('notification e-mails', () => {
@@ -339,6 +340,43 @@ describe('notification e-mails', () => {
     expect([await handled(placeholder), await handled(optedOut), await handled(member)]).toEqual([true, true, false]);
     await age(member.id);
     expect((await t.get(EmailDigest).sendDue()).map((m) => m.to)).toContain(member.email);
+  });
+
+  it('takes what nobody will e-mail out of the due set without waiting for a row another holds: it waits for the next run', async () => {
+    const member = await makeUser(t, { emailUnverified: true });
+    for (const i of [0, 1]) await t.sql(`INSERT INTO notifications (id, user_id, kind, data, source) VALUES (gen_random_uuid(), $1, 'SANCTION', '{}', $2)`, [member.id, `held:${member.id}:${i}`]);
+    await age(member.id);
+    const [held] = (await t.sql(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [member.id])).map((r) => r.id);
+    const handled = async () => (await t.sql(`SELECT emailed_at IS NOT NULL AS handled FROM notifications WHERE user_id = $1 ORDER BY id`, [member.id])).map((r) => r.handled);
+    // One of them held as a write of it holds it (the member marking it read, their account's deletion):
+    // waiting for it while holding the other could close a circle with such a write of both.
+    await withLockHeld(t, `SELECT 1 FROM notifications WHERE id = $1 FOR NO KEY UPDATE`, [held], async () => {
+      expect(await doneOrWaiting(t, t.get(EmailDigest).sendDue(), 1)).toBe('done');
+    });
+    expect(await handled()).toEqual([false, true]);
+    await t.get(EmailDigest).sendDue();
+    expect(await handled()).toEqual([true, true]);
+  });
+
+  it('never e-mails news old by now that stayed in the due set because another transaction held it when the run began', async () => {
+    const member = await makeUser(t);
+    await t.sql(`INSERT INTO notifications (id, user_id, kind, data, source, created_at) VALUES (gen_random_uuid(), $1, 'SANCTION', '{}', $2, now() - interval '8 days')`, [member.id, `stale:${member.id}`]);
+    const [{ id }] = await t.sql(`SELECT id FROM notifications WHERE user_id = $1`, [member.id]);
+    // Held while the run takes old news out of the due set, let go before it claims.
+    const held = await holdLock(t, `SELECT 1 FROM notifications WHERE id = $1 FOR NO KEY UPDATE`, [id]);
+    const claim = gateCalls(t.ds, 'query', (sql: string) => sql.includes('WITH chosen'));
+    try {
+      const run = t.get(EmailDigest).sendDue();
+      await claim.begun;
+      await held.release();
+      claim.restore();
+      expect((await run).filter((m) => m.to === member.email)).toEqual([]);
+    } finally {
+      claim.restore();
+      await held.release();
+    }
+    await t.get(EmailDigest).sendDue();
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS handled FROM notifications WHERE id = $1`, [id])).toEqual([{ handled: true }]);
   });
 
   it('sends one person at most one e-mail per delay, however steadily news trickles in', async () => {

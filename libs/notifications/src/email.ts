@@ -268,16 +268,21 @@ export class EmailDigest {
     // that came within the delay of its confirmation (a newcomer's first reply, say) goes once
     // due, as anyone's, and news due while it was not confirmed leaves then, having waited no
     // longer than anyone's not due yet; an address off the bounce list brings no such news to
-    // e-mail, old by then.
+    // e-mail, old by then. A row another transaction holds (its member marking it read, their
+    // account's deletion, a move of its post) is skipped, for the next run: waiting for it while
+    // holding rows of other members, taken in no fixed order, could close a circle with a write of
+    // several of them (the claim skips locked rows so too).
     await this.ds.query(
-      `UPDATE notifications n SET emailed_at = now()
-         FROM users u
-        WHERE u.id = n.user_id AND n.read_at IS NULL AND n.emailed_at IS NULL
-          AND (u.email IS NULL OR u.is_placeholder OR u.deleted_at IS NOT NULL
-               OR ((u.email_verified_at IS NULL OR u.email_bounced_at IS NOT NULL) AND n.created_at < now() - make_interval(mins => $2))
-               OR n.created_at < now() - make_interval(days => $1, mins => 2 * $2)
-               OR EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
-               OR ${fromIgnoredSql()})`,
+      `UPDATE notifications SET emailed_at = now()
+        WHERE id IN (
+          SELECT n.id FROM notifications n JOIN users u ON u.id = n.user_id
+           WHERE n.read_at IS NULL AND n.emailed_at IS NULL
+             AND (u.email IS NULL OR u.is_placeholder OR u.deleted_at IS NOT NULL
+                  OR ((u.email_verified_at IS NULL OR u.email_bounced_at IS NOT NULL) AND n.created_at < now() - make_interval(mins => $2))
+                  OR n.created_at < now() - make_interval(days => $1, mins => 2 * $2)
+                  OR EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
+                  OR ${fromIgnoredSql()})
+           FOR NO KEY UPDATE OF n SKIP LOCKED)`,
       [NEWS_MAX_AGE_DAYS, this.config.EMAIL_DELAY_MINUTES],
     );
     // One statement chooses the users, claims their due rows (those alone are locked) and
@@ -308,6 +313,8 @@ export class EmailDigest {
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
               -- Ignored since the statement above ran: the next run takes it out of the due set.
               AND NOT ${fromIgnoredSql()}
+              -- Old by now, left there because another transaction held it: not sent either.
+              AND n.created_at >= now() - make_interval(days => $4, mins => 2 * $1)
               AND ${mailableNowSql('n', 'u', '$3')}
             -- The member's row too, as stamped updates it, and skipped when held: an account being
             -- deleted (ACCOUNT_LOCK) is to delete these very rows, so claiming them and then waiting
@@ -320,7 +327,7 @@ export class EmailDigest {
            FROM due
           WHERE n.id = due.id
          RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.removed_post_id, due.data, due.email, due.title, due.actor, due.number, due.created_at`,
-        [this.config.EMAIL_DELAY_MINUTES, users, STANDING_KINDS],
+        [this.config.EMAIL_DELAY_MINUTES, users, STANDING_KINDS, NEWS_MAX_AGE_DAYS],
       ),
     ).sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
     const byUser = new Map<string, Due[]>();
