@@ -232,6 +232,23 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await waiting()).toBe(0);
   });
 
+  it('says at debug level which types it drops, once per type, however many rows and claims', async () => {
+    const consumer = a.get(LiveRelayConsumer);
+    const debug = jest.spyOn((consumer as unknown as { log: Logger }).log, 'debug').mockImplementation(() => undefined);
+    const unlisted = (type: string) => ({ type, aggregateType: 'test', aggregateId: newId(), payload: {} });
+    try {
+      for (const types of [['appeal.decided', 'test.dropped', 'appeal.decided'], ['test.dropped', 'appeal.decided']]) {
+        await unclaimed(() => a.sql(`INSERT INTO live_relay (event) SELECT jsonb_array_elements($1::jsonb)`, [JSON.stringify([...types.map(unlisted), probe(newId(), {})])]));
+        expect(await consumer.drain()).toBe(1);
+      }
+      const told = debug.mock.calls.map(([what]) => (what as { type?: string }).type);
+      expect(told.sort()).toEqual(['appeal.decided', 'test.dropped']);
+    } finally {
+      debug.mockRestore();
+    }
+    expect(await waiting()).toBe(0);
+  });
+
   it('writes a relay row for every type of event the live gateway acts on, in the order emitted', async () => {
     await unclaimed(async () => {
       await worker.get(UnitOfWork).run(async (tx) => {

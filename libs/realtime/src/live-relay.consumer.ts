@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { DataSource } from 'typeorm';
 import {
   changesAccess,
+  isLiveEventType,
   LIVE_RELAY_ACCESS,
   LIVE_RELAY_CHANNEL,
   LIVE_RELAY_CLAIM,
@@ -18,6 +19,9 @@ import { LiveGateway } from './live.gateway';
 
 /** Rows taken per statement. */
 const BATCH = 200;
+
+/** How many dropped types a node remembers having logged (`dropped`): a writer gone astray cannot grow it without end. */
+const DROPPED_TYPES_TOLD = 64;
 
 /** What a claim's statements take, on top of its waits, as `holdWaitMs` counts it. */
 const CLAIM_STATEMENTS_MS = 1_000;
@@ -65,6 +69,8 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
   private stopped = false;
   /** The next claim answers an access change's wake-up: it waits for the rows other nodes are claiming. */
   private afterOthers = false;
+  /** The types of rows dropped for the gateway not acting on them, each logged once (`dropped`). */
+  private readonly droppedTypes = new Set<string>();
 
   /**
    * How long a claim waits at most for the rows another node is claiming (its `lock_timeout`):
@@ -186,6 +192,20 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
+   * Says (at debug level) which types of the rows claimed the gateway does not act on, each
+   * once per node, however many rows: an operator wondering why a worker's event never reached
+   * the live rooms learns its type is not relayed (an older worker during a rolling upgrade,
+   * or a type left out of LIVE_EVENT_TYPES), without a line per row.
+   */
+  private dropped(rows: RelayedEvent[]): void {
+    for (const { event } of rows) {
+      if (isLiveEventType(event.type) || this.droppedTypes.has(event.type) || this.droppedTypes.size >= DROPPED_TYPES_TOLD) continue;
+      this.droppedTypes.add(event.type);
+      this.log.debug({ type: event.type }, 'live relay rows of a type the live gateway does not act on are taken and dropped (logged once per type)');
+    }
+  }
+
+  /**
    * One batch, in a transaction of its own: published in commit order, and committed once this
    * node's bus listeners are done holding its publisher, which the live gateway does until every
    * API node holds its pushes for the re-checks of the batch's access changes. Another node's
@@ -208,6 +228,7 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
           row.fresh ? [row.event] : changesAccess(row.event) ? [{ ...row.event, payload: { ...row.event.payload, [RELAYED_LATE]: true } }] : [],
         ),
       );
+      this.dropped(rows);
       // The rows are taken whatever a listener does with them: a relay event is pushed once at most.
       await this.bus.publishAll(events).catch((err: unknown) => this.log.error({ err }, 'a relayed event’s publication failed'));
       return { rows: rows.length, published: events.length };
