@@ -7,6 +7,8 @@ import { createTopic } from '../factories/forum';
 import { createClient } from 'redis';
 import { ANONYMOUS_ROOM_OPS_PACE, FENCE_DONE, LiveGateway, PRESENCE_ASK, ROOM_OPS_PACE, ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
 import { UsersRepository } from '../../libs/identity/src/users/users.repository';
+import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
+import { gateCalls } from '../support/gates';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { buildDistOnce } from '../support/dist';
 import { freePort } from '../support/free-port';
@@ -209,6 +211,42 @@ maybe('live updates across two API processes (Redis adapter)', () => {
       open();
       held.mockRestore();
       await watcher.quit();
+    }
+  });
+
+  it('tells no socket of the other node that left the room while this node judged its readers: a reader sent away through node B hears nothing of the topic’s timers', async () => {
+    const admin = await makeUser(a, { role: 'ADMIN' });
+    const [leaver, stayer] = [await makeUser(a), await makeUser(a)];
+    const space = await makeSpace(a, 'RESTRICTED', [{ userId: leaver.id, level: 'PARTICIPATE' }, { userId: stayer.id, level: 'PARTICIPATE' }]);
+    const topic = await createTopic(a, admin.token, await makeBoard(a, space.id));
+    await a.get(LiveGateway).settled();
+    const [goes, stays] = [await connectLive(bUrl, sockets, leaver.token), await connectLive(bUrl, sockets, stayer.token)];
+    for (const s of [goes, stays]) expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const heard: unknown[] = [];
+    goes.on('topic:timers', (p: unknown) => heard.push(p));
+    const toStayer = next(stays, 'topic:timers');
+    // Node A's push of the timers has read the room (both readers, on node B) and judged them
+    // (both read the topic), and waits before it sends.
+    const gate = gateCalls(a.get(TopicTimersService), 'forReaders', (_topicId: string, ids: string[]) => ids.includes(leaver.id), 'after');
+    try {
+      const SET = `mutation($i: SetTopicTimerInput!) { setTopicTimer(input: $i) { id } }`;
+      expectOk(await a.gql(SET, { i: { topicId: topic.id, kind: 'CLOSE', afterHours: 2 } }, { token: admin.token }));
+      await gate.begun;
+      // The leaver loses the space through node B, which takes them out of the room.
+      const lost = next(goes, 'access:lost');
+      await gqlB(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, userId: leaver.id } }, admin.token);
+      expect(await lost).toEqual({ room: `topic:${topic.id}` });
+      gate.open();
+      await a.get(LiveGateway).settled();
+      expect((await toStayer).timers.map((x: { kind: string }) => x.kind)).toEqual(['CLOSE']);
+      // Node A's sends reach node B through Redis in the order node A made them: anything it sent
+      // the leaver arrived before this.
+      const flushed = next(goes, 'test:flushed');
+      a.get(LiveGateway).server.to(`user:${leaver.id}`).emit('test:flushed', {});
+      await flushed;
+      expect(heard).toEqual([]);
+    } finally {
+      gate.restore();
     }
   });
 

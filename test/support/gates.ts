@@ -11,24 +11,29 @@ export interface CallGate {
 }
 
 /**
- * Holds the calls of `object[method]` that `when` picks at a gate before the method itself runs,
- * so a test can change something between a caller's start and its end (a socket leaving a room
- * while a push reads who may hear it). Other calls go through at once.
+ * Holds the calls of `object[method]` that `when` picks at a gate before the method itself runs
+ * (or, `at` 'after', once it has run, its result held back), so a test can change something
+ * between a caller's start and its end (a socket leaving a room while a push reads who may hear
+ * it, or once it has). Other calls go through at once.
  */
-export function gateCalls(object: object, method: string, when: (...args: any[]) => boolean = () => true): CallGate {
+export function gateCalls(object: object, method: string, when: (...args: any[]) => boolean = () => true, at: 'before' | 'after' = 'before'): CallGate {
   const target = object as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const real = target[method].bind(object);
   let entered!: () => void;
   const begun = new Promise<void>((resolve) => (entered = resolve));
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
+  const held = async (args: unknown[]) => {
+    if (!when(...args)) return;
+    entered();
+    await gate;
+  };
   const spy = jest.spyOn(target, method).mockImplementation(async (...args: unknown[]) => {
-    if (when(...args)) {
-      entered();
-      await gate;
-    }
+    if (at === 'before') await held(args);
     try {
-      return await real(...args);
+      const result = await real(...args);
+      if (at === 'after') await held(args);
+      return result;
     } finally {
       ended++;
     }

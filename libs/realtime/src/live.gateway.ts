@@ -67,6 +67,29 @@ export const PRESENCE_ASK = 'parvis:presence';
  */
 export const PRESENCE_GONE = 'parvis:presence-gone';
 
+/**
+ * Server-side event carrying another node's sends to sockets of this node, each only if still in
+ * the room (see `toStillIn`): `{ room, event, groups: [{ payload, ids }] }`.
+ */
+export const STILL_IN_SENDS = 'parvis:still-in';
+
+/** The socket events a push may send to some of a room's sockets only (`toStillIn`), as other nodes may ask for them. */
+const STILL_IN_EVENTS: ReadonlySet<string> = new Set(['typing', 'presence', 'poll:updated', 'topic:timers']);
+
+/** Sends of one payload to sockets by id (`toStillIn`). */
+interface StillInGroup {
+  payload: unknown;
+  ids: string[];
+}
+
+const isStillInSends = (m: unknown): m is { room: string; event: string; groups: StillInGroup[] } => {
+  const r = m as { room?: unknown; event?: unknown; groups?: unknown } | null;
+  return (
+    !!r && typeof r === 'object' && typeof r.room === 'string' && typeof r.event === 'string' && STILL_IN_EVENTS.has(r.event) && Array.isArray(r.groups) &&
+    r.groups.every((g: { ids?: unknown } | null) => !!g && Array.isArray(g.ids) && g.ids.every((id) => typeof id === 'string'))
+  );
+};
+
 /** Whether an id from another node names a topic room. */
 const isTopicRoom = (room: unknown): room is string => typeof room === 'string' && room.startsWith('topic:') && isUuid(room.slice('topic:'.length));
 
@@ -309,6 +332,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       ack?.(true);
     });
     server.on(FENCE_DONE, (id: unknown) => typeof id === 'string' && this.remoteFences.get(id)?.());
+    // Another node's push to some of a room's sockets: this node sends to its own, if still in the room.
+    server.on(STILL_IN_SENDS, (m: unknown) => {
+      if (isStillInSends(m)) for (const g of m.groups) this.toStillInHere(m.room, g.ids, m.event, g.payload);
+    });
     // A join or leave on another node: this node's own connections in the room hear of it from this node.
     server.on(PRESENCE_ASK, (room: unknown) => {
       if (isTopicRoom(room)) void this.presenceHere(room);
@@ -813,24 +840,40 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private async typingToThoseWhoSee(senderSocket: string, room: string, userId: string, typing: unknown): Promise<void> {
     const sockets = (await this.server.in(room).fetchSockets()).filter((s) => s.id !== senderSocket);
     const facts = await this.users.presenceFacts(signedInUsers(sockets));
-    for (const s of sockets) {
+    const seers = sockets.filter((s) => {
       const viewerId = (s.data as SocketData).userId;
-      if (viewerId && (viewerId === userId || facts.get(viewerId)?.staff)) this.toStillIn(room, s, 'typing', typing);
-    }
+      return viewerId && (viewerId === userId || facts.get(viewerId)?.staff);
+    });
+    this.toStillIn(room, 'typing', [{ payload: typing, ids: seers.map((s) => s.id) }]);
   }
 
   /**
-   * Sends to one socket of a room as read by `fetchSockets` (a push that tells each its own, or
-   * only some), only if it is still in the room: one of this node's that left since that read (or
+   * Sends to sockets of a room as read by `fetchSockets` (a push that tells each its own, or only
+   * some), each only if it is still in the room when it is sent: one that left since that read (or
    * was sent away on lost access) hears nothing, as a broadcast to the room would not reach it.
-   * Another node's socket is sent to as read (this node cannot look at its rooms). Typing of
-   * hidden members, polls' counts, topics' timers and presence's own lists (to this node's
-   * sockets only) go so.
+   * This node's sockets are looked at here; the other nodes' are sent to by the node that holds
+   * them, which looks at its own (STILL_IN_SENDS, one message for the push, whatever its sockets):
+   * sent straight to another node's socket (`RemoteSocket.emit`), a push reached a reader that
+   * node had just taken out of the room, their access revoked through it. Typing of hidden
+   * members, polls' counts, topics' timers and presence's own lists (to this node's sockets only)
+   * go so.
    */
-  private toStillIn(room: string, s: { id: string; emit: (event: string, payload: unknown) => unknown }, event: string, payload: unknown): void {
-    const local = this.server.sockets.sockets.get(s.id);
-    if (local && !local.rooms.has(room)) return;
-    s.emit(event, payload);
+  private toStillIn(room: string, event: string, groups: StillInGroup[]): void {
+    const elsewhere: StillInGroup[] = [];
+    for (const { payload, ids } of groups) {
+      const remote = ids.filter((id) => !this.server.sockets.sockets.has(id));
+      this.toStillInHere(room, ids, event, payload);
+      if (remote.length) elsewhere.push({ payload, ids: remote });
+    }
+    if (elsewhere.length) this.tellNodes(STILL_IN_SENDS, { room, event, groups: elsewhere });
+  }
+
+  /** `toStillIn` for this node's sockets among `ids` (the others' are not here). */
+  private toStillInHere(room: string, ids: readonly string[], event: string, payload: unknown): void {
+    for (const id of ids) {
+      const local = this.server.sockets.sockets.get(id);
+      if (local?.rooms.has(room)) local.emit(event, payload);
+    }
   }
 
   /**
@@ -948,7 +991,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       // Each to the socket itself, so only if it is still in the room (`toStillIn`: they are all
       // this node's): one taken out since the read above (its access re-checked away) must not
       // hear who reads a topic it cannot see.
-      for (const s of own) this.toStillIn(room, s, 'presence', message((s.data as SocketData).userId));
+      this.toStillIn(room, 'presence', own.map((s) => ({ payload: message((s.data as SocketData).userId), ids: [s.id] })));
     } catch (err) {
       this.log.warn({ err, room }, 'presence not sent');
     }
@@ -1071,7 +1114,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /** Tells the other API nodes (a no-op on a single node, whose adapter has no cluster). */
-  private tellNodes(event: string, arg: string): void {
+  private tellNodes(event: string, arg: unknown): void {
     if (!this.config.REDIS_URL || !this.server) return;
     try {
       this.server.serverSideEmit(event, arg);
@@ -1447,8 +1490,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * PollsService.whoSeesResults, at most two statements for the room, reading the access of its
    * possible moderators alone). Others hear of a vote on such a
    * poll not at all (how many pushes came would count its votes), and of its creation, change,
-   * closing or reopening without counts. Each socket is sent its own by `toStillIn`: one of this
-   * node's that left the room while those statements ran hears nothing.
+   * closing or reopening without counts. Each socket is sent its own by `toStillIn`: one that
+   * left the room while those statements ran, on any node, hears nothing.
    */
   private async pushPoll(type: string, p: Record<string, unknown>): Promise<void> {
     const base = { topicId: payloadId(p, 'topicId'), postId: payloadId(p, 'postId'), pollId: payloadId(p, 'pollId') };
@@ -1468,11 +1511,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     }
     const sockets = await this.server.in(room).fetchSockets();
     const sees = await this.polls.whoSeesResults(poll, signedInUsers(sockets));
-    for (const s of sockets) {
+    const seeing = (s: { data: unknown }) => {
       const userId = (s.data as SocketData).userId;
-      if (userId && sees.has(userId)) this.toStillIn(room, s, 'poll:updated', counted);
-      else if (type === 'poll.updated') this.toStillIn(room, s, 'poll:updated', bare);
-    }
+      return !!userId && sees.has(userId);
+    };
+    const groups: StillInGroup[] = [{ payload: counted, ids: sockets.filter(seeing).map((s) => s.id) }];
+    if (type === 'poll.updated') groups.push({ payload: bare, ids: sockets.filter((s) => !seeing(s)).map((s) => s.id) });
+    this.toStillIn(room, 'poll:updated', groups);
   }
 
   /**
@@ -1481,7 +1526,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * (TopicTimersService.forReaders): moderators of the space every timer and who set it, other
    * readers the status timers, and only after a change to one. The room's sockets are every
    * node's (through the adapter); their users are judged together. Each socket is sent its own by
-   * `toStillIn`: one of this node's that left the room while they were judged hears nothing.
+   * `toStillIn`: one that left the room while they were judged, on any node, hears nothing.
    */
   private async pushTimers(topicId: string, kinds: TopicTimerKind[]): Promise<void> {
     const room = `topic:${topicId}`;
@@ -1489,10 +1534,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (sockets.length === 0) return;
     const userOf = (s: { data: unknown }) => (s.data as SocketData).userId ?? null;
     const lists = await this.timers.forReaders(topicId, signedInUsers(sockets), sockets.some((s) => !userOf(s)), kinds);
+    // One payload per list, so the sockets of the other nodes that get the same go in one group.
+    const groups = new Map<unknown, StillInGroup>();
     for (const s of sockets) {
       const timers = lists.get(userOf(s));
-      if (timers) this.toStillIn(room, s, 'topic:timers', { topicId, timers });
+      if (!timers) continue;
+      let group = groups.get(timers);
+      if (!group) groups.set(timers, (group = { payload: { topicId, timers }, ids: [] }));
+      group.ids.push(s.id);
     }
+    this.toStillIn(room, 'topic:timers', [...groups.values()]);
   }
 
   /** A topic's settings as they now are (`topic:updated`), to its room and, unless `toBoard` is false, its board's. */
