@@ -1014,7 +1014,9 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(reader, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
     const gateway = t.get(LiveGateway) as unknown as { recheck: (...args: unknown[]) => Promise<void> };
     const original = gateway.recheck;
-    gateway.recheck = () => new Promise<void>(() => undefined); // never settles
+    // Never settles while the test runs; ended after it, so the later tests' `settled()` do not wait for it.
+    const hung: Array<() => void> = [];
+    gateway.recheck = () => new Promise<void>((resolve) => hung.push(resolve));
     try {
       await revoke(space, member, admin);
       const arrived = next(reader, 'post:created', 8000);
@@ -1022,6 +1024,7 @@ describe('live updates over Socket.IO', () => {
       expect((await arrived).post.bodyHtml).toContain('still delivered');
     } finally {
       gateway.recheck = original;
+      hung.forEach((end) => end());
     }
   });
 
