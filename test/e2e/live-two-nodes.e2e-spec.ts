@@ -250,6 +250,28 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     }
   });
 
+  it('puts a member’s connection on node B back in the room it was sent away from when their suspension in the space is lifted through node A', async () => {
+    const mod = await makeUser(a);
+    const member = await makeUser(a);
+    const space = await makeSpace(a, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const topic = await createTopic(a, mod.token, await makeBoard(a, space.id));
+    await a.get(LiveGateway).settled();
+    const onB = await connectLive(bUrl, sockets, member.token);
+    expect(await onB.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const lost = next(onB, 'access:lost');
+    const { sanctionUser } = expectOk(
+      await a.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'SUSPEND', reason: 'Heated', durationHours: 24, spaceId: space.id } }, { token: mod.token }),
+    );
+    expect(await lost).toEqual({ room: `topic:${topic.id}` });
+    const [told, restored] = [next(onB, 'sanction:lifted'), next(onB, 'access:restored')];
+    expectOk(await a.gql(`mutation($id: ID!) { liftSanction(id: $id) { id } }`, { id: sanctionUser.id }, { token: mod.token }));
+    expect(await told).toMatchObject({ sanctionId: sanctionUser.id, expired: false });
+    expect(await restored).toEqual({ room: `topic:${topic.id}` });
+    const created = next(onB, 'post:created');
+    await a.gql(`mutation($i: ReplyInput!) { replyToTopic(input: $i) { id } }`, { i: { topicId: topic.id, body: 'welcome back, through node A' } }, { token: mod.token });
+    expect((await created).topicId).toBe(topic.id);
+  });
+
   it('counts a member’s joins, leaves and syncs across nodes: once spent through node A, their tab on node B is slowed down too', async () => {
     const member = await makeUser(a);
     const topic = await createTopic(a, member.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));

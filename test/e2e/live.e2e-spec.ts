@@ -1,4 +1,6 @@
 import { EventBus } from '../../libs/core/src/events';
+import { newId } from '../../libs/core/src/ids';
+import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../libs/identity/src/users/users.repository';
 import { LiveGateway, PRESENCE_RUNS_AT_ONCE, ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
@@ -1158,13 +1160,60 @@ describe('live updates over Socket.IO', () => {
     expect(await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1`, [item.id])).toEqual([{ action: 'reported' }]);
   });
 
-  it('takes a global moderator silenced site-wide out of the site-wide review room', async () => {
+  const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
+  const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id } }`;
+  /** The rooms a socket of this node is in, its own (by id, and its user's) aside. */
+  const roomsOf = (s: Socket) => [...t.get(LiveGateway).server.sockets.sockets.get(s.id!)!.rooms].filter((r) => r !== s.id && !r.startsWith('user:')).sort();
+
+  it('tells a member whose suspension in a space is lifted, and puts their connection back in the rooms it was sent away from, but one it left since', async () => {
+    const mod = await makeUser(t);
+    const member = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const board = await makeBoard(t, space.id);
+    const topic = await createTopic(t, mod.token, board);
+    const s = await connect(member.token);
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    expect(await ask(s, 'board:join', { boardId: board })).toEqual({ ok: true });
+    const lost: unknown[] = [];
+    s.on('access:lost', (l: unknown) => lost.push(l));
+    const { sanctionUser } = expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SUSPEND', reason: 'Heated', durationHours: 24, spaceId: space.id } }, { token: mod.token }));
+    await t.get(LiveGateway).settled();
+    expect(roomsOf(s)).toEqual([]);
+    // Its reader went elsewhere meanwhile: the board's room, left by the client, is not put back.
+    expect(await ask(s, 'board:leave', { boardId: board })).toEqual({ ok: true });
+    expect(lost).toHaveLength(2);
+    const restored: unknown[] = [];
+    s.on('access:restored', (r: unknown) => restored.push(r));
+    const told = next(s, 'sanction:lifted');
+    expectOk(await t.gql(LIFT, { id: sanctionUser.id }, { token: mod.token }));
+    expect(await told).toEqual({ sanctionId: sanctionUser.id, kind: 'SUSPEND', spaceId: space.id, expired: false });
+    await t.get(LiveGateway).settled();
+    expect(roomsOf(s)).toEqual([`topic:${topic.id}`]);
+    // Once the server's answer to a later request has come, so has everything sent before it.
+    expect(await ask(s, 'topic:leave', { topicId: newId() })).toEqual({ ok: true });
+    expect(restored).toEqual([{ room: `topic:${topic.id}` }]);
+    // Back in the topic's room: its replies reach them again.
+    const created = next(s, 'post:created');
+    const r = await reply(t, mod.token, topic.id, 'welcome back');
+    expect((await created).post.id).toBe(r.id);
+  });
+
+  it('takes a global moderator silenced site-wide out of the site-wide review room, and once the silence runs out tells them and puts them back', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const mod = await makeUser(t, { role: 'MODERATOR' });
     const s = await connect(mod.token);
     expect(await ask(s, 'review:join', {})).toEqual({ ok: true });
     const lost = next(s, 'access:lost');
-    expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: mod.id, kind: 'SILENCE', reason: 'Cooling off for a day', durationHours: 24 } }, { token: admin.token }));
+    const { sanctionUser } = expectOk(await t.gql(SANCTION, { input: { userId: mod.id, kind: 'SILENCE', reason: 'Cooling off for a day', durationHours: 24 } }, { token: admin.token }));
     expect(await lost).toEqual({ room: 'modqueue:global' });
+    await t.sql(`UPDATE sanctions SET expires_at = now() - interval '1 second' WHERE id = $1`, [sanctionUser.id]);
+    const told = next(s, 'sanction:lifted');
+    const restored = next(s, 'access:restored');
+    // The worker's job (here run at once): the expiry is told as a lift is.
+    await t.get(SanctionsService).handleExpired();
+    expect(await told).toEqual({ sanctionId: sanctionUser.id, kind: 'SILENCE', spaceId: null, expired: true });
+    expect(await restored).toEqual({ room: 'modqueue:global' });
+    await t.get(LiveGateway).settled();
+    expect(roomsOf(s)).toEqual(['modqueue:global']);
   });
 });

@@ -93,14 +93,17 @@ const isStillInSends = (m: unknown): m is { room: string; event: string; groups:
 /** Whether an id from another node names a topic room. */
 const isTopicRoom = (room: unknown): room is string => typeof room === 'string' && room.startsWith('topic:') && isUuid(room.slice('topic:'.length));
 
-/** An access re-check, as nodes ask it of each other. */
+/**
+ * An access re-check, as nodes ask it of each other; `restore`: a user's sanction ended, and
+ * their connections go back to the rooms they were sent away from (`restoreUser`).
+ */
 interface Recheck {
-  kind: 'space' | 'topic' | 'user' | 'revoked';
+  kind: 'space' | 'topic' | 'user' | 'revoked' | 'restore';
   id: string;
 }
 
 const isRecheck = (r: unknown): r is Recheck =>
-  !!r && typeof r === 'object' && ['space', 'topic', 'user', 'revoked'].includes((r as Recheck).kind) && typeof (r as Recheck).id === 'string';
+  !!r && typeof r === 'object' && ['space', 'topic', 'user', 'revoked', 'restore'].includes((r as Recheck).kind) && typeof (r as Recheck).id === 'string';
 
 type Payload = Record<string, unknown>;
 
@@ -216,6 +219,25 @@ interface SocketData {
   handle?: string;
   /** Joins still being checked: they hold their place under MAX_ROOMS_PER_SOCKET. */
   joining?: number;
+  /**
+   * The rooms the connection was sent away from on lost access (`access:lost`) and has not left
+   * or joined since, oldest first, MAX_ROOMS_PER_SOCKET at most: those it goes back to once a
+   * sanction of its user ends, if it may read them then (`restoreUser`). An array, since other
+   * nodes read a socket's data (`fetchSockets`).
+   */
+  lost?: string[];
+}
+
+/** Records that the socket was sent away from `room` (`SocketData.lost`). */
+function rememberLost(data: SocketData, room: string): void {
+  const lost = (data.lost ?? []).filter((r) => r !== room);
+  lost.push(room);
+  data.lost = lost.slice(-MAX_ROOMS_PER_SOCKET);
+}
+
+/** The socket left `room` or is back in it: nothing to restore there (`SocketData.lost`). */
+function forgetLost(data: SocketData, room: string): void {
+  if (data.lost?.includes(room)) data.lost = data.lost.filter((r) => r !== room);
 }
 
 /** Room ops counted in a window that began at `since`. */
@@ -620,6 +642,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.recheckUser(r.id);
       case 'revoked':
         return this.closeRevoked(r.id);
+      case 'restore':
+        return this.restoreUser(r.id);
     }
   }
 
@@ -661,6 +685,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (room.startsWith('topic:')) void this.presence(room);
   }
 
+  /** A leave the client asked for: a room it was sent away from is no longer one to put it back in. */
+  private leaveAsked(socket: Socket, room: string): Promise<void> {
+    forgetLost(socket.data as SocketData, room);
+    return this.leave(socket, room);
+  }
+
   private async join(socket: Socket, room: string, allowed: () => Promise<boolean>): Promise<Ack> {
     if (socket.rooms.has(room)) return { ok: true };
     if (this.closing) return GOING_AWAY;
@@ -688,6 +718,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     }
     // Taken out again by the hand-off meanwhile.
     if (this.closing) return GOING_AWAY;
+    forgetLost(data, room);
     if (room.startsWith('topic:')) void this.presence(room);
     return { ok: true };
   }
@@ -705,7 +736,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const topicId = idOf(body, 'topicId');
     if (!topicId) return { ok: false, code: 'BAD_USER_INPUT' };
     if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
-    await this.leave(socket, `topic:${topicId}`);
+    await this.leaveAsked(socket, `topic:${topicId}`);
     return { ok: true };
   }
 
@@ -737,7 +768,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const queue = reviewQueueOf(body);
     if (!queue) return { ok: false, code: 'BAD_USER_INPUT' };
     if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
-    await this.leave(socket, queue.room);
+    await this.leaveAsked(socket, queue.room);
     return { ok: true };
   }
 
@@ -746,7 +777,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const boardId = idOf(body, 'boardId');
     if (!boardId) return { ok: false, code: 'BAD_USER_INPUT' };
     if (!(await this.spendRoomOp(socket))) return SLOW_DOWN;
-    await this.leave(socket, `board:${boardId}`);
+    await this.leaveAsked(socket, `board:${boardId}`);
     return { ok: true };
   }
 
@@ -1179,6 +1210,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.recheckEverywhere(RECHECKS[type](p));
       case 'user.profile_hidden':
         return this.presenceAround(payloadId(p, 'userId'));
+      case 'user.sanction_lifted': {
+        // Lifted or run out: the member's connections learn it (a silence's composer enabled
+        // again, a notice taken down), then go back, on every node, to the rooms it sent them away from.
+        const [userId, sanctionId] = [payloadId(p, 'userId'), payloadId(p, 'sanctionId')];
+        this.server.to(`user:${userId}`).emit('sanction:lifted', { sanctionId, kind: p.kind ?? null, spaceId: p.spaceId ?? null, expired: p.expired === true });
+        await Promise.all([this.restoreUser(userId), this.askNodes({ kind: 'restore', id: userId })]);
+        return;
+      }
       case 'post.created':
       case 'post.approved':
       case 'post.restored':
@@ -1445,24 +1484,48 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     let left = 0;
     const viewer = await this.viewerOf(socket);
     for (const room of rooms) {
-      const [kind, id] = room.split(':');
-      let allowed = true;
-      if (kind === 'topic') {
-        allowed = !!(await this.forum.topic(viewer, id));
-      } else if (kind === 'board') {
-        allowed = !!(await this.spaces.board(viewer, id));
-      } else if (room === GLOBAL_QUEUE) {
-        allowed = await this.access.moderatesSiteWide(viewer);
-      } else if (kind === 'modqueue') {
-        allowed = (await this.access.rankOn(viewer, id)) >= LEVEL_RANK.MODERATE;
-      }
-      if (!allowed) {
+      if (!(await this.mayBeIn(viewer, room))) {
         await this.leave(socket, room);
+        rememberLost(socket.data as SocketData, room);
         socket.emit('access:lost', { room });
         left++;
       }
     }
     return left;
+  }
+
+  /** Whether the viewer may be in the room, as joining it asks. */
+  private async mayBeIn(viewer: Viewer, room: string): Promise<boolean> {
+    const [kind, id] = room.split(':');
+    if (kind === 'topic') return !!(await this.forum.topic(viewer, id));
+    if (kind === 'board') return !!(await this.spaces.board(viewer, id));
+    if (room === GLOBAL_QUEUE) return this.access.moderatesSiteWide(viewer);
+    if (kind === 'modqueue') return (await this.access.rankOn(viewer, id)) >= LEVEL_RANK.MODERATE;
+    return true;
+  }
+
+  /**
+   * A sanction of the user ended (lifted, or run out): each of their connections on this node
+   * goes back to the rooms it was sent away from and has not left since (`SocketData.lost`), those
+   * it may read now, as a join of its own would (`join`: access checked before and once more
+   * after, the cap on rooms, presence), and hears of each (`access:restored`), so an open topic
+   * page follows its topic again (and syncs what it missed, `topic:sync`) without a reload. Rooms
+   * it still may not read (another sanction, a grant gone) stay to be restored later.
+   */
+  private async restoreUser(userId: string): Promise<void> {
+    for (const remote of await this.server.local.in(`user:${userId}`).fetchSockets()) {
+      const socket = remote as unknown as Socket;
+      for (const room of [...((socket.data as SocketData).lost ?? [])]) {
+        if (!socket.connected) break;
+        // Joined again by the client itself meanwhile.
+        if (socket.rooms.has(room)) {
+          forgetLost(socket.data as SocketData, room);
+          continue;
+        }
+        const ack = await this.join(socket, room, async () => this.mayBeIn(await this.viewerOf(socket), room));
+        if (ack.ok) socket.emit('access:restored', { room });
+      }
+    }
   }
 
   /**

@@ -52,6 +52,7 @@ export const LIVE_EVENT_TYPES = [
   ...ACCESS_EVENT_TYPES,
   ...REMOVAL_EVENT_TYPES,
   'user.profile_hidden',
+  'user.sanction_lifted',
   'post.created',
   'post.approved',
   'post.restored',

@@ -9,10 +9,24 @@ import { Connection, emptyConnection, idFromCursor, PageArgs, pageSize, toConnec
 import { ROLE_POWER, Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { AuditLog } from '../../../core/src/audit/audit-log';
+import { DomainEvent } from '../../../core/src/events';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { SanctionInput } from './dto/sanction.inputs';
 import { ReviewItems } from '../reports/review-items';
 import { SANCTION_COLUMNS, SanctionKind, SanctionModel, SanctionRow, toSanctionModel } from './sanction.model';
+
+/**
+ * A sanction lifted (`expired` false) or run out: what the live gateway tells its member's
+ * connections (`sanction:lifted`), and puts them back in the rooms it took them out of.
+ */
+function sanctionEnded(s: { id: string; user_id: string; kind: string; space_id: string | null }, expired: boolean): DomainEvent {
+  return {
+    type: 'user.sanction_lifted',
+    aggregateType: 'user',
+    aggregateId: s.user_id,
+    payload: { userId: s.user_id, sanctionId: s.id, kind: s.kind, spaceId: s.space_id, expired },
+  };
+}
 
 /** Site-wide power: 0 member, 1 global moderator, 2 admin. */
 
@@ -202,7 +216,7 @@ export class SanctionsService {
         spaceId: s.space_id,
         before: { sanctionId: id, kind: s.kind, expiresAt: s.expires_at },
       });
-      await tx.emit({ type: 'user.sanction_lifted', aggregateType: 'user', aggregateId: s.user_id, payload: { userId: s.user_id, sanctionId: id } });
+      await tx.emit(sanctionEnded(lifted, false));
       await this.grantWaitingAppeal(tx, viewer, s);
       return lifted;
     });
@@ -211,8 +225,10 @@ export class SanctionsService {
 
   /**
    * Records each sanction's expiry in the moderation log, once, as an automatic action (the
-   * worker runs this every minute). Access needs nothing: a sanction past its expiry restricts
-   * no one. (E-mail and IP bans come with bans only, which never expire.)
+   * worker runs this every minute), and announces it as a lift is (`user.sanction_lifted`,
+   * `expired`): the member's live connections learn it, and are put back in the rooms it sent
+   * them away from. Access needs nothing: a sanction past its expiry restricts no one. (E-mail
+   * and IP bans come with bans only, which never expire.)
    */
   async handleExpired(batch = 500): Promise<number> {
     return this.uow.run(async (tx) => {
@@ -233,6 +249,7 @@ export class SanctionsService {
           spaceId: s.space_id,
           before: { sanctionId: s.id, kind: s.kind, expiresAt: s.expires_at },
         });
+        await tx.emit(sanctionEnded(s, true));
       }
       return expired.length;
     });
