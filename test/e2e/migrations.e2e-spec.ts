@@ -369,6 +369,41 @@ describe('migrations', () => {
     expect(await options()).toEqual([['fastupdate=off'], ['fastupdate=off']]);
   });
 
+  it('sets the typo-key indexes one at a time, holding neither while it waits for the other, and gives way to the statements queued behind its wait', async () => {
+    await undo(backTo('SearchTermsTypoKeysTidy1765148400000'));
+    const options = async (name: string) => (await t.sql(`SELECT reloptions AS options FROM pg_class WHERE relname = $1`, [name]))[0].options;
+    // Locks on an index, by mode, granted or waited for, of any session.
+    const locks = async (name: string) =>
+      (await t.sql(`SELECT mode, granted FROM pg_locks WHERE relation = to_regclass($1) ORDER BY mode, granted`, [name])).map((r) => `${r.mode} ${r.granted ? 'held' : 'waited'}`);
+    // A statement on the moderated vocabulary under way: its transaction holds the table's indexes (AccessShareLock).
+    const reader = t.ds.createQueryRunner();
+    await reader.startTransaction();
+    await reader.query(`SELECT count(*) FROM search_terms_moderated WHERE term = 'zephyr'`);
+    expect(await locks('search_terms_moderated_typo_keys_v2_idx')).toEqual(['AccessShareLock held']);
+    const run = migrateDatabase(t.db.url);
+    try {
+      // The run waits for it on that vocabulary's index...
+      for (let i = 0; i < 500 && !(await locks('search_terms_moderated_typo_keys_v2_idx')).includes('AccessExclusiveLock waited'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await locks('search_terms_moderated_typo_keys_v2_idx')).toContain('AccessExclusiveLock waited');
+      // ...with the other vocabulary's index set already, committed, and its lock let go: its
+      // searches and writes go on (in one transaction, that index stayed locked through the wait).
+      expect(await options('search_terms_typo_keys_v2_idx')).toEqual(['fastupdate=off']);
+      expect(await locks('search_terms_typo_keys_v2_idx')).toEqual([]);
+      // A statement on the moderated vocabulary queued behind the run's wait is not held there
+      // until the reader ends: the run gives its wait up (lock_timeout) and asks again later.
+      expect(await t.sql(`SELECT count(*)::int AS n FROM search_terms_moderated WHERE term = 'zephyr'`)).toEqual([{ n: 0 }]);
+      expect(await options('search_terms_moderated_typo_keys_v2_idx')).toBeNull();
+    } finally {
+      await reader.rollbackTransaction();
+      await reader.release();
+    }
+    expect(await run).toEqual(fromOn('SearchTermsTypoKeysTidy1765148400000'));
+    expect(await options('search_terms_moderated_typo_keys_v2_idx')).toEqual(['fastupdate=off']);
+    expect(await options('search_terms_typo_keys_v2_idx')).toEqual(['fastupdate=off']);
+  });
+
   it('leaves a typo-key index another process is building concurrently alone: a second run waits for the first, a runner outside the lock fails', async () => {
     // A write under way holds the first run's concurrent build at its wait for writers, its index still invalid.
     const { writer, first } = await typoKeysBuildUnderWay();
