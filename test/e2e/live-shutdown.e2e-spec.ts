@@ -322,12 +322,6 @@ describe('live updates as a node shuts down', () => {
   }, 30_000);
 
   /**
-   * Socket.IO's close has the adapter unsubscribe, and the node's Redis clients closed once their
-   * commands under way were answered: with Redis no longer answering (a network cut that drops
-   * packets, a Redis stuck), nothing ever was, and the node's shutdown waited until the process's
-   * deadline killed it, its other cleanups (the database's) never run.
-   */
-  /**
    * The process's cleanups have ten seconds in all (CLEANUP_DEADLINE_MS). With Redis no longer
    * answering, the gateway's hand-off waited its six seconds for the other nodes, then the
    * subscriber's close two for its unsubscribes and the publisher's two more for its publishes:
@@ -387,6 +381,12 @@ describe('live updates as a node shuts down', () => {
     }
   }, 120_000);
 
+  /**
+   * Socket.IO's close has the adapter unsubscribe, and the node's Redis clients closed once their
+   * commands under way were answered: with Redis no longer answering (a network cut that drops
+   * packets, a Redis stuck), nothing ever was, and the node's shutdown waited until the process's
+   * deadline killed it, its other cleanups (the database's) never run.
+   */
   (process.env.REDIS_URL ? it : it.skip)('closes though Redis no longer answers its unsubscribes, leaving no rejection unhandled', async () => {
     // The node's way to Redis, whose answers the test can hold back (no other client of the shared Redis is touched).
     const redis = await holdableRedis(process.env.REDIS_URL!);
