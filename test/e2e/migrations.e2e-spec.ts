@@ -4,7 +4,9 @@ import { DataSource, MigrationInterface } from 'typeorm';
 import { seedDemoCommunity } from '../../apps/cli/src/seed/demo';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
 import { migrateDatabase } from '../../libs/core/src/database/migrate';
+import { newId } from '../../libs/core/src/ids';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
+import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
 import { migrations } from '../../migrations';
 import { SearchTermsTypoKeys1765083600000 } from '../../migrations/1765083600000-search-terms-typo-keys';
 import { SearchTermsTypoKeysFirstLetter1765134000000 } from '../../migrations/1765134000000-search-terms-typo-keys-first-letter';
@@ -15,6 +17,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { buildDistOnce } from '../support/dist';
 import { redoMigration } from '../support/migrations';
+import { searchDocument } from '../support/search-contract';
 import { bootSecondNode, bootTestApp, expectOk, TestApp } from '../support/test-app';
 
 /** The schema as a comparable list: columns, constraints and indexes, by name. */
@@ -270,6 +273,36 @@ describe('migrations', () => {
     // Run again, it finds nothing left and logs nothing.
     await redoMigration(t, new PlaceholderGroupMemberships1765166400000());
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [last])).toEqual([{ n: 3 }]);
+  });
+
+  it('counts each space’s visible documents and their lexemes when it adds the lexeme counts, and the triggers follow from there', async () => {
+    await undo(backTo('SearchLexemeCounts1765141200000'));
+    // Documents written with no counts to follow them: two spaces, a hidden one, one edited since.
+    const engine = new PostgresSearchEngine(t.ds);
+    const [space, other] = [newId(), newId()];
+    const edited = searchDocument({ spaceId: space, title: 'Quokka husbandry', body: 'The zorblaxian method.' });
+    await engine.upsert([
+      edited,
+      searchDocument({ spaceId: space, title: 'Marmalade tips', body: 'More marmalade.' }),
+      searchDocument({ spaceId: space, title: 'Hidden quokka', body: 'Spam.', state: 'HIDDEN' }),
+      searchDocument({ spaceId: other, title: 'Zorblaxian elsewhere', body: 'Marmalade.' }),
+    ]);
+    await engine.upsert([{ ...edited, body: 'Rewritten.', version: 2 }]);
+    expect((await migrateDatabase(t.db.url))[0]).toBe('SearchLexemeCounts1765141200000');
+    const rows = (sql: string) => t.sql(sql).then((r) => r.map((x) => Object.values(x).join(' ')).sort());
+    const kept = () => rows(`SELECT space_id, lexeme, docs FROM search_lexeme_counts`);
+    const counted = () =>
+      rows(`SELECT d.space_id, l.lexeme, count(*)::int FROM search_documents d, unnest(tsvector_to_array(d.tsv)) AS l(lexeme) WHERE d.state = 'VISIBLE' GROUP BY 1, 2`);
+    const spaces = `SELECT space_id, docs FROM search_space_documents`;
+    const visible = `SELECT space_id, count(*)::int FROM search_documents WHERE state = 'VISIBLE' GROUP BY 1`;
+    expect(await kept()).toEqual(await counted());
+    expect(await kept()).toEqual(expect.arrayContaining([`${space} marmalad 1`, `${other} marmalad 1`, `${space} quokka 1`]));
+    expect(await rows(spaces)).toEqual(await rows(visible));
+    // From there on, writes move them, once folded in.
+    await engine.upsert([{ ...edited, state: 'HIDDEN', version: 3 }]);
+    expect(await engine.foldCounts()).toBe(1);
+    expect(await kept()).toEqual(await counted());
+    expect(await kept()).not.toContain(`${space} quokka 1`);
   });
 
   it('builds the typo-key indexes again over an invalid one a failed concurrent build left, and drops the former ones only then', async () => {

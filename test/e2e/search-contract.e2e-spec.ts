@@ -13,10 +13,26 @@ import { SearchTermsFormatEight1764964800000 } from '../../migrations/1764964800
 import { searchDocument, searchEngineContract } from '../support/search-contract';
 import { bootTestApp, TestApp } from '../support/test-app';
 
+/**
+ * The PostgreSQL engine with its lexeme counts folded in after every write, as the worker's job
+ * search-lexeme-counts does within seconds: queries are weighed by every document written.
+ */
+class FoldingPostgresEngine extends PostgresSearchEngine {
+  override async upsert(docs: SearchDocument[]): Promise<void> {
+    await super.upsert(docs);
+    await this.foldCounts();
+  }
+
+  override async remove(ids: string[]): Promise<void> {
+    await super.remove(ids);
+    await this.foldCounts();
+  }
+}
+
 searchEngineContract('postgres', async () => {
   const t = await bootTestApp();
   const folding = new ServerFolding(t.ds);
-  return { engine: new PostgresSearchEngine(t.ds, folding), folding, close: () => t.close() };
+  return { engine: new FoldingPostgresEngine(t.ds, folding), folding, close: () => t.close() };
 });
 
 // Meilisearch cannot run everywhere: the same contract runs when MEILI_URL names one (see README).
@@ -71,11 +87,11 @@ function unaccentedOtherwise(t: TestApp, texts: string[], fold: (text: string) =
   return t.sql(`SELECT x.text, unaccent(x.text) AS unaccented FROM unnest($1::text[], $2::text[]) AS x(text, folded) WHERE unaccent(x.text) <> x.folded`, [texts, texts.map(fold)]);
 }
 
-/** A test on the PostgreSQL engine alone, over a database of its own. */
+/** A test on the PostgreSQL engine alone (its lexeme counts folded in after every write), over a database of its own. */
 async function withPostgresEngine(fn: (engine: PostgresSearchEngine, t: TestApp) => Promise<void>): Promise<void> {
   const t = await bootTestApp();
   try {
-    await fn(new PostgresSearchEngine(t.ds), t);
+    await fn(new FoldingPostgresEngine(t.ds), t);
   } finally {
     await t.close();
   }
@@ -168,7 +184,7 @@ describe('postgres engine: common words', () => {
   /**
    * The statistics choosing a path are the whole table's, unreadable posts included (architecture.md,
    * Search): with every word held by 100 posts or more and at most 1,000 matches, what a searcher
-   * gets must not depend on them. (With fewer, they pick which terms find candidates: not so yet.)
+   * gets must not depend on them. (With fewer, nor must which terms find candidates: the next test.)
    */
   it('answers a query whose words 100 posts hold alike whichever path statistics choose, whatever unreadable posts hold', () =>
     withPostgresEngine(async (engine, t) => {
@@ -203,6 +219,75 @@ describe('postgres engine: common words', () => {
       expect(paths.map((taken) => taken())).toEqual([['gin'], ['date'], ['date']]);
     }));
 
+  /**
+   * Fewer than 100 posts holding every word: which terms pick the candidates, and what each
+   * weighs, come from the posts the searcher may read in the spaces searched alone (architecture.md,
+   * Search): unreadable posts holding a word (another space's, hidden ones) change neither which
+   * posts match, nor their order, nor the total.
+   */
+  it('weighs a query missing words by the readable posts of the spaces searched alone, whatever unreadable posts hold', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const space = newId();
+      const other = newId();
+      const start = Date.parse('2026-01-01T00:00:00Z');
+      let minute = 0;
+      const at = () => new Date(start + minute++ * 60_000);
+      // 503 readable posts: alpha in three, beta in two (the rarer), the rest neither.
+      const readable = [
+        ...Array.from({ length: 3 }, (_, i) => searchDocument({ spaceId: space, title: `Post alpha ${i}`, body: 'alpha', createdAt: at() })),
+        ...Array.from({ length: 2 }, (_, i) => searchDocument({ spaceId: space, title: `Post beta ${i}`, body: 'beta', createdAt: at() })),
+        ...Array.from({ length: 498 }, (_, i) => searchDocument({ spaceId: space, title: `Post ${i}`, body: 'filler', createdAt: at() })),
+      ];
+      await engine.upsert(readable);
+      await t.sql(`ANALYZE search_documents`);
+      const answer = async () => {
+        const res = await new PostgresSearchEngine(t.ds).search({ query: 'alpha beta', filters: { spaceIds: [space] }, limit: 20, offset: 0 });
+        return { ids: res.hits.map((h) => h.id), total: res.total };
+      };
+      const first = await answer();
+      expect(first.total).toBe(5);
+      // Beta in 20 unreadable posts: commoner than alpha over the whole table, still in under 5% of it.
+      const beta = (n: number, over: { spaceId: string; state?: SearchDocument['state'] }) => Array.from({ length: n }, (_, i) => searchDocument({ title: `Unreadable ${i}`, body: 'beta', createdAt: at(), ...over }));
+      await engine.upsert([...beta(15, { spaceId: other }), ...beta(5, { spaceId: space, state: 'HIDDEN' })]);
+      await t.sql(`ANALYZE search_documents`);
+      expect(await answer()).toEqual(first);
+      // In 300 more: over 5% of the whole table.
+      await engine.upsert(beta(300, { spaceId: other }));
+      await t.sql(`ANALYZE search_documents`);
+      expect(await answer()).toEqual(first);
+    }));
+
+  it('counts a word still typed as the lexemes it starts in the spaces searched, when too many to list', () =>
+    withPostgresEngine(async (engine) => {
+      const space = newId();
+      // 250 words starting with zq (more completions than are listed: a prefix match), one a post, and alpha in one.
+      const letters = 'abcdefghijklmnopqrstuvwxyz';
+      const words = Array.from({ length: 250 }, (_, i) => `zq${letters[Math.floor(i / 26)]}${letters[i % 26]}`);
+      const alpha = searchDocument({ spaceId: space, title: 'Post alpha', body: 'alpha' });
+      await engine.upsert([alpha, ...words.map((w, i) => searchDocument({ spaceId: space, title: `Post ${i}`, body: w }))]);
+      // The prefix is in nearly every post: alpha alone picks the candidates.
+      const res = await engine.search({ query: 'alpha zq', filters: { spaceIds: [space] }, limit: 5, offset: 0 });
+      expect([res.hits.map((h) => h.id), res.total]).toEqual([[alpha.id], 1]);
+    }));
+
+  it('estimates a total past 1,000 matches from the readable posts of the spaces searched alone', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const space = newId();
+      const other = newId();
+      const docs = Array.from({ length: 3000 }, (_, i) => searchDocument({ spaceId: space, title: `Post ${i}`, body: i % 2 ? 'A widget.' : 'A gadget.' }));
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      await t.sql(`ANALYZE search_documents`);
+      const total = async () => (await new PostgresSearchEngine(t.ds).search({ query: 'widget ', filters: { spaceIds: [space] }, limit: 5, offset: 0 })).total;
+      const first = await total();
+      expect(first).toBeGreaterThan(1000);
+      const unreadable = Array.from({ length: 3000 }, (_, i) => searchDocument({ spaceId: other, title: `Other ${i}`, body: 'A widget.' }));
+      for (let i = 0; i < unreadable.length; i += 500) await engine.upsert(unreadable.slice(i, i + 500));
+      await t.sql(`ANALYZE search_documents`);
+      expect(await total()).toBe(first);
+    }));
+
   it('takes a pasted question’s candidates from the posts holding its rarer words, by their weight, not the newest 1,000 holding any', () =>
     withPostgresEngine(async (engine, t) => {
       const space = newId();
@@ -219,6 +304,65 @@ describe('postgres engine: common words', () => {
       await t.sql(`ANALYZE search_documents`);
       const res = await engine.search({ query: `${words.join(' ')} `, filters: { spaceIds: [space] }, limit: 5, offset: 0 });
       expect(res.hits[0].id).toBe(old.id);
+    }));
+});
+
+/**
+ * The per-space counts a query missing words is weighed with (search_lexeme_counts,
+ * search_space_documents), as kept by the triggers, against the visible documents counted afresh.
+ */
+async function lexemeCounts(t: TestApp): Promise<{ kept: string[]; counted: string[]; spaces: string[]; visible: string[] }> {
+  const rows = (sql: string) => t.sql(sql).then((r) => r.map((x) => Object.values(x).join(' ')).sort());
+  return {
+    kept: await rows(`SELECT space_id, lexeme, docs FROM search_lexeme_counts`),
+    counted: await rows(`SELECT d.space_id, l.lexeme, count(*)::int FROM search_documents d, unnest(tsvector_to_array(d.tsv)) AS l(lexeme) WHERE d.state = 'VISIBLE' GROUP BY 1, 2`),
+    spaces: await rows(`SELECT space_id, docs FROM search_space_documents WHERE docs > 0`),
+    visible: await rows(`SELECT space_id, count(*)::int FROM search_documents WHERE state = 'VISIBLE' GROUP BY 1`),
+  };
+}
+
+describe('postgres engine: lexeme counts per space', () => {
+  it('counts the visible documents of each space holding each lexeme as documents are written, hidden, edited, moved and removed', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const other = newId();
+      // Written, the changes wait in search_lexeme_deltas until folded in (the job's work).
+      const plain = new PostgresSearchEngine(t.ds);
+      await plain.upsert([searchDocument({ spaceId: space, title: 'Unfolded', body: 'Waiting.' })]);
+      expect((await lexemeCounts(t)).kept).toEqual([]);
+      expect(await plain.foldCounts()).toBe(1);
+      const same = async () => {
+        const c = await lexemeCounts(t);
+        expect(c.kept).toEqual(c.counted);
+        expect(c.spaces).toEqual(c.visible);
+        return c;
+      };
+      const a = searchDocument({ spaceId: space, title: 'Quokka husbandry', body: 'The zorblaxian method, with marmalade.' });
+      const b = searchDocument({ spaceId: space, title: 'Marmalade tips', body: 'More marmalade, and the method again.' });
+      const c = searchDocument({ spaceId: other, title: 'Zorblaxian elsewhere', body: 'Marmalade' });
+      const held = searchDocument({ spaceId: space, title: 'Pending quokka', body: 'Held for review.', state: 'PENDING' });
+      await engine.upsert([a, b, c, held]);
+      const first = await same();
+      expect(first.kept).toContain(`${space} marmalad 2`);
+      expect(first.kept).toContain(`${other} marmalad 1`);
+      expect(first.kept.filter((r) => r.includes(' review '))).toEqual([]);
+      // Written again at the same version, or a new version changing no word (a reaction): no count moves.
+      await engine.upsert([{ ...a }, { ...b, reactions: 3, version: 2 }]);
+      expect((await same()).kept).toEqual(first.kept);
+      // Hidden, approved, edited, moved, in one batch; then removed.
+      await engine.upsert([
+        { ...a, state: 'HIDDEN', version: 2 },
+        { ...held, state: 'VISIBLE', version: 2 },
+        { ...b, body: 'Rewritten entirely.', version: 3 },
+        { ...c, spaceId: space, version: 2 },
+      ]);
+      const moved = await same();
+      expect(moved.kept).not.toContain(`${other} marmalad 1`);
+      expect(moved.kept.filter((r) => r.startsWith(`${space} quokka `))).toEqual([`${space} quokka 1`]);
+      await engine.remove([b.id, held.id]);
+      await same();
+      await engine.clear();
+      expect(await lexemeCounts(t)).toEqual({ kept: [], counted: [], spaces: [], visible: [] });
     }));
 });
 

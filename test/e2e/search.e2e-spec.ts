@@ -6,7 +6,6 @@ import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { RateLimiter } from '../../libs/core/src/rate-limit';
 import { MeiliSearchEngine } from '../../libs/search/src/meili/meili.engine';
 import { POSTGRES_INDEX_FORMAT, PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
-import { parseQuery } from '../../libs/search/src/query-parser';
 import { SearchEngine } from '../../libs/search/src/search-engine';
 import { SearchAdmin } from '../../libs/search/src/search-admin';
 import { SearchDocuments } from '../../libs/search/src/search-documents';
@@ -37,7 +36,11 @@ describe('search', () => {
   let publicBoard: string;
   let internalBoard: string;
 
-  const drain = () => t.get(OutboxWorker).drain();
+  // Indexed, then the lexeme counts folded in, as the worker's job search-lexeme-counts does within seconds.
+  const drain = async () => {
+    await t.get(OutboxWorker).drain();
+    await t.get(SearchEngines).postgres.foldCounts();
+  };
   const search = async (q: string, user?: TestUser, extra: Record<string, unknown> = {}) =>
     expectOk(await t.gql(SEARCH, { q, ...extra }, { token: user?.token })).search;
   const topicIds = async (q: string, user?: TestUser, extra: Record<string, unknown> = {}) =>
@@ -441,23 +444,29 @@ describe('search', () => {
     expect(typing.count).toBe(13);
   });
 
-  it('weighs the words of a query some documents lack from one read of the lexeme statistics, however soon they are read again', async () => {
+  it('weighs the words of a query some documents lack from counts read with the first pass’s page: no statement of their own', async () => {
+    await createTopic(t, customer.token, publicBoard, { title: 'Calibrating the hydrometer', body: 'Hydrometer readings drift with temperature.' });
+    await drain();
     const engine = t.get(SearchEngines).postgres;
-    type Internals = { lexemeStats: unknown; stats(): Promise<unknown>; compile(q: unknown, near: Map<string, string[]>, completions: null): Promise<unknown>; weigh(compiled: unknown): Promise<unknown> };
-    const internals = engine as unknown as Internals;
-    const compiled = await internals.compile(parseQuery('calibrating refractometer readings'), new Map(), null);
-    // Statistics gone stale at every look (their time to live over): each look reads them again.
-    const read = internals.stats.bind(engine);
-    const stale = jest.spyOn(internals, 'stats').mockImplementation(() => {
-      internals.lexemeStats = null;
-      return read();
-    });
-    try {
-      const { statements } = await t.countStatements(() => internals.weigh(compiled));
-      expect(statements.filter((sql) => sql.includes('pg_stats'))).toHaveLength(1);
-    } finally {
-      stale.mockRestore();
-    }
+    const request = (query: string) => ({ query, filters: { spaceIds: [publicSpace.id], moderatedSpaceIds: [] }, limit: 20, offset: 0 });
+    await engine.search(request('hydrometer temperature salinity '));
+    // One match holds every word but salinity: the second pass weighs them with the counts the
+    // first pass's page read (one statement reads them: that page), and nothing else reads them.
+    const { statements } = await t.countStatements(() => engine.search(request('hydrometer temperature salinity ')));
+    const counting = statements.filter((sql) => sql.includes('search_lexeme_counts'));
+    expect(counting).toHaveLength(1);
+    expect(counting[0]).toContain('ts_headline');
+    expect(statements.filter((sql) => sql.includes('pg_stats'))).toHaveLength(0);
+  });
+
+  it('folds what indexing changed into the lexeme counts per space with the job search-lexeme-counts', async () => {
+    await createTopic(t, customer.token, publicBoard, { title: 'Saccharometer basics', body: 'The saccharometer floats.' });
+    await t.get(OutboxWorker).drain();
+    const counted = async () => (await t.sql(`SELECT docs FROM search_lexeme_counts WHERE space_id = $1 AND lexeme LIKE 'saccharomet%'`, [publicSpace.id]))[0]?.docs ?? 0;
+    const pending = async () => (await t.sql(`SELECT count(*)::int AS n FROM search_lexeme_deltas`))[0].n;
+    expect([await counted(), await pending() > 0]).toEqual([0, true]);
+    expect(await t.get(JobScheduler).runNow('search-lexeme-counts')).toBe(true);
+    expect([await counted(), await pending()]).toEqual([1, 0]);
   });
 
   it('indexes at least once: a worker killed mid-batch loses nothing', async () => {

@@ -32,6 +32,8 @@ export class SearchModule implements OnModuleInit {
     this.handlers.register(this.indexer);
     // Soon after start, then hourly: a rebuild once an upgrade changed the documents' format.
     this.jobs.register('search-index-format', 3600_000, () => this.admin.upgradeFormat());
+    // What indexing changed in the lexeme counts per space, folded in (see PostgresSearchEngine.foldCounts).
+    this.jobs.register('search-lexeme-counts', 10_000, () => this.engines.postgres.foldCounts());
     if (this.engines.external) this.jobs.register('search-sync', 2_000, () => this.sync.drain());
   }
 }

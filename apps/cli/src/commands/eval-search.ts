@@ -14,6 +14,7 @@ import { RELEVANT_LABELS, importSemEvalThreads, readSemEval } from '../../../../
 import { MeiliSearchEngine } from '../../../../libs/search/src/meili/meili.engine';
 import { SearchAdmin } from '../../../../libs/search/src/search-admin';
 import { SearchEngine } from '../../../../libs/search/src/search-engine';
+import { SearchEngines } from '../../../../libs/search/src/search-engines';
 import { FEATURE_MODULES } from '../../../api/src/app.module';
 
 const RESULTS = 100;
@@ -64,6 +65,8 @@ async function evaluate(file: string, engineName: string): Promise<EngineScore[]
       const engines = searchAdmin.targets(engineName);
       const [space] = await app.get(DataSource).query(`SELECT id FROM spaces WHERE slug = 'semeval'`);
       await searchAdmin.rebuild(engines);
+      // What the worker's job search-lexeme-counts would fold in within seconds: the counts queries are weighed by.
+      await app.get(SearchEngines).postgres.foldCounts();
       const scores: EngineScore[] = [];
       for (const engine of engines) scores.push(await score(engine, set.questions, space.id, threadOf));
       for (const engine of engines) {

@@ -76,12 +76,38 @@ const SELECTIVE_FREQUENCY = 0.05;
  * weighed term by term, so this bounds that work.
  */
 const RANKED_CANDIDATES = 5000;
+/**
+ * A prefix still matched as a prefix (a short one: more than PREFIX_EXPANSIONS completions) is
+ * counted over at most this many of its lexemes' counts (see ReadableCounts): a bound on the read,
+ * past which it is common anyway, and counted short.
+ */
+const PREFIX_COUNTS = 10_000;
+/** How many statements' changes to the lexeme counts one fold takes at most (see foldCounts). */
+const FOLD_DELTAS = 100;
 /** How long lexeme statistics are trusted before they are read again. */
 const STATS_TTL_MS = 5 * 60_000;
-/** PostgreSQL's statistics of the indexed lexemes (see `stats`): each listed one's share of documents, the share taken for the rest, how many documents. */
+/**
+ * PostgreSQL's statistics of the indexed lexemes (see `stats`): each listed one's share of
+ * documents, the share taken for the rest. The whole table's (every space and state): they choose
+ * how candidates are found (`density`), and nothing a searcher is shown.
+ */
 interface LexemeStats {
   freq: Map<string, number>;
   floor: number;
+}
+
+/**
+ * What a query missing words is weighed with, and a total past CANDIDATES estimated from: how many
+ * visible documents of the spaces searched hold each of the query's lexemes (`docs`; a prefix's
+ * lexemes summed, `prefixes`), and how many visible documents those spaces have (`documents`).
+ * Read from `search_lexeme_counts` and `search_space_documents` (kept per space from triggers on
+ * search_documents, folded in every few seconds, see foldCounts and the migration
+ * search-lexeme-counts), so nothing a searcher may not read (another space's documents, hidden
+ * ones) changes what they are shown.
+ */
+interface ReadableCounts {
+  docs: Map<string, number>;
+  prefixes: Map<string, number>;
   documents: number;
 }
 
@@ -271,22 +297,25 @@ export function compoundParts(text: string): string {
 function indexedWords(title: string, tags: string[], body: string, folding: UnaccentFolding): Set<string> {
   return vocabularyWords(`${title} ${tags.join(' ')} ${indexedBody(body)}`, folding);
 }
+/** A lexeme of a tsquery's text (quotes doubled inside), and `:*` when it is a prefix. */
+const TSQUERY_LEXEME = /'((?:[^']|'')+)'(:\*)?/g;
+
 /**
  * The share of documents one term's tsquery text matches, from lexeme frequencies: its
- * alternatives add up, a prefix (`'x':*`) counts every listed lexeme it starts, and unlisted
- * lexemes count as `rare`. Each lexeme counts once: several typed words often stem to one
+ * alternatives add up, a prefix (`'x':*`) counts every listed lexeme it starts (or its share in
+ * `prefixed`, when given), and unlisted lexemes count as `rare`. Each lexeme counts once: several typed words often stem to one
  * (a completed prefix lists "distance" and "distances", both 'distanc'), and counting it
  * for each would take a rare query for a common one. A phrase (`<->`: a quoted one, or a run
  * of Chinese, Japanese or Thai letters) is in no more documents than its rarest lexeme: its
  * share is that one's. Added up, a run of common characters would look common, and send a
  * rare phrase down the date index, which would read every document to find it.
  */
-export function termShare(tsquery: string, freq: ReadonlyMap<string, number>, rare: number): number {
+export function termShare(tsquery: string, freq: ReadonlyMap<string, number>, rare: number, prefixed?: ReadonlyMap<string, number>): number {
   const phrase = /<\d*-?>/.test(tsquery) && !tsquery.includes('|');
   let sum = 0;
   let rarest = Infinity;
   const seen = new Set<string>();
-  for (const m of tsquery.matchAll(/'((?:[^']|'')+)'(:\*)?/g)) {
+  for (const m of tsquery.matchAll(TSQUERY_LEXEME)) {
     const lexeme = m[1].replace(/''/g, "'");
     const key = m[2] ? `${lexeme}:*` : lexeme;
     if (seen.has(key)) continue;
@@ -294,7 +323,8 @@ export function termShare(tsquery: string, freq: ReadonlyMap<string, number>, ra
     if (!m[2]) {
       sum += freq.get(lexeme) ?? rare;
       rarest = Math.min(rarest, freq.get(lexeme) ?? rare);
-    } else for (const [x, f] of freq) if (x.startsWith(lexeme)) sum += f;
+    } else if (prefixed) sum += prefixed.get(lexeme) ?? 0;
+    else for (const [x, f] of freq) if (x.startsWith(lexeme)) sum += f;
   }
   return phrase && rarest < Infinity ? rarest : sum;
 }
@@ -653,6 +683,21 @@ export class PostgresSearchEngine implements SearchEngine {
     );
   }
 
+  /**
+   * Folds what the statements writing documents changed since the last fold into the lexeme
+   * counts per space (see ReadableCounts and the migration search-lexeme-counts), FOLD_DELTAS
+   * statements at a time, until none is left. Run by the job search-lexeme-counts: until then,
+   * queries are weighed by the counts as they were.
+   */
+  async foldCounts(): Promise<number> {
+    let folded = 0;
+    for (;;) {
+      const [{ n }]: Array<{ n: number }> = await this.ds.query(`SELECT search_counts_fold($1) AS n`, [FOLD_DELTAS]);
+      folded += n;
+      if (n < FOLD_DELTAS) return folded;
+    }
+  }
+
   async documentIds(cursor: string | null, limit: number): Promise<{ ids: string[]; next: string | null }> {
     const rows: Array<{ id: string }> = await this.ds.query(
       `SELECT id FROM search_documents WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $2`,
@@ -668,7 +713,10 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   async clear(): Promise<void> {
-    await this.ds.query(`TRUNCATE search_documents, search_bodies, ${VOCABULARIES.map((v) => VOCABULARY_TABLE[v]).join(', ')}`);
+    // TRUNCATE fires no trigger: the counts kept from the documents go with them.
+    await this.ds.query(
+      `TRUNCATE search_documents, search_bodies, search_lexeme_counts, search_lexeme_deltas, search_space_documents, ${VOCABULARIES.map((v) => VOCABULARY_TABLE[v]).join(', ')}`,
+    );
     this.knownTerms.clear();
   }
 
@@ -691,22 +739,22 @@ export class PostgresSearchEngine implements SearchEngine {
     // them follow, those matching more words first, as Meilisearch's matching strategy does.
     // "Too few" depends on the query alone, never on the page: every page of a query is cut
     // from the same list, with the same total.
-    if (all.total >= EVERY_WORD_ENOUGH || compiled.terms === 1) return all;
-    return this.run(req, compiled, 'any', await this.weigh(compiled));
+    if (all.result.total >= EVERY_WORD_ENOUGH || compiled.terms === 1) return all.result;
+    // The counts were read with the first pass's page (it reads them when a second may follow).
+    const readable = all.readable!;
+    return (await this.run(req, compiled, 'any', this.weigh(compiled, readable), readable)).result;
   }
 
   /**
-   * Inverse document frequencies of the query's terms, from PostgreSQL's own statistics
-   * on the tsvector column (the most common lexemes and their frequencies, kept by ANALYZE):
-   * a word in half the posts says little, a rare one says much. Terms in few enough posts
-   * choose the candidates (the rarest first, see RANKED_CANDIDATES); each matched term adds
-   * its weight to the score.
+   * Inverse document frequencies of the query's terms, from the visible documents of the spaces
+   * searched (`readable`, see ReadableCounts): a word in half the posts says little, a rare one
+   * says much. Terms in few enough posts choose the candidates (the rarest first, see
+   * RANKED_CANDIDATES); each matched term adds its weight to the score. Nothing a searcher may not
+   * read counts here: which posts match, their order and the total depend on the others alone.
    */
-  private async weigh(compiled: Compiled): Promise<TermWeights> {
-    // One read of the statistics for the shares and the document count alike.
-    const stats = await this.stats();
-    const freqs = this.termFrequencies(compiled, stats);
-    const { documents } = stats;
+  private weigh(compiled: Compiled, readable: ReadableCounts): TermWeights {
+    const freqs = this.readableFrequencies(compiled, readable);
+    const { documents } = readable;
     const idf = freqs.map((f) => Math.log(1 + 1 / f));
     const selective = freqs.map((f, i) => ({ f, i })).filter(({ f }) => f <= SELECTIVE_FREQUENCY).sort((a, b) => a.f - b.f || a.i - b.i);
     if (selective.length === 0) return { idf, candidates: freqs.map((_, i) => i), ranked: false };
@@ -735,8 +783,51 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
+   * Each positive term's share of the visible documents of the spaces searched (a term's
+   * alternatives add up, a prefix counts its lexemes), from `readable`; a term they hold in no
+   * document counts as held by one (`unlisted`: as given).
+   */
+  private readableFrequencies(compiled: Compiled, readable: ReadableCounts, unlisted?: number): number[] {
+    const documents = Math.max(readable.documents, 1);
+    const share = (counts: ReadonlyMap<string, number>) => new Map([...counts].map(([x, n]) => [x, n / documents]));
+    const freq = share(readable.docs);
+    const prefixed = share(readable.prefixes);
+    const rare = unlisted ?? 1 / documents;
+    return compiled.each.en.map((_, i) => Math.min(1, Math.max(rare, ...LANGS.map((l) => termShare(compiled.each[l][i] ?? '', freq, rare, prefixed)))));
+  }
+
+  /**
+   * The lexemes of the query's positive terms (every language's), and the prefixes (`'x':*`) among
+   * them: what ReadableCounts are read for.
+   */
+  private lexemesOf(compiled: Compiled): { lexemes: string[]; prefixes: string[] } {
+    const lexemes = new Set<string>();
+    const prefixes = new Set<string>();
+    for (const l of LANGS) {
+      for (const tsquery of compiled.each[l]) {
+        for (const m of (tsquery ?? '').matchAll(TSQUERY_LEXEME)) (m[2] ? prefixes : lexemes).add(m[1].replace(/''/g, "'"));
+      }
+    }
+    return { lexemes: [...lexemes], prefixes: [...prefixes] };
+  }
+
+  /**
+   * A total past CANDIDATES matches: the visible documents of the spaces searched the query's
+   * terms are expected in (every term required: their shares multiplied; any enough: the
+   * candidate terms' shares added), from `readable` alone, so that it never grows with matches
+   * the searcher may not read. The other filters (board, kind, tags, author) are not counted in.
+   */
+  private readableEstimate(compiled: Compiled, readable: ReadableCounts, mode: 'all' | 'any', weights?: TermWeights): number {
+    const freqs = this.readableFrequencies(compiled, readable, 0);
+    const share =
+      mode === 'all' ? freqs.reduce((product, f) => product * f, 1) : Math.min(1, (weights?.candidates ?? freqs.map((_, i) => i)).reduce((sum, i) => sum + freqs[i], 0));
+    return Math.round(share * readable.documents);
+  }
+
+  /**
    * Share of documents a request surely matches (unlisted lexemes count as none), to choose
    * how candidates are found: a wrong "rare" costs one bounded GIN read before the date index.
+   * From the whole table's statistics: the path alone (see LexemeStats).
    */
   private async density(compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<number> {
     const freqs = this.termFrequencies(compiled, await this.stats(), 0);
@@ -748,8 +839,7 @@ export class PostgresSearchEngine implements SearchEngine {
   private async stats(): Promise<LexemeStats> {
     if (this.lexemeStats && Date.now() - this.lexemeStats.at < STATS_TTL_MS) return this.lexemeStats;
     const [row] = await this.ds.query(
-      `SELECT most_common_elems::text::text[] AS lexemes, most_common_elem_freqs AS freqs,
-              (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'search_documents'::regclass) AS documents
+      `SELECT most_common_elems::text::text[] AS lexemes, most_common_elem_freqs AS freqs
          FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'search_documents' AND attname = 'tsv'`,
     );
     const freq = new Map<string, number>();
@@ -759,7 +849,7 @@ export class PostgresSearchEngine implements SearchEngine {
     // Lexemes outside the list are rarer than its rarest entry (the array ends with min, max and null frequency).
     const listed = freqs.slice(0, lexemes.length);
     const floor = listed.length ? Math.min(...listed) / 2 : 0.001;
-    this.lexemeStats = { at: Date.now(), freq, floor, documents: Number(row?.documents ?? 0) };
+    this.lexemeStats = { at: Date.now(), freq, floor };
     return this.lexemeStats;
   }
 
@@ -924,7 +1014,19 @@ export class PostgresSearchEngine implements SearchEngine {
     };
   }
 
-  private async run(req: SearchRequest, compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<SearchResult> {
+  /**
+   * One pass of a query: its candidates, then its page, totals and facets in one statement, which
+   * also reads the ReadableCounts of the query's lexemes when they are needed and not given
+   * (`readable`): for the first pass (`all`) of a query a second may follow, and for a total past
+   * CANDIDATES. They come back with the result.
+   */
+  private async run(
+    req: SearchRequest,
+    compiled: Compiled,
+    mode: 'all' | 'any',
+    weights?: TermWeights,
+    readable?: ReadableCounts,
+  ): Promise<{ result: SearchResult; readable: ReadableCounts | null }> {
     const f = req.filters;
     const tsq = { ...compiled[mode] };
     if (mode === 'any' && weights && weights.candidates.length < compiled.terms) {
@@ -1022,6 +1124,20 @@ export class PostgresSearchEngine implements SearchEngine {
     }
     if (compiled.segmented) snippetText = `regexp_replace(${snippetText}, ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`;
     snippetText = `regexp_replace(${snippetText}, ${p(COMPOUND_JOINT_SQL.pattern)}, ${p(COMPOUND_JOINT_SQL.replacement)}, 'g')`;
+    // The visible documents of the spaces searched holding each of the query's lexemes (an index
+    // read per space and lexeme), and those spaces' visible documents (see ReadableCounts).
+    const readCounts = !readable && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
+    let counts = '';
+    if (readCounts) {
+      const { lexemes, prefixes } = this.lexemesOf(compiled);
+      const spaces = p(f.spaceIds);
+      counts = `, (SELECT coalesce(json_object_agg(x.lexeme, x.n), '{}') FROM (SELECT c.lexeme, sum(c.docs)::int AS n FROM search_lexeme_counts c
+                     WHERE c.space_id = ANY(${spaces}::uuid[]) AND c.lexeme = ANY(${p(lexemes)}::text[]) GROUP BY c.lexeme) x) AS lexeme_docs,
+         (SELECT coalesce(json_object_agg(x.prefix, x.n), '{}') FROM (SELECT x.prefix, (SELECT coalesce(sum(c.docs), 0)::int FROM (SELECT c.docs FROM search_lexeme_counts c
+                     WHERE c.space_id = ANY(${spaces}::uuid[]) AND c.lexeme >= x.prefix AND c.lexeme < x.prefix || chr(1114111) LIMIT ${PREFIX_COUNTS}) c) AS n
+                     FROM unnest(${p(prefixes)}::text[]) AS x(prefix)) x) AS prefix_docs,
+         (SELECT coalesce(sum(s.docs), 0)::int FROM search_space_documents s WHERE s.space_id = ANY(${spaces}::uuid[])) AS readable_docs`;
+    }
     const facets = req.facets
       ? `, (SELECT coalesce(json_agg(json_build_object('value', kind, 'count', n) ORDER BY n DESC, kind), '[]') FROM (SELECT kind, count(*) AS n FROM m GROUP BY kind) k) AS kinds,
            (SELECT coalesce(json_agg(json_build_object('value', space_id, 'count', n) ORDER BY n DESC, space_id), '[]') FROM (SELECT space_id, count(*) AS n FROM m GROUP BY space_id) s) AS spaces,
@@ -1057,11 +1173,20 @@ export class PostgresSearchEngine implements SearchEngine {
        SELECT (SELECT count(*)::int FROM m) AS total,
               (SELECT coalesce(json_agg(json_build_object('id', id, 'topicId', topic_id, 'postNumber', post_number, 'spaceId', space_id,
                         'kind', kind, 'title', title, 'snippet', snippet, 'written', written, 'score', score) ORDER BY ${order}), '[]') FROM page) AS hits
-              ${facets}`,
+              ${facets}${counts}`,
       params,
     );
-    // Past the cap the total is the planner's estimate (as Meilisearch estimates past 1,000).
-    if (candidates.capped) row.total = Math.max(CANDIDATES + 1, candidates.seen, await this.estimate(matches, filterParams));
+    const read: ReadableCounts | null = readCounts
+      ? {
+          docs: new Map(Object.entries(row.lexeme_docs as Record<string, number>)),
+          prefixes: new Map(Object.entries(row.prefix_docs as Record<string, number>)),
+          documents: Number(row.readable_docs),
+        }
+      : null;
+    const counted = readable ?? read;
+    // Past the cap the total is an estimate (as Meilisearch estimates past 1,000), from the
+    // documents the searcher may read alone (see readableEstimate).
+    if (candidates.capped) row.total = Math.max(CANDIDATES + 1, candidates.seen, this.readableEstimate(compiled, counted!, mode, weights));
     const hits: SearchHit[] = (row.hits as Array<Record<string, unknown>>).map((h) => ({
       id: h.id as string,
       topicId: h.topicId as string,
@@ -1072,12 +1197,15 @@ export class PostgresSearchEngine implements SearchEngine {
       snippetHtml: snippetHtml(asWritten(h.snippet as string), h.written as string | null, foldLetterVariants, FRAGMENT_SEPARATOR),
       score: Number(h.score),
     }));
-    const counts = (v: unknown) => (v as FacetCount[]).map((c) => ({ value: String(c.value), count: Number(c.count) }));
+    const facetCounts = (v: unknown) => (v as FacetCount[]).map((c) => ({ value: String(c.value), count: Number(c.count) }));
     return {
-      hits,
-      total: row.total,
-      facets: req.facets ? { kinds: counts(row.kinds), spaces: counts(row.spaces), tags: counts(row.tags) } : null,
-      engine: this.name,
+      result: {
+        hits,
+        total: row.total,
+        facets: req.facets ? { kinds: facetCounts(row.kinds), spaces: facetCounts(row.spaces), tags: facetCounts(row.tags) } : null,
+        engine: this.name,
+      },
+      readable: counted,
     };
   }
 
@@ -1127,12 +1255,5 @@ export class PostgresSearchEngine implements SearchEngine {
       params,
     );
     return { ids: rows.map((r) => r.id), seen: rows[0]?.seen ?? 0 };
-  }
-
-  /** The planner's row estimate for the matches (tsvector statistics), without reading them. */
-  private async estimate(matches: string, params: unknown[]): Promise<number> {
-    const [row] = await this.ds.query(`EXPLAIN (FORMAT JSON) SELECT 1 FROM search_documents d WHERE ${matches}`, params);
-    const plan = row['QUERY PLAN'];
-    return Math.round(Number((Array.isArray(plan) ? plan : JSON.parse(plan))[0]?.Plan?.['Plan Rows'] ?? 0));
   }
 }
