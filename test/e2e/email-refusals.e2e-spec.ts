@@ -3,6 +3,8 @@ import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeUser, TestUser } from '../factories';
 import { logSink } from '../support/log-sink';
 import { smtpServer, SmtpServer } from '../support/smtp-server';
+import { HeldLock, holdLock } from '../support/row-locks';
+import { waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 // A file of its own: nestjs-pino keeps the first application's logger for logs written outside
@@ -308,6 +310,45 @@ describe('notification e-mails the mail server refuses', () => {
     expect(sent.filter((m) => m.to === busy.email).map((m) => m.subject)).toEqual(['2 new notifications on Parvis']);
     expect([tried(busy), delivered(busy)]).toEqual([2, 1]);
     expect(await state(busy)).toEqual({ handled: true, stamped: true });
+  });
+
+  it('puts a message refused for now back even when that loses a deadlock, and the run goes on to the others', async () => {
+    await nothingElseDue();
+    const busy = await makeUser(t);
+    const next = await makeUser(t);
+    // The refused member's news is the oldest, so the run tries them first.
+    await note(busy, 40);
+    await note(busy, 40);
+    await note(next, 20);
+    const [first, last] = (await t.sql(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [busy.id])).map((r: { id: string }) => r.id);
+    let holder: HeldLock | undefined;
+    // While the mail server answers, another writer (the member marking their news read) takes
+    // their later row; it waits long before it looks for a deadlock, so the put-back, which waits
+    // first, finds it and is its victim.
+    smtp.refuse.set(busy.email, async () => {
+      const h = await holdLock(t, `SET LOCAL deadlock_timeout = '1min'`, []);
+      await h.query(`SELECT 1 FROM notifications WHERE id = $1 FOR NO KEY UPDATE`, [last]);
+      holder = h;
+      return `451 4.3.0 <${busy.email}>: Temporary lookup failure`;
+    });
+    const run = t.get(EmailDigest).sendDue();
+    try {
+      await waitForLockWaits(t, 1);
+      // The put-back holds the earlier row and waits for the later: asking for the earlier closes the circle.
+      await holder!.query(`UPDATE notifications SET read_at = now() WHERE id = $1`, [first]);
+    } finally {
+      await holder?.release();
+    }
+    const sent = await run;
+    expect(sent.map((m) => m.to)).toEqual([next.email]);
+    expect(delivered(next)).toBe(1);
+    // The refused member's news is back in the due set, but for what they read meanwhile.
+    const rows = await t.sql(`SELECT id, read_at IS NOT NULL AS read, emailed_at IS NOT NULL AS handled FROM notifications WHERE user_id = $1 ORDER BY id`, [busy.id]);
+    expect(rows).toEqual([
+      { id: first, read: true, handled: false },
+      { id: last, read: false, handled: false },
+    ]);
+    smtp.refuse.delete(busy.email);
   });
 
   it('keeps refused addresses from taking every run: the others are reached on the next', async () => {

@@ -9,7 +9,7 @@ import { AppError } from '../../core/src/errors';
 import type { GqlContext } from '../../core/src/graphql/context';
 import { isUuid } from '../../core/src/ids';
 import { enhancedStatus, RefusalError, refusedForGood } from '../../core/src/mail-refusals';
-import { rowsOf } from '../../core/src/database/unit-of-work';
+import { retryable, rowsOf, sqlState, TRANSACTION_ATTEMPTS } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
@@ -345,8 +345,15 @@ export class EmailDigest {
     // Back to the due set, for a later run: the notice of a sanction whose own e-mail is under way
     // (or whose worker died before the send, until its claim runs out), and the other news of a
     // member barred site-wide since the claim chose them (no viewer), which waits as theirs does.
-    const later = rows.filter((n) => claimed.has(n.id) || !viewerOf(n)).map((n) => n.id);
-    if (later.length) await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [later]);
+    // Each member's apart (`putBack`), so one's failing leaves the others' to go on.
+    const later = new Map<string, string[]>();
+    for (const n of rows) {
+      if (!claimed.has(n.id) && viewerOf(n)) continue;
+      const ids = later.get(n.user_id);
+      if (ids) ids.push(n.id);
+      else later.set(n.user_id, [n.id]);
+    }
+    for (const [userId, ids] of later) await this.putBack(userId, ids);
     // Access is checked again at sending time, as the in-app list does: a topic moved out of
     // reach, or a post since hidden or deleted, is not mentioned. Every recipient at once, so
     // a post that notified many is read once.
@@ -359,86 +366,99 @@ export class EmailDigest {
     // waits out the delay like any next e-mail.
     const unsent: string[] = [];
     for (const [userId, items] of byUser) {
-      const lines: string[] = [];
-      items.forEach((n) => {
-        if (!readable.has(n.id)) return;
-        // One line per notification, whatever a title stored before titles were kept to one line
-        // holds: who did it (a handle is one word), what, where, and a link to the very post.
-        const anchor = n.number && n.number > 1 ? `#post-${n.number}` : '';
-        // A group's notices name the group (its name is one line, as titles are).
-        const group = typeof n.data?.groupName === 'string' ? ` — “${oneLineTitle(n.data.groupName)}”` : '';
-        // A removal is linked only where its author may read now (`removalLinks`): a removed topic
-        // is named (as it is titled now), not linked, while its author cannot open it.
-        const path = n.kind === 'POST_REMOVED' ? removals.get(n.id) : `/t/${n.topic_id}${anchor}`;
-        const link = path ? ` ${this.config.publicUrl}${path}` : '';
-        const where = n.title ? ` — “${oneLineTitle(n.title)}”${link}` : group;
-        let what = n.kind === 'APPEAL_DECIDED' ? appealOutcome(n.data) : n.kind === 'GROUP_REQUEST_CLOSED' ? requestClosedLine(n.data) : (LABELS[n.kind] ?? n.kind);
-        if (ACTOR_KINDS.has(n.kind)) {
-          const count = n.kind === 'REACTIONS' ? Math.max(1, Number(n.data?.count) || 1) : 1;
-          const others = count > 1 ? ` and ${count - 1} other${count > 2 ? 's' : ''}` : '';
-          what = `${n.actor ? `@${n.actor}` : 'Someone'}${others} ${what}`;
-        }
-        lines.push(`• ${what}${where}`);
-      });
-      if (lines.length === 0) {
-        unsent.push(userId);
-        continue;
-      }
-      const link = async (kind: string) => `${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, kind)}`;
-      const unsubscribe = await link(ALL);
-      // And one link per kind the e-mail holds, to stop only that (in the order kinds are listed).
-      const kinds = NOTIFICATION_KINDS.filter((k) => items.some((n) => n.kind === k && readable.has(n.id)));
-      const only = kinds.length > 1 ? await Promise.all(kinds.map(async (k) => `Stop only e-mails${unsubscribeScope(k)}: ${await link(k)}`)) : [];
-      const text = [
-        `You have ${lines.length} unread notification${lines.length > 1 ? 's' : ''} on Parvis:`,
-        '',
-        ...lines,
-        '',
-        `Stop these e-mails: ${unsubscribe}`,
-        ...only,
-      ].join('\n');
-      const to = items[0].email;
-      const message = {
-        from: this.config.MAIL_FROM,
-        // As an address, not a header to parse: a stored `a<b@example.org>` must not go to b.
-        to: { name: '', address: to },
-        subject: `${lines.length} new notification${lines.length > 1 ? 's' : ''} on Parvis`,
-        text,
-        // One-click unsubscribe from the mail client (RFC 8058): a POST to the same link.
-        list: { unsubscribe: { url: unsubscribe, comment: 'Stop these e-mails' } },
-        headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
-      };
+      // Whether the message went to the mail server: past that, its news is sent or dealt with as refused.
+      let handedOver = false;
+      // Each member is a unit of their own: whatever fails for one (a statement of theirs ending in
+      // a deadlock past its retries, say) is logged and leaves their news back in the due set unless
+      // their message went out, and the run goes on to the others, whose claimed news would else be
+      // marked e-mailed and never sent.
       try {
-        await this.transport.sendMail(message);
+        const lines: string[] = [];
+        items.forEach((n) => {
+          if (!readable.has(n.id)) return;
+          // One line per notification, whatever a title stored before titles were kept to one line
+          // holds: who did it (a handle is one word), what, where, and a link to the very post.
+          const anchor = n.number && n.number > 1 ? `#post-${n.number}` : '';
+          // A group's notices name the group (its name is one line, as titles are).
+          const group = typeof n.data?.groupName === 'string' ? ` — “${oneLineTitle(n.data.groupName)}”` : '';
+          // A removal is linked only where its author may read now (`removalLinks`): a removed topic
+          // is named (as it is titled now), not linked, while its author cannot open it.
+          const path = n.kind === 'POST_REMOVED' ? removals.get(n.id) : `/t/${n.topic_id}${anchor}`;
+          const link = path ? ` ${this.config.publicUrl}${path}` : '';
+          const where = n.title ? ` — “${oneLineTitle(n.title)}”${link}` : group;
+          let what = n.kind === 'APPEAL_DECIDED' ? appealOutcome(n.data) : n.kind === 'GROUP_REQUEST_CLOSED' ? requestClosedLine(n.data) : (LABELS[n.kind] ?? n.kind);
+          if (ACTOR_KINDS.has(n.kind)) {
+            const count = n.kind === 'REACTIONS' ? Math.max(1, Number(n.data?.count) || 1) : 1;
+            const others = count > 1 ? ` and ${count - 1} other${count > 2 ? 's' : ''}` : '';
+            what = `${n.actor ? `@${n.actor}` : 'Someone'}${others} ${what}`;
+          }
+          lines.push(`• ${what}${where}`);
+        });
+        if (lines.length === 0) {
+          unsent.push(userId);
+          continue;
+        }
+        const link = async (kind: string) => `${this.config.publicUrl}/unsubscribe?token=${await this.unsubscribeToken(userId, kind)}`;
+        const unsubscribe = await link(ALL);
+        // And one link per kind the e-mail holds, to stop only that (in the order kinds are listed).
+        const kinds = NOTIFICATION_KINDS.filter((k) => items.some((n) => n.kind === k && readable.has(n.id)));
+        const only = kinds.length > 1 ? await Promise.all(kinds.map(async (k) => `Stop only e-mails${unsubscribeScope(k)}: ${await link(k)}`)) : [];
+        const text = [
+          `You have ${lines.length} unread notification${lines.length > 1 ? 's' : ''} on Parvis:`,
+          '',
+          ...lines,
+          '',
+          `Stop these e-mails: ${unsubscribe}`,
+          ...only,
+        ].join('\n');
+        const to = items[0].email;
+        const message = {
+          from: this.config.MAIL_FROM,
+          // As an address, not a header to parse: a stored `a<b@example.org>` must not go to b.
+          to: { name: '', address: to },
+          subject: `${lines.length} new notification${lines.length > 1 ? 's' : ''} on Parvis`,
+          text,
+          // One-click unsubscribe from the mail client (RFC 8058): a POST to the same link.
+          list: { unsubscribe: { url: unsubscribe, comment: 'Stop these e-mails' } },
+          headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+        };
+        handedOver = true;
+        try {
+          await this.transport.sendMail(message);
+        } catch (err) {
+          // Refused for good: its rows stay handled, or the address would be tried for ever, and a
+          // refused address goes on the bounce list, so later news is not sent to it either (if
+          // it is still the user's: one changed meanwhile starts clean). Else un-marked, to be
+          // tried again once the delay has passed (the user keeps the stamp). The others'
+          // messages are sent and stay marked either way. Only the error's codes are logged: its
+          // message, response and rejected lists quote the address.
+          const e = err as RefusalError;
+          const forGood = refusedForGood(e);
+          this.log.warn(
+            { userId, code: e.code, responseCode: e.responseCode, status: enhancedStatus(e), permanent: e.permanent },
+            forGood === 'ADDRESS'
+              ? 'e-mail address refused for good; no e-mail goes to it until it changes or is confirmed again'
+              : forGood
+                ? 'e-mail refused for good; it is not tried again'
+                : 'e-mail not sent; it is tried again once EMAIL_DELAY_MINUTES have passed',
+          );
+          if (forGood === 'ADDRESS') {
+            await this.users.markEmailBounced(userId, to);
+          } else if (!forGood) await this.putBack(userId, items.map((i) => i.id));
+          continue;
+        }
+        if (!this.config.SMTP_URL) {
+          // Outside production the message is the developer's to read. In production it would put
+          // addresses and working unsubscribe links in the log: only that it was due goes there.
+          if (this.config.NODE_ENV === 'production') this.log.warn({ userId, subject: message.subject }, 'e-mail not sent: no SMTP_URL configured');
+          else this.log.log({ to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
+        }
+        sent.push({ to, subject: message.subject, text });
       } catch (err) {
-        // Refused for good: its rows stay handled, or the address would be tried for ever, and a
-        // refused address goes on the bounce list, so later news is not sent to it either (if
-        // it is still the user's: one changed meanwhile starts clean). Else un-marked, to be
-        // tried again once the delay has passed (the user keeps the stamp). The others'
-        // messages are sent and stay marked either way. Only the error's codes are logged: its
-        // message, response and rejected lists quote the address.
-        const e = err as RefusalError;
-        const forGood = refusedForGood(e);
-        this.log.warn(
-          { userId, code: e.code, responseCode: e.responseCode, status: enhancedStatus(e), permanent: e.permanent },
-          forGood === 'ADDRESS'
-            ? 'e-mail address refused for good; no e-mail goes to it until it changes or is confirmed again'
-            : forGood
-              ? 'e-mail refused for good; it is not tried again'
-              : 'e-mail not sent; it is tried again once EMAIL_DELAY_MINUTES have passed',
-        );
-        if (forGood === 'ADDRESS') {
-          await this.users.markEmailBounced(userId, to);
-        } else if (!forGood) await this.ds.query(`UPDATE notifications SET emailed_at = NULL WHERE id = ANY($1::uuid[])`, [items.map((i) => i.id)]);
-        continue;
+        // Its codes alone: a failed statement's message may quote the address.
+        this.log.error({ userId, code: sqlState(err), name: (err as Error | null)?.name }, handedOver ? 'e-mail run failed for a user after their message went out' : 'e-mail not sent: its news is put back for a later run');
+        if (!handedOver) await this.putBack(userId, items.map((i) => i.id));
       }
-      if (!this.config.SMTP_URL) {
-        // Outside production the message is the developer's to read. In production it would put
-        // addresses and working unsubscribe links in the log: only that it was due goes there.
-        if (this.config.NODE_ENV === 'production') this.log.warn({ userId, subject: message.subject }, 'e-mail not sent: no SMTP_URL configured');
-        else this.log.log({ to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
-      }
-      sent.push({ to, subject: message.subject, text });
     }
     // Their rows taken in id order, as every statement holding several members' rows takes them
     // (a delivery holds its recipients FOR SHARE so): an UPDATE alone takes them in whatever order
@@ -453,6 +473,34 @@ export class EmailDigest {
       );
     }
     return sent;
+  }
+
+  /**
+   * Puts one member's claimed news (`ids`) back in the due set, for a later run: what a run will
+   * not send now but may later (see `sendDue`). Its rows taken in id order first (FOR NO KEY
+   * UPDATE, the UPDATE's own lock), as the stamps' clearing takes its rows; the writers of
+   * notifications (a member marking theirs read, a move of posts, an account's deletion) take theirs
+   * in no such order, so this may still lose a deadlock to one of them, and is then run again
+   * (TRANSACTION_ATTEMPTS in all: the other has usually committed by then). It never throws: a
+   * failure past that is logged and that member's news stays handled unsent (lost, as news claimed
+   * by a process that died before the send is), the run going on to the others.
+   */
+  private async putBack(userId: string, ids: readonly string[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.ds.query(
+          `UPDATE notifications n SET emailed_at = NULL
+             FROM (SELECT id FROM notifications WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE) held
+            WHERE n.id = held.id`,
+          [ids],
+        );
+        return;
+      } catch (err) {
+        if (retryable(err) && attempt < TRANSACTION_ATTEMPTS) continue;
+        this.log.error({ userId, code: sqlState(err), attempts: attempt }, 'e-mail news not put back for a later run: it stays handled unsent');
+        return;
+      }
+    }
   }
 
   /**

@@ -100,6 +100,12 @@ export function sqlState(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** Whether PostgreSQL ended the statement for a deadlock or a serialization failure: running it again is safe. */
+export function retryable(err: unknown): boolean {
+  const state = sqlState(err);
+  return state !== undefined && RETRYABLE_SQLSTATES.has(state);
+}
+
 @Injectable()
 export class UnitOfWork {
   constructor(
@@ -137,8 +143,7 @@ export class UnitOfWork {
         await this.bus.publishAll(tx.events);
         return result;
       } catch (err) {
-        const state = sqlState(err);
-        if (!state || !RETRYABLE_SQLSTATES.has(state)) throw err;
+        if (!retryable(err)) throw err;
         if (attempt >= TRANSACTION_ATTEMPTS) throw AppError.conflict('Another change to the same content got in the way: try again');
         // A short random pause, so the two transactions do not meet again in step.
         await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
