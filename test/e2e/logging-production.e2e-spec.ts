@@ -3,7 +3,7 @@ import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { logSink } from '../support/log-sink';
-import { bootTestApp, TestApp } from '../support/test-app';
+import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 
 // A file of its own: nestjs-pino keeps the first application's logger for logs written outside
 // a request (the digest runs outside one), so this application must be the file's first.
@@ -30,5 +30,17 @@ describe('logs in production without SMTP', () => {
     expect(all).toContain('no SMTP_URL configured');
     expect(all).toContain(author.id);
     for (const secret of [author.email, 'unsubscribe?token=', 'a reply to mail about']) expect(all).not.toContain(secret);
+  });
+
+  it('note a sanction’s e-mail left for a process with SMTP_URL by its account and its sanction, apart', async () => {
+    const from = lines.length;
+    const member = await makeUser(t);
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const ban = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'BAN', reason: 'Spam' } }, { token: admin.token })).sanctionUser.id;
+    await t.get(OutboxWorker).drain();
+    await new Promise((r) => setTimeout(r, 50));
+    const logged = lines.slice(from).map((l) => JSON.parse(l)).filter((l) => typeof l.msg === 'string' && l.msg.startsWith('sanction e-mail not sent: no SMTP_URL configured'));
+    expect(logged).toEqual([expect.objectContaining({ userId: member.id, sanctionId: ban })]);
+    expect(lines.slice(from).join('')).not.toContain(member.email);
   });
 });

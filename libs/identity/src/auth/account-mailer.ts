@@ -127,6 +127,11 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
     return subjectId;
   }
 
+  /** How the handler's own log lines name what the e-mail is about: the account, and what else a kind's subject holds, each apart. */
+  protected logFieldsOf(subjectId: string): Record<string, string | null> {
+    return { userId: this.accountOf(subjectId) };
+  }
+
   /**
    * The message, with a link good for `ttlSeconds` from now; with a `messageId` (`<…@…>`) of its
    * own for a kind that may be sent twice (at least once), so that a second copy is the same message.
@@ -221,13 +226,13 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
     if (ttl <= 0) return this.gaveUp(userId);
     if (!this.mailer.configured) {
       if (!this.waitsForSmtp) {
-        this.log.warn({ userId }, `${this.what} e-mail not sent: no SMTP_URL configured`);
+        this.log.warn(this.logFieldsOf(userId), `${this.what} e-mail not sent: no SMTP_URL configured`);
         return this.gaveUp(userId);
       }
       if (this.mailer.production) {
         // Another process may have SMTP_URL: due again in a while, or once too late, whichever comes first.
         const account = this.accountOf(userId);
-        this.log.warn({ userId: account }, `${this.what} e-mail not sent: no SMTP_URL configured; left for a process that has one`);
+        this.log.warn(this.logFieldsOf(userId), `${this.what} e-mail not sent: no SMTP_URL configured; left for a process that has one`);
         throw new OutboxWait(`${this.what} e-mail for user ${account} left for a process with SMTP_URL`, new Date(Date.now() + Math.min(SMTP_WAIT_SECONDS, ttl) * 1000));
       }
       // Outside production it goes to the log, below, once claimed as if it were sent.

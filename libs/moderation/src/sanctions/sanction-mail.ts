@@ -80,6 +80,11 @@ export class SanctionMail extends AccountMailHandler<Barring> {
     return this.idsOf(subject)[0];
   }
 
+  protected override logFieldsOf(subject: string): { userId: string; sanctionId: string } {
+    const [userId, sanctionId] = this.idsOf(subject);
+    return { userId, sanctionId };
+  }
+
   /**
    * The sanction while it bars its member site-wide, with their address only when it may be
    * e-mailed (confirmed, not bouncing, the account not deleted): null otherwise, so that a warning,
