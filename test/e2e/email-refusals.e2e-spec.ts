@@ -312,7 +312,12 @@ describe('notification e-mails the mail server refuses', () => {
     expect(await state(busy)).toEqual({ handled: true, stamped: true });
   });
 
-  it('puts a message refused for now back even when that loses a deadlock, and the run goes on to the others', async () => {
+  // The row held is the one the put-back takes last: in the order a statement's scan meets them (the
+  // table's or its key's, as a plain UPDATE takes them), or in id order (as the put-back takes them).
+  it.each([
+    ['met last by a scan', ''],
+    ['last by id', 'ORDER BY id'],
+  ])('puts a message refused for now back even when that loses a deadlock (the row held %s), and the run goes on to the others', async (_, order) => {
     await nothingElseDue();
     const busy = await makeUser(t);
     const next = await makeUser(t);
@@ -320,22 +325,26 @@ describe('notification e-mails the mail server refuses', () => {
     await note(busy, 40);
     await note(busy, 40);
     await note(next, 20);
-    const [first, last] = (await t.sql(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [busy.id])).map((r: { id: string }) => r.id);
+    // As the run holds them: by when they came.
+    const ids = (await t.sql(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY created_at, id`, [busy.id])).map((r: { id: string }) => r.id);
     let holder: HeldLock | undefined;
-    // While the mail server answers, another writer (the member marking their news read) takes
-    // their later row; it waits long before it looks for a deadlock, so the put-back, which waits
-    // first, finds it and is its victim.
+    let held = '';
+    let other = '';
+    // While the mail server answers, another writer (the member marking their news read) takes that
+    // row, and waits long before it looks for a deadlock: the put-back, which waits first, finds it
+    // and is its victim.
     smtp.refuse.set(busy.email, async () => {
       const h = await holdLock(t, `SET LOCAL deadlock_timeout = '1min'`, []);
-      await h.query(`SELECT 1 FROM notifications WHERE id = $1 FOR NO KEY UPDATE`, [last]);
+      [other, held] = (await h.query(`SELECT id FROM notifications WHERE id = ANY($1::uuid[]) ${order}`, [ids])).map((r: { id: string }) => r.id);
+      await h.query(`SELECT 1 FROM notifications WHERE id = $1 FOR NO KEY UPDATE`, [held]);
       holder = h;
       return `451 4.3.0 <${busy.email}>: Temporary lookup failure`;
     });
     const run = t.get(EmailDigest).sendDue();
     try {
       await waitForLockWaits(t, 1);
-      // The put-back holds the earlier row and waits for the later: asking for the earlier closes the circle.
-      await holder!.query(`UPDATE notifications SET read_at = now() WHERE id = $1`, [first]);
+      // The put-back holds the other row and waits for this one: asking for the other closes the circle.
+      await holder!.query(`UPDATE notifications SET read_at = now() WHERE id = $1`, [other]);
     } finally {
       await holder?.release();
     }
@@ -343,10 +352,10 @@ describe('notification e-mails the mail server refuses', () => {
     expect(sent.map((m) => m.to)).toEqual([next.email]);
     expect(delivered(next)).toBe(1);
     // The refused member's news is back in the due set, but for what they read meanwhile.
-    const rows = await t.sql(`SELECT id, read_at IS NOT NULL AS read, emailed_at IS NOT NULL AS handled FROM notifications WHERE user_id = $1 ORDER BY id`, [busy.id]);
-    expect(rows).toEqual([
-      { id: first, read: true, handled: false },
-      { id: last, read: false, handled: false },
+    const rows = await t.sql(`SELECT id, read_at IS NOT NULL AS read, emailed_at IS NOT NULL AS handled FROM notifications WHERE user_id = $1`, [busy.id]);
+    expect(rows.sort((a: { read: boolean }, b: { read: boolean }) => Number(b.read) - Number(a.read))).toEqual([
+      { id: other, read: true, handled: false },
+      { id: held, read: false, handled: false },
     ]);
     smtp.refuse.delete(busy.email);
   });
