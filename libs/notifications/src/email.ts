@@ -456,7 +456,7 @@ export class EmailDigest {
         sent.push({ to, subject: message.subject, text });
       } catch (err) {
         // Its codes alone: a failed statement's message may quote the address.
-        this.log.error({ userId, code: sqlState(err), name: (err as Error | null)?.name }, handedOver ? 'e-mail run failed for a user after their message went out' : 'e-mail not sent: its news is put back for a later run');
+        this.log.error({ userId, code: sqlState(err), name: (err as Error | null)?.name }, handedOver ? 'e-mail run failed for a user after their message went to the mail server' : 'e-mail not sent: its news is put back for a later run');
         if (!handedOver) await this.putBack(userId, items.map((i) => i.id));
       }
     }
