@@ -42,6 +42,10 @@ const SCHEMA = `
  */
 describe('migrations', () => {
   let t: TestApp;
+  // Booted before any test, so each one runs alone too (`-t`), making what it needs.
+  beforeAll(async () => {
+    t = await bootTestApp();
+  });
   afterAll(() => t?.close());
 
   /**
@@ -69,8 +73,8 @@ describe('migrations', () => {
    * under way (its index still invalid) until the test ends that transaction.
    */
   const typoKeysBuildUnderWay = async () => {
+    const space = await makeSpace(t, 'PUBLIC');
     await undo(backTo('SearchTermsTypoKeysFirstLetter1765134000000'));
-    const [space] = await t.sql(`SELECT id FROM spaces LIMIT 1`);
     const writer = t.ds.createQueryRunner();
     await writer.startTransaction();
     await writer.query(`INSERT INTO search_terms (term, space_id) VALUES ('inflight', $1) ON CONFLICT DO NOTHING`, [space.id]);
@@ -84,7 +88,6 @@ describe('migrations', () => {
   const fromOn = (name: string) => migrations.slice(migrations.length - backTo(name)).map((m) => m.name);
 
   it('undo to nothing on a populated database and apply again to the same schema', async () => {
-    t = await bootTestApp();
     await seedDemoCommunity(t.app);
     const [admin, member] = await t.sql(`SELECT id FROM users WHERE handle IN ('admin', 'carol') ORDER BY handle`);
     const [post] = await t.sql(`SELECT id FROM posts ORDER BY created_at LIMIT 1`);
@@ -306,8 +309,8 @@ describe('migrations', () => {
   });
 
   it('builds the typo-key indexes again over an invalid one a failed concurrent build left, and drops the former ones only then', async () => {
+    const space = await makeSpace(t, 'PUBLIC');
     await undo(backTo('SearchTermsTypoKeysFirstLetter1765134000000'));
-    const [space] = await t.sql(`SELECT id FROM spaces LIMIT 1`);
     await t.sql(`INSERT INTO search_terms (term, space_id) VALUES ('kaboom', $1) ON CONFLICT DO NOTHING`, [space.id]);
     // A run that failed midway: its function there, and the first index's concurrent build failed
     // on a row (here a function that throws for one word), leaving the index INVALID.
@@ -383,7 +386,7 @@ describe('migrations', () => {
     const options = async () => (await t.sql(`SELECT reloptions AS options FROM pg_class WHERE relname = ANY($1) ORDER BY relname`, [indexes])).map((r) => r.options);
     // How many pages of new words were pending (gin_clean_pending_list moves them into the index).
     const pending = async () => (await t.sql(`SELECT gin_clean_pending_list(i::regclass)::int AS n FROM unnest($1::text[]) AS i ORDER BY i`, [indexes])).map((r) => r.n as number);
-    const [space] = await t.sql(`SELECT id FROM spaces LIMIT 1`);
+    const space = await makeSpace(t, 'PUBLIC');
     const write = async (term: string) => {
       for (const table of ['search_terms', 'search_terms_moderated']) await t.sql(`INSERT INTO ${table} (term, space_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [term, space.id]);
     };
