@@ -12,6 +12,7 @@ import { SearchTermsTypoKeys1765083600000 } from '../../migrations/1765083600000
 import { SearchTermsTypoKeysFirstLetter1765134000000 } from '../../migrations/1765134000000-search-terms-typo-keys-first-letter';
 import { SearchTermsTypoKeysTidy1765148400000 } from '../../migrations/1765148400000-search-terms-typo-keys-tidy';
 import { PlaceholderGroupMemberships1765166400000 } from '../../migrations/1765166400000-placeholder-group-memberships';
+import { RolesOfAccountsThatCannotSignIn1765170000000 } from '../../migrations/1765170000000-roles-of-accounts-that-cannot-sign-in';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -306,6 +307,46 @@ describe('migrations', () => {
     expect(await engine.foldCounts()).toBe(1);
     expect(await kept()).toEqual(await counted());
     expect(await kept()).not.toContain(`${space} quokka 1`);
+  });
+
+  it('makes members of the deleted accounts and placeholders earlier releases left moderators or admins, logged as the system’s role changes (migration 1765170000000)', async () => {
+    const member = await makeUser(t);
+    const staff = await makeUser(t, { role: 'MODERATOR' });
+    const [placeholderModerator, placeholderAdmin, deletedAdmin, deletedModerator] = [
+      await makeUser(t, { role: 'MODERATOR' }), await makeUser(t, { role: 'ADMIN' }), await makeUser(t, { role: 'ADMIN' }), await makeUser(t, { role: 'MODERATOR' }),
+    ];
+    // As an earlier release could leave them: staff roles on placeholders and deleted accounts, which have no session.
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL WHERE id = ANY ($1::uuid[])`, [[placeholderModerator.id, placeholderAdmin.id]]);
+    await t.sql(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = ANY ($1::uuid[])`, [[deletedAdmin.id, deletedModerator.id]]);
+    const gone = [placeholderModerator.id, placeholderAdmin.id, deletedAdmin.id, deletedModerator.id];
+    await t.sql(`UPDATE sessions SET revoked_at = now() WHERE user_id = ANY ($1::uuid[])`, [gone]);
+    const IGNORE = `mutation($id: ID!) { ignoreUser(userId: $id) { id ignoredByMe } }`;
+    expect((await t.gql(IGNORE, { id: placeholderModerator.id }, { token: member.token })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM moderation_log`);
+    await redoMigration(t, new RolesOfAccountsThatCannotSignIn1765170000000());
+    const roles = await t.sql(`SELECT id, role FROM users WHERE id = ANY ($1::uuid[])`, [[staff.id, ...gone]]);
+    expect(Object.fromEntries(roles.map((r) => [r.id, r.role]))).toEqual({
+      [staff.id]: 'MODERATOR', // signs in: left as it is
+      ...Object.fromEntries(gone.map((id) => [id, 'MEMBER'])),
+    });
+    // A placeholder is a member like any other now: it can be ignored.
+    expect(expectOk(await t.gql(IGNORE, { id: placeholderModerator.id }, { token: member.token })).ignoreUser).toEqual({ id: placeholderModerator.id, ignoredByMe: true });
+    // One entry per account, by no one (the system), as setUserRole writes one; the chain still whole.
+    const entries = await t.sql(`SELECT actor_id, action, target_type, target_id, space_id, reason, before, after FROM moderation_log WHERE id > $1 AND action = 'user.role_change'`, [last]);
+    const entry = (userId: string, role: string, reason: string) =>
+      ({ actor_id: null, action: 'user.role_change', target_type: 'user', target_id: userId, space_id: null, reason, before: { role }, after: { role: 'MEMBER' } });
+    expect(entries).toHaveLength(4);
+    expect(entries).toEqual(expect.arrayContaining([
+      entry(placeholderModerator.id, 'MODERATOR', 'placeholder account'),
+      entry(placeholderAdmin.id, 'ADMIN', 'placeholder account'),
+      entry(deletedAdmin.id, 'ADMIN', 'deleted account'),
+      entry(deletedModerator.id, 'MODERATOR', 'deleted account'),
+    ]));
+    expect(await t.get(AuditLog).verify()).toMatchObject({ ok: true });
+    // Run again, it finds nothing left and logs nothing.
+    const [{ after }] = await t.sql(`SELECT max(id)::text AS after FROM moderation_log`);
+    await redoMigration(t, new RolesOfAccountsThatCannotSignIn1765170000000());
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [after])).toEqual([{ n: 0 }]);
   });
 
   it('builds the typo-key indexes again over an invalid one a failed concurrent build left, and drops the former ones only then', async () => {
