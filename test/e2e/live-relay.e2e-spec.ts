@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { createWorkerContext } from '../../apps/worker/src/worker.module';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
-import { LIVE_EVENT_TYPES, pruneLiveRelay } from '../../libs/core/src/database/live-relay';
+import { LIVE_EVENT_TYPES, LIVE_RELAY_CHANNEL, pruneLiveRelay } from '../../libs/core/src/database/live-relay';
 import { PgListener } from '../../libs/core/src/database/pg-listener';
 import { DomainEvent, EventBus } from '../../libs/core/src/events';
 import { newId } from '../../libs/core/src/ids';
@@ -144,12 +144,38 @@ describe('the live relay from the worker process to the API nodes', () => {
     }
     await waitForLockWaits(a, 1);
   };
-  /** Runs `work` while node A claims nothing (as if its LISTEN and claims failed). */
+  /**
+   * Resolves once node A's listener has passed on every relay wake-up committed before the call
+   * (the worker's commit's included): PostgreSQL delivers a channel's NOTIFYs in commit order, so
+   * once it has delivered one of the test's own, sent now, it has delivered those too.
+   */
+  const wakeUpsHeard = async () => {
+    const marker = `test-${newId()}`;
+    const listener = a.get(PgListener);
+    let heard!: () => void;
+    const arrived = new Promise<void>((resolve) => (heard = resolve));
+    const mine = { message: (payload: string | undefined) => payload === marker && heard() };
+    await listener.listen(LIVE_RELAY_CHANNEL, mine);
+    try {
+      await a.sql(`SELECT pg_notify($1, $2)`, [LIVE_RELAY_CHANNEL, marker]);
+      await arrived;
+    } finally {
+      await listener.unlisten(LIVE_RELAY_CHANNEL, mine);
+    }
+  };
+  /**
+   * Runs `work` while node A claims nothing (as if its LISTEN and claims failed). Node A claims
+   * again only once it has heard the wake-ups of what `work` committed and their claims are over:
+   * a wake-up heard later (its NOTIFY reaches node A when it does) claimed the rows as the test
+   * went on, before it looked at them or beside its own claim.
+   */
   const unclaimed = async (work: () => Promise<unknown>) => {
     const held = jest.spyOn(a.get(LiveRelayConsumer), 'drain').mockResolvedValue(0);
     try {
       await a.get(LiveRelayConsumer).idle();
       await work();
+      await wakeUpsHeard();
+      await a.get(LiveRelayConsumer).idle();
     } finally {
       held.mockRestore();
     }
@@ -263,8 +289,7 @@ describe('the live relay from the worker process to the API nodes', () => {
 
   it('dates an event by its commit, not its transaction’s start: a long transaction’s events are news when they commit', async () => {
     // Node A takes nothing while this looks at the row.
-    const held = jest.spyOn(a.get(LiveRelayConsumer), 'drain').mockResolvedValue(0);
-    try {
+    await unclaimed(async () => {
       let began = '';
       await worker.get(UnitOfWork).run(async (tx) => {
         began = (await tx.query<{ now: string }>(`SELECT now()::text AS now`))[0].now;
@@ -273,9 +298,7 @@ describe('the live relay from the worker process to the API nodes', () => {
       });
       const [row] = await a.sql(`SELECT created_at - $1::timestamptz >= interval '0.3 seconds' AS at_commit FROM live_relay`, [began]);
       expect(row).toEqual({ at_commit: true });
-    } finally {
-      held.mockRestore();
-    }
+    });
     await a.get(LiveRelayConsumer).drain();
     expect(await waiting()).toBe(0);
   });
@@ -352,7 +375,6 @@ describe('the live relay from the worker process to the API nodes', () => {
         await worker.get(UnitOfWork).run((tx) =>
           removal === 'post.hidden' ? posts.applyState(tx, null, post, where, ContentState.HIDDEN) : posts.writeDelete(tx, admin.id, post, where),
         );
-        await a.get(LiveRelayConsumer).idle();
         await a.sql(`UPDATE live_relay SET created_at = now() - interval '2 minutes'`);
       });
       expect((await a.sql(`SELECT event->>'type' AS type FROM live_relay ORDER BY id`)).map((r) => r.type)).toContain(removal);
@@ -390,15 +412,11 @@ describe('the live relay from the worker process to the API nodes', () => {
     const banned = await makeUser(a);
     const s = await connectLive(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`, sockets, banned.token);
     // The worker's own services ban them; node A claims nothing until the row is two minutes old.
-    const held = jest.spyOn(a.get(LiveRelayConsumer), 'drain').mockResolvedValue(0);
-    try {
+    await unclaimed(async () => {
       const viewer = await worker.get(SessionsService).viewerForUser(mod.id);
       await worker.get(SanctionsService).sanction(viewer!, { userId: banned.id, kind: SanctionKind.BAN, reason: 'Raid' });
-      await a.get(LiveRelayConsumer).idle();
       await a.sql(`UPDATE live_relay SET created_at = now() - interval '2 minutes'`);
-    } finally {
-      held.mockRestore();
-    }
+    });
     const revoked = nextLiveEvent(s, 'session:revoked');
     const gone = nextLiveEvent(s, 'disconnect');
     await a.get(LiveRelayConsumer).drain();
