@@ -250,14 +250,20 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     }
   });
 
+  /** A connection of `token`'s user on node B, in the topic's room, once the topic's own pushes are over. */
+  const inTopicOnB = async (token: string, topicId: string) => {
+    await a.get(LiveGateway).settled();
+    const onB = await connectLive(bUrl, sockets, token);
+    expect(await onB.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+    return onB;
+  };
+
   it('puts a member’s connection on node B back in the room it was sent away from when their suspension in the space is lifted through node A', async () => {
     const mod = await makeUser(a);
     const member = await makeUser(a);
     const space = await makeSpace(a, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const topic = await createTopic(a, mod.token, await makeBoard(a, space.id));
-    await a.get(LiveGateway).settled();
-    const onB = await connectLive(bUrl, sockets, member.token);
-    expect(await onB.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const onB = await inTopicOnB(member.token, topic.id);
     const lost = next(onB, 'access:lost');
     const { sanctionUser } = expectOk(
       await a.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'SUSPEND', reason: 'Heated', durationHours: 24, spaceId: space.id } }, { token: mod.token }),
@@ -269,6 +275,24 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     expect(await restored).toEqual({ room: `topic:${topic.id}` });
     const created = next(onB, 'post:created');
     await a.gql(`mutation($i: ReplyInput!) { replyToTopic(input: $i) { id } }`, { i: { topicId: topic.id, body: 'welcome back, through node A' } }, { token: mod.token });
+    expect((await created).topicId).toBe(topic.id);
+  });
+
+  it('puts a member’s connection on node B back in the room it was sent away from when their grant on the space is given back through node A', async () => {
+    const admin = await makeUser(a, { role: 'ADMIN' });
+    const member = await makeUser(a);
+    const space = await makeSpace(a, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
+    const topic = await createTopic(a, admin.token, await makeBoard(a, space.id));
+    const onB = await inTopicOnB(member.token, topic.id);
+    const lost = next(onB, 'access:lost');
+    const grantee = { spaceId: space.id, userId: member.id };
+    expectOk(await a.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: grantee }, { token: admin.token }));
+    expect(await lost).toEqual({ room: `topic:${topic.id}` });
+    const restored = next(onB, 'access:restored');
+    expectOk(await a.gql(`mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`, { input: { ...grantee, level: 'READ' } }, { token: admin.token }));
+    expect(await restored).toEqual({ room: `topic:${topic.id}` });
+    const created = next(onB, 'post:created');
+    await a.gql(`mutation($i: ReplyInput!) { replyToTopic(input: $i) { id } }`, { i: { topicId: topic.id, body: 'welcome back, through node A' } }, { token: admin.token });
     expect((await created).topicId).toBe(topic.id);
   });
 

@@ -1198,6 +1198,41 @@ describe('live updates over Socket.IO', () => {
     expect((await created).post.id).toBe(r.id);
   });
 
+  it('puts a member whose grant on a space is given back into the rooms there their connection was sent away from, but one it left since', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const member = await makeUser(t);
+    const space = await makeSpace(t, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
+    const board = await makeBoard(t, space.id);
+    const topic = await createTopic(t, admin.token, board);
+    const other = await createTopic(t, admin.token, board);
+    await t.get(LiveGateway).settled();
+    const s = await connect(member.token);
+    for (const topicId of [topic.id, other.id]) expect(await ask(s, 'topic:join', { topicId })).toEqual({ ok: true });
+    expect(await ask(s, 'board:join', { boardId: board })).toEqual({ ok: true });
+    const lost: unknown[] = [];
+    s.on('access:lost', (l: unknown) => lost.push(l));
+    const grant = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`;
+    const revoke = `mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`;
+    expectOk(await t.gql(revoke, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }));
+    await t.get(LiveGateway).settled();
+    expect(roomsOf(s)).toEqual([]);
+    // Its reader left one topic's page meanwhile: that room is not put back.
+    expect(await ask(s, 'topic:leave', { topicId: other.id })).toEqual({ ok: true });
+    expect(lost).toHaveLength(3);
+    const restored: unknown[] = [];
+    s.on('access:restored', (r: unknown) => restored.push(r));
+    expectOk(await t.gql(grant, { input: { spaceId: space.id, userId: member.id, level: 'READ' } }, { token: admin.token }));
+    await t.get(LiveGateway).settled();
+    expect(roomsOf(s)).toEqual([`board:${board}`, `topic:${topic.id}`]);
+    // Once the server's answer to a later request has come, so has everything sent before it.
+    expect(await ask(s, 'topic:leave', { topicId: newId() })).toEqual({ ok: true });
+    expect(restored).toEqual(expect.arrayContaining([{ room: `topic:${topic.id}` }, { room: `board:${board}` }]));
+    expect(restored).toHaveLength(2);
+    const created = next(s, 'post:created');
+    const r = await reply(t, admin.token, topic.id, 'welcome back');
+    expect((await created).post.id).toBe(r.id);
+  });
+
   it('takes a global moderator silenced site-wide out of the site-wide review room, and once the silence runs out tells them and puts them back', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const mod = await makeUser(t, { role: 'MODERATOR' });

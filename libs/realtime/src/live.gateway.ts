@@ -95,15 +95,17 @@ const isTopicRoom = (room: unknown): room is string => typeof room === 'string' 
 
 /**
  * An access re-check, as nodes ask it of each other; `restore`: a user's sanction ended, and
- * their connections go back to the rooms they were sent away from (`restoreUser`).
+ * their connections go back to the rooms they were sent away from (`restoreUser`);
+ * `restore-space`: a space's access changed, and connections go back to the rooms of that space
+ * they were sent away from, if they may read them now (`restoreSpace`).
  */
 interface Recheck {
-  kind: 'space' | 'topic' | 'user' | 'revoked' | 'restore';
+  kind: 'space' | 'topic' | 'user' | 'revoked' | 'restore' | 'restore-space';
   id: string;
 }
 
 const isRecheck = (r: unknown): r is Recheck =>
-  !!r && typeof r === 'object' && ['space', 'topic', 'user', 'revoked', 'restore'].includes((r as Recheck).kind) && typeof (r as Recheck).id === 'string';
+  !!r && typeof r === 'object' && ['space', 'topic', 'user', 'revoked', 'restore', 'restore-space'].includes((r as Recheck).kind) && typeof (r as Recheck).id === 'string';
 
 type Payload = Record<string, unknown>;
 
@@ -644,6 +646,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.closeRevoked(r.id);
       case 'restore':
         return this.restoreUser(r.id);
+      case 'restore-space':
+        return this.restoreSpace(r.id);
     }
   }
 
@@ -1204,7 +1208,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (!changesAccess(e) && this.rechecks.size) await this.afterRechecks();
     if (p[RELAYED_LATE] === true) return this.recheckLate(e);
     switch (type) {
-      case 'space.access_changed':
+      case 'space.access_changed': {
+        // A grant given back as well as one taken: once those who lost access are sent away, on
+        // every node, connections go back to the space's rooms they were sent away from and may read now.
+        const spaceId = payloadId(p, 'spaceId');
+        await this.recheckEverywhere(RECHECKS[type](p));
+        await Promise.all([this.restoreSpace(spaceId), this.askNodes({ kind: 'restore-space', id: spaceId })]);
+        return;
+      }
       case 'user.role_changed':
       case 'user.sessions_revoked':
         return this.recheckEverywhere(RECHECKS[type](p));
@@ -1515,16 +1526,44 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private async restoreUser(userId: string): Promise<void> {
     for (const remote of await this.server.local.in(`user:${userId}`).fetchSockets()) {
       const socket = remote as unknown as Socket;
-      for (const room of [...((socket.data as SocketData).lost ?? [])]) {
-        if (!socket.connected) break;
-        // Joined again by the client itself meanwhile.
-        if (socket.rooms.has(room)) {
-          forgetLost(socket.data as SocketData, room);
-          continue;
-        }
-        const ack = await this.join(socket, room, async () => this.mayBeIn(await this.viewerOf(socket), room));
-        if (ack.ok) socket.emit('access:restored', { room });
+      await this.restoreRooms(socket, [...((socket.data as SocketData).lost ?? [])]);
+    }
+  }
+
+  /**
+   * A space's access changed (a grant given back, a space made PUBLIC again): each connection on
+   * this node goes back to the rooms of that space it was sent away from and has not left since,
+   * those it may read now, as `restoreUser` puts them back. Which of those rooms belong to the
+   * space is asked once, so connections that lost nothing there cost nothing.
+   */
+  private async restoreSpace(spaceId: string): Promise<void> {
+    const sockets = (await this.server.local.fetchSockets()).filter((s) => (s.data as SocketData).lost?.length);
+    if (!sockets.length) return;
+    const lost = [...new Set(sockets.flatMap((s) => (s.data as SocketData).lost!))];
+    const idsOf = (kind: string) => lost.filter((r) => r.startsWith(`${kind}:`) && isUuid(r.slice(kind.length + 1))).map((r) => r.slice(kind.length + 1));
+    const rows: Array<{ room: string }> = await this.ds.query(
+      `SELECT 'board:' || id AS room FROM boards WHERE space_id = $1 AND id = ANY($2::uuid[])
+       UNION ALL SELECT 'topic:' || id FROM topics WHERE space_id = $1 AND id = ANY($3::uuid[])`,
+      [spaceId, idsOf('board'), idsOf('topic')],
+    );
+    const spaceRooms = new Set([...rows.map((r) => r.room), `modqueue:${spaceId}`]);
+    for (const remote of sockets) {
+      const socket = remote as unknown as Socket;
+      await this.restoreRooms(socket, ((socket.data as SocketData).lost ?? []).filter((r) => spaceRooms.has(r)));
+    }
+  }
+
+  /** Puts the connection back in those of `rooms` it may read now, through `join`, telling it of each (`access:restored`). */
+  private async restoreRooms(socket: Socket, rooms: string[]): Promise<void> {
+    for (const room of rooms) {
+      if (!socket.connected) break;
+      // Joined again by the client itself meanwhile.
+      if (socket.rooms.has(room)) {
+        forgetLost(socket.data as SocketData, room);
+        continue;
       }
+      const ack = await this.join(socket, room, async () => this.mayBeIn(await this.viewerOf(socket), room));
+      if (ack.ok) socket.emit('access:restored', { room });
     }
   }
 
