@@ -2,9 +2,9 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { ARTICLE, draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
-import { sqlState } from '../../libs/core/src/database/unit-of-work';
 import { BoardKinds } from '../../libs/forum/src/board-kinds';
 import { ReportsService } from '../../libs/moderation/src/reports/reports.service';
+import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
@@ -605,14 +605,7 @@ describe('knowledge base: revisions and review', () => {
       topicOf(await api.rate(reader.token, { topicId: id, helpful: false, comment: 'step 3 is out of date' }));
       const [item] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`, [id]);
       topicOf(await api.update(author.token, { topicId: id, body: 'step 3 brought up to date' }));
-      // Transactions PostgreSQL aborted as a deadlock's victim (the unit of work runs them again).
-      let deadlocks = 0;
-      const transaction = t.ds.transaction.bind(t.ds) as (...args: unknown[]) => Promise<unknown>;
-      const spy = jest.spyOn(t.ds, 'transaction').mockImplementation(((...args: unknown[]) =>
-        transaction(...args).catch((err: unknown) => {
-          if (sqlState(err) === '40P01') deadlocks++;
-          throw err;
-        })) as any);
+      const deadlocks = countDeadlocks(t);
       // The decision held once it holds the item's row, before it acts on the article's post.
       const gate = gateCalls(t.get(ReportsService), 'assertNotOffender', (_tx: unknown, _viewer: unknown, it: { id: string }) => it.id === item.id);
       const running: Array<Promise<unknown>> = [];
@@ -629,9 +622,9 @@ describe('knowledge base: revisions and review', () => {
       } finally {
         gate.restore();
         await Promise.allSettled(running);
-        spy.mockRestore();
+        deadlocks.restore();
       }
-      expect(deadlocks).toBe(0);
+      expect(deadlocks.count).toBe(0);
       expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'APPROVED', resolved_by: editor2.id }]);
     });
   });

@@ -7,6 +7,11 @@ import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowle
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { freshIp } from '../support/fresh-ip';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { PostsService } from '../../libs/forum/src/posts/posts.service';
+import { countDeadlocks } from '../support/deadlocks';
+import { gateCalls } from '../support/gates';
+import { holdLock } from '../support/row-locks';
+import { waitForLockWaits } from '../support/lock-waits';
 
 const VOTE = `mutation($id: ID!) { voteIdea(topicId: $id) { id idea { voteCount } } }`;
 const SET_STATUS = `mutation($input: SetIdeaStatusInput!) { setIdeaStatus(input: $input) { id idea { status } } }`;
@@ -326,6 +331,90 @@ describe('races and leaks found in review', () => {
     }
     // A report that arrives after the hide finds nothing to report (NOT_FOUND); none may fail otherwise.
     expect(codes.filter((c) => c !== 'OK' && c !== 'NOT_FOUND')).toEqual([]);
+  });
+
+  /** Runs `race`, counting the transactions PostgreSQL aborted as a deadlock's victim meanwhile. */
+  async function countingDeadlocks(race: () => Promise<void>): Promise<number> {
+    const deadlocks = countDeadlocks(t);
+    try {
+      await race();
+    } finally {
+      deadlocks.restore();
+    }
+    return deadlocks.count;
+  }
+
+  describe('forum: moving a topic across spaces racing a moderation or a reaction on one of its posts', () => {
+    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const REACT = `mutation($input: ReactionInput!) { react(input: $input) { reactions { kind count } } }`;
+    let from: string;
+    let to: { board: string; space: string };
+    let author: TestUser;
+    let reader: TestUser;
+    beforeAll(async () => {
+      from = await makeBoard(t, space.id);
+      const elsewhere = await makeSpace(t, 'PUBLIC', [{ userId: admin.id, level: 'ADMIN' }]);
+      to = { board: await makeBoard(t, elsewhere.id), space: elsewhere.id };
+      author = await makeUser(t);
+      reader = await makeUser(t);
+    });
+    const move = (topicId: string) => t.gql(MOVE_TOPIC, { input: { topicId, boardId: to.board } }, { token: admin.token });
+
+    it('a reply hidden while the topic moves: both done, no deadlock', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Moved as a reply is hidden', body: 'x' });
+      const hidden = await reply(t, author.token, topic.id, 'soon hidden');
+      const running: Array<Promise<unknown>> = [];
+      // The moderation held once it holds its locks, before it writes the post's new state and the topic's counters.
+      const gate = gateCalls(t.get(PostsService), 'applyState', (_tx: unknown, _actor: unknown, post: { id: string }) => post.id === hidden.id);
+      const deadlocks = await countingDeadlocks(async () => {
+        try {
+          const hiding = t.gql(MODERATE, { input: { postId: hidden.id, action: 'HIDE' } }, { token: moderator.token });
+          running.push(hiding);
+          await gate.begun;
+          const moving = move(topic.id);
+          running.push(moving);
+          await waitForLockWaits(t, 1);
+          gate.open();
+          expect(expectOk(await hiding).moderatePost.state).toBe('HIDDEN');
+          expectOk(await moving);
+        } finally {
+          gate.restore();
+          await Promise.allSettled(running);
+        }
+      });
+      expect(deadlocks).toBe(0);
+      expect(await t.sql(`SELECT p.state, p.space_id, t.reply_count FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`, [hidden.id])).toEqual([
+        { state: 'HIDDEN', space_id: to.space, reply_count: 0 },
+      ]);
+    });
+
+    it('a reaction to a reply while the topic moves: both done, no deadlock', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Moved as a reply is liked', body: 'x' });
+      const liked = await reply(t, author.token, topic.id, 'soon liked');
+      const running: Array<Promise<unknown>> = [];
+      // The reaction held at its insert (the reactions' table held), once it holds its locks.
+      const table = await holdLock(t, `LOCK TABLE reactions IN SHARE MODE`, []);
+      const deadlocks = await countingDeadlocks(async () => {
+        try {
+          const reacting = t.gql(REACT, { input: { postId: liked.id, kind: 'LIKE' } }, { token: reader.token });
+          running.push(reacting);
+          await table.waiting(1);
+          const moving = move(topic.id);
+          running.push(moving);
+          await table.waiting(2);
+          await table.release();
+          expect(expectOk(await reacting).react.reactions).toEqual([{ kind: 'LIKE', count: 1 }]);
+          expectOk(await moving);
+        } finally {
+          await table.release();
+          await Promise.allSettled(running);
+        }
+      });
+      expect(deadlocks).toBe(0);
+      expect(await t.sql(`SELECT p.reaction_total, p.space_id, t.reaction_count FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`, [liked.id])).toEqual([
+        { reaction_total: 1, space_id: to.space, reaction_count: 1 },
+      ]);
+    });
   });
 
   it('drains cleanly', async () => {

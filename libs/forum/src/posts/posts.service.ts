@@ -93,6 +93,8 @@ type TopicPaging =
 
 /** Past any post number (the backwards read of a topic's end starts there). */
 const PAST_THE_END = 2 ** 31 - 1;
+/** A post's writer found it in another topic under its lock (`movePosts` moved it meanwhile). */
+const POST_MOVED = 'The post was moved to another topic meanwhile: read it again';
 
 function postNumberOf(cursor: string, field: 'after' | 'before'): number {
   const values = decodeCursor(cursor, TOPIC_PAGE_CURSOR, 1, field);
@@ -398,8 +400,10 @@ export class PostsService {
       // meanwhile; a post still waiting (or hidden) is seen by nobody else: its edit applies.
       // Decided on the post as it is now, under its lock: one approved since the checks above
       // is visible, and its edit waits too.
-      const now = await tx.one<{ state: ContentState; wiki: boolean }>(`SELECT state, wiki FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
+      await this.holdTopic(tx, topic.id);
+      const now = await tx.one<{ state: ContentState; wiki: boolean; topic_id: string }>(`SELECT state, wiki, topic_id FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
       if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
+      if (now.topic_id !== topic.id) throw AppError.conflict(POST_MOVED);
       // A wiki made a post again, or hidden, since the checks above: no longer theirs to edit.
       if (wikiEdit && !(now.wiki && now.state === ContentState.VISIBLE)) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
       // Counted in the edit's transaction, after the post's lock as a poll's management counts it:
@@ -644,6 +648,19 @@ export class PostsService {
   }
 
   /**
+   * The topic's row held FOR KEY SHARE, before its post's row is locked, by every writer that
+   * locks a post and then updates its topic (a state change, a reaction, an edit of the first
+   * post): topics before posts, the order of replies, `moveTopic` and `movePosts` (which lock
+   * the topic FOR UPDATE, so this waits for a move, and a move for this) and of polls' votes and
+   * publications (which hold it FOR KEY SHARE too). The later update of the topic (a non-key
+   * update) waits for no other holder of this lock. A writer holding the post while it waited
+   * for the topic a move held, the move waiting for the post, deadlocked.
+   */
+  async holdTopic(tx: Tx, topicId: string): Promise<void> {
+    await tx.query(`SELECT 1 FROM topics WHERE id = $1 FOR KEY SHARE`, [topicId]);
+  }
+
+  /**
    * `applyState` for a caller that decided on a state it read earlier: the post's state is
    * read again under its row lock, and the move happens only from one of `from` (a delete
    * racing a hide must not turn a deleted post hidden). Returns the state found, and the
@@ -657,8 +674,10 @@ export class PostsService {
     from: readonly ContentState[],
     to: ContentState,
   ): Promise<{ state: ContentState; changed: (PostRow & { was: ContentState }) | null }> {
-    const current = await tx.one<{ state: ContentState }>(`SELECT state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
+    await this.holdTopic(tx, topic.id);
+    const current = await tx.one<{ state: ContentState; topic_id: string }>(`SELECT state, topic_id FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
     if (!current) throw AppError.notFound('Post not found');
+    if (current.topic_id !== topic.id) throw AppError.conflict(POST_MOVED);
     if (!from.includes(current.state)) return { state: current.state, changed: null };
     return { state: current.state, changed: await this.applyState(tx, actorId, post, topic, to) };
   }
@@ -741,10 +760,13 @@ export class PostsService {
     const row = await this.uow.run(async (tx) => {
       // Counted in the reaction's transaction: one refused below spends nothing.
       await pace.count(tx);
-      // Lock the post first (same order as deletion: post, then topic) and re-check its state,
-      // so a reaction never lands on a post deleted meanwhile and the topic's counter stays right.
-      const current = await tx.one<{ state: string }>(`SELECT state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
+      // The topic held first (holdTopic), then the post locked (as a deletion locks them) and its
+      // state read again, so a reaction never lands on a post deleted meanwhile and the topic's
+      // counter stays right.
+      await this.holdTopic(tx, post.topicId);
+      const current = await tx.one<{ state: string; topic_id: string }>(`SELECT state, topic_id FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
       if (current?.state !== ContentState.VISIBLE) throw AppError.badField('postId', 'this post cannot take reactions');
+      if (current.topic_id !== post.topicId) throw AppError.conflict(POST_MOVED);
       const changed = on
         ? await tx.query(`INSERT INTO reactions (post_id, user_id, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING kind`, [post.id, viewer.id, kind])
         : await tx.query(`DELETE FROM reactions WHERE post_id = $1 AND user_id = $2 AND kind = $3 RETURNING kind`, [post.id, viewer.id, kind]);

@@ -176,8 +176,10 @@ export class ReportsService {
       await this.limiter.hitWithin(tx, [[REPORTS_PER_DAY, viewer.user!.id]]);
       // The item goes to the queue of the content's space: a move waited for here, or one that
       // committed since `target` read it, would leave it in the old space's queue. The post's
-      // row (moveTopic rewrites its space too) is locked as applyState locks it, post before topic.
+      // row (moveTopic rewrites its space too) is locked as applyState locks it, after holding
+      // its topic (PostsService.holdTopic: topics before posts).
       if (target.post) {
+        await this.posts.holdTopic(tx, target.post.topic.id);
         const now = await tx.one<{ space_id: string; state: ContentState }>(`SELECT space_id, state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [target.post.id]);
         // Deleted since it was read (by its author, say): there is nothing left to report.
         if (!now || (now.state === ContentState.DELETED && target.post.state !== ContentState.DELETED)) {
@@ -535,15 +537,29 @@ export class ReportsService {
     if (target && (target.target_type === ReportTargetType.POST || target.target_type === ReportTargetType.TOPIC)) await this.moderationTarget(tx, target);
   }
 
-  /** The post a review item acts on (the first post for a topic), with its topic, locked. */
-  private async moderationTarget(tx: Tx, item: ReviewItemRow) {
-    const post = await tx.one<{ id: string; number: number; state: ContentState; topic_id: string; board_id: string; space_id: string; kind: TopicKind }>(
-      item.target_type === ReportTargetType.POST
-        ? `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id, t.kind FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 FOR NO KEY UPDATE OF p`
-        : `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id, t.kind FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1 FOR NO KEY UPDATE OF p`,
-      [item.target_id],
-    );
-    return post ? { id: post.id, number: post.number, state: post.state, topic: { id: post.topic_id, boardId: post.board_id, spaceId: post.space_id, kind: post.kind } } : null;
+  /**
+   * The post a review item acts on (the first post for a topic), with its topic, locked: the
+   * topic held first (PostsService.holdTopic: topics before posts, as moves lock them), then the
+   * post. A reply's topic is read unlocked first; one that movePosts moved into another topic
+   * meanwhile is found out of it under the lock, and looked for in its new one.
+   */
+  private async moderationTarget(tx: Tx, item: Pick<ReviewItemRow, 'target_type' | 'target_id'>) {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const topicId = item.target_type === ReportTargetType.POST
+        ? (await tx.one<{ topic_id: string }>(`SELECT topic_id FROM posts WHERE id = $1`, [item.target_id]))?.topic_id
+        : item.target_id;
+      if (!topicId) return null;
+      await this.posts.holdTopic(tx, topicId);
+      const post = await tx.one<{ id: string; number: number; state: ContentState; topic_id: string; board_id: string; space_id: string; kind: TopicKind }>(
+        item.target_type === ReportTargetType.POST
+          ? `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id, t.kind FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 FOR NO KEY UPDATE OF p`
+          : `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id, t.kind FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1 FOR NO KEY UPDATE OF p`,
+        [item.target_id],
+      );
+      if (!post) return null;
+      if (post.topic_id === topicId) return { id: post.id, number: post.number, state: post.state, topic: { id: post.topic_id, boardId: post.board_id, spaceId: post.space_id, kind: post.kind } };
+    }
+    throw AppError.conflict('The post was moved to another topic meanwhile: read it again');
   }
 
   /** Moderators act on one post directly; every action is logged with the state before and after. */
@@ -558,6 +574,8 @@ export class ReportsService {
     if (input.action === ModerationAction.UNHIDE) await this.posts.refuseOwnUndo(viewer, post, 'unhide');
     if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnUndo(viewer, post, 'restore');
     const row = await this.uow.run(async (tx) => {
+      // The topic held before the post is locked (by a held edit's decision or the state's change).
+      await this.posts.holdTopic(tx, topic.id);
       // Held content, or a held edit, another moderator claimed waits for them, whatever is
       // done to it: checked before anything is done (settleHeld checks again, harmlessly).
       if (post.state === ContentState.PENDING || deciding) await this.reviewItems.assertHeldUnclaimed(tx, post, viewer.id!);
