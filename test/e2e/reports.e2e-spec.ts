@@ -2,6 +2,8 @@ import { RateLimiter } from '../../libs/core/src/rate-limit';
 import { REPORTS_PER_DAY } from '../../libs/moderation/src/reports/reports.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { doneOrWaiting } from '../support/lock-waits';
+import { holdLock } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id weight weightBreakdown status } }`;
@@ -228,6 +230,28 @@ describe('moderation: reports and the review queue', () => {
     const global = await makeUser(t, { role: 'MODERATOR' });
     const all = expectOk(await t.gql(QUEUE, {}, { token: global.token })).reviewQueue;
     expect(all.edges.some((e: any) => e.node.targetType === 'USER')).toBe(true);
+  });
+
+  it('refuses a decision to one who may not handle the item before it takes the post’s lock', async () => {
+    const topic = await createTopic(t, author.token, board, { title: 'Reported, decided by the wrong people', body: 'x' });
+    const replied = await reply(t, author.token, topic.id, 'reported reply');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: replied.id, reason: 'SPAM' } }, { token: (await member()).token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE target_type = 'POST' AND target_id = $1`, [replied.id]);
+    // The reply's row held as a moderation would hold it: a decision that locked it first would wait here.
+    const held = await holdLock(t, `SELECT 1 FROM posts WHERE id = $1 FOR UPDATE`, [replied.id]);
+    try {
+      for (const who of [otherMod, author]) {
+        const deciding = t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'DELETE' } }, { token: who.token });
+        expect(await doneOrWaiting(t, deciding, 1)).toBe('done');
+        expectError(await deciding, 'NOT_FOUND');
+      }
+    } finally {
+      await held.release();
+    }
+    expect(await t.sql(`SELECT status FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'PENDING' }]);
+    expect(await postState(replied.id)).toBe('VISIBLE');
+    // Its moderator still decides it.
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: mod.token })).resolveReviewItem.status).toBe('IGNORED');
   });
 
   it('pages the queue in either order with its own cursors, each item once', async () => {

@@ -289,7 +289,16 @@ export class ReportsService {
 
   /** An item the viewer may handle, locked for update within `tx`. */
   private async lockItem(tx: Tx, viewer: Viewer, id: string): Promise<ReviewItemRow> {
-    const item = isUuid(id) ? await tx.one<ReviewItemRow>(`SELECT ${this.reviewItems.columns()} FROM review_items WHERE id = $1 FOR UPDATE`, [id]) : undefined;
+    return this.handledItem(tx, viewer, id, 'FOR UPDATE');
+  }
+
+  /**
+   * The item `id`, read in `tx` (with `lock`, if any), when the viewer may handle it: its space's
+   * moderators, site-wide ones for a space-less item, or whom a module lets decide its kind;
+   * NOT_FOUND to anyone else, as to an id that names nothing.
+   */
+  private async handledItem(tx: Tx, viewer: Viewer, id: string, lock = ''): Promise<ReviewItemRow> {
+    const item = isUuid(id) ? await tx.one<ReviewItemRow>(`SELECT ${this.reviewItems.columns()} FROM review_items WHERE id = $1 ${lock}`, [id]) : undefined;
     if (!item) throw AppError.notFound('Review item not found');
     const ok = item.space_id
       ? (await this.access.rankOn(viewer, item.space_id)) >= LEVEL_RANK.MODERATE
@@ -340,7 +349,7 @@ export class ReportsService {
   async resolve(viewer: Viewer, input: ResolveReviewInput): Promise<ReviewItemModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const row = await this.uow.run(async (tx) => {
-      await this.lockTargetPost(tx, input.id);
+      await this.lockTargetPost(tx, viewer, input.id);
       const item = await this.lockItem(tx, viewer, input.id);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       this.assertUnclaimedByOthers(viewer, item);
@@ -530,11 +539,14 @@ export class ReportsService {
    * row, in the order every other writer takes them, the post and then its items (createReport,
    * moderatePost, moveTopic, publishArticle settling an article's feedback): a decision holding
    * the item while it waited for the post, held by one of them waiting for the item, deadlocked.
-   * An item's target never changes, so the one read here is the one locked below.
+   * An item's target never changes, so the one read here is the one locked below. The item is
+   * read unlocked and one who may not handle it refused here (NOT_FOUND), before any lock is
+   * taken: someone with an item's id alone held its post (waiting for whoever held it) until
+   * `lockItem` refused them. `lockItem` checks again, on the item as locked.
    */
-  private async lockTargetPost(tx: Tx, id: string): Promise<void> {
-    const target = isUuid(id) ? await tx.one<ReviewItemRow>(`SELECT target_type, target_id FROM review_items WHERE id = $1`, [id]) : undefined;
-    if (target && (target.target_type === ReportTargetType.POST || target.target_type === ReportTargetType.TOPIC)) await this.moderationTarget(tx, target);
+  private async lockTargetPost(tx: Tx, viewer: Viewer, id: string): Promise<void> {
+    const target = await this.handledItem(tx, viewer, id);
+    if (target.target_type === ReportTargetType.POST || target.target_type === ReportTargetType.TOPIC) await this.moderationTarget(tx, target);
   }
 
   /**
