@@ -388,6 +388,34 @@ describe('races and leaks found in review', () => {
       ]);
     });
 
+    it('an answer accepted while the topic moves: both done, no deadlock', async () => {
+      const ACCEPT = `mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`;
+      // Tagged, so its move updates the tags' counters, whose table the test holds: the move is
+      // held there with the topic's row locked, before it rewrites its posts.
+      const topic = await createTopic(t, author.token, from, { title: 'Moved as its answer is accepted', body: 'x', kind: 'QUESTION', tags: ['held-move'] });
+      const answer = await reply(t, reader.token, topic.id, 'the answer');
+      const running: Array<Promise<unknown>> = [];
+      const table = await holdLock(t, `LOCK TABLE space_tags IN SHARE MODE`, []);
+      const deadlocks = await countingDeadlocks(async () => {
+        try {
+          const moving = move(topic.id);
+          running.push(moving);
+          await table.waiting(1);
+          const accepting = t.gql(ACCEPT, { id: answer.id }, { token: author.token });
+          running.push(accepting);
+          await table.waiting(2);
+          await table.release();
+          expectOk(await moving);
+          expectOk(await accepting);
+        } finally {
+          await table.release();
+          await Promise.allSettled(running);
+        }
+      });
+      expect(deadlocks).toBe(0);
+      expect(await t.sql(`SELECT space_id, accepted_post_id FROM topics WHERE id = $1`, [topic.id])).toEqual([{ space_id: to.space, accepted_post_id: answer.id }]);
+    });
+
     it('a reaction to a reply while the topic moves: both done, no deadlock', async () => {
       const topic = await createTopic(t, author.token, from, { title: 'Moved as a reply is liked', body: 'x' });
       const liked = await reply(t, author.token, topic.id, 'soon liked');

@@ -18,6 +18,7 @@ import { ForumLoaders } from '../forum.loaders';
 import { ContentState, ReactionKind, TopicKind } from '../forum.enums';
 import { slowMode, TopicModel, TopicRow } from '../topics/topic.model';
 import { TopicsService } from '../topics/topics.service';
+import { holdTopic } from '../topics/topics.repository';
 import { EditPostInput, ReactionInput, ReplyInput, TopicPostsArgs } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
 import { ActivityCounts, ActivityReader, POST_COLUMNS, PostPageRow, PostsRepository } from './posts.repository';
@@ -647,17 +648,9 @@ export class PostsService {
     return this.audit.append(tx, { actorId, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, reason: reason ?? null, before, after });
   }
 
-  /**
-   * The topic's row held FOR KEY SHARE, before its post's row is locked, by every writer that
-   * locks a post and then updates its topic (a state change, a reaction, an edit of the first
-   * post): topics before posts, the order of replies, `moveTopic` and `movePosts` (which lock
-   * the topic FOR UPDATE, so this waits for a move, and a move for this) and of polls' votes and
-   * publications (which hold it FOR KEY SHARE too). The later update of the topic (a non-key
-   * update) waits for no other holder of this lock. A writer holding the post while it waited
-   * for the topic a move held, the move waiting for the post, deadlocked.
-   */
-  async holdTopic(tx: Tx, topicId: string): Promise<void> {
-    await tx.query(`SELECT 1 FROM topics WHERE id = $1 FOR KEY SHARE`, [topicId]);
+  /** The topic's row held FOR KEY SHARE before its post's is locked (`holdTopic`, topics before posts). */
+  holdTopic(tx: Tx, topicId: string): Promise<void> {
+    return holdTopic(tx, topicId);
   }
 
   /**

@@ -7,6 +7,19 @@ import { Queryable, Tx } from '../../../core/src/database/unit-of-work';
 import { AUTHOR_COLUMNS, AuthorColumns } from '../../../identity/src/users/user.model';
 import { TopicFeedExclusion } from '../feed-exclusions';
 
+/**
+ * The topic's row held FOR KEY SHARE, before its post's row is locked, by every writer that
+ * locks a post and then updates its topic (a state change, a reaction, an edit of the first
+ * post, an accepted answer): topics before posts, the order of replies, `moveTopic` and
+ * `movePosts` (which lock the topic FOR UPDATE, so this waits for a move, and a move for this)
+ * and of polls' votes and publications (which hold it FOR KEY SHARE too). The later update of
+ * the topic (a non-key update) waits for no other holder of this lock. A writer holding the post
+ * while it waited for the topic a move held, the move waiting for the post, deadlocked.
+ */
+export async function holdTopic(tx: Tx, topicId: string): Promise<void> {
+  await tx.query(`SELECT 1 FROM topics WHERE id = $1 FOR KEY SHARE`, [topicId]);
+}
+
 export const TOPIC_COLUMNS = `t.id, t.board_id, t.space_id, t.author_id, t.kind, t.title, t.state, t.pinned, t.closed, t.locked,
   t.tags, t.reply_count, t.reaction_count, t.last_post_number, t.last_activity_at, t.accepted_post_id, t.version, t.created_at,
   t.slow_mode_seconds, t.slow_mode_until, t.pinned_globally_at, t.pinned_globally_until`;

@@ -21,7 +21,7 @@ import { topicFeedCursor, topicListCursor, TRENDING_TOPICS, validFeedCursor, val
 import { TopicFeedView, TopicKind, TopicSort } from '../forum.enums';
 import { CreateTopicInput, MarkReadInput, MoveTopicInput, SLOW_MODE_MIN_SECONDS, TopicFeedArgs, TopicListArgs, TopicSlowModeInput, TopicStatusInput } from './dto/topic.inputs';
 import { slowMode, TopicModel, TopicRow, toTopicModel } from './topic.model';
-import { TOPIC_COLUMNS, TopicFeedQuery, TopicListFilter, TopicListRow, TopicsRepository } from './topics.repository';
+import { holdTopic, TOPIC_COLUMNS, TopicFeedQuery, TopicListFilter, TopicListRow, TopicsRepository } from './topics.repository';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { TopicReadListeners } from '../read-listeners';
 import { TopicFeedExclusions } from '../feed-exclusions';
@@ -505,9 +505,11 @@ export class TopicsService {
     const row = await this.uow.run(async (tx) => {
       // Read again under a share lock: a delete or hide committed since would otherwise leave a
       // removed post as the accepted answer (state changes take the row lock first).
+      // The topic held first (holdTopic: topics before posts, as a move locks them).
+      await holdTopic(tx, topic.id);
       if (post) {
-        const locked = await tx.one<{ state: string }>(`SELECT state FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
-        if (locked?.state !== 'VISIBLE') throw AppError.badField('postId', 'must be a visible reply to the question');
+        const locked = await tx.one<{ state: string; topic_id: string }>(`SELECT state, topic_id FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
+        if (locked?.state !== 'VISIBLE' || locked.topic_id !== topic.id) throw AppError.badField('postId', 'must be a visible reply to the question');
       }
       const [updated] = await tx.query<TopicRow>(
         `UPDATE topics t SET accepted_post_id = $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
