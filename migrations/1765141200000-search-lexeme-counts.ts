@@ -78,7 +78,10 @@ export class SearchLexemeCounts1765141200000 implements MigrationInterface {
       $$;
 
       -- Folds up to \`batch\` delta rows, oldest first, into the counts (in (space, lexeme) order, so
-      -- that two folds cannot deadlock); counts that reach zero go. Answers how many it folded.
+      -- that two folds cannot deadlock); counts that reach zero go. One below zero stays: a fold
+      -- that skipped a delta another fold holds (SKIP LOCKED) may take a document's removal before
+      -- its addition, and the addition, folded next, brings it back to zero (deleted as gone, the
+      -- -1 would be lost and the +1 stand). Answers how many it folded.
       CREATE FUNCTION search_counts_fold(batch integer) RETURNS integer LANGUAGE plpgsql AS $$
       DECLARE
         folded integer;
@@ -106,10 +109,10 @@ export class SearchLexemeCounts1765141200000 implements MigrationInterface {
         )
         SELECT (SELECT count(*) FROM taken), array_agg(g.space_id), array_agg(g.lexeme)
           INTO folded, gone_spaces, gone_lexemes
-          FROM (SELECT space_id, lexeme FROM counted WHERE docs <= 0) g, (SELECT count(*) FROM documents) d;
+          FROM (SELECT space_id, lexeme FROM counted WHERE docs = 0) g, (SELECT count(*) FROM documents) d;
         IF gone_spaces IS NOT NULL THEN
           DELETE FROM search_lexeme_counts c USING unnest(gone_spaces, gone_lexemes) AS g(space_id, lexeme)
-           WHERE c.space_id = g.space_id AND c.lexeme = g.lexeme AND c.docs <= 0;
+           WHERE c.space_id = g.space_id AND c.lexeme = g.lexeme AND c.docs = 0;
         END IF;
         RETURN folded;
       END $$;

@@ -364,6 +364,32 @@ describe('postgres engine: lexeme counts per space', () => {
       await engine.clear();
       expect(await lexemeCounts(t)).toEqual({ kept: [], counted: [], spaces: [], visible: [] });
     }));
+
+  it('loses no change when a fold takes a count below zero while another fold holds an earlier change to it', () =>
+    withPostgresEngine(async (_engine, t) => {
+      const plain = new PostgresSearchEngine(t.ds);
+      const doc = searchDocument({ spaceId: newId(), title: 'Quokka husbandry', body: 'The zorblaxian method.' });
+      // Two statements, two queued changes: the document brought into view, then hidden.
+      await plain.upsert([doc]);
+      await plain.upsert([{ ...doc, state: 'HIDDEN', version: 2 }]);
+      // A fold under way holds the first (its row locked, not yet folded): another fold skips it
+      // and takes the second alone, each of its counts going to -1.
+      const other = t.ds.createQueryRunner();
+      await other.connect();
+      try {
+        await other.startTransaction();
+        await other.query(`SELECT id FROM search_lexeme_deltas ORDER BY id LIMIT 1 FOR UPDATE`);
+        expect(await plain.foldCounts()).toBe(1);
+        await other.rollbackTransaction();
+      } finally {
+        await other.release();
+      }
+      expect(await plain.foldCounts()).toBe(1);
+      // Nothing visible: no count left over (a -1 deleted as gone let the +1 stand).
+      const c = await lexemeCounts(t);
+      expect(c.kept).toEqual(c.counted);
+      expect(c.spaces).toEqual(c.visible);
+    }));
 });
 
 describe('postgres engine: the vocabulary holds visible words only (and the moderators’ the others)', () => {
