@@ -1163,6 +1163,7 @@ describe('live updates over Socket.IO', () => {
   const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
   const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id } }`;
   /** The rooms a socket of this node is in, its own (by id, and its user's) aside. */
+  const grant = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`;
   const roomsOf = (s: Socket) => [...t.get(LiveGateway).server.sockets.sockets.get(s.id!)!.rooms].filter((r) => r !== s.id && !r.startsWith('user:')).sort();
 
   it('tells a member whose suspension in a space is lifted, and puts their connection back in the rooms it was sent away from, but one it left since', async () => {
@@ -1211,9 +1212,7 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(s, 'board:join', { boardId: board })).toEqual({ ok: true });
     const lost: unknown[] = [];
     s.on('access:lost', (l: unknown) => lost.push(l));
-    const grant = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`;
-    const revoke = `mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`;
-    expectOk(await t.gql(revoke, { input: { spaceId: space.id, userId: member.id } }, { token: admin.token }));
+    await revoke(space, member, admin);
     await t.get(LiveGateway).settled();
     expect(roomsOf(s)).toEqual([]);
     // Its reader left one topic's page meanwhile: that room is not put back.
@@ -1231,6 +1230,47 @@ describe('live updates over Socket.IO', () => {
     const created = next(s, 'post:created');
     const r = await reply(t, admin.token, topic.id, 'welcome back');
     expect((await created).post.id).toBe(r.id);
+  });
+
+  it('keeps a room to put back when access is taken again while the connection is put back in it', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const member = await makeUser(t);
+    const space = await makeSpace(t, 'RESTRICTED', [{ userId: member.id, level: 'PARTICIPATE' }]);
+    const board = await makeBoard(t, space.id);
+    const topic = await createTopic(t, admin.token, board);
+    await t.get(LiveGateway).settled();
+    const s = await connect(member.token);
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const lostFirst = next(s, 'access:lost');
+    await revoke(space, member, admin);
+    await lostFirst;
+    await t.get(LiveGateway).settled();
+    const restored: unknown[] = [];
+    s.on('access:restored', (r: unknown) => restored.push(r));
+    // The restore's second check (once the connection is in the room) answers as access stood
+    // before it was taken again: its answer held until the revoke's re-check sent it away.
+    let checks = 0;
+    const gate = gateCalls((t.get(LiveGateway) as any).forum, 'topic', (_v: unknown, id: string) => id === topic.id && ++checks === 2, 'after');
+    try {
+      expectOk(await t.gql(grant, { input: { spaceId: space.id, userId: member.id, level: 'READ' } }, { token: admin.token }));
+      await gate.begun;
+      const lostAgain = next(s, 'access:lost');
+      await revoke(space, member, admin);
+      expect(await lostAgain).toEqual({ room: `topic:${topic.id}` });
+    } finally {
+      gate.restore();
+    }
+    await t.get(LiveGateway).settled();
+    expect(roomsOf(s)).toEqual([]);
+    // Once the server's answer to a later request has come, so has everything sent before it.
+    expect(await ask(s, 'board:leave', { boardId: newId() })).toEqual({ ok: true });
+    // Not told it is back where it is not, and the room is still one to put back.
+    expect(restored).toEqual([]);
+    const back = next(s, 'access:restored');
+    expectOk(await t.gql(grant, { input: { spaceId: space.id, userId: member.id, level: 'READ' } }, { token: admin.token }));
+    expect(await back).toEqual({ room: `topic:${topic.id}` });
+    await t.get(LiveGateway).settled();
+    expect(roomsOf(s)).toEqual([`topic:${topic.id}`]);
   });
 
   it('takes a global moderator silenced site-wide out of the site-wide review room, and once the silence runs out tells them and puts them back', async () => {

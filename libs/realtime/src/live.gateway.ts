@@ -722,6 +722,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     }
     // Taken out again by the hand-off meanwhile.
     if (this.closing) return GOING_AWAY;
+    // Sent away meanwhile by a re-check that read access as it is now, while the check above
+    // read it as it was: not in the room, and the room stays one to put back (`SocketData.lost`).
+    if (!socket.rooms.has(room)) return { ok: false, code: 'NOT_FOUND' };
     forgetLost(data, room);
     if (room.startsWith('topic:')) void this.presence(room);
     return { ok: true };
