@@ -95,7 +95,7 @@ type TopicPaging =
 /** Past any post number (the backwards read of a topic's end starts there). */
 const PAST_THE_END = 2 ** 31 - 1;
 /** A post's writer found it in another topic under its lock (`movePosts` moved it meanwhile). */
-const POST_MOVED = 'The post was moved to another topic meanwhile: read it again';
+export const POST_MOVED = 'The post was moved to another topic meanwhile: read it again';
 
 function postNumberOf(cursor: string, field: 'after' | 'before'): number {
   const values = decodeCursor(cursor, TOPIC_PAGE_CURSOR, 1, field);
@@ -401,10 +401,8 @@ export class PostsService {
       // meanwhile; a post still waiting (or hidden) is seen by nobody else: its edit applies.
       // Decided on the post as it is now, under its lock: one approved since the checks above
       // is visible, and its edit waits too.
-      await this.holdTopic(tx, topic.id);
-      const now = await tx.one<{ state: ContentState; wiki: boolean; topic_id: string }>(`SELECT state, wiki, topic_id FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
+      const now = await this.lockInTopic<{ state: ContentState; wiki: boolean }>(tx, topic.id, post.id, 'state, wiki');
       if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
-      if (now.topic_id !== topic.id) throw AppError.conflict(POST_MOVED);
       // A wiki made a post again, or hidden, since the checks above: no longer theirs to edit.
       if (wikiEdit && !(now.wiki && now.state === ContentState.VISIBLE)) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
       // Counted in the edit's transaction, after the post's lock as a poll's management counts it:
@@ -654,6 +652,18 @@ export class PostsService {
   }
 
   /**
+   * The post's `columns`, its row locked FOR NO KEY UPDATE after its topic's is held (`holdTopic`):
+   * null when there is no such post, CONFLICT (POST_MOVED) when `movePosts` took it out of
+   * `topicId` while the caller waited.
+   */
+  async lockInTopic<T extends object>(tx: Tx, topicId: string, postId: string, columns: string): Promise<T | null> {
+    await holdTopic(tx, topicId);
+    const row = await tx.one<T & { topic_id: string }>(`SELECT ${columns}, topic_id FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [postId]);
+    if (row && row.topic_id !== topicId) throw AppError.conflict(POST_MOVED);
+    return row ?? null;
+  }
+
+  /**
    * `applyState` for a caller that decided on a state it read earlier: the post's state is
    * read again under its row lock, and the move happens only from one of `from` (a delete
    * racing a hide must not turn a deleted post hidden). Returns the state found, and the
@@ -667,10 +677,8 @@ export class PostsService {
     from: readonly ContentState[],
     to: ContentState,
   ): Promise<{ state: ContentState; changed: (PostRow & { was: ContentState }) | null }> {
-    await this.holdTopic(tx, topic.id);
-    const current = await tx.one<{ state: ContentState; topic_id: string }>(`SELECT state, topic_id FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
+    const current = await this.lockInTopic<{ state: ContentState }>(tx, topic.id, post.id, 'state');
     if (!current) throw AppError.notFound('Post not found');
-    if (current.topic_id !== topic.id) throw AppError.conflict(POST_MOVED);
     if (!from.includes(current.state)) return { state: current.state, changed: null };
     return { state: current.state, changed: await this.applyState(tx, actorId, post, topic, to) };
   }
@@ -753,13 +761,11 @@ export class PostsService {
     const row = await this.uow.run(async (tx) => {
       // Counted in the reaction's transaction: one refused below spends nothing.
       await pace.count(tx);
-      // The topic held first (holdTopic), then the post locked (as a deletion locks them) and its
+      // The topic held first, then the post locked (lockInTopic, as a deletion locks them) and its
       // state read again, so a reaction never lands on a post deleted meanwhile and the topic's
       // counter stays right.
-      await this.holdTopic(tx, post.topicId);
-      const current = await tx.one<{ state: string; topic_id: string }>(`SELECT state, topic_id FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
+      const current = await this.lockInTopic<{ state: string }>(tx, post.topicId, post.id, 'state');
       if (current?.state !== ContentState.VISIBLE) throw AppError.badField('postId', 'this post cannot take reactions');
-      if (current.topic_id !== post.topicId) throw AppError.conflict(POST_MOVED);
       const changed = on
         ? await tx.query(`INSERT INTO reactions (post_id, user_id, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING kind`, [post.id, viewer.id, kind])
         : await tx.query(`DELETE FROM reactions WHERE post_id = $1 AND user_id = $2 AND kind = $3 RETURNING kind`, [post.id, viewer.id, kind]);

@@ -16,7 +16,7 @@ import { isUuid, newId } from '../../../core/src/ids';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { ContentState, TopicKind } from '../../../forum/src/forum.enums';
-import { PostsService } from '../../../forum/src/posts/posts.service';
+import { POST_MOVED, PostsService } from '../../../forum/src/posts/posts.service';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Escalation } from '../appeals/escalation';
 import { SpamFilter } from '../spam/spam-filter';
@@ -571,7 +571,7 @@ export class ReportsService {
       if (!post) return null;
       if (post.topic_id === topicId) return { id: post.id, number: post.number, state: post.state, topic: { id: post.topic_id, boardId: post.board_id, spaceId: post.space_id, kind: post.kind } };
     }
-    throw AppError.conflict('The post was moved to another topic meanwhile: read it again');
+    throw AppError.conflict(POST_MOVED);
   }
 
   /** Moderators act on one post directly; every action is logged with the state before and after. */
