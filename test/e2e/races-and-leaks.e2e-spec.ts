@@ -443,6 +443,33 @@ describe('races and leaks found in review', () => {
         { reaction_total: 1, space_id: to.space, reaction_count: 1 },
       ]);
     });
+
+    it('a reaction to a reply that movePosts takes to another topic meanwhile: CONFLICT, nothing counted on either topic', async () => {
+      const MOVE_POSTS = `mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`;
+      const topic = await createTopic(t, author.token, from, { title: 'A reply moves out as it is liked', body: 'x' });
+      const dest = await createTopic(t, author.token, from, { title: 'Where the reply goes', body: 'y' });
+      const liked = await reply(t, author.token, topic.id, 'soon elsewhere');
+      const running: Array<Promise<unknown>> = [];
+      // The move held at its outbox event (the outbox's table held), with both topics' rows locked.
+      const table = await holdLock(t, `LOCK TABLE outbox IN SHARE MODE`, []);
+      try {
+        const moving = t.gql(MOVE_POSTS, { input: { postIds: [liked.id], toTopicId: dest.id } }, { token: moderator.token });
+        running.push(moving);
+        await table.waiting(1);
+        // Read the post in the first topic, then waits for that topic's row the move holds.
+        const reacting = t.gql(REACT, { input: { postId: liked.id, kind: 'LIKE' } }, { token: reader.token });
+        running.push(reacting);
+        await table.waiting(2);
+        await table.release();
+        expectOk(await moving);
+        expectError(await reacting, 'CONFLICT');
+      } finally {
+        await table.release();
+        await Promise.allSettled(running);
+      }
+      expect(await t.sql(`SELECT p.topic_id, p.reaction_total FROM posts p WHERE p.id = $1`, [liked.id])).toEqual([{ topic_id: dest.id, reaction_total: 0 }]);
+      expect(await t.sql(`SELECT reaction_count FROM topics WHERE id = ANY ($1::uuid[])`, [[topic.id, dest.id]])).toEqual([{ reaction_count: 0 }, { reaction_count: 0 }]);
+    });
   });
 
   it('drains cleanly', async () => {
