@@ -68,6 +68,66 @@ describe('ideas and knowledge: locks found in review', () => {
     expect(res.data!.unmergeIdea.idea).toEqual({ status: 'NEW', mergedInto: null });
   });
 
+  describe('ideas: a vote is judged as things stand once it holds the idea’s row', () => {
+    const VOTE = `mutation($id: ID!) { voteIdea(topicId: $id) { id idea { voteCount } } }`;
+    const UNVOTE = `mutation($id: ID!) { unvoteIdea(topicId: $id) { id idea { voteCount } } }`;
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+    /** The idea's votes as rows and as its count. */
+    const votesOf = async (id: string) =>
+      (await t.sql(`SELECT (SELECT count(*)::int FROM idea_votes WHERE topic_id = $1) AS rows, (SELECT vote_count FROM ideas WHERE topic_id = $1) AS count`, [id]))[0];
+    /** `mutation` sent while the idea's row is held (as a merge or a status change holds it), `meanwhile` run once it waits, then the row let go. */
+    const whileRowHeld = async (id: string, mutation: () => Promise<GqlResult>, meanwhile: () => Promise<unknown>): Promise<GqlResult> => {
+      const qr = await holder();
+      await qr.query(`SELECT 1 FROM ideas WHERE topic_id = $1 FOR UPDATE`, [id]);
+      const pending = mutation();
+      try {
+        await waitForLockWaiter();
+        await meanwhile();
+      } finally {
+        await qr.commitTransaction();
+        await qr.release();
+      }
+      return pending;
+    };
+
+    it('takes no vote on an idea hidden while the vote waited', async () => {
+      const board = await makeBoard(t, space.id, 'IDEAS');
+      const id = (await createTopic(t, (await makeUser(t)).token, board, { title: 'Hidden while voting', body: 'x' })).id;
+      const [firstPost] = await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [id]);
+      const voter = await makeUser(t);
+      const before = await votesOf(id);
+      const res = await whileRowHeld(id, () => t.gql(VOTE, { id }, { token: voter.token }), async () =>
+        expectOk(await t.gql(MOD, { input: { postId: firstPost.id, action: 'HIDE' } }, { token: moderator.token })),
+      );
+      expectError(res, 'NOT_FOUND');
+      expect(await votesOf(id)).toEqual(before);
+    });
+
+    it('judges the voter’s access as it stands then: a grant revoked, or a silence, while the vote waited', async () => {
+      const guest = await makeUser(t);
+      const restricted = await makeSpace(t, 'RESTRICTED', [{ userId: guest.id, level: 'PARTICIPATE' }, { userId: moderator.id, level: 'MODERATE' }]);
+      const board = await makeBoard(t, restricted.id, 'IDEAS');
+      const id = (await createTopic(t, moderator.token, board, { title: 'Only for guests', body: 'x' })).id;
+      const before = await votesOf(id);
+      const revoked = await whileRowHeld(id, () => t.gql(VOTE, { id }, { token: guest.token }), () =>
+        t.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [restricted.id, guest.id]),
+      );
+      expectError(revoked, 'NOT_FOUND');
+      expect(await votesOf(id)).toEqual(before);
+
+      // A member silenced while their withdrawal waited keeps their vote, as a silenced member's withdrawal is refused.
+      const open = (await createTopic(t, moderator.token, await makeBoard(t, space.id, 'IDEAS'), { title: 'Silenced while withdrawing', body: 'x' })).id;
+      const member = await makeUser(t);
+      expectOk(await t.gql(VOTE, { id: open }, { token: member.token }));
+      const voted = await votesOf(open);
+      const silenced = await whileRowHeld(open, () => t.gql(UNVOTE, { id: open }, { token: member.token }), () =>
+        t.sql(`INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at) VALUES (gen_random_uuid(), $1, 'SILENCE', NULL, 'test', now() + interval '1 day')`, [member.id]),
+      );
+      expect(expectError(silenced, 'FORBIDDEN').message).toMatch(/silenced/);
+      expect(await votesOf(open)).toEqual(voted);
+    });
+  });
+
   it('knowledge: an article archived while a rating waited for its row takes no rating', async () => {
     const board = await makeBoard(t, space.id, 'KNOWLEDGE');
     const author = await makeUser(t);

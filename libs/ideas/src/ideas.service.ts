@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
-import { AccessLevel, LEVEL_RANK } from '../../access/src/access-level';
+import { AccessLevel, ContentState, LEVEL_RANK } from '../../access/src/access-level';
 import { AccessService } from '../../access/src/access.service';
 import { ContentRenderer } from '../../content/src/renderer';
 import { AuditLog } from '../../core/src/audit/audit-log';
@@ -24,6 +24,7 @@ import { TopicsService } from '../../forum/src/topics/topics.service';
 import { BoardKind, BoardModel } from '../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 import { seesGroupSql } from '../../identity/src/groups/group-visibility';
+import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import {
   CLOSED_STATUSES,
   DEFAULT_STATUS_LABELS,
@@ -130,6 +131,9 @@ const KEYSETS: Record<Exclude<IdeaSort, IdeaSort.TRENDING>, Array<[sql: string, 
   RECENTLY_UPDATED: [['GREATEST(t.last_activity_at, i.status_changed_at)', 'timestamptz'], ['t.id', 'uuid']],
 };
 
+/** An idea's row as a vote or a status change locks it, with its topic's flags, state and author. */
+type LockedIdea = IdeaRow & { closed: boolean; locked: boolean; state: ContentState; author_id: string };
+
 interface BoardSettings {
   voteBudget: number | null;
   labels: Record<IdeaStatus, string>;
@@ -168,6 +172,7 @@ export class IdeasService implements BoardKindBehaviour {
     private readonly spaces: SpacesLoader,
     private readonly audit: AuditLog,
     private readonly pacing: Pacing,
+    private readonly sessions: SessionsService,
   ) {}
 
   /**
@@ -438,7 +443,10 @@ export class IdeasService implements BoardKindBehaviour {
    * before a merge is carried by it; one that comes after finds the idea merged and is
    * refused, saying where to vote instead: none is silently lost. A locked topic takes no
    * votes nor withdrawals from members, as it takes no edits (the forum's `topicRefuses`; a
-   * closed one only stops replies, so it still takes votes); its moderators pass.
+   * closed one only stops replies, so it still takes votes); its moderators pass. Everything is
+   * judged again once the idea's row is held: the topic as it is then (hidden, deleted or locked
+   * meanwhile), and the voter's access read on the vote's connection (silenced, suspended or
+   * their grant revoked meanwhile), so a vote never lands where the voter may no longer vote.
    */
   async vote(viewer: Viewer, topicId: string, on: boolean): Promise<TopicModel> {
     const topic = await this.ideaTopic(viewer, topicId);
@@ -451,9 +459,17 @@ export class IdeasService implements BoardKindBehaviour {
       // Counted in the vote's transaction: a vote refused below (closed, merged, over budget) spends nothing.
       await pace.count(tx);
       const idea = await this.lockIdea(tx, topic.id);
-      // Again as the topic is now: it may have been locked since the check above.
-      const lockedSince = topicRefuses(idea, rank, 'edit');
+      // Again as things stand now the idea's row and its topic's are held: the topic may have been
+      // hidden, deleted or locked since the checks above, and the voter silenced, suspended or
+      // their grant revoked (read on this connection, as a poll's vote reads its voter).
+      const voter = await this.sessions.viewerForUser(viewer.id!, {}, tx);
+      if (!voter) throw AppError.unauthenticated();
+      const rankNow = await this.access.rankOn(voter, idea.space_id);
+      if (this.access.contentView(voter, rankNow, { state: idea.state, authorId: idea.author_id, deletedFrom: null }) !== 'full') throw AppError.notFound('Idea not found');
+      await this.access.require(voter, idea.space_id, AccessLevel.PARTICIPATE);
+      const lockedSince = topicRefuses(idea, rankNow, 'edit');
       if (lockedSince) throw AppError.forbidden(lockedSince);
+      if (idea.state !== 'VISIBLE') throw AppError.badField('topicId', 'this idea is not open for votes');
       if (idea.status === IdeaStatus.MERGED) throw AppError.badField('topicId', 'voting is closed: this idea was merged into another one, vote there');
       if (CLOSED_STATUSES.includes(idea.status)) throw AppError.badField('topicId', `voting is closed: this idea is ${idea.status.toLowerCase()}`);
       let changed: boolean;
@@ -675,13 +691,14 @@ export class IdeasService implements BoardKindBehaviour {
   }
 
   /**
-   * The idea's row, locked, with its topic's closed and locked flags as they are now; the
-   * topic's row is shared (in the order merges take them), so locking the topic waits for a
-   * vote that found it unlocked.
+   * The idea's row, locked, with its topic's closed and locked flags, state and author as they
+   * are now; the topic's row is shared (in the order merges take them), so locking or hiding the
+   * topic (a non-key update of its row) waits for a vote that found it open, and a vote waits
+   * for one under way and reads the topic as it committed.
    */
-  private async lockIdea(tx: Tx, topicId: string): Promise<IdeaRow & { closed: boolean; locked: boolean }> {
-    const [row] = await tx.query<IdeaRow & { closed: boolean; locked: boolean }>(
-      `SELECT i.topic_id, i.status, i.vote_count, i.merged_into, t.space_id, t.board_id, b.settings AS board_settings, t.closed, t.locked
+  private async lockIdea(tx: Tx, topicId: string): Promise<LockedIdea> {
+    const [row] = await tx.query<LockedIdea>(
+      `SELECT i.topic_id, i.status, i.vote_count, i.merged_into, t.space_id, t.board_id, b.settings AS board_settings, t.closed, t.locked, t.state, t.author_id
          FROM ideas i JOIN topics t ON t.id = i.topic_id JOIN boards b ON b.id = t.board_id
         WHERE i.topic_id = $1 FOR UPDATE OF i FOR SHARE OF t`,
       [topicId],
