@@ -1291,6 +1291,32 @@ describe('polls', () => {
       await settle();
       expect(events).toHaveLength(1);
     });
+
+    it('pushes a poll’s news to the topic its post is in now: a vote whose event arrives after movePosts took the post to a restricted space reaches its old room not at all', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const r = await reply(t, author.token, topic.id, 'a reply whose poll moves away');
+      const poll = expectOk(await create(author, r.id)).createPoll;
+      const restricted = await makeSpace(t, 'RESTRICTED', [{ userId: moderator.id, level: 'MODERATE' }]);
+      const split = expectOk(
+        await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [r.id], newTopic: { boardId: await makeBoard(t, restricted.id), title: 'Moved where few read', tags: [] } } }, { token: moderator.token }),
+      ).movePosts;
+      await t.get(LiveGateway).settled();
+      const [outsider, insider] = [await connect((await makeUser(t)).token), await connect(moderator.token)];
+      await join(outsider, topic.id);
+      await join(insider, split.id);
+      const [toOutsider, toInsider] = [heard(outsider), heard(insider)];
+      // A vote committed just before the move, whose event (naming the topic it was in) arrives after it.
+      t.get(EventBus).publish({ type: 'poll.voted', aggregateType: 'poll', aggregateId: poll.id, payload: { pollId: poll.id, postId: r.id, topicId: topic.id, spaceId } });
+      await settle();
+      expect(toOutsider).toEqual([]);
+      expect(toInsider).toEqual([expect.objectContaining({ topicId: split.id, postId: r.id, pollId: poll.id, voterCount: 0 })]);
+      // Its deletion likewise (the row removed here: deletePoll's own event would name the new topic).
+      await t.sql(`DELETE FROM polls WHERE id = $1`, [poll.id]);
+      t.get(EventBus).publish({ type: 'poll.deleted', aggregateType: 'poll', aggregateId: poll.id, payload: { pollId: poll.id, postId: r.id, topicId: topic.id, spaceId } });
+      await settle();
+      expect(toOutsider).toEqual([]);
+      expect(toInsider.slice(1)).toEqual([{ topicId: split.id, postId: r.id, pollId: poll.id, removed: true }]);
+    });
   });
 });
 

@@ -1588,7 +1588,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * A poll's change to its topic's room (`poll:updated`), while its post and topic are visible.
+   * A poll's change to its topic's room (`poll:updated`), while its post and topic are visible:
+   * the room of the topic the post is in as the push reads it (a post moved since the change
+   * committed is announced where it went, not in the room it left).
    * Counts go only where they may be seen: to the whole room when every reader sees them
    * (PollsService.resultsPublic), otherwise to the room's sockets whose users see them as
    * Post.poll would answer them (the post's author, the space's moderators, ON_VOTE's voters:
@@ -1599,15 +1601,20 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * left the room while those statements ran, on any node, hears nothing.
    */
   private async pushPoll(type: string, p: Record<string, unknown>): Promise<void> {
-    const base = { topicId: payloadId(p, 'topicId'), postId: payloadId(p, 'postId'), pollId: payloadId(p, 'pollId') };
-    const room = `topic:${base.topicId}`;
+    const named = { topicId: payloadId(p, 'topicId'), postId: payloadId(p, 'postId'), pollId: payloadId(p, 'pollId') };
     if (type === 'poll.deleted') {
-      const [visible] = await this.ds.query(`SELECT 1 FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 AND p.state = 'VISIBLE' AND t.state = 'VISIBLE'`, [base.postId]);
-      if (visible) this.server.to(room).emit('poll:updated', { ...base, removed: true });
+      // Where the post is now, as for any change of its poll (below).
+      const [at] = await this.ds.query(`SELECT p.topic_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 AND p.state = 'VISIBLE' AND t.state = 'VISIBLE'`, [named.postId]);
+      if (at) this.server.to(`topic:${at.topic_id}`).emit('poll:updated', { ...named, topicId: at.topic_id, removed: true });
       return;
     }
-    const poll = await this.polls.forPush(base.pollId);
+    const poll = await this.polls.forPush(named.pollId);
     if (!poll || poll.post_state !== 'VISIBLE' || poll.topic_state !== 'VISIBLE') return;
+    // To the topic the post is in now, not the one the event named: a post that movePosts took
+    // elsewhere since the change committed takes its poll's news with it, and its old room (whose
+    // readers may not read it there) hears none.
+    const base = { ...named, topicId: poll.topic_id };
+    const room = `topic:${base.topicId}`;
     const bare = { ...base, closed: poll.closed, closesAt: poll.closes_at };
     const counted = { ...bare, voterCount: poll.voter_count, options: poll.options.map((o) => ({ id: o.id, voteCount: o.vote_count })) };
     if (PollsService.resultsPublic(poll)) {
