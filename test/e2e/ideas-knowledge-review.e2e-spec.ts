@@ -126,6 +126,43 @@ describe('ideas and knowledge: locks found in review', () => {
       expect(expectError(silenced, 'FORBIDDEN').message).toMatch(/silenced/);
       expect(await votesOf(open)).toEqual(voted);
     });
+
+    it('judges a status change, a merge or an unmerge as things stand then: the idea deleted, or the moderator or admin demoted, while it waited', async () => {
+      const SET_STATUS = `mutation($input: SetIdeaStatusInput!) { setIdeaStatus(input: $input) { id } }`;
+      const deputy = await makeUser(t);
+      const here = await makeSpace(t, 'PUBLIC', [{ userId: deputy.id, level: 'MODERATE' }, { userId: moderator.id, level: 'MODERATE' }]);
+      const board = await makeBoard(t, here.id, 'IDEAS');
+      const newIdea = async (title: string) => (await createTopic(t, (await makeUser(t)).token, board, { title, body: 'x' })).id;
+      /** What a refused change must leave as it was. */
+      const stateOf = async (ids: string[]) =>
+        t.sql(`SELECT i.topic_id, i.status, i.merged_into, (SELECT count(*)::int FROM idea_status_changes c WHERE c.topic_id = i.topic_id) AS changes
+                 FROM ideas i WHERE i.topic_id = ANY($1::uuid[]) ORDER BY i.topic_id`, [ids]);
+
+      const deleted = await newIdea('Deleted while planned');
+      const [firstPost] = await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [deleted]);
+      const before = await stateOf([deleted]);
+      const planned = await whileRowHeld(deleted, () => t.gql(SET_STATUS, { input: { topicId: deleted, status: 'PLANNED' } }, { token: deputy.token }), async () =>
+        expectOk(await t.gql(MOD, { input: { postId: firstPost.id, action: 'DELETE' } }, { token: moderator.token })),
+      );
+      expectError(planned, 'BAD_USER_INPUT');
+      expect(await stateOf([deleted])).toEqual(before);
+
+      const demote = () => t.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [here.id, deputy.id]);
+      const regrant = () => t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, 3)`, [here.id, deputy.id]);
+      const [a, b] = [await newIdea('Demoted while planning'), await newIdea('Demoted while merging')];
+      const untouched = await stateOf([a, b]);
+      expectError(await whileRowHeld(a, () => t.gql(SET_STATUS, { input: { topicId: a, status: 'PLANNED' } }, { token: deputy.token }), demote), 'FORBIDDEN');
+      await regrant();
+      expectError(await whileRowHeld(a, () => t.gql(MERGE, { input: { sourceId: b, targetId: a } }, { token: deputy.token }), demote), 'FORBIDDEN');
+      expect(await stateOf([a, b])).toEqual(untouched);
+
+      // An unmerge by a space admin whose grant was taken back while it waited.
+      expectOk(await t.gql(MERGE, { input: { sourceId: b, targetId: a } }, { token: moderator.token }));
+      await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, 4)`, [here.id, deputy.id]);
+      const merged = await stateOf([a, b]);
+      expectError(await whileRowHeld(b, () => t.gql(UNMERGE, { id: b }, { token: deputy.token }), demote), 'FORBIDDEN');
+      expect(await stateOf([a, b])).toEqual(merged);
+    });
   });
 
   it('knowledge: an article archived while a rating waited for its row takes no rating', async () => {

@@ -515,6 +515,9 @@ export class IdeasService implements BoardKindBehaviour {
     const response = input.response ? this.renderer.render(input.response).html : null;
     await this.uow.run(async (tx) => {
       const idea = await this.lockIdea(tx, topic.id);
+      // Again as things stand with the idea's row held: the mover demoted, or the idea deleted, while this waited.
+      await this.stillMay(tx, viewer, idea.space_id, AccessLevel.MODERATE);
+      if (idea.state === 'DELETED') throw AppError.badField('topicId', 'this idea was deleted: restore it first');
       if (idea.status === IdeaStatus.MERGED) throw AppError.badField('topicId', 'this idea is merged: unmerge it first');
       if (idea.status === input.status && !response) throw AppError.badField('status', 'the idea already has this status; give a response to update it');
       const changeId = newId();
@@ -581,6 +584,7 @@ export class IdeasService implements BoardKindBehaviour {
       if (rowOf(target.id)?.state !== 'VISIBLE') throw AppError.badField('targetId', 'the target idea is not visible');
       if (rowOf(source.id)?.state !== 'VISIBLE') throw AppError.badField('sourceId', 'the idea to merge is not visible');
       if (rowOf(source.id)?.space_id !== rowOf(target.id)?.space_id) throw AppError.badField('targetId', 'ideas merge only within one space');
+      await this.stillMay(tx, viewer, rowOf(source.id)!.space_id, AccessLevel.MODERATE);
       await tx.query(
         `UPDATE ideas SET status = 'MERGED', status_before_merge = status, status_changed_before_merge = status_changed_at, merged_into = $2, status_changed_at = now()
           WHERE topic_id = $1`,
@@ -638,6 +642,7 @@ export class IdeasService implements BoardKindBehaviour {
       // Likewise when the chain itself moved on between its read and the locks.
       const next = new Map(locked.map((r) => [r.topic_id, r.merged_into]));
       if (chain.some((id, i) => next.get(id) !== (chain[i + 1] ?? null))) throw AppError.conflict('These ideas were merged meanwhile: try again');
+      await this.stillMay(tx, viewer, source.spaceId, AccessLevel.ADMIN);
       targetId = row.merged_into;
       const restored = row.status_before_merge ?? IdeaStatus.NEW;
       // As it was before the merge: its status, since when, and who followed the target.
@@ -688,6 +693,19 @@ export class IdeasService implements BoardKindBehaviour {
     if (!topic) throw AppError.notFound('Idea not found');
     if (topic.kind !== TopicKind.IDEA) throw AppError.badField(field, 'must be an idea');
     return topic;
+  }
+
+  /**
+   * Whether the viewer may still act on the space at `level`, with their access read now on the
+   * transaction's connection (`viewerForUser`), once the rows they act on are locked: a
+   * moderator demoted, silenced or suspended while the change waited for them is refused as they
+   * are now (NOT_FOUND, FORBIDDEN or UNAUTHENTICATED, as `AccessService.require` answers).
+   */
+  private async stillMay(tx: Tx, viewer: Viewer, spaceId: string, level: AccessLevel): Promise<Viewer> {
+    const now = await this.sessions.viewerForUser(viewer.id!, {}, tx);
+    if (!now) throw AppError.unauthenticated();
+    await this.access.require(now, spaceId, level);
+    return now;
   }
 
   /**
