@@ -1,7 +1,11 @@
 import { makeUser } from '../factories';
+import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { gateCalls } from '../support/gates';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const SET_ROLE = `mutation($id: ID!, $role: GlobalRole!) { setUserRole(input: { userId: $id, role: $role }) { id role } }`;
+const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id kind } }`;
 
 /** The site keeps an admin, however the last ones step down. */
 describe('admins stepping down', () => {
@@ -54,5 +58,61 @@ describe('admins stepping down', () => {
     expectError(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token }), 'CONFLICT');
     for (const u of [gone, placeholder]) expect(expectOk(await t.gql(SET_ROLE, { id: u.id, role: 'MEMBER' }, { token: a.token })).setUserRole.role).toBe('MEMBER');
     expect(await t.sql(`SELECT id FROM users WHERE role = 'ADMIN'`)).toEqual([{ id: a.id }]);
+  });
+  /** An admin who cannot act: a member suspended or banned site-wide, then made an admin (which setUserRole allows). */
+  const barredAdmin = async (t: TestApp, by: { token: string }, kind: 'SUSPEND' | 'BAN') => {
+    const u = await makeUser(t);
+    const input = { userId: u.id, kind, reason: 'Keeps them out', durationHours: kind === 'SUSPEND' ? 24 : undefined };
+    expectOk(await t.gql(SANCTION, { input }, { token: by.token }));
+    expectOk(await t.gql(SET_ROLE, { id: u.id, role: 'ADMIN' }, { token: by.token }));
+    return u;
+  };
+
+  it('counts no admin suspended or banned site-wide as one left (one lifted counts again): the last who can act stays, the barred ones are demoted freely', async () => {
+    await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
+    const a = await makeUser(t, { role: 'ADMIN' });
+    const [suspended, banned, lifted] = [await barredAdmin(t, a, 'SUSPEND'), await barredAdmin(t, a, 'BAN'), await barredAdmin(t, a, 'SUSPEND')];
+    expect(expectError(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token }), 'CONFLICT').message).toBe('The last admin cannot be demoted');
+    expect(expectError(await t.gql(SET_ROLE, { id: a.id, role: 'MODERATOR' }, { token: a.token }), 'CONFLICT').message).toBe('The last admin cannot be demoted');
+    // A suspension lifted keeps nobody out: that admin counts, and a may step down.
+    await t.sql(`UPDATE sanctions SET lifted_at = now() WHERE user_id = $1`, [lifted.id]);
+    expect(expectOk(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token })).setUserRole.role).toBe('MEMBER');
+    const token = await t.get(SessionsService).issue(lifted.id, {}); // the suspension ended its sessions
+    expectError(await t.gql(SET_ROLE, { id: lifted.id, role: 'MEMBER' }, { token }), 'CONFLICT');
+    for (const u of [suspended, banned]) expect(expectOk(await t.gql(SET_ROLE, { id: u.id, role: 'MEMBER' }, { token })).setUserRole.role).toBe('MEMBER');
+    expect(await t.sql(`SELECT id FROM users WHERE role = 'ADMIN'`)).toEqual([{ id: lifted.id }]);
+  });
+
+  it('leaves an admin who can act when the last two step down at once beside a banned admin', async () => {
+    for (let round = 0; round < 3; round++) {
+      await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
+      const a = await makeUser(t, { role: 'ADMIN' });
+      await barredAdmin(t, a, 'BAN');
+      const b = await makeUser(t, { role: 'ADMIN' });
+      // Each demotes the other.
+      const results = await Promise.all([[a, b], [b, a]].map(([by, u]) => t.gql(SET_ROLE, { id: u.id, role: 'MEMBER' }, { token: by.token })));
+      expect(results.map((r) => r.errors?.[0]?.extensions.code ?? 'OK').sort()).toEqual(['CONFLICT', 'OK']);
+      expect(await t.sql(`SELECT count(*)::int AS n FROM users WHERE role = 'ADMIN' AND id = ANY($1::uuid[])`, [[a.id, b.id]])).toEqual([{ n: 1 }]);
+    }
+  });
+
+  it('sanctions nobody made an admin between the sanction’s check and its write (FORBIDDEN), so the last admin who can act is not left barred', async () => {
+    await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
+    const [a, moderator, x] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t, { role: 'MODERATOR' }), await makeUser(t)];
+    // The moderator's suspension of x held once checked (x a member then), before its transaction writes it.
+    const gate = gateCalls(t.get(SanctionsService), 'issue');
+    try {
+      const suspending = t.gql(SANCTION, { input: { userId: x.id, kind: 'SUSPEND', reason: 'Spam', durationHours: 24 } }, { token: moderator.token });
+      await gate.begun;
+      // Meanwhile a makes x an admin and steps down, x counted as the admin left.
+      expectOk(await t.gql(SET_ROLE, { id: x.id, role: 'ADMIN' }, { token: a.token }));
+      expectOk(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token }));
+      gate.open();
+      expect(expectError(await suspending, 'FORBIDDEN').message).toBe('Admins cannot be sanctioned');
+    } finally {
+      gate.restore();
+    }
+    expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1`, [x.id])).toEqual([{ n: 0 }]);
+    expect(await t.sql(`SELECT id FROM users WHERE role = 'ADMIN'`)).toEqual([{ id: x.id }]);
   });
 });

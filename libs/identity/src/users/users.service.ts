@@ -136,13 +136,18 @@ export class UsersService {
       if (signsIn && rows[0].role === GlobalRoleEnum.ADMIN && role !== GlobalRoleEnum.ADMIN) {
         // Demotions of admins one at a time, each counting after the one before committed: two
         // admins stepping down at once would each count the other and leave none. Only admins who
-        // can sign in count (an earlier release made deleted accounts and placeholders admins),
-        // and demoting one of those others leaves the site as many as it had.
+        // can sign in and act count: not deleted accounts nor placeholders (an earlier release made
+        // some admins), nor admins suspended or banned site-wide (one made an admin while under
+        // such a sanction: it ends their sessions and keeps them out). Demoting one of those leaves
+        // the site as many as it had. The set cannot shrink behind this count otherwise: admins are
+        // not sanctioned (SanctionsService.issue re-reads the role under the row's lock) nor deleted.
         await m.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:admin-demotion', 0))`);
-        const admins: Array<{ n: number }> = await m.query(
-          `SELECT count(*)::int AS n FROM users WHERE role = 'ADMIN' AND deleted_at IS NULL AND NOT is_placeholder`,
+        const [admins]: Array<{ n: number; counted: boolean }> = await m.query(
+          `SELECT count(*)::int AS n, coalesce(bool_or(u.id = $1), false) AS counted FROM users u
+            WHERE u.role = 'ADMIN' AND u.deleted_at IS NULL AND NOT u.is_placeholder AND NOT ${AccessService.barredSiteWideSql('u.id')}`,
+          [userId],
         );
-        if (admins[0].n <= 1) throw AppError.conflict('The last admin cannot be demoted');
+        if (admins.counted && admins.n <= 1) throw AppError.conflict('The last admin cannot be demoted');
       }
       const updated = rowsOf<UserRow>(await m.query(
         `UPDATE users SET role = $2, updated_at = now() WHERE id = $1

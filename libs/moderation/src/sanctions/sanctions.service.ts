@@ -28,6 +28,9 @@ function sanctionEnded(s: { id: string; user_id: string; kind: string; space_id:
   };
 }
 
+/** Why a sanction of an admin is refused (FORBIDDEN). */
+const ADMINS_NOT_SANCTIONED = 'Admins cannot be sanctioned';
+
 /** Site-wide power: 0 member, 1 global moderator, 2 admin. */
 
 @Injectable()
@@ -73,7 +76,7 @@ export class SanctionsService {
     if (target.id === viewer.id) throw AppError.badField('userId', 'you cannot sanction yourself');
     const actorPower = ROLE_POWER[viewer.user.role];
     const targetPower = ROLE_POWER[target.user!.role];
-    if (target.user!.role === 'ADMIN') throw AppError.forbidden('Admins cannot be sanctioned');
+    if (target.user!.role === 'ADMIN') throw AppError.forbidden(ADMINS_NOT_SANCTIONED);
     if (spaceId === null) {
       if (!(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Site-wide sanctions need a global moderator or an admin');
       if (targetPower >= actorPower) throw AppError.forbidden('You cannot sanction a moderator of your rank');
@@ -111,6 +114,13 @@ export class SanctionsService {
   /** Writes a sanction `check` allowed, in the caller's transaction (logged, announced). */
   async issue(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
     const spaceId = input.spaceId ?? null;
+    // `check` read the target before this transaction: made an admin since, they are not
+    // sanctioned. Their row held FOR SHARE, which waits for setUserRole's FOR UPDATE (or holds it
+    // off until this commits): an admin suspended or banned site-wide would no longer count among
+    // the admins who keep the site (setRole's last-admin guard), though the count let one step down.
+    const [target] = await tx.query<{ role: string }>(`SELECT role FROM users WHERE id = $1 FOR SHARE`, [input.userId]);
+    if (!target) throw AppError.notFound('User not found');
+    if (target.role === 'ADMIN') throw AppError.forbidden(ADMINS_NOT_SANCTIONED);
     const [s] = await tx.query<SanctionRow>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)
