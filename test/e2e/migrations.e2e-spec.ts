@@ -13,6 +13,7 @@ import { SearchTermsTypoKeysFirstLetter1765134000000 } from '../../migrations/17
 import { SearchTermsTypoKeysTidy1765148400000 } from '../../migrations/1765148400000-search-terms-typo-keys-tidy';
 import { PlaceholderGroupMemberships1765166400000 } from '../../migrations/1765166400000-placeholder-group-memberships';
 import { RolesOfAccountsThatCannotSignIn1765170000000 } from '../../migrations/1765170000000-roles-of-accounts-that-cannot-sign-in';
+import { NotificationsAndWatchesOfAccountsThatCannotSignIn1765173600000 } from '../../migrations/1765173600000-notifications-and-watches-of-accounts-that-cannot-sign-in';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -347,6 +348,38 @@ describe('migrations', () => {
     const [{ after }] = await t.sql(`SELECT max(id)::text AS after FROM moderation_log`);
     await redoMigration(t, new RolesOfAccountsThatCannotSignIn1765170000000());
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [after])).toEqual([{ n: 0 }]);
+  });
+
+  it('takes the notifications and watches earlier releases left to placeholders and deleted accounts, and no one else’s (migration 1765173600000)', async () => {
+    const space = await makeSpace(t, 'PUBLIC');
+    const board = await makeBoard(t, space.id);
+    const [member, placeholder, gone] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const topic = await createTopic(t, member.token, board);
+    // As an earlier release could leave them: each account with a notice of the topic and a watch of it, its board and a tag.
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL WHERE id = $1`, [placeholder.id]);
+    await t.sql(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = $1`, [gone.id]);
+    const everyone = [member.id, placeholder.id, gone.id];
+    await t.sql(
+      `INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source)
+       SELECT gen_random_uuid(), u, 'WATCHED_REPLY', $2, $3, $4, '{}', 'legacy:' || u FROM unnest($1::uuid[]) AS u`,
+      [everyone, topic.id, topic.firstPostId, member.id],
+    );
+    await t.sql(`INSERT INTO topic_watches (user_id, topic_id, level) SELECT u, $2, 'WATCHING' FROM unnest($1::uuid[]) AS u ON CONFLICT DO NOTHING`, [everyone, topic.id]);
+    await t.sql(`INSERT INTO board_watches (user_id, board_id, level) SELECT u, $2, 'WATCHING' FROM unnest($1::uuid[]) AS u`, [everyone, board]);
+    await t.sql(`INSERT INTO tag_watches (user_id, tag, level) SELECT u, 'legacy', 'WATCHING' FROM unnest($1::uuid[]) AS u`, [everyone]);
+    const left = async () =>
+      (await t.sql(
+        `SELECT 'notification' AS what, user_id FROM notifications WHERE user_id = ANY($1::uuid[])
+         UNION ALL SELECT 'topic', user_id FROM topic_watches WHERE user_id = ANY($1::uuid[])
+         UNION ALL SELECT 'board', user_id FROM board_watches WHERE user_id = ANY($1::uuid[])
+         UNION ALL SELECT 'tag', user_id FROM tag_watches WHERE user_id = ANY($1::uuid[])`,
+        [everyone],
+      )).map((r) => `${r.what} ${r.user_id === member.id ? 'member' : r.user_id === placeholder.id ? 'placeholder' : 'deleted'}`).sort();
+    expect(await left()).toHaveLength(12);
+    const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM moderation_log`);
+    await redoMigration(t, new NotificationsAndWatchesOfAccountsThatCannotSignIn1765173600000());
+    expect(await left()).toEqual(['board member', 'notification member', 'tag member', 'topic member']);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [last])).toEqual([{ n: 0 }]);
   });
 
   it('builds the typo-key indexes again over an invalid one a failed concurrent build left, and drops the former ones only then', async () => {

@@ -100,6 +100,30 @@ describe('topic timers: publishing to a board', () => {
     await t.sql(`UPDATE posts SET created_at = created_at - make_interval(days => $2) WHERE topic_id = $1`, [topicId, days]);
   };
 
+  it('gives an imported author’s placeholder no watch of the topic of theirs it publishes', async () => {
+    const author = await makeUser(t);
+    const topic = await createTopic(t, author.token, publicBoard);
+    await drain();
+    // As the importer leaves one: a placeholder (no address, no password, no session) watching nothing.
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL WHERE id = $1`, [author.id]);
+    await t.sql(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1`, [author.id]);
+    await t.sql(`DELETE FROM topic_watches WHERE user_id = $1`, [author.id]);
+    const news = await makeBoard(t, publicSpace);
+    expectOk(await publish(topic.id, news));
+    await fire(3);
+    await drain();
+    expect((await read(topic.id)).board).toEqual({ id: news });
+    expect(await t.sql(`SELECT topic_id FROM topic_watches WHERE user_id = $1`, [author.id])).toEqual([]);
+    // An author who signs in still watches what is published of theirs.
+    const other = await createTopic(t, member.token, publicBoard);
+    await drain();
+    await t.sql(`DELETE FROM topic_watches WHERE user_id = $1 AND topic_id = $2`, [member.id, other.id]);
+    expectOk(await publish(other.id, news));
+    await fire(3);
+    await drain();
+    expect(await t.sql(`SELECT level FROM topic_watches WHERE user_id = $1 AND topic_id = $2`, [member.id, other.id])).toEqual([{ level: 'WATCHING' }]);
+  });
+
   it('is set by a moderator of both the topic and the board, shown with its board to the topic’s moderators only, beside the status timer', async () => {
     const topic = await createTopic(t, staffer.token, staffBoard);
     const at = new Date(Date.now() + 5 * HOUR).toISOString();

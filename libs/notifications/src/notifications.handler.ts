@@ -279,10 +279,12 @@ export class NotificationsHandler implements OutboxHandler {
     // whole board or one of the topic's tags: tracking the topic would hear less than that does).
     // Not an author whose account was deleted since they posted: their account is held FOR SHARE
     // (as UsersRepository.holdMember), so a deletion under way waits and takes the watch, or is found.
+    // Nor an imported author's placeholder (a topic of theirs published to a board, TOPIC_PUBLISHED):
+    // nobody signs in to it, and it hears nothing it would watch for (viewersForUsers).
     await this.ds.query(
       `INSERT INTO topic_watches (user_id, topic_id, level)
        SELECT au.id, $2, $3 FROM users au
-        WHERE au.id = $1 AND au.deleted_at IS NULL
+        WHERE au.id = $1 AND au.deleted_at IS NULL AND NOT au.is_placeholder
           AND ($3 = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM (${inheritedWatchesSql('$2::uuid')}) i WHERE i.user_id = $1 AND i.level = 'WATCHING'))
           FOR SHARE OF au
        -- A follow a merge copied becomes theirs once they post here (an unmerge leaves it).
