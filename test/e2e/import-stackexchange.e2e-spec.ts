@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Pool } from 'pg';
+import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { importStackExchange, StackExchangeImportOptions } from '../../libs/forum/src/import/stackexchange';
 import { makeBoard, makeSpace, makeUser } from '../factories';
@@ -514,6 +515,57 @@ describe('import:stackexchange', () => {
       const summary = await rerun;
       expect(await one(`SELECT display_name, deleted_at IS NOT NULL AS deleted FROM users WHERE id = $1`, [userId])).toEqual({ display_name: 'Deleted user', deleted: true });
       expect(summary).toMatchObject({ users: { created: 0, updated: 0, unchanged: 3 } });
+    });
+
+    it('gives a placeholder the next handle when a sign-up or another import takes its own while the run inserts it, failing no batch', async () => {
+      const { dir, space, source } = await craft('handle-race', ['Racing Name', 'Racing Other', 'Racing Third']);
+      // Two other transactions (a sign-up's, another import's) insert the handles the run will
+      // read as free, and end only once the run's insert waits for them: the first commits, the second rolls back.
+      const insertUser = `INSERT INTO users (id, email, handle, display_name) VALUES ($1, $2, $3, 'Someone else')`;
+      const [kept, dropped] = [newId(), newId()];
+      const first = await holdLock(t, insertUser, [kept, `${kept}@example.com`, 'racing-name']);
+      const second = await holdLock(t, insertUser, [dropped, `${dropped}@example.com`, 'racing-other']);
+      let imported: ReturnType<typeof run> | null = null;
+      try {
+        imported = run({ dir, space: space.slug });
+        await first.waiting(1);
+        await first.release();
+        await second.waiting(1);
+        await second.query('ROLLBACK');
+      } finally {
+        await first.release();
+        await second.release();
+      }
+      const summary = await imported;
+      expect(summary).toMatchObject({ users: { created: 3 }, questions: { created: 1 }, answers: { created: 2 } });
+      const handleOf = async (ext: string) => (await one(`SELECT handle FROM users WHERE id = $1`, [await linked(source, 'user', ext)])).handle;
+      expect([await handleOf('1'), await handleOf('2'), await handleOf('-1')]).toEqual(['racing-name-1', 'racing-other', 'racing-third']);
+      expect(await t.sql(`SELECT id FROM users WHERE handle = 'racing-name'`)).toEqual([{ id: kept }]);
+    });
+
+    it('tells a sign-up that loses its handle to a run’s placeholder, inserted first, that it is taken', async () => {
+      const { dir, space, source } = await craft('signup-race', ['Signup Racer', 'Signup Two', 'Signup Three']);
+      // The run held once it inserted its placeholders, on the link of the first of them (held by another transaction).
+      const held = await holdLock(t, `INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, 'user', '1', $2)`, [source, newId()]);
+      let imported: ReturnType<typeof run> | null = null;
+      let signUp: Promise<any> | null = null;
+      try {
+        imported = run({ dir, space: space.slug });
+        await held.waiting(1);
+        signUp = t.gql(
+          `mutation($input: SignUpInput!) { signUp(input: $input) { token } }`,
+          { input: { email: `racer-${newId()}@example.com`, handle: 'signup-racer', password: 'a long enough password' } },
+          { ip: freshIp() },
+        );
+        await held.waiting(2);
+      } finally {
+        await held.release();
+      }
+      await imported;
+      const err = expectError(await signUp!, 'BAD_USER_INPUT');
+      expect(err.extensions.fields).toEqual([{ field: 'handle', message: 'is taken' }]);
+      expect(await one(`SELECT u.is_placeholder FROM users u WHERE u.handle = 'signup-racer'`)).toEqual({ is_placeholder: true });
+      expect(await linked(source, 'user', '1')).toBe((await one(`SELECT id FROM users WHERE handle = 'signup-racer'`)).id);
     });
 
     it('lets a first run that imported nothing choose nothing for good', async () => {

@@ -40,6 +40,8 @@ const TITLE_MAX = 200;
 const HANDLE_RE = /^[a-z0-9_-]{3,30}$/;
 /** The board slug rule of the spaces inputs. */
 const BOARD_SLUG_RE = /^[a-z0-9][a-z0-9-]{1,49}$/;
+/** Rounds of handles a batch's placeholders pick (`insertPlaceholders`) before the import gives up: each round after the first follows a handle taken meanwhile. */
+const HANDLE_ROUNDS = 5;
 /** SE user ids are numbers; this one cannot collide with them. */
 const ANONYMOUS = 'anonymous';
 
@@ -576,8 +578,7 @@ class StackExchangeImport {
         this.summary.users.unchanged += changed.length - updated.length;
       }
       if (!fresh.length) return;
-      const handles = await this.pickHandles(fresh.map((u) => handleCandidates(u.name, u.ext)));
-      const created = fresh.map((u, i) => ({ id: newId(), ext: u.ext, handle: handles[i], name: u.name || handles[i], created_at: u.createdAt, ...u.profile }));
+      const created = fresh.map((u) => ({ id: newId(), ext: u.ext, candidates: handleCandidates(u.name, u.ext), name: u.name, created_at: u.createdAt, ...u.profile }));
       await this.insertPlaceholders(created);
       this.summary.users.created += created.length;
     });
@@ -597,14 +598,40 @@ class StackExchangeImport {
     });
   }
 
-  private async insertPlaceholders(users: Array<{ id: string; ext: string; handle: string; name: string; created_at: Date | null } & Partial<DumpProfile>>): Promise<void> {
-    await this.query(
-      `INSERT INTO users (id, email, handle, display_name, password_hash, is_placeholder, created_at, bio, bio_html, location, website)
-       SELECT r.id, NULL, r.handle, r.name, NULL, true, COALESCE(r.created_at, now()), r.bio, r.bio_html, r.location, r.website
-         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, handle text, name text, created_at timestamptz, bio text, bio_html text, location text, website text)`,
-      [JSON.stringify(users)],
-    );
+  /**
+   * Inserts placeholder accounts, each under the first free handle of its candidates
+   * (`pickHandles`; an empty name becomes the handle), and links them; returns their handles.
+   * Handles are read free without a lock, so a sign-up or another import may take one between
+   * that read and this insert: the unique index on lower(handle) decides. The insert skips a row
+   * whose handle another transaction holds (ON CONFLICT DO NOTHING, having waited for it when it
+   * had not committed: taken if it commits, free if it rolls back), and the rows skipped pick
+   * again among the handles now read taken, in this transaction: the batch fails for none of
+   * them, and a sign-up that lost the handle to the import is told it is taken. Rows go in
+   * handle order, so two imports inserting the same handles wait for each other in one order.
+   */
+  private async insertPlaceholders(
+    users: Array<{ id: string; ext: string; candidates: string[]; name: string; created_at: Date | null } & Partial<DumpProfile>>,
+  ): Promise<string[]> {
+    const handles = new Map<string, string>();
+    let pending = users;
+    for (let round = 1; pending.length; round++) {
+      if (round > HANDLE_ROUNDS) throw new StackExchangeImportError(`The handles picked for ${pending.length} imported users were taken meanwhile, ${HANDLE_ROUNDS} times over: run the import again`);
+      const picked = await this.pickHandles(pending.map((u) => u.candidates));
+      const rows = pending.map(({ candidates: _, ...u }, i) => ({ ...u, handle: picked[i], name: u.name || picked[i] }));
+      const inserted = await this.query<{ id: string; handle: string }>(
+        `INSERT INTO users (id, email, handle, display_name, password_hash, is_placeholder, created_at, bio, bio_html, location, website)
+         SELECT r.id, NULL, r.handle, r.name, NULL, true, COALESCE(r.created_at, now()), r.bio, r.bio_html, r.location, r.website
+           FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, handle text, name text, created_at timestamptz, bio text, bio_html text, location text, website text)
+          ORDER BY r.handle
+         ON CONFLICT DO NOTHING
+         RETURNING id, handle`,
+        [JSON.stringify(rows)],
+      );
+      for (const r of inserted) handles.set(r.id, r.handle);
+      pending = pending.filter((u) => !handles.has(u.id));
+    }
     await this.link(users.map((u) => ({ kind: 'user', ext: u.ext, id: u.id })));
+    return users.map((u) => handles.get(u.id)!);
   }
 
   /** The one placeholder that owns posts of unknown or missing users, created on first need. */
@@ -620,9 +647,9 @@ class StackExchangeImport {
     }
     const site = handleFromName(this.site.replace(/^stackexchange[-_.]?/i, '')).slice(0, 30 - 'se--anon'.length);
     const base = site.length ? `se-${site}-anon` : 'se-anon';
-    const [handle] = await this.pickHandles([[base, ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => `${base.slice(0, 27)}-${n}`)]]);
     const id = newId();
-    await this.insertPlaceholders([{ id, ext: ANONYMOUS, handle, name: `Anonymous (${this.site})`.slice(0, 100), created_at: null }]);
+    const candidates = [base, ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => `${base.slice(0, 27)}-${n}`)];
+    const [handle] = await this.insertPlaceholders([{ id, ext: ANONYMOUS, candidates, name: `Anonymous (${this.site})`.slice(0, 100), created_at: null }]);
     this.summary.anonymousHandle = handle;
     // Set only once the transaction that created it commits: a rolled-back batch ends the import anyway.
     return (this.anonymousId = id);
