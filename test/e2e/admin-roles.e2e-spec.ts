@@ -1,6 +1,9 @@
 import { makeUser } from '../factories';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { AccountDeletionService } from '../../libs/identity/src/users/account-deletion';
+import { freshIp } from '../support/fresh-ip';
 import { gateCalls } from '../support/gates';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -114,5 +117,24 @@ describe('admins stepping down', () => {
     }
     expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1`, [x.id])).toEqual([{ n: 0 }]);
     expect(await t.sql(`SELECT id FROM users WHERE role = 'ADMIN'`)).toEqual([{ id: x.id }]);
+  });
+  it('deletes no account made an admin after deleteMyAccount checked it (FORBIDDEN), so the admin the count left is not deleted', async () => {
+    await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
+    const password = 'a long enough password';
+    const [a, x] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t, { passwordHash: await hashPassword(password) })];
+    // x's deletion held once its password and role were checked (a member then), before its transaction locks the account.
+    const gate = gateCalls(t.get(AccountDeletionService), 'lockUser');
+    try {
+      const deleting = t.gql(`mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`, { input: { password } }, { token: x.token, ip: freshIp() });
+      await gate.begun;
+      // Meanwhile a makes x an admin and steps down, x counted as the admin left.
+      expectOk(await t.gql(SET_ROLE, { id: x.id, role: 'ADMIN' }, { token: a.token }));
+      expectOk(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token }));
+      gate.open();
+      expect(expectError(await deleting, 'FORBIDDEN').message).toMatch(/admin must make you a member first/);
+    } finally {
+      gate.restore();
+    }
+    expect(await t.sql(`SELECT id FROM users WHERE role = 'ADMIN' AND deleted_at IS NULL`)).toEqual([{ id: x.id }]);
   });
 });
