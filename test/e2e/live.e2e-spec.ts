@@ -707,6 +707,27 @@ describe('live updates over Socket.IO', () => {
     await quiet;
   });
 
+  it('pushes a reaction’s news to the topic its post is in now: an event arriving after movePosts took the post to a restricted space reaches its old room not at all', async () => {
+    const [admin, mod] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
+    const restricted = await makeSpace(t, 'RESTRICTED', [{ userId: mod.id, level: 'MODERATE' }]);
+    const topic = await createTopic(t, author.token, publicBoard);
+    const r = await reply(t, insider.token, topic.id, 'a reply that moves away');
+    await react(r.id, 'THANKS', author.token);
+    const split = expectOk(
+      await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [r.id], newTopic: { boardId: await makeBoard(t, restricted.id), title: 'Moved where few read', tags: [] } } }, { token: admin.token }),
+    ).movePosts;
+    await t.get(LiveGateway).settled();
+    const [outsider, reader] = [await connect((await makeUser(t)).token), await connect(mod.token)];
+    expect(await ask(outsider, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    expect(await ask(reader, 'topic:join', { topicId: split.id })).toEqual({ ok: true });
+    const quiet = nothing(outsider, 'reaction:updated');
+    const arrived = next(reader, 'reaction:updated');
+    // The reaction's event (naming the topic the post was in when it committed) handled only after the move.
+    t.get(EventBus).publish({ type: 'reaction.updated', aggregateType: 'post', aggregateId: r.id, payload: { topicId: topic.id, postId: r.id, counts: { THANKS: 1 } } });
+    expect(await arrived).toEqual({ topicId: split.id, postId: r.id, counts: { THANKS: 1 } });
+    await quiet;
+  });
+
   it('takes readers out of a topic’s room when the topic is hidden, and tells them', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const topic = await createTopic(t, author.token, publicBoard);

@@ -1312,10 +1312,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'reaction.updated': {
         // Only about a post everyone in the room reads in full: a hidden or held one's reactions are not
         // the room's business. (A topic hidden as a whole has already sent away who may not read
-        // it: that re-check is fenced, so this waited for it.)
-        const [topicId, postId] = [payloadId(p, 'topicId'), payloadId(p, 'postId')];
-        const [visible] = await this.ds.query(`SELECT 1 FROM posts WHERE id = $1 AND state = 'VISIBLE'`, [postId]);
-        if (visible) this.server.to(`topic:${topicId}`).emit('reaction:updated', { topicId, postId, counts: p.counts });
+        // it: that re-check is fenced, so this waited for it.) To the room of the topic the post
+        // is in now (`whereIs`), with that topic's id, not the one the event named (as pushPoll does).
+        const named = { topicId: payloadId(p, 'topicId'), postId: payloadId(p, 'postId') };
+        const at = await this.whereIs(named.postId);
+        if (at?.postVisible) this.server.to(`topic:${at.topicId}`).emit('reaction:updated', { ...named, topicId: at.topicId, counts: p.counts });
         return;
       }
       case 'poll.voted':
@@ -1588,6 +1589,22 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
+   * Where a post is as a push reads it: the topic it is in now, and whether it and that topic are
+   * visible; undefined for a post that is gone. News about a post (its reactions, its poll) goes
+   * to that topic's room, never to the one its event named: that is the topic the post was in when
+   * the change committed, and `movePosts` may have taken it elsewhere since (to a space the old
+   * room's readers may not read), so the old room would hear of a post it may no longer read and
+   * the new one nothing. (`pushPoll` reads the same from `PollsService.forPush`, with the poll.)
+   */
+  private async whereIs(postId: string): Promise<{ topicId: string; postVisible: boolean; topicVisible: boolean } | undefined> {
+    const [at] = await this.ds.query(
+      `SELECT p.topic_id, p.state = 'VISIBLE' AS post_visible, t.state = 'VISIBLE' AS topic_visible FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
+      [postId],
+    );
+    return at && { topicId: at.topic_id, postVisible: at.post_visible, topicVisible: at.topic_visible };
+  }
+
+  /**
    * A poll's change to its topic's room (`poll:updated`), while its post and topic are visible:
    * the room of the topic the post is in as the push reads it (a post moved since the change
    * committed is announced where it went, not in the room it left).
@@ -1603,9 +1620,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private async pushPoll(type: string, p: Record<string, unknown>): Promise<void> {
     const named = { topicId: payloadId(p, 'topicId'), postId: payloadId(p, 'postId'), pollId: payloadId(p, 'pollId') };
     if (type === 'poll.deleted') {
-      // Where the post is now, as for any change of its poll (below).
-      const [at] = await this.ds.query(`SELECT p.topic_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 AND p.state = 'VISIBLE' AND t.state = 'VISIBLE'`, [named.postId]);
-      if (at) this.server.to(`topic:${at.topic_id}`).emit('poll:updated', { ...named, topicId: at.topic_id, removed: true });
+      // Where the post is now (`whereIs`), as for any change of its poll (below).
+      const at = await this.whereIs(named.postId);
+      if (at?.postVisible && at.topicVisible) this.server.to(`topic:${at.topicId}`).emit('poll:updated', { ...named, topicId: at.topicId, removed: true });
       return;
     }
     const poll = await this.polls.forPush(named.pollId);
