@@ -4,6 +4,8 @@ import { createTopic } from '../factories/forum';
 import { ARTICLE, draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
 import { BoardKinds } from '../../libs/forum/src/board-kinds';
 import { ReportsService } from '../../libs/moderation/src/reports/reports.service';
+import { VerificationReminders } from '../../libs/knowledge/src/verification';
+import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { waitForLockWaits } from '../support/lock-waits';
@@ -480,6 +482,51 @@ describe('knowledge base: revisions and review', () => {
     await drain();
     expect(await kinds(formerOwner, id)).toEqual(before);
     expect(JSON.stringify(expectOk(await t.gql(NOTIFICATIONS, {}, { token: formerOwner.token })))).not.toContain('confidential');
+  });
+
+  it('delivers a review step to any number of watchers, and a reminder to any number of owners, in a fixed number of statements', async () => {
+    const deliveryCost = async (n: number) => {
+      const editors = [];
+      const readers = [];
+      const owners = [];
+      for (let i = 0; i < n; i++) editors.push(await makeUser(t));
+      for (let i = 0; i < n; i++) readers.push(await makeUser(t));
+      for (let i = 0; i < n; i++) owners.push(await makeUser(t));
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }, ...editors.map((u) => ({ userId: u.id, level: 'MODERATE' as const }))]);
+      const where = await makeBoard(t, space.id, 'KNOWLEDGE');
+      const id = await publishedArticle(t, author.token, editor.token, where, { title: 'Counted article', body: 'counted words' });
+      const group = await makeGroup(t);
+      await t.sql(`INSERT INTO group_members (group_id, user_id) SELECT $1, unnest($2::uuid[])`, [group, owners.map((u) => u.id)]);
+      await t.sql(`UPDATE articles SET owner_user_id = NULL, owner_group_id = $2 WHERE topic_id = $1`, [id, group]);
+      // Editors (on the team through their rank) and readers (not: a draft's step is not theirs) watch it.
+      await t.sql(`INSERT INTO topic_watches (user_id, topic_id, level) SELECT unnest($1::uuid[]), $2, 'WATCHING' ON CONFLICT DO NOTHING`, [[...editors, ...readers].map((u) => u.id), id]);
+      await drain();
+      // Pushes of the notifications (on their NOTIFY) come whenever PostgreSQL delivers it: no part of delivery.
+      const unpushed = jest.spyOn(t.get(LiveGateway) as unknown as { pushNotification: () => Promise<void> }, 'pushNotification').mockResolvedValue(undefined);
+      let step: Awaited<ReturnType<typeof t.countStatements>>;
+      let reminder: Awaited<ReturnType<typeof t.countStatements>>;
+      try {
+        topicOf(await api.update(author.token, { topicId: id, body: 'counted words again' }));
+        topicOf(await api.submit(author.token, id));
+        step = await t.countStatements(() => drain());
+        await t.sql(`UPDATE articles SET verified_until = now() - interval '1 minute' WHERE topic_id = $1`, [id]);
+        expect(await t.get(VerificationReminders).remindDue()).toBe(1);
+        reminder = await t.countStatements(() => drain());
+      } finally {
+        unpushed.mockRestore();
+      }
+      const told = async (kind: string) => new Set((await t.sql(`SELECT user_id FROM notifications WHERE topic_id = $1 AND kind = $2`, [id, kind])).map((r) => r.user_id));
+      const submitted = await told('ARTICLE_SUBMITTED');
+      expect(editors.filter((u) => !submitted.has(u.id))).toEqual([]);
+      expect(readers.filter((u) => submitted.has(u.id))).toEqual([]);
+      const due = await told('ARTICLE_VERIFICATION_DUE');
+      expect(owners.filter((u) => !due.has(u.id))).toEqual([]);
+      // Left out: the search vocabulary's writes, which the indexer skips while it remembers writing the words.
+      const counted = (c: { statements: string[] }) => c.statements.filter((x) => !/INSERT INTO search_terms /.test(x)).length;
+      return [counted(step), counted(reminder)];
+    };
+    await deliveryCost(1); // the first run also writes the article's words to the search vocabulary
+    expect(await deliveryCost(6)).toEqual(await deliveryCost(2));
   });
 
   it('notifies people mentioned in an article, by name or through a group, when it is first published, not while it is a draft', async () => {

@@ -104,11 +104,16 @@ export class KnowledgeNotifications implements OutboxHandler {
     return userId === f.author_id || this.owners(f).includes(userId);
   }
 
-  /** Whether a user is on the article's team now (sees its drafts). */
-  private async onTeam(userId: string, f: Facts): Promise<boolean> {
-    if (this.named(userId, f)) return true;
-    const viewer = await this.sessions.viewerForUser(userId);
-    return !!viewer && (await this.access.rankOn(viewer, f.space_id)) >= LEVEL_RANK.MODERATE;
+  /**
+   * Those of `userIds` on the article's team now (see its drafts): those it names, and the
+   * editors of its space among the others, whose access is read for all of them in one statement.
+   */
+  private async team(userIds: string[], f: Facts): Promise<Set<string>> {
+    const team = new Set(userIds.filter((u) => this.named(u, f)));
+    for (const [userId, viewer] of await this.sessions.viewersForUsers(userIds.filter((u) => !team.has(u)))) {
+      if ((await this.access.rankOn(viewer, f.space_id)) >= LEVEL_RANK.MODERATE) team.add(userId);
+    }
+    return team;
   }
 
   private async draftsFor(e: OutboxEvent): Promise<NotificationDraft[]> {
@@ -164,9 +169,10 @@ export class KnowledgeNotifications implements OutboxHandler {
     const announced = p.firstPublication ? new Set([...watching, ...firstPosts]) : new Set<string>();
     for (const userId of [f.author_id, ...this.owners(f), ...f.contributors, ...f.credited]) announced.delete(userId);
     const drafts: NotificationDraft[] = [];
-    for (const userId of new Set(recipients)) {
-      if (userId === p.actorId || muted.has(userId)) continue;
-      if (teamOnly && !(await this.onTeam(userId, f))) continue;
+    const told = [...new Set(recipients)].filter((userId) => userId !== p.actorId && !muted.has(userId));
+    const team = teamOnly ? await this.team(told, f) : null;
+    for (const userId of told) {
+      if (team && !team.has(userId)) continue;
       // A reader never saw a draft or a review (Article.state shows them PUBLISHED or ARCHIVED): the state it left is not theirs to learn.
       const from = teamOnly || this.named(userId, f) || READER_STATES.includes(p.from) ? p.from : null;
       const data = { from, to, reason: p.reason ?? null, ...(announced.has(userId) ? { writerId: f.author_id } : {}) };
@@ -185,6 +191,28 @@ export class KnowledgeNotifications implements OutboxHandler {
     }
     return drafts;
   }
+}
+
+/**
+ * An audience's answers for `items` (in their order), asked of `judge` once per topic for all the
+ * viewers of the items about it, the rows read through one viewer's loaders (`rowsVia`): a
+ * delivery to many recipients, or a page of one viewer's notices, costs the same statements
+ * however many it holds.
+ */
+async function perTopic(
+  items: ReadonlyArray<{ viewer: Viewer; topicId: string }>,
+  judge: (viewers: Viewer[], topicId: string, rowsVia: Viewer) => Promise<boolean[]>,
+): Promise<boolean[]> {
+  const byTopic = new Map<string, number[]>();
+  items.forEach((n, i) => byTopic.set(n.topicId, [...(byTopic.get(n.topicId) ?? []), i]));
+  const seen = items.map(() => false);
+  await Promise.all(
+    [...byTopic].map(async ([topicId, group]) => {
+      const answers = await judge(group.map((i) => items[i].viewer), topicId, items[0].viewer);
+      group.forEach((i, j) => (seen[i] = answers[j]));
+    }),
+  );
+  return seen;
 }
 
 /**
@@ -218,7 +246,7 @@ export class ArticleTeamAudience implements NotificationAudience {
   }
 
   sees(items: ReadonlyArray<{ viewer: Viewer; topicId: string }>): Promise<boolean[]> {
-    return Promise.all(items.map((n) => this.loaders.onTeam(n.viewer, n.topicId)));
+    return perTopic(items, (viewers, topicId, rowsVia) => this.loaders.onTeamForEach(viewers, topicId, rowsVia));
   }
 }
 
@@ -246,6 +274,6 @@ export class ArticleOwnerAudience implements NotificationAudience {
   }
 
   sees(items: ReadonlyArray<{ viewer: Viewer; topicId: string }>): Promise<boolean[]> {
-    return Promise.all(items.map((n) => this.loaders.owns(n.viewer, n.topicId)));
+    return perTopic(items, (viewers, topicId, rowsVia) => this.loaders.ownsForEach(viewers, topicId, rowsVia));
   }
 }

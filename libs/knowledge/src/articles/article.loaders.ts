@@ -179,9 +179,14 @@ export class ArticleLoaders {
     }).load(topicId);
   }
 
-  /** Whether the viewer is on the team of the article behind a topic they can read (decides its feedback). */
-  async onTeam(viewer: Viewer, topicId: string): Promise<boolean> {
-    return (await this.teamTopic(viewer, topicId)) !== null;
+  /**
+   * For each viewer, whether they are on the team of the article behind a topic they can read
+   * (`teamTopic`): the topic and the article are read once, through `rowsVia`'s loaders, and
+   * judged for each (notifications' recipients, `ArticleTeamAudience`).
+   */
+  async onTeamForEach(viewers: readonly Viewer[], topicId: string, rowsVia: Viewer = viewers[0]): Promise<boolean[]> {
+    const { topics, row } = await this.readForEach(viewers, topicId, rowsVia);
+    return viewers.map((v, i) => !!topics[i] && !!row && this.access(v, topics[i], row).team);
   }
 
   /** The topic of an article the viewer can read and is on the team of (`onTeam`), as they read it; else null. */
@@ -191,11 +196,20 @@ export class ArticleLoaders {
     return topic && row && this.access(viewer, topic, row).team ? topic : null;
   }
 
-  /** Whether the viewer owns the article behind a topic they can read now (`ownsArticle`: whom verification reminders are for). */
-  async owns(viewer: Viewer, topicId: string): Promise<boolean> {
-    const topic = await this.forum.topic(viewer, topicId);
-    const row = topic ? await this.row(viewer, topic.id) : null;
-    return !!topic && !!row && ownsArticle(viewer, row, topic.authorId);
+  /**
+   * For each viewer, whether they own the article behind a topic they can read now (`ownsArticle`:
+   * whom verification reminders are for), read as `onTeamForEach` reads it.
+   */
+  async ownsForEach(viewers: readonly Viewer[], topicId: string, rowsVia: Viewer = viewers[0]): Promise<boolean[]> {
+    const { topics, row } = await this.readForEach(viewers, topicId, rowsVia);
+    return viewers.map((v, i) => !!topics[i] && !!row && ownsArticle(v, row, topics[i].authorId));
+  }
+
+  /** The topic as each viewer reads it (`ForumLoaders.topicForEach`) and its article's row, both read once through `rowsVia`. */
+  private async readForEach(viewers: readonly Viewer[], topicId: string, rowsVia: Viewer): Promise<{ topics: Array<TopicModel | null>; row: ArticleRow | null }> {
+    if (viewers.length === 0) return { topics: [], row: null };
+    const [topics, row] = await Promise.all([this.forum.topicForEach(viewers, topicId, rowsVia), this.row(rowsVia, topicId)]);
+    return { topics, row };
   }
 
   credits(viewer: Viewer, topicId: string): Promise<Array<{ user_id: string; role: string }>> {
