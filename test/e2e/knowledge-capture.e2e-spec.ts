@@ -1,15 +1,19 @@
 import { LEVEL_RANK } from '../../libs/access/src/access-level';
 import { AccessService } from '../../libs/access/src/access.service';
-import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
 import { FEEDBACK_PER_HOUR } from '../../libs/knowledge/src/articles/articles.service';
 import { VerificationReminders } from '../../libs/knowledge/src/verification';
+import { KnowledgeBoard } from '../../libs/knowledge/src/knowledge-board';
+import { KnowledgeTreeKeeper } from '../../libs/knowledge/src/knowledge-tree-keeper';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
 import { withLockHeld } from '../support/row-locks';
+import { gateCalls } from '../support/gates';
+import { doneOrWaiting } from '../support/lock-waits';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const TREE = `query($b: ID!, $all: Boolean) { board(id: $b) { articleTree(includeArchived: $all) { depth parentId topic { id } } } }`;
@@ -510,6 +514,81 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
     expectOk(await t.gql(MOVE, { input: { topicId: p, boardId: one } }, { token: editor.token }));
     const positions = await t.sql(`SELECT topic_id, position FROM articles WHERE board_id = $1 AND parent_id IS NULL ORDER BY position`, [two]);
     expect(positions).toEqual([c1, c2, s1, s2].map((id, i) => ({ topic_id: id, position: i })));
+  });
+
+  describe('the tree keeper (an article left behind by a move made before beforeMove)', () => {
+    const MOVE = `mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`;
+    const movedEvent = (topicId: string): OutboxEvent => ({ id: '0', type: 'topic.moved', aggregateType: 'topic', aggregateId: topicId, version: 1, payload: {}, createdAt: new Date(), attempts: 0 });
+    /**
+     * Three knowledge boards of a new space; three articles published at the top of the first,
+     * the first of them (`x`) left there by its topic, moved to the second by a move that did not
+     * place articles yet (its `topic.moved` for the keeper).
+     */
+    const stranded = async () => {
+      const kbSpace = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
+      const [one, two, three] = [await makeBoard(t, kbSpace, 'KNOWLEDGE'), await makeBoard(t, kbSpace, 'KNOWLEDGE'), await makeBoard(t, kbSpace, 'KNOWLEDGE')];
+      const [x, y, z] = [
+        await publishedArticle(t, author.token, editor.token, one, { title: 'Left behind' }),
+        await publishedArticle(t, author.token, editor.token, one, { title: 'Stays one' }),
+        await publishedArticle(t, author.token, editor.token, one, { title: 'Stays two' }),
+      ];
+      await t.sql(`UPDATE topics SET board_id = $2 WHERE id = $1`, [x, two]);
+      /** The three boards' articles: the two left in the first at its top, in order, and `x` alone at the top of `xIn`. */
+      const placed = async (xIn: string) => {
+        const byTopic = (a: { topic_id: string }, b: { topic_id: string }) => (a.topic_id < b.topic_id ? -1 : 1);
+        const rows = await t.sql(`SELECT topic_id, board_id, parent_id, position FROM articles WHERE board_id = ANY($1::uuid[])`, [[one, two, three]]);
+        expect(rows.sort(byTopic)).toEqual(
+          [
+            { topic_id: y, board_id: one, parent_id: null, position: 0 },
+            { topic_id: z, board_id: one, parent_id: null, position: 1 },
+            { topic_id: x, board_id: xIn, parent_id: null, position: 0 },
+          ].sort(byTopic),
+        );
+      };
+      return { one, two, three, x, placed };
+    };
+
+    it('places it once when two workers take its topic.moved at once: the second waits for the first and finds it placed', async () => {
+      const { two, x, placed } = await stranded();
+      const keeper = t.get(KnowledgeTreeKeeper);
+      let calls = 0;
+      // The first run held once it has read where the article is, before it places it.
+      const gate = gateCalls(t.get(KnowledgeBoard), 'beforeMove', () => ++calls === 1);
+      try {
+        const first = keeper.handle([movedEvent(x)]);
+        await gate.begun;
+        const second = keeper.handle([movedEvent(x)]);
+        expect(await doneOrWaiting(t, second, 1)).toBe('waiting');
+        gate.open();
+        await Promise.all([first, second]);
+      } finally {
+        gate.restore();
+      }
+      // Read unlocked, the first placed it again from the board it had already left, closing a gap
+      // there a second time (two articles of the first board at position 0) and moving it down its new board.
+      await placed(two);
+    });
+
+    it('does not undo a move of its topic made while it ran: the move waits, then takes the article with it', async () => {
+      const { one, three, x, placed } = await stranded();
+      // The keeper's run held once it has read where the article is (from the first board), before it places it.
+      const gate = gateCalls(t.get(KnowledgeBoard), 'beforeMove', (_tx: unknown, move: { fromBoardId: string }) => move.fromBoardId === one);
+      let moved;
+      try {
+        const kept = t.get(KnowledgeTreeKeeper).handle([movedEvent(x)]);
+        await gate.begun;
+        const move = t.gql(MOVE, { input: { topicId: x, boardId: three } }, { token: editor.token });
+        expect(await doneOrWaiting(t, move, 1)).toBe('waiting');
+        gate.open();
+        [, moved] = await Promise.all([kept, move]);
+      } finally {
+        gate.restore();
+      }
+      expectOk(moved!);
+      expect((await t.sql(`SELECT board_id FROM topics WHERE id = $1`, [x]))[0].board_id).toBe(three);
+      // Read unlocked, the keeper put the article in the board its topic had left meanwhile (for good).
+      await placed(three);
+    });
   });
 
   it('lists articles with their feedback for editors in a fixed number of statements (no N+1)', async () => {
