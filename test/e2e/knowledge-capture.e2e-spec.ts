@@ -3,6 +3,7 @@ import { AccessService } from '../../libs/access/src/access.service';
 import { OutboxEvent, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
+import { POST_MOVED } from '../../libs/forum/src/posts/posts.service';
 import { FEEDBACK_PER_HOUR } from '../../libs/knowledge/src/articles/articles.service';
 import { VerificationReminders } from '../../libs/knowledge/src/verification';
 import { KnowledgeBoard } from '../../libs/knowledge/src/knowledge-board';
@@ -11,7 +12,7 @@ import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
-import { withLockHeld } from '../support/row-locks';
+import { HeldLock, withLockHeld } from '../support/row-locks';
 import { gateCalls } from '../support/gates';
 import { doneOrWaiting } from '../support/lock-waits';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
@@ -891,6 +892,52 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(expectOk(await t.gql(THREAD, { id: question.id })).topic.knowledgeArticles).toEqual([{ id: res.id, title: 'Descaling the boiler' }]);
       await drain();
       expect((await notifications(answerer, res.id)).map((n: any) => n.kind)).toContain('ARTICLE_PUBLISHED');
+    });
+
+    describe('decided on the post as it stands under its lock', () => {
+      /**
+       * An editor promotes a new reply to the question while a transaction of the test's holds it
+       * as another writer would (`lock`), changed under that lock (`change`) and not committed yet:
+       * the promotion read the post as it was, and answers once that transaction commits. Also
+       * answers whether an article now comes from the reply.
+       */
+      const promotedBehind = async (lock: (postId: string) => [string, unknown[]], change: (h: HeldLock, postId: string) => Promise<unknown>) => {
+        const post = await reply(t, answerer.token, question.id, 'Flush the boiler before descaling it');
+        const [sql, params] = lock(post.id);
+        const res = await withLockHeld(t, sql, params, async (h) => {
+          await change(h, post.id);
+          const promoted = api.promote(editor.token, { postId: post.id, boardId: board, title: 'Flushing first' });
+          await doneOrWaiting(t, promoted, 1);
+          await h.release();
+          return promoted;
+        });
+        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM articles WHERE promoted_from_post_id = $1`, [post.id]);
+        return { res, copied: n > 0 };
+      };
+      const heldPost = (postId: string): [string, unknown[]] => [`SELECT 1 FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [postId]];
+
+      it('refuses a post a moderator hides meanwhile, rather than copying it', async () => {
+        const { res, copied } = await promotedBehind(heldPost, (h, postId) => h.query(`UPDATE posts SET state = 'HIDDEN' WHERE id = $1`, [postId]));
+        expect(expectError(res, 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'postId', message: 'must be a visible post' }]);
+        expect(copied).toBe(false);
+      });
+
+      it('refuses a post its author edits meanwhile, rather than copying what it said before', async () => {
+        const { res, copied } = await promotedBehind(heldPost, (h, postId) => h.query(`UPDATE posts SET body_source = 'Edited: do not flush it', body_html = '<p>Edited: do not flush it</p>' WHERE id = $1`, [postId]));
+        expect(expectError(res, 'CONFLICT').message).toMatch(/edited meanwhile/);
+        expect(copied).toBe(false);
+      });
+
+      it('answers CONFLICT for a post movePosts takes to another topic meanwhile, rather than crediting and linking the thread it left', async () => {
+        const elsewhere = await createTopic(t, asker.token, forum, { title: 'Where flushing went', kind: 'QUESTION' });
+        // As movePosts holds it: the source topic's row FOR UPDATE, then the posts moved.
+        const { res, copied } = await promotedBehind(
+          () => [`SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [question.id]],
+          (h, postId) => h.query(`UPDATE posts SET topic_id = $2, number = 1000 WHERE id = $1`, [postId, elsewhere.id]),
+        );
+        expect(expectError(res, 'CONFLICT').message).toBe(POST_MOVED);
+        expect(copied).toBe(false);
+      });
     });
 
     it('copies an answer as its promoter may read it: what the censor masks stays masked in the new source', async () => {

@@ -6,6 +6,7 @@ import { Viewer } from '../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../core/src/ids';
 import { BoardKindBehaviour, NewTopic, TopicMove } from '../../forum/src/board-kinds';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
+import { PostsService } from '../../forum/src/posts/posts.service';
 import { TopicKind } from '../../forum/src/forum.enums';
 import { BoardKind } from '../../spaces/src/boards/board.model';
 import { ArticleEventAction, ArticleState } from './articles/article.model';
@@ -16,6 +17,8 @@ import { ArticleWrites, provisionalSlug } from './articles/article-writes';
 export interface Promotion {
   postId: string;
   threadId: string;
+  /** The post's markdown as the promotion read it (before any masking): what it copies. */
+  source: string;
   credits: Array<{ userId: string; role: 'ANSWER' | 'QUESTION' }>;
 }
 
@@ -41,6 +44,7 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     private readonly loaders: ArticleLoaders,
     private readonly forum: ForumLoaders,
     private readonly writes: ArticleWrites,
+    private readonly posts: PostsService,
   ) {}
 
   /** Runs `create` with a promotion attached to the article it creates. */
@@ -91,9 +95,10 @@ export class KnowledgeBoard implements BoardKindBehaviour {
   async created(tx: Tx, topic: NewTopic): Promise<void> {
     const parentId = (topic.options.parentId as string | undefined) ?? null;
     const post = (await tx.one<{ body_source: string; body_html: string }>(`SELECT body_source, body_html FROM posts WHERE id = $1`, [topic.postId]))!;
+    const promotion = this.promotions.get(topic.viewer);
+    if (promotion) await this.assertPromotable(tx, promotion);
     await this.writes.lockBoard(tx, topic.board.id);
     if (parentId) await this.writes.assertParent(tx, parentId, topic.board.id);
-    const promotion = this.promotions.get(topic.viewer);
     // Checked again under the board's lock: of two racing promotions of one post, the second sees the first's article.
     if (promotion && (await this.hasPromoted(tx, promotion.postId, topic.board.id, { userId: topic.viewer.id!, editor: topic.rank >= LEVEL_RANK.MODERATE }))) {
       throw AppError.badField('postId', 'is already an article of this board');
@@ -125,6 +130,19 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     });
     // Authors watch their articles (the forum does it when a first post becomes visible, which a draft is not).
     await tx.query(`INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, 'WATCHING') ON CONFLICT DO NOTHING`, [authorId, topic.topicId]);
+  }
+
+  /**
+   * The promoted post as it stands under its lock, taken before the board's (topics, then posts,
+   * then boards): its thread held and the post locked (`PostsService.lockInTopic`, as movePosts,
+   * moderation and edits take them), so a post moved to another topic meanwhile is CONFLICT
+   * (POST_MOVED), and one hidden, deleted, held or edited since PromotionService read it is
+   * refused rather than copied, credited and linked as it was read.
+   */
+  private async assertPromotable(tx: Tx, promotion: Promotion): Promise<void> {
+    const now = await this.posts.lockInTopic<{ state: string; body_source: string }>(tx, promotion.threadId, promotion.postId, 'state, body_source');
+    if (now?.state !== 'VISIBLE') throw AppError.badField('postId', 'must be a visible post');
+    if (now.body_source !== promotion.source) throw AppError.conflict('The post was edited meanwhile: read it again');
   }
 
   /**

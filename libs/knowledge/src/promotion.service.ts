@@ -51,13 +51,14 @@ export class PromotionService {
     if (rank < LEVEL_RANK.MODERATE && thread.acceptedPostId !== post.id) {
       throw AppError.forbidden('Only editors promote a post that is not the accepted answer of its question');
     }
-    // Early, before automod and posting limits see the post; the board kind checks again under the board's lock.
+    // Early, before automod and posting limits see the post; the board kind checks again under the board's lock,
+    // and the post itself under its own (KnowledgeBoard.assertPromotable: moved, hidden or edited since this read).
     if (await this.board.hasPromoted(this.ds, post.id, target.id, { userId: viewer.id!, editor: rank >= LEVEL_RANK.MODERATE })) {
       throw AppError.badField('postId', 'is already an article of this board');
     }
     const credits: Promotion['credits'] = [{ userId: post.authorId, role: 'ANSWER' }];
     if (post.number !== 1 && thread.authorId !== post.authorId) credits.push({ userId: thread.authorId, role: 'QUESTION' });
-    return this.board.promoting(viewer, { postId: post.id, threadId: thread.id, credits }, () =>
+    return this.board.promoting(viewer, { postId: post.id, threadId: thread.id, source: post.bodySourceText, credits }, () =>
       this.topics.create(viewer, { boardId: target.id, title: input.title, body: source, parentId: input.parentId }),
     );
   }
