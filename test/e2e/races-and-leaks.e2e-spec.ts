@@ -6,8 +6,8 @@ import { createTopic, reply } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { freshIp } from '../support/fresh-ip';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
-import { PostsService } from '../../libs/forum/src/posts/posts.service';
+import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
+import { POST_MOVED, PostsService } from '../../libs/forum/src/posts/posts.service';
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { holdLock } from '../support/row-locks';
@@ -444,31 +444,63 @@ describe('races and leaks found in review', () => {
       ]);
     });
 
-    it('a reaction to a reply that movePosts takes to another topic meanwhile: CONFLICT, nothing counted on either topic', async () => {
+    /**
+     * `write` on a reply of `topic` that movePosts takes to `dest` meanwhile: the move held at its
+     * outbox event (the outbox's table held) with both topics' rows locked, `write` started then
+     * (it reads the reply in `topic`, then waits for that topic's row the move holds), and both let
+     * go. Answers what `write` answered, once the move has committed.
+     */
+    const writtenAsMovePostsTakesIt = async (postId: string, dest: string, write: () => Promise<GqlResult>): Promise<GqlResult> => {
       const MOVE_POSTS = `mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`;
-      const topic = await createTopic(t, author.token, from, { title: 'A reply moves out as it is liked', body: 'x' });
-      const dest = await createTopic(t, author.token, from, { title: 'Where the reply goes', body: 'y' });
-      const liked = await reply(t, author.token, topic.id, 'soon elsewhere');
       const running: Array<Promise<unknown>> = [];
-      // The move held at its outbox event (the outbox's table held), with both topics' rows locked.
       const table = await holdLock(t, `LOCK TABLE outbox IN SHARE MODE`, []);
       try {
-        const moving = t.gql(MOVE_POSTS, { input: { postIds: [liked.id], toTopicId: dest.id } }, { token: moderator.token });
+        const moving = t.gql(MOVE_POSTS, { input: { postIds: [postId], toTopicId: dest } }, { token: moderator.token });
         running.push(moving);
         await table.waiting(1);
-        // Read the post in the first topic, then waits for that topic's row the move holds.
-        const reacting = t.gql(REACT, { input: { postId: liked.id, kind: 'LIKE' } }, { token: reader.token });
-        running.push(reacting);
+        const writing = write();
+        running.push(writing);
         await table.waiting(2);
         await table.release();
         expectOk(await moving);
-        expectError(await reacting, 'CONFLICT');
+        return await writing;
       } finally {
         await table.release();
         await Promise.allSettled(running);
       }
-      expect(await t.sql(`SELECT p.topic_id, p.reaction_total FROM posts p WHERE p.id = $1`, [liked.id])).toEqual([{ topic_id: dest.id, reaction_total: 0 }]);
-      expect(await t.sql(`SELECT reaction_count FROM topics WHERE id = ANY ($1::uuid[])`, [[topic.id, dest.id]])).toEqual([{ reaction_count: 0 }, { reaction_count: 0 }]);
+    };
+    const replyAndElsewhere = async (what: string) => {
+      const topic = await createTopic(t, author.token, from, { title: `A reply moves out as it is ${what}`, body: 'x' });
+      const dest = await createTopic(t, author.token, from, { title: `Where the ${what} reply goes`, body: 'y' });
+      return { topic: topic.id, dest: dest.id, post: (await reply(t, author.token, topic.id, 'soon elsewhere')).id };
+    };
+
+    it('a reaction to a reply that movePosts takes to another topic meanwhile: CONFLICT, nothing counted on either topic', async () => {
+      const { topic, dest, post } = await replyAndElsewhere('liked');
+      expectError(await writtenAsMovePostsTakesIt(post, dest, () => t.gql(REACT, { input: { postId: post, kind: 'LIKE' } }, { token: reader.token })), 'CONFLICT');
+      expect(await t.sql(`SELECT p.topic_id, p.reaction_total FROM posts p WHERE p.id = $1`, [post])).toEqual([{ topic_id: dest, reaction_total: 0 }]);
+      expect(await t.sql(`SELECT reaction_count FROM topics WHERE id = ANY ($1::uuid[])`, [[topic, dest]])).toEqual([{ reaction_count: 0 }, { reaction_count: 0 }]);
+    });
+
+    it('an edit of a reply that movePosts takes to another topic meanwhile (editPost, lockInTopic): CONFLICT, the reply as it was', async () => {
+      const { dest, post } = await replyAndElsewhere('edited');
+      const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+      const refused = expectError(await writtenAsMovePostsTakesIt(post, dest, () => t.gql(EDIT, { input: { postId: post, body: 'edited as it moved' } }, { token: author.token })), 'CONFLICT');
+      expect(refused.message).toBe(POST_MOVED);
+      expect(await t.sql(`SELECT topic_id, body_source, edited_at FROM posts WHERE id = $1`, [post])).toEqual([{ topic_id: dest, body_source: 'soon elsewhere', edited_at: null }]);
+      expect(await t.sql(`SELECT count(*)::int AS n FROM post_revisions WHERE post_id = $1`, [post])).toEqual([{ n: 1 }]);
+    });
+
+    it('a deletion of a reply that movePosts takes to another topic meanwhile (applyStateFrom, lockInTopic): CONFLICT, the reply still visible and counted where it went', async () => {
+      const { topic, dest, post } = await replyAndElsewhere('deleted');
+      const DELETE = `mutation($id: ID!) { deletePost(id: $id) { id } }`;
+      const refused = expectError(await writtenAsMovePostsTakesIt(post, dest, () => t.gql(DELETE, { id: post }, { token: author.token })), 'CONFLICT');
+      expect(refused.message).toBe(POST_MOVED);
+      expect(await t.sql(`SELECT topic_id, state FROM posts WHERE id = $1`, [post])).toEqual([{ topic_id: dest, state: 'VISIBLE' }]);
+      expect(await t.sql(`SELECT id, reply_count FROM topics WHERE id = ANY ($1::uuid[]) ORDER BY id = $2`, [[topic, dest], dest])).toEqual([
+        { id: topic, reply_count: 0 },
+        { id: dest, reply_count: 1 },
+      ]);
     });
   });
 
