@@ -11,7 +11,7 @@ import { POST_MOVED, PostsService } from '../../libs/forum/src/posts/posts.servi
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { holdLock } from '../support/row-locks';
-import { waitForLockWaits } from '../support/lock-waits';
+import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
 
 const VOTE = `mutation($id: ID!) { voteIdea(topicId: $id) { id idea { voteCount } } }`;
 const SET_STATUS = `mutation($input: SetIdeaStatusInput!) { setIdeaStatus(input: $input) { id idea { status } } }`;
@@ -501,6 +501,65 @@ describe('races and leaks found in review', () => {
         { id: topic, reply_count: 0 },
         { id: dest, reply_count: 1 },
       ]);
+    });
+
+    /**
+     * The queue's APPROVE (DELETE) of a report on a reply that a moderator moves on, topic after
+     * topic, `hops` times: each time the decision, having read which topic the reply is in, is
+     * about to hold that topic (`PostsService.holdTopic`), as movePosts may between that read and
+     * that lock. Answers the decision, the deadlocks it met, and the topics the reply went through.
+     */
+    const decidedAsItMoves = async (hops: number) => {
+      const MOVE_POSTS = `mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`;
+      const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
+      const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+      const { topic, post } = await replyAndElsewhere(`moved ${hops} times`);
+      const homes = [topic];
+      for (let i = 0; i < hops; i++) homes.push((await createTopic(t, author.token, from, { title: `Home ${i + 1} of a reported reply`, body: 'z' })).id);
+      expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: post, reason: 'SPAM' } }, { token: reader.token }));
+      const [item] = await t.sql(`SELECT id FROM review_items WHERE target_type = 'POST' AND target_id = $1`, [post]);
+      const next = new Map(homes.slice(0, -1).map((home, i) => [home, homes[i + 1]]));
+      const posts = t.get(PostsService);
+      const hold = posts.holdTopic.bind(posts);
+      const moves: Array<Promise<GqlResult>> = [];
+      const spy = jest.spyOn(posts, 'holdTopic').mockImplementation(async (tx, topicId) => {
+        const to = next.get(topicId);
+        if (to) {
+          next.delete(topicId);
+          const moving = t.gql(MOVE_POSTS, { input: { postIds: [post], toTopicId: to } }, { token: moderator.token });
+          moves.push(moving);
+          // Done, or waiting for the decision (which then waits for it in turn, if it holds the reply).
+          await doneOrWaiting(t, moving, 1);
+        }
+        return hold(tx, topicId);
+      });
+      let decided!: GqlResult;
+      const deadlocks = await countingDeadlocks(async () => {
+        try {
+          decided = await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'DELETE' } }, { token: moderator.token });
+        } finally {
+          spy.mockRestore();
+          await Promise.allSettled(moves);
+        }
+      });
+      for (const moved of await Promise.all(moves)) expectOk(moved);
+      return { decided, deadlocks, homes, post, item: item.id as string };
+    };
+
+    it('the queue deciding a report on a reply moved on twice as it looks (moderationTarget): each move goes through, no deadlock, the reply deleted where it went', async () => {
+      const { decided, deadlocks, homes, post } = await decidedAsItMoves(2);
+      expect(expectOk(decided).resolveReviewItem.status).toBe('APPROVED');
+      expect(deadlocks).toBe(0);
+      expect(await t.sql(`SELECT topic_id, state FROM posts WHERE id = $1`, [post])).toEqual([{ topic_id: homes[2], state: 'DELETED' }]);
+      expect(await t.sql(`SELECT count(*)::int AS n FROM topics WHERE id = ANY ($1::uuid[]) AND reply_count <> 0`, [homes])).toEqual([{ n: 0 }]);
+    });
+
+    it('the queue deciding a report on a reply moved on at each of its three looks (moderationTarget): CONFLICT (POST_MOVED), the reply and the item untouched', async () => {
+      const { decided, deadlocks, homes, post, item } = await decidedAsItMoves(3);
+      expect(expectError(decided, 'CONFLICT').message).toBe(POST_MOVED);
+      expect(deadlocks).toBe(0);
+      expect(await t.sql(`SELECT topic_id, state FROM posts WHERE id = $1`, [post])).toEqual([{ topic_id: homes[3], state: 'VISIBLE' }]);
+      expect(await t.sql(`SELECT status FROM review_items WHERE id = $1`, [item])).toEqual([{ status: 'PENDING' }]);
     });
   });
 

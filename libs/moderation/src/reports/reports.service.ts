@@ -552,10 +552,15 @@ export class ReportsService {
   /**
    * The post a review item acts on (the first post for a topic), with its topic, locked: the
    * topic held first (PostsService.holdTopic: topics before posts, as moves lock them), then the
-   * post. A reply's topic is read unlocked first; one that movePosts moved into another topic
-   * meanwhile is found out of it under the lock, and looked for in its new one.
+   * post, locked only where it is in the topic held. A reply's topic is read unlocked first; one
+   * that movePosts moved into another topic meanwhile is left unlocked, and looked for again in
+   * its new one, held first in turn; CONFLICT (POST_MOVED) when it has moved on at each of three
+   * looks. (Locking it wherever it was found, then holding its new topic, took the post before
+   * the topic: a move on out of that topic, holding it and waiting for the post, deadlocked with
+   * the decision, and none could move the post a third time.)
    */
   private async moderationTarget(tx: Tx, item: Pick<ReviewItemRow, 'target_type' | 'target_id'>) {
+    const columns = `p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id, t.kind`;
     for (let attempt = 0; attempt < 3; attempt++) {
       const topicId = item.target_type === ReportTargetType.POST
         ? (await tx.one<{ topic_id: string }>(`SELECT topic_id FROM posts WHERE id = $1`, [item.target_id]))?.topic_id
@@ -564,12 +569,13 @@ export class ReportsService {
       await this.posts.holdTopic(tx, topicId);
       const post = await tx.one<{ id: string; number: number; state: ContentState; topic_id: string; board_id: string; space_id: string; kind: TopicKind }>(
         item.target_type === ReportTargetType.POST
-          ? `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id, t.kind FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 FOR NO KEY UPDATE OF p`
-          : `SELECT p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id, t.kind FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1 FOR NO KEY UPDATE OF p`,
-        [item.target_id],
+          ? `SELECT ${columns} FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 AND p.topic_id = $2 FOR NO KEY UPDATE OF p`
+          : `SELECT ${columns} FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1 FOR NO KEY UPDATE OF p`,
+        item.target_type === ReportTargetType.POST ? [item.target_id, topicId] : [topicId],
       );
-      if (!post) return null;
-      if (post.topic_id === topicId) return { id: post.id, number: post.number, state: post.state, topic: { id: post.topic_id, boardId: post.board_id, spaceId: post.space_id, kind: post.kind } };
+      if (post) return { id: post.id, number: post.number, state: post.state, topic: { id: post.topic_id, boardId: post.board_id, spaceId: post.space_id, kind: post.kind } };
+      // A topic's first post never moves: gone. A reply gone is found so at the next look.
+      if (item.target_type !== ReportTargetType.POST) return null;
     }
     throw AppError.conflict(POST_MOVED);
   }
