@@ -1154,6 +1154,34 @@ describe('live updates over Socket.IO', () => {
     expect(await lost).toEqual({ room: `modqueue:${space.id}` });
   });
 
+  it('puts a moderator whose role is given back into the review rooms it sent them away from, but one they left since, and the queue’s news reaches them again', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const mod = await makeUser(t, { role: 'MODERATOR' });
+    const [space, left] = [await makeSpace(t, 'PUBLIC'), await makeSpace(t, 'PUBLIC')];
+    const topic = await createTopic(t, (await makeUser(t)).token, await makeBoard(t, space.id));
+    await t.get(LiveGateway).settled();
+    const s = await connect(mod.token);
+    for (const body of [{ spaceId: space.id }, { spaceId: left.id }, {}]) expect(await ask(s, 'review:join', body)).toEqual({ ok: true });
+    const role = (to: string) => t.gql(`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id role } }`, { input: { userId: mod.id, role: to } }, { token: admin.token });
+    expectOk(await role('MEMBER'));
+    await t.get(LiveGateway).settled();
+    expect(roomsOf(s)).toEqual([]);
+    // Its reader closed one queue's page meanwhile: that room is not put back.
+    expect(await ask(s, 'review:leave', { spaceId: left.id })).toEqual({ ok: true });
+    const restored: unknown[] = [];
+    s.on('access:restored', (r: unknown) => restored.push(r));
+    expectOk(await role('MODERATOR'));
+    await t.get(LiveGateway).settled();
+    expect(roomsOf(s)).toEqual(['modqueue:global', `modqueue:${space.id}`].sort());
+    // Once the server's answer to a later request has come, so has everything sent before it.
+    expect(await ask(s, 'topic:leave', { topicId: newId() })).toEqual({ ok: true });
+    expect(restored).toEqual(expect.arrayContaining([{ room: 'modqueue:global' }, { room: `modqueue:${space.id}` }]));
+    expect(restored).toHaveLength(2);
+    const news = next(s, 'review:updated');
+    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'SPAM' } }, { token: (await makeUser(t)).token }));
+    expect(await news).toEqual(expect.objectContaining({ spaceId: space.id }));
+  });
+
   it('takes a space moderator out of its review room when their grant is revoked or a silence there comes, and the queue’s news stops reaching them', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const revoked = await makeUser(t);

@@ -133,6 +133,20 @@ const RECHECKS = {
 } as const;
 
 /**
+ * The restore an event asks for (`restoreEverywhere`), once its re-checks, if it has any, are
+ * over: access it may have given, or given back, puts connections back in the rooms they were
+ * sent away from (`SocketData.lost`) and may read now. Unfenced: nobody loses access.
+ */
+const RESTORES = {
+  // A grant given (back), a space made PUBLIC again.
+  'space.access_changed': (p: Payload): Recheck => ({ kind: 'restore-space', id: payloadId(p, 'spaceId') }),
+  // A role given (back): a moderator's review rooms.
+  'user.role_changed': (p: Payload): Recheck => ({ kind: 'restore', id: payloadId(p, 'userId') }),
+  // A sanction lifted or run out.
+  'user.sanction_lifted': (p: Payload): Recheck => ({ kind: 'restore', id: payloadId(p, 'userId') }),
+} as const;
+
+/**
  * The re-checks of an access change the live relay delivered too late to be news (`recheckLate`),
  * by type: every type `changesAccess` may be true of has its entry, or this does not compile, so
  * an access change added there is not published late to re-check nothing.
@@ -622,6 +636,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    */
   private recheckEverywhere(r: Recheck): Promise<void> {
     return this.fence(() => Promise.all([this.recheckHere(r), this.askNodes(r)]).then(() => undefined));
+  }
+
+  /**
+   * A restore (`RESTORES`), on every API node: this node puts its own connections back while every
+   * other node puts back its own (RECHECK). Not fenced: nobody loses access.
+   */
+  private async restoreEverywhere(r: Recheck): Promise<void> {
+    await Promise.all([this.recheckHere(r), this.askNodes(r)]);
   }
 
   private async askNodes(r: Recheck): Promise<void> {
@@ -1211,15 +1233,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (!changesAccess(e) && this.rechecks.size) await this.afterRechecks();
     if (p[RELAYED_LATE] === true) return this.recheckLate(e);
     switch (type) {
-      case 'space.access_changed': {
-        // A grant given back as well as one taken: once those who lost access are sent away, on
-        // every node, connections go back to the space's rooms they were sent away from and may read now.
-        const spaceId = payloadId(p, 'spaceId');
+      case 'space.access_changed':
+      case 'user.role_changed': {
+        // Access given (back) as well as taken: once those who lost access are sent away, on every
+        // node, connections go back to the rooms they were sent away from and may read now.
+        const restore = RESTORES[type](p);
         await this.recheckEverywhere(RECHECKS[type](p));
-        await Promise.all([this.restoreSpace(spaceId), this.askNodes({ kind: 'restore-space', id: spaceId })]);
-        return;
+        return this.restoreEverywhere(restore);
       }
-      case 'user.role_changed':
       case 'user.sessions_revoked':
         return this.recheckEverywhere(RECHECKS[type](p));
       case 'user.profile_hidden':
@@ -1227,10 +1248,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'user.sanction_lifted': {
         // Lifted or run out: the member's connections learn it (a silence's composer enabled
         // again, a notice taken down), then go back, on every node, to the rooms it sent them away from.
-        const [userId, sanctionId] = [payloadId(p, 'userId'), payloadId(p, 'sanctionId')];
+        const [userId, sanctionId, restore] = [payloadId(p, 'userId'), payloadId(p, 'sanctionId'), RESTORES[type](p)];
         this.server.to(`user:${userId}`).emit('sanction:lifted', { sanctionId, kind: p.kind ?? null, spaceId: p.spaceId ?? null, expired: p.expired === true });
-        await Promise.all([this.restoreUser(userId), this.askNodes({ kind: 'restore', id: userId })]);
-        return;
+        return this.restoreEverywhere(restore);
       }
       case 'post.created':
       case 'post.approved':
