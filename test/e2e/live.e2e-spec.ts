@@ -1214,6 +1214,29 @@ describe('live updates over Socket.IO', () => {
   /** The rooms a socket of this node is in, its own (by id, and its user's) aside. */
   const grant = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`;
   const roomsOf = (s: Socket) => [...t.get(LiveGateway).server.sockets.sockets.get(s.id!)!.rooms].filter((r) => r !== s.id && !r.startsWith('user:')).sort();
+  /**
+   * Once `give` has given access back, the connection is in `rooms` again and no other, was told
+   * `access:restored` for each, and hears the replies `token` writes in the topic again.
+   */
+  const expectPutBack = async (s: Socket, give: () => Promise<unknown>, rooms: string[], topicId: string, token: string) => {
+    const restored: unknown[] = [];
+    const heard = (r: unknown) => restored.push(r);
+    s.on('access:restored', heard);
+    try {
+      await give();
+      await t.get(LiveGateway).settled();
+      expect(roomsOf(s)).toEqual([...rooms].sort());
+      // Once the server's answer to a later request has come, so has everything sent before it.
+      expect(await ask(s, 'topic:leave', { topicId: newId() })).toEqual({ ok: true });
+      expect(restored).toEqual(expect.arrayContaining(rooms.map((room) => ({ room }))));
+      expect(restored).toHaveLength(rooms.length);
+    } finally {
+      s.off('access:restored', heard);
+    }
+    const created = next(s, 'post:created');
+    const r = await reply(t, token, topicId, 'welcome back');
+    expect((await created).post.id).toBe(r.id);
+  };
 
   it('tells a member whose suspension in a space is lifted, and puts their connection back in the rooms it was sent away from, but one it left since', async () => {
     const mod = await makeUser(t);
@@ -1267,18 +1290,43 @@ describe('live updates over Socket.IO', () => {
     // Its reader left one topic's page meanwhile: that room is not put back.
     expect(await ask(s, 'topic:leave', { topicId: other.id })).toEqual({ ok: true });
     expect(lost).toHaveLength(3);
-    const restored: unknown[] = [];
-    s.on('access:restored', (r: unknown) => restored.push(r));
-    expectOk(await t.gql(grant, { input: { spaceId: space.id, userId: member.id, level: 'READ' } }, { token: admin.token }));
+    const given = async () => expectOk(await t.gql(grant, { input: { spaceId: space.id, userId: member.id, level: 'READ' } }, { token: admin.token }));
+    await expectPutBack(s, given, [`board:${board}`, `topic:${topic.id}`], topic.id, admin.token);
+  });
+
+  it('puts a member added back to a group that holds a grant into the rooms there their connection was sent away from, by an admin or by the group’s domains, and one whose group is given its grant back', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const group = await makeGroup(t);
+    const member = await makeUser(t, { groups: [group] });
+    const space = await makeSpace(t, 'RESTRICTED', [{ groupId: group, level: 'PARTICIPATE' }]);
+    const board = await makeBoard(t, space.id);
+    const topic = await createTopic(t, admin.token, board);
     await t.get(LiveGateway).settled();
-    expect(roomsOf(s)).toEqual([`board:${board}`, `topic:${topic.id}`]);
-    // Once the server's answer to a later request has come, so has everything sent before it.
-    expect(await ask(s, 'topic:leave', { topicId: newId() })).toEqual({ ok: true });
-    expect(restored).toEqual(expect.arrayContaining([{ room: `topic:${topic.id}` }, { room: `board:${board}` }]));
-    expect(restored).toHaveLength(2);
-    const created = next(s, 'post:created');
-    const r = await reply(t, admin.token, topic.id, 'welcome back');
-    expect((await created).post.id).toBe(r.id);
+    const s = await connect(member.token);
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    expect(await ask(s, 'board:join', { boardId: board })).toEqual({ ok: true });
+    const membership = (mutation: string) =>
+      t.gql(`mutation($input: GroupMemberInput!) { ${mutation}(input: $input) { id } }`, { input: { groupId: group, userId: member.id } }, { token: admin.token });
+    /** Access taken by `take` and given back by `give`: the connection is out of both rooms between, then back in both. */
+    const outAndBack = async (take: () => Promise<unknown>, give: () => Promise<unknown>) => {
+      await take();
+      await t.get(LiveGateway).settled();
+      expect(roomsOf(s)).toEqual([]);
+      await expectPutBack(s, give, [`board:${board}`, `topic:${topic.id}`], topic.id, admin.token);
+    };
+    await outAndBack(async () => expectOk(await membership('removeGroupMember')), async () => expectOk(await membership('addGroupMember')));
+    await outAndBack(
+      async () => expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, groupId: group } }, { token: admin.token })),
+      async () => expectOk(await t.gql(grant, { input: { spaceId: space.id, groupId: group, level: 'READ' } }, { token: admin.token })),
+    );
+    // Put back in by the group's automatic rule: its list of domains given theirs.
+    const domain = `${newId()}.example`;
+    await t.sql(`UPDATE users SET email = $2 WHERE id = $1`, [member.id, `member@${domain}`]);
+    const domains = `mutation($input: SetGroupAutomaticDomainsInput!) { setGroupAutomaticDomains(input: $input) { id } }`;
+    await outAndBack(
+      async () => expectOk(await membership('removeGroupMember')),
+      async () => expectOk(await t.gql(domains, { input: { groupId: group, domains: [domain] } }, { token: admin.token })),
+    );
   });
 
   it('keeps a room to put back when access is taken again while the connection is put back in it', async () => {

@@ -140,6 +140,8 @@ const RECHECKS = {
 const RESTORES = {
   // A grant given (back), a space made PUBLIC again.
   'space.access_changed': (p: Payload): Recheck => ({ kind: 'restore-space', id: payloadId(p, 'spaceId') }),
+  // Members come into a group that holds a grant on the space (`announceAccessGain`).
+  'space.access_gained': (p: Payload): Recheck => ({ kind: 'restore-space', id: payloadId(p, 'spaceId') }),
   // A role given (back): a moderator's review rooms.
   'user.role_changed': (p: Payload): Recheck => ({ kind: 'restore', id: payloadId(p, 'userId') }),
   // A sanction lifted or run out.
@@ -1243,6 +1245,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       }
       case 'user.sessions_revoked':
         return this.recheckEverywhere(RECHECKS[type](p));
+      case 'space.access_gained':
+        // Access only given (a member put in a group): nothing to re-check, nothing fenced.
+        return this.restoreEverywhere(RESTORES[type](p));
       case 'user.profile_hidden':
         return this.presenceAround(payloadId(p, 'userId'));
       case 'user.sanction_lifted': {

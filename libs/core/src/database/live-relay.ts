@@ -53,6 +53,7 @@ export const LIVE_EVENT_TYPES = [
   ...REMOVAL_EVENT_TYPES,
   'user.profile_hidden',
   'user.sanction_lifted',
+  'space.access_gained',
   'post.created',
   'post.approved',
   'post.restored',

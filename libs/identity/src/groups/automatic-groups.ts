@@ -6,7 +6,7 @@ import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { SetGroupAutomaticDomainsInput } from './dto/group.inputs';
-import { announceAccessLoss } from './group-access';
+import { announceAccessGain, announceAccessLoss } from './group-access';
 import { GroupMemberships } from './group-memberships';
 
 /** A users row's (`u`) confirmed address's domain, lowercased; null without a confirmed address (or for a deleted account). */
@@ -141,6 +141,7 @@ export class AutomaticGroupsService {
         },
       });
       if (removed.length) await announceAccessLoss(tx, [input.groupId]);
+      if (added.length) await announceAccessGain(tx, [input.groupId]);
     });
   }
 

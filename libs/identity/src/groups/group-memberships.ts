@@ -7,7 +7,7 @@ import { LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
 import { GroupJoining, GroupMembership, GroupVisibility } from './group.model';
 import { seesGroup, standingSql } from './group-visibility';
-import { announceAccessLoss } from './group-access';
+import { announceAccessGain, announceAccessLoss } from './group-access';
 
 /** A group as a change to its membership reads it, locked, with where the acting viewer stands. */
 export interface LockedGroup {
@@ -155,13 +155,17 @@ export class GroupMemberships {
 
   /**
    * Adds a member; whether they were not one before (else nothing changes, nothing is logged).
-   * A request of theirs still waiting goes: they are in.
+   * A request of theirs still waiting goes: they are in. Their access may have grown: live
+   * connections go back to the rooms they were sent away from in the spaces the group holds
+   * grants on. The group is held FOR SHARE by every caller (`lock`, `lockAll`), so a grant given
+   * to it meanwhile is read here or announced after this change.
    */
   async add(tx: Tx, change: MembershipChange): Promise<boolean> {
     await this.endRequests(tx, [change.groupId], [change.userId]);
     const added = await tx.query(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING user_id`, [change.groupId, change.userId]);
     if (added.length === 0) return false;
     await this.log(tx, 'group.member_add', change);
+    await announceAccessGain(tx, [change.groupId]);
     return true;
   }
 
@@ -231,13 +235,15 @@ export class GroupMemberships {
 
   /**
    * Memberships a statement of the automatic rule added and removed itself (AutomaticGroupsService),
-   * told as `add` and `remove` tell theirs: each in the moderation log, and the live rooms of the
-   * spaces the groups left hold grants on check again.
+   * told as `add` and `remove` tell theirs: each in the moderation log, the live rooms of the
+   * spaces the groups left hold grants on check again, and connections go back to the rooms they
+   * were sent away from in the spaces the groups joined hold grants on.
    */
   async recordRule(tx: Tx, added: MembershipChange[], removed: MembershipChange[]): Promise<void> {
     for (const change of added) await this.log(tx, 'group.member_add', change);
     for (const change of removed) await this.log(tx, 'group.member_remove', change);
     await announceAccessLoss(tx, [...new Set(removed.map((c) => c.groupId))]);
+    await announceAccessGain(tx, [...new Set(added.map((c) => c.groupId))]);
   }
 
   /** Makes a member an owner or takes it away; whether it changed (a member only: someone outside stays out). */
