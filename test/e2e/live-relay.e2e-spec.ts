@@ -15,7 +15,7 @@ import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.
 import { SanctionKind } from '../../libs/moderation/src/sanctions/sanction.model';
 import { PostsService } from '../../libs/forum/src/posts/posts.service';
 import { ContentState } from '../../libs/forum/src/forum.enums';
-import { makeBoard, makeSpace, makeUser } from '../factories';
+import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { waitForLockWaits } from '../support/lock-waits';
@@ -387,6 +387,68 @@ describe('the live relay from the worker process to the API nodes', () => {
       expect(await waiting()).toBe(0);
     });
   }
+
+  /** `memberInRestrictedTopic`, whose grant an admin revoked through node A: the member's connection is out of the topic's room. */
+  const memberSentAway = async () => {
+    const held = await memberInRestrictedTopic();
+    const lost = nextLiveEvent(held.s, 'access:lost');
+    expectOk(await a.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: held.space.id, userId: held.member.id } }, { token: held.admin.token }));
+    expect(await lost).toEqual({ room: `topic:${held.topic.id}` });
+    await a.get(LiveGateway).settled();
+    return held;
+  };
+  /** What a worker (or CLI) commit gives the member back, and the event it relays. */
+  const givenBack: Record<string, (space: { id: string }, member: { id: string }) => Promise<DomainEvent>> = {
+    // A grant given back.
+    'space.access_changed': async (space, member) => {
+      await a.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES ($1, $2, $3, 1)`, [newId(), space.id, member.id]);
+      return { type: 'space.access_changed', aggregateType: 'space', aggregateId: space.id, payload: { spaceId: space.id } };
+    },
+    // The member put in a group that holds a grant on the space.
+    'space.access_gained': async (space, member) => {
+      const group = await makeGroup(a);
+      await a.sql(`INSERT INTO space_grants (id, space_id, group_id, level) VALUES ($1, $2, $3, 1)`, [newId(), space.id, group]);
+      await a.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [group, member.id]);
+      return { type: 'space.access_gained', aggregateType: 'space', aggregateId: space.id, payload: { spaceId: space.id } };
+    },
+  };
+  for (const [type, give] of Object.entries(givenBack)) {
+    it(`still puts a reader back in the room they were sent away from for access given back (${type}), claimed too late to be news`, async () => {
+      const { space, member, topic, s } = await memberSentAway();
+      await unclaimed(async () => {
+        const event = await give(space, member);
+        await a.sql(`INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes')`, [event]);
+      });
+      const restored = nextLiveEvent(s, 'access:restored');
+      await a.get(LiveRelayConsumer).drain();
+      expect(await restored).toEqual({ room: `topic:${topic.id}` });
+      await a.get(LiveGateway).settled();
+      expect([...a.get(LiveGateway).server.sockets.sockets.get(s.id!)!.rooms]).toContain(`topic:${topic.id}`);
+      expect(await waiting()).toBe(0);
+    });
+  }
+
+  it('still tells a member of a sanction the worker found run out, claimed too late to be news, and puts them back in the rooms it sent them away from', async () => {
+    const { admin, member, space, topic, s } = await memberInRestrictedTopic();
+    const lost = nextLiveEvent(s, 'access:lost');
+    const viewer = await a.get(SessionsService).viewerForUser(admin.id);
+    const sanction = await a.get(SanctionsService).sanction(viewer!, { userId: member.id, kind: SanctionKind.SUSPEND, reason: 'Heated', durationHours: 24, spaceId: space.id });
+    expect(await lost).toEqual({ room: `topic:${topic.id}` });
+    await a.get(LiveGateway).settled();
+    // The worker's own job finds it run out; node A claims nothing until the row is two minutes old.
+    await unclaimed(async () => {
+      await a.sql(`UPDATE sanctions SET expires_at = now() - interval '1 second' WHERE id = $1`, [sanction.id]);
+      await worker.get(SanctionsService).handleExpired();
+      await a.sql(`UPDATE live_relay SET created_at = now() - interval '2 minutes'`);
+    });
+    expect((await a.sql(`SELECT event->>'type' AS type FROM live_relay`)).map((r) => r.type)).toEqual(['user.sanction_lifted']);
+    const told = nextLiveEvent(s, 'sanction:lifted');
+    const restored = nextLiveEvent(s, 'access:restored');
+    await a.get(LiveRelayConsumer).drain();
+    expect(await told).toEqual({ sanctionId: sanction.id, kind: 'SUSPEND', spaceId: space.id, expired: true });
+    expect(await restored).toEqual({ room: `topic:${topic.id}` });
+    expect(await waiting()).toBe(0);
+  });
 
   it('fails loudly, rather than re-check nobody, on an access change claimed too late to be news whose payload lacks the id its re-check needs', async () => {
     const gateway = a.get(LiveGateway);

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import {
   changesAccess,
   isLiveEventType,
+  keptLate,
   LIVE_RELAY_ACCESS,
   LIVE_RELAY_CHANNEL,
   LIVE_RELAY_CLAIM,
@@ -163,7 +164,7 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * Takes every row waiting and publishes the fresh ones (and late access changes) of the types
+   * Takes every row waiting and publishes the fresh ones (and late access changes and gains) of the types
    * the relay carries in commit order; returns how many it published.
    */
   async drain(): Promise<number> {
@@ -220,12 +221,13 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
       // now would be lost for every node, an access change's re-check with it. Left instead.
       if (this.stopped) throw new Stopping();
       rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-      // What is no longer news is dropped, but for access changes: their re-checks (RELAYED_LATE).
+      // What is no longer news is dropped, but for access changes, their re-checks and restores
+      // (RELAYED_LATE), and access given, as it is (`keptLate`).
       // So is any type the gateway does not act on (`relayedEvents`, LIVE_EVENT_TYPES), which an
       // older worker may still have written during a rolling upgrade: its row is taken all the same.
       const events = relayedEvents(
         rows.flatMap((row): DomainEvent[] =>
-          row.fresh ? [row.event] : changesAccess(row.event) ? [{ ...row.event, payload: { ...row.event.payload, [RELAYED_LATE]: true } }] : [],
+          row.fresh || keptLate(row.event) ? [row.event] : changesAccess(row.event) ? [{ ...row.event, payload: { ...row.event.payload, [RELAYED_LATE]: true } }] : [],
         ),
       );
       this.dropped(rows);

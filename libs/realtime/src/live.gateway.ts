@@ -1386,15 +1386,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /**
    * An access change the live relay delivered too late to be news (RELAYED_LATE): only its
-   * re-checks (`LATE_RECHECKS`), which read access as it is now, fenced as always; nothing it
-   * would have pushed or announced (a removed post restored since, a ban lifted since). An event
-   * of another type, or one whose payload lacks an id its re-check needs, fails (logged) before
-   * anything is fenced.
+   * re-checks (`LATE_RECHECKS`), fenced as always, then its restore if it has one (`RESTORES`: a
+   * grant or a role given back), both reading access as it is now; nothing it would have pushed
+   * or announced (a removed post restored since, a ban lifted since). An event of another type, or
+   * one whose payload lacks an id its re-check or restore needs, fails (logged) before anything
+   * is fenced.
    */
-  private recheckLate(e: DomainEvent): Promise<void> {
+  private async recheckLate(e: DomainEvent): Promise<void> {
     if (!isAccessChangeType(e.type)) throw new Error(`${e.type} was relayed late, but is no access change`);
     const rechecks = LATE_RECHECKS[e.type](e.payload);
-    return Promise.all(rechecks.map((r) => this.recheckEverywhere(r))).then(() => undefined);
+    const restore = (RESTORES as { readonly [type: string]: ((p: Payload) => Recheck) | undefined })[e.type]?.(e.payload);
+    await Promise.all(rechecks.map((r) => this.recheckEverywhere(r)));
+    if (restore) await this.restoreEverywhere(restore);
   }
 
   /**

@@ -106,15 +106,29 @@ export const RELAY_LIVE_EVENTS = Symbol('RELAY_LIVE_EVENTS');
 /**
  * An event claimed later than this after its commit is dropped, not pushed: the connections it
  * was news to have read the state since, and a late one could undo a newer state (a ban's
- * disconnect arriving after the ban was lifted).
+ * disconnect arriving after the ban was lifted). But for access changes (RELAYED_LATE) and
+ * access given (`keptLate`).
  */
 export const LIVE_RELAY_FRESH_SECONDS = 60;
 
 /**
+ * Access given (a sanction's end, members put in a group that holds grants): the live gateway puts
+ * connections back in the rooms they were sent away from, reading access as it is now, and what
+ * it tells (`sanction:lifted`) stays true (an ended sanction stays ended; a newer one has an id of
+ * its own), so a late one undoes nothing. Published however late it is claimed, as it is: dropped,
+ * it left the reader out of those rooms until they reconnected, no later change putting them back.
+ */
+const KEPT_LATE_EVENT_TYPES: ReadonlySet<string> = new Set<LiveEventType>(['user.sanction_lifted', 'space.access_gained']);
+
+/** Whether the event is published as it is, however late it is claimed (see KEPT_LATE_EVENT_TYPES). */
+export const keptLate = (e: DomainEvent): boolean => KEPT_LATE_EVENT_TYPES.has(e.type);
+
+/**
  * Set (true) in the payload of an access change claimed later than LIVE_RELAY_FRESH_SECONDS: it
- * is published all the same, for its re-checks alone, which read access as it is now (so a late
- * one cannot undo a newer state); dropped, it left a reader who lost access in the rooms they
- * were in, hearing what was pushed there for as long as they stayed.
+ * is published all the same, for its re-checks and then its restore alone, which read access as
+ * it is now (so a late one cannot undo a newer state); dropped, it left a reader who lost access
+ * in the rooms they were in, hearing what was pushed there for as long as they stayed, and one
+ * given access back out of the rooms they had been sent away from.
  */
 export const RELAYED_LATE = 'relayedLate';
 
