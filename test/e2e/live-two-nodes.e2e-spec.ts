@@ -296,6 +296,23 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     expect((await created).topicId).toBe(topic.id);
   });
 
+  it('puts a reader’s connection on node B back in a topic’s room when the topic, hidden through node A, is unhidden there', async () => {
+    const admin = await makeUser(a, { role: 'ADMIN' });
+    const topic = await createTopic(a, admin.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));
+    const onB = await inTopicOnB((await makeUser(a)).token, topic.id);
+    const moderate = async (action: string) =>
+      expectOk(await a.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: topic.firstPostId, action } }, { token: admin.token }));
+    const lost = next(onB, 'access:lost');
+    await moderate('HIDE');
+    expect(await lost).toEqual({ room: `topic:${topic.id}` });
+    const restored = next(onB, 'access:restored');
+    await moderate('UNHIDE');
+    expect(await restored).toEqual({ room: `topic:${topic.id}` });
+    const created = next(onB, 'post:created');
+    await a.gql(`mutation($i: ReplyInput!) { replyToTopic(input: $i) { id } }`, { i: { topicId: topic.id, body: 'back in sight, through node A' } }, { token: admin.token });
+    expect((await created).topicId).toBe(topic.id);
+  });
+
   it('counts a member’s joins, leaves and syncs across nodes: once spent through node A, their tab on node B is slowed down too', async () => {
     const member = await makeUser(a);
     const topic = await createTopic(a, member.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));

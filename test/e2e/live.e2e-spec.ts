@@ -1329,6 +1329,27 @@ describe('live updates over Socket.IO', () => {
     );
   });
 
+  it('puts readers back in a topic’s room once the topic is theirs to read again: unhidden, restored, or moved back to a space they read', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const from = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const away = await makeBoard(t, (await makeSpace(t, 'RESTRICTED')).id);
+    const topic = await createTopic(t, author.token, from);
+    await t.get(LiveGateway).settled();
+    const s = await connect((await makeUser(t)).token);
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const move = (boardId: string) => t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId } }, { token: admin.token });
+    for (const [take, give] of [['HIDE', 'UNHIDE'], ['DELETE', 'RESTORE'], [away, from]]) {
+      const lost = next(s, 'access:lost');
+      if (take === away) expectOk(await move(away));
+      else await moderatePost(topic.firstPostId, take, admin.token);
+      expect(await lost).toEqual({ room: `topic:${topic.id}` });
+      await t.get(LiveGateway).settled();
+      expect(roomsOf(s)).toEqual([]);
+      const given = async () => (give === from ? expectOk(await move(from)) : moderatePost(topic.firstPostId, give, admin.token));
+      await expectPutBack(s, given, [`topic:${topic.id}`], topic.id, admin.token);
+    }
+  });
+
   it('keeps a room to put back when access is taken again while the connection is put back in it', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const member = await makeUser(t);

@@ -6,7 +6,7 @@ import { newId } from '../../core/src/ids';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
 import { settleWithin } from '../../core/src/settle-within';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
-import { AccessChangeType, changesAccess, isAccessChangeType, isLiveEventType, RELAYED_LATE } from '../../core/src/database/live-relay';
+import { AccessChangeType, changesAccess, isAccessChangeType, isLiveEventType, LiveEventType, RELAYED_LATE } from '../../core/src/database/live-relay';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { LiveErrorFilter } from './live-error.filter';
@@ -94,18 +94,20 @@ const isStillInSends = (m: unknown): m is { room: string; event: string; groups:
 const isTopicRoom = (room: unknown): room is string => typeof room === 'string' && room.startsWith('topic:') && isUuid(room.slice('topic:'.length));
 
 /**
- * An access re-check, as nodes ask it of each other; `restore`: a user's sanction ended, and
- * their connections go back to the rooms they were sent away from (`restoreUser`);
- * `restore-space`: a space's access changed, and connections go back to the rooms of that space
- * they were sent away from, if they may read them now (`restoreSpace`).
+ * An access re-check, as nodes ask it of each other; `restore`: a user's access grew (a sanction
+ * ended, a role given back), and their connections go back to the rooms they were sent away from,
+ * if they may read them now (`restoreUser`); `restore-space`: a space's access changed, and
+ * connections go back to the rooms of that space they were sent away from (`restoreSpace`);
+ * `restore-topic`: a topic came back in sight (its first post unhidden, restored or approved, the
+ * topic moved), and connections go back to its room (`restoreTopic`).
  */
 interface Recheck {
-  kind: 'space' | 'topic' | 'user' | 'revoked' | 'restore' | 'restore-space';
+  kind: 'space' | 'topic' | 'user' | 'revoked' | 'restore' | 'restore-space' | 'restore-topic';
   id: string;
 }
 
 const isRecheck = (r: unknown): r is Recheck =>
-  !!r && typeof r === 'object' && ['space', 'topic', 'user', 'revoked', 'restore', 'restore-space'].includes((r as Recheck).kind) && typeof (r as Recheck).id === 'string';
+  !!r && typeof r === 'object' && ['space', 'topic', 'user', 'revoked', 'restore', 'restore-space', 'restore-topic'].includes((r as Recheck).kind) && typeof (r as Recheck).id === 'string';
 
 type Payload = Record<string, unknown>;
 
@@ -132,10 +134,14 @@ const RECHECKS = {
   'user.sessions_revoked': revokedRecheck,
 } as const;
 
+/** A topic's first post back in sight (unhidden, restored, approved): its room's readers may read it again. */
+const firstPostBack = (p: Payload): Recheck | null => (p.number === 1 ? { kind: 'restore-topic', id: payloadId(p, 'topicId') } : null);
+
 /**
  * The restore an event asks for (`restoreEverywhere`), once its re-checks, if it has any, are
- * over: access it may have given, or given back, puts connections back in the rooms they were
- * sent away from (`SocketData.lost`) and may read now. Unfenced: nobody loses access.
+ * over (and its pushes, if it has any): access it may have given, or given back, puts
+ * connections back in the rooms they were sent away from (`SocketData.lost`) and may read now.
+ * Unfenced: nobody loses access. Null: nothing to put back (a reply's state changed).
  */
 const RESTORES = {
   // A grant given (back), a space made PUBLIC again.
@@ -146,7 +152,12 @@ const RESTORES = {
   'user.role_changed': (p: Payload): Recheck => ({ kind: 'restore', id: payloadId(p, 'userId') }),
   // A sanction lifted or run out.
   'user.sanction_lifted': (p: Payload): Recheck => ({ kind: 'restore', id: payloadId(p, 'userId') }),
-} as const;
+  // Moved (back) to where its readers read it.
+  'topic.moved': (p: Payload): Recheck => ({ kind: 'restore-topic', id: payloadId(p, 'topicId') }),
+  'post.approved': firstPostBack,
+  'post.restored': firstPostBack,
+  'post.unhidden': firstPostBack,
+} as const satisfies { readonly [T in LiveEventType]?: (p: Payload) => Recheck | null };
 
 /**
  * The re-checks of an access change the live relay delivered too late to be news (`recheckLate`),
@@ -644,8 +655,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * A restore (`RESTORES`), on every API node: this node puts its own connections back while every
    * other node puts back its own (RECHECK). Not fenced: nobody loses access.
    */
-  private async restoreEverywhere(r: Recheck): Promise<void> {
-    await Promise.all([this.recheckHere(r), this.askNodes(r)]);
+  private async restoreEverywhere(r: Recheck | null): Promise<void> {
+    if (r) await Promise.all([this.recheckHere(r), this.askNodes(r)]);
   }
 
   private async askNodes(r: Recheck): Promise<void> {
@@ -672,6 +683,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.restoreUser(r.id);
       case 'restore-space':
         return this.restoreSpace(r.id);
+      case 'restore-topic':
+        return this.restoreTopic(r.id);
     }
   }
 
@@ -1258,10 +1271,15 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.restoreEverywhere(restore);
       }
       case 'post.created':
+        return this.pushPost('post:created', payloadId(p, 'postId'), true);
       case 'post.approved':
       case 'post.restored':
-      case 'post.unhidden':
-        return this.pushPost(e.type === 'post.created' ? 'post:created' : 'post:updated', payloadId(p, 'postId'), e.type === 'post.created' || e.type === 'post.approved');
+      case 'post.unhidden': {
+        // A topic's first post back in sight: once it is pushed, the readers its going sent away go back.
+        const restore = RESTORES[type](p);
+        await this.pushPost('post:updated', payloadId(p, 'postId'), type === 'post.approved');
+        return this.restoreEverywhere(restore);
+      }
       case 'post.updated':
         // A first publication (an article leaving draft) arrives on its board as a new topic would.
         return this.pushPost('post:updated', payloadId(p, 'postId'), p.arrived === true);
@@ -1316,16 +1334,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.pushPosts('post:created', moved.map((m) => m.postId), (number) => p.newTopic === true && number === 1);
       }
       case 'topic.moved': {
-        const [topicId, fromBoardId] = [payloadId(p, 'topicId'), payloadId(p, 'fromBoardId')];
+        const [topicId, fromBoardId, restore] = [payloadId(p, 'topicId'), payloadId(p, 'fromBoardId'), RESTORES[type](p)];
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
-        return this.recheckEverywhere({ kind: 'topic', id: topicId }).then(async () => {
-          // Only a topic everyone in the old board's room may see is announced there.
-          if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [topicId])).length) {
-            this.server.to(`board:${fromBoardId}`).emit('topic:moved', { topicId });
-          }
-          // A publication's new board hears of it once, as a new topic (topic.published, next).
-          return this.pushTopic(topicId, p.publishing !== true);
-        });
+        await this.recheckEverywhere({ kind: 'topic', id: topicId });
+        // Only a topic everyone in the old board's room may see is announced there.
+        if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [topicId])).length) {
+          this.server.to(`board:${fromBoardId}`).emit('topic:moved', { topicId });
+        }
+        // A publication's new board hears of it once, as a new topic (topic.published, next).
+        await this.pushTopic(topicId, p.publishing !== true);
+        // Moved (back) where readers it sent away earlier may read it: they go back to its room.
+        return this.restoreEverywhere(restore);
       }
       case 'idea.voted':
       case 'idea.status_changed':
@@ -1395,7 +1414,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private async recheckLate(e: DomainEvent): Promise<void> {
     if (!isAccessChangeType(e.type)) throw new Error(`${e.type} was relayed late, but is no access change`);
     const rechecks = LATE_RECHECKS[e.type](e.payload);
-    const restore = (RESTORES as { readonly [type: string]: ((p: Payload) => Recheck) | undefined })[e.type]?.(e.payload);
+    const restore = (RESTORES as { readonly [type: string]: ((p: Payload) => Recheck | null) | undefined })[e.type]?.(e.payload);
     await Promise.all(rechecks.map((r) => this.recheckEverywhere(r)));
     if (restore) await this.restoreEverywhere(restore);
   }
@@ -1582,6 +1601,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     for (const remote of sockets) {
       const socket = remote as unknown as Socket;
       await this.restoreRooms(socket, ((socket.data as SocketData).lost ?? []).filter((r) => spaceRooms.has(r)));
+    }
+  }
+
+  /**
+   * A topic came back in sight (its first post unhidden, restored or approved; moved): each
+   * connection on this node sent away from its room and not gone elsewhere since goes back, if it
+   * may read the topic now, as `restoreUser` puts rooms back.
+   */
+  private async restoreTopic(topicId: string): Promise<void> {
+    const room = `topic:${topicId}`;
+    for (const remote of await this.server.local.fetchSockets()) {
+      if ((remote.data as SocketData).lost?.includes(room)) await this.restoreRooms(remote as unknown as Socket, [room]);
     }
   }
 
