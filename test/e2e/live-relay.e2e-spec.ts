@@ -428,6 +428,28 @@ describe('the live relay from the worker process to the API nodes', () => {
     });
   }
 
+  it('still puts a moderator whose role is given back, claimed too late to be news, in the review room it sent them away from', async () => {
+    const admin = await makeUser(a, { role: 'ADMIN' });
+    const mod = await makeUser(a, { role: 'MODERATOR' });
+    const s = await connectLive(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`, sockets, mod.token);
+    expect(await s.timeout(5000).emitWithAck('review:join', {})).toEqual({ ok: true });
+    const lost = nextLiveEvent(s, 'access:lost');
+    expectOk(await a.gql(`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id } }`, { input: { userId: mod.id, role: 'MEMBER' } }, { token: admin.token }));
+    expect(await lost).toEqual({ room: 'modqueue:global' });
+    await a.get(LiveGateway).settled();
+    // Given back by a process without a gateway two minutes ago, as if no API node had claimed it since.
+    await unclaimed(async () => {
+      await a.sql(`UPDATE users SET role = 'MODERATOR' WHERE id = $1`, [mod.id]);
+      await a.sql(`INSERT INTO live_relay (event, created_at) VALUES ($1, now() - interval '2 minutes')`, [
+        { type: 'user.role_changed', aggregateType: 'user', aggregateId: mod.id, payload: { userId: mod.id, from: 'MEMBER', to: 'MODERATOR' } },
+      ]);
+    });
+    const restored = nextLiveEvent(s, 'access:restored');
+    await a.get(LiveRelayConsumer).drain();
+    expect(await restored).toEqual({ room: 'modqueue:global' });
+    expect(await waiting()).toBe(0);
+  });
+
   it('still tells a member of a sanction the worker found run out, claimed too late to be news, and puts them back in the rooms it sent them away from', async () => {
     const { admin, member, space, topic, s } = await memberInRestrictedTopic();
     const lost = nextLiveEvent(s, 'access:lost');
