@@ -6,6 +6,8 @@ import { smtpServer, SmtpServer } from '../support/smtp-server';
 import { HeldLock, holdLock } from '../support/row-locks';
 import { waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { gateCalls } from '../support/gates';
+import { NotificationVisibility } from '../../libs/notifications/src/notifications';
 
 // A file of its own: nestjs-pino keeps the first application's logger for logs written outside
 // a request (the digest runs outside one), so this application must be the file's first.
@@ -49,6 +51,15 @@ describe('notification e-mails the mail server refuses', () => {
     refuseForGood(u);
     await note(u);
     await t.get(EmailDigest).sendDue();
+    return u;
+  };
+  /** A user the server refuses for now, with two notifications due and nothing else due. */
+  const refusedForNowWithTwo = async () => {
+    await nothingElseDue();
+    const u = await makeUser(t);
+    refuseForNow(u);
+    await note(u);
+    await note(u);
     return u;
   };
   const unread = async (u: TestUser) => expectOk(await t.gql(`{ notifications(unreadOnly: true) { totalCount } }`, {}, { token: u.token })).notifications.totalCount;
@@ -292,11 +303,7 @@ describe('notification e-mails the mail server refuses', () => {
   });
 
   it('tries a message refused for now again once the delay has passed, not on every run', async () => {
-    await nothingElseDue();
-    const busy = await makeUser(t);
-    refuseForNow(busy);
-    await note(busy);
-    await note(busy);
+    const busy = await refusedForNowWithTwo();
     const digest = t.get(EmailDigest);
     await digest.sendDue();
     expect(tried(busy)).toBe(1);
@@ -384,5 +391,95 @@ describe('notification e-mails the mail server refuses', () => {
     const digest = t.get(EmailDigest);
     expect((await digest.sendDue(1)).map((m) => m.to)).toEqual([late.email]);
     expect((await digest.sendDue(1)).map((m) => m.to)).toEqual([early.email]);
+  });
+
+  /** Makes every statement matching `sql` fail as a deadlock's victim would, until restored. */
+  const failStatements = (sql: RegExp) => {
+    const query = t.ds.query.bind(t.ds);
+    return jest.spyOn(t.ds, 'query').mockImplementation(async (text: string, params?: unknown[], runner?: unknown) => {
+      if (sql.test(text)) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      return query(text, params, runner as never);
+    });
+  };
+  /** The put-back's statement (before and after claims became leases). */
+  const PUT_BACK = /UPDATE notifications n SET email(ed|_claimed)_at = NULL/;
+  /** As if the claim's lease (MAIL_CLAIM_LEASE_SECONDS) had run out on `u`'s news. */
+  const leaseRanOut = (u: TestUser) => t.sql(`UPDATE notifications SET email_claimed_at = email_claimed_at - interval '16 minutes' WHERE user_id = $1`, [u.id]);
+
+  it('loses no news when putting it back fails every try: it stays claimed, is not sent within the lease, and goes once the lease has run out', async () => {
+    const busy = await refusedForNowWithTwo();
+    const digest = t.get(EmailDigest);
+    const failing = failStatements(PUT_BACK);
+    try {
+      await digest.sendDue();
+    } finally {
+      failing.mockRestore();
+    }
+    expect(tried(busy)).toBe(1);
+    expect(await state(busy)).toEqual({ handled: false, stamped: true });
+    smtp.refuse.delete(busy.email);
+    // Within the lease, no other run takes it, whatever the delay.
+    await delayPassed(busy);
+    expect((await digest.sendDue()).filter((m) => m.to === busy.email)).toEqual([]);
+    await leaseRanOut(busy);
+    await delayPassed(busy);
+    expect((await digest.sendDue()).filter((m) => m.to === busy.email).map((m) => m.subject)).toEqual(['2 new notifications on Parvis']);
+    expect([tried(busy), delivered(busy)]).toEqual([2, 1]);
+    expect(await state(busy)).toEqual({ handled: true, stamped: true });
+    expect((await digest.sendDue()).filter((m) => m.to === busy.email)).toEqual([]);
+  });
+
+  it.each([
+    ['put back at once', false],
+    ['left claimed when putting it back fails too, until the lease runs out', true],
+  ])('loses no news when a statement between the claim and the sends fails: the run fails, its news is %s, and a later run sends it', async (_, putBackFails) => {
+    await nothingElseDue();
+    const member = await makeUser(t);
+    await note(member);
+    const digest = t.get(EmailDigest);
+    const check = jest.spyOn(t.get(NotificationVisibility), 'check').mockRejectedValueOnce(Object.assign(new Error('connection lost'), { code: '57P01' }));
+    const failing = putBackFails ? failStatements(PUT_BACK) : undefined;
+    try {
+      await expect(digest.sendDue()).rejects.toThrow('connection lost');
+    } finally {
+      check.mockRestore();
+      failing?.mockRestore();
+    }
+    expect(tried(member)).toBe(0);
+    expect(await state(member)).toEqual({ handled: false, stamped: true });
+    await delayPassed(member);
+    if (putBackFails) {
+      expect((await digest.sendDue()).filter((m) => m.to === member.email)).toEqual([]);
+      await leaseRanOut(member);
+    }
+    expect((await digest.sendDue()).filter((m) => m.to === member.email).map((m) => m.subject)).toEqual(['1 new notification on Parvis']);
+    expect(delivered(member)).toBe(1);
+    expect(await state(member)).toEqual({ handled: true, stamped: true });
+  });
+
+  it('sends nothing a run claimed once its lease ran out and another run took it over: the news goes once', async () => {
+    await nothingElseDue();
+    const member = await makeUser(t);
+    await note(member);
+    const digest = t.get(EmailDigest);
+    // The first run is held after its claim, before its sends.
+    let calls = 0;
+    const gate = gateCalls(t.get(NotificationVisibility), 'check', () => calls++ === 0);
+    const first = digest.sendDue();
+    try {
+      await gate.begun;
+      // Within its lease, another run takes none of it, the delay passed or not.
+      await delayPassed(member);
+      expect((await digest.sendDue()).filter((m) => m.to === member.email)).toEqual([]);
+      // Past it, another run takes it over and sends it.
+      await leaseRanOut(member);
+      await delayPassed(member);
+      expect((await digest.sendDue()).filter((m) => m.to === member.email)).toHaveLength(1);
+    } finally {
+      gate.restore();
+    }
+    expect((await first).filter((m) => m.to === member.email)).toEqual([]);
+    expect(delivered(member)).toBe(1);
+    expect(await state(member)).toEqual({ handled: true, stamped: true });
   });
 });

@@ -160,6 +160,23 @@ export function mailableNowSql(n: string, u: string, standingKinds: string): str
  */
 const NEWS_MAX_AGE_DAYS = 7;
 
+/** A notice a run claimed, as it reads it; `claim` the claim's stamp (`email_claimed_at` as text, to the microsecond). */
+type DueNews = {
+  id: string;
+  user_id: string;
+  kind: string;
+  topic_id: string | null;
+  post_id: string | null;
+  removed_post_id: string | null;
+  data: any;
+  email: string;
+  title: string | null;
+  actor: string | null;
+  number: number | null;
+  created_at: Date;
+  claim: string;
+};
+
 export interface SentEmail {
   to: string;
   subject: string;
@@ -234,13 +251,17 @@ export class EmailDigest {
    * Sends what is due; returns the messages (tests read them, the log gets them without SMTP).
    *
    * Whole users are claimed at a time (up to `users`), so one person's notifications never
-   * split over two e-mails: their due rows are marked e-mailed in a short transaction (other
-   * workers skip locked and marked rows), and the messages go out after it commits, holding
-   * no lock or connection while the mail server answers. A message refused for good (see
+   * split over two e-mails: their due rows are claimed in a short transaction
+   * (`email_claimed_at`; other workers skip locked and claimed rows), and the messages go out after
+   * it commits, holding no lock or connection while the mail server answers. A claim is a lease
+   * (MAIL_CLAIM_LEASE_SECONDS), renewed for each member just before their message goes: their news
+   * is marked handled (`emailed_at`) once the mail server took it (`settle`), and news whose claim
+   * ran out (the process died, or failed to put it back or to mark it) is claimed again by a later
+   * run: later, or at worst sent twice once the lease has run out, never lost, and never sent twice
+   * within a lease. A message refused for good (see
    * `refusedForGood`) leaves its rows handled, and an address refused for good goes on the bounce
-   * list (`users.email_bounced_at`), which no e-mail goes to; one refused for now un-marks them,
-   * to be tried again once EMAIL_DELAY_MINUTES have passed. A process that dies between the
-   * claim and the send loses that e-mail rather than sending it twice. A user is sent at most
+   * list (`users.email_bounced_at`), which no e-mail goes to; one refused for now puts them back,
+   * to be tried again once EMAIL_DELAY_MINUTES have passed. A user is sent at most
    * one e-mail per EMAIL_DELAY_MINUTES (`users.digest_sent_at`, stamped by the claim, refused or
    * not): news arriving meanwhile goes in the next one. Users are taken by their oldest due news, so
    * nobody waits behind others who are tried run after run.
@@ -259,7 +280,6 @@ export class EmailDigest {
    * NEWS_MAX_AGE_DAYS past when it would have gone.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
-    type Due = { id: string; user_id: string; kind: string; topic_id: string | null; post_id: string | null; removed_post_id: string | null; data: any; email: string; title: string | null; actor: string | null; number: number | null; created_at: Date };
     // What nobody will e-mail (placeholder or deleted accounts, no address, that kind turned off,
     // news from someone the user has since ignored, news that waited NEWS_MAX_AGE_DAYS past when
     // it would have gone) leaves the due set at once (`emailed_at` means handled), or every run
@@ -290,11 +310,13 @@ export class EmailDigest {
     // goes first: by id, the same first users (say, old addresses the server keeps refusing for
     // now) would take every run and starve everyone after them.
     const seen = asSeenSql();
-    const rows = rowsOf<Due>(
+    const rows = rowsOf<DueNews>(
       await this.ds.query(
         `WITH chosen AS (
            SELECT n.user_id FROM notifications n JOIN users cu ON cu.id = n.user_id
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
+              -- Not claimed by another run, or its claim's lease has run out (that run died, or failed to put it back).
+              AND (n.email_claimed_at IS NULL OR n.email_claimed_at < now() - make_interval(secs => $5))
               -- One e-mail per user per delay at most: news that trickles in waits for the next.
               AND (cu.digest_sent_at IS NULL OR cu.digest_sent_at < now() - make_interval(mins => $1))
               -- An address not to e-mail takes no place of the run's (news come due since the statement above: the next run handles it).
@@ -309,6 +331,7 @@ export class EmailDigest {
              FROM notifications n JOIN chosen c ON c.user_id = n.user_id JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
                   LEFT JOIN users a ON a.id = ${seen.actorId} LEFT JOIN posts p ON p.id = n.post_id
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
+              AND (n.email_claimed_at IS NULL OR n.email_claimed_at < now() - make_interval(secs => $5))
               AND u.email IS NOT NULL AND NOT u.is_placeholder AND u.email_verified_at IS NOT NULL AND u.email_bounced_at IS NULL
               AND NOT EXISTS (SELECT 1 FROM email_preferences p WHERE p.user_id = n.user_id AND p.kind IN (n.kind, '*') AND NOT p.enabled)
               -- Ignored since the statement above ran: the next run takes it out of the due set.
@@ -323,56 +346,69 @@ export class EmailDigest {
          ), stamped AS (
            UPDATE users SET digest_sent_at = now() WHERE id IN (SELECT user_id FROM due)
          )
-         UPDATE notifications n SET emailed_at = now()
+         UPDATE notifications n SET email_claimed_at = now()
            FROM due
           WHERE n.id = due.id
-         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.removed_post_id, due.data, due.email, due.title, due.actor, due.number, due.created_at`,
-        [this.config.EMAIL_DELAY_MINUTES, users, STANDING_KINDS, NEWS_MAX_AGE_DAYS],
+         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.removed_post_id, due.data, due.email, due.title, due.actor, due.number, due.created_at,
+                   n.email_claimed_at::text AS claim`,
+        [this.config.EMAIL_DELAY_MINUTES, users, STANDING_KINDS, NEWS_MAX_AGE_DAYS, MAIL_CLAIM_LEASE_SECONDS],
       ),
     ).sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
-    const byUser = new Map<string, Due[]>();
+    const byUser = new Map<string, DueNews[]>();
     for (const r of rows) {
       const items = byUser.get(r.user_id);
       if (items) items.push(r);
       else byUser.set(r.user_id, [r]);
     }
-    // Members barred site-wide (the claim took news of their own standing alone, unless the
-    // barring came after it): read as barred members are for that news, and for nothing else.
-    const { viewers, barred } = await this.sessions.recipientsOf([...byUser.keys()]);
-    const viewerOf = (n: Due) => viewers.get(n.user_id) ?? (STANDING_KINDS.includes(n.kind) ? barred.get(n.user_id) : undefined) ?? null;
-    // Read after the claim, never before (see `emailedOnTheirOwn`).
-    const { emailed: emailedAlready, claimed } = await this.emailedOnTheirOwn(rows);
-    // Back to the due set, for a later run: the notice of a sanction whose own e-mail is under way
-    // (or whose worker died before the send, until its claim runs out), and the other news of a
-    // member barred site-wide since the claim chose them (no viewer), which waits as theirs does.
-    // Each member's apart (`putBack`), so one's failing leaves the others' to go on.
-    const later = new Map<string, string[]>();
-    for (const n of rows) {
-      if (!claimed.has(n.id) && viewerOf(n)) continue;
-      const ids = later.get(n.user_id);
-      if (ids) ids.push(n.id);
-      else later.set(n.user_id, [n.id]);
+    if (rows.length === 0) return [];
+    // The claim's stamp, one for the whole run: what marks its rows as its own (`settle`, `putBack`).
+    const claim = rows[0].claim;
+    let read: Awaited<ReturnType<EmailDigest['readClaimed']>>;
+    try {
+      read = await this.readClaimed(rows);
+    } catch (err) {
+      // Nothing went out: the claimed news goes back in the due set, each member's apart (a member
+      // whose put-back fails too keeps the claim until its lease runs out, then a later run takes
+      // it). Their stamps stay: the retry waits out the delay, as after a refusal for now.
+      for (const [userId, items] of byUser) await this.putBack(userId, items.map((i) => i.id), claim);
+      throw err;
     }
-    for (const [userId, ids] of later) await this.putBack(userId, ids);
-    // Access is checked again at sending time, as the in-app list does: a topic moved out of
-    // reach, or a post since hidden or deleted, is not mentioned. Every recipient at once, so
-    // a post that notified many is read once.
-    const visible = await this.visibility.check(rows.map((n) => ({ viewer: viewerOf(n), postId: n.post_id, topicId: n.topic_id, kind: n.kind, data: n.data })));
-    const readable = new Set(rows.filter((n, i) => visible[i] && !emailedAlready.has(n.id) && !claimed.has(n.id)).map((n) => n.id));
-    const removals = await this.removalLinks(rows.filter((n) => n.kind === 'POST_REMOVED' && readable.has(n.id)), viewers);
+    const { later, readable, removals } = read;
+    // Back to the due set, for a later run (see `readClaimed`): each member's apart (`putBack`),
+    // so one's failing leaves the others' to go on.
+    for (const [userId, ids] of later) {
+      await this.putBack(userId, ids, claim);
+      const rest = byUser.get(userId)!.filter((n) => !ids.includes(n.id));
+      byUser.set(userId, rest);
+    }
     const sent: SentEmail[] = [];
     // Users stamped by the claim who were sent nothing (nothing left they may read): the stamp
     // goes, so it holds back no later e-mail. One whose message was refused keeps it: the retry
     // waits out the delay like any next e-mail.
     const unsent: string[] = [];
-    for (const [userId, items] of byUser) {
+    for (const [userId, claimed] of byUser) {
       // Whether the message went to the mail server: past that, its news is sent or dealt with as refused.
       let handedOver = false;
+      // The stamp this member's rows carry: the run's claim, then the renewal's.
+      let mine = claim;
+      let items = claimed;
       // Each member is a unit of their own: whatever fails for one (a statement of theirs ending in
       // a deadlock past its retries, say) is logged and leaves their news back in the due set unless
-      // their message went out, and the run goes on to the others, whose claimed news would else be
-      // marked e-mailed and never sent.
+      // their message went out, and the run goes on to the others. Their news stays claimed until
+      // it is sent or put back, so no failure, nor the death of the process, loses it: at worst a
+      // later run takes it once the claim's lease has run out.
       try {
+        if (items.length === 0) {
+          unsent.push(userId);
+          continue;
+        }
+        // The claim renewed just before the send, for the rows still this run's: a run that took
+        // longer than the lease to get here (another run may have taken them over) sends none of
+        // them, and the lease now covers the send itself (nodemailer gives up well within it).
+        const renewed = await this.renew(userId, items.map((i) => i.id), claim);
+        if (!renewed) continue;
+        mine = renewed.claim;
+        items = items.filter((n) => renewed.ids.has(n.id));
         const lines: string[] = [];
         items.forEach((n) => {
           if (!readable.has(n.id)) return;
@@ -395,6 +431,8 @@ export class EmailDigest {
           lines.push(`• ${what}${where}`);
         });
         if (lines.length === 0) {
+          // Nothing left they may read: handled, unsent.
+          await this.settle(userId, items.map((i) => i.id), mine, 'nothing-to-send');
           unsent.push(userId);
           continue;
         }
@@ -426,11 +464,11 @@ export class EmailDigest {
         try {
           await this.transport.sendMail(message);
         } catch (err) {
-          // Refused for good: its rows stay handled, or the address would be tried for ever, and a
+          // Refused for good: its rows are handled, or the address would be tried for ever, and a
           // refused address goes on the bounce list, so later news is not sent to it either (if
-          // it is still the user's: one changed meanwhile starts clean). Else un-marked, to be
+          // it is still the user's: one changed meanwhile starts clean). Else put back, to be
           // tried again once the delay has passed (the user keeps the stamp). The others'
-          // messages are sent and stay marked either way. Only the error's codes are logged: its
+          // messages are sent and handled either way. Only the error's codes are logged: its
           // message, response and rejected lists quote the address.
           const e = err as RefusalError;
           const forGood = refusedForGood(e);
@@ -442,9 +480,9 @@ export class EmailDigest {
                 ? 'e-mail refused for good; it is not tried again'
                 : 'e-mail not sent; it is tried again once EMAIL_DELAY_MINUTES have passed',
           );
-          if (forGood === 'ADDRESS') {
-            await this.users.markEmailBounced(userId, to);
-          } else if (!forGood) await this.putBack(userId, items.map((i) => i.id));
+          if (forGood === 'ADDRESS') await this.users.markEmailBounced(userId, to);
+          if (forGood) await this.settle(userId, items.map((i) => i.id), mine, 'refused');
+          else await this.putBack(userId, items.map((i) => i.id), mine);
           continue;
         }
         if (!this.config.SMTP_URL) {
@@ -454,10 +492,15 @@ export class EmailDigest {
           else this.log.log({ to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
         }
         sent.push({ to, subject: message.subject, text });
+        await this.settle(userId, items.map((i) => i.id), mine, 'sent');
       } catch (err) {
-        // Its codes alone: a failed statement's message may quote the address.
-        this.log.error({ userId, code: sqlState(err), name: (err as Error | null)?.name }, handedOver ? 'e-mail run failed for a user after their message went to the mail server' : 'e-mail not sent: its news is put back for a later run');
-        if (!handedOver) await this.putBack(userId, items.map((i) => i.id));
+        // Its codes alone: a failed statement's message may quote the address. Past the hand-over,
+        // the news stays claimed: sent again, at worst, once the lease has run out.
+        this.log.error(
+          { userId, code: sqlState(err), name: (err as Error | null)?.name },
+          handedOver ? 'e-mail run failed for a user after their message went to the mail server; their news stays claimed until its lease runs out' : 'e-mail not sent: its news is put back for a later run',
+        );
+        if (!handedOver) await this.putBack(userId, items.map((i) => i.id), mine);
       }
     }
     // Their rows taken in id order, as every statement holding several members' rows takes them
@@ -476,30 +519,101 @@ export class EmailDigest {
   }
 
   /**
-   * Puts one member's claimed news (`ids`) back in the due set, for a later run: what a run will
-   * not send now but may later (see `sendDue`). Its rows taken in id order first (FOR NO KEY
-   * UPDATE, the UPDATE's own lock), as the stamps' clearing takes its rows; the writers of
-   * notifications (a member marking theirs read, a move of posts, an account's deletion) take theirs
-   * in no such order, so this may still lose a deadlock to one of them, and is then run again
-   * (TRANSACTION_ATTEMPTS in all: the other has usually committed by then). It never throws: a
-   * failure past that is logged and that member's news stays handled unsent (lost, as news claimed
-   * by a process that died before the send is), the run going on to the others.
+   * What a run needs to know of the news it claimed, read after the claim: whose viewer reads
+   * each notice (members barred site-wide read news of their own standing alone), which notices
+   * go back to the due set (`later`: the notice of a sanction whose own e-mail is under way, or
+   * whose worker died before the send, until its claim runs out; and the other news of a member
+   * barred site-wide since the claim chose them, no viewer, which waits as theirs does), which
+   * the e-mail tells (`readable`: access checked again at sending time, as the in-app list does;
+   * every recipient at once, so a post that notified many is read once) and where it links
+   * removals. Changes nothing: a failure here leaves the claim whole, for `sendDue` to put back.
    */
-  private async putBack(userId: string, ids: readonly string[]): Promise<void> {
+  private async readClaimed(rows: readonly DueNews[]) {
+    const { viewers, barred } = await this.sessions.recipientsOf([...new Set(rows.map((n) => n.user_id))]);
+    const viewerOf = (n: DueNews) => viewers.get(n.user_id) ?? (STANDING_KINDS.includes(n.kind) ? barred.get(n.user_id) : undefined) ?? null;
+    // Read after the claim, never before (see `emailedOnTheirOwn`).
+    const { emailed: emailedAlready, claimed } = await this.emailedOnTheirOwn(rows);
+    const later = new Map<string, string[]>();
+    for (const n of rows) {
+      if (!claimed.has(n.id) && viewerOf(n)) continue;
+      const ids = later.get(n.user_id);
+      if (ids) ids.push(n.id);
+      else later.set(n.user_id, [n.id]);
+    }
+    const visible = await this.visibility.check(rows.map((n) => ({ viewer: viewerOf(n), postId: n.post_id, topicId: n.topic_id, kind: n.kind, data: n.data })));
+    const readable = new Set(rows.filter((n, i) => visible[i] && !emailedAlready.has(n.id) && !claimed.has(n.id)).map((n) => n.id));
+    const removals = await this.removalLinks(rows.filter((n) => n.kind === 'POST_REMOVED' && readable.has(n.id)), viewers);
+    return { later, readable, removals };
+  }
+
+  /**
+   * One statement over one member's claimed rows (`ids`) still carrying the run's stamp (`claim`):
+   * rows another run took over once the lease ran out, or that left the due set meanwhile (handled
+   * as news nobody will e-mail, a batch of reactions news again), are not touched. Their rows taken
+   * in id order first (FOR NO KEY UPDATE, the UPDATE's own lock), as the stamps' clearing takes
+   * its rows; the writers of notifications (a member marking theirs read, a move of posts, an
+   * account's deletion) take theirs in no such order, so this may still lose a deadlock to one of
+   * them, and is then run again (TRANSACTION_ATTEMPTS in all: the other has usually committed by
+   * then). Answers the rows it changed with their new stamp, or throws past its attempts.
+   */
+  private async onClaimed(set: string, ids: readonly string[], claim: string): Promise<Array<{ id: string; claim: string | null }>> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.ds.query(
-          `UPDATE notifications n SET emailed_at = NULL
-             FROM (SELECT id FROM notifications WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE) held
-            WHERE n.id = held.id`,
-          [ids],
+        return rowsOf<{ id: string; claim: string | null }>(
+          await this.ds.query(
+            `UPDATE notifications n SET ${set}
+               FROM (SELECT id FROM notifications WHERE id = ANY($1::uuid[]) AND email_claimed_at = $2::timestamptz AND emailed_at IS NULL ORDER BY id FOR NO KEY UPDATE) held
+              WHERE n.id = held.id
+              RETURNING n.id, n.email_claimed_at::text AS claim`,
+            [ids, claim],
+          ),
         );
-        return;
       } catch (err) {
         if (retryable(err) && attempt < TRANSACTION_ATTEMPTS) continue;
-        this.log.error({ userId, code: sqlState(err), attempts: attempt }, 'e-mail news not put back for a later run: it stays handled unsent');
-        return;
+        throw err;
       }
+    }
+  }
+
+  /**
+   * Renews a member's claim just before their message goes (the lease counted from now): the rows
+   * still the run's, and their new stamp; null when none is (another run took them over, or they
+   * left the due set), and nothing is to be sent. Throws past its attempts, nothing sent.
+   */
+  private async renew(userId: string, ids: readonly string[], claim: string): Promise<{ ids: Set<string>; claim: string } | null> {
+    const rows = await this.onClaimed('email_claimed_at = now()', ids, claim);
+    if (rows.length === 0) {
+      this.log.warn({ userId }, 'e-mail not sent: its news was taken over by another run once this one’s claim ran out');
+      return null;
+    }
+    return { ids: new Set(rows.map((r) => r.id)), claim: rows[0].claim! };
+  }
+
+  /**
+   * Marks a member's claimed news handled (`emailed_at`) once it is dealt with: sent, refused for
+   * good, or nothing of it left they may read. It never throws: a failure past its attempts is
+   * logged, and the news stays claimed until the lease runs out, when a later run takes it again
+   * (sent twice then, at worst, never lost).
+   */
+  private async settle(userId: string, ids: readonly string[], claim: string, why: 'sent' | 'refused' | 'nothing-to-send'): Promise<void> {
+    try {
+      await this.onClaimed('emailed_at = now(), email_claimed_at = NULL', ids, claim);
+    } catch (err) {
+      this.log.error({ userId, code: sqlState(err), why }, 'e-mail news not marked handled: it stays claimed and a later run takes it again once the lease runs out');
+    }
+  }
+
+  /**
+   * Puts one member's claimed news (`ids`) back in the due set, for a later run: what a run will
+   * not send now but may later (see `sendDue`). It never throws: a failure past its attempts is
+   * logged and that member's news stays claimed until its lease (MAIL_CLAIM_LEASE_SECONDS) runs
+   * out, when a later run takes it again: later, never lost. The run goes on to the others.
+   */
+  private async putBack(userId: string, ids: readonly string[], claim: string): Promise<void> {
+    try {
+      await this.onClaimed('email_claimed_at = NULL', ids, claim);
+    } catch (err) {
+      this.log.error({ userId, code: sqlState(err) }, 'e-mail news not put back: it stays claimed and a later run takes it once the lease runs out');
     }
   }
 

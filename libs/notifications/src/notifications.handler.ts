@@ -429,7 +429,8 @@ export class NotificationsHandler implements OutboxHandler {
                           'count', (notifications.data->>'count')::int + 1,
                           'reactors', COALESCE(notifications.data->'reactors', '[]') || (EXCLUDED.data->'reactors')),
                  -- News again: at the top of the list, unread, and due to be e-mailed with the rest.
-                 read_at = NULL, created_at = now(), emailed_at = NULL
+                 -- A claim of it under way (the digest's) is dropped: that run's e-mail tells the batch as it was, and marks this one nothing.
+                 read_at = NULL, created_at = now(), emailed_at = NULL, email_claimed_at = NULL
            -- Batched reactions add up, each person once: a reaction from someone already counted (a
            -- redelivered event, or reacting again) changes nothing and does not mark it unread.
            WHERE notifications.kind = 'REACTIONS' AND NOT (COALESCE(notifications.data->'reactors', '[]') @> (EXCLUDED.data->'reactors'))
