@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Injectable, Logger, Post, Query as HttpQuery, Res } from '@nestjs/common';
+import { Body, Controller, Get, Injectable, Logger, OnApplicationBootstrap, Post, Query as HttpQuery, Res } from '@nestjs/common';
 import { Args, Context, Field, InputType, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { IsBoolean, IsIn } from 'class-validator';
 import type { Response } from 'express';
@@ -185,13 +185,13 @@ export interface SentEmail {
 
 /**
  * E-mails what users have not read after a delay (EMAIL_DELAY_MINUTES), one message per
- * user per run, through SMTP_URL; without SMTP the message goes to the log outside production, and in
- * production the log only notes that one was due. Each kind
- * can be turned off, and every e-mail carries signed unsubscribe links that work
- * without signing in.
+ * user per run, through SMTP_URL; without SMTP the message goes to the log outside production, and
+ * a production process leaves the news due, unclaimed, for a process that has SMTP_URL (a warning
+ * at start-up says so). Each kind can be turned off, and every e-mail carries signed unsubscribe
+ * links that work without signing in.
  */
 @Injectable()
-export class EmailDigest {
+export class EmailDigest implements OnApplicationBootstrap {
   private readonly log = new Logger('Email');
   private readonly transport: Transporter;
 
@@ -204,6 +204,25 @@ export class EmailDigest {
     private readonly users: UsersRepository,
   ) {
     this.transport = config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : nodemailer.createTransport({ jsonTransport: true });
+  }
+
+  /** Whether this process leaves every e-mail to another: production without SMTP_URL. */
+  private get leavesEmail(): boolean {
+    return !this.config.SMTP_URL && this.config.NODE_ENV === 'production';
+  }
+
+  /**
+   * A production process without SMTP_URL says at start-up, once, that it sends no e-mail, and
+   * what becomes of it: whatever it would send waits for a process that has SMTP_URL, each kind
+   * as long as it can still go, and goes nowhere if no process has it.
+   */
+  onApplicationBootstrap(): void {
+    if (!this.leavesEmail) return;
+    this.log.warn(
+      `SMTP_URL is not set: no e-mail goes out from this process. Notification e-mails wait, unclaimed, for a process that has SMTP_URL (news up to ${NEWS_MAX_AGE_DAYS} days past when it was due), ` +
+        'and password resets, address confirmations and changes, invitations and sanction notices wait in the outbox while their links hold (an hour for a reset, a day for an address change, a week for a confirmation or a sanction notice, an invitation until it expires); ' +
+        'with SMTP_URL set on no process, none is ever sent. Set it on every process that runs the worker.',
+    );
   }
 
   unsubscribeToken(userId: string, kind: string): Promise<string> {
@@ -280,6 +299,9 @@ export class EmailDigest {
    * NEWS_MAX_AGE_DAYS past when it would have gone.
    */
   async sendDue(users = 200): Promise<SentEmail[]> {
+    // Production without SMTP_URL: nothing claimed, nothing marked, for a process that has it
+    // (or this one, restarted with it); what waits too long leaves the due set there, as ever.
+    if (this.leavesEmail) return [];
     // What nobody will e-mail (placeholder or deleted accounts, no address, that kind turned off,
     // news from someone the user has since ignored, news that waited NEWS_MAX_AGE_DAYS past when
     // it would have gone) leaves the due set at once (`emailed_at` means handled), or every run
@@ -485,12 +507,9 @@ export class EmailDigest {
           else await this.putBack(userId, items.map((i) => i.id), mine);
           continue;
         }
-        if (!this.config.SMTP_URL) {
-          // Outside production the message is the developer's to read. In production it would put
-          // addresses and working unsubscribe links in the log: only that it was due goes there.
-          if (this.config.NODE_ENV === 'production') this.log.warn({ userId, subject: message.subject }, 'e-mail not sent: no SMTP_URL configured');
-          else this.log.log({ to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
-        }
+        // Outside production without SMTP_URL (production sends nothing then, `leavesEmail`), the
+        // message is the developer's to read.
+        if (!this.config.SMTP_URL) this.log.log({ to, subject: message.subject, text }, 'e-mail (no SMTP_URL configured)');
         sent.push({ to, subject: message.subject, text });
         await this.settle(userId, items.map((i) => i.id), mine, 'sent');
       } catch (err) {

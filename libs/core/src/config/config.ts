@@ -93,8 +93,9 @@ export class AppConfig {
 
   /**
    * SMTP server for e-mails, e.g. smtp://user:pass@mail.example:587. Without it, notification
-   * e-mails go to the log outside production (production only notes that one was due);
-   * password-reset e-mails never do.
+   * e-mails go to the log outside production, and password-reset e-mails never do; a production
+   * process warns at start-up and leaves every e-mail, unclaimed, to a process that has it, each
+   * while it can still go (`EmailDigest.leavesEmail`, `AccountMailHandler`).
    */
   @IsOptional() @Matches(/^smtps?:\/\//, { message: 'must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string;

@@ -16,7 +16,7 @@ export const MAIL_CLAIM_LEASE_SECONDS = 15 * 60;
 
 /**
  * How long a production node with no SMTP_URL leaves an e-mail another node may send
- * (`AccountMailHandler.waitsForSmtp`) before its event is due again: as long as the outbox's
+ * (`AccountMailHandler`, any kind) before its event is due again: as long as the outbox's
  * longest back-off, so a node that has SMTP_URL takes it within minutes.
  */
 export const SMTP_WAIT_SECONDS = 5 * 60;
@@ -27,7 +27,7 @@ export const SMTP_WAIT_SECONDS = 5 * 60;
  * notifications, so it builds its own transport from them rather than borrowing the digest's.
  * Nothing of these messages reaches the log, in any environment, their links opening or vouching
  * for an account; but for a kind whose message links nothing of the sort (a sanction's,
- * `AccountMailHandler.waitsForSmtp`), which without SMTP_URL goes to the log outside production
+ * `AccountMailHandler.loggedWithoutSmtp`), which without SMTP_URL goes to the log outside production
  * as the digest's messages do (`toLog`).
  */
 @Injectable()
@@ -89,8 +89,10 @@ export class AccountMailer {
  * An outbox consumer sending one kind of account e-mail, one per event of `eventType` (whose
  * payload names the user): to the account's address, unless it is a placeholder, has none, or
  * `load` finds nothing to send; with a link good for what is left of `ttlSeconds` since the
- * request, however late the worker gets to it. Without SMTP_URL the log only notes that one
- * was due, and no token is made (a kind that `waitsForSmtp` aside).
+ * request, however late the worker gets to it. Without SMTP_URL no token is made: a production
+ * process leaves the e-mail to one that has SMTP_URL while its link holds (an `OutboxWait`, due
+ * again every SMTP_WAIT_SECONDS), and gives it up only once it is too late for any; outside
+ * production the log notes that one was due (a kind `loggedWithoutSmtp` aside).
  *
  * Each event is recorded before its e-mail goes out (`account_mails_sent`, outside the
  * outbox's transaction, so the record stays when that rolls back): an event handled again,
@@ -139,16 +141,12 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
   protected abstract message(user: U & { email: string }, ttlSeconds: number): Promise<{ subject: string; text: string; messageId?: string }>;
 
   /**
-   * Whether, with no SMTP_URL, the e-mail is not given up but left to a node that has it (a
-   * sanction's, which given up the digest only tells as "a notice" and which a member barred
-   * reads nowhere else): a production node leaves the event due again after SMTP_WAIT_SECONDS
-   * (`OutboxWait`: no failed attempt counted, never parked) for a node with SMTP_URL to send it,
-   * and gives it up only once it is too late for any node (`ttlSeconds`); outside production the
-   * message goes to the log, as the digest's do, and counts as sent. Only for a kind whose
-   * message opens and vouches for nothing (no token), since it may reach the log. The other kinds
-   * are given up at once.
+   * Whether, with no SMTP_URL outside production, the message goes to the log, as the digest's
+   * do, and counts as sent (a sanction's): only for a kind whose message opens and vouches for
+   * nothing (no token). The other kinds are given up there, the log noting that one was due. In
+   * production every kind is left to a node that has SMTP_URL (`send`).
    */
-  protected readonly waitsForSmtp: boolean = false;
+  protected readonly loggedWithoutSmtp: boolean = false;
 
   /**
    * Whether `sending` claims each e-mail itself, in place of the event's record in
@@ -183,7 +181,8 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
    * asked): `load` found no address to send it to (for a sanction barring its member: none
    * confirmed that does not bounce; not when `load` finds nothing at all, for a sanction one
    * lifted, run out, or barring nobody site-wide), its event came later than `ttlSeconds` after
-   * the request, or no SMTP_URL is configured (unless the kind `waitsForSmtp`).
+   * the request, no node sent it while it could (production without SMTP_URL), or no SMTP_URL is
+   * configured outside production (unless the kind is `loggedWithoutSmtp`).
    * For a kind whose news others hold back while it may still go (a sanction's, which the digest
    * then e-mails by the normal path) to say so. The other kinds keep no such mark: their event's
    * record in `account_mails_sent` stays, refused for good or skipped alike.
@@ -215,8 +214,8 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
 
   /** `lastTry`: the outbox parks the event if this delivery fails (a refusal for now is then given up too). */
   private async send(userId: string, requestedAt: Date, lastTry: boolean): Promise<void> {
-    // Nothing to send it to, too late, or nowhere to send it (for a kind that `waitsForSmtp`, not
-    // here alone): the event is handled and never delivered again, so the e-mail is given up as
+    // Nothing to send it to, too late, or nowhere to send it (outside production, for a kind not
+    // `loggedWithoutSmtp`): the event is handled and never delivered again, so the e-mail is given up as
     // one refused for good is. Nothing to send at
     // all (`load` null: for a sanction, none that bars its member now) gives nothing up.
     const user = await this.load(userId);
@@ -225,22 +224,23 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
     const ttl = this.ttlSeconds - Math.floor((Date.now() - new Date(requestedAt).getTime()) / 1000);
     if (ttl <= 0) return this.gaveUp(userId);
     if (!this.mailer.configured) {
-      if (!this.waitsForSmtp) {
-        this.log.warn(this.logFieldsOf(userId), `${this.what} e-mail not sent: no SMTP_URL configured`);
-        return this.gaveUp(userId);
-      }
       if (this.mailer.production) {
-        // Another process may have SMTP_URL: due again in a while, or once too late, whichever comes first.
+        // Another process may have SMTP_URL (or this one, restarted with it): due again in a
+        // while, or once too late, whichever comes first. Nothing is signed meanwhile.
         const account = this.accountOf(userId);
         this.log.warn(this.logFieldsOf(userId), `${this.what} e-mail not sent: no SMTP_URL configured; left for a process that has one`);
-        throw new OutboxWait(`${this.what} e-mail for user ${account} left for a process with SMTP_URL`, new Date(Date.now() + Math.min(SMTP_WAIT_SECONDS, ttl) * 1000));
+        throw new OutboxWait(`${this.what} e-mail${account ? ` for user ${account}` : ''} left for a process with SMTP_URL`, new Date(Date.now() + Math.min(SMTP_WAIT_SECONDS, ttl) * 1000));
+      }
+      if (!this.loggedWithoutSmtp) {
+        this.log.warn(this.logFieldsOf(userId), `${this.what} e-mail not sent: no SMTP_URL configured`);
+        return this.gaveUp(userId);
       }
       // Outside production it goes to the log, below, once claimed as if it were sent.
     }
     const { subject, text, messageId } = await this.message(user as U & { email: string }, ttl);
     if (!(await this.sending(userId))) return;
     if (!this.mailer.configured) {
-      // Outside production, for a kind that may go there (`waitsForSmtp`): the developer's to read, as the digest's are.
+      // Outside production, for a kind that may go there (`loggedWithoutSmtp`): the developer's to read, as the digest's are.
       this.mailer.toLog(this.what, this.accountOf(userId), { to: user.email, subject, text });
       return this.sent(userId);
     }

@@ -37,7 +37,7 @@ const SANCTION_MAIL_TTL_SECONDS = 7 * 86_400;
  * outbox event's last try before parking, or when it was not sent for good (its member had no
  * confirmed address that does not bounce when its event was handled, or the event came more than
  * SANCTION_MAIL_TTL_SECONDS late), which this marks (`sanctions.email_given_up_at`: given up,
- * never claimed again). A process with no SMTP_URL gives nothing up (`waitsForSmtp`): outside
+ * never claimed again). A process with no SMTP_URL gives nothing up (`loggedWithoutSmtp`): outside
  * production it writes the message to the log, as the digest does, and marks it e-mailed; in
  * production it leaves it to a process that has SMTP_URL until it is too late.
  *
@@ -53,7 +53,7 @@ export class SanctionMail extends AccountMailHandler<Barring> {
   readonly name = 'sanction-mail';
   protected readonly eventType = 'user.sanctioned';
   protected override readonly claimsItsOwn = true;
-  protected override readonly waitsForSmtp = true;
+  protected override readonly loggedWithoutSmtp = true;
   protected readonly what = 'sanction';
   protected readonly ttlSeconds = SANCTION_MAIL_TTL_SECONDS;
 
