@@ -1,3 +1,4 @@
+import { JobScheduler } from '../../libs/core/src/jobs';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { makeUser, TestUser } from '../factories';
@@ -26,8 +27,16 @@ describe('e-mail in production without SMTP_URL', () => {
 
   const delivered = (u: TestUser) => smtp.mails.filter((m) => m.to.includes(u.email));
 
-  it('warns at start-up that this process sends no e-mail and leaves it to one that has SMTP_URL', () => {
-    const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.level >= 40 && /SMTP_URL/.test(l.msg));
+  it('warns once it starts running the jobs (it sends the e-mail) that no e-mail goes out from it, and leaves it to a process that has SMTP_URL', async () => {
+    const smtpWarnings = (from: number) => lines.slice(from).map((l) => JSON.parse(l)).filter((l) => l.level >= 40 && /SMTP_URL is not set/.test(l.msg));
+    // Not before: a process that runs no jobs (an API beside a worker, the CLI) sends no e-mail anyway.
+    expect(smtpWarnings(0)).toEqual([]);
+    const from = lines.length;
+    const jobs = t.get(JobScheduler);
+    jobs.start();
+    jobs.stop();
+    await new Promise((r) => setTimeout(r, 50));
+    const warnings = smtpWarnings(from);
     expect(warnings).toHaveLength(1);
     expect(warnings[0].msg).toMatch(/no e-mail goes out from this process/);
   });

@@ -16,6 +16,8 @@ interface Job {
   name: string;
   everyMs: number;
   run: () => Promise<unknown>;
+  /** Called once when a process starts running the jobs (`start`): a job's start-up word, say. */
+  onStart?: () => void;
 }
 
 /**
@@ -35,12 +37,13 @@ export class JobScheduler implements OnModuleDestroy {
 
   constructor(private readonly ds: DataSource) {}
 
-  register(name: string, everyMs: number, run: () => Promise<unknown>): void {
-    if (!this.jobs.some((j) => j.name === name)) this.jobs.push({ name, everyMs, run });
+  register(name: string, everyMs: number, run: () => Promise<unknown>, onStart?: () => void): void {
+    if (!this.jobs.some((j) => j.name === name)) this.jobs.push({ name, everyMs, run, onStart });
   }
 
   start(): void {
     for (const job of this.jobs) {
+      job.onStart?.();
       let busy = false;
       const scheduled = job.everyMs > DUE_CHECK_MS;
       // A scheduled job's next due time as last read: ticks before it ask nothing of the database.

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Injectable, Logger, OnApplicationBootstrap, Post, Query as HttpQuery, Res } from '@nestjs/common';
+import { Body, Controller, Get, Injectable, Logger, Post, Query as HttpQuery, Res } from '@nestjs/common';
 import { Args, Context, Field, InputType, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { IsBoolean, IsIn } from 'class-validator';
 import type { Response } from 'express';
@@ -186,12 +186,12 @@ export interface SentEmail {
 /**
  * E-mails what users have not read after a delay (EMAIL_DELAY_MINUTES), one message per
  * user per run, through SMTP_URL; without SMTP the message goes to the log outside production, and
- * a production process leaves the news due, unclaimed, for a process that has SMTP_URL (a warning
- * at start-up says so). Each kind can be turned off, and every e-mail carries signed unsubscribe
- * links that work without signing in.
+ * a production process leaves the news due, unclaimed, for a process that has SMTP_URL (it warns
+ * so when it starts running the jobs). Each kind can be turned off, and every e-mail carries
+ * signed unsubscribe links that work without signing in.
  */
 @Injectable()
-export class EmailDigest implements OnApplicationBootstrap {
+export class EmailDigest {
   private readonly log = new Logger('Email');
   private readonly transport: Transporter;
 
@@ -212,11 +212,12 @@ export class EmailDigest implements OnApplicationBootstrap {
   }
 
   /**
-   * A production process without SMTP_URL says at start-up, once, that it sends no e-mail, and
+   * A production process without SMTP_URL says, once it starts running the jobs (the process that
+   * sends e-mail: the worker, or the API running it in-process), that it sends no e-mail, and
    * what becomes of it: whatever it would send waits for a process that has SMTP_URL, each kind
    * as long as it can still go, and goes nowhere if no process has it.
    */
-  onApplicationBootstrap(): void {
+  warnIfLeavingEmail(): void {
     if (!this.leavesEmail) return;
     this.log.warn(
       `SMTP_URL is not set: no e-mail goes out from this process. Notification e-mails wait, unclaimed, for a process that has SMTP_URL (news up to ${NEWS_MAX_AGE_DAYS} days past when it was due), ` +

@@ -34,7 +34,9 @@ export class NotificationsModule implements OnModuleInit {
     this.reads.register((tx, read) => this.notifications.readThrough(tx, read));
     // What a member muted stays out of their topic feeds, as it stays out of their notifications.
     this.feeds.register(mutedTopicSql);
-    this.jobs.register('email-unread-notifications', 60_000, () => this.digest.sendDue());
+    // A process that runs the jobs (the worker, or the API with it in-process) sends the e-mail:
+    // it alone says at start-up that it has no SMTP_URL (not the CLI, nor an API beside a worker).
+    this.jobs.register('email-unread-notifications', 60_000, () => this.digest.sendDue(), () => this.digest.warnIfLeavingEmail());
     this.jobs.register('prune-notifications', 3600_000, () => this.notifications.pruneOld());
   }
 }
