@@ -724,6 +724,94 @@ describe('notifications and watching', () => {
     expect(listed).toHaveLength(2);
   });
 
+  it('leads to where a post is now when a move came between its delivery’s read and its write: the list, the count, a push and the e-mail name its topic and number as they are, and nothing of a place its recipient may not read', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const insiders = await makeGroup(t);
+    const [writer, insider, outsider] = [await makeUser(t), await makeUser(t, { groups: [insiders] }), await makeUser(t)];
+    const closed = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ groupId: insiders, level: 'PARTICIPATE' }])).id);
+    const was = await createTopic(t, writer.token, board, { title: 'Where it was said' });
+    const now = await createTopic(t, admin.token, board, { title: 'Where it is now' });
+    for (let i = 0; i < 3; i++) await reply(t, admin.token, now.id, `filler ${i}`);
+    const few = await createTopic(t, admin.token, closed, { title: 'Where few read' });
+    await drain();
+    const told = await reply(t, writer.token, was.id, `@${insider.handle} @${outsider.handle} told where everyone reads`);
+    const hushed = await reply(t, writer.token, was.id, `@${insider.handle} @${outsider.handle} told, then taken where few read`);
+    // Each reply is moved once its mentions were read and found readable where it was, before
+    // they are written: the rows keep the topic and number it had (movePosts updates none of them).
+    const MOVE = `mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`;
+    const handler = t.get(NotificationsHandler) as unknown as { readableDrafts: (d: Array<{ postId?: string }>) => Promise<unknown> };
+    const readable = handler.readableDrafts.bind(handler);
+    const moves = new Map([[told.id, now.id], [hushed.id, few.id]]);
+    const raced = jest.spyOn(handler, 'readableDrafts').mockImplementation(async (drafts) => {
+      const ready = await readable(drafts);
+      for (const [postId, toTopicId] of moves) {
+        if (!drafts.some((d) => d.postId === postId)) continue;
+        moves.delete(postId);
+        expectOk(await t.gql(MOVE, { input: { postIds: [postId], toTopicId } }, { token: admin.token }));
+      }
+      return ready;
+    });
+    try {
+      await drain();
+    } finally {
+      raced.mockRestore();
+    }
+    expect(moves.size).toBe(0);
+    const at = async (postId: string) => (await t.sql(`SELECT topic_id, number FROM posts WHERE id = $1`, [postId]))[0] as { topic_id: string; number: number };
+    const [toldAt, hushedAt] = [await at(told.id), await at(hushed.id)];
+    expect([toldAt.topic_id, hushedAt.topic_id]).toEqual([now.id, few.id]);
+    expect(toldAt.number).not.toBe(told.number);
+    const PAGE = `{ notifications(first: 50) { totalCount edges { node { kind data topic { id title } post { id number } } } } }`;
+    const shown = async (u: TestUser) => {
+      const c = expectOk(await t.gql(PAGE, {}, { token: u.token })).notifications;
+      return { count: c.totalCount, items: c.edges.map((e: any) => ({ topic: e.node.topic?.id, title: e.node.topic?.title, number: JSON.parse(e.node.data).number, post: e.node.post?.id })) };
+    };
+    // Listed and counted where the posts are now: the insider reads both places, the outsider only one.
+    expect(await shown(insider)).toEqual({
+      count: 2,
+      items: [
+        { topic: few.id, title: 'Where few read', number: hushedAt.number, post: hushed.id },
+        { topic: now.id, title: 'Where it is now', number: toldAt.number, post: told.id },
+      ],
+    });
+    expect(await shown(outsider)).toEqual({ count: 1, items: [{ topic: now.id, title: 'Where it is now', number: toldAt.number, post: told.id }] });
+
+    // Pushed again live (as a burst would push them): each as it is now, none to who may not read it.
+    const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    const pushed = new Map<string, any[]>();
+    for (const u of [insider, outsider]) {
+      const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: { token: u.token }, reconnection: false, forceNew: true });
+      sockets.push(s);
+      await new Promise<void>((r) => s.once('connect', () => r()));
+      pushed.set(u.id, []);
+      s.on('notification', (n: any) => pushed.get(u.id)!.push({ topicId: n.topicId, postId: n.postId, number: n.data.number }));
+    }
+    await t.sql(
+      `SELECT pg_notify('parvis_notifications', json_build_object('userId', user_id, 'id', id)::text) FROM notifications WHERE user_id = ANY($1::uuid[]) ORDER BY created_at, post_id`,
+      [[insider.id, outsider.id]],
+    );
+    for (let i = 0; i < 60 && pushed.get(insider.id)!.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    const sortByPost = (a: any[]) => [...a].sort((x, y) => (x.postId < y.postId ? -1 : 1));
+    expect(sortByPost(pushed.get(insider.id)!)).toEqual(
+      sortByPost([
+        { topicId: now.id, postId: told.id, number: toldAt.number },
+        { topicId: few.id, postId: hushed.id, number: hushedAt.number },
+      ]),
+    );
+    expect(pushed.get(outsider.id)).toEqual([{ topicId: now.id, postId: told.id, number: toldAt.number }]);
+
+    // E-mailed so too: the topic as it is titled now, the link to the post where it is.
+    await t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = ANY($1::uuid[])`, [[insider.id, outsider.id]]);
+    const mails = await t.get(EmailDigest).sendDue();
+    const lines = (u: TestUser) => mails.filter((m) => m.to === u.email).flatMap((m) => m.text.split('\n').filter((line) => line.startsWith('•'))).sort();
+    const line = (title: string, path: string) => expect.stringMatching(new RegExp(`^• @${writer.handle} mentioned you — “${title}” \\S+${path}$`));
+    expect(lines(insider)).toEqual([line('Where few read', `/t/${few.id}#post-${hushedAt.number}`), line('Where it is now', `/t/${now.id}#post-${toldAt.number}`)]);
+    expect(lines(outsider)).toEqual([line('Where it is now', `/t/${now.id}#post-${toldAt.number}`)]);
+    const outsiderMail = JSON.stringify(mails.filter((m) => m.to === outsider.email));
+    for (const secret of ['Where few read', few.id, 'Where it was said', was.id]) expect(outsiderMail).not.toContain(secret);
+  });
+
   it('neither lists nor counts notifications about content the recipient can no longer read', async () => {
     const owner = await makeUser(t);
     const replier = await makeUser(t);

@@ -166,6 +166,8 @@ type DueNews = {
   user_id: string;
   kind: string;
   topic_id: string | null;
+  /** Where it leads: the post's topic as it is now (asSeenSql). */
+  shown_topic_id: string | null;
   post_id: string | null;
   removed_post_id: string | null;
   data: any;
@@ -350,8 +352,9 @@ export class EmailDigest {
             ORDER BY min(n.created_at), n.user_id LIMIT $2
          ), due AS (
            -- As the list shows it: a batch of reactions without the reactors the user ignores.
-           SELECT n.id, n.user_id, n.created_at, ${seen.data} AS data, u.email, t.title, a.handle AS actor, p.number
-             FROM notifications n JOIN chosen c ON c.user_id = n.user_id JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = n.topic_id
+           -- Where it leads: a post's topic as it is now (asSeenSql), titled as it is now.
+           SELECT n.id, n.user_id, n.created_at, ${seen.data} AS data, ${seen.topicId} AS shown_topic_id, u.email, t.title, a.handle AS actor, p.number
+             FROM notifications n JOIN chosen c ON c.user_id = n.user_id JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = ${seen.topicId}
                   LEFT JOIN users a ON a.id = ${seen.actorId} LEFT JOIN posts p ON p.id = n.post_id
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
               AND (n.email_claimed_at IS NULL OR n.email_claimed_at < now() - make_interval(secs => $5))
@@ -372,7 +375,7 @@ export class EmailDigest {
          UPDATE notifications n SET email_claimed_at = now()
            FROM due
           WHERE n.id = due.id
-         RETURNING n.id, n.user_id, n.kind, n.topic_id, n.post_id, n.removed_post_id, due.data, due.email, due.title, due.actor, due.number, due.created_at,
+         RETURNING n.id, n.user_id, n.kind, n.topic_id, due.shown_topic_id, n.post_id, n.removed_post_id, due.data, due.email, due.title, due.actor, due.number, due.created_at,
                    n.email_claimed_at::text AS claim`,
         [this.config.EMAIL_DELAY_MINUTES, users, STANDING_KINDS, NEWS_MAX_AGE_DAYS, MAIL_CLAIM_LEASE_SECONDS],
       ),
@@ -442,7 +445,7 @@ export class EmailDigest {
           const group = typeof n.data?.groupName === 'string' ? ` — “${oneLineTitle(n.data.groupName)}”` : '';
           // A removal is linked only where its author may read now (`removalLinks`): a removed topic
           // is named (as it is titled now), not linked, while its author cannot open it.
-          const path = n.kind === 'POST_REMOVED' ? removals.get(n.id) : `/t/${n.topic_id}${anchor}`;
+          const path = n.kind === 'POST_REMOVED' ? removals.get(n.id) : `/t/${n.shown_topic_id}${anchor}`;
           const link = path ? ` ${this.config.publicUrl}${path}` : '';
           const where = n.title ? ` — “${oneLineTitle(n.title)}”${link}` : group;
           let what = n.kind === 'APPEAL_DECIDED' ? appealOutcome(n.data) : n.kind === 'GROUP_REQUEST_CLOSED' ? requestClosedLine(n.data) : (LABELS[n.kind] ?? n.kind);

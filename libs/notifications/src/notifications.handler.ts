@@ -422,7 +422,7 @@ export class NotificationsHandler implements OutboxHandler {
                   AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id)
              JOIN users recipient ON recipient.id = u.user_id AND recipient.deleted_at IS NULL
             -- Nothing a member the recipient ignores writes or reacts.
-            WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind', data: 'u.data', topicId: 'u.topic_id' })}
+            WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind', data: 'u.data', topicId: 'u.topic_id', postId: 'u.post_id' })}
             ORDER BY u.user_id FOR SHARE OF recipient
            ON CONFLICT (user_id, source) DO UPDATE
              SET data = notifications.data || jsonb_build_object(

@@ -355,6 +355,8 @@ interface Row {
   created_at: Date;
   read_at: Date | null;
   topic_id: string | null;
+  /** Where it leads: its post's topic now (`asSeenSql`). */
+  shown_topic_id: string | null;
   post_id: string | null;
   removed_post_id: string | null;
   actor_id: string | null;
@@ -396,8 +398,9 @@ export interface NotificationColumns {
   kind: string;
   data: string;
   topicId: string;
+  postId: string;
 }
-const N: NotificationColumns = { userId: 'n.user_id', actorId: 'n.actor_id', kind: 'n.kind', data: 'n.data', topicId: 'n.topic_id' };
+const N: NotificationColumns = { userId: 'n.user_id', actorId: 'n.actor_id', kind: 'n.kind', data: 'n.data', topicId: 'n.topic_id', postId: 'n.post_id' };
 
 /** Whether the recipient ignores a member (an id in SQL); staff are never ignored, even ones promoted since. */
 function ignoresSql(userId: string, memberId: string): string {
@@ -468,6 +471,11 @@ function mergedSourceAsSeenSql(n: NotificationColumns): string {
                    OR ${AccessService.holdsSql(n.userId, 'st.space_id', AccessLevel.MODERATE)}))`;
 }
 
+/** A post notice's `number` as the post is numbered now (`asSeenSql`), as jsonb to lay over its data; else nothing. */
+function numberNowSql(n: NotificationColumns): string {
+  return `COALESCE((SELECT jsonb_build_object('number', sp.number) FROM posts sp WHERE sp.id = ${n.postId} AND ${n.data} ? 'number'), '{}'::jsonb)`;
+}
+
 /**
  * A notification's `data` and `actor_id` as its recipient sees them (columns as `fromIgnoredSql`
  * takes them), wherever they are read (the list, a live push, the e-mail): a batch of reactions
@@ -486,10 +494,17 @@ function mergedSourceAsSeenSql(n: NotificationColumns): string {
  * the title stored in it (notices written before titles were read this way held one): only those
  * `NotificationVisibility` lets through read the notice at all, so a topic moved out of their
  * reach, or retitled, shows them no title it had.
+ * A notice about a post (`post_id`) leads to where the post is now: `topicId` is the post's topic,
+ * and a `number` in its data the post's number (movePosts rewrites the rows of the posts it moves,
+ * but not one a delivery that read the post before the move writes after it). Only notices
+ * `NotificationVisibility` lets through are read, and it judges the post where it is now: nobody
+ * is shown a place they may not read. Any other notice's topic is its own (a removal's: the
+ * notice's topic, `removedPosts`).
  */
-export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: string } {
+export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: string; topicId: string } {
   const ignored = ignoresSql(n.userId, 'r.id::uuid');
   return {
+    topicId: `COALESCE((SELECT sp.topic_id FROM posts sp WHERE sp.id = ${n.postId}), ${n.topicId})`,
     data: `CASE WHEN ${n.kind} = 'REACTIONS' AND jsonb_typeof(${n.data}->'reactors') = 'array' THEN (
       SELECT CASE WHEN bool_or(r.ignored) THEN ${n.data} || jsonb_build_object(
                'reactors', COALESCE(jsonb_agg(to_jsonb(r.id) ORDER BY r.i) FILTER (WHERE NOT r.ignored), '[]'::jsonb),
@@ -501,7 +516,7 @@ export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: 
       WHEN ${n.kind} = 'IDEA_MERGED' THEN ${n.data} || jsonb_build_object('sourceId', ${mergedSourceAsSeenSql(n)})
       WHEN ${n.kind} = 'POST_REMOVED' THEN (${n.data} - 'title') || CASE WHEN ${removesTopicSql(n.kind, n.data)}
         THEN COALESCE((SELECT jsonb_build_object('title', t.title) FROM topics t WHERE t.id = ${n.topicId}), '{}'::jsonb) ELSE '{}'::jsonb END
-      ELSE ${n.data} END`,
+      ELSE ${n.data} END || ${numberNowSql(n)}`,
     actorId: `CASE WHEN ${n.kind} = 'REACTIONS' AND ${ignoresSql(n.userId, n.actorId)} THEN (
       SELECT u.id FROM ${reactorsSql(n)} JOIN users u ON u.id = r.id::uuid WHERE NOT ${ignored} ORDER BY r.i LIMIT 1)
       ELSE ${n.actorId} END`,
@@ -567,7 +582,7 @@ export class NotificationsService {
     const where = `n.user_id = $1 ${args.unreadOnly ? 'AND n.read_at IS NULL' : ''} AND NOT ${fromIgnoredSql()}`;
     const seen = asSeenSql();
     const rows: Row[] = await this.ds.query(
-      `SELECT id, kind, ${seen.data} AS data, created_at, read_at, topic_id, post_id, removed_post_id, ${seen.actorId} AS actor_id, created_at::text AS k_ts FROM notifications n
+      `SELECT id, kind, ${seen.data} AS data, created_at, read_at, topic_id, ${seen.topicId} AS shown_topic_id, post_id, removed_post_id, ${seen.actorId} AS actor_id, created_at::text AS k_ts FROM notifications n
         WHERE ${where} ${after ? 'AND (created_at, id) < ($3::timestamptz, $4::uuid)' : ''}
         ORDER BY created_at DESC, id DESC LIMIT $2`,
       after ? [viewer.id, size + 1, after[0], after[1]] : [viewer.id, size + 1],
@@ -582,7 +597,7 @@ export class NotificationsService {
       size,
       'notifications',
       (r) => [r.k_ts, r.id],
-      (r) => Object.assign(new NotificationModel(), { id: r.id, kind: r.kind, data: JSON.stringify(r.data), createdAt: r.created_at, readAt: r.read_at, topicId: r.topic_id, postId: r.post_id, removedPostId: r.removed_post_id, actorId: r.actor_id }),
+      (r) => Object.assign(new NotificationModel(), { id: r.id, kind: r.kind, data: JSON.stringify(r.data), createdAt: r.created_at, readAt: r.read_at, topicId: r.shown_topic_id, postId: r.post_id, removedPostId: r.removed_post_id, actorId: r.actor_id }),
       async () => {
         const spaces = await this.spacesAt(viewer);
         const [row] = await this.ds.query(`SELECT count(*)::int AS n FROM notifications n WHERE ${where} AND ${this.visibility.sql()}`, [

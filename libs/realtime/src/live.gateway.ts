@@ -292,6 +292,8 @@ interface NotificationRow {
   kind: string;
   data: unknown;
   topic_id: string | null;
+  /** Where it leads: its post's topic now (`asSeenSql`). */
+  shown_topic_id: string | null;
   post_id: string | null;
   actor_id: string | null;
   created_at: Date;
@@ -602,7 +604,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     async (keys) => {
       const seen = asSeenSql();
       const rows: Array<NotificationRow & { user_id: string }> = await this.ds.query(
-        `SELECT id, user_id, kind, ${seen.data} AS data, topic_id, post_id, ${seen.actorId} AS actor_id, created_at FROM notifications n
+        `SELECT id, user_id, kind, ${seen.data} AS data, topic_id, ${seen.topicId} AS shown_topic_id, post_id, ${seen.actorId} AS actor_id, created_at FROM notifications n
           WHERE id = ANY($1::uuid[]) AND NOT ${fromIgnoredSql()}`,
         [keys.map((k) => k.id)],
       );
@@ -631,7 +633,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const n = await this.notificationRows.load({ id, userId });
     if (!n) return;
     this.server.local.to(`user:${userId}`).emit('notification', {
-      id: n.id, kind: n.kind, data: n.data, topicId: n.topic_id, postId: n.post_id, actorId: n.actor_id, createdAt: n.created_at,
+      id: n.id, kind: n.kind, data: n.data, topicId: n.shown_topic_id, postId: n.post_id, actorId: n.actor_id, createdAt: n.created_at,
     });
   }
 
