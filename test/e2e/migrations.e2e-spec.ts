@@ -14,6 +14,7 @@ import { SearchTermsTypoKeysTidy1765148400000 } from '../../migrations/176514840
 import { PlaceholderGroupMemberships1765166400000 } from '../../migrations/1765166400000-placeholder-group-memberships';
 import { RolesOfAccountsThatCannotSignIn1765170000000 } from '../../migrations/1765170000000-roles-of-accounts-that-cannot-sign-in';
 import { NotificationsAndWatchesOfAccountsThatCannotSignIn1765173600000 } from '../../migrations/1765173600000-notifications-and-watches-of-accounts-that-cannot-sign-in';
+import { PersonalRowsOfAccountsThatCannotSignIn1765191600000 } from '../../migrations/1765191600000-personal-rows-of-accounts-that-cannot-sign-in';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -379,6 +380,46 @@ describe('migrations', () => {
     const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM moderation_log`);
     await redoMigration(t, new NotificationsAndWatchesOfAccountsThatCannotSignIn1765173600000());
     expect(await left()).toEqual(['board member', 'notification member', 'tag member', 'topic member']);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [last])).toEqual([{ n: 0 }]);
+  });
+
+  it('takes the read marks, bookmarks and reminders, drafts, ignores, e-mail settings, dismissed announcements and visits left to placeholders and deleted accounts, and no one else’s (migration 1765191600000)', async () => {
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const [member, placeholder, gone] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const topic = await createTopic(t, member.token, board);
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL WHERE id = $1`, [placeholder.id]);
+    await t.sql(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = $1`, [gone.id]);
+    const everyone = [member.id, placeholder.id, gone.id];
+    // As earlier releases or data fixes could leave them: each account with a row in every such table.
+    await t.sql(`INSERT INTO topic_reads (user_id, topic_id, last_read_number) SELECT u, $2, 1 FROM unnest($1::uuid[]) AS u ON CONFLICT DO NOTHING`, [everyone, topic.id]);
+    await t.sql(`INSERT INTO post_bookmarks (user_id, post_id, remind_at) SELECT u, $2, now() + interval '1 day' FROM unnest($1::uuid[]) AS u`, [everyone, topic.firstPostId]);
+    await t.sql(`INSERT INTO drafts (id, user_id, topic_id, body, sequence) SELECT gen_random_uuid(), u, $2, 'unsent', 0 FROM unnest($1::uuid[]) AS u`, [everyone, topic.id]);
+    await t.sql(`INSERT INTO email_preferences (user_id, kind, enabled) SELECT u, 'MENTION', false FROM unnest($1::uuid[]) AS u`, [everyone]);
+    await t.sql(`INSERT INTO topic_pin_dismissals (user_id, topic_id) SELECT u, $2 FROM unnest($1::uuid[]) AS u`, [everyone, topic.id]);
+    await t.sql(`INSERT INTO user_visits (user_id, day) SELECT u, current_date - 3 FROM unnest($1::uuid[]) AS u`, [everyone]);
+    // Ignores set by each of them; and the member's of the placeholder, which folds its posts away for the member.
+    const someone = await makeUser(t);
+    await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) SELECT u, $2 FROM unnest($1::uuid[]) AS u`, [everyone, someone.id]);
+    await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2)`, [member.id, placeholder.id]);
+    const left = async () =>
+      (await t.sql(
+        `SELECT 'read' AS what, user_id FROM topic_reads WHERE user_id = ANY($1::uuid[])
+         UNION ALL SELECT 'bookmark', user_id FROM post_bookmarks WHERE user_id = ANY($1::uuid[])
+         UNION ALL SELECT 'draft', user_id FROM drafts WHERE user_id = ANY($1::uuid[])
+         UNION ALL SELECT 'email', user_id FROM email_preferences WHERE user_id = ANY($1::uuid[])
+         UNION ALL SELECT 'dismissal', user_id FROM topic_pin_dismissals WHERE user_id = ANY($1::uuid[])
+         UNION ALL SELECT 'visit', user_id FROM user_visits WHERE user_id = ANY($1::uuid[])
+         UNION ALL SELECT 'ignore of ' || CASE WHEN ignored_user_id = $2 THEN 'placeholder' ELSE 'someone' END, user_id FROM user_ignores WHERE user_id = ANY($1::uuid[])`,
+        [everyone, placeholder.id],
+      )).map((r) => `${r.what} ${r.user_id === member.id ? 'member' : r.user_id === placeholder.id ? 'placeholder' : 'deleted'}`)
+        // Each kind once per account (signing in already counted a visit today).
+        .filter((row, i, all) => all.indexOf(row) === i)
+        .sort();
+    const members = ['bookmark member', 'dismissal member', 'draft member', 'email member', 'ignore of placeholder member', 'ignore of someone member', 'read member', 'visit member'];
+    expect(await left()).toHaveLength(members.length + 2 * (members.length - 1));
+    const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM moderation_log`);
+    await redoMigration(t, new PersonalRowsOfAccountsThatCannotSignIn1765191600000());
+    expect(await left()).toEqual(members);
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [last])).toEqual([{ n: 0 }]);
   });
 
