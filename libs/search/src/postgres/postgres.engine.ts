@@ -1125,14 +1125,18 @@ export class PostgresSearchEngine implements SearchEngine {
     if (compiled.segmented) snippetText = `regexp_replace(${snippetText}, ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`;
     snippetText = `regexp_replace(${snippetText}, ${p(COMPOUND_JOINT_SQL.pattern)}, ${p(COMPOUND_JOINT_SQL.replacement)}, 'g')`;
     // The visible documents of the spaces searched holding each of the query's lexemes (an index
-    // read per space and lexeme), and those spaces' visible documents (see ReadableCounts).
+    // read per space and lexeme), and those spaces' visible documents (see ReadableCounts). Each
+    // lexeme is probed on its own, as each prefix is: given them all as one array beside the spaces,
+    // the planner may read every count of the spaces and filter them, and did on counts not analysed
+    // yet (83 lexemes of a completed prefix, 200,000 posts: 50 ms, against 0.5 ms probed).
     const readCounts = !readable && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
     let counts = '';
     if (readCounts) {
       const { lexemes, prefixes } = this.lexemesOf(compiled);
       const spaces = p(f.spaceIds);
-      counts = `, (SELECT coalesce(json_object_agg(x.lexeme, x.n), '{}') FROM (SELECT c.lexeme, sum(c.docs)::int AS n FROM search_lexeme_counts c
-                     WHERE c.space_id = ANY(${spaces}::uuid[]) AND c.lexeme = ANY(${p(lexemes)}::text[]) GROUP BY c.lexeme) x) AS lexeme_docs,
+      counts = `, (SELECT coalesce(json_object_agg(x.lexeme, s.n), '{}') FROM unnest(${p(lexemes)}::text[]) AS x(lexeme)
+                     CROSS JOIN LATERAL (SELECT sum(c.docs)::int AS n FROM search_lexeme_counts c WHERE c.space_id = ANY(${spaces}::uuid[]) AND c.lexeme = x.lexeme) s
+                     WHERE s.n IS NOT NULL) AS lexeme_docs,
          (SELECT coalesce(json_object_agg(x.prefix, x.n), '{}') FROM (SELECT x.prefix, (SELECT coalesce(sum(c.docs), 0)::int FROM (SELECT c.docs FROM search_lexeme_counts c
                      WHERE c.space_id = ANY(${spaces}::uuid[]) AND c.lexeme >= x.prefix AND c.lexeme < x.prefix || chr(1114111) LIMIT ${PREFIX_COUNTS}) c) AS n
                      FROM unnest(${p(prefixes)}::text[]) AS x(prefix)) x) AS prefix_docs,
