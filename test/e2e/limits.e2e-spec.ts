@@ -78,6 +78,37 @@ describe('GraphQL limits and error hygiene', () => {
     }
   });
 
+  it('costs a document by the values of its variables, whichever came first, as it costs them written out', async () => {
+    // The cost of a document is kept per text, by the variables it depends on (a page's
+    // `first`, a directive's `if`, what a field's own complexity reads): each answer must
+    // be the one the same query with the values written into it gets.
+    const id = '00000000-0000-4000-8000-000000000000';
+    const page = (n: string, more: string) =>
+      `topic(id: $id) { posts(first: ${n}) { edges { node { id author { id handle } revisions @include(if: ${more}) { number } } } } }`;
+    const pageDoc = `query($id: ID!, $n: Int, $more: Boolean!) { ${page('$n', '$more')} }`;
+    const searches = (f: string) => `a: search(query: ${f === '$f' ? '$q' : '"pump"'}, first: ${f}) { edges { node { post { id } } } } b: search(query: "valve", first: ${f}) { edges { node { post { id } } } }`;
+    const searchDoc = `query($q: String!, $f: Int) { ${searches('$f')} }`;
+    const message = async (query: string, variables: Record<string, unknown>) => (await t.gql(query, variables)).errors?.[0]?.message;
+    const asked: Array<[string, Record<string, unknown>, string]> = [
+      [pageDoc, { id, n: 60, more: false }, `query($id: ID!) { ${page('60', 'false')} }`],
+      [pageDoc, { id, n: 90, more: false }, `query($id: ID!) { ${page('90', 'false')} }`],
+      [pageDoc, { id, n: 60, more: true }, `query($id: ID!) { ${page('60', 'true')} }`],
+      [pageDoc, { id: '00000000-0000-4000-8000-000000000001', n: 60, more: false }, `query($id: ID!) { ${page('60', 'false')} }`],
+      [searchDoc, { q: 'pump', f: 5 }, `{ ${searches('5')} }`],
+      [searchDoc, { q: 'other words', f: 40 }, `{ ${searches('40')} }`],
+      [searchDoc, { q: 'pump', f: 5 }, `{ ${searches('5')} }`],
+    ];
+    const seen = new Set<string>();
+    for (const [doc, variables, written] of asked) {
+      const got = await message(doc, variables);
+      expect(got).toMatch(/too complex: \d+/);
+      expect([variables, got]).toEqual([variables, await message(written, written.includes('$id') ? { id: variables.id } : {})]);
+      seen.add(got!);
+    }
+    // Different values cost differently: the comparison above is not between equal numbers.
+    expect(seen.size).toBe(5);
+  });
+
   it('refuses NUL characters as bad input, in variables and in the query text alike, and writes nothing', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const create = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }`;

@@ -1,6 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { getNullableType, GraphQLError, isListType, ValidationRule, visit } from 'graphql';
+import {
+  ASTNode, DocumentNode, getNullableType, getVariableValues, GraphQLError, GraphQLSchema, isListType, OperationDefinitionNode, ValidationRule, visit,
+} from 'graphql';
 import { DEFAULT_PAGE_SIZE } from './pagination';
 import { ComplexityEstimator, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 
@@ -59,20 +61,148 @@ export function depthLimitRule(max: number): ValidationRule {
   });
 }
 
+/** The names of the variables anywhere under `node`. */
+function variablesIn(node: ASTNode, into: Set<string>): void {
+  visit(node, {
+    Variable(v) {
+      into.add(v.name.value);
+    },
+  });
+}
+
+/** Operations (a query text and operation name) whose costs are kept, and costs kept per operation; the least recently used go first. */
+const COMPLEXITY_OPERATIONS = 500;
+const COMPLEXITY_COSTS_PER_OPERATION = 50;
+/** A cost whose key (the values of the variables it depends on, written out) is longer is worked out every time, not kept. */
+const COMPLEXITY_KEY_MAX = 1024;
+
+/** Reads `key` of an LRU map, marking it as just used. */
+function lruGet<K, V>(map: Map<K, V>, key: K): V | undefined {
+  const value = map.get(key);
+  if (value !== undefined) {
+    map.delete(key);
+    map.set(key, value);
+  }
+  return value;
+}
+
+function lruSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as K);
+}
+
+interface KnownOperation {
+  /**
+   * The variables its cost has been seen to depend on: those under a directive (@skip,
+   * @include), and those in an argument an estimator read. It only grows; each cost is
+   * kept under these names and their values, so a cost kept before it grew is never read.
+   */
+  reads: Set<string>;
+  costs: Map<string, number>;
+}
+
+/**
+ * The cost of an operation, worked out by graphql-query-complexity: a walk of the whole
+ * document with its estimators, the same for every request of the same document. It is
+ * kept per query text and operation name, by the values of the variables it depends on, so
+ * the topic page of every topic (the same document, another `$id`) costs one walk.
+ *
+ * What the cost depends on is recorded as it is worked out: each estimator reads the field's
+ * arguments through a proxy that notes the variables of each argument it reads (a `first`,
+ * or whatever a field's own `complexity` reads), and the variables of every directive
+ * count from the start. An estimator runs only on what it read before, so another request
+ * whose values agree on those computes the same cost. Whatever else could change the walk's
+ * outcome is in the key too: whether each other variable is absent, null or given (a null
+ * in a non-null argument is an error), and the variables are coerced on every request,
+ * so values of the wrong type are refused as before. Only costs are kept, never errors.
+ */
+class ComplexityCosts {
+  private readonly operations = new Map<string, KnownOperation>();
+  /** The variables of the cost being worked out, while it is (the walk is synchronous). */
+  private recording: Set<string> | undefined;
+  private readonly estimators: ComplexityEstimator[];
+
+  constructor() {
+    const record = (estimator: ComplexityEstimator): ComplexityEstimator => (options) => {
+      const reads = this.recording;
+      if (!reads) return estimator(options);
+      const note = (key: string | symbol) => {
+        const arg = typeof key === 'string' ? options.node.arguments?.find((a) => a.name.value === key) : undefined;
+        if (arg) variablesIn(arg, reads);
+      };
+      const noteAll = () => options.node.arguments?.forEach((a) => variablesIn(a, reads));
+      const args = new Proxy(options.args, {
+        get: (target, key, receiver) => (note(key), Reflect.get(target, key, receiver)),
+        has: (target, key) => (note(key), Reflect.has(target, key)),
+        getOwnPropertyDescriptor: (target, key) => (note(key), Reflect.getOwnPropertyDescriptor(target, key)),
+        ownKeys: (target) => (noteAll(), Reflect.ownKeys(target)),
+      });
+      return estimator({ ...options, args });
+    };
+    this.estimators = [fieldExtensionsEstimator(), listEstimator, simpleEstimator({ defaultComplexity: 1 })].map(record);
+  }
+
+  /** The operation's cost; throws what getComplexity throws. */
+  cost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode | undefined, queryHash: string, operationName: string | undefined, variables: Record<string, unknown>): number {
+    if (!operation) return getComplexity({ schema, operationName, query: document, variables, estimators: this.estimators });
+    const opKey = `${queryHash}:${operationName ?? ''}`;
+    let known = lruGet(this.operations, opKey);
+    if (!known) {
+      known = { reads: new Set(), costs: new Map() };
+      visit(operation, {
+        Directive(d) {
+          variablesIn(d, known!.reads);
+        },
+      });
+      // Directives of the fragments it spreads count too.
+      for (const def of document.definitions) if (def.kind === 'FragmentDefinition') visit(def, { Directive: (d) => variablesIn(d, known!.reads) });
+      lruSet(this.operations, opKey, known, COMPLEXITY_OPERATIONS);
+    }
+    // Values of the wrong type: getComplexity refuses them, as before.
+    const coercible = !getVariableValues(schema, operation.variableDefinitions ?? [], variables).errors;
+    const key = coercible ? this.costKey(operation, known.reads, variables) : undefined;
+    const cached = key === undefined ? undefined : lruGet(known.costs, key);
+    if (cached !== undefined) return cached;
+
+    const reads = new Set(known.reads);
+    this.recording = reads;
+    let cost: number;
+    try {
+      cost = getComplexity({ schema, operationName, query: document, variables, estimators: this.estimators });
+    } finally {
+      this.recording = undefined;
+    }
+    if (coercible) {
+      known.reads = reads;
+      const after = this.costKey(operation, reads, variables);
+      if (after !== undefined) lruSet(known.costs, after, cost, COMPLEXITY_COSTS_PER_OPERATION);
+    }
+    return cost;
+  }
+
+  /** The values of the variables in `reads`, and whether each other one is absent, null or given; undefined when too long to keep. */
+  private costKey(operation: OperationDefinitionNode, reads: Set<string>, variables: Record<string, unknown>): string | undefined {
+    let key = '';
+    for (const def of operation.variableDefinitions ?? []) {
+      const name = def.variable.name.value;
+      const value = variables[name];
+      key += `${name}${reads.has(name) ? `=${JSON.stringify(value) ?? ''}` : value === undefined ? '?' : value === null ? '!' : '+'};`;
+      if (key.length > COMPLEXITY_KEY_MAX) return undefined;
+    }
+    return key;
+  }
+}
+
 export function complexityLimitPlugin(max: number): ApolloServerPlugin {
+  const costs = new ComplexityCosts();
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ request, document, schema }) {
+        async didResolveOperation({ request, document, schema, operation, queryHash }) {
           let complexity: number;
           try {
-            complexity = getComplexity({
-              schema,
-              operationName: request.operationName ?? undefined,
-              query: document,
-              variables: request.variables ?? {},
-              estimators: [fieldExtensionsEstimator(), listEstimator, simpleEstimator({ defaultComplexity: 1 })],
-            });
+            complexity = costs.cost(schema, document, operation, queryHash, request.operationName ?? undefined, request.variables ?? {});
           } catch (e) {
             // Its refusals (variables of the wrong shape, documents too large to walk) are the client's to fix.
             if (!(e instanceof GraphQLError)) throw e;
