@@ -41,6 +41,22 @@ describe('prepared statements for the hottest reads', () => {
       await readTopicPage(t);
       expect((await namedStatements(t)).length).toBe(before);
     });
+
+    it('plans the topic page’s statements once per connection: they settle on generic plans', async () => {
+      // PostgreSQL plans a prepared statement afresh (a custom plan) for its first five runs,
+      // then keeps a generic plan unless it costs more than the custom ones did; a text
+      // whose generic plan always costs more is planned again at every run, prepared or not.
+      const user = await makeUser(t);
+      const space = await makeSpace(t, 'PUBLIC');
+      const topic = await createTopic(t, user.token, await makeBoard(t, space.id));
+      for (let i = 0; i < 8; i++) expectOk(await t.gql(PAGE, { id: topic.id }, { token: user.token }));
+      const names = ['parvis.posts.topic_page', 'parvis.sessions.viewer', 'parvis.topics.by_id'];
+      const plans = await t.sql<{ name: string; generic: boolean }>(
+        `SELECT name, generic_plans > 0 AS generic FROM pg_prepared_statements WHERE name = ANY($1) ORDER BY name`,
+        [names],
+      );
+      expect(plans).toEqual(names.map((name) => ({ name, generic: true })));
+    });
   });
 
   describe('with DB_PREPARED_STATEMENTS=false (behind a pooler in transaction mode)', () => {
