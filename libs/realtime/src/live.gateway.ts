@@ -250,9 +250,10 @@ interface SocketData {
   joining?: number;
   /**
    * The rooms the connection was sent away from on lost access (`access:lost`) and has not left
-   * or joined since, oldest first, MAX_ROOMS_PER_SOCKET at most: those it goes back to once a
-   * sanction of its user ends, if it may read them then (`restoreUser`). An array, since other
-   * nodes read a socket's data (`fetchSockets`).
+   * or joined since, oldest first, MAX_ROOMS_PER_SOCKET at most: those it goes back to once access
+   * grows again (`RESTORES`: a sanction of its user ended or a role given back, `restoreUser`; a
+   * space's access, `restoreSpace`; a topic back in sight, `restoreTopic`), if it may read them
+   * then. An array, since other nodes read a socket's data (`fetchSockets`).
    */
   lost?: string[];
 }
@@ -1569,12 +1570,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * A sanction of the user ended (lifted, or run out): each of their connections on this node
-   * goes back to the rooms it was sent away from and has not left since (`SocketData.lost`), those
-   * it may read now, as a join of its own would (`join`: access checked before and once more
-   * after, the cap on rooms, presence), and hears of each (`access:restored`), so an open topic
-   * page follows its topic again (and syncs what it missed, `topic:sync`) without a reload. Rooms
-   * it still may not read (another sanction, a grant gone) stay to be restored later.
+   * A sanction of the user ended (lifted, or run out), or a role was given (back): each of their
+   * connections on this node goes back to the rooms it was sent away from and has not left since
+   * (`SocketData.lost`), those it may read now, as a join of its own would (`join`: access
+   * checked before and once more after, the cap on rooms, presence), and hears of each
+   * (`access:restored`), so an open topic page follows its topic again (and syncs what it missed,
+   * `topic:sync`) without a reload. Rooms it still may not read (another sanction, a grant gone)
+   * stay to be restored later.
    */
   private async restoreUser(userId: string): Promise<void> {
     for (const remote of await this.server.local.in(`user:${userId}`).fetchSockets()) {
