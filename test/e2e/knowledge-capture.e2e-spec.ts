@@ -13,7 +13,9 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
 import { HeldLock, withLockHeld } from '../support/row-locks';
+import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
+import { ArticleWrites } from '../../libs/knowledge/src/articles/article-writes';
 import { doneOrWaiting } from '../support/lock-waits';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 
@@ -589,6 +591,32 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect((await t.sql(`SELECT board_id FROM topics WHERE id = $1`, [x]))[0].board_id).toBe(three);
       // Read unlocked, the keeper put the article in the board its topic had left meanwhile (for good).
       await placed(three);
+    });
+
+    it('does not deadlock with a publication of the article under way: the keeper waits for it, then places the article', async () => {
+      const { two, x, placed } = await stranded();
+      topicOf(await api.update(author.token, { topicId: x, body: 'A newer body to publish' }));
+      // The publication held once it has its topic (KEY SHARE), its board and the article's row,
+      // before it writes the revision into the post and the topic's row (ArticleWrites.mirror).
+      const gate = gateCalls(t.get(ArticleWrites), 'mirror');
+      const deadlocks = countDeadlocks(t);
+      let published: GqlResult;
+      try {
+        const publish = api.publish(editor.token, x);
+        await gate.begun;
+        const kept = t.get(KnowledgeTreeKeeper).handle([movedEvent(x)]);
+        expect(await doneOrWaiting(t, kept, 1)).toBe('waiting');
+        gate.open();
+        [published] = await Promise.all([publish, kept]);
+      } finally {
+        gate.restore();
+        deadlocks.restore();
+      }
+      // The keeper held the topic FOR NO KEY UPDATE while it waited for the board the publication
+      // held, and the publication then waited for it to update the topic's row: a deadlock.
+      expect(deadlocks.count).toBe(0);
+      expect(topicOf(published!).article.publishedRevision.number).toBe(2);
+      await placed(two);
     });
   });
 
