@@ -1,7 +1,10 @@
 import { newId } from '../../libs/core/src/ids';
 import { SignedTokens } from '../../libs/core/src/signed-tokens';
 import { APPEAL_TOKEN_PURPOSE } from '../../libs/identity/src/auth/auth.service';
+import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { gateCalls } from '../support/gates';
+import { doneOrWaiting } from '../support/lock-waits';
 import { createTopic } from '../factories/forum';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 
@@ -124,6 +127,35 @@ describe('moderation: the escalation ladder and appeals', () => {
       const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'escalation.%' ORDER BY id`, [offender.id])).map((r) => r.action);
       expect(log).toEqual(['escalation.skipped', 'escalation.skipped']);
     }
+  });
+
+  it('sanctions no one made an admin while the ladder judged them: the promotion waits for the decision, which sanctions a member', async () => {
+    const offender = await makeUser(t);
+    const reporter = await makeUser(t, { trustLevel: 1 });
+    const [first, second] = [await createTopic(t, offender.token, board), await createTopic(t, offender.token, board)];
+    await uphold(first.id, reporter);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: second.id, reason: 'ABUSE' } }, { token: reporter.token }));
+    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === second.id).node;
+    // The second decision held as the ladder is about to ask whether the offender is a member (the second step silences).
+    const gate = gateCalls(t.get(SanctionsService), 'underAutomaticModeration');
+    let decided;
+    let promoted;
+    try {
+      const deciding = t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token });
+      await gate.begun;
+      // Meanwhile an admin makes the offender an admin: it waits for the decision, as for a sanction (issue).
+      const promoting = t.gql(`mutation($id: ID!) { setUserRole(input: { userId: $id, role: ADMIN }) { id role } }`, { id: offender.id }, { token: admin.token });
+      expect(await doneOrWaiting(t, promoting, 1)).toBe('waiting');
+      gate.open();
+      [decided, promoted] = await Promise.all([deciding, promoting]);
+    } finally {
+      gate.restore();
+    }
+    expect(expectOk(decided!).resolveReviewItem.history.at(-1).action).toContain('escalation: silence 24h');
+    expect(expectOk(promoted!).setUserRole.role).toBe('ADMIN');
+    // Read before the promotion committed, the ladder silenced an admin: the log had the role change first.
+    const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action IN ('sanction.auto', 'user.role_change') ORDER BY id`, [offender.id])).map((r) => r.action);
+    expect(log).toEqual(['sanction.auto', 'user.role_change']);
   });
 
   it('lists sanctions with their appeals in a fixed number of statements', async () => {
