@@ -99,25 +99,49 @@ describe('admins stepping down', () => {
     }
   });
 
-  it('sanctions nobody made an admin between the sanction’s check and its write (FORBIDDEN), so the last admin who can act is not left barred', async () => {
-    await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
+  /**
+   * A global moderator's suspension of a member `x`, held once checked (x a member then) before
+   * its transaction writes it, while `meanwhile` changes x's standing; answers the suspension's
+   * result and the sanctions x has after.
+   */
+  const suspendedWhile = async (meanwhile: (x: { id: string }, admin: { id: string; token: string }) => Promise<void>) => {
     const [a, moderator, x] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t, { role: 'MODERATOR' }), await makeUser(t)];
-    // The moderator's suspension of x held once checked (x a member then), before its transaction writes it.
     const gate = gateCalls(t.get(SanctionsService), 'issue');
+    let suspended;
     try {
       const suspending = t.gql(SANCTION, { input: { userId: x.id, kind: 'SUSPEND', reason: 'Spam', durationHours: 24 } }, { token: moderator.token });
       await gate.begun;
-      // Meanwhile a makes x an admin and steps down, x counted as the admin left.
-      expectOk(await t.gql(SET_ROLE, { id: x.id, role: 'ADMIN' }, { token: a.token }));
-      expectOk(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token }));
+      await meanwhile(x, a);
       gate.open();
-      expect(expectError(await suspending, 'FORBIDDEN').message).toBe('Admins cannot be sanctioned');
+      suspended = await suspending;
     } finally {
       gate.restore();
     }
-    expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1`, [x.id])).toEqual([{ n: 0 }]);
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1`, [x.id]);
+    return { suspended, sanctions: n as number, x };
+  };
+
+  it('sanctions nobody made an admin between the sanction’s check and its write (FORBIDDEN), so the last admin who can act is not left barred', async () => {
+    await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
+    const { suspended, sanctions, x } = await suspendedWhile(async (x, a) => {
+      // Meanwhile a makes x an admin and steps down, x counted as the admin left.
+      expectOk(await t.gql(SET_ROLE, { id: x.id, role: 'ADMIN' }, { token: a.token }));
+      expectOk(await t.gql(SET_ROLE, { id: a.id, role: 'MEMBER' }, { token: a.token }));
+    });
+    expect(expectError(suspended, 'FORBIDDEN').message).toBe('Admins cannot be sanctioned');
+    expect(sanctions).toBe(0);
     expect(await t.sql(`SELECT id FROM users WHERE role = 'ADMIN'`)).toEqual([{ id: x.id }]);
   });
+
+  it('sanctions nobody made a moderator of the issuer’s rank between the sanction’s check and its write (FORBIDDEN)', async () => {
+    const { suspended, sanctions } = await suspendedWhile(async (x, a) => {
+      // Meanwhile an admin makes x a global moderator: the suspending moderator's peer.
+      expectOk(await t.gql(SET_ROLE, { id: x.id, role: 'MODERATOR' }, { token: a.token }));
+    });
+    expect(expectError(suspended, 'FORBIDDEN').message).toBe('You cannot sanction a moderator of your rank');
+    expect(sanctions).toBe(0);
+  });
+
   it('deletes no account made an admin after deleteMyAccount checked it (FORBIDDEN), so the admin the count left is not deleted', async () => {
     await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
     const password = 'a long enough password';

@@ -118,9 +118,14 @@ export class SanctionsService {
     // sanctioned. Their row held FOR SHARE, which waits for setUserRole's FOR UPDATE (or holds it
     // off until this commits): an admin suspended or banned site-wide would no longer count among
     // the admins who keep the site (setRole's last-admin guard), though the count let one step down.
-    const [target] = await tx.query<{ role: string }>(`SELECT role FROM users WHERE id = $1 FOR SHARE`, [input.userId]);
+    // Who may sanction them is judged again on their role as held (`authorize`): one made a
+    // moderator of the issuer's rank since is FORBIDDEN too, as `check` would answer now.
+    const [held] = await tx.query<{ role: string }>(`SELECT role FROM users WHERE id = $1 FOR SHARE`, [input.userId]);
+    if (!held) throw AppError.notFound('User not found');
+    if (held.role === 'ADMIN') throw AppError.forbidden(ADMINS_NOT_SANCTIONED);
+    const target = await this.targetViewer(input.userId);
     if (!target) throw AppError.notFound('User not found');
-    if (target.role === 'ADMIN') throw AppError.forbidden(ADMINS_NOT_SANCTIONED);
+    await this.authorize(viewer, target, spaceId);
     const [s] = await tx.query<SanctionRow>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)
