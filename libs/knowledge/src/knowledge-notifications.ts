@@ -96,7 +96,7 @@ export class KnowledgeNotifications implements OutboxHandler {
   }
 
   /**
-   * The article's author and owners: its team, with the editors (see onTeam), as
+   * The article's author and owners: its team, with the editors (see team), as
    * ArticleLoaders.access has it. Someone who once wrote a revision is not on it for that:
    * handed to other owners, they read the article as any reader does.
    */

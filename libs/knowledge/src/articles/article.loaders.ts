@@ -22,7 +22,7 @@ export interface BoardTree {
 
 /**
  * SQL true when the user (`userIdExpr`) is on the named team of the article behind a topic
- * (`topicIdExpr`), reads it in full, and participates in its space now: `onTeam` with a
+ * (`topicIdExpr`), reads it in full, and participates in its space now: `teamTopic` with a
  * participant's rank, less the editors (its space's moderators), whom `AccessService.moderatesSql`
  * answers for. Who decides its feedback (ARTICLE_FEEDBACK) besides them, for a claim's holding.
  */
@@ -189,7 +189,7 @@ export class ArticleLoaders {
     return viewers.map((v, i) => !!topics[i] && !!row && this.access(v, topics[i], row).team);
   }
 
-  /** The topic of an article the viewer can read and is on the team of (`onTeam`), as they read it; else null. */
+  /** The topic of an article the viewer can read and is on the team of (`access`), as they read it; else null. */
   async teamTopic(viewer: Viewer, topicId: string): Promise<TopicModel | null> {
     const topic = await this.forum.topic(viewer, topicId);
     const row = topic ? await this.row(viewer, topic.id) : null;
