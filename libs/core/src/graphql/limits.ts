@@ -74,7 +74,14 @@ function variablesIn(node: ASTNode, into: Set<string>): void {
 const COMPLEXITY_OPERATIONS = 500;
 const COMPLEXITY_COSTS_PER_OPERATION = 50;
 /** A cost whose key (the values of the variables it depends on, written out) is longer is worked out every time, not kept. */
-const COMPLEXITY_KEY_MAX = 1024;
+const COMPLEXITY_KEY_MAX = 256;
+/**
+ * The costs of a longer query text are worked out every time, not kept: a kept operation
+ * holds the names of the variables it depends on, each as long as its text, and anyone may send
+ * 500 distinct texts of up to the body limit. Kept, the cache holds at most about 500 times
+ * this (twice, as UTF-16) and 50 keys of COMPLEXITY_KEY_MAX per operation: some 30 MB.
+ */
+const COMPLEXITY_QUERY_MAX = 16_384;
 
 /** Reads `key` of an LRU map, marking it as just used. */
 function lruGet<K, V>(map: Map<K, V>, key: K): V | undefined {
@@ -145,8 +152,10 @@ class ComplexityCosts {
 
   /** The operation's cost; throws what getComplexity throws. */
   cost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode | undefined, queryHash: string, operationName: string | undefined, variables: Record<string, unknown>): number {
-    if (!operation) return getComplexity({ schema, operationName, query: document, variables, estimators: this.estimators });
-    const opKey = `${queryHash}:${operationName ?? ''}`;
+    const text = document.loc?.source.body.length;
+    if (!operation || text === undefined || text > COMPLEXITY_QUERY_MAX) return getComplexity({ schema, operationName, query: document, variables, estimators: this.estimators });
+    // The operation by its place in the text, not its name: a name may be as long as the text.
+    const opKey = `${queryHash}:${document.definitions.indexOf(operation)}`;
     let known = lruGet(this.operations, opKey);
     if (!known) {
       known = { reads: new Set(), costs: new Map() };
