@@ -5,7 +5,11 @@ import { runInNewContext } from 'vm';
 import { complexityLimitPlugin } from './limits';
 
 describe('complexityLimitPlugin', () => {
-  const schema = buildSchema('type Query { items(first: Int): [Int] }');
+  const schema = buildSchema(`
+    input Page { first: Int }
+    type Item { id: Int, children(first: Int, last: Int): [Item] }
+    type Query { items(first: Int): [Int], list(first: Int, last: Int, page: Page): [Item] }
+  `);
 
   /** Runs the plugin's hook as Apollo does, for one request. */
   async function ask(plugin: ReturnType<typeof complexityLimitPlugin>, query: string, operationName?: string, variables: Record<string, unknown> = {}) {
@@ -19,6 +23,41 @@ describe('complexityLimitPlugin', () => {
       queryHash: createHash('sha256').update(query).digest('hex'),
     } as never);
   }
+
+  /** The cost the plugin answers, from its refusal (every cost is over a limit of 0). */
+  async function cost(plugin: ReturnType<typeof complexityLimitPlugin>, query: string, variables: Record<string, unknown>, operationName?: string) {
+    const e = await ask(plugin, query, operationName, variables).then(() => undefined, (err: Error) => err);
+    return e?.message;
+  }
+
+  it('costs a document as a fresh walk does, whatever was asked before: branches, fragments, directives, defaults, nulls', async () => {
+    const docs = [
+      // `last` is read only when `first` is not a number.
+      `query($f: Int, $l: Int) { list(first: $f, last: $l) { id } }`,
+      // Read inside nested fragments, under directives on a spread and an inline fragment.
+      `query($f: Int, $l: Int = 7, $a: Boolean = true, $b: Boolean!) { ...Q } fragment Q on Query { list(first: 3) { ...I @include(if: $a) ... @skip(if: $b) { x: children(last: $l) { id } } } } fragment I on Item { children(first: $f) { children(first: $f) { id } } }`,
+      // The same text, two operations.
+      `query A($f: Int) { list(first: $f) { id } } query B($f: Int) { list(first: 2) { children(first: $f) { id } } }`,
+    ];
+    const values: Array<Record<string, unknown>> = [
+      { f: 50, l: 2, b: false }, { f: null, l: 90, b: false }, { l: 90, b: true }, { f: null, b: false, a: false }, { f: 5, l: null, b: true },
+      { f: 50, b: false }, { b: false }, { f: null, l: 2, b: false, a: true },
+    ];
+    const shared = complexityLimitPlugin(0);
+    const seen = new Set<string>();
+    for (const order of [values, [...values].reverse()]) {
+      for (const doc of docs) {
+        for (const v of order) {
+          for (const name of doc.includes('query A') ? ['A', 'B'] : [undefined]) {
+            const got = await cost(shared, doc, v, name);
+            expect([doc, v, name, got]).toEqual([doc, v, name, await cost(complexityLimitPlugin(0), doc, v, name)]);
+            seen.add(got!);
+          }
+        }
+      }
+    }
+    expect(seen.size).toBeGreaterThan(8);
+  });
 
   it('keeps no large query text in its cost cache, however many distinct ones are sent', async () => {
     // Each distinct document became an entry of the cost cache (500 of them) holding its
