@@ -3,6 +3,7 @@ import { encodeCursor } from '../../libs/core/src/graphql/pagination';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { heapAfterGc as heap } from '../support/heap';
 
 describe('GraphQL limits and error hygiene', () => {
   let t: TestApp;
@@ -108,6 +109,20 @@ describe('GraphQL limits and error hygiene', () => {
     // Different values cost differently: the comparison above is not between equal numbers.
     expect(seen.size).toBe(5);
   });
+
+  it('keeps no more than its bound of query texts in the document cache, comments and all', async () => {
+    // Apollo's cache of parsed documents sized each by its syntax tree written out as JSON,
+    // which holds neither comments nor the text, while each tree keeps its whole text (every
+    // node's location points at it): a 1 MB text of comments counted as a few bytes, so
+    // anyone could make the 30 MiB cache hold gigabytes.
+    const before = heap();
+    for (let i = 0; i < 200; i++) {
+      const res = await request(t.http).post('/graphql').send({ query: `{ __typename } # ${i} ${'x'.repeat(400_000)}` });
+      expect([res.status, res.body.errors]).toEqual([200, undefined]);
+    }
+    // 80 MB of text sent; the cache may keep 30 MiB of it.
+    expect(heap() - before).toBeLessThan(45 * 1024 * 1024);
+  }, 120_000);
 
   it('refuses NUL characters as bad input, in variables and in the query text alike, and writes nothing', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });

@@ -6,7 +6,7 @@ import type { Request, Response } from 'express';
 import { AppConfig } from '../../../libs/core/src/config/config';
 import type { GqlContext } from '../../../libs/core/src/graphql/context';
 import { formatGraphQLError, requestIdOf, requestIdsOfErrors } from '../../../libs/core/src/graphql/errors';
-import { complexityLimitPlugin, depthLimitRule, MAX_QUERY_TOKENS, inputTextPlugin } from '../../../libs/core/src/graphql/limits';
+import { complexityLimitPlugin, depthLimitRule, documentStore, MAX_QUERY_TOKENS, inputTextPlugin } from '../../../libs/core/src/graphql/limits';
 import { withPreloadedFields } from '../../../libs/core/src/graphql/preloaded-fields';
 import { SESSION_COOKIE, SessionsService, tokenFrom } from '../../../libs/identity/src/sessions/sessions.service';
 import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
@@ -46,6 +46,8 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig, mod
     // do not use (responses are per-viewer); turning it off removes that per-field cost.
     plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), inputTextPlugin(), ApolloServerPluginCacheControlDisabled(), requestIdsOfErrors(), liveConnectionsDrain(modules)],
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },
+    // Parsed documents kept by the size of their text, comments included (see documentStore).
+    documentStore: documentStore(),
     // No automatic persisted queries: no client of ours sends them, and Apollo's cache would
     // hold any text anyone sends; asked for, they are refused (PERSISTED_QUERY_NOT_SUPPORTED,
     // answered as BAD_USER_INPUT).

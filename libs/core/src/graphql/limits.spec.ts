@@ -1,8 +1,7 @@
 import { createHash } from 'crypto';
 import { buildSchema, getOperationAST, parse } from 'graphql';
-import { setFlagsFromString } from 'v8';
-import { runInNewContext } from 'vm';
-import { complexityLimitPlugin } from './limits';
+import { complexityLimitPlugin, documentStore } from './limits';
+import { heapAfterGc as heap } from '../../../../test/support/heap';
 
 describe('complexityLimitPlugin', () => {
   const schema = buildSchema(`
@@ -63,13 +62,6 @@ describe('complexityLimitPlugin', () => {
     // Each distinct document became an entry of the cost cache (500 of them) holding its
     // operation name and the names of the variables it depends on, each as long as the
     // body allows (1 MB): hundreds of MB for anyone to fill.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    const heap = () => {
-      gc();
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
     const plugin = complexityLimitPlugin(1000);
     await ask(plugin, '{ items }');
     const before = heap();
@@ -79,5 +71,20 @@ describe('complexityLimitPlugin', () => {
       else await ask(plugin, `query($${long}: Boolean!) { items @include(if: $${long}) }`, undefined, { [long]: true });
     }
     expect(heap() - before).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it('document store: keeps documents by the size of their text, comments included, least recently used out first', async () => {
+    const store = documentStore(3000);
+    const doc = (i: number) => parse(`{ items } # ${i} ${'x'.repeat(1000)}`);
+    const [a, b, c] = [doc(1), doc(2), doc(3)];
+    await store.set('a', a);
+    await store.set('b', b);
+    expect(await store.get('a')).toBe(a); // a is now the most recently used
+    await store.set('c', c);
+    expect([await store.get('a'), await store.get('b'), await store.get('c')]).toEqual([a, undefined, c]);
+    await store.set('huge', parse(`{ items } # ${'x'.repeat(5000)}`));
+    expect(await store.get('huge')).toBeUndefined();
+    expect(await store.delete('a')).toBe(true);
+    expect(await store.get('a')).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import {
   ASTNode, DocumentNode, getNullableType, getVariableValues, GraphQLError, GraphQLSchema, isListType, OperationDefinitionNode, ValidationRule, visit,
@@ -201,6 +201,44 @@ class ComplexityCosts {
     }
     return key;
   }
+}
+
+type DocumentStore = NonNullable<ApolloServerOptions<never>['documentStore']>;
+
+/**
+ * Apollo's cache of parsed and validated documents, bounded by what it holds: `maxSize`
+ * characters of query text (and of each tree written out). Apollo's own sizes each document by
+ * its tree as JSON, which holds neither the comments nor the text, while every node's location
+ * keeps the whole text: 1 MB of comments counted a few bytes, and its 30 MiB held gigabytes.
+ */
+export function documentStore(maxSize = 30 * 2 ** 20): DocumentStore {
+  const documents = new Map<string, { document: DocumentNode; size: number }>();
+  let total = 0;
+  const drop = (key: string) => {
+    const entry = documents.get(key);
+    if (!entry) return false;
+    documents.delete(key);
+    total -= entry.size;
+    return true;
+  };
+  return {
+    async get(key) {
+      const entry = documents.get(key);
+      if (entry) lruSet(documents, key, entry, Infinity);
+      return entry?.document;
+    },
+    async set(key, document) {
+      drop(key);
+      const size = (document.loc?.source.body.length ?? 0) + JSON.stringify(document).length;
+      if (size > maxSize) return;
+      documents.set(key, { document, size });
+      total += size;
+      while (total > maxSize) drop(documents.keys().next().value as string);
+    },
+    async delete(key) {
+      return drop(key);
+    },
+  };
 }
 
 export function complexityLimitPlugin(max: number): ApolloServerPlugin {
