@@ -145,6 +145,20 @@ function pathsOf(searcher: PostgresSearchEngine): () => Array<'date' | 'gin'> {
 /** No statistics until the test asks for them: autovacuum (on in CI) analysing the table early would send every search down one path. */
 const noAutoAnalyse = (t: TestApp) => t.sql(`ALTER TABLE search_documents SET (autovacuum_enabled = false)`);
 
+/** 1,000 posts of a new space, a minute apart from 2026-01-01 (the ith made by `post`), indexed with no statistics yet (noAutoAnalyse). */
+async function thousandPosts(
+  engine: PostgresSearchEngine,
+  t: TestApp,
+  post: (i: number, over: { spaceId: string; createdAt: Date }) => SearchDocument,
+): Promise<{ space: string; docs: SearchDocument[] }> {
+  await noAutoAnalyse(t);
+  const space = newId();
+  const start = Date.parse('2026-01-01T00:00:00Z');
+  const docs = Array.from({ length: 1000 }, (_, i) => post(i, { spaceId: space, createdAt: new Date(start + i * 60_000) }));
+  for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+  return { space, docs };
+}
+
 describe('postgres engine: common words', () => {
   it('ranks and counts at most the newest 1,000 matches and estimates the total past them', () =>
     withPostgresEngine(async (engine, t) => {
@@ -189,13 +203,7 @@ describe('postgres engine: common words', () => {
    */
   it('takes a word in 1% to 5% of posts through the GIN index, which reads fewer rows than the date index would walk', () =>
     withPostgresEngine(async (engine, t) => {
-      await noAutoAnalyse(t);
-      const space = newId();
-      const start = Date.parse('2026-01-01T00:00:00Z');
-      const docs = Array.from({ length: 1000 }, (_, i) =>
-        searchDocument({ spaceId: space, title: `Widget number ${i}`, body: i % 40 === 7 ? 'A gizmo widget.' : 'A widget.', createdAt: new Date(start + i * 60_000) }),
-      );
-      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      const { space, docs } = await thousandPosts(engine, t, (i, over) => searchDocument({ ...over, title: `Widget number ${i}`, body: i % 40 === 7 ? 'A gizmo widget.' : 'A widget.' }));
       const gizmos = docs.filter((_, i) => i % 40 === 7);
       const answer = async (searcher: PostgresSearchEngine, query: string) => {
         const res = await searcher.search({ query, filters: { spaceIds: [space] }, limit: 5, offset: 0, sort: 'NEWEST' });
@@ -208,6 +216,30 @@ describe('postgres engine: common words', () => {
       expect(await answer(analysed, 'gizmo ')).toEqual({ ids: gizmos.slice(-5).reverse().map((d) => d.id), total: 25 });
       expect((await answer(analysed, 'widget ')).total).toBe(1000);
       expect(paths()).toEqual(['gin', 'date']);
+    }));
+
+  /**
+   * A word a language drops as a stop word requires nothing of that language's posts: "between
+   * widget" matches every English post holding widget. Taken for a word no post holds, it sent
+   * such queries down the GIN path whatever the other words matched ("notre cont", "between diff"
+   * on bench:search: 20,000 matches read before the date index).
+   */
+  it('weighs a word a language drops as a stop word as matching every post of that language when choosing the path', () =>
+    withPostgresEngine(async (engine, t) => {
+      // 960 English posts and 40 French ones (4%), all holding widget.
+      const { space } = await thousandPosts(engine, t, (i, over) =>
+        i % 25 === 3 ? searchDocument({ ...over, title: `Numéro ${i}`, body: 'Un widget.', language: 'fr' }) : searchDocument({ ...over, title: `Number ${i}`, body: 'A widget.' }),
+      );
+      await t.sql(`ANALYZE search_documents`);
+      const analysed = new PostgresSearchEngine(t.ds);
+      const paths = pathsOf(analysed);
+      const total = async (query: string) => (await analysed.search({ query, filters: { spaceIds: [space] }, limit: 5, offset: 0 })).total;
+      // English drops between: every English post (96%), the date index. French drops notre, which
+      // English keeps (notr, in no post): the 40 French posts, too few for the date index to find
+      // its newest 1,001 within 20,000 rows, the GIN index (then, as fewer than 100 posts hold every
+      // word, the second pass: those holding some, ranked, which always takes the GIN index).
+      expect([await total('between widget '), await total('notre widget ')]).toEqual([960, 40]);
+      expect(paths()).toEqual(['date', 'gin', 'gin']);
     }));
 
   /**

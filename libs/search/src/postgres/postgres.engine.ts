@@ -96,6 +96,8 @@ interface LexemeStats {
   floor: number;
   /** How many documents the table holds, as its statistics say (`pg_class.reltuples`; 0 when never analysed). */
   documents: number;
+  /** Each language's share of the documents (its `language` column's most common values; 0 when not listed). */
+  languages: Record<Lang, number>;
 }
 
 /**
@@ -780,11 +782,14 @@ export class PostgresSearchEngine implements SearchEngine {
   /**
    * The share of documents each positive term matches, from the lexeme statistics: a term's
    * alternatives (typo candidates) add up, a prefix counts every listed lexeme it starts, and
-   * lexemes too rare to be listed count as half the rarest listed one.
+   * lexemes too rare to be listed count as half the rarest listed one. A term a language drops (a
+   * stop word: its tsquery there is empty) matches `dropped[l]` of the documents there (none when
+   * not given).
    */
-  private termFrequencies(compiled: Compiled, stats: LexemeStats, unlisted?: number): number[] {
+  private termFrequencies(compiled: Compiled, stats: LexemeStats, unlisted?: number, dropped?: Record<Lang, number>): number[] {
     const rare = unlisted ?? stats.floor;
-    return compiled.each.en.map((_, i) => Math.min(1, Math.max(rare, ...LANGS.map((l) => termShare(compiled.each[l][i] ?? '', stats.freq, rare)))));
+    const share = (l: Lang, tsquery: string) => (dropped && tsquery.trim() === '' ? dropped[l] : termShare(tsquery, stats.freq, rare));
+    return compiled.each.en.map((_, i) => Math.min(1, Math.max(rare, ...LANGS.map((l) => share(l, compiled.each[l][i] ?? '')))));
   }
 
   /**
@@ -835,9 +840,18 @@ export class PostgresSearchEngine implements SearchEngine {
    * From the whole table's statistics: the path alone (see LexemeStats).
    */
   private async density(compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<number> {
-    const freqs = this.termFrequencies(compiled, await this.stats(), 0);
-    // Every term required: words are taken as independent, so shares multiply.
-    if (mode === 'all') return freqs.reduce((product, f) => product * f, 1);
+    const stats = await this.stats();
+    if (mode === 'all') {
+      // Every term required: words are taken as independent, so shares multiply. A term a language
+      // drops as a stop word is left out of that language's query ('' && x is x), so it holds in
+      // every document of that language, unless every term is dropped there (an empty query
+      // matches nothing). In the any query it adds nothing there ('' || x is x): a share of none.
+      const dropped = Object.fromEntries(
+        LANGS.map((l) => [l, compiled.each[l].every((x) => (x ?? '').trim() === '') ? 0 : stats.languages[l]]),
+      ) as Record<Lang, number>;
+      return this.termFrequencies(compiled, stats, 0, dropped).reduce((product, f) => product * f, 1);
+    }
+    const freqs = this.termFrequencies(compiled, stats, 0);
     return Math.min(1, (weights?.candidates ?? freqs.map((_, i) => i)).reduce((sum, i) => sum + freqs[i], 0));
   }
 
@@ -862,9 +876,11 @@ export class PostgresSearchEngine implements SearchEngine {
     if (this.lexemeStats && Date.now() - this.lexemeStats.at < STATS_TTL_MS) return this.lexemeStats;
     const [row] = await this.ds.query(
       `SELECT s.most_common_elems::text::text[] AS lexemes, s.most_common_elem_freqs AS freqs,
-              (SELECT greatest(c.reltuples, 0)::float8 FROM pg_class c WHERE c.oid = to_regclass('search_documents')) AS documents
+              (SELECT greatest(c.reltuples, 0)::float8 FROM pg_class c WHERE c.oid = to_regclass('search_documents')) AS documents,
+              l.most_common_vals::text::text[] AS languages, l.most_common_freqs AS language_freqs
          FROM (SELECT 1) one
-         LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = 'search_documents' AND s.attname = 'tsv'`,
+         LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = 'search_documents' AND s.attname = 'tsv'
+         LEFT JOIN pg_stats l ON l.schemaname = current_schema() AND l.tablename = 'search_documents' AND l.attname = 'language'`,
     );
     const freq = new Map<string, number>();
     const lexemes: string[] = row?.lexemes ?? [];
@@ -873,7 +889,10 @@ export class PostgresSearchEngine implements SearchEngine {
     // Lexemes outside the list are rarer than its rarest entry (the array ends with min, max and null frequency).
     const listed = freqs.slice(0, lexemes.length);
     const floor = listed.length ? Math.min(...listed) / 2 : 0.001;
-    this.lexemeStats = { at: Date.now(), freq, floor, documents: Number(row?.documents ?? 0) };
+    const languageNames: string[] = row?.languages ?? [];
+    const languageFreqs: number[] = row?.language_freqs ?? [];
+    const languages = Object.fromEntries(LANGS.map((l) => [l, languageFreqs[languageNames.indexOf(l)] ?? 0])) as Record<Lang, number>;
+    this.lexemeStats = { at: Date.now(), freq, floor, documents: Number(row?.documents ?? 0), languages };
     return this.lexemeStats;
   }
 
