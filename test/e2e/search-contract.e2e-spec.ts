@@ -242,6 +242,18 @@ describe('postgres engine: common words', () => {
       expect(paths()).toEqual(['date', 'gin', 'gin']);
     }));
 
+  /** Past 1,000 matches, the total estimated from the lexeme counts weighs such a word alike. */
+  it('estimates a total past 1,000 with a word a language drops as a stop word as held by every post of that language', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const space = newId();
+      const docs = Array.from({ length: 1500 }, (_, i) => searchDocument({ spaceId: space, title: `Number ${i}`, body: 'A widget.' }));
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      await t.sql(`ANALYZE search_documents`);
+      const res = await new PostgresSearchEngine(t.ds).search({ query: 'between widget ', filters: { spaceIds: [space] }, limit: 5, offset: 0 });
+      expect(res.total).toBe(1500);
+    }));
+
   /**
    * The statistics choosing a path are the whole table's, unreadable posts included (architecture.md,
    * Search): with every word held by 100 posts or more and at most 1,000 matches, what a searcher

@@ -797,13 +797,24 @@ export class PostgresSearchEngine implements SearchEngine {
    * alternatives add up, a prefix counts its lexemes), from `readable`; a term they hold in no
    * document counts as held by one (`unlisted`: as given).
    */
-  private readableFrequencies(compiled: Compiled, readable: ReadableCounts, unlisted?: number): number[] {
+  private readableFrequencies(compiled: Compiled, readable: ReadableCounts, unlisted?: number, dropped?: Record<Lang, number>): number[] {
     const documents = Math.max(readable.documents, 1);
     const share = (counts: ReadonlyMap<string, number>) => new Map([...counts].map(([x, n]) => [x, n / documents]));
     const freq = share(readable.docs);
     const prefixed = share(readable.prefixes);
     const rare = unlisted ?? 1 / documents;
-    return compiled.each.en.map((_, i) => Math.min(1, Math.max(rare, ...LANGS.map((l) => termShare(compiled.each[l][i] ?? '', freq, rare, prefixed)))));
+    const termIn = (l: Lang, tsquery: string) => (dropped && tsquery.trim() === '' ? dropped[l] : termShare(tsquery, freq, rare, prefixed));
+    return compiled.each.en.map((_, i) => Math.min(1, Math.max(rare, ...LANGS.map((l) => termIn(l, compiled.each[l][i] ?? '')))));
+  }
+
+  /**
+   * In the every-word query, the share of documents a term a language drops (a stop word) holds in
+   * there: `share` of that language, as its query leaves the term out ('' && x is x), or none where
+   * every term is dropped (an empty query matches nothing). In the any-word query such a term adds
+   * nothing there ('' || x is x), as an empty tsquery's share already says.
+   */
+  private droppedShares(compiled: Compiled, share: (l: Lang) => number): Record<Lang, number> {
+    return Object.fromEntries(LANGS.map((l) => [l, compiled.each[l].every((x) => (x ?? '').trim() === '') ? 0 : share(l)])) as Record<Lang, number>;
   }
 
   /**
@@ -828,7 +839,9 @@ export class PostgresSearchEngine implements SearchEngine {
    * the searcher may not read. The other filters (board, kind, tags, author) are not counted in.
    */
   private readableEstimate(compiled: Compiled, readable: ReadableCounts, mode: 'all' | 'any', weights?: TermWeights): number {
-    const freqs = this.readableFrequencies(compiled, readable, 0);
+    // Required, a term a language drops holds in every post of that language; the counts do not say
+    // how many of the spaces' posts that is, so it counts as every post.
+    const freqs = this.readableFrequencies(compiled, readable, 0, mode === 'all' ? this.droppedShares(compiled, () => 1) : undefined);
     const share =
       mode === 'all' ? freqs.reduce((product, f) => product * f, 1) : Math.min(1, (weights?.candidates ?? freqs.map((_, i) => i)).reduce((sum, i) => sum + freqs[i], 0));
     return Math.round(share * readable.documents);
@@ -843,12 +856,8 @@ export class PostgresSearchEngine implements SearchEngine {
     const stats = await this.stats();
     if (mode === 'all') {
       // Every term required: words are taken as independent, so shares multiply. A term a language
-      // drops as a stop word is left out of that language's query ('' && x is x), so it holds in
-      // every document of that language, unless every term is dropped there (an empty query
-      // matches nothing). In the any query it adds nothing there ('' || x is x): a share of none.
-      const dropped = Object.fromEntries(
-        LANGS.map((l) => [l, compiled.each[l].every((x) => (x ?? '').trim() === '') ? 0 : stats.languages[l]]),
-      ) as Record<Lang, number>;
+      // drops as a stop word holds in that language's documents (see droppedShares).
+      const dropped = this.droppedShares(compiled, (l) => stats.languages[l]);
       return this.termFrequencies(compiled, stats, 0, dropped).reduce((product, f) => product * f, 1);
     }
     const freqs = this.termFrequencies(compiled, stats, 0);
