@@ -219,14 +219,14 @@ describe('postgres engine: common words', () => {
     }));
 
   /**
-   * A word a language drops as a stop word requires nothing of that language's posts: "between
+   * A word a language drops as a stop word requires nothing in that language's query: "between
    * widget" matches every English post holding widget. Taken for a word no post holds, it sent
    * such queries down the GIN path whatever the other words matched ("notre cont", "between diff"
    * on bench:search: 20,000 matches read before the date index).
    */
-  it('weighs a word a language drops as a stop word as matching every post of that language when choosing the path', () =>
+  it('weighs a word a language drops as a stop word as held by every post when choosing the path, unless that language drops every word', () =>
     withPostgresEngine(async (engine, t) => {
-      // 960 English posts and 40 French ones (4%), all holding widget.
+      // 960 English posts and 40 French ones, all holding widget.
       const { space } = await thousandPosts(engine, t, (i, over) =>
         i % 25 === 3 ? searchDocument({ ...over, title: `Numéro ${i}`, body: 'Un widget.', language: 'fr' }) : searchDocument({ ...over, title: `Number ${i}`, body: 'A widget.' }),
       );
@@ -234,12 +234,15 @@ describe('postgres engine: common words', () => {
       const analysed = new PostgresSearchEngine(t.ds);
       const paths = pathsOf(analysed);
       const total = async (query: string) => (await analysed.search({ query, filters: { spaceIds: [space] }, limit: 5, offset: 0 })).total;
-      // English drops between: every English post (96%), the date index. French drops notre, which
-      // English keeps (notr, in no post): the 40 French posts, too few for the date index to find
-      // its newest 1,001 within 20,000 rows, the GIN index (then, as fewer than 100 posts hold every
-      // word, the second pass: those holding some, ranked, which always takes the GIN index).
-      expect([await total('between widget '), await total('notre widget ')]).toEqual([960, 40]);
-      expect(paths()).toEqual(['date', 'gin', 'gin']);
+      // English drops between: every English post holds every word, the date index. French drops
+      // notre, which English keeps (notr, in no post): 40 posts answer, but the candidates are found
+      // with every language's query against every post (only the page keeps each post to its own
+      // language's), and the French one, widget alone, holds in all 1,000, so the date index too
+      // (then, as fewer than 100 posts hold every word, the second pass: those holding some,
+      // ranked, which always takes the GIN index). A language where every word is dropped matches
+      // nothing: "between the " finds nothing, through the GIN index (both passes).
+      expect([await total('between widget '), await total('notre widget '), await total('between the ')]).toEqual([960, 40, 0]);
+      expect(paths()).toEqual(['date', 'date', 'gin', 'gin', 'gin']);
     }));
 
   /** Past 1,000 matches, the total estimated from the lexeme counts weighs such a word alike. */

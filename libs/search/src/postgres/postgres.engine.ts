@@ -96,8 +96,6 @@ interface LexemeStats {
   floor: number;
   /** How many documents the table holds, as its statistics say (`pg_class.reltuples`; 0 when never analysed). */
   documents: number;
-  /** Each language's share of the documents (its `language` column's most common values; 0 when not listed). */
-  languages: Record<Lang, number>;
 }
 
 /**
@@ -808,13 +806,13 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
-   * In the every-word query, the share of documents a term a language drops (a stop word) holds in
-   * there: `share` of that language, as its query leaves the term out ('' && x is x), or none where
-   * every term is dropped (an empty query matches nothing). In the any-word query such a term adds
+   * Per language, in the every-word query, the share of documents a term that language drops (a
+   * stop word) holds in: all, as its query leaves the term out ('' && x is x), or none where every
+   * term is dropped (an empty query matches nothing). In the any-word query such a term adds
    * nothing there ('' || x is x), as an empty tsquery's share already says.
    */
-  private droppedShares(compiled: Compiled, share: (l: Lang) => number): Record<Lang, number> {
-    return Object.fromEntries(LANGS.map((l) => [l, compiled.each[l].every((x) => (x ?? '').trim() === '') ? 0 : share(l)])) as Record<Lang, number>;
+  private droppedShares(compiled: Compiled): Record<Lang, number> {
+    return Object.fromEntries(LANGS.map((l) => [l, compiled.each[l].every((x) => (x ?? '').trim() === '') ? 0 : 1])) as Record<Lang, number>;
   }
 
   /**
@@ -840,8 +838,8 @@ export class PostgresSearchEngine implements SearchEngine {
    */
   private readableEstimate(compiled: Compiled, readable: ReadableCounts, mode: 'all' | 'any', weights?: TermWeights): number {
     // Required, a term a language drops holds in every post of that language; the counts do not say
-    // how many of the spaces' posts that is, so it counts as every post.
-    const freqs = this.readableFrequencies(compiled, readable, 0, mode === 'all' ? this.droppedShares(compiled, () => 1) : undefined);
+    // how many of the spaces' posts that is, so it counts as every post (see droppedShares).
+    const freqs = this.readableFrequencies(compiled, readable, 0, mode === 'all' ? this.droppedShares(compiled) : undefined);
     const share =
       mode === 'all' ? freqs.reduce((product, f) => product * f, 1) : Math.min(1, (weights?.candidates ?? freqs.map((_, i) => i)).reduce((sum, i) => sum + freqs[i], 0));
     return Math.round(share * readable.documents);
@@ -856,8 +854,10 @@ export class PostgresSearchEngine implements SearchEngine {
     const stats = await this.stats();
     if (mode === 'all') {
       // Every term required: words are taken as independent, so shares multiply. A term a language
-      // drops as a stop word holds in that language's documents (see droppedShares).
-      const dropped = this.droppedShares(compiled, (l) => stats.languages[l]);
+      // drops as a stop word holds in every document: the candidates statement matches each
+      // language's query against every document (d.tsv @@ en || fr || simple; only the page
+      // keeps each document to its own language's), so it reads or walks as many.
+      const dropped = this.droppedShares(compiled);
       return this.termFrequencies(compiled, stats, 0, dropped).reduce((product, f) => product * f, 1);
     }
     const freqs = this.termFrequencies(compiled, stats, 0);
@@ -896,11 +896,9 @@ export class PostgresSearchEngine implements SearchEngine {
     if (this.lexemeStats && Date.now() - this.lexemeStats.at < STATS_TTL_MS) return this.lexemeStats;
     const [row] = await this.ds.query(
       `SELECT s.most_common_elems::text::text[] AS lexemes, s.most_common_elem_freqs AS freqs,
-              (SELECT greatest(c.reltuples, 0)::float8 FROM pg_class c WHERE c.oid = to_regclass('search_documents')) AS documents,
-              l.most_common_vals::text::text[] AS languages, l.most_common_freqs AS language_freqs
+              (SELECT greatest(c.reltuples, 0)::float8 FROM pg_class c WHERE c.oid = to_regclass('search_documents')) AS documents
          FROM (SELECT 1) one
-         LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = 'search_documents' AND s.attname = 'tsv'
-         LEFT JOIN pg_stats l ON l.schemaname = current_schema() AND l.tablename = 'search_documents' AND l.attname = 'language'`,
+         LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = 'search_documents' AND s.attname = 'tsv'`,
     );
     const freq = new Map<string, number>();
     const lexemes: string[] = row?.lexemes ?? [];
@@ -909,10 +907,7 @@ export class PostgresSearchEngine implements SearchEngine {
     // Lexemes outside the list are rarer than its rarest entry (the array ends with min, max and null frequency).
     const listed = freqs.slice(0, lexemes.length);
     const floor = listed.length ? Math.min(...listed) / 2 : 0.001;
-    const languageNames: string[] = row?.languages ?? [];
-    const languageFreqs: number[] = row?.language_freqs ?? [];
-    const languages = Object.fromEntries(LANGS.map((l) => [l, languageFreqs[languageNames.indexOf(l)] ?? 0])) as Record<Lang, number>;
-    this.lexemeStats = { at: Date.now(), freq, floor, documents: Number(row?.documents ?? 0), languages };
+    this.lexemeStats = { at: Date.now(), freq, floor, documents: Number(row?.documents ?? 0) };
     return this.lexemeStats;
   }
 
