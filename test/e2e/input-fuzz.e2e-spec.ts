@@ -69,7 +69,6 @@ const ACCEPTED: Record<string, string> = {
 
 /** Known failures: `Type.field` → what is wrong. Each is reported as an it.todo until fixed. */
 const KNOWN_FAILURES: Record<string, string> = {
-  'Mutation.signUp': 'an empty inviteToken is taken for none: the account is made without the invitation, where any other bad token is BAD_USER_INPUT',
   'Query.userSanctions': 'a malformed or unknown userId answers an empty connection, not NOT_FOUND',
 };
 

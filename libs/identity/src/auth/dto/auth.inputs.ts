@@ -69,7 +69,8 @@ export class SignUpInput {
   displayName?: string;
 
   @Field({ nullable: true, description: 'An invitation’s token (its link’s `token`): joins its groups, and confirms the address when the invitation was e-mailed to it. Required when sign-ups are by invitation only (SIGN_UP=invite).' })
-  @IsOptional() @IsString() @MaxLength(200)
+  // An empty token is a bad one, not none: it would make the account without the invitation.
+  @IsOptional() @IsString() @MinLength(1, { message: 'is not a valid invitation' }) @MaxLength(200)
   inviteToken?: string;
 }
 
