@@ -34,7 +34,7 @@ export class SanctionsResolver {
     return this.service.mine(ctx.viewer, args);
   }
 
-  @Query(() => SanctionConnection, { description: 'Moderators: a user’s sanctions within their reach, newest first.' })
+  @Query(() => SanctionConnection, { description: 'Moderators: a user’s sanctions within their reach, newest first. NOT_FOUND for a user who does not exist.' })
   userSanctions(@Args('userId', { type: () => ID }) userId: string, @Args() args: PageArgs, @Context() ctx: GqlContext) {
     return this.service.ofUser(ctx.viewer, userId, args);
   }

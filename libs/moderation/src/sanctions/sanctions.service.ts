@@ -5,7 +5,7 @@ import { AccessService } from '../../../access/src/access.service';
 import { rowsOf, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { networkOf } from '../../../core/src/http/client-address';
-import { Connection, emptyConnection, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
+import { Connection, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { ROLE_POWER, Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { AuditLog } from '../../../core/src/audit/audit-log';
@@ -299,7 +299,8 @@ export class SanctionsService {
     const moderated = await this.access.moderatedSpaceIds(viewer);
     const siteWide = await this.access.moderatesSiteWide(viewer);
     if (!siteWide && moderated.length === 0) throw AppError.forbidden('Only moderators see sanctions');
-    if (!isUuid(userId)) return emptyConnection();
+    // A user who does not exist is NOT_FOUND, as every read by id is, not a user without sanctions.
+    if (!isUuid(userId) || (await this.ds.query(`SELECT 1 FROM users WHERE id = $1`, [userId])).length === 0) throw AppError.notFound('User not found');
     return this.page('user-sanctions', `user_id = $1 AND (space_id = ANY($2::uuid[]) OR (space_id IS NULL AND $3))`, [userId, moderated, siteWide], args);
   }
 
