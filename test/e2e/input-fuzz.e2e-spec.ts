@@ -72,6 +72,9 @@ const ACCEPTED: Record<string, string> = {
     'a markdown body: "the stored source keeps them, as typed" and rendering drops them (libs/content/src/renderer.ts, withoutControls)',
   'Mutation.setTrustLevel input reason: control characters': 'multi-line free text for the moderation log (3–500): as descriptions, keeps them; reported',
   'Mutation.setGroupAutomaticDomains input domains: empty list': 'documented: "an empty list turns the rule off"',
+  'Mutation.report input note: empty string': 'an optional note (required with OTHER only): empty is none',
+  'Mutation.report input note: whitespace only': 'trimmed to empty: none',
+  'Mutation.report input note: control characters': 'multi-line free text for moderators: as descriptions, keeps them; reported',
   'Mutation.updateProfile input website: empty string': 'documented: "An empty text clears it"',
   'Mutation.updateProfile input website: whitespace only': 'trimmed to empty, which clears it (documented)',
   'Query.search query control characters': 'free search text: control characters are no words and match nothing (search-documents strips them from indexed text)',
@@ -342,7 +345,7 @@ describe('every input is validated and a refused request writes nothing (schema-
 
   /**
    * The same cases with ids of existing rows (by the argument's name: a member's topic and
-   * reply in a public forum, its board and space, a group, another member), so that a broken
+   * reply in a public forum, another topic there, its board and space, a group, another member), so that a broken
    * field is reached after the lookups that end the first pass in NOT_FOUND. Other ids stay unknown.
    */
   describe('next to existing rows', () => {
@@ -354,7 +357,26 @@ describe('every input is validated and a refused request writes nothing (schema-
       const boardId = await makeBoard(t, space.id);
       const topic = await createTopic(t, author.token, boardId);
       const post = await reply(t, author.token, topic.id);
-      const real: Record<string, string> = { topicId: topic.id, postId: post.id, replyToPostId: post.id, boardId, spaceId: space.id, groupId, userId: member.id };
+      const other = await createTopic(t, author.token, boardId, { title: 'Another topic' });
+      // By the argument's name; a list's elements by the list's (wellFormed passes it down).
+      const real: Record<string, string> = {
+        topicId: topic.id,
+        sourceId: topic.id,
+        toTopicId: other.id,
+        postId: post.id,
+        postIds: post.id,
+        replyToPostId: post.id,
+        targetId: post.id,
+        boardId,
+        boardIds: boardId,
+        spaceId: space.id,
+        spaceIds: space.id,
+        groupId,
+        groupIds: groupId,
+        ownerGroupId: groupId,
+        userId: member.id,
+        ownerUserId: member.id,
+      };
       idOf = (name) => real[name] ?? newId();
     });
     afterAll(() => {
