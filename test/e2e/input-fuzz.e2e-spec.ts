@@ -16,6 +16,7 @@ import {
 import { newId } from '../../libs/core/src/ids';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { publishedArticle } from '../factories/knowledge';
 import { freshIp } from '../support/fresh-ip';
 import { bootTestApp, expectOk, GqlResult, TestApp } from '../support/test-app';
 
@@ -75,6 +76,10 @@ const ACCEPTED: Record<string, string> = {
   'Mutation.report input note: empty string': 'an optional note (required with OTHER only): empty is none',
   'Mutation.report input note: whitespace only': 'trimmed to empty: none',
   'Mutation.report input note: control characters': 'multi-line free text for moderators: as descriptions, keeps them; reported',
+  'Mutation.rateArticle input comment: empty string': 'an optional comment: empty is none',
+  'Mutation.rateArticle input comment: whitespace only': 'trimmed to empty: none',
+  'Mutation.rateArticle input comment: control characters': 'multi-line free text: as descriptions, keeps them; reported',
+  'Mutation.setIdeaStatus input response: control characters': 'a markdown official response: as post bodies, kept as typed and dropped by rendering',
   'Mutation.updateProfile input website: empty string': 'documented: "An empty text clears it"',
   'Mutation.updateProfile input website: whitespace only': 'trimmed to empty, which clears it (documented)',
   'Query.search query control characters': 'free search text: control characters are no words and match nothing (search-documents strips them from indexed text)',
@@ -103,6 +108,8 @@ interface Case {
  * reached past the lookups. Set by each pass.
  */
 let idOf: (name: string) => string = () => newId();
+/** The root field whose cases are being built (an idea's mutation takes an idea's topic, say). */
+let currentField = '';
 
 /** A well-formed value of the argument's type, by its name where the type alone says too little. */
 function wellFormed(type: GraphQLInputType, name: string, depth = 0): unknown {
@@ -294,6 +301,7 @@ describe('every input is validated and a refused request writes nothing (schema-
       const key = `${root.name}.${field.name}`;
       const failureKey = `${pass}: ${key}`;
       const doc = documentOf(kind, field);
+      currentField = field.name;
       const cases = casesOf(field).filter((c) => !(`${key} ${c.label}` in ACCEPTED));
       const before = await snapshot();
       const problems: string[] = [];
@@ -345,7 +353,8 @@ describe('every input is validated and a refused request writes nothing (schema-
 
   /**
    * The same cases with ids of existing rows (by the argument's name: a member's topic and
-   * reply in a public forum, another topic there, its board and space, a group, another member), so that a broken
+   * reply in a public forum, another topic there, its board and space, a group, another member;
+ * for idea and article fields an idea and a published article of boards of those kinds), so that a broken
    * field is reached after the lookups that end the first pass in NOT_FOUND. Other ids stay unknown.
    */
   describe('next to existing rows', () => {
@@ -377,7 +386,16 @@ describe('every input is validated and a refused request writes nothing (schema-
         userId: member.id,
         ownerUserId: member.id,
       };
-      idOf = (name) => real[name] ?? newId();
+      // Idea and article mutations (and queries) take a topic of their board's kind.
+      const ideasBoardId = await makeBoard(t, space.id, 'IDEAS');
+      const idea = await createTopic(t, author.token, ideasBoardId, { title: 'An idea to vote on', kind: 'IDEA' });
+      const kbBoardId = await makeBoard(t, space.id, 'KNOWLEDGE');
+      const article = await publishedArticle(t, author.token, admin.token, kbBoardId);
+      idOf = (name) => {
+        if (/idea/i.test(currentField) && /^(topicId|sourceId|boardId)$/.test(name)) return name === 'boardId' ? ideasBoardId : idea.id;
+        if (/article/i.test(currentField) && /^(topicId|boardId|parentId)$/.test(name)) return name === 'boardId' ? kbBoardId : article;
+        return real[name] ?? newId();
+      };
     });
     afterAll(() => {
       idOf = () => newId();
