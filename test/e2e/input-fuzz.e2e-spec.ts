@@ -80,6 +80,18 @@ const ACCEPTED: Record<string, string> = {
   'Mutation.rateArticle input comment: whitespace only': 'trimmed to empty: none',
   'Mutation.rateArticle input comment: control characters': 'multi-line free text: as descriptions, keeps them; reported',
   'Mutation.setIdeaStatus input response: control characters': 'a markdown official response: as post bodies, kept as typed and dropped by rendering',
+  'Mutation.resolveReviewItem input note: empty string': 'an optional note: empty is none',
+  'Mutation.resolveReviewItem input note: whitespace only': 'trimmed to empty: none',
+  'Mutation.updateArticle input body: control characters': 'a markdown body: as post bodies, kept as typed and dropped by rendering',
+  'Mutation.resolveReviewItem input note: control characters': 'multi-line free text for the log: as descriptions, keeps them; reported',
+  'Mutation.updateArticle input note: empty string': 'an optional revision note: blank is none (blankToNull)',
+  'Mutation.updateArticle input note: whitespace only': 'blank is none (blankToNull)',
+  'Mutation.updateArticle input note: control characters': 'multi-line free text: as descriptions, keeps them; reported',
+  'Mutation.updateArticle input summary: empty string': 'an optional abstract of up to SUMMARY_MAX characters: empty is none',
+  'Mutation.updateArticle input summary: whitespace only': 'trimmed to empty: none',
+  'Mutation.updateArticle input summary: control characters': 'multi-line free text: as descriptions, keeps them; reported',
+  'Mutation.resolveReviewItem input reason: control characters': 'multi-line free text shown to the author: as descriptions, keeps them; reported',
+  'Mutation.resolveReviewItem input sanction: reason: control characters': 'as resolveReviewItem’s reason: multi-line free text; reported',
   'Mutation.updateProfile input website: empty string': 'documented: "An empty text clears it"',
   'Mutation.updateProfile input website: whitespace only': 'trimmed to empty, which clears it (documented)',
   'Query.search query control characters': 'free search text: control characters are no words and match nothing (search-documents strips them from indexed text)',
@@ -354,7 +366,8 @@ describe('every input is validated and a refused request writes nothing (schema-
   /**
    * The same cases with ids of existing rows (by the argument's name: a member's topic and
    * reply in a public forum, another topic there, its board and space, a group, another member;
- * for idea and article fields an idea and a published article of boards of those kinds), so that a broken
+ * for idea and article fields an idea and a published article of boards of those kinds, with
+ * its current revision; for the review queue's, the item of a member's report), so that a broken
    * field is reached after the lookups that end the first pass in NOT_FOUND. Other ids stay unknown.
    */
   describe('next to existing rows', () => {
@@ -391,7 +404,14 @@ describe('every input is validated and a refused request writes nothing (schema-
       const idea = await createTopic(t, author.token, ideasBoardId, { title: 'An idea to vote on', kind: 'IDEA' });
       const kbBoardId = await makeBoard(t, space.id, 'KNOWLEDGE');
       const article = await publishedArticle(t, author.token, admin.token, kbBoardId);
+      const [{ rev }] = await t.sql<{ rev: string }>(`SELECT current_revision_id AS rev FROM articles WHERE topic_id = $1`, [article]);
+      // A pending review item (a member's report), for the review queue's mutations' `id`.
+      const reported = await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: post.id, reason: 'SPAM' } }, { token: member.token });
+      expectOk(reported);
+      const [{ item }] = await t.sql<{ item: string }>(`SELECT id AS item FROM review_items ORDER BY created_at DESC LIMIT 1`);
       idOf = (name) => {
+        if (/ReviewItem/.test(currentField) && name === 'id') return item;
+        if (name === 'baseRevisionId') return rev;
         if (/idea/i.test(currentField) && /^(topicId|sourceId|boardId)$/.test(name)) return name === 'boardId' ? ideasBoardId : idea.id;
         if (/article/i.test(currentField) && /^(topicId|boardId|parentId)$/.test(name)) return name === 'boardId' ? kbBoardId : article;
         return real[name] ?? newId();
