@@ -120,6 +120,8 @@ interface Case {
  * reached past the lookups. Set by each pass.
  */
 let idOf: (name: string) => string = () => newId();
+/** Which value a well-formed enum takes: its first, or (a pass of its own) its last. */
+let enumPick: 'first' | 'last' = 'first';
 /** The root field whose cases are being built (an idea's mutation takes an idea's topic, say). */
 let currentField = '';
 
@@ -127,7 +129,11 @@ let currentField = '';
 function wellFormed(type: GraphQLInputType, name: string, depth = 0): unknown {
   if (isNonNullType(type)) return wellFormed(type.ofType, name, depth);
   if (isListType(type)) return [wellFormed(type.ofType, name, depth)];
-  if (isEnumType(type)) return type.getValues()[0].value ?? type.getValues()[0].name;
+  if (isEnumType(type)) {
+    const values = type.getValues();
+    const v = values[enumPick === 'first' ? 0 : values.length - 1];
+    return v.value ?? v.name;
+  }
   if (isInputObjectType(type)) {
     const out: Record<string, unknown> = {};
     for (const f of Object.values(type.getFields())) {
@@ -417,10 +423,19 @@ describe('every input is validated and a refused request writes nothing (schema-
         return real[name] ?? newId();
       };
     });
-    afterAll(() => {
-      idOf = () => newId();
-    });
     fuzzEveryRootField('existing rows');
+
+    // Enums' first values lead some fields to a refusal of their own (a BAN takes no
+    // duration, APPROVE needs a pending post): the same rows with every enum's last value.
+    describe('with the last value of every enum', () => {
+      beforeAll(() => {
+        enumPick = 'last';
+      });
+      afterAll(() => {
+        enumPick = 'first';
+      });
+      fuzzEveryRootField('existing rows, last enum values');
+    });
   });
 
   for (const [field, why] of Object.entries(KNOWN_FAILURES)) it.todo(`known failure, ${field}: ${why}`);
