@@ -4,7 +4,7 @@ import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, I
 import { PageArgs } from '../../core/src/graphql/pagination';
 import { listOf } from '../../core/src/graphql/limits';
 import { trim } from '../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine } from '../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine, MaxCharacters } from '../../core/src/graphql/validators';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { normalizeTag, TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
@@ -133,7 +133,7 @@ export class SetIdeaStatusInput {
   @IsEnum(IdeaStatus) @IsIn(Object.values(IdeaStatus).filter((s) => s !== IdeaStatus.MERGED), { message: 'use mergeIdea to merge an idea' })
   status!: IdeaStatus;
   @Field({ nullable: true, description: 'The official response, in markdown (up to 10,000 characters).' })
-  @IsOptional() @IsString() @Length(1, 10_000) @HasVisibleText()
+  @IsOptional() @IsString() @Length(1, 10_000) @MaxCharacters(10_000) @HasVisibleText()
   response?: string;
 }
 

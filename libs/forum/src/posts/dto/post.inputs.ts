@@ -4,14 +4,14 @@ import { ArrayMaxSize, IsEnum, IsInt, IsOptional, IsString, IsUUID, Length, Matc
 import { ReactionKind } from '../../forum.enums';
 import { BODY_MAX, normalizeTags, TAG_RE, TITLE_MAX } from '../../topics/dto/topic.inputs';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine, MaxCharacters } from '../../../../core/src/graphql/validators';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageArgs } from '../../../../core/src/graphql/pagination';
 
 
 @InputType()
 export class ReplyInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
-  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) @HasVisibleText() body!: string;
+  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
   @Field(() => ID, { nullable: true, description: 'The post this replies to, in the same topic.' })
   @IsOptional() @IsUUID('all', { message: 'must be a post id' })
   replyToPostId?: string;
@@ -20,7 +20,7 @@ export class ReplyInput {
 @InputType()
 export class EditPostInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
-  @Field() @IsString() @Length(1, BODY_MAX) @HasVisibleText() body!: string;
+  @Field() @IsString() @Length(1, BODY_MAX) @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
   @Field({ nullable: true, description: 'Shown in the revision history.' }) @IsOptional() @Transform(trim) @IsString() @MaxLength(200) reason?: string;
   @Field({ nullable: true, description: 'First post only: a new topic title.' }) @IsOptional() @Transform(trim) @IsString() @Length(3, TITLE_MAX) @HasVisibleText() @IsSingleLine() title?: string;
   @Field(() => [String], { nullable: true, description: 'First post only: new tags.' })

@@ -4,7 +4,7 @@ import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, L
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { TopicFeedView, TopicKind, TopicSort } from '../../forum.enums';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine, MaxCharacters } from '../../../../core/src/graphql/validators';
 
 const normalizeTags = ({ value }: { value: unknown }) =>
   Array.isArray(value) ? [...new Set(value.map((t) => (typeof t === 'string' ? t.trim().toLowerCase() : t)))] : value;
@@ -20,7 +20,7 @@ export const TITLE_MAX = 200;
 export class CreateTopicInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
   @Field({ description: `3–${TITLE_MAX} characters.` }) @Transform(trim) @IsString() @Length(3, TITLE_MAX) @HasVisibleText() @IsSingleLine() title!: string;
-  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) @HasVisibleText() body!: string;
+  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
   @Field(() => TopicKind, {
     nullable: true,
     description: 'Forum boards: DISCUSSION (default) or QUESTION. Idea and knowledge boards make IDEA and ARTICLE topics; the kind may be given, and must then be that one.',
