@@ -112,8 +112,6 @@ const ACCEPTED: Record<string, string> = {
 
 /** Known failures: `Type.field` → what is wrong. Each is reported as an it.todo until fixed. */
 const KNOWN_FAILURES: Record<string, string> = {
-  'existing rows: Mutation.setTrustLevel': 'a required reason of invisible characters only (U+200B, U+00A0, U+2060, U+FEFF) is accepted',
-  'existing rows, last enum values: Mutation.setTrustLevel': 'the same',
 };
 
 const ONE_ARG_LIMIT = 200_001;
