@@ -1,4 +1,4 @@
-import { compoundParts, termShare, typoDistance, typosAllowed, vocabularyWords } from './postgres.engine';
+import { compoundParts, takesDateIndexFor, termShare, typoDistance, typosAllowed, vocabularyWords } from './postgres.engine';
 import { unaccentFolding } from './unaccent-folding';
 
 describe('termShare (how common a query term is, from lexeme statistics)', () => {
@@ -92,5 +92,28 @@ describe('typoDistance and typosAllowed (typo tolerance as Meilisearch counts ty
 
   it('allows no typo under 5 letters, one from 5, two from 9', () => {
     expect(['teh', 'pyth', 'pyhto', 'databsae', 'refractmeter', 'développe', 'développ'].map(typosAllowed)).toEqual([0, 0, 1, 1, 2, 2, 1]);
+  });
+});
+
+describe('takesDateIndexFor (which index a query’s candidates come down)', () => {
+  const words = (n: number, prefix = 'gadget') => Array.from({ length: n }, (_, i) => `'${prefix}${i}'`).join(' | ');
+
+  it('takes the date index when its walk is short or the GIN index would read 20,000 matches, else the GIN index', () => {
+    expect(takesDateIndexFor(0.1, 1_000_000, [`'widget'`])).toBe(true);
+    expect(takesDateIndexFor(0.03, 1_000_000, [`'widget'`])).toBe(true);
+    expect(takesDateIndexFor(0.015, 200_000, [`'widget'`])).toBe(false);
+    expect(takesDateIndexFor(0.005, 1_000_000, [`'widget'`])).toBe(false);
+    expect(takesDateIndexFor(0, 1_000_000, [`'widget'`])).toBe(false);
+  });
+
+  it('takes the date index for a wide query (many lexemes, or a kept prefix match) in 1% of the documents or more', () => {
+    // A completion of 60 words in 1.5% of 200,000 posts: 60 posting lists for the GIN index to merge.
+    expect(takesDateIndexFor(0.015, 200_000, [`'stout' & (${words(60)})`])).toBe(true);
+    expect(takesDateIndexFor(0.015, 200_000, [`'stout' & 'gadg':*`, ''])).toBe(true);
+    // Up to 50 lexemes, or under 1% of the documents, the GIN index still.
+    expect(takesDateIndexFor(0.015, 200_000, [`'stout' & (${words(49)})`])).toBe(false);
+    expect(takesDateIndexFor(0.005, 200_000, [`'stout' & (${words(60)})`])).toBe(false);
+    // Quoted lexemes are counted whole, doubled quotes and all.
+    expect(takesDateIndexFor(0.015, 200_000, [words(51, "o''brien")])).toBe(true);
   });
 });

@@ -173,6 +173,35 @@ const CANDIDATES = 1000;
  */
 const DENSE = 20_000;
 /**
+ * A query whose words stand for more lexemes than this (a completed prefix, a word widened to its
+ * close words), or which keeps a `:*` prefix match, is read by the GIN index one posting list per
+ * lexeme, then merged: in at least WIDE_SHARE of the documents it takes the date index as before
+ * 2026-12-05's rule (see takesDateIndexFor). Measured on bench:search at 1,000,000 posts, queries
+ * only, alternating: sending such prefixes down the GIN index in 1% to 2% of posts took prefix p99
+ * from 2,707-2,801 ms to 3,137-3,266 ms, and all types' p99 from 1,991-2,173 to 2,285-2,303.
+ */
+const WIDE_LEXEMES = 50;
+const WIDE_SHARE = 0.01;
+
+/**
+ * Whether a query's candidates come down the date index rather than the GIN index, from the whole
+ * table's statistics: its share of the documents (`density`), how many documents there are, and
+ * its tsquery text per language. The date index finds the newest CANDIDATES + 1 matches of a query
+ * in a share s after about (CANDIDATES + 1) / s rows, each read and matched, where the GIN index
+ * reads every match, s × documents of them. So the date index is taken when that walk is short (at
+ * most DENSE rows: s of about 5% or more), or when the GIN index would read DENSE matches, past
+ * which it gives way to the date index anyway, or for a wide query (WIDE_LEXEMES) in at least
+ * WIDE_SHARE of the documents, whose many posting lists cost the GIN index more than their matches
+ * say. In between (a word in 1.3% of 200,000 posts: a walk of 77,000 rows, where the GIN index
+ * reads 2,600 matches), the GIN index.
+ */
+export function takesDateIndexFor(share: number, documents: number, tsqueries: readonly string[]): boolean {
+  if (share <= 0) return false;
+  if ((CANDIDATES + 1) / share <= DENSE || share * documents >= DENSE) return true;
+  const wide = tsqueries.some((q) => q.includes(':*') || (q.match(/'(?:[^']|'')*'/g) ?? []).length > WIDE_LEXEMES);
+  return wide && share >= WIDE_SHARE;
+}
+/**
  * Search-as-you-type: a last word with at most this many completions in the vocabulary is
  * matched as those words (GIN intersects them with the other words, skipping through its
  * posting lists); only a prefix with more keeps the `:*` prefix match, which makes GIN
@@ -865,20 +894,14 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
-   * Whether the candidates come down the date index rather than the GIN index, from the whole
-   * table's statistics (`density`, and the table's documents): the date index finds the newest
-   * CANDIDATES + 1 matches of a query in a share s of the documents after about (CANDIDATES + 1) / s
-   * rows, each read and matched, where the GIN index reads every match, s × documents of them. So
-   * the date index is taken when that walk is short (at most DENSE rows: s of about 5% or more), or
-   * when the GIN index would read DENSE matches, past which it gives way to the date index anyway.
-   * In between (a word in 1.3% of 200,000 posts: a walk of 77,000 rows, where the GIN index reads
-   * 2,600 matches), the GIN index.
+   * How far the candidates walk the date index (see dateWalkRows), or null for the GIN index: the
+   * rule is takesDateIndexFor's, on the query's `density` and the table's documents.
    */
   private async takesDateIndex(compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<number | null> {
     const share = await this.density(compiled, mode, weights);
     if (share <= 0) return null;
     const { documents } = await this.stats();
-    return (CANDIDATES + 1) / share <= DENSE || share * documents >= DENSE ? this.dateWalkRows(share) : null;
+    return takesDateIndexFor(share, documents, Object.values(mode === 'all' ? compiled.all : compiled.any)) ? this.dateWalkRows(share) : null;
   }
 
   /**
