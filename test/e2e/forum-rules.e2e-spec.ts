@@ -335,6 +335,7 @@ describe('forum rules', () => {
       ['reply: replyToPostId of a deleted post, even for a moderator', () => [REPLY, { input: { topicId: topic.id, body: 'x', replyToPostId: deletedId } }, 'mod'], 'replyToPostId'],
       ['edit: empty body', () => [EDIT, { input: { postId: topic.firstPostId, body: '' } }, 'author'], 'body'],
       ['edit: reason over 200 characters', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', reason: 'r'.repeat(201) } }, 'author'], 'reason'],
+      ['edit: title of 202 code points (emoji with U+FE0F)', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', title: '\u2764\ufe0f'.repeat(101) } }, 'author'], 'title'],
       ['edit: title too short', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', title: ' a ' } }, 'author'], 'title'],
       ['edit: bad tag', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', tags: ['-dash-first'] } }, 'author'], 'tags'],
       ['edit: too many tags', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', tags: ['a', 'b', 'c', 'd', 'e', 'f'] } }, 'author'], 'tags'],

@@ -45,6 +45,9 @@ describe('forums', () => {
     it.each([
       [{ title: 'ab' }, 'title'],
       [{ title: 'x'.repeat(201) }, 'title'],
+      // 202 characters as PostgreSQL and the schema count them (code points), 101 as class-validator's Length does.
+      [{ title: '\u2764\ufe0f'.repeat(101) }, 'title'],
+      [{ body: '\u2764\ufe0f'.repeat(50_001) }, 'body'],
       [{ body: '' }, 'body'],
       [{ body: 'x'.repeat(100_001) }, 'body'],
       [{ body: '  \n\t ' }, 'body'],

@@ -511,6 +511,8 @@ describe('moving posts to another topic', () => {
       [{ postIds: [], toTopicId: b.id }, moderator, 'BAD_USER_INPUT'],
       [{ postIds: ids(201), toTopicId: b.id }, moderator, 'BAD_USER_INPUT'],
       [{ postIds: [ra.id], toTopicId: b.id, newTopic: { boardId: publicBoard, title: 'Both' } }, moderator, 'BAD_USER_INPUT'],
+      // A new topic's title of 202 characters as PostgreSQL counts them (emoji with U+FE0F), 101 as Length does.
+      [{ postIds: [ra.id], newTopic: { boardId: publicBoard, title: '\u2764\ufe0f'.repeat(101) } }, moderator, 'BAD_USER_INPUT'],
       [{ postIds: [ra.id] }, moderator, 'BAD_USER_INPUT'],
       [{ postIds: [ra.id], toTopicId: a.id }, moderator, 'BAD_USER_INPUT'],
       [{ postIds: [ra.id], newTopic: { boardId: ideas, title: 'An idea' } }, moderator, 'BAD_USER_INPUT'],

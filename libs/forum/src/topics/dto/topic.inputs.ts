@@ -19,7 +19,7 @@ export const TITLE_MAX = 200;
 @InputType()
 export class CreateTopicInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
-  @Field({ description: `3–${TITLE_MAX} characters.` }) @Transform(trim) @IsString() @Length(3, TITLE_MAX) @HasVisibleText() @IsSingleLine() title!: string;
+  @Field({ description: `3–${TITLE_MAX} characters.` }) @Transform(trim) @IsString() @Length(3, TITLE_MAX) @MaxCharacters(TITLE_MAX) @HasVisibleText() @IsSingleLine() title!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
   @Field(() => TopicKind, {
     nullable: true,
