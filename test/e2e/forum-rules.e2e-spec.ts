@@ -336,6 +336,7 @@ describe('forum rules', () => {
       ['edit: empty body', () => [EDIT, { input: { postId: topic.firstPostId, body: '' } }, 'author'], 'body'],
       ['edit: reason over 200 characters', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', reason: 'r'.repeat(201) } }, 'author'], 'reason'],
       ['edit: title of 202 code points (emoji with U+FE0F)', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', title: '\u2764\ufe0f'.repeat(101) } }, 'author'], 'title'],
+      ['edit: reason of 202 code points (emoji with U+FE0F)', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', reason: '\u2764\ufe0f'.repeat(101) } }, 'author'], 'reason'],
       ['edit: title too short', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', title: ' a ' } }, 'author'], 'title'],
       ['edit: bad tag', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', tags: ['-dash-first'] } }, 'author'], 'tags'],
       ['edit: too many tags', () => [EDIT, { input: { postId: topic.firstPostId, body: 'x', tags: ['a', 'b', 'c', 'd', 'e', 'f'] } }, 'author'], 'tags'],

@@ -75,7 +75,7 @@ interface StatsRow {
 export class SetTrustLevelInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a user id' }) userId!: string;
   @Field(() => Int) @IsInt() @Min(0) @Max(4) level!: number;
-  @Field() @Transform(trim) @IsString() @Length(3, 500) @MaxCharacters(500) @HasVisibleText() reason!: string;
+  @Field({ description: 'Kept in the moderation log, 3–500 characters.' }) @Transform(trim) @IsString() @Length(3, 500) @MaxCharacters(500) @HasVisibleText() reason!: string;
   @Field({ nullable: true, description: 'Keep the level from automatic changes (default true).' }) @IsOptional() @IsBoolean() locked?: boolean;
 }
 

@@ -20,9 +20,9 @@ export class ReplyInput {
 @InputType()
 export class EditPostInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
-  @Field() @IsString() @Length(1, BODY_MAX) @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
-  @Field({ nullable: true, description: 'Shown in the revision history.' }) @IsOptional() @Transform(trim) @IsString() @MaxLength(200) reason?: string;
-  @Field({ nullable: true, description: 'First post only: a new topic title.' }) @IsOptional() @Transform(trim) @IsString() @Length(3, TITLE_MAX) @MaxCharacters(TITLE_MAX) @HasVisibleText() @IsSingleLine() title?: string;
+  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
+  @Field({ nullable: true, description: 'Shown in the revision history, up to 200 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(200) reason?: string;
+  @Field({ nullable: true, description: `First post only: a new topic title, 3–${TITLE_MAX} characters.` }) @IsOptional() @Transform(trim) @IsString() @Length(3, TITLE_MAX) @MaxCharacters(TITLE_MAX) @HasVisibleText() @IsSingleLine() title?: string;
   @Field(() => [String], { nullable: true, description: 'First post only: new tags.' })
   @IsOptional() @Transform(normalizeTags) @ArrayMaxSize(5) @Matches(TAG_RE, { each: true, message: 'each tag must be 1–30 characters of a-z, 0-9 and -' })
   tags?: string[];
