@@ -15,7 +15,7 @@ const setsText = (field: 'bio' | 'location' | 'website') => ValidateIf((o: Updat
 @InputType()
 export class UpdateProfileInput {
   @Field({ nullable: true, description: 'The name shown next to the handle: 1–60 characters on one line, with some visible text.' })
-  @IsOptional() @Transform(trim) @IsString() @Length(1, 60) @IsSingleLine() @HasVisibleText()
+  @IsOptional() @Transform(trim) @IsString() @Length(1, 60) @MaxCharacters(60) @IsSingleLine() @HasVisibleText()
   displayName?: string;
 
   @Field({
