@@ -67,6 +67,16 @@ describe('forums', () => {
       expect([await count('topics'), await count('posts'), await count('outbox')]).toEqual(before);
     });
 
+    it('takes a title and a body of exactly their limit in code points (astral characters, emoji with U+FE0F, combining marks, CRLF)', async () => {
+      // 200 and 100,000 characters as PostgreSQL's char_length counts them, whatever class-validator's Length counts.
+      const body = 'x'.repeat(29_996) + '\u{1F600}'.repeat(10_000) + 'e\u0301'.repeat(10_000) + '\u2764\ufe0f'.repeat(10_000) + '\r\n'.repeat(10_000) + 'abcd';
+      for (const title of ['\u{1F600}'.repeat(200), '\u2764\ufe0f'.repeat(100), 'e\u0301'.repeat(100)]) {
+        const res = expectOk(await t.gql(CREATE_TOPIC, { input: { boardId, title, body } }, { token: author.token })).createTopic;
+        const [row] = await t.sql(`SELECT char_length(t.title) AS title, char_length(p.body_source) AS body FROM topics t JOIN posts p ON p.id = $2 WHERE t.id = $1`, [res.id, res.firstPost.id]);
+        expect(row).toEqual({ title: 200, body: 100_000 });
+      }
+    });
+
     it('needs a signed-in participant and an existing board', async () => {
       expectError(await t.gql(CREATE_TOPIC, { input: { boardId, title: 'Anonymous', body: 'x' } }), 'UNAUTHENTICATED');
       expectError(await t.gql(CREATE_TOPIC, { input: { boardId: '01a207d7-22e1-733a-9303-5a2047c59e37', title: 'Nowhere', body: 'x' } }, { token: author.token }), 'NOT_FOUND');
