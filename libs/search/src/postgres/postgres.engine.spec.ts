@@ -116,4 +116,14 @@ describe('takesDateIndexFor (which index a query’s candidates come down)', () 
     // Quoted lexemes are counted whole, doubled quotes and all.
     expect(takesDateIndexFor(0.015, 200_000, [words(51, "o''brien")])).toBe(true);
   });
+
+  it('counts each lexeme of PostgreSQL’s tsquery text once: doubled quotes and backslashes, weights, phrases, negations', () => {
+    // As PostgreSQL prints them (`SELECT $$'it''s' & 'fo\\o':*A & !bar & (a <-> b)$$::tsquery::text`).
+    const forms = (n: number) => Array.from({ length: n }, (_, i) => [`'it''s${i}'`, `'o''''k${i}':A`, `'a\\\\b${i}' <-> 'c${i}'`, `!'n${i}'`][i % 4]).join(' & ');
+    // 40 forms: 50 lexemes (10 phrases of two); a count that split `'it''s'` in two would make it 60.
+    expect(takesDateIndexFor(0.015, 200_000, [forms(40)])).toBe(false);
+    expect(takesDateIndexFor(0.015, 200_000, [`${forms(40)} & 'one'`])).toBe(true);
+    // Mode 'any' joins the same lexemes with `|`.
+    expect(takesDateIndexFor(0.015, 200_000, [forms(40).replace(/ & /g, ' | ')])).toBe(false);
+  });
 });
