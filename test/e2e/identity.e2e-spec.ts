@@ -58,6 +58,8 @@ describe('accounts and sessions', () => {
     [{ email: 'a@example.com', handle: 'okhandle2024', password: 'OKHANDLE2024' }, 'password'],
     [{ email: 'longpassword@example.com', handle: 'okhandle', password: 'LongPassword@example.com' }, 'password'],
     [{ email: 'a@example.com', handle: 'okhandle', password: 'long enough password', displayName: '\u200b\u200b\u202e' }, 'displayName'],
+    // 62 characters as PostgreSQL counts them (emoji with U+FE0F), 31 as class-validator's Length does.
+    [{ email: 'a@example.com', handle: 'okhandle', password: 'long enough password', displayName: '\u2764\ufe0f'.repeat(31) }, 'displayName'],
     // Addresses that would look like another one: invisible characters, a direction override, full-width letters.
     [{ email: 'jo\u200bhn@example.com', handle: 'okhandle', password: 'long enough password' }, 'email'],
     [{ email: 'moc.live\u202e@example.com', handle: 'okhandle', password: 'long enough password' }, 'email'],
@@ -317,7 +319,7 @@ describe('accounts and sessions', () => {
     const other = await makeUser(t);
     const nameOf = async () => (await t.sql(`SELECT display_name FROM users WHERE id = $1`, [u.id]))[0].display_name;
     const before = await nameOf();
-    for (const displayName of ['', '   ', '\u200b\u200b', 'two\nlines', 'x'.repeat(61), 'right\u202eto left']) {
+    for (const displayName of ['', '   ', '\u200b\u200b', 'two\nlines', 'x'.repeat(61), '\u2764\ufe0f'.repeat(31), 'right\u202eto left']) {
       expectError(await t.gql(UPDATE, { input: { displayName } }, { token: u.token }), 'BAD_USER_INPUT');
     }
     expectError(await t.gql(UPDATE, { input: {} }, { token: u.token }), 'BAD_USER_INPUT');
