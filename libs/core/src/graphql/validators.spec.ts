@@ -1,5 +1,5 @@
 import { validateSync } from 'class-validator';
-import { characterCount, HasVisibleText, IsSingleLine, MAX_STACKED_MARKS, MaxCharacters } from './validators';
+import { characterCount, HasVisibleText, IsPlainText, IsSingleLine, MAX_STACKED_MARKS, MaxCharacters, SetsText } from './validators';
 
 class Label {
   @HasVisibleText() @IsSingleLine() text!: string;
@@ -43,5 +43,22 @@ describe('text validators', () => {
     // Two hearts with their selectors: 4 characters to PostgreSQL (class-validator's MaxLength counts 2).
     expect(refused('\u2764\ufe0f\u2764\ufe0f')).toEqual([]);
     expect(refused('\u2764\ufe0f\u2764\ufe0fa')).toEqual([{ maxCharacters: 'must be at most 4 characters' }]);
+  });
+
+  it('takes multi-line plain text with tabs and line breaks, and refuses the other control characters', () => {
+    class Description {
+      @SetsText() @IsPlainText() @HasVisibleText() text?: string | null;
+    }
+    const refused = (text: string | null) => validateSync(Object.assign(new Description(), { text })).map((e) => e.constraints);
+    for (const text of ['Two\nlines', 'CRLF\r\nlines', 'a\ttab', 'line\u2028separator', 'שָׁלוֹם', '👍🏽', '', null]) {
+      expect([text, refused(text)]).toEqual([text, []]);
+    }
+    for (const text of ['Fuzz\u0001\u0007\u001b[31m text', 'nul\u0000', 'del\u007f', 'c1\u0085', 'c1\u009b31m', 'form\u000cfeed', 'vertical\u000btab']) {
+      expect([escape(text), refused(text)]).toEqual([escape(text), [{ isPlainText: 'must not contain control characters (tabs and line breaks are fine)' }]]);
+    }
+    expect(refused('evil\u202enimda')).toEqual([{ isPlainText: 'must not contain direction overrides (U+202A–202E, U+2066–2069)' }]);
+    expect(refused(`a${'\u0301'.repeat(MAX_STACKED_MARKS + 1)}`)).toEqual([{ isPlainText: `must not stack more than ${MAX_STACKED_MARKS} marks on one character` }]);
+    // Not empty, so not "none": invisible characters only are refused.
+    expect(refused('\u200b\u2060')).toEqual([{ hasVisibleText: 'must contain visible text' }]);
   });
 });

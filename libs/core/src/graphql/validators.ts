@@ -1,4 +1,4 @@
-import { ValidationOptions, ValidateBy } from 'class-validator';
+import { ValidateBy, ValidateIf, ValidationOptions } from 'class-validator';
 
 /**
  * What reads as nothing: white space, invisible format characters (zero-width spaces and
@@ -59,6 +59,9 @@ export function MaxCharacters(max: number, options?: ValidationOptions): Propert
 /** Control characters (line breaks and tabs among them) and the Unicode line and paragraph separators. */
 const LINE_BREAKING = /[\p{Cc}\u2028\u2029]/u;
 
+/** Control characters (C0, DEL, C1) but the tab and the line breaks multi-line text keeps. */
+const CONTROLS_BUT_LINES = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+
 /**
  * The explicit direction embeddings, overrides and isolates: text that holds them is drawn in
  * another order than it is written (`evil\u202Enimda` shows as "eviladmin"), and an unclosed
@@ -70,9 +73,10 @@ const DIRECTION_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/u;
 export const MAX_STACKED_MARKS = 8;
 const STACKED_MARKS = new RegExp(`\\p{M}{${MAX_STACKED_MARKS + 1},}`, 'u');
 
-function singleLineProblem(value: unknown): string | null {
-  if (typeof value !== 'string') return 'must be one line of text';
-  if (LINE_BREAKING.test(value)) return 'must be one line, without control characters';
+function plainTextProblem(value: unknown, lines: 'one' | 'many'): string | null {
+  if (typeof value !== 'string') return lines === 'one' ? 'must be one line of text' : 'must be text';
+  if (lines === 'one' && LINE_BREAKING.test(value)) return 'must be one line, without control characters';
+  if (lines === 'many' && CONTROLS_BUT_LINES.test(value)) return 'must not contain control characters (tabs and line breaks are fine)';
   if (DIRECTION_CONTROLS.test(value)) return 'must not contain direction overrides (U+202A–202E, U+2066–2069)';
   if (STACKED_MARKS.test(value)) return `must not stack more than ${MAX_STACKED_MARKS} marks on one character`;
   return null;
@@ -85,14 +89,37 @@ function singleLineProblem(value: unknown): string | null {
  * a stack of marks would spill over the lines around it.
  */
 export function IsSingleLine(options?: ValidationOptions): PropertyDecorator {
+  return plainTextValidator('isSingleLine', 'one', options);
+}
+
+function plainTextValidator(name: string, lines: 'one' | 'many', options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
-      name: 'isSingleLine',
+      name,
       validator: {
-        validate: (value: unknown) => singleLineProblem(value) === null,
-        defaultMessage: (args) => singleLineProblem(args?.value) ?? 'must be one line',
+        validate: (value: unknown) => plainTextProblem(value, lines) === null,
+        defaultMessage: (args) => plainTextProblem(args?.value, lines) ?? 'must be plain text',
       },
     },
     options,
   );
 }
+
+/**
+ * For multi-line plain text (descriptions, notes, reasons, comments) that reaches logs, CSV
+ * exports, e-mails and terminals as it is: IsSingleLine's rules but that tabs and line breaks
+ * (CR, LF, U+2028, U+2029) are allowed. Other control characters (an escape sequence that
+ * recolours a terminal, a bell, C1 controls) are refused. Not for markdown, which rendering
+ * cleans (libs/content/src/renderer.ts).
+ */
+export function IsPlainText(options?: ValidationOptions): PropertyDecorator {
+  return plainTextValidator('isPlainText', 'many', options);
+}
+
+/**
+ * Validates an optional text only when it sets something: null or absent leaves it as it is,
+ * and an empty text (after trimming) keeps its documented meaning of "none" (or "clear it").
+ * Text that is not empty must then pass the validators after this one (HasVisibleText refuses
+ * invisible characters only).
+ */
+export const SetsText = () => ValidateIf((_object: object, value: unknown) => value != null && value !== '');

@@ -5,7 +5,7 @@ import { SanctionKind } from '../../sanctions/sanction.model';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { ReportReason, ReportTargetType, ReviewAction, ReviewDecision, ReviewSort, ReviewStatus } from '../review.model';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsPlainText, SetsText } from '../../../../core/src/graphql/validators';
 
 
 @InputType()
@@ -15,7 +15,7 @@ export class ReportInput {
   targetType!: ReportTargetType;
   @Field(() => ID) @IsUUID('all', { message: 'must be an id' }) targetId!: string;
   @Field(() => ReportReason) @IsEnum(ReportReason) reason!: ReportReason;
-  @Field({ nullable: true, description: 'Required with OTHER.' }) @IsOptional() @Transform(trim) @IsString() @MaxLength(1000) note?: string;
+  @Field({ nullable: true, description: 'Required with OTHER.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxLength(1000) @IsPlainText() @HasVisibleText() note?: string;
 }
 
 @InputType({ description: 'A sanction for the author of upheld content (or the reported user), in the item’s space (site-wide for a user report).' })
@@ -24,7 +24,7 @@ export class ReviewSanctionInput {
   @Field(() => Int, { nullable: true, description: 'Required for SILENCE and SUSPEND; BAN is permanent; WARNING has none.' })
   @IsOptional() @IsInt() @Min(1) @Max(87_600)
   durationHours?: number;
-  @Field({ nullable: true, description: 'Shown to the user; the decision’s `reason` when absent (never its note).' }) @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) @HasVisibleText() reason?: string;
+  @Field({ nullable: true, description: 'Shown to the user; the decision’s `reason` when absent (never its note).' }) @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) @HasVisibleText() @IsPlainText() reason?: string;
 }
 
 @InputType()
@@ -33,10 +33,10 @@ export class ResolveReviewInput {
   @Field(() => ReviewDecision) @IsEnum(ReviewDecision) decision!: ReviewDecision;
   @Field(() => ReviewAction, { nullable: true }) @IsOptional() @IsEnum(ReviewAction) action?: ReviewAction;
   @Field({ nullable: true, description: 'For moderators: kept in the item’s history and the moderation log, never shown to the content’s author. On an APPEAL it is the decision the appellant reads.' })
-  @IsOptional() @Transform(trim) @IsString() @Length(0, 1000)
+  @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 1000) @IsPlainText() @HasVisibleText()
   note?: string;
   @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”.' })
-  @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) @HasVisibleText()
+  @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) @HasVisibleText() @IsPlainText()
   reason?: string;
   @Field(() => ReviewSanctionInput, {
     nullable: true,
