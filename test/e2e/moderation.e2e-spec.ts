@@ -361,7 +361,8 @@ describe('moderation: sanctions and the moderation log', () => {
   it('refuses reasons and messages of invisible characters, and writes nothing', async () => {
     const member = await makeUser(t);
     const blank = '\u200b\u200b\u200b\u202e';
-    const fieldOf = (res: any) => expectError(res, 'BAD_USER_INPUT').extensions.fields!.map((f: any) => f.field);
+    // Each refused field once: `blank` ends in a direction override, which plain-text fields refuse as well.
+    const fieldOf = (res: any) => [...new Set(expectError(res, 'BAD_USER_INPUT').extensions.fields!.map((f: any) => f.field))];
     const counts = `SELECT (SELECT count(*) FROM sanctions)::int AS s, (SELECT count(*) FROM watched_words)::int AS w, (SELECT count(*) FROM moderation_log)::int AS l,
                            (SELECT count(*) FROM reports)::int AS r, (SELECT count(*) FROM review_item_events)::int AS e`;
     const topic = await createTopic(t, (await makeUser(t)).token, boardA);
