@@ -375,6 +375,11 @@ describe('moderation: sanctions and the moderation log', () => {
     expect(fieldOf(await t.gql(resolve, { input: { id: item.id, decision: 'APPROVE', action: 'HIDE', reason: blank } }, { token: modA.token }))).toEqual(['reason']);
     expect(fieldOf(await t.gql(resolve, { input: { id: item.id, decision: 'APPROVE', action: 'HIDE', reason: 'Off topic', sanction: { kind: 'WARNING', reason: blank } } }, { token: modA.token }))).toEqual(['sanction.reason']);
     expect(fieldOf(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'WARNING', reason: blank } }, { token: globalMod.token }))).toEqual(['reason']);
+    // Control characters (an escape sequence, a bell) in the reasons a user and the log read are refused too; line breaks are not.
+    const escaped = 'Spam \u001b[31mlinks\u0007';
+    expect(fieldOf(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'WARNING', reason: escaped } }, { token: globalMod.token }))).toEqual(['reason']);
+    expect(fieldOf(await t.gql(resolve, { input: { id: item.id, decision: 'APPROVE', action: 'HIDE', reason: escaped } }, { token: modA.token }))).toEqual(['reason']);
+    expect(fieldOf(await t.gql(resolve, { input: { id: item.id, decision: 'APPROVE', action: 'HIDE', reason: 'Off topic', sanction: { kind: 'WARNING', reason: escaped } } }, { token: modA.token }))).toEqual(['sanction.reason']);
     expect(fieldOf(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { pattern: 'spam', kind: 'WORD', action: 'BLOCK', publicReason: blank } }, { token: admin.token }))).toEqual(['publicReason']);
     expect(fieldOf(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: '00000000-0000-4000-8000-000000000000', message: `${blank}${blank}${blank}` } }, { token: member.token }))).toEqual(['message']);
     expect(fieldOf(await t.gql(`mutation($input: ArticleChangesInput!) { requestArticleChanges(input: $input) { id } }`, { input: { topicId: '00000000-0000-4000-8000-000000000000', reason: blank } }, { token: admin.token }))).toEqual(['reason']);
