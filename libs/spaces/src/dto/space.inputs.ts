@@ -5,7 +5,7 @@ import { AccessLevel } from '../../../access/src/access-level';
 import { BoardKind } from '../boards/board.model';
 import { SpaceVisibility } from '../spaces/space.model';
 import { trim } from '../../../core/src/graphql/transforms';
-import { HasVisibleText, IsPlainText, IsSingleLine, SetsText } from '../../../core/src/graphql/validators';
+import { HasVisibleText, IsPlainText, IsSingleLine, MaxCharacters, SetsText } from '../../../core/src/graphql/validators';
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,49}$/;
 const SLUG_MSG = 'must be 2–50 characters of a-z, 0-9 and -, starting with a letter or digit';
@@ -75,7 +75,7 @@ export class CreateBoardInput {
   @Field(() => BoardKind) @IsEnum(BoardKind) kind!: BoardKind;
   @Field() @Transform(trim) @IsString() @Length(1, 100) @HasVisibleText() @IsSingleLine() name!: string;
   @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
-  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 2000) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 2000) @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
   @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;
 }
 
@@ -85,7 +85,7 @@ export class UpdateBoardInput {
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 100) @HasVisibleText() @IsSingleLine() name?: string;
   @Field({ nullable: true, description: 'A new slug, unique in the space: links with the old one stop working.' })
   @IsOptional() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug?: string;
-  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 2000) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 2000) @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
   @Field(() => Int, { nullable: true, description: 'Where the board is listed in its space (lower first; ties by name).' })
   @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;
 }

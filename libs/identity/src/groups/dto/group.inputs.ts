@@ -16,7 +16,7 @@ export class CreateGroupInput {
   @Field() @Transform(trim) @Matches(/^[a-z0-9][a-z0-9-]{1,39}$/, { message: 'must be 2–40 characters of a-z, 0-9 and -' })
   slug!: string;
   @Field() @Transform(trim) @IsString() @Length(1, 80) @HasVisibleText() @IsSingleLine() name!: string;
-  @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty for none.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 500) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty for none.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 500) @MaxCharacters(500) @IsPlainText() @HasVisibleText() description?: string;
   @Field(() => GroupMentionable, { nullable: true, description: 'NOBODY when absent.' })
   @IsOptional() @IsEnum(GroupMentionable, { message: 'must be NOBODY, STAFF, MEMBERS or EVERYONE' })
   mentionable?: GroupMentionable;
@@ -32,7 +32,7 @@ export class CreateGroupInput {
 export class UpdateGroupInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 80) @HasVisibleText() @IsSingleLine() name?: string;
-  @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty clears it.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 500) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty clears it.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 500) @MaxCharacters(500) @IsPlainText() @HasVisibleText() description?: string;
   @Field(() => GroupMentionable, { nullable: true })
   @IsOptional() @IsEnum(GroupMentionable, { message: 'must be NOBODY, STAFF, MEMBERS or EVERYONE' })
   mentionable?: GroupMentionable;

@@ -5,7 +5,7 @@ import { SanctionKind } from '../../sanctions/sanction.model';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { ReportReason, ReportTargetType, ReviewAction, ReviewDecision, ReviewSort, ReviewStatus } from '../review.model';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsPlainText, SetsText } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsPlainText, MaxCharacters, SetsText } from '../../../../core/src/graphql/validators';
 
 
 @InputType()
@@ -15,7 +15,7 @@ export class ReportInput {
   targetType!: ReportTargetType;
   @Field(() => ID) @IsUUID('all', { message: 'must be an id' }) targetId!: string;
   @Field(() => ReportReason) @IsEnum(ReportReason) reason!: ReportReason;
-  @Field({ nullable: true, description: 'Plain text, up to 1,000 characters (line breaks and tabs, no other control characters); empty for none. Required with OTHER.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxLength(1000) @IsPlainText() @HasVisibleText() note?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 1,000 characters (line breaks and tabs, no other control characters); empty for none. Required with OTHER.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxLength(1000) @MaxCharacters(1000) @IsPlainText() @HasVisibleText() note?: string;
 }
 
 @InputType({ description: 'A sanction for the author of upheld content (or the reported user), in the item’s space (site-wide for a user report).' })
