@@ -1,16 +1,13 @@
 import { Field, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, IsUrl, Length, ValidateIf } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, IsUrl, Length } from 'class-validator';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine, MaxCharacters } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine, MaxCharacters, SetsText } from '../../../../core/src/graphql/validators';
 
 /** The longest bio, in characters (markdown as written; a CHECK holds the column to it). */
 export const BIO_MAX = 3000;
 export const LOCATION_MAX = 100;
 export const WEBSITE_MAX = 300;
-
-/** Validates a field only when it sets something: null leaves it as it is, an empty text clears it. */
-const setsText = (field: 'bio' | 'location' | 'website') => ValidateIf((o: UpdateProfileInput) => o[field] != null && o[field] !== '');
 
 @InputType()
 export class UpdateProfileInput {
@@ -22,15 +19,15 @@ export class UpdateProfileInput {
     nullable: true,
     description: `About the member, in markdown as posts are written (rendered and sanitized as they are; @mentions notify nobody): at most ${BIO_MAX} characters. An empty text clears it.`,
   })
-  @setsText('bio') @IsString() @MaxCharacters(BIO_MAX) @HasVisibleText()
+  @SetsText() @IsString() @MaxCharacters(BIO_MAX) @HasVisibleText()
   bio?: string;
 
   @Field({ nullable: true, description: `Where the member is: one line of plain text, at most ${LOCATION_MAX} characters. An empty text clears it.` })
-  @Transform(trim) @setsText('location') @IsString() @MaxCharacters(LOCATION_MAX) @IsSingleLine() @HasVisibleText()
+  @Transform(trim) @SetsText() @IsString() @MaxCharacters(LOCATION_MAX) @IsSingleLine() @HasVisibleText()
   location?: string;
 
   @Field({ nullable: true, description: `The member's website: an http:// or https:// address of at most ${WEBSITE_MAX} characters. An empty text clears it.` })
-  @Transform(trim) @setsText('website') @IsString() @MaxCharacters(WEBSITE_MAX)
+  @Transform(trim) @SetsText() @IsString() @MaxCharacters(WEBSITE_MAX)
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_valid_protocol: true, disallow_auth: true }, { message: 'must be an http:// or https:// address' })
   website?: string;
 
