@@ -17,6 +17,7 @@ import { MAIL_CLAIM_LEASE_SECONDS } from '../../identity/src/auth/account-mailer
 import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notifications';
 import { STANDING_KINDS } from './notifications.handler';
 import { Viewer } from '../../core/src/graphql/viewer';
+import { groupBy } from '../../core/src/group-by';
 import { AccessService } from '../../access/src/access.service';
 import { escapeHtml } from '../../content/src/renderer';
 
@@ -380,12 +381,7 @@ export class EmailDigest {
         [this.config.EMAIL_DELAY_MINUTES, users, STANDING_KINDS, NEWS_MAX_AGE_DAYS, MAIL_CLAIM_LEASE_SECONDS],
       ),
     ).sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
-    const byUser = new Map<string, DueNews[]>();
-    for (const r of rows) {
-      const items = byUser.get(r.user_id);
-      if (items) items.push(r);
-      else byUser.set(r.user_id, [r]);
-    }
+    const byUser = groupBy(rows, (r) => r.user_id);
     if (rows.length === 0) return [];
     // The claim's stamp, one for the whole run: what marks its rows as its own (`settle`, `putBack`).
     const claim = rows[0].claim;
@@ -556,13 +552,7 @@ export class EmailDigest {
     const viewerOf = (n: DueNews) => viewers.get(n.user_id) ?? (STANDING_KINDS.includes(n.kind) ? barred.get(n.user_id) : undefined) ?? null;
     // Read after the claim, never before (see `emailedOnTheirOwn`).
     const { emailed: emailedAlready, claimed } = await this.emailedOnTheirOwn(rows);
-    const later = new Map<string, string[]>();
-    for (const n of rows) {
-      if (!claimed.has(n.id) && viewerOf(n)) continue;
-      const ids = later.get(n.user_id);
-      if (ids) ids.push(n.id);
-      else later.set(n.user_id, [n.id]);
-    }
+    const later = groupBy(rows.filter((n) => claimed.has(n.id) || !viewerOf(n)), (n) => n.user_id, (n) => n.id);
     const visible = await this.visibility.check(rows.map((n) => ({ viewer: viewerOf(n), postId: n.post_id, topicId: n.topic_id, kind: n.kind, data: n.data })));
     const readable = new Set(rows.filter((n, i) => visible[i] && !emailedAlready.has(n.id) && !claimed.has(n.id)).map((n) => n.id));
     const removals = await this.removalLinks(rows.filter((n) => n.kind === 'POST_REMOVED' && readable.has(n.id)), viewers);

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService, fullViewSql } from '../../../access/src/access.service';
 import { Viewer } from '../../../core/src/graphql/viewer';
+import { groupBy } from '../../../core/src/group-by';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { TopicModel } from '../../../forum/src/topics/topic.model';
 import { GroupModel, toGroupModel } from '../../../identity/src/groups/group.model';
@@ -43,13 +44,6 @@ export function ownsArticle(viewer: Viewer, row: ArticleRow, authorId: string | 
 
 function loader<K, V>(viewer: Viewer, key: string, batch: (keys: readonly K[]) => Promise<V[]>): DataLoader<K, V> {
   return viewer.memoize(key, () => new DataLoader<K, V>(batch));
-}
-
-/** Groups rows by a key, for DataLoader batches. */
-function groupBy<R, K>(rows: R[], key: (r: R) => K): Map<K, R[]> {
-  const out = new Map<K, R[]>();
-  for (const r of rows) out.set(key(r), [...(out.get(key(r)) ?? []), r]);
-  return out;
 }
 
 /**
