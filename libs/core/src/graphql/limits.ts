@@ -223,9 +223,7 @@ export function documentStore(maxSize = 30 * 2 ** 20): DocumentStore {
   };
   return {
     async get(key) {
-      const entry = documents.get(key);
-      if (entry) lruSet(documents, key, entry, Infinity);
-      return entry?.document;
+      return lruGet(documents, key)?.document;
     },
     async set(key, document) {
       drop(key);
