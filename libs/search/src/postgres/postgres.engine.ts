@@ -815,7 +815,15 @@ export class PostgresSearchEngine implements SearchEngine {
    */
   private termFrequencies(compiled: Compiled, stats: LexemeStats, unlisted?: number, dropped?: Record<Lang, number>): number[] {
     const rare = unlisted ?? stats.floor;
-    const share = (l: Lang, tsquery: string) => (dropped && tsquery.trim() === '' ? dropped[l] : termShare(tsquery, stats.freq, rare));
+    return this.sharesOf(compiled, rare, (tsquery) => termShare(tsquery, stats.freq, rare), dropped);
+  }
+
+  /**
+   * Each positive term's share by `shareOf` (a tsquery text's), the largest of its languages', at
+   * least `rare` and at most all; a term a language drops counts `dropped[l]` there (when given).
+   */
+  private sharesOf(compiled: Compiled, rare: number, shareOf: (tsquery: string) => number, dropped?: Record<Lang, number>): number[] {
+    const share = (l: Lang, tsquery: string) => (dropped && tsquery.trim() === '' ? dropped[l] : shareOf(tsquery));
     return compiled.each.en.map((_, i) => Math.min(1, Math.max(rare, ...LANGS.map((l) => share(l, compiled.each[l][i] ?? '')))));
   }
 
@@ -830,8 +838,7 @@ export class PostgresSearchEngine implements SearchEngine {
     const freq = share(readable.docs);
     const prefixed = share(readable.prefixes);
     const rare = unlisted ?? 1 / documents;
-    const termIn = (l: Lang, tsquery: string) => (dropped && tsquery.trim() === '' ? dropped[l] : termShare(tsquery, freq, rare, prefixed));
-    return compiled.each.en.map((_, i) => Math.min(1, Math.max(rare, ...LANGS.map((l) => termIn(l, compiled.each[l][i] ?? '')))));
+    return this.sharesOf(compiled, rare, (tsquery) => termShare(tsquery, freq, rare, prefixed), dropped);
   }
 
   /**
