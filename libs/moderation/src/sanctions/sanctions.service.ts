@@ -119,10 +119,9 @@ export class SanctionsService {
     // off until this commits): an admin suspended or banned site-wide would no longer count among
     // the admins who keep the site (setRole's last-admin guard), though the count let one step down.
     // Who may sanction them is judged again on their role as held (`authorize`): one made a
-    // moderator of the issuer's rank since is FORBIDDEN too, as `check` would answer now.
-    const [held] = await tx.query<{ role: string }>(`SELECT role FROM users WHERE id = $1 FOR SHARE`, [input.userId]);
-    if (!held) throw AppError.notFound('User not found');
-    if (held.role === 'ADMIN') throw AppError.forbidden(ADMINS_NOT_SANCTIONED);
+    // moderator of the issuer's rank since is FORBIDDEN too, as `check` would answer now (an admin
+    // among them: `authorize` refuses admins, on the role read after the row is held).
+    await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR SHARE`, [input.userId]);
     const target = await this.targetViewer(input.userId);
     if (!target) throw AppError.notFound('User not found');
     await this.authorize(viewer, target, spaceId);
