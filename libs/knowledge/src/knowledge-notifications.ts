@@ -204,7 +204,11 @@ async function perTopic(
   judge: (viewers: Viewer[], topicId: string, rowsVia: Viewer) => Promise<boolean[]>,
 ): Promise<boolean[]> {
   const byTopic = new Map<string, number[]>();
-  items.forEach((n, i) => byTopic.set(n.topicId, [...(byTopic.get(n.topicId) ?? []), i]));
+  items.forEach((n, i) => {
+    const group = byTopic.get(n.topicId);
+    if (group) group.push(i);
+    else byTopic.set(n.topicId, [i]);
+  });
   const seen = items.map(() => false);
   await Promise.all(
     [...byTopic].map(async ([topicId, group]) => {
