@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../access/src/access-level';
+import { groupBy } from '../../core/src/group-by';
 import { AccessService } from '../../access/src/access.service';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
@@ -203,12 +204,7 @@ async function perTopic(
   items: ReadonlyArray<{ viewer: Viewer; topicId: string }>,
   judge: (viewers: Viewer[], topicId: string, rowsVia: Viewer) => Promise<boolean[]>,
 ): Promise<boolean[]> {
-  const byTopic = new Map<string, number[]>();
-  items.forEach((n, i) => {
-    const group = byTopic.get(n.topicId);
-    if (group) group.push(i);
-    else byTopic.set(n.topicId, [i]);
-  });
+  const byTopic = groupBy(items.keys(), (i) => items[i].topicId);
   const seen = items.map(() => false);
   await Promise.all(
     [...byTopic].map(async ([topicId, group]) => {
