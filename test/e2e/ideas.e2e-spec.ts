@@ -5,6 +5,8 @@ import { encodeCursor } from '../../libs/core/src/graphql/pagination';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { CREATE_TOPIC, createTopic, forumRowCounts, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { gateCalls } from '../support/gates';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 
 const IDEA = `query($id: ID!) { topic(id: $id) { id kind idea {
   status statusLabel voteCount viewerHasVoted statusChangedAt
@@ -754,6 +756,32 @@ describe('idea boards', () => {
     };
     const votesLeft = async (boardId: string, u: TestUser) =>
       expectOk(await t.gql(`query($id: ID!) { board(id: $id) { ideaSettings { viewerVotesLeft } } }`, { id: boardId }, { token: u.token })).board.ideaSettings.viewerVotesLeft;
+
+    /** Holds the first call of `object[method]` alone at a gate (later calls go through). */
+    const gateFirst = (object: object, method: string) => {
+      let first = true;
+      return gateCalls(object, method, () => first && !(first = false));
+    };
+    const ideaSettings = async (b: string) =>
+      expectOk(await t.gql(`query($id: ID!) { board(id: $id) { ideaSettings { voteBudget statusLabels { status label } } } }`, { id: b })).board.ideaSettings;
+
+    it('keeps both of two settings changes made at once: neither loses the labels or budget the other set', async () => {
+      const b = await makeBoard(t, space.id, 'IDEAS');
+      // The first change has read the board and waits to write; the second is written meanwhile.
+      const gate = gateFirst(t.get(UnitOfWork), 'run');
+      try {
+        const first = t.gql(SETTINGS, { input: { boardId: b, statusLabels: [{ status: 'PLANNED', label: 'Soon' }] } }, { token: admin.token });
+        await gate.begun;
+        expectOk(await t.gql(SETTINGS, { input: { boardId: b, voteBudget: 4, statusLabels: [{ status: 'COMPLETED', label: 'Shipped' }] } }, { token: admin.token }));
+        gate.open();
+        expectOk(await first);
+      } finally {
+        gate.restore();
+      }
+      const s = await ideaSettings(b);
+      expect(s.voteBudget).toBe(4);
+      expect(s.statusLabels).toEqual(expect.arrayContaining([{ status: 'PLANNED', label: 'Soon' }, { status: 'COMPLETED', label: 'Shipped' }]));
+    });
 
     it('counts a vote on a merged idea against the budget while the idea it ends in is open and visible', async () => {
       const b = await budgetBoard(1);

@@ -671,15 +671,18 @@ export class IdeasService implements BoardKindBehaviour {
     if (board.kind !== BoardKind.IDEAS) throw AppError.badField('boardId', 'must be an ideas board');
     // A budget given as null changes nothing, as an absent one (0 removes the limit).
     if (input.voteBudget == null && !input.statusLabels?.length) throw AppError.badField('voteBudget', 'give a vote budget or status labels');
-    const current = ideaSettingsOf(board);
-    const labels: Partial<Record<IdeaStatus, string>> = { ...((board.settings?.ideas as { labels?: object })?.labels ?? {}) };
-    for (const l of input.statusLabels ?? []) labels[l.status] = l.label;
-    const ideas = { voteBudget: input.voteBudget == null ? current.voteBudget : input.voteBudget || null, labels };
+    const labels = Object.fromEntries((input.statusLabels ?? []).map((l) => [l.status, l.label]));
+    const budget = input.voteBudget == null ? {} : { voteBudget: input.voteBudget || null };
+    // Merged into the settings as the row is updated, not into a copy read before: two admins
+    // changing labels (or one the budget, one labels) at once would each write back the copy
+    // they read, and the later one undo the other's change.
     const [row] = await this.uow.run((tx) =>
-      tx.query<{ settings: Record<string, unknown> }>(`UPDATE boards SET settings = settings || jsonb_build_object('ideas', $2::jsonb) WHERE id = $1 RETURNING settings`, [
-        board.id,
-        JSON.stringify(ideas),
-      ]),
+      tx.query<{ settings: Record<string, unknown> }>(
+        `UPDATE boards SET settings = settings || jsonb_build_object('ideas', COALESCE(settings->'ideas', '{}') || $3::jsonb
+                || jsonb_build_object('labels', COALESCE(settings->'ideas'->'labels', '{}') || $2::jsonb))
+          WHERE id = $1 RETURNING settings`,
+        [board.id, JSON.stringify(labels), JSON.stringify(budget)],
+      ),
     );
     viewer.forget('loader:boards');
     return Object.assign(new BoardModel(), board, { settings: row.settings });
