@@ -7,6 +7,7 @@ import { CREATE_TOPIC, createTopic, forumRowCounts, reply } from '../factories/f
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { gateCalls } from '../support/gates';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
+import { IdeasService } from '../../libs/ideas/src/ideas.service';
 
 const IDEA = `query($id: ID!) { topic(id: $id) { id kind idea {
   status statusLabel voteCount viewerHasVoted statusChangedAt
@@ -764,6 +765,8 @@ describe('idea boards', () => {
     };
     const ideaSettings = async (b: string) =>
       expectOk(await t.gql(`query($id: ID!) { board(id: $id) { ideaSettings { voteBudget statusLabels { status label } } } }`, { id: b })).board.ideaSettings;
+    const boardVotes = async (b: string, u: TestUser) =>
+      (await t.sql(`SELECT count(*)::int AS n FROM idea_votes v JOIN topics t ON t.id = v.topic_id WHERE t.board_id = $1 AND v.user_id = $2`, [b, u.id]))[0].n;
 
     it('keeps both of two settings changes made at once: neither loses the labels or budget the other set', async () => {
       const b = await makeBoard(t, space.id, 'IDEAS');
@@ -781,6 +784,46 @@ describe('idea boards', () => {
       const s = await ideaSettings(b);
       expect(s.voteBudget).toBe(4);
       expect(s.statusLabels).toEqual(expect.arrayContaining([{ status: 'PLANNED', label: 'Soon' }, { status: 'COMPLETED', label: 'Shipped' }]));
+    });
+
+    it('judges a vote on the budget set while it waited, not on the board as it read it first', async () => {
+      const b = await makeBoard(t, space.id, 'IDEAS');
+      const [x, y] = [await newIdea(await customer(), 'Budget race one', { boardId: b }), await newIdea(await customer(), 'Budget race two', { boardId: b })];
+      const voter = await customer();
+      // The vote on x holds its idea, having read the board with no budget; a budget of 1 is set
+      // and the voter's vote on y spends it before the vote on x goes on.
+      const gate = gateFirst(t.get(IdeasService), 'viewerNow');
+      try {
+        const onX = t.gql(VOTE, { id: x }, { token: voter.token });
+        await gate.begun;
+        expectOk(await t.gql(SETTINGS, { input: { boardId: b, voteBudget: 1 } }, { token: admin.token }));
+        expectOk(await t.gql(VOTE, { id: y }, { token: voter.token }));
+        gate.open();
+        expect(expectError(await onX, 'BAD_USER_INPUT').extensions.fields![0].message).toMatch(/used all 1 votes/);
+      } finally {
+        gate.restore();
+      }
+      expect(await boardVotes(b, voter)).toBe(1);
+    });
+
+    it('gives a new idea its author’s vote only within the budget set while it was written', async () => {
+      const b = await makeBoard(t, space.id, 'IDEAS');
+      const other = await newIdea(await customer(), 'Budget race voted', { boardId: b });
+      const author = await customer();
+      // The new idea is written, its board read with no budget; a budget of 1 is set and the
+      // author's vote elsewhere spends it before the idea's own vote is given.
+      const gate = gateFirst(t.get(IdeasService), 'created');
+      try {
+        const proposed = newIdea(author, 'Budget race proposed', { boardId: b });
+        await gate.begun;
+        expectOk(await t.gql(SETTINGS, { input: { boardId: b, voteBudget: 1 } }, { token: admin.token }));
+        expectOk(await t.gql(VOTE, { id: other }, { token: author.token }));
+        gate.open();
+        expect((await idea(await proposed, author)).voteCount).toBe(0);
+      } finally {
+        gate.restore();
+      }
+      expect(await boardVotes(b, author)).toBe(1);
     });
 
     it('counts a vote on a merged idea against the budget while the idea it ends in is open and visible', async () => {

@@ -180,19 +180,24 @@ export class IdeasService implements BoardKindBehaviour {
    * board's vote budget like any other: an author with none left proposes without voting.
    */
   async created(tx: Tx, topic: NewTopic): Promise<void> {
-    const budget = ideaSettingsOf(topic.board).voteBudget;
-    let vote = true;
-    if (budget) {
-      await this.lockBudget(tx, topic.board.id, topic.viewer.id!);
-      vote = (await this.activeVotes(tx, topic.viewer.id!, topic.board.id)) < budget;
-    }
+    const budget = await this.budgetNow(tx, topic.board.id, topic.viewer.id!);
+    const vote = !budget || (await this.activeVotes(tx, topic.viewer.id!, topic.board.id)) < budget;
     await tx.query(`INSERT INTO ideas (topic_id, vote_count) VALUES ($1, $2)`, [topic.topicId, vote ? 1 : 0]);
     if (vote) await tx.query(`INSERT INTO idea_votes (topic_id, user_id) VALUES ($1, $2)`, [topic.topicId, topic.viewer.id]);
   }
 
-  /** One member's votes in one board are counted one at a time, or racing votes on different ideas would each see room. */
-  private async lockBudget(tx: Tx, boardId: string, userId: string): Promise<void> {
+  /**
+   * The board's vote budget as it is now, for one member's vote, with that member's votes in the
+   * board taken one at a time (racing votes on different ideas would each see room). The lock is
+   * taken whatever the budget, and the budget read after it, in a statement of its own (one
+   * statement's snapshot is taken before it waits): read before, with the board's row unlocked, a
+   * vote that found no budget took no lock and counted nothing, so a budget set meanwhile let it
+   * land beside a vote judged on that budget, which had not counted it.
+   */
+  private async budgetNow(tx: Tx, boardId: string, userId: string): Promise<number | null> {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:idea-budget:' || $1::text || ':' || $2::text, 0))`, [boardId, userId]);
+    const [board] = await tx.query<{ settings: Record<string, unknown> }>(`SELECT settings FROM boards WHERE id = $1`, [boardId]);
+    return ideaSettingsOf(board).voteBudget;
   }
 
   // ---------------------------------------------------------------- reads
@@ -474,8 +479,7 @@ export class IdeasService implements BoardKindBehaviour {
       let changed: boolean;
       let counts: Map<string, number> | undefined;
       if (on) {
-        const budget = ideaSettingsOf({ settings: idea.board_settings }).voteBudget;
-        if (budget) await this.lockBudget(tx, idea.board_id, viewer.id!);
+        const budget = await this.budgetNow(tx, idea.board_id, viewer.id!);
         if (budget && (await this.activeVotes(tx, viewer.id!, idea.board_id, idea.topic_id)) >= budget) {
           throw AppError.badField('topicId', `you have used all ${budget} votes of this board: withdraw one, or wait for one of your ideas to close`);
         }
