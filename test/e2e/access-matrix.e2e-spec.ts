@@ -285,7 +285,7 @@ describe('the access matrix', () => {
     // Lifted and run out: they take nothing.
     await t.sql(`INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at) VALUES ($1, $2, 'SILENCE', 'old', NULL, now() - interval '1 minute')`, [newId(), lapsed.id]);
     await t.sql(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = $1`, [deleted.id]);
-    // Made an admin while a ban stood (setRole does not look at sanctions): the session is anonymous,
+    // Made an admin while a ban stood (as earlier releases let setRole do): the session is anonymous,
     // so they hold nothing anywhere; an admin silenced site-wide still holds everything.
     const bannedAdmin = await makeUser(t, { role: 'ADMIN' });
     const silencedAdmin = await makeUser(t, { role: 'ADMIN' });

@@ -1,4 +1,4 @@
-import { makeUser } from '../factories';
+import { makeSpace, makeUser } from '../factories';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
@@ -62,14 +62,40 @@ describe('admins stepping down', () => {
     for (const u of [gone, placeholder]) expect(expectOk(await t.gql(SET_ROLE, { id: u.id, role: 'MEMBER' }, { token: a.token })).setUserRole.role).toBe('MEMBER');
     expect(await t.sql(`SELECT id FROM users WHERE role = 'ADMIN'`)).toEqual([{ id: a.id }]);
   });
-  /** An admin who cannot act: a member suspended or banned site-wide, then made an admin (which setUserRole allows). */
+  /**
+   * An admin who cannot act: a member suspended or banned site-wide, then made an admin, as
+   * earlier releases let setUserRole do (it refuses now, CONFLICT).
+   */
   const barredAdmin = async (t: TestApp, by: { token: string }, kind: 'SUSPEND' | 'BAN') => {
     const u = await makeUser(t);
     const input = { userId: u.id, kind, reason: 'Keeps them out', durationHours: kind === 'SUSPEND' ? 24 : undefined };
     expectOk(await t.gql(SANCTION, { input }, { token: by.token }));
-    expectOk(await t.gql(SET_ROLE, { id: u.id, role: 'ADMIN' }, { token: by.token }));
+    await t.sql(`UPDATE users SET role = 'ADMIN' WHERE id = $1`, [u.id]);
     return u;
   };
+
+  it('makes no member suspended or banned site-wide an admin (CONFLICT, nothing written); a silence, a space’s sanction or a lifted one bars nothing', async () => {
+    const a = await makeUser(t, { role: 'ADMIN' });
+    const sanctioned = async (kind: string, spaceId: string | null = null, lifted = false) => {
+      const u = await makeUser(t);
+      await t.sql(
+        `INSERT INTO sanctions (id, user_id, kind, reason, space_id, expires_at, lifted_at) VALUES (gen_random_uuid(), $1, $2, 'test', $3, now() + interval '1 day', $4)`,
+        [u.id, kind, spaceId, lifted ? new Date() : null],
+      );
+      return u;
+    };
+    const space = (await makeSpace(t, 'PUBLIC')).id;
+    for (const kind of ['SUSPEND', 'BAN']) {
+      const u = await sanctioned(kind);
+      const refused = expectError(await t.gql(SET_ROLE, { id: u.id, role: 'ADMIN' }, { token: a.token }), 'CONFLICT');
+      expect(refused.message).toBe('A member suspended or banned site-wide cannot be made an admin: lift the sanction first');
+      expect(await t.sql(`SELECT role FROM users WHERE id = $1`, [u.id])).toEqual([{ role: 'MEMBER' }]);
+      expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'user.role_change' AND target_id = $1`, [u.id])).toEqual([{ n: 0 }]);
+    }
+    for (const u of [await sanctioned('SILENCE'), await sanctioned('SUSPEND', space), await sanctioned('BAN', null, true)]) {
+      expect(expectOk(await t.gql(SET_ROLE, { id: u.id, role: 'ADMIN' }, { token: a.token })).setUserRole.role).toBe('ADMIN');
+    }
+  });
 
   it('counts no admin suspended or banned site-wide as one left (one lifted counts again): the last who can act stays, the barred ones are demoted freely', async () => {
     await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);

@@ -62,7 +62,8 @@ export class UsersResolver {
   @Mutation(() => UserModel, {
     description:
       'Admins only: change a user’s global role. A deleted account or an imported author’s placeholder (neither can sign in) is ' +
-      'NOT_FOUND for any role but MEMBER. The last admin who can act (signs in, not suspended or banned site-wide) cannot step down (CONFLICT); admins who cannot are not counted.',
+      'NOT_FOUND for any role but MEMBER. A member suspended or banned site-wide is not made an admin (CONFLICT: lift the sanction first). ' +
+      'The last admin who can act (signs in, not suspended or banned site-wide) cannot step down (CONFLICT); admins who cannot are not counted.',
   })
   setUserRole(@Args('input') input: SetUserRoleInput, @Context() ctx: GqlContext): Promise<UserModel> {
     return this.users.setRole(ctx.viewer, input.userId, input.role);

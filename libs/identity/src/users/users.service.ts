@@ -21,6 +21,9 @@ export const PROFILE_CHANGES_PER_USER: RateRule = { bucket: 'profile:user', limi
  */
 export const PROFILE_HIDING_PACE: RateRule = { bucket: 'pace:profile-hide', limit: 10, windowSeconds: 600 };
 
+/** Why a member suspended or banned site-wide is not made an admin (CONFLICT). */
+export const BARRED_NOT_ADMIN = 'A member suspended or banned site-wide cannot be made an admin: lift the sanction first';
+
 @Injectable()
 export class UsersService {
   constructor(
@@ -125,7 +128,10 @@ export class UsersService {
     if (!isUuid(userId)) throw AppError.notFound('User not found');
     return this.uow.run(async (tx) => {
       const m = tx.manager;
-      const rows: Array<UserRow & { deleted_at: Date | null }> = await m.query(`SELECT * FROM users WHERE id = $1 FOR UPDATE`, [userId]);
+      const rows: Array<UserRow & { deleted_at: Date | null; barred: boolean }> = await m.query(
+        `SELECT *, ${AccessService.barredSiteWideSql('users.id')} AS barred FROM users WHERE id = $1 FOR UPDATE`,
+        [userId],
+      );
       if (!rows[0]) throw AppError.notFound('User not found');
       // A deleted account or an imported author's placeholder cannot sign in: staff, it would act
       // for nobody, yet count as the admin the last one leaves behind and be a peer no moderator
@@ -133,12 +139,19 @@ export class UsersService {
       // as it is. A deletion under way holds the row (ACCOUNT_LOCK): it is waited for and found.
       const signsIn = !rows[0].deleted_at && !rows[0].is_placeholder;
       if (!signsIn && role !== GlobalRoleEnum.MEMBER) throw AppError.notFound('User not found');
+      // A member suspended or banned site-wide is not made an admin (CONFLICT): nobody could then
+      // lift the sanction (admins are not sanctioned, nor their sanctions lifted, `authorize`),
+      // their sessions stay ended, and they would not count among the admins who keep the site.
+      // The sanction is read under the row's lock, which SanctionsService.issue's holds off.
+      if (role === GlobalRoleEnum.ADMIN && rows[0].role !== GlobalRoleEnum.ADMIN && rows[0].barred) {
+        throw AppError.conflict(BARRED_NOT_ADMIN);
+      }
       if (signsIn && rows[0].role === GlobalRoleEnum.ADMIN && role !== GlobalRoleEnum.ADMIN) {
         // Demotions of admins one at a time, each counting after the one before committed: two
         // admins stepping down at once would each count the other and leave none. Only admins who
         // can sign in and act count: not deleted accounts nor placeholders (an earlier release made
         // some admins), nor admins suspended or banned site-wide (one made an admin while under
-        // such a sanction: it ends their sessions and keeps them out). Demoting one of those leaves
+        // such a sanction, as earlier releases allowed: it ends their sessions and keeps them out). Demoting one of those leaves
         // the site as many as it had. The set cannot shrink behind this count otherwise: admins are
         // not sanctioned (SanctionsService.issue re-reads the role under the row's lock) nor deleted.
         await m.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:admin-demotion', 0))`);
