@@ -5,6 +5,7 @@ import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { AccountDeletionService } from '../../libs/identity/src/users/account-deletion';
 import { freshIp } from '../support/fresh-ip';
 import { gateCalls } from '../support/gates';
+import { holdLock } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const SET_ROLE = `mutation($id: ID!, $role: GlobalRole!) { setUserRole(input: { userId: $id, role: $role }) { id role } }`;
@@ -97,6 +98,23 @@ describe('admins stepping down', () => {
     }
   });
 
+  it('lets no admin demoted while their change of role waited make it: the actor is read again under lock (FORBIDDEN, nothing written)', async () => {
+    const [a, x] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
+    // Another admin's demotion of a holds a's row (setUserRole's FOR UPDATE) and commits while a's change waits.
+    const h = await holdLock(t, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [a.id]);
+    try {
+      const promoting = t.gql(SET_ROLE, { id: x.id, role: 'MODERATOR' }, { token: a.token });
+      await h.waiting(1);
+      await h.query(`UPDATE users SET role = 'MEMBER' WHERE id = $1`, [a.id]);
+      await h.release();
+      expect(expectError(await promoting, 'FORBIDDEN').message).toBe('Only admins change roles');
+    } finally {
+      await h.release();
+    }
+    expect(await t.sql(`SELECT role FROM users WHERE id = $1`, [x.id])).toEqual([{ role: 'MEMBER' }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'user.role_change' AND target_id = $1`, [x.id])).toEqual([{ n: 0 }]);
+  });
+
   it('counts no admin suspended or banned site-wide as one left (one lifted counts again): the last who can act stays, the barred ones are demoted freely', async () => {
     await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
     const a = await makeUser(t, { role: 'ADMIN' });
@@ -118,9 +136,9 @@ describe('admins stepping down', () => {
       const a = await makeUser(t, { role: 'ADMIN' });
       await barredAdmin(t, a, 'BAN');
       const b = await makeUser(t, { role: 'ADMIN' });
-      // Each demotes the other.
+      // Each demotes the other: one wins, and the other, read again once it holds its own row, is no admin now.
       const results = await Promise.all([[a, b], [b, a]].map(([by, u]) => t.gql(SET_ROLE, { id: u.id, role: 'MEMBER' }, { token: by.token })));
-      expect(results.map((r) => r.errors?.[0]?.extensions.code ?? 'OK').sort()).toEqual(['CONFLICT', 'OK']);
+      expect(results.map((r) => r.errors?.[0]?.extensions.code ?? 'OK').sort()).toEqual(['FORBIDDEN', 'OK']);
       expect(await t.sql(`SELECT count(*)::int AS n FROM users WHERE role = 'ADMIN' AND id = ANY($1::uuid[])`, [[a.id, b.id]])).toEqual([{ n: 1 }]);
     }
   });

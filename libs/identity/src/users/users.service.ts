@@ -128,10 +128,24 @@ export class UsersService {
     if (!isUuid(userId)) throw AppError.notFound('User not found');
     return this.uow.run(async (tx) => {
       const m = tx.manager;
-      const rows: Array<UserRow & { deleted_at: Date | null; barred: boolean }> = await m.query(
-        `SELECT *, ${AccessService.barredSiteWideSql('users.id')} AS barred FROM users WHERE id = $1 FOR UPDATE`,
-        [userId],
-      );
+      // The member's row FOR UPDATE, and the acting admin's FOR KEY SHARE (which waits for a
+      // change of their own role, setUserRole's FOR UPDATE, and for nothing their own profile
+      // does), one at a time in id order as every path holding two accounts takes them: the
+      // actor's rights are read as they are once held, not as the request's session had them.
+      // An admin demoted (or barred) while this waited is refused, so two admins demoting each
+      // other at once cannot both succeed: the later reads itself demoted.
+      let rows: Array<UserRow & { deleted_at: Date | null; barred: boolean }> = [];
+      let actorMay = false;
+      for (const id of [...new Set([viewer.id!, userId])].sort()) {
+        const lock = id === userId ? 'FOR UPDATE' : 'FOR KEY SHARE';
+        const held: Array<UserRow & { deleted_at: Date | null; barred: boolean }> = await m.query(
+          `SELECT *, ${AccessService.barredSiteWideSql('users.id')} AS barred FROM users WHERE id = $1 ${lock}`,
+          [id],
+        );
+        if (id === userId) rows = held;
+        if (id === viewer.id) actorMay = !!held[0] && held[0].role === GlobalRoleEnum.ADMIN && !held[0].deleted_at && !held[0].barred;
+      }
+      if (!actorMay) throw AppError.forbidden('Only admins change roles');
       if (!rows[0]) throw AppError.notFound('User not found');
       // A deleted account or an imported author's placeholder cannot sign in: staff, it would act
       // for nobody, yet count as the admin the last one leaves behind and be a peer no moderator
