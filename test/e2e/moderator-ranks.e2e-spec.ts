@@ -1,6 +1,8 @@
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { gateCalls } from '../support/gates';
+import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
 const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id active } }`;
@@ -48,6 +50,26 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     expect((await t.sql(`SELECT state FROM posts WHERE id = $1`, [topic.firstPostId]))[0].state).toBe('VISIBLE');
     await t.sql(`UPDATE spaces SET moderation = '{}' WHERE id = $1`, [space.id]);
     await t.sql(`UPDATE sanctions SET lifted_at = now() WHERE user_id = $1 AND lifted_at IS NULL`, [m1.id]);
+  });
+
+  it('a moderator whose grant is revoked between the sanction’s check and its write sanctions nobody (FORBIDDEN)', async () => {
+    const mod = await makeUser(t);
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const x = await makeUser(t);
+    // The sanction held once checked (mod a moderator then), before its transaction writes it.
+    const gate = gateCalls(t.get(SanctionsService), 'issue');
+    let sanctioned;
+    try {
+      const sanctioning = t.gql(SANCTION, { input: { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'spam', spaceId: s.id } }, { token: mod.token });
+      await gate.begun;
+      expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: s.id, userId: mod.id } }, { token: admin.token }));
+      gate.open();
+      sanctioned = await sanctioning;
+    } finally {
+      gate.restore();
+    }
+    expect(expectError(sanctioned, 'FORBIDDEN').message).toBe('You need MODERATE access in this space');
+    expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1`, [x.id])).toEqual([{ n: 0 }]);
   });
 
   it('a global moderator silenced site-wide cannot be banned from a space by its moderators', async () => {

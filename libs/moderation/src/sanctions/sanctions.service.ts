@@ -124,7 +124,13 @@ export class SanctionsService {
     await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR SHARE`, [input.userId]);
     const target = await this.targetViewer(input.userId);
     if (!target) throw AppError.notFound('User not found');
-    await this.authorize(viewer, target, spaceId);
+    // The issuer too, as they are now (read on this transaction's connection), not as the
+    // request's session had them: a moderator whose grant was revoked (or who was demoted,
+    // silenced or barred) since is refused as `check` would refuse them now. Read, not locked: a
+    // revocation or demotion still under way reads no sanction, so this one simply came first.
+    const issuer = await this.sessions.viewerForUser(viewer.id!, {}, tx);
+    if (!issuer) throw AppError.unauthenticated();
+    await this.authorize(issuer, target, spaceId);
     const [s] = await tx.query<SanctionRow>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)
