@@ -2,6 +2,7 @@ import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { gateCalls } from '../support/gates';
+import { doneOrWaiting } from '../support/lock-waits';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
@@ -70,6 +71,28 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     }
     expect(expectError(sanctioned, 'FORBIDDEN').message).toBe('You need MODERATE access in this space');
     expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1`, [x.id])).toEqual([{ n: 0 }]);
+  });
+
+  it('a member being sanctioned may change their profile meanwhile: the sanction holds their account against role changes only', async () => {
+    const x = await makeUser(t);
+    // The sanction held in its transaction, x's row held, as it is about to judge x (check's call was the first).
+    let calls = 0;
+    const gate = gateCalls(t.get(SanctionsService), 'authorize', () => ++calls === 2);
+    try {
+      const warning = t.gql(SANCTION, { input: { userId: x.id, kind: 'WARNING', reason: 'heads up' } }, { token: globalMod.token });
+      await gate.begun;
+      const renaming = t.gql(`mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { displayName } }`, { input: { displayName: 'Renamed meanwhile' } }, { token: x.token });
+      expect(await doneOrWaiting(t, renaming, 1)).toBe('done');
+      expect(expectOk(await renaming).updateProfile.displayName).toBe('Renamed meanwhile');
+      // A change of role still waits for the sanction, which reads x's role as it stands.
+      const promoting = t.gql(`mutation($id: ID!) { setUserRole(input: { userId: $id, role: MODERATOR }) { role } }`, { id: x.id }, { token: admin.token });
+      expect(await doneOrWaiting(t, promoting, 1)).toBe('waiting');
+      gate.open();
+      expectOk(await warning);
+      expectOk(await promoting);
+    } finally {
+      gate.restore();
+    }
   });
 
   it('a global moderator silenced site-wide cannot be banned from a space by its moderators', async () => {

@@ -115,13 +115,17 @@ export class SanctionsService {
   async issue(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
     const spaceId = input.spaceId ?? null;
     // `check` read the target before this transaction: made an admin since, they are not
-    // sanctioned. Their row held FOR SHARE, which waits for setUserRole's FOR UPDATE (or holds it
-    // off until this commits): an admin suspended or banned site-wide would no longer count among
+    // sanctioned. Their row held FOR KEY SHARE, which waits for setUserRole's FOR UPDATE (or holds
+    // it off until this commits): an admin suspended or banned site-wide would no longer count among
     // the admins who keep the site (setRole's last-admin guard), though the count let one step down.
+    // No stronger: FOR SHARE also held off every plain UPDATE of the row (FOR NO KEY UPDATE: the
+    // member's profile, e-mail and password changes, the digest's and trust levels' marks) until
+    // this committed, which nothing here needs: it reads their role and their address, and an
+    // address changing meanwhile is banned as it was read, as if the change came after.
     // Who may sanction them is judged again on their role as held (`authorize`): one made a
     // moderator of the issuer's rank since is FORBIDDEN too, as `check` would answer now (an admin
     // among them: `authorize` refuses admins, on the role read after the row is held).
-    await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR SHARE`, [input.userId]);
+    await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE`, [input.userId]);
     const target = await this.targetViewer(input.userId);
     if (!target) throw AppError.notFound('User not found');
     // The issuer too, as they are now (read on this transaction's connection), not as the
