@@ -129,6 +129,28 @@ describe('moderation: the escalation ladder and appeals', () => {
     }
   });
 
+  it('lets the offender change their profile while the ladder judges them: the decision holds their account against role changes only', async () => {
+    const offender = await makeUser(t);
+    const reporter = await makeUser(t, { trustLevel: 1 });
+    const [first, second] = [await createTopic(t, offender.token, board), await createTopic(t, offender.token, board)];
+    await uphold(first.id, reporter);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: second.id, reason: 'ABUSE' } }, { token: reporter.token }));
+    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === second.id).node;
+    // The second decision held as the ladder, the offender's row held, asks whether they are a member.
+    const gate = gateCalls(t.get(SanctionsService), 'underAutomaticModeration');
+    try {
+      const deciding = t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token });
+      await gate.begun;
+      const renaming = t.gql(`mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { displayName } }`, { input: { displayName: 'Renamed meanwhile' } }, { token: offender.token });
+      expect(await doneOrWaiting(t, renaming, 1)).toBe('done');
+      expect(expectOk(await renaming).updateProfile.displayName).toBe('Renamed meanwhile');
+      gate.open();
+      expect(expectOk(await deciding).resolveReviewItem.history.at(-1).action).toContain('escalation: silence 24h');
+    } finally {
+      gate.restore();
+    }
+  });
+
   it('sanctions no one made an admin while the ladder judged them: the promotion waits for the decision, which sanctions a member', async () => {
     const offender = await makeUser(t);
     const reporter = await makeUser(t, { trustLevel: 1 });
