@@ -4,7 +4,7 @@ import { APPEAL_TOKEN_PURPOSE } from '../../libs/identity/src/auth/auth.service'
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { gateCalls } from '../support/gates';
-import { doneOrWaiting } from '../support/lock-waits';
+import { doneOrWaiting, renamesWithoutWaiting } from '../support/lock-waits';
 import { createTopic } from '../factories/forum';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 
@@ -129,52 +129,46 @@ describe('moderation: the escalation ladder and appeals', () => {
     }
   });
 
-  it('lets the offender change their profile while the ladder judges them: the decision holds their account against role changes only', async () => {
-    const offender = await makeUser(t);
+  /**
+   * A member's second topic reported once their first was upheld: a moderator's APPROVE of it
+   * climbs the ladder to its second step (a silence). Runs `meanwhile` with that decision held
+   * as the ladder, the offender's row held, is about to ask whether they are a member; answers
+   * the decision's result.
+   */
+  async function whileLadderJudges(offender: TestUser, meanwhile: () => Promise<void>) {
     const reporter = await makeUser(t, { trustLevel: 1 });
     const [first, second] = [await createTopic(t, offender.token, board), await createTopic(t, offender.token, board)];
     await uphold(first.id, reporter);
     expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: second.id, reason: 'ABUSE' } }, { token: reporter.token }));
     const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === second.id).node;
-    // The second decision held as the ladder, the offender's row held, asks whether they are a member.
     const gate = gateCalls(t.get(SanctionsService), 'underAutomaticModeration');
     try {
       const deciding = t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token });
       await gate.begun;
-      const renaming = t.gql(`mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { displayName } }`, { input: { displayName: 'Renamed meanwhile' } }, { token: offender.token });
-      expect(await doneOrWaiting(t, renaming, 1)).toBe('done');
-      expect(expectOk(await renaming).updateProfile.displayName).toBe('Renamed meanwhile');
+      await meanwhile();
       gate.open();
-      expect(expectOk(await deciding).resolveReviewItem.history.at(-1).action).toContain('escalation: silence 24h');
+      return await deciding;
     } finally {
       gate.restore();
     }
+  }
+
+  it('lets the offender change their profile while the ladder judges them: the decision holds their account against role changes only', async () => {
+    const offender = await makeUser(t);
+    const decided = await whileLadderJudges(offender, () => renamesWithoutWaiting(t, offender.token));
+    expect(expectOk(decided).resolveReviewItem.history.at(-1).action).toContain('escalation: silence 24h');
   });
 
   it('sanctions no one made an admin while the ladder judged them: the promotion waits for the decision, which sanctions a member', async () => {
     const offender = await makeUser(t);
-    const reporter = await makeUser(t, { trustLevel: 1 });
-    const [first, second] = [await createTopic(t, offender.token, board), await createTopic(t, offender.token, board)];
-    await uphold(first.id, reporter);
-    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: second.id, reason: 'ABUSE' } }, { token: reporter.token }));
-    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === second.id).node;
-    // The second decision held as the ladder is about to ask whether the offender is a member (the second step silences).
-    const gate = gateCalls(t.get(SanctionsService), 'underAutomaticModeration');
-    let decided;
-    let promoted;
-    try {
-      const deciding = t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token });
-      await gate.begun;
+    const promotion: { promoting?: Promise<any> } = {};
+    const decided = await whileLadderJudges(offender, async () => {
       // Meanwhile an admin makes the offender an admin: it waits for the decision, as for a sanction (issue).
-      const promoting = t.gql(`mutation($id: ID!) { setUserRole(input: { userId: $id, role: ADMIN }) { id role } }`, { id: offender.id }, { token: admin.token });
+      const promoting = (promotion.promoting = t.gql(`mutation($id: ID!) { setUserRole(input: { userId: $id, role: ADMIN }) { id role } }`, { id: offender.id }, { token: admin.token }));
       expect(await doneOrWaiting(t, promoting, 1)).toBe('waiting');
-      gate.open();
-      [decided, promoted] = await Promise.all([deciding, promoting]);
-    } finally {
-      gate.restore();
-    }
-    expect(expectOk(decided!).resolveReviewItem.history.at(-1).action).toContain('escalation: silence 24h');
-    expect(expectOk(promoted!).setUserRole.role).toBe('ADMIN');
+    });
+    expect(expectOk(decided).resolveReviewItem.history.at(-1).action).toContain('escalation: silence 24h');
+    expect(expectOk<any>(await promotion.promoting!).setUserRole.role).toBe('ADMIN');
     // Read before the promotion committed, the ladder silenced an admin: the log had the role change first.
     const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action IN ('sanction.auto', 'user.role_change') ORDER BY id`, [offender.id])).map((r) => r.action);
     expect(log).toEqual(['sanction.auto', 'user.role_change']);

@@ -1,4 +1,4 @@
-import { TestApp } from './test-app';
+import { expectOk, TestApp } from './test-app';
 
 /**
  * How many statements of the test's database wait for a lock now. Read through the app's pool,
@@ -29,4 +29,15 @@ export async function doneOrWaiting(t: TestApp, work: Promise<unknown>, count: n
     await Promise.race([ended, new Promise((r) => setTimeout(r, 50))]);
   }
   throw new Error('neither ended nor waited for a lock');
+}
+
+/**
+ * The member (`token`) changes their display name while the test holds something of theirs
+ * (a sanction's transaction holding their account): passes only if it ends without waiting for
+ * a lock.
+ */
+export async function renamesWithoutWaiting(t: TestApp, token: string): Promise<void> {
+  const renaming = t.gql(`mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { displayName } }`, { input: { displayName: 'Renamed meanwhile' } }, { token });
+  expect(await doneOrWaiting(t, renaming, 1)).toBe('done');
+  expect(expectOk(await renaming).updateProfile.displayName).toBe('Renamed meanwhile');
 }
