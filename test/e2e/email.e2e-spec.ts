@@ -430,6 +430,32 @@ describe('notification e-mails', () => {
     expect(await mine()).toEqual(['2 new notifications on Parvis']);
   });
 
+  it('knows its claim on any connection, whatever DateStyle and TimeZone the one that made it had: the stamp is compared as a timestamp', async () => {
+    const member = await makeUser(t);
+    await t.sql(`INSERT INTO notifications (id, user_id, kind, data, source) VALUES (gen_random_uuid(), $1, 'SANCTION', '{}', $2)`, [member.id, `datestyle:${member.id}`]);
+    await age(member.id);
+    // The claim runs on a connection set otherwise (a pool configured so, say); the rest on the app's.
+    const odd = t.ds.createQueryRunner();
+    await odd.connect();
+    await odd.query(`SET DateStyle = 'SQL, DMY'`);
+    await odd.query(`SET TimeZone = 'Pacific/Chatham'`);
+    const query = t.ds.query.bind(t.ds);
+    const claimOnOdd = jest
+      .spyOn(t.ds, 'query')
+      .mockImplementation((sql: string, params?: unknown[], runner?: unknown) => query(sql, params, (sql.includes('WITH chosen') ? odd : runner) as never));
+    let sent: Array<{ to: string }> = [];
+    try {
+      sent = await t.get(EmailDigest).sendDue();
+    } finally {
+      claimOnOdd.mockRestore();
+      await odd.query(`RESET DateStyle`);
+      await odd.query(`RESET TimeZone`);
+      await odd.release();
+    }
+    expect(sent.filter((m) => m.to === member.email)).toHaveLength(1);
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS handled, email_claimed_at FROM notifications WHERE user_id = $1`, [member.id])).toEqual([{ handled: true, email_claimed_at: null }]);
+  });
+
   it('takes whole users at a time, so one person’s notifications never split over two e-mails', async () => {
     const [first, second] = [await makeUser(t), await makeUser(t)].sort((a, b) => (a.id < b.id ? -1 : 1));
     for (const u of [first, second]) {

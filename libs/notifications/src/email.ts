@@ -161,7 +161,22 @@ export function mailableNowSql(n: string, u: string, standingKinds: string): str
  */
 const NEWS_MAX_AGE_DAYS = 7;
 
-/** A notice a run claimed, as it reads it; `claim` the claim's stamp (`email_claimed_at` as text, to the microsecond). */
+/**
+ * A claim's stamp (`email_claimed_at`) as a run carries it: microseconds since the epoch, a
+ * bigint (read as text), the same on every connection. As text, a timestamp is written and read
+ * by each connection's DateStyle and TimeZone, so a stamp read on one connection set otherwise
+ * than the next named another moment there, and the run lost its own claim.
+ */
+function stampOf(column: string): string {
+  return `(extract(epoch FROM ${column}) * 1000000)::bigint`;
+}
+
+/** The moment a stamp (`stampOf`, the parameter `param`) names, as a timestamptz, to compare a column with. */
+function stampAt(param: string): string {
+  return `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
+}
+
+/** A notice a run claimed, as it reads it; `claim` the claim's stamp (`stampOf`). */
 type DueNews = {
   id: string;
   user_id: string;
@@ -377,7 +392,7 @@ export class EmailDigest {
            FROM due
           WHERE n.id = due.id
          RETURNING n.id, n.user_id, n.kind, n.topic_id, due.shown_topic_id, n.post_id, n.removed_post_id, due.data, due.email, due.title, due.actor, due.number, due.created_at,
-                   n.email_claimed_at::text AS claim`,
+                   ${stampOf('n.email_claimed_at')} AS claim`,
         [this.config.EMAIL_DELAY_MINUTES, users, STANDING_KINDS, NEWS_MAX_AGE_DAYS, MAIL_CLAIM_LEASE_SECONDS],
       ),
     ).sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.id < b.id ? -1 : 1));
@@ -575,9 +590,9 @@ export class EmailDigest {
         return rowsOf<{ id: string; claim: string | null }>(
           await this.ds.query(
             `UPDATE notifications n SET ${set}
-               FROM (SELECT id FROM notifications WHERE id = ANY($1::uuid[]) AND email_claimed_at = $2::timestamptz AND emailed_at IS NULL ORDER BY id FOR NO KEY UPDATE) held
+               FROM (SELECT id FROM notifications WHERE id = ANY($1::uuid[]) AND email_claimed_at = ${stampAt('$2')} AND emailed_at IS NULL ORDER BY id FOR NO KEY UPDATE) held
               WHERE n.id = held.id
-              RETURNING n.id, n.email_claimed_at::text AS claim`,
+              RETURNING n.id, ${stampOf('n.email_claimed_at')} AS claim`,
             [ids, claim],
           ),
         );
