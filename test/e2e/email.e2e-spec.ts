@@ -20,7 +20,7 @@ describe('notification e-mails', () => {
 
   const age = (userId: string) => t.sql(`UPDATE notifications SET created_at = now() - interval '20 minutes' WHERE user_id = $1`, [userId]);
   /** The two statements each recipient's message costs (its claim renewed, then its news marked handled): per member by design. */
-  const PER_MEMBER = /^UPDATE notifications n SET (email_claimed_at = now\(\)|emailed_at = now\(\), email_claimed_at = NULL)\s/;
+  const PER_MEMBER = /^UPDATE notifications n SET (email_claimed_at = CASE WHEN n\.read_at IS NULL THEN now\(\) END|emailed_at = now\(\), email_claimed_at = NULL)\s/;
   /** A run's statements but those two per recipient, which it checks are two per message sent. */
   const runCost = (cost: { statements: string[] }, messages: number) => {
     expect(cost.statements.filter((q) => PER_MEMBER.test(q))).toHaveLength(2 * messages);
@@ -91,6 +91,38 @@ describe('notification e-mails', () => {
     await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [author.id]);
     const mails = (await digest.sendDue()).filter((m) => m.to === author.email);
     expect(mails.map((m) => m.text.split('\n').filter((line) => line.startsWith('• ')))).toEqual([[expect.stringContaining('and 1 other reacted to your post')]]);
+  });
+
+  it('e-mails nothing the member read while a run had it claimed, and leaves no stamp when that was all of it', async () => {
+    const member = await makeUser(t);
+    let made = 0;
+    const notes = async (n: number) => {
+      for (let i = 0; i < n; i++) await t.sql(`INSERT INTO notifications (id, user_id, kind, data, source) VALUES (gen_random_uuid(), $1, 'SANCTION', '{}', $2)`, [member.id, `read-claimed:${member.id}:${made++}`]);
+      await age(member.id);
+      return (await t.sql(`SELECT id FROM notifications WHERE user_id = $1 AND read_at IS NULL AND emailed_at IS NULL ORDER BY id`, [member.id])).map((r: { id: string }) => r.id);
+    };
+    /** A run held after its claim, before its sends, while the member reads `ids` in the app. */
+    const runReading = async (ids: string[]) => {
+      let calls = 0;
+      const gate = gateCalls(t.get(NotificationVisibility), 'check', () => calls++ === 0);
+      const run = t.get(EmailDigest).sendDue();
+      try {
+        await gate.begun;
+        expect(expectOk(await t.gql(`mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }`, { ids }, { token: member.token })).markNotificationsRead).toBe(ids.length);
+      } finally {
+        gate.restore();
+      }
+      return (await run).filter((m) => m.to === member.email);
+    };
+    const stamped = async () => (await t.sql(`SELECT digest_sent_at IS NOT NULL AS stamped FROM users WHERE id = $1`, [member.id]))[0].stamped;
+    // One of two read meanwhile: the message tells the other alone.
+    const [first] = await notes(2);
+    expect((await runReading([first])).map((m) => m.subject)).toEqual(['1 new notification on Parvis']);
+    expect(await stamped()).toBe(true);
+    // All of it read meanwhile: nothing goes, and no stamp holds back the next message.
+    await t.sql(`UPDATE users SET digest_sent_at = NULL WHERE id = $1`, [member.id]);
+    expect(await runReading(await notes(1))).toEqual([]);
+    expect(await stamped()).toBe(false);
   });
 
   it('writes no preference for an account deleted since its unsubscribe link was sent', async () => {

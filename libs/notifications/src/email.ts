@@ -419,9 +419,10 @@ export class EmailDigest {
       byUser.set(userId, rest);
     }
     const sent: SentEmail[] = [];
-    // Users stamped by the claim who were sent nothing (nothing left they may read): the stamp
-    // goes, so it holds back no later e-mail. One whose message was refused keeps it: the retry
-    // waits out the delay like any next e-mail.
+    // Users stamped by the claim who were sent nothing (nothing left they may read, or read
+    // meanwhile, or taken over by another run): the run's stamp goes, so it holds back no later
+    // e-mail; a stamp another run made since is that run's, and stays. One whose message was
+    // refused keeps it: the retry waits out the delay like any next e-mail.
     const unsent: string[] = [];
     for (const [userId, claimed] of byUser) {
       // Whether the message went to the mail server: past that, its news is sent or dealt with as refused.
@@ -443,7 +444,11 @@ export class EmailDigest {
         // longer than the lease to get here (another run may have taken them over) sends none of
         // them, and the lease now covers the send itself (nodemailer gives up well within it).
         const renewed = await this.renew(userId, items.map((i) => i.id), claim);
-        if (!renewed) continue;
+        if (!renewed) {
+          // Nothing of theirs sent by this run: its stamp goes (one another run made since stays).
+          unsent.push(userId);
+          continue;
+        }
         mine = renewed.claim;
         items = items.filter((n) => renewed.ids.has(n.id));
         const lines: string[] = [];
@@ -544,9 +549,9 @@ export class EmailDigest {
     if (unsent.length) {
       await this.ds.query(
         `UPDATE users u SET digest_sent_at = NULL
-           FROM (SELECT id FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE) held
+           FROM (SELECT id FROM users WHERE id = ANY($1::uuid[]) AND digest_sent_at = ${stampAt('$2')} ORDER BY id FOR NO KEY UPDATE) held
           WHERE u.id = held.id`,
-        [unsent],
+        [unsent, claim],
       );
     }
     return sent;
@@ -605,13 +610,15 @@ export class EmailDigest {
 
   /**
    * Renews a member's claim just before their message goes (the lease counted from now): the rows
-   * still the run's, and their new stamp; null when none is (another run took them over, or they
-   * left the due set), and nothing is to be sent. Throws past its attempts, nothing sent.
+   * still the run's and unread, and their new stamp. A row the member read since the claim is
+   * news no more: its claim is let go, and it is not sent. Null when no row is left to send
+   * (another run took them over, they left the due set, or the member read them all), and nothing
+   * is to be sent. Throws past its attempts, nothing sent.
    */
   private async renew(userId: string, ids: readonly string[], claim: string): Promise<{ ids: Set<string>; claim: string } | null> {
-    const rows = await this.onClaimed('email_claimed_at = now()', ids, claim);
+    const rows = (await this.onClaimed('email_claimed_at = CASE WHEN n.read_at IS NULL THEN now() END', ids, claim)).filter((r) => r.claim !== null);
     if (rows.length === 0) {
-      this.log.warn({ userId }, 'e-mail not sent: its news was taken over by another run once this one’s claim ran out');
+      this.log.log({ userId }, 'e-mail not sent: its news was read meanwhile, or taken over by another run once this one’s claim ran out');
       return null;
     }
     return { ids: new Set(rows.map((r) => r.id)), claim: rows[0].claim! };
