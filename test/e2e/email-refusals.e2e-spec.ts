@@ -482,4 +482,116 @@ describe('notification e-mails the mail server refuses', () => {
     expect(delivered(member)).toBe(1);
     expect(await state(member)).toEqual({ handled: true, stamped: true });
   });
+  /** A member with one notification due, and nothing else due. */
+  const memberDue = async () => {
+    await nothingElseDue();
+    const u = await makeUser(t);
+    await note(u);
+    return u;
+  };
+  /** The stamp of `u`'s claim, as microseconds since the epoch. */
+  const claimOf = async (u: TestUser) => BigInt((await t.sql(`SELECT (extract(epoch FROM email_claimed_at) * 1000000)::bigint AS stamp FROM notifications WHERE user_id = $1`, [u.id]))[0].stamp);
+  /**
+   * A run whose send to `u` the mail server holds at RCPT TO while `meanwhile` runs (told the
+   * sends' renewal ticks, made by hand instead of by a timer, and which call of the server's this
+   * is), then takes; what the run sent to `u`.
+   */
+  const runHeldAtRcpt = async (u: TestUser, meanwhile: (ticks: Array<() => Promise<void>>, call: number) => Promise<void>) => {
+    const ticks: Array<() => Promise<void>> = [];
+    const digest = t.get(EmailDigest) as unknown as { everyRenewal: (tick: () => Promise<void>) => () => void };
+    const byHand = jest.spyOn(digest, 'everyRenewal').mockImplementation((tick) => {
+      ticks.push(tick);
+      return () => undefined;
+    });
+    let calls = 0;
+    smtp.refuse.set(u.email, async () => {
+      await meanwhile(ticks, calls++);
+      return undefined;
+    });
+    try {
+      return (await t.get(EmailDigest).sendDue()).filter((m) => m.to === u.email);
+    } finally {
+      byHand.mockRestore();
+      smtp.refuse.delete(u.email);
+    }
+  };
+  /** `u`'s news went out once, and is handled. */
+  const sentOnce = async (u: TestUser) => {
+    expect(delivered(u)).toBe(1);
+    expect(await state(u)).toEqual({ handled: true, stamped: true });
+  };
+
+  it('keeps its claim while a slow mail server holds the send: the send renews it, and no other run takes it meanwhile', async () => {
+    const member = await memberDue();
+    const stamps: bigint[] = [];
+    let meanwhile: Array<{ to: string }> | undefined;
+    // The server waits at RCPT TO while the send's renewal comes due, and another run looks.
+    const sent = await runHeldAtRcpt(member, async (ticks) => {
+      stamps.push(await claimOf(member));
+      for (const tick of ticks) await tick();
+      stamps.push(await claimOf(member));
+      await delayPassed(member);
+      meanwhile = await t.get(EmailDigest).sendDue();
+    });
+    expect(stamps[1] > stamps[0]).toBe(true);
+    expect(meanwhile?.filter((m) => m.to === member.email)).toEqual([]);
+    expect(sent).toHaveLength(1);
+    await sentOnce(member);
+  });
+
+  it('stops a send whose claim another run took over while a slow mail server held it: the message goes once', async () => {
+    const member = await memberDue();
+    let other: Array<{ to: string }> = [];
+    const first = await runHeldAtRcpt(member, async (ticks, call) => {
+      // The other run's send goes through at once.
+      if (call > 0) return;
+      // The server took longer than the lease over its steps: another run takes the news over and sends it.
+      await leaseRanOut(member);
+      await delayPassed(member);
+      other = await t.get(EmailDigest).sendDue();
+      // The first send's next renewal comes due before the server answers it.
+      await ticks[0]?.();
+    });
+    expect(other.filter((m) => m.to === member.email)).toHaveLength(1);
+    expect(first).toEqual([]);
+    await sentOnce(member);
+  });
+
+  it.each([
+    [
+      'two renewals in a row fail (the lease might run out before a third)',
+      async (tick: () => Promise<void>) => {
+        const failing = failStatements(/^UPDATE notifications n SET email_claimed_at = now\(\)\s/);
+        try {
+          for (let i = 0; i < 2; i++) await tick();
+        } finally {
+          failing.mockRestore();
+        }
+      },
+    ],
+    [
+      'a renewal comes due with the lease nearly out by the local clock (the process stalled)',
+      async (tick: () => Promise<void>) => {
+        const clock = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 13 * 60 * 1000);
+        try {
+          await tick();
+        } finally {
+          clock.mockRestore();
+        }
+      },
+    ],
+  ])('stops a send whose claim it cannot keep in time, leaving its news to a run after the lease: the message goes once (%s)', async (_, dueWhileHeld) => {
+    const member = await memberDue();
+    expect(await runHeldAtRcpt(member, (ticks) => dueWhileHeld(ticks[0]))).toEqual([]);
+    expect(delivered(member)).toBe(0);
+    expect(await state(member)).toEqual({ handled: false, stamped: true });
+    // Within the lease, no other run takes it; past it, one sends it.
+    const digest = t.get(EmailDigest);
+    await delayPassed(member);
+    expect((await digest.sendDue()).filter((m) => m.to === member.email)).toEqual([]);
+    await leaseRanOut(member);
+    await delayPassed(member);
+    expect((await digest.sendDue()).filter((m) => m.to === member.email)).toHaveLength(1);
+    await sentOnce(member);
+  });
 });

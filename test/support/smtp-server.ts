@@ -14,9 +14,10 @@ export interface SmtpServer {
   recipients: string[];
   /**
    * Addresses to refuse, each with the reply RCPT TO gets ("550 5.1.1 <a@b>: no such user"), or
-   * a function answering it, to do something first while the client waits for the reply.
+   * a function answering it, to do something first while the client waits for the reply (a
+   * function answering nothing takes the recipient, as a slow server would at last).
    */
-  refuse: Map<string, string | (() => Promise<string>)>;
+  refuse: Map<string, string | (() => Promise<string | undefined>)>;
   /**
    * Addresses whose messages are refused only once their content is in, each with the reply to
    * the end of DATA ("550 5.1.1 user unknown"), as servers that check recipients late do.
@@ -81,13 +82,14 @@ export async function smtpServer(): Promise<SmtpServer> {
           const refusal = refuse.get(address);
           // The client sends nothing more before this reply (no PIPELINING is offered).
           // A mailbox without a domain is refused, as a real server refuses it.
-          if (!/@[^@"\s]+$/.test(address)) reply('501 5.1.3 Bad recipient address syntax');
-          else if (typeof refusal === 'function') void refusal().then(reply, (err) => reply(`451 ${String(err)}`));
-          else if (refusal) reply(refusal);
-          else {
+          const take = () => {
             to.push(address);
             reply('250 ok');
-          }
+          };
+          if (!/@[^@"\s]+$/.test(address)) reply('501 5.1.3 Bad recipient address syntax');
+          else if (typeof refusal === 'function') void refusal().then((r) => (r === undefined ? take() : reply(r)), (err) => reply(`451 ${String(err)}`));
+          else if (refusal) reply(refusal);
+          else take();
         } else if (verb === 'DATA') {
           data = [];
           reply('354 end with .');

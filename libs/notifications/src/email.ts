@@ -3,6 +3,7 @@ import { Args, Context, Field, InputType, Mutation, ObjectType, Query, Resolver 
 import { IsBoolean, IsIn } from 'class-validator';
 import type { Response } from 'express';
 import nodemailer, { Transporter } from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../core/src/config/config';
 import { AppError } from '../../core/src/errors';
@@ -162,6 +163,14 @@ export function mailableNowSql(n: string, u: string, standingKinds: string): str
 const NEWS_MAX_AGE_DAYS = 7;
 
 /**
+ * How often a send under way renews its member's claim (`sendKeepingClaim`): a third of the lease
+ * (MAIL_CLAIM_LEASE_SECONDS), so that one renewal that fails still leaves the next in time.
+ */
+const RENEW_EVERY_MS = (MAIL_CLAIM_LEASE_SECONDS * 1000) / 3;
+/** Renewals in a row that may fail before a send stops: past them, its lease may run out before the next. */
+const RENEWALS_MISSABLE = 1;
+
+/**
  * A claim's stamp (`email_claimed_at`) as a run carries it: microseconds since the epoch, a
  * bigint (read as text), the same on every connection. As text, a timestamp is written and read
  * by each connection's DateStyle and TimeZone, so a stamp read on one connection set otherwise
@@ -292,11 +301,12 @@ export class EmailDigest {
    * split over two e-mails: their due rows are claimed in a short transaction
    * (`email_claimed_at`; other workers skip locked and claimed rows), and the messages go out after
    * it commits, holding no lock or connection while the mail server answers. A claim is a lease
-   * (MAIL_CLAIM_LEASE_SECONDS), renewed for each member just before their message goes: their news
-   * is marked handled (`emailed_at`) once the mail server took it (`settle`), and news whose claim
-   * ran out (the process died, or failed to put it back or to mark it) is claimed again by a later
-   * run: later, or at worst sent twice once the lease has run out, never lost, and never sent twice
-   * within a lease. A message refused for good (see
+   * (MAIL_CLAIM_LEASE_SECONDS), renewed for each member just before their message goes and while
+   * it goes (`sendKeepingClaim`, which stops a send whose claim may no longer be the run's): their
+   * news is marked handled (`emailed_at`) once the mail server took it (`settle`), and news whose
+   * claim ran out (the process died, or failed to put it back or to mark it) is claimed again by a
+   * later run: later, or at worst sent twice once the lease has run out, never lost, and one run at
+   * most sends per claim. A message refused for good (see
    * `refusedForGood`) leaves its rows handled, and an address refused for good goes on the bounce
    * list (`users.email_bounced_at`), which no e-mail goes to; one refused for now puts them back,
    * to be tried again once EMAIL_DELAY_MINUTES have passed. A user is sent at most
@@ -442,7 +452,8 @@ export class EmailDigest {
         }
         // The claim renewed just before the send, for the rows still this run's: a run that took
         // longer than the lease to get here (another run may have taken them over) sends none of
-        // them, and the lease now covers the send itself (nodemailer gives up well within it).
+        // them; the send keeps renewing it while it is under way (`sendKeepingClaim`).
+        const renewingFrom = Date.now();
         const renewed = await this.renew(userId, items.map((i) => i.id), claim);
         if (!renewed) {
           // Nothing of theirs sent by this run: its stamp goes (one another run made since stays).
@@ -503,9 +514,13 @@ export class EmailDigest {
           headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
         };
         handedOver = true;
+        const lease = { stamp: mine, from: renewingFrom };
         try {
-          await this.transport.sendMail(message);
+          const kept = await this.sendKeepingClaim(userId, items.map((i) => i.id), lease, message);
+          mine = lease.stamp;
+          if (!kept) continue;
         } catch (err) {
+          mine = lease.stamp;
           // Refused for good: its rows are handled, or the address would be tried for ever, and a
           // refused address goes on the bounce list, so later news is not sent to it either (if
           // it is still the user's: one changed meanwhile starts clean). Else put back, to be
@@ -622,6 +637,65 @@ export class EmailDigest {
       return null;
     }
     return { ids: new Set(rows.map((r) => r.id)), claim: rows[0].claim! };
+  }
+
+  /**
+   * Sends a member's message while the run's claim on their news (`ids`, stamped `lease.stamp`,
+   * renewed from the local moment `lease.from`) holds, so that no other run sends it meanwhile: a
+   * mail server slow at several steps (each within nodemailer's 10-minute wait) may take longer
+   * than one lease. While the send is under way the claim is renewed every RENEW_EVERY_MS
+   * (`everyRenewal`), and `lease` follows the new stamp. The send is stopped (its connection
+   * closed, `signal`) as soon as the claim may no longer be the run's: a renewal finds the rows
+   * taken over by another run (or handled), renewals failed past RENEWALS_MISSABLE, or the lease
+   * is nearly out by the local clock when a renewal comes due (the process stalled), since a
+   * renewal is not answered in time to stop a step that follows at once. Answers whether the
+   * claim held to the end (false: stopped, nothing of it to settle or put back, the news left to
+   * whichever run holds it or to the lease running out); throws the mail server's refusal.
+   */
+  private async sendKeepingClaim(userId: string, ids: readonly string[], lease: { stamp: string; from: number }, message: Mail.Options): Promise<boolean> {
+    const stop = new AbortController();
+    // Once the send is over, a renewal's answer stops nothing.
+    let over = false;
+    const lose = (why: string) => {
+      if (over) return;
+      this.log.warn({ userId }, `e-mail stopped: ${why}; whichever run holds its news sends it`);
+      stop.abort();
+    };
+    let failed = 0;
+    let renewing: Promise<void> = Promise.resolve();
+    const tick = () =>
+      (renewing = renewing.then(async () => {
+        if (stop.signal.aborted) return;
+        if (Date.now() - lease.from >= MAIL_CLAIM_LEASE_SECONDS * 1000 - RENEW_EVERY_MS / 2) return lose('its claim’s lease is nearly out, unrenewed');
+        const from = Date.now();
+        try {
+          const rows = await this.onClaimed('email_claimed_at = now()', ids, lease.stamp);
+          if (rows.length === 0) return lose('another run took its news over');
+          Object.assign(lease, { stamp: rows[0].claim!, from });
+          failed = 0;
+        } catch (err) {
+          this.log.warn({ userId, code: sqlState(err) }, 'e-mail claim not renewed during the send');
+          if (++failed > RENEWALS_MISSABLE) lose('its claim could not be renewed in time');
+        }
+      }));
+    const stopRenewing = this.everyRenewal(tick);
+    try {
+      await this.transport.sendMail({ ...message, signal: stop.signal });
+      return true;
+    } catch (err) {
+      if (stop.signal.aborted) return false;
+      throw err;
+    } finally {
+      over = true;
+      stopRenewing();
+      await renewing;
+    }
+  }
+
+  /** Calls `tick` every RENEW_EVERY_MS until the answer is called (a test drives the ticks itself). */
+  private everyRenewal(tick: () => Promise<void>): () => void {
+    const timer = setInterval(() => void tick(), RENEW_EVERY_MS);
+    return () => clearInterval(timer);
   }
 
   /**
