@@ -360,7 +360,8 @@ export class EmailDigest {
     // reads them: a single transaction, so the locks end with it. Whose news has waited longest
     // goes first: by id, the same first users (say, old addresses the server keeps refusing for
     // now) would take every run and starve everyone after them.
-    const seen = asSeenSql();
+    // The notice's post read once, by the join below: for where it leads, its number, and the link's anchor.
+    const seen = asSeenSql(undefined, 'p');
     const rows = rowsOf<DueNews>(
       await this.ds.query(
         `WITH chosen AS (
@@ -380,8 +381,8 @@ export class EmailDigest {
            -- As the list shows it: a batch of reactions without the reactors the user ignores.
            -- Where it leads: a post's topic as it is now (asSeenSql), titled as it is now.
            SELECT n.id, n.user_id, n.created_at, ${seen.data} AS data, ${seen.topicId} AS shown_topic_id, u.email, t.title, a.handle AS actor, p.number
-             FROM notifications n JOIN chosen c ON c.user_id = n.user_id JOIN users u ON u.id = n.user_id LEFT JOIN topics t ON t.id = ${seen.topicId}
-                  LEFT JOIN users a ON a.id = ${seen.actorId} LEFT JOIN posts p ON p.id = n.post_id
+             FROM notifications n JOIN chosen c ON c.user_id = n.user_id JOIN users u ON u.id = n.user_id LEFT JOIN posts p ON p.id = n.post_id
+                  LEFT JOIN topics t ON t.id = ${seen.topicId} LEFT JOIN users a ON a.id = ${seen.actorId}
             WHERE n.read_at IS NULL AND n.emailed_at IS NULL AND n.created_at < now() - make_interval(mins => $1)
               AND (n.email_claimed_at IS NULL OR n.email_claimed_at < now() - make_interval(secs => $5))
               AND u.email IS NOT NULL AND NOT u.is_placeholder AND u.email_verified_at IS NOT NULL AND u.email_bounced_at IS NULL

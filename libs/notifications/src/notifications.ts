@@ -471,8 +471,12 @@ function mergedSourceAsSeenSql(n: NotificationColumns): string {
                    OR ${AccessService.holdsSql(n.userId, 'st.space_id', AccessLevel.MODERATE)}))`;
 }
 
-/** A post notice's `number` as the post is numbered now (`asSeenSql`), as jsonb to lay over its data; else nothing. */
-function numberNowSql(n: NotificationColumns): string {
+/**
+ * A post notice's `number` as the post is numbered now (`asSeenSql`), as jsonb to lay over its
+ * data; else nothing. `post`: the alias of the notice's post where the statement already joins it.
+ */
+function numberNowSql(n: NotificationColumns, post?: string): string {
+  if (post) return `CASE WHEN ${post}.id IS NOT NULL AND ${n.data} ? 'number' THEN jsonb_build_object('number', ${post}.number) ELSE '{}'::jsonb END`;
   return `COALESCE((SELECT jsonb_build_object('number', sp.number) FROM posts sp WHERE sp.id = ${n.postId} AND ${n.data} ? 'number'), '{}'::jsonb)`;
 }
 
@@ -500,11 +504,13 @@ function numberNowSql(n: NotificationColumns): string {
  * `NotificationVisibility` lets through are read, and it judges the post where it is now: nobody
  * is shown a place they may not read. Any other notice's topic is its own (a removal's: the
  * notice's topic, `removedPosts`).
+ * `post`: the alias of the notice's post (LEFT JOIN posts on its `post_id`) where the statement
+ * already joins it, read there instead of looked up again for the topic and the number.
  */
-export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: string; topicId: string } {
+export function asSeenSql(n: NotificationColumns = N, post?: string): { data: string; actorId: string; topicId: string } {
   const ignored = ignoresSql(n.userId, 'r.id::uuid');
   return {
-    topicId: `COALESCE((SELECT sp.topic_id FROM posts sp WHERE sp.id = ${n.postId}), ${n.topicId})`,
+    topicId: post ? `COALESCE(${post}.topic_id, ${n.topicId})` : `COALESCE((SELECT sp.topic_id FROM posts sp WHERE sp.id = ${n.postId}), ${n.topicId})`,
     data: `CASE WHEN ${n.kind} = 'REACTIONS' AND jsonb_typeof(${n.data}->'reactors') = 'array' THEN (
       SELECT CASE WHEN bool_or(r.ignored) THEN ${n.data} || jsonb_build_object(
                'reactors', COALESCE(jsonb_agg(to_jsonb(r.id) ORDER BY r.i) FILTER (WHERE NOT r.ignored), '[]'::jsonb),
@@ -516,7 +522,7 @@ export function asSeenSql(n: NotificationColumns = N): { data: string; actorId: 
       WHEN ${n.kind} = 'IDEA_MERGED' THEN ${n.data} || jsonb_build_object('sourceId', ${mergedSourceAsSeenSql(n)})
       WHEN ${n.kind} = 'POST_REMOVED' THEN (${n.data} - 'title') || CASE WHEN ${removesTopicSql(n.kind, n.data)}
         THEN COALESCE((SELECT jsonb_build_object('title', t.title) FROM topics t WHERE t.id = ${n.topicId}), '{}'::jsonb) ELSE '{}'::jsonb END
-      ELSE ${n.data} END || ${numberNowSql(n)}`,
+      ELSE ${n.data} END || ${numberNowSql(n, post)}`,
     actorId: `CASE WHEN ${n.kind} = 'REACTIONS' AND ${ignoresSql(n.userId, n.actorId)} THEN (
       SELECT u.id FROM ${reactorsSql(n)} JOIN users u ON u.id = r.id::uuid WHERE NOT ${ignored} ORDER BY r.i LIMIT 1)
       ELSE ${n.actorId} END`,
