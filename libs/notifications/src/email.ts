@@ -10,7 +10,7 @@ import { AppError } from '../../core/src/errors';
 import type { GqlContext } from '../../core/src/graphql/context';
 import { isUuid } from '../../core/src/ids';
 import { enhancedStatus, RefusalError, refusedForGood } from '../../core/src/mail-refusals';
-import { retryable, rowsOf, sqlState, TRANSACTION_ATTEMPTS } from '../../core/src/database/unit-of-work';
+import { retryingDeadlocks, rowsOf, sqlState } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
@@ -602,26 +602,24 @@ export class EmailDigest {
    * in id order first (FOR NO KEY UPDATE, the UPDATE's own lock), as the stamps' clearing takes
    * its rows; the writers of notifications (a member marking theirs read, a move of posts, an
    * account's deletion) take theirs in no such order, so this may still lose a deadlock to one of
-   * them, and is then run again (TRANSACTION_ATTEMPTS in all: the other has usually committed by
-   * then). Answers the rows it changed with their new stamp, or throws past its attempts.
+   * them, and is then run again (`retryingDeadlocks`: TRANSACTION_ATTEMPTS in all, after a short
+   * pause; the other has usually committed by then). Answers the rows it changed with their new
+   * stamp, or throws the last failure past its attempts (its SQLSTATE is what the log keeps).
    */
   private async onClaimed(set: string, ids: readonly string[], claim: string): Promise<Array<{ id: string; claim: string | null }>> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return rowsOf<{ id: string; claim: string | null }>(
-          await this.ds.query(
-            `UPDATE notifications n SET ${set}
-               FROM (SELECT id FROM notifications WHERE id = ANY($1::uuid[]) AND email_claimed_at = ${stampAt('$2')} AND emailed_at IS NULL ORDER BY id FOR NO KEY UPDATE) held
-              WHERE n.id = held.id
-              RETURNING n.id, ${stampOf('n.email_claimed_at')} AS claim`,
-            [ids, claim],
-          ),
-        );
-      } catch (err) {
-        if (retryable(err) && attempt < TRANSACTION_ATTEMPTS) continue;
-        throw err;
-      }
-    }
+    // One statement, its own transaction: run again as `UnitOfWork.run` runs its transactions,
+    // without a BEGIN and COMMIT around it (two more round trips per member for nothing).
+    return retryingDeadlocks(async () =>
+      rowsOf<{ id: string; claim: string | null }>(
+        await this.ds.query(
+          `UPDATE notifications n SET ${set}
+             FROM (SELECT id FROM notifications WHERE id = ANY($1::uuid[]) AND email_claimed_at = ${stampAt('$2')} AND emailed_at IS NULL ORDER BY id FOR NO KEY UPDATE) held
+            WHERE n.id = held.id
+            RETURNING n.id, ${stampOf('n.email_claimed_at')} AS claim`,
+          [ids, claim],
+        ),
+      ),
+    );
   }
 
   /**

@@ -106,6 +106,26 @@ export function retryable(err: unknown): boolean {
   return state !== undefined && RETRYABLE_SQLSTATES.has(state);
 }
 
+/**
+ * Runs `work` again from the start while PostgreSQL ends it for a deadlock or a serialization
+ * failure (`retryable`), TRANSACTION_ATTEMPTS times in all, each time after a short random pause,
+ * so that the two do not meet again in step (the other has usually committed by then). Anything
+ * else is thrown at once; the last retryable failure, past the attempts, as `exhausted` turns it.
+ * For `UnitOfWork.run`'s transactions, and for a statement that is a transaction of its own
+ * (autocommit), which needs no BEGIN and COMMIT around it to be run again so.
+ */
+export async function retryingDeadlocks<T>(work: () => Promise<T>, exhausted: (err: unknown) => unknown = (err) => err): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!retryable(err)) throw err;
+      if (attempt >= TRANSACTION_ATTEMPTS) throw exhausted(err);
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+    }
+  }
+}
+
 @Injectable()
 export class UnitOfWork {
   constructor(
@@ -125,9 +145,9 @@ export class UnitOfWork {
    * COMMIT; an attempt that fails writes none of it, and the next starts with nothing deferred.
    */
   async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      let tx!: Tx;
-      try {
+    return retryingDeadlocks(
+      async () => {
+        let tx!: Tx;
         const result = await this.ds.transaction(async (manager) => {
           tx = new Tx(manager);
           runByUnitOfWork.add(tx);
@@ -142,12 +162,8 @@ export class UnitOfWork {
         // holds its pushes for an access re-check this change set off.
         await this.bus.publishAll(tx.events);
         return result;
-      } catch (err) {
-        if (!retryable(err)) throw err;
-        if (attempt >= TRANSACTION_ATTEMPTS) throw AppError.conflict('Another change to the same content got in the way: try again');
-        // A short random pause, so the two transactions do not meet again in step.
-        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
-      }
-    }
+      },
+      () => AppError.conflict('Another change to the same content got in the way: try again'),
+    );
   }
 }
