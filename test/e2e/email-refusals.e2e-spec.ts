@@ -594,4 +594,31 @@ describe('notification e-mails the mail server refuses', () => {
     expect((await digest.sendDue()).filter((m) => m.to === member.email)).toHaveLength(1);
     await sentOnce(member);
   });
+  it('stops a send at once when a renewal comes due with the lease nearly out, even while an earlier renewal still waits for its rows', async () => {
+    const member = await memberDue();
+    const [{ id }] = await t.sql(`SELECT id FROM notifications WHERE user_id = $1`, [member.id]);
+    const sent = await runHeldAtRcpt(member, async (ticks) => {
+      // A renewal waits for a row another transaction holds (a member marking it read, say)…
+      const held = await holdLock(t, `SELECT 1 FROM notifications WHERE id = $1 FOR NO KEY UPDATE`, [id]);
+      let waiting: Promise<void> | undefined;
+      let stalled: Promise<void> | undefined;
+      try {
+        waiting = ticks[0]();
+        await waitForLockWaits(t, 1);
+        // …when the process comes back from a stall: the next step may follow at once.
+        const clock = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 13 * 60 * 1000);
+        try {
+          stalled = ticks[0]();
+        } finally {
+          clock.mockRestore();
+        }
+      } finally {
+        await held.release();
+      }
+      await Promise.all([waiting, stalled]);
+    });
+    expect(sent).toEqual([]);
+    expect(delivered(member)).toBe(0);
+    expect(await state(member)).toEqual({ handled: false, stamped: true });
+  });
 });

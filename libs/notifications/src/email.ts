@@ -662,14 +662,15 @@ export class EmailDigest {
     };
     let failed = 0;
     let renewing: Promise<void> = Promise.resolve();
-    const tick = () =>
-      (renewing = renewing.then(async () => {
+    const tick = () => {
+      // Judged at once, not after a renewal still under way: the next step may follow at once.
+      if (!stop.signal.aborted && Date.now() - lease.from >= MAIL_CLAIM_LEASE_SECONDS * 1000 - RENEW_EVERY_MS / 2) lose('its claim’s lease is nearly out, unrenewed');
+      return (renewing = renewing.then(async () => {
         if (stop.signal.aborted) return;
-        if (Date.now() - lease.from >= MAIL_CLAIM_LEASE_SECONDS * 1000 - RENEW_EVERY_MS / 2) return lose('its claim’s lease is nearly out, unrenewed');
         const from = Date.now();
         try {
           const rows = await this.onClaimed('email_claimed_at = now()', ids, lease.stamp);
-          if (rows.length === 0) return lose('another run took its news over');
+          if (rows.length === 0) return lose('its news was taken over by another run, or left the due set');
           Object.assign(lease, { stamp: rows[0].claim!, from });
           failed = 0;
         } catch (err) {
@@ -677,6 +678,7 @@ export class EmailDigest {
           if (++failed > RENEWALS_MISSABLE) lose('its claim could not be renewed in time');
         }
       }));
+    };
     const stopRenewing = this.everyRenewal(tick);
     try {
       await this.transport.sendMail({ ...message, signal: stop.signal });
