@@ -9,7 +9,7 @@ import { makeBoard, makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { datasetPath } from '../support/datasets';
 import { freshIp } from '../support/fresh-ip';
-import { doneOrWaiting } from '../support/lock-waits';
+import { doneOrWaiting, waitForLockWaits, waitForWaitsOn, xidOf } from '../support/lock-waits';
 import { holdLock } from '../support/row-locks';
 
 /** Used in place (never copied): the first six weeks of coffee.stackexchange.com, Posts.xml only. */
@@ -566,6 +566,37 @@ describe('import:stackexchange', () => {
       expect(err.extensions.fields).toEqual([{ field: 'handle', message: 'is taken' }]);
       expect(await one(`SELECT u.is_placeholder FROM users u WHERE u.handle = 'signup-racer'`)).toEqual({ is_placeholder: true });
       expect(await linked(source, 'user', '1')).toBe((await one(`SELECT id FROM users WHERE handle = 'signup-racer'`)).id);
+    });
+
+    it('lets two imports whose handles cross wait for each other without a deadlock, a later handle round taking none out of order', async () => {
+      // B's user 1 ("Dlk S") finds its handle taken by a sign-up (H1, which commits) and, in B's
+      // next round, picks "dlk-s-1": the handle A's own user holds, uncommitted, while A waits
+      // for B's "dlk-y". B is kept at "dlk-z" (H2, rolled back) until A waits.
+      const a = await craft('deadlock-a', ['dlk-s-1', 'Dlk Y', 'Dlk Q']);
+      const b = await craft('deadlock-b', ['Dlk S', 'Dlk Y', 'Dlk Z']);
+      const insertUser = `INSERT INTO users (id, email, handle, display_name) VALUES ($1, $2, $3, 'Someone else')`;
+      const [kept, dropped] = [newId(), newId()];
+      const h1 = await holdLock(t, insertUser, [kept, `${kept}@example.com`, 'dlk-s']);
+      const h2 = await holdLock(t, insertUser, [dropped, `${dropped}@example.com`, 'dlk-z']);
+      const runs: Array<Promise<unknown>> = [];
+      try {
+        runs.push(run({ dir: b.dir, space: b.space.slug }));
+        await waitForWaitsOn(t, await xidOf(h1), 1);
+        await h1.release();
+        await waitForWaitsOn(t, await xidOf(h2), 1);
+        runs.push(run({ dir: a.dir, space: a.space.slug }));
+        // A waits for B's "dlk-y" (B still waits for H2).
+        await waitForLockWaits(t, 2);
+        await h2.query('ROLLBACK');
+      } finally {
+        await h1.release();
+        await h2.release();
+      }
+      const settled = await Promise.allSettled(runs);
+      expect(settled.map((s) => (s.status === 'rejected' ? String(s.reason) : s.status))).toEqual(['fulfilled', 'fulfilled']);
+      for (const [ext, source] of [['1', b.source], ['2', b.source], ['-1', b.source], ['1', a.source], ['2', a.source], ['-1', a.source]]) {
+        expect(await linked(source, 'user', ext)).toBeDefined();
+      }
     });
 
     it('lets a first run that imported nothing choose nothing for good', async () => {

@@ -41,3 +41,19 @@ export async function renamesWithoutWaiting(t: TestApp, token: string): Promise<
   expect(await doneOrWaiting(t, renaming, 1)).toBe('done');
   expect(expectOk(await renaming).updateProfile.displayName).toBe('Renamed meanwhile');
 }
+
+/** The transaction id of a lock a test holds (`holdLock`), assigning one if it has none yet. */
+export async function xidOf(held: { query(q: string, p?: unknown[]): Promise<any> }): Promise<string> {
+  const [{ xid }] = await held.query(`SELECT pg_current_xact_id()::text AS xid`);
+  return xid;
+}
+
+/** Waits until `count` statements wait for the transaction `xid` itself (not any lock: a given holder's). */
+export async function waitForWaitsOn(t: TestApp, xid: string, count: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted AND transactionid::text = $1`, [xid]);
+    if (n >= count) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`fewer than ${count} statements wait for transaction ${xid}`);
+}

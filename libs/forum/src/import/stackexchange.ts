@@ -604,20 +604,23 @@ class StackExchangeImport {
    * Handles are read free without a lock, so a sign-up or another import may take one between
    * that read and this insert: the unique index on lower(handle) decides. The insert skips a row
    * whose handle another transaction holds (ON CONFLICT DO NOTHING, having waited for it when it
-   * had not committed: taken if it commits, free if it rolls back), and the rows skipped pick
-   * again among the handles now read taken, in this transaction: the batch fails for none of
+   * had not committed: taken if it commits, free if it rolls back), and the batch picks again
+   * (all its rows) among the handles now read taken, in this transaction: the batch fails for none of
    * them, and a sign-up that lost the handle to the import is told it is taken. Rows go in
-   * handle order, so two imports inserting the same handles wait for each other in one order.
+   * handle order, so two imports inserting the same handles wait for each other in one order;
+   * and a round that skipped a row is undone whole (a savepoint) before the next picks again, so
+   * a later round never holds handles out of that order: it would wait, for a handle it picked
+   * anew, on an import that itself waits for one this round kept (a deadlock).
    */
   private async insertPlaceholders(
     users: Array<{ id: string; ext: string; candidates: string[]; name: string; created_at: Date | null } & Partial<DumpProfile>>,
   ): Promise<string[]> {
     const handles = new Map<string, string>();
-    let pending = users;
-    for (let round = 1; pending.length; round++) {
-      if (round > HANDLE_ROUNDS) throw new StackExchangeImportError(`The handles picked for ${pending.length} imported users were taken meanwhile, ${HANDLE_ROUNDS} times over: run the import again`);
-      const picked = await this.pickHandles(pending.map((u) => u.candidates));
-      const rows = pending.map(({ candidates: _, ...u }, i) => ({ ...u, handle: picked[i], name: u.name || picked[i] }));
+    for (let round = 1; users.length; round++) {
+      if (round > HANDLE_ROUNDS) throw new StackExchangeImportError(`The handles picked for ${users.length} imported users were taken meanwhile, ${HANDLE_ROUNDS} times over: run the import again`);
+      await this.client.query('SAVEPOINT se_placeholders');
+      const picked = await this.pickHandles(users.map((u) => u.candidates));
+      const rows = users.map(({ candidates: _, ...u }, i) => ({ ...u, handle: picked[i], name: u.name || picked[i] }));
       const inserted = await this.query<{ id: string; handle: string }>(
         `INSERT INTO users (id, email, handle, display_name, password_hash, is_placeholder, created_at, bio, bio_html, location, website)
          SELECT r.id, NULL, r.handle, r.name, NULL, true, COALESCE(r.created_at, now()), r.bio, r.bio_html, r.location, r.website
@@ -627,8 +630,12 @@ class StackExchangeImport {
          RETURNING id, handle`,
         [JSON.stringify(rows)],
       );
-      for (const r of inserted) handles.set(r.id, r.handle);
-      pending = pending.filter((u) => !handles.has(u.id));
+      if (inserted.length === rows.length) {
+        await this.client.query('RELEASE SAVEPOINT se_placeholders');
+        for (const r of inserted) handles.set(r.id, r.handle);
+        break;
+      }
+      await this.client.query('ROLLBACK TO SAVEPOINT se_placeholders');
     }
     await this.link(users.map((u) => ({ kind: 'user', ext: u.ext, id: u.id })));
     return users.map((u) => handles.get(u.id)!);
