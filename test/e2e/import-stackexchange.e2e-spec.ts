@@ -545,8 +545,10 @@ describe('import:stackexchange', () => {
 
     it('tells a sign-up that loses its handle to a run’s placeholder, inserted first, that it is taken', async () => {
       const { dir, space, source } = await craft('signup-race', ['Signup Racer', 'Signup Two', 'Signup Three']);
-      // The run held once it inserted its placeholders, on the link of the first of them (held by another transaction).
-      const held = await holdLock(t, `INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, 'user', '1', $2)`, [source, newId()]);
+      // The run held once it inserted its first placeholder, on the handle of its last (held by
+      // another sign-up's transaction, which rolls back).
+      const other = newId();
+      const held = await holdLock(t, `INSERT INTO users (id, email, handle, display_name) VALUES ($1, $2, 'signup-two', 'Someone else')`, [other, `${other}@example.com`]);
       let imported: ReturnType<typeof run> | null = null;
       let signUp: Promise<any> | null = null;
       try {
@@ -558,6 +560,7 @@ describe('import:stackexchange', () => {
           { ip: freshIp() },
         );
         await held.waiting(2);
+        await held.query('ROLLBACK');
       } finally {
         await held.release();
       }
@@ -596,6 +599,29 @@ describe('import:stackexchange', () => {
       expect(settled.map((s) => (s.status === 'rejected' ? String(s.reason) : s.status))).toEqual(['fulfilled', 'fulfilled']);
       for (const [ext, source] of [['1', b.source], ['2', b.source], ['-1', b.source], ['1', a.source], ['2', a.source], ['-1', a.source]]) {
         expect(await linked(source, 'user', ext)).toBeDefined();
+      }
+    });
+
+    it('makes one placeholder per Stack Exchange user when two runs of the same import insert them at once', async () => {
+      const { dir, space, source } = await craft('same-twice', ['Twice One', 'Twice Two', 'Twice Three']);
+      // Both runs read no placeholder yet, then queue behind a sign-up holding the first handle (rolled back).
+      const id = newId();
+      const held = await holdLock(t, `INSERT INTO users (id, email, handle, display_name) VALUES ($1, $2, 'twice-one', 'Someone else')`, [id, `${id}@example.com`]);
+      const runs: Array<Promise<unknown>> = [];
+      try {
+        runs.push(run({ dir, space: space.slug }));
+        await held.waiting(1);
+        runs.push(run({ dir, space: space.slug }));
+        await held.waiting(2);
+        await held.query('ROLLBACK');
+      } finally {
+        await held.release();
+      }
+      const settled = await Promise.allSettled(runs);
+      expect(settled.map((s) => (s.status === 'rejected' ? String(s.reason) : s.status))).toEqual(['fulfilled', 'fulfilled']);
+      for (const [ext, name] of [['1', 'Twice One'], ['2', 'Twice Two'], ['-1', 'Twice Three']]) {
+        const placeholders = await t.sql(`SELECT id FROM users WHERE display_name = $1 AND is_placeholder`, [name]);
+        expect(placeholders).toEqual([{ id: await linked(source, 'user', ext) }]);
       }
     });
 

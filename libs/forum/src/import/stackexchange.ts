@@ -579,8 +579,10 @@ class StackExchangeImport {
       }
       if (!fresh.length) return;
       const created = fresh.map((u) => ({ id: newId(), ext: u.ext, candidates: handleCandidates(u.name, u.ext), name: u.name, created_at: u.createdAt, ...u.profile }));
-      await this.insertPlaceholders(created);
-      this.summary.users.created += created.length;
+      // A user another run of this import made meanwhile is as this run would have made it.
+      const made = (await this.insertPlaceholders(created)).filter((h) => h !== null).length;
+      this.summary.users.created += made;
+      this.summary.users.unchanged += created.length - made;
     });
   }
 
@@ -599,28 +601,46 @@ class StackExchangeImport {
   }
 
   /**
-   * Inserts placeholder accounts, each under the first free handle of its candidates
-   * (`pickHandles`; an empty name becomes the handle), and links them; returns their handles.
-   * Handles are read free without a lock, so a sign-up or another import may take one between
-   * that read and this insert: the unique index on lower(handle) decides. The insert skips a row
-   * whose handle another transaction holds (ON CONFLICT DO NOTHING, having waited for it when it
-   * had not committed: taken if it commits, free if it rolls back), and the batch picks again
-   * (all its rows) among the handles now read taken, in this transaction: the batch fails for none of
-   * them, and a sign-up that lost the handle to the import is told it is taken. Rows go in
-   * handle order, so two imports inserting the same handles wait for each other in one order;
-   * and a round that skipped a row is undone whole (a savepoint) before the next picks again, so
-   * a later round never holds handles out of that order: it would wait, for a handle it picked
-   * anew, on an import that itself waits for one this round kept (a deadlock).
+   * Placeholder accounts for SE users no run has linked yet, linked first: each user's link is
+   * claimed (`import_links`, keyed by source, kind and external id; `ON CONFLICT DO NOTHING`,
+   * in external id order) before its account is inserted, so two runs of the same import at once
+   * wait for each other there, and the one that finds the link taken (its holder committed) makes
+   * no second account for that user. Returns each user's handle, null for one whose link another
+   * run claimed (users rows are never deleted, so such a link names a live account).
+   *
+   * The accounts take the first free handle of their candidates (`pickHandles`; an empty name
+   * becomes the handle). Handles are read free without a lock, so a sign-up or another import
+   * may take one between that read and this insert: the unique index on lower(handle) decides.
+   * The insert skips a row whose handle another transaction holds (ON CONFLICT DO NOTHING,
+   * having waited for it when it had not committed: taken if it commits, free if it rolls back),
+   * and the batch picks again among the handles now read taken, in this transaction: it fails
+   * for none of them, and a sign-up that lost the handle to the import is told it is taken. Rows
+   * go in handle order, so two imports inserting the same handles wait for each other in one
+   * order; and a round that skipped a row is undone whole (a savepoint) before the next picks
+   * again, so a later round never holds handles out of that order: it would wait, for a handle
+   * it picked anew, on an import that itself waits for one this round kept (a deadlock).
    */
   private async insertPlaceholders(
     users: Array<{ id: string; ext: string; candidates: string[]; name: string; created_at: Date | null } & Partial<DumpProfile>>,
-  ): Promise<string[]> {
+  ): Promise<Array<string | null>> {
+    const claimed = new Set(
+      (
+        await this.query<{ external_id: string }>(
+          `INSERT INTO import_links (source, kind, external_id, local_id)
+           SELECT $1, 'user', r.ext, r.id FROM jsonb_to_recordset($2::jsonb) AS r(ext text, id uuid) ORDER BY r.ext COLLATE "C"
+           ON CONFLICT DO NOTHING
+           RETURNING external_id`,
+          [this.source, JSON.stringify(users.map((u) => ({ ext: u.ext, id: u.id })))],
+        )
+      ).map((r) => r.external_id),
+    );
+    const mine = users.filter((u) => claimed.has(u.ext));
     const handles = new Map<string, string>();
-    for (let round = 1; users.length; round++) {
-      if (round > HANDLE_ROUNDS) throw new StackExchangeImportError(`The handles picked for ${users.length} imported users were taken meanwhile, ${HANDLE_ROUNDS} times over: run the import again`);
+    for (let round = 1; mine.length; round++) {
+      if (round > HANDLE_ROUNDS) throw new StackExchangeImportError(`The handles picked for ${mine.length} imported users were taken meanwhile, ${HANDLE_ROUNDS} times over: run the import again`);
       await this.client.query('SAVEPOINT se_placeholders');
-      const picked = await this.pickHandles(users.map((u) => u.candidates));
-      const rows = users.map(({ candidates: _, ...u }, i) => ({ ...u, handle: picked[i], name: u.name || picked[i] }));
+      const picked = await this.pickHandles(mine.map((u) => u.candidates));
+      const rows = mine.map(({ candidates: _, ...u }, i) => ({ ...u, handle: picked[i], name: u.name || picked[i] }));
       const inserted = await this.query<{ id: string; handle: string }>(
         `INSERT INTO users (id, email, handle, display_name, password_hash, is_placeholder, created_at, bio, bio_html, location, website)
          SELECT r.id, NULL, r.handle, r.name, NULL, true, COALESCE(r.created_at, now()), r.bio, r.bio_html, r.location, r.website
@@ -637,29 +657,35 @@ class StackExchangeImport {
       }
       await this.client.query('ROLLBACK TO SAVEPOINT se_placeholders');
     }
-    await this.link(users.map((u) => ({ kind: 'user', ext: u.ext, id: u.id })));
-    return users.map((u) => handles.get(u.id)!);
+    return users.map((u) => handles.get(u.id) ?? null);
+  }
+
+  /** The placeholder that owns posts of unknown or missing users, when some run made it. */
+  private async linkedAnonymous(): Promise<{ id: string; handle: string } | undefined> {
+    const [found] = await this.query<{ id: string; handle: string }>(
+      `SELECT u.id, u.handle FROM import_links l JOIN users u ON u.id = l.local_id WHERE l.source = $1 AND l.kind = 'user' AND l.external_id = $2`,
+      [this.source, ANONYMOUS],
+    );
+    return found;
   }
 
   /** The one placeholder that owns posts of unknown or missing users, created on first need. */
   private async anonymousUser(): Promise<string> {
     if (this.anonymousId) return this.anonymousId;
-    const [found] = await this.query<{ id: string; handle: string }>(
-      `SELECT u.id, u.handle FROM import_links l JOIN users u ON u.id = l.local_id WHERE l.source = $1 AND l.kind = 'user' AND l.external_id = $2`,
-      [this.source, ANONYMOUS],
-    );
-    if (found) {
-      this.summary.anonymousHandle = found.handle;
-      return (this.anonymousId = found.id);
+    let found = await this.linkedAnonymous();
+    if (!found) {
+      const site = handleFromName(this.site.replace(/^stackexchange[-_.]?/i, '')).slice(0, 30 - 'se--anon'.length);
+      const base = site.length ? `se-${site}-anon` : 'se-anon';
+      const id = newId();
+      const candidates = [base, ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => `${base.slice(0, 27)}-${n}`)];
+      const [handle] = await this.insertPlaceholders([{ id, ext: ANONYMOUS, candidates, name: `Anonymous (${this.site})`.slice(0, 100), created_at: null }]);
+      // Null: another run of this import made it meanwhile (and has committed), read in a statement of its own.
+      found = handle !== null ? { id, handle } : await this.linkedAnonymous();
+      if (!found) throw new StackExchangeImportError(`The placeholder of ${this.source}'s anonymous posts is linked to no account`);
     }
-    const site = handleFromName(this.site.replace(/^stackexchange[-_.]?/i, '')).slice(0, 30 - 'se--anon'.length);
-    const base = site.length ? `se-${site}-anon` : 'se-anon';
-    const id = newId();
-    const candidates = [base, ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => `${base.slice(0, 27)}-${n}`)];
-    const [handle] = await this.insertPlaceholders([{ id, ext: ANONYMOUS, candidates, name: `Anonymous (${this.site})`.slice(0, 100), created_at: null }]);
-    this.summary.anonymousHandle = handle;
+    this.summary.anonymousHandle = found.handle;
     // Set only once the transaction that created it commits: a rolled-back batch ends the import anyway.
-    return (this.anonymousId = id);
+    return (this.anonymousId = found.id);
   }
 
   /** Local user ids of the dump's owners; unknown or missing owners map to the anonymous placeholder. */
