@@ -966,6 +966,41 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
         expect(expectError(res, 'CONFLICT').message).toBe(POST_MOVED);
         expect(copied).toBe(false);
       });
+
+      /**
+       * A member (not an editor) promotes a new question's accepted answer while a transaction of
+       * the test's changes the question's own row (`change`), not committed yet: the promotion read
+       * the thread as it was, and answers once that transaction commits. Also answers whether an
+       * article now comes from the answer.
+       */
+      const promotedBehindThread = async (change: (questionId: string) => [string, unknown[]]) => {
+        const q = await createTopic(t, asker.token, forum, { title: 'Does the grinder need oil?', kind: 'QUESTION' });
+        const a = await reply(t, answerer.token, q.id, 'Never oil a burr grinder');
+        expectOk(await t.gql(`mutation($p: ID!) { acceptAnswer(postId: $p) { id } }`, { p: a.id }, { token: asker.token }));
+        const [sql, params] = change(q.id);
+        const res = await withLockHeld(t, sql, params, async (h) => {
+          const promoted = api.promote(reader.token, { postId: a.id, boardId: board, title: 'Oiling grinders' });
+          await doneOrWaiting(t, promoted, 1);
+          await h.release();
+          return promoted;
+        });
+        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM articles WHERE promoted_from_post_id = $1`, [a.id]);
+        return { res, copied: n > 0 };
+      };
+
+      it('refuses an answer its question’s author unaccepts meanwhile, to a member who may promote only the accepted answer', async () => {
+        // As setAccepted writes it: the topic's row updated.
+        const { res, copied } = await promotedBehindThread((questionId) => [`UPDATE topics SET accepted_post_id = NULL, version = version + 1 WHERE id = $1`, [questionId]]);
+        expect(expectError(res, 'FORBIDDEN').message).toMatch(/accepted answer/);
+        expect(copied).toBe(false);
+      });
+
+      it('refuses an answer whose question a moderator hides meanwhile, rather than copying it out of a hidden thread', async () => {
+        // As applyState writes a first post's state: the topic's row updated with it.
+        const { res, copied } = await promotedBehindThread((questionId) => [`UPDATE topics SET state = 'HIDDEN', version = version + 1 WHERE id = $1`, [questionId]]);
+        expect(expectError(res, 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'postId', message: 'must be a visible post' }]);
+        expect(copied).toBe(false);
+      });
     });
 
     it('copies an answer as its promoter may read it: what the censor masks stays masked in the new source', async () => {

@@ -20,7 +20,12 @@ export interface Promotion {
   /** The post's markdown as the promotion read it (before any masking): what it copies. */
   source: string;
   credits: Array<{ userId: string; role: 'ANSWER' | 'QUESTION' }>;
+  /** The promoter is no editor: the post must be its question's accepted answer (checked again under the thread's lock). */
+  acceptedOnly: boolean;
 }
+
+/** What a promoter who is no editor of the knowledge board's space is told of any post but the accepted answer. */
+export const ACCEPTED_ONLY = 'Only editors promote a post that is not the accepted answer of its question';
 
 /**
  * How the knowledge base plugs into the forum's createTopic: a topic of a KNOWLEDGE board is
@@ -137,12 +142,21 @@ export class KnowledgeBoard implements BoardKindBehaviour {
    * then boards): its thread held and the post locked (`PostsService.lockInTopic`, as movePosts,
    * moderation and edits take them), so a post moved to another topic meanwhile is CONFLICT
    * (POST_MOVED), and one hidden, deleted, held or edited since PromotionService read it is
-   * refused rather than copied, credited and linked as it was read.
+   * refused rather than copied, credited and linked as it was read. Then the thread's own row
+   * FOR SHARE: its state (hidden or deleted with its first post) and its accepted answer change
+   * by updating that row, which the thread's KEY SHARE hold does not wait for; after the post, as
+   * a state change (the post, then the topic's row) and an acceptance (the answer FOR SHARE, then
+   * the topic's row) take them, so neither deadlocks with it.
    */
   private async assertPromotable(tx: Tx, promotion: Promotion): Promise<void> {
     const now = await this.posts.lockInTopic<{ state: string; body_source: string }>(tx, promotion.threadId, promotion.postId, 'state, body_source');
     if (now?.state !== 'VISIBLE') throw AppError.badField('postId', 'must be a visible post');
     if (now.body_source !== promotion.source) throw AppError.conflict('The post was edited meanwhile: read it again');
+    const thread = await tx.one<{ state: string; accepted_post_id: string | null }>(`SELECT state, accepted_post_id FROM topics WHERE id = $1 FOR SHARE`, [
+      promotion.threadId,
+    ]);
+    if (thread?.state !== 'VISIBLE') throw AppError.badField('postId', 'must be a visible post');
+    if (promotion.acceptedOnly && thread.accepted_post_id !== promotion.postId) throw AppError.forbidden(ACCEPTED_ONLY);
   }
 
   /**

@@ -12,7 +12,7 @@ import { WatchedWordsRule } from '../../moderation/src/automod/watched-words';
 import { BoardKind } from '../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
 import { PromotePostInput } from './articles/dto/article.inputs';
-import { KnowledgeBoard, Promotion } from './knowledge-board';
+import { ACCEPTED_ONLY, KnowledgeBoard, Promotion } from './knowledge-board';
 
 /**
  * Knowledge capture: a forum answer becomes a draft article that credits the answer's and
@@ -48,17 +48,17 @@ export class PromotionService {
     if (!target) throw AppError.notFound('Board not found');
     if (target.kind !== BoardKind.KNOWLEDGE) throw AppError.badField('boardId', 'must be a knowledge board');
     const rank = await this.access.require(viewer, target.spaceId, AccessLevel.PARTICIPATE, 'Board not found');
-    if (rank < LEVEL_RANK.MODERATE && thread.acceptedPostId !== post.id) {
-      throw AppError.forbidden('Only editors promote a post that is not the accepted answer of its question');
-    }
+    const acceptedOnly = rank < LEVEL_RANK.MODERATE;
+    if (acceptedOnly && thread.acceptedPostId !== post.id) throw AppError.forbidden(ACCEPTED_ONLY);
     // Early, before automod and posting limits see the post; the board kind checks again under the board's lock,
-    // and the post itself under its own (KnowledgeBoard.assertPromotable: moved, hidden or edited since this read).
+    // and the post itself under its own, and its thread's state and accepted answer under the thread's row lock
+    // (KnowledgeBoard.assertPromotable: moved, hidden, edited, unaccepted since this read).
     if (await this.board.hasPromoted(this.ds, post.id, target.id, { userId: viewer.id!, editor: rank >= LEVEL_RANK.MODERATE })) {
       throw AppError.badField('postId', 'is already an article of this board');
     }
     const credits: Promotion['credits'] = [{ userId: post.authorId, role: 'ANSWER' }];
     if (post.number !== 1 && thread.authorId !== post.authorId) credits.push({ userId: thread.authorId, role: 'QUESTION' });
-    return this.board.promoting(viewer, { postId: post.id, threadId: thread.id, source: post.bodySourceText, credits }, () =>
+    return this.board.promoting(viewer, { postId: post.id, threadId: thread.id, source: post.bodySourceText, credits, acceptedOnly }, () =>
       this.topics.create(viewer, { boardId: target.id, title: input.title, body: source, parentId: input.parentId }),
     );
   }
