@@ -924,23 +924,31 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
 
     describe('decided on the post as it stands under its lock', () => {
       /**
-       * An editor promotes a new reply to the question while a transaction of the test's holds it
-       * as another writer would (`lock`), changed under that lock (`change`) and not committed yet:
-       * the promotion read the post as it was, and answers once that transaction commits. Also
-       * answers whether an article now comes from the reply.
+       * `promoter` promotes `postId` while a transaction of the test's holds what `lock` takes, as
+       * another writer would, changed under that lock (`change`) and not committed yet: the
+       * promotion read it as it was, and answers once that transaction commits. Also answers
+       * whether an article now comes from the post.
        */
-      const promotedBehind = async (lock: (postId: string) => [string, unknown[]], change: (h: HeldLock, postId: string) => Promise<unknown>) => {
-        const post = await reply(t, answerer.token, question.id, 'Flush the boiler before descaling it');
-        const [sql, params] = lock(post.id);
+      const promotedAsHeld = async (
+        promoter: TestUser,
+        postId: string,
+        [sql, params]: [string, unknown[]],
+        change: (h: HeldLock) => Promise<unknown> = async () => undefined,
+      ) => {
         const res = await withLockHeld(t, sql, params, async (h) => {
-          await change(h, post.id);
-          const promoted = api.promote(editor.token, { postId: post.id, boardId: board, title: 'Flushing first' });
+          await change(h);
+          const promoted = api.promote(promoter.token, { postId, boardId: board, title: 'Promoted behind a lock' });
           await doneOrWaiting(t, promoted, 1);
           await h.release();
           return promoted;
         });
-        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM articles WHERE promoted_from_post_id = $1`, [post.id]);
+        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM articles WHERE promoted_from_post_id = $1`, [postId]);
         return { res, copied: n > 0 };
+      };
+      /** An editor promotes a new reply to the question (see promotedAsHeld). */
+      const promotedBehind = async (lock: (postId: string) => [string, unknown[]], change: (h: HeldLock, postId: string) => Promise<unknown>) => {
+        const post = await reply(t, answerer.token, question.id, 'Flush the boiler before descaling it');
+        return promotedAsHeld(editor, post.id, lock(post.id), (h) => change(h, post.id));
       };
       const heldPost = (postId: string): [string, unknown[]] => [`SELECT 1 FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [postId]];
 
@@ -967,25 +975,12 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
         expect(copied).toBe(false);
       });
 
-      /**
-       * A member (not an editor) promotes a new question's accepted answer while a transaction of
-       * the test's changes the question's own row (`change`), not committed yet: the promotion read
-       * the thread as it was, and answers once that transaction commits. Also answers whether an
-       * article now comes from the answer.
-       */
+      /** A member (not an editor) promotes a new question's accepted answer while `change` (a statement) updates the question's own row (see promotedAsHeld). */
       const promotedBehindThread = async (change: (questionId: string) => [string, unknown[]]) => {
         const q = await createTopic(t, asker.token, forum, { title: 'Does the grinder need oil?', kind: 'QUESTION' });
         const a = await reply(t, answerer.token, q.id, 'Never oil a burr grinder');
         expectOk(await t.gql(`mutation($p: ID!) { acceptAnswer(postId: $p) { id } }`, { p: a.id }, { token: asker.token }));
-        const [sql, params] = change(q.id);
-        const res = await withLockHeld(t, sql, params, async (h) => {
-          const promoted = api.promote(reader.token, { postId: a.id, boardId: board, title: 'Oiling grinders' });
-          await doneOrWaiting(t, promoted, 1);
-          await h.release();
-          return promoted;
-        });
-        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM articles WHERE promoted_from_post_id = $1`, [a.id]);
-        return { res, copied: n > 0 };
+        return promotedAsHeld(reader, a.id, change(q.id));
       };
 
       it('refuses an answer its question’s author unaccepts meanwhile, to a member who may promote only the accepted answer', async () => {
