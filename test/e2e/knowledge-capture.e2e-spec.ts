@@ -551,6 +551,25 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       return { one, two, three, x, placed };
     };
 
+    it('takes an article left behind out of the tree of the board it is in when a moderator moves its topic on before the keeper ran, not out of its topic\'s board\'s', async () => {
+      const { one, two, three, x } = await stranded();
+      // The board its topic moved to has articles of its own at its top.
+      const [w0, w1] = [
+        await publishedArticle(t, author.token, editor.token, two, { title: 'Was in two first' }),
+        await publishedArticle(t, author.token, editor.token, two, { title: 'Was in two second' }),
+      ];
+      expectOk(await t.gql(MOVE, { input: { topicId: x, boardId: three } }, { token: editor.token }));
+      const top = (board: string) => t.sql(`SELECT topic_id, position FROM articles WHERE board_id = $1 AND parent_id IS NULL ORDER BY position, topic_id`, [board]);
+      const [y, z] = (await t.sql(`SELECT topic_id FROM articles a JOIN topics t ON t.id = a.topic_id WHERE a.board_id = $1 ORDER BY t.created_at`, [one])).map((r) => r.topic_id);
+      // Shifted in its topic's board, the gap it left in its own stayed and the other board's
+      // second article took the first one's position.
+      expect({ one: await top(one), two: await top(two), three: await top(three) }).toEqual({
+        one: [{ topic_id: y, position: 0 }, { topic_id: z, position: 1 }],
+        two: [{ topic_id: w0, position: 0 }, { topic_id: w1, position: 1 }],
+        three: [{ topic_id: x, position: 0 }],
+      });
+    });
+
     it('places it once when two workers take its topic.moved at once: the second waits for the first and finds it placed', async () => {
       const { two, x, placed } = await stranded();
       const keeper = t.get(KnowledgeTreeKeeper);

@@ -163,11 +163,17 @@ export class KnowledgeBoard implements BoardKindBehaviour {
    * An article moved to another knowledge board (moveTopic, a moderator's forum action) moves
    * in the tree in the same transaction: it becomes a top-level article of its new board, last,
    * with a slug there (its old links still resolve), and its children stay behind under its
-   * former parent.
+   * former parent. It leaves the tree of the board it is in: its topic's (`fromBoardId`), or an
+   * older one for an article a move from before this hook left behind there (KnowledgeTreeKeeper).
    */
   async beforeMove(tx: Tx, move: TopicMove): Promise<void> {
+    // Only a move changes an article's board, and the caller holds its topic against the others
+    // (moveTopic FOR UPDATE, the keeper FOR KEY SHARE and its advisory lock): read as it stands.
+    const where = await tx.one<{ board_id: string }>(`SELECT board_id FROM articles WHERE topic_id = $1`, [move.topicId]);
+    if (!where) return;
+    const fromBoardId = where.board_id;
     // Both boards, in a fixed order (no deadlock with a move the other way), before the rows.
-    for (const b of [move.fromBoardId, move.toBoardId].sort()) await this.writes.lockBoard(tx, b);
+    for (const b of [...new Set([fromBoardId, move.toBoardId])].sort()) await this.writes.lockBoard(tx, b);
     const article = await tx.one<{ parent_id: string | null; position: number; title: string }>(
       `SELECT a.parent_id, a.position, t.title FROM articles a JOIN topics t ON t.id = a.topic_id WHERE a.topic_id = $1 FOR UPDATE OF a`,
       [move.topicId],
@@ -178,7 +184,7 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     const [{ n }] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM articles WHERE parent_id = $1`, [move.topicId]);
     await tx.query(
       `UPDATE articles SET position = position + $4 WHERE board_id = $1 AND parent_id IS NOT DISTINCT FROM $2::uuid AND position > $3 AND topic_id <> $5`,
-      [move.fromBoardId, article.parent_id, article.position, n - 1, move.topicId],
+      [fromBoardId, article.parent_id, article.position, n - 1, move.topicId],
     );
     await tx.query(
       `UPDATE articles a SET parent_id = $2, position = $3 + c.rank - 1
