@@ -529,6 +529,47 @@ describe('knowledge base: revisions and review', () => {
     expect(await deliveryCost(6)).toEqual(await deliveryCost(2));
   });
 
+  it('delivers a batch of events (the verification job emits up to 500 at once) in a fixed number of statements, however many articles it names', async () => {
+    const batchCost = async (n: number) => {
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }]);
+      const where = await makeBoard(t, space.id, 'KNOWLEDGE');
+      const ids: string[] = [];
+      const owners: TestUser[] = [];
+      for (let i = 0; i < n; i++) {
+        ids.push(await publishedArticle(t, author.token, editor.token, where, { title: `Batched ${n} ${i}`, body: 'batched words' }));
+        owners.push(await makeUser(t));
+      }
+      await t.sql(`UPDATE articles a SET owner_user_id = o.u FROM unnest($1::uuid[], $2::uuid[]) AS o(t, u) WHERE a.topic_id = o.t`, [ids, owners.map((u) => u.id)]);
+      // An editor (on the team through their rank) and a reader (not: a draft's step is not theirs) watch them.
+      await t.sql(`INSERT INTO topic_watches (user_id, topic_id, level) SELECT u, unnest($2::uuid[]), 'WATCHING' FROM unnest($1::uuid[]) u ON CONFLICT DO NOTHING`, [[editor.id, reader.id], ids]);
+      await drain();
+      // Each article submitted for review (a step for its team) and due for verification (a reminder for its owner).
+      for (const id of ids) {
+        topicOf(await api.update(author.token, { topicId: id, body: 'batched words again' }));
+        topicOf(await api.submit(author.token, id));
+      }
+      await t.sql(`UPDATE articles SET verified_until = now() - interval '1 minute' WHERE topic_id = ANY($1::uuid[])`, [ids]);
+      expect(await t.get(VerificationReminders).remindDue()).toBe(n);
+      const unpushed = jest.spyOn(t.get(LiveGateway) as unknown as { pushNotification: () => Promise<void> }, 'pushNotification').mockResolvedValue(undefined);
+      let cost: Awaited<ReturnType<typeof t.countStatements>>;
+      try {
+        cost = await t.countStatements(() => drain());
+      } finally {
+        unpushed.mockRestore();
+      }
+      const told = await t.sql(`SELECT topic_id, user_id, kind FROM notifications WHERE topic_id = ANY($1::uuid[]) ORDER BY kind`, [ids]);
+      for (const [i, id] of ids.entries()) {
+        const of = (kind: string) => told.filter((r) => r.topic_id === id && r.kind === kind).map((r) => r.user_id).sort();
+        expect(of('ARTICLE_VERIFICATION_DUE')).toEqual([owners[i].id]);
+        expect(of('ARTICLE_SUBMITTED')).toEqual([owners[i].id, editor.id].sort());
+      }
+      // Left out: the search vocabulary's writes, which the indexer skips while it remembers writing the words.
+      return cost!.statements.filter((x) => !/INSERT INTO search_terms /.test(x)).length;
+    };
+    await batchCost(1); // the first run also writes the articles' words to the search vocabulary
+    expect(await batchCost(6)).toEqual(await batchCost(2));
+  });
+
   it('notifies people mentioned in an article, by name or through a group, when it is first published, not while it is a draft', async () => {
     const mentioned = await makeUser(t);
     const team = await makeGroup(t);

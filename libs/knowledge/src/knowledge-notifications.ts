@@ -68,26 +68,55 @@ export class KnowledgeNotifications implements OutboxHandler {
     return type === 'article.state_changed' || type === 'article.verification_due' || type === 'article.feedback';
   }
 
+  /**
+   * A batch (the verification job emits up to 500 reminders at once) costs the same statements
+   * however many events it holds: the facts of all its articles in one statement, the editors
+   * among all its team steps' recipients in one more, and one delivery of every draft.
+   */
   async handle(events: OutboxEvent[]): Promise<void> {
-    for (const e of events) await this.notifications.deliver(await this.draftsFor(e));
+    const facts = await this.facts(events);
+    const drafts = events.flatMap((e, i) => (facts[i] ? this.draftsFor(e, facts[i]) : []));
+    await this.notifications.deliver(await this.onTeam(drafts));
   }
 
-  private async facts(topicId: string, revisionId: string | null): Promise<Facts | undefined> {
-    const [f] = await this.ds.query(
-      `SELECT t.author_id, t.space_id, t.board_id, p.id AS post_id, a.owner_user_id, a.owner_group_id,
+  /** Each event's facts (undefined for an article gone), in the events' order, in one statement. */
+  private async facts(events: OutboxEvent[]): Promise<Array<Facts | undefined>> {
+    const payload = (e: OutboxEvent) => e.payload as Record<string, any>;
+    const rows: Array<Facts & { i: number }> = await this.ds.query(
+      `SELECT e.n::int - 1 AS i, t.author_id, t.space_id, t.board_id, p.id AS post_id, a.owner_user_id, a.owner_group_id,
               ARRAY(SELECT user_id FROM group_members WHERE group_id = a.owner_group_id) AS group_members,
               ARRAY(SELECT DISTINCT r.author_id FROM article_revisions r WHERE r.topic_id = a.topic_id
                       AND r.number > COALESCE((SELECT max(number) FROM article_revisions
-                                                 WHERE topic_id = a.topic_id AND published_at IS NOT NULL AND id IS DISTINCT FROM $2::uuid), 0)) AS contributors,
+                                                 WHERE topic_id = a.topic_id AND published_at IS NOT NULL AND id IS DISTINCT FROM e.revision_id), 0)) AS contributors,
               ARRAY(SELECT user_id FROM article_credits WHERE topic_id = a.topic_id) AS credited,
               ARRAY(SELECT user_id FROM post_mentions WHERE post_id = p.id) AS mentioned,
               ${postGroupMentionsJsonSql('p.id')} AS group_mentioned,
               (SELECT COALESCE(json_agg(json_build_array(w.user_id, w.level)), '[]') FROM (${effectiveWatchesSql('a.topic_id')}) w) AS watchers
-         FROM articles a JOIN topics t ON t.id = a.topic_id JOIN posts p ON p.topic_id = t.id AND p.number = 1
-        WHERE a.topic_id = $1`,
-      [topicId, revisionId],
+         FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS e(topic_id, revision_id, n)
+         JOIN articles a ON a.topic_id = e.topic_id JOIN topics t ON t.id = a.topic_id JOIN posts p ON p.topic_id = t.id AND p.number = 1`,
+      [
+        events.map((e) => String(payload(e).topicId)),
+        events.map((e) => (e.type === 'article.state_changed' ? (payload(e).revisionId ?? null) : null)),
+      ],
     );
-    return f;
+    const facts: Array<Facts | undefined> = events.map(() => undefined);
+    for (const { i, ...f } of rows) facts[i] = f;
+    return facts;
+  }
+
+  /**
+   * The drafts for the article's team alone (see draftsFor: `editorsOf`, a recipient it does not
+   * name) kept for the editors of its space, whose access is read for all the batch's in one statement.
+   */
+  private async onTeam(drafts: Array<NotificationDraft & { editorsOf?: string }>): Promise<NotificationDraft[]> {
+    const asked = drafts.filter((d) => d.editorsOf !== undefined);
+    const viewers = asked.length ? await this.sessions.viewersForUsers([...new Set(asked.map((d) => d.userId))]) : new Map<string, Viewer>();
+    const kept: NotificationDraft[] = [];
+    for (const { editorsOf, ...d } of drafts) {
+      const viewer = editorsOf === undefined ? null : viewers.get(d.userId);
+      if (editorsOf === undefined || (viewer && (await this.access.rankOn(viewer, editorsOf)) >= LEVEL_RANK.MODERATE)) kept.push(d);
+    }
+    return kept;
   }
 
   private owners(f: Facts): string[] {
@@ -97,7 +126,7 @@ export class KnowledgeNotifications implements OutboxHandler {
   }
 
   /**
-   * The article's author and owners: its team, with the editors (see team), as
+   * The article's author and owners: its team, with the editors (see onTeam), as
    * ArticleLoaders.access has it. Someone who once wrote a revision is not on it for that:
    * handed to other owners, they read the article as any reader does.
    */
@@ -106,22 +135,13 @@ export class KnowledgeNotifications implements OutboxHandler {
   }
 
   /**
-   * Those of `userIds` on the article's team now (see its drafts): those it names, and the
-   * editors of its space among the others, whose access is read for all of them in one statement.
+   * An event's drafts, as its article's facts tell them. A step for the article's team alone
+   * marks those of its recipients the article does not name (`editorsOf`: its space), kept only
+   * if they are editors there (`onTeam`).
    */
-  private async team(userIds: string[], f: Facts): Promise<Set<string>> {
-    const team = new Set(userIds.filter((u) => this.named(u, f)));
-    for (const [userId, viewer] of await this.sessions.viewersForUsers(userIds.filter((u) => !team.has(u)))) {
-      if ((await this.access.rankOn(viewer, f.space_id)) >= LEVEL_RANK.MODERATE) team.add(userId);
-    }
-    return team;
-  }
-
-  private async draftsFor(e: OutboxEvent): Promise<NotificationDraft[]> {
+  private draftsFor(e: OutboxEvent, f: Facts): Array<NotificationDraft & { editorsOf?: string }> {
     const p = e.payload as Record<string, any>;
     const topicId = String(p.topicId);
-    const f = await this.facts(topicId, e.type === 'article.state_changed' ? (p.revisionId ?? null) : null);
-    if (!f) return [];
     const muted = new Set(f.watchers.filter(([, level]) => level === 'MUTED').map(([u]) => u));
     const watching = f.watchers.filter(([, level]) => level === 'WATCHING').map(([u]) => u);
     // Watching a board or tag's first posts: an article's first publication is its new topic.
@@ -169,15 +189,14 @@ export class KnowledgeNotifications implements OutboxHandler {
     // (fromIgnoredSql reads `writerId`). Its team and the people it credits hear of the step.
     const announced = p.firstPublication ? new Set([...watching, ...firstPosts]) : new Set<string>();
     for (const userId of [f.author_id, ...this.owners(f), ...f.contributors, ...f.credited]) announced.delete(userId);
-    const drafts: NotificationDraft[] = [];
+    const drafts: Array<NotificationDraft & { editorsOf?: string }> = [];
     const told = [...new Set(recipients)].filter((userId) => userId !== p.actorId && !muted.has(userId));
-    const team = teamOnly ? await this.team(told, f) : null;
     for (const userId of told) {
-      if (team && !team.has(userId)) continue;
       // A reader never saw a draft or a review (Article.state shows them PUBLISHED or ARCHIVED): the state it left is not theirs to learn.
       const from = teamOnly || this.named(userId, f) || READER_STATES.includes(p.from) ? p.from : null;
       const data = { from, to, reason: p.reason ?? null, ...(announced.has(userId) ? { writerId: f.author_id } : {}) };
-      drafts.push({ ...base, userId, kind, actorId: p.actorId ?? null, data, source: `article:${p.eventId}` });
+      const editorsOf = teamOnly && !this.named(userId, f) ? f.space_id : undefined;
+      drafts.push({ ...base, userId, kind, actorId: p.actorId ?? null, data, source: `article:${p.eventId}`, ...(editorsOf ? { editorsOf } : {}) });
     }
     // Mentions in an article notify when readers can first see them: at its first publication.
     if (kind === ARTICLE_NOTIFICATION_KINDS.PUBLISHED && p.firstPublication) {
