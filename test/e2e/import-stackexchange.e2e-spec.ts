@@ -10,7 +10,7 @@ import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app
 import { datasetPath } from '../support/datasets';
 import { freshIp } from '../support/fresh-ip';
 import { doneOrWaiting, waitForLockWaits, waitForWaitsOn, xidOf } from '../support/lock-waits';
-import { holdLock } from '../support/row-locks';
+import { HeldLock, holdLock } from '../support/row-locks';
 
 /** Used in place (never copied): the first six weeks of coffee.stackexchange.com, Posts.xml only. */
 const COFFEE = datasetPath('stackexchange-coffee');
@@ -602,27 +602,46 @@ describe('import:stackexchange', () => {
       }
     });
 
-    it('makes one placeholder per Stack Exchange user when two runs of the same import insert them at once', async () => {
-      const { dir, space, source } = await craft('same-twice', ['Twice One', 'Twice Two', 'Twice Three']);
-      // Both runs read no placeholder yet, then queue behind a sign-up holding the first handle (rolled back).
-      const id = newId();
-      const held = await holdLock(t, `INSERT INTO users (id, email, handle, display_name) VALUES ($1, $2, 'twice-one', 'Someone else')`, [id, `${id}@example.com`]);
+    /**
+     * Two runs of the dump in `dir` started one after the other behind `held` (a lock of the
+     * test's), both waiting before it ends (`end`: commit, or 'ROLLBACK'); answers how each ended.
+     */
+    async function twoRunsBehind(held: HeldLock, dir: string, space: { slug: string }, end: 'COMMIT' | 'ROLLBACK'): Promise<string[]> {
       const runs: Array<Promise<unknown>> = [];
       try {
         runs.push(run({ dir, space: space.slug }));
         await held.waiting(1);
         runs.push(run({ dir, space: space.slug }));
         await held.waiting(2);
-        await held.query('ROLLBACK');
+        await held.query(end);
       } finally {
         await held.release();
       }
-      const settled = await Promise.allSettled(runs);
-      expect(settled.map((s) => (s.status === 'rejected' ? String(s.reason) : s.status))).toEqual(['fulfilled', 'fulfilled']);
+      return (await Promise.allSettled(runs)).map((s) => (s.status === 'rejected' ? String(s.reason) : s.status));
+    }
+
+    it('makes one placeholder per Stack Exchange user when two runs of the same import insert them at once', async () => {
+      const { dir, space, source } = await craft('same-twice', ['Twice One', 'Twice Two', 'Twice Three']);
+      // Both runs read no placeholder yet, then queue behind a sign-up holding the first handle (rolled back).
+      const id = newId();
+      const held = await holdLock(t, `INSERT INTO users (id, email, handle, display_name) VALUES ($1, $2, 'twice-one', 'Someone else')`, [id, `${id}@example.com`]);
+      expect(await twoRunsBehind(held, dir, space, 'ROLLBACK')).toEqual(['fulfilled', 'fulfilled']);
       for (const [ext, name] of [['1', 'Twice One'], ['2', 'Twice Two'], ['-1', 'Twice Three']]) {
         const placeholders = await t.sql(`SELECT id FROM users WHERE display_name = $1 AND is_placeholder`, [name]);
         expect(placeholders).toEqual([{ id: await linked(source, 'user', ext) }]);
       }
+    });
+
+    it('imports each question and answer once when two runs of the same import take the same batch at once', async () => {
+      const { dir, space, source } = await craft('same-batch', ['Batch One', 'Batch Two', 'Batch Three']);
+      const board = await makeBoard(t, space.id);
+      // Both runs held at their questions' insert (its board's key, held by another transaction), having read them not imported yet.
+      const held = await holdLock(t, `SELECT 1 FROM boards WHERE id = $1 FOR UPDATE`, [board]);
+      expect(await twoRunsBehind(held, dir, space, 'COMMIT')).toEqual(['fulfilled', 'fulfilled']);
+      const topics = await t.sql(`SELECT id FROM topics WHERE board_id = $1`, [board]);
+      expect(topics).toEqual([{ id: await linked(source, 'question', '10') }]);
+      const posts = await t.sql(`SELECT id FROM posts WHERE topic_id = $1 ORDER BY number`, [topics[0].id]);
+      expect(posts.map((p) => p.id)).toEqual([await linked(source, 'post', '10'), await linked(source, 'post', '11'), await linked(source, 'post', '12')]);
     });
 
     it('lets a first run that imported nothing choose nothing for good', async () => {

@@ -439,9 +439,16 @@ class StackExchangeImport {
     this.options.progress?.({ phase, rows, done: true });
   }
 
+  /**
+   * One batch, in a transaction of its own. Two runs of the same source take their batches one
+   * at a time (a transaction-scoped advisory lock on the source, its first lock, so no deadlock):
+   * each batch reads what is imported already once the other's has committed, and never imports
+   * a row a batch of the other run is importing at the same time (two topics for one question).
+   */
   private async transaction<T>(work: () => Promise<T>): Promise<T> {
     await this.client.query('BEGIN');
     try {
+      await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:stackexchange-import:' || $1, 0))`, [this.source]);
       const result = await work();
       await this.client.query('COMMIT');
       return result;
