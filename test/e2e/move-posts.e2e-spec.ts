@@ -1,10 +1,12 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { NotificationDraft, NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, forumRowCounts, reply, setPostState } from '../factories/forum';
 import { publishedArticle } from '../factories/knowledge';
 import { connectLive, nextLiveEvent } from '../support/live-client';
+import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const MOVE = `mutation($input: MovePostsInput!) {
@@ -444,6 +446,44 @@ describe('moving posts to another topic', () => {
     expect(await t.sql(`SELECT user_id, kind FROM notifications WHERE post_id = $1 ORDER BY kind`, [r.id])).toEqual([
       { user_id: other.id, kind: 'MENTION' },
       { user_id: customer.id, kind: 'POST_MOVED' },
+    ]);
+  });
+
+  it('stores news of a post that a delivery read before a move where the post is now: the move committed before it is written, or under way as it is', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    await reply(t, customer.token, source.id, 'Filler.');
+    const r = await reply(t, customer.token, source.id, `@${other.handle} a look, please.`);
+    await drain();
+    // News of the post as a delivery read it before the move: its topic then, its number then (as forNewPost drafts a mention).
+    const readBefore = (userId: string, tag: string): NotificationDraft => ({
+      userId, kind: 'MENTION', topicId: source.id, postId: r.id, actorId: customer.id, data: { number: 3, approved: false }, source: `race-test:${tag}:${r.id}`,
+    });
+    const stored = () => t.sql(`SELECT topic_id, data->>'number' AS number FROM notifications WHERE post_id = $1 AND user_id = $2 ORDER BY source`, [r.id, reader.id]);
+
+    // The move committed between the delivery's read and its write.
+    const mid = await createTopic(t, customer.token, publicBoard);
+    expectOk(await move({ postIds: [r.id], toTopicId: mid.id }, moderator));
+    await t.get(NotificationsHandler).deliver([readBefore(reader.id, 'after')]);
+    expect(await stored()).toEqual([{ topic_id: mid.id, number: '2' }]);
+
+    // A move under way (its posts updated, held at its rewrite of the notices about them) as the delivery writes: the
+    // delivery waits for the move's lock on the post and writes where the move put it.
+    const dest = await createTopic(t, customer.token, publicBoard);
+    await reply(t, customer.token, dest.id, 'Already here.');
+    // Read before this move: where the first move put it.
+    const during: NotificationDraft = { ...readBefore(reader.id, 'during'), topicId: mid.id, data: { number: 2, approved: false } };
+    await withLockHeld(t, `SELECT 1 FROM notifications WHERE post_id = $1 AND user_id = $2 FOR UPDATE`, [r.id, other.id], async (h) => {
+      const moving = move({ postIds: [r.id], toTopicId: dest.id }, moderator);
+      await h.waiting(1);
+      const delivering = t.get(NotificationsHandler).deliver([during]);
+      await h.waiting(2);
+      await h.release();
+      expectOk(await moving);
+      await delivering;
+    });
+    expect(await stored()).toEqual([
+      { topic_id: dest.id, number: '3' },
+      { topic_id: dest.id, number: '3' },
     ]);
   });
 

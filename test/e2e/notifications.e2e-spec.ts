@@ -624,8 +624,8 @@ describe('notifications and watching', () => {
         // Still removed: nothing of it, not even a placeholder.
         { topic: host.id, number: gone.number, post: null },
         { topic: null, number: 1, post: null },
-        // Restored, but no longer in the topic the notice names.
-        { topic: host.id, number: moved.number, post: null },
+        // Restored, then moved: where it is now, the notice's topic and number following it (as every notice about a moved post).
+        { topic: other.id, number: 2, post: { id: moved.id, number: 2, state: 'VISIBLE', bodyHtml: expect.stringContaining('then moved to another topic') } },
       ].sort(byPlace),
     );
     const page = JSON.stringify(expectOk(await t.gql(PAGE, {}, { token: writer.token })));
@@ -642,8 +642,8 @@ describe('notifications and watching', () => {
         // The posts the app shows, and no other:
         `/t/${host.id}#post-${back.number}`,
         `/t/${backTopic.id}`,
+        `/t/${other.id}#post-2`,
         // where it shows none, the topic it shows,
-        `/t/${host.id}`,
         `/t/${host.id}`,
         // and nothing for a topic still removed.
         null,

@@ -412,15 +412,22 @@ export class NotificationsHandler implements OutboxHandler {
       // UsersRepository.holdMember holds one, in id order) and not deleted: a deletion that
       // began since the recipients were read waits and takes the notification, or came first and
       // the recipient is left out.
+      // The post it is about (or, for a removal, of) is held FOR SHARE too, and the notice stored
+      // where the post is now, its topic and its number (as movePosts rewrites notices about the
+      // posts it moves): a move that committed since the drafts were read, or is under way (it
+      // holds the posts FOR UPDATE), is not undone by a topic read before it.
       const rows = await this.ds.query(
         `WITH n AS (
            INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id, read_at)
-           SELECT u.*, CASE WHEN u.kind = ANY($9::text[]) AND NOT COALESCE((u.data->>'edited')::boolean, false) AND EXISTS (
-                    SELECT 1 FROM posts p JOIN topic_reads r ON r.topic_id = p.topic_id AND r.user_id = u.user_id
-                     WHERE p.id = u.post_id AND r.last_read_number >= p.number AND (p.edited_at IS NULL OR r.updated_at >= p.edited_at)) THEN now() END
+           SELECT u.id, u.user_id, u.kind, COALESCE(held.topic_id, u.topic_id), u.post_id, u.actor_id,
+                  CASE WHEN held.id IS NOT NULL AND u.data ? 'number' THEN jsonb_set(u.data, '{number}', to_jsonb(held.number)) ELSE u.data END,
+                  u.source, u.removed_post_id, CASE WHEN u.kind = ANY($9::text[]) AND NOT COALESCE((u.data->>'edited')::boolean, false) AND EXISTS (
+                    SELECT 1 FROM posts p JOIN topic_reads r ON r.topic_id = held.topic_id AND r.user_id = u.user_id
+                     WHERE p.id = u.post_id AND held.id = p.id AND r.last_read_number >= held.number AND (p.edited_at IS NULL OR r.updated_at >= p.edited_at)) THEN now() END
              FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[], $10::uuid[])
                   AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id)
              JOIN users recipient ON recipient.id = u.user_id AND recipient.deleted_at IS NULL
+             LEFT JOIN (SELECT id, topic_id, number FROM posts WHERE id = ANY($11::uuid[]) ORDER BY id FOR SHARE) held ON held.id = COALESCE(u.post_id, u.removed_post_id)
             -- Nothing a member the recipient ignores writes or reacts.
             WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind', data: 'u.data', topicId: 'u.topic_id', postId: 'u.post_id' })}
             ORDER BY u.user_id FOR SHARE OF recipient
@@ -447,6 +454,7 @@ export class NotificationsHandler implements OutboxHandler {
           round.map((d) => d.source),
           READ_WITH_THE_TOPIC,
           round.map((d) => d.removedPostId ?? null),
+          [...new Set(round.flatMap((d) => d.postId ?? d.removedPostId ?? []))],
         ],
       );
       if (rows.length < round.length) this.log.debug({ delivered: rows.length, drafted: round.length }, 'some notifications were already delivered');

@@ -246,8 +246,9 @@ export class NotificationVisibility {
 
   /**
    * The post each removal notice (POST_REMOVED) is of (its `removed_post_id`), as its recipient
-   * reads it now, when they read it in full (restored since, or staff) while it is still in the
-   * notice's topic (one moved since is not what the notice's topic and title point at); else null.
+   * reads it now, when they read it in full (restored since, or staff) while it is in the notice's
+   * topic (which follows the post when it is moved, `movePosts`; a row that does not agree, the
+   * post moved meanwhile, points at nothing it shows); else null.
    * Decided by `check`, as every notice about a post is (the post readable in full, its topic too,
    * then the audiences), and by nothing else: the app's `Notification.post` and the e-mail's link
    * (`EmailDigest.removalLinks`) both ask this. A post not readable in full (still removed, hidden
@@ -500,7 +501,8 @@ function numberNowSql(n: NotificationColumns, post?: string): string {
  * reach, or retitled, shows them no title it had.
  * A notice about a post (`post_id`) leads to where the post is now: `topicId` is the post's topic,
  * and a `number` in its data the post's number (movePosts rewrites the rows of the posts it moves,
- * but not one a delivery that read the post before the move writes after it). Only notices
+ * and a delivery stores a row where its post is when it writes it, `NotificationsHandler.deliver`;
+ * rows stored before it did are corrected here). Only notices
  * `NotificationVisibility` lets through are read, and it judges the post where it is now: nobody
  * is shown a place they may not read. Any other notice's topic is its own (a removal's: the
  * notice's topic, `removedPosts`).

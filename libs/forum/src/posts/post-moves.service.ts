@@ -211,11 +211,13 @@ export class PostMovesService {
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
       [dest.id, replies - (to.kind === 'new' ? 1 : 0), reactions, dest.base + moved.length, ids, here.get(source.id)!.version],
     );
-    // Notifications about a moved post open it where it is now.
+    // Notifications about a moved post open it where it is now; so do removal notices of one (a
+    // reply removed, then moved, restored or not: its first post never moves), as Discourse's
+    // notices follow a moved post's topic and number whatever their type.
     await tx.query(
       `UPDATE notifications n SET topic_id = p.topic_id,
               data = CASE WHEN n.data ? 'number' THEN jsonb_set(n.data, '{number}', to_jsonb(p.number)) ELSE n.data END
-         FROM posts p WHERE p.id = n.post_id AND p.id = ANY($1::uuid[])`,
+         FROM posts p WHERE p.id = ANY($1::uuid[]) AND (p.id = n.post_id OR (p.id = n.removed_post_id AND n.kind = 'POST_REMOVED'))`,
       [ids],
     );
     if (dest.spaceId !== source.spaceId) {
