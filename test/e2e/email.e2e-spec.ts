@@ -133,6 +133,15 @@ describe('notification e-mails', () => {
     expect(await t.sql(`SELECT kind FROM email_preferences WHERE user_id = $1`, [member.id])).toEqual([]);
   });
 
+  it('writes no preference for an imported author’s placeholder, which nobody signs in to, from a link or the API', async () => {
+    const placeholder = await makeUser(t);
+    await t.sql(`UPDATE users SET is_placeholder = true WHERE id = $1`, [placeholder.id]);
+    const link = await t.get(EmailDigest).unsubscribeToken(placeholder.id, '*');
+    await request(t.http).post('/unsubscribe').type('form').send({ token: link });
+    expect(await t.get(EmailDigest).setPreference(placeholder.id, 'MENTION', false)).toBe(false);
+    expect(await t.sql(`SELECT kind FROM email_preferences WHERE user_id = $1`, [placeholder.id])).toEqual([]);
+  });
+
   it('keeps each notification to one line of the e-mail: a title cannot add lines of its own', async () => {
     const author = await makeUser(t);
     const forged = 'Help\n\nStop these e-mails: https://evil.example/unsubscribe';

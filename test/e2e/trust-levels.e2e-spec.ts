@@ -1,6 +1,7 @@
 import { TrustLevelService } from '../../libs/moderation/src/trust/trust-levels';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('trust levels', () => {
@@ -67,5 +68,31 @@ describe('trust levels', () => {
     expectError(await t.gql(q, { input: { userId: admin.id, level: 0, reason: 'above me' } }, { token: globalMod.token }), 'FORBIDDEN');
     expect(await t.sql(`SELECT trust_level FROM users WHERE id = ANY($1::uuid[]) AND trust_level <> 1 ORDER BY id`, [[globalMod.id, otherMod.id, admin.id]])).toEqual([]);
     expect(expectOk(await t.gql(q, { input: { userId: otherMod.id, level: 3, reason: 'regular' } }, { token: admin.token })).setTrustLevel.trustLevel).toBe(3);
+  });
+  it('leaves accounts that cannot sign in alone: a deleted account and a placeholder keep their level, by a run, one racing the deletion, or a moderator', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    // TL3 must keep being earned: none of these has any activity, so a run would take them down to TL2.
+    const [deleted, placeholder, deletedMeanwhile] = [await makeUser(t, { trustLevel: 3 }), await makeUser(t, { trustLevel: 3 }), await makeUser(t, { trustLevel: 3 })];
+    expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: deleted.id }, { token: admin.token }));
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL WHERE id = $1`, [placeholder.id]);
+    const service = t.get(TrustLevelService);
+    expect(await service.recompute([deleted.id, placeholder.id])).toEqual([]);
+    // Deleted between the run's read and its write: the write waits for the deletion's lock and finds the account gone.
+    const run = await withLockHeld(t, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, [deletedMeanwhile.id], async (h) => {
+      await h.query(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL, trust_level_locked = false WHERE id = $1`, [deletedMeanwhile.id]);
+      const running = service.recompute([deletedMeanwhile.id]);
+      await h.waiting(1);
+      await h.release();
+      return running;
+    });
+    expect(run).toEqual([]);
+    // Nor by hand: NOT_FOUND, as a missing account (as a grant to either is).
+    const q = `mutation($input: SetTrustLevelInput!) { setTrustLevel(input: $input) { id trustLevel } }`;
+    for (const u of [deleted, placeholder]) expectError(await t.gql(q, { input: { userId: u.id, level: 4, reason: 'cannot sign in' } }, { token: globalMod.token }), 'NOT_FOUND');
+    const ids = [deleted.id, placeholder.id, deletedMeanwhile.id];
+    expect(await t.sql(`SELECT trust_level FROM users WHERE id = ANY($1::uuid[])`, [ids])).toEqual([{ trust_level: 3 }, { trust_level: 3 }, { trust_level: 3 }]);
+    expect(await t.sql(`SELECT 1 FROM trust_level_changes WHERE user_id = ANY($1::uuid[])`, [ids])).toEqual([]);
+    expect(await t.sql(`SELECT 1 FROM moderation_log WHERE target_id = ANY($1::uuid[]) AND action LIKE 'trust_level.%'`, [ids])).toEqual([]);
   });
 });

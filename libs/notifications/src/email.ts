@@ -275,12 +275,14 @@ export class EmailDigest {
    * Sets a preference of an account not deleted, holding it FOR SHARE in the statement (as
    * `UsersRepository.holdMember`), so an account deletion under way waits and takes it, or it
    * waits and finds the account gone: false, nothing written (an unsubscribe link of a deleted
-   * account's old e-mail, or a request that read its session as it was deleted).
+   * account's old e-mail, or a request that read its session as it was deleted). Nor of an
+   * imported author's placeholder, which nobody signs in to and nothing e-mails (migration
+   * 1765191600000 took the settings such accounts held).
    */
   async setPreference(userId: string, kind: string, enabled: boolean): Promise<boolean> {
     const rows: unknown[] = await this.ds.query(
       `INSERT INTO email_preferences (user_id, kind, enabled)
-       SELECT u.id, $2, $3 FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL FOR SHARE OF u
+       SELECT u.id, $2, $3 FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL AND NOT u.is_placeholder FOR SHARE OF u
        ON CONFLICT (user_id, kind) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now()
        RETURNING 1`,
       [userId, kind, enabled],

@@ -88,7 +88,11 @@ export class TrustLevelService {
     private readonly access: AccessService,
   ) {}
 
-  /** Recomputes levels (all users, or some), recording every promotion and demotion. Returns the changes. */
+  /**
+   * Recomputes levels (all users, or some), recording every promotion and demotion. Returns the
+   * changes. Not of accounts that cannot sign in: a deleted one (its visits and reads are gone,
+   * its posts and reactions stay) keeps the level it had, as does a placeholder.
+   */
   async recompute(userIds?: string[]): Promise<Array<{ userId: string; from: number; to: number }>> {
     const rows: StatsRow[] = await this.ds.query(
       // Upheld reports of the last 100 days are counted once for everybody (reports has no index
@@ -112,7 +116,7 @@ export class TrustLevelService {
               (SELECT COALESCE(sum(p.reaction_total), 0) FROM posts p WHERE p.author_id = u.id AND p.state = 'VISIBLE')::int AS reactions_received,
               COALESCE(up.n, 0) AS upheld_against
          FROM users u LEFT JOIN upheld up ON up.user_id = u.id
-        WHERE NOT u.is_placeholder AND NOT u.trust_level_locked AND u.trust_level < 4
+        WHERE NOT u.is_placeholder AND u.deleted_at IS NULL AND NOT u.trust_level_locked AND u.trust_level < 4
           AND ($1::uuid[] IS NULL OR u.id = ANY($1::uuid[]))`,
       [userIds ?? null],
     );
@@ -130,9 +134,12 @@ export class TrustLevelService {
       // Counted once it commits (a transaction retried after a deadlock runs its body again).
       const committed = await this.uow.run(async (tx) => {
         // Only from the level read above, and never over a level set by hand meanwhile (locked):
-        // a concurrent run or a setTrustLevel wins, and nothing is recorded twice.
+        // a concurrent run or a setTrustLevel wins, and nothing is recorded twice. Nor of an
+        // account that cannot sign in (deleted, or an imported author's placeholder), as the read
+        // above skips: a deletion since the read holds the row, and this finds it deleted.
         const moved = await tx.query(
-          `UPDATE users SET trust_level = $2, updated_at = now() WHERE id = $1 AND trust_level = $3 AND NOT trust_level_locked RETURNING id`,
+          `UPDATE users SET trust_level = $2, updated_at = now()
+            WHERE id = $1 AND trust_level = $3 AND NOT trust_level_locked AND deleted_at IS NULL AND NOT is_placeholder RETURNING id`,
           [c.userId, c.to, c.from],
         );
         if (moved.length === 0) return false;
@@ -153,7 +160,11 @@ export class TrustLevelService {
     // As with sanctions: not one's own level, nor that of someone of one's own role or above.
     if (input.userId === viewer.id) throw AppError.badField('userId', 'you cannot set your own trust level');
     const row = await this.uow.run(async (tx) => {
-      const before = await tx.one<{ trust_level: number; role: GlobalRole }>(`SELECT trust_level, role FROM users WHERE id = $1 FOR UPDATE`, [input.userId]);
+      // An account that cannot sign in (deleted, or an imported author's placeholder) is NOT_FOUND, as a grant to one is.
+      const before = await tx.one<{ trust_level: number; role: GlobalRole }>(
+        `SELECT trust_level, role FROM users WHERE id = $1 AND deleted_at IS NULL AND NOT is_placeholder FOR UPDATE`,
+        [input.userId],
+      );
       if (!before) throw AppError.notFound('User not found');
       if (ROLE_POWER[before.role] >= ROLE_POWER[viewer.user!.role]) throw AppError.forbidden('You cannot set the trust level of someone of your role or above');
       const [u] = await tx.query<UserRow>(
@@ -175,7 +186,7 @@ export class TrustLevelService {
 export class TrustLevelResolver {
   constructor(private readonly service: TrustLevelService) {}
 
-  @Mutation(() => UserModel, { description: 'Global moderators and admins: set a user’s trust level (TL4 only this way).' })
+  @Mutation(() => UserModel, { description: 'Global moderators and admins: set a user’s trust level (TL4 only this way). A deleted account or an imported author’s placeholder is NOT_FOUND, as a missing one.' })
   setTrustLevel(@Args('input') input: SetTrustLevelInput, @Context() ctx: GqlContext) {
     return this.service.set(ctx.viewer, input);
   }
