@@ -361,29 +361,66 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await waiting()).toBe(0);
   });
 
+  /** A topic's first post, and the topic, as `PostsService.applyState` and `writeDelete` take them. */
+  const firstPostOf = async (topic: { id: string }, space: { id: string }) => {
+    const [first] = await a.sql(`SELECT p.id, p.author_id, t.board_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1`, [topic.id]);
+    return { post: { id: first.id, number: 1, authorId: first.author_id, spaceId: space.id }, where: { id: topic.id, boardId: first.board_id, spaceId: space.id } };
+  };
+  /**
+   * Commits `change` (the worker's, relaying an event of `type`) while node A claims nothing, its
+   * rows aged two minutes, then has node A claim them: resolves with the next `event` `s` hears.
+   */
+  const byWorkerClaimedLate = async (s: Socket, type: string, event: string, change: () => Promise<unknown>) => {
+    await unclaimed(async () => {
+      await change();
+      await a.sql(`UPDATE live_relay SET created_at = now() - interval '2 minutes'`);
+    });
+    expect((await a.sql(`SELECT event->>'type' AS type FROM live_relay ORDER BY id`)).map((r) => r.type)).toContain(type);
+    const heard = nextLiveEvent(s, event);
+    await a.get(LiveRelayConsumer).drain();
+    return heard;
+  };
+
   for (const removal of ['post.hidden', 'post.deleted'] as const) {
     it(`still re-checks a topic whose first post the worker removed (${removal}), claimed too late to be news: the reader leaves its room, told nothing else`, async () => {
       const { admin, space, topic, s } = await memberInRestrictedTopic();
       const heardHere: string[] = [];
       for (const event of ['post:removed', 'access:lost']) s.on(event, () => heardHere.push(event));
-      const [first] = await a.sql(`SELECT p.id, p.author_id, t.board_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.topic_id = $1 AND p.number = 1`, [topic.id]);
-      const post = { id: first.id, number: 1, authorId: first.author_id, spaceId: space.id };
-      const where = { id: topic.id, boardId: first.board_id, spaceId: space.id };
-      // The worker's own services remove it; node A claims nothing until its rows are two minutes old.
-      await unclaimed(async () => {
-        const posts = worker.get(PostsService);
-        await worker.get(UnitOfWork).run((tx) =>
-          removal === 'post.hidden' ? posts.applyState(tx, null, post, where, ContentState.HIDDEN) : posts.writeDelete(tx, admin.id, post, where),
-        );
-        await a.sql(`UPDATE live_relay SET created_at = now() - interval '2 minutes'`);
-      });
-      expect((await a.sql(`SELECT event->>'type' AS type FROM live_relay ORDER BY id`)).map((r) => r.type)).toContain(removal);
-      const lost = nextLiveEvent(s, 'access:lost');
-      await a.get(LiveRelayConsumer).drain();
-      expect(await lost).toEqual({ room: `topic:${topic.id}` });
+      const { post, where } = await firstPostOf(topic, space);
+      // The worker's own services remove it.
+      const posts = worker.get(PostsService);
+      const lost = await byWorkerClaimedLate(s, removal, 'access:lost', () =>
+        worker.get(UnitOfWork).run((tx) => (removal === 'post.hidden' ? posts.applyState(tx, null, post, where, ContentState.HIDDEN) : posts.writeDelete(tx, admin.id, post, where))),
+      );
+      expect(lost).toEqual({ room: `topic:${topic.id}` });
       await a.get(LiveGateway).settled();
       // The re-check alone, not the removal it is no longer news of.
       expect(await flushed(s, heardHere)).toEqual(['access:lost']);
+      expect(await waiting()).toBe(0);
+    });
+  }
+
+  for (const back of ['post.unhidden', 'post.restored'] as const) {
+    it(`still puts a reader back in a topic whose first post the worker brought back (${back}), claimed too late to be news: the room alone, no push`, async () => {
+      const { admin, space, topic, s } = await memberInRestrictedTopic();
+      const { post, where } = await firstPostOf(topic, space);
+      // Removed through node A: the member, neither its author nor a moderator, is sent away from its room.
+      const lost = nextLiveEvent(s, 'access:lost');
+      const posts = a.get(PostsService);
+      await a.get(UnitOfWork).run((tx) => (back === 'post.unhidden' ? posts.applyState(tx, admin.id, post, where, ContentState.HIDDEN) : posts.writeDelete(tx, admin.id, post, where)));
+      expect(await lost).toEqual({ room: `topic:${topic.id}` });
+      await a.get(LiveGateway).settled();
+      const heardHere: string[] = [];
+      for (const event of ['post:updated', 'topic:created', 'access:restored']) s.on(event, () => heardHere.push(event));
+      // The worker's own services bring it back.
+      const restored = await byWorkerClaimedLate(s, back, 'access:restored', () =>
+        worker.get(UnitOfWork).run((tx) => worker.get(PostsService).applyState(tx, admin.id, post, where, ContentState.VISIBLE)),
+      );
+      expect(restored).toEqual({ room: `topic:${topic.id}` });
+      await a.get(LiveGateway).settled();
+      expect([...a.get(LiveGateway).server.sockets.sockets.get(s.id!)!.rooms]).toContain(`topic:${topic.id}`);
+      // The restore alone, read as access is now, not the push it is no longer news of.
+      expect(await flushed(s, heardHere)).toEqual(['access:restored']);
       expect(await waiting()).toBe(0);
     });
   }

@@ -6,7 +6,7 @@ import { newId } from '../../core/src/ids';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
 import { settleWithin } from '../../core/src/settle-within';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
-import { AccessChangeType, changesAccess, isAccessChangeType, isLiveEventType, LiveEventType, RELAYED_LATE } from '../../core/src/database/live-relay';
+import { AccessChangeType, changesAccess, isAccessChangeType, isLiveEventType, LiveEventType, RELAYED_LATE, restoresLate } from '../../core/src/database/live-relay';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { LiveErrorFilter } from './live-error.filter';
@@ -1410,13 +1410,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * An access change the live relay delivered too late to be news (RELAYED_LATE): only its
    * re-checks (`LATE_RECHECKS`), fenced as always, then its restore if it has one (`RESTORES`: a
    * grant or a role given back), both reading access as it is now; nothing it would have pushed
-   * or announced (a removed post restored since, a ban lifted since). An event of another type, or
+   * or announced (a removed post restored since, a ban lifted since). A topic's first post back in
+   * sight (`restoresLate`) has its restore alone, not its push. An event of another type, or
    * one whose payload lacks an id its re-check or restore needs, fails (logged) before anything
    * is fenced.
    */
   private async recheckLate(e: DomainEvent): Promise<void> {
-    if (!isAccessChangeType(e.type)) throw new Error(`${e.type} was relayed late, but is no access change`);
-    const rechecks = LATE_RECHECKS[e.type](e.payload);
+    if (!isAccessChangeType(e.type) && !restoresLate(e)) throw new Error(`${e.type} was relayed late, but is no access change`);
+    const rechecks = isAccessChangeType(e.type) ? LATE_RECHECKS[e.type](e.payload) : [];
     const restore = (RESTORES as { readonly [type: string]: ((p: Payload) => Recheck | null) | undefined })[e.type]?.(e.payload);
     await Promise.all(rechecks.map((r) => this.recheckEverywhere(r)));
     if (restore) await this.restoreEverywhere(restore);

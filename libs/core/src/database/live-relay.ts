@@ -123,12 +123,26 @@ const KEPT_LATE_EVENT_TYPES: ReadonlySet<string> = new Set<LiveEventType>(['user
 /** Whether the event is published as it is, however late it is claimed (see KEPT_LATE_EVENT_TYPES). */
 export const keptLate = (e: DomainEvent): boolean => KEPT_LATE_EVENT_TYPES.has(e.type);
 
+/** A post coming back in its readers' sight: a topic's first post takes its topic back into theirs. */
+const BACK_EVENT_TYPES: ReadonlySet<string> = new Set<LiveEventType>(['post.approved', 'post.restored', 'post.unhidden']);
+
+/**
+ * Whether the event brings a topic back in its readers' sight (its first post approved, restored or
+ * unhidden): claimed later than LIVE_RELAY_FRESH_SECONDS, it is published marked RELAYED_LATE, for
+ * its restore alone (the live gateway puts back in the topic's room the connections sent away
+ * from it that may read it now), not its push, which could show a newer state an older one.
+ * Dropped, it left those readers out of the room until they reconnected, as a late access change's
+ * restore did before RELAYED_LATE.
+ */
+export const restoresLate = (e: DomainEvent): boolean => BACK_EVENT_TYPES.has(e.type) && (e.payload as { number?: unknown }).number === 1;
+
 /**
  * Set (true) in the payload of an access change claimed later than LIVE_RELAY_FRESH_SECONDS: it
  * is published all the same, for its re-checks and then its restore alone, which read access as
  * it is now (so a late one cannot undo a newer state); dropped, it left a reader who lost access
  * in the rooms they were in, hearing what was pushed there for as long as they stayed, and one
- * given access back out of the rooms they had been sent away from.
+ * given access back out of the rooms they had been sent away from. So is a topic's first post
+ * back in sight (`restoresLate`), which has a restore and no re-check.
  */
 export const RELAYED_LATE = 'relayedLate';
 
