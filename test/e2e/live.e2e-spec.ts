@@ -1391,6 +1391,22 @@ describe('live updates over Socket.IO', () => {
     expect(roomsOf(s)).toEqual([`topic:${topic.id}`]);
   });
 
+  it('lets a member made moderator join the review room on the connection they had, which never joined it: nothing is joined for them unasked', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const member = await makeUser(t);
+    const s = await connect(member.token);
+    expect(await ask(s, 'review:join', {})).toEqual({ ok: false, code: 'NOT_FOUND' });
+    expectOk(await t.gql(`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id } }`, { input: { userId: member.id, role: 'MODERATOR' } }, { token: admin.token }));
+    await t.get(LiveGateway).settled();
+    // A room is the client's to ask for (access:restored puts back only rooms it was sent away from): none was joined for it.
+    expect(roomsOf(s)).toEqual([]);
+    // Asked for on the same connection, it is checked with the role as it is now.
+    expect(await ask(s, 'review:join', {})).toEqual({ ok: true });
+    const siteWide = next(s, 'review:updated');
+    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'USER', targetId: (await makeUser(t)).id, reason: 'SPAM' } }, { token: (await makeUser(t)).token }));
+    expect((await siteWide).spaceId).toBeNull();
+  });
+
   it('takes a global moderator silenced site-wide out of the site-wide review room, and once the silence runs out tells them and puts them back', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const mod = await makeUser(t, { role: 'MODERATOR' });
