@@ -1,11 +1,13 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { NotificationsWhereTheirPostsAre1765206000000 } from '../../migrations/1765206000000-notifications-where-their-posts-are';
 import { NotificationDraft, NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, forumRowCounts, reply, setPostState } from '../factories/forum';
 import { publishedArticle } from '../factories/knowledge';
 import { connectLive, nextLiveEvent } from '../support/live-client';
+import { redoMigration } from '../support/migrations';
 import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -485,6 +487,38 @@ describe('moving posts to another topic', () => {
       { topic_id: dest.id, number: '3' },
       { topic_id: dest.id, number: '3' },
     ]);
+  });
+
+  it('puts notices stored where their post was before it moved where it is now, a removal notice of a reply too (migration)', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    await reply(t, customer.token, source.id, 'Filler.');
+    const told = await reply(t, customer.token, source.id, 'Told of.');
+    const removed = await reply(t, customer.token, source.id, 'Removed, then moved.');
+    const dest = await createTopic(t, customer.token, publicBoard);
+    await reply(t, customer.token, dest.id, 'Already here.');
+    expectOk(await move({ postIds: [told.id, removed.id], toTopicId: dest.id }, moderator));
+    // As earlier releases left them: a delivery that read the post before the move, and a removal notice the move passed by.
+    const stale = [
+      [other.id, 'MENTION', told.id, null, { number: told.number, approved: false }, `post:${told.id}`],
+      [customer.id, 'POST_REMOVED', null, removed.id, { number: removed.number, rejected: false }, `removed:${removed.id}:9`],
+      // About no post: left as it is.
+      [customer.id, 'POST_REMOVED', null, null, { number: 4, rejected: false }, 'removed:gone:1'],
+    ];
+    for (const [userId, kind, postId, removedPostId, data, src] of stale) {
+      await t.sql(`INSERT INTO notifications (id, user_id, kind, topic_id, post_id, removed_post_id, data, source) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7)`, [
+        userId, kind, source.id, postId, removedPostId, data, src,
+      ]);
+    }
+    await redoMigration(t, new NotificationsWhereTheirPostsAre1765206000000());
+    const rows = await t.sql(`SELECT source, topic_id, data FROM notifications WHERE source = ANY($1::text[])`, [stale.map((r) => r[5])]);
+    const bySource = (a: { source: string }, b: { source: string }) => a.source.localeCompare(b.source);
+    expect(rows.sort(bySource)).toEqual(
+      [
+        { source: `post:${told.id}`, topic_id: dest.id, data: { number: 3, approved: false } },
+        { source: `removed:${removed.id}:9`, topic_id: dest.id, data: { number: 4, rejected: false } },
+        { source: 'removed:gone:1', topic_id: source.id, data: { number: 4, rejected: false } },
+      ].sort(bySource),
+    );
   });
 
   it('tells the moved posts’ authors, once each, where their posts went, but not the mover, nor an author who may not read it there', async () => {
