@@ -727,6 +727,23 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect((await notifications(owner, id)).map((n: any) => n.kind)).toEqual(['ARTICLE_VERIFICATION_DUE', 'ARTICLE_VERIFICATION_DUE']);
     });
 
+    it('gives an article whose owner deleted their account back to its author: no owner shown, the reminder theirs, and theirs to verify', async () => {
+      const leaving = await makeUser(t);
+      const art = await publishedArticle(t, author.token, editor.token, board, { title: 'Owned by one who leaves' });
+      await drain();
+      topicOf(await api.settings(editor.token, { topicId: art, ownerUserId: leaving.id }));
+      const OWNER = `query($id: ID!) { topic(id: $id) { article { owner { ... on User { id } } } } }`;
+      expect(expectOk(await t.gql(OWNER, { id: art }, { token: editor.token })).topic.article.owner).toEqual({ id: leaving.id });
+      expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: leaving.id }, { token: admin.token }));
+      // Nobody owns it now (a deleted account keeps nothing up to date): as any article nobody owns, its author keeps it.
+      expect(expectOk(await t.gql(OWNER, { id: art }, { token: editor.token })).topic.article.owner).toBeNull();
+      await expire(art);
+      expect(await t.get(VerificationReminders).remindDue()).toBeGreaterThanOrEqual(1);
+      await drain();
+      expect((await notifications(author, art)).map((n: any) => n.kind)).toContain('ARTICLE_VERIFICATION_DUE');
+      expect(topicOf(await api.verify(author.token, art)).article.verified).toBe(true);
+    });
+
     it('reminds every member of an owner group; settings are for editors and validated', async () => {
       const team = await makeGroup(t);
       // Seen by signed-in members, so an editor names it; one they do not see is no group to them.

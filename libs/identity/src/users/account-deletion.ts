@@ -113,7 +113,8 @@ export class AccountDeletionService {
     );
     // What is about the person, not the community's: who they are with (groups and requests to join them, grants,
     // ignores both ways), what they follow, read (and the announcements they put away), keep (bookmarks) and were writing (drafts), their
-    // settings and their news. Votes (idea and poll votes), reactions, ratings and credits stay with the content they count for.
+    // settings and their news; the articles it owned, which nobody owns then. Votes (idea and poll votes), reactions, ratings
+    // and credits stay with the content they count for.
     // Its groups as any member leaves them (logged by ids alone, live rooms told), after its row:
     // the account first, then the groups, as every write that holds an account takes them. Its
     // requests stay, ended and without their messages, so deciding one is CONFLICT, not NOT_FOUND.
@@ -135,7 +136,10 @@ export class AccountDeletionService {
             tr AS (DELETE FROM topic_reads WHERE user_id = $1),
             pb AS (DELETE FROM post_bookmarks WHERE user_id = $1),
             dr AS (DELETE FROM drafts WHERE user_id = $1),
-            pd AS (DELETE FROM topic_pin_dismissals WHERE user_id = $1)
+            pd AS (DELETE FROM topic_pin_dismissals WHERE user_id = $1),
+            -- A duty it held: the articles it owned are owned by nobody now, kept up to date by their
+            -- authors and the space's editors, as the column's ON DELETE SET NULL meant for an account that goes.
+            ao AS (UPDATE articles SET owner_user_id = NULL, updated_at = now() WHERE owner_user_id = $1)
        DELETE FROM user_visits WHERE user_id = $1`,
       [user.id],
     );
