@@ -744,6 +744,24 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(topicOf(await api.verify(author.token, art)).article.verified).toBe(true);
     });
 
+    it('makes nobody owner whose account was deleted while the change waited: the account held, the change refused, nothing written', async () => {
+      const leaving = await makeUser(t);
+      const art = await publishedArticle(t, author.token, editor.token, board, { title: 'Almost owned by one who leaves' });
+      const owned = () => t.sql(`SELECT owner_user_id, owner_group_id, version FROM articles WHERE topic_id = $1`, [art]);
+      const before = await owned();
+      // The deletion under way (its row held, the account deleted, what it owned let go) as an editor makes them the owner.
+      const answer = await withLockHeld(t, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, [leaving.id], async (h) => {
+        await h.query(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = $1`, [leaving.id]);
+        await h.query(`UPDATE articles SET owner_user_id = NULL WHERE owner_user_id = $1`, [leaving.id]);
+        const asked = api.settings(editor.token, { topicId: art, ownerUserId: leaving.id });
+        await h.waiting(1);
+        await h.release();
+        return asked;
+      });
+      expect(expectError(answer, 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'ownerUserId', message: 'must be someone who can read this space' }]);
+      expect(await owned()).toEqual(before);
+    });
+
     it('reminds every member of an owner group; settings are for editors and validated', async () => {
       const team = await makeGroup(t);
       // Seen by signed-in members, so an editor names it; one they do not see is no group to them.

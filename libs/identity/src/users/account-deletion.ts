@@ -139,7 +139,7 @@ export class AccountDeletionService {
             pd AS (DELETE FROM topic_pin_dismissals WHERE user_id = $1),
             -- A duty it held: the articles it owned are owned by nobody now, kept up to date by their
             -- authors and the space's editors, as the column's ON DELETE SET NULL meant for an account that goes.
-            ao AS (UPDATE articles SET owner_user_id = NULL, updated_at = now() WHERE owner_user_id = $1)
+            ao AS (UPDATE articles SET owner_user_id = NULL, version = version + 1, updated_at = now() WHERE owner_user_id = $1)
        DELETE FROM user_visits WHERE user_id = $1`,
       [user.id],
     );

@@ -638,6 +638,13 @@ export class ArticlesService {
     if (input.ownerGroupId && !(await this.loaders.group(viewer, input.ownerGroupId))) throw AppError.badField('ownerGroupId', 'must be a group');
     const owner = input.ownerUserId || input.ownerGroupId ? { user: input.ownerUserId ?? null, group: input.ownerGroupId ?? null } : null;
     await this.uow.run(async (tx) => {
+      // A user made owner is held FOR SHARE first (the account before anything else, as every
+      // write that holds one takes it): their account's deletion under way, which lets go of what
+      // it owns, waits for this, or came first and is found here (refused, as above), so a
+      // deleted account never becomes an owner.
+      if (owner?.user && !(await tx.one(`SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL AND NOT is_placeholder FOR SHARE`, [owner.user]))) {
+        throw AppError.badField('ownerUserId', 'must be someone who can read this space');
+      }
       // As verify: the default interval as held, then the article; the editor and the owner's
       // access were judged in the space above.
       const settings = await this.settings.held(tx, ctx.topic.spaceId, viewer);
