@@ -224,7 +224,7 @@ describe('postgres engine: common words', () => {
    * such queries down the GIN path whatever the other words matched ("notre cont", "between diff"
    * on bench:search: 20,000 matches read before the date index).
    */
-  it('weighs a word a language drops as a stop word as held by every post when choosing the path, unless that language drops every word', () =>
+  it('weighs a word a language drops as a stop word as held by every post of that language when choosing the path, unless it drops every word', () =>
     withPostgresEngine(async (engine, t) => {
       // 960 English posts and 40 French ones, all holding widget.
       const { space } = await thousandPosts(engine, t, (i, over) =>
@@ -235,14 +235,65 @@ describe('postgres engine: common words', () => {
       const paths = pathsOf(analysed);
       const total = async (query: string) => (await analysed.search({ query, filters: { spaceIds: [space] }, limit: 5, offset: 0 })).total;
       // English drops between: every English post holds every word, the date index. French drops
-      // notre, which English keeps (notr, in no post): 40 posts answer, but the candidates are found
-      // with every language's query against every post (only the page keeps each post to its own
-      // language's), and the French one, widget alone, holds in all 1,000, so the date index too
-      // (then, as fewer than 100 posts hold every word, the second pass: those holding some,
-      // ranked, which always takes the GIN index). A language where every word is dropped matches
-      // nothing: "between the " finds nothing, through the GIN index (both passes).
+      // notre, which English keeps (notr, in no post): the 40 French posts answer, each post matched
+      // by its own language's query alone, and the statistics say so (widget alone in the 4% of posts
+      // that are French): the GIN index (then, as fewer than 100 posts hold every word, the second
+      // pass: those holding some, ranked, which always takes the GIN index). Until 2026-12-05 every
+      // language's query was matched against every post, and the French one, widget alone, held in
+      // all 1,000: the date index. A language where every word is dropped matches nothing: "between
+      // the " finds nothing, through the GIN index (both passes).
       expect([await total('between widget '), await total('notre widget '), await total('between the ')]).toEqual([960, 40, 0]);
-      expect(paths()).toEqual(['date', 'date', 'gin', 'gin', 'gin']);
+      expect(paths()).toEqual(['date', 'gin', 'gin', 'gin', 'gin']);
+    }));
+
+  /**
+   * A post is matched by its own language's query alone, candidates included: "avec widget" is
+   * "widget" in French (avec a stop word) and "avec widget" in English, so English posts holding
+   * widget alone are no match. Matched by the French query as candidates, the newest 1,000 of them
+   * crowded out the French posts the page then kept (none), and counted in the total.
+   */
+  it('finds candidates with each post’s own language’s query alone, on the GIN and the date path', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const english = newId();
+      const french = newId();
+      const start = Date.parse('2026-01-01T00:00:00Z');
+      // 100 French posts holding widget, then 1,000 newer English ones.
+      const fr = Array.from({ length: 100 }, (_, i) => searchDocument({ spaceId: french, title: `Numéro ${i}`, body: 'Un widget.', language: 'fr', createdAt: new Date(start + i * 60_000) }));
+      const en = Array.from({ length: 1000 }, (_, i) => searchDocument({ spaceId: english, title: `Number ${i}`, body: 'A widget.', createdAt: new Date(start + (100 + i) * 60_000) }));
+      for (const batch of [fr, en.slice(0, 500), en.slice(500)]) await engine.upsert(batch);
+      const answer = async (searcher: PostgresSearchEngine) => {
+        const res = await searcher.search({ query: 'avec widget ', filters: { spaceIds: [english, french] }, limit: 5, offset: 0, sort: 'NEWEST' });
+        return { ids: res.hits.map((h) => h.id), total: res.total };
+      };
+      const expected = { ids: fr.slice(-5).reverse().map((d) => d.id), total: 100 };
+      // No statistics: the GIN index. Analysed: 9% of the posts are French, the date index.
+      const rarePath = pathsOf(engine);
+      expect(await answer(engine)).toEqual(expected);
+      await t.sql(`ANALYZE search_documents`);
+      const analysed = new PostgresSearchEngine(t.ds);
+      const commonPath = pathsOf(analysed);
+      expect(await answer(analysed)).toEqual(expected);
+      expect([rarePath(), commonPath()]).toEqual([['gin'], ['date']]);
+    }));
+
+  /** Past 1,000 matches, the GIN index's count and the estimate count each post by its own language's query too. */
+  it('counts a total past 1,000 by each post’s own language’s query', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const english = newId();
+      const french = newId();
+      // between is an English stop word, not a French one: "between widget" is widget in English alone.
+      const docs = [
+        ...Array.from({ length: 1500 }, (_, i) => searchDocument({ spaceId: english, title: `Number ${i}`, body: 'A widget.' })),
+        ...Array.from({ length: 1500 }, (_, i) => searchDocument({ spaceId: french, title: `Numéro ${i}`, body: 'Un widget.', language: 'fr' })),
+      ];
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      const total = async (searcher: PostgresSearchEngine) => (await searcher.search({ query: 'between widget ', filters: { spaceIds: [english, french] }, limit: 5, offset: 0 })).total;
+      // Unanalysed, the GIN index counts its matches; analysed, the date index, and the estimate.
+      const unanalysed = await total(engine);
+      await t.sql(`ANALYZE search_documents`);
+      expect([unanalysed, await total(new PostgresSearchEngine(t.ds))]).toEqual([1500, 1500]);
     }));
 
   /** Past 1,000 matches, the total estimated from the lexeme counts weighs such a word alike. */

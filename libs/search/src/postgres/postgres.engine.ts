@@ -15,7 +15,7 @@ import {
   separateSegmented,
   wordsOf,
 } from '../query-parser';
-import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, SNIPPET_CUT, SNIPPET_MARK, snippetHtml } from '../search-engine';
+import { FacetCount, SearchDocument, SearchEngine, SearchHit, SearchRequest, SearchResult, SNIPPET_CUT, SNIPPET_MARK, searchLanguage, snippetHtml } from '../search-engine';
 import { ServerFolding, UnaccentFolding } from './unaccent-folding';
 
 const CONFIGS = { en: 'parvis_en', fr: 'parvis_fr', simple: 'parvis_simple' } as const;
@@ -96,21 +96,48 @@ interface LexemeStats {
   floor: number;
   /** How many documents the table holds, as its statistics say (`pg_class.reltuples`; 0 when never analysed). */
   documents: number;
+  /** Each language's share of the documents (`pg_stats` of `search_documents.language`; empty when never analysed). */
+  languages: Map<Lang, number>;
 }
 
 /**
- * What a query missing words is weighed with, and a total past CANDIDATES estimated from: how many
- * visible documents of the spaces searched hold each of the query's lexemes (`docs`; a prefix's
- * lexemes summed, `prefixes`), and how many visible documents those spaces have (`documents`).
- * Read from `search_lexeme_counts` and `search_space_documents` (kept per space from triggers on
+ * What a query missing words is weighed with, and a total past CANDIDATES estimated from, per
+ * language of the spaces searched (each space's, as its newest document says): how many visible
+ * documents of those spaces hold each lexeme of that language's query (`docs`; a prefix's lexemes
+ * summed, `prefixes`), and how many visible documents those spaces have (`documents`). Read from
+ * `search_lexeme_counts` and `search_space_documents` (kept per space from triggers on
  * search_documents, folded in every few seconds, see foldCounts and the migration
  * search-lexeme-counts), so nothing a searcher may not read (another space's documents, hidden
- * ones) changes what they are shown.
+ * ones) changes what they are shown. Per language, as each document is matched by its own
+ * language's query alone: an English post is never counted for the French query's lexemes.
  */
-interface ReadableCounts {
+interface LanguageCounts {
   docs: Map<string, number>;
   prefixes: Map<string, number>;
   documents: number;
+}
+interface ReadableCounts {
+  languages: Map<Lang, LanguageCounts>;
+  /** Every language's documents. */
+  documents: number;
+}
+
+/**
+ * ReadableCounts from what the statement reads (see run): counts keyed by language and lexeme (or
+ * prefix), "en widget", and documents by language.
+ */
+function readableCountsOf(lexemes: Record<string, number>, prefixes: Record<string, number>, documents: Record<string, number>): ReadableCounts {
+  const languages = new Map<Lang, LanguageCounts>();
+  for (const [l, n] of Object.entries(documents)) languages.set(searchLanguage(l), { docs: new Map(), prefixes: new Map(), documents: Number(n) });
+  const add = (counts: Record<string, number>, into: 'docs' | 'prefixes') => {
+    for (const [key, n] of Object.entries(counts)) {
+      const at = key.indexOf(' ');
+      languages.get(searchLanguage(key.slice(0, at)))?.[into].set(key.slice(at + 1), Number(n));
+    }
+  };
+  add(lexemes, 'docs');
+  add(prefixes, 'prefixes');
+  return { languages, documents: [...languages.values()].reduce((sum, c) => sum + c.documents, 0) };
 }
 
 /**
@@ -629,8 +656,8 @@ export class PostgresSearchEngine implements SearchEngine {
   /**
    * Takes departing words out of their space's vocabulary unless a document of the space whose
    * words it holds (see Vocabulary) still holds them (one index probe each, under the space's
-   * language: a word whose stem another document holds stays). Stop words are kept: no query
-   * can tell them apart.
+   * language, in that language's index: a word whose stem another document holds stays). Stop
+   * words are kept: no query can tell them apart.
    */
   private async pruneTerms(departing: Departing[]): Promise<void> {
     if (departing.length === 0) return;
@@ -649,9 +676,11 @@ export class PostgresSearchEngine implements SearchEngine {
             USING unnest($1::text[], $2::uuid[], $3::text[]) AS c(term, space_id, language)
             WHERE t.term = c.term AND t.space_id = c.space_id
               AND numnode(plainto_tsquery(parvis_search_config(c.language), c.term)) > 0
-              AND NOT EXISTS (SELECT 1 FROM search_documents d
-                               WHERE d.space_id = c.space_id AND ${VOCABULARY_DOCUMENTS[vocabulary]}
-                                 AND d.tsv @@ plainto_tsquery(parvis_search_config(c.language), c.term))
+              AND NOT EXISTS (${LANGS.map(
+                (l) => `SELECT 1 FROM search_documents d
+                         WHERE c.language = '${l}' AND d.language = '${l}' AND d.space_id = c.space_id AND ${VOCABULARY_DOCUMENTS[vocabulary]}
+                           AND d.tsv @@ plainto_tsquery('${CONFIGS[l]}', c.term)`,
+              ).join(' UNION ALL ')})
             RETURNING t.term, t.space_id`,
           [list.map((d) => d.term), list.map((d) => d.spaceId), list.map((d) => d.language)],
         ),
@@ -806,98 +835,112 @@ export class PostgresSearchEngine implements SearchEngine {
     return { idf, candidates: candidates.sort((a, b) => a - b), ranked: true };
   }
 
-  /**
-   * The share of documents each positive term matches, from the lexeme statistics: a term's
-   * alternatives (typo candidates) add up, a prefix counts every listed lexeme it starts, and
-   * lexemes too rare to be listed count as half the rarest listed one. A term a language drops (a
-   * stop word: its tsquery there is empty) matches `dropped[l]` of the documents there (none when
-   * not given).
-   */
-  private termFrequencies(compiled: Compiled, stats: LexemeStats, unlisted?: number, dropped?: Record<Lang, number>): number[] {
-    const rare = unlisted ?? stats.floor;
-    return this.sharesOf(compiled, rare, (tsquery) => termShare(tsquery, stats.freq, rare), dropped);
+  /** Whether a language keeps the ith positive term (a stop word it drops leaves its tsquery there empty). */
+  private keeps(compiled: Compiled, l: Lang, i: number): boolean {
+    return (compiled.each[l][i] ?? '').trim() !== '';
   }
 
   /**
-   * Each positive term's share by `shareOf` (a tsquery text's), the largest of its languages', at
-   * least `rare` and at most all; a term a language drops counts `dropped[l]` there (when given).
+   * The positive terms a language's query for `mode` is made of: all of them, or with words missing
+   * and candidates chosen (`weights`), the candidate terms that language keeps, or all of them where
+   * it keeps none (run's query then is its any-word one).
    */
-  private sharesOf(compiled: Compiled, rare: number, shareOf: (tsquery: string) => number, dropped?: Record<Lang, number>): number[] {
-    const share = (l: Lang, tsquery: string) => (dropped && tsquery.trim() === '' ? dropped[l] : shareOf(tsquery));
-    return compiled.each.en.map((_, i) => Math.min(1, Math.max(rare, ...LANGS.map((l) => share(l, compiled.each[l][i] ?? '')))));
+  private termsOf(compiled: Compiled, l: Lang, mode: 'all' | 'any', weights?: TermWeights): number[] {
+    const all = compiled.each[l].map((_, i) => i);
+    if (mode === 'all' || !weights || weights.candidates.length >= compiled.terms) return all;
+    const kept = weights.candidates.filter((i) => this.keeps(compiled, l, i));
+    return kept.length ? kept : all;
   }
 
   /**
-   * Each positive term's share of the visible documents of the spaces searched (a term's
-   * alternatives add up, a prefix counts its lexemes), from `readable`; a term they hold in no
-   * document counts as held by one (`unlisted`: as given).
+   * The share of a language's documents its query for `mode` matches, from each term's share of
+   * them (`share`, asked for the terms it keeps alone): every term required, words are taken as
+   * independent and shares multiply, a term the language drops (a stop word) requiring nothing
+   * (its query leaves it out: '' && x is x), but nothing matches where it drops every term (an empty
+   * query); any term enough, shares add up, a term it drops adding nothing ('' || x is x).
    */
-  private readableFrequencies(compiled: Compiled, readable: ReadableCounts, unlisted?: number, dropped?: Record<Lang, number>): number[] {
+  private languageShare(compiled: Compiled, l: Lang, mode: 'all' | 'any', weights: TermWeights | undefined, share: (i: number) => number): number {
+    const terms = this.termsOf(compiled, l, mode, weights).filter((i) => this.keeps(compiled, l, i));
+    if (mode === 'all') return terms.length === 0 ? 0 : terms.reduce((product, i) => product * Math.min(1, share(i)), 1);
+    return Math.min(1, terms.reduce((sum, i) => sum + share(i), 0));
+  }
+
+  /** A language's share of a term's tsquery text there, from its counts (see ReadableCounts); unlisted lexemes count as none. */
+  private countedShare(counts: LanguageCounts): (tsquery: string) => number {
+    const documents = Math.max(counts.documents, 1);
+    const share = (of: ReadonlyMap<string, number>) => new Map([...of].map(([x, n]) => [x, n / documents]));
+    const freq = share(counts.docs);
+    const prefixed = share(counts.prefixes);
+    return (tsquery) => termShare(tsquery, freq, 0, prefixed);
+  }
+
+  /**
+   * Each positive term's share of the visible documents of the spaces searched, each language's
+   * documents counted by its own query's lexemes (a term's alternatives add up, a prefix counts its
+   * lexemes), from `readable`. A term a language drops as a stop word counts as held by none of
+   * that language's documents. A term held by no document counts as held by one.
+   */
+  private readableFrequencies(compiled: Compiled, readable: ReadableCounts): number[] {
     const documents = Math.max(readable.documents, 1);
-    const share = (counts: ReadonlyMap<string, number>) => new Map([...counts].map(([x, n]) => [x, n / documents]));
-    const freq = share(readable.docs);
-    const prefixed = share(readable.prefixes);
-    const rare = unlisted ?? 1 / documents;
-    return this.sharesOf(compiled, rare, (tsquery) => termShare(tsquery, freq, rare, prefixed), dropped);
+    const languages = [...readable.languages].map(([l, counts]) => ({ l, documents: counts.documents, shareOf: this.countedShare(counts) }));
+    return compiled.each.en.map((_, i) => {
+      const held = languages.reduce((sum, { l, documents: n, shareOf }) => sum + n * (this.keeps(compiled, l, i) ? Math.min(1, shareOf(compiled.each[l][i])) : 0), 0);
+      return Math.min(1, Math.max(1, held) / documents);
+    });
   }
 
   /**
-   * Per language, in the every-word query, the share of documents a term that language drops (a
-   * stop word) holds in: all, as its query leaves the term out ('' && x is x), or none where every
-   * term is dropped (an empty query matches nothing). In the any-word query such a term adds
-   * nothing there ('' || x is x), as an empty tsquery's share already says.
+   * The lexemes of each language's queries of the positive terms, and the prefixes (`'x':*`) among
+   * them: what ReadableCounts are read for, each in the spaces of its language.
    */
-  private droppedShares(compiled: Compiled): Record<Lang, number> {
-    return Object.fromEntries(LANGS.map((l) => [l, compiled.each[l].every((x) => (x ?? '').trim() === '') ? 0 : 1])) as Record<Lang, number>;
-  }
-
-  /**
-   * The lexemes of the query's positive terms (every language's), and the prefixes (`'x':*`) among
-   * them: what ReadableCounts are read for.
-   */
-  private lexemesOf(compiled: Compiled): { lexemes: string[]; prefixes: string[] } {
-    const lexemes = new Set<string>();
-    const prefixes = new Set<string>();
+  private lexemesOf(compiled: Compiled): { lexemes: Array<[Lang, string]>; prefixes: Array<[Lang, string]> } {
+    const lexemes = new Map<string, [Lang, string]>();
+    const prefixes = new Map<string, [Lang, string]>();
     for (const l of LANGS) {
       for (const tsquery of compiled.each[l]) {
-        for (const m of (tsquery ?? '').matchAll(TSQUERY_LEXEME)) (m[2] ? prefixes : lexemes).add(m[1].replace(/''/g, "'"));
+        for (const m of (tsquery ?? '').matchAll(TSQUERY_LEXEME)) {
+          const lexeme = m[1].replace(/''/g, "'");
+          (m[2] ? prefixes : lexemes).set(`${l} ${lexeme}`, [l, lexeme]);
+        }
       }
     }
-    return { lexemes: [...lexemes], prefixes: [...prefixes] };
+    return { lexemes: [...lexemes.values()], prefixes: [...prefixes.values()] };
   }
 
   /**
    * A total past CANDIDATES matches: the visible documents of the spaces searched the query's
-   * terms are expected in (every term required: their shares multiplied; any enough: the
-   * candidate terms' shares added), from `readable` alone, so that it never grows with matches
-   * the searcher may not read. The other filters (board, kind, tags, author) are not counted in.
+   * terms are expected in, each language's by its own query (see languageShare), from `readable`
+   * alone, so that it never grows with matches the searcher may not read. The other filters
+   * (board, kind, tags, author) are not counted in.
    */
   private readableEstimate(compiled: Compiled, readable: ReadableCounts, mode: 'all' | 'any', weights?: TermWeights): number {
-    // Required, a term a language drops holds in every post of that language; the counts do not say
-    // how many of the spaces' posts that is, so it counts as every post (see droppedShares).
-    const freqs = this.readableFrequencies(compiled, readable, 0, mode === 'all' ? this.droppedShares(compiled) : undefined);
-    const share =
-      mode === 'all' ? freqs.reduce((product, f) => product * f, 1) : Math.min(1, (weights?.candidates ?? freqs.map((_, i) => i)).reduce((sum, i) => sum + freqs[i], 0));
-    return Math.round(share * readable.documents);
+    let expected = 0;
+    for (const [l, counts] of readable.languages) {
+      const shareOf = this.countedShare(counts);
+      expected += counts.documents * this.languageShare(compiled, l, mode, weights, (i) => shareOf(compiled.each[l][i]));
+    }
+    return Math.round(expected);
   }
 
   /**
    * Share of documents a request surely matches (unlisted lexemes count as none), to choose
    * how candidates are found: a wrong "rare" costs one bounded GIN read before the date index.
-   * From the whole table's statistics: the path alone (see LexemeStats).
+   * From the whole table's statistics: the path alone (see LexemeStats). Each document is matched
+   * by its own language's query alone, and the statistics do not say which language's documents
+   * hold a lexeme: each language's query counts what the whole table's shares give it, at most that
+   * language's share of the documents (`LexemeStats.languages`), and the largest counts, as when every
+   * document held the lexemes its query's words stem to. So "notre widget", widget in every one of a
+   * table of 4% French posts, is in 4% of them (the English query requires notr, in none); a
+   * lexeme every language shares is counted once. Never analysed, no language has a share and no
+   * lexeme a frequency: none (the GIN index).
    */
   private async density(compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<number> {
     const stats = await this.stats();
-    if (mode === 'all') {
-      // Every term required: words are taken as independent, so shares multiply. A term a language
-      // drops as a stop word holds in every document: the candidates statement matches each
-      // language's query against every document (d.tsv @@ en || fr || simple; only the page
-      // keeps each document to its own language's), so it reads or walks as many.
-      const dropped = this.droppedShares(compiled);
-      return this.termFrequencies(compiled, stats, 0, dropped).reduce((product, f) => product * f, 1);
+    let share = 0;
+    for (const [l, part] of stats.languages) {
+      share = Math.max(share, Math.min(part, this.languageShare(compiled, l, mode, weights, (i) => termShare(compiled.each[l][i], stats.freq, 0))));
     }
-    const freqs = this.termFrequencies(compiled, stats, 0);
-    return Math.min(1, (weights?.candidates ?? freqs.map((_, i) => i)).reduce((sum, i) => sum + freqs[i], 0));
+    return share;
   }
 
   /**
@@ -926,9 +969,11 @@ export class PostgresSearchEngine implements SearchEngine {
     if (this.lexemeStats && Date.now() - this.lexemeStats.at < STATS_TTL_MS) return this.lexemeStats;
     const [row] = await this.ds.query(
       `SELECT s.most_common_elems::text::text[] AS lexemes, s.most_common_elem_freqs AS freqs,
+              l.most_common_vals::text::text[] AS languages, l.most_common_freqs AS language_freqs,
               (SELECT greatest(c.reltuples, 0)::float8 FROM pg_class c WHERE c.oid = to_regclass('search_documents')) AS documents
          FROM (SELECT 1) one
-         LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = 'search_documents' AND s.attname = 'tsv'`,
+         LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = 'search_documents' AND s.attname = 'tsv'
+         LEFT JOIN pg_stats l ON l.schemaname = current_schema() AND l.tablename = 'search_documents' AND l.attname = 'language'`,
     );
     const freq = new Map<string, number>();
     const lexemes: string[] = row?.lexemes ?? [];
@@ -937,7 +982,9 @@ export class PostgresSearchEngine implements SearchEngine {
     // Lexemes outside the list are rarer than its rarest entry (the array ends with min, max and null frequency).
     const listed = freqs.slice(0, lexemes.length);
     const floor = listed.length ? Math.min(...listed) / 2 : 0.001;
-    this.lexemeStats = { at: Date.now(), freq, floor, documents: Number(row?.documents ?? 0) };
+    const languageFreqs: number[] = row?.language_freqs ?? [];
+    const languages = new Map(((row?.languages ?? []) as string[]).map((l, i) => [searchLanguage(l), languageFreqs[i]] as const));
+    this.lexemeStats = { at: Date.now(), freq, floor, documents: Number(row?.documents ?? 0), languages };
     return this.lexemeStats;
   }
 
@@ -1136,10 +1183,18 @@ export class PostgresSearchEngine implements SearchEngine {
     if (f.authorId) where.push(`d.author_id = ${p(f.authorId)}::uuid`);
     if (f.topicsOnly) where.push(`d.post_number = 1`);
     if (f.excludeTopicIds?.length) where.push(`d.topic_id <> ALL(${p(f.excludeTopicIds)}::uuid[])`);
-    // The tsquery is inlined (not read from a CTE) so the planner sees it and estimates how
-    // many rows match: rare words go through the GIN index, common ones down the date index.
-    const tsvMatch = `d.tsv @@ ($1::tsquery || $2::tsquery || $3::tsquery)`;
-    const matches = `${tsvMatch} AND ${where.join(' AND ')}`;
+    // Each document is matched by its own language's query alone (`ownMatch`, as the page keeps
+    // them): matched by another language's, an English post holding widget alone was a candidate of
+    // "avec widget" (widget in French), and the newest 1,000 candidates could be mostly such posts,
+    // which the page then dropped, counted in totals. The GIN path reads each language's index with
+    // its query (`ownIndexes`: the migration search-documents-tsv-per-language), one branch of a
+    // UNION ALL each (as OR'd arms, identical queries would be merged into one condition, which no
+    // index of one language serves); a language whose query is empty (every word a stop word there)
+    // matches nothing and is not read. The date index's walks check each row with its own.
+    const ownMatch = `d.tsv @@ CASE d.language WHEN 'en' THEN $1::tsquery WHEN 'fr' THEN $2::tsquery ELSE $3::tsquery END`;
+    // (A language not read keeps its branch, constant false, which the planner drops: the statement still types its parameter.)
+    const ownIndexes = LANGS.map((l, i) => `${tsq[l].trim() === '' ? 'false AND ' : ''}d.language = '${l}' AND d.tsv @@ $${i + 1}::tsquery AND ${where.join(' AND ')}`);
+    const dateWalk = { tsv: ownMatch, filters: where.join(' AND ') };
     const filterParams = params.slice();
     const idf = weights?.idf ?? compiled.each.en.map(() => 1);
     const levels = compiled.typoLevels;
@@ -1191,7 +1246,7 @@ export class PostgresSearchEngine implements SearchEngine {
       const rankParams = filterParams.slice();
       rank = { sql: `-${typosBy((value) => { rankParams.push(value); return `$${rankParams.length}`; })}`, params: rankParams };
     }
-    const candidates = await this.candidates(matches, filterParams, common, rank, walk === null ? null : { tsv: tsvMatch, filters: where.join(' AND '), rows: walk });
+    const candidates = await this.candidates({ gin: ownIndexes, date: dateWalk }, filterParams, common, rank, walk);
     // The filters are applied: the main statement works on the candidates and the tsqueries alone.
     params.splice(3);
     const candParam = p(candidates.ids);
@@ -1220,23 +1275,32 @@ export class PostgresSearchEngine implements SearchEngine {
     }
     if (compiled.segmented) snippetText = `regexp_replace(${snippetText}, ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`;
     snippetText = `regexp_replace(${snippetText}, ${p(COMPOUND_JOINT_SQL.pattern)}, ${p(COMPOUND_JOINT_SQL.replacement)}, 'g')`;
-    // The visible documents of the spaces searched holding each of the query's lexemes (an index
-    // read per space and lexeme), and those spaces' visible documents (see ReadableCounts). Each
-    // lexeme is probed on its own, as each prefix is: given them all as one array beside the spaces,
-    // the planner may read every count of the spaces and filter them, and did on counts not analysed
-    // yet (83 lexemes of a completed prefix, 200,000 posts: 50 ms, against 0.5 ms probed).
+    // Per language of the spaces searched (each space's, as its newest document says: one probe of
+    // search_documents_space_newest_idx each), the visible documents of its spaces holding each
+    // lexeme of its query (an index read per space and lexeme), and those spaces' visible documents
+    // (see ReadableCounts). Each lexeme is probed on its own, as each prefix is: given them all as one
+    // array beside the spaces, the planner may read every count of the spaces and filter them, and
+    // did on counts not analysed yet (83 lexemes of a completed prefix, 200,000 posts: 50 ms, against
+    // 0.5 ms probed).
     const readCounts = !readable && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
     let counts = '';
+    let spacesCte = '';
     if (readCounts) {
       const { lexemes, prefixes } = this.lexemesOf(compiled);
-      const spaces = p(f.spaceIds);
-      counts = `, (SELECT coalesce(json_object_agg(x.lexeme, s.n), '{}') FROM unnest(${p(lexemes)}::text[]) AS x(lexeme)
-                     CROSS JOIN LATERAL (SELECT sum(c.docs)::int AS n FROM search_lexeme_counts c WHERE c.space_id = ANY(${spaces}::uuid[]) AND c.lexeme = x.lexeme) s
+      spacesCte = `, sl AS MATERIALIZED (
+         SELECT s.id, (SELECT d.language FROM search_documents d WHERE d.space_id = s.id ORDER BY d.created_at DESC LIMIT 1) AS language
+           FROM unnest(${p(f.spaceIds)}::uuid[]) AS s(id)
+       )`;
+      const spacesOf = `ARRAY(SELECT sl.id FROM sl WHERE sl.language = x.language)`;
+      counts = `, (SELECT coalesce(json_object_agg(x.language || ' ' || x.lexeme, s.n), '{}')
+                     FROM unnest(${p(lexemes.map(([, x]) => x))}::text[], ${p(lexemes.map(([l]) => l))}::text[]) AS x(lexeme, language)
+                     CROSS JOIN LATERAL (SELECT sum(c.docs)::int AS n FROM search_lexeme_counts c WHERE c.space_id = ANY(${spacesOf}) AND c.lexeme = x.lexeme) s
                      WHERE s.n IS NOT NULL) AS lexeme_docs,
-         (SELECT coalesce(json_object_agg(x.prefix, x.n), '{}') FROM (SELECT x.prefix, (SELECT coalesce(sum(c.docs), 0)::int FROM (SELECT c.docs FROM search_lexeme_counts c
-                     WHERE c.space_id = ANY(${spaces}::uuid[]) AND c.lexeme >= x.prefix AND c.lexeme < x.prefix || chr(1114111) LIMIT ${PREFIX_COUNTS}) c) AS n
-                     FROM unnest(${p(prefixes)}::text[]) AS x(prefix)) x) AS prefix_docs,
-         (SELECT coalesce(sum(s.docs), 0)::int FROM search_space_documents s WHERE s.space_id = ANY(${spaces}::uuid[])) AS readable_docs`;
+         (SELECT coalesce(json_object_agg(x.language || ' ' || x.prefix, x.n), '{}') FROM (SELECT x.prefix, x.language, (SELECT coalesce(sum(c.docs), 0)::int FROM (SELECT c.docs FROM search_lexeme_counts c
+                     WHERE c.space_id = ANY(${spacesOf}) AND c.lexeme >= x.prefix AND c.lexeme < x.prefix || chr(1114111) LIMIT ${PREFIX_COUNTS}) c) AS n
+                     FROM unnest(${p(prefixes.map(([, x]) => x))}::text[], ${p(prefixes.map(([l]) => l))}::text[]) AS x(prefix, language)) x) AS prefix_docs,
+         (SELECT coalesce(json_object_agg(x.language, x.n), '{}') FROM (SELECT sl.language, sum(s.docs)::int AS n FROM sl JOIN search_space_documents s ON s.space_id = sl.id
+                     WHERE sl.language IS NOT NULL GROUP BY sl.language) x) AS readable_docs`;
     }
     const facets = req.facets
       ? `, (SELECT coalesce(json_agg(json_build_object('value', kind, 'count', n) ORDER BY n DESC, kind), '[]') FROM (SELECT kind, count(*) AS n FROM m GROUP BY kind) k) AS kinds,
@@ -1269,20 +1333,14 @@ export class PostgresSearchEngine implements SearchEngine {
                 ${lettersAsWritten} AS written
            FROM (SELECT * FROM m ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) m
            JOIN search_bodies b ON b.id = m.id CROSS JOIN LATERAL (SELECT ${written} AS text) w, q
-       )
+       )${spacesCte}
        SELECT (SELECT count(*)::int FROM m) AS total,
               (SELECT coalesce(json_agg(json_build_object('id', id, 'topicId', topic_id, 'postNumber', post_number, 'spaceId', space_id,
                         'kind', kind, 'title', title, 'snippet', snippet, 'written', written, 'score', score) ORDER BY ${order}), '[]') FROM page) AS hits
               ${facets}${counts}`,
       params,
     );
-    const read: ReadableCounts | null = readCounts
-      ? {
-          docs: new Map(Object.entries(row.lexeme_docs as Record<string, number>)),
-          prefixes: new Map(Object.entries(row.prefix_docs as Record<string, number>)),
-          documents: Number(row.readable_docs),
-        }
-      : null;
+    const read: ReadableCounts | null = readCounts ? readableCountsOf(row.lexeme_docs, row.prefix_docs, row.readable_docs) : null;
     const counted = readable ?? read;
     // Past the cap the total is an estimate (as Meilisearch estimates past 1,000), from the
     // documents the searcher may read alone (see readableEstimate).
@@ -1317,12 +1375,13 @@ export class PostgresSearchEngine implements SearchEngine {
    * the newest matches after a short walk (ranked or not: the statistics were wrong).
    */
   private async candidates(
-    matches: string,
+    { gin, date }: { gin: string[]; date: { tsv: string; filters: string } },
     params: unknown[],
     common: boolean,
     rank: { sql: string; params: unknown[] } | null,
-    walk: { tsv: string; filters: string; rows: number } | null = null,
+    rows: number | null = null,
   ): Promise<{ ids: string[]; capped: boolean; seen: number }> {
+    const walk = rows === null ? null : { ...date, rows };
     const dateIndex = `SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_bitmapscan = off`;
     // Each path's planner settings go in one round trip (statements without parameters may be several).
     return this.ds.transaction(async (m) => {
@@ -1344,18 +1403,24 @@ export class PostgresSearchEngine implements SearchEngine {
           return { ids: newest.slice(0, CANDIDATES).map((r) => r.id), capped: newest.length > CANDIDATES, seen: newest.length };
         }
         // Cut short with at most CANDIDATES matches: the GIN index, and past DENSE the whole walk.
-        const gin = await this.ginCandidates(m, matches, params, null, true);
-        if (gin.seen < DENSE) return { ids: gin.ids, capped: gin.seen > CANDIDATES, seen: gin.seen };
+        const found = await this.ginCandidates(m, gin, params, null, true);
+        if (found.seen < DENSE) return { ids: found.ids, capped: found.seen > CANDIDATES, seen: found.seen };
         dense = true;
       } else if (!common) {
-        const gin = await this.ginCandidates(m, matches, rank?.params ?? params, rank?.sql ?? null);
-        if (gin.seen < DENSE) return { ids: gin.ids, capped: gin.seen > CANDIDATES, seen: gin.seen };
+        const found = await this.ginCandidates(m, gin, rank?.params ?? params, rank?.sql ?? null);
+        if (found.seen < DENSE) return { ids: found.ids, capped: found.seen > CANDIDATES, seen: found.seen };
       }
       await m.query(dateIndex);
       // One match past CANDIDATES tells whether there are more, as the GIN path's count does: exactly
       // CANDIDATES matches are counted as such on either path (statistics choose it, see run).
+      // Down the date index whatever the planner's estimate of the match (OFFSET 0 keeps the match
+      // out of the walk): each row matched by its own language's query (a CASE, or OR'd arms per
+      // language), it estimates it at the default selectivity, or multiplies shares taken as
+      // independent of the language, and sorted the spaces' rows instead (150,000 posts: "notre
+      // contenu", in 5% of them, 1.4 s against 66-104 ms down the index).
       const newest: Array<{ id: string }> = await m.query(
-        `SELECT d.id FROM search_documents d WHERE ${matches} ORDER BY d.created_at DESC LIMIT ${CANDIDATES + 1}`,
+        `SELECT x.id FROM (SELECT d.id, ${date.tsv} AS hit FROM search_documents d WHERE ${date.filters} ORDER BY d.created_at DESC OFFSET 0) x
+          WHERE x.hit LIMIT ${CANDIDATES + 1}`,
         params,
       );
       const capped = newest.length > CANDIDATES;
@@ -1368,12 +1433,13 @@ export class PostgresSearchEngine implements SearchEngine {
    * (an expression on `d`, over `params`) scores highest, then the newest, and counts them all,
    * so only those ids travel (not thousands of rows to sort here).
    */
-  private async ginCandidates(m: EntityManager, matches: string, params: unknown[], rank: string | null, afterWalk = false): Promise<{ ids: string[]; seen: number }> {
+  private async ginCandidates(m: EntityManager, matches: string[], params: unknown[], rank: string | null, afterWalk = false): Promise<{ ids: string[]; seen: number }> {
     // After a date index walk (`afterWalk`), the bitmap scans it turned off go back on.
     await m.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off${afterWalk ? '; SET LOCAL enable_bitmapscan = on' : ''}`);
+    const branches = matches.map((match) => `SELECT d.id, d.created_at, ${rank ?? '0'} AS rank FROM search_documents d WHERE ${match}`);
     const rows: Array<{ id: string; seen: number }> = await m.query(
       `SELECT x.id, count(*) OVER ()::int AS seen
-         FROM (SELECT d.id, d.created_at, ${rank ?? '0'} AS rank FROM search_documents d WHERE ${matches} LIMIT ${DENSE}) x
+         FROM (${branches.join(' UNION ALL ')} LIMIT ${DENSE}) x
         ORDER BY x.rank DESC, x.created_at DESC, x.id DESC
         LIMIT ${CANDIDATES}`,
       params,
