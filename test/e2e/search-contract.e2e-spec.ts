@@ -421,6 +421,30 @@ describe('postgres engine: common words', () => {
       expect(await answer()).toEqual(first);
     }));
 
+  /**
+   * A stop word is its language's commonest word: English drops "the" from its query, and counted
+   * as held by none of the English posts (which index no stop word), it weighed as the rarest word
+   * of the query, log(1 + posts), and a post of a language keeping it (simple) that held it alone
+   * ranked above those holding the query's real, rare word. Held by every English post, it is
+   * common, and picks no candidates, as a common word does not.
+   */
+  it('weighs a word a language drops as a stop word as held by every post of that language when words are missing', () =>
+    withPostgresEngine(async (engine) => {
+      const english = newId();
+      const simple = newId();
+      // gizmo in 40 of 1,000 English posts (4%: selective), the in one simple post.
+      const gizmos = Array.from({ length: 40 }, (_, i) => searchDocument({ spaceId: english, title: `Post ${i}`, body: 'A gizmo.' }));
+      const widgets = Array.from({ length: 960 }, (_, i) => searchDocument({ spaceId: english, title: `Post ${i}`, body: 'A widget.' }));
+      const the = searchDocument({ spaceId: simple, title: 'Post', body: 'the', language: 'simple' });
+      const fillers = Array.from({ length: 20 }, (_, i) => searchDocument({ spaceId: simple, title: `Post ${i}`, body: 'filler', language: 'simple' }));
+      for (const batch of [[...gizmos, ...widgets.slice(0, 490)], widgets.slice(490), [the, ...fillers]]) await engine.upsert(batch);
+      // Fewer than 100 posts hold every word (English: gizmo alone; simple: the and gizmo): those holding some follow.
+      // the is then common (held by every English post), and gizmo alone, selective, picks the candidates.
+      const res = await engine.search({ query: 'the gizmo ', filters: { spaceIds: [english, simple] }, limit: 50, offset: 0 });
+      expect(res.hits[0].id).not.toBe(the.id);
+      expect(res.hits.map((h) => h.id).sort()).toEqual(gizmos.map((d) => d.id).sort());
+    }));
+
   it('counts a word still typed as the lexemes it starts in the spaces searched, when too many to list', () =>
     withPostgresEngine(async (engine) => {
       const space = newId();

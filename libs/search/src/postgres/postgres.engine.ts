@@ -877,14 +877,16 @@ export class PostgresSearchEngine implements SearchEngine {
   /**
    * Each positive term's share of the visible documents of the spaces searched, each language's
    * documents counted by its own query's lexemes (a term's alternatives add up, a prefix counts its
-   * lexemes), from `readable`. A term a language drops as a stop word counts as held by none of
-   * that language's documents. A term held by no document counts as held by one.
+   * lexemes), from `readable`. A term a language drops as a stop word is held by every document of
+   * that language: a stop word is a language's commonest word, and weighs as one (taken for a word
+   * in none of them, it weighed as the rarest of a query, log(1 + documents)). A term held by no
+   * document counts as held by one.
    */
   private readableFrequencies(compiled: Compiled, readable: ReadableCounts): number[] {
     const documents = Math.max(readable.documents, 1);
     const languages = [...readable.languages].map(([l, counts]) => ({ l, documents: counts.documents, shareOf: this.countedShare(counts) }));
     return compiled.each.en.map((_, i) => {
-      const held = languages.reduce((sum, { l, documents: n, shareOf }) => sum + n * (this.keeps(compiled, l, i) ? Math.min(1, shareOf(compiled.each[l][i])) : 0), 0);
+      const held = languages.reduce((sum, { l, documents: n, shareOf }) => sum + n * (this.keeps(compiled, l, i) ? Math.min(1, shareOf(compiled.each[l][i])) : 1), 0);
       return Math.min(1, Math.max(1, held) / documents);
     });
   }
