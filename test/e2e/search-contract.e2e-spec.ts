@@ -3,7 +3,7 @@ import { newId } from '../../libs/core/src/ids';
 import { MeiliSearchEngine, meiliFolding } from '../../libs/search/src/meili/meili.engine';
 import { PostgresSearchEngine, vocabularyWords } from '../../libs/search/src/postgres/postgres.engine';
 import { ServerFolding, readUnaccentFolding } from '../../libs/search/src/postgres/unaccent-folding';
-import { SearchDocument } from '../../libs/search/src/search-engine';
+import { SearchDocument, SearchRequest } from '../../libs/search/src/search-engine';
 import { SearchTermsMarks1764817200000 } from '../../migrations/1764817200000-search-terms-marks';
 import { SearchTermsSegmented1764820800000 } from '../../migrations/1764820800000-search-terms-segmented';
 import { SearchTermsOptionalMarks1764828000000 } from '../../migrations/1764828000000-search-terms-optional-marks';
@@ -294,6 +294,28 @@ describe('postgres engine: common words', () => {
       const unanalysed = await total(engine);
       await t.sql(`ANALYZE search_documents`);
       expect([unanalysed, await total(new PostgresSearchEngine(t.ds))]).toEqual([1500, 1500]);
+    }));
+
+  /**
+   * Past 1,000 matches the total is estimated from the lexeme counts of the spaces searched, which
+   * know nothing of boards, kinds, tags or authors: a filtered query's estimate may be well above
+   * its matches (here the space's 1,500 for a board's 1,200), and the result says it is an estimate.
+   */
+  it('says a total past 1,000 is an estimate, counted over the spaces searched whatever the other filters', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const space = newId();
+      const board = newId();
+      const docs = Array.from({ length: 1500 }, (_, i) => searchDocument({ spaceId: space, boardId: i < 1200 ? board : newId(), tags: i < 10 ? ['rare'] : [], title: `Number ${i}`, body: 'A widget.' }));
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      const total = async (filters: Partial<SearchRequest['filters']>) => {
+        const res = await engine.search({ query: 'widget ', filters: { spaceIds: [space], ...filters }, limit: 5, offset: 0 });
+        return [res.total, res.totalIsEstimate];
+      };
+      expect([await total({ boardIds: [board] }), await total({ tags: ['rare'] })]).toEqual([
+        [1500, true],
+        [10, false],
+      ]);
     }));
 
   /** Past 1,000 matches, the total estimated from the lexeme counts weighs such a word alike. */

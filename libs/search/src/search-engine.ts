@@ -108,6 +108,13 @@ export interface SearchResult {
   hits: SearchHit[];
   /** Every match for this viewer and filter (not only this page). */
   total: number;
+  /**
+   * Whether `total` is an estimate: past 1,000 matches it is, on either engine. PostgreSQL's counts
+   * the spaces searched but none of the other filters (boards, kinds, tags, author, first posts),
+   * so a filtered query's may be well above its matches; Meilisearch's is its own estimate.
+   * Absent is false.
+   */
+  totalIsEstimate?: boolean;
   facets: SearchFacets | null;
   /** Which engine answered: `postgres` or `meilisearch`. */
   engine: string;

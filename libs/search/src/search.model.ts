@@ -126,7 +126,12 @@ export class SearchFacetsModel {
 export class SearchConnectionModel {
   @Field(() => [SearchEdge]) edges!: SearchEdge[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
-  @Field(() => Int, { description: 'Every match the viewer may see (Meilisearch estimates it past 1,000).' }) totalCount!: number;
+  @Field(() => Int, { description: 'Every match the viewer may see (an estimate past 1,000: see totalCountIsEstimate).' }) totalCount!: number;
+  @Field({
+    description:
+      'Whether totalCount is an estimate, as it is past 1,000 matches: with PostgreSQL it then counts the spaces searched but not the boards, kinds, tags or author asked for, so a filtered search may count more than it matches.',
+  })
+  totalCountIsEstimate!: boolean;
   @Field(() => SearchFacetsModel, { description: 'Counts over every match the viewer may see, never beyond.' }) facets!: SearchFacetsModel;
   @Field({ description: '`postgres` or `meilisearch`: which engine answered.' }) engine!: string;
 }

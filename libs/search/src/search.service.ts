@@ -68,7 +68,7 @@ export class SearchService {
     const offset = offsetFromCursor(args.after, { list, max: SEARCH_OFFSET_MAX });
     const filters = await this.filtersFor(viewer, args);
     const emptyFacets = { kinds: [], spaces: [], tags: [] };
-    if (!filters) return { ...emptyConnection<SearchHitModel>(), totalCount: 0, facets: emptyFacets, engine: this.engines.primary.name };
+    if (!filters) return { ...emptyConnection<SearchHitModel>(), totalCount: 0, totalCountIsEstimate: false, facets: emptyFacets, engine: this.engines.primary.name };
     const result = await this.query({
       query: args.query,
       filters,
@@ -106,6 +106,7 @@ export class SearchService {
         startCursor: edges.length ? edges[0].cursor : null,
       },
       totalCount: result.total,
+      totalCountIsEstimate: result.totalIsEstimate ?? false,
       facets: result.facets ?? emptyFacets,
       engine: result.engine,
     };

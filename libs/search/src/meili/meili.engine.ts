@@ -242,6 +242,7 @@ export class MeiliSearchEngine implements SearchEngine {
       })),
       // offset/limit paging answers with an estimate, exact up to pagination.maxTotalHits.
       total: res.estimatedTotalHits ?? res.hits.length,
+      totalIsEstimate: (res.estimatedTotalHits ?? 0) > SETTINGS.pagination!.maxTotalHits!,
       facets,
       engine: this.name,
     };

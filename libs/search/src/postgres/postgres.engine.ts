@@ -913,7 +913,8 @@ export class PostgresSearchEngine implements SearchEngine {
    * A total past CANDIDATES matches: the visible documents of the spaces searched the query's
    * terms are expected in, each language's by its own query (see languageShare), from `readable`
    * alone, so that it never grows with matches the searcher may not read. The other filters
-   * (board, kind, tags, author) are not counted in.
+   * (board, kind, tags, author) are not counted in: such a total says it is an estimate
+   * (SearchResult.totalIsEstimate), as every total past CANDIDATES does.
    */
   private readableEstimate(compiled: Compiled, readable: ReadableCounts, mode: 'all' | 'any', weights?: TermWeights): number {
     let expected = 0;
@@ -1362,6 +1363,7 @@ export class PostgresSearchEngine implements SearchEngine {
       result: {
         hits,
         total: row.total,
+        totalIsEstimate: candidates.capped,
         facets: req.facets ? { kinds: facetCounts(row.kinds), spaces: facetCounts(row.spaces), tags: facetCounts(row.tags) } : null,
         engine: this.name,
       },
