@@ -88,12 +88,11 @@ const FOLD_DELTAS = 100;
 const STATS_TTL_MS = 5 * 60_000;
 /**
  * PostgreSQL's statistics of the indexed lexemes (see `stats`): each listed one's share of
- * documents, the share taken for the rest. The whole table's (every space and state): they choose
+ * documents (an unlisted one counts as in none, see density). The whole table's (every space and state): they choose
  * how candidates are found (`density`), and nothing a searcher is shown.
  */
 interface LexemeStats {
   freq: Map<string, number>;
-  floor: number;
   /** How many documents the table holds, as its statistics say (`pg_class.reltuples`; 0 when never analysed). */
   documents: number;
   /** Each language's share of the documents (`pg_stats` of `search_documents.language`; empty when never analysed). */
@@ -982,12 +981,9 @@ export class PostgresSearchEngine implements SearchEngine {
     const lexemes: string[] = row?.lexemes ?? [];
     const freqs: number[] = row?.freqs ?? [];
     lexemes.forEach((x, i) => freq.set(x, freqs[i]));
-    // Lexemes outside the list are rarer than its rarest entry (the array ends with min, max and null frequency).
-    const listed = freqs.slice(0, lexemes.length);
-    const floor = listed.length ? Math.min(...listed) / 2 : 0.001;
     const languageFreqs: number[] = row?.language_freqs ?? [];
     const languages = new Map(((row?.languages ?? []) as string[]).map((l, i) => [searchLanguage(l), languageFreqs[i]] as const));
-    this.lexemeStats = { at: Date.now(), freq, floor, documents: Number(row?.documents ?? 0), languages };
+    this.lexemeStats = { at: Date.now(), freq, documents: Number(row?.documents ?? 0), languages };
     return this.lexemeStats;
   }
 
