@@ -383,6 +383,29 @@ describe('moderation: sanctions and the moderation log', () => {
     expect(fieldOf(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { pattern: 'spam', kind: 'WORD', action: 'BLOCK', publicReason: blank } }, { token: admin.token }))).toEqual(['publicReason']);
     expect(fieldOf(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: '00000000-0000-4000-8000-000000000000', message: `${blank}${blank}${blank}` } }, { token: member.token }))).toEqual(['message']);
     expect(fieldOf(await t.gql(`mutation($input: ArticleChangesInput!) { requestArticleChanges(input: $input) { id } }`, { input: { topicId: '00000000-0000-4000-8000-000000000000', reason: blank } }, { token: admin.token }))).toEqual(['reason']);
+    // The texts others read as written (an automod rule's reason, an appeal, a request for changes, a request to join, a space's description) refuse them alike.
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect(fieldOf(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { pattern: 'spam', kind: 'WORD', action: 'BLOCK', publicReason: escaped } }, { token: admin.token }))).toEqual(['publicReason']);
+    expect(fieldOf(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: unknown, message: `Please lift ${escaped} this one` } }, { token: member.token }))).toEqual(['message']);
+    expect(fieldOf(await t.gql(`mutation($input: ArticleChangesInput!) { requestArticleChanges(input: $input) { id } }`, { input: { topicId: unknown, reason: escaped } }, { token: admin.token }))).toEqual(['reason']);
+    expect(fieldOf(await t.gql(`mutation($input: GroupRequestInput!) { requestGroupMembership(input: $input) { id } }`, { input: { groupId: unknown, message: escaped } }, { token: member.token }))).toEqual(['message']);
+    const [space] = await t.sql(`SELECT id, description FROM spaces WHERE id = $1`, [spaceA.id]);
+    expect(fieldOf(await t.gql(`mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id } }`, { input: { slug: 'escaped-space', name: 'Escaped', visibility: 'PUBLIC', description: escaped } }, { token: admin.token }))).toEqual(['description']);
+    expect(fieldOf(await t.gql(`mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id } }`, { input: { spaceId: spaceA.id, description: escaped } }, { token: admin.token }))).toEqual(['description']);
+    expect(await t.sql(`SELECT id, description FROM spaces WHERE id = $1`, [spaceA.id])).toEqual([space]);
+    expect(await t.sql(`SELECT 1 FROM spaces WHERE slug = 'escaped-space'`)).toEqual([]);
     expect(await t.sql(counts)).toEqual(before);
+  });
+
+  it('counts the lower bounds of reasons and appeals as PostgreSQL counts characters', async () => {
+    const member = await makeUser(t);
+    // Two hearts with their variation selectors: 4 characters to char_length, enough for "3–1,000 characters".
+    const sanctioned = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id reason } }`, { input: { userId: member.id, kind: 'SILENCE', durationHours: 24, reason: '\u2764\ufe0f\u2764\ufe0f' } }, { token: globalMod.token })).sanctionUser;
+    expect(sanctioned.reason).toBe('\u2764\ufe0f\u2764\ufe0f');
+    // Five of them: 10 characters, as "10–2,000 characters" counts.
+    const appeal = await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id message } }`, { input: { sanctionId: sanctioned.id, message: '\u2764\ufe0f'.repeat(5) } }, { token: member.token });
+    expect(expectOk(appeal).appealSanction.message).toBe('\u2764\ufe0f'.repeat(5));
+    // One short of either bound is still refused on its field.
+    expect(expectError(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'WARNING', reason: '\u{1F44D}\u{1F44D}' } }, { token: globalMod.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'reason', message: 'must be at least 3 characters' }]);
   });
 });

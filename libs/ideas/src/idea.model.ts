@@ -146,7 +146,7 @@ export class MergeIdeaInput {
 @InputType()
 export class IdeaStatusLabelInput {
   @Field(() => IdeaStatus) @IsEnum(IdeaStatus) status!: IdeaStatus;
-  @Field() @Transform(trim) @IsString() @Length(1, 40) @HasVisibleText() @IsSingleLine() label!: string;
+  @Field({ description: 'One line, 1–40 characters.' }) @Transform(trim) @IsString() @MaxCharacters(40) @HasVisibleText() @IsSingleLine() label!: string;
 }
 
 @InputType()

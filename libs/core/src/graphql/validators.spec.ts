@@ -1,5 +1,5 @@
 import { validateSync } from 'class-validator';
-import { characterCount, HasVisibleText, IsPlainText, IsSingleLine, MAX_STACKED_MARKS, MaxCharacters, SetsText } from './validators';
+import { characterCount, HasVisibleText, IsPlainText, IsSingleLine, MAX_STACKED_MARKS, MaxCharacters, MinCharacters, SetsText } from './validators';
 
 class Label {
   @HasVisibleText() @IsSingleLine() text!: string;
@@ -43,6 +43,19 @@ describe('text validators', () => {
     // Two hearts with their selectors: 4 characters to PostgreSQL (class-validator's MaxLength counts 2).
     expect(refused('\u2764\ufe0f\u2764\ufe0f')).toEqual([]);
     expect(refused('\u2764\ufe0f\u2764\ufe0fa')).toEqual([{ maxCharacters: 'must be at most 4 characters' }]);
+  });
+
+  it('counts a lower bound as PostgreSQL does too', () => {
+    class Reason {
+      @MinCharacters(3) @MaxCharacters(6) text!: string;
+    }
+    const refused = (text: string) => validateSync(Object.assign(new Reason(), { text })).map((e) => e.constraints);
+    // Two hearts with their selectors: 4 characters to char_length (class-validator's Length counts 2, short of 3).
+    expect(refused('\u2764\ufe0f\u2764\ufe0f')).toEqual([]);
+    expect(refused('abc')).toEqual([]);
+    expect(refused('ab')).toEqual([{ minCharacters: 'must be at least 3 characters' }]);
+    expect(refused('\u{1F44D}\u{1F44D}')).toEqual([{ minCharacters: 'must be at least 3 characters' }]);
+    expect(refused('\u2764\ufe0f'.repeat(4))).toEqual([{ maxCharacters: 'must be at most 6 characters' }]);
   });
 
   it('takes multi-line plain text with tabs and line breaks, and refuses the other control characters', () => {

@@ -44,12 +44,25 @@ export function characterCount(text: string): number {
  * fail the CHECK as an internal error instead of a refusal.
  */
 export function MaxCharacters(max: number, options?: ValidationOptions): PropertyDecorator {
+  return characterCountValidator('maxCharacters', (n) => n <= max, `must be at most ${max} characters`, options);
+}
+
+/**
+ * At least `min` characters as PostgreSQL counts them (code points), the lower bound beside
+ * MaxCharacters: class-validator's Length counts an emoji with its U+FE0F as one, so "❤️❤️"
+ * (4 characters to `char_length` and to the limit a description states) fell short of 3.
+ */
+export function MinCharacters(min: number, options?: ValidationOptions): PropertyDecorator {
+  return characterCountValidator('minCharacters', (n) => n >= min, `must be at least ${min} characters`, options);
+}
+
+function characterCountValidator(name: string, fits: (count: number) => boolean, message: string, options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
-      name: 'maxCharacters',
+      name,
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && characterCount(value) <= max,
-        defaultMessage: () => `must be at most ${max} characters`,
+        validate: (value: unknown) => typeof value === 'string' && fits(characterCount(value)),
+        defaultMessage: () => message,
       },
     },
     options,

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Args, Context, Field, ID, InputType, Mutation, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
-import { HasVisibleText } from '../../../core/src/graphql/validators';
+import { IsOptional, IsString, IsUUID } from 'class-validator';
+import { HasVisibleText, IsPlainText, MaxCharacters, MinCharacters } from '../../../core/src/graphql/validators';
 import { DataSource } from 'typeorm';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -22,14 +22,14 @@ const APPEALS_LOADER = 'loader:appeals';
 @InputType()
 export class AppealInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a sanction id' }) sanctionId!: string;
-  @Field({ description: 'Why the sanction should be lifted.' })
-  @Transform(trim) @IsString() @Length(10, 2000) @HasVisibleText()
+  @Field({ description: 'Why the sanction should be lifted: plain text, 10–2,000 characters.' })
+  @Transform(trim) @IsString() @MinCharacters(10) @MaxCharacters(2000) @HasVisibleText() @IsPlainText()
   message!: string;
   @Field({
     nullable: true,
     description: 'For a member suspended or banned site-wide, who cannot sign in: the token their refused sign-in returned (extensions.appealToken).',
   })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional() @IsString() @MaxCharacters(200)
   appealToken?: string;
 }
 

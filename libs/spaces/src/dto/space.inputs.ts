@@ -1,6 +1,6 @@
 import { Field, Float, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { AccessLevel } from '../../../access/src/access-level';
 import { BoardKind } from '../boards/board.model';
 import { SpaceVisibility } from '../spaces/space.model';
@@ -14,8 +14,8 @@ export const SPACE_LANGUAGES = ['en', 'fr', 'simple'];
 @InputType()
 export class CreateSpaceInput {
   @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
-  @Field() @Transform(trim) @IsString() @Length(1, 100) @HasVisibleText() @IsSingleLine() name!: string;
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 2000) description?: string;
+  @Field({ description: 'One line, 1–100 characters.' }) @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name!: string;
+  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
   @Field(() => SpaceVisibility) @IsEnum(SpaceVisibility) visibility!: SpaceVisibility;
   @Field({ nullable: true, description: `Content language for search: ${SPACE_LANGUAGES.join(', ')} (default en).` })
   @IsOptional() @IsIn(SPACE_LANGUAGES)
@@ -32,8 +32,8 @@ export class EscalationStepInput {
 @InputType()
 export class UpdateSpaceInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 100) @HasVisibleText() @IsSingleLine() name?: string;
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(0, 2000) description?: string;
+  @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
   @Field(() => SpaceVisibility, { nullable: true }) @IsOptional() @IsEnum(SpaceVisibility) visibility?: SpaceVisibility;
   @Field({ nullable: true }) @IsOptional() @IsIn(SPACE_LANGUAGES) language?: string;
   @Field(() => Int, { nullable: true, description: 'Report score at which content is hidden automatically (default 8).' })
@@ -73,19 +73,19 @@ export class SpaceGrantInput {
 export class CreateBoardInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
   @Field(() => BoardKind) @IsEnum(BoardKind) kind!: BoardKind;
-  @Field() @Transform(trim) @IsString() @Length(1, 100) @HasVisibleText() @IsSingleLine() name!: string;
+  @Field({ description: 'One line, 1–100 characters.' }) @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name!: string;
   @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
-  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 2000) @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
   @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;
 }
 
 @InputType()
 export class UpdateBoardInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 100) @HasVisibleText() @IsSingleLine() name?: string;
+  @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name?: string;
   @Field({ nullable: true, description: 'A new slug, unique in the space: links with the old one stop working.' })
   @IsOptional() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug?: string;
-  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 2000) @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
   @Field(() => Int, { nullable: true, description: 'Where the board is listed in its space (lower first; ties by name).' })
   @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;
 }

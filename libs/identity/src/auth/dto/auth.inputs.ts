@@ -4,7 +4,7 @@ import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength, ValidateBy } from 'class-validator';
 import { UserModel } from '../../users/user.model';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine, MaxCharacters } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine, MaxCharacters, MinCharacters } from '../../../../core/src/graphql/validators';
 
 
 export const HANDLE_RE = /^[a-zA-Z0-9_-]{3,30}$/;
@@ -68,9 +68,9 @@ export class SignUpInput {
   @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 60) @MaxCharacters(60) @IsSingleLine() @HasVisibleText()
   displayName?: string;
 
-  @Field({ nullable: true, description: 'An invitation’s token (its link’s `token`): joins its groups, and confirms the address when the invitation was e-mailed to it. Required when sign-ups are by invitation only (SIGN_UP=invite).' })
+  @Field({ nullable: true, description: 'An invitation’s token (its link’s `token`): joins its groups, and confirms the address when the invitation was e-mailed to it. Required when sign-ups are by invitation only (SIGN_UP=invite). Up to 200 characters.' })
   // An empty token is a bad one, not none: it would make the account without the invitation.
-  @IsOptional() @IsString() @MinLength(1, { message: 'is not a valid invitation' }) @MaxLength(200)
+  @IsOptional() @IsString() @MinCharacters(1, { message: 'is not a valid invitation' }) @MaxCharacters(200)
   inviteToken?: string;
 }
 

@@ -1,6 +1,6 @@
 import { Field, ID, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
 import { GroupJoining, GroupMentionable, GroupVisibility } from '../group.model';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { HasVisibleText, IsPlainText, IsSingleLine, MaxCharacters, SetsText } from '../../../../core/src/graphql/validators';
@@ -15,8 +15,8 @@ const JOININGS = 'must be CLOSED, OPEN or REQUEST';
 export class CreateGroupInput {
   @Field() @Transform(trim) @Matches(/^[a-z0-9][a-z0-9-]{1,39}$/, { message: 'must be 2–40 characters of a-z, 0-9 and -' })
   slug!: string;
-  @Field() @Transform(trim) @IsString() @Length(1, 80) @HasVisibleText() @IsSingleLine() name!: string;
-  @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty for none.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 500) @MaxCharacters(500) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ description: 'One line, 1–80 characters.' }) @Transform(trim) @IsString() @MaxCharacters(80) @HasVisibleText() @IsSingleLine() name!: string;
+  @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty for none.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(500) @IsPlainText() @HasVisibleText() description?: string;
   @Field(() => GroupMentionable, { nullable: true, description: 'NOBODY when absent.' })
   @IsOptional() @IsEnum(GroupMentionable, { message: 'must be NOBODY, STAFF, MEMBERS or EVERYONE' })
   mentionable?: GroupMentionable;
@@ -31,8 +31,8 @@ export class CreateGroupInput {
 @InputType({ description: 'What to change; fields left out stay as they are.' })
 export class UpdateGroupInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 80) @HasVisibleText() @IsSingleLine() name?: string;
-  @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty clears it.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 500) @MaxCharacters(500) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ nullable: true, description: 'One line, 1–80 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(80) @HasVisibleText() @IsSingleLine() name?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty clears it.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(500) @IsPlainText() @HasVisibleText() description?: string;
   @Field(() => GroupMentionable, { nullable: true })
   @IsOptional() @IsEnum(GroupMentionable, { message: 'must be NOBODY, STAFF, MEMBERS or EVERYONE' })
   mentionable?: GroupMentionable;
@@ -59,7 +59,7 @@ export class SetGroupOwnerInput extends GroupMemberInput {
 export class GroupRequestInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
   @Field({ description: `To the group's owners: why you ask (plain text, 1–${GROUP_REQUEST_MESSAGE_MAX} characters).` })
-  @Transform(trim) @IsString() @HasVisibleText() @MaxCharacters(GROUP_REQUEST_MESSAGE_MAX)
+  @Transform(trim) @IsString() @HasVisibleText() @MaxCharacters(GROUP_REQUEST_MESSAGE_MAX) @IsPlainText()
   message!: string;
 }
 

@@ -33,7 +33,7 @@ export class UpdateArticleInput {
 @InputType()
 export class ArticleChangesInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
-  @Field({ description: `What to change, 1–${REASON_MAX} characters.` }) @Transform(trim) @IsString() @Length(1, REASON_MAX) @MaxCharacters(REASON_MAX) @HasVisibleText() reason!: string;
+  @Field({ description: `What to change, plain text of 1–${REASON_MAX} characters.` }) @Transform(trim) @IsString() @MaxCharacters(REASON_MAX) @HasVisibleText() @IsPlainText() reason!: string;
 }
 
 @InputType()

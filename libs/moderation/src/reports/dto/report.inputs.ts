@@ -1,11 +1,11 @@
 import { ArgsType, Field, ID, InputType, Int, registerEnumType } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, Min, ValidateNested } from 'class-validator';
 import { SanctionKind } from '../../sanctions/sanction.model';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { ReportReason, ReportTargetType, ReviewAction, ReviewDecision, ReviewSort, ReviewStatus } from '../review.model';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsPlainText, MaxCharacters, SetsText } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsPlainText, MaxCharacters, MinCharacters, SetsText } from '../../../../core/src/graphql/validators';
 
 
 @InputType()
@@ -15,7 +15,7 @@ export class ReportInput {
   targetType!: ReportTargetType;
   @Field(() => ID) @IsUUID('all', { message: 'must be an id' }) targetId!: string;
   @Field(() => ReportReason) @IsEnum(ReportReason) reason!: ReportReason;
-  @Field({ nullable: true, description: 'Plain text, up to 1,000 characters (line breaks and tabs, no other control characters); empty for none. Required with OTHER.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxLength(1000) @MaxCharacters(1000) @IsPlainText() @HasVisibleText() note?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 1,000 characters (line breaks and tabs, no other control characters); empty for none. Required with OTHER.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(1000) @IsPlainText() @HasVisibleText() note?: string;
 }
 
 @InputType({ description: 'A sanction for the author of upheld content (or the reported user), in the item’s space (site-wide for a user report).' })
@@ -24,7 +24,7 @@ export class ReviewSanctionInput {
   @Field(() => Int, { nullable: true, description: 'Required for SILENCE and SUSPEND; BAN is permanent; WARNING has none.' })
   @IsOptional() @IsInt() @Min(1) @Max(87_600)
   durationHours?: number;
-  @Field({ nullable: true, description: 'Shown to the user; the decision’s `reason` when absent (never its note).' }) @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) @HasVisibleText() @IsPlainText() reason?: string;
+  @Field({ nullable: true, description: 'Shown to the user, plain text of 3–1,000 characters; the decision’s `reason` when absent (never its note).' }) @IsOptional() @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(1000) @HasVisibleText() @IsPlainText() reason?: string;
 }
 
 @InputType()
@@ -32,11 +32,11 @@ export class ResolveReviewInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a review item id' }) id!: string;
   @Field(() => ReviewDecision) @IsEnum(ReviewDecision) decision!: ReviewDecision;
   @Field(() => ReviewAction, { nullable: true }) @IsOptional() @IsEnum(ReviewAction) action?: ReviewAction;
-  @Field({ nullable: true, description: 'For moderators: kept in the item’s history and the moderation log, never shown to the content’s author. On an APPEAL it is the decision the appellant reads.' })
-  @IsOptional() @Transform(trim) @SetsText() @IsString() @Length(0, 1000) @IsPlainText() @HasVisibleText()
+  @Field({ nullable: true, description: 'For moderators: kept in the item’s history and the moderation log, never shown to the content’s author. On an APPEAL it is the decision the appellant reads. Plain text, up to 1,000 characters; empty for none.' })
+  @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(1000) @IsPlainText() @HasVisibleText()
   note?: string;
-  @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”.' })
-  @IsOptional() @Transform(trim) @IsString() @Length(3, 1000) @HasVisibleText() @IsPlainText()
+  @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”. Plain text, 3–1,000 characters.' })
+  @IsOptional() @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(1000) @HasVisibleText() @IsPlainText()
   reason?: string;
   @Field(() => ReviewSanctionInput, {
     nullable: true,
@@ -62,7 +62,7 @@ export class ModeratePostInput {
   @Field(() => ModerationAction, { description: 'HIDE, UNHIDE, DELETE, RESTORE, APPROVE (pending) or REJECT (pending).' })
   @IsEnum(ModerationAction, { message: 'must be HIDE, UNHIDE, DELETE, RESTORE, APPROVE or REJECT' })
   action!: ModerationAction;
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @MaxLength(1000) reason?: string;
+  @Field({ nullable: true, description: 'Up to 1,000 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(1000) reason?: string;
   @Field(() => Int, { nullable: true, description: 'APPROVE of a held edit: the version you read (Post.pendingEdit.version), refused with CONFLICT when its author has replaced it since. Without it, the edit waiting now is approved.' })
   @IsOptional() @IsInt() @Min(1)
   pendingEditVersion?: number;
