@@ -491,6 +491,20 @@ describe('account deletion and anonymisation', () => {
     }
   });
 
+  it('refuses a signed-in account without a password as FORBIDDEN (it is signed in), counting nothing and writing nothing', async () => {
+    // No sign-in opens such a session; the factory's does. Staff are refused as staff first.
+    for (const role of ['MEMBER', 'MODERATOR'] as const) {
+      const u = await makeUser(t, { role });
+      const row = await userRow(u.id);
+      const limits = await t.sql(`SELECT * FROM rate_events ORDER BY id`);
+      const err = expectError(await del(u, PASSWORD), 'FORBIDDEN');
+      expect(err.message).toMatch(role === 'MEMBER' ? /has no password/ : /admin must make you a member first/);
+      expect(await userRow(u.id)).toEqual(row);
+      expect(await t.sql(`SELECT * FROM rate_events ORDER BY id`)).toEqual(limits);
+      expect(await signedIn(u.token)).toBe(u.id);
+    }
+  });
+
   it('validates the input and asks for a session', async () => {
     const u = await busyMember();
     expectError(await t.gql(DELETE, { input: { password: PASSWORD } }, { ip: freshIp() }), 'UNAUTHENTICATED');

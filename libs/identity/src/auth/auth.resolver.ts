@@ -136,7 +136,8 @@ export class AuthResolver {
       'Deletes the signed-in member’s account, given its password: the handle becomes `deleted-…`, the name "Deleted user", the ' +
       'e-mail address and password go, every session ends, and memberships, grants, ignores, watches, e-mail settings and ' +
       'notifications are removed; posts, topics, ideas, votes and articles stay under the anonymised account. A wrong password ' +
-      'is UNAUTHENTICATED and counts as a failed sign-in; moderators and admins are FORBIDDEN until an admin makes them members. ' +
+      'is UNAUTHENTICATED and counts as a failed sign-in; moderators and admins are FORBIDDEN until an admin makes them members, and ' +
+      'so is an account without a password (none signs in without one) until a password reset gives it one, counting nothing. ' +
       'At most 5 wrong passwords an hour, whatever sign-ins clear.',
   })
   async deleteMyAccount(@Args('input') input: DeleteMyAccountInput, @Context() ctx: GqlContext): Promise<boolean> {

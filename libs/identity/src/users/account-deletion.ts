@@ -47,13 +47,21 @@ export class AccountDeletionService {
    * (FORBIDDEN: an admin makes them a member first), before anything is counted; a wrong
    * password counts as a failed sign-in of the account (shared with `signIn`) and against
    * ACCOUNT_DELETION_PER_USER.
+   *
+   * No account is signed in without a password: every session is opened by one (`signIn`,
+   * `signUp`, `resetPassword`), a placeholder never gets one, and a deletion revokes the
+   * account's sessions as it clears its password. An account deleted meanwhile is no session
+   * (UNAUTHENTICATED); one still signed in without a password (made outside the app) is
+   * FORBIDDEN, counting nothing: it is signed in, and no password it sends could prove it is
+   * its owner's, until a password reset gives it one.
    */
   async deleteOwn(viewer: Viewer, password: string, meta: { ip: string }): Promise<void> {
     if (!viewer.user || !viewer.sessionId) throw AppError.unauthenticated();
     const userId = viewer.user.id;
     const user = await this.users.findCredentials(userId);
-    if (!user || !user.password_hash) throw AppError.unauthenticated();
+    if (!user || user.deleted_at) throw AppError.unauthenticated();
     if (user.role !== GlobalRoleEnum.MEMBER) throw staffRefused();
+    if (!user.password_hash) throw AppError.forbidden('Your account has no password: set one (requestPasswordReset) to delete the account');
     if (!(await recheckPassword(this.limiter, user, password, meta.ip, [[ACCOUNT_DELETION_PER_USER, userId]]))) {
       throw AppError.unauthenticated('Wrong password');
     }

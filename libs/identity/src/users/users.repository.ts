@@ -189,9 +189,9 @@ export class UsersRepository {
    * A user with their password hash, for changing or resetting the password; `lock` holds the
    * row (ACCOUNT_LOCK) until the caller's transaction ends, so two changes decide one after the other.
    */
-  async findCredentials(userId: string, opts: { manager?: EntityManager; lock?: boolean } = {}): Promise<(UserRow & { password_hash: string | null }) | undefined> {
+  async findCredentials(userId: string, opts: { manager?: EntityManager; lock?: boolean } = {}): Promise<(UserRow & { password_hash: string | null; deleted_at: Date | null }) | undefined> {
     const rows = await (opts.manager ?? this.ds.manager).query(
-      `SELECT ${COLUMNS}, password_hash FROM users WHERE id = $1${opts.lock ? ` ${ACCOUNT_LOCK}` : ''}`,
+      `SELECT ${COLUMNS}, password_hash, deleted_at FROM users WHERE id = $1${opts.lock ? ` ${ACCOUNT_LOCK}` : ''}`,
       [userId],
     );
     return rows[0];
