@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { encodeCursor } from '../../libs/core/src/graphql/pagination';
+import { newId } from '../../libs/core/src/ids';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
@@ -127,7 +128,12 @@ describe('GraphQL limits and error hygiene', () => {
   it('refuses NUL characters as bad input, in variables and in the query text alike, and writes nothing', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const create = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }`;
-    expect(expectError(await t.gql(create, { input: { name: 'nul\u0000group', slug: 'nul-group' } }, { token: admin.token }), 'BAD_USER_INPUT').message).toMatch(/NUL/);
+    const nul = expectError(await t.gql(create, { input: { name: 'nul\u0000group', slug: 'nul-group' } }, { token: admin.token }), 'BAD_USER_INPUT');
+    expect(nul.message).toMatch(/NUL/);
+    // Named as the input's own checks name fields: inside the variable, a list's element by its index.
+    expect(nul.extensions.fields).toEqual([{ field: 'name', message: nul.message }]);
+    const ids = expectError(await t.gql(`mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }`, { ids: [newId(), 'a\u0000b'] }, { token: admin.token }), 'BAD_USER_INPUT');
+    expect(ids.extensions.fields).toEqual([{ field: 'ids[1]', message: ids.message }]);
     expectError(await t.gql(`{ user(handle: "a\\u0000b") { id } }`), 'BAD_USER_INPUT');
     expect(await t.sql(`SELECT 1 FROM groups WHERE name LIKE 'nul%'`)).toEqual([]);
   });
@@ -137,6 +143,7 @@ describe('GraphQL limits and error hygiene', () => {
     const create = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }`;
     const lone = expectError(await t.gql(create, { input: { name: 'lone \ud800 group', slug: 'lone-group' } }, { token: admin.token }), 'BAD_USER_INPUT');
     expect(lone.message).toMatch(/well-formed Unicode/);
+    expect(lone.extensions.fields).toEqual([{ field: 'name', message: lone.message }]);
     expectError(await t.gql(`{ user(handle: "a\\udc00b") { id } }`), 'BAD_USER_INPUT');
     // The e-mail validator would throw on it (URIError) rather than refuse it.
     const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { token } }`;

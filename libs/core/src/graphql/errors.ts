@@ -112,6 +112,11 @@ export function fieldOfRequestError(message: string): string {
   return '';
 }
 
+function namedFields(formatted: GraphQLFormattedError): FieldError[] | undefined {
+  const fields = formatted.extensions?.fields;
+  return Array.isArray(fields) && fields.every((f) => typeof f?.field === 'string' && typeof f?.message === 'string') ? (fields as FieldError[]) : undefined;
+}
+
 function findAppError(err: unknown): AppError | undefined {
   let cur = err as { originalError?: unknown } | undefined;
   for (let i = 0; i < 5 && cur; i++) {
@@ -156,7 +161,8 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
       message: formatted.message,
       locations: formatted.locations,
       path: formatted.path,
-      extensions: { code: ErrorCode.BAD_USER_INPUT, fields: [{ field: fieldOfRequestError(formatted.message), message: formatted.message }] },
+      // A plugin that knows the place names it (inputTextPlugin: where in the variables).
+      extensions: { code: ErrorCode.BAD_USER_INPUT, fields: namedFields(formatted) ?? [{ field: fieldOfRequestError(formatted.message), message: formatted.message }] },
     };
   }
   const correlationId = requestId ?? newId();

@@ -292,24 +292,35 @@ function textRefusal(text: string): TextRefusal | null {
   return LONE_SURROGATE.test(text) ? 'surrogate' : null;
 }
 
-/** What is wrong with the text in the variables, if anything: walked without recursion, so no depth overflows the stack. */
-function variablesRefusal(variables: unknown): TextRefusal | null {
-  const stack: Array<[unknown, number]> = [[variables, 0]];
+/**
+ * What is wrong with the text in the variables, if anything, and where: walked without
+ * recursion, so no depth overflows the stack. The place is named as the input's own checks
+ * name fields (`fieldOfRequestError`): inside the variable (`title`, `sanction.reason`), a list's
+ * element by its index (`ids[1]`), the variable itself when it is the text.
+ */
+function variablesRefusal(variables: unknown): { refusal: TextRefusal; field: string } | null {
+  const stack: Array<[unknown, number, string[]]> = [[variables, 0, []]];
   while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
+    const [value, depth, path] = stack.pop()!;
     if (typeof value === 'string') {
       const refusal = textRefusal(value);
-      if (refusal) return refusal;
+      if (refusal) return { refusal, field: fieldOfPath(path) };
     } else if (value && typeof value === 'object') {
-      if (depth >= MAX_VARIABLE_DEPTH) return 'deep';
+      if (depth >= MAX_VARIABLE_DEPTH) return { refusal: 'deep', field: fieldOfPath(path) };
       for (const [key, item] of Object.entries(value)) {
         const refusal = textRefusal(key);
-        if (refusal) return refusal;
-        stack.push([item, depth + 1]);
+        if (refusal) return { refusal, field: fieldOfPath(path) };
+        stack.push([item, depth + 1, [...path, Array.isArray(value) ? `[${key}]` : key]]);
       }
     }
   }
   return null;
+}
+
+function fieldOfPath(path: string[]): string {
+  const whole = path.reduce((field, part) => (part.startsWith('[') || !field ? `${field}${part}` : `${field}.${part}`), '');
+  // As graphql-js's own path (`input.title`, `ids[1]`), less the variable's name when inside an input.
+  return whole.includes('.') ? whole.slice(whole.indexOf('.') + 1) : whole;
 }
 
 /**
@@ -322,7 +333,8 @@ export function inputTextPlugin(): ApolloServerPlugin {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
-          let refusal = variablesRefusal(request.variables ?? {});
+          const inVariables = variablesRefusal(request.variables ?? {});
+          let refusal = inVariables?.refusal ?? null;
           // A literal holds such text only written raw or as a \u escape: most query texts need no walk.
           if (!refusal && (request.query === undefined || /\\u|\u0000|\p{Cs}/u.test(request.query))) {
             visit(document, {
@@ -331,7 +343,11 @@ export function inputTextPlugin(): ApolloServerPlugin {
               },
             });
           }
-          if (refusal) throw new GraphQLError(TEXT_REFUSALS[refusal], { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+          if (refusal) {
+            const message = TEXT_REFUSALS[refusal];
+            // A literal's place is the request's ('').
+            throw new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 }, fields: [{ field: inVariables?.field ?? '', message }] } });
+          }
         },
       };
     },
