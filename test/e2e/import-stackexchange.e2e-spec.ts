@@ -507,6 +507,7 @@ describe('import:stackexchange', () => {
         anonymised = t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: userId }, { token: admin.token });
         await holder.waiting(1);
         rerun = run({ dir, space: space.slug });
+        rerun.catch(() => undefined); // settled below
         expect(await doneOrWaiting(t, rerun, 2)).toBe('waiting');
       } finally {
         await holder.release();
@@ -642,6 +643,52 @@ describe('import:stackexchange', () => {
       expect(topics).toEqual([{ id: await linked(source, 'question', '10') }]);
       const posts = await t.sql(`SELECT id FROM posts WHERE topic_id = $1 ORDER BY number`, [topics[0].id]);
       expect(posts.map((p) => p.id)).toEqual([await linked(source, 'post', '10'), await linked(source, 'post', '11'), await linked(source, 'post', '12')]);
+    });
+
+    it('runs a batch again when a promotion of its answer deadlocks with its renumbering, counting and making nothing twice', async () => {
+      // The first run imports the question and its accepted answer 12 (no post of an unknown
+      // user yet, so no anonymous placeholder); the second adds answer 13, by an unknown user and
+      // dated before 12, so its batch makes the anonymous placeholder and renumbers 12.
+      const { dir, space, source } = await craft('promote-deadlock', ['Promo One', 'Promo Two', 'Promo Three']);
+      writeDumpFile(dir, 'Posts.xml', 'posts', [question(), answers()[0]]);
+      await run({ dir, space: space.slug });
+      const topicId = (await linked(source, 'question', '10'))!;
+      const a12 = (await linked(source, 'post', '12'))!;
+      writeDumpFile(dir, 'Posts.xml', 'posts', [
+        question(),
+        answers()[0],
+        { Id: '13', PostTypeId: '2', ParentId: '10', CreationDate: '2020-05-01T11:30:00.000', OwnerUserId: '999', Body: '<p>An earlier answer</p>' },
+      ]);
+      // A promotion of answer 12 (KnowledgeBoard.assertPromotable): the thread held FOR KEY SHARE,
+      // the answer locked, then (once the run's batch holds the thread and waits for the answer in
+      // its renumbering) the thread's row FOR SHARE. The batch waited first: PostgreSQL aborts it.
+      const promotion = await holdLock(t, `SELECT 1 FROM topics WHERE id = $1 FOR KEY SHARE`, [topicId]);
+      let rerun!: Promise<Awaited<ReturnType<typeof run>>>;
+      try {
+        await promotion.query(`SELECT 1 FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [a12]);
+        rerun = run({ dir, space: space.slug });
+        await waitForWaitsOn(t, await xidOf(promotion), 1);
+        await promotion.query(`SELECT state, accepted_post_id FROM topics WHERE id = $1 FOR SHARE`, [topicId]);
+      } finally {
+        await promotion.release();
+      }
+      const settled = await Promise.allSettled([rerun]);
+      expect(settled.map((s) => (s.status === 'rejected' ? String(s.reason) : s.status))).toEqual(['fulfilled']);
+      const summary = await rerun;
+      expect(summary).toMatchObject({
+        users: { created: 0, updated: 0, unchanged: 3 },
+        answers: { created: 1, updated: 0, unchanged: 1 },
+        anonymousHandle: 'se-promote-deadlock-anon',
+        acceptedChanged: 0,
+        events: 2,
+      });
+      const posts = await t.sql(`SELECT p.id, p.number, u.handle FROM posts p JOIN users u ON u.id = p.author_id WHERE p.topic_id = $1 ORDER BY p.number`, [topicId]);
+      expect(posts).toEqual([
+        { id: await linked(source, 'post', '10'), number: 1, handle: 'promo-one' },
+        { id: await linked(source, 'post', '13'), number: 2, handle: 'se-promote-deadlock-anon' },
+        { id: a12, number: 3, handle: 'promo-two' },
+      ]);
+      expect(await t.sql(`SELECT id FROM users WHERE handle LIKE 'se-promote-deadlock-anon%'`)).toEqual([{ id: await linked(source, 'user', 'anonymous') }]);
     });
 
     it('lets a first run that imported nothing choose nothing for good', async () => {

@@ -5,7 +5,7 @@ import { Pool, PoolClient } from 'pg';
 import { SaxesParser } from 'saxes';
 import TurndownService from 'turndown';
 import { ContentRenderer, sanitizeRendered } from '../../../content/src/renderer';
-import { outboxInsertSql } from '../../../core/src/database/unit-of-work';
+import { outboxInsertSql, retryingDeadlocks } from '../../../core/src/database/unit-of-work';
 import { newId } from '../../../core/src/ids';
 import { TAG_RE } from '../topics/dto/topic.inputs';
 import { plainToInstance } from 'class-transformer';
@@ -444,18 +444,32 @@ class StackExchangeImport {
    * at a time (a transaction-scoped advisory lock on the source, its first lock, so no deadlock):
    * each batch reads what is imported already once the other's has committed, and never imports
    * a row a batch of the other run is importing at the same time (two topics for one question).
+   *
+   * A batch PostgreSQL aborts for a deadlock or a serialization failure runs again from the start
+   * (`retryingDeadlocks`, as the unit of work runs its transactions): a writer that takes a post
+   * and then its topic's row (a knowledge promotion reads the thread FOR SHARE under its answer's
+   * lock) may meet a batch that holds the topic and renumbers or touches its posts. What a batch
+   * keeps outside the database (the summary's counts, the anonymous placeholder it made) is put
+   * back as it was before each attempt, so a batch run again counts and makes nothing twice; the
+   * rest it reads again in its new transaction.
    */
   private async transaction<T>(work: () => Promise<T>): Promise<T> {
-    await this.client.query('BEGIN');
-    try {
-      await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:stackexchange-import:' || $1, 0))`, [this.source]);
-      const result = await work();
-      await this.client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await this.client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    return retryingDeadlocks(async () => {
+      const summary = structuredClone(this.summary);
+      const anonymousId = this.anonymousId;
+      await this.client.query('BEGIN');
+      try {
+        await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:stackexchange-import:' || $1, 0))`, [this.source]);
+        const result = await work();
+        await this.client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await this.client.query('ROLLBACK').catch(() => undefined);
+        Object.assign(this.summary, summary);
+        this.anonymousId = anonymousId;
+        throw err;
+      }
+    });
   }
 
   private async query<T = Record<string, any>>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -691,7 +705,7 @@ class StackExchangeImport {
       if (!found) throw new StackExchangeImportError(`The placeholder of ${this.source}'s anonymous posts is linked to no account`);
     }
     this.summary.anonymousHandle = found.handle;
-    // Set only once the transaction that created it commits: a rolled-back batch ends the import anyway.
+    // Put back by `transaction` when the batch that made it is rolled back (and run again, or the import ends).
     return (this.anonymousId = found.id);
   }
 
