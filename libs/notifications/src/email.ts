@@ -12,6 +12,7 @@ import { isUuid } from '../../core/src/ids';
 import { enhancedStatus, RefusalError, refusedForGood } from '../../core/src/mail-refusals';
 import { retryingDeadlocks, rowsOf, sqlState } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
+import { MailLease, renewEvery, sendKeepingClaim, stampAt, stampOf } from '../../core/src/mail-lease';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
 import { MAIL_CLAIM_LEASE_SECONDS } from '../../identity/src/auth/account-mailer';
@@ -161,29 +162,6 @@ export function mailableNowSql(n: string, u: string, standingKinds: string): str
  * delay, up to its most of a week, drops news that nothing held up.
  */
 const NEWS_MAX_AGE_DAYS = 7;
-
-/**
- * How often a send under way renews its member's claim (`sendKeepingClaim`): a third of the lease
- * (MAIL_CLAIM_LEASE_SECONDS), so that one renewal that fails still leaves the next in time.
- */
-const RENEW_EVERY_MS = (MAIL_CLAIM_LEASE_SECONDS * 1000) / 3;
-/** Renewals in a row that may fail before a send stops: past them, its lease may run out before the next. */
-const RENEWALS_MISSABLE = 1;
-
-/**
- * A claim's stamp (`email_claimed_at`) as a run carries it: microseconds since the epoch, a
- * bigint (read as text), the same on every connection. As text, a timestamp is written and read
- * by each connection's DateStyle and TimeZone, so a stamp read on one connection set otherwise
- * than the next named another moment there, and the run lost its own claim.
- */
-function stampOf(column: string): string {
-  return `(extract(epoch FROM ${column}) * 1000000)::bigint`;
-}
-
-/** The moment a stamp (`stampOf`, the parameter `param`) names, as a timestamptz, to compare a column with. */
-function stampAt(param: string): string {
-  return `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
-}
 
 /** A notice a run claimed, as it reads it; `claim` the claim's stamp (`stampOf`). */
 type DueNews = {
@@ -641,64 +619,26 @@ export class EmailDigest {
   }
 
   /**
-   * Sends a member's message while the run's claim on their news (`ids`, stamped `lease.stamp`,
-   * renewed from the local moment `lease.from`) holds, so that no other run sends it meanwhile: a
-   * mail server slow at several steps (each within nodemailer's 10-minute wait) may take longer
-   * than one lease. While the send is under way the claim is renewed every RENEW_EVERY_MS
-   * (`everyRenewal`), and `lease` follows the new stamp. The send is stopped (its connection
-   * closed, `signal`) as soon as the claim may no longer be the run's: a renewal finds the rows
-   * taken over by another run (or handled), renewals failed past RENEWALS_MISSABLE, or the lease
-   * is nearly out by the local clock when a renewal comes due (the process stalled), since a
-   * renewal is not answered in time to stop a step that follows at once. Answers whether the
-   * claim held to the end (false: stopped, nothing of it to settle or put back, the news left to
-   * whichever run holds it or to the lease running out); throws the mail server's refusal.
+   * Sends a member's message while the run's claim on their news (`ids`) holds
+   * (`sendKeepingClaim`, the claim renewed on the rows still the run's): false when it was stopped,
+   * the news left to whichever run holds it or to the lease running out, neither settled nor put
+   * back; throws the mail server's refusal.
    */
-  private async sendKeepingClaim(userId: string, ids: readonly string[], lease: { stamp: string; from: number }, message: Mail.Options): Promise<boolean> {
-    const stop = new AbortController();
-    // Once the send is over, a renewal's answer stops nothing.
-    let over = false;
-    const lose = (why: string) => {
-      if (over) return;
-      this.log.warn({ userId }, `e-mail stopped: ${why}; whichever run holds its news sends it`);
-      stop.abort();
-    };
-    let failed = 0;
-    let renewing: Promise<void> = Promise.resolve();
-    const tick = () => {
-      // Judged at once, not after a renewal still under way: the next step may follow at once.
-      if (!stop.signal.aborted && Date.now() - lease.from >= MAIL_CLAIM_LEASE_SECONDS * 1000 - RENEW_EVERY_MS / 2) lose('its claim’s lease is nearly out, unrenewed');
-      return (renewing = renewing.then(async () => {
-        if (stop.signal.aborted) return;
-        const from = Date.now();
-        try {
-          const rows = await this.onClaimed('email_claimed_at = now()', ids, lease.stamp);
-          if (rows.length === 0) return lose('its news was taken over by another run, or left the due set');
-          Object.assign(lease, { stamp: rows[0].claim!, from });
-          failed = 0;
-        } catch (err) {
-          this.log.warn({ userId, code: sqlState(err) }, 'e-mail claim not renewed during the send');
-          if (++failed > RENEWALS_MISSABLE) lose('its claim could not be renewed in time');
-        }
-      }));
-    };
-    const stopRenewing = this.everyRenewal(tick);
-    try {
-      await this.transport.sendMail({ ...message, signal: stop.signal });
-      return true;
-    } catch (err) {
-      if (stop.signal.aborted) return false;
-      throw err;
-    } finally {
-      over = true;
-      stopRenewing();
-      await renewing;
-    }
+  private sendKeepingClaim(userId: string, ids: readonly string[], lease: MailLease, message: Mail.Options): Promise<boolean> {
+    return sendKeepingClaim({
+      leaseMs: MAIL_CLAIM_LEASE_SECONDS * 1000,
+      lease,
+      renew: async (stamp) => (await this.onClaimed('email_claimed_at = now()', ids, stamp))[0]?.claim ?? null,
+      send: (signal) => this.transport.sendMail({ ...message, signal }),
+      everyRenewal: (tick, everyMs) => this.everyRenewal(tick, everyMs),
+      log: this.log,
+      logFields: { userId },
+    });
   }
 
-  /** Calls `tick` every RENEW_EVERY_MS until the answer is called (a test drives the ticks itself). */
-  private everyRenewal(tick: () => Promise<void>): () => void {
-    const timer = setInterval(() => void tick(), RENEW_EVERY_MS);
-    return () => clearInterval(timer);
+  /** `renewEvery`, here for a test to drive the ticks itself. */
+  private everyRenewal(tick: () => Promise<void>, everyMs: number): () => void {
+    return renewEvery(tick, everyMs);
   }
 
   /**
