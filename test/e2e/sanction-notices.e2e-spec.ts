@@ -349,7 +349,8 @@ describe('telling sanctioned members', () => {
    * claim, made as the worker makes it (the outbox event not yet handled, as a dead worker's
    * rolled-back batch leaves it), and never followed by the send.
    */
-  const claimAndDie = (userId: string, sanctionId: string) => (t.get(SanctionMail) as unknown as { sending(subject: string): Promise<boolean> }).sending(`${userId} ${sanctionId}`);
+  const claimAndDie = (userId: string, sanctionId: string) =>
+    (t.get(SanctionMail) as unknown as { sending(subject: string): Promise<string | false> }).sending(`${userId} ${sanctionId}`).then((claim) => claim !== false);
   /** The claim's lease over, as it is once the dead worker's time ran out. */
   const leaseRunOut = (sanctionId: string) => t.sql(`UPDATE sanctions SET email_claimed_at = now() - interval '16 minutes' WHERE id = $1`, [sanctionId]);
   /** The sanction's outbox event, due now whatever back-off a failed try gave it (not once parked). */
@@ -659,6 +660,99 @@ describe('telling sanctioned members', () => {
     expect(messageId(first[0])).toBe(`<sanction-${sanctionId}@community.example>`);
     expect(messageId(again[0])).toBe(messageId(first[0]));
     expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed: true }]);
+  });
+
+  /** The stamp of the sanction's e-mail claim, as microseconds since the epoch. */
+  const claimOf = async (sanctionId: string) =>
+    BigInt((await t.sql(`SELECT (extract(epoch FROM email_claimed_at) * 1000000)::bigint AS stamp FROM sanctions WHERE id = $1`, [sanctionId]))[0].stamp);
+  /** The sanction's outbox event as a worker is handed it. */
+  const eventOf = async (sanctionId: string) => {
+    const [e] = await t.sql(`SELECT id::text AS id, type, aggregate_type, aggregate_id, version, payload, created_at FROM outbox WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [
+      sanctionId,
+    ]);
+    return { id: e.id, type: e.type, aggregateType: e.aggregate_type, aggregateId: e.aggregate_id, version: e.version, payload: e.payload, createdAt: e.created_at, attempts: 0 };
+  };
+  /**
+   * A suspension of `member` whose e-mail the mail server holds at RCPT TO while `meanwhile` runs
+   * (told the send's renewal ticks, made by hand instead of by a timer), then takes: the
+   * sanction, and every message that reached the member meanwhile and then.
+   */
+  async function suspensionHeldAtRcpt(member: TestUser, meanwhile: (ticks: Array<() => Promise<void>>, sanctionId: string) => Promise<void>) {
+    const ticks: Array<() => Promise<void>> = [];
+    const byHand = jest.spyOn(t.get(SanctionMail) as unknown as { everyRenewal: (tick: () => Promise<void>) => () => void }, 'everyRenewal').mockImplementation((tick) => {
+      ticks.push(tick);
+      return () => undefined;
+    });
+    let sanctionId = '';
+    let calls = 0;
+    smtp.refuse.set(member.email, async () => {
+      if (calls++ === 0) await meanwhile(ticks, sanctionId);
+      return undefined;
+    });
+    try {
+      const mails = await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'SUSPEND', durationHours: 48 })));
+      return { sanctionId, mails };
+    } finally {
+      byHand.mockRestore();
+      smtp.refuse.delete(member.email);
+    }
+  }
+
+  it('keeps a sanction e-mail’s claim while a slow mail server holds the send: the send renews it, and the e-mail goes once', async () => {
+    const member = await makeUser(t);
+    const stamps: bigint[] = [];
+    let waited: string | undefined;
+    const { sanctionId, mails } = await suspensionHeldAtRcpt(member, async (ticks, id) => {
+      stamps.push(await claimOf(id));
+      for (const tick of ticks) await tick();
+      stamps.push(await claimOf(id));
+      // Another worker handed the event meanwhile finds the claim held, and waits.
+      waited = await t.get(SanctionMail).handle([await eventOf(id)]).then(() => 'sent', (err: Error) => err.message);
+    });
+    expect(stamps).toHaveLength(2);
+    expect(stamps[1] > stamps[0]).toBe(true);
+    expect(waited).toMatch(/claimed by another worker until/);
+    expect(mails).toHaveLength(1);
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed, email_claimed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed: true, email_claimed_at: null }]);
+  });
+
+  it('stops a sanction e-mail whose claim another worker took over while a slow mail server held the send: the e-mail goes once', async () => {
+    const member = await makeUser(t);
+    const { sanctionId, mails } = await suspensionHeldAtRcpt(member, async (ticks, id) => {
+      // The server took longer than the lease over its steps: another worker, handed the event
+      // again (its first worker's batch given up), takes the claim over and sends it.
+      await leaseRunOut(id);
+      await t.get(SanctionMail).handle([await eventOf(id)]);
+      // The first send's next renewal comes due before the server answers it.
+      await ticks[0]?.();
+    });
+    expect(mails.map((m) => m.text.includes(`A moderator suspended your account @${member.handle}`))).toEqual([true]);
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed, email_claimed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed: true, email_claimed_at: null }]);
+    // Its event, stopped, sends nothing later either.
+    await redeliverNow(sanctionId);
+    expect(await mailsTo(member, async () => undefined)).toEqual([]);
+  });
+
+  it('stops a sanction e-mail whose claim it cannot keep in time (the process stalled): its event waits for the lease to end, then sends it once', async () => {
+    const member = await makeUser(t);
+    const { sanctionId, mails } = await suspensionHeldAtRcpt(member, async (ticks) => {
+      const clock = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 13 * 60 * 1000);
+      try {
+        await ticks[0]?.();
+      } finally {
+        clock.mockRestore();
+      }
+    });
+    expect(mails).toEqual([]);
+    expect(await t.sql(`SELECT emailed_at, email_claimed_at IS NOT NULL AS claimed FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed_at: null, claimed: true }]);
+    // A wait, not a failure: no attempt counted, due again once the lease has run out.
+    expect(await sanctionEvent(sanctionId)).toEqual({ attempts: 0, parked: false, done: false });
+    await redeliverNow(sanctionId);
+    expect(await mailsTo(member, async () => undefined)).toEqual([]);
+    await leaseRunOut(sanctionId);
+    await redeliverNow(sanctionId);
+    expect(await mailsTo(member, async () => undefined)).toHaveLength(1);
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed, email_claimed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed: true, email_claimed_at: null }]);
   });
 
   it('claims a sanction’s e-mail in one statement, whether it takes the claim, finds another worker’s, or finds the sanction over', async () => {

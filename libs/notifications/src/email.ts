@@ -716,8 +716,8 @@ export class EmailDigest {
    * was given up, which is never claimed again; one not barred has no such sanction). So a digest
    * that claimed a notice did so once its sanction could no longer be claimed (sanctions only end,
    * and giving up is for good), and finds any claim or mark made before that: a
-   * sanction e-mailed at the last moment is never e-mailed twice, unless its worker outlived its
-   * claim's lease in the send.
+   * sanction e-mailed at the last moment is never e-mailed twice: its send keeps its claim while it
+   * goes, and stops once it may have lost it (`sendKeepingClaim`).
    */
   private async emailedOnTheirOwn(rows: ReadonlyArray<{ id: string; kind: string; data: any }>): Promise<{ emailed: Set<string>; claimed: Set<string> }> {
     const notices = rows.filter((n) => n.kind === 'SANCTION' && typeof n.data?.sanctionId === 'string' && isUuid(n.data.sanctionId));

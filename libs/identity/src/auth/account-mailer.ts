@@ -4,13 +4,16 @@ import nodemailer, { Transporter } from 'nodemailer';
 import { AppConfig } from '../../../core/src/config/config';
 import { enhancedStatus, RefusalError, refusedForGood } from '../../../core/src/mail-refusals';
 import { isLastTry, OutboxEvent, OutboxHandler, OutboxWait } from '../../../core/src/outbox/outbox';
+import { renewEvery, sendKeepingClaim } from '../../../core/src/mail-lease';
 import { UsersRepository } from '../users/users.repository';
 
 /**
  * How long an e-mail's own claim holds (`AccountMailHandler.claimsItsOwn`: a sanction's,
- * `sanctions.email_claimed_at`) before another worker may take it over: longer than any send may
- * take (nodemailer gives up on a silent server after 10 minutes), so a claim that ran out is one
- * whose worker died before the mail server took the message.
+ * `sanctions.email_claimed_at`; the digest's, `notifications.email_claimed_at`) before another
+ * worker may take it over, unless renewed: a send under way keeps renewing it, and stops once it
+ * may have lost it (`sendKeepingClaim`), since a mail server slow at several steps (nodemailer
+ * waits up to 10 minutes at each) may take longer; so a claim that ran out is one whose worker
+ * died, stalled or stopped before the mail server took the message.
  */
 export const MAIL_CLAIM_LEASE_SECONDS = 15 * 60;
 
@@ -67,14 +70,16 @@ export class AccountMailer {
    * codes and not tried again, since it would only be refused again; an address refused for
    * good goes on the bounce list if it is the account's (a change's new address is not yet);
    * `userId` is null for an address no account has yet (an invitation's). True once the server
-   * took it, false when it refused it for good.
+   * took it, false when it refused it for good. A send stopped through `signal` (its claim may be
+   * lost, `sendKeepingClaim`) throws what nodemailer threw, judged as nothing else.
    */
-  async send(what: string, userId: string | null, message: { to: string; subject: string; text: string; messageId?: string }): Promise<boolean> {
+  async send(what: string, userId: string | null, message: { to: string; subject: string; text: string; messageId?: string }, signal?: AbortSignal): Promise<boolean> {
     try {
       // The recipient as an address, not a header to parse: a stored `a<b@example.org>` must not go to b.
-      await this.transport!.sendMail({ from: this.config.MAIL_FROM, ...message, to: { name: '', address: message.to } });
+      await this.transport!.sendMail({ from: this.config.MAIL_FROM, ...message, to: { name: '', address: message.to }, signal });
       return true;
     } catch (err) {
+      if (signal?.aborted) throw err;
       const e = err as RefusalError;
       const forGood = refusedForGood(e);
       if (!forGood) throw new Error(`${what} e-mail${userId ? ` for user ${userId}` : ''} not sent (${String(e.code ?? 'error')}${e.responseCode ? ` ${String(e.responseCode)}` : ''})`);
@@ -158,21 +163,35 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
   /**
    * Just before a message goes out, once everything else allowed it: false sends nothing. For a
    * kind that others must know is being e-mailed on its own (a sanction, which the notification
-   * digest then never e-mails again) to claim it; it may throw for the outbox to try the event
-   * again later (a claim another worker still holds).
+   * digest then never e-mails again) to claim it, answering the claim's stamp (`stampOf`): a lease
+   * of MAIL_CLAIM_LEASE_SECONDS, kept while the message goes (`renewClaim`, `sendKeepingClaim`).
+   * It may throw for the outbox to try the event again later (a claim another worker still holds).
    */
-  protected sending(_subjectId: string): Promise<boolean> {
+  protected sending(_subjectId: string): Promise<boolean | string> {
     return Promise.resolve(true);
   }
 
-  /** The mail server took the message `sending` let go: what a claim is for is done. */
-  protected sent(_subjectId: string): Promise<void> {
+  /**
+   * Renews the claim `sending` made (stamped `stamp`) while its message goes: the new stamp, or
+   * null when the claim is no longer this worker's (taken over, or handled), and the send stops.
+   */
+  protected renewClaim(_subjectId: string, _stamp: string): Promise<string | null> {
+    return Promise.reject(new Error(`${this.what} e-mail has no claim to renew`));
+  }
+
+  /** The mail server took the message `sending` let go (its claim's stamp, if it claimed): what a claim is for is done. */
+  protected sent(_subjectId: string, _stamp?: string): Promise<void> {
     return Promise.resolve();
   }
 
-  /** The message `sending` let go was not sent (refused, for now or for good): takes back what it recorded. */
-  protected unsent(_subjectId: string): Promise<void> {
+  /** The message `sending` let go was not sent (refused, for now or for good): takes back what it recorded (its own claim alone). */
+  protected unsent(_subjectId: string, _stamp?: string): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** `renewEvery`, here for a test to drive a send's renewals itself. */
+  protected everyRenewal(tick: () => Promise<void>, everyMs: number): () => void {
+    return renewEvery(tick, everyMs);
   }
 
   /**
@@ -238,26 +257,50 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
       // Outside production it goes to the log, below, once claimed as if it were sent.
     }
     const { subject, text, messageId } = await this.message(user as U & { email: string }, ttl);
-    if (!(await this.sending(userId))) return;
+    // The lease counted from before the claim, by the local clock.
+    const claimedFrom = Date.now();
+    const claim = await this.sending(userId);
+    if (claim === false) return;
+    const lease = typeof claim === 'string' ? { stamp: claim, from: claimedFrom } : undefined;
     if (!this.mailer.configured) {
       // Outside production, for a kind that may go there (`loggedWithoutSmtp`): the developer's to read, as the digest's are.
       this.mailer.toLog(this.what, this.accountOf(userId), { to: user.email, subject, text });
-      return this.sent(userId);
+      return this.sent(userId, lease?.stamp);
     }
+    const message = { to: user.email, subject, text, messageId };
     let sent = false;
+    let kept = true;
     try {
-      sent = await this.mailer.send(this.what, this.accountOf(userId), { to: user.email, subject, text, messageId });
+      if (!lease) sent = await this.mailer.send(this.what, this.accountOf(userId), message);
+      else {
+        // A claim of its own is kept while the message goes, and the send stops once it may be lost.
+        kept = await sendKeepingClaim({
+          leaseMs: MAIL_CLAIM_LEASE_SECONDS * 1000,
+          lease,
+          renew: (stamp) => this.renewClaim(userId, stamp),
+          send: async (signal) => (sent = await this.mailer.send(this.what, this.accountOf(userId), message, signal)),
+          everyRenewal: (tick, everyMs) => this.everyRenewal(tick, everyMs),
+          log: this.log,
+          logFields: this.logFieldsOf(userId),
+        });
+      }
     } catch (err) {
       // Refused for now: tried again by the outbox, unless it parks the event now, when nothing
       // tries it again until an operator puts it back (`outbox:retry`).
-      await this.unsent(userId);
+      await this.unsent(userId, lease?.stamp);
       if (lastTry) await this.gaveUp(userId);
       throw err;
     }
+    if (!kept) {
+      // Stopped, its claim maybe lost: neither marked nor taken back. The event is due again when
+      // the lease ends (a wait, no failed attempt), and sends it then unless it was sent meanwhile.
+      const account = this.accountOf(userId);
+      throw new OutboxWait(`${this.what} e-mail${account ? ` for user ${account}` : ''} stopped: its claim may be lost; tried again once its lease ends`, new Date(lease!.from + MAIL_CLAIM_LEASE_SECONDS * 1000));
+    }
     // False is a refusal for good.
-    if (sent) await this.sent(userId);
+    if (sent) await this.sent(userId, lease?.stamp);
     else {
-      await this.unsent(userId);
+      await this.unsent(userId, lease?.stamp);
       await this.gaveUp(userId);
     }
   }

@@ -3,6 +3,8 @@ import { DataSource } from 'typeorm';
 import { SANCTION_IN_FORCE } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
 import { OutboxEvent, OutboxWait } from '../../../core/src/outbox/outbox';
+import { stampAt, stampOf } from '../../../core/src/mail-lease';
+import { rowsOf } from '../../../core/src/database/unit-of-work';
 import { AccountMailer, AccountMailHandler, MAIL_CLAIM_LEASE_SECONDS } from '../../../identity/src/auth/account-mailer';
 
 interface Barring {
@@ -46,7 +48,9 @@ const SANCTION_MAIL_TTL_SECONDS = 7 * 86_400;
  * A worker that dies between the claim and the send has its outbox event delivered again, which
  * waits (`OutboxWait`: due again when the lease ends, no failed attempt counted, so never parked
  * meanwhile, not even when another handler of the event fails on its last try) while the claim holds and takes it over once it ran out, if the sanction is still in force; once it ended, the digest, which holds back the notice
- * of a sanction under a claim, e-mails it.
+ * of a sanction under a claim, e-mails it. The send keeps its claim while it goes (`renewClaim`,
+ * `sendKeepingClaim`), and stops once it may have lost it, so a mail server slower than the lease
+ * lets no other worker send it too.
  */
 @Injectable()
 export class SanctionMail extends AccountMailHandler<Barring> {
@@ -112,14 +116,15 @@ export class SanctionMail extends AccountMailHandler<Barring> {
    * before the send). A sanction is claimed only
    * while it bars the member, whom the digest then sends nothing: a digest that could e-mail its
    * notice found it ended, so it finds this claim too, as it reads claims after the member's
-   * standing.
+   * standing. Answers the claim's stamp (`stampOf`), which the send renews while the message goes
+   * (`renewClaim`): the digest holds the notice back for as long as the send is under way.
    */
-  protected override async sending(subject: string): Promise<boolean> {
+  protected override async sending(subject: string): Promise<string | false> {
     const ids = this.idsOf(subject);
     // The sanction's row is locked first, as strongly as the update locks it (a claim under way
     // is waited for, then read as it committed), so one that is not claimed here is answered
     // with the claim that holds it, if any, by the same statement: the claim alone when free.
-    const [row]: Array<{ claimed: boolean; until: Date | null }> = await this.ds.query(
+    const [row]: Array<{ claim: string | null; until: Date | null }> = await this.ds.query(
       `WITH mine AS (
          SELECT sa.id, sa.email_claimed_at FROM sanctions sa
           WHERE sa.id = $2::uuid AND sa.user_id = $1::uuid AND sa.emailed_at IS NULL AND sa.email_given_up_at IS NULL AND ${SANCTION_IN_FORCE}
@@ -127,24 +132,43 @@ export class SanctionMail extends AccountMailHandler<Barring> {
        ), claim AS (
          UPDATE sanctions sa SET email_claimed_at = now() FROM mine
           WHERE sa.id = mine.id AND (mine.email_claimed_at IS NULL OR mine.email_claimed_at <= now() - make_interval(secs => $3))
-          RETURNING sa.id
+          RETURNING ${stampOf('sa.email_claimed_at')} AS claim
        )
-       SELECT EXISTS (SELECT 1 FROM claim) AS claimed, (SELECT mine.email_claimed_at + make_interval(secs => $3) FROM mine) AS until`,
+       SELECT (SELECT claim FROM claim) AS claim, (SELECT mine.email_claimed_at + make_interval(secs => $3) FROM mine) AS until`,
       [...ids, MAIL_CLAIM_LEASE_SECONDS],
     );
-    if (row.claimed) return true;
+    if (row.claim !== null) return row.claim;
     if (row.until) throw new OutboxWait(`sanction e-mail for user ${ids[0]} claimed by another worker until ${new Date(row.until).toISOString()}; tried again then`, new Date(row.until));
     return false;
   }
 
-  /** The mail server took it: e-mailed, and the digest never e-mails its notice. */
+  /**
+   * The claim (stamped `stamp`) renewed while its message goes, if it is still this worker's and
+   * the sanction not e-mailed: the new stamp, else null (the send stops).
+   */
+  protected override async renewClaim(subject: string, stamp: string): Promise<string | null> {
+    const [row] = rowsOf<{ claim: string }>(
+      await this.ds.query(
+        `UPDATE sanctions SET email_claimed_at = now()
+          WHERE id = $2::uuid AND user_id = $1::uuid AND emailed_at IS NULL AND email_claimed_at = ${stampAt('$3')}
+          RETURNING ${stampOf('email_claimed_at')} AS claim`,
+        [...this.idsOf(subject), stamp],
+      ),
+    );
+    return row?.claim ?? null;
+  }
+
+  /** The mail server took it: e-mailed, and the digest never e-mails its notice (whoever's claim it carries now: it went). */
   protected override async sent(subject: string): Promise<void> {
     await this.ds.query(`UPDATE sanctions SET emailed_at = now(), email_claimed_at = NULL WHERE id = $2::uuid AND user_id = $1::uuid`, this.idsOf(subject));
   }
 
-  /** Refused by the mail server: the claim goes, and the digest may e-mail its notice after all. */
-  protected override async unsent(subject: string): Promise<void> {
-    await this.ds.query(`UPDATE sanctions SET email_claimed_at = NULL WHERE id = $2::uuid AND user_id = $1::uuid AND emailed_at IS NULL`, this.idsOf(subject));
+  /** Refused by the mail server: this worker's claim (`stamp`) goes, and the digest may e-mail its notice after all; another's stays. */
+  protected override async unsent(subject: string, stamp?: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE sanctions SET email_claimed_at = NULL WHERE id = $2::uuid AND user_id = $1::uuid AND emailed_at IS NULL AND email_claimed_at = ${stampAt('$3')}`,
+      [...this.idsOf(subject), stamp],
+    );
   }
 
   /**
