@@ -594,6 +594,32 @@ describe('notification e-mails the mail server refuses', () => {
     expect((await digest.sendDue()).filter((m) => m.to === member.email)).toHaveLength(1);
     await sentOnce(member);
   });
+  it('sends nothing when the lease is nearly out by the local clock by the time the message is ready (the process stalled after the renewal): the message goes once, after the lease', async () => {
+    const member = await memberDue();
+    const digest = t.get(EmailDigest);
+    const seal = digest.unsubscribeToken.bind(digest);
+    // The process stalls while the message is made, after the renewal, before the send starts.
+    let clock: jest.SpyInstance | undefined;
+    const stall = jest.spyOn(digest, 'unsubscribeToken').mockImplementation((userId, kind) => {
+      clock ??= jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 13 * 60 * 1000);
+      return seal(userId, kind);
+    });
+    let first: Array<{ to: string }>;
+    try {
+      first = (await digest.sendDue()).filter((m) => m.to === member.email);
+    } finally {
+      stall.mockRestore();
+      clock?.mockRestore();
+    }
+    expect(clock).toBeDefined();
+    expect(first).toEqual([]);
+    expect(delivered(member)).toBe(0);
+    expect(await state(member)).toEqual({ handled: false, stamped: true });
+    await leaseRanOut(member);
+    await delayPassed(member);
+    expect((await digest.sendDue()).filter((m) => m.to === member.email)).toHaveLength(1);
+    await sentOnce(member);
+  });
   it('stops a send at once when a renewal comes due with the lease nearly out, even while an earlier renewal still waits for its rows', async () => {
     const member = await memberDue();
     const [{ id }] = await t.sql(`SELECT id FROM notifications WHERE user_id = $1`, [member.id]);

@@ -36,7 +36,8 @@ export interface MailLease {
  * a renewal finds it taken over (or handled), renewals failed past RENEWALS_MISSABLE, or the
  * lease is nearly out by the local clock when a renewal comes due (the process stalled), judged
  * at once, since a renewal still waiting for its rows is not answered in time to stop a step that
- * follows at once. Answers whether the claim held to the end (false: stopped, nothing of it to
+ * follows at once. Nothing is sent at all when the lease is nearly out already as the send would
+ * start (the process stalled after the last renewal, while the message was made). Answers whether the claim held to the end (false: stopped, nothing of it to
  * mark or put back); throws what the send threw otherwise (the mail server's refusal).
  */
 export async function sendKeepingClaim(p: {
@@ -58,11 +59,18 @@ export async function sendKeepingClaim(p: {
     log.warn(logFields, `e-mail stopped: ${why}; whoever holds its claim sends it`);
     stop.abort();
   };
+  const nearlyOut = () => Date.now() - lease.from >= leaseMs - renewEveryMs / 2;
+  // A process that stalled since the lease was last renewed (while the message was made) sends
+  // nothing: the first renewal would come due only once the send may be over.
+  if (nearlyOut()) {
+    log.warn(logFields, 'e-mail not sent: its claim’s lease is nearly out, unrenewed; whoever holds its claim sends it');
+    return false;
+  }
   let failed = 0;
   let renewing: Promise<void> = Promise.resolve();
   const tick = () => {
     // Judged at once, not after a renewal still under way: the next step may follow at once.
-    if (!stop.signal.aborted && Date.now() - lease.from >= leaseMs - renewEveryMs / 2) lose('its claim’s lease is nearly out, unrenewed');
+    if (!stop.signal.aborted && nearlyOut()) lose('its claim’s lease is nearly out, unrenewed');
     return (renewing = renewing.then(async () => {
       if (stop.signal.aborted) return;
       const from = Date.now();
