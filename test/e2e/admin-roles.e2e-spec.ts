@@ -6,6 +6,8 @@ import { AccountDeletionService } from '../../libs/identity/src/users/account-de
 import { freshIp } from '../support/fresh-ip';
 import { gateCalls } from '../support/gates';
 import { holdLock } from '../support/row-locks';
+import { doneOrWaiting } from '../support/lock-waits';
+import { BARRED_NOT_ADMIN } from '../../libs/identity/src/users/users.service';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const SET_ROLE = `mutation($id: ID!, $role: GlobalRole!) { setUserRole(input: { userId: $id, role: $role }) { id role } }`;
@@ -96,6 +98,26 @@ describe('admins stepping down', () => {
     for (const u of [await sanctioned('SILENCE'), await sanctioned('SUSPEND', space), await sanctioned('BAN', null, true)]) {
       expect(expectOk(await t.gql(SET_ROLE, { id: u.id, role: 'ADMIN' }, { token: a.token })).setUserRole.role).toBe('ADMIN');
     }
+  });
+
+  it('makes no admin of a member whose site-wide suspension committed while the promotion waited for their row (CONFLICT, nothing written)', async () => {
+    const [a, x] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
+    // The suspension held in its transaction, x's row held, as it judges x again (check's call was the first).
+    let calls = 0;
+    const gate = gateCalls(t.get(SanctionsService), 'authorize', () => ++calls === 2);
+    try {
+      const suspending = t.gql(SANCTION, { input: { userId: x.id, kind: 'SUSPEND', durationHours: 24, reason: 'Keeps them out' } }, { token: a.token });
+      await gate.begun;
+      const promoting = t.gql(SET_ROLE, { id: x.id, role: 'ADMIN' }, { token: a.token });
+      expect(await doneOrWaiting(t, promoting, 1)).toBe('waiting');
+      gate.open();
+      expectOk(await suspending);
+      expect(expectError(await promoting, 'CONFLICT').message).toBe(BARRED_NOT_ADMIN);
+    } finally {
+      gate.restore();
+    }
+    expect(await t.sql(`SELECT role FROM users WHERE id = $1`, [x.id])).toEqual([{ role: 'MEMBER' }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'user.role_change' AND target_id = $1`, [x.id])).toEqual([{ n: 0 }]);
   });
 
   it('lets no admin demoted while their change of role waited make it: the actor is read again under lock (FORBIDDEN, nothing written)', async () => {

@@ -134,18 +134,22 @@ export class UsersService {
       // actor's rights are read as they are once held, not as the request's session had them.
       // An admin demoted (or barred) while this waited is refused, so two admins demoting each
       // other at once cannot both succeed: the later reads itself demoted.
-      let rows: Array<UserRow & { deleted_at: Date | null; barred: boolean }> = [];
-      let actorMay = false;
-      for (const id of [...new Set([viewer.id!, userId])].sort()) {
-        const lock = id === userId ? 'FOR UPDATE' : 'FOR KEY SHARE';
-        const held: Array<UserRow & { deleted_at: Date | null; barred: boolean }> = await m.query(
-          `SELECT *, ${AccessService.barredSiteWideSql('users.id')} AS barred FROM users WHERE id = $1 ${lock}`,
-          [id],
-        );
-        if (id === userId) rows = held;
-        if (id === viewer.id) actorMay = !!held[0] && held[0].role === GlobalRoleEnum.ADMIN && !held[0].deleted_at && !held[0].barred;
+      const held = new Map<string, UserRow & { deleted_at: Date | null; barred?: boolean }>();
+      const ids = [...new Set([viewer.id!, userId])].sort();
+      for (const id of ids) {
+        const [row] = await m.query(`SELECT * FROM users WHERE id = $1 ${id === userId ? 'FOR UPDATE' : 'FOR KEY SHARE'}`, [id]);
+        if (row) held.set(id, row);
       }
-      if (!actorMay) throw AppError.forbidden('Only admins change roles');
+      // Their sanctions read once both rows are held, in a statement of its own: read in the
+      // locking statement, they were read in its snapshot, taken before it waited, so a
+      // suspension committed while this waited for the member's row (SanctionsService.issue
+      // holds it FOR KEY SHARE) was missed, and the suspended member made an admin.
+      for (const { id, barred } of await m.query(`SELECT id, ${AccessService.barredSiteWideSql('users.id')} AS barred FROM users WHERE id = ANY($1::uuid[])`, [ids])) {
+        held.get(id)!.barred = barred;
+      }
+      const actor = held.get(viewer.id!);
+      if (!actor || actor.role !== GlobalRoleEnum.ADMIN || actor.deleted_at || actor.barred) throw AppError.forbidden('Only admins change roles');
+      const rows = held.has(userId) ? [held.get(userId)!] : [];
       if (!rows[0]) throw AppError.notFound('User not found');
       // A deleted account or an imported author's placeholder cannot sign in: staff, it would act
       // for nobody, yet count as the admin the last one leaves behind and be a peer no moderator
@@ -156,7 +160,7 @@ export class UsersService {
       // A member suspended or banned site-wide is not made an admin (CONFLICT): nobody could then
       // lift the sanction (admins are not sanctioned, nor their sanctions lifted, `authorize`),
       // their sessions stay ended, and they would not count among the admins who keep the site.
-      // The sanction is read under the row's lock, which SanctionsService.issue's holds off.
+      // The sanction is read once the row is held, which SanctionsService.issue's lock holds off.
       if (role === GlobalRoleEnum.ADMIN && rows[0].role !== GlobalRoleEnum.ADMIN && rows[0].barred) {
         throw AppError.conflict(BARRED_NOT_ADMIN);
       }
