@@ -1,7 +1,8 @@
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
-import { gateCalls } from '../support/gates';
+import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
+import { CallGate, gateCalls } from '../support/gates';
+import { withLockHeld } from '../support/row-locks';
 import { doneOrWaiting, renamesWithoutWaiting } from '../support/lock-waits';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 
@@ -53,24 +54,66 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     await t.sql(`UPDATE sanctions SET lifted_at = now() WHERE user_id = $1 AND lifted_at IS NULL`, [m1.id]);
   });
 
-  it('a moderator whose grant is revoked between the sanction’s check and its write sanctions nobody (FORBIDDEN)', async () => {
+  /**
+   * A space moderator, their space, and a member there; `act` (the moderator's request) is held at
+   * `gate` once checked while the moderator's grant is revoked, then goes on: answers its result.
+   */
+  async function revokedWhileHeld(gate: (mod: TestUser) => CallGate, act: (ids: { mod: TestUser; space: string; x: TestUser }) => Promise<GqlResult>) {
     const mod = await makeUser(t);
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const x = await makeUser(t);
-    // The sanction held once checked (mod a moderator then), before its transaction writes it.
-    const gate = gateCalls(t.get(SanctionsService), 'issue');
-    let sanctioned;
+    const held = gate(mod);
     try {
-      const sanctioning = t.gql(SANCTION, { input: { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'spam', spaceId: s.id } }, { token: mod.token });
-      await gate.begun;
+      const acting = act({ mod, space: s.id, x });
+      await held.begun;
       expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: s.id, userId: mod.id } }, { token: admin.token }));
-      gate.open();
-      sanctioned = await sanctioning;
+      held.open();
+      return { x, answer: await acting };
     } finally {
-      gate.restore();
+      held.restore();
     }
-    expect(expectError(sanctioned, 'FORBIDDEN').message).toBe('You need MODERATE access in this space');
+  }
+
+  it('a moderator whose grant is revoked between the sanction’s check and its write sanctions nobody (FORBIDDEN)', async () => {
+    // The sanction held once checked (mod a moderator then), before its transaction writes it.
+    const { x, answer } = await revokedWhileHeld(
+      () => gateCalls(t.get(SanctionsService), 'issue'),
+      ({ mod, space: s, x }) => t.gql(SANCTION, { input: { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'spam', spaceId: s } }, { token: mod.token }),
+    );
+    expect(expectError(answer, 'FORBIDDEN').message).toBe('You need MODERATE access in this space');
     expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1`, [x.id])).toEqual([{ n: 0 }]);
+  });
+
+  it('a moderator whose grant is revoked between the lift’s check and its write lifts nothing (FORBIDDEN)', async () => {
+    // The lift held once checked (mod a moderator then: the first `authorize` has run), before its transaction writes it.
+    let silence = '';
+    let first = true;
+    const { x, answer } = await revokedWhileHeld(
+      (mod) => gateCalls(t.get(SanctionsService), 'authorize', (by: { id: string }) => by.id === mod.id && first && !(first = false), 'after'),
+      async ({ mod, space: s, x }) => {
+        silence = await sanction(admin, { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'spam', spaceId: s });
+        return t.gql(LIFT, { id: silence }, { token: mod.token });
+      },
+    );
+    expect(expectError(answer, 'FORBIDDEN').message).toBe('You need MODERATE access in this space');
+    expect(await t.sql(`SELECT lifted_at FROM sanctions WHERE id = $1`, [silence])).toEqual([{ lifted_at: null }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'sanction.lift' AND target_id = $1`, [x.id])).toEqual([{ n: 0 }]);
+  });
+
+  it('a lift waits for a change of its member’s role under way, and lifts nothing for one made a moderator of the lifter’s rank (FORBIDDEN)', async () => {
+    const x = await makeUser(t);
+    const silence = await sanction(globalMod, { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'cool down' });
+    // An admin's setUserRole holds x's row (FOR UPDATE) and makes x a global moderator while the lift waits.
+    const lifted = await withLockHeld(t, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [x.id], async (h) => {
+      const lifting = t.gql(LIFT, { id: silence }, { token: globalMod.token });
+      await h.waiting(1);
+      await h.query(`UPDATE users SET role = 'MODERATOR' WHERE id = $1`, [x.id]);
+      await h.release();
+      return lifting;
+    });
+    expect(expectError(lifted, 'FORBIDDEN').message).toBe('You cannot sanction a moderator of your rank');
+    expect(await t.sql(`SELECT lifted_at FROM sanctions WHERE id = $1`, [silence])).toEqual([{ lifted_at: null }]);
+    await t.sql(`UPDATE users SET role = 'MEMBER' WHERE id = $1`, [x.id]);
   });
 
   it('a member being sanctioned may change their profile meanwhile: the sanction holds their account against role changes only', async () => {

@@ -111,30 +111,36 @@ export class SanctionsService {
     await this.authorize(viewer, target, spaceId);
   }
 
+  /**
+   * `authorize` again in the caller's transaction, before a sanction is written (`issue`) or
+   * lifted (`lift`): the check before it read the target and took the actor from the request's
+   * session. The target's row held FOR KEY SHARE, which waits for setUserRole's FOR UPDATE (or
+   * holds it off until this commits): one made an admin since is not sanctioned (an admin
+   * suspended or banned site-wide would no longer count among the admins who keep the site,
+   * setRole's last-admin guard, though the count let one step down), and one made a moderator
+   * of the actor's rank is FORBIDDEN, as the check would answer now. No stronger: FOR SHARE also
+   * held off every plain UPDATE of the row (FOR NO KEY UPDATE: the member's profile, e-mail and
+   * password changes, the digest's and trust levels' marks) until this committed, which nothing
+   * here needs: it reads their role and their address, and an address changing meanwhile is
+   * banned as it was read, as if the change came after. The actor is read again too, on the
+   * transaction's connection (`viewerForUser`): a moderator whose grant was revoked (or who was
+   * demoted, silenced or barred) since is refused as the check would refuse them now. Read, not
+   * locked: a revocation or demotion still under way reads no sanction, so this one simply came
+   * first.
+   */
+  private async authorizeNow(tx: Tx, viewer: Viewer, userId: string, spaceId: string | null): Promise<void> {
+    await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE`, [userId]);
+    const target = await this.targetViewer(userId);
+    if (!target) throw AppError.notFound('User not found');
+    const actor = await this.sessions.viewerForUser(viewer.id!, {}, tx);
+    if (!actor) throw AppError.unauthenticated();
+    await this.authorize(actor, target, spaceId);
+  }
+
   /** Writes a sanction `check` allowed, in the caller's transaction (logged, announced). */
   async issue(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
     const spaceId = input.spaceId ?? null;
-    // `check` read the target before this transaction: made an admin since, they are not
-    // sanctioned. Their row held FOR KEY SHARE, which waits for setUserRole's FOR UPDATE (or holds
-    // it off until this commits): an admin suspended or banned site-wide would no longer count among
-    // the admins who keep the site (setRole's last-admin guard), though the count let one step down.
-    // No stronger: FOR SHARE also held off every plain UPDATE of the row (FOR NO KEY UPDATE: the
-    // member's profile, e-mail and password changes, the digest's and trust levels' marks) until
-    // this committed, which nothing here needs: it reads their role and their address, and an
-    // address changing meanwhile is banned as it was read, as if the change came after.
-    // Who may sanction them is judged again on their role as held (`authorize`): one made a
-    // moderator of the issuer's rank since is FORBIDDEN too, as `check` would answer now (an admin
-    // among them: `authorize` refuses admins, on the role read after the row is held).
-    await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE`, [input.userId]);
-    const target = await this.targetViewer(input.userId);
-    if (!target) throw AppError.notFound('User not found');
-    // The issuer too, as they are now (read on this transaction's connection), not as the
-    // request's session had them: a moderator whose grant was revoked (or who was demoted,
-    // silenced or barred) since is refused as `check` would refuse them now. Read, not locked: a
-    // revocation or demotion still under way reads no sanction, so this one simply came first.
-    const issuer = await this.sessions.viewerForUser(viewer.id!, {}, tx);
-    if (!issuer) throw AppError.unauthenticated();
-    await this.authorize(issuer, target, spaceId);
+    await this.authorizeNow(tx, viewer, input.userId, spaceId);
     const [s] = await tx.query<SanctionRow>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)
@@ -224,6 +230,11 @@ export class SanctionsService {
     });
     if (!s.active) return toSanctionModel(s);
     const row = await this.uow.run(async (tx) => {
+      // Judged again as things stand now (the lifter's grants and role, the member's role held):
+      // a moderator whose grant was revoked meanwhile lifts nothing.
+      await this.authorizeNow(tx, viewer, s.user_id, s.space_id).catch((err: AppError) => {
+        throw err.code === 'NOT_FOUND' ? AppError.notFound('Sanction not found') : err;
+      });
       // Lifted once: of two racing lifts, the second finds it lifted and changes, logs and tells nothing.
       const [lifted] = await tx.query<SanctionRow>(
         `UPDATE sanctions SET lifted_at = now(), lifted_by = $2 WHERE id = $1 AND lifted_at IS NULL RETURNING ${SANCTION_COLUMNS}`,
