@@ -786,6 +786,26 @@ describe('idea boards', () => {
       expect(s.statusLabels).toEqual(expect.arrayContaining([{ status: 'PLANNED', label: 'Soon' }, { status: 'COMPLETED', label: 'Shipped' }]));
     });
 
+    it('changes no board for an admin whose grant was revoked after the change was checked (FORBIDDEN, nothing written)', async () => {
+      const other = await makeUser(t);
+      const s = await makeSpace(t, 'PUBLIC', [{ userId: admin.id, level: 'ADMIN' }, { userId: other.id, level: 'ADMIN' }]);
+      const b = await makeBoard(t, s.id, 'IDEAS');
+      // The change held once checked (other an admin of the space then), before its transaction.
+      const gate = gateFirst(t.get(UnitOfWork), 'run');
+      let changed;
+      try {
+        const changing = t.gql(SETTINGS, { input: { boardId: b, voteBudget: 2, statusLabels: [{ status: 'PLANNED', label: 'Soon' }] } }, { token: other.token });
+        await gate.begun;
+        expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: s.id, userId: other.id } }, { token: admin.token }));
+        gate.open();
+        changed = await changing;
+      } finally {
+        gate.restore();
+      }
+      expect(expectError(changed, 'FORBIDDEN').message).toBe('You need ADMIN access in this space');
+      expect(await t.sql(`SELECT settings FROM boards WHERE id = $1`, [b])).toEqual([{ settings: {} }]);
+    });
+
     it('judges a vote on the budget set while it waited, not on the board as it read it first', async () => {
       const b = await makeBoard(t, space.id, 'IDEAS');
       const [x, y] = [await newIdea(await customer(), 'Budget race one', { boardId: b }), await newIdea(await customer(), 'Budget race two', { boardId: b })];

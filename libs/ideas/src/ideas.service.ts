@@ -677,17 +677,22 @@ export class IdeasService implements BoardKindBehaviour {
     if (input.voteBudget == null && !input.statusLabels?.length) throw AppError.badField('voteBudget', 'give a vote budget or status labels');
     const labels = Object.fromEntries((input.statusLabels ?? []).map((l) => [l.status, l.label]));
     const budget = input.voteBudget == null ? {} : { voteBudget: input.voteBudget || null };
-    // Merged into the settings as the row is updated, not into a copy read before: two admins
-    // changing labels (or one the budget, one labels) at once would each write back the copy
-    // they read, and the later one undo the other's change.
-    const [row] = await this.uow.run((tx) =>
-      tx.query<{ settings: Record<string, unknown> }>(
+    const [row] = await this.uow.run(async (tx) => {
+      // The board's row held, then the admin's access read again as it is now (`stillMay`), not as
+      // the request's session had it: an admin whose grant was revoked, or who was demoted, after
+      // the check above changes nothing.
+      await tx.query(`SELECT 1 FROM boards WHERE id = $1 FOR NO KEY UPDATE`, [board.id]);
+      await this.stillMay(tx, viewer, board.spaceId, AccessLevel.ADMIN, 'Board not found');
+      // Merged into the settings as the row is updated, not into a copy read before: two admins
+      // changing labels (or one the budget, one labels) at once would each write back the copy
+      // they read, and the later one undo the other's change.
+      return tx.query<{ settings: Record<string, unknown> }>(
         `UPDATE boards SET settings = settings || jsonb_build_object('ideas', COALESCE(settings->'ideas', '{}') || $3::jsonb
                 || jsonb_build_object('labels', COALESCE(settings->'ideas'->'labels', '{}') || $2::jsonb))
           WHERE id = $1 RETURNING settings`,
         [board.id, JSON.stringify(labels), JSON.stringify(budget)],
-      ),
-    );
+      );
+    });
     viewer.forget('loader:boards');
     return Object.assign(new BoardModel(), board, { settings: row.settings });
   }
@@ -707,9 +712,9 @@ export class IdeasService implements BoardKindBehaviour {
    * moderator demoted, silenced or suspended while the change waited for them is refused as they
    * are now (NOT_FOUND, FORBIDDEN or UNAUTHENTICATED, as `AccessService.require` answers).
    */
-  private async stillMay(tx: Tx, viewer: Viewer, spaceId: string, level: AccessLevel): Promise<Viewer> {
+  private async stillMay(tx: Tx, viewer: Viewer, spaceId: string, level: AccessLevel, notFound?: string): Promise<Viewer> {
     const now = await this.viewerNow(tx, viewer);
-    await this.access.require(now, spaceId, level);
+    await this.access.require(now, spaceId, level, notFound);
     return now;
   }
 
