@@ -132,7 +132,7 @@ const KEYSETS: Record<Exclude<IdeaSort, IdeaSort.TRENDING>, Array<[sql: string, 
 };
 
 /** An idea's row as a vote or a status change locks it, with its topic's flags, state and author. */
-type LockedIdea = IdeaRow & { closed: boolean; locked: boolean; state: ContentState; author_id: string };
+type LockedIdea = Pick<IdeaRow, 'topic_id' | 'status' | 'vote_count' | 'merged_into' | 'space_id' | 'board_id'> & { closed: boolean; locked: boolean; state: ContentState; author_id: string };
 
 interface BoardSettings {
   voteBudget: number | null;
@@ -733,8 +733,8 @@ export class IdeasService implements BoardKindBehaviour {
    */
   private async lockIdea(tx: Tx, topicId: string): Promise<LockedIdea> {
     const [row] = await tx.query<LockedIdea>(
-      `SELECT i.topic_id, i.status, i.vote_count, i.merged_into, t.space_id, t.board_id, b.settings AS board_settings, t.closed, t.locked, t.state, t.author_id
-         FROM ideas i JOIN topics t ON t.id = i.topic_id JOIN boards b ON b.id = t.board_id
+      `SELECT i.topic_id, i.status, i.vote_count, i.merged_into, t.space_id, t.board_id, t.closed, t.locked, t.state, t.author_id
+         FROM ideas i JOIN topics t ON t.id = i.topic_id
         WHERE i.topic_id = $1 FOR UPDATE OF i FOR SHARE OF t`,
       [topicId],
     );
