@@ -120,6 +120,11 @@ describe('admins stepping down', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'user.role_change' AND target_id = $1`, [x.id])).toEqual([{ n: 0 }]);
   });
 
+  it('takes a member’s id in capitals as the same id (the rows are held in id order, whatever its case)', async () => {
+    const [a, x] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
+    expect(expectOk(await t.gql(SET_ROLE, { id: x.id.toUpperCase(), role: 'MODERATOR' }, { token: a.token })).setUserRole).toEqual({ id: x.id, role: 'MODERATOR' });
+  });
+
   it('lets no admin demoted while their change of role waited make it: the actor is read again under lock (FORBIDDEN, nothing written)', async () => {
     const [a, x] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
     // Another admin's demotion of a holds a's row (setUserRole's FOR UPDATE) and commits while a's change waits.
