@@ -16,6 +16,7 @@ import { RolesOfAccountsThatCannotSignIn1765170000000 } from '../../migrations/1
 import { NotificationsAndWatchesOfAccountsThatCannotSignIn1765173600000 } from '../../migrations/1765173600000-notifications-and-watches-of-accounts-that-cannot-sign-in';
 import { PersonalRowsOfAccountsThatCannotSignIn1765191600000 } from '../../migrations/1765191600000-personal-rows-of-accounts-that-cannot-sign-in';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
+import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { buildDistOnce } from '../support/dist';
@@ -422,6 +423,55 @@ describe('migrations', () => {
     expect(await left()).toEqual(members);
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [last])).toEqual([{ n: 0 }]);
   });
+
+  it('indexes the notices of a post and the removal notices of one, concurrently, and movePosts’ rewrite of them reads those indexes, not the table (migration 1765227600000)', async () => {
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const member = await makeUser(t);
+    const topic = await createTopic(t, member.token, board);
+    const replies: string[] = [];
+    for (let i = 0; i < 6; i++) replies.push((await reply(t, member.token, topic.id, `Reply ${i}`)).id);
+    const posts = [topic.firstPostId, ...replies];
+    // 20,000 notices, as a community's table holds them: most name no post, some a post, a few a removed one.
+    await t.sql(
+      `INSERT INTO notifications (id, user_id, kind, topic_id, post_id, removed_post_id, data, source)
+       SELECT gen_random_uuid(), $1,
+              CASE WHEN i % 10 = 0 THEN 'WATCHED_REPLY' WHEN i % 97 = 1 THEN 'POST_REMOVED' ELSE 'GROUP_MENTION' END,
+              CASE WHEN i % 10 = 0 OR i % 97 = 1 THEN $2::uuid END,
+              CASE WHEN i % 10 = 0 THEN ($3::uuid[])[1 + i % cardinality($3::uuid[])] END,
+              CASE WHEN i % 97 = 1 THEN ($3::uuid[])[1 + i % cardinality($3::uuid[])] END,
+              '{}', 'seeded:' || i
+         FROM generate_series(1, 20000) AS i`,
+      [member.id, topic.id, posts],
+    );
+    await t.sql(`ANALYZE notifications`);
+    const indexes = () =>
+      t.sql(
+        `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE c.relname IN ('notifications_post_id_idx', 'notifications_removed_post_id_idx') ORDER BY 1`,
+      );
+    /** How the planner reads notifications for moving two replies: the access paths on it, and the indexes they use. */
+    const plan = async () => {
+      const [{ 'QUERY PLAN': json }] = await t.sql(`EXPLAIN (FORMAT JSON) ${MOVED_POSTS_NOTIFICATIONS}`, [replies.slice(0, 2)]);
+      const found = new Set<string>();
+      const walk = (node: Record<string, unknown>) => {
+        if (node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'notifications') found.add('Seq Scan');
+        if (String(node['Index Name'] ?? '').startsWith('notifications')) found.add(`${node['Node Type']} ${node['Index Name']}`);
+        for (const child of (node.Plans as Array<Record<string, unknown>>) ?? []) walk(child);
+      };
+      walk(json[0].Plan);
+      return [...found].sort();
+    };
+    // Before it: the whole table read.
+    await undo(backTo('NotificationsPostIndexes1765227600000'));
+    expect(await indexes()).toEqual([]);
+    expect(await plan()).toEqual(['Seq Scan']);
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('NotificationsPostIndexes1765227600000'));
+    expect(await indexes()).toEqual([
+      { name: 'notifications_post_id_idx', valid: true },
+      { name: 'notifications_removed_post_id_idx', valid: true },
+    ]);
+    expect(await plan()).toEqual(['Bitmap Index Scan notifications_post_id_idx', 'Bitmap Index Scan notifications_removed_post_id_idx']);
+  }, 120_000);
 
   it('builds the typo-key indexes again over an invalid one a failed concurrent build left, and drops the former ones only then', async () => {
     const space = await makeSpace(t, 'PUBLIC');

@@ -214,12 +214,7 @@ export class PostMovesService {
     // Notifications about a moved post open it where it is now; so do removal notices of one (a
     // reply removed, then moved, restored or not: its first post never moves), as Discourse's
     // notices follow a moved post's topic and number whatever their type.
-    await tx.query(
-      `UPDATE notifications n SET topic_id = p.topic_id,
-              data = CASE WHEN n.data ? 'number' THEN jsonb_set(n.data, '{number}', to_jsonb(p.number)) ELSE n.data END
-         FROM posts p WHERE p.id = ANY($1::uuid[]) AND (p.id = n.post_id OR (p.id = n.removed_post_id AND n.kind = 'POST_REMOVED'))`,
-      [ids],
-    );
+    await tx.query(MOVED_POSTS_NOTIFICATIONS, [ids]);
     if (dest.spaceId !== source.spaceId) {
       // Open reports follow the posts into the moderators' queue of their new space.
       await moveOpenReviewItems(tx, `target_type = 'POST' AND target_id = ANY($1::uuid[])`, ids, source.spaceId, dest.spaceId);
@@ -268,3 +263,12 @@ export class PostMovesService {
     return row;
   }
 }
+
+/**
+ * Puts the notifications about posts `$1` (and removal notices of them) where the posts are now.
+ * Read through the partial indexes of `notifications.post_id` and `removed_post_id` (migration
+ * 1765227600000), not the whole table.
+ */
+export const MOVED_POSTS_NOTIFICATIONS = `UPDATE notifications n SET topic_id = p.topic_id,
+       data = CASE WHEN n.data ? 'number' THEN jsonb_set(n.data, '{number}', to_jsonb(p.number)) ELSE n.data END
+  FROM posts p WHERE p.id = ANY($1::uuid[]) AND (p.id = n.post_id OR (p.id = n.removed_post_id AND n.kind = 'POST_REMOVED'))`;
