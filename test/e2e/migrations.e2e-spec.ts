@@ -15,10 +15,12 @@ import { PlaceholderGroupMemberships1765166400000 } from '../../migrations/17651
 import { RolesOfAccountsThatCannotSignIn1765170000000 } from '../../migrations/1765170000000-roles-of-accounts-that-cannot-sign-in';
 import { NotificationsAndWatchesOfAccountsThatCannotSignIn1765173600000 } from '../../migrations/1765173600000-notifications-and-watches-of-accounts-that-cannot-sign-in';
 import { PersonalRowsOfAccountsThatCannotSignIn1765191600000 } from '../../migrations/1765191600000-personal-rows-of-accounts-that-cannot-sign-in';
+import { ArticlesOwnedByAccountsThatCannotSignIn1765231200000 } from '../../migrations/1765231200000-articles-owned-by-accounts-that-cannot-sign-in';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { draftArticle } from '../factories/knowledge';
 import { buildDistOnce } from '../support/dist';
 import { redoMigration } from '../support/migrations';
 import { searchDocument } from '../support/search-contract';
@@ -421,6 +423,24 @@ describe('migrations', () => {
     const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM moderation_log`);
     await redoMigration(t, new PersonalRowsOfAccountsThatCannotSignIn1765191600000());
     expect(await left()).toEqual(members);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [last])).toEqual([{ n: 0 }]);
+  });
+
+  it('lets go of the articles earlier releases left owned by deleted accounts and placeholders, each one’s version bumped, and no one else’s (migration 1765231200000)', async () => {
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'KNOWLEDGE');
+    const [member, placeholder, gone] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    // Each drafts an article, which its author owns; then, as an earlier release left them, two accounts cannot sign in and still own theirs.
+    const articles = [await draftArticle(t, member.token, board), await draftArticle(t, placeholder.token, board), await draftArticle(t, gone.token, board)];
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL WHERE id = $1`, [placeholder.id]);
+    await t.sql(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = $1`, [gone.id]);
+    const before = await t.sql(`SELECT topic_id, owner_user_id, version FROM articles WHERE topic_id = ANY($1::uuid[]) ORDER BY topic_id`, [articles]);
+    expect(before.map((r) => r.owner_user_id).sort()).toEqual([member.id, placeholder.id, gone.id].sort());
+    const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM moderation_log`);
+    await redoMigration(t, new ArticlesOwnedByAccountsThatCannotSignIn1765231200000());
+    const after = await t.sql(`SELECT topic_id, owner_user_id, version FROM articles WHERE topic_id = ANY($1::uuid[]) ORDER BY topic_id`, [articles]);
+    expect(after).toEqual(
+      before.map((r) => (r.owner_user_id === member.id ? r : { ...r, owner_user_id: null, version: r.version + 1 })),
+    );
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [last])).toEqual([{ n: 0 }]);
   });
 
