@@ -132,7 +132,6 @@ const NOT_BY_NAME: Record<string, string> = {
   'Mutation.movePosts input newTopic.boardId': 'the well-formed rest names toTopicId beside newTopic, refused first',
   'Mutation.publishArticle revisionId revisionId': 'the article is published at its only revision: refused as having no newer one first',
   'Mutation.restoreArticleRevision topicId topicId': 'the well-formed revision is of the other article the row map holds',
-  'Mutation.redeemInvite token token': 'KNOWN GAP: refused as no invitation\'s on `inviteToken`, signUp\'s name for it (InvitesService shares the check), not on `token`',
   'Mutation.sanctionUser input spaceId': 'the well-formed durationHours does not apply to WARNING or BAN, refused first',
   'Mutation.sanctionUser input userId': 'the same',
   'Mutation.setGroupAutomaticDomains input groupId': 'the well-formed domains ("fuzz0") are no domains, refused first',

@@ -129,9 +129,10 @@ describe('invitations', () => {
     expect(expectOk(await t.gql(REDEEM, { token }, { token: member.token })).redeemInvite).toBe(false);
     expect((await t.sql(`SELECT uses FROM invites WHERE id = (SELECT invite_id FROM invite_redemptions WHERE user_id = $1)`, [member.id]))[0].uses).toBe(1);
     expectError(await t.gql(REDEEM, { token }), 'UNAUTHENTICATED');
-    // One for an address is not for another member.
+    // One for an address is not for another member: refused on redeemInvite's own argument, `token`.
     const bound = tokenOf((await invite({ email: `elsewhere${++seq}@example.org` })).link);
-    expectError(await t.gql(REDEEM, { token: bound }, { token: member.token }), 'BAD_USER_INPUT');
+    expect(expectError(await t.gql(REDEEM, { token: bound }, { token: member.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'token', message: 'is for another e-mail address' }]);
+    expect(expectError(await t.gql(REDEEM, { token: 'x'.repeat(43) }, { token: member.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'token', message: 'is not a valid invitation' }]);
   });
 
   /**
@@ -265,10 +266,13 @@ describe('invitations', () => {
       await makeSpace(t, 'RESTRICTED', [{ groupId: moderating, level: 'MODERATE' }]);
       return expectOk(await t.gql(CREATE, { input: { groupIds: [plain, moderating], maxUses: 5 } }, { token: maker.token })).createInvite;
     };
-    /** The two ways to redeem one: signing up with it, and a member (made now) signed in. */
-    const redeemers = async (): Promise<Array<(token: string) => Promise<GqlResult>>> => {
+    /** The two ways to redeem one: signing up with it, and a member (made now) signed in; each refuses on its own argument. */
+    const redeemers = async (): Promise<Array<{ redeem: (token: string) => Promise<GqlResult>; withdrawn: typeof WITHDRAWN }>> => {
       const member = await makeUser(t);
-      return [(token) => signUp(token), (token) => t.gql(REDEEM, { token }, { token: member.token })];
+      return [
+        { redeem: (token) => signUp(token), withdrawn: WITHDRAWN },
+        { redeem: (token) => t.gql(REDEEM, { token }, { token: member.token }), withdrawn: [{ field: 'token', message: 'This invitation was withdrawn' }] },
+      ];
     };
 
     it('refuses, as withdrawn and whole, an admin’s invitation into groups once they are no admin (a moderator still invites, into no group), writing nothing', async () => {
@@ -280,7 +284,7 @@ describe('invitations', () => {
       expect(expectOk(await t.gql(INVITATION, { token })).invitation.state).toBe('REVOKED');
       const ways = await redeemers();
       const before = await written(created.id);
-      for (const redeem of ways) expect((await redeem(token)).errors?.[0].extensions.fields).toEqual(WITHDRAWN);
+      for (const { redeem, withdrawn } of ways) expect((await redeem(token)).errors?.[0].extensions.fields).toEqual(withdrawn);
       expect(await written(created.id)).toEqual(before);
       // Their link into no group still lets people in, as a moderator's would.
       expect(expectOk(await t.gql(INVITATION, { token: link })).invitation.state).toBe('ACTIVE');
@@ -391,12 +395,12 @@ describe('invitations', () => {
       ['demoted and deleted', async (maker) => { await setRole(maker, 'MODERATOR'); await anonymise(maker); }],
     ];
     it.each(changes)('refuses an admin’s invitation into groups whose maker was %s while it was being redeemed, writing nothing', async (_, change) => {
-      for (const redeem of await redeemers()) {
+      for (const { redeem, withdrawn } of await redeemers()) {
         const maker = await makeUser(t, { role: 'ADMIN' });
         const created = await intoGroups(maker);
         const before = await written(created.id);
         const result = await redeemWhileChanging(created.id, () => redeem(tokenOf(created.link)), () => change(maker));
-        expect(result.errors?.[0].extensions.fields).toEqual(WITHDRAWN);
+        expect(result.errors?.[0].extensions.fields).toEqual(withdrawn);
         expect(await written(created.id)).toEqual(before);
       }
     });
@@ -426,12 +430,12 @@ describe('invitations', () => {
       ['deleted', anonymise],
     ];
     it.each(memberChanges)('refuses a member’s link whose maker was %s while it was being redeemed, writing nothing', async (_, change) => {
-      for (const redeem of await redeemers()) {
+      for (const { redeem, withdrawn } of await redeemers()) {
         const maker = await makeUser(t, { trustLevel: 2 });
         const created = expectOk(await t.gql(CREATE, { input: { maxUses: 5 } }, { token: maker.token })).createInvite;
         const before = await written(created.id);
         const result = await redeemWhileChanging(created.id, () => redeem(tokenOf(created.link)), () => change(maker));
-        expect(result.errors?.[0].extensions.fields).toEqual(WITHDRAWN);
+        expect(result.errors?.[0].extensions.fields).toEqual(withdrawn);
         expect(await written(created.id)).toEqual(before);
       }
     });

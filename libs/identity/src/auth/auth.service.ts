@@ -128,7 +128,7 @@ export class AuthService {
       'MEMBER',
       async (tx, userId) => {
         if (input.inviteToken) {
-          const { vouches } = await this.invites.redeemIn(tx, input.inviteToken, { id: userId, email: input.email });
+          const { vouches } = await this.invites.redeemIn(tx, input.inviteToken, { id: userId, email: input.email }, 'inviteToken');
           // The account was made with its address confirmed (and its domain's groups held) on the
           // check's word, read before this transaction: a maker no longer an admin once the
           // invitation is held vouches for it no more. Nothing is written; again, it is not taken so.

@@ -49,7 +49,7 @@ export class InvitesResolver {
   @Mutation(() => Boolean, {
     description:
       'Signed-in members: redeem an invitation, joining its groups (one for an address must be for yours). ' +
-      'True when it was redeemed now, false when you had redeemed it before. BAD_USER_INPUT on inviteToken when it is not valid, used up, expired or withdrawn.',
+      'True when it was redeemed now, false when you had redeemed it before. BAD_USER_INPUT on token when it is not valid, used up, expired or withdrawn.',
   })
   redeemInvite(@Args('token') token: string, @Context() ctx: GqlContext): Promise<boolean> {
     return this.service.redeem(ctx.viewer, token);

@@ -170,12 +170,12 @@ export class InvitesService {
 
   /**
    * Checks an invitation before an account is made for `email` (sign-up): BAD_USER_INPUT on
-   * `inviteToken` when it cannot be redeemed by that address. Whether it was e-mailed to it
+   * `inviteToken`, signUp's name for it, when it cannot be redeemed by that address. Whether it was e-mailed to it
    * (so the address needs no confirming).
    */
   async check(token: string, email: string): Promise<{ emailBound: boolean }> {
     const row = await this.byToken(this.ds, token, false);
-    return { emailBound: this.redeemable(row, email) };
+    return { emailBound: this.redeemable(row, email, 'inviteToken') };
   }
 
   /** A signed-in member redeems an invitation: whether it was redeemed now (false: they had before). */
@@ -186,7 +186,7 @@ export class InvitesService {
       // Held (FOR SHARE) as an admin adding them would hold it: a deletion meanwhile comes first, or after.
       const [me] = await tx.query<{ email: string | null }>(`SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE`, [userId]);
       if (!me) throw AppError.unauthenticated();
-      return (await this.redeemIn(tx, token, { id: userId, email: me.email })).redeemed;
+      return (await this.redeemIn(tx, token, { id: userId, email: me.email }, 'token')).redeemed;
     });
   }
 
@@ -194,16 +194,17 @@ export class InvitesService {
    * Redeems an invitation for a member in `tx`: counts the use under the invitation's lock, if
    * its maker may still do what it does (read again once its groups are held too), records it,
    * and joins its groups (each in the moderation log, as the admin who invited). BAD_USER_INPUT
-   * on `inviteToken` when it cannot be redeemed by them, writing nothing; a member redeeming
+   * on `field` (the token's argument in the caller's mutation: signUp's `inviteToken`,
+   * redeemInvite's `token`) when it cannot be redeemed by them, writing nothing; a member redeeming
    * one again changes nothing. Whether it was redeemed now, and whether it vouches for the
    * member's address (an admin's, for it), as its maker is once all is held: a sign-up that
    * took the address as confirmed on the word of `check`, read before, asks it again.
    */
-  async redeemIn(tx: Tx, token: string, member: { id: string; email: string | null }): Promise<{ redeemed: boolean; vouches: boolean }> {
+  async redeemIn(tx: Tx, token: string, member: { id: string; email: string | null }, field: TokenField): Promise<{ redeemed: boolean; vouches: boolean }> {
     const row = await this.byToken(tx, token, true);
     const [again] = row ? await tx.query(`SELECT 1 FROM invite_redemptions WHERE invite_id = $1 AND user_id = $2`, [row.id, member.id]) : [];
     if (again) return { redeemed: false, vouches: false };
-    this.redeemable(row, member.email);
+    this.redeemable(row, member.email, field);
     // Its groups held as every way in holds a group, before anything is written or logged: a
     // change of their settings or a grant being given to one is over, or waits for this.
     const groupIds = await this.memberships.lockAll(tx, row!.group_ids);
@@ -215,7 +216,7 @@ export class InvitesService {
         WHERE i.id = $1 AND maker.id = i.created_by AND maker.deleted_at IS NULL AND ${inviteStandsSql('i', 'maker', '$2')} RETURNING maker.role = 'ADMIN' AS by_admin`,
       [row!.id, this.makerMinTrustLevel],
     );
-    if (!counted) throw refused(InviteState.REVOKED);
+    if (!counted) throw refused(InviteState.REVOKED, field);
     await tx.query(`INSERT INTO invite_redemptions (invite_id, user_id) VALUES ($1, $2)`, [row!.id, member.id]);
     // Each as if the admin who invited added them: logged so, and a request of theirs to join goes.
     for (const groupId of groupIds) {
@@ -247,13 +248,16 @@ export class InvitesService {
     return row ?? null;
   }
 
-  /** Refuses what `email` may not redeem; whether the invitation proves that address (an admin's, for it). */
-  private redeemable(row: TokenRow | null, email: string | null): boolean {
-    if (!row) throw AppError.badField('inviteToken', 'is not a valid invitation');
+  /**
+   * Refuses what `email` may not redeem, on `field` (the token's argument in the mutation
+   * redeeming it); whether the invitation proves that address (an admin's, for it).
+   */
+  private redeemable(row: TokenRow | null, email: string | null, field: TokenField): boolean {
+    if (!row) throw AppError.badField(field, 'is not a valid invitation');
     const state = inviteState(row);
-    if (state !== InviteState.ACTIVE) throw refused(state);
+    if (state !== InviteState.ACTIVE) throw refused(state, field);
     if (row.email === null) return false;
-    if (!email || normalizeEmail(email).toLowerCase() !== row.email.toLowerCase()) throw AppError.badField('inviteToken', 'is for another e-mail address');
+    if (!email || normalizeEmail(email).toLowerCase() !== row.email.toLowerCase()) throw AppError.badField(field, 'is for another e-mail address');
     // Only an admin's invitation for an address stands for the address: a member could invite
     // someone else's address to themselves, so their invitee confirms it as anyone does.
     return row.by_admin;
@@ -332,7 +336,10 @@ function inviterStandsSql(i: string, min: string): string {
 /** An invitation as a token reads it: with what its maker is now (an admin or not). */
 type TokenRow = InviteRow & { by_admin: boolean };
 
-/** Why an invitation in `state` cannot be redeemed, as its holder is told. */
-function refused(state: Exclude<InviteState, InviteState.ACTIVE>): AppError {
-  return AppError.badField('inviteToken', `This invitation ${REFUSED[state]}`);
+/** The argument an invitation's token comes in: signUp's `inviteToken`, redeemInvite's `token`. */
+export type TokenField = 'inviteToken' | 'token';
+
+/** Why an invitation in `state` cannot be redeemed, as its holder is told, on `field`. */
+function refused(state: Exclude<InviteState, InviteState.ACTIVE>, field: TokenField): AppError {
+  return AppError.badField(field, `This invitation ${REFUSED[state]}`);
 }
