@@ -385,6 +385,11 @@ describe('moderation: sanctions and the moderation log', () => {
     expect(fieldOf(await t.gql(`mutation($input: ArticleChangesInput!) { requestArticleChanges(input: $input) { id } }`, { input: { topicId: '00000000-0000-4000-8000-000000000000', reason: blank } }, { token: admin.token }))).toEqual(['reason']);
     // The texts others read as written (an automod rule's reason, an appeal, a request for changes, a request to join, a space's description) refuse them alike.
     const unknown = '00000000-0000-4000-8000-000000000000';
+    // moderatePost's reason, kept in the moderation log, alike: the post stays as it was.
+    const moderate = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`;
+    expect(fieldOf(await t.gql(moderate, { input: { postId: topic.firstPostId, action: 'HIDE', reason: escaped } }, { token: modA.token }))).toEqual(['reason']);
+    expect(fieldOf(await t.gql(moderate, { input: { postId: topic.firstPostId, action: 'HIDE', reason: blank } }, { token: modA.token }))).toEqual(['reason']);
+    expect(await t.sql(`SELECT state FROM posts WHERE id = $1`, [topic.firstPostId])).toEqual([{ state: 'VISIBLE' }]);
     expect(fieldOf(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { pattern: 'spam', kind: 'WORD', action: 'BLOCK', publicReason: escaped } }, { token: admin.token }))).toEqual(['publicReason']);
     expect(fieldOf(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: unknown, message: `Please lift ${escaped} this one` } }, { token: member.token }))).toEqual(['message']);
     expect(fieldOf(await t.gql(`mutation($input: ArticleChangesInput!) { requestArticleChanges(input: $input) { id } }`, { input: { topicId: unknown, reason: escaped } }, { token: admin.token }))).toEqual(['reason']);

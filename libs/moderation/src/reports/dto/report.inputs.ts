@@ -62,7 +62,9 @@ export class ModeratePostInput {
   @Field(() => ModerationAction, { description: 'HIDE, UNHIDE, DELETE, RESTORE, APPROVE (pending) or REJECT (pending).' })
   @IsEnum(ModerationAction, { message: 'must be HIDE, UNHIDE, DELETE, RESTORE, APPROVE or REJECT' })
   action!: ModerationAction;
-  @Field({ nullable: true, description: 'Up to 1,000 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(1000) reason?: string;
+  @Field({ nullable: true, description: 'Kept in the moderation log. Plain text, up to 1,000 characters (line breaks and tabs, no other control characters); empty for none.' })
+  @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(1000) @IsPlainText() @HasVisibleText()
+  reason?: string;
   @Field(() => Int, { nullable: true, description: 'APPROVE of a held edit: the version you read (Post.pendingEdit.version), refused with CONFLICT when its author has replaced it since. Without it, the edit waiting now is approved.' })
   @IsOptional() @IsInt() @Min(1)
   pendingEditVersion?: number;
