@@ -77,6 +77,19 @@ describe('forums', () => {
       }
     });
 
+    it('counts a title’s lower bound in code points, as PostgreSQL does', async () => {
+      // Two hearts with their variation selectors: 4 characters to char_length, enough for "3–200 characters".
+      const res = expectOk(await t.gql(CREATE_TOPIC, { input: { boardId, title: '\u2764\ufe0f\u2764\ufe0f', body: 'A fine body' } }, { token: author.token })).createTopic;
+      expect(res.title).toBe('\u2764\ufe0f\u2764\ufe0f');
+      const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+      expectOk(await t.gql(EDIT, { input: { postId: res.firstPost.id, body: 'A fine body, edited', title: '\u263a\ufe0f\u263a\ufe0f' } }, { token: author.token }));
+      expect((await t.sql(`SELECT title FROM topics WHERE id = $1`, [res.id]))[0].title).toBe('\u263a\ufe0f\u263a\ufe0f');
+      // Two code points are one short.
+      const before = [await count('topics'), await count('posts')];
+      expect(expectError(await t.gql(CREATE_TOPIC, { input: { boardId, title: '\u{1F44D}\u{1F44D}', body: 'A fine body' } }, { token: author.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'title', message: 'must be at least 3 characters' }]);
+      expect([await count('topics'), await count('posts')]).toEqual(before);
+    });
+
     it('needs a signed-in participant and an existing board', async () => {
       expectError(await t.gql(CREATE_TOPIC, { input: { boardId, title: 'Anonymous', body: 'x' } }), 'UNAUTHENTICATED');
       expectError(await t.gql(CREATE_TOPIC, { input: { boardId: '01a207d7-22e1-733a-9303-5a2047c59e37', title: 'Nowhere', body: 'x' } }, { token: author.token }), 'NOT_FOUND');

@@ -94,6 +94,18 @@ describe('knowledge base: revisions and review', () => {
     expect(await writes()).toEqual(before);
   });
 
+  it('counts a title’s lower bound in code points, as PostgreSQL does', async () => {
+    // Two hearts with their variation selectors: 4 characters to char_length, enough for "3–200 characters".
+    const topic = topicOf(await api.create(author.token, board, { title: '\u2764\ufe0f\u2764\ufe0f' }));
+    expect(topic.article.currentRevision.title).toBe('\u2764\ufe0f\u2764\ufe0f');
+    expect(topicOf(await api.update(author.token, { topicId: topic.id, title: '\u263a\ufe0f\u263a\ufe0f' })).article.currentRevision.title).toBe('\u263a\ufe0f\u263a\ufe0f');
+    // Two code points are one short, on either mutation, and write nothing.
+    const before = await writes();
+    expect(expectError(await api.create(author.token, board, { title: '\u{1F44D}\u{1F44D}' }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'title', message: 'must be at least 3 characters' }]);
+    expect(expectError(await api.update(author.token, { topicId: topic.id, title: '\u{1F44D}\u{1F44D}' }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'title', message: 'must be at least 3 characters' }]);
+    expect(await writes()).toEqual(before);
+  });
+
   it('detects a lost update with baseRevisionId (CONFLICT, nothing written)', async () => {
     const id = await draftArticle(t, author.token, board);
     const first = topicOf(await api.get(author.token, id)).article.currentRevision.id;
