@@ -69,6 +69,19 @@ describe('trust levels', () => {
     expect(await t.sql(`SELECT trust_level FROM users WHERE id = ANY($1::uuid[]) AND trust_level <> 1 ORDER BY id`, [[globalMod.id, otherMod.id, admin.id]])).toEqual([]);
     expect(expectOk(await t.gql(q, { input: { userId: otherMod.id, level: 3, reason: 'regular' } }, { token: admin.token })).setTrustLevel.trustLevel).toBe(3);
   });
+
+  it('counts the reason’s 3-character minimum in code points, as PostgreSQL’s char_length does', async () => {
+    const user = await makeUser(t, { trustLevel: 1 });
+    const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    const q = `mutation($input: SetTrustLevelInput!) { setTrustLevel(input: $input) { trustLevel } }`;
+    // Two hearts with their variation selectors: 4 code points (class-validator's Length counted 2).
+    const hearts = '\u2764\uFE0F\u2764\uFE0F';
+    expect((await t.sql(`SELECT char_length($1::text) AS n`, [hearts]))[0].n).toBe(4);
+    expect(expectOk(await t.gql(q, { input: { userId: user.id, level: 2, reason: hearts } }, { token: globalMod.token })).setTrustLevel.trustLevel).toBe(2);
+    // Two code points stay too short, and nothing is written.
+    expectError(await t.gql(q, { input: { userId: user.id, level: 3, reason: '\u{1F44D}\u{1F44D}' } }, { token: globalMod.token }), 'BAD_USER_INPUT');
+    expect((await t.sql(`SELECT trust_level FROM users WHERE id = $1`, [user.id]))[0].trust_level).toBe(2);
+  });
   it('leaves accounts that cannot sign in alone: a deleted account and a placeholder keep their level, by a run, one racing the deletion, or a moderator', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const globalMod = await makeUser(t, { role: 'MODERATOR' });

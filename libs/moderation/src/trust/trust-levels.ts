@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Args, Context, Field, ID, InputType, Int, Mutation, Resolver } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -10,7 +10,7 @@ import { GlobalRole, ROLE_POWER, Viewer } from '../../../core/src/graphql/viewer
 import { toUserModel, UserModel, UserRow } from '../../../identity/src/users/user.model';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { trim } from '../../../core/src/graphql/transforms';
-import { HasVisibleText, IsPlainText, MaxCharacters } from '../../../core/src/graphql/validators';
+import { HasVisibleText, IsPlainText, MaxCharacters, MinCharacters } from '../../../core/src/graphql/validators';
 import { AccessService } from '../../../access/src/access.service';
 
 /**
@@ -75,7 +75,7 @@ interface StatsRow {
 export class SetTrustLevelInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a user id' }) userId!: string;
   @Field(() => Int) @IsInt() @Min(0) @Max(4) level!: number;
-  @Field({ description: 'Kept in the moderation log, 3–500 characters.' }) @Transform(trim) @IsString() @Length(3, 500) @MaxCharacters(500) @HasVisibleText() @IsPlainText() reason!: string;
+  @Field({ description: 'Kept in the moderation log, 3–500 characters.' }) @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(500) @HasVisibleText() @IsPlainText() reason!: string;
   @Field({ nullable: true, description: 'Keep the level from automatic changes (default true).' }) @IsOptional() @IsBoolean() locked?: boolean;
 }
 
