@@ -322,6 +322,49 @@ describe('moderation: the escalation ladder and appeals', () => {
     expectError(await t.gql(CLAIM, { id: issued.id }, { token: admin.token }), 'CONFLICT');
   });
 
+  /** A member of a new space silenced by its moderator `issuer`, and appealing: the sanction, its item, and `decider`, the space's other moderator. */
+  async function appealedInNewSpace() {
+    const [issuer, decider, user] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const s2 = await makeSpace(t, 'PUBLIC', [{ userId: issuer.id, level: 'MODERATE' }, { userId: decider.id, level: 'MODERATE' }]);
+    const s = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'SILENCE', reason: 'Heated', durationHours: 48, spaceId: s2.id } }, { token: issuer.token })).sanctionUser;
+    expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: s.id, message: 'I was quoting someone else' } }, { token: user.token }));
+    const [{ id: itemId }] = await t.sql(`SELECT id FROM review_items WHERE kind = 'APPEAL' AND target_id = $1`, [s.id]);
+    return { issuer, decider, user, space: s2.id, sanctionId: s.id as string, itemId: itemId as string };
+  }
+
+  it('lets no moderator whose grant was revoked meanwhile decide or claim an appeal: judged again in the decision’s transaction', async () => {
+    const { decider, space: s2, sanctionId, itemId } = await appealedInNewSpace();
+    const revokedWhile = async (act: Promise<unknown>, gate: { begun: Promise<void>; open: () => void }) => {
+      await gate.begun;
+      expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: s2, userId: decider.id } }, { token: admin.token }));
+      gate.open();
+      return act;
+    };
+    // The claim and the decision held once their transaction has the item (the decider a moderator then), before the appeal is judged.
+    const claimGate = gateCalls(t.get(SanctionsService), 'assertMayDecideAppeal');
+    let claimed;
+    try {
+      claimed = await revokedWhile(t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: itemId }, { token: decider.token }), claimGate);
+    } finally {
+      claimGate.restore();
+    }
+    expectError(claimed as any, 'FORBIDDEN');
+    expect(await t.sql(`SELECT claimed_by FROM review_items WHERE id = $1`, [itemId])).toEqual([{ claimed_by: null }]);
+    // Granted again, and revoked again while the decision waits.
+    expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`, { input: { spaceId: s2, userId: decider.id, level: 'MODERATE' } }, { token: admin.token }));
+    const decideGate = gateCalls(t.get(SanctionsService), 'assertMayDecideAppeal');
+    let decided;
+    try {
+      decided = await revokedWhile(t.gql(RESOLVE, { input: { id: itemId, decision: 'APPROVE', note: 'fair' } }, { token: decider.token }), decideGate);
+    } finally {
+      decideGate.restore();
+    }
+    expectError(decided as any, 'FORBIDDEN');
+    expect(await t.sql(`SELECT lifted_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ lifted_at: null }]);
+    expect(await t.sql(`SELECT status FROM appeals WHERE sanction_id = $1`, [sanctionId])).toEqual([{ status: 'PENDING' }]);
+    expect(await t.sql(`SELECT status FROM review_items WHERE id = $1`, [itemId])).toEqual([{ status: 'PENDING' }]);
+  });
+
   it('lets a member suspended site-wide, who cannot sign in, appeal with the token the refused sign-in returns', async () => {
     const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`;
     const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token } }`;

@@ -321,7 +321,7 @@ export class ReportsService {
         );
         if (sanction) {
           assertNotSanctioner(viewer, sanction);
-          await this.sanctions.assertMayDecideAppeal(viewer, sanction);
+          await this.sanctions.assertMayDecideAppeal(tx, viewer, sanction);
         }
       }
       await this.assertNotOffender(tx, viewer, item);
@@ -500,7 +500,7 @@ export class ReportsService {
     );
     if (!sanction) throw AppError.notFound('Sanction not found');
     assertNotSanctioner(viewer, sanction);
-    await this.sanctions.assertMayDecideAppeal(viewer, sanction);
+    await this.sanctions.assertMayDecideAppeal(tx, viewer, sanction);
     if (input.decision === ReviewDecision.IGNORE) throw AppError.badField('decision', 'an appeal is granted (APPROVE) or denied (REJECT)');
     const granted = input.decision === ReviewDecision.APPROVE;
     // A sanction somebody lifted is not one to uphold: its appeal can only be granted.

@@ -188,13 +188,15 @@ export class SanctionsService {
   }
 
   /**
-   * FORBIDDEN unless the viewer could lift this sanction (see authorize): an appeal's decision
-   * lifts it or upholds it, so only those who could lift it decide (or claim) its appeal.
+   * FORBIDDEN unless the viewer could lift this sanction now (see authorize): an appeal's decision
+   * lifts it or upholds it, so only those who could lift it decide (or claim) its appeal. Judged
+   * in the caller's transaction as `lift` judges (`authorizeNow`: the member's row held FOR KEY
+   * SHARE, the decider read on the transaction's connection), not on the request's session: a
+   * moderator whose grant was revoked (or who was demoted, silenced or barred) since decides
+   * and claims nothing.
    */
-  async assertMayDecideAppeal(viewer: Viewer, sanction: { user_id: string; space_id: string | null }): Promise<void> {
-    const target = await this.targetViewer(sanction.user_id);
-    if (!target?.user) return;
-    await this.authorize(viewer, target, sanction.space_id).catch((err: AppError) => {
+  async assertMayDecideAppeal(tx: Tx, viewer: Viewer, sanction: { user_id: string; space_id: string | null }): Promise<void> {
+    await this.authorizeNow(tx, viewer, sanction.user_id, sanction.space_id).catch((err: AppError) => {
       throw err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND' ? AppError.forbidden('Only a moderator who could lift this sanction decides its appeal') : err;
     });
   }
