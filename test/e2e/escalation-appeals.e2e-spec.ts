@@ -4,9 +4,11 @@ import { APPEAL_TOKEN_PURPOSE } from '../../libs/identity/src/auth/auth.service'
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { gateCalls } from '../support/gates';
-import { doneOrWaiting, renamesWithoutWaiting } from '../support/lock-waits';
+import { doneOrWaiting, renamesWithoutWaiting, waitForLockWaits, waitForWaitsOn, xidOf } from '../support/lock-waits';
+import { holdLock } from '../support/row-locks';
+import { countDeadlocks } from '../support/deadlocks';
 import { createTopic } from '../factories/forum';
-import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
 const QUEUE = `query($s: ID) { reviewQueue(spaceId: $s, first: 100) { edges { node { id kind targetType targetId } } } }`;
@@ -363,6 +365,32 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(await t.sql(`SELECT lifted_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ lifted_at: null }]);
     expect(await t.sql(`SELECT status FROM appeals WHERE sanction_id = $1`, [sanctionId])).toEqual([{ status: 'PENDING' }]);
     expect(await t.sql(`SELECT status FROM review_items WHERE id = $1`, [itemId])).toEqual([{ status: 'PENDING' }]);
+  });
+
+  it('never deadlocks a direct lift with its appeal’s decision: both take the sanction before its review item', async () => {
+    const { issuer, decider, sanctionId, itemId } = await appealedInNewSpace();
+    const deadlocks = countDeadlocks(t);
+    const held = await holdLock(t, `SELECT 1 FROM sanctions WHERE id = $1 FOR UPDATE`, [sanctionId]);
+    let lifting: Promise<GqlResult> | undefined;
+    let deciding: Promise<GqlResult> | undefined;
+    try {
+      // The lift waits for the sanction first, then the decision queues behind it (the decision
+      // held the item as it waited: the lift, given the sanction, then waited for the item).
+      lifting = t.gql(`mutation($id: ID!) { liftSanction(id: $id) { id } }`, { id: sanctionId }, { token: issuer.token });
+      await waitForWaitsOn(t, await xidOf(held), 1);
+      deciding = t.gql(RESOLVE, { input: { id: itemId, decision: 'REJECT', note: 'upheld' } }, { token: decider.token });
+      await waitForLockWaits(t, 2);
+    } finally {
+      await held.release();
+    }
+    const [lifted, decided] = await Promise.all([lifting!, deciding!]);
+    deadlocks.restore();
+    expect(deadlocks.count).toBe(0);
+    expectOk(lifted);
+    // The lift granted the appeal: the decision finds its item settled.
+    expectError(decided, 'CONFLICT');
+    expect(await t.sql(`SELECT status, decided_by FROM appeals WHERE sanction_id = $1`, [sanctionId])).toEqual([{ status: 'GRANTED', decided_by: issuer.id }]);
+    expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE id = $1`, [itemId])).toEqual([{ status: 'APPROVED', resolved_by: issuer.id }]);
   });
 
   it('lets a member suspended site-wide, who cannot sign in, appeal with the token the refused sign-in returns', async () => {

@@ -349,7 +349,7 @@ export class ReportsService {
   async resolve(viewer: Viewer, input: ResolveReviewInput): Promise<ReviewItemModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const row = await this.uow.run(async (tx) => {
-      await this.lockTargetPost(tx, viewer, input.id);
+      await this.lockTarget(tx, viewer, input.id);
       const item = await this.lockItem(tx, viewer, input.id);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       this.assertUnclaimedByOthers(viewer, item);
@@ -494,6 +494,7 @@ export class ReportsService {
 
   /** Appeals are decided by a moderator other than the one who issued the sanction or, for an automatic one, whose decision triggered it. */
   private async decideAppeal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
+    // Held already, before the item (`lockTarget`): the sanction before its appeal's item, as a lift takes them.
     const sanction = await tx.one<{ id: string; user_id: string; issued_by: string | null; triggered_by: string | null; kind: string; space_id: string | null; lifted: boolean }>(
       `SELECT id, user_id, issued_by, triggered_by, kind, space_id, lifted_at IS NOT NULL AS lifted FROM sanctions WHERE id = $1 FOR UPDATE`,
       [item.target_id],
@@ -535,18 +536,23 @@ export class ReportsService {
   }
 
   /**
-   * The post the review item `id` is about (the first post for a topic) locked before the item's
-   * row, in the order every other writer takes them, the post and then its items (createReport,
-   * moderatePost, moveTopic, publishArticle settling an article's feedback): a decision holding
-   * the item while it waited for the post, held by one of them waiting for the item, deadlocked.
-   * An item's target never changes, so the one read here is the one locked below. The item is
-   * read unlocked and one who may not handle it refused here (NOT_FOUND), before any lock is
-   * taken: someone with an item's id alone held its post (waiting for whoever held it) until
-   * `lockItem` refused them. `lockItem` checks again, on the item as locked.
+   * What the review item `id` is about locked before the item's row, in the order every other
+   * writer takes them, the target and then its items: the post (the first post for a topic), as
+   * createReport, moderatePost, moveTopic and publishArticle settling an article's feedback take
+   * them; an appeal's sanction, as liftSanction (the sanction, then granting its appeal's item)
+   * and appealSanction (the sanction, then opening the item) take them. A decision holding the
+   * item while it waited for the post, held by one of them waiting for the item, deadlocked; so
+   * did an appeal's decision holding its item while it waited for the sanction, which a lift
+   * held while it waited for the item. An item's target never changes, so the one read here is
+   * the one locked below. The item is read unlocked and one who may not handle it refused here
+   * (NOT_FOUND), before any lock is taken: someone with an item's id alone held its post
+   * (waiting for whoever held it) until `lockItem` refused them. `lockItem` checks again, on the
+   * item as locked.
    */
-  private async lockTargetPost(tx: Tx, viewer: Viewer, id: string): Promise<void> {
+  private async lockTarget(tx: Tx, viewer: Viewer, id: string): Promise<void> {
     const target = await this.handledItem(tx, viewer, id);
     if (target.target_type === ReportTargetType.POST || target.target_type === ReportTargetType.TOPIC) await this.moderationTarget(tx, target);
+    if (target.target_type === ReportTargetType.SANCTION) await tx.query(`SELECT 1 FROM sanctions WHERE id = $1 FOR UPDATE`, [target.target_id]);
   }
 
   /**
