@@ -233,6 +233,17 @@ describe('MeiliSearchEngine over HTTP', () => {
     expect(requests.find((r) => r.path === '/indexes/contributions/search')!.body).toMatchObject({ q: 'елка café' });
   });
 
+  it('says a total of pagination.maxTotalHits is an estimate: Meilisearch caps estimatedTotalHits there, so 1,000 stands for 1,000 or more', async () => {
+    const engine = new MeiliSearchEngine({ url }, serverFolding);
+    const total = async (estimatedTotalHits: number) => {
+      searchAnswer = { hits: [], estimatedTotalHits, processingTimeMs: 1, query: 'grinders' };
+      const res = await engine.search({ query: 'grinders', filters: { spaceIds: [doc.spaceId] }, limit: 10, offset: 0 });
+      return { total: res.total, totalIsEstimate: res.totalIsEstimate };
+    };
+    expect(await total(1000)).toEqual({ total: 1000, totalIsEstimate: true });
+    expect(await total(999)).toEqual({ total: 999, totalIsEstimate: false });
+  });
+
   it('records the folding it was given its documents with: another rebuilds the index when what it is given changes, not otherwise', () => {
     const engine = new MeiliSearchEngine({ url }, serverFolding);
     const fingerprint = (more: Array<[string, string]>) => engine.formatFingerprint(unaccentFolding([...readings, ...more]));

@@ -242,7 +242,8 @@ export class MeiliSearchEngine implements SearchEngine {
       })),
       // offset/limit paging answers with an estimate, exact up to pagination.maxTotalHits.
       total: res.estimatedTotalHits ?? res.hits.length,
-      totalIsEstimate: (res.estimatedTotalHits ?? 0) > SETTINGS.pagination!.maxTotalHits!,
+      // It stops counting at pagination.maxTotalHits (estimatedTotalHits is capped there): reaching it says 1,000 or more.
+      totalIsEstimate: (res.estimatedTotalHits ?? 0) >= SETTINGS.pagination!.maxTotalHits!,
       facets,
       engine: this.name,
     };
