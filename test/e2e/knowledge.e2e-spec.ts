@@ -560,8 +560,11 @@ describe('knowledge base: revisions and review', () => {
         topicOf(await api.update(author.token, { topicId: id, body: 'batched words again' }));
         topicOf(await api.submit(author.token, id));
       }
-      await t.sql(`UPDATE articles SET verified_until = now() - interval '1 minute' WHERE topic_id = ANY($1::uuid[])`, [ids]);
+      // Due in the reverse order (the job reminds the longest due first).
+      await t.sql(`UPDATE articles a SET verified_until = now() - interval '1 minute' * o.n FROM unnest($1::uuid[]) WITH ORDINALITY AS o(t, n) WHERE a.topic_id = o.t`, [ids]);
       expect(await t.get(VerificationReminders).remindDue()).toBe(n);
+      const reminded = await t.sql(`SELECT payload->>'topicId' AS topic_id FROM outbox WHERE type = 'article.verification_due' AND processed_at IS NULL ORDER BY id`);
+      expect(reminded.map((r) => r.topic_id)).toEqual([...ids].reverse());
       const unpushed = jest.spyOn(t.get(LiveGateway) as unknown as { pushNotification: () => Promise<void> }, 'pushNotification').mockResolvedValue(undefined);
       let cost: Awaited<ReturnType<typeof t.countStatements>>;
       try {

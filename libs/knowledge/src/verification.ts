@@ -23,10 +23,13 @@ export class VerificationReminders {
             WHERE a.state <> 'ARCHIVED' AND a.published_revision_id IS NOT NULL AND a.verified_until <= now()
               AND a.reminded_for IS DISTINCT FROM a.verified_until AND t.state <> 'DELETED'
             ORDER BY a.verified_until LIMIT $1
-            FOR UPDATE OF a SKIP LOCKED)
-         UPDATE articles a SET reminded_for = a.verified_until FROM due, topics t
-          WHERE a.topic_id = due.topic_id AND t.id = a.topic_id
-          RETURNING a.topic_id, a.board_id, t.space_id, a.verified_until, a.version`,
+            FOR UPDATE OF a SKIP LOCKED),
+         marked AS (
+           UPDATE articles a SET reminded_for = a.verified_until FROM due, topics t
+            WHERE a.topic_id = due.topic_id AND t.id = a.topic_id
+            RETURNING a.topic_id, a.board_id, t.space_id, a.verified_until, a.version)
+         -- Emitted in the order they were taken, the longest due first (RETURNING keeps no order).
+         SELECT * FROM marked ORDER BY verified_until, topic_id`,
         [BATCH],
       );
       for (const d of due) {
