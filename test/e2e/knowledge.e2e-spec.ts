@@ -560,7 +560,9 @@ describe('knowledge base: revisions and review', () => {
         topicOf(await api.update(author.token, { topicId: id, body: 'batched words again' }));
         topicOf(await api.submit(author.token, id));
       }
-      // Due in the reverse order (the job reminds the longest due first).
+      // Due in the reverse order (the job reminds the longest due first): the first reminder's owner
+      // is not the first step's recipient, whose loaders the delivery reads its rows through. Due at
+      // one time, the reminders came in the order PostgreSQL returned them, and the count with it.
       await t.sql(`UPDATE articles a SET verified_until = now() - interval '1 minute' * o.n FROM unnest($1::uuid[]) WITH ORDINALITY AS o(t, n) WHERE a.topic_id = o.t`, [ids]);
       expect(await t.get(VerificationReminders).remindDue()).toBe(n);
       const reminded = await t.sql(`SELECT payload->>'topicId' AS topic_id FROM outbox WHERE type = 'article.verification_due' AND processed_at IS NULL ORDER BY id`);
@@ -578,6 +580,10 @@ describe('knowledge base: revisions and review', () => {
         expect(of('ARTICLE_VERIFICATION_DUE')).toEqual([owners[i].id]);
         expect(of('ARTICLE_SUBMITTED')).toEqual([owners[i].id, editor.id].sort());
       }
+      // The batch's topics and articles are read once each, whichever recipient each audience (the
+      // step's team, the reminder's owners) meets first.
+      const reads = (sql: RegExp) => cost!.statements.filter((x) => sql.test(x)).length;
+      expect({ topics: reads(/FROM topics t WHERE t\.id = /), articles: reads(/^SELECT \* FROM articles WHERE topic_id = ANY/) }).toEqual({ topics: 1, articles: 1 });
       // Left out: the search vocabulary's writes, which the indexer skips while it remembers writing the words.
       return cost!.statements.filter((x) => !/INSERT INTO search_terms /.test(x)).length;
     };

@@ -221,13 +221,14 @@ export class KnowledgeNotifications implements OutboxHandler {
  */
 async function perTopic(
   items: ReadonlyArray<{ viewer: Viewer; topicId: string }>,
+  rowsVia: Viewer,
   judge: (viewers: Viewer[], topicId: string, rowsVia: Viewer) => Promise<boolean[]>,
 ): Promise<boolean[]> {
   const byTopic = groupBy(items.keys(), (i) => items[i].topicId);
   const seen = items.map(() => false);
   await Promise.all(
     [...byTopic].map(async ([topicId, group]) => {
-      const answers = await judge(group.map((i) => items[i].viewer), topicId, items[0].viewer);
+      const answers = await judge(group.map((i) => items[i].viewer), topicId, rowsVia);
       group.forEach((i, j) => (seen[i] = answers[j]));
     }),
   );
@@ -264,8 +265,8 @@ export class ArticleTeamAudience implements NotificationAudience {
     return kind === ARTICLE_NOTIFICATION_KINDS.UNARCHIVED && (data as { to?: unknown } | null)?.to !== ArticleState.PUBLISHED;
   }
 
-  sees(items: ReadonlyArray<{ viewer: Viewer; topicId: string }>): Promise<boolean[]> {
-    return perTopic(items, (viewers, topicId, rowsVia) => this.loaders.onTeamForEach(viewers, topicId, rowsVia));
+  sees(items: ReadonlyArray<{ viewer: Viewer; topicId: string }>, rowsVia: Viewer): Promise<boolean[]> {
+    return perTopic(items, rowsVia, (viewers, topicId, via) => this.loaders.onTeamForEach(viewers, topicId, via));
   }
 }
 
@@ -292,7 +293,7 @@ export class ArticleOwnerAudience implements NotificationAudience {
     return kind === ARTICLE_NOTIFICATION_KINDS.VERIFICATION_DUE;
   }
 
-  sees(items: ReadonlyArray<{ viewer: Viewer; topicId: string }>): Promise<boolean[]> {
-    return perTopic(items, (viewers, topicId, rowsVia) => this.loaders.ownsForEach(viewers, topicId, rowsVia));
+  sees(items: ReadonlyArray<{ viewer: Viewer; topicId: string }>, rowsVia: Viewer): Promise<boolean[]> {
+    return perTopic(items, rowsVia, (viewers, topicId, via) => this.loaders.ownsForEach(viewers, topicId, via));
   }
 }

@@ -114,8 +114,12 @@ export interface NotificationAudience {
   narrows(kind: string, data: unknown): boolean;
   /** The same, in SQL on a notification row (alias `n`: its `kind` and `data`). */
   readonly narrowsSql: string;
-  /** Whether each viewer may still see such a notification about the topic. */
-  sees(items: ReadonlyArray<{ viewer: Viewer; topicId: string }>): Promise<boolean[]>;
+  /**
+   * Whether each viewer may still see such a notification about the topic, the rows read through
+   * `rowsVia`'s loaders: those `check` read the posts and topics through, so a delivery reads each
+   * row once, whichever recipient comes first among the items an audience narrows.
+   */
+  sees(items: ReadonlyArray<{ viewer: Viewer; topicId: string }>, rowsVia: Viewer): Promise<boolean[]>;
   /** The same, in SQL (alias `n`: its `topic_id`; `$1` the viewer, `$3` the spaces they moderate). */
   readonly seesSql: string;
 }
@@ -234,11 +238,15 @@ export class NotificationVisibility {
    * notifications are read together (the forum's loaders batch them).
    */
   async check(items: readonly NotificationSubject[]): Promise<boolean[]> {
-    const visible = await this.readable(items);
+    // Rows do not depend on who reads them: one viewer's loaders read them all, so every post,
+    // topic and article of the run comes in one statement each, however many recipients they have.
+    const rowsVia = items.find((n) => n.viewer)?.viewer;
+    if (!rowsVia) return items.map(() => false);
+    const visible = await this.readable(items, rowsVia);
     for (const audience of this.audiences) {
       const narrowed = items.flatMap((n, i) => (visible[i] && n.topicId && audience.narrows(n.kind, n.data) ? [i] : []));
       if (narrowed.length === 0) continue;
-      const seen = await audience.sees(narrowed.map((i) => ({ viewer: items[i].viewer!, topicId: items[i].topicId! })));
+      const seen = await audience.sees(narrowed.map((i) => ({ viewer: items[i].viewer!, topicId: items[i].topicId! })), rowsVia);
       narrowed.forEach((i, j) => (visible[i] = seen[j]));
     }
     return visible;
@@ -276,7 +284,7 @@ export class NotificationVisibility {
     return posts;
   }
 
-  private async readable(items: readonly NotificationSubject[]): Promise<boolean[]> {
+  private async readable(items: readonly NotificationSubject[], rowsVia: Viewer): Promise<boolean[]> {
     const visible = items.map((n) => !!n.viewer && !n.postId && !n.topicId);
     const groups = new Map<string, number[]>();
     items.forEach((n, i) => {
@@ -286,9 +294,6 @@ export class NotificationVisibility {
       if (group) group.push(i);
       else groups.set(key, [i]);
     });
-    // Rows do not depend on who reads them: one viewer's loaders read them all, so every post
-    // and topic of the run comes in one statement each, however many recipients they have.
-    const rowsVia = items.find((n) => n.viewer)?.viewer ?? undefined;
     await Promise.all([
       this.groupNotices(items, visible),
       this.reportOutcomes(items, visible),
