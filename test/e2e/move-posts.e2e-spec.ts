@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { PostMovesService } from '../../libs/forum/src/posts/post-moves.service';
 import { NotificationsWhereTheirPostsAre1765206000000 } from '../../migrations/1765206000000-notifications-where-their-posts-are';
 import { NotificationDraft, NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
@@ -521,6 +522,33 @@ describe('moving posts to another topic', () => {
         { source: 'removed:gone:1', topic_id: source.id, data: { number: 4, rejected: false } },
       ].sort(bySource),
     );
+  });
+
+  it('a delivery holding a post for its news never deadlocks with a move of it: it holds the topic first (topics before posts), as the move does', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    const r = await reply(t, customer.token, source.id, `@${reader.handle} mind this.`);
+    const dest = await createTopic(t, customer.token, publicBoard);
+    await drain();
+    const draft: NotificationDraft = { userId: reader.id, kind: 'MENTION', topicId: source.id, postId: r.id, actorId: customer.id, data: { number: 2, approved: false }, source: `deadlock-test:${r.id}` };
+    // Each attempt of the move (a deadlock's victim is run again by UnitOfWork) writes once.
+    const writes = jest.spyOn(t.get(PostMovesService) as any, 'write');
+    try {
+      // The recipient's account held: the delivery waits there, holding what it took before it; the
+      // move then waits for the delivery; once the account is let go, neither may wait for the other.
+      await withLockHeld(t, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, [reader.id], async (h) => {
+        const delivering = t.get(NotificationsHandler).deliver([draft]);
+        await h.waiting(1);
+        const moving = move({ postIds: [r.id], toTopicId: dest.id }, moderator);
+        await h.waiting(2);
+        await h.release();
+        await delivering;
+        expectOk(await moving);
+      });
+      expect(writes).toHaveBeenCalledTimes(1);
+    } finally {
+      writes.mockRestore();
+    }
+    expect(await t.sql(`SELECT topic_id, data->>'number' AS number FROM notifications WHERE source = $1`, [draft.source])).toEqual([{ topic_id: dest.id, number: '2' }]);
   });
 
   it('tells the moved posts’ authors, once each, where their posts went, but not the mover, nor an author who may not read it there', async () => {

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { BoardKinds } from '../../forum/src/board-kinds';
 import { BOOKMARK_REMINDER_DUE } from '../../forum/src/bookmarks/bookmarks.repository';
 import { effectiveWatchesSql, inheritedWatchesSql } from './watch-levels';
@@ -415,50 +415,76 @@ export class NotificationsHandler implements OutboxHandler {
       // The post it is about (or, for a removal, of) is held FOR SHARE too, and the notice stored
       // where the post is now, its topic and its number (as movePosts rewrites notices about the
       // posts it moves): a move that committed since the drafts were read, or is under way (it
-      // holds the posts FOR UPDATE), is not undone by a topic read before it.
-      const rows = await this.ds.query(
-        `WITH n AS (
-           INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id, read_at)
-           SELECT u.id, u.user_id, u.kind, COALESCE(held.topic_id, u.topic_id), u.post_id, u.actor_id,
-                  CASE WHEN held.id IS NOT NULL AND u.data ? 'number' THEN jsonb_set(u.data, '{number}', to_jsonb(held.number)) ELSE u.data END,
-                  u.source, u.removed_post_id, CASE WHEN u.kind = ANY($9::text[]) AND NOT COALESCE((u.data->>'edited')::boolean, false) AND EXISTS (
-                    SELECT 1 FROM posts p JOIN topic_reads r ON r.topic_id = held.topic_id AND r.user_id = u.user_id
-                     WHERE p.id = u.post_id AND held.id = p.id AND r.last_read_number >= held.number AND (p.edited_at IS NULL OR r.updated_at >= p.edited_at)) THEN now() END
-             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[], $10::uuid[])
-                  AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id)
-             JOIN users recipient ON recipient.id = u.user_id AND recipient.deleted_at IS NULL
-             LEFT JOIN (SELECT id, topic_id, number FROM posts WHERE id = ANY($11::uuid[]) ORDER BY id FOR SHARE) held ON held.id = COALESCE(u.post_id, u.removed_post_id)
-            -- Nothing a member the recipient ignores writes or reacts.
-            WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind', data: 'u.data', topicId: 'u.topic_id', postId: 'u.post_id' })}
-            ORDER BY u.user_id FOR SHARE OF recipient
-           ON CONFLICT (user_id, source) DO UPDATE
-             SET data = notifications.data || jsonb_build_object(
-                          'count', (notifications.data->>'count')::int + 1,
-                          'reactors', COALESCE(notifications.data->'reactors', '[]') || (EXCLUDED.data->'reactors')),
-                 -- News again: at the top of the list, unread, and due to be e-mailed with the rest.
-                 -- A claim of it under way (the digest's) is dropped: that run's e-mail tells the batch as it was, and marks this one nothing.
-                 read_at = NULL, created_at = now(), emailed_at = NULL, email_claimed_at = NULL
-           -- Batched reactions add up, each person once: a reaction from someone already counted (a
-           -- redelivered event, or reacting again) changes nothing and does not mark it unread.
-           WHERE notifications.kind = 'REACTIONS' AND NOT (COALESCE(notifications.data->'reactors', '[]') @> (EXCLUDED.data->'reactors'))
-           RETURNING id, user_id, read_at)
-         SELECT n.id, CASE WHEN n.read_at IS NULL THEN pg_notify('${NOTIFY_CHANNEL}', json_build_object('userId', n.user_id, 'id', n.id)::text) END FROM n`,
-        [
-          round.map(() => newId()),
-          round.map((d) => d.userId),
-          round.map((d) => d.kind),
-          round.map((d) => d.topicId ?? null),
-          round.map((d) => d.postId ?? null),
-          round.map((d) => d.actorId ?? null),
-          round.map((d) => JSON.stringify(d.data ?? {})),
-          round.map((d) => d.source),
-          READ_WITH_THE_TOPIC,
-          round.map((d) => d.removedPostId ?? null),
-          [...new Set(round.flatMap((d) => d.postId ?? d.removedPostId ?? []))],
-        ],
-      );
+      // holds the posts FOR UPDATE), is not undone by a topic read before it. Topics before posts
+      // (docs/architecture.md): the posts' topics are held FOR KEY SHARE first, in the round's
+      // transaction, as the insert's foreign key would take them only after the posts; a move
+      // (or moveTopic) holds its topic FOR UPDATE and then the posts, and the two deadlocked.
+      const postIds = [...new Set(round.flatMap((d) => d.postId ?? d.removedPostId ?? []))];
+      const rows = await this.ds.transaction(async (m) => {
+        await holdTopicsOf(m, postIds, round.flatMap((d) => d.topicId ?? []));
+        return m.query(
+          `WITH n AS (
+             INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id, read_at)
+             SELECT u.id, u.user_id, u.kind, COALESCE(held.topic_id, u.topic_id), u.post_id, u.actor_id,
+                    CASE WHEN held.id IS NOT NULL AND u.data ? 'number' THEN jsonb_set(u.data, '{number}', to_jsonb(held.number)) ELSE u.data END,
+                    u.source, u.removed_post_id, CASE WHEN u.kind = ANY($9::text[]) AND NOT COALESCE((u.data->>'edited')::boolean, false) AND EXISTS (
+                      SELECT 1 FROM posts p JOIN topic_reads r ON r.topic_id = held.topic_id AND r.user_id = u.user_id
+                       WHERE p.id = u.post_id AND held.id = p.id AND r.last_read_number >= held.number AND (p.edited_at IS NULL OR r.updated_at >= p.edited_at)) THEN now() END
+               FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[], $10::uuid[])
+                    AS u(id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id)
+               JOIN users recipient ON recipient.id = u.user_id AND recipient.deleted_at IS NULL
+               LEFT JOIN (SELECT id, topic_id, number FROM posts WHERE id = ANY($11::uuid[]) ORDER BY id FOR SHARE) held ON held.id = COALESCE(u.post_id, u.removed_post_id)
+              -- Nothing a member the recipient ignores writes or reacts.
+              WHERE NOT ${fromIgnoredSql({ userId: 'u.user_id', actorId: 'u.actor_id', kind: 'u.kind', data: 'u.data', topicId: 'u.topic_id', postId: 'u.post_id' })}
+              ORDER BY u.user_id FOR SHARE OF recipient
+             ON CONFLICT (user_id, source) DO UPDATE
+               SET data = notifications.data || jsonb_build_object(
+                            'count', (notifications.data->>'count')::int + 1,
+                            'reactors', COALESCE(notifications.data->'reactors', '[]') || (EXCLUDED.data->'reactors')),
+                   -- News again: at the top of the list, unread, and due to be e-mailed with the rest.
+                   -- A claim of it under way (the digest's) is dropped: that run's e-mail tells the batch as it was, and marks this one nothing.
+                   read_at = NULL, created_at = now(), emailed_at = NULL, email_claimed_at = NULL
+             -- Batched reactions add up, each person once: a reaction from someone already counted (a
+             -- redelivered event, or reacting again) changes nothing and does not mark it unread.
+             WHERE notifications.kind = 'REACTIONS' AND NOT (COALESCE(notifications.data->'reactors', '[]') @> (EXCLUDED.data->'reactors'))
+             RETURNING id, user_id, read_at)
+           SELECT n.id, CASE WHEN n.read_at IS NULL THEN pg_notify('${NOTIFY_CHANNEL}', json_build_object('userId', n.user_id, 'id', n.id)::text) END FROM n`,
+          [
+            round.map(() => newId()),
+            round.map((d) => d.userId),
+            round.map((d) => d.kind),
+            round.map((d) => d.topicId ?? null),
+            round.map((d) => d.postId ?? null),
+            round.map((d) => d.actorId ?? null),
+            round.map((d) => JSON.stringify(d.data ?? {})),
+            round.map((d) => d.source),
+            READ_WITH_THE_TOPIC,
+            round.map((d) => d.removedPostId ?? null),
+            postIds,
+          ],
+        );
+      });
       if (rows.length < round.length) this.log.debug({ delivered: rows.length, drafted: round.length }, 'some notifications were already delivered');
     }
+  }
+}
+
+/**
+ * Holds FOR KEY SHARE, in id order, the topics the posts are in and those named, until each post
+ * is in one held (a move that committed while this waited put a post in another topic: that one is
+ * held then): no move of them (it holds its topics FOR UPDATE, then the posts) starts before the
+ * caller's transaction ends, nor is one under way waited for while the caller holds a post.
+ */
+async function holdTopicsOf(m: EntityManager, postIds: string[], topicIds: string[]): Promise<void> {
+  const held: string[] = [];
+  for (;;) {
+    const rows: Array<{ id: string }> = await m.query(
+      `SELECT id FROM topics WHERE (id IN (SELECT topic_id FROM posts WHERE id = ANY($1::uuid[])) OR id = ANY($2::uuid[])) AND id <> ALL($3::uuid[])
+        ORDER BY id FOR KEY SHARE`,
+      [postIds, topicIds, held],
+    );
+    if (rows.length === 0) return;
+    held.push(...rows.map((r) => r.id));
   }
 }
 
