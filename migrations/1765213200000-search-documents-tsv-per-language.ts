@@ -16,8 +16,8 @@ export const SEARCH_LANGUAGES = ['en', 'fr', 'simple'] as const;
  *
  * The index of every language (`search_documents_tsv_idx`) stays for the nodes of the release
  * before, which match `tsv @@ (en || fr || simple)` through it while nodes are upgraded one after
- * another (without it, each of their searches would read the whole table); a later migration drops
- * it, once no node runs that release, as search-terms-typo-keys-tidy did for the typo keys.
+ * another (without it, each of their searches would read the whole table); the next migration,
+ * search-documents-tsv-idx-tidy, drops it (no release was made between the two).
  *
  * Outside a transaction (`transaction = false`): each index is built CONCURRENTLY, so searches and
  * indexing go on meanwhile. Run again after a failure midway, an index a failed build left invalid

@@ -493,6 +493,20 @@ describe('migrations', () => {
     expect(await plan()).toEqual(['Bitmap Index Scan notifications_post_id_idx', 'Bitmap Index Scan notifications_removed_post_id_idx']);
   }, 120_000);
 
+  it('leaves each search document in one GIN index, its language’s, and gives the index of every language back when undone (migration 1765238400000)', async () => {
+    const tsvIndexes = () =>
+      t.sql(
+        `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE i.indrelid = 'search_documents'::regclass AND c.relname LIKE 'search\\_documents\\_tsv\\_%' ORDER BY c.relname COLLATE "C"`,
+      );
+    const perLanguage = ['en', 'fr', 'simple'].map((l) => ({ name: `search_documents_tsv_${l}_idx`, valid: true }));
+    expect(await tsvIndexes()).toEqual(perLanguage);
+    await undo(backTo('SearchDocumentsTsvIdxTidy1765238400000'));
+    expect(await tsvIndexes()).toEqual([...perLanguage, { name: 'search_documents_tsv_idx', valid: true }].sort((a, b) => (a.name < b.name ? -1 : 1)));
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('SearchDocumentsTsvIdxTidy1765238400000'));
+    expect(await tsvIndexes()).toEqual(perLanguage);
+  }, 120_000);
+
   it('builds the typo-key indexes again over an invalid one a failed concurrent build left, and drops the former ones only then', async () => {
     const space = await makeSpace(t, 'PUBLIC');
     await undo(backTo('SearchTermsTypoKeysFirstLetter1765134000000'));
