@@ -365,7 +365,9 @@ describe('bookmark reminders', () => {
       expect(few.firing).toBe(1);
       expect(many.firing).toBe(1);
       expect(many.delivery).toBe(few.delivery);
-      expect(many.delivery).toBeLessThanOrEqual(12);
+      // 16 since deliver holds the posts' topics before their posts (c463a65, no deadlock with a
+      // move): its own transaction (START, COMMIT), the topics held, and read again under the hold.
+      expect(many.delivery).toBeLessThanOrEqual(16);
     });
 
     it('takes a run past one batch of 500 in one statement more', async () => {
