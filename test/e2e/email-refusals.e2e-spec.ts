@@ -494,9 +494,9 @@ describe('notification e-mails the mail server refuses', () => {
   /**
    * A run whose send to `u` the mail server holds at RCPT TO while `meanwhile` runs (told the
    * sends' renewal ticks, made by hand instead of by a timer, and which call of the server's this
-   * is), then takes; what the run sent to `u`.
+   * is), then takes, or refuses with the reply `meanwhile` answers; what the run sent to `u`.
    */
-  const runHeldAtRcpt = async (u: TestUser, meanwhile: (ticks: Array<() => Promise<void>>, call: number) => Promise<void>) => {
+  const runHeldAtRcpt = async (u: TestUser, meanwhile: (ticks: Array<() => Promise<void>>, call: number) => Promise<string | void>) => {
     const ticks: Array<() => Promise<void>> = [];
     const digest = t.get(EmailDigest) as unknown as { everyRenewal: (tick: () => Promise<void>) => () => void };
     const byHand = jest.spyOn(digest, 'everyRenewal').mockImplementation((tick) => {
@@ -504,10 +504,7 @@ describe('notification e-mails the mail server refuses', () => {
       return () => undefined;
     });
     let calls = 0;
-    smtp.refuse.set(u.email, async () => {
-      await meanwhile(ticks, calls++);
-      return undefined;
-    });
+    smtp.refuse.set(u.email, async () => (await meanwhile(ticks, calls++)) ?? undefined);
     try {
       return (await t.get(EmailDigest).sendDue()).filter((m) => m.to === u.email);
     } finally {
@@ -537,6 +534,24 @@ describe('notification e-mails the mail server refuses', () => {
     expect(meanwhile?.filter((m) => m.to === member.email)).toEqual([]);
     expect(sent).toHaveLength(1);
     await sentOnce(member);
+  });
+
+  it.each([
+    ['for now: its news is put back', '451 4.3.0 Temporary lookup failure', false],
+    ['for good: its news is handled', '550 5.7.1 Message refused by policy', true],
+  ])('deals with a message the mail server refuses after the send renewed its claim, under the renewed claim (%s)', async (_, refusal, handled) => {
+    const member = await memberDue();
+    const stamps: bigint[] = [];
+    const sent = await runHeldAtRcpt(member, async (ticks) => {
+      stamps.push(await claimOf(member));
+      for (const tick of ticks) await tick();
+      stamps.push(await claimOf(member));
+      return refusal;
+    });
+    expect(stamps[1] > stamps[0]).toBe(true);
+    expect(sent).toEqual([]);
+    // The run's renewed claim goes: nothing waits for the lease to run out.
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS handled, email_claimed_at FROM notifications WHERE user_id = $1`, [member.id])).toEqual([{ handled, email_claimed_at: null }]);
   });
 
   it('stops a send whose claim another run took over while a slow mail server held it: the message goes once', async () => {

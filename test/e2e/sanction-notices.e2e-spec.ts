@@ -674,10 +674,11 @@ describe('telling sanctioned members', () => {
   };
   /**
    * A suspension of `member` whose e-mail the mail server holds at RCPT TO while `meanwhile` runs
-   * (told the send's renewal ticks, made by hand instead of by a timer), then takes: the
-   * sanction, and every message that reached the member meanwhile and then.
+   * (told the send's renewal ticks, made by hand instead of by a timer), then takes, or refuses
+   * with the reply `meanwhile` answers: the sanction, and every message that reached the member
+   * meanwhile and then.
    */
-  async function suspensionHeldAtRcpt(member: TestUser, meanwhile: (ticks: Array<() => Promise<void>>, sanctionId: string) => Promise<void>) {
+  async function suspensionHeldAtRcpt(member: TestUser, meanwhile: (ticks: Array<() => Promise<void>>, sanctionId: string) => Promise<string | void>) {
     const ticks: Array<() => Promise<void>> = [];
     const byHand = jest.spyOn(t.get(SanctionMail) as unknown as { everyRenewal: (tick: () => Promise<void>) => () => void }, 'everyRenewal').mockImplementation((tick) => {
       ticks.push(tick);
@@ -685,10 +686,7 @@ describe('telling sanctioned members', () => {
     });
     let sanctionId = '';
     let calls = 0;
-    smtp.refuse.set(member.email, async () => {
-      if (calls++ === 0) await meanwhile(ticks, sanctionId);
-      return undefined;
-    });
+    smtp.refuse.set(member.email, async () => (calls++ === 0 ? ((await meanwhile(ticks, sanctionId)) ?? undefined) : undefined));
     try {
       const mails = await mailsTo(member, async () => (sanctionId = await sanction(member.id, { kind: 'SUSPEND', durationHours: 48 })));
       return { sanctionId, mails };
@@ -713,6 +711,25 @@ describe('telling sanctioned members', () => {
     expect(stamps[1] > stamps[0]).toBe(true);
     expect(waited).toMatch(/claimed by another worker until/);
     expect(mails).toHaveLength(1);
+    expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed, email_claimed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed: true, email_claimed_at: null }]);
+  });
+
+  it('lets go of a sanction e-mail’s renewed claim when the mail server refuses it for now after the send renewed it: its event, tried again, sends it at once', async () => {
+    const member = await makeUser(t);
+    const stamps: bigint[] = [];
+    const { sanctionId, mails } = await suspensionHeldAtRcpt(member, async (ticks, id) => {
+      stamps.push(await claimOf(id));
+      for (const tick of ticks) await tick();
+      stamps.push(await claimOf(id));
+      return '451 4.3.0 Temporary failure';
+    });
+    expect(stamps[1] > stamps[0]).toBe(true);
+    expect(mails).toEqual([]);
+    expect(await t.sql(`SELECT emailed_at, email_claimed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed_at: null, email_claimed_at: null }]);
+    // A failed try, not a wait on its own claim: due again, it sends the e-mail then.
+    expect(await sanctionEvent(sanctionId)).toEqual({ attempts: 1, parked: false, done: false });
+    await redeliverNow(sanctionId);
+    expect(await mailsTo(member, async () => undefined)).toHaveLength(1);
     expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed, email_claimed_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed: true, email_claimed_at: null }]);
   });
 
