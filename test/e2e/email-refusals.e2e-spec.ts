@@ -517,6 +517,18 @@ describe('notification e-mails the mail server refuses', () => {
     expect(delivered(u)).toBe(1);
     expect(await state(u)).toEqual({ handled: true, stamped: true });
   };
+  /** A send of `u`'s stopped, or never started: nothing delivered, their news neither handled nor put back (still claimed), their stamp kept. */
+  const leftClaimed = async (u: TestUser) => {
+    expect(delivered(u)).toBe(0);
+    expect(await state(u)).toEqual({ handled: false, stamped: true });
+  };
+  /** Once the lease of `u`'s claim ran out (and the delay passed), a run sends their news: once in all. */
+  const sentOnceAfterTheLease = async (u: TestUser) => {
+    await leaseRanOut(u);
+    await delayPassed(u);
+    expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === u.email)).toHaveLength(1);
+    await sentOnce(u);
+  };
 
   it('keeps its claim while a slow mail server holds the send: the send renews it, and no other run takes it meanwhile', async () => {
     const member = await memberDue();
@@ -598,16 +610,11 @@ describe('notification e-mails the mail server refuses', () => {
   ])('stops a send whose claim it cannot keep in time, leaving its news to a run after the lease: the message goes once (%s)', async (_, dueWhileHeld) => {
     const member = await memberDue();
     expect(await runHeldAtRcpt(member, (ticks) => dueWhileHeld(ticks[0]))).toEqual([]);
-    expect(delivered(member)).toBe(0);
-    expect(await state(member)).toEqual({ handled: false, stamped: true });
+    await leftClaimed(member);
     // Within the lease, no other run takes it; past it, one sends it.
-    const digest = t.get(EmailDigest);
     await delayPassed(member);
-    expect((await digest.sendDue()).filter((m) => m.to === member.email)).toEqual([]);
-    await leaseRanOut(member);
-    await delayPassed(member);
-    expect((await digest.sendDue()).filter((m) => m.to === member.email)).toHaveLength(1);
-    await sentOnce(member);
+    expect((await t.get(EmailDigest).sendDue()).filter((m) => m.to === member.email)).toEqual([]);
+    await sentOnceAfterTheLease(member);
   });
   it('sends nothing when the lease is nearly out by the local clock by the time the message is ready (the process stalled after the renewal): the message goes once, after the lease', async () => {
     const member = await memberDue();
@@ -628,12 +635,8 @@ describe('notification e-mails the mail server refuses', () => {
     }
     expect(clock).toBeDefined();
     expect(first).toEqual([]);
-    expect(delivered(member)).toBe(0);
-    expect(await state(member)).toEqual({ handled: false, stamped: true });
-    await leaseRanOut(member);
-    await delayPassed(member);
-    expect((await digest.sendDue()).filter((m) => m.to === member.email)).toHaveLength(1);
-    await sentOnce(member);
+    await leftClaimed(member);
+    await sentOnceAfterTheLease(member);
   });
   it('stops a send at once when a renewal comes due with the lease nearly out, even while an earlier renewal still waits for its rows', async () => {
     const member = await memberDue();
@@ -659,7 +662,6 @@ describe('notification e-mails the mail server refuses', () => {
       await Promise.all([waiting, stalled]);
     });
     expect(sent).toEqual([]);
-    expect(delivered(member)).toBe(0);
-    expect(await state(member)).toEqual({ handled: false, stamped: true });
+    await leftClaimed(member);
   });
 });
