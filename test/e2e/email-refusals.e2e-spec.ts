@@ -1,5 +1,6 @@
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
+import { stampOf } from '../../libs/core/src/mail-lease';
 import { makeUser, TestUser } from '../factories';
 import { logSink } from '../support/log-sink';
 import { smtpServer, SmtpServer } from '../support/smtp-server';
@@ -489,8 +490,8 @@ describe('notification e-mails the mail server refuses', () => {
     await note(u);
     return u;
   };
-  /** The stamp of `u`'s claim, as microseconds since the epoch. */
-  const claimOf = async (u: TestUser) => BigInt((await t.sql(`SELECT (extract(epoch FROM email_claimed_at) * 1000000)::bigint AS stamp FROM notifications WHERE user_id = $1`, [u.id]))[0].stamp);
+  /** The stamp of `u`'s claim, as the digest carries it (`stampOf`). */
+  const claimOf = async (u: TestUser) => BigInt((await t.sql(`SELECT ${stampOf('email_claimed_at')} AS stamp FROM notifications WHERE user_id = $1`, [u.id]))[0].stamp);
   /**
    * A run whose send to `u` the mail server holds at RCPT TO while `meanwhile` runs (told the
    * sends' renewal ticks, made by hand instead of by a timer, and which call of the server's this

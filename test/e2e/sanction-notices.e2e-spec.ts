@@ -5,6 +5,7 @@ import { EmailDigest, mailableNowSql, SentEmail } from '../../libs/notifications
 import { STANDING_KINDS } from '../../libs/notifications/src/notifications.handler';
 import { AccessService } from '../../libs/access/src/access.service';
 import { SanctionMail } from '../../libs/moderation/src/sanctions/sanction-mail';
+import { stampOf } from '../../libs/core/src/mail-lease';
 import { SanctionEmailGivenUpBefore1765119600000 } from '../../migrations/1765119600000-sanction-email-given-up-before';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -662,9 +663,9 @@ describe('telling sanctioned members', () => {
     expect(await t.sql(`SELECT emailed_at IS NOT NULL AS emailed FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ emailed: true }]);
   });
 
-  /** The stamp of the sanction's e-mail claim, as microseconds since the epoch. */
+  /** The stamp of the sanction's e-mail claim, as its sender carries it (`stampOf`). */
   const claimOf = async (sanctionId: string) =>
-    BigInt((await t.sql(`SELECT (extract(epoch FROM email_claimed_at) * 1000000)::bigint AS stamp FROM sanctions WHERE id = $1`, [sanctionId]))[0].stamp);
+    BigInt((await t.sql(`SELECT ${stampOf('email_claimed_at')} AS stamp FROM sanctions WHERE id = $1`, [sanctionId]))[0].stamp);
   /** The sanction's outbox event as a worker is handed it. */
   const eventOf = async (sanctionId: string) => {
     const [e] = await t.sql(`SELECT id::text AS id, type, aggregate_type, aggregate_id, version, payload, created_at FROM outbox WHERE type = 'user.sanctioned' AND payload->>'sanctionId' = $1`, [
