@@ -16,6 +16,16 @@ export function stampAt(param: string): string {
   return `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
 }
 
+/**
+ * How long an e-mail's own claim holds (`AccountMailHandler.claimsItsOwn`: a sanction's,
+ * `sanctions.email_claimed_at`; the digest's, `notifications.email_claimed_at`) before another
+ * worker may take it over, unless renewed: a send under way keeps renewing it, and stops once it
+ * may have lost it (`sendKeepingClaim`), since a mail server slow at several steps (nodemailer
+ * waits up to 10 minutes at each) may take longer; so a claim that ran out is one whose worker
+ * died, stalled or stopped before the mail server took the message.
+ */
+export const MAIL_CLAIM_LEASE_SECONDS = 15 * 60;
+
 /** Renewals in a row that may fail before a send stops: past them, its lease may run out before the next. */
 const RENEWALS_MISSABLE = 1;
 
@@ -26,8 +36,8 @@ export interface MailLease {
 }
 
 /**
- * Sends one message while the sender's claim on it (a lease of `leaseMs`, stamped `lease.stamp`,
- * renewed from the local moment `lease.from`) holds, so that no other sender sends it meanwhile: a
+ * Sends one message while the sender's claim on it (a lease of MAIL_CLAIM_LEASE_SECONDS, stamped
+ * `lease.stamp`, renewed from the local moment `lease.from`) holds, so that no other sender sends it meanwhile: a
  * mail server slow at several steps (each within nodemailer's 10-minute wait) may take longer
  * than one lease. While the send is under way the claim is renewed every third of the lease
  * (`everyRenewal` calls the tick; `renew` answers the new stamp, or null when the claim is no
@@ -37,11 +47,10 @@ export interface MailLease {
  * lease is nearly out by the local clock when a renewal comes due (the process stalled), judged
  * at once, since a renewal still waiting for its rows is not answered in time to stop a step that
  * follows at once. Nothing is sent at all when the lease is nearly out already as the send would
- * start (the process stalled after the last renewal, while the message was made). Answers whether the claim held to the end (false: stopped, nothing of it to
- * mark or put back); throws what the send threw otherwise (the mail server's refusal).
+ * start (the process stalled after the last renewal, while the message was made). Answers
+ * whether the claim held to the end (false: stopped, nothing of it to mark or put back); throws what the send threw otherwise (the mail server's refusal).
  */
 export async function sendKeepingClaim(p: {
-  leaseMs: number;
   lease: MailLease;
   renew: (stamp: string) => Promise<string | null>;
   send: (signal: AbortSignal) => Promise<unknown>;
@@ -49,7 +58,8 @@ export async function sendKeepingClaim(p: {
   log: Logger;
   logFields: Record<string, unknown>;
 }): Promise<boolean> {
-  const { leaseMs, lease, log, logFields } = p;
+  const { lease, log, logFields } = p;
+  const leaseMs = MAIL_CLAIM_LEASE_SECONDS * 1000;
   const renewEveryMs = leaseMs / 3;
   const stop = new AbortController();
   // Once the send is over, a renewal's answer stops nothing.

@@ -12,10 +12,9 @@ import { isUuid } from '../../core/src/ids';
 import { enhancedStatus, RefusalError, refusedForGood } from '../../core/src/mail-refusals';
 import { retryingDeadlocks, rowsOf, sqlState } from '../../core/src/database/unit-of-work';
 import { SignedTokens } from '../../core/src/signed-tokens';
-import { MailLease, renewEvery, sendKeepingClaim, stampAt, stampOf } from '../../core/src/mail-lease';
+import { MAIL_CLAIM_LEASE_SECONDS, MailLease, renewEvery, sendKeepingClaim, stampAt, stampOf } from '../../core/src/mail-lease';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
-import { MAIL_CLAIM_LEASE_SECONDS } from '../../identity/src/auth/account-mailer';
 import { asSeenSql, fromIgnoredSql, NotificationVisibility } from './notifications';
 import { STANDING_KINDS } from './notifications.handler';
 import { Viewer } from '../../core/src/graphql/viewer';
@@ -626,7 +625,6 @@ export class EmailDigest {
    */
   private sendKeepingClaim(userId: string, ids: readonly string[], lease: MailLease, message: Mail.Options): Promise<boolean> {
     return sendKeepingClaim({
-      leaseMs: MAIL_CLAIM_LEASE_SECONDS * 1000,
       lease,
       renew: async (stamp) => (await this.onClaimed('email_claimed_at = now()', ids, stamp))[0]?.claim ?? null,
       send: (signal) => this.transport.sendMail({ ...message, signal }),

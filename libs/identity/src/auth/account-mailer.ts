@@ -4,18 +4,8 @@ import nodemailer, { Transporter } from 'nodemailer';
 import { AppConfig } from '../../../core/src/config/config';
 import { enhancedStatus, RefusalError, refusedForGood } from '../../../core/src/mail-refusals';
 import { isLastTry, OutboxEvent, OutboxHandler, OutboxWait } from '../../../core/src/outbox/outbox';
-import { renewEvery, sendKeepingClaim } from '../../../core/src/mail-lease';
+import { MAIL_CLAIM_LEASE_SECONDS, renewEvery, sendKeepingClaim } from '../../../core/src/mail-lease';
 import { UsersRepository } from '../users/users.repository';
-
-/**
- * How long an e-mail's own claim holds (`AccountMailHandler.claimsItsOwn`: a sanction's,
- * `sanctions.email_claimed_at`; the digest's, `notifications.email_claimed_at`) before another
- * worker may take it over, unless renewed: a send under way keeps renewing it, and stops once it
- * may have lost it (`sendKeepingClaim`), since a mail server slow at several steps (nodemailer
- * waits up to 10 minutes at each) may take longer; so a claim that ran out is one whose worker
- * died, stalled or stopped before the mail server took the message.
- */
-export const MAIL_CLAIM_LEASE_SECONDS = 15 * 60;
 
 /**
  * How long a production node with no SMTP_URL leaves an e-mail another node may send
@@ -275,7 +265,6 @@ export abstract class AccountMailHandler<U extends { email: string | null; is_pl
       else {
         // A claim of its own is kept while the message goes, and the send stops once it may be lost.
         kept = await sendKeepingClaim({
-          leaseMs: MAIL_CLAIM_LEASE_SECONDS * 1000,
           lease,
           renew: (stamp) => this.renewClaim(userId, stamp),
           send: async (signal) => (sent = await this.mailer.send(this.what, this.accountOf(userId), message, signal)),

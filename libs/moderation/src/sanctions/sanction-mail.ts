@@ -3,9 +3,9 @@ import { DataSource } from 'typeorm';
 import { SANCTION_IN_FORCE } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
 import { OutboxEvent, OutboxWait } from '../../../core/src/outbox/outbox';
-import { stampAt, stampOf } from '../../../core/src/mail-lease';
+import { MAIL_CLAIM_LEASE_SECONDS, stampAt, stampOf } from '../../../core/src/mail-lease';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
-import { AccountMailer, AccountMailHandler, MAIL_CLAIM_LEASE_SECONDS } from '../../../identity/src/auth/account-mailer';
+import { AccountMailer, AccountMailHandler } from '../../../identity/src/auth/account-mailer';
 
 interface Barring {
   id: string;
