@@ -30,6 +30,7 @@ describe('moving posts to another topic', () => {
   let other: TestUser;
   let reader: TestUser;
   let employee: TestUser;
+  let employees: string;
   let publicSpace: { id: string };
   let internalSpace: { id: string };
   let publicBoard: string;
@@ -44,7 +45,7 @@ describe('moving posts to another topic', () => {
   beforeAll(async () => {
     t = await bootTestApp();
     url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
-    const employees = await makeGroup(t);
+    employees = await makeGroup(t);
     admin = await makeUser(t, { role: 'ADMIN' });
     moderator = await makeUser(t);
     customer = await makeUser(t);
@@ -450,6 +451,42 @@ describe('moving posts to another topic', () => {
       { user_id: other.id, kind: 'MENTION' },
       { user_id: customer.id, kind: 'POST_MOVED' },
     ]);
+  });
+
+  it('shows notices of posts moved into a space their recipients may not read to none but its readers: nothing of where they went, to a moderator of the side they left neither', async () => {
+    const colleague = await makeUser(t, { groups: [employees] });
+    const source = await createTopic(t, customer.token, publicBoard, { title: 'Public question' });
+    const r = await reply(t, employee.token, source.id, `@${other.handle} @${moderator.handle} @${colleague.handle} have a look.`);
+    const removed = await reply(t, customer.token, source.id, 'Removed, then moved away.');
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: removed.id, action: 'DELETE', reason: 'Off topic' } }, { token: moderator.token }));
+    const dest = await createTopic(t, employee.token, internalBoard, { title: 'Internal only heading' });
+    await drain();
+    const LIST = `{ notifications(first: 100) { totalCount edges { node { kind topic { id title } post { id } } } } }`;
+    const list = async (u: TestUser) => expectOk(await t.gql(LIST, {}, { token: u.token })).notifications;
+    const inSource = (l: any) => l.edges.map((e: any) => e.node).filter((n: any) => n.topic?.id === source.id && n.kind !== 'NEW_TOPIC');
+    const mention = (topic: { id: string; title: string }) => ({ kind: 'MENTION', topic, post: { id: r.id } });
+    expect(inSource(await list(other))).toEqual([mention({ id: source.id, title: 'Public question' })]);
+    expect(inSource(await list(moderator))).toEqual([mention({ id: source.id, title: 'Public question' })]);
+    expect(inSource(await list(customer)).map((n: any) => n.kind).sort()).toEqual(['POST_REMOVED', 'WATCHED_REPLY']);
+    const before = new Map<TestUser, { total: number; moved: number }>();
+    for (const u of [other, moderator, customer]) before.set(u, { total: (await list(u)).totalCount, moved: inSource(await list(u)).length });
+
+    expectOk(await move({ postIds: [r.id, removed.id], toTopicId: dest.id }, admin));
+    await drain();
+    // Readers of the public side alone, its moderator too: no notice of the moved posts (the removal
+    // notice follows its post), counted or listed, and nothing of where they went.
+    for (const u of [other, moderator, customer]) {
+      const l = await list(u);
+      expect(inSource(l)).toEqual([]);
+      expect(l.totalCount).toBe(before.get(u)!.total - before.get(u)!.moved);
+      // Not listed either, not even as a notice of nothing (no topic, no post).
+      expect(l.edges).toHaveLength(l.totalCount);
+      expect(JSON.stringify(l)).not.toContain(dest.id);
+      expect(JSON.stringify(l)).not.toContain('Internal only heading');
+    }
+    // A reader of the space they went to: the notice, where the post is now.
+    const seen = (await list(colleague)).edges.map((e: any) => e.node).filter((n: any) => n.kind === 'MENTION');
+    expect(seen).toEqual([mention({ id: dest.id, title: 'Internal only heading' })]);
   });
 
   it('stores news of a post that a delivery read before a move where the post is now: the move committed before it is written, or under way as it is', async () => {
