@@ -5,6 +5,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsEnum, IsOptional, IsUUID, Matches } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../../core/src/errors';
+import { groupBy } from '../../core/src/group-by';
 import { pruneInBatches } from '../../core/src/database/prune';
 import type { GqlContext } from '../../core/src/graphql/context';
 import { Connection, ConnectionType, decodeCursor, PageArgs, pageSize, toConnection } from '../../core/src/graphql/pagination';
@@ -286,14 +287,13 @@ export class NotificationVisibility {
 
   private async readable(items: readonly NotificationSubject[], rowsVia: Viewer): Promise<boolean[]> {
     const visible = items.map((n) => !!n.viewer && !n.postId && !n.topicId);
-    const groups = new Map<string, number[]>();
-    items.forEach((n, i) => {
-      if (!n.viewer || (!n.postId && !n.topicId)) return;
-      const key = n.postId ? `post ${n.postId}` : `${removesTopic(n.kind, n.data) ? 'removed ' : ''}topic ${n.topicId}`;
-      const group = groups.get(key);
-      if (group) group.push(i);
-      else groups.set(key, [i]);
-    });
+    const groups = groupBy(
+      [...items.keys()].filter((i) => items[i].viewer && (items[i].postId || items[i].topicId)),
+      (i) => {
+        const n = items[i];
+        return n.postId ? `post ${n.postId}` : `${removesTopic(n.kind, n.data) ? 'removed ' : ''}topic ${n.topicId}`;
+      },
+    );
     await Promise.all([
       this.groupNotices(items, visible),
       this.reportOutcomes(items, visible),
