@@ -2,7 +2,7 @@ import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
 import { OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
-import { NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
+import { NotificationDraft, NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState, setTopicState } from '../factories/forum';
@@ -899,6 +899,20 @@ describe('notifications and watching', () => {
     );
     const stored = await t.sql(`SELECT topic_id FROM notifications WHERE user_id = $1`, [recipient.id]);
     expect(stored).toEqual([{ topic_id: readable.id }]);
+  });
+
+  it('delivers news about no post in one statement, holding no topic: only a post, which a move holds after its topic, needs them held first', async () => {
+    const recipient = await makeUser(t);
+    const topic = await createTopic(t, author.token, board);
+    const deliver = (d: NotificationDraft) => t.countStatements(() => t.get(NotificationsHandler).deliver([d]));
+    // About a topic alone, and about nothing in the forum.
+    const aboutTopic = await deliver({ userId: recipient.id, kind: 'NEW_TOPIC', topicId: topic.id, actorId: author.id, data: {}, source: `hold-test:topic:${topic.id}` });
+    const aboutNothing = await deliver({ userId: recipient.id, kind: 'SANCTION', data: { kind: 'SILENCE' }, source: `hold-test:none:${recipient.id}` });
+    for (const cost of [aboutTopic, aboutNothing]) {
+      expect(cost.statements.filter((x) => /INSERT INTO notifications/.test(x))).toHaveLength(1);
+      expect(cost.statements.filter((x) => /START TRANSACTION|BEGIN|COMMIT|FOR KEY SHARE/i.test(x))).toEqual([]);
+    }
+    expect((await t.sql(`SELECT kind FROM notifications WHERE user_id = $1 ORDER BY kind`, [recipient.id])).map((r) => r.kind)).toEqual(['NEW_TOPIC', 'SANCTION']);
   });
 
   it('delivers a reply to any number of watchers in a fixed number of statements', async () => {

@@ -419,10 +419,10 @@ export class NotificationsHandler implements OutboxHandler {
       // (docs/architecture.md): the posts' topics are held FOR KEY SHARE first, in the round's
       // transaction, as the insert's foreign key would take them only after the posts; a move
       // (or moveTopic) holds its topic FOR UPDATE and then the posts, and the two deadlocked.
+      // A round about no post holds none, so no topic either: its one statement, as it is.
       const postIds = [...new Set(round.flatMap((d) => d.postId ?? d.removedPostId ?? []))];
-      const rows = await this.ds.transaction(async (m) => {
-        await holdTopicsOf(m, postIds, round.flatMap((d) => d.topicId ?? []));
-        return m.query(
+      const write = (m: EntityManager): Promise<Array<{ id: string }>> =>
+        m.query(
           `WITH n AS (
              INSERT INTO notifications (id, user_id, kind, topic_id, post_id, actor_id, data, source, removed_post_id, read_at)
              SELECT u.id, u.user_id, u.kind, COALESCE(held.topic_id, u.topic_id), u.post_id, u.actor_id,
@@ -463,7 +463,13 @@ export class NotificationsHandler implements OutboxHandler {
             postIds,
           ],
         );
-      });
+      const rows =
+        postIds.length === 0
+          ? await write(this.ds.manager)
+          : await this.ds.transaction(async (m) => {
+              await holdTopicsOf(m, postIds, round.flatMap((d) => d.topicId ?? []));
+              return write(m);
+            });
       if (rows.length < round.length) this.log.debug({ delivered: rows.length, drafted: round.length }, 'some notifications were already delivered');
     }
   }
