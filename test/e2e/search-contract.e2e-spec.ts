@@ -110,6 +110,25 @@ describe('postgres engine: stemming per language', () => {
       expect(await ids('runs')).toEqual([en.id, neutral.id].sort());
       expect(await ids('cafetiere italienne')).toEqual([fr.id]);
     }));
+
+  /**
+   * English drops "the" and "between" as stop words: its query of "the -foo" holds no word to find,
+   * and finds nothing, as "the" alone does (`'' && !'foo'` is `!'foo'`, which every English post
+   * without foo matched). The language-neutral posts keep the words, and answer.
+   */
+  it('finds nothing in a language that drops every word of the query, whatever words it excludes', () =>
+    withPostgresEngine(async (engine) => {
+      const space = newId();
+      const english = Array.from({ length: 3 }, (_, i) => searchDocument({ spaceId: space, title: `Widget ${i}`, body: 'A widget.' }));
+      const foo = searchDocument({ spaceId: space, title: 'Foo', body: 'A foo widget.' });
+      const the = searchDocument({ spaceId: space, title: 'Note', body: 'the widget between', language: 'simple' });
+      const theFoo = searchDocument({ spaceId: space, title: 'Note', body: 'the foo', language: 'simple' });
+      await engine.upsert([...english, foo, the, theFoo]);
+      const ids = async (query: string) => (await engine.search({ query, filters: { spaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id);
+      // One word, then two (every word, then, as fewer than 100 posts hold both, any of them).
+      expect(await ids('the -foo ')).toEqual([the.id]);
+      expect(await ids('the between -foo ')).toEqual([the.id]);
+    }));
 });
 
 describe('postgres engine: Chinese, Japanese and Thai letters', () => {
@@ -599,6 +618,7 @@ describe('postgres engine: lexeme counts per space', () => {
       expect(c.kept).toEqual(c.counted);
       expect(c.spaces).toEqual(c.visible);
     }));
+
 });
 
 describe('postgres engine: the vocabulary holds visible words only (and the moderators’ the others)', () => {

@@ -1134,11 +1134,15 @@ export class PostgresSearchEngine implements SearchEngine {
     if (excluded.length) columns.push(...LANGS.map((l) => `(${excluded.map((x) => `!! phraseto_tsquery('${CONFIGS[l]}', ${x})`).join(' && ')})::text AS excl_${l}`));
     const [row] = await this.ds.query(`SELECT ${columns.join(', ')}`, params);
     const pick = (prefix: string) => Object.fromEntries(LANGS.map((l) => [l, row[`${prefix}_${l}`]])) as Record<Lang, never>;
+    // A language that drops every positive term (each a stop word there) finds nothing: its queries
+    // are empty, not the exclusions alone (`'' && !'foo'` is `!'foo'`: every post of it without foo).
+    const dropsAll = (l: Lang) => (row[`terms_${l}`] as string[]).every((x) => (x ?? '').trim() === '');
+    const query = (prefix: 'all' | 'any') => Object.fromEntries(LANGS.map((l) => [l, dropsAll(l) ? '' : row[`${prefix}_${l}`]])) as Record<Lang, string>;
     const excl = Object.fromEntries(LANGS.map((l) => [l, excluded.length ? (row[`excl_${l}`] as string) : ''])) as Record<Lang, string>;
     const terms = [...q.words, ...q.phrases.flat(), ...q.excluded.flat()];
     return {
-      all: pick('all'),
-      any: pick('any'),
+      all: query('all'),
+      any: query('any'),
       each: pick('terms'),
       excluded: excl,
       terms: positive.length,
@@ -1167,7 +1171,7 @@ export class PostgresSearchEngine implements SearchEngine {
       // Candidates come from the selective terms only; every term still counts in the score.
       for (const l of LANGS) {
         tsq[l] = weights.candidates.map((i) => compiled.each[l][i]).filter((x) => x.trim() !== '').map((x) => `(${x})`).join(' | ') || compiled.any[l];
-        if (compiled.excluded[l]) tsq[l] = `(${tsq[l]}) & ${compiled.excluded[l]}`;
+        if (compiled.excluded[l] && tsq[l] !== '') tsq[l] = `(${tsq[l]}) & ${compiled.excluded[l]}`;
       }
     }
     const params: unknown[] = [tsq.en, tsq.fr, tsq.simple, f.spaceIds, f.moderatedSpaceIds ?? []];
