@@ -619,6 +619,31 @@ describe('postgres engine: lexeme counts per space', () => {
       expect(c.spaces).toEqual(c.visible);
     }));
 
+  /**
+   * The counts are read per language of the spaces searched, each space's as its newest document
+   * says: a space holding none (never, or no more: its count of documents stays, at 0) has no
+   * language, and counts in none (nor breaks the read).
+   */
+  it('weighs and answers a query alike when a space searched holds no document', () =>
+    withPostgresEngine(async (engine) => {
+      const space = newId();
+      const empty = newId();
+      const never = newId();
+      const both = Array.from({ length: 3 }, (_, i) => searchDocument({ spaceId: space, title: `Gizmo ${i}`, body: 'A gizmo widget.' }));
+      const widgets = Array.from({ length: 5 }, (_, i) => searchDocument({ spaceId: space, title: `Post ${i}`, body: 'A widget.' }));
+      const gone = searchDocument({ spaceId: empty, title: 'Gizmo', body: 'A gizmo widget.' });
+      await engine.upsert([...both, ...widgets, gone]);
+      await engine.remove([gone.id]);
+      await engine.foldCounts();
+      const answer = async (spaceIds: string[]) => {
+        const res = await engine.search({ query: 'gizmo widget ', filters: { spaceIds }, limit: 10, offset: 0 });
+        return { ids: res.hits.map((h) => h.id), total: res.total };
+      };
+      // Fewer than 100 posts hold both words: those holding either follow, both first, weighed by the counts.
+      const alone = await answer([space]);
+      expect([alone.total, alone.ids.slice(0, 3).sort()]).toEqual([8, both.map((d) => d.id).sort()]);
+      expect([await answer([space, empty, never]), await answer([empty, never])]).toEqual([alone, { ids: [], total: 0 }]);
+    }));
 });
 
 describe('postgres engine: the vocabulary holds visible words only (and the moderators’ the others)', () => {
