@@ -21,6 +21,8 @@ import { ServerFolding, UnaccentFolding } from './unaccent-folding';
 const CONFIGS = { en: 'parvis_en', fr: 'parvis_fr', simple: 'parvis_simple' } as const;
 type Lang = keyof typeof CONFIGS;
 const LANGS = Object.keys(CONFIGS) as Lang[];
+/** A CASE choosing, by a document's language (`column`), what `of` gives for it; a language not listed reads as simple. */
+const byLanguage = (column: string, of: (l: Lang) => string) => `CASE ${column} WHEN 'en' THEN ${of('en')} WHEN 'fr' THEN ${of('fr')} ELSE ${of('simple')} END`;
 
 interface Compiled {
   /** Every positive term required (tsquery text per language). */
@@ -1194,17 +1196,17 @@ export class PostgresSearchEngine implements SearchEngine {
     // UNION ALL each (as OR'd arms, identical queries would be merged into one condition, which no
     // index of one language serves); a language whose query is empty (every word a stop word there)
     // matches nothing and is not read. The date index's walks check each row with its own.
-    const ownMatch = `d.tsv @@ CASE d.language WHEN 'en' THEN $1::tsquery WHEN 'fr' THEN $2::tsquery ELSE $3::tsquery END`;
+    const tsqOf = (l: Lang) => `$${LANGS.indexOf(l) + 1}::tsquery`;
+    const ownMatch = `d.tsv @@ ${byLanguage('d.language', tsqOf)}`;
     // (A language not read keeps its branch, constant false, which the planner drops: the statement still types its parameter.)
-    const ownIndexes = LANGS.map((l, i) => `${tsq[l].trim() === '' ? 'false AND ' : ''}d.language = '${l}' AND d.tsv @@ $${i + 1}::tsquery AND ${where.join(' AND ')}`);
+    const ownIndexes = LANGS.map((l) => `${tsq[l].trim() === '' ? 'false AND ' : ''}d.language = '${l}' AND d.tsv @@ ${tsqOf(l)} AND ${where.join(' AND ')}`);
     const dateWalk = { tsv: ownMatch, filters: where.join(' AND ') };
     const filterParams = params.slice();
     const idf = weights?.idf ?? compiled.each.en.map(() => 1);
     const levels = compiled.typoLevels;
     // Per-language lists of the terms (`terms`), each document's in its language.
     const perLanguage = (param: (value: unknown) => string, lists: Record<Lang, unknown[]>, terms: number[]) => {
-      const of = (l: Lang) => param(terms.map((i) => lists[l][i]));
-      return `CASE d.language WHEN 'en' THEN ${of('en')}::tsquery[] WHEN 'fr' THEN ${of('fr')}::tsquery[] ELSE ${of('simple')}::tsquery[] END`;
+      return byLanguage('d.language', (l) => `${param(terms.map((i) => lists[l][i]))}::tsquery[]`);
     };
     // How many typos a matched widened term is matched with (see Compiled.typoLevels), on its two
     // levels (a term matched by neither is two typos away; a level NULL matches nothing).
@@ -1225,8 +1227,7 @@ export class PostgresSearchEngine implements SearchEngine {
     // 53 ms against 28 ms, and 27 ms with no ranking at all).
     const typosBy = (param: (value: unknown) => string) => {
       const widened = levels!.exact.en.flatMap((exact, i) => (exact !== null || levels!.one.en[i] !== null ? [i] : []));
-      const level = (lists: Record<Lang, Array<string | null>>, i: number) =>
-        `CASE d.language WHEN 'en' THEN ${param(lists.en[i])}::tsquery WHEN 'fr' THEN ${param(lists.fr[i])}::tsquery ELSE ${param(lists.simple[i])}::tsquery END`;
+      const level = (lists: Record<Lang, Array<string | null>>, i: number) => byLanguage('d.language', (l) => `${param(lists[l][i])}::tsquery`);
       return widened.length ? `(${widened.map((i) => typosOfLevels(level(levels!.exact, i), level(levels!.one, i))).join(' + ')})` : '0';
     };
     // Words missing, and the rarest expected in few enough documents: the candidates are those
@@ -1320,7 +1321,7 @@ export class PostgresSearchEngine implements SearchEngine {
          SELECT $1::tsquery AS en, $2::tsquery AS fr, $3::tsquery AS simple
        ), m AS MATERIALIZED (
          SELECT d.id, d.topic_id, d.post_number, d.space_id, d.kind, d.title, d.tags, d.language, d.created_at,
-                ts_rank('{0.05, 0.3, 0.6, 1.0}', d.tsv, CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END, 1)
+                ts_rank('{0.05, 0.3, 0.6, 1.0}', d.tsv, ${byLanguage('d.language', (l) => `q.${l}`)}, 1)
                   * CASE WHEN d.accepted THEN 1.5 ELSE 1 END
                   * CASE WHEN d.post_number = 1 THEN 1.25 ELSE 1 END
                   * (1 + 0.1 * ln(1 + d.reactions))
@@ -1329,10 +1330,10 @@ export class PostgresSearchEngine implements SearchEngine {
                 ${matched} AS matched,
                 ${typos} AS typos
            FROM unnest(${candParam}::uuid[]) AS c(id) JOIN search_documents d ON d.id = c.id, q
-          WHERE d.tsv @@ CASE d.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END
+          WHERE d.tsv @@ ${byLanguage('d.language', (l) => `q.${l}`)}
        ), page AS (
          SELECT m.*, ts_headline(parvis_search_config(m.language), translate(${snippetText}, '<>', '${ANGLES}'),
-                  CASE m.language WHEN 'en' THEN q.en WHEN 'fr' THEN q.fr ELSE q.simple END, '${HEADLINE_OPTIONS}') AS snippet,
+                  ${byLanguage('m.language', (l) => `q.${l}`)}, '${HEADLINE_OPTIONS}') AS snippet,
                 ${lettersAsWritten} AS written
            FROM (SELECT * FROM m ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) m
            JOIN search_bodies b ON b.id = m.id CROSS JOIN LATERAL (SELECT ${written} AS text) w, q
