@@ -5,6 +5,12 @@ import { CallGate, gateCalls } from '../support/gates';
 import { withLockHeld } from '../support/row-locks';
 import { doneOrWaiting, renamesWithoutWaiting } from '../support/lock-waits';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
+import { ReportsService } from '../../libs/moderation/src/reports/reports.service';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
+import { SanctionInput } from '../../libs/moderation/src/sanctions/dto/sanction.inputs';
+import { ReviewDecision } from '../../libs/moderation/src/reports/review.model';
+import { poolStatementsOf } from '../support/pool-statements';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
 const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id active } }`;
@@ -177,5 +183,22 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     const own = await reply(t, m1.token, topic.id, 'another reply of my own');
     expectOk(await t.gql(MOD, { input: { postId: own.id, action: 'DELETE' } }, { token: m1.token }));
     expect(expectOk(await t.gql(MOD, { input: { postId: own.id, action: 'RESTORE' } }, { token: m1.token })).moderatePost.state).toBe('VISIBLE');
+  });
+
+  it('judges a sanction in its transaction, and in a report’s decision giving one, on the transaction’s connection alone', async () => {
+    // A statement run on the pool while a transaction is open takes a second connection (a pool
+    // busy with such transactions waits on itself).
+    const viewer = async (u: TestUser) => (await t.get(SessionsService).viewerForUser(u.id))!;
+    const [x, author] = [await makeUser(t), await makeUser(t)];
+    const input = Object.assign(new SanctionInput(), { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'cool down', spaceId: space.id });
+    const m1Now = await viewer(m1);
+    expect(await poolStatementsOf(t, () => t.get(UnitOfWork).run((tx) => t.get(SanctionsService).issue(tx, m1Now, input)))).toEqual([]);
+    // A report upheld with a sanction, whose transaction judges it.
+    const topic = await createTopic(t, author.token, board);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'ABUSE' } }, { token: (await makeUser(t, { trustLevel: 2 })).token }));
+    const item = await itemOf('REPORTS', topic.id);
+    const resolving = () => t.get(ReportsService).resolve(m1Now, { id: item, decision: ReviewDecision.APPROVE, reason: 'Off topic', sanction: { kind: 'WARNING' } } as never);
+    expect((await poolStatementsOf(t, resolving)).filter((q) => /\bFROM users\b/.test(q))).toEqual([]);
+    expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1 AND kind = 'WARNING'`, [author.id])).toEqual([{ kind: 'WARNING' }]);
   });
 });

@@ -64,7 +64,7 @@ export class Escalation {
     // FOR SHARE, which held their own profile's update (any plain UPDATE of the row) until the
     // decision committed, for nothing this reads.
     await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE`, [offenderId]);
-    if (!(await this.sanctions.underAutomaticModeration(offenderId, spaceId))) {
+    if (!(await this.sanctions.underAutomaticModeration(offenderId, spaceId, tx))) {
       await this.audit.append(tx, { actorId: null, action: 'escalation.skipped', targetType: 'user', targetId: offenderId, spaceId, reason: `${reason}; moderators and admins are only sanctioned by a person` });
       return 'skipped: the user moderates';
     }

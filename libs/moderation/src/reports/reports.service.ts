@@ -469,7 +469,7 @@ export class ReportsService {
     const reason = wanted.reason ?? input.reason;
     if (!reason) throw AppError.badField('sanction', 'needs a reason the user will read (its own, or the decision’s `reason`)');
     const sanction = Object.assign(new SanctionInput(), { userId: offender, kind: wanted.kind, durationHours: wanted.durationHours, reason, spaceId: item.space_id ?? undefined });
-    await this.sanctions.check(viewer, sanction).catch((err: AppError) => {
+    await this.sanctions.check(viewer, sanction, tx).catch((err: AppError) => {
       // Errors about the sanction's shape name this input's fields (sanction.durationHours).
       const field = err.code === 'BAD_USER_INPUT' ? err.details.fields?.[0]?.field : undefined;
       throw field ? AppError.badField(`sanction.${field}`, err.message) : err;
@@ -525,7 +525,7 @@ export class ReportsService {
     // The member reads the decision's reason; its note is the admins'.
     const ban = Object.assign(new SanctionInput(), { userId: item.target_id, kind: SanctionKind.BAN, reason: input.reason ?? 'Ban after repeated upheld violations' });
     // As sanctionUser would: not an admin, nor someone promoted to staff since it was proposed.
-    await this.sanctions.check(viewer, ban);
+    await this.sanctions.check(viewer, ban, tx);
     const [standing] = await tx.query(
       `SELECT 1 FROM sanctions WHERE user_id = $1 AND kind = 'BAN' AND space_id IS NULL AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
       [item.target_id],

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
-import { rowsOf, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { Queryable, rowsOf, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { networkOf } from '../../../core/src/http/client-address';
 import { Connection, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
@@ -44,9 +44,13 @@ export class SanctionsService {
     private readonly reviewItems: ReviewItems,
   ) {}
 
-  /** The target as a viewer (suspended or not), to ask the access policy what they may do. */
-  private targetViewer(userId: string): Promise<Viewer | null> {
-    return this.sessions.viewerForUser(userId, { includeSuspended: true });
+  /**
+   * The target as a viewer (suspended or not), to ask the access policy what they may do. Read
+   * on `m`: in a transaction, its own connection (on the pool, the read took a second connection
+   * while the transaction's was held).
+   */
+  private targetViewer(userId: string, m: Queryable = this.ds): Promise<Viewer | null> {
+    return this.sessions.viewerForUser(userId, { includeSuspended: true }, m);
   }
 
   /**
@@ -55,8 +59,8 @@ export class SanctionsService {
    * global moderators and the space's own moderators are judged by a person (`sanction`
    * checks who may sanction whom, and a moderator hides what needs hiding).
    */
-  async underAutomaticModeration(userId: string, spaceId: string): Promise<boolean> {
-    const target = await this.targetViewer(userId);
+  async underAutomaticModeration(userId: string, spaceId: string, m: Queryable = this.ds): Promise<boolean> {
+    const target = await this.targetViewer(userId, m);
     if (!target?.user || target.user.role !== 'MEMBER') return false;
     // Their grants, not what a sanction leaves them: a silenced moderator is judged by a person.
     return (await this.access.baseRankOn(target, spaceId)) < LEVEL_RANK.MODERATE;
@@ -96,9 +100,10 @@ export class SanctionsService {
 
   /**
    * Checks a sanction somebody asks for: its shape (BAD_USER_INPUT), its target (NOT_FOUND) and
-   * whether this viewer may give it to them (FORBIDDEN). `issue` writes it.
+   * whether this viewer may give it to them (FORBIDDEN). `issue` writes it. In a transaction
+   * (a review item's decision), `m` is its connection.
    */
-  async check(viewer: Viewer, input: SanctionInput): Promise<void> {
+  async check(viewer: Viewer, input: SanctionInput, m: Queryable = this.ds): Promise<void> {
     const spaceId = input.spaceId ?? null;
     const timed = input.kind === SanctionKind.SILENCE || input.kind === SanctionKind.SUSPEND;
     if (timed && !input.durationHours) throw AppError.badField('durationHours', `is required for ${input.kind}`);
@@ -106,7 +111,7 @@ export class SanctionsService {
     if ((input.banEmail || input.banIp) && (input.kind !== SanctionKind.BAN || spaceId !== null)) {
       throw AppError.badField(input.banEmail ? 'banEmail' : 'banIp', 'applies to site-wide bans only');
     }
-    const target = await this.targetViewer(input.userId);
+    const target = await this.targetViewer(input.userId, m);
     if (!target) throw AppError.notFound('User not found');
     await this.authorize(viewer, target, spaceId);
   }
@@ -123,14 +128,14 @@ export class SanctionsService {
    * password changes, the digest's and trust levels' marks) until this committed, which nothing
    * here needs: it reads their role and their address, and an address changing meanwhile is
    * banned as it was read, as if the change came after. The actor is read again too, on the
-   * transaction's connection (`viewerForUser`): a moderator whose grant was revoked (or who was
+   * transaction's connection (`viewerForUser`), as is the target: a moderator whose grant was revoked (or who was
    * demoted, silenced or barred) since is refused as the check would refuse them now. Read, not
    * locked: a revocation or demotion still under way reads no sanction, so this one simply came
    * first.
    */
   private async authorizeNow(tx: Tx, viewer: Viewer, userId: string, spaceId: string | null): Promise<void> {
     await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE`, [userId]);
-    const target = await this.targetViewer(userId);
+    const target = await this.targetViewer(userId, tx);
     if (!target) throw AppError.notFound('User not found');
     const actor = await this.sessions.viewerForUser(viewer.id!, {}, tx);
     if (!actor) throw AppError.unauthenticated();
