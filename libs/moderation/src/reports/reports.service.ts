@@ -494,9 +494,9 @@ export class ReportsService {
 
   /** Appeals are decided by a moderator other than the one who issued the sanction or, for an automatic one, whose decision triggered it. */
   private async decideAppeal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
-    // Held already, before the item (`lockTarget`): the sanction before its appeal's item, as a lift takes them.
+    // Held already, before the item (`lockTarget`): the sanction before its appeal's item, as a lift takes them; read as held.
     const sanction = await tx.one<{ id: string; user_id: string; issued_by: string | null; triggered_by: string | null; kind: string; space_id: string | null; lifted: boolean }>(
-      `SELECT id, user_id, issued_by, triggered_by, kind, space_id, lifted_at IS NOT NULL AS lifted FROM sanctions WHERE id = $1 FOR UPDATE`,
+      `SELECT id, user_id, issued_by, triggered_by, kind, space_id, lifted_at IS NOT NULL AS lifted FROM sanctions WHERE id = $1`,
       [item.target_id],
     );
     if (!sanction) throw AppError.notFound('Sanction not found');
