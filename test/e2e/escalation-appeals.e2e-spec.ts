@@ -192,11 +192,17 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(four.count).toBe(one.count);
   });
 
-  it('grants a waiting appeal when its sanction is lifted directly: nobody denies an appeal of a sanction gone', async () => {
+  /** A member silenced in the space by `mod`, who appealed with `message`: the member, the sanction and the appeal's review item. */
+  async function silencedAndAppealed(message: string) {
     const user = await makeUser(t);
     const s = expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: user.id, kind: 'SILENCE', reason: 'Heated thread', durationHours: 48, spaceId: space.id } }, { token: mod.token })).sanctionUser;
-    expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: s.id, message: 'I have calmed down, promise' } }, { token: user.token }));
+    expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: s.id, message } }, { token: user.token }));
     const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'APPEAL' AND target_id = $1`, [s.id]);
+    return { user, s, item };
+  }
+
+  it('grants a waiting appeal when its sanction is lifted directly: nobody denies an appeal of a sanction gone', async () => {
+    const { user, s, item } = await silencedAndAppealed('I have calmed down, promise');
     expectOk(await t.gql(`mutation($id: ID!) { liftSanction(id: $id) { id } }`, { id: s.id }, { token: mod.token }));
     expect(await t.sql(`SELECT status, decided_by FROM appeals WHERE sanction_id = $1`, [s.id])).toEqual([{ status: 'GRANTED', decided_by: mod.id }]);
     expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'APPROVED', resolved_by: mod.id }]);
@@ -253,6 +259,19 @@ describe('moderation: the escalation ladder and appeals', () => {
       [again.id],
     );
     expect(history).toEqual([{ action: 'appealed' }]);
+  });
+
+  it('decides the waiting appeal of a member whose account was deleted since, only by who could lift its sanction, hidden from other spaces’ moderators', async () => {
+    const { user, s, item } = await silencedAndAppealed('I was quoting someone else');
+    // Deleted (anonymised) while the appeal waits: moderation history stays, the appeal with it.
+    expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: user.id }, { token: admin.token }));
+    const elsewhere = await makeUser(t);
+    await makeSpace(t, 'PUBLIC', [{ userId: elsewhere.id, level: 'MODERATE' }]);
+    expectNotFound(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: elsewhere.token }), 'resolveReviewItem');
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'FORBIDDEN');
+    expect(await t.sql(`SELECT lifted_at FROM sanctions WHERE id = $1`, [s.id])).toEqual([{ lifted_at: null }]);
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: 'fair point' } }, { token: mod2.token })).resolveReviewItem.status).toBe('APPROVED');
+    expect(await t.sql(`SELECT s.lifted_by, a.status FROM sanctions s JOIN appeals a ON a.sanction_id = s.id WHERE s.id = $1`, [s.id])).toEqual([{ lifted_by: mod2.id, status: 'GRANTED' }]);
   });
 
   it('counts upheld automod flags as violations, and one post once however many items upheld it', async () => {
