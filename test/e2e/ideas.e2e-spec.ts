@@ -8,6 +8,7 @@ import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app
 import { gateCalls } from '../support/gates';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { IdeasService } from '../../libs/ideas/src/ideas.service';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 
 const IDEA = `query($id: ID!) { topic(id: $id) { id kind idea {
   status statusLabel voteCount viewerHasVoted statusChangedAt
@@ -812,7 +813,7 @@ describe('idea boards', () => {
       const voter = await customer();
       // The vote on x holds its idea, having read the board with no budget; a budget of 1 is set
       // and the voter's vote on y spends it before the vote on x goes on.
-      const gate = gateFirst(t.get(IdeasService), 'viewerNow');
+      const gate = gateFirst(t.get(SessionsService), 'viewerNow');
       try {
         const onX = t.gql(VOTE, { id: x }, { token: voter.token });
         await gate.begun;

@@ -467,7 +467,7 @@ export class IdeasService implements BoardKindBehaviour {
       // Again as things stand now the idea's row and its topic's are held: the topic may have been
       // hidden, deleted or locked since the checks above, and the voter silenced, suspended or
       // their grant revoked (read on this connection, as a poll's vote reads its voter).
-      const voter = await this.viewerNow(tx, viewer);
+      const voter = await this.sessions.viewerNow(viewer, tx);
       const rankNow = await this.access.rankOn(voter, idea.space_id);
       if (this.access.contentView(voter, rankNow, { state: idea.state, authorId: idea.author_id, deletedFrom: null }) !== 'full') throw AppError.notFound('Idea not found');
       await this.access.require(voter, idea.space_id, AccessLevel.PARTICIPATE);
@@ -713,15 +713,8 @@ export class IdeasService implements BoardKindBehaviour {
    * are now (NOT_FOUND, FORBIDDEN or UNAUTHENTICATED, as `AccessService.require` answers).
    */
   private async stillMay(tx: Tx, viewer: Viewer, spaceId: string, level: AccessLevel, notFound?: string): Promise<Viewer> {
-    const now = await this.viewerNow(tx, viewer);
+    const now = await this.sessions.viewerNow(viewer, tx);
     await this.access.require(now, spaceId, level, notFound);
-    return now;
-  }
-
-  /** The viewer as they are now, read on the transaction's connection (`viewerForUser`); UNAUTHENTICATED when gone. */
-  private async viewerNow(tx: Tx, viewer: Viewer): Promise<Viewer> {
-    const now = await this.sessions.viewerForUser(viewer.id!, {}, tx);
-    if (!now) throw AppError.unauthenticated();
     return now;
   }
 

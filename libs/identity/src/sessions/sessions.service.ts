@@ -6,6 +6,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AccessService } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
 import { newId } from '../../../core/src/ids';
+import { AppError } from '../../../core/src/errors';
 import { Queryable, rowsOf } from '../../../core/src/database/unit-of-work';
 import { GlobalRole, Viewer } from '../../../core/src/graphql/viewer';
 import { prepared } from '../../../core/src/database/prepared-statements';
@@ -187,6 +188,18 @@ export class SessionsService {
    */
   async viewerForUser(userId: string, opts: ViewersFor = {}, m: Queryable = this.ds): Promise<Viewer | null> {
     return (await this.viewersForUsers([userId], opts, m)).get(userId) ?? null;
+  }
+
+  /**
+   * The signed-in `viewer` as they are now (`viewerForUser`), read on `m` (a mutation's
+   * transaction, once what it acts on is held), not as the request's session found them: their
+   * grants, role and sanctions as committed since. UNAUTHENTICATED when their account was
+   * deleted or barred site-wide meanwhile.
+   */
+  async viewerNow(viewer: Viewer, m: Queryable): Promise<Viewer> {
+    const now = await this.viewerForUser(viewer.id!, {}, m);
+    if (!now) throw AppError.unauthenticated();
+    return now;
   }
 
   /** `viewerForUser` for many users in one statement (the recipients of a notification). */

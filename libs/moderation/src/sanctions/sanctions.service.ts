@@ -137,9 +137,7 @@ export class SanctionsService {
     await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE`, [userId]);
     const target = await this.targetViewer(userId, tx);
     if (!target) throw AppError.notFound('User not found');
-    const actor = await this.sessions.viewerForUser(viewer.id!, {}, tx);
-    if (!actor) throw AppError.unauthenticated();
-    await this.authorize(actor, target, spaceId);
+    await this.authorize(await this.sessions.viewerNow(viewer, tx), target, spaceId);
   }
 
   /** Writes a sanction `check` allowed, in the caller's transaction (logged, announced). */
