@@ -311,16 +311,14 @@ export class PollsService {
   /**
    * `judge` in the mutation's transaction, on the place its first statement read under the
    * post's lock, with the viewer's access as it stands now, read on the transaction's connection
-   * once that lock is held (`viewerForUser`): a moderator demoted, or a member silenced, while
+   * once that lock is held (`viewerNow`): a moderator demoted, or a member silenced, while
    * the mutation waited is judged as they are now, not as the request's session found them; an
    * account deleted or barred meanwhile is signed out. `screened`: the place whose space's
    * watched words screened the texts, which a post moved to another space since is not
    * (CONFLICT: another try screens them there).
    */
   private async judgeUnderLock<P extends PollPlaceRow>(tx: Tx, viewer: Viewer, locked: P | undefined, field: 'postId' | 'pollId', screened?: PollPlaceRow): Promise<{ place: P; rank: number }> {
-    const now = await this.sessions.viewerForUser(viewer.id!, {}, tx);
-    if (!now) throw AppError.unauthenticated();
-    const judged = await this.judge(now, locked, field);
+    const judged = await this.judge(await this.sessions.viewerNow(viewer, tx), locked, field);
     if (screened && screened.space_id !== judged.place.space_id) throw AppError.conflict('The post moved to another space meanwhile: try again');
     return judged;
   }
