@@ -1,4 +1,6 @@
-import { ValidateBy, ValidateIf, ValidationOptions } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsOptional, IsString, ValidateBy, ValidateIf, ValidationOptions } from 'class-validator';
+import { trim } from './transforms';
 
 /**
  * What reads as nothing: white space, invisible format characters (zero-width spaces and
@@ -136,3 +138,18 @@ export function IsPlainText(options?: ValidationOptions): PropertyDecorator {
  * invisible characters only).
  */
 export const SetsText = () => ValidateIf((_object: object, value: unknown) => value != null && value !== '');
+
+/** Applies property decorators as they would be written one after another: the last first. */
+function stacked(...decorators: PropertyDecorator[]): PropertyDecorator {
+  return (target, key) => {
+    for (const decorator of [...decorators].reverse()) decorator(target, key);
+  };
+}
+
+/**
+ * An optional multi-line plain text of up to `max` characters (a description, a note, a
+ * reason): trimmed; absent, null or empty sets nothing (its "none", or "clear it"); anything
+ * else must be text, fit `max`, pass IsPlainText and show something.
+ */
+export const OptionalPlainText = (max: number): PropertyDecorator =>
+  stacked(IsOptional(), Transform(trim), SetsText(), IsString(), MaxCharacters(max), IsPlainText(), HasVisibleText());

@@ -5,7 +5,7 @@ import { AccessLevel } from '../../../access/src/access-level';
 import { BoardKind } from '../boards/board.model';
 import { SpaceVisibility } from '../spaces/space.model';
 import { trim } from '../../../core/src/graphql/transforms';
-import { HasVisibleText, IsPlainText, IsSingleLine, MaxCharacters, SetsText } from '../../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine, MaxCharacters, OptionalPlainText } from '../../../core/src/graphql/validators';
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,49}$/;
 const SLUG_MSG = 'must be 2–50 characters of a-z, 0-9 and -, starting with a letter or digit';
@@ -15,7 +15,7 @@ export const SPACE_LANGUAGES = ['en', 'fr', 'simple'];
 export class CreateSpaceInput {
   @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
   @Field({ description: 'One line, 1–100 characters.' }) @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name!: string;
-  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @OptionalPlainText(2000) description?: string;
   @Field(() => SpaceVisibility) @IsEnum(SpaceVisibility) visibility!: SpaceVisibility;
   @Field({ nullable: true, description: `Content language for search: ${SPACE_LANGUAGES.join(', ')} (default en).` })
   @IsOptional() @IsIn(SPACE_LANGUAGES)
@@ -33,7 +33,7 @@ export class EscalationStepInput {
 export class UpdateSpaceInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
   @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name?: string;
-  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @OptionalPlainText(2000) description?: string;
   @Field(() => SpaceVisibility, { nullable: true }) @IsOptional() @IsEnum(SpaceVisibility) visibility?: SpaceVisibility;
   @Field({ nullable: true }) @IsOptional() @IsIn(SPACE_LANGUAGES) language?: string;
   @Field(() => Int, { nullable: true, description: 'Report score at which content is hidden automatically (default 8).' })
@@ -75,7 +75,7 @@ export class CreateBoardInput {
   @Field(() => BoardKind) @IsEnum(BoardKind) kind!: BoardKind;
   @Field({ description: 'One line, 1–100 characters.' }) @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name!: string;
   @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
-  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @OptionalPlainText(2000) description?: string;
   @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;
 }
 
@@ -85,7 +85,7 @@ export class UpdateBoardInput {
   @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name?: string;
   @Field({ nullable: true, description: 'A new slug, unique in the space: links with the old one stop working.' })
   @IsOptional() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug?: string;
-  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(2000) @IsPlainText() @HasVisibleText() description?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @OptionalPlainText(2000) description?: string;
   @Field(() => Int, { nullable: true, description: 'Where the board is listed in its space (lower first; ties by name).' })
   @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;
 }

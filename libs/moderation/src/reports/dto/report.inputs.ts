@@ -5,7 +5,7 @@ import { SanctionKind } from '../../sanctions/sanction.model';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { ReportReason, ReportTargetType, ReviewAction, ReviewDecision, ReviewSort, ReviewStatus } from '../review.model';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsPlainText, MaxCharacters, MinCharacters, SetsText } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsPlainText, MaxCharacters, MinCharacters, OptionalPlainText } from '../../../../core/src/graphql/validators';
 
 
 @InputType()
@@ -15,7 +15,7 @@ export class ReportInput {
   targetType!: ReportTargetType;
   @Field(() => ID) @IsUUID('all', { message: 'must be an id' }) targetId!: string;
   @Field(() => ReportReason) @IsEnum(ReportReason) reason!: ReportReason;
-  @Field({ nullable: true, description: 'Plain text, up to 1,000 characters (line breaks and tabs, no other control characters); empty for none. Required with OTHER.' }) @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(1000) @IsPlainText() @HasVisibleText() note?: string;
+  @Field({ nullable: true, description: 'Plain text, up to 1,000 characters (line breaks and tabs, no other control characters); empty for none. Required with OTHER.' }) @OptionalPlainText(1000) note?: string;
 }
 
 @InputType({ description: 'A sanction for the author of upheld content (or the reported user), in the item’s space (site-wide for a user report).' })
@@ -33,7 +33,7 @@ export class ResolveReviewInput {
   @Field(() => ReviewDecision) @IsEnum(ReviewDecision) decision!: ReviewDecision;
   @Field(() => ReviewAction, { nullable: true }) @IsOptional() @IsEnum(ReviewAction) action?: ReviewAction;
   @Field({ nullable: true, description: 'For moderators: kept in the item’s history and the moderation log, never shown to the content’s author. On an APPEAL it is the decision the appellant reads. Plain text, up to 1,000 characters; empty for none.' })
-  @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(1000) @IsPlainText() @HasVisibleText()
+  @OptionalPlainText(1000)
   note?: string;
   @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”. Plain text, 3–1,000 characters.' })
   @IsOptional() @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(1000) @HasVisibleText() @IsPlainText()
@@ -63,7 +63,7 @@ export class ModeratePostInput {
   @IsEnum(ModerationAction, { message: 'must be HIDE, UNHIDE, DELETE, RESTORE, APPROVE or REJECT' })
   action!: ModerationAction;
   @Field({ nullable: true, description: 'Kept in the moderation log. Plain text, up to 1,000 characters (line breaks and tabs, no other control characters); empty for none.' })
-  @IsOptional() @Transform(trim) @SetsText() @IsString() @MaxCharacters(1000) @IsPlainText() @HasVisibleText()
+  @OptionalPlainText(1000)
   reason?: string;
   @Field(() => Int, { nullable: true, description: 'APPROVE of a held edit: the version you read (Post.pendingEdit.version), refused with CONFLICT when its author has replaced it since. Without it, the edit waiting now is approved.' })
   @IsOptional() @IsInt() @Min(1)
