@@ -90,6 +90,14 @@ describe('forums', () => {
       expect([await count('topics'), await count('posts')]).toEqual(before);
     });
 
+    it('refuses a body past its limit, or empty, with the one message of its one count', async () => {
+      const before = [await count('topics'), await count('posts')];
+      const refused = async (body: string) => expectError(await t.gql(CREATE_TOPIC, { input: { boardId, title: 'A fine title', body } }, { token: author.token }), 'BAD_USER_INPUT').extensions.fields;
+      expect(await refused('x'.repeat(100_001))).toEqual([{ field: 'body', message: 'must be at most 100000 characters' }]);
+      expect(await refused('')).toEqual([{ field: 'body', message: 'must contain visible text' }]);
+      expect([await count('topics'), await count('posts')]).toEqual(before);
+    });
+
     it('needs a signed-in participant and an existing board', async () => {
       expectError(await t.gql(CREATE_TOPIC, { input: { boardId, title: 'Anonymous', body: 'x' } }), 'UNAUTHENTICATED');
       expectError(await t.gql(CREATE_TOPIC, { input: { boardId: '01a207d7-22e1-733a-9303-5a2047c59e37', title: 'Nowhere', body: 'x' } }, { token: author.token }), 'NOT_FOUND');

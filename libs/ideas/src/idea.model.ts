@@ -1,6 +1,6 @@
 import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../core/src/graphql/pagination';
 import { listOf } from '../../core/src/graphql/limits';
 import { trim } from '../../core/src/graphql/transforms';
@@ -133,7 +133,7 @@ export class SetIdeaStatusInput {
   @IsEnum(IdeaStatus) @IsIn(Object.values(IdeaStatus).filter((s) => s !== IdeaStatus.MERGED), { message: 'use mergeIdea to merge an idea' })
   status!: IdeaStatus;
   @Field({ nullable: true, description: 'The official response, in markdown (up to 10,000 characters).' })
-  @IsOptional() @IsString() @Length(1, 10_000) @MaxCharacters(10_000) @HasVisibleText()
+  @IsOptional() @IsString() @MaxCharacters(10_000) @HasVisibleText()
   response?: string;
 }
 

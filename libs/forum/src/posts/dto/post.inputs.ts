@@ -1,6 +1,6 @@
 import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsEnum, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ReactionKind } from '../../forum.enums';
 import { BODY_MAX, normalizeTags, TAG_RE, TITLE_MAX } from '../../topics/dto/topic.inputs';
 import { trim } from '../../../../core/src/graphql/transforms';
@@ -11,7 +11,7 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageArgs } from '../../../../core/src
 @InputType()
 export class ReplyInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
-  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
+  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
   @Field(() => ID, { nullable: true, description: 'The post this replies to, in the same topic.' })
   @IsOptional() @IsUUID('all', { message: 'must be a post id' })
   replyToPostId?: string;
@@ -20,7 +20,7 @@ export class ReplyInput {
 @InputType()
 export class EditPostInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
-  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
+  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
   @Field({ nullable: true, description: 'Shown in the revision history, up to 200 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(200) reason?: string;
   @Field({ nullable: true, description: `First post only: a new topic title, 3–${TITLE_MAX} characters.` }) @IsOptional() @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(TITLE_MAX) @HasVisibleText() @IsSingleLine() title?: string;
   @Field(() => [String], { nullable: true, description: 'First post only: new tags.' })

@@ -1,6 +1,6 @@
 import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { TopicFeedView, TopicKind, TopicSort } from '../../forum.enums';
 import { trim } from '../../../../core/src/graphql/transforms';
@@ -20,7 +20,7 @@ export const TITLE_MAX = 200;
 export class CreateTopicInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
   @Field({ description: `3–${TITLE_MAX} characters.` }) @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(TITLE_MAX) @HasVisibleText() @IsSingleLine() title!: string;
-  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @Length(1, BODY_MAX) @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
+  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
   @Field(() => TopicKind, {
     nullable: true,
     description: 'Forum boards: DISCUSSION (default) or QUESTION. Idea and knowledge boards make IDEA and ARTICLE topics; the kind may be given, and must then be that one.',

@@ -65,7 +65,7 @@ export class SignUpInput {
   @NewPassword()
   password!: string;
 
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @Length(1, 60) @MaxCharacters(60) @IsSingleLine() @HasVisibleText()
+  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(60) @IsSingleLine() @HasVisibleText()
   displayName?: string;
 
   @Field({ nullable: true, description: 'An invitation’s token (its link’s `token`): joins its groups, and confirms the address when the invitation was e-mailed to it. Required when sign-ups are by invitation only (SIGN_UP=invite). Up to 200 characters.' })

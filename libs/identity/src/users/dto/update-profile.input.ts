@@ -1,6 +1,6 @@
 import { Field, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, IsUrl, Length } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, IsUrl } from 'class-validator';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { HasVisibleText, IsSingleLine, MaxCharacters, SetsText } from '../../../../core/src/graphql/validators';
 
@@ -12,7 +12,7 @@ export const WEBSITE_MAX = 300;
 @InputType()
 export class UpdateProfileInput {
   @Field({ nullable: true, description: 'The name shown next to the handle: 1–60 characters on one line, with some visible text.' })
-  @IsOptional() @Transform(trim) @IsString() @Length(1, 60) @MaxCharacters(60) @IsSingleLine() @HasVisibleText()
+  @IsOptional() @Transform(trim) @IsString() @MaxCharacters(60) @IsSingleLine() @HasVisibleText()
   displayName?: string;
 
   @Field({

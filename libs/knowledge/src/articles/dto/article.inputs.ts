@@ -1,6 +1,6 @@
 import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { BODY_MAX } from '../../../../forum/src/topics/dto/topic.inputs';
@@ -22,7 +22,7 @@ const blankToNull = ({ value }: { value: unknown }) => {
 export class UpdateArticleInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
   @Field({ nullable: true, description: '3–200 characters; unchanged when absent.' }) @IsOptional() @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(200) @HasVisibleText() @IsSingleLine() title?: string;
-  @Field({ nullable: true, description: `Markdown, 1–${BODY_MAX.toLocaleString('en')} characters; unchanged when absent.` }) @IsOptional() @IsString() @Length(1, BODY_MAX) @MaxCharacters(BODY_MAX) @HasVisibleText() body?: string;
+  @Field({ nullable: true, description: `Markdown, 1–${BODY_MAX.toLocaleString('en')} characters; unchanged when absent.` }) @IsOptional() @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body?: string;
   @Field({ nullable: true, description: `A short abstract, up to ${SUMMARY_MAX} characters; unchanged when absent.` }) @OptionalPlainText(SUMMARY_MAX) summary?: string;
   @Field({ nullable: true, description: `What changed, up to ${NOTE_MAX} characters.` }) @IsOptional() @Transform(blankToNull) @IsString() @MaxCharacters(NOTE_MAX) @IsPlainText() @HasVisibleText() note?: string;
   @Field(() => ID, { nullable: true, description: 'The revision this edit starts from: CONFLICT when someone saved a newer one meanwhile.' })
