@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Pool } from 'pg';
 import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
-import { importStackExchange, StackExchangeImportOptions } from '../../libs/forum/src/import/stackexchange';
+import { importStackExchange, StackExchangeImportOptions, StackExchangeProgress } from '../../libs/forum/src/import/stackexchange';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { datasetPath } from '../support/datasets';
@@ -313,6 +313,38 @@ describe('import:stackexchange', () => {
       for (const u of placeholders) expect(u).toMatchObject({ email: null, password_hash: null, is_placeholder: true });
       await signInFails('zoe-angstrom');
       await signInFails('se-crafted-anon');
+    });
+
+    it('keeps what an interrupted run committed, and a run again finishes the rest without duplicating it', async () => {
+      const { dir, space, source } = await craft('interrupted', ['Cut One', 'Cut Two', 'Cut Three']);
+      const stop = new AbortController();
+      // Stopped (as the CLI's Ctrl-C stops it) once the answers' second row, answer 12, is in: answer 11 is not.
+      const progress = (p: StackExchangeProgress) => p.phase === 'answers' && p.rows === 2 && !p.done && stop.abort();
+      await expect(run({ dir, space: space.slug, batchSize: 1, progress, signal: stop.signal })).rejects.toThrow();
+      expect(await linked(source, 'post', '12')).toBeDefined();
+      expect(await linked(source, 'post', '11')).toBeUndefined();
+
+      const again = await run({ dir, space: space.slug, batchSize: 1 });
+      expect(again).toMatchObject({
+        users: { created: 0, updated: 0, unchanged: 3 },
+        questions: { created: 0, updated: 0, unchanged: 1 },
+        answers: { created: 1, updated: 0, unchanged: 1 },
+        acceptedChanged: 0,
+        events: 2, // answer 11's, and answer 12's as its number moves
+      });
+      const { topic } = expectOk(await t.gql(TOPIC, { id: await linked(source, 'question', '10') }));
+      // Answer 11, older, comes before answer 12 it followed in the file: 12 is renumbered, still accepted.
+      expect(topic.posts.edges.map((e: any) => [e.node.id, e.node.number])).toEqual([
+        [await linked(source, 'post', '10'), 1],
+        [await linked(source, 'post', '11'), 2],
+        [await linked(source, 'post', '12'), 3],
+      ]);
+      expect(topic.acceptedAnswer).toEqual({ id: await linked(source, 'post', '12'), number: 3 });
+      expect(topic.replyCount).toBe(2);
+      const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM posts WHERE space_id = $1`, [space.id]);
+      expect(n).toBe(3);
+      const [{ users }] = await t.sql(`SELECT count(*)::int AS users FROM import_links WHERE source = $1 AND kind = 'user'`, [source]);
+      expect(users).toBe(4); // three from Users.xml and the anonymous placeholder, once each
     });
 
     it('updates what changed on a re-run (title, body, tags, accepted answer, names), adds what is new, duplicates nothing', async () => {
