@@ -1,15 +1,14 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
-  changesAccess,
   isLiveEventType,
   keptLate,
   LIVE_RELAY_ACCESS,
   LIVE_RELAY_CHANNEL,
   LIVE_RELAY_CLAIM,
   LIVE_RELAY_CLAIM_AFTER_OTHERS,
+  publishedLate,
   RELAYED_LATE,
-  restoresLate,
   RelayedEvent,
   relayedEvents,
 } from '../../core/src/database/live-relay';
@@ -222,16 +221,16 @@ export class LiveRelayConsumer implements OnApplicationBootstrap, OnModuleDestro
       // now would be lost for every node, an access change's re-check with it. Left instead.
       if (this.stopped) throw new Stopping();
       rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-      // What is no longer news is dropped, but for access changes, their re-checks and restores
-      // (RELAYED_LATE), a topic back in sight, its restore (`restoresLate`, RELAYED_LATE too), and
-      // access given, as it is (`keptLate`).
+      // What is no longer news is dropped, but for access changes, their re-checks and restores,
+      // and a topic back in sight, its restore (`publishedLate`, marked RELAYED_LATE), and access
+      // given, as it is (`keptLate`).
       // So is any type the gateway does not act on (`relayedEvents`, LIVE_EVENT_TYPES), which an
       // older worker may still have written during a rolling upgrade: its row is taken all the same.
       const events = relayedEvents(
         rows.flatMap((row): DomainEvent[] =>
           row.fresh || keptLate(row.event)
             ? [row.event]
-            : changesAccess(row.event) || restoresLate(row.event)
+            : publishedLate(row.event)
               ? [{ ...row.event, payload: { ...row.event.payload, [RELAYED_LATE]: true } }]
               : [],
         ),

@@ -6,7 +6,7 @@ import { newId } from '../../core/src/ids';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
 import { settleWithin } from '../../core/src/settle-within';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
-import { AccessChangeType, changesAccess, isAccessChangeType, isLiveEventType, LiveEventType, RELAYED_LATE, restoresLate } from '../../core/src/database/live-relay';
+import { AccessChangeType, changesAccess, isAccessChangeType, isLiveEventType, LiveEventType, publishedLate, RELAYED_LATE } from '../../core/src/database/live-relay';
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { LiveErrorFilter } from './live-error.filter';
@@ -1411,12 +1411,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * re-checks (`LATE_RECHECKS`), fenced as always, then its restore if it has one (`RESTORES`: a
    * grant or a role given back), both reading access as it is now; nothing it would have pushed
    * or announced (a removed post restored since, a ban lifted since). A topic's first post back in
-   * sight (`restoresLate`) has its restore alone, not its push. An event of another type, or
-   * one whose payload lacks an id its re-check or restore needs, fails (logged) before anything
-   * is fenced.
+   * sight has its restore alone, not its push. An event the relay does not publish late
+   * (`publishedLate`, the relay's own test), or one whose payload lacks an id its re-check or
+   * restore needs, fails (logged) before anything is fenced.
    */
   private async recheckLate(e: DomainEvent): Promise<void> {
-    if (!isAccessChangeType(e.type) && !restoresLate(e)) throw new Error(`${e.type} was relayed late, but is no access change`);
+    if (!publishedLate(e)) throw new Error(`${e.type} was relayed late, but the relay publishes no such event late`);
     const rechecks = isAccessChangeType(e.type) ? LATE_RECHECKS[e.type](e.payload) : [];
     const restore = (RESTORES as { readonly [type: string]: ((p: Payload) => Recheck | null) | undefined })[e.type]?.(e.payload);
     await Promise.all(rechecks.map((r) => this.recheckEverywhere(r)));

@@ -134,7 +134,16 @@ const BACK_EVENT_TYPES: ReadonlySet<string> = new Set<LiveEventType>(['post.appr
  * Dropped, it left those readers out of the room until they reconnected, as a late access change's
  * restore did before RELAYED_LATE.
  */
-export const restoresLate = (e: DomainEvent): boolean => BACK_EVENT_TYPES.has(e.type) && (e.payload as { number?: unknown }).number === 1;
+const restoresLate = (e: DomainEvent): boolean => BACK_EVENT_TYPES.has(e.type) && (e.payload as { number?: unknown }).number === 1;
+
+/**
+ * Whether the event, claimed later than LIVE_RELAY_FRESH_SECONDS, is published all the same,
+ * marked RELAYED_LATE: an access change (`changesAccess`), for its re-checks and restore, or a
+ * topic's first post back in sight (`restoresLate`), for its restore. The one test of both the
+ * relay's claim (`LiveRelayConsumer`) marking it and the live gateway (`recheckLate`) accepting
+ * it: a type published late is one the gateway knows what to do with late.
+ */
+export const publishedLate = (e: DomainEvent): boolean => changesAccess(e) || restoresLate(e);
 
 /**
  * Set (true) in the payload of an access change claimed later than LIVE_RELAY_FRESH_SECONDS: it
