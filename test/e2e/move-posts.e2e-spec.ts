@@ -9,7 +9,8 @@ import { createTopic, forumRowCounts, reply, setPostState } from '../factories/f
 import { publishedArticle } from '../factories/knowledge';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { redoMigration } from '../support/migrations';
-import { withLockHeld } from '../support/row-locks';
+import { xidOf, waitForWaitsOn } from '../support/lock-waits';
+import { HeldLock, holdLock, withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const MOVE = `mutation($input: MovePostsInput!) {
@@ -586,6 +587,40 @@ describe('moving posts to another topic', () => {
       writes.mockRestore();
     }
     expect(await t.sql(`SELECT topic_id, data->>'number' AS number FROM notifications WHERE source = $1`, [draft.source])).toEqual([{ topic_id: dest.id, number: '2' }]);
+  });
+
+  it('a delivery whose post moved while it waited for the post’s topic holds the topics it is in now in id order, never one after a later one, and deadlocks with no second move of it', async () => {
+    const a = await createTopic(t, customer.token, publicBoard);
+    const b = await createTopic(t, customer.token, publicBoard);
+    // The post starts in the topic of the higher id, and moves to the lower one.
+    const [low, high] = [a.id, b.id].sort();
+    const r = await reply(t, customer.token, high, `@${reader.handle} follow me.`);
+    await drain();
+    const draft: NotificationDraft = { userId: reader.id, kind: 'MENTION', topicId: high, postId: r.id, actorId: customer.id, data: { number: 2, approved: false }, source: `second-move-test:${r.id}` };
+    // A first move holds the post's topic: the delivery waits for it there.
+    const first = await holdLock(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [high]);
+    let second: HeldLock | undefined;
+    try {
+      const delivering = t.get(NotificationsHandler).deliver([draft]);
+      const delivered = delivering.then(() => 'delivered', (err: unknown) => err);
+      await first.waiting(1);
+      // The move puts the post in the lower topic while the delivery waits.
+      await t.sql(`UPDATE posts SET topic_id = $1 WHERE id = $2`, [low, r.id]);
+      // A second move of it, back where it was, holds its topics in id order, as movePosts does: the lower one first.
+      second = await holdLock(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [low]);
+      await first.release();
+      // The delivery, past the first move, now waits for the post's topic where the second move holds it.
+      await waitForWaitsOn(t, await xidOf(second), 1);
+      // The second move takes its other topic: held by the delivery, had it kept it while it waits, a deadlock.
+      await second.query(`SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [high]);
+      await second.query(`UPDATE posts SET topic_id = $1 WHERE id = $2`, [high, r.id]);
+      await second.release();
+      expect(await delivered).toBe('delivered');
+    } finally {
+      await first.release();
+      await second?.release();
+    }
+    expect(await t.sql(`SELECT topic_id, data->>'number' AS number FROM notifications WHERE source = $1`, [draft.source])).toEqual([{ topic_id: high, number: '2' }]);
   });
 
   it('tells the moved posts’ authors, once each, where their posts went, but not the mover, nor an author who may not read it there', async () => {

@@ -463,35 +463,51 @@ export class NotificationsHandler implements OutboxHandler {
             postIds,
           ],
         );
-      const rows =
-        postIds.length === 0
-          ? await write(this.ds.manager)
-          : await this.ds.transaction(async (m) => {
-              await holdTopicsOf(m, postIds, round.flatMap((d) => d.topicId ?? []));
-              return write(m);
-            });
+      const rows = postIds.length === 0 ? await write(this.ds.manager) : await this.writeHoldingTopics(postIds, round.flatMap((d) => d.topicId ?? []), write);
       if (rows.length < round.length) this.log.debug({ delivered: rows.length, drafted: round.length }, 'some notifications were already delivered');
+    }
+  }
+
+  /**
+   * `write` in a transaction that first holds the posts' topics (`holdTopicsOf`); run again from
+   * the start, holding nothing, whenever a post moved out of the topics held while the hold
+   * waited: the topics it is in now are then all held in id order, never one after a later one.
+   */
+  private async writeHoldingTopics<T>(postIds: string[], topicIds: string[], write: (m: EntityManager) => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await this.ds.transaction(async (m) => {
+          await holdTopicsOf(m, postIds, topicIds);
+          return write(m);
+        });
+      } catch (err) {
+        if (!(err instanceof TopicsMoved)) throw err;
+        this.log.debug({ posts: postIds.length }, 'a post moved while its delivery waited for its topic; holding its topics again');
+      }
     }
   }
 }
 
+/** A post moved out of the topics `holdTopicsOf` held while it waited for them. */
+class TopicsMoved extends Error {}
+
 /**
- * Holds FOR KEY SHARE, in id order, the topics the posts are in and those named, until each post
- * is in one held (a move that committed while this waited put a post in another topic: that one is
- * held then): no move of them (it holds its topics FOR UPDATE, then the posts) starts before the
- * caller's transaction ends, nor is one under way waited for while the caller holds a post.
+ * Holds FOR KEY SHARE, in id order, the topics the posts are in and those named: no move of them
+ * (it holds its topics FOR UPDATE, in id order, then the posts) starts before the caller's
+ * transaction ends, nor is one under way waited for while the caller holds a post. A move that
+ * committed while this waited may have put a post in a topic not held: then it throws TopicsMoved,
+ * and its transaction, rolled back, lets every topic go. Holding that topic too, after those held,
+ * would take it out of id order: a second move of the post, holding it and waiting for one of
+ * those, deadlocked with the delivery.
  */
 async function holdTopicsOf(m: EntityManager, postIds: string[], topicIds: string[]): Promise<void> {
-  const held: string[] = [];
-  for (;;) {
-    const rows: Array<{ id: string }> = await m.query(
-      `SELECT id FROM topics WHERE (id IN (SELECT topic_id FROM posts WHERE id = ANY($1::uuid[])) OR id = ANY($2::uuid[])) AND id <> ALL($3::uuid[])
-        ORDER BY id FOR KEY SHARE`,
-      [postIds, topicIds, held],
-    );
-    if (rows.length === 0) return;
-    held.push(...rows.map((r) => r.id));
-  }
+  const held: Array<{ id: string }> = await m.query(
+    `SELECT id FROM topics WHERE id IN (SELECT topic_id FROM posts WHERE id = ANY($1::uuid[])) OR id = ANY($2::uuid[]) ORDER BY id FOR KEY SHARE`,
+    [postIds, topicIds],
+  );
+  // Read again once held: the statement above read the posts' topics before it waited.
+  const moved: unknown[] = await m.query(`SELECT 1 FROM posts WHERE id = ANY($1::uuid[]) AND topic_id <> ALL($2::uuid[]) LIMIT 1`, [postIds, held.map((t) => t.id)]);
+  if (moved.length > 0) throw new TopicsMoved();
 }
 
 /**
