@@ -915,6 +915,57 @@ describe('notifications and watching', () => {
     expect((await t.sql(`SELECT kind FROM notifications WHERE user_id = $1 ORDER BY kind`, [recipient.id])).map((r) => r.kind)).toEqual(['NEW_TOPIC', 'SANCTION']);
   });
 
+  it('delivers a batch of new posts in a fixed number of statements, whatever its size, each post’s news as alone', async () => {
+    const batchCost = async (topics: number) => {
+      const made: Array<{ writer: TestUser; replier: TestUser; watcher: TestUser; mentioned: TestUser; echoed: TestUser; muter: TestUser; topicId: string; replyId: string; laterId: string }> = [];
+      for (let i = 0; i < topics; i++) {
+        const [writer, replier, watcher, mentioned, echoed, muter] = [await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t)];
+        // One who muted the board, mentioned in the first post, and who replies later in the batch.
+        await t.sql(`INSERT INTO board_watches (user_id, board_id, level) VALUES ($1, $2, 'MUTED')`, [muter.id, board]);
+        const topic = await createTopic(t, writer.token, board, { body: `@${mentioned.handle} @${muter.handle} have a look` });
+        await t.sql(`INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, 'WATCHING')`, [watcher.id, topic.id]);
+        // A reply to the first post, by someone who mentions the one the first post mentioned too.
+        const r = await reply(t, replier.token, topic.id, `@${mentioned.handle} @${echoed.handle} agreed`, topic.firstPostId);
+        const later = await reply(t, muter.token, topic.id, 'Me too.');
+        made.push({ writer, replier, watcher, mentioned, echoed, muter, topicId: topic.id, replyId: r.id, laterId: later.id });
+      }
+      // The batch the outbox worker hands the handler: every post.created of those topics, in order.
+      const rows: Array<{ id: string; type: string; aggregate_type: string; aggregate_id: string; version: number; payload: Record<string, unknown>; created_at: Date; attempts: number }> = await t.sql(
+        `SELECT o.* FROM outbox o JOIN posts p ON p.id = o.aggregate_id WHERE o.type = 'post.created' AND p.topic_id = ANY($1::uuid[]) ORDER BY o.id`,
+        [made.map((m) => m.topicId)],
+      );
+      expect(rows).toHaveLength(3 * topics);
+      const events = rows.map((r) => ({ id: r.id, type: r.type, aggregateType: r.aggregate_type, aggregateId: r.aggregate_id, version: r.version, payload: r.payload, createdAt: r.created_at, attempts: r.attempts }));
+      const unpushed = jest.spyOn(t.get(LiveGateway) as unknown as { pushNotification: () => Promise<void> }, 'pushNotification').mockResolvedValue(undefined);
+      let cost: Awaited<ReturnType<typeof t.countStatements>>;
+      try {
+        cost = await t.countStatements(() => t.get(NotificationsHandler).handle(events));
+      } finally {
+        unpushed.mockRestore();
+      }
+      const told = async (u: TestUser) => (await t.sql(`SELECT kind, post_id FROM notifications WHERE user_id = $1 ORDER BY kind, post_id`, [u.id])).map((n) => [n.kind, n.post_id]);
+      const watches = async (u: TestUser, topicId: string) => (await t.sql(`SELECT level FROM topic_watches WHERE user_id = $1 AND topic_id = $2`, [u.id, topicId])).map((w) => w.level);
+      for (const m of made) {
+        const firstPostId = (await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [m.topicId]))[0].id;
+        // Mentioned in both posts: told of each (the first post's id is the lower).
+        expect(await told(m.mentioned)).toEqual([['MENTION', firstPostId], ['MENTION', m.replyId]]);
+        expect(await told(m.echoed)).toEqual([['MENTION', m.replyId]]);
+        // The writer watches their topic (so hears the replies, the one to their post as such); the repliers track it.
+        expect(await told(m.writer)).toEqual([['REPLY', m.replyId], ['WATCHED_REPLY', m.laterId]]);
+        expect(await watches(m.writer, m.topicId)).toEqual(['WATCHING']);
+        expect(await watches(m.replier, m.topicId)).toEqual(['TRACKING']);
+        expect(await told(m.replier)).toEqual([]);
+        expect(await told(m.watcher)).toEqual([['NEW_TOPIC', firstPostId], ['WATCHED_REPLY', m.replyId], ['WATCHED_REPLY', m.laterId]]);
+        // Muted when the first post came: its mention unheard, as when each post was drafted in turn,
+        // though their own reply, later in the batch, has them track the topic now.
+        expect(await told(m.muter)).toEqual([]);
+        expect(await watches(m.muter, m.topicId)).toEqual(['TRACKING']);
+      }
+      return cost.count;
+    };
+    expect(await batchCost(4)).toBe(await batchCost(1));
+  });
+
   it('delivers a reply to any number of watchers in a fixed number of statements', async () => {
     const deliveryCost = async (watchers: number) => {
       const topic = await createTopic(t, author.token, board);

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { BoardKinds } from '../../forum/src/board-kinds';
+import { BoardKind } from '../../spaces/src/boards/board.model';
 import { BOOKMARK_REMINDER_DUE } from '../../forum/src/bookmarks/bookmarks.repository';
 import { effectiveWatchesSql, inheritedWatchesSql } from './watch-levels';
 import { mentionedGroupMembersSql, postGroupMentionsJsonSql } from './group-mentions';
@@ -64,8 +65,16 @@ export class NotificationsHandler implements OutboxHandler {
   async handle(events: OutboxEvent[]): Promise<void> {
     // Reminders come in batches (the job announces hundreds at once): delivered together.
     const reminders = events.filter((e) => e.type === BOOKMARK_REMINDER_DUE);
+    // So do new posts (a busy forum, a worker catching up): drafted and delivered together, where
+    // the first of them is, so a post's news still comes before the news of its later events (an
+    // edit's mentions, under the same source, find it delivered), in a fixed number of statements.
+    const created = events.filter((e) => e.type === 'post.created');
     for (const e of events) {
       if (e.type === BOOKMARK_REMINDER_DUE) continue;
+      if (e.type === 'post.created') {
+        if (e === created[0]) await this.deliver(await this.forNewPosts(created.map((c) => String(c.payload.postId)), false));
+        continue;
+      }
       const drafts = await this.draftsFor(e);
       await this.deliver(drafts);
     }
@@ -122,17 +131,17 @@ export class NotificationsHandler implements OutboxHandler {
     const p = e.payload as Record<string, any>;
     switch (e.type) {
       case 'post.created':
-        return this.forNewPost(String(p.postId), false);
+        return this.forNewPosts([String(p.postId)], false);
       case TOPIC_PUBLISHED:
         // A topic published to a board (a PUBLISH_TO_BOARD timer) is new there: its first post is
         // announced as at its creation, where it is now. Under the same source, so whoever heard
         // of it then (the private board's watchers, those it mentioned who could read it there)
         // is not told again; those who could not read it then, and the new board's and its
         // tags' watchers, are, if they may read it now.
-        return this.forNewPost(String(p.postId), false);
+        return this.forNewPosts([String(p.postId)], false);
       case 'post.approved': {
         // Others hear about it now, as if it were new; its author hears it was approved.
-        const drafts = await this.forNewPost(String(p.postId), true);
+        const drafts = await this.forNewPosts([String(p.postId)], true);
         const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
         if (post) drafts.push({ userId: post.author_id, kind: 'POST_APPROVED', topicId: post.topic_id, postId: String(p.postId), source: `approved:${p.postId}` });
         return drafts;
@@ -260,64 +269,76 @@ export class NotificationsHandler implements OutboxHandler {
     return r ? [{ userId: r.user_id, kind: 'GROUP_REQUEST_CLOSED', data: { requestId, groupId: r.group_id, joining }, source: `group-request-closed:${requestId}` }] : [];
   }
 
-  /** Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date. */
-  private async forNewPost(postId: string, approved: boolean): Promise<NotificationDraft[]> {
-    const [post] = await this.ds.query(
+  /**
+   * Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date.
+   * Of several posts (a batch's `post.created` events) in three statements however many: their
+   * rows, everyone's watch levels on their topics, and their authors' watches. Each post's news is
+   * drafted as if it were alone, in their order: the levels it reads are those before the batch
+   * with the watches the posts before it (and itself) wrote, never one a later post wrote (a
+   * member who muted the board, mentioned in a topic they reply to later in the batch, hears of
+   * the mention no more than when each post was drafted in turn).
+   */
+  private async forNewPosts(ids: string[], approved: boolean): Promise<NotificationDraft[]> {
+    const rows: NewPostRow[] = await this.ds.query(
       `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, b.kind AS board_kind,
               (SELECT author_id FROM posts r WHERE r.id = p.reply_to_post_id) AS reply_to_author,
               ARRAY(SELECT user_id FROM post_mentions m WHERE m.post_id = p.id) AS mentioned,
               ${postGroupMentionsJsonSql('p.id')} AS group_mentioned,
               ARRAY(SELECT q.author_id FROM post_quotes pq JOIN posts q ON q.id = pq.quoted_post_id WHERE pq.post_id = p.id) AS quoted
-         FROM posts p JOIN topics t ON t.id = p.topic_id JOIN boards b ON b.id = t.board_id WHERE p.id = $1`,
-      [postId],
+         FROM posts p JOIN topics t ON t.id = p.topic_id JOIN boards b ON b.id = t.board_id WHERE p.id = ANY($1::uuid[])`,
+      [ids],
     );
-    if (!post || post.state !== 'VISIBLE') return [];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    // In the events' order, each once (a redelivered event beside its first delivery).
     // A kind that announces its own topics (an article, when it is published) does it once: a
     // worker that reaches the topic's creation only after that finds it visible, and stays silent.
-    if (post.number === 1 && this.kinds.of(post.board_kind)?.announcesTopics) return [];
+    const posts = [...new Set(ids)].flatMap((id) => {
+      const post = byId.get(id);
+      return post && post.state === 'VISIBLE' && !(post.number === 1 && this.kinds.of(post.board_kind)?.announcesTopics) ? [post] : [];
+    });
+    if (posts.length === 0) return [];
+    const topicIds = [...new Set(posts.map((post) => post.topic_id))];
+    const before: Array<{ topic_id: string; user_id: string; level: string }> = await this.ds.query(
+      `SELECT nt.id AS topic_id, e.user_id, e.level FROM unnest($1::uuid[]) AS nt(id) CROSS JOIN LATERAL (${effectiveWatchesSql('nt.id')}) e`,
+      [topicIds],
+    );
+    // Each author's watch of each topic, written by their first post there (later ones found it).
+    const firstAt = new Map<string, number>();
+    posts.forEach((post, i) => {
+      const key = `${post.author_id} ${post.topic_id}`;
+      if (!firstAt.has(key)) firstAt.set(key, i);
+    });
+    const firsts = [...firstAt.values()].map((i) => posts[i]);
     // Authors watch their topics; repliers track them (unless they chose otherwise, or watch the
     // whole board or one of the topic's tags: tracking the topic would hear less than that does).
     // Not an author whose account was deleted since they posted: their account is held FOR SHARE
-    // (as UsersRepository.holdMember), so a deletion under way waits and takes the watch, or is found.
-    // Nor an imported author's placeholder (a topic of theirs published to a board, TOPIC_PUBLISHED):
-    // nobody signs in to it, and it hears nothing it would watch for (viewersForUsers).
-    await this.ds.query(
-      `INSERT INTO topic_watches (user_id, topic_id, level)
-       SELECT au.id, $2, $3 FROM users au
-        WHERE au.id = $1 AND au.deleted_at IS NULL AND NOT au.is_placeholder
-          AND ($3 = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM (${inheritedWatchesSql('$2::uuid')}) i WHERE i.user_id = $1 AND i.level = 'WATCHING'))
-          FOR SHARE OF au
-       -- A follow a merge copied becomes theirs once they post here (an unmerge leaves it).
-       ON CONFLICT (user_id, topic_id) DO UPDATE SET via_merge_of = NULL WHERE topic_watches.via_merge_of IS NOT NULL`,
-      [post.author_id, post.topic_id, post.number === 1 ? 'WATCHING' : 'TRACKING'],
+    // (as UsersRepository.holdMember, in id order), so a deletion under way waits and takes the
+    // watch, or is found. Nor an imported author's placeholder (a topic of theirs published to a
+    // board, TOPIC_PUBLISHED): nobody signs in to it, and it hears nothing it would watch for
+    // (viewersForUsers). Answers the watches it inserted, not those it found there (a follow a
+    // merge copied, made theirs, included): only those change a level read before.
+    const written: Array<{ user_id: string; topic_id: string; level: string }> = await this.ds.query(
+      `WITH w AS (
+         INSERT INTO topic_watches (user_id, topic_id, level)
+         SELECT au.id, nw.topic_id, nw.level FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS nw(user_id, topic_id, level)
+           JOIN users au ON au.id = nw.user_id
+          WHERE au.deleted_at IS NULL AND NOT au.is_placeholder
+            AND (nw.level = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM (${inheritedWatchesSql('nw.topic_id')}) i WHERE i.user_id = au.id AND i.level = 'WATCHING'))
+          ORDER BY au.id FOR SHARE OF au
+         -- A follow a merge copied becomes theirs once they post here (an unmerge leaves it).
+         ON CONFLICT (user_id, topic_id) DO UPDATE SET via_merge_of = NULL WHERE topic_watches.via_merge_of IS NOT NULL
+         RETURNING user_id, topic_id, level, xmax = 0 AS inserted)
+       SELECT user_id, topic_id, level FROM w WHERE inserted`,
+      [firsts.map((post) => post.author_id), firsts.map((post) => post.topic_id), firsts.map((post) => (post.number === 1 ? 'WATCHING' : 'TRACKING'))],
     );
-    const levels: Array<{ user_id: string; level: string }> = await this.ds.query(effectiveWatchesSql('$1::uuid'), [post.topic_id]);
-    const level = new Map(levels.map((l) => [l.user_id, l.level]));
-    const reasons = new Map<string, string>();
-    const groupOf = new Map<string, string>();
-    const add = (userId: string | null, kind: string) => {
-      if (!userId || userId === post.author_id || level.get(userId) === 'MUTED') return;
-      if ((PRIORITY[kind] ?? 0) > (PRIORITY[reasons.get(userId) ?? ''] ?? 0)) reasons.set(userId, kind);
-    };
-    for (const u of post.mentioned as string[]) add(u, 'MENTION');
-    for (const [u, groupId] of post.group_mentioned as Array<[string, string]>) {
-      if (!groupOf.has(u)) groupOf.set(u, groupId);
-      add(u, 'GROUP_MENTION');
-    }
-    for (const u of post.quoted as string[]) add(u, 'QUOTED');
-    add(post.reply_to_author, 'REPLY');
-    // WATCHING a topic hears its replies; WATCHING a board or tag hears its new topics too, and
-    // WATCHING_FIRST_POST its new topics alone.
-    for (const [u, l] of level) {
-      if (l === 'WATCHING') add(u, post.number > 1 ? 'WATCHED_REPLY' : 'NEW_TOPIC');
-      else if (l === 'WATCHING_FIRST_POST' && post.number === 1) add(u, 'NEW_TOPIC');
-    }
-    const drafts: NotificationDraft[] = [];
-    for (const [userId, kind] of reasons) {
-      const data = kind === 'GROUP_MENTION' ? { number: post.number, approved, groupId: groupOf.get(userId) } : { number: post.number, approved };
-      drafts.push({ userId, kind, topicId: post.topic_id, postId, actorId: post.author_id, data, source: `post:${postId}` });
-    }
-    return drafts;
+    const levelsBefore = new Map<string, Map<string, string>>(topicIds.map((id) => [id, new Map()]));
+    for (const l of before) levelsBefore.get(l.topic_id)!.set(l.user_id, l.level);
+    const writtenAt = written.map((w) => ({ ...w, at: firstAt.get(`${w.user_id} ${w.topic_id}`)! }));
+    return posts.flatMap((post, i) => {
+      const level = new Map(levelsBefore.get(post.topic_id));
+      for (const w of writtenAt) if (w.topic_id === post.topic_id && w.at <= i) level.set(w.user_id, w.level);
+      return newPostDrafts(post, level, approved);
+    });
   }
 
   /**
@@ -486,6 +507,49 @@ export class NotificationsHandler implements OutboxHandler {
       }
     }
   }
+}
+
+/** A new post as `forNewPosts` reads it. */
+interface NewPostRow {
+  id: string;
+  topic_id: string;
+  number: number;
+  author_id: string;
+  state: string;
+  board_kind: BoardKind;
+  reply_to_author: string | null;
+  mentioned: string[];
+  group_mentioned: Array<[string, string]>;
+  quoted: string[];
+}
+
+/** The news of a new post, by everyone's watch `level` on its topic: each recipient hears it once, for their highest reason (PRIORITY). */
+function newPostDrafts(post: NewPostRow, level: ReadonlyMap<string, string>, approved: boolean): NotificationDraft[] {
+  const reasons = new Map<string, string>();
+  const groupOf = new Map<string, string>();
+  const add = (userId: string | null, kind: string) => {
+    if (!userId || userId === post.author_id || level.get(userId) === 'MUTED') return;
+    if ((PRIORITY[kind] ?? 0) > (PRIORITY[reasons.get(userId) ?? ''] ?? 0)) reasons.set(userId, kind);
+  };
+  for (const u of post.mentioned) add(u, 'MENTION');
+  for (const [u, groupId] of post.group_mentioned) {
+    if (!groupOf.has(u)) groupOf.set(u, groupId);
+    add(u, 'GROUP_MENTION');
+  }
+  for (const u of post.quoted) add(u, 'QUOTED');
+  add(post.reply_to_author, 'REPLY');
+  // WATCHING a topic hears its replies; WATCHING a board or tag hears its new topics too, and
+  // WATCHING_FIRST_POST its new topics alone.
+  for (const [u, l] of level) {
+    if (l === 'WATCHING') add(u, post.number > 1 ? 'WATCHED_REPLY' : 'NEW_TOPIC');
+    else if (l === 'WATCHING_FIRST_POST' && post.number === 1) add(u, 'NEW_TOPIC');
+  }
+  const drafts: NotificationDraft[] = [];
+  for (const [userId, kind] of reasons) {
+    const data = kind === 'GROUP_MENTION' ? { number: post.number, approved, groupId: groupOf.get(userId) } : { number: post.number, approved };
+    drafts.push({ userId, kind, topicId: post.topic_id, postId: post.id, actorId: post.author_id, data, source: `post:${post.id}` });
+  }
+  return drafts;
 }
 
 /** A post moved out of the topics `holdTopicsOf` held while it waited for them. */
