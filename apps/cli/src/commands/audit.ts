@@ -1,10 +1,17 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { AuditLog } from '../../../../libs/core/src/audit/audit-log';
 import { writeAuditCsv } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
+
+/** Read as the command line is, before the database is opened: a bad one is refused with the usage. */
+function parseDate(value: string): Date {
+  const date = new Date(value);
+  if (value.trim() === '' || Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an ISO date or date-time, e.g. 2026-01-01');
+  return date;
+}
 
 export function registerAuditCommands(program: Command): void {
   program
@@ -29,13 +36,11 @@ export function registerAuditCommands(program: Command): void {
   program
     .command('audit:export')
     .description('Write the moderation log as CSV')
-    .requiredOption('--since <date>', 'ISO date or date-time, e.g. 2026-01-01')
+    .requiredOption('--since <date>', 'ISO date or date-time, e.g. 2026-01-01', parseDate)
     .option('--out <file>', 'file to write (standard output by default)')
-    .action((opts: { since: string; out?: string }) =>
+    .action((opts: { since: Date; out?: string }) =>
       withServices(async (app) => {
-        const since = new Date(opts.since);
-        if (Number.isNaN(since.getTime())) throw new Error(`--since: not a date: ${opts.since}`);
-        const entries = app.get(AuditLog).since(since);
+        const entries = app.get(AuditLog).since(opts.since);
         if (!opts.out) {
           await writeAuditCsv(entries, process.stdout, { end: false });
           return;

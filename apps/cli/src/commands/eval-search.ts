@@ -16,6 +16,7 @@ import { SearchAdmin } from '../../../../libs/search/src/search-admin';
 import { SearchEngine } from '../../../../libs/search/src/search-engine';
 import { SearchEngines } from '../../../../libs/search/src/search-engines';
 import { FEATURE_MODULES } from '../../../api/src/app.module';
+import { engineOption } from './search';
 
 const RESULTS = 100;
 
@@ -117,7 +118,7 @@ export function registerEvalSearchCommands(program: Command): void {
     .command('eval:search')
     .description('Relevance on a SemEval-2016 Task 3 (Qatar Living) file: MAP, nDCG@10 and recall@100, PerfectMatch and Relevant counting as relevant')
     .argument('<file>', 'SemEval-2016 Task 3 CQA-QL XML file')
-    .option('--engine <name>', 'postgres, meilisearch or all (every configured engine)', 'all')
+    .addOption(engineOption())
     .action(async (file: string, opts: { engine: string }) => {
       const began = Date.now();
       const scores = await evaluate(resolve(file), opts.engine);

@@ -4,6 +4,7 @@ import { Pool } from 'pg';
 import {
   importStackExchange,
   ImportCounts,
+  stackExchangePostsFile,
   StackExchangePhase,
   StackExchangeProgress,
 } from '../../../../libs/forum/src/import/stackexchange';
@@ -56,8 +57,10 @@ export function registerImportCommands(program: Command): void {
     .option('--board <slug>', 'a FORUM board of that space (default: its first forum board, created from the folder name if it has none)')
     .option('--source <name>', 'the name this dump is remembered by for re-runs (default: the folder name)')
     .option('--batch-size <n>', 'rows per transaction', parseBatchSize, 500)
-    .action((dir: string, opts: { space: string; board?: string; source?: string; batchSize: number }) =>
-      withDatabase(async ({ db }) => {
+    .action((dir: string, opts: { space: string; board?: string; source?: string; batchSize: number }) => {
+      // A folder of no dump is refused before the database is opened (and migrated).
+      stackExchangePostsFile(dir);
+      return withDatabase(async ({ db }) => {
         const pool = new Pool({ connectionString: db.url, max: 1, application_name: 'parvis-import', onConnect: sessionSetup() });
         // Interrupted, the import stops after the batch in flight and its connection closes before
         // the database is stopped: left open, it would count as another process's and keep the
@@ -97,6 +100,6 @@ export function registerImportCommands(program: Command): void {
           ended();
           await end();
         }
-      }),
-    );
+      });
+    });
 }

@@ -1,13 +1,21 @@
 import { SingleBar, Presets } from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { SearchAdmin } from '../../../../libs/search/src/search-admin';
 import { withServices } from '../context';
+
+/**
+ * `--engine`: one of the engines by name, or all, refused otherwise before the database is
+ * opened. One not configured (meilisearch without MEILI_URL) is refused once it is.
+ */
+export function engineOption(): Option {
+  return new Option('--engine <name>', 'postgres, meilisearch or all (every configured engine)').choices(['all', 'postgres', 'meilisearch']).default('all');
+}
 
 export function registerSearchCommands(program: Command): void {
   program
     .command('search:reindex')
     .description('Rebuild the search index from the database in batches; search keeps answering meanwhile')
-    .option('--engine <name>', 'postgres, meilisearch or all (every configured engine)', 'all')
+    .addOption(engineOption())
     .option('--concurrency <n>', 'batches of 500 posts indexed at once', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError('expected an integer from 1 to 16');

@@ -121,6 +121,13 @@ export interface StackExchangeImportSummary {
 
 export class StackExchangeImportError extends Error {}
 
+/** The dump's Posts.xml, which every import reads; refused when the folder holds none. */
+export function stackExchangePostsFile(dir: string): string {
+  const posts = join(resolve(dir), 'Posts.xml');
+  if (!existsSync(posts)) throw new StackExchangeImportError(`${posts} not found: give the folder of a Stack Exchange dump`);
+  return posts;
+}
+
 type Row = Record<string, string>;
 
 /** The `<row …/>` elements of one dump file, as attribute maps, streamed. */
@@ -404,8 +411,7 @@ class StackExchangeImport {
   }
 
   async run(): Promise<StackExchangeImportSummary> {
-    const posts = this.file('Posts.xml');
-    if (!posts) throw new StackExchangeImportError(`${join(this.dir, 'Posts.xml')} not found: give the folder of a Stack Exchange dump`);
+    const posts = stackExchangePostsFile(this.dir);
     this.client = await this.pool.connect();
     try {
       this.target = await this.transaction(() => this.resolveTarget());

@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { createTestDatabase } from '../setup/test-database';
+import { buildDistOnce } from '../support/dist';
+
+const ROOT = path.join(__dirname, '../..');
+const MAIN = path.join(ROOT, 'dist/apps/cli/src/main.js');
+
+/**
+ * The built CLI, run as its operator runs it, given bad arguments: each is refused with a clear
+ * message on stderr (commander's usage after it, for a malformed command line), exit code 1 and
+ * nothing on stdout, before the database is touched. The database is an empty one, as a new
+ * install's: a command that opened it would have migrated it, so it must stay without a table.
+ */
+describe('the CLI refuses bad arguments before it touches the database', () => {
+  beforeAll(() => buildDistOnce(), 300_000);
+
+  /** Relations in the database's public schema: none until something migrates it. */
+  async function relations(url: string): Promise<number> {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+      return (await c.query(`SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace`)).rows[0].n;
+    } finally {
+      await c.end();
+    }
+  }
+
+  const dump = ['import:stackexchange', '/nonexistent/dump', '--space', 'community'];
+  const cases: Array<[string, string[], RegExp]> = [
+    ['an unknown command', ['bogus'], /^error: unknown command 'bogus'\n/],
+    ['an unknown option', ['seed', '--bogus'], /^error: unknown option '--bogus'\n/],
+    ['a missing required option', ['import:stackexchange', '/nonexistent/dump'], /^error: required option '--space <slug>' not specified\n/],
+    ['a missing argument', ['import:stackexchange', '--space', 'community'], /^error: missing required argument 'dump-dir'\n/],
+    ['a dump folder that does not exist', dump, /^\/nonexistent\/dump\/Posts\.xml not found: give the folder of a Stack Exchange dump\n$/],
+    ['a batch size that is no number', [...dump, '--batch-size', 'abc'], /^error: option '--batch-size <n>' argument 'abc' is invalid\. expected a whole number from 1 to 10000\n/],
+    ['a batch size of 0', [...dump, '--batch-size', '0'], /^error: option '--batch-size <n>' argument '0' is invalid\./],
+    ['a concurrency that is not whole', ['search:reindex', '--concurrency', '1.5'], /^error: option '--concurrency <n>' argument '1\.5' is invalid\. expected an integer from 1 to 16\n/],
+    ['an engine of no name known', ['search:reindex', '--engine', 'bogus'], /^error: option '--engine <name>' argument 'bogus' is invalid\. Allowed choices are all, postgres, meilisearch\.\n/],
+    ['an evaluation by an engine of no name known', ['eval:search', '/nonexistent/semeval.xml', '--engine', 'bogus'], /^error: option '--engine <name>' argument 'bogus' is invalid\./],
+    ['a date that is none', ['audit:export', '--since', 'notadate'], /^error: option '--since <date>' argument 'notadate' is invalid\. expected an ISO date or date-time, e\.g\. 2026-01-01\n/],
+    ['a threshold past 1', ['eval:spam', '--threshold', '2', 'a.csv', 'b.csv'], /^error: option '--threshold <n>' argument '2' is invalid\. expected a number from 0 to 1\n/],
+    ['spam files that do not exist', ['eval:spam', '/nonexistent/a.csv', '/nonexistent/b.csv'], /^ENOENT: no such file or directory, open '\/nonexistent\/a\.csv'\n$/],
+    ['an evaluation file that does not exist', ['eval:search', '/nonexistent/semeval.xml'], /^ENOENT: no such file or directory, open '\/nonexistent\/semeval\.xml'\n$/],
+    ['an admin of a bad e-mail, handle and password', ['admin:create', '--email', 'bad', '--handle', 'x', '--password', 'short'], /^Invalid input:\n {2}email: .+\n {2}handle: .+\n {2}password: .+\n$/],
+  ];
+
+  it.each(cases)('refuses %s', async (_, args, message) => {
+    // An empty database of its own: a case that migrated one would leave the next none to show it.
+    const db = await createTestDatabase({ empty: true });
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'warn' };
+      delete env.REDIS_URL;
+      // Nothing on stdin: a command waiting for a password there would end at once.
+      const run = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, env, input: '', encoding: 'utf8' });
+      expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({ status: 1, stdout: '', stderr: expect.stringMatching(message) });
+      expect(await relations(db.url)).toBe(0);
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
+});
