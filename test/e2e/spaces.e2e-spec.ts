@@ -61,6 +61,8 @@ describe('spaces, grants and boards', () => {
     expectError(await t.gql(GRANT, { input: { spaceId: space.id, userId: customer.id, level: 'ADMIN' } }, { token: employee.token }), 'FORBIDDEN');
     expectError(await t.gql(GRANT, { input: { spaceId: space.id, userId: customer.id, level: 'ADMIN' } }, { token: customer.token }), 'NOT_FOUND');
 
+    // Revoking a grant that is not there changes nothing, and tells nothing of a change (no event).
+    expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, userId: customer.id } }, { token: admin.token }));
     expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, groupId: employees } }, { token: admin.token }));
     expectNotFound(await t.gql(SPACE, { slug: space.slug }, { token: employee.token }), 'space');
     const events = await t.sql(`SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY id`, [space.id]);

@@ -187,12 +187,12 @@ export class SpacesService {
         `SELECT id, level, group_id, user_id FROM space_grants WHERE space_id = $1 AND ${named} FOR UPDATE`,
         [input.spaceId, input.grantId ?? input.groupId ?? input.userId],
       );
-      if (grant) {
-        await tx.query(`DELETE FROM space_grants WHERE id = $1`, [grant.id]);
-        // Logged by its grantee, whichever way it was named (the log's reader hides a group they may not see).
-        const grantee = { groupId: grant.group_id ?? undefined, userId: grant.user_id ?? undefined };
-        await this.logGrant(tx, viewer, 'space.revoke', input.spaceId, grantee, levelOfRank(grant.level), null);
-      }
+      // None there: nothing changed, and nothing is told (no space.access_changed event).
+      if (!grant) return this.spaceOf(tx, input.spaceId);
+      await tx.query(`DELETE FROM space_grants WHERE id = $1`, [grant.id]);
+      // Logged by its grantee, whichever way it was named (the log's reader hides a group they may not see).
+      const grantee = { groupId: grant.group_id ?? undefined, userId: grant.user_id ?? undefined };
+      await this.logGrant(tx, viewer, 'space.revoke', input.spaceId, grantee, levelOfRank(grant.level), null);
       return this.accessChanged(tx, input.spaceId);
     });
   }
@@ -220,6 +220,10 @@ export class SpacesService {
   /** After a change to a space's grants: the event live rooms re-check on, and the space as it is now. */
   private async accessChanged(tx: Tx, spaceId: string): Promise<SpaceModel> {
     await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: spaceId, payload: { spaceId } });
+    return this.spaceOf(tx, spaceId);
+  }
+
+  private async spaceOf(tx: Tx, spaceId: string): Promise<SpaceModel> {
     const row = await tx.one<SpaceRow>(`SELECT ${SPACE_COLUMNS} FROM spaces WHERE id = $1`, [spaceId]);
     return toSpaceModel(row!);
   }
