@@ -203,10 +203,6 @@ const KNOWN_FAILURES: Record<string, string> = {
   'existing rows: Mutation.createWatchedWord':
     'a WORD pattern of control characters, or of invisible characters only, is taken (1–200 characters, no plain-text check): whether a rule may look for them (post sources keep control characters as typed) is for the product to say',
   'existing rows, last enum values: Mutation.createWatchedWord': 'the same',
-  'existing rows: Mutation.editPost': 'an edit\'s reason ("shown in the revision history") takes control characters and invisible text: it has no plain-text check',
-  'existing rows, last enum values: Mutation.editPost': 'the same',
-  'existing rows: Mutation.bookmarkPost': 'a bookmark\'s note takes control characters and invisible text: it has no plain-text check',
-  'existing rows, last enum values: Mutation.bookmarkPost': 'the same',
 };
 
 const ONE_ARG_LIMIT = 200_001;

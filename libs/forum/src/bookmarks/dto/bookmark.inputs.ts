@@ -1,9 +1,7 @@
 import { ArgsType, Field, ID, InputType } from '@nestjs/graphql';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsDate, IsOptional, IsString, IsUUID } from 'class-validator';
+import { IsBoolean, IsDate, IsOptional, IsUUID } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
-import { trim } from '../../../../core/src/graphql/transforms';
-import { MaxCharacters } from '../../../../core/src/graphql/validators';
+import { OptionalPlainText } from '../../../../core/src/graphql/validators';
 
 /** The longest note a bookmark keeps (a CHECK on post_bookmarks.note holds it too). */
 export const BOOKMARK_NOTE_MAX = 500;
@@ -26,9 +24,9 @@ export class BookmarkPostInput {
 
   @Field(() => String, {
     nullable: true,
-    description: `A private note, up to ${BOOKMARK_NOTE_MAX} characters. Given, it replaces the bookmark’s note; null or blank removes it; left out, the note stays as it is.`,
+    description: `A private note: plain text, up to ${BOOKMARK_NOTE_MAX} characters (line breaks and tabs, no other control characters). Given, it replaces the bookmark’s note; null or blank removes it; left out, the note stays as it is.`,
   })
-  @IsOptional() @Transform(trim) @IsString() @MaxCharacters(BOOKMARK_NOTE_MAX)
+  @OptionalPlainText(BOOKMARK_NOTE_MAX)
   note?: string | null;
 
   @Field(() => Date, {
