@@ -3,8 +3,7 @@ import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../core/src/graphql/pagination';
 import { listOf } from '../../core/src/graphql/limits';
-import { trim } from '../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine, MaxCharacters } from '../../core/src/graphql/validators';
+import { HasVisibleText, MaxCharacters, SingleLineText } from '../../core/src/graphql/validators';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { normalizeTag, TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
@@ -146,7 +145,7 @@ export class MergeIdeaInput {
 @InputType()
 export class IdeaStatusLabelInput {
   @Field(() => IdeaStatus) @IsEnum(IdeaStatus) status!: IdeaStatus;
-  @Field({ description: 'One line, 1–40 characters.' }) @Transform(trim) @IsString() @MaxCharacters(40) @HasVisibleText() @IsSingleLine() label!: string;
+  @Field({ description: 'One line, 1–40 characters.' }) @SingleLineText(40) label!: string;
 }
 
 @InputType()

@@ -1,8 +1,18 @@
-import { validateSync } from 'class-validator';
-import { characterCount, HasVisibleText, IsPlainText, IsSingleLine, MAX_STACKED_MARKS, MaxCharacters, MinCharacters, SetsText } from './validators';
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsString, validateSync } from 'class-validator';
+import { trim } from './transforms';
+import { characterCount, HasVisibleText, IsPlainText, IsSingleLine, MAX_STACKED_MARKS, MaxCharacters, MinCharacters, SetsText, SingleLineText } from './validators';
 
 class Label {
   @HasVisibleText() @IsSingleLine() text!: string;
+}
+
+/** A title's stack written out, and as SingleLineText. */
+class InlineTitle {
+  @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(10) @HasVisibleText() @IsSingleLine() title!: unknown;
+}
+class StackedTitle {
+  @SingleLineText(10, { min: 3 }) title!: unknown;
 }
 
 /** The constraint names a value breaks, with their messages. */
@@ -73,5 +83,14 @@ describe('text validators', () => {
     expect(refused(`a${'\u0301'.repeat(MAX_STACKED_MARKS + 1)}`)).toEqual([{ isPlainText: `must not stack more than ${MAX_STACKED_MARKS} marks on one character` }]);
     // Not empty, so not "none": invisible characters only are refused.
     expect(refused('\u200b\u2060')).toEqual([{ hasVisibleText: 'must contain visible text' }]);
+  });
+
+  it('checks a SingleLineText as its stack written out: trimmed, the same messages in the same order', () => {
+    expect(plainToInstance(StackedTitle, { title: '  A title ' }).title).toBe('A title');
+    const marks = `a${'\u0301'.repeat(MAX_STACKED_MARKS + 1)}bc`;
+    for (const title of ['A title', '', ' \u200b ', 'ab', 'x'.repeat(11), 'two\nlines', 42, null, '\u202eevil one', marks, '\n\u200b'.repeat(6)]) {
+      const errors = (cls: new () => object) => validateSync(plainToInstance(cls, { title })).map((e) => JSON.stringify(e.constraints));
+      expect([title, errors(StackedTitle)]).toEqual([title, errors(InlineTitle)]);
+    }
   });
 });

@@ -153,3 +153,11 @@ function stacked(...decorators: PropertyDecorator[]): PropertyDecorator {
  */
 export const OptionalPlainText = (max: number): PropertyDecorator =>
   stacked(IsOptional(), Transform(trim), SetsText(), IsString(), MaxCharacters(max), IsPlainText(), HasVisibleText());
+
+/**
+ * A one-line name, title or label of up to `max` characters (and `min` at least, when given):
+ * trimmed, then it must be text, fit its bounds, show something and hold no line break, checked
+ * in that order. Optional where IsOptional is written before it.
+ */
+export const SingleLineText = (max: number, { min }: { min?: number } = {}): PropertyDecorator =>
+  stacked(Transform(trim), IsString(), ...(min === undefined ? [] : [MinCharacters(min)]), MaxCharacters(max), HasVisibleText(), IsSingleLine());

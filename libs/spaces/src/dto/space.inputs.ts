@@ -1,11 +1,11 @@
 import { Field, Float, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { AccessLevel } from '../../../access/src/access-level';
 import { BoardKind } from '../boards/board.model';
 import { SpaceVisibility } from '../spaces/space.model';
 import { trim } from '../../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine, MaxCharacters, OptionalPlainText } from '../../../core/src/graphql/validators';
+import { OptionalPlainText, SingleLineText } from '../../../core/src/graphql/validators';
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,49}$/;
 const SLUG_MSG = 'must be 2–50 characters of a-z, 0-9 and -, starting with a letter or digit';
@@ -14,7 +14,7 @@ export const SPACE_LANGUAGES = ['en', 'fr', 'simple'];
 @InputType()
 export class CreateSpaceInput {
   @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
-  @Field({ description: 'One line, 1–100 characters.' }) @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name!: string;
+  @Field({ description: 'One line, 1–100 characters.' }) @SingleLineText(100) name!: string;
   @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @OptionalPlainText(2000) description?: string;
   @Field(() => SpaceVisibility) @IsEnum(SpaceVisibility) visibility!: SpaceVisibility;
   @Field({ nullable: true, description: `Content language for search: ${SPACE_LANGUAGES.join(', ')} (default en).` })
@@ -32,7 +32,7 @@ export class EscalationStepInput {
 @InputType()
 export class UpdateSpaceInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
-  @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name?: string;
+  @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @IsOptional() @SingleLineText(100) name?: string;
   @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @OptionalPlainText(2000) description?: string;
   @Field(() => SpaceVisibility, { nullable: true }) @IsOptional() @IsEnum(SpaceVisibility) visibility?: SpaceVisibility;
   @Field({ nullable: true }) @IsOptional() @IsIn(SPACE_LANGUAGES) language?: string;
@@ -73,7 +73,7 @@ export class SpaceGrantInput {
 export class CreateBoardInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
   @Field(() => BoardKind) @IsEnum(BoardKind) kind!: BoardKind;
-  @Field({ description: 'One line, 1–100 characters.' }) @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name!: string;
+  @Field({ description: 'One line, 1–100 characters.' }) @SingleLineText(100) name!: string;
   @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
   @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @OptionalPlainText(2000) description?: string;
   @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;
@@ -82,7 +82,7 @@ export class CreateBoardInput {
 @InputType()
 export class UpdateBoardInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
-  @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(100) @HasVisibleText() @IsSingleLine() name?: string;
+  @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @IsOptional() @SingleLineText(100) name?: string;
   @Field({ nullable: true, description: 'A new slug, unique in the space: links with the old one stop working.' })
   @IsOptional() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug?: string;
   @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @OptionalPlainText(2000) description?: string;

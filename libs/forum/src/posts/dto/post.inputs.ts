@@ -3,8 +3,7 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ReactionKind } from '../../forum.enums';
 import { BODY_MAX, normalizeTags, TAG_RE, TITLE_MAX } from '../../topics/dto/topic.inputs';
-import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine, MaxCharacters, MinCharacters, OptionalPlainText } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, MaxCharacters, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageArgs } from '../../../../core/src/graphql/pagination';
 
 
@@ -22,7 +21,7 @@ export class EditPostInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
   @Field({ nullable: true, description: 'Shown in the revision history: plain text, up to 200 characters (line breaks and tabs, no other control characters); empty for none.' }) @OptionalPlainText(200) reason?: string;
-  @Field({ nullable: true, description: `First post only: a new topic title, 3–${TITLE_MAX} characters.` }) @IsOptional() @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(TITLE_MAX) @HasVisibleText() @IsSingleLine() title?: string;
+  @Field({ nullable: true, description: `First post only: a new topic title, 3–${TITLE_MAX} characters.` }) @IsOptional() @SingleLineText(TITLE_MAX, { min: 3 }) title?: string;
   @Field(() => [String], { nullable: true, description: 'First post only: new tags.' })
   @IsOptional() @Transform(normalizeTags) @ArrayMaxSize(5) @Matches(TAG_RE, { each: true, message: 'each tag must be 1–30 characters of a-z, 0-9 and -' })
   tags?: string[];

@@ -4,7 +4,7 @@ import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, M
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { TopicFeedView, TopicKind, TopicSort } from '../../forum.enums';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine, MaxCharacters, MinCharacters } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, MaxCharacters, SingleLineText } from '../../../../core/src/graphql/validators';
 
 const normalizeTags = ({ value }: { value: unknown }) =>
   Array.isArray(value) ? [...new Set(value.map((t) => (typeof t === 'string' ? t.trim().toLowerCase() : t)))] : value;
@@ -19,7 +19,7 @@ export const TITLE_MAX = 200;
 @InputType()
 export class CreateTopicInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
-  @Field({ description: `3–${TITLE_MAX} characters.` }) @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(TITLE_MAX) @HasVisibleText() @IsSingleLine() title!: string;
+  @Field({ description: `3–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: 3 }) title!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
   @Field(() => TopicKind, {
     nullable: true,

@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
 import { GroupJoining, GroupMentionable, GroupVisibility } from '../group.model';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsPlainText, IsSingleLine, MaxCharacters, OptionalPlainText } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsPlainText, MaxCharacters, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
 
 /** How long a request's message may be (the table's CHECK counts the same characters). */
 export const GROUP_REQUEST_MESSAGE_MAX = 500;
@@ -15,7 +15,7 @@ const JOININGS = 'must be CLOSED, OPEN or REQUEST';
 export class CreateGroupInput {
   @Field() @Transform(trim) @Matches(/^[a-z0-9][a-z0-9-]{1,39}$/, { message: 'must be 2–40 characters of a-z, 0-9 and -' })
   slug!: string;
-  @Field({ description: 'One line, 1–80 characters.' }) @Transform(trim) @IsString() @MaxCharacters(80) @HasVisibleText() @IsSingleLine() name!: string;
+  @Field({ description: 'One line, 1–80 characters.' }) @SingleLineText(80) name!: string;
   @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty for none.' }) @OptionalPlainText(500) description?: string;
   @Field(() => GroupMentionable, { nullable: true, description: 'NOBODY when absent.' })
   @IsOptional() @IsEnum(GroupMentionable, { message: 'must be NOBODY, STAFF, MEMBERS or EVERYONE' })
@@ -31,7 +31,7 @@ export class CreateGroupInput {
 @InputType({ description: 'What to change; fields left out stay as they are.' })
 export class UpdateGroupInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
-  @Field({ nullable: true, description: 'One line, 1–80 characters.' }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(80) @HasVisibleText() @IsSingleLine() name?: string;
+  @Field({ nullable: true, description: 'One line, 1–80 characters.' }) @IsOptional() @SingleLineText(80) name?: string;
   @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty clears it.' }) @OptionalPlainText(500) description?: string;
   @Field(() => GroupMentionable, { nullable: true })
   @IsOptional() @IsEnum(GroupMentionable, { message: 'must be NOBODY, STAFF, MEMBERS or EVERYONE' })

@@ -5,7 +5,7 @@ import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { BODY_MAX } from '../../../../forum/src/topics/dto/topic.inputs';
 import { MAX_VERIFICATION_DAYS } from '../../knowledge-settings';
-import { HasVisibleText, IsPlainText, IsSingleLine, MaxCharacters, MinCharacters, OptionalPlainText } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsPlainText, MaxCharacters, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
 
 export const SUMMARY_MAX = 500;
 export const NOTE_MAX = 500;
@@ -21,7 +21,7 @@ const blankToNull = ({ value }: { value: unknown }) => {
 @InputType()
 export class UpdateArticleInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
-  @Field({ nullable: true, description: '3–200 characters; unchanged when absent.' }) @IsOptional() @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(200) @HasVisibleText() @IsSingleLine() title?: string;
+  @Field({ nullable: true, description: '3–200 characters; unchanged when absent.' }) @IsOptional() @SingleLineText(200, { min: 3 }) title?: string;
   @Field({ nullable: true, description: `Markdown, 1–${BODY_MAX.toLocaleString('en')} characters; unchanged when absent.` }) @IsOptional() @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body?: string;
   @Field({ nullable: true, description: `A short abstract, up to ${SUMMARY_MAX} characters; unchanged when absent.` }) @OptionalPlainText(SUMMARY_MAX) summary?: string;
   @Field({ nullable: true, description: `What changed, up to ${NOTE_MAX} characters.` }) @IsOptional() @Transform(blankToNull) @IsString() @MaxCharacters(NOTE_MAX) @IsPlainText() @HasVisibleText() note?: string;
@@ -60,7 +60,7 @@ export class RateArticleInput {
 export class PromotePostInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
   @Field(() => ID, { description: 'A knowledge board.' }) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
-  @Field({ description: '3–200 characters.' }) @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(200) @HasVisibleText() @IsSingleLine() title!: string;
+  @Field({ description: '3–200 characters.' }) @SingleLineText(200, { min: 3 }) title!: string;
   @Field(() => ID, { nullable: true, description: 'The parent article in that board.' }) @IsOptional() @IsUUID('all', { message: 'must be an article (topic) id' }) parentId?: string;
 }
 
