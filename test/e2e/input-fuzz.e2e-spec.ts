@@ -199,11 +199,7 @@ function withoutRivals(value: Record<string, unknown>, name: string): Record<str
 }
 
 /** Known failures: `Type.field` → what is wrong. Each is reported as an it.todo until fixed. */
-const KNOWN_FAILURES: Record<string, string> = {
-  'existing rows: Mutation.createWatchedWord':
-    'a WORD pattern of control characters, or of invisible characters only, is taken (1–200 characters, no plain-text check): whether a rule may look for them (post sources keep control characters as typed) is for the product to say',
-  'existing rows, last enum values: Mutation.createWatchedWord': 'the same',
-};
+const KNOWN_FAILURES: Record<string, string> = {};
 
 const ONE_ARG_LIMIT = 200_001;
 const BIG_INT = 2_147_483_647;

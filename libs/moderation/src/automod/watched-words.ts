@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Field, ID, InputType, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
-import { HasVisibleText, IsPlainText, MaxCharacters, MinCharacters } from '../../../core/src/graphql/validators';
+import { HasVisibleText, IsPlainText, IsSingleLine, MaxCharacters, MinCharacters } from '../../../core/src/graphql/validators';
 import { DataSource } from 'typeorm';
 import { AccessLevel } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
@@ -36,7 +36,9 @@ export class WatchedWordInput {
   @Field(() => ID, { nullable: true, description: 'The space; site-wide when absent (global moderators and admins).' })
   @IsOptional() @IsUUID('all', { message: 'must be a space id' })
   spaceId?: string;
-  @Field({ description: 'A word (with * wildcards) or a regular expression, 1–200 characters.' }) @Transform(trim) @IsString() @MinCharacters(1) @MaxCharacters(200) pattern!: string;
+  @Field({ description: 'A word (with * wildcards) or a regular expression, 1–200 characters of one line of visible text (a regular expression writes control or invisible characters as escapes, \\u200B).' })
+  @Transform(trim) @IsString() @MinCharacters(1) @MaxCharacters(200) @HasVisibleText() @IsSingleLine()
+  pattern!: string;
   @Field(() => String, { description: 'WORD or REGEX.' }) @IsIn(['WORD', 'REGEX'], { message: 'must be WORD or REGEX' }) kind!: RuleKind;
   @Field(() => String, { description: 'BLOCK, CENSOR, REQUIRE_APPROVAL or FLAG.' }) @IsIn(ACTIONS, { message: `must be one of ${ACTIONS.join(', ')}` }) action!: WatchAction;
   @Field({ description: 'Shown to the author when the rule blocks or holds a post: plain text, 3–300 characters.' }) @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(300) @HasVisibleText() @IsPlainText() publicReason!: string;
