@@ -102,9 +102,8 @@ describe('admins stepping down', () => {
 
   it('makes no admin of a member whose site-wide suspension committed while the promotion waited for their row (CONFLICT, nothing written)', async () => {
     const [a, x] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
-    // The suspension held in its transaction, x's row held, as it judges x again (check's call was the first).
-    let calls = 0;
-    const gate = gateCalls(t.get(SanctionsService), 'authorize', () => ++calls === 2);
+    // The suspension held in its transaction, x's row held, as it judges x.
+    const gate = gateCalls(t.get(SanctionsService), 'authorize');
     try {
       const suspending = t.gql(SANCTION, { input: { userId: x.id, kind: 'SUSPEND', durationHours: 24, reason: 'Keeps them out' } }, { token: a.token });
       await gate.begun;
@@ -171,9 +170,9 @@ describe('admins stepping down', () => {
   });
 
   /**
-   * A global moderator's suspension of a member `x`, held once checked (x a member then) before
-   * its transaction writes it, while `meanwhile` changes x's standing; answers the suspension's
-   * result and the sanctions x has after.
+   * A global moderator's suspension of a member `x` (a member when it was asked for), held in its
+   * transaction before it is judged, while `meanwhile` changes x's standing; answers the
+   * suspension's result and the sanctions x has after.
    */
   const suspendedWhile = async (meanwhile: (x: { id: string }, admin: { id: string; token: string }) => Promise<void>) => {
     const [a, moderator, x] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t, { role: 'MODERATOR' }), await makeUser(t)];
@@ -192,7 +191,7 @@ describe('admins stepping down', () => {
     return { suspended, sanctions: n as number, x };
   };
 
-  it('sanctions nobody made an admin between the sanction’s check and its write (FORBIDDEN), so the last admin who can act is not left barred', async () => {
+  it('sanctions nobody made an admin while the sanction was on its way (FORBIDDEN), so the last admin who can act is not left barred', async () => {
     await t.sql(`UPDATE users SET role = 'MEMBER' WHERE role = 'ADMIN'`);
     const { suspended, sanctions, x } = await suspendedWhile(async (x, a) => {
       // Meanwhile a makes x an admin and steps down, x counted as the admin left.
@@ -204,7 +203,7 @@ describe('admins stepping down', () => {
     expect(await t.sql(`SELECT id FROM users WHERE role = 'ADMIN'`)).toEqual([{ id: x.id }]);
   });
 
-  it('sanctions nobody made a moderator of the issuer’s rank between the sanction’s check and its write (FORBIDDEN)', async () => {
+  it('sanctions nobody made a moderator of the issuer’s rank while the sanction was on its way (FORBIDDEN)', async () => {
     const { suspended, sanctions } = await suspendedWhile(async (x, a) => {
       // Meanwhile an admin makes x a global moderator: the suspending moderator's peer.
       expectOk(await t.gql(SET_ROLE, { id: x.id, role: 'MODERATOR' }, { token: a.token }));

@@ -62,7 +62,7 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
 
   /**
    * A space moderator, their space, and a member there; `act` (the moderator's request) is held at
-   * `gate` once checked while the moderator's grant is revoked, then goes on: answers its result.
+   * `gate` (under way, its session read) while the moderator's grant is revoked, then goes on: answers its result.
    */
   async function revokedWhileHeld(gate: (mod: TestUser) => CallGate, act: (ids: { mod: TestUser; space: string; x: TestUser }) => Promise<GqlResult>) {
     const mod = await makeUser(t);
@@ -80,8 +80,8 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     }
   }
 
-  it('a moderator whose grant is revoked between the sanction’s check and its write sanctions nobody (FORBIDDEN)', async () => {
-    // The sanction held once checked (mod a moderator then), before its transaction writes it.
+  it('a moderator whose grant is revoked while their sanction is on its way sanctions nobody (FORBIDDEN)', async () => {
+    // The sanction held in its transaction before it is judged (mod a moderator when the request began).
     const { x, answer } = await revokedWhileHeld(
       () => gateCalls(t.get(SanctionsService), 'issue'),
       ({ mod, space: s, x }) => t.gql(SANCTION, { input: { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'spam', spaceId: s } }, { token: mod.token }),
@@ -90,12 +90,11 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1`, [x.id])).toEqual([{ n: 0 }]);
   });
 
-  it('a moderator whose grant is revoked between the lift’s check and its write lifts nothing (FORBIDDEN)', async () => {
-    // The lift held once checked (mod a moderator then: the first `authorize` has run), before its transaction writes it.
+  it('a moderator whose grant is revoked while their lift is on its way lifts nothing (FORBIDDEN)', async () => {
+    // The lift held once the request's session let it see the sanction, in its transaction before it is judged (mod a moderator then).
     let silence = '';
-    let first = true;
     const { x, answer } = await revokedWhileHeld(
-      (mod) => gateCalls(t.get(SanctionsService), 'authorize', (by: { id: string }) => by.id === mod.id && first && !(first = false), 'after'),
+      (mod) => gateCalls(t.get(SanctionsService), 'authorizeNow', (_tx: unknown, by: { id: string }) => by.id === mod.id),
       async ({ mod, space: s, x }) => {
         silence = await sanction(admin, { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'spam', spaceId: s });
         return t.gql(LIFT, { id: silence }, { token: mod.token });
@@ -124,9 +123,8 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
 
   it('a member being sanctioned may change their profile meanwhile: the sanction holds their account against role changes only', async () => {
     const x = await makeUser(t);
-    // The sanction held in its transaction, x's row held, as it is about to judge x (check's call was the first).
-    let calls = 0;
-    const gate = gateCalls(t.get(SanctionsService), 'authorize', () => ++calls === 2);
+    // The sanction held in its transaction, x's row held, as it is about to judge x.
+    const gate = gateCalls(t.get(SanctionsService), 'authorize');
     try {
       const warning = t.gql(SANCTION, { input: { userId: x.id, kind: 'WARNING', reason: 'heads up' } }, { token: globalMod.token });
       await gate.begun;
@@ -183,6 +181,27 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     const own = await reply(t, m1.token, topic.id, 'another reply of my own');
     expectOk(await t.gql(MOD, { input: { postId: own.id, action: 'DELETE' } }, { token: m1.token }));
     expect(expectOk(await t.gql(MOD, { input: { postId: own.id, action: 'RESTORE' } }, { token: m1.token })).moderatePost.state).toBe('VISIBLE');
+  });
+
+  it('judges a sanction, and its lift, once, in its transaction: nobody is read for it on the pool', async () => {
+    // The one judgement (`authorize`), made on what the transaction read: judged before it too,
+    // on the pool, a sanction read its member twice and judged them twice.
+    const judged = jest.spyOn(t.get(SanctionsService) as unknown as { authorize: () => Promise<void> }, 'authorize');
+    try {
+      const m1Now = (await t.get(SessionsService).viewerForUser(m1.id))!;
+      const x = await makeUser(t);
+      const input = Object.assign(new SanctionInput(), { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'cool down', spaceId: space.id });
+      let silence = '';
+      const issuing = await poolStatementsOf(t, async () => (silence = (await t.get(SanctionsService).sanction(m1Now, input)).id));
+      expect(issuing.filter((q) => /\bFROM users\b/.test(q))).toEqual([]);
+      expect(judged).toHaveBeenCalledTimes(1);
+      const lifting = await poolStatementsOf(t, () => t.get(SanctionsService).lift(m1Now, silence));
+      expect(lifting.filter((q) => /\bFROM users\b/.test(q))).toEqual([]);
+      expect(judged).toHaveBeenCalledTimes(2);
+      expect((await t.sql(`SELECT lifted_by FROM sanctions WHERE id = $1`, [silence]))[0].lifted_by).toBe(m1.id);
+    } finally {
+      judged.mockRestore();
+    }
   });
 
   it('judges a sanction in its transaction, and in a report’s decision giving one, on the transaction’s connection alone', async () => {

@@ -455,7 +455,7 @@ export class ReportsService {
 
   /**
    * The sanction a moderator gives with an APPROVE of reports or automod flags: to the content's
-   * author (the reported user), in the item's space, checked as `sanctionUser` checks it. It
+   * author (the reported user), in the item's space, judged as `sanctionUser` judges it. It
    * takes the place of the escalation ladder's step for this violation (which still counts).
    */
   private async sanctionOffender(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
@@ -469,12 +469,11 @@ export class ReportsService {
     const reason = wanted.reason ?? input.reason;
     if (!reason) throw AppError.badField('sanction', 'needs a reason the user will read (its own, or the decision’s `reason`)');
     const sanction = Object.assign(new SanctionInput(), { userId: offender, kind: wanted.kind, durationHours: wanted.durationHours, reason, spaceId: item.space_id ?? undefined });
-    await this.sanctions.check(viewer, sanction, tx).catch((err: AppError) => {
+    const issued = await this.sanctions.issue(tx, viewer, sanction).catch((err: AppError) => {
       // Errors about the sanction's shape name this input's fields (sanction.durationHours).
       const field = err.code === 'BAD_USER_INPUT' ? err.details.fields?.[0]?.field : undefined;
       throw field ? AppError.badField(`sanction.${field}`, err.message) : err;
     });
-    const issued = await this.sanctions.issue(tx, viewer, sanction);
     return `sanction: ${issued.kind.toLowerCase()}${wanted.durationHours ? ` ${wanted.durationHours}h` : ''}`;
   }
 
@@ -524,14 +523,14 @@ export class ReportsService {
     if (input.decision !== ReviewDecision.APPROVE) return 'no ban';
     // The member reads the decision's reason; its note is the admins'.
     const ban = Object.assign(new SanctionInput(), { userId: item.target_id, kind: SanctionKind.BAN, reason: input.reason ?? 'Ban after repeated upheld violations' });
-    // As sanctionUser would: not an admin, nor someone promoted to staff since it was proposed.
-    await this.sanctions.check(viewer, ban, tx);
+    // Judged as sanctionUser judges it: not an admin, nor someone promoted to staff since it was proposed.
+    await this.sanctions.judge(tx, viewer, ban);
     const [standing] = await tx.query(
       `SELECT 1 FROM sanctions WHERE user_id = $1 AND kind = 'BAN' AND space_id IS NULL AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
       [item.target_id],
     );
     if (standing) return 'already banned';
-    await this.sanctions.issue(tx, viewer, ban);
+    await this.sanctions.write(tx, viewer, ban);
     return 'banned';
   }
 

@@ -94,56 +94,74 @@ export class SanctionsService {
   }
 
   async sanction(viewer: Viewer, input: SanctionInput): Promise<SanctionModel> {
-    await this.check(viewer, input);
     return toSanctionModel(await this.uow.run((tx) => this.issue(tx, viewer, input)));
   }
 
-  /**
-   * Checks a sanction somebody asks for: its shape (BAD_USER_INPUT), its target (NOT_FOUND) and
-   * whether this viewer may give it to them (FORBIDDEN). `issue` writes it. In a transaction
-   * (a review item's decision), `m` is its connection.
-   */
-  async check(viewer: Viewer, input: SanctionInput, m: Queryable = this.ds): Promise<void> {
-    const spaceId = input.spaceId ?? null;
+  /** A sanction's shape (BAD_USER_INPUT), before anything is read. */
+  private checkShape(input: SanctionInput): void {
     const timed = input.kind === SanctionKind.SILENCE || input.kind === SanctionKind.SUSPEND;
     if (timed && !input.durationHours) throw AppError.badField('durationHours', `is required for ${input.kind}`);
     if (!timed && input.durationHours) throw AppError.badField('durationHours', `does not apply to ${input.kind}`);
-    if ((input.banEmail || input.banIp) && (input.kind !== SanctionKind.BAN || spaceId !== null)) {
+    if ((input.banEmail || input.banIp) && (input.kind !== SanctionKind.BAN || (input.spaceId ?? null) !== null)) {
       throw AppError.badField(input.banEmail ? 'banEmail' : 'banIp', 'applies to site-wide bans only');
     }
-    const target = await this.targetViewer(input.userId, m);
-    if (!target) throw AppError.notFound('User not found');
-    await this.authorize(viewer, target, spaceId);
   }
 
   /**
-   * `authorize` again in the caller's transaction, before a sanction is written (`issue`) or
-   * lifted (`lift`): the check before it read the target and took the actor from the request's
-   * session. The target's row held FOR KEY SHARE, which waits for setUserRole's FOR UPDATE (or
-   * holds it off until this commits): one made an admin since is not sanctioned (an admin
-   * suspended or banned site-wide would no longer count among the admins who keep the site,
-   * setRole's last-admin guard, though the count let one step down), and one made a moderator
-   * of the actor's rank is FORBIDDEN, as the check would answer now. No stronger: FOR SHARE also
-   * held off every plain UPDATE of the row (FOR NO KEY UPDATE: the member's profile, e-mail and
-   * password changes, the digest's and trust levels' marks) until this committed, which nothing
-   * here needs: it reads their role and their address, and an address changing meanwhile is
-   * banned as it was read, as if the change came after. The actor is read again too, on the
-   * transaction's connection (`viewerForUser`), as is the target: a moderator whose grant was revoked (or who was
-   * demoted, silenced or barred) since is refused as the check would refuse them now. Read, not
-   * locked: a revocation or demotion still under way reads no sanction, so this one simply came
-   * first.
+   * Judges, in the caller's transaction, a sanction somebody asks for: its shape
+   * (BAD_USER_INPUT), its target (NOT_FOUND) and whether this viewer may give it to them
+   * (FORBIDDEN), as things stand now (`authorizeNow`). The one judgement of a sanction: `issue`
+   * makes it before writing, and a review decision that looks at something else between the two
+   * (a ban proposal's standing ban) makes it, then `write`s.
+   */
+  async judge(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<void> {
+    this.checkShape(input);
+    await this.authorizeNow(tx, viewer, input.userId, input.spaceId ?? null);
+  }
+
+  /**
+   * The target's row held FOR KEY SHARE, then the target read on the transaction's connection:
+   * how a sanction, its lift and its appeal's decision (`authorizeNow`) hold and read their
+   * member, the hold first. FOR KEY SHARE waits for
+   * setUserRole's FOR UPDATE (or holds it off until this commits), so their role is read as it
+   * stands until the caller commits. No stronger: FOR SHARE also held off every plain UPDATE of
+   * the row (FOR NO KEY UPDATE: the member's profile, e-mail and password changes, the digest's
+   * and trust levels' marks) until this committed, which nothing here needs: it reads their role
+   * and their address, and an address changing meanwhile is banned as it was read, as if the
+   * change came after.
+   */
+  private async heldTarget(tx: Tx, userId: string): Promise<Viewer | null> {
+    await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE`, [userId]);
+    return this.targetViewer(userId, tx);
+  }
+
+  /**
+   * `authorize` in the caller's transaction, before a sanction is written (`issue`) or lifted
+   * (`lift`), or its appeal decided: the one place either is judged, not before the transaction
+   * on the request's session too. The target held and read (`heldTarget`): one made an admin
+   * since is not sanctioned (an admin suspended or banned site-wide would no longer count among
+   * the admins who keep the site, setRole's last-admin guard, though the count let one step
+   * down), and one made a moderator of the actor's rank is FORBIDDEN. The actor is read as they
+   * are now too (`viewerNow`, on the transaction's connection), not taken from the request's
+   * session: a moderator whose grant was revoked (or who was demoted, silenced or barred) since
+   * the request began is refused. Read, not locked: a revocation or demotion still under way
+   * reads no sanction, so this one simply came first.
    */
   private async authorizeNow(tx: Tx, viewer: Viewer, userId: string, spaceId: string | null): Promise<void> {
-    await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE`, [userId]);
-    const target = await this.targetViewer(userId, tx);
+    const target = await this.heldTarget(tx, userId);
     if (!target) throw AppError.notFound('User not found');
     await this.authorize(await this.sessions.viewerNow(viewer, tx), target, spaceId);
   }
 
-  /** Writes a sanction `check` allowed, in the caller's transaction (logged, announced). */
+  /** Judges (`judge`) and writes (`write`) a sanction, in the caller's transaction. */
   async issue(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
+    await this.judge(tx, viewer, input);
+    return this.write(tx, viewer, input);
+  }
+
+  /** Writes a sanction `judge` allowed in the same transaction (logged, announced). */
+  async write(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
     const spaceId = input.spaceId ?? null;
-    await this.authorizeNow(tx, viewer, input.userId, spaceId);
     const [s] = await tx.query<SanctionRow>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)
@@ -229,17 +247,14 @@ export class SanctionsService {
     // Only its member and those who read it in userSanctions learn that it exists.
     if (!s || (s.user_id !== viewer.id && !(await this.seesSanction(viewer, s)))) throw AppError.notFound('Sanction not found');
     if (s.user_id === viewer.id) throw AppError.forbidden('You cannot lift a sanction on yourself; appeal it instead');
-    const target = await this.targetViewer(s.user_id);
-    await this.authorize(viewer, target!, s.space_id).catch((err: AppError) => {
-      throw err.code === 'NOT_FOUND' ? AppError.notFound('Sanction not found') : err;
-    });
-    if (!s.active) return toSanctionModel(s);
     const row = await this.uow.run(async (tx) => {
-      // Judged again as things stand now (the lifter's grants and role, the member's role held):
-      // a moderator whose grant was revoked meanwhile lifts nothing.
+      // Judged as things stand now (the lifter's grants and role, the member's role held), and
+      // only here: a moderator whose grant was revoked since the request began lifts nothing.
       await this.authorizeNow(tx, viewer, s.user_id, s.space_id).catch((err: AppError) => {
         throw err.code === 'NOT_FOUND' ? AppError.notFound('Sanction not found') : err;
       });
+      // Run out or lifted already: answered as it is, once the viewer may lift it.
+      if (!s.active) return s;
       // Lifted once: of two racing lifts, the second finds it lifted and changes, logs and tells nothing.
       const [lifted] = await tx.query<SanctionRow>(
         `UPDATE sanctions SET lifted_at = now(), lifted_by = $2 WHERE id = $1 AND lifted_at IS NULL RETURNING ${SANCTION_COLUMNS}`,
