@@ -143,7 +143,8 @@ describe('moderation: the escalation ladder and appeals', () => {
     await uphold(first.id, reporter);
     expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: second.id, reason: 'ABUSE' } }, { token: reporter.token }));
     const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === second.id).node;
-    const gate = gateCalls(t.get(SanctionsService), 'underAutomaticModeration');
+    // Held once underAutomaticModeration holds their row, as it reads them.
+    const gate = gateCalls(t.get(SanctionsService), 'targetViewer', (userId: string) => userId === offender.id);
     try {
       const deciding = t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token });
       await gate.begun;

@@ -57,13 +57,13 @@ export class Escalation {
     const step = ladder.find((s) => s.violations === count.n);
     if (!step) return null;
     const reason = `Escalation: ${count.n} upheld violations in ${LADDER_WINDOW_DAYS} days`;
-    // Their account held FOR KEY SHARE first, as SanctionsService.issue holds it, so whether they
-    // are a member is read as it stands until this commits: setUserRole (FOR UPDATE) made an admin
-    // or a moderator of them before this, and is seen, or waits until after. Read unlocked, one
-    // made staff meanwhile was sanctioned automatically, and an admin silenced or suspended. Not
-    // FOR SHARE, which held their own profile's update (any plain UPDATE of the row) until the
-    // decision committed, for nothing this reads.
-    await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE`, [offenderId]);
+    // Whether they are a member, asked with their account held as a sanction holds it
+    // (`underAutomaticModeration` in this transaction: their row FOR KEY SHARE, then the read),
+    // after the count's lock above, the one order the ladder takes them in: setUserRole (FOR
+    // UPDATE) made an admin or a moderator of them before this, and is seen, or waits until
+    // after. Read unlocked, one made staff meanwhile was sanctioned automatically, and an admin
+    // silenced or suspended. Not FOR SHARE, which held their own profile's update (any plain
+    // UPDATE of the row) until the decision committed, for nothing this reads.
     if (!(await this.sanctions.underAutomaticModeration(offenderId, spaceId, tx))) {
       await this.audit.append(tx, { actorId: null, action: 'escalation.skipped', targetType: 'user', targetId: offenderId, spaceId, reason: `${reason}; moderators and admins are only sanctioned by a person` });
       return 'skipped: the user moderates';

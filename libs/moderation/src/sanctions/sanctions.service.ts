@@ -57,10 +57,13 @@ export class SanctionsService {
    * Whether automatic moderation may act on this user in this space (the escalation ladder's
    * sanctions, hiding their content when reports reach the threshold): only members; admins,
    * global moderators and the space's own moderators are judged by a person (`sanction`
-   * checks who may sanction whom, and a moderator hides what needs hiding).
+   * checks who may sanction whom, and a moderator hides what needs hiding). In a transaction
+   * about to act on the answer (the ladder's decision), `tx`: the member held and read there as a
+   * sanction holds and reads them (`heldTarget`), so one made staff meanwhile is seen as staff,
+   * or is made staff only once the caller committed.
    */
-  async underAutomaticModeration(userId: string, spaceId: string, m: Queryable = this.ds): Promise<boolean> {
-    const target = await this.targetViewer(userId, m);
+  async underAutomaticModeration(userId: string, spaceId: string, tx?: Tx): Promise<boolean> {
+    const target = tx ? await this.heldTarget(tx, userId) : await this.targetViewer(userId);
     if (!target?.user || target.user.role !== 'MEMBER') return false;
     // Their grants, not what a sanction leaves them: a silenced moderator is judged by a person.
     return (await this.access.baseRankOn(target, spaceId)) < LEVEL_RANK.MODERATE;
@@ -121,8 +124,9 @@ export class SanctionsService {
 
   /**
    * The target's row held FOR KEY SHARE, then the target read on the transaction's connection:
-   * how a sanction, its lift and its appeal's decision (`authorizeNow`) hold and read their
-   * member, the hold first. FOR KEY SHARE waits for
+   * how a sanction, its lift and its appeal's decision (`authorizeNow`), and the escalation
+   * ladder (`underAutomaticModeration`), hold and read their member, in one place and in that
+   * order (the hold, then the read, which sees what the hold waited for). FOR KEY SHARE waits for
    * setUserRole's FOR UPDATE (or holds it off until this commits), so their role is read as it
    * stands until the caller commits. No stronger: FOR SHARE also held off every plain UPDATE of
    * the row (FOR NO KEY UPDATE: the member's profile, e-mail and password changes, the digest's
