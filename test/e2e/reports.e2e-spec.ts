@@ -3,7 +3,7 @@ import { REPORTS_PER_DAY } from '../../libs/moderation/src/reports/reports.servi
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { doneOrWaiting } from '../support/lock-waits';
-import { holdLock } from '../support/row-locks';
+import { holdLock, withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id weight weightBreakdown status } }`;
@@ -252,6 +252,33 @@ describe('moderation: reports and the review queue', () => {
     expect(await postState(replied.id)).toBe('VISIBLE');
     // Its moderator still decides it.
     expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: mod.token })).resolveReviewItem.status).toBe('IGNORED');
+  });
+
+  it('refuses a moderator demoted while their claim or decision waited for the item: judged again once it is held (NOT_FOUND, nothing written)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const reported = await member();
+    expectOk(await t.gql(REPORT, { input: { targetType: 'USER', targetId: reported.id, reason: 'ABUSE' } }, { token: (await member()).token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE target_type = 'USER' AND target_id = $1`, [reported.id]);
+    const handlings = [
+      (token: string) => t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token }),
+      (token: string) => t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token }),
+    ];
+    for (const handle of handlings) {
+      // A global moderator when the request began; the item's row held as another handling would hold it.
+      const gm = await makeUser(t, { role: 'MODERATOR' });
+      const answer = await withLockHeld(t, `SELECT 1 FROM review_items WHERE id = $1 FOR UPDATE`, [item.id], async (h) => {
+        const handling = handle(gm.token);
+        await h.waiting(1);
+        expectOk(await t.gql(`mutation($id: ID!) { setUserRole(input: { userId: $id, role: MEMBER }) { id } }`, { id: gm.id }, { token: admin.token }));
+        await h.release();
+        return handling;
+      });
+      expectError(answer, 'NOT_FOUND');
+    }
+    expect(await t.sql(`SELECT status, claimed_by FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'PENDING', claimed_by: null }]);
+    expect((await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1`, [item.id])).map((e) => e.action)).toEqual(['reported']);
+    expect(await t.sql(`SELECT status FROM reports WHERE review_item_id = $1`, [item.id])).toEqual([{ status: 'OPEN' }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action LIKE 'review.%' AND target_id = $1`, [reported.id])).toEqual([{ n: 0 }]);
   });
 
   it('pages the queue in either order with its own cursors, each item once', async () => {

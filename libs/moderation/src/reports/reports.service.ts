@@ -6,6 +6,7 @@ import { AccessService, SILENCED } from '../../../access/src/access.service';
 import { validKeyValue } from '../../../forum/src/cursors';
 import { SanctionInput } from '../sanctions/dto/sanction.inputs';
 import { SanctionsService } from '../sanctions/sanctions.service';
+import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { SanctionKind } from '../sanctions/sanction.model';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -99,6 +100,7 @@ export class ReportsService {
     private readonly settings: SpaceModeration,
     private readonly reviewItems: ReviewItems,
     private readonly sanctions: SanctionsService,
+    private readonly sessions: SessionsService,
   ) {}
 
   /** What is reported, as the reporter can see it; NOT_FOUND for anything they cannot. */
@@ -287,53 +289,78 @@ export class ReportsService {
     );
   }
 
-  /** An item the viewer may handle, locked for update within `tx`. */
-  private async lockItem(tx: Tx, viewer: Viewer, id: string): Promise<ReviewItemRow> {
-    return this.handledItem(tx, viewer, id, 'FOR UPDATE');
+  /**
+   * An item the viewer may handle, locked for update within `tx`, and who handles it as they are
+   * now (`moderator`): judged once the item is held, on the moderator read again on the
+   * transaction's connection (`viewerNow`), as an appeal's decider is (`assertMayDecideAppeal`),
+   * not on the request's session: one whose grant was revoked, or who was demoted, silenced or
+   * barred, while the handling waited for the item (or since the request began) handles nothing
+   * (NOT_FOUND; UNAUTHENTICATED once barred site-wide or deleted). What the handling judges
+   * after (a ban proposal's admin, an appeal's decider, a sanction given) asks `moderator`.
+   */
+  private async lockItem(tx: Tx, viewer: Viewer, id: string): Promise<{ item: ReviewItemRow; moderator: Viewer }> {
+    const item = await this.itemRow(tx, id, 'FOR UPDATE');
+    const moderator = await this.sessions.viewerNow(viewer, tx);
+    await this.assertHandles(moderator, item);
+    return { item, moderator };
   }
 
   /**
-   * The item `id`, read in `tx` (with `lock`, if any), when the viewer may handle it: its space's
-   * moderators, site-wide ones for a space-less item, or whom a module lets decide its kind;
-   * NOT_FOUND to anyone else, as to an id that names nothing.
+   * The item `id`, read unlocked in `tx`, when the viewer, as the request's session has them,
+   * may handle it (`assertHandles`): `lockTarget`'s early refusal, before any lock is taken;
+   * `lockItem` judges again on the item held and the moderator as they are now.
    */
-  private async handledItem(tx: Tx, viewer: Viewer, id: string, lock = ''): Promise<ReviewItemRow> {
+  private async handledItem(tx: Tx, viewer: Viewer, id: string): Promise<ReviewItemRow> {
+    const item = await this.itemRow(tx, id);
+    await this.assertHandles(viewer, item);
+    return item;
+  }
+
+  /** The item `id`, read in `tx` (with `lock`, if any); NOT_FOUND for an id that names nothing. */
+  private async itemRow(tx: Tx, id: string, lock = ''): Promise<ReviewItemRow> {
     const item = isUuid(id) ? await tx.one<ReviewItemRow>(`SELECT ${this.reviewItems.columns()} FROM review_items WHERE id = $1 ${lock}`, [id]) : undefined;
     if (!item) throw AppError.notFound('Review item not found');
+    return item;
+  }
+
+  /**
+   * NOT_FOUND, as for an id that names nothing, unless the viewer may handle the item: its
+   * space's moderators, site-wide ones for a space-less item, or whom a module lets decide its kind.
+   */
+  private async assertHandles(viewer: Viewer, item: ReviewItemRow): Promise<void> {
     const ok = item.space_id
       ? (await this.access.rankOn(viewer, item.space_id)) >= LEVEL_RANK.MODERATE
       : await this.access.moderatesSiteWide(viewer);
     if (!ok && !(await this.reviewItems.mayDecide(viewer, item))) throw AppError.notFound('Review item not found');
-    return item;
   }
 
   async claim(viewer: Viewer, id: string): Promise<ReviewItemModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const row = await this.uow.run(async (tx) => {
-      const item = await this.lockItem(tx, viewer, id);
+      const { item, moderator } = await this.lockItem(tx, viewer, id);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       // A claim keeps others off the item: only who may decide it may hold it.
-      if (item.kind === 'BAN_PROPOSAL' && !viewer.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
+      if (item.kind === 'BAN_PROPOSAL' && !moderator.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
       if (item.kind === 'APPEAL') {
         const sanction = await tx.one<{ user_id: string; space_id: string | null; issued_by: string | null; triggered_by: string | null }>(
           `SELECT user_id, space_id, issued_by, triggered_by FROM sanctions WHERE id = $1`,
           [item.target_id],
         );
         if (sanction) {
-          assertNotSanctioner(viewer, sanction);
-          await this.sanctions.assertMayDecideAppeal(tx, viewer, sanction);
+          assertNotSanctioner(moderator, sanction);
+          await this.sanctions.assertMayDecideAppeal(tx, moderator, sanction);
         }
       }
-      await this.assertNotOffender(tx, viewer, item);
-      this.assertUnclaimedByOthers(viewer, item);
+      await this.assertNotOffender(tx, moderator, item);
+      this.assertUnclaimedByOthers(moderator, item);
       const [claimed] = await tx.query<ReviewItemRow>(
         `UPDATE review_items SET claimed_by = $2, claimed_until = now() + make_interval(mins => ${CLAIM_MINUTES}), updated_at = now()
           WHERE id = $1 RETURNING ${this.reviewItems.columns()}`,
-        [id, viewer.id],
+        [id, moderator.id],
       );
-      await this.reviewItems.record(tx, id, viewer.id, 'claimed');
-      await this.reviewItems.changed(tx, { id, spaceId: item.space_id, status: item.status, claimedBy: viewer.id! });
-      await this.audit.append(tx, { actorId: viewer.id, action: 'review.claim', targetType: item.target_type.toLowerCase(), targetId: item.target_id, spaceId: item.space_id });
+      await this.reviewItems.record(tx, id, moderator.id, 'claimed');
+      await this.reviewItems.changed(tx, { id, spaceId: item.space_id, status: item.status, claimedBy: moderator.id! });
+      await this.audit.append(tx, { actorId: moderator.id, action: 'review.claim', targetType: item.target_type.toLowerCase(), targetId: item.target_id, spaceId: item.space_id });
       return claimed;
     });
     this.forgetItems(viewer);
@@ -350,17 +377,17 @@ export class ReportsService {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const row = await this.uow.run(async (tx) => {
       await this.lockTarget(tx, viewer, input.id);
-      const item = await this.lockItem(tx, viewer, input.id);
+      const { item, moderator } = await this.lockItem(tx, viewer, input.id);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
-      this.assertUnclaimedByOthers(viewer, item);
-      await this.assertNotOffender(tx, viewer, item);
+      this.assertUnclaimedByOthers(moderator, item);
+      await this.assertNotOffender(tx, moderator, item);
       const { item: status, reports: reportStatus } = OUTCOMES[input.decision];
       const post = item.target_type === ReportTargetType.USER || item.target_type === ReportTargetType.SANCTION ? null : await this.moderationTarget(tx, item);
       let action = 'none';
       if (item.kind === 'APPEAL') {
-        action = await this.decideAppeal(tx, viewer, item, input);
+        action = await this.decideAppeal(tx, moderator, item, input);
       } else if (item.kind === 'BAN_PROPOSAL') {
-        action = await this.decideBanProposal(tx, viewer, item, input);
+        action = await this.decideBanProposal(tx, moderator, item, input);
       } else if (item.kind === 'PENDING_CONTENT') {
         // A held contribution: approving publishes it, rejecting removes it. A held edit of a
         // visible post becomes its text, or is dropped (the post keeps the text it had).
@@ -373,7 +400,7 @@ export class ReportsService {
         }
         if (post?.state === ContentState.PENDING && input.decision !== ReviewDecision.IGNORE) {
           const to = input.decision === ReviewDecision.APPROVE ? ContentState.VISIBLE : ContentState.DELETED;
-          await this.posts.applyState(tx, viewer.id, post, post.topic, to);
+          await this.posts.applyState(tx, moderator.id, post, post.topic, to);
           action = to === ContentState.VISIBLE ? 'published' : 'rejected';
         } else if (post && input.decision !== ReviewDecision.IGNORE) {
           const edit = await this.posts.decidePendingEdit(tx, post.id, input.decision === ReviewDecision.APPROVE);
@@ -388,36 +415,36 @@ export class ReportsService {
         const to = wanted === ReviewAction.DELETE ? ContentState.DELETED : wanted === ReviewAction.HIDE ? ContentState.HIDDEN : null;
         const held = post.state === ContentState.PENDING;
         if (to && post.state !== to && post.state !== ContentState.DELETED && !(held && to === ContentState.HIDDEN)) {
-          await this.posts.applyState(tx, viewer.id, post, post.topic, to);
+          await this.posts.applyState(tx, moderator.id, post, post.topic, to);
           action = to === ContentState.DELETED ? 'deleted' : 'hidden';
           if (held) {
             await this.reviewItems.settleHeld(tx, { id: post.id, number: post.number, topicId: post.topic.id }, {
-              status: ReviewStatus.REJECTED, resolvedBy: viewer.id, actorId: viewer.id, action: 'resolved: reject (deleted through an upheld flag)', note: input.note ?? null,
+              status: ReviewStatus.REJECTED, resolvedBy: moderator.id, actorId: moderator.id, action: 'resolved: reject (deleted through an upheld flag)', note: input.note ?? null,
             });
           }
         }
       }
       if (item.kind !== 'PENDING_CONTENT' && post && input.decision === ReviewDecision.REJECT && item.auto_hidden && post.state === ContentState.HIDDEN) {
-        await this.posts.applyState(tx, viewer.id, post, post.topic, ContentState.VISIBLE);
+        await this.posts.applyState(tx, moderator.id, post, post.topic, ContentState.VISIBLE);
         action = 'restored';
       }
       await tx.query(`UPDATE reports SET status = $2 WHERE review_item_id = $1 AND status = 'OPEN'`, [item.id, reportStatus]);
       const [resolved] = await tx.query<ReviewItemRow>(
         `UPDATE review_items SET status = $2, resolved_by = $3, resolved_at = now(), decision_note = $4, claimed_by = NULL, claimed_until = NULL, updated_at = now()
           WHERE id = $1 RETURNING ${this.reviewItems.columns()}`,
-        [item.id, status, viewer.id, input.note ?? null],
+        [item.id, status, moderator.id, input.note ?? null],
       );
       await this.teachSpamFilter(tx, item, input.decision);
       if (input.sanction) {
-        action += `; ${await this.sanctionOffender(tx, viewer, item, input)}`;
+        action += `; ${await this.sanctionOffender(tx, moderator, item, input)}`;
       } else if ((item.kind === 'REPORTS' || item.kind === 'AUTOMOD') && input.decision === ReviewDecision.APPROVE) {
         const offender = await this.offenderOf(tx, item);
-        const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, viewer.id, item.id) : null;
+        const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, moderator.id, item.id) : null;
         if (escalated) action += `; escalation: ${escalated}`;
       }
-      await this.reviewItems.record(tx, item.id, viewer.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null);
+      await this.reviewItems.record(tx, item.id, moderator.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null);
       await this.audit.append(tx, {
-        actorId: viewer.id,
+        actorId: moderator.id,
         action: `review.${input.decision.toLowerCase()}`,
         targetType: item.target_type.toLowerCase(),
         targetId: item.target_id,
@@ -545,8 +572,8 @@ export class ReportsService {
    * held while it waited for the item. An item's target never changes, so the one read here is
    * the one locked below. The item is read unlocked and one who may not handle it refused here
    * (NOT_FOUND), before any lock is taken: someone with an item's id alone held its post
-   * (waiting for whoever held it) until `lockItem` refused them. `lockItem` checks again, on the
-   * item as locked.
+   * (waiting for whoever held it) until `lockItem` refused them. `lockItem` judges again, on the
+   * item as locked and the moderator as they are then.
    */
   private async lockTarget(tx: Tx, viewer: Viewer, id: string): Promise<void> {
     const target = await this.handledItem(tx, viewer, id);
