@@ -314,6 +314,34 @@ describe('migrations', () => {
     expect(await kept()).not.toContain(`${space} quokka 1`);
   });
 
+  it('counts each space’s visible documents and their lexemes per language when it keeps the counts per language, and the triggers follow from there', async () => {
+    await undo(backTo('SearchCountsPerLanguage1765242000000'));
+    // A space being stemmed anew in French: one document done, one still English, a change queued unfolded.
+    const engine = new PostgresSearchEngine(t.ds);
+    const space = newId();
+    const english = searchDocument({ spaceId: space, title: 'Running quokkas', body: 'Marmalade.' });
+    const french = searchDocument({ spaceId: space, title: 'Running quokkas', body: 'Marmalade.', language: 'fr' });
+    await engine.upsert([english, french]);
+    expect((await migrateDatabase(t.db.url))[0]).toBe('SearchCountsPerLanguage1765242000000');
+    // This space's alone (the database holds other tests' documents).
+    const rows = (sql: string) => t.sql(sql).then((r) => r.map((x) => Object.values(x).join(' ')).filter((x) => x.startsWith(space)).sort());
+    const kept = () => rows(`SELECT space_id, language, lexeme, docs FROM search_lexeme_counts`);
+    const counted = () =>
+      rows(`SELECT d.space_id, d.language, l.lexeme, count(*)::int FROM search_documents d, unnest(tsvector_to_array(d.tsv)) AS l(lexeme) WHERE d.state = 'VISIBLE' GROUP BY 1, 2, 3`);
+    const spaces = () => rows(`SELECT space_id, language, docs FROM search_space_documents WHERE docs <> 0`);
+    const visible = () => rows(`SELECT space_id, language, count(*)::int FROM search_documents WHERE state = 'VISIBLE' GROUP BY 1, 2`);
+    expect(await kept()).toEqual(await counted());
+    expect(await kept()).toEqual(expect.arrayContaining([`${space} en run 1`, `${space} fr running 1`, `${space} en quokka 1`, `${space} fr quokk 1`]));
+    expect(await spaces()).toEqual([`${space} en 1`, `${space} fr 1`]);
+    // The change queued before is in the documents counted: nothing left to fold. From there on, writes move them, once folded in.
+    expect(await engine.foldCounts()).toBe(0);
+    await engine.upsert([{ ...english, language: 'fr', version: 2 }]);
+    expect(await engine.foldCounts()).toBe(1);
+    expect(await kept()).toEqual(await counted());
+    expect(await spaces()).toEqual(await visible());
+    expect(await spaces()).toEqual([`${space} fr 2`]);
+  });
+
   it('makes members of the deleted accounts and placeholders earlier releases left moderators or admins, logged as the system’s role changes (migration 1765170000000)', async () => {
     const member = await makeUser(t);
     const staff = await makeUser(t, { role: 'MODERATOR' });

@@ -536,16 +536,18 @@ describe('postgres engine: common words', () => {
 });
 
 /**
- * The per-space counts a query missing words is weighed with (search_lexeme_counts,
+ * The per-space and language counts a query missing words is weighed with (search_lexeme_counts,
  * search_space_documents), as kept by the triggers, against the visible documents counted afresh.
  */
 async function lexemeCounts(t: TestApp): Promise<{ kept: string[]; counted: string[]; spaces: string[]; visible: string[] }> {
   const rows = (sql: string) => t.sql(sql).then((r) => r.map((x) => Object.values(x).join(' ')).sort());
   return {
-    kept: await rows(`SELECT space_id, lexeme, docs FROM search_lexeme_counts`),
-    counted: await rows(`SELECT d.space_id, l.lexeme, count(*)::int FROM search_documents d, unnest(tsvector_to_array(d.tsv)) AS l(lexeme) WHERE d.state = 'VISIBLE' GROUP BY 1, 2`),
-    spaces: await rows(`SELECT space_id, docs FROM search_space_documents WHERE docs > 0`),
-    visible: await rows(`SELECT space_id, count(*)::int FROM search_documents WHERE state = 'VISIBLE' GROUP BY 1`),
+    kept: await rows(`SELECT space_id, language, lexeme, docs FROM search_lexeme_counts`),
+    counted: await rows(
+      `SELECT d.space_id, d.language, l.lexeme, count(*)::int FROM search_documents d, unnest(tsvector_to_array(d.tsv)) AS l(lexeme) WHERE d.state = 'VISIBLE' GROUP BY 1, 2, 3`,
+    ),
+    spaces: await rows(`SELECT space_id, language, docs FROM search_space_documents WHERE docs > 0`),
+    visible: await rows(`SELECT space_id, language, count(*)::int FROM search_documents WHERE state = 'VISIBLE' GROUP BY 1, 2`),
   };
 }
 
@@ -571,8 +573,8 @@ describe('postgres engine: lexeme counts per space', () => {
       const held = searchDocument({ spaceId: space, title: 'Pending quokka', body: 'Held for review.', state: 'PENDING' });
       await engine.upsert([a, b, c, held]);
       const first = await same();
-      expect(first.kept).toContain(`${space} marmalad 2`);
-      expect(first.kept).toContain(`${other} marmalad 1`);
+      expect(first.kept).toContain(`${space} en marmalad 2`);
+      expect(first.kept).toContain(`${other} en marmalad 1`);
       expect(first.kept.filter((r) => r.includes(' review '))).toEqual([]);
       // Written again at the same version, or a new version changing no word (a reaction): no count moves.
       await engine.upsert([{ ...a }, { ...b, reactions: 3, version: 2 }]);
@@ -585,8 +587,16 @@ describe('postgres engine: lexeme counts per space', () => {
         { ...c, spaceId: space, version: 2 },
       ]);
       const moved = await same();
-      expect(moved.kept).not.toContain(`${other} marmalad 1`);
-      expect(moved.kept.filter((r) => r.startsWith(`${space} quokka `))).toEqual([`${space} quokka 1`]);
+      expect(moved.kept).not.toContain(`${other} en marmalad 1`);
+      expect(moved.kept.filter((r) => r.startsWith(`${space} en quokka `))).toEqual([`${space} en quokka 1`]);
+      // Stemmed anew in French (its space's language changed): its counts move to French, those of a
+      // document whose vector stays the same in both languages too.
+      const numbers = searchDocument({ spaceId: space, title: 'Post', body: '4242' });
+      await engine.upsert([numbers]);
+      await engine.upsert([{ ...a, language: 'fr', state: 'VISIBLE', version: 3 }, { ...numbers, language: 'fr', version: 2 }]);
+      const restemmed = await same();
+      expect(restemmed.kept).toEqual(expect.arrayContaining([`${space} fr quokk 1`, `${space} fr 4242 1`]));
+      expect(restemmed.kept.filter((r) => r.includes(' 4242 '))).toEqual([`${space} fr 4242 1`]);
       await engine.remove([b.id, held.id]);
       await same();
       await engine.clear();
@@ -620,9 +630,8 @@ describe('postgres engine: lexeme counts per space', () => {
     }));
 
   /**
-   * The counts are read per language of the spaces searched, each space's as its newest document
-   * says: a space holding none (never, or no more: its count of documents stays, at 0) has no
-   * language, and counts in none (nor breaks the read).
+   * The counts are read per space and language of the spaces searched: a space holding no document
+   * (never, or no more: its count of documents stays, at 0) counts in none (nor breaks the read).
    */
   it('weighs and answers a query alike when a space searched holds no document', () =>
     withPostgresEngine(async (engine) => {
@@ -643,6 +652,49 @@ describe('postgres engine: lexeme counts per space', () => {
       const alone = await answer([space]);
       expect([alone.total, alone.ids.slice(0, 3).sort()]).toEqual([8, both.map((d) => d.id).sort()]);
       expect([await answer([space, empty, never]), await answer([empty, never])]).toEqual([alone, { ids: [], total: 0 }]);
+    }));
+
+  /**
+   * A space whose language changed is stemmed anew batch by batch (SearchIndexer.relanguage): until
+   * it is done, it holds documents of both languages. "running" is 'run' in English and 'running' in
+   * French. Each language's query is weighed by the documents of that language alone; until
+   * 2026-12-05 every document of a space counted for the language of its newest one, and its
+   * lexemes for that language's query: here 'run', held by the English posts alone.
+   */
+  it('weighs a query in a space being stemmed anew by the documents of each language', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const space = newId();
+      const start = Date.parse('2026-01-01T00:00:00Z');
+      const at = (i: number) => new Date(start + i * 60_000);
+      // 200 posts stemmed in French already, 300 English ones still, the newest English: one holds
+      // running, ten gizmo. running is in 201 of 511 posts (not selective), gizmo in 10 (selective).
+      const french = Array.from({ length: 200 }, (_, i) => searchDocument({ spaceId: space, title: `Post ${i}`, body: 'running', language: 'fr', createdAt: at(i) }));
+      const english = Array.from({ length: 300 }, (_, i) => searchDocument({ spaceId: space, title: `Post ${i}`, body: 'filler', createdAt: at(200 + i) }));
+      const gizmos = Array.from({ length: 10 }, (_, i) => searchDocument({ spaceId: space, title: `Post ${i}`, body: 'gizmo', createdAt: at(500 + i) }));
+      const running = searchDocument({ spaceId: space, title: 'Post', body: 'running', createdAt: at(600) });
+      await engine.upsert([...french, ...english, ...gizmos, running]);
+      // No post holds both: those holding either follow, their candidates from the selective gizmo
+      // alone. Counted as English, running was in 1 post of 511, the rarest: the post holding it first.
+      const res = await engine.search({ query: 'running gizmo ', filters: { spaceIds: [space] }, limit: 20, offset: 0 });
+      expect([res.hits.map((h) => h.id).sort(), res.total]).toEqual([gizmos.map((d) => d.id).sort(), 10]);
+    }));
+
+  it('estimates a total past 1,000 in a space being stemmed anew by the documents of each language', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const space = newId();
+      const start = Date.parse('2026-01-01T00:00:00Z');
+      // 700 posts stemmed in French already, 500 English ones still (the newest), all holding running.
+      const docs = Array.from({ length: 1200 }, (_, i) =>
+        searchDocument({ spaceId: space, title: `Post ${i}`, body: 'running', language: i < 700 ? 'fr' : 'en', createdAt: new Date(start + i * 60_000) }),
+      );
+      for (let i = 0; i < docs.length; i += 600) await engine.upsert(docs.slice(i, i + 600));
+      await t.sql(`ANALYZE search_documents`);
+      // The date index, past 1,000: the total is estimated from the counts. Counted as English,
+      // 'run' was in 500 of 1,200 posts, and the total the 1,001 seen.
+      const res = await new PostgresSearchEngine(t.ds).search({ query: 'running ', filters: { spaceIds: [space] }, limit: 5, offset: 0 });
+      expect([res.total, res.totalIsEstimate]).toEqual([1200, true]);
     }));
 });
 

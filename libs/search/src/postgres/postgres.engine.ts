@@ -103,14 +103,16 @@ interface LexemeStats {
 
 /**
  * What a query missing words is weighed with, and a total past CANDIDATES estimated from, per
- * language of the spaces searched (each space's, as its newest document says): how many visible
- * documents of those spaces hold each lexeme of that language's query (`docs`; a prefix's lexemes
- * summed, `prefixes`), and how many visible documents those spaces have (`documents`). Read from
- * `search_lexeme_counts` and `search_space_documents` (kept per space from triggers on
- * search_documents, folded in every few seconds, see foldCounts and the migration
- * search-lexeme-counts), so nothing a searcher may not read (another space's documents, hidden
- * ones) changes what they are shown. Per language, as each document is matched by its own
- * language's query alone: an English post is never counted for the French query's lexemes.
+ * language of the documents of the spaces searched: how many visible documents of that language in
+ * those spaces hold each lexeme of its query (`docs`; a prefix's lexemes summed, `prefixes`), and
+ * how many visible documents of it those spaces have (`documents`). Read from
+ * `search_lexeme_counts` and `search_space_documents` (kept per space and language from triggers
+ * on search_documents, folded in every few seconds, see foldCounts and the migrations
+ * search-lexeme-counts and search-counts-per-language), so nothing a searcher may not read
+ * (another space's documents, hidden ones) changes what they are shown. Per language, as each
+ * document is matched by its own language's query alone: an English post is never counted for the
+ * French query's lexemes, even in a space being stemmed anew after its language changed, which
+ * holds documents of both.
  */
 interface LanguageCounts {
   docs: Map<string, number>;
@@ -1279,32 +1281,27 @@ export class PostgresSearchEngine implements SearchEngine {
     }
     if (compiled.segmented) snippetText = `regexp_replace(${snippetText}, ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`;
     snippetText = `regexp_replace(${snippetText}, ${p(COMPOUND_JOINT_SQL.pattern)}, ${p(COMPOUND_JOINT_SQL.replacement)}, 'g')`;
-    // Per language of the spaces searched (each space's, as its newest document says: one probe of
-    // search_documents_space_newest_idx each), the visible documents of its spaces holding each
+    // Per language, the visible documents of that language in the spaces searched holding each
     // lexeme of its query (an index read per space and lexeme), and those spaces' visible documents
-    // (see ReadableCounts). Each lexeme is probed on its own, as each prefix is: given them all as one
-    // array beside the spaces, the planner may read every count of the spaces and filter them, and
-    // did on counts not analysed yet (83 lexemes of a completed prefix, 200,000 posts: 50 ms, against
-    // 0.5 ms probed).
+    // of it (see ReadableCounts), counted per space and language: a space being stemmed anew holds
+    // documents of both its languages. Each lexeme is probed on its own, as each prefix is: given
+    // them all as one array beside the spaces, the planner may read every count of the spaces and
+    // filter them, and did on counts not analysed yet (83 lexemes of a completed prefix, 200,000
+    // posts: 50 ms, against 0.5 ms probed).
     const readCounts = !readable && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
     let counts = '';
-    let spacesCte = '';
     if (readCounts) {
       const { lexemes, prefixes } = this.lexemesOf(compiled);
-      spacesCte = `, sl AS MATERIALIZED (
-         SELECT s.id, (SELECT d.language FROM search_documents d WHERE d.space_id = s.id ORDER BY d.created_at DESC LIMIT 1) AS language
-           FROM unnest(${p(f.spaceIds)}::uuid[]) AS s(id)
-       )`;
-      const spacesOf = `ARRAY(SELECT sl.id FROM sl WHERE sl.language = x.language)`;
+      const spaces = `${p(f.spaceIds)}::uuid[]`;
       counts = `, (SELECT coalesce(json_object_agg(x.language || ' ' || x.lexeme, s.n), '{}')
                      FROM unnest(${p(lexemes.map(([, x]) => x))}::text[], ${p(lexemes.map(([l]) => l))}::text[]) AS x(lexeme, language)
-                     CROSS JOIN LATERAL (SELECT sum(c.docs)::int AS n FROM search_lexeme_counts c WHERE c.space_id = ANY(${spacesOf}) AND c.lexeme = x.lexeme) s
+                     CROSS JOIN LATERAL (SELECT sum(c.docs)::int AS n FROM search_lexeme_counts c WHERE c.space_id = ANY(${spaces}) AND c.language = x.language AND c.lexeme = x.lexeme) s
                      WHERE s.n IS NOT NULL) AS lexeme_docs,
          (SELECT coalesce(json_object_agg(x.language || ' ' || x.prefix, x.n), '{}') FROM (SELECT x.prefix, x.language, (SELECT coalesce(sum(c.docs), 0)::int FROM (SELECT c.docs FROM search_lexeme_counts c
-                     WHERE c.space_id = ANY(${spacesOf}) AND c.lexeme >= x.prefix AND c.lexeme < x.prefix || chr(1114111) LIMIT ${PREFIX_COUNTS}) c) AS n
+                     WHERE c.space_id = ANY(${spaces}) AND c.language = x.language AND c.lexeme >= x.prefix AND c.lexeme < x.prefix || chr(1114111) LIMIT ${PREFIX_COUNTS}) c) AS n
                      FROM unnest(${p(prefixes.map(([, x]) => x))}::text[], ${p(prefixes.map(([l]) => l))}::text[]) AS x(prefix, language)) x) AS prefix_docs,
-         (SELECT coalesce(json_object_agg(x.language, x.n), '{}') FROM (SELECT sl.language, sum(s.docs)::int AS n FROM sl JOIN search_space_documents s ON s.space_id = sl.id
-                     WHERE sl.language IS NOT NULL GROUP BY sl.language) x) AS readable_docs`;
+         (SELECT coalesce(json_object_agg(x.language, x.n), '{}') FROM (SELECT s.language, sum(s.docs)::int AS n FROM search_space_documents s
+                     WHERE s.space_id = ANY(${spaces}) GROUP BY s.language) x) AS readable_docs`;
     }
     const facets = req.facets
       ? `, (SELECT coalesce(json_agg(json_build_object('value', kind, 'count', n) ORDER BY n DESC, kind), '[]') FROM (SELECT kind, count(*) AS n FROM m GROUP BY kind) k) AS kinds,
@@ -1337,7 +1334,7 @@ export class PostgresSearchEngine implements SearchEngine {
                 ${lettersAsWritten} AS written
            FROM (SELECT * FROM m ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) m
            JOIN search_bodies b ON b.id = m.id CROSS JOIN LATERAL (SELECT ${written} AS text) w, q
-       )${spacesCte}
+       )
        SELECT (SELECT count(*)::int FROM m) AS total,
               (SELECT coalesce(json_agg(json_build_object('id', id, 'topicId', topic_id, 'postNumber', post_number, 'spaceId', space_id,
                         'kind', kind, 'title', title, 'snippet', snippet, 'written', written, 'score', score) ORDER BY ${order}), '[]') FROM page) AS hits
