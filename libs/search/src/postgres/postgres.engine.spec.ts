@@ -11,15 +11,24 @@ describe('termShare (how common a query term is, from lexeme statistics)', () =>
 
   it('counts a lexeme once however many typed words stem to it', () => {
     // A completed prefix "dist" lists distance, distances, distill, distilled...: four words, two lexemes.
-    expect(termShare(`'dist' | 'distanc' | 'distanc' | 'distil' | 'distil'`, freq, 0.001)).toBeCloseTo(0.001 + 0.02 + 0.03, 10);
+    expect(termShare(`'dist' | 'distanc' | 'distanc' | 'distil' | 'distil'`, freq)).toBeCloseTo(0.02 + 0.03, 10);
   });
 
-  it('adds up alternatives, counts unlisted lexemes as rare, and a prefix as every listed lexeme it starts', () => {
-    expect(termShare(`'select'`, freq, 0.001)).toBeCloseTo(0.019, 10);
-    expect(termShare(`'selectt' | 'select'`, freq, 0.001)).toBeCloseTo(0.02, 10);
-    expect(termShare(`'dist':*`, freq, 0.001)).toBeCloseTo(0.09, 10);
-    expect(termShare(`'dist':* | 'dist':*`, freq, 0.001)).toBeCloseTo(0.09, 10);
-    expect(termShare(`'o''brien'`, new Map([["o'brien", 0.005]]), 0.001)).toBeCloseTo(0.005, 10);
+  /**
+   * Both callers count a lexeme their counts do not list as in no document (the statistics choose a
+   * path by what a query surely matches; the per-space counts list every lexeme held), as a share
+   * of 0: until 2026-12-05 termShare took that share as an argument, `rare`, which both passed as 0.
+   */
+  it('adds up alternatives, counts unlisted lexemes as in no document, and a prefix as every listed lexeme it starts', () => {
+    expect(termShare(`'select'`, freq)).toBeCloseTo(0.019, 10);
+    expect(termShare(`'selectt' | 'select'`, freq)).toBeCloseTo(0.019, 10);
+    expect(termShare(`'selectt'`, freq)).toBe(0);
+    expect(termShare(`'dist':*`, freq)).toBeCloseTo(0.09, 10);
+    expect(termShare(`'dist':* | 'dist':*`, freq)).toBeCloseTo(0.09, 10);
+    expect(termShare(`'o''brien'`, new Map([["o'brien", 0.005]]))).toBeCloseTo(0.005, 10);
+    // A prefix's share given apart (the per-space counts' sum of its lexemes), none when not given.
+    expect(termShare(`'dist':* | 'select'`, freq, new Map([['dist', 0.2]]))).toBeCloseTo(0.219, 10);
+    expect(termShare(`'sel':*`, freq, new Map([['dist', 0.2]]))).toBe(0);
   });
 
   it('counts a phrase as its rarest lexeme: a run of common Chinese characters is no commoner than they are', () => {
@@ -27,10 +36,13 @@ describe('termShare (how common a query term is, from lexeme statistics)', () =>
       ['的', 0.6],
       ['人', 0.3],
       ['咖', 0.002],
+      ['啡', 0.004],
     ]);
-    expect(termShare(`'的' <-> '人'`, chars, 0.001)).toBeCloseTo(0.3, 10);
-    expect(termShare(`'咖' <-> '啡' <-> '的'`, chars, 0.001)).toBeCloseTo(0.001, 10);
-    expect(termShare(`'select' <2> 'distanc'`, freq, 0.001)).toBeCloseTo(0.019, 10);
+    expect(termShare(`'的' <-> '人'`, chars)).toBeCloseTo(0.3, 10);
+    expect(termShare(`'咖' <-> '啡' <-> '的'`, chars)).toBeCloseTo(0.002, 10);
+    expect(termShare(`'select' <2> 'distanc'`, freq)).toBeCloseTo(0.019, 10);
+    // A lexeme in no document: the phrase is in none.
+    expect(termShare(`'咖' <-> '啡' <-> '屿'`, chars)).toBe(0);
   });
 });
 

@@ -367,14 +367,17 @@ const TSQUERY_LEXEME = /'((?:[^']|'')+)'(:\*)?/g;
 /**
  * The share of documents one term's tsquery text matches, from lexeme frequencies: its
  * alternatives add up, a prefix (`'x':*`) counts every listed lexeme it starts (or its share in
- * `prefixed`, when given), and unlisted lexemes count as `rare`. Each lexeme counts once: several typed words often stem to one
+ * `prefixed`, when given), and unlisted lexemes count as in no document (what both callers
+ * want: the statistics choose a path by what a query surely matches, and the per-space counts
+ * list every lexeme held; until 2026-12-05 that share was an argument, which both gave as 0).
+ * Each lexeme counts once: several typed words often stem to one
  * (a completed prefix lists "distance" and "distances", both 'distanc'), and counting it
  * for each would take a rare query for a common one. A phrase (`<->`: a quoted one, or a run
  * of Chinese, Japanese or Thai letters) is in no more documents than its rarest lexeme: its
  * share is that one's. Added up, a run of common characters would look common, and send a
  * rare phrase down the date index, which would read every document to find it.
  */
-export function termShare(tsquery: string, freq: ReadonlyMap<string, number>, rare: number, prefixed?: ReadonlyMap<string, number>): number {
+export function termShare(tsquery: string, freq: ReadonlyMap<string, number>, prefixed?: ReadonlyMap<string, number>): number {
   const phrase = /<\d*-?>/.test(tsquery) && !tsquery.includes('|');
   let sum = 0;
   let rarest = Infinity;
@@ -385,8 +388,8 @@ export function termShare(tsquery: string, freq: ReadonlyMap<string, number>, ra
     if (seen.has(key)) continue;
     seen.add(key);
     if (!m[2]) {
-      sum += freq.get(lexeme) ?? rare;
-      rarest = Math.min(rarest, freq.get(lexeme) ?? rare);
+      sum += freq.get(lexeme) ?? 0;
+      rarest = Math.min(rarest, freq.get(lexeme) ?? 0);
     } else if (prefixed) sum += prefixed.get(lexeme) ?? 0;
     else for (const [x, f] of freq) if (x.startsWith(lexeme)) sum += f;
   }
@@ -874,7 +877,7 @@ export class PostgresSearchEngine implements SearchEngine {
     const share = (of: ReadonlyMap<string, number>) => new Map([...of].map(([x, n]) => [x, n / documents]));
     const freq = share(counts.docs);
     const prefixed = share(counts.prefixes);
-    return (tsquery) => termShare(tsquery, freq, 0, prefixed);
+    return (tsquery) => termShare(tsquery, freq, prefixed);
   }
 
   /**
@@ -944,7 +947,7 @@ export class PostgresSearchEngine implements SearchEngine {
     const stats = await this.stats();
     let share = 0;
     for (const [l, part] of stats.languages) {
-      share = Math.max(share, Math.min(part, this.languageShare(compiled, l, mode, weights, (i) => termShare(compiled.each[l][i], stats.freq, 0))));
+      share = Math.max(share, Math.min(part, this.languageShare(compiled, l, mode, weights, (i) => termShare(compiled.each[l][i], stats.freq))));
     }
     return share;
   }
