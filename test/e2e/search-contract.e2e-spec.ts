@@ -516,6 +516,38 @@ describe('postgres engine: common words', () => {
       expect(await total()).toBe(first);
     }));
 
+  /**
+   * With words missing, the candidates are found by the query of the selective terms alone: the path
+   * is chosen by that query's share and width, not by the query of every word. Measured on every
+   * word, a common prefix never read for candidates ('zq':*, a wide query) sent them down the date
+   * index, which walks 25 posts per match of a word in 4% of them, where the GIN index reads its
+   * 5,200 matches.
+   */
+  it('chooses the path of a query missing words by the query its candidates come from', () =>
+    withPostgresEngine(async (_engine, t) => {
+      await noAutoAnalyse(t);
+      const space = newId();
+      // 130,000 posts (written as the engine writes them, faster): gizmo in 1 of 25 (5,200, 4%:
+      // selective, in more than 5,000, so the newest of them are the candidates), a word starting
+      // with zq in every other one (676 words, which no vocabulary lists: the prefix is kept).
+      const written = `WITH x AS (SELECT gen_random_uuid() AS id, i, CASE WHEN i % 25 = 0 THEN 'gizmo' ELSE 'zq' || chr(97 + i % 26) || chr(97 + (i / 26) % 26) END AS body
+                                     FROM generate_series(1, 130000) AS i),
+                            d AS (INSERT INTO search_documents (id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id, state, language, created_at, version, tsv)
+                                  SELECT id, gen_random_uuid(), 1, $1, gen_random_uuid(), 'DISCUSSION', 'Post', '{}', gen_random_uuid(), 'VISIBLE', 'en',
+                                         timestamptz '2026-01-01' + i * interval '1 minute', 1, setweight(to_tsvector('parvis_en', 'Post'), 'A') || setweight(to_tsvector('parvis_en', body), 'C')
+                                    FROM x RETURNING id)
+                       INSERT INTO search_bodies (id, body) SELECT x.id, x.body FROM x JOIN d ON d.id = x.id`;
+      await t.sql(written, [space]);
+      const searcher = new PostgresSearchEngine(t.ds);
+      await searcher.foldCounts();
+      await t.sql(`ANALYZE search_documents`);
+      const paths = pathsOf(searcher);
+      const res = await searcher.search({ query: 'gizmo zq', filters: { spaceIds: [space] }, limit: 5, offset: 0, sort: 'NEWEST' });
+      // No post holds both: those holding either follow, found through gizmo alone.
+      expect(res.hits.map((h) => h.snippetHtml)).toEqual(Array(5).fill('<mark>gizmo</mark>'));
+      expect(paths()[1]).toBe('gin');
+    }));
+
   it('takes a pasted question’s candidates from the posts holding its rarer words, by their weight, not the newest 1,000 holding any', () =>
     withPostgresEngine(async (engine, t) => {
       const space = newId();

@@ -954,13 +954,16 @@ export class PostgresSearchEngine implements SearchEngine {
 
   /**
    * How far the candidates walk the date index (see dateWalkRows), or null for the GIN index: the
-   * rule is takesDateIndexFor's, on the query's `density` and the table's documents.
+   * rule is takesDateIndexFor's, on the query's `density` and the table's documents, and the
+   * width of `candidates`, the tsqueries per language the candidates are found with (with words
+   * missing, those of the candidate terms alone: until 2026-12-05 the any-word query's, so that a
+   * wide prefix never read for candidates sent them down the date index).
    */
-  private async takesDateIndex(compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<number | null> {
+  private async takesDateIndex(compiled: Compiled, mode: 'all' | 'any', candidates: Record<Lang, string>, weights?: TermWeights): Promise<number | null> {
     const share = await this.density(compiled, mode, weights);
     if (share <= 0) return null;
     const { documents } = await this.stats();
-    return takesDateIndexFor(share, documents, Object.values(mode === 'all' ? compiled.all : compiled.any)) ? this.dateWalkRows(share) : null;
+    return takesDateIndexFor(share, documents, Object.values(candidates)) ? this.dateWalkRows(share) : null;
   }
 
   /**
@@ -1246,7 +1249,7 @@ export class PostgresSearchEngine implements SearchEngine {
       }, weights.candidates);
       rank = { sql, params: rankParams };
     }
-    const walk = rank ? null : await this.takesDateIndex(compiled, mode, weights);
+    const walk = rank ? null : await this.takesDateIndex(compiled, mode, tsq, weights);
     const common = walk !== null;
     // Every word required, some widened, and rare enough for the GIN path: the candidates are the
     // matches with the fewest typos, then the newest, so that newer typo matches never push the
