@@ -95,7 +95,13 @@ const STATS_TTL_MS = 5 * 60_000;
  */
 interface LexemeStats {
   freq: Map<string, number>;
-  /** How many documents the table holds, as its statistics say (`pg_class.reltuples`; 0 when never analysed). */
+  /**
+   * How many documents the table holds, as the planner estimates a table's rows: the rows per page
+   * the last ANALYZE (or VACUUM) saw (`pg_class.reltuples / relpages`) times its pages now, so that
+   * documents written since count (an import's, indexed batch by batch with no ANALYZE at their end:
+   * until 2026-12-05, reltuples alone, a table grown from a thousand to a million documents kept a
+   * thousand until autovacuum analysed it); 0 when never analysed, reltuples when it held no page then.
+   */
   documents: number;
   /** Each language's share of the documents (`pg_stats` of `search_documents.language`; empty when never analysed). */
   languages: Map<Lang, number>;
@@ -982,7 +988,8 @@ export class PostgresSearchEngine implements SearchEngine {
     const [row] = await this.ds.query(
       `SELECT s.most_common_elems::text::text[] AS lexemes, s.most_common_elem_freqs AS freqs,
               l.most_common_vals::text::text[] AS languages, l.most_common_freqs AS language_freqs,
-              (SELECT greatest(c.reltuples, 0)::float8 FROM pg_class c WHERE c.oid = to_regclass('search_documents')) AS documents
+              (SELECT CASE WHEN c.relpages > 0 THEN c.reltuples / c.relpages * (pg_relation_size(c.oid) / current_setting('block_size')::int) ELSE greatest(c.reltuples, 0) END::float8
+                 FROM pg_class c WHERE c.oid = to_regclass('search_documents')) AS documents
          FROM (SELECT 1) one
          LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = 'search_documents' AND s.attname = 'tsv'
          LEFT JOIN pg_stats l ON l.schemaname = current_schema() AND l.tablename = 'search_documents' AND l.attname = 'language'`,
