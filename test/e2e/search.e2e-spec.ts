@@ -402,6 +402,22 @@ describe('search', () => {
     expectError(await t.gql(SEARCH, { q: 'coffee', f: { tags: ['Not A Tag!'] } }), 'BAD_USER_INPUT');
   });
 
+  /**
+   * A query and a typed title are at most 300 characters as every text limit counts them (code
+   * points, MaxCharacters): class-validator's MaxLength left variation selectors out, so 147 "❤️"
+   * after a word (301 characters) passed as 154.
+   */
+  it('counts a query’s and a typed title’s characters as code points, as every text limit does', async () => {
+    const SIMILAR = `query($title: String!) { similarTopics(title: $title) { id } }`;
+    const fits = `coffee ${'😀'.repeat(293)}`;
+    const over = `coffee ${'❤️'.repeat(147)}`;
+    expect([[...fits].length, [...over].length]).toEqual([300, 301]);
+    expectOk(await t.gql(SEARCH, { q: fits }));
+    expectOk(await t.gql(SIMILAR, { title: fits }, { token: customer.token }));
+    expectError(await t.gql(SEARCH, { q: over }), 'BAD_USER_INPUT');
+    expectError(await t.gql(SIMILAR, { title: over }, { token: customer.token }), 'BAD_USER_INPUT');
+  });
+
   it('states the statement count of a search page (no N+1 over hits)', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Tamper pressure', body: 'tamper tamper' });
     for (let i = 0; i < 6; i++) await reply(t, employee.token, topic.id, `tamper advice ${i}`);

@@ -1,8 +1,9 @@
 import { ArgsType, Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { Type } from 'class-transformer';
 import { trim } from '../../core/src/graphql/transforms';
+import { MaxCharacters } from '../../core/src/graphql/validators';
 import { PageArgs, PageInfo } from '../../core/src/graphql/pagination';
 import { TopicKind } from '../../forum/src/forum.enums';
 import { PostModel } from '../../forum/src/posts/post.model';
@@ -55,7 +56,7 @@ const trimStart = ({ value }: { value: unknown }) => (typeof value === 'string' 
 @ArgsType()
 export class SearchArgs extends PageArgs {
   @Field({ description: `Words, "quoted phrases" and -exclusions; the last word matches as a prefix while typing (a space after it says it is complete). 1–${QUERY_MAX} characters.` })
-  @Transform(trimStart) @IsString() @MaxLength(QUERY_MAX, { message: `must be at most ${QUERY_MAX} characters` })
+  @Transform(trimStart) @IsString() @MaxCharacters(QUERY_MAX)
   query!: string;
 
   @Field(() => SearchFilter, { nullable: true })
@@ -71,7 +72,7 @@ export class SearchArgs extends PageArgs {
 @ArgsType()
 export class SimilarTopicsArgs {
   @Field({ description: `The title being typed, 1–${QUERY_MAX} characters.` })
-  @Transform(trim) @IsString() @MaxLength(QUERY_MAX, { message: `must be at most ${QUERY_MAX} characters` })
+  @Transform(trim) @IsString() @MaxCharacters(QUERY_MAX)
   title!: string;
 
   @Field(() => ID, { nullable: true, description: 'Only topics of this space.' })
