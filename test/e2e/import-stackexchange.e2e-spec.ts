@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
-import { importStackExchange, StackExchangeImportOptions, StackExchangeProgress } from '../../libs/forum/src/import/stackexchange';
+import { importStackExchange, StackExchangeImportOptions, StackExchangeImportSummary, StackExchangeProgress } from '../../libs/forum/src/import/stackexchange';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { datasetPath } from '../support/datasets';
@@ -721,6 +721,132 @@ describe('import:stackexchange', () => {
         { id: a12, number: 3, handle: 'promo-two' },
       ]);
       expect(await t.sql(`SELECT id FROM users WHERE handle LIKE 'se-promote-deadlock-anon%'`)).toEqual([{ id: await linked(source, 'user', 'anonymous') }]);
+    });
+
+    /**
+     * The dump of `retried` and `retried-twin` below: `v2` changes something in every phase, so
+     * that each batch counts every field it can.
+     */
+    function writeRetriedDump(dir: string, v: 1 | 2) {
+      const v2 = v === 2;
+      writeDumpFile(dir, 'Posts.xml', 'posts', [
+        question(v2 ? { Title: 'How do I escape things, revised?', AcceptedAnswerId: '11' } : {}),
+        { ...answers()[0] },
+        { ...answers()[1], OwnerUserId: '1' },
+        { Id: '20', PostTypeId: '1', CreationDate: '2020-05-02T10:00:00.000', Title: 'A duplicate question', Tags: '<python>', OwnerUserId: '2', Body: '<p>Dup</p>' },
+        { Id: '21', PostTypeId: '2', ParentId: '20', CreationDate: '2020-05-02T11:00:00.000', OwnerUserId: '1', Body: v2 ? '<p>Edited</p>' : '<p>Answer</p>' },
+        ...(v2
+          ? [
+              // By a user not in Users.xml: the answers' batch makes the anonymous placeholder.
+              { Id: '13', PostTypeId: '2', ParentId: '10', CreationDate: '2020-05-01T11:30:00.000', OwnerUserId: '999', Body: '<p>An unknown user’s</p>' },
+              { Id: '14', PostTypeId: '2', ParentId: '77', CreationDate: '2020-05-01T11:40:00.000', Body: '<p>Its question is not in the dump</p>' },
+              { Id: '16', PostTypeId: '2', CreationDate: '2020-05-01T11:45:00.000', Body: '<p>No question at all</p>' },
+              { Id: '15', PostTypeId: '4', CreationDate: '2020-05-01T11:50:00.000', Body: '<p>A tag wiki excerpt</p>' },
+              { Id: '30', PostTypeId: '1', AcceptedAnswerId: '31', CreationDate: '2020-05-03T10:00:00.000', Title: 'Another duplicate', Tags: '<c++><!!!>', OwnerUserId: '3', Body: '<p>Dup too</p>' },
+              { Id: '31', PostTypeId: '2', ParentId: '30', CreationDate: '2020-05-03T11:00:00.000', OwnerUserId: '3', Body: '<p>Its answer</p>' },
+            ]
+          : []),
+      ]);
+      writeDumpFile(dir, 'Users.xml', 'users', [
+        ...users(['Retry One', v2 ? 'Retry Renamed' : 'Retry Two', 'Retry Three']),
+        ...(v2 ? [{ Id: '3', DisplayName: 'Retry Four', CreationDate: '2019-01-04T00:00:00.000' }] : []),
+      ]);
+      writeDumpFile(dir, 'Comments.xml', 'comments', [
+        { Id: '1', PostId: '10', Text: 'On the question', CreationDate: '2020-05-01T10:30:00.000', UserId: '1' },
+        { Id: '2', PostId: '21', Text: v2 ? 'On its answer, edited' : 'On its answer', CreationDate: '2020-05-02T11:30:00.000', UserId: '2' },
+        ...(v2
+          ? [
+              { Id: '3', PostId: '30', Text: 'On the new question', CreationDate: '2020-05-03T10:30:00.000', UserId: '3' },
+              { Id: '4', PostId: '15', Text: 'On a tag wiki', CreationDate: '2020-05-01T11:55:00.000', UserId: '2' },
+              { Id: '5', Text: 'On nothing', CreationDate: '2020-05-01T11:56:00.000', UserId: '2' },
+            ]
+          : []),
+      ]);
+      writeDumpFile(dir, 'PostLinks.xml', 'postlinks', [
+        { Id: '1', CreationDate: '2020-05-04T00:00:00.000', PostId: '20', RelatedPostId: '10', LinkTypeId: '3' },
+        ...(v2
+          ? [
+              { Id: '2', CreationDate: '2020-05-04T00:00:00.000', PostId: '30', RelatedPostId: '10', LinkTypeId: '3' },
+              { Id: '3', CreationDate: '2020-05-04T00:00:00.000', PostId: '30', RelatedPostId: '20', LinkTypeId: '1' },
+              { Id: '4', CreationDate: '2020-05-04T00:00:00.000', PostId: '30', RelatedPostId: '99', LinkTypeId: '3' },
+              { Id: '5', CreationDate: '2020-05-04T00:00:00.000', PostId: '30', LinkTypeId: '3' },
+            ]
+          : []),
+      ]);
+    }
+
+    /** Takes the import's lock on `source`, which the batch that waits on `held` holds: PostgreSQL aborts that batch (it waited first). */
+    const ADVISORY = `SELECT pg_advisory_xact_lock(hashtextextended('parvis:stackexchange-import:' || $1, 0))`;
+
+    /**
+     * A lock of the test's, on a connection of its own (the app's pool is too small to hold one
+     * per phase), in a transaction that never loses a deadlock to a batch of the import: it would
+     * look for one only after a minute. Ended, its transaction is rolled back.
+     */
+    async function holdBeforeBatch([sql, params]: readonly [string, readonly unknown[]]) {
+      const client = new Client({ connectionString: t.db.url });
+      await client.connect();
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL deadlock_timeout = '1min'`);
+      await client.query(sql, [...params]);
+      return { query: async (q: string, p: unknown[] = []) => (await client.query(q, p)).rows, end: () => client.end() };
+    }
+
+    /** Every count of a summary (nested ones by their path), without what names the run. */
+    const countsOf = (s: StackExchangeImportSummary): Array<[string, number]> => {
+      const { source: _s, spaceId: _sp, boardId: _b, boardSlug: _bs, boardCreated: _bc, anonymousHandle: _a, seconds: _sec, ...counts } = s;
+      const leaves = (o: object, path: string): Array<[string, number]> =>
+        Object.entries(o).flatMap(([k, v]) => (typeof v === 'number' ? [[`${path}${k}`, v] as [string, number]] : leaves(v, `${path}${k}.`)));
+      return leaves(counts, '');
+    };
+
+    it('counts a batch PostgreSQL aborted for a deadlock and ran again once, in every phase: every count as in the same run undisturbed', async () => {
+      const twin = await craft('retried-twin', ['Retry One', 'Retry Two', 'Retry Three']);
+      const { dir, space, source } = await craft('retried', ['Retry One', 'Retry Two', 'Retry Three']);
+      for (const d of [twin.dir, dir]) writeRetriedDump(d, 1);
+      await run({ dir: twin.dir, space: twin.space.slug });
+      await run({ dir, space: space.slug });
+      for (const d of [twin.dir, dir]) writeRetriedDump(d, 2);
+      const undisturbed = await run({ dir: twin.dir, space: twin.space.slug });
+      // Each phase's batch counts every field it can (none is 0): a count a retried batch doubled would show.
+      expect(Object.fromEntries(countsOf(undisturbed))).toEqual({
+        'users.created': 1, 'users.updated': 1, 'users.unchanged': 2, 'questions.created': 1, 'questions.updated': 1, 'questions.unchanged': 1,
+        'answers.created': 2, 'answers.updated': 1, 'answers.unchanged': 2, 'comments.created': 1, 'comments.updated': 1, 'comments.unchanged': 1,
+        'duplicates.created': 1, 'duplicates.unchanged': 1, 'duplicates.closed': 1, acceptedChanged: 2, tagsRewritten: 3, tagsDropped: 1,
+        'skipped.otherPostTypes': 1, 'skipped.orphanAnswers': 2, 'skipped.orphanComments': 2, 'skipped.otherLinks': 1, 'skipped.orphanDuplicates': 2,
+        events: 12,
+      });
+
+      // Rows each phase's one batch writes late, after it counted (most of) what it counts, held
+      // by the test: the batch waits for them holding the import's lock, which the test then asks for.
+      const link = (kind: string, ext: string) => [`SELECT 1 FROM import_links WHERE source = $1 AND kind = $2 AND external_id = $3 FOR UPDATE`, [source, kind, ext]] as const;
+      const insertLink = (kind: string, ext: string) =>
+        [`INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, $2, $3, $4)`, [source, kind, ext, newId()]] as const;
+      const holders = [
+        await holdBeforeBatch(insertLink('user', '3')), // users: the new user's link, claimed after the rename
+        await holdBeforeBatch(link('question', '20')), // questions: its digest, written last
+        await holdBeforeBatch(link('post', '21')), // answers: its digest, after the placeholder is made and 31 accepted
+        await holdBeforeBatch(link('comment', '1')), // comments: its digest
+        await holdBeforeBatch(insertLink('duplicate', '30:10')), // links: the new duplicate link
+      ];
+      let retried!: Promise<StackExchangeImportSummary>;
+      try {
+        retried = run({ dir, space: space.slug });
+        for (const held of holders) {
+          await waitForWaitsOn(t, await xidOf(held), 1);
+          await held.query(ADVISORY, [source]); // granted once PostgreSQL aborted the batch
+          await held.query('ROLLBACK'); // the links it inserted gone: the batch runs again as it ran
+        }
+      } finally {
+        for (const held of holders) await held.end();
+      }
+      const summary = await retried;
+      expect(countsOf(summary)).toEqual(countsOf(undisturbed));
+      expect(summary.anonymousHandle).toBe('se-retried-anon');
+      expect(await t.sql(`SELECT id FROM users WHERE handle LIKE 'se-retried-anon%'`)).toEqual([{ id: await linked(source, 'user', 'anonymous') }]);
+      const made = async (src: string) =>
+        one(`SELECT count(*) FILTER (WHERE kind = 'user')::int AS users, count(*) FILTER (WHERE kind IN ('post', 'comment'))::int AS posts FROM import_links WHERE source = $1`, [src]);
+      expect(await made(source)).toEqual(await made(twin.source));
     });
 
     it('lets a first run that imported nothing choose nothing for good', async () => {

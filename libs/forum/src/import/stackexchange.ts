@@ -327,11 +327,54 @@ interface Target {
   boardCreated: boolean;
 }
 
-/** What one batch's transaction leaves to its end: posts to announce, and which already moved their version. */
-class BatchEvents {
+/** The summary's counts, which the batches add up. */
+type ImportTally = Omit<StackExchangeImportSummary, 'source' | 'spaceId' | 'boardId' | 'boardSlug' | 'boardCreated' | 'anonymousHandle' | 'seconds'>;
+
+function emptyTally(): ImportTally {
+  const counts = (): ImportCounts => ({ created: 0, updated: 0, unchanged: 0 });
+  return {
+    users: counts(),
+    questions: counts(),
+    answers: counts(),
+    comments: counts(),
+    duplicates: { created: 0, unchanged: 0, closed: 0 },
+    acceptedChanged: 0,
+    tagsRewritten: 0,
+    tagsDropped: 0,
+    skipped: { otherPostTypes: 0, orphanAnswers: 0, orphanComments: 0, otherLinks: 0, orphanDuplicates: 0 },
+    events: 0,
+  };
+}
+
+/** Adds every count of `from` to `into`, nested ones included. */
+function addTally<T extends object>(into: T, from: T): void {
+  for (const key of Object.keys(from) as Array<keyof T>) {
+    const value = from[key];
+    if (typeof value === 'number') (into[key] as number) += value;
+    else addTally(into[key] as object, value as object);
+  }
+}
+
+/**
+ * What one batch makes of its rows, kept apart from the run's state until the batch commits:
+ * the counts it adds to the summary, the anonymous placeholder it needed, the posts it
+ * announces. A transaction PostgreSQL aborts takes its Batch with it, and the attempt that runs
+ * the batch again starts from a new one (`StackExchangeImport.batch`), so nothing of a rolled-back
+ * attempt reaches the summary or the run's cache, whatever a batch comes to keep.
+ */
+class Batch {
+  readonly tally: ImportTally;
+  /** The placeholder that owns posts of unknown or missing users, when this batch needed it. */
+  anonymous: { id: string; handle: string } | null = null;
+  /** Posts to announce when the batch ends. */
   readonly emit = new Set<string>();
   /** Inserted in this batch or already given version + 1 by it. */
   readonly moved = new Set<string>();
+
+  /** `counted`: what the batch's rows told before its transaction began (copied, so each attempt adds to its own). */
+  constructor(counted?: ImportTally) {
+    this.tally = counted ? structuredClone(counted) : emptyTally();
+  }
 }
 
 interface ParsedPost {
@@ -375,9 +418,11 @@ class StackExchangeImport {
   private readonly batchSize: number;
   private client!: PoolClient;
   private target!: Target;
-  private anonymousId: string | null = null;
+  /** The placeholder that owns posts of unknown or missing users, once a committed batch found or made it. */
+  private anonymous: { id: string; handle: string } | null = null;
   private readonly started = process.hrtime.bigint();
-  private readonly summary: Omit<StackExchangeImportSummary, 'spaceId' | 'boardId' | 'boardSlug' | 'boardCreated' | 'seconds'>;
+  /** What the committed batches added up (`keep`), and only that. */
+  private readonly summary: Pick<StackExchangeImportSummary, 'source' | 'anonymousHandle'> & ImportTally;
 
   constructor(
     private readonly pool: Pool,
@@ -388,21 +433,7 @@ class StackExchangeImport {
     if (!this.site.trim()) throw new StackExchangeImportError('The source name is empty');
     this.source = `stackexchange:${this.site}`;
     this.batchSize = Math.max(1, Math.floor(options.batchSize ?? 500));
-    const counts = (): ImportCounts => ({ created: 0, updated: 0, unchanged: 0 });
-    this.summary = {
-      source: this.source,
-      users: counts(),
-      anonymousHandle: null,
-      questions: counts(),
-      answers: counts(),
-      comments: counts(),
-      duplicates: { created: 0, unchanged: 0, closed: 0 },
-      acceptedChanged: 0,
-      tagsRewritten: 0,
-      tagsDropped: 0,
-      skipped: { otherPostTypes: 0, orphanAnswers: 0, orphanComments: 0, otherLinks: 0, orphanDuplicates: 0 },
-      events: 0,
-    };
+    this.summary = { source: this.source, anonymousHandle: null, ...emptyTally() };
   }
 
   private file(name: string): string | null {
@@ -434,35 +465,42 @@ class StackExchangeImport {
     return { ...this.summary, ...this.target, seconds };
   }
 
-  private async phase(phase: StackExchangePhase, file: string, work: (rows: Row[]) => Promise<void>): Promise<void> {
+  /** Reads `file` in batches, `work` importing each and answering what it made of it, kept once it committed. */
+  private async phase(phase: StackExchangePhase, file: string, work: (rows: Row[]) => Promise<Batch>): Promise<void> {
     let rows = 0;
     for await (const batch of inBatches(readDumpRows(file), this.batchSize)) {
       this.options.signal?.throwIfAborted();
-      await work(lastById(batch));
+      this.keep(await work(lastById(batch)));
       rows += batch.length;
       this.options.progress?.({ phase, rows, done: false });
     }
     this.options.progress?.({ phase, rows, done: true });
   }
 
+  /** A committed batch's counts and placeholder, into the run's summary and cache: the one place they change. */
+  private keep(batch: Batch): void {
+    addTally(this.summary, batch.tally);
+    if (batch.anonymous) {
+      this.anonymous = batch.anonymous;
+      this.summary.anonymousHandle = batch.anonymous.handle;
+    }
+  }
+
   /**
-   * One batch, in a transaction of its own. Two runs of the same source take their batches one
-   * at a time (a transaction-scoped advisory lock on the source, its first lock, so no deadlock):
-   * each batch reads what is imported already once the other's has committed, and never imports
-   * a row a batch of the other run is importing at the same time (two topics for one question).
+   * One transaction. Two runs of the same source take their batches one at a time (a
+   * transaction-scoped advisory lock on the source, its first lock, so no deadlock): each batch
+   * reads what is imported already once the other's has committed, and never imports a row a
+   * batch of the other run is importing at the same time (two topics for one question).
    *
-   * A batch PostgreSQL aborts for a deadlock or a serialization failure runs again from the start
-   * (`retryingDeadlocks`, as the unit of work runs its transactions): a writer that takes a post
-   * and then its topic's row (a knowledge promotion reads the thread FOR SHARE under its answer's
-   * lock) may meet a batch that holds the topic and renumbers or touches its posts. What a batch
-   * keeps outside the database (the summary's counts, the anonymous placeholder it made) is put
-   * back as it was before each attempt, so a batch run again counts and makes nothing twice; the
-   * rest it reads again in its new transaction.
+   * A transaction PostgreSQL aborts for a deadlock or a serialization failure runs again from the
+   * start (`retryingDeadlocks`, as the unit of work runs its transactions): a writer that takes a
+   * post and then its topic's row (a knowledge promotion reads the thread FOR SHARE under its
+   * answer's lock) may meet a batch that holds the topic and renumbers or touches its posts.
+   * `work` reads what it decides on again in each attempt, and keeps what it makes outside the
+   * database in a value of that attempt (`batch`), never in the run's state.
    */
   private async transaction<T>(work: () => Promise<T>): Promise<T> {
     return retryingDeadlocks(async () => {
-      const summary = structuredClone(this.summary);
-      const anonymousId = this.anonymousId;
       await this.client.query('BEGIN');
       try {
         await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended('parvis:stackexchange-import:' || $1, 0))`, [this.source]);
@@ -471,10 +509,20 @@ class StackExchangeImport {
         return result;
       } catch (err) {
         await this.client.query('ROLLBACK').catch(() => undefined);
-        Object.assign(this.summary, summary);
-        this.anonymousId = anonymousId;
         throw err;
       }
+    });
+  }
+
+  /**
+   * A batch's transaction (`transaction`): each attempt fills a Batch of its own, starting from
+   * what the rows told before (`read`); the one that commits is answered, for `phase` to keep.
+   */
+  private async batch(read: Batch, work: (batch: Batch) => Promise<void>): Promise<Batch> {
+    return this.transaction(async () => {
+      const batch = new Batch(read.tally);
+      await work(batch);
+      return batch;
     });
   }
 
@@ -562,11 +610,11 @@ class StackExchangeImport {
    * (convertDumpProfile). A re-run refreshes display names and profiles of accounts that are
    * still placeholders.
    */
-  private async importUsers(rows: Row[]): Promise<void> {
+  private async importUsers(rows: Row[]): Promise<Batch> {
     const users = rows
       .filter((r) => r.Id)
       .map((r) => ({ ext: r.Id, name: (r.DisplayName ?? '').trim().slice(0, 100), createdAt: parseDumpDate(r.CreationDate), profile: convertDumpProfile(r) }));
-    await this.transaction(async () => {
+    return this.batch(new Batch(), async (batch) => {
       const existing = new Map(
         (
           await this.query<{ external_id: string; id: string; display_name: string; is_placeholder: boolean; deleted: boolean } & DumpProfile>(
@@ -589,7 +637,7 @@ class StackExchangeImport {
         const profileChanged = (['bio', 'bio_html', 'location', 'website'] as const).some((k) => e[k] !== u.profile[k]);
         // An account anonymised since (a GDPR request) keeps its neutral name and empty profile.
         if (e.is_placeholder && !e.deleted && (name !== e.display_name || profileChanged)) changed.push({ id: e.id, name, ...u.profile });
-        else this.summary.users.unchanged++;
+        else batch.tally.users.unchanged++;
       }
       if (changed.length) {
         // Judged again on the row itself: an account anonymised after the read above (its deletion
@@ -601,15 +649,15 @@ class StackExchangeImport {
             RETURNING u.id`,
           [JSON.stringify(changed)],
         );
-        this.summary.users.updated += updated.length;
-        this.summary.users.unchanged += changed.length - updated.length;
+        batch.tally.users.updated += updated.length;
+        batch.tally.users.unchanged += changed.length - updated.length;
       }
       if (!fresh.length) return;
       const created = fresh.map((u) => ({ id: newId(), ext: u.ext, candidates: handleCandidates(u.name, u.ext), name: u.name, created_at: u.createdAt, ...u.profile }));
       // A user another run of this import made meanwhile is as this run would have made it.
       const made = (await this.insertPlaceholders(created)).filter((h) => h !== null).length;
-      this.summary.users.created += made;
-      this.summary.users.unchanged += created.length - made;
+      batch.tally.users.created += made;
+      batch.tally.users.unchanged += created.length - made;
     });
   }
 
@@ -696,9 +744,13 @@ class StackExchangeImport {
     return found;
   }
 
-  /** The one placeholder that owns posts of unknown or missing users, created on first need. */
-  private async anonymousUser(): Promise<string> {
-    if (this.anonymousId) return this.anonymousId;
+  /**
+   * The one placeholder that owns posts of unknown or missing users, created on first need: the
+   * run's once a batch that needed it committed (`keep`), else this batch's.
+   */
+  private async anonymousUser(batch: Batch): Promise<string> {
+    const known = this.anonymous ?? batch.anonymous;
+    if (known) return known.id;
     let found = await this.linkedAnonymous();
     if (!found) {
       const site = handleFromName(this.site.replace(/^stackexchange[-_.]?/i, '')).slice(0, 30 - 'se--anon'.length);
@@ -710,13 +762,12 @@ class StackExchangeImport {
       found = handle !== null ? { id, handle } : await this.linkedAnonymous();
       if (!found) throw new StackExchangeImportError(`The placeholder of ${this.source}'s anonymous posts is linked to no account`);
     }
-    this.summary.anonymousHandle = found.handle;
-    // Put back by `transaction` when the batch that made it is rolled back (and run again, or the import ends).
-    return (this.anonymousId = found.id);
+    batch.anonymous = found;
+    return found.id;
   }
 
   /** Local user ids of the dump's owners; unknown or missing owners map to the anonymous placeholder. */
-  private async authors(posts: Array<{ owner: string | undefined }>): Promise<Map<string | undefined, string>> {
+  private async authors(posts: Array<{ owner: string | undefined }>, batch: Batch): Promise<Map<string | undefined, string>> {
     const owners = [...new Set(posts.map((p) => p.owner).filter((o): o is string => !!o))];
     const rows = owners.length
       ? await this.query<{ external_id: string; id: string }>(
@@ -726,7 +777,7 @@ class StackExchangeImport {
         )
       : [];
     const map = new Map<string | undefined, string>(rows.map((r) => [r.external_id, r.id]));
-    if (posts.some((p) => !p.owner || !map.has(p.owner))) map.set(undefined, await this.anonymousUser());
+    if (posts.some((p) => !p.owner || !map.has(p.owner))) map.set(undefined, await this.anonymousUser(batch));
     return map;
   }
 
@@ -744,17 +795,18 @@ class StackExchangeImport {
     };
   }
 
-  private async importQuestions(rows: Row[]): Promise<void> {
+  private async importQuestions(rows: Row[]): Promise<Batch> {
+    const read = new Batch();
     const questions: ParsedQuestion[] = [];
     for (const r of rows) {
       if (r.PostTypeId === '2') continue; // the answers' pass
       if (r.PostTypeId !== '1' || !r.Id) {
-        this.summary.skipped.otherPostTypes++;
+        read.tally.skipped.otherPostTypes++;
         continue;
       }
       const tags = parseDumpTags(r.Tags);
-      this.summary.tagsRewritten += tags.rewritten;
-      this.summary.tagsDropped += tags.dropped;
+      read.tally.tagsRewritten += tags.rewritten;
+      read.tally.tagsDropped += tags.dropped;
       questions.push({
         ...this.parsePost(r),
         title: (r.Title ?? '').replace(/\s+/g, ' ').trim().slice(0, TITLE_MAX) || `Question ${r.Id}`,
@@ -763,10 +815,9 @@ class StackExchangeImport {
         accepted: r.AcceptedAnswerId || undefined,
       });
     }
-    if (!questions.length) return;
-    await this.transaction(async () => {
-      const events = new BatchEvents();
-      const authors = await this.authors(questions);
+    if (!questions.length) return read;
+    return this.batch(read, async (batch) => {
+      const authors = await this.authors(questions, batch);
       const existing = new Map(
         (
           await this.query<{
@@ -814,9 +865,9 @@ class StackExchangeImport {
           const author = authors.get(q.owner) ?? authors.get(undefined)!;
           newTopics.push({ id: topicId, author_id: author, title: q.title, tags: q.tags, closed: q.closed, created_at: q.createdAt });
           newPosts.push(this.postRow(postId, topicId, 1, author, q, q.ext));
-          events.moved.add(postId);
-          events.emit.add(postId);
-          this.summary.questions.created++;
+          batch.moved.add(postId);
+          batch.emit.add(postId);
+          batch.tally.questions.created++;
           continue;
         }
         topicOf.set(q.ext, e.topic_id);
@@ -828,13 +879,13 @@ class StackExchangeImport {
         if (topicChanged) topicChanges.push({ id: e.topic_id, title: q.title, tags: q.tags, closed });
         if (bodyChanged) {
           postChanges.push({ id: e.post_id, html: q.html, source: q.source, edited_at: q.editedAt, author_id: e.author_id });
-          events.moved.add(e.post_id);
-          events.emit.add(e.post_id);
+          batch.moved.add(e.post_id);
+          batch.emit.add(e.post_id);
         }
         if (topicChanged || bodyChanged) {
-          this.summary.questions.updated++;
+          batch.tally.questions.updated++;
         } else {
-          this.summary.questions.unchanged++;
+          batch.tally.questions.unchanged++;
         }
       }
 
@@ -853,7 +904,7 @@ class StackExchangeImport {
         );
         // Every post of the topic is indexed with its title and tags: all of them changed.
         const posts = await this.query<{ id: string }>(`SELECT id FROM posts WHERE topic_id = ANY($1::uuid[])`, [topicChanges.map((t) => t.id)]);
-        await this.touch(posts.map((p) => p.id), events);
+        await this.touch(posts.map((p) => p.id), batch);
       }
 
       // Accepted answers: those already imported are reconciled now (set, changed or cleared);
@@ -868,27 +919,27 @@ class StackExchangeImport {
         );
       }
       const known = questions.filter((q) => existing.has(q.ext)).map((q) => ({ topic_id: topicOf.get(q.ext), answer: q.accepted ?? null }));
-      await this.reconcileAccepted(known, events);
+      await this.reconcileAccepted(known, batch);
       await this.rememberDigests(said);
-      await this.emitImported(events);
+      await this.emitImported(batch);
     });
   }
 
   // --- answers ------------------------------------------------------------------------
 
-  private async importAnswers(rows: Row[]): Promise<void> {
+  private async importAnswers(rows: Row[]): Promise<Batch> {
+    const read = new Batch();
     const answers: ParsedAnswer[] = [];
     rows.forEach((r, i) => {
       if (r.PostTypeId !== '2' || !r.Id) return;
       if (!r.ParentId) {
-        this.summary.skipped.orphanAnswers++;
+        read.tally.skipped.orphanAnswers++;
         return;
       }
       answers.push({ ...this.parsePost(r), parent: r.ParentId, order: i });
     });
-    if (!answers.length) return;
-    await this.transaction(async () => {
-      const events = new BatchEvents();
+    if (!answers.length) return read;
+    return this.batch(read, async (batch) => {
       const topics = new Map(
         (
           await this.query<{ external_id: string; id: string }>(
@@ -899,7 +950,7 @@ class StackExchangeImport {
         ).map((r) => [r.external_id, r.id]),
       );
       const placed = answers.filter((a) => topics.has(a.parent));
-      this.summary.skipped.orphanAnswers += answers.length - placed.length;
+      batch.tally.skipped.orphanAnswers += answers.length - placed.length;
       if (!placed.length) return;
       const existing = new Map(
         (
@@ -919,11 +970,11 @@ class StackExchangeImport {
           fresh.push(a);
         } else if (e.digest !== null ? e.digest !== digestOf(a.html) : e.body_html !== a.html) {
           changes.push({ id: e.id, html: a.html, source: a.source, edited_at: a.editedAt, author_id: e.author_id });
-          events.moved.add(e.id);
-          events.emit.add(e.id);
-          this.summary.answers.updated++;
+          batch.moved.add(e.id);
+          batch.emit.add(e.id);
+          batch.tally.answers.updated++;
         } else {
-          this.summary.answers.unchanged++;
+          batch.tally.answers.unchanged++;
         }
       }
       await this.updatePosts(changes);
@@ -931,16 +982,16 @@ class StackExchangeImport {
       await this.addReplies(
         fresh.map((a) => ({ post: a, topicId: topics.get(a.parent)!, replyTo: null })),
         'post',
-        events,
+        batch,
       );
-      this.summary.answers.created += fresh.length;
+      batch.tally.answers.created += fresh.length;
 
       const pending = await this.query<{ answer: string; topic_id: string }>(`SELECT answer, topic_id FROM se_import_accepted WHERE answer = ANY($1::text[])`, [
         placed.map((a) => a.ext),
       ]);
-      await this.reconcileAccepted(pending, events);
+      await this.reconcileAccepted(pending, batch);
       await this.rememberDigests(placed.map((a) => ({ kind: 'post', ext: a.ext, digest: digestOf(a.html) })));
-      await this.emitImported(events);
+      await this.emitImported(batch);
     });
   }
 
@@ -951,12 +1002,13 @@ class StackExchangeImport {
    * it (`reply_to_post_id`). A comment that gives only a `UserDisplayName` (a user the dump
    * does not identify) goes to the anonymous placeholder, as posts of unknown users do.
    */
-  private async importComments(rows: Row[]): Promise<void> {
+  private async importComments(rows: Row[]): Promise<Batch> {
+    const read = new Batch();
     const comments: ParsedComment[] = [];
     rows.forEach((r, i) => {
       if (!r.Id) return;
       if (!r.PostId) {
-        this.summary.skipped.orphanComments++;
+        read.tally.skipped.orphanComments++;
         return;
       }
       const { html, source } = convertDumpComment(r.Text);
@@ -971,9 +1023,8 @@ class StackExchangeImport {
         order: i,
       });
     });
-    if (!comments.length) return;
-    await this.transaction(async () => {
-      const events = new BatchEvents();
+    if (!comments.length) return read;
+    return this.batch(read, async (batch) => {
       // Questions' first posts are linked as `post` too, under the question's id.
       const parents = new Map(
         (
@@ -985,7 +1036,7 @@ class StackExchangeImport {
         ).map((r) => [r.external_id, r]),
       );
       const placed = comments.filter((c) => parents.has(c.post));
-      this.summary.skipped.orphanComments += comments.length - placed.length;
+      batch.tally.skipped.orphanComments += comments.length - placed.length;
       if (!placed.length) return;
       // SE numbers comments apart from posts: their links have a kind of their own.
       const existing = new Map(
@@ -1005,11 +1056,11 @@ class StackExchangeImport {
           fresh.push(c);
         } else if (e.digest !== null ? e.digest !== digestOf(c.html) : e.body_html !== c.html) {
           changes.push({ id: e.id, html: c.html, source: c.source, edited_at: null, author_id: e.author_id });
-          events.moved.add(e.id);
-          events.emit.add(e.id);
-          this.summary.comments.updated++;
+          batch.moved.add(e.id);
+          batch.emit.add(e.id);
+          batch.tally.comments.updated++;
         } else {
-          this.summary.comments.unchanged++;
+          batch.tally.comments.unchanged++;
         }
       }
       await this.updatePosts(changes);
@@ -1019,11 +1070,11 @@ class StackExchangeImport {
           return { post: c, topicId: parent.topic_id, replyTo: parent.id };
         }),
         'comment',
-        events,
+        batch,
       );
-      this.summary.comments.created += fresh.length;
+      batch.tally.comments.created += fresh.length;
       await this.rememberDigests(placed.map((c) => ({ kind: 'comment', ext: c.ext, digest: digestOf(c.html) })));
-      await this.emitImported(events);
+      await this.emitImported(batch);
     });
   }
 
@@ -1037,15 +1088,16 @@ class StackExchangeImport {
    * "Linked" rows (LinkTypeId 1) are only counted. Closing changes nothing search indexes, so
    * it announces no post.
    */
-  private async importLinks(rows: Row[]): Promise<void> {
+  private async importLinks(rows: Row[]): Promise<Batch> {
+    const read = new Batch();
     const links: Array<{ ext: string; duplicate: string; original: string }> = [];
     for (const r of rows) {
-      if (r.LinkTypeId !== '3') this.summary.skipped.otherLinks++;
-      else if (!r.PostId || !r.RelatedPostId) this.summary.skipped.orphanDuplicates++;
+      if (r.LinkTypeId !== '3') read.tally.skipped.otherLinks++;
+      else if (!r.PostId || !r.RelatedPostId) read.tally.skipped.orphanDuplicates++;
       else links.push({ ext: `${r.PostId}:${r.RelatedPostId}`, duplicate: r.PostId, original: r.RelatedPostId });
     }
-    if (!links.length) return;
-    await this.transaction(async () => {
+    if (!links.length) return read;
+    return this.batch(read, async (batch) => {
       const topics = new Map(
         (
           await this.query<{ external_id: string; local_id: string }>(
@@ -1055,7 +1107,7 @@ class StackExchangeImport {
         ).map((r) => [r.external_id, r.local_id]),
       );
       const placed = links.filter((l) => topics.has(l.duplicate) && topics.has(l.original) && l.duplicate !== l.original);
-      this.summary.skipped.orphanDuplicates += links.length - placed.length;
+      batch.tally.skipped.orphanDuplicates += links.length - placed.length;
       if (!placed.length) return;
       const known = new Set(
         (
@@ -1067,13 +1119,13 @@ class StackExchangeImport {
       );
       const fresh = placed.filter((l) => !known.has(l.ext));
       await this.link(fresh.map((l) => ({ kind: 'duplicate', ext: l.ext, id: topics.get(l.duplicate)! })));
-      this.summary.duplicates.created += fresh.length;
-      this.summary.duplicates.unchanged += placed.length - fresh.length;
+      batch.tally.duplicates.created += fresh.length;
+      batch.tally.duplicates.unchanged += placed.length - fresh.length;
       const closed = await this.query(
         `UPDATE topics SET closed = true, version = version + 1, updated_at = now() WHERE id = ANY($1::uuid[]) AND NOT closed RETURNING id`,
         [[...new Set(placed.map((l) => topics.get(l.duplicate)!))]],
       );
-      this.summary.duplicates.closed += closed.length;
+      batch.tally.duplicates.closed += closed.length;
     });
   }
 
@@ -1087,10 +1139,10 @@ class StackExchangeImport {
   private async addReplies(
     replies: Array<{ post: ParsedPost & { order: number }; topicId: string; replyTo: string | null }>,
     kind: 'post' | 'comment',
-    events: BatchEvents,
+    batch: Batch,
   ): Promise<void> {
     if (!replies.length) return;
-    const authors = await this.authors(replies.map((r) => r.post));
+    const authors = await this.authors(replies.map((r) => r.post), batch);
     const topicIds = [...new Set(replies.map((r) => r.topicId))].sort();
     // Locked like a reply locks its topic, so numbers stay distinct and consecutive even
     // while people reply in the same topics.
@@ -1108,13 +1160,13 @@ class StackExchangeImport {
       const number = (last.get(r.topicId) ?? 1) + 1;
       last.set(r.topicId, number);
       const id = newId();
-      events.moved.add(id);
-      events.emit.add(id);
+      batch.moved.add(id);
+      batch.emit.add(id);
       return this.postRow(id, r.topicId, number, authors.get(r.post.owner) ?? authors.get(undefined)!, r.post, r.post.ext, r.replyTo);
     });
     await this.insertPosts(posts);
     await this.link(posts.map((p) => ({ kind, ext: p.ext as string, id: p.id as string })));
-    await this.renumber(topicIds, events);
+    await this.renumber(topicIds, batch);
     await this.recount(topicIds);
   }
 
@@ -1124,7 +1176,7 @@ class StackExchangeImport {
    * statement: the posts that move first take their new number negated, then its sign flips.
    * A moved post is announced again: its number is part of its search document.
    */
-  private async renumber(topicIds: string[], events: BatchEvents): Promise<void> {
+  private async renumber(topicIds: string[], batch: Batch): Promise<void> {
     const moved = await this.query<{ id: string }>(
       `WITH wanted AS (
          SELECT id, row_number() OVER (PARTITION BY topic_id ORDER BY number = 1 DESC, created_at, number)::int AS number
@@ -1137,7 +1189,7 @@ class StackExchangeImport {
     if (!moved.length) return;
     const ids = moved.map((m) => m.id);
     await this.query(`UPDATE posts SET number = -number WHERE id = ANY($1::uuid[])`, [ids]);
-    await this.touch(ids, events);
+    await this.touch(ids, batch);
   }
 
   /** The counters a reply moves, recomputed from the rows so a re-run cannot drift them. */
@@ -1246,7 +1298,7 @@ class StackExchangeImport {
    * under the forum's rule: a visible reply of that topic. Both the previous and the new
    * accepted post are re-announced, since being accepted is part of what they are indexed with.
    */
-  private async reconcileAccepted(wanted: Array<{ topic_id: string | undefined; answer: string | null }>, events: BatchEvents): Promise<void> {
+  private async reconcileAccepted(wanted: Array<{ topic_id: string | undefined; answer: string | null }>, batch: Batch): Promise<void> {
     if (!wanted.length) return;
     const changed = await this.query<{ was: string | null; now: string | null }>(
       `WITH want AS (
@@ -1263,10 +1315,10 @@ class StackExchangeImport {
        RETURNING cur.accepted_post_id AS was, want.post_id AS now`,
       [this.source, JSON.stringify(wanted)],
     );
-    this.summary.acceptedChanged += changed.length;
+    batch.tally.acceptedChanged += changed.length;
     await this.touch(
       changed.flatMap((c) => [c.was, c.now]).filter((id): id is string => !!id),
-      events,
+      batch,
     );
   }
 
@@ -1275,18 +1327,18 @@ class StackExchangeImport {
    * tags, being accepted): one version up, once per batch, so their event is never mistaken
    * for a repeat of an earlier one.
    */
-  private async touch(ids: string[], events: BatchEvents): Promise<void> {
-    const bump = [...new Set(ids.filter((id) => !events.moved.has(id)))];
+  private async touch(ids: string[], batch: Batch): Promise<void> {
+    const bump = [...new Set(ids.filter((id) => !batch.moved.has(id)))];
     if (bump.length) await this.query(`UPDATE posts SET version = version + 1, updated_at = now() WHERE id = ANY($1::uuid[])`, [bump]);
     for (const id of ids) {
-      events.moved.add(id);
-      events.emit.add(id);
+      batch.moved.add(id);
+      batch.emit.add(id);
     }
   }
 
   /** One `post.imported` event per post, carrying the version the post has at commit. */
-  private async emitImported(events: BatchEvents): Promise<void> {
-    if (!events.emit.size) return;
+  private async emitImported(batch: Batch): Promise<void> {
+    if (!batch.emit.size) return;
     const [{ n }] = await this.query<{ n: number }>(
       outboxInsertSql(
         `SELECT 'post.imported', 'post', p.id, p.version,
@@ -1295,9 +1347,9 @@ class StackExchangeImport {
           WHERE p.id = ANY($1::uuid[])
           ORDER BY p.created_at, p.id`,
       ),
-      [[...events.emit]],
+      [[...batch.emit]],
     );
-    this.summary.events += n;
+    batch.tally.events += n;
   }
 }
 
