@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Pool } from 'pg';
+import { TRANSACTION_ATTEMPTS } from '../../libs/core/src/database/unit-of-work';
+import { AppError } from '../../libs/core/src/errors';
 import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { importStackExchange, StackExchangeImportOptions, StackExchangeImportSummary, StackExchangeProgress } from '../../libs/forum/src/import/stackexchange';
@@ -847,6 +849,46 @@ describe('import:stackexchange', () => {
       const made = async (src: string) =>
         one(`SELECT count(*) FILTER (WHERE kind = 'user')::int AS users, count(*) FILTER (WHERE kind IN ('post', 'comment'))::int AS posts FROM import_links WHERE source = $1`, [src]);
       expect(await made(source)).toEqual(await made(twin.source));
+    });
+
+    it('gives up on a batch PostgreSQL aborts for a deadlock every time it runs with a CONFLICT naming it, nothing of it written; a run again finishes', async () => {
+      // Batches of two rows: the answers' pass reads 10 and 12, then 11 and 14 (its second batch, rows 3–4), then 15.
+      const { dir, space, source } = await craft('given-up', ['Given One', 'Given Two', 'Given Three']);
+      // Its answer 11's link, claimed by the test (and never committed): the batch waits for it, holding the import's lock.
+      const held = await holdBeforeBatch([`INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, 'post', '11', $2)`, [source, newId()]]);
+      let failed!: Promise<unknown>;
+      try {
+        failed = run({ dir, space: space.slug, batchSize: 2 }).then(
+          () => 'imported',
+          (err: unknown) => err,
+        );
+        for (let attempt = 1; attempt <= TRANSACTION_ATTEMPTS; attempt++) {
+          await waitForWaitsOn(t, await xidOf(held), 1);
+          await held.query('SAVEPOINT deadlock');
+          await held.query(ADVISORY, [source]); // granted once PostgreSQL aborted the batch
+          await held.query('ROLLBACK TO SAVEPOINT deadlock'); // the import's lock let go again, the link still held
+        }
+      } finally {
+        await held.end();
+      }
+      const err = await failed;
+      expect(err).toBeInstanceOf(AppError);
+      expect(err).toMatchObject({
+        code: 'CONFLICT',
+        details: { extensions: { source, phase: 'answers', file: 'Posts.xml', batch: 2, firstRow: 3, lastRow: 4 } },
+      });
+      expect((err as AppError).message).toBe(
+        `${source}: PostgreSQL aborted the batch of Posts.xml rows 3–4 (batch 2 of the answers' pass) for a deadlock ${TRANSACTION_ATTEMPTS} times running, ` +
+          'other writes taking the same rows, and it was rolled back. What the batches before it imported is committed, and nothing of it is: ' +
+          'run the same import again, which skips what is imported and goes on from there.',
+      );
+      expect(await linked(source, 'post', '12')).toBeDefined();
+      expect(await linked(source, 'post', '11')).toBeUndefined();
+
+      const again = await run({ dir, space: space.slug, batchSize: 2 });
+      expect(again).toMatchObject({ questions: { created: 0, unchanged: 1 }, answers: { created: 1, updated: 0, unchanged: 1 } });
+      const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM posts WHERE space_id = $1`, [space.id]);
+      expect(n).toBe(3);
     });
 
     it('lets a first run that imported nothing choose nothing for good', async () => {

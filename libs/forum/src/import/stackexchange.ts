@@ -5,7 +5,8 @@ import { Pool, PoolClient } from 'pg';
 import { SaxesParser } from 'saxes';
 import TurndownService from 'turndown';
 import { ContentRenderer, sanitizeRendered } from '../../../content/src/renderer';
-import { outboxInsertSql, retryingDeadlocks } from '../../../core/src/database/unit-of-work';
+import { outboxInsertSql, retryable, retryingDeadlocks, sqlState, TRANSACTION_ATTEMPTS } from '../../../core/src/database/unit-of-work';
+import { AppError, ErrorCode } from '../../../core/src/errors';
 import { newId } from '../../../core/src/ids';
 import { TAG_RE } from '../topics/dto/topic.inputs';
 import { plainToInstance } from 'class-transformer';
@@ -445,7 +446,9 @@ class StackExchangeImport {
     const posts = stackExchangePostsFile(this.dir);
     this.client = await this.pool.connect();
     try {
-      this.target = await this.transaction(() => this.resolveTarget());
+      this.target = await this.transaction(() => this.resolveTarget()).catch((err: unknown) => {
+        throw retryable(err) ? this.gaveUp(err, 'the transaction choosing the board to import into', { phase: 'target' }) : err;
+      });
       // Accepted answers named by questions whose answer is not imported yet (this session only).
       await this.client.query(`DROP TABLE IF EXISTS pg_temp.se_import_accepted`);
       await this.client.query(`CREATE TEMP TABLE se_import_accepted (answer text PRIMARY KEY, topic_id uuid NOT NULL)`);
@@ -465,12 +468,33 @@ class StackExchangeImport {
     return { ...this.summary, ...this.target, seconds };
   }
 
-  /** Reads `file` in batches, `work` importing each and answering what it made of it, kept once it committed. */
+  /**
+   * Reads `file` in batches, `work` importing each and answering what it made of it, kept once it
+   * committed. A batch PostgreSQL aborted every time it ran (`transaction`) fails the import
+   * with CONFLICT naming it (`gaveUp`).
+   */
   private async phase(phase: StackExchangePhase, file: string, work: (rows: Row[]) => Promise<Batch>): Promise<void> {
     let rows = 0;
+    let batches = 0;
     for await (const batch of inBatches(readDumpRows(file), this.batchSize)) {
       this.options.signal?.throwIfAborted();
-      this.keep(await work(lastById(batch)));
+      batches++;
+      let made: Batch;
+      try {
+        made = await work(lastById(batch));
+      } catch (err) {
+        // Past `retryingDeadlocks`, a retryable error is the last of its attempts.
+        if (!retryable(err)) throw err;
+        const [firstRow, lastRow] = [rows + 1, rows + batch.length];
+        throw this.gaveUp(err, `the batch of ${basename(file)} rows ${firstRow}–${lastRow} (batch ${batches} of the ${phase}' pass)`, {
+          phase,
+          file: basename(file),
+          batch: batches,
+          firstRow,
+          lastRow,
+        });
+      }
+      this.keep(made);
       rows += batch.length;
       this.options.progress?.({ phase, rows, done: false });
     }
@@ -512,6 +536,23 @@ class StackExchangeImport {
         throw err;
       }
     });
+  }
+
+  /**
+   * The error an import fails with when PostgreSQL aborted a transaction (`what`) each of the
+   * TRANSACTION_ATTEMPTS times it ran: CONFLICT, as the unit of work answers a request then,
+   * saying where the import stopped and that running it again is safe (a batch commits whole or
+   * not at all, and a run skips what is imported). PostgreSQL's own error named neither.
+   */
+  private gaveUp(err: unknown, what: string, extensions: Record<string, unknown>): AppError {
+    const why = sqlState(err) === '40001' ? 'a serialization failure' : 'a deadlock';
+    return new AppError(
+      ErrorCode.CONFLICT,
+      `${this.source}: PostgreSQL aborted ${what} for ${why} ${TRANSACTION_ATTEMPTS} times running, other writes taking the same rows, ` +
+        'and it was rolled back. What the batches before it imported is committed, and nothing of it is: ' +
+        'run the same import again, which skips what is imported and goes on from there.',
+      { extensions: { source: this.source, ...extensions } },
+    );
   }
 
   /**
