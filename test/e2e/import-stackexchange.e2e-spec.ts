@@ -6,7 +6,13 @@ import { TRANSACTION_ATTEMPTS } from '../../libs/core/src/database/unit-of-work'
 import { AppError } from '../../libs/core/src/errors';
 import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
-import { importStackExchange, StackExchangeImportOptions, StackExchangeImportSummary, StackExchangeProgress } from '../../libs/forum/src/import/stackexchange';
+import {
+  importStackExchange,
+  StackExchangeImportInterrupted,
+  StackExchangeImportOptions,
+  StackExchangeImportSummary,
+  StackExchangeProgress,
+} from '../../libs/forum/src/import/stackexchange';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { datasetPath } from '../support/datasets';
@@ -322,7 +328,21 @@ describe('import:stackexchange', () => {
       const stop = new AbortController();
       // Stopped (as the CLI's Ctrl-C stops it) once the answers' second row, answer 12, is in: answer 11 is not.
       const progress = (p: StackExchangeProgress) => p.phase === 'answers' && p.rows === 2 && !p.done && stop.abort();
-      await expect(run({ dir, space: space.slug, batchSize: 1, progress, signal: stop.signal })).rejects.toThrow();
+      const interrupted = await run({ dir, space: space.slug, batchSize: 1, progress, signal: stop.signal }).then(
+        () => 'imported',
+        (err: unknown) => err,
+      );
+      // It tells what the batches it committed did (the CLI prints it): the question and answer 12, not answer 11 or 14.
+      expect(interrupted).toBeInstanceOf(StackExchangeImportInterrupted);
+      expect((interrupted as StackExchangeImportInterrupted).summary).toMatchObject({
+        source,
+        users: { created: 3, updated: 0, unchanged: 0 },
+        questions: { created: 1, updated: 0, unchanged: 0 },
+        answers: { created: 1, updated: 0, unchanged: 0 },
+        acceptedChanged: 1,
+        skipped: { otherPostTypes: 1, orphanAnswers: 0 },
+        events: 2,
+      });
       expect(await linked(source, 'post', '12')).toBeDefined();
       expect(await linked(source, 'post', '11')).toBeUndefined();
 

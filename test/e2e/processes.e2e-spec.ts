@@ -35,17 +35,19 @@ describe('the CLI and the worker as processes on the embedded database', () => {
       /* gone already */
     }
   };
-  /** The Stack Exchange import as a child process, its stderr collected. */
+  /** The Stack Exchange import as a child process, its stdout and stderr collected. */
   const startImport = (batchSize: number) => {
+    let stdout = '';
     let stderr = '';
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'import:stackexchange', datasetPath('stackexchange-quantumcomputing-2018'), '--space', 'community', '--batch-size', String(batchSize)], {
       cwd: ROOT,
       env,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    return { child, exited, stderr: () => stderr };
+    return { child, exited, stdout: () => stdout, stderr: () => stderr };
   };
   /** Connects to the cluster as soon as it answers, as a server or a command starting meanwhile would. */
   const join = async (port: number, output: () => string): Promise<Client> => {
@@ -114,6 +116,9 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     for (let i = 0; i < 1200 && !/ rows /.test(run.stderr()) && cli.exitCode === null; i++) await sleep(100);
     cli.kill('SIGINT');
     expect([await exited, run.stderr()]).toEqual([130, expect.stringContaining('interrupted (SIGINT)')]);
+    // What the batches it committed imported, before it let go of the cluster.
+    expect(run.stdout()).toMatch(/^Interrupted after [\d.]+ s: what it imported into board "[^"]+" is kept; run the same import again to finish/);
+    expect(run.stdout()).toMatch(/^ {2}questions {2}\d+ created, \d+ updated, \d+ unchanged$/m);
     // Its own import connection closed first, nothing held the cluster: it stopped.
     for (let i = 0; i < 100 && existsSync(pidFile()); i++) await sleep(100);
     expect(existsSync(pidFile())).toBe(false);

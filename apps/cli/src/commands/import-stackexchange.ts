@@ -5,6 +5,8 @@ import {
   importStackExchange,
   ImportCounts,
   stackExchangePostsFile,
+  StackExchangeImportInterrupted,
+  StackExchangeImportSummary,
   StackExchangePhase,
   StackExchangeProgress,
 } from '../../../../libs/forum/src/import/stackexchange';
@@ -44,6 +46,25 @@ function progressPrinter(): (p: StackExchangeProgress) => void {
 
 const counts = (c: ImportCounts) => `${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged`;
 
+/** A summary's lines, under `heading`. */
+function summaryLines(heading: string, s: StackExchangeImportSummary): string {
+  return [
+    heading,
+    `  questions  ${counts(s.questions)}`,
+    `  answers    ${counts(s.answers)}`,
+    `  comments   ${counts(s.comments)} (replies to the post they comment on)`,
+    `  users      ${counts(s.users)} (placeholders)` + (s.anonymousHandle ? `; posts of unknown or missing users go to @${s.anonymousHandle}` : ''),
+    `  accepted   ${s.acceptedChanged} accepted answers set or changed`,
+    `  tags       ${s.tagsRewritten} rewritten to fit the tag rule, ${s.tagsDropped} dropped`,
+    `  duplicates ${s.duplicates.created} duplicate links recorded, ${s.duplicates.unchanged} already recorded; ` +
+      `${s.duplicates.closed} topics closed as duplicates (the link itself is not shown yet)`,
+    `  skipped    ${s.skipped.otherPostTypes} other post types, ${s.skipped.orphanAnswers} answers without their question, ` +
+      `${s.skipped.orphanComments} comments on posts not imported, ${s.skipped.otherLinks} "linked" post links, ` +
+      `${s.skipped.orphanDuplicates} duplicate links between questions not both imported`,
+    `  events     ${s.events} post.imported outbox events`,
+  ].join('\n');
+}
+
 export function registerImportCommands(program: Command): void {
   program
     .command('import:stackexchange')
@@ -62,40 +83,44 @@ export function registerImportCommands(program: Command): void {
       stackExchangePostsFile(dir);
       return withDatabase(async ({ db }) => {
         const pool = new Pool({ connectionString: db.url, max: 1, application_name: 'parvis-import', onConnect: sessionSetup() });
-        // Interrupted, the import stops after the batch in flight and its connection closes before
-        // the database is stopped: left open, it would count as another process's and keep the
-        // cluster running.
+        // Interrupted, the import stops after the batch in flight, and what its committed batches
+        // did is printed before its connection closes, and that before the database is stopped:
+        // left open, it would count as another process's and keep the cluster running.
         const abort = new AbortController();
         const end = once(() => pool.end());
-        const ended = onInterrupt(() => (abort.abort(), end()));
+        let importing: Promise<void> | undefined;
+        const ended = onInterrupt(async () => {
+          abort.abort();
+          await importing?.catch(() => undefined);
+          await end();
+        });
+        importing = importStackExchange(pool, {
+          // Relative to the working directory, which `npm run` sets to the repository root.
+          dir: resolve(dir),
+          space: opts.space,
+          board: opts.board,
+          source: opts.source,
+          batchSize: opts.batchSize,
+          progress: progressPrinter(),
+          signal: abort.signal,
+        }).then(
+          (s) => console.log(summaryLines(`Imported ${s.source} into board "${s.boardSlug}"${s.boardCreated ? ' (created)' : ''} in ${s.seconds.toFixed(1)} s.`, s)),
+          (err: unknown) => {
+            if (err instanceof StackExchangeImportInterrupted) {
+              const s = err.summary;
+              console.log(
+                summaryLines(
+                  `Interrupted after ${s.seconds.toFixed(1)} s: what it imported into board "${s.boardSlug}" is kept; ` +
+                    `run the same import again to finish (it skips what is imported).`,
+                  s,
+                ),
+              );
+            }
+            throw err;
+          },
+        );
         try {
-          const s = await importStackExchange(pool, {
-            // Relative to the working directory, which `npm run` sets to the repository root.
-            dir: resolve(dir),
-            space: opts.space,
-            board: opts.board,
-            source: opts.source,
-            batchSize: opts.batchSize,
-            progress: progressPrinter(),
-            signal: abort.signal,
-          });
-          const lines = [
-            `Imported ${s.source} into board "${s.boardSlug}"${s.boardCreated ? ' (created)' : ''} in ${s.seconds.toFixed(1)} s.`,
-            `  questions  ${counts(s.questions)}`,
-            `  answers    ${counts(s.answers)}`,
-            `  comments   ${counts(s.comments)} (replies to the post they comment on)`,
-            `  users      ${counts(s.users)} (placeholders)` +
-              (s.anonymousHandle ? `; posts of unknown or missing users go to @${s.anonymousHandle}` : ''),
-            `  accepted   ${s.acceptedChanged} accepted answers set or changed`,
-            `  tags       ${s.tagsRewritten} rewritten to fit the tag rule, ${s.tagsDropped} dropped`,
-            `  duplicates ${s.duplicates.created} duplicate links recorded, ${s.duplicates.unchanged} already recorded; ` +
-              `${s.duplicates.closed} topics closed as duplicates (the link itself is not shown yet)`,
-            `  skipped    ${s.skipped.otherPostTypes} other post types, ${s.skipped.orphanAnswers} answers without their question, ` +
-              `${s.skipped.orphanComments} comments on posts not imported, ${s.skipped.otherLinks} "linked" post links, ` +
-              `${s.skipped.orphanDuplicates} duplicate links between questions not both imported`,
-            `  events     ${s.events} post.imported outbox events`,
-          ];
-          console.log(lines.join('\n'));
+          await importing;
         } finally {
           ended();
           await end();

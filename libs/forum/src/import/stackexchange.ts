@@ -129,6 +129,17 @@ export function stackExchangePostsFile(dir: string): string {
   return posts;
 }
 
+/**
+ * What an import stopped by its signal (`StackExchangeImportOptions.signal`) rejects with: the
+ * summary of the batches it committed (the batch in flight when it was stopped included once it
+ * committed), which a run again does not redo.
+ */
+export class StackExchangeImportInterrupted extends StackExchangeImportError {
+  constructor(readonly summary: StackExchangeImportSummary) {
+    super(`${summary.source}: interrupted; what its committed batches imported is kept, and running the same import again finishes the rest`);
+  }
+}
+
 type Row = Record<string, string>;
 
 /** The `<row …/>` elements of one dump file, as attribute maps, streamed. */
@@ -464,8 +475,13 @@ class StackExchangeImport {
     } finally {
       this.client.release();
     }
+    return this.summarized();
+  }
+
+  /** What the committed batches did so far. */
+  private summarized(): StackExchangeImportSummary {
     const seconds = Number(process.hrtime.bigint() - this.started) / 1e9;
-    return { ...this.summary, ...this.target, seconds };
+    return { ...structuredClone(this.summary), ...this.target, seconds };
   }
 
   /**
@@ -477,7 +493,7 @@ class StackExchangeImport {
     let rows = 0;
     let batches = 0;
     for await (const batch of inBatches(readDumpRows(file), this.batchSize)) {
-      this.options.signal?.throwIfAborted();
+      if (this.options.signal?.aborted) throw new StackExchangeImportInterrupted(this.summarized());
       batches++;
       let made: Batch;
       try {
