@@ -966,6 +966,26 @@ describe('notifications and watching', () => {
     expect(await batchCost(4)).toBe(await batchCost(1));
   });
 
+  it('keeps a batch’s new posts in their place among its other events: a member’s watch their later reply writes is not read by an approval before it', async () => {
+    const [writer, muter, other] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const ownBoard = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    await t.sql(`INSERT INTO board_watches (user_id, board_id, level) VALUES ($1, $2, 'MUTED')`, [muter.id, ownBoard]);
+    const topic = await createTopic(t, author.token, ownBoard);
+    const elsewhere = await createTopic(t, author.token, ownBoard);
+    await drain();
+    // A reply that mentions the member who muted the board, approved after they replied in its topic.
+    const approved = await reply(t, writer.token, topic.id, `@${muter.handle} have a look`);
+    const news = await reply(t, other.token, elsewhere.id, 'Elsewhere.');
+    const theirs = await reply(t, muter.token, topic.id, 'Me too.');
+    await t.sql(`UPDATE outbox SET processed_at = now() WHERE processed_at IS NULL`);
+    const event = (type: string, postId: string, i: number) => ({ id: String(i), type, aggregateType: 'post', aggregateId: postId, version: 1, payload: { postId }, createdAt: new Date(), attempts: 0 });
+    // One at a time, the approval reads the member's level before their reply makes them track the topic: muted.
+    await t.get(NotificationsHandler).handle([event('post.created', news.id, 1), event('post.approved', approved.id, 2), event('post.created', theirs.id, 3)]);
+    expect(await t.sql(`SELECT kind, post_id FROM notifications WHERE user_id = $1`, [muter.id])).toEqual([]);
+    expect(await t.sql(`SELECT level FROM topic_watches WHERE user_id = $1 AND topic_id = $2`, [muter.id, topic.id])).toEqual([{ level: 'TRACKING' }]);
+    expect(await t.sql(`SELECT kind FROM notifications WHERE user_id = $1`, [writer.id])).toEqual([{ kind: 'POST_APPROVED' }]);
+  });
+
   it('delivers a reply to any number of watchers in a fixed number of statements', async () => {
     const deliveryCost = async (watchers: number) => {
       const topic = await createTopic(t, author.token, board);

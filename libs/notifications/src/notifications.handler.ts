@@ -65,18 +65,22 @@ export class NotificationsHandler implements OutboxHandler {
   async handle(events: OutboxEvent[]): Promise<void> {
     // Reminders come in batches (the job announces hundreds at once): delivered together.
     const reminders = events.filter((e) => e.type === BOOKMARK_REMINDER_DUE);
-    // So do new posts (a busy forum, a worker catching up): drafted and delivered together, where
-    // the first of them is, so a post's news still comes before the news of its later events (an
-    // edit's mentions, under the same source, find it delivered), in a fixed number of statements.
-    const created = events.filter((e) => e.type === 'post.created');
-    for (const e of events) {
-      if (e.type === BOOKMARK_REMINDER_DUE) continue;
-      if (e.type === 'post.created') {
-        if (e === created[0]) await this.deliver(await this.forNewPosts(created.map((c) => String(c.payload.postId)), false));
+    // So do new posts (a busy forum, a worker catching up): each run of post.created events in a
+    // row drafted and delivered together, in a fixed number of statements, where it is among the
+    // batch's other events, so a post's news still comes before the news of its later events (an
+    // edit's mentions, under the same source, find it delivered), and the watches its authors'
+    // posts write are read by no event before it (an edit's mentions, or an approval, check who
+    // muted the topic: one told of a mention they would not have heard of one event at a time).
+    let created: string[] = [];
+    for (const e of [...events, null]) {
+      if (e?.type === BOOKMARK_REMINDER_DUE) continue;
+      if (e?.type === 'post.created') {
+        created.push(String(e.payload.postId));
         continue;
       }
-      const drafts = await this.draftsFor(e);
-      await this.deliver(drafts);
+      if (created.length > 0) await this.deliver(await this.forNewPosts(created, false));
+      created = [];
+      if (e) await this.deliver(await this.draftsFor(e));
     }
     if (reminders.length > 0) await this.deliver(await this.forBookmarkReminders(reminders));
   }
