@@ -1,6 +1,6 @@
 import { AddressInfo } from 'node:net';
 import { io, Socket } from 'socket.io-client';
-import { OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { OutboxEvent, OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { EmailDigest } from '../../libs/notifications/src/email';
 import { NotificationDraft, NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
@@ -31,6 +31,15 @@ describe('notifications and watching', () => {
   });
 
   const drain = () => t.get(OutboxWorker).drain();
+  // The statements the handler runs on a batch, what it pushes live left out.
+  const handleCost = async (events: OutboxEvent[]) => {
+    const unpushed = jest.spyOn(t.get(LiveGateway) as unknown as { pushNotification: () => Promise<void> }, 'pushNotification').mockResolvedValue(undefined);
+    try {
+      return await t.countStatements(() => t.get(NotificationsHandler).handle(events));
+    } finally {
+      unpushed.mockRestore();
+    }
+  };
   const kinds = async (u: TestUser) =>
     expectOk(await t.gql(LIST, {}, { token: u.token })).notifications.edges.map((e: any) => e.node.kind);
 
@@ -936,13 +945,7 @@ describe('notifications and watching', () => {
       );
       expect(rows).toHaveLength(3 * topics);
       const events = rows.map((r) => ({ id: r.id, type: r.type, aggregateType: r.aggregate_type, aggregateId: r.aggregate_id, version: r.version, payload: r.payload, createdAt: r.created_at, attempts: r.attempts }));
-      const unpushed = jest.spyOn(t.get(LiveGateway) as unknown as { pushNotification: () => Promise<void> }, 'pushNotification').mockResolvedValue(undefined);
-      let cost: Awaited<ReturnType<typeof t.countStatements>>;
-      try {
-        cost = await t.countStatements(() => t.get(NotificationsHandler).handle(events));
-      } finally {
-        unpushed.mockRestore();
-      }
+      const cost = await handleCost(events);
       const told = async (u: TestUser) => (await t.sql(`SELECT kind, post_id FROM notifications WHERE user_id = $1 ORDER BY kind, post_id`, [u.id])).map((n) => [n.kind, n.post_id]);
       const watches = async (u: TestUser, topicId: string) => (await t.sql(`SELECT level FROM topic_watches WHERE user_id = $1 AND topic_id = $2`, [u.id, topicId])).map((w) => w.level);
       for (const m of made) {
@@ -984,6 +987,36 @@ describe('notifications and watching', () => {
     expect(await t.sql(`SELECT kind, post_id FROM notifications WHERE user_id = $1`, [muter.id])).toEqual([]);
     expect(await t.sql(`SELECT level FROM topic_watches WHERE user_id = $1 AND topic_id = $2`, [muter.id, topic.id])).toEqual([{ level: 'TRACKING' }]);
     expect(await t.sql(`SELECT kind FROM notifications WHERE user_id = $1`, [writer.id])).toEqual([{ kind: 'POST_APPROVED' }]);
+  });
+
+  it('delivers a batch of approvals and publications in a fixed number of statements, whatever its size, each post’s news as alone', async () => {
+    const batchCost = async (topics: number) => {
+      const made: Array<{ writer: TestUser; replier: TestUser; mentioned: TestUser; firstPostId: string; replyId: string }> = [];
+      const events: OutboxEvent[] = [];
+      for (let i = 0; i < topics; i++) {
+        const [writer, replier, mentioned] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+        const topic = await createTopic(t, writer.token, board, { body: `@${mentioned.handle} have a look` });
+        const r = await reply(t, replier.token, topic.id, `@${mentioned.handle} agreed`);
+        made.push({ writer, replier, mentioned, firstPostId: topic.firstPostId, replyId: r.id });
+        // The topic published to the board, then the reply approved: as the outbox hands them over.
+        events.push(
+          { id: String(2 * i + 1), type: 'topic.published', aggregateType: 'topic', aggregateId: topic.id, version: 1, payload: { topicId: topic.id, postId: topic.firstPostId }, createdAt: new Date(), attempts: 0 },
+          { id: String(2 * i + 2), type: 'post.approved', aggregateType: 'post', aggregateId: r.id, version: 1, payload: { postId: r.id }, createdAt: new Date(), attempts: 0 },
+        );
+      }
+      // Their creations are not delivered: the batch alone tells of them.
+      await t.sql(`UPDATE outbox SET processed_at = now() WHERE processed_at IS NULL`);
+      const cost = await handleCost(events);
+      const told = async (u: TestUser) => (await t.sql(`SELECT kind, post_id, data->>'approved' AS approved FROM notifications WHERE user_id = $1 ORDER BY kind, post_id`, [u.id])).map((n) => [n.kind, n.post_id, n.approved]);
+      for (const m of made) {
+        expect(await told(m.mentioned)).toEqual([['MENTION', m.firstPostId, 'false'], ['MENTION', m.replyId, 'true']].sort((a, b) => (a[1]! < b[1]! ? -1 : 1)));
+        // The writer watches their topic from its publication on, so hears of the reply approved after it.
+        expect(await told(m.writer)).toEqual([['WATCHED_REPLY', m.replyId, 'true']]);
+        expect(await told(m.replier)).toEqual([['POST_APPROVED', m.replyId, null]]);
+      }
+      return cost.count;
+    };
+    expect(await batchCost(4)).toBe(await batchCost(1));
   });
 
   it('delivers a reply to any number of watchers in a fixed number of statements', async () => {

@@ -65,21 +65,23 @@ export class NotificationsHandler implements OutboxHandler {
   async handle(events: OutboxEvent[]): Promise<void> {
     // Reminders come in batches (the job announces hundreds at once): delivered together.
     const reminders = events.filter((e) => e.type === BOOKMARK_REMINDER_DUE);
-    // So do new posts (a busy forum, a worker catching up): each run of post.created events in a
-    // row drafted and delivered together, in a fixed number of statements, where it is among the
+    // So do new posts (a busy forum, a worker catching up: post.created, and post.approved and
+    // topic.published, which announce a post as new, `newPostOf`): each run of them in a row
+    // drafted and delivered together, in a fixed number of statements, where it is among the
     // batch's other events, so a post's news still comes before the news of its later events (an
     // edit's mentions, under the same source, find it delivered), and the watches its authors'
-    // posts write are read by no event before it (an edit's mentions, or an approval, check who
-    // muted the topic: one told of a mention they would not have heard of one event at a time).
-    let created: string[] = [];
+    // posts write are read by no event before it (an edit's mentions check who muted the topic:
+    // one told of a mention they would not have heard of one event at a time).
+    let run: NewPost[] = [];
     for (const e of [...events, null]) {
       if (e?.type === BOOKMARK_REMINDER_DUE) continue;
-      if (e?.type === 'post.created') {
-        created.push(String(e.payload.postId));
+      const post = e && newPostOf(e);
+      if (post) {
+        run.push(post);
         continue;
       }
-      if (created.length > 0) await this.deliver(await this.forNewPosts(created, false));
-      created = [];
+      if (run.length > 0) await this.deliver(await this.forNewPosts(run));
+      run = [];
       if (e) await this.deliver(await this.draftsFor(e));
     }
     if (reminders.length > 0) await this.deliver(await this.forBookmarkReminders(reminders));
@@ -134,22 +136,6 @@ export class NotificationsHandler implements OutboxHandler {
   private async draftsFor(e: OutboxEvent): Promise<NotificationDraft[]> {
     const p = e.payload as Record<string, any>;
     switch (e.type) {
-      case 'post.created':
-        return this.forNewPosts([String(p.postId)], false);
-      case TOPIC_PUBLISHED:
-        // A topic published to a board (a PUBLISH_TO_BOARD timer) is new there: its first post is
-        // announced as at its creation, where it is now. Under the same source, so whoever heard
-        // of it then (the private board's watchers, those it mentioned who could read it there)
-        // is not told again; those who could not read it then, and the new board's and its
-        // tags' watchers, are, if they may read it now.
-        return this.forNewPosts([String(p.postId)], false);
-      case 'post.approved': {
-        // Others hear about it now, as if it were new; its author hears it was approved.
-        const drafts = await this.forNewPosts([String(p.postId)], true);
-        const [post] = await this.ds.query(`SELECT author_id, topic_id FROM posts WHERE id = $1`, [p.postId]);
-        if (post) drafts.push({ userId: post.author_id, kind: 'POST_APPROVED', topicId: post.topic_id, postId: String(p.postId), source: `approved:${p.postId}` });
-        return drafts;
-      }
       case 'post.updated': {
         const mentioned = Array.isArray(p.mentionedUserIds) ? (p.mentionedUserIds as string[]) : [];
         const groups = Array.isArray(p.mentionedGroupIds) ? (p.mentionedGroupIds as string[]) : [];
@@ -274,15 +260,17 @@ export class NotificationsHandler implements OutboxHandler {
   }
 
   /**
-   * Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date.
-   * Of several posts (a batch's `post.created` events) in three statements however many: their
-   * rows, everyone's watch levels on their topics, and their authors' watches. Each post's news is
-   * drafted as if it were alone, in their order: the levels it reads are those before the batch
-   * with the watches the posts before it (and itself) wrote, never one a later post wrote (a
-   * member who muted the board, mentioned in a topic they reply to later in the batch, hears of
-   * the mention no more than when each post was drafted in turn).
+   * Mentions, replies to your post, and replies in topics you watch; watch levels kept up to date;
+   * and an approved post's author told (POST_APPROVED). Of several posts (a run of a batch's
+   * new-post events, `newPostOf`) in three statements however many: their rows, everyone's watch
+   * levels on their topics, and their authors' watches. Each post's news is drafted as if it were
+   * alone, in their order: the levels it reads are those before the run with the watches the posts
+   * before it (and itself) wrote, never one a later post wrote (a member who muted the board,
+   * mentioned in a topic they reply to later in the run, hears of the mention no more than when
+   * each post was drafted in turn). A post twice (a redelivered event, or a post created and
+   * approved) is drafted twice, as in turn: `deliver` keeps the first of each recipient's.
    */
-  private async forNewPosts(ids: string[], approved: boolean): Promise<NotificationDraft[]> {
+  private async forNewPosts(news: NewPost[]): Promise<NotificationDraft[]> {
     const rows: NewPostRow[] = await this.ds.query(
       `SELECT p.id, p.topic_id, p.number, p.author_id, p.state, b.kind AS board_kind,
               (SELECT author_id FROM posts r WHERE r.id = p.reply_to_post_id) AS reply_to_author,
@@ -290,17 +278,22 @@ export class NotificationsHandler implements OutboxHandler {
               ${postGroupMentionsJsonSql('p.id')} AS group_mentioned,
               ARRAY(SELECT q.author_id FROM post_quotes pq JOIN posts q ON q.id = pq.quoted_post_id WHERE pq.post_id = p.id) AS quoted
          FROM posts p JOIN topics t ON t.id = p.topic_id JOIN boards b ON b.id = t.board_id WHERE p.id = ANY($1::uuid[])`,
-      [ids],
+      [[...new Set(news.map((n) => n.postId))]],
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
-    // In the events' order, each once (a redelivered event beside its first delivery).
+    // In the events' order.
     // A kind that announces its own topics (an article, when it is published) does it once: a
     // worker that reaches the topic's creation only after that finds it visible, and stays silent.
-    const posts = [...new Set(ids)].flatMap((id) => {
-      const post = byId.get(id);
-      return post && post.state === 'VISIBLE' && !(post.number === 1 && this.kinds.of(post.board_kind)?.announcesTopics) ? [post] : [];
+    const posts = news.flatMap(({ postId, approved }) => {
+      const post = byId.get(postId);
+      return post && post.state === 'VISIBLE' && !(post.number === 1 && this.kinds.of(post.board_kind)?.announcesTopics) ? [{ ...post, approved }] : [];
     });
-    if (posts.length === 0) return [];
+    // Its author hears it was approved, whatever became of it since (as they always did).
+    const approvals = news.flatMap(({ postId, approved }): NotificationDraft[] => {
+      const post = approved ? byId.get(postId) : undefined;
+      return post ? [{ userId: post.author_id, kind: 'POST_APPROVED', topicId: post.topic_id, postId, source: `approved:${postId}` }] : [];
+    });
+    if (posts.length === 0) return approvals;
     const topicIds = [...new Set(posts.map((post) => post.topic_id))];
     const before: Array<{ topic_id: string; user_id: string; level: string }> = await this.ds.query(
       `SELECT nt.id AS topic_id, e.user_id, e.level FROM unnest($1::uuid[]) AS nt(id) CROSS JOIN LATERAL (${effectiveWatchesSql('nt.id')}) e`,
@@ -338,11 +331,14 @@ export class NotificationsHandler implements OutboxHandler {
     const levelsBefore = new Map<string, Map<string, string>>(topicIds.map((id) => [id, new Map()]));
     for (const l of before) levelsBefore.get(l.topic_id)!.set(l.user_id, l.level);
     const writtenAt = written.map((w) => ({ ...w, at: firstAt.get(`${w.user_id} ${w.topic_id}`)! }));
-    return posts.flatMap((post, i) => {
-      const level = new Map(levelsBefore.get(post.topic_id));
-      for (const w of writtenAt) if (w.topic_id === post.topic_id && w.at <= i) level.set(w.user_id, w.level);
-      return newPostDrafts(post, level, approved);
-    });
+    return [
+      ...posts.flatMap((post, i) => {
+        const level = new Map(levelsBefore.get(post.topic_id));
+        for (const w of writtenAt) if (w.topic_id === post.topic_id && w.at <= i) level.set(w.user_id, w.level);
+        return newPostDrafts(post, level, post.approved);
+      }),
+      ...approvals,
+    ];
   }
 
   /**
@@ -511,6 +507,25 @@ export class NotificationsHandler implements OutboxHandler {
       }
     }
   }
+}
+
+/** A post an event announces as new, and whether as approved (`post.approved`). */
+interface NewPost {
+  postId: string;
+  approved: boolean;
+}
+
+/**
+ * The post an event announces as new, or null: a post created; a post approved (others hear
+ * about it now, as if it were new; its author hears it was approved); a topic published to a
+ * board (a PUBLISH_TO_BOARD timer) is new there: its first post is announced as at its creation,
+ * where it is now. Under the same source (`post:<id>`), so whoever heard of it then (the private
+ * board's watchers, those it mentioned who could read it there) is not told again; those who
+ * could not read it then, and the new board's and its tags' watchers, are, if they may read it now.
+ */
+function newPostOf(e: OutboxEvent): NewPost | null {
+  if (e.type !== 'post.created' && e.type !== 'post.approved' && e.type !== TOPIC_PUBLISHED) return null;
+  return { postId: String(e.payload.postId), approved: e.type === 'post.approved' };
 }
 
 /** A new post as `forNewPosts` reads it. */
