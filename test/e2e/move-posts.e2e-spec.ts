@@ -3,7 +3,7 @@ import { Socket } from 'socket.io-client';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { PostMovesService } from '../../libs/forum/src/posts/post-moves.service';
 import { NotificationsWhereTheirPostsAre1765206000000 } from '../../migrations/1765206000000-notifications-where-their-posts-are';
-import { NotificationDraft, NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
+import { HOLD_TOPICS_TRIES, NotificationDraft, NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, forumRowCounts, reply, setPostState } from '../factories/forum';
 import { publishedArticle } from '../factories/knowledge';
@@ -621,6 +621,34 @@ describe('moving posts to another topic', () => {
       await second?.release();
     }
     expect(await t.sql(`SELECT topic_id, data->>'number' AS number FROM notifications WHERE source = $1`, [draft.source])).toEqual([{ topic_id: high, number: '2' }]);
+  });
+
+  it('a delivery whose post moves on and on while it waits for its topics fails after HOLD_TOPICS_TRIES, for the outbox to try again later, rather than chase it', async () => {
+    const first = await createTopic(t, customer.token, publicBoard);
+    const r = await reply(t, customer.token, first.id, `@${reader.handle} follow me.`);
+    // A topic for each move, held in turn as a move would: the delivery never holds the one held next.
+    const topics: string[] = [];
+    for (let i = 0; i < HOLD_TOPICS_TRIES; i++) topics.push((await createTopic(t, customer.token, publicBoard)).id);
+    await drain();
+    const draft: NotificationDraft = { userId: reader.id, kind: 'MENTION', topicId: first.id, postId: r.id, actorId: customer.id, data: { number: 2, approved: false }, source: `moving-on-test:${r.id}` };
+    const locks: HeldLock[] = [await holdLock(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [first.id])];
+    try {
+      const delivered = t.get(NotificationsHandler).deliver([draft]).then(() => 'delivered', (err: unknown) => err);
+      await locks[0].waiting(1);
+      for (const [i, to] of topics.entries()) {
+        // While the delivery waits for the post's topic, a move puts the post in another, and holds that one.
+        await t.sql(`UPDATE posts SET topic_id = $1 WHERE id = $2`, [to, r.id]);
+        const next = await holdLock(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [to]);
+        locks.push(next);
+        await locks[i].release();
+        if (i < topics.length - 1) await waitForWaitsOn(t, await xidOf(next), 1);
+      }
+      await locks[locks.length - 1].release();
+      expect(await delivered).toEqual(expect.objectContaining({ message: expect.stringContaining(`moved out of the topics held for their delivery ${HOLD_TOPICS_TRIES} times in a row`) }));
+    } finally {
+      for (const l of locks) await l.release();
+    }
+    expect(await t.sql(`SELECT 1 FROM notifications WHERE source = $1`, [draft.source])).toEqual([]);
   });
 
   it('tells the moved posts’ authors, once each, where their posts went, but not the mover, nor an author who may not read it there', async () => {

@@ -493,9 +493,11 @@ export class NotificationsHandler implements OutboxHandler {
    * `write` in a transaction that first holds the posts' topics (`holdTopicsOf`); run again from
    * the start, holding nothing, whenever a post moved out of the topics held while the hold
    * waited: the topics it is in now are then all held in id order, never one after a later one.
+   * Each time again means a move of them committed while it waited: after HOLD_TOPICS_TRIES it
+   * fails, rather than chase posts moved on and on, and the outbox tries the batch again later.
    */
   private async writeHoldingTopics<T>(postIds: string[], topicIds: string[], write: (m: EntityManager) => Promise<T>): Promise<T> {
-    for (;;) {
+    for (let tries = 1; ; tries++) {
       try {
         return await this.ds.transaction(async (m) => {
           await holdTopicsOf(m, postIds, topicIds);
@@ -503,11 +505,15 @@ export class NotificationsHandler implements OutboxHandler {
         });
       } catch (err) {
         if (!(err instanceof TopicsMoved)) throw err;
+        if (tries >= HOLD_TOPICS_TRIES) throw new Error(`posts moved out of the topics held for their delivery ${tries} times in a row; left for the outbox to try again`);
         this.log.debug({ posts: postIds.length }, 'a post moved while its delivery waited for its topic; holding its topics again');
       }
     }
   }
 }
+
+/** How often `writeHoldingTopics` holds the posts' topics, each time after a move of them, before it fails. */
+export const HOLD_TOPICS_TRIES = 5;
 
 /** A post an event announces as new, and whether as approved (`post.approved`). */
 interface NewPost {
