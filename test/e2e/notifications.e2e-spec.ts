@@ -11,6 +11,7 @@ import { ReactionsActorStillReacting1764813600000 } from '../../migrations/17648
 import { TopicRemovalNotices1764946800000 } from '../../migrations/1764946800000-topic-removal-notices';
 import { NotificationSubjectIds1765008000000 } from '../../migrations/1765008000000-notification-subject-ids';
 import { redoMigration } from '../support/migrations';
+import { holdLock } from '../support/row-locks';
 
 const LIST = `query($u: Boolean) { notifications(first: 50, unreadOnly: $u) { totalCount edges { node { id kind data readAt topic { id } post { id } actor { id } } } } }`;
 
@@ -1017,6 +1018,33 @@ describe('notifications and watching', () => {
       return cost.count;
     };
     expect(await batchCost(4)).toBe(await batchCost(1));
+  });
+
+  it('holds a batch’s topics in id order before its authors’ watches are written, so a move holding two of them deadlocks with no batch', async () => {
+    const [x, y] = [await createTopic(t, author.token, board), await createTopic(t, author.token, board)];
+    const [low, high] = [x.id, y.id].sort();
+    const [u1, u2] = [await makeUser(t), await makeUser(t)];
+    const [first, second] = u1.id < u2.id ? [u1, u2] : [u2, u1];
+    await drain();
+    // The watches are inserted in their authors' id order: the higher topic's first, then the lower's.
+    const posts = [await reply(t, first.token, high, 'In the higher.'), await reply(t, second.token, low, 'In the lower.')];
+    await t.sql(`UPDATE outbox SET processed_at = now() WHERE processed_at IS NULL`);
+    const events = posts.map((p, i) => ({ id: String(i + 1), type: 'post.created', aggregateType: 'post', aggregateId: p.id, version: 1, payload: { postId: p.id }, createdAt: new Date(), attempts: 0 }));
+    // A move holds both topics FOR UPDATE, in id order: the lower first.
+    const move = await holdLock(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [low]);
+    try {
+      const handled = t.get(NotificationsHandler).handle(events).then(() => 'handled', (err: unknown) => err);
+      await move.waiting(1);
+      expect(await move.query(`SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [high]).then(() => 'held', (err: Error) => err.message)).toBe('held');
+      await move.release();
+      expect(await handled).toBe('handled');
+    } finally {
+      await move.release();
+    }
+    expect(await t.sql(`SELECT user_id, topic_id, level FROM topic_watches WHERE user_id = ANY($1::uuid[]) ORDER BY user_id`, [[first.id, second.id]])).toEqual([
+      { user_id: first.id, topic_id: high, level: 'TRACKING' },
+      { user_id: second.id, topic_id: low, level: 'TRACKING' },
+    ]);
   });
 
   it('delivers a reply to any number of watchers in a fixed number of statements', async () => {

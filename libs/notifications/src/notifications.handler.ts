@@ -314,20 +314,27 @@ export class NotificationsHandler implements OutboxHandler {
     // board, TOPIC_PUBLISHED): nobody signs in to it, and it hears nothing it would watch for
     // (viewersForUsers). Answers the watches it inserted, not those it found there (a follow a
     // merge copied, made theirs, included): only those change a level read before.
-    const written: Array<{ user_id: string; topic_id: string; level: string }> = await this.ds.query(
-      `WITH w AS (
-         INSERT INTO topic_watches (user_id, topic_id, level)
-         SELECT au.id, nw.topic_id, nw.level FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS nw(user_id, topic_id, level)
-           JOIN users au ON au.id = nw.user_id
-          WHERE au.deleted_at IS NULL AND NOT au.is_placeholder
-            AND (nw.level = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM (${inheritedWatchesSql('nw.topic_id')}) i WHERE i.user_id = au.id AND i.level = 'WATCHING'))
-          ORDER BY au.id FOR SHARE OF au
-         -- A follow a merge copied becomes theirs once they post here (an unmerge leaves it).
-         ON CONFLICT (user_id, topic_id) DO UPDATE SET via_merge_of = NULL WHERE topic_watches.via_merge_of IS NOT NULL
-         RETURNING user_id, topic_id, level, xmax = 0 AS inserted)
-       SELECT user_id, topic_id, level FROM w WHERE inserted`,
-      [firsts.map((post) => post.author_id), firsts.map((post) => post.topic_id), firsts.map((post) => (post.number === 1 ? 'WATCHING' : 'TRACKING'))],
-    );
+    // Topics before users, as `deliver` holds them: the topics are held FOR KEY SHARE first, in id
+    // order, in the insert's transaction, as its foreign key would take them only after the users,
+    // in their authors' order; a move holds its topics FOR UPDATE in id order, and a batch whose
+    // watches took a higher topic before a lower one the move held deadlocked with it.
+    const written: Array<{ user_id: string; topic_id: string; level: string }> = await this.ds.transaction(async (m) => {
+      await m.query(`SELECT 1 FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`, [topicIds]);
+      return m.query(
+        `WITH w AS (
+           INSERT INTO topic_watches (user_id, topic_id, level)
+           SELECT au.id, nw.topic_id, nw.level FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS nw(user_id, topic_id, level)
+             JOIN users au ON au.id = nw.user_id
+            WHERE au.deleted_at IS NULL AND NOT au.is_placeholder
+              AND (nw.level = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM (${inheritedWatchesSql('nw.topic_id')}) i WHERE i.user_id = au.id AND i.level = 'WATCHING'))
+            ORDER BY au.id FOR SHARE OF au
+           -- A follow a merge copied becomes theirs once they post here (an unmerge leaves it).
+           ON CONFLICT (user_id, topic_id) DO UPDATE SET via_merge_of = NULL WHERE topic_watches.via_merge_of IS NOT NULL
+           RETURNING user_id, topic_id, level, xmax = 0 AS inserted)
+         SELECT user_id, topic_id, level FROM w WHERE inserted`,
+        [firsts.map((post) => post.author_id), firsts.map((post) => post.topic_id), firsts.map((post) => (post.number === 1 ? 'WATCHING' : 'TRACKING'))],
+      );
+    });
     const levelsBefore = new Map<string, Map<string, string>>(topicIds.map((id) => [id, new Map()]));
     for (const l of before) levelsBefore.get(l.topic_id)!.set(l.user_id, l.level);
     const writtenAt = written.map((w) => ({ ...w, at: firstAt.get(`${w.user_id} ${w.topic_id}`)! }));
