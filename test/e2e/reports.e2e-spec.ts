@@ -466,6 +466,31 @@ describe('moderation: reports and the review queue', () => {
     expect((await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1 ORDER BY created_at`, [rude.id])).length).toBeGreaterThan(0);
   });
 
+  it('refuses a space moderator whose grant was revoked while their moderatePost waited for the topic or the post: judged again once both are held (FORBIDDEN, nothing written)', async () => {
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id state } }`;
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    // The topic's row, then the post's, held as another mutation on them would hold them.
+    for (const held of ['topics', 'posts']) {
+      // A moderator of the space when the request began.
+      const spaceMod = await makeUser(t);
+      const s = await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }]);
+      const topic = await createTopic(t, author.token, await makeBoard(t, s.id));
+      const p = await reply(t, author.token, topic.id, 'reported, then deleted by a moderator no more');
+      expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: (await member(0)).token }));
+      const answer = await withLockHeld(t, `SELECT 1 FROM ${held} WHERE id = $1 FOR UPDATE`, [held === 'topics' ? topic.id : p.id], async (h) => {
+        const moderating = t.gql(MOD, { input: { postId: p.id, action: 'DELETE', reason: 'abusive' } }, { token: spaceMod.token });
+        await h.waiting(1);
+        expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: s.id, userId: spaceMod.id } }, { token: admin.token }));
+        await h.release();
+        return moderating;
+      });
+      expectError(answer, 'FORBIDDEN');
+      expect(await postState(p.id)).toBe('VISIBLE');
+      expect(await t.sql(`SELECT r.status, i.status AS item FROM reports r JOIN review_items i ON i.id = r.review_item_id WHERE i.target_id = $1`, [p.id])).toEqual([{ status: 'OPEN', item: 'PENDING' }]);
+      expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE target_id = $1`, [p.id])).toEqual([{ n: 0 }]);
+    }
+  });
+
   it('logs a moderator retitling a topic, and accepting or unaccepting an answer for its asker', async () => {
     const question = await createTopic(t, author.token, board, { title: 'How do I pair the hub', kind: 'QUESTION', tags: ['hub'] });
     const answer = await reply(t, (await member()).token, question.id, 'Hold the button for five seconds');

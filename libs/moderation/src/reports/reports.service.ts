@@ -626,16 +626,25 @@ export class ReportsService {
     const row = await this.uow.run(async (tx) => {
       // The topic held before the post is locked (by a held edit's decision or the state's change).
       await this.posts.holdTopic(tx, topic.id);
+      // The post locked here (where the edit's decision or the state's change locks it again),
+      // and the moderator judged again once both are held, as they are now (`viewerNow`), as
+      // `lockItem` judges the queue's: one whose grant was revoked, or who was demoted or
+      // barred, while this waited for the topic or the post does nothing (refused as the
+      // session's check above refuses; UNAUTHENTICATED once barred site-wide or deleted).
+      // Everything after acts as `moderator`.
+      await tx.query(`SELECT 1 FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
+      const moderator = await this.sessions.viewerNow(viewer, tx);
+      await this.access.require(moderator, post.spaceId, AccessLevel.MODERATE, 'Post not found');
       // Held content, or a held edit, another moderator claimed waits for them, whatever is
       // done to it: checked before anything is done (settleHeld checks again, harmlessly).
-      if (post.state === ContentState.PENDING || deciding) await this.reviewItems.assertHeldUnclaimed(tx, post, viewer.id!);
+      if (post.state === ContentState.PENDING || deciding) await this.reviewItems.assertHeldUnclaimed(tx, post, moderator.id!);
       // A visible post's held edit: approving makes it the post's text, rejecting drops it.
       const edit = deciding && post.state === ContentState.VISIBLE
         ? await this.posts.decidePendingEdit(tx, post.id, input.action === ModerationAction.APPROVE, input.pendingEditVersion)
         : null;
       if (edit) {
         await this.audit.append(tx, {
-          actorId: viewer.id,
+          actorId: moderator.id,
           action: `post.edit_${input.action.toLowerCase()}`,
           targetType: 'post',
           targetId: post.id,
@@ -643,16 +652,16 @@ export class ReportsService {
           reason: input.reason ?? null,
           after: { edit: edit.outcome },
         });
-        await this.settleHeldItems(tx, viewer, post, input);
+        await this.settleHeldItems(tx, moderator, post, input);
         if (edit.outcome === 'published') await this.spam.learnFrom(tx, post.spaceId, { type: ReportTargetType.POST, id: post.id }, false);
         // Published: the post's new row; dropped: the post as it was.
         return edit.outcome === 'published' ? edit.row : null;
       }
       // Checked under the post's lock, so a moderator racing another cannot, say, hide a post just deleted.
-      const { state, changed } = await this.posts.applyStateFrom(tx, viewer.id, post, topic, transition.from, transition.to);
+      const { state, changed } = await this.posts.applyStateFrom(tx, moderator.id, post, topic, transition.from, transition.to);
       if (!changed) throw AppError.conflict(`A ${state.toLowerCase()} post cannot be ${PAST_PARTICIPLES[input.action]}`);
       await this.audit.append(tx, {
-        actorId: viewer.id,
+        actorId: moderator.id,
         action: `post.${input.action.toLowerCase()}`,
         targetType: 'post',
         targetId: post.id,
@@ -663,10 +672,10 @@ export class ReportsService {
         after: { state: changed.state },
       });
       // Held content deleted is refused as surely as rejected: its item goes with it.
-      if (deciding || changed.was === ContentState.PENDING) await this.settleHeldItems(tx, viewer, post, input);
+      if (deciding || changed.was === ContentState.PENDING) await this.settleHeldItems(tx, moderator, post, input);
       // Visible content hidden or deleted by hand: its open reports are upheld, as the queue's APPROVE would.
       if ((input.action === ModerationAction.HIDE || input.action === ModerationAction.DELETE) && changed.was !== ContentState.PENDING) {
-        await this.upholdOpenReports(tx, viewer, post, input);
+        await this.upholdOpenReports(tx, moderator, post, input);
       }
       // Approving held content teaches the spam model, as resolveReviewItem's approval does.
       if (input.action === ModerationAction.APPROVE) await this.spam.learnFrom(tx, post.spaceId, { type: ReportTargetType.POST, id: post.id }, false);
