@@ -714,16 +714,28 @@ describe('import:stackexchange', () => {
         { Id: '13', PostTypeId: '2', ParentId: '10', CreationDate: '2020-05-01T11:30:00.000', OwnerUserId: '999', Body: '<p>An earlier answer</p>' },
       ]);
       // A promotion of answer 12 (KnowledgeBoard.assertPromotable): the thread held FOR KEY SHARE,
-      // the answer locked, then (once the run's batch holds the thread and waits for the answer in
-      // its renumbering) the thread's row FOR SHARE. The batch waited first: PostgreSQL aborts it.
+      // the answer locked, then (once the run's batch holds the thread FOR NO KEY UPDATE) the
+      // thread's row FOR SHARE. PostgreSQL aborts the transaction whose own deadlock check, run
+      // once, deadlock_timeout after its wait began, finds the cycle: so the batch must begin its
+      // wait for the promotion after the promotion began its wait, whatever the machine's load.
+      // A gate of the test's holds answer 12 FOR KEY SHARE first (its transaction older than the
+      // promotion's, so the renumbering, which changes a key, waits for it first): the promotion
+      // waits for the thread while the batch waits for the gate, and once the gate ends the batch
+      // waits for the promotion, closing the cycle. The promotion never looks for a deadlock itself.
+      const gate = await holdBeforeBatch([`SELECT 1 FROM posts WHERE id = $1 FOR KEY SHARE`, [a12]]);
       const promotion = await holdLock(t, `SELECT 1 FROM topics WHERE id = $1 FOR KEY SHARE`, [topicId]);
       let rerun!: Promise<Awaited<ReturnType<typeof run>>>;
       try {
+        await promotion.query(`SET LOCAL deadlock_timeout = '1h'`);
         await promotion.query(`SELECT 1 FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [a12]);
         rerun = run({ dir, space: space.slug });
-        await waitForWaitsOn(t, await xidOf(promotion), 1);
-        await promotion.query(`SELECT state, accepted_post_id FROM topics WHERE id = $1 FOR SHARE`, [topicId]);
+        await waitForWaitsOn(t, await xidOf(gate), 1); // the batch, holding the thread, at answer 12
+        const promoted = promotion.query(`SELECT state, accepted_post_id FROM topics WHERE id = $1 FOR SHARE`, [topicId]);
+        await waitForLockWaits(t, 2); // the promotion waits for the batch
+        await gate.query('ROLLBACK');
+        await promoted; // granted once PostgreSQL aborted the batch
       } finally {
+        await gate.end();
         await promotion.release();
       }
       const settled = await Promise.allSettled([rerun]);
