@@ -54,7 +54,10 @@ describe('import:stackexchange', () => {
 
   beforeAll(async () => {
     t = await bootTestApp();
-    pool = new Pool({ connectionString: t.db.url, max: 2 });
+    // The import's connections look for a deadlock 3 s after a wait begins (PostgreSQL looks once
+    // per wait), not 1 s: the tests that abort a batch for one close the cycle just after the batch
+    // begins to wait, and on a loaded machine that can take longer than a second.
+    pool = new Pool({ connectionString: t.db.url, max: 2, options: '-c deadlock_timeout=3s' });
   });
   afterAll(async () => {
     await pool.end();
