@@ -41,6 +41,8 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     ['an evaluation by an engine of no name known', ['eval:search', '/nonexistent/semeval.xml', '--engine', 'bogus'], /^error: option '--engine <name>' argument 'bogus' is invalid\./],
     ['a date that is none', ['audit:export', '--since', 'notadate'], /^error: option '--since <date>' argument 'notadate' is invalid\. expected an ISO date or date-time, e\.g\. 2026-01-01\n/],
     ['a threshold past 1', ['eval:spam', '--threshold', '2', 'a.csv', 'b.csv'], /^error: option '--threshold <n>' argument '2' is invalid\. expected a number from 0 to 1\n/],
+    ['a date of no day in the calendar', ['audit:export', '--since', '2026-02-31'], /^error: option '--since <date>' argument '2026-02-31' is invalid\. expected an ISO date or date-time, e\.g\. 2026-01-01\n/],
+    ['a date-time of no day in the calendar', ['audit:export', '--since', '2026-04-31T10:00:00Z'], /^error: option '--since <date>' argument '2026-04-31T10:00:00Z' is invalid\./],
     ['spam files that do not exist', ['eval:spam', '/nonexistent/a.csv', '/nonexistent/b.csv'], /^ENOENT: no such file or directory, open '\/nonexistent\/a\.csv'\n$/],
     ['an evaluation file that does not exist', ['eval:search', '/nonexistent/semeval.xml'], /^ENOENT: no such file or directory, open '\/nonexistent\/semeval\.xml'\n$/],
     ['an admin of a bad e-mail, handle and password', ['admin:create', '--email', 'bad', '--handle', 'x', '--password', 'short'], /^Invalid input:\n {2}email: .+\n {2}handle: .+\n {2}password: .+\n$/],

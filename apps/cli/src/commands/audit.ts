@@ -6,10 +6,24 @@ import { writeAuditCsv } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
 
-/** Read as the command line is, before the database is opened: a bad one is refused with the usage. */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Whether a date's year-month-day (as written, e.g. 2026-02-31) is a day of the calendar. */
+function isCalendarDay(value: string): boolean {
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (!ymd) return true; // no day written: the Date parse alone judges it
+  const [year, month, day] = ymd.slice(1).map(Number);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month >= 1 && month <= 12 && day >= 1 && day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]);
+}
+
+/**
+ * Read as the command line is, before the database is opened: a bad one is refused with the usage.
+ * A day the calendar lacks is refused too, where Date rolls it over (2026-02-31 would be 3 March).
+ */
 function parseDate(value: string): Date {
   const date = new Date(value);
-  if (value.trim() === '' || Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an ISO date or date-time, e.g. 2026-01-01');
+  if (value.trim() === '' || Number.isNaN(date.getTime()) || !isCalendarDay(value.trim())) throw new InvalidArgumentError('expected an ISO date or date-time, e.g. 2026-01-01');
   return date;
 }
 
