@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { AuditLog } from '../../../../libs/core/src/audit/audit-log';
 import { writeAuditCsv } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
@@ -27,6 +28,14 @@ function parseDate(value: string): Date {
   return date;
 }
 
+/** The export's file, refused before the database is opened when its folder does not exist. */
+function parseOut(value: string): string {
+  const dir = dirname(resolve(value));
+  const stat = statSync(dir, { throwIfNoEntry: false });
+  if (!stat?.isDirectory()) throw new InvalidArgumentError(`expected a file in an existing folder (${dir} ${stat ? 'is not a folder' : 'does not exist'})`);
+  return value;
+}
+
 export function registerAuditCommands(program: Command): void {
   program
     .command('audit:verify')
@@ -51,7 +60,7 @@ export function registerAuditCommands(program: Command): void {
     .command('audit:export')
     .description('Write the moderation log as CSV')
     .requiredOption('--since <date>', 'ISO date or date-time, e.g. 2026-01-01', parseDate)
-    .option('--out <file>', 'file to write (standard output by default)')
+    .option('--out <file>', 'file to write, in an existing folder (standard output by default)', parseOut)
     .action((opts: { since: Date; out?: string }) =>
       withServices(async (app) => {
         const entries = app.get(AuditLog).since(opts.since);
