@@ -44,8 +44,9 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     ['a date of no day in the calendar', ['audit:export', '--since', '2026-02-31'], /^error: option '--since <date>' argument '2026-02-31' is invalid\. expected an ISO date or date-time, e\.g\. 2026-01-01\n/],
     ['a date-time of no day in the calendar', ['audit:export', '--since', '2026-04-31T10:00:00Z'], /^error: option '--since <date>' argument '2026-04-31T10:00:00Z' is invalid\./],
     ['an export into a folder that does not exist', ['audit:export', '--since', '2026-01-01', '--out', '/nonexistent/log.csv'], /^error: option '--out <file>' argument '\/nonexistent\/log\.csv' is invalid\. expected a file in an existing folder \(\/nonexistent does not exist\)\n/],
-    ['spam files that do not exist', ['eval:spam', '/nonexistent/a.csv', '/nonexistent/b.csv'], /^ENOENT: no such file or directory, open '\/nonexistent\/a\.csv'\n$/],
-    ['an evaluation file that does not exist', ['eval:search', '/nonexistent/semeval.xml'], /^ENOENT: no such file or directory, open '\/nonexistent\/semeval\.xml'\n$/],
+    ['spam files that do not exist', ['eval:spam', '/nonexistent/a.csv', '/nonexistent/b.csv'], /^\/nonexistent\/a\.csv not found: give a CSV file of labelled comments \(CONTENT, CLASS\)\n$/],
+    ['a spam training file that does not exist', ['eval:spam', '--train', '/nonexistent/a.csv', '--test', '/nonexistent/b.csv'], /^\/nonexistent\/a\.csv not found: give a CSV file of labelled comments \(CONTENT, CLASS\)\n$/],
+    ['an evaluation file that does not exist', ['eval:search', '/nonexistent/semeval.xml'], /^\/nonexistent\/semeval\.xml not found: give a SemEval-2016 Task 3 CQA-QL XML file\n$/],
     ['an admin of a bad e-mail, handle and password', ['admin:create', '--email', 'bad', '--handle', 'x', '--password', 'short'], /^Invalid input:\n {2}email: .+\n {2}handle: .+\n {2}password: .+\n$/],
   ];
 

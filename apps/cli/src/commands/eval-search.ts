@@ -3,7 +3,6 @@ import { onInterrupt } from '../interrupt';
 import { openInterruptible } from '../context';
 import { NestFactory } from '@nestjs/core';
 import { Command } from 'commander';
-import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../../../libs/core/src/config/config';
@@ -16,6 +15,7 @@ import { SearchAdmin } from '../../../../libs/search/src/search-admin';
 import { SearchEngine } from '../../../../libs/search/src/search-engine';
 import { SearchEngines } from '../../../../libs/search/src/search-engines';
 import { FEATURE_MODULES } from '../../../api/src/app.module';
+import { inputFile } from '../input-file';
 import { engineOption } from './search';
 
 const RESULTS = 100;
@@ -121,7 +121,8 @@ export function registerEvalSearchCommands(program: Command): void {
     .addOption(engineOption())
     .action(async (file: string, opts: { engine: string }) => {
       const began = Date.now();
-      const scores = await evaluate(resolve(file), opts.engine);
+      // Refused before the throwaway database is made.
+      const scores = await evaluate(inputFile(file, 'a SemEval-2016 Task 3 CQA-QL XML file'), opts.engine);
       console.log(`engine        questions    MAP  nDCG@10  recall@${RESULTS}  ms/query  p95 ms`);
       for (const s of scores) {
         console.log(

@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { SpamClassifier, SpamSample } from '../../../../libs/moderation/src/spam/classifier';
 import { LabelledFile, SpamMetrics, leaveOneFileOut, metricsFromCounts, testModel } from '../../../../libs/moderation/src/spam/evaluate';
 import { readYoutubeSpamCsv } from '../../../../libs/moderation/src/spam/youtube-csv';
+import { inputFile } from '../input-file';
 
 interface Row extends SpamMetrics {
   label: string;
@@ -17,9 +18,10 @@ function parseThreshold(value: string): number {
   return n;
 }
 
+const CSV = 'a CSV file of labelled comments (CONTENT, CLASS)';
+
 function readFiles(files: string[]): LabelledFile[] {
-  // Relative to the working directory, which `npm run` sets to the repository root.
-  return files.map((f) => ({ name: basename(f), samples: readYoutubeSpamCsv(resolve(f)) }));
+  return files.map((f) => ({ name: basename(f), samples: readYoutubeSpamCsv(inputFile(f, CSV)) }));
 }
 
 /** Micro-average: pool the confusion counts, then score (so each comment weighs the same, unlike a mean of F1s). */
