@@ -3,7 +3,7 @@ import { REPORTS_PER_DAY } from '../../libs/moderation/src/reports/reports.servi
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { doneOrWaiting } from '../support/lock-waits';
-import { holdLock, withLockHeld } from '../support/row-locks';
+import { HeldLock, holdLock, withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id weight weightBreakdown status } }`;
@@ -466,29 +466,54 @@ describe('moderation: reports and the review queue', () => {
     expect((await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1 ORDER BY created_at`, [rude.id])).length).toBeGreaterThan(0);
   });
 
+  const MODERATE_POST = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id state } }`;
+
+  /**
+   * A reported reply in a new topic of `spaceId`: `moderator`'s DELETE of it waits for its row of
+   * `held` (the topic's or the post's) that the test holds, `meanwhile` runs, and the lock is let
+   * go: refused FORBIDDEN, the post, its report and the log untouched.
+   */
+  async function deleteRefusedAfter(spaceId: string, moderator: TestUser, held: 'topics' | 'posts', meanwhile: (h: HeldLock, topicId: string, postId: string) => Promise<void>) {
+    const topic = await createTopic(t, author.token, await makeBoard(t, spaceId));
+    const p = await reply(t, author.token, topic.id, 'reported, then deleted by one who may no longer');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: (await member(0)).token }));
+    const answer = await withLockHeld(t, `SELECT 1 FROM ${held} WHERE id = $1 FOR UPDATE`, [held === 'topics' ? topic.id : p.id], async (h) => {
+      const moderating = t.gql(MODERATE_POST, { input: { postId: p.id, action: 'DELETE', reason: 'abusive' } }, { token: moderator.token });
+      await h.waiting(1);
+      await meanwhile(h, topic.id, p.id);
+      await h.release();
+      return moderating;
+    });
+    expectError(answer, 'FORBIDDEN');
+    expect(await postState(p.id)).toBe('VISIBLE');
+    expect(await t.sql(`SELECT r.status, i.status AS item FROM reports r JOIN review_items i ON i.id = r.review_item_id WHERE i.target_id = $1`, [p.id])).toEqual([{ status: 'OPEN', item: 'PENDING' }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE target_id = $1`, [p.id])).toEqual([{ n: 0 }]);
+  }
+
   it('refuses a space moderator whose grant was revoked while their moderatePost waited for the topic or the post: judged again once both are held (FORBIDDEN, nothing written)', async () => {
-    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id state } }`;
     const admin = await makeUser(t, { role: 'ADMIN' });
     // The topic's row, then the post's, held as another mutation on them would hold them.
-    for (const held of ['topics', 'posts']) {
+    for (const held of ['topics', 'posts'] as const) {
       // A moderator of the space when the request began.
       const spaceMod = await makeUser(t);
       const s = await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }]);
-      const topic = await createTopic(t, author.token, await makeBoard(t, s.id));
-      const p = await reply(t, author.token, topic.id, 'reported, then deleted by a moderator no more');
-      expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: (await member(0)).token }));
-      const answer = await withLockHeld(t, `SELECT 1 FROM ${held} WHERE id = $1 FOR UPDATE`, [held === 'topics' ? topic.id : p.id], async (h) => {
-        const moderating = t.gql(MOD, { input: { postId: p.id, action: 'DELETE', reason: 'abusive' } }, { token: spaceMod.token });
-        await h.waiting(1);
+      await deleteRefusedAfter(s.id, spaceMod, held, async () => {
         expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: s.id, userId: spaceMod.id } }, { token: admin.token }));
-        await h.release();
-        return moderating;
       });
-      expectError(answer, 'FORBIDDEN');
-      expect(await postState(p.id)).toBe('VISIBLE');
-      expect(await t.sql(`SELECT r.status, i.status AS item FROM reports r JOIN review_items i ON i.id = r.review_item_id WHERE i.target_id = $1`, [p.id])).toEqual([{ status: 'OPEN', item: 'PENDING' }]);
-      expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE target_id = $1`, [p.id])).toEqual([{ n: 0 }]);
     }
+  });
+
+  it('refuses a space moderator whose post was moved, with its topic, to a space they do not moderate while their moderatePost waited for the topic: judged on the space it is in once held (FORBIDDEN, nothing written)', async () => {
+    const spaceMod = await makeUser(t);
+    const a = await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }]);
+    const b = await makeSpace(t, 'PUBLIC');
+    const elsewhere = await makeBoard(t, b.id);
+    // The test's transaction holds the topic as moveTopic does, and moves it to space B (as moveTopic writes it).
+    await deleteRefusedAfter(a.id, spaceMod, 'topics', async (h, topicId, postId) => {
+      await h.query(`UPDATE topics SET board_id = $2, space_id = $3 WHERE id = $1`, [topicId, elsewhere, b.id]);
+      await h.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topicId, b.id]);
+      await h.query(`UPDATE review_items SET space_id = $2 WHERE target_type = 'POST' AND target_id = $1`, [postId, b.id]);
+    });
   });
 
   it('logs a moderator retitling a topic, and accepting or unaccepting an answer for its asker', async () => {

@@ -627,14 +627,24 @@ export class ReportsService {
       // The topic held before the post is locked (by a held edit's decision or the state's change).
       await this.posts.holdTopic(tx, topic.id);
       // The post locked here (where the edit's decision or the state's change locks it again),
-      // and the moderator judged again once both are held, as they are now (`viewerNow`), as
+      // with where it is now: a move of its topic to another space, committed while this waited
+      // for the topic, is seen here, and the post judged, logged and acted on in that space
+      // (`topic` and `post` were read before). A post `movePosts` took to another topic
+      // meanwhile is CONFLICT (POST_MOVED), as `lockInTopic` refuses it.
+      const here = await tx.one<{ topic_id: string; board_id: string; space_id: string }>(
+        `SELECT p.topic_id, t.board_id, t.space_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 FOR NO KEY UPDATE OF p`,
+        [post.id],
+      );
+      if (!here) throw AppError.notFound('Post not found');
+      if (here.topic_id !== topic.id) throw AppError.conflict(POST_MOVED);
+      const at = { ...topic, boardId: here.board_id, spaceId: here.space_id };
+      // The moderator judged again once both are held, as they are now (`viewerNow`), as
       // `lockItem` judges the queue's: one whose grant was revoked, or who was demoted or
       // barred, while this waited for the topic or the post does nothing (refused as the
       // session's check above refuses; UNAUTHENTICATED once barred site-wide or deleted).
       // Everything after acts as `moderator`.
-      await tx.query(`SELECT 1 FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [post.id]);
       const moderator = await this.sessions.viewerNow(viewer, tx);
-      await this.access.require(moderator, post.spaceId, AccessLevel.MODERATE, 'Post not found');
+      await this.access.require(moderator, at.spaceId, AccessLevel.MODERATE, 'Post not found');
       // Held content, or a held edit, another moderator claimed waits for them, whatever is
       // done to it: checked before anything is done (settleHeld checks again, harmlessly).
       if (post.state === ContentState.PENDING || deciding) await this.reviewItems.assertHeldUnclaimed(tx, post, moderator.id!);
@@ -648,24 +658,24 @@ export class ReportsService {
           action: `post.edit_${input.action.toLowerCase()}`,
           targetType: 'post',
           targetId: post.id,
-          spaceId: post.spaceId,
+          spaceId: at.spaceId,
           reason: input.reason ?? null,
           after: { edit: edit.outcome },
         });
         await this.settleHeldItems(tx, moderator, post, input);
-        if (edit.outcome === 'published') await this.spam.learnFrom(tx, post.spaceId, { type: ReportTargetType.POST, id: post.id }, false);
+        if (edit.outcome === 'published') await this.spam.learnFrom(tx, at.spaceId, { type: ReportTargetType.POST, id: post.id }, false);
         // Published: the post's new row; dropped: the post as it was.
         return edit.outcome === 'published' ? edit.row : null;
       }
       // Checked under the post's lock, so a moderator racing another cannot, say, hide a post just deleted.
-      const { state, changed } = await this.posts.applyStateFrom(tx, moderator.id, post, topic, transition.from, transition.to);
+      const { state, changed } = await this.posts.applyStateFrom(tx, moderator.id, post, at, transition.from, transition.to);
       if (!changed) throw AppError.conflict(`A ${state.toLowerCase()} post cannot be ${PAST_PARTICIPLES[input.action]}`);
       await this.audit.append(tx, {
         actorId: moderator.id,
         action: `post.${input.action.toLowerCase()}`,
         targetType: 'post',
         targetId: post.id,
-        spaceId: post.spaceId,
+        spaceId: at.spaceId,
         reason: input.reason ?? null,
         before: { state: changed.was },
         // The state it reached: a board kind may redirect it (a draft article returns to draft).
@@ -678,7 +688,7 @@ export class ReportsService {
         await this.upholdOpenReports(tx, moderator, post, input);
       }
       // Approving held content teaches the spam model, as resolveReviewItem's approval does.
-      if (input.action === ModerationAction.APPROVE) await this.spam.learnFrom(tx, post.spaceId, { type: ReportTargetType.POST, id: post.id }, false);
+      if (input.action === ModerationAction.APPROVE) await this.spam.learnFrom(tx, at.spaceId, { type: ReportTargetType.POST, id: post.id }, false);
       return changed;
     });
     this.forum.forget(viewer, { topicId: topic.id, postId: post.id });
