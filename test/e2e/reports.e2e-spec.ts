@@ -516,6 +516,26 @@ describe('moderation: reports and the review queue', () => {
     });
   });
 
+  it('refuses an admin demoted while their moderatePost waited for the topic the undo of their own post another moderator hid: judged as they are once it is held (FORBIDDEN, still hidden)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    // An admin when the request began, and a moderator of the space still once demoted.
+    const demoted = await makeUser(t, { role: 'ADMIN' });
+    const other = await makeUser(t);
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: demoted.id, level: 'MODERATE' }, { userId: other.id, level: 'MODERATE' }]);
+    const topic = await createTopic(t, author.token, await makeBoard(t, s.id));
+    const p = await reply(t, demoted.token, topic.id, 'their own reply, hidden by another moderator');
+    expectOk(await t.gql(MODERATE_POST, { input: { postId: p.id, action: 'HIDE', reason: 'off topic' } }, { token: other.token }));
+    const answer = await withLockHeld(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [topic.id], async (h) => {
+      const undoing = t.gql(MODERATE_POST, { input: { postId: p.id, action: 'UNHIDE' } }, { token: demoted.token });
+      await h.waiting(1);
+      expectOk(await t.gql(`mutation($id: ID!, $role: GlobalRole!) { setUserRole(input: { userId: $id, role: $role }) { id } }`, { id: demoted.id, role: 'MEMBER' }, { token: admin.token }));
+      await h.release();
+      return undoing;
+    });
+    expectError(answer, 'FORBIDDEN');
+    expect(await postState(p.id)).toBe('HIDDEN');
+  });
+
   it('logs a moderator retitling a topic, and accepting or unaccepting an answer for its asker', async () => {
     const question = await createTopic(t, author.token, board, { title: 'How do I pair the hub', kind: 'QUESTION', tags: ['hub'] });
     const answer = await reply(t, (await member()).token, question.id, 'Hold the button for five seconds');

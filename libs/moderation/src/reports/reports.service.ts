@@ -621,8 +621,6 @@ export class ReportsService {
     const topic = await this.forum.topic(viewer, post.topicId);
     if (!topic) throw AppError.notFound('Post not found');
     const deciding = input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT;
-    if (input.action === ModerationAction.UNHIDE) await this.posts.refuseOwnUndo(viewer, post, 'unhide');
-    if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnUndo(viewer, post, 'restore');
     const row = await this.uow.run(async (tx) => {
       // The topic held before the post is locked (by a held edit's decision or the state's change).
       await this.posts.holdTopic(tx, topic.id);
@@ -642,9 +640,11 @@ export class ReportsService {
       // `lockItem` judges the queue's: one whose grant was revoked, or who was demoted or
       // barred, while this waited for the topic or the post does nothing (refused as the
       // session's check above refuses; UNAUTHENTICATED once barred site-wide or deleted).
-      // Everything after acts as `moderator`.
+      // Everything after acts as `moderator`, their own post's undo refused as they are now.
       const moderator = await this.sessions.viewerNow(viewer, tx);
       await this.access.require(moderator, at.spaceId, AccessLevel.MODERATE, 'Post not found');
+      if (input.action === ModerationAction.UNHIDE) await this.posts.refuseOwnUndo(moderator, post, 'unhide');
+      if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnUndo(moderator, post, 'restore');
       // Held content, or a held edit, another moderator claimed waits for them, whatever is
       // done to it: checked before anything is done (settleHeld checks again, harmlessly).
       if (post.state === ContentState.PENDING || deciding) await this.reviewItems.assertHeldUnclaimed(tx, post, moderator.id!);
