@@ -30,7 +30,7 @@ function countFunctions(perLanguage: boolean): string {
          WHERE cardinality(l.lexemes) > 0 OR cardinality(d.spaces) > 0
       $$;
 
-      CREATE FUNCTION search_counts_fold(batch integer) RETURNS integer LANGUAGE plpgsql AS $$
+      CREATE OR REPLACE FUNCTION search_counts_fold(batch integer) RETURNS integer LANGUAGE plpgsql AS $$
       DECLARE
         folded integer;
         gone_spaces uuid[];${lang(`
@@ -66,7 +66,7 @@ function countFunctions(perLanguage: boolean): string {
         RETURN folded;
       END $$;
 
-      CREATE FUNCTION search_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+      CREATE OR REPLACE FUNCTION search_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
         removed_spaces uuid[];${lang(`
         removed_languages text[];`)}
@@ -124,8 +124,9 @@ function recount(perLanguage: boolean): string {
  * The trigger passes each document's language with its space (and a document whose language
  * changed while its vector did not moves its counts too); the queue's rows carry them. The counts
  * are counted anew from the visible documents, holding search_documents in SHARE ROW EXCLUSIVE mode
- * (indexing waits; searches go on), and the changes queued before are dropped: what they changed is
- * in the documents counted. A fold under way finishes first (TRUNCATE waits for it).
+ * (indexing waits; searches go on, those weighed by the counts waiting for them), and the changes
+ * queued before are dropped: what they changed is in the documents counted. A fold under way
+ * finishes first (TRUNCATE waits for it).
  *
  * Nodes of the release before go on reading the counts as theirs, summed over languages, and
  * folding with the new function (same signature) until they are replaced.
@@ -144,7 +145,11 @@ export class SearchCountsPerLanguage1765242000000 implements MigrationInterface 
 
 /**
  * The counts kept per space and language (`perLanguage`), or per space alone as the migration
- * search-lexeme-counts kept them: the tables, functions and triggers switched, the counts counted anew.
+ * search-lexeme-counts kept them: the tables and functions switched, the counts counted anew. The
+ * trigger and fold functions keep their signatures and are replaced in place, so the triggers stay:
+ * dropping one takes search_documents ACCESS EXCLUSIVE (where writes alone wait for SHARE ROW
+ * EXCLUSIVE), every search waiting until the migration commits, and one holding the table while it
+ * waited for the counts this had truncated deadlocked with it.
  */
 function countsBy(perLanguage: boolean): string {
   const queueWas = perLanguage ? 'uuid[], tsvector[], uuid[], tsvector[]' : 'uuid[], text[], tsvector[], uuid[], text[], tsvector[]';
@@ -162,20 +167,8 @@ function countsBy(perLanguage: boolean): string {
   return `
       LOCK TABLE search_documents IN SHARE ROW EXCLUSIVE MODE;
       TRUNCATE search_lexeme_deltas, search_lexeme_counts, search_space_documents;
-      DROP FUNCTION search_counts_follow() CASCADE;
-      DROP FUNCTION search_counts_fold(integer);
       DROP FUNCTION search_counts_queue(${queueWas});
       ${tables}
       ${countFunctions(perLanguage)}
-      ${TRIGGERS}
       ${recount(perLanguage)}`;
 }
-
-/** The triggers of the migration search-lexeme-counts (dropped with their function, CASCADE). */
-const TRIGGERS = `
-      CREATE TRIGGER search_documents_counts_insert AFTER INSERT ON search_documents
-        REFERENCING NEW TABLE AS new_documents FOR EACH STATEMENT EXECUTE FUNCTION search_counts_follow();
-      CREATE TRIGGER search_documents_counts_update AFTER UPDATE ON search_documents
-        REFERENCING OLD TABLE AS old_documents NEW TABLE AS new_documents FOR EACH STATEMENT EXECUTE FUNCTION search_counts_follow();
-      CREATE TRIGGER search_documents_counts_delete AFTER DELETE ON search_documents
-        REFERENCING OLD TABLE AS old_documents FOR EACH STATEMENT EXECUTE FUNCTION search_counts_follow();`;

@@ -22,7 +22,9 @@ import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';
 import { buildDistOnce } from '../support/dist';
+import { doneOrWaiting } from '../support/lock-waits';
 import { redoMigration } from '../support/migrations';
+import { holdLock } from '../support/row-locks';
 import { searchDocument } from '../support/search-contract';
 import { bootSecondNode, bootTestApp, expectOk, TestApp } from '../support/test-app';
 
@@ -340,6 +342,22 @@ describe('migrations', () => {
     expect(await kept()).toEqual(await counted());
     expect(await spaces()).toEqual(await visible());
     expect(await spaces()).toEqual([`${space} fr 2`]);
+  });
+
+  it('keeps the counts per language, and back, without taking search_documents from the searches reading it', async () => {
+    // A search under way: its transaction holds search_documents (ACCESS SHARE), as each search's statement does.
+    // Dropping the counts' triggers took the table ACCESS EXCLUSIVE, waiting for every search and every
+    // search waiting for it, and deadlocked with one that held the table and waited for the counts it had truncated.
+    const besideASearch = async <T>(work: () => Promise<T>): Promise<{ ended: 'done' | 'waiting'; result: T }> => {
+      const search = await holdLock(t, `SELECT count(*) FROM search_documents`, []);
+      const working = work();
+      const ended = await doneOrWaiting(t, working, 1).finally(() => search.release());
+      return { ended, result: await working };
+    };
+    expect((await besideASearch(() => undo(backTo('SearchCountsPerLanguage1765242000000')))).ended).toBe('done');
+    const { ended, result } = await besideASearch(() => migrateDatabase(t.db.url));
+    expect(result[0]).toBe('SearchCountsPerLanguage1765242000000');
+    expect(ended).toBe('done');
   });
 
   it('makes members of the deleted accounts and placeholders earlier releases left moderators or admins, logged as the system’s role changes (migration 1765170000000)', async () => {
