@@ -490,6 +490,19 @@ describe('moderation: reports and the review queue', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE target_id = $1`, [p.id])).toEqual([{ n: 0 }]);
   }
 
+  /**
+   * `moderator`'s moderatePost of `input`, made while the test holds `table`'s row `id` FOR
+   * UPDATE; once it waits, `admin` revokes the moderator's grant on `spaceId`, then the row goes.
+   */
+  const moderateWhileRevoked = (table: string, id: string, input: Record<string, unknown>, moderator: TestUser, spaceId: string, admin: TestUser) =>
+    withLockHeld(t, `SELECT 1 FROM ${table} WHERE id = $1 FOR UPDATE`, [id], async (h) => {
+      const moderating = t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id state } }`, { input }, { token: moderator.token });
+      await h.waiting(1);
+      expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId, userId: moderator.id } }, { token: admin.token }));
+      await h.release();
+      return moderating;
+    });
+
   it('refuses a space moderator whose grant was revoked while their moderatePost waited for the topic or the post: judged again once both are held (FORBIDDEN, nothing written)', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     // The topic's row, then the post's, held as another mutation on them would hold them.
@@ -534,6 +547,22 @@ describe('moderation: reports and the review queue', () => {
     });
     expectError(answer, 'FORBIDDEN');
     expect(await postState(p.id)).toBe('HIDDEN');
+  });
+
+  it('refuses a moderator whose grant was revoked while their decision on held content waited as anyone who cannot see it is refused (NOT_FOUND, not FORBIDDEN)', async () => {
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id state } }`;
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const spaceMod = await makeUser(t);
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }]);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    const topic = await createTopic(t, spaceMod.token, await makeBoard(t, s.id));
+    const held = expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id state } }`, { input: { topicId: topic.id, body: 'a held reply' } }, { token: (await member(3)).token })).replyToTopic;
+    expect(held.state).toBe('PENDING');
+    // A member who does not moderate the space does not see held content: it is not found for them.
+    expectError(await t.gql(MOD, { input: { postId: held.id, action: 'APPROVE' } }, { token: (await member()).token }), 'NOT_FOUND');
+    expectError(await moderateWhileRevoked('topics', topic.id, { postId: held.id, action: 'APPROVE' }, spaceMod, s.id, admin), 'NOT_FOUND');
+    expect(await postState(held.id)).toBe('PENDING');
+    expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [held.id])).toEqual([{ status: 'PENDING' }]);
   });
 
   it('logs a moderator retitling a topic, and accepting or unaccepting an answer for its asker', async () => {

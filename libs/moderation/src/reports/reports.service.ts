@@ -642,7 +642,7 @@ export class ReportsService {
       // session's check above refuses; UNAUTHENTICATED once barred site-wide or deleted).
       // Everything after acts as `moderator`, their own post's undo refused as they are now.
       const moderator = await this.sessions.viewerNow(viewer, tx);
-      await this.access.require(moderator, at.spaceId, AccessLevel.MODERATE, 'Post not found');
+      await this.requireModeratesNow(tx, moderator, post.id, at.spaceId);
       if (input.action === ModerationAction.UNHIDE) await this.posts.refuseOwnUndo(moderator, post, 'unhide');
       if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnUndo(moderator, post, 'restore');
       // Held content, or a held edit, another moderator claimed waits for them, whatever is
@@ -693,6 +693,28 @@ export class ReportsService {
     });
     this.forum.forget(viewer, { topicId: topic.id, postId: post.id });
     return row ? this.forum.postFromRow(viewer, row) : post;
+  }
+
+  /**
+   * `moderatePost`'s judgement of its moderator as they are now (`viewerNow`, read in `tx` once
+   * the post is held), refusing as the same request made now would be refused: NOT_FOUND when
+   * they no longer see the post or its topic (held content, or a post deleted while held, which
+   * only its author and moderators see), as `forum.post` finds none for them before any lock;
+   * FORBIDDEN when they see it but no longer moderate (`access.require`). The post and its topic
+   * are read, on `tx`, only to refuse.
+   */
+  private async requireModeratesNow(tx: Tx, moderator: Viewer, postId: string, spaceId: string): Promise<void> {
+    const rank = await this.access.rankOn(moderator, spaceId);
+    if (rank >= LEVEL_RANK.MODERATE) return;
+    const row = await tx.one<{ state: ContentState; author_id: string; deleted_from: ContentState | null; topic_state: ContentState; topic_author: string }>(
+      `SELECT p.state, p.author_id, p.deleted_from, t.state AS topic_state, t.author_id AS topic_author FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
+      [postId],
+    );
+    const sees = !!row
+      && this.access.contentView(moderator, rank, { state: row.topic_state, authorId: row.topic_author, deletedFrom: null }) === 'full'
+      && this.access.contentView(moderator, rank, { state: row.state, authorId: row.author_id, deletedFrom: row.deleted_from }) !== 'none';
+    if (!sees) throw AppError.notFound('Post not found');
+    await this.access.require(moderator, spaceId, AccessLevel.MODERATE, 'Post not found');
   }
 
   /**
