@@ -705,6 +705,52 @@ describe('postgres engine: lexeme counts per space', () => {
     }));
 
   /**
+   * A query's lexemes are looked up in the counts of the languages the spaces searched hold
+   * documents of alone: until 2026-12-05 each was looked up in every language's (en, fr and simple),
+   * in every space searched, though another language's are in none of its documents. The page's
+   * statement, run again under EXPLAIN ANALYZE, reads the counts once per English lexeme in an
+   * English space (it read them three times as often), and a mixed space answers alike.
+   */
+  it('looks a query’s lexemes up in the counts of the languages the spaces searched hold documents of alone, answering alike', () =>
+    withPostgresEngine(async (engine, t) => {
+      const english = newId();
+      const mixed = newId();
+      const docs = (spaceId: string) => [
+        ...Array.from({ length: 3 }, (_, i) => searchDocument({ spaceId, title: `Gizmo ${i}`, body: 'A gizmo widget.', createdAt: new Date(Date.UTC(2026, 0, 1, i)) })),
+        ...Array.from({ length: 5 }, (_, i) => searchDocument({ spaceId, title: `Post ${i}`, body: 'A widget.', createdAt: new Date(Date.UTC(2026, 0, 2, i)) })),
+      ];
+      await engine.upsert([...docs(english), ...docs(mixed), searchDocument({ spaceId: mixed, title: 'Les cafetières', body: 'Nous torréfions.', language: 'fr' })]);
+      const pages: Array<{ sql: string; params: unknown[] }> = [];
+      const query = t.ds.query.bind(t.ds);
+      const spy = jest.spyOn(t.ds, 'query').mockImplementation((sql: string, params?: unknown[], runner?: unknown) => {
+        if (sql.includes('lexeme_docs')) pages.push({ sql, params: params ?? [] });
+        return query(sql, params, runner as never);
+      });
+      const answer = async (spaceId: string) => {
+        pages.length = 0;
+        const res = await engine.search({ query: 'gizmo widget ', filters: { spaceIds: [spaceId] }, limit: 10, offset: 0 });
+        return { titles: res.hits.map((h) => h.title), total: res.total };
+      };
+      let alone: { titles: string[]; total: number };
+      let page: { sql: string; params: unknown[] };
+      try {
+        alone = await answer(english);
+        [page] = pages;
+        expect(await answer(mixed)).toEqual(alone);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(alone.total).toBe(8);
+      expect(alone.titles.slice(0, 3).sort()).toEqual(['Gizmo 0', 'Gizmo 1', 'Gizmo 2']);
+      // The lexemes' languages, one per lexeme probed (of the three languages' queries).
+      const languages = page.params.find((v) => Array.isArray(v) && v.length > 0 && v.every((x) => ['en', 'fr', 'simple'].includes(x))) as string[];
+      const [{ 'QUERY PLAN': plan }] = await t.sql(`EXPLAIN (ANALYZE, FORMAT JSON) ${page.sql}`, page.params);
+      const loops = (node: any): number =>
+        (node['Relation Name'] === 'search_lexeme_counts' ? node['Actual Loops'] : 0) + (node.Plans ?? []).reduce((sum: number, n: any) => sum + loops(n), 0);
+      expect([loops(plan[0].Plan), languages.length]).toEqual([languages.filter((l) => l === 'en').length, 6]);
+    }));
+
+  /**
    * A space whose language changed is stemmed anew batch by batch (SearchIndexer.relanguage): until
    * it is done, it holds documents of both languages. "running" is 'run' in English and 'running' in
    * French. Each language's query is weighed by the documents of that language alone; until
