@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { BoardKinds } from '../../forum/src/board-kinds';
+import { groupBy } from '../../core/src/group-by';
 import { BoardKind } from '../../spaces/src/boards/board.model';
 import { BOOKMARK_REMINDER_DUE } from '../../forum/src/bookmarks/bookmarks.repository';
 import { effectiveWatchesSql, inheritedWatchesSql } from './watch-levels';
@@ -335,13 +336,15 @@ export class NotificationsHandler implements OutboxHandler {
         [firsts.map((post) => post.author_id), firsts.map((post) => post.topic_id), firsts.map((post) => (post.number === 1 ? 'WATCHING' : 'TRACKING'))],
       );
     });
-    const levelsBefore = new Map<string, Map<string, string>>(topicIds.map((id) => [id, new Map()]));
-    for (const l of before) levelsBefore.get(l.topic_id)!.set(l.user_id, l.level);
-    const writtenAt = written.map((w) => ({ ...w, at: firstAt.get(`${w.user_id} ${w.topic_id}`)! }));
+    // Each topic's levels, brought up to date post by post: a watch is set where the post that
+    // wrote it is reached (it is on that post's topic), so each post reads those before it.
+    const levels = new Map<string, Map<string, string>>(topicIds.map((id) => [id, new Map()]));
+    for (const l of before) levels.get(l.topic_id)!.set(l.user_id, l.level);
+    const writtenBy = groupBy(written, (w) => firstAt.get(`${w.user_id} ${w.topic_id}`)!);
     return [
       ...posts.flatMap((post, i) => {
-        const level = new Map(levelsBefore.get(post.topic_id));
-        for (const w of writtenAt) if (w.topic_id === post.topic_id && w.at <= i) level.set(w.user_id, w.level);
+        const level = levels.get(post.topic_id)!;
+        for (const w of writtenBy.get(i) ?? []) level.set(w.user_id, w.level);
         return newPostDrafts(post, level, post.approved);
       }),
       ...approvals,
