@@ -320,7 +320,7 @@ export class NotificationsHandler implements OutboxHandler {
     // in their authors' order; a move holds its topics FOR UPDATE in id order, and a batch whose
     // watches took a higher topic before a lower one the move held deadlocked with it.
     const written: Array<{ user_id: string; topic_id: string; level: string }> = await this.ds.transaction(async (m) => {
-      await m.query(`SELECT 1 FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`, [topicIds]);
+      await holdTopicsOf(m, [], topicIds);
       return m.query(
         `WITH w AS (
            INSERT INTO topic_watches (user_id, topic_id, level)
@@ -591,7 +591,8 @@ function newPostDrafts(post: NewPostRow, level: ReadonlyMap<string, string>, app
 class TopicsMoved extends Error {}
 
 /**
- * Holds FOR KEY SHARE, in id order, the topics the posts are in and those named: no move of them
+ * Holds FOR KEY SHARE, in id order, the topics the posts are in and those named (a batch's new
+ * posts' watches name theirs alone): no move of them
  * (it holds its topics FOR UPDATE, in id order, then the posts) starts before the caller's
  * transaction ends, nor is one under way waited for while the caller holds a post. A move that
  * committed while this waited may have put a post in a topic not held: then it throws TopicsMoved,
@@ -604,6 +605,7 @@ async function holdTopicsOf(m: EntityManager, postIds: string[], topicIds: strin
     `SELECT id FROM topics WHERE id IN (SELECT topic_id FROM posts WHERE id = ANY($1::uuid[])) OR id = ANY($2::uuid[]) ORDER BY id FOR KEY SHARE`,
     [postIds, topicIds],
   );
+  if (postIds.length === 0) return; // topics named alone: nothing of theirs can have moved
   // Read again once held: the statement above read the posts' topics before it waited.
   const moved: unknown[] = await m.query(`SELECT 1 FROM posts WHERE id = ANY($1::uuid[]) AND topic_id <> ALL($2::uuid[]) LIMIT 1`, [postIds, held.map((t) => t.id)]);
   if (moved.length > 0) throw new TopicsMoved();
