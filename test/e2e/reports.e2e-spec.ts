@@ -1,4 +1,5 @@
 import { RateLimiter } from '../../libs/core/src/rate-limit';
+import { POST_MOVED } from '../../libs/forum/src/posts/posts.service';
 import { REPORTS_PER_DAY } from '../../libs/moderation/src/reports/reports.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -514,6 +515,25 @@ describe('moderation: reports and the review queue', () => {
         expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: s.id, userId: spaceMod.id } }, { token: admin.token }));
       });
     }
+  });
+
+  it('refuses a moderatePost whose reply movePosts took to another topic while it waited for the first topic: CONFLICT (POST_MOVED), the reply, its report and the log untouched', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const dest = await createTopic(t, author.token, board);
+    const p = await reply(t, author.token, topic.id, 'reported, then moved elsewhere');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: (await member(0)).token }));
+    // The test's transaction holds the topic as movePosts does, and takes the reply to `dest`.
+    const answer = await withLockHeld(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [topic.id], async (h) => {
+      const moderating = t.gql(MODERATE_POST, { input: { postId: p.id, action: 'HIDE', reason: 'abusive' } }, { token: mod.token });
+      await h.waiting(1);
+      await h.query(`UPDATE posts SET topic_id = $2 WHERE id = $1`, [p.id, dest.id]);
+      await h.release();
+      return moderating;
+    });
+    expect(expectError(answer, 'CONFLICT').message).toBe(POST_MOVED);
+    expect(await postState(p.id)).toBe('VISIBLE');
+    expect(await t.sql(`SELECT r.status, i.status AS item FROM reports r JOIN review_items i ON i.id = r.review_item_id WHERE i.target_id = $1`, [p.id])).toEqual([{ status: 'OPEN', item: 'PENDING' }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE target_id = $1`, [p.id])).toEqual([{ n: 0 }]);
   });
 
   it('refuses a space moderator whose post was moved, with its topic, to a space they do not moderate while their moderatePost waited for the topic: judged on the space it is in once held (FORBIDDEN, nothing written)', async () => {
