@@ -62,6 +62,18 @@ interface Target {
   post: { id: string; number: number; state: ContentState; topic: { id: string; boardId: string; spaceId: string } } | null;
 }
 
+/** A post `moderatePost` holds, with where it is now and what judges who may see it and its topic. */
+interface HeldPost {
+  topic_id: string;
+  board_id: string;
+  space_id: string;
+  state: ContentState;
+  author_id: string;
+  deleted_from: ContentState | null;
+  topic_state: ContentState;
+  topic_author: string;
+}
+
 const ONLY_ADMINS_BAN = 'Only an admin decides a proposed ban';
 
 /**
@@ -629,8 +641,10 @@ export class ReportsService {
       // for the topic, is seen here, and the post judged, logged and acted on in that space
       // (`topic` and `post` were read before). A post `movePosts` took to another topic
       // meanwhile is CONFLICT (POST_MOVED), as `lockInTopic` refuses it.
-      const here = await tx.one<{ topic_id: string; board_id: string; space_id: string }>(
-        `SELECT p.topic_id, t.board_id, t.space_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 FOR NO KEY UPDATE OF p`,
+      // Its state and its topic's, as held, judge a moderator who no longer moderates (`requireModeratesNow`).
+      const here = await tx.one<HeldPost>(
+        `SELECT p.topic_id, t.board_id, t.space_id, p.state, p.author_id, p.deleted_from, t.state AS topic_state, t.author_id AS topic_author
+           FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 FOR NO KEY UPDATE OF p`,
         [post.id],
       );
       if (!here) throw AppError.notFound('Post not found');
@@ -642,7 +656,7 @@ export class ReportsService {
       // session's check above refuses; UNAUTHENTICATED once barred site-wide or deleted).
       // Everything after acts as `moderator`, their own post's undo refused as they are now.
       const moderator = await this.sessions.viewerNow(viewer, tx);
-      await this.requireModeratesNow(tx, moderator, post.id, at.spaceId);
+      await this.requireModeratesNow(moderator, here);
       if (input.action === ModerationAction.UNHIDE) await this.posts.refuseOwnUndo(moderator, post, 'unhide');
       if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnUndo(moderator, post, 'restore');
       // Held content, or a held edit, another moderator claimed waits for them, whatever is
@@ -700,21 +714,16 @@ export class ReportsService {
    * the post is held), refusing as the same request made now would be refused: NOT_FOUND when
    * they no longer see the post or its topic (held content, or a post deleted while held, which
    * only its author and moderators see), as `forum.post` finds none for them before any lock;
-   * FORBIDDEN when they see it but no longer moderate (`access.require`). The post and its topic
-   * are read, on `tx`, only to refuse.
+   * FORBIDDEN when they see it but no longer moderate (`access.require`). Judged on the post and
+   * its topic as `moderatePost` holds them (`held`).
    */
-  private async requireModeratesNow(tx: Tx, moderator: Viewer, postId: string, spaceId: string): Promise<void> {
-    const rank = await this.access.rankOn(moderator, spaceId);
+  private async requireModeratesNow(moderator: Viewer, held: HeldPost): Promise<void> {
+    const rank = await this.access.rankOn(moderator, held.space_id);
     if (rank >= LEVEL_RANK.MODERATE) return;
-    const row = await tx.one<{ state: ContentState; author_id: string; deleted_from: ContentState | null; topic_state: ContentState; topic_author: string }>(
-      `SELECT p.state, p.author_id, p.deleted_from, t.state AS topic_state, t.author_id AS topic_author FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
-      [postId],
-    );
-    const sees = !!row
-      && this.access.contentView(moderator, rank, { state: row.topic_state, authorId: row.topic_author, deletedFrom: null }) === 'full'
-      && this.access.contentView(moderator, rank, { state: row.state, authorId: row.author_id, deletedFrom: row.deleted_from }) !== 'none';
+    const sees = this.access.contentView(moderator, rank, { state: held.topic_state, authorId: held.topic_author, deletedFrom: null }) === 'full'
+      && this.access.contentView(moderator, rank, { state: held.state, authorId: held.author_id, deletedFrom: held.deleted_from }) !== 'none';
     if (!sees) throw AppError.notFound('Post not found');
-    await this.access.require(moderator, spaceId, AccessLevel.MODERATE, 'Post not found');
+    await this.access.require(moderator, held.space_id, AccessLevel.MODERATE, 'Post not found');
   }
 
   /**
