@@ -105,6 +105,20 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'sanction.lift' AND target_id = $1`, [x.id])).toEqual([{ n: 0 }]);
   });
 
+  it('answers a lift of a sanction lifted already as it is, once its lifter may lift it: nothing logged again; FORBIDDEN to one who may not now', async () => {
+    const x = await makeUser(t);
+    const silence = await sanction(globalMod, { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'cool down' });
+    expect(expectOk(await t.gql(LIFT, { id: silence }, { token: globalMod.token })).liftSanction).toEqual({ id: silence, active: false });
+    expect(expectOk(await t.gql(LIFT, { id: silence }, { token: globalMod.token })).liftSanction).toEqual({ id: silence, active: false });
+    const lifts = async () => t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE action = 'sanction.lift' AND target_id = $1`, [x.id]);
+    expect(await lifts()).toEqual([{ n: 1 }]);
+    // x made a moderator of the lifter's rank since: the lift is judged before it is found lifted.
+    await t.sql(`UPDATE users SET role = 'MODERATOR' WHERE id = $1`, [x.id]);
+    expect(expectError(await t.gql(LIFT, { id: silence }, { token: globalMod.token }), 'FORBIDDEN').message).toBe('You cannot sanction a moderator of your rank');
+    expect(await lifts()).toEqual([{ n: 1 }]);
+    await t.sql(`UPDATE users SET role = 'MEMBER' WHERE id = $1`, [x.id]);
+  });
+
   it('a lift waits for a change of its member’s role under way, and lifts nothing for one made a moderator of the lifter’s rank (FORBIDDEN)', async () => {
     const x = await makeUser(t);
     const silence = await sanction(globalMod, { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'cool down' });
