@@ -1306,10 +1306,15 @@ export class PostgresSearchEngine implements SearchEngine {
     // every space searched all the same.
     const readCounts = !readable && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
     let counts = '';
+    let languagesCte = '';
     if (readCounts) {
       const { lexemes, prefixes } = this.lexemesOf(compiled);
       const spaces = `${p(f.spaceIds)}::uuid[]`;
-      const held = `x.language IN (SELECT s.language FROM search_space_documents s WHERE s.space_id = ANY(${spaces}) AND s.docs > 0)`;
+      // Each language's visible documents in the spaces searched, read once for both uses.
+      languagesCte = `, sd AS MATERIALIZED (
+         SELECT s.language, sum(s.docs)::int AS n FROM search_space_documents s WHERE s.space_id = ANY(${spaces}) GROUP BY s.language
+       )`;
+      const held = `x.language IN (SELECT sd.language FROM sd WHERE sd.n > 0)`;
       counts = `, (SELECT coalesce(json_object_agg(x.language || ' ' || x.lexeme, s.n), '{}')
                      FROM unnest(${p(lexemes.map(([, x]) => x))}::text[], ${p(lexemes.map(([l]) => l))}::text[]) AS x(lexeme, language)
                      CROSS JOIN LATERAL (SELECT sum(c.docs)::int AS n FROM search_lexeme_counts c WHERE c.space_id = ANY(${spaces}) AND c.language = x.language AND c.lexeme = x.lexeme) s
@@ -1317,8 +1322,7 @@ export class PostgresSearchEngine implements SearchEngine {
          (SELECT coalesce(json_object_agg(x.language || ' ' || x.prefix, x.n), '{}') FROM (SELECT x.prefix, x.language, (SELECT coalesce(sum(c.docs), 0)::int FROM (SELECT c.docs FROM search_lexeme_counts c
                      WHERE c.space_id = ANY(${spaces}) AND c.language = x.language AND c.lexeme >= x.prefix AND c.lexeme < x.prefix || chr(1114111) LIMIT ${PREFIX_COUNTS}) c) AS n
                      FROM unnest(${p(prefixes.map(([, x]) => x))}::text[], ${p(prefixes.map(([l]) => l))}::text[]) AS x(prefix, language) WHERE ${held}) x) AS prefix_docs,
-         (SELECT coalesce(json_object_agg(x.language, x.n), '{}') FROM (SELECT s.language, sum(s.docs)::int AS n FROM search_space_documents s
-                     WHERE s.space_id = ANY(${spaces}) GROUP BY s.language) x) AS readable_docs`;
+         (SELECT coalesce(json_object_agg(sd.language, sd.n), '{}') FROM sd) AS readable_docs`;
     }
     const facets = req.facets
       ? `, (SELECT coalesce(json_agg(json_build_object('value', kind, 'count', n) ORDER BY n DESC, kind), '[]') FROM (SELECT kind, count(*) AS n FROM m GROUP BY kind) k) AS kinds,
@@ -1351,7 +1355,7 @@ export class PostgresSearchEngine implements SearchEngine {
                 ${lettersAsWritten} AS written
            FROM (SELECT * FROM m ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}) m
            JOIN search_bodies b ON b.id = m.id CROSS JOIN LATERAL (SELECT ${written} AS text) w, q
-       )
+       )${languagesCte}
        SELECT (SELECT count(*)::int FROM m) AS total,
               (SELECT coalesce(json_agg(json_build_object('id', id, 'topicId', topic_id, 'postNumber', post_number, 'spaceId', space_id,
                         'kind', kind, 'title', title, 'snippet', snippet, 'written', written, 'score', score) ORDER BY ${order}), '[]') FROM page) AS hits
