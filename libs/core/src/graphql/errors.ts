@@ -41,9 +41,6 @@ function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   return out;
 }
 
-/** @nestjs/graphql's numeric kind for `@Args()` parameters (GqlParamtype.ARGS). */
-const GQL_ARGS = 3;
-
 /** How many flat arguments `InputValidationPipe` keeps validated, all classes together. */
 export const VALIDATED_ARGS_MAX = 1000;
 /** The longest flat arguments (as JSON) it keeps: paging and ids, not the text of a post. */
@@ -79,10 +76,10 @@ class InputValidationPipe extends ValidationPipe {
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const kind = metadata.type as unknown;
-    if (kind !== GQL_ARGS && kind !== 'body' && kind !== 'query') return value;
-    // GraphQL's arguments arrive as 'body' (Nest's numbers for GraphQL and HTTP parameters are the same: 3 is BODY).
-    const args = kind === 'body' || kind === GQL_ARGS;
-    const key = args && metadata.metatype && this.toValidate(metadata) ? flatArgsKey(value) : undefined;
+    // GraphQL's `@Args()` arrive as 'body': the pipes consumer names @nestjs/graphql's ARGS (3) by
+    // the HTTP parameter of the same number (RouteParamtypes.BODY).
+    if (kind !== 'body' && kind !== 'query') return value;
+    const key = kind === 'body' && metadata.metatype && this.toValidate(metadata) ? flatArgsKey(value) : undefined;
     if (key === undefined) return super.transform(value, metadata);
     const kept = this.validated.get(metadata.metatype)?.get(key);
     if (kept) return Object.assign(Object.create(Object.getPrototypeOf(kept) as object | null) as object, kept);
