@@ -7,15 +7,15 @@ import { writeAuditCsv } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
 /** Whether a date's year-month-day (as written, e.g. 2026-02-31) is a day of the calendar. */
 function isCalendarDay(value: string): boolean {
   const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
   if (!ymd) return true; // no day written: the Date parse alone judges it
   const [year, month, day] = ymd.slice(1).map(Number);
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return month >= 1 && month <= 12 && day >= 1 && day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]);
+  // Date rolls a day the month lacks over into the next: one that comes back as written is real.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 /**
