@@ -195,6 +195,32 @@ export function searchEngineContract(
       expect((await ids('grinder -blade')).sort()).toEqual([grinder.id, reply.id].sort());
     });
 
+    /**
+     * A query of words English drops as stop words ("the", "between") and an excluded word: no post
+     * holds both words, so the posts holding either follow (words missing), and none is every post
+     * without the excluded word. English posts holding neither word are no match (PostgreSQL's English
+     * query of it holds no word: `'' && !'foo'` read as `!'foo'` matched every English post without
+     * foo); the language-neutral posts holding one of the words are, but the one holding foo.
+     */
+    it('finds by words a language drops as stop words with an excluded word, never every post without it', async () => {
+      const stops = newId();
+      const make = inSpace(stops);
+      const english = [make('Widget notes', 'A widget.', 'en'), make('Gadget notes', 'A gadget, foo free.', 'en'), make('Foo notes', 'A foo widget.', 'en')];
+      const the = make('Note', 'the widget', 'simple');
+      const between = make('Note', 'between rounds', 'simple');
+      const theFoo = make('Note', 'the foo', 'simple');
+      await engine.upsert([...english, the, between, theFoo]);
+      try {
+        const { found } = searchIn(stops);
+        expect(await found('the between -foo ')).toEqual([the.id, between.id].sort());
+        expect(await found('between the -foo')).toEqual([the.id, between.id].sort());
+        expect(await found('the -foo ')).toEqual([the.id]);
+        expect(await found('the between -widget -foo ')).toEqual([between.id]);
+      } finally {
+        await engine.remove([...english, the, between, theFoo].map((d) => d.id));
+      }
+    });
+
     it('folds accents and handles each space’s language', async () => {
       expect(await ids('elephant')).toEqual([elephants.id]);
       expect(await ids('éléphants savane')).toEqual([elephants.id]);
