@@ -30,41 +30,7 @@ function countFunctions(perLanguage: boolean): string {
          WHERE cardinality(l.lexemes) > 0 OR cardinality(d.spaces) > 0
       $$;
 
-      CREATE OR REPLACE FUNCTION search_counts_fold(batch integer) RETURNS integer LANGUAGE plpgsql AS $$
-      DECLARE
-        folded integer;
-        gone_spaces uuid[];${lang(`
-        gone_languages text[];`)}
-        gone_lexemes text[];
-      BEGIN
-        WITH taken AS (
-          DELETE FROM search_lexeme_deltas
-           WHERE id IN (SELECT id FROM search_lexeme_deltas ORDER BY id LIMIT batch FOR UPDATE SKIP LOCKED)
-          RETURNING spaces,${lang(' languages,')} lexemes, deltas, document_spaces,${lang(' document_languages,')} document_deltas
-        ), counted AS (
-          INSERT INTO search_lexeme_counts AS c (space_id,${lang(' language,')} lexeme, docs)
-          SELECT u.space_id,${lang(' u.language,')} u.lexeme, sum(u.n)::int FROM taken t, unnest(t.spaces,${lang(' t.languages,')} t.lexemes, t.deltas) AS u(space_id,${lang(' language,')} lexeme, n)
-           GROUP BY u.space_id,${lang(' u.language,')} u.lexeme HAVING sum(u.n) <> 0
-           ORDER BY u.space_id,${lang(' u.language,')} u.lexeme
-          ON CONFLICT (space_id,${lang(' language,')} lexeme) DO UPDATE SET docs = c.docs + EXCLUDED.docs
-          RETURNING c.space_id,${lang(' c.language,')} c.lexeme, c.docs
-        ), documents AS (
-          INSERT INTO search_space_documents AS c (space_id,${lang(' language,')} docs)
-          SELECT u.space_id,${lang(' u.language,')} sum(u.n)::int FROM taken t, unnest(t.document_spaces,${lang(' t.document_languages,')} t.document_deltas) AS u(space_id,${lang(' language,')} n)
-           GROUP BY u.space_id${lang(', u.language')} HAVING sum(u.n) <> 0
-           ORDER BY u.space_id${lang(', u.language')}
-          ON CONFLICT (space_id${lang(', language')}) DO UPDATE SET docs = c.docs + EXCLUDED.docs
-          RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM taken), array_agg(g.space_id),${lang(' array_agg(g.language),')} array_agg(g.lexeme)
-          INTO folded, gone_spaces,${lang(' gone_languages,')} gone_lexemes
-          FROM (SELECT space_id,${lang(' language,')} lexeme FROM counted WHERE docs = 0) g, (SELECT count(*) FROM documents) d;
-        IF gone_spaces IS NOT NULL THEN
-          DELETE FROM search_lexeme_counts c USING unnest(gone_spaces,${lang(' gone_languages,')} gone_lexemes) AS g(space_id,${lang(' language,')} lexeme)
-           WHERE c.space_id = g.space_id${lang(' AND c.language = g.language')} AND c.lexeme = g.lexeme AND c.docs = 0;
-        END IF;
-        RETURN folded;
-      END $$;
+${countsFoldFunction(perLanguage)}
 
       CREATE OR REPLACE FUNCTION search_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
@@ -95,6 +61,58 @@ function countFunctions(perLanguage: boolean): string {
           PERFORM search_counts_queue(removed_spaces,${lang(' removed_languages,')} removed, added_spaces,${lang(' added_languages,')} added);
         END IF;
         RETURN NULL;
+      END $$;`;
+}
+
+/**
+ * The fold of the queued changes into the counts (`search_counts_fold`), with or without each
+ * document's language; with `documentsGo` (the migration search-space-documents-emptied) a space's
+ * count of documents of a language that reaches zero goes, as a lexeme's count does.
+ */
+export function countsFoldFunction(perLanguage: boolean, documentsGo = false): string {
+  const lang = (sql: string) => (perLanguage ? sql : '');
+  return `
+      CREATE OR REPLACE FUNCTION search_counts_fold(batch integer) RETURNS integer LANGUAGE plpgsql AS $$
+      DECLARE
+        folded integer;
+        gone_spaces uuid[];${lang(`
+        gone_languages text[];`)}
+        gone_lexemes text[];${documentsGo ? `
+        emptied_spaces uuid[];${lang(`
+        emptied_languages text[];`)}` : ''}
+      BEGIN
+        WITH taken AS (
+          DELETE FROM search_lexeme_deltas
+           WHERE id IN (SELECT id FROM search_lexeme_deltas ORDER BY id LIMIT batch FOR UPDATE SKIP LOCKED)
+          RETURNING spaces,${lang(' languages,')} lexemes, deltas, document_spaces,${lang(' document_languages,')} document_deltas
+        ), counted AS (
+          INSERT INTO search_lexeme_counts AS c (space_id,${lang(' language,')} lexeme, docs)
+          SELECT u.space_id,${lang(' u.language,')} u.lexeme, sum(u.n)::int FROM taken t, unnest(t.spaces,${lang(' t.languages,')} t.lexemes, t.deltas) AS u(space_id,${lang(' language,')} lexeme, n)
+           GROUP BY u.space_id,${lang(' u.language,')} u.lexeme HAVING sum(u.n) <> 0
+           ORDER BY u.space_id,${lang(' u.language,')} u.lexeme
+          ON CONFLICT (space_id,${lang(' language,')} lexeme) DO UPDATE SET docs = c.docs + EXCLUDED.docs
+          RETURNING c.space_id,${lang(' c.language,')} c.lexeme, c.docs
+        ), documents AS (
+          INSERT INTO search_space_documents AS c (space_id,${lang(' language,')} docs)
+          SELECT u.space_id,${lang(' u.language,')} sum(u.n)::int FROM taken t, unnest(t.document_spaces,${lang(' t.document_languages,')} t.document_deltas) AS u(space_id,${lang(' language,')} n)
+           GROUP BY u.space_id${lang(', u.language')} HAVING sum(u.n) <> 0
+           ORDER BY u.space_id${lang(', u.language')}
+          ON CONFLICT (space_id${lang(', language')}) DO UPDATE SET docs = c.docs + EXCLUDED.docs
+          RETURNING ${documentsGo ? `c.space_id,${lang(' c.language,')} c.docs` : '1'}
+        )
+        SELECT (SELECT count(*) FROM taken), array_agg(g.space_id),${lang(' array_agg(g.language),')} array_agg(g.lexeme)${documentsGo ? `,
+               (SELECT array_agg(e.space_id) FROM documents e WHERE e.docs = 0)${lang(', (SELECT array_agg(e.language) FROM documents e WHERE e.docs = 0)')}` : ''}
+          INTO folded, gone_spaces,${lang(' gone_languages,')} gone_lexemes${documentsGo ? `, emptied_spaces${lang(', emptied_languages')}` : ''}
+          FROM (SELECT space_id,${lang(' language,')} lexeme FROM counted WHERE docs = 0) g, (SELECT count(*) FROM documents) d;
+        IF gone_spaces IS NOT NULL THEN
+          DELETE FROM search_lexeme_counts c USING unnest(gone_spaces,${lang(' gone_languages,')} gone_lexemes) AS g(space_id,${lang(' language,')} lexeme)
+           WHERE c.space_id = g.space_id${lang(' AND c.language = g.language')} AND c.lexeme = g.lexeme AND c.docs = 0;
+        END IF;${documentsGo ? `
+        IF emptied_spaces IS NOT NULL THEN
+          DELETE FROM search_space_documents c USING unnest(emptied_spaces${lang(', emptied_languages')}) AS g(space_id${lang(', language')})
+           WHERE c.space_id = g.space_id${lang(' AND c.language = g.language')} AND c.docs = 0;
+        END IF;` : ''}
+        RETURN folded;
       END $$;`;
 }
 

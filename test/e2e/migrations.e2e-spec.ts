@@ -344,6 +344,29 @@ describe('migrations', () => {
     expect(await spaces()).toEqual([`${space} fr 2`]);
   });
 
+  it('deletes the counts of a space’s documents left at zero when it makes the fold delete them, and the fold does from there', async () => {
+    await undo(backTo('SearchSpaceDocumentsEmptied1765245600000'));
+    // A space whose one document went, folded by the fold before: its count stays, at 0.
+    const engine = new PostgresSearchEngine(t.ds);
+    const space = newId();
+    const doc = searchDocument({ spaceId: space, title: 'Quokka husbandry', body: 'Marmalade.' });
+    await engine.upsert([doc]);
+    await engine.foldCounts();
+    await engine.remove([doc.id]);
+    await engine.foldCounts();
+    const spaces = () => t.sql(`SELECT language, docs FROM search_space_documents WHERE space_id = $1`, [space]);
+    expect(await spaces()).toEqual([{ language: 'en', docs: 0 }]);
+    expect((await migrateDatabase(t.db.url))[0]).toBe('SearchSpaceDocumentsEmptied1765245600000');
+    expect(await spaces()).toEqual([]);
+    // From there on, a count the fold takes to zero goes.
+    await engine.upsert([{ ...doc, version: 2 }]);
+    await engine.foldCounts();
+    expect(await spaces()).toEqual([{ language: 'en', docs: 1 }]);
+    await engine.upsert([{ ...doc, state: 'HIDDEN', version: 3 }]);
+    await engine.foldCounts();
+    expect(await spaces()).toEqual([]);
+  });
+
   it('keeps the counts per language, and back, without taking search_documents from the searches reading it', async () => {
     // A search under way: its transaction holds search_documents (ACCESS SHARE), as each search's statement does.
     // Dropping the counts' triggers took the table ACCESS EXCLUSIVE, waiting for every search and every
