@@ -1,4 +1,4 @@
-import { MigrationInterface } from 'typeorm';
+import { EntityManager, MigrationInterface } from 'typeorm';
 import { newId } from '../../libs/core/src/ids';
 import { MeiliSearchEngine, meiliFolding } from '../../libs/search/src/meili/meili.engine';
 import { PostgresSearchEngine, vocabularyWords } from '../../libs/search/src/postgres/postgres.engine';
@@ -774,6 +774,76 @@ describe('postgres engine: lexeme counts per space', () => {
       const loops = (node: any): number =>
         (node['Relation Name'] === 'search_lexeme_counts' ? node['Actual Loops'] : 0) + (node.Plans ?? []).reduce((sum: number, n: any) => sum + loops(n), 0);
       expect([loops(plan[0].Plan), languages.length]).toEqual([languages.filter((l) => l === 'en').length, 6]);
+    }));
+
+  /**
+   * The GIN path reads, per language, that language's index (a branch of a UNION ALL each: a scan of
+   * search_documents), and only
+   * for the languages the spaces searched hold documents of: until 2026-12-05 a query of an English
+   * space read the French and language-neutral indexes too, every match of them in every space,
+   * for the space filter to drop. Here the French and neutral posts holding gizmo are another
+   * space's; a space of both English and French posts reads both indexes, and answers alike.
+   */
+  it('reads the GIN index of the languages the spaces searched hold documents of alone, answering alike', () =>
+    withPostgresEngine(async (engine, t) => {
+      const english = newId();
+      const mixed = newId();
+      const elsewhere = newId();
+      const gizmos = (spaceId: string, language: SearchDocument['language'], n: number) =>
+        Array.from({ length: n }, (_, i) => searchDocument({ spaceId, title: `Gizmo ${language} ${i}`, body: 'A gizmo.', language }));
+      await engine.upsert([...gizmos(english, 'en', 3), ...gizmos(mixed, 'en', 3), ...gizmos(mixed, 'fr', 2), ...gizmos(elsewhere, 'fr', 4), ...gizmos(elsewhere, 'simple', 4)]);
+      const statements: Array<{ sql: string; params: unknown[] }> = [];
+      const query = EntityManager.prototype.query;
+      const spy = jest.spyOn(EntityManager.prototype, 'query').mockImplementation(function (this: EntityManager, sql: string, params?: unknown[]) {
+        // The GIN path's statement (its branches counted, see ginCandidates).
+        if (sql.includes('count(*) OVER ()::int AS seen')) statements.push({ sql, params: params ?? [] });
+        return query.call(this, sql, params);
+      });
+      const read = async (spaceId: string) => {
+        statements.length = 0;
+        const res = await engine.search({ query: 'gizmo ', filters: { spaceIds: [spaceId] }, limit: 10, offset: 0 });
+        expect(statements).toHaveLength(1);
+        const [{ sql, params }] = statements;
+        // The scans of search_documents the statement makes, as the GIN path runs it (no sequential or plain index scan).
+        const runner = t.ds.createQueryRunner();
+        let plan: any;
+        try {
+          await runner.startTransaction();
+          await runner.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off`);
+          [{ 'QUERY PLAN': [{ Plan: plan }] }] = await runner.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+          await runner.rollbackTransaction();
+        } finally {
+          await runner.release();
+        }
+        const scans = (node: any): number => (node['Relation Name'] === 'search_documents' ? 1 : 0) + (node.Plans ?? []).reduce((sum: number, n: any) => sum + scans(n), 0);
+        return { titles: res.hits.map((h) => h.title).sort(), branches: sql.match(/d\.language = '/g)?.length, scans: scans(plan) };
+      };
+      try {
+        expect(await read(english)).toEqual({ titles: ['Gizmo en 0', 'Gizmo en 1', 'Gizmo en 2'], branches: 1, scans: 1 });
+        expect(await read(mixed)).toEqual({ titles: ['Gizmo en 0', 'Gizmo en 1', 'Gizmo en 2', 'Gizmo fr 0', 'Gizmo fr 1'], branches: 2, scans: 2 });
+      } finally {
+        spy.mockRestore();
+      }
+    }));
+
+  /**
+   * A space's first documents of a language are found before the job folds them into the counts
+   * (the languages read are those the counts list and those of the changes queued), and a
+   * moderator's own query reads every language (hidden documents are in no count).
+   */
+  it('finds a space’s documents of a language before their counts are folded in, and hidden ones in a moderator’s own query', () =>
+    withPostgresEngine(async (_engine, t) => {
+      const plain = new PostgresSearchEngine(t.ds);
+      const space = newId();
+      const held = newId();
+      const fresh = searchDocument({ spaceId: space, title: 'Gizmo', body: 'Un gizmo.', language: 'fr' });
+      const hidden = searchDocument({ spaceId: held, title: 'Gizmo', body: 'Un gizmo.', language: 'fr', state: 'HIDDEN' });
+      await plain.upsert([fresh, hidden]);
+      const found = async (spaceIds: string[], moderatedSpaceIds: string[] = []) =>
+        (await plain.search({ query: 'gizmo ', filters: { spaceIds, moderatedSpaceIds }, limit: 10, offset: 0 })).hits.map((h) => h.id);
+      expect([await found([space]), await found([held], [held]), await found([held])]).toEqual([[fresh.id], [hidden.id], []]);
+      await plain.foldCounts();
+      expect([await found([space]), await found([held], [held])]).toEqual([[fresh.id], [hidden.id]]);
     }));
 
   /**

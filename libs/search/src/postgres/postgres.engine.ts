@@ -23,6 +23,16 @@ type Lang = keyof typeof CONFIGS;
 const LANGS = Object.keys(CONFIGS) as Lang[];
 /** A CASE choosing, by a document's language (`column`), what `of` gives for it; a language not listed reads as simple. */
 const byLanguage = (column: string, of: (l: Lang) => string) => `CASE ${column} WHEN 'en' THEN ${of('en')} WHEN 'fr' THEN ${of('fr')} ELSE ${of('simple')} END`;
+/**
+ * The languages the spaces searched (`spaces`, a uuid[]) hold visible documents of, as a text[]:
+ * those their counts list (`search_space_documents`), and those of the changes not folded in yet
+ * (`search_lexeme_deltas`, a few seconds' writes: a space's first documents of a language are
+ * found before the job counts them). A query reads the other languages' queries nowhere.
+ */
+const languagesSql = (spaces: string) => `(SELECT coalesce(array_agg(DISTINCT x.language), '{}') FROM (
+    SELECT s.language FROM search_space_documents s WHERE s.space_id = ANY(${spaces}) AND s.docs <> 0
+    UNION ALL
+    SELECT x.language FROM search_lexeme_deltas q, unnest(q.document_spaces, q.document_languages) AS x(space_id, language) WHERE x.space_id = ANY(${spaces})) x)`;
 
 interface Compiled {
   /** Every positive term required (tsquery text per language). */
@@ -45,6 +55,12 @@ interface Compiled {
    * two typos away. Null when no term is widened.
    */
   typoLevels: { exact: Record<Lang, Array<string | null>>; one: Record<Lang, Array<string | null>> } | null;
+  /**
+   * The languages the spaces searched hold visible documents of (see languagesSql), whose queries
+   * alone are read; null for every language (a moderator's own query, whose pending, hidden and
+   * deleted documents no count lists).
+   */
+  languages: ReadonlySet<Lang> | null;
 }
 
 /** A close word of a typed word (see nearWords), and how many typos apart they are. */
@@ -817,7 +833,7 @@ export class PostgresSearchEngine implements SearchEngine {
       this.nearWords(parsed, req.filters.spaceIds, moderated, folding),
       this.completions(parsed, req.filters.spaceIds, moderated, folding),
     ]);
-    const compiled = await this.compile(parsed, near, completions);
+    const compiled = await this.compile(parsed, near, completions, req.filters.spaceIds, moderated.length > 0);
     const all = await this.run(req, compiled, 'all');
     // Too few documents hold every word (a pasted question, say): documents holding some of
     // them follow, those matching more words first, as Meilisearch's matching strategy does.
@@ -1104,9 +1120,9 @@ export class PostgresSearchEngine implements SearchEngine {
    * The query as tsqueries per language (stemming differs, so each document is matched with
    * its own): every term required, any term enough, and each positive term on its own.
    */
-  private async compile(q: ParsedQuery, near: Map<string, CloseWord[]>, completions: string[] | null): Promise<Compiled> {
-    const params: string[] = [];
-    const p = (value: string) => {
+  private async compile(q: ParsedQuery, near: Map<string, CloseWord[]>, completions: string[] | null, spaceIds: string[], moderated: boolean): Promise<Compiled> {
+    const params: unknown[] = [];
+    const p = (value: unknown) => {
       params.push(value);
       return `$${params.length}`;
     };
@@ -1163,6 +1179,7 @@ export class PostgresSearchEngine implements SearchEngine {
         : []),
     ]);
     if (excluded.length) columns.push(...LANGS.map((l) => `(${excluded.map((x) => `!! phraseto_tsquery('${CONFIGS[l]}', ${x})`).join(' && ')})::text AS excl_${l}`));
+    if (!moderated) columns.push(`${languagesSql(`${p(spaceIds)}::uuid[]`)} AS languages`);
     const [row] = await this.ds.query(`SELECT ${columns.join(', ')}`, params);
     const pick = (prefix: string) => Object.fromEntries(LANGS.map((l) => [l, row[`${prefix}_${l}`]])) as Record<Lang, never>;
     // A language that drops every positive term (each a stop word there) finds nothing: its queries
@@ -1180,6 +1197,7 @@ export class PostgresSearchEngine implements SearchEngine {
       segmented: terms.some(isSegmented),
       folded: terms.some(holdsArabicOrHebrew),
       typoLevels: widened ? { exact: pick('exact'), one: pick('one') } : null,
+      languages: moderated ? null : new Set((row.languages as string[]).map(searchLanguage)),
     };
   }
 
@@ -1205,6 +1223,8 @@ export class PostgresSearchEngine implements SearchEngine {
         if (compiled.excluded[l] && tsq[l] !== '') tsq[l] = `(${tsq[l]}) & ${compiled.excluded[l]}`;
       }
     }
+    // A language the spaces searched hold no document of finds nothing there: its query is not read.
+    for (const l of LANGS) if (compiled.languages && !compiled.languages.has(l)) tsq[l] = '';
     const params: unknown[] = [tsq.en, tsq.fr, tsq.simple, f.spaceIds, f.moderatedSpaceIds ?? []];
     const p = (value: unknown) => {
       params.push(value);
@@ -1223,12 +1243,12 @@ export class PostgresSearchEngine implements SearchEngine {
     // which the page then dropped, counted in totals. The GIN path reads each language's index with
     // its query (`ownIndexes`: the migration search-documents-tsv-per-language), one branch of a
     // UNION ALL each (as OR'd arms, identical queries would be merged into one condition, which no
-    // index of one language serves); a language whose query is empty (every word a stop word there)
-    // matches nothing and is not read. The date index's walks check each row with its own.
+    // index of one language serves); a language whose query is empty (every word a stop word there,
+    // or no document of it in the spaces searched) matches nothing and has no branch. The date
+    // index's walks check each row with its own.
     const tsqOf = (l: Lang) => `$${LANGS.indexOf(l) + 1}::tsquery`;
     const ownMatch = `d.tsv @@ ${byLanguage('d.language', tsqOf)}`;
-    // (A language not read keeps its branch, constant false, which the planner drops: the statement still types its parameter.)
-    const ownIndexes = LANGS.map((l) => `${tsq[l].trim() === '' ? 'false AND ' : ''}d.language = '${l}' AND d.tsv @@ ${tsqOf(l)} AND ${where.join(' AND ')}`);
+    const ownIndexes = LANGS.filter((l) => tsq[l].trim() !== '').map((l) => `d.language = '${l}' AND d.tsv @@ ${tsqOf(l)} AND ${where.join(' AND ')}`);
     const dateWalk = { tsv: ownMatch, filters: where.join(' AND ') };
     const filterParams = params.slice();
     const idf = weights?.idf ?? compiled.each.en.map(() => 1);
@@ -1470,11 +1490,15 @@ export class PostgresSearchEngine implements SearchEngine {
    * so only those ids travel (not thousands of rows to sort here).
    */
   private async ginCandidates(m: EntityManager, matches: string[], params: unknown[], rank: string | null, afterWalk = false): Promise<{ ids: string[]; seen: number }> {
+    if (matches.length === 0) return { ids: [], seen: 0 };
     // After a date index walk (`afterWalk`), the bitmap scans it turned off go back on.
     await m.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off${afterWalk ? '; SET LOCAL enable_bitmapscan = on' : ''}`);
     const branches = matches.map((match) => `SELECT d.id, d.created_at, ${rank ?? '0'} AS rank FROM search_documents d WHERE ${match}`);
+    // The languages' queries ($1 to $3) are typed in `typed`, which nothing reads: a language not
+    // read (no branch) names its parameter nowhere else.
     const rows: Array<{ id: string; seen: number }> = await m.query(
-      `SELECT x.id, count(*) OVER ()::int AS seen
+      `WITH typed AS (SELECT $1::tsquery AS en, $2::tsquery AS fr, $3::tsquery AS simple)
+       SELECT x.id, count(*) OVER ()::int AS seen
          FROM (${branches.join(' UNION ALL ')} LIMIT ${DENSE}) x
         ORDER BY x.rank DESC, x.created_at DESC, x.id DESC
         LIMIT ${CANDIDATES}`,
