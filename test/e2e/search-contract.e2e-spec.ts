@@ -131,6 +131,30 @@ describe('postgres engine: stemming per language', () => {
     }));
 });
 
+describe('postgres engine: stop words with an excluded word, words missing', () => {
+  /**
+   * With words missing and the words rare enough, the candidates are the posts holding the most
+   * weight of them (ranked), found through each language's query of the candidate terms: English
+   * drops both words, so its query is empty there too, with the exclusion or not, and no English post
+   * is a candidate.
+   */
+  it('ranks the candidates of words a language drops as stop words with an excluded word without every post of that language', () =>
+    withPostgresEngine(async (engine) => {
+      const space = newId();
+      const english = searchDocument({ spaceId: space, title: 'Widget', body: 'A widget.' });
+      const filler = Array.from({ length: 100 }, (_, i) => searchDocument({ spaceId: space, title: `Filler ${i}`, body: 'Nothing here.', language: 'simple' }));
+      const the = searchDocument({ spaceId: space, title: 'Note', body: 'the widget', language: 'simple' });
+      const between = searchDocument({ spaceId: space, title: 'Note', body: 'between rounds', language: 'simple' });
+      const theFoo = searchDocument({ spaceId: space, title: 'Note', body: 'the foo', language: 'simple' });
+      await engine.upsert([english, ...filler, the, between, theFoo]);
+      const candidates = jest.spyOn(engine as unknown as { candidates: (...args: unknown[]) => Promise<unknown> }, 'candidates');
+      const res = await engine.search({ query: 'the between -foo ', filters: { spaceIds: [space] }, limit: 10, offset: 0 });
+      expect([res.hits.map((h) => h.id).sort(), res.total]).toEqual([[the.id, between.id].sort(), 2]);
+      // Every word (none holds both), then words missing, its candidates ranked (a rank expression given).
+      expect(candidates.mock.calls.map((args) => args[3] !== null)).toEqual([false, true]);
+    }));
+});
+
 describe('postgres engine: Chinese, Japanese and Thai letters', () => {
   it('puts no run of them in the vocabulary, and the upgrade takes out those written before', () =>
     withPostgresEngine(async (engine, t) => {
