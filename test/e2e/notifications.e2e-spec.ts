@@ -1049,6 +1049,43 @@ describe('notifications and watching', () => {
     ]);
   });
 
+  it('writes the watches of a run of new posts in one topic with neither a transaction nor a hold of its topic (one topic cannot be taken out of order): three statements fewer than a run over two', async () => {
+    // Four new posts, in one topic or two: each topic's first post and replies by members of their own.
+    const runCost = async (topics: number) => {
+      const made: Array<{ writer: TestUser; repliers: TestUser[]; topicId: string }> = [];
+      const postIds: string[] = [];
+      for (let i = 0; i < topics; i++) {
+        const writer = await makeUser(t);
+        const topic = await createTopic(t, writer.token, board);
+        postIds.push(topic.firstPostId);
+        const repliers: TestUser[] = [];
+        for (let j = 0; j < 4 / topics - 1; j++) {
+          const replier = await makeUser(t);
+          repliers.push(replier);
+          postIds.push((await reply(t, replier.token, topic.id, 'Agreed.')).id);
+        }
+        made.push({ writer, repliers, topicId: topic.id });
+      }
+      await t.sql(`UPDATE outbox SET processed_at = now() WHERE processed_at IS NULL`);
+      const events = postIds.map((postId, i) => ({ id: String(i + 1), type: 'post.created', aggregateType: 'post', aggregateId: postId, version: 1, payload: { postId }, createdAt: new Date(), attempts: 0 }));
+      const cost = await handleCost(events);
+      // The watches are written all the same: the writer watches their topic, the repliers track it.
+      for (const m of made) {
+        const levels = await t.sql(`SELECT user_id, level FROM topic_watches WHERE topic_id = $1 ORDER BY user_id`, [m.topicId]);
+        const expected = [{ user_id: m.writer.id, level: 'WATCHING' }, ...m.repliers.map((r) => ({ user_id: r.id, level: 'TRACKING' }))];
+        expect(levels).toEqual(expected.sort((a, b) => (a.user_id < b.user_id ? -1 : 1)));
+      }
+      return cost;
+    };
+    const [one, two] = [await runCost(1), await runCost(2)];
+    const holding = (cost: { statements: string[] }) => cost.statements.filter((x) => /START TRANSACTION|BEGIN|COMMIT|FOR KEY SHARE/i.test(x));
+    // The delivery's round holds its posts' topics in both (a move holds a topic before its posts);
+    // only the run over two holds its topics for the watches as well.
+    expect(holding(one)).toHaveLength(3);
+    expect(holding(two)).toHaveLength(6);
+    expect(one.count).toBe(two.count - 3);
+  });
+
   it('delivers a reply to any number of watchers in a fixed number of statements', async () => {
     const deliveryCost = async (watchers: number) => {
       const topic = await createTopic(t, author.token, board);

@@ -318,10 +318,13 @@ export class NotificationsHandler implements OutboxHandler {
     // Topics before users, as `deliver` holds them: the topics are held FOR KEY SHARE first, in id
     // order, in the insert's transaction, as its foreign key would take them only after the users,
     // in their authors' order; a move holds its topics FOR UPDATE in id order, and a batch whose
-    // watches took a higher topic before a lower one the move held deadlocked with it.
-    const written: Array<{ user_id: string; topic_id: string; level: string }> = await this.ds.transaction(async (m) => {
-      await holdTopicsOf(m, [], topicIds);
-      return m.query(
+    // watches took a higher topic before a lower one the move held deadlocked with it. A run in one
+    // topic is its insert alone: one topic cannot be taken out of order, and its foreign key's
+    // FOR KEY SHARE waits only for a holder of that topic FOR UPDATE (a move, a status change),
+    // none of which then asks for an account's row in a mode the insert's FOR SHARE holds up (a
+    // visit's write skips a row held), so no cycle with the authors' rows it holds first.
+    const insertWatches = (m: EntityManager): Promise<Array<{ user_id: string; topic_id: string; level: string }>> =>
+      m.query(
         `WITH w AS (
            INSERT INTO topic_watches (user_id, topic_id, level)
            SELECT au.id, nw.topic_id, nw.level FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS nw(user_id, topic_id, level)
@@ -335,7 +338,13 @@ export class NotificationsHandler implements OutboxHandler {
          SELECT user_id, topic_id, level FROM w WHERE inserted`,
         [firsts.map((post) => post.author_id), firsts.map((post) => post.topic_id), firsts.map((post) => (post.number === 1 ? 'WATCHING' : 'TRACKING'))],
       );
-    });
+    const written =
+      topicIds.length === 1
+        ? await insertWatches(this.ds.manager)
+        : await this.ds.transaction(async (m) => {
+            await holdTopicsOf(m, [], topicIds);
+            return insertWatches(m);
+          });
     // Each topic's levels, brought up to date post by post: a watch is set where the post that
     // wrote it is reached (it is on that post's topic), so each post reads those before it.
     const levels = new Map<string, Map<string, string>>(topicIds.map((id) => [id, new Map()]));
