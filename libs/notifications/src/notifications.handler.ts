@@ -7,7 +7,7 @@ import { BOOKMARK_REMINDER_DUE } from '../../forum/src/bookmarks/bookmarks.repos
 import { effectiveWatchesSql, inheritedWatchesSql } from './watch-levels';
 import { mentionedGroupMembersSql, postGroupMentionsJsonSql } from './group-mentions';
 import { newId } from '../../core/src/ids';
-import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
+import { OutboxEvent, OutboxHandler, OutboxRetryLater } from '../../core/src/outbox/outbox';
 import { fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility, READ_WITH_THE_TOPIC } from './notifications';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { GROUP_REQUEST_DECIDED, GROUP_REQUESTED } from '../../identity/src/groups/group-requests.service';
@@ -524,7 +524,7 @@ export class NotificationsHandler implements OutboxHandler {
         });
       } catch (err) {
         if (!(err instanceof TopicsMoved)) throw err;
-        if (tries >= HOLD_TOPICS_TRIES) throw new Error(`posts moved out of the topics held for their delivery ${tries} times in a row; left for the outbox to try again`);
+        if (tries >= HOLD_TOPICS_TRIES) throw new TopicsKeptMoving(tries);
         this.log.debug({ posts: postIds.length }, 'a post moved while its delivery waited for its topic; holding its topics again');
       }
     }
@@ -533,6 +533,18 @@ export class NotificationsHandler implements OutboxHandler {
 
 /** How often `writeHoldingTopics` holds the posts' topics, each time after a move of them, before it fails. */
 export const HOLD_TOPICS_TRIES = 5;
+
+/**
+ * `writeHoldingTopics` gave up: its posts moved out of the topics it held HOLD_TOPICS_TRIES times
+ * in a row. Moves of them going on, not a fault: the outbox tries the batch again later and logs
+ * it as a warning (`OutboxRetryLater`).
+ */
+export class TopicsKeptMoving extends OutboxRetryLater {
+  constructor(tries: number) {
+    super(`posts moved out of the topics held for their delivery ${tries} times in a row; left for the outbox to try again`);
+    this.name = 'TopicsKeptMoving';
+  }
+}
 
 /** A post an event announces as new, and whether as approved (`post.approved`). */
 interface NewPost {

@@ -56,6 +56,20 @@ export class OutboxWait extends Error {
 }
 
 /**
+ * Thrown by a handler that gave up on work other writers kept changing under it (a delivery whose
+ * posts kept moving while it waited for their topics): expected now and then on a busy forum, and
+ * gone once they are done. A failure like any other (counted, tried again after the back-off,
+ * parked after OUTBOX_MAX_ATTEMPTS), but logged as a warning, not an error: nothing is broken
+ * unless it goes on until the event is parked, which is logged as an error as ever.
+ */
+export class OutboxRetryLater extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutboxRetryLater';
+  }
+}
+
+/**
  * A delivery in which a handler failed while another waited (`OutboxWait`): the failure counts
  * towards parking, but the event is not parked while the wait is pending, and is due again no
  * sooner than its end. Parked then, the waiting work (a dead worker's claim of a sanction's
@@ -228,7 +242,8 @@ export class OutboxWorker {
     }
     const waiting = err instanceof FailedWhileWaiting ? err.wait.until : null;
     const failure = err instanceof FailedWhileWaiting ? err.failure : err;
-    this.log.error({ err: failure, waiting }, 'outbox delivery failed; it will be retried');
+    if (failure instanceof OutboxRetryLater) this.log.warn({ err: failure, waiting }, 'outbox delivery gave up for now; it will be retried');
+    else this.log.error({ err: failure, waiting }, 'outbox delivery failed; it will be retried');
     if (ids.length === 0) return;
     const backOff = `now() + make_interval(secs => LEAST(${MAX_BACKOFF_SECONDS}, power(2, attempts)))`;
     const parked = rowsOf<{ id: string; type: string; parked: boolean }>(
