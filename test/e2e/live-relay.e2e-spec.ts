@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { createWorkerContext } from '../../apps/worker/src/worker.module';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
-import { LIVE_EVENT_TYPES, LIVE_RELAY_CHANNEL, pruneLiveRelay } from '../../libs/core/src/database/live-relay';
+import { LIVE_EVENT_TYPES, LIVE_RELAY_CHANNEL, pruneLiveRelay, RELAYED_LATE } from '../../libs/core/src/database/live-relay';
 import { PgListener } from '../../libs/core/src/database/pg-listener';
 import { DomainEvent, EventBus } from '../../libs/core/src/events';
 import { newId } from '../../libs/core/src/ids';
@@ -526,6 +526,31 @@ describe('the live relay from the worker process to the API nodes', () => {
       failed.mockRestore();
     }
     expect(await waiting()).toBe(0);
+  });
+
+  it('refuses a removal of a reply marked late (the relay publishes none late: it is no access change), re-checking nothing, rather than act on what is no longer news', async () => {
+    const { admin, member, space, topic, s } = await memberInRestrictedTopic();
+    const gateway = a.get(LiveGateway);
+    const removed = await reply(a, admin.token, topic.id, 'Removed later.');
+    await gateway.settled();
+    const heardHere: string[] = [];
+    for (const event of ['post:removed', 'access:lost']) s.on(event, () => heardHere.push(event));
+    // The member's access is gone, told to nobody: a re-check of the topic (`LATE_RECHECKS` of a
+    // removal of its first post) would send them away from its room.
+    await a.sql(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id]);
+    const failed = jest.spyOn((gateway as unknown as { log: Logger }).log, 'error');
+    try {
+      // As a relay that marked it late would publish it (this one drops such an event, `publishedLate`).
+      a.get(EventBus).publish({
+        type: 'post.deleted', aggregateType: 'post', aggregateId: removed.id,
+        payload: { postId: removed.id, topicId: topic.id, spaceId: space.id, number: 2, [RELAYED_LATE]: true },
+      });
+      await gateway.settled();
+      expect(failed).toHaveBeenCalledWith({ err: new Error('post.deleted was relayed late, but the relay publishes no such event late'), type: 'post.deleted' }, 'live fan-out failed');
+    } finally {
+      failed.mockRestore();
+    }
+    expect(await flushed(s, heardHere)).toEqual([]);
   });
 
   it('closes, for a site-wide ban claimed too late to be news, the connections whose session no longer opens', async () => {
