@@ -73,18 +73,16 @@ export class NotificationsHandler implements OutboxHandler {
     // edit's mentions, under the same source, find it delivered), and the watches its authors'
     // posts write are read by no event before it (an edit's mentions check who muted the topic:
     // one told of a mention they would not have heard of one event at a time).
-    let run: NewPost[] = [];
-    for (const e of [...events, null]) {
-      if (e?.type === BOOKMARK_REMINDER_DUE) continue;
-      const post = e && newPostOf(e);
-      if (post) {
-        run.push(post);
-        continue;
-      }
-      if (run.length > 0) await this.deliver(await this.forNewPosts(run));
-      run = [];
-      if (e) await this.deliver(await this.draftsFor(e));
+    // The reminders aside, each run of new posts is one step and every other event one, in order.
+    const steps: Array<{ news: NewPost[] } | { event: OutboxEvent }> = [];
+    for (const e of events) {
+      if (e.type === BOOKMARK_REMINDER_DUE) continue;
+      const post = newPostOf(e);
+      const last = steps.at(-1);
+      if (post && last && 'news' in last) last.news.push(post);
+      else steps.push(post ? { news: [post] } : { event: e });
     }
+    for (const step of steps) await this.deliver(await ('news' in step ? this.forNewPosts(step.news) : this.draftsFor(step.event)));
     if (reminders.length > 0) await this.deliver(await this.forBookmarkReminders(reminders));
   }
 
