@@ -352,7 +352,7 @@ export class NotificationsHandler implements OutboxHandler {
       ...posts.flatMap((post, i) => {
         const level = levels.get(post.topic_id)!;
         for (const w of writtenBy.get(i) ?? []) level.set(w.user_id, w.level);
-        return newPostDrafts(post, level, post.approved);
+        return newPostDrafts(post, level);
       }),
       ...approvals,
     ];
@@ -577,8 +577,11 @@ interface NewPostRow {
   quoted: string[];
 }
 
-/** The news of a new post, by everyone's watch `level` on its topic: each recipient hears it once, for their highest reason (PRIORITY). */
-function newPostDrafts(post: NewPostRow, level: ReadonlyMap<string, string>, approved: boolean): NotificationDraft[] {
+/**
+ * The news of a new post (announced as approved or not, `NewPost`), by everyone's watch `level` on
+ * its topic: each recipient hears it once, for their highest reason (PRIORITY).
+ */
+function newPostDrafts(post: NewPostRow & Pick<NewPost, 'approved'>, level: ReadonlyMap<string, string>): NotificationDraft[] {
   const reasons = new Map<string, string>();
   const groupOf = new Map<string, string>();
   const add = (userId: string | null, kind: string) => {
@@ -600,7 +603,7 @@ function newPostDrafts(post: NewPostRow, level: ReadonlyMap<string, string>, app
   }
   const drafts: NotificationDraft[] = [];
   for (const [userId, kind] of reasons) {
-    const data = kind === 'GROUP_MENTION' ? { number: post.number, approved, groupId: groupOf.get(userId) } : { number: post.number, approved };
+    const data = kind === 'GROUP_MENTION' ? { number: post.number, approved: post.approved, groupId: groupOf.get(userId) } : { number: post.number, approved: post.approved };
     drafts.push({ userId, kind, topicId: post.topic_id, postId: post.id, actorId: post.author_id, data, source: `post:${post.id}` });
   }
   return drafts;
