@@ -203,6 +203,9 @@ const READABLE_NOTIFICATION_SQL = `(
        AND (${fullViewSql('t', CAN_READ)} OR (${removesTopicSql('n.kind', 'n.data')} AND t.state = 'DELETED' AND ${fullViewSql('removed', CAN_READ)}))
        AND (n.post_id IS NULL OR ${fullViewSql('p', CAN_READ)})))`;
 
+/** The viewer whose loaders read every row `check` judges `items` by: the first recipient there is. */
+const rowsViaOf = (items: ReadonlyArray<{ viewer: Viewer | null }>): Viewer | undefined => items.find((n) => n.viewer)?.viewer ?? undefined;
+
 /**
  * Whether a notification may be shown to its recipient: the post it is about must be readable
  * in full (its topic too), or, for one about a topic alone, the topic (a removed one as if it were
@@ -241,7 +244,7 @@ export class NotificationVisibility {
   async check(items: readonly NotificationSubject[]): Promise<boolean[]> {
     // Rows do not depend on who reads them: one viewer's loaders read them all, so every post,
     // topic and article of the run comes in one statement each, however many recipients they have.
-    const rowsVia = items.find((n) => n.viewer)?.viewer;
+    const rowsVia = rowsViaOf(items);
     if (!rowsVia) return items.map(() => false);
     const visible = await this.readable(items, rowsVia);
     for (const audience of this.audiences) {
@@ -268,13 +271,11 @@ export class NotificationVisibility {
    */
   async removedPosts(items: ReadonlyArray<{ viewer: Viewer | null; postId: string | null; topicId: string | null }>): Promise<Array<PostModel | null>> {
     const asked = items.map((n) => (n.viewer && n.postId && n.topicId ? { viewer: n.viewer, postId: n.postId, topicId: n.topicId } : null));
-    const seen = await this.check(asked.map((n) => ({ viewer: n?.viewer ?? null, postId: n?.postId ?? null, topicId: n?.topicId ?? null, kind: 'POST_REMOVED', data: null })));
-    // The same viewer `readable` read the rows through (the first with a viewer): nothing is read again.
-    const rowsVia = asked.find((n) => n)?.viewer;
-    const byPost = new Map<string, number[]>();
-    asked.forEach((n, i) => {
-      if (n && seen[i]) byPost.set(n.postId, [...(byPost.get(n.postId) ?? []), i]);
-    });
+    const subjects = asked.map((n) => ({ viewer: n?.viewer ?? null, postId: n?.postId ?? null, topicId: n?.topicId ?? null, kind: 'POST_REMOVED', data: null }));
+    const seen = await this.check(subjects);
+    // The viewer `check` read the rows through: nothing is read again.
+    const rowsVia = rowsViaOf(subjects);
+    const byPost = groupBy([...asked.keys()].filter((i) => asked[i] && seen[i]), (i) => asked[i]!.postId);
     const posts: Array<PostModel | null> = items.map(() => null);
     await Promise.all(
       [...byPost].map(async ([postId, group]) => {
