@@ -480,5 +480,33 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(err.message).toMatch(/expired/);
     expect(await t.sql(`SELECT id FROM appeals WHERE sanction_id = $1`, [sanctionId])).toEqual([]);
   });
-});
 
+  describe('what a decision reads', () => {
+    /** A member read as a viewer (`SessionsService.viewerForUser`, and so `viewerNow`): not the session's own read. */
+    const VIEWER_READ = /FROM users u .*WHERE u\.id = ANY\(\$1::uuid\[\]\) AND \(\(u\.deleted_at IS NULL AND NOT u\.is_placeholder\) OR \$2\)/s;
+    const viewerReads = (statements: string[]) => statements.filter((q) => VIEWER_READ.test(q)).length;
+
+    it('reads the deciding moderator once, as lockItem reads them, and the member once, whatever the decision judges', async () => {
+      // An appeal's decider (assertMayDecideAppeal).
+      const { item, s } = await silencedAndAppealed('I was provoked, please look again');
+      const appeal = await t.countStatements(async () => expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: 'Granted' } }, { token: mod2.token })));
+      expect(viewerReads(appeal.statements)).toBe(2);
+      expect(await t.sql(`SELECT lifted_by FROM sanctions WHERE id = $1`, [s.id])).toEqual([{ lifted_by: mod2.id }]);
+      // A ban proposal's admin (judge, then write).
+      await withBanProposal(async (offender, proposal) => {
+        const ban = await t.countStatements(async () => expectOk(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', reason: 'Repeated abuse' } }, { token: admin.token })));
+        expect(viewerReads(ban.statements)).toBe(2);
+        expect(await t.sql(`SELECT issued_by FROM sanctions WHERE user_id = $1 AND kind = 'BAN'`, [offender.id])).toEqual([{ issued_by: admin.id }]);
+      });
+      // A sanction given with an upheld report (issue).
+      const offender = await makeUser(t);
+      const topic = await createTopic(t, offender.token, board);
+      expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'ABUSE' } }, { token: (await makeUser(t)).token }));
+      const [report] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [topic.id]);
+      const upheld = await t.countStatements(async () =>
+        expectOk(await t.gql(RESOLVE, { input: { id: report.id, decision: 'APPROVE', action: 'NONE', sanction: { kind: 'WARNING', reason: 'Mind your tone' } } }, { token: mod.token })));
+      expect(viewerReads(upheld.statements)).toBe(2);
+      expect(await t.sql(`SELECT kind, issued_by FROM sanctions WHERE user_id = $1`, [offender.id])).toEqual([{ kind: 'WARNING', issued_by: mod.id }]);
+    });
+  });
+});

@@ -96,8 +96,13 @@ export class SanctionsService {
     }
   }
 
+  /** `sanctionUser`: judged (the issuer read as they are now, once the target is held) and written in one transaction. */
   async sanction(viewer: Viewer, input: SanctionInput): Promise<SanctionModel> {
-    return toSanctionModel(await this.uow.run((tx) => this.issue(tx, viewer, input)));
+    this.checkShape(input);
+    return toSanctionModel(await this.uow.run(async (tx) => {
+      const issuer = await this.authorizeNow(tx, { session: viewer }, input.userId, input.spaceId ?? null);
+      return this.write(tx, issuer, input);
+    }));
   }
 
   /** A sanction's shape (BAD_USER_INPUT), before anything is read. */
@@ -112,14 +117,16 @@ export class SanctionsService {
 
   /**
    * Judges, in the caller's transaction, a sanction somebody asks for: its shape
-   * (BAD_USER_INPUT), its target (NOT_FOUND) and whether this viewer may give it to them
-   * (FORBIDDEN), as things stand now (`authorizeNow`). The one judgement of a sanction: `issue`
-   * makes it before writing, and a review decision that looks at something else between the two
-   * (a ban proposal's standing ban) makes it, then `write`s.
+   * (BAD_USER_INPUT), its target (NOT_FOUND) and whether `moderator` may give it to them
+   * (FORBIDDEN), as things stand now (`authorizeNow`). `moderator` is who acts as the caller read
+   * them on this transaction's connection (`SessionsService.viewerNow`: a review decision's
+   * `lockItem`), not the request's session: they are not read again. The one judgement of a
+   * sanction: `issue` makes it before writing, and a review decision that looks at something else
+   * between the two (a ban proposal's standing ban) makes it, then `write`s.
    */
-  async judge(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<void> {
+  async judge(tx: Tx, moderator: Viewer, input: SanctionInput): Promise<void> {
     this.checkShape(input);
-    await this.authorizeNow(tx, viewer, input.userId, input.spaceId ?? null);
+    await this.authorizeNow(tx, moderator, input.userId, input.spaceId ?? null);
   }
 
   /**
@@ -149,18 +156,23 @@ export class SanctionsService {
    * are now too (`viewerNow`, on the transaction's connection), not taken from the request's
    * session: a moderator whose grant was revoked (or who was demoted, silenced or barred) since
    * the request began is refused. Read, not locked: a revocation or demotion still under way
-   * reads no sanction, so this one simply came first.
+   * reads no sanction, so this one simply came first. `actor` is a viewer the caller read so on
+   * this transaction's connection already (a review decision's moderator, `lockItem`), or the
+   * request's session (`{ session }`: `sanctionUser`, `liftSanction`), read here once the target is
+   * held. Answers the actor as judged.
    */
-  private async authorizeNow(tx: Tx, viewer: Viewer, userId: string, spaceId: string | null): Promise<void> {
+  private async authorizeNow(tx: Tx, actor: Viewer | { session: Viewer }, userId: string, spaceId: string | null): Promise<Viewer> {
     const target = await this.heldTarget(tx, userId);
     if (!target) throw AppError.notFound('User not found');
-    await this.authorize(await this.sessions.viewerNow(viewer, tx), target, spaceId);
+    const now = actor instanceof Viewer ? actor : await this.sessions.viewerNow(actor.session, tx);
+    await this.authorize(now, target, spaceId);
+    return now;
   }
 
-  /** Judges (`judge`) and writes (`write`) a sanction, in the caller's transaction. */
-  async issue(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
-    await this.judge(tx, viewer, input);
-    return this.write(tx, viewer, input);
+  /** Judges (`judge`, `moderator` as read in `tx`) and writes (`write`) a sanction, in the caller's transaction. */
+  async issue(tx: Tx, moderator: Viewer, input: SanctionInput): Promise<SanctionRow> {
+    await this.judge(tx, moderator, input);
+    return this.write(tx, moderator, input);
   }
 
   /** Writes a sanction `judge` allowed in the same transaction (logged, announced). */
@@ -216,12 +228,12 @@ export class SanctionsService {
    * FORBIDDEN unless the viewer could lift this sanction now (see authorize): an appeal's decision
    * lifts it or upholds it, so only those who could lift it decide (or claim) its appeal. Judged
    * in the caller's transaction as `lift` judges (`authorizeNow`: the member's row held FOR KEY
-   * SHARE, the decider read on the transaction's connection), not on the request's session: a
-   * moderator whose grant was revoked (or who was demoted, silenced or barred) since decides
-   * and claims nothing.
+   * SHARE), on `moderator` as the caller read them on the transaction's connection (`lockItem`'s
+   * `viewerNow`), not on the request's session: a moderator whose grant was revoked (or who was
+   * demoted, silenced or barred) since decides and claims nothing.
    */
-  async assertMayDecideAppeal(tx: Tx, viewer: Viewer, sanction: { user_id: string; space_id: string | null }): Promise<void> {
-    await this.authorizeNow(tx, viewer, sanction.user_id, sanction.space_id).catch((err: AppError) => {
+  async assertMayDecideAppeal(tx: Tx, moderator: Viewer, sanction: { user_id: string; space_id: string | null }): Promise<void> {
+    await this.authorizeNow(tx, moderator, sanction.user_id, sanction.space_id).catch((err: AppError) => {
       throw err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND' ? AppError.forbidden('Only a moderator who could lift this sanction decides its appeal') : err;
     });
   }
@@ -254,7 +266,7 @@ export class SanctionsService {
     const row = await this.uow.run(async (tx) => {
       // Judged as things stand now (the lifter's grants and role, the member's role held), and
       // only here: a moderator whose grant was revoked since the request began lifts nothing.
-      await this.authorizeNow(tx, viewer, s.user_id, s.space_id).catch((err: AppError) => {
+      await this.authorizeNow(tx, { session: viewer }, s.user_id, s.space_id).catch((err: AppError) => {
         throw err.code === 'NOT_FOUND' ? AppError.notFound('Sanction not found') : err;
       });
       // Run out or lifted already: answered as it is, once the viewer may lift it.
