@@ -508,5 +508,12 @@ describe('moderation: the escalation ladder and appeals', () => {
       expect(viewerReads(upheld.statements)).toBe(2);
       expect(await t.sql(`SELECT kind, issued_by FROM sanctions WHERE user_id = $1`, [offender.id])).toEqual([{ kind: 'WARNING', issued_by: mod.id }]);
     });
+
+    it('reads an appeal’s sanction once, as lockTarget locks it', async () => {
+      const { item, s } = await silencedAndAppealed('Please reconsider my silence');
+      const cost = await t.countStatements(async () => expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', note: 'Denied' } }, { token: mod2.token })));
+      expect(cost.statements.filter((q) => /FROM sanctions WHERE id = \$1/.test(q))).toEqual([expect.stringMatching(/FOR UPDATE$/)]);
+      expect(await t.sql(`SELECT status, decided_by FROM appeals WHERE sanction_id = $1`, [s.id])).toEqual([{ status: 'DENIED', decided_by: mod2.id }]);
+    });
   });
 });

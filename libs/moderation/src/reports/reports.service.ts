@@ -76,6 +76,17 @@ interface HeldPost {
 
 const ONLY_ADMINS_BAN = 'Only an admin decides a proposed ban';
 
+/** An appeal's sanction as `lockTarget` holds it (FOR UPDATE), which its decision reads. */
+interface HeldSanction {
+  id: string;
+  user_id: string;
+  issued_by: string | null;
+  triggered_by: string | null;
+  kind: string;
+  space_id: string | null;
+  lifted: boolean;
+}
+
 /**
  * What a decision makes of an item and of the open reports gathered on it: the one mapping that
  * resolveReviewItem and moderatePost's upholding of open reports both write (and so what the
@@ -388,7 +399,7 @@ export class ReportsService {
   async resolve(viewer: Viewer, input: ResolveReviewInput): Promise<ReviewItemModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const row = await this.uow.run(async (tx) => {
-      await this.lockTarget(tx, viewer, input.id);
+      const sanction = await this.lockTarget(tx, viewer, input.id);
       const { item, moderator } = await this.lockItem(tx, viewer, input.id);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       this.assertUnclaimedByOthers(moderator, item);
@@ -397,7 +408,7 @@ export class ReportsService {
       const post = item.target_type === ReportTargetType.USER || item.target_type === ReportTargetType.SANCTION ? null : await this.moderationTarget(tx, item);
       let action = 'none';
       if (item.kind === 'APPEAL') {
-        action = await this.decideAppeal(tx, moderator, item, input);
+        action = await this.decideAppeal(tx, moderator, sanction, input);
       } else if (item.kind === 'BAN_PROPOSAL') {
         action = await this.decideBanProposal(tx, moderator, item, input);
       } else if (item.kind === 'PENDING_CONTENT') {
@@ -531,12 +542,9 @@ export class ReportsService {
   }
 
   /** Appeals are decided by a moderator other than the one who issued the sanction or, for an automatic one, whose decision triggered it. */
-  private async decideAppeal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
-    // Held already, before the item (`lockTarget`): the sanction before its appeal's item, as a lift takes them; read as held.
-    const sanction = await tx.one<{ id: string; user_id: string; issued_by: string | null; triggered_by: string | null; kind: string; space_id: string | null; lifted: boolean }>(
-      `SELECT id, user_id, issued_by, triggered_by, kind, space_id, lifted_at IS NOT NULL AS lifted FROM sanctions WHERE id = $1`,
-      [item.target_id],
-    );
+  private async decideAppeal(tx: Tx, viewer: Viewer, sanction: HeldSanction | undefined, input: ResolveReviewInput): Promise<string> {
+    // Held and read before the item (`lockTarget`): the sanction before its appeal's item, as a
+    // lift takes them. Held FOR UPDATE since, it is as read there (it was read here a second time).
     if (!sanction) throw AppError.notFound('Sanction not found');
     assertNotSanctioner(viewer, sanction);
     await this.sanctions.assertMayDecideAppeal(tx, viewer, sanction);
@@ -585,12 +593,17 @@ export class ReportsService {
    * the one locked below. The item is read unlocked and one who may not handle it refused here
    * (NOT_FOUND), before any lock is taken: someone with an item's id alone held its post
    * (waiting for whoever held it) until `lockItem` refused them. `lockItem` judges again, on the
-   * item as locked and the moderator as they are then.
+   * item as locked and the moderator as they are then. Answers an appeal's sanction as held
+   * (undefined for other targets, or a sanction not found), which its decision reads.
    */
-  private async lockTarget(tx: Tx, viewer: Viewer, id: string): Promise<void> {
+  private async lockTarget(tx: Tx, viewer: Viewer, id: string): Promise<HeldSanction | undefined> {
     const target = await this.handledItem(tx, viewer, id);
     if (target.target_type === ReportTargetType.POST || target.target_type === ReportTargetType.TOPIC) await this.moderationTarget(tx, target);
-    if (target.target_type === ReportTargetType.SANCTION) await tx.query(`SELECT 1 FROM sanctions WHERE id = $1 FOR UPDATE`, [target.target_id]);
+    if (target.target_type !== ReportTargetType.SANCTION) return undefined;
+    return tx.one<HeldSanction>(
+      `SELECT id, user_id, issued_by, triggered_by, kind, space_id, lifted_at IS NOT NULL AS lifted FROM sanctions WHERE id = $1 FOR UPDATE`,
+      [target.target_id],
+    );
   }
 
   /**
