@@ -485,6 +485,7 @@ describe('moderation: the escalation ladder and appeals', () => {
     /** A member read as a viewer (`SessionsService.viewerForUser`, and so `viewerNow`): not the session's own read. */
     const VIEWER_READ = /FROM users u .*WHERE u\.id = ANY\(\$1::uuid\[\]\) AND \(\(u\.deleted_at IS NULL AND NOT u\.is_placeholder\) OR \$2\)/s;
     const viewerReads = (statements: string[]) => statements.filter((q) => VIEWER_READ.test(q)).length;
+    const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
 
     it('reads the deciding moderator once, as lockItem reads them, and the member once, whatever the decision judges', async () => {
       // An appeal's decider (assertMayDecideAppeal).
@@ -514,6 +515,20 @@ describe('moderation: the escalation ladder and appeals', () => {
       const cost = await t.countStatements(async () => expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', note: 'Denied' } }, { token: mod2.token })));
       expect(cost.statements.filter((q) => /FROM sanctions WHERE id = \$1/.test(q))).toEqual([expect.stringMatching(/FOR UPDATE$/)]);
       expect(await t.sql(`SELECT status, decided_by FROM appeals WHERE sanction_id = $1`, [s.id])).toEqual([{ status: 'DENIED', decided_by: mod2.id }]);
+    });
+
+    it('refuses a sanction from a member who may sanction nobody before any transaction or lock, as it refused them in one', async () => {
+      const member = await makeUser(t);
+      const target = await makeUser(t);
+      for (const spaceId of [undefined, space.id]) {
+        let res: GqlResult | undefined;
+        const cost = await t.countStatements(async () => (res = await t.gql(SANCTION, { input: { userId: target.id, kind: 'WARNING', reason: 'Because', spaceId } }, { token: member.token })));
+        expectError(res!, 'FORBIDDEN');
+        expect(cost.statements.filter((q) => /^(BEGIN|START TRANSACTION)\b|FOR (KEY )?SHARE|FOR (NO KEY )?UPDATE/i.test(q.trim()))).toEqual([]);
+      }
+      // A moderator of the space still sanctions there, judged in the transaction.
+      expectOk(await t.gql(SANCTION, { input: { userId: target.id, kind: 'WARNING', reason: 'Because', spaceId: space.id } }, { token: mod.token }));
+      expect(await t.sql(`SELECT issued_by FROM sanctions WHERE user_id = $1`, [target.id])).toEqual([{ issued_by: mod.id }]);
     });
   });
 });

@@ -79,26 +79,44 @@ export class SanctionsService {
    * Lifting a sanction, or deciding its appeal, asks the same.
    */
   private async authorize(viewer: Viewer, target: Viewer, spaceId: string | null): Promise<void> {
-    if (!viewer.user) throw AppError.unauthenticated();
-    if (target.id === viewer.id) throw AppError.badField('userId', 'you cannot sanction yourself');
-    const actorPower = ROLE_POWER[viewer.user.role];
+    const actorRank = await this.sanctionsThere(viewer, target.id!, spaceId);
+    const actorPower = ROLE_POWER[viewer.user!.role];
     const targetPower = ROLE_POWER[target.user!.role];
     if (target.user!.role === 'ADMIN') throw AppError.forbidden(ADMINS_NOT_SANCTIONED);
     if (spaceId === null) {
-      if (!(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Site-wide sanctions need a global moderator or an admin');
       if (targetPower >= actorPower) throw AppError.forbidden('You cannot sanction a moderator of your rank');
       return;
     }
-    const actorRank = await this.access.require(viewer, spaceId, AccessLevel.MODERATE, 'Space not found');
     const targetRank = await this.access.baseRankOn(target, spaceId);
     if (targetRank >= LEVEL_RANK.MODERATE && (targetPower > actorPower || (targetPower === actorPower && targetRank >= actorRank))) {
       throw AppError.forbidden('You cannot sanction a moderator of your rank');
     }
   }
 
-  /** `sanctionUser`: judged (the issuer read as they are now, once the target is held) and written in one transaction. */
+  /**
+   * `authorize`'s refusals that need no target: UNAUTHENTICATED signed out, BAD_USER_INPUT for
+   * oneself, and FORBIDDEN (NOT_FOUND for a space they cannot read) for one who sanctions nobody
+   * where the sanction would be given (`spaceId`, null site-wide): a space's moderators there,
+   * global moderators and admins anywhere. Their rank on the space (NONE for site-wide).
+   */
+  private async sanctionsThere(viewer: Viewer, userId: string, spaceId: string | null): Promise<number> {
+    if (!viewer.user) throw AppError.unauthenticated();
+    if (userId === viewer.id) throw AppError.badField('userId', 'you cannot sanction yourself');
+    if (spaceId !== null) return this.access.require(viewer, spaceId, AccessLevel.MODERATE, 'Space not found');
+    if (!(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Site-wide sanctions need a global moderator or an admin');
+    return LEVEL_RANK.NONE;
+  }
+
+  /**
+   * `sanctionUser`. One who may sanction nobody there is refused first, on the request's session
+   * (`sanctionsThere`, nothing read of the target), before any transaction is opened or the
+   * target's row held: any signed-in member held the row FOR KEY SHARE (holding off a role
+   * change) until they were refused. The judgement is still the one in the transaction
+   * (`authorizeNow`, the issuer read as they are then), which this only anticipates.
+   */
   async sanction(viewer: Viewer, input: SanctionInput): Promise<SanctionModel> {
     this.checkShape(input);
+    await this.sanctionsThere(viewer, input.userId, input.spaceId ?? null);
     return toSanctionModel(await this.uow.run(async (tx) => {
       const issuer = await this.authorizeNow(tx, { session: viewer }, input.userId, input.spaceId ?? null);
       return this.write(tx, issuer, input);
