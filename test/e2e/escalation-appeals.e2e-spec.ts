@@ -1,6 +1,7 @@
 import { newId } from '../../libs/core/src/ids';
 import { SignedTokens } from '../../libs/core/src/signed-tokens';
 import { APPEAL_TOKEN_PURPOSE } from '../../libs/identity/src/auth/auth.service';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { gateCalls } from '../support/gates';
@@ -354,7 +355,7 @@ describe('moderation: the escalation ladder and appeals', () => {
     return { issuer, decider, user, space: s2.id, sanctionId: s.id as string, itemId: itemId as string };
   }
 
-  it('lets no moderator whose grant was revoked meanwhile decide or claim an appeal: judged again in the decision’s transaction', async () => {
+  it('lets no moderator whose grant was revoked meanwhile decide or claim an appeal: judged as the decision’s transaction reads them', async () => {
     const { decider, space: s2, sanctionId, itemId } = await appealedInNewSpace();
     const revokedWhile = async (act: Promise<unknown>, gate: { begun: Promise<void>; open: () => void }) => {
       await gate.begun;
@@ -362,26 +363,31 @@ describe('moderation: the escalation ladder and appeals', () => {
       gate.open();
       return act;
     };
-    // The claim and the decision held once their transaction has the item (the decider a moderator then), before the appeal is judged.
-    const claimGate = gateCalls(t.get(SanctionsService), 'assertMayDecideAppeal');
+    // The claim and the decision held once their transaction has the item, before it reads the
+    // decider as they are (lockItem's viewerNow), the one reading the appeal's judgement
+    // (assertMayDecideAppeal) asks too: one whose grant was revoked by then handles nothing
+    // (NOT_FOUND, as lockItem refuses). A revocation committed after that reading came, in effect,
+    // after the decision, as for every judgement read and not locked.
+    const beforeReading = () => gateCalls(t.get(SessionsService), 'viewerNow', (viewer: { id: string }) => viewer.id === decider.id);
+    const claimGate = beforeReading();
     let claimed;
     try {
       claimed = await revokedWhile(t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: itemId }, { token: decider.token }), claimGate);
     } finally {
       claimGate.restore();
     }
-    expectError(claimed as any, 'FORBIDDEN');
+    expectError(claimed as any, 'NOT_FOUND');
     expect(await t.sql(`SELECT claimed_by FROM review_items WHERE id = $1`, [itemId])).toEqual([{ claimed_by: null }]);
     // Granted again, and revoked again while the decision waits.
     expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`, { input: { spaceId: s2, userId: decider.id, level: 'MODERATE' } }, { token: admin.token }));
-    const decideGate = gateCalls(t.get(SanctionsService), 'assertMayDecideAppeal');
+    const decideGate = beforeReading();
     let decided;
     try {
       decided = await revokedWhile(t.gql(RESOLVE, { input: { id: itemId, decision: 'APPROVE', note: 'fair' } }, { token: decider.token }), decideGate);
     } finally {
       decideGate.restore();
     }
-    expectError(decided as any, 'FORBIDDEN');
+    expectError(decided as any, 'NOT_FOUND');
     expect(await t.sql(`SELECT lifted_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ lifted_at: null }]);
     expect(await t.sql(`SELECT status FROM appeals WHERE sanction_id = $1`, [sanctionId])).toEqual([{ status: 'PENDING' }]);
     expect(await t.sql(`SELECT status FROM review_items WHERE id = $1`, [itemId])).toEqual([{ status: 'PENDING' }]);
