@@ -383,7 +383,7 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
           await t.sql(`UPDATE review_items SET claimed_by = $2, claimed_until = now() + interval '10 minutes' WHERE id = $1`, [id, u.id]);
           const [row] = await t.sql(`SELECT ${reviewItems.columns()} FROM review_items WHERE id = $1`, [id]);
           const viewer = (await sessions.viewerForUser(u.id))!;
-          const mayHandle = (await access.rankOn(viewer, spaceId)) >= LEVEL_RANK.MODERATE || (await reviewItems.mayDecide(viewer, row).catch(() => false));
+          const mayHandle = (await access.rankOn(viewer, spaceId)) >= LEVEL_RANK.MODERATE || (await reviewItems.mayDecide(t.ds.manager, viewer, row).catch(() => false));
           if ((row.claimed_by === u.id) !== mayHandle) mismatches.push({ id, user: u.handle, sql: row.claimed_by === u.id, js: mayHandle });
         }
         await t.sql(`UPDATE review_items SET claimed_by = NULL, claimed_until = NULL WHERE id = $1`, [id]);

@@ -9,7 +9,7 @@ import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { waitForLockWaits } from '../support/lock-waits';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const DIFF = `query($from: ID!, $to: ID!) { articleRevisionDiff(fromId: $from, toId: $to) {
   titleChanged summaryChanged added removed from { number } to { number bodySource } lines { kind text oldNumber newNumber } } }`;
@@ -736,6 +736,29 @@ describe('knowledge base: revisions and review', () => {
       expect(deadlocks.count).toBe(0);
       expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'APPROVED', resolved_by: editor2.id }]);
     });
+  });
+
+  it('judges an article’s team deciding its feedback on the decision’s transaction, not on the pool beside it', async () => {
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Feedback its author decides' });
+    topicOf(await api.rate(reader.token, { topicId: id, helpful: false, comment: 'the screenshots are old' }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`, [id]);
+    // TypeORM tells its logger which query runner (connection) ran each statement.
+    const logged = jest.spyOn(t.ds.logger, 'logQuery');
+    let decided: GqlResult | undefined;
+    let calls: Array<{ sql: string; runner: unknown }>;
+    try {
+      await t.countStatements(async () => (decided = await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: author.token })));
+      calls = logged.mock.calls.map(([sql, , runner]) => ({ sql, runner }));
+    } finally {
+      logged.mockRestore();
+    }
+    // The author moderates nothing: only the module's decider lets them decide.
+    expect(expectOk(decided!).resolveReviewItem.status).toBe('IGNORED');
+    const tx = calls.find((c) => /FROM review_items WHERE id = \$1 FOR UPDATE/.test(c.sql))?.runner;
+    expect(tx).toBeDefined();
+    // The article and its topic, which the decider reads, are read on the transaction's connection only.
+    expect(calls.filter((c) => c.runner !== tx && /\b(articles|topics)\b/.test(c.sql)).map((c) => c.sql)).toEqual([]);
   });
 
   it('takes an explicit null title, body or summary as absent: it never blanks the article', async () => {

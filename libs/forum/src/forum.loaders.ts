@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { AccessService } from '../../access/src/access.service';
+import { Queryable } from '../../core/src/database/unit-of-work';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { ContentState } from './forum.enums';
 import { PendingEditModel, PostModel, PostRevisionModel, PostRow, toPostModel } from './posts/post.model';
@@ -42,6 +43,12 @@ export class ForumLoaders {
 
   async topic(viewer: Viewer, id: string): Promise<TopicModel | null> {
     const row = await this.topicRows(viewer).load(id);
+    return row ? this.topicFromRow(viewer, row) : null;
+  }
+
+  /** `topic` read on `m` (a caller's transaction), not through the request's loader on the pool. */
+  async topicOn(m: Queryable, viewer: Viewer, id: string): Promise<TopicModel | null> {
+    const [row] = await this.topics.getByIds([id], m);
     return row ? this.topicFromRow(viewer, row) : null;
   }
 

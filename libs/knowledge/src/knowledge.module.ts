@@ -74,8 +74,9 @@ export class KnowledgeModule implements OnModuleInit {
     // they still read the item, Article.openFeedback). The space is the article's, where the team's
     // rights are and the article is read (as onNamedTeamSql judges a claim), not the one the item
     // names: a rating that read the article's space before a move committed files it under the old one.
-    this.reviewItems.allowDeciders('ARTICLE_FEEDBACK', async (viewer, item) => {
-      const topic = await this.loaders.teamTopic(viewer, item.target_id);
+    // Read on the claim's or decision's transaction (`manager`), where the item is read and held.
+    this.reviewItems.allowDeciders('ARTICLE_FEEDBACK', async (manager, viewer, item) => {
+      const topic = await this.loaders.teamTopic(manager, viewer, item.target_id);
       if (!topic) return false;
       await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
       return true;

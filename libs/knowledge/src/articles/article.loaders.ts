@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService, fullViewSql } from '../../../access/src/access.service';
+import { Queryable } from '../../../core/src/database/unit-of-work';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { groupBy } from '../../../core/src/group-by';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
@@ -183,10 +184,15 @@ export class ArticleLoaders {
     return viewers.map((v, i) => !!topics[i] && !!row && this.access(v, topics[i], row).team);
   }
 
-  /** The topic of an article the viewer can read and is on the team of (`access`), as they read it; else null. */
-  async teamTopic(viewer: Viewer, topicId: string): Promise<TopicModel | null> {
-    const topic = await this.forum.topic(viewer, topicId);
-    const row = topic ? await this.row(viewer, topic.id) : null;
+  /**
+   * The topic of an article the viewer can read and is on the team of (`access`), as they read it;
+   * else null. Read on `m` (a transaction's EntityManager: a review claim's or decision's), not
+   * through the request's loaders, which read on the pool: the transaction judges what it sees,
+   * and takes no second connection while it holds one.
+   */
+  async teamTopic(m: Queryable, viewer: Viewer, topicId: string): Promise<TopicModel | null> {
+    const topic = await this.forum.topicOn(m, viewer, topicId);
+    const [row] = topic ? await this.repo.byTopicIds([topic.id], m) : [];
     return topic && row && this.access(viewer, topic, row).team ? topic : null;
   }
 

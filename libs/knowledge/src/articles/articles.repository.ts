@@ -5,6 +5,7 @@ import { readableTopicSql, TOPIC_COLUMNS } from '../../../forum/src/topics/topic
 import { GroupMembership, GroupRow } from '../../../identity/src/groups/group.model';
 import { GROUP_COLUMNS } from '../../../identity/src/groups/groups.repository';
 import { seesGroupSql, standingSql } from '../../../identity/src/groups/group-visibility';
+import { Queryable } from '../../../core/src/database/unit-of-work';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { ArticleRow, RevisionRow } from './article.model';
 
@@ -28,8 +29,8 @@ export function articleFromJson(json: Record<string, unknown>): ArticleRow {
 export class ArticlesRepository {
   constructor(private readonly ds: DataSource) {}
 
-  byTopicIds(ids: readonly string[]): Promise<ArticleRow[]> {
-    return this.ds.query(`SELECT * FROM articles WHERE topic_id = ANY($1::uuid[])`, [ids]);
+  byTopicIds(ids: readonly string[], m: Queryable = this.ds): Promise<ArticleRow[]> {
+    return m.query(`SELECT * FROM articles WHERE topic_id = ANY($1::uuid[])`, [ids]);
   }
 
   /** Revisions of these articles without their bodies, newest first. */

@@ -324,7 +324,7 @@ export class ReportsService {
   private async lockItem(tx: Tx, viewer: Viewer, id: string): Promise<{ item: ReviewItemRow; moderator: Viewer }> {
     const item = await this.itemRow(tx, id, 'FOR UPDATE');
     const moderator = await this.sessions.viewerNow(viewer, tx);
-    await this.assertHandles(moderator, item);
+    await this.assertHandles(tx, moderator, item);
     return { item, moderator };
   }
 
@@ -335,7 +335,7 @@ export class ReportsService {
    */
   private async handledItem(tx: Tx, viewer: Viewer, id: string): Promise<ReviewItemRow> {
     const item = await this.itemRow(tx, id);
-    await this.assertHandles(viewer, item);
+    await this.assertHandles(tx, viewer, item);
     return item;
   }
 
@@ -348,13 +348,14 @@ export class ReportsService {
 
   /**
    * NOT_FOUND, as for an id that names nothing, unless the viewer may handle the item: its
-   * space's moderators, site-wide ones for a space-less item, or whom a module lets decide its kind.
+   * space's moderators, site-wide ones for a space-less item, or whom a module lets decide its kind
+   * (asked in `tx`, where the item was read).
    */
-  private async assertHandles(viewer: Viewer, item: ReviewItemRow): Promise<void> {
+  private async assertHandles(tx: Tx, viewer: Viewer, item: ReviewItemRow): Promise<void> {
     const ok = item.space_id
       ? (await this.access.rankOn(viewer, item.space_id)) >= LEVEL_RANK.MODERATE
       : await this.access.moderatesSiteWide(viewer);
-    if (!ok && !(await this.reviewItems.mayDecide(viewer, item))) throw AppError.notFound('Review item not found');
+    if (!ok && !(await this.reviewItems.mayDecide(tx.manager, viewer, item))) throw AppError.notFound('Review item not found');
   }
 
   async claim(viewer: Viewer, id: string): Promise<ReviewItemModel> {

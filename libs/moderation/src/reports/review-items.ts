@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { AccessService } from '../../../access/src/access.service';
 import { AppError } from '../../../core/src/errors';
 import { Tx } from '../../../core/src/database/unit-of-work';
@@ -23,8 +24,12 @@ export interface ReviewItemOpening {
   note: string | null;
 }
 
-/** Whether a viewer who moderates nothing may still claim and decide this item. */
-export type ReviewDecider = (viewer: Viewer, item: ReviewItemRow) => Promise<boolean>;
+/**
+ * Whether a viewer who moderates nothing may still claim and decide this item, asked inside the
+ * claim's or the decision's transaction: whatever it reads, it reads on `manager` (that
+ * transaction's connection), as the item and the viewer were read, not on the pool beside it.
+ */
+export type ReviewDecider = (manager: EntityManager, viewer: Viewer, item: ReviewItemRow) => Promise<boolean>;
 
 /**
  * The same decider in SQL, for a claimant (`claimant`, SQL naming a user id) of an item
@@ -90,9 +95,10 @@ export class ReviewItems {
   resolved_by, resolved_at, decision_note, created_at`;
   }
 
-  mayDecide(viewer: Viewer, item: ReviewItemRow): Promise<boolean> {
+  /** Whether a module's decider (`allowDeciders`) lets the viewer decide the item, read in the caller's transaction (`manager`). */
+  mayDecide(manager: EntityManager, viewer: Viewer, item: ReviewItemRow): Promise<boolean> {
     const decider = this.deciders.get(item.kind as ReviewItemKind)?.decider;
-    return decider ? decider(viewer, item) : Promise.resolve(false);
+    return decider ? decider(manager, viewer, item) : Promise.resolve(false);
   }
 
   async open(tx: Tx, o: ReviewItemOpening): Promise<ReviewItemRow> {
