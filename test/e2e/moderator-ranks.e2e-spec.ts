@@ -81,9 +81,11 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
   }
 
   it('a moderator whose grant is revoked while their sanction is on its way sanctions nobody (FORBIDDEN)', async () => {
-    // The sanction held in its transaction before it is judged (mod a moderator when the request began).
+    // The sanction held in its transaction before it is judged (mod a moderator when the request
+    // began, and when sanctionUser's early refusal asked their session), the issuer read there
+    // from the request's session (`{ session }`).
     const { x, answer } = await revokedWhileHeld(
-      () => gateCalls(t.get(SanctionsService), 'issue'),
+      (mod) => gateCalls(t.get(SanctionsService), 'authorizeNow', (_tx: unknown, by: { session?: { id: string } }) => by.session?.id === mod.id),
       ({ mod, space: s, x }) => t.gql(SANCTION, { input: { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'spam', spaceId: s } }, { token: mod.token }),
     );
     expect(expectError(answer, 'FORBIDDEN').message).toBe('You need MODERATE access in this space');
@@ -94,7 +96,7 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     // The lift held once the request's session let it see the sanction, in its transaction before it is judged (mod a moderator then).
     let silence = '';
     const { x, answer } = await revokedWhileHeld(
-      (mod) => gateCalls(t.get(SanctionsService), 'authorizeNow', (_tx: unknown, by: { id: string }) => by.id === mod.id),
+      (mod) => gateCalls(t.get(SanctionsService), 'authorizeNow', (_tx: unknown, by: { session?: { id: string } }) => by.session?.id === mod.id),
       async ({ mod, space: s, x }) => {
         silence = await sanction(admin, { userId: x.id, kind: 'SILENCE', durationHours: 1, reason: 'spam', spaceId: s });
         return t.gql(LIFT, { id: silence }, { token: mod.token });
