@@ -176,7 +176,8 @@ describe('admins stepping down', () => {
    */
   const suspendedWhile = async (meanwhile: (x: { id: string }, admin: { id: string; token: string }) => Promise<void>) => {
     const [a, moderator, x] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t, { role: 'MODERATOR' }), await makeUser(t)];
-    const gate = gateCalls(t.get(SanctionsService), 'issue');
+    // sanctionUser's judgement in its transaction (its early refusal, on the session, passed).
+    const gate = gateCalls(t.get(SanctionsService), 'authorizeNow');
     let suspended;
     try {
       const suspending = t.gql(SANCTION, { input: { userId: x.id, kind: 'SUSPEND', reason: 'Spam', durationHours: 24 } }, { token: moderator.token });
