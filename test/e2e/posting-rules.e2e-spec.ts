@@ -2,6 +2,8 @@ import { MAX_BOOKMARKS } from '../../libs/forum/src/bookmarks/bookmarks.service'
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { CREATE_TOPIC, REPLY } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';
+import { PostsService } from '../../libs/forum/src/posts/posts.service';
+import { gateCalls } from '../support/gates';
 import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -402,6 +404,73 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     for (const action of ['APPROVE', 'REJECT']) expectError(await t.gql(MOD, { input: { postId: held.id, action } }, { token: other.token }), 'CONFLICT');
     expect(await t.sql(`SELECT 1 FROM post_pending_edits WHERE post_id = $1`, [held.id])).toHaveLength(1);
     expect((await t.sql(`SELECT body_source FROM posts WHERE id = $1`, [held.id]))[0].body_source).toBe('a held reply');
+  });
+
+  describe('moderatePost on a post whose state changed after the request read it, before it held the post', () => {
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state bodyHtml } }`;
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    let s: { id: string };
+    let starter: { id: string };
+    let other: TestUser;
+    beforeAll(async () => {
+      other = await makeUser(t);
+      s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }, { userId: other.id, level: 'MODERATE' }]);
+      await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+      starter = expectOk(await t.gql(CREATE_TOPIC, { input: { boardId: await makeBoard(t, s.id), title: 'Staff topic', body: 'x' } }, { token: mod.token })).createTopic;
+    });
+    const heldReply = async (member: TestUser, body: string) =>
+      expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id state } }`, { input: { topicId: starter.id, body } }, { token: member.token })).replyToTopic;
+
+    /**
+     * `other`'s moderatePost (`input`) stopped once it has read the post and opened its
+     * transaction, before it holds the post's topic and the post (`holdTopic`'s first call for the
+     * topic); `meanwhile` runs then, and the request goes on.
+     */
+    async function interleaved(input: Record<string, unknown>, meanwhile: () => Promise<void>) {
+      let first = true;
+      const gate = gateCalls(t.get(PostsService), 'holdTopic', (_tx: unknown, topicId: string) => topicId === starter.id && first && !(first = false));
+      try {
+        const running = t.gql(MOD, { input }, { token: other.token });
+        await Promise.race([gate.begun, running.then(() => Promise.reject(new Error('moderatePost ended before it held the post')))]);
+        await meanwhile();
+        gate.open();
+        return await running;
+      } finally {
+        gate.restore();
+      }
+    }
+
+    it('approved by another moderator, then edited by its author: APPROVE decides the held edit, as it would now', async () => {
+      const member = await makeUser(t, { trustLevel: 3 });
+      const r = await heldReply(member, 'the reviewed reply');
+      const answer = await interleaved({ postId: r.id, action: 'APPROVE' }, async () => {
+        expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'APPROVE' } }, { token: mod.token }));
+        expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'the reply, edited' } }, { token: member.token }));
+      });
+      expect(expectOk(answer).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>the reply, edited</p>\n' });
+      expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ n: 0 }]);
+      expect(await t.sql(`SELECT action, actor_id FROM moderation_log WHERE target_id = $1 AND actor_id IS NOT NULL ORDER BY id`, [r.id])).toEqual([
+        { action: 'post.approve', actor_id: mod.id },
+        { action: 'post.edit_approve', actor_id: other.id },
+      ]);
+      expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r.id])).toEqual([
+        { status: 'APPROVED', resolved_by: mod.id },
+        { status: 'APPROVED', resolved_by: other.id },
+      ]);
+    });
+
+    it('with a held edit, hidden by another moderator: APPROVE is refused as for any hidden post, the edit left waiting', async () => {
+      const member = await makeUser(t, { trustLevel: 3 });
+      const r = await heldReply(member, 'the reviewed reply');
+      expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'APPROVE' } }, { token: mod.token }));
+      expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'the reply, edited' } }, { token: member.token }));
+      const answer = await interleaved({ postId: r.id, action: 'APPROVE' }, async () => {
+        expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'HIDE' } }, { token: mod.token }));
+      });
+      expect(expectError(answer, 'CONFLICT').message).toBe('A hidden post cannot be approved');
+      expect(await t.sql(`SELECT state, body_source FROM posts WHERE id = $1`, [r.id])).toEqual([{ state: 'HIDDEN', body_source: 'the reviewed reply' }]);
+      expect(await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ body_source: 'the reply, edited' }]);
+    });
   });
 
   it('lets moderatePost act on content whose item was claimed by a moderator who may no longer handle it', async () => {

@@ -673,11 +673,14 @@ export class ReportsService {
       await this.requireModeratesNow(moderator, here);
       if (input.action === ModerationAction.UNHIDE) await this.posts.refuseOwnUndo(moderator, post, 'unhide');
       if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnUndo(moderator, post, 'restore');
+      // Every choice below is made on the state read under the post's lock (`here.state`), never
+      // on `post.state`, read before: a post approved, hidden or deleted meanwhile is acted on as
+      // it is now, as the same request made now would act on it.
       // Held content, or a held edit, another moderator claimed waits for them, whatever is
       // done to it: checked before anything is done (settleHeld checks again, harmlessly).
-      if (post.state === ContentState.PENDING || deciding) await this.reviewItems.assertHeldUnclaimed(tx, post, moderator.id!);
+      if (here.state === ContentState.PENDING || deciding) await this.reviewItems.assertHeldUnclaimed(tx, post, moderator.id!);
       // A visible post's held edit: approving makes it the post's text, rejecting drops it.
-      const edit = deciding && post.state === ContentState.VISIBLE
+      const edit = deciding && here.state === ContentState.VISIBLE
         ? await this.posts.decidePendingEdit(tx, post.id, input.action === ModerationAction.APPROVE, input.pendingEditVersion)
         : null;
       if (edit) {
