@@ -308,4 +308,21 @@ export class AccessService {
         return item.deletedFrom === 'PENDING' && !own ? 'none' : 'placeholder';
     }
   }
+
+  /**
+   * What a viewer gets of a post reached by its id, its topic counted: 'none' (no such post for
+   * them) unless they read the topic in full (a topic's placeholder is no topic) and the post
+   * itself at least as a placeholder; otherwise the post's own view. Each is judged with the
+   * viewer's rank on the space its row names (`rank`: the same space, but for rows read either
+   * side of a move). `ForumLoaders.post` finds posts so, and `moderatePost` judges its moderator
+   * again so under the post's lock.
+   */
+  postView(
+    viewer: Viewer,
+    topic: { rank: number; state: ContentState; authorId: string },
+    post: { rank: number; state: ContentState; authorId: string; deletedFrom: ContentState | null | undefined },
+  ): ContentView {
+    if (this.contentView(viewer, topic.rank, { state: topic.state, authorId: topic.authorId, deletedFrom: null }) !== 'full') return 'none';
+    return this.contentView(viewer, post.rank, post);
+  }
 }

@@ -59,12 +59,22 @@ export class ForumLoaders {
     }));
   }
 
-  /** A post as this viewer sees it (maybe a placeholder), or null; its topic must be visible too. */
+  /** A post as this viewer sees it (maybe a placeholder), or null; its topic must be visible too (`AccessService.postView`). */
   async post(viewer: Viewer, id: string): Promise<PostModel | null> {
     const row = await this.postRows(viewer).load(id);
-    if (!row) return null;
-    const topic = await this.topic(viewer, row.topic_id);
-    return topic ? this.postFromRow(viewer, row) : null;
+    const topicRow = row ? await this.topicRows(viewer).load(row.topic_id) : null;
+    return row && topicRow ? this.postInTopic(viewer, row, topicRow) : null;
+  }
+
+  /** The post `row` as `viewer` finds it in its topic (`topicRow`), or null (`AccessService.postView`). */
+  private async postInTopic(viewer: Viewer, row: PostRow, topicRow: TopicRow): Promise<PostModel | null> {
+    const rank = await this.access.rankOn(viewer, row.space_id);
+    const view = this.access.postView(
+      viewer,
+      { rank: await this.access.rankOn(viewer, topicRow.space_id), state: topicRow.state, authorId: topicRow.author_id },
+      { rank, state: row.state, authorId: row.author_id, deletedFrom: row.deleted_from },
+    );
+    return view === 'none' ? null : toPostModel(row, view, rank);
   }
 
   /**
@@ -76,7 +86,7 @@ export class ForumLoaders {
     const row = await this.postRows(rowsVia).load(id);
     const topicRow = row ? await this.topicRows(rowsVia).load(row.topic_id) : null;
     if (!row || !topicRow) return viewers.map(() => null);
-    return Promise.all(viewers.map(async (v) => ((await this.topicFromRow(v, topicRow)) ? this.postFromRow(v, row) : null)));
+    return Promise.all(viewers.map((v) => this.postInTopic(v, row, topicRow)));
   }
 
   /** `topic()` for several viewers at once: the topic is read once and judged for each. */

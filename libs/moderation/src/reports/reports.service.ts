@@ -737,9 +737,12 @@ export class ReportsService {
   private async requireModeratesNow(moderator: Viewer, held: HeldPost): Promise<void> {
     const rank = await this.access.rankOn(moderator, held.space_id);
     if (rank >= LEVEL_RANK.MODERATE) return;
-    const sees = this.access.contentView(moderator, rank, { state: held.topic_state, authorId: held.topic_author, deletedFrom: null }) === 'full'
-      && this.access.contentView(moderator, rank, { state: held.state, authorId: held.author_id, deletedFrom: held.deleted_from }) !== 'none';
-    if (!sees) throw AppError.notFound('Post not found');
+    const view = this.access.postView(
+      moderator,
+      { rank, state: held.topic_state, authorId: held.topic_author },
+      { rank, state: held.state, authorId: held.author_id, deletedFrom: held.deleted_from },
+    );
+    if (view === 'none') throw AppError.notFound('Post not found');
     await this.access.require(moderator, held.space_id, AccessLevel.MODERATE, 'Post not found');
   }
 
