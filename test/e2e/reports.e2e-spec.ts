@@ -536,6 +536,25 @@ describe('moderation: reports and the review queue', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE target_id = $1`, [p.id])).toEqual([{ n: 0 }]);
   });
 
+  it('refuses a report whose reply movePosts took to another topic while it waited for the first topic: CONFLICT (POST_MOVED), nothing reported', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const dest = await createTopic(t, author.token, board);
+    const p = await reply(t, author.token, topic.id, 'moved while reported');
+    const reporter = await member();
+    // The test's transaction holds the topic as movePosts does, and takes the reply to `dest`:
+    // the report chose its target (a post, not a topic) on where the reply was.
+    const answer = await withLockHeld(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [topic.id], async (h) => {
+      const reporting = t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: reporter.token });
+      await h.waiting(1);
+      await h.query(`UPDATE posts SET topic_id = $2 WHERE id = $1`, [p.id, dest.id]);
+      await h.release();
+      return reporting;
+    });
+    expect(expectError(answer, 'CONFLICT').message).toBe(POST_MOVED);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM reports WHERE reporter_id = $1`, [reporter.id])).toEqual([{ n: 0 }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM review_items WHERE target_id = $1`, [p.id])).toEqual([{ n: 0 }]);
+  });
+
   it('refuses a space moderator whose post was moved, with its topic, to a space they do not moderate while their moderatePost waited for the topic: judged on the space it is in once held (FORBIDDEN, nothing written)', async () => {
     const spaceMod = await makeUser(t);
     const a = await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }]);

@@ -202,10 +202,11 @@ export class ReportsService {
       // The item goes to the queue of the content's space: a move waited for here, or one that
       // committed since `target` read it, would leave it in the old space's queue. The post's
       // row (moveTopic rewrites its space too) is locked as applyState locks it, after holding
-      // its topic (PostsService.holdTopic: topics before posts).
+      // its topic (PostsService.holdTopic: topics before posts). A reply `movePosts` took to
+      // another topic meanwhile is CONFLICT (POST_MOVED, `lockInTopic`): its target (a post, or
+      // the topic of a first post) was chosen on where it was, and its new topic is not held.
       if (target.post) {
-        await this.posts.holdTopic(tx, target.post.topic.id);
-        const now = await tx.one<{ space_id: string; state: ContentState }>(`SELECT space_id, state FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [target.post.id]);
+        const now = await this.posts.lockInTopic<{ space_id: string; state: ContentState }>(tx, target.post.topic.id, target.post.id, 'space_id, state');
         // Deleted since it was read (by its author, say): there is nothing left to report.
         if (!now || (now.state === ContentState.DELETED && target.post.state !== ContentState.DELETED)) {
           throw AppError.notFound(input.targetType === ReportTargetType.POST ? 'Post not found' : 'Topic not found');
