@@ -724,7 +724,10 @@ export class ReportsService {
       return changed;
     });
     this.forum.forget(viewer, { topicId: topic.id, postId: post.id });
-    return row ? this.forum.postFromRow(viewer, row) : post;
+    if (row) return this.forum.postFromRow(viewer, row);
+    // A held edit dropped leaves the post as it was under the lock, which is not always as the
+    // request read it first (approved meanwhile): read again.
+    return (await this.forum.post(viewer, post.id)) ?? post;
   }
 
   /**
