@@ -440,16 +440,27 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
       }
     }
 
-    it('approved by another moderator, then edited by its author: APPROVE decides the held edit, as it would now', async () => {
+    /**
+     * A held reply `other` decides (`action`) while `mod` approves it and its author edits it (a
+     * held edit), after the request read it and before it holds it: the answer, and the
+     * moderators' entries in the log.
+     */
+    async function decidedAfterApprovedAndEdited(action: 'APPROVE' | 'REJECT') {
       const member = await makeUser(t, { trustLevel: 3 });
       const r = await heldReply(member, 'the reviewed reply');
-      const answer = await interleaved({ postId: r.id, action: 'APPROVE' }, async () => {
+      const answer = await interleaved({ postId: r.id, action }, async () => {
         expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'APPROVE' } }, { token: mod.token }));
         expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'the reply, edited' } }, { token: member.token }));
       });
-      expect(expectOk(answer).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>the reply, edited</p>\n' });
       expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ n: 0 }]);
-      expect(await t.sql(`SELECT action, actor_id FROM moderation_log WHERE target_id = $1 AND actor_id IS NOT NULL ORDER BY id`, [r.id])).toEqual([
+      const log = await t.sql(`SELECT action, actor_id FROM moderation_log WHERE target_id = $1 AND actor_id IS NOT NULL ORDER BY id`, [r.id]);
+      return { r, answer, log };
+    }
+
+    it('approved by another moderator, then edited by its author: APPROVE decides the held edit, as it would now', async () => {
+      const { r, answer, log } = await decidedAfterApprovedAndEdited('APPROVE');
+      expect(expectOk(answer).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>the reply, edited</p>\n' });
+      expect(log).toEqual([
         { action: 'post.approve', actor_id: mod.id },
         { action: 'post.edit_approve', actor_id: other.id },
       ]);
@@ -460,15 +471,9 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     });
 
     it('approved by another moderator, then edited by its author: REJECT drops the held edit and answers the post as it is now', async () => {
-      const member = await makeUser(t, { trustLevel: 3 });
-      const r = await heldReply(member, 'the reviewed reply');
-      const answer = await interleaved({ postId: r.id, action: 'REJECT' }, async () => {
-        expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'APPROVE' } }, { token: mod.token }));
-        expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'the reply, edited' } }, { token: member.token }));
-      });
+      const { answer, log } = await decidedAfterApprovedAndEdited('REJECT');
       expect(expectOk(answer).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>the reviewed reply</p>\n' });
-      expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ n: 0 }]);
-      expect(await t.sql(`SELECT action, actor_id FROM moderation_log WHERE target_id = $1 AND actor_id IS NOT NULL ORDER BY id`, [r.id])).toEqual([
+      expect(log).toEqual([
         { action: 'post.approve', actor_id: mod.id },
         { action: 'post.edit_reject', actor_id: other.id },
       ]);
