@@ -1,9 +1,14 @@
 import { ArgsType, Field, InputType, Int } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateBy, ValidateNested } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
 import { GraphQLError } from 'graphql';
 import { AppError, ErrorCode } from '../errors';
-import { formatGraphQLError, inputValidationPipe, VALIDATED_ARGS_MAX } from './errors';
+import { formatGraphQLError, inputValidationPipe } from './errors';
+import { PageArgs } from './pagination';
+import { CacheableArgs, VALIDATED_ARGS_MAX, ValidatedArgs } from './validated-args';
+import { TopicPostsArgs } from '../../../forum/src/posts/dto/post.inputs';
+import { TopicListArgs } from '../../../forum/src/topics/dto/topic.inputs';
+import { SearchArgs } from '../../../search/src/search.model';
 import { trim } from './transforms';
 
 const format = (err: unknown) => formatGraphQLError({ message: 'raw', path: ['x'] }, new GraphQLError('raw', { originalError: err as Error }), 'req-1');
@@ -24,66 +29,151 @@ describe('GraphQL error formatting', () => {
 });
 
 describe('input validation of flat arguments', () => {
-  let checks = 0;
-  const Counted = () => ValidateBy({ name: 'counted', validator: { validate: () => (checks++, true) } });
-
+  @CacheableArgs()
   @ArgsType()
   class PageLikeArgs {
-    @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(1) @Max(100) @Counted() first?: number;
+    @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(1) @Max(100) first?: number;
     @Field(() => String, { nullable: true }) @IsOptional() @Transform(trim) @IsString() @MaxLength(10) after?: string;
+  }
+
+  /** The same arguments, not marked. */
+  @ArgsType()
+  class UnmarkedArgs {
+    @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(1) @Max(100) first?: number;
+  }
+
+  /** Marked, then extended: the mark is the class's own. */
+  @ArgsType()
+  class ExtendedArgs extends PageLikeArgs {
+    @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() last?: number;
   }
 
   @InputType()
   class Inner {
-    @Field() @IsString() @Counted() text!: string;
+    @Field() @IsString() text!: string;
   }
+  @CacheableArgs()
   @ArgsType()
   class NestedArgs {
-    @Field(() => Inner) @ValidateNested() @Type(() => Inner) input!: Inner;
+    @Field(() => Inner, { nullable: true }) @IsOptional() @ValidateNested() @Type(() => Inner) input?: Inner;
   }
 
   // As Nest hands a resolver's @Args() to the pipe.
-  const ARGS = { type: 'body' as const, metatype: PageLikeArgs, data: undefined };
-  const NESTED = { type: 'body' as const, metatype: NestedArgs, data: undefined };
-  beforeEach(() => (checks = 0));
+  const args = (metatype: unknown) => ({ type: 'body' as const, metatype: metatype as never, data: undefined });
+  const ARGS = args(PageLikeArgs);
 
-  it('checks the same flat arguments once, and hands each call its own instance of what the checks made', async () => {
+  /** The pipe, and how many times it ran class-validator so far. */
+  function countedPipe() {
     const pipe = inputValidationPipe();
+    const validate = jest.spyOn(pipe as unknown as { validate: (...a: unknown[]) => unknown }, 'validate');
+    return { pipe, checks: () => validate.mock.calls.length };
+  }
+
+  it('checks the same flat arguments of a marked class once, and hands each call its own instance of what the checks made', async () => {
+    const { pipe, checks } = countedPipe();
     const first = (await pipe.transform({ first: 50, after: ' x ' }, ARGS)) as PageLikeArgs;
     const again = (await pipe.transform({ first: 50, after: ' x ' }, ARGS)) as PageLikeArgs;
-    expect(checks).toBe(1);
+    expect(checks()).toBe(1);
     expect(again).toBeInstanceOf(PageLikeArgs);
     expect({ ...again }).toEqual({ first: 50, after: 'x' });
     expect(again).not.toBe(first);
     first.first = 7;
     again.after = 'changed';
     expect({ ...((await pipe.transform({ first: 50, after: ' x ' }, ARGS)) as PageLikeArgs) }).toEqual({ first: 50, after: 'x' });
-    expect(checks).toBe(1);
+    expect(checks()).toBe(1);
+  });
+
+  it('checks the arguments of a class not marked every time, a subclass of a marked one too', async () => {
+    const { pipe, checks } = countedPipe();
+    for (let i = 0; i < 3; i++) expect({ ...((await pipe.transform({ first: 50 }, args(UnmarkedArgs))) as object) }).toEqual({ first: 50 });
+    expect(checks()).toBe(3);
+    for (let i = 0; i < 3; i++) await pipe.transform({ first: 50 }, args(ExtendedArgs));
+    expect(checks()).toBe(6);
   });
 
   it('still refuses arguments that fail, after the same class passed, and every time', async () => {
-    const pipe = inputValidationPipe();
+    const { pipe, checks } = countedPipe();
     await pipe.transform({ first: 50 }, ARGS);
     for (let i = 0; i < 2; i++) {
       await expect(pipe.transform({ first: 500 }, ARGS)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { fields: [{ field: 'first' }] } });
       await expect(pipe.transform({ first: 50, after: 'far too long a cursor' }, ARGS)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     }
+    expect(checks()).toBe(5);
   });
 
-  it('checks nested inputs every time', async () => {
-    const pipe = inputValidationPipe();
-    const a = (await pipe.transform({ input: { text: 'hi' } }, NESTED)) as NestedArgs;
-    const b = (await pipe.transform({ input: { text: 'hi' } }, NESTED)) as NestedArgs;
-    expect(checks).toBe(2);
+  it('checks nested inputs every time, in a marked class too', async () => {
+    const { pipe, checks } = countedPipe();
+    const a = (await pipe.transform({ input: { text: 'hi' } }, args(NestedArgs))) as NestedArgs;
+    const b = (await pipe.transform({ input: { text: 'hi' } }, args(NestedArgs))) as NestedArgs;
+    expect(checks()).toBe(2);
     expect(b.input).toBeInstanceOf(Inner);
     expect(b.input).not.toBe(a.input);
   });
 
-  it('keeps at most VALIDATED_ARGS_MAX arguments, then starts again', async () => {
-    const pipe = inputValidationPipe();
-    for (let i = 0; i <= VALIDATED_ARGS_MAX; i++) await pipe.transform({ first: 1 + (i % 100), after: String(i) }, ARGS);
-    checks = 0;
+  it('keeps the arguments asked again while VALIDATED_ARGS_MAX others are asked once (least recently used first out)', async () => {
+    const { pipe, checks } = countedPipe();
+    const once = 2 * VALIDATED_ARGS_MAX;
+    for (let i = 0; i < once; i++) {
+      await pipe.transform({ first: 50 }, ARGS);
+      await pipe.transform({ first: 1 + (i % 100), after: String(i) }, ARGS);
+    }
+    // `{ first: 50 }` checked once in all, never dropped (clearing everything at the bound checked it again).
+    expect(checks()).toBe(1 + once);
+    const before = checks();
+    // The oldest of those asked once made way.
     await pipe.transform({ first: 1, after: '0' }, ARGS);
-    expect(checks).toBe(1);
+    expect(checks()).toBe(before + 1);
+  });
+
+  it('refuses to mark a class whose checks or transforms may answer otherwise for the same value', () => {
+    const Clocked = () => ValidateBy({ name: 'beforeNow', validator: { validate: (v: unknown) => typeof v === 'number' && v < Date.now() } });
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class ClockedArgs {
+        @Field(() => Int) @Clocked() at!: number;
+      }
+      return ClockedArgs;
+    }).toThrow(/ClockedArgs cannot be @CacheableArgs\(\): at's check beforeNow is not known to depend on the value alone/);
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class ConditionalArgs {
+        @Field(() => Int) @ValidateIf(() => Math.random() < 0.5) @IsInt() n!: number;
+      }
+      return ConditionalArgs;
+    }).toThrow(/ValidateIf/);
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class StatefulPatternArgs {
+        @Field() @Matches(/^a/g) s!: string;
+      }
+      return StatefulPatternArgs;
+    }).toThrow(/g or y flag/);
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class TransformedArgs {
+        @Field() @Transform(({ value }) => `${value}${Date.now()}`) @IsString() s!: string;
+      }
+      return TransformedArgs;
+    }).toThrow(/s has a transform not made with valueOnlyTransform/);
+    // A parent's check counts: marking a subclass does not hide it.
+    @ArgsType()
+    class ClockedParent {
+      @Field(() => Int) @Clocked() at!: number;
+    }
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class ChildArgs extends ClockedParent {}
+      return ChildArgs;
+    }).toThrow(/beforeNow/);
+  });
+
+  it('marks the page arguments the topic and board pages ask for, whose checks pass the rule', () => {
+    for (const metatype of [PageArgs, TopicPostsArgs, TopicListArgs]) expect(new ValidatedArgs().keyOf(metatype, { first: 50 })).toBeDefined();
+    expect(new ValidatedArgs().keyOf(SearchArgs, { first: 50 })).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import { AppError, ErrorCode, FieldError } from '../errors';
 import { Logger } from '@nestjs/common';
 import { newId } from '../ids';
 import type { ApolloServerPlugin } from '@apollo/server';
+import { ValidatedArgs } from './validated-args';
 
 /** The id of the request each error arose in (see `requestIdsOfErrors`). */
 const requestOfError = new WeakMap<object, string>();
@@ -41,66 +42,34 @@ function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   return out;
 }
 
-/** How many flat arguments `InputValidationPipe` keeps validated, all classes together. */
-export const VALIDATED_ARGS_MAX = 1000;
-/** The longest flat arguments (as JSON) it keeps: paging and ids, not the text of a post. */
-const VALIDATED_ARGS_KEY_MAX = 512;
-
-/** A value JSON writes back as it is: no undefined, NaN, infinity or -0, which it would change. */
-const isPlainPrimitive = (v: unknown) =>
-  v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0));
-
-/** `value` as a key when it is a plain object of primitives only (`{ first: 50 }`), else undefined. */
-function flatArgsKey(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
-  for (const v of Object.values(value)) if (!isPlainPrimitive(v)) return undefined;
-  const key = JSON.stringify(value);
-  return key.length <= VALIDATED_ARGS_KEY_MAX ? key : undefined;
-}
-
 /**
  * Validates what clients send (`@Args()`), and nothing else: parents and contexts
  * are our own objects, and validating each parent of each field would cost more
  * than the rest of the request.
  *
- * Flat arguments (primitives only, as a page's `first`/`after`) that passed are kept per
- * class, by their JSON: the same arguments again (every topic page asks `posts(first: 50)`)
- * get a fresh instance of what the checks made of them, without class-transformer and
- * class-validator, which were about 4% of the API's CPU on the benchmark's topic page. Every
- * check and transform of our inputs is a function of the value alone (no clock, no database),
- * so the outcome cannot differ; refusals are not kept, and nested inputs are checked each time.
+ * Flat arguments (primitives only, as a page's `first`/`after`) of a class marked
+ * `@CacheableArgs()` that passed are kept (ValidatedArgs, an LRU), by class and values: the
+ * same arguments again (every topic page asks `posts(first: 50)`) get a fresh instance of what
+ * the checks made of them, without class-transformer and class-validator, which were about 4% of
+ * the API's CPU on the benchmark's topic page. The mark refuses a class whose checks or
+ * transforms are not known to depend on the value alone, so the outcome cannot differ; every
+ * other class, refusals and nested inputs are checked each time.
  */
 class InputValidationPipe extends ValidationPipe {
-  private readonly validated = new Map<unknown, Map<string, object>>();
-  private validatedCount = 0;
+  private readonly validated = new ValidatedArgs();
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const kind = metadata.type as unknown;
     // GraphQL's `@Args()` arrive as 'body': the pipes consumer names @nestjs/graphql's ARGS (3) by
     // the HTTP parameter of the same number (RouteParamtypes.BODY).
     if (kind !== 'body' && kind !== 'query') return value;
-    const key = kind === 'body' && metadata.metatype && this.toValidate(metadata) ? flatArgsKey(value) : undefined;
+    const key = kind === 'body' ? this.validated.keyOf(metadata.metatype, value) : undefined;
     if (key === undefined) return super.transform(value, metadata);
-    const kept = this.validated.get(metadata.metatype)?.get(key);
-    if (kept) return Object.assign(Object.create(Object.getPrototypeOf(kept) as object | null) as object, kept);
+    const kept = this.validated.get(key);
+    if (kept) return kept;
     const result: unknown = await super.transform(value, metadata);
-    // Kept only when what the resolver gets holds nothing that one request could change for the next.
-    if (typeof result === 'object' && result !== null && Object.values(result).every((v) => v === null || (typeof v !== 'object' && typeof v !== 'function'))) {
-      this.keep(metadata.metatype, key, result);
-    }
+    this.validated.keep(key, result);
     return result;
-  }
-
-  private keep(metatype: unknown, key: string, result: object): void {
-    if (this.validatedCount >= VALIDATED_ARGS_MAX) {
-      this.validated.clear();
-      this.validatedCount = 0;
-    }
-    let byKey = this.validated.get(metatype);
-    if (!byKey) this.validated.set(metatype, (byKey = new Map()));
-    // A copy: the resolver is handed `result` and may change it.
-    byKey.set(key, Object.assign(Object.create(Object.getPrototypeOf(result) as object | null) as object, result));
-    this.validatedCount++;
   }
 }
 

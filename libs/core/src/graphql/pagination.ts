@@ -3,10 +3,13 @@ import { ArgsType, Field, FieldMiddleware, Int, MiddlewareContext, NextFn, Objec
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { AppError } from '../errors';
 import { isUuid } from '../ids';
+import { CacheableArgs } from './validated-args';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
+/** A page of a list: its validated arguments are kept (CacheableArgs); a subclass is kept only when marked itself. */
+@CacheableArgs()
 @ArgsType()
 export class PageArgs {
   @Field(() => Int, { nullable: true, description: `Page size: default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}.` })

@@ -5,6 +5,7 @@ import { ReactionKind } from '../../forum.enums';
 import { BODY_MAX, normalizeTags, TAG_RE, TITLE_MAX } from '../../topics/dto/topic.inputs';
 import { HasVisibleText, MaxCharacters, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageArgs } from '../../../../core/src/graphql/pagination';
+import { CacheableArgs } from '../../../../core/src/graphql/validated-args';
 
 
 @InputType()
@@ -38,6 +39,7 @@ export class ReactionInput {
  * ahead of a cursor, or the topic's last ones), or opened at a post number (`near`: a link to
  * post 120 of a long thread, a notification, where the reader left off).
  */
+@CacheableArgs()
 @ArgsType()
 export class TopicPostsArgs extends PageArgs {
   @Field(() => Int, { nullable: true, description: `Backwards: the last this many posts before \`before\` (or of the topic): default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}.` })

@@ -2,15 +2,16 @@ import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
+import { CacheableArgs } from '../../../../core/src/graphql/validated-args';
 import { TopicFeedView, TopicKind, TopicSort } from '../../forum.enums';
-import { trim } from '../../../../core/src/graphql/transforms';
+import { trim, valueOnlyTransform } from '../../../../core/src/graphql/transforms';
 import { HasVisibleText, MaxCharacters, SingleLineText } from '../../../../core/src/graphql/validators';
 
 const normalizeTags = ({ value }: { value: unknown }) =>
   Array.isArray(value) ? [...new Set(value.map((t) => (typeof t === 'string' ? t.trim().toLowerCase() : t)))] : value;
 
 /** One tag as a filter, read as topics store them (trimmed, lower-case). */
-export const normalizeTag = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
+export const normalizeTag = valueOnlyTransform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
 
 export const TAG_RE = /^[a-z0-9][a-z0-9-]{0,29}$/;
 export const BODY_MAX = 100_000;
@@ -82,6 +83,7 @@ export class MarkReadInput {
   @Field(() => Int, { description: 'The highest post number read.' }) @IsInt() @Min(1) @Max(10_000_000) postNumber!: number;
 }
 
+@CacheableArgs()
 @ArgsType()
 export class TopicListArgs extends PageArgs {
   @Field(() => TopicSort, { nullable: true, defaultValue: TopicSort.LATEST_ACTIVITY })
