@@ -1,5 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsString, validateSync } from 'class-validator';
+import { IsOptional, IsString, validateSync } from 'class-validator';
 import { trim } from './transforms';
 import { characterCount, HasVisibleText, IsPlainText, IsSingleLine, MAX_STACKED_MARKS, MaxCharacters, MinCharacters, SetsText, SingleLineText } from './validators';
 
@@ -13,6 +13,13 @@ class InlineTitle {
 }
 class StackedTitle {
   @SingleLineText(10, { min: 3 }) title!: unknown;
+}
+/** An optional one, written out and with the option. */
+class InlineOptionalTitle {
+  @IsOptional() @SingleLineText(10, { min: 3 }) title!: unknown;
+}
+class OptionalTitle {
+  @SingleLineText(10, { min: 3, optional: true }) title!: unknown;
 }
 
 /** The constraint names a value breaks, with their messages. */
@@ -91,6 +98,16 @@ describe('text validators', () => {
     for (const title of ['A title', '', ' \u200b ', 'ab', 'x'.repeat(11), 'two\nlines', 42, null, '\u202eevil one', marks, '\n\u200b'.repeat(6)]) {
       const errors = (cls: new () => object) => validateSync(plainToInstance(cls, { title })).map((e) => JSON.stringify(e.constraints));
       expect([title, errors(StackedTitle)]).toEqual([title, errors(InlineTitle)]);
+    }
+  });
+
+  it('checks an optional SingleLineText as IsOptional before it: absent or null sets nothing, empty is refused as text that shows nothing', () => {
+    const errors = (cls: new () => object, title: unknown) => validateSync(plainToInstance(cls, title === undefined ? {} : { title })).map((e) => JSON.stringify(e.constraints));
+    expect(errors(OptionalTitle, undefined)).toEqual([]);
+    expect(errors(OptionalTitle, null)).toEqual([]);
+    expect(errors(OptionalTitle, '')).not.toEqual([]);
+    for (const title of [undefined, null, 'A title', '', ' \u200b ', 'ab', 'x'.repeat(11), 'two\nlines', 42, '\u202eevil one']) {
+      expect([title, errors(OptionalTitle, title)]).toEqual([title, errors(InlineOptionalTitle, title)]);
     }
   });
 });

@@ -157,7 +157,11 @@ export const OptionalPlainText = (max: number): PropertyDecorator =>
 /**
  * A one-line name, title or label of up to `max` characters (and `min` at least, when given):
  * trimmed, then it must be text, fit its bounds, show something and hold no line break, checked
- * in that order. Optional where IsOptional is written before it.
+ * in that order. With `optional`, absent or null sets nothing (IsOptional first); an empty text
+ * is still refused, as any that shows nothing: unlike OptionalPlainText's, it has no "none".
  */
-export const SingleLineText = (max: number, { min }: { min?: number } = {}): PropertyDecorator =>
-  stacked(Transform(trim), IsString(), ...(min === undefined ? [] : [MinCharacters(min)]), MaxCharacters(max), HasVisibleText(), IsSingleLine());
+export const SingleLineText = (max: number, { min, optional = false }: { min?: number; optional?: boolean } = {}): PropertyDecorator =>
+  stacked(
+    ...(optional ? [IsOptional()] : []),
+    Transform(trim), IsString(), ...(min === undefined ? [] : [MinCharacters(min)]), MaxCharacters(max), HasVisibleText(), IsSingleLine(),
+  );

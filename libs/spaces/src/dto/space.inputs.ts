@@ -32,7 +32,7 @@ export class EscalationStepInput {
 @InputType()
 export class UpdateSpaceInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
-  @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @IsOptional() @SingleLineText(100) name?: string;
+  @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @SingleLineText(100, { optional: true }) name?: string;
   @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @OptionalPlainText(2000) description?: string;
   @Field(() => SpaceVisibility, { nullable: true }) @IsOptional() @IsEnum(SpaceVisibility) visibility?: SpaceVisibility;
   @Field({ nullable: true }) @IsOptional() @IsIn(SPACE_LANGUAGES) language?: string;
@@ -82,7 +82,7 @@ export class CreateBoardInput {
 @InputType()
 export class UpdateBoardInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
-  @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @IsOptional() @SingleLineText(100) name?: string;
+  @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @SingleLineText(100, { optional: true }) name?: string;
   @Field({ nullable: true, description: 'A new slug, unique in the space: links with the old one stop working.' })
   @IsOptional() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug?: string;
   @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @OptionalPlainText(2000) description?: string;

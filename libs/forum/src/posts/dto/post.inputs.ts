@@ -22,7 +22,7 @@ export class EditPostInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
   @Field({ nullable: true, description: 'Shown in the revision history: plain text, up to 200 characters (line breaks and tabs, no other control characters); empty for none.' }) @OptionalPlainText(200) reason?: string;
-  @Field({ nullable: true, description: `First post only: a new topic title, 3–${TITLE_MAX} characters.` }) @IsOptional() @SingleLineText(TITLE_MAX, { min: 3 }) title?: string;
+  @Field({ nullable: true, description: `First post only: a new topic title, 3–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: 3, optional: true }) title?: string;
   @Field(() => [String], { nullable: true, description: 'First post only: new tags.' })
   @IsOptional() @Transform(normalizeTags) @ArrayMaxSize(5) @Matches(TAG_RE, { each: true, message: 'each tag must be 1–30 characters of a-z, 0-9 and -' })
   tags?: string[];

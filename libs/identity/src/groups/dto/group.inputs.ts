@@ -31,7 +31,7 @@ export class CreateGroupInput {
 @InputType({ description: 'What to change; fields left out stay as they are.' })
 export class UpdateGroupInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
-  @Field({ nullable: true, description: 'One line, 1–80 characters.' }) @IsOptional() @SingleLineText(80) name?: string;
+  @Field({ nullable: true, description: 'One line, 1–80 characters.' }) @SingleLineText(80, { optional: true }) name?: string;
   @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty clears it.' }) @OptionalPlainText(500) description?: string;
   @Field(() => GroupMentionable, { nullable: true })
   @IsOptional() @IsEnum(GroupMentionable, { message: 'must be NOBODY, STAFF, MEMBERS or EVERYONE' })

@@ -21,7 +21,7 @@ const blankToNull = ({ value }: { value: unknown }) => {
 @InputType()
 export class UpdateArticleInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
-  @Field({ nullable: true, description: '3–200 characters; unchanged when absent.' }) @IsOptional() @SingleLineText(200, { min: 3 }) title?: string;
+  @Field({ nullable: true, description: '3–200 characters; unchanged when absent.' }) @SingleLineText(200, { min: 3, optional: true }) title?: string;
   @Field({ nullable: true, description: `Markdown, 1–${BODY_MAX.toLocaleString('en')} characters; unchanged when absent.` }) @IsOptional() @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body?: string;
   @Field({ nullable: true, description: `A short abstract, up to ${SUMMARY_MAX} characters; unchanged when absent.` }) @OptionalPlainText(SUMMARY_MAX) summary?: string;
   @Field({ nullable: true, description: `What changed, up to ${NOTE_MAX} characters.` }) @IsOptional() @Transform(blankToNull) @IsString() @MaxCharacters(NOTE_MAX) @IsPlainText() @HasVisibleText() note?: string;
