@@ -1,9 +1,9 @@
 import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../core/src/graphql/pagination';
 import { listOf } from '../../core/src/graphql/limits';
-import { HasVisibleText, MaxCharacters, SingleLineText } from '../../core/src/graphql/validators';
+import { MarkdownText, SingleLineText } from '../../core/src/graphql/validators';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { normalizeTag, TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
@@ -132,7 +132,7 @@ export class SetIdeaStatusInput {
   @IsEnum(IdeaStatus) @IsIn(Object.values(IdeaStatus).filter((s) => s !== IdeaStatus.MERGED), { message: 'use mergeIdea to merge an idea' })
   status!: IdeaStatus;
   @Field({ nullable: true, description: 'The official response, in markdown (up to 10,000 characters).' })
-  @IsOptional() @IsString() @MaxCharacters(10_000) @HasVisibleText()
+  @MarkdownText(10_000, { optional: true })
   response?: string;
 }
 

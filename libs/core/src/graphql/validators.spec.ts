@@ -1,7 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsOptional, IsString, validateSync } from 'class-validator';
 import { trim } from './transforms';
-import { characterCount, HasVisibleText, IsPlainText, IsSingleLine, MAX_STACKED_MARKS, MaxCharacters, MinCharacters, SetsText, SingleLineText } from './validators';
+import { characterCount, HasVisibleText, IsPlainText, IsSingleLine, MarkdownText, MAX_STACKED_MARKS, MaxCharacters, MinCharacters, SetsText, SingleLineText } from './validators';
 
 class Label {
   @HasVisibleText() @IsSingleLine() text!: string;
@@ -13,6 +13,19 @@ class InlineTitle {
 }
 class StackedTitle {
   @SingleLineText(10, { min: 3 }) title!: unknown;
+}
+/** A markdown body's stack written out, and as MarkdownText; optional ones likewise. */
+class InlineBody {
+  @IsString() @MaxCharacters(10) @HasVisibleText() body!: unknown;
+}
+class StackedBody {
+  @MarkdownText(10) body!: unknown;
+}
+class InlineOptionalBody {
+  @IsOptional() @IsString() @MaxCharacters(10) @HasVisibleText() body!: unknown;
+}
+class OptionalBody {
+  @MarkdownText(10, { optional: true }) body!: unknown;
 }
 /** An optional one, written out and with the option. */
 class InlineOptionalTitle {
@@ -108,6 +121,17 @@ describe('text validators', () => {
     expect(errors(OptionalTitle, '')).not.toEqual([]);
     for (const title of [undefined, null, 'A title', '', ' \u200b ', 'ab', 'x'.repeat(11), 'two\nlines', 42, '\u202eevil one']) {
       expect([title, errors(OptionalTitle, title)]).toEqual([title, errors(InlineOptionalTitle, title)]);
+    }
+  });
+
+  it('checks a MarkdownText as its stack written out, untrimmed, control characters kept, the same messages in the same order', () => {
+    const body = (cls: new () => object, value: unknown) => plainToInstance(cls, value === undefined ? {} : { body: value });
+    const errors = (cls: new () => object, value: unknown) => validateSync(body(cls, value)).map((e) => JSON.stringify(e.constraints));
+    expect((body(StackedBody, ' *a*\u0007 ') as StackedBody).body).toBe(' *a*\u0007 ');
+    expect(errors(StackedBody, ' *a*\u0007 ')).toEqual([]);
+    for (const value of [undefined, null, '*A* body', '', ' \u200b ', 'x'.repeat(11), '\u2764\ufe0f'.repeat(6), 'two\nlines', 42, '\u200b'.repeat(11)]) {
+      expect([value, errors(StackedBody, value)]).toEqual([value, errors(InlineBody, value)]);
+      expect([value, errors(OptionalBody, value)]).toEqual([value, errors(InlineOptionalBody, value)]);
     }
   });
 });

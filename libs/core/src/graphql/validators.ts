@@ -155,6 +155,15 @@ export const OptionalPlainText = (max: number): PropertyDecorator =>
   stacked(IsOptional(), Transform(trim), SetsText(), IsString(), MaxCharacters(max), IsPlainText(), HasVisibleText());
 
 /**
+ * A markdown text (a post's body, an article's, an idea's official response) of up to `max`
+ * characters: it must be text, fit `max` and show something, checked in that order. Not trimmed,
+ * and its control characters are kept as typed (rendering drops them: libs/content/src/renderer.ts).
+ * With `optional`, absent or null sets nothing (IsOptional first).
+ */
+export const MarkdownText = (max: number, { optional = false }: { optional?: boolean } = {}): PropertyDecorator =>
+  stacked(...(optional ? [IsOptional()] : []), IsString(), MaxCharacters(max), HasVisibleText());
+
+/**
  * A one-line name, title or label of up to `max` characters (and `min` at least, when given):
  * trimmed, then it must be text, fit its bounds, show something and hold no line break, checked
  * in that order. With `optional`, absent or null sets nothing (IsOptional first); an empty text

@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ReactionKind } from '../../forum.enums';
 import { BODY_MAX, normalizeTags, TAG_RE, TITLE_MAX } from '../../topics/dto/topic.inputs';
-import { HasVisibleText, MaxCharacters, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
+import { MarkdownText, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageArgs } from '../../../../core/src/graphql/pagination';
 import { CacheableArgs } from '../../../../core/src/graphql/validated-args';
 
@@ -11,7 +11,7 @@ import { CacheableArgs } from '../../../../core/src/graphql/validated-args';
 @InputType()
 export class ReplyInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
-  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
+  @Field({ description: 'Markdown, 1–100,000 characters.' }) @MarkdownText(BODY_MAX) body!: string;
   @Field(() => ID, { nullable: true, description: 'The post this replies to, in the same topic.' })
   @IsOptional() @IsUUID('all', { message: 'must be a post id' })
   replyToPostId?: string;
@@ -20,7 +20,7 @@ export class ReplyInput {
 @InputType()
 export class EditPostInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
-  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
+  @Field({ description: 'Markdown, 1–100,000 characters.' }) @MarkdownText(BODY_MAX) body!: string;
   @Field({ nullable: true, description: 'Shown in the revision history: plain text, up to 200 characters (line breaks and tabs, no other control characters); empty for none.' }) @OptionalPlainText(200) reason?: string;
   @Field({ nullable: true, description: `First post only: a new topic title, 3–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: 3, optional: true }) title?: string;
   @Field(() => [String], { nullable: true, description: 'First post only: new tags.' })

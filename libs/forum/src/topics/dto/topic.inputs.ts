@@ -1,11 +1,11 @@
 import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { CacheableArgs } from '../../../../core/src/graphql/validated-args';
 import { TopicFeedView, TopicKind, TopicSort } from '../../forum.enums';
 import { trim, valueOnlyTransform } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, MaxCharacters, SingleLineText } from '../../../../core/src/graphql/validators';
+import { MarkdownText, SingleLineText } from '../../../../core/src/graphql/validators';
 
 const normalizeTags = ({ value }: { value: unknown }) =>
   Array.isArray(value) ? [...new Set(value.map((t) => (typeof t === 'string' ? t.trim().toLowerCase() : t)))] : value;
@@ -21,7 +21,7 @@ export const TITLE_MAX = 200;
 export class CreateTopicInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
   @Field({ description: `3–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: 3 }) title!: string;
-  @Field({ description: 'Markdown, 1–100,000 characters.' }) @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body!: string;
+  @Field({ description: 'Markdown, 1–100,000 characters.' }) @MarkdownText(BODY_MAX) body!: string;
   @Field(() => TopicKind, {
     nullable: true,
     description: 'Forum boards: DISCUSSION (default) or QUESTION. Idea and knowledge boards make IDEA and ARTICLE topics; the kind may be given, and must then be that one.',

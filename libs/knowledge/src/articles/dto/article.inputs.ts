@@ -5,7 +5,7 @@ import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { BODY_MAX } from '../../../../forum/src/topics/dto/topic.inputs';
 import { MAX_VERIFICATION_DAYS } from '../../knowledge-settings';
-import { HasVisibleText, IsPlainText, MaxCharacters, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, MarkdownText, IsPlainText, MaxCharacters, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
 
 export const SUMMARY_MAX = 500;
 export const NOTE_MAX = 500;
@@ -22,7 +22,7 @@ const blankToNull = ({ value }: { value: unknown }) => {
 export class UpdateArticleInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
   @Field({ nullable: true, description: '3–200 characters; unchanged when absent.' }) @SingleLineText(200, { min: 3, optional: true }) title?: string;
-  @Field({ nullable: true, description: `Markdown, 1–${BODY_MAX.toLocaleString('en')} characters; unchanged when absent.` }) @IsOptional() @IsString() @MaxCharacters(BODY_MAX) @HasVisibleText() body?: string;
+  @Field({ nullable: true, description: `Markdown, 1–${BODY_MAX.toLocaleString('en')} characters; unchanged when absent.` }) @MarkdownText(BODY_MAX, { optional: true }) body?: string;
   @Field({ nullable: true, description: `A short abstract, up to ${SUMMARY_MAX} characters; unchanged when absent.` }) @OptionalPlainText(SUMMARY_MAX) summary?: string;
   @Field({ nullable: true, description: `What changed, up to ${NOTE_MAX} characters.` }) @IsOptional() @Transform(blankToNull) @IsString() @MaxCharacters(NOTE_MAX) @IsPlainText() @HasVisibleText() note?: string;
   @Field(() => ID, { nullable: true, description: 'The revision this edit starts from: CONFLICT when someone saved a newer one meanwhile.' })
