@@ -1,8 +1,7 @@
 import { Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsDate, IsEnum, IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
-import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine, MaxCharacters } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine, MaxCharacters, SingleLineText } from '../../../../core/src/graphql/validators';
 import { POLL_OPTION_MAX, POLL_OPTIONS_MAX, POLL_OPTIONS_MIN, POLL_QUESTION_MAX, PollKind, PollResults } from '../poll.model';
 
 const trimEach = ({ value }: { value: unknown }) => (Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim() : v)) : value);
@@ -11,7 +10,7 @@ const trimEach = ({ value }: { value: unknown }) => (Array.isArray(value) ? valu
 @InputType({ isAbstract: true })
 export abstract class PollShapeInput {
   @Field({ description: `Plain text, one line, up to ${POLL_QUESTION_MAX} characters.` })
-  @Transform(trim) @IsString() @HasVisibleText() @IsSingleLine() @MaxCharacters(POLL_QUESTION_MAX)
+  @SingleLineText(POLL_QUESTION_MAX)
   question!: string;
 
   @Field(() => [String], {

@@ -4,7 +4,7 @@ import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength, ValidateBy } from 'class-validator';
 import { UserModel } from '../../users/user.model';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine, MaxCharacters, MinCharacters } from '../../../../core/src/graphql/validators';
+import { MaxCharacters, MinCharacters, SingleLineText } from '../../../../core/src/graphql/validators';
 
 
 export const HANDLE_RE = /^[a-zA-Z0-9_-]{3,30}$/;
@@ -65,7 +65,7 @@ export class SignUpInput {
   @NewPassword()
   password!: string;
 
-  @Field({ nullable: true }) @IsOptional() @Transform(trim) @IsString() @MaxCharacters(60) @IsSingleLine() @HasVisibleText()
+  @Field({ nullable: true }) @SingleLineText(60, { optional: true })
   displayName?: string;
 
   @Field({ nullable: true, description: 'An invitation’s token (its link’s `token`): joins its groups, and confirms the address when the invitation was e-mailed to it. Required when sign-ups are by invitation only (SIGN_UP=invite). Up to 200 characters.' })

@@ -2,7 +2,7 @@ import { Field, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, IsUrl } from 'class-validator';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsSingleLine, MaxCharacters, SetsText } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine, MaxCharacters, SetsText, SingleLineText } from '../../../../core/src/graphql/validators';
 
 /** The longest bio, in characters (markdown as written; a CHECK holds the column to it). */
 export const BIO_MAX = 3000;
@@ -12,7 +12,7 @@ export const WEBSITE_MAX = 300;
 @InputType()
 export class UpdateProfileInput {
   @Field({ nullable: true, description: 'The name shown next to the handle: 1–60 characters on one line, with some visible text.' })
-  @IsOptional() @Transform(trim) @IsString() @MaxCharacters(60) @IsSingleLine() @HasVisibleText()
+  @SingleLineText(60, { optional: true })
   displayName?: string;
 
   @Field({
