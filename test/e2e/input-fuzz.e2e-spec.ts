@@ -121,29 +121,31 @@ const ACCEPTED: Record<string, string> = {
 };
 
 /**
- * Fields (`Type.field argument path`) whose cases the admin sees refused for a reason other than
- * the broken field, each with why: mostly the well-formed rest of the input, refused before the
- * field is reached (a better well-formed value would take the entry out). Patterns of cases
- * (`Type.field` and the label, as ACCEPTED has them) refused rightly as something else follow. Any other refusal that does not
+ * Cases (`Type.field` and the label, as ACCEPTED has them) the admin sees refused for a reason
+ * other than the broken field, each with why: mostly the well-formed rest of the input, refused
+ * before the broken value is reached (a better well-formed value would take the entry out).
+ * Each names its case alone, so that the field's other cases must still be refused by name.
+ * Patterns of cases refused rightly as something else follow. Any other refusal that does not
  * name the broken field (BAD_USER_INPUT on it, or NOT_FOUND for a broken id beside ids of
  * existing rows) fails: it could hide that field passing its checks.
  */
 const NOT_BY_NAME: Record<string, string> = {
-  'Mutation.appealSanction input appealToken': 'signed in, the admin appeals as themself and the token is not read: refused on the well-formed sanction, another member\'s (NOT_FOUND to them)',
-  'Mutation.resetPassword input newPassword': 'a password may hold any character: refused on the well-formed token, which no reset gave',
-  'Mutation.moderatePost input pendingEditVersion': 'the well-formed action (UNHIDE, APPROVE) does not apply to a visible post: CONFLICT first',
-  'Mutation.publishArticle revisionId revisionId': 'the article is published at its only revision: refused as having no newer one first',
-  'Mutation.restoreArticleRevision topicId topicId': 'the well-formed revision is of the other article the row map holds',
-  'Mutation.updateArticle input baseRevisionId': 'an unknown base revision is CONFLICT (someone saved a newer one), as documented',
+  'Mutation.resetPassword input newPassword: control characters': 'a password may hold any character: refused on the well-formed token, which no reset gave',
+  'Mutation.moderatePost input pendingEditVersion: max int': 'a version no held edit has: the well-formed action (APPROVE, UNHIDE) does not apply to a visible post, CONFLICT first',
+  'Mutation.publishArticle revisionId unknown uuid': 'the article is published at its only revision: refused as having no newer one first',
+  'Mutation.restoreArticleRevision topicId unknown uuid': 'the well-formed revision is not of that article: refused naming revisionId, "a revision of another article"',
+  'Mutation.updateArticle input baseRevisionId: unknown uuid': 'an unknown base revision is CONFLICT (someone saved a newer one), as documented',
 };
 const NOT_BY_NAME_PATTERNS: Array<[RegExp, string]> = [
+  [/^Mutation\.appealSanction input appealToken: (empty string|whitespace only|control characters|invisible only)$/,
+    'signed in, the admin appeals as themself and the token is not read (any text up to 200 characters passes its checks): refused on the well-formed sanction, another member\'s (NOT_FOUND to them)'],
   [/^Mutation\.\w+ input (password|currentPassword): (control characters|whitespace only|invisible only)$/,
     'a password may hold any character: it is refused as a wrong one (UNAUTHENTICATED, RATE_LIMITED once the failures are counted, FORBIDDEN to staff deleting their account)'],
   [/^Mutation\.(saveDraft input sequence: |deleteDraft sequence )max int$/, 'a sequence other than the draft\'s current one (0: none yet) is CONFLICT with extensions.currentSequence, as documented'],
   [/^Mutation\.signIn input login: (control characters|whitespace only|invisible only)$/, 'a login naming no account: refused as a wrong login or password (UNAUTHENTICATED), telling nothing more'],
 ];
 const refusedElsewhereByDesign = (key: string, c: { label: string; arg: string; field: string }) =>
-  `${key} ${c.arg} ${c.field}` in NOT_BY_NAME || NOT_BY_NAME_PATTERNS.some(([re]) => re.test(`${key} ${c.label}`));
+  `${key} ${c.label}` in NOT_BY_NAME || NOT_BY_NAME_PATTERNS.some(([re]) => re.test(`${key} ${c.label}`));
 
 /** Leaves an optional input field out of its input's well-formed value (WELL_FORMED). */
 const OMIT = Symbol('omit');
