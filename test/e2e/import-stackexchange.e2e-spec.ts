@@ -272,6 +272,21 @@ describe('import:stackexchange', () => {
       expect(n).toBe(0);
     });
 
+    it('refuses a dump whose Posts.xml or an optional file is a folder, before it chooses or makes a board', async () => {
+      const { dir, space } = await craft('folders', ['Folder One', 'Folder Two', 'Folder Three']);
+      const postsFolder = path.join(dir, 'posts-folder');
+      mkdirSync(path.join(postsFolder, 'Posts.xml'), { recursive: true });
+      await expect(run({ dir: postsFolder, space: space.slug })).rejects.toThrow(`${path.join(postsFolder, 'Posts.xml')} is not a file: give the folder of a Stack Exchange dump`);
+      for (const name of ['Users.xml', 'Comments.xml', 'PostLinks.xml']) {
+        const folder = path.join(dir, `${name}-folder`);
+        mkdirSync(path.join(folder, name), { recursive: true });
+        writeDumpFile(folder, 'Posts.xml', 'posts', [question(), ...answers()]);
+        await expect(run({ dir: folder, space: space.slug })).rejects.toThrow(`${path.join(folder, name)} is not a file: give the folder of a Stack Exchange dump`);
+      }
+      expect(await t.sql(`SELECT id FROM boards WHERE space_id = $1`, [space.id])).toEqual([]);
+      expect(await t.sql(`SELECT source FROM import_links WHERE source LIKE 'stackexchange:%-folder'`)).toEqual([]);
+    });
+
     it('sanitizes bodies, maps users to placeholders, and skips what it cannot place', async () => {
       await makeUser(t, { handle: 'taken-name' });
       const { dir, space, source } = await craft('crafted', ['Zoë Ångström', 'taken-name', '李']);

@@ -4,7 +4,7 @@ import { Pool } from 'pg';
 import {
   importStackExchange,
   ImportCounts,
-  stackExchangePostsFile,
+  stackExchangeDumpFiles,
   StackExchangeImportInterrupted,
   StackExchangeImportSummary,
   StackExchangePhase,
@@ -79,8 +79,8 @@ export function registerImportCommands(program: Command): void {
     .option('--source <name>', 'the name this dump is remembered by for re-runs (default: the folder name)')
     .option('--batch-size <n>', 'rows per transaction', parseBatchSize, 500)
     .action((dir: string, opts: { space: string; board?: string; source?: string; batchSize: number }) => {
-      // A folder of no dump is refused before the database is opened (and migrated).
-      stackExchangePostsFile(dir);
+      // A folder of no dump, or whose dump files are folders, is refused before the database is opened (and migrated).
+      stackExchangeDumpFiles(dir);
       return withDatabase(async ({ db }) => {
         const pool = new Pool({ connectionString: db.url, max: 1, application_name: 'parvis-import', onConnect: sessionSetup() });
         // Interrupted, the import stops after the batch in flight, and what its committed batches

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Pool, PoolClient } from 'pg';
 import { SaxesParser } from 'saxes';
@@ -122,11 +122,31 @@ export interface StackExchangeImportSummary {
 
 export class StackExchangeImportError extends Error {}
 
-/** The dump's Posts.xml, which every import reads; refused when the folder holds none. */
-export function stackExchangePostsFile(dir: string): string {
-  const posts = join(resolve(dir), 'Posts.xml');
-  if (!existsSync(posts)) throw new StackExchangeImportError(`${posts} not found: give the folder of a Stack Exchange dump`);
-  return posts;
+/** The files of a dump that an import reads; those that are optional are null when the folder has none. */
+export interface StackExchangeDumpFiles {
+  posts: string;
+  users: string | null;
+  comments: string | null;
+  links: string | null;
+}
+
+/**
+ * A dump file of the folder, or null when there is none. One that is there but no file (a
+ * folder named Posts.xml) is refused, not read: it would pass as present and fail only once
+ * read, after earlier phases committed.
+ */
+function dumpFile(dir: string, name: string): string | null {
+  const path = join(resolve(dir), name);
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat && !stat.isFile()) throw new StackExchangeImportError(`${path} is not a file: give the folder of a Stack Exchange dump`);
+  return stat ? path : null;
+}
+
+/** The dump's files, checked before anything opens: Posts.xml, which every import reads, and those it reads when present. */
+export function stackExchangeDumpFiles(dir: string): StackExchangeDumpFiles {
+  const posts = dumpFile(dir, 'Posts.xml');
+  if (!posts) throw new StackExchangeImportError(`${join(resolve(dir), 'Posts.xml')} not found: give the folder of a Stack Exchange dump`);
+  return { posts, users: dumpFile(dir, 'Users.xml'), comments: dumpFile(dir, 'Comments.xml'), links: dumpFile(dir, 'PostLinks.xml') };
 }
 
 /**
@@ -448,13 +468,8 @@ class StackExchangeImport {
     this.summary = { source: this.source, anonymousHandle: null, ...emptyTally() };
   }
 
-  private file(name: string): string | null {
-    const path = join(this.dir, name);
-    return existsSync(path) ? path : null;
-  }
-
   async run(): Promise<StackExchangeImportSummary> {
-    const posts = stackExchangePostsFile(this.dir);
+    const { posts, users, comments, links } = stackExchangeDumpFiles(this.dir);
     this.client = await this.pool.connect();
     try {
       this.target = await this.transaction(() => this.resolveTarget()).catch((err: unknown) => {
@@ -463,13 +478,10 @@ class StackExchangeImport {
       // Accepted answers named by questions whose answer is not imported yet (this session only).
       await this.client.query(`DROP TABLE IF EXISTS pg_temp.se_import_accepted`);
       await this.client.query(`CREATE TEMP TABLE se_import_accepted (answer text PRIMARY KEY, topic_id uuid NOT NULL)`);
-      const users = this.file('Users.xml');
       if (users) await this.phase('users', users, (rows) => this.importUsers(rows));
       await this.phase('questions', posts, (rows) => this.importQuestions(rows));
       await this.phase('answers', posts, (rows) => this.importAnswers(rows));
-      const comments = this.file('Comments.xml');
       if (comments) await this.phase('comments', comments, (rows) => this.importComments(rows));
-      const links = this.file('PostLinks.xml');
       if (links) await this.phase('links', links, (rows) => this.importLinks(rows));
       await this.client.query(`DROP TABLE IF EXISTS pg_temp.se_import_accepted`);
     } finally {
