@@ -928,7 +928,7 @@ describe('import:stackexchange', () => {
         details: { extensions: { source, phase: 'answers', file: 'Posts.xml', batch: 2, firstRow: 3, lastRow: 4 } },
       });
       expect((err as AppError).message).toBe(
-        `${source}: PostgreSQL aborted the batch of Posts.xml rows 3–4 (batch 2 of the answers' pass) for a deadlock ${TRANSACTION_ATTEMPTS} times running, ` +
+        `${source}: PostgreSQL aborted the batch of Posts.xml rows 3–4 (batch 2 of the answers phase) for a deadlock ${TRANSACTION_ATTEMPTS} times running, ` +
           'other writes taking the same rows, and it was rolled back. What the batches before it imported is committed, and nothing of it is: ' +
           'run the same import again, which skips what is imported and goes on from there.',
       );
@@ -939,6 +939,77 @@ describe('import:stackexchange', () => {
       expect(again).toMatchObject({ questions: { created: 0, unchanged: 1 }, answers: { created: 1, updated: 0, unchanged: 1 } });
       const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM posts WHERE space_id = $1`, [space.id]);
       expect(n).toBe(3);
+    });
+
+    it('gives up choosing the board when PostgreSQL aborts that transaction for a deadlock every time, with a CONFLICT of phase target; no board made', async () => {
+      const { dir, space, source } = await craft('target-given-up', ['Target One', 'Target Two', 'Target Three']);
+      // The source's target link, inserted by the test (and never committed): the transaction choosing the board waits for it, holding the import's lock.
+      const held = await holdBeforeBatch([`INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, 'target', '', $2)`, [source, newId()]]);
+      let failed!: Promise<unknown>;
+      try {
+        failed = run({ dir, space: space.slug }).then(
+          () => 'imported',
+          (err: unknown) => err,
+        );
+        for (let attempt = 1; attempt <= TRANSACTION_ATTEMPTS; attempt++) {
+          await waitForWaitsOn(t, await xidOf(held), 1);
+          await held.query('SAVEPOINT deadlock');
+          await held.query(ADVISORY, [source]); // granted once PostgreSQL aborted the transaction
+          await held.query('ROLLBACK TO SAVEPOINT deadlock');
+        }
+      } finally {
+        await held.end();
+      }
+      const err = await failed;
+      expect(err).toBeInstanceOf(AppError);
+      expect(err).toMatchObject({ code: 'CONFLICT', details: { extensions: { source, phase: 'target' } } });
+      expect((err as AppError).message).toBe(
+        `${source}: PostgreSQL aborted the transaction choosing the board to import into for a deadlock ${TRANSACTION_ATTEMPTS} times running, ` +
+          'other writes taking the same rows, and it was rolled back. What the batches before it imported is committed, and nothing of it is: ' +
+          'run the same import again, which skips what is imported and goes on from there.',
+      );
+      // The board it made in each attempt went with the attempt.
+      expect(await t.sql(`SELECT id FROM boards WHERE space_id = $1`, [space.id])).toEqual([]);
+    });
+
+    it('gives up on a batch PostgreSQL aborts for a serialization failure every time it runs, saying so', async () => {
+      const { dir, space, source } = await craft('serialization-given-up', ['Serial One', 'Serial Two', 'Serial Three']);
+      // Under READ COMMITTED no write of the import's meets a serialization failure of itself: a
+      // trigger of the test's raises one (40001) for each attempt of the questions' batch, and
+      // counts the attempts in a sequence, which a rollback does not take back.
+      await t.sql(`CREATE SEQUENCE se_test_attempts`);
+      await t.sql(
+        `CREATE FUNCTION se_test_serialization_failure() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN PERFORM nextval('se_test_attempts'); RAISE EXCEPTION 'could not serialize access (test)' USING ERRCODE = 'serialization_failure'; END $$`,
+      );
+      await t.sql(
+        `CREATE TRIGGER se_test_serialization_failure BEFORE INSERT ON import_links FOR EACH ROW
+         WHEN (NEW.source = '${source}' AND NEW.kind = 'question') EXECUTE FUNCTION se_test_serialization_failure()`,
+      );
+      let err: unknown;
+      try {
+        err = await run({ dir, space: space.slug }).then(
+          () => 'imported',
+          (e: unknown) => e,
+        );
+      } finally {
+        await t.sql(`DROP TRIGGER se_test_serialization_failure ON import_links`);
+        await t.sql(`DROP FUNCTION se_test_serialization_failure()`);
+      }
+      const [{ attempts }] = await t.sql(`SELECT last_value::int AS attempts FROM se_test_attempts`);
+      await t.sql(`DROP SEQUENCE se_test_attempts`);
+      expect(attempts).toBe(TRANSACTION_ATTEMPTS);
+      expect(err).toBeInstanceOf(AppError);
+      expect(err).toMatchObject({
+        code: 'CONFLICT',
+        details: { extensions: { source, phase: 'questions', file: 'Posts.xml', batch: 1, firstRow: 1, lastRow: 5 } },
+      });
+      expect((err as AppError).message).toBe(
+        `${source}: PostgreSQL aborted the batch of Posts.xml rows 1–5 (batch 1 of the questions phase) for a serialization failure ${TRANSACTION_ATTEMPTS} times running, ` +
+          'other writes taking the same rows, and it was rolled back. What the batches before it imported is committed, and nothing of it is: ' +
+          'run the same import again, which skips what is imported and goes on from there.',
+      );
+      expect(await linked(source, 'question', '10')).toBeUndefined();
     });
 
     it('lets a first run that imported nothing choose nothing for good', async () => {

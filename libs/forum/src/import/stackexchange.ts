@@ -514,7 +514,7 @@ class StackExchangeImport {
         // Past `retryingDeadlocks`, a retryable error is the last of its attempts.
         if (!retryable(err)) throw err;
         const [firstRow, lastRow] = [rows + 1, rows + batch.length];
-        throw this.gaveUp(err, `the batch of ${basename(file)} rows ${firstRow}–${lastRow} (batch ${batches} of the ${phase}' pass)`, {
+        throw this.gaveUp(err, `the batch of ${basename(file)} rows ${firstRow}–${lastRow} (batch ${batches} of the ${phase} phase)`, {
           phase,
           file: basename(file),
           batch: batches,
