@@ -901,27 +901,42 @@ describe('import:stackexchange', () => {
       expect(await made(source)).toEqual(await made(twin.source));
     });
 
-    it('gives up on a batch PostgreSQL aborts for a deadlock every time it runs with a CONFLICT naming it, nothing of it written; a run again finishes', async () => {
-      // Batches of two rows: the answers' pass reads 10 and 12, then 11 and 14 (its second batch, rows 3–4), then 15.
-      const { dir, space, source } = await craft('given-up', ['Given One', 'Given Two', 'Given Three']);
-      // Its answer 11's link, claimed by the test (and never committed): the batch waits for it, holding the import's lock.
-      const held = await holdBeforeBatch([`INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, 'post', '11', $2)`, [source, newId()]]);
+    /** How a give-up's message ends, whatever PostgreSQL aborted. */
+    const GAVE_UP_ADVICE =
+      'other writes taking the same rows, and it was rolled back. What the batches before it imported is committed, and nothing of it is: ' +
+      'run the same import again, which skips what is imported and goes on from there.';
+
+    /**
+     * Runs the import with `opts` while the test claims the source's link (`kind`, `ext`; never
+     * committed), which a transaction of the import waits for holding the import's lock, and asks
+     * for that lock each of the TRANSACTION_ATTEMPTS times: PostgreSQL aborts the import's
+     * transaction every time (it waited first). What the run rejects with, or 'imported'.
+     */
+    async function deadlockedEveryAttempt(source: string, kind: string, ext: string, opts: StackExchangeImportOptions): Promise<unknown> {
+      const held = await holdBeforeBatch([`INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, $2, $3, $4)`, [source, kind, ext, newId()]]);
       let failed!: Promise<unknown>;
       try {
-        failed = run({ dir, space: space.slug, batchSize: 2 }).then(
+        failed = run(opts).then(
           () => 'imported',
           (err: unknown) => err,
         );
         for (let attempt = 1; attempt <= TRANSACTION_ATTEMPTS; attempt++) {
           await waitForWaitsOn(t, await xidOf(held), 1);
           await held.query('SAVEPOINT deadlock');
-          await held.query(ADVISORY, [source]); // granted once PostgreSQL aborted the batch
+          await held.query(ADVISORY, [source]); // granted once PostgreSQL aborted the import's transaction
           await held.query('ROLLBACK TO SAVEPOINT deadlock'); // the import's lock let go again, the link still held
         }
       } finally {
         await held.end();
       }
-      const err = await failed;
+      return failed;
+    }
+
+    it('gives up on a batch PostgreSQL aborts for a deadlock every time it runs with a CONFLICT naming it, nothing of it written; a run again finishes', async () => {
+      // Batches of two rows: the answers' pass reads 10 and 12, then 11 and 14 (its second batch, rows 3–4), then 15.
+      const { dir, space, source } = await craft('given-up', ['Given One', 'Given Two', 'Given Three']);
+      // Its answer 11's link, claimed by the test: the batch waits for it, holding the import's lock.
+      const err = await deadlockedEveryAttempt(source, 'post', '11', { dir, space: space.slug, batchSize: 2 });
       expect(err).toBeInstanceOf(AppError);
       expect(err).toMatchObject({
         code: 'CONFLICT',
@@ -929,8 +944,7 @@ describe('import:stackexchange', () => {
       });
       expect((err as AppError).message).toBe(
         `${source}: PostgreSQL aborted the batch of Posts.xml rows 3–4 (batch 2 of the answers phase) for a deadlock ${TRANSACTION_ATTEMPTS} times running, ` +
-          'other writes taking the same rows, and it was rolled back. What the batches before it imported is committed, and nothing of it is: ' +
-          'run the same import again, which skips what is imported and goes on from there.',
+          GAVE_UP_ADVICE,
       );
       expect(await linked(source, 'post', '12')).toBeDefined();
       expect(await linked(source, 'post', '11')).toBeUndefined();
@@ -943,30 +957,13 @@ describe('import:stackexchange', () => {
 
     it('gives up choosing the board when PostgreSQL aborts that transaction for a deadlock every time, with a CONFLICT of phase target; no board made', async () => {
       const { dir, space, source } = await craft('target-given-up', ['Target One', 'Target Two', 'Target Three']);
-      // The source's target link, inserted by the test (and never committed): the transaction choosing the board waits for it, holding the import's lock.
-      const held = await holdBeforeBatch([`INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, 'target', '', $2)`, [source, newId()]]);
-      let failed!: Promise<unknown>;
-      try {
-        failed = run({ dir, space: space.slug }).then(
-          () => 'imported',
-          (err: unknown) => err,
-        );
-        for (let attempt = 1; attempt <= TRANSACTION_ATTEMPTS; attempt++) {
-          await waitForWaitsOn(t, await xidOf(held), 1);
-          await held.query('SAVEPOINT deadlock');
-          await held.query(ADVISORY, [source]); // granted once PostgreSQL aborted the transaction
-          await held.query('ROLLBACK TO SAVEPOINT deadlock');
-        }
-      } finally {
-        await held.end();
-      }
-      const err = await failed;
+      // The source's target link, claimed by the test: the transaction choosing the board waits for it, holding the import's lock.
+      const err = await deadlockedEveryAttempt(source, 'target', '', { dir, space: space.slug });
       expect(err).toBeInstanceOf(AppError);
       expect(err).toMatchObject({ code: 'CONFLICT', details: { extensions: { source, phase: 'target' } } });
       expect((err as AppError).message).toBe(
         `${source}: PostgreSQL aborted the transaction choosing the board to import into for a deadlock ${TRANSACTION_ATTEMPTS} times running, ` +
-          'other writes taking the same rows, and it was rolled back. What the batches before it imported is committed, and nothing of it is: ' +
-          'run the same import again, which skips what is imported and goes on from there.',
+          GAVE_UP_ADVICE,
       );
       // The board it made in each attempt went with the attempt.
       expect(await t.sql(`SELECT id FROM boards WHERE space_id = $1`, [space.id])).toEqual([]);
@@ -1006,8 +1003,7 @@ describe('import:stackexchange', () => {
       });
       expect((err as AppError).message).toBe(
         `${source}: PostgreSQL aborted the batch of Posts.xml rows 1–5 (batch 1 of the questions phase) for a serialization failure ${TRANSACTION_ATTEMPTS} times running, ` +
-          'other writes taking the same rows, and it was rolled back. What the batches before it imported is committed, and nothing of it is: ' +
-          'run the same import again, which skips what is imported and goes on from there.',
+          GAVE_UP_ADVICE,
       );
       expect(await linked(source, 'question', '10')).toBeUndefined();
     });
