@@ -16,7 +16,7 @@ import { SearchEngine } from '../../../../libs/search/src/search-engine';
 import { SearchEngines } from '../../../../libs/search/src/search-engines';
 import { FEATURE_MODULES } from '../../../api/src/app.module';
 import { inputFile } from '../input-file';
-import { engineOption } from './search';
+import { engineOption } from '../options';
 
 const RESULTS = 100;
 

@@ -1,15 +1,8 @@
 import { SingleBar, Presets } from 'cli-progress';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { SearchAdmin } from '../../../../libs/search/src/search-admin';
 import { withServices } from '../context';
-
-/**
- * `--engine`: one of the engines by name, or all, refused otherwise before the database is
- * opened. One not configured (meilisearch without MEILI_URL) is refused once it is.
- */
-export function engineOption(): Option {
-  return new Option('--engine <name>', 'postgres, meilisearch or all (every configured engine)').choices(['all', 'postgres', 'meilisearch']).default('all');
-}
+import { engineOption } from '../options';
 
 export function registerSearchCommands(program: Command): void {
   program
