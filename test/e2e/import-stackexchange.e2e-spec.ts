@@ -1008,6 +1008,35 @@ describe('import:stackexchange', () => {
       expect(await linked(source, 'question', '10')).toBeUndefined();
     });
 
+    it('destroys a connection whose ROLLBACK failed rather than lending it again still in its transaction', async () => {
+      const { dir } = await craft('rollback-lost', ['Lost One', 'Lost Two', 'Lost Three']);
+      // A pool of one connection whose first ROLLBACK fails without reaching PostgreSQL (as one
+      // lost on the way would): the connection stays in its transaction.
+      const one = new Pool({ connectionString: t.db.url, max: 1 });
+      let rollbacks = 0;
+      one.on('connect', (client) => {
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) =>
+          args[0] === 'ROLLBACK' && ++rollbacks === 1 ? Promise.reject(new Error('ROLLBACK lost (test)')) : query(...args);
+      });
+      try {
+        // The transaction choosing the board fails (no such space) and is rolled back.
+        const failed = await importStackExchange(one, { dir, space: 'no-such-space' }).then(
+          () => 'imported',
+          (err: unknown) => err,
+        );
+        expect(rollbacks).toBe(1);
+        // The pool's next borrower gets a fresh connection, not the one left in the transaction,
+        // which held the import's lock on the source (a later run of it would wait for ever).
+        expect((await one.query(`SELECT count(*)::int AS n FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'`)).rows).toEqual([{ n: 0 }]);
+        expect((failed as Error).message).toMatch(
+          /^stackexchange:rollback-lost: Space "no-such-space" not found: create it first; rolling it back failed too \(ROLLBACK lost \(test\)\)/,
+        );
+      } finally {
+        await one.end();
+      }
+    });
+
     it('lets a first run that imported nothing choose nothing for good', async () => {
       const { dir, space, source } = await craft('failed-first', ['Failed One', 'Failed Two', 'Failed Three']);
       const good = readFileSync(path.join(dir, 'Posts.xml'), 'utf8');

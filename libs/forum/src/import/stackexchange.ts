@@ -452,6 +452,8 @@ class StackExchangeImport {
   private target!: Target;
   /** The placeholder that owns posts of unknown or missing users, once a committed batch found or made it. */
   private anonymous: { id: string; handle: string } | null = null;
+  /** Set once a ROLLBACK failed: the connection's state is unknown, so it is destroyed rather than handed back to the pool (`run`). */
+  private broken: Error | undefined;
   private readonly started = process.hrtime.bigint();
   /** What the committed batches added up (`keep`), and only that. */
   private readonly summary: Pick<StackExchangeImportSummary, 'source' | 'anonymousHandle'> & ImportTally;
@@ -485,7 +487,8 @@ class StackExchangeImport {
       if (links) await this.phase('links', links, (rows) => this.importLinks(rows));
       await this.client.query(`DROP TABLE IF EXISTS pg_temp.se_import_accepted`);
     } finally {
-      this.client.release();
+      // pg destroys a connection released with an error; one released without would be lent again.
+      this.client.release(this.broken);
     }
     return this.summarized();
   }
@@ -560,7 +563,17 @@ class StackExchangeImport {
         await this.client.query('COMMIT');
         return result;
       } catch (err) {
-        await this.client.query('ROLLBACK').catch(() => undefined);
+        try {
+          await this.client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          // Still in the failed transaction, or worse: no attempt more on this connection.
+          this.broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+          throw new StackExchangeImportError(
+            `${this.source}: ${err instanceof Error ? err.message : String(err)}; rolling it back failed too (${this.broken.message}), ` +
+              'so the import stopped there: what the batches before it imported is committed, and running it again goes on from there',
+            { cause: err },
+          );
+        }
         throw err;
       }
     });
