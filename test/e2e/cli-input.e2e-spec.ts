@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { createTestDatabase } from '../setup/test-database';
@@ -15,6 +17,7 @@ const MAIN = path.join(ROOT, 'dist/apps/cli/src/main.js');
  */
 describe('the CLI refuses bad arguments before it touches the database', () => {
   beforeAll(() => buildDistOnce(), 300_000);
+  afterAll(() => rmSync(TEMP, { recursive: true, force: true }));
 
   /** Relations in the database's public schema: none until something migrates it. */
   async function relations(url: string): Promise<number> {
@@ -28,12 +31,22 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   }
 
   const dump = ['import:stackexchange', '/nonexistent/dump', '--space', 'community'];
+  // Dumps whose Posts.xml, or Users.xml beside a Posts.xml, is a folder: there, but nothing to read.
+  const TEMP = mkdtempSync(path.join(tmpdir(), 'parvis-cli-input-'));
+  const postsFolder = path.join(TEMP, 'posts-folder');
+  mkdirSync(path.join(postsFolder, 'Posts.xml'), { recursive: true });
+  const usersFolder = path.join(TEMP, 'users-folder');
+  mkdirSync(path.join(usersFolder, 'Users.xml'), { recursive: true });
+  writeFileSync(path.join(usersFolder, 'Posts.xml'), '<posts></posts>\n');
+  const escaped = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const cases: Array<[string, string[], RegExp]> = [
     ['an unknown command', ['bogus'], /^error: unknown command 'bogus'\n/],
     ['an unknown option', ['seed', '--bogus'], /^error: unknown option '--bogus'\n/],
     ['a missing required option', ['import:stackexchange', '/nonexistent/dump'], /^error: required option '--space <slug>' not specified\n/],
     ['a missing argument', ['import:stackexchange', '--space', 'community'], /^error: missing required argument 'dump-dir'\n/],
     ['a dump folder that does not exist', dump, /^\/nonexistent\/dump\/Posts\.xml not found: give the folder of a Stack Exchange dump\n$/],
+    ['a dump whose Posts.xml is a folder', ['import:stackexchange', postsFolder, '--space', 'community'], new RegExp(`^${escaped(postsFolder)}/Posts\\.xml is not a file: give the folder of a Stack Exchange dump\n$`)],
+    ['a dump whose Users.xml is a folder', ['import:stackexchange', usersFolder, '--space', 'community'], new RegExp(`^${escaped(usersFolder)}/Users\\.xml is not a file: give the folder of a Stack Exchange dump\n$`)],
     ['a batch size that is no number', [...dump, '--batch-size', 'abc'], /^error: option '--batch-size <n>' argument 'abc' is invalid\. expected a whole number from 1 to 10000\n/],
     ['a batch size of 0', [...dump, '--batch-size', '0'], /^error: option '--batch-size <n>' argument '0' is invalid\./],
     ['a concurrency that is not whole', ['search:reindex', '--concurrency', '1.5'], /^error: option '--concurrency <n>' argument '1\.5' is invalid\. expected an integer from 1 to 16\n/],
