@@ -61,7 +61,7 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     ['spam files that do not exist', ['eval:spam', '/nonexistent/a.csv', '/nonexistent/b.csv'], /^\/nonexistent\/a\.csv not found: give a CSV file of labelled comments \(CONTENT, CLASS\)\n$/],
     ['a spam training file that does not exist', ['eval:spam', '--train', '/nonexistent/a.csv', '--test', '/nonexistent/b.csv'], /^\/nonexistent\/a\.csv not found: give a CSV file of labelled comments \(CONTENT, CLASS\)\n$/],
     ['an evaluation file that does not exist', ['eval:search', '/nonexistent/semeval.xml'], /^\/nonexistent\/semeval\.xml not found: give a SemEval-2016 Task 3 CQA-QL XML file\n$/],
-    ['an admin of a bad e-mail, handle and password', ['admin:create', '--email', 'bad', '--handle', 'x', '--password', 'short'], /^Invalid input:\n {2}email: .+\n {2}handle: .+\n {2}password: .+\n$/],
+    ['an admin of a bad e-mail, handle and password, with its code', ['admin:create', '--email', 'bad', '--handle', 'x', '--password', 'short'], /^BAD_USER_INPUT: Invalid input\n {2}email: .+\n {2}handle: .+\n {2}password: .+\n$/],
   ];
 
   it.each(cases)('refuses %s', async (_, args, message) => {
@@ -74,6 +74,29 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
       const run = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, env, input: '', encoding: 'utf8' });
       expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({ status: 1, stdout: '', stderr: expect.stringMatching(message) });
       expect(await relations(db.url)).toBe(0);
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
+});
+
+describe('the CLI prints an error with its code', () => {
+  beforeAll(() => buildDistOnce(), 300_000);
+
+  it('names BAD_USER_INPUT and each field when an admin’s e-mail and handle are taken', async () => {
+    const db = await createTestDatabase();
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'warn' };
+      delete env.REDIS_URL;
+      const create = () =>
+        spawnSync(process.execPath, [MAIN, 'admin:create', '--email', 'taken@example.com', '--handle', 'taken', '--password-stdin'], { cwd: ROOT, env, input: 'a long enough password\n', encoding: 'utf8' });
+      expect(create()).toMatchObject({ status: 0, stdout: expect.stringMatching(/^Created admin @taken /) });
+      const again = create();
+      expect({ status: again.status, stdout: again.stdout, stderr: again.stderr }).toEqual({
+        status: 1,
+        stdout: '',
+        stderr: 'BAD_USER_INPUT: That e-mail or handle is already in use\n  email: is already registered\n  handle: is taken\n',
+      });
     } finally {
       await db.drop();
     }

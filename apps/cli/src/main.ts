@@ -44,9 +44,11 @@ parvis()
     () => {
       if (!interrupting()) process.exit(process.exitCode ?? 0);
     },
-    (err) => {
+    async (err) => {
       if (interrupting()) return;
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      // Loaded only now, as the commands are: it brings the libs' errors (and Nest) with it.
+      const { errorText } = await import('./error-text.js');
+      process.stderr.write(`${errorText(err)}\n`);
       process.exit(1);
     },
   );

@@ -36,20 +36,11 @@ export function registerAdminCommands(program: Command): void {
       const password = opts.password ?? (opts.passwordStdin ? await readPasswordFromStdin() : await askPassword());
       const input = plainToInstance(SignUpInput, { email: opts.email, handle: opts.handle, password, displayName: opts.displayName });
       const errors = await validate(input);
-      if (errors.length) {
-        const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `  ${e.property}: ${m}`));
-        throw new Error(`Invalid input:\n${lines.join('\n')}`);
-      }
+      // Refused as the API refuses a sign-up, BAD_USER_INPUT naming each field (printed by main).
+      if (errors.length) throw AppError.badInput(errors.flatMap((e) => Object.values(e.constraints ?? {}).map((message) => ({ field: e.property, message }))));
       await withServices(async (app) => {
-        try {
-          const { user } = await app.get(AuthService).createAccount(input, 'ADMIN');
-          console.log(`Created admin @${user.handle} (${user.id}).`);
-        } catch (err) {
-          if (err instanceof AppError && err.details.fields) {
-            throw new Error(err.details.fields.map((f) => `${f.field}: ${f.message}`).join('\n'));
-          }
-          throw err;
-        }
+        const { user } = await app.get(AuthService).createAccount(input, 'ADMIN');
+        console.log(`Created admin @${user.handle} (${user.id}).`);
       });
     });
 }
