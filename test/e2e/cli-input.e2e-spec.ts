@@ -39,6 +39,9 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   mkdirSync(path.join(usersFolder, 'Users.xml'), { recursive: true });
   writeFileSync(path.join(usersFolder, 'Posts.xml'), '<posts></posts>\n');
   const escaped = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // A training file of no comments (no CONTENT and CLASS header): read first, it would be refused first.
+  const badCsv = path.join(TEMP, 'bad.csv');
+  writeFileSync(badCsv, 'no,header\n');
   const cases: Array<[string, string[], RegExp]> = [
     ['an unknown command', ['bogus'], /^error: unknown command 'bogus'\n/],
     ['an unknown option', ['seed', '--bogus'], /^error: unknown option '--bogus'\n/],
@@ -61,6 +64,7 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     ['spam files that do not exist', ['eval:spam', '/nonexistent/a.csv', '/nonexistent/b.csv'], /^\/nonexistent\/a\.csv not found: give a CSV file of labelled comments \(CONTENT, CLASS\)\n$/],
     ['a spam training file that does not exist', ['eval:spam', '--train', '/nonexistent/a.csv', '--test', '/nonexistent/b.csv'], /^\/nonexistent\/a\.csv not found: give a CSV file of labelled comments \(CONTENT, CLASS\)\n$/],
     ['an evaluation file that does not exist', ['eval:search', '/nonexistent/semeval.xml'], /^\/nonexistent\/semeval\.xml not found: give a SemEval-2016 Task 3 CQA-QL XML file\n$/],
+    ['a spam test file that does not exist, before the training file is read', ['eval:spam', '--train', badCsv, '--test', '/nonexistent/b.csv'], /^\/nonexistent\/b\.csv not found: give a CSV file of labelled comments \(CONTENT, CLASS\)\n$/],
     ['an admin of a bad e-mail, handle and password, with its code', ['admin:create', '--email', 'bad', '--handle', 'x', '--password', 'short'], /^BAD_USER_INPUT: Invalid input\n {2}email: .+\n {2}handle: .+\n {2}password: .+\n$/],
   ];
 

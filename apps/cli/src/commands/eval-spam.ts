@@ -20,8 +20,13 @@ function parseThreshold(value: string): number {
 
 const CSV = 'a CSV file of labelled comments (CONTENT, CLASS)';
 
+/** Files checked (`inputFile`) before any is read: training, seconds on a large set, is not wasted on a test file that is not there. */
+function checkedFiles(files: string[]): string[] {
+  return files.map((f) => inputFile(f, CSV));
+}
+
 function readFiles(files: string[]): LabelledFile[] {
-  return files.map((f) => ({ name: basename(f), samples: readYoutubeSpamCsv(inputFile(f, CSV)) }));
+  return files.map((f) => ({ name: basename(f), samples: readYoutubeSpamCsv(f) }));
 }
 
 /** Micro-average: pool the confusion counts, then score (so each comment weighs the same, unlike a mean of F1s). */
@@ -58,15 +63,16 @@ export function registerEvalSpamCommands(program: Command): void {
       if (opts.train || opts.test) {
         if (!opts.train?.length || !opts.test?.length) throw new Error('--train and --test go together');
         if (files.length) throw new Error(`Give either --train/--test or a list of files, not both (extra: ${files.join(' ')})`);
-        const train: SpamSample[] = readFiles(opts.train).flatMap((f) => f.samples);
+        const [trainFiles, testFiles] = [checkedFiles(opts.train), checkedFiles(opts.test)];
+        const train: SpamSample[] = readFiles(trainFiles).flatMap((f) => f.samples);
         const model = new SpamClassifier().train(train);
-        const rows = readFiles(opts.test).map((f) => ({ label: f.name, train: train.length, test: f.samples.length, ...testModel(model, f.samples, threshold) }));
+        const rows = readFiles(testFiles).map((f) => ({ label: f.name, train: train.length, test: f.samples.length, ...testModel(model, f.samples, threshold) }));
         console.log(`Trained on ${opts.train.map((f) => basename(f)).join(', ')} (${train.length} comments); threshold ${threshold}.\n`);
         printTable('tested on', rows, microTotal(rows, train.length));
         return;
       }
       if (files.length < 2) throw new Error('Give at least two files for leave-one-file-out, or --train … --test …');
-      const labelled = readFiles(files);
+      const labelled = readFiles(checkedFiles(files));
       const all = labelled.reduce((n, f) => n + f.samples.length, 0);
       const { folds, total } = leaveOneFileOut(labelled, { threshold });
       const rows = folds.map((f, i) => ({ ...f, label: f.name, train: all - labelled[i].samples.length, test: labelled[i].samples.length }));
