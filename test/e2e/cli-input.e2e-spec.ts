@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync, SpawnSyncOptions } from 'node:child_process';
+import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -68,20 +68,54 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     ['an admin of a bad e-mail, handle and password, with its code', ['admin:create', '--email', 'bad', '--handle', 'x', '--password', 'short'], /^BAD_USER_INPUT: Invalid input\n {2}email: .+\n {2}handle: .+\n {2}password: .+\n$/],
   ];
 
-  it.each(cases)('refuses %s', async (_, args, message) => {
+  /** The built CLI run with `args` on an empty database of its own, refused with `message` before it touched it. */
+  async function refusedBeforeDatabase(args: string[], message: RegExp, spawnOptions: SpawnSyncOptions = {}): Promise<void> {
     // An empty database of its own: a case that migrated one would leave the next none to show it.
     const db = await createTestDatabase({ empty: true });
     try {
       const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'warn' };
       delete env.REDIS_URL;
       // Nothing on stdin: a command waiting for a password there would end at once.
-      const run = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, env, input: '', encoding: 'utf8' });
-      expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({ status: 1, stdout: '', stderr: expect.stringMatching(message) });
+      const run = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, env, input: '', encoding: 'utf8', ...spawnOptions });
+      expect({ status: run.status, stdout: String(run.stdout), stderr: String(run.stderr) }).toEqual({ status: 1, stdout: '', stderr: expect.stringMatching(message) });
       expect(await relations(db.url)).toBe(0);
     } finally {
       await db.drop();
     }
-  }, 120_000);
+  }
+
+  it.each(cases)('refuses %s', (_, args, message) => refusedBeforeDatabase(args, message), 120_000);
+
+  // A folder made read-only (0555). Root writes there all the same, and its access check says so:
+  // then the CLI runs as nobody (uid 65534) where that user can run it at all, else the case is skipped.
+  const readOnly = path.join(TEMP, 'read-only');
+  chmodSync(TEMP, 0o755); // mkdtemp's 0700 would keep nobody out of the folder above it
+  mkdirSync(readOnly);
+  chmodSync(readOnly, 0o555);
+  const asNobody: SpawnSyncOptions = { uid: 65534, gid: 65534 };
+  const writableToUs = (() => {
+    try {
+      accessSync(readOnly, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const nobodyRuns = writableToUs && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(path.join(ROOT, 'package.json'))})`], asNobody).status === 0;
+  const readOnlyCase = writableToUs && !nobodyRuns ? it.skip : it;
+  if (writableToUs && !nobodyRuns) {
+    console.warn(`Skipped the export into a read-only folder: running as uid ${process.getuid?.()}, which may write in ${readOnly} whatever its mode, and nobody (65534) cannot run the CLI here`);
+  }
+  readOnlyCase(
+    'refuses an export into a folder this user may not write in',
+    () =>
+      refusedBeforeDatabase(
+        ['audit:export', '--since', '2026-01-01', '--out', path.join(readOnly, 'log.csv')],
+        new RegExp(`^error: option '--out <file>' argument '${escaped(readOnly)}/log\\.csv' is invalid\\. expected a file in a folder this user may write in \\(${escaped(readOnly)} is not writable\\)\n`),
+        writableToUs ? asNobody : {},
+      ),
+    120_000,
+  );
 });
 
 describe('the CLI prints an error with its code', () => {

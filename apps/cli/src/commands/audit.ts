@@ -1,40 +1,11 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { createWriteStream, statSync } from 'node:fs';
+import { Command } from 'commander';
+import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { AuditLog } from '../../../../libs/core/src/audit/audit-log';
 import { writeAuditCsv } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
-
-/** Whether a date's year-month-day (as written, e.g. 2026-02-31) is a day of the calendar. */
-function isCalendarDay(value: string): boolean {
-  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
-  if (!ymd) return true; // no day written: the Date parse alone judges it
-  const [year, month, day] = ymd.slice(1).map(Number);
-  // Date rolls a day the month lacks over into the next: one that comes back as written is real.
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
-
-/**
- * Read as the command line is, before the database is opened: a bad one is refused with the usage.
- * A day the calendar lacks is refused too, where Date rolls it over (2026-02-31 would be 3 March).
- */
-function parseDate(value: string): Date {
-  const date = new Date(value);
-  if (value.trim() === '' || Number.isNaN(date.getTime()) || !isCalendarDay(value.trim())) throw new InvalidArgumentError('expected an ISO date or date-time, e.g. 2026-01-01');
-  return date;
-}
-
-/** The export's file, refused before the database is opened when its folder does not exist. */
-function parseOut(value: string): string {
-  const dir = dirname(resolve(value));
-  const stat = statSync(dir, { throwIfNoEntry: false });
-  if (!stat?.isDirectory()) throw new InvalidArgumentError(`expected a file in an existing folder (${dir} ${stat ? 'is not a folder' : 'does not exist'})`);
-  return value;
-}
+import { parseOut, parseSince } from './audit-options';
 
 export function registerAuditCommands(program: Command): void {
   program
@@ -59,8 +30,8 @@ export function registerAuditCommands(program: Command): void {
   program
     .command('audit:export')
     .description('Write the moderation log as CSV')
-    .requiredOption('--since <date>', 'ISO date or date-time, e.g. 2026-01-01', parseDate)
-    .option('--out <file>', 'file to write, in an existing folder (standard output by default)', parseOut)
+    .requiredOption('--since <date>', 'ISO date or date-time, e.g. 2026-01-01', parseSince)
+    .option('--out <file>', 'file to write, in an existing folder this user may write in (standard output by default)', parseOut)
     .action((opts: { since: Date; out?: string }) =>
       withServices(async (app) => {
         const entries = app.get(AuditLog).since(opts.since);

@@ -1,0 +1,49 @@
+import { InvalidArgumentError } from 'commander';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+// audit:export's options, read as the command line is, before the database is opened.
+
+/** Whether a date's year-month-day (as written, e.g. 2026-02-31) is a day of the calendar. */
+function isCalendarDay(value: string): boolean {
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (!ymd) return true; // no day written: the Date parse alone judges it
+  const [year, month, day] = ymd.slice(1).map(Number);
+  // Date rolls a day the month lacks over into the next: one that comes back as written is real.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/**
+ * Read as the command line is, before the database is opened: a bad one is refused with the usage.
+ * A day the calendar lacks is refused too, where Date rolls it over (2026-02-31 would be 3 March).
+ */
+export function parseSince(value: string): Date {
+  const date = new Date(value);
+  if (value.trim() === '' || Number.isNaN(date.getTime()) || !isCalendarDay(value.trim())) throw new InvalidArgumentError('expected an ISO date or date-time, e.g. 2026-01-01');
+  return date;
+}
+
+/**
+ * The export's file, refused before the database is opened when its folder does not exist or
+ * this user may not write in it (the file is written there as `<file>.partial`, then renamed):
+ * otherwise that would be found only once the log is read.
+ */
+export function parseOut(value: string): string {
+  const dir = dirname(resolve(value));
+  let stat;
+  try {
+    stat = statSync(dir, { throwIfNoEntry: false });
+  } catch (err) {
+    // A folder above it this user may not enter (EACCES), say: Node's bare error would not name the option.
+    throw new InvalidArgumentError(`expected a file in a folder this user may write in (${dir} cannot be reached: ${(err as NodeJS.ErrnoException).code})`);
+  }
+  if (!stat?.isDirectory()) throw new InvalidArgumentError(`expected a file in an existing folder (${dir} ${stat ? 'is not a folder' : 'does not exist'})`);
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new InvalidArgumentError(`expected a file in a folder this user may write in (${dir} is not writable)`);
+  }
+  return value;
+}
