@@ -18,6 +18,9 @@ function isCalendarDay(value: string): boolean {
 /**
  * Read as the command line is, before the database is opened: a bad one is refused with the usage.
  * A day the calendar lacks is refused too, where Date rolls it over (2026-02-31 would be 3 March).
+ * 24:00 is kept, as ISO 8601 (2004) writes the end of a day, and read as the next day's 00:00 (as
+ * Date reads it): the export since the end of 31 January is the one since 1 February. Anything
+ * past it (24:00:01, 24:30) is no time of day and is refused.
  */
 export function parseSince(value: string): Date {
   const date = new Date(value);

@@ -30,7 +30,7 @@ export function registerAuditCommands(program: Command): void {
   program
     .command('audit:export')
     .description('Write the moderation log as CSV')
-    .requiredOption('--since <date>', 'ISO date or date-time, e.g. 2026-01-01', parseSince)
+    .requiredOption('--since <date>', 'ISO date or date-time, e.g. 2026-01-01 (T24:00 is the end of that day: the next one\'s start)', parseSince)
     .option('--out <file>', 'file to write, in an existing folder this user may write in (standard output by default)', parseOut)
     .action((opts: { since: Date; out?: string }) =>
       withServices(async (app) => {
