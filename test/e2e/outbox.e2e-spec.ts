@@ -2,7 +2,8 @@ import { DataSource } from 'typeorm';
 import { Client } from 'pg';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
 import { OUTBOX_CHANNEL, UnitOfWork } from '../../libs/core/src/database/unit-of-work';
-import { OUTBOX_MAX_ATTEMPTS, OutboxEvent, OutboxHandlers, OutboxWait, OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { Logger } from '@nestjs/common';
+import { OUTBOX_MAX_ATTEMPTS, OutboxEvent, OutboxHandlers, OutboxRetryLater, OutboxWait, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeUser } from '../factories';
 import { bootTestApp, expectError, TestApp } from '../support/test-app';
 
@@ -201,5 +202,50 @@ describe('the transactional outbox', () => {
     expect(await w.worker.drain()).toBe(0);
     expect(await state()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS + 1, at_its_end: false, parked: true, last_error: 'a failure of its own' });
     await w.ds.destroy();
+  });
+
+  it('logs a handler giving up for now (OutboxRetryLater) as a warning, but a failure of another handler beside it as an error, and parks one that goes on, logged as an error', async () => {
+    await t.sql(`UPDATE outbox SET processed_at = now()`);
+    await t.get(UnitOfWork).run((tx) => tx.emit({ type: 'test.later', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-00000000000a', payload: {} }));
+    // Two tries short of parking, from failures before.
+    await t.sql(`UPDATE outbox SET attempts = $1 WHERE type = 'test.later'`, [OUTBOX_MAX_ATTEMPTS - 2]);
+    let alsoFails = false;
+    const w = await workerOn(t.db.url, async () => {
+      throw new OutboxRetryLater('others kept changing it');
+    });
+    // Registered after the one giving up: its failure is the second.
+    (w.worker as unknown as { handlers: OutboxHandlers }).handlers.register({
+      name: 'beside',
+      handles: () => true,
+      handle: async () => {
+        if (alsoFails) throw new Error('a handler bug');
+      },
+    });
+    const log = (w.worker as unknown as { log: Logger }).log;
+    const warned = jest.spyOn(log, 'warn').mockImplementation(() => undefined);
+    const failed = jest.spyOn(log, 'error').mockImplementation(() => undefined);
+    const state = async () => (await t.sql(`SELECT attempts, available_at = 'infinity'::timestamptz AS parked, last_error FROM outbox WHERE type = 'test.later' AND processed_at IS NULL`))[0];
+    try {
+      // A bug beside the giving up is no warning: it is logged as the error it is, and kept as the event's error.
+      alsoFails = true;
+      expect(await w.worker.drainOnce()).toBe(0);
+      expect(failed).toHaveBeenCalledWith(expect.objectContaining({ err: expect.objectContaining({ message: 'a handler bug' }) }), expect.stringContaining('failed'));
+      expect(await state()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS - 1, parked: false, last_error: 'a handler bug' });
+      // Giving up alone: a warning, counted as a try all the same.
+      alsoFails = false;
+      failed.mockClear();
+      warned.mockClear();
+      await t.sql(`UPDATE outbox SET available_at = now() WHERE type = 'test.later'`);
+      expect(await w.worker.drainOnce()).toBe(0);
+      expect(warned).toHaveBeenCalledWith(expect.objectContaining({ err: expect.any(OutboxRetryLater) }), expect.stringContaining('retried'));
+      // On its last try, the event is parked, and that is an error.
+      expect(failed).toHaveBeenCalledTimes(1);
+      expect(failed).toHaveBeenCalledWith({ events: [expect.objectContaining({ type: 'test.later' })] }, expect.stringContaining('parked'));
+      expect(await state()).toEqual({ attempts: OUTBOX_MAX_ATTEMPTS, parked: true, last_error: 'others kept changing it' });
+    } finally {
+      warned.mockRestore();
+      failed.mockRestore();
+      await w.ds.destroy();
+    }
   });
 });

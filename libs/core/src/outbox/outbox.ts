@@ -194,7 +194,8 @@ export class OutboxWorker {
    * one of them failed; the first failure is thrown after they all ran, and the events are tried
    * again (with every handler: each is idempotent). So one handler that must wait (a mail server
    * refusing for now, a sanction's e-mail another worker claimed) holds back no other's work on
-   * the same events, such as the notification of that sanction. A failure is thrown before any
+   * the same events, such as the notification of that sanction. The first failure is the first
+   * that is no `OutboxRetryLater`, if there is one. A failure is thrown before any
    * wait (`OutboxWait`): the events are tried again all the same, and the failure counts, but
    * with a wait beside it (`FailedWhileWaiting`) they are not parked before the wait ends; with
    * waits alone, the one that ends last.
@@ -208,8 +209,11 @@ export class OutboxWorker {
       try {
         await h.handle(mine);
       } catch (err) {
-        if (!(err instanceof OutboxWait)) failed ??= { err };
-        else if (!wait || err.until > wait.until) wait = err;
+        // A handler's failure is thrown before another's giving up for now (`OutboxRetryLater`):
+        // thrown in its stead, a bug would be logged as a warning, and kept as no event's error.
+        if (err instanceof OutboxWait) {
+          if (!wait || err.until > wait.until) wait = err;
+        } else if (!failed || (failed.err instanceof OutboxRetryLater && !(err instanceof OutboxRetryLater))) failed = { err };
       }
     }
     if (failed) throw wait ? new FailedWhileWaiting(failed.err, wait) : failed.err;
