@@ -991,6 +991,29 @@ describe('notifications and watching', () => {
     expect(await t.sql(`SELECT kind FROM notifications WHERE user_id = $1`, [writer.id])).toEqual([{ kind: 'POST_APPROVED' }]);
   });
 
+  it('keeps a batch’s other events in their place around its runs of new posts: an edit before a reply reads no watch the reply writes, an edit after a post finds its news delivered', async () => {
+    const [writer, muter, mentioned] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const ownBoard = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    await t.sql(`INSERT INTO board_watches (user_id, board_id, level) VALUES ($1, $2, 'MUTED')`, [muter.id, ownBoard]);
+    const topic = await createTopic(t, author.token, ownBoard);
+    await drain();
+    const theirs = await reply(t, muter.token, topic.id, 'Me too.');
+    const post = await reply(t, writer.token, topic.id, `@${mentioned.handle} have a look`);
+    await t.sql(`UPDATE outbox SET processed_at = now() WHERE processed_at IS NULL`);
+    const event = (type: string, postId: string, i: number, more: Record<string, unknown> = {}) => ({ id: String(i), type, aggregateType: 'post', aggregateId: postId, version: 1, payload: { postId, ...more }, createdAt: new Date(), attempts: 0 });
+    await t.get(NotificationsHandler).handle([
+      // An edit of the first post mentioning the member who muted the board, before their reply has them track the topic: unheard.
+      event('post.updated', topic.firstPostId, 1, { mentionedUserIds: [muter.id], editorId: author.id }),
+      event('post.created', theirs.id, 2),
+      event('post.created', post.id, 3),
+      // An edit of a post mentioning whom it mentioned already: they heard of the post, not of an edit.
+      event('post.updated', post.id, 4, { mentionedUserIds: [mentioned.id], editorId: writer.id }),
+    ]);
+    expect(await t.sql(`SELECT kind FROM notifications WHERE user_id = $1`, [muter.id])).toEqual([]);
+    expect(await t.sql(`SELECT level FROM topic_watches WHERE user_id = $1 AND topic_id = $2`, [muter.id, topic.id])).toEqual([{ level: 'TRACKING' }]);
+    expect(await t.sql(`SELECT kind, post_id, data->>'edited' AS edited FROM notifications WHERE user_id = $1`, [mentioned.id])).toEqual([{ kind: 'MENTION', post_id: post.id, edited: null }]);
+  });
+
   it('delivers a batch of approvals and publications in a fixed number of statements, whatever its size, each post’s news as alone', async () => {
     const batchCost = async (topics: number) => {
       const made: Array<{ writer: TestUser; replier: TestUser; mentioned: TestUser; firstPostId: string; replyId: string }> = [];
