@@ -29,7 +29,6 @@ function countFunctions(perLanguage: boolean): string {
                          GROUP BY x.space_id${lang(', x.language')} HAVING sum(x.n) <> 0) x) d
          WHERE cardinality(l.lexemes) > 0 OR cardinality(d.spaces) > 0
       $$;
-
 ${countsFoldFunction(perLanguage)}
 
       CREATE OR REPLACE FUNCTION search_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -67,7 +66,9 @@ ${countsFoldFunction(perLanguage)}
 /**
  * The fold of the queued changes into the counts (`search_counts_fold`), with or without each
  * document's language; with `documentsGo` (the migration search-space-documents-emptied) a space's
- * count of documents of a language that reaches zero goes, as a lexeme's count does.
+ * count of documents of a language that reaches zero goes, as a lexeme's count does. Its text
+ * begins with a line break, and countFunctions adds none before it: search-counts-per-language's
+ * statements stay byte for byte as they ran before the fold was shared (a test, migrations.e2e-spec).
  */
 export function countsFoldFunction(perLanguage: boolean, documentsGo = false): string {
   const lang = (sql: string) => (perLanguage ? sql : '');

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { DataSource, MigrationInterface } from 'typeorm';
+import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { seedDemoCommunity } from '../../apps/cli/src/seed/demo';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
 import { migrateDatabase } from '../../libs/core/src/database/migrate';
@@ -16,6 +17,7 @@ import { RolesOfAccountsThatCannotSignIn1765170000000 } from '../../migrations/1
 import { NotificationsAndWatchesOfAccountsThatCannotSignIn1765173600000 } from '../../migrations/1765173600000-notifications-and-watches-of-accounts-that-cannot-sign-in';
 import { PersonalRowsOfAccountsThatCannotSignIn1765191600000 } from '../../migrations/1765191600000-personal-rows-of-accounts-that-cannot-sign-in';
 import { ArticlesOwnedByAccountsThatCannotSignIn1765231200000 } from '../../migrations/1765231200000-articles-owned-by-accounts-that-cannot-sign-in';
+import { SearchCountsPerLanguage1765242000000 } from '../../migrations/1765242000000-search-counts-per-language';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
@@ -365,6 +367,23 @@ describe('migrations', () => {
     await engine.upsert([{ ...doc, state: 'HIDDEN', version: 3 }]);
     await engine.foldCounts();
     expect(await spaces()).toEqual([]);
+  });
+
+  /**
+   * search-counts-per-language may have run already: its statements stay as they ran when part of
+   * them (the fold, countsFoldFunction) is shared with a later migration. The digests are of its up
+   * and down as of dabcdf52, before the fold was shared (sharing it first added a blank line).
+   */
+  it('runs search-counts-per-language’s statements as they ran before its fold was shared with search-space-documents-emptied', async () => {
+    const statements = async (direction: 'up' | 'down') => {
+      const sql: string[] = [];
+      await new SearchCountsPerLanguage1765242000000()[direction]({ query: async (text: string) => void sql.push(text) } as unknown as QueryRunner);
+      return sql.map((text) => createHash('sha256').update(text).digest('hex'));
+    };
+    expect({ up: await statements('up'), down: await statements('down') }).toEqual({
+      up: ['ccea5ad665672be628127650301cd02f94ac1cf84af3884ee8acfd7a3a84fd7a'],
+      down: ['a57f56a95367addee6cb9333c7dd5ff85f64080ed169f33f12d3caa6d83a3a6c'],
+    });
   });
 
   it('keeps the counts per language, and back, without taking search_documents from the searches reading it', async () => {
