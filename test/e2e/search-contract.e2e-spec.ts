@@ -851,6 +851,36 @@ describe('postgres engine: lexeme counts per space', () => {
     }));
 
   /**
+   * A language not read (none of its documents in the spaces searched) has an empty query, bound as
+   * NULL: bound as '', each statement naming it drew a NOTICE from PostgreSQL ("text-search query
+   * doesn't contain lexemes"), four a pass in a space of one language, eight for a query of two
+   * passes, where the search of every language read drew none.
+   */
+  it('draws no notice from PostgreSQL for the languages it does not read', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      await engine.upsert([
+        ...Array.from({ length: 3 }, (_, i) => searchDocument({ spaceId: space, title: `Gizmo ${i}`, body: 'A gizmo.' })),
+        searchDocument({ spaceId: space, title: 'Widget', body: 'A widget.' }),
+      ]);
+      const notices: string[] = [];
+      // Every connection of the pool, those open now and those opened during the search.
+      const pool = (t.ds.driver as any).master;
+      const onNotice = (notice: { message: string }) => notices.push(notice.message);
+      const listen = (client: any) => client.on('notice', onNotice);
+      for (const client of pool._clients) listen(client);
+      pool.on('connect', listen);
+      try {
+        // Two passes: no post holds both words.
+        const res = await engine.search({ query: 'gizmo widget ', filters: { spaceIds: [space] }, limit: 10, offset: 0 });
+        expect({ hits: res.hits.length, notices }).toEqual({ hits: 4, notices: [] });
+      } finally {
+        pool.off('connect', listen);
+        for (const client of pool._clients) client.off('notice', onNotice);
+      }
+    }));
+
+  /**
    * A space's first documents of a language are found before the job folds them into the counts
    * (the languages read are those the counts list and those of the changes queued), and a
    * moderator's own query reads every language (hidden documents are in no count).

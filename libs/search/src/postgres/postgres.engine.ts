@@ -1225,7 +1225,10 @@ export class PostgresSearchEngine implements SearchEngine {
     }
     // A language the spaces searched hold no document of finds nothing there: its query is not read.
     for (const l of LANGS) if (compiled.languages && !compiled.languages.has(l)) tsq[l] = '';
-    const params: unknown[] = [tsq.en, tsq.fr, tsq.simple, f.spaceIds, f.moderatedSpaceIds ?? []];
+    // An empty query is bound as NULL, which matches nothing as '' does: '' read as a tsquery draws a
+    // NOTICE ("text-search query doesn't contain lexemes") for every statement binding it, four a pass
+    // for a space of one language (the GIN statement and the page's each naming two languages not read).
+    const params: unknown[] = [...LANGS.map((l) => (tsq[l].trim() === '' ? null : tsq[l])), f.spaceIds, f.moderatedSpaceIds ?? []];
     const p = (value: unknown) => {
       params.push(value);
       return `$${params.length}`;
