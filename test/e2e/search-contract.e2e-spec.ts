@@ -290,6 +290,26 @@ describe('postgres engine: common words', () => {
     }));
 
   /**
+   * The path is chosen with the languages the spaces searched hold documents of alone, those whose
+   * queries are read: "running" is 'run' in English, in 10 of an English space's 500 posts, and
+   * 'running' in French, in every one of another space's 500 French posts. The English space's
+   * search read the French query's share of the table (half of it) and walked the date index.
+   */
+  it('chooses the path with the languages the spaces searched hold documents of alone', () =>
+    withPostgresEngine(async (engine, t) => {
+      const french = newId();
+      const { space, docs } = await thousandPosts(engine, t, (i, over) =>
+        i % 2 ? searchDocument({ ...over, spaceId: french, title: `Numéro ${i}`, body: 'Le running.', language: 'fr' }) : searchDocument({ ...over, title: `Number ${i}`, body: i % 100 === 0 ? 'Running.' : 'Walking.' }),
+      );
+      await t.sql(`ANALYZE search_documents`);
+      const analysed = new PostgresSearchEngine(t.ds);
+      const paths = pathsOf(analysed);
+      const res = await analysed.search({ query: 'running ', filters: { spaceIds: [space] }, limit: 20, offset: 0 });
+      expect(res.hits.map((h) => h.id).sort()).toEqual(docs.filter((_, i) => i % 100 === 0).map((d) => d.id).sort());
+      expect(paths()).toEqual(['gin']);
+    }));
+
+  /**
    * A post is matched by its own language's query alone, candidates included: "avec widget" is
    * "widget" in French (avec a stop word) and "avec widget" in English, so English posts holding
    * widget alone are no match. Matched by the French query as candidates, the newest 1,000 of them

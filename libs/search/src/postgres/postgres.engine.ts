@@ -972,12 +972,17 @@ export class PostgresSearchEngine implements SearchEngine {
    * document held the lexemes its query's words stem to. So "notre widget", widget in every one of a
    * table of 4% French posts, is in 4% of them (the English query requires notr, in none); a
    * lexeme every language shares is counted once. Never analysed, no language has a share and no
-   * lexeme a frequency: none (the GIN index).
+   * lexeme a frequency: none (the GIN index). A language the spaces searched hold no document of
+   * counts nothing (until 2026-12-05 it did: an English space's "running", 'running' in the French
+   * posts of other spaces, went down the date index, a test).
    */
   private async density(compiled: Compiled, mode: 'all' | 'any', weights?: TermWeights): Promise<number> {
     const stats = await this.stats();
     let share = 0;
     for (const [l, part] of stats.languages) {
+      // A language the spaces searched hold no document of is not read (Compiled.languages): what its
+      // query would match elsewhere in the table is no share of this one's.
+      if (compiled.languages && !compiled.languages.has(l)) continue;
       share = Math.max(share, Math.min(part, this.languageShare(compiled, l, mode, weights, (i) => termShare(compiled.each[l][i], stats.freq))));
     }
     return share;
