@@ -110,6 +110,40 @@ describe('input validation of flat arguments', () => {
     expect(b.input).not.toBe(a.input);
   });
 
+  it('keys kept arguments by class and by type: another marked class, 50 against "50", null against absent', async () => {
+    @CacheableArgs()
+    @ArgsType()
+    class SmallPageArgs {
+      @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(1) @Max(10) first?: number;
+    }
+    const { pipe } = countedPipe();
+    await pipe.transform({ first: 50 }, ARGS);
+    // The same values for another class are that class's own: refused there, though kept for PageLikeArgs.
+    await expect(pipe.transform({ first: 50 }, args(SmallPageArgs))).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { fields: [{ field: 'first' }] } });
+    await pipe.transform({ first: 5 }, ARGS);
+    expect(await pipe.transform({ first: 5 }, args(SmallPageArgs))).toBeInstanceOf(SmallPageArgs);
+    // A number kept is not a string of its digits.
+    await expect(pipe.transform({ first: '50' }, ARGS)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { fields: expect.arrayContaining([{ field: 'first', message: 'first must be an integer number' }]) } });
+    // Absent and null are both let through, and each handed on as it came.
+    await pipe.transform({}, ARGS);
+    expect(Object.entries((await pipe.transform({ after: null }, ARGS)) as object)).toEqual([['after', null]]);
+    expect(Object.entries((await pipe.transform({}, ARGS)) as object)).toEqual([]);
+  });
+
+  it('keeps nothing whose checks made an object of it: no instance is shared between two calls', async () => {
+    @CacheableArgs()
+    @ArgsType()
+    class SinceArgs {
+      @Field(() => String, { nullable: true }) @IsOptional() @Type(() => Date) since?: Date;
+    }
+    const { pipe, checks } = countedPipe();
+    const a = (await pipe.transform({ since: '2026-01-01T00:00:00Z' }, args(SinceArgs))) as SinceArgs;
+    a.since?.setTime(0);
+    const b = (await pipe.transform({ since: '2026-01-01T00:00:00Z' }, args(SinceArgs))) as SinceArgs;
+    expect(b.since?.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+    expect(checks()).toBe(2);
+  });
+
   it('keeps the arguments asked again while VALIDATED_ARGS_MAX others are asked once (least recently used first out)', async () => {
     const { pipe, checks } = countedPipe();
     const once = 2 * VALIDATED_ARGS_MAX;
@@ -143,6 +177,14 @@ describe('input validation of flat arguments', () => {
       }
       return ConditionalArgs;
     }).toThrow(/ValidateIf/);
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class ConditionalOptionArgs {
+        @Field(() => Int) @IsInt({ validateIf: () => Math.random() < 0.5 }) n!: number;
+      }
+      return ConditionalOptionArgs;
+    }).toThrow(/n has a condition \(validateIf\) of its own/);
     expect(() => {
       @CacheableArgs()
       @ArgsType()
