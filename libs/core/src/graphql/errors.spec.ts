@@ -201,6 +201,15 @@ describe('input validation of flat arguments', () => {
       }
       return TransformedArgs;
     }).toThrow(/s has a transform not made with valueOnlyTransform/);
+    // A value the class sets itself is in every instance the checks make, whatever the arguments: kept, it would be the first one's.
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class DefaultedArgs {
+        @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() at?: number = Date.now();
+      }
+      return DefaultedArgs;
+    }).toThrow(/DefaultedArgs cannot be @CacheableArgs\(\): at is set by the class itself/);
     // A parent's check counts: marking a subclass does not hide it.
     @ArgsType()
     class ClockedParent {

@@ -42,6 +42,15 @@ function notValueOnly(check: ValidationMetadata): string | null {
   return null;
 }
 
+/** The properties an instance of `target` holds before any argument is set (its initializers), or why none can be made. */
+function setsItself(target: object): string[] {
+  try {
+    return Object.keys(new (target as new () => object)());
+  } catch {
+    return ['(the class cannot be made without arguments)'];
+  }
+}
+
 /**
  * Marks an argument class (an `@ArgsType`, as a page's `first`/`after`) whose validated flat
  * arguments `InputValidationPipe` may keep and hand out again for the same values, without
@@ -51,9 +60,10 @@ function notValueOnly(check: ValidationMetadata): string | null {
  * value alone, the same every time: no clock, no database, no request, no state kept between
  * calls. Marking a class that breaks it throws where the class is defined (so at start-up): a
  * check of a name not in VALUE_ONLY_CHECKS (a custom constraint, ValidateIf, a date "in the
- * future"), a `validateIf` option, a pattern with the g or y flag, or a transform not made with
- * `valueOnlyTransform`. Refusals are never kept, and only arguments of primitives are (a nested
- * input is validated every time). The mark is the class's own: a subclass that adds arguments is
+ * future"), a `validateIf` option, a pattern with the g or y flag, a transform not made with
+ * `valueOnlyTransform`, or a property the class sets itself (an initializer, run for every
+ * instance: `@Field`'s `defaultValue` gives a default). Refusals are never kept, and only
+ * arguments of primitives are (a nested input is validated every time). The mark is the class's own: a subclass that adds arguments is
  * validated every time until it is marked in turn.
  */
 export function CacheableArgs(): ClassDecorator {
@@ -69,6 +79,9 @@ export function CacheableArgs(): ClassDecorator {
         if (!isValueOnlyTransform(t.transformFn)) problems.push(`${property} has a transform not made with valueOnlyTransform`);
       }
     }
+    // What the class sets itself (an initializer, `at = Date.now()`) is in every instance the checks make, and
+    // kept, would be the first one's: defaults are @Field's defaultValue, which the request carries.
+    for (const property of setsItself(target)) problems.push(`${property} is set by the class itself (an initializer): give its default with @Field's defaultValue`);
     if (problems.length) throw new Error(`${target.name} cannot be @CacheableArgs(): ${problems.join('; ')}`);
     if (!marked.has(target)) marked.set(target, nextNumber++);
   };
