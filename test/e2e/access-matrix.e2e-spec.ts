@@ -6,6 +6,7 @@ import { newId } from '../../libs/core/src/ids';
 import { readableTopicSql } from '../../libs/forum/src/topics/topics.repository';
 import { Viewer as RequestViewer } from '../../libs/core/src/graphql/viewer';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, GqlResult, TestApp } from '../support/test-app';
 
 type Outcome = 'OK' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'FORBIDDEN';
@@ -264,6 +265,28 @@ describe('the access matrix', () => {
             }
     expect(mismatches).toEqual([]);
   });
+  it('finds a reply by its id (post) only in a topic the viewer reads in full, as postView decides: a hidden or deleted topic’s placeholder hides its replies', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: users.spaceModerator.id, level: 'MODERATE' }]);
+    const boardId = await makeBoard(t, s.id);
+    const [opener, replier, reader] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const POST = `query($id: ID!) { post(id: $id) { id } }`;
+    const found = async (id: string, who: TestUser) => outcomeOf(await t.gql(POST, { id }, { token: who.token }), 'post');
+    const seen: Record<string, Record<string, Outcome>> = {};
+    for (const state of ['VISIBLE', 'HIDDEN', 'DELETED'] as const) {
+      const topic = await createTopic(t, opener.token, boardId, { title: `A ${state.toLowerCase()} topic` });
+      const answer = await reply(t, replier.token, topic.id, `A visible reply in a ${state.toLowerCase()} topic`);
+      await t.sql(`UPDATE topics SET state = $2 WHERE id = $1`, [topic.id, state]);
+      await t.sql(`UPDATE posts SET state = $2 WHERE id = $1`, [topic.firstPostId, state]);
+      seen[state] = { opener: await found(answer.id, opener), replier: await found(answer.id, replier), reader: await found(answer.id, reader), moderator: await found(answer.id, users.spaceModerator) };
+    }
+    expect(seen).toEqual({
+      VISIBLE: { opener: 'OK', replier: 'OK', reader: 'OK', moderator: 'OK' },
+      // Its opener reads a hidden topic in full; everyone else but moderators gets its placeholder, and no reply of it.
+      HIDDEN: { opener: 'OK', replier: 'NOT_FOUND', reader: 'NOT_FOUND', moderator: 'OK' },
+      DELETED: { opener: 'NOT_FOUND', replier: 'NOT_FOUND', reader: 'NOT_FOUND', moderator: 'OK' },
+    });
+  });
+
   it('judges in SQL who holds a level and who moderates (holdsSql, moderatesSql) exactly as rankOn and moderatesSiteWide do, sanctions included', async () => {
     const access = t.get(AccessService);
     const sessions = t.get(SessionsService);
