@@ -391,6 +391,24 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(mismatches).toEqual([]);
     });
 
+    it('lets no one on an article’s team decide its feedback once they no longer read its topic in full (hidden: its owner gets a placeholder), as the queue’s SQL judges them', async () => {
+      const [writer, owner] = [await makeUser(t), await makeUser(t)];
+      const article = await publishedArticle(t, writer.token, editor.token, board, { title: 'Hidden with its feedback' });
+      topicOf(await api.settings(editor.token, { topicId: article, ownerUserId: owner.id }));
+      topicOf(await api.rate((await makeUser(t)).token, { topicId: article, helpful: false, comment: 'Wrong screenshots' }));
+      const [{ id }] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`, [article]);
+      await t.sql(`UPDATE topics SET state = 'HIDDEN' WHERE id = $1`, [article]);
+      await t.sql(`UPDATE posts SET state = 'HIDDEN' WHERE topic_id = $1 AND number = 1`, [article]);
+      const CLAIM = `mutation($id: ID!) { claimReviewItem(id: $id) { claimedBy { id } } }`;
+      // Its owner, not its author, reads the hidden topic as a placeholder: no item for them.
+      expectError(await t.gql(CLAIM, { id }, { token: owner.token }), 'NOT_FOUND');
+      expectError(await t.gql(RESOLVE, { input: { id, decision: 'IGNORE' } }, { token: owner.token }), 'NOT_FOUND');
+      expect(await t.sql(`SELECT status, claimed_by FROM review_items WHERE id = $1`, [id])).toEqual([{ status: 'PENDING', claimed_by: null }]);
+      // Its author still reads it in full, and decides it.
+      expect(expectOk(await t.gql(CLAIM, { id }, { token: writer.token })).claimReviewItem.claimedBy).toEqual({ id: writer.id });
+      expectOk(await t.gql(RESOLVE, { input: { id, decision: 'IGNORE' } }, { token: writer.token }));
+    });
+
     it('lets the article’s team decide its feedback by their rights in the article’s space, where the article is read, not in the space its item was filed under (a rating racing a move)', async () => {
       const [writer, silenced] = [await makeUser(t), await makeUser(t)];
       const [elsewhere, open] = [await makeSpace(t, 'RESTRICTED'), await makeSpace(t, 'PUBLIC')];
