@@ -536,5 +536,21 @@ describe('moderation: the escalation ladder and appeals', () => {
       expectOk(await t.gql(SANCTION, { input: { userId: target.id, kind: 'WARNING', reason: 'Because', spaceId: space.id } }, { token: mod.token }));
       expect(await t.sql(`SELECT issued_by FROM sanctions WHERE user_id = $1`, [target.id])).toEqual([{ issued_by: mod.id }]);
     });
+
+    it('tells a member who may sanction nobody nothing of whether the user they name exists: the same refusal, site-wide, in a space they read, in one they do not', async () => {
+      const member = await makeUser(t);
+      const target = await makeUser(t);
+      const closed = await makeSpace(t, 'RESTRICTED');
+      const answer = async (userId: string, spaceId?: string) => {
+        const res = await t.gql(SANCTION, { input: { userId, kind: 'WARNING', reason: 'Because', spaceId } }, { token: member.token });
+        return { code: res.errors?.[0]?.extensions.code, message: res.errors?.[0]?.message };
+      };
+      for (const spaceId of [undefined, space.id, closed.id]) {
+        const toSomeone = await answer(target.id, spaceId);
+        expect(toSomeone.code).toBe(spaceId === closed.id ? 'NOT_FOUND' : 'FORBIDDEN');
+        expect(await answer(newId(), spaceId)).toEqual(toSomeone);
+      }
+      expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1`, [target.id])).toEqual([{ n: 0 }]);
+    });
   });
 });
