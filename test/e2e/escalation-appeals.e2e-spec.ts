@@ -393,6 +393,36 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(await t.sql(`SELECT status FROM review_items WHERE id = $1`, [itemId])).toEqual([{ status: 'PENDING' }]);
   });
 
+  it('judges an appeal’s decider as lockItem read them, not as the request’s session had them: a global moderator demoted meanwhile, still a moderator of the space, may not lift a fellow moderator’s silence', async () => {
+    const { decider, user, space: s2, sanctionId, itemId } = await appealedInNewSpace();
+    // The decider a global moderator when the request begins; the appellant a moderator of the
+    // space too: only the global role puts the decider above them (authorize).
+    await t.sql(`UPDATE users SET role = 'MODERATOR' WHERE id = $1`, [decider.id]);
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES ($1, $2, $3, $4)`, [newId(), s2, user.id, 3]);
+    const demotedWhile = async (act: () => Promise<GqlResult>) => {
+      await t.sql(`UPDATE users SET role = 'MODERATOR' WHERE id = $1`, [decider.id]);
+      // Held before lockItem reads the decider as they are (viewerNow); the session read them a global moderator.
+      const gate = gateCalls(t.get(SessionsService), 'viewerNow', (viewer: { id: string }) => viewer.id === decider.id);
+      try {
+        const acting = act();
+        await gate.begun;
+        await t.sql(`UPDATE users SET role = 'MEMBER' WHERE id = $1`, [decider.id]);
+        gate.open();
+        return await acting;
+      } finally {
+        gate.restore();
+      }
+    };
+    // Still the space's moderator, they handle the item (lockItem), but may not lift a peer's sanction.
+    const claimed = await demotedWhile(() => t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: itemId }, { token: decider.token }));
+    expect(expectError(claimed, 'FORBIDDEN').message).toBe('Only a moderator who could lift this sanction decides its appeal');
+    expect(await t.sql(`SELECT claimed_by FROM review_items WHERE id = $1`, [itemId])).toEqual([{ claimed_by: null }]);
+    const decided = await demotedWhile(() => t.gql(RESOLVE, { input: { id: itemId, decision: 'APPROVE', note: 'fair' } }, { token: decider.token }));
+    expect(expectError(decided, 'FORBIDDEN').message).toBe('Only a moderator who could lift this sanction decides its appeal');
+    expect(await t.sql(`SELECT lifted_at FROM sanctions WHERE id = $1`, [sanctionId])).toEqual([{ lifted_at: null }]);
+    expect(await t.sql(`SELECT status FROM appeals WHERE sanction_id = $1`, [sanctionId])).toEqual([{ status: 'PENDING' }]);
+  });
+
   it('never deadlocks a direct lift with its appeal’s decision: both take the sanction before its review item', async () => {
     const { issuer, decider, sanctionId, itemId } = await appealedInNewSpace();
     const deadlocks = countDeadlocks(t);
