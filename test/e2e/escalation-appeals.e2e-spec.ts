@@ -423,6 +423,20 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(await t.sql(`SELECT status FROM appeals WHERE sanction_id = $1`, [sanctionId])).toEqual([{ status: 'PENDING' }]);
   });
 
+  it('refuses a moderator their own appeal (FORBIDDEN), as the queue’s SQL does: a member made a moderator of the space, their silence run out while its appeal waited', async () => {
+    const { user, space: s2, sanctionId, itemId } = await appealedInNewSpace();
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES ($1, $2, $3, $4)`, [newId(), s2, user.id, 3]);
+    await t.sql(`UPDATE sanctions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [sanctionId]);
+    // They moderate the space again and see the item, but the appeal is theirs.
+    expect(expectOk(await t.gql(QUEUE, { s: s2 }, { token: user.token })).reviewQueue.edges.map((e: any) => e.node.id)).toContain(itemId);
+    const claimed = await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: itemId }, { token: user.token });
+    expect(expectError(claimed, 'FORBIDDEN').extensions.fields).toBeUndefined();
+    const decided = await t.gql(RESOLVE, { input: { id: itemId, decision: 'APPROVE', note: 'mine' } }, { token: user.token });
+    expect(expectError(decided, 'FORBIDDEN').extensions.fields).toBeUndefined();
+    expect(await t.sql(`SELECT claimed_by, status FROM review_items WHERE id = $1`, [itemId])).toEqual([{ claimed_by: null, status: 'PENDING' }]);
+    expect(await t.sql(`SELECT status FROM appeals WHERE sanction_id = $1`, [sanctionId])).toEqual([{ status: 'PENDING' }]);
+  });
+
   it('never deadlocks a direct lift with its appeal’s decision: both take the sanction before its review item', async () => {
     const { issuer, decider, sanctionId, itemId } = await appealedInNewSpace();
     const deadlocks = countDeadlocks(t);

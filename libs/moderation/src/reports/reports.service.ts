@@ -100,9 +100,12 @@ const OUTCOMES: Record<ReviewDecision, { item: ReviewStatus; reports: 'UPHELD' |
 
 /**
  * An appeal goes to a moderator other than the one who sanctioned: who issued it, or, for an
- * automatic sanction, whose decision triggered it. They may neither decide nor claim it.
+ * automatic sanction, whose decision triggered it. They may neither decide nor claim it; nor may
+ * its member, a moderator there once the sanction ran out (`mayDecideAppealSql` says so too), whom
+ * `authorize`'s refusal of a sanction on oneself answered BAD_USER_INPUT on `userId`.
  */
-function assertNotSanctioner(viewer: Viewer, sanction: { issued_by: string | null; triggered_by: string | null }): void {
+function assertNotSanctioner(viewer: Viewer, sanction: { user_id: string; issued_by: string | null; triggered_by: string | null }): void {
+  if (sanction.user_id === viewer.id) throw AppError.forbidden('Your own appeal is decided by another moderator');
   if (sanction.issued_by === viewer.id || sanction.triggered_by === viewer.id) {
     throw AppError.forbidden('A moderator other than the one who issued the sanction decides its appeal');
   }
