@@ -441,25 +441,43 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     }
 
     /**
-     * A held reply `other` decides (`action`) while `mod` approves it and its author edits it (a
-     * held edit), after the request read it and before it holds it: the answer, and the
-     * moderators' entries in the log.
+     * A held reply `other` decides (`action`, with `extra` input) while `mod` approves it and its
+     * author edits it (a held edit), after the request read it and before it holds it: the
+     * answer, the moderators' entries in the log, the held edits and the post as they are.
+     * `version` is named as the request's pendingEditVersion (a held edit's first is 1).
      */
-    async function decidedAfterApprovedAndEdited(action: 'APPROVE' | 'REJECT') {
+    async function decidedAfterApprovedAndEdited(action: 'APPROVE' | 'REJECT', version?: number) {
       const member = await makeUser(t, { trustLevel: 3 });
       const r = await heldReply(member, 'the reviewed reply');
-      const answer = await interleaved({ postId: r.id, action }, async () => {
+      const answer = await interleaved({ postId: r.id, action, ...(version === undefined ? {} : { pendingEditVersion: version }) }, async () => {
         expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'APPROVE' } }, { token: mod.token }));
         expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'the reply, edited' } }, { token: member.token }));
+        expect(await t.sql(`SELECT version FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ version: 1 }]);
       });
-      expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ n: 0 }]);
       const log = await t.sql(`SELECT action, actor_id FROM moderation_log WHERE target_id = $1 AND actor_id IS NOT NULL ORDER BY id`, [r.id]);
-      return { r, answer, log };
+      const edits = await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [r.id]);
+      const post = await t.sql(`SELECT state, body_source FROM posts WHERE id = $1`, [r.id]);
+      return { r, answer, log, edits, post };
     }
 
-    it('approved by another moderator, then edited by its author: APPROVE decides the held edit, as it would now', async () => {
-      const { r, answer, log } = await decidedAfterApprovedAndEdited('APPROVE');
+    for (const action of ['APPROVE', 'REJECT'] as const) {
+      it(`approved by another moderator, then edited by its author: ${action} (which read held content) is CONFLICT, the held edit it never saw left waiting`, async () => {
+        const { r, answer, log, edits, post } = await decidedAfterApprovedAndEdited(action);
+        expect(expectError(answer, 'CONFLICT').message).toBe('This post was approved meanwhile: read it again, and decide a held edit by its pendingEditVersion');
+        expect(post).toEqual([{ state: 'VISIBLE', body_source: 'the reviewed reply' }]);
+        expect(edits).toEqual([{ body_source: 'the reply, edited' }]);
+        expect(log).toEqual([{ action: 'post.approve', actor_id: mod.id }]);
+        expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r.id])).toEqual([
+          { status: 'APPROVED', resolved_by: mod.id },
+          { status: 'PENDING', resolved_by: null },
+        ]);
+      });
+    }
+
+    it('approved by another moderator, then edited by its author: APPROVE naming the held edit’s version decides it', async () => {
+      const { r, answer, log, edits } = await decidedAfterApprovedAndEdited('APPROVE', 1);
       expect(expectOk(answer).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>the reply, edited</p>\n' });
+      expect(edits).toEqual([]);
       expect(log).toEqual([
         { action: 'post.approve', actor_id: mod.id },
         { action: 'post.edit_approve', actor_id: other.id },
@@ -467,15 +485,6 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
       expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r.id])).toEqual([
         { status: 'APPROVED', resolved_by: mod.id },
         { status: 'APPROVED', resolved_by: other.id },
-      ]);
-    });
-
-    it('approved by another moderator, then edited by its author: REJECT drops the held edit and answers the post as it is now', async () => {
-      const { answer, log } = await decidedAfterApprovedAndEdited('REJECT');
-      expect(expectOk(answer).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>the reviewed reply</p>\n' });
-      expect(log).toEqual([
-        { action: 'post.approve', actor_id: mod.id },
-        { action: 'post.edit_reject', actor_id: other.id },
       ]);
     });
 
