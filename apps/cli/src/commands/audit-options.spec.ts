@@ -12,3 +12,27 @@ describe("audit:export's --since", () => {
     expect(() => parseSince(value)).toThrow(InvalidArgumentError);
   });
 });
+
+describe("audit:export's --since, ISO 8601 only", () => {
+  // Node's Date falls back to a parser of its own for what is not ISO: '1' would be 2001-01-01,
+  // 'Dec 5' 2001-12-05. A calendar date is asked for whole (a year or a month alone is refused).
+  it.each(['1', '2026', '2026-12', 'Dec 5', 'December 5, 2026', '5 Dec 2026', '12/05/2026', '2026/12/05', '2026-12-05 10:00', '2026-01-01T10:00+0200', '2026-01-01t10:00z', '+002026-01-01', ' 2026-01-01', '2026-01-01T10:00:00,5Z'])(
+    'refuses %j, which is no ISO date or date-time Date reads as one',
+    (value) => {
+      expect(() => parseSince(value)).toThrow(new InvalidArgumentError('expected an ISO date or date-time, e.g. 2026-01-01'));
+    },
+  );
+
+  it.each([
+    ['2026-12-05', '2026-12-05T00:00:00.000Z'],
+    ['2026-12-05T10:30Z', '2026-12-05T10:30:00.000Z'],
+    ['2026-12-05T10:30:15.250Z', '2026-12-05T10:30:15.250Z'],
+    ['2026-12-05T10:30:15-05:00', '2026-12-05T15:30:15.000Z'],
+  ])('reads %s as Date does', (value, iso) => {
+    expect(parseSince(value).toISOString()).toBe(iso);
+  });
+
+  it('reads a date-time without an offset as local time, as Date does', () => {
+    expect(parseSince('2026-12-05T10:30').getTime()).toBe(new Date(2026, 11, 5, 10, 30).getTime());
+  });
+});

@@ -4,11 +4,16 @@ import { dirname, resolve } from 'node:path';
 
 // audit:export's options, read as the command line is, before the database is opened.
 
-/** Whether a date's year-month-day (as written, e.g. 2026-02-31) is a day of the calendar. */
-function isCalendarDay(value: string): boolean {
-  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
-  if (!ymd) return true; // no day written: the Date parse alone judges it
-  const [year, month, day] = ymd.slice(1).map(Number);
+/**
+ * A date or date-time as ISO 8601 writes it in the form Date reads by the standard (ECMA-262's
+ * date time string format): a whole calendar date, then optionally a time of day to the minute,
+ * second or fraction, then optionally Z or an offset. Anything else Date would hand to a parser of
+ * its own that guesses ('1' is 2001-01-01, 'Dec 5' 2001-12-05).
+ */
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** Whether a year-month-day (as written, e.g. 2026-02-31) is a day of the calendar. */
+function isCalendarDay(year: number, month: number, day: number): boolean {
   // Date rolls a day the month lacks over into the next: one that comes back as written is real.
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
@@ -17,14 +22,18 @@ function isCalendarDay(value: string): boolean {
 
 /**
  * Read as the command line is, before the database is opened: a bad one is refused with the usage.
- * A day the calendar lacks is refused too, where Date rolls it over (2026-02-31 would be 3 March).
+ * Only ISO 8601 is read (ISO_DATE_TIME); a date-time without an offset is local time, as Date
+ * reads it. A day the calendar lacks is refused too, where Date rolls it over (2026-02-31 would be 3 March).
  * 24:00 is kept, as ISO 8601 (2004) writes the end of a day, and read as the next day's 00:00 (as
  * Date reads it): the export since the end of 31 January is the one since 1 February. Anything
  * past it (24:00:01, 24:30) is no time of day and is refused.
  */
 export function parseSince(value: string): Date {
+  const iso = ISO_DATE_TIME.exec(value);
   const date = new Date(value);
-  if (value.trim() === '' || Number.isNaN(date.getTime()) || !isCalendarDay(value.trim())) throw new InvalidArgumentError('expected an ISO date or date-time, e.g. 2026-01-01');
+  if (!iso || Number.isNaN(date.getTime()) || !isCalendarDay(Number(iso[1]), Number(iso[2]), Number(iso[3]))) {
+    throw new InvalidArgumentError('expected an ISO date or date-time, e.g. 2026-01-01');
+  }
   return date;
 }
 
