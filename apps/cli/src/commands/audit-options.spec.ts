@@ -1,5 +1,8 @@
 import { InvalidArgumentError } from 'commander';
-import { parseSince } from './audit-options';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseOut, parseSince } from './audit-options';
 
 describe("audit:export's --since", () => {
   it('reads 24:00 as ISO 8601 writes the end of a day: the next day at 00:00, across a month and a year too', () => {
@@ -34,5 +37,28 @@ describe("audit:export's --since, ISO 8601 only", () => {
 
   it('reads a date-time without an offset as local time, as Date does', () => {
     expect(parseSince('2026-12-05T10:30').getTime()).toBe(new Date(2026, 11, 5, 10, 30).getTime());
+  });
+});
+
+describe("audit:export's --out", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'parvis-audit-out-'));
+    mkdirSync(path.join(dir, 'folder'));
+    writeFileSync(path.join(dir, 'old.csv'), 'an export before\n');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // The export is written as <file>.partial and renamed onto <file>: onto a folder, that fails
+  // only once the whole log was read (or writes <folder>/.partial for a name ending in a slash).
+  it.each([['folder'], ['folder/'], ['.'], ['new-folder/']])('refuses %j, naming a folder, before anything is read', (name) => {
+    // path.join keeps a trailing slash.
+    expect(() => parseOut(path.join(dir, name))).toThrow(InvalidArgumentError);
+    expect(() => parseOut(path.join(dir, name))).toThrow(/^expected a file, not a folder \(/);
+  });
+
+  it('takes a new file, or one to replace, in a folder this user may write in', () => {
+    expect(parseOut(path.join(dir, 'new.csv'))).toBe(path.join(dir, 'new.csv'));
+    expect(parseOut(path.join(dir, 'old.csv'))).toBe(path.join(dir, 'old.csv'));
   });
 });

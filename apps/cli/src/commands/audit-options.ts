@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { accessSync, constants, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 
 // audit:export's options, read as the command line is, before the database is opened.
 
@@ -38,12 +38,15 @@ export function parseSince(value: string): Date {
 }
 
 /**
- * The export's file, refused before the database is opened when its folder does not exist or
- * this user may not write in it (the file is written there as `<file>.partial`, then renamed):
- * otherwise that would be found only once the log is read.
+ * The export's file, refused before the database is opened when it names a folder, or its
+ * folder does not exist or this user may not write in it (the file is written there as
+ * `<file>.partial`, then renamed): otherwise that would be found only once the log is read.
  */
 export function parseOut(value: string): string {
-  const dir = dirname(resolve(value));
+  const file = resolve(value);
+  // A name ending in a separator (which resolve drops) names a folder: the export would write <folder>/.partial.
+  if (value.endsWith('/') || value.endsWith(sep)) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
+  const dir = dirname(file);
   let stat;
   try {
     stat = statSync(dir, { throwIfNoEntry: false });
@@ -57,5 +60,7 @@ export function parseOut(value: string): string {
   } catch {
     throw new InvalidArgumentError(`expected a file in a folder this user may write in (${dir} is not writable)`);
   }
+  // Renamed onto a folder, the export would fail only once the whole log was read.
+  if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
   return value;
 }
