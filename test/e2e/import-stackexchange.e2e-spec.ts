@@ -260,9 +260,15 @@ describe('import:stackexchange', () => {
       const { dir, space } = await craft('refused', ['Refused One', 'Refused Two', 'Refused Three']);
       const ideas = await makeBoard(t, space.id, 'IDEAS');
       const [{ slug }] = await t.sql(`SELECT slug FROM boards WHERE id = $1`, [ideas]);
-      await expect(run({ dir, space: 'no-such-space' })).rejects.toThrow('Space "no-such-space" not found');
-      await expect(run({ dir, space: space.slug, board: 'nope' })).rejects.toThrow('Board "nope" not found');
-      await expect(run({ dir, space: space.slug, board: slug })).rejects.toThrow('is a IDEAS board');
+      // With the codes of API.md, which the CLI prints before the message (errorText).
+      await expect(run({ dir, space: 'no-such-space' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('Space "no-such-space" not found') });
+      await expect(run({ dir, space: space.slug, board: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('Board "nope" not found') });
+      await expect(run({ dir, space: space.slug, board: slug })).rejects.toMatchObject({
+        code: 'BAD_USER_INPUT',
+        message: expect.stringContaining('is a IDEAS board'),
+        details: { fields: [{ field: 'board', message: 'is a IDEAS board, not a FORUM board' }] },
+      });
+      await expect(run({ dir, space: space.slug, source: ' ' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { fields: [{ field: 'source', message: 'is empty' }] } });
       await expect(run({ dir: path.join(dir, 'missing'), space: space.slug })).rejects.toThrow('Posts.xml not found');
       const broken = path.join(dir, 'broken');
       mkdirSync(broken);
@@ -393,7 +399,7 @@ describe('import:stackexchange', () => {
       expect(first.boardCreated).toBe(true);
       // The same source cannot be split over two places: it would update one and add to the other.
       const elsewhere = await makeSpace(t, 'PUBLIC');
-      await expect(run({ dir, space: elsewhere.slug })).rejects.toThrow(`${source} was imported into board "${first.boardSlug}"`);
+      await expect(run({ dir, space: elsewhere.slug })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining(`${source} was imported into board "${first.boardSlug}"`) });
       const otherBoard = await makeBoard(t, space.id, 'FORUM');
       const [{ slug }] = await t.sql(`SELECT slug FROM boards WHERE id = $1`, [otherBoard]);
       await expect(run({ dir, space: space.slug, board: slug })).rejects.toThrow('give another --source');

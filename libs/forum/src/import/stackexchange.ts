@@ -464,7 +464,7 @@ class StackExchangeImport {
   ) {
     this.dir = resolve(options.dir);
     this.site = options.source ?? basename(this.dir);
-    if (!this.site.trim()) throw new StackExchangeImportError('The source name is empty');
+    if (!this.site.trim()) throw AppError.badInput([{ field: 'source', message: 'is empty' }], 'The source name is empty');
     this.source = `stackexchange:${this.site}`;
     this.batchSize = Math.max(1, Math.floor(options.batchSize ?? 500));
     this.summary = { source: this.source, anonymousHandle: null, ...emptyTally() };
@@ -616,7 +616,8 @@ class StackExchangeImport {
 
   private async resolveTarget(): Promise<Target> {
     const [space] = await this.query<{ id: string }>(`SELECT id FROM spaces WHERE slug = $1`, [this.options.space]);
-    if (!space) throw new StackExchangeImportError(`Space "${this.options.space}" not found: create it first`);
+    // Refusals carry the codes of API.md, which the CLI prints before the message.
+    if (!space) throw AppError.notFound(`Space "${this.options.space}" not found: create it first`);
     // A re-run goes where the first run went (its `target` link; for an import older than those
     // links, the board of its first question): new rows join the old ones there, whatever
     // moderators have moved since.
@@ -634,7 +635,7 @@ class StackExchangeImport {
       [this.source],
     );
     if (previous && (previous.space_id !== space.id || (this.options.board && this.options.board !== previous.board_slug))) {
-      throw new StackExchangeImportError(
+      throw AppError.conflict(
         `${this.source} was imported into board "${previous.board_slug}" of space "${previous.space_slug}": ` +
           `re-run with that space and board, or give another --source to import a separate copy`,
       );
@@ -645,8 +646,10 @@ class StackExchangeImport {
         space.id,
         this.options.board,
       ]);
-      if (!board) throw new StackExchangeImportError(`Board "${this.options.board}" not found in space "${this.options.space}"`);
-      if (board.kind !== 'FORUM') throw new StackExchangeImportError(`Board "${board.slug}" is a ${board.kind} board: questions go to a FORUM board`);
+      if (!board) throw AppError.notFound(`Board "${this.options.board}" not found in space "${this.options.space}"`);
+      if (board.kind !== 'FORUM') {
+        throw AppError.badInput([{ field: 'board', message: `is a ${board.kind} board, not a FORUM board` }], `Board "${board.slug}" is a ${board.kind} board: questions go to a FORUM board`);
+      }
       return this.remember({ spaceId: space.id, boardId: board.id, boardSlug: board.slug, boardCreated: false });
     }
     // The first forum board in the order the space lists its boards.
@@ -794,7 +797,7 @@ class StackExchangeImport {
     const mine = users.filter((u) => claimed.has(u.ext));
     const handles = new Map<string, string>();
     for (let round = 1; mine.length; round++) {
-      if (round > HANDLE_ROUNDS) throw new StackExchangeImportError(`The handles picked for ${mine.length} imported users were taken meanwhile, ${HANDLE_ROUNDS} times over: run the import again`);
+      if (round > HANDLE_ROUNDS) throw AppError.conflict(`The handles picked for ${mine.length} imported users were taken meanwhile, ${HANDLE_ROUNDS} times over: run the import again`);
       await this.client.query('SAVEPOINT se_placeholders');
       const picked = await this.pickHandles(mine.map((u) => u.candidates));
       const rows = mine.map(({ candidates: _, ...u }, i) => ({ ...u, handle: picked[i], name: u.name || picked[i] }));
