@@ -101,10 +101,14 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
       return false;
     }
   })();
-  const nobodyRuns = writableToUs && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(path.join(ROOT, 'package.json'))})`], asNobody).status === 0;
+  // Nobody must run node, read the clone (not only find it: a clone made with umask 077 has files
+  // it may not read) and reach the read-only folder itself (a TMPDIR inside a 0700 folder, say),
+  // where the CLI would otherwise be refused for another reason ('cannot be reached').
+  const probe = `const fs = require('fs'); fs.accessSync(${JSON.stringify(path.join(ROOT, 'package.json'))}, fs.constants.R_OK); fs.accessSync(${JSON.stringify(readOnly)}, fs.constants.X_OK)`;
+  const nobodyRuns = writableToUs && spawnSync(process.execPath, ['-e', probe], asNobody).status === 0;
   const readOnlyCase = writableToUs && !nobodyRuns ? it.skip : it;
   if (writableToUs && !nobodyRuns) {
-    console.warn(`Skipped the export into a read-only folder: running as uid ${process.getuid?.()}, which may write in ${readOnly} whatever its mode, and nobody (65534) cannot run the CLI here`);
+    console.warn(`Skipped the export into a read-only folder: running as uid ${process.getuid?.()}, which may write in ${readOnly} whatever its mode, and nobody (65534) cannot run the CLI here or reach that folder`);
   }
   readOnlyCase(
     'refuses an export into a folder this user may not write in',
