@@ -87,6 +87,22 @@ function unaccentedOtherwise(t: TestApp, texts: string[], fold: (text: string) =
   return t.sql(`SELECT x.text, unaccent(x.text) AS unaccented FROM unnest($1::text[], $2::text[]) AS x(text, folded) WHERE unaccent(x.text) <> x.folded`, [texts, texts.map(fold)]);
 }
 
+/** The NOTICEs PostgreSQL sends any connection of the pool (those open now and those opened meanwhile) while `fn` runs. */
+async function noticesDuring<T>(t: TestApp, fn: () => Promise<T>): Promise<{ result: T; notices: string[] }> {
+  const notices: string[] = [];
+  const pool = (t.ds.driver as any).master;
+  const onNotice = (notice: { message: string }) => notices.push(notice.message);
+  const listen = (client: any) => client.on('notice', onNotice);
+  for (const client of pool._clients) listen(client);
+  pool.on('connect', listen);
+  try {
+    return { result: await fn(), notices };
+  } finally {
+    pool.off('connect', listen);
+    for (const client of pool._clients) client.off('notice', onNotice);
+  }
+}
+
 /** A test on the PostgreSQL engine alone (its lexeme counts folded in after every write), over a database of its own. */
 async function withPostgresEngine(fn: (engine: PostgresSearchEngine, t: TestApp) => Promise<void>): Promise<void> {
   const t = await bootTestApp();
@@ -883,21 +899,36 @@ describe('postgres engine: lexeme counts per space', () => {
         ...Array.from({ length: 3 }, (_, i) => searchDocument({ spaceId: space, title: `Gizmo ${i}`, body: 'A gizmo.' })),
         searchDocument({ spaceId: space, title: 'Widget', body: 'A widget.' }),
       ]);
-      const notices: string[] = [];
-      // Every connection of the pool, those open now and those opened during the search.
-      const pool = (t.ds.driver as any).master;
-      const onNotice = (notice: { message: string }) => notices.push(notice.message);
-      const listen = (client: any) => client.on('notice', onNotice);
-      for (const client of pool._clients) listen(client);
-      pool.on('connect', listen);
-      try {
-        // Two passes: no post holds both words.
-        const res = await engine.search({ query: 'gizmo widget ', filters: { spaceIds: [space] }, limit: 10, offset: 0 });
-        expect({ hits: res.hits.length, notices }).toEqual({ hits: 4, notices: [] });
-      } finally {
-        pool.off('connect', listen);
-        for (const client of pool._clients) client.off('notice', onNotice);
-      }
+      // Two passes: no post holds both words.
+      const { result: res, notices } = await noticesDuring(t, () => engine.search({ query: 'gizmo widget ', filters: { spaceIds: [space] }, limit: 10, offset: 0 }));
+      expect({ hits: res.hits.length, notices }).toEqual({ hits: 4, notices: [] });
+    }));
+
+  /**
+   * A word a language drops as a stop word compiles to nothing there, and no longer draws a NOTICE
+   * for it: until 2026-12-06 compile asked plainto_tsquery (and phraseto_tsquery, to_tsquery) for
+   * every word in every language, each stop word drawing "text-search query contains only stop words
+   * or doesn't contain lexemes, ignored", and a pass weighing the words a language drops bound them
+   * as '' (a NOTICE each). Each query here holds one: alone, with a word, a phrase, an excluded word,
+   * still typed (as a prefix, and completed), and a typo whose close word is one ("thier").
+   */
+  it('draws no notice from PostgreSQL for the words a language drops as stop words', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      await engine.upsert([
+        ...Array.from({ length: 3 }, (_, i) => searchDocument({ spaceId: space, title: `Gizmo ${i}`, body: 'A gizmo widget, their theme.' })),
+        searchDocument({ spaceId: space, title: 'Widget', body: 'A widget between the rounds.' }),
+        searchDocument({ spaceId: space, title: 'Note', body: 'the widget between', language: 'simple' }),
+        searchDocument({ spaceId: space, title: 'Note', body: 'the foo', language: 'simple' }),
+        searchDocument({ spaceId: space, title: 'Les cafetières', body: 'Nous torréfions le café.', language: 'fr' }),
+      ]);
+      const queries = ['the ', 'the widget ', 'gizmo the', 'gizmo th', '"the widget" ', 'widget -the ', 'the between -foo ', 'thier gizmo ', 'le café ', 'gizmo widget nous '];
+      const { result, notices } = await noticesDuring(t, async () => {
+        const totals: number[] = [];
+        for (const query of queries) totals.push((await engine.search({ query, filters: { spaceIds: [space] }, limit: 10, offset: 0 })).total);
+        return totals;
+      });
+      expect({ found: result.every((n) => n > 0), notices }).toEqual({ found: true, notices: [] });
     }));
 
   /**

@@ -1131,6 +1131,17 @@ export class PostgresSearchEngine implements SearchEngine {
       params.push(value);
       return `$${params.length}`;
     };
+    // Every tsquery is built as text, NULL where a language drops every word of it (each a stop word
+    // there), and parts are joined leaving the NULL ones out, as `''` leaves itself out of `&&` and
+    // `||`: plainto_tsquery (and phraseto_tsquery, to_tsquery) draws a NOTICE from PostgreSQL for
+    // each query it finds no lexeme in ("text-search query contains only stop words…"), and `''`
+    // read as a tsquery draws one too. A word is looked up only where to_tsvector, which parses it
+    // alike and draws none, finds a lexeme in it.
+    const lexemes = (cfg: string, fn: string, param: string) => `CASE WHEN length(to_tsvector('${cfg}', ${param})) = 0 THEN NULL ELSE ${fn}('${cfg}', ${param})::text END`;
+    // Parts (tsquery texts or NULL, each put in brackets, `!` before with `not`) joined by `op`; NULL when every part is.
+    const part = (x: string, not = false) => `'${not ? '!' : ''}(' || ${x} || ')'`;
+    const joined = (parts: string[], op: '&' | '|') => `nullif(concat_ws(' ${op} ', ${parts.join(', ')}), '')::tsquery::text`;
+    const anyOf = (parts: string[]) => joined(parts.map((x) => part(x)), '|');
     const positive: Array<(cfg: string) => string> = [];
     // Per positive term, its matches by typos when it is widened (see Compiled.typoLevels).
     const levels: Array<((cfg: string) => { exact: string; one: string }) | null> = [];
@@ -1150,40 +1161,38 @@ export class PostgresSearchEngine implements SearchEngine {
       const alone = expanded ? p(w) : '';
       const own = (cfg: string) =>
         expanded
-          ? `CASE WHEN numnode(plainto_tsquery('${cfg}', ${alone})) = 0 THEN ''::tsquery
-                  ELSE coalesce((SELECT string_agg(quote_literal(x), ' | ') FROM unnest(tsvector_to_array(to_tsvector('${cfg}', ${exact}))) AS x), '')::tsquery END`
-          : w === q.prefix
-            ? `to_tsquery('${cfg}', ${exact})`
-            : `plainto_tsquery('${cfg}', ${exact})`;
-      const alternative = (cfg: string, typos: number) => alternatives.filter((_, i) => close[i].typos === typos).map((a) => `plainto_tsquery('${cfg}', ${a})`);
-      positive.push((cfg) => `(${[own(cfg), ...alternatives.map((a) => `plainto_tsquery('${cfg}', ${a})`)].join(' || ')})`);
+          ? `CASE WHEN length(to_tsvector('${cfg}', ${alone})) = 0 THEN NULL
+                  ELSE (SELECT string_agg(quote_literal(x), ' | ') FROM unnest(tsvector_to_array(to_tsvector('${cfg}', ${exact}))) AS x) END`
+          : lexemes(cfg, w === q.prefix ? 'to_tsquery' : 'plainto_tsquery', exact);
+      const alternative = (cfg: string, typos: number) => alternatives.filter((_, i) => close[i].typos === typos).map((a) => lexemes(cfg, 'plainto_tsquery', a));
+      positive.push((cfg) => anyOf([own(cfg), ...alternatives.map((a) => lexemes(cfg, 'plainto_tsquery', a))]));
       // The hidden word itself (in a moderator's query, see nearWords) is no typo. An empty level
       // (a stop word, no close word) is NULL: it matches nothing.
-      const level = (parts: string[]) => (parts.length ? `nullif((${parts.join(' || ')})::text, '')` : 'NULL::text');
+      const level = (parts: string[]) => (parts.length ? anyOf(parts) : 'NULL::text');
       levels.push(close.length ? (cfg) => ({ exact: level([own(cfg), ...alternative(cfg, 0)]), one: level(alternative(cfg, 1)) }) : null);
     }
     for (const phrase of q.phrases) {
       const param = p(phrase.join(' '));
-      positive.push((cfg) => `phraseto_tsquery('${cfg}', ${param})`);
+      positive.push((cfg) => lexemes(cfg, 'phraseto_tsquery', param));
       levels.push(null);
     }
     // Only a short query's matches are ranked by typos (TYPO_RANKED_QUERY_TERMS).
     const widened = positive.length <= TYPO_RANKED_QUERY_TERMS && levels.some((l) => l !== null);
     const excluded = q.excluded.map((words) => p(words.join(' ')));
-    const expression = (cfg: string, join: string) => {
-      const pos = positive.map((f) => f(cfg)).join(join);
-      const neg = excluded.map((x) => ` && !! phraseto_tsquery('${cfg}', ${x})`).join('');
-      return `((${pos})${neg})::text`;
-    };
+    const negated = (cfg: string) => excluded.map((x) => lexemes(cfg, 'phraseto_tsquery', x));
+    // Each language's query: every term required (`&`) or any enough (`|`), without the excluded
+    // phrases; '' where it drops them all.
+    const expression = (cfg: string, op: '&' | '|') =>
+      `coalesce(${joined([part(joined(positive.map((f) => part(f(cfg))), op)), ...negated(cfg).map((x) => part(x, true))], '&')}, '')`;
     const columns = LANGS.flatMap((l) => [
-      `${expression(CONFIGS[l], ' && ')} AS all_${l}`,
-      `${expression(CONFIGS[l], ' || ')} AS any_${l}`,
-      `ARRAY[${positive.map((f) => `(${f(CONFIGS[l])})::text`).join(', ')}] AS terms_${l}`,
+      `${expression(CONFIGS[l], '&')} AS all_${l}`,
+      `${expression(CONFIGS[l], '|')} AS any_${l}`,
+      `ARRAY[${positive.map((f) => `coalesce(${f(CONFIGS[l])}, '')`).join(', ')}] AS terms_${l}`,
       ...(widened
         ? (['exact', 'one'] as const).map((key) => `ARRAY[${levels.map((level) => (level ? level(CONFIGS[l])[key] : 'NULL::text')).join(', ')}]::text[] AS ${key}_${l}`)
         : []),
     ]);
-    if (excluded.length) columns.push(...LANGS.map((l) => `(${excluded.map((x) => `!! phraseto_tsquery('${CONFIGS[l]}', ${x})`).join(' && ')})::text AS excl_${l}`));
+    if (excluded.length) columns.push(...LANGS.map((l) => `coalesce(${joined(negated(CONFIGS[l]).map((x) => part(x, true)), '&')}, '') AS excl_${l}`));
     if (!moderated) columns.push(`${languagesSql(`${p(spaceIds)}::uuid[]`)} AS languages`);
     const [row] = await this.ds.query(`SELECT ${columns.join(', ')}`, params);
     const pick = (prefix: string) => Object.fromEntries(LANGS.map((l) => [l, row[`${prefix}_${l}`]])) as Record<Lang, never>;
@@ -1261,9 +1270,10 @@ export class PostgresSearchEngine implements SearchEngine {
     const filterParams = params.slice();
     const idf = weights?.idf ?? compiled.each.en.map(() => 1);
     const levels = compiled.typoLevels;
-    // Per-language lists of the terms (`terms`), each document's in its language.
-    const perLanguage = (param: (value: unknown) => string, lists: Record<Lang, unknown[]>, terms: number[]) => {
-      return byLanguage('d.language', (l) => `${param(terms.map((i) => lists[l][i]))}::tsquery[]`);
+    // Per-language lists of the terms (`terms`), each document's in its language; a term the
+    // language drops is NULL there, which matches nothing as '' does, without its NOTICE.
+    const perLanguage = (param: (value: unknown) => string, lists: Record<Lang, Array<string | null>>, terms: number[]) => {
+      return byLanguage('d.language', (l) => `${param(terms.map((i) => lists[l][i] || null))}::tsquery[]`);
     };
     // How many typos a matched widened term is matched with (see Compiled.typoLevels), on its two
     // levels (a term matched by neither is two typos away; a level NULL matches nothing).
