@@ -87,6 +87,24 @@ function unaccentedOtherwise(t: TestApp, texts: string[], fold: (text: string) =
   return t.sql(`SELECT x.text, unaccent(x.text) AS unaccented FROM unnest($1::text[], $2::text[]) AS x(text, folded) WHERE unaccent(x.text) <> x.folded`, [texts, texts.map(fold)]);
 }
 
+/**
+ * The GIN path's statements (their branches counted, see ginCandidates) the engine runs while `fn`
+ * runs, and the languages whose GIN index each reads (one branch each).
+ */
+async function ginStatementsDuring<T>(fn: () => Promise<T>): Promise<{ result: T; statements: Array<{ sql: string; params: unknown[]; branches: number }> }> {
+  const statements: Array<{ sql: string; params: unknown[]; branches: number }> = [];
+  const query = EntityManager.prototype.query;
+  const spy = jest.spyOn(EntityManager.prototype, 'query').mockImplementation(function (this: EntityManager, sql: string, params?: unknown[]) {
+    if (sql.includes('count(*) OVER ()::int AS seen')) statements.push({ sql, params: params ?? [], branches: sql.match(/d\.language = '/g)?.length ?? 0 });
+    return query.call(this, sql, params);
+  });
+  try {
+    return { result: await fn(), statements };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 /** The NOTICEs PostgreSQL sends any connection of the pool (those open now and those opened meanwhile) while `fn` runs. */
 async function noticesDuring<T>(t: TestApp, fn: () => Promise<T>): Promise<{ result: T; notices: string[] }> {
   const notices: string[] = [];
@@ -852,18 +870,10 @@ describe('postgres engine: lexeme counts per space', () => {
       const gizmos = (spaceId: string, language: SearchDocument['language'], n: number) =>
         Array.from({ length: n }, (_, i) => searchDocument({ spaceId, title: `Gizmo ${language} ${i}`, body: 'A gizmo.', language }));
       await engine.upsert([...gizmos(english, 'en', 3), ...gizmos(mixed, 'en', 3), ...gizmos(mixed, 'fr', 2), ...gizmos(elsewhere, 'fr', 4), ...gizmos(elsewhere, 'simple', 4)]);
-      const statements: Array<{ sql: string; params: unknown[] }> = [];
-      const query = EntityManager.prototype.query;
-      const spy = jest.spyOn(EntityManager.prototype, 'query').mockImplementation(function (this: EntityManager, sql: string, params?: unknown[]) {
-        // The GIN path's statement (its branches counted, see ginCandidates).
-        if (sql.includes('count(*) OVER ()::int AS seen')) statements.push({ sql, params: params ?? [] });
-        return query.call(this, sql, params);
-      });
       const read = async (spaceId: string) => {
-        statements.length = 0;
-        const res = await engine.search({ query: 'gizmo ', filters: { spaceIds: [spaceId] }, limit: 10, offset: 0 });
+        const { result: res, statements } = await ginStatementsDuring(() => engine.search({ query: 'gizmo ', filters: { spaceIds: [spaceId] }, limit: 10, offset: 0 }));
         expect(statements).toHaveLength(1);
-        const [{ sql, params }] = statements;
+        const [{ sql, params, branches }] = statements;
         // The scans of search_documents the statement makes, as the GIN path runs it (no sequential or plain index scan).
         const runner = t.ds.createQueryRunner();
         let plan: any;
@@ -876,14 +886,10 @@ describe('postgres engine: lexeme counts per space', () => {
           await runner.release();
         }
         const scans = (node: any): number => (node['Relation Name'] === 'search_documents' ? 1 : 0) + (node.Plans ?? []).reduce((sum: number, n: any) => sum + scans(n), 0);
-        return { titles: res.hits.map((h) => h.title).sort(), branches: sql.match(/d\.language = '/g)?.length, scans: scans(plan) };
+        return { titles: res.hits.map((h) => h.title).sort(), branches, scans: scans(plan) };
       };
-      try {
-        expect(await read(english)).toEqual({ titles: ['Gizmo en 0', 'Gizmo en 1', 'Gizmo en 2'], branches: 1, scans: 1 });
-        expect(await read(mixed)).toEqual({ titles: ['Gizmo en 0', 'Gizmo en 1', 'Gizmo en 2', 'Gizmo fr 0', 'Gizmo fr 1'], branches: 2, scans: 2 });
-      } finally {
-        spy.mockRestore();
-      }
+      expect(await read(english)).toEqual({ titles: ['Gizmo en 0', 'Gizmo en 1', 'Gizmo en 2'], branches: 1, scans: 1 });
+      expect(await read(mixed)).toEqual({ titles: ['Gizmo en 0', 'Gizmo en 1', 'Gizmo en 2', 'Gizmo fr 0', 'Gizmo fr 1'], branches: 2, scans: 2 });
     }));
 
   /**
@@ -949,6 +955,40 @@ describe('postgres engine: lexeme counts per space', () => {
       expect([await found([space]), await found([held], [held]), await found([held])]).toEqual([[fresh.id], [hidden.id], []]);
       await plain.foldCounts();
       expect([await found([space]), await found([held], [held])]).toEqual([[fresh.id], [hidden.id]]);
+    }));
+
+  /**
+   * The languages a query reads (its GIN statement's branches, one a language) are those the spaces
+   * searched hold visible documents of, by their counts and the changes not folded in yet: a
+   * language whose documents are all in changes not folded is read (they are found, and were not
+   * when the lookup read the counts alone), and one whose documents all went is read no more once
+   * the fold has taken their removal, its count gone, or left at 0 as the fold of the release before
+   * the migration search-space-documents-emptied left one (read while `docs <> 0` was not asked).
+   */
+  it('reads a language held by changes not folded in alone, and no more one whose documents all went', () =>
+    withPostgresEngine(async (_engine, t) => {
+      const plain = new PostgresSearchEngine(t.ds);
+      const space = newId();
+      const english = Array.from({ length: 2 }, (_, i) => searchDocument({ spaceId: space, title: `Gizmo ${i}`, body: 'A gizmo.' }));
+      const french = searchDocument({ spaceId: space, title: 'Gizmo', body: 'Un gizmo.', language: 'fr' });
+      await plain.upsert(english);
+      await plain.foldCounts();
+      await plain.upsert([french]);
+      const read = async () => {
+        const { result, statements } = await ginStatementsDuring(() => plain.search({ query: 'gizmo ', filters: { spaceIds: [space] }, limit: 10, offset: 0 }));
+        return { ids: result.hits.map((h) => h.id).sort(), branches: statements.map((s) => s.branches) };
+      };
+      const both = { ids: [...english, french].map((d) => d.id).sort(), branches: [2] };
+      const alone = { ids: english.map((d) => d.id).sort(), branches: [1] };
+      expect(await t.sql(`SELECT language FROM search_space_documents WHERE space_id = $1`, [space])).toEqual([{ language: 'en' }]);
+      expect(await read()).toEqual(both);
+      await plain.foldCounts();
+      expect(await read()).toEqual(both);
+      await plain.remove([french.id]);
+      await plain.foldCounts();
+      expect(await read()).toEqual(alone);
+      await t.sql(`INSERT INTO search_space_documents (space_id, language, docs) VALUES ($1, 'fr', 0)`, [space]);
+      expect(await read()).toEqual(alone);
     }));
 
   /**
