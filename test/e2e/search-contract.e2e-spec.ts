@@ -992,6 +992,46 @@ describe('postgres engine: lexeme counts per space', () => {
     }));
 
   /**
+   * A query looks the languages of the changes not folded in yet up among those of the spaces it
+   * searches alone (see the test above): with the fold behind (the worker stopped, say), the queue
+   * holds a row for every statement that wrote documents since, and until 2026-12-06 every query
+   * read each of them (a sequential scan, and its spaces unnested). The rows of other spaces are
+   * passed by through an index of the spaces each row changes (the migration
+   * search-lexeme-deltas-spaces): the compilation's statement, under EXPLAIN, reads the queue
+   * through it alone.
+   */
+  it('reads the changes not folded in of the spaces searched alone, through an index', () =>
+    withPostgresEngine(async (_engine, t) => {
+      const plain = new PostgresSearchEngine(t.ds);
+      const space = newId();
+      const french = searchDocument({ spaceId: space, title: 'Gizmo', body: 'Un gizmo.', language: 'fr' });
+      // 5,000 statements of other spaces not folded in, one document each.
+      await t.sql(`INSERT INTO search_lexeme_deltas (spaces, languages, lexemes, deltas, document_spaces, document_languages, document_deltas)
+                   SELECT ARRAY[s], '{en}', '{gizmo}', '{1}', ARRAY[s], '{en}', '{1}' FROM (SELECT gen_random_uuid() AS s FROM generate_series(1, 5000)) x`);
+      await plain.upsert([french]);
+      await t.sql(`ANALYZE search_lexeme_deltas`);
+      const compiled: Array<{ sql: string; params: unknown[] }> = [];
+      const query = t.ds.query.bind(t.ds);
+      const spy = jest.spyOn(t.ds, 'query').mockImplementation((sql: string, params?: unknown[], runner?: unknown) => {
+        if (sql.includes('AS all_en')) compiled.push({ sql, params: params ?? [] });
+        return query(sql, params, runner as never);
+      });
+      let ids: string[];
+      try {
+        ids = (await plain.search({ query: 'gizmo ', filters: { spaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id);
+      } finally {
+        spy.mockRestore();
+      }
+      expect([ids, compiled.length]).toEqual([[french.id], 1]);
+      const [{ 'QUERY PLAN': [{ Plan: plan }] }] = await t.sql(`EXPLAIN (FORMAT JSON) ${compiled[0].sql}`, compiled[0].params);
+      const reads = (node: any): string[] => [
+        ...(node['Relation Name'] === 'search_lexeme_deltas' || node['Index Name']?.startsWith('search_lexeme_deltas') ? [`${node['Node Type']} ${node['Index Name'] ?? ''}`.trim()] : []),
+        ...(node.Plans ?? []).flatMap(reads),
+      ];
+      expect(reads(plan)).toEqual(['Bitmap Heap Scan', 'Bitmap Index Scan search_lexeme_deltas_document_spaces_idx']);
+    }));
+
+  /**
    * A space whose language changed is stemmed anew batch by batch (SearchIndexer.relanguage): until
    * it is done, it holds documents of both languages. "running" is 'run' in English and 'running' in
    * French. Each language's query is weighed by the documents of that language alone; until

@@ -27,12 +27,15 @@ const byLanguage = (column: string, of: (l: Lang) => string) => `CASE ${column} 
  * The languages the spaces searched (`spaces`, a uuid[]) hold visible documents of, as a text[]:
  * those their counts list (`search_space_documents`), and those of the changes not folded in yet
  * (`search_lexeme_deltas`, a few seconds' writes: a space's first documents of a language are
- * found before the job counts them). A query reads the other languages' queries nowhere.
+ * found before the job counts them), those of the spaces searched alone read through the queue's
+ * index of spaces (the migration search-lexeme-deltas-spaces: with the fold behind, the queue holds
+ * a row per statement since). A query reads the other languages' queries nowhere.
  */
 const languagesSql = (spaces: string) => `(SELECT coalesce(array_agg(DISTINCT x.language), '{}') FROM (
     SELECT s.language FROM search_space_documents s WHERE s.space_id = ANY(${spaces}) AND s.docs <> 0
     UNION ALL
-    SELECT x.language FROM search_lexeme_deltas q, unnest(q.document_spaces, q.document_languages) AS x(space_id, language) WHERE x.space_id = ANY(${spaces})) x)`;
+    SELECT x.language FROM search_lexeme_deltas q, unnest(q.document_spaces, q.document_languages) AS x(space_id, language)
+     WHERE q.document_spaces && ${spaces} AND x.space_id = ANY(${spaces})) x)`;
 
 interface Compiled {
   /** Every positive term required (tsquery text per language). */
