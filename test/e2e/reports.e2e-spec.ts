@@ -1,3 +1,4 @@
+import { newId } from '../../libs/core/src/ids';
 import { RateLimiter } from '../../libs/core/src/rate-limit';
 import { POST_MOVED } from '../../libs/forum/src/posts/posts.service';
 import { REPORTS_PER_DAY } from '../../libs/moderation/src/reports/reports.service';
@@ -553,6 +554,58 @@ describe('moderation: reports and the review queue', () => {
     expect(expectError(answer, 'CONFLICT').message).toBe(POST_MOVED);
     expect(await t.sql(`SELECT count(*)::int AS n FROM reports WHERE reporter_id = $1`, [reporter.id])).toEqual([{ n: 0 }]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM review_items WHERE target_id = $1`, [p.id])).toEqual([{ n: 0 }]);
+  });
+
+  /**
+   * A reply in a new space (auto-hide threshold 2) reported by `reporter` while the test holds its
+   * topic as a move would (the report waits there, having read and checked everything it reads
+   * before its transaction), `meanwhile` changing things under that lock before it is let go.
+   */
+  async function reportedWhile(reporter: TestUser, meanwhile: (h: HeldLock, s: { spaceId: string; postId: string }) => Promise<void>, grants: Array<{ userId: string; level: 'MODERATE' }> = []) {
+    const s = await makeSpace(t, 'PUBLIC', grants);
+    await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 2}' WHERE id = $1`, [s.id]);
+    const topic = await createTopic(t, author.token, await makeBoard(t, s.id));
+    const p = await reply(t, author.token, topic.id, 'reported while things changed');
+    const answer = await withLockHeld(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [topic.id], async (h) => {
+      const reporting = t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: reporter.token });
+      await h.waiting(1);
+      await meanwhile(h, { spaceId: s.id, postId: p.id });
+      await h.release();
+      return reporting;
+    });
+    const [item] = await t.sql(`SELECT score::float AS score, auto_hidden FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [p.id]);
+    return { answer, item, state: await postState(p.id), postId: p.id };
+  }
+
+  it('hides on the space’s threshold as it stands once the post is held: one raised while the report waited keeps the post visible', async () => {
+    const raised = await reportedWhile(await member(1), (h, s) => h.query(`UPDATE spaces SET moderation = '{"autoHideThreshold": 10}' WHERE id = $1`, [s.spaceId]));
+    expect(expectOk(raised.answer).report.weight).toBe(2);
+    expect([raised.state, raised.item]).toEqual(['VISIBLE', { score: 2, auto_hidden: false }]);
+  });
+
+  it('hides nothing of an author made a moderator of the space while the report waited: staff content waits for a person', async () => {
+    const promoted = await reportedWhile(await member(1), (h, s) => h.query(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES ($1, $2, $3, 3)`, [newId(), s.spaceId, author.id]));
+    expectOk(promoted.answer);
+    expect([promoted.state, promoted.item]).toEqual(['VISIBLE', { score: 2, auto_hidden: false }]);
+  });
+
+  it('weighs a reporter as they are once the post is held: one whose moderator grant was revoked meanwhile weighs as a member', async () => {
+    const demoted = await makeUser(t, { trustLevel: 0 });
+    const revoked = await reportedWhile(demoted, (h, s) => h.query(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [s.spaceId, demoted.id]), [{ userId: demoted.id, level: 'MODERATE' }]);
+    const weighed = expectOk(revoked.answer).report;
+    expect(JSON.parse(weighed.weightBreakdown)).toMatchObject({ base: 1, basis: 'trust level 0' });
+    expect([revoked.state, revoked.item]).toEqual(['VISIBLE', { score: 1, auto_hidden: false }]);
+  });
+
+  it('refuses a report from a reporter silenced in the space while it waited (FORBIDDEN, nothing written)', async () => {
+    const silenced = await member(2);
+    const refused = await reportedWhile(silenced, (h, s) => h.query(
+      `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at) VALUES ($1, $2, 'SILENCE', $3, 'Heated', $4, now() + interval '1 day')`,
+      [newId(), silenced.id, s.spaceId, mod.id],
+    ));
+    expectError(refused.answer, 'FORBIDDEN');
+    expect([refused.state, refused.item]).toEqual(['VISIBLE', undefined]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM reports WHERE reporter_id = $1`, [silenced.id])).toEqual([{ n: 0 }]);
   });
 
   it('refuses a space moderator whose post was moved, with its topic, to a space they do not moderate while their moderatePost waited for the topic: judged on the space it is in once held (FORBIDDEN, nothing written)', async () => {

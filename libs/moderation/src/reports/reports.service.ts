@@ -154,15 +154,16 @@ export class ReportsService {
 
   /**
    * A report's weight: 5 for staff, else 1 + the reporter's trust level; once more than
-   * five of their reports were decided, multiplied by 0.5 + the share that was upheld.
+   * five of their reports were decided, multiplied by 0.5 + the share that was upheld. Weighed in
+   * the report's transaction, on the reporter as read there (`viewerNow`).
    */
-  private async weigh(viewer: Viewer, spaceId: string | null): Promise<{ weight: number; breakdown: Record<string, unknown> }> {
-    const staff = (await this.access.moderatesSiteWide(viewer)) || (spaceId !== null && (await this.access.rankOn(viewer, spaceId)) >= LEVEL_RANK.MODERATE);
-    const base = staff ? STAFF_WEIGHT : 1 + (viewer.user?.trustLevel ?? 0);
-    const [record] = await this.ds.query(
+  private async weigh(tx: Tx, reporter: Viewer, spaceId: string | null): Promise<{ weight: number; breakdown: Record<string, unknown> }> {
+    const staff = (await this.access.moderatesSiteWide(reporter)) || (spaceId !== null && (await this.access.rankOn(reporter, spaceId)) >= LEVEL_RANK.MODERATE);
+    const base = staff ? STAFF_WEIGHT : 1 + (reporter.user?.trustLevel ?? 0);
+    const [record] = await tx.query<{ upheld: number; decided: number }>(
       `SELECT count(*) FILTER (WHERE status = 'UPHELD')::int AS upheld, count(*) FILTER (WHERE status IN ('UPHELD', 'REJECTED'))::int AS decided
          FROM reports WHERE reporter_id = $1`,
-      [viewer.id],
+      [reporter.id],
     );
     const counts = record.decided > RECORD_AFTER;
     const multiplier = counts ? 0.5 + record.upheld / record.decided : 1;
@@ -171,16 +172,31 @@ export class ReportsService {
       weight,
       breakdown: {
         base,
-        basis: staff ? 'staff' : `trust level ${viewer.user?.trustLevel ?? 0}`,
+        basis: staff ? 'staff' : `trust level ${reporter.user?.trustLevel ?? 0}`,
         record: { decided: record.decided, upheld: record.upheld, counted: counts, multiplier: Math.round(multiplier * 100) / 100 },
         weight,
       },
     };
   }
 
-  private async threshold(spaceId: string | null): Promise<number> {
-    if (!spaceId) return Number.POSITIVE_INFINITY;
-    return (await this.settings.of(spaceId)).autoHideThreshold;
+  /** Reporting is participating: readers, silenced users and anonymous visitors cannot. */
+  private async assertMayReport(reporter: Viewer, spaceId: string | null): Promise<void> {
+    if (spaceId) await this.access.require(reporter, spaceId, AccessLevel.PARTICIPATE);
+    else if (await this.access.silencedSiteWide(reporter)) throw AppError.forbidden(SILENCED);
+  }
+
+  /**
+   * The auto-hide threshold the report's score is held to, as it stands in `tx` once the post is
+   * held: infinite (never hidden) outside a space, and for content whose author is staff there
+   * (`underAutomaticModeration`, their row held as the ladder holds it: one made a moderator
+   * meanwhile is staff, or becomes staff once the report committed). The space's settings are
+   * read first; the author only when the score reaches them.
+   */
+  private async autoHideThreshold(tx: Tx, spaceId: string | null, authorId: string | null, score: number): Promise<number> {
+    if (!spaceId || !authorId) return Number.POSITIVE_INFINITY;
+    const threshold = (await this.settings.of(spaceId, { tx })).autoHideThreshold;
+    if (score < threshold || !(await this.sanctions.underAutomaticModeration(authorId, spaceId, tx))) return Number.POSITIVE_INFINITY;
+    return threshold;
   }
 
   async report(viewer: Viewer, input: ReportInput): Promise<ReportModel> {
@@ -188,13 +204,8 @@ export class ReportsService {
     if (input.reason === 'OTHER' && !hasVisibleText(input.note)) throw AppError.badField('note', 'is required when the reason is OTHER');
     const target = await this.target(viewer, input.targetType, input.targetId);
     if (target.authorId === viewer.id) throw AppError.badField('targetId', 'you cannot report yourself or your own content');
-    // Reporting is participating: readers, silenced users and anonymous visitors cannot.
-    if (target.spaceId) await this.access.require(viewer, target.spaceId, AccessLevel.PARTICIPATE);
-    else if (await this.access.silencedSiteWide(viewer)) throw AppError.forbidden(SILENCED);
-    const { weight, breakdown } = await this.weigh(viewer, target.spaceId);
-    // Staff content is scored and queued like any other, but only a person hides it.
-    const { spaceId, authorId } = target;
-    const threshold = spaceId && authorId && (await this.sanctions.underAutomaticModeration(authorId, spaceId)) ? await this.threshold(spaceId) : Number.POSITIVE_INFINITY;
+    // Refused early, on the request's session, before any lock; judged again once the post is held.
+    await this.assertMayReport(viewer, target.spaceId);
     // A topic's first post is the topic: reports of either gather on one item, with one score,
     // and one reporter reports it once.
     const [targetType, targetId] = target.post?.number === 1 ? [ReportTargetType.TOPIC, target.post.topic.id] : [input.targetType, input.targetId];
@@ -216,6 +227,13 @@ export class ReportsService {
         }
         if (now.space_id !== target.spaceId) throw AppError.conflict('The topic moved while your report was on its way: report it again');
       }
+      // What the report decides on is read here, once the post is held, not before the
+      // transaction: the reporter as they are now (`viewerNow`: one silenced, or whose grant was
+      // revoked, meanwhile reports nothing, or weighs as what they are now), their weight, and
+      // below the space's threshold and whether its author is under automatic moderation.
+      const reporter = await this.sessions.viewerNow(viewer, tx);
+      await this.assertMayReport(reporter, target.spaceId);
+      const { weight, breakdown } = await this.weigh(tx, reporter, target.spaceId);
       // A moderator kept this content after this reporter's report: the same report again would
       // only re-score (and re-hide) it. An edit since then makes it new content, open to reports.
       if (target.post) {
@@ -239,7 +257,9 @@ export class ReportsService {
         [newId(), item.id, viewer.id, targetType, targetId, input.reason, input.note ?? null, weight, JSON.stringify(breakdown)],
       );
       if (inserted.length === 0) throw AppError.conflict('You already reported this; moderators will look at it');
-      const autoHide = Number(item.score) >= threshold && !item.auto_hidden && target.post;
+      // Staff content is scored and queued like any other, but only a person hides it.
+      const threshold = target.post && !item.auto_hidden ? await this.autoHideThreshold(tx, target.spaceId, target.authorId, Number(item.score)) : Number.POSITIVE_INFINITY;
+      const autoHide = Number(item.score) >= threshold && target.post;
       if (autoHide && (await this.posts.applyStateFrom(tx, null, autoHide, autoHide.topic, [ContentState.VISIBLE], ContentState.HIDDEN)).changed) {
         await tx.query(`UPDATE review_items SET auto_hidden = true WHERE id = $1`, [item.id]);
         await this.reviewItems.record(tx, item.id, null, 'auto-hidden', `score ${Number(item.score)} reached ${threshold}`);
