@@ -655,6 +655,31 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(topicOf(published!).article.publishedRevision.number).toBe(2);
       await placed(two);
     });
+    it('publishes an article left behind, retitled, without deadlocking with a tree change in the board it is in: both its boards taken before its row', async () => {
+      const { one, two, x } = await stranded();
+      // A new title: publishing gives it a new slug, in the board the article is in (the first).
+      topicOf(await api.update(author.token, { topicId: x, title: 'Left behind, renamed' }));
+      const deadlocks = countDeadlocks(t);
+      let published: GqlResult;
+      try {
+        // The test holds the first board as moveArticle there does, then, once the publication
+        // waits, locks the article's row as that move does next.
+        published = await withLockHeld(t, `SELECT pg_advisory_xact_lock(hashtextextended('parvis:knowledge-board:' || $1::text, 0))`, [one], async (h) => {
+          const publish = api.publish(editor.token, x);
+          await h.waiting(1);
+          await h.query(`SELECT 1 FROM articles WHERE topic_id = $1 FOR UPDATE`, [x]);
+          await h.release();
+          return publish;
+        });
+      } finally {
+        deadlocks.restore();
+      }
+      // It took the first board only to give the slug, holding the article's row and its first
+      // post, while the move held that board and waited for the row: PostgreSQL aborted it.
+      expect(deadlocks.count).toBe(0);
+      expect(topicOf(published!).article.publishedRevision.title).toBe('Left behind, renamed');
+      expect(await t.sql(`SELECT board_id FROM topics WHERE id = $1`, [x])).toEqual([{ board_id: two }]);
+    });
   });
 
   it('lists articles with their feedback for editors in a fixed number of statements (no N+1)', async () => {

@@ -173,7 +173,7 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     if (!where) return;
     const fromBoardId = where.board_id;
     // Both boards, in a fixed order (no deadlock with a move the other way), before the rows.
-    for (const b of [...new Set([fromBoardId, move.toBoardId])].sort()) await this.writes.lockBoard(tx, b);
+    await this.writes.lockBoards(tx, [fromBoardId, move.toBoardId]);
     const article = await tx.one<{ parent_id: string | null; position: number; title: string }>(
       `SELECT a.parent_id, a.position, t.title FROM articles a JOIN topics t ON t.id = a.topic_id WHERE a.topic_id = $1 FOR UPDATE OF a`,
       [move.topicId],

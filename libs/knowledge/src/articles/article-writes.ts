@@ -32,6 +32,14 @@ export class ArticleWrites {
   }
 
   /**
+   * `lockBoard` for each of several boards, in one fixed order (ids sorted), so two writers
+   * taking the same two boards never take them in crossing orders.
+   */
+  async lockBoards(tx: Tx, boardIds: readonly string[]): Promise<void> {
+    for (const b of [...new Set(boardIds)].sort()) await this.lockBoard(tx, b);
+  }
+
+  /**
    * The parent an article is being put under, read again under a share lock once the board is
    * locked: archived, or moved to another board, since it was checked, it is refused as it
    * would have been then.

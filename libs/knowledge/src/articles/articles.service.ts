@@ -398,7 +398,7 @@ export class ArticlesService {
     const ref = this.ref(ctx);
     // The space's row FOR SHARE (its knowledge settings: two-person review, the default interval,
     // as setKnowledgeSettings left them; it updates that row, then articles' rows), then the
-    // topic's row, then its board, then the article's row, then the first post's: the order
+    // topic's row, then its boards, then the article's row, then the first post's: the order
     // moveTopic takes them in (writeMove, then KnowledgeBoard.beforeMove, then the posts' rows
     // across spaces), so a publication and a move wait for each other rather than deadlock; and
     // the board is the one the topic is in as held (a move committed since the checks above is
@@ -406,14 +406,26 @@ export class ArticlesService {
     // meanwhile was judged (its editors, two-person review) in the old one. The topic's row is
     // held FOR KEY SHARE, which waits for moves alone: moderating the first post (applyState) and
     // reacting to it lock the post, then update the topic, which a stronger lock held here while
-    // waiting for their post (to mirror the revision into it) made a deadlock.
+    // waiting for their post (to mirror the revision into it) made a deadlock. The board the
+    // article's row is in is taken with its topic's (both, in id order, as beforeMove takes
+    // them): an article a move from before that hook left in an older board gets its new slug
+    // there, whose lock publishing took only then, holding the article's row and its first post,
+    // while a moveArticle in that board held it and waited for the row: a deadlock.
     let settings!: KnowledgeSettings;
-    const lockSettingsTopicAndBoard = async (tx: Tx) => {
+    let heldBoards: string[] = [];
+    const lockSettingsTopicAndBoards = async (tx: Tx) => {
       settings = await this.settings.held(tx, ctx.topic.spaceId, viewer);
-      const held = await tx.one<{ board_id: string; space_id: string }>(`SELECT board_id, space_id FROM topics WHERE id = $1 FOR KEY SHARE`, [topicId]);
+      // The article's board read beside the held topic: only a move changes it, which holding
+      // the topic waits for, or the keeper, which takes both boards first.
+      const held = await tx.one<{ board_id: string; space_id: string; article_board_id: string }>(
+        `SELECT t.board_id, t.space_id, a.board_id AS article_board_id
+           FROM (SELECT id, board_id, space_id FROM topics WHERE id = $1 FOR KEY SHARE) t JOIN articles a ON a.topic_id = t.id`,
+        [topicId],
+      );
       if (!held) throw AppError.notFound('Article not found');
       if (held.space_id !== ctx.topic.spaceId) throw movedMeanwhile();
-      await this.writes.lockBoard(tx, held.board_id);
+      heldBoards = [held.board_id, held.article_board_id];
+      await this.writes.lockBoards(tx, heldBoards);
     };
     await this.transition(viewer, ctx, ArticleEventAction.PUBLISHED, async (tx, row) => {
       // Whether a moderator hid or deleted it, as its first post says under its lock (moderation
@@ -458,7 +470,9 @@ export class ArticlesService {
         [topicId, rev.id, viewer.id, interval],
       );
       if (!this.writes.slugFits(row.slug, rev.title)) {
-        await this.writes.lockBoard(tx, row.board_id);
+        // Its board is held since the start (`lockSettingsTopicAndBoards`): taken here, after the
+        // article's row, it was taken out of order.
+        if (!heldBoards.includes(row.board_id)) throw AppError.conflict('The article was moved meanwhile: read it again');
         await this.writes.reslug(tx, topicId, row.board_id, rev.title, !row.first_published_at);
       }
       // A member may not mention a group by having an editor publish their text: the writer's rights count.
@@ -466,7 +480,7 @@ export class ArticlesService {
       await this.writes.mirror(tx, viewer, ref, rev, true, writer);
       await this.settleReviewItems(tx, viewer, ref, rev.number);
       return { to: ArticleState.PUBLISHED, revisionId: rev.id, firstPublication: !row.first_published_at };
-    }, lockSettingsTopicAndBoard);
+    }, lockSettingsTopicAndBoards);
     return this.fresh(viewer, ctx, true);
   }
 
