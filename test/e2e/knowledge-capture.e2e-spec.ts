@@ -972,6 +972,20 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(await state()).toBe('IN_REVIEW');
     });
 
+    it('refuses an edit of an article moved to another space while it waited (CONFLICT, no revision): its writer and text were judged by the old space (its team, its watched words, its pace)', async () => {
+      const there = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }])).id;
+      const thereBoard = await makeBoard(t, there, 'KNOWLEDGE');
+      const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Edited while moved away' });
+      const revisions = () => t.sql(`SELECT count(*)::int AS n FROM article_revisions WHERE topic_id = $1`, [article]);
+      const before = await revisions();
+      const edit = () => api.update(author.token, { topicId: article, body: 'A body screened where the article was' });
+      expect(expectError(await racingAMove(article, { board: thereBoard, space: there }, edit), 'CONFLICT').message).toMatch(/moved/);
+      expect(await revisions()).toEqual(before);
+      expect(await t.sql(`SELECT state FROM articles WHERE topic_id = $1`, [article])).toEqual([{ state: 'PUBLISHED' }]);
+      // Tried again, it is judged where the article is.
+      expect(topicOf(await edit()).article.state).toBe('DRAFT');
+    });
+
     it('moves due dates when the space’s default interval changes', async () => {
       const article = await publishedArticle(t, author.token, editor.token, board);
       expectOk(await api.spaceSettings(admin.token, { spaceId, verificationIntervalDays: 7 }));

@@ -301,6 +301,9 @@ export class ArticlesService {
       // its topic below): holding the article's row and then waiting for the topic's, while a move
       // held the topic and waited for the article, was a deadlock.
       const row = await this.writes.lockInSpace(tx, ref.topicId);
+      // Its writer (the team, the pace's exemption) and its text (watched words) were judged in
+      // the space read before: one moved to another space since is taken again there.
+      if (row.space_id !== ref.spaceId) throw movedMeanwhile();
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it before editing');
       if (opts.baseRevisionId && opts.baseRevisionId !== row.current_revision_id) {
         throw AppError.conflict('Someone saved a newer revision of this article meanwhile: start from that one');
