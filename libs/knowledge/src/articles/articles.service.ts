@@ -394,8 +394,10 @@ export class ArticlesService {
    * Editors publish the current revision. Where the space asks for two-person review, only a
    * submitted article is published, by an editor who wrote none of its unpublished revisions
    * and did not submit it. The first publication makes the topic visible to readers.
+   * `reviewedRevisionId` (the API's `revisionId`) is the revision the editor read: CONFLICT when
+   * it is no longer the current one. The step answers the revision it published (`revisionId`).
    */
-  async publish(viewer: Viewer, topicId: string, revisionId?: string): Promise<TopicModel> {
+  async publish(viewer: Viewer, topicId: string, reviewedRevisionId?: string): Promise<TopicModel> {
     const ctx = await this.context(viewer, topicId);
     this.requireEditor(viewer, ctx, 'publish articles');
     const ref = this.ref(ctx);
@@ -436,7 +438,7 @@ export class ArticlesService {
       const shown = await this.writes.lockFirstPost(tx, topicId);
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it first');
       if (row.current_revision_id === row.published_revision_id) throw refuse('is already published: there is no newer revision');
-      if (revisionId && revisionId !== row.current_revision_id) throw AppError.conflict('A newer revision was saved since: review it before publishing');
+      if (reviewedRevisionId && reviewedRevisionId !== row.current_revision_id) throw AppError.conflict('A newer revision was saved since: review it before publishing');
       if (settings.twoPersonReview) {
         if (row.state !== ArticleState.IN_REVIEW) throw refuse('must be submitted for review first: this space requires two-person review');
         const [w] = await tx.query<{ wrote: boolean }>(
