@@ -437,6 +437,24 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(await t.sql(`SELECT status FROM appeals WHERE sanction_id = $1`, [sanctionId])).toEqual([{ status: 'PENDING' }]);
   });
 
+  it('claims no appeal whose sanction was lifted while the claim waited for its item: a lift settles the item under its lock, which the claim reads its status under (CONFLICT, no claim)', async () => {
+    const { decider, issuer, sanctionId, itemId } = await appealedInNewSpace();
+    const held = await holdLock(t, `SELECT 1 FROM review_items WHERE id = $1 FOR UPDATE`, [itemId]);
+    let claiming: Promise<GqlResult> | undefined;
+    try {
+      claiming = t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: itemId }, { token: decider.token });
+      await held.waiting(1);
+      // What liftSanction writes, the item settled last (grantWaitingAppeal), under the item's lock.
+      await held.query(`UPDATE sanctions SET lifted_at = now(), lifted_by = $2 WHERE id = $1`, [sanctionId, issuer.id]);
+      await held.query(`UPDATE appeals SET status = 'GRANTED', decided_by = $2, decided_at = now() WHERE sanction_id = $1`, [sanctionId, issuer.id]);
+      await held.query(`UPDATE review_items SET status = 'APPROVED', resolved_by = $2, resolved_at = now() WHERE id = $1`, [itemId, issuer.id]);
+    } finally {
+      await held.release();
+    }
+    expect(expectError(await claiming!, 'CONFLICT').message).toBe('This item is already resolved');
+    expect(await t.sql(`SELECT status, claimed_by FROM review_items WHERE id = $1`, [itemId])).toEqual([{ status: 'APPROVED', claimed_by: null }]);
+  });
+
   it('never deadlocks a direct lift with its appeal’s decision: both take the sanction before its review item', async () => {
     const { issuer, decider, sanctionId, itemId } = await appealedInNewSpace();
     const deadlocks = countDeadlocks(t);
