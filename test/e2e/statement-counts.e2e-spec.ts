@@ -99,4 +99,15 @@ describe('statement counts and live pushes', () => {
       expect(cost.statements.filter(presenceRead)).toHaveLength(1);
     });
   });
+
+  it('leaves out the session sweep, whenever its minute comes round inside a count', async () => {
+    // A signed-in connection open, as suites that push to a member keep theirs to the end: the
+    // sweep (every SESSION_SWEEP_MS) then reads their sessions, one statement, and a suite slower
+    // than a minute saw it land inside a count now and then (a batch of notifications, 15 against 14).
+    await connectLive(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, sockets, reader.token);
+    // The sweep's timer, fired now rather than a minute from now (Node's Timeout keeps its callback as _onTimeout).
+    const sweep = (t.get(LiveGateway) as unknown as { sweep: { _onTimeout: () => void } }).sweep;
+    const cost = await t.countStatements(async () => sweep._onTimeout());
+    expect(cost.statements).toEqual([]);
+  });
 });
