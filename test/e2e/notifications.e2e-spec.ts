@@ -822,6 +822,48 @@ describe('notifications and watching', () => {
     for (const secret of ['Where few read', few.id, 'Where it was said', was.id]) expect(outsiderMail).not.toContain(secret);
   });
 
+  it('drafts a new post moved between its read and its authors’ watches as if delivered before the move: the watch where it was (a move carries none), its news stored where it is now, to none who may not read it there', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const insiders = await makeGroup(t);
+    const [writer, watcher, insider, outsider] = [await makeUser(t), await makeUser(t), await makeUser(t, { groups: [insiders] }), await makeUser(t)];
+    const keeper = await makeUser(t, { groups: [insiders] });
+    const closed = await makeBoard(t, (await makeSpace(t, 'RESTRICTED', [{ groupId: insiders, level: 'PARTICIPATE' }])).id);
+    const was = await createTopic(t, admin.token, board, { title: 'Where it was written' });
+    // Its author, the keeper, watches the topic the reply goes to; the admin the one it is written in.
+    const few = await createTopic(t, keeper.token, closed, { title: 'Where few read' });
+    await t.sql(`INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, 'WATCHING')`, [watcher.id, was.id]);
+    await drain();
+    const r = await reply(t, writer.token, was.id, `@${insider.handle} @${outsider.handle} have a look`);
+    await t.sql(`UPDATE outbox SET processed_at = now() WHERE processed_at IS NULL`);
+    const event = { id: '1', type: 'post.created', aggregateType: 'post', aggregateId: r.id, version: 1, payload: { postId: r.id }, createdAt: new Date(), attempts: 0 };
+    // The writer's account held: the watches' insert (FOR SHARE of its authors) waits there, the
+    // post and everyone's levels on its topic read; the post is moved meanwhile.
+    const held = await holdLock(t, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, [writer.id]);
+    try {
+      const handled = t.get(NotificationsHandler).handle([event]).then(() => 'handled', (err: unknown) => err);
+      await held.waiting(1);
+      expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [r.id], toTopicId: few.id } }, { token: admin.token }));
+      await held.release();
+      expect(await handled).toBe('handled');
+    } finally {
+      await held.release();
+    }
+    const [at] = await t.sql(`SELECT topic_id, number FROM posts WHERE id = $1`, [r.id]);
+    expect(at.topic_id).toBe(few.id);
+    // As a delivery before the move left it: the writer tracks the topic they replied in, which the move leaves as it is.
+    expect(await t.sql(`SELECT topic_id, level FROM topic_watches WHERE user_id = $1`, [writer.id])).toEqual([{ topic_id: was.id, level: 'TRACKING' }]);
+    // The news, drafted by the levels on the topic it was written in (as before the move: not the
+    // keeper of the topic it went to), judged and stored where the post is now, with its number
+    // there: the insider's mention, and the admin's reply in the topic they watch (its author), who
+    // reads it there too; nothing stored for the outsider it mentioned, nor for the other watcher of
+    // the topic it left, who may not read it there.
+    const news = await t.sql(`SELECT user_id, kind, topic_id, (data->>'number')::int AS number FROM notifications WHERE post_id = $1 AND kind <> 'POST_MOVED'`, [r.id]);
+    expect(news.sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
+      { user_id: insider.id, kind: 'MENTION', topic_id: few.id, number: at.number },
+      { user_id: admin.id, kind: 'WATCHED_REPLY', topic_id: few.id, number: at.number },
+    ]);
+  });
+
   it('neither lists nor counts notifications about content the recipient can no longer read', async () => {
     const owner = await makeUser(t);
     const replier = await makeUser(t);
