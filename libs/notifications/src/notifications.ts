@@ -204,7 +204,7 @@ const READABLE_NOTIFICATION_SQL = `(
        AND (n.post_id IS NULL OR ${fullViewSql('p', CAN_READ)})))`;
 
 /** The viewer whose loaders read every row `check` judges `items` by: the first recipient there is. */
-const rowsViaOf = (items: ReadonlyArray<{ viewer: Viewer | null }>): Viewer | undefined => items.find((n) => n.viewer)?.viewer ?? undefined;
+const rowsViaOf = (items: ReadonlyArray<{ viewer: Viewer | null }>): Viewer | undefined => items.find((n): n is { viewer: Viewer } => !!n.viewer)?.viewer;
 
 /**
  * Whether a notification may be shown to its recipient: the post it is about must be readable
