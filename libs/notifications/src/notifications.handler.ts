@@ -313,36 +313,27 @@ export class NotificationsHandler implements OutboxHandler {
     // board, TOPIC_PUBLISHED): nobody signs in to it, and it hears nothing it would watch for
     // (viewersForUsers). Answers the watches it inserted, not those it found there (a follow a
     // merge copied, made theirs, included): only those change a level read before.
-    // Topics before users, as `deliver` holds them: the topics are held FOR KEY SHARE first, in id
-    // order, in the insert's transaction, as its foreign key would take them only after the users,
-    // in their authors' order; a move holds its topics FOR UPDATE in id order, and a batch whose
-    // watches took a higher topic before a lower one the move held deadlocked with it. A run in one
-    // topic is its insert alone: one topic cannot be taken out of order, and its foreign key's
-    // FOR KEY SHARE waits only for a holder of that topic FOR UPDATE (a move, a status change),
-    // none of which then asks for an account's row in a mode the insert's FOR SHARE holds up (a
-    // visit's write skips a row held), so no cycle with the authors' rows it holds first.
-    const insertWatches = (m: EntityManager): Promise<Array<{ user_id: string; topic_id: string; level: string }>> =>
-      m.query(
-        `WITH w AS (
-           INSERT INTO topic_watches (user_id, topic_id, level)
-           SELECT au.id, nw.topic_id, nw.level FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS nw(user_id, topic_id, level)
-             JOIN users au ON au.id = nw.user_id
-            WHERE au.deleted_at IS NULL AND NOT au.is_placeholder
-              AND (nw.level = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM (${inheritedWatchesSql('nw.topic_id')}) i WHERE i.user_id = au.id AND i.level = 'WATCHING'))
-            ORDER BY au.id FOR SHARE OF au
-           -- A follow a merge copied becomes theirs once they post here (an unmerge leaves it).
-           ON CONFLICT (user_id, topic_id) DO UPDATE SET via_merge_of = NULL WHERE topic_watches.via_merge_of IS NOT NULL
-           RETURNING user_id, topic_id, level, xmax = 0 AS inserted)
-         SELECT user_id, topic_id, level FROM w WHERE inserted`,
-        [firsts.map((post) => post.author_id), firsts.map((post) => post.topic_id), firsts.map((post) => (post.number === 1 ? 'WATCHING' : 'TRACKING'))],
-      );
-    const written =
-      topicIds.length === 1
-        ? await insertWatches(this.ds.manager)
-        : await this.ds.transaction(async (m) => {
-            await holdTopicsOf(m, [], topicIds);
-            return insertWatches(m);
-          });
+    // Topics before users, as `deliver` holds them: the run's topics are held FOR KEY SHARE first,
+    // in id order, by the insert's own statement (`held`, read through a one-time filter, which
+    // runs before the first user row is read, so before any is held), as its foreign key would
+    // take them only after the users, in their authors' order; a move holds its topics FOR UPDATE
+    // in id order, and a batch whose watches took a higher topic before a lower one the move held
+    // deadlocked with it. One statement, one topic or several: no transaction around it.
+    const written: Array<{ user_id: string; topic_id: string; level: string }> = await this.ds.query(
+      `WITH held AS (SELECT id FROM topics WHERE id = ANY($4::uuid[]) ORDER BY id FOR KEY SHARE),
+       w AS (
+         INSERT INTO topic_watches (user_id, topic_id, level)
+         SELECT au.id, nw.topic_id, nw.level FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS nw(user_id, topic_id, level)
+           JOIN users au ON au.id = nw.user_id
+          WHERE (SELECT count(*) FROM held) >= 0 AND au.deleted_at IS NULL AND NOT au.is_placeholder
+            AND (nw.level = 'WATCHING' OR NOT EXISTS (SELECT 1 FROM (${inheritedWatchesSql('nw.topic_id')}) i WHERE i.user_id = au.id AND i.level = 'WATCHING'))
+          ORDER BY au.id FOR SHARE OF au
+         -- A follow a merge copied becomes theirs once they post here (an unmerge leaves it).
+         ON CONFLICT (user_id, topic_id) DO UPDATE SET via_merge_of = NULL WHERE topic_watches.via_merge_of IS NOT NULL
+         RETURNING user_id, topic_id, level, xmax = 0 AS inserted)
+       SELECT user_id, topic_id, level FROM w WHERE inserted`,
+      [firsts.map((post) => post.author_id), firsts.map((post) => post.topic_id), firsts.map((post) => (post.number === 1 ? 'WATCHING' : 'TRACKING')), topicIds],
+    );
     // Each topic's levels, brought up to date post by post: a watch is set where the post that
     // wrote it is reached (it is on that post's topic), so each post reads those before it.
     const levels = new Map<string, Map<string, string>>(topicIds.map((id) => [id, new Map()]));
@@ -613,8 +604,8 @@ function newPostDrafts(post: NewPostRow & Pick<NewPost, 'approved'>, level: Read
 class TopicsMoved extends Error {}
 
 /**
- * Holds FOR KEY SHARE, in id order, the topics the posts are in and those named (a batch's new
- * posts' watches name theirs alone): no move of them
+ * Holds FOR KEY SHARE, in id order, the topics the posts are in and those named (the drafts' own):
+ * no move of them
  * (it holds its topics FOR UPDATE, in id order, then the posts) starts before the caller's
  * transaction ends, nor is one under way waited for while the caller holds a post. A move that
  * committed while this waited may have put a post in a topic not held: then it throws TopicsMoved,
@@ -627,7 +618,6 @@ async function holdTopicsOf(m: EntityManager, postIds: string[], topicIds: strin
     `SELECT id FROM topics WHERE id IN (SELECT topic_id FROM posts WHERE id = ANY($1::uuid[])) OR id = ANY($2::uuid[]) ORDER BY id FOR KEY SHARE`,
     [postIds, topicIds],
   );
-  if (postIds.length === 0) return; // topics named alone: nothing of theirs can have moved
   // Read again once held: the statement above read the posts' topics before it waited.
   const moved: unknown[] = await m.query(`SELECT 1 FROM posts WHERE id = ANY($1::uuid[]) AND topic_id <> ALL($2::uuid[]) LIMIT 1`, [postIds, held.map((t) => t.id)]);
   if (moved.length > 0) throw new TopicsMoved();
