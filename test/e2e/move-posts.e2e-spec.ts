@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { PostMovesService } from '../../libs/forum/src/posts/post-moves.service';
 import { NotificationsWhereTheirPostsAre1765206000000 } from '../../migrations/1765206000000-notifications-where-their-posts-are';
-import { HOLD_TOPICS_TRIES, NotificationDraft, NotificationsHandler } from '../../libs/notifications/src/notifications.handler';
+import { HOLD_TOPICS_TRIES, NotificationDraft, NotificationsHandler, TopicsKeptMoving } from '../../libs/notifications/src/notifications.handler';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, forumRowCounts, reply, setPostState } from '../factories/forum';
 import { publishedArticle } from '../factories/knowledge';
@@ -669,6 +669,39 @@ describe('moving posts to another topic', () => {
       { attempts: 1, later: true, waiting: true, last_error: (gaveUp as Error).message },
     ]);
     await t.sql(`UPDATE outbox SET processed_at = now() WHERE type = 'test.topics_kept_moving'`);
+  });
+
+  it('holds back only the event whose post keeps moving when a batch gives up (TopicsKeptMoving): the outbox tries the batch’s events one by one, the others delivered at once, with no failed try counted against them', async () => {
+    const [a, b] = [await createTopic(t, customer.token, publicBoard), await createTopic(t, customer.token, publicBoard)];
+    await drain();
+    const moving = await reply(t, customer.token, a.id, `@${reader.handle} I keep moving.`);
+    const still = await reply(t, customer.token, b.id, `@${reader.handle} I stay.`);
+    // Every delivery about the moving post gives up, as one would whose post moved HOLD_TOPICS_TRIES times while it waited.
+    const handler = t.get(NotificationsHandler) as unknown as { writeHoldingTopics: (postIds: string[], ...rest: unknown[]) => Promise<unknown> };
+    const write = handler.writeHoldingTopics.bind(handler);
+    const gaveUp = jest.spyOn(handler, 'writeHoldingTopics').mockImplementation((postIds: string[], ...rest: unknown[]) =>
+      postIds.includes(moving.id) ? Promise.reject(new TopicsKeptMoving(HOLD_TOPICS_TRIES)) : write(postIds, ...rest),
+    );
+    const worker = t.get(OutboxWorker);
+    const log = (worker as unknown as { log: Logger }).log;
+    const failed = jest.spyOn(log, 'error').mockImplementation(() => undefined);
+    try {
+      // One batch: both posts' news in one round, which gives up for both.
+      expect(await worker.drainOnce()).toBeGreaterThan(0);
+      expect(failed).not.toHaveBeenCalled();
+    } finally {
+      gaveUp.mockRestore();
+      failed.mockRestore();
+    }
+    const event = async (postId: string) =>
+      (await t.sql(`SELECT attempts, processed_at IS NOT NULL AS processed, available_at > now() AS later, available_at = 'infinity' AS parked, last_error FROM outbox WHERE type = 'post.created' AND aggregate_id = $1`, [postId]))[0];
+    expect(await event(still.id)).toEqual({ attempts: 1, processed: true, later: false, parked: false, last_error: null });
+    expect(await event(moving.id)).toEqual({ attempts: 1, processed: false, later: true, parked: false, last_error: expect.stringContaining('moved out of the topics held') });
+    expect(await t.sql(`SELECT post_id FROM notifications WHERE user_id = $1 AND post_id = ANY($2::uuid[])`, [reader.id, [moving.id, still.id]])).toEqual([{ post_id: still.id }]);
+    // Tried again once due, it is delivered.
+    await t.sql(`UPDATE outbox SET available_at = now() WHERE type = 'post.created' AND aggregate_id = $1`, [moving.id]);
+    await drain();
+    expect(await t.sql(`SELECT count(*)::int AS n FROM notifications WHERE user_id = $1 AND post_id = $2`, [reader.id, moving.id])).toEqual([{ n: 1 }]);
   });
 
   it('tells the moved posts’ authors, once each, where their posts went, but not the mover, nor an author who may not read it there', async () => {

@@ -502,7 +502,8 @@ export class NotificationsHandler implements OutboxHandler {
    * the start, holding nothing, whenever a post moved out of the topics held while the hold
    * waited: the topics it is in now are then all held in id order, never one after a later one.
    * Each time again means a move of them committed while it waited: after HOLD_TOPICS_TRIES it
-   * fails, rather than chase posts moved on and on, and the outbox tries the batch again later.
+   * fails, rather than chase posts moved on and on, and the outbox tries the batch's events again
+   * one by one (only those whose posts still move wait).
    */
   private async writeHoldingTopics<T>(postIds: string[], topicIds: string[], write: (m: EntityManager) => Promise<T>): Promise<T> {
     for (let tries = 1; ; tries++) {
@@ -525,8 +526,9 @@ export const HOLD_TOPICS_TRIES = 5;
 
 /**
  * `writeHoldingTopics` gave up: its posts moved out of the topics it held HOLD_TOPICS_TRIES times
- * in a row. Moves of them going on, not a fault: the outbox tries the batch again later and logs
- * it as a warning (`OutboxRetryLater`).
+ * in a row. Moves of them going on, not a fault: the outbox logs it as a warning
+ * (`OutboxRetryLater`) and tries the batch's events again one by one, so only an event whose post
+ * still moves waits for its back-off, the rest of the batch delivered at once.
  */
 export class TopicsKeptMoving extends OutboxRetryLater {
   constructor(tries: number) {
