@@ -57,8 +57,20 @@ describe("audit:export's --out", () => {
     expect(() => parseOut(path.join(dir, name))).toThrow(/^expected a file, not a folder \(/);
   });
 
+  // <file>.partial, written first, a folder: the export would fail on it, and its clean-up (rm of a
+  // folder) would fail in turn, with an error of its own in place of the export's.
+  it('refuses a file whose <file>.partial is a folder, before anything is read', () => {
+    mkdirSync(path.join(dir, 'blocked.csv.partial'));
+    expect(() => parseOut(path.join(dir, 'blocked.csv'))).toThrow(
+      new InvalidArgumentError(`expected a file whose ${path.join(dir, 'blocked.csv')}.partial, written first, is free or a file (it is a folder)`),
+    );
+  });
+
   it('takes a new file, or one to replace, in a folder this user may write in', () => {
     expect(parseOut(path.join(dir, 'new.csv'))).toBe(path.join(dir, 'new.csv'));
+    expect(parseOut(path.join(dir, 'old.csv'))).toBe(path.join(dir, 'old.csv'));
+    // A <file>.partial left by an export that died is a file: overwritten, then renamed.
+    writeFileSync(path.join(dir, 'old.csv.partial'), 'half an export\n');
     expect(parseOut(path.join(dir, 'old.csv'))).toBe(path.join(dir, 'old.csv'));
   });
 });

@@ -39,8 +39,9 @@ export function parseSince(value: string): Date {
 
 /**
  * The export's file, refused before the database is opened when it names a folder, or its
- * folder does not exist or this user may not write in it (the file is written there as
- * `<file>.partial`, then renamed): otherwise that would be found only once the log is read.
+ * folder does not exist or this user may not write in it, or its `<file>.partial` is a folder
+ * (the file is written there as `<file>.partial`, then renamed): otherwise that would be found
+ * only once the log is read.
  */
 export function parseOut(value: string): string {
   const file = resolve(value);
@@ -62,5 +63,10 @@ export function parseOut(value: string): string {
   }
   // Renamed onto a folder, the export would fail only once the whole log was read.
   if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
+  // So would writing <file>.partial when it is a folder (EISDIR), and removing it after, which
+  // answers an error of its own (rm of a folder) in place of the export's.
+  if (statSync(`${file}.partial`, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new InvalidArgumentError(`expected a file whose ${file}.partial, written first, is free or a file (it is a folder)`);
+  }
   return value;
 }
