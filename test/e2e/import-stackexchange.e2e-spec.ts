@@ -7,6 +7,7 @@ import { AppError } from '../../libs/core/src/errors';
 import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import {
+  HANDLE_ROUNDS,
   importStackExchange,
   StackExchangeImportInterrupted,
   StackExchangeImportOptions,
@@ -254,6 +255,31 @@ describe('import:stackexchange', () => {
       writeDumpFile(dir, 'Users.xml', 'users', users(names));
       const space = await makeSpace(t, 'PUBLIC');
       return { dir, space, source: `stackexchange:${name}` };
+    }
+
+    /**
+     * What a run of `opts` rejects with (or 'imported'), with a trigger of the test's on `table`
+     * (BEFORE INSERT, for each row `when`) running `body` (plpgsql, which ends returning or raising),
+     * and how often the trigger counted, `nextval('se_test_count')` in `body`: a sequence, which no
+     * rollback takes back. The trigger, its function and the sequence are gone after.
+     */
+    async function runWithTestTrigger(table: string, when: string, body: string, opts: StackExchangeImportOptions): Promise<{ err: unknown; count: number }> {
+      await t.sql(`CREATE SEQUENCE se_test_count`);
+      await t.sql(`CREATE FUNCTION se_test_trigger() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${body} END $$`);
+      await t.sql(`CREATE TRIGGER se_test_trigger BEFORE INSERT ON ${table} FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION se_test_trigger()`);
+      let err: unknown;
+      try {
+        err = await run(opts).then(
+          () => 'imported',
+          (e: unknown) => e,
+        );
+      } finally {
+        await t.sql(`DROP TRIGGER se_test_trigger ON ${table}`);
+        await t.sql(`DROP FUNCTION se_test_trigger()`);
+      }
+      const [{ count }] = await t.sql(`SELECT CASE WHEN is_called THEN last_value::int ELSE 0 END AS count FROM se_test_count`);
+      await t.sql(`DROP SEQUENCE se_test_count`);
+      return { err, count };
     }
 
     it('refuses a missing space, a missing board, a board that is not a forum board, a folder without Posts.xml, and broken XML', async () => {
@@ -681,6 +707,37 @@ describe('import:stackexchange', () => {
       }
     });
 
+    it('gives up with a CONFLICT, nothing of the batch written, when its placeholders’ handles are taken HANDLE_ROUNDS times over; a run again makes them', async () => {
+      const { dir, space, source } = await craft('handle-rounds', ['Rounds One', 'Rounds Two', 'Rounds Three']);
+      // A trigger of the test's takes "rounds-one" (for another account) just before each round
+      // inserts it, as a sign-up would meanwhile; the round's savepoint takes it back, so the next
+      // round picks it again. Past twice HANDLE_ROUNDS rounds it leaves the handle free, so an
+      // import that did not give up would end.
+      const { err, count: rounds } = await runWithTestTrigger(
+        'users',
+        `NEW.is_placeholder AND NEW.handle = 'rounds-one'`,
+        `IF nextval('se_test_count') <= ${2 * HANDLE_ROUNDS} THEN
+           INSERT INTO users (id, handle, display_name) VALUES (gen_random_uuid(), NEW.handle, 'Someone else');
+         END IF;
+         RETURN NEW;`,
+        { dir, space: space.slug },
+      );
+      expect(err).toBeInstanceOf(AppError);
+      expect(err).toMatchObject({
+        code: 'CONFLICT',
+        message: `The handles picked for 3 imported users were taken meanwhile, ${HANDLE_ROUNDS} times over: run the import again`,
+      });
+      expect(rounds).toBe(HANDLE_ROUNDS);
+      // The batch rolled back whole: no user's link, no placeholder, nor any handle the trigger took
+      // (only the board chosen before, in a transaction of its own, is linked).
+      expect(await t.sql(`SELECT kind FROM import_links WHERE source = $1`, [source])).toEqual([{ kind: 'target' }]);
+      expect(await t.sql(`SELECT handle FROM users WHERE handle LIKE 'rounds-%'`)).toEqual([]);
+
+      const again = await run({ dir, space: space.slug });
+      expect(again).toMatchObject({ users: { created: 3 }, questions: { created: 1 }, answers: { created: 2 } });
+      expect((await one(`SELECT handle FROM users WHERE id = $1`, [await linked(source, 'user', '1')])).handle).toBe('rounds-one');
+    });
+
     /**
      * Two runs of the dump in `dir` started one after the other behind `held` (a lock of the
      * test's), both waiting before it ends (`end`: commit, or 'ROLLBACK'); answers how each ended.
@@ -979,28 +1036,13 @@ describe('import:stackexchange', () => {
       const { dir, space, source } = await craft('serialization-given-up', ['Serial One', 'Serial Two', 'Serial Three']);
       // Under READ COMMITTED no write of the import's meets a serialization failure of itself: a
       // trigger of the test's raises one (40001) for each attempt of the questions' batch, and
-      // counts the attempts in a sequence, which a rollback does not take back.
-      await t.sql(`CREATE SEQUENCE se_test_attempts`);
-      await t.sql(
-        `CREATE FUNCTION se_test_serialization_failure() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN PERFORM nextval('se_test_attempts'); RAISE EXCEPTION 'could not serialize access (test)' USING ERRCODE = 'serialization_failure'; END $$`,
+      // counts the attempts.
+      const { err, count: attempts } = await runWithTestTrigger(
+        'import_links',
+        `NEW.source = '${source}' AND NEW.kind = 'question'`,
+        `PERFORM nextval('se_test_count'); RAISE EXCEPTION 'could not serialize access (test)' USING ERRCODE = 'serialization_failure';`,
+        { dir, space: space.slug },
       );
-      await t.sql(
-        `CREATE TRIGGER se_test_serialization_failure BEFORE INSERT ON import_links FOR EACH ROW
-         WHEN (NEW.source = '${source}' AND NEW.kind = 'question') EXECUTE FUNCTION se_test_serialization_failure()`,
-      );
-      let err: unknown;
-      try {
-        err = await run({ dir, space: space.slug }).then(
-          () => 'imported',
-          (e: unknown) => e,
-        );
-      } finally {
-        await t.sql(`DROP TRIGGER se_test_serialization_failure ON import_links`);
-        await t.sql(`DROP FUNCTION se_test_serialization_failure()`);
-      }
-      const [{ attempts }] = await t.sql(`SELECT last_value::int AS attempts FROM se_test_attempts`);
-      await t.sql(`DROP SEQUENCE se_test_attempts`);
       expect(attempts).toBe(TRANSACTION_ATTEMPTS);
       expect(err).toBeInstanceOf(AppError);
       expect(err).toMatchObject({

@@ -42,7 +42,7 @@ const HANDLE_RE = /^[a-z0-9_-]{3,30}$/;
 /** The board slug rule of the spaces inputs. */
 const BOARD_SLUG_RE = /^[a-z0-9][a-z0-9-]{1,49}$/;
 /** Rounds of handles a batch's placeholders pick (`insertPlaceholders`) before the import gives up: each round after the first follows a handle taken meanwhile. */
-const HANDLE_ROUNDS = 5;
+export const HANDLE_ROUNDS = 5;
 /** SE user ids are numbers; this one cannot collide with them. */
 const ANONYMOUS = 'anonymous';
 
