@@ -1,4 +1,5 @@
 import { spawnSync, SpawnSyncOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -17,7 +18,6 @@ const MAIN = path.join(ROOT, 'dist/apps/cli/src/main.js');
  */
 describe('the CLI refuses bad arguments before it touches the database', () => {
   beforeAll(() => buildDistOnce(), 300_000);
-  afterAll(() => rmSync(TEMP, { recursive: true, force: true }));
 
   /** Relations in the database's public schema: none until something migrates it. */
   async function relations(url: string): Promise<number> {
@@ -31,17 +31,29 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   }
 
   const dump = ['import:stackexchange', '/nonexistent/dump', '--space', 'community'];
+  // The cases' files, in a folder only named here: it is made before the first case runs and
+  // removed after the last (beforeAll and afterAll, which a run filtered to none of these cases,
+  // jest -t, skips both), so a filtered run leaves nothing behind.
+  const TEMP = path.join(tmpdir(), `parvis-cli-input-${process.pid}-${randomBytes(6).toString('hex')}`);
   // Dumps whose Posts.xml, or Users.xml beside a Posts.xml, is a folder: there, but nothing to read.
-  const TEMP = mkdtempSync(path.join(tmpdir(), 'parvis-cli-input-'));
   const postsFolder = path.join(TEMP, 'posts-folder');
-  mkdirSync(path.join(postsFolder, 'Posts.xml'), { recursive: true });
   const usersFolder = path.join(TEMP, 'users-folder');
-  mkdirSync(path.join(usersFolder, 'Users.xml'), { recursive: true });
-  writeFileSync(path.join(usersFolder, 'Posts.xml'), '<posts></posts>\n');
-  const escaped = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   // A training file of no comments (no CONTENT and CLASS header): read first, it would be refused first.
   const badCsv = path.join(TEMP, 'bad.csv');
-  writeFileSync(badCsv, 'no,header\n');
+  // A folder made read-only (0555).
+  const readOnly = path.join(TEMP, 'read-only');
+  beforeAll(() => {
+    mkdirSync(TEMP);
+    chmodSync(TEMP, 0o755); // 0700 (under a umask of 077) would keep nobody out of the folders in it
+    mkdirSync(path.join(postsFolder, 'Posts.xml'), { recursive: true });
+    mkdirSync(path.join(usersFolder, 'Users.xml'), { recursive: true });
+    writeFileSync(path.join(usersFolder, 'Posts.xml'), '<posts></posts>\n');
+    writeFileSync(badCsv, 'no,header\n');
+    mkdirSync(readOnly);
+    chmodSync(readOnly, 0o555);
+  });
+  afterAll(() => rmSync(TEMP, { recursive: true, force: true }));
+  const escaped = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const cases: Array<[string, string[], RegExp]> = [
     ['an unknown command', ['bogus'], /^error: unknown command 'bogus'\n/],
     ['an unknown option', ['seed', '--bogus'], /^error: unknown option '--bogus'\n/],
@@ -86,29 +98,35 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
 
   it.each(cases)('refuses %s', (_, args, message) => refusedBeforeDatabase(args, message), 120_000);
 
-  // A folder made read-only (0555). Root writes there all the same, and its access check says so:
-  // then the CLI runs as nobody (uid 65534) where that user can run it at all, else the case is skipped.
-  const readOnly = path.join(TEMP, 'read-only');
-  chmodSync(TEMP, 0o755); // mkdtemp's 0700 would keep nobody out of the folder above it
-  mkdirSync(readOnly);
-  chmodSync(readOnly, 0o555);
+  // Root writes in a read-only folder all the same, and its access check says so: then the CLI
+  // runs as nobody (uid 65534) where that user can run it at all, else the case is skipped. Both
+  // are asked of a folder made as TEMP's read-only one will be, beside it, and removed at once.
   const asNobody: SpawnSyncOptions = { uid: 65534, gid: 65534 };
-  const writableToUs = (() => {
+  const { writableToUs, nobodyRuns } = (() => {
+    const probed = mkdtempSync(path.join(tmpdir(), 'parvis-cli-input-probe-'));
     try {
-      accessSync(readOnly, constants.W_OK);
-      return true;
-    } catch {
-      return false;
+      chmodSync(probed, 0o755);
+      const probedReadOnly = path.join(probed, 'read-only');
+      mkdirSync(probedReadOnly);
+      chmodSync(probedReadOnly, 0o555);
+      let writable = true;
+      try {
+        accessSync(probedReadOnly, constants.W_OK);
+      } catch {
+        writable = false;
+      }
+      // Nobody must run node, read the clone (not only find it: a clone made with umask 077 has files
+      // it may not read) and reach the read-only folder itself (a TMPDIR inside a 0700 folder, say),
+      // where the CLI would otherwise be refused for another reason ('cannot be reached').
+      const probe = `const fs = require('fs'); fs.accessSync(${JSON.stringify(path.join(ROOT, 'package.json'))}, fs.constants.R_OK); fs.accessSync(${JSON.stringify(probedReadOnly)}, fs.constants.X_OK)`;
+      return { writableToUs: writable, nobodyRuns: writable && spawnSync(process.execPath, ['-e', probe], asNobody).status === 0 };
+    } finally {
+      rmSync(probed, { recursive: true, force: true });
     }
   })();
-  // Nobody must run node, read the clone (not only find it: a clone made with umask 077 has files
-  // it may not read) and reach the read-only folder itself (a TMPDIR inside a 0700 folder, say),
-  // where the CLI would otherwise be refused for another reason ('cannot be reached').
-  const probe = `const fs = require('fs'); fs.accessSync(${JSON.stringify(path.join(ROOT, 'package.json'))}, fs.constants.R_OK); fs.accessSync(${JSON.stringify(readOnly)}, fs.constants.X_OK)`;
-  const nobodyRuns = writableToUs && spawnSync(process.execPath, ['-e', probe], asNobody).status === 0;
   const readOnlyCase = writableToUs && !nobodyRuns ? it.skip : it;
   if (writableToUs && !nobodyRuns) {
-    console.warn(`Skipped the export into a read-only folder: running as uid ${process.getuid?.()}, which may write in ${readOnly} whatever its mode, and nobody (65534) cannot run the CLI here or reach that folder`);
+    console.warn(`Skipped the export into a read-only folder: running as uid ${process.getuid?.()}, which may write in a read-only folder whatever its mode, and nobody (65534) cannot run the CLI here or reach a folder in ${tmpdir()}`);
   }
   readOnlyCase(
     'refuses an export into a folder this user may not write in',
