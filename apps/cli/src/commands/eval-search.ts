@@ -15,7 +15,7 @@ import { SearchAdmin } from '../../../../libs/search/src/search-admin';
 import { SearchEngine } from '../../../../libs/search/src/search-engine';
 import { SearchEngines } from '../../../../libs/search/src/search-engines';
 import { FEATURE_MODULES } from '../../../api/src/app.module';
-import { inputFile } from '../input-file';
+import { inputFile } from '../../../../libs/core/src/input-file';
 import { engineOption } from '../options';
 
 const RESULTS = 100;

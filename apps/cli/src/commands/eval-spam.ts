@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { SpamClassifier, SpamSample } from '../../../../libs/moderation/src/spam/classifier';
 import { LabelledFile, SpamMetrics, leaveOneFileOut, metricsFromCounts, testModel } from '../../../../libs/moderation/src/spam/evaluate';
 import { readYoutubeSpamCsv } from '../../../../libs/moderation/src/spam/youtube-csv';
-import { inputFile } from '../input-file';
+import { inputFile } from '../../../../libs/core/src/input-file';
 
 interface Row extends SpamMetrics {
   label: string;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Pool, PoolClient } from 'pg';
 import { SaxesParser } from 'saxes';
@@ -8,6 +8,7 @@ import { ContentRenderer, sanitizeRendered } from '../../../content/src/renderer
 import { outboxInsertSql, retryable, retryingDeadlocks, sqlState, TRANSACTION_ATTEMPTS } from '../../../core/src/database/unit-of-work';
 import { AppError, ErrorCode } from '../../../core/src/errors';
 import { newId } from '../../../core/src/ids';
+import { inputFile, optionalInputFile } from '../../../core/src/input-file';
 import { TAG_RE } from '../topics/dto/topic.inputs';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
@@ -131,22 +132,20 @@ export interface StackExchangeDumpFiles {
 }
 
 /**
- * A dump file of the folder, or null when there is none. One that is there but no file (a
- * folder named Posts.xml) is refused, not read: it would pass as present and fail only once
- * read, after earlier phases committed.
+ * The dump's files, checked before anything opens (`inputFile`): Posts.xml, which every import
+ * reads, and those it reads when present. One that is there but no file (a folder named
+ * Posts.xml) is refused, not read: it would pass as present and fail only once read, after
+ * earlier phases committed.
  */
-function dumpFile(dir: string, name: string): string | null {
-  const path = join(resolve(dir), name);
-  const stat = statSync(path, { throwIfNoEntry: false });
-  if (stat && !stat.isFile()) throw new StackExchangeImportError(`${path} is not a file: give the folder of a Stack Exchange dump`);
-  return stat ? path : null;
-}
-
-/** The dump's files, checked before anything opens: Posts.xml, which every import reads, and those it reads when present. */
 export function stackExchangeDumpFiles(dir: string): StackExchangeDumpFiles {
-  const posts = dumpFile(dir, 'Posts.xml');
-  if (!posts) throw new StackExchangeImportError(`${join(resolve(dir), 'Posts.xml')} not found: give the folder of a Stack Exchange dump`);
-  return { posts, users: dumpFile(dir, 'Users.xml'), comments: dumpFile(dir, 'Comments.xml'), links: dumpFile(dir, 'PostLinks.xml') };
+  const expected = 'the folder of a Stack Exchange dump';
+  const optional = (name: string) => optionalInputFile(join(resolve(dir), name), expected, StackExchangeImportError);
+  return {
+    posts: inputFile(join(resolve(dir), 'Posts.xml'), expected, StackExchangeImportError),
+    users: optional('Users.xml'),
+    comments: optional('Comments.xml'),
+    links: optional('PostLinks.xml'),
+  };
 }
 
 /**
