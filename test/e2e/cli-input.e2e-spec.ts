@@ -1,6 +1,6 @@
 import { spawnSync, SpawnSyncOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -42,6 +42,11 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   const badCsv = path.join(TEMP, 'bad.csv');
   // A folder made read-only (0555).
   const readOnly = path.join(TEMP, 'read-only');
+  // A dump folder no one may enter (0000), a dump whose Posts.xml no one may read, an evaluation
+  // file no one may read: root may all the same, so they are asked of as nobody (deniedCase).
+  const closedDump = path.join(TEMP, 'closed-dump');
+  const unreadableDump = path.join(TEMP, 'unreadable-dump');
+  const unreadableXml = path.join(TEMP, 'unreadable.xml');
   beforeAll(() => {
     mkdirSync(TEMP);
     chmodSync(TEMP, 0o755); // 0700 (under a umask of 077) would keep nobody out of the folders in it
@@ -51,8 +56,20 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     writeFileSync(badCsv, 'no,header\n');
     mkdirSync(readOnly);
     chmodSync(readOnly, 0o555);
+    for (const dir of [closedDump, unreadableDump]) {
+      mkdirSync(dir);
+      writeFileSync(path.join(dir, 'Posts.xml'), '<posts></posts>\n');
+    }
+    chmodSync(path.join(unreadableDump, 'Posts.xml'), 0);
+    chmodSync(closedDump, 0);
+    writeFileSync(unreadableXml, '<xml/>\n');
+    chmodSync(unreadableXml, 0);
   });
-  afterAll(() => rmSync(TEMP, { recursive: true, force: true }));
+  afterAll(() => {
+    // Opened again, for a user other than root to remove what is in it.
+    if (existsSync(closedDump)) chmodSync(closedDump, 0o755);
+    rmSync(TEMP, { recursive: true, force: true });
+  });
   const escaped = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const cases: Array<[string, string[], RegExp]> = [
     ['an unknown command', ['bogus'], /^error: unknown command 'bogus'\n/],
@@ -124,20 +141,40 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
       rmSync(probed, { recursive: true, force: true });
     }
   })();
-  const readOnlyCase = writableToUs && !nobodyRuns ? it.skip : it;
+  const deniedCase = writableToUs && !nobodyRuns ? it.skip : it;
   if (writableToUs && !nobodyRuns) {
-    console.warn(`Skipped the export into a read-only folder: running as uid ${process.getuid?.()}, which may write in a read-only folder whatever its mode, and nobody (65534) cannot run the CLI here or reach a folder in ${tmpdir()}`);
+    console.warn(
+      `Skipped the cases of a permission denied (an export into a read-only folder, files that may not be read): running as uid ${process.getuid?.()}, ` +
+        `which may write in a read-only folder whatever its mode, and nobody (65534) cannot run the CLI here or reach a folder in ${tmpdir()}`,
+    );
   }
-  readOnlyCase(
+  const asDenied = writableToUs ? asNobody : {};
+  deniedCase(
     'refuses an export into a folder this user may not write in',
     () =>
       refusedBeforeDatabase(
         ['audit:export', '--since', '2026-01-01', '--out', path.join(readOnly, 'log.csv')],
         new RegExp(`^error: option '--out <file>' argument '${escaped(readOnly)}/log\\.csv' is invalid\\. expected a file in a folder this user may write in \\(${escaped(readOnly)} is not writable\\)\n`),
-        writableToUs ? asNobody : {},
+        asDenied,
       ),
     120_000,
   );
+  // Where Node's bare EACCES came (a folder not entered), or the file was read only after the
+  // database was opened (a file not readable), they are refused as a missing file is.
+  const deniedCases: Array<[string, string[], RegExp]> = [
+    [
+      'a dump folder this user may not enter',
+      ['import:stackexchange', closedDump, '--space', 'community'],
+      new RegExp(`^${escaped(closedDump)}/Posts\\.xml cannot be reached \\(EACCES\\): give the folder of a Stack Exchange dump\n$`),
+    ],
+    [
+      'a dump whose Posts.xml this user may not read',
+      ['import:stackexchange', unreadableDump, '--space', 'community'],
+      new RegExp(`^${escaped(unreadableDump)}/Posts\\.xml is not readable: give the folder of a Stack Exchange dump\n$`),
+    ],
+    ['an evaluation file this user may not read', ['eval:search', unreadableXml], new RegExp(`^${escaped(unreadableXml)} is not readable: give a SemEval-2016 Task 3 CQA-QL XML file\n$`)],
+  ];
+  deniedCase.each(deniedCases)('refuses %s', (_, args, message) => refusedBeforeDatabase(args, message, asDenied), 120_000);
 });
 
 describe('the CLI prints an error with its code', () => {
