@@ -1,0 +1,37 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { inputFile, optionalInputFile } from './input-file';
+
+// What a permission denied makes of them (root reads all) is asked of the built CLI as nobody: cli-input.
+describe('inputFile and optionalInputFile', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'parvis-input-file-'));
+    writeFileSync(path.join(dir, 'file.csv'), 'a,b\n');
+    mkdirSync(path.join(dir, 'folder.csv'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  class OwnError extends Error {}
+
+  it('answer a file resolved, relative to the working directory', () => {
+    const relative = path.relative(process.cwd(), path.join(dir, 'file.csv'));
+    expect(inputFile(relative, 'a CSV file')).toBe(path.join(dir, 'file.csv'));
+    expect(optionalInputFile(relative, 'a CSV file')).toBe(path.join(dir, 'file.csv'));
+  });
+
+  it('refuse what is not there (the optional one answers null), or is no file, as the caller’s class', () => {
+    const missing = path.join(dir, 'missing.csv');
+    expect(() => inputFile(missing, 'a CSV file', OwnError)).toThrow(new OwnError(`${missing} not found: give a CSV file`));
+    expect(() => inputFile(missing, 'a CSV file', OwnError)).toThrow(OwnError);
+    expect(optionalInputFile(missing, 'a CSV file', OwnError)).toBeNull();
+    const folder = path.join(dir, 'folder.csv');
+    for (const check of [inputFile, optionalInputFile]) {
+      expect(() => check(folder, 'a CSV file', OwnError)).toThrow(OwnError);
+      expect(() => check(folder, 'a CSV file')).toThrow(`${folder} is not a file: give a CSV file`);
+    }
+    // Under a file: not there either.
+    expect(() => inputFile(path.join(dir, 'file.csv', 'x.csv'), 'a CSV file')).toThrow(`${path.join(dir, 'file.csv', 'x.csv')} not found: give a CSV file`);
+  });
+});
