@@ -144,8 +144,14 @@ const NOT_BY_NAME_PATTERNS: Array<[RegExp, string]> = [
   [/^Mutation\.(saveDraft input sequence: |deleteDraft sequence )max int$/, 'a sequence other than the draft\'s current one (0: none yet) is CONFLICT with extensions.currentSequence, as documented'],
   [/^Mutation\.signIn input login: (control characters|whitespace only|invisible only)$/, 'a login naming no account: refused as a wrong login or password (UNAUTHENTICATED), telling nothing more'],
 ];
-const refusedElsewhereByDesign = (key: string, c: { label: string; arg: string; field: string }) =>
-  `${key} ${c.label}` in NOT_BY_NAME || NOT_BY_NAME_PATTERNS.some(([re]) => re.test(`${key} ${c.label}`));
+/** The NOT_BY_NAME entries (and patterns, by their source) some case needed, over the passes run: one none needed has gone stale. */
+const notByNameNeeded = new Set<string>();
+function refusedElsewhereByDesign(key: string, c: { label: string; arg: string; field: string }): boolean {
+  const name = `${key} ${c.label}`;
+  const entry = Object.hasOwn(NOT_BY_NAME, name) ? name : NOT_BY_NAME_PATTERNS.find(([re]) => re.test(name))?.[0].source;
+  if (entry !== undefined) notByNameNeeded.add(entry);
+  return entry !== undefined;
+}
 
 /** Leaves an optional input field out of its input's well-formed value (WELL_FORMED). */
 const OMIT = Symbol('omit');
@@ -579,11 +585,15 @@ describe('every input is validated and a refused request writes nothing (schema-
     expect(Object.keys(known).filter((k) => !(k in failures))).toEqual([]);
   }
 
+  /** The fuzzing tests that ran to their end (all six, unless some were filtered out or failed). */
+  let fuzzed = 0;
+
   /** The pass's two tests: every mutation, every query field with arguments. */
   function fuzzEveryRootField(pass: string) {
     for (const kind of ['mutation', 'query'] as const) {
       it(`refuses every malformed argument of every ${kind === 'query' ? 'query field' : kind} with a documented code and writes nothing`, async () => {
         check(await fuzz(kind, pass), `${pass}: ${kind === 'query' ? 'Query' : 'Mutation'}.`);
+        fuzzed++;
       }, 600_000);
     }
   }
@@ -704,6 +714,14 @@ describe('every input is validated and a refused request writes nothing (schema-
       });
       fuzzEveryRootField('existing rows, last enum values');
     });
+  });
+
+  // Last, after every pass: an entry no case needs any more (the field was renamed, a better
+  // well-formed value reaches it, its check moved) would otherwise excuse the next such case unseen.
+  it('needed every NOT_BY_NAME entry and pattern in some pass', () => {
+    if (fuzzed < 6) return console.warn(`NOT_BY_NAME not checked for stale entries: ${fuzzed} of the 6 fuzzing tests ran to their end`);
+    const entries = [...Object.keys(NOT_BY_NAME), ...NOT_BY_NAME_PATTERNS.map(([re]) => re.source)];
+    expect(entries.filter((e) => !notByNameNeeded.has(e))).toEqual([]);
   });
 
   for (const [field, why] of Object.entries(KNOWN_FAILURES)) it.todo(`known failure, ${field}: ${why}`);
