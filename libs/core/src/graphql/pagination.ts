@@ -1,9 +1,9 @@
 import { Type } from '@nestjs/common';
 import { ArgsType, Field, FieldMiddleware, Int, MiddlewareContext, NextFn, ObjectType } from '@nestjs/graphql';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { AppError } from '../errors';
 import { isUuid } from '../ids';
 import { CacheableArgs } from './validated-args';
+import { ValueOnly } from './value-only-checks';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -13,11 +13,11 @@ export const MAX_PAGE_SIZE = 100;
 @ArgsType()
 export class PageArgs {
   @Field(() => Int, { nullable: true, description: `Page size: default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}.` })
-  @IsOptional() @IsInt() @Min(1) @Max(MAX_PAGE_SIZE)
+  @ValueOnly.IsOptional() @ValueOnly.IsInt() @ValueOnly.Min(1) @ValueOnly.Max(MAX_PAGE_SIZE)
   first?: number;
 
   @Field(() => String, { nullable: true, description: 'Cursor of the last edge already seen.' })
-  @IsOptional() @IsString() @MaxLength(500)
+  @ValueOnly.IsOptional() @ValueOnly.IsString() @ValueOnly.MaxLength(500)
   after?: string;
 }
 

@@ -1,17 +1,18 @@
 import { ArgsType, Field, InputType, Int } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
 import { inputValidationPipe } from './errors';
 import { PageArgs } from './pagination';
 import { CacheableArgs, VALIDATED_ARGS_MAX, ValidatedArgs } from './validated-args';
-import { trim } from './transforms';
+import { trim, valueOnlyTransform } from './transforms';
+import { ValueOnly } from './value-only-checks';
 
 describe('input validation of flat arguments', () => {
   @CacheableArgs()
   @ArgsType()
   class PageLikeArgs {
-    @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(1) @Max(100) first?: number;
-    @Field(() => String, { nullable: true }) @IsOptional() @Transform(trim) @IsString() @MaxLength(10) after?: string;
+    @Field(() => Int, { nullable: true }) @ValueOnly.IsOptional() @ValueOnly.IsInt() @ValueOnly.Min(1) @ValueOnly.Max(100) first?: number;
+    @Field(() => String, { nullable: true }) @ValueOnly.IsOptional() @Transform(trim) @ValueOnly.IsString() @ValueOnly.MaxLength(10) after?: string;
   }
 
   /** The same arguments, not marked. */
@@ -23,7 +24,7 @@ describe('input validation of flat arguments', () => {
   /** Marked, then extended: the mark is the class's own. */
   @ArgsType()
   class ExtendedArgs extends PageLikeArgs {
-    @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() last?: number;
+    @Field(() => Int, { nullable: true }) @ValueOnly.IsOptional() @ValueOnly.IsInt() last?: number;
   }
 
   @InputType()
@@ -33,7 +34,7 @@ describe('input validation of flat arguments', () => {
   @CacheableArgs()
   @ArgsType()
   class NestedArgs {
-    @Field(() => Inner, { nullable: true }) @IsOptional() @ValidateNested() @Type(() => Inner) input?: Inner;
+    @Field(() => Inner, { nullable: true }) @ValueOnly.IsOptional() @ValidateNested() @Type(() => Inner) input?: Inner;
   }
 
   // As Nest hands a resolver's @Args() to the pipe.
@@ -92,7 +93,7 @@ describe('input validation of flat arguments', () => {
     @CacheableArgs()
     @ArgsType()
     class SmallPageArgs {
-      @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(1) @Max(10) first?: number;
+      @Field(() => Int, { nullable: true }) @ValueOnly.IsOptional() @ValueOnly.IsInt() @ValueOnly.Min(1) @ValueOnly.Max(10) first?: number;
     }
     const { pipe } = countedPipe();
     await pipe.transform({ first: 50 }, ARGS);
@@ -112,7 +113,7 @@ describe('input validation of flat arguments', () => {
     @CacheableArgs()
     @ArgsType()
     class SinceArgs {
-      @Field(() => String, { nullable: true }) @IsOptional() @Type(() => Date) since?: Date;
+      @Field(() => String, { nullable: true }) @ValueOnly.IsOptional() @Transform(valueOnlyTransform(({ value }) => (typeof value === 'string' ? new Date(value) : value))) since?: Date;
     }
     const { pipe, checks } = countedPipe();
     const a = (await pipe.transform({ since: '2026-01-01T00:00:00Z' }, args(SinceArgs))) as SinceArgs;
@@ -146,7 +147,7 @@ describe('input validation of flat arguments', () => {
         @Field(() => Int) @Clocked() at!: number;
       }
       return ClockedArgs;
-    }).toThrow(/ClockedArgs cannot be @CacheableArgs\(\): at's check beforeNow is not known to depend on the value alone/);
+    }).toThrow(/ClockedArgs cannot be @CacheableArgs\(\): at's check beforeNow is not declared to depend on the value alone/);
     expect(() => {
       @CacheableArgs()
       @ArgsType()
@@ -167,7 +168,7 @@ describe('input validation of flat arguments', () => {
       @CacheableArgs()
       @ArgsType()
       class StatefulPatternArgs {
-        @Field() @Matches(/^a/g) s!: string;
+        @Field() @ValueOnly.Matches(/^a/g) s!: string;
       }
       return StatefulPatternArgs;
     }).toThrow(/g or y flag/);
@@ -184,7 +185,7 @@ describe('input validation of flat arguments', () => {
       @CacheableArgs()
       @ArgsType()
       class DefaultedArgs {
-        @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() at?: number = Date.now();
+        @Field(() => Int, { nullable: true }) @ValueOnly.IsOptional() @ValueOnly.IsInt() at?: number = Date.now();
       }
       return DefaultedArgs;
     }).toThrow(/DefaultedArgs cannot be @CacheableArgs\(\): at is set by the class itself/);
@@ -199,6 +200,74 @@ describe('input validation of flat arguments', () => {
       class ChildArgs extends ClockedParent {}
       return ChildArgs;
     }).toThrow(/beforeNow/);
+  });
+
+  it('refuses a check that only bears the name of a value-only one', () => {
+    const ClockedInt = () => ValidateBy({ name: 'isInt', validator: { validate: (v: unknown) => Number.isInteger(v) && (v as number) < Date.now() } });
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class ImpostorArgs {
+        @Field(() => Int) @ClockedInt() at!: number;
+      }
+      return ImpostorArgs;
+    }).toThrow(/ImpostorArgs cannot be @CacheableArgs\(\): at's check isInt/);
+    // class-validator's own, too: its list is the caller's, which may change after the class is marked (ValueOnly.IsIn copies it).
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class ListArgs {
+        @Field() @IsIn(['a', 'b']) kind!: string;
+      }
+      return ListArgs;
+    }).toThrow(/ListArgs cannot be @CacheableArgs\(\): kind's check isIn is not declared to depend on the value alone/);
+  });
+
+  it('answers as a fresh pipe would after a list or an enum its checks name changes', async () => {
+    const kinds = ['a', 'b'];
+    const Sort: Record<string, string> = { A: 'a', B: 'b' };
+    @CacheableArgs()
+    @ArgsType()
+    class KindArgs {
+      @Field({ nullable: true }) @ValueOnly.IsOptional() @ValueOnly.IsIn(kinds) kind?: string;
+      @Field({ nullable: true }) @ValueOnly.IsOptional() @ValueOnly.IsEnum(Sort) sort?: string;
+    }
+    const pipe = inputValidationPipe();
+    const sent = [{ kind: 'b' }, { sort: 'b' }];
+    for (const value of sent) await pipe.transform(value, args(KindArgs));
+    kinds.pop();
+    delete Sort.B;
+    for (const value of sent) {
+      const fresh = await inputValidationPipe().transform(value, args(KindArgs)).then(() => 'passed', () => 'refused');
+      expect(await pipe.transform(value, args(KindArgs)).then(() => 'passed', () => 'refused')).toBe(fresh);
+    }
+  });
+
+  it('refuses to mark a class whose conversions (@Type) may answer otherwise for the same value', () => {
+    let calls = 0;
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class TypedArgs {
+        @Field(() => Int) @Type(() => (calls++ % 2 ? String : Number)) @ValueOnly.IsInt() n!: number;
+      }
+      return TypedArgs;
+    }).toThrow(/TypedArgs cannot be @CacheableArgs\(\): n has a conversion \(@Type\) outside ValidateNested/);
+  });
+
+  it('refuses to mark a class whose accessors may answer otherwise for the same value', () => {
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class AccessorArgs {
+        @Field(() => Int) @ValueOnly.IsInt() @ValueOnly.Max(100)
+        get n(): number {
+          return Date.now() % 2 ? 1 : 1000;
+        }
+        set n(_: number) {}
+      }
+      return AccessorArgs;
+    }).toThrow(/AccessorArgs cannot be @CacheableArgs\(\): n is an accessor/);
   });
 
   it('marks the page arguments, whose checks pass the rule', () => {

@@ -15,15 +15,33 @@ export const VALIDATED_ARGS_MAX = 1000;
 const VALIDATED_ARGS_KEY_MAX = 512;
 
 /**
- * The checks whose answer is a function of the value alone (class-validator's, and ours in
- * validators.ts): no clock, no database, no state kept between calls. `matches` only with a
- * pattern that keeps no state (no `g` or `y` flag, whose `lastIndex` moves with each test).
+ * The checks declared to answer from the value alone (`valueOnlyCheck`), by the metadata each
+ * one registered. A check's name proves nothing: any `ValidateBy` may call itself `isInt`.
  */
-const VALUE_ONLY_CHECKS = new Set([
-  'isOptional', 'isDefined', 'isInt', 'isNumber', 'isBoolean', 'isString', 'isEnum', 'isIn', 'isUuid',
-  'min', 'max', 'minLength', 'maxLength', 'matches',
-  'hasVisibleText', 'maxCharacters', 'minCharacters', 'isSingleLine', 'isPlainText',
-]);
+const declaredValueOnly = new WeakSet<ValidationMetadata>();
+
+/**
+ * Declares a class-validator decorator (a factory of them) a function of the value alone: no
+ * clock, no database, no request, no state kept between calls, and constraints nobody can change
+ * afterwards (a list or an enum is copied and frozen by the caller: see ValueOnly). The checks
+ * it registers are then the only ones a class marked `@CacheableArgs()` may hold.
+ */
+export function valueOnlyCheck<A extends unknown[]>(decorator: (...args: A) => PropertyDecorator): (...args: A) => PropertyDecorator {
+  return (...args) => {
+    const inner = decorator(...args);
+    return (object, property) => {
+      const storage = getMetadataStorage();
+      const before = new Set(storage.getTargetValidationMetadatas(object.constructor, '', true, false));
+      inner(object, property);
+      for (const check of storage.getTargetValidationMetadatas(object.constructor, '', true, false)) {
+        if (before.has(check)) continue;
+        // The check reads its constraints from here at every call: none may change them later.
+        if (check.constraints) Object.freeze(check.constraints);
+        declaredValueOnly.add(check);
+      }
+    };
+  };
+}
 
 /** Each marked class's number in the keys: classes have no name of their own that is sure to differ. */
 const marked = new WeakMap<object, number>();
@@ -36,10 +54,22 @@ function notValueOnly(check: ValidationMetadata): string | null {
   // Nothing to check (Allow), or an input object's checks: objects are never kept (keyOf), only their absence.
   if (check.type === ValidationTypes.WHITELIST || check.type === ValidationTypes.NESTED_VALIDATION) return null;
   if (check.type === ValidationTypes.CONDITIONAL_VALIDATION && check.name !== 'isOptional') return `${check.propertyName} is checked under a condition (ValidateIf)`;
-  if (!VALUE_ONLY_CHECKS.has(name)) return `${check.propertyName}'s check ${name} is not known to depend on the value alone`;
+  if (!declaredValueOnly.has(check)) return `${check.propertyName}'s check ${name} is not declared to depend on the value alone (take it from ValueOnly)`;
   const pattern: unknown = check.constraints?.[0];
   if (name === 'matches' && pattern instanceof RegExp && (pattern.global || pattern.sticky)) return `${check.propertyName}'s pattern keeps state (its g or y flag)`;
   return null;
+}
+
+/** The accessors and values `target`'s prototypes hold (methods aside): what reading or setting an argument may run or find there. */
+function prototypeProblems(target: object): string[] {
+  const problems: string[] = [];
+  for (let p = (target as { prototype: object }).prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object) {
+    for (const [property, d] of Object.entries(Object.getOwnPropertyDescriptors(p))) {
+      if (property === 'constructor' || typeof d.value === 'function') continue;
+      problems.push(d.get || d.set ? `${property} is an accessor (get or set), which runs on every read or write` : `${property} is set on the prototype`);
+    }
+  }
+  return problems;
 }
 
 /** The properties an instance of `target` holds before any argument is set (its initializers), or why none can be made. */
@@ -58,10 +88,12 @@ function setsItself(target: object): string[] {
  *
  * The rule: every check and transform of the class (those it inherits too) must answer from the
  * value alone, the same every time: no clock, no database, no request, no state kept between
- * calls. Marking a class that breaks it throws where the class is defined (so at start-up): a
- * check of a name not in VALUE_ONLY_CHECKS (a custom constraint, ValidateIf, a date "in the
- * future"), a `validateIf` option, a pattern with the g or y flag, a transform not made with
- * `valueOnlyTransform`, or a property the class sets itself (an initializer, run for every
+ * calls, no list or enum changed afterwards. Marking a class that breaks it, or whose checks
+ * cannot show they keep it, throws where the class is defined (so at start-up): a check not
+ * declared with `valueOnlyCheck` (take class-validator's and ours from `ValueOnly`: a name is no
+ * proof), ValidateIf, a `validateIf` option, a pattern with the g or y flag, a transform not made
+ * with `valueOnlyTransform`, a conversion (`@Type`) but a nested input's, an accessor or a value on the prototype, or
+ * a property the class sets itself (an initializer, run for every
  * instance: `@Field`'s `defaultValue` gives a default). Refusals are never kept, and only
  * arguments of primitives are (a nested input is validated every time). The mark is the class's own: a subclass that adds arguments is
  * validated every time until it is marked in turn.
@@ -78,7 +110,13 @@ export function CacheableArgs(): ClassDecorator {
       for (const t of transforms.findTransformMetadatas(target, property, TransformationType.PLAIN_TO_CLASS)) {
         if (!isValueOnlyTransform(t.transformFn)) problems.push(`${property} has a transform not made with valueOnlyTransform`);
       }
+      // @Type's function picks the conversion at every call, and nothing declares it pure. Under
+      // ValidateNested, only an object passes, and objects are never kept; elsewhere it may make a
+      // primitive (Number, String, Boolean) that is: convert with a valueOnlyTransform.
+      const nested = checks.some((c) => c.propertyName === property && c.type === ValidationTypes.NESTED_VALIDATION);
+      if (transforms.findTypeMetadata(target, property) && !nested) problems.push(`${property} has a conversion (@Type) outside ValidateNested: convert with a valueOnlyTransform`);
     }
+    problems.push(...prototypeProblems(target));
     // What the class sets itself (an initializer, `at = Date.now()`) is in every instance the checks make, and
     // kept, would be the first one's: defaults are @Field's defaultValue, which the request carries.
     for (const property of setsItself(target)) problems.push(`${property} is set by the class itself (an initializer): give its default with @Field's defaultValue`);

@@ -1,11 +1,12 @@
 import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsEnum, IsOptional, IsUUID, Matches } from 'class-validator';
 import { ReactionKind } from '../../forum.enums';
 import { BODY_MAX, normalizeTags, TAG_RE, TITLE_MAX } from '../../topics/dto/topic.inputs';
 import { MarkdownText, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageArgs } from '../../../../core/src/graphql/pagination';
 import { CacheableArgs } from '../../../../core/src/graphql/validated-args';
+import { ValueOnly } from '../../../../core/src/graphql/value-only-checks';
 
 
 @InputType()
@@ -43,11 +44,11 @@ export class ReactionInput {
 @ArgsType()
 export class TopicPostsArgs extends PageArgs {
   @Field(() => Int, { nullable: true, description: `Backwards: the last this many posts before \`before\` (or of the topic): default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}.` })
-  @IsOptional() @IsInt() @Min(1) @Max(MAX_PAGE_SIZE)
+  @ValueOnly.IsOptional() @ValueOnly.IsInt() @ValueOnly.Min(1) @ValueOnly.Max(MAX_PAGE_SIZE)
   last?: number;
 
   @Field(() => String, { nullable: true, description: 'Backwards: the cursor of the first edge already seen (a page’s `startCursor`).' })
-  @IsOptional() @IsString() @MaxLength(500)
+  @ValueOnly.IsOptional() @ValueOnly.IsString() @ValueOnly.MaxLength(500)
   before?: string;
 
   @Field(() => Int, {
@@ -56,6 +57,6 @@ export class TopicPostsArgs extends PageArgs {
       'Open the topic at this post number: the page (of `first`) starts at the first post numbered so or more that the viewer is shown, or, past the last, is the topic’s last page. ' +
       '`pageInfo.hasPreviousPage` and `startCursor` lead back from there.',
   })
-  @IsOptional() @IsInt() @Min(1) @Max(2 ** 31 - 1)
+  @ValueOnly.IsOptional() @ValueOnly.IsInt() @ValueOnly.Min(1) @ValueOnly.Max(2 ** 31 - 1)
   near?: number;
 }

@@ -3,6 +3,7 @@ import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { CacheableArgs } from '../../../../core/src/graphql/validated-args';
+import { ValueOnly } from '../../../../core/src/graphql/value-only-checks';
 import { TopicFeedView, TopicKind, TopicSort } from '../../forum.enums';
 import { trim, valueOnlyTransform } from '../../../../core/src/graphql/transforms';
 import { MarkdownText, SingleLineText } from '../../../../core/src/graphql/validators';
@@ -87,9 +88,9 @@ export class MarkReadInput {
 @ArgsType()
 export class TopicListArgs extends PageArgs {
   @Field(() => TopicSort, { nullable: true, defaultValue: TopicSort.LATEST_ACTIVITY })
-  @IsOptional() @IsEnum(TopicSort)
+  @ValueOnly.IsOptional() @ValueOnly.IsEnum(TopicSort)
   sort?: TopicSort;
-  @Field({ nullable: true }) @IsOptional() @Transform(normalizeTag) @Matches(TAG_RE, { message: 'must be a tag' })
+  @Field({ nullable: true }) @ValueOnly.IsOptional() @Transform(normalizeTag) @ValueOnly.Matches(TAG_RE, { message: 'must be a tag' })
   tag?: string;
 }
 
