@@ -87,6 +87,9 @@ describe('automod: watched words', () => {
     const bad = expectError(await t.gql(RULE, { input: { spaceId: space.id, pattern: '(a+)+$', kind: 'REGEX', action: 'BLOCK', publicReason: 'nope' } }, { token: mod.token }), 'BAD_USER_INPUT');
     expect(bad.extensions.fields![0]).toMatchObject({ field: 'pattern' });
     expectError(await t.gql(RULE, { input: { spaceId: space.id, pattern: '[', kind: 'REGEX', action: 'BLOCK', publicReason: 'nope' } }, { token: mod.token }), 'BAD_USER_INPUT');
+    // Quadratic: fast on a short text, seconds on a post's 100,000 characters (every long post would be held).
+    const quadratic = expectError(await t.gql(RULE, { input: { spaceId: space.id, pattern: '\\w+@\\w+', kind: 'REGEX', action: 'FLAG', publicReason: 'e-mail addresses' } }, { token: mod.token }), 'BAD_USER_INPUT');
+    expect(quadratic.extensions.fields).toEqual([{ field: 'pattern', message: expect.stringMatching(/too slow/) }]);
     // A pattern is one line of visible text: a control character, a line break or only invisible characters is refused by name (a regex writes them as escapes, \u200B).
     for (const [pattern, kind] of [['cry\u0007pto', 'WORD'], ['\u200B\u200B', 'WORD'], ['a\nb', 'REGEX'], ['\u202Ecrypto', 'REGEX']]) {
       const refused = expectError(await t.gql(RULE, { input: { spaceId: space.id, pattern, kind, action: 'BLOCK', publicReason: 'nope' } }, { token: mod.token }), 'BAD_USER_INPUT');

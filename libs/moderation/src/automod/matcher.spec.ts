@@ -78,6 +78,14 @@ describe('watched-word matching', () => {
     expect(validatePattern('WORD', 'v*agra')).toBeNull();
   });
 
+  it('refuses patterns that are fast on a short text and quadratic on one as long as a post', () => {
+    // Each tries from every position to the end of a run of letters: seconds on a 100,000-character body.
+    for (const pattern of ['\\w+@\\w+', '.*x', '(?:a|b)*c', '(?:a{100}){100}b']) expect([pattern, validatePattern('REGEX', pattern)]).toEqual([pattern, expect.stringMatching(/too slow/)]);
+    // Linear ones stay, WORD rules with wildcards at either end among them.
+    for (const pattern of ['free\\s+money', '\\u200B{2,}', '^spam']) expect([pattern, validatePattern('REGEX', pattern)]).toEqual([pattern, null]);
+    for (const word of ['*spam*', 'v*agra', 'free money']) expect([word, validatePattern('WORD', word)]).toEqual([word, null]);
+  });
+
   it('believes a budget overrun only when a second, longer run overruns too', () => {
     // Cubic backtracking: far more than 1 ms, far less than 10 s, whatever the machine is doing.
     const slowish = [/a*a*a*b/giu];

@@ -144,8 +144,15 @@ function matchWithin(rules: RegExp[], texts: string[], budgetMs: number): Matche
   }
 }
 
-/** Inputs that make backtracking-prone patterns blow up. */
-const ADVERSARIAL = ['a'.repeat(3000) + '!', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' + '\u0000', '1'.repeat(3000) + 'x', ' '.repeat(3000) + '!', 'ab'.repeat(1500) + '!'];
+/** The longest text a rule is run over: a post's or an article's body (BODY_MAX). */
+const LONGEST_TEXT = 100_000;
+
+/**
+ * Inputs that make backtracking-prone patterns blow up, `n` characters long: short ones catch
+ * exponential patterns; ones as long as a post catch quadratic ones (`\w+@\w+`, `.*x`), which
+ * try from every position to the end of a run: fast on 3,000 characters, seconds on 100,000.
+ */
+const adversarial = (n: number) => ['a'.repeat(n) + '!', '1'.repeat(n) + 'x', ' '.repeat(n) + '!', 'ab'.repeat(n / 2) + '!'];
 
 /** Why a pattern is refused, or null. Regexes must compile and stay fast on hostile input. */
 export function validatePattern(kind: RuleKind, pattern: string, budgetMs = 25): string | null {
@@ -158,11 +165,12 @@ export function validatePattern(kind: RuleKind, pattern: string, budgetMs = 25):
   if (re.test('')) return 'matches empty text';
   // Also runs of each literal character the pattern names: that is what nested quantifiers choke on.
   const literals = [...new Set(pattern.replace(/\\./g, '').match(/[\p{L}\p{N}]/gu) ?? [])].slice(0, 12);
-  const inputs = [...ADVERSARIAL, ...literals.flatMap((c) => [c.repeat(40) + '!', c.repeat(3000) + '!'])];
+  const runsOf = (n: number) => [...adversarial(n), ...literals.map((c) => c.repeat(n) + '!')];
+  const inputs = ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\u0000', ...literals.map((c) => c.repeat(40) + '!'), ...runsOf(3000), ...runsOf(LONGEST_TEXT)];
   try {
     for (const s of inputs) matchAll([re], [s], budgetMs, { retryBudgetMs: budgetMs * 10 });
   } catch (err) {
-    if (err instanceof MatchTimeout) return 'is too slow on some inputs (catastrophic backtracking); simplify it';
+    if (err instanceof MatchTimeout) return 'is too slow on some inputs (catastrophic backtracking, or a retry from every position of a long text); simplify it';
     throw err;
   }
   return null;
