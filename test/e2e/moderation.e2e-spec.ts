@@ -121,6 +121,10 @@ describe('moderation: sanctions and the moderation log', () => {
     expectError(await t.gql(SANCTION, { input: { ...base, userId: globalMod.id } }, { token: (await makeUser(t, { role: 'MODERATOR' })).token }), 'FORBIDDEN');
     expectError(await t.gql(SANCTION, { input: { ...base, userId: peer.id, spaceId: spaceA.id } }, { token: member.token }), 'FORBIDDEN');
     expectError(await t.gql(SANCTION, { input: base }), 'UNAUTHENTICATED');
+    // Signed out, a malformed input is refused for what it is: every input is checked before the
+    // mutation runs (InputValidationPipe), and being signed in is the service's question after.
+    const malformed: Array<[Record<string, unknown>, string]> = [[{ ...base, reason: 'x' }, 'reason'], [{ ...base, durationHours: 0 }, 'durationHours'], [{ ...base, userId: 'nobody' }, 'userId']];
+    for (const [input, field] of malformed) expect([field, expectError(await t.gql(SANCTION, { input }), 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field)]).toEqual([field, [field]]);
     expect(await counts()).toEqual(before);
     // A global moderator may sanction the space moderator; an admin may sanction a global moderator.
     expectOk(await t.gql(SANCTION, { input: { ...base, userId: peer.id, spaceId: spaceA.id } }, { token: globalMod.token }));
