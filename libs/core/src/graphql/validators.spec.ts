@@ -1,7 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsOptional, IsString, validateSync } from 'class-validator';
 import { trim } from './transforms';
-import { characterCount, HasVisibleText, IsPlainText, IsSingleLine, MarkdownText, MAX_STACKED_MARKS, MaxCharacters, MinCharacters, SetsText, SingleLineText } from './validators';
+import { characterCount, HasVisibleText, IsPlainText, IsSingleLine, MarkdownText, MAX_STACKED_MARKS, MaxCharacters, MinCharacters, PlainText, SetsText, SingleLineText } from './validators';
 
 class Label {
   @HasVisibleText() @IsSingleLine() text!: string;
@@ -33,6 +33,20 @@ class InlineOptionalTitle {
 }
 class OptionalTitle {
   @SingleLineText(10, { min: 3, optional: true }) title!: unknown;
+}
+
+/** A reason's stack written out, and as PlainText; optional ones likewise. */
+class InlineReason {
+  @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(10) @HasVisibleText() @IsPlainText() reason!: unknown;
+}
+class StackedReason {
+  @PlainText(10, { min: 3 }) reason!: unknown;
+}
+class InlineOptionalReason {
+  @IsOptional() @Transform(trim) @IsString() @MaxCharacters(10) @HasVisibleText() @IsPlainText() reason!: unknown;
+}
+class OptionalReason {
+  @PlainText(10, { optional: true }) reason!: unknown;
 }
 
 /** The constraint names a value breaks, with their messages. */
@@ -121,6 +135,20 @@ describe('text validators', () => {
     expect(errors(OptionalTitle, '')).not.toEqual([]);
     for (const title of [undefined, null, 'A title', '', ' \u200b ', 'ab', 'x'.repeat(11), 'two\nlines', 42, '\u202eevil one']) {
       expect([title, errors(OptionalTitle, title)]).toEqual([title, errors(InlineOptionalTitle, title)]);
+    }
+  });
+
+  it('checks a PlainText as its stack written out: trimmed, line breaks and tabs kept, the same messages in the same order', () => {
+    const reason = (cls: new () => object, value: unknown) => plainToInstance(cls, value === undefined ? {} : { reason: value });
+    const errors = (cls: new () => object, value: unknown) => validateSync(reason(cls, value)).map((e) => JSON.stringify(e.constraints));
+    expect((reason(StackedReason, ' two\n\tlines ') as StackedReason).reason).toBe('two\n\tlines');
+    expect(errors(StackedReason, ' two\n\tlines ')).toEqual([]);
+    expect(errors(OptionalReason, undefined)).toEqual([]);
+    expect(errors(OptionalReason, '')).not.toEqual([]);
+    const marks = `a${'\u0301'.repeat(MAX_STACKED_MARKS + 1)}bc`;
+    for (const value of [undefined, null, 'A reason', '', ' \u200b ', 'ab', 'x'.repeat(11), 'bell\u0007', 42, '\u202eevil one', marks, '\u200b'.repeat(11)]) {
+      expect([value, errors(StackedReason, value)]).toEqual([value, errors(InlineReason, value)]);
+      expect([value, errors(OptionalReason, value)]).toEqual([value, errors(InlineOptionalReason, value)]);
     }
   });
 

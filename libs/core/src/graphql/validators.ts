@@ -163,14 +163,33 @@ export const OptionalPlainText = (max: number): PropertyDecorator =>
 export const MarkdownText = (max: number, { optional = false }: { optional?: boolean } = {}): PropertyDecorator =>
   stacked(...(optional ? [IsOptional()] : []), IsString(), MaxCharacters(max), HasVisibleText());
 
+/** The bounds and the option of a trimmed text's stack (SingleLineText, PlainText). */
+type TextBounds = { min?: number; optional?: boolean };
+
+/**
+ * A trimmed text's stack, `form` last (IsSingleLine, IsPlainText): it must be text, fit its
+ * bounds, show something and have that form, checked in that order. With `optional`, absent or
+ * null sets nothing (IsOptional first); an empty text is still refused, as any that shows nothing.
+ */
+const trimmedText = (form: () => PropertyDecorator) => (max: number, { min, optional = false }: TextBounds = {}): PropertyDecorator =>
+  stacked(
+    ...(optional ? [IsOptional()] : []),
+    Transform(trim), IsString(), ...(min === undefined ? [] : [MinCharacters(min)]), MaxCharacters(max), HasVisibleText(), form(),
+  );
+
 /**
  * A one-line name, title or label of up to `max` characters (and `min` at least, when given):
  * trimmed, then it must be text, fit its bounds, show something and hold no line break, checked
  * in that order. With `optional`, absent or null sets nothing (IsOptional first); an empty text
  * is still refused, as any that shows nothing: unlike OptionalPlainText's, it has no "none".
  */
-export const SingleLineText = (max: number, { min, optional = false }: { min?: number; optional?: boolean } = {}): PropertyDecorator =>
-  stacked(
-    ...(optional ? [IsOptional()] : []),
-    Transform(trim), IsString(), ...(min === undefined ? [] : [MinCharacters(min)]), MaxCharacters(max), HasVisibleText(), IsSingleLine(),
-  );
+export const SingleLineText = trimmedText(() => IsSingleLine());
+
+/**
+ * A multi-line plain text that must say something, of up to `max` characters (and `min` at
+ * least, when given): a sanction's, a trust level's or a moderator's reason, an appeal's message,
+ * an automod rule's public reason. Trimmed, then it must be text, fit its bounds, show something
+ * and pass IsPlainText, checked in that order. With `optional`, absent or null sets nothing
+ * (IsOptional first), and an empty text is refused: for a text whose empty means none, OptionalPlainText.
+ */
+export const PlainText = trimmedText(() => IsPlainText());

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Args, Context, Field, ID, InputType, Mutation, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
-import { Transform } from 'class-transformer';
 import { IsOptional, IsString, IsUUID } from 'class-validator';
-import { HasVisibleText, IsPlainText, MaxCharacters, MinCharacters } from '../../../core/src/graphql/validators';
+import { MaxCharacters, PlainText } from '../../../core/src/graphql/validators';
 import { DataSource } from 'typeorm';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -10,7 +9,6 @@ import type { GqlContext } from '../../../core/src/graphql/context';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
 import { SanctionModel } from '../sanctions/sanction.model';
-import { trim } from '../../../core/src/graphql/transforms';
 import { SignedTokens } from '../../../core/src/signed-tokens';
 import { APPEAL_TOKEN_PURPOSE } from '../../../identity/src/auth/auth.service';
 import { ReviewItems } from '../reports/review-items';
@@ -23,7 +21,7 @@ const APPEALS_LOADER = 'loader:appeals';
 export class AppealInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a sanction id' }) sanctionId!: string;
   @Field({ description: 'Why the sanction should be lifted: plain text, 10–2,000 characters.' })
-  @Transform(trim) @IsString() @MinCharacters(10) @MaxCharacters(2000) @HasVisibleText() @IsPlainText()
+  @PlainText(2000, { min: 10 })
   message!: string;
   @Field({
     nullable: true,

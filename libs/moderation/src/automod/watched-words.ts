@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Field, ID, InputType, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
-import { HasVisibleText, IsPlainText, IsSingleLine, MaxCharacters, MinCharacters } from '../../../core/src/graphql/validators';
+import { HasVisibleText, IsSingleLine, MaxCharacters, MinCharacters, PlainText } from '../../../core/src/graphql/validators';
 import { DataSource } from 'typeorm';
 import { AccessLevel } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
@@ -41,7 +41,7 @@ export class WatchedWordInput {
   pattern!: string;
   @Field(() => String, { description: 'WORD or REGEX.' }) @IsIn(['WORD', 'REGEX'], { message: 'must be WORD or REGEX' }) kind!: RuleKind;
   @Field(() => String, { description: 'BLOCK, CENSOR, REQUIRE_APPROVAL or FLAG.' }) @IsIn(ACTIONS, { message: `must be one of ${ACTIONS.join(', ')}` }) action!: WatchAction;
-  @Field({ description: 'Shown to the author when the rule blocks or holds a post: plain text, 3–300 characters.' }) @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(300) @HasVisibleText() @IsPlainText() publicReason!: string;
+  @Field({ description: 'Shown to the author when the rule blocks or holds a post: plain text, 3–300 characters.' }) @PlainText(300, { min: 3 }) publicReason!: string;
 }
 
 @ObjectType('WatchedWord')

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Args, Context, Field, ID, InputType, Int, Mutation, Resolver } from '@nestjs/graphql';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -9,8 +8,7 @@ import type { GqlContext } from '../../../core/src/graphql/context';
 import { GlobalRole, ROLE_POWER, Viewer } from '../../../core/src/graphql/viewer';
 import { toUserModel, UserModel, UserRow } from '../../../identity/src/users/user.model';
 import { AuditLog } from '../../../core/src/audit/audit-log';
-import { trim } from '../../../core/src/graphql/transforms';
-import { HasVisibleText, IsPlainText, MaxCharacters, MinCharacters } from '../../../core/src/graphql/validators';
+import { PlainText } from '../../../core/src/graphql/validators';
 import { AccessService } from '../../../access/src/access.service';
 
 /**
@@ -75,7 +73,7 @@ interface StatsRow {
 export class SetTrustLevelInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a user id' }) userId!: string;
   @Field(() => Int) @IsInt() @Min(0) @Max(4) level!: number;
-  @Field({ description: 'Kept in the moderation log, 3–500 characters.' }) @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(500) @HasVisibleText() @IsPlainText() reason!: string;
+  @Field({ description: 'Kept in the moderation log, 3–500 characters.' }) @PlainText(500, { min: 3 }) reason!: string;
   @Field({ nullable: true, description: 'Keep the level from automatic changes (default true).' }) @IsOptional() @IsBoolean() locked?: boolean;
 }
 

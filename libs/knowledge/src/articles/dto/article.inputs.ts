@@ -5,7 +5,7 @@ import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { BODY_MAX } from '../../../../forum/src/topics/dto/topic.inputs';
 import { MAX_VERIFICATION_DAYS } from '../../knowledge-settings';
-import { HasVisibleText, MarkdownText, IsPlainText, MaxCharacters, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
+import { HasVisibleText, MarkdownText, IsPlainText, MaxCharacters, OptionalPlainText, PlainText, SingleLineText } from '../../../../core/src/graphql/validators';
 
 export const SUMMARY_MAX = 500;
 export const NOTE_MAX = 500;
@@ -33,7 +33,7 @@ export class UpdateArticleInput {
 @InputType()
 export class ArticleChangesInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
-  @Field({ description: `What to change, plain text of 1–${REASON_MAX} characters.` }) @Transform(trim) @IsString() @MaxCharacters(REASON_MAX) @HasVisibleText() @IsPlainText() reason!: string;
+  @Field({ description: `What to change, plain text of 1–${REASON_MAX} characters.` }) @PlainText(REASON_MAX) reason!: string;
 }
 
 @InputType()

@@ -1,11 +1,10 @@
 import { ArgsType, Field, ID, InputType, Int, registerEnumType } from '@nestjs/graphql';
-import { Transform, Type } from 'class-transformer';
-import { IsEnum, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, Min, ValidateNested } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsEnum, IsIn, IsInt, IsOptional, IsUUID, Max, Min, ValidateNested } from 'class-validator';
 import { SanctionKind } from '../../sanctions/sanction.model';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { ReportReason, ReportTargetType, ReviewAction, ReviewDecision, ReviewSort, ReviewStatus } from '../review.model';
-import { trim } from '../../../../core/src/graphql/transforms';
-import { HasVisibleText, IsPlainText, MaxCharacters, MinCharacters, OptionalPlainText } from '../../../../core/src/graphql/validators';
+import { OptionalPlainText, PlainText } from '../../../../core/src/graphql/validators';
 
 
 @InputType()
@@ -24,7 +23,7 @@ export class ReviewSanctionInput {
   @Field(() => Int, { nullable: true, description: 'Required for SILENCE and SUSPEND; BAN is permanent; WARNING has none.' })
   @IsOptional() @IsInt() @Min(1) @Max(87_600)
   durationHours?: number;
-  @Field({ nullable: true, description: 'Shown to the user, plain text of 3–1,000 characters; the decision’s `reason` when absent (never its note).' }) @IsOptional() @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(1000) @HasVisibleText() @IsPlainText() reason?: string;
+  @Field({ nullable: true, description: 'Shown to the user, plain text of 3–1,000 characters; the decision’s `reason` when absent (never its note).' }) @PlainText(1000, { min: 3, optional: true }) reason?: string;
 }
 
 @InputType()
@@ -36,7 +35,7 @@ export class ResolveReviewInput {
   @OptionalPlainText(1000)
   note?: string;
   @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”. Plain text, 3–1,000 characters.' })
-  @IsOptional() @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(1000) @HasVisibleText() @IsPlainText()
+  @PlainText(1000, { min: 3, optional: true })
   reason?: string;
   @Field(() => ReviewSanctionInput, {
     nullable: true,

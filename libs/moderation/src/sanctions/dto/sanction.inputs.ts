@@ -1,16 +1,14 @@
 import { Field, ID, InputType, Int } from '@nestjs/graphql';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
-import { HasVisibleText, IsPlainText, MaxCharacters, MinCharacters } from '../../../../core/src/graphql/validators';
+import { IsBoolean, IsEnum, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { PlainText } from '../../../../core/src/graphql/validators';
 import { SanctionKind } from '../sanction.model';
-import { trim } from '../../../../core/src/graphql/transforms';
 
 
 @InputType()
 export class SanctionInput {
   @Field(() => ID) @IsUUID('all', { message: 'must be a user id' }) userId!: string;
   @Field(() => SanctionKind) @IsEnum(SanctionKind) kind!: SanctionKind;
-  @Field({ description: 'Shown to the user and kept in the moderation log: plain text, 3–1,000 characters.' }) @Transform(trim) @IsString() @MinCharacters(3) @MaxCharacters(1000) @HasVisibleText() @IsPlainText() reason!: string;
+  @Field({ description: 'Shown to the user and kept in the moderation log: plain text, 3–1,000 characters.' }) @PlainText(1000, { min: 3 }) reason!: string;
   @Field(() => Int, { nullable: true, description: 'Required for SILENCE and SUSPEND; BAN is permanent; WARNING has none.' })
   @IsOptional() @IsInt() @Min(1) @Max(87_600)
   durationHours?: number;
