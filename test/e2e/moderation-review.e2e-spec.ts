@@ -105,6 +105,22 @@ describe('moderation: races on a post’s state and the review queue’s cost', 
     expect(five.count).toBe(one.count);
   });
 
+  it('resolveReviewItem reads and locks the item’s post once: its topic held, then the post', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const p = await reply(t, author.token, topic.id, 'reported, then kept hidden');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: (await makeUser(t, { trustLevel: 1 })).token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1`, [p.id]);
+    const cost = await t.countStatements(async () => expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token })));
+    const count = (pattern: RegExp) => cost.statements.filter((q) => pattern.test(q)).length;
+    // lockTarget takes the post before the item (moderationTarget); the decision acts on that reading.
+    expect({
+      whereIsIt: count(/^SELECT topic_id FROM posts WHERE id = \$1$/),
+      holdTopic: count(/^SELECT 1 FROM topics WHERE id = \$1 FOR KEY SHARE$/),
+      lockPost: count(/FROM posts p JOIN topics t ON t\.id = p\.topic_id WHERE p\.id = \$1 AND p\.topic_id = \$2 FOR NO KEY UPDATE OF p/),
+    }).toEqual({ whereIsIt: 1, holdTopic: 1, lockPost: 1 });
+    expect(await postState(p.id)).toBe('HIDDEN');
+  });
+
   it('reads an item afresh after a change in the same request', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const topic = await createTopic(t, author.token, await makeBoard(t, s.id));

@@ -74,6 +74,14 @@ interface HeldPost {
   topic_author: string;
 }
 
+/** The post a review item acts on, with its topic, as `moderationTarget` locks them. */
+interface ModerationTarget {
+  id: string;
+  number: number;
+  state: ContentState;
+  topic: { id: string; boardId: string; spaceId: string; kind: TopicKind };
+}
+
 const ONLY_ADMINS_BAN = 'Only an admin decides a proposed ban';
 
 /** An appeal's sanction as `lockTarget` holds it (FOR UPDATE), which its decision reads. */
@@ -424,13 +432,12 @@ export class ReportsService {
   async resolve(viewer: Viewer, input: ResolveReviewInput): Promise<ReviewItemModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const row = await this.uow.run(async (tx) => {
-      const sanction = await this.lockTarget(tx, viewer, input.id);
+      const { sanction, post } = await this.lockTarget(tx, viewer, input.id);
       const { item, moderator } = await this.lockItem(tx, viewer, input.id);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       this.assertUnclaimedByOthers(moderator, item);
       await this.assertNotOffender(tx, moderator, item);
       const { item: status, reports: reportStatus } = OUTCOMES[input.decision];
-      const post = item.target_type === ReportTargetType.USER || item.target_type === ReportTargetType.SANCTION ? null : await this.moderationTarget(tx, item);
       let action = 'none';
       if (item.kind === 'APPEAL') {
         action = await this.decideAppeal(tx, moderator, sanction, input);
@@ -618,17 +625,21 @@ export class ReportsService {
    * the one locked below. The item is read unlocked and one who may not handle it refused here
    * (NOT_FOUND), before any lock is taken: someone with an item's id alone held its post
    * (waiting for whoever held it) until `lockItem` refused them. `lockItem` judges again, on the
-   * item as locked and the moderator as they are then. Answers an appeal's sanction as held
-   * (undefined for other targets, or a sanction not found), which its decision reads.
+   * item as locked and the moderator as they are then. Answers what it holds, which the decision
+   * acts on: an appeal's sanction (undefined for other targets, or a sanction not found), and a
+   * post or topic's post with its topic (null for other targets, or a post gone), as read under
+   * their locks, which keep them as read until the decision commits (the post locked; a move
+   * of its topic takes the topic FOR UPDATE, which waits for its hold).
    */
-  private async lockTarget(tx: Tx, viewer: Viewer, id: string): Promise<HeldSanction | undefined> {
+  private async lockTarget(tx: Tx, viewer: Viewer, id: string): Promise<{ sanction: HeldSanction | undefined; post: ModerationTarget | null }> {
     const target = await this.handledItem(tx, viewer, id);
-    if (target.target_type === ReportTargetType.POST || target.target_type === ReportTargetType.TOPIC) await this.moderationTarget(tx, target);
-    if (target.target_type !== ReportTargetType.SANCTION) return undefined;
-    return tx.one<HeldSanction>(
+    const post = target.target_type === ReportTargetType.POST || target.target_type === ReportTargetType.TOPIC ? await this.moderationTarget(tx, target) : null;
+    if (target.target_type !== ReportTargetType.SANCTION) return { sanction: undefined, post };
+    const sanction = await tx.one<HeldSanction>(
       `SELECT id, user_id, issued_by, triggered_by, kind, space_id, lifted_at IS NOT NULL AS lifted FROM sanctions WHERE id = $1 FOR UPDATE`,
       [target.target_id],
     );
+    return { sanction, post };
   }
 
   /**
@@ -641,7 +652,7 @@ export class ReportsService {
    * the topic: a move on out of that topic, holding it and waiting for the post, deadlocked with
    * the decision, and none could move the post a third time.)
    */
-  private async moderationTarget(tx: Tx, item: Pick<ReviewItemRow, 'target_type' | 'target_id'>) {
+  private async moderationTarget(tx: Tx, item: Pick<ReviewItemRow, 'target_type' | 'target_id'>): Promise<ModerationTarget | null> {
     const columns = `p.id, p.number, p.state, p.topic_id, t.board_id, t.space_id, t.kind`;
     for (let attempt = 0; attempt < 3; attempt++) {
       const topicId = item.target_type === ReportTargetType.POST
