@@ -121,6 +121,21 @@ describe('moderation: races on a post’s state and the review queue’s cost', 
     expect(await postState(p.id)).toBe('HIDDEN');
   });
 
+  it('moderatePost holds the post’s topic and locks the post in it, then moves its state, in a fixed number of statements', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const costOf = async (action: string) => {
+      const p = await reply(t, author.token, topic.id, `to be ${action}`);
+      return t.countStatements(async () => expectOk(await t.gql(MOD, { input: { postId: p.id, action } }, { token: mod.token })));
+    };
+    for (const cost of [await costOf('HIDE'), await costOf('DELETE')]) {
+      const count = (pattern: RegExp) => cost.statements.filter((q) => pattern.test(q)).length;
+      // The post locked where the request read it (judging the moderator), then again to move its state (applyStateFrom).
+      expect({ holdTopic: count(/^SELECT 1 FROM topics WHERE id = \$1 FOR KEY SHARE$/), lockPost: count(/^SELECT .* FROM posts .*WHERE (p\.)?id = \$1 FOR NO KEY UPDATE( OF p)?$/s) }).toEqual({ holdTopic: 2, lockPost: 2 });
+      // All of it, the moderator judged again and the log and event written: no statement more.
+      expect(cost.count).toBe(17);
+    }
+  });
+
   it('reads an item afresh after a change in the same request', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const topic = await createTopic(t, author.token, await makeBoard(t, s.id));

@@ -652,13 +652,19 @@ export class PostsService {
   }
 
   /**
-   * The post's `columns`, its row locked FOR NO KEY UPDATE after its topic's is held (`holdTopic`):
-   * null when there is no such post, CONFLICT (POST_MOVED) when `movePosts` took it out of
-   * `topicId` while the caller waited.
+   * The post's `columns` (of `posts p`), its row locked FOR NO KEY UPDATE after its topic's is
+   * held (`holdTopic`), with its topic's `topicColumns` (of `topics t`, as held) when asked, in
+   * the same statement: null when there is no such post, CONFLICT (POST_MOVED) when `movePosts`
+   * took it out of `topicId` while the caller waited.
    */
-  async lockInTopic<T extends object>(tx: Tx, topicId: string, postId: string, columns: string): Promise<T | null> {
-    await holdTopic(tx, topicId);
-    const row = await tx.one<T & { topic_id: string }>(`SELECT ${columns}, topic_id FROM posts WHERE id = $1 FOR NO KEY UPDATE`, [postId]);
+  async lockInTopic<T extends object>(tx: Tx, topicId: string, postId: string, columns: string, topicColumns?: string): Promise<T | null> {
+    await this.holdTopic(tx, topicId);
+    const row = await tx.one<T & { topic_id: string }>(
+      topicColumns
+        ? `SELECT ${columns}, ${topicColumns}, p.topic_id FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 FOR NO KEY UPDATE OF p`
+        : `SELECT ${columns}, p.topic_id FROM posts p WHERE p.id = $1 FOR NO KEY UPDATE`,
+      [postId],
+    );
     if (row && row.topic_id !== topicId) throw AppError.conflict(POST_MOVED);
     return row ?? null;
   }

@@ -683,21 +683,18 @@ export class ReportsService {
     if (!topic) throw AppError.notFound('Post not found');
     const deciding = input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT;
     const row = await this.uow.run(async (tx) => {
-      // The topic held before the post is locked (by a held edit's decision or the state's change).
-      await this.posts.holdTopic(tx, topic.id);
-      // The post locked here (where the edit's decision or the state's change locks it again),
-      // with where it is now: a move of its topic to another space, committed while this waited
-      // for the topic, is seen here, and the post judged, logged and acted on in that space
-      // (`topic` and `post` were read before). A post `movePosts` took to another topic
-      // meanwhile is CONFLICT (POST_MOVED), as `lockInTopic` refuses it.
+      // The topic held, then the post locked in it (`lockInTopic`; the edit's decision or the
+      // state's change locks it again), with where it is now: a move of its topic to another
+      // space, committed while this waited for the topic, is seen here, and the post judged,
+      // logged and acted on in that space (`topic` and `post` were read before). A post
+      // `movePosts` took to another topic meanwhile is CONFLICT (POST_MOVED).
       // Its state and its topic's, as held, judge a moderator who no longer moderates (`requireModeratesNow`).
-      const here = await tx.one<HeldPost>(
-        `SELECT p.topic_id, t.board_id, t.space_id, p.state, p.author_id, p.deleted_from, t.state AS topic_state, t.author_id AS topic_author
-           FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1 FOR NO KEY UPDATE OF p`,
-        [post.id],
+      const here = await this.posts.lockInTopic<HeldPost>(
+        tx, topic.id, post.id,
+        'p.state, p.author_id, p.deleted_from',
+        't.board_id, t.space_id, t.state AS topic_state, t.author_id AS topic_author',
       );
       if (!here) throw AppError.notFound('Post not found');
-      if (here.topic_id !== topic.id) throw AppError.conflict(POST_MOVED);
       const at = { ...topic, boardId: here.board_id, spaceId: here.space_id };
       // The moderator judged again once both are held, as they are now (`viewerNow`), as
       // `lockItem` judges the queue's: one whose grant was revoked, or who was demoted or
