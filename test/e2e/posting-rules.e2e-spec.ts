@@ -2,6 +2,7 @@ import { MAX_BOOKMARKS } from '../../libs/forum/src/bookmarks/bookmarks.service'
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { CREATE_TOPIC, REPLY } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { PostsService } from '../../libs/forum/src/posts/posts.service';
 import { gateCalls } from '../support/gates';
 import { withLockHeld } from '../support/row-locks';
@@ -404,6 +405,58 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     for (const action of ['APPROVE', 'REJECT']) expectError(await t.gql(MOD, { input: { postId: held.id, action } }, { token: other.token }), 'CONFLICT');
     expect(await t.sql(`SELECT 1 FROM post_pending_edits WHERE post_id = $1`, [held.id])).toHaveLength(1);
     expect((await t.sql(`SELECT body_source FROM posts WHERE id = $1`, [held.id]))[0].body_source).toBe('a held reply');
+  });
+
+  it('lets another moderator hide or delete a post whose held edit is claimed: the edit and its item wait for the claimant, the author told as for any post', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const other = await makeUser(t);
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) VALUES (gen_random_uuid(), $1, $2, 3)`, [s.id, other.id]);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    const starter = expectOk(await t.gql(CREATE_TOPIC, { input: { boardId: await makeBoard(t, s.id), title: 'Staff topic', body: 'x' } }, { token: mod.token })).createTopic;
+    const member = await makeUser(t, { trustLevel: 3 });
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    /** A reply approved, then edited by its author: the edit held, its item claimed by `mod`. */
+    const withClaimedEdit = async (body: string) => {
+      await waitOut(member);
+      const r = expectOk(await t.gql(REPLY, { input: { topicId: starter.id, body } }, { token: member.token })).replyToTopic;
+      expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'APPROVE' } }, { token: mod.token }));
+      expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: `${body}, edited` } }, { token: member.token }));
+      const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 AND status = 'PENDING'`, [r.id]);
+      expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: mod.token }));
+      return { id: r.id as string, item: item.id as string };
+    };
+    const asLeft = async (p: { id: string; item: string }) => ({
+      post: (await t.sql(`SELECT state, body_source FROM posts WHERE id = $1`, [p.id]))[0],
+      edit: (await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [p.id])).map((e: any) => e.body_source),
+      item: (await t.sql(`SELECT status, claimed_by FROM review_items WHERE id = $1`, [p.item]))[0],
+    });
+    /** The author's notices about the post (`removed_post_id` for a removal), once the outbox is drained. */
+    const notices = async (p: { id: string }) => {
+      await t.get(OutboxWorker).drain();
+      return t.sql(`SELECT kind FROM notifications WHERE user_id = $1 AND $2 IN (post_id, removed_post_id) ORDER BY created_at, id`, [member.id, p.id]);
+    };
+
+    // Hidden: hiding decides nothing about the edit, which the claim keeps for its claimant.
+    const hidden = await withClaimedEdit('a reply to hide');
+    expect(expectOk(await t.gql(MOD, { input: { postId: hidden.id, action: 'HIDE' } }, { token: other.token })).moderatePost.state).toBe('HIDDEN');
+    expect(await asLeft(hidden)).toEqual({ post: { state: 'HIDDEN', body_source: 'a reply to hide' }, edit: ['a reply to hide, edited'], item: { status: 'PENDING', claimed_by: mod.id } });
+    expect(await notices(hidden)).toEqual([{ kind: 'POST_APPROVED' }, { kind: 'POST_HIDDEN' }]);
+    // The claimant decides it: approved, it is the hidden post's text, still hidden.
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: hidden.item, decision: 'APPROVE' } }, { token: mod.token })).resolveReviewItem.status).toBe('APPROVED');
+    expect(await asLeft(hidden)).toEqual({ post: { state: 'HIDDEN', body_source: 'a reply to hide, edited' }, edit: [], item: { status: 'APPROVED', claimed_by: null } });
+
+    // Deleted: the edit waits with the post, restored with it, still the claimant's to decide.
+    const deleted = await withClaimedEdit('a reply to delete');
+    expect(expectOk(await t.gql(MOD, { input: { postId: deleted.id, action: 'DELETE' } }, { token: other.token })).moderatePost.state).toBe('DELETED');
+    expect(await asLeft(deleted)).toEqual({ post: { state: 'DELETED', body_source: 'a reply to delete' }, edit: ['a reply to delete, edited'], item: { status: 'PENDING', claimed_by: mod.id } });
+    expect(await t.sql(`SELECT action, actor_id FROM moderation_log WHERE target_id = $1 AND actor_id = $2`, [deleted.id, other.id])).toEqual([{ action: 'post.delete', actor_id: other.id }]);
+    expect(await notices(deleted)).toContainEqual({ kind: 'POST_REMOVED' });
+    expect(expectOk(await t.gql(MOD, { input: { postId: deleted.id, action: 'RESTORE' } }, { token: other.token })).moderatePost.state).toBe('VISIBLE');
+    expect(await asLeft(deleted)).toEqual({ post: { state: 'VISIBLE', body_source: 'a reply to delete' }, edit: ['a reply to delete, edited'], item: { status: 'PENDING', claimed_by: mod.id } });
+    expectError(await t.gql(MOD, { input: { postId: deleted.id, action: 'REJECT' } }, { token: other.token }), 'CONFLICT');
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: deleted.item, decision: 'REJECT' } }, { token: mod.token })).resolveReviewItem.status).toBe('REJECTED');
+    expect(await asLeft(deleted)).toEqual({ post: { state: 'VISIBLE', body_source: 'a reply to delete' }, edit: [], item: { status: 'REJECTED', claimed_by: null } });
   });
 
   describe('moderatePost on a post whose state changed after the request read it, before it held the post', () => {
