@@ -516,7 +516,7 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     for (const action of ['APPROVE', 'REJECT'] as const) {
       it(`approved by another moderator, then edited by its author: ${action} (which read held content) is CONFLICT, the held edit it never saw left waiting`, async () => {
         const { r, answer, log, edits, post } = await decidedAfterApprovedAndEdited(action);
-        expect(expectError(answer, 'CONFLICT').message).toBe('This post was approved meanwhile: read it again, and decide a held edit by its pendingEditVersion');
+        expect(expectError(answer, 'CONFLICT').message).toBe('An edit was held for review since you read the post: read it again, and decide it by its pendingEditVersion');
         expect(post).toEqual([{ state: 'VISIBLE', body_source: 'the reviewed reply' }]);
         expect(edits).toEqual([{ body_source: 'the reply, edited' }]);
         expect(log).toEqual([{ action: 'post.approve', actor_id: mod.id }]);
@@ -527,18 +527,35 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
       });
     }
 
-    it('approved by another moderator, then edited by its author: APPROVE naming the held edit’s version decides it', async () => {
-      const { r, answer, log, edits } = await decidedAfterApprovedAndEdited('APPROVE', 1);
-      expect(expectOk(answer).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>the reply, edited</p>\n' });
-      expect(edits).toEqual([]);
-      expect(log).toEqual([
-        { action: 'post.approve', actor_id: mod.id },
-        { action: 'post.edit_approve', actor_id: other.id },
-      ]);
-      expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r.id])).toEqual([
-        { status: 'APPROVED', resolved_by: mod.id },
-        { status: 'APPROVED', resolved_by: other.id },
-      ]);
+    for (const [action, text, decided, status] of [
+      ['APPROVE', 'the reply, edited', 'post.edit_approve', 'APPROVED'],
+      ['REJECT', 'the reviewed reply', 'post.edit_reject', 'REJECTED'],
+    ] as const) {
+      it(`approved by another moderator, then edited by its author: ${action} naming the held edit’s version decides it`, async () => {
+        const { r, answer, log, edits, post } = await decidedAfterApprovedAndEdited(action, 1);
+        expect(expectOk(answer).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: `<p>${text}</p>\n` });
+        expect({ edits, post }).toEqual({ edits: [], post: [{ state: 'VISIBLE', body_source: text }] });
+        expect(log).toEqual([
+          { action: 'post.approve', actor_id: mod.id },
+          { action: decided, actor_id: other.id },
+        ]);
+        expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 ORDER BY created_at`, [r.id])).toEqual([
+          { status: 'APPROVED', resolved_by: mod.id },
+          { status, resolved_by: other.id },
+        ]);
+      });
+    }
+
+    it('approved by another moderator, no edit since: APPROVE or REJECT (which read held content) is refused as for any visible post', async () => {
+      for (const action of ['APPROVE', 'REJECT'] as const) {
+        const member = await makeUser(t, { trustLevel: 3 });
+        const r = await heldReply(member, 'the reviewed reply');
+        const answer = await interleaved({ postId: r.id, action }, async () => {
+          expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'APPROVE' } }, { token: mod.token }));
+        });
+        expect(expectError(answer, 'CONFLICT').message).toBe(`A visible post cannot be ${action === 'APPROVE' ? 'approved' : 'rejected'}`);
+        expect(await t.sql(`SELECT state, body_source FROM posts WHERE id = $1`, [r.id])).toEqual([{ state: 'VISIBLE', body_source: 'the reviewed reply' }]);
+      }
     });
 
     it('with a held edit, hidden by another moderator: APPROVE is refused as for any hidden post, the edit left waiting', async () => {
@@ -683,12 +700,18 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     const version = (await read(mod.token)).pendingEdit.version;
     expectOk(await t.gql(EDIT, { input: { postId, body: 'approved from the post itself' } }, { token: member.token }));
     const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state bodyHtml } }`;
-    expectError(await t.gql(MOD, { input: { postId, action: 'APPROVE', pendingEditVersion: version } }, { token: mod.token }), 'CONFLICT');
-    expect((await read(mod.token)).pendingEdit).toMatchObject({ bodySource: 'approved from the post itself', version: version + 1 });
+    // Rejecting too: it would drop a text its moderator never saw.
+    for (const action of ['APPROVE', 'REJECT']) {
+      expect(expectError(await t.gql(MOD, { input: { postId, action, pendingEditVersion: version } }, { token: mod.token }), 'CONFLICT').message).toBe('Its author changed the held edit since you read it: read it again');
+      expect((await read(mod.token)).pendingEdit).toMatchObject({ bodySource: 'approved from the post itself', version: version + 1 });
+    }
     expect(expectOk(await t.gql(MOD, { input: { postId, action: 'APPROVE', pendingEditVersion: version + 1 } }, { token: mod.token })).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>approved from the post itself</p>\n' });
     expect((await items()).map((i) => i.status)).toEqual(['IGNORED', 'APPROVED', 'REJECTED', 'REJECTED', 'IGNORED', 'APPROVED']);
     // With no edit waiting, approving a visible post is still refused.
     expectError(await t.gql(MOD, { input: { postId, action: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
+    // A version given as null names none, as one left out: the edit waiting now is approved.
+    expectOk(await t.gql(EDIT, { input: { postId, body: 'one more correction' } }, { token: member.token }));
+    expect(expectOk(await t.gql(MOD, { input: { postId, action: 'APPROVE', pendingEditVersion: null } }, { token: mod.token })).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>one more correction</p>\n' });
   });
 
   it('holds an edit of a post approved while the edit was on its way, as it holds any edit of a visible post', async () => {

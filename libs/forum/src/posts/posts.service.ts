@@ -535,14 +535,20 @@ export class PostsService {
    * A moderator's decision on a post's held edit, inside the deciding transaction: APPROVE
    * makes it the post's text (a revision by its author), REJECT drops it. Null when the post
    * has no held edit. An edit of a post deleted meanwhile is dropped; one proposed before
-   * somebody else's edit is refused, so it cannot silently undo that edit.
+   * somebody else's edit is refused, so it cannot silently undo that edit. A decision that
+   * read the edit (`readVersion`) decides that one or nothing: CONFLICT when another is
+   * waiting, so a moderator neither publishes nor drops a text they did not see.
    */
   async decidePendingEdit(
     tx: Tx,
     postId: string,
     approve: boolean,
-    /** An approval from the post itself may name the version it read (the queue's items change with the edit instead). */
-    readVersion?: number,
+    /**
+     * The version of the held edit the decision read (from the post itself; the queue's items
+     * change with the edit instead): null when it read none (the post still waiting, which no
+     * edit waits beside), so any edit found is one it did not see; undefined when it does not say.
+     */
+    readVersion?: number | null,
   ): Promise<{ outcome: 'published'; row: PostRow } | { outcome: 'dropped' } | null> {
     const pending = await tx.one<PendingEditRow & { revision: number; state: ContentState }>(
       `SELECT e.*, p.state, (SELECT COALESCE(max(number), 0) FROM post_revisions WHERE post_id = e.post_id)::int AS revision
@@ -550,9 +556,8 @@ export class PostsService {
       [postId],
     );
     if (!pending) return null;
-    if (approve && readVersion !== undefined && readVersion !== pending.version) {
-      throw AppError.conflict('Its author changed the held edit since you read it: read it again');
-    }
+    if (readVersion === null) throw AppError.conflict('An edit was held for review since you read the post: read it again, and decide it by its pendingEditVersion');
+    if (readVersion !== undefined && readVersion !== pending.version) throw AppError.conflict('Its author changed the held edit since you read it: read it again');
     await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1`, [postId]);
     if (!approve || pending.state === ContentState.DELETED) return { outcome: 'dropped' };
     if (pending.revision !== pending.base_revision) {

@@ -706,21 +706,18 @@ export class ReportsService {
       if (input.action === ModerationAction.UNHIDE) await this.posts.refuseOwnUndo(moderator, post, 'unhide');
       if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnUndo(moderator, post, 'restore');
       // Every choice below is made on the state read under the post's lock (`here.state`), never
-      // on `post.state`, read before: a post hidden or deleted meanwhile is acted on as it is now,
-      // as the same request made now would act on it (held content approved meanwhile excepted, below).
+      // on `post.state`, read before: a post approved, hidden or deleted meanwhile is acted on as
+      // it is now, as the same request made now would act on it.
       // Held content, or a held edit, another moderator claimed waits for them, whatever is
       // done to it: checked before anything is done (settleHeld checks again, harmlessly).
       if (here.state === ContentState.PENDING || deciding) await this.reviewItems.assertHeldUnclaimed(tx, post, moderator.id!);
-      // The one choice the request's own reading still refuses: held content it read, approved
-      // meanwhile (and maybe edited since), is no longer what its moderator decided. Its held
-      // edit, a text they did not see, is neither published nor dropped unless they name its
-      // version (`pendingEditVersion`), as the queue's decision never publishes an unseen text.
-      if (deciding && post.state === ContentState.PENDING && here.state === ContentState.VISIBLE && input.pendingEditVersion == null) {
-        throw AppError.conflict('This post was approved meanwhile: read it again, and decide a held edit by its pendingEditVersion');
-      }
-      // A visible post's held edit: approving makes it the post's text, rejecting drops it.
+      // A visible post's held edit: approving makes it the post's text, rejecting drops it. The
+      // edit decided is the one the request names (`pendingEditVersion`); held content read while
+      // it waited had none beside it (null: one written since, once another moderator approved
+      // the post, was never seen and is left waiting); else the one waiting now.
+      const seen = input.pendingEditVersion ?? (post.state === ContentState.PENDING ? null : undefined);
       const edit = deciding && here.state === ContentState.VISIBLE
-        ? await this.posts.decidePendingEdit(tx, post.id, input.action === ModerationAction.APPROVE, input.pendingEditVersion)
+        ? await this.posts.decidePendingEdit(tx, post.id, input.action === ModerationAction.APPROVE, seen)
         : null;
       if (edit) {
         await this.audit.append(tx, {
