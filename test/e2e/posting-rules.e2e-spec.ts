@@ -459,6 +459,25 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(await asLeft(deleted)).toEqual({ post: { state: 'VISIBLE', body_source: 'a reply to delete' }, edit: [], item: { status: 'REJECTED', claimed_by: null } });
   });
 
+  it('drops the held edit of a deleted post whose item is ignored: restored, the post has no edit waiting without an item', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    const starter = expectOk(await t.gql(CREATE_TOPIC, { input: { boardId: await makeBoard(t, s.id), title: 'Staff topic', body: 'x' } }, { token: mod.token })).createTopic;
+    const member = await makeUser(t, { trustLevel: 3 });
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const r = expectOk(await t.gql(REPLY, { input: { topicId: starter.id, body: 'a reply' } }, { token: member.token })).replyToTopic;
+    expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'APPROVE' } }, { token: mod.token }));
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: 'a reply, edited' } }, { token: member.token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 AND status = 'PENDING'`, [r.id]);
+    expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'DELETE' } }, { token: mod.token }));
+    // Deleted, its edit no longer waits: the item may be ignored, which closes the edit with it.
+    expect(expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: item.id, decision: 'IGNORE' } }, { token: mod.token })).resolveReviewItem.status).toBe('IGNORED');
+    expect(await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([]);
+    expect(expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'RESTORE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
+    expect(await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([]);
+    expect(await t.sql(`SELECT 1 FROM review_items WHERE target_id = $1 AND status = 'PENDING'`, [r.id])).toEqual([]);
+  });
+
   describe('moderatePost on a post whose state changed after the request read it, before it held the post', () => {
     const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state bodyHtml } }`;
     const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;

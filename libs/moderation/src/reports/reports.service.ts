@@ -457,7 +457,9 @@ export class ReportsService {
           const to = input.decision === ReviewDecision.APPROVE ? ContentState.VISIBLE : ContentState.DELETED;
           await this.posts.applyState(tx, moderator.id, post, post.topic, to);
           action = to === ContentState.VISIBLE ? 'published' : 'rejected';
-        } else if (post && input.decision !== ReviewDecision.IGNORE) {
+        } else if (post && (input.decision !== ReviewDecision.IGNORE || post.state === ContentState.DELETED)) {
+          // A deleted post's edit no longer waits: ignoring its item drops it too, as any
+          // decision on it would, or restoring the post would bring back an edit with no item.
           const edit = await this.posts.decidePendingEdit(tx, post.id, input.decision === ReviewDecision.APPROVE);
           if (edit) action = `edit ${edit.outcome}`;
         }
