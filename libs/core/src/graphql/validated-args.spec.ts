@@ -223,6 +223,25 @@ describe('input validation of flat arguments', () => {
     }).toThrow(/ListArgs cannot be @CacheableArgs\(\): kind's check isIn is not declared to depend on the value alone/);
   });
 
+  it('keeps nothing of an argument without checks, whatever its transform or conversion: the pipe drops it (whitelist)', async () => {
+    // The mark looks at the transforms of checked arguments only; one without checks is safe because the pipe drops it.
+    let calls = 0;
+    @CacheableArgs()
+    @ArgsType()
+    class UncheckedArgs {
+      @Field(() => Int, { nullable: true }) @ValueOnly.IsOptional() @ValueOnly.IsInt() first?: number;
+      @Field(() => Int, { nullable: true }) @Transform(({ value }) => (calls++ % 2 ? value : Date.now())) stamped?: number;
+      @Field(() => Int, { nullable: true }) @Type(() => (calls++ % 2 ? Number : String)) typed?: number;
+      @Field(() => Int, { nullable: true }) bare?: number;
+    }
+    const pipe = inputValidationPipe();
+    const sent = { first: 1, stamped: 5, typed: 5, bare: 7 };
+    const kept = [];
+    for (let i = 0; i < 3; i++) kept.push({ ...((await pipe.transform(sent, args(UncheckedArgs))) as object) });
+    expect(kept).toEqual([{ first: 1 }, { first: 1 }, { first: 1 }]);
+    expect({ ...((await inputValidationPipe().transform(sent, args(UncheckedArgs))) as object) }).toEqual({ first: 1 });
+  });
+
   it('answers as a fresh pipe would after a list or an enum its checks name changes', async () => {
     const kinds = ['a', 'b'];
     const Sort: Record<string, string> = { A: 'a', B: 'b' };
