@@ -1,5 +1,6 @@
 import { ArgsType, Field, InputType, Int } from '@nestjs/graphql';
-import { Transform, Type } from 'class-transformer';
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import * as cv from 'class-validator';
 import { IsIn, IsInt, IsOptional, IsString, Max, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
 import { inputValidationPipe } from './errors';
 import { PageArgs } from './pagination';
@@ -287,6 +288,29 @@ describe('input validation of flat arguments', () => {
       }
       return AccessorArgs;
     }).toThrow(/AccessorArgs cannot be @CacheableArgs\(\): n is an accessor/);
+  });
+
+  it("checks with ValueOnly's decorators as with class-validator's: the same messages, options (each, groups, always, message) and order", () => {
+    enum Sort { A = 'a', B = 'b' }
+    enum Numbered { X, Y }
+    type Checks = Record<'IsOptional' | 'IsDefined' | 'IsInt' | 'IsNumber' | 'IsBoolean' | 'IsString' | 'IsUUID' | 'Min' | 'Max' | 'MinLength' | 'MaxLength' | 'IsIn' | 'IsEnum' | 'Matches', (...a: never[]) => PropertyDecorator>;
+    const withChecks = (d: Checks) => {
+      class Checked {
+        @d.IsOptional() @d.IsInt() @d.Min(1 as never) @d.Max(100 as never, { message: 'too big' } as never) n?: unknown;
+        @d.IsString({ each: true } as never) @d.MaxLength(3 as never, { each: true } as never) @d.MinLength(2 as never, { groups: ['g'] } as never) s?: unknown;
+        @d.IsIn(['a', 'b'] as never) @d.IsEnum(Sort as never, { each: true } as never) @d.Matches(/^a/i as never, { message: 'must be a tag' } as never) k?: unknown;
+        @d.IsOptional() @d.IsEnum(Numbered as never) @d.IsNumber({ allowNaN: false } as never, { always: true } as never) e?: unknown;
+        @d.IsOptional() @d.IsUUID('4' as never) @d.IsBoolean({ groups: ['g'] } as never) u?: unknown;
+        @d.IsDefined({ message: '$property is needed' } as never) v?: unknown;
+      }
+      return Checked;
+    };
+    const [Theirs, Ours] = [withChecks(cv as unknown as Checks), withChecks(ValueOnly as unknown as Checks)];
+    const errors = (cls: new () => object, v: unknown, groups?: string[]) =>
+      cv.validateSync(plainToInstance(cls, { n: v, s: v, k: v, e: v, u: v, v }), groups ? { groups } : {}).map((e) => [e.property, e.constraints]);
+    for (const v of [undefined, null, 0, 5, 101, 1.5, 'a', 'A', 'b', 'abcd', ['a', 'bb'], ['abcd'], [1], '9f1c4b1e-0f6e-4c1a-8b1a-2b3c4d5e6f70', true, NaN]) {
+      for (const groups of [undefined, ['g'], ['h']]) expect([v, groups, errors(Ours, v, groups)]).toEqual([v, groups, errors(Theirs, v, groups)]);
+    }
   });
 
   it('marks the page arguments, whose checks pass the rule', () => {
