@@ -1029,6 +1029,10 @@ describe('postgres engine: lexeme counts per space', () => {
         ...(node.Plans ?? []).flatMap(reads),
       ];
       expect(reads(plan)).toEqual(['Bitmap Heap Scan', 'Bitmap Index Scan search_lexeme_deltas_document_spaces_idx']);
+      // Each row's spaces are written into the index at once, not to GIN's pending list, which every
+      // lookup would read whole, the rows of other spaces with it (gin_clean_pending_list: the pages
+      // it moved into the index).
+      expect(await t.sql(`SELECT gin_clean_pending_list('search_lexeme_deltas_document_spaces_idx'::regclass)::int AS pending`)).toEqual([{ pending: 0 }]);
     }));
 
   /**
