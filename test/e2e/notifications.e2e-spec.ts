@@ -1119,6 +1119,38 @@ describe('notifications and watching', () => {
     ]);
   });
 
+  it('holds a run’s topics before any of its authors’ rows: its watches’ statement waiting for an author’s row already holds the topic (a one-time filter over `held`, run before the first row)', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const writer = await makeUser(t);
+    await drain();
+    const r = await reply(t, writer.token, topic.id, 'In the one topic.');
+    await t.sql(`UPDATE outbox SET processed_at = now() WHERE processed_at IS NULL`);
+    const event = { id: '1', type: 'post.created', aggregateType: 'post', aggregateId: r.id, version: 1, payload: { postId: r.id }, createdAt: new Date(), attempts: 0 };
+    const statements = jest.spyOn(t.ds, 'query');
+    let calls: unknown[][] = [];
+    // The writer's account held: the watches' statement (FOR SHARE of its authors) waits there.
+    const account = await holdLock(t, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, [writer.id]);
+    try {
+      const handled = t.get(NotificationsHandler).handle([event]).then(() => 'handled', (err: unknown) => err);
+      await account.waiting(1);
+      // The topic is held already (a move, FOR UPDATE, would wait): topics before users, whatever the run.
+      expect(await t.sql(`SELECT 1 FROM topics WHERE id = $1 FOR UPDATE NOWAIT`, [topic.id]).then(() => 'free', (err: { code?: string }) => err.code)).toBe('55P03');
+      await account.release();
+      expect(await handled).toBe('handled');
+    } finally {
+      await account.release();
+      calls = [...statements.mock.calls];
+      statements.mockRestore();
+    }
+    const [sql, params] = calls.find(([q]) => /INSERT INTO topic_watches/.test(String(q))) as [string, unknown[]];
+    // The hold is an InitPlan read by a one-time filter (a gating Result, run once before the rows
+    // it gates are read) over the join of the authors, below the LockRows of their FOR SHARE, not a
+    // per-row condition; and its CTE is run on its own (a locking clause keeps it from being inlined).
+    const plan = (await t.sql(`EXPLAIN (COSTS OFF) ${sql}`, params)).map((row: { 'QUERY PLAN': string }) => row['QUERY PLAN']).join('\n');
+    expect(plan).toMatch(/CTE held\s+->  LockRows/);
+    expect(plan).toMatch(/Insert on topic_watches[\s\S]*?->  LockRows[\s\S]*?->  Result\s+One-Time Filter: \((\$\d+|\(InitPlan \d+\)\.col1) >= 0\)\s+->  (Hash Join|Nested Loop|Merge Join)/);
+  });
+
   it('writes the watches of a run of new posts in one statement, its topics held in id order first, with no transaction: a run over two topics costs what a run in one does', async () => {
     // Four new posts, in one topic or two: each topic's first post and replies by members of their own.
     const runCost = async (topics: number) => {
