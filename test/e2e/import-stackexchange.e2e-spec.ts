@@ -725,7 +725,8 @@ describe('import:stackexchange', () => {
       expect(err).toBeInstanceOf(AppError);
       expect(err).toMatchObject({
         code: 'CONFLICT',
-        message: `The handles picked for 3 imported users were taken meanwhile, ${HANDLE_ROUNDS} times over: run the import again`,
+        // Only "rounds-one" was taken, each round: the message counts it, not the batch.
+        message: `Handles picked for imported users were taken meanwhile in each of ${HANDLE_ROUNDS} rounds (1 of 3 in the last): run the import again`,
       });
       expect(rounds).toBe(HANDLE_ROUNDS);
       // The batch rolled back whole: no user's link, no placeholder, nor any handle the trigger took

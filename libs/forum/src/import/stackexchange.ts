@@ -795,8 +795,11 @@ class StackExchangeImport {
     );
     const mine = users.filter((u) => claimed.has(u.ext));
     const handles = new Map<string, string>();
+    let taken = 0; // of the last round's handles, the ones another transaction took
     for (let round = 1; mine.length; round++) {
-      if (round > HANDLE_ROUNDS) throw AppError.conflict(`The handles picked for ${mine.length} imported users were taken meanwhile, ${HANDLE_ROUNDS} times over: run the import again`);
+      if (round > HANDLE_ROUNDS) {
+        throw AppError.conflict(`Handles picked for imported users were taken meanwhile in each of ${HANDLE_ROUNDS} rounds (${taken} of ${mine.length} in the last): run the import again`);
+      }
       await this.client.query('SAVEPOINT se_placeholders');
       const picked = await this.pickHandles(mine.map((u) => u.candidates));
       const rows = mine.map(({ candidates: _, ...u }, i) => ({ ...u, handle: picked[i], name: u.name || picked[i] }));
@@ -814,6 +817,7 @@ class StackExchangeImport {
         for (const r of inserted) handles.set(r.id, r.handle);
         break;
       }
+      taken = rows.length - inserted.length;
       await this.client.query('ROLLBACK TO SAVEPOINT se_placeholders');
     }
     return users.map((u) => handles.get(u.id) ?? null);
