@@ -62,7 +62,7 @@ describe("audit:export's --out", () => {
   it('refuses a file whose <file>.partial is a folder, before anything is read', () => {
     mkdirSync(path.join(dir, 'blocked.csv.partial'));
     expect(() => parseOut(path.join(dir, 'blocked.csv'))).toThrow(
-      new InvalidArgumentError(`expected a file whose ${path.join(dir, 'blocked.csv')}.partial, written first, is free or a file (it is a folder)`),
+      new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a folder (${path.join(dir, 'blocked.csv.partial')} is a folder)`),
     );
   });
 

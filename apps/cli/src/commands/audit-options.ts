@@ -66,7 +66,7 @@ export function parseOut(value: string): string {
   // So would writing <file>.partial when it is a folder (EISDIR), and removing it after, which
   // answers an error of its own (rm of a folder) in place of the export's.
   if (statSync(`${file}.partial`, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new InvalidArgumentError(`expected a file whose ${file}.partial, written first, is free or a file (it is a folder)`);
+    throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a folder (${file}.partial is a folder)`);
   }
   return value;
 }
