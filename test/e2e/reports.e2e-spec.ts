@@ -561,11 +561,14 @@ describe('moderation: reports and the review queue', () => {
    * topic as a move would (the report waits there, having read and checked everything it reads
    * before its transaction), `meanwhile` changing things under that lock before it is let go.
    */
-  async function reportedWhile(reporter: TestUser, meanwhile: (h: HeldLock, s: { spaceId: string; postId: string }) => Promise<void>, grants: Array<{ userId: string; level: 'MODERATE' }> = []) {
+  async function reportedWhile(
+    reporter: TestUser, meanwhile: (h: HeldLock, s: { spaceId: string; postId: string }) => Promise<void>, grants: Array<{ userId: string; level: 'MODERATE' }> = [], state = 'VISIBLE',
+  ) {
     const s = await makeSpace(t, 'PUBLIC', grants);
     await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 2}' WHERE id = $1`, [s.id]);
     const topic = await createTopic(t, author.token, await makeBoard(t, s.id));
     const p = await reply(t, author.token, topic.id, 'reported while things changed');
+    await t.sql(`UPDATE posts SET state = $2 WHERE id = $1`, [p.id, state]);
     const answer = await withLockHeld(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [topic.id], async (h) => {
       const reporting = t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: reporter.token });
       await h.waiting(1);
@@ -595,6 +598,14 @@ describe('moderation: reports and the review queue', () => {
     const weighed = expectOk(revoked.answer).report;
     expect(JSON.parse(weighed.weightBreakdown)).toMatchObject({ base: 1, basis: 'trust level 0' });
     expect([revoked.state, revoked.item]).toEqual(['VISIBLE', { score: 1, auto_hidden: false }]);
+  });
+
+  it('refuses a hidden post’s report from a moderator whose grant was revoked while it waited: they no longer see it (NOT_FOUND, nothing written)', async () => {
+    const demoted = await makeUser(t, { trustLevel: 0 });
+    const revoked = await reportedWhile(demoted, (h, s) => h.query(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [s.spaceId, demoted.id]), [{ userId: demoted.id, level: 'MODERATE' }], 'HIDDEN');
+    expectError(revoked.answer, 'NOT_FOUND');
+    expect([revoked.state, revoked.item]).toEqual(['HIDDEN', undefined]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM reports WHERE reporter_id = $1`, [demoted.id])).toEqual([{ n: 0 }]);
   });
 
   it('refuses a report from a reporter silenced in the space while it waited (FORBIDDEN, nothing written)', async () => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
-import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
+import { AccessLevel, ContentView, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService, SILENCED } from '../../../access/src/access.service';
 import { validKeyValue } from '../../../forum/src/cursors';
 import { SanctionInput } from '../sanctions/dto/sanction.inputs';
@@ -73,6 +73,9 @@ interface HeldPost {
   topic_state: ContentState;
   topic_author: string;
 }
+
+/** What judges who may see a held post and its topic (`heldView`). */
+type SeenPost = Pick<HeldPost, 'space_id' | 'state' | 'author_id' | 'deleted_from' | 'topic_state' | 'topic_author'>;
 
 /** The post a review item acts on, with its topic, as `moderationTarget` locks them. */
 interface ModerationTarget {
@@ -227,12 +230,13 @@ export class ReportsService {
       // its topic (PostsService.holdTopic: topics before posts). A reply `movePosts` took to
       // another topic meanwhile is CONFLICT (POST_MOVED, `lockInTopic`): its target (a post, or
       // the topic of a first post) was chosen on where it was, and its new topic is not held.
+      const notFound = () => AppError.notFound(input.targetType === ReportTargetType.POST ? 'Post not found' : 'Topic not found');
+      const now = target.post
+        ? await this.posts.lockInTopic<SeenPost>(tx, target.post.topic.id, target.post.id, 'p.space_id, p.state, p.author_id, p.deleted_from', 't.state AS topic_state, t.author_id AS topic_author')
+        : null;
       if (target.post) {
-        const now = await this.posts.lockInTopic<{ space_id: string; state: ContentState }>(tx, target.post.topic.id, target.post.id, 'space_id, state');
         // Deleted since it was read (by its author, say): there is nothing left to report.
-        if (!now || (now.state === ContentState.DELETED && target.post.state !== ContentState.DELETED)) {
-          throw AppError.notFound(input.targetType === ReportTargetType.POST ? 'Post not found' : 'Topic not found');
-        }
+        if (!now || (now.state === ContentState.DELETED && target.post.state !== ContentState.DELETED)) throw notFound();
         if (now.space_id !== target.spaceId) throw AppError.conflict('The topic moved while your report was on its way: report it again');
       }
       // What the report decides on is read here, once the post is held, not before the
@@ -240,6 +244,9 @@ export class ReportsService {
       // revoked, meanwhile reports nothing, or weighs as what they are now), their weight, and
       // below the space's threshold and whether its author is under automatic moderation.
       const reporter = await this.sessions.viewerNow(viewer, tx);
+      // Whether they may see it is judged again too, as `target` judged it, on the post and topic
+      // as held: a moderator demoted meanwhile no longer sees hidden or held content (NOT_FOUND).
+      if (now && (await this.heldView(reporter, now)).view !== 'full') throw notFound();
       await this.assertMayReport(reporter, target.spaceId);
       const { weight, breakdown } = await this.weigh(tx, reporter, target.spaceId);
       // A moderator kept this content after this reporter's report: the same report again would
@@ -776,15 +783,21 @@ export class ReportsService {
    * its topic as `moderatePost` holds them (`held`).
    */
   private async requireModeratesNow(moderator: Viewer, held: HeldPost): Promise<void> {
-    const rank = await this.access.rankOn(moderator, held.space_id);
+    const { rank, view } = await this.heldView(moderator, held);
     if (rank >= LEVEL_RANK.MODERATE) return;
+    if (view === 'none') throw AppError.notFound('Post not found');
+    await this.access.require(moderator, held.space_id, AccessLevel.MODERATE, 'Post not found');
+  }
+
+  /** What `viewer` gets of a post as held, its topic counted (`AccessService.postView`), and their rank on its space. */
+  private async heldView(viewer: Viewer, held: SeenPost): Promise<{ rank: number; view: ContentView }> {
+    const rank = await this.access.rankOn(viewer, held.space_id);
     const view = this.access.postView(
-      moderator,
+      viewer,
       { rank, state: held.topic_state, authorId: held.topic_author },
       { rank, state: held.state, authorId: held.author_id, deletedFrom: held.deleted_from },
     );
-    if (view === 'none') throw AppError.notFound('Post not found');
-    await this.access.require(moderator, held.space_id, AccessLevel.MODERATE, 'Post not found');
+    return { rank, view };
   }
 
   /**
