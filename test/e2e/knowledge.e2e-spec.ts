@@ -258,6 +258,13 @@ describe('knowledge base: revisions and review', () => {
     expect(expectOk(await t.gql(q, { id }, { token: author.token })).topic.article.currentRevision).toEqual({
       restoredFromNumber: 1, note: 'restored from revision 1', author: { handle: author.handle },
     });
+    // Archived, it takes no revision: the refusal names the input the client sent, the revision.
+    topicOf(await api.archive(editor.token, id));
+    const archived = await writes();
+    expect(expectError(await api.restore(author.token, current.id), 'BAD_USER_INPUT').extensions.fields).toEqual([
+      { field: 'revisionId', message: 'is a revision of an archived article: unarchive it before restoring' },
+    ]);
+    expect(await writes()).toEqual(archived);
   });
 
   it('names the revision a published one restored only to those who may see that one: readers not an unpublished one', async () => {

@@ -304,7 +304,10 @@ export class ArticlesService {
       // Its writer (the team, the pace's exemption) and its text (watched words) were judged in
       // the space read before: one moved to another space since is taken again there.
       if (row.space_id !== ref.spaceId) throw movedMeanwhile();
-      if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it before editing');
+      if (row.state === ArticleState.ARCHIVED) {
+        // A restore names the revision (its topicId is optional): the refusal names what was sent.
+        throw opts.restoredFrom ? AppError.badField('revisionId', 'is a revision of an archived article: unarchive it before restoring') : refuse('is archived: unarchive it before editing');
+      }
       if (opts.baseRevisionId && opts.baseRevisionId !== row.current_revision_id) {
         throw AppError.conflict('Someone saved a newer revision of this article meanwhile: start from that one');
       }
