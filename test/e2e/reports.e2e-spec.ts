@@ -619,6 +619,32 @@ describe('moderation: reports and the review queue', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM reports WHERE reporter_id = $1`, [silenced.id])).toEqual([{ n: 0 }]);
   });
 
+  it('reports in a fixed number of statements, everything it decides on read in its transaction: the author’s row held only once the score reaches the threshold', async () => {
+    const s = await makeSpace(t, 'PUBLIC');
+    await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 4}' WHERE id = $1`, [s.id]);
+    const topic = await createTopic(t, author.token, await makeBoard(t, s.id));
+    const p = await reply(t, author.token, topic.id, 'reported twice');
+    const reportBy = async (trustLevel: number) => {
+      const token = (await member(trustLevel)).token;
+      return t.countStatements(async () => expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'SPAM' } }, { token })));
+    };
+    const shape = (cost: { count: number; statements: string[] }) => {
+      const at = (pattern: RegExp) => cost.statements.findIndex((q) => pattern.test(q));
+      const postLocked = at(/FROM posts p .*FOR NO KEY UPDATE( OF p)?$/s);
+      return {
+        count: cost.count,
+        // The reporter and the space's threshold are read once the post is held, not before the transaction.
+        readAfterPost: postLocked >= 0 && [/FROM reports WHERE reporter_id = \$1$/s, /^SELECT moderation FROM spaces WHERE id = \$1$/].every((r) => at(r) > postLocked),
+        authorHeld: cost.statements.filter((q) => /^SELECT 1 FROM users WHERE id = \$1 FOR KEY SHARE$/.test(q)).length,
+      };
+    };
+    // Weight 1 (trust level 0): below the threshold, nothing asked about the author.
+    expect(shape(await reportBy(0))).toEqual({ count: 18, readAfterPost: true, authorHeld: 0 });
+    // Weight 3 more reaches 4: the author held and asked about, the post hidden.
+    expect(shape(await reportBy(2))).toEqual({ count: 30, readAfterPost: true, authorHeld: 1 });
+    expect(await postState(p.id)).toBe('HIDDEN');
+  });
+
   it('refuses a space moderator whose post was moved, with its topic, to a space they do not moderate while their moderatePost waited for the topic: judged on the space it is in once held (FORBIDDEN, nothing written)', async () => {
     const spaceMod = await makeUser(t);
     const a = await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }]);
