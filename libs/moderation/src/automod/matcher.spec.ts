@@ -1,4 +1,5 @@
-import { compile, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
+import { compile, compileRules, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
+import type { RuleSpec } from './matcher';
 
 describe('watched-word matching', () => {
   it('folds case and accents and maps back to the original text', () => {
@@ -67,6 +68,68 @@ describe('watched-word matching', () => {
       [[[3, 7]], []],
       [[[5, 9]], [[0, 4]]],
     ]);
+  });
+
+  describe('WORD rules combined into alternations', () => {
+    /** What compileRules' alternations find, and what each rule run on its own finds: the same rules, at the same places. */
+    const both = (rules: RuleSpec[], texts: string[]) => {
+      const folded = texts.map((t) => fold(t).folded);
+      return { combined: matchAll(compileRules(rules), folded, 10_000), alone: matchAll(rules.map((r) => compile(r.kind, r.pattern)), folded, 10_000) };
+    };
+    const words = (...patterns: string[]): RuleSpec[] => patterns.map((pattern) => ({ kind: 'WORD', pattern }));
+
+    it('finds the rules each rule finds on its own: metacharacters, accents, other scripts, prefixes, overlaps', () => {
+      const rules = words(
+        // Regex metacharacters, literal in a word.
+        'c++', 'a.b', '$money$', '(x)', '[y]', 'what?', 'a|b', '\\d', '^up', 'x{2}', 'star*', 'back\\slash',
+        // Accents and case, as folding reads them; Greek's final sigma, which only case-insensitive matching equates.
+        'café', 'CRÈME brûlée', 'σοφός', 'straße',
+        // Other scripts, spaced and not.
+        'привет', 'ばか', '傻瓜', 'שלום', 'مرحبا', 'नमस', '😀', '𝒳yz',
+        // Words that are prefixes of others, and matches that overlap one another's.
+        'spam', 'spammer', 'spam*', 'sp*m', 'foo bar', 'bar baz', 'foo', 'bar', 'baz', 'o',
+      );
+      const texts = [
+        'I love c++ and a.b, $money$ (x) [y] what? a|b \\d ^up x{2} starry back\\slash',
+        'un CAFÉ, crème   BRULEE; ΣΟΦΟΣ σοφος STRASSE straße',
+        'ПРИВЕТ мир; あなたはばかです 你是傻瓜吗 שָׁלוֹם مَرْحَبًا नमस्ते नमस 😀😀 𝒳yz',
+        'spammer spam spamalot spm sp-m foo bar baz o foo barbaz',
+        'axb a b abc cpp xx money (y) [x] what whatever',
+      ];
+      const { combined, alone } = both(rules, texts);
+      expect(combined).toEqual(alone);
+      // Not vacuous: every rule matches somewhere, overlapping ones too ("foo bar", "bar baz", "bar" and "baz" in "foo bar baz").
+      expect(rules.filter((_, i) => !combined.some((t) => t[i].length > 0)).map((r) => r.pattern)).toEqual([]);
+    });
+
+    it('keeps REGEX rules to themselves and every rule in its place among them', () => {
+      const rules: RuleSpec[] = [{ kind: 'REGEX', pattern: '(a)\\1' }, ...words('spam', 'aa'), { kind: 'REGEX', pattern: 'sp(am)' }, ...words('scam', 'spam*')];
+      const { combined, alone } = both(rules, ['aa spam scam spammy', 'nothing', '']);
+      expect(combined).toEqual(alone);
+      expect(combined[0].map((r) => r.length)).toEqual([1, 1, 1, 2, 1, 2]);
+    });
+
+    it('agrees with each rule on its own over random words and texts', () => {
+      let seed = 42;
+      const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+      const alphabet = ['a', 'b', 'é', 'B', 'ß', 'σ', 'ς', 'и', 'ば', '傻', '😀', '.', '+', '(', '$', ' ', '-'];
+      const word = () => Array.from({ length: 1 + rnd(4) }, () => alphabet[rnd(alphabet.length)]).join('').trim() || 'a';
+      for (let round = 0; round < 40; round++) {
+        const patterns = Array.from({ length: 2 + rnd(30) }, () => word() + (rnd(6) === 0 ? '*' : ''));
+        const text = Array.from({ length: 60 }, () => alphabet[rnd(alphabet.length)]).join('');
+        const { combined, alone } = both(words(...patterns), [text, patterns.join(' '), patterns.join('')]);
+        expect([patterns, text, combined]).toEqual([patterns, text, alone]);
+      }
+    });
+
+    it('compiles a set of rules once, and again when a rule changes', () => {
+      const rules = words('spam', 'scam');
+      const compiled = compileRules(rules);
+      expect(compiled.words.length).toBe(1);
+      expect(compileRules(words('spam', 'scam'))).toBe(compiled);
+      expect(compileRules(words('spam', 'scams'))).not.toBe(compiled);
+      expect(compileRules([{ kind: 'REGEX', pattern: 'spam' }, { kind: 'WORD', pattern: 'scam' }])).not.toBe(compiled);
+    });
   });
 
   it('refuses invalid, empty-matching and catastrophic patterns', () => {

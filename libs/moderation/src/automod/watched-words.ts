@@ -15,7 +15,7 @@ import { isUuid, newId } from '../../../core/src/ids';
 import { Contribution, PlainTexts, PlainVerdict, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AuditLog } from '../../../core/src/audit/audit-log';
-import { compile, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
+import { compileRules, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
 import type { Matches, RuleKind } from './matcher';
 import { trim } from '../../../core/src/graphql/transforms';
 import { ReviewItems } from '../reports/review-items';
@@ -328,7 +328,7 @@ export class WatchedWordsRule implements PostingCheck {
     const folds = parts.map((p) => fold(p.text));
     let hits: Matches;
     try {
-      hits = matchAll(rules.map((r) => compile(r.kind, r.pattern)), folds.map((f) => f.folded), MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
+      hits = matchAll(compileRules(rules), folds.map((f) => f.folded), MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
     } catch (err) {
       if (!(err instanceof MatchTimeout)) throw err;
       this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out');
