@@ -692,8 +692,8 @@ export class ReportsService {
     if (!topic) throw AppError.notFound('Post not found');
     const deciding = input.action === ModerationAction.APPROVE || input.action === ModerationAction.REJECT;
     const row = await this.uow.run(async (tx) => {
-      // The topic held, then the post locked in it (`lockInTopic`; the edit's decision or the
-      // state's change locks it again), with where it is now: a move of its topic to another
+      // The topic held, then the post locked in it (`lockInTopic`; a held edit's decision locks
+      // the edit with it), with where it is now: a move of its topic to another
       // space, committed while this waited for the topic, is seen here, and the post judged,
       // logged and acted on in that space (`topic` and `post` were read before). A post
       // `movePosts` took to another topic meanwhile is CONFLICT (POST_MOVED).
@@ -743,9 +743,11 @@ export class ReportsService {
         // Published: the post's new row; dropped: the post as it was.
         return edit.outcome === 'published' ? edit.row : null;
       }
-      // Checked under the post's lock, so a moderator racing another cannot, say, hide a post just deleted.
-      const { state, changed } = await this.posts.applyStateFrom(tx, moderator.id, post, at, transition.from, transition.to);
-      if (!changed) throw AppError.conflict(`A ${state.toLowerCase()} post cannot be ${PAST_PARTICIPLES[input.action]}`);
+      // Checked on the state read under the post's lock (`here.state`), held since and changed by
+      // nothing above, so a moderator racing another cannot, say, hide a post just deleted (as
+      // `applyStateFrom` checks it, which would lock the post a second time).
+      if (!transition.from.includes(here.state)) throw AppError.conflict(`A ${here.state.toLowerCase()} post cannot be ${PAST_PARTICIPLES[input.action]}`);
+      const changed = await this.posts.applyState(tx, moderator.id, post, at, transition.to);
       await this.audit.append(tx, {
         actorId: moderator.id,
         action: `post.${input.action.toLowerCase()}`,
