@@ -470,8 +470,16 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: 'a reply, edited' } }, { token: member.token }));
     const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 AND status = 'PENDING'`, [r.id]);
     expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'DELETE' } }, { token: mod.token }));
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    // Approving it cannot publish the edit: CONFLICT, nothing written (not an item APPROVED, the edit dropped).
+    expect(expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT').message).toBe(
+      'This post was deleted: its held edit cannot be approved (restore the post first, or reject or ignore the item, which drops the edit)',
+    );
+    expect(await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ body_source: 'a reply, edited' }]);
+    expect(await t.sql(`SELECT status FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'PENDING' }]);
+    expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'review.%'`, [r.id])).toEqual([]);
     // Deleted, its edit no longer waits: the item may be ignored, which closes the edit with it.
-    expect(expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: item.id, decision: 'IGNORE' } }, { token: mod.token })).resolveReviewItem.status).toBe('IGNORED');
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: mod.token })).resolveReviewItem.status).toBe('IGNORED');
     expect(await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([]);
     expect(expectOk(await t.gql(MOD, { input: { postId: r.id, action: 'RESTORE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
     expect(await t.sql(`SELECT body_source FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([]);
@@ -797,7 +805,7 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(items).toEqual([{ status: 'IGNORED', resolved_by: null, history: ['submitted', 'withdrawn'] }]);
   });
 
-  it('drops a held edit whose post was deleted before a moderator approved it', async () => {
+  it('drops a held edit whose post its author deleted before a moderator decided it: APPROVE is CONFLICT, IGNORE drops it', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const member = await makeUser(t, { trustLevel: 3 });
     const created = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id } }`, { input: { boardId: await makeBoard(t, s.id), title: 'Soon gone', body: 'first words' } }, { token: member.token })).createTopic;
@@ -807,7 +815,11 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: 'an edit that will not land' } }, { token: member.token }));
     expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: r.id }, { token: member.token }));
     const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 AND status = 'PENDING'`, [r.id]);
-    expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }));
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    // Approving it could only drop it: refused, the edit and its item left as they were.
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
+    expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ n: 1 }]);
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: mod.token })).resolveReviewItem.status).toBe('IGNORED');
     expect(await t.sql(`SELECT body_source, state FROM posts WHERE id = $1`, [r.id])).toEqual([{ body_source: 'a reply to edit', state: 'DELETED' }]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ n: 0 }]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM post_revisions WHERE post_id = $1`, [r.id])).toEqual([{ n: 1 }]);

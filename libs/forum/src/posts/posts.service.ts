@@ -534,8 +534,9 @@ export class PostsService {
   /**
    * A moderator's decision on a post's held edit, inside the deciding transaction: APPROVE
    * makes it the post's text (a revision by its author), REJECT drops it. Null when the post
-   * has no held edit. An edit of a post deleted meanwhile is dropped; one proposed before
-   * somebody else's edit is refused, so it cannot silently undo that edit. A decision that
+   * has no held edit. An edit of a deleted post is dropped, never approved (CONFLICT: the post
+   * restored first, it may be); one proposed before somebody else's edit is refused, so it
+   * cannot silently undo that edit. A decision that
    * read the edit (`readVersion`) decides that one or nothing: CONFLICT when another is
    * waiting, so a moderator neither publishes nor drops a text they did not see.
    */
@@ -558,8 +559,13 @@ export class PostsService {
     if (!pending) return null;
     if (readVersion === null) throw AppError.conflict('An edit was held for review since you read the post: read it again, and decide it by its pendingEditVersion');
     if (readVersion !== undefined && readVersion !== pending.version) throw AppError.conflict('Its author changed the held edit since you read it: read it again');
+    // Approving it could only drop it, an outcome its moderator did not choose (REJECT or the
+    // queue's IGNORE drop it, as they say).
+    if (approve && pending.state === ContentState.DELETED) {
+      throw AppError.conflict('This post was deleted: its held edit cannot be approved (restore the post first, or reject or ignore the item, which drops the edit)');
+    }
     await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1`, [postId]);
-    if (!approve || pending.state === ContentState.DELETED) return { outcome: 'dropped' };
+    if (!approve) return { outcome: 'dropped' };
     if (pending.revision !== pending.base_revision) {
       throw AppError.conflict('The post was edited after this change was proposed: reject it, and its author can edit again');
     }

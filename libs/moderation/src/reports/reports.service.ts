@@ -454,7 +454,8 @@ export class ReportsService {
         // A held contribution: approving publishes it, rejecting removes it. A held edit of a
         // visible post becomes its text, or is dropped (the post keeps the text it had).
         // Ignoring would leave it waiting with no item to decide it by: only what no longer
-        // waits (its author deleted it, say) is closed that way.
+        // waits (its author deleted it, say) is closed that way. A deleted post's held edit is
+        // rejected or ignored (dropped either way), never approved (`decidePendingEdit`: CONFLICT).
         // (An article's draft waits for publishArticle, not for this item: that item may be closed.)
         const draft = post?.number === 1 && post.topic.kind === TopicKind.ARTICLE;
         if (input.decision === ReviewDecision.IGNORE && post && !draft && (post.state === ContentState.PENDING || (post.state !== ContentState.DELETED && (await this.posts.hasPendingEdit(tx, post.id))))) {
