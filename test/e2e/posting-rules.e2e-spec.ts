@@ -738,7 +738,16 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expectError(await t.gql(MOD, { input: { postId, action: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
     // A version given as null names none, as one left out: the edit waiting now is approved.
     expectOk(await t.gql(EDIT, { input: { postId, body: 'one more correction' } }, { token: member.token }));
+    const decided = (await read(mod.token)).pendingEdit.version;
     expect(expectOk(await t.gql(MOD, { input: { postId, action: 'APPROVE', pendingEditVersion: null } }, { token: mod.token })).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>one more correction</p>\n' });
+    // A version names one edit for good: the author's next held edit, once that one is decided,
+    // is not that version again, so a moderator who read the decided one decides nothing by it.
+    expectOk(await t.gql(EDIT, { input: { postId, body: 'a correction nobody read' } }, { token: member.token }));
+    expect((await read(mod.token)).pendingEdit.version).toBeGreaterThan(decided);
+    for (const action of ['APPROVE', 'REJECT']) {
+      expect(expectError(await t.gql(MOD, { input: { postId, action, pendingEditVersion: decided } }, { token: mod.token }), 'CONFLICT').message).toBe('Its author changed the held edit since you read it: read it again');
+    }
+    expect((await read(mod.token)).pendingEdit).toMatchObject({ bodySource: 'a correction nobody read' });
   });
 
   it('holds an edit of a post approved while the edit was on its way, as it holds any edit of a visible post', async () => {

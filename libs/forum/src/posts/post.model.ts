@@ -55,7 +55,7 @@ export class PendingEditModel {
   @Field(() => [String], { nullable: true, description: 'The topic’s new tags (an edit of its first post).' }) tags!: string[] | null;
   @Field(() => String, { nullable: true, description: 'The author’s reason for the edit.' }) reason!: string | null;
   @Field(() => String, { nullable: true, description: 'Why it waits for a moderator.' }) note!: string | null;
-  @Field(() => Int, { description: 'Raised each time its author replaces it while it waits; moderatePost names the version it approves or rejects (pendingEditVersion).' }) version!: number;
+  @Field(() => Int, { description: 'Raised each time its author proposes an edit of the post (a replacement, or one after an edit decided), so a version names one edit for good; moderatePost names the version it approves or rejects (pendingEditVersion).' }) version!: number;
   @Field({ description: 'When this version was proposed.' }) createdAt!: Date;
 }
 

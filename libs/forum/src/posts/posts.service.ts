@@ -511,19 +511,25 @@ export class PostsService {
 
   /**
    * Keeps an author's held edit beside the post, replacing an earlier one still waiting (a
-   * new version). Answers whether it replaced one.
+   * new version). Answers whether it replaced one. Versions go on from the post's last
+   * (`post_pending_edit_versions`), never restarting once an edit is decided or withdrawn, so
+   * a version names one edit for good (moderatePost's pendingEditVersion).
    */
   private async proposeEdit(tx: Tx, editorId: string, postId: string, edit: PostEdit, note: string): Promise<boolean> {
-    const [row] = await tx.query<{ version: number }>(
-      `INSERT INTO post_pending_edits AS e (post_id, editor_id, base_revision, body_source, body_html, title, tags, reason, note)
-       VALUES ($1, $2, (SELECT COALESCE(max(number), 0) FROM post_revisions WHERE post_id = $1), $3, $4, $5, $6, $7, $8)
+    // `waiting` reads the statement's snapshot: whether an edit waited before this one.
+    const [row] = await tx.query<{ replaced: boolean }>(
+      `WITH waiting AS (SELECT 1 FROM post_pending_edits WHERE post_id = $1),
+            v AS (INSERT INTO post_pending_edit_versions AS s (post_id, last) VALUES ($1, 1)
+                  ON CONFLICT (post_id) DO UPDATE SET last = s.last + 1 RETURNING last)
+       INSERT INTO post_pending_edits AS e (post_id, editor_id, base_revision, body_source, body_html, title, tags, reason, note, version)
+       VALUES ($1, $2, (SELECT COALESCE(max(number), 0) FROM post_revisions WHERE post_id = $1), $3, $4, $5, $6, $7, $8, (SELECT last FROM v))
        ON CONFLICT (post_id) DO UPDATE SET editor_id = EXCLUDED.editor_id, base_revision = EXCLUDED.base_revision,
          body_source = EXCLUDED.body_source, body_html = EXCLUDED.body_html, title = EXCLUDED.title, tags = EXCLUDED.tags,
-         reason = EXCLUDED.reason, note = EXCLUDED.note, version = e.version + 1, created_at = now()
-       RETURNING version`,
+         reason = EXCLUDED.reason, note = EXCLUDED.note, version = EXCLUDED.version, created_at = now()
+       RETURNING EXISTS (SELECT 1 FROM waiting) AS replaced`,
       [postId, editorId, edit.body, edit.html, edit.title, edit.tags, edit.reason, note || null],
     );
-    return row.version > 1;
+    return row.replaced;
   }
 
   /** Whether a post has an edit waiting for a moderator's decision. */
