@@ -938,6 +938,45 @@ describe('postgres engine: lexeme counts per space', () => {
     }));
 
   /**
+   * compile looks each word (and each close word of a typo) up once per language: its statement
+   * grows with words × languages. Until 2026-12-06 each lookup (to_tsvector and the tsquery
+   * function) was written again into every column built from it (all_, any_, terms_, the typo
+   * levels), which a 300-character query of 50 typos made a 141 KB statement of 909 to_tsvector
+   * calls, planned and run on every search. 50 words of five letters, each one letter off a
+   * word of the space: at most (1 + 3 close words) × 50 × 3 languages calls of each.
+   */
+  it('compiles a query with each word looked up once per language', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      let seed = 7;
+      const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+      const letter = (from: string) => from[next(from.length)];
+      const words = new Set<string>();
+      while (words.size < 50) words.add(['bcdfgklmnprstvz', 'aeiou', 'bcdfgklmnprstvz', 'aeiou', 'bcdfgklmnprstvz'].map(letter).join(''));
+      await engine.upsert([searchDocument({ spaceId: space, title: 'Words', body: [...words].join(' ') })]);
+      const query = [...words].map((w) => w.slice(0, 4) + (w[4] === 'z' ? 'b' : 'z')).join(' ') + ' ';
+      const compiled: string[] = [];
+      const run = t.ds.query.bind(t.ds);
+      const spy = jest.spyOn(t.ds, 'query').mockImplementation((sql: string, params?: unknown[], runner?: unknown) => {
+        if (sql.includes(' AS all_en')) compiled.push(sql);
+        return run(sql, params, runner as never);
+      });
+      let res: { total: number };
+      try {
+        res = await engine.search({ query, filters: { spaceIds: [space] }, limit: 10, offset: 0 });
+      } finally {
+        spy.mockRestore();
+      }
+      const calls = (fn: RegExp) => (compiled[0]?.match(fn) ?? []).length;
+      expect({ found: res.total, statements: compiled.length, toTsvector: calls(/\bto_tsvector\(/g) <= 4 * 50 * 3, toTsquery: calls(/to_tsquery\(/g) <= 4 * 50 * 3 }).toEqual({
+        found: 1,
+        statements: 1,
+        toTsvector: true,
+        toTsquery: true,
+      });
+    }));
+
+  /**
    * A space's first documents of a language are found before the job folds them into the counts
    * (the languages read are those the counts list and those of the changes queued), and a
    * moderator's own query reads every language (hidden documents are in no count).

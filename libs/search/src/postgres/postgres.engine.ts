@@ -1140,14 +1140,35 @@ export class PostgresSearchEngine implements SearchEngine {
     // each query it finds no lexeme in ("text-search query contains only stop words…"), and `''`
     // read as a tsquery draws one too. A word is looked up only where to_tsvector, which parses it
     // alike and draws none, finds a lexeme in it.
-    const lexemes = (cfg: string, fn: string, param: string) => `CASE WHEN length(to_tsvector('${cfg}', ${param})) = 0 THEN NULL ELSE ${fn}('${cfg}', ${param})::text END`;
+    //
+    // The statement is built in three levels, each a sub-select PostgreSQL computes once (OFFSET 0
+    // keeps it from being pulled up into the next, which would write its expressions again into
+    // every one that uses them): each word's lookup per language (`k`), then each term's query,
+    // its typo levels and each excluded phrase per language (`t`), then the columns read. Each
+    // lookup is written once, so the statement grows with words × languages, not with how many
+    // columns use them (written into each, a query of 50 typos compiled by a 141 KB statement).
+    //
+    // A level's columns (`k` or `t`): each expression once, named by its place.
+    const subSelect = (alias: string) => {
+      const columns = new Map<string, string>();
+      const column = (sql: string) => {
+        if (!columns.has(sql)) columns.set(sql, `${alias}${columns.size}`);
+        return `${alias}.${columns.get(sql)}`;
+      };
+      return { column, sql: () => [...columns].map(([sql, name]) => `${sql} AS ${name}`).join(', ') };
+    };
+    const k = subSelect('k');
+    const t = subSelect('t');
+    const lexemes = (cfg: string, fn: string, param: string) => k.column(`CASE WHEN length(to_tsvector('${cfg}', ${param})) = 0 THEN NULL ELSE ${fn}('${cfg}', ${param})::text END`);
     // Parts (tsquery texts or NULL, each put in brackets, `!` before with `not`) joined by `op`; NULL when every part is.
     const part = (x: string, not = false) => `'${not ? '!' : ''}(' || ${x} || ')'`;
     const joined = (parts: string[], op: '&' | '|') => `nullif(concat_ws(' ${op} ', ${parts.join(', ')}), '')::tsquery::text`;
     const anyOf = (parts: string[]) => joined(parts.map((x) => part(x)), '|');
-    const positive: Array<(cfg: string) => string> = [];
-    // Per positive term, its matches by typos when it is widened (see Compiled.typoLevels).
+    // Per positive term and language, its query (a column of `t`).
+    const positive: Array<Record<Lang, string>> = [];
+    // Per positive term, its matches by typos per language when it is widened (see Compiled.typoLevels).
     const levels: Array<((cfg: string) => { exact: string; one: string }) | null> = [];
+    const perLang = (of: (cfg: string) => string) => Object.fromEntries(LANGS.map((l) => [l, of(CONFIGS[l])])) as Record<Lang, string>;
     for (const w of q.words) {
       const close = near.get(w) ?? [];
       const alternatives = close.map((c) => p(c.term));
@@ -1164,40 +1185,42 @@ export class PostgresSearchEngine implements SearchEngine {
       const alone = expanded ? p(w) : '';
       const own = (cfg: string) =>
         expanded
-          ? `CASE WHEN length(to_tsvector('${cfg}', ${alone})) = 0 THEN NULL
-                  ELSE (SELECT string_agg(quote_literal(x), ' | ') FROM unnest(tsvector_to_array(to_tsvector('${cfg}', ${exact}))) AS x) END`
+          ? k.column(`CASE WHEN length(to_tsvector('${cfg}', ${alone})) = 0 THEN NULL
+                  ELSE (SELECT string_agg(quote_literal(x), ' | ') FROM unnest(tsvector_to_array(to_tsvector('${cfg}', ${exact}))) AS x) END`)
           : lexemes(cfg, w === q.prefix ? 'to_tsquery' : 'plainto_tsquery', exact);
       const alternative = (cfg: string, typos: number) => alternatives.filter((_, i) => close[i].typos === typos).map((a) => lexemes(cfg, 'plainto_tsquery', a));
-      positive.push((cfg) => anyOf([own(cfg), ...alternatives.map((a) => lexemes(cfg, 'plainto_tsquery', a))]));
+      // A word alone is its lookup as it is (a tsquery's text, read and written again, is itself).
+      const term = (cfg: string) => (!expanded && alternatives.length === 0 ? own(cfg) : anyOf([own(cfg), ...alternatives.map((a) => lexemes(cfg, 'plainto_tsquery', a))]));
+      positive.push(perLang((cfg) => t.column(term(cfg))));
       // The hidden word itself (in a moderator's query, see nearWords) is no typo. An empty level
       // (a stop word, no close word) is NULL: it matches nothing.
-      const level = (parts: string[]) => (parts.length ? anyOf(parts) : 'NULL::text');
-      levels.push(close.length ? (cfg) => ({ exact: level([own(cfg), ...alternative(cfg, 0)]), one: level(alternative(cfg, 1)) }) : null);
+      const typoLevel = (parts: string[]) => (parts.length ? t.column(anyOf(parts)) : 'NULL::text');
+      levels.push(close.length ? (cfg) => ({ exact: typoLevel([own(cfg), ...alternative(cfg, 0)]), one: typoLevel(alternative(cfg, 1)) }) : null);
     }
     for (const phrase of q.phrases) {
       const param = p(phrase.join(' '));
-      positive.push((cfg) => lexemes(cfg, 'phraseto_tsquery', param));
+      positive.push(perLang((cfg) => t.column(lexemes(cfg, 'phraseto_tsquery', param))));
       levels.push(null);
     }
     // Only a short query's matches are ranked by typos (TYPO_RANKED_QUERY_TERMS).
     const widened = positive.length <= TYPO_RANKED_QUERY_TERMS && levels.some((l) => l !== null);
     const excluded = q.excluded.map((words) => p(words.join(' ')));
-    const negated = (cfg: string) => excluded.map((x) => lexemes(cfg, 'phraseto_tsquery', x));
+    const negated = excluded.map((x) => perLang((cfg) => t.column(lexemes(cfg, 'phraseto_tsquery', x))));
     // Each language's query: every term required (`&`) or any enough (`|`), without the excluded
     // phrases; '' where it drops them all.
-    const expression = (cfg: string, op: '&' | '|') =>
-      `coalesce(${joined([part(joined(positive.map((f) => part(f(cfg))), op)), ...negated(cfg).map((x) => part(x, true))], '&')}, '')`;
+    const expression = (l: Lang, op: '&' | '|') =>
+      `coalesce(${joined([part(joined(positive.map((x) => part(x[l])), op)), ...negated.map((x) => part(x[l], true))], '&')}, '')`;
     const columns = LANGS.flatMap((l) => [
-      `${expression(CONFIGS[l], '&')} AS all_${l}`,
-      `${expression(CONFIGS[l], '|')} AS any_${l}`,
-      `ARRAY[${positive.map((f) => `coalesce(${f(CONFIGS[l])}, '')`).join(', ')}] AS terms_${l}`,
+      `${expression(l, '&')} AS all_${l}`,
+      `${expression(l, '|')} AS any_${l}`,
+      `ARRAY[${positive.map((x) => `coalesce(${x[l]}, '')`).join(', ')}] AS terms_${l}`,
       ...(widened
         ? (['exact', 'one'] as const).map((key) => `ARRAY[${levels.map((level) => (level ? level(CONFIGS[l])[key] : 'NULL::text')).join(', ')}]::text[] AS ${key}_${l}`)
         : []),
     ]);
-    if (excluded.length) columns.push(...LANGS.map((l) => `coalesce(${joined(negated(CONFIGS[l]).map((x) => part(x, true)), '&')}, '') AS excl_${l}`));
+    if (excluded.length) columns.push(...LANGS.map((l) => `coalesce(${joined(negated.map((x) => part(x[l], true)), '&')}, '') AS excl_${l}`));
     if (!moderated) columns.push(`${languagesSql(`${p(spaceIds)}::uuid[]`)} AS languages`);
-    const [row] = await this.ds.query(`SELECT ${columns.join(', ')}`, params);
+    const [row] = await this.ds.query(`SELECT ${columns.join(', ')} FROM (SELECT ${t.sql()} FROM (SELECT ${k.sql()} OFFSET 0) k OFFSET 0) t`, params);
     const pick = (prefix: string) => Object.fromEntries(LANGS.map((l) => [l, row[`${prefix}_${l}`]])) as Record<Lang, never>;
     // A language that drops every positive term (each a stop word there) finds nothing: its queries
     // are empty, not the exclusions alone (`'' && !'foo'` is `!'foo'`: every post of it without foo).
