@@ -118,10 +118,27 @@ describe('automod: watched words', () => {
     await t.sql(`DELETE FROM watched_words WHERE pattern = '(b+)+$'`);
   });
 
+  it('limits each moderator to 10 rule saves a minute, counted before the pattern is tried', async () => {
+    // Trying a pattern holds the process for up to a second: a save past the limit is refused before that, and writes nothing.
+    const saver = await makeUser(t);
+    const own = await makeSpace(t, 'PUBLIC', [{ userId: saver.id, level: 'MODERATE' }]);
+    const save = (pattern: string, kind = 'WORD') => t.gql(RULE, { input: { spaceId: own.id, pattern, kind, action: 'FLAG', publicReason: 'Looked at' } }, { token: saver.token });
+    for (let i = 0; i < 9; i++) expectOk(await save(`word${i}`));
+    // A pattern refused once tried counts too: the trying is what the limit bounds.
+    expectError(await save('[', 'REGEX'), 'BAD_USER_INPUT');
+    const before = await t.sql(`SELECT (SELECT count(*)::int FROM watched_words WHERE space_id = $1) AS rules, (SELECT count(*)::int FROM moderation_log WHERE actor_id = $2) AS logged`, [own.id, saver.id]);
+    const err = expectError(await save('word9'), 'RATE_LIMITED');
+    expect(err.extensions.retryAfterSeconds).toBeGreaterThan(0);
+    expect(await t.sql(`SELECT (SELECT count(*)::int FROM watched_words WHERE space_id = $1) AS rules, (SELECT count(*)::int FROM moderation_log WHERE actor_id = $2) AS logged`, [own.id, saver.id])).toEqual(before);
+    expect(before).toEqual([{ rules: 9, logged: 9 }]);
+  });
+
   it('screens a long post against hundreds of watched words within its time budget, finding the rules it names', async () => {
     // A space with 500 WORD rules, as a Discourse-style community keeps: run one by one, they
     // ran a 100,000-character post out of its budget, and every long post was held.
-    const big = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    // Its own moderator: the rules the others save would spend `mod`'s 10 saves a minute.
+    const bigMod = await makeUser(t);
+    const big = await makeSpace(t, 'PUBLIC', [{ userId: bigMod.id, level: 'MODERATE' }]);
     const bigBoard = await makeBoard(t, big.id);
     const syllables = ['con', 'tem', 'pre', 'dis', 'sec', 'lab', 'mag', 'ali', 'ips', 'dol', 'sit', 'ame', 'adi', 'eli', 'inc', 'ero', 'qua', 'vel', 'nis', 'cré'];
     const words = Array.from({ length: 498 }, (_, i) => `${syllables[i % 20]}${syllables[Math.floor(i / 20) % 20]}q${i % 7 ? '' : '*'}`);
@@ -130,8 +147,8 @@ describe('automod: watched words', () => {
        SELECT gen_random_uuid(), $1, w, 'WORD', 'BLOCK', 'Not here', now() - interval '1 hour' FROM unnest($2::text[]) AS w`,
       [big.id, words],
     );
-    const flag = expectOk(await t.gql(RULE, { input: { spaceId: big.id, pattern: 'needle', kind: 'WORD', action: 'FLAG', publicReason: 'Looked at' } }, { token: mod.token })).createWatchedWord.id;
-    expectOk(await t.gql(RULE, { input: { spaceId: big.id, pattern: 'hay*stack', kind: 'WORD', action: 'CENSOR', publicReason: 'Masked' } }, { token: mod.token }));
+    const flag = expectOk(await t.gql(RULE, { input: { spaceId: big.id, pattern: 'needle', kind: 'WORD', action: 'FLAG', publicReason: 'Looked at' } }, { token: bigMod.token })).createWatchedWord.id;
+    expectOk(await t.gql(RULE, { input: { spaceId: big.id, pattern: 'hay*stack', kind: 'WORD', action: 'CENSOR', publicReason: 'Masked' } }, { token: bigMod.token }));
     const para = 'Contemporary discussion of labour, magnitude and dolorous ipsum: crème brûlée, sitting amet elit. ';
     const body = (para.repeat(Math.ceil(99_000 / para.length)).slice(0, 99_000) + ' a needle in a hayrickstack.').slice(0, 100_000);
     const res = expectOk(await t.gql(CREATE, { input: { boardId: bigBoard, title: 'A long one', body } }, { token: member.token })).createTopic;

@@ -48,7 +48,7 @@ const LEAK = /violates|relation "|syntax error|invalid input syntax|invalid byte
  */
 const EXCLUDED_TABLES: Record<string, string> = {
   migrations: 'migration bookkeeping; never written by requests, excluded only to keep the checksum off the runner',
-  rate_events: 'rate-limit counters: a refused attempt (sign-in, password or e-mail change, sign-up) counts against its limit by design',
+  rate_events: 'rate-limit counters: a refused attempt (sign-in, password or e-mail change, sign-up) counts against its limit by design (so does a watched-word save refused once its pattern was tried)',
   rate_tokens: 'rate-limit token buckets: search and similarTopics charge a read before they answer, refused or not',
 };
 

@@ -27,6 +27,11 @@ const ACTIONS: WatchAction[] = ['BLOCK', 'CENSOR', 'REQUIRE_APPROVAL', 'FLAG'];
 /** A user refused by one rule again within this many minutes adds nothing to the moderation log. */
 const REFUSALS_LOGGED_EVERY_MINUTES = 10;
 const REFUSALS_LOGGED: RateRule = { bucket: 'automod:refusal-log', limit: 1, windowSeconds: REFUSALS_LOGGED_EVERY_MINUTES * 60 };
+/**
+ * Saves of a rule per moderator: each tries its pattern on hostile inputs, holding the process
+ * for up to a second (`validatePattern`), so one is counted before that, whatever it then decides.
+ */
+export const RULE_SAVES: RateRule = { bucket: 'automod:rule-save', limit: 10, windowSeconds: 60 };
 /** Time budget for all watched-word matching on one post. */
 const MATCH_BUDGET_MS = 50;
 
@@ -105,6 +110,7 @@ export class WatchedWordsService {
     private readonly access: AccessService,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
+    private readonly limiter: RateLimiter,
   ) {}
 
   private async authorize(viewer: Viewer, spaceId: string | null): Promise<void> {
@@ -128,6 +134,7 @@ export class WatchedWordsService {
   async create(viewer: Viewer, input: WatchedWordInput): Promise<WatchedWordModel> {
     const spaceId = input.spaceId ?? null;
     await this.authorize(viewer, spaceId);
+    await this.limiter.reserve([[RULE_SAVES, viewer.user!.id]]);
     const problem = validatePattern(input.kind, input.pattern);
     if (problem) throw AppError.badField('pattern', problem);
     const row = await this.uow.run(async (tx) => {
