@@ -149,6 +149,14 @@ describe('watched-word matching', () => {
     for (const word of ['*spam*', 'v*agra', 'free money']) expect([word, validatePattern('WORD', word)]).toEqual([word, null]);
   });
 
+  it('refuses a pattern whose tries together spend the total budget, however fast each one is', () => {
+    // The tries run on the main thread: past the total (a second by default) none more is made, and the pattern is too slow.
+    expect(validatePattern('WORD', 'v*agra', 25, 0)).toMatch(/too slow/);
+    expect(validatePattern('REGEX', 'free\\s+money', 25, 0)).toMatch(/too slow/);
+    // Refusals that need no try come first.
+    expect(validatePattern('REGEX', '(unclosed', 25, 0)).toMatch(/not a valid pattern/);
+  });
+
   it('believes a budget overrun only when a second, longer run overruns too', () => {
     // Cubic backtracking: far more than 1 ms, far less than 10 s, whatever the machine is doing.
     const slowish = [/a*a*a*b/giu];
