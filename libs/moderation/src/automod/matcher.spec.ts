@@ -130,6 +130,24 @@ describe('watched-word matching', () => {
       expect(compileRules(words('spam', 'scams'))).not.toBe(compiled);
       expect(compileRules([{ kind: 'REGEX', pattern: 'spam' }, { kind: 'WORD', pattern: 'scam' }])).not.toBe(compiled);
     });
+
+    it('scans a long text once per alternation, and runs only the rules found over it', () => {
+      // What keeps 500 words within a post's budget, said by what runs rather than by how long it takes (the e2e case's budget is wall-clock time).
+      const rules = words(...Array.from({ length: 500 }, (_, i) => `scanned${i}word`));
+      const compiled = compileRules(rules);
+      const runs = new Map<RegExp, number>();
+      for (const re of [...compiled.each, ...compiled.words.map((w) => w.scan)]) {
+        const exec = re.exec.bind(re);
+        re.exec = (text: string) => (runs.set(re, (runs.get(re) ?? 0) + 1), exec(text));
+      }
+      const text = 'filler text, '.repeat(7_700) + 'scanned7word and scanned321word, scanned7word again';
+      const hits = matchAll(compiled, [text], 10_000)[0];
+      expect(hits.flatMap((ranges, i) => (ranges.length ? [[rules[i].pattern, ranges.length]] : []))).toEqual([['scanned7word', 2], ['scanned321word', 1]]);
+      // Four alternations (128 words each at most): each runs once per place it matches, and once more to the end.
+      expect(compiled.words.map((w) => runs.get(w.scan))).toEqual([3, 1, 2, 1]);
+      // Of the rules on their own, only the two found: once per match and once more.
+      expect([...compiled.each.entries()].filter(([, re]) => runs.has(re)).map(([i, re]) => [i, runs.get(re)])).toEqual([[7, 3], [321, 2]]);
+    });
   });
 
   it('refuses invalid, empty-matching and catastrophic patterns', () => {
