@@ -150,6 +150,23 @@ describe('watched-word matching', () => {
     });
   });
 
+  it('tries the later members of a block at a bounded number of places, however often an earlier one recurs', () => {
+    // A watched word repeated all through a post: each place it matches, every later member of its block not found yet was tried
+    // (10,000 places x 127 members); past a bound the members not found are each run once over the text instead.
+    const rules: RuleSpec[] = ['the', ...Array.from({ length: 127 }, (_, i) => `later${i}word`)].map((pattern) => ({ kind: 'WORD', pattern }));
+    const compiled = compileRules(rules);
+    let tries = 0;
+    for (const one of compiled.words[0].single) {
+      if (!one.re) continue;
+      const test = one.re.test.bind(one.re);
+      one.re.test = (text: string) => (tries++, test(text));
+    }
+    const text = 'the cat and '.repeat(10_000) + 'later99word';
+    const hits = matchAll(compiled, [text], 10_000)[0];
+    expect(hits.flatMap((ranges, i) => (ranges.length ? [[rules[i].pattern, ranges.length]] : []))).toEqual([['the', 10_000], ['later99word', 1]]);
+    expect(tries).toBeLessThanOrEqual(64 * 128);
+  });
+
   it('refuses invalid, empty-matching and catastrophic patterns', () => {
     expect(validatePattern('REGEX', '(unclosed')).toMatch(/not a valid pattern/);
     expect(validatePattern('REGEX', 'a*')).toMatch(/empty/);

@@ -248,19 +248,34 @@ function groupOf(m: RegExpExecArray): number {
  * its alternation matches, the member it names and every later one that matches there too; then
  * on from the next character, since matches of different words overlap ("foo" and "foo bar",
  * "bar" inside "foo bar"). An alternation matches wherever any of its alternatives does, so
- * this finds exactly the members that match somewhere.
+ * this finds exactly the members that match somewhere. Past TRIES_PER_MEMBER tries a member,
+ * those not found yet are decided by their own regexes (`each`) over the whole text, so a
+ * watched word repeated all through a post costs no more than the rules run one by one.
  */
-function wordsIn(block: WordBlock, text: string, found: Set<number>): void {
+function wordsIn(block: WordBlock, each: RegExp[], text: string, found: Set<number>): void {
   const { scan, members } = block;
   const seen = new Set<number>();
   scan.lastIndex = 0;
   let m: RegExpExecArray | null;
+  let tries = 0;
   while (seen.size < members.length && (m = scan.exec(text)) !== null) {
     const at = m.index;
     seen.add(groupOf(m));
     for (let k = groupOf(m) + 1; k < members.length; k++) {
       if (seen.has(k)) continue;
       if (singleAt(block.single[k], text, at)) seen.add(k);
+      tries++;
+    }
+    if (tries > TRIES_PER_MEMBER * members.length) {
+      // An early member recurring all through the text (a common watched word) would have the
+      // later ones tried at each place: those not found yet are each run once over it instead.
+      for (let k = 0; k < members.length; k++) {
+        if (seen.has(k)) continue;
+        const re = each[members[k]];
+        re.lastIndex = 0;
+        if (re.test(text)) seen.add(k);
+      }
+      break;
     }
     // On by one character (both halves of a surrogate pair: no match starts between them).
     const c = text.charCodeAt(at);
@@ -268,6 +283,9 @@ function wordsIn(block: WordBlock, text: string, found: Set<number>): void {
   }
   for (const k of seen) found.add(members[k]);
 }
+
+/** Tries of later members at the places a block matched, per member, before those not found are each run over the text alone. */
+const TRIES_PER_MEMBER = 32;
 
 /** Every match of `re` in `text`, as [start, end) ranges, searching on after each (past an empty one). */
 function rangesOf(re: RegExp, text: string): Array<[number, number]> {
@@ -285,7 +303,7 @@ function rangesOf(re: RegExp, text: string): Array<[number, number]> {
 function matchRules(rules: CompiledRules, texts: string[]): Matches {
   return texts.map((text) => {
     const found = new Set<number>();
-    for (const block of rules.words) wordsIn(block, text, found);
+    for (const block of rules.words) wordsIn(block, rules.each, text, found);
     return rules.each.map((re, i) => (rules.inBlock[i] && !found.has(i) ? [] : rangesOf(re, text)));
   });
 }
