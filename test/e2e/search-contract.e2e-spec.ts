@@ -121,6 +121,22 @@ async function noticesDuring<T>(t: TestApp, fn: () => Promise<T>): Promise<{ res
   }
 }
 
+/** What `engine` finds for "gizmo " in `space`, and the statements compiling its tsqueries (see compile) it sent meanwhile. */
+async function compiledDuring(t: TestApp, engine: PostgresSearchEngine, space: string): Promise<{ ids: string[]; compiled: Array<{ sql: string; params: unknown[] }> }> {
+  const compiled: Array<{ sql: string; params: unknown[] }> = [];
+  const query = t.ds.query.bind(t.ds);
+  const spy = jest.spyOn(t.ds, 'query').mockImplementation((sql: string, params?: unknown[], runner?: unknown) => {
+    if (sql.includes('AS all_en')) compiled.push({ sql, params: params ?? [] });
+    return query(sql, params, runner as never);
+  });
+  try {
+    const ids = (await engine.search({ query: 'gizmo ', filters: { spaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id);
+    return { ids, compiled };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 /** A test on the PostgreSQL engine alone (its lexeme counts folded in after every write), over a database of its own. */
 async function withPostgresEngine(fn: (engine: PostgresSearchEngine, t: TestApp) => Promise<void>): Promise<void> {
   const t = await bootTestApp();
@@ -1049,18 +1065,7 @@ describe('postgres engine: lexeme counts per space', () => {
                    SELECT ARRAY[s], '{en}', '{gizmo}', '{1}', ARRAY[s], '{en}', '{1}' FROM (SELECT gen_random_uuid() AS s FROM generate_series(1, 5000)) x`);
       await plain.upsert([french]);
       await t.sql(`ANALYZE search_lexeme_deltas`);
-      const compiled: Array<{ sql: string; params: unknown[] }> = [];
-      const query = t.ds.query.bind(t.ds);
-      const spy = jest.spyOn(t.ds, 'query').mockImplementation((sql: string, params?: unknown[], runner?: unknown) => {
-        if (sql.includes('AS all_en')) compiled.push({ sql, params: params ?? [] });
-        return query(sql, params, runner as never);
-      });
-      let ids: string[];
-      try {
-        ids = (await plain.search({ query: 'gizmo ', filters: { spaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id);
-      } finally {
-        spy.mockRestore();
-      }
+      const { ids, compiled } = await compiledDuring(t, plain, space);
       expect([ids, compiled.length]).toEqual([[french.id], 1]);
       const [{ 'QUERY PLAN': [{ Plan: plan }] }] = await t.sql(`EXPLAIN (FORMAT JSON) ${compiled[0].sql}`, compiled[0].params);
       const reads = (node: any): string[] => [
@@ -1072,6 +1077,46 @@ describe('postgres engine: lexeme counts per space', () => {
       // lookup would read whole, the rows of other spaces with it (gin_clean_pending_list: the pages
       // it moved into the index).
       expect(await t.sql(`SELECT gin_clean_pending_list('search_lexeme_deltas_document_spaces_idx'::regclass)::int AS pending`)).toEqual([{ pending: 0 }]);
+    }));
+
+  /**
+   * With the fold behind (the worker stopped), the queue holds a row for every statement that wrote
+   * documents of the spaces searched since: until 2026-12-06 each query read every one of them to
+   * learn their languages (the index above passes by other spaces' rows alone), so a query's cost
+   * grew with the backlog of its own spaces. The lookup now reads a bounded number of them however
+   * long the backlog (past it, every language is read, as a moderator's own query reads them), and a
+   * language whose documents are all in changes not folded in is still found.
+   */
+  it('reads a bounded number of the changes not folded in of the spaces searched, however long their backlog', () =>
+    withPostgresEngine(async (_engine, t) => {
+      const plain = new PostgresSearchEngine(t.ds);
+      const space = newId();
+      await plain.upsert([searchDocument({ spaceId: space, title: 'Gizmo', body: 'A gizmo.' })]);
+      await plain.foldCounts();
+      // The space's first French document, in the oldest change not folded in.
+      const french = searchDocument({ spaceId: space, title: 'Gizmo', body: 'Un gizmo.', language: 'fr' });
+      await plain.upsert([french]);
+      // Rows read from the queue by the compilation's statement (EXPLAIN ANALYZE), and what the query finds.
+      const lookup = async () => {
+        const { ids, compiled } = await compiledDuring(t, plain, space);
+        const [{ 'QUERY PLAN': [{ Plan: plan }] }] = await t.sql(`EXPLAIN (ANALYZE, FORMAT JSON) ${compiled[0].sql}`, compiled[0].params);
+        const rows = (node: any): number =>
+          (node['Relation Name'] === 'search_lexeme_deltas' ? node['Actual Rows'] * node['Actual Loops'] : 0) + (node.Plans ?? []).reduce((n: number, p: any) => n + rows(p), 0);
+        return { found: ids.includes(french.id), rows: rows(plan) };
+      };
+      // English documents of the space written statement by statement, none folded in.
+      const backlog = (statements: number) =>
+        t.sql(`INSERT INTO search_lexeme_deltas (spaces, languages, lexemes, deltas, document_spaces, document_languages, document_deltas)
+               SELECT ARRAY[$1::uuid], '{en}', '{gizmo}', '{1}', ARRAY[$1::uuid], '{en}', '{1}' FROM generate_series(1, $2::int)`, [space, statements]);
+      await backlog(300);
+      await t.sql(`ANALYZE search_lexeme_deltas`);
+      const short = await lookup();
+      await backlog(2700);
+      await t.sql(`ANALYZE search_lexeme_deltas`);
+      const long = await lookup();
+      expect([short.found, long.found]).toEqual([true, true]);
+      expect(long.rows).toBeLessThanOrEqual(200);
+      expect(long.rows).toBe(short.rows);
     }));
 
   /**

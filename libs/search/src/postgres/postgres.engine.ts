@@ -23,19 +23,34 @@ type Lang = keyof typeof CONFIGS;
 const LANGS = Object.keys(CONFIGS) as Lang[];
 /** A CASE choosing, by a document's language (`column`), what `of` gives for it; a language not listed reads as simple. */
 const byLanguage = (column: string, of: (l: Lang) => string) => `CASE ${column} WHEN 'en' THEN ${of('en')} WHEN 'fr' THEN ${of('fr')} ELSE ${of('simple')} END`;
+/** Every language, as a text[]. */
+const EVERY_LANGUAGE = `'{${LANGS.join(',')}}'::text[]`;
+/**
+ * How many changes not folded in (`search_lexeme_deltas` rows) of the spaces searched a query reads
+ * at most to learn their languages (see languagesSql): the fold keeps the queue to a few seconds'
+ * writes, a handful of rows a space; past this (the fold behind, the worker stopped), every
+ * language is read.
+ */
+const LANGUAGE_DELTAS = 100;
 /**
  * The languages the spaces searched (`spaces`, a uuid[]) hold visible documents of, as a text[]:
  * those their counts list (`search_space_documents`), and those of the changes not folded in yet
  * (`search_lexeme_deltas`, a few seconds' writes: a space's first documents of a language are
  * found before the job counts them), those of the spaces searched alone read through the queue's
- * index of spaces (the migration search-lexeme-deltas-spaces: with the fold behind, the queue holds
- * a row per statement since). A query reads the other languages' queries nowhere.
+ * index of spaces (the migration search-lexeme-deltas-spaces). Only what can change the answer is
+ * read: the changes not at all when the counts list every language, and only those that add
+ * documents (a removal adds no language). With the fold behind, the queue holds a row per statement
+ * since: at most LANGUAGE_DELTAS of them are read, and past them every language is taken, as a
+ * moderator's own query takes them (until 2026-12-06 every row of the spaces searched was read, a
+ * query's cost growing with their backlog; a test). A query reads the other languages' queries nowhere.
  */
-const languagesSql = (spaces: string) => `(SELECT coalesce(array_agg(DISTINCT x.language), '{}') FROM (
-    SELECT s.language FROM search_space_documents s WHERE s.space_id = ANY(${spaces}) AND s.docs <> 0
-    UNION ALL
-    SELECT x.language FROM search_lexeme_deltas q, unnest(q.document_spaces, q.document_languages) AS x(space_id, language)
-     WHERE q.document_spaces && ${spaces} AND x.space_id = ANY(${spaces})) x)`;
+const languagesSql = (spaces: string) => `(SELECT CASE WHEN h.held @> ${EVERY_LANGUAGE} THEN h.held ELSE (
+    SELECT CASE WHEN d.rows > ${LANGUAGE_DELTAS} THEN ${EVERY_LANGUAGE} ELSE ARRAY(SELECT DISTINCT x FROM unnest(h.held || d.languages) x) END
+      FROM (SELECT count(DISTINCT q.id) AS rows, coalesce(array_agg(x.language) FILTER (WHERE x.space_id = ANY(${spaces}) AND x.n > 0), '{}') AS languages
+              FROM (SELECT q.id, q.document_spaces, q.document_languages, q.document_deltas FROM search_lexeme_deltas q
+                     WHERE q.document_spaces && ${spaces} LIMIT ${LANGUAGE_DELTAS + 1}) q,
+                   unnest(q.document_spaces, q.document_languages, q.document_deltas) AS x(space_id, language, n)) d) END
+    FROM (SELECT coalesce(array_agg(DISTINCT s.language), '{}') AS held FROM search_space_documents s WHERE s.space_id = ANY(${spaces}) AND s.docs <> 0) h)`;
 
 interface Compiled {
   /** Every positive term required (tsquery text per language). */
