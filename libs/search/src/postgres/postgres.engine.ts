@@ -845,8 +845,7 @@ export class PostgresSearchEngine implements SearchEngine {
     // A moderator's own query draws on the words of what it finds in the spaces they moderate too.
     const moderated = (req.filters.moderatedSpaceIds ?? []).filter((id) => req.filters.spaceIds.includes(id));
     const folding = await this.serverFolding.current();
-    // Read now (once in STATS_TTL_MS, as run would read them anyway): which known words may be widened.
-    const stats = await this.stats();
+    // The lexeme statistics (once in STATS_TTL_MS) are read by the first pass, which chooses its path with them (takesDateIndex).
     const [near, completions] = await Promise.all([
       this.nearWords(parsed, req.filters.spaceIds, moderated, folding),
       this.completions(parsed, req.filters.spaceIds, moderated, folding),
