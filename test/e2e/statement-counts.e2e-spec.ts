@@ -105,9 +105,41 @@ describe('statement counts and live pushes', () => {
     // sweep (every SESSION_SWEEP_MS) then reads their sessions, one statement, and a suite slower
     // than a minute saw it land inside a count now and then (a batch of notifications, 15 against 14).
     await connectLive(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, sockets, reader.token);
-    // The sweep's timer, fired now rather than a minute from now (Node's Timeout keeps its callback as _onTimeout).
-    const sweep = (t.get(LiveGateway) as unknown as { sweep: { _onTimeout: () => void } }).sweep;
-    const cost = await t.countStatements(async () => sweep._onTimeout());
+    // The sweep, run now as its timer runs it rather than a minute from now.
+    const cost = await t.countStatements(async () => t.get(LiveGateway).sweepSessions());
     expect(cost.statements).toEqual([]);
+  });
+
+  describe('a count inside a count', () => {
+    const fireSweep = () => t.get(LiveGateway).sweepSessions();
+
+    it('counts the inner count’s statements in the outer one too, and keeps the sweep off until the outer one ends', async () => {
+      await connectLive(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, sockets, reader.token);
+      let inner: { count: number; statements: string[] } | undefined;
+      const outer = await t.countStatements(async () => {
+        await t.sql(`SELECT 'before the inner count'`);
+        inner = await t.countStatements(() => t.sql(`SELECT 'inside the inner count'`));
+        // The inner count has ended; the outer one still holds the sweep off.
+        fireSweep();
+        await t.sql(`SELECT 'after the inner count'`);
+      });
+      expect(inner).toEqual({ count: 1, statements: [`SELECT 'inside the inner count'`] });
+      expect(outer).toEqual({ count: 3, statements: [`SELECT 'before the inner count'`, `SELECT 'inside the inner count'`, `SELECT 'after the inner count'`] });
+    });
+
+    it('leaves a test’s own spy on closeExpired as it was: held off by the count without calling it, then called', async () => {
+      await connectLive(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, sockets, reader.token);
+      const live = t.get(LiveGateway);
+      const spy = jest.spyOn(live, 'closeExpired');
+      try {
+        const cost = await t.countStatements(async () => fireSweep());
+        expect(cost.statements).toEqual([]);
+        expect(spy).not.toHaveBeenCalled();
+        await live.closeExpired();
+        expect(spy).toHaveBeenCalledTimes(1);
+      } finally {
+        spy.mockRestore();
+      }
+    });
   });
 });
