@@ -235,6 +235,58 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(edited.title).toBe('Edited while moved, again');
       expect(await t.sql(`SELECT board_id FROM articles WHERE topic_id = $1`, [id])).toEqual([{ board_id: target }]);
     });
+
+    /**
+     * Runs `write` on article `id` while a moderator's moveTopic to `target` (a request of its own,
+     * in its own transaction) holds the topic's row: the move held once beforeMove has taken the
+     * article along, until `write`, which read the article in its old board, waits for it. Answers
+     * `write`'s answer and the events written for the article since (the move's `topic.moved`
+     * among them) with the board each names.
+     */
+    const writtenBehindARealMove = async (id: string, target: string, write: () => Promise<GqlResult>) => {
+      const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
+      const gate = gateCalls(t.get(KnowledgeBoard), 'beforeMove', (_tx: unknown, move: { topicId: string }) => move.topicId === id, 'after');
+      const running: Array<Promise<unknown>> = [];
+      let written: GqlResult;
+      try {
+        const moving = t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: id, boardId: target } }, { token: editor.token });
+        running.push(moving);
+        await gate.begun;
+        const writing = write();
+        running.push(writing);
+        expect(await doneOrWaiting(t, writing, 1)).toBe('waiting');
+        gate.open();
+        expectOk(await moving);
+        written = await writing;
+      } finally {
+        gate.restore();
+        await Promise.allSettled(running);
+      }
+      const events: Array<{ type: string; board: string }> = await t.sql(
+        `SELECT type, payload->>'boardId' AS board FROM outbox WHERE id > $1::bigint AND payload->>'topicId' = $2 AND payload ? 'boardId' ORDER BY id`,
+        [last, id],
+      );
+      return { written: written!, events };
+    };
+
+    it('names, in the events of a publication a move held back, the board the article is in once it commits, not the one read before it waited', async () => {
+      const target = await makeBoard(t, spaceId, 'KNOWLEDGE');
+      const id = await draftArticle(t, author.token, board, { title: 'Published behind a real move' });
+      const { written, events } = await writtenBehindARealMove(id, target, () => api.publish(editor.token, id));
+      expect(topicOf(written).article.state).toBe('PUBLISHED');
+      expect(new Set(events.map((e) => e.type))).toEqual(new Set(['topic.moved', 'topic.updated', 'post.updated', 'article.state_changed']));
+      expect(events.filter((e) => e.board !== target)).toEqual([]);
+    });
+
+    it('names, in the events of a revision a move held back (an article in review sent back to draft), the board the article is in once it commits', async () => {
+      const target = await makeBoard(t, spaceId, 'KNOWLEDGE');
+      const id = await draftArticle(t, author.token, board, { title: 'Edited behind a real move' });
+      topicOf(await api.submit(author.token, id));
+      const { written, events } = await writtenBehindARealMove(id, target, () => api.update(author.token, { topicId: id, body: 'Edited while the move held it' }));
+      expect(topicOf(written).article.state).toBe('DRAFT');
+      expect(new Set(events.map((e) => e.type))).toEqual(new Set(['topic.moved', 'topic.updated', 'post.updated', 'article.state_changed']));
+      expect(events.filter((e) => e.board !== target)).toEqual([]);
+    });
   });
 
   describe('helpfulness', () => {

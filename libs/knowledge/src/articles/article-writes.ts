@@ -14,6 +14,9 @@ export interface ArticleRef {
   spaceId: string;
 }
 
+/** An article's row as `ArticleWrites.lockInSpace` locks it, with where its topic is as held. */
+export type HeldArticleRow = ArticleRow & { space_id: string; topic_board_id: string };
+
 /**
  * Building blocks of the knowledge base's writes, each inside the caller's transaction:
  * locks, slugs, the history, and mirroring a revision into the topic's first post (what the
@@ -59,17 +62,27 @@ export class ArticleWrites {
 
   /**
    * `lock`, after holding the article's topic FOR KEY SHARE (topics before articles, the order
-   * moveTopic takes them in: no deadlock), with the space the topic is in as held: a move waits
-   * for the transaction, or committed first and is seen here. KEY SHARE, as polls hold a topic:
-   * it waits for moves and nothing else (replies and edits update the topic's row too).
+   * moveTopic takes them in: no deadlock), with the space and board the topic is in as held: a
+   * move waits for the transaction, or committed first and is seen here. KEY SHARE, as polls hold
+   * a topic: it waits for moves and nothing else (replies and edits update the topic's row too).
    */
-  async lockInSpace(tx: Tx, topicId: string): Promise<ArticleRow & { space_id: string }> {
-    const row = await tx.one<ArticleRow & { space_id: string }>(
-      `SELECT a.*, t.space_id FROM (SELECT id, space_id FROM topics WHERE id = $1 FOR KEY SHARE) t JOIN articles a ON a.topic_id = t.id FOR UPDATE OF a`,
+  async lockInSpace(tx: Tx, topicId: string): Promise<HeldArticleRow> {
+    const row = await tx.one<HeldArticleRow>(
+      `SELECT a.*, t.space_id, t.board_id AS topic_board_id
+         FROM (SELECT id, space_id, board_id FROM topics WHERE id = $1 FOR KEY SHARE) t JOIN articles a ON a.topic_id = t.id FOR UPDATE OF a`,
       [topicId],
     );
     if (!row) throw AppError.notFound('Article not found');
     return row;
+  }
+
+  /**
+   * The facts a write's events carry, as `lockInSpace` held them: the board and space its topic is
+   * in until the transaction commits (no move changes them meanwhile), not those read before it
+   * waited for the lock, which a move committed meanwhile changed.
+   */
+  heldRef(row: HeldArticleRow): ArticleRef {
+    return { topicId: row.topic_id, boardId: row.topic_board_id, spaceId: row.space_id };
   }
 
   /**

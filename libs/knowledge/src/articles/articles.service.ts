@@ -304,6 +304,8 @@ export class ArticlesService {
       // Its writer (the team, the pace's exemption) and its text (watched words) were judged in
       // the space read before: one moved to another space since is taken again there.
       if (row.space_id !== ref.spaceId) throw movedMeanwhile();
+      // Its events name where it is as held: a move to another board committed while this waited is seen.
+      const held = this.writes.heldRef(row);
       if (row.state === ArticleState.ARCHIVED) {
         // A restore names the revision (its topicId is optional): the refusal names what was sent.
         throw opts.restoredFrom ? AppError.badField('revisionId', 'is a revision of an archived article: unarchive it before restoring') : refuse('is archived: unarchive it before editing');
@@ -346,12 +348,12 @@ export class ArticlesService {
       const eventId = await this.writes.record(tx, ref.topicId, viewer.id, opts.action, { from: row.state, to, revisionId: rev.id, note: opts.note });
       // Pulled out of review by this edit: the team hears it, as of any step of the workflow.
       if (row.state === ArticleState.IN_REVIEW) {
-        await this.writes.emitTransition(tx, ref, version, {
+        await this.writes.emitTransition(tx, held, version, {
           eventId, from: row.state, to, actorId: viewer.id, revisionId: rev.id, reason: opts.note, submittedBy: row.submitted_by, edited: true,
         });
       }
       // Before its first publication the topic shows the draft (to its author and editors only: it is PENDING).
-      if (!row.first_published_at) await this.writes.mirror(tx, viewer, ref, rev, false);
+      if (!row.first_published_at) await this.writes.mirror(tx, viewer, held, rev, false);
     });
     return this.fresh(viewer, ctx);
   }
@@ -403,7 +405,6 @@ export class ArticlesService {
   async publish(viewer: Viewer, topicId: string, reviewedRevisionId?: string): Promise<TopicModel> {
     const ctx = await this.context(viewer, topicId);
     this.requireEditor(viewer, ctx, 'publish articles');
-    const ref = this.ref(ctx);
     // The space's row FOR SHARE (its knowledge settings: two-person review, the default interval,
     // as setKnowledgeSettings left them; it updates that row, then articles' rows), then the
     // topic's row, then its boards, then the article's row, then the first post's: the order
@@ -435,7 +436,7 @@ export class ArticlesService {
       heldBoards = [held.board_id, held.article_board_id];
       await this.writes.lockBoards(tx, heldBoards);
     };
-    await this.transition(viewer, ctx, ArticleEventAction.PUBLISHED, async (tx, row) => {
+    await this.transition(viewer, ctx, ArticleEventAction.PUBLISHED, async (tx, row, held) => {
       // Whether a moderator hid or deleted it, as its first post says under its lock (moderation
       // writes the post's state and the topic's under it): decided on as it stands.
       const shown = await this.writes.lockFirstPost(tx, topicId);
@@ -485,8 +486,8 @@ export class ArticlesService {
       }
       // A member may not mention a group by having an editor publish their text: the writer's rights count.
       const writer = rev.author_id === viewer.id ? viewer : ((await this.sessions.viewerForUser(rev.author_id, { includeSuspended: true })) ?? Viewer.anonymous());
-      await this.writes.mirror(tx, viewer, ref, rev, true, writer);
-      await this.settleReviewItems(tx, viewer, ref, rev.number);
+      await this.writes.mirror(tx, viewer, held, rev, true, writer);
+      await this.settleReviewItems(tx, viewer, held, rev.number);
       return { to: ArticleState.PUBLISHED, revisionId: rev.id, firstPublication: !row.first_published_at };
     }, lockSettingsTopicAndBoards);
     return this.fresh(viewer, ctx, true);
@@ -538,7 +539,8 @@ export class ArticlesService {
     viewer: Viewer,
     ctx: ArticleContext,
     action: ArticleEventAction,
-    step: (tx: Tx, row: ArticleRow) => Promise<{ to: ArticleState; reason?: string; revisionId?: string; firstPublication?: boolean }>,
+    /** `held`: where the article is as held (`ArticleWrites.heldRef`), which its events name. */
+    step: (tx: Tx, row: ArticleRow, held: ArticleRef) => Promise<{ to: ArticleState; reason?: string; revisionId?: string; firstPublication?: boolean }>,
     /** Locks to take before the article's row (in the (space →) topic → board → row order; docs/architecture.md). */
     before?: (tx: Tx) => Promise<void>,
   ): Promise<void> {
@@ -549,14 +551,16 @@ export class ArticlesService {
       // the step was judged in the space read before; one moved since is taken again there.
       const row = await this.writes.lockInSpace(tx, ref.topicId);
       if (row.space_id !== ref.spaceId) throw movedMeanwhile();
-      const t = await step(tx, row);
+      // Its events name the board it is in as held, not the one read before a move committed meanwhile.
+      const held = this.writes.heldRef(row);
+      const t = await step(tx, row, held);
       const [{ version }] = await tx.query<{ version: number }>(
         `UPDATE articles SET version = version + 1, updated_at = now() WHERE topic_id = $1 RETURNING version`,
         [ref.topicId],
       );
       const revisionId = t.revisionId ?? row.current_revision_id;
       const eventId = await this.writes.record(tx, ref.topicId, viewer.id, action, { from: row.state, to: t.to, revisionId, note: t.reason ?? null });
-      await this.writes.emitTransition(tx, ref, version, {
+      await this.writes.emitTransition(tx, held, version, {
         eventId, from: row.state, to: t.to, actorId: viewer.id, revisionId, reason: t.reason ?? null, firstPublication: t.firstPublication ?? false,
         submittedBy: row.submitted_by,
       });
