@@ -768,6 +768,51 @@ describe('knowledge base: revisions and review', () => {
     expect(calls.filter((c) => c.runner !== tx && /\b(articles|topics)\b/.test(c.sql)).map((c) => c.sql)).toEqual([]);
   });
 
+  describe('a publication refused', () => {
+    /** Statements that take a lock: a row's, or a board's advisory lock. */
+    const locking = (statements: string[]) => statements.filter((x) => /\bFOR (UPDATE|NO KEY UPDATE|SHARE|KEY SHARE)\b|pg_advisory/.test(x));
+
+    it('for what the article’s row says (archived, nothing new, a stale revision) before its transaction: no lock taken, nothing written, 3 statements (the session, the topic, the article)', async () => {
+      const upToDate = await publishedArticle(t, author.token, editor.token, board, { title: 'Nothing newer to publish' });
+      const archived = await publishedArticle(t, author.token, editor.token, board, { title: 'Archived with a draft' });
+      topicOf(await api.update(author.token, { topicId: archived, body: 'a draft written before the archive' }));
+      topicOf(await api.archive(editor.token, archived));
+      const stale = await draftArticle(t, author.token, board, { title: 'Reviewed an older revision' });
+      const reviewed = topicOf(await api.get(editor.token, stale)).article.currentRevision.id;
+      topicOf(await api.update(author.token, { topicId: stale, body: 'saved after the review' }));
+      const refusals: Array<[() => Promise<GqlResult>, string, RegExp]> = [
+        [() => api.publish(editor.token, upToDate), 'BAD_USER_INPUT', /already published/],
+        [() => api.publish(editor.token, archived), 'BAD_USER_INPUT', /is archived/],
+        [() => api.publish(editor.token, stale, reviewed), 'CONFLICT', /newer revision/],
+      ];
+      const costs: Array<{ count: number; locks: string[] }> = [];
+      for (const [publish, code, message] of refusals) {
+        const before = await writes();
+        const cost = await t.countStatements(async () => expect(expectError(await publish(), code).message).toMatch(message));
+        expect(await writes()).toEqual(before);
+        costs.push({ count: cost.count, locks: locking(cost.statements) });
+      }
+      if (process.env.SHOW_COUNTS) console.log('refused publication statements', costs);
+      expect(costs).toEqual(refusals.map(() => ({ count: 3, locks: [] })));
+    });
+
+    it('by two-person review (not submitted, or by its own writer) before the article’s first post is locked', async () => {
+      const space = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }, { userId: editor2.id, level: 'MODERATE' }])).id;
+      await t.sql(`UPDATE spaces SET knowledge = '{"twoPersonReview": true}' WHERE id = $1`, [space]);
+      const fourEyes = await makeBoard(t, space, 'KNOWLEDGE');
+      const unsubmitted = await draftArticle(t, author.token, fourEyes, { title: 'Not submitted yet' });
+      const own = await draftArticle(t, editor.token, fourEyes, { title: 'Its own writer publishes' });
+      topicOf(await api.submit(editor.token, own));
+      const firstPostLock = /FROM posts WHERE topic_id = \$1 AND number = 1 FOR NO KEY UPDATE/;
+      for (const [publish, code] of [[() => api.publish(editor.token, unsubmitted), 'BAD_USER_INPUT'], [() => api.publish(editor.token, own), 'FORBIDDEN']] as const) {
+        const before = await writes();
+        const cost = await t.countStatements(async () => expect(expectError(await publish(), code).message).toMatch(/two-person review/));
+        expect(await writes()).toEqual(before);
+        expect(cost.statements.filter((x) => firstPostLock.test(x))).toEqual([]);
+      }
+    });
+  });
+
   it('takes an explicit null title, body or summary as absent: it never blanks the article', async () => {
     const id = await draftArticle(t, author.token, board, { title: 'Null-safe article', body: 'The **original** body' });
     const before = await writes();

@@ -94,6 +94,16 @@ const refuse = (message: string) => AppError.badField('topicId', message);
  */
 const movedMeanwhile = () => AppError.conflict('The article moved to another space meanwhile: read it again and retry');
 
+/**
+ * The refusals of a publication that the article's row decides alone: made on the row as read
+ * before the transaction (a publication refused so takes no lock), then on the row as locked.
+ */
+function assertPublishable(row: ArticleRow, reviewedRevisionId: string | undefined): void {
+  if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it first');
+  if (row.current_revision_id === row.published_revision_id) throw refuse('is already published: there is no newer revision');
+  if (reviewedRevisionId && reviewedRevisionId !== row.current_revision_id) throw AppError.conflict('A newer revision was saved since: review it before publishing');
+}
+
 /** [a timestamptz in PostgreSQL's text form, as the page's `k_ts` column gives it, an id]. */
 const validTsCursor = (c: unknown[] | undefined): c is [string, string] => !!c && validKeyValue(c[0], 'timestamptz') && validKeyValue(c[1], 'uuid');
 
@@ -405,6 +415,10 @@ export class ArticlesService {
   async publish(viewer: Viewer, topicId: string, reviewedRevisionId?: string): Promise<TopicModel> {
     const ctx = await this.context(viewer, topicId);
     this.requireEditor(viewer, ctx, 'publish articles');
+    // Refused for what the article's row says as read, before the transaction: a publication that
+    // cannot be taken takes no lock (the space's, the topic's, the boards', the row's) and costs
+    // no statement more. Decided again on the row as locked below.
+    assertPublishable(ctx.row, reviewedRevisionId);
     // The space's row FOR SHARE (its knowledge settings: two-person review, the default interval,
     // as setKnowledgeSettings left them; it updates that row, then articles' rows), then the
     // topic's row, then its boards, then the article's row, then the first post's: the order
@@ -437,12 +451,7 @@ export class ArticlesService {
       await this.writes.lockBoards(tx, heldBoards);
     };
     await this.transition(viewer, ctx, ArticleEventAction.PUBLISHED, async (tx, row, held) => {
-      // Whether a moderator hid or deleted it, as its first post says under its lock (moderation
-      // writes the post's state and the topic's under it): decided on as it stands.
-      const shown = await this.writes.lockFirstPost(tx, topicId);
-      if (row.state === ArticleState.ARCHIVED) throw refuse('is archived: unarchive it first');
-      if (row.current_revision_id === row.published_revision_id) throw refuse('is already published: there is no newer revision');
-      if (reviewedRevisionId && reviewedRevisionId !== row.current_revision_id) throw AppError.conflict('A newer revision was saved since: review it before publishing');
+      assertPublishable(row, reviewedRevisionId);
       if (settings.twoPersonReview) {
         if (row.state !== ArticleState.IN_REVIEW) throw refuse('must be submitted for review first: this space requires two-person review');
         const [w] = await tx.query<{ wrote: boolean }>(
@@ -454,6 +463,10 @@ export class ArticlesService {
           throw AppError.forbidden('This space requires two-person review: an editor who did not write or submit these changes publishes them');
         }
       }
+      // Whether a moderator hid or deleted it, as its first post says under its lock (moderation
+      // writes the post's state and the topic's under it): decided on as it stands. Locked once
+      // the refusals the row and the settings decide are passed: one refused so locks no post.
+      const shown = await this.writes.lockFirstPost(tx, topicId);
       if (shown === 'HIDDEN' || shown === 'DELETED') throw refuse(`was ${shown.toLowerCase()} by a moderator: restore it first`);
       // Members may each draft from one post (none sees the other's draft); the board publishes one
       // of them. Checked under the board's lock, which publishing holds.
