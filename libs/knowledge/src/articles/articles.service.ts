@@ -439,7 +439,9 @@ export class ArticlesService {
     const lockSettingsTopicAndBoards = async (tx: Tx) => {
       settings = await this.settings.held(tx, ctx.topic.spaceId, viewer);
       // The article's board read beside the held topic: only a move changes it, which holding
-      // the topic waits for, or the keeper, which takes both boards first.
+      // the topic waits for, or the keeper, which takes both boards first. Read by the statement
+      // that waited for a move, it is the board before that move (its snapshot), while the topic's
+      // is the one the move left: a board more held, never one missed (see the reslug below).
       const held = await tx.one<{ board_id: string; space_id: string; article_board_id: string }>(
         `SELECT t.board_id, t.space_id, a.board_id AS article_board_id
            FROM (SELECT id, board_id, space_id FROM topics WHERE id = $1 FOR KEY SHARE) t JOIN articles a ON a.topic_id = t.id`,
@@ -493,8 +495,18 @@ export class ArticlesService {
       );
       if (!this.writes.slugFits(row.slug, rev.title)) {
         // Its board is held since the start (`lockSettingsTopicAndBoards`): taken here, after the
-        // article's row, it was taken out of order.
-        if (!heldBoards.includes(row.board_id)) throw AppError.conflict('The article was moved meanwhile: read it again');
+        // article's row and its first post, it was taken out of order (a deadlock with moveArticle).
+        // It is never another, so this guards an invariant and refuses nothing: only
+        // KnowledgeBoard.beforeMove changes an article's board, to its topic's, with the topic held
+        // against moves (moveTopic FOR UPDATE; the keeper FOR KEY SHARE, no move committing while it
+        // runs). This transaction holds the topic FOR KEY SHARE since that first statement, so no
+        // move commits before it does and the topic's board stays the one held (`heldBoards[0]`).
+        // The row locked here is then as that statement read it (`heldBoards[1]`: no beforeMove
+        // committed since its snapshot) or was placed since by a beforeMove, in its topic's board
+        // (`heldBoards[0]`): both held. Hit, it is a bug (a board written another way): INTERNAL.
+        if (!heldBoards.includes(row.board_id)) {
+          throw new Error(`Invariant broken: article ${topicId} is in board ${row.board_id}, not one its publication holds (${heldBoards.join(', ')})`);
+        }
         await this.writes.reslug(tx, topicId, row.board_id, rev.title, !row.first_published_at);
       }
       // A member may not mention a group by having an editor publish their text: the writer's rights count.
