@@ -3,6 +3,7 @@ import { SignedTokens } from '../../libs/core/src/signed-tokens';
 import { APPEAL_TOKEN_PURPOSE } from '../../libs/identity/src/auth/auth.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
+import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { gateCalls } from '../support/gates';
 import { doneOrWaiting, renamesWithoutWaiting, waitForLockWaits, waitForWaitsOn, xidOf } from '../support/lock-waits';
@@ -439,20 +440,30 @@ describe('moderation: the escalation ladder and appeals', () => {
 
   it('claims no appeal whose sanction was lifted while the claim waited for its item: a lift settles the item under its lock, which the claim reads its status under (CONFLICT, no claim)', async () => {
     const { decider, issuer, sanctionId, itemId } = await appealedInNewSpace();
-    const held = await holdLock(t, `SELECT 1 FROM review_items WHERE id = $1 FOR UPDATE`, [itemId]);
-    let claiming: Promise<GqlResult> | undefined;
+    // The lift (liftSanction, a request of its own) held once it has settled the appeal's item
+    // (grantWaitingAppeal, the item's row updated and so locked), before it commits.
+    const settled = gateCalls(t.get(ReviewItems), 'approvePending', (_tx: unknown, o: { params: unknown[] }) => o.params[0] === itemId, 'after');
+    const running: Array<Promise<unknown>> = [];
+    let lifted: GqlResult | undefined;
+    let claimed: GqlResult | undefined;
     try {
-      claiming = t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: itemId }, { token: decider.token });
-      await held.waiting(1);
-      // What liftSanction writes, the item settled last (grantWaitingAppeal), under the item's lock.
-      await held.query(`UPDATE sanctions SET lifted_at = now(), lifted_by = $2 WHERE id = $1`, [sanctionId, issuer.id]);
-      await held.query(`UPDATE appeals SET status = 'GRANTED', decided_by = $2, decided_at = now() WHERE sanction_id = $1`, [sanctionId, issuer.id]);
-      await held.query(`UPDATE review_items SET status = 'APPROVED', resolved_by = $2, resolved_at = now() WHERE id = $1`, [itemId, issuer.id]);
+      const lifting = t.gql(`mutation($id: ID!) { liftSanction(id: $id) { id } }`, { id: sanctionId }, { token: issuer.token });
+      running.push(lifting);
+      await settled.begun;
+      const claiming = t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: itemId }, { token: decider.token });
+      running.push(claiming);
+      // The claim waits for the item's row, which the lift holds until it commits.
+      expect(await doneOrWaiting(t, claiming, 1)).toBe('waiting');
+      settled.open();
+      [lifted, claimed] = await Promise.all([lifting, claiming]);
     } finally {
-      await held.release();
+      settled.restore();
+      await Promise.allSettled(running);
     }
-    expect(expectError(await claiming!, 'CONFLICT').message).toBe('This item is already resolved');
-    expect(await t.sql(`SELECT status, claimed_by FROM review_items WHERE id = $1`, [itemId])).toEqual([{ status: 'APPROVED', claimed_by: null }]);
+    expectOk(lifted!);
+    expect(expectError(claimed!, 'CONFLICT').message).toBe('This item is already resolved');
+    expect(await t.sql(`SELECT status, claimed_by, resolved_by FROM review_items WHERE id = $1`, [itemId])).toEqual([{ status: 'APPROVED', claimed_by: null, resolved_by: issuer.id }]);
+    expect(await t.sql(`SELECT status, decided_by FROM appeals WHERE sanction_id = $1`, [sanctionId])).toEqual([{ status: 'GRANTED', decided_by: issuer.id }]);
   });
 
   it('never deadlocks a direct lift with its appeal’s decision: both take the sanction before its review item', async () => {
