@@ -186,10 +186,31 @@ describe('watched-word matching', () => {
 
   it('refuses a pattern whose tries together spend the total budget, however fast each one is', () => {
     // The tries run on the main thread: past the total (a second by default) none more is made, and the pattern is too slow.
-    expect(validatePattern('WORD', 'v*agra', 25, 0)).toMatch(/too slow/);
-    expect(validatePattern('REGEX', 'free\\s+money', 25, 0)).toMatch(/too slow/);
+    expect(validatePattern('WORD', 'v*agra', { totalMs: 0 })).toMatch(/too slow/);
+    expect(validatePattern('REGEX', 'free\\s+money', { totalMs: 0 })).toMatch(/too slow/);
     // Refusals that need no try come first.
-    expect(validatePattern('REGEX', '(unclosed', 25, 0)).toMatch(/not a valid pattern/);
+    expect(validatePattern('REGEX', '(unclosed', { totalMs: 0 })).toMatch(/not a valid pattern/);
+  });
+
+  it('cuts each try to what is left of the total, and starts none once it is spent', () => {
+    // Said by what runs: the tries are the test's, on the test's clock, which moves by what a try takes. Each takes 200 ms, so each
+    // input's first try overruns its 25 ms and its retry (250 ms) passes: five inputs take 1,125 ms of the 1,000.
+    let clock = 0;
+    const tries: Array<{ at: number; timeoutMs: number }> = [];
+    const run = (_re: RegExp, _text: string, timeoutMs: number) => {
+      tries.push({ at: clock, timeoutMs });
+      clock += Math.min(200, timeoutMs);
+      if (timeoutMs < 200) throw new MatchTimeout('overran');
+    };
+    expect(validatePattern('REGEX', 'free\\s+money', { now: () => clock, run })).toMatch(/too slow/);
+    // No try may run past the total: the fifth input's retry gets the 75 ms left, overruns them, and the pattern is refused there.
+    expect(tries.filter((t) => t.at + t.timeoutMs > 1000)).toEqual([]);
+    expect(tries.map((t) => t.timeoutMs)).toEqual([25, 250, 25, 250, 25, 250, 25, 250, 25, 75]);
+    expect(clock).toBe(1000);
+    // With nothing left, no try starts at all.
+    tries.length = 0;
+    expect(validatePattern('WORD', 'v*agra', { totalMs: 0, now: () => clock, run })).toMatch(/too slow/);
+    expect(tries).toEqual([]);
   });
 
   it('believes a budget overrun only when a second, longer run overruns too', () => {
