@@ -1,5 +1,5 @@
-import { compile, compileRules, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
-import type { RuleSpec } from './matcher';
+import { CACHE_LIMITS, cacheHolds, compile, compileRules, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
+import type { CompiledRules, RuleSpec, WordBlock } from './matcher';
 
 describe('watched-word matching', () => {
   it('folds case and accents and maps back to the original text', () => {
@@ -135,35 +135,90 @@ describe('watched-word matching', () => {
       // What keeps 500 words within a post's budget, said by what runs rather than by how long it takes (the e2e case's budget is wall-clock time).
       const rules = words(...Array.from({ length: 500 }, (_, i) => `scanned${i}word`));
       const compiled = compileRules(rules);
-      const runs = new Map<RegExp, number>();
-      for (const re of [...compiled.each, ...compiled.words.map((w) => w.scan)]) {
-        const exec = re.exec.bind(re);
-        re.exec = (text: string) => (runs.set(re, (runs.get(re) ?? 0) + 1), exec(text));
-      }
       const text = 'filler text, '.repeat(7_700) + 'scanned7word and scanned321word, scanned7word again';
-      const hits = matchAll(compiled, [text], 10_000)[0];
+      const exec = jest.spyOn(RegExp.prototype, 'exec');
+      let hits: Array<Array<[number, number]>>;
+      let runs: RegExp[];
+      try {
+        hits = matchAll(compiled, [text], 10_000)[0];
+      } finally {
+        runs = [...exec.mock.contexts];
+        exec.mockRestore();
+      }
+      const runsOf = (re: RegExp | undefined) => runs.filter((r) => r === re).length;
       expect(hits.flatMap((ranges, i) => (ranges.length ? [[rules[i].pattern, ranges.length]] : []))).toEqual([['scanned7word', 2], ['scanned321word', 1]]);
-      // Four alternations (128 words each at most): each runs once per place it matches, and once more to the end.
-      expect(compiled.words.map((w) => runs.get(w.scan))).toEqual([3, 1, 2, 1]);
-      // Of the rules on their own, only the two found: once per match and once more.
-      expect([...compiled.each.entries()].filter(([, re]) => runs.has(re)).map(([i, re]) => [i, runs.get(re)])).toEqual([[7, 3], [321, 2]]);
+      // Alternations of 128 words at most: each runs once per place it matches, and once more to the end.
+      expect(compiled.words.length).toBeGreaterThanOrEqual(4);
+      const places = (of: number[][]) => 1 + (of.flat().includes(7) ? 2 : 0) + (of.flat().includes(321) ? 1 : 0);
+      expect(compiled.words.map((w) => runsOf(w.block.scan))).toEqual(compiled.words.map((w) => places(w.rules)));
+      // Of the rules on their own, only the two found are made and run: once per match and once more.
+      const own = compiled.words.flatMap((w) => w.block.own.flatMap((re, k) => (re ? [[w.rules[k][0], runsOf(re)]] : [])));
+      expect(own.sort((x, y) => x[0] - y[0])).toEqual([[7, 3], [321, 2]]);
+    });
+
+    const blocksOf = (compiled: CompiledRules) => compiled.words.map((w) => w.block);
+
+    it('compiles the block of a rule added, removed or changed alone, and shares blocks between sets holding the same words', () => {
+      const list = Array.from({ length: 500 }, (_, i) => `listed${i}word`);
+      const before = blocksOf(compileRules(words(...list)));
+      /** The blocks of `rules` not among those compiled before: compiled for them. */
+      const anew = (rules: RuleSpec[]) => blocksOf(compileRules(rules)).filter((b) => !before.includes(b)).length;
+      expect(before.length).toBeGreaterThanOrEqual(4);
+      expect(anew(words(...list, 'added'))).toBe(1);
+      expect(anew(words(...list.filter((w) => w !== 'listed250word')))).toBe(1);
+      expect(anew(words(...list.map((w) => (w === 'listed7word' ? 'listed7words' : w))))).toBe(1);
+      // Their order, a rule saying a word again, REGEX rules among them: nothing compiled.
+      expect(anew([{ kind: 'REGEX', pattern: 'x+y' }, ...words(...[...list].reverse(), 'LISTED3WORD')])).toBe(0);
+      // Two spaces with the site's words and their own, sorted among them: the site's are blocked apart, each block compiled once for both.
+      const site = list.slice(0, 300);
+      const siteRules = site.map((pattern): RuleSpec => ({ kind: 'WORD', pattern, siteWide: true }));
+      const one = blocksOf(compileRules([...siteRules, ...words(...Array.from({ length: 200 }, (_, i) => `listed${i}ours`))]));
+      const other = blocksOf(compileRules([...words(...Array.from({ length: 200 }, (_, i) => `listed${i}theirs`)), ...siteRules]));
+      const ofSite = (b: WordBlock) => b.bodies.filter((w) => site.includes(w)).length;
+      expect(one.filter((b) => ofSite(b) > 0 && ofSite(b) < b.bodies.length)).toEqual([]);
+      expect(one.filter((b) => ofSite(b) > 0).length).toBeGreaterThanOrEqual(3);
+      expect(one.filter((b) => ofSite(b) > 0 && !other.includes(b))).toEqual([]);
+    });
+
+    it('keeps compiled blocks by the memory they are reckoned to hold, not by how many sets hold them', () => {
+      // 200 spaces' sets of two words: more sets than are kept, a few megabytes of blocks: each set's block is the one compiled first.
+      const small = Array.from({ length: 200 }, (_, i) => words(`small${i}a`, `small${i}b`));
+      const first = small.map((rules) => blocksOf(compileRules(rules))[0]);
+      expect(small.filter((rules, i) => blocksOf(compileRules(rules))[0] !== first[i])).toEqual([]);
+      // Past the bound, the least recently used blocks go, and the sets holding them; the set in use keeps its own, even past it.
+      const big = [0, 1].map((s) => words(...Array.from({ length: 300 }, (_, i) => `big${s}x${i}`)));
+      const big0 = blocksOf(compileRules(big[0]));
+      const limit = CACHE_LIMITS.bytes;
+      try {
+        CACHE_LIMITS.bytes = 1;
+        const big1 = compileRules(big[1]);
+        expect(cacheHolds()).toMatchObject({ blocks: big1.words.length, bytes: blocksOf(big1).reduce((n, b) => n + b.bytes, 0) });
+        expect(matchAll(big1, ['big1x7 and big1x299'], 10_000)[0].filter((r) => r.length)).toHaveLength(2);
+        expect(blocksOf(compileRules(big[0])).filter((b) => big0.includes(b))).toEqual([]);
+        expect(cacheHolds().blocks).toBe(big0.length);
+      } finally {
+        CACHE_LIMITS.bytes = limit;
+      }
     });
   });
 
   it('tries the later members of a block at a bounded number of places, however often an earlier one recurs', () => {
     // A watched word repeated all through a post: each place it matches, every later member of its block not found yet was tried
-    // (10,000 places x 127 members); past a bound the members not found are each run once over the text instead.
-    const rules: RuleSpec[] = ['the', ...Array.from({ length: 127 }, (_, i) => `later${i}word`)].map((pattern) => ({ kind: 'WORD', pattern }));
+    // (10,000 places x the members after it); past a bound the members not found are each run once over the text instead.
+    const rules: RuleSpec[] = ['a', ...Array.from({ length: 127 }, (_, i) => `later${i}word`)].map((pattern) => ({ kind: 'WORD', pattern }));
     const compiled = compileRules(rules);
+    // 'a' comes first in its block (sorted), with later members after it.
+    const block = compiled.words[0].block;
+    expect([block.bodies[0], block.bodies.length > 16]).toEqual(['a', true]);
     let tries = 0;
-    for (const one of compiled.words[0].single) {
+    for (const one of block.single) {
       if (!one.re) continue;
       const test = one.re.test.bind(one.re);
       one.re.test = (text: string) => (tries++, test(text));
     }
-    const text = 'the cat and '.repeat(10_000) + 'later99word';
+    const text = 'a cat and '.repeat(10_000) + 'later99word';
     const hits = matchAll(compiled, [text], 10_000)[0];
-    expect(hits.flatMap((ranges, i) => (ranges.length ? [[rules[i].pattern, ranges.length]] : []))).toEqual([['the', 10_000], ['later99word', 1]]);
+    expect(hits.flatMap((ranges, i) => (ranges.length ? [[rules[i].pattern, ranges.length]] : []))).toEqual([['a', 10_000], ['later99word', 1]]);
     expect(tries).toBeLessThanOrEqual(64 * 128);
   });
 

@@ -105,36 +105,49 @@ export function compile(kind: RuleKind, pattern: string): RegExp {
 
 export class MatchTimeout extends Error {}
 
-/** A rule as matchAll needs it: what it is and what it says. */
+/** A rule as matchAll needs it: what it is and what it says, and whether it is the site's (every space's) rather than a space's. */
 export interface RuleSpec {
   kind: RuleKind;
   pattern: string;
+  siteWide?: boolean;
 }
 
 /**
- * Rules compiled for matchAll: each on its own (`each`, in the rules' order), and the WORD ones
- * also as a few alternations (`words`), which find in one pass each over a text which of them
- * match anywhere in it; only those are then run on their own for their matches. REGEX rules
- * are run on their own always: their groups, backreferences and anchors are theirs alone.
+ * Rules compiled for matchAll. REGEX rules run on their own always (`alone`, by rule index):
+ * their groups, backreferences and anchors are theirs alone. WORD rules are joined into
+ * alternations (`words`), which find in one pass each over a text which of their words match
+ * anywhere in it; only those then run on their own for their matches. A block of words is
+ * compiled once per process for every set of rules that holds it (kept by its content, see
+ * compileRules); `rules` says which of this set's rules each of its words stands for (several
+ * when rules say the same word).
  */
 export interface CompiledRules {
-  each: RegExp[];
-  words: WordBlock[];
-  /** Whether rule i is in one of `words` (and is run only if its block found it). */
-  inBlock: boolean[];
+  /** How many rules: matchAll answers for each, in their order. */
+  count: number;
+  alone: Array<[number, RegExp]>;
+  words: Array<{ block: WordBlock; rules: number[][] }>;
 }
 
 /**
- * WORD rules (`members`, their indexes in `each`) with the same boundaries (`before` and
- * `after`: whole word, or none on a side in a script written without spaces) as one
- * alternation, `before(?:(w1)|(w2)|…)after`: a match names, by its group, the first member that
- * matches where it starts (members before it do not match there). `single` holds each member
- * alone: for the members after the one named that match at the same place too.
+ * Words (`bodies`, sorted, each once) with the same boundaries (`before` and `after`: whole word,
+ * or none on a side in a script written without spaces) as one alternation,
+ * `before(?:(w1)|(w2)|…)after`: a match names, by its group, the first member that matches where
+ * it starts (members before it do not match there). `single` holds each member alone: for the
+ * members after the one named that match at the same place too. `own` holds each member's
+ * regex as a rule of its own (what compile makes of it), made when the member is first found.
  */
-interface WordBlock {
-  members: number[];
+export interface WordBlock {
+  key: string;
+  before: string;
+  after: string;
+  bodies: string[];
   scan: RegExp;
   single: Single[];
+  own: Array<RegExp | undefined>;
+  /** What the block is reckoned to hold in memory, in bytes (BYTES): what the cache is bounded by. */
+  bytes: number;
+  /** The keys of the cached rule sets that hold this block: dropped with it. */
+  sets: Set<string>;
 }
 
 /**
@@ -144,7 +157,7 @@ interface WordBlock {
  * time; a post naming one word would pay it for every later member of its block). One with
  * wildcards keeps `after` in its regex (backtracking may need it), made when first needed.
  */
-interface Single {
+export interface Single {
   source: string;
   re?: RegExp;
   edge: boolean;
@@ -175,66 +188,189 @@ function singleAt(one: Single, text: string, at: number): boolean {
 const BLOCK_MEMBERS = 128;
 const BLOCK_SOURCE = 12_000;
 
-function wordBlocks(rules: RuleSpec[]): WordBlock[] {
-  const groups = new Map<string, Array<{ i: number; body: string }>>();
+/**
+ * A block ends after a word whose hash says so (one word in 64), so the blocks of a set are cut
+ * by their words, not by their places in it: a word added or removed changes its own block alone
+ * (or splits one in two, or joins two), and sets that share a run of words share the blocks within
+ * it. A run too big for one block (128 words, or 12,000 characters) is cut again where another
+ * part of the hash says (one word in 32, then one in 8), and only then by size, so that a word
+ * added to it does not move every cut after it.
+ */
+const CUTS = [64, 32, 8];
+
+function hashOf(body: string): number {
+  // FNV-1a, then murmur3's finalizer, so that every bit depends on every character.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < body.length; i++) h = Math.imul(h ^ body.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+const sourceOf = (bodies: string[]) => bodies.reduce((n, b) => n + b.length + 3, 0);
+
+/** `bodies` (sorted) in blocks, cut at `level` of CUTS (every part at level 0; at the next ones, only a part too big for one block). */
+function cutBlocks(bodies: string[], level: number, out: string[][]): void {
+  if (bodies.length === 0) return;
+  if (level > 0 && bodies.length <= BLOCK_MEMBERS && sourceOf(bodies) <= BLOCK_SOURCE) {
+    out.push(bodies);
+    return;
+  }
+  let part: string[] = [];
+  if (level === CUTS.length) {
+    for (const body of bodies) {
+      if (part.length >= BLOCK_MEMBERS || sourceOf(part) + body.length + 3 > BLOCK_SOURCE) {
+        out.push(part);
+        part = [];
+      }
+      part.push(body);
+    }
+    out.push(part);
+    return;
+  }
+  for (const body of bodies) {
+    part.push(body);
+    if ((hashOf(body) >>> (8 * level)) % CUTS[level] === 0) {
+      cutBlocks(part, level + 1, out);
+      part = [];
+    }
+  }
+  cutBlocks(part, level + 1, out);
+}
+
+/**
+ * What a compiled block is reckoned to hold, in bytes, fitted to measurement (heap used, V8's
+ * machine code included, once posts have run over its alternation as one- and two-byte text;
+ * see docs/architecture.md): a part per block, a part per character of its alternation's
+ * source, and a member's own regex once made and run.
+ */
+const BYTES = { block: 20_000, perChar: 80, own: 24_000 };
+
+/**
+ * Bounds of the caches: compiled blocks by the bytes they are reckoned to hold (32 MB: about 50
+ * sets of 500 words none of which share one), rule sets, which hold only indexes and their
+ * REGEX rules, by count.
+ */
+export const CACHE_LIMITS = { bytes: 32 * 1024 * 1024, sets: 128 };
+
+/** Compiled blocks by content, least recently used first, and the bytes they are reckoned to hold. */
+const BLOCKS = new Map<string, WordBlock>();
+let blockBytes = 0;
+/** Compiled rule sets by their rules (kinds, patterns and whether site-wide, in order), least recently used first. */
+const SETS = new Map<string, CompiledRules>();
+
+/** What the caches hold (for tests and measurement). */
+export function cacheHolds(): { blocks: number; bytes: number; sets: number } {
+  return { blocks: BLOCKS.size, bytes: blockBytes, sets: SETS.size };
+}
+
+function touch<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+}
+
+/** The block of these words, compiled unless a block of the same words is kept. */
+function blockOf(before: string, after: string, bodies: string[]): WordBlock {
+  const key = JSON.stringify([before, after, bodies]);
+  const kept = BLOCKS.get(key);
+  if (kept) {
+    touch(BLOCKS, key, kept);
+    return kept;
+  }
+  const scan = new RegExp(`${before}(?:${bodies.map((b) => `(${b})`).join('|')})${after}`, 'giu');
+  // Run twice on short texts, so V8 compiles it to machine code now, outside any post's time budget: a regex is interpreted on its
+  // first run, slowly (500 words over 100,000 characters: 100 ms and more), and compiled for one-byte and two-byte strings apart.
+  for (const text of ['x', 'x', 'x\u0100', 'x\u0100']) scan.exec(text);
+  scan.lastIndex = 0;
+  const block: WordBlock = {
+    key, before, after, bodies, scan,
+    single: bodies.map((b) => single(b, after)),
+    own: [],
+    bytes: BYTES.block + BYTES.perChar * scan.source.length,
+    sets: new Set(),
+  };
+  BLOCKS.set(key, block);
+  blockBytes += block.bytes;
+  return block;
+}
+
+/** Member `k`'s regex as a rule of its own (what compile makes of its word), made when first needed. */
+function ownOf(block: WordBlock, k: number): RegExp {
+  let re = block.own[k];
+  if (!re) {
+    re = block.own[k] = new RegExp(`${block.before}${block.bodies[k]}${block.after}`, 'giu');
+    block.bytes += BYTES.own;
+    if (BLOCKS.get(block.key) === block) blockBytes += BYTES.own;
+  }
+  return re;
+}
+
+/**
+ * `rules`' WORD rules in blocks: the site's words apart from the space's (so that every space's
+ * set holds the same blocks of the site's words), then by boundaries, each word once, sorted,
+ * cut where cutBlocks says.
+ */
+function placeWords(rules: RuleSpec[]): CompiledRules['words'] {
+  const groups = new Map<string, Map<string, number[]>>();
   rules.forEach((r, i) => {
     if (r.kind !== 'WORD') return;
     const { before, body, after } = wordParts(r.pattern);
-    const key = `${before}\u0000${after}`;
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key)!.push({ i, body });
+    const bounds = `${r.siteWide ? 'site' : 'space'}\u0000${before}\u0000${after}`;
+    if (!groups.has(bounds)) groups.set(bounds, new Map());
+    const bodies = groups.get(bounds)!;
+    bodies.set(body, [...(bodies.get(body) ?? []), i]);
   });
-  const blocks: WordBlock[] = [];
-  for (const [key, words] of groups) {
-    const [before, after] = key.split('\u0000');
-    let chunk: typeof words = [];
-    let size = 0;
-    const close = () => {
-      if (chunk.length === 0) return;
-      const scan = new RegExp(`${before}(?:${chunk.map((w) => `(${w.body})`).join('|')})${after}`, 'giu');
-      // Run twice on short texts, so V8 compiles it to machine code now, outside any post's time budget: a regex is interpreted on its
-      // first run, slowly (500 words over 100,000 characters: 100 ms and more), and compiled for one-byte and two-byte strings apart.
-      for (const text of ['x', 'x', 'x\u0100', 'x\u0100']) scan.exec(text);
-      scan.lastIndex = 0;
-      blocks.push({ members: chunk.map((w) => w.i), scan, single: chunk.map((w) => single(w.body, after)) });
-      chunk = [];
-      size = 0;
-    };
-    for (const w of words) {
-      if (chunk.length >= BLOCK_MEMBERS || size + w.body.length + 3 > BLOCK_SOURCE) close();
-      chunk.push(w);
-      size += w.body.length + 3;
-    }
-    close();
+  const placed: CompiledRules['words'] = [];
+  for (const [bounds, bodies] of groups) {
+    const [, before, after] = bounds.split('\u0000');
+    const blocks: string[][] = [];
+    cutBlocks([...bodies.keys()].sort(), 0, blocks);
+    for (const chunk of blocks) placed.push({ block: blockOf(before, after, chunk), rules: chunk.map((b) => bodies.get(b)!) });
   }
-  return blocks;
+  return placed;
 }
 
-/** Compiled rule sets by their rules (kinds and patterns, in order): a changed, added or removed rule is another key. */
-const COMPILED = new Map<string, CompiledRules>();
-const COMPILED_KEPT = 64;
+function dropSet(key: string): void {
+  const set = SETS.get(key);
+  if (!set) return;
+  SETS.delete(key);
+  for (const { block } of set.words) block.sets.delete(key);
+}
+
+/** Drops the least recently used blocks (and the sets holding them) past the bytes kept, but none of `keep`'s, which is in use. */
+function evict(keep: CompiledRules): void {
+  const inUse = new Set(keep.words.map((w) => w.block));
+  for (const [key, block] of BLOCKS) {
+    if (blockBytes <= CACHE_LIMITS.bytes || inUse.has(block)) break;
+    BLOCKS.delete(key);
+    blockBytes -= block.bytes;
+    for (const set of block.sets) dropSet(set);
+  }
+}
 
 /**
- * `rules` compiled for matchAll, once per set of rules: the set last compiled for the same rules
- * (kinds and patterns, in the same order) is reused, so a space's rules are compiled when they
- * change (or when a process first screens with them), not for every post.
+ * `rules` compiled for matchAll, the set kept (by kinds, patterns and whether site-wide, in order)
+ * so that a space's rules are compiled when they change, not for every post. Its WORD rules'
+ * blocks are kept by their own words, in one cache bounded by the memory they are reckoned to
+ * hold: a set with one rule more, less or changed compiles that rule's block alone (or the two a
+ * word splits one into, or the one two join into), and sets sharing words share blocks.
  */
 export function compileRules(rules: RuleSpec[]): CompiledRules {
-  const key = JSON.stringify(rules.map((r) => [r.kind, r.pattern]));
-  const cached = COMPILED.get(key);
-  if (cached) {
-    // Most recently used last: the first key is the one to drop.
-    COMPILED.delete(key);
-    COMPILED.set(key, cached);
-    return cached;
+  const key = JSON.stringify(rules.map((r) => [r.kind, r.pattern, r.siteWide === true]));
+  let set = SETS.get(key);
+  if (set) {
+    touch(SETS, key, set);
+    for (const { block } of set.words) touch(BLOCKS, block.key, block);
+  } else {
+    const alone: CompiledRules['alone'] = [];
+    for (const [i, r] of rules.entries()) if (r.kind !== 'WORD') alone.push([i, compile(r.kind, r.pattern)]);
+    set = { count: rules.length, alone, words: placeWords(rules) };
+    SETS.set(key, set);
+    for (const { block } of set.words) block.sets.add(key);
+    if (SETS.size > CACHE_LIMITS.sets) dropSet(SETS.keys().next().value!);
   }
-  const words = wordBlocks(rules);
-  const inBlock = rules.map(() => false);
-  for (const block of words) for (const i of block.members) inBlock[i] = true;
-  const compiled: CompiledRules = { each: rules.map((r) => compile(r.kind, r.pattern)), words, inBlock };
-  COMPILED.set(key, compiled);
-  if (COMPILED.size > COMPILED_KEPT) COMPILED.delete(COMPILED.keys().next().value!);
-  return compiled;
+  evict(set);
+  return set;
 }
 
 /** The index, among the alternation's groups, of the one that matched. */
@@ -244,34 +380,34 @@ function groupOf(m: RegExpExecArray): number {
 }
 
 /**
- * Which of `block`'s members match anywhere in `text` (added to `found`, as rule indexes): where
- * its alternation matches, the member it names and every later one that matches there too; then
- * on from the next character, since matches of different words overlap ("foo" and "foo bar",
- * "bar" inside "foo bar"). An alternation matches wherever any of its alternatives does, so
- * this finds exactly the members that match somewhere. Past TRIES_PER_MEMBER tries a member,
- * those not found yet are decided by their own regexes (`each`) over the whole text, so a
- * watched word repeated all through a post costs no more than the rules run one by one.
+ * Which of `block`'s members match anywhere in `text`: where its alternation matches, the member
+ * it names and every later one that matches there too; then on from the next character, since
+ * matches of different words overlap ("foo" and "foo bar", "bar" inside "foo bar"). An
+ * alternation matches wherever any of its alternatives does, so this finds exactly the members
+ * that match somewhere. Past TRIES_PER_MEMBER tries a member, those not found yet are decided
+ * by their own regexes over the whole text, so a watched word repeated all through a post costs
+ * no more than the rules run one by one.
  */
-function wordsIn(block: WordBlock, each: RegExp[], text: string, found: Set<number>): void {
-  const { scan, members } = block;
+function wordsIn(block: WordBlock, text: string): Set<number> {
+  const { scan, bodies } = block;
   const seen = new Set<number>();
   scan.lastIndex = 0;
   let m: RegExpExecArray | null;
   let tries = 0;
-  while (seen.size < members.length && (m = scan.exec(text)) !== null) {
+  while (seen.size < bodies.length && (m = scan.exec(text)) !== null) {
     const at = m.index;
     seen.add(groupOf(m));
-    for (let k = groupOf(m) + 1; k < members.length; k++) {
+    for (let k = groupOf(m) + 1; k < bodies.length; k++) {
       if (seen.has(k)) continue;
       if (singleAt(block.single[k], text, at)) seen.add(k);
       tries++;
     }
-    if (tries > TRIES_PER_MEMBER * members.length) {
+    if (tries > TRIES_PER_MEMBER * bodies.length) {
       // An early member recurring all through the text (a common watched word) would have the
       // later ones tried at each place: those not found yet are each run once over it instead.
-      for (let k = 0; k < members.length; k++) {
+      for (let k = 0; k < bodies.length; k++) {
         if (seen.has(k)) continue;
-        const re = each[members[k]];
+        const re = ownOf(block, k);
         re.lastIndex = 0;
         if (re.test(text)) seen.add(k);
       }
@@ -281,7 +417,7 @@ function wordsIn(block: WordBlock, each: RegExp[], text: string, found: Set<numb
     const c = text.charCodeAt(at);
     scan.lastIndex = at + (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(at + 1) & 0xfc00) === 0xdc00 ? 2 : 1);
   }
-  for (const k of seen) found.add(members[k]);
+  return seen;
 }
 
 /** Tries of later members at the places a block matched, per member, before those not found are each run over the text alone. */
@@ -299,12 +435,18 @@ function rangesOf(re: RegExp, text: string): Array<[number, number]> {
   return out;
 }
 
-/** Per text, per rule: what matchAll answers, the WORD rules found by their alternation first. */
+/** Per text, per rule: what matchAll answers, the WORD rules found by their alternation first (the rest match nothing). */
 function matchRules(rules: CompiledRules, texts: string[]): Matches {
   return texts.map((text) => {
-    const found = new Set<number>();
-    for (const block of rules.words) wordsIn(block, rules.each, text, found);
-    return rules.each.map((re, i) => (rules.inBlock[i] && !found.has(i) ? [] : rangesOf(re, text)));
+    const out: Array<Array<[number, number]>> = Array.from({ length: rules.count }, () => []);
+    for (const [i, re] of rules.alone) out[i] = rangesOf(re, text);
+    for (const { block, rules: of } of rules.words) {
+      for (const k of wordsIn(block, text)) {
+        const ranges = rangesOf(ownOf(block, k), text);
+        for (const i of of[k]) out[i] = [...ranges];
+      }
+    }
+    return out;
   });
 }
 
@@ -330,7 +472,7 @@ export type Matches = Array<Array<Array<[number, number]>>>;
  * overruns too (a catastrophic pattern overruns any budget).
  */
 export function matchAll(rules: CompiledRules | RegExp[], texts: string[], budgetMs: number, opts: { retryBudgetMs?: number } = {}): Matches {
-  const compiled = Array.isArray(rules) ? { each: rules, words: [], inBlock: rules.map(() => false) } : rules;
+  const compiled: CompiledRules = Array.isArray(rules) ? { count: rules.length, alone: rules.map((re, i) => [i, re]), words: [] } : rules;
   try {
     return matchWithin(compiled, texts, budgetMs);
   } catch (err) {

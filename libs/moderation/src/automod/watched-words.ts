@@ -335,7 +335,7 @@ export class WatchedWordsRule implements PostingCheck {
     const folds = parts.map((p) => fold(p.text));
     let hits: Matches;
     try {
-      hits = matchAll(compileRules(rules), folds.map((f) => f.folded), MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
+      hits = matchAll(compileRules(rules.map((r) => ({ kind: r.kind, pattern: r.pattern, siteWide: r.space_id === null }))), folds.map((f) => f.folded), MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
     } catch (err) {
       if (!(err instanceof MatchTimeout)) throw err;
       this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out');
