@@ -109,6 +109,18 @@ describe('watched-word matching', () => {
       expect(combined[0].map((r) => r.length)).toEqual([1, 1, 1, 2, 1, 2]);
     });
 
+    it('finds what each rule finds on its own whether it is the site\u2019s or the space\u2019s, and however many rules say the same word', () => {
+      // The site's words are blocked apart from the space's; a word said by several rules is one member of its block, standing for each.
+      const rules: RuleSpec[] = [
+        { kind: 'WORD', pattern: 'spam', siteWide: true }, { kind: 'WORD', pattern: 'SPAM' }, { kind: 'WORD', pattern: 'Spâm', siteWide: true },
+        { kind: 'WORD', pattern: 'scam*', siteWide: true }, { kind: 'REGEX', pattern: 'sp(am)', siteWide: true }, { kind: 'WORD', pattern: 'foo bar' },
+        { kind: 'WORD', pattern: 'bar', siteWide: true }, { kind: 'WORD', pattern: 'spam' },
+      ];
+      const { combined, alone } = both(rules, ['spam scammer foo bar, SPAM', 'nothing']);
+      expect(combined).toEqual(alone);
+      expect(combined[0].map((r) => r.length)).toEqual([2, 2, 2, 1, 2, 1, 1, 2]);
+    });
+
     it('agrees with each rule on its own over random words and texts', () => {
       let seed = 42;
       const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
