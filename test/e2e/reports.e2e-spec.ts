@@ -608,6 +608,42 @@ describe('moderation: reports and the review queue', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM reports WHERE reporter_id = $1`, [demoted.id])).toEqual([{ n: 0 }]);
   });
 
+  it('refuses a report of a topic’s first post from a reporter who lost sight of the topic while it waited, named as the topic or as its post (NOT_FOUND, nothing written)', async () => {
+    /**
+     * A topic in a new `visibility` space (its first post and topic in `state`) reported by
+     * `reporter`, granted `level` there, as TOPIC or as its first POST, while the test holds the
+     * topic as a move would; the grant is revoked under that lock before it is let go.
+     */
+    const reportedAsGrantGoes = async (targetType: 'TOPIC' | 'POST', visibility: 'PUBLIC' | 'RESTRICTED', level: 'MODERATE' | 'PARTICIPATE', state: string) => {
+      const reporter = await makeUser(t, { trustLevel: 0 });
+      const s = await makeSpace(t, visibility, [{ userId: reporter.id, level }, { userId: author.id, level: 'PARTICIPATE' }]);
+      const topic = await createTopic(t, author.token, await makeBoard(t, s.id));
+      await t.sql(`UPDATE posts SET state = $2 WHERE id = $1`, [topic.firstPostId, state]);
+      await t.sql(`UPDATE topics SET state = $2 WHERE id = $1`, [topic.id, state]);
+      const answer = await withLockHeld(t, `SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [topic.id], async (h) => {
+        const reporting = t.gql(REPORT, { input: { targetType, targetId: targetType === 'TOPIC' ? topic.id : topic.firstPostId, reason: 'ABUSE' } }, { token: reporter.token });
+        await h.waiting(1);
+        await h.query(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [s.id, reporter.id]);
+        await h.release();
+        return reporting;
+      });
+      return {
+        code: answer.errors?.[0]?.extensions?.code,
+        message: answer.errors?.[0]?.message,
+        state: await postState(topic.firstPostId),
+        reports: (await t.sql(`SELECT count(*)::int AS n FROM reports WHERE reporter_id = $1`, [reporter.id]))[0].n,
+        items: (await t.sql(`SELECT count(*)::int AS n FROM review_items WHERE target_id IN ($1, $2)`, [topic.id, topic.firstPostId]))[0].n,
+      };
+    };
+    for (const targetType of ['TOPIC', 'POST'] as const) {
+      const refused = { code: 'NOT_FOUND', message: targetType === 'TOPIC' ? 'Topic not found' : 'Post not found', reports: 0, items: 0 };
+      // A hidden topic, reported by a moderator demoted meanwhile: they no longer see it.
+      expect(await reportedAsGrantGoes(targetType, 'PUBLIC', 'MODERATE', 'HIDDEN')).toEqual({ ...refused, state: 'HIDDEN' });
+      // A visible topic of a restricted space, reported by a member whose access was revoked meanwhile.
+      expect(await reportedAsGrantGoes(targetType, 'RESTRICTED', 'PARTICIPATE', 'VISIBLE')).toEqual({ ...refused, state: 'VISIBLE' });
+    }
+  });
+
   it('refuses a report from a reporter silenced in the space while it waited (FORBIDDEN, nothing written)', async () => {
     const silenced = await member(2);
     const refused = await reportedWhile(silenced, (h, s) => h.query(
