@@ -27,6 +27,16 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
   const topic = (token: string, body = `body ${Math.random()}`, b = board) => t.gql(CREATE_TOPIC, { input: { boardId: b, title: 'A fine title', body } }, { token });
   /** Forget the per-post interval so a test can post again at once. */
   const waitOut = (u: TestUser) => t.sql(`DELETE FROM rate_events WHERE key = $1 AND bucket IN ('post:tl0', 'post:any')`, [u.id]);
+  /** A reply by a new member held under ALL pre-moderation, in a new space `mod` moderates, with its review item. */
+  const heldReplyInNewSpace = async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    const starter = expectOk(await t.gql(CREATE_TOPIC, { input: { boardId: await makeBoard(t, s.id), title: 'Staff topic', body: 'x' } }, { token: mod.token })).createTopic;
+    const member = await makeUser(t, { trustLevel: 3 });
+    const r: { id: string } = expectOk(await t.gql(REPLY, { input: { topicId: starter.id, body: 'a held reply' } }, { token: member.token })).replyToTopic;
+    const [item]: Array<{ id: string }> = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 AND status = 'PENDING'`, [r.id]);
+    return { s, member, r, item };
+  };
 
   it('spaces posts: one per 30 s for new members, one per 5 s for others; moderators are exempt', async () => {
     const newbie = await makeUser(t, { trustLevel: 0 });
@@ -832,6 +842,22 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(await t.sql(`SELECT body_source, state FROM posts WHERE id = $1`, [r.id])).toEqual([{ body_source: 'a reply to edit', state: 'DELETED' }]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ n: 0 }]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM post_revisions WHERE post_id = $1`, [r.id])).toEqual([{ n: 1 }]);
+  });
+
+  it('refuses to approve the item of held content deleted with deletePost before it was decided: nothing of it can be approved (CONFLICT, nothing written), IGNORE closes it', async () => {
+    const { s, r, item } = await heldReplyInNewSpace();
+    // Deleted by a moderator with deletePost, which leaves its item waiting (moderatePost DELETE would reject it).
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: r.id }, { token: mod.token }));
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    expect(expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT').message).toBe(
+      'This post was deleted: nothing of it can be approved (restore the post first, or reject or ignore the item)',
+    );
+    expect(await t.sql(`SELECT status FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'PENDING' }]);
+    expect(await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1 ORDER BY id`, [item.id])).toEqual([{ action: 'submitted' }]);
+    expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'review.%'`, [r.id])).toEqual([]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM spam_models WHERE space_id = $1`, [s.id])).toEqual([{ n: 0 }]);
+    expect(await t.sql(`SELECT state FROM posts WHERE id = $1`, [r.id])).toEqual([{ state: 'DELETED' }]);
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: mod.token })).resolveReviewItem.status).toBe('IGNORED');
   });
 
   it('reads a space’s moderation settings once per post, however many rules need them', async () => {

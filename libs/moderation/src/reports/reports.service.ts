@@ -470,6 +470,12 @@ export class ReportsService {
           // decision on it would, or restoring the post would bring back an edit with no item.
           const edit = await this.posts.decidePendingEdit(tx, post.id, input.decision === ReviewDecision.APPROVE);
           if (edit) action = `edit ${edit.outcome}`;
+          // Nothing waits beside a deleted post (held content deleted, say, by a moderator's
+          // deletePost): approving would publish nothing, yet record an approval and teach the
+          // spam model. Refused as an edit waiting there is, nothing written.
+          else if (input.decision === ReviewDecision.APPROVE && post.state === ContentState.DELETED) {
+            throw AppError.conflict('This post was deleted: nothing of it can be approved (restore the post first, or reject or ignore the item)');
+          }
         }
       } else if (post && input.decision === ReviewDecision.APPROVE && (item.kind === 'REPORTS' || item.kind === 'AUTOMOD')) {
         // Only reports and automod flags judge the content; other kinds (article feedback) just close.
