@@ -824,24 +824,38 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(items).toEqual([{ status: 'IGNORED', resolved_by: null, history: ['submitted', 'withdrawn'] }]);
   });
 
-  it('drops a held edit whose post its author deleted before a moderator decided it: APPROVE is CONFLICT, IGNORE drops it', async () => {
+  it('withdraws a held edit, and settles its item, when its author deletes the post: restored by a moderator, the post has its approved text and nothing waiting', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const member = await makeUser(t, { trustLevel: 3 });
-    const created = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id } }`, { input: { boardId: await makeBoard(t, s.id), title: 'Soon gone', body: 'first words' } }, { token: member.token })).createTopic;
+    const created = expectOk(await t.gql(`mutation($input: CreateTopicInput!) { createTopic(input: $input) { id firstPost { id } } }`, { input: { boardId: await makeBoard(t, s.id), title: 'Soon gone', body: 'first words' } }, { token: member.token })).createTopic;
     await waitOut(member);
     const r = expectOk(await t.gql(REPLY, { input: { topicId: created.id, body: 'a reply to edit' } }, { token: member.token })).replyToTopic;
     await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
-    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: 'an edit that will not land' } }, { token: member.token }));
-    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: r.id }, { token: member.token }));
-    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1 AND status = 'PENDING'`, [r.id]);
+    const READ = `query($id: ID!) { post(id: $id) { state bodySource pendingEdit { bodySource } } }`;
     const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
-    // Approving it could only drop it: refused, the edit and its item left as they were.
-    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
-    expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ n: 1 }]);
-    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: mod.token })).resolveReviewItem.status).toBe('IGNORED');
-    expect(await t.sql(`SELECT body_source, state FROM posts WHERE id = $1`, [r.id])).toEqual([{ body_source: 'a reply to edit', state: 'DELETED' }]);
-    expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [r.id])).toEqual([{ n: 0 }]);
-    expect(await t.sql(`SELECT count(*)::int AS n FROM post_revisions WHERE post_id = $1`, [r.id])).toEqual([{ n: 1 }]);
+    // The reply, and the topic's first post (whose item is the topic's): each with an edit held, then deleted by its author.
+    // Its author does not restore it (moderators do): the reply they still see as a placeholder, the topic is out of their sight.
+    for (const [postId, approved, refusal] of [[r.id, 'a reply to edit', 'FORBIDDEN'], [created.firstPost.id, 'first words', 'NOT_FOUND']] as const) {
+      expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId, body: `${approved}, edited` } }, { token: member.token }));
+      const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id IN ($1, $2) AND status = 'PENDING'`, [postId, created.id]);
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: postId }, { token: member.token }));
+      // The edit went with the post, and its item is settled as its author's withdrawal: nobody resolved it, the author is in its history.
+      expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [postId])).toEqual([{ n: 0 }]);
+      expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'IGNORED', resolved_by: null }]);
+      expect(await t.sql(`SELECT action, actor_id, note FROM review_item_events WHERE review_item_id = $1 ORDER BY id`, [item.id])).toEqual([
+        { action: 'submitted', actor_id: member.id, note: 'every post in this space is reviewed first' },
+        { action: 'withdrawn', actor_id: member.id, note: 'the author deleted the post while its edit waited for review' },
+      ]);
+      // Nothing is left for a moderator to decide: the item is resolved.
+      expect(expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT').message).toBe('This item is already resolved');
+      expectError(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: postId }, { token: member.token }), refusal);
+      // Restored by a moderator, it has its approved text and nothing waiting, for its author and for moderators.
+      expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: postId }, { token: mod.token }));
+      for (const u of [member, mod]) expect(expectOk(await t.gql(READ, { id: postId }, { token: u.token })).post).toEqual({ state: 'VISIBLE', bodySource: approved, pendingEdit: null });
+      expect(await t.sql(`SELECT count(*)::int AS n FROM review_items WHERE target_id IN ($1, $2) AND status = 'PENDING'`, [postId, created.id])).toEqual([{ n: 0 }]);
+      expect(await t.sql(`SELECT count(*)::int AS n FROM post_revisions WHERE post_id = $1`, [postId])).toEqual([{ n: 1 }]);
+      await waitOut(member);
+    }
   });
 
   it('refuses to approve the item of held content deleted with deletePost before it was decided: nothing of it can be approved (CONFLICT, nothing written), IGNORE closes it', async () => {

@@ -420,8 +420,7 @@ export class PostsService {
       const updated = await this.writeEdit(tx, viewer, post, topic, edit);
       // The author's own edit that needs no approval replaces their held one (a moderator's
       // edit does not: approving the held one then answers CONFLICT).
-      const withdrewHeldEdit =
-        post.authorId === viewer.id && (await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1 RETURNING post_id`, [post.id])).length > 0;
+      const withdrewHeldEdit = post.authorId === viewer.id && (await this.withdrawHeldEdit(tx, post.id));
       // The author's edit of a post still waiting (as it is now, under the edit's lock): what a
       // moderator may have read is gone.
       const changedWaiting = updated.state === ContentState.PENDING && post.authorId === viewer.id;
@@ -530,6 +529,11 @@ export class PostsService {
       [postId, editorId, edit.body, edit.html, edit.title, edit.tags, edit.reason, note || null],
     );
     return row.replaced;
+  }
+
+  /** Drops the edit its author had waiting beside a post (they edited again, or deleted the post): whether one waited. */
+  private async withdrawHeldEdit(tx: Tx, postId: string): Promise<boolean> {
+    return (await tx.query(`DELETE FROM post_pending_edits WHERE post_id = $1 RETURNING post_id`, [postId])).length > 0;
   }
 
   /** Whether a post has an edit waiting for a moderator's decision. */
@@ -643,7 +647,11 @@ export class PostsService {
   /**
    * Soft-deletes a post in `tx` as `actorId` decided (deletePost, or a DELETE topic timer
    * firing on its topic's first post, `reason` saying so), from any state it may be deleted
-   * from. Null when it was deleted meanwhile. Callers check who may do it.
+   * from. Null when it was deleted meanwhile. Callers check who may do it. Its author deleting
+   * it withdraws the edit they had waiting for review, as their edit that needs no approval
+   * does, and its review item is settled (`PostingPolicy.editWithdrawn`): moderators are left
+   * nothing to decide that could only drop it, and a post restored has its approved text and
+   * nothing waiting. A moderator's deletion leaves the edit and its item for the queue.
    */
   async writeDelete(
     tx: Tx,
@@ -653,6 +661,9 @@ export class PostsService {
     reason?: string,
   ): Promise<(PostRow & { was: ContentState }) | null> {
     const { changed } = await this.applyStateFrom(tx, actorId, post, topic, [ContentState.VISIBLE, ContentState.PENDING, ContentState.HIDDEN], ContentState.DELETED);
+    if (changed && actorId !== null && post.authorId === actorId && (await this.withdrawHeldEdit(tx, post.id))) {
+      await this.policy.editWithdrawn(tx, { postId: post.id, topicId: topic.id, number: post.number, spaceId: topic.spaceId, actorId });
+    }
     // A moderator removing someone else's post is a moderator action: it goes in the log.
     if (changed && post.authorId !== actorId) await this.logModeration(tx, actorId, 'post.delete', post, { state: changed.was }, { state: ContentState.DELETED }, reason);
     return changed;

@@ -136,6 +136,16 @@ export class PremoderationRule implements PostingCheck {
     });
   }
 
+  /** Its author deleted the post, and the edit waiting with it: the item that described the edit is settled as withdrawn. */
+  async editWithdrawn(tx: Tx, p: WaitingPost): Promise<void> {
+    await this.settleWithdrawn(tx, { id: p.postId, number: p.number, topicId: p.topicId }, p.actorId, { action: 'withdrawn', note: 'the author deleted the post while its edit waited for review' });
+  }
+
+  /** The author's own change settles the post's held item: IGNORED, resolved by nobody, the author in its history. */
+  private settleWithdrawn(tx: Tx, post: { id: string; number: number; topicId: string }, authorId: string | null, settled: { action: string; note: string }): Promise<void> {
+    return this.reviewItems.settleHeld(tx, post, { status: 'IGNORED', resolvedBy: null, actorId: authorId, ...settled });
+  }
+
   async stored(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void> {
     // The author's change settles the item that described the text before it: withdrawn (their
     // edit needed no approval), or superseded (a moderator approving the item they read would
@@ -146,7 +156,7 @@ export class PremoderationRule implements PostingCheck {
         ? { action: 'superseded', note: 'the author changed it while it waited; the new text is reviewed as a new item' }
         : null;
     if (settled) {
-      await this.reviewItems.settleHeld(tx, { id: s.postId, number: s.number, topicId: s.topicId }, { status: 'IGNORED', resolvedBy: null, actorId: c.viewer.id, ...settled });
+      await this.settleWithdrawn(tx, { id: s.postId, number: s.number, topicId: s.topicId }, c.viewer.id, settled);
     }
     if (!verdict.pending && !s.changedWaiting) return;
     const reasons = heldReasons(verdict) || 'the author changed it while it waited for review';
