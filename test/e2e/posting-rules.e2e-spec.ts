@@ -858,6 +858,24 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     }
   });
 
+  it('settles the item of held content its author deletes before a moderator decides it: restored by a moderator, it waits again under a new item', async () => {
+    const { member, r, item } = await heldReplyInNewSpace();
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: r.id }, { token: member.token }));
+    // Withdrawn by its author: nothing is left for a moderator to decide.
+    expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'IGNORED', resolved_by: null }]);
+    expect(await t.sql(`SELECT action, actor_id, note FROM review_item_events WHERE review_item_id = $1 ORDER BY id`, [item.id])).toEqual([
+      { action: 'submitted', actor_id: member.id, note: 'every post in this space is reviewed first' },
+      { action: 'withdrawn', actor_id: member.id, note: 'the author deleted it while it waited for review' },
+    ]);
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    expect(expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT').message).toBe('This item is already resolved');
+    // Restored by a moderator, it waits again, under an item of its own.
+    expect(expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { state } }`, { id: r.id }, { token: mod.token })).restorePost.state).toBe('PENDING');
+    const waiting = await t.sql(`SELECT i.id, (SELECT array_agg(e.action ORDER BY e.id) FROM review_item_events e WHERE e.review_item_id = i.id) AS history
+      FROM review_items i WHERE i.kind = 'PENDING_CONTENT' AND i.target_id = $1 AND i.status = 'PENDING'`, [r.id]);
+    expect(waiting).toEqual([{ id: expect.not.stringMatching(item.id), history: ['restored'] }]);
+  });
+
   it('refuses to approve the item of held content deleted with deletePost before it was decided: nothing of it can be approved (CONFLICT, nothing written), IGNORE closes it', async () => {
     const { s, r, item } = await heldReplyInNewSpace();
     // Deleted by a moderator with deletePost, which leaves its item waiting (moderatePost DELETE would reject it).

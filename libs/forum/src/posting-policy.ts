@@ -41,7 +41,7 @@ export interface ScreenedHeading {
   verdict: PlainVerdict;
 }
 
-/** A post back in the PENDING state, or whose held edit its author withdrew, in its topic and space, and who did it. */
+/** A post back in the PENDING state, or withdrawn from review by its author, in its topic and space, and who did it. */
 export interface WaitingPost {
   postId: string;
   topicId: string;
@@ -125,8 +125,8 @@ export interface PostingCheck {
   check(c: Contribution, verdict: Verdict): Promise<void>;
   /** A post waits for review again (restored after it was deleted while waiting, or rejected). */
   waitsAgain?(tx: Tx, p: WaitingPost): Promise<void>;
-  /** Its author deleted a post whose edit waited for review: the edit went with it (`PostsService.writeDelete`). */
-  editWithdrawn?(tx: Tx, p: WaitingPost): Promise<void>;
+  /** Its author deleted a post while it (`post`) or its edit (`edit`, which went with it) waited for review (`PostsService.writeDelete`). */
+  withdrawn?(tx: Tx, p: WaitingPost, what: 'post' | 'edit'): Promise<void>;
   stored?(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
   /**
    * Screens plain texts (`PlainTexts`: a poll's, a split's heading): may throw to refuse them, or
@@ -190,8 +190,8 @@ export class PostingPolicy {
     for (const check of this.checks) await check.waitsAgain?.(tx, p);
   }
 
-  async editWithdrawn(tx: Tx, p: WaitingPost): Promise<void> {
-    for (const check of this.checks) await check.editWithdrawn?.(tx, p);
+  async withdrawn(tx: Tx, p: WaitingPost, what: 'post' | 'edit'): Promise<void> {
+    for (const check of this.checks) await check.withdrawn?.(tx, p, what);
   }
 
   /**

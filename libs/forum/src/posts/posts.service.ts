@@ -648,10 +648,11 @@ export class PostsService {
    * Soft-deletes a post in `tx` as `actorId` decided (deletePost, or a DELETE topic timer
    * firing on its topic's first post, `reason` saying so), from any state it may be deleted
    * from. Null when it was deleted meanwhile. Callers check who may do it. Its author deleting
-   * it withdraws the edit they had waiting for review, as their edit that needs no approval
-   * does, and its review item is settled (`PostingPolicy.editWithdrawn`): moderators are left
-   * nothing to decide that could only drop it, and a post restored has its approved text and
-   * nothing waiting. A moderator's deletion leaves the edit and its item for the queue.
+   * it withdraws what of it waited for review: the edit they had waiting, as their edit that
+   * needs no approval does, or the post itself while it waited; its review item is settled
+   * (`PostingPolicy.withdrawn`), so moderators are left nothing to decide that could only drop
+   * it. Restored, a post has its approved text and nothing waiting, or waits again under a new
+   * item (`waitsAgain`). A moderator's deletion leaves the edit and the item for the queue.
    */
   async writeDelete(
     tx: Tx,
@@ -661,8 +662,9 @@ export class PostsService {
     reason?: string,
   ): Promise<(PostRow & { was: ContentState }) | null> {
     const { changed } = await this.applyStateFrom(tx, actorId, post, topic, [ContentState.VISIBLE, ContentState.PENDING, ContentState.HIDDEN], ContentState.DELETED);
-    if (changed && actorId !== null && post.authorId === actorId && (await this.withdrawHeldEdit(tx, post.id))) {
-      await this.policy.editWithdrawn(tx, { postId: post.id, topicId: topic.id, number: post.number, spaceId: topic.spaceId, actorId });
+    if (changed && actorId !== null && post.authorId === actorId) {
+      const withdrawn = (await this.withdrawHeldEdit(tx, post.id)) ? 'edit' : changed.was === ContentState.PENDING ? 'post' : null;
+      if (withdrawn) await this.policy.withdrawn(tx, { postId: post.id, topicId: topic.id, number: post.number, spaceId: topic.spaceId, actorId }, withdrawn);
     }
     // A moderator removing someone else's post is a moderator action: it goes in the log.
     if (changed && post.authorId !== actorId) await this.logModeration(tx, actorId, 'post.delete', post, { state: changed.was }, { state: ContentState.DELETED }, reason);

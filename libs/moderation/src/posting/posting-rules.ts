@@ -136,9 +136,10 @@ export class PremoderationRule implements PostingCheck {
     });
   }
 
-  /** Its author deleted the post, and the edit waiting with it: the item that described the edit is settled as withdrawn. */
-  async editWithdrawn(tx: Tx, p: WaitingPost): Promise<void> {
-    await this.settleWithdrawn(tx, { id: p.postId, number: p.number, topicId: p.topicId }, p.actorId, { action: 'withdrawn', note: 'the author deleted the post while its edit waited for review' });
+  /** Its author deleted the post while it, or its edit (gone with it), waited: the item that described it is settled as withdrawn. */
+  async withdrawn(tx: Tx, p: WaitingPost, what: 'post' | 'edit'): Promise<void> {
+    const note = what === 'edit' ? 'the author deleted the post while its edit waited for review' : 'the author deleted it while it waited for review';
+    await this.settleWithdrawn(tx, { id: p.postId, number: p.number, topicId: p.topicId }, p.actorId, { action: 'withdrawn', note });
   }
 
   /** The author's own change settles the post's held item: IGNORED, resolved by nobody, the author in its history. */
