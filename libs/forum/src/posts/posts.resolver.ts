@@ -123,7 +123,11 @@ export class PostsResolver {
     return this.posts.setWiki(ctx.viewer, postId, wiki);
   }
 
-  @Mutation(() => PostModel, { description: 'Soft delete (author or moderator). Deleting the first post deletes the topic.' })
+  @Mutation(() => PostModel, {
+    description:
+      'Soft delete (author or moderator). Deleting the first post deletes the topic. Its author deleting it withdraws what of it waits for review ' +
+      '(the post itself, or its pendingEdit): its review item is settled, and moderators restoring the post bring back no withdrawn edit.',
+  })
   deletePost(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext) {
     return this.posts.delete(ctx.viewer, id);
   }
