@@ -441,6 +441,39 @@ describe('search', () => {
     expect(coldFew.count).toBe(warmFew.count + 1);
   });
 
+  /**
+   * When the cached statistics expire, every query then in flight needs them: they share one read
+   * of pg_stats (single-flight), and a read that fails is not kept (the next query reads again).
+   */
+  it('reads the expired lexeme statistics once for all the searches needing them at once, and again after a failed read', async () => {
+    await createTopic(t, customer.token, publicBoard, { title: 'Grinder burrs', body: 'burrs dull with time' });
+    await drain();
+    const engine = t.get(SearchEngines).postgres;
+    const cache = engine as unknown as { lexemeStats: { at: number } | null };
+    const request = { query: 'burrs', filters: { spaceIds: [publicSpace.id], moderatedSpaceIds: [] }, limit: 20, offset: 0 };
+    await engine.search(request);
+    const reads = (statements: string[]) => statements.filter((sql) => sql.includes('pg_stats')).length;
+    const expire = () => (cache.lexemeStats!.at = 0);
+    expire();
+    const together = await t.countStatements(() => Promise.all(Array.from({ length: 6 }, () => engine.search(request))));
+    expect(reads(together.statements)).toBe(1);
+    // A read that fails is not kept: the next search reads again, and succeeds.
+    expire();
+    const ds = (engine as unknown as { ds: DataSource }).ds;
+    const query = ds.query.bind(ds);
+    const failing = jest.spyOn(ds, 'query').mockImplementation((sql: string, ...rest: unknown[]) =>
+      sql.includes('pg_stats') ? (failing.mockRestore(), Promise.reject(new Error('pg_stats unreadable'))) : (query as (...a: unknown[]) => Promise<unknown>)(sql, ...rest),
+    );
+    try {
+      await expect(engine.search(request)).rejects.toThrow('pg_stats unreadable');
+    } finally {
+      failing.mockRestore();
+    }
+    const again = await t.countStatements(() => engine.search(request));
+    expect(reads(again.statements)).toBe(1);
+    expect((await engine.search(request)).hits).toHaveLength(1);
+  });
+
   it('states the statement count of a typo and of a search-as-you-type query: planner settings cost no round trips of their own', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Calibrating the refractometer', body: 'Refractometer readings drift with temperature.' });
     await drain();

@@ -546,6 +546,8 @@ export class PostgresSearchEngine implements SearchEngine {
   /** The prune count (`search_terms_prunes`) `knownTerms` is good for: any other process's prune since voids it. */
   private knownPrunes: string | null = null;
   private lexemeStats: (LexemeStats & { at: number }) | null = null;
+  /** The read of the statistics under way: the queries needing them meanwhile wait for it rather than each reading pg_stats. */
+  private statsRead: Promise<LexemeStats> | null = null;
 
   /** `serverFolding`: the letter folding vocabulary words are kept and looked up with, the connected server's. */
   constructor(
@@ -836,6 +838,7 @@ export class PostgresSearchEngine implements SearchEngine {
     this.knownTerms.clear();
     // The statistics read describe documents gone: read again at the next search.
     this.lexemeStats = null;
+    this.statsRead = null;
   }
 
   async search(req: SearchRequest): Promise<SearchResult> {
@@ -1030,8 +1033,32 @@ export class PostgresSearchEngine implements SearchEngine {
     return Math.max(2 * DENSE, Math.ceil((2 * (CANDIDATES + 1)) / share));
   }
 
-  private async stats(): Promise<LexemeStats> {
-    if (this.lexemeStats && Date.now() - this.lexemeStats.at < STATS_TTL_MS) return this.lexemeStats;
+  /**
+   * The lexeme statistics, read again once in STATS_TTL_MS. Every query then in flight needs them
+   * (a busy server's dozens): they share one read (single-flight). A read that fails fails those
+   * waiting on it and is not kept: the next query reads again. One started before clear() is
+   * neither kept nor shared after it.
+   */
+  private stats(): Promise<LexemeStats> {
+    if (this.lexemeStats && Date.now() - this.lexemeStats.at < STATS_TTL_MS) return Promise.resolve(this.lexemeStats);
+    if (this.statsRead) return this.statsRead;
+    const read: Promise<LexemeStats> = this.readStats().then(
+      (stats) => {
+        if (this.statsRead === read) {
+          this.lexemeStats = stats;
+          this.statsRead = null;
+        }
+        return stats;
+      },
+      (err: unknown) => {
+        if (this.statsRead === read) this.statsRead = null;
+        throw err;
+      },
+    );
+    return (this.statsRead = read);
+  }
+
+  private async readStats(): Promise<LexemeStats & { at: number }> {
     const [row] = await this.ds.query(
       `SELECT s.most_common_elems::text::text[] AS lexemes, s.most_common_elem_freqs AS freqs,
               l.most_common_vals::text::text[] AS languages, l.most_common_freqs AS language_freqs,
@@ -1052,8 +1079,7 @@ export class PostgresSearchEngine implements SearchEngine {
     lexemes.forEach((x, i) => freq.set(x, freqs[i]));
     const languageFreqs: number[] = row?.language_freqs ?? [];
     const languages = new Map(((row?.languages ?? []) as string[]).map((l, i) => [searchLanguage(l), languageFreqs[i]] as const));
-    this.lexemeStats = { at: Date.now(), freq, documents: Number(row?.documents ?? 0), languages };
-    return this.lexemeStats;
+    return { at: Date.now(), freq, documents: Number(row?.documents ?? 0), languages };
   }
 
   /**
