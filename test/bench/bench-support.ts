@@ -92,7 +92,15 @@ export async function openBenchDatabase(dirName: string, port: number, database:
   const dataDir = path.join(path.resolve(process.env.PARVIS_DATA_DIR || './.parvis'), dirName);
   const pgPort = envInt('BENCH_PG_PORT', port, 1024, 65535);
   log(`starting the embedded PostgreSQL in ${dataDir} (port ${pgPort})`);
-  const db = await startEmbeddedPostgres({ dataDir, port: pgPort, database });
+  const db = await startEmbeddedPostgres({
+    dataDir,
+    port: pgPort,
+    database,
+    sharedBuffers: process.env.EMBEDDED_PG_SHARED_BUFFERS,
+    effectiveCacheSize: process.env.EMBEDDED_PG_EFFECTIVE_CACHE_SIZE,
+    // Its own lines (the memory it was given among them), not the server's log.
+    log: (m) => m.startsWith('embedded postgres:') && log(m),
+  });
   if (!db.owned) log('joined an embedded PostgreSQL that was already running; it is left running');
   return { db, embedded: true };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import ts from 'typescript';
+import { machineMemorySizing } from '../../libs/core/src/database/embedded';
 import { freePort } from '../support/free-port';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -117,6 +118,26 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     } finally {
       rmSync(bare, { recursive: true, force: true });
     }
+  }, 120_000);
+
+  it('sizes the memory of the cluster it keeps to the machine (a quarter of it for shared_buffers, 128MB to 4GB; half for effective_cache_size)', async () => {
+    const db = await open();
+    const expected = machineMemorySizing();
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const shown = async (setting: string) => {
+        const value: string = (await c.query(`SHOW ${setting}`)).rows[0][setting];
+        return Number((await c.query(`SELECT pg_size_bytes($1)::text AS bytes`, [value])).rows[0].bytes) / (1024 * 1024);
+      };
+      expect({ sharedBuffersMB: await shown('shared_buffers'), effectiveCacheSizeMB: await shown('effective_cache_size') }).toEqual({
+        sharedBuffersMB: expected.sharedBuffersMB,
+        effectiveCacheSizeMB: expected.effectiveCacheSizeMB,
+      });
+    } finally {
+      await c.end();
+    }
+    await db.stop();
   }, 120_000);
 
   it('keeps serving a process that joined after the one that started it finishes, and the last one out stops it', async () => {

@@ -14,7 +14,7 @@ runServer('Parvis', async (config, log, signals) => {
     import('./app.js'),
   ]);
   if (config.embedded) log.info({ dataDir: config.dataDir }, 'using the embedded PostgreSQL');
-  const opening = openDatabase(config, (m) => log.debug(m));
+  const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m));
   signals.onStopOnceOpen(opening, (db) => db.stop());
   const db = await opening;
 

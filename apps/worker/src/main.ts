@@ -16,7 +16,7 @@ runServer('The Parvis worker', async (config, log, signals) => {
     import('../../../libs/core/src/outbox/outbox.js'),
     import('../../../libs/core/src/jobs.js'),
   ]);
-  const opening = openDatabase(config, (m) => log.debug(m));
+  const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m));
   signals.onStopOnceOpen(opening, (db) => db.stop());
   const db = await opening;
 

@@ -1,6 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
 import * as path from 'node:path';
+import { machineMemorySizing } from '../database/embedded';
 import { compileTrustProxy, TrustProxy } from '../http/client-address';
 
 /** Decimal integers only: Number() would also read '0x10', '1e3' or ' 7 '. Anything else stays as given, for the validator to name. */
@@ -41,6 +42,14 @@ export class AppConfig {
 
   @Transform(toInt) @IsInt() @Min(1024) @Max(65535)
   EMBEDDED_PG_PORT = 54329;
+
+  /** The embedded PostgreSQL's shared_buffers (512MB, 2GB); unset: a quarter of the memory, 128MB to 4GB (machineMemorySizing). */
+  @IsOptional() @IsString()
+  EMBEDDED_PG_SHARED_BUFFERS?: string;
+
+  /** The embedded PostgreSQL's effective_cache_size; unset: half of the memory, at least shared_buffers. */
+  @IsOptional() @IsString()
+  EMBEDDED_PG_EFFECTIVE_CACHE_SIZE?: string;
 
   @Transform(toInt) @IsInt() @Min(1) @Max(200)
   DB_POOL_SIZE = 10;
@@ -200,7 +209,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const raw: Record<string, unknown> = {};
-  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'MEILI_URL', 'MEILI_MASTER_KEY', 'SMTP_URL', 'PUBLIC_URL', 'WORKER_IN_PROCESS', 'COOKIE_SECURE', 'GRAPHQL_IDE', 'TRUST_PROXY']) {
+  for (const key of [...known, 'DATABASE_URL', 'EMBEDDED_PG_SHARED_BUFFERS', 'EMBEDDED_PG_EFFECTIVE_CACHE_SIZE', 'REDIS_URL', 'MEILI_URL', 'MEILI_MASTER_KEY', 'SMTP_URL', 'PUBLIC_URL', 'WORKER_IN_PROCESS', 'COOKIE_SECURE', 'GRAPHQL_IDE', 'TRUST_PROXY']) {
     if (env[key] !== undefined && env[key] !== '') raw[key] = env[key];
   }
   const config = plainToInstance(AppConfig, raw);
@@ -211,6 +220,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     void config.trustProxy;
   } catch (err) {
     lines.push(`  TRUST_PROXY: must be true, false, a hop count or addresses and subnets (${(err as Error).message})`);
+  }
+  // Checked against this machine's memory, whatever the database: a value that could never start it is wrong.
+  try {
+    machineMemorySizing({ sharedBuffers: config.EMBEDDED_PG_SHARED_BUFFERS, effectiveCacheSize: config.EMBEDDED_PG_EFFECTIVE_CACHE_SIZE });
+  } catch (err) {
+    lines.push(`  ${(err as Error).message}`);
   }
   // The pattern lets through what is no URL ("https://", a space in the host): e-mails link to it,
   // and a sanction's Message-ID takes its host (SanctionMail), which would fail every try.

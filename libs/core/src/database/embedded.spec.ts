@@ -1,4 +1,5 @@
-import { clusterFlags } from './embedded';
+import { ConfigError, loadConfig } from '../config/config';
+import { clusterFlags, memorySizing } from './embedded';
 
 describe('the embedded cluster', () => {
   it('is always UTF-8, with a UTF-8 locale when the system has one and PostgreSQL’s own C.UTF-8 otherwise', () => {
@@ -6,5 +7,52 @@ describe('the embedded cluster', () => {
     expect(clusterFlags(() => ['en_US.UTF-8', 'C.UTF-8'])).toEqual(['--encoding=UTF8', '--locale=C.UTF-8']);
     expect(clusterFlags(() => [])).toEqual(['--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8']);
     expect(clusterFlags()[0]).toBe('--encoding=UTF8');
+  });
+});
+
+describe('the persistent embedded cluster’s memory (memorySizing)', () => {
+  const GB = 1024 ** 3;
+  const sized = (totalGB: number, cgroupMax?: string, overrides: { sharedBuffers?: string; effectiveCacheSize?: string } = {}) => {
+    const s = memorySizing({ totalMemBytes: totalGB * GB, cgroupMax, ...overrides });
+    return [s.sharedBuffersMB, s.effectiveCacheSizeMB, s.memoryMB, s.memoryFrom];
+  };
+
+  it('gives shared_buffers a quarter of the RAM and effective_cache_size half of it', () => {
+    expect(sized(8)).toEqual([2048, 4096, 8192, 'RAM']);
+    expect(sized(2)).toEqual([512, 1024, 2048, 'RAM']);
+  });
+
+  it('keeps shared_buffers between PostgreSQL’s default 128MB and 4GB, effective_cache_size never under it', () => {
+    expect(sized(23)).toEqual([4096, 11776, 23552, 'RAM']);
+    expect(sized(64)).toEqual([4096, 32768, 65536, 'RAM']);
+    expect(sized(0.25)).toEqual([128, 128, 256, 'RAM']);
+  });
+
+  it('sizes to the container’s cgroup limit when it is lower than the RAM, and ignores one that is not', () => {
+    expect(sized(23, `${4 * GB}\n`)).toEqual([1024, 2048, 4096, 'cgroup limit']);
+    expect(sized(8, 'max\n')).toEqual([2048, 4096, 8192, 'RAM']);
+    expect(sized(8, `${64 * GB}\n`)).toEqual([2048, 4096, 8192, 'RAM']);
+    expect(sized(8, '')).toEqual([2048, 4096, 8192, 'RAM']);
+  });
+
+  it('takes the sizes set (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE) as they are', () => {
+    expect(sized(23, undefined, { sharedBuffers: '1GB' })).toEqual([1024, 11776, 23552, 'RAM']);
+    expect(sized(23, undefined, { sharedBuffers: '6gb', effectiveCacheSize: '16384MB' })).toEqual([6144, 16384, 23552, 'RAM']);
+    expect(sized(8, undefined, { effectiveCacheSize: '2097152kB' })).toEqual([2048, 2048, 8192, 'RAM']);
+    expect(memorySizing({ totalMemBytes: 8 * GB, sharedBuffers: '1GB' }).overridden).toEqual({ sharedBuffers: true, effectiveCacheSize: false });
+  });
+
+  it('refuses a size set without its unit, unreadable, nil or larger than the memory, naming the variable', () => {
+    expect(() => sized(8, undefined, { sharedBuffers: '1024' })).toThrow('EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit, such as 512MB or 2GB (got "1024")');
+    expect(() => sized(8, undefined, { sharedBuffers: 'lots' })).toThrow(/^EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit/);
+    expect(() => sized(8, undefined, { effectiveCacheSize: '1.5GB' })).toThrow(/^EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: must be a size with its unit/);
+    expect(() => sized(8, undefined, { sharedBuffers: '0MB' })).toThrow('EMBEDDED_PG_SHARED_BUFFERS: must be at least 1MB (got "0MB")');
+    expect(() => sized(8, `${2 * GB}`, { sharedBuffers: '3GB' })).toThrow('EMBEDDED_PG_SHARED_BUFFERS: 3GB is more than the 2048MB of memory this machine has (its cgroup limit)');
+  });
+
+  it('stops the process at start-up on a bad size, naming the variable', () => {
+    expect(() => loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '2G' })).toThrow(ConfigError);
+    expect(() => loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '2G' })).toThrow(/EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit/);
+    expect(loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '256MB' }).EMBEDDED_PG_SHARED_BUFFERS).toBe('256MB');
   });
 });

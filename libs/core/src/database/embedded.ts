@@ -1,6 +1,7 @@
 import { ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 
@@ -19,8 +20,103 @@ export interface EmbeddedOptions {
   /** Keep the cluster's files when stopped (false for throwaway test clusters). */
   persistent?: boolean;
   log?: (message: string) => void;
+  /** The lines worth reading at every start (the memory given to a cluster started); `log` when absent. */
+  info?: (message: string) => void;
   /** The system's locales, which a new cluster picks from (see clusterFlags); tests pretend to have none. */
   locales?: () => string[];
+  /** shared_buffers and effective_cache_size as set (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE), else sized to the machine (memorySizing). */
+  sharedBuffers?: string;
+  effectiveCacheSize?: string;
+}
+
+const MB = 1024 * 1024;
+/** PostgreSQL's own shared_buffers, the least the persistent cluster gets. */
+const MIN_SHARED_BUFFERS_MB = 128;
+/** Past a few GB, shared buffers gain little over the kernel's page cache (Discourse's installer caps them likewise). */
+const MAX_SHARED_BUFFERS_MB = 4096;
+const SIZE_UNITS: Record<string, number> = { kb: 1 / 1024, mb: 1, gb: 1024, tb: 1024 * 1024 };
+
+/**
+ * A size as PostgreSQL writes one (512MB, 2GB; kB and TB too, any case), in whole MB. A bare
+ * number is refused: PostgreSQL would read it in 8 kB pages, which nobody means.
+ */
+export function parseMemorySize(value: string): number {
+  const m = /^\s*(\d+)\s*(kB|MB|GB|TB)\s*$/i.exec(value);
+  if (!m) throw new Error(`must be a size with its unit, such as 512MB or 2GB (got ${JSON.stringify(value)})`);
+  const mb = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
+  if (mb < 1) throw new Error(`must be at least 1MB (got ${JSON.stringify(value)})`);
+  return mb;
+}
+
+export interface MemorySizing {
+  sharedBuffersMB: number;
+  effectiveCacheSizeMB: number;
+  /** The memory sized against, in MB, and where it was read. */
+  memoryMB: number;
+  memoryFrom: 'RAM' | 'cgroup limit';
+  /** Whether each setting is the override given rather than sized. */
+  overridden: { sharedBuffers: boolean; effectiveCacheSize: boolean };
+}
+
+/**
+ * How much memory the persistent embedded PostgreSQL uses, as Discourse's installer sizes its
+ * PostgreSQL: shared_buffers a quarter of the memory, at least PostgreSQL's default 128MB and at
+ * most 4GB; effective_cache_size (what the planner takes the page cache to hold: it reserves
+ * nothing) half of it, never less than shared_buffers, which it includes. The memory is the
+ * machine's, or the container's cgroup limit (cgroup v2 `memory.max`) when that is lower.
+ * A setting given (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE) is taken as it
+ * is, once checked: a size with its unit, and shared_buffers no more than the memory.
+ */
+export function memorySizing(input: { totalMemBytes: number; cgroupMax?: string; sharedBuffers?: string; effectiveCacheSize?: string }): MemorySizing {
+  const ram = Math.floor(input.totalMemBytes / MB);
+  const limit = /^\d+$/.test(input.cgroupMax?.trim() ?? '') ? Math.floor(Number(input.cgroupMax!.trim()) / MB) : undefined;
+  const fromCgroup = limit !== undefined && limit < ram;
+  const memoryMB = fromCgroup ? limit : ram;
+  const given = (name: string, value: string | undefined): number | undefined => {
+    if (value === undefined || value === '') return undefined;
+    try {
+      return parseMemorySize(value);
+    } catch (err) {
+      throw new Error(`${name}: ${(err as Error).message}`);
+    }
+  };
+  const sharedGiven = given('EMBEDDED_PG_SHARED_BUFFERS', input.sharedBuffers);
+  const cacheGiven = given('EMBEDDED_PG_EFFECTIVE_CACHE_SIZE', input.effectiveCacheSize);
+  if (sharedGiven !== undefined && sharedGiven > memoryMB) {
+    throw new Error(`EMBEDDED_PG_SHARED_BUFFERS: ${input.sharedBuffers} is more than the ${memoryMB}MB of memory this machine has (${fromCgroup ? 'its cgroup limit' : 'its RAM'}); PostgreSQL would not start, or be killed`);
+  }
+  const sharedBuffersMB = sharedGiven ?? Math.min(MAX_SHARED_BUFFERS_MB, Math.max(MIN_SHARED_BUFFERS_MB, Math.floor(memoryMB / 4)));
+  const effectiveCacheSizeMB = cacheGiven ?? Math.max(sharedBuffersMB, Math.floor(memoryMB / 2));
+  return { sharedBuffersMB, effectiveCacheSizeMB, memoryMB, memoryFrom: fromCgroup ? 'cgroup limit' : 'RAM', overridden: { sharedBuffers: sharedGiven !== undefined, effectiveCacheSize: cacheGiven !== undefined } };
+}
+
+/** The cgroup v2 memory limit of this process's container (`max` when none), where there is one. */
+function cgroupMemoryMax(): string | undefined {
+  try {
+    return readFileSync('/sys/fs/cgroup/memory.max', 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** memorySizing for this machine. */
+export function machineMemorySizing(overrides: { sharedBuffers?: string; effectiveCacheSize?: string } = {}): MemorySizing {
+  return memorySizing({ totalMemBytes: totalmem(), cgroupMax: cgroupMemoryMax(), ...overrides });
+}
+
+/**
+ * The postgres flags of the memory settings: a persistent cluster (what `npm start` and the
+ * benches run) is sized to the machine; a throwaway test cluster keeps PostgreSQL's defaults
+ * (several run at once on one machine).
+ */
+function memoryFlags(opts: EmbeddedOptions, log: (m: string) => void): string[] {
+  if (opts.persistent === false) return [];
+  const sizing = machineMemorySizing({ sharedBuffers: opts.sharedBuffers, effectiveCacheSize: opts.effectiveCacheSize });
+  const set = [sizing.overridden.sharedBuffers && 'shared_buffers', sizing.overridden.effectiveCacheSize && 'effective_cache_size'].filter(Boolean);
+  log(
+    `embedded postgres: shared_buffers ${sizing.sharedBuffersMB}MB, effective_cache_size ${sizing.effectiveCacheSizeMB}MB (${set.length === 2 ? 'both as set' : `${set.length ? `${set[0]} as set; ` : ''}sized to ${sizing.memoryMB}MB of memory, the ${sizing.memoryFrom === 'RAM' ? "machine's RAM" : "container's cgroup limit"}`})`,
+  );
+  return ['-c', `shared_buffers=${sizing.sharedBuffersMB}MB`, '-c', `effective_cache_size=${sizing.effectiveCacheSizeMB}MB`];
 }
 
 interface Credentials {
@@ -337,6 +433,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     if (recent.length > 20) recent.shift();
   };
   const fresh = !existsSync(path.join(pgDir, 'PG_VERSION'));
+  const memory = memoryFlags(opts, opts.info ?? log);
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     port: opts.port,
@@ -347,7 +444,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     createPostgresUser: isRoot(),
     // Only a new cluster runs initdb: the system's locales are looked up for that alone.
     initdbFlags: fresh ? clusterFlags(opts.locales) : [],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', ...memory],
     onLog: (m: string) => {
       remember(m);
       log(`postgres: ${m.trim()}`);
