@@ -35,6 +35,19 @@ describe('the persistent embedded cluster’s memory (memorySizing)', () => {
     expect(sized(8, '')).toEqual([2048, 4096, 8192, 'RAM']);
   });
 
+  it('sizes to the limit of the process’s own cgroup (v1, or nested under systemd) as Node reads it, the lower of the limits', () => {
+    const limited = (constrainedBytes: number, cgroupMax?: string) => {
+      const s = memorySizing({ totalMemBytes: 23 * GB, cgroupMax, constrainedBytes });
+      return [s.sharedBuffersMB, s.effectiveCacheSizeMB, s.memoryFrom];
+    };
+    expect(limited(2 * GB)).toEqual([512, 1024, 'cgroup limit']);
+    expect(limited(2 * GB, `${4 * GB}`)).toEqual([512, 1024, 'cgroup limit']);
+    expect(limited(8 * GB, `${4 * GB}`)).toEqual([1024, 2048, 'cgroup limit']);
+    // cgroup v1 without a limit (9223372036854771712, read as an unsigned 64-bit number), and unknown.
+    expect(limited(18446744073709552000)).toEqual([4096, 11776, 'RAM']);
+    expect(limited(0, 'max')).toEqual([4096, 11776, 'RAM']);
+  });
+
   it('takes the sizes set (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE) as they are', () => {
     expect(sized(23, undefined, { sharedBuffers: '1GB' })).toEqual([1024, 11776, 23552, 'RAM']);
     expect(sized(23, undefined, { sharedBuffers: '6gb', effectiveCacheSize: '16384MB' })).toEqual([6144, 16384, 23552, 'RAM']);

@@ -63,13 +63,24 @@ export interface MemorySizing {
  * PostgreSQL: shared_buffers a quarter of the memory, at least PostgreSQL's default 128MB and at
  * most 4GB; effective_cache_size (what the planner takes the page cache to hold: it reserves
  * nothing) half of it, never less than shared_buffers, which it includes. The memory is the
- * machine's, or the container's cgroup limit (cgroup v2 `memory.max`) when that is lower.
+ * machine's, or the container's cgroup limit when that is lower: cgroup v2's `memory.max` at the
+ * root of the container's hierarchy, and the limit of the process's own cgroup as Node reads it
+ * (v1's `memory.limit_in_bytes` too, and a service's cgroup under systemd), the lower of them.
  * A setting given (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE) is taken as it
  * is, once checked: a size with its unit, and shared_buffers no more than the memory.
  */
-export function memorySizing(input: { totalMemBytes: number; cgroupMax?: string; sharedBuffers?: string; effectiveCacheSize?: string }): MemorySizing {
+export function memorySizing(input: {
+  totalMemBytes: number;
+  /** The text of /sys/fs/cgroup/memory.max: bytes, or `max`. */
+  cgroupMax?: string;
+  /** process.constrainedMemory(): the limit of the process's own cgroup, v1 or v2 (0 when unknown; unlimited reads as a huge number). */
+  constrainedBytes?: number;
+  sharedBuffers?: string;
+  effectiveCacheSize?: string;
+}): MemorySizing {
   const ram = Math.floor(input.totalMemBytes / MB);
-  const limit = /^\d+$/.test(input.cgroupMax?.trim() ?? '') ? Math.floor(Number(input.cgroupMax!.trim()) / MB) : undefined;
+  const limits = [/^\d+$/.test(input.cgroupMax?.trim() ?? '') ? Number(input.cgroupMax!.trim()) : 0, input.constrainedBytes ?? 0].filter((b) => b > 0);
+  const limit = limits.length ? Math.floor(Math.min(...limits) / MB) : undefined;
   const fromCgroup = limit !== undefined && limit < ram;
   const memoryMB = fromCgroup ? limit : ram;
   const given = (name: string, value: string | undefined): number | undefined => {
@@ -101,7 +112,7 @@ function cgroupMemoryMax(): string | undefined {
 
 /** memorySizing for this machine. */
 export function machineMemorySizing(overrides: { sharedBuffers?: string; effectiveCacheSize?: string } = {}): MemorySizing {
-  return memorySizing({ totalMemBytes: totalmem(), cgroupMax: cgroupMemoryMax(), ...overrides });
+  return memorySizing({ totalMemBytes: totalmem(), cgroupMax: cgroupMemoryMax(), constrainedBytes: process.constrainedMemory(), ...overrides });
 }
 
 /**
