@@ -24,8 +24,8 @@ const SCRATCH_PARENT = path.join(ROOT, 'node_modules/.cache');
 const childSource = (scratch: string) => `
 const { startEmbeddedPostgres } = require(${JSON.stringify(path.join(scratch, 'embedded.js'))});
 (async () => {
-  const [dataDir, port, locales] = process.argv.slice(2);
-  const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis', locales: locales === 'none' ? () => [] : undefined });
+  const [dataDir, port, locales, kind] = process.argv.slice(2);
+  const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis', locales: locales === 'none' ? () => [] : undefined, persistent: kind !== 'throwaway' });
   process.send({ url: handle.url, owned: handle.owned });
   process.on('message', async () => {
     await handle.stop();
@@ -73,8 +73,8 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  const open = async (dir = dataDir, locales = 'system'): Promise<Opened> => {
-    const child = fork(path.join(scratch, 'child.js'), [dir, String(await freePort()), locales], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const open = async (dir = dataDir, locales = 'system', kind: 'persistent' | 'throwaway' = 'persistent'): Promise<Opened> => {
+    const child = fork(path.join(scratch, 'child.js'), [dir, String(await freePort()), locales, kind], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(child);
     const first = await new Promise<{ url: string; owned: boolean }>((resolve, reject) => {
       child.once('message', (m) => resolve(m as { url: string; owned: boolean }));
@@ -120,24 +120,37 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     }
   }, 120_000);
 
-  it('sizes the memory of the cluster it keeps to the machine (a quarter of it for shared_buffers, 128MB to 4GB; half for effective_cache_size)', async () => {
-    const db = await open();
-    const expected = machineMemorySizing();
-    const c = new Client({ connectionString: db.url });
+  /** shared_buffers and effective_cache_size of the server at `url`, in MB, as SHOW gives them. */
+  const memoryOf = async (url: string) => {
+    const c = new Client({ connectionString: url });
     await c.connect();
     try {
       const shown = async (setting: string) => {
         const value: string = (await c.query(`SHOW ${setting}`)).rows[0][setting];
         return Number((await c.query(`SELECT pg_size_bytes($1)::text AS bytes`, [value])).rows[0].bytes) / (1024 * 1024);
       };
-      expect({ sharedBuffersMB: await shown('shared_buffers'), effectiveCacheSizeMB: await shown('effective_cache_size') }).toEqual({
-        sharedBuffersMB: expected.sharedBuffersMB,
-        effectiveCacheSizeMB: expected.effectiveCacheSizeMB,
-      });
+      return { sharedBuffersMB: await shown('shared_buffers'), effectiveCacheSizeMB: await shown('effective_cache_size') };
     } finally {
       await c.end();
     }
+  };
+
+  it('sizes the memory of the cluster it keeps to the machine (a quarter of it for shared_buffers, 128MB to 4GB; half for effective_cache_size)', async () => {
+    const db = await open();
+    const expected = machineMemorySizing();
+    expect(await memoryOf(db.url)).toEqual({ sharedBuffersMB: expected.sharedBuffersMB, effectiveCacheSizeMB: expected.effectiveCacheSizeMB });
     await db.stop();
+  }, 120_000);
+
+  it('leaves a throwaway (test) cluster PostgreSQL’s default memory: several run at once', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'parvis-throwaway-'));
+    try {
+      const db = await open(dir, 'system', 'throwaway');
+      expect(await memoryOf(db.url)).toEqual({ sharedBuffersMB: 128, effectiveCacheSizeMB: 4096 });
+      await db.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('keeps serving a process that joined after the one that started it finishes, and the last one out stops it', async () => {
