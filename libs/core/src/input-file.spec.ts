@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { inputFile, optionalInputFile } from './input-file';
@@ -33,5 +33,17 @@ describe('inputFile and optionalInputFile', () => {
     }
     // Under a file: not there either.
     expect(() => inputFile(path.join(dir, 'file.csv', 'x.csv'), 'a CSV file')).toThrow(`${path.join(dir, 'file.csv', 'x.csv')} not found: give a CSV file`);
+  });
+
+  // A loop of links, which root cannot reach either: the optional one is refused too, since
+  // whether it is there is not known (as under a folder this user may not enter: cli-input).
+  it('refuse a path they cannot reach, the optional one too, in the words audit:export uses', () => {
+    const loop = path.join(dir, 'loop.csv');
+    symlinkSync('loop.csv', loop);
+    for (const check of [inputFile, optionalInputFile]) {
+      expect(() => check(loop, 'a CSV file', OwnError)).toThrow(OwnError);
+      expect(() => check(loop, 'a CSV file')).toThrow(new Error(`${loop} cannot be reached (ELOOP): give a CSV file`));
+      expect(() => check(path.join(loop, 'x.csv'), 'a CSV file')).toThrow(new Error(`${path.join(loop, 'x.csv')} cannot be reached (ELOOP): give a CSV file`));
+    }
   });
 });

@@ -5,9 +5,19 @@ import { resolve } from 'node:path';
 type Refusal = new (message: string) => Error;
 
 /**
+ * What is said of a path whose stat failed for another reason than its absence: a folder above
+ * it this user may not enter (EACCES; whether it is there is not known either), a loop of links
+ * (ELOOP). One wording wherever a path is checked before anything opens (inputFile, audit:export's
+ * --out): `<path> cannot be reached (EACCES)`.
+ */
+export function unreachable(err: unknown): string {
+  return `cannot be reached (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+}
+
+/**
  * A file a command or an import reads, resolved (relative to the working directory, which `npm
  * run` sets to the repository root) and checked before anything opens: one that is not there, is
- * no file (a folder), cannot be reached (a folder above it this user may not enter: EACCES) or
+ * no file (a folder), cannot be reached (`unreachable`) or
  * this user may not read is refused with what it should be (`<path> not found: give <expected>`,
  * `… is not a file`, `… cannot be reached (EACCES)`, `… is not readable`), as a `refusal`
  * (default Error), not with Node's bare ENOENT or EACCES, or EISDIR once it is read, after
@@ -29,8 +39,7 @@ function checked(file: string, expected: string, refusal: Refusal, optional: boo
   try {
     stat = statSync(path, { throwIfNoEntry: false });
   } catch (err) {
-    // A folder above it this user may not enter (EACCES), say: whether it is there is not known either.
-    throw refused(`cannot be reached (${(err as NodeJS.ErrnoException).code})`);
+    throw refused(unreachable(err));
   }
   if (!stat && optional) return null;
   if (!stat?.isFile()) throw refused(stat ? 'is not a file' : 'not found');

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseOut, parseSince } from './audit-options';
@@ -63,6 +63,24 @@ describe("audit:export's --out", () => {
     mkdirSync(path.join(dir, 'blocked.csv.partial'));
     expect(() => parseOut(path.join(dir, 'blocked.csv'))).toThrow(
       new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a folder (${path.join(dir, 'blocked.csv.partial')} is a folder)`),
+    );
+  });
+
+  // A loop of links cannot be reached by root either (a folder this user may not enter, EACCES,
+  // is cli-input's, as nobody): said as inputFile says it, not with Node's bare ELOOP.
+  it('refuses a folder, a file or a <file>.partial it cannot reach, as an input file is refused', () => {
+    const loop = path.join(dir, 'loop');
+    symlinkSync('loop', loop);
+    for (const [out, message] of [
+      [path.join(loop, 'log.csv'), `expected a file in a folder this user may write in (${loop} cannot be reached (ELOOP))`],
+      [loop, `expected a file (${loop} cannot be reached (ELOOP))`],
+    ]) {
+      expect(() => parseOut(out)).toThrow(InvalidArgumentError);
+      expect(() => parseOut(out)).toThrow(new InvalidArgumentError(message));
+    }
+    symlinkSync('looping.csv.partial', path.join(dir, 'looping.csv.partial'));
+    expect(() => parseOut(path.join(dir, 'looping.csv'))).toThrow(
+      new InvalidArgumentError(`expected a file whose <file>.partial, written first, can be written (${path.join(dir, 'looping.csv.partial')} cannot be reached (ELOOP))`),
     );
   });
 

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
+import { unreachable } from '../../../../libs/core/src/input-file';
 
 // audit:export's options, read as the command line is, before the database is opened.
 
@@ -48,13 +49,16 @@ export function parseOut(value: string): string {
   // A name ending in a separator (which resolve drops) names a folder: the export would write <folder>/.partial.
   if (value.endsWith('/') || value.endsWith(sep)) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
   const dir = dirname(file);
-  let stat;
-  try {
-    stat = statSync(dir, { throwIfNoEntry: false });
-  } catch (err) {
-    // A folder above it this user may not enter (EACCES), say: Node's bare error would not name the option.
-    throw new InvalidArgumentError(`expected a file in a folder this user may write in (${dir} cannot be reached: ${(err as NodeJS.ErrnoException).code})`);
-  }
+  // A path whose stat fails (a folder above it this user may not enter, a loop of links) is
+  // refused naming the option and what was expected, where Node's bare error would name neither.
+  const statOf = (path: string, expected: string) => {
+    try {
+      return statSync(path, { throwIfNoEntry: false });
+    } catch (err) {
+      throw new InvalidArgumentError(`expected ${expected} (${path} ${unreachable(err)})`);
+    }
+  };
+  const stat = statOf(dir, 'a file in a folder this user may write in');
   if (!stat?.isDirectory()) throw new InvalidArgumentError(`expected a file in an existing folder (${dir} ${stat ? 'is not a folder' : 'does not exist'})`);
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
@@ -62,10 +66,10 @@ export function parseOut(value: string): string {
     throw new InvalidArgumentError(`expected a file in a folder this user may write in (${dir} is not writable)`);
   }
   // Renamed onto a folder, the export would fail only once the whole log was read.
-  if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
+  if (statOf(file, 'a file')?.isDirectory()) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
   // So would writing <file>.partial when it is a folder (EISDIR), and removing it after, which
   // answers an error of its own (rm of a folder) in place of the export's.
-  if (statSync(`${file}.partial`, { throwIfNoEntry: false })?.isDirectory()) {
+  if (statOf(`${file}.partial`, 'a file whose <file>.partial, written first, can be written')?.isDirectory()) {
     throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a folder (${file}.partial is a folder)`);
   }
   return value;
