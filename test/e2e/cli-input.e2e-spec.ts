@@ -1,6 +1,6 @@
 import { spawnSync, SpawnSyncOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -47,6 +47,10 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   const closedDump = path.join(TEMP, 'closed-dump');
   const unreadableDump = path.join(TEMP, 'unreadable-dump');
   const unreadableXml = path.join(TEMP, 'unreadable.xml');
+  // A folder anyone may write in (0777) holding log.csv.partial that its user (root, when the
+  // case runs as nobody) made read-only (0444): an export's that died, say.
+  const sharedOut = path.join(TEMP, 'shared-out');
+  const readOnlyPartial = path.join(sharedOut, 'log.csv.partial');
   beforeAll(() => {
     mkdirSync(TEMP);
     chmodSync(TEMP, 0o755); // 0700 (under a umask of 077) would keep nobody out of the folders in it
@@ -64,6 +68,10 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     chmodSync(closedDump, 0);
     writeFileSync(unreadableXml, '<xml/>\n');
     chmodSync(unreadableXml, 0);
+    mkdirSync(sharedOut);
+    chmodSync(sharedOut, 0o777);
+    writeFileSync(readOnlyPartial, 'half an export of another user\n');
+    chmodSync(readOnlyPartial, 0o444);
   });
   afterAll(() => {
     // Opened again, for a user other than root to remove what is in it.
@@ -157,6 +165,20 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
         new RegExp(`^error: option '--out <file>' argument '${escaped(readOnly)}/log\\.csv' is invalid\\. expected a file in a folder this user may write in \\(${escaped(readOnly)} is not writable\\)\n`),
         asDenied,
       ),
+    120_000,
+  );
+  deniedCase(
+    'refuses an export whose <file>.partial is there and this user may not write it, leaving it as it was',
+    async () => {
+      const out = path.join(sharedOut, 'log.csv');
+      await refusedBeforeDatabase(
+        ['audit:export', '--since', '2026-01-01', '--out', out],
+        new RegExp(`^error: option '--out <file>' argument '${escaped(out)}' is invalid\\. expected a file whose <file>\\.partial, written first, can be written \\(${escaped(readOnlyPartial)} is not writable\\)\n`),
+        asDenied,
+      );
+      expect(readFileSync(readOnlyPartial, 'utf8')).toBe('half an export of another user\n');
+      expect(existsSync(out)).toBe(false);
+    },
     120_000,
   );
   // Where Node's bare EACCES came (a folder not entered), or the file was read only after the

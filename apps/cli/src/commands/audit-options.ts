@@ -40,9 +40,9 @@ export function parseSince(value: string): Date {
 
 /**
  * The export's file, refused before the database is opened when it names a folder, or its
- * folder does not exist or this user may not write in it, or its `<file>.partial` is a folder
- * (the file is written there as `<file>.partial`, then renamed): otherwise that would be found
- * only once the log is read.
+ * folder does not exist or this user may not write in it, or its `<file>.partial` is a folder or
+ * a file this user may not write (the file is written there as `<file>.partial`, then renamed):
+ * otherwise that would be found only once the log is read.
  */
 export function parseOut(value: string): string {
   const file = resolve(value);
@@ -69,8 +69,18 @@ export function parseOut(value: string): string {
   if (statOf(file, 'a file')?.isDirectory()) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
   // So would writing <file>.partial when it is a folder (EISDIR), and removing it after, which
   // answers an error of its own (rm of a folder) in place of the export's.
-  if (statOf(`${file}.partial`, 'a file whose <file>.partial, written first, can be written')?.isDirectory()) {
-    throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a folder (${file}.partial is a folder)`);
+  const partial = `${file}.partial`;
+  const left = statOf(partial, 'a file whose <file>.partial, written first, can be written');
+  if (left?.isDirectory()) throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a folder (${partial} is a folder)`);
+  // Or one this user may not write (left by another user, say): opened only once the database
+  // was opened and migrated, it would fail with Node's bare EACCES, and the clean-up after would
+  // remove another user's file wherever the folder lets it.
+  if (left) {
+    try {
+      accessSync(partial, constants.W_OK);
+    } catch {
+      throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, can be written (${partial} is not writable)`);
+    }
   }
   return value;
 }
