@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { createTestDatabase } from '../setup/test-database';
-import { buildDistOnce } from '../support/dist';
+import { buildDistOnce, buildDistOnceSync } from '../support/dist';
 
 const ROOT = path.join(__dirname, '../..');
 const MAIN = path.join(ROOT, 'dist/apps/cli/src/main.js');
@@ -125,7 +125,9 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
 
   // Root writes in a read-only folder all the same, and its access check says so: then the CLI
   // runs as nobody (uid 65534) where that user can run it at all, else the case is skipped. Both
-  // are asked of a folder made as TEMP's read-only one will be, beside it, and removed at once.
+  // are asked of a folder made as TEMP's read-only one will be, beside it, and removed at once;
+  // whether nobody can run the CLI is asked of the CLI itself, built first (jest decides which
+  // cases to skip as it collects them, before any beforeAll).
   const asNobody: SpawnSyncOptions = { uid: 65534, gid: 65534 };
   const { writableToUs, nobodyRuns } = (() => {
     const probed = mkdtempSync(path.join(tmpdir(), 'parvis-cli-input-probe-'));
@@ -140,11 +142,15 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
       } catch {
         writable = false;
       }
-      // Nobody must run node, read the clone (not only find it: a clone made with umask 077 has files
-      // it may not read) and reach the read-only folder itself (a TMPDIR inside a 0700 folder, say),
-      // where the CLI would otherwise be refused for another reason ('cannot be reached').
-      const probe = `const fs = require('fs'); fs.accessSync(${JSON.stringify(path.join(ROOT, 'package.json'))}, fs.constants.R_OK); fs.accessSync(${JSON.stringify(probedReadOnly)}, fs.constants.X_OK)`;
-      return { writableToUs: writable, nobodyRuns: writable && spawnSync(process.execPath, ['-e', probe], asNobody).status === 0 };
+      if (!writable) return { writableToUs: false, nobodyRuns: false };
+      // Nobody must run the built CLI as the cases do, loading every command's modules from dist/
+      // and node_modules (a clone, or a build, made under umask 077 has files it may not read), and
+      // reach the read-only folder itself (a TMPDIR inside a 0700 folder, say), where the CLI would
+      // otherwise be refused for another reason ('cannot be reached').
+      buildDistOnceSync();
+      const cli = spawnSync(process.execPath, [MAIN, 'help'], { cwd: ROOT, input: '', ...asNobody });
+      const reaches = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(probedReadOnly)}, require('fs').constants.X_OK)`], asNobody);
+      return { writableToUs: true, nobodyRuns: cli.status === 0 && reaches.status === 0 };
     } finally {
       rmSync(probed, { recursive: true, force: true });
     }
@@ -153,7 +159,7 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   if (writableToUs && !nobodyRuns) {
     console.warn(
       `Skipped the cases of a permission denied (an export into a read-only folder, files that may not be read): running as uid ${process.getuid?.()}, ` +
-        `which may write in a read-only folder whatever its mode, and nobody (65534) cannot run the CLI here or reach a folder in ${tmpdir()}`,
+        `which may write in a read-only folder whatever its mode, and nobody (65534) cannot run the built CLI here (${MAIN}) or reach a folder in ${tmpdir()}`,
     );
   }
   const asDenied = writableToUs ? asNobody : {};

@@ -28,6 +28,31 @@ const lockIsStale = (): boolean => {
 };
 
 /**
+ * One try at `dist/` for this run: true when it is built (found built by this run, or built now
+ * under the lock), false while another worker holds the lock and builds it.
+ */
+function builtOrBuilding(run: string | undefined): boolean {
+  mkdirSync(DIST, { recursive: true });
+  if (run && builtThisRun(run)) return true;
+  try {
+    mkdirSync(LOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (lockIsStale()) rmSync(LOCK, { recursive: true, force: true });
+    return false;
+  }
+  try {
+    if (run && builtThisRun(run)) return true;
+    rmSync(MARK, { force: true });
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+    if (run) writeFileSync(MARK, run);
+    return true;
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+/**
  * Compiles the project into `dist/` for the specs that start its built processes (the CLI, a
  * second API node), once per test run: the specs run in parallel workers, and a build rewrites
  * the files in place, so a second build could hand a process another spec just started a
@@ -35,26 +60,17 @@ const lockIsStale = (): boolean => {
  * and find the run's mark. A run started outside the global setup (no prefix) always builds.
  */
 export async function buildDistOnce(): Promise<string> {
-  const run = process.env.PARVIS_TEST_PREFIX;
-  mkdirSync(DIST, { recursive: true });
-  for (;;) {
-    if (run && builtThisRun(run)) return DIST;
-    try {
-      mkdirSync(LOCK);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (lockIsStale()) rmSync(LOCK, { recursive: true, force: true });
-      else await new Promise((resolve) => setTimeout(resolve, 200));
-      continue;
-    }
-    try {
-      if (run && builtThisRun(run)) return DIST;
-      rmSync(MARK, { force: true });
-      execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
-      if (run) writeFileSync(MARK, run);
-      return DIST;
-    } finally {
-      rmSync(LOCK, { recursive: true, force: true });
-    }
-  }
+  while (!builtOrBuilding(process.env.PARVIS_TEST_PREFIX)) await new Promise((resolve) => setTimeout(resolve, 200));
+  return DIST;
+}
+
+/**
+ * `buildDistOnce`, waiting for another worker's build without leaving the thread: for a spec
+ * that must run what it built while jest collects its tests (which it cannot await), to know
+ * which of them can run here.
+ */
+export function buildDistOnceSync(): string {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (!builtOrBuilding(process.env.PARVIS_TEST_PREFIX)) Atomics.wait(sleeper, 0, 0, 200);
+  return DIST;
 }
