@@ -261,26 +261,36 @@ describe('import:stackexchange', () => {
      * What a run of `opts` rejects with (or 'imported'), with a trigger of the test's on `table`
      * (BEFORE INSERT, for each row `when`) running `body` (plpgsql, which ends returning or raising),
      * and how often the trigger counted, `nextval('se_test_count')` in `body`: a sequence, which no
-     * rollback takes back. The trigger, its function and the sequence are gone after.
+     * rollback takes back. The trigger, its function and the sequence are gone after, whatever
+     * failed (the run, making them, reading the count): one left would refuse the next test's.
      */
     async function runWithTestTrigger(table: string, when: string, body: string, opts: StackExchangeImportOptions): Promise<{ err: unknown; count: number }> {
-      await t.sql(`CREATE SEQUENCE se_test_count`);
-      await t.sql(`CREATE FUNCTION se_test_trigger() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${body} END $$`);
-      await t.sql(`CREATE TRIGGER se_test_trigger BEFORE INSERT ON ${table} FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION se_test_trigger()`);
-      let err: unknown;
       try {
-        err = await run(opts).then(
+        await t.sql(`CREATE SEQUENCE se_test_count`);
+        await t.sql(`CREATE FUNCTION se_test_trigger() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${body} END $$`);
+        await t.sql(`CREATE TRIGGER se_test_trigger BEFORE INSERT ON ${table} FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION se_test_trigger()`);
+        const err = await run(opts).then(
           () => 'imported',
           (e: unknown) => e,
         );
+        const [{ count }] = await t.sql(`SELECT CASE WHEN is_called THEN last_value::int ELSE 0 END AS count FROM se_test_count`);
+        return { err, count };
       } finally {
-        await t.sql(`DROP TRIGGER se_test_trigger ON ${table}`);
-        await t.sql(`DROP FUNCTION se_test_trigger()`);
+        await t.sql(`DROP TRIGGER IF EXISTS se_test_trigger ON ${table}`);
+        await t.sql(`DROP FUNCTION IF EXISTS se_test_trigger()`);
+        await t.sql(`DROP SEQUENCE IF EXISTS se_test_count`);
       }
-      const [{ count }] = await t.sql(`SELECT CASE WHEN is_called THEN last_value::int ELSE 0 END AS count FROM se_test_count`);
-      await t.sql(`DROP SEQUENCE se_test_count`);
-      return { err, count };
     }
+
+    it("leaves none of runWithTestTrigger's own objects behind when it fails, so the next one can make them", async () => {
+      const { dir, space } = await craft('trigger-left', ['Left One', 'Left Two', 'Left Three']);
+      const left = () => t.sql(`SELECT relname AS name FROM pg_class WHERE relname = 'se_test_count' UNION ALL SELECT proname FROM pg_proc WHERE proname = 'se_test_trigger'`);
+      // A condition naming no column: the trigger is refused once the sequence and the function are made.
+      await expect(runWithTestTrigger('posts', 'NEW.no_such_column', 'RETURN NEW;', { dir, space: space.slug })).rejects.toThrow(/no_such_column/);
+      expect(await left()).toEqual([]);
+      await expect(runWithTestTrigger('posts', 'false', 'RETURN NEW;', { dir, space: space.slug })).resolves.toEqual({ err: 'imported', count: 0 });
+      expect(await left()).toEqual([]);
+    });
 
     it('refuses a missing space, a missing board, a board that is not a forum board, a folder without Posts.xml, and broken XML', async () => {
       const { dir, space } = await craft('refused', ['Refused One', 'Refused Two', 'Refused Three']);
