@@ -137,7 +137,10 @@ describe('the CLI and the worker as processes on the embedded database', () => {
   it('creates an admin with the password piped in (--password-stdin), out of `ps` and shell history', () => {
     const cli = (args: string[], input: string) => spawnSync(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'admin:create', ...args], { cwd: ROOT, env, input, encoding: 'utf8' });
     const made = cli(['--email', 'piped@example.com', '--handle', 'piped', '--password-stdin'], 'a piped long password\n');
-    expect([made.status, made.stdout]).toEqual([0, expect.stringMatching(/^Created admin @piped /)]);
+    // Which database it used, on one line of stderr: the embedded one's folder, not its URL (its password).
+    const { password } = JSON.parse(readFileSync(path.join(dataDir, 'pg-credentials.json'), 'utf8')) as { password: string };
+    expect([made.status, made.stdout, made.stderr]).toEqual([0, expect.stringMatching(/^Created admin @piped /), `Database: the embedded PostgreSQL in ${path.join(dataDir, 'pg')} (DATABASE_URL is not set)\n`]);
+    expect(made.stderr).not.toContain(password);
     const nothing = cli(['--email', 'empty@example.com', '--handle', 'empty', '--password-stdin'], '');
     expect([nothing.status, nothing.stderr.trim()]).toEqual([1, '--password-stdin: nothing was piped in']);
     const both = cli(['--email', 'both@example.com', '--handle', 'both', '--password', 'x', '--password-stdin'], 'y\n');

@@ -2,7 +2,7 @@ import { INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppConfig, loadConfig } from '../../../libs/core/src/config/config';
 import { CoreModule } from '../../../libs/core/src/core.module';
-import { DatabaseHandle } from '../../../libs/core/src/database/embedded';
+import { clusterDir, DatabaseHandle } from '../../../libs/core/src/database/embedded';
 import { migrateDatabase } from '../../../libs/core/src/database/migrate';
 import { openDatabase } from '../../../libs/core/src/database/open';
 import { FEATURE_MODULES } from '../../api/src/app.module';
@@ -22,6 +22,11 @@ export interface CliEnv {
  */
 export async function openInterruptible(config: AppConfig): Promise<{ db: DatabaseHandle; stopped: () => void }> {
   const signals = handleInterrupts();
+  // Without DATABASE_URL nothing else would tell which database a command reads and changes (the
+  // one in the clone, say, where the server runs on another): its folder, said before it opens
+  // (starting it takes seconds), on stderr, out of what a script reads. Never its URL, which
+  // holds the cluster's password.
+  if (!config.DATABASE_URL) process.stderr.write(`Database: the embedded PostgreSQL in ${clusterDir(config.dataDir)} (DATABASE_URL is not set)\n`);
   const opening = openDatabase(config);
   const stopped = signals.onStopOnceOpen(opening, (db) => db.stop());
   try {

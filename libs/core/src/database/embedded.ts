@@ -400,6 +400,11 @@ export function once(work: () => Promise<void>): () => Promise<void> {
   return () => (done ??= work());
 }
 
+/** The folder of the embedded cluster under a data directory (PARVIS_DATA_DIR). */
+export function clusterDir(dataDir: string): string {
+  return path.join(path.resolve(dataDir), 'pg');
+}
+
 /**
  * Starts (or joins) the embedded PostgreSQL that lives under `dataDir`.
  * If a server started by another Parvis process is already serving that
@@ -408,7 +413,7 @@ export function once(work: () => Promise<void>): () => Promise<void> {
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<DatabaseHandle> {
   const log = opts.log ?? (() => undefined);
   const database = opts.database ?? 'parvis';
-  const pgDir = path.join(path.resolve(opts.dataDir), 'pg');
+  const pgDir = clusterDir(opts.dataDir);
   const creds = await readCredentials(path.join(path.resolve(opts.dataDir), 'pg-credentials.json'));
 
   const existing = runningPort(pgDir);
