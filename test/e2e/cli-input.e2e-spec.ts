@@ -1,6 +1,6 @@
 import { spawnSync, SpawnSyncOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -45,6 +45,8 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   // A dump folder no one may enter (0000), a dump whose Posts.xml no one may read, an evaluation
   // file no one may read: root may all the same, so they are asked of as nobody (deniedCase).
   const closedDump = path.join(TEMP, 'closed-dump');
+  // A dump whose Comments.xml, optional, is a link to a file in closedDump: there, but not reached.
+  const linkedDump = path.join(TEMP, 'linked-dump');
   const unreadableDump = path.join(TEMP, 'unreadable-dump');
   const unreadableXml = path.join(TEMP, 'unreadable.xml');
   // A folder anyone may write in (0777) holding log.csv.partial that its user (root, when the
@@ -65,6 +67,10 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
       writeFileSync(path.join(dir, 'Posts.xml'), '<posts></posts>\n');
     }
     chmodSync(path.join(unreadableDump, 'Posts.xml'), 0);
+    writeFileSync(path.join(closedDump, 'Comments.xml'), '<comments></comments>\n');
+    mkdirSync(linkedDump);
+    writeFileSync(path.join(linkedDump, 'Posts.xml'), '<posts></posts>\n');
+    symlinkSync(path.join(closedDump, 'Comments.xml'), path.join(linkedDump, 'Comments.xml'));
     chmodSync(closedDump, 0);
     writeFileSync(unreadableXml, '<xml/>\n');
     chmodSync(unreadableXml, 0);
@@ -194,6 +200,11 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
       'a dump folder this user may not enter',
       ['import:stackexchange', closedDump, '--space', 'community'],
       new RegExp(`^${escaped(closedDump)}/Posts\\.xml cannot be reached \\(EACCES\\): give the folder of a Stack Exchange dump\n$`),
+    ],
+    [
+      'a dump whose optional Comments.xml this user cannot reach',
+      ['import:stackexchange', linkedDump, '--space', 'community'],
+      new RegExp(`^${escaped(linkedDump)}/Comments\\.xml cannot be reached \\(EACCES\\): give the folder of a Stack Exchange dump\n$`),
     ],
     [
       'a dump whose Posts.xml this user may not read',

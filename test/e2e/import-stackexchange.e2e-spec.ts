@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Pool } from 'pg';
@@ -327,6 +327,21 @@ describe('import:stackexchange', () => {
       }
       expect(await t.sql(`SELECT id FROM boards WHERE space_id = $1`, [space.id])).toEqual([]);
       expect(await t.sql(`SELECT source FROM import_links WHERE source LIKE 'stackexchange:%-folder'`)).toEqual([]);
+    });
+
+    // Whether it is there is not known (a loop of links here, which root cannot reach either; a
+    // folder this user may not enter is cli-input's, as nobody): it may be a file the run would read.
+    it('refuses a dump whose optional file cannot be reached, before it chooses or makes a board', async () => {
+      const { dir, space } = await craft('unreachable', ['Unreachable One', 'Unreachable Two', 'Unreachable Three']);
+      for (const name of ['Users.xml', 'Comments.xml', 'PostLinks.xml']) {
+        const folder = path.join(dir, `${name}-loop`);
+        mkdirSync(folder);
+        writeDumpFile(folder, 'Posts.xml', 'posts', [question(), ...answers()]);
+        symlinkSync(name, path.join(folder, name));
+        await expect(run({ dir: folder, space: space.slug })).rejects.toThrow(`${path.join(folder, name)} cannot be reached (ELOOP): give the folder of a Stack Exchange dump`);
+      }
+      expect(await t.sql(`SELECT id FROM boards WHERE space_id = $1`, [space.id])).toEqual([]);
+      expect(await t.sql(`SELECT source FROM import_links WHERE source LIKE 'stackexchange:%-loop'`)).toEqual([]);
     });
 
     it('sanitizes bodies, maps users to placeholders, and skips what it cannot place', async () => {

@@ -173,6 +173,15 @@ describe('input validation of flat arguments', () => {
       }
       return StatefulPatternArgs;
     }).toThrow(/g or y flag/);
+    // Sticky (y): each test starts at lastIndex, where the last one that matched ended.
+    expect(() => {
+      @CacheableArgs()
+      @ArgsType()
+      class StickyPatternArgs {
+        @Field() @ValueOnly.Matches(/^a/y) s!: string;
+      }
+      return StickyPatternArgs;
+    }).toThrow(/s's pattern keeps state \(its g or y flag\)/);
     expect(() => {
       @CacheableArgs()
       @ArgsType()
