@@ -344,6 +344,15 @@ describe('import:stackexchange', () => {
       expect(await t.sql(`SELECT source FROM import_links WHERE source LIKE 'stackexchange:%-loop'`)).toEqual([]);
     });
 
+    it('refuses a dump whose optional file is a link to a path not found, rather than importing without it', async () => {
+      const { dir, space } = await craft('dangling', ['Dangling One', 'Dangling Two', 'Dangling Three']);
+      symlinkSync('../comments/Comments.xml', path.join(dir, 'Comments.xml'));
+      await expect(run({ dir, space: space.slug })).rejects.toThrow(
+        `${path.join(dir, 'Comments.xml')} is a link to a path not found (../comments/Comments.xml): give the folder of a Stack Exchange dump`,
+      );
+      expect(await t.sql(`SELECT id FROM boards WHERE space_id = $1`, [space.id])).toEqual([]);
+    });
+
     it('sanitizes bodies, maps users to placeholders, and skips what it cannot place', async () => {
       await makeUser(t, { handle: 'taken-name' });
       const { dir, space, source } = await craft('crafted', ['Zoë Ångström', 'taken-name', '李']);

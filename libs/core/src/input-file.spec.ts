@@ -35,6 +35,16 @@ describe('inputFile and optionalInputFile', () => {
     expect(() => inputFile(path.join(dir, 'file.csv', 'x.csv'), 'a CSV file')).toThrow(`${path.join(dir, 'file.csv', 'x.csv')} not found: give a CSV file`);
   });
 
+  // A dump's Comments.xml linked to where it is not: left out as no file, the import would say nothing of it.
+  it('refuse a link to a path not found, the optional one too, naming where it leads', () => {
+    const dangling = path.join(dir, 'dangling.csv');
+    symlinkSync('elsewhere/file.csv', dangling);
+    for (const check of [inputFile, optionalInputFile]) {
+      expect(() => check(dangling, 'a CSV file', OwnError)).toThrow(OwnError);
+      expect(() => check(dangling, 'a CSV file')).toThrow(new Error(`${dangling} is a link to a path not found (elsewhere/file.csv): give a CSV file`));
+    }
+  });
+
   // A loop of links, which root cannot reach either: the optional one is refused too, since
   // whether it is there is not known (as under a folder this user may not enter: cli-input).
   it('refuse a path they cannot reach, the optional one too, in the words audit:export uses', () => {

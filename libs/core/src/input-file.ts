@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** The class of error an input file is refused with: a caller's own, so it is told apart as its other refusals are. */
@@ -27,7 +27,11 @@ export function inputFile(file: string, expected: string, refusal: Refusal = Err
   return checked(file, expected, refusal, false)!;
 }
 
-/** An `inputFile` a command reads when it is there: null when nothing is, refused as `inputFile` otherwise. */
+/**
+ * An `inputFile` a command reads when it is there: null when nothing is, refused as `inputFile`
+ * otherwise. A link to nothing is something there (`<path> is a link to a path not found
+ * (<target>)`): taken for no file, the file it was made to name would be left out without a word.
+ */
 export function optionalInputFile(file: string, expected: string, refusal: Refusal = Error): string | null {
   return checked(file, expected, refusal, true);
 }
@@ -41,7 +45,11 @@ function checked(file: string, expected: string, refusal: Refusal, optional: boo
   } catch (err) {
     throw refused(unreachable(err));
   }
-  if (!stat && optional) return null;
+  if (!stat) {
+    // stat follows links: one whose target is not there answers nothing, as no file would.
+    if (isLink(path)) throw refused(`is a link to a path not found (${readlinkSync(path)})`);
+    if (optional) return null;
+  }
   if (!stat?.isFile()) throw refused(stat ? 'is not a file' : 'not found');
   try {
     accessSync(path, constants.R_OK);
@@ -49,4 +57,13 @@ function checked(file: string, expected: string, refusal: Refusal, optional: boo
     throw refused('is not readable');
   }
   return path;
+}
+
+/** Whether `path` is a link itself. Nothing there, or a file above it (ENOTDIR, which lstat throws where stat answers nothing), is none. */
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
