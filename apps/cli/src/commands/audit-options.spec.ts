@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseOut, parseSince } from './audit-options';
@@ -81,6 +81,18 @@ describe("audit:export's --out", () => {
     symlinkSync('looping.csv.partial', path.join(dir, 'looping.csv.partial'));
     expect(() => parseOut(path.join(dir, 'looping.csv'))).toThrow(
       new InvalidArgumentError(`expected a file whose <file>.partial, written first, can be written (${path.join(dir, 'looping.csv.partial')} cannot be reached (ELOOP))`),
+    );
+  });
+
+  // Root may write any file, so the export would go into another user's <file>.partial and end
+  // theirs (owner and mode): only root can make a file another user's here (chown).
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  asRoot("refuses a file whose <file>.partial is another user's, though this one may write it", () => {
+    const partial = path.join(dir, 'theirs.csv.partial');
+    writeFileSync(partial, 'half an export of another user\n', { mode: 0o666 });
+    chownSync(partial, 65534, 65534);
+    expect(() => parseOut(path.join(dir, 'theirs.csv'))).toThrow(
+      new InvalidArgumentError(`expected a file whose <file>.partial, written first, is this user's (${partial} belongs to uid 65534)`),
     );
   });
 

@@ -42,7 +42,8 @@ export function parseSince(value: string): Date {
  * The export's file, refused before the database is opened when it names a folder, or its
  * folder does not exist or this user may not write in it, or its `<file>.partial` is a folder or
  * a file this user may not write (the file is written there as `<file>.partial`, then renamed):
- * otherwise that would be found only once the log is read.
+ * otherwise that would be found only once the log is read. A `<file>.partial` of another user is
+ * refused too, since the export would be written into it.
  */
 export function parseOut(value: string): string {
   const file = resolve(value);
@@ -80,6 +81,12 @@ export function parseOut(value: string): string {
       accessSync(partial, constants.W_OK);
     } catch {
       throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, can be written (${partial} is not writable)`);
+    }
+    // Another user's that this one may write (root may write any): written into and renamed, the
+    // export would be that user's file, with their mode, the moderation log theirs to read.
+    const uid = process.getuid?.();
+    if (uid !== undefined && left.uid !== uid) {
+      throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is this user's (${partial} belongs to uid ${left.uid})`);
     }
   }
   return value;
