@@ -53,6 +53,9 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   // case runs as nobody) made read-only (0444): an export's that died, say.
   const sharedOut = path.join(TEMP, 'shared-out');
   const readOnlyPartial = path.join(sharedOut, 'log.csv.partial');
+  // A folder anyone may write in where only a file's owner may remove or replace it (1777, as
+  // /tmp), holding root's log.csv: nobody may not replace it.
+  const stickyOut = path.join(TEMP, 'sticky-out');
   beforeAll(() => {
     mkdirSync(TEMP);
     chmodSync(TEMP, 0o755); // 0700 (under a umask of 077) would keep nobody out of the folders in it
@@ -78,6 +81,9 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     chmodSync(sharedOut, 0o777);
     writeFileSync(readOnlyPartial, 'half an export of another user\n');
     chmodSync(readOnlyPartial, 0o444);
+    mkdirSync(stickyOut);
+    chmodSync(stickyOut, 0o1777);
+    writeFileSync(path.join(stickyOut, 'log.csv'), 'an export of another user\n');
   });
   afterAll(() => {
     // Opened again, for a user other than root to remove what is in it.
@@ -190,6 +196,21 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
       );
       expect(readFileSync(readOnlyPartial, 'utf8')).toBe('half an export of another user\n');
       expect(existsSync(out)).toBe(false);
+    },
+    120_000,
+  );
+  // Only a user other than the file's owner can be refused its replacement: as nobody under root alone.
+  (writableToUs && nobodyRuns ? it : it.skip)(
+    "refuses an export onto another user's file in a folder where only a file's owner may replace it, leaving it as it was",
+    async () => {
+      const out = path.join(stickyOut, 'log.csv');
+      await refusedBeforeDatabase(
+        ['audit:export', '--since', '2026-01-01', '--out', out],
+        new RegExp(`^error: option '--out <file>' argument '${escaped(out)}' is invalid\\. expected a file this user may replace \\(${escaped(out)} is another user's, in a folder where only a file's owner may replace it\\)\n`),
+        asNobody,
+      );
+      expect(readFileSync(out, 'utf8')).toBe('an export of another user\n');
+      expect(existsSync(`${out}.partial`)).toBe(false);
     },
     120_000,
   );

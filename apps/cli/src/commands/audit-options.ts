@@ -38,12 +38,16 @@ export function parseSince(value: string): Date {
   return date;
 }
 
+/** A folder's sticky bit (S_ISVTX, which fs.constants lacks). */
+const STICKY = 0o1000;
+
 /**
  * The export's file, refused before the database is opened when it names a folder, or its
  * folder does not exist or this user may not write in it, or its `<file>.partial` is a folder or
- * a file this user may not write (the file is written there as `<file>.partial`, then renamed):
- * otherwise that would be found only once the log is read. A `<file>.partial` of another user is
- * refused too, since the export would be written into it.
+ * a file this user may not write (the file is written there as `<file>.partial`, then renamed),
+ * or the file is another user's in a sticky folder (which only its owner may replace): otherwise
+ * that would be found only once the log is read. A `<file>.partial` of another user is refused
+ * too, since the export would be written into it.
  */
 export function parseOut(value: string): string {
   const file = resolve(value);
@@ -67,7 +71,14 @@ export function parseOut(value: string): string {
     throw new InvalidArgumentError(`expected a file in a folder this user may write in (${dir} is not writable)`);
   }
   // Renamed onto a folder, the export would fail only once the whole log was read.
-  if (statOf(file, 'a file')?.isDirectory()) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
+  const target = statOf(file, 'a file');
+  if (target?.isDirectory()) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
+  // So would its rename onto another user's file in a sticky folder (/tmp, mode 1777), where only
+  // the file's owner, the folder's or root may replace it (EPERM).
+  const uid = process.getuid?.();
+  if (target && stat.mode & STICKY && uid !== undefined && uid !== 0 && target.uid !== uid && stat.uid !== uid) {
+    throw new InvalidArgumentError(`expected a file this user may replace (${file} is another user's, in a folder where only a file's owner may replace it)`);
+  }
   // So would writing <file>.partial when it is a folder (EISDIR), and removing it after, which
   // answers an error of its own (rm of a folder) in place of the export's.
   const partial = `${file}.partial`;
@@ -84,7 +95,6 @@ export function parseOut(value: string): string {
     }
     // Another user's that this one may write (root may write any): written into and renamed, the
     // export would be that user's file, with their mode, the moderation log theirs to read.
-    const uid = process.getuid?.();
     if (uid !== undefined && left.uid !== uid) {
       throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is this user's (${partial} belongs to uid ${left.uid})`);
     }
