@@ -20,6 +20,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply } from '../factories/forum';
 import { publishedArticle } from '../factories/knowledge';
 import { freshIp } from '../support/fresh-ip';
+import { TableSnapshots, undocumentedRefusal } from '../support/refusals';
 import { bootTestApp, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 /**
@@ -35,12 +36,6 @@ import { bootTestApp, expectOk, GqlResult, TestApp } from '../support/test-app';
  * The well-formed values are deliberately of nothing: ids are unknown UUIDs, so a request whose
  * other arguments pass validation ends in NOT_FOUND, and no case can be a legitimate write.
  */
-
-/** Error codes clients may get (API.md; libs/core/src/errors.ts) but INTERNAL, which is a bug. */
-const DOCUMENTED = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'RATE_LIMITED', 'CONFLICT']);
-
-/** What a database's or a runtime's own words look like in a message. */
-const LEAK = /violates|relation "|syntax error|invalid input syntax|invalid byte sequence|duplicate key|QueryFailedError|unterminated|\bSQL\b|at .+\.(ts|js):\d+|node_modules|TypeError|ReferenceError|Cannot read prop/;
 
 /**
  * Tables a refused request may legitimately change, each with why. Everything else is
@@ -472,29 +467,15 @@ describe('every input is validated and a refused request writes nothing (schema-
   let t: TestApp;
   let admin: TestUser;
   let schema: GraphQLSchema;
-  let tables: string[];
+  let snapshots: TableSnapshots;
 
   beforeAll(async () => {
     t = await bootTestApp();
     admin = await makeUser(t, { role: 'ADMIN', trustLevel: 4, passwordHash: await hashPassword(ADMIN_PASSWORD) });
     schema = t.get(GraphQLSchemaHost).schema;
-    const rows = await t.sql<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1`);
-    tables = rows.map((r) => r.name).filter((n) => !(n in EXCLUDED_TABLES));
+    snapshots = await TableSnapshots.of(t, EXCLUDED_TABLES);
   });
   afterAll(() => t.close());
-
-  /** Count and checksum of every table's rows, in one statement. */
-  async function snapshot(): Promise<Map<string, string>> {
-    const sql = tables
-      .map((n) => `SELECT '${n}' AS t, count(*)::text || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM "${n}" x`)
-      .join(' UNION ALL ');
-    const rows = await t.sql<{ t: string; h: string }>(sql);
-    return new Map(rows.map((r) => [r.t, r.h]));
-  }
-
-  function changed(before: Map<string, string>, after: Map<string, string>): string[] {
-    return [...before.keys()].filter((k) => before.get(k) !== after.get(k));
-  }
 
   /**
    * What is wrong with one answer, or null. The admin's refusals must be the broken field's own:
@@ -508,11 +489,8 @@ describe('every input is validated and a refused request writes nothing (schema-
     if (res.status >= 500) return `HTTP ${res.status}`;
     if (!res.errors?.length) return `accepted: ${JSON.stringify(res.data).slice(0, 120)}`;
     const text = JSON.stringify(res.errors);
-    for (const e of res.errors) {
-      const code = e.extensions?.code;
-      if (!DOCUMENTED.has(code)) return `code ${code}: ${e.message.slice(0, 160)}`;
-    }
-    if (/stacktrace|exception/i.test(text) || LEAK.test(text)) return `leaks: ${text.slice(0, 200)}`;
+    const undocumented = undocumentedRefusal(res);
+    if (undocumented) return undocumented;
     if (who === 'admin' && !res.errors.some((e) => refusesOwn(e, c)) && !refusedElsewhereByDesign(currentKey, c)) {
       return `refused without naming ${c.field}: ${text.slice(0, 160)}`;
     }
@@ -553,7 +531,7 @@ describe('every input is validated and a refused request writes nothing (schema-
       // before (SessionsService.resolve), a write of signing in, not of the request. On a slow
       // machine the run outlasts that, and the renewal landed among a field's writes.
       await t.sql(`UPDATE sessions SET last_used_at = now() WHERE user_id = $1`, [admin.id]);
-      const before = await snapshot();
+      const before = await snapshots.take();
       const problems: string[] = [];
       for (const who of ['admin', 'anonymous'] as const) {
         const ip = freshIp();
@@ -564,7 +542,7 @@ describe('every input is validated and a refused request writes nothing (schema-
           if (p) problems.push(`${who} ${c.label}: ${p}`);
         }
       }
-      const diff = changed(before, await snapshot());
+      const diff = TableSnapshots.changed(before, await snapshots.take());
       if (diff.length) problems.push(`wrote to ${diff.join(', ')}`);
       if (problems.length) allProblems[failureKey] = problems;
       if (problems.length) failures[failureKey] = problems.slice(0, 5).join(' / ') + (problems.length > 5 ? ` (+${problems.length - 5} more)` : '');
