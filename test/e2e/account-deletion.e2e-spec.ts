@@ -569,7 +569,7 @@ describe('account deletion and anonymisation', () => {
     expectError(await t.gql(ANONYMIZE, { id: member.id }, { token: moderator.token }), 'FORBIDDEN');
     expectError(await t.gql(ANONYMIZE, { id: member.id }, { token: other.token }), 'FORBIDDEN');
     expectError(await t.gql(ANONYMIZE, { id: member.id }), 'UNAUTHENTICATED');
-    expectError(await t.gql(ANONYMIZE, { id: 'not-a-uuid' }, { token: admin.token }), 'NOT_FOUND');
+    expect(expectError(await t.gql(ANONYMIZE, { id: 'not-a-uuid' }, { token: admin.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'userId', message: 'must be a user id' }]);
     expectError(await t.gql(ANONYMIZE, { id: '01234567-89ab-7def-8123-456789abcdef' }, { token: admin.token }), 'NOT_FOUND');
     expect(await logSize()).toBe(logged);
     for (const u of [otherAdmin, member]) expect((await userRow(u.id)).deleted_at).toBeNull();

@@ -33,14 +33,16 @@ describe('forum rules', () => {
     topics(first: $first, after: $after, sort: $sort, tag: $tag) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id pinned state } } } } }`;
 
   describe('reading by id', () => {
-    it('answers NOT_FOUND for malformed and unknown ids, with a null field, not a database error', async () => {
+    it('answers BAD_USER_INPUT for malformed ids and NOT_FOUND for unknown ones, with a null field, not a database error', async () => {
       for (const id of ['not-a-uuid', "1' OR '1'='1", newId()]) {
+        const code = id === 'not-a-uuid' || id.includes("'") ? 'BAD_USER_INPUT' : 'NOT_FOUND';
         const topic = await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id });
-        expectError(topic, 'NOT_FOUND');
+        expectError(topic, code);
         expect(topic.data.topic).toBeNull();
         const post = await t.gql(`query($id: ID!) { post(id: $id) { id } }`, { id }, { token: author.token });
-        expectError(post, 'NOT_FOUND');
+        expectError(post, code);
         expect(post.data.post).toBeNull();
+        if (code === 'BAD_USER_INPUT') expect([topic, post].map((r) => r.errors![0].extensions.fields)).toEqual([[{ field: 'id', message: 'must be a topic id' }], [{ field: 'id', message: 'must be a post id' }]]);
       }
     });
 

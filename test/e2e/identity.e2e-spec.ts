@@ -176,8 +176,8 @@ describe('accounts and sessions', () => {
     const second = await makeUser(t); // unrelated
     expectError(await t.gql(`mutation($id: ID) { revokeSessions(userId: $id) }`, { id: other.id }, { token: u.token }), 'FORBIDDEN');
     expect(expectOk(await t.gql(`mutation($id: ID) { revokeSessions(userId: $id) }`, { id: other.id }, { token: admin.token })).revokeSessions).toBe(1);
-    // Somebody who does not exist is not found, whatever the id looks like.
-    expectError(await t.gql(`mutation($id: ID) { revokeSessions(userId: $id) }`, { id: 'not-a-uuid' }, { token: admin.token }), 'NOT_FOUND');
+    // Somebody who does not exist is not found; what is no id is refused as such.
+    expect(expectError(await t.gql(`mutation($id: ID) { revokeSessions(userId: $id) }`, { id: 'not-a-uuid' }, { token: admin.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'userId', message: 'must be a user id' }]);
     expectError(await t.gql(`mutation($id: ID) { revokeSessions(userId: $id) }`, { id: '00000000-0000-4000-8000-000000000000' }, { token: admin.token }), 'NOT_FOUND');
     expect(expectOk(await t.gql(ME, {}, { token: other.token })).me).toBeNull();
     expect(expectOk(await t.gql(`mutation { revokeSessions }`, {}, { token: u.token })).revokeSessions).toBe(1);

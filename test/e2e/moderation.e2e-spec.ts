@@ -70,7 +70,7 @@ describe('moderation: sanctions and the moderation log', () => {
     expectOk(await t.gql(CREATE, { input: { boardId: boardB, title: 'Elsewhere is fine', body: 'x' } }, { token: member.token }));
     // Only moderators within the sanction's reach may lift it.
     expectError(await t.gql(LIFT, { id: s.id }, { token: member.token }), 'FORBIDDEN');
-    expectError(await t.gql(LIFT, { id: 'not-an-id' }, { token: modA.token }), 'NOT_FOUND');
+    expect(expectError(await t.gql(LIFT, { id: 'not-an-id' }, { token: modA.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'id', message: 'must be a sanction id' }]);
     // Lifting restores participation at once.
     expectOk(await t.gql(LIFT, { id: s.id }, { token: modA.token }));
     expectOk(await t.gql(CREATE, { input: { boardId: boardA, title: 'Back again', body: 'x' } }, { token: member.token }));

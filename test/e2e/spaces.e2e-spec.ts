@@ -314,7 +314,7 @@ describe('spaces, grants and boards', () => {
     const q = `query($id: ID!) { board(id: $id) { id space { slug } } }`;
     expect(expectOk(await t.gql(q, { id: pub })).board.space.slug).toBe(publicSpace.slug);
     expectNotFound(await t.gql(q, { id: priv }), 'board');
-    expectNotFound(await t.gql(q, { id: 'not-a-uuid' }), 'board');
+    expect(expectError(await t.gql(q, { id: 'not-a-uuid' }), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'id', message: 'must be a board id' }]);
   });
 
   it('gives global moderators MODERATE on readable spaces only, and admins everything', async () => {

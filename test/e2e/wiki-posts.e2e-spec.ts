@@ -99,7 +99,7 @@ describe('wiki posts', () => {
     const res = await setWiki(member, hiddenTopic.firstPostId, true);
     expectNotFound(res, 'setPostWiki');
     expect(JSON.stringify(res)).not.toContain(hiddenTopic.id);
-    expectNotFound(await setWiki(mod, 'not-an-id', true), 'setPostWiki');
+    expect(expectError(await setWiki(mod, 'not-an-id', true), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'postId', message: 'must be a post id' }]);
 
     const kb = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'KNOWLEDGE');
     const article = expectOk(

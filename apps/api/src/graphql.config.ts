@@ -7,6 +7,7 @@ import { AppConfig } from '../../../libs/core/src/config/config';
 import type { GqlContext } from '../../../libs/core/src/graphql/context';
 import { formatGraphQLError, requestIdOf, requestIdsOfErrors } from '../../../libs/core/src/graphql/errors';
 import { complexityLimitPlugin, depthLimitRule, documentStore, MAX_QUERY_TOKENS, inputTextPlugin } from '../../../libs/core/src/graphql/limits';
+import { withIdArguments } from '../../../libs/core/src/graphql/id-arguments';
 import { withPreloadedFields } from '../../../libs/core/src/graphql/preloaded-fields';
 import { SESSION_COOKIE, SessionsService, tokenFrom } from '../../../libs/identity/src/sessions/sessions.service';
 import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
@@ -41,7 +42,8 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig, mod
     introspection,
     includeStacktraceInErrorResponses: false,
     validationRules: [depthLimitRule(config.GRAPHQL_MAX_DEPTH)],
-    transformSchema: withPreloadedFields,
+    // Every ID argument is a UUID before its resolver runs (withIdArguments), as input objects are checked.
+    transformSchema: (schema) => withIdArguments(withPreloadedFields(schema)),
     // Apollo's cache-control plugin wraps every field resolver to compute cache hints we
     // do not use (responses are per-viewer); turning it off removes that per-field cost.
     plugins: [complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY), inputTextPlugin(), ApolloServerPluginCacheControlDisabled(), requestIdsOfErrors(), liveConnectionsDrain(modules)],

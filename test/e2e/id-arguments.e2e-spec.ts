@@ -1,0 +1,167 @@
+import { GraphQLSchemaHost } from '@nestjs/graphql';
+import { GraphQLArgument, GraphQLField, GraphQLObjectType, GraphQLSchema, getNamedType, isCompositeType, isEnumType, isListType, isNonNullType, isObjectType } from 'graphql';
+import { newId } from '../../libs/core/src/ids';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { freshIp } from '../support/fresh-ip';
+import { TableSnapshots, undocumentedRefusal } from '../support/refusals';
+import { bootTestApp, GqlResult, TestApp } from '../support/test-app';
+
+/**
+ * Every argument of type `ID` a query or a mutation takes, found in the schema the API serves (so
+ * a new resolver is covered as it is added): a malformed id is BAD_USER_INPUT naming the argument,
+ * for an admin (no permission hides it) and for a caller who is not signed in alike, since
+ * arguments are checked before anything else (docs/architecture.md, API hygiene), and it costs the
+ * request no statement beyond its session's: no lookup, no rate limit, nothing PostgreSQL could
+ * refuse as an error of its own. A well-formed id of nothing, or of a row of another kind, is
+ * the service's to answer with a documented code (NOT_FOUND, as a row the caller may not see), and
+ * writes nothing.
+ */
+
+/** Ids that are none: API.md's ids are UUIDs as the API writes them. */
+const MALFORMED: Array<[string, unknown]> = [
+  ['not a UUID', 'not-a-uuid'],
+  ['empty', ''],
+  ['10,000 characters', newId().repeat(300).slice(0, 10_000)],
+  ['a number', 12345],
+  ['a UUID and a character more', `${newId()}f`],
+  ['a UUID without its hyphens', newId().replace(/-/g, '')],
+  ['a UUID in braces', `{${newId()}}`],
+];
+
+/** Tables a request may change however it ends (see input-fuzz): rate-limit counters. */
+const EXCLUDED_TABLES: Record<string, string> = {
+  migrations: 'never written by requests',
+  rate_events: 'a refused attempt counts against its limit by design',
+  rate_tokens: 'search and similarTopics charge a read before they answer',
+};
+
+interface IdArgument {
+  key: string;
+  kind: 'query' | 'mutation';
+  field: GraphQLField<unknown, unknown>;
+  arg: GraphQLArgument;
+}
+
+const isIdArgument = (a: GraphQLArgument) => getNamedType(a.type).name === 'ID';
+
+/** A well-formed value of another argument of the field: an unknown id, or a plain one of its type. */
+function wellFormed(a: GraphQLArgument): unknown {
+  const named = getNamedType(a.type);
+  const one = named.name === 'ID' ? newId() : named.name === 'String' ? 'fuzz' : named.name === 'Boolean' ? false : named.name === 'Int' ? 10 : isEnumType(named) ? named.getValues()[0].value : undefined;
+  const list = isListType(isNonNullType(a.type) ? a.type.ofType : a.type);
+  return list ? [one] : one;
+}
+
+/** The document sending every argument of the field as a variable. */
+function documentOf({ kind, field }: IdArgument): string {
+  const vars = field.args.map((a) => `$${a.name}: ${a.type.toString()}`).join(', ');
+  const args = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
+  const selection = isCompositeType(getNamedType(field.type)) ? ' { __typename }' : '';
+  return `${kind}(${vars}) { ${field.name}(${args})${selection} }`;
+}
+
+/** The variables with the argument's value `value` (in a list, beside a well-formed id, for a list of ids) and the other required ones well-formed. */
+function variablesOf({ field, arg }: IdArgument, value: unknown): Record<string, unknown> {
+  const vars: Record<string, unknown> = {};
+  for (const a of field.args) if (isNonNullType(a.type) || isIdArgument(a)) vars[a.name] = wellFormed(a);
+  const list = isListType(isNonNullType(arg.type) ? arg.type.ofType : arg.type);
+  vars[arg.name] = list ? [newId(), value] : value;
+  return vars;
+}
+
+function idArguments(schema: GraphQLSchema): IdArgument[] {
+  const out: IdArgument[] = [];
+  for (const [kind, root] of [['query', schema.getQueryType()], ['mutation', schema.getMutationType()]] as const) {
+    for (const field of Object.values(root!.getFields())) {
+      for (const arg of field.args.filter(isIdArgument)) out.push({ key: `${root!.name}.${field.name}(${arg.name})`, kind, field, arg });
+    }
+  }
+  return out;
+}
+
+describe('every ID argument (schema-wide)', () => {
+  let t: TestApp;
+  let admin: TestUser;
+  let schema: GraphQLSchema;
+  let ids: IdArgument[];
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    admin = await makeUser(t, { role: 'ADMIN', trustLevel: 4 });
+    schema = t.get(GraphQLSchemaHost).schema;
+    ids = idArguments(schema);
+  });
+  afterAll(() => t.close());
+
+  it('finds the ID arguments of the root fields, and no other field takes one', () => {
+    expect(ids.length).toBeGreaterThan(40);
+    // Such a field would be checked too (withIdArguments wraps every field), but is not reached
+    // here: a test of it goes where its parent is built.
+    const elsewhere = Object.values(schema.getTypeMap())
+      .filter((type): type is GraphQLObjectType => isObjectType(type) && !type.name.startsWith('__') && type !== schema.getQueryType() && type !== schema.getMutationType())
+      .flatMap((type) => Object.values(type.getFields()).filter((f) => f.args.some(isIdArgument)).map((f) => `${type.name}.${f.name}`));
+    expect(elsewhere).toEqual([]);
+  });
+
+  /** What is wrong with the answer to a malformed id, or null: BAD_USER_INPUT naming the argument and nothing else. */
+  function problemOf(res: GqlResult, a: IdArgument): string | null {
+    const undocumented = undocumentedRefusal(res);
+    if (undocumented) return undocumented;
+    if (!res.errors?.length) return `accepted: ${JSON.stringify(res.data).slice(0, 120)}`;
+    const [e, ...more] = res.errors;
+    const named = (e.extensions.fields ?? []).some((f) => f.field.replace(/\[\d+\]$/, '') === a.arg.name && f.message.length > 0);
+    if (e.extensions.code !== 'BAD_USER_INPUT' || !named || more.length) return `${res.errors.map((x) => `${x.extensions.code} ${JSON.stringify(x.extensions.fields ?? x.message)}`).join(', ').slice(0, 160)}`;
+    if (res.data?.[a.field.name] != null) return `data ${JSON.stringify(res.data)}`;
+    return null;
+  }
+
+  it('refuses a malformed id as BAD_USER_INPUT naming the argument, signed in or not, with no statement of its own', async () => {
+    const problems: string[] = [];
+    for (const a of ids) {
+      const doc = documentOf(a);
+      for (const who of ['admin', 'anonymous'] as const) {
+        const opts = { token: who === 'admin' ? admin.token : undefined, ip: freshIp() };
+        for (const [label, value] of MALFORMED) {
+          // The statements a request costs before any resolver (its session), as a bare one shows.
+          const session = await t.countStatements(() => t.gql(`{ __typename }`, {}, opts));
+          let res!: GqlResult;
+          const sent = await t.countStatements(async () => (res = await t.gql(doc, variablesOf(a, value), opts)));
+          const problem = problemOf(res, a);
+          if (problem) problems.push(`${a.key} ${who} ${label}: ${problem}`);
+          else if (sent.count !== session.count) problems.push(`${a.key} ${who} ${label}: ${sent.count - session.count} statements more than the session's: ${sent.statements.filter((s) => !session.statements.includes(s)).join(' / ').slice(0, 200)}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('answers a well-formed id of nothing, or of a row of another kind, with a documented code and writes nothing', async () => {
+    const snapshots = await TableSnapshots.of(t, EXCLUDED_TABLES);
+    const author = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC');
+    const boardId = await makeBoard(t, space.id);
+    const topic = await createTopic(t, author.token, boardId);
+    const post = await reply(t, author.token, topic.id);
+    const problems: string[] = [];
+    for (const a of ids) {
+      // A post's id, but to an argument that takes a post: then a board's.
+      const takesPost = /^post/i.test(a.arg.name) || (a.arg.name === 'id' && getNamedType(a.field.type).name === 'Post');
+      const doc = documentOf(a);
+      // A request renews a session last used 5 minutes before: a write of signing in, not of the request.
+      await t.sql(`UPDATE sessions SET last_used_at = now() WHERE user_id = $1`, [admin.id]);
+      const before = await snapshots.take();
+      for (const who of ['admin', 'anonymous'] as const) {
+        const opts = { token: who === 'admin' ? admin.token : undefined, ip: freshIp() };
+        for (const [label, value] of [['unknown', newId()], ['of another kind', takesPost ? boardId : post.id]] as const) {
+          const res = await t.gql(doc, variablesOf(a, value), opts);
+          const problem = undocumentedRefusal(res);
+          if (problem) problems.push(`${a.key} ${who} ${label}: ${problem}`);
+        }
+      }
+      const written = TableSnapshots.changed(before, await snapshots.take());
+      if (written.length) problems.push(`${a.key}: wrote to ${written.join(', ')}`);
+    }
+    expect(problems).toEqual([]);
+  });
+});
