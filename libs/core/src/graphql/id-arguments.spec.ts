@@ -1,4 +1,4 @@
-import { graphql, GraphQLBoolean, GraphQLID, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
+import { graphql, GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
 import { newId } from '../ids';
 import { withIdArguments } from './id-arguments';
 
@@ -12,6 +12,9 @@ describe('withIdArguments', () => {
   });
   const ReviewItem = new GraphQLObjectType({ name: 'ReviewItem', fields: { id: { type: GraphQLID } } });
   const Space = new GraphQLObjectType({ name: 'Space', fields: { id: { type: GraphQLID } } });
+  const [Article, ArticleRevision, PostRevision, Notification] = ['Article', 'ArticleRevision', 'PostRevision', 'Notification'].map(
+    (name) => new GraphQLObjectType({ name, fields: { id: { type: GraphQLID } } }),
+  );
   const record = (name: string) => (_: unknown, args: Record<string, unknown>) => (calls.push(`${name} ${JSON.stringify(args)}`), { id: 'x' });
   const schema = withIdArguments(
     new GraphQLSchema({
@@ -24,9 +27,12 @@ describe('withIdArguments', () => {
           diff: { type: GraphQLString, args: { fromId: id, toId: id }, resolve: () => 'diff' },
           tags: { type: GraphQLString, args: { spaceIds: { type: new GraphQLList(new GraphQLNonNull(GraphQLID)) }, handle: { type: GraphQLString } }, resolve: () => 'tags' },
           done: { type: GraphQLBoolean, args: { id }, resolve: () => true },
+          publishArticle: { type: Article, args: { revisionId: id }, resolve: record('publish') },
+          articleRevisionDiff: { type: GraphQLString, args: { fromId: id }, resolve: () => 'diff' },
+          markNotificationsRead: { type: GraphQLInt, args: { ids: { type: new GraphQLList(new GraphQLNonNull(GraphQLID)) } }, resolve: () => 0 },
         },
       }),
-      types: [Space],
+      types: [Space, ArticleRevision, PostRevision, Notification],
     }),
   );
   const run = async (source: string) => {
@@ -42,6 +48,10 @@ describe('withIdArguments', () => {
     expect(await run(`{ invite(id: "") { id } }`)).toEqual(bad(['id', 'must be an invite id']));
     expect(await run(`{ item(id: 12) { id } }`)).toEqual(bad(['id', 'must be a review item id']));
     expect(await run(`{ done(id: "${newId().replace(/-/g, '')}") }`)).toEqual(bad(['id', 'must be an id']));
+    // No type named so: the one whose name ends so and whose rest the field's name holds, else the longest type it holds.
+    expect(await run(`{ publishArticle(revisionId: "x") { id } }`)).toEqual(bad(['revisionId', 'must be an article revision id']));
+    expect(await run(`{ articleRevisionDiff(fromId: "x") }`)).toEqual(bad(['fromId', 'must be an article revision id']));
+    expect(await run(`{ markNotificationsRead(ids: ["x"]) }`)).toEqual(bad(['ids', 'each must be a notification id']));
     // Every malformed argument at once, as an input's checks name every field.
     expect(await run(`{ diff(fromId: "a", toId: "b") }`)).toEqual(bad(['fromId', 'must be an id'], ['toId', 'must be an id']));
     expect(await run(`{ tags(spaceIds: ["${newId()}", "b"]) }`)).toEqual(bad(['spaceIds', 'each must be a space id']));

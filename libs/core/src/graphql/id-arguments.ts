@@ -13,15 +13,30 @@ interface IdArgument {
 const words = (typeName: string) => typeName.replace(/(?<=[a-z0-9])(?=[A-Z])/g, ' ').toLowerCase();
 
 /**
- * What an argument's id is of, where the schema says it: `postId` (or `postIds`) a Post's, a bare
- * `id` (`ids`) the type the field returns (`deletePost(id)`, a Post); otherwise just an id
- * (`fromId`, `revisionId`: no type is named so). 'an' before a, e, i, o: a user, an idea.
+ * What an argument's id is of, as the schema names it: `postId` (`postIds`) a Post's; a bare `id`
+ * (`ids`) the type the field returns (`deletePost(id)`, a Post); else the one type named so at its
+ * end whose rest the field's name holds (`publishArticle(revisionId)`, an ArticleRevision, not a
+ * PostRevision); else the longest type the field's name holds (`articleRevisionDiff(fromId)`, an
+ * ArticleRevision; `markNotificationsRead(ids)`, a Notification). Null where none is.
  */
-function messageOf(schema: GraphQLSchema, field: GraphQLField<unknown, unknown>, arg: string, list: boolean): string {
+function kindOf(schema: GraphQLSchema, field: GraphQLField<unknown, unknown>, arg: string): string | null {
+  const objectType = (name: string) => isObjectType(schema.getType(name));
   const prefix = /^(\w+?)Ids?$/.exec(arg)?.[1];
-  const typeName = prefix ? prefix[0].toUpperCase() + prefix.slice(1) : /^ids?$/.test(arg) ? getNamedType(field.type).name : '';
-  const type = typeName ? schema.getType(typeName) : undefined;
-  const what = type && isObjectType(type) ? `${/^[aeio]/i.test(typeName) ? 'an' : 'a'} ${words(typeName)} id` : 'an id';
+  const named = prefix ? prefix[0].toUpperCase() + prefix.slice(1) : getNamedType(field.type).name;
+  if ((prefix || /^ids?$/.test(arg)) && objectType(named)) return named;
+  const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()];
+  const types = Object.values(schema.getTypeMap()).filter((t) => isObjectType(t) && !t.name.startsWith('__') && !roots.includes(t)).map((t) => t.name);
+  const fieldName = field.name.toLowerCase();
+  const ending = prefix ? types.filter((t) => t !== named && t.endsWith(named) && fieldName.includes(t.slice(0, -named.length).toLowerCase())) : [];
+  if (ending.length === 1) return ending[0];
+  const held = types.filter((t) => fieldName.includes(t.toLowerCase())).sort((a, b) => b.length - a.length);
+  return held.length && (held.length === 1 || held[0].length > held[1].length) ? held[0] : null;
+}
+
+/** 'must be a topic id', 'each must be an article revision id' ('an' before a, e, i, o: a user, an idea). */
+function messageOf(schema: GraphQLSchema, field: GraphQLField<unknown, unknown>, arg: string, list: boolean): string {
+  const kind = kindOf(schema, field, arg);
+  const what = kind ? `${/^[aeio]/i.test(kind) ? 'an' : 'a'} ${words(kind)} id` : 'an id';
   return list ? `each must be ${what}` : `must be ${what}`;
 }
 
