@@ -27,6 +27,8 @@ const MALFORMED: Array<[string, unknown]> = [
   ['a UUID and a character more', `${newId()}f`],
   ['a UUID without its hyphens', newId().replace(/-/g, '')],
   ['a UUID in braces', `{${newId()}}`],
+  // As an input's ids are checked (@IsUUID('all')): a version 1 to 8 and the RFC's variant.
+  ['a UUID of version 0', newId().replace(/^(.{14})./, '$10')],
 ];
 
 /** Tables a request may change however it ends (see input-fuzz): rate-limit counters. */

@@ -48,6 +48,10 @@ describe('withIdArguments', () => {
     expect(await run(`{ invite(id: "") { id } }`)).toEqual(bad(['id', 'must be an invite id']));
     expect(await run(`{ item(id: 12) { id } }`)).toEqual(bad(['id', 'must be a review item id']));
     expect(await run(`{ done(id: "${newId().replace(/-/g, '')}") }`)).toEqual(bad(['id', 'must be an id']));
+    // What an input's @IsUUID('all') refuses: a version of none (0) or past 8, another variant than the RFC's.
+    for (const other of ['01234567-89ab-0def-8123-456789abcdef', '01234567-89ab-9def-8123-456789abcdef', '01234567-89ab-7def-c123-456789abcdef']) {
+      expect(await run(`{ user(userId: "${other}") { id } }`)).toEqual(bad(['userId', 'must be a user id']));
+    }
     // No type named so: the one whose name ends so and whose rest the field's name holds, else the longest type it holds.
     expect(await run(`{ publishArticle(revisionId: "x") { id } }`)).toEqual(bad(['revisionId', 'must be an article revision id']));
     expect(await run(`{ articleRevisionDiff(fromId: "x") }`)).toEqual(bad(['fromId', 'must be an article revision id']));

@@ -1,6 +1,6 @@
 import { defaultFieldResolver, GraphQLField, GraphQLFieldResolver, GraphQLSchema, getNamedType, isListType, isNonNullType, isObjectType } from 'graphql';
+import { isUUID } from 'class-validator';
 import { AppError, FieldError } from '../errors';
-import { isUuid } from '../ids';
 
 /** How one `ID` argument of a field is checked: its name, whether it is a list, what a refusal says. */
 interface IdArgument {
@@ -76,13 +76,19 @@ export function withIdArguments(schema: GraphQLSchema): GraphQLSchema {
   return schema;
 }
 
+/**
+ * A UUID as an input's `@IsUUID('all')` takes it (a version 1 to 8 and RFC 9562's variant, or the
+ * nil or max UUID), so that an id is refused alike as an argument and inside an input.
+ */
+const isId = (value: unknown) => typeof value === 'string' && isUUID(value, 'all');
+
 /** The field's `ID` arguments that hold something other than UUIDs (null and absent are GraphQL's to judge). */
 function malformedIds(ids: IdArgument[], args: Record<string, unknown>): FieldError[] {
   const out: FieldError[] = [];
   for (const { name, list, message } of ids) {
     const value = args[name];
     if (value === null || value === undefined) continue;
-    const ok = list ? Array.isArray(value) && value.every((v) => v === null || isUuid(v)) : isUuid(value);
+    const ok = list ? Array.isArray(value) && value.every((v) => v === null || isId(v)) : isId(value);
     if (!ok) out.push({ field: name, message });
   }
   return out;
