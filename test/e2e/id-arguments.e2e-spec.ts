@@ -106,6 +106,24 @@ describe('every ID argument (schema-wide)', () => {
     expect(elsewhere).toEqual([]);
   });
 
+  /**
+   * The answer to a request, and what it cost beyond its session's statements (as a bare
+   * `{ __typename }` just before shows them), or null when nothing. A statement of the process's
+   * own timers (the outbox's poll, a job's check) may fall into either count: a request that
+   * differs is sent again, up to three times, and only one that differs each time is reported.
+   */
+  async function sendCounted(doc: string, vars: Record<string, unknown>, opts: { token?: string; ip: string }): Promise<{ res: GqlResult; beyondSession: string | null }> {
+    let last!: { res: GqlResult; beyondSession: string | null };
+    for (let attempt = 0; attempt < 3 && last?.beyondSession !== null; attempt++) {
+      const session = await t.countStatements(() => t.gql(`{ __typename }`, {}, opts));
+      let res!: GqlResult;
+      const sent = await t.countStatements(async () => (res = await t.gql(doc, vars, opts)));
+      const extra = sent.statements.filter((s) => !session.statements.includes(s));
+      last = { res, beyondSession: sent.count === session.count ? null : `${sent.count - session.count} statements beyond the session's: ${extra.join(' / ').slice(0, 200)}` };
+    }
+    return last;
+  }
+
   /** What is wrong with the answer to a malformed id, or null: BAD_USER_INPUT naming the argument and nothing else. */
   function problemOf(res: GqlResult, a: IdArgument): string | null {
     const undocumented = undocumentedRefusal(res);
@@ -125,13 +143,10 @@ describe('every ID argument (schema-wide)', () => {
       for (const who of ['admin', 'anonymous'] as const) {
         const opts = { token: who === 'admin' ? admin.token : undefined, ip: freshIp() };
         for (const [label, value] of MALFORMED) {
-          // The statements a request costs before any resolver (its session), as a bare one shows.
-          const session = await t.countStatements(() => t.gql(`{ __typename }`, {}, opts));
-          let res!: GqlResult;
-          const sent = await t.countStatements(async () => (res = await t.gql(doc, variablesOf(a, value), opts)));
+          const { res, beyondSession } = await sendCounted(doc, variablesOf(a, value), opts);
           const problem = problemOf(res, a);
           if (problem) problems.push(`${a.key} ${who} ${label}: ${problem}`);
-          else if (sent.count !== session.count) problems.push(`${a.key} ${who} ${label}: ${sent.count - session.count} statements more than the session's: ${sent.statements.filter((s) => !session.statements.includes(s)).join(' / ').slice(0, 200)}`);
+          else if (beyondSession) problems.push(`${a.key} ${who} ${label}: ${beyondSession}`);
         }
       }
     }
