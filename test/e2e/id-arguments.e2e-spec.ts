@@ -1,5 +1,5 @@
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { GraphQLArgument, GraphQLField, GraphQLObjectType, GraphQLSchema, getNamedType, isCompositeType, isEnumType, isListType, isNonNullType, isObjectType } from 'graphql';
+import { GraphQLArgument, GraphQLField, GraphQLInputType, GraphQLObjectType, GraphQLSchema, getNamedType, isCompositeType, isEnumType, isInputObjectType, isListType, isNonNullType, isObjectType } from 'graphql';
 import { newId } from '../../libs/core/src/ids';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -56,7 +56,7 @@ function wellFormed(a: GraphQLArgument): unknown {
 }
 
 /** The document sending every argument of the field as a variable. */
-function documentOf({ kind, field }: IdArgument): string {
+function documentOf({ kind, field }: Pick<IdArgument, 'kind' | 'field'>): string {
   const vars = field.args.map((a) => `$${a.name}: ${a.type.toString()}`).join(', ');
   const args = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
   const selection = isCompositeType(getNamedType(field.type)) ? ' { __typename }' : '';
@@ -78,6 +78,64 @@ function idArguments(schema: GraphQLSchema): IdArgument[] {
     for (const field of Object.values(root!.getFields())) {
       for (const arg of field.args.filter(isIdArgument)) out.push({ key: `${root!.name}.${field.name}(${arg.name})`, kind, field, arg });
     }
+  }
+  return out;
+}
+
+/** An ID field of an input object a root field takes, by its path inside the argument (`target.boardId`). */
+interface IdInputField {
+  key: string;
+  kind: 'query' | 'mutation';
+  field: GraphQLField<unknown, unknown>;
+  arg: GraphQLArgument;
+  path: string[];
+}
+
+/** A value of the type that GraphQL takes (the input's own checks may refuse it): required input fields filled, to a depth of 4. */
+function ofType(type: GraphQLInputType, depth = 0): unknown {
+  if (isNonNullType(type)) return ofType(type.ofType, depth);
+  if (isListType(type)) return [ofType(type.ofType, depth)];
+  if (isEnumType(type)) return type.getValues()[0].value;
+  if (isInputObjectType(type)) {
+    const out: Record<string, unknown> = {};
+    for (const f of Object.values(type.getFields())) if (isNonNullType(f.type) && depth < 4) out[f.name] = ofType(f.type, depth + 1);
+    return out;
+  }
+  return ({ ID: newId(), String: 'fuzz', Int: 1, Float: 1, Boolean: false, DateTime: new Date(Date.now() + 86_400_000).toISOString() } as Record<string, unknown>)[type.name];
+}
+
+/** The argument's value with `value` at `path` (the input objects on the way filled as ofType fills them). */
+function withAt(arg: GraphQLArgument, path: string[], value: unknown): unknown {
+  const root = ofType(arg.type) as Record<string, unknown>;
+  let at = root;
+  let type = getNamedType(arg.type);
+  path.forEach((name, i) => {
+    if (!isInputObjectType(type)) throw new Error(`no input at ${path.slice(0, i).join('.')}`);
+    const f = type.getFields()[name];
+    if (i === path.length - 1) {
+      at[name] = isListType(isNonNullType(f.type) ? f.type.ofType : f.type) ? [newId(), value] : value;
+      return;
+    }
+    at[name] ??= ofType(f.type);
+    at = at[name] as Record<string, unknown>;
+    type = getNamedType(f.type);
+  });
+  return root;
+}
+
+function idInputFields(schema: GraphQLSchema): IdInputField[] {
+  const out: IdInputField[] = [];
+  const walk = (base: Omit<IdInputField, 'path' | 'key'>, type: GraphQLInputType, path: string[]) => {
+    const named = getNamedType(type);
+    if (!isInputObjectType(named) || path.length > 3) return;
+    for (const f of Object.values(named.getFields())) {
+      const at = [...path, f.name];
+      if (getNamedType(f.type).name === 'ID') out.push({ ...base, path: at, key: `${base.kind === 'query' ? 'Query' : 'Mutation'}.${base.field.name}(${base.arg.name}: ${at.join('.')})` });
+      else walk(base, f.type, at);
+    }
+  };
+  for (const [kind, root] of [['query', schema.getQueryType()], ['mutation', schema.getMutationType()]] as const) {
+    for (const field of Object.values(root!.getFields())) for (const arg of field.args) walk({ kind, field, arg }, arg.type, []);
   }
   return out;
 }
@@ -147,6 +205,31 @@ describe('every ID argument (schema-wide)', () => {
           const problem = problemOf(res, a);
           if (problem) problems.push(`${a.key} ${who} ${label}: ${problem}`);
           else if (beyondSession) problems.push(`${a.key} ${who} ${label}: ${beyondSession}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('refuses a malformed id inside an input as BAD_USER_INPUT naming it, signed in or not, with no statement of its own', async () => {
+    const fields = idInputFields(schema);
+    expect(fields.length).toBeGreaterThan(40);
+    const problems: string[] = [];
+    for (const f of fields) {
+      const doc = documentOf(f);
+      const inside = f.path.join('.');
+      for (const who of ['admin', 'anonymous'] as const) {
+        const opts = { token: who === 'admin' ? admin.token : undefined, ip: freshIp() };
+        for (const [label, value] of MALFORMED) {
+          const vars: Record<string, unknown> = {};
+          for (const a of f.field.args) if (isNonNullType(a.type)) vars[a.name] = ofType(a.type);
+          vars[f.arg.name] = withAt(f.arg, f.path, value);
+          const { res, beyondSession } = await sendCounted(doc, vars, opts);
+          const problem = undocumentedRefusal(res);
+          // Named inside the argument (`target.boardId`), or with it where an @ArgsType names it so; list elements by index.
+          const named = res.errors?.[0]?.extensions.code === 'BAD_USER_INPUT' && (res.errors[0].extensions.fields ?? []).some((x) => [inside, `${f.arg.name}.${inside}`].includes(x.field.replace(/\[\d+\]|\.\d+(?=\.|$)/g, '')));
+          if (problem || !named) problems.push(`${f.key} ${who} ${label}: ${problem ?? (res.errors?.map((x) => `${x.extensions.code} ${JSON.stringify(x.extensions.fields ?? x.message)}`).join(', ').slice(0, 200) || 'accepted')}`);
+          else if (beyondSession) problems.push(`${f.key} ${who} ${label}: ${beyondSession}`);
         }
       }
     }
