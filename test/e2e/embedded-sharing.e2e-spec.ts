@@ -153,6 +153,26 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     }
   }, 120_000);
 
+  it('keeps, at every start, what ALTER SYSTEM set of the memory of the cluster it keeps, and sizes the rest', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'parvis-altered-'));
+    try {
+      const first = await open(dir);
+      const c = new Client({ connectionString: first.url });
+      await c.connect();
+      try {
+        await c.query(`ALTER SYSTEM SET shared_buffers = '256MB'`);
+      } finally {
+        await c.end();
+      }
+      await first.stop();
+      const again = await open(dir);
+      expect(await memoryOf(again.url)).toEqual({ sharedBuffersMB: 256, effectiveCacheSizeMB: machineMemorySizing().effectiveCacheSizeMB });
+      await again.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('keeps serving a process that joined after the one that started it finishes, and the last one out stops it', async () => {
     const cli = await open();
     const server = await open(); // started while the command runs

@@ -116,18 +116,44 @@ export function machineMemorySizing(overrides: { sharedBuffers?: string; effecti
 }
 
 /**
+ * The memory settings ALTER SYSTEM gave a cluster (its postgresql.auto.conf: `shared_buffers =
+ * '2GB'`), by name, as written. postgresql.conf is not read: initdb writes its own shared_buffers
+ * there, which no operator chose.
+ */
+function alteredMemory(pgDir: string): Map<string, string> {
+  const altered = new Map<string, string>();
+  let text = '';
+  try {
+    text = readFileSync(path.join(pgDir, 'postgresql.auto.conf'), 'utf8');
+  } catch {
+    return altered; // a new cluster: nothing altered
+  }
+  for (const m of text.matchAll(/^\s*(shared_buffers|effective_cache_size)\s*=?\s*'?([^'\n#]*)'?/gim)) altered.set(m[1].toLowerCase(), m[2].trim());
+  return altered;
+}
+
+/**
  * The postgres flags of the memory settings: a persistent cluster (what `npm start` and the
  * benches run) is sized to the machine; a throwaway test cluster keeps PostgreSQL's defaults
- * (several run at once on one machine).
+ * (several run at once on one machine). A setting the cluster's ALTER SYSTEM set (and no
+ * variable) is left to it: a flag would override it at every start (until 2026-12-06, a test).
  */
-function memoryFlags(opts: EmbeddedOptions, log: (m: string) => void): string[] {
+function memoryFlags(opts: EmbeddedOptions, pgDir: string, log: (m: string) => void): string[] {
   if (opts.persistent === false) return [];
   const sizing = machineMemorySizing({ sharedBuffers: opts.sharedBuffers, effectiveCacheSize: opts.effectiveCacheSize });
-  const set = [sizing.overridden.sharedBuffers && 'shared_buffers', sizing.overridden.effectiveCacheSize && 'effective_cache_size'].filter(Boolean);
-  log(
-    `embedded postgres: shared_buffers ${sizing.sharedBuffersMB}MB, effective_cache_size ${sizing.effectiveCacheSizeMB}MB (${set.length === 2 ? 'both as set' : `${set.length ? `${set[0]} as set; ` : ''}sized to ${sizing.memoryMB}MB of memory, the ${sizing.memoryFrom === 'RAM' ? "machine's RAM" : "container's cgroup limit"}`})`,
-  );
-  return ['-c', `shared_buffers=${sizing.sharedBuffersMB}MB`, '-c', `effective_cache_size=${sizing.effectiveCacheSizeMB}MB`];
+  const altered = alteredMemory(pgDir);
+  const settings = [
+    { name: 'shared_buffers', mb: sizing.sharedBuffersMB, given: sizing.overridden.sharedBuffers },
+    { name: 'effective_cache_size', mb: sizing.effectiveCacheSizeMB, given: sizing.overridden.effectiveCacheSize },
+  ].map((x) => ({ ...x, altered: x.given ? undefined : altered.get(x.name) }));
+  const sized = settings.filter((x) => !x.given && x.altered === undefined);
+  const how = [
+    ...settings.filter((x) => x.given).map((x) => `${x.name} as set`),
+    ...settings.filter((x) => x.altered !== undefined).map((x) => `${x.name} as ALTER SYSTEM set`),
+    ...(sized.length ? [`sized to ${sizing.memoryMB}MB of memory, the ${sizing.memoryFrom === 'RAM' ? "machine's RAM" : "container's cgroup limit"}`] : []),
+  ];
+  log(`embedded postgres: ${settings.map((x) => `${x.name} ${x.altered ?? `${x.mb}MB`}`).join(', ')} (${settings.every((x) => x.given) ? 'both as set' : how.join('; ')})`);
+  return settings.filter((x) => x.altered === undefined).flatMap((x) => ['-c', `${x.name}=${x.mb}MB`]);
 }
 
 interface Credentials {
@@ -449,7 +475,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     if (recent.length > 20) recent.shift();
   };
   const fresh = !existsSync(path.join(pgDir, 'PG_VERSION'));
-  const memory = memoryFlags(opts, opts.info ?? log);
+  const memory = memoryFlags(opts, pgDir, opts.info ?? log);
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     port: opts.port,
