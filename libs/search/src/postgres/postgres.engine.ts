@@ -29,7 +29,9 @@ const EVERY_LANGUAGE = `'{${LANGS.join(',')}}'::text[]`;
  * How many changes not folded in (`search_lexeme_deltas` rows) of the spaces searched a query reads
  * at most to learn their languages (see languagesSql): the fold keeps the queue to a few seconds'
  * writes, a handful of rows a space; past this (the fold behind, the worker stopped), every
- * language is read.
+ * language is read: the same hits up to 1,000 matches, but `density` counts every language, so
+ * past them the path, and with it the total and a typo's 1,000 kept, may differ until the fold
+ * catches up (architecture.md, Still approximate).
  */
 const LANGUAGE_DELTAS = 100;
 /**
