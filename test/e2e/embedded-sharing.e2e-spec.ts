@@ -25,7 +25,10 @@ const childSource = (scratch: string) => `
 const { startEmbeddedPostgres } = require(${JSON.stringify(path.join(scratch, 'embedded.js'))});
 (async () => {
   const [dataDir, port, locales, kind] = process.argv.slice(2);
-  const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis', locales: locales === 'none' ? () => [] : undefined, persistent: kind !== 'throwaway' });
+  // 'persistent': the cluster a server keeps, with PostgreSQL's default memory; 'sized': the same,
+  // sized to the machine (4GB of shared buffers on a large one), for the tests of the sizing alone.
+  const memory = kind === 'persistent' ? { sharedBuffers: '128MB', effectiveCacheSize: '4GB' } : {};
+  const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis', locales: locales === 'none' ? () => [] : undefined, persistent: kind !== 'throwaway', ...memory });
   process.send({ url: handle.url, owned: handle.owned });
   process.on('message', async () => {
     await handle.stop();
@@ -73,7 +76,7 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  const open = async (dir = dataDir, locales = 'system', kind: 'persistent' | 'throwaway' = 'persistent'): Promise<Opened> => {
+  const open = async (dir = dataDir, locales = 'system', kind: 'persistent' | 'sized' | 'throwaway' = 'persistent'): Promise<Opened> => {
     const child = fork(path.join(scratch, 'child.js'), [dir, String(await freePort()), locales, kind], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(child);
     const first = await new Promise<{ url: string; owned: boolean }>((resolve, reject) => {
@@ -136,7 +139,7 @@ describe('one embedded PostgreSQL shared by several processes', () => {
   };
 
   it('sizes the memory of the cluster it keeps to the machine (a quarter of it for shared_buffers, 128MB to 4GB; half for effective_cache_size)', async () => {
-    const db = await open();
+    const db = await open(dataDir, 'system', 'sized');
     const expected = machineMemorySizing();
     expect(await memoryOf(db.url)).toEqual({ sharedBuffersMB: expected.sharedBuffersMB, effectiveCacheSizeMB: expected.effectiveCacheSizeMB });
     await db.stop();
@@ -156,7 +159,7 @@ describe('one embedded PostgreSQL shared by several processes', () => {
   it('keeps, at every start, what ALTER SYSTEM set of the memory of the cluster it keeps, and sizes the rest', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'parvis-altered-'));
     try {
-      const first = await open(dir);
+      const first = await open(dir, 'system', 'sized');
       const c = new Client({ connectionString: first.url });
       await c.connect();
       try {
@@ -165,7 +168,7 @@ describe('one embedded PostgreSQL shared by several processes', () => {
         await c.end();
       }
       await first.stop();
-      const again = await open(dir);
+      const again = await open(dir, 'system', 'sized');
       expect(await memoryOf(again.url)).toEqual({ sharedBuffersMB: 256, effectiveCacheSizeMB: machineMemorySizing().effectiveCacheSizeMB });
       await again.stop();
     } finally {
@@ -177,6 +180,8 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     const cli = await open();
     const server = await open(); // started while the command runs
     expect([cli.owned, server.owned]).toEqual([true, false]);
+    // PostgreSQL's default memory, as for the throwaway clusters: the sizing's own tests ask for it.
+    expect(await memoryOf(server.url)).toEqual({ sharedBuffersMB: 128, effectiveCacheSizeMB: 4096 });
     const listening = new Client({ connectionString: server.url }); // the server's LISTEN connection
     await listening.connect();
     try {
