@@ -28,8 +28,9 @@ const { startEmbeddedPostgres } = require(${JSON.stringify(path.join(scratch, 'e
   // 'persistent': the cluster a server keeps, with PostgreSQL's default memory; 'sized': the same,
   // sized to the machine (4GB of shared buffers on a large one), for the tests of the sizing alone.
   const memory = kind === 'persistent' ? { sharedBuffers: '128MB', effectiveCacheSize: '4GB' } : {};
-  const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis', locales: locales === 'none' ? () => [] : undefined, persistent: kind !== 'throwaway', ...memory });
-  process.send({ url: handle.url, owned: handle.owned });
+  const info = [];
+  const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis', locales: locales === 'none' ? () => [] : undefined, persistent: kind !== 'throwaway', ...memory, info: (m) => info.push(m) });
+  process.send({ url: handle.url, owned: handle.owned, info });
   process.on('message', async () => {
     await handle.stop();
     process.send({ stopped: true });
@@ -42,6 +43,8 @@ interface Opened {
   child: ChildProcess;
   url: string;
   owned: boolean;
+  /** The lines it logged at info (the memory it gave the cluster it started). */
+  info: string[];
   stop(): Promise<void>;
 }
 
@@ -79,8 +82,8 @@ describe('one embedded PostgreSQL shared by several processes', () => {
   const open = async (dir = dataDir, locales = 'system', kind: 'persistent' | 'sized' | 'throwaway' = 'persistent'): Promise<Opened> => {
     const child = fork(path.join(scratch, 'child.js'), [dir, String(await freePort()), locales, kind], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(child);
-    const first = await new Promise<{ url: string; owned: boolean }>((resolve, reject) => {
-      child.once('message', (m) => resolve(m as { url: string; owned: boolean }));
+    const first = await new Promise<{ url: string; owned: boolean; info: string[] }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { url: string; owned: boolean; info: string[] }));
       child.once('exit', (code) => reject(new Error(`the child exited with ${code} before opening the database`)));
     });
     return {
@@ -173,6 +176,19 @@ describe('one embedded PostgreSQL shared by several processes', () => {
       await again.stop();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('says, joining a running cluster, that the memory it was given is not applied', async () => {
+    const server = await open(dataDir, 'system', 'sized');
+    const cli = await open(); // given PostgreSQL's default memory (EMBEDDED_PG_ values)
+    try {
+      expect([server.owned, cli.owned]).toEqual([true, false]);
+      expect(cli.info).toEqual([expect.stringMatching(/^embedded postgres: the server already running on port \d+ keeps the memory its starter gave it \(EMBEDDED_PG_SHARED_BUFFERS 128MB, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE 4GB not applied until it restarts\)$/)]);
+      expect(await memoryOf(cli.url)).toEqual({ sharedBuffersMB: machineMemorySizing().sharedBuffersMB, effectiveCacheSizeMB: machineMemorySizing().effectiveCacheSizeMB });
+    } finally {
+      await cli.stop();
+      await server.stop();
     }
   }, 120_000);
 

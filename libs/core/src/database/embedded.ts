@@ -445,6 +445,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
   const existing = runningPort(pgDir);
   if (existing) {
     log(`embedded postgres: using the server already running on port ${existing}`);
+    // Its memory is its starter's: the values this process was given wait for its next start.
+    const given = [
+      opts.sharedBuffers && `EMBEDDED_PG_SHARED_BUFFERS ${opts.sharedBuffers}`,
+      opts.effectiveCacheSize && `EMBEDDED_PG_EFFECTIVE_CACHE_SIZE ${opts.effectiveCacheSize}`,
+    ].filter(Boolean);
+    if (given.length) (opts.info ?? log)(`embedded postgres: the server already running on port ${existing} keeps the memory its starter gave it (${given.join(', ')} not applied until it restarts)`);
     await ensureDatabaseExists(creds, existing, database);
     return {
       url: urlFor(creds, existing, database, socketDirOf(pgDir)),
