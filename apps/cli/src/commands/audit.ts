@@ -1,11 +1,10 @@
 import { Command } from 'commander';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import { AuditLog } from '../../../../libs/core/src/audit/audit-log';
 import { writeAuditCsv } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
 import { parseOut, parseSince } from './audit-options';
+import { writeExportFile } from './export-file';
 
 export function registerAuditCommands(program: Command): void {
   program
@@ -39,16 +38,8 @@ export function registerAuditCommands(program: Command): void {
           await writeAuditCsv(entries, process.stdout, { end: false });
           return;
         }
-        // Written beside the target and renamed when complete: a failed export leaves no half file.
-        const partial = `${opts.out}.partial`;
-        try {
-          const n = await writeAuditCsv(entries, createWriteStream(partial));
-          await rename(partial, opts.out);
-          console.log(`Wrote ${n} entries to ${opts.out}`);
-        } catch (err) {
-          await rm(partial, { force: true });
-          throw err;
-        }
+        const n = await writeExportFile(opts.out, (stream) => writeAuditCsv(entries, stream));
+        console.log(`Wrote ${n} entries to ${opts.out}`);
       }),
     );
 }
