@@ -84,6 +84,18 @@ describe("audit:export's --out", () => {
     );
   });
 
+  // Opened for writing, a link is followed: the export would overwrite the file it names (one of
+  // this user's, the link another's), or make the one a dangling link names, wherever it is.
+  it('refuses a file whose <file>.partial is a link, to a file or to nothing', () => {
+    writeFileSync(path.join(dir, 'victim.txt'), 'a file of this user\n');
+    symlinkSync(path.join(dir, 'victim.txt'), path.join(dir, 'linked.csv.partial'));
+    symlinkSync(path.join(dir, 'made-by-the-export'), path.join(dir, 'dangling.csv.partial'));
+    for (const name of ['linked.csv', 'dangling.csv']) {
+      const partial = path.join(dir, `${name}.partial`);
+      expect(() => parseOut(path.join(dir, name))).toThrow(new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a link (${partial} is a link)`));
+    }
+  });
+
   // Root may write any file, so the export would go into another user's <file>.partial and end
   // theirs (owner and mode): only root can make a file another user's here (chown).
   const asRoot = process.getuid?.() === 0 ? it : it.skip;

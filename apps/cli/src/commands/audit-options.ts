@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, statSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { unreachable } from '../../../../libs/core/src/input-file';
 
@@ -46,8 +46,8 @@ const STICKY = 0o1000;
  * folder does not exist or this user may not write in it, or its `<file>.partial` is a folder or
  * a file this user may not write (the file is written there as `<file>.partial`, then renamed),
  * or the file is another user's in a sticky folder (which only its owner may replace): otherwise
- * that would be found only once the log is read. A `<file>.partial` of another user is refused
- * too, since the export would be written into it.
+ * that would be found only once the log is read. A `<file>.partial` of another user, or a link,
+ * is refused too, since the export would be written into it (or through it).
  */
 export function parseOut(value: string): string {
   const file = resolve(value);
@@ -83,6 +83,11 @@ export function parseOut(value: string): string {
   // answers an error of its own (rm of a folder) in place of the export's.
   const partial = `${file}.partial`;
   const left = statOf(partial, 'a file whose <file>.partial, written first, can be written');
+  // Or a link (another user's, say): opened for writing, it would be followed, and the export
+  // would overwrite the file it names or make the one a dangling link names, wherever that is.
+  if (lstatSync(partial, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a link (${partial} is a link)`);
+  }
   if (left?.isDirectory()) throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a folder (${partial} is a folder)`);
   // Or one this user may not write (left by another user, say): opened only once the database
   // was opened and migrated, it would fail with Node's bare EACCES, and the clean-up after would

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -76,5 +76,22 @@ describe("audit:export's --out file", () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  // parseOut refuses one before the database opens: this holds when it was made since.
+  it('writes through no <file>.partial that is a link, to a file or to nothing, and leaves it', async () => {
+    const out = path.join(dir, 'log.csv');
+    const victim = path.join(dir, 'victim.txt');
+    writeFileSync(victim, 'a file of this user\n');
+    symlinkSync(victim, `${out}.partial`);
+    await expect(writeExportFile(out, lines)).rejects.toMatchObject({ code: 'ELOOP' });
+    const dangling = path.join(dir, 'dangling.csv');
+    symlinkSync(path.join(dir, 'made-by-the-export'), `${dangling}.partial`);
+    await expect(writeExportFile(dangling, lines)).rejects.toMatchObject({ code: 'ELOOP' });
+    expect({
+      victim: readFileSync(victim, 'utf8'),
+      made: existsSync(path.join(dir, 'made-by-the-export')),
+      links: [lstatSync(`${out}.partial`).isSymbolicLink(), lstatSync(`${dangling}.partial`).isSymbolicLink()],
+    }).toEqual({ victim: 'a file of this user\n', made: false, links: [true, true] });
   });
 });
