@@ -1,6 +1,6 @@
 import { spawnSync, SpawnSyncOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -54,8 +54,10 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   const sharedOut = path.join(TEMP, 'shared-out');
   const readOnlyPartial = path.join(sharedOut, 'log.csv.partial');
   // A folder anyone may write in where only a file's owner may remove or replace it (1777, as
-  // /tmp), holding root's log.csv: nobody may not replace it.
+  // /tmp), holding root's log.csv: nobody may not replace it; and root's link linked.csv to
+  // nobody's file (under root): the link is what the export would replace, and it is root's.
   const stickyOut = path.join(TEMP, 'sticky-out');
+  const stickyLink = path.join(stickyOut, 'linked.csv');
   beforeAll(() => {
     mkdirSync(TEMP);
     chmodSync(TEMP, 0o755); // 0700 (under a umask of 077) would keep nobody out of the folders in it
@@ -84,6 +86,9 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     mkdirSync(stickyOut);
     chmodSync(stickyOut, 0o1777);
     writeFileSync(path.join(stickyOut, 'log.csv'), 'an export of another user\n');
+    writeFileSync(path.join(stickyOut, 'nobodys.csv'), 'a file of nobody\n');
+    if (process.getuid?.() === 0) chownSync(path.join(stickyOut, 'nobodys.csv'), 65534, 65534);
+    symlinkSync(path.join(stickyOut, 'nobodys.csv'), stickyLink);
   });
   afterAll(() => {
     // Opened again, for a user other than root to remove what is in it.
@@ -199,21 +204,21 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     },
     120_000,
   );
-  // Only a user other than the file's owner can be refused its replacement: as nobody under root alone.
-  (writableToUs && nobodyRuns ? it : it.skip)(
-    "refuses an export onto another user's file in a folder where only a file's owner may replace it, leaving it as it was",
-    async () => {
-      const out = path.join(stickyOut, 'log.csv');
-      await refusedBeforeDatabase(
-        ['audit:export', '--since', '2026-01-01', '--out', out],
-        new RegExp(`^error: option '--out <file>' argument '${escaped(out)}' is invalid\\. expected a file this user may replace \\(${escaped(out)} is another user's, in a folder where only a file's owner may replace it\\)\n`),
-        asNobody,
-      );
-      expect(readFileSync(out, 'utf8')).toBe('an export of another user\n');
-      expect(existsSync(`${out}.partial`)).toBe(false);
-    },
-    120_000,
-  );
+  // Only a user other than the file's owner can be refused its replacement: as nobody under root
+  // alone. A link is replaced, not the file it names: whose the link is counts (stat would answer
+  // the file's owner, nobody).
+  (writableToUs && nobodyRuns ? it : it.skip).each([
+    ["another user's file", path.join(stickyOut, 'log.csv'), 'an export of another user\n'],
+    ["another user's link to this user's file", stickyLink, 'a file of nobody\n'],
+  ])("refuses an export onto %s in a folder where only a file's owner may replace it, leaving it as it was", async (_, out, text) => {
+    await refusedBeforeDatabase(
+      ['audit:export', '--since', '2026-01-01', '--out', out],
+      new RegExp(`^error: option '--out <file>' argument '${escaped(out)}' is invalid\\. expected a file this user may replace \\(${escaped(out)} is another user's, in a folder where only a file's owner may replace it\\)\n`),
+      asNobody,
+    );
+    expect(readFileSync(out, 'utf8')).toBe(text);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  }, 120_000);
   // Where Node's bare EACCES came (a folder not entered), or the file was read only after the
   // database was opened (a file not readable), they are refused as a missing file is.
   const deniedCases: Array<[string, string[], RegExp]> = [

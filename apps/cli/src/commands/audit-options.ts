@@ -74,9 +74,11 @@ export function parseOut(value: string): string {
   const target = statOf(file, 'a file');
   if (target?.isDirectory()) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
   // So would its rename onto another user's file in a sticky folder (/tmp, mode 1777), where only
-  // the file's owner, the folder's or root may replace it (EPERM).
+  // the file's owner, the folder's or root may replace it (EPERM). What is replaced is a link
+  // itself, not the file it names: its owner is lstat's (a link to nothing too).
   const uid = process.getuid?.();
-  if (target && stat.mode & STICKY && uid !== undefined && uid !== 0 && target.uid !== uid && stat.uid !== uid) {
+  const replaced = lstatSync(file, { throwIfNoEntry: false });
+  if (replaced && stat.mode & STICKY && uid !== undefined && uid !== 0 && replaced.uid !== uid && stat.uid !== uid) {
     throw new InvalidArgumentError(`expected a file this user may replace (${file} is another user's, in a folder where only a file's owner may replace it)`);
   }
   // So would writing <file>.partial when it is a folder (EISDIR), and removing it after, which
