@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -93,5 +93,16 @@ describe("audit:export's --out file", () => {
       made: existsSync(path.join(dir, 'made-by-the-export')),
       links: [lstatSync(`${out}.partial`).isSymbolicLink(), lstatSync(`${dangling}.partial`).isSymbolicLink()],
     }).toEqual({ victim: 'a file of this user\n', made: false, links: [true, true] });
+  });
+
+  // parseOut refuses one before the database opens; this holds when it was made since. Root may
+  // write any file, and only root can give one away (chown).
+  (process.getuid?.() === 0 ? it : it.skip)("writes into no <file>.partial of another user's, and leaves it", async () => {
+    const out = path.join(dir, 'log.csv');
+    writeFileSync(`${out}.partial`, 'half an export of another user\n');
+    chmodSync(`${out}.partial`, 0o666);
+    chownSync(`${out}.partial`, 65534, 65534);
+    await expect(writeExportFile(out, lines)).rejects.toThrow(new Error(`${out}.partial belongs to uid 65534, not this user: the export written into it would be theirs`));
+    expect({ text: readFileSync(`${out}.partial`, 'utf8'), mode: mode(`${out}.partial`), out: existsSync(out) }).toEqual({ text: 'half an export of another user\n', mode: 0o666, out: false });
   });
 });
