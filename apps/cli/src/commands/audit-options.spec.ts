@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { InvalidArgumentError } from 'commander';
 import { chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,6 +83,14 @@ describe("audit:export's --out", () => {
     expect(() => parseOut(path.join(dir, 'looping.csv'))).toThrow(
       new InvalidArgumentError(`expected a file whose <file>.partial, written first, can be written (${path.join(dir, 'looping.csv.partial')} cannot be reached (ELOOP))`),
     );
+  });
+
+  // Nor anything else that is no file: a named pipe, opened for writing, would hold the export
+  // (the database opened) until something read it; a socket cannot be opened (ENXIO).
+  it('refuses a file whose <file>.partial is a named pipe, before anything is read', () => {
+    const partial = path.join(dir, 'piped.csv.partial');
+    execFileSync('mkfifo', [partial]);
+    expect(() => parseOut(path.join(dir, 'piped.csv'))).toThrow(new InvalidArgumentError(`expected a file whose <file>.partial, written first, is a file (${partial} is not a file)`));
   });
 
   // Opened for writing, a link is followed: the export would overwrite the file it names (one of

@@ -43,8 +43,8 @@ const STICKY = 0o1000;
 
 /**
  * The export's file, refused before the database is opened when it names a folder, or its
- * folder does not exist or this user may not write in it, or its `<file>.partial` is a folder or
- * a file this user may not write (the file is written there as `<file>.partial`, then renamed),
+ * folder does not exist or this user may not write in it, or its `<file>.partial` is a folder,
+ * anything else but a file (a named pipe) or a file this user may not write (the file is written there as `<file>.partial`, then renamed),
  * or the file is another user's in a sticky folder (which only its owner may replace): otherwise
  * that would be found only once the log is read. A `<file>.partial` of another user, or a link,
  * is refused too, since the export would be written into it (or through it).
@@ -91,6 +91,9 @@ export function parseOut(value: string): string {
     throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a link (${partial} is a link)`);
   }
   if (left?.isDirectory()) throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a folder (${partial} is a folder)`);
+  // Or anything else that is no file: a named pipe would hold the export, opened for writing,
+  // until something read it; a socket cannot be opened (ENXIO).
+  if (left && !left.isFile()) throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is a file (${partial} is not a file)`);
   // Or one this user may not write (left by another user, say): opened only once the database
   // was opened and migrated, it would fail with Node's bare EACCES, and the clean-up after would
   // remove another user's file wherever the folder lets it.
