@@ -38,6 +38,16 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     return { s, member, r, item };
   };
 
+  /** A held reply's item settled by its deletion: nothing left to approve, and restored by a moderator the reply waits again under a new item. */
+  const expectResolvedThenWaitsAgain = async (r: { id: string }, item: { id: string }) => {
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    expect(expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT').message).toBe('This item is already resolved');
+    expect(expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { state } }`, { id: r.id }, { token: mod.token })).restorePost.state).toBe('PENDING');
+    const waiting = await t.sql(`SELECT i.id, (SELECT array_agg(e.action ORDER BY e.id) FROM review_item_events e WHERE e.review_item_id = i.id) AS history
+      FROM review_items i WHERE i.kind = 'PENDING_CONTENT' AND i.target_id = $1 AND i.status = 'PENDING'`, [r.id]);
+    expect(waiting).toEqual([{ id: expect.not.stringMatching(item.id), history: ['restored'] }]);
+  };
+
   it('spaces posts: one per 30 s for new members, one per 5 s for others; moderators are exempt', async () => {
     const newbie = await makeUser(t, { trustLevel: 0 });
     const member = await makeUser(t, { trustLevel: 1 });
@@ -867,19 +877,32 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
       { action: 'submitted', actor_id: member.id, note: 'every post in this space is reviewed first' },
       { action: 'withdrawn', actor_id: member.id, note: 'the author deleted it while it waited for review' },
     ]);
-    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
-    expect(expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT').message).toBe('This item is already resolved');
-    // Restored by a moderator, it waits again, under an item of its own.
-    expect(expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { state } }`, { id: r.id }, { token: mod.token })).restorePost.state).toBe('PENDING');
-    const waiting = await t.sql(`SELECT i.id, (SELECT array_agg(e.action ORDER BY e.id) FROM review_item_events e WHERE e.review_item_id = i.id) AS history
-      FROM review_items i WHERE i.kind = 'PENDING_CONTENT' AND i.target_id = $1 AND i.status = 'PENDING'`, [r.id]);
-    expect(waiting).toEqual([{ id: expect.not.stringMatching(item.id), history: ['restored'] }]);
+    await expectResolvedThenWaitsAgain(r, item);
   });
 
-  it('refuses to approve the item of held content deleted with deletePost before it was decided: nothing of it can be approved (CONFLICT, nothing written), IGNORE closes it', async () => {
-    const { s, r, item } = await heldReplyInNewSpace();
-    // Deleted by a moderator with deletePost, which leaves its item waiting (moderatePost DELETE would reject it).
+  it('rejects the item of held content a moderator deletes with deletePost, as moderatePost DELETE does, another moderator\'s claim and all: restored, it waits again under a new item', async () => {
+    const { s, member, r, item } = await heldReplyInNewSpace();
+    // Another moderator of the space has claimed it: a claim does not hold deletePost back.
+    const other = await makeUser(t);
+    await t.sql(`INSERT INTO space_grants (id, space_id, user_id, level) SELECT gen_random_uuid(), space_id, $2, level FROM space_grants WHERE space_id = $1 AND user_id = $3`, [s.id, other.id, mod.id]);
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: other.token }));
     expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: r.id }, { token: mod.token }));
+    // Refused by the moderator who removed it, the claim gone with the item: nothing is left waiting in the queue.
+    expect(await t.sql(`SELECT status, resolved_by, claimed_by FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'REJECTED', resolved_by: mod.id, claimed_by: null }]);
+    expect(await t.sql(`SELECT action, actor_id FROM review_item_events WHERE review_item_id = $1 ORDER BY id`, [item.id])).toEqual([
+      { action: 'submitted', actor_id: member.id },
+      { action: 'claimed', actor_id: other.id },
+      { action: 'resolved: reject (deleted with deletePost)', actor_id: mod.id },
+    ]);
+    expect(await t.sql(`SELECT action, actor_id FROM moderation_log WHERE target_id = $1 AND action = 'post.delete'`, [r.id])).toEqual([{ action: 'post.delete', actor_id: mod.id }]);
+    await expectResolvedThenWaitsAgain(r, item);
+  });
+
+  it('refuses to approve an item left waiting on a deleted post with nothing beside it (CONFLICT, nothing written), IGNORE closes it', async () => {
+    const { s, r, item } = await heldReplyInNewSpace();
+    // No deletion leaves such an item now (its author's withdraws it, a moderator's rejects it):
+    // one left by a deletion from before, the post deleted as applyState deletes it.
+    await t.sql(`UPDATE posts SET state = 'DELETED', deleted_from = 'PENDING', deleted_at = now(), deleted_by = $2 WHERE id = $1`, [r.id, mod.id]);
     const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
     expect(expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }), 'CONFLICT').message).toBe(
       'This post was deleted: nothing of it can be approved (restore the post first, or reject or ignore the item)',

@@ -41,7 +41,7 @@ export interface ScreenedHeading {
   verdict: PlainVerdict;
 }
 
-/** A post back in the PENDING state, or withdrawn from review by its author, in its topic and space, and who did it. */
+/** A post back in the PENDING state, withdrawn from review by its author, or deleted while it waited by someone else, in its topic and space, and who did it. */
 export interface WaitingPost {
   postId: string;
   topicId: string;
@@ -127,6 +127,8 @@ export interface PostingCheck {
   waitsAgain?(tx: Tx, p: WaitingPost): Promise<void>;
   /** Its author deleted a post while it (`post`) or its edit (`edit`, which went with it) waited for review (`PostsService.writeDelete`). */
   withdrawn?(tx: Tx, p: WaitingPost, what: 'post' | 'edit'): Promise<void>;
+  /** A moderator (or their DELETE topic timer, `reason`) deleted someone else's post while it waited for review: refused, as rejecting it would (`PostsService.writeDelete`). */
+  deletedWhileWaiting?(tx: Tx, p: WaitingPost, reason: string | null): Promise<void>;
   stored?(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
   /**
    * Screens plain texts (`PlainTexts`: a poll's, a split's heading): may throw to refuse them, or
@@ -192,6 +194,10 @@ export class PostingPolicy {
 
   async withdrawn(tx: Tx, p: WaitingPost, what: 'post' | 'edit'): Promise<void> {
     for (const check of this.checks) await check.withdrawn?.(tx, p, what);
+  }
+
+  async deletedWhileWaiting(tx: Tx, p: WaitingPost, reason: string | null): Promise<void> {
+    for (const check of this.checks) await check.deletedWhileWaiting?.(tx, p, reason);
   }
 
   /**

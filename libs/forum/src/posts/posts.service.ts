@@ -651,8 +651,10 @@ export class PostsService {
    * it withdraws what of it waited for review: the edit they had waiting, as their edit that
    * needs no approval does, or the post itself while it waited; its review item is settled
    * (`PostingPolicy.withdrawn`), so moderators are left nothing to decide that could only drop
-   * it. Restored, a post has its approved text and nothing waiting, or waits again under a new
-   * item (`waitsAgain`). A moderator's deletion leaves the edit and the item for the queue.
+   * it. A moderator deleting someone else's post while it waited rejects its item, as
+   * moderatePost DELETE does (`PostingPolicy.deletedWhileWaiting`); their deletion of a post
+   * whose edit waits decides nothing about the edit, which waits with its item. Restored, a post
+   * has its approved text (and any edit still waiting), or waits again under a new item (`waitsAgain`).
    */
   async writeDelete(
     tx: Tx,
@@ -662,9 +664,13 @@ export class PostsService {
     reason?: string,
   ): Promise<(PostRow & { was: ContentState }) | null> {
     const { changed } = await this.applyStateFrom(tx, actorId, post, topic, [ContentState.VISIBLE, ContentState.PENDING, ContentState.HIDDEN], ContentState.DELETED);
+    const waiting = { postId: post.id, topicId: topic.id, number: post.number, spaceId: topic.spaceId, actorId };
     if (changed && actorId !== null && post.authorId === actorId) {
       const withdrawn = (await this.withdrawHeldEdit(tx, post.id)) ? 'edit' : changed.was === ContentState.PENDING ? 'post' : null;
-      if (withdrawn) await this.policy.withdrawn(tx, { postId: post.id, topicId: topic.id, number: post.number, spaceId: topic.spaceId, actorId }, withdrawn);
+      if (withdrawn) await this.policy.withdrawn(tx, waiting, withdrawn);
+    } else if (changed?.was === ContentState.PENDING) {
+      // Someone else's held content deleted is refused, as moderatePost DELETE refuses it: its item goes with it.
+      await this.policy.deletedWhileWaiting(tx, waiting, reason ?? null);
     }
     // A moderator removing someone else's post is a moderator action: it goes in the log.
     if (changed && post.authorId !== actorId) await this.logModeration(tx, actorId, 'post.delete', post, { state: changed.was }, { state: ContentState.DELETED }, reason);

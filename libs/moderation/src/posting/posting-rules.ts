@@ -142,6 +142,20 @@ export class PremoderationRule implements PostingCheck {
     await this.settleWithdrawn(tx, { id: p.postId, number: p.number, topicId: p.topicId }, p.actorId, { action: 'withdrawn', note });
   }
 
+  /**
+   * A moderator deleted someone else's post while it waited (deletePost, or their DELETE topic
+   * timer): its item is rejected by them, as moderatePost DELETE rejects it, even one another
+   * moderator claimed (a claim does not hold deletePost back), so the queue keeps nothing that
+   * could only be closed. Restored, the post waits again under a new item (`waitsAgain`).
+   */
+  async deletedWhileWaiting(tx: Tx, p: WaitingPost, reason: string | null): Promise<void> {
+    await this.reviewItems.settleHeld(
+      tx,
+      { id: p.postId, number: p.number, topicId: p.topicId },
+      { status: 'REJECTED', resolvedBy: p.actorId, actorId: p.actorId, action: 'resolved: reject (deleted with deletePost)', note: reason, overClaims: true },
+    );
+  }
+
   /** The author's own change settles the post's held item: IGNORED, resolved by nobody, the author in its history. */
   private settleWithdrawn(tx: Tx, post: { id: string; number: number; topicId: string }, authorId: string | null, settled: { action: string; note: string }): Promise<void> {
     return this.reviewItems.settleHeld(tx, post, { status: 'IGNORED', resolvedBy: null, actorId: authorId, ...settled });

@@ -454,7 +454,7 @@ export class ReportsService {
         // A held contribution: approving publishes it, rejecting removes it. A held edit of a
         // visible post becomes its text, or is dropped (the post keeps the text it had).
         // Ignoring would leave it waiting with no item to decide it by: only what no longer
-        // waits (a moderator deleted it with deletePost, say) is closed that way. A deleted
+        // waits (a deleted post's) is closed that way. A deleted
         // post's held edit is rejected or ignored (dropped either way), never approved
         // (`decidePendingEdit`: CONFLICT).
         // (An article's draft waits for publishArticle, not for this item: that item may be closed.)
@@ -471,10 +471,10 @@ export class ReportsService {
           // decision on it would, or restoring the post would bring back an edit with no item.
           const edit = await this.posts.decidePendingEdit(tx, post.id, input.decision === ReviewDecision.APPROVE);
           if (edit) action = `edit ${edit.outcome}`;
-          // Nothing waits beside a deleted post (held content a moderator deleted with
-          // deletePost, which leaves its item; its author's deletion settles it): approving
-          // would publish nothing, yet record an approval and teach the spam model. Refused as
-          // an edit waiting there is, nothing written.
+          // Nothing waits beside a deleted post (an item a deletion left before deletions settled
+          // them: its author's withdraws it, a moderator's rejects it): approving would publish
+          // nothing, yet record an approval and teach the spam model. Refused as an edit waiting
+          // there is, nothing written.
           else if (input.decision === ReviewDecision.APPROVE && post.state === ContentState.DELETED) {
             throw AppError.conflict('This post was deleted: nothing of it can be approved (restore the post first, or reject or ignore the item)');
           }

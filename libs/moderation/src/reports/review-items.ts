@@ -137,11 +137,13 @@ export class ReviewItems {
   async settleHeld(
     tx: Tx,
     post: { id: string; number: number; topicId: string },
-    o: { status: 'APPROVED' | 'REJECTED' | 'IGNORED'; resolvedBy: string | null; actorId: string | null; action: string; note: string | null },
+    o: { status: 'APPROVED' | 'REJECTED' | 'IGNORED'; resolvedBy: string | null; actorId: string | null; action: string; note: string | null; overClaims?: boolean },
   ): Promise<void> {
-    // A moderator deciding on the post respects another's claim on its item, as the queue does.
-    if (o.resolvedBy) await this.assertHeldUnclaimed(tx, post, o.resolvedBy);
-    await this.settle(tx, { ...o, where: heldItems('$4', '$5'), params: [post.id, post.number === 1 ? post.topicId : null] });
+    // A moderator deciding on the post respects another's claim on its item, as the queue does
+    // (not when deleting it with deletePost, `overClaims`, which no claim holds back).
+    const { overClaims, ...settled } = o;
+    if (o.resolvedBy && !overClaims) await this.assertHeldUnclaimed(tx, post, o.resolvedBy);
+    await this.settle(tx, { ...settled, where: heldItems('$4', '$5'), params: [post.id, post.number === 1 ? post.topicId : null] });
   }
 
   /**
