@@ -898,7 +898,7 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     await expectResolvedThenWaitsAgain(r, item);
   });
 
-  it('refuses to approve an item left waiting on a deleted post with nothing beside it (CONFLICT, nothing written), IGNORE closes it', async () => {
+  it('refuses to approve an item left waiting on a deleted post with nothing beside it (CONFLICT, nothing written); REJECT closes it saying nothing was left', async () => {
     const { s, r, item } = await heldReplyInNewSpace();
     // No deletion leaves such an item now (its author's withdraws it, a moderator's rejects it):
     // one left by a deletion from before, the post deleted as applyState deletes it.
@@ -911,8 +911,16 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1 ORDER BY id`, [item.id])).toEqual([{ action: 'submitted' }]);
     expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'review.%'`, [r.id])).toEqual([]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM spam_models WHERE space_id = $1`, [s.id])).toEqual([{ n: 0 }]);
+    // REJECT closes it, and its history and the log say what it did: nothing, the post being gone.
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT' } }, { token: mod.token })).resolveReviewItem.status).toBe('REJECTED');
+    expect(await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1 ORDER BY id`, [item.id])).toEqual([
+      { action: 'submitted' },
+      { action: 'resolved: reject (nothing left: the post was deleted)' },
+    ]);
+    expect(await t.sql(`SELECT after->>'action' AS action FROM moderation_log WHERE target_id = $1 AND action = 'review.reject'`, [r.id])).toEqual([
+      { action: 'nothing left: the post was deleted' },
+    ]);
     expect(await t.sql(`SELECT state FROM posts WHERE id = $1`, [r.id])).toEqual([{ state: 'DELETED' }]);
-    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'IGNORE' } }, { token: mod.token })).resolveReviewItem.status).toBe('IGNORED');
   });
 
   it('reads a space’s moderation settings once per post, however many rules need them', async () => {

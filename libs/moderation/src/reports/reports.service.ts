@@ -474,9 +474,12 @@ export class ReportsService {
           // Nothing waits beside a deleted post (an item a deletion left before deletions settled
           // them: its author's withdraws it, a moderator's rejects it): approving would publish
           // nothing, yet record an approval and teach the spam model. Refused as an edit waiting
-          // there is, nothing written.
-          else if (input.decision === ReviewDecision.APPROVE && post.state === ContentState.DELETED) {
-            throw AppError.conflict('This post was deleted: nothing of it can be approved (restore the post first, or reject or ignore the item)');
+          // there is, nothing written. Rejecting or ignoring closes it, saying it found nothing.
+          else if (post.state === ContentState.DELETED) {
+            if (input.decision === ReviewDecision.APPROVE) {
+              throw AppError.conflict('This post was deleted: nothing of it can be approved (restore the post first, or reject or ignore the item)');
+            }
+            action = 'nothing left: the post was deleted';
           }
         }
       } else if (post && input.decision === ReviewDecision.APPROVE && (item.kind === 'REPORTS' || item.kind === 'AUTOMOD')) {
