@@ -179,6 +179,22 @@ describe('moderation: reports and the review queue', () => {
     expect(resolved.edges.map((e: any) => e.node.targetId)).toContain(target.id);
   });
 
+  it('keeps the reports on a post its author deletes for a moderator to decide: deleting it escapes nothing, APPROVE upholds them and leaves it deleted', async () => {
+    // An author of its own: the violation upheld climbs their ladder, not the shared author's.
+    const writer = await member();
+    const topic = await createTopic(t, author.token, board);
+    const target = await reply(t, writer.token, topic.id, 'abusive, then thought better of');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: target.id }, { token: writer.token }));
+    // Unlike held content, which its author withdraws, reports judge what was already shown: they wait.
+    const [item] = await t.sql(`SELECT id, status FROM review_items WHERE target_id = $1 AND kind = 'REPORTS'`, [target.id]);
+    expect(item.status).toBe('PENDING');
+    expect(await t.sql(`SELECT status FROM reports WHERE target_id = $1`, [target.id])).toEqual([{ status: 'OPEN' }]);
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token })).resolveReviewItem.status).toBe('APPROVED');
+    expect(await t.sql(`SELECT status FROM reports WHERE target_id = $1`, [target.id])).toEqual([{ status: 'UPHELD' }]);
+    expect(await postState(target.id)).toBe('DELETED');
+  });
+
   it('APPROVE can also sanction the author, in the item’s space, checked as sanctionUser is, instead of the ladder’s step', async () => {
     const offender = await makeUser(t);
     const topic = await createTopic(t, offender.token, board);
