@@ -193,6 +193,12 @@ describe('moderation: reports and the review queue', () => {
     expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token })).resolveReviewItem.status).toBe('APPROVED');
     expect(await t.sql(`SELECT status FROM reports WHERE target_id = $1`, [target.id])).toEqual([{ status: 'UPHELD' }]);
     expect(await postState(target.id)).toBe('DELETED');
+    // Its history and the log say why nothing was hidden: the post was gone already.
+    const [decided] = await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1 AND action LIKE 'resolved:%'`, [item.id]);
+    expect(decided.action).toMatch(/^resolved: approve \(none: the post was already deleted/);
+    expect(await t.sql(`SELECT after->>'action' AS action FROM moderation_log WHERE target_id = $1 AND action = 'review.approve'`, [target.id])).toEqual([
+      { action: expect.stringMatching(/^none: the post was already deleted/) },
+    ]);
   });
 
   it('APPROVE can also sanction the author, in the item’s space, checked as sanctionUser is, instead of the ladder’s step', async () => {

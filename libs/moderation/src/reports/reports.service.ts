@@ -498,6 +498,9 @@ export class ReportsService {
               status: ReviewStatus.REJECTED, resolvedBy: moderator.id, actorId: moderator.id, action: 'resolved: reject (deleted through an upheld flag)', note: input.note ?? null,
             });
           }
+        } else if (post.state === ContentState.DELETED) {
+          // Upheld all the same (its author deleting it escapes nothing): the record says why nothing was done to it.
+          action = 'none: the post was already deleted';
         }
       }
       if (item.kind !== 'PENDING_CONTENT' && post && input.decision === ReviewDecision.REJECT && item.auto_hidden && post.state === ContentState.HIDDEN) {
