@@ -1,4 +1,4 @@
-import { CACHE_LIMITS, cacheHolds, compile, compileRules, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
+import { BYTES, CACHE_LIMITS, cacheHolds, compile, compileRules, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
 import type { CompiledRules, RuleSpec, WordBlock } from './matcher';
 
 describe('watched-word matching', () => {
@@ -211,6 +211,20 @@ describe('watched-word matching', () => {
       } finally {
         CACHE_LIMITS.bytes = limit;
       }
+    });
+
+    it('reckons the regexes a post has V8 compile: a found word\u2019s own, and each later member tried where an earlier one matched', () => {
+      // Each later member tried is compiled by V8 (about 3 KB with one- and two-byte texts): 127 of them a block, more than its alternation.
+      const compiled = compileRules(words('able', ...Array.from({ length: 40 }, (_, i) => `reckoned${i}word`)));
+      const block = compiled.words[0].block;
+      expect(block.bodies[0]).toBe('able');
+      const before = { block: block.bytes, cache: cacheHolds().bytes };
+      const grown = BYTES.own + (block.bodies.length - 1) * BYTES.single;
+      matchAll(compiled, ['able and able'], 10_000);
+      expect([block.bytes - before.block, cacheHolds().bytes - before.cache]).toEqual([grown, grown]);
+      // Once each: a post naming them again adds nothing.
+      matchAll(compiled, ['able, able'], 10_000);
+      expect(block.bytes - before.block).toBe(grown);
     });
   });
 
