@@ -226,6 +226,26 @@ describe('watched-word matching', () => {
       matchAll(compiled, ['able, able'], 10_000);
       expect(block.bytes - before.block).toBe(grown);
     });
+    it('compiles a REGEX rule once for every set that holds it, the site\u2019s for every space, kept and reckoned as blocks are', () => {
+      const site: RuleSpec = { kind: 'REGEX', pattern: 'sh(a|e)red+', siteWide: true };
+      const one = compileRules([site, ...words('ours1')]);
+      const other = compileRules([...words('theirs1'), { kind: 'REGEX', pattern: 'ow+n' }, site]);
+      expect(other.alone.map(([i, re]) => [i, re === one.alone[0][1]])).toEqual([[1, false], [2, true]]);
+      expect(matchAll(other, ['shared, owwn'], 10_000)[0].map((r) => r.length)).toEqual([0, 1, 1]);
+      const limit = CACHE_LIMITS.bytes;
+      try {
+        // Past the bound they go as blocks go, with the sets holding them, but not the set in use's.
+        CACHE_LIMITS.bytes = 1;
+        const third = compileRules([{ kind: 'REGEX', pattern: 'third+' }, site]);
+        expect(cacheHolds()).toMatchObject({ blocks: 2, bytes: 2 * BYTES.own });
+        expect(third.alone[1][1]).toBe(one.alone[0][1]);
+        expect(compileRules([site, ...words('ours1')]).alone[0][1]).toBe(one.alone[0][1]);
+        expect(compileRules(words('theirs1')).words).toHaveLength(1);
+        expect(compileRules([...words('theirs1'), { kind: 'REGEX', pattern: 'ow+n' }, site]).alone[1][1]).not.toBe(one.alone[0][1]);
+      } finally {
+        CACHE_LIMITS.bytes = limit;
+      }
+    });
   });
 
   it('tries the later members of a block at a bounded number of places, however often an earlier one recurs', () => {

@@ -114,7 +114,10 @@ export interface RuleSpec {
 
 /**
  * Rules compiled for matchAll. REGEX rules run on their own always (`alone`, by rule index):
- * their groups, backreferences and anchors are theirs alone. WORD rules are joined into
+ * their groups, backreferences and anchors are theirs alone; each pattern's regex is compiled once
+ * per process for every set that holds it (the site's, for every space), kept as blocks are and
+ * reckoned as a word's own regex (24 KB: one with Unicode classes, \p{L} or \w, takes about that
+ * once run over two-byte text). WORD rules are joined into
  * alternations (`words`), which find in one pass each over a text which of their words match
  * anywhere in it; only those then run on their own for their matches. A block of words is
  * compiled once per process for every set of rules that holds it (kept by its content, see
@@ -126,6 +129,18 @@ export interface CompiledRules {
   count: number;
   alone: Array<[number, RegExp]>;
   words: Array<{ block: WordBlock; rules: number[][] }>;
+  /** What of the cache the set holds (its blocks and its REGEX rules' regexes): kept while it is in use, each dropping it when dropped. */
+  held: Kept[];
+}
+
+/** What the cache keeps: a block of words, or a REGEX rule's regex (`re`), shared by every set that holds it. */
+interface Kept {
+  key: string;
+  /** What it is reckoned to hold in memory, in bytes (BYTES): what the cache is bounded by. */
+  bytes: number;
+  /** The keys of the cached rule sets that hold it: dropped with it. */
+  sets: Set<string>;
+  re?: RegExp;
 }
 
 /**
@@ -136,18 +151,13 @@ export interface CompiledRules {
  * members after the one named that match at the same place too. `own` holds each member's
  * regex as a rule of its own (what compile makes of it), made when the member is first found.
  */
-export interface WordBlock {
-  key: string;
+export interface WordBlock extends Kept {
   before: string;
   after: string;
   bodies: string[];
   scan: RegExp;
   single: Single[];
   own: Array<RegExp | undefined>;
-  /** What the block is reckoned to hold in memory, in bytes (BYTES): what the cache is bounded by. */
-  bytes: number;
-  /** The keys of the cached rule sets that hold this block: dropped with it. */
-  sets: Set<string>;
 }
 
 /**
@@ -251,14 +261,14 @@ function cutBlocks(bodies: string[], level: number, out: string[][]): void {
 export const BYTES = { block: 20_000, perChar: 80, own: 24_000, single: 3_000 };
 
 /**
- * Bounds of the caches: compiled blocks by the bytes they are reckoned to hold (32 MB: about 50
- * sets of 500 words none of which share one), rule sets, which hold only indexes and their
- * REGEX rules, by count.
+ * Bounds of the caches: compiled blocks and REGEX rules by the bytes they are reckoned to hold
+ * (32 MB: about 50 sets of 500 words none of which share one), rule sets, which hold only
+ * indexes and what of the cache they use, by count.
  */
 export const CACHE_LIMITS = { bytes: 32 * 1024 * 1024, sets: 128 };
 
-/** Compiled blocks by content, least recently used first, and the bytes they are reckoned to hold. */
-const BLOCKS = new Map<string, WordBlock>();
+/** Compiled blocks by content and REGEX rules' regexes by pattern, least recently used first, and the bytes they are reckoned to hold. */
+const BLOCKS = new Map<string, Kept>();
 let blockBytes = 0;
 /** Compiled rule sets by their rules (kinds, patterns and whether site-wide, in order), least recently used first. */
 const SETS = new Map<string, CompiledRules>();
@@ -276,7 +286,7 @@ function touch<V>(map: Map<string, V>, key: string, value: V): void {
 /** The block of these words, compiled unless a block of the same words is kept. */
 function blockOf(before: string, after: string, bodies: string[]): WordBlock {
   const key = JSON.stringify([before, after, bodies]);
-  const kept = BLOCKS.get(key);
+  const kept = BLOCKS.get(key) as WordBlock | undefined;
   if (kept) {
     touch(BLOCKS, key, kept);
     return kept;
@@ -296,6 +306,20 @@ function blockOf(before: string, after: string, bodies: string[]): WordBlock {
   BLOCKS.set(key, block);
   blockBytes += block.bytes;
   return block;
+}
+
+/** A REGEX rule's regex, compiled unless kept: one for every set that holds the rule (the site's, for every space). */
+function regexOf(pattern: string): Kept & { re: RegExp } {
+  const key = `REGEX\u0000${pattern}`;
+  const kept = BLOCKS.get(key) as (Kept & { re: RegExp }) | undefined;
+  if (kept) {
+    touch(BLOCKS, key, kept);
+    return kept;
+  }
+  const regex = { key, bytes: BYTES.own, sets: new Set<string>(), re: compile('REGEX', pattern) };
+  BLOCKS.set(key, regex);
+  blockBytes += regex.bytes;
+  return regex;
 }
 
 /** Member `k`'s regex as a rule of its own (what compile makes of its word), made when first needed. */
@@ -353,12 +377,12 @@ function dropSet(key: string): void {
   const set = SETS.get(key);
   if (!set) return;
   SETS.delete(key);
-  for (const { block } of set.words) block.sets.delete(key);
+  for (const kept of set.held) kept.sets.delete(key);
 }
 
 /** Drops the least recently used blocks (and the sets holding them) past the bytes kept, but none of `keep`'s, which is in use. */
 function evict(keep: CompiledRules): void {
-  const inUse = new Set(keep.words.map((w) => w.block));
+  const inUse = new Set(keep.held);
   for (const [key, block] of BLOCKS) {
     if (blockBytes <= CACHE_LIMITS.bytes || inUse.has(block)) break;
     BLOCKS.delete(key);
@@ -379,13 +403,13 @@ export function compileRules(rules: RuleSpec[]): CompiledRules {
   let set = SETS.get(key);
   if (set) {
     touch(SETS, key, set);
-    for (const { block } of set.words) touch(BLOCKS, block.key, block);
+    for (const kept of set.held) touch(BLOCKS, kept.key, kept);
   } else {
-    const alone: CompiledRules['alone'] = [];
-    for (const [i, r] of rules.entries()) if (r.kind !== 'WORD') alone.push([i, compile(r.kind, r.pattern)]);
-    set = { count: rules.length, alone, words: placeWords(rules) };
+    const regexes = rules.flatMap((r, i) => (r.kind === 'WORD' ? [] : [[i, regexOf(r.pattern)] as const]));
+    const words = placeWords(rules);
+    set = { count: rules.length, alone: regexes.map(([i, kept]) => [i, kept.re]), words, held: [...regexes.map(([, kept]) => kept), ...words.map((w) => w.block)] };
     SETS.set(key, set);
-    for (const { block } of set.words) block.sets.add(key);
+    for (const kept of set.held) kept.sets.add(key);
     if (SETS.size > CACHE_LIMITS.sets) dropSet(SETS.keys().next().value!);
   }
   evict(set);
@@ -491,7 +515,7 @@ export type Matches = Array<Array<Array<[number, number]>>>;
  * overruns too (a catastrophic pattern overruns any budget).
  */
 export function matchAll(rules: CompiledRules | RegExp[], texts: string[], budgetMs: number, opts: { retryBudgetMs?: number } = {}): Matches {
-  const compiled: CompiledRules = Array.isArray(rules) ? { count: rules.length, alone: rules.map((re, i) => [i, re]), words: [] } : rules;
+  const compiled: CompiledRules = Array.isArray(rules) ? { count: rules.length, alone: rules.map((re, i) => [i, re]), words: [], held: [] } : rules;
   try {
     return matchWithin(compiled, texts, budgetMs);
   } catch (err) {
