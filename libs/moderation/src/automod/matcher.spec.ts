@@ -246,6 +246,13 @@ describe('watched-word matching', () => {
         CACHE_LIMITS.bytes = limit;
       }
     });
+    it('never makes a block of no words, whatever the size of a word', () => {
+      // A word bigger than a block (12,000 characters: more than the 200 a saved rule may have) first in a run cut by size: alone in its block.
+      const rules = words('a'.repeat(13_000), 'undefined');
+      expect(compileRules(rules).words.map((w) => w.block.bodies.length)).toEqual([1, 1]);
+      const { combined, alone } = both(rules, ['an  undefined !']);
+      expect(combined).toEqual(alone);
+    });
   });
 
   it('tries the later members of a block at a bounded number of places, however often an earlier one recurs', () => {

@@ -231,7 +231,7 @@ function cutBlocks(bodies: string[], level: number, out: string[][]): void {
   let part: string[] = [];
   if (level === CUTS.length) {
     for (const body of bodies) {
-      if (part.length >= BLOCK_MEMBERS || sourceOf(part) + body.length + 3 > BLOCK_SOURCE) {
+      if (part.length > 0 && (part.length >= BLOCK_MEMBERS || sourceOf(part) + body.length + 3 > BLOCK_SOURCE)) {
         out.push(part);
         part = [];
       }
