@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { EventBus } from '../../libs/core/src/events';
+import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
@@ -108,6 +109,41 @@ describe('statement counts and live pushes', () => {
     // The sweep, run now as its timer runs it rather than a minute from now.
     const cost = await t.countStatements(async () => t.get(LiveGateway).sweepSessions());
     expect(cost.statements).toEqual([]);
+  });
+
+  describe('the live relay', () => {
+    /** Opens the gate the relay's claims wait at. */
+    let openClaim: () => void = () => undefined;
+    let relay: LiveRelayConsumer;
+    beforeAll(async () => {
+      relay = t.get(LiveRelayConsumer);
+      // Each claim (three statements, with none waiting: START TRANSACTION, the claim, COMMIT)
+      // waits at the gate first.
+      const drain = relay.drain.bind(relay);
+      jest.spyOn(relay, 'drain').mockImplementation(async () => {
+        await new Promise<void>((resolve) => (openClaim = resolve));
+        return drain();
+      });
+    });
+    afterAll(() => jest.mocked(relay.drain).mockRestore());
+    const claimed = (statements: string[]) => statements.filter((s) => /live_relay|^START TRANSACTION$|^COMMIT$/.test(s));
+
+    // Every node claims once as it starts (and again when its LISTEN connection reconnects), on
+    // its own time: a slow start's claim landed inside a suite's first counts.
+    it('leaves out a claim set off before the count, however late it reads', async () => {
+      void relay.kick();
+      setTimeout(() => openClaim(), 50);
+      const cost = await t.countStatements(() => relay.idle());
+      expect(cost.statements).toEqual([]);
+    });
+
+    it('counts all of a claim set off inside the count, however late it reads', async () => {
+      const cost = await t.countStatements(async () => {
+        void relay.kick();
+        setTimeout(() => openClaim(), 50);
+      });
+      expect(claimed(cost.statements)).toHaveLength(3);
+    });
   });
 
   describe('a count inside a count', () => {
