@@ -64,10 +64,21 @@ describe('withIdArguments', () => {
     expect(calls).toEqual([expect.stringMatching(/^invite /)]);
   });
 
-  it('hands UUIDs, absent ids and other arguments to the resolver as they came', async () => {
+  it('hands UUIDs (in lower case, as the API writes them), absent ids and other arguments to the resolver as they came', async () => {
     const [a, b] = [newId(), newId().toUpperCase()];
-    expect(await run(`{ user(userId: "${a}") { id } item(id: "${b}") { id } tags(handle: "not-an-id") diff(fromId: "${a}", toId: "${b}") }`)).toBeUndefined();
+    expect(await run(`{ user(userId: "${a}") { id } item(id: "${b}") { id } tags(handle: "NOT-an-id") diff(fromId: "${a}", toId: "${b}") }`)).toBeUndefined();
     expect(await run(`{ tags(spaceIds: []) invite(id: "${a}") { uses } }`)).toBeUndefined();
-    expect(calls).toEqual([`user {"userId":"${a}"}`, `item {"id":"${b}"}`, `invite {"id":"${a}"}`, 'uses undefined']);
+    expect(calls).toEqual([`user {"userId":"${a}"}`, `item {"id":"${b.toLowerCase()}"}`, `invite {"id":"${a}"}`, 'uses undefined']);
+    calls.length = 0;
+    const listed = withIdArguments(
+      new GraphQLSchema({
+        query: new GraphQLObjectType({
+          name: 'Query',
+          fields: { read: { type: GraphQLString, args: { ids: { type: new GraphQLList(GraphQLID) }, handle: { type: GraphQLString } }, resolve: (_, args) => JSON.stringify(args) } },
+        }),
+      }),
+    );
+    const res = await graphql({ schema: listed, source: `{ read(ids: ["${b}", null, "${a}"], handle: "ABC") }` });
+    expect(JSON.parse(res.data?.read as string)).toEqual({ ids: [b.toLowerCase(), null, a], handle: 'ABC' });
   });
 });

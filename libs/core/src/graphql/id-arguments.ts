@@ -69,7 +69,7 @@ export function withIdArguments(schema: GraphQLSchema): GraphQLSchema {
       field.resolve = (source, args: Record<string, unknown>, context, info) => {
         const refused = malformedIds(ids, args);
         if (refused.length) throw AppError.badInput(refused);
-        return resolve(source, args, context, info);
+        return resolve(source, asWritten(ids, args), context, info);
       };
     }
   }
@@ -81,6 +81,22 @@ export function withIdArguments(schema: GraphQLSchema): GraphQLSchema {
  * nil or max UUID), so that an id is refused alike as an argument and inside an input.
  */
 const isId = (value: unknown) => typeof value === 'string' && isUUID(value, 'all');
+
+/**
+ * The arguments with their ids as the API writes them, in lower case: PostgreSQL reads
+ * 'ABC…' as 'abc…', but a service comparing an id with the viewer's or a row's as text did not
+ * (`ignoreUser` of one's own id in capitals passed 'you cannot ignore yourself' and failed
+ * INTERNAL on the table's check), nor does a live room's name.
+ */
+function asWritten(ids: IdArgument[], args: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...args };
+  for (const { name } of ids) {
+    const value = out[name];
+    if (typeof value === 'string') out[name] = value.toLowerCase();
+    else if (Array.isArray(value)) out[name] = value.map((v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
+  }
+  return out;
+}
 
 /** The field's `ID` arguments that hold something other than UUIDs (null and absent are GraphQL's to judge). */
 function malformedIds(ids: IdArgument[], args: Record<string, unknown>): FieldError[] {
