@@ -8,6 +8,7 @@ import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { freshIp } from '../support/fresh-ip';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 import { POST_MOVED, PostsService } from '../../libs/forum/src/posts/posts.service';
+import { TopicsService } from '../../libs/forum/src/topics/topics.service';
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { holdLock } from '../support/row-locks';
@@ -414,6 +415,34 @@ describe('races and leaks found in review', () => {
       });
       expect(deadlocks).toBe(0);
       expect(await t.sql(`SELECT space_id, accepted_post_id FROM topics WHERE id = $1`, [topic.id])).toEqual([{ space_id: to.space, accepted_post_id: answer.id }]);
+    });
+
+    it('an answer accepted while a move holds the topic: its topic.updated names the board and space the move put it in', async () => {
+      const ACCEPT = `mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`;
+      const topic = await createTopic(t, author.token, from, { title: 'Accepted behind a real move', body: 'x', kind: 'QUESTION' });
+      const answer = await reply(t, reader.token, topic.id, 'the answer');
+      const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
+      // The real move held once it has written everything, its transaction open (the topic FOR UPDATE).
+      const gate = gateCalls(t.get(TopicsService), 'writeMove', (_tx: unknown, _actor: unknown, moved: { id: string }) => moved.id === topic.id, 'after');
+      const running: Array<Promise<unknown>> = [];
+      try {
+        const moving = move(topic.id);
+        running.push(moving);
+        await gate.begun;
+        // Read the topic in its old board, then waits for the move's lock.
+        const accepting = t.gql(ACCEPT, { id: answer.id }, { token: author.token });
+        running.push(accepting);
+        expect(await doneOrWaiting(t, accepting, 1)).toBe('waiting');
+        gate.open();
+        expectOk(await moving);
+        expectOk(await accepting);
+      } finally {
+        gate.restore();
+        await Promise.allSettled(running);
+      }
+      expect(
+        await t.sql(`SELECT payload->>'boardId' AS board, payload->>'spaceId' AS space FROM outbox WHERE id > $1::bigint AND type = 'topic.updated' AND payload->>'topicId' = $2`, [last, topic.id]),
+      ).toEqual([{ board: to.board, space: to.space }]);
     });
 
     it('a reaction to a reply while the topic moves: both done, no deadlock', async () => {

@@ -683,8 +683,8 @@ export class PostsService {
   }
 
   /** The topic's row held FOR KEY SHARE before its post's is locked (`holdTopic`, topics before posts). */
-  holdTopic(tx: Tx, topicId: string): Promise<void> {
-    return holdTopic(tx, topicId);
+  async holdTopic(tx: Tx, topicId: string): Promise<void> {
+    await holdTopic(tx, topicId);
   }
 
   /**

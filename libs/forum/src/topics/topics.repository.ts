@@ -15,9 +15,11 @@ import { TopicFeedExclusion } from '../feed-exclusions';
  * and of polls' votes and publications (which hold it FOR KEY SHARE too). The later update of
  * the topic (a non-key update) waits for no other holder of this lock. A writer holding the post
  * while it waited for the topic a move held, the move waiting for the post, deadlocked.
+ * Answers the board and space the topic is in as held (no move changes them until the commit),
+ * null when there is no such topic.
  */
-export async function holdTopic(tx: Tx, topicId: string): Promise<void> {
-  await tx.query(`SELECT 1 FROM topics WHERE id = $1 FOR KEY SHARE`, [topicId]);
+export async function holdTopic(tx: Tx, topicId: string): Promise<{ board_id: string; space_id: string } | null> {
+  return (await tx.one<{ board_id: string; space_id: string }>(`SELECT board_id, space_id FROM topics WHERE id = $1 FOR KEY SHARE`, [topicId])) ?? null;
 }
 
 export const TOPIC_COLUMNS = `t.id, t.board_id, t.space_id, t.author_id, t.kind, t.title, t.state, t.pinned, t.closed, t.locked,

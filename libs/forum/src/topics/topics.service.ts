@@ -505,8 +505,11 @@ export class TopicsService {
     const row = await this.uow.run(async (tx) => {
       // Read again under a share lock: a delete or hide committed since would otherwise leave a
       // removed post as the accepted answer (state changes take the row lock first).
-      // The topic held first (holdTopic: topics before posts, as a move locks them).
-      await holdTopic(tx, topic.id);
+      // The topic held first (holdTopic: topics before posts, as a move locks them), with where it
+      // is as held: the event and the log entry name the board and space a move committed while
+      // this waited put it in, not those read before.
+      const held = await holdTopic(tx, topic.id);
+      if (!held) throw AppError.notFound('Topic not found');
       if (post) {
         const locked = await tx.one<{ state: string; topic_id: string }>(`SELECT state, topic_id FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
         if (locked?.state !== 'VISIBLE' || locked.topic_id !== topic.id) throw AppError.badField('postId', 'must be a visible reply to the question');
@@ -520,7 +523,7 @@ export class TopicsService {
         aggregateType: 'topic',
         aggregateId: topic.id,
         version: updated.version,
-        payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, acceptedPostId: post?.id ?? null, actorId: viewer.id },
+        payload: { topicId: topic.id, spaceId: held.space_id, boardId: held.board_id, acceptedPostId: post?.id ?? null, actorId: viewer.id },
       });
       // A moderator deciding for the asker is a moderator action: it goes in the log.
       if (topic.authorId !== viewer.id) {
@@ -529,7 +532,7 @@ export class TopicsService {
           action: post ? 'topic.accept_answer' : 'topic.unaccept_answer',
           targetType: 'topic',
           targetId: topic.id,
-          spaceId: topic.spaceId,
+          spaceId: held.space_id,
           before: { acceptedPostId: topic.acceptedPostId },
           after: { acceptedPostId: post?.id ?? null },
         });
