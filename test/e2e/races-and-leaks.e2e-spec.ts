@@ -417,32 +417,49 @@ describe('races and leaks found in review', () => {
       expect(await t.sql(`SELECT space_id, accepted_post_id FROM topics WHERE id = $1`, [topic.id])).toEqual([{ space_id: to.space, accepted_post_id: answer.id }]);
     });
 
-    it('an answer accepted while a move holds the topic: its topic.updated names the board and space the move put it in', async () => {
+    /**
+     * Accepts `answer` in `topic` as `token` while a real moveTopic to `to` holds the topic, held
+     * once writeMove has written everything (its transaction open, the topic FOR UPDATE): the
+     * accept read the topic in its old board and space, then waits for the move. Answers the
+     * accept's answer.
+     */
+    const acceptedBehindARealMove = async (topicId: string, answerId: string, token: string): Promise<GqlResult> => {
       const ACCEPT = `mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`;
-      const topic = await createTopic(t, author.token, from, { title: 'Accepted behind a real move', body: 'x', kind: 'QUESTION' });
-      const answer = await reply(t, reader.token, topic.id, 'the answer');
-      const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
-      // The real move held once it has written everything, its transaction open (the topic FOR UPDATE).
-      const gate = gateCalls(t.get(TopicsService), 'writeMove', (_tx: unknown, _actor: unknown, moved: { id: string }) => moved.id === topic.id, 'after');
+      const gate = gateCalls(t.get(TopicsService), 'writeMove', (_tx: unknown, _actor: unknown, moved: { id: string }) => moved.id === topicId, 'after');
       const running: Array<Promise<unknown>> = [];
       try {
-        const moving = move(topic.id);
+        const moving = move(topicId);
         running.push(moving);
         await gate.begun;
-        // Read the topic in its old board, then waits for the move's lock.
-        const accepting = t.gql(ACCEPT, { id: answer.id }, { token: author.token });
+        const accepting = t.gql(ACCEPT, { id: answerId }, { token });
         running.push(accepting);
         expect(await doneOrWaiting(t, accepting, 1)).toBe('waiting');
         gate.open();
         expectOk(await moving);
-        expectOk(await accepting);
+        return await accepting;
       } finally {
         gate.restore();
         await Promise.allSettled(running);
       }
+    };
+
+    it('an answer accepted while a move holds the topic: its topic.updated names the board and space the move put it in', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Accepted behind a real move', body: 'x', kind: 'QUESTION' });
+      const answer = await reply(t, reader.token, topic.id, 'the answer');
+      const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
+      expectOk(await acceptedBehindARealMove(topic.id, answer.id, author.token));
       expect(
         await t.sql(`SELECT payload->>'boardId' AS board, payload->>'spaceId' AS space FROM outbox WHERE id > $1::bigint AND type = 'topic.updated' AND payload->>'topicId' = $2`, [last, topic.id]),
       ).toEqual([{ board: to.board, space: to.space }]);
+    });
+
+    it('an answer accepted for the asker by a moderator of the space a move took the topic out of while it waited: FORBIDDEN, nothing written', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Accepted by a moderator behind a real move', body: 'x', kind: 'QUESTION' });
+      const answer = await reply(t, reader.token, topic.id, 'the answer');
+      // moderator moderates the topic's first space, not the one it moves to.
+      expectError(await acceptedBehindARealMove(topic.id, answer.id, moderator.token), 'FORBIDDEN');
+      expect(await t.sql(`SELECT space_id, accepted_post_id FROM topics WHERE id = $1`, [topic.id])).toEqual([{ space_id: to.space, accepted_post_id: null }]);
+      expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'topic.%accept%'`, [topic.id])).toEqual([]);
     });
 
     it('a reaction to a reply while the topic moves: both done, no deadlock', async () => {

@@ -498,18 +498,26 @@ export class TopicsService {
 
   private async setAccepted(viewer: Viewer, topicId: string, post: { id: string; number: number; state: string } | null): Promise<TopicModel> {
     const topic = await this.get(viewer, topicId);
-    const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
+    // Who may decide, in the space the topic is in: judged on the topic as read, and again in the
+    // transaction when a move to another space committed while it waited for the topic.
+    const mayDecide = (rank: number): number => {
+      if (rank < LEVEL_RANK.MODERATE && topic.authorId !== viewer.id) throw AppError.forbidden('Only the question’s author or a moderator accepts an answer');
+      return rank;
+    };
+    let rank = await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
     if (topic.kind !== TopicKind.QUESTION) throw AppError.badField('postId', 'only questions accept answers');
-    if (rank < LEVEL_RANK.MODERATE && topic.authorId !== viewer.id) throw AppError.forbidden('Only the question’s author or a moderator accepts an answer');
+    mayDecide(rank);
     if (post && (post.number === 1 || post.state !== 'VISIBLE')) throw AppError.badField('postId', 'must be a visible reply to the question');
     const row = await this.uow.run(async (tx) => {
       // Read again under a share lock: a delete or hide committed since would otherwise leave a
       // removed post as the accepted answer (state changes take the row lock first).
       // The topic held first (holdTopic: topics before posts, as a move locks them), with where it
-      // is as held: the event and the log entry name the board and space a move committed while
-      // this waited put it in, not those read before.
+      // is as held: a move to another space committed while this waited is judged again there (a
+      // moderator of the space it left decides nothing in the new one), and the event and the log
+      // entry name the board and space the move put it in, not those read before.
       const held = await holdTopic(tx, topic.id);
       if (!held) throw AppError.notFound('Topic not found');
+      if (held.space_id !== topic.spaceId) rank = mayDecide(await this.access.require(viewer, held.space_id, AccessLevel.PARTICIPATE));
       if (post) {
         const locked = await tx.one<{ state: string; topic_id: string }>(`SELECT state, topic_id FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
         if (locked?.state !== 'VISIBLE' || locked.topic_id !== topic.id) throw AppError.badField('postId', 'must be a visible reply to the question');
