@@ -732,6 +732,15 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(topicOf(published!).article.publishedRevision.title).toBe('Left behind, renamed');
       expect(await t.sql(`SELECT board_id FROM topics WHERE id = $1`, [x])).toEqual([{ board_id: two }]);
     });
+
+    it('names, in the article.feedback of an article left behind, the board its topic is in, as every other event of a knowledge write does', async () => {
+      const { two, x } = await stranded();
+      const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
+      topicOf(await api.rate(reader.token, { topicId: x, helpful: false, comment: 'Left behind and unclear' }));
+      expect(await t.sql(`SELECT payload->>'boardId' AS board FROM outbox WHERE id > $1::bigint AND type = 'article.feedback' AND payload->>'topicId' = $2`, [last, x])).toEqual([
+        { board: two },
+      ]);
+    });
   });
 
   it('lists articles with their feedback for editors in a fixed number of statements (no N+1)', async () => {

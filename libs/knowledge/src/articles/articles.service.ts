@@ -744,7 +744,9 @@ export class ArticlesService {
       if (!row.published_revision_id) throw refuse('is not published: only published articles are rated');
       if (row.state === ArticleState.ARCHIVED) throw refuse('is archived');
       if (ctx.topic.authorId === viewer.id) throw AppError.forbidden('You cannot rate your own article');
-      const ref: ArticleRef = { topicId: row.topic_id, boardId: row.board_id, spaceId: row.space_id };
+      // Its feedback event names the board its topic is in as held, as every other write's events
+      // do (not the article's own row's, another for an article a move left behind).
+      const ref = this.writes.heldRef(row);
       if (ref.spaceId !== ctx.topic.spaceId) {
         await this.access.require(viewer, ref.spaceId, AccessLevel.PARTICIPATE, 'Article not found');
         // Its comment was screened by the old space's watched words: another try screens it here.
