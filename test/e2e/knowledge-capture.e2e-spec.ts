@@ -741,6 +741,16 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
         { board: two },
       ]);
     });
+
+    it('names, in the article.verification_due of an article left behind, the board its topic is in', async () => {
+      const { two, x } = await stranded();
+      await t.sql(`UPDATE articles SET verified_until = now() - interval '1 day' WHERE topic_id = $1`, [x]);
+      const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
+      expect(await t.get(VerificationReminders).remindDue()).toBeGreaterThanOrEqual(1);
+      expect(await t.sql(`SELECT payload->>'boardId' AS board FROM outbox WHERE id > $1::bigint AND type = 'article.verification_due' AND payload->>'topicId' = $2`, [last, x])).toEqual([
+        { board: two },
+      ]);
+    });
   });
 
   it('lists articles with their feedback for editors in a fixed number of statements (no N+1)', async () => {

@@ -9,7 +9,9 @@ const BATCH = 500;
  * verification date gets one `article.verification_due` event per due date, written in the
  * same transaction that records the reminder (`reminded_for`), so reruns and concurrent
  * workers (SKIP LOCKED) never remind twice. The notifications handler turns the event into a
- * notification for the owners, which the e-mail digest sends if it stays unread.
+ * notification for the owners, which the e-mail digest sends if it stays unread. The event
+ * names the board and space the article's topic is in, as the knowledge writes' events do (an
+ * article a move left behind in an older board is still its topic's).
  */
 @Injectable()
 export class VerificationReminders {
@@ -27,7 +29,7 @@ export class VerificationReminders {
          marked AS (
            UPDATE articles a SET reminded_for = a.verified_until FROM due, topics t
             WHERE a.topic_id = due.topic_id AND t.id = a.topic_id
-            RETURNING a.topic_id, a.board_id, t.space_id, a.verified_until, a.version)
+            RETURNING a.topic_id, t.board_id, t.space_id, a.verified_until, a.version)
          -- Emitted in the order they were taken, the longest due first (RETURNING keeps no order).
          SELECT * FROM marked ORDER BY verified_until, topic_id`,
         [BATCH],
