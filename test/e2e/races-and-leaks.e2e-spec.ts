@@ -418,39 +418,49 @@ describe('races and leaks found in review', () => {
     });
 
     /**
-     * Accepts `answer` in `topic` as `token` while a real moveTopic to `to` holds the topic, held
-     * once writeMove has written everything (its transaction open, the topic FOR UPDATE): the
-     * accept read the topic in its old board and space, then waits for the move. Answers the
-     * accept's answer.
+     * Runs `request` on `topicId` while a real moveTopic to `to` holds the topic, held once
+     * writeMove has written everything (its transaction open, the topic FOR UPDATE): the request
+     * read the topic in its old board and space, then waits for the move. Answers its answer.
      */
-    const acceptedBehindARealMove = async (topicId: string, answerId: string, token: string): Promise<GqlResult> => {
-      const ACCEPT = `mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`;
+    const behindARealMove = async (topicId: string, request: () => Promise<GqlResult>): Promise<GqlResult> => {
       const gate = gateCalls(t.get(TopicsService), 'writeMove', (_tx: unknown, _actor: unknown, moved: { id: string }) => moved.id === topicId, 'after');
       const running: Array<Promise<unknown>> = [];
       try {
         const moving = move(topicId);
         running.push(moving);
         await gate.begun;
-        const accepting = t.gql(ACCEPT, { id: answerId }, { token });
-        running.push(accepting);
-        expect(await doneOrWaiting(t, accepting, 1)).toBe('waiting');
+        const requesting = request();
+        running.push(requesting);
+        expect(await doneOrWaiting(t, requesting, 1)).toBe('waiting');
         gate.open();
         expectOk(await moving);
-        return await accepting;
+        return await requesting;
       } finally {
         gate.restore();
         await Promise.allSettled(running);
       }
     };
+    const ACCEPT_ANSWER = `mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`;
+    const acceptedBehindARealMove = (topicId: string, answerId: string, token: string) => behindARealMove(topicId, () => t.gql(ACCEPT_ANSWER, { id: answerId }, { token }));
+    /** The topic.updated events written for `topicId` since outbox id `last`, with the board and space each names. */
+    const updatesSince = (last: string, topicId: string) =>
+      t.sql(`SELECT payload->>'boardId' AS board, payload->>'spaceId' AS space FROM outbox WHERE id > $1::bigint AND type = 'topic.updated' AND payload->>'topicId' = $2`, [last, topicId]);
 
     it('an answer accepted while a move holds the topic: its topic.updated names the board and space the move put it in', async () => {
       const topic = await createTopic(t, author.token, from, { title: 'Accepted behind a real move', body: 'x', kind: 'QUESTION' });
       const answer = await reply(t, reader.token, topic.id, 'the answer');
       const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
       expectOk(await acceptedBehindARealMove(topic.id, answer.id, author.token));
-      expect(
-        await t.sql(`SELECT payload->>'boardId' AS board, payload->>'spaceId' AS space FROM outbox WHERE id > $1::bigint AND type = 'topic.updated' AND payload->>'topicId' = $2`, [last, topic.id]),
-      ).toEqual([{ board: to.board, space: to.space }]);
+      expect(await updatesSince(last, topic.id)).toEqual([{ board: to.board, space: to.space }]);
+    });
+
+    it('a topic closed while a move holds it: its topic.updated and log entry name the board and space the move put it in', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Closed behind a real move', body: 'x' });
+      const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
+      const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { closed } }`;
+      expect(expectOk(await behindARealMove(topic.id, () => t.gql(STATUS, { input: { topicId: topic.id, closed: true } }, { token: admin.token }))).setTopicStatus.closed).toBe(true);
+      expect(await updatesSince(last, topic.id)).toEqual([{ board: to.board, space: to.space }]);
+      expect(await t.sql(`SELECT space_id FROM moderation_log WHERE target_id = $1 AND action = 'topic.status'`, [topic.id])).toEqual([{ space_id: to.space }]);
     });
 
     it('an answer accepted for the asker by a moderator of the space a move took the topic out of while it waited: FORBIDDEN, nothing written', async () => {

@@ -49,7 +49,7 @@ export class GlobalPinsService {
       );
       // Unpinning what is not pinned: nothing is written, announced or logged.
       if (!updated) return null;
-      await this.topics.announceChange(tx, viewer.id, topic, updated.version, { action: 'topic.global_pin', before, after: globalPin(updated) });
+      await this.topics.announceChange(tx, viewer.id, updated, { action: 'topic.global_pin', before, after: globalPin(updated) });
       return updated;
     });
     if (!row) return topic;

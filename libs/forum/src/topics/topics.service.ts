@@ -317,7 +317,7 @@ export class TopicsService {
       );
       // Already so (turning off what is off): nothing is written, announced or logged.
       if (!updated) return null;
-      await this.announceChange(tx, viewer.id, topic, updated.version, { action: 'topic.slow_mode', before, after: slowMode(updated) });
+      await this.announceChange(tx, viewer.id, updated, { action: 'topic.slow_mode', before, after: slowMode(updated) });
       return updated;
     });
     if (!row) return topic;
@@ -353,35 +353,36 @@ export class TopicsService {
     );
     if (!updated) return null;
     const after = { pinned: updated.pinned, closed: updated.closed, locked: updated.locked };
-    await this.announceChange(tx, actorId, topic, updated.version, { action: 'topic.status', before: updated.was, after, reason });
+    await this.announceChange(tx, actorId, updated, { action: 'topic.status', before: updated.was, after, reason });
     return updated;
   }
 
   /**
    * What follows a moderator's change to a topic's settings, written in `tx` (status, slow
    * mode, a site-wide pin): its `topic.updated` event, carrying the settings as they now are
-   * (`after`), and its moderation log entry.
+   * (`after`), and its moderation log entry. Both name the board and space of `updated`, the
+   * topic's row as the change's UPDATE returned it (a move committed while the change waited
+   * for the row is seen there), not those the caller read before its transaction.
    */
   async announceChange(
     tx: Tx,
     actorId: string | null,
-    topic: Pick<TopicModel, 'id' | 'spaceId' | 'boardId'>,
-    version: number,
+    updated: Pick<TopicRow, 'id' | 'board_id' | 'space_id' | 'version'>,
     change: { action: string; before: Record<string, unknown>; after: Record<string, unknown>; reason?: string },
   ): Promise<void> {
     await tx.emit({
       type: 'topic.updated',
       aggregateType: 'topic',
-      aggregateId: topic.id,
-      version,
-      payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, ...change.after },
+      aggregateId: updated.id,
+      version: updated.version,
+      payload: { topicId: updated.id, spaceId: updated.space_id, boardId: updated.board_id, ...change.after },
     });
     await this.audit.append(tx, {
       actorId,
       action: change.action,
       targetType: 'topic',
-      targetId: topic.id,
-      spaceId: topic.spaceId,
+      targetId: updated.id,
+      spaceId: updated.space_id,
       reason: change.reason ?? null,
       before: change.before,
       after: change.after,
