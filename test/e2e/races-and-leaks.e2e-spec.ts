@@ -463,6 +463,19 @@ describe('races and leaks found in review', () => {
       expect(await t.sql(`SELECT space_id FROM moderation_log WHERE target_id = $1 AND action = 'topic.status'`, [topic.id])).toEqual([{ space_id: to.space }]);
     });
 
+    it('a topic closed, or slowed, by a moderator of the space a move took it out of while they waited: FORBIDDEN, nothing written', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Closed by a moderator behind a real move', body: 'x' });
+      const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { closed } }`;
+      const SLOW = `mutation($input: TopicSlowModeInput!) { setTopicSlowMode(input: $input) { slowModeSeconds } }`;
+      // moderator moderates the topic's first space, not the one it moves to.
+      expectError(await behindARealMove(topic.id, () => t.gql(STATUS, { input: { topicId: topic.id, closed: true } }, { token: moderator.token })), 'FORBIDDEN');
+      // Back in its first space, then slowed as it moves again.
+      expectOk(await t.gql(MOVE_TOPIC, { input: { topicId: topic.id, boardId: from } }, { token: admin.token }));
+      expectError(await behindARealMove(topic.id, () => t.gql(SLOW, { input: { topicId: topic.id, seconds: 60 } }, { token: moderator.token })), 'FORBIDDEN');
+      expect(await t.sql(`SELECT space_id, closed, slow_mode_seconds FROM topics WHERE id = $1`, [topic.id])).toEqual([{ space_id: to.space, closed: false, slow_mode_seconds: 0 }]);
+      expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action IN ('topic.status', 'topic.slow_mode')`, [topic.id])).toEqual([]);
+    });
+
     it('an answer accepted for the asker by a moderator of the space a move took the topic out of while it waited: FORBIDDEN, nothing written', async () => {
       const topic = await createTopic(t, author.token, from, { title: 'Accepted by a moderator behind a real move', body: 'x', kind: 'QUESTION' });
       const answer = await reply(t, reader.token, topic.id, 'the answer');

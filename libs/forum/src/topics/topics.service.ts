@@ -283,12 +283,29 @@ export class TopicsService {
     return { topic, rank };
   }
 
+  /**
+   * A moderator's change judged again (MODERATE) in the space `updated`, the topic's row as the
+   * change's UPDATE returned it, says the topic is in, when a move to another space committed
+   * while the change waited for the row: `moderated` judged it in the space read before, and a
+   * moderator of the space the topic left moderates nothing in the new one (refused, the change
+   * rolls back). Answers the rank to show the topic with.
+   */
+  private async stillModerates(viewer: Viewer, topic: TopicModel, updated: TopicRow, rank: number): Promise<number> {
+    return updated.space_id === topic.spaceId ? rank : this.access.require(viewer, updated.space_id, AccessLevel.MODERATE);
+  }
+
   async setStatus(viewer: Viewer, input: TopicStatusInput): Promise<TopicModel> {
-    const { topic, rank } = await this.moderated(viewer, input.topicId);
+    const moderated = await this.moderated(viewer, input.topicId);
+    const topic = moderated.topic;
+    let rank = moderated.rank;
     if (input.pinned == null && input.closed == null && input.locked == null) {
       throw AppError.badInput(['pinned', 'closed', 'locked'].map((field) => ({ field, message: 'give at least one of pinned, closed, locked' })));
     }
-    const row = await this.uow.run((tx) => this.writeStatus(tx, viewer.id, topic, input));
+    const row = await this.uow.run(async (tx) => {
+      const updated = await this.writeStatus(tx, viewer.id, topic, input);
+      if (updated) rank = await this.stillModerates(viewer, topic, updated, rank);
+      return updated;
+    });
     if (!row) return topic;
     this.loaders.forget(viewer, { topicId: topic.id });
     return toTopicModel(row, rank);
@@ -302,7 +319,9 @@ export class TopicsService {
    * as a status change is; setting what already holds writes nothing.
    */
   async setSlowMode(viewer: Viewer, input: TopicSlowModeInput): Promise<TopicModel> {
-    const { topic, rank } = await this.moderated(viewer, input.topicId);
+    const moderated = await this.moderated(viewer, input.topicId);
+    const topic = moderated.topic;
+    let rank = moderated.rank;
     if (input.seconds > 0 && input.seconds < SLOW_MODE_MIN_SECONDS) throw AppError.badField('seconds', `must be 0 (off) or at least ${SLOW_MODE_MIN_SECONDS}`);
     if (input.seconds === 0 && input.durationHours != null) throw AppError.badField('durationHours', 'only with slow mode on (seconds above 0)');
     const before = { slowModeSeconds: topic.slowModeSeconds, slowModeUntil: topic.slowModeUntil };
@@ -317,6 +336,7 @@ export class TopicsService {
       );
       // Already so (turning off what is off): nothing is written, announced or logged.
       if (!updated) return null;
+      rank = await this.stillModerates(viewer, topic, updated, rank);
       await this.announceChange(tx, viewer.id, updated, { action: 'topic.slow_mode', before, after: slowMode(updated) });
       return updated;
     });
