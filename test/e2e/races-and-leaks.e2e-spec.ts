@@ -463,6 +463,17 @@ describe('races and leaks found in review', () => {
       expect(await t.sql(`SELECT space_id FROM moderation_log WHERE target_id = $1 AND action = 'topic.status'`, [topic.id])).toEqual([{ space_id: to.space }]);
     });
 
+    it('a reply edited while a move holds its topic: its post.updated names the board and space the move put it in', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Edited behind a real move', body: 'x' });
+      const edited = await reply(t, author.token, topic.id, 'before the edit');
+      const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
+      const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+      expectOk(await behindARealMove(topic.id, () => t.gql(EDIT, { input: { postId: edited.id, body: 'edited while the move held the topic' } }, { token: author.token })));
+      expect(
+        await t.sql(`SELECT payload->>'boardId' AS board, payload->>'spaceId' AS space FROM outbox WHERE id > $1::bigint AND type = 'post.updated' AND payload->>'postId' = $2`, [last, edited.id]),
+      ).toEqual([{ board: to.board, space: to.space }]);
+    });
+
     it('a topic closed, or slowed, by a moderator of the space a move took it out of while they waited: FORBIDDEN, nothing written', async () => {
       const topic = await createTopic(t, author.token, from, { title: 'Closed by a moderator behind a real move', body: 'x' });
       const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { closed } }`;

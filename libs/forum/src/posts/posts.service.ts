@@ -482,11 +482,15 @@ export class PostsService {
    * (as `editor` may read them), the topic's title and tags for a first post, and the events.
    */
   private async writeEdit(tx: Tx, editor: Viewer, post: PostModel, topic: TopicModel, edit: PostEdit): Promise<PostRow> {
-    const [updated] = await tx.query<PostRow>(
+    // With the board its topic is in and the space the post is in as this statement reads them,
+    // after the topic was held (a move committed while the edit waited for it is seen): the
+    // events name those, not the ones read before the transaction.
+    const [updated] = await tx.query<PostRow & { topic_board_id: string; held_space_id: string }>(
       `UPDATE posts p SET body_source = $2, body_html = $3, edited_at = now(), version = version + 1, updated_at = now()
-        WHERE id = $1 RETURNING ${POST_COLUMNS}`,
+        WHERE id = $1 RETURNING ${POST_COLUMNS}, p.space_id AS held_space_id, (SELECT board_id FROM topics WHERE id = p.topic_id) AS topic_board_id`,
       [post.id, edit.body, edit.html],
     );
+    const where = { boardId: updated.topic_board_id, spaceId: updated.held_space_id };
     const { mentionedUserIds, mentionedGroupIds } = await this.writer.recordReferences(tx, editor, post.id, edit.rendered, { replace: true });
     if (edit.title !== null || edit.tags !== null) {
       const t = await tx.one<{ version: number }>(
@@ -494,7 +498,7 @@ export class PostsService {
           WHERE id = $1 RETURNING version`,
         [topic.id, edit.title, edit.tags],
       );
-      await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId } });
+      await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: { topicId: topic.id, ...where } });
     }
     // After the topic took the new title and tags: a first post's revision keeps them.
     await this.writer.recordRevision(tx, post.id, editor.id!, edit.body, edit.reason);
@@ -503,7 +507,7 @@ export class PostsService {
       aggregateType: 'post',
       aggregateId: post.id,
       version: updated.version,
-      payload: { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, editorId: editor.id, textEdited: true, mentionedUserIds, mentionedGroupIds },
+      payload: { postId: post.id, topicId: topic.id, ...where, editorId: editor.id, textEdited: true, mentionedUserIds, mentionedGroupIds },
     });
     return updated;
   }
