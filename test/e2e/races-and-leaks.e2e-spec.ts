@@ -474,6 +474,17 @@ describe('races and leaks found in review', () => {
       ).toEqual([{ board: to.board, space: to.space }]);
     });
 
+    it('a reply deleted while a move holds its topic: its post.deleted names the board and space the move put it in', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Deleted behind a real move', body: 'x' });
+      const deleted = await reply(t, author.token, topic.id, 'soon deleted');
+      const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
+      const DELETE = `mutation($id: ID!) { deletePost(id: $id) { id } }`;
+      expectOk(await behindARealMove(topic.id, () => t.gql(DELETE, { id: deleted.id }, { token: author.token })));
+      expect(
+        await t.sql(`SELECT payload->>'boardId' AS board, payload->>'spaceId' AS space FROM outbox WHERE id > $1::bigint AND type = 'post.deleted' AND payload->>'postId' = $2`, [last, deleted.id]),
+      ).toEqual([{ board: to.board, space: to.space }]);
+    });
+
     it('a topic closed, or slowed, by a moderator of the space a move took it out of while they waited: FORBIDDEN, nothing written', async () => {
       const topic = await createTopic(t, author.token, from, { title: 'Closed by a moderator behind a real move', body: 'x' });
       const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { closed } }`;

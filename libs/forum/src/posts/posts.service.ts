@@ -143,6 +143,13 @@ export function assertEditable(
   if (post.number === 1 && topic.kind === TopicKind.ARTICLE) throw AppError.badField('postId', 'an article is edited with updateArticle, which keeps its revisions and review');
 }
 
+/**
+ * Where a post's write happened, for its events, as the write's own UPDATE of `posts p` reads it
+ * (RETURNING): the post's space and its topic's board, once the caller held the topic, so a move
+ * committed while the write waited for it is seen (not the board and space read before).
+ */
+const HELD_WHERE = `p.space_id AS held_space_id, (SELECT board_id FROM topics WHERE id = p.topic_id) AS topic_board_id`;
+
 @Injectable()
 export class PostsService {
   constructor(
@@ -487,7 +494,7 @@ export class PostsService {
     // events name those, not the ones read before the transaction.
     const [updated] = await tx.query<PostRow & { topic_board_id: string; held_space_id: string }>(
       `UPDATE posts p SET body_source = $2, body_html = $3, edited_at = now(), version = version + 1, updated_at = now()
-        WHERE id = $1 RETURNING ${POST_COLUMNS}, p.space_id AS held_space_id, (SELECT board_id FROM topics WHERE id = p.topic_id) AS topic_board_id`,
+        WHERE id = $1 RETURNING ${POST_COLUMNS}, ${HELD_WHERE}`,
       [post.id, edit.body, edit.html],
     );
     const where = { boardId: updated.topic_board_id, spaceId: updated.held_space_id };
@@ -748,7 +755,10 @@ export class PostsService {
     let to = post.number === 1 ? ((await this.kinds.firstPostState(tx, { topicId: topic.id, to: wanted })) as ContentState) : wanted;
     // The kind's workflow decides what its own redirected posts wait for (an article's draft: publishArticle).
     const kindDecides = to !== wanted;
-    const [row] = await tx.query<PostRow & { was: ContentState }>(
+    // With the post's space and its topic's board as this statement reads them, after the caller
+    // held the topic (a move committed while it waited is seen): its events, and a review item it
+    // opens again, name those, not the ones read before the transaction.
+    const [row] = await tx.query<PostRow & { was: ContentState; held_space_id: string; topic_board_id: string }>(
       `UPDATE posts p SET state = n.state,
               deleted_at = CASE WHEN n.state = 'DELETED' THEN now() ELSE NULL END,
               deleted_by = CASE WHEN n.state = 'DELETED' THEN $3::uuid ELSE NULL END,
@@ -757,7 +767,7 @@ export class PostsService {
         FROM (SELECT state AS was, deleted_from,
                      CASE WHEN state = 'DELETED' AND $2 = 'VISIBLE' AND deleted_from IN ('HIDDEN', 'PENDING') THEN deleted_from ELSE $2 END AS state
                 FROM posts WHERE id = $1 FOR NO KEY UPDATE) n
-        WHERE p.id = $1 RETURNING ${POST_COLUMNS}, n.was`,
+        WHERE p.id = $1 RETURNING ${POST_COLUMNS}, n.was, ${HELD_WHERE}`,
       [post.id, to, actorId],
     );
     to = row.state;
@@ -767,7 +777,7 @@ export class PostsService {
     // Held content approved is published now: the topic's activity is now, as for a reply posted
     // now (unhiding and restoring bring back what was there, and move nothing).
     const published = row.was === ContentState.PENDING && isVisible;
-    const ids = { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId };
+    const ids = { postId: post.id, topicId: topic.id, boardId: row.topic_board_id, spaceId: row.held_space_id };
     if (post.number === 1) {
       const t = await tx.one<{ version: number }>(
         `UPDATE topics SET state = $2, reaction_count = reaction_count + $3,
@@ -790,7 +800,7 @@ export class PostsService {
     }
     await tx.emit({ type: `post.${stateVerb(row.was, to)}`, aggregateType: 'post', aggregateId: post.id, version: row.version, payload: { ...ids, number: post.number, authorId: row.author_id, from: row.was, to } });
     if (row.was === ContentState.DELETED && to === ContentState.PENDING && !kindDecides) {
-      await this.policy.waitsAgain(tx, { postId: post.id, topicId: topic.id, number: post.number, spaceId: topic.spaceId, actorId });
+      await this.policy.waitsAgain(tx, { postId: post.id, topicId: topic.id, number: post.number, spaceId: row.held_space_id, actorId });
     }
     return row;
   }
