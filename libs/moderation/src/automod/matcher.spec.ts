@@ -246,6 +246,33 @@ describe('watched-word matching', () => {
         CACHE_LIMITS.bytes = limit;
       }
     });
+    it('keeps a set whose blocks another set dropped matching as each rule alone, its growth since reckoned nowhere', () => {
+      // Nothing awaits between compileRules and matchAll (watched-words' screen), but a set held past another set's compiling (two
+      // posts' screens interleaved, were there an await) must still match as its rules alone, and what V8 compiles for its dropped
+      // blocks then (own regexes, members tried alone) is not reckoned in the cache, which no longer holds them.
+      const limit = CACHE_LIMITS.bytes;
+      try {
+        CACHE_LIMITS.bytes = 1;
+        const mine: RuleSpec[] = [...words('stale1', 'stale2', 'stale3'), { kind: 'REGEX', pattern: 'st(a)le\\d' }];
+        const first = compileRules(mine);
+        const other = compileRules(words('fresh1'));
+        const reckoned = () => other.held.reduce((n, k) => n + k.bytes, 0);
+        expect(first.held.filter((k) => other.held.includes(k))).toEqual([]);
+        expect(cacheHolds()).toMatchObject({ blocks: other.held.length, bytes: reckoned() });
+        // Dropped, the set is named by nothing the cache kept of it (no set keys left behind to grow).
+        expect(first.held.map((k) => k.sets.size)).toEqual(first.held.map(() => 0));
+        const texts = ['stale1 stale2 stale3 stale4', 'fresh1'];
+        expect(matchAll(first, texts, 10_000)).toEqual(matchAll(mine.map((r) => compile(r.kind, r.pattern)), texts, 10_000));
+        expect(matchAll(first, texts, 10_000)[0].map((r) => r.length)).toEqual([1, 1, 1, 4]);
+        expect(cacheHolds()).toMatchObject({ blocks: other.held.length, bytes: reckoned() });
+        // The dropped set compiled again is compiled anew, its blocks reckoned from nothing.
+        const again = compileRules(mine);
+        expect(again).not.toBe(first);
+        expect(cacheHolds()).toMatchObject({ blocks: again.held.length, bytes: again.held.reduce((n, k) => n + k.bytes, 0) });
+      } finally {
+        CACHE_LIMITS.bytes = limit;
+      }
+    });
     it('never makes a block of no words, whatever the size of a word', () => {
       // A word bigger than a block (12,000 characters: more than the 200 a saved rule may have) first in a run cut by size: alone in its block.
       const rules = words('a'.repeat(13_000), 'undefined');
