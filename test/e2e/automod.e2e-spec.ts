@@ -227,4 +227,28 @@ describe('automod: watched words', () => {
     expect(expectOk(await t.gql(DELETE, { id: inSpace }, { token: mod.token })).deleteWatchedWord).toBe(true);
     expect(expectOk(await t.gql(DELETE, { id: siteWide }, { token: admin.token })).deleteWatchedWord).toBe(true);
   });
+
+  it('applies the rules as they are now to the next post: a deleted rule matches no more, the same word saved again acts as its new rule says', async () => {
+    // Matching is compiled per set of kinds and patterns (compileRules), not actions: the same word deleted and saved again with
+    // another action is the same compiled set, and what it does is read with the rules for every post.
+    const ownMod = await makeUser(t);
+    const own = await makeSpace(t, 'PUBLIC', [{ userId: ownMod.id, level: 'MODERATE' }]);
+    const ownBoard = await makeBoard(t, own.id);
+    const postIn = (body: string) => t.gql(CREATE, { input: { boardId: ownBoard, title: 'A fine title', body } }, { token: member.token });
+    const save = async (action: string) =>
+      expectOk(await t.gql(RULE, { input: { spaceId: own.id, pattern: 'zorble', kind: 'WORD', action, publicReason: 'No zorbles here' } }, { token: ownMod.token })).createWatchedWord.id as string;
+    const drop = async (id: string) => expect(expectOk(await t.gql(`mutation($id: ID!) { deleteWatchedWord(id: $id) }`, { id }, { token: ownMod.token })).deleteWatchedWord).toBe(true);
+    const itemsOf = (postId: string) => t.sql(`SELECT kind FROM review_items WHERE target_id = $1`, [postId]);
+    const blocking = await save('BLOCK');
+    expect(expectError(await postIn('a ZORBLE'), 'BAD_USER_INPUT').message).toBe('Your post was refused: No zorbles here');
+    await drop(blocking);
+    const free = expectOk(await postIn('a zorble')).createTopic;
+    expect([free.state, free.firstPost.bodyHtml, await itemsOf(free.firstPost.id)]).toEqual(['VISIBLE', '<p>a zorble</p>\n', []]);
+    const flagging = await save('FLAG');
+    const flagged = expectOk(await postIn('a zorble')).createTopic;
+    expect([flagged.state, await itemsOf(flagged.firstPost.id)]).toEqual(['VISIBLE', [{ kind: 'AUTOMOD' }]]);
+    await drop(flagging);
+    await save('CENSOR');
+    expect(expectOk(await postIn('a zorble')).createTopic.firstPost.bodyHtml).toBe('<p>a ■■■■■■</p>\n');
+  });
 });
